@@ -1,0 +1,4 @@
+fn main() {
+    eprintln!("berth-oci: not implemented yet");
+    std::process::exit(1);
+}

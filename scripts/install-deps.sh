@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Debian 12 packages berth's demo and tests use: the registry the tests start on
+# 127.0.0.1, busybox-static for fixture images, and the reference tools as interop peers.
+set -euo pipefail
+PKGS=(docker-registry busybox-static skopeo podman buildah crun runc conmon uidmap
+      jq hyperfine time apache2-utils openssl curl iproute2 libseccomp-dev pkg-config)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Runs berth's whole test suite (as root: the tests use namespaces, mounts and cgroups).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+cargo build --workspace --all-targets
+cargo test --workspace -- --test-threads="${BERTH_TEST_THREADS:-4}"
