@@ -6,3 +6,17 @@ pub mod reference;
 
 pub use digest::{Algorithm, Digest, DigestError};
 pub use reference::{Reference, ReferenceError};
+pub mod auth;
+pub mod blob;
+pub mod context;
+pub mod error;
+pub mod manifest;
+pub mod registries;
+pub mod transport;
+
+pub use context::Context;
+pub use error::{Error, Result};
+pub use manifest::{Descriptor, Manifest, RawManifest};
+pub use transport::{ImageDestination, ImageName, ImageSource};
+pub mod copy;
+pub(crate) mod fsutil;

@@ -43,7 +43,12 @@ impl Reference {
             Some(d) => (d, parsed.path),
             None => (DEFAULT_REGISTRY.to_string(), parsed.path),
         };
-        Ok(Reference::new(registry, repository, parsed.tag, parsed.digest))
+        Ok(Reference::new(
+            registry,
+            repository,
+            parsed.tag,
+            parsed.digest,
+        ))
     }
 
     /// Builds a reference, applying docker.io's `library/` rule and the implied tag.
@@ -191,19 +196,19 @@ impl ParsedName {
             }
             None => (rest, None),
         };
-        if let Some(t) = &tag {
-            if !valid_tag(t) {
-                return Err(err("invalid tag"));
-            }
+        if let Some(t) = &tag
+            && !valid_tag(t)
+        {
+            return Err(err("invalid tag"));
         }
         if name.len() > MAX_NAME_LEN {
             return Err(ReferenceError::TooLong(s.to_string()));
         }
         let (domain, path) = split_domain(name);
-        if let Some(d) = &domain {
-            if !valid_domain(d) {
-                return Err(err("invalid registry host"));
-            }
+        if let Some(d) = &domain
+            && !valid_domain(d)
+        {
+            return Err(err("invalid registry host"));
         }
         if path.is_empty() {
             return Err(err("missing repository name"));
@@ -292,10 +297,10 @@ fn valid_domain(d: &str) -> bool {
             None => (Some(d), None),
         }
     };
-    if let Some(p) = port {
-        if p.is_empty() || !p.bytes().all(|c| c.is_ascii_digit()) || p.len() > 5 {
-            return false;
-        }
+    if let Some(p) = port
+        && (p.is_empty() || !p.bytes().all(|c| c.is_ascii_digit()) || p.len() > 5)
+    {
+        return false;
     }
     match host {
         None => true,
@@ -325,17 +330,20 @@ mod tests {
         assert_eq!(norm("alpine"), "docker.io/library/alpine:latest");
         assert_eq!(norm("alpine:3.19"), "docker.io/library/alpine:3.19");
         assert_eq!(norm("user/app"), "docker.io/user/app:latest");
-        assert_eq!(norm("index.docker.io/alpine"), "docker.io/library/alpine:latest");
+        assert_eq!(
+            norm("index.docker.io/alpine"),
+            "docker.io/library/alpine:latest"
+        );
         assert_eq!(norm("quay.io/a/b/c:v1"), "quay.io/a/b/c:v1");
         assert_eq!(norm("localhost/x"), "localhost/x:latest");
         assert_eq!(norm("127.0.0.1:5000/x/y:t"), "127.0.0.1:5000/x/y:t");
         assert_eq!(norm("[::1]:5000/x"), "[::1]:5000/x:latest");
         let d = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-        assert_eq!(norm(&format!("alpine@{d}")), format!("docker.io/library/alpine@{d}"));
         assert_eq!(
-            norm(&format!("host:1/a:t@{d}")),
-            format!("host:1/a:t@{d}")
+            norm(&format!("alpine@{d}")),
+            format!("docker.io/library/alpine@{d}")
         );
+        assert_eq!(norm(&format!("host:1/a:t@{d}")), format!("host:1/a:t@{d}"));
     }
 
     #[test]

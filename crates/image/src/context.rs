@@ -1,0 +1,61 @@
+//! Settings every transport may need, as containers/image's SystemContext carries them.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use crate::auth::Credentials;
+use crate::error::Result;
+use crate::manifest::Platform;
+use crate::registries::RegistriesConf;
+
+#[derive(Default)]
+pub struct Context {
+    /// `--authfile`.
+    pub auth_file: Option<PathBuf>,
+    /// `--creds`, overriding any auth file.
+    pub credentials: Option<Credentials>,
+    /// `--tls-verify`: `Some(false)` allows plain HTTP and unverified TLS.
+    pub tls_verify: Option<bool>,
+    /// `--cert-dir`: CA certificates (`*.crt`) and client pairs (`*.cert`/`*.key`).
+    pub cert_dir: Option<PathBuf>,
+    /// `--override-os/--override-arch/--override-variant`.
+    pub os: Option<String>,
+    pub arch: Option<String>,
+    pub variant: Option<String>,
+    /// Attempts for transient registry failures (5xx, dropped connections).
+    pub retries: Option<u32>,
+    registries: OnceLock<RegistriesConf>,
+}
+
+impl Context {
+    /// registries.conf, read once.
+    pub fn registries(&self) -> Result<&RegistriesConf> {
+        if let Some(c) = self.registries.get() {
+            return Ok(c);
+        }
+        let c = RegistriesConf::load()?;
+        Ok(self.registries.get_or_init(|| c))
+    }
+
+    pub fn set_registries(&mut self, conf: RegistriesConf) {
+        self.registries = OnceLock::from(conf);
+    }
+
+    /// The platform to choose from an index: the overrides, else the host.
+    pub fn platform(&self) -> Platform {
+        let mut p = Platform::host();
+        if let Some(os) = &self.os {
+            p.os = os.clone();
+        }
+        if let Some(a) = &self.arch {
+            if *a != p.architecture {
+                p.variant = None;
+            }
+            p.architecture = a.clone();
+        }
+        if let Some(v) = &self.variant {
+            p.variant = Some(v.clone());
+        }
+        p
+    }
+}

@@ -1,0 +1,516 @@
+//! The copy engine: source → digest verification → optional recompression →
+//! destination, each blob streamed, blobs in parallel. It knows only the
+//! [`ImageSource`] / [`ImageDestination`] interface.
+
+use std::io::{self, Read};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use crate::blob::{self, VerifyingReader};
+use crate::digest::Digest;
+use crate::error::{Error, Result};
+use crate::manifest::{
+    Compression, Descriptor, ImageIndex, ImageManifest, Manifest, ManifestFormat, Platform,
+    RawManifest, is_layer_type,
+};
+use crate::transport::{BlobInfo, ImageDestination, ImageSource, LayerCompression};
+
+/// Which images of an index to copy (`--multi-arch`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum MultiArch {
+    /// Only the image for the wanted platform; the index is not copied.
+    #[default]
+    System,
+    /// Every image and the index.
+    All,
+    /// The index alone, without its images.
+    IndexOnly,
+}
+
+impl MultiArch {
+    pub fn parse(s: &str) -> Option<MultiArch> {
+        match s {
+            "system" => Some(MultiArch::System),
+            "all" => Some(MultiArch::All),
+            "index-only" => Some(MultiArch::IndexOnly),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct CopyOptions {
+    /// `--format`: the manifest format to write; default: keep the source's.
+    pub format: Option<ManifestFormat>,
+    pub multi_arch: MultiArch,
+    /// `--dest-compress-format`.
+    pub compression: Option<Compression>,
+    /// `--dest-compress-level`.
+    pub compression_level: Option<i32>,
+    /// `--dest-decompress`.
+    pub decompress: bool,
+    /// `--preserve-digests`: fail rather than change any digest.
+    pub preserve_digests: bool,
+    /// `--image-parallel-copies`.
+    pub parallel: usize,
+    /// The platform chosen from an index with [`MultiArch::System`].
+    pub platform: Platform,
+}
+
+impl Default for CopyOptions {
+    fn default() -> Self {
+        CopyOptions {
+            format: None,
+            multi_arch: MultiArch::System,
+            compression: None,
+            compression_level: None,
+            decompress: false,
+            preserve_digests: false,
+            parallel: 6,
+            platform: Platform::host(),
+        }
+    }
+}
+
+/// What the engine reports as it works; the front end draws it.
+pub trait Progress: Send + Sync {
+    fn blob_started(&self, _desc: &Descriptor, _is_config: bool) {}
+    fn blob_progress(&self, _desc: &Descriptor, _bytes: u64) {}
+    fn blob_done(&self, _desc: &Descriptor, _skipped: bool) {}
+    fn writing_manifest(&self) {}
+}
+
+/// Reports nothing.
+pub struct Silent;
+impl Progress for Silent {}
+
+/// The result of a copy.
+#[derive(Clone, Debug)]
+pub struct CopyReport {
+    /// The digest of the top-level manifest (or index) written.
+    pub manifest_digest: Digest,
+    pub manifest: RawManifest,
+}
+
+/// Copies an image. Nothing becomes visible at the destination unless everything
+/// succeeded: the destination is committed only at the end.
+pub fn copy_image(
+    src: &dyn ImageSource,
+    dst: &dyn ImageDestination,
+    opts: &CopyOptions,
+    progress: &dyn Progress,
+) -> Result<CopyReport> {
+    if let Some(repo) = src.repository() {
+        dst.set_mount_source(&repo);
+    }
+    let top = src.manifest(None)?;
+    let written = match top.parse()? {
+        Manifest::Image(m) => copy_one(src, dst, &top, m, None, opts, progress)?,
+        Manifest::Index(index) => match opts.multi_arch {
+            MultiArch::System => {
+                let desc = index.choose(&opts.platform)?;
+                let raw = src.manifest(Some(&desc.digest))?;
+                let Manifest::Image(m) = raw.parse()? else {
+                    return Err(Error::Unsupported(format!(
+                        "{}: nested indexes are not supported",
+                        src.name()
+                    )));
+                };
+                copy_one(src, dst, &raw, m, None, opts, progress)?
+            }
+            MultiArch::All | MultiArch::IndexOnly => {
+                copy_index(src, dst, &top, index, opts, progress)?
+            }
+        },
+    };
+    dst.commit()?;
+    Ok(CopyReport {
+        manifest_digest: written.digest(),
+        manifest: written,
+    })
+}
+
+fn copy_index(
+    src: &dyn ImageSource,
+    dst: &dyn ImageDestination,
+    raw: &RawManifest,
+    mut index: ImageIndex,
+    opts: &CopyOptions,
+    progress: &dyn Progress,
+) -> Result<RawManifest> {
+    if !dst.supports_index() {
+        return Err(Error::Unsupported(format!(
+            "{}: cannot store a multi-architecture index (copy one platform instead)",
+            dst.name()
+        )));
+    }
+    let src_format = ManifestFormat::of_manifest_type(&raw.effective_media_type());
+    let out_format = opts.format.or(src_format).unwrap_or(ManifestFormat::Oci);
+    let mut changed = Some(out_format) != src_format;
+    if opts.multi_arch == MultiArch::All {
+        for entry in &mut index.manifests {
+            let inst_raw = src.manifest(Some(&entry.digest))?;
+            let Manifest::Image(m) = inst_raw.parse()? else {
+                return Err(Error::Unsupported(format!(
+                    "{}: nested indexes are not supported",
+                    src.name()
+                )));
+            };
+            let out = copy_one(src, dst, &inst_raw, m, Some(&entry.digest), opts, progress)?;
+            let d = out.digest();
+            if d != entry.digest {
+                changed = true;
+                entry.digest = d;
+                entry.size = out.bytes.len() as u64;
+                entry.media_type = out.effective_media_type();
+            }
+        }
+    }
+    let out = if changed {
+        check_preserve(opts, "the index")?;
+        index.media_type = Some(out_format.index_type().to_string());
+        RawManifest::new(to_json(&index), out_format.index_type())
+    } else {
+        raw.clone()
+    };
+    progress.writing_manifest();
+    dst.put_manifest(&out, None)?;
+    Ok(out)
+}
+
+/// Copies one image's config and layers, then writes its manifest.
+/// `instance` is the manifest's digest in the source index, when copying an index.
+fn copy_one(
+    src: &dyn ImageSource,
+    dst: &dyn ImageDestination,
+    raw: &RawManifest,
+    mut manifest: ImageManifest,
+    instance: Option<&Digest>,
+    opts: &CopyOptions,
+    progress: &dyn Progress,
+) -> Result<RawManifest> {
+    let src_format = ManifestFormat::of_manifest_type(&raw.effective_media_type());
+    let out_format = choose_format(opts.format, src_format, &dst.supported_manifest_types())?;
+    let mut changed = Some(out_format) != src_format;
+
+    copy_blob(
+        src,
+        dst,
+        &manifest.config,
+        true,
+        progress,
+        &AtomicBool::new(false),
+    )?;
+    let plans = manifest
+        .layers
+        .iter()
+        .map(|l| plan_layer(l, out_format, dst.desired_layer_compression(), opts))
+        .collect::<Result<Vec<_>>>()?;
+    let new_layers = copy_layers(src, dst, &manifest.layers, &plans, opts, progress)?;
+    for (old, new) in manifest.layers.iter_mut().zip(new_layers) {
+        if *old != new {
+            changed = true;
+            *old = new;
+        }
+    }
+    let out = if changed {
+        check_preserve(opts, "the manifest")?;
+        manifest.media_type = Some(out_format.manifest_type().to_string());
+        manifest.config.media_type = convert_config_type(&manifest.config.media_type, out_format);
+        for l in &mut manifest.layers {
+            if is_layer_type(&l.media_type) {
+                l.media_type = out_format
+                    .layer_type(Compression::of_layer_type(&l.media_type))?
+                    .to_string();
+            }
+        }
+        RawManifest::new(to_json(&manifest), out_format.manifest_type())
+    } else {
+        raw.clone()
+    };
+    progress.writing_manifest();
+    let inst = instance.map(|_| out.digest());
+    dst.put_manifest(&out, inst.as_ref())?;
+    Ok(out)
+}
+
+fn convert_config_type(mt: &str, format: ManifestFormat) -> String {
+    use crate::manifest::media;
+    if mt == media::OCI_CONFIG || mt == media::DOCKER_CONFIG {
+        format.config_type().to_string()
+    } else {
+        mt.to_string()
+    }
+}
+
+fn check_preserve(opts: &CopyOptions, what: &str) -> Result<()> {
+    if opts.preserve_digests {
+        return Err(Error::Invalid(format!(
+            "--preserve-digests: the copy would change the digest of {what}"
+        )));
+    }
+    Ok(())
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> Vec<u8> {
+    serde_json::to_vec(v).expect("manifest serialises")
+}
+
+/// The format to write: the one asked for, else the source's if the destination
+/// takes it, else the destination's first choice.
+fn choose_format(
+    wanted: Option<ManifestFormat>,
+    src: Option<ManifestFormat>,
+    supported: &[&str],
+) -> Result<ManifestFormat> {
+    let ok = |f: ManifestFormat| supported.is_empty() || supported.contains(&f.manifest_type());
+    if let Some(w) = wanted {
+        return if ok(w) {
+            Ok(w)
+        } else {
+            Err(Error::Unsupported(format!(
+                "the destination does not store {} manifests",
+                w.manifest_type()
+            )))
+        };
+    }
+    if let Some(s) = src.filter(|s| ok(*s)) {
+        return Ok(s);
+    }
+    supported
+        .iter()
+        .find_map(|t| ManifestFormat::of_manifest_type(t))
+        .ok_or_else(|| Error::Unsupported("no manifest format in common".into()))
+}
+
+/// How one layer is to be copied.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct LayerPlan {
+    from: Compression,
+    to: Compression,
+}
+
+fn plan_layer(
+    layer: &Descriptor,
+    format: ManifestFormat,
+    desire: LayerCompression,
+    opts: &CopyOptions,
+) -> Result<LayerPlan> {
+    let from = Compression::of_layer_type(&layer.media_type);
+    if !is_layer_type(&layer.media_type) {
+        return Ok(LayerPlan { from, to: from });
+    }
+    let mut to = if opts.decompress || desire == LayerCompression::Decompress {
+        Compression::None
+    } else if let Some(c) = opts.compression {
+        c
+    } else if desire == LayerCompression::Compress && from == Compression::None {
+        Compression::Gzip
+    } else {
+        from
+    };
+    if format == ManifestFormat::DockerV2S2 && to == Compression::Zstd {
+        if opts.compression == Some(Compression::Zstd) {
+            format.layer_type(to)?;
+        }
+        to = Compression::Gzip;
+    }
+    Ok(LayerPlan { from, to })
+}
+
+/// Copies the layers with up to `opts.parallel` at once; the first failure stops
+/// the others at their next read.
+fn copy_layers(
+    src: &dyn ImageSource,
+    dst: &dyn ImageDestination,
+    layers: &[Descriptor],
+    plans: &[LayerPlan],
+    opts: &CopyOptions,
+    progress: &dyn Progress,
+) -> Result<Vec<Descriptor>> {
+    let next = AtomicUsize::new(0);
+    let cancel = AtomicBool::new(false);
+    let results: Vec<std::sync::Mutex<Option<Result<Descriptor>>>> =
+        layers.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    let workers = opts.parallel.clamp(1, layers.len().max(1));
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    if i >= layers.len() || cancel.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let r = copy_layer(src, dst, &layers[i], plans[i], opts, progress, &cancel);
+                    if r.is_err() {
+                        cancel.store(true, Ordering::SeqCst);
+                    }
+                    *results[i].lock().expect("lock") = Some(r);
+                }
+            });
+        }
+    });
+    let mut out = Vec::with_capacity(layers.len());
+    let mut first_err = None;
+    for r in results {
+        match r.into_inner().expect("lock") {
+            Some(Ok(d)) => out.push(d),
+            // Prefer the root cause over the "cancelled" errors it triggered.
+            Some(Err(e)) if first_err.as_ref().is_none_or(is_cancelled) => first_err = Some(e),
+            Some(Err(_)) => {}
+            None => {}
+        }
+    }
+    match first_err {
+        Some(e) => Err(e),
+        None => Ok(out),
+    }
+}
+
+fn copy_layer(
+    src: &dyn ImageSource,
+    dst: &dyn ImageDestination,
+    layer: &Descriptor,
+    plan: LayerPlan,
+    opts: &CopyOptions,
+    progress: &dyn Progress,
+    cancel: &AtomicBool,
+) -> Result<Descriptor> {
+    if plan.from == plan.to {
+        copy_blob(src, dst, layer, false, progress, cancel)?;
+        return Ok(layer.clone());
+    }
+    progress.blob_started(layer, false);
+    let stream = src.blob(layer)?;
+    let verified = VerifyingReader::new(stream.reader, layer.digest.clone(), Some(layer.size));
+    let counted = Counting::new(verified, layer, progress, cancel);
+    let plain = blob::decompress(counted, plan.from);
+    let mut out = blob::compress(plain, plan.to, opts.compression_level);
+    let info = dst.put_blob(&mut out, None)?;
+    progress.blob_done(layer, false);
+    let mut new = layer.clone();
+    new.digest = info.digest;
+    new.size = info.size;
+    new.media_type = recompressed_type(&layer.media_type, plan.to);
+    Ok(new)
+}
+
+/// The layer media type after recompression, in the layer's own format family;
+/// the manifest conversion fixes the family afterwards.
+fn recompressed_type(mt: &str, to: Compression) -> String {
+    let format = if mt.starts_with("application/vnd.docker.") {
+        ManifestFormat::DockerV2S2
+    } else {
+        ManifestFormat::Oci
+    };
+    format
+        .layer_type(to)
+        .or_else(|_| ManifestFormat::Oci.layer_type(to))
+        .map(str::to_string)
+        .unwrap_or_else(|_| mt.to_string())
+}
+
+/// Copies a blob unchanged, unless the destination has it already.
+fn copy_blob(
+    src: &dyn ImageSource,
+    dst: &dyn ImageDestination,
+    desc: &Descriptor,
+    is_config: bool,
+    progress: &dyn Progress,
+    cancel: &AtomicBool,
+) -> Result<()> {
+    progress.blob_started(desc, is_config);
+    if dst.has_blob(desc)? {
+        progress.blob_done(desc, true);
+        return Ok(());
+    }
+    let stream = src.blob(desc)?;
+    if let Some(n) = stream.size
+        && n != desc.size
+    {
+        return Err(Error::SizeMismatch {
+            digest: desc.digest.clone(),
+            expected: desc.size,
+            actual: n,
+        });
+    }
+    let verified = VerifyingReader::new(stream.reader, desc.digest.clone(), Some(desc.size));
+    let mut counted = Counting::new(verified, desc, progress, cancel);
+    let known = BlobInfo {
+        digest: desc.digest.clone(),
+        size: desc.size,
+    };
+    dst.put_blob(&mut counted, Some(&known))?;
+    progress.blob_done(desc, false);
+    Ok(())
+}
+
+/// The error a blob copy stops with when another one failed first.
+#[derive(Debug)]
+struct Cancelled;
+
+impl std::fmt::Display for Cancelled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("copy cancelled: another blob failed")
+    }
+}
+
+impl std::error::Error for Cancelled {}
+
+fn is_cancelled(e: &Error) -> bool {
+    matches!(e, Error::Stream(x) if x.get_ref().is_some_and(|i| i.is::<Cancelled>()))
+}
+
+/// Reports progress and stops when another blob of the copy failed.
+struct Counting<'a, R> {
+    inner: R,
+    desc: &'a Descriptor,
+    progress: &'a dyn Progress,
+    cancel: &'a AtomicBool,
+    done: u64,
+}
+
+impl<'a, R> Counting<'a, R> {
+    fn new(
+        inner: R,
+        desc: &'a Descriptor,
+        progress: &'a dyn Progress,
+        cancel: &'a AtomicBool,
+    ) -> Self {
+        Counting {
+            inner,
+            desc,
+            progress,
+            cancel,
+            done: 0,
+        }
+    }
+}
+
+impl<R: Read> Read for Counting<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.cancel.load(Ordering::Relaxed) {
+            return Err(io::Error::other(Cancelled));
+        }
+        let n = self.inner.read(buf)?;
+        self.done += n as u64;
+        self.progress.blob_progress(self.desc, self.done);
+        Ok(n)
+    }
+}
+
+/// An `Arc`'d progress works as well.
+impl<P: Progress + ?Sized> Progress for Arc<P> {
+    fn blob_started(&self, d: &Descriptor, c: bool) {
+        (**self).blob_started(d, c)
+    }
+    fn blob_progress(&self, d: &Descriptor, b: u64) {
+        (**self).blob_progress(d, b)
+    }
+    fn blob_done(&self, d: &Descriptor, s: bool) {
+        (**self).blob_done(d, s)
+    }
+    fn writing_manifest(&self) {
+        (**self).writing_manifest()
+    }
+}

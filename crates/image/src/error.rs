@@ -1,0 +1,80 @@
+//! The errors of image work. Each names the thing and the cause in one line.
+
+use std::path::PathBuf;
+
+use crate::digest::{Digest, DigestError};
+use crate::manifest::ManifestError;
+use crate::reference::ReferenceError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Reference(#[from] ReferenceError),
+    #[error(transparent)]
+    Digest(#[from] DigestError),
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    #[error("{0}: image not found")]
+    ImageNotFound(String),
+    #[error("{what}: blob {digest} not found")]
+    BlobNotFound { what: String, digest: Digest },
+    #[error("blob {expected}: digest mismatch, content hashes to {actual}")]
+    DigestMismatch { expected: Digest, actual: Digest },
+    #[error("blob {digest}: size mismatch, expected {expected} bytes, got {actual}")]
+    SizeMismatch {
+        digest: Digest,
+        expected: u64,
+        actual: u64,
+    },
+    #[error("manifest {expected}: content hashes to {actual}")]
+    ManifestDigestMismatch { expected: Digest, actual: Digest },
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Stream(#[from] std::io::Error),
+    #[error("{url}: {message}")]
+    Registry { url: String, message: String },
+    #[error("{registry}: authentication required: {message}")]
+    Unauthorized { registry: String, message: String },
+    #[error("{registry}: registry is blocked in registries.conf")]
+    Blocked { registry: String },
+    #[error("invalid image name {0:?}: {1}")]
+    ImageName(String, String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// An I/O error with the path it concerns.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// Whether the error says the image (or a blob it names) does not exist —
+    /// skopeo exits 2 for that.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Error::ImageNotFound(_) | Error::BlobNotFound { .. })
+    }
+}
+
+/// Adds the path to an `io::Result`.
+pub trait IoContext<T> {
+    fn at(self, path: impl Into<PathBuf>) -> Result<T>;
+}
+
+impl<T> IoContext<T> for std::io::Result<T> {
+    fn at(self, path: impl Into<PathBuf>) -> Result<T> {
+        self.map_err(|e| Error::io(path, e))
+    }
+}

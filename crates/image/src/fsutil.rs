@@ -1,0 +1,94 @@
+//! Files written so that a reader never sees half of one: temp file, then rename.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use crate::digest::{Algorithm, Digest, DigestingWriter};
+use crate::error::{Error, IoContext, Result};
+use crate::transport::BlobInfo;
+
+pub const COPY_BUFFER: usize = 1 << 20;
+
+/// Writes `data` to `path` through a temp file in the same directory.
+pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).at(dir)?;
+    tmp.write_all(data).at(tmp.path())?;
+    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    Ok(())
+}
+
+/// Copies a stream into a new temp file in `dir`, hashing it on the way.
+/// The temp file disappears unless the caller persists it.
+pub fn stream_to_temp(
+    dir: &Path,
+    reader: &mut dyn Read,
+    algorithm: Algorithm,
+) -> Result<(tempfile::NamedTempFile, BlobInfo)> {
+    let tmp = tempfile::Builder::new()
+        .prefix(".tmp-blob-")
+        .tempfile_in(dir)
+        .at(dir)?;
+    let mut w = DigestingWriter::new(io::BufWriter::with_capacity(COPY_BUFFER, tmp), algorithm);
+    copy(reader, &mut w)?;
+    let (buf, digest, size) = w.finish();
+    let tmp = buf
+        .into_inner()
+        .map_err(|e| Error::Stream(e.into_error()))?;
+    Ok((tmp, BlobInfo { digest, size }))
+}
+
+/// Copies all of `r` into `w` with a large buffer; errors keep their message.
+pub fn copy(r: &mut dyn Read, w: &mut dyn Write) -> Result<u64> {
+    let mut buf = vec![0u8; COPY_BUFFER];
+    let mut total = 0u64;
+    loop {
+        let n = match r.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Error::Stream(e)),
+        };
+        w.write_all(&buf[..n])?;
+        total += n as u64;
+    }
+    w.flush()?;
+    Ok(total)
+}
+
+/// `blobs/ALG/HEX` under an OCI layout (or any content-addressed directory).
+pub fn blob_path(root: &Path, digest: &Digest) -> PathBuf {
+    root.join("blobs")
+        .join(digest.algorithm().name())
+        .join(digest.hex())
+}
+
+/// Opens a file, mapping "not found" to `None`.
+pub fn open_optional(path: &Path) -> Result<Option<File>> {
+    match File::open(path) {
+        Ok(f) => Ok(Some(f)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(path, e)),
+    }
+}
+
+/// Checks the result of a stream against what the caller announced.
+pub fn check_known(got: &BlobInfo, known: Option<&BlobInfo>) -> Result<()> {
+    if let Some(k) = known {
+        if k.digest != got.digest {
+            return Err(Error::DigestMismatch {
+                expected: k.digest.clone(),
+                actual: got.digest.clone(),
+            });
+        }
+        if k.size != got.size {
+            return Err(Error::SizeMismatch {
+                digest: k.digest.clone(),
+                expected: k.size,
+                actual: got.size,
+            });
+        }
+    }
+    Ok(())
+}
