@@ -20,3 +20,4 @@ pub use manifest::{Descriptor, Manifest, RawManifest};
 pub use transport::{ImageDestination, ImageName, ImageSource};
 pub mod copy;
 pub(crate) mod fsutil;
+pub mod sync;

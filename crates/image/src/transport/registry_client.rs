@@ -517,12 +517,18 @@ fn failure(status: u16, resp: ureq::Response) -> Failure {
 }
 
 fn transport_message(t: &ureq::Transport) -> String {
-    let mut m = t.to_string();
+    let mut m = t.kind().to_string();
+    if let Some(msg) = t.message() {
+        m = format!("{m}: {msg}");
+    }
     if let Some(src) = std::error::Error::source(t) {
         let s = src.to_string();
         if !m.contains(&s) {
             m = format!("{m}: {s}");
         }
+    }
+    if m.contains("InvalidContentType") {
+        m.push_str(" (the server speaks plain HTTP; use --tls-verify=false)");
     }
     m.replace('\n', " ")
 }

@@ -1,0 +1,502 @@
+//! `berth image …`: skopeo's verbs — inspect, copy, sync, list-tags, delete.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use berth_image::auth::Credentials;
+use berth_image::copy::{self, CopyOptions, MultiArch, Progress, Silent};
+use berth_image::manifest::{Compression, ImageConfig, Manifest, ManifestFormat, RawManifest};
+use berth_image::transport::docker;
+use berth_image::{Context, Digest, ImageName, ImageSource};
+use clap::{Args, Subcommand};
+use serde_json::{Value, json};
+
+use crate::exit::{self, CmdResult, Failure};
+use crate::progress::Lines;
+use crate::template::Template;
+
+#[derive(Args)]
+pub struct ImageArgs {
+    #[command(subcommand)]
+    command: ImageCommand,
+}
+
+#[derive(Subcommand)]
+enum ImageCommand {
+    /// Show an image's metadata without pulling it.
+    Inspect(InspectArgs),
+    /// Copy an image from one location to another.
+    Copy(CopyArgs),
+    /// Copy many images (repositories, directories or a YAML list).
+    Sync(crate::commands::sync::SyncArgs),
+    /// List the tags of a repository.
+    ListTags(ListTagsArgs),
+    /// Delete an image from a registry.
+    Delete(DeleteArgs),
+}
+
+/// Registry access settings for one side of an operation.
+#[derive(Args, Clone, Default)]
+pub struct Access {
+    /// Credentials (USERNAME[:PASSWORD]).
+    #[arg(long)]
+    pub creds: Option<String>,
+    /// Authentication file.
+    #[arg(long, env = "REGISTRY_AUTH_FILE")]
+    pub authfile: Option<PathBuf>,
+    /// Require HTTPS and verify certificates.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    pub tls_verify: Option<bool>,
+    /// Directory with certificates (*.crt, *.cert, *.key).
+    #[arg(long)]
+    pub cert_dir: Option<PathBuf>,
+}
+
+#[derive(Args, Clone, Default)]
+pub struct PlatformArgs {
+    /// Use OS instead of the running OS when choosing images.
+    #[arg(long)]
+    pub override_os: Option<String>,
+    /// Use ARCH instead of the machine's architecture when choosing images.
+    #[arg(long)]
+    pub override_arch: Option<String>,
+    /// Use VARIANT instead of the machine's variant when choosing images.
+    #[arg(long)]
+    pub override_variant: Option<String>,
+    /// Number of times to retry a failed registry operation.
+    #[arg(long, default_value_t = 3)]
+    pub retry_times: u32,
+}
+
+pub fn context(access: &Access, platform: &PlatformArgs) -> Result<Context, Failure> {
+    let credentials = access
+        .creds
+        .as_deref()
+        .map(Credentials::parse)
+        .transpose()
+        .map_err(exit::skopeo)?;
+    let mut ctx = Context::default();
+    ctx.auth_file = access.authfile.clone();
+    ctx.credentials = credentials;
+    ctx.tls_verify = access.tls_verify;
+    ctx.cert_dir = access.cert_dir.clone();
+    ctx.os = platform.override_os.clone();
+    ctx.arch = platform.override_arch.clone();
+    ctx.variant = platform.override_variant.clone();
+    ctx.retries = Some(platform.retry_times);
+    Ok(ctx)
+}
+
+#[derive(Args)]
+struct InspectArgs {
+    /// Print the raw manifest (or with --config, the raw config).
+    #[arg(long)]
+    raw: bool,
+    /// Print the image's configuration.
+    #[arg(long)]
+    config: bool,
+    /// Format the output with a Go template.
+    #[arg(short, long)]
+    format: Option<String>,
+    /// Do not list the repository's tags.
+    #[arg(short, long)]
+    no_tags: bool,
+    #[command(flatten)]
+    access: Access,
+    #[command(flatten)]
+    platform: PlatformArgs,
+    /// TRANSPORT:IMAGE, e.g. docker://alpine.
+    image: String,
+}
+
+#[derive(Args)]
+struct CopyArgs {
+    /// Copy all images of a list (same as --multi-arch=all).
+    #[arg(short, long)]
+    all: bool,
+    /// Which images of a list to copy: system, all or index-only.
+    #[arg(long, value_parser = ["system", "all", "index-only"])]
+    multi_arch: Option<String>,
+    /// Manifest format of the destination: oci or v2s2.
+    #[arg(short, long, value_parser = ["oci", "v2s2"])]
+    format: Option<String>,
+    /// Compression of the destination's layers: gzip or zstd.
+    #[arg(long, value_parser = ["gzip", "zstd"])]
+    dest_compress_format: Option<String>,
+    /// Compression level.
+    #[arg(long)]
+    dest_compress_level: Option<i32>,
+    /// Store layers uncompressed.
+    #[arg(long)]
+    dest_decompress: bool,
+    /// Fail rather than change a digest.
+    #[arg(long)]
+    preserve_digests: bool,
+    /// Blobs copied at once.
+    #[arg(long, default_value_t = 6)]
+    image_parallel_copies: usize,
+    /// Print nothing but errors.
+    #[arg(short, long)]
+    quiet: bool,
+    /// Write the digest of the copied manifest to this file.
+    #[arg(long)]
+    digestfile: Option<PathBuf>,
+    /// Accepted for skopeo compatibility; berth does not copy signatures yet.
+    #[arg(long)]
+    remove_signatures: bool,
+    #[arg(long)]
+    src_creds: Option<String>,
+    #[arg(long)]
+    dest_creds: Option<String>,
+    #[arg(long, env = "REGISTRY_AUTH_FILE")]
+    authfile: Option<PathBuf>,
+    #[arg(long)]
+    src_authfile: Option<PathBuf>,
+    #[arg(long)]
+    dest_authfile: Option<PathBuf>,
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    src_tls_verify: Option<bool>,
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    dest_tls_verify: Option<bool>,
+    #[arg(long)]
+    src_cert_dir: Option<PathBuf>,
+    #[arg(long)]
+    dest_cert_dir: Option<PathBuf>,
+    #[command(flatten)]
+    platform: PlatformArgs,
+    /// Source image (TRANSPORT:NAME).
+    source: String,
+    /// Destination image (TRANSPORT:NAME).
+    destination: String,
+}
+
+#[derive(Args)]
+struct ListTagsArgs {
+    #[command(flatten)]
+    access: Access,
+    #[command(flatten)]
+    platform: PlatformArgs,
+    /// docker://REPOSITORY
+    repository: String,
+}
+
+#[derive(Args)]
+struct DeleteArgs {
+    #[command(flatten)]
+    access: Access,
+    #[command(flatten)]
+    platform: PlatformArgs,
+    /// docker://IMAGE
+    image: String,
+}
+
+pub fn run(args: ImageArgs) -> CmdResult {
+    match args.command {
+        ImageCommand::Inspect(a) => inspect(a),
+        ImageCommand::Copy(a) => copy_cmd(a),
+        ImageCommand::Sync(a) => crate::commands::sync::run(a),
+        ImageCommand::ListTags(a) => list_tags(a),
+        ImageCommand::Delete(a) => delete(a),
+    }
+}
+
+fn parse_name(s: &str) -> Result<ImageName, Failure> {
+    ImageName::parse(s).map_err(exit::skopeo)
+}
+
+fn inspect(a: InspectArgs) -> CmdResult {
+    let name = parse_name(&a.image)?;
+    let ctx = context(&a.access, &a.platform)?;
+    let src = name.open_source(&ctx).map_err(exit::skopeo)?;
+    let top = src.manifest(None).map_err(exit::skopeo)?;
+    if a.raw && !a.config {
+        return write_out(&top.bytes);
+    }
+    let (image_raw, manifest) = chosen_image(src.as_ref(), &top, &ctx)?;
+    let config_bytes = read_config(src.as_ref(), &manifest)?;
+    if a.config {
+        if a.raw {
+            return write_out(&config_bytes);
+        }
+        let v: Value = serde_json::from_slice(&config_bytes)
+            .map_err(|e| exit::usage(1, format!("invalid image config: {e}")))?;
+        return print_value(&v, a.format.as_deref());
+    }
+    let config: ImageConfig = serde_json::from_slice(&config_bytes)
+        .map_err(|e| exit::usage(1, format!("invalid image config: {e}")))?;
+    let tags = if a.no_tags || !matches!(name, ImageName::Docker(_)) {
+        Vec::new()
+    } else {
+        src.tags().map_err(exit::skopeo)?
+    };
+    let _ = image_raw;
+    let out = inspect_value(&name, &top, &manifest, &config, tags);
+    print_value(&out, a.format.as_deref())
+}
+
+/// The image a top-level manifest stands for: itself, or the platform's entry of an index.
+fn chosen_image(
+    src: &dyn ImageSource,
+    top: &RawManifest,
+    ctx: &Context,
+) -> Result<(RawManifest, berth_image::manifest::ImageManifest), Failure> {
+    match top.parse().map_err(|e| exit::skopeo(e.into()))? {
+        Manifest::Image(m) => Ok((top.clone(), m)),
+        Manifest::Index(i) => {
+            let d = i
+                .choose(&ctx.platform())
+                .map_err(|e| exit::skopeo(e.into()))?;
+            let raw = src.manifest(Some(&d.digest)).map_err(exit::skopeo)?;
+            match raw.parse().map_err(|e| exit::skopeo(e.into()))? {
+                Manifest::Image(m) => Ok((raw, m)),
+                Manifest::Index(_) => Err(exit::usage(1, "nested indexes are not supported")),
+            }
+        }
+    }
+}
+
+fn read_config(
+    src: &dyn ImageSource,
+    m: &berth_image::manifest::ImageManifest,
+) -> Result<Vec<u8>, Failure> {
+    let stream = src.blob(&m.config).map_err(exit::skopeo)?;
+    let mut r = berth_image::blob::VerifyingReader::new(
+        std::io::Read::take(stream.reader, m.config.size + 1),
+        m.config.digest.clone(),
+        Some(m.config.size),
+    );
+    let mut v = Vec::new();
+    std::io::Read::read_to_end(&mut r, &mut v).map_err(|e| exit::usage(1, e.to_string()))?;
+    Ok(v)
+}
+
+/// `skopeo inspect`'s fields, in its order.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct InspectOutput {
+    name: String,
+    digest: String,
+    repo_tags: Vec<String>,
+    created: Option<String>,
+    docker_version: String,
+    labels: Option<std::collections::BTreeMap<String, String>>,
+    architecture: String,
+    os: String,
+    layers: Vec<String>,
+    layers_data: Vec<LayerData>,
+    env: Option<Vec<String>>,
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct LayerData {
+    #[serde(rename = "MIMEType")]
+    mime_type: String,
+    digest: String,
+    size: u64,
+    annotations: Option<std::collections::BTreeMap<String, String>>,
+}
+
+fn inspect_value(
+    name: &ImageName,
+    top: &RawManifest,
+    m: &berth_image::manifest::ImageManifest,
+    config: &ImageConfig,
+    tags: Vec<String>,
+) -> Value {
+    let cc = config.config.clone().unwrap_or_default();
+    let out = InspectOutput {
+        name: match name {
+            ImageName::Docker(r) => r.name(),
+            _ => String::new(),
+        },
+        digest: top.digest().to_string(),
+        repo_tags: tags,
+        created: config.created.clone(),
+        docker_version: String::new(),
+        labels: cc.labels,
+        architecture: config.architecture.clone(),
+        os: config.os.clone(),
+        layers: m.layers.iter().map(|l| l.digest.to_string()).collect(),
+        layers_data: m
+            .layers
+            .iter()
+            .map(|l| LayerData {
+                mime_type: l.media_type.clone(),
+                digest: l.digest.to_string(),
+                size: l.size,
+                annotations: l.annotations.clone(),
+            })
+            .collect(),
+        env: cc.env,
+    };
+    serde_json::to_value(out).expect("json")
+}
+
+pub fn print_value(v: &Value, format: Option<&str>) -> CmdResult {
+    let text = match format {
+        Some(f) => {
+            let t = Template::parse(&f.replace("\\t", "\t").replace("\\n", "\n"))
+                .map_err(|e| exit::usage(1, e))?;
+            let mut s = t.render(v).map_err(|e| exit::usage(1, e))?;
+            if !s.ends_with('\n') {
+                s.push('\n');
+            }
+            s
+        }
+        None => serde_json::to_string_pretty(v).expect("json") + "\n",
+    };
+    write_out(text.as_bytes())
+}
+
+fn write_out(bytes: &[u8]) -> CmdResult {
+    let mut o = std::io::stdout().lock();
+    o.write_all(bytes)
+        .and_then(|_| o.flush())
+        .map_err(|e| exit::usage(1, format!("writing output: {e}")))
+}
+
+fn side_access(
+    creds: &Option<String>,
+    authfile: Option<PathBuf>,
+    tls: Option<bool>,
+    cert: &Option<PathBuf>,
+) -> Access {
+    Access {
+        creds: creds.clone(),
+        authfile,
+        tls_verify: tls,
+        cert_dir: cert.clone(),
+    }
+}
+
+pub fn copy_options(
+    all: bool,
+    multi_arch: Option<&str>,
+    format: Option<&str>,
+    platform: &Context,
+) -> CopyOptions {
+    CopyOptions {
+        multi_arch: multi_arch.and_then(MultiArch::parse).unwrap_or(if all {
+            MultiArch::All
+        } else {
+            MultiArch::System
+        }),
+        format: format.and_then(ManifestFormat::parse),
+        platform: platform.platform(),
+        ..Default::default()
+    }
+}
+
+fn copy_cmd(a: CopyArgs) -> CmdResult {
+    let src_name = parse_name(&a.source)?;
+    let dst_name = parse_name(&a.destination)?;
+    let src_ctx = context(
+        &side_access(
+            &a.src_creds,
+            a.src_authfile.clone().or(a.authfile.clone()),
+            a.src_tls_verify,
+            &a.src_cert_dir,
+        ),
+        &a.platform,
+    )?;
+    let dst_ctx = context(
+        &side_access(
+            &a.dest_creds,
+            a.dest_authfile.clone().or(a.authfile.clone()),
+            a.dest_tls_verify,
+            &a.dest_cert_dir,
+        ),
+        &a.platform,
+    )?;
+    let mut opts = copy_options(
+        a.all,
+        a.multi_arch.as_deref(),
+        a.format.as_deref(),
+        &src_ctx,
+    );
+    opts.compression = a
+        .dest_compress_format
+        .as_deref()
+        .and_then(Compression::parse);
+    opts.compression_level = a.dest_compress_level;
+    opts.decompress = a.dest_decompress;
+    opts.preserve_digests = a.preserve_digests;
+    opts.parallel = a.image_parallel_copies.max(1);
+    let progress: Box<dyn Progress> = if a.quiet {
+        Box::new(Silent)
+    } else {
+        Box::new(Lines::new())
+    };
+    if !a.quiet {
+        eprintln!("Getting image source signatures");
+    }
+    let digest = copy_between(
+        &src_name,
+        &src_ctx,
+        &dst_name,
+        &dst_ctx,
+        &opts,
+        progress.as_ref(),
+    )?;
+    if let Some(f) = &a.digestfile {
+        std::fs::write(f, digest.to_string())
+            .map_err(|e| exit::usage(1, format!("{}: {e}", f.display())))?;
+    }
+    Ok(())
+}
+
+/// Opens both ends and copies; shared by `copy` and `sync`.
+pub fn copy_between(
+    src_name: &ImageName,
+    src_ctx: &Context,
+    dst_name: &ImageName,
+    dst_ctx: &Context,
+    opts: &CopyOptions,
+    progress: &dyn Progress,
+) -> Result<Digest, Failure> {
+    let src = src_name.open_source(src_ctx).map_err(exit::skopeo)?;
+    let dst = dst_name.open_destination(dst_ctx).map_err(exit::skopeo)?;
+    let report =
+        copy::copy_image(src.as_ref(), dst.as_ref(), opts, progress).map_err(exit::skopeo)?;
+    Ok(report.manifest_digest)
+}
+
+fn docker_ref(s: &str) -> Result<berth_image::Reference, Failure> {
+    match parse_name(s)? {
+        ImageName::Docker(r) => Ok(r),
+        other => Err(exit::usage(
+            1,
+            format!("{other}: only docker:// references are supported here"),
+        )),
+    }
+}
+
+fn list_tags(a: ListTagsArgs) -> CmdResult {
+    let ctx = context(&a.access, &a.platform)?;
+    let reference = docker_ref(&a.repository)?;
+    if reference.digest().is_some()
+        || a.repository
+            .rsplit('/')
+            .next()
+            .is_some_and(|l| l.contains(':'))
+    {
+        return Err(exit::usage(
+            1,
+            format!("{}: give a repository without tag or digest", a.repository),
+        ));
+    }
+    let client = docker::connect(&reference, false, &ctx).map_err(exit::skopeo)?;
+    let tags = docker::list_tags(&client, &reference).map_err(exit::skopeo)?;
+    print_value(
+        &json!({ "Repository": reference.name(), "Tags": tags }),
+        None,
+    )
+}
+
+fn delete(a: DeleteArgs) -> CmdResult {
+    let ctx = context(&a.access, &a.platform)?;
+    let reference = docker_ref(&a.image)?;
+    docker::delete(&reference, &ctx).map_err(exit::skopeo)?;
+    Ok(())
+}

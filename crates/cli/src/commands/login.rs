@@ -1,0 +1,134 @@
+//! `berth login` / `berth logout`, as podman has them.
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use berth_image::auth::{self, Credentials};
+use berth_image::registries::RegistriesConf;
+use berth_image::transport::registry_client::{Client, TlsSettings, cert_dirs};
+use clap::Args;
+
+use crate::exit::{self, CmdResult};
+
+#[derive(Args)]
+pub struct LoginArgs {
+    /// Username.
+    #[arg(short, long)]
+    username: Option<String>,
+    /// Password (prefer --password-stdin).
+    #[arg(short, long)]
+    password: Option<String>,
+    /// Read the password from standard input.
+    #[arg(long)]
+    password_stdin: bool,
+    /// Print the username stored for the registry.
+    #[arg(long)]
+    get_login: bool,
+    /// Authentication file.
+    #[arg(long, env = "REGISTRY_AUTH_FILE")]
+    authfile: Option<PathBuf>,
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    tls_verify: Option<bool>,
+    #[arg(long)]
+    cert_dir: Option<PathBuf>,
+    /// REGISTRY[/REPOSITORY]
+    registry: String,
+}
+
+#[derive(Args)]
+pub struct LogoutArgs {
+    /// Remove the credentials of every registry.
+    #[arg(short, long)]
+    all: bool,
+    #[arg(long, env = "REGISTRY_AUTH_FILE")]
+    authfile: Option<PathBuf>,
+    /// REGISTRY[/REPOSITORY]
+    registry: Option<String>,
+}
+
+pub fn login(a: LoginArgs) -> CmdResult {
+    let key = auth::login_key(&a.registry);
+    let file = a.authfile.clone().unwrap_or_else(auth::default_auth_file);
+    let host = key.split('/').next().unwrap_or(&key).to_string();
+    let probe = berth_image::Reference::parse(&format!("{key}/x"))
+        .or_else(|_| berth_image::Reference::parse(&key));
+    if a.get_login {
+        let r = probe.map_err(exit::podman)?;
+        return match auth::lookup(&r, Some(&file)).map_err(exit::podman)? {
+            Some(c) => {
+                println!("{}", c.username);
+                Ok(())
+            }
+            None => Err(exit::podman(format!("not logged into {key}"))),
+        };
+    }
+    let username = match a.username {
+        Some(u) => u,
+        None => prompt("Username: ")?,
+    };
+    let password = match (a.password, a.password_stdin) {
+        (Some(_), true) => {
+            return Err(exit::podman(
+                "--password and --password-stdin are mutually exclusive",
+            ));
+        }
+        (Some(p), false) => p,
+        (None, true) => {
+            let mut s = String::new();
+            std::io::stdin()
+                .read_to_string(&mut s)
+                .map_err(exit::podman)?;
+            s.trim_end_matches(['\n', '\r']).to_string()
+        }
+        (None, false) => prompt("Password: ")?,
+    };
+    let creds = Credentials { username, password };
+    let insecure = RegistriesConf::load()
+        .map(|c| c.is_insecure(&host))
+        .unwrap_or(false);
+    let tls = TlsSettings {
+        verify: a.tls_verify.unwrap_or(!insecure),
+        cert_dirs: cert_dirs(&host, a.cert_dir.as_deref()),
+    };
+    let client =
+        Client::connect(&host, Some(creds.clone()), &tls, Some(1)).map_err(exit::podman)?;
+    client
+        .check_login()
+        .map_err(|e| exit::podman(format!("logging into {key:?}: {e}")))?;
+    auth::store(&file, &key, &creds).map_err(exit::podman)?;
+    println!("Login Succeeded!");
+    Ok(())
+}
+
+fn prompt(label: &str) -> Result<String, exit::Failure> {
+    eprint!("{label}");
+    let mut s = String::new();
+    std::io::stdin().read_line(&mut s).map_err(exit::podman)?;
+    let s = s.trim_end_matches(['\n', '\r']).to_string();
+    if s.is_empty() {
+        return Err(exit::podman(format!(
+            "{} must not be empty",
+            label.trim_end_matches(": ").to_lowercase()
+        )));
+    }
+    Ok(s)
+}
+
+pub fn logout(a: LogoutArgs) -> CmdResult {
+    let file = a.authfile.clone().unwrap_or_else(auth::default_auth_file);
+    if a.all {
+        auth::remove_all(&file).map_err(exit::podman)?;
+        println!("Removed login credentials for all registries");
+        return Ok(());
+    }
+    let Some(reg) = a.registry else {
+        return Err(exit::podman("logout: a registry or --all is required"));
+    };
+    let key = auth::login_key(&reg);
+    if auth::remove(&file, &key).map_err(exit::podman)? {
+        println!("Removed login credentials for {key}");
+        Ok(())
+    } else {
+        Err(exit::podman(format!("not logged into {key}")))
+    }
+}

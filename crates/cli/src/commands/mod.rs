@@ -1,0 +1,3 @@
+pub mod image;
+pub mod login;
+pub mod sync;

@@ -1,0 +1,32 @@
+//! Exit codes as the tools users know: skopeo's 1 (and 2 for an image that does not
+//! exist), podman's 125 for its own errors.
+
+pub struct Failure {
+    pub code: i32,
+    pub message: String,
+}
+
+pub type CmdResult = Result<(), Failure>;
+
+/// skopeo: 2 when the image does not exist, else 1.
+pub fn skopeo(e: berth_image::Error) -> Failure {
+    Failure {
+        code: if e.is_not_found() { 2 } else { 1 },
+        message: e.to_string(),
+    }
+}
+
+/// podman: 125 for an error of berth itself.
+pub fn podman(e: impl std::fmt::Display) -> Failure {
+    Failure {
+        code: 125,
+        message: e.to_string(),
+    }
+}
+
+pub fn usage(code: i32, msg: impl Into<String>) -> Failure {
+    Failure {
+        code,
+        message: msg.into(),
+    }
+}

@@ -1,0 +1,540 @@
+//! Go text/template, the subset `--format` uses in podman and skopeo: field paths
+//! (`{{.Name}}`, `{{.Config.Labels}}`), `range`, `if`/`else`, `with`, and the
+//! functions `json`, `index`, `join`, `len`, `upper`, `lower`, `title`, `printf`,
+//! `println`, `truncate`. Written here because the Go-template crates do not cover
+//! podman's helpers.
+
+use serde_json::Value;
+
+#[derive(Debug, Clone, PartialEq)]
+enum Node {
+    Text(String),
+    Action(Expr),
+    Range(Expr, Vec<Node>, Vec<Node>),
+    If(Expr, Vec<Node>, Vec<Node>),
+    With(Expr, Vec<Node>, Vec<Node>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Arg {
+    Path(Vec<String>),
+    Str(String),
+    Num(f64),
+    Call(Box<Expr>),
+}
+
+/// A pipeline: a function (or value) with arguments, then `| f` stages.
+#[derive(Debug, Clone, PartialEq)]
+struct Expr {
+    stages: Vec<(Option<String>, Vec<Arg>)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Template {
+    nodes: Vec<Node>,
+}
+
+impl Template {
+    pub fn parse(src: &str) -> Result<Template, String> {
+        let tokens = tokenize(src)?;
+        let mut pos = 0;
+        let (nodes, end) = parse_nodes(&tokens, &mut pos)?;
+        if let Some(e) = end {
+            return Err(format!("template: unexpected {{{{{e}}}}}"));
+        }
+        Ok(Template { nodes })
+    }
+
+    pub fn render(&self, data: &Value) -> Result<String, String> {
+        let mut out = String::new();
+        render_nodes(&self.nodes, data, &mut out)?;
+        Ok(out)
+    }
+}
+
+enum Token {
+    Text(String),
+    Action(String),
+}
+
+fn tokenize(src: &str) -> Result<Vec<Token>, String> {
+    let mut out = Vec::new();
+    let mut rest = src;
+    while let Some(start) = rest.find("{{") {
+        let mut text = &rest[..start];
+        let after = &rest[start + 2..];
+        let end = after
+            .find("}}")
+            .ok_or_else(|| "template: unclosed action".to_string())?;
+        let mut inner = &after[..end];
+        if let Some(s) = inner.strip_prefix('-') {
+            text = text.trim_end();
+            inner = s;
+        }
+        let mut trim_next = false;
+        if let Some(s) = inner.strip_suffix('-') {
+            inner = s;
+            trim_next = true;
+        }
+        if !text.is_empty() {
+            out.push(Token::Text(text.to_string()));
+        }
+        out.push(Token::Action(inner.trim().to_string()));
+        rest = &after[end + 2..];
+        if trim_next {
+            rest = rest.trim_start();
+        }
+    }
+    if !rest.is_empty() {
+        out.push(Token::Text(rest.to_string()));
+    }
+    Ok(out)
+}
+
+/// Parses nodes up to `end` or `else`; returns which keyword stopped it.
+fn parse_nodes(tokens: &[Token], pos: &mut usize) -> Result<(Vec<Node>, Option<String>), String> {
+    let mut nodes = Vec::new();
+    while *pos < tokens.len() {
+        let tok = &tokens[*pos];
+        *pos += 1;
+        match tok {
+            Token::Text(t) => nodes.push(Node::Text(t.clone())),
+            Token::Action(a) => {
+                if a.starts_with("/*") {
+                    continue;
+                }
+                let (kw, rest) = a.split_once(char::is_whitespace).unwrap_or((a, ""));
+                match kw {
+                    "end" | "else" => return Ok((nodes, Some(kw.to_string()))),
+                    "range" | "if" | "with" => {
+                        let expr = parse_expr(rest)?;
+                        let (body, stop) = parse_nodes(tokens, pos)?;
+                        let alt = match stop.as_deref() {
+                            Some("else") => {
+                                let (alt, stop2) = parse_nodes(tokens, pos)?;
+                                if stop2.as_deref() != Some("end") {
+                                    return Err(format!("template: {kw} without end"));
+                                }
+                                alt
+                            }
+                            Some("end") => Vec::new(),
+                            _ => return Err(format!("template: {kw} without end")),
+                        };
+                        nodes.push(match kw {
+                            "range" => Node::Range(expr, body, alt),
+                            "if" => Node::If(expr, body, alt),
+                            _ => Node::With(expr, body, alt),
+                        });
+                    }
+                    _ => nodes.push(Node::Action(parse_expr(a)?)),
+                }
+            }
+        }
+    }
+    Ok((nodes, None))
+}
+
+fn parse_expr(s: &str) -> Result<Expr, String> {
+    let words = split_words(s)?;
+    let mut stages = Vec::new();
+    for stage in words.split(|w| w == "|") {
+        if stage.is_empty() {
+            return Err(format!("template: empty pipeline stage in {s:?}"));
+        }
+        let (func, args) = if is_func_name(&stage[0]) {
+            (Some(stage[0].clone()), &stage[1..])
+        } else {
+            (None, stage)
+        };
+        let args = args
+            .iter()
+            .map(|w| parse_arg(w))
+            .collect::<Result<_, _>>()?;
+        stages.push((func, args));
+    }
+    if stages.is_empty() {
+        return Err("template: empty action".into());
+    }
+    Ok(Expr { stages })
+}
+
+fn is_func_name(w: &str) -> bool {
+    w.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+}
+
+fn parse_arg(w: &str) -> Result<Arg, String> {
+    if let Some(inner) = w.strip_prefix('(').and_then(|x| x.strip_suffix(')')) {
+        return Ok(Arg::Call(Box::new(parse_expr(inner)?)));
+    }
+    if let Some(s) = w.strip_prefix('"').and_then(|x| x.strip_suffix('"')) {
+        return Ok(Arg::Str(unescape(s)));
+    }
+    if w == "." {
+        return Ok(Arg::Path(Vec::new()));
+    }
+    if let Some(p) = w.strip_prefix('.') {
+        return Ok(Arg::Path(p.split('.').map(str::to_string).collect()));
+    }
+    if let Ok(n) = w.parse::<f64>() {
+        return Ok(Arg::Num(n));
+    }
+    Err(format!("template: unknown word {w:?}"))
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("\\t", "\t")
+        .replace("\\n", "\n")
+        .replace("\\\"", "\"")
+}
+
+/// Splits on spaces, keeping quoted strings and parenthesised groups whole.
+fn split_words(s: &str) -> Result<Vec<String>, String> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut depth = 0;
+    let mut in_str = false;
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if depth == 0 || in_str => {
+                in_str = !in_str;
+                cur.push(c);
+            }
+            '\\' if in_str => {
+                cur.push(c);
+                if let Some(n) = chars.next() {
+                    cur.push(n);
+                }
+            }
+            '(' if !in_str => {
+                depth += 1;
+                cur.push(c);
+            }
+            ')' if !in_str => {
+                depth -= 1;
+                cur.push(c);
+            }
+            c if c.is_whitespace() && !in_str && depth == 0 => {
+                if !cur.is_empty() {
+                    words.push(std::mem::take(&mut cur));
+                }
+            }
+            c => cur.push(c),
+        }
+    }
+    if in_str || depth != 0 {
+        return Err(format!(
+            "template: unbalanced quotes or parentheses in {s:?}"
+        ));
+    }
+    if !cur.is_empty() {
+        words.push(cur);
+    }
+    Ok(words)
+}
+
+fn render_nodes(nodes: &[Node], dot: &Value, out: &mut String) -> Result<(), String> {
+    for n in nodes {
+        match n {
+            Node::Text(t) => out.push_str(t),
+            Node::Action(e) => {
+                let v = eval(e, dot)?;
+                out.push_str(&to_text(&v));
+            }
+            Node::If(e, body, alt) => {
+                let v = eval(e, dot)?;
+                render_nodes(if truthy(&v) { body } else { alt }, dot, out)?;
+            }
+            Node::With(e, body, alt) => {
+                let v = eval(e, dot)?;
+                if truthy(&v) {
+                    render_nodes(body, &v, out)?;
+                } else {
+                    render_nodes(alt, dot, out)?;
+                }
+            }
+            Node::Range(e, body, alt) => {
+                let v = eval(e, dot)?;
+                let items: Vec<Value> = match v {
+                    Value::Array(a) => a,
+                    Value::Object(m) => m.into_iter().map(|(_, v)| v).collect(),
+                    Value::Null => Vec::new(),
+                    other => return Err(format!("template: range over {}", type_name(&other))),
+                };
+                if items.is_empty() {
+                    render_nodes(alt, dot, out)?;
+                }
+                for item in &items {
+                    render_nodes(body, item, out)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn eval(e: &Expr, dot: &Value) -> Result<Value, String> {
+    let mut piped: Option<Value> = None;
+    for (func, args) in &e.stages {
+        let mut vals = args
+            .iter()
+            .map(|a| eval_arg(a, dot))
+            .collect::<Result<Vec<_>, _>>()?;
+        if let Some(p) = piped.take() {
+            vals.push(p);
+        }
+        piped = Some(match func {
+            None => match vals.len() {
+                1 => vals.pop().expect("one value"),
+                _ => return Err("template: a value cannot take arguments".into()),
+            },
+            Some(f) => call(f, vals)?,
+        });
+    }
+    Ok(piped.unwrap_or(Value::Null))
+}
+
+fn eval_arg(a: &Arg, dot: &Value) -> Result<Value, String> {
+    Ok(match a {
+        Arg::Str(s) => Value::String(s.clone()),
+        Arg::Num(n) => serde_json::json!(n),
+        Arg::Call(e) => eval(e, dot)?,
+        Arg::Path(p) => {
+            let mut v = dot;
+            for field in p {
+                v = match v {
+                    Value::Object(m) => m
+                        .get(field)
+                        .ok_or_else(|| format!("template: can't evaluate field {field}"))?,
+                    Value::Null => &Value::Null,
+                    _ => return Err(format!("template: can't evaluate field {field}")),
+                };
+            }
+            v.clone()
+        }
+    })
+}
+
+fn call(f: &str, args: Vec<Value>) -> Result<Value, String> {
+    let want = |n: usize| {
+        if args.len() == n {
+            Ok(())
+        } else {
+            Err(format!(
+                "template: {f} takes {n} argument(s), got {}",
+                args.len()
+            ))
+        }
+    };
+    Ok(match f {
+        "json" => {
+            want(1)?;
+            Value::String(serde_json::to_string(&args[0]).expect("json"))
+        }
+        "len" => {
+            want(1)?;
+            serde_json::json!(match &args[0] {
+                Value::Array(a) => a.len(),
+                Value::Object(m) => m.len(),
+                Value::String(s) => s.chars().count(),
+                Value::Null => 0,
+                other => return Err(format!("template: len of {}", type_name(other))),
+            })
+        }
+        "upper" | "lower" | "title" => {
+            want(1)?;
+            let s = to_text(&args[0]);
+            Value::String(match f {
+                "upper" => s.to_uppercase(),
+                "lower" => s.to_lowercase(),
+                _ => s
+                    .split(' ')
+                    .map(|w| {
+                        let mut c = w.chars();
+                        c.next()
+                            .map(|h| h.to_uppercase().chain(c).collect::<String>())
+                            .unwrap_or_default()
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            })
+        }
+        "join" => {
+            want(2)?;
+            let items = match &args[0] {
+                Value::Array(a) => a.iter().map(to_text).collect::<Vec<_>>(),
+                Value::Null => Vec::new(),
+                other => vec![to_text(other)],
+            };
+            Value::String(items.join(&to_text(&args[1])))
+        }
+        "index" => {
+            if args.len() < 2 {
+                return Err("template: index takes 2 or more arguments".into());
+            }
+            let mut v = args[0].clone();
+            for k in &args[1..] {
+                v = match (&v, k) {
+                    (Value::Object(m), _) => m.get(&to_text(k)).cloned().unwrap_or(Value::Null),
+                    (Value::Array(a), Value::Number(n)) => a
+                        .get(n.as_f64().unwrap_or(-1.0) as usize)
+                        .cloned()
+                        .ok_or("template: index out of range")?,
+                    _ => Value::Null,
+                };
+            }
+            v
+        }
+        "truncate" => {
+            want(2)?;
+            let n = args[1].as_f64().unwrap_or(0.0) as usize;
+            Value::String(to_text(&args[0]).chars().take(n).collect())
+        }
+        "println" => Value::String(args.iter().map(to_text).collect::<Vec<_>>().join(" ") + "\n"),
+        "print" => Value::String(args.iter().map(to_text).collect::<Vec<_>>().join(" ")),
+        "printf" => {
+            let (fmt, rest) = args
+                .split_first()
+                .ok_or("template: printf needs a format")?;
+            Value::String(printf(&to_text(fmt), rest))
+        }
+        "eq" | "ne" => {
+            want(2)?;
+            let same = args[0] == args[1] || to_text(&args[0]) == to_text(&args[1]);
+            Value::Bool(if f == "eq" { same } else { !same })
+        }
+        "not" => {
+            want(1)?;
+            Value::Bool(!truthy(&args[0]))
+        }
+        _ => return Err(format!("template: function {f:?} not defined")),
+    })
+}
+
+/// `%s`, `%d`, `%v`, `%q`, `%%` and widths like `%-20s`.
+fn printf(fmt: &str, args: &[Value]) -> String {
+    let mut out = String::new();
+    let mut args = args.iter();
+    let mut chars = fmt.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        let mut spec = String::new();
+        while let Some(&n) = chars.peek() {
+            if n == '-' || n.is_ascii_digit() {
+                spec.push(n);
+                chars.next();
+            } else {
+                break;
+            }
+        }
+        let Some(verb) = chars.next() else { break };
+        if verb == '%' {
+            out.push('%');
+            continue;
+        }
+        let val = args.next().map(|v| match verb {
+            'q' => format!("{:?}", to_text(v)),
+            _ => to_text(v),
+        });
+        let val = val.unwrap_or_else(|| format!("%!{verb}(MISSING)"));
+        let left = spec.starts_with('-');
+        let width: usize = spec.trim_start_matches('-').parse().unwrap_or(0);
+        if left {
+            out.push_str(&format!("{val:<width$}"));
+        } else {
+            out.push_str(&format!("{val:>width$}"));
+        }
+    }
+    out
+}
+
+fn truthy(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64() != Some(0.0),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(m) => !m.is_empty(),
+    }
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "nil",
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "slice",
+        Value::Object(_) => "map",
+    }
+}
+
+/// How Go prints a value with `{{.}}`: strings bare, slices as `[a b]`,
+/// maps as `map[k:v]`, nil as `<no value>`.
+pub fn to_text(v: &Value) -> String {
+    match v {
+        Value::Null => "<no value>".into(),
+        Value::String(s) => s.clone(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::Array(a) => format!("[{}]", a.iter().map(to_text).collect::<Vec<_>>().join(" ")),
+        Value::Object(m) => format!(
+            "map[{}]",
+            m.iter()
+                .map(|(k, v)| format!("{k}:{}", to_text(v)))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn r(t: &str, v: Value) -> String {
+        Template::parse(t).unwrap().render(&v).unwrap()
+    }
+
+    #[test]
+    fn fields_and_functions() {
+        let v = json!({"Name": "a", "Tags": ["x", "y"], "L": {"k": "v"}, "N": 3});
+        assert_eq!(r("{{.Name}}", v.clone()), "a");
+        assert_eq!(r("{{json .Tags}}", v.clone()), r#"["x","y"]"#);
+        assert_eq!(r("{{range .Tags}}<{{.}}>{{end}}", v.clone()), "<x><y>");
+        assert_eq!(r("{{join .Tags \",\"}}", v.clone()), "x,y");
+        assert_eq!(r("{{index .L \"k\"}}", v.clone()), "v");
+        assert_eq!(
+            r("{{if .Missing}}y{{else}}n{{end}}", json!({"Missing": null})),
+            "n"
+        );
+        assert_eq!(r("{{.Name | upper}}", v.clone()), "A");
+        assert_eq!(r("{{printf \"%-3s|\" .Name}}", v.clone()), "a  |");
+        assert_eq!(r("{{len .Tags}}", v.clone()), "2");
+        assert_eq!(r("{{.Tags}}", v.clone()), "[x y]");
+        assert_eq!(r("{{with .L}}{{.k}}{{end}}", v), "v");
+    }
+
+    #[test]
+    fn errors_are_reported() {
+        assert!(Template::parse("{{.A").is_err());
+        assert!(Template::parse("{{range .A}}").is_err());
+        assert!(
+            Template::parse("{{nosuch .A}}")
+                .unwrap()
+                .render(&json!({"A":1}))
+                .is_err()
+        );
+        assert!(
+            Template::parse("{{.A.B}}")
+                .unwrap()
+                .render(&json!({"A":1}))
+                .is_err()
+        );
+    }
+}
