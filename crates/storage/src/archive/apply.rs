@@ -13,14 +13,13 @@
 use std::collections::HashSet;
 use std::ffi::OsStr;
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, BufRead, Read, Write};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 use berth_image::Digest;
-use berth_image::blob;
 use berth_image::digest::{Algorithm, Digester};
 use berth_image::manifest::Compression;
 use rustix::fs::{
@@ -74,7 +73,7 @@ pub struct ApplyReport {
 /// Applies the layer archive in `reader` (plain tar, gzip or zstd, sniffed) onto the
 /// directory `root`. `keep`, when given, receives a copy of the stream as it came, so
 /// that the compressed blob can be kept and served again with its digest.
-pub fn apply_layer<R: Read + Send>(
+pub fn apply_layer<R: Read>(
     reader: R,
     root: &Path,
     opts: &ApplyOptions,
@@ -93,17 +92,27 @@ pub fn apply_layer<R: Read + Send>(
     let compression;
     let entries;
     {
-        let raw = Tee {
-            inner: io::BufReader::with_capacity(1 << 20, reader),
-            digester: &mut outer,
-            count: &mut outer_n,
-            copy: keep,
-            limit: u64::MAX,
+        let mut raw = io::BufReader::with_capacity(
+            1 << 20,
+            Tee {
+                inner: reader,
+                digester: &mut outer,
+                count: &mut outer_n,
+                copy: keep,
+                limit: u64::MAX,
+            },
+        );
+        let head = raw.fill_buf().map_err(Error::Stream)?;
+        compression = Compression::sniff(&head[..head.len().min(4)]);
+        let decoder = match compression {
+            Compression::None => Decoder::Plain(raw),
+            Compression::Gzip => Decoder::Gzip(flate2::bufread::MultiGzDecoder::new(raw)),
+            Compression::Zstd => {
+                Decoder::Zstd(zstd::stream::read::Decoder::with_buffer(raw).map_err(Error::Stream)?)
+            }
         };
-        let (c, sniffed) = blob::sniff(raw).map_err(Error::Stream)?;
-        compression = c;
         let plain = Tee {
-            inner: blob::decompress(sniffed, c),
+            inner: decoder,
             digester: &mut inner,
             count: &mut inner_n,
             copy: None,
@@ -117,9 +126,12 @@ pub fn apply_layer<R: Read + Send>(
         }
         ex.finish()?;
         entries = ex.entries;
-        // The tar's end-of-archive blocks and any padding belong to the diff ID.
+        // The tar's end-of-archive blocks and any padding belong to the diff ID, and
+        // whatever follows the compressed stream to the blob's digest.
         let mut rest = archive.into_inner();
         io::copy(&mut rest, &mut io::sink()).map_err(Error::Stream)?;
+        let mut raw = rest.inner.into_raw();
+        io::copy(&mut raw, &mut io::sink()).map_err(Error::Stream)?;
     }
     Ok(ApplyReport {
         diff_id: inner.finish(),
@@ -129,6 +141,34 @@ pub fn apply_layer<R: Read + Send>(
         compression,
         entries,
     })
+}
+
+/// The decompressor a sniffed stream needs (one per layer; its size is moot).
+#[allow(clippy::large_enum_variant)]
+enum Decoder<B: BufRead> {
+    Plain(B),
+    Gzip(flate2::bufread::MultiGzDecoder<B>),
+    Zstd(zstd::stream::read::Decoder<'static, B>),
+}
+
+impl<B: BufRead> Decoder<B> {
+    fn into_raw(self) -> B {
+        match self {
+            Decoder::Plain(b) => b,
+            Decoder::Gzip(d) => d.into_inner(),
+            Decoder::Zstd(d) => d.finish(),
+        }
+    }
+}
+
+impl<B: BufRead> Read for Decoder<B> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Decoder::Plain(b) => b.read(buf),
+            Decoder::Gzip(d) => d.read(buf),
+            Decoder::Zstd(d) => d.read(buf),
+        }
+    }
 }
 
 /// Hashes, counts and optionally copies what passes.

@@ -1,0 +1,380 @@
+//! `check`: the store verified against itself, as `podman system check` does.
+//!
+//! Each pulled layer's tree is verified against the tree checksum recorded when it was
+//! applied (see [`crate::archive::tree`]; re-tarring cannot reproduce the original
+//! tar's bytes, so the diff ID itself cannot be re-derived), and its kept blob against
+//! its compressed digest. The metadata is checked for consistency: layers' parents
+//! exist, images' layers and files exist, names are unique, containers' images and
+//! layers exist; staging entries and directories no record names are leftovers.
+//! With `repair`, damaged layers go with the images built on them, broken records are
+//! dropped and leftovers removed.
+
+use std::collections::{HashMap, HashSet};
+use std::fs::{self, File};
+use std::io::Read;
+
+use berth_image::Digest;
+use berth_image::digest::{Algorithm, Digester};
+
+use crate::archive::tree_checksum;
+use crate::error::{IoContext, Result};
+use crate::lock::LockFile;
+use crate::store::{State, Store, remove_all};
+
+/// One thing found wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Problem {
+    LayerMissing {
+        layer: String,
+    },
+    LayerModified {
+        layer: String,
+        expected: Digest,
+        actual: Digest,
+    },
+    LayerParentMissing {
+        layer: String,
+        parent: String,
+    },
+    BlobMissing {
+        layer: String,
+        digest: Digest,
+    },
+    BlobCorrupt {
+        layer: String,
+        digest: Digest,
+    },
+    ImageLayerMissing {
+        image: String,
+        layer: String,
+    },
+    ImageFilesMissing {
+        image: String,
+    },
+    DuplicateName {
+        name: String,
+        images: Vec<String>,
+    },
+    ContainerBroken {
+        container: String,
+        what: String,
+    },
+    Leftover {
+        path: String,
+    },
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Problem::LayerMissing { layer } => write!(f, "layer {layer}: directory missing"),
+            Problem::LayerModified {
+                layer,
+                expected,
+                actual,
+            } => write!(
+                f,
+                "layer {layer}: content modified (tree checksum {actual}, recorded {expected})"
+            ),
+            Problem::LayerParentMissing { layer, parent } => {
+                write!(f, "layer {layer}: parent layer {parent} missing")
+            }
+            Problem::BlobMissing { layer, digest } => {
+                write!(f, "layer {layer}: blob {digest} missing")
+            }
+            Problem::BlobCorrupt { layer, digest } => {
+                write!(
+                    f,
+                    "layer {layer}: blob {digest} does not hash to its digest"
+                )
+            }
+            Problem::ImageLayerMissing { image, layer } => {
+                write!(f, "image {image}: layer {layer} missing")
+            }
+            Problem::ImageFilesMissing { image } => {
+                write!(f, "image {image}: config or manifest missing")
+            }
+            Problem::DuplicateName { name, images } => {
+                write!(f, "name {name}: used by images {}", images.join(", "))
+            }
+            Problem::ContainerBroken { container, what } => {
+                write!(f, "container {container}: {what}")
+            }
+            Problem::Leftover { path } => write!(f, "{path}: left by an interrupted process"),
+        }
+    }
+}
+
+/// What `check` found, and with `repair`, what it removed.
+#[derive(Clone, Debug, Default)]
+pub struct CheckReport {
+    pub problems: Vec<Problem>,
+    pub repaired: Vec<String>,
+}
+
+impl CheckReport {
+    pub fn is_clean(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+fn hash_file(p: &std::path::Path) -> Result<Digest> {
+    let mut f = File::open(p).at(p)?;
+    let mut d = Digester::new(Algorithm::Sha256);
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf).at(p)?;
+        if n == 0 {
+            return Ok(d.finish());
+        }
+        d.update(&buf[..n]);
+    }
+}
+
+impl Store {
+    /// Verifies the store (the primary one; additional stores are read-only and only
+    /// their records are consulted). With `repair`, fixes what it can.
+    pub fn check(&self, repair: bool) -> Result<CheckReport> {
+        if !repair {
+            return self.read(|st| {
+                Ok(CheckReport {
+                    problems: self.find_problems(st)?,
+                    repaired: Vec::new(),
+                })
+            });
+        }
+        self.write(|st| {
+            let problems = self.find_problems(st)?;
+            let mut repaired = Vec::new();
+            let mut bad_layers: HashSet<String> = HashSet::new();
+            let mut bad_images: HashSet<String> = HashSet::new();
+            let mut bad_containers: HashSet<String> = HashSet::new();
+            for p in &problems {
+                match p {
+                    Problem::LayerMissing { layer }
+                    | Problem::LayerModified { layer, .. }
+                    | Problem::LayerParentMissing { layer, .. }
+                    | Problem::BlobMissing { layer, .. }
+                    | Problem::BlobCorrupt { layer, .. } => {
+                        bad_layers.insert(layer.clone());
+                    }
+                    Problem::ImageLayerMissing { image, .. }
+                    | Problem::ImageFilesMissing { image } => {
+                        bad_images.insert(image.clone());
+                    }
+                    Problem::ContainerBroken { container, .. } => {
+                        bad_containers.insert(container.clone());
+                    }
+                    Problem::DuplicateName { name, images } => {
+                        // The newest image keeps the name.
+                        let newest = st
+                            .images
+                            .iter()
+                            .filter(|m| images.contains(&m.id))
+                            .max_by_key(|m| m.created)
+                            .map(|m| m.id.clone());
+                        for m in st.images.iter_mut().filter(|m| m.store == 0) {
+                            if Some(&m.id) != newest.as_ref() {
+                                m.names.retain(|n| n != name);
+                            }
+                        }
+                        repaired.push(format!("name {name}: kept on the newest image"));
+                    }
+                    Problem::Leftover { .. } => {}
+                }
+            }
+            // Layers above a bad layer are bad too.
+            loop {
+                let more: Vec<String> = st
+                    .layers
+                    .iter()
+                    .filter(|l| {
+                        !bad_layers.contains(&l.id)
+                            && l.parent.as_ref().is_some_and(|p| bad_layers.contains(p))
+                    })
+                    .map(|l| l.id.clone())
+                    .collect();
+                if more.is_empty() {
+                    break;
+                }
+                bad_layers.extend(more);
+            }
+            for m in &st.images {
+                if m.store == 0 && m.layers.iter().any(|l| bad_layers.contains(l)) {
+                    bad_images.insert(m.id.clone());
+                }
+            }
+            for c in &st.containers {
+                if bad_layers.contains(&c.layer) || bad_images.contains(&c.image) {
+                    bad_containers.insert(c.id.clone());
+                }
+            }
+            st.containers.retain(|c| !bad_containers.contains(&c.id));
+            for c in &bad_containers {
+                repaired.push(format!("container {c}: removed"));
+            }
+            st.images
+                .retain(|m| m.store != 0 || !bad_images.contains(&m.id));
+            for m in &bad_images {
+                repaired.push(format!("image {m}: removed"));
+            }
+            st.layers
+                .retain(|l| l.store != 0 || !bad_layers.contains(&l.id));
+            for l in &bad_layers {
+                repaired.push(format!("layer {l}: removed"));
+            }
+            // Directories and blobs no record names any more, and leftovers, go now.
+            self.save_for_repair(st)?;
+            for r in self.recover()? {
+                repaired.push(format!("{r}: removed"));
+            }
+            Ok(CheckReport { problems, repaired })
+        })
+    }
+
+    fn find_problems(&self, st: &State) -> Result<Vec<Problem>> {
+        let mut problems = Vec::new();
+        let ids: HashSet<&str> = st.layers.iter().map(|l| l.id.as_str()).collect();
+        let mut blob_ok: HashMap<Digest, bool> = HashMap::new();
+        for l in st.layers.iter().filter(|l| l.store == 0) {
+            if let Some(p) = &l.parent
+                && !ids.contains(p.as_str())
+            {
+                problems.push(Problem::LayerParentMissing {
+                    layer: l.id.clone(),
+                    parent: p.clone(),
+                });
+            }
+            let dir = self.layer_path(l);
+            if !dir.is_dir() {
+                problems.push(Problem::LayerMissing {
+                    layer: l.id.clone(),
+                });
+                continue;
+            }
+            if let Some(expected) = &l.tree_checksum {
+                let actual = tree_checksum(&dir)?;
+                if actual != *expected {
+                    problems.push(Problem::LayerModified {
+                        layer: l.id.clone(),
+                        expected: expected.clone(),
+                        actual,
+                    });
+                }
+            }
+            if let Some(d) = &l.compressed_digest {
+                let p = self.blob_path_in(0, d);
+                if !p.exists() {
+                    problems.push(Problem::BlobMissing {
+                        layer: l.id.clone(),
+                        digest: d.clone(),
+                    });
+                    continue;
+                }
+                let ok = match blob_ok.get(d) {
+                    Some(ok) => *ok,
+                    None => {
+                        let ok = hash_file(&p)? == *d;
+                        blob_ok.insert(d.clone(), ok);
+                        ok
+                    }
+                };
+                if !ok {
+                    problems.push(Problem::BlobCorrupt {
+                        layer: l.id.clone(),
+                        digest: d.clone(),
+                    });
+                }
+            }
+        }
+        let mut names: HashMap<&str, Vec<String>> = HashMap::new();
+        for m in st.images.iter().filter(|m| m.store == 0) {
+            for l in m.layers.iter().chain(m.top_layer.iter()) {
+                if !ids.contains(l.as_str()) {
+                    problems.push(Problem::ImageLayerMissing {
+                        image: m.id.clone(),
+                        layer: l.clone(),
+                    });
+                }
+            }
+            let dir = self.image_dir(m);
+            let manifest = dir.join(format!("manifest-{}", m.manifest_digest.hex()));
+            if !dir.join("config").exists() || !manifest.exists() {
+                problems.push(Problem::ImageFilesMissing {
+                    image: m.id.clone(),
+                });
+            }
+            for n in &m.names {
+                names.entry(n).or_default().push(m.id.clone());
+            }
+        }
+        for (name, images) in names {
+            if images.len() > 1 {
+                problems.push(Problem::DuplicateName {
+                    name: name.to_string(),
+                    images,
+                });
+            }
+        }
+        let image_ids: HashSet<&str> = st.images.iter().map(|m| m.id.as_str()).collect();
+        for c in &st.containers {
+            if !image_ids.contains(c.image.as_str()) {
+                problems.push(Problem::ContainerBroken {
+                    container: c.id.clone(),
+                    what: format!("image {} missing", c.image),
+                });
+            }
+            if !ids.contains(c.layer.as_str()) {
+                problems.push(Problem::ContainerBroken {
+                    container: c.id.clone(),
+                    what: format!("layer {} missing", c.layer),
+                });
+            }
+        }
+        // Leftovers: staging entries whose owner is gone, and directories without a
+        // record (these only appear when a process died under the exclusive lock).
+        let staging = self.graph_root().join("staging");
+        for e in fs::read_dir(&staging).at(&staging)? {
+            let e = e.at(&staging)?;
+            let name = e.file_name().to_string_lossy().to_string();
+            if let Some(tok) = name.strip_suffix(".lock")
+                && LockFile::new(e.path()).try_exclusive()?.is_some()
+            {
+                problems.push(Problem::Leftover {
+                    path: format!("staging/{tok}"),
+                });
+            }
+        }
+        let home = self.graph_root().join(self.driver().name());
+        let own: HashSet<&str> = st
+            .layers
+            .iter()
+            .filter(|l| l.store == 0)
+            .map(|l| l.id.as_str())
+            .collect();
+        for e in fs::read_dir(&home).at(&home)? {
+            let e = e.at(&home)?;
+            let name = e.file_name().to_string_lossy().to_string();
+            if !own.contains(name.as_str()) {
+                problems.push(Problem::Leftover {
+                    path: format!("{}/{name}", self.driver().name()),
+                });
+            }
+        }
+        Ok(problems)
+    }
+
+    fn save_for_repair(&self, st: &State) -> Result<()> {
+        // Directories of removed layers and images go through `recover`, which
+        // removes what no saved record names: save first.
+        self.save_state(st)?;
+        for m in fs::read_dir(self.graph_root().join("images")).at(self.graph_root())? {
+            let m = m.at(self.graph_root())?;
+            let id = m.file_name().to_string_lossy().to_string();
+            if !st.images.iter().any(|x| x.id == id && x.store == 0) {
+                remove_all(&m.path())?;
+            }
+        }
+        Ok(())
+    }
+}

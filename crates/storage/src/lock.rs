@@ -1,0 +1,162 @@
+//! Lock files (flock) and crash-safe metadata writes.
+//!
+//! Each acquisition opens the lock file anew, so the lock excludes other threads of
+//! the same process as well as other processes (flock locks belong to the open file
+//! description). A killed process's locks vanish with it.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use rustix::fs::{FlockOperation, flock};
+use rustix::io::Errno;
+
+use crate::error::{Error, IoContext, Result};
+
+/// A lock file path; locks are taken on fresh descriptors.
+#[derive(Clone, Debug)]
+pub struct LockFile {
+    path: PathBuf,
+    read_only: bool,
+}
+
+/// A held lock, released on drop.
+#[derive(Debug)]
+pub struct LockGuard {
+    _file: File,
+}
+
+impl LockFile {
+    /// A lock file that is created when missing.
+    pub fn new(path: impl Into<PathBuf>) -> LockFile {
+        LockFile {
+            path: path.into(),
+            read_only: false,
+        }
+    }
+
+    /// The lock file of a store this process may not write (additional image
+    /// stores): only shared locks, and a missing file means no lock.
+    pub fn read_only(path: impl Into<PathBuf>) -> LockFile {
+        LockFile {
+            path: path.into(),
+            read_only: true,
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn open(&self) -> Result<Option<File>> {
+        let r = if self.read_only {
+            File::open(&self.path)
+        } else {
+            OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .mode(0o600)
+                .custom_flags(libc::O_CLOEXEC)
+                .open(&self.path)
+        };
+        match r {
+            Ok(f) => Ok(Some(f)),
+            Err(e) if self.read_only && e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io(&self.path, e)),
+        }
+    }
+
+    fn take(&self, op: FlockOperation) -> Result<Option<LockGuard>> {
+        let Some(f) = self.open()? else {
+            return Ok(Some(LockGuard {
+                _file: File::open("/dev/null").at("/dev/null")?,
+            }));
+        };
+        loop {
+            match flock(&f, op) {
+                Ok(()) => return Ok(Some(LockGuard { _file: f })),
+                Err(Errno::INTR) => continue,
+                Err(Errno::WOULDBLOCK) => return Ok(None),
+                Err(e) => return Err(Error::io(&self.path, e.into())),
+            }
+        }
+    }
+
+    /// Waits for a shared (reader) lock.
+    pub fn shared(&self) -> Result<LockGuard> {
+        Ok(self
+            .take(FlockOperation::LockShared)?
+            .expect("blocking lock"))
+    }
+
+    /// Waits for an exclusive (writer) lock.
+    pub fn exclusive(&self) -> Result<LockGuard> {
+        if self.read_only {
+            return Err(Error::io(
+                &self.path,
+                std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+            ));
+        }
+        Ok(self
+            .take(FlockOperation::LockExclusive)?
+            .expect("blocking lock"))
+    }
+
+    /// An exclusive lock if no one holds any.
+    pub fn try_exclusive(&self) -> Result<Option<LockGuard>> {
+        self.take(FlockOperation::NonBlockingLockExclusive)
+    }
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file beside it, fsync, rename,
+/// fsync of the directory.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(
+        ".{name}.tmp-{}-{}",
+        std::process::id(),
+        random_hex(4)
+    ));
+    let r = (|| {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)
+            .at(&tmp)?;
+        f.write_all(bytes).at(&tmp)?;
+        f.sync_all().at(&tmp)?;
+        fs::rename(&tmp, path).at(path)?;
+        sync_dir(dir)
+    })();
+    if r.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    r
+}
+
+/// fsync of a directory, so that renames into it last.
+pub fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir).and_then(|d| d.sync_all()).at(dir)
+}
+
+/// `n` random bytes as hex, from the kernel.
+pub fn random_hex(n: usize) -> String {
+    let mut b = vec![0u8; n];
+    let mut got = 0;
+    while got < n {
+        // SAFETY: the buffer is valid for `n - got` bytes from `got`.
+        let r = unsafe { libc::getrandom(b[got..].as_mut_ptr().cast(), n - got, 0) };
+        if r > 0 {
+            got += r as usize;
+        }
+    }
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}

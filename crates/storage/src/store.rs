@@ -1,0 +1,1034 @@
+//! The store: images, layers and containers under one graphroot, shared by any number
+//! of berth processes without a daemon.
+//!
+//! On disk (all under the graphroot):
+//! - `storage.lock` — the store-wide lock: shared to read metadata, exclusive to change
+//!   it (and to move anything into or out of the store);
+//! - `layers.json`, `images.json`, `containers.json` — metadata, written
+//!   temp + fsync + rename under the exclusive lock;
+//! - `DRIVER/ID/diff` — a layer's files (`work`, `merged` too for overlay containers);
+//! - `blobs/sha256/HEX` — the compressed blob each pulled layer came from, so that a
+//!   push serves the very bytes (and digests) that were pulled;
+//! - `images/ID/` — the config and manifests of an image;
+//! - `staging/TOKEN` + `staging/TOKEN.lock` — work in progress, each entry flocked by
+//!   the process working on it. Layers are applied there without the store lock and
+//!   renamed into place under it, so a process killed at any moment leaves either a
+//!   staging entry whose lock is free, or a directory that no record names; the next
+//!   `open` that gets the exclusive lock removes both.
+
+use std::collections::{HashMap, HashSet};
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use berth_image::manifest::RawManifest;
+use berth_image::{Digest, Reference};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::archive::{self, ApplyOptions, ApplyReport, DiffReport, WhiteoutMode};
+use crate::config::{DriverKind, StoreConfig, StoreOptions};
+use crate::containers::Container;
+use crate::drivers::{Driver, overlay, vfs};
+use crate::error::{Error, IoContext, Result};
+use crate::images::Image;
+use crate::layers::{Layer, chain_ids};
+use crate::lock::{LockFile, LockGuard, random_hex, sync_dir, write_atomic};
+
+const LAYERS: &str = "layers.json";
+const IMAGES: &str = "images.json";
+const CONTAINERS: &str = "containers.json";
+
+/// A read-only additional image store.
+#[derive(Debug)]
+struct Additional {
+    root: PathBuf,
+    driver: Driver,
+    lock: LockFile,
+}
+
+/// An open store.
+#[derive(Debug)]
+pub struct Store {
+    config: StoreConfig,
+    driver: Driver,
+    lock: LockFile,
+    additional: Vec<Additional>,
+}
+
+/// All metadata, primary and additional stores together (the latter marked read-only).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct State {
+    pub layers: Vec<Layer>,
+    pub images: Vec<Image>,
+    pub containers: Vec<Container>,
+}
+
+impl State {
+    pub(crate) fn layer(&self, id: &str) -> Option<&Layer> {
+        self.layers.iter().find(|l| l.id == id)
+    }
+}
+
+/// What removing an image did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RemovedImage {
+    /// Names taken off.
+    pub untagged: Vec<String>,
+    /// The image ID, when the image itself was deleted.
+    pub deleted: Option<String>,
+    /// Layers freed with it.
+    pub layers: Vec<String>,
+}
+
+/// A staging entry: a private directory under `staging/`, flocked by its owner, removed
+/// on drop unless its contents were moved into the store.
+#[derive(Debug)]
+pub(crate) struct Staging {
+    pub dir: PathBuf,
+    lock_path: PathBuf,
+    _lock: LockGuard,
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.dir);
+        let _ = fs::remove_file(&self.lock_path);
+    }
+}
+
+/// A layer applied (or a blob kept) in staging by a destination, waiting for commit.
+#[derive(Debug)]
+pub(crate) struct Pending {
+    pub staging: Staging,
+    /// The applied tree (overlay only; vfs applies at commit on top of the parent).
+    pub applied: Option<(ApplyReport, Digest)>,
+    /// The blob as it came.
+    pub blob: PathBuf,
+}
+
+/// An image to record, from a destination's commit.
+pub(crate) struct NewImage {
+    pub names: Vec<String>,
+    pub config: Vec<u8>,
+    pub config_digest: Digest,
+    pub manifest: RawManifest,
+    pub other_manifests: Vec<RawManifest>,
+    pub layer_blobs: Vec<(Digest, u64)>,
+    pub diff_ids: Vec<Digest>,
+}
+
+pub(crate) fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+fn read_json<T: DeserializeOwned + Default>(path: &Path) -> Result<T> {
+    match fs::read(path) {
+        Ok(b) if b.is_empty() => Ok(T::default()),
+        Ok(b) => serde_json::from_slice(&b).map_err(|e| Error::Metadata {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(T::default()),
+        Err(e) => Err(Error::io(path, e)),
+    }
+}
+
+fn write_json<T: Serialize>(path: &Path, v: &T) -> Result<()> {
+    let b = serde_json::to_vec(v).map_err(|e| Error::Metadata {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    write_atomic(path, &b)
+}
+
+fn mkdirs(p: &Path) -> Result<()> {
+    fs::create_dir_all(p).at(p)
+}
+
+/// Removes a directory tree; missing is fine.
+pub(crate) fn remove_all(p: &Path) -> Result<()> {
+    match fs::remove_dir_all(p) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::io(p, e)),
+    }
+}
+
+impl Store {
+    /// Opens (creating) the store the options and storage.conf describe.
+    pub fn open_with(opts: &StoreOptions) -> Result<Store> {
+        Store::open(StoreConfig::resolve(opts)?)
+    }
+
+    /// Opens (creating) a store, and cleans what killed processes left, if no other
+    /// process is using the store right now.
+    pub fn open(config: StoreConfig) -> Result<Store> {
+        let root = &config.graph_root;
+        let driver = Driver::new(config.driver, root, config.driver_options.clone());
+        for d in [
+            root.clone(),
+            config.run_root.clone(),
+            driver.home.clone(),
+            root.join("blobs/sha256"),
+            root.join("images"),
+            root.join("staging"),
+            root.join("empty"),
+        ] {
+            mkdirs(&d)?;
+        }
+        let additional = config
+            .additional_image_stores
+            .iter()
+            .map(|r| Additional {
+                root: r.clone(),
+                driver: Driver::new(config.driver, r, Vec::new()),
+                lock: LockFile::read_only(r.join("storage.lock")),
+            })
+            .collect();
+        let store = Store {
+            lock: LockFile::new(root.join("storage.lock")),
+            driver,
+            config,
+            additional,
+        };
+        if let Some(_g) = store.lock.try_exclusive()? {
+            store.recover()?;
+        }
+        Ok(store)
+    }
+
+    pub fn config(&self) -> &StoreConfig {
+        &self.config
+    }
+
+    pub fn graph_root(&self) -> &Path {
+        &self.config.graph_root
+    }
+
+    pub fn driver(&self) -> DriverKind {
+        self.driver.kind
+    }
+
+    fn root_of(&self, store: usize) -> &Path {
+        if store == 0 {
+            &self.config.graph_root
+        } else {
+            &self.additional[store - 1].root
+        }
+    }
+
+    fn driver_of(&self, store: usize) -> &Driver {
+        if store == 0 {
+            &self.driver
+        } else {
+            &self.additional[store - 1].driver
+        }
+    }
+
+    /// The directory holding a layer's files.
+    pub fn layer_path(&self, layer: &Layer) -> PathBuf {
+        self.driver_of(layer.store).diff_dir(&layer.id)
+    }
+
+    pub(crate) fn blob_path_in(&self, store: usize, digest: &Digest) -> PathBuf {
+        self.root_of(store)
+            .join("blobs")
+            .join(digest.algorithm().name())
+            .join(digest.hex())
+    }
+
+    /// The compressed blob a layer was pulled as, when the store kept it.
+    pub fn layer_blob_path(&self, layer: &Layer) -> Option<PathBuf> {
+        let d = layer.compressed_digest.as_ref()?;
+        let p = self.blob_path_in(layer.store, d);
+        p.exists().then_some(p)
+    }
+
+    pub(crate) fn image_dir(&self, image: &Image) -> PathBuf {
+        self.root_of(image.store).join("images").join(&image.id)
+    }
+
+    // ---- metadata under the locks -------------------------------------------------
+
+    fn load_primary(&self) -> Result<State> {
+        let r = &self.config.graph_root;
+        Ok(State {
+            layers: read_json(&r.join(LAYERS))?,
+            images: read_json(&r.join(IMAGES))?,
+            containers: read_json(&r.join(CONTAINERS))?,
+        })
+    }
+
+    fn load_all(&self) -> Result<State> {
+        let mut st = self.load_primary()?;
+        for (i, a) in self.additional.iter().enumerate() {
+            let _g = a.lock.shared()?;
+            let mut layers: Vec<Layer> = read_json(&a.root.join(LAYERS))?;
+            let mut images: Vec<Image> = read_json(&a.root.join(IMAGES))?;
+            for l in &mut layers {
+                l.read_only = true;
+                l.store = i + 1;
+            }
+            for im in &mut images {
+                im.read_only = true;
+                im.store = i + 1;
+            }
+            let have: HashSet<String> = st.layers.iter().map(|l| l.id.clone()).collect();
+            st.layers.extend(
+                layers
+                    .into_iter()
+                    .filter(|l| !l.container && !have.contains(&l.id)),
+            );
+            let have: HashSet<String> = st.images.iter().map(|m| m.id.clone()).collect();
+            st.images
+                .extend(images.into_iter().filter(|m| !have.contains(&m.id)));
+        }
+        Ok(st)
+    }
+
+    fn save(&self, st: &State) -> Result<()> {
+        let r = &self.config.graph_root;
+        let layers: Vec<&Layer> = st.layers.iter().filter(|l| l.store == 0).collect();
+        let images: Vec<&Image> = st.images.iter().filter(|m| m.store == 0).collect();
+        write_json(&r.join(LAYERS), &layers)?;
+        write_json(&r.join(IMAGES), &images)?;
+        write_json(&r.join(CONTAINERS), &st.containers)
+    }
+
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&State) -> Result<T>) -> Result<T> {
+        let _g = self.lock.shared()?;
+        f(&self.load_all()?)
+    }
+
+    /// Runs `f` under the exclusive lock and saves what it changed (when it succeeds).
+    pub(crate) fn write<T>(&self, f: impl FnOnce(&mut State) -> Result<T>) -> Result<T> {
+        let _g = self.lock.exclusive()?;
+        let mut st = self.load_all()?;
+        let before = st.clone();
+        let out = f(&mut st)?;
+        if st.layers != before.layers
+            || st.images != before.images
+            || st.containers != before.containers
+        {
+            self.save(&st)?;
+        }
+        Ok(out)
+    }
+
+    /// Saves under the exclusive lock the caller holds (repairs).
+    pub(crate) fn save_state(&self, st: &State) -> Result<()> {
+        self.save(st)
+    }
+
+    // ---- recovery -----------------------------------------------------------------
+
+    /// Removes what killed processes left. Runs under the exclusive lock.
+    pub(crate) fn recover(&self) -> Result<Vec<String>> {
+        let mut removed = Vec::new();
+        let staging = self.config.graph_root.join("staging");
+        for e in fs::read_dir(&staging).at(&staging)? {
+            let e = e.at(&staging)?;
+            let name = e.file_name().to_string_lossy().to_string();
+            let Some(tok) = name.strip_suffix(".lock") else {
+                if !staging.join(format!("{name}.lock")).exists() {
+                    remove_all(&e.path())?;
+                    removed.push(format!("staging/{name}"));
+                }
+                continue;
+            };
+            if let Some(_g) = LockFile::new(e.path()).try_exclusive()? {
+                remove_all(&staging.join(tok))?;
+                let _ = fs::remove_file(e.path());
+                removed.push(format!("staging/{tok}"));
+            }
+        }
+        let st = self.load_primary()?;
+        let layers: HashSet<&str> = st.layers.iter().map(|l| l.id.as_str()).collect();
+        for e in fs::read_dir(&self.driver.home).at(&self.driver.home)? {
+            let e = e.at(&self.driver.home)?;
+            let name = e.file_name().to_string_lossy().to_string();
+            if !layers.contains(name.as_str()) {
+                let merged = e.path().join("merged");
+                if overlay::is_mounted(&merged) {
+                    overlay::unmount_path(&merged)?;
+                }
+                remove_all(&e.path())?;
+                removed.push(format!("{}/{name}", self.driver.kind.name()));
+            }
+        }
+        let images: HashSet<&str> = st.images.iter().map(|m| m.id.as_str()).collect();
+        let idir = self.config.graph_root.join("images");
+        for e in fs::read_dir(&idir).at(&idir)? {
+            let e = e.at(&idir)?;
+            let name = e.file_name().to_string_lossy().to_string();
+            if !images.contains(name.as_str()) {
+                remove_all(&e.path())?;
+                removed.push(format!("images/{name}"));
+            }
+        }
+        let blobs: HashSet<String> = st
+            .layers
+            .iter()
+            .filter_map(|l| l.compressed_digest.as_ref().map(|d| d.hex().to_string()))
+            .collect();
+        let bdir = self.config.graph_root.join("blobs/sha256");
+        for e in fs::read_dir(&bdir).at(&bdir)? {
+            let e = e.at(&bdir)?;
+            let name = e.file_name().to_string_lossy().to_string();
+            if !blobs.contains(&name) {
+                let _ = fs::remove_file(e.path());
+                removed.push(format!("blobs/sha256/{name}"));
+            }
+        }
+        Ok(removed)
+    }
+
+    /// A new staging entry. Taken under the shared lock so that a recovering process
+    /// (exclusive) never sees it half made.
+    pub(crate) fn stage(&self) -> Result<Staging> {
+        let _g = self.lock.shared()?;
+        let tok = random_hex(16);
+        let base = self.config.graph_root.join("staging");
+        let lock_path = base.join(format!("{tok}.lock"));
+        let lock = LockFile::new(&lock_path)
+            .try_exclusive()?
+            .ok_or_else(|| Error::Invalid(format!("{}: already locked", lock_path.display())))?;
+        let dir = base.join(&tok);
+        fs::create_dir(&dir).at(&dir)?;
+        Ok(Staging {
+            dir,
+            lock_path,
+            _lock: lock,
+        })
+    }
+
+    pub(crate) fn apply_options(&self, whiteouts: WhiteoutMode) -> ApplyOptions {
+        ApplyOptions::new(whiteouts)
+    }
+
+    // ---- images -------------------------------------------------------------------
+
+    /// Every image, the additional stores' included.
+    pub fn images(&self) -> Result<Vec<Image>> {
+        self.read(|st| Ok(st.images.clone()))
+    }
+
+    /// An image by name (`alpine`, `docker.io/library/alpine:latest`), ID, ID prefix or
+    /// manifest digest.
+    pub fn image(&self, name: &str) -> Result<Image> {
+        self.read(|st| find_image(st, name).map(|i| st.images[i].clone()))
+    }
+
+    /// The manifest an image was stored with, or another one it keeps by digest.
+    pub fn image_manifest(&self, image: &Image, instance: Option<&Digest>) -> Result<RawManifest> {
+        let d = instance.unwrap_or(&image.manifest_digest);
+        if !image.digests.contains(d) && *d != image.manifest_digest {
+            return Err(Error::Image(berth_image::Error::BlobNotFound {
+                what: format!("image {}", image.id),
+                digest: d.clone(),
+            }));
+        }
+        let p = self.image_dir(image).join(format!("manifest-{}", d.hex()));
+        let bytes = fs::read(&p).at(&p)?;
+        let mt = fs::read_to_string(
+            self.image_dir(image)
+                .join(format!("manifest-{}.type", d.hex())),
+        )
+        .unwrap_or_else(|_| berth_image::manifest::guess_media_type(&bytes));
+        Ok(RawManifest::new(bytes, mt))
+    }
+
+    /// An image's config blob.
+    pub fn image_config(&self, image: &Image) -> Result<Vec<u8>> {
+        let p = self.image_dir(image).join("config");
+        fs::read(&p).at(&p)
+    }
+
+    /// Adds a name to an image, taking it off any other image.
+    pub fn tag(&self, image: &str, name: &str) -> Result<()> {
+        let name = normalize_name(name)?;
+        self.write(|st| {
+            let i = find_image(st, image)?;
+            if st.images[i].read_only {
+                return Err(Error::ReadOnly(st.images[i].id.clone()));
+            }
+            for (j, other) in st.images.iter_mut().enumerate() {
+                if j != i && other.store == 0 {
+                    other.names.retain(|n| *n != name);
+                }
+            }
+            if !st.images[i].names.contains(&name) {
+                st.images[i].names.push(name);
+            }
+            Ok(())
+        })
+    }
+
+    /// Takes a name off an image.
+    pub fn untag(&self, image: &str, name: &str) -> Result<()> {
+        let name = normalize_name(name)?;
+        self.write(|st| {
+            let i = find_image(st, image)?;
+            if st.images[i].read_only {
+                return Err(Error::ReadOnly(st.images[i].id.clone()));
+            }
+            if !st.images[i].names.contains(&name) {
+                return Err(Error::ImageNotFound(name));
+            }
+            st.images[i].names.retain(|n| *n != name);
+            Ok(())
+        })
+    }
+
+    /// Removes an image as `rmi` does: named by one of several names, only that name
+    /// goes; otherwise the image and the layers nothing else uses.
+    pub fn remove_image(&self, name: &str) -> Result<RemovedImage> {
+        self.write(|st| {
+            let i = find_image(st, name)?;
+            let im = st.images[i].clone();
+            if im.read_only {
+                return Err(Error::ReadOnly(im.id));
+            }
+            let by_name = normalize_name(name).ok().filter(|n| im.names.contains(n));
+            if let Some(n) = by_name.as_ref().filter(|_| im.names.len() > 1) {
+                st.images[i].names.retain(|x| x != n);
+                return Ok(RemovedImage {
+                    untagged: vec![n.clone()],
+                    ..Default::default()
+                });
+            }
+            if let Some(c) = st.containers.iter().find(|c| c.image == im.id) {
+                return Err(Error::ImageInUse {
+                    image: im.id.clone(),
+                    container: c.id.clone(),
+                });
+            }
+            st.images.remove(i);
+            let layers = self.release_layers(st, im.top_layer.clone())?;
+            remove_all(&self.image_dir(&im))?;
+            Ok(RemovedImage {
+                untagged: im.names.clone(),
+                deleted: Some(im.id),
+                layers,
+            })
+        })
+    }
+
+    /// Removes `top` and its ancestors while nothing else uses them; runs under the
+    /// exclusive lock, after the records that used them are gone from `st`.
+    fn release_layers(&self, st: &mut State, mut top: Option<String>) -> Result<Vec<String>> {
+        let mut freed = Vec::new();
+        while let Some(id) = top.take() {
+            let Some(pos) = st.layers.iter().position(|l| l.id == id) else {
+                break;
+            };
+            let l = &st.layers[pos];
+            let used = l.store != 0
+                || st
+                    .images
+                    .iter()
+                    .any(|m| m.layers.contains(&id) || m.top_layer.as_deref() == Some(&id))
+                || st.layers.iter().any(|o| o.parent.as_deref() == Some(&id))
+                || st.containers.iter().any(|c| c.layer == id);
+            if used {
+                break;
+            }
+            let l = st.layers.remove(pos);
+            top = l.parent.clone();
+            let merged = self.driver.layer_dir(&l.id).join("merged");
+            if self.driver.kind == DriverKind::Overlay && overlay::is_mounted(&merged) {
+                overlay::unmount_path(&merged)?;
+            }
+            remove_all(&self.driver.layer_dir(&l.id))?;
+            if let Some(d) = &l.compressed_digest
+                && !st
+                    .layers
+                    .iter()
+                    .any(|o| o.store == 0 && o.compressed_digest.as_ref() == Some(d))
+            {
+                let p = self.blob_path_in(0, d);
+                match fs::remove_file(&p) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(Error::io(p, e)),
+                }
+            }
+            freed.push(l.id);
+        }
+        Ok(freed)
+    }
+
+    // ---- layers -------------------------------------------------------------------
+
+    /// Every layer, the additional stores' included.
+    pub fn layers(&self) -> Result<Vec<Layer>> {
+        self.read(|st| Ok(st.layers.clone()))
+    }
+
+    pub fn layer(&self, id: &str) -> Result<Layer> {
+        self.read(|st| {
+            st.layer(id)
+                .cloned()
+                .ok_or_else(|| Error::LayerNotFound(id.into()))
+        })
+    }
+
+    /// The layer's stack, top first.
+    pub(crate) fn stack<'s>(&self, st: &'s State, top: Option<&str>) -> Result<Vec<&'s Layer>> {
+        let mut out = Vec::new();
+        let mut cur = top.map(str::to_string);
+        while let Some(id) = cur {
+            let l = st
+                .layer(&id)
+                .ok_or_else(|| Error::LayerNotFound(id.clone()))?;
+            if out.len() > 4096 {
+                return Err(Error::Invalid(format!("layer {id}: parent chain loops")));
+            }
+            out.push(l);
+            cur = l.parent.clone();
+        }
+        Ok(out)
+    }
+
+    /// Writes a layer's changes as a tar (with OCI whiteouts) to `out`.
+    pub fn diff<W: Write>(&self, layer_id: &str, out: W) -> Result<DiffReport> {
+        let (dir, parent) = self.read(|st| {
+            let l = st
+                .layer(layer_id)
+                .ok_or_else(|| Error::LayerNotFound(layer_id.into()))?;
+            let parent = match &l.parent {
+                Some(p) => Some(
+                    self.layer_path(st.layer(p).ok_or_else(|| Error::LayerNotFound(p.clone()))?),
+                ),
+                None => None,
+            };
+            Ok((self.layer_path(l), parent))
+        })?;
+        archive::write_diff(&dir, parent.as_deref(), self.driver.whiteouts(), out)
+    }
+
+    /// Records an image whose layers sit in `pending` (keyed by blob digest) or in the
+    /// store already. Everything is moved into place under the exclusive lock.
+    pub(crate) fn commit_image(
+        &self,
+        new: NewImage,
+        pending: &mut HashMap<Digest, Pending>,
+    ) -> Result<Image> {
+        if new.layer_blobs.len() != new.diff_ids.len() {
+            return Err(Error::Invalid(format!(
+                "image {}: manifest has {} layers, config {} diff IDs",
+                new.config_digest,
+                new.layer_blobs.len(),
+                new.diff_ids.len()
+            )));
+        }
+        let chains = chain_ids(&new.diff_ids);
+        self.write(|st| {
+            let mut parent: Option<String> = None;
+            let mut ids = Vec::new();
+            for (i, chain) in chains.iter().enumerate() {
+                let id = chain.hex().to_string();
+                if st.layer(&id).is_none() {
+                    let (blob, size) = &new.layer_blobs[i];
+                    let layer = self.create_layer(
+                        st,
+                        &id,
+                        parent.as_deref(),
+                        blob,
+                        *size,
+                        &new.diff_ids[i],
+                        pending,
+                    )?;
+                    st.layers.push(layer);
+                }
+                ids.push(id.clone());
+                parent = Some(id);
+            }
+            let id = new.config_digest.hex().to_string();
+            let dir = self.config.graph_root.join("images").join(&id);
+            mkdirs(&dir)?;
+            write_atomic(&dir.join("config"), &new.config)?;
+            let mut digests = Vec::new();
+            for m in std::iter::once(&new.manifest).chain(&new.other_manifests) {
+                let d = m.digest();
+                write_atomic(&dir.join(format!("manifest-{}", d.hex())), &m.bytes)?;
+                write_atomic(
+                    &dir.join(format!("manifest-{}.type", d.hex())),
+                    m.media_type.as_bytes(),
+                )?;
+                digests.push(d);
+            }
+            let size =
+                new.config.len() as u64 + new.layer_blobs.iter().map(|(_, s)| s).sum::<u64>();
+            for other in st.images.iter_mut().filter(|m| m.store == 0 && m.id != id) {
+                other.names.retain(|n| !new.names.contains(n));
+            }
+            let image = match st.images.iter_mut().find(|m| m.id == id && m.store == 0) {
+                Some(m) => {
+                    for n in &new.names {
+                        if !m.names.contains(n) {
+                            m.names.push(n.clone());
+                        }
+                    }
+                    for d in digests {
+                        if !m.digests.contains(&d) {
+                            m.digests.push(d);
+                        }
+                    }
+                    m.manifest_digest = new.manifest.digest();
+                    m.manifest_media_type = new.manifest.media_type.clone();
+                    m.clone()
+                }
+                None => {
+                    let m = Image {
+                        id: id.clone(),
+                        names: new.names.clone(),
+                        top_layer: parent,
+                        layers: ids,
+                        config_digest: new.config_digest.clone(),
+                        manifest_digest: new.manifest.digest(),
+                        manifest_media_type: new.manifest.media_type.clone(),
+                        digests,
+                        created: now(),
+                        size,
+                        read_only: false,
+                        store: 0,
+                    };
+                    st.images.push(m.clone());
+                    m
+                }
+            };
+            Ok(image)
+        })
+    }
+
+    /// Moves (or, for vfs and repeated blobs, applies) one layer into place.
+    #[allow(clippy::too_many_arguments)]
+    fn create_layer(
+        &self,
+        st: &State,
+        id: &str,
+        parent: Option<&str>,
+        blob: &Digest,
+        blob_size: u64,
+        diff_id: &Digest,
+        pending: &mut HashMap<Digest, Pending>,
+    ) -> Result<Layer> {
+        let dest = self.driver.layer_dir(id);
+        let stored_blob = self.blob_path_in(0, blob);
+        let mut layer = Layer {
+            id: id.to_string(),
+            parent: parent.map(str::to_string),
+            created: now(),
+            diff_id: Some(diff_id.clone()),
+            compressed_digest: Some(blob.clone()),
+            compressed_size: Some(blob_size),
+            uncompressed_size: None,
+            tree_checksum: None,
+            container: false,
+            read_only: false,
+            store: 0,
+        };
+        let p = pending.get_mut(blob);
+        if let Some(p) = p
+            && let Some((rep, sum)) = p.applied.take()
+        {
+            if rep.diff_id != *diff_id {
+                return Err(Error::DigestMismatch {
+                    layer: id.into(),
+                    what: "diff ID",
+                    expected: diff_id.clone(),
+                    actual: rep.diff_id,
+                });
+            }
+            mkdirs(&dest)?;
+            let src = p.staging.dir.join("diff");
+            fs::rename(&src, dest.join("diff")).at(&dest)?;
+            if !stored_blob.exists() {
+                fs::hard_link(&p.blob, &stored_blob)
+                    .or_else(|_| fs::copy(&p.blob, &stored_blob).map(|_| ()))
+                    .at(&stored_blob)?;
+            }
+            sync_dir(&self.driver.home)?;
+            layer.uncompressed_size = Some(rep.uncompressed_size);
+            layer.tree_checksum = Some(sum);
+            return Ok(layer);
+        }
+        // Apply from a blob: the one staged, or one the store (or an additional
+        // store) keeps already.
+        let source = match pending.get(blob) {
+            Some(p) => p.blob.clone(),
+            None => {
+                let mut found = None;
+                for l in &st.layers {
+                    if l.compressed_digest.as_ref() == Some(blob) {
+                        let p = self.blob_path_in(l.store, blob);
+                        if p.exists() {
+                            found = Some(p);
+                            break;
+                        }
+                    }
+                }
+                found.ok_or_else(|| {
+                    Error::Image(berth_image::Error::BlobNotFound {
+                        what: format!("layer {id}"),
+                        digest: blob.clone(),
+                    })
+                })?
+            }
+        };
+        let staging = self.stage_locked()?;
+        let diff = staging.dir.join("diff");
+        mkdirs(&diff)?;
+        if self.driver.kind == DriverKind::Vfs
+            && let Some(pid) = parent
+        {
+            let pl = st
+                .layer(pid)
+                .ok_or_else(|| Error::LayerNotFound(pid.into()))?;
+            vfs::copy_tree(&self.layer_path(pl), &diff)?;
+        }
+        let f = fs::File::open(&source).at(&source)?;
+        let rep =
+            archive::apply_layer(f, &diff, &self.apply_options(self.driver.whiteouts()), None)?;
+        if rep.diff_id != *diff_id {
+            return Err(Error::DigestMismatch {
+                layer: id.into(),
+                what: "diff ID",
+                expected: diff_id.clone(),
+                actual: rep.diff_id,
+            });
+        }
+        if rep.compressed_digest != *blob {
+            return Err(Error::DigestMismatch {
+                layer: id.into(),
+                what: "blob",
+                expected: blob.clone(),
+                actual: rep.compressed_digest,
+            });
+        }
+        let sum = archive::tree_checksum(&diff)?;
+        mkdirs(&dest)?;
+        fs::rename(&diff, dest.join("diff")).at(&dest)?;
+        if !stored_blob.exists() {
+            fs::hard_link(&source, &stored_blob)
+                .or_else(|_| fs::copy(&source, &stored_blob).map(|_| ()))
+                .at(&stored_blob)?;
+        }
+        sync_dir(&self.driver.home)?;
+        layer.uncompressed_size = Some(rep.uncompressed_size);
+        layer.tree_checksum = Some(sum);
+        Ok(layer)
+    }
+
+    /// A staging entry for a caller that already holds the exclusive lock.
+    fn stage_locked(&self) -> Result<Staging> {
+        let tok = random_hex(16);
+        let base = self.config.graph_root.join("staging");
+        let lock_path = base.join(format!("{tok}.lock"));
+        let lock = LockFile::new(&lock_path)
+            .try_exclusive()?
+            .ok_or_else(|| Error::Invalid(format!("{}: already locked", lock_path.display())))?;
+        let dir = base.join(&tok);
+        fs::create_dir(&dir).at(&dir)?;
+        Ok(Staging {
+            dir,
+            lock_path,
+            _lock: lock,
+        })
+    }
+
+    // ---- containers ---------------------------------------------------------------
+
+    /// Creates a container: a new read-write layer on the image's top layer.
+    pub fn create_container(
+        &self,
+        image: &str,
+        names: &[String],
+        metadata: &str,
+    ) -> Result<Container> {
+        self.write(|st| {
+            let im = st.images[find_image(st, image)?].clone();
+            for n in names {
+                if let Some(c) = st.containers.iter().find(|c| c.names.contains(n)) {
+                    return Err(Error::NameInUse {
+                        name: n.clone(),
+                        id: c.id.clone(),
+                    });
+                }
+            }
+            let id = random_hex(32);
+            let dir = self.driver.layer_dir(&id);
+            let diff = dir.join("diff");
+            mkdirs(&diff)?;
+            match self.driver.kind {
+                DriverKind::Overlay => {
+                    mkdirs(&dir.join("work"))?;
+                    mkdirs(&dir.join("merged"))?;
+                }
+                DriverKind::Vfs => {
+                    if let Some(top) = &im.top_layer {
+                        let l = st
+                            .layer(top)
+                            .ok_or_else(|| Error::LayerNotFound(top.clone()))?;
+                        vfs::copy_tree(&self.layer_path(l), &diff)?;
+                    }
+                }
+            }
+            st.layers.push(Layer {
+                id: id.clone(),
+                parent: im.top_layer.clone(),
+                created: now(),
+                diff_id: None,
+                compressed_digest: None,
+                compressed_size: None,
+                uncompressed_size: None,
+                tree_checksum: None,
+                container: true,
+                read_only: false,
+                store: 0,
+            });
+            let c = Container {
+                id: id.clone(),
+                names: names.to_vec(),
+                image: im.id.clone(),
+                layer: id,
+                metadata: metadata.to_string(),
+                created: now(),
+            };
+            st.containers.push(c.clone());
+            Ok(c)
+        })
+    }
+
+    pub fn containers(&self) -> Result<Vec<Container>> {
+        self.read(|st| Ok(st.containers.clone()))
+    }
+
+    /// A container by name, ID or ID prefix.
+    pub fn container(&self, name: &str) -> Result<Container> {
+        self.read(|st| find_container(st, name).map(|i| st.containers[i].clone()))
+    }
+
+    /// Mounts a container's root filesystem and returns where (vfs: its directory).
+    pub fn mount(&self, container: &str) -> Result<PathBuf> {
+        self.write(|st| {
+            let c = st.containers[find_container(st, container)?].clone();
+            let own = st
+                .layer(&c.layer)
+                .ok_or_else(|| Error::LayerNotFound(c.layer.clone()))?;
+            if self.driver.kind == DriverKind::Vfs {
+                return Ok(self.layer_path(own));
+            }
+            let dir = self.driver.layer_dir(&c.layer);
+            let merged = dir.join("merged");
+            if overlay::is_mounted(&merged) {
+                return Ok(merged);
+            }
+            let lowers: Vec<PathBuf> = self
+                .stack(st, own.parent.as_deref())?
+                .iter()
+                .map(|l| self.layer_path(l))
+                .collect();
+            let empty = self.config.graph_root.join("empty");
+            let lowers: Vec<&Path> = if lowers.is_empty() {
+                vec![empty.as_path()]
+            } else {
+                lowers.iter().map(PathBuf::as_path).collect()
+            };
+            overlay::mount(
+                &lowers,
+                Some((&dir.join("diff"), &dir.join("work"))),
+                &merged,
+                self.driver.mount_options(),
+            )?;
+            Ok(merged)
+        })
+    }
+
+    /// Unmounts a container's root filesystem.
+    pub fn unmount(&self, container: &str) -> Result<()> {
+        let c = self.container(container)?;
+        if self.driver.kind == DriverKind::Overlay {
+            let _g = self.lock.exclusive()?;
+            overlay::unmount_path(&self.driver.layer_dir(&c.layer).join("merged"))?;
+        }
+        Ok(())
+    }
+
+    /// Deletes a container and its read-write layer (unmounting it first).
+    pub fn remove_container(&self, container: &str) -> Result<()> {
+        self.write(|st| {
+            let i = find_container(st, container)?;
+            let c = st.containers.remove(i);
+            let merged = self.driver.layer_dir(&c.layer).join("merged");
+            if self.driver.kind == DriverKind::Overlay && overlay::is_mounted(&merged) {
+                overlay::unmount_path(&merged)?;
+            }
+            st.layers.retain(|l| l.id != c.layer);
+            remove_all(&self.driver.layer_dir(&c.layer))
+        })
+    }
+}
+
+/// `name` as stored: a normalised reference (`docker.io/library/alpine:latest`).
+pub fn normalize_name(name: &str) -> Result<String> {
+    Reference::parse(name)
+        .map(|r| r.to_string())
+        .map_err(|e| Error::Image(e.into()))
+}
+
+pub(crate) fn find_image(st: &State, name: &str) -> Result<usize> {
+    if let Some(i) = st
+        .images
+        .iter()
+        .position(|m| m.names.iter().any(|n| n == name))
+    {
+        return Ok(i);
+    }
+    if let Ok(n) = normalize_name(name)
+        && let Some(i) = st.images.iter().position(|m| m.names.contains(&n))
+    {
+        return Ok(i);
+    }
+    let hits: Vec<usize> = (0..st.images.len())
+        .filter(|&i| st.images[i].matches_id(name))
+        .collect();
+    match hits.as_slice() {
+        [i] => Ok(*i),
+        [] => Err(Error::ImageNotFound(name.to_string())),
+        [a, b, ..] => {
+            if st.images[*a].id == st.images[*b].id {
+                Ok(*a)
+            } else {
+                Err(Error::Ambiguous {
+                    name: name.to_string(),
+                    first: st.images[*a].id.clone(),
+                    second: st.images[*b].id.clone(),
+                })
+            }
+        }
+    }
+}
+
+fn find_container(st: &State, name: &str) -> Result<usize> {
+    if let Some(i) = st
+        .containers
+        .iter()
+        .position(|c| c.id == name || c.names.iter().any(|n| n == name))
+    {
+        return Ok(i);
+    }
+    let hits: Vec<usize> = (0..st.containers.len())
+        .filter(|&i| name.len() >= 3 && st.containers[i].id.starts_with(name))
+        .collect();
+    match hits.as_slice() {
+        [i] => Ok(*i),
+        _ => Err(Error::ContainerNotFound(name.to_string())),
+    }
+}

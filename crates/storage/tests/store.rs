@@ -1,0 +1,304 @@
+//! The store end to end on real overlayfs and vfs: pull from an OCI layout, the merged
+//! view of whiteouts and opaque directories, containers, diffs, push with identical
+//! digests, shared layers, names, additional image stores, check and repair.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+use std::sync::Arc;
+
+use berth_image::copy::{CopyOptions, Silent, copy_image};
+use berth_image::transport::ImageSource;
+use berth_image::transport::oci_layout::{OciDestination, OciSource};
+use berth_storage::{DriverKind, Error, StorageSource, Store};
+use common::{Tar, TestStore, make_layout, open_store, pull};
+
+fn base() -> Vec<u8> {
+    Tar::new()
+        .dir("etc")
+        .file("etc/os-release", b"berth test\n")
+        .file("etc/gone", b"to be deleted\n")
+        .file("opq/old1", b"1")
+        .file("opq/old2", b"2")
+        .file("bin/busybox", b"\x7fELF....")
+        .hardlink("bin/sh", "bin/busybox")
+        .symlink("bin/ls", "busybox")
+        .bytes()
+}
+
+fn upper() -> Vec<u8> {
+    Tar::new()
+        .whiteout("etc/.wh.gone")
+        .dir("opq")
+        .whiteout("opq/.wh..wh..opq")
+        .file("opq/new", b"n")
+        .file("etc/added", b"a")
+        .bytes()
+}
+
+fn top() -> Vec<u8> {
+    Tar::new().file("app/run", b"#!/bin/sh\n").bytes()
+}
+
+fn names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    v.sort();
+    v
+}
+
+fn pull_mount_diff_push(driver: DriverKind) {
+    let ts = TestStore::new(driver);
+    let layout = ts.dir.path().join("layout");
+    let md = make_layout(&layout, "v1", &[base(), upper(), top()], "a");
+    pull(&ts.store, &layout, "v1", "example.com/test:v1").unwrap();
+
+    let im = ts.store.image("example.com/test:v1").unwrap();
+    assert_eq!(im.layers.len(), 3);
+    assert_eq!(im.manifest_digest, md);
+    assert_eq!(ts.store.image(&im.id[..12]).unwrap().id, im.id);
+    assert!(ts.store.check(false).unwrap().is_clean());
+
+    let c = ts
+        .store
+        .create_container("example.com/test:v1", &["c1".into()], "{}")
+        .unwrap();
+    let root = ts.store.mount("c1").unwrap();
+    assert_eq!(
+        fs::read(root.join("etc/os-release")).unwrap(),
+        b"berth test\n"
+    );
+    assert!(!root.join("etc/gone").exists(), "whiteout not honoured");
+    assert_eq!(
+        names(&root.join("opq")),
+        vec!["new"],
+        "opaque dir not honoured"
+    );
+    assert_eq!(fs::read(root.join("bin/sh")).unwrap(), b"\x7fELF....");
+    assert!(root.join("app/run").exists());
+    fs::write(root.join("etc/written"), b"w").unwrap();
+    fs::remove_file(root.join("etc/os-release")).unwrap();
+    ts.store.unmount("c1").unwrap();
+
+    let mut tar = Vec::new();
+    ts.store.diff(&c.layer, &mut tar).unwrap();
+    let entries: Vec<String> = tar::Archive::new(&tar[..])
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap().path().unwrap().display().to_string())
+        .collect();
+    assert!(entries.contains(&"etc/written".to_string()), "{entries:?}");
+    assert!(
+        entries.contains(&"etc/.wh.os-release".to_string()),
+        "{entries:?}"
+    );
+
+    // Pushed back out, the image keeps its digests.
+    let out = ts.dir.path().join("out");
+    let src = StorageSource::open(ts.store.clone(), "example.com/test:v1").unwrap();
+    let dst = OciDestination::open(&out, Some("v1")).unwrap();
+    let rep = copy_image(&src, &dst, &CopyOptions::default(), &Silent).unwrap();
+    assert_eq!(rep.manifest_digest, md);
+    let orig = OciSource::open(&layout, Some("v1")).unwrap();
+    assert_eq!(
+        orig.manifest(None).unwrap().bytes,
+        src.manifest(None).unwrap().bytes
+    );
+    for f in names(&layout.join("blobs/sha256")) {
+        assert_eq!(
+            fs::read(layout.join("blobs/sha256").join(&f)).unwrap(),
+            fs::read(out.join("blobs/sha256").join(&f)).unwrap()
+        );
+    }
+
+    assert!(matches!(
+        ts.store.remove_image("example.com/test:v1"),
+        Err(Error::ImageInUse { .. })
+    ));
+    ts.store.remove_container("c1").unwrap();
+    let r = ts.store.remove_image("example.com/test:v1").unwrap();
+    assert_eq!(r.layers.len(), 3);
+    assert!(ts.store.layers().unwrap().is_empty());
+    assert!(ts.store.check(false).unwrap().is_clean());
+    let root = ts.dir.path().join("root");
+    assert!(names(&root.join(driver.name())).is_empty());
+    assert!(names(&root.join("blobs/sha256")).is_empty());
+    assert!(names(&root.join("images")).is_empty());
+}
+
+#[test]
+fn overlay_pull_mount_diff_push() {
+    pull_mount_diff_push(DriverKind::Overlay);
+}
+
+#[test]
+fn vfs_pull_mount_diff_push() {
+    pull_mount_diff_push(DriverKind::Vfs);
+}
+
+#[test]
+fn layers_are_shared_and_freed_last() {
+    for driver in [DriverKind::Overlay, DriverKind::Vfs] {
+        let ts = TestStore::new(driver);
+        let layout = ts.dir.path().join("layout");
+        make_layout(&layout, "a", &[base(), upper()], "a");
+        make_layout(&layout, "b", &[base(), upper(), top()], "b");
+        pull(&ts.store, &layout, "a", "test/a").unwrap();
+        pull(&ts.store, &layout, "b", "test/b").unwrap();
+        assert_eq!(ts.store.layers().unwrap().len(), 3);
+        let r = ts.store.remove_image("test/b").unwrap();
+        assert_eq!(r.layers.len(), 1);
+        assert_eq!(ts.store.layers().unwrap().len(), 2);
+        // Pulled again: the shared layers are reused, the blob skipped, the top
+        // applied again.
+        pull(&ts.store, &layout, "b", "test/b").unwrap();
+        assert_eq!(ts.store.layers().unwrap().len(), 3);
+        ts.store.remove_image("test/a").unwrap();
+        assert_eq!(ts.store.layers().unwrap().len(), 3);
+        ts.store.remove_image("test/b").unwrap();
+        assert!(ts.store.layers().unwrap().is_empty());
+        assert!(ts.store.check(false).unwrap().is_clean());
+    }
+}
+
+#[test]
+fn names_move_between_images() {
+    let ts = TestStore::new(DriverKind::Overlay);
+    let layout = ts.dir.path().join("layout");
+    make_layout(&layout, "a", &[base()], "a");
+    make_layout(&layout, "b", &[base()], "b");
+    pull(&ts.store, &layout, "a", "test/x:1").unwrap();
+    pull(&ts.store, &layout, "b", "test/y").unwrap();
+    let a = ts.store.image("test/x:1").unwrap();
+    let b = ts.store.image("test/y").unwrap();
+    assert_ne!(a.id, b.id);
+    ts.store.tag(&b.id, "test/x:1").unwrap();
+    assert_eq!(ts.store.image("test/x:1").unwrap().id, b.id);
+    assert!(ts.store.image(&a.id).unwrap().names.is_empty());
+    ts.store.tag(&b.id, "test/z").unwrap();
+    // rmi of one of several names only untags.
+    let r = ts.store.remove_image("test/z").unwrap();
+    assert_eq!(r.deleted, None);
+    assert_eq!(ts.store.image(&b.id).unwrap().names.len(), 2);
+    ts.store.untag(&b.id, "test/x:1").unwrap();
+    assert!(ts.store.image("test/x:1").unwrap_err().is_not_found());
+    assert!(ts.store.check(false).unwrap().is_clean());
+}
+
+#[test]
+fn additional_image_stores_are_used_in_place_and_never_written() {
+    let t = tempfile::tempdir().unwrap();
+    let ro_dir = t.path().join("ro");
+    let layout = t.path().join("layout");
+    make_layout(&layout, "v1", &[base(), upper()], "ro");
+    {
+        let ro = open_store(&ro_dir, DriverKind::Overlay, &[]);
+        pull(&ro, &layout, "v1", "shared/img").unwrap();
+    }
+    let before = common::snapshot(&ro_dir.join("root"));
+    let rw_dir = t.path().join("rw");
+    let store = open_store(&rw_dir, DriverKind::Overlay, &[ro_dir.join("root")]);
+    let _guard = Unmount(t.path().to_path_buf());
+    let im = store.image("shared/img").unwrap();
+    assert!(im.read_only);
+    assert!(matches!(
+        store.remove_image("shared/img"),
+        Err(Error::ReadOnly(_))
+    ));
+    store
+        .create_container("shared/img", &["c".into()], "")
+        .unwrap();
+    let root = store.mount("c").unwrap();
+    assert!(root.join("etc/added").exists());
+    assert!(!root.join("etc/gone").exists());
+    fs::write(root.join("new"), b"x").unwrap();
+    store.unmount("c").unwrap();
+    // A local image on top of the shared layers reuses them.
+    make_layout(&layout, "v2", &[base(), upper(), top()], "local");
+    pull(&store, &layout, "v2", "local/img").unwrap();
+    let local = store.layers().unwrap();
+    assert_eq!(
+        local
+            .iter()
+            .filter(|l| !l.read_only && !l.container)
+            .count(),
+        1
+    );
+    assert!(store.check(false).unwrap().is_clean());
+    store.remove_container("c").unwrap();
+    store.remove_image("local/img").unwrap();
+    assert_eq!(common::snapshot(&ro_dir.join("root")), before);
+}
+
+struct Unmount(std::path::PathBuf);
+impl Drop for Unmount {
+    fn drop(&mut self) {
+        common::unmount_under(&self.0);
+    }
+}
+
+#[test]
+fn check_finds_and_repairs_damage() {
+    let ts = TestStore::new(DriverKind::Overlay);
+    let layout = ts.dir.path().join("layout");
+    make_layout(&layout, "a", &[base(), upper()], "a");
+    make_layout(&layout, "b", &[top()], "b");
+    pull(&ts.store, &layout, "a", "test/a").unwrap();
+    pull(&ts.store, &layout, "b", "test/b").unwrap();
+    let a = ts.store.image("test/a").unwrap();
+    let bottom = ts.store.layer(&a.layers[0]).unwrap();
+    fs::write(
+        ts.store.layer_path(&bottom).join("etc/os-release"),
+        b"tampered",
+    )
+    .unwrap();
+    // Leftover of a killed process.
+    fs::create_dir_all(ts.dir.path().join("root/staging/deadbeef/diff")).unwrap();
+    let r = ts.store.check(false).unwrap();
+    assert!(
+        r.problems
+            .iter()
+            .any(|p| matches!(p, berth_storage::Problem::LayerModified { .. })),
+        "{:?}",
+        r.problems
+    );
+    let r = ts.store.check(true).unwrap();
+    assert!(!r.repaired.is_empty());
+    assert!(ts.store.image("test/a").is_err());
+    assert!(ts.store.image("test/b").is_ok());
+    assert!(
+        ts.store.check(false).unwrap().is_clean(),
+        "{:?}",
+        ts.store.check(false).unwrap()
+    );
+    assert!(!ts.dir.path().join("root/staging/deadbeef").exists());
+}
+
+#[test]
+fn many_layers_mount_under_a_long_root() {
+    let t = tempfile::tempdir().unwrap();
+    let deep = t
+        .path()
+        .join("a-rather-long-directory-name-to-make-lowerdir-paths-long".repeat(3));
+    let layout = t.path().join("layout");
+    let layers: Vec<Vec<u8>> = (0..120)
+        .map(|i| {
+            Tar::new()
+                .file(&format!("f{i}"), format!("{i}").as_bytes())
+                .bytes()
+        })
+        .collect();
+    make_layout(&layout, "v", &layers, "many");
+    let store: Arc<Store> = open_store(&deep, DriverKind::Overlay, &[]);
+    let _g = Unmount(t.path().to_path_buf());
+    pull(&store, &layout, "v", "test/many").unwrap();
+    store.create_container("test/many", &[], "").unwrap();
+    let c = store.containers().unwrap().remove(0);
+    let root = store.mount(&c.id).unwrap();
+    assert_eq!(fs::read(root.join("f0")).unwrap(), b"0");
+    assert_eq!(fs::read(root.join("f119")).unwrap(), b"119");
+    store.remove_container(&c.id).unwrap();
+}
