@@ -1,0 +1,205 @@
+//! Credentials, TLS and hostile registries.
+
+mod common;
+mod support;
+
+use common::*;
+use support::fixtures;
+use support::proxy::{Fault, HostileProxy};
+use support::registry::Registry;
+
+#[test]
+fn login_copy_logout_with_htpasswd_registry() {
+    let reg = Registry::start_with_auth("alice", "wonder").expect("registry");
+    let tmp = tempfile::tempdir().unwrap();
+    let fx = fixtures::small(&tmp.path().join("s")).unwrap();
+    let src = format!("oci:{}:{}", fx.layout.display(), fx.tag);
+    let dst = format!("docker://{}/auth/img:1", reg.addr());
+    let authfile = tmp.path().join("auth.json");
+    let af = authfile.to_str().unwrap();
+
+    // Without credentials the registry refuses.
+    let r = run(&[
+        "image",
+        "copy",
+        "-q",
+        "--dest-tls-verify=false",
+        "--authfile",
+        af,
+        &src,
+        &dst,
+    ]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("authentication required"), "{}", r.stderr);
+
+    // A wrong password is refused at login and nothing is stored.
+    let mut c = berth();
+    c.args([
+        "login",
+        "--tls-verify=false",
+        "--authfile",
+        af,
+        "-u",
+        "alice",
+        "--password-stdin",
+        reg.addr(),
+    ]);
+    c.stdin(std::process::Stdio::piped());
+    let r = pipe_stdin(c, "wrong\n");
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    assert!(!authfile.exists());
+
+    let mut c = berth();
+    c.args([
+        "login",
+        "--tls-verify=false",
+        "--authfile",
+        af,
+        "-u",
+        "alice",
+        "--password-stdin",
+        reg.addr(),
+    ]);
+    let r = pipe_stdin(c, "wonder\n");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("Login Succeeded"));
+    let r = ok(&["login", "--get-login", "--authfile", af, reg.addr()]);
+    assert_eq!(r.stdout.trim(), "alice");
+
+    ok(&[
+        "image",
+        "copy",
+        "-q",
+        "--dest-tls-verify=false",
+        "--authfile",
+        af,
+        &src,
+        &dst,
+    ]);
+    // skopeo reads berth's auth file.
+    let s = json(&skopeo(&["inspect", "--tls-verify=false", "--authfile", af, &dst]).stdout);
+    assert_eq!(s["Digest"], fx.manifest_digest.as_str());
+    // --creds works without any file.
+    ok(&[
+        "image",
+        "inspect",
+        "--tls-verify=false",
+        "--creds",
+        "alice:wonder",
+        &dst,
+    ]);
+
+    ok(&["logout", "--authfile", af, reg.addr()]);
+    let r = run(&["logout", "--authfile", af, reg.addr()]);
+    assert_eq!(r.code, 125);
+    assert!(r.stderr.contains("not logged into"), "{}", r.stderr);
+    let r = run(&[
+        "image",
+        "inspect",
+        "--tls-verify=false",
+        "--authfile",
+        af,
+        &dst,
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+}
+
+fn pipe_stdin(mut c: std::process::Command, input: &str) -> Run {
+    use std::io::Write;
+    c.stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn tls_registry_needs_its_ca() {
+    let reg = Registry::start_tls().expect("registry");
+    let tmp = tempfile::tempdir().unwrap();
+    let fx = fixtures::small(&tmp.path().join("s")).unwrap();
+    let src = format!("oci:{}:{}", fx.layout.display(), fx.tag);
+    let dst = format!("docker://{}/tls/img:1", reg.addr());
+    let r = run(&["image", "copy", "-q", &src, &dst]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.to_lowercase().contains("certificate"),
+        "{}",
+        r.stderr
+    );
+    let certs = reg.cert_dir().to_str().unwrap().to_string();
+    ok(&["image", "copy", "-q", "--dest-cert-dir", &certs, &src, &dst]);
+    let b = json(&ok(&["image", "inspect", "--cert-dir", &certs, &dst]).stdout);
+    assert_eq!(b["Digest"], fx.manifest_digest.as_str());
+    // --tls-verify=false accepts the unknown certificate (and still speaks TLS).
+    ok(&["image", "inspect", "--tls-verify=false", &dst]);
+}
+
+#[test]
+fn hostile_registry_is_refused_and_nothing_is_left() {
+    let reg = Registry::start().expect("registry");
+    let tmp = tempfile::tempdir().unwrap();
+    let fx = fixtures::small(&tmp.path().join("s")).unwrap();
+    let src = format!("oci:{}:{}", fx.layout.display(), fx.tag);
+    let name = "hostile/img:1";
+    ok(&[
+        "image",
+        "copy",
+        "-q",
+        "--dest-tls-verify=false",
+        &src,
+        &format!("docker://{}/{name}", reg.addr()),
+    ]);
+    for (fault, expect) in [
+        (Fault::FlipByte, "digest mismatch"),
+        (Fault::Truncate, "blob"),
+        (Fault::LieLength, "blob"),
+    ] {
+        let proxy = HostileProxy::start(reg.addr(), fault).expect("proxy");
+        let out = tmp.path().join(format!("out-{fault:?}"));
+        let r = run(&[
+            "image",
+            "copy",
+            "-q",
+            "--src-tls-verify=false",
+            "--retry-times",
+            "1",
+            &format!("docker://{}/{name}", proxy.addr()),
+            &format!("oci:{}:x", out.display()),
+        ]);
+        assert_eq!(r.code, 1, "{fault:?} accepted: {}", r.stderr);
+        assert!(r.stderr.contains(expect), "{fault:?}: {}", r.stderr);
+        assert_eq!(r.stderr.lines().count(), 1, "{fault:?}: {}", r.stderr);
+        assert!(!layout_has_image(&out), "{fault:?} left an image behind");
+        let stray: Vec<_> = std::fs::read_dir(out.join("blobs/sha256"))
+            .map(|rd| {
+                rd.flatten()
+                    .filter(|e| e.file_name().to_string_lossy().starts_with(".tmp"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert!(stray.is_empty(), "{fault:?} left temp files");
+    }
+    // A manifest that does not hash to the digest asked for is refused.
+    let digest = fx.manifest_digest.clone();
+    let proxy = HostileProxy::start(reg.addr(), Fault::WrongManifest).expect("proxy");
+    let r = run(&[
+        "image",
+        "inspect",
+        "--tls-verify=false",
+        &format!("docker://{}/hostile/img@{digest}", proxy.addr()),
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("hashes to"), "{}", r.stderr);
+}

@@ -1,0 +1,178 @@
+//! Fixture images built from Debian's busybox-static, written as OCI layouts
+//! reproducibly (mtime 0, root owner, sorted entries).
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use berth_image::manifest::{Descriptor, ImageIndex, Platform, RawManifest, media};
+use berth_image::transport::{ImageDestination, ImageName};
+use berth_image::{Context, Digest};
+
+pub struct Fixture {
+    pub layout: PathBuf,
+    pub tag: String,
+    pub manifest_digest: String,
+}
+
+/// A tar of the busybox rootfs: /bin/busybox, one symlink per applet, /etc files.
+pub fn busybox_layer() -> Vec<u8> {
+    let bb = std::fs::read("/bin/busybox").expect("busybox-static is installed");
+    let list = std::process::Command::new("/bin/busybox")
+        .arg("--list")
+        .output()
+        .unwrap();
+    let mut applets: Vec<String> = String::from_utf8_lossy(&list.stdout)
+        .lines()
+        .filter(|a| !a.is_empty() && *a != "busybox")
+        .map(str::to_string)
+        .collect();
+    applets.sort();
+    let mut b = tar::Builder::new(Vec::new());
+    for d in ["bin/", "etc/", "root/", "tmp/"] {
+        dir(&mut b, d, if d == "tmp/" { 0o1777 } else { 0o755 });
+    }
+    file(&mut b, "bin/busybox", &bb, 0o755);
+    for a in &applets {
+        let mut h = header(tar::EntryType::Symlink, 0o777, 0);
+        b.append_link(&mut h, format!("bin/{a}"), "busybox")
+            .unwrap();
+    }
+    file(&mut b, "etc/group", b"root:x:0:\nnobody:x:65534:\n", 0o644);
+    file(
+        &mut b,
+        "etc/passwd",
+        b"root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n",
+        0o644,
+    );
+    b.into_inner().unwrap()
+}
+
+fn header(kind: tar::EntryType, mode: u32, size: u64) -> tar::Header {
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(kind);
+    h.set_mode(mode);
+    h.set_size(size);
+    h.set_mtime(0);
+    h.set_uid(0);
+    h.set_gid(0);
+    h
+}
+
+fn dir(b: &mut tar::Builder<Vec<u8>>, name: &str, mode: u32) {
+    let mut h = header(tar::EntryType::Directory, mode, 0);
+    b.append_data(&mut h, name, &[][..]).unwrap();
+}
+
+pub fn file(b: &mut tar::Builder<Vec<u8>>, name: &str, data: &[u8], mode: u32) {
+    let mut h = header(tar::EntryType::Regular, mode, data.len() as u64);
+    b.append_data(&mut h, name, data).unwrap();
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    flate2::read::GzEncoder::new(data, flate2::Compression::new(6))
+        .read_to_end(&mut out)
+        .unwrap();
+    out
+}
+
+/// Writes one image's blobs and manifest; returns the manifest descriptor.
+fn write_image(
+    dst: &dyn ImageDestination,
+    arch: &str,
+    variant: Option<&str>,
+    layers: &[Vec<u8>],
+    instance: bool,
+) -> Descriptor {
+    let diff_ids: Vec<Digest> = layers.iter().map(|l| Digest::sha256_of(l)).collect();
+    let config = serde_json::json!({
+        "created": "1970-01-01T00:00:00Z",
+        "architecture": arch,
+        "variant": variant,
+        "os": "linux",
+        "config": {"Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
+                   "Cmd": ["sh"], "Labels": {"org.berth.fixture": "small"}},
+        "rootfs": {"type": "layers", "diff_ids": diff_ids},
+        "history": layers.iter().map(|_| serde_json::json!({"created": "1970-01-01T00:00:00Z", "created_by": "berth fixture"})).collect::<Vec<_>>(),
+    });
+    let config = serde_json::to_vec(&config).unwrap();
+    let c = dst.put_blob(&mut &config[..], None).unwrap();
+    let layer_descs: Vec<Descriptor> = layers
+        .iter()
+        .map(|l| {
+            let z = gzip(l);
+            let i = dst.put_blob(&mut &z[..], None).unwrap();
+            Descriptor::new(media::OCI_LAYER_GZIP, i.digest, i.size)
+        })
+        .collect();
+    let m = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": media::OCI_MANIFEST,
+        "config": Descriptor::new(media::OCI_CONFIG, c.digest, c.size),
+        "layers": layer_descs,
+    });
+    let raw = RawManifest::new(serde_json::to_vec(&m).unwrap(), media::OCI_MANIFEST);
+    let d = raw.digest();
+    dst.put_manifest(&raw, instance.then_some(&d)).unwrap();
+    let mut desc = Descriptor::new(media::OCI_MANIFEST, d, raw.bytes.len() as u64);
+    desc.platform = Some(Platform {
+        architecture: arch.into(),
+        os: "linux".into(),
+        variant: variant.map(str::to_string),
+        ..Default::default()
+    });
+    desc
+}
+
+fn open(layout: &Path, tag: &str) -> Box<dyn ImageDestination> {
+    ImageName::parse(&format!("oci:{}:{tag}", layout.display()))
+        .unwrap()
+        .open_destination(&Context::default())
+        .unwrap()
+}
+
+/// A one-layer busybox image tagged `latest`.
+pub fn small(layout: &Path) -> std::io::Result<Fixture> {
+    let dst = open(layout, "latest");
+    let desc = write_image(dst.as_ref(), "amd64", None, &[busybox_layer()], false);
+    dst.commit().unwrap();
+    Ok(Fixture {
+        layout: layout.to_path_buf(),
+        tag: "latest".into(),
+        manifest_digest: desc.digest.to_string(),
+    })
+}
+
+/// An OCI index of linux/amd64 (busybox), linux/arm64 and linux/arm/v7 images.
+pub fn multi_arch(layout: &Path) -> std::io::Result<Fixture> {
+    let dst = open(layout, "latest");
+    let mut entries = vec![write_image(
+        dst.as_ref(),
+        "amd64",
+        None,
+        &[busybox_layer()],
+        true,
+    )];
+    for (arch, variant) in [("arm64", None), ("arm", Some("v7"))] {
+        let mut b = tar::Builder::new(Vec::new());
+        file(&mut b, "etc/arch", format!("{arch}\n").as_bytes(), 0o644);
+        let layer = b.into_inner().unwrap();
+        entries.push(write_image(dst.as_ref(), arch, variant, &[layer], true));
+    }
+    let index = ImageIndex {
+        schema_version: 2,
+        media_type: Some(media::OCI_INDEX.into()),
+        artifact_type: None,
+        manifests: entries,
+        subject: None,
+        annotations: None,
+    };
+    let raw = RawManifest::new(serde_json::to_vec(&index).unwrap(), media::OCI_INDEX);
+    dst.put_manifest(&raw, None).unwrap();
+    dst.commit().unwrap();
+    Ok(Fixture {
+        layout: layout.to_path_buf(),
+        tag: "latest".into(),
+        manifest_digest: raw.digest().to_string(),
+    })
+}
