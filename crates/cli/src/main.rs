@@ -4,6 +4,7 @@
 mod commands;
 mod exit;
 mod progress;
+mod table;
 mod template;
 
 use clap::{Parser, Subcommand};
@@ -18,6 +19,8 @@ use crate::exit::Failure;
     disable_help_subcommand = true
 )]
 struct Cli {
+    #[command(flatten)]
+    store: commands::images::StoreArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -32,12 +35,54 @@ enum Command {
     Login(commands::login::LoginArgs),
     /// Log out of a registry.
     Logout(commands::login::LogoutArgs),
+    /// Pull an image into the local store.
+    Pull(commands::images::PullArgs),
+    /// Push a local image to a registry or another location.
+    Push(commands::images::PushArgs),
+    /// List local images.
+    #[command(alias = "image-list")]
+    Images(commands::images::ImagesArgs),
+    /// Remove local images.
+    Rmi(commands::images::RmiArgs),
+    /// Add names to a local image.
+    Tag(commands::images::TagArgs),
+    /// Remove names from a local image.
+    Untag(commands::images::TagArgs),
+    /// Save an image to an archive or directory.
+    Save(commands::images::SaveArgs),
+    /// Load an image from an archive.
+    Load(commands::images::LoadArgs),
+    /// Manage berth itself.
+    System(SystemArgs),
+}
+
+#[derive(clap::Args)]
+struct SystemArgs {
+    #[command(subcommand)]
+    command: SystemCommand,
+}
+
+#[derive(Subcommand)]
+enum SystemCommand {
+    /// Check the store's layers and metadata.
+    Check(commands::images::CheckArgs),
 }
 
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Image(a) => commands::image::run(a),
+        Command::Image(a) => commands::image::run(&cli.store, a),
+        Command::Pull(a) => commands::images::pull(&cli.store, a),
+        Command::Push(a) => commands::images::push(&cli.store, a),
+        Command::Images(a) => commands::images::images(&cli.store, a),
+        Command::Rmi(a) => commands::images::rmi(&cli.store, a),
+        Command::Tag(a) => commands::images::tag(&cli.store, a),
+        Command::Untag(a) => commands::images::untag(&cli.store, a),
+        Command::Save(a) => commands::images::save(&cli.store, a),
+        Command::Load(a) => commands::images::load(&cli.store, a),
+        Command::System(s) => match s.command {
+            SystemCommand::Check(a) => commands::images::system_check(&cli.store, a),
+        },
         Command::Login(a) => commands::login::login(a),
         Command::Logout(a) => commands::login::logout(a),
     };

@@ -259,8 +259,14 @@ fn missing_image_exits_2_and_bad_names_exit_1() {
         "nosuch:x",
         "docker://a:-tag",
     ] {
-        let r = run(&["image", "inspect", bad]);
+        let out = tempfile::tempdir().unwrap();
+        let dst = format!("dir:{}", out.path().join("never").display());
+        let r = run(&["image", "copy", bad, &dst]);
         assert_eq!(r.code, 1, "{bad}: {}", r.stderr);
+        assert!(
+            !out.path().join("never").exists(),
+            "{bad}: wrote before refusing"
+        );
         assert_eq!(r.stderr.lines().count(), 1, "{bad}: {}", r.stderr);
         assert!(r.stderr.starts_with("Error: "), "{bad}: {}", r.stderr);
     }

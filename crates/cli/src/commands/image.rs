@@ -11,6 +11,7 @@ use berth_image::{Context, Digest, ImageName, ImageSource};
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 
+use crate::commands::images::StoreArgs;
 use crate::exit::{self, CmdResult, Failure};
 use crate::progress::Lines;
 use crate::template::Template;
@@ -33,6 +34,30 @@ enum ImageCommand {
     ListTags(ListTagsArgs),
     /// Delete an image from a registry.
     Delete(DeleteArgs),
+    /// Exit 0 when a local image exists, 1 when not.
+    Exists(ExistsArgs),
+    /// List local images.
+    #[command(alias = "list")]
+    Ls(crate::commands::images::ImagesArgs),
+    /// Pull an image into the local store.
+    Pull(crate::commands::images::PullArgs),
+    /// Push a local image.
+    Push(crate::commands::images::PushArgs),
+    /// Remove local images.
+    Rm(crate::commands::images::RmiArgs),
+    /// Add names to a local image.
+    Tag(crate::commands::images::TagArgs),
+    /// Remove names from a local image.
+    Untag(crate::commands::images::TagArgs),
+    /// Save an image to an archive.
+    Save(crate::commands::images::SaveArgs),
+    /// Load an image from an archive.
+    Load(crate::commands::images::LoadArgs),
+}
+
+#[derive(Args)]
+struct ExistsArgs {
+    image: String,
 }
 
 /// Registry access settings for one side of an operation.
@@ -190,24 +215,52 @@ struct DeleteArgs {
     image: String,
 }
 
-pub fn run(args: ImageArgs) -> CmdResult {
+pub fn run(store: &StoreArgs, args: ImageArgs) -> CmdResult {
+    use crate::commands::images as local;
     match args.command {
-        ImageCommand::Inspect(a) => inspect(a),
-        ImageCommand::Copy(a) => copy_cmd(a),
-        ImageCommand::Sync(a) => crate::commands::sync::run(a),
+        ImageCommand::Inspect(a) if !has_transport(&a.image) => {
+            local::inspect_local(store, std::slice::from_ref(&a.image), a.format.as_deref())
+        }
+        ImageCommand::Inspect(a) => inspect(store, a),
+        ImageCommand::Copy(a) => copy_cmd(store, a),
+        ImageCommand::Sync(a) => crate::commands::sync::run(store, a),
+        ImageCommand::Exists(a) => local::exists(store, &a.image),
+        ImageCommand::Ls(a) => local::images(store, a),
+        ImageCommand::Pull(a) => local::pull(store, a),
+        ImageCommand::Push(a) => local::push(store, a),
+        ImageCommand::Rm(a) => local::rmi(store, a),
+        ImageCommand::Tag(a) => local::tag(store, a),
+        ImageCommand::Untag(a) => local::untag(store, a),
+        ImageCommand::Save(a) => local::save(store, a),
+        ImageCommand::Load(a) => local::load(store, a),
         ImageCommand::ListTags(a) => list_tags(a),
         ImageCommand::Delete(a) => delete(a),
     }
+}
+
+/// Whether a name starts with a transport (`docker://`, `oci:` …): then it is read
+/// where it lives, else it names an image in the local store.
+fn has_transport(s: &str) -> bool {
+    [
+        "docker://",
+        "oci:",
+        "oci-archive:",
+        "dir:",
+        "docker-archive:",
+        "containers-storage:",
+    ]
+    .iter()
+    .any(|t| s.starts_with(t))
 }
 
 fn parse_name(s: &str) -> Result<ImageName, Failure> {
     ImageName::parse(s).map_err(exit::skopeo)
 }
 
-fn inspect(a: InspectArgs) -> CmdResult {
+fn inspect(store: &StoreArgs, a: InspectArgs) -> CmdResult {
     let name = parse_name(&a.image)?;
     let ctx = context(&a.access, &a.platform)?;
-    let src = name.open_source(&ctx).map_err(exit::skopeo)?;
+    let src = open_source(store, &name, &ctx)?;
     let top = src.manifest(None).map_err(exit::skopeo)?;
     if a.raw && !a.config {
         return write_out(&top.bytes);
@@ -388,7 +441,7 @@ pub fn copy_options(
     }
 }
 
-fn copy_cmd(a: CopyArgs) -> CmdResult {
+fn copy_cmd(store: &StoreArgs, a: CopyArgs) -> CmdResult {
     let src_name = parse_name(&a.source)?;
     let dst_name = parse_name(&a.destination)?;
     let src_ctx = context(
@@ -432,6 +485,7 @@ fn copy_cmd(a: CopyArgs) -> CmdResult {
         eprintln!("Getting image source signatures");
     }
     let digest = copy_between(
+        store,
         &src_name,
         &src_ctx,
         &dst_name,
@@ -448,6 +502,7 @@ fn copy_cmd(a: CopyArgs) -> CmdResult {
 
 /// Opens both ends and copies; shared by `copy` and `sync`.
 pub fn copy_between(
+    store: &StoreArgs,
     src_name: &ImageName,
     src_ctx: &Context,
     dst_name: &ImageName,
@@ -455,11 +510,26 @@ pub fn copy_between(
     opts: &CopyOptions,
     progress: &dyn Progress,
 ) -> Result<Digest, Failure> {
-    let src = src_name.open_source(src_ctx).map_err(exit::skopeo)?;
-    let dst = dst_name.open_destination(dst_ctx).map_err(exit::skopeo)?;
+    let src = open_source(store, src_name, src_ctx)?;
+    let dst = match dst_name {
+        ImageName::ContainersStorage(n) => crate::commands::images::storage_destination(store, n)?,
+        other => other.open_destination(dst_ctx).map_err(exit::skopeo)?,
+    };
     let report =
         copy::copy_image(src.as_ref(), dst.as_ref(), opts, progress).map_err(exit::skopeo)?;
     Ok(report.manifest_digest)
+}
+
+/// Opens a source; `containers-storage:` goes through berth's store.
+fn open_source(
+    store: &StoreArgs,
+    name: &ImageName,
+    ctx: &Context,
+) -> Result<Box<dyn ImageSource>, Failure> {
+    match name {
+        ImageName::ContainersStorage(n) => crate::commands::images::storage_source(store, n),
+        other => other.open_source(ctx).map_err(exit::skopeo),
+    }
 }
 
 fn docker_ref(s: &str) -> Result<berth_image::Reference, Failure> {

@@ -1,3 +1,4 @@
 pub mod image;
+pub mod images;
 pub mod login;
 pub mod sync;

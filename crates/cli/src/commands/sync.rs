@@ -74,7 +74,7 @@ struct Job {
     ctx_override: Option<Context>,
 }
 
-pub fn run(a: SyncArgs) -> CmdResult {
+pub fn run(store: &crate::commands::images::StoreArgs, a: SyncArgs) -> CmdResult {
     let src_access = Access {
         creds: a.src_creds.clone(),
         authfile: a.authfile.clone(),
@@ -129,7 +129,15 @@ pub fn run(a: SyncArgs) -> CmdResult {
                 .map_err(|e| exit::usage(1, format!("{}: {e}", p.display())))?;
         }
         let ctx = job.ctx_override.as_ref().unwrap_or(&src_ctx);
-        if let Err(e) = copy_between(&job.src, ctx, &dst, &dst_ctx, &opts, progress.as_ref()) {
+        if let Err(e) = copy_between(
+            store,
+            &job.src,
+            ctx,
+            &dst,
+            &dst_ctx,
+            &opts,
+            progress.as_ref(),
+        ) {
             if !a.keep_going {
                 return Err(e);
             }

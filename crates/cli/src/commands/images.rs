@@ -1,0 +1,888 @@
+//! podman's image commands over berth's store: pull, push, images, rmi, tag, untag,
+//! image exists, local image inspect, save, load, system check.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use berth_image::copy::{self, Progress, Silent};
+use berth_image::manifest::{Compression, ManifestFormat};
+use berth_image::transport::ImageName;
+use berth_image::{Context, ImageSource, Reference};
+use berth_storage::{Image, StorageDestination, StorageSource, Store, StoreOptions};
+use clap::Args;
+use serde_json::json;
+
+use crate::commands::image::{Access, PlatformArgs, context, print_value};
+use crate::exit::{self, CmdResult, Failure};
+use crate::progress::Lines;
+
+/// `--root`, `--runroot`, `--storage-driver`, `--storage-opt`, as podman's globals.
+#[derive(Args, Clone, Default)]
+pub struct StoreArgs {
+    /// Storage root (graphroot).
+    #[arg(long, global = true)]
+    pub root: Option<PathBuf>,
+    /// Storage state directory (runroot).
+    #[arg(long, global = true)]
+    pub runroot: Option<PathBuf>,
+    /// Storage driver: overlay or vfs.
+    #[arg(long, global = true)]
+    pub storage_driver: Option<String>,
+    /// Storage driver option (KEY=VALUE), repeatable.
+    #[arg(long, global = true)]
+    pub storage_opt: Vec<String>,
+}
+
+impl StoreArgs {
+    pub fn options(&self) -> StoreOptions {
+        StoreOptions {
+            graph_root: self.root.clone(),
+            run_root: self.runroot.clone(),
+            driver: self.storage_driver.clone(),
+            storage_opts: self.storage_opt.clone(),
+            config_file: None,
+        }
+    }
+
+    pub fn open(&self) -> Result<Arc<Store>, Failure> {
+        Store::open_with(&self.options())
+            .map(Arc::new)
+            .map_err(exit::podman)
+    }
+}
+
+#[derive(Args)]
+pub struct PullArgs {
+    /// Pull every tag of the repository.
+    #[arg(short, long)]
+    all_tags: bool,
+    /// OS/ARCH[/VARIANT] to choose from a list.
+    #[arg(long)]
+    platform: Option<String>,
+    #[arg(long)]
+    arch: Option<String>,
+    #[arg(long)]
+    os: Option<String>,
+    #[arg(long)]
+    variant: Option<String>,
+    /// always, missing, never or newer.
+    #[arg(long, default_value = "always", value_parser = ["always", "missing", "never", "newer"])]
+    policy: String,
+    /// Print only the image ID.
+    #[arg(short, long)]
+    quiet: bool,
+    /// Attempts for a failed registry operation.
+    #[arg(long, default_value_t = 3)]
+    retry: u32,
+    #[command(flatten)]
+    access: Access,
+    /// IMAGE (a name, or TRANSPORT:NAME)
+    image: String,
+}
+
+#[derive(Args)]
+pub struct PushArgs {
+    /// Layer compression for the destination: gzip or zstd.
+    #[arg(long, value_parser = ["gzip", "zstd"])]
+    compression_format: Option<String>,
+    /// Write the pushed manifest's digest to this file.
+    #[arg(long)]
+    digestfile: Option<PathBuf>,
+    /// Manifest format: oci or v2s2 (docker).
+    #[arg(short, long, value_parser = ["oci", "v2s2", "docker"])]
+    format: Option<String>,
+    #[arg(short, long)]
+    quiet: bool,
+    #[arg(long, default_value_t = 3)]
+    retry: u32,
+    #[command(flatten)]
+    access: Access,
+    /// The local image.
+    image: String,
+    /// Where to (a name, or TRANSPORT:NAME); default the image's own name.
+    destination: Option<String>,
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+fn storage_err(e: berth_storage::Error) -> Failure {
+    exit::podman(e)
+}
+
+/// The references a name a user typed may stand for: itself when qualified, else
+/// registries.conf's aliases and search registries.
+fn candidates(name: &str, ctx: &Context) -> Result<Vec<Reference>, Failure> {
+    let conf = ctx.registries().map_err(exit::podman)?;
+    match conf.resolve_short_name(name) {
+        Ok(r) => Ok(r),
+        // No search registries: podman falls back to docker.io.
+        Err(berth_image::Error::ImageName(..)) => Reference::parse(name)
+            .map(|r| vec![r])
+            .map_err(exit::podman),
+        Err(e) => Err(exit::podman(e)),
+    }
+}
+
+fn platform_ctx(mut ctx: Context, a: &PullArgs) -> Result<Context, Failure> {
+    if let Some(p) = &a.platform {
+        let mut parts = p.split('/');
+        ctx.os = parts.next().map(str::to_string).filter(|s| !s.is_empty());
+        ctx.arch = parts.next().map(str::to_string);
+        ctx.variant = parts.next().map(str::to_string);
+        if ctx.arch.is_none() {
+            return Err(exit::podman(format!(
+                "invalid platform {p:?}: expected OS/ARCH[/VARIANT]"
+            )));
+        }
+    }
+    if a.os.is_some() {
+        ctx.os = a.os.clone();
+    }
+    if a.arch.is_some() {
+        ctx.arch = a.arch.clone();
+    }
+    if a.variant.is_some() {
+        ctx.variant = a.variant.clone();
+    }
+    Ok(ctx)
+}
+
+pub fn pull(store_args: &StoreArgs, a: PullArgs) -> CmdResult {
+    let platform = PlatformArgs {
+        retry_times: a.retry,
+        ..Default::default()
+    };
+    let ctx = platform_ctx(context(&a.access, &platform)?, &a)?;
+    let store = store_args.open()?;
+    let progress: Box<dyn Progress> = if a.quiet {
+        Box::new(Silent)
+    } else {
+        Box::new(Lines::new())
+    };
+    // An explicit transport: copy from it as is.
+    if let Ok(name) = ImageName::parse(&a.image)
+        && !matches!(name, ImageName::Docker(_))
+    {
+        let id = pull_one(&store, &name, None, &ctx, progress.as_ref())?;
+        println!("{id}");
+        return Ok(());
+    }
+    let typed = a.image.strip_prefix("docker://").unwrap_or(&a.image);
+    let refs = candidates(typed, &ctx)?;
+    if a.policy != "always" {
+        for r in &refs {
+            // "newer" would compare digests with the registry; it pulls (cheap when
+            // nothing changed, as present blobs are skipped).
+            if a.policy != "newer"
+                && let Ok(img) = store.image(&r.to_string())
+            {
+                if !a.quiet {
+                    eprintln!("Image {r} is present, not pulling (--policy {})", a.policy);
+                }
+                println!("{}", img.id);
+                return Ok(());
+            }
+        }
+        if a.policy == "never" {
+            return Err(exit::podman(format!(
+                "{typed}: image not known and --policy never"
+            )));
+        }
+    }
+    let mut last_err = None;
+    for r in refs {
+        if !a.quiet {
+            eprintln!("Trying to pull {r}...");
+        }
+        let targets = if a.all_tags {
+            let src = ImageName::Docker(r.clone()).open_source(&ctx);
+            match src.and_then(|s| s.tags()) {
+                Ok(t) => t.into_iter().map(|t| r.with_tag(&t)).collect(),
+                Err(e) => {
+                    last_err = Some(exit::podman(e));
+                    continue;
+                }
+            }
+        } else {
+            vec![r.clone()]
+        };
+        let mut ids = Vec::new();
+        for t in &targets {
+            match pull_one(
+                &store,
+                &ImageName::Docker(t.clone()),
+                Some(&t.to_string()),
+                &ctx,
+                progress.as_ref(),
+            ) {
+                Ok(id) => ids.push(id),
+                Err(e) => {
+                    last_err = Some(e);
+                    ids.clear();
+                    break;
+                }
+            }
+        }
+        if !ids.is_empty() {
+            for id in ids {
+                println!("{id}");
+            }
+            return Ok(());
+        }
+    }
+    Err(last_err.unwrap_or_else(|| exit::podman(format!("{typed}: no registry to pull from"))))
+}
+
+/// Copies one image into the store; returns its ID.
+fn pull_one(
+    store: &Arc<Store>,
+    src: &ImageName,
+    name: Option<&str>,
+    ctx: &Context,
+    progress: &dyn Progress,
+) -> Result<String, Failure> {
+    let source = src.open_source(ctx).map_err(exit::podman)?;
+    let dst = StorageDestination::new(store.clone(), name).map_err(storage_err)?;
+    let opts = copy::CopyOptions {
+        platform: ctx.platform(),
+        ..Default::default()
+    };
+    copy::copy_image(source.as_ref(), &dst, &opts, progress).map_err(exit::podman)?;
+    let image = match name {
+        Some(n) => store.image(n),
+        None => {
+            // Untagged (archives without a name): the image whose config the copy wrote.
+            let top = source.manifest(None).map_err(exit::podman)?;
+            let cfg = match top
+                .parse()
+                .map_err(|e| exit::podman(berth_image::Error::from(e)))?
+            {
+                berth_image::Manifest::Image(m) => m.config.digest,
+                berth_image::Manifest::Index(_) => {
+                    return Err(exit::podman("pulled an index without a name"));
+                }
+            };
+            store.image(cfg.hex())
+        }
+    };
+    image.map(|i| i.id).map_err(storage_err)
+}
+
+fn destination_name(s: &str) -> Result<ImageName, Failure> {
+    match ImageName::parse(s) {
+        Ok(n) => Ok(n),
+        Err(_) => Reference::parse(s)
+            .map(ImageName::Docker)
+            .map_err(exit::podman),
+    }
+}
+
+pub fn push(store_args: &StoreArgs, a: PushArgs) -> CmdResult {
+    let platform = PlatformArgs {
+        retry_times: a.retry,
+        ..Default::default()
+    };
+    let ctx = context(&a.access, &platform)?;
+    let store = store_args.open()?;
+    let src = StorageSource::open(store.clone(), &a.image).map_err(storage_err)?;
+    let dest = destination_name(a.destination.as_deref().unwrap_or(&a.image))?;
+    let dst = dest.open_destination(&ctx).map_err(exit::podman)?;
+    let opts = copy::CopyOptions {
+        format: a.format.as_deref().and_then(ManifestFormat::parse),
+        compression: a.compression_format.as_deref().and_then(Compression::parse),
+        ..Default::default()
+    };
+    let progress: Box<dyn Progress> = if a.quiet {
+        Box::new(Silent)
+    } else {
+        Box::new(Lines::new())
+    };
+    if !a.quiet {
+        eprintln!("Getting image source signatures");
+    }
+    let report =
+        copy::copy_image(&src, dst.as_ref(), &opts, progress.as_ref()).map_err(exit::podman)?;
+    if let Some(f) = &a.digestfile {
+        std::fs::write(f, report.manifest_digest.to_string())
+            .map_err(|e| exit::podman(format!("{}: {e}", f.display())))?;
+    }
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct ImagesArgs {
+    /// Show intermediate images too.
+    #[arg(short, long)]
+    all: bool,
+    /// Print only IDs.
+    #[arg(short, long)]
+    quiet: bool,
+    /// Show digests.
+    #[arg(long)]
+    digests: bool,
+    /// Do not truncate IDs.
+    #[arg(long)]
+    no_trunc: bool,
+    /// json, or a Go template.
+    #[arg(long)]
+    format: Option<String>,
+    /// reference=PATTERN, dangling=true|false, id=ID.
+    #[arg(short, long)]
+    filter: Vec<String>,
+    /// created, id, repository, size or tag.
+    #[arg(long, default_value = "created", value_parser = ["created", "id", "repository", "size", "tag"])]
+    sort: String,
+    /// Only images matching this reference.
+    reference: Option<String>,
+}
+
+/// One row of `images`: an image under one of its names.
+struct Row<'a> {
+    image: &'a Image,
+    repository: String,
+    tag: String,
+}
+
+fn rows(images: &[Image]) -> Vec<Row<'_>> {
+    let mut out = Vec::new();
+    for img in images {
+        if img.names.is_empty() {
+            out.push(Row {
+                image: img,
+                repository: "<none>".into(),
+                tag: "<none>".into(),
+            });
+        }
+        for n in &img.names {
+            let (repo, tag) = match n.rsplit_once(':') {
+                Some((r, t)) if !t.contains('/') => (r.to_string(), t.to_string()),
+                _ => (n.clone(), "<none>".into()),
+            };
+            out.push(Row {
+                image: img,
+                repository: repo,
+                tag,
+            });
+        }
+    }
+    out
+}
+
+fn glob_match(pattern: &str, s: &str) -> bool {
+    // `*` matches within a name component, as podman's reference filter does.
+    fn m(p: &[u8], s: &[u8]) -> bool {
+        match (p.first(), s.first()) {
+            (None, None) => true,
+            (Some(b'*'), _) => m(&p[1..], s) || (!s.is_empty() && s[0] != b'/' && m(p, &s[1..])),
+            (Some(a), Some(b)) if a == b => m(&p[1..], &s[1..]),
+            _ => false,
+        }
+    }
+    m(pattern.as_bytes(), s.as_bytes())
+}
+
+fn row_matches(r: &Row, filter: &str) -> Result<bool, Failure> {
+    let (k, v) = filter
+        .split_once('=')
+        .ok_or_else(|| exit::podman(format!("invalid filter {filter:?}: expected KEY=VALUE")))?;
+    Ok(match k {
+        "reference" => {
+            let full = format!("{}:{}", r.repository, r.tag);
+            let short = full
+                .strip_prefix("docker.io/library/")
+                .unwrap_or(&full)
+                .to_string();
+            let last = full.rsplit('/').next().unwrap_or(&full).to_string();
+            [&full, &short, &last, &r.repository]
+                .iter()
+                .any(|c| glob_match(v, c) || glob_match(&format!("{v}:*"), c))
+        }
+        "dangling" => (v == "true") == r.image.names.is_empty(),
+        "id" => r.image.id.starts_with(v.trim_start_matches("sha256:")),
+        _ => return Err(exit::podman(format!("invalid filter {k:?}"))),
+    })
+}
+
+pub fn images(store_args: &StoreArgs, a: ImagesArgs) -> CmdResult {
+    let store = store_args.open()?;
+    let all = store.images().map_err(storage_err)?;
+    let mut filters = a.filter.clone();
+    if let Some(r) = &a.reference {
+        filters.push(format!("reference={r}"));
+    }
+    let mut list = Vec::new();
+    for r in rows(&all) {
+        let mut keep = true;
+        for f in &filters {
+            keep &= row_matches(&r, f)?;
+        }
+        if keep {
+            list.push(r);
+        }
+    }
+    match a.sort.as_str() {
+        "id" => list.sort_by(|x, y| x.image.id.cmp(&y.image.id)),
+        "repository" => list.sort_by(|x, y| x.repository.cmp(&y.repository)),
+        "tag" => list.sort_by(|x, y| x.tag.cmp(&y.tag)),
+        "size" => list.sort_by_key(|x| x.image.size),
+        _ => list.sort_by_key(|x| std::cmp::Reverse(x.image.created)),
+    }
+    let id = |i: &Image| {
+        if a.no_trunc {
+            format!("sha256:{}", i.id)
+        } else {
+            i.id[..12].to_string()
+        }
+    };
+    if a.quiet {
+        let mut seen = std::collections::HashSet::new();
+        for r in &list {
+            if seen.insert(&r.image.id) {
+                println!("{}", id(r.image));
+            }
+        }
+        return Ok(());
+    }
+    let values: Vec<serde_json::Value> = list
+        .iter()
+        .map(|r| {
+            json!({
+                "Id": r.image.id, "ID": id(r.image),
+                "Repository": r.repository, "Tag": r.tag,
+                "Names": r.image.names, "Digest": r.image.manifest_digest.to_string(),
+                "Created": r.image.created, "CreatedSince": since(r.image.created),
+                "Size": r.image.size, "ReadOnly": r.image.read_only,
+                "Dangling": r.image.names.is_empty(),
+            })
+        })
+        .collect();
+    match a.format.as_deref() {
+        Some("json") => print_value(&serde_json::Value::Array(values), None),
+        Some(t) => {
+            let t = t.strip_prefix("table ").unwrap_or(t);
+            let mut out = String::new();
+            for v in &values {
+                let tpl =
+                    crate::template::Template::parse(&t.replace("\\t", "\t").replace("\\n", "\n"))
+                        .map_err(exit::podman)?;
+                out.push_str(&tpl.render(v).map_err(exit::podman)?);
+                out.push('\n');
+            }
+            print!("{out}");
+            Ok(())
+        }
+        None => {
+            let mut head = vec!["REPOSITORY", "TAG"];
+            if a.digests {
+                head.push("DIGEST");
+            }
+            head.extend(["IMAGE ID", "CREATED", "SIZE"]);
+            let mut table = vec![head.iter().map(|s| s.to_string()).collect::<Vec<_>>()];
+            for r in &list {
+                let mut row = vec![r.repository.clone(), r.tag.clone()];
+                if a.digests {
+                    row.push(r.image.manifest_digest.to_string());
+                }
+                row.extend([
+                    id(r.image),
+                    since(r.image.created),
+                    human_size(r.image.size),
+                ]);
+                table.push(row);
+            }
+            print!("{}", crate::table::render(&table));
+            Ok(())
+        }
+    }
+}
+
+/// "3 minutes ago", as podman shows times.
+pub fn since(t: u64) -> String {
+    let d = now().saturating_sub(t);
+    let (n, unit) = match d {
+        0..=59 => (d, "second"),
+        60..=3599 => (d / 60, "minute"),
+        3600..=86_399 => (d / 3600, "hour"),
+        86_400..=2_591_999 => (d / 86_400, "day"),
+        2_592_000..=31_535_999 => (d / 2_592_000, "month"),
+        _ => (d / 31_536_000, "year"),
+    };
+    if n == 1 {
+        format!("1 {unit} ago")
+    } else {
+        format!("{n} {unit}s ago")
+    }
+}
+
+/// Sizes in decimal units, as podman prints them ("2.1 MB").
+pub fn human_size(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1000.0 && u < UNITS.len() - 1 {
+        v /= 1000.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.3} {}", UNITS[u]).replace(".000", "")
+    }
+}
+
+#[derive(Args)]
+pub struct RmiArgs {
+    /// Remove the image even if it has several names (all of them go).
+    #[arg(short, long)]
+    force: bool,
+    /// Remove every image.
+    #[arg(short, long)]
+    all: bool,
+    /// Ignore images that do not exist.
+    #[arg(short, long)]
+    ignore: bool,
+    images: Vec<String>,
+}
+
+pub fn rmi(store_args: &StoreArgs, a: RmiArgs) -> CmdResult {
+    let store = store_args.open()?;
+    let targets: Vec<String> = if a.all {
+        store
+            .images()
+            .map_err(storage_err)?
+            .into_iter()
+            .filter(|i| !i.read_only)
+            .map(|i| i.id)
+            .collect()
+    } else {
+        if a.images.is_empty() {
+            return Err(exit::podman("image name or ID must be specified"));
+        }
+        a.images.clone()
+    };
+    let mut failure = None;
+    for t in targets {
+        let by_id = store.image(&t).map(|i| i.matches_id(&t)).unwrap_or(false);
+        // A name removes only that name, unless it is the last one or -f.
+        let result = if a.force || by_id {
+            store.image(&t).and_then(|i| {
+                let mut last = None;
+                for n in i.names.iter().skip(1) {
+                    store.untag(&i.id, n)?;
+                    println!("Untagged: {n}");
+                }
+                if let Some(n) = i.names.first() {
+                    last = Some(n.clone());
+                }
+                let r = store.remove_image(&i.id)?;
+                if let Some(n) = last {
+                    println!("Untagged: {n}");
+                }
+                Ok(r)
+            })
+        } else {
+            store.remove_image(&t).inspect(|r| {
+                for n in &r.untagged {
+                    println!("Untagged: {n}");
+                }
+            })
+        };
+        match result {
+            Ok(r) => {
+                if let Some(id) = r.deleted {
+                    println!("Deleted: {id}");
+                }
+            }
+            Err(berth_storage::Error::ImageNotFound(_)) if a.ignore => {}
+            Err(berth_storage::Error::ImageNotFound(n)) => {
+                eprintln!("Error: {n}: image not known");
+                failure = Some(exit::usage(1, ""));
+            }
+            Err(e) => {
+                eprintln!("Error: {e}");
+                failure = Some(exit::usage(125, ""));
+            }
+        }
+    }
+    failure.map_or(Ok(()), Err)
+}
+
+#[derive(Args)]
+pub struct TagArgs {
+    image: String,
+    names: Vec<String>,
+}
+
+pub fn tag(store_args: &StoreArgs, a: TagArgs) -> CmdResult {
+    if a.names.is_empty() {
+        return Err(exit::podman("at least one new name is required"));
+    }
+    let store = store_args.open()?;
+    for n in &a.names {
+        store.tag(&a.image, n).map_err(storage_err)?;
+    }
+    Ok(())
+}
+
+pub fn untag(store_args: &StoreArgs, a: TagArgs) -> CmdResult {
+    let store = store_args.open()?;
+    let img = store.image(&a.image).map_err(storage_err)?;
+    let names = if a.names.is_empty() {
+        img.names.clone()
+    } else {
+        a.names.clone()
+    };
+    for n in &names {
+        store.untag(&img.id, n).map_err(storage_err)?;
+    }
+    Ok(())
+}
+
+/// `image exists`: exit 0 or 1, nothing printed.
+pub fn exists(store_args: &StoreArgs, name: &str) -> CmdResult {
+    let store = store_args.open()?;
+    match store.image(name) {
+        Ok(_) => Ok(()),
+        Err(berth_storage::Error::ImageNotFound(_)) => Err(exit::usage(1, "")),
+        Err(e) => Err(storage_err(e)),
+    }
+}
+
+/// `image inspect` of local images: a JSON array, or a template per image.
+pub fn inspect_local(store_args: &StoreArgs, names: &[String], format: Option<&str>) -> CmdResult {
+    let store = store_args.open()?;
+    let mut out = Vec::new();
+    for n in names {
+        let img = store.image(n).map_err(|e| match e {
+            berth_storage::Error::ImageNotFound(_) => exit::podman(format!("{n}: image not known")),
+            e => storage_err(e),
+        })?;
+        let cfg: serde_json::Value =
+            serde_json::from_slice(&store.image_config(&img).map_err(storage_err)?)
+                .map_err(exit::podman)?;
+        out.push(json!({
+            "Id": img.id,
+            "Digest": img.manifest_digest.to_string(),
+            "RepoTags": img.names,
+            "RepoDigests": img.names.iter().map(|n| {
+                let repo = n.rsplit_once(':').map_or(n.as_str(), |(r, _)| r);
+                format!("{repo}@{}", img.manifest_digest)
+            }).collect::<Vec<_>>(),
+            "Created": cfg.get("created"),
+            "Config": cfg.get("config"),
+            "Architecture": cfg.get("architecture"),
+            "Os": cfg.get("os"),
+            "Size": img.size,
+            "RootFS": {"Type": "layers", "Layers": cfg.pointer("/rootfs/diff_ids")},
+            "History": cfg.get("history"),
+            "ManifestType": img.manifest_media_type,
+        }));
+    }
+    match format {
+        None | Some("json") => print_value(&serde_json::Value::Array(out), None),
+        Some(f) => {
+            for v in &out {
+                print_value(v, Some(f))?;
+            }
+            Ok(())
+        }
+    }
+}
+
+#[derive(Args)]
+pub struct SaveArgs {
+    /// Write to this file (or directory for *-dir formats).
+    #[arg(short, long)]
+    output: PathBuf,
+    /// docker-archive (default), oci-archive, oci-dir or docker-dir.
+    #[arg(long, default_value = "docker-archive", value_parser = ["docker-archive", "oci-archive", "oci-dir", "docker-dir"])]
+    format: String,
+    #[arg(short, long)]
+    quiet: bool,
+    /// Save several images into one archive (docker-archive).
+    #[arg(short, long)]
+    multi_image_archive: bool,
+    images: Vec<String>,
+}
+
+pub fn save(store_args: &StoreArgs, a: SaveArgs) -> CmdResult {
+    let [image] = a.images.as_slice() else {
+        return Err(exit::podman(
+            "save: exactly one image is supported (several with -m are not yet)",
+        ));
+    };
+    let store = store_args.open()?;
+    let src = StorageSource::open(store.clone(), image).map_err(storage_err)?;
+    let out = a.output.display();
+    // The name the user gave, when it is one of the image's; else its first name.
+    let names = &src.image().names;
+    let named = berth_storage::store::normalize_name(image)
+        .ok()
+        .filter(|n| names.contains(n))
+        .or_else(|| names.first().cloned());
+    let dest = match a.format.as_str() {
+        "oci-archive" => format!("oci-archive:{out}"),
+        "oci-dir" => format!("oci:{out}"),
+        "docker-dir" => format!("dir:{out}"),
+        _ => match &named {
+            Some(n) => format!("docker-archive:{out}:{n}"),
+            None => format!("docker-archive:{out}"),
+        },
+    };
+    let dst = ImageName::parse(&dest).map_err(exit::podman)?;
+    let dst = dst
+        .open_destination(&Context::default())
+        .map_err(exit::podman)?;
+    let opts = copy::CopyOptions {
+        format: (a.format == "docker-dir").then_some(ManifestFormat::DockerV2S2),
+        ..Default::default()
+    };
+    let progress: Box<dyn Progress> = if a.quiet {
+        Box::new(Silent)
+    } else {
+        Box::new(Lines::new())
+    };
+    copy::copy_image(&src, dst.as_ref(), &opts, progress.as_ref()).map_err(exit::podman)?;
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct LoadArgs {
+    /// The archive to read (docker-archive or oci-archive).
+    #[arg(short, long)]
+    input: PathBuf,
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+pub fn load(store_args: &StoreArgs, a: LoadArgs) -> CmdResult {
+    let store = store_args.open()?;
+    let path = a.input.display().to_string();
+    // An OCI archive has an oci-layout file; anything else is read as docker's format.
+    let is_oci = tar::Archive::new(
+        std::fs::File::open(&a.input).map_err(|e| exit::podman(format!("{path}: {e}")))?,
+    )
+    .entries()
+    .map_err(|e| exit::podman(format!("{path}: {e}")))?
+    .flatten()
+    .any(|e| {
+        e.path()
+            .is_ok_and(|p| p.to_str() == Some("oci-layout") || p.to_str() == Some("./oci-layout"))
+    });
+    let (src_name, name) = if is_oci {
+        (format!("oci-archive:{path}"), None)
+    } else {
+        let tags = docker_archive_tags(&a.input);
+        (format!("docker-archive:{path}"), tags.into_iter().next())
+    };
+    let src = ImageName::parse(&src_name).map_err(exit::podman)?;
+    let progress: Box<dyn Progress> = if a.quiet {
+        Box::new(Silent)
+    } else {
+        Box::new(Lines::new())
+    };
+    let id = pull_one(
+        &store,
+        &src,
+        name.as_deref(),
+        &Context::default(),
+        progress.as_ref(),
+    )?;
+    match name.as_deref() {
+        Some(n) => println!(
+            "Loaded image: {}",
+            berth_storage::store::normalize_name(n).unwrap_or(n.to_string())
+        ),
+        None => println!("Loaded image: sha256:{id}"),
+    }
+    Ok(())
+}
+
+/// The RepoTags of a docker archive's first image.
+fn docker_archive_tags(path: &std::path::Path) -> Vec<String> {
+    let Ok(f) = std::fs::File::open(path) else {
+        return Vec::new();
+    };
+    let mut ar = tar::Archive::new(f);
+    let Ok(entries) = ar.entries() else {
+        return Vec::new();
+    };
+    for mut e in entries.flatten() {
+        if e.path().is_ok_and(|p| p.to_str() == Some("manifest.json")) {
+            let mut s = String::new();
+            if std::io::Read::read_to_string(&mut (&mut e).take(1 << 20), &mut s).is_ok() {
+                let v: serde_json::Value = serde_json::from_str(&s).unwrap_or_default();
+                return v[0]["RepoTags"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|t| t.as_str().map(str::to_string))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+            }
+        }
+    }
+    Vec::new()
+}
+
+use std::io::Read as _;
+
+#[derive(Args)]
+pub struct CheckArgs {
+    /// Remove what is damaged.
+    #[arg(short, long)]
+    repair: bool,
+}
+
+pub fn system_check(store_args: &StoreArgs, a: CheckArgs) -> CmdResult {
+    let store = store_args.open()?;
+    let report = store.check(a.repair).map_err(storage_err)?;
+    for p in &report.problems {
+        println!("{p:?}");
+    }
+    for r in &report.repaired {
+        println!("Removed: {r}");
+    }
+    if report.is_clean() {
+        println!("No problems found");
+        Ok(())
+    } else if a.repair {
+        Ok(())
+    } else {
+        Err(exit::usage(
+            125,
+            format!(
+                "{} problems found; run with --repair",
+                report.problems.len()
+            ),
+        ))
+    }
+}
+
+/// Opens `containers-storage:NAME` for `berth image copy`.
+pub fn storage_source(store_args: &StoreArgs, name: &str) -> Result<Box<dyn ImageSource>, Failure> {
+    let r = berth_storage::StorageReference::parse(name).map_err(storage_err)?;
+    let store = Store::open_with(&r.store_options(&store_args.options())).map_err(storage_err)?;
+    Ok(Box::new(
+        StorageSource::open(Arc::new(store), &r.name).map_err(storage_err)?,
+    ))
+}
+
+pub fn storage_destination(
+    store_args: &StoreArgs,
+    name: &str,
+) -> Result<Box<dyn berth_image::ImageDestination>, Failure> {
+    let r = berth_storage::StorageReference::parse(name).map_err(storage_err)?;
+    let store = Store::open_with(&r.store_options(&store_args.options())).map_err(storage_err)?;
+    let n = (!r.name.is_empty()).then_some(r.name.as_str());
+    Ok(Box::new(
+        StorageDestination::new(Arc::new(store), n).map_err(storage_err)?,
+    ))
+}
