@@ -794,8 +794,9 @@ impl Store {
             vfs::copy_tree(&self.layer_path(pl), &diff)?;
         }
         let f = fs::File::open(&source).at(&source)?;
-        let rep =
-            archive::apply_layer(f, &diff, &self.apply_options(self.driver.whiteouts()), None)?;
+        let mut opts = self.apply_options(self.driver.whiteouts());
+        opts.checksum = true;
+        let rep = archive::apply_layer(f, &diff, &opts, None)?;
         if rep.diff_id != *diff_id {
             return Err(Error::DigestMismatch {
                 layer: id.into(),
@@ -812,7 +813,7 @@ impl Store {
                 actual: rep.compressed_digest,
             });
         }
-        let sum = archive::tree_checksum(&diff)?;
+        let sum = rep.tree_checksum.clone().expect("asked for");
         mkdirs(&dest)?;
         fs::rename(&diff, dest.join("diff")).at(&dest)?;
         if !stored_blob.exists() {

@@ -134,7 +134,12 @@ impl StorageDestination {
         })
     }
 
-    fn put_layer(&self, head: Vec<u8>, reader: &mut dyn Read) -> Result<(Digest, u64)> {
+    fn put_layer(
+        &self,
+        head: Vec<u8>,
+        reader: &mut dyn Read,
+        known: Option<&BlobInfo>,
+    ) -> Result<(Digest, u64)> {
         let staging = self.store.stage()?;
         let blob = staging.dir.join("blob");
         let f = File::create(&blob).at(&blob)?;
@@ -144,9 +149,12 @@ impl StorageDestination {
             DriverKind::Overlay => {
                 let diff = staging.dir.join("diff");
                 fs::create_dir(&diff).at(&diff)?;
-                let opts = self.store.apply_options(WhiteoutMode::Overlay);
+                let mut opts = self.store.apply_options(WhiteoutMode::Overlay);
+                opts.checksum = true;
+                // The copy engine's reader verifies the digest it announces.
+                opts.known_digest = known.map(|k| k.digest.clone());
                 let rep = archive::apply_layer(stream, &diff, &opts, Some(&mut keep))?;
-                let sum = archive::tree_checksum(&diff)?;
+                let sum = rep.tree_checksum.clone().expect("asked for");
                 (
                     rep.compressed_digest.clone(),
                     rep.compressed_size,
@@ -231,7 +239,7 @@ impl ImageDestination for StorageDestination {
             .read_to_end(&mut head)
             .map_err(ImageError::Stream)?;
         let (digest, size) = if looks_like_layer(&head) {
-            self.put_layer(head, reader).map_err(image_err)?
+            self.put_layer(head, reader, known).map_err(image_err)?
         } else {
             let mut all = head;
             reader

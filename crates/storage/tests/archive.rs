@@ -85,8 +85,11 @@ fn every_entry_kind_survives_apply_diff_apply() {
         fs::create_dir(&a).unwrap();
         fs::create_dir(&b).unwrap();
         let tar = every_kind().bytes();
-        let rep = apply_layer(&tar[..], &a, &opts(mode), None).unwrap();
+        let mut o = opts(mode);
+        o.checksum = true;
+        let rep = apply_layer(&tar[..], &a, &o, None).unwrap();
         assert_eq!(rep.diff_id, Digest::sha256_of(&tar));
+        assert_eq!(rep.tree_checksum.unwrap(), tree_checksum(&a).unwrap());
         assert_eq!(rep.compression, Compression::None);
 
         let md = fs::metadata(a.join("bin/su")).unwrap();

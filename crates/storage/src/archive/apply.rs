@@ -10,7 +10,7 @@
 //! The stream is hashed twice as it passes, in one pass: the compressed digest (what the
 //! manifest names) and the diff ID (sha256 of the uncompressed tar).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;
 use std::fs::File;
 use std::io::{self, BufRead, Read, Write};
@@ -42,6 +42,12 @@ pub struct ApplyOptions {
     pub preserve_owners: bool,
     /// `syncfs` once the layer is written (never per file).
     pub sync: bool,
+    /// Compute the layer's tree checksum ([`super::tree`]), hashing file contents as
+    /// they are written rather than reading them back.
+    pub checksum: bool,
+    /// The stream's digest, when the caller's reader already verifies it (as the copy
+    /// engine's does): the stream is then not hashed a second time.
+    pub known_digest: Option<Digest>,
 }
 
 impl ApplyOptions {
@@ -53,6 +59,8 @@ impl ApplyOptions {
             allow_devices: root,
             preserve_owners: root,
             sync: true,
+            checksum: false,
+            known_digest: None,
         }
     }
 }
@@ -68,6 +76,8 @@ pub struct ApplyReport {
     pub compressed_size: u64,
     pub compression: Compression,
     pub entries: u64,
+    /// The tree checksum, when asked for.
+    pub tree_checksum: Option<Digest>,
 }
 
 /// Applies the layer archive in `reader` (plain tar, gzip or zstd, sniffed) onto the
@@ -86,11 +96,13 @@ pub fn apply_layer<R: Read>(
     )
     .at(root)?;
     let mut outer = Digester::new(Algorithm::Sha256);
+    let hash_outer = opts.known_digest.is_none();
     let mut outer_n = 0u64;
     let mut inner = Digester::new(Algorithm::Sha256);
     let mut inner_n = 0u64;
     let compression;
     let entries;
+    let contents;
     {
         let mut raw = io::BufReader::with_capacity(
             1 << 20,
@@ -100,6 +112,7 @@ pub fn apply_layer<R: Read>(
                 count: &mut outer_n,
                 copy: keep,
                 limit: u64::MAX,
+                hash: hash_outer,
             },
         );
         let head = raw.fill_buf().map_err(Error::Stream)?;
@@ -117,6 +130,7 @@ pub fn apply_layer<R: Read>(
             count: &mut inner_n,
             copy: None,
             limit: opts.limits.max_total_size,
+            hash: true,
         };
         let mut archive = tar::Archive::new(plain);
         let mut ex = Extractor::new(root_fd, root, opts);
@@ -126,6 +140,7 @@ pub fn apply_layer<R: Read>(
         }
         ex.finish()?;
         entries = ex.entries;
+        contents = std::mem::take(&mut ex.contents);
         // The tar's end-of-archive blocks and any padding belong to the diff ID, and
         // whatever follows the compressed stream to the blob's digest.
         let mut rest = archive.into_inner();
@@ -133,13 +148,21 @@ pub fn apply_layer<R: Read>(
         let mut raw = rest.inner.into_raw();
         io::copy(&mut raw, &mut io::sink()).map_err(Error::Stream)?;
     }
+    let tree_checksum = match &contents {
+        Some(c) => Some(super::tree::tree_checksum_with(root, c)?),
+        None => None,
+    };
     Ok(ApplyReport {
         diff_id: inner.finish(),
         uncompressed_size: inner_n,
-        compressed_digest: outer.finish(),
+        compressed_digest: match &opts.known_digest {
+            Some(d) => d.clone(),
+            None => outer.finish(),
+        },
         compressed_size: outer_n,
         compression,
         entries,
+        tree_checksum,
     })
 }
 
@@ -178,12 +201,15 @@ struct Tee<'a, 'b, R> {
     count: &'a mut u64,
     copy: Option<&'a mut (dyn Write + Send + 'b)>,
     limit: u64,
+    hash: bool,
 }
 
 impl<R: Read> Read for Tee<'_, '_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.digester.update(&buf[..n]);
+        if self.hash {
+            self.digester.update(&buf[..n]);
+        }
         *self.count += n as u64;
         if *self.count > self.limit {
             return Err(io::Error::new(
@@ -224,6 +250,8 @@ struct Extractor<'o> {
     own: HashSet<PathBuf>,
     buf: Vec<u8>,
     entries: u64,
+    /// Content digests of the regular files written, by (device, inode).
+    contents: Option<HashMap<(u64, u64), Digest>>,
 }
 
 impl<'o> Extractor<'o> {
@@ -237,6 +265,7 @@ impl<'o> Extractor<'o> {
             own: HashSet::new(),
             buf: vec![0u8; 1 << 20],
             entries: 0,
+            contents: opts.checksum.then(HashMap::new),
         }
     }
 
@@ -313,6 +342,10 @@ impl<'o> Extractor<'o> {
                 .map_err(|er| self.io_err(&path, er))?;
                 let mut f = File::from(fd);
                 let mut written = 0u64;
+                let mut hasher = self
+                    .contents
+                    .is_some()
+                    .then(|| Digester::new(Algorithm::Sha256));
                 loop {
                     let n = e.read(&mut self.buf).map_err(Error::Stream)?;
                     if n == 0 {
@@ -320,7 +353,16 @@ impl<'o> Extractor<'o> {
                     }
                     f.write_all(&self.buf[..n])
                         .map_err(|er| self.io_err(&path, er))?;
+                    if let Some(h) = hasher.as_mut() {
+                        h.update(&self.buf[..n]);
+                    }
                     written += n as u64;
+                }
+                if let Some(h) = hasher {
+                    let st = rfs::fstat(&f).map_err(|er| self.io_err(&path, er))?;
+                    if let Some(c) = self.contents.as_mut() {
+                        c.insert((st.st_dev, st.st_ino), h.finish());
+                    }
                 }
                 if written != size {
                     return Err(Error::Stream(io::Error::new(

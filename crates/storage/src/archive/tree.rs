@@ -20,8 +20,16 @@ use crate::error::{IoContext, Result};
 
 /// The checksum of the tree under `dir` (the directory itself included).
 pub fn tree_checksum(dir: &Path) -> Result<Digest> {
+    tree_checksum_with(dir, &HashMap::new())
+}
+
+/// The same, taking the content digests of files already known by (device, inode).
+pub(crate) fn tree_checksum_with(
+    dir: &Path,
+    known: &HashMap<(u64, u64), Digest>,
+) -> Result<Digest> {
     let mut d = Digester::new(Algorithm::Sha256);
-    let mut seen = HashMap::new();
+    let mut seen = known.clone();
     let mut buf = vec![0u8; 1 << 20];
     walk(dir, Path::new(""), &mut d, &mut seen, &mut buf)?;
     Ok(d.finish())
