@@ -1,0 +1,39 @@
+# Shared helpers for berth's benchmarks. Source it.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BERTH=${BERTH:-$ROOT/target/release/berth}
+MAKE_LARGE=$ROOT/bench/make-large.sh
+WORK=${WORK:-/dev/shm/berth-bench}
+ROUNDS=${ROUNDS:-7}
+mkdir -p "$WORK"
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+# A free TCP port on loopback.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# Starts docker-registry on 127.0.0.1 with data under $WORK/registry; sets REG and REG_PID.
+start_registry() {
+  local port; port=$(free_port)
+  REG=127.0.0.1:$port
+  mkdir -p "$WORK/registry"
+  cat > "$WORK/registry/config.yml" <<EOC
+version: 0.1
+log: {level: warn, accesslog: {disabled: true}}
+storage: {filesystem: {rootdirectory: $WORK/registry/data}, delete: {enabled: true}}
+http: {addr: $REG}
+EOC
+  env -u REGISTRY_AUTH_FILE docker-registry serve "$WORK/registry/config.yml" >"$WORK/registry/log" 2>&1 &
+  REG_PID=$!
+  for _ in $(seq 100); do curl -fsS "http://$REG/v2/" >/dev/null 2>&1 && return 0; sleep 0.05; done
+  log "registry did not start"; cat "$WORK/registry/log" >&2; return 1
+}
+stop_registry() { [ -n "${REG_PID:-}" ] && kill "$REG_PID" 2>/dev/null && wait "$REG_PID" 2>/dev/null || true; }
+
+# Wall seconds of a command.
+timed() { local s e; s=$(date +%s.%N); "$@" >/dev/null 2>"$WORK/timed.err" || { log "FAILED: $*"; cat "$WORK/timed.err" >&2; return 1; }; e=$(date +%s.%N); echo "$e - $s" | bc -l; }
+
+# Peak RSS (KiB) of a command.
+peak_rss() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; }
+
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2}'; }
