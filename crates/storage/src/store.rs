@@ -916,7 +916,34 @@ impl Store {
         self.read(|st| find_container(st, name).map(|i| st.containers[i].clone()))
     }
 
+    /// Where the mount count of a container's root lives: the run root, so that a
+    /// reboot (which drops every mount) drops the counts too.
+    fn mount_count_path(&self, layer: &str) -> PathBuf {
+        self.config.run_root.join("mounts").join(layer)
+    }
+
+    fn mount_count(&self, layer: &str) -> u32 {
+        fs::read_to_string(self.mount_count_path(layer))
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0)
+    }
+
+    fn set_mount_count(&self, layer: &str, n: u32) -> Result<()> {
+        let p = self.mount_count_path(layer);
+        if n == 0 {
+            return match fs::remove_file(&p) {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(Error::io(p, e)),
+            };
+        }
+        mkdirs(p.parent().expect("parent"))?;
+        write_atomic(&p, n.to_string().as_bytes())
+    }
+
     /// Mounts a container's root filesystem and returns where (vfs: its directory).
+    /// Mounts are counted across processes: each `mount` needs an `unmount`.
     pub fn mount(&self, container: &str) -> Result<PathBuf> {
         self.write(|st| {
             let c = st.containers[find_container(st, container)?].clone();
@@ -929,6 +956,8 @@ impl Store {
             let dir = self.driver.layer_dir(&c.layer);
             let merged = dir.join("merged");
             if overlay::is_mounted(&merged) {
+                let n = self.mount_count(&c.layer);
+                self.set_mount_count(&c.layer, n.saturating_add(1).max(1))?;
                 return Ok(merged);
             }
             let lowers: Vec<PathBuf> = self
@@ -948,18 +977,28 @@ impl Store {
                 &merged,
                 self.driver.mount_options(),
             )?;
+            self.set_mount_count(&c.layer, 1)?;
             Ok(merged)
         })
     }
 
-    /// Unmounts a container's root filesystem.
-    pub fn unmount(&self, container: &str) -> Result<()> {
+    /// Drops one mount of a container's root filesystem, unmounting it when none is
+    /// left (or at once with `force`). Returns whether it is still mounted.
+    pub fn unmount(&self, container: &str, force: bool) -> Result<bool> {
         let c = self.container(container)?;
-        if self.driver.kind == DriverKind::Overlay {
-            let _g = self.lock.exclusive()?;
-            overlay::unmount_path(&self.driver.layer_dir(&c.layer).join("merged"))?;
+        if self.driver.kind != DriverKind::Overlay {
+            return Ok(false);
         }
-        Ok(())
+        let _g = self.lock.exclusive()?;
+        let n = self.mount_count(&c.layer).saturating_sub(1);
+        let merged = self.driver.layer_dir(&c.layer).join("merged");
+        if n > 0 && !force && overlay::is_mounted(&merged) {
+            self.set_mount_count(&c.layer, n)?;
+            return Ok(true);
+        }
+        overlay::unmount_path(&merged)?;
+        self.set_mount_count(&c.layer, 0)?;
+        Ok(false)
     }
 
     /// Deletes a container and its read-write layer (unmounting it first).
@@ -971,6 +1010,7 @@ impl Store {
             if self.driver.kind == DriverKind::Overlay && overlay::is_mounted(&merged) {
                 overlay::unmount_path(&merged)?;
             }
+            self.set_mount_count(&c.layer, 0)?;
             st.layers.retain(|l| l.id != c.layer);
             remove_all(&self.driver.layer_dir(&c.layer))
         })

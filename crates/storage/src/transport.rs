@@ -411,3 +411,37 @@ impl ImageSource for StorageSource {
         })
     }
 }
+
+/// Opens `containers-storage:REST` for reading: the store `base` describes, with any
+/// `[DRIVER@ROOT+RUNROOT]` of the name laid over it.
+pub fn open_source(base: &StoreOptions, rest: &str) -> Result<Box<dyn ImageSource>> {
+    let r = StorageReference::parse(rest)?;
+    let store = Arc::new(Store::open_with(&r.store_options(base))?);
+    Ok(Box::new(StorageSource::open(store, &r.name)?))
+}
+
+/// Opens `containers-storage:REST` for writing (an empty name stores the image by ID).
+pub fn open_destination(base: &StoreOptions, rest: &str) -> Result<Box<dyn ImageDestination>> {
+    let r = StorageReference::parse(rest)?;
+    let store = Arc::new(Store::open_with(&r.store_options(base))?);
+    let name = (!r.name.is_empty()).then_some(r.name.as_str());
+    Ok(Box::new(StorageDestination::new(store, name)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_store_specifiers() {
+        let r = StorageReference::parse("[overlay@/tmp/r+/tmp/rr]anchors/large:latest").unwrap();
+        assert_eq!(r.driver.as_deref(), Some("overlay"));
+        assert_eq!(r.graph_root, Some(PathBuf::from("/tmp/r")));
+        assert_eq!(r.run_root, Some(PathBuf::from("/tmp/rr")));
+        assert_eq!(r.name, "anchors/large:latest");
+        let r = StorageReference::parse("[/tmp/r]x").unwrap();
+        assert_eq!((r.driver, r.run_root, r.name.as_str()), (None, None, "x"));
+        assert_eq!(StorageReference::parse("alpine").unwrap().name, "alpine");
+        assert!(StorageReference::parse("[/tmp/r").is_err());
+    }
+}

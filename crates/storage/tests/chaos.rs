@@ -89,7 +89,7 @@ fn worker(root: &Path, layout: &Path, seed: u64) {
                         std::fs::read(rootfs.join("etc/os-release")).unwrap(),
                         b"chaos\n"
                     );
-                    store.unmount(&c.id).expect("unmount");
+                    store.unmount(&c.id, false).expect("unmount");
                     store.remove_container(&c.id).expect("rm");
                 }
                 Err(e) => assert!(tolerable(&e), "create: {e}"),

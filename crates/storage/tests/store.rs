@@ -81,7 +81,7 @@ fn pull_mount_diff_push(driver: DriverKind) {
     assert!(root.join("app/run").exists());
     fs::write(root.join("etc/written"), b"w").unwrap();
     fs::remove_file(root.join("etc/os-release")).unwrap();
-    ts.store.unmount("c1").unwrap();
+    ts.store.unmount("c1", false).unwrap();
 
     let mut tar = Vec::new();
     ts.store.diff(&c.layer, &mut tar).unwrap();
@@ -215,7 +215,7 @@ fn additional_image_stores_are_used_in_place_and_never_written() {
     assert!(root.join("etc/added").exists());
     assert!(!root.join("etc/gone").exists());
     fs::write(root.join("new"), b"x").unwrap();
-    store.unmount("c").unwrap();
+    store.unmount("c", false).unwrap();
     // A local image on top of the shared layers reuses them.
     make_layout(&layout, "v2", &[base(), upper(), top()], "local");
     pull(&store, &layout, "v2", "local/img").unwrap();
@@ -301,4 +301,26 @@ fn many_layers_mount_under_a_long_root() {
     assert_eq!(fs::read(root.join("f0")).unwrap(), b"0");
     assert_eq!(fs::read(root.join("f119")).unwrap(), b"119");
     store.remove_container(&c.id).unwrap();
+}
+
+#[test]
+fn mounts_are_counted() {
+    let ts = TestStore::new(DriverKind::Overlay);
+    let layout = ts.dir.path().join("layout");
+    make_layout(&layout, "v1", &[base()], "a");
+    pull(&ts.store, &layout, "v1", "test/m").unwrap();
+    ts.store
+        .create_container("test/m", &["m".into()], "")
+        .unwrap();
+    let root = ts.store.mount("m").unwrap();
+    assert_eq!(ts.store.mount("m").unwrap(), root);
+    assert!(ts.store.unmount("m", false).unwrap());
+    assert!(common::is_mounted(&root));
+    assert!(!ts.store.unmount("m", false).unwrap());
+    assert!(!common::is_mounted(&root));
+    ts.store.mount("m").unwrap();
+    ts.store.mount("m").unwrap();
+    assert!(!ts.store.unmount("m", true).unwrap());
+    assert!(!common::is_mounted(&root));
+    ts.store.remove_container("m").unwrap();
 }
