@@ -8,7 +8,7 @@ set -euo pipefail
 OUT=$1
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-rand() { openssl enc -aes-128-ctr -pass "pass:$1" -nosalt -pbkdf2 -in /dev/zero 2>/dev/null | head -c "$2"; }
+rand() { (set +o pipefail; openssl enc -aes-128-ctr -pass "pass:$1" -nosalt -pbkdf2 -in /dev/zero 2>/dev/null | head -c "$2"); }
 busybox_rootfs "$T/l1"
 mkdir -p "$T/l2/data" "$T/l3/data" "$T/l4/src" "$T/l5/docs"
 rand seed-big $((100 << 20)) > "$T/l2/data/big.bin"
