@@ -18,6 +18,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
+use std::sync::mpsc;
 
 use berth_image::Digest;
 use berth_image::digest::{Algorithm, Digester};
@@ -124,7 +125,7 @@ pub fn apply_layer<R: Read>(
                 Decoder::Zstd(zstd::stream::read::Decoder::with_buffer(raw).map_err(Error::Stream)?)
             }
         };
-        let plain = Tee {
+        let mut plain = Tee {
             inner: decoder,
             digester: &mut inner,
             count: &mut inner_n,
@@ -132,19 +133,42 @@ pub fn apply_layer<R: Read>(
             limit: opts.limits.max_total_size,
             hash: true,
         };
-        let mut archive = tar::Archive::new(plain);
-        let mut ex = Extractor::new(root_fd, root, opts);
-        for e in archive.entries().map_err(Error::Stream)? {
-            let mut e = e.map_err(Error::Stream)?;
-            ex.entry(&mut e)?;
-        }
-        ex.finish()?;
-        entries = ex.entries;
-        contents = std::mem::take(&mut ex.contents);
-        // The tar's end-of-archive blocks and any padding belong to the diff ID, and
-        // whatever follows the compressed stream to the blob's digest.
-        let mut rest = archive.into_inner();
-        io::copy(&mut rest, &mut io::sink()).map_err(Error::Stream)?;
+        // Decompression and hashing stay on this thread; tar parsing and the file
+        // system work run on a second one, fed through a bounded channel, so that a
+        // layer of many small files is not limited by one core.
+        let (tx, rx) = mpsc::sync_channel::<Vec<u8>>(8);
+        let (n, c) = std::thread::scope(|s| -> Result<(u64, Option<FileDigests>)> {
+            let worker = s.spawn(move || -> Result<(u64, Option<FileDigests>)> {
+                let mut archive = tar::Archive::new(ChannelReader {
+                    rx,
+                    cur: Vec::new(),
+                    pos: 0,
+                });
+                let mut ex = Extractor::new(root_fd, root, opts);
+                for e in archive.entries().map_err(Error::Stream)? {
+                    let mut e = e.map_err(Error::Stream)?;
+                    ex.entry(&mut e)?;
+                }
+                ex.finish()?;
+                // The end-of-archive blocks and padding: read so the feeder finishes.
+                let mut rest = archive.into_inner();
+                io::copy(&mut rest, &mut io::sink()).map_err(Error::Stream)?;
+                Ok((ex.entries, ex.contents.take()))
+            });
+            let fed = feed(&mut plain, &tx);
+            drop(tx);
+            let res = match worker.join() {
+                Ok(r) => r,
+                Err(panic) => std::panic::resume_unwind(panic),
+            };
+            // A broken stream explains a failed extraction better than the reverse.
+            fed.map_err(Error::Stream)?;
+            res
+        })?;
+        entries = n;
+        contents = c;
+        // Whatever follows the compressed stream belongs to the blob's digest.
+        let rest = plain;
         let mut raw = rest.inner.into_raw();
         io::copy(&mut raw, &mut io::sink()).map_err(Error::Stream)?;
     }
@@ -164,6 +188,58 @@ pub fn apply_layer<R: Read>(
         entries,
         tree_checksum,
     })
+}
+
+type FileDigests = HashMap<(u64, u64), Digest>;
+
+const CHUNK: usize = 256 << 10;
+
+/// Sends the decompressed stream in chunks until it ends or the receiver stops.
+fn feed(r: &mut impl Read, tx: &mpsc::SyncSender<Vec<u8>>) -> io::Result<()> {
+    loop {
+        let mut chunk = vec![0u8; CHUNK];
+        let mut n = 0;
+        while n < CHUNK {
+            let m = r.read(&mut chunk[n..])?;
+            if m == 0 {
+                break;
+            }
+            n += m;
+        }
+        if n == 0 {
+            return Ok(());
+        }
+        chunk.truncate(n);
+        if tx.send(chunk).is_err() {
+            // The extractor stopped; its result says why.
+            return Ok(());
+        }
+    }
+}
+
+/// The extractor's side of the channel.
+struct ChannelReader {
+    rx: mpsc::Receiver<Vec<u8>>,
+    cur: Vec<u8>,
+    pos: usize,
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.pos == self.cur.len() {
+            match self.rx.recv() {
+                Ok(c) => {
+                    self.cur = c;
+                    self.pos = 0;
+                }
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.cur.len() - self.pos);
+        buf[..n].copy_from_slice(&self.cur[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
 }
 
 /// The decompressor a sniffed stream needs (one per layer; its size is moot).
@@ -251,7 +327,7 @@ struct Extractor<'o> {
     buf: Vec<u8>,
     entries: u64,
     /// Content digests of the regular files written, by (device, inode).
-    contents: Option<HashMap<(u64, u64), Digest>>,
+    contents: Option<FileDigests>,
 }
 
 impl<'o> Extractor<'o> {
