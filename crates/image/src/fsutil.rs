@@ -19,18 +19,34 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// Copies a stream into a new temp file in `dir`, hashing it on the way.
+/// Copies a stream into a new temp file in `dir`. Without `known`, the content is
+/// hashed on the way; with it, the caller's reader verifies the digest (the
+/// destination contract), so hashing again would only double the cost.
 /// The temp file disappears unless the caller persists it.
 pub fn stream_to_temp(
     dir: &Path,
     reader: &mut dyn Read,
-    algorithm: Algorithm,
+    known: Option<&BlobInfo>,
 ) -> Result<(tempfile::NamedTempFile, BlobInfo)> {
     let tmp = tempfile::Builder::new()
         .prefix(".tmp-blob-")
         .tempfile_in(dir)
         .at(dir)?;
-    let mut w = DigestingWriter::new(io::BufWriter::with_capacity(COPY_BUFFER, tmp), algorithm);
+    if let Some(k) = known {
+        let mut w = io::BufWriter::with_capacity(COPY_BUFFER, tmp);
+        let size = copy(reader, &mut w)?;
+        let tmp = w.into_inner().map_err(|e| Error::Stream(e.into_error()))?;
+        let info = BlobInfo {
+            digest: k.digest.clone(),
+            size,
+        };
+        check_known(&info, known)?;
+        return Ok((tmp, info));
+    }
+    let mut w = DigestingWriter::new(
+        io::BufWriter::with_capacity(COPY_BUFFER, tmp),
+        Algorithm::Sha256,
+    );
     copy(reader, &mut w)?;
     let (buf, digest, size) = w.finish();
     let tmp = buf

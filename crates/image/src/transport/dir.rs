@@ -118,9 +118,7 @@ impl ImageDestination for DirDestination {
     }
 
     fn put_blob(&self, reader: &mut dyn Read, known: Option<&BlobInfo>) -> Result<BlobInfo> {
-        let alg = known.map_or(Algorithm::Sha256, |k| k.digest.algorithm());
-        let (tmp, info) = fsutil::stream_to_temp(&self.root, reader, alg)?;
-        fsutil::check_known(&info, known)?;
+        let (tmp, info) = fsutil::stream_to_temp(&self.root, reader, known)?;
         let path = blob_file(&self.root, &info.digest);
         tmp.persist(&path).map_err(|e| Error::io(&path, e.error))?;
         Ok(info)

@@ -225,8 +225,7 @@ impl ImageDestination for DockerArchiveDestination {
     }
 
     fn put_blob(&self, reader: &mut dyn Read, known: Option<&BlobInfo>) -> Result<BlobInfo> {
-        let (tmp, info) = fsutil::stream_to_temp(self.staging.path(), reader, Algorithm::Sha256)?;
-        fsutil::check_known(&info, known)?;
+        let (tmp, info) = fsutil::stream_to_temp(self.staging.path(), reader, known)?;
         let path = self.blob_path(&info.digest);
         tmp.persist(&path).map_err(|e| Error::io(&path, e.error))?;
         Ok(info)

@@ -192,8 +192,7 @@ impl OciDestination {
         let alg = known.map_or(Algorithm::Sha256, |k| k.digest.algorithm());
         let dir = self.root.join("blobs").join(alg.name());
         std::fs::create_dir_all(&dir).at(&dir)?;
-        let (tmp, info) = fsutil::stream_to_temp(&dir, reader, alg)?;
-        fsutil::check_known(&info, known)?;
+        let (tmp, info) = fsutil::stream_to_temp(&dir, reader, known)?;
         let path = blob_path(&self.root, &info.digest);
         tmp.persist(&path).map_err(|e| Error::io(&path, e.error))?;
         Ok(info)
