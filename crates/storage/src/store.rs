@@ -361,6 +361,14 @@ impl Store {
                 removed.push(format!("{}/{name}", self.driver.kind.name()));
             }
         }
+        let counts = self.config.run_root.join("mounts");
+        if let Ok(rd) = fs::read_dir(&counts) {
+            for e in rd.flatten() {
+                if !layers.contains(e.file_name().to_string_lossy().as_ref()) {
+                    let _ = fs::remove_file(e.path());
+                }
+            }
+        }
         let images: HashSet<&str> = st.images.iter().map(|m| m.id.as_str()).collect();
         let idir = self.config.graph_root.join("images");
         for e in fs::read_dir(&idir).at(&idir)? {

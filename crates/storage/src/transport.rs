@@ -243,9 +243,15 @@ impl ImageDestination for StorageDestination {
         } else {
             let mut all = head;
             reader
-                .take(MAX_CONFIG)
+                .take(MAX_CONFIG + 1)
                 .read_to_end(&mut all)
                 .map_err(ImageError::Stream)?;
+            if all.len() as u64 > MAX_CONFIG {
+                return Err(ImageError::Unsupported(format!(
+                    "{}: a non-layer blob larger than {MAX_CONFIG} bytes",
+                    self.name()
+                )));
+            }
             let d = Digest::sha256_of(&all);
             let n = all.len() as u64;
             self.blobs.lock().expect("lock").insert(d.clone(), all);
