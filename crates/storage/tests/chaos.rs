@@ -34,15 +34,15 @@ fn layouts(dir: &Path) {
     }
 }
 
-fn open(root: &Path) -> Arc<Store> {
-    Arc::new(
-        Store::open(StoreConfig::at(
-            root.join("root"),
-            root.join("run"),
-            DriverKind::Overlay,
-        ))
-        .unwrap(),
-    )
+fn driver() -> DriverKind {
+    std::env::var("BERTH_CHAOS_DRIVER")
+        .ok()
+        .and_then(|d| DriverKind::parse(&d))
+        .unwrap_or(DriverKind::Overlay)
+}
+
+fn open(root: &Path, driver: DriverKind) -> Arc<Store> {
+    Arc::new(Store::open(StoreConfig::at(root.join("root"), root.join("run"), driver)).unwrap())
 }
 
 /// Errors a racing peer can legitimately cause.
@@ -50,8 +50,8 @@ fn tolerable(e: &Error) -> bool {
     e.is_not_found() || matches!(e, Error::ImageInUse { .. })
 }
 
-fn worker(root: &Path, layout: &Path, seed: u64) {
-    let store = open(root);
+fn worker(root: &Path, layout: &Path, seed: u64, driver: DriverKind) {
+    let store = open(root, driver);
     let mut x = seed
         .wrapping_mul(6364136223846793005)
         .wrapping_add(1442695040888963407);
@@ -108,11 +108,25 @@ fn chaos_child() {
     ) else {
         return;
     };
-    worker(Path::new(&root), Path::new(&layout), seed.parse().unwrap());
+    worker(
+        Path::new(&root),
+        Path::new(&layout),
+        seed.parse().unwrap(),
+        driver(),
+    );
 }
 
 #[test]
-fn parallel_processes_and_threads_leave_a_clean_store() {
+fn overlay_parallel_processes_and_threads_leave_a_clean_store() {
+    chaos(DriverKind::Overlay);
+}
+
+#[test]
+fn vfs_parallel_processes_and_threads_leave_a_clean_store() {
+    chaos(DriverKind::Vfs);
+}
+
+fn chaos(driver: DriverKind) {
     let t = tempfile::tempdir().unwrap();
     let _g = Unmount(t.path().to_path_buf());
     let layout = t.path().join("layout");
@@ -125,6 +139,7 @@ fn parallel_processes_and_threads_leave_a_clean_store() {
                 .env("BERTH_CHAOS_ROOT", &root)
                 .env("BERTH_CHAOS_LAYOUT", &layout)
                 .env("BERTH_CHAOS_SEED", (100 + i).to_string())
+                .env("BERTH_CHAOS_DRIVER", driver.name())
                 .stdout(std::process::Stdio::null())
                 .spawn()
                 .unwrap()
@@ -133,13 +148,13 @@ fn parallel_processes_and_threads_leave_a_clean_store() {
     std::thread::scope(|s| {
         for seed in 0..3u64 {
             let (root, layout): (PathBuf, PathBuf) = (root.clone(), layout.clone());
-            s.spawn(move || worker(&root, &layout, seed));
+            s.spawn(move || worker(&root, &layout, seed, driver));
         }
     });
     for mut c in children {
         assert!(c.wait().unwrap().success(), "a child worker failed");
     }
-    let store = open(&root);
+    let store = open(&root, driver);
     let report = store.check(false).unwrap();
     assert!(report.is_clean(), "{:?}", report.problems);
     // Everything still there is usable.

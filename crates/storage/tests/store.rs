@@ -324,3 +324,39 @@ fn mounts_are_counted() {
     assert!(!common::is_mounted(&root));
     ts.store.remove_container("m").unwrap();
 }
+
+#[test]
+fn zstd_and_uncompressed_layers_are_stored_and_served_as_written() {
+    use berth_image::manifest::Compression;
+    for (decompress, compression) in [(false, Some(Compression::Zstd)), (true, None)] {
+        let ts = TestStore::new(DriverKind::Overlay);
+        let layout = ts.dir.path().join("layout");
+        make_layout(&layout, "v1", &[base(), upper()], "z");
+        let src = OciSource::open(&layout, Some("v1")).unwrap();
+        let dst = berth_storage::StorageDestination::new(ts.store.clone(), Some("test/z")).unwrap();
+        let opts = CopyOptions {
+            compression,
+            decompress,
+            ..CopyOptions::default()
+        };
+        let rep = copy_image(&src, &dst, &opts, &Silent).unwrap();
+        let im = ts.store.image("test/z").unwrap();
+        assert_eq!(im.manifest_digest, rep.manifest_digest);
+        let c = ts.store.create_container("test/z", &[], "").unwrap();
+        let root = ts.store.mount(&c.id).unwrap();
+        assert!(root.join("etc/added").exists());
+        assert!(!root.join("etc/gone").exists());
+        ts.store.unmount(&c.id, true).unwrap();
+        // Served back byte for byte.
+        let out = ts.dir.path().join("out");
+        let s = StorageSource::open(ts.store.clone(), "test/z").unwrap();
+        let d = OciDestination::open(&out, Some("v1")).unwrap();
+        assert_eq!(
+            copy_image(&s, &d, &CopyOptions::default(), &Silent)
+                .unwrap()
+                .manifest_digest,
+            rep.manifest_digest
+        );
+        assert!(ts.store.check(false).unwrap().is_clean());
+    }
+}
