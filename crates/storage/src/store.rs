@@ -637,6 +637,24 @@ impl Store {
         }
         let chains = chain_ids(&new.diff_ids);
         self.write(|st| {
+            let r = self.commit_locked(st, &new, &chains, pending);
+            if r.is_err() {
+                // Layers moved into place before the failure have no record: take
+                // them out again (the saved metadata is unchanged).
+                let _ = self.recover();
+            }
+            r
+        })
+    }
+
+    fn commit_locked(
+        &self,
+        st: &mut State,
+        new: &NewImage,
+        chains: &[Digest],
+        pending: &mut HashMap<Digest, Pending>,
+    ) -> Result<Image> {
+        {
             let mut parent: Option<String> = None;
             let mut ids = Vec::new();
             for (i, chain) in chains.iter().enumerate() {
@@ -712,7 +730,7 @@ impl Store {
                 }
             };
             Ok(image)
-        })
+        }
     }
 
     /// Moves (or, for vfs and repeated blobs, applies) one layer into place.

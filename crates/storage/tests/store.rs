@@ -360,3 +360,23 @@ fn zstd_and_uncompressed_layers_are_stored_and_served_as_written() {
         assert!(ts.store.check(false).unwrap().is_clean());
     }
 }
+
+#[test]
+fn a_hostile_layer_fails_the_pull_and_leaves_nothing() {
+    for driver in [DriverKind::Overlay, DriverKind::Vfs] {
+        let ts = TestStore::new(driver);
+        let canary = ts.dir.path().join("canary");
+        fs::create_dir(&canary).unwrap();
+        let layout = ts.dir.path().join("layout");
+        let evil = Tar::new()
+            .symlink("esc", "../../../../../canary")
+            .file("esc/pwned", b"x")
+            .bytes();
+        make_layout(&layout, "v1", &[base(), evil], "evil");
+        assert!(pull(&ts.store, &layout, "v1", "test/evil").is_err());
+        assert!(names(&canary).is_empty());
+        assert!(ts.store.images().unwrap().is_empty());
+        assert!(names(&ts.dir.path().join("root/staging")).is_empty());
+        assert!(ts.store.check(false).unwrap().is_clean());
+    }
+}
