@@ -18,7 +18,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fs;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -867,6 +867,88 @@ impl Store {
             dir,
             lock_path,
             _lock: lock,
+        })
+    }
+
+    /// Applies a layer archive (plain, gzip or zstd) on top of `parent` and records it
+    /// as a read-only layer keyed by its chain ID (commit and build produce layers this
+    /// way). The stream as given is kept as the layer's blob. An identical layer
+    /// already present is returned as it is.
+    pub fn put_layer<R: Read>(&self, parent: Option<&str>, reader: R) -> Result<Layer> {
+        let parent_layer = match parent {
+            Some(p) => Some(self.layer(p)?),
+            None => None,
+        };
+        let parent_chain = match &parent_layer {
+            None => None,
+            Some(l) if l.container || l.diff_id.is_none() => {
+                return Err(Error::Invalid(format!(
+                    "layer {}: a container's layer cannot be a parent; commit it first",
+                    l.id
+                )));
+            }
+            Some(l) => Some(
+                format!("sha256:{}", l.id)
+                    .parse::<Digest>()
+                    .map_err(|e| Error::Invalid(format!("layer {}: {e}", l.id)))?,
+            ),
+        };
+        let staging = self.stage()?;
+        let diff = staging.dir.join("diff");
+        mkdirs(&diff)?;
+        if self.driver.kind == DriverKind::Vfs
+            && let Some(pl) = &parent_layer
+        {
+            vfs::copy_tree(&self.layer_path(pl), &diff)?;
+        }
+        let blob = staging.dir.join("blob");
+        let f = fs::File::create(&blob).at(&blob)?;
+        let mut keep = std::io::BufWriter::with_capacity(1 << 20, f);
+        let mut opts = self.apply_options(self.driver.whiteouts());
+        opts.checksum = true;
+        let rep = archive::apply_layer(reader, &diff, &opts, Some(&mut keep))?;
+        keep.into_inner()
+            .map_err(|e| Error::io(&blob, e.into_error()))?
+            .sync_all()
+            .at(&blob)?;
+        let chain = match &parent_chain {
+            None => rep.diff_id.clone(),
+            Some(p) => Digest::sha256_of(format!("{p} {}", rep.diff_id).as_bytes()),
+        };
+        let id = chain.hex().to_string();
+        let sum = rep.tree_checksum.clone().expect("asked for");
+        self.write(|st| {
+            if let Some(l) = st.layer(&id) {
+                return Ok(l.clone());
+            }
+            if let Some(p) = parent
+                && st.layer(p).is_none()
+            {
+                return Err(Error::LayerNotFound(p.to_string()));
+            }
+            let dest = self.driver.layer_dir(&id);
+            mkdirs(&dest)?;
+            fs::rename(&diff, dest.join("diff")).at(&dest)?;
+            let stored = self.blob_path_in(0, &rep.compressed_digest);
+            if !stored.exists() {
+                fs::rename(&blob, &stored).at(&stored)?;
+            }
+            sync_dir(&self.driver.home)?;
+            let l = Layer {
+                id: id.clone(),
+                parent: parent.map(str::to_string),
+                created: now(),
+                diff_id: Some(rep.diff_id.clone()),
+                compressed_digest: Some(rep.compressed_digest.clone()),
+                compressed_size: Some(rep.compressed_size),
+                uncompressed_size: Some(rep.uncompressed_size),
+                tree_checksum: Some(sum.clone()),
+                container: false,
+                read_only: false,
+                store: 0,
+            };
+            st.layers.push(l.clone());
+            Ok(l)
         })
     }
 

@@ -380,3 +380,35 @@ fn a_hostile_layer_fails_the_pull_and_leaves_nothing() {
         assert!(ts.store.check(false).unwrap().is_clean());
     }
 }
+
+#[test]
+fn a_containers_changes_become_a_layer() {
+    for driver in [DriverKind::Overlay, DriverKind::Vfs] {
+        let ts = TestStore::new(driver);
+        let layout = ts.dir.path().join("layout");
+        make_layout(&layout, "v1", &[base(), upper()], "c");
+        pull(&ts.store, &layout, "v1", "test/c").unwrap();
+        let im = ts.store.image("test/c").unwrap();
+        let c = ts.store.create_container("test/c", &[], "").unwrap();
+        let root = ts.store.mount(&c.id).unwrap();
+        fs::write(root.join("etc/new"), b"n").unwrap();
+        fs::remove_file(root.join("etc/added")).unwrap();
+        ts.store.unmount(&c.id, true).unwrap();
+        let mut tar = Vec::new();
+        ts.store.diff(&c.layer, &mut tar).unwrap();
+        let top = im.top_layer.as_deref();
+        let l = ts.store.put_layer(top, &tar[..]).unwrap();
+        assert_eq!(l.parent.as_deref(), top);
+        assert_eq!(ts.store.put_layer(top, &tar[..]).unwrap().id, l.id);
+        let merged = ts.store.layer_path(&l);
+        match driver {
+            DriverKind::Overlay => assert!(merged.join("etc/new").exists()),
+            DriverKind::Vfs => {
+                assert!(merged.join("etc/new").exists());
+                assert!(!merged.join("etc/added").exists());
+                assert!(merged.join("etc/os-release").exists());
+            }
+        }
+        assert!(ts.store.check(false).unwrap().is_clean());
+    }
+}

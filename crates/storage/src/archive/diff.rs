@@ -163,6 +163,8 @@ impl<W: Write> DiffWriter<'_, W> {
         h.set_entry_type(EntryType::Regular);
         h.set_size(0);
         h.set_mode(0o644);
+        h.set_uid(0);
+        h.set_gid(0);
         h.set_mtime(0);
         self.tar
             .append_data(&mut h, rel, io::empty())
