@@ -99,8 +99,9 @@ pub fn apply_layer<R: Read>(
     let mut outer = Digester::new(Algorithm::Sha256);
     let hash_outer = opts.known_digest.is_none();
     let mut outer_n = 0u64;
-    let mut inner = Digester::new(Algorithm::Sha256);
+    let mut unused = Digester::new(Algorithm::Sha256);
     let mut inner_n = 0u64;
+    let diff_id;
     let compression;
     let entries;
     let contents;
@@ -127,22 +128,23 @@ pub fn apply_layer<R: Read>(
         };
         let mut plain = Tee {
             inner: decoder,
-            digester: &mut inner,
+            digester: &mut unused,
             count: &mut inner_n,
             copy: None,
             limit: opts.limits.max_total_size,
-            hash: true,
+            hash: false,
         };
-        // Decompression and hashing stay on this thread; tar parsing and the file
-        // system work run on a second one, fed through a bounded channel, so that a
-        // layer of many small files is not limited by one core.
+        // Decompression (and the blob's digest) stay on this thread; the diff ID, tar
+        // parsing and the file system work run on a second one, fed through a bounded
+        // channel, so that one layer is not limited by one core.
         let (tx, rx) = mpsc::sync_channel::<Vec<u8>>(8);
-        let (n, c) = std::thread::scope(|s| -> Result<(u64, Option<FileDigests>)> {
-            let worker = s.spawn(move || -> Result<(u64, Option<FileDigests>)> {
+        let (n, c, d) = std::thread::scope(|s| -> Result<Extracted> {
+            let worker = s.spawn(move || -> Result<Extracted> {
                 let mut archive = tar::Archive::new(ChannelReader {
                     rx,
                     cur: Vec::new(),
                     pos: 0,
+                    digester: Digester::new(Algorithm::Sha256),
                 });
                 let mut ex = Extractor::new(root_fd, root, opts);
                 for e in archive.entries().map_err(Error::Stream)? {
@@ -153,7 +155,7 @@ pub fn apply_layer<R: Read>(
                 // The end-of-archive blocks and padding: read so the feeder finishes.
                 let mut rest = archive.into_inner();
                 io::copy(&mut rest, &mut io::sink()).map_err(Error::Stream)?;
-                Ok((ex.entries, ex.contents.take()))
+                Ok((ex.entries, ex.contents.take(), rest.digester.finish()))
             });
             let fed = feed(&mut plain, &tx);
             drop(tx);
@@ -167,6 +169,7 @@ pub fn apply_layer<R: Read>(
         })?;
         entries = n;
         contents = c;
+        diff_id = d;
         // Whatever follows the compressed stream belongs to the blob's digest.
         let rest = plain;
         let mut raw = rest.inner.into_raw();
@@ -177,7 +180,7 @@ pub fn apply_layer<R: Read>(
         None => None,
     };
     Ok(ApplyReport {
-        diff_id: inner.finish(),
+        diff_id,
         uncompressed_size: inner_n,
         compressed_digest: match &opts.known_digest {
             Some(d) => d.clone(),
@@ -218,10 +221,15 @@ fn feed(r: &mut impl Read, tx: &mpsc::SyncSender<Vec<u8>>) -> io::Result<()> {
 }
 
 /// The extractor's side of the channel.
+/// What the extractor thread returns: entries, file digests, diff ID.
+type Extracted = (u64, Option<FileDigests>, Digest);
+
+/// The extractor's side of the channel; it hashes every byte received (the diff ID).
 struct ChannelReader {
     rx: mpsc::Receiver<Vec<u8>>,
     cur: Vec<u8>,
     pos: usize,
+    digester: Digester,
 }
 
 impl Read for ChannelReader {
@@ -229,6 +237,7 @@ impl Read for ChannelReader {
         while self.pos == self.cur.len() {
             match self.rx.recv() {
                 Ok(c) => {
+                    self.digester.update(&c);
                     self.cur = c;
                     self.pos = 0;
                 }
