@@ -52,6 +52,10 @@ enum Command {
     Save(commands::images::SaveArgs),
     /// Load an image from an archive.
     Load(commands::images::LoadArgs),
+    /// Show an image's history.
+    History(commands::image_extra::HistoryArgs),
+    /// Create an image from a tarball.
+    Import(commands::image_extra::ImportArgs),
     /// Manage berth itself.
     System(SystemArgs),
 }
@@ -80,6 +84,8 @@ fn main() {
         Command::Untag(a) => commands::images::untag(&cli.store, a),
         Command::Save(a) => commands::images::save(&cli.store, a),
         Command::Load(a) => commands::images::load(&cli.store, a),
+        Command::History(a) => commands::image_extra::history(&cli.store, a),
+        Command::Import(a) => commands::image_extra::import(&cli.store, a),
         Command::System(s) => match s.command {
             SystemCommand::Check(a) => commands::images::system_check(&cli.store, a),
         },

@@ -161,3 +161,82 @@ fn pulled_image_is_pushed_back_with_its_digests() {
         "push after pull keeps the manifest digest"
     );
 }
+
+/// Serves one file once over HTTP on 127.0.0.1; returns its URL.
+fn serve_once(data: Vec<u8>) -> String {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/rootfs.tar", l.local_addr().unwrap());
+    std::thread::spawn(move || {
+        if let Ok((mut c, _)) = l.accept() {
+            let mut buf = [0u8; 4096];
+            let _ = c.read(&mut buf);
+            let _ = write!(
+                c,
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                data.len()
+            );
+            let _ = c.write_all(&data);
+        }
+    });
+    url
+}
+
+#[test]
+fn import_history_and_prune() {
+    let tmp = tempfile::tempdir().unwrap();
+    let st = Store::new();
+    let tarball = tmp.path().join("rootfs.tar");
+    std::fs::write(&tarball, fixtures::busybox_layer()).unwrap();
+    let out = st.ok(&[
+        "import",
+        "-q",
+        "--change",
+        "CMD [\"/bin/sh\",\"-c\",\"echo hi\"]",
+        "--change",
+        "ENV A=b",
+        "--change",
+        "LABEL x=y",
+        "--message",
+        "from a tarball",
+        tarball.to_str().unwrap(),
+        "localhost/imported:1",
+    ]);
+    assert!(out.stdout.trim().starts_with("sha256:"), "{}", out.stdout);
+    let v = json(&st.ok(&["image", "inspect", "localhost/imported:1"]).stdout);
+    assert_eq!(
+        v[0]["Config"]["Cmd"],
+        serde_json::json!(["/bin/sh", "-c", "echo hi"])
+    );
+    assert_eq!(v[0]["Config"]["Env"], serde_json::json!(["A=b"]));
+    assert_eq!(v[0]["Config"]["Labels"]["x"], "y");
+    let diff = v[0]["RootFS"]["Layers"][0].as_str().unwrap().to_string();
+    let want = format!("sha256:{}", berth_image_sha(&fixtures::busybox_layer()));
+    assert_eq!(diff, want, "the diff ID is the tarball's sha256");
+    let h = st.ok(&["history", "localhost/imported:1"]).stdout;
+    assert!(h.starts_with("ID") && h.contains("from a tarball"), "{h}");
+    // A URL on loopback works too; an untagged import is dangling and pruned.
+    let url = serve_once(std::fs::read(&tarball).unwrap());
+    st.ok(&["import", "-q", &url]);
+    let r = st.run(&["import", "-q", "/nonexistent/rootfs.tar"]);
+    assert_eq!(r.code, 125);
+    let ids = st.ok(&["images", "-q"]).stdout;
+    assert_eq!(ids.lines().count(), 2, "{ids}");
+    let dangling = st.ok(&["images", "-q", "--filter", "dangling=true"]).stdout;
+    assert_eq!(dangling.lines().count(), 1, "{dangling}");
+    std::fs::write(tmp.path().join("junk"), b"not a tar at all, clearly").unwrap();
+    let r = st.run(&["import", tmp.path().join("junk").to_str().unwrap()]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    // prune takes the dangling image only; -a the rest.
+    st.ok(&["image", "prune"]);
+    assert_eq!(st.ok(&["images", "-q"]).stdout.lines().count(), 1);
+    assert_eq!(st.run(&["image", "exists", "localhost/imported:1"]).code, 0);
+    st.ok(&["image", "prune", "-a"]);
+    assert_eq!(st.ok(&["images", "-q"]).stdout.trim(), "");
+}
+
+fn berth_image_sha(data: &[u8]) -> String {
+    use sha2::Digest as _;
+    let d = sha2::Sha256::digest(data);
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -53,6 +53,12 @@ enum ImageCommand {
     Save(crate::commands::images::SaveArgs),
     /// Load an image from an archive.
     Load(crate::commands::images::LoadArgs),
+    /// Show an image's history.
+    History(crate::commands::image_extra::HistoryArgs),
+    /// Create an image from a tarball.
+    Import(crate::commands::image_extra::ImportArgs),
+    /// Remove dangling (with -a: unused) images.
+    Prune(crate::commands::image_extra::PruneArgs),
 }
 
 #[derive(Args)]
@@ -233,6 +239,9 @@ pub fn run(store: &StoreArgs, args: ImageArgs) -> CmdResult {
         ImageCommand::Untag(a) => local::untag(store, a),
         ImageCommand::Save(a) => local::save(store, a),
         ImageCommand::Load(a) => local::load(store, a),
+        ImageCommand::History(a) => crate::commands::image_extra::history(store, a),
+        ImageCommand::Import(a) => crate::commands::image_extra::import(store, a),
+        ImageCommand::Prune(a) => crate::commands::image_extra::prune(store, a),
         ImageCommand::ListTags(a) => list_tags(a),
         ImageCommand::Delete(a) => delete(a),
     }
@@ -384,6 +393,22 @@ fn inspect_value(
         env: cc.env,
     };
     serde_json::to_value(out).expect("json")
+}
+
+/// Renders a template once per row (podman's `--format` on lists).
+pub fn print_rows(rows: &[Value], format: &str) -> CmdResult {
+    if format == "json" {
+        return print_value(&Value::Array(rows.to_vec()), None);
+    }
+    let f = format.strip_prefix("table ").unwrap_or(format);
+    let t = Template::parse(&f.replace("\\t", "\t").replace("\\n", "\n"))
+        .map_err(|e| exit::usage(125, e))?;
+    let mut out = String::new();
+    for r in rows {
+        out.push_str(&t.render(r).map_err(|e| exit::usage(125, e))?);
+        out.push('\n');
+    }
+    write_out(out.as_bytes())
 }
 
 pub fn print_value(v: &Value, format: Option<&str>) -> CmdResult {

@@ -1,4 +1,5 @@
 pub mod image;
+pub mod image_extra;
 pub mod images;
 pub mod login;
 pub mod sync;

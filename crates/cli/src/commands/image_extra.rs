@@ -1,0 +1,384 @@
+//! `history`, `import` and `image prune`, podman's way.
+
+use std::io::Read;
+
+use berth_image::blob::{decompress, sniff};
+use berth_image::copy::{self, Silent};
+use berth_image::digest::{Algorithm, DigestingReader};
+use berth_image::manifest::{Compression, Descriptor, ImageConfig, RawManifest, media};
+use berth_image::transport::ImageName;
+use berth_image::{Context, Digest};
+use berth_storage::StorageDestination;
+use clap::Args;
+use serde_json::{Value, json};
+
+use crate::commands::images::{StoreArgs, human_size, since};
+use crate::exit::{self, CmdResult, Failure};
+
+#[derive(Args)]
+pub struct HistoryArgs {
+    /// Do not truncate the output.
+    #[arg(long)]
+    no_trunc: bool,
+    /// Sizes and dates for humans (default true).
+    #[arg(short = 'H', long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    human: bool,
+    /// Print only IDs.
+    #[arg(short, long)]
+    quiet: bool,
+    /// json, or a Go template.
+    #[arg(long)]
+    format: Option<String>,
+    image: String,
+}
+
+pub fn history(store_args: &StoreArgs, a: HistoryArgs) -> CmdResult {
+    let store = store_args.open()?;
+    let img = store
+        .image(&a.image)
+        .map_err(|e| exit::podman(format!("{}: {e}", a.image)))?;
+    let cfg: ImageConfig = serde_json::from_slice(&store.image_config(&img).map_err(exit::podman)?)
+        .map_err(exit::podman)?;
+    let manifest = store.image_manifest(&img, None).map_err(exit::podman)?;
+    let layer_sizes: Vec<u64> = match manifest.parse() {
+        Ok(berth_image::Manifest::Image(m)) => m.layers.iter().map(|l| l.size).collect(),
+        _ => Vec::new(),
+    };
+    let mut sizes = layer_sizes.into_iter();
+    let mut rows = Vec::new();
+    let n = cfg.history.len();
+    for (i, h) in cfg.history.iter().enumerate() {
+        let size = if h.empty_layer == Some(true) {
+            0
+        } else {
+            sizes.next().unwrap_or(0)
+        };
+        // The newest entry is the image itself; older ones have no ID of their own.
+        let id = if i + 1 == n {
+            img.id.clone()
+        } else {
+            "<missing>".to_string()
+        };
+        rows.push(json!({
+            "id": id, "created": h.created, "createdBy": h.created_by.clone().unwrap_or_default(),
+            "size": size, "comment": h.comment.clone().unwrap_or_default(),
+        }));
+    }
+    rows.reverse();
+    if a.quiet {
+        for r in &rows {
+            println!("{}", short_id(r["id"].as_str().unwrap_or(""), a.no_trunc));
+        }
+        return Ok(());
+    }
+    if let Some(f) = a.format.as_deref() {
+        return crate::commands::image::print_rows(&rows, f);
+    }
+    let mut table = vec![
+        ["ID", "CREATED", "CREATED BY", "SIZE", "COMMENT"]
+            .map(String::from)
+            .to_vec(),
+    ];
+    for r in &rows {
+        let by = r["createdBy"].as_str().unwrap_or("").to_string();
+        let by = if a.no_trunc || by.chars().count() <= 45 {
+            by
+        } else {
+            by.chars().take(42).collect::<String>() + "..."
+        };
+        let size = r["size"].as_u64().unwrap_or(0);
+        let created = r["created"].as_str().unwrap_or("").to_string();
+        table.push(vec![
+            short_id(r["id"].as_str().unwrap_or(""), a.no_trunc),
+            if a.human {
+                created_since(&created)
+            } else {
+                created
+            },
+            by,
+            if a.human {
+                human_size(size)
+            } else {
+                size.to_string()
+            },
+            r["comment"].as_str().unwrap_or("").to_string(),
+        ]);
+    }
+    print!("{}", crate::table::render(&table));
+    Ok(())
+}
+
+fn short_id(id: &str, no_trunc: bool) -> String {
+    if no_trunc || id.len() < 12 || id.starts_with('<') {
+        id.to_string()
+    } else {
+        id[..12].to_string()
+    }
+}
+
+/// An RFC 3339 time as "N units ago" (the epoch when it cannot be read).
+fn created_since(t: &str) -> String {
+    since(parse_rfc3339(t).unwrap_or(0))
+}
+
+fn parse_rfc3339(t: &str) -> Option<u64> {
+    let (date, time) = t.split_once('T')?;
+    let mut d = date.split('-').map(|x| x.parse::<i64>().ok());
+    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
+    let hms: Vec<i64> = time
+        .get(..8)?
+        .split(':')
+        .map(|x| x.parse().ok())
+        .collect::<Option<_>>()?;
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y2 = if m <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    u64::try_from(days * 86_400 + hms[0] * 3600 + hms[1] * 60 + hms[2]).ok()
+}
+
+#[derive(Args)]
+pub struct ImportArgs {
+    /// Apply a Containerfile instruction to the config (CMD, ENTRYPOINT, ENV, EXPOSE,
+    /// LABEL, USER, WORKDIR, STOPSIGNAL), repeatable.
+    #[arg(short, long)]
+    change: Vec<String>,
+    /// Commit message, recorded in the history.
+    #[arg(short, long)]
+    message: Option<String>,
+    #[arg(short, long)]
+    quiet: bool,
+    /// A tarball (plain, gzip or zstd), `-` for stdin, or an http(s) URL.
+    source: String,
+    /// Name for the image.
+    reference: Option<String>,
+}
+
+pub fn import(store_args: &StoreArgs, a: ImportArgs) -> CmdResult {
+    let store = store_args.open()?;
+    let tmp = tempfile::tempdir().map_err(exit::podman)?;
+    let layout = tmp.path().join("layout");
+    let name = ImageName::Oci {
+        path: layout.clone(),
+        tag: Some("import".into()),
+    };
+    let dst = name
+        .open_destination(&Context::default())
+        .map_err(exit::podman)?;
+    let input = open_input(&a.source)?;
+    // Store the tarball as it comes, computing its diff ID from the uncompressed stream.
+    let spool = tmp.path().join("layer");
+    let mut f = std::fs::File::create(&spool).map_err(exit::podman)?;
+    std::io::copy(&mut input.take(64 << 30), &mut f)
+        .map_err(|e| exit::podman(format!("{}: {e}", a.source)))?;
+    drop(f);
+    let (compression, r) =
+        sniff(std::fs::File::open(&spool).map_err(exit::podman)?).map_err(exit::podman)?;
+    let mut plain = DigestingReader::new(decompress(r, compression), Algorithm::Sha256);
+    check_tar(&mut plain)
+        .map_err(|e| exit::podman(format!("{}: not a tar archive: {e}", a.source)))?;
+    let (diff_id, _) = plain.finish();
+    let layer = dst
+        .put_blob(
+            &mut std::fs::File::open(&spool).map_err(exit::podman)?,
+            None,
+        )
+        .map_err(exit::podman)?;
+    let mt = match compression {
+        Compression::Gzip => media::OCI_LAYER_GZIP,
+        Compression::Zstd => media::OCI_LAYER_ZSTD,
+        Compression::None => media::OCI_LAYER,
+    };
+    let config = import_config(&diff_id, &a)?;
+    let config = serde_json::to_vec(&config).map_err(exit::podman)?;
+    let c = dst.put_blob(&mut &config[..], None).map_err(exit::podman)?;
+    let manifest = json!({
+        "schemaVersion": 2, "mediaType": media::OCI_MANIFEST,
+        "config": Descriptor::new(media::OCI_CONFIG, c.digest.clone(), c.size),
+        "layers": [Descriptor::new(mt, layer.digest, layer.size)],
+    });
+    let raw = RawManifest::new(
+        serde_json::to_vec(&manifest).map_err(exit::podman)?,
+        media::OCI_MANIFEST,
+    );
+    dst.put_manifest(&raw, None).map_err(exit::podman)?;
+    dst.commit().map_err(exit::podman)?;
+    let src = name
+        .open_source(&Context::default())
+        .map_err(exit::podman)?;
+    let sd =
+        StorageDestination::new(store.clone(), a.reference.as_deref()).map_err(exit::podman)?;
+    copy::copy_image(src.as_ref(), &sd, &copy::CopyOptions::default(), &Silent)
+        .map_err(exit::podman)?;
+    println!("sha256:{}", c.digest.hex());
+    Ok(())
+}
+
+fn open_input(src: &str) -> Result<Box<dyn Read>, Failure> {
+    if src == "-" {
+        return Ok(Box::new(std::io::stdin()));
+    }
+    if src.starts_with("http://") || src.starts_with("https://") {
+        let resp = ureq::get(src)
+            .call()
+            .map_err(|e| exit::podman(format!("{src}: {e}")))?;
+        return Ok(Box::new(resp.into_reader()));
+    }
+    Ok(Box::new(
+        std::fs::File::open(src).map_err(|e| exit::podman(format!("{src}: {e}")))?,
+    ))
+}
+
+/// Reads the stream to its end as a tar, so a non-tar input is refused here.
+fn check_tar(r: &mut dyn Read) -> std::io::Result<()> {
+    let mut ar = tar::Archive::new(&mut *r);
+    for e in ar.entries()? {
+        e?;
+    }
+    // The digest covers the padding after the end-of-archive blocks too.
+    std::io::copy(r, &mut std::io::sink())?;
+    Ok(())
+}
+
+fn import_config(diff_id: &Digest, a: &ImportArgs) -> Result<Value, Failure> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let created = format_rfc3339(now);
+    let host = berth_image::manifest::Platform::host();
+    let mut cfg = json!({});
+    for c in &a.change {
+        apply_change(&mut cfg, c)?;
+    }
+    Ok(json!({
+        "created": created,
+        "architecture": host.architecture,
+        "os": host.os,
+        "config": cfg,
+        "rootfs": {"type": "layers", "diff_ids": [diff_id.to_string()]},
+        "history": [{"created": created, "created_by": format!("/bin/sh -c #(nop) ADD file in / "), "comment": a.message.clone().unwrap_or_else(|| format!("imported from {}", a.source))}],
+    }))
+}
+
+fn format_rfc3339(t: u64) -> String {
+    let days = (t / 86_400) as i64;
+    let rem = t % 86_400;
+    // Civil date from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// One `--change` instruction applied to the container config.
+fn apply_change(cfg: &mut Value, change: &str) -> Result<(), Failure> {
+    let (inst, rest) = change
+        .trim()
+        .split_once(char::is_whitespace)
+        .unwrap_or((change.trim(), ""));
+    let rest = rest.trim();
+    let bad = || exit::podman(format!("invalid --change {change:?}"));
+    let words = || -> Vec<Value> {
+        match serde_json::from_str::<Vec<String>>(rest) {
+            Ok(v) => v.into_iter().map(Value::String).collect(),
+            Err(_) => vec!["/bin/sh".into(), "-c".into(), rest.into()],
+        }
+    };
+    let obj = cfg.as_object_mut().expect("object");
+    match inst.to_ascii_uppercase().as_str() {
+        "CMD" => {
+            obj.insert("Cmd".into(), Value::Array(words()));
+        }
+        "ENTRYPOINT" => {
+            obj.insert("Entrypoint".into(), Value::Array(words()));
+        }
+        "USER" => {
+            obj.insert("User".into(), rest.into());
+        }
+        "WORKDIR" => {
+            obj.insert("WorkingDir".into(), rest.into());
+        }
+        "STOPSIGNAL" => {
+            obj.insert("StopSignal".into(), rest.into());
+        }
+        "ENV" => {
+            let (k, v) = rest
+                .split_once('=')
+                .or_else(|| rest.split_once(' '))
+                .ok_or_else(bad)?;
+            let env = obj.entry("Env").or_insert_with(|| json!([]));
+            env.as_array_mut()
+                .expect("array")
+                .push(format!("{}={}", k.trim(), v.trim()).into());
+        }
+        "LABEL" => {
+            let (k, v) = rest.split_once('=').ok_or_else(bad)?;
+            let labels = obj.entry("Labels").or_insert_with(|| json!({}));
+            labels
+                .as_object_mut()
+                .expect("map")
+                .insert(k.trim().into(), v.trim().trim_matches('"').into());
+        }
+        "EXPOSE" => {
+            let ports = obj.entry("ExposedPorts").or_insert_with(|| json!({}));
+            for p in rest.split_whitespace() {
+                let p = if p.contains('/') {
+                    p.to_string()
+                } else {
+                    format!("{p}/tcp")
+                };
+                ports.as_object_mut().expect("map").insert(p, json!({}));
+            }
+        }
+        _ => return Err(bad()),
+    }
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct PruneArgs {
+    /// Remove every image no container uses, not only dangling ones.
+    #[arg(short, long)]
+    all: bool,
+    /// Do not ask (berth never asks; accepted for podman's scripts).
+    #[arg(short, long)]
+    force: bool,
+}
+
+pub fn prune(store_args: &StoreArgs, a: PruneArgs) -> CmdResult {
+    let store = store_args.open()?;
+    let used: std::collections::HashSet<String> = store
+        .containers()
+        .map_err(exit::podman)?
+        .into_iter()
+        .map(|c| c.image)
+        .collect();
+    let mut freed = 0u64;
+    for img in store.images().map_err(exit::podman)? {
+        if img.read_only || used.contains(&img.id) || (!a.all && !img.names.is_empty()) {
+            continue;
+        }
+        store.remove_image(&img.id).map_err(exit::podman)?;
+        freed += img.size;
+        println!("{}", img.id);
+    }
+    if freed > 0 {
+        eprintln!("Total reclaimed space: {}", human_size(freed));
+    }
+    Ok(())
+}
