@@ -70,6 +70,8 @@ struct SystemArgs {
 enum SystemCommand {
     /// Check the store's layers and metadata.
     Check(commands::images::CheckArgs),
+    /// Show the store's disk usage.
+    Df(commands::image_extra::DfArgs),
 }
 
 fn main() {
@@ -88,6 +90,7 @@ fn main() {
         Command::Import(a) => commands::image_extra::import(&cli.store, a),
         Command::System(s) => match s.command {
             SystemCommand::Check(a) => commands::images::system_check(&cli.store, a),
+            SystemCommand::Df(a) => commands::image_extra::system_df(&cli.store, a),
         },
         Command::Login(a) => commands::login::login(a),
         Command::Logout(a) => commands::login::logout(a),

@@ -94,6 +94,10 @@ fn pull_tag_save_load_push_rmi() {
         archive.to_str().unwrap(),
         "localhost/mine:2",
     ]);
+    // An ID naming an image with two names needs -f, as podman has it.
+    let r = st.run(&["rmi", &id]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    assert!(r.stderr.contains("multiple repositories"), "{}", r.stderr);
     st.ok(&["rmi", "-f", &id]);
     assert_eq!(st.ok(&["images", "-q"]).stdout.trim(), "");
     let r = st.ok(&["load", "-q", "-i", archive.to_str().unwrap()]);
@@ -126,6 +130,10 @@ fn pull_tag_save_load_push_rmi() {
     assert_eq!(st.run(&["rmi", "localhost/none:1"]).code, 1);
     st.ok(&["rmi", "--ignore", "localhost/none:1"]);
     assert!(st.ok(&["system", "check"]).stdout.contains("No problems"));
+    let df = json(&st.ok(&["system", "df", "--format", "json"]).stdout);
+    assert_eq!(df[0]["Type"], "Images");
+    assert_eq!(df[0]["Total"], 1);
+    assert!(df[0]["RawSize"].as_u64().unwrap() > 1_000_000, "{df}");
 }
 
 #[test]

@@ -382,3 +382,56 @@ pub fn prune(store_args: &StoreArgs, a: PruneArgs) -> CmdResult {
     }
     Ok(())
 }
+
+#[derive(Args)]
+pub struct DfArgs {
+    /// json, or a Go template per row.
+    #[arg(long)]
+    format: Option<String>,
+}
+
+/// `system df`: what images and containers take in the store.
+pub fn system_df(store_args: &StoreArgs, a: DfArgs) -> CmdResult {
+    let store = store_args.open()?;
+    let images = store.images().map_err(exit::podman)?;
+    let containers = store.containers().map_err(exit::podman)?;
+    let used: std::collections::HashSet<&str> =
+        containers.iter().map(|c| c.image.as_str()).collect();
+    let size: u64 = images.iter().map(|i| i.size).sum();
+    let reclaimable: u64 = images
+        .iter()
+        .filter(|i| !used.contains(i.id.as_str()))
+        .map(|i| i.size)
+        .sum();
+    let active = images
+        .iter()
+        .filter(|i| used.contains(i.id.as_str()))
+        .count();
+    let rows = vec![
+        json!({"Type": "Images", "Total": images.len(), "Active": active, "RawSize": size,
+               "Size": human_size(size), "RawReclaimable": reclaimable,
+               "Reclaimable": format!("{} ({}%)", human_size(reclaimable), (reclaimable * 100).checked_div(size).unwrap_or(0))}),
+        json!({"Type": "Containers", "Total": containers.len(), "Active": 0, "RawSize": 0,
+               "Size": human_size(0), "RawReclaimable": 0, "Reclaimable": "0 B (0%)"}),
+        json!({"Type": "Local Volumes", "Total": 0, "Active": 0, "RawSize": 0,
+               "Size": human_size(0), "RawReclaimable": 0, "Reclaimable": "0 B (0%)"}),
+    ];
+    if let Some(f) = a.format.as_deref() {
+        return crate::commands::image::print_rows(&rows, f);
+    }
+    let mut table = vec![
+        ["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"]
+            .map(String::from)
+            .to_vec(),
+    ];
+    for r in &rows {
+        table.push(
+            ["Type", "Total", "Active", "Size", "Reclaimable"]
+                .iter()
+                .map(|k| crate::template::to_text(&r[*k]))
+                .collect(),
+        );
+    }
+    print!("{}", crate::table::render(&table));
+    Ok(())
+}

@@ -568,7 +568,15 @@ pub fn rmi(store_args: &StoreArgs, a: RmiArgs) -> CmdResult {
     };
     let mut failure = None;
     for t in targets {
-        let by_id = store.image(&t).map(|i| i.matches_id(&t)).unwrap_or(false);
+        let found = store.image(&t).ok();
+        let by_id = found.as_ref().is_some_and(|i| i.matches_id(&t));
+        if by_id && !a.force && found.as_ref().is_some_and(|i| i.names.len() > 1) {
+            eprintln!(
+                "Error: unable to delete image {t} (must force): image is referenced in multiple repositories"
+            );
+            failure = Some(exit::usage(125, ""));
+            continue;
+        }
         // A name removes only that name, unless it is the last one or -f.
         let result = if a.force || by_id {
             store.image(&t).and_then(|i| {
