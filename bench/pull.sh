@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Cold pull of the five-layer image from a loopback registry into an empty store,
+# berth against podman (each its own fresh store, overlay driver), interleaved rounds;
+# then `images` with 20 images. WORK=/dev/shm/... for tmpfs (default), WORK=/var/tmp/...
+# for disk.
+. "$(dirname "$0")/lib.sh"
+trap 'stop_registry; umount_all; rm -rf "$WORK"' EXIT
+umount_all() { { grep -o " $WORK/[^ ]*" /proc/self/mounts || true; } | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done; }
+[ -x "$BERTH" ] || (cd "$ROOT" && cargo build --release -p berth-cli)
+LARGE=$WORK/large
+[ -f "$LARGE/index.json" ] || "$MAKE_LARGE" "$LARGE" >/dev/null
+start_registry
+skopeo copy -q --dest-tls-verify=false "oci:$LARGE:latest" "docker://$REG/bench/large:latest"
+export CONTAINERS_REGISTRIES_CONF=/dev/null
+BS=(--root "$WORK/b/root" --runroot "$WORK/b/run" --storage-driver overlay)
+PS=(--root "$WORK/p/root" --runroot "$WORK/p/run" --storage-driver overlay)
+fresh() { umount_all; rm -rf "$WORK/b" "$WORK/p"; sync; }
+: > "$WORK/t.berth"; : > "$WORK/t.podman"
+for i in $(seq "$ROUNDS"); do
+  fresh; timed "$BERTH" "${BS[@]}" pull -q --tls-verify=false "$REG/bench/large:latest" >> "$WORK/t.berth"
+  fresh; timed podman "${PS[@]}" pull -q --tls-verify=false "$REG/bench/large:latest" >> "$WORK/t.podman"
+done
+b=$(median < "$WORK/t.berth"); p=$(median < "$WORK/t.podman")
+printf 'cold pull (%s)   berth %.3f s  podman %.3f s  ratio %.2f  (n=%s)\n' "$WORK" "$b" "$p" "$(echo "$b / $p" | bc -l)" "$ROUNDS"
+fresh
+rb=$(peak_rss "$BERTH" "${BS[@]}" pull -q --tls-verify=false "$REG/bench/large:latest")
+rp=$(peak_rss podman "${PS[@]}" pull -q --tls-verify=false "$REG/bench/large:latest")
+printf 'peak RSS pull             berth %s KiB  podman %s KiB\n' "$rb" "$rp"
+# images with 20 images: tag the pulled image 19 more times in each store.
+for n in $(seq 19); do "$BERTH" "${BS[@]}" tag "$REG/bench/large:latest" "localhost/img$n:1"; podman "${PS[@]}" tag "$REG/bench/large:latest" "localhost/img$n:1"; done
+: > "$WORK/i.berth"; : > "$WORK/i.podman"
+for i in $(seq 20); do
+  timed "$BERTH" "${BS[@]}" images >> "$WORK/i.berth"
+  timed podman "${PS[@]}" images >> "$WORK/i.podman"
+done
+b=$(median < "$WORK/i.berth"); p=$(median < "$WORK/i.podman")
+printf 'images (20 names)         berth %.4f s  podman %.4f s  ratio %.3f\n' "$b" "$p" "$(echo "$b / $p" | bc -l)"
