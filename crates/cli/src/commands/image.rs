@@ -83,6 +83,50 @@ pub struct Access {
     pub cert_dir: Option<PathBuf>,
 }
 
+/// Registry access for both ends of a copy (skopeo's `--src-*` and `--dest-*`).
+#[derive(Args, Clone, Default)]
+pub struct CopyAccess {
+    #[arg(long)]
+    src_creds: Option<String>,
+    #[arg(long)]
+    dest_creds: Option<String>,
+    /// Authentication file for both ends.
+    #[arg(long, env = "REGISTRY_AUTH_FILE")]
+    authfile: Option<PathBuf>,
+    #[arg(long)]
+    src_authfile: Option<PathBuf>,
+    #[arg(long)]
+    dest_authfile: Option<PathBuf>,
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    src_tls_verify: Option<bool>,
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    dest_tls_verify: Option<bool>,
+    #[arg(long)]
+    src_cert_dir: Option<PathBuf>,
+    #[arg(long)]
+    dest_cert_dir: Option<PathBuf>,
+}
+
+impl CopyAccess {
+    pub fn src(&self) -> Access {
+        Access {
+            creds: self.src_creds.clone(),
+            authfile: self.src_authfile.clone().or(self.authfile.clone()),
+            tls_verify: self.src_tls_verify,
+            cert_dir: self.src_cert_dir.clone(),
+        }
+    }
+
+    pub fn dest(&self) -> Access {
+        Access {
+            creds: self.dest_creds.clone(),
+            authfile: self.dest_authfile.clone().or(self.authfile.clone()),
+            tls_verify: self.dest_tls_verify,
+            cert_dir: self.dest_cert_dir.clone(),
+        }
+    }
+}
+
 #[derive(Args, Clone, Default)]
 pub struct PlatformArgs {
     /// Use OS instead of the running OS when choosing images.
@@ -175,24 +219,8 @@ struct CopyArgs {
     /// Accepted for skopeo compatibility; berth does not copy signatures yet.
     #[arg(long)]
     remove_signatures: bool,
-    #[arg(long)]
-    src_creds: Option<String>,
-    #[arg(long)]
-    dest_creds: Option<String>,
-    #[arg(long, env = "REGISTRY_AUTH_FILE")]
-    authfile: Option<PathBuf>,
-    #[arg(long)]
-    src_authfile: Option<PathBuf>,
-    #[arg(long)]
-    dest_authfile: Option<PathBuf>,
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
-    src_tls_verify: Option<bool>,
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
-    dest_tls_verify: Option<bool>,
-    #[arg(long)]
-    src_cert_dir: Option<PathBuf>,
-    #[arg(long)]
-    dest_cert_dir: Option<PathBuf>,
+    #[command(flatten)]
+    access: CopyAccess,
     #[command(flatten)]
     platform: PlatformArgs,
     /// Source image (TRANSPORT:NAME).
@@ -434,20 +462,6 @@ fn write_out(bytes: &[u8]) -> CmdResult {
         .map_err(|e| exit::usage(1, format!("writing output: {e}")))
 }
 
-fn side_access(
-    creds: &Option<String>,
-    authfile: Option<PathBuf>,
-    tls: Option<bool>,
-    cert: &Option<PathBuf>,
-) -> Access {
-    Access {
-        creds: creds.clone(),
-        authfile,
-        tls_verify: tls,
-        cert_dir: cert.clone(),
-    }
-}
-
 pub fn copy_options(
     all: bool,
     multi_arch: Option<&str>,
@@ -469,24 +483,8 @@ pub fn copy_options(
 fn copy_cmd(store: &StoreArgs, a: CopyArgs) -> CmdResult {
     let src_name = parse_name(&a.source)?;
     let dst_name = parse_name(&a.destination)?;
-    let src_ctx = context(
-        &side_access(
-            &a.src_creds,
-            a.src_authfile.clone().or(a.authfile.clone()),
-            a.src_tls_verify,
-            &a.src_cert_dir,
-        ),
-        &a.platform,
-    )?;
-    let dst_ctx = context(
-        &side_access(
-            &a.dest_creds,
-            a.dest_authfile.clone().or(a.authfile.clone()),
-            a.dest_tls_verify,
-            &a.dest_cert_dir,
-        ),
-        &a.platform,
-    )?;
+    let src_ctx = context(&a.access.src(), &a.platform)?;
+    let dst_ctx = context(&a.access.dest(), &a.platform)?;
     let mut opts = copy_options(
         a.all,
         a.multi_arch.as_deref(),

@@ -10,7 +10,9 @@ use berth_image::transport::docker;
 use berth_image::{Context, ImageName, Reference};
 use clap::Args;
 
-use crate::commands::image::{Access, PlatformArgs, context, copy_between, copy_options};
+use crate::commands::image::{
+    Access, CopyAccess, PlatformArgs, context, copy_between, copy_options,
+};
 use crate::exit::{self, CmdResult, Failure};
 use crate::progress::Lines;
 
@@ -46,20 +48,8 @@ pub struct SyncArgs {
     preserve_digests: bool,
     #[arg(short, long)]
     quiet: bool,
-    #[arg(long)]
-    src_creds: Option<String>,
-    #[arg(long)]
-    dest_creds: Option<String>,
-    #[arg(long, env = "REGISTRY_AUTH_FILE")]
-    authfile: Option<PathBuf>,
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
-    src_tls_verify: Option<bool>,
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
-    dest_tls_verify: Option<bool>,
-    #[arg(long)]
-    src_cert_dir: Option<PathBuf>,
-    #[arg(long)]
-    dest_cert_dir: Option<PathBuf>,
+    #[command(flatten)]
+    access: CopyAccess,
     #[command(flatten)]
     platform: PlatformArgs,
     source: String,
@@ -75,18 +65,8 @@ struct Job {
 }
 
 pub fn run(store: &crate::commands::images::StoreArgs, a: SyncArgs) -> CmdResult {
-    let src_access = Access {
-        creds: a.src_creds.clone(),
-        authfile: a.authfile.clone(),
-        tls_verify: a.src_tls_verify,
-        cert_dir: a.src_cert_dir.clone(),
-    };
-    let dst_access = Access {
-        creds: a.dest_creds.clone(),
-        authfile: a.authfile.clone(),
-        tls_verify: a.dest_tls_verify,
-        cert_dir: a.dest_cert_dir.clone(),
-    };
+    let src_access = a.access.src();
+    let dst_access = a.access.dest();
     let src_ctx = context(&src_access, &a.platform)?;
     let dst_ctx = context(&dst_access, &a.platform)?;
     let mut filters = Vec::new();
