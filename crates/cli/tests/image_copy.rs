@@ -509,3 +509,53 @@ fn registries_conf_mirrors_and_blocks() {
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("blocked"), "{}", r.stderr);
 }
+
+#[test]
+fn every_transport_pair() {
+    let reg = Registry::start().expect("registry");
+    let tmp = tempfile::tempdir().unwrap();
+    let fx = small(tmp.path());
+    let want = oci_diff_ids(&fx.layout, &fx.tag);
+    let p = |n: &str| tmp.path().join(n).display().to_string();
+    // One location per transport, written once from the fixture.
+    let kinds = |tag: &str| {
+        vec![
+            format!("docker://{}/pairs/{tag}:1", reg.addr()),
+            format!("oci:{}:{tag}", p("oci")),
+            format!("oci-archive:{}:{tag}", p(&format!("{tag}.oci.tar"))),
+            format!("dir:{}", p(&format!("{tag}.dir"))),
+            format!(
+                "docker-archive:{}:x/{tag}:1",
+                p(&format!("{tag}.docker.tar"))
+            ),
+        ]
+    };
+    let flags = ["-q", "--src-tls-verify=false", "--dest-tls-verify=false"];
+    let src = format!("oci:{}:{}", fx.layout.display(), fx.tag);
+    let sources = kinds("src");
+    for s in &sources {
+        let mut args = vec!["image", "copy"];
+        args.extend(flags);
+        args.extend([src.as_str(), s.as_str()]);
+        ok(&args);
+    }
+    for (i, s) in sources.iter().enumerate() {
+        for (j, d) in kinds(&format!("d{i}")).iter().enumerate() {
+            let mut args = vec!["image", "copy"];
+            args.extend(flags);
+            args.extend([s.as_str(), d.as_str()]);
+            ok(&args);
+            // Read the destination back into a layout and compare the files' identity.
+            let check = format!("oci:{}:c{i}x{j}", p("check"));
+            let mut args = vec!["image", "copy"];
+            args.extend(flags);
+            args.extend([d.as_str(), check.as_str()]);
+            ok(&args);
+            assert_eq!(
+                oci_diff_ids(&tmp.path().join("check"), &format!("c{i}x{j}")),
+                want,
+                "{s} -> {d}"
+            );
+        }
+    }
+}
