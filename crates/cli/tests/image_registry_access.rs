@@ -203,3 +203,37 @@ fn hostile_registry_is_refused_and_nothing_is_left() {
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(r.stderr.contains("hashes to"), "{}", r.stderr);
 }
+
+#[test]
+fn dropped_blob_download_resumes_and_5xx_is_retried() {
+    let reg = Registry::start().expect("registry");
+    let tmp = tempfile::tempdir().unwrap();
+    let fx = fixtures::small(&tmp.path().join("s")).unwrap();
+    let src = format!("oci:{}:{}", fx.layout.display(), fx.tag);
+    ok(&[
+        "image",
+        "copy",
+        "-q",
+        "--dest-tls-verify=false",
+        &src,
+        &format!("docker://{}/flaky/img:1", reg.addr()),
+    ]);
+    for fault in [Fault::TruncateOnce, Fault::UnavailableOnce] {
+        let proxy = HostileProxy::start(reg.addr(), fault).expect("proxy");
+        let out = tmp.path().join(format!("out-{fault:?}"));
+        let r = run(&[
+            "image",
+            "copy",
+            "-q",
+            "--src-tls-verify=false",
+            &format!("docker://{}/flaky/img:1", proxy.addr()),
+            &format!("oci:{}:x", out.display()),
+        ]);
+        assert_eq!(r.code, 0, "{fault:?}: {}", r.stderr);
+        assert_eq!(
+            oci_diff_ids(&out, "x"),
+            oci_diff_ids(&fx.layout, &fx.tag),
+            "{fault:?}"
+        );
+    }
+}

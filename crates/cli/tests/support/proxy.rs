@@ -17,6 +17,10 @@ pub enum Fault {
     LieLength,
     /// Serve a manifest asked for by digest with a body that hashes differently.
     WrongManifest,
+    /// Cut the first blob response in half; pass everything after it through.
+    TruncateOnce,
+    /// Answer the first blob request with 503; pass everything after it through.
+    UnavailableOnce,
 }
 
 pub struct HostileProxy {
@@ -32,6 +36,7 @@ impl HostileProxy {
         let stop = Arc::new(AtomicBool::new(false));
         let upstream = upstream.to_string();
         let s = stop.clone();
+        let fired = Arc::new(AtomicBool::new(false));
         let thread = std::thread::spawn(move || {
             for conn in listener.incoming() {
                 if s.load(Ordering::SeqCst) {
@@ -39,8 +44,9 @@ impl HostileProxy {
                 }
                 let Ok(conn) = conn else { continue };
                 let up = upstream.clone();
+                let fired = fired.clone();
                 std::thread::spawn(move || {
-                    let _ = serve(conn, &up, fault);
+                    let _ = serve(conn, &up, fault, &fired);
                 });
             }
         });
@@ -93,7 +99,12 @@ fn content_length(head: &[String]) -> Option<usize> {
 }
 
 /// One request per connection: forward it, corrupt the answer, close.
-fn serve(client: TcpStream, upstream: &str, fault: Fault) -> std::io::Result<()> {
+fn serve(
+    client: TcpStream,
+    upstream: &str,
+    fault: Fault,
+    fired: &AtomicBool,
+) -> std::io::Result<()> {
     let mut reader = BufReader::new(client.try_clone()?);
     let head = read_head(&mut reader)?;
     let Some(request_line) = head.first().cloned() else {
@@ -131,6 +142,14 @@ fn serve(client: TcpStream, upstream: &str, fault: Fault) -> std::io::Result<()>
         }
         Fault::Truncate if blob => sent = resp_body.len() / 2,
         Fault::LieLength if blob => announced += 100,
+        Fault::TruncateOnce if blob && !fired.swap(true, Ordering::SeqCst) => {
+            sent = resp_body.len() / 2;
+        }
+        Fault::UnavailableOnce if blob && !fired.swap(true, Ordering::SeqCst) => {
+            let mut c = client;
+            c.write_all(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")?;
+            return c.shutdown(Shutdown::Both);
+        }
         Fault::WrongManifest if manifest_by_digest => {
             resp_body.push(b'\n');
             announced = resp_body.len();
