@@ -108,3 +108,18 @@ pub fn check_known(got: &BlobInfo, known: Option<&BlobInfo>) -> Result<()> {
     }
     Ok(())
 }
+
+/// A staging directory beside an archive being written; names the missing parent
+/// rather than the temp path when there is none.
+pub fn staging_dir(dir: &Path, prefix: &str) -> Result<tempfile::TempDir> {
+    if !dir.is_dir() {
+        return Err(Error::Invalid(format!(
+            "{}: directory does not exist",
+            dir.display()
+        )));
+    }
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir_in(dir)
+        .map_err(|e| Error::io(dir, e))
+}

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::blob::sniff;
 use crate::digest::{Algorithm, Digest, DigestingReader};
 use crate::error::{Error, IoContext, Result};
-use crate::fsutil;
+use crate::fsutil::{self, staging_dir};
 use crate::manifest::{
     Compression, Descriptor, ImageConfig, ImageManifest, Manifest, RawManifest, media,
 };
@@ -186,10 +186,7 @@ impl DockerArchiveDestination {
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
-        let staging = tempfile::Builder::new()
-            .prefix(".berth-docker-archive-")
-            .tempdir_in(dir)
-            .at(dir)?;
+        let staging = staging_dir(dir, ".berth-docker-archive-")?;
         Ok(DockerArchiveDestination {
             target: path.to_path_buf(),
             reference,

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::digest::Digest;
 use crate::error::{Error, IoContext, Result};
+use crate::fsutil::staging_dir;
 use crate::manifest::{Descriptor, ImageIndex, RawManifest};
 use crate::transport::oci_layout::{MANIFEST_LIMIT, OciDestination, REF_NAME};
 use crate::transport::tar_index::TarIndex;
@@ -118,10 +119,7 @@ impl OciArchiveDestination {
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
-        let staging = tempfile::Builder::new()
-            .prefix(".berth-oci-archive-")
-            .tempdir_in(dir)
-            .at(dir)?;
+        let staging = staging_dir(dir, ".berth-oci-archive-")?;
         let layout = OciDestination::open(staging.path(), tag)?;
         Ok(OciArchiveDestination {
             target: path.to_path_buf(),
