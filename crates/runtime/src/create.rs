@@ -1,0 +1,655 @@
+//! `create` and `run`: one fork makes the container's init, which sets up its
+//! namespaces and filesystem itself while the runtime places it in its cgroup,
+//! writes its ID maps and runs the runtime-side hooks.
+//!
+//! The two talk over a SOCK_SEQPACKET pair, one byte a message:
+//!   runtime → init: `G` go (maps and cgroup done), `C` continue (hooks done), `S` start (run only)
+//!   init → runtime: `H` run createRuntime/prestart hooks now, `R` ready, `E…` error text
+//! With `create`, the ready init then waits for `start` on the exec FIFO: it holds the
+//! read end, and `start` writes one byte into it.
+
+use crate::cgroups::{self, Cgroup};
+use crate::error::{Context, Error, Result};
+use crate::hooks;
+use crate::idmap::map_text;
+use crate::process::{self, Filter};
+use crate::rootfs::{self, MountContext, Rootfs};
+use crate::spec::{Process, Spec};
+use crate::state::{self, State, Status};
+use crate::sys::{self, cstr};
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+
+pub struct Runtime {
+    pub root: PathBuf,
+    pub systemd_cgroup: bool,
+}
+
+#[derive(Default)]
+pub struct CreateOptions {
+    pub id: String,
+    pub bundle: PathBuf,
+    pub console_socket: Option<PathBuf>,
+    pub pid_file: Option<PathBuf>,
+    pub preserve_fds: u32,
+    pub no_pivot: bool,
+    pub no_new_keyring: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Create,
+    Run { detach: bool },
+}
+
+const NS_FLAGS: &[(&str, i32)] = &[
+    ("user", libc::CLONE_NEWUSER),
+    ("ipc", libc::CLONE_NEWIPC),
+    ("uts", libc::CLONE_NEWUTS),
+    ("network", libc::CLONE_NEWNET),
+    ("pid", libc::CLONE_NEWPID),
+    ("cgroup", libc::CLONE_NEWCGROUP),
+    ("time", libc::CLONE_NEWTIME),
+    ("mount", libc::CLONE_NEWNS),
+];
+
+pub fn ns_flag(kind: &str) -> Option<i32> {
+    NS_FLAGS.iter().find(|(k, _)| *k == kind).map(|(_, f)| *f)
+}
+
+/// `/proc/PID/ns/` name of a namespace type.
+pub fn ns_file(kind: &str) -> &str {
+    match kind {
+        "network" => "net",
+        "mount" => "mnt",
+        other => other,
+    }
+}
+
+pub fn load_spec(bundle: &Path) -> Result<Spec> {
+    let path = bundle.join("config.json");
+    let text = std::fs::read(&path).with(|| format!("read {}", path.display()))?;
+    let spec: Spec =
+        serde_json::from_slice(&text).map_err(|e| Error(format!("{}: {e}", path.display())))?;
+    validate(&spec)?;
+    Ok(spec)
+}
+
+fn validate(spec: &Spec) -> Result<()> {
+    let p = spec.process.as_ref().ok_or("config.json has no process")?;
+    process::validate(p)?;
+    let root = spec.root.as_ref().ok_or("config.json has no root")?;
+    if root.path.is_empty() {
+        bail!("root.path is empty");
+    }
+    for ns in &spec.linux().namespaces {
+        if ns_flag(&ns.kind).is_none() {
+            bail!("namespace type {:?}: unknown", ns.kind);
+        }
+    }
+    if spec.hostname.as_deref().is_some_and(|h| !h.is_empty()) && spec.namespace("uts").is_none() {
+        bail!("hostname is set but the container has no UTS namespace of its own");
+    }
+    for m in &spec.mounts {
+        if !m.destination.starts_with('/') {
+            bail!(
+                "mount destination {:?} must be an absolute path",
+                m.destination
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Everything the init needs, decided before the fork.
+struct Plan {
+    spec: Spec,
+    process: Process,
+    rootfs: String,
+    cgroup: Cgroup,
+    filter: Option<Filter>,
+    fifo: Option<OwnedFd>,
+    clone_flags: i32,
+    unshare_flags: i32,
+    joins: Vec<(i32, OwnedFd)>,
+    new_userns: bool,
+}
+
+pub fn create(rt: &Runtime, opts: &CreateOptions, mode: Mode) -> Result<i32> {
+    state::valid_id(&opts.id)?;
+    let bundle =
+        std::fs::canonicalize(&opts.bundle).with(|| format!("bundle {}", opts.bundle.display()))?;
+    let spec = load_spec(&bundle)?;
+    // Relative paths in the spec (root.path, bind sources) are relative to the bundle.
+    std::env::set_current_dir(&bundle).with(|| format!("chdir to bundle {}", bundle.display()))?;
+    let rootfs = std::fs::canonicalize(&spec.root.as_ref().expect("validated").path)
+        .with(|| format!("rootfs {}", spec.root.as_ref().expect("validated").path))?;
+    if spec.process.as_ref().is_some_and(|p| p.terminal) && opts.console_socket.is_none() {
+        bail!("process.terminal is true but no --console-socket was given");
+    }
+    std::fs::create_dir_all(&rt.root)
+        .with(|| format!("create state directory {}", rt.root.display()))?;
+    let dir = state::dir(&rt.root, &opts.id);
+    match std::fs::create_dir(&dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            bail!("container {} already exists", opts.id)
+        }
+        Err(e) => return Err(e).with(|| format!("create {}", dir.display())),
+    }
+    let result = create_in(
+        rt,
+        opts,
+        mode,
+        spec,
+        &bundle,
+        &rootfs.to_string_lossy(),
+        &dir,
+    );
+    if result.is_err() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    result
+}
+
+fn create_in(
+    rt: &Runtime,
+    opts: &CreateOptions,
+    mode: Mode,
+    spec: Spec,
+    bundle: &Path,
+    rootfs: &str,
+    dir: &Path,
+) -> Result<i32> {
+    let cgroup = cgroups::resolve(&spec, &opts.id, rt.systemd_cgroup)?;
+    let fifo = if mode == Mode::Create {
+        Some(make_fifo(dir)?)
+    } else {
+        None
+    };
+    let plan = plan(spec, rootfs.to_string(), cgroup, fifo)?;
+    let (parent_sock, child_sock) = sys::seqpacket_pair().ctx("socketpair")?;
+    enter_parent_namespaces(&plan.spec)?;
+    let pid = sys::clone_fork(plan.clone_flags).ctx("clone the container process")?;
+    if pid == 0 {
+        drop(parent_sock);
+        let err = init(&plan, opts, mode, &child_sock);
+        let msg = format!("E{}", err.0);
+        // SAFETY-free path: best-effort report, then leave without running destructors
+        // the parent still owns (files, the state directory).
+        let _ = sys_send(&child_sock, msg.as_bytes());
+        // SAFETY: _exit in a forked child.
+        unsafe { libc::_exit(1) };
+    }
+    drop(child_sock);
+    let mut st = State {
+        id: opts.id.clone(),
+        pid,
+        pid_start: 0,
+        bundle: bundle.to_string_lossy().into_owned(),
+        rootfs: rootfs.to_string(),
+        created: state::now_rfc3339(),
+        owner: String::new(),
+        annotations: plan.spec.annotations.clone(),
+        cgroup: plan.cgroup.clone(),
+        config: plan.spec.clone(),
+        started: false,
+    };
+    let setup = drive_init(&plan, &parent_sock, &st);
+    if let Err(e) = setup {
+        let _ = sys::kill(pid, libc::SIGKILL);
+        let _ = sys::waitpid(pid, 0);
+        let _ = plan.cgroup.remove();
+        return Err(e);
+    }
+    st.pid_start = state::process_start(pid).unwrap_or(0);
+    st.save(&rt.root)?;
+    if let Some(f) = &opts.pid_file {
+        write_pid_file(f, pid)?;
+    }
+    match mode {
+        Mode::Create => Ok(0),
+        Mode::Run { detach } => {
+            sys_send(&parent_sock, b"S").ctx("start the container")?;
+            st.started = true;
+            st.save(&rt.root)?;
+            let poststart = plan.spec.hooks().poststart;
+            if !poststart.is_empty()
+                && let Err(e) = hooks::run_all("poststart", &poststart, &st.oci(Status::Running))
+            {
+                crate::log::warn(&e.0);
+            }
+            if detach {
+                return Ok(0);
+            }
+            let code = wait_forwarding_signals(pid);
+            crate::delete::cleanup(rt, &st);
+            Ok(code)
+        }
+    }
+}
+
+pub fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
+    let tmp = path.with_extension("berth-tmp");
+    std::fs::write(&tmp, pid.to_string()).with(|| format!("write pid file {}", path.display()))?;
+    std::fs::rename(&tmp, path).with(|| format!("write pid file {}", path.display()))
+}
+
+fn make_fifo(dir: &Path) -> Result<OwnedFd> {
+    let path = dir.join(state::FIFO);
+    let c = cstr(&path.to_string_lossy()).ctx("fifo")?;
+    sys::mkfifo(&c, 0o600).ctx("create exec fifo")?;
+    // Opened for reading without waiting for a writer; `start` opens the write end.
+    sys::openat(libc::AT_FDCWD, &c, libc::O_RDONLY | libc::O_NONBLOCK, 0).ctx("open exec fifo")
+}
+
+fn plan(spec: Spec, rootfs: String, cgroup: Cgroup, fifo: Option<OwnedFd>) -> Result<Plan> {
+    let process = spec.process.clone().expect("validated");
+    let filter = process::compile_seccomp(&spec)?;
+    let mut clone_flags = 0;
+    let mut unshare_flags = 0;
+    let mut joins = Vec::new();
+    let mut new_userns = false;
+    for ns in &spec.linux().namespaces {
+        let flag = ns_flag(&ns.kind).expect("validated");
+        match ns.path.as_deref().filter(|p| !p.is_empty()) {
+            Some(path) => {
+                if flag == libc::CLONE_NEWPID || flag == libc::CLONE_NEWTIME {
+                    continue; // joined by the runtime before the fork
+                }
+                let fd = sys::openat(libc::AT_FDCWD, &cstr(path).ctx(path)?, libc::O_RDONLY, 0)
+                    .with(|| format!("open {} namespace {path}", ns.kind))?;
+                joins.push((flag, fd));
+            }
+            None => match flag {
+                libc::CLONE_NEWUSER => {
+                    clone_flags |= flag;
+                    new_userns = true;
+                }
+                libc::CLONE_NEWPID => clone_flags |= flag,
+                libc::CLONE_NEWTIME => {}
+                _ => unshare_flags |= flag,
+            },
+        }
+    }
+    // The user namespace goes first so the others are owned by it.
+    joins.sort_by_key(|(f, _)| {
+        if *f == libc::CLONE_NEWUSER {
+            0
+        } else if *f == libc::CLONE_NEWNS {
+            2
+        } else {
+            1
+        }
+    });
+    Ok(Plan {
+        spec,
+        process,
+        rootfs,
+        cgroup,
+        filter,
+        fifo,
+        clone_flags,
+        unshare_flags,
+        joins,
+        new_userns,
+    })
+}
+
+/// pid and time namespaces apply to children only, so the runtime joins (or makes)
+/// them itself just before the fork.
+fn enter_parent_namespaces(spec: &Spec) -> Result<()> {
+    for kind in ["pid", "time"] {
+        let Some(ns) = spec.namespace(kind) else {
+            continue;
+        };
+        match ns.path.as_deref().filter(|p| !p.is_empty()) {
+            Some(path) => {
+                let fd = sys::openat(libc::AT_FDCWD, &cstr(path).ctx(path)?, libc::O_RDONLY, 0)
+                    .with(|| format!("open {kind} namespace {path}"))?;
+                sys::setns(fd.as_raw_fd(), ns_flag(kind).expect("known"))
+                    .with(|| format!("join {kind} namespace {path}"))?;
+            }
+            None if kind == "time" => {
+                sys::unshare(libc::CLONE_NEWTIME).ctx("create time namespace")?;
+                let offsets: String = spec
+                    .linux()
+                    .time_offsets
+                    .iter()
+                    .map(|(clock, o)| format!("{clock} {} {}\n", o.secs, o.nanosecs))
+                    .collect();
+                if !offsets.is_empty() {
+                    std::fs::write("/proc/self/timens_offsets", offsets)
+                        .ctx("write time offsets")?;
+                }
+            }
+            None => {}
+        }
+    }
+    Ok(())
+}
+
+fn sys_send(sock: &OwnedFd, msg: &[u8]) -> std::io::Result<()> {
+    // SAFETY-free: a SEQPACKET send through a borrowed std stream.
+    let s = UnixStream::from(sock.try_clone()?);
+    (&s).write_all(msg)
+}
+
+fn recv(sock: &OwnedFd) -> Result<Vec<u8>> {
+    let mut buf = vec![0u8; 8192];
+    let s = UnixStream::from(sock.try_clone().ctx("sync")?);
+    let n = (&s).read(&mut buf).ctx("read from the container process")?;
+    buf.truncate(n);
+    Ok(buf)
+}
+
+/// The runtime's side of the set-up conversation.
+fn drive_init(plan: &Plan, sock: &OwnedFd, st: &State) -> Result<()> {
+    let pid = st.pid;
+    if plan.new_userns {
+        let l = plan.spec.linux();
+        std::fs::write(format!("/proc/{pid}/uid_map"), map_text(&l.uid_mappings))
+            .ctx("write uid_map")?;
+        if sys::geteuid() != 0 {
+            std::fs::write(format!("/proc/{pid}/setgroups"), "deny").ctx("write setgroups")?;
+        }
+        std::fs::write(format!("/proc/{pid}/gid_map"), map_text(&l.gid_mappings))
+            .ctx("write gid_map")?;
+    }
+    plan.cgroup.create_and_join(pid)?;
+    if let Some(r) = &plan.spec.linux().resources {
+        plan.cgroup.apply(r)?;
+    }
+    if let Some(adj) = plan.process.oom_score_adj {
+        std::fs::write(format!("/proc/{pid}/oom_score_adj"), adj.to_string())
+            .with(|| format!("set oom_score_adj {adj}"))?;
+    }
+    sys_send(sock, b"G").ctx("signal the container process")?;
+    loop {
+        let msg = recv(sock)?;
+        match msg.first() {
+            Some(b'H') => {
+                let h = plan.spec.hooks();
+                let state = st.oci(Status::Creating);
+                hooks::run_all("prestart", &h.prestart, &state)?;
+                hooks::run_all("createRuntime", &h.create_runtime, &state)?;
+                sys_send(sock, b"C").ctx("signal the container process")?;
+            }
+            Some(b'N') => forward_notify_fd(plan, sock, st)?,
+            Some(b'R') => return Ok(()),
+            Some(b'E') => return Err(Error(String::from_utf8_lossy(&msg[1..]).into_owned())),
+            _ => bail!("the container process exited during set-up"),
+        }
+    }
+}
+
+/// SCMP_ACT_NOTIFY: the init passed its listener fd up; hand it to the spec's socket
+/// with the container process state, as the runtime spec describes.
+fn forward_notify_fd(plan: &Plan, sock: &OwnedFd, st: &State) -> Result<()> {
+    let mut buf = [0u8; 16];
+    let (_, fd) = sys::recv_fd(sock.as_raw_fd(), &mut buf).ctx("receive seccomp listener")?;
+    let fd = fd.ok_or("seccomp listener fd missing")?;
+    let s = plan.spec.linux().seccomp.as_ref().ok_or("no seccomp")?;
+    let path = s
+        .listener_path
+        .as_deref()
+        .ok_or("SCMP_ACT_NOTIFY needs linux.seccomp.listenerPath")?;
+    let conn = UnixStream::connect(path).with(|| format!("connect to seccomp listener {path}"))?;
+    let body = serde_json::json!({
+        "ociVersion": state::OCI_VERSION,
+        "fds": ["seccompFd"],
+        "pid": st.pid,
+        "metadata": s.listener_metadata.clone().unwrap_or_default(),
+        "state": st.oci(Status::Creating),
+    });
+    sys::send_fd(
+        conn.as_raw_fd(),
+        body.to_string().as_bytes(),
+        fd.as_raw_fd(),
+    )
+    .ctx("send seccomp listener")?;
+    sys_send(sock, b"C").ctx("signal the container process")
+}
+
+fn wait_msg(sock: &OwnedFd, want: u8) -> Result<()> {
+    let msg = recv(sock)?;
+    if msg.first() == Some(&want) {
+        Ok(())
+    } else {
+        Err(Error("the runtime went away during set-up".into()))
+    }
+}
+
+/// The container's init, in the forked child. Returns only on error.
+fn init(plan: &Plan, opts: &CreateOptions, mode: Mode, sock: &OwnedFd) -> Error {
+    match init_steps(plan, opts, mode, sock) {
+        Ok(never) => match never {},
+        Err(e) => e,
+    }
+}
+
+enum Never {}
+
+fn init_steps(plan: &Plan, opts: &CreateOptions, mode: Mode, sock: &OwnedFd) -> Result<Never> {
+    // Die with the runtime while it still drives us; cleared before `ready`.
+    sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as _, 0).ctx("pdeathsig")?;
+    wait_msg(sock, b'G')?;
+    let spec = &plan.spec;
+    let p = &plan.process;
+    if plan.new_userns {
+        sys::setresgid(0).ctx("become root in the user namespace")?;
+        sys::setresuid(0).ctx("become root in the user namespace")?;
+    }
+    for (flag, fd) in &plan.joins {
+        sys::setns(fd.as_raw_fd(), *flag).ctx("join namespace")?;
+    }
+    if plan.unshare_flags != 0 {
+        sys::unshare(plan.unshare_flags).ctx("create namespaces")?;
+    }
+    let userns = plan.new_userns || plan.joins.iter().any(|(f, _)| *f == libc::CLONE_NEWUSER);
+    let has_mountns = spec.namespace("mount").is_some();
+    let root = Rootfs::open(&plan.rootfs)?;
+    let mut pty_peer = None;
+    if has_mountns {
+        rootfs::prepare_root(spec, &plan.rootfs)?;
+        let root = Rootfs::open(&plan.rootfs)?;
+        let ctx = MountContext {
+            spec,
+            cgroup: &plan.cgroup,
+            userns,
+            cgroupns: spec.namespace("cgroup").is_some(),
+        };
+        rootfs::mount_all(&ctx, &root)?;
+    }
+    let root = if has_mountns {
+        Rootfs::open(&plan.rootfs)?
+    } else {
+        root
+    };
+    if p.terminal {
+        pty_peer = Some(setup_terminal(&root, p, opts)?);
+    }
+    let h = spec.hooks();
+    if !h.prestart.is_empty() || !h.create_runtime.is_empty() {
+        sys_send(sock, b"H").ctx("sync")?;
+        wait_msg(sock, b'C')?;
+    }
+    if !h.create_container.is_empty() {
+        let st = serde_json::json!({"ociVersion": state::OCI_VERSION, "id": opts.id, "status": "created", "pid": sys::getpid(), "bundle": opts.bundle});
+        hooks::run_all("createContainer", &h.create_container, &st)?;
+    }
+    if has_mountns {
+        rootfs::enter(&root, opts.no_pivot)?;
+    } else {
+        sys::chroot(&cstr(&plan.rootfs).ctx("rootfs")?).ctx("chroot")?;
+        std::env::set_current_dir("/").ctx("chdir /")?;
+    }
+    drop(root);
+    if let Some(h) = spec.hostname.as_deref().filter(|h| !h.is_empty()) {
+        sys::sethostname(h).ctx("set hostname")?;
+    }
+    if let Some(d) = spec.domainname.as_deref().filter(|d| !d.is_empty()) {
+        sys::setdomainname(d).ctx("set domainname")?;
+    }
+    rootfs::apply_sysctl(spec)?;
+    rootfs::mask_paths(&spec.linux().masked_paths)?;
+    rootfs::readonly_paths(&spec.linux().readonly_paths, userns)?;
+    if spec.root.as_ref().is_some_and(|r| r.readonly) {
+        rootfs::readonly_root(userns)?;
+    }
+    if !opts.no_new_keyring {
+        join_session_keyring(&opts.id);
+    }
+    process::set_rlimits(p)?;
+    process::set_scheduling(p, spec)?;
+    process::set_labels(p)?;
+    if let Some(mask) = p.user.umask {
+        sys::umask(mask);
+    } else {
+        sys::umask(0o022);
+    }
+    if let Some(peer) = &pty_peer {
+        attach_terminal(peer)?;
+    }
+    drop(pty_peer);
+    let exe = process::find_executable(p)?;
+    // A filter with notify must go in while the runtime can still pass the fd on,
+    // and without no_new_privs it needs CAP_SYS_ADMIN, so before the user switch.
+    let early = plan
+        .filter
+        .as_ref()
+        .is_some_and(|f| f.notify || !p.no_new_privileges);
+    if p.no_new_privileges {
+        process::set_no_new_privs()?;
+    }
+    if early && let Some(f) = &plan.filter {
+        load_filter(f, sock)?;
+    }
+    process::set_user_and_caps(p, !userns || sys::geteuid() == 0 && !setgroups_denied())?;
+    process::enter_cwd(p)?;
+    process::prepare_fds(opts.preserve_fds)?;
+    sys::prctl(libc::PR_SET_PDEATHSIG, 0, 0).ctx("pdeathsig")?;
+    sys_send(sock, b"R").ctx("sync")?;
+    match mode {
+        Mode::Create => wait_for_start(plan.fifo.as_ref().expect("create has a fifo"))?,
+        Mode::Run { .. } => wait_msg(sock, b'S')?,
+    }
+    if !h.start_container.is_empty() {
+        let st = serde_json::json!({"ociVersion": state::OCI_VERSION, "id": opts.id, "status": "running", "pid": sys::getpid()});
+        hooks::run_all("startContainer", &h.start_container, &st)?;
+    }
+    if !early && let Some(f) = &plan.filter {
+        process::load_seccomp(f)?;
+    }
+    Err(process::exec(p, &exe))
+}
+
+fn setgroups_denied() -> bool {
+    std::fs::read_to_string("/proc/self/setgroups").is_ok_and(|s| s.trim() == "deny")
+}
+
+fn load_filter(f: &Filter, sock: &OwnedFd) -> Result<()> {
+    if let Some(fd) = process::load_seccomp(f)? {
+        sys::send_fd(sock.as_raw_fd(), b"N", fd.as_raw_fd()).ctx("pass the seccomp listener")?;
+        wait_msg(sock, b'C')?;
+    }
+    Ok(())
+}
+
+/// Blocks until `start` writes into the exec FIFO. The read end was opened
+/// non-blocking before any writer existed; poll waits for the byte.
+fn wait_for_start(fifo: &OwnedFd) -> Result<()> {
+    loop {
+        let ev = sys::poll_in(fifo.as_raw_fd(), -1).ctx("wait for start")?;
+        if ev & libc::POLLIN != 0 {
+            let mut b = [0u8; 1];
+            // SAFETY-free: read through a File borrowed from the fd.
+            let mut f = std::fs::File::from(fifo.try_clone().ctx("fifo")?);
+            match f.read(&mut b) {
+                Ok(1) => return Ok(()),
+                Ok(_) => continue,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+                Err(e) => return Err(e).ctx("read exec fifo"),
+            }
+        }
+    }
+}
+
+fn join_session_keyring(id: &str) {
+    const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
+    let name = std::ffi::CString::new(format!("_ses.{id}")).unwrap_or_default();
+    // SAFETY: keyctl with a C string argument; failure (no keyring support) is ignored
+    // as runc does.
+    unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name.as_ptr()) };
+}
+
+/// Opens a pty in the container's devpts, sends the master to the console socket and
+/// binds the peer on /dev/console.
+fn setup_terminal(root: &Rootfs, p: &Process, opts: &CreateOptions) -> Result<OwnedFd> {
+    let ptmx = root
+        .open_in("/dev/pts/ptmx", libc::O_PATH)
+        .ctx("open /dev/pts/ptmx in the container")?;
+    let (master, peer) = sys::open_pty(&sys::fd_path(&ptmx)).ctx("open a pseudo-terminal")?;
+    if let Some(size) = p.console_size {
+        sys::set_winsize(master.as_raw_fd(), size.height, size.width).ctx("set terminal size")?;
+    }
+    let sock = opts.console_socket.as_ref().expect("checked in create");
+    send_console(sock, &master)?;
+    rootfs::bind_console(root, &peer)?;
+    Ok(peer)
+}
+
+pub fn send_console(sock: &Path, master: &OwnedFd) -> Result<()> {
+    let conn = UnixStream::connect(sock)
+        .with(|| format!("connect to console socket {}", sock.display()))?;
+    sys::send_fd(conn.as_raw_fd(), b"/dev/ptmx", master.as_raw_fd())
+        .ctx("send the terminal to the console socket")
+}
+
+pub fn attach_terminal(peer: &OwnedFd) -> Result<()> {
+    sys::setsid().ctx("setsid")?;
+    sys::set_ctty(peer.as_raw_fd()).ctx("set controlling terminal")?;
+    for fd in 0..3 {
+        sys::dup2(peer.as_raw_fd(), fd).ctx("terminal stdio")?;
+    }
+    Ok(())
+}
+
+static CHILD: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+extern "C" fn forward(sig: libc::c_int) {
+    let pid = CHILD.load(std::sync::atomic::Ordering::Relaxed);
+    if pid > 0 {
+        // SAFETY: kill is async-signal-safe.
+        unsafe { libc::kill(pid, sig) };
+    }
+}
+
+/// Waits for the foreground container or exec'd process, passing on the signals a
+/// user sends to the runtime. Returns the shell-style exit code.
+pub fn wait_forwarding_signals(pid: RawFd) -> i32 {
+    CHILD.store(pid, std::sync::atomic::Ordering::Relaxed);
+    for sig in [
+        libc::SIGINT,
+        libc::SIGTERM,
+        libc::SIGHUP,
+        libc::SIGQUIT,
+        libc::SIGUSR1,
+        libc::SIGUSR2,
+        libc::SIGWINCH,
+    ] {
+        // SAFETY: installing a handler that only calls kill(2).
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = forward as *const () as usize;
+            sa.sa_flags = libc::SA_RESTART;
+            libc::sigaction(sig, &sa, std::ptr::null_mut());
+        }
+    }
+    match sys::waitpid(pid, 0) {
+        Ok((_, status)) => sys::exit_code(status),
+        Err(_) => 255,
+    }
+}

@@ -1,0 +1,236 @@
+//! `exec`: a new process inside a running container's namespaces and cgroup.
+//!
+//! The runtime joins the pid and time namespaces itself (they apply to children),
+//! forks, and the child joins the rest. The sync socket is close-on-exec, so EOF on
+//! the runtime's side means the execve went through.
+
+use crate::capabilities;
+use crate::create::{self, Runtime};
+use crate::error::{Context, Error, Result};
+use crate::process;
+use crate::rootfs::Rootfs;
+use crate::spec::Process;
+use crate::state::{State, Status};
+use crate::sys::{self, cstr};
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+
+#[derive(Default)]
+pub struct ExecOptions {
+    pub id: String,
+    pub process_file: Option<PathBuf>,
+    pub args: Vec<String>,
+    pub tty: bool,
+    pub cwd: Option<String>,
+    pub env: Vec<String>,
+    pub user: Option<String>,
+    pub additional_gids: Vec<u32>,
+    pub caps: Vec<String>,
+    pub no_new_privs: bool,
+    pub apparmor: Option<String>,
+    pub detach: bool,
+    pub pid_file: Option<PathBuf>,
+    pub console_socket: Option<PathBuf>,
+    pub preserve_fds: u32,
+}
+
+fn build_process(st: &State, o: &ExecOptions) -> Result<Process> {
+    if let Some(f) = &o.process_file {
+        let text = std::fs::read(f).with(|| format!("read {}", f.display()))?;
+        let p: Process =
+            serde_json::from_slice(&text).map_err(|e| Error(format!("{}: {e}", f.display())))?;
+        process::validate(&p)?;
+        return Ok(p);
+    }
+    if o.args.is_empty() {
+        bail!("exec needs a command (or --process FILE)");
+    }
+    let mut p = st.config.process.clone().unwrap_or_default();
+    p.args = o.args.clone();
+    p.terminal = o.tty;
+    p.env.extend(o.env.iter().cloned());
+    if let Some(c) = &o.cwd {
+        p.cwd = c.clone();
+    }
+    if let Some(u) = &o.user {
+        let (uid, gid) = u.split_once(':').unwrap_or((u, "0"));
+        p.user.uid = uid
+            .parse()
+            .map_err(|_| Error(format!("--user {u:?}: want UID[:GID]")))?;
+        p.user.gid = gid
+            .parse()
+            .map_err(|_| Error(format!("--user {u:?}: want UID[:GID]")))?;
+    }
+    if !o.additional_gids.is_empty() {
+        p.user.additional_gids = o.additional_gids.clone();
+    }
+    if !o.caps.is_empty() {
+        let caps = p.capabilities.get_or_insert_with(Default::default);
+        for c in &o.caps {
+            if capabilities::by_name(c).is_none() {
+                bail!("--cap {c:?}: unknown capability");
+            }
+            for set in [
+                &mut caps.bounding,
+                &mut caps.effective,
+                &mut caps.permitted,
+                &mut caps.ambient,
+            ] {
+                if !set.contains(c) {
+                    set.push(c.clone());
+                }
+            }
+        }
+    }
+    if o.no_new_privs {
+        p.no_new_privileges = true;
+    }
+    if let Some(a) = &o.apparmor {
+        p.apparmor_profile = Some(a.clone());
+    }
+    process::validate(&p)?;
+    Ok(p)
+}
+
+fn same_ns(pid: i32, file: &str) -> bool {
+    let a = std::fs::metadata(format!("/proc/{pid}/ns/{file}"));
+    let b = std::fs::metadata(format!("/proc/self/ns/{file}"));
+    use std::os::unix::fs::MetadataExt;
+    matches!((a, b), (Ok(a), Ok(b)) if a.ino() == b.ino() && a.dev() == b.dev())
+}
+
+pub fn exec(rt: &Runtime, o: &ExecOptions) -> Result<i32> {
+    let st = State::load(&rt.root, &o.id)?;
+    match st.status(&rt.root) {
+        Status::Running | Status::Created => {}
+        s => bail!("cannot exec in a {} container", s.as_str()),
+    }
+    let p = build_process(&st, o)?;
+    if p.terminal && o.console_socket.is_none() {
+        bail!("--tty needs --console-socket");
+    }
+    let mut joins: Vec<(i32, OwnedFd)> = Vec::new();
+    for ns in &st.config.linux().namespaces {
+        let file = create::ns_file(&ns.kind);
+        if same_ns(st.pid, file) {
+            continue;
+        }
+        let flag = create::ns_flag(&ns.kind).expect("validated at create");
+        let path = format!("/proc/{}/ns/{file}", st.pid);
+        let fd = sys::openat(libc::AT_FDCWD, &cstr(&path).ctx("ns")?, libc::O_RDONLY, 0)
+            .with(|| format!("open {path}"))?;
+        if flag == libc::CLONE_NEWPID || flag == libc::CLONE_NEWTIME {
+            sys::setns(fd.as_raw_fd(), flag).with(|| format!("join {} namespace", ns.kind))?;
+        } else {
+            joins.push((flag, fd));
+        }
+    }
+    joins.sort_by_key(|(f, _)| {
+        if *f == libc::CLONE_NEWUSER {
+            0
+        } else if *f == libc::CLONE_NEWNS {
+            2
+        } else {
+            1
+        }
+    });
+    let userns = joins.iter().any(|(f, _)| *f == libc::CLONE_NEWUSER);
+    let filter = process::compile_seccomp(&st.config)?;
+    let (parent, child) = sys::seqpacket_pair().ctx("socketpair")?;
+    let pid = sys::fork().ctx("fork")?;
+    if pid == 0 {
+        drop(parent);
+        let e = match child_steps(&p, &joins, userns, filter.as_ref(), o, &child) {
+            Ok(never) => match never {},
+            Err(e) => e,
+        };
+        let _ = (&UnixStream::from(child)).write_all(format!("E{}", e.0).as_bytes());
+        // SAFETY: _exit in a forked child.
+        unsafe { libc::_exit(1) };
+    }
+    drop(child);
+    let result = (|| {
+        st.cgroup.join(pid)?;
+        let s = UnixStream::from(parent);
+        (&s).write_all(b"G").ctx("signal the exec process")?;
+        let mut buf = vec![0u8; 4096];
+        let n = (&s).read(&mut buf).ctx("read from the exec process")?;
+        if n > 0 && buf[0] == b'E' {
+            bail!("{}", String::from_utf8_lossy(&buf[1..n]));
+        }
+        Ok(())
+    })();
+    if let Err(e) = result {
+        let _ = sys::kill(pid, libc::SIGKILL);
+        let _ = sys::waitpid(pid, 0);
+        return Err(e);
+    }
+    if let Some(f) = &o.pid_file {
+        create::write_pid_file(f, pid)?;
+    }
+    if o.detach {
+        return Ok(0);
+    }
+    Ok(create::wait_forwarding_signals(pid))
+}
+
+enum Never {}
+
+fn child_steps(
+    p: &Process,
+    joins: &[(i32, OwnedFd)],
+    userns: bool,
+    filter: Option<&process::Filter>,
+    o: &ExecOptions,
+    sock: &OwnedFd,
+) -> Result<Never> {
+    sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as _, 0).ctx("pdeathsig")?;
+    let mut b = [0u8; 1];
+    (&UnixStream::from(sock.try_clone().ctx("sync")?))
+        .read_exact(&mut b)
+        .ctx("wait for the runtime")?;
+    for (flag, fd) in joins {
+        sys::setns(fd.as_raw_fd(), *flag).ctx("join the container's namespaces")?;
+    }
+    let mut peer = None;
+    if p.terminal {
+        let root = Rootfs::open("/")?;
+        let ptmx = root
+            .open_in("/dev/pts/ptmx", libc::O_PATH)
+            .ctx("open /dev/pts/ptmx")?;
+        let (master, pe) = sys::open_pty(&sys::fd_path(&ptmx)).ctx("open a pseudo-terminal")?;
+        if let Some(size) = p.console_size {
+            let _ = sys::set_winsize(master.as_raw_fd(), size.height, size.width);
+        }
+        create::send_console(o.console_socket.as_ref().expect("checked"), &master)?;
+        peer = Some(pe);
+    }
+    process::set_rlimits(p)?;
+    process::set_scheduling(p, &Default::default())?;
+    process::set_labels(p)?;
+    if let Some(m) = p.user.umask {
+        sys::umask(m);
+    }
+    if let Some(pe) = &peer {
+        create::attach_terminal(pe)?;
+    }
+    drop(peer);
+    let exe = process::find_executable(p)?;
+    if p.no_new_privileges {
+        process::set_no_new_privs()?;
+    }
+    let early = filter.is_some_and(|_| !p.no_new_privileges);
+    if early && let Some(f) = filter {
+        process::load_seccomp(f)?;
+    }
+    process::set_user_and_caps(p, !userns)?;
+    process::enter_cwd(p)?;
+    process::prepare_fds(o.preserve_fds)?;
+    if !early && let Some(f) = filter {
+        process::load_seccomp(f)?;
+    }
+    sys::prctl(libc::PR_SET_PDEATHSIG, 0, 0).ctx("pdeathsig")?;
+    Err(process::exec(p, &exe))
+}

@@ -1,0 +1,45 @@
+//! Errors and warnings: to stderr, and to `--log` (text or runc's JSON lines) for
+//! callers such as podman that read the runtime's log file.
+
+use std::io::Write;
+use std::sync::OnceLock;
+
+struct Sink {
+    path: std::path::PathBuf,
+    json: bool,
+}
+
+static SINK: OnceLock<Sink> = OnceLock::new();
+
+pub fn init(path: Option<std::path::PathBuf>, json: bool) {
+    if let Some(path) = path {
+        let _ = SINK.set(Sink { path, json });
+    }
+}
+
+fn write(level: &str, msg: &str) {
+    let Some(s) = SINK.get() else { return };
+    let line = if s.json {
+        serde_json::json!({"level": level, "msg": msg, "time": crate::state::now_rfc3339()})
+            .to_string()
+    } else {
+        format!("{} {level}: {msg}", crate::state::now_rfc3339())
+    };
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&s.path)
+    {
+        let _ = writeln!(f, "{line}");
+    }
+}
+
+pub fn error(msg: &str) {
+    write("error", msg);
+    eprintln!("berth-oci: {msg}");
+}
+
+pub fn warn(msg: &str) {
+    write("warning", msg);
+    eprintln!("berth-oci: warning: {msg}");
+}

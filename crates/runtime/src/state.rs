@@ -1,0 +1,200 @@
+//! Container state kept under the runtime root (`/run/berth-oci/ID/state.json`), and
+//! the OCI state document `state` prints.
+
+use crate::cgroups::Cgroup;
+use crate::error::{Context, Error, Result};
+use crate::spec::Spec;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+pub const OCI_VERSION: &str = "1.2.0";
+pub const FIFO: &str = "exec.fifo";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct State {
+    pub id: String,
+    pub pid: i32,
+    /// The init's start time (field 22 of /proc/PID/stat), so a recycled PID is not
+    /// mistaken for the container.
+    pub pid_start: u64,
+    pub bundle: String,
+    pub rootfs: String,
+    pub created: String,
+    pub owner: String,
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+    pub cgroup: Cgroup,
+    pub config: Spec,
+    #[serde(default)]
+    pub started: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Creating,
+    Created,
+    Running,
+    Paused,
+    Stopped,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Creating => "creating",
+            Status::Created => "created",
+            Status::Running => "running",
+            Status::Paused => "paused",
+            Status::Stopped => "stopped",
+        }
+    }
+}
+
+pub fn valid_id(id: &str) -> Result<()> {
+    let ok = !id.is_empty()
+        && id.len() <= 1024
+        && id != "."
+        && id != ".."
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '+'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error(format!(
+            "invalid container ID {id:?}: use letters, digits, _ + - ."
+        )))
+    }
+}
+
+pub fn dir(root: &Path, id: &str) -> PathBuf {
+    root.join(id)
+}
+
+/// Start time of a process, or None when it is gone or a zombie.
+pub fn process_start(pid: i32) -> Option<u64> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = after.split(' ').collect();
+    // fields[0] is the state (field 3); start time is field 22.
+    if fields.first() == Some(&"Z") || fields.first() == Some(&"X") {
+        return None;
+    }
+    fields.get(19)?.parse().ok()
+}
+
+impl State {
+    pub fn load(root: &Path, id: &str) -> Result<State> {
+        valid_id(id)?;
+        let path = dir(root, id).join("state.json");
+        let text = match fs::read(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error(format!("container {id} does not exist")));
+            }
+            Err(e) => return Err(e).with(|| format!("read {}", path.display())),
+        };
+        serde_json::from_slice(&text).map_err(|e| Error(format!("{}: {e}", path.display())))
+    }
+
+    pub fn save(&self, root: &Path) -> Result<()> {
+        let d = dir(root, &self.id);
+        let tmp = d.join("state.json.tmp");
+        let body = serde_json::to_vec(self).map_err(|e| Error(e.to_string()))?;
+        fs::write(&tmp, body).with(|| format!("write {}", tmp.display()))?;
+        fs::rename(&tmp, d.join("state.json")).ctx("save state")
+    }
+
+    pub fn alive(&self) -> bool {
+        self.pid > 0 && process_start(self.pid) == Some(self.pid_start)
+    }
+
+    pub fn status(&self, root: &Path) -> Status {
+        if !self.alive() {
+            return Status::Stopped;
+        }
+        if dir(root, &self.id).join(FIFO).exists() {
+            return Status::Created;
+        }
+        if self.cgroup.is_frozen() {
+            return Status::Paused;
+        }
+        Status::Running
+    }
+
+    /// The runtime spec's state document.
+    pub fn oci(&self, status: Status) -> serde_json::Value {
+        let mut v = serde_json::json!({
+            "ociVersion": OCI_VERSION,
+            "id": self.id,
+            "status": status.as_str(),
+            "pid": if status == Status::Stopped { 0 } else { self.pid },
+            "bundle": self.bundle,
+            "rootfs": self.rootfs,
+            "created": self.created,
+            "owner": self.owner,
+        });
+        if !self.annotations.is_empty() {
+            v["annotations"] = serde_json::to_value(&self.annotations).unwrap_or_default();
+        }
+        v
+    }
+}
+
+/// RFC 3339 UTC with nanoseconds, as runc prints `created`.
+pub fn now_rfc3339() -> String {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let secs = d.as_secs() as i64;
+    let (days, rem) = (secs.div_euclid(86400), secs.rem_euclid(86400));
+    let (y, m, dd) = civil(days);
+    format!(
+        "{y:04}-{m:02}-{dd:02}T{:02}:{:02}:{:02}.{:09}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        d.subsec_nanos()
+    )
+}
+
+/// Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
+fn civil(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_dates() {
+        assert_eq!(civil(0), (1970, 1, 1));
+        assert_eq!(civil(20_416), (2025, 11, 24));
+        assert_eq!(civil(11_016), (2000, 2, 29));
+    }
+
+    #[test]
+    fn ids_are_checked() {
+        assert!(valid_id("abc-1.2_x").is_ok());
+        for bad in ["", "..", "a/b", "a b"] {
+            assert!(valid_id(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn our_own_process_has_a_start_time() {
+        assert!(process_start(std::process::id() as i32).is_some());
+    }
+}
