@@ -197,6 +197,9 @@ fn create_in(
         config: plan.spec.clone(),
         started: false,
     };
+    // Written while the init sets itself up; a failed set-up removes the directory.
+    st.pid_start = state::process_start(pid).unwrap_or(0);
+    st.save(&rt.root)?;
     let setup = drive_init(&plan, &parent_sock, &st);
     if let Err(e) = setup {
         let _ = sys::kill(pid, libc::SIGKILL);
@@ -204,8 +207,6 @@ fn create_in(
         let _ = plan.cgroup.remove();
         return Err(e);
     }
-    st.pid_start = state::process_start(pid).unwrap_or(0);
-    st.save(&rt.root)?;
     if let Some(f) = &opts.pid_file {
         write_pid_file(f, pid)?;
     }
@@ -435,6 +436,17 @@ enum Never {}
 fn init_steps(plan: &Plan, opts: &CreateOptions, mode: Mode, sock: &OwnedFd) -> Result<Never> {
     // Die with the runtime while it still drives us; cleared before `ready`.
     sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as _, 0).ctx("pdeathsig")?;
+    // With nothing to join, the namespaces other than cgroup are made while the
+    // runtime is still writing maps and cgroups: the two cores work at once.
+    // (cgroup must wait until we are in our cgroup; it becomes the namespace root.)
+    let early = if plan.joins.is_empty() {
+        plan.unshare_flags & !libc::CLONE_NEWCGROUP
+    } else {
+        0
+    };
+    if early != 0 {
+        sys::unshare(early).ctx("create namespaces")?;
+    }
     wait_msg(sock, b'G')?;
     let spec = &plan.spec;
     let p = &plan.process;
@@ -445,8 +457,8 @@ fn init_steps(plan: &Plan, opts: &CreateOptions, mode: Mode, sock: &OwnedFd) -> 
     for (flag, fd) in &plan.joins {
         sys::setns(fd.as_raw_fd(), *flag).ctx("join namespace")?;
     }
-    if plan.unshare_flags != 0 {
-        sys::unshare(plan.unshare_flags).ctx("create namespaces")?;
+    if plan.unshare_flags & !early != 0 {
+        sys::unshare(plan.unshare_flags & !early).ctx("create namespaces")?;
     }
     let userns = plan.new_userns || plan.joins.iter().any(|(f, _)| *f == libc::CLONE_NEWUSER);
     let has_mountns = spec.namespace("mount").is_some();

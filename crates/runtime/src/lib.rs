@@ -17,6 +17,7 @@ pub mod ops;
 pub mod process;
 pub mod rootfs;
 pub mod seccomp;
+pub mod selfexe;
 pub mod spec;
 pub mod state;
 pub mod sys;

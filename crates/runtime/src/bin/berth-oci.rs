@@ -1,9 +1,15 @@
 //! berth-oci: runc's command line over berth's runtime library. This file only
 //! parses arguments and prints.
 //!
+//! `no_main`: std's runtime set-up (a stack guard found by reading /proc/self/maps,
+//! signal handlers, SIGPIPE ignored) costs start-up time and would leak into the
+//! container: an ignored SIGPIPE survives execve. A plain C `main` has none of it.
+//!
 //! The parser is hand-written rather than clap: start-up time is what this binary is
 //! measured on, and runc's CLI (urfave/cli: `-flag` and `--flag`, `--flag=v`, flags
 //! after positionals) is small enough to take without a framework.
+
+#![no_main]
 
 use berth_runtime::create::{self, CreateOptions, Mode, Runtime};
 use berth_runtime::error::Error;
@@ -159,7 +165,9 @@ const UPDATE: FlagSpec = &[
     (&["mem-bw-schema"], true),
 ];
 
-fn main() {
+#[unsafe(no_mangle)]
+extern "C" fn main(_argc: i32, _argv: *const *const u8) -> i32 {
+    // std still captures argv on glibc (through .init_array), so args() works.
     let argv: Vec<String> = std::env::args().skip(1).collect();
     std::process::exit(match run(&argv) {
         Ok(code) => code,
@@ -210,6 +218,9 @@ fn run(argv: &[String]) -> Result<i32, Error> {
             .unwrap_or_else(default_root),
         systemd_cgroup: g.has("systemd-cgroup"),
     };
+    if matches!(cmd.as_str(), "create" | "run" | "exec") {
+        berth_runtime::selfexe::ensure_protected()?;
+    }
     match cmd.as_str() {
         "create" | "run" => cmd_create(&rt, cmd, rest),
         "start" => one_id(cmd, rest, &[])

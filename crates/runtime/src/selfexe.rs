@@ -1,0 +1,173 @@
+//! Protection against CVE-2019-5736: a container process that gets hold of the
+//! runtime's own executable (via /proc/PID/exe of an init still running berth-oci, or
+//! a `#!/proc/self/exe` entrypoint) must not be able to write to it.
+//!
+//! Instead of copying the binary into a sealed memfd on every start (crun, runc),
+//! berth-oci runs from a read-only bind mount of itself, made once per binary under
+//! `/run/berth-oci/.exe/` and reused: the only cost on later runs is one execve.
+//! Opening that file for writing fails with EROFS whatever the caller's privileges.
+//! Where no mount can be made (rootless), a sealed memfd copy is the fallback.
+
+use crate::error::{Context, Result};
+use crate::sys::{self, cstr};
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+const MARKER: &str = "_BERTH_OCI_PROTECTED";
+
+/// Whether this process already runs from a read-only or sealed image.
+fn protected() -> bool {
+    if std::env::var_os(MARKER).is_some() {
+        return true;
+    }
+    sys::statvfs_flags(c"/proc/self/exe").is_ok_and(|f| f & libc::ST_RDONLY != 0)
+}
+
+fn cache_dir() -> PathBuf {
+    if sys::geteuid() == 0 {
+        PathBuf::from("/run/berth-oci/.exe")
+    } else {
+        let base = std::env::var_os("XDG_RUNTIME_DIR")
+            .map_or_else(|| PathBuf::from("/tmp"), PathBuf::from);
+        base.join("berth-oci/.exe")
+    }
+}
+
+/// Re-executes from the protected image unless already there. Returns only when
+/// the current image is safe to hand to a container (or on a fallback failure).
+pub fn ensure_protected() -> Result<()> {
+    if protected() {
+        // Children (hooks) must not inherit the marker as a promise.
+        // SAFETY-free: single-threaded at this point.
+        unsafe { std::env::remove_var(MARKER) };
+        return Ok(());
+    }
+    let meta = std::fs::metadata("/proc/self/exe").ctx("stat /proc/self/exe")?;
+    let dir = cache_dir();
+    let path = dir.join(format!(
+        "berth-oci-{}-{}-{}",
+        meta.dev(),
+        meta.ino(),
+        meta.mtime()
+    ));
+    let argv: Vec<CString> = std::env::args_os()
+        .map(|a| {
+            CString::new(std::os::unix::ffi::OsStrExt::as_bytes(a.as_os_str())).unwrap_or_default()
+        })
+        .collect();
+    if is_our_ro_mount(&path, &meta) || make_ro_mount(&dir, &path, &meta).is_ok() {
+        let c = cstr(&path.to_string_lossy()).ctx("path")?;
+        let e = sys::execve(&c, &argv, &env_with_marker());
+        return Err(e).ctx("re-execute from the read-only image");
+    }
+    exec_sealed_copy(&argv)
+}
+
+fn env_with_marker() -> Vec<CString> {
+    std::env::vars_os()
+        .map(|(k, v)| {
+            let mut b = k.into_encoded_bytes();
+            b.push(b'=');
+            b.extend(v.into_encoded_bytes());
+            CString::new(b).unwrap_or_default()
+        })
+        .chain(std::iter::once(
+            CString::new(format!("{MARKER}=1")).expect("no NUL"),
+        ))
+        .collect()
+}
+
+fn is_our_ro_mount(path: &Path, exe: &std::fs::Metadata) -> bool {
+    let Ok(m) = std::fs::metadata(path) else {
+        return false;
+    };
+    let c = match cstr(&path.to_string_lossy()) {
+        Ok(c) => c,
+        Err(_) => return false,
+    };
+    m.ino() == exe.ino()
+        && m.dev() == exe.dev()
+        && sys::statvfs_flags(&c).is_ok_and(|f| f & libc::ST_RDONLY != 0)
+}
+
+fn make_ro_mount(dir: &Path, path: &Path, exe: &std::fs::Metadata) -> Result<()> {
+    std::fs::create_dir_all(dir).ctx("create exe cache")?;
+    collect_stale(dir);
+    // Another berth-oci may be doing the same right now: serialise on a lock file
+    // (a mount point cannot be renamed into place).
+    let lock = std::fs::File::create(dir.join(".lock")).ctx("create exe cache lock")?;
+    // SAFETY: flock on an fd we own.
+    if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) } < 0 {
+        return Err(std::io::Error::last_os_error()).ctx("lock exe cache");
+    }
+    if is_our_ro_mount(path, exe) {
+        return Ok(());
+    }
+    std::fs::File::create(path).ctx("create exe mount point")?;
+    let t = cstr(&path.to_string_lossy()).ctx("path")?;
+    let r = sys::mount(Some(c"/proc/self/exe"), &t, None, libc::MS_BIND, None).and_then(|_| {
+        sys::mount(
+            None,
+            &t,
+            None,
+            libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY,
+            None,
+        )
+    });
+    if let Err(e) = r {
+        let _ = sys::umount2(&t, libc::MNT_DETACH);
+        let _ = std::fs::remove_file(path);
+        return Err(e).ctx("bind the runtime read-only");
+    }
+    Ok(())
+}
+
+/// Unmounts cached images whose binary has been replaced or deleted since.
+fn collect_stale(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if std::fs::metadata(&p).is_ok_and(|m| m.nlink() == 0)
+            && let Ok(c) = cstr(&p.to_string_lossy())
+        {
+            let _ = sys::umount2(&c, libc::MNT_DETACH);
+            let _ = std::fs::remove_file(&p);
+        }
+    }
+}
+
+/// Rootless fallback: copy into a sealed memfd and run that.
+fn exec_sealed_copy(argv: &[CString]) -> Result<()> {
+    // SAFETY: memfd_create with a C string name; the fd is owned below.
+    let fd = unsafe {
+        libc::memfd_create(
+            c"berth-oci".as_ptr(),
+            libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING,
+        )
+    };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error()).ctx("memfd_create");
+    }
+    // SAFETY: fresh fd from the kernel.
+    let memfd = unsafe { OwnedFd::from_raw_fd(fd) };
+    let mut src = std::fs::File::open("/proc/self/exe").ctx("open /proc/self/exe")?;
+    let mut dst = std::fs::File::from(memfd.try_clone().ctx("dup")?);
+    std::io::copy(&mut src, &mut dst).ctx("copy the runtime")?;
+    let seals = libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
+    // SAFETY: fcntl with integer arguments on our fd.
+    if unsafe { libc::fcntl(memfd.as_raw_fd(), libc::F_ADD_SEALS, seals) } < 0 {
+        return Err(std::io::Error::last_os_error()).ctx("seal the runtime copy");
+    }
+    let env = env_with_marker();
+    let mut a: Vec<*const libc::c_char> = argv.iter().map(|s| s.as_ptr()).collect();
+    a.push(std::ptr::null());
+    let mut e: Vec<*const libc::c_char> = env.iter().map(|s| s.as_ptr()).collect();
+    e.push(std::ptr::null());
+    // SAFETY: null-terminated arrays of C strings that outlive the call.
+    unsafe { libc::fexecve(memfd.as_raw_fd(), a.as_ptr(), e.as_ptr()) };
+    Err(std::io::Error::last_os_error()).ctx("execute the sealed runtime copy")
+}
