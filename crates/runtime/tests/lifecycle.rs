@@ -1,0 +1,260 @@
+//! runc's command line end to end: run, create/start/state/kill/delete, exec, ps,
+//! list, pause/resume, update, and the errors a user sees.
+
+mod support;
+use support::*;
+
+#[test]
+fn run_reports_the_container_exit_code_and_leaves_nothing() {
+    let rt = Runtime::new();
+    let b = Bundle::new(&["sh", "-c", "echo out; echo err >&2; exit 3"]);
+    let id = unique("run");
+    let out = rt.run(&b, &id);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "out\n");
+    assert!(stderr(&out).contains("err"));
+    // A foreground run deletes its container when it ends.
+    let st = rt.cmd().args(["state", &id]).output().unwrap();
+    assert!(!st.status.success());
+    assert!(
+        stderr(&st).contains(&format!("container {id} does not exist")),
+        "{}",
+        stderr(&st)
+    );
+}
+
+#[test]
+fn create_start_kill_delete_walks_through_the_states() {
+    let rt = Runtime::new();
+    let b = Bundle::new(&["sleep", "1000"]);
+    let id = unique("life");
+    let pidfile = b.path().join("pid");
+    let out = rt.create_with(&b, &id, &["--pid-file", pidfile.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let st = rt.state(&id);
+    assert_eq!(st["status"], "created");
+    assert_eq!(st["ociVersion"], "1.2.0");
+    assert_eq!(st["bundle"], b.path().to_str().unwrap());
+    let pid = st["pid"].as_i64().unwrap();
+    assert_eq!(std::fs::read_to_string(&pidfile).unwrap(), pid.to_string());
+    // Before start the init is still the runtime, waiting.
+    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap();
+    assert!(comm.starts_with("berth-oci"), "{comm}");
+
+    rt.ok(&["start", &id]);
+    rt.wait_status(&id, "running");
+    let cmdline = std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap();
+    assert_eq!(cmdline, "sleep\01000\0");
+    let again = rt.cmd().args(["start", &id]).output().unwrap();
+    assert!(!again.status.success());
+    assert!(
+        stderr(&again).contains("already running"),
+        "{}",
+        stderr(&again)
+    );
+
+    let busy = rt.cmd().args(["delete", &id]).output().unwrap();
+    assert!(!busy.status.success());
+    assert!(
+        stderr(&busy).contains("not stopped: running"),
+        "{}",
+        stderr(&busy)
+    );
+
+    rt.ok(&["kill", &id, "KILL"]);
+    rt.wait_status(&id, "stopped");
+    assert_eq!(rt.state(&id)["pid"], 0);
+    rt.ok(&["delete", &id]);
+    assert!(!rt.root.path().join(&id).exists());
+}
+
+#[test]
+fn exec_joins_the_running_container() {
+    let rt = Runtime::new();
+    let mut b = Bundle::new(&["sleep", "1000"]);
+    b.spec["hostname"] = "inside".into();
+    let id = unique("exec");
+    assert!(rt.create(&b, &id).status.success());
+    rt.ok(&["start", &id]);
+    let out = rt
+        .cmd()
+        .args([
+            "exec",
+            "--env",
+            "X=42",
+            "--cwd",
+            "/tmp",
+            &id,
+            "sh",
+            "-c",
+            "echo $X $(hostname) $(pwd); cat /proc/1/cmdline",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "42 inside /tmp\nsleep\01000\0");
+    let code = rt
+        .cmd()
+        .args(["exec", &id, "sh", "-c", "exit 7"])
+        .output()
+        .unwrap();
+    assert_eq!(code.status.code(), Some(7));
+    let missing = rt
+        .cmd()
+        .args(["exec", &id, "no-such-binary"])
+        .output()
+        .unwrap();
+    assert!(!missing.status.success());
+    assert!(
+        stderr(&missing).contains("executable file not found in $PATH"),
+        "{}",
+        stderr(&missing)
+    );
+    // ps and list see the container.
+    let pids: Vec<i64> = serde_json::from_str(&rt.ok(&["ps", "--format", "json", &id])).unwrap();
+    assert_eq!(pids, vec![rt.state(&id)["pid"].as_i64().unwrap()]);
+    let list = rt.ok(&["list"]);
+    assert!(list.lines().next().unwrap().starts_with("ID"), "{list}");
+    assert!(list.contains(&id) && list.contains("running"), "{list}");
+    assert_eq!(rt.ok(&["list", "-q"]).trim(), id);
+}
+
+#[test]
+fn pause_freezes_and_resume_thaws() {
+    let rt = Runtime::new();
+    let b = Bundle::new(&["sleep", "1000"]);
+    let id = unique("pause");
+    assert!(rt.create(&b, &id).status.success());
+    rt.ok(&["start", &id]);
+    rt.ok(&["pause", &id]);
+    assert_eq!(rt.status(&id), "paused");
+    let pid = rt.state(&id)["pid"].as_i64().unwrap();
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let after = &stat[stat.rfind(')').unwrap() + 2..];
+    assert!(after.starts_with('D') || after.starts_with('S'), "{after}");
+    rt.ok(&["resume", &id]);
+    assert_eq!(rt.status(&id), "running");
+    // delete --force of a paused container thaws it first, so the kill lands.
+    rt.ok(&["pause", &id]);
+    rt.ok(&["delete", "--force", &id]);
+    assert!(
+        !std::path::Path::new(&format!("/proc/{pid}")).exists()
+            || std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .is_ok_and(|s| s.contains(") Z"))
+    );
+}
+
+#[test]
+fn bad_input_gets_one_line_and_exit_1() {
+    let rt = Runtime::new();
+    let empty = tempfile::tempdir().unwrap();
+    let out = rt
+        .cmd()
+        .args(["create", "--bundle"])
+        .arg(empty.path())
+        .arg("x")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("config.json: No such file or directory"),
+        "{err}"
+    );
+    assert!(!rt.root.path().join("x").exists(), "no state left behind");
+
+    let b = Bundle::new(&["true"]);
+    let bad_id = rt
+        .cmd()
+        .args(["create", "--bundle"])
+        .arg(b.path())
+        .arg("../escape")
+        .output()
+        .unwrap();
+    assert!(
+        stderr(&bad_id).contains("invalid container ID"),
+        "{}",
+        stderr(&bad_id)
+    );
+
+    let id = unique("dup");
+    assert!(rt.create(&b, &id).status.success());
+    let dup = rt.create(&b, &id);
+    assert!(stderr(&dup).contains("already exists"), "{}", stderr(&dup));
+
+    let unknown = rt.cmd().arg("frobnicate").output().unwrap();
+    assert_eq!(unknown.status.code(), Some(1));
+    let nope = rt
+        .cmd()
+        .args(["kill", "nope-404", "KILL"])
+        .output()
+        .unwrap();
+    assert!(stderr(&nope).contains("container nope-404 does not exist"));
+}
+
+#[test]
+fn update_changes_the_cgroup_limits() {
+    let rt = Runtime::new();
+    let mut b = Bundle::new(&["sleep", "1000"]);
+    let id = unique("upd");
+    b.spec["linux"]["cgroupsPath"] = format!("/berth-oci-test/{id}").into();
+    b.spec["linux"]["resources"]["pids"] = serde_json::json!({"limit": 50});
+    assert!(rt.create(&b, &id).status.success());
+    let pids_max = |id: &str| {
+        let v1 = format!("/sys/fs/cgroup/pids/berth-oci-test/{id}/pids.max");
+        let v2 = format!("/sys/fs/cgroup/berth-oci-test/{id}/pids.max");
+        std::fs::read_to_string(v1)
+            .or_else(|_| std::fs::read_to_string(v2))
+            .unwrap()
+    };
+    assert_eq!(pids_max(&id).trim(), "50");
+    rt.ok(&["update", "--pids-limit", "77", &id]);
+    assert_eq!(pids_max(&id).trim(), "77");
+    rt.ok(&["delete", "--force", &id]);
+    assert!(!std::path::Path::new(&format!("/sys/fs/cgroup/pids/berth-oci-test/{id}")).exists());
+}
+
+#[test]
+fn spec_and_features_describe_the_runtime() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(BIN)
+        .args(["spec", "--rootless", "--bundle"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let spec: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("config.json")).unwrap()).unwrap();
+    assert!(
+        spec["linux"]["namespaces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["type"] == "user")
+    );
+    assert!(spec["linux"]["uidMappings"][0]["size"] == 1);
+    let again = std::process::Command::new(BIN)
+        .args(["spec", "--bundle"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!again.status.success(), "spec refuses to overwrite");
+    let f: serde_json::Value = serde_json::from_slice(
+        &std::process::Command::new(BIN)
+            .arg("features")
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(f["linux"]["seccomp"]["enabled"], true);
+    assert!(f["hooks"].as_array().unwrap().len() == 6);
+    assert!(
+        f["linux"]["capabilities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c == "CAP_SYS_ADMIN")
+    );
+}
