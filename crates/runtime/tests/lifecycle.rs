@@ -44,7 +44,7 @@ fn create_start_kill_delete_walks_through_the_states() {
     rt.ok(&["start", &id]);
     rt.wait_status(&id, "running");
     let cmdline = std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap();
-    assert_eq!(cmdline, "sleep\01000\0");
+    assert_eq!(cmdline, "sleep\x001000\x00");
     let again = rt.cmd().args(["start", &id]).output().unwrap();
     assert!(!again.status.success());
     assert!(
@@ -92,7 +92,7 @@ fn exec_joins_the_running_container() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(stdout(&out), "42 inside /tmp\nsleep\01000\0");
+    assert_eq!(stdout(&out), "42 inside /tmp\nsleep\x001000\x00");
     let code = rt
         .cmd()
         .args(["exec", &id, "sh", "-c", "exit 7"])
