@@ -265,6 +265,9 @@ pub fn load_seccomp(f: &Filter) -> Result<Option<OwnedFd>> {
 }
 
 pub fn exec(p: &Process, path: &CString) -> Error {
+    // The runtime ignores SIGPIPE; the user's process starts with the default.
+    // SAFETY: resetting a disposition in a single-threaded process.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let argv: Vec<CString> = p
         .args
         .iter()

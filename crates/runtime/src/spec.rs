@@ -18,10 +18,12 @@ pub struct Spec {
     pub hostname: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub domainname: Option<String>,
+    #[serde(deserialize_with = "nullable")]
     pub mounts: Vec<Mount>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hooks: Option<Hooks>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(deserialize_with = "nullable")]
     pub annotations: BTreeMap<String, String>,
     pub linux: Option<Linux>,
 }
@@ -33,12 +35,15 @@ pub struct Process {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub console_size: Option<ConsoleSize>,
     pub user: User,
+    #[serde(deserialize_with = "nullable")]
     pub args: Vec<String>,
+    #[serde(deserialize_with = "nullable")]
     pub env: Vec<String>,
     pub cwd: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub capabilities: Option<Capabilities>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(deserialize_with = "nullable")]
     pub rlimits: Vec<Rlimit>,
     pub no_new_privileges: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -68,16 +73,22 @@ pub struct User {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub umask: Option<u32>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(deserialize_with = "nullable")]
     pub additional_gids: Vec<u32>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Capabilities {
+    #[serde(deserialize_with = "nullable")]
     pub bounding: Vec<String>,
+    #[serde(deserialize_with = "nullable")]
     pub effective: Vec<String>,
+    #[serde(deserialize_with = "nullable")]
     pub inheritable: Vec<String>,
+    #[serde(deserialize_with = "nullable")]
     pub permitted: Vec<String>,
+    #[serde(deserialize_with = "nullable")]
     pub ambient: Vec<String>,
 }
 
@@ -103,6 +114,7 @@ pub struct Scheduler {
     pub policy: String,
     pub nice: i32,
     pub priority: i32,
+    #[serde(deserialize_with = "nullable")]
     pub flags: Vec<String>,
     pub runtime: u64,
     pub deadline: u64,
@@ -125,10 +137,13 @@ pub struct Mount {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(deserialize_with = "nullable")]
     pub options: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(deserialize_with = "nullable")]
     pub uid_mappings: Vec<IdMapping>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(deserialize_with = "nullable")]
     pub gid_mappings: Vec<IdMapping>,
 }
 
@@ -136,16 +151,22 @@ pub struct Mount {
 #[serde(rename_all = "camelCase", default)]
 pub struct Hooks {
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(deserialize_with = "nullable")]
     pub prestart: Vec<Hook>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(deserialize_with = "nullable")]
     pub create_runtime: Vec<Hook>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(deserialize_with = "nullable")]
     pub create_container: Vec<Hook>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(deserialize_with = "nullable")]
     pub start_container: Vec<Hook>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(deserialize_with = "nullable")]
     pub poststart: Vec<Hook>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(deserialize_with = "nullable")]
     pub poststop: Vec<Hook>,
 }
 
@@ -154,8 +175,10 @@ pub struct Hooks {
 pub struct Hook {
     pub path: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(deserialize_with = "nullable")]
     pub args: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(deserialize_with = "nullable")]
     pub env: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timeout: Option<i64>,
@@ -164,14 +187,19 @@ pub struct Hook {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Linux {
+    #[serde(deserialize_with = "nullable")]
     pub namespaces: Vec<Namespace>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(deserialize_with = "nullable")]
     pub uid_mappings: Vec<IdMapping>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(deserialize_with = "nullable")]
     pub gid_mappings: Vec<IdMapping>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(deserialize_with = "nullable")]
     pub time_offsets: BTreeMap<String, TimeOffset>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(deserialize_with = "nullable")]
     pub devices: Vec<Device>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cgroups_path: Option<String>,
@@ -182,10 +210,13 @@ pub struct Linux {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seccomp: Option<Seccomp>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(deserialize_with = "nullable")]
     pub sysctl: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(deserialize_with = "nullable")]
     pub masked_paths: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(deserialize_with = "nullable")]
     pub readonly_paths: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mount_label: Option<String>,
@@ -239,6 +270,7 @@ pub struct Device {
 #[serde(rename_all = "camelCase", default)]
 pub struct Resources {
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(deserialize_with = "nullable")]
     pub devices: Vec<DeviceRule>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub memory: Option<Memory>,
@@ -249,10 +281,12 @@ pub struct Resources {
     #[serde(rename = "blockIO", skip_serializing_if = "Option::is_none")]
     pub block_io: Option<BlockIo>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(deserialize_with = "nullable")]
     pub hugepage_limits: Vec<HugepageLimit>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub network: Option<Network>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(deserialize_with = "nullable")]
     pub unified: BTreeMap<String, String>,
 }
 
@@ -310,12 +344,17 @@ pub struct Pids {
 pub struct BlockIo {
     pub weight: Option<u16>,
     pub leaf_weight: Option<u16>,
+    #[serde(deserialize_with = "nullable")]
     pub weight_device: Vec<WeightDevice>,
+    #[serde(deserialize_with = "nullable")]
     pub throttle_read_bps_device: Vec<ThrottleDevice>,
+    #[serde(deserialize_with = "nullable")]
     pub throttle_write_bps_device: Vec<ThrottleDevice>,
     #[serde(rename = "throttleReadIOPSDevice")]
+    #[serde(deserialize_with = "nullable")]
     pub throttle_read_iops_device: Vec<ThrottleDevice>,
     #[serde(rename = "throttleWriteIOPSDevice")]
+    #[serde(deserialize_with = "nullable")]
     pub throttle_write_iops_device: Vec<ThrottleDevice>,
 }
 
@@ -348,6 +387,7 @@ pub struct HugepageLimit {
 pub struct Network {
     #[serde(rename = "classID")]
     pub class_id: Option<u32>,
+    #[serde(deserialize_with = "nullable")]
     pub priorities: Vec<InterfacePriority>,
 }
 
@@ -363,19 +403,24 @@ pub struct InterfacePriority {
 pub struct Seccomp {
     pub default_action: String,
     pub default_errno_ret: Option<u32>,
+    #[serde(deserialize_with = "nullable")]
     pub architectures: Vec<String>,
+    #[serde(deserialize_with = "nullable")]
     pub flags: Vec<String>,
     pub listener_path: Option<String>,
     pub listener_metadata: Option<String>,
+    #[serde(deserialize_with = "nullable")]
     pub syscalls: Vec<SyscallRule>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct SyscallRule {
+    #[serde(deserialize_with = "nullable")]
     pub names: Vec<String>,
     pub action: String,
     pub errno_ret: Option<u32>,
+    #[serde(deserialize_with = "nullable")]
     pub args: Vec<SyscallArg>,
 }
 
@@ -392,6 +437,7 @@ pub struct SyscallArg {
 #[serde(default)]
 pub struct Personality {
     pub domain: String,
+    #[serde(deserialize_with = "nullable")]
     pub flags: Vec<String>,
 }
 
@@ -411,4 +457,14 @@ impl Spec {
     pub fn hooks(&self) -> Hooks {
         self.hooks.clone().unwrap_or_default()
     }
+}
+
+/// Generated configs (podman's seccomp.json among them) write `null` for empty
+/// lists; read it as empty.
+fn nullable<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }

@@ -168,6 +168,10 @@ const UPDATE: FlagSpec = &[
 #[unsafe(no_mangle)]
 extern "C" fn main(_argc: i32, _argv: *const *const u8) -> i32 {
     // std still captures argv on glibc (through .init_array), so args() works.
+    // A hook that exits without reading its state must not kill the runtime; the
+    // container's process gets SIGPIPE back to default just before its execve.
+    // SAFETY: setting a signal disposition before any thread exists.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
     let argv: Vec<String> = std::env::args().skip(1).collect();
     std::process::exit(match run(&argv) {
         Ok(code) => code,
