@@ -265,9 +265,9 @@ pub fn load_seccomp(f: &Filter) -> Result<Option<OwnedFd>> {
 }
 
 pub fn exec(p: &Process, path: &CString) -> Error {
-    // The runtime ignores SIGPIPE; the user's process starts with the default.
-    // SAFETY: resetting a disposition in a single-threaded process.
-    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    // The runtime ignores SIGPIPE, and callers may have left others ignored; the
+    // user's process starts with every signal at its default.
+    sys::reset_signals();
     let argv: Vec<CString> = p
         .args
         .iter()

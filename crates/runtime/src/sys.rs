@@ -747,3 +747,37 @@ pub fn unlinkat(dirfd: RawFd, name: &CStr) -> io::Result<()> {
     // SAFETY: name is a C string.
     cvt(unsafe { libc::unlinkat(dirfd, name.as_ptr(), 0) }).map(drop)
 }
+
+/// Every signal back to its default disposition, through the raw syscall because
+/// glibc refuses to touch the two real-time signals it keeps for itself (32, 33) —
+/// which a caller may have left ignored, and an ignored signal survives execve.
+pub fn reset_signals() {
+    #[repr(C)]
+    struct KernelSigaction {
+        handler: usize,
+        flags: u64,
+        restorer: usize,
+        mask: u64,
+    }
+    let dfl = KernelSigaction {
+        handler: 0,
+        flags: 0,
+        restorer: 0,
+        mask: 0,
+    };
+    for sig in 1..=64 {
+        if sig == libc::SIGKILL || sig == libc::SIGSTOP {
+            continue;
+        }
+        // SAFETY: a valid kernel sigaction of the size passed; no old action wanted.
+        unsafe {
+            libc::syscall(
+                libc::SYS_rt_sigaction,
+                sig,
+                &dfl as *const KernelSigaction,
+                0usize,
+                8usize,
+            );
+        }
+    }
+}
