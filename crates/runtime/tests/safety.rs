@@ -1,0 +1,218 @@
+//! The known runtime escapes, each as an attack that must fail.
+
+mod support;
+use serde_json::json;
+use std::os::unix::process::CommandExt;
+use support::*;
+
+/// Runs berth-oci with a host directory open, not close-on-exec, at fd 7 (and a
+/// file at fd 3), the way a careless caller would leak them.
+fn run_with_leaked_fds(rt: &Runtime, b: &Bundle, id: &str, extra: &[&str]) -> std::process::Output {
+    b.write();
+    rt.track(id);
+    let dir = std::fs::File::open("/").unwrap();
+    let file = tempfile::tempfile().unwrap();
+    let (d, f) = (
+        std::os::fd::AsRawFd::as_raw_fd(&dir),
+        std::os::fd::AsRawFd::as_raw_fd(&file),
+    );
+    let mut cmd = rt.cmd();
+    cmd.arg("run")
+        .args(extra)
+        .arg("--bundle")
+        .arg(b.path())
+        .arg(id);
+    // SAFETY: dup2 between fork and exec touches only this child's fd table.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::dup2(d, 7) < 0 || libc::dup2(f, 3) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    cmd.output().unwrap()
+}
+
+#[test]
+fn no_host_fd_reaches_the_container() {
+    let rt = Runtime::new();
+    let b = Bundle::new(&["ls", "/proc/self/fd"]);
+    let out = run_with_leaked_fds(&rt, &b, &unique("fds"), &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // 0-2 are stdio; 3 is ls's own directory handle.
+    assert_eq!(
+        stdout(&out).split_whitespace().collect::<Vec<_>>(),
+        ["0", "1", "2", "3"]
+    );
+    let b = Bundle::new(&["sh", "-c", "ls /proc/self/fd; readlink /proc/self/fd/3"]);
+    let out = run_with_leaked_fds(&rt, &b, &unique("fds"), &["--preserve-fds", "1"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains('3') && !text.split_whitespace().any(|w| w == "7"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_cwd_through_a_leaked_fd_is_refused() {
+    // CVE-2024-21626: cwd /proc/self/fd/7 would land in the host's / through the leak.
+    let rt = Runtime::new();
+    let mut b = Bundle::new(&["sh", "-c", "ls"]);
+    b.spec["process"]["cwd"] = "/proc/self/fd/7".into();
+    let out = run_with_leaked_fds(&rt, &b, &unique("cwd"), &[]);
+    assert!(!out.status.success(), "ran with stdout {}", stdout(&out));
+    let err = stderr(&out);
+    assert!(err.contains("/proc/self/fd/7"), "{err}");
+}
+
+#[test]
+fn a_rootfs_whose_proc_is_a_symlink_is_refused() {
+    let rt = Runtime::new();
+    let b = Bundle::new(&["true"]);
+    std::fs::remove_dir(b.rootfs().join("proc")).unwrap();
+    std::os::unix::fs::symlink("/tmp", b.rootfs().join("proc")).unwrap();
+    let out = rt.run(&b, &unique("procsym"));
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("/proc in the rootfs is a symlink"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        std::fs::read_dir(b.rootfs().join("tmp"))
+            .unwrap()
+            .next()
+            .is_none(),
+        "nothing mounted through it"
+    );
+}
+
+#[test]
+fn masking_refuses_a_fake_dev_null() {
+    // The 2025 runc CVEs: an image's /dev/null that is not the null device must not be
+    // bind-mounted over masked paths.
+    let rt = Runtime::new();
+    let fake = tempfile::tempdir().unwrap();
+    std::fs::write(fake.path().join("null"), "not a device").unwrap();
+    let mut b = Bundle::new(&["true"]);
+    let mounts = b.spec["mounts"].as_array_mut().unwrap();
+    mounts.retain(|m| !m["destination"].as_str().unwrap().starts_with("/dev"));
+    mounts.push(
+        json!({"destination": "/dev", "type": "bind", "source": fake.path(), "options": ["rbind"]}),
+    );
+    b.spec["linux"]["maskedPaths"] = json!(["/proc/timer_list"]);
+    let out = rt.run(&b, &unique("null"));
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("not the null device"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn inheritable_capabilities_are_empty_by_default() {
+    let rt = Runtime::new();
+    let b = Bundle::new(&["grep", "CapInh", "/proc/self/status"]);
+    let out = rt.run(&b, &unique("inh"));
+    assert_eq!(
+        stdout(&out).trim(),
+        "CapInh:\t0000000000000000",
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// CVE-2019-5736: a process in the container holds the runtime's executable open
+/// through /proc/1/exe while the init is still the runtime, then tries to write
+/// to it once the runtime has gone. Returns (the attacker's report, whether the
+/// binary changed).
+fn overwrite_attempt(unprotected: bool) -> (String, bool) {
+    let copy_dir = tempfile::tempdir().unwrap();
+    let copy = copy_dir.path().join("berth-oci");
+    std::fs::copy(BIN, &copy).unwrap();
+    let before = std::fs::read(&copy).unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let oci = |args: &[&str]| {
+        let mut c = std::process::Command::new(&copy);
+        c.arg("--root")
+            .arg(state.path())
+            .args(args)
+            .stdin(std::process::Stdio::null());
+        // Files, not pipes: the container inherits the runtime's stdio.
+        c.stdout(std::process::Stdio::null())
+            .stderr(tempfile::tempfile().unwrap());
+        if unprotected {
+            c.env("_BERTH_OCI_PROTECTED", "1");
+        }
+        c
+    };
+    let b = Bundle::new(&["sleep", "1000"]);
+    std::fs::set_permissions(
+        b.rootfs().join("tmp"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o1777),
+    )
+    .unwrap();
+    b.write();
+    let id = unique("cve5736");
+    let ok = |c: &mut std::process::Command| {
+        let st = c.status().unwrap();
+        assert!(st.success(), "{c:?} failed");
+    };
+    ok(&mut oci(&[
+        "create",
+        "--bundle",
+        b.path().to_str().unwrap(),
+        &id,
+    ]));
+    let attack = "exec 3</proc/1/exe; until grep -q sleep /proc/1/comm; do :; done; \
+                  (echo owned > /proc/self/fd/3) 2>/tmp/err; echo rc=$? $(cat /tmp/err) > /tmp/result.tmp; \
+                  mv /tmp/result.tmp /tmp/result";
+    ok(&mut oci(&["exec", "--detach", &id, "sh", "-c", attack]));
+    ok(&mut oci(&["start", &id]));
+    let result = b.rootfs().join("tmp/result");
+    let mut report = String::new();
+    for _ in 0..200_000 {
+        if let Ok(r) = std::fs::read_to_string(&result) {
+            report = r;
+            break;
+        }
+        std::thread::yield_now();
+    }
+    let _ = oci(&["delete", "--force", &id]).status();
+    let changed = std::fs::read(&copy).unwrap() != before;
+    unmount_exe_cache(&copy);
+    (report, changed)
+}
+
+fn unmount_exe_cache(bin: &std::path::Path) {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(bin).unwrap();
+    let p = format!(
+        "/run/berth-oci/.exe/berth-oci-{}-{}-{}",
+        m.dev(),
+        m.ino(),
+        m.mtime()
+    );
+    let _ = std::process::Command::new("umount")
+        .arg(&p)
+        .stderr(std::process::Stdio::null())
+        .status();
+    let _ = std::fs::remove_file(&p);
+}
+
+#[test]
+fn the_runtime_binary_cannot_be_overwritten_from_inside() {
+    let (report, changed) = overwrite_attempt(false);
+    assert!(!changed, "the runtime binary was modified: {report}");
+    assert!(report.contains("Read-only file system"), "{report}");
+}
+
+#[test]
+fn without_the_protection_the_same_attack_succeeds() {
+    // The control: proves the attack above is real, against a throwaway copy.
+    let (report, changed) = overwrite_attempt(true);
+    assert!(changed, "attack report: {report}");
+}
