@@ -645,6 +645,10 @@ fn v1_devices(dir: &Path, r: &Resources) -> Result<()> {
     write(dir, "devices.deny", "a")?;
     for rule in &r.devices {
         let kind = rule.kind.as_deref().unwrap_or("a");
+        // FIFOs are not devices to the cgroup; it only knows a, b and c.
+        if !matches!(kind, "a" | "b" | "c") {
+            continue;
+        }
         let num = |v: Option<i64>| {
             v.filter(|v| *v >= 0)
                 .map_or("*".to_string(), |v| v.to_string())

@@ -360,9 +360,22 @@ fn drive_init(plan: &Plan, sock: &OwnedFd, st: &State) -> Result<()> {
             .ctx("write gid_map")?;
     }
     plan.cgroup.create_and_join(pid)?;
-    if let Some(r) = &plan.spec.linux().resources {
-        plan.cgroup.apply(r)?;
+    let mut resources = plan.spec.linux().resources.clone().unwrap_or_default();
+    // The spec's devices must be usable whatever the rules say, as with runc.
+    for d in &plan.spec.linux().devices {
+        resources.devices.push(crate::spec::DeviceRule {
+            allow: true,
+            kind: Some(if d.kind == "u" {
+                "c".into()
+            } else {
+                d.kind.clone()
+            }),
+            major: Some(d.major),
+            minor: Some(d.minor),
+            access: Some("rwm".into()),
+        });
     }
+    plan.cgroup.apply(&resources)?;
     if let Some(adj) = plan.process.oom_score_adj {
         std::fs::write(format!("/proc/{pid}/oom_score_adj"), adj.to_string())
             .with(|| format!("set oom_score_adj {adj}"))?;
@@ -373,7 +386,7 @@ fn drive_init(plan: &Plan, sock: &OwnedFd, st: &State) -> Result<()> {
         match msg.first() {
             Some(b'H') => {
                 let h = plan.spec.hooks();
-                let state = st.oci(Status::Creating);
+                let state = st.oci(Status::Created);
                 hooks::run_all("prestart", &h.prestart, &state)?;
                 hooks::run_all("createRuntime", &h.create_runtime, &state)?;
                 sys_send(sock, b"C").ctx("signal the container process")?;
@@ -506,10 +519,14 @@ fn init_steps(plan: &Plan, opts: &CreateOptions, mode: Mode, sock: &OwnedFd) -> 
         sys::setdomainname(d).ctx("set domainname")?;
     }
     rootfs::apply_sysctl(spec)?;
-    rootfs::mask_paths(&spec.linux().masked_paths)?;
-    rootfs::readonly_paths(&spec.linux().readonly_paths, userns)?;
-    if spec.root.as_ref().is_some_and(|r| r.readonly) {
-        rootfs::readonly_root(userns)?;
+    // Without a mount namespace of its own every mount would land on the host's
+    // tree, so masking and read-only remounts only happen inside one.
+    if has_mountns {
+        rootfs::mask_paths(&spec.linux().masked_paths)?;
+        rootfs::readonly_paths(&spec.linux().readonly_paths, userns)?;
+        if spec.root.as_ref().is_some_and(|r| r.readonly) {
+            rootfs::readonly_root(userns)?;
+        }
     }
     if !opts.no_new_keyring {
         join_session_keyring(&opts.id);
@@ -533,6 +550,10 @@ fn init_steps(plan: &Plan, opts: &CreateOptions, mode: Mode, sock: &OwnedFd) -> 
         .filter
         .as_ref()
         .is_some_and(|f| f.notify || !p.no_new_privileges);
+    // The cwd is checked, and inherited fds marked, while those syscalls are surely
+    // allowed (before any filter).
+    process::enter_cwd(p)?;
+    process::prepare_fds(opts.preserve_fds)?;
     if p.no_new_privileges {
         process::set_no_new_privs()?;
     }
@@ -541,7 +562,6 @@ fn init_steps(plan: &Plan, opts: &CreateOptions, mode: Mode, sock: &OwnedFd) -> 
     }
     process::set_user_and_caps(p, !userns || sys::geteuid() == 0 && !setgroups_denied())?;
     process::enter_cwd(p)?;
-    process::prepare_fds(opts.preserve_fds)?;
     sys::prctl(libc::PR_SET_PDEATHSIG, 0, 0).ctx("pdeathsig")?;
     sys_send(sock, b"R").ctx("sync")?;
     match mode {

@@ -14,8 +14,6 @@ pub fn delete(rt: &Runtime, id: &str, force: bool) -> Result<()> {
     };
     match st.status(&rt.root) {
         Status::Stopped => {}
-        // A created container never ran the user's process; deleting it kills the init.
-        Status::Created => kill_and_wait(&st),
         status if force => {
             if status == Status::Paused {
                 let _ = st.cgroup.freeze(false);

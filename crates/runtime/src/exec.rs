@@ -221,13 +221,14 @@ fn child_steps(
     if p.no_new_privileges {
         process::set_no_new_privs()?;
     }
+    process::enter_cwd(p)?;
+    process::prepare_fds(o.preserve_fds)?;
     let early = filter.is_some_and(|_| !p.no_new_privileges);
     if early && let Some(f) = filter {
         process::load_seccomp(f)?;
     }
     process::set_user_and_caps(p, !userns)?;
     process::enter_cwd(p)?;
-    process::prepare_fds(o.preserve_fds)?;
     if !early && let Some(f) = filter {
         process::load_seccomp(f)?;
     }

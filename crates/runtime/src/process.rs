@@ -183,7 +183,9 @@ pub fn set_no_new_privs() -> Result<()> {
 }
 
 /// chdir to process.cwd and make sure it is inside the container: a cwd reached
-/// through a leaked host fd (CVE-2024-21626) shows as "(unreachable)".
+/// through a leaked host fd (CVE-2024-21626) is reported by the kernel's getcwd as
+/// "(unreachable)…". Called again after the user switch, when a filter may already
+/// forbid getcwd, so only a definite "outside" fails.
 pub fn enter_cwd(p: &Process) -> Result<()> {
     let cwd = if p.cwd.is_empty() {
         "/"
@@ -191,10 +193,13 @@ pub fn enter_cwd(p: &Process) -> Result<()> {
         p.cwd.as_str()
     };
     std::env::set_current_dir(cwd).with(|| format!("chdir to cwd {cwd:?}"))?;
-    match std::env::current_dir() {
-        Ok(d) if d.starts_with("/") => Ok(()),
-        _ => Err(Error(format!("cwd {cwd:?} is outside the container"))),
+    let mut buf = vec![0u8; 4096];
+    // SAFETY: the raw syscall writes at most buf.len() bytes into buf.
+    let n = unsafe { libc::syscall(libc::SYS_getcwd, buf.as_mut_ptr(), buf.len()) };
+    if n > 0 && buf[0] != b'/' {
+        bail!("cwd {cwd:?} is outside the container");
     }
+    Ok(())
 }
 
 pub fn env_value<'a>(env: &'a [String], key: &str) -> Option<&'a str> {

@@ -136,22 +136,33 @@ pub fn prepare_root(spec: &Spec, rootfs: &str) -> Result<()> {
             None => bail!("rootfsPropagation {p:?}: unknown"),
         },
     };
-    // Shared "/" would leak every container mount to the host; the spec's choice
-    // applies to the container's view, so start from slave at least.
-    let start = if prop & libc::MS_SHARED != 0 {
-        libc::MS_SLAVE | libc::MS_REC
-    } else {
-        prop
-    };
-    sys::mount(None, c"/", None, start, None).ctx("set propagation of /")?;
+    sys::mount(None, c"/", None, prop, None).ctx("set propagation of /")?;
+    // pivot_root refuses a new root whose parent mount is shared.
+    make_parent_mount_private(rootfs)?;
     let r = cstr(rootfs).ctx(rootfs)?;
     sys::mount(Some(&r), &r, None, libc::MS_BIND | libc::MS_REC, None)
         .with(|| format!("bind rootfs {rootfs}"))?;
-    if prop & libc::MS_SHARED != 0 {
-        sys::mount(None, &r, None, libc::MS_SHARED | libc::MS_REC, None)
-            .ctx("make rootfs shared")?;
-    }
     Ok(())
+}
+
+/// The mount holding the rootfs's parent directory, made private (not recursively).
+fn make_parent_mount_private(rootfs: &str) -> Result<()> {
+    let parent = std::path::Path::new(rootfs)
+        .parent()
+        .unwrap_or(std::path::Path::new("/"));
+    let info = std::fs::read_to_string("/proc/self/mountinfo").ctx("read mountinfo")?;
+    let mut best = "/".to_string();
+    for line in info.lines() {
+        let Some(mp) = line.split(' ').nth(4) else {
+            continue;
+        };
+        let mp = mp.replace("\\040", " ");
+        if parent.starts_with(&mp) && mp.len() > best.len() {
+            best = mp;
+        }
+    }
+    let c = cstr(&best).ctx("mount point")?;
+    sys::mount(None, &c, None, libc::MS_PRIVATE, None).with(|| format!("make {best} private"))
 }
 
 /// Every mount of the spec, then /dev's nodes and links.

@@ -461,15 +461,27 @@ pub fn cloexec_from(first: u32) -> io::Result<()> {
     if r == 0 {
         return Ok(());
     }
-    // Kernels before 5.11: walk /proc/self/fd instead.
-    for entry in std::fs::read_dir("/proc/self/fd")? {
-        if let Some(fd) = entry?
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<RawFd>().ok())
-            && fd >= first as RawFd
-        {
-            set_cloexec(fd, true)?;
+    // Kernels before 5.11, or a filter that forbids close_range: walk the fd table.
+    let limit = std::fs::read_dir("/proc/self/fd").ok();
+    match limit {
+        Some(entries) => {
+            for entry in entries {
+                if let Some(fd) = entry?
+                    .file_name()
+                    .to_str()
+                    .and_then(|s| s.parse::<RawFd>().ok())
+                    && fd >= first as RawFd
+                {
+                    let _ = set_cloexec(fd, true);
+                }
+            }
+        }
+        None => {
+            for fd in first as RawFd..65536 {
+                if fd_is_open(fd) {
+                    set_cloexec(fd, true)?;
+                }
+            }
         }
     }
     Ok(())
