@@ -507,6 +507,7 @@ fn init_steps(plan: &Plan, opts: &CreateOptions, mode: Mode, sock: &OwnedFd) -> 
     }
     if has_mountns {
         rootfs::enter(&root, opts.no_pivot)?;
+        rootfs::set_root_propagation(spec)?;
     } else {
         sys::chroot(&cstr(&plan.rootfs).ctx("rootfs")?).ctx("chroot")?;
         std::env::set_current_dir("/").ctx("chdir /")?;

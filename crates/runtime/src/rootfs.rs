@@ -145,6 +145,19 @@ pub fn prepare_root(spec: &Spec, rootfs: &str) -> Result<()> {
     Ok(())
 }
 
+/// After pivot_root: the container's "/" gets the propagation the spec asked for
+/// (the bind that became "/" was made under a private parent).
+pub fn set_root_propagation(spec: &Spec) -> Result<()> {
+    match spec.linux().rootfs_propagation.as_deref() {
+        None | Some("") => Ok(()),
+        Some(p) => {
+            let flags = mountopts::propagation(p)
+                .ok_or_else(|| Error(format!("rootfsPropagation {p:?}: unknown")))?;
+            sys::mount(None, c"/", None, flags, None).with(|| format!("make / {p}"))
+        }
+    }
+}
+
 /// The mount holding the rootfs's parent directory, made private (not recursively).
 fn make_parent_mount_private(rootfs: &str) -> Result<()> {
     let parent = std::path::Path::new(rootfs)
