@@ -381,8 +381,12 @@ fn drive_init(plan: &Plan, sock: &OwnedFd, st: &State) -> Result<()> {
             .with(|| format!("set oom_score_adj {adj}"))?;
     }
     sys_send(sock, b"G").ctx("signal the container process")?;
+    let mut buf = vec![0u8; 8192];
     loop {
-        let msg = recv(sock)?;
+        // recvmsg, not read: the `N` message carries the seccomp listener fd.
+        let (n, fd) =
+            sys::recv_fd(sock.as_raw_fd(), &mut buf).ctx("read from the container process")?;
+        let msg = &buf[..n];
         match msg.first() {
             Some(b'H') => {
                 let h = plan.spec.hooks();
@@ -391,7 +395,9 @@ fn drive_init(plan: &Plan, sock: &OwnedFd, st: &State) -> Result<()> {
                 hooks::run_all("createRuntime", &h.create_runtime, &state)?;
                 sys_send(sock, b"C").ctx("signal the container process")?;
             }
-            Some(b'N') => forward_notify_fd(plan, sock, st)?,
+            Some(b'N') => {
+                forward_notify_fd(plan, sock, st, fd.ok_or("seccomp listener fd missing")?)?
+            }
             Some(b'R') => return Ok(()),
             Some(b'E') => return Err(Error(String::from_utf8_lossy(&msg[1..]).into_owned())),
             _ => bail!("the container process exited during set-up"),
@@ -401,10 +407,7 @@ fn drive_init(plan: &Plan, sock: &OwnedFd, st: &State) -> Result<()> {
 
 /// SCMP_ACT_NOTIFY: the init passed its listener fd up; hand it to the spec's socket
 /// with the container process state, as the runtime spec describes.
-fn forward_notify_fd(plan: &Plan, sock: &OwnedFd, st: &State) -> Result<()> {
-    let mut buf = [0u8; 16];
-    let (_, fd) = sys::recv_fd(sock.as_raw_fd(), &mut buf).ctx("receive seccomp listener")?;
-    let fd = fd.ok_or("seccomp listener fd missing")?;
+fn forward_notify_fd(plan: &Plan, sock: &OwnedFd, st: &State, fd: OwnedFd) -> Result<()> {
     let s = plan.spec.linux().seccomp.as_ref().ok_or("no seccomp")?;
     let path = s
         .listener_path

@@ -26,6 +26,10 @@ fn protected() -> bool {
 }
 
 fn cache_dir() -> PathBuf {
+    // Tests point this at a directory they clean up.
+    if let Some(dir) = std::env::var_os("BERTH_OCI_EXE_DIR") {
+        return PathBuf::from(dir);
+    }
     if sys::geteuid() == 0 {
         PathBuf::from("/run/berth-oci/.exe")
     } else {

@@ -272,3 +272,80 @@ fn the_process_starts_with_no_signal_ignored() {
     let b = Bundle::new(&["grep", "SigIgn", "/proc/self/status"]);
     assert_eq!(run_ok(&b).trim(), "SigIgn:\t0000000000000000");
 }
+
+#[test]
+fn seccomp_notify_passes_the_listener_to_the_agent() {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    use std::os::unix::net::UnixListener;
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("agent.sock");
+    let listener = UnixListener::bind(&sock).unwrap();
+    let agent = std::thread::spawn(move || {
+        let (conn, _) = listener.accept().unwrap();
+        let mut data = vec![0u8; 8192];
+        let (n, fd) = recv_with_fd(conn.as_raw_fd(), &mut data);
+        // Closing the listener makes the notified syscall fail with ENOSYS.
+        // SAFETY: the fd arrived over SCM_RIGHTS and is ours.
+        drop(unsafe { OwnedFd::from_raw_fd(fd) });
+        serde_json::from_slice::<serde_json::Value>(&data[..n]).unwrap()
+    });
+    let mut b = Bundle::new(&["sh", "-c", "mkdir /tmp/n 2>/dev/null; echo rc=$?"]);
+    b.spec["linux"]["seccomp"] = json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "listenerPath": sock,
+        "listenerMetadata": "from-the-test",
+        "architectures": ["SCMP_ARCH_X86_64"],
+        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_NOTIFY"}]
+    });
+    let rt = Runtime::new();
+    let id = unique("notify");
+    let out = rt.run(&b, &id);
+    let msg = agent.join().unwrap();
+    assert_eq!(msg["fds"], json!(["seccompFd"]), "{msg}");
+    assert_eq!(msg["metadata"], "from-the-test");
+    assert_eq!(msg["state"]["id"], id.as_str());
+    assert_eq!(stdout(&out), "rc=1\n", "{}", stderr(&out));
+    assert!(!b.rootfs().join("tmp/n").exists());
+}
+
+fn recv_with_fd(sock: i32, data: &mut [u8]) -> (usize, i32) {
+    let mut iov = libc::iovec {
+        iov_base: data.as_mut_ptr().cast(),
+        iov_len: data.len(),
+    };
+    let mut cbuf = [0u8; 64];
+    // SAFETY: a zeroed msghdr pointing at the buffers above.
+    unsafe {
+        let mut msg: libc::msghdr = std::mem::zeroed();
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = cbuf.as_mut_ptr().cast();
+        msg.msg_controllen = cbuf.len();
+        let n = libc::recvmsg(sock, &mut msg, 0);
+        assert!(n > 0);
+        let c = libc::CMSG_FIRSTHDR(&msg);
+        assert!(!c.is_null());
+        (
+            n as usize,
+            std::ptr::read_unaligned(libc::CMSG_DATA(c).cast::<i32>()),
+        )
+    }
+}
+
+#[test]
+fn errors_also_go_to_the_json_log() {
+    let rt = Runtime::new();
+    let log = rt.root.path().join("runtime.log");
+    let out = rt
+        .cmd()
+        .arg("--log")
+        .arg(&log)
+        .args(["--log-format", "json", "kill", "missing-ctr", "KILL"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let line: serde_json::Value =
+        serde_json::from_str(std::fs::read_to_string(&log).unwrap().trim()).unwrap();
+    assert_eq!(line["level"], "error");
+    assert_eq!(line["msg"], "container missing-ctr does not exist");
+}

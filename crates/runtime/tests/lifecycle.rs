@@ -258,3 +258,72 @@ fn spec_and_features_describe_the_runtime() {
             .any(|c| c == "CAP_SYS_ADMIN")
     );
 }
+
+#[test]
+fn run_detach_then_kill_all_reaches_every_process() {
+    let rt = Runtime::new();
+    let b = Bundle::new(&["sh", "-c", "sleep 1000 & sleep 1000 & wait"]);
+    b.write();
+    let id = unique("detach");
+    rt.track(&id);
+    let err = tempfile::tempfile().unwrap();
+    let status = rt
+        .cmd()
+        .args(["run", "--detach", "--bundle"])
+        .arg(b.path())
+        .arg(&id)
+        .stdout(std::process::Stdio::null())
+        .stderr(err)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(rt.status(&id), "running");
+    // The shell starts its two sleeps; wait until the cgroup holds all three.
+    let mut pids = Vec::new();
+    for _ in 0..100_000 {
+        pids = serde_json::from_str::<Vec<i64>>(&rt.ok(&["ps", "--format", "json", &id])).unwrap();
+        if pids.len() == 3 {
+            break;
+        }
+        std::thread::yield_now();
+    }
+    assert_eq!(pids.len(), 3, "{pids:?}");
+    let table = rt.ok(&["ps", &id]);
+    assert_eq!(
+        table
+            .lines()
+            .filter(|l| l.ends_with(":00 sleep 1000"))
+            .count(),
+        2,
+        "{table}"
+    );
+    rt.ok(&["kill", "--all", &id, "KILL"]);
+    rt.wait_status(&id, "stopped");
+    rt.ok(&["delete", &id]);
+}
+
+#[test]
+fn exec_with_a_process_file() {
+    let rt = Runtime::new();
+    let b = Bundle::new(&["sleep", "1000"]);
+    let id = unique("proc");
+    assert!(rt.create(&b, &id).status.success());
+    rt.ok(&["start", &id]);
+    let pf = b.path().join("process.json");
+    let process = serde_json::json!({
+        "args": ["sh", "-c", "id -u; pwd; echo $FROM_FILE"],
+        "env": ["PATH=/bin", "FROM_FILE=yes"],
+        "cwd": "/etc",
+        "user": {"uid": 4242, "gid": 4242}
+    });
+    std::fs::write(&pf, process.to_string()).unwrap();
+    let out = rt
+        .cmd()
+        .args(["exec", "--process"])
+        .arg(&pf)
+        .arg(&id)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "4242\n/etc\nyes\n");
+}

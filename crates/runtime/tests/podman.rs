@@ -27,6 +27,7 @@ impl Podman {
     fn cmd(&self) -> Command {
         let mut c = Command::new("podman");
         c.env("CONTAINERS_CONF", self.dir.path().join("containers.conf"))
+            .env("BERTH_OCI_EXE_DIR", self.dir.path().join("exe"))
             .arg("--root")
             .arg(self.dir.path().join("root"))
             .arg("--runroot")
@@ -53,6 +54,7 @@ impl Drop for Podman {
             .args(["rm", "--all", "--force", "--time", "0"])
             .output();
         let _ = self.cmd().args(["system", "reset", "--force"]).output();
+        unmount_all_in(&self.dir.path().join("exe"));
     }
 }
 

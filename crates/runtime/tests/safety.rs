@@ -140,7 +140,8 @@ fn overwrite_attempt(unprotected: bool) -> (String, bool) {
         c.arg("--root")
             .arg(state.path())
             .args(args)
-            .stdin(std::process::Stdio::null());
+            .stdin(std::process::Stdio::null())
+            .env("BERTH_OCI_EXE_DIR", state.path().join(".exe"));
         // Files, not pipes: the container inherits the runtime's stdio.
         c.stdout(std::process::Stdio::null())
             .stderr(tempfile::tempfile().unwrap());
@@ -167,11 +168,14 @@ fn overwrite_attempt(unprotected: bool) -> (String, bool) {
         b.path().to_str().unwrap(),
         &id,
     ]));
-    let attack = "exec 3</proc/1/exe; until grep -q sleep /proc/1/comm; do :; done; \
+    // The attacker waits for /tmp/go, which the test makes once every berth-oci
+    // process has exited (a running one would make the write fail with ETXTBSY).
+    let attack = "exec 3</proc/1/exe; until [ -e /tmp/go ]; do :; done; \
                   (echo owned > /proc/self/fd/3) 2>/tmp/err; echo rc=$? $(cat /tmp/err) > /tmp/result.tmp; \
                   mv /tmp/result.tmp /tmp/result";
     ok(&mut oci(&["exec", "--detach", &id, "sh", "-c", attack]));
     ok(&mut oci(&["start", &id]));
+    std::fs::write(b.rootfs().join("tmp/go"), "").unwrap();
     let result = b.rootfs().join("tmp/result");
     let mut report = String::new();
     for _ in 0..200_000 {
@@ -183,24 +187,8 @@ fn overwrite_attempt(unprotected: bool) -> (String, bool) {
     }
     let _ = oci(&["delete", "--force", &id]).status();
     let changed = std::fs::read(&copy).unwrap() != before;
-    unmount_exe_cache(&copy);
+    unmount_all_in(&state.path().join(".exe"));
     (report, changed)
-}
-
-fn unmount_exe_cache(bin: &std::path::Path) {
-    use std::os::unix::fs::MetadataExt;
-    let m = std::fs::metadata(bin).unwrap();
-    let p = format!(
-        "/run/berth-oci/.exe/berth-oci-{}-{}-{}",
-        m.dev(),
-        m.ino(),
-        m.mtime()
-    );
-    let _ = std::process::Command::new("umount")
-        .arg(&p)
-        .stderr(std::process::Stdio::null())
-        .status();
-    let _ = std::fs::remove_file(&p);
 }
 
 #[test]

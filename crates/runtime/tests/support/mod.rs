@@ -93,6 +93,7 @@ impl Runtime {
     pub fn cmd(&self) -> Command {
         let mut c = Command::new(BIN);
         c.arg("--root").arg(self.root.path());
+        c.env("BERTH_OCI_EXE_DIR", self.root.path().join(".exe"));
         c.stdin(Stdio::null());
         c
     }
@@ -175,6 +176,19 @@ impl Drop for Runtime {
         for id in self.ids.borrow().iter() {
             let _ = self.cmd().args(["delete", "--force", id]).output();
         }
+        unmount_all_in(&self.root.path().join(".exe"));
+    }
+}
+
+/// Detaches the read-only self-image mounts berth-oci made under `dir`.
+pub fn unmount_all_in(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = std::ffi::CString::new(e.path().as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: umount2 with a valid C string.
+        unsafe { libc::umount2(p.as_ptr(), libc::MNT_DETACH) };
     }
 }
 
