@@ -55,6 +55,7 @@ impl Drop for Podman {
             .output();
         let _ = self.cmd().args(["system", "reset", "--force"]).output();
         unmount_all_in(&self.dir.path().join("exe"));
+        unmount_default_self_image(std::path::Path::new(BIN));
     }
 }
 
