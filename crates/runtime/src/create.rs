@@ -115,6 +115,7 @@ struct Plan {
     unshare_flags: i32,
     joins: Vec<(i32, OwnedFd)>,
     new_userns: bool,
+    idmap: Vec<Option<OwnedFd>>,
 }
 
 pub fn create(rt: &Runtime, opts: &CreateOptions, mode: Mode) -> Result<i32> {
@@ -285,6 +286,18 @@ fn plan(spec: Spec, rootfs: String, cgroup: Cgroup, fifo: Option<OwnedFd>) -> Re
             1
         }
     });
+    let l = spec.linux();
+    let idmap = spec
+        .mounts
+        .iter()
+        .map(|m| {
+            let wanted = m.options.iter().any(|o| o == "idmap" || o == "ridmap")
+                || !m.uid_mappings.is_empty();
+            wanted
+                .then(|| crate::idmap::userns_for(m, &l.uid_mappings, &l.gid_mappings))
+                .transpose()
+        })
+        .collect::<Result<Vec<_>>>()?;
     Ok(Plan {
         spec,
         process,
@@ -296,6 +309,7 @@ fn plan(spec: Spec, rootfs: String, cgroup: Cgroup, fifo: Option<OwnedFd>) -> Re
         unshare_flags,
         joins,
         new_userns,
+        idmap,
     })
 }
 
@@ -488,6 +502,7 @@ fn init_steps(plan: &Plan, opts: &CreateOptions, mode: Mode, sock: &OwnedFd) -> 
             cgroup: &plan.cgroup,
             userns,
             cgroupns: spec.namespace("cgroup").is_some(),
+            idmap: &plan.idmap,
         };
         rootfs::mount_all(&ctx, &root)?;
     }

@@ -5,7 +5,7 @@
 use crate::error::{Context, Result};
 use crate::mountopts::MountFlags;
 use crate::spec::{IdMapping, Mount};
-use crate::sys::{self, fd_path};
+use crate::sys;
 use std::ffi::CStr;
 use std::io::Read;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -42,24 +42,29 @@ pub fn userns_with(uid: &[IdMapping], gid: &[IdMapping]) -> Result<OwnedFd> {
     result
 }
 
-pub fn idmapped_bind(m: &Mount, src: &CStr, target: &OwnedFd, opts: &MountFlags) -> Result<()> {
+/// The user namespace an id-mapped mount needs, made by the runtime before the fork:
+/// the init lives in a new pid namespace where the helper's /proc entry is unreachable.
+/// Without mappings of its own the mount takes the container's.
+pub fn userns_for(
+    m: &Mount,
+    container_uid: &[IdMapping],
+    container_gid: &[IdMapping],
+) -> Result<OwnedFd> {
     let (uid, gid) = if m.uid_mappings.is_empty() {
-        (
-            vec![IdMapping {
-                container_id: 0,
-                host_id: 0,
-                size: u32::MAX,
-            }],
-            vec![IdMapping {
-                container_id: 0,
-                host_id: 0,
-                size: u32::MAX,
-            }],
-        )
+        (container_uid.to_vec(), container_gid.to_vec())
     } else {
         (m.uid_mappings.clone(), m.gid_mappings.clone())
     };
-    let ns = userns_with(&uid, &gid)?;
+    if uid.is_empty() || gid.is_empty() {
+        bail!(
+            "id-mapped mount {} needs uid and gid mappings",
+            m.destination
+        );
+    }
+    userns_with(&uid, &gid)
+}
+
+pub fn idmapped_bind(ns: &OwnedFd, src: &CStr, target: &OwnedFd, opts: &MountFlags) -> Result<()> {
     let tree = sys::open_tree_clone(src, opts.recursive_bind).ctx("clone the mount tree")?;
     sys::mount_setattr(
         tree.as_raw_fd(),
@@ -70,5 +75,5 @@ pub fn idmapped_bind(m: &Mount, src: &CStr, target: &OwnedFd, opts: &MountFlags)
         Some(ns.as_raw_fd()),
     )
     .ctx("id-map the mount")?;
-    sys::move_mount(tree.as_raw_fd(), &fd_path(target)).ctx("move the id-mapped mount in place")
+    sys::move_mount(tree.as_raw_fd(), target.as_raw_fd()).ctx("move the id-mapped mount in place")
 }

@@ -125,6 +125,8 @@ pub struct MountContext<'a> {
     pub cgroup: &'a Cgroup,
     pub userns: bool,
     pub cgroupns: bool,
+    /// One entry per spec mount: the user namespace of an id-mapped bind.
+    pub idmap: &'a [Option<OwnedFd>],
 }
 
 /// Sets "/" propagation and makes the rootfs a mount point of its own.
@@ -180,8 +182,9 @@ fn make_parent_mount_private(rootfs: &str) -> Result<()> {
 
 /// Every mount of the spec, then /dev's nodes and links.
 pub fn mount_all(ctx: &MountContext, root: &Rootfs) -> Result<()> {
-    for m in &ctx.spec.mounts {
-        mount_one(ctx, root, m).with(|| format!("mount {}", m.destination))?;
+    for (i, m) in ctx.spec.mounts.iter().enumerate() {
+        let ns = ctx.idmap.get(i).and_then(Option::as_ref);
+        mount_one(ctx, root, m, ns).with(|| format!("mount {}", m.destination))?;
     }
     if needs_dev_setup(ctx.spec) {
         create_devices(ctx, root)?;
@@ -206,7 +209,7 @@ fn mount_kind(m: &Mount) -> &str {
     }
 }
 
-fn mount_one(ctx: &MountContext, root: &Rootfs, m: &Mount) -> Result<()> {
+fn mount_one(ctx: &MountContext, root: &Rootfs, m: &Mount, idmap: Option<&OwnedFd>) -> Result<()> {
     let kind = mount_kind(m);
     let opts = mountopts::parse(&m.options);
     let dest = m.destination.as_str();
@@ -214,7 +217,7 @@ fn mount_one(ctx: &MountContext, root: &Rootfs, m: &Mount) -> Result<()> {
         bail!("destination is empty");
     }
     match kind {
-        "bind" => bind_mount(ctx, root, m, &opts),
+        "bind" => bind_mount(ctx, root, m, &opts, idmap),
         "cgroup" | "cgroup2" => mount_cgroup(ctx, root, m, &opts, kind),
         _ => {
             if matches!(kind, "proc" | "sysfs") {
@@ -313,13 +316,19 @@ fn refuse_non_directory(root: &Rootfs, dest: &str) -> Result<()> {
     }
 }
 
-fn bind_mount(ctx: &MountContext, root: &Rootfs, m: &Mount, opts: &MountFlags) -> Result<()> {
+fn bind_mount(
+    ctx: &MountContext,
+    root: &Rootfs,
+    m: &Mount,
+    opts: &MountFlags,
+    idmap: Option<&OwnedFd>,
+) -> Result<()> {
     let source = m.source.as_deref().ok_or("bind mount without a source")?;
     let meta = std::fs::metadata(source).with(|| format!("bind source {source}"))?;
     let target = root.ensure_target(&m.destination, meta.is_dir())?;
     let src = cstr(source).ctx(source)?;
-    if opts.idmap || !m.uid_mappings.is_empty() {
-        crate::idmap::idmapped_bind(m, &src, &target, opts)?;
+    if let Some(ns) = idmap {
+        crate::idmap::idmapped_bind(ns, &src, &target, opts)?;
     } else {
         let rec = if opts.recursive_bind { libc::MS_REC } else { 0 };
         sys::mount(

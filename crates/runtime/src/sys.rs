@@ -327,18 +327,19 @@ pub fn open_tree_clone(path: &CStr, recursive: bool) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(r as RawFd) })
 }
 
-/// move_mount(2) of a detached tree onto `target`.
-pub fn move_mount(from: RawFd, target: &CStr) -> io::Result<()> {
+/// move_mount(2) of a detached tree onto the mount point `target` (an O_PATH fd).
+pub fn move_mount(from: RawFd, target: RawFd) -> io::Result<()> {
+    const MOVE_MOUNT_T_EMPTY_PATH: u32 = 0x40;
     let empty = c"";
-    // SAFETY: both paths are C strings.
+    // SAFETY: both paths are empty C strings; the fds name the objects.
     cvt_long(unsafe {
         libc::syscall(
             libc::SYS_move_mount,
             from,
             empty.as_ptr(),
-            libc::AT_FDCWD,
-            target.as_ptr(),
-            MOVE_MOUNT_F_EMPTY_PATH,
+            target,
+            empty.as_ptr(),
+            MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH,
         )
     })
     .map(drop)

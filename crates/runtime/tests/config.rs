@@ -349,3 +349,77 @@ fn errors_also_go_to_the_json_log() {
     assert_eq!(line["level"], "error");
     assert_eq!(line["msg"], "container missing-ctr does not exist");
 }
+
+#[test]
+fn no_pivot_moves_the_rootfs_onto_slash() {
+    let rt = Runtime::new();
+    let b = Bundle::new(&["ls", "/"]);
+    b.write();
+    let id = unique("nopivot");
+    rt.track(&id);
+    let out = rt
+        .cmd()
+        .args(["run", "--no-pivot", "--bundle"])
+        .arg(b.path())
+        .arg(&id)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let entries: Vec<String> = stdout(&out).split_whitespace().map(String::from).collect();
+    let mut want: Vec<String> = std::fs::read_dir(b.rootfs())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    want.sort();
+    assert_eq!(entries, want);
+}
+
+#[test]
+fn time_namespace_offsets_shift_the_monotonic_clock() {
+    let mut b = Bundle::new(&["cat", "/proc/uptime"]);
+    b.spec["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"type": "time"}));
+    b.spec["linux"]["timeOffsets"] = json!({"boottime": {"secs": 3_000_000_000u64, "nanosecs": 0}});
+    let out = run_ok(&b);
+    let uptime: f64 = out.split_whitespace().next().unwrap().parse().unwrap();
+    assert!(uptime > 3e9, "{out}");
+}
+
+#[test]
+fn idmapped_bind_mount_shows_host_owners_mapped() {
+    let host = tempfile::tempdir().unwrap();
+    let f = host.path().join("owned");
+    std::fs::write(&f, "x").unwrap();
+    std::os::unix::fs::chown(&f, Some(0), Some(0)).unwrap();
+    // As runc writes them, the mappings read "on-disk (container) id -> id seen":
+    // a file root owns on disk shows as 1000 through the mount, as it would to a
+    // container whose user namespace maps its root to host 1000.
+    let mut b = Bundle::new(&["stat", "-c", "%u:%g", "/idm/owned"]);
+    b.spec["mounts"].as_array_mut().unwrap().push(json!({
+        "destination": "/idm", "type": "bind", "source": host.path(), "options": ["bind", "idmap"],
+        "uidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}],
+        "gidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}],
+    }));
+    assert_eq!(run_ok(&b).trim(), "1000:1000");
+}
+
+#[test]
+fn container_side_hooks_run_inside() {
+    let mut b = Bundle::new(&["cat", "/tmp/hooks"]);
+    std::fs::set_permissions(
+        b.rootfs().join("tmp"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o1777),
+    )
+    .unwrap();
+    let log = b.rootfs().join("tmp/hooks");
+    // createContainer runs before pivot_root (host paths resolve); startContainer
+    // runs inside the container, after start, before the process.
+    b.spec["hooks"] = json!({
+        "createContainer": [{"path": "/bin/sh", "args": ["sh", "-c", format!("echo create >> {}", log.display())]}],
+        "startContainer": [{"path": "/bin/sh", "args": ["sh", "-c", "echo start-$(hostname) >> /tmp/hooks"]}],
+    });
+    b.spec["hostname"] = "hooked".into();
+    assert_eq!(run_ok(&b), "create\nstart-hooked\n");
+}

@@ -221,8 +221,15 @@ fn read_all(mut f: std::fs::File) -> Vec<u8> {
 /// (/run/berth-oci/.exe), for callers such as podman that do not pass our environment on.
 pub fn unmount_default_self_image(bin: &Path) {
     use std::os::unix::fs::MetadataExt;
-    let Ok(m) = std::fs::metadata(bin) else { return };
-    let p = format!("/run/berth-oci/.exe/berth-oci-{}-{}-{}", m.dev(), m.ino(), m.mtime());
+    let Ok(m) = std::fs::metadata(bin) else {
+        return;
+    };
+    let p = format!(
+        "/run/berth-oci/.exe/berth-oci-{}-{}-{}",
+        m.dev(),
+        m.ino(),
+        m.mtime()
+    );
     let c = std::ffi::CString::new(p.clone()).unwrap();
     // SAFETY: umount2 with a valid C string.
     if unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) } == 0 {
