@@ -237,3 +237,35 @@ fn dropped_blob_download_resumes_and_5xx_is_retried() {
         );
     }
 }
+
+#[test]
+fn a_chunked_upload_retries_a_refused_chunk() {
+    // Recompressing makes the size unknown up front, so the layer goes up in
+    // Content-Range chunks (64 KiB here); the proxy refuses the first with 503.
+    // (A single streamed PATCH could not be sent again.)
+    let reg = Registry::start().expect("registry");
+    let tmp = tempfile::tempdir().unwrap();
+    let fx = fixtures::small(&tmp.path().join("s")).unwrap();
+    let proxy = HostileProxy::start(reg.addr(), Fault::UnavailablePatchOnce).expect("proxy");
+    let r = run_cmd(berth().env("BERTH_UPLOAD_CHUNK_SIZE", "65536").args([
+        "image",
+        "copy",
+        "-q",
+        "--dest-tls-verify=false",
+        "--dest-compress-format",
+        "zstd",
+        &format!("oci:{}:{}", fx.layout.display(), fx.tag),
+        &format!("docker://{}/chunked/img:1", proxy.addr()),
+    ]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let out = tmp.path().join("back");
+    ok(&[
+        "image",
+        "copy",
+        "-q",
+        "--src-tls-verify=false",
+        &format!("docker://{}/chunked/img:1", reg.addr()),
+        &format!("oci:{}:x", out.display()),
+    ]);
+    assert_eq!(oci_diff_ids(&out, "x"), oci_diff_ids(&fx.layout, &fx.tag));
+}

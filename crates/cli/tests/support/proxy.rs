@@ -21,6 +21,8 @@ pub enum Fault {
     TruncateOnce,
     /// Answer the first blob request with 503; pass everything after it through.
     UnavailableOnce,
+    /// Answer the first PATCH (an upload chunk) with 503 without passing it on.
+    UnavailablePatchOnce,
 }
 
 pub struct HostileProxy {
@@ -113,6 +115,16 @@ fn serve(
     let mut body = vec![0u8; content_length(&head).unwrap_or(0)];
     reader.read_exact(&mut body)?;
     let mut up = TcpStream::connect(upstream)?;
+    if fault == Fault::UnavailablePatchOnce
+        && request_line.starts_with("PATCH ")
+        && !fired.swap(true, Ordering::SeqCst)
+    {
+        let mut c = client;
+        c.write_all(
+            b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        )?;
+        return c.shutdown(Shutdown::Both);
+    }
     let mut out = format!("{request_line}\r\n");
     for h in &head[1..] {
         let k = h.split(':').next().unwrap_or("").to_ascii_lowercase();

@@ -326,26 +326,25 @@ impl DockerDestination {
         Ok(())
     }
 
-    /// Streams the blob in a PATCH, hashing it, then closes the upload with its digest.
-    fn upload_streamed(&self, loc: &str, reader: &mut dyn Read) -> Result<BlobInfo> {
+    /// Sends a blob of unknown size (a recompressed layer) in chunks, each a PATCH
+    /// with its Content-Range. A chunk that fails part-way is resumed from the
+    /// offset the registry reports holding, so a dropped connection costs one chunk
+    /// at most. Then closes the upload with the digest computed on the way.
+    fn upload_chunked(&self, loc: &str, reader: &mut dyn Read) -> Result<BlobInfo> {
         let mut hashing = DigestingReader::new(reader, Algorithm::Sha256);
-        let headers = [("Content-Type", "application/octet-stream".to_string())];
-        let resp = self
-            .client
-            .send(
-                "PATCH",
-                loc,
-                &self.scopes(),
-                &headers,
-                Body::Stream(&mut hashing),
-            )
-            .map_err(|e| self.client.send_error(loc, e))?;
-        let next = resp
-            .header("Location")
-            .map(|l| self.client.resolve(l))
-            .unwrap_or_else(|| loc.to_string());
+        let mut buf = vec![0u8; upload_chunk_size()];
+        let mut loc = loc.to_string();
+        let mut offset: u64 = 0;
+        loop {
+            let n = read_full(&mut hashing, &mut buf).map_err(Error::Stream)?;
+            if n == 0 {
+                break;
+            }
+            loc = self.send_chunk(&loc, offset, &buf[..n])?;
+            offset += n as u64;
+        }
         let (digest, size) = hashing.finish();
-        let url = with_query(&next, "digest", &digest.to_string());
+        let url = with_query(&loc, "digest", &digest.to_string());
         self.client
             .send(
                 "PUT",
@@ -354,9 +353,94 @@ impl DockerDestination {
                 &[("Content-Length", "0".into())],
                 Body::Empty,
             )
-            .map_err(|e| self.client.send_error(&next, e))?;
+            .map_err(|e| self.client.send_error(&loc, e))?;
         Ok(BlobInfo { digest, size })
     }
+
+    /// One chunk at `offset`; returns the upload's next location.
+    fn send_chunk(&self, loc: &str, offset: u64, chunk: &[u8]) -> Result<String> {
+        let mut loc = loc.to_string();
+        let mut sent = 0usize;
+        let mut resumes = 0;
+        while sent < chunk.len() {
+            let start = offset + sent as u64;
+            let end = offset + chunk.len() as u64 - 1;
+            let headers = [
+                ("Content-Type", "application/octet-stream".to_string()),
+                ("Content-Range", format!("{start}-{end}")),
+                ("Content-Length", (chunk.len() - sent).to_string()),
+            ];
+            match self.client.send(
+                "PATCH",
+                &loc,
+                &self.scopes(),
+                &headers,
+                Body::Bytes(&chunk[sent..]),
+            ) {
+                Ok(resp) => {
+                    if let Some(l) = resp.header("Location") {
+                        loc = self.client.resolve(l);
+                    }
+                    sent = chunk.len();
+                }
+                Err(e) if resumes < 3 => {
+                    resumes += 1;
+                    let held = self
+                        .upload_offset(&loc)
+                        .map_err(|_| self.client.send_error(&loc, e))?;
+                    if held < offset || held > offset + chunk.len() as u64 {
+                        return Err(Error::Registry {
+                            url: loc,
+                            message: format!(
+                                "upload holds {held} bytes, expected {offset}..{}",
+                                offset + chunk.len() as u64
+                            ),
+                        });
+                    }
+                    sent = (held - offset) as usize;
+                }
+                Err(e) => return Err(self.client.send_error(&loc, e)),
+            }
+        }
+        Ok(loc)
+    }
+
+    /// How many bytes an upload in progress holds (its `Range: 0-N`).
+    fn upload_offset(&self, loc: &str) -> std::result::Result<u64, SendError> {
+        let resp = self
+            .client
+            .send("GET", loc, &self.scopes(), &[], Body::Empty)?;
+        Ok(resp
+            .header("Range")
+            .and_then(|r| r.rsplit('-').next())
+            .and_then(|n| n.trim().parse::<u64>().ok())
+            .map_or(0, |last| last + 1))
+    }
+}
+
+/// Chunk size for uploads of unknown size: big enough that request overhead is
+/// negligible, small enough that parallel uploads stay within a few tens of MiB.
+/// `BERTH_UPLOAD_CHUNK_SIZE` (bytes) overrides it.
+fn upload_chunk_size() -> usize {
+    std::env::var("BERTH_UPLOAD_CHUNK_SIZE")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|n| *n >= 1024)
+        .unwrap_or(8 << 20)
+}
+
+/// Reads until `buf` is full or the reader ends.
+fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
 }
 
 fn with_query(url: &str, key: &str, value: &str) -> String {
@@ -408,7 +492,7 @@ impl ImageDestination for DockerDestination {
             Some(info) => self
                 .upload_monolithic(&loc, reader, info)
                 .map(|_| info.clone()),
-            None => self.upload_streamed(&loc, reader),
+            None => self.upload_chunked(&loc, reader),
         };
         if result.is_err() {
             // Best effort: tell the registry to drop the partial upload.
