@@ -78,6 +78,7 @@ pub fn load_spec(bundle: &Path) -> Result<Spec> {
 }
 
 fn validate(spec: &Spec) -> Result<()> {
+    check_oci_version(&spec.oci_version)?;
     let p = spec.process.as_ref().ok_or("config.json has no process")?;
     process::validate(p)?;
     let root = spec.root.as_ref().ok_or("config.json has no root")?;
@@ -103,6 +104,20 @@ fn validate(spec: &Spec) -> Result<()> {
     Ok(())
 }
 
+/// ociVersion must be a 1.x semantic version; anything else is refused up front.
+fn check_oci_version(v: &str) -> Result<()> {
+    let core = v.split(['-', '+']).next().unwrap_or("");
+    let parts: Vec<&str> = core.split('.').collect();
+    let numeric = parts.len() == 3
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
+    if !numeric || parts[0] != "1" {
+        bail!("ociVersion {v:?}: not a supported runtime spec version (1.x.y)");
+    }
+    Ok(())
+}
+
 /// Everything the init needs, decided before the fork.
 struct Plan {
     spec: Spec,
@@ -116,9 +131,13 @@ struct Plan {
     joins: Vec<(i32, OwnedFd)>,
     new_userns: bool,
     idmap: Vec<Option<OwnedFd>>,
+    preserved: Vec<i32>,
 }
 
 pub fn create(rt: &Runtime, opts: &CreateOptions, mode: Mode) -> Result<i32> {
+    // Which of fds 3.. the caller handed over, seen before this process opens any
+    // of its own (those must never be preserved into the container).
+    let preserved = process::inherited_fds(opts.preserve_fds);
     state::valid_id(&opts.id)?;
     let bundle =
         std::fs::canonicalize(&opts.bundle).with(|| format!("bundle {}", opts.bundle.display()))?;
@@ -148,6 +167,7 @@ pub fn create(rt: &Runtime, opts: &CreateOptions, mode: Mode) -> Result<i32> {
         &bundle,
         &rootfs.to_string_lossy(),
         &dir,
+        &preserved,
     );
     if result.is_err() {
         let _ = std::fs::remove_dir_all(&dir);
@@ -155,6 +175,7 @@ pub fn create(rt: &Runtime, opts: &CreateOptions, mode: Mode) -> Result<i32> {
     result
 }
 
+#[allow(clippy::too_many_arguments)]
 fn create_in(
     rt: &Runtime,
     opts: &CreateOptions,
@@ -163,6 +184,7 @@ fn create_in(
     bundle: &Path,
     rootfs: &str,
     dir: &Path,
+    preserved: &[i32],
 ) -> Result<i32> {
     let cgroup = cgroups::resolve(&spec, &opts.id, rt.systemd_cgroup)?;
     let fifo = if mode == Mode::Create {
@@ -170,7 +192,8 @@ fn create_in(
     } else {
         None
     };
-    let plan = plan(spec, rootfs.to_string(), cgroup, fifo)?;
+    let mut plan = plan(spec, rootfs.to_string(), cgroup, fifo)?;
+    plan.preserved = preserved.to_vec();
     let (parent_sock, child_sock) = sys::seqpacket_pair().ctx("socketpair")?;
     enter_parent_namespaces(&plan.spec)?;
     let pid = sys::clone_fork(plan.clone_flags).ctx("clone the container process")?;
@@ -217,11 +240,10 @@ fn create_in(
             sys_send(&parent_sock, b"S").ctx("start the container")?;
             st.started = true;
             st.save(&rt.root)?;
-            let poststart = plan.spec.hooks().poststart;
-            if !poststart.is_empty()
-                && let Err(e) = hooks::run_all("poststart", &poststart, &st.oci(Status::Running))
-            {
-                crate::log::warn(&e.0);
+            if let Err(e) = crate::ops::run_poststart(&st) {
+                let _ = sys::waitpid(pid, 0);
+                crate::delete::cleanup(rt, &st);
+                return Err(e);
             }
             if detach {
                 return Ok(0);
@@ -310,6 +332,7 @@ fn plan(spec: Spec, rootfs: String, cgroup: Cgroup, fifo: Option<OwnedFd>) -> Re
         joins,
         new_userns,
         idmap,
+        preserved: Vec::new(),
     })
 }
 
@@ -572,7 +595,7 @@ fn init_steps(plan: &Plan, opts: &CreateOptions, mode: Mode, sock: &OwnedFd) -> 
     // The cwd is checked, and inherited fds marked, while those syscalls are surely
     // allowed (before any filter).
     process::enter_cwd(p)?;
-    process::prepare_fds(opts.preserve_fds)?;
+    process::prepare_fds(&plan.preserved)?;
     if p.no_new_privileges {
         process::set_no_new_privs()?;
     }

@@ -50,7 +50,12 @@ fn build_process(st: &State, o: &ExecOptions) -> Result<Process> {
     let mut p = st.config.process.clone().unwrap_or_default();
     p.args = o.args.clone();
     p.terminal = o.tty;
-    p.env.extend(o.env.iter().cloned());
+    for kv in &o.env {
+        // A variable given on the command line replaces the spec's of the same name.
+        let key = kv.split('=').next().unwrap_or(kv);
+        p.env.retain(|e| e.split('=').next() != Some(key));
+        p.env.push(kv.clone());
+    }
     if let Some(c) = &o.cwd {
         p.cwd = c.clone();
     }
@@ -102,6 +107,7 @@ fn same_ns(pid: i32, file: &str) -> bool {
 }
 
 pub fn exec(rt: &Runtime, o: &ExecOptions) -> Result<i32> {
+    let preserved = process::inherited_fds(o.preserve_fds);
     let st = State::load(&rt.root, &o.id)?;
     match st.status(&rt.root) {
         Status::Running | Status::Created => {}
@@ -142,7 +148,7 @@ pub fn exec(rt: &Runtime, o: &ExecOptions) -> Result<i32> {
     let pid = sys::fork().ctx("fork")?;
     if pid == 0 {
         drop(parent);
-        let e = match child_steps(&p, &joins, userns, filter.as_ref(), o, &child) {
+        let e = match child_steps(&p, &joins, userns, filter.as_ref(), &preserved, o, &child) {
             Ok(never) => match never {},
             Err(e) => e,
         };
@@ -183,6 +189,7 @@ fn child_steps(
     joins: &[(i32, OwnedFd)],
     userns: bool,
     filter: Option<&process::Filter>,
+    preserved: &[i32],
     o: &ExecOptions,
     sock: &OwnedFd,
 ) -> Result<Never> {
@@ -222,7 +229,7 @@ fn child_steps(
         process::set_no_new_privs()?;
     }
     process::enter_cwd(p)?;
-    process::prepare_fds(o.preserve_fds)?;
+    process::prepare_fds(preserved)?;
     let early = filter.is_some_and(|_| !p.no_new_privileges);
     if early && let Some(f) = filter {
         process::load_seccomp(f)?;

@@ -36,7 +36,9 @@ fn write(level: &str, msg: &str) {
 
 pub fn error(msg: &str) {
     write("error", msg);
-    eprintln!("berth-oci: {msg}");
+    // "Error: " as podman and skopeo print it; callers (conmon, test harnesses)
+    // look for the word.
+    eprintln!("Error: {msg}");
 }
 
 pub fn warn(msg: &str) {

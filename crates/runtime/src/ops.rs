@@ -32,13 +32,19 @@ pub fn start(rt: &Runtime, id: &str) -> Result<()> {
     let _ = std::fs::remove_file(&fifo);
     st.started = true;
     st.save(&rt.root)?;
+    run_poststart(&st)
+}
+
+/// poststart hooks; a failing one stops the container and is an error, as the
+/// runtime spec (1.1+) asks.
+pub fn run_poststart(st: &State) -> Result<()> {
     let poststart = st.config.hooks().poststart;
-    if !poststart.is_empty()
-        && let Err(e) = hooks::run_all("poststart", &poststart, &st.oci(Status::Running))
-    {
-        crate::log::warn(&e.0);
+    if poststart.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    hooks::run_all("poststart", &poststart, &st.oci(Status::Running)).inspect_err(|_| {
+        let _ = sys::kill(st.pid, libc::SIGKILL);
+    })
 }
 
 pub fn state_json(rt: &Runtime, id: &str) -> Result<serde_json::Value> {

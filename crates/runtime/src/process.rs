@@ -238,13 +238,20 @@ fn check_executable(path: &str) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Clears close-on-exec on the preserved fds (3 .. 3+n) and sets it on the rest.
-pub fn prepare_fds(preserve: u32) -> Result<()> {
-    sys::cloexec_from(3 + preserve).ctx("close inherited fds")?;
-    for fd in 3..3 + preserve as i32 {
-        if sys::fd_is_open(fd) {
-            sys::set_cloexec(fd, false).with(|| format!("preserve fd {fd}"))?;
-        }
+/// The fds among 3 .. 3+n the caller passed in (`--preserve-fds n`). Taken before
+/// the runtime opens anything, so none of its own descriptors can be mistaken for
+/// one of them.
+pub fn inherited_fds(n: u32) -> Vec<i32> {
+    (3..3 + n as i32)
+        .filter(|fd| sys::fd_is_open(*fd))
+        .collect()
+}
+
+/// Sets close-on-exec on every fd from 3 up, then clears it on the preserved ones.
+pub fn prepare_fds(preserved: &[i32]) -> Result<()> {
+    sys::cloexec_from(3).ctx("close inherited fds")?;
+    for &fd in preserved {
+        sys::set_cloexec(fd, false).with(|| format!("preserve fd {fd}"))?;
     }
     Ok(())
 }

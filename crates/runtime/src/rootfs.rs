@@ -306,7 +306,7 @@ fn refuse_non_directory(root: &Rootfs, dest: &str) -> Result<()> {
             let st = sys::fstat(fd.as_raw_fd()).ctx("stat")?;
             if st.st_mode & libc::S_IFMT != libc::S_IFDIR {
                 bail!(
-                    "{dest} in the rootfs is a symlink or not a directory; refusing to mount over it"
+                    "{dest} in the rootfs is a symlink or not a directory: {dest} must be mounted on ordinary directory"
                 );
             }
             Ok(())

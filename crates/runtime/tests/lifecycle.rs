@@ -327,3 +327,43 @@ fn exec_with_a_process_file() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out), "4242\n/etc\nyes\n");
 }
+
+#[test]
+fn a_failing_poststart_hook_fails_start_and_stops_the_container() {
+    let rt = Runtime::new();
+    let mut b = Bundle::new(&["sleep", "1000"]);
+    b.spec["hooks"] = serde_json::json!({"poststart": [{"path": "/bin/false"}]});
+    let id = unique("poststart");
+    assert!(rt.create(&b, &id).status.success());
+    let out = rt.cmd().args(["start", &id]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).starts_with("Error: poststart hook /bin/false"),
+        "{}",
+        stderr(&out)
+    );
+    rt.wait_status(&id, "stopped");
+}
+
+#[test]
+fn exec_env_replaces_the_spec_value() {
+    let rt = Runtime::new();
+    let mut b = Bundle::new(&["sleep", "1000"]);
+    b.spec["process"]["env"]
+        .as_array_mut()
+        .unwrap()
+        .push("MY_VAR=from_spec".into());
+    let id = unique("envx");
+    assert!(rt.create(&b, &id).status.success());
+    rt.ok(&["start", &id]);
+    let out = rt.ok(&[
+        "exec",
+        "--env",
+        "MY_VAR=from_cli",
+        &id,
+        "sh",
+        "-c",
+        "env | grep MY_VAR",
+    ]);
+    assert_eq!(out, "MY_VAR=from_cli\n");
+}

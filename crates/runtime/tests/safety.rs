@@ -76,7 +76,7 @@ fn a_rootfs_whose_proc_is_a_symlink_is_refused() {
     let out = rt.run(&b, &unique("procsym"));
     assert!(!out.status.success());
     assert!(
-        stderr(&out).contains("/proc in the rootfs is a symlink"),
+        stderr(&out).contains("/proc must be mounted on ordinary directory"),
         "{}",
         stderr(&out)
     );
@@ -203,4 +203,27 @@ fn without_the_protection_the_same_attack_succeeds() {
     // The control: proves the attack above is real, against a throwaway copy.
     let (report, changed) = overwrite_attempt(true);
     assert!(changed, "attack report: {report}");
+}
+
+#[test]
+fn preserve_fds_never_hands_over_the_runtimes_own() {
+    // --preserve-fds 5 with no fds passed: the runtime's fifo and sockets sit at
+    // 3.. and must not be mistaken for the caller's.
+    let rt = Runtime::new();
+    let b = Bundle::new(&["ls", "/proc/self/fd"]);
+    b.write();
+    let id = unique("nofds");
+    rt.track(&id);
+    let out = rt
+        .cmd()
+        .args(["run", "--preserve-fds", "5", "--bundle"])
+        .arg(b.path())
+        .arg(&id)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out).split_whitespace().collect::<Vec<_>>(),
+        ["0", "1", "2", "3"]
+    );
 }
