@@ -248,3 +248,57 @@ fn berth_image_sha(data: &[u8]) -> String {
     let d = sha2::Sha256::digest(data);
     d.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+#[test]
+fn pull_policy_newer_compares_digests_with_the_registry() {
+    let reg = Registry::start().expect("registry");
+    let tmp = tempfile::tempdir().unwrap();
+    let fx = fixtures::small(&tmp.path().join("s")).unwrap();
+    let name = format!("{}/newer/busybox:1", reg.addr());
+    let src = format!("oci:{}:latest", fx.layout.display());
+    ok(&[
+        "image",
+        "copy",
+        "-q",
+        "--dest-tls-verify=false",
+        &src,
+        &format!("docker://{name}"),
+    ]);
+    let st = Store::new();
+    st.ok(&["pull", "-q", "--tls-verify=false", &name]);
+    // Same digest on the registry: nothing is fetched.
+    let r = st.ok(&["pull", "--policy", "newer", "--tls-verify=false", &name]);
+    assert!(
+        r.stderr.contains("is up to date, not pulling"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("Trying to pull"), "{}", r.stderr);
+    // The tag now names another manifest (zstd layers): it is pulled.
+    ok(&[
+        "image",
+        "copy",
+        "-q",
+        "--dest-tls-verify=false",
+        "--dest-compress-format",
+        "zstd",
+        &src,
+        &format!("docker://{name}"),
+    ]);
+    let remote = ok(&[
+        "image",
+        "inspect",
+        "--tls-verify=false",
+        "--format",
+        "{{.Digest}}",
+        &format!("docker://{name}"),
+    ]);
+    let r = st.ok(&["pull", "--policy", "newer", "--tls-verify=false", &name]);
+    assert!(r.stderr.contains("Trying to pull"), "{}", r.stderr);
+    let inspect = json(&st.ok(&["image", "inspect", &name]).stdout);
+    assert_eq!(inspect[0]["Digest"], remote.stdout.trim());
+    // With the registry gone, the local image stands.
+    drop(reg);
+    let r = st.ok(&["pull", "--policy", "newer", "--tls-verify=false", &name]);
+    assert!(r.stderr.contains("using the local one"), "{}", r.stderr);
+}

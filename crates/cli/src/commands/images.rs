@@ -177,13 +177,34 @@ pub fn pull(store_args: &StoreArgs, a: PullArgs) -> CmdResult {
     let refs = candidates(typed, &ctx)?;
     if a.policy != "always" {
         for r in &refs {
-            // "newer" would compare digests with the registry; it pulls (cheap when
-            // nothing changed, as present blobs are skipped).
-            if a.policy != "newer"
-                && let Ok(img) = store.image(&r.to_string())
-            {
+            let Ok(img) = store.image(&r.to_string()) else {
+                continue;
+            };
+            let up_to_date = match a.policy.as_str() {
+                // "newer": pull only when the registry's manifest digest is not one
+                // the local image was stored with; if the registry cannot be asked,
+                // the local image stands (podman suppresses the error likewise).
+                "newer" => match remote_digest(r, &ctx) {
+                    Ok(d) => img.manifest_digest == d || img.digests.contains(&d),
+                    Err(e) => {
+                        if !a.quiet {
+                            eprintln!(
+                                "Cannot check {r} for a newer image ({e}); using the local one"
+                            );
+                        }
+                        true
+                    }
+                },
+                _ => true,
+            };
+            if up_to_date {
                 if !a.quiet {
-                    eprintln!("Image {r} is present, not pulling (--policy {})", a.policy);
+                    let why = if a.policy == "newer" {
+                        "is up to date"
+                    } else {
+                        "is present"
+                    };
+                    eprintln!("Image {r} {why}, not pulling (--policy {})", a.policy);
                 }
                 println!("{}", img.id);
                 return Ok(());
@@ -717,6 +738,15 @@ pub struct SaveArgs {
     #[arg(short, long)]
     multi_image_archive: bool,
     images: Vec<String>,
+}
+
+/// The digest of the manifest a registry serves for `r` (a HEAD-sized request).
+fn remote_digest(
+    r: &berth_image::reference::Reference,
+    ctx: &Context,
+) -> berth_image::Result<berth_image::digest::Digest> {
+    let src = ImageName::Docker(r.clone()).open_source(ctx)?;
+    Ok(src.manifest(None)?.digest())
 }
 
 pub fn save(store_args: &StoreArgs, a: SaveArgs) -> CmdResult {
