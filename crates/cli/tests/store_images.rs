@@ -302,3 +302,111 @@ fn pull_policy_newer_compares_digests_with_the_registry() {
     let r = st.ok(&["pull", "--policy", "newer", "--tls-verify=false", &name]);
     assert!(r.stderr.contains("using the local one"), "{}", r.stderr);
 }
+
+#[test]
+fn save_m_writes_several_images_and_extra_names_become_tags() {
+    let tmp = tempfile::tempdir().unwrap();
+    let st = Store::new();
+    let tarball = tmp.path().join("rootfs.tar");
+    std::fs::write(&tarball, fixtures::busybox_layer()).unwrap();
+    // Two images sharing their one layer, told apart by their configs.
+    st.ok(&[
+        "import",
+        "-q",
+        "--change",
+        "ENV WHO=one",
+        tarball.to_str().unwrap(),
+        "localhost/one:1",
+    ]);
+    st.ok(&[
+        "import",
+        "-q",
+        "--change",
+        "ENV WHO=two",
+        tarball.to_str().unwrap(),
+        "localhost/two:1",
+    ]);
+    let multi = tmp.path().join("multi.tar");
+    st.ok(&[
+        "save",
+        "-q",
+        "-m",
+        "-o",
+        multi.to_str().unwrap(),
+        "localhost/one:1",
+        "localhost/two:1",
+    ]);
+    let list = tar_member(&multi, "manifest.json");
+    let entries = json(&list);
+    let tags: Vec<&str> = entries
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["RepoTags"][0].as_str().unwrap())
+        .collect();
+    assert_eq!(tags, ["localhost/one:1", "localhost/two:1"]);
+    assert_eq!(
+        entries[0]["Layers"], entries[1]["Layers"],
+        "the shared layer is stored once"
+    );
+    // Each image comes back out of the archive by index.
+    for (i, who) in [(0, "WHO=one"), (1, "WHO=two")] {
+        let out = tmp.path().join(format!("img{i}"));
+        ok(&[
+            "image",
+            "copy",
+            "-q",
+            &format!("docker-archive:{}:@{i}", multi.display()),
+            &format!("oci:{}:x", out.display()),
+        ]);
+        let cfg = oci_config(&out, "x");
+        assert_eq!(cfg["config"]["Env"][0], who);
+    }
+    // Without -m, further names are more tags of the first image.
+    let one = tmp.path().join("one.tar");
+    st.ok(&[
+        "save",
+        "-q",
+        "-o",
+        one.to_str().unwrap(),
+        "localhost/one:1",
+        "localhost/one:extra",
+    ]);
+    let entries = json(&tar_member(&one, "manifest.json"));
+    assert_eq!(entries.as_array().unwrap().len(), 1);
+    assert_eq!(
+        entries[0]["RepoTags"],
+        serde_json::json!(["localhost/one:1", "localhost/one:extra"])
+    );
+    let r = st.run(&[
+        "save",
+        "-m",
+        "--format",
+        "oci-archive",
+        "-o",
+        one.to_str().unwrap(),
+        "localhost/one:1",
+    ]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+}
+
+fn tar_member(archive: &std::path::Path, name: &str) -> String {
+    let out = std::process::Command::new("tar")
+        .arg("-xOf")
+        .arg(archive)
+        .arg(name)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn oci_config(layout: &std::path::Path, tag: &str) -> serde_json::Value {
+    let m = oci_manifest(layout, tag);
+    let cfg = m["config"]["digest"].as_str().unwrap();
+    json(&std::fs::read_to_string(layout.join("blobs/sha256").join(&cfg[7..])).unwrap())
+}

@@ -750,28 +750,35 @@ fn remote_digest(
 }
 
 pub fn save(store_args: &StoreArgs, a: SaveArgs) -> CmdResult {
-    let [image] = a.images.as_slice() else {
-        return Err(exit::podman(
-            "save: exactly one image is supported (several with -m are not yet)",
-        ));
+    let Some(first) = a.images.first() else {
+        return Err(exit::podman("save: an image is required"));
     };
+    if a.multi_image_archive && a.format != "docker-archive" {
+        return Err(exit::podman(
+            "save: --multi-image-archive is only for --format docker-archive",
+        ));
+    }
     let store = store_args.open()?;
-    let src = StorageSource::open(store.clone(), image).map_err(storage_err)?;
+    let progress: Box<dyn Progress> = if a.quiet {
+        Box::new(Silent)
+    } else {
+        Box::new(Lines::new())
+    };
+    if a.format == "docker-archive" {
+        return save_docker_archive(&store, &a, progress.as_ref());
+    }
+    if a.images.len() > 1 {
+        return Err(exit::podman(format!(
+            "save: --format {} takes one image",
+            a.format
+        )));
+    }
+    let src = StorageSource::open(store.clone(), first).map_err(storage_err)?;
     let out = a.output.display();
-    // The name the user gave, when it is one of the image's; else its first name.
-    let names = &src.image().names;
-    let named = berth_storage::store::normalize_name(image)
-        .ok()
-        .filter(|n| names.contains(n))
-        .or_else(|| names.first().cloned());
     let dest = match a.format.as_str() {
         "oci-archive" => format!("oci-archive:{out}"),
         "oci-dir" => format!("oci:{out}"),
-        "docker-dir" => format!("dir:{out}"),
-        _ => match &named {
-            Some(n) => format!("docker-archive:{out}:{n}"),
-            None => format!("docker-archive:{out}"),
-        },
+        _ => format!("dir:{out}"),
     };
     let dst = ImageName::parse(&dest).map_err(exit::podman)?;
     let dst = dst
@@ -781,12 +788,57 @@ pub fn save(store_args: &StoreArgs, a: SaveArgs) -> CmdResult {
         format: (a.format == "docker-dir").then_some(ManifestFormat::DockerV2S2),
         ..Default::default()
     };
-    let progress: Box<dyn Progress> = if a.quiet {
-        Box::new(Silent)
-    } else {
-        Box::new(Lines::new())
-    };
     copy::copy_image(&src, dst.as_ref(), &opts, progress.as_ref()).map_err(exit::podman)?;
+    Ok(())
+}
+
+/// `docker save`'s format: one image whose further arguments are extra names, or
+/// with `-m` several images, each under the name given.
+fn save_docker_archive(
+    store: &std::sync::Arc<berth_storage::Store>,
+    a: &SaveArgs,
+    progress: &dyn Progress,
+) -> CmdResult {
+    use berth_image::transport::docker_archive::DockerArchiveDestination;
+    let dst = if a.multi_image_archive {
+        DockerArchiveDestination::open_multi(&a.output)
+    } else {
+        DockerArchiveDestination::open(&a.output, None)
+    }
+    .map_err(exit::podman)?;
+    let images: Vec<&String> = if a.multi_image_archive {
+        a.images.iter().collect()
+    } else {
+        vec![&a.images[0]]
+    };
+    for image in images {
+        let src = StorageSource::open(store.clone(), image).map_err(storage_err)?;
+        // The name the user gave, when it is one of the image's; else its first name.
+        let names = &src.image().names;
+        let named = berth_storage::store::normalize_name(image)
+            .ok()
+            .filter(|n| names.contains(n))
+            .or_else(|| names.first().cloned());
+        let mut tags: Vec<String> = named.into_iter().collect();
+        if !a.multi_image_archive {
+            for extra in &a.images[1..] {
+                tags.push(berth_storage::store::normalize_name(extra).map_err(exit::podman)?);
+            }
+        }
+        let refs = tags
+            .iter()
+            .map(|t| {
+                t.parse::<berth_image::reference::Reference>()
+                    .map_err(exit::podman)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        dst.set_names(refs);
+        copy::copy_image(&src, &dst, &copy::CopyOptions::default(), progress)
+            .map_err(exit::podman)?;
+    }
+    if a.multi_image_archive {
+        dst.finish().map_err(exit::podman)?;
+    }
     Ok(())
 }
 

@@ -175,13 +175,31 @@ impl ImageSource for DockerArchiveSource {
 
 pub struct DockerArchiveDestination {
     target: PathBuf,
-    reference: Option<Reference>,
+    reference: Mutex<Vec<Reference>>,
     staging: tempfile::TempDir,
     manifest: Mutex<Option<ImageManifest>>,
+    /// Images committed so far, each with its names (RepoTags).
+    entries: Mutex<Vec<(ImageManifest, Vec<Reference>)>>,
+    /// Several images: `commit` only records one; `finish` writes the archive.
+    multi: bool,
 }
 
 impl DockerArchiveDestination {
     pub fn open(path: &Path, reference: Option<Reference>) -> Result<DockerArchiveDestination> {
+        Self::open_with(path, reference.into_iter().collect(), false)
+    }
+
+    /// An archive of several images (`save -m`): copy each after `set_names`, then
+    /// call `finish`.
+    pub fn open_multi(path: &Path) -> Result<DockerArchiveDestination> {
+        Self::open_with(path, Vec::new(), true)
+    }
+
+    fn open_with(
+        path: &Path,
+        names: Vec<Reference>,
+        multi: bool,
+    ) -> Result<DockerArchiveDestination> {
         let dir = path
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
@@ -189,10 +207,51 @@ impl DockerArchiveDestination {
         let staging = staging_dir(dir, ".berth-docker-archive-")?;
         Ok(DockerArchiveDestination {
             target: path.to_path_buf(),
-            reference,
+            reference: Mutex::new(names),
             staging,
             manifest: Mutex::new(None),
+            entries: Mutex::new(Vec::new()),
+            multi,
         })
+    }
+
+    /// The names (RepoTags) of the next image committed.
+    pub fn set_names(&self, names: Vec<Reference>) {
+        *self.reference.lock().expect("lock") = names;
+    }
+
+    /// Writes the archive of every image committed so far.
+    pub fn finish(&self) -> Result<()> {
+        let entries = std::mem::take(&mut *self.entries.lock().expect("lock"));
+        if entries.is_empty() {
+            return Err(Error::Invalid(format!(
+                "{}: no image was written",
+                self.name()
+            )));
+        }
+        let out = self.staging.path().join("archive");
+        std::fs::create_dir(&out).at(&out)?;
+        let mut list = Vec::new();
+        for (m, names) in &entries {
+            let config_name = format!("{}.json", m.config.digest.hex());
+            place_blob(&self.blob_path(&m.config.digest), &out.join(&config_name))?;
+            let mut layers = Vec::new();
+            for l in &m.layers {
+                let name = format!("{}.tar", l.digest.hex());
+                place_blob(&self.blob_path(&l.digest), &out.join(&name))?;
+                layers.push(name);
+            }
+            list.push(ArchiveEntry {
+                config: config_name,
+                repo_tags: Some(names.iter().map(|r| r.to_string()).collect()),
+                layers,
+            });
+        }
+        fsutil::write_atomic(
+            &out.join("manifest.json"),
+            &serde_json::to_vec(&list).expect("json"),
+        )?;
+        pack_dir(&out, &self.target)
     }
 
     fn blob_path(&self, d: &Digest) -> PathBuf {
@@ -250,30 +309,18 @@ impl ImageDestination for DockerArchiveDestination {
             self.manifest.lock().expect("lock").take().ok_or_else(|| {
                 Error::Invalid(format!("{}: no manifest was written", self.name()))
             })?;
-        let dir = self.staging.path();
-        let out = dir.join("archive");
-        std::fs::create_dir(&out).at(&out)?;
-        let config_name = format!("{}.json", m.config.digest.hex());
-        move_blob(&self.blob_path(&m.config.digest), &out.join(&config_name))?;
-        let mut layers = Vec::new();
-        for l in &m.layers {
-            let name = format!("{}.tar", l.digest.hex());
-            if !out.join(&name).exists() {
-                move_blob(&self.blob_path(&l.digest), &out.join(&name))?;
-            }
-            layers.push(name);
-        }
-        let entry = ArchiveEntry {
-            config: config_name,
-            repo_tags: Some(self.reference.iter().map(|r| r.to_string()).collect()),
-            layers,
-        };
-        fsutil::write_atomic(
-            &out.join("manifest.json"),
-            &serde_json::to_vec(&[entry]).expect("json"),
-        )?;
-        pack_dir(&out, &self.target)
+        let names = self.reference.lock().expect("lock").clone();
+        self.entries.lock().expect("lock").push((m, names));
+        if self.multi { Ok(()) } else { self.finish() }
     }
+}
+
+/// Moves a staged blob into the archive tree once; images sharing it find it there.
+fn place_blob(from: &Path, to: &Path) -> Result<()> {
+    if to.exists() {
+        return Ok(());
+    }
+    move_blob(from, to)
 }
 
 fn move_blob(from: &Path, to: &Path) -> Result<()> {
