@@ -84,6 +84,46 @@ pub fn names_of(mask: u64) -> Vec<String> {
         .collect()
 }
 
+/// Whether the calling process still has `cap` in its bounding set (a capability
+/// can only be granted to the container if it is).
+fn in_bounding(cap: u32) -> bool {
+    sys::prctl(libc::PR_CAPBSET_READ, cap as _, 0).is_ok_and(|r| r == 1)
+}
+
+/// Drops from every set the capabilities this kernel does not know or this process
+/// cannot grant (on this project's machines CAP_SYS_RESOURCE is outside the bounding
+/// set), with one warning naming them, as runc does.
+pub fn usable(caps: &Capabilities) -> Capabilities {
+    let last = last_cap();
+    let mut dropped: Vec<String> = Vec::new();
+    let mut keep = |set: &[String]| -> Vec<String> {
+        set.iter()
+            .filter(|n| {
+                let ok = by_name(n).is_some_and(|c| c <= last && in_bounding(c));
+                if !ok && !dropped.contains(n) {
+                    dropped.push((*n).clone());
+                }
+                ok
+            })
+            .cloned()
+            .collect()
+    };
+    let out = Capabilities {
+        bounding: keep(&caps.bounding),
+        effective: keep(&caps.effective),
+        inheritable: keep(&caps.inheritable),
+        permitted: keep(&caps.permitted),
+        ambient: keep(&caps.ambient),
+    };
+    if !dropped.is_empty() {
+        crate::log::warn(&format!(
+            "ignoring unknown or unavailable capabilities: [{}]",
+            dropped.join(" ")
+        ));
+    }
+    out
+}
+
 /// Drops from the bounding set every capability not in `bounding`. Needs
 /// CAP_SETPCAP, so it runs before the user switch.
 pub fn drop_bounding(caps: &Capabilities) -> Result<()> {

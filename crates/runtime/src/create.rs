@@ -612,7 +612,19 @@ fn init_steps(plan: &Plan, opts: &CreateOptions, mode: Mode, sock: &OwnedFd) -> 
     }
     if !h.start_container.is_empty() {
         let st = serde_json::json!({"ociVersion": state::OCI_VERSION, "id": opts.id, "status": "running", "pid": sys::getpid()});
-        hooks::run_all("startContainer", &h.start_container, &st)?;
+        // A startContainer hook without an env of its own runs with the process's.
+        let start_hooks: Vec<crate::spec::Hook> = h
+            .start_container
+            .iter()
+            .cloned()
+            .map(|mut hk| {
+                if hk.env.is_empty() {
+                    hk.env = p.env.clone();
+                }
+                hk
+            })
+            .collect();
+        hooks::run_all("startContainer", &start_hooks, &st)?;
     }
     if !early && let Some(f) = &plan.filter {
         process::load_seccomp(f)?;

@@ -160,7 +160,8 @@ pub fn apparmor_enabled() -> bool {
 /// Switches to the spec's user keeping capabilities, then sets the five sets.
 /// Order matters: the bounding set needs CAP_SETPCAP, which the switch may drop.
 pub fn set_user_and_caps(p: &Process, setgroups_allowed: bool) -> Result<()> {
-    if let Some(caps) = &p.capabilities {
+    let caps = p.capabilities.as_ref().map(capabilities::usable);
+    if let Some(caps) = &caps {
         capabilities::drop_bounding(caps)?;
     }
     sys::prctl(libc::PR_SET_KEEPCAPS, 1, 0).ctx("keep capabilities")?;
@@ -170,7 +171,7 @@ pub fn set_user_and_caps(p: &Process, setgroups_allowed: bool) -> Result<()> {
     sys::setresgid(p.user.gid).with(|| format!("set gid {}", p.user.gid))?;
     sys::setresuid(p.user.uid).with(|| format!("set uid {}", p.user.uid))?;
     sys::prctl(libc::PR_SET_KEEPCAPS, 0, 0).ctx("reset keep-capabilities")?;
-    if let Some(caps) = &p.capabilities {
+    if let Some(caps) = &caps {
         capabilities::apply(caps)?;
     }
     Ok(())

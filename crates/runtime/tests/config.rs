@@ -423,3 +423,20 @@ fn container_side_hooks_run_inside() {
     b.spec["hostname"] = "hooked".into();
     assert_eq!(run_ok(&b), "create\nstart-hooked\n");
 }
+
+#[test]
+fn unknown_capabilities_are_skipped_with_a_warning() {
+    let mut b = Bundle::new(&["grep", "CapEff", "/proc/self/status"]);
+    let caps = json!(["CAP_KILL", "CAP_TEST_CAP"]);
+    b.spec["process"]["capabilities"] =
+        json!({"bounding": caps, "effective": caps, "permitted": caps});
+    let rt = Runtime::new();
+    let out = rt.run(&b, &unique("capwarn"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out).trim(), format!("CapEff:\t{:016x}", 1u64 << 5));
+    assert!(
+        stderr(&out).contains("ignoring unknown or unavailable capabilities: [CAP_TEST_CAP]"),
+        "{}",
+        stderr(&out)
+    );
+}
