@@ -14,6 +14,9 @@ pub fn delete(rt: &Runtime, id: &str, force: bool) -> Result<()> {
     };
     match st.status(&rt.root) {
         Status::Stopped => {}
+        // A created container never ran the user's process; as with runc, deleting
+        // it kills the waiting init.
+        Status::Created => kill_and_wait(&st),
         status if force => {
             if status == Status::Paused {
                 let _ = st.cgroup.freeze(false);
