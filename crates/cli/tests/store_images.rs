@@ -410,3 +410,56 @@ fn oci_config(layout: &std::path::Path, tag: &str) -> serde_json::Value {
     let cfg = m["config"]["digest"].as_str().unwrap();
     json(&std::fs::read_to_string(layout.join("blobs/sha256").join(&cfg[7..])).unwrap())
 }
+
+#[test]
+fn images_filters_by_label_digest_and_age() {
+    let tmp = tempfile::tempdir().unwrap();
+    let st = Store::new();
+    let tarball = tmp.path().join("rootfs.tar");
+    std::fs::write(&tarball, fixtures::busybox_layer()).unwrap();
+    st.ok(&[
+        "import",
+        "-q",
+        "--change",
+        "LABEL tier=web",
+        tarball.to_str().unwrap(),
+        "localhost/web:1",
+    ]);
+    st.ok(&[
+        "import",
+        "-q",
+        "--change",
+        "LABEL tier=db",
+        tarball.to_str().unwrap(),
+        "localhost/db:1",
+    ]);
+    let names = |filter: &str| {
+        let mut v: Vec<String> = st
+            .ok(&["images", "--filter", filter, "--format", "{{.Repository}}"])
+            .stdout
+            .lines()
+            .map(String::from)
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(names("label=tier=web"), ["localhost/web"]);
+    assert_eq!(names("label=tier"), ["localhost/db", "localhost/web"]);
+    assert!(names("label=nope").is_empty());
+    let digest = json(&st.ok(&["image", "inspect", "localhost/db:1"]).stdout)[0]["Digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(names(&format!("digest={digest}")), ["localhost/db"]);
+    assert_eq!(names("readonly=false").len(), 2);
+    // An image is never before or since itself.
+    assert!(!names("since=localhost/web:1").contains(&"localhost/web".to_string()));
+    assert!(!names("before=localhost/db:1").contains(&"localhost/db".to_string()));
+    let r = st.run(&["images", "--filter", "before=localhost/nothing:1"]);
+    assert_eq!(r.code, 125);
+    assert!(
+        r.stderr.contains("image localhost/nothing:1 not known"),
+        "{}",
+        r.stderr
+    );
+}

@@ -353,7 +353,8 @@ pub struct ImagesArgs {
     /// json, or a Go template.
     #[arg(long)]
     format: Option<String>,
-    /// reference=PATTERN, dangling=true|false, id=ID.
+    /// reference=PATTERN, dangling=, id=, before=IMAGE, since=IMAGE, digest=,
+    /// label=KEY[=VALUE], readonly=true|false.
     #[arg(short, long)]
     filter: Vec<String>,
     /// created, id, repository, size or tag.
@@ -408,7 +409,36 @@ fn glob_match(pattern: &str, s: &str) -> bool {
     m(pattern.as_bytes(), s.as_bytes())
 }
 
-fn row_matches(r: &Row, filter: &str) -> Result<bool, Failure> {
+/// What `images --filter` needs besides the row: the store (labels live in the
+/// config) and every image (before=/since= name one).
+struct FilterCtx<'a> {
+    store: &'a berth_storage::Store,
+    all: &'a [Image],
+}
+
+impl FilterCtx<'_> {
+    /// The creation time of the image `name` (a name or an ID prefix).
+    fn created_of(&self, name: &str) -> Result<u64, Failure> {
+        let full = berth_storage::store::normalize_name(name).unwrap_or_else(|_| name.to_string());
+        let id = name.trim_start_matches("sha256:");
+        self.all
+            .iter()
+            .find(|i| i.names.contains(&full) || (id.len() >= 3 && i.id.starts_with(id)))
+            .map(|i| i.created)
+            .ok_or_else(|| exit::podman(format!("invalid filter: image {name} not known")))
+    }
+
+    fn labels(&self, img: &Image) -> serde_json::Map<String, serde_json::Value> {
+        self.store
+            .image_config(img)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .and_then(|v| v["config"]["Labels"].as_object().cloned())
+            .unwrap_or_default()
+    }
+}
+
+fn row_matches(cx: &FilterCtx, r: &Row, filter: &str) -> Result<bool, Failure> {
     let (k, v) = filter
         .split_once('=')
         .ok_or_else(|| exit::podman(format!("invalid filter {filter:?}: expected KEY=VALUE")))?;
@@ -426,6 +456,20 @@ fn row_matches(r: &Row, filter: &str) -> Result<bool, Failure> {
         }
         "dangling" => (v == "true") == r.image.names.is_empty(),
         "id" => r.image.id.starts_with(v.trim_start_matches("sha256:")),
+        "before" => r.image.created < cx.created_of(v)?,
+        "since" => r.image.created > cx.created_of(v)?,
+        "digest" => {
+            r.image.manifest_digest.to_string() == v
+                || r.image.digests.iter().any(|d| d.to_string() == v)
+        }
+        "readonly" => (v == "true") == r.image.read_only,
+        "label" => {
+            let labels = cx.labels(r.image);
+            match v.split_once('=') {
+                Some((lk, lv)) => labels.get(lk).and_then(|x| x.as_str()) == Some(lv),
+                None => labels.contains_key(v),
+            }
+        }
         _ => return Err(exit::podman(format!("invalid filter {k:?}"))),
     })
 }
@@ -437,11 +481,15 @@ pub fn images(store_args: &StoreArgs, a: ImagesArgs) -> CmdResult {
     if let Some(r) = &a.reference {
         filters.push(format!("reference={r}"));
     }
+    let cx = FilterCtx {
+        store: &store,
+        all: &all,
+    };
     let mut list = Vec::new();
     for r in rows(&all) {
         let mut keep = true;
         for f in &filters {
-            keep &= row_matches(&r, f)?;
+            keep &= row_matches(&cx, &r, f)?;
         }
         if keep {
             list.push(r);
