@@ -594,7 +594,7 @@ fn init_steps(plan: &Plan, opts: &CreateOptions, mode: Mode, sock: &OwnedFd) -> 
         .is_some_and(|f| f.notify || !p.no_new_privileges);
     // The cwd is checked, and inherited fds marked, while those syscalls are surely
     // allowed (before any filter).
-    process::enter_cwd(p)?;
+    process::enter_cwd(p, true)?;
     process::prepare_fds(&plan.preserved)?;
     if p.no_new_privileges {
         process::set_no_new_privs()?;
@@ -603,7 +603,7 @@ fn init_steps(plan: &Plan, opts: &CreateOptions, mode: Mode, sock: &OwnedFd) -> 
         load_filter(f, sock)?;
     }
     process::set_user_and_caps(p, !userns || sys::geteuid() == 0 && !setgroups_denied())?;
-    process::enter_cwd(p)?;
+    process::enter_cwd(p, false)?;
     sys::prctl(libc::PR_SET_PDEATHSIG, 0, 0).ctx("pdeathsig")?;
     sys_send(sock, b"R").ctx("sync")?;
     match mode {

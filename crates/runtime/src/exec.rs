@@ -228,14 +228,14 @@ fn child_steps(
     if p.no_new_privileges {
         process::set_no_new_privs()?;
     }
-    process::enter_cwd(p)?;
+    process::enter_cwd(p, true)?;
     process::prepare_fds(preserved)?;
     let early = filter.is_some_and(|_| !p.no_new_privileges);
     if early && let Some(f) = filter {
         process::load_seccomp(f)?;
     }
     process::set_user_and_caps(p, !userns)?;
-    process::enter_cwd(p)?;
+    process::enter_cwd(p, false)?;
     if !early && let Some(f) = filter {
         process::load_seccomp(f)?;
     }

@@ -185,15 +185,20 @@ pub fn set_no_new_privs() -> Result<()> {
 
 /// chdir to process.cwd and make sure it is inside the container: a cwd reached
 /// through a leaked host fd (CVE-2024-21626) is reported by the kernel's getcwd as
-/// "(unreachable)…". Called again after the user switch, when a filter may already
-/// forbid getcwd, so only a definite "outside" fails.
-pub fn enter_cwd(p: &Process) -> Result<()> {
+/// "(unreachable)…". Called again after the user switch (the path may only be
+/// reachable as that user) without the check.
+pub fn enter_cwd(p: &Process, verify: bool) -> Result<()> {
     let cwd = if p.cwd.is_empty() {
         "/"
     } else {
         p.cwd.as_str()
     };
     std::env::set_current_dir(cwd).with(|| format!("chdir to cwd {cwd:?}"))?;
+    // After a filter is in, getcwd may be one it traps (a notify agent would then
+    // have to answer for the runtime); the first call already verified the path.
+    if !verify {
+        return Ok(());
+    }
     let mut buf = vec![0u8; 4096];
     // SAFETY: the raw syscall writes at most buf.len() bytes into buf.
     let n = unsafe { libc::syscall(libc::SYS_getcwd, buf.as_mut_ptr(), buf.len()) };

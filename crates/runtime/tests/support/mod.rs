@@ -161,7 +161,8 @@ impl Runtime {
 
     /// Polls `state` until the status is `want` (a condition, not a timed sleep).
     pub fn wait_status(&self, id: &str, want: &str) {
-        for _ in 0..5000 {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while std::time::Instant::now() < deadline {
             if self.status(id) == want {
                 return;
             }
