@@ -56,6 +56,8 @@ enum Command {
     History(commands::image_extra::HistoryArgs),
     /// Create an image from a tarball.
     Import(commands::image_extra::ImportArgs),
+    /// Run a command in a new container from a local image (foreground).
+    Run(commands::run::RunArgs),
     /// Manage berth itself.
     System(SystemArgs),
 }
@@ -91,6 +93,10 @@ fn main() {
         Command::System(s) => match s.command {
             SystemCommand::Check(a) => commands::images::system_check(&cli.store, a),
             SystemCommand::Df(a) => commands::image_extra::system_df(&cli.store, a),
+        },
+        Command::Run(a) => match commands::run::run(&cli.store, a) {
+            Ok(code) => std::process::exit(code),
+            Err(f) => Err(f),
         },
         Command::Login(a) => commands::login::login(a),
         Command::Logout(a) => commands::login::logout(a),

@@ -1,0 +1,396 @@
+//! The OCI runtime spec for a container: podman's defaults (namespaces, mounts,
+//! capabilities, masked and read-only paths) with the image config and the user's
+//! flags on top.
+
+use berth_runtime::spec::{Capabilities, Linux, Mount, Namespace, Process, Root, Spec, User};
+use serde_json::Value;
+use std::path::Path;
+
+/// podman's default capability set.
+pub const DEFAULT_CAPS: [&str; 11] = [
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_KILL",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_SETFCAP",
+    "CAP_SETGID",
+    "CAP_SETPCAP",
+    "CAP_SETUID",
+    "CAP_SYS_CHROOT",
+];
+
+const MASKED: [&str; 13] = [
+    "/proc/acpi",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/sys/firmware",
+    "/sys/fs/selinux",
+    "/sys/dev/block",
+    "/proc/interrupts",
+    "/sys/devices/virtual/powercap",
+];
+
+const READONLY: [&str; 6] = [
+    "/proc/asound",
+    "/proc/bus",
+    "/proc/fs",
+    "/proc/irq",
+    "/proc/sys",
+    "/proc/sysrq-trigger",
+];
+
+const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// What the user asked for on the command line.
+#[derive(Debug, Clone, Default)]
+pub struct ProcessOptions {
+    pub command: Vec<String>,
+    pub entrypoint: Option<Vec<String>>,
+    pub env: Vec<String>,
+    pub workdir: Option<String>,
+    pub user: Option<String>,
+    pub hostname: Option<String>,
+    /// "none" (own network namespace, loopback only) or "host".
+    pub network: String,
+    pub read_only: bool,
+    pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
+}
+
+fn mount(dest: &str, kind: &str, source: &str, options: &[&str]) -> Mount {
+    Mount {
+        destination: dest.into(),
+        kind: Some(kind.into()),
+        source: Some(source.into()),
+        options: options.iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
+    }
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The process args: the entrypoint (flag or image) followed by the command (args or
+/// the image's Cmd, which a new entrypoint resets).
+pub fn args(config: &Value, o: &ProcessOptions) -> Vec<String> {
+    let (entry, default_cmd) = match &o.entrypoint {
+        Some(e) => (e.clone(), Vec::new()),
+        None => (strings(&config["Entrypoint"]), strings(&config["Cmd"])),
+    };
+    let cmd = if o.command.is_empty() {
+        default_cmd
+    } else {
+        o.command.clone()
+    };
+    entry.into_iter().chain(cmd).collect()
+}
+
+/// Environment: PATH by default, then the image's, then the user's (later wins).
+pub fn env(config: &Value, extra: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = vec![format!("PATH={DEFAULT_PATH}"), "container=berth".into()];
+    for kv in strings(&config["Env"])
+        .into_iter()
+        .chain(extra.iter().cloned())
+    {
+        let key = kv.split('=').next().unwrap_or("").to_string();
+        out.retain(|e| e.split('=').next() != Some(key.as_str()));
+        out.push(kv);
+    }
+    if !out.iter().any(|e| e.starts_with("HOME=")) {
+        out.push("HOME=/root".into());
+    }
+    out
+}
+
+/// USER as podman reads it: `uid[:gid]` numbers, or names looked up in the rootfs's
+/// /etc/passwd and /etc/group.
+pub fn user(rootfs: &Path, spec: &str) -> Result<User, String> {
+    if spec.is_empty() {
+        return Ok(User::default());
+    }
+    let (u, g) = match spec.split_once(':') {
+        Some((u, g)) => (u, Some(g)),
+        None => (spec, None),
+    };
+    let passwd = std::fs::read_to_string(rootfs.join("etc/passwd")).unwrap_or_default();
+    let (uid, primary) = match u.parse::<u32>() {
+        Ok(n) => (
+            n,
+            lookup(&passwd, 2, |f| f[2] == u).and_then(|f| f[3].parse().ok()),
+        ),
+        Err(_) => {
+            let f = lookup(&passwd, 3, |f| f[0] == u)
+                .ok_or_else(|| format!("user {u:?} not found in the image's /etc/passwd"))?;
+            (
+                f[2].parse()
+                    .map_err(|_| format!("user {u:?}: bad uid in /etc/passwd"))?,
+                f[3].parse().ok(),
+            )
+        }
+    };
+    let gid = match g {
+        Some(g) => match g.parse::<u32>() {
+            Ok(n) => n,
+            Err(_) => {
+                let group = std::fs::read_to_string(rootfs.join("etc/group")).unwrap_or_default();
+                let f = lookup(&group, 2, |f| f[0] == g)
+                    .ok_or_else(|| format!("group {g:?} not found in the image's /etc/group"))?;
+                f[2].parse()
+                    .map_err(|_| format!("group {g:?}: bad gid in /etc/group"))?
+            }
+        },
+        None => primary.unwrap_or(0),
+    };
+    Ok(User {
+        uid,
+        gid,
+        ..Default::default()
+    })
+}
+
+fn lookup(text: &str, min: usize, pred: impl Fn(&[&str]) -> bool) -> Option<Vec<&str>> {
+    text.lines()
+        .map(|l| l.split(':').collect::<Vec<_>>())
+        .find(|f| f.len() > min && pred(f))
+}
+
+fn capabilities(o: &ProcessOptions, uid: u32) -> Capabilities {
+    let norm = |c: &String| {
+        let c = c.to_ascii_uppercase();
+        if c.starts_with("CAP_") || c == "ALL" {
+            c
+        } else {
+            format!("CAP_{c}")
+        }
+    };
+    let drop: Vec<String> = o.cap_drop.iter().map(norm).collect();
+    let mut set: Vec<String> = if drop.iter().any(|c| c == "ALL") {
+        Vec::new()
+    } else {
+        DEFAULT_CAPS
+            .iter()
+            .map(|s| s.to_string())
+            .filter(|c| !drop.contains(c))
+            .collect()
+    };
+    for c in o.cap_add.iter().map(norm) {
+        if c == "ALL" {
+            set = berth_runtime::capabilities::all_names();
+        } else if !set.contains(&c) {
+            set.push(c);
+        }
+    }
+    // A non-root user keeps only the bounding set, as with podman.
+    let live = if uid == 0 { set.clone() } else { Vec::new() };
+    Capabilities {
+        bounding: set,
+        effective: live.clone(),
+        permitted: live,
+        inheritable: Vec::new(),
+        ambient: Vec::new(),
+    }
+}
+
+/// The whole spec for a container of `config` (the image config's `config` object)
+/// whose root filesystem is `rootfs`.
+pub fn generate(
+    config: &Value,
+    rootfs: &Path,
+    id: &str,
+    o: &ProcessOptions,
+) -> Result<Spec, String> {
+    let args = args(config, o);
+    if args.is_empty() {
+        return Err(
+            "no command: the image has neither Entrypoint nor Cmd, and none was given".into(),
+        );
+    }
+    let user_spec = o
+        .user
+        .clone()
+        .or_else(|| config["User"].as_str().map(String::from))
+        .unwrap_or_default();
+    let user = user(rootfs, &user_spec)?;
+    let cwd = o
+        .workdir
+        .clone()
+        .or_else(|| {
+            config["WorkingDir"]
+                .as_str()
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+        })
+        .unwrap_or_else(|| "/".into());
+    let mut namespaces: Vec<Namespace> = ["pid", "ipc", "uts", "mount", "cgroup"]
+        .iter()
+        .map(|k| Namespace {
+            kind: k.to_string(),
+            path: None,
+        })
+        .collect();
+    match o.network.as_str() {
+        "host" => {}
+        "none" | "" => namespaces.push(Namespace {
+            kind: "network".into(),
+            path: None,
+        }),
+        other => {
+            return Err(format!(
+                "--network {other}: only none and host are supported so far"
+            ));
+        }
+    }
+    let mounts = vec![
+        mount("/proc", "proc", "proc", &["nosuid", "noexec", "nodev"]),
+        mount(
+            "/dev",
+            "tmpfs",
+            "tmpfs",
+            &["nosuid", "strictatime", "mode=755", "size=65536k"],
+        ),
+        mount(
+            "/dev/pts",
+            "devpts",
+            "devpts",
+            &[
+                "nosuid",
+                "noexec",
+                "newinstance",
+                "ptmxmode=0666",
+                "mode=0620",
+                "gid=5",
+            ],
+        ),
+        mount(
+            "/dev/shm",
+            "tmpfs",
+            "shm",
+            &["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
+        ),
+        mount(
+            "/dev/mqueue",
+            "mqueue",
+            "mqueue",
+            &["nosuid", "noexec", "nodev"],
+        ),
+        mount(
+            "/sys",
+            "sysfs",
+            "sysfs",
+            &["nosuid", "noexec", "nodev", "ro"],
+        ),
+        mount(
+            "/sys/fs/cgroup",
+            "cgroup",
+            "cgroup",
+            &["nosuid", "noexec", "nodev", "relatime", "ro"],
+        ),
+        mount("/run", "tmpfs", "tmpfs", &["nosuid", "nodev", "mode=755"]),
+        mount("/tmp", "tmpfs", "tmpfs", &["nosuid", "nodev", "mode=1777"]),
+    ];
+    let process = Process {
+        args,
+        env: env(config, &o.env),
+        cwd,
+        capabilities: Some(capabilities(o, user.uid)),
+        user,
+        rlimits: Vec::new(),
+        ..Default::default()
+    };
+    Ok(Spec {
+        oci_version: berth_runtime::state::OCI_VERSION.into(),
+        process: Some(process),
+        root: Some(Root {
+            path: rootfs.to_string_lossy().into_owned(),
+            readonly: o.read_only,
+        }),
+        hostname: Some(
+            o.hostname
+                .clone()
+                .unwrap_or_else(|| id[..12.min(id.len())].to_string()),
+        ),
+        mounts,
+        linux: Some(Linux {
+            namespaces,
+            masked_paths: MASKED.iter().map(|s| s.to_string()).collect(),
+            readonly_paths: READONLY.iter().map(|s| s.to_string()).collect(),
+            cgroups_path: Some(format!("/berth/{id}")),
+            ..Default::default()
+        }),
+        ..Default::default()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn entrypoint_and_cmd_combine_as_docker_does() {
+        let c = json!({"Entrypoint": ["/init"], "Cmd": ["serve"]});
+        let o = |cmd: &[&str], ep: Option<&[&str]>| ProcessOptions {
+            command: cmd.iter().map(|s| s.to_string()).collect(),
+            entrypoint: ep.map(|e| e.iter().map(|s| s.to_string()).collect()),
+            ..Default::default()
+        };
+        assert_eq!(args(&c, &o(&[], None)), ["/init", "serve"]);
+        assert_eq!(args(&c, &o(&["x"], None)), ["/init", "x"]);
+        assert_eq!(args(&c, &o(&[], Some(&["sh"]))), ["sh"]);
+    }
+
+    #[test]
+    fn env_layers_later_values_over_earlier() {
+        let c = json!({"Env": ["PATH=/bin", "A=1"]});
+        let e = env(&c, &["A=2".into()]);
+        assert!(e.contains(&"PATH=/bin".to_string()) && e.contains(&"A=2".to_string()));
+        assert!(!e.contains(&"A=1".to_string()));
+        assert!(e.contains(&"HOME=/root".to_string()));
+    }
+
+    #[test]
+    fn users_by_name_and_number() {
+        let d = tempfile_dir();
+        std::fs::create_dir_all(d.join("etc")).unwrap();
+        std::fs::write(
+            d.join("etc/passwd"),
+            "root:x:0:0::/root:/bin/sh\nweb:x:33:44::/var/www:/bin/false\n",
+        )
+        .unwrap();
+        std::fs::write(d.join("etc/group"), "root:x:0:\nstaff:x:50:\n").unwrap();
+        assert_eq!(
+            (user(&d, "web").unwrap().uid, user(&d, "web").unwrap().gid),
+            (33, 44)
+        );
+        assert_eq!(
+            (
+                user(&d, "33:staff").unwrap().uid,
+                user(&d, "33:staff").unwrap().gid
+            ),
+            (33, 50)
+        );
+        assert_eq!(user(&d, "1000").unwrap().uid, 1000);
+        assert!(user(&d, "nobody-here").is_err());
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    fn tempfile_dir() -> std::path::PathBuf {
+        let d = std::env::temp_dir().join(format!("berth-engine-test-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+}
