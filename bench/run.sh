@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# `run --rm IMG true` with --network none: berth against podman, N runs a round,
+# interleaved rounds, medians and ratio. Both stores on overlay under $WORK.
+#   bench/run.sh [N]  (default 20), ROUNDS rounds (default 7).
+source "$(dirname "$0")/lib.sh"
+source "$ROOT/scripts/oci-layout.sh"
+N=${1:-20}
+[ -x "$BERTH" ] || { log "build first: cargo build --release"; exit 1; }
+D=$WORK/run-bench
+cleanup() {
+  podman --root "$D/podman-root" --runroot "$D/podman-run" system reset --force >/dev/null 2>&1 || true
+  umount "$D/podman-root/overlay" 2>/dev/null || true
+  rm -rf "$D"
+}
+cleanup; trap cleanup EXIT; mkdir -p "$D/rootfs"
+busybox_rootfs "$D/rootfs" >/dev/null
+tar -C "$D/rootfs" -c . > "$D/rootfs.tar"
+B=("$BERTH" --root "$D/berth-root" --runroot "$D/berth-run" --storage-driver overlay)
+cat > "$D/containers.conf" <<EOC
+[containers]
+default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
+[engine]
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+EOC
+export CONTAINERS_CONF=$D/containers.conf
+# crun 1.8 refuses this hybrid cgroup layout, so podman uses runc here (as the anchors).
+P=(podman --root "$D/podman-root" --runroot "$D/podman-run" --storage-driver overlay --runtime runc)
+"${B[@]}" import -q "$D/rootfs.tar" localhost/bench:1 >/dev/null
+"${P[@]}" import -q "$D/rootfs.tar" localhost/bench:1 >/dev/null
+loop() { local i; for i in $(seq "$N"); do "$@" >/dev/null || return 1; done; }
+bt=(); pt=()
+for r in $(seq "$ROUNDS"); do
+  bt+=("$(timed loop "${B[@]}" run --rm --network none localhost/bench:1 true)")
+  pt+=("$(timed loop "${P[@]}" run --rm --network none localhost/bench:1 true)")
+  log "round $r"
+done
+b=$(printf '%s\n' "${bt[@]}" | median); p=$(printf '%s\n' "${pt[@]}" | median)
+brss=$(peak_rss "${B[@]}" run --rm --network none localhost/bench:1 true)
+prss=$(peak_rss "${P[@]}" run --rm --network none localhost/bench:1 true)
+printf 'berth  run --rm x%s: median %.3f s (%.1f ms a run), peak RSS %s KiB\n' "$N" "$b" "$(echo "$b*1000/$N" | bc -l)" "$brss"
+printf 'podman run --rm x%s: median %.3f s (%.1f ms a run), peak RSS %s KiB\n' "$N" "$p" "$(echo "$p*1000/$N" | bc -l)" "$prss"
+printf 'ratio berth/podman: %.3f (target <= 0.15)\n' "$(echo "$b / $p" | bc -l)"
