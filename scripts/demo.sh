@@ -61,6 +61,9 @@ c=$("$BIN/berth" image inspect --tls-verify=false --format '{{.Digest}}' "docker
 [ "$c" = "$a" ] || { echo "push after pull changed the digest: $c != $a" >&2; exit 1; }
 "${S[@]}" system check
 
+step "Run it from the store with berth run"
+"${S[@]}" run --rm localhost/demo:1 sh -c 'echo hello from berth run in $(hostname)'
+
 if "$BIN/berth-oci" --version >/dev/null 2>&1; then
   step "Run it with berth-oci"
   mkdir -p "$WORK/bundle/rootfs"
