@@ -331,6 +331,11 @@ impl Cgroup {
         }
         if let Some(d) = self.v2_dir() {
             v2_apply(&d.path, r, self.is_unified())?;
+            // v2 has no device files: its rules are a BPF program (on hybrid hosts
+            // the v1 devices controller above already enforces them).
+            if self.is_unified() && !r.devices.is_empty() {
+                crate::devices_bpf::attach(&d.path, &with_default_devices(&r.devices))?;
+            }
         }
         Ok(())
     }
@@ -635,6 +640,24 @@ const DEFAULT_ALLOWED: [&str; 9] = [
     "c 5:2 rwm",
     "c 136:* rwm",
 ];
+
+/// The spec's rules followed by the devices every container may use.
+pub fn with_default_devices(rules: &[crate::spec::DeviceRule]) -> Vec<crate::spec::DeviceRule> {
+    let mut out = rules.to_vec();
+    for d in DEFAULT_ALLOWED {
+        let mut parts = d.split(' ');
+        let (kind, nums, access) = (parts.next(), parts.next().unwrap_or(""), parts.next());
+        let (maj, min) = nums.split_once(':').unwrap_or(("*", "*"));
+        out.push(crate::spec::DeviceRule {
+            allow: true,
+            kind: kind.map(String::from),
+            major: maj.parse().ok(),
+            minor: min.parse().ok(),
+            access: access.map(String::from),
+        });
+    }
+    out
+}
 
 fn v1_devices(dir: &Path, r: &Resources) -> Result<()> {
     // A child cannot allow more than its parent; skip when we are not the host's root

@@ -8,6 +8,7 @@ pub mod capabilities;
 pub mod cgroups;
 pub mod create;
 pub mod delete;
+pub mod devices_bpf;
 pub mod exec;
 pub mod hooks;
 pub mod idmap;
