@@ -148,7 +148,16 @@ pub fn exec(rt: &Runtime, o: &ExecOptions) -> Result<i32> {
     let pid = sys::fork().ctx("fork")?;
     if pid == 0 {
         drop(parent);
-        let e = match child_steps(&p, &joins, userns, filter.as_ref(), &preserved, o, &child) {
+        let e = match child_steps(
+            &p,
+            &st.config,
+            &joins,
+            userns,
+            filter.as_ref(),
+            &preserved,
+            o,
+            &child,
+        ) {
             Ok(never) => match never {},
             Err(e) => e,
         };
@@ -184,8 +193,10 @@ pub fn exec(rt: &Runtime, o: &ExecOptions) -> Result<i32> {
 
 enum Never {}
 
+#[allow(clippy::too_many_arguments)]
 fn child_steps(
     p: &Process,
+    spec: &crate::spec::Spec,
     joins: &[(i32, OwnedFd)],
     userns: bool,
     filter: Option<&process::Filter>,
@@ -215,7 +226,8 @@ fn child_steps(
         peer = Some(pe);
     }
     process::set_rlimits(p)?;
-    process::set_scheduling(p, &Default::default())?;
+    // The container's personality (linux32) holds for exec'd processes too.
+    process::set_scheduling(p, spec)?;
     process::set_labels(p)?;
     if let Some(m) = p.user.umask {
         sys::umask(m);

@@ -440,3 +440,17 @@ fn unknown_capabilities_are_skipped_with_a_warning() {
         stderr(&out)
     );
 }
+
+#[test]
+fn linux32_personality_holds_for_run_and_exec() {
+    let mut b = Bundle::new(&["sleep", "1000"]);
+    b.spec["linux"]["personality"] = json!({"domain": "LINUX32"});
+    let rt = Runtime::new();
+    let id = unique("pers");
+    assert!(rt.create(&b, &id).status.success());
+    rt.ok(&["start", &id]);
+    assert_eq!(rt.ok(&["exec", &id, "uname", "-m"]).trim(), "i686");
+    let pid = rt.state(&id)["pid"].as_i64().unwrap();
+    let pers = std::fs::read_to_string(format!("/proc/{pid}/personality")).unwrap();
+    assert_eq!(pers.trim(), "00000008");
+}

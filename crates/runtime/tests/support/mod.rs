@@ -12,6 +12,7 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_berth-oci");
 const APPLETS: &[&str] = &[
     "sh", "true", "false", "sleep", "cat", "ls", "id", "echo", "touch", "mkdir", "grep",
     "readlink", "hostname", "ps", "stat", "test", "wc", "head", "env", "pwd", "ln", "cp", "chmod",
+    "uname",
 ];
 
 /// A bundle directory holding rootfs/ (busybox) and config.json.
