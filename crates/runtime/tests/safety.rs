@@ -169,8 +169,9 @@ fn overwrite_attempt(unprotected: bool) -> (String, bool) {
         &id,
     ]));
     // The attacker waits for /tmp/go, which the test makes once every berth-oci
-    // process has exited (a running one would make the write fail with ETXTBSY).
-    let attack = "exec 3</proc/1/exe; until [ -e /tmp/go ]; do :; done; \
+    // command has returned, and for the init to have become `sleep` (a process still
+    // running the binary would make the write fail with ETXTBSY).
+    let attack = "exec 3</proc/1/exe; until [ -e /tmp/go ] && grep -q sleep /proc/1/comm; do :; done; \
                   (echo owned > /proc/self/fd/3) 2>/tmp/err; echo rc=$? $(cat /tmp/err) > /tmp/result.tmp; \
                   mv /tmp/result.tmp /tmp/result";
     ok(&mut oci(&["exec", "--detach", &id, "sh", "-c", attack]));
