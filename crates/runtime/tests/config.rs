@@ -454,3 +454,25 @@ fn linux32_personality_holds_for_run_and_exec() {
     let pers = std::fs::read_to_string(format!("/proc/{pid}/personality")).unwrap();
     assert_eq!(pers.trim(), "00000008");
 }
+
+#[test]
+fn a_hook_past_its_timeout_is_killed_and_fails_create() {
+    let mut b = Bundle::new(&["true"]);
+    b.spec["hooks"] =
+        json!({"createRuntime": [{"path": "/bin/sleep", "args": ["sleep", "30"], "timeout": 1}]});
+    let rt = Runtime::new();
+    let id = unique("hooktimeout");
+    let started = std::time::Instant::now();
+    let out = rt.create(&b, &id);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("createRuntime hook /bin/sleep: timed out after 1 s"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "the hook was not killed at its timeout"
+    );
+    assert!(!rt.root.path().join(&id).exists());
+}

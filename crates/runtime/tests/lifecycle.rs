@@ -368,3 +368,31 @@ fn exec_env_replaces_the_spec_value() {
     ]);
     assert_eq!(out, "MY_VAR=from_cli\n");
 }
+
+#[test]
+fn update_reads_resources_from_a_file() {
+    let rt = Runtime::new();
+    let mut b = Bundle::new(&["sleep", "1000"]);
+    let id = unique("updr");
+    b.spec["linux"]["cgroupsPath"] = format!("/berth-oci-test/{id}").into();
+    assert!(rt.create(&b, &id).status.success());
+    let f = b.path().join("resources.json");
+    std::fs::write(
+        &f,
+        r#"{"pids": {"limit": 123}, "memory": {"limit": 67108864}}"#,
+    )
+    .unwrap();
+    rt.ok(&["update", "-r", f.to_str().unwrap(), &id]);
+    let read = |ctrl: &str, v1: &str, v2: &str| {
+        std::fs::read_to_string(format!("/sys/fs/cgroup/{ctrl}/berth-oci-test/{id}/{v1}"))
+            .or_else(|_| {
+                std::fs::read_to_string(format!("/sys/fs/cgroup/berth-oci-test/{id}/{v2}"))
+            })
+            .unwrap()
+    };
+    assert_eq!(read("pids", "pids.max", "pids.max").trim(), "123");
+    assert_eq!(
+        read("memory", "memory.limit_in_bytes", "memory.max").trim(),
+        "67108864"
+    );
+}
