@@ -144,6 +144,15 @@ pub fn exec(rt: &Runtime, o: &ExecOptions) -> Result<i32> {
     });
     let userns = joins.iter().any(|(f, _)| *f == libc::CLONE_NEWUSER);
     let filter = process::compile_seccomp(&st.config)?;
+    // Connected now: once the child has joined the container's mount namespace the
+    // socket's path is out of its reach.
+    let console = match (&o.console_socket, p.terminal) {
+        (Some(path), true) => Some(
+            UnixStream::connect(path)
+                .with(|| format!("connect to console socket {}", path.display()))?,
+        ),
+        _ => None,
+    };
     let (parent, child) = sys::seqpacket_pair().ctx("socketpair")?;
     let pid = sys::fork().ctx("fork")?;
     if pid == 0 {
@@ -155,7 +164,7 @@ pub fn exec(rt: &Runtime, o: &ExecOptions) -> Result<i32> {
             userns,
             filter.as_ref(),
             &preserved,
-            o,
+            console.as_ref(),
             &child,
         ) {
             Ok(never) => match never {},
@@ -201,7 +210,7 @@ fn child_steps(
     userns: bool,
     filter: Option<&process::Filter>,
     preserved: &[i32],
-    o: &ExecOptions,
+    console: Option<&UnixStream>,
     sock: &OwnedFd,
 ) -> Result<Never> {
     sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as _, 0).ctx("pdeathsig")?;
@@ -222,7 +231,9 @@ fn child_steps(
         if let Some(size) = p.console_size {
             let _ = sys::set_winsize(master.as_raw_fd(), size.height, size.width);
         }
-        create::send_console(o.console_socket.as_ref().expect("checked"), &master)?;
+        let conn = console.ok_or("--tty needs --console-socket")?;
+        sys::send_fd(conn.as_raw_fd(), b"/dev/ptmx", master.as_raw_fd())
+            .ctx("send the terminal to the console socket")?;
         peer = Some(pe);
     }
     process::set_rlimits(p)?;

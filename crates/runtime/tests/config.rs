@@ -476,3 +476,65 @@ fn a_hook_past_its_timeout_is_killed_and_fails_create() {
     );
     assert!(!rt.root.path().join(&id).exists());
 }
+
+#[test]
+fn exec_tty_goes_to_the_console_socket() {
+    use std::os::fd::{AsRawFd, FromRawFd};
+    use std::os::unix::net::UnixListener;
+    let b = Bundle::new(&["sleep", "1000"]);
+    let rt = Runtime::new();
+    let id = unique("exectty");
+    assert!(rt.create(&b, &id).status.success());
+    rt.ok(&["start", &id]);
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("console.sock");
+    let listener = UnixListener::bind(&sock).unwrap();
+    let mut child = rt
+        .cmd()
+        .args([
+            "exec",
+            "--tty",
+            "--console-socket",
+            sock.to_str().unwrap(),
+            &id,
+            "sh",
+            "-c",
+            "test -t 1 && echo exec-tty-ok",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Accept without blocking forever: if exec fails it never connects.
+    listener.set_nonblocking(true).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let conn = loop {
+        match listener.accept() {
+            Ok((c, _)) => break c,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                if let Some(st) = child.try_wait().unwrap() {
+                    let mut err = String::new();
+                    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err)
+                        .unwrap();
+                    panic!("exec ended ({st}) without connecting: {err}");
+                }
+                assert!(std::time::Instant::now() < deadline, "exec never connected");
+                std::thread::yield_now();
+            }
+            Err(e) => panic!("{e}"),
+        }
+    };
+    conn.set_nonblocking(false).unwrap();
+    // SAFETY: the fd arrived over SCM_RIGHTS and is ours now.
+    let mut master = unsafe { std::fs::File::from_raw_fd(recv_fd(conn.as_raw_fd())) };
+    let mut text = String::new();
+    let mut buf = [0u8; 256];
+    while !text.contains("exec-tty-ok") {
+        match std::io::Read::read(&mut master, &mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => text.push_str(&String::from_utf8_lossy(&buf[..n])),
+        }
+    }
+    assert!(text.contains("exec-tty-ok"), "{text:?}");
+    assert!(child.wait().unwrap().success());
+}
