@@ -189,7 +189,14 @@ fn overwrite_attempt(unprotected: bool) -> (String, bool) {
         }
         std::thread::yield_now();
     }
-    let _ = oci(&["delete", "--force", &id]).status();
+    // With the attack succeeding (the control), the copy is no longer a program:
+    // clean up with the real binary.
+    let _ = std::process::Command::new(BIN)
+        .arg("--root")
+        .arg(state.path())
+        .args(["delete", "--force", &id])
+        .env("BERTH_OCI_EXE_DIR", state.path().join(".exe"))
+        .status();
     let changed = std::fs::read(&copy).unwrap() != before;
     unmount_all_in(&state.path().join(".exe"));
     (report, changed)
