@@ -61,9 +61,7 @@ pub fn cleanup(rt: &Runtime, st: &State) {
     let poststop = st.config.hooks().poststop;
     if !poststop.is_empty() {
         let _ = std::env::set_current_dir(&st.bundle);
-        if let Err(e) = hooks::run_all("poststop", &poststop, &st.oci(Status::Stopped)) {
-            crate::log::warn(&e.0);
-        }
+        hooks::run_all_warn("poststop", &poststop, &st.oci(Status::Stopped));
     }
     let _ = std::fs::remove_dir_all(state::dir(&rt.root, &st.id));
 }

@@ -14,6 +14,16 @@ pub fn run_all(kind: &str, hooks: &[Hook], state: &serde_json::Value) -> Result<
     Ok(())
 }
 
+/// poststart and poststop: a failing hook is a warning and the rest still run (the
+/// runtime spec's rule, and what runtime-tools checks; crun and runc do the same).
+pub fn run_all_warn(kind: &str, hooks: &[Hook], state: &serde_json::Value) {
+    for h in hooks {
+        if let Err(e) = run(h, state) {
+            crate::log::warn(&format!("{kind} hook {}: {}", h.path, e.0));
+        }
+    }
+}
+
 fn run(h: &Hook, state: &serde_json::Value) -> Result<()> {
     let mut cmd = Command::new(&h.path);
     if let Some((arg0, rest)) = h.args.split_first() {
