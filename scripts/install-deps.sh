@@ -3,7 +3,8 @@
 # 127.0.0.1, busybox-static for fixture images, and the reference tools as interop peers.
 set -euo pipefail
 PKGS=(docker-registry busybox-static skopeo podman buildah crun runc conmon uidmap
-      jq hyperfine time apache2-utils openssl curl iproute2 libseccomp-dev pkg-config)
+      jq hyperfine time apache2-utils openssl curl iproute2 libseccomp-dev pkg-config
+      gnupg)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

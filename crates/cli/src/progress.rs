@@ -91,6 +91,10 @@ impl Progress for Lines {
     fn writing_manifest(&self) {
         self.line("Writing manifest to image destination");
     }
+
+    fn signing(&self) {
+        self.line("Signing manifest using simple signing");
+    }
 }
 
 pub fn human(n: u64) -> String {

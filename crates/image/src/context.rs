@@ -22,6 +22,8 @@ pub struct Context {
     pub os: Option<String>,
     pub arch: Option<String>,
     pub variant: Option<String>,
+    /// `--registries.d`: where lookaside signature storage is configured.
+    pub registries_d: Option<PathBuf>,
     /// Attempts for transient registry failures (5xx, dropped connections).
     pub retries: Option<u32>,
     registries: OnceLock<RegistriesConf>,

@@ -3,6 +3,7 @@
 //! [`ImageSource`] / [`ImageDestination`] interface.
 
 use std::io::{self, Read};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
@@ -13,6 +14,8 @@ use crate::manifest::{
     Compression, Descriptor, ImageIndex, ImageManifest, Manifest, ManifestFormat, Platform,
     RawManifest, is_layer_type,
 };
+use crate::reference::Reference;
+use crate::signature::{Gpg, Payload};
 use crate::transport::{BlobInfo, ImageDestination, ImageSource, LayerCompression};
 
 /// Which images of an index to copy (`--multi-arch`).
@@ -55,6 +58,23 @@ pub struct CopyOptions {
     pub parallel: usize,
     /// The platform chosen from an index with [`MultiArch::System`].
     pub platform: Platform,
+    /// Why digests must not change, for the error; `None`: `--preserve-digests`.
+    pub preserve_reason: Option<&'static str>,
+    /// `--remove-signatures`: do not carry the source's signatures over.
+    pub remove_signatures: bool,
+    /// `--sign-by`: sign the written manifest.
+    pub sign_by: Option<SignBy>,
+}
+
+/// A GPG signature to add to the destination.
+#[derive(Clone, Debug)]
+pub struct SignBy {
+    /// The signing key's fingerprint.
+    pub fingerprint: String,
+    /// `--sign-passphrase-file`.
+    pub passphrase_file: Option<PathBuf>,
+    /// `--sign-identity`: the reference to sign for; default the destination's.
+    pub identity: Option<Reference>,
 }
 
 impl Default for CopyOptions {
@@ -68,6 +88,9 @@ impl Default for CopyOptions {
             preserve_digests: false,
             parallel: 6,
             platform: Platform::host(),
+            preserve_reason: None,
+            remove_signatures: false,
+            sign_by: None,
         }
     }
 }
@@ -78,6 +101,7 @@ pub trait Progress: Send + Sync {
     fn blob_progress(&self, _desc: &Descriptor, _bytes: u64) {}
     fn blob_done(&self, _desc: &Descriptor, _skipped: bool) {}
     fn writing_manifest(&self) {}
+    fn signing(&self) {}
 }
 
 /// Reports nothing.
@@ -100,12 +124,29 @@ pub fn copy_image(
     opts: &CopyOptions,
     progress: &dyn Progress,
 ) -> Result<CopyReport> {
+    copy_image_checked(src, dst, opts, progress, &|_, _| Ok(()))
+}
+
+/// Like [`copy_image`], first asking `check` (the trust policy) about the very
+/// top-level manifest that is then copied.
+pub fn copy_image_checked(
+    src: &dyn ImageSource,
+    dst: &dyn ImageDestination,
+    opts: &CopyOptions,
+    progress: &dyn Progress,
+    check: &dyn Fn(&RawManifest, &dyn ImageSource) -> Result<()>,
+) -> Result<CopyReport> {
     if let Some(repo) = src.repository() {
         dst.set_mount_source(&repo);
     }
     let top = src.manifest(None)?;
+    check(&top, src)?;
+    let identity = sign_identity(dst, opts)?;
     let written = match top.parse()? {
-        Manifest::Image(m) => copy_one(src, dst, &top, m, None, opts, progress)?,
+        Manifest::Image(m) => {
+            let sigs = source_signatures(src, &top.digest(), false, opts)?;
+            copy_one_signed(src, dst, &top, m, None, &sigs, opts, progress)?
+        }
         Manifest::Index(index) => match opts.multi_arch {
             MultiArch::System => {
                 let desc = index.choose(&opts.platform)?;
@@ -116,13 +157,25 @@ pub fn copy_image(
                         src.name()
                     )));
                 };
-                copy_one(src, dst, &raw, m, None, opts, progress)?
+                let sigs = source_signatures(src, &desc.digest, true, opts)?;
+                copy_one_signed(src, dst, &raw, m, None, &sigs, opts, progress)?
             }
             MultiArch::All | MultiArch::IndexOnly => {
-                copy_index(src, dst, &top, index, opts, progress)?
+                let sigs = source_signatures(src, &top.digest(), false, opts)?;
+                let o = keep_digests(opts, &sigs);
+                let out = copy_index(src, dst, &top, index, &o, progress)?;
+                (out, sigs)
             }
         },
     };
+    let (written, mut sigs) = written;
+    if let (Some(sign), Some(identity)) = (&opts.sign_by, identity) {
+        progress.signing();
+        sigs.push(sign_manifest(&written.digest(), &identity, sign)?);
+    }
+    if !sigs.is_empty() {
+        dst.put_signatures(&sigs, &written.digest(), false)?;
+    }
     dst.commit()?;
     Ok(CopyReport {
         manifest_digest: written.digest(),
@@ -147,6 +200,9 @@ fn copy_index(
     let src_format = ManifestFormat::of_manifest_type(&raw.effective_media_type());
     let out_format = opts.format.or(src_format).unwrap_or(ManifestFormat::Oci);
     let mut changed = Some(out_format) != src_format;
+    if changed {
+        check_preserve(opts, "the index")?;
+    }
     if opts.multi_arch == MultiArch::All {
         for entry in &mut index.manifests {
             let inst_raw = src.manifest(Some(&entry.digest))?;
@@ -156,7 +212,20 @@ fn copy_index(
                     src.name()
                 )));
             };
-            let out = copy_one(src, dst, &inst_raw, m, Some(&entry.digest), opts, progress)?;
+            let sigs = source_signatures(src, &entry.digest, true, opts)?;
+            let (out, sigs) = copy_one_signed(
+                src,
+                dst,
+                &inst_raw,
+                m,
+                Some(&entry.digest),
+                &sigs,
+                opts,
+                progress,
+            )?;
+            if !sigs.is_empty() {
+                dst.put_signatures(&sigs, &out.digest(), true)?;
+            }
             let d = out.digest();
             if d != entry.digest {
                 changed = true;
@@ -178,6 +247,82 @@ fn copy_index(
     Ok(out)
 }
 
+/// The source's signatures for a manifest, unless they are to be dropped.
+fn source_signatures(
+    src: &dyn ImageSource,
+    manifest: &Digest,
+    instance: bool,
+    opts: &CopyOptions,
+) -> Result<Vec<Vec<u8>>> {
+    if opts.remove_signatures {
+        return Ok(Vec::new());
+    }
+    src.signatures(manifest, instance)
+}
+
+/// Options that refuse any digest change while there are signatures to keep:
+/// a signature covers the manifest's exact bytes.
+fn keep_digests(opts: &CopyOptions, sigs: &[Vec<u8>]) -> CopyOptions {
+    let mut o = opts.clone();
+    if !sigs.is_empty() && !o.preserve_digests {
+        o.preserve_digests = true;
+        o.preserve_reason = Some(
+            "the source is signed and changing it would invalidate its signatures (use --remove-signatures)",
+        );
+    }
+    o
+}
+
+/// [`copy_one`] keeping the source's signatures valid; returns them with the manifest.
+#[allow(clippy::too_many_arguments)]
+fn copy_one_signed(
+    src: &dyn ImageSource,
+    dst: &dyn ImageDestination,
+    raw: &RawManifest,
+    manifest: ImageManifest,
+    instance: Option<&Digest>,
+    sigs: &[Vec<u8>],
+    opts: &CopyOptions,
+    progress: &dyn Progress,
+) -> Result<(RawManifest, Vec<Vec<u8>>)> {
+    if !sigs.is_empty() {
+        dst.supports_signatures()?;
+    }
+    let o = keep_digests(opts, sigs);
+    let out = copy_one(src, dst, raw, manifest, instance, &o, progress)?;
+    Ok((out, sigs.to_vec()))
+}
+
+/// The reference a new signature will name, checked before anything is copied;
+/// `None` when not signing.
+fn sign_identity(dst: &dyn ImageDestination, opts: &CopyOptions) -> Result<Option<Reference>> {
+    let Some(sign) = &opts.sign_by else {
+        return Ok(None);
+    };
+    dst.supports_signatures()?;
+    let identity = sign
+        .identity
+        .clone()
+        .or_else(|| dst.docker_reference())
+        .ok_or_else(|| {
+            Error::Invalid(format!(
+                "{}: cannot tell which Docker reference to sign for; use --sign-identity",
+                dst.name()
+            ))
+        })?;
+    Gpg::user().check_secret_key(&sign.fingerprint)?;
+    Ok(Some(identity))
+}
+
+fn sign_manifest(manifest: &Digest, identity: &Reference, sign: &SignBy) -> Result<Vec<u8>> {
+    let payload = Payload::now(manifest.clone(), identity.to_string());
+    Gpg::user().sign(
+        &payload.to_json(),
+        &sign.fingerprint,
+        sign.passphrase_file.as_deref(),
+    )
+}
+
 /// Copies one image's config and layers, then writes its manifest.
 /// `instance` is the manifest's digest in the source index, when copying an index.
 fn copy_one(
@@ -192,6 +337,9 @@ fn copy_one(
     let src_format = ManifestFormat::of_manifest_type(&raw.effective_media_type());
     let out_format = choose_format(opts.format, src_format, &dst.supported_manifest_types())?;
     let mut changed = Some(out_format) != src_format;
+    if changed {
+        check_preserve(opts, "the manifest")?;
+    }
 
     copy_blob(
         src,
@@ -206,6 +354,9 @@ fn copy_one(
         .iter()
         .map(|l| plan_layer(l, out_format, dst.desired_layer_compression(), opts))
         .collect::<Result<Vec<_>>>()?;
+    if plans.iter().any(|p| p.from != p.to) {
+        check_preserve(opts, "a layer")?;
+    }
     let new_layers = copy_layers(src, dst, &manifest.layers, &plans, opts, progress)?;
     for (old, new) in manifest.layers.iter_mut().zip(new_layers) {
         if *old != new {
@@ -245,8 +396,9 @@ fn convert_config_type(mt: &str, format: ManifestFormat) -> String {
 
 fn check_preserve(opts: &CopyOptions, what: &str) -> Result<()> {
     if opts.preserve_digests {
+        let why = opts.preserve_reason.unwrap_or("--preserve-digests is set");
         return Err(Error::Invalid(format!(
-            "--preserve-digests: the copy would change the digest of {what}"
+            "the copy would change the digest of {what}, but {why}"
         )));
     }
     Ok(())

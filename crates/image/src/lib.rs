@@ -20,4 +20,5 @@ pub use manifest::{Descriptor, Manifest, RawManifest};
 pub use transport::{ImageDestination, ImageName, ImageSource};
 pub mod copy;
 pub(crate) mod fsutil;
+pub mod signature;
 pub mod sync;

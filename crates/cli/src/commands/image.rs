@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use berth_image::auth::Credentials;
-use berth_image::copy::{self, CopyOptions, MultiArch, Progress, Silent};
+use berth_image::copy::{CopyOptions, MultiArch, Progress, Silent};
 use berth_image::manifest::{Compression, ImageConfig, Manifest, ManifestFormat, RawManifest};
 use berth_image::transport::docker;
 use berth_image::{Context, Digest, ImageName, ImageSource};
@@ -12,9 +12,11 @@ use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 
 use crate::commands::images::StoreArgs;
+use crate::commands::trust::{self, SignArgs, TrustArgs};
 use crate::exit::{self, CmdResult, Failure};
 use crate::progress::Lines;
 use crate::template::Template;
+use berth_image::signature::Policy;
 
 #[derive(Args)]
 pub struct ImageArgs {
@@ -59,6 +61,10 @@ enum ImageCommand {
     Import(crate::commands::image_extra::ImportArgs),
     /// Remove dangling (with -a: unused) images.
     Prune(crate::commands::image_extra::PruneArgs),
+    /// Sign a manifest file with a GPG key (simple signing).
+    StandaloneSign(trust::StandaloneSignArgs),
+    /// Verify a signature of a manifest file.
+    StandaloneVerify(trust::StandaloneVerifyArgs),
 }
 
 #[derive(Args)]
@@ -216,9 +222,10 @@ struct CopyArgs {
     /// Write the digest of the copied manifest to this file.
     #[arg(long)]
     digestfile: Option<PathBuf>,
-    /// Accepted for skopeo compatibility; berth does not copy signatures yet.
-    #[arg(long)]
-    remove_signatures: bool,
+    #[command(flatten)]
+    sign: SignArgs,
+    #[command(flatten)]
+    trust: TrustArgs,
     #[command(flatten)]
     access: CopyAccess,
     #[command(flatten)]
@@ -272,6 +279,8 @@ pub fn run(store: &StoreArgs, args: ImageArgs) -> CmdResult {
         ImageCommand::Prune(a) => crate::commands::image_extra::prune(store, a),
         ImageCommand::ListTags(a) => list_tags(a),
         ImageCommand::Delete(a) => delete(a),
+        ImageCommand::StandaloneSign(a) => trust::standalone_sign(a),
+        ImageCommand::StandaloneVerify(a) => trust::standalone_verify(a),
     }
 }
 
@@ -483,8 +492,11 @@ pub fn copy_options(
 fn copy_cmd(store: &StoreArgs, a: CopyArgs) -> CmdResult {
     let src_name = parse_name(&a.source)?;
     let dst_name = parse_name(&a.destination)?;
-    let src_ctx = context(&a.access.src(), &a.platform)?;
-    let dst_ctx = context(&a.access.dest(), &a.platform)?;
+    let mut src_ctx = context(&a.access.src(), &a.platform)?;
+    let mut dst_ctx = context(&a.access.dest(), &a.platform)?;
+    src_ctx.registries_d = a.trust.registries_d.clone();
+    dst_ctx.registries_d = a.trust.registries_d.clone();
+    let policy = a.trust.policy()?;
     let mut opts = copy_options(
         a.all,
         a.multi_arch.as_deref(),
@@ -499,6 +511,7 @@ fn copy_cmd(store: &StoreArgs, a: CopyArgs) -> CmdResult {
     opts.decompress = a.dest_decompress;
     opts.preserve_digests = a.preserve_digests;
     opts.parallel = a.image_parallel_copies.max(1);
+    a.sign.apply(&mut opts)?;
     let progress: Box<dyn Progress> = if a.quiet {
         Box::new(Silent)
     } else {
@@ -515,6 +528,7 @@ fn copy_cmd(store: &StoreArgs, a: CopyArgs) -> CmdResult {
         &dst_ctx,
         &opts,
         progress.as_ref(),
+        &policy,
     )?;
     if let Some(f) = &a.digestfile {
         std::fs::write(f, digest.to_string())
@@ -523,7 +537,9 @@ fn copy_cmd(store: &StoreArgs, a: CopyArgs) -> CmdResult {
     Ok(())
 }
 
-/// Opens both ends and copies; shared by `copy` and `sync`.
+/// Opens both ends and copies, if the policy accepts the source; shared by
+/// `copy` and `sync`.
+#[allow(clippy::too_many_arguments)]
 pub fn copy_between(
     store: &StoreArgs,
     src_name: &ImageName,
@@ -532,14 +548,15 @@ pub fn copy_between(
     dst_ctx: &Context,
     opts: &CopyOptions,
     progress: &dyn Progress,
+    policy: &Policy,
 ) -> Result<Digest, Failure> {
     let src = open_source(store, src_name, src_ctx)?;
     let dst = match dst_name {
         ImageName::ContainersStorage(n) => crate::commands::images::storage_destination(store, n)?,
         other => other.open_destination(dst_ctx).map_err(exit::skopeo)?,
     };
-    let report =
-        copy::copy_image(src.as_ref(), dst.as_ref(), opts, progress).map_err(exit::skopeo)?;
+    let report = trust::checked_copy(policy, src_name, src.as_ref(), dst.as_ref(), opts, progress)
+        .map_err(exit::skopeo)?;
     Ok(report.manifest_digest)
 }
 

@@ -75,6 +75,9 @@ pub struct PullArgs {
     /// Attempts for a failed registry operation.
     #[arg(long, default_value_t = 3)]
     retry: u32,
+    /// Trust policy file (containers-policy.json(5)).
+    #[arg(long, hide = true)]
+    signature_policy: Option<PathBuf>,
     #[command(flatten)]
     access: Access,
     /// IMAGE (a name, or TRANSPORT:NAME)
@@ -96,6 +99,8 @@ pub struct PushArgs {
     quiet: bool,
     #[arg(long, default_value_t = 3)]
     retry: u32,
+    #[command(flatten)]
+    sign: crate::commands::trust::SignArgs,
     #[command(flatten)]
     access: Access,
     /// The local image.
@@ -160,6 +165,8 @@ pub fn pull(store_args: &StoreArgs, a: PullArgs) -> CmdResult {
     };
     let ctx = platform_ctx(context(&a.access, &platform)?, &a)?;
     let store = store_args.open()?;
+    let policy = berth_image::signature::Policy::load(a.signature_policy.as_deref())
+        .map_err(exit::podman)?;
     let progress: Box<dyn Progress> = if a.quiet {
         Box::new(Silent)
     } else {
@@ -169,7 +176,7 @@ pub fn pull(store_args: &StoreArgs, a: PullArgs) -> CmdResult {
     if let Ok(name) = ImageName::parse(&a.image)
         && !matches!(name, ImageName::Docker(_))
     {
-        let id = pull_one(&store, &name, None, &ctx, progress.as_ref())?;
+        let id = pull_one(&store, &name, None, &ctx, &policy, progress.as_ref())?;
         println!("{id}");
         return Ok(());
     }
@@ -240,6 +247,7 @@ pub fn pull(store_args: &StoreArgs, a: PullArgs) -> CmdResult {
                 &ImageName::Docker(t.clone()),
                 Some(&t.to_string()),
                 &ctx,
+                &policy,
                 progress.as_ref(),
             ) {
                 Ok(id) => ids.push(id),
@@ -266,15 +274,19 @@ fn pull_one(
     src: &ImageName,
     name: Option<&str>,
     ctx: &Context,
+    policy: &berth_image::signature::Policy,
     progress: &dyn Progress,
 ) -> Result<String, Failure> {
     let source = src.open_source(ctx).map_err(exit::podman)?;
     let dst = StorageDestination::new(store.clone(), name).map_err(storage_err)?;
     let opts = copy::CopyOptions {
         platform: ctx.platform(),
+        // The store keeps no signatures; the policy has checked them already.
+        remove_signatures: true,
         ..Default::default()
     };
-    copy::copy_image(source.as_ref(), &dst, &opts, progress).map_err(exit::podman)?;
+    crate::commands::trust::checked_copy(policy, src, source.as_ref(), &dst, &opts, progress)
+        .map_err(exit::podman)?;
     let image = match name {
         Some(n) => store.image(n),
         None => {
@@ -314,11 +326,12 @@ pub fn push(store_args: &StoreArgs, a: PushArgs) -> CmdResult {
     let src = StorageSource::open(store.clone(), &a.image).map_err(storage_err)?;
     let dest = destination_name(a.destination.as_deref().unwrap_or(&a.image))?;
     let dst = dest.open_destination(&ctx).map_err(exit::podman)?;
-    let opts = copy::CopyOptions {
+    let mut opts = copy::CopyOptions {
         format: a.format.as_deref().and_then(ManifestFormat::parse),
         compression: a.compression_format.as_deref().and_then(Compression::parse),
         ..Default::default()
     };
+    a.sign.apply(&mut opts)?;
     let progress: Box<dyn Progress> = if a.quiet {
         Box::new(Silent)
     } else {
@@ -925,11 +938,13 @@ pub fn load(store_args: &StoreArgs, a: LoadArgs) -> CmdResult {
     } else {
         Box::new(Lines::new())
     };
+    let policy = berth_image::signature::Policy::load(None).map_err(exit::podman)?;
     let id = pull_one(
         &store,
         &src,
         name.as_deref(),
         &Context::default(),
+        &policy,
         progress.as_ref(),
     )?;
     match name.as_deref() {

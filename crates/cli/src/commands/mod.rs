@@ -4,3 +4,4 @@ pub mod images;
 pub mod login;
 pub mod run;
 pub mod sync;
+pub mod trust;

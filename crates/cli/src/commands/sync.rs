@@ -13,6 +13,7 @@ use clap::Args;
 use crate::commands::image::{
     Access, CopyAccess, PlatformArgs, context, copy_between, copy_options,
 };
+use crate::commands::trust::{SignArgs, TrustArgs};
 use crate::exit::{self, CmdResult, Failure};
 use crate::progress::Lines;
 
@@ -49,6 +50,10 @@ pub struct SyncArgs {
     #[arg(short, long)]
     quiet: bool,
     #[command(flatten)]
+    sign: SignArgs,
+    #[command(flatten)]
+    trust: TrustArgs,
+    #[command(flatten)]
     access: CopyAccess,
     #[command(flatten)]
     platform: PlatformArgs,
@@ -67,8 +72,11 @@ struct Job {
 pub fn run(store: &crate::commands::images::StoreArgs, a: SyncArgs) -> CmdResult {
     let src_access = a.access.src();
     let dst_access = a.access.dest();
-    let src_ctx = context(&src_access, &a.platform)?;
-    let dst_ctx = context(&dst_access, &a.platform)?;
+    let mut src_ctx = context(&src_access, &a.platform)?;
+    let mut dst_ctx = context(&dst_access, &a.platform)?;
+    src_ctx.registries_d = a.trust.registries_d.clone();
+    dst_ctx.registries_d = a.trust.registries_d.clone();
+    let policy = a.trust.policy()?;
     let mut filters = Vec::new();
     if let Some(r) = &a.tag_regex {
         filters.push(TagFilter::regex(r).map_err(exit::skopeo)?);
@@ -84,6 +92,7 @@ pub fn run(store: &crate::commands::images::StoreArgs, a: SyncArgs) -> CmdResult
     let mut opts = copy_options(a.all, None, a.format.as_deref(), &src_ctx);
     opts.format = a.format.as_deref().and_then(ManifestFormat::parse);
     opts.preserve_digests = a.preserve_digests;
+    a.sign.apply(&mut opts)?;
     let progress: Box<dyn Progress> = if a.quiet {
         Box::new(Silent)
     } else {
@@ -117,6 +126,7 @@ pub fn run(store: &crate::commands::images::StoreArgs, a: SyncArgs) -> CmdResult
             &dst_ctx,
             &opts,
             progress.as_ref(),
+            &policy,
         ) {
             if !a.keep_going {
                 return Err(e);

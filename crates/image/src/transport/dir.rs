@@ -8,6 +8,7 @@ use crate::digest::{Algorithm, Digest};
 use crate::error::{Error, IoContext, Result};
 use crate::fsutil;
 use crate::manifest::{Descriptor, RawManifest};
+use crate::signature::lookaside;
 use crate::transport::oci_layout::{MANIFEST_LIMIT, read_verified};
 use crate::transport::{BlobInfo, BlobStream, ImageDestination, ImageSource};
 
@@ -23,6 +24,15 @@ fn blob_file(root: &Path, d: &Digest) -> PathBuf {
 
 fn instance_manifest(root: &Path, d: &Digest) -> PathBuf {
     root.join(format!("{}.manifest.json", d.hex()))
+}
+
+/// `signature-N`, or `HEX.signature-N` for an image of an index (N from 1).
+fn signature_file(root: &Path, manifest: &Digest, instance: bool, n: usize) -> PathBuf {
+    if instance {
+        root.join(format!("{}.signature-{n}", manifest.hex()))
+    } else {
+        root.join(format!("signature-{n}"))
+    }
 }
 
 pub struct DirSource {
@@ -57,6 +67,22 @@ impl ImageSource for DirSource {
             }
         };
         Ok(RawManifest::new(bytes, ""))
+    }
+
+    fn signatures(&self, manifest: &Digest, instance: bool) -> Result<Vec<Vec<u8>>> {
+        let mut out = Vec::new();
+        for n in 1..=lookaside::MAX_SIGNATURES {
+            let p = signature_file(&self.root, manifest, instance, n);
+            let Some(f) = fsutil::open_optional(&p)? else {
+                break;
+            };
+            let mut v = Vec::new();
+            f.take(lookaside::MAX_SIGNATURE_SIZE)
+                .read_to_end(&mut v)
+                .at(&p)?;
+            out.push(v);
+        }
+        Ok(out)
     }
 
     fn blob(&self, desc: &Descriptor) -> Result<BlobStream> {
@@ -130,6 +156,17 @@ impl ImageDestination for DirDestination {
             None => self.root.join("manifest.json"),
         };
         fsutil::write_atomic(&path, &manifest.bytes)
+    }
+
+    fn supports_signatures(&self) -> Result<()> {
+        Ok(())
+    }
+
+    fn put_signatures(&self, sigs: &[Vec<u8>], manifest: &Digest, instance: bool) -> Result<()> {
+        for (i, sig) in sigs.iter().enumerate() {
+            fsutil::write_atomic(&signature_file(&self.root, manifest, instance, i + 1), sig)?;
+        }
+        Ok(())
     }
 
     fn commit(&self) -> Result<()> {

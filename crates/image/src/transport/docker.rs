@@ -1,6 +1,7 @@
 //! `docker://REFERENCE`: an image in a registry.
 
 use std::io::Read;
+use std::path::PathBuf;
 use std::sync::Mutex;
 
 use crate::context::Context;
@@ -8,6 +9,7 @@ use crate::digest::{Algorithm, Digest, DigestingReader};
 use crate::error::{Error, Result};
 use crate::manifest::{Descriptor, RawManifest, media};
 use crate::reference::Reference;
+use crate::signature::lookaside::{self, RegistriesD};
 use crate::transport::registry_client::{
     Body, Client, SendError, TlsSettings, cert_dirs, pull_scope, push_scope,
 };
@@ -43,6 +45,9 @@ pub fn connect(reference: &Reference, insecure: bool, ctx: &Context) -> Result<C
 pub struct DockerSource {
     client: Client,
     reference: Reference,
+    /// The name asked for (not a mirror's): signatures are looked up by it.
+    logical: Reference,
+    registries_d: Option<PathBuf>,
     top: RawManifest,
 }
 
@@ -59,6 +64,8 @@ impl DockerSource {
                 Ok(DockerSource {
                     client,
                     reference: ep.reference.clone(),
+                    logical: reference.clone(),
+                    registries_d: ctx.registries_d.clone(),
                     top,
                 })
             });
@@ -133,6 +140,12 @@ fn not_found_or(client: &Client, e: SendError, url: &str, what: impl Fn() -> Str
 impl ImageSource for DockerSource {
     fn name(&self) -> String {
         format!("docker://{}", self.reference)
+    }
+
+    fn signatures(&self, manifest: &Digest, _instance: bool) -> Result<Vec<Vec<u8>>> {
+        let conf = RegistriesD::load(self.registries_d.as_deref())?;
+        let base = conf.base_url(&self.logical, false);
+        lookaside::read_signatures(&base, &self.logical, manifest)
     }
 
     fn manifest(&self, instance: Option<&Digest>) -> Result<RawManifest> {
@@ -228,6 +241,7 @@ pub fn delete(reference: &Reference, ctx: &Context) -> Result<Digest> {
 pub struct DockerDestination {
     client: Client,
     reference: Reference,
+    registries_d: Option<PathBuf>,
     mount_from: Mutex<Option<String>>,
 }
 
@@ -244,6 +258,7 @@ impl DockerDestination {
         Ok(DockerDestination {
             client,
             reference: reference.clone(),
+            registries_d: ctx.registries_d.clone(),
             mount_from: Mutex::new(None),
         })
     }
@@ -531,6 +546,29 @@ impl ImageDestination for DockerDestination {
             )
             .map_err(|e| self.client.send_error(&url, e))?;
         Ok(())
+    }
+
+    fn docker_reference(&self) -> Option<Reference> {
+        Some(self.reference.clone())
+    }
+
+    fn supports_signatures(&self) -> Result<()> {
+        let conf = RegistriesD::load(self.registries_d.as_deref())?;
+        let base = conf.base_url(&self.reference, true);
+        if base.starts_with("file://") {
+            Ok(())
+        } else {
+            Err(Error::Unsupported(format!(
+                "{}: signatures can only be written to file:// lookaside storage, not {base}",
+                self.name()
+            )))
+        }
+    }
+
+    fn put_signatures(&self, sigs: &[Vec<u8>], manifest: &Digest, _instance: bool) -> Result<()> {
+        let conf = RegistriesD::load(self.registries_d.as_deref())?;
+        let base = conf.base_url(&self.reference, true);
+        lookaside::write_signatures(&base, &self.reference, manifest, sigs)
     }
 
     fn commit(&self) -> Result<()> {

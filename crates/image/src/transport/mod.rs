@@ -54,6 +54,13 @@ pub trait ImageSource: Send + Sync {
         None
     }
 
+    /// The signatures stored for the manifest of digest `manifest`; `instance`
+    /// says it is one image of an index rather than the top-level manifest.
+    /// Transports that keep no signatures have none.
+    fn signatures(&self, _manifest: &Digest, _instance: bool) -> Result<Vec<Vec<u8>>> {
+        Ok(Vec::new())
+    }
+
     /// Tags of the image's repository, where the transport has tags.
     fn tags(&self) -> Result<Vec<String>> {
         Err(Error::Unsupported(format!(
@@ -99,6 +106,27 @@ pub trait ImageDestination: Send + Sync {
     /// Stores a manifest. `instance` is set for the per-platform manifests of an
     /// index being copied; `None` is the image's own (tagged) manifest.
     fn put_manifest(&self, manifest: &RawManifest, instance: Option<&Digest>) -> Result<()>;
+
+    /// The Docker reference the image will be known by, when the transport has one
+    /// (what a new signature names by default).
+    fn docker_reference(&self) -> Option<Reference> {
+        None
+    }
+
+    /// Whether signatures can be stored; an error says why not.
+    fn supports_signatures(&self) -> Result<()> {
+        Err(Error::Unsupported(format!(
+            "{}: this destination does not store signatures (use --remove-signatures)",
+            self.name()
+        )))
+    }
+
+    /// Stores the signatures of the manifest `manifest` (already written),
+    /// replacing any stored before.
+    fn put_signatures(&self, sigs: &[Vec<u8>], manifest: &Digest, instance: bool) -> Result<()> {
+        let _ = (sigs, manifest, instance);
+        self.supports_signatures()
+    }
 
     /// Makes the image visible. Called once after everything else succeeded.
     fn commit(&self) -> Result<()>;

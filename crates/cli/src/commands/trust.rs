@@ -1,0 +1,195 @@
+//! Signatures and trust: the `--policy`/`--sign-by` flags shared by copy, sync,
+//! pull and push, and skopeo's `standalone-sign` / `standalone-verify`.
+
+use std::path::PathBuf;
+
+use berth_image::copy::{self, CopyOptions, CopyReport, Progress, SignBy};
+use berth_image::signature::{Gpg, Payload, Policy, PolicyImage};
+use berth_image::{Digest, ImageDestination, ImageName, ImageSource, RawManifest, Reference};
+use clap::Args;
+
+use crate::exit::{self, CmdResult, Failure};
+
+/// Which images may be used (containers-policy.json(5)).
+#[derive(Args, Clone, Default)]
+pub struct TrustArgs {
+    /// Trust policy file; default ~/.config/containers/policy.json, then
+    /// /etc/containers/policy.json (without either, any image is accepted).
+    #[arg(long, alias = "signature-policy")]
+    pub policy: Option<PathBuf>,
+    /// Ignore the trust policy and accept any image.
+    #[arg(long)]
+    pub insecure_policy: bool,
+    /// Directory of registries.d files: where signatures are kept beside registries.
+    #[arg(long = "registries.d", value_name = "DIR")]
+    pub registries_d: Option<PathBuf>,
+}
+
+impl TrustArgs {
+    pub fn policy(&self) -> Result<Policy, Failure> {
+        if self.insecure_policy {
+            return Ok(Policy::accept_anything());
+        }
+        Policy::load(self.policy.as_deref()).map_err(exit::skopeo)
+    }
+}
+
+/// Signing a copy's destination, and what becomes of the source's signatures.
+#[derive(Args, Clone, Default)]
+pub struct SignArgs {
+    /// Do not copy the source's signatures.
+    #[arg(long)]
+    pub remove_signatures: bool,
+    /// Sign the image with the GPG key of this fingerprint.
+    #[arg(long, value_name = "FINGERPRINT")]
+    pub sign_by: Option<String>,
+    /// File holding the signing key's passphrase.
+    #[arg(long, value_name = "PATH")]
+    pub sign_passphrase_file: Option<PathBuf>,
+    /// The reference to sign for (default: the destination's).
+    #[arg(long, value_name = "REFERENCE")]
+    pub sign_identity: Option<String>,
+}
+
+impl SignArgs {
+    /// Puts these choices into the copy options.
+    pub fn apply(&self, opts: &mut CopyOptions) -> Result<(), Failure> {
+        opts.remove_signatures = self.remove_signatures;
+        if self.sign_by.is_none()
+            && (self.sign_passphrase_file.is_some() || self.sign_identity.is_some())
+        {
+            return Err(exit::usage(
+                1,
+                "--sign-passphrase-file and --sign-identity need --sign-by",
+            ));
+        }
+        opts.sign_by = match &self.sign_by {
+            None => None,
+            Some(fpr) => Some(SignBy {
+                fingerprint: fpr.clone(),
+                passphrase_file: self.sign_passphrase_file.clone(),
+                identity: self
+                    .sign_identity
+                    .as_deref()
+                    .map(Reference::parse)
+                    .transpose()
+                    .map_err(|e| exit::skopeo(e.into()))?,
+            }),
+        };
+        Ok(())
+    }
+}
+
+/// Copies after the policy has accepted the source's top-level manifest.
+pub fn checked_copy(
+    policy: &Policy,
+    src_name: &ImageName,
+    src: &dyn ImageSource,
+    dst: &dyn ImageDestination,
+    opts: &CopyOptions,
+    progress: &dyn Progress,
+) -> berth_image::Result<CopyReport> {
+    let image = PolicyImage::of(src_name);
+    let name = src_name.to_string();
+    let check = |top: &RawManifest, src: &dyn ImageSource| {
+        policy.check(&image, &name, top, &|| src.signatures(&top.digest(), false))
+    };
+    copy::copy_image_checked(src, dst, opts, progress, &check)
+}
+
+#[derive(Args)]
+pub struct StandaloneSignArgs {
+    /// Where to write the signature.
+    #[arg(short, long)]
+    output: PathBuf,
+    /// File holding the key's passphrase.
+    #[arg(long)]
+    passphrase_file: Option<PathBuf>,
+    /// The manifest file to sign.
+    manifest: PathBuf,
+    /// The reference the signature vouches for.
+    docker_reference: String,
+    /// Fingerprint of the signing key.
+    key_fingerprint: String,
+}
+
+pub fn standalone_sign(a: StandaloneSignArgs) -> CmdResult {
+    let manifest = read(&a.manifest)?;
+    let reference = Reference::parse(&a.docker_reference).map_err(|e| exit::skopeo(e.into()))?;
+    let payload = Payload::now(Digest::sha256_of(&manifest), reference.to_string());
+    let sig = Gpg::user()
+        .sign(
+            &payload.to_json(),
+            &a.key_fingerprint,
+            a.passphrase_file.as_deref(),
+        )
+        .map_err(exit::skopeo)?;
+    std::fs::write(&a.output, sig)
+        .map_err(|e| exit::usage(1, format!("{}: {e}", a.output.display())))
+}
+
+#[derive(Args)]
+pub struct StandaloneVerifyArgs {
+    /// Trust the keys in this file (then KEY_FINGERPRINTS may be "any").
+    #[arg(long)]
+    public_key_file: Option<PathBuf>,
+    /// The manifest file the signature should cover.
+    manifest: PathBuf,
+    /// The reference the signature should vouch for.
+    docker_reference: String,
+    /// Accepted signing keys, comma-separated, or "any" with --public-key-file.
+    key_fingerprints: String,
+    /// The signature file.
+    signature: PathBuf,
+}
+
+pub fn standalone_verify(a: StandaloneVerifyArgs) -> CmdResult {
+    let manifest = read(&a.manifest)?;
+    let signature = read(&a.signature)?;
+    let expected = Reference::parse(&a.docker_reference).map_err(|e| exit::skopeo(e.into()))?;
+    let fail = |why: String| exit::usage(1, format!("{}: {why}", a.signature.display()));
+    let (gpg, imported) = match &a.public_key_file {
+        Some(f) => {
+            let (g, fprs) = Gpg::with_keys(&[read(f)?]).map_err(exit::skopeo)?;
+            (g, Some(fprs))
+        }
+        None => (Gpg::user(), None),
+    };
+    let accepted: Vec<String> = if a.key_fingerprints == "any" {
+        imported.ok_or_else(|| exit::usage(1, "key fingerprint \"any\" needs --public-key-file"))?
+    } else {
+        a.key_fingerprints
+            .split(',')
+            .map(|f| f.trim().to_uppercase())
+            .filter(|f| !f.is_empty())
+            .collect()
+    };
+    let v = gpg.verify(&signature).map_err(|e| fail(e.to_string()))?;
+    if !accepted.iter().any(|f| *f == v.signer || *f == v.primary) {
+        return Err(fail(format!(
+            "signed by key {}, which is not accepted",
+            v.signer
+        )));
+    }
+    let p = Payload::parse(&v.payload).map_err(|e| fail(e.to_string()))?;
+    if !p.manifest_digest.matches(&manifest) {
+        return Err(fail(format!(
+            "signature is for manifest {}, not {}",
+            p.manifest_digest,
+            a.manifest.display()
+        )));
+    }
+    let signed = Reference::parse(&p.docker_reference).map_err(|e| fail(e.to_string()))?;
+    if signed != expected {
+        return Err(fail(format!("signature is for {signed}, not {expected}")));
+    }
+    println!(
+        "Signature verified using fingerprint {}, digest {}",
+        v.signer, p.manifest_digest
+    );
+    Ok(())
+}
+
+fn read(p: &PathBuf) -> Result<Vec<u8>, Failure> {
+    std::fs::read(p).map_err(|e| exit::usage(1, format!("{}: {e}", p.display())))
+}

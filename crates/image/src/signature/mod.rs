@@ -1,0 +1,12 @@
+//! Image signatures: GPG "simple signing" payloads, their storage beside
+//! registries (lookaside) and in `dir:` images, and the trust policy that
+//! decides which images may be used.
+
+pub mod gpg;
+pub mod lookaside;
+pub mod payload;
+pub mod policy;
+
+pub use gpg::Gpg;
+pub use payload::Payload;
+pub use policy::{Policy, PolicyImage};
