@@ -160,3 +160,75 @@ fn rm_leaves_no_container_mount_or_state() {
         .unwrap_or_default();
     assert!(states.is_empty(), "{states:?}");
 }
+
+/// The value of xattr `name` of the first file called `file_name` under `dir`.
+fn find_xattr(dir: &std::path::Path, file_name: &str, name: &str) -> Option<Vec<u8>> {
+    for e in std::fs::read_dir(dir).ok()?.flatten() {
+        let p = e.path();
+        let ft = e.file_type().ok()?;
+        if ft.is_dir() {
+            if let Some(v) = find_xattr(&p, file_name, name) {
+                return Some(v);
+            }
+        } else if ft.is_file() && e.file_name() == file_name {
+            let path = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).unwrap();
+            let attr = std::ffi::CString::new(name).unwrap();
+            let mut buf = [0u8; 256];
+            // SAFETY: both strings are NUL-terminated and buf outlives the call.
+            let n = unsafe {
+                libc::lgetxattr(
+                    path.as_ptr(),
+                    attr.as_ptr(),
+                    buf.as_mut_ptr().cast(),
+                    buf.len(),
+                )
+            };
+            return (n >= 0).then(|| buf[..n as usize].to_vec());
+        }
+    }
+    None
+}
+
+#[test]
+fn special_files_survive_a_registry_an_archive_and_the_overlay_store() {
+    let reg = support::registry::Registry::start().expect("registry");
+    let st = Store::new();
+    let fx = fixtures::special(&st.dir.path().join("special")).unwrap();
+    let remote = format!("docker://{}/fixtures/special:1", reg.addr());
+    let archive = st.dir.path().join("special.tar");
+    let hops = [
+        format!("oci:{}:{}", fx.layout.display(), fx.tag),
+        remote,
+        format!("docker-archive:{}:localhost/special:1", archive.display()),
+    ];
+    for pair in hops.windows(2) {
+        let r = st.run(&[
+            "image",
+            "copy",
+            "-q",
+            "--src-tls-verify=false",
+            "--dest-tls-verify=false",
+            &pair[0],
+            &pair[1],
+        ]);
+        assert_eq!(r.code, 0, "{} → {}: {}", pair[0], pair[1], r.stderr);
+    }
+    let r = st.run(&["load", "-q", "-i", archive.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let script = "stat -c '%n %F %a %u:%g %h %t:%T' /data/* /opaque/* /special/*; \
+                  echo tree: $(ls -A /tree); cat /data/gone.txt; readlink /data/link-rel; readlink /data/link-abs";
+    let r = st.run(&["run", "--rm", "localhost/special:1", "sh", "-c", script]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let mut want: Vec<String> = fixtures::SPECIAL_TREE
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    want.extend(["tree:", "back", "keep.txt", "/data/keep.txt"].map(String::from));
+    assert_eq!(r.stdout.lines().collect::<Vec<_>>(), want);
+    // The xattr reached the layer on disk.
+    let layers = st.dir.path().join("root");
+    assert_eq!(
+        find_xattr(&layers, "xattr.txt", "user.berth").as_deref(),
+        Some(&b"fixture"[..])
+    );
+}

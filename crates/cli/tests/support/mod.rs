@@ -1,8 +1,6 @@
-//! Test support for the CLI's end-to-end tests: a docker-registry on 127.0.0.1,
-//! busybox fixture images, a hostile proxy. (To move into berth-testkit.)
+//! Test support for the CLI's end-to-end tests, from berth-testkit: a
+//! docker-registry on 127.0.0.1, the fixture images, a hostile proxy.
 
-#![allow(dead_code)]
+#![allow(unused_imports)]
 
-pub mod fixtures;
-pub mod proxy;
-pub mod registry;
+pub use berth_testkit::{fixtures, proxy, registry};

@@ -176,3 +176,86 @@ pub fn multi_arch(layout: &Path) -> std::io::Result<Fixture> {
         manifest_digest: raw.digest().to_string(),
     })
 }
+
+/// The layers of [`special`] on top of busybox: everything applying a layer must
+/// get right. Layer 2 holds hard and symbolic links, device nodes, a fifo, a
+/// setuid file, a non-root owner and an xattr; layer 3 whites out a file and a
+/// directory and makes a directory opaque; layer 4 brings a deleted file back.
+pub fn special_layers() -> Vec<Vec<u8>> {
+    use tar::EntryType;
+    let base = crate::Tar::new()
+        .dir("data/")
+        .file("data/keep.txt", b"keep\n")
+        .file("data/gone.txt", b"gone\n")
+        .file_with("data/hard-a", b"shared\n", 0o640, 1000, 1000, 0, &[])
+        .hardlink("data/hard-b", "data/hard-a")
+        .symlink("data/link-rel", "keep.txt")
+        .symlink("data/link-abs", "/data/keep.txt")
+        .file_with("data/setuid", b"#!/bin/sh\n", 0o4755, 0, 0, 0, &[])
+        .file_with(
+            "data/xattr.txt",
+            b"x\n",
+            0o644,
+            0,
+            0,
+            0,
+            &[("user.berth", b"fixture")],
+        )
+        .dir("special/")
+        .node(EntryType::Char, "special/null-copy", 1, 3)
+        .node(EntryType::Block, "special/blk", 7, 0)
+        .node(EntryType::Fifo, "special/fifo", 0, 0)
+        .dir("opaque/")
+        .file("opaque/old1", b"1\n")
+        .file("opaque/old2", b"2\n")
+        .dir("tree/")
+        .dir("tree/sub/")
+        .file("tree/sub/file", b"deep\n")
+        .bytes();
+    let deletions = crate::Tar::new()
+        .dir("data/")
+        .whiteout("data/.wh.gone.txt")
+        .dir("opaque/")
+        .whiteout("opaque/.wh..wh..opq")
+        .file("opaque/new", b"new\n")
+        .dir("tree/")
+        .whiteout("tree/.wh.sub")
+        .bytes();
+    let back = crate::Tar::new()
+        .dir("data/")
+        .file("data/gone.txt", b"back\n")
+        .bytes();
+    vec![busybox_layer(), base, deletions, back]
+}
+
+/// What a container of [`special`] sees, as busybox's
+/// `stat -c '%n %F %a %u:%g %h %t:%T'` prints each file under /data, /opaque and
+/// /special (`%h` the link count, `%t:%T` the device numbers in hex).
+pub const SPECIAL_TREE: &[&str] = &[
+    "/data/gone.txt regular file 644 0:0 1 0:0",
+    "/data/hard-a regular file 640 1000:1000 2 0:0",
+    "/data/hard-b regular file 640 1000:1000 2 0:0",
+    "/data/keep.txt regular file 644 0:0 1 0:0",
+    "/data/link-abs symbolic link 777 0:0 1 0:0",
+    "/data/link-rel symbolic link 777 0:0 1 0:0",
+    "/data/setuid regular file 4755 0:0 1 0:0",
+    "/data/xattr.txt regular file 644 0:0 1 0:0",
+    "/opaque/new regular file 644 0:0 1 0:0",
+    "/special/blk block special file 640 0:0 1 7:0",
+    "/special/fifo fifo 640 0:0 1 0:0",
+    "/special/null-copy character special file 640 0:0 1 1:3",
+];
+
+/// A busybox image whose later layers hold whiteouts, an opaque directory,
+/// hard links, symlinks, xattrs, a setuid file and device nodes (see
+/// [`special_layers`]), tagged `latest`.
+pub fn special(layout: &Path) -> std::io::Result<Fixture> {
+    let dst = open(layout, "latest");
+    let desc = write_image(dst.as_ref(), "amd64", None, &special_layers(), false);
+    dst.commit().unwrap();
+    Ok(Fixture {
+        layout: layout.to_path_buf(),
+        tag: "latest".into(),
+        manifest_digest: desc.digest.to_string(),
+    })
+}
