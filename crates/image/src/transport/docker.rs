@@ -335,8 +335,15 @@ impl DockerDestination {
             ("Content-Type", "application/octet-stream".to_string()),
             ("Content-Length", info.size.to_string()),
         ];
+        let scopes = self.scopes();
+        if let Some(r) = self
+            .client
+            .put_raw(&url, &scopes, &headers, reader, info.size)
+        {
+            return r.map_err(|e| self.client.send_error(loc, e));
+        }
         self.client
-            .send("PUT", &url, &self.scopes(), &headers, Body::Stream(reader))
+            .send("PUT", &url, &scopes, &headers, Body::Stream(reader))
             .map_err(|e| self.client.send_error(loc, e))?;
         Ok(())
     }

@@ -15,6 +15,7 @@ pub mod docker;
 pub mod docker_archive;
 pub mod oci_archive;
 pub mod oci_layout;
+pub mod raw_http;
 pub mod registry_client;
 pub mod tar_index;
 pub mod tls;

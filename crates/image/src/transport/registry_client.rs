@@ -15,6 +15,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde::Deserialize;
 
+use crate::transport::raw_http;
 use crate::auth::Credentials;
 use crate::digest::Digest;
 use crate::error::{Error, Result};
@@ -357,6 +358,20 @@ impl Client {
     ) -> Result<(Box<dyn Read + Send>, Option<u64>)> {
         let url = self.url(&format!("/v2/{repo}/blobs/{digest}"));
         let scopes = vec![pull_scope(repo)];
+        if let Some((body, size)) = self.get_raw(&url, &scopes)? {
+            return Ok((
+                Box::new(ResumingReader {
+                    agent: self.agent.clone(),
+                    authorization: self.authorization(&scopes, false)?,
+                    url,
+                    inner: Some(Box::new(body)),
+                    offset: 0,
+                    resumes: 0,
+                    max_resumes: self.retries,
+                }),
+                Some(size),
+            ));
+        }
         let resp = self
             .send("GET", &url, &scopes, &[], Body::Empty)
             .map_err(|e| match e {
@@ -380,6 +395,55 @@ impl Client {
             }),
             size,
         ))
+    }
+}
+
+impl Client {
+    fn raw_headers<'a>(&self, auth: &'a Option<String>) -> Vec<(&'static str, &'a str)> {
+        let mut h = vec![("User-Agent", USER_AGENT)];
+        if let Some(a) = auth {
+            h.push(("Authorization", a.as_str()));
+        }
+        h
+    }
+
+    /// A blob GET through [`raw_http`] for `http://` registries; `None` when
+    /// the answer is anything but a plain 200 (then ureq asks again).
+    fn get_raw(&self, url: &str, scopes: &[String]) -> Result<Option<(raw_http::Body, u64)>> {
+        if !url.starts_with("http://") {
+            return Ok(None);
+        }
+        let auth = self.authorization(scopes, false)?;
+        Ok(raw_http::get(url, &self.raw_headers(&auth)).ok().flatten())
+    }
+
+    /// A PUT of a `len`-byte body through [`raw_http`]; `None` when `url` is not
+    /// plain `http://`.
+    pub fn put_raw(
+        &self,
+        url: &str,
+        scopes: &[String],
+        headers: &[(&str, String)],
+        body: &mut dyn Read,
+        len: u64,
+    ) -> Option<std::result::Result<(), SendError>> {
+        if !url.starts_with("http://") {
+            return None;
+        }
+        let auth = match self.authorization(scopes, false) {
+            Ok(a) => a,
+            Err(e) => return Some(Err(SendError::Other(e))),
+        };
+        let mut h = self.raw_headers(&auth);
+        h.extend(headers.iter().map(|(k, v)| (*k, v.as_str())));
+        Some(match raw_http::put(url, &h, body, len)? {
+            Ok((head, _)) if (200..300).contains(&head.status) => Ok(()),
+            Ok((head, text)) => Err(SendError::Status(failure_from_text(
+                head.status,
+                &String::from_utf8_lossy(&text),
+            ))),
+            Err(e) => Err(SendError::Transport(e.to_string())),
+        })
     }
 }
 
@@ -494,6 +558,10 @@ pub enum SendError {
 fn failure(status: u16, resp: ureq::Response) -> Failure {
     let mut text = String::new();
     let _ = resp.into_reader().take(64 << 10).read_to_string(&mut text);
+    failure_from_text(status, &text)
+}
+
+fn failure_from_text(status: u16, text: &str) -> Failure {
     let body: Option<ErrorBody> = serde_json::from_str(&text).ok();
     let first = body.and_then(|b| b.errors).and_then(|mut e| {
         if e.is_empty() {
