@@ -26,12 +26,20 @@ fresh
 rb=$(peak_rss "$BERTH" "${BS[@]}" pull -q --tls-verify=false "$REG/bench/large:latest")
 rp=$(peak_rss podman "${PS[@]}" pull -q --tls-verify=false "$REG/bench/large:latest")
 printf 'peak RSS pull             berth %s KiB  podman %s KiB\n' "$rb" "$rp"
-# images with 20 images: tag the pulled image 19 more times in each store.
-for n in $(seq 19); do "$BERTH" "${BS[@]}" tag "$REG/bench/large:latest" "localhost/img$n:1"; podman "${PS[@]}" tag "$REG/bench/large:latest" "localhost/img$n:1"; done
+# images with 20 distinct images: the pulled one plus 19 one-file imports, in each store.
+mkdir -p "$WORK/imp"
+for n in $(seq 19); do
+  mkdir -p "$WORK/imp/$n"; echo "image $n" > "$WORK/imp/$n/id"
+  tar -C "$WORK/imp/$n" -cf "$WORK/imp/$n.tar" id
+  "$BERTH" "${BS[@]}" import -q "$WORK/imp/$n.tar" "localhost/img$n:1" >/dev/null
+  podman "${PS[@]}" import -q "$WORK/imp/$n.tar" "localhost/img$n:1" >/dev/null
+done
+[ "$("$BERTH" "${BS[@]}" images -q | sort -u | wc -l)" = 20 ] || { log "berth does not list 20 images"; exit 1; }
+[ "$(podman "${PS[@]}" images -q | sort -u | wc -l)" = 20 ] || { log "podman does not list 20 images"; exit 1; }
 : > "$WORK/i.berth"; : > "$WORK/i.podman"
 for i in $(seq 20); do
   timed "$BERTH" "${BS[@]}" images >> "$WORK/i.berth"
   timed podman "${PS[@]}" images >> "$WORK/i.podman"
 done
 b=$(median < "$WORK/i.berth"); p=$(median < "$WORK/i.podman")
-printf 'images (20 names)         berth %.4f s  podman %.4f s  ratio %.3f\n' "$b" "$p" "$(echo "$b / $p" | bc -l)"
+printf 'images (20 images)        berth %.4f s  podman %.4f s  ratio %.3f\n' "$b" "$p" "$(echo "$b / $p" | bc -l)"

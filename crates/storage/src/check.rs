@@ -16,7 +16,7 @@ use std::io::Read;
 use berth_image::Digest;
 use berth_image::digest::{Algorithm, Digester};
 
-use crate::archive::tree_checksum;
+use crate::archive::verify_tree;
 use crate::error::{IoContext, Result};
 use crate::lock::LockFile;
 use crate::store::{State, Store, remove_all};
@@ -252,15 +252,14 @@ impl Store {
                 });
                 continue;
             }
-            if let Some(expected) = &l.tree_checksum {
-                let actual = tree_checksum(&dir)?;
-                if actual != *expected {
-                    problems.push(Problem::LayerModified {
-                        layer: l.id.clone(),
-                        expected: expected.clone(),
-                        actual,
-                    });
-                }
+            if let Some(expected) = &l.tree_checksum
+                && let Err(actual) = verify_tree(&dir, expected)?
+            {
+                problems.push(Problem::LayerModified {
+                    layer: l.id.clone(),
+                    expected: expected.clone(),
+                    actual,
+                });
             }
             if let Some(d) = &l.compressed_digest {
                 let p = self.blob_path_in(0, d);

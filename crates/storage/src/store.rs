@@ -415,6 +415,16 @@ impl Store {
         })
     }
 
+    /// Flushes the filesystem holding the store (`syncfs`).
+    pub(crate) fn sync_filesystem(&self) -> Result<()> {
+        let root = &self.config.graph_root;
+        let dir = fs::File::open(root).at(root)?;
+        rustix::fs::syncfs(&dir).map_err(|e| Error::Io {
+            path: root.clone(),
+            source: e.into(),
+        })
+    }
+
     pub(crate) fn apply_options(&self, whiteouts: WhiteoutMode) -> ApplyOptions {
         ApplyOptions::new(whiteouts)
     }

@@ -169,10 +169,8 @@ impl StorageDestination {
                 (d, n, None)
             }
         };
-        let f = keep
-            .into_inner()
+        keep.into_inner()
             .map_err(|e| Error::io(&blob, e.into_error()))?;
-        f.sync_all().at(&blob)?;
         self.pending.lock().expect("lock").insert(
             digest.clone(),
             Pending {
@@ -342,6 +340,10 @@ impl ImageDestination for StorageDestination {
             diff_ids,
         };
         let mut pending = self.pending.lock().expect("lock");
+        if !pending.is_empty() {
+            // Staged layers and blobs reach the disk before any record names them.
+            self.store.sync_filesystem().map_err(image_err)?;
+        }
         self.store
             .commit_image(new, &mut pending)
             .map_err(image_err)?;

@@ -40,7 +40,9 @@ impl Read for Body {
         if self.remaining == 0 || buf.is_empty() {
             return Ok(0);
         }
-        let want = buf.len().min(self.remaining.min(usize::MAX as u64) as usize);
+        let want = buf
+            .len()
+            .min(self.remaining.min(usize::MAX as u64) as usize);
         let n = if self.pos < self.early.len() {
             let n = want.min(self.early.len() - self.pos);
             buf[..n].copy_from_slice(&self.early[self.pos..self.pos + n]);
@@ -51,7 +53,10 @@ impl Read for Body {
             if n == 0 {
                 return Err(io::Error::new(
                     io::ErrorKind::UnexpectedEof,
-                    format!("connection closed with {} bytes of the body unread", self.remaining),
+                    format!(
+                        "connection closed with {} bytes of the body unread",
+                        self.remaining
+                    ),
                 ));
             }
             n
@@ -71,7 +76,10 @@ fn split_url(url: &str) -> Option<(String, &str)> {
     if host.is_empty() || host.contains('@') {
         return None;
     }
-    let addr = if host.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok()) {
+    let addr = if host
+        .rsplit_once(':')
+        .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
+    {
         host.to_string()
     } else {
         format!("{host}:80")
@@ -96,11 +104,7 @@ fn connect(addr: &str) -> io::Result<TcpStream> {
 }
 
 /// Sends a request head; `None` when the URL is not plain `http://`.
-fn request(
-    method: &str,
-    url: &str,
-    headers: &[(&str, &str)],
-) -> Option<io::Result<TcpStream>> {
+fn request(method: &str, url: &str, headers: &[(&str, &str)]) -> Option<io::Result<TcpStream>> {
     let (addr, path) = split_url(url)?;
     Some((|| {
         let mut s = connect(&addr)?;
@@ -110,7 +114,10 @@ fn request(
         );
         for (k, v) in headers {
             if v.contains(['\r', '\n']) {
-                return Err(io::Error::new(io::ErrorKind::InvalidInput, "header with a line break"));
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "header with a line break",
+                ));
             }
             head.push_str(&format!("{k}: {v}\r\n"));
         }
@@ -129,11 +136,17 @@ fn read_head(s: &mut TcpStream) -> io::Result<(Head, Vec<u8>)> {
             break i;
         }
         if buf.len() > MAX_HEAD {
-            return Err(io::Error::new(io::ErrorKind::InvalidData, "response head too large"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "response head too large",
+            ));
         }
         let n = s.read(&mut chunk)?;
         if n == 0 {
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "connection closed before a response"));
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "connection closed before a response",
+            ));
         }
         buf.extend_from_slice(&chunk[..n]);
     };
@@ -217,7 +230,10 @@ pub fn put(
             let want = (len - sent).min(IO_SIZE as u64) as usize;
             let n = body.read(&mut buf[..want])?;
             if n == 0 {
-                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "blob shorter than its size"));
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "blob shorter than its size",
+                ));
             }
             if let Err(e) = s.write_all(&buf[..n]) {
                 // The server may have answered early (a refusal): read it.
@@ -230,7 +246,10 @@ pub fn put(
         }
         // The reader must end where the size says (it verifies the digest at EOF).
         if body.read(&mut buf[..1])? != 0 {
-            return Err(io::Error::new(io::ErrorKind::InvalidData, "blob longer than its size"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "blob longer than its size",
+            ));
         }
         read_response(&mut s)
     })())
@@ -262,7 +281,10 @@ mod tests {
         assert_eq!(split_url("https://reg/v2/"), None);
         assert_eq!(split_url("http://u@reg/"), None);
         let h = parse_head("HTTP/1.1 200 OK\r\nContent-Length: 12\r\nDocker-Distribution-API-Version: registry/2.0").unwrap();
-        assert_eq!((h.status, h.content_length, h.chunked), (200, Some(12), false));
+        assert_eq!(
+            (h.status, h.content_length, h.chunked),
+            (200, Some(12), false)
+        );
         assert!(parse_head("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2").is_none());
         assert!(parse_head("SSH-2.0 hello").is_none());
         assert!(parse_head("HTTP/1.1 200 OK\r\nno colon").is_none());
@@ -286,12 +308,18 @@ mod tests {
     #[test]
     fn get_reads_exactly_the_announced_body() {
         let (url, t) = serve(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello".to_vec());
-        let (mut body, len) = get(&url, &[("Authorization", "Bearer t")]).unwrap().unwrap();
+        let (mut body, len) = get(&url, &[("Authorization", "Bearer t")])
+            .unwrap()
+            .unwrap();
         let mut s = String::new();
         body.read_to_string(&mut s).unwrap();
         assert_eq!((len, s.as_str()), (5, "hello"));
         let req = String::from_utf8(t.join().unwrap()).unwrap();
-        assert!(req.starts_with("GET /v2/x HTTP/1.1\r\n") && req.contains("Authorization: Bearer t\r\n"), "{req}");
+        assert!(
+            req.starts_with("GET /v2/x HTTP/1.1\r\n")
+                && req.contains("Authorization: Bearer t\r\n"),
+            "{req}"
+        );
     }
 
     #[test]
@@ -300,7 +328,8 @@ mod tests {
         let (mut body, _) = get(&url, &[]).unwrap().unwrap();
         assert!(body.read_to_end(&mut Vec::new()).is_err());
         for answer in [
-            &b"HTTP/1.1 307 Temporary Redirect\r\nLocation: http://x/\r\nContent-Length: 0\r\n\r\n"[..],
+            &b"HTTP/1.1 307 Temporary Redirect\r\nLocation: http://x/\r\nContent-Length: 0\r\n\r\n"
+                [..],
             b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
             b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n",
         ] {

@@ -15,10 +15,10 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde::Deserialize;
 
-use crate::transport::raw_http;
 use crate::auth::Credentials;
 use crate::digest::Digest;
 use crate::error::{Error, Result};
+use crate::transport::raw_http;
 
 const USER_AGENT: &str = concat!("berth/", env!("CARGO_PKG_VERSION"));
 const DEFAULT_RETRIES: u32 = 3;
@@ -562,7 +562,7 @@ fn failure(status: u16, resp: ureq::Response) -> Failure {
 }
 
 fn failure_from_text(status: u16, text: &str) -> Failure {
-    let body: Option<ErrorBody> = serde_json::from_str(&text).ok();
+    let body: Option<ErrorBody> = serde_json::from_str(text).ok();
     let first = body.and_then(|b| b.errors).and_then(|mut e| {
         if e.is_empty() {
             None

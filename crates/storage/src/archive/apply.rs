@@ -10,6 +10,7 @@
 //! The stream is hashed twice as it passes, in one pass: the compressed digest (what the
 //! manifest names) and the diff ID (sha256 of the uncompressed tar).
 
+use super::tree::{ContentHasher, ContentSum};
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;
 use std::fs::File;
@@ -176,7 +177,11 @@ pub fn apply_layer<R: Read>(
         io::copy(&mut raw, &mut io::sink()).map_err(Error::Stream)?;
     }
     let tree_checksum = match &contents {
-        Some(c) => Some(super::tree::tree_checksum_with(root, c)?),
+        Some(c) => Some(super::tree::tree_checksum_as(
+            root,
+            super::tree::ContentSum::Crc32,
+            c,
+        )?),
         None => None,
     };
     Ok(ApplyReport {
@@ -193,7 +198,7 @@ pub fn apply_layer<R: Read>(
     })
 }
 
-type FileDigests = HashMap<(u64, u64), Digest>;
+type FileDigests = super::tree::ContentSums;
 
 const CHUNK: usize = 256 << 10;
 
@@ -430,7 +435,7 @@ impl<'o> Extractor<'o> {
                 let mut hasher = self
                     .contents
                     .is_some()
-                    .then(|| Digester::new(Algorithm::Sha256));
+                    .then(|| ContentHasher::new(ContentSum::Crc32));
                 loop {
                     let n = e.read(&mut self.buf).map_err(Error::Stream)?;
                     if n == 0 {

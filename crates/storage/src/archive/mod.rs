@@ -11,7 +11,7 @@ pub mod tree;
 
 pub use apply::{ApplyOptions, ApplyReport, apply_layer};
 pub use diff::{DiffReport, write_diff};
-pub use tree::tree_checksum;
+pub use tree::{tree_checksum, verify_tree};
 
 /// How deletions are written into a layer directory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -7,7 +7,6 @@ use std::io::Write;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
-
 pub use berth_testkit::Tar;
 
 /// Every path under `dir` with a one-line description of what it is.
