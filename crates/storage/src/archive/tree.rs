@@ -7,7 +7,7 @@
 //!
 //! The content checksum guards against accidental damage, as the CRC-64 of
 //! containers/storage's tar-split does: someone able to rewrite a layer could rewrite
-//! its record too. So layers applied now use CRC-32C-fast `crc32` (format 2, an order
+//! its record too. So layers applied now use CRC-32 (format 2, with `crc32fast`, an order
 //! of magnitude cheaper than sha256 when pulling); layers recorded by earlier
 //! versions used sha256 (format 1) and still verify.
 
