@@ -559,3 +559,32 @@ fn every_transport_pair() {
         }
     }
 }
+
+#[test]
+fn a_damaged_local_blob_is_refused_on_push_and_no_manifest_appears() {
+    let reg = Registry::start().expect("registry");
+    let tmp = tempfile::tempdir().unwrap();
+    let fx = small(tmp.path());
+    // Flip one byte in the middle of the layer, keeping its size: only a digest
+    // check can notice. (berth leaves that check to the registry on push.)
+    let layer = oci_manifest(&fx.layout, &fx.tag)["layers"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = fx
+        .layout
+        .join("blobs/sha256")
+        .join(layer.strip_prefix("sha256:").unwrap());
+    let mut bytes = std::fs::read(&path).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x40;
+    std::fs::write(&path, bytes).unwrap();
+    let dst = format!("docker://{}/damaged/small:v1", reg.addr());
+    let src = format!("oci:{}:{}", fx.layout.display(), fx.tag);
+    let r = run(&["image", "copy", "-q", "--dest-tls-verify=false", &src, &dst]);
+    assert_eq!(r.code, 1, "a damaged blob was pushed");
+    assert!(r.stderr.to_lowercase().contains("digest"), "{}", r.stderr);
+    assert_eq!(r.stderr.trim().lines().count(), 1, "{}", r.stderr);
+    let r = run(&["image", "inspect", NO_TLS, &dst]);
+    assert_eq!(r.code, 2, "a manifest was written: {}", r.stdout);
+}

@@ -586,7 +586,11 @@ fn copy_blob(
             actual: n,
         });
     }
-    let verified = VerifyingReader::new(stream.reader, desc.digest.clone(), Some(desc.size));
+    let verified = if dst.verifies_digests() {
+        VerifyingReader::size_only(stream.reader, desc.digest.clone(), desc.size)
+    } else {
+        VerifyingReader::new(stream.reader, desc.digest.clone(), Some(desc.size))
+    };
     let mut counted = Counting::new(verified, desc, progress, cancel);
     let known = BlobInfo {
         digest: desc.digest.clone(),

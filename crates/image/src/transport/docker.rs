@@ -559,6 +559,12 @@ impl ImageDestination for DockerDestination {
         Some(self.reference.clone())
     }
 
+    fn verifies_digests(&self) -> bool {
+        // A monolithic PUT carries `?digest=`, which the registry must check
+        // before it accepts the blob.
+        true
+    }
+
     fn supports_signatures(&self) -> Result<()> {
         let conf = RegistriesD::load(self.registries_d.as_deref())?;
         let base = conf.base_url(&self.reference, true);

@@ -98,6 +98,13 @@ pub trait ImageDestination: Send + Sync {
     /// from another repository), so that it need not be sent.
     fn has_blob(&self, desc: &Descriptor) -> Result<bool>;
 
+    /// Whether the destination itself refuses a blob that does not match the
+    /// digest it is given in `put_blob`'s `known` (registries do), so that the
+    /// copy engine need not hash it on the way.
+    fn verifies_digests(&self) -> bool {
+        false
+    }
+
     /// Stores a blob streamed from `reader`, returning its digest and size.
     /// `known` is the digest and size when the caller knows them up front; the
     /// reader itself fails when the content does not match. On any error nothing
