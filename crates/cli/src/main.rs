@@ -56,10 +56,55 @@ enum Command {
     History(commands::image_extra::HistoryArgs),
     /// Create an image from a tarball.
     Import(commands::image_extra::ImportArgs),
-    /// Run a command in a new container from a local image (foreground).
+    /// Run a command in a new container from a local image.
     Run(commands::run::RunArgs),
+    /// Create a container without starting it.
+    Create(commands::run::CreateArgs),
+    /// Start containers.
+    Start(commands::containers::NamesArgs),
+    /// Stop running containers (SIGTERM, then SIGKILL after a timeout).
+    Stop(commands::containers::StopArgs),
+    /// Send a signal to running containers.
+    Kill(commands::containers::KillArgs),
+    /// Remove containers.
+    Rm(commands::containers::RmArgs),
+    /// Wait for containers to exit and print their exit codes.
+    Wait(commands::containers::NamesArgs),
+    /// Print a container's log.
+    Logs(commands::containers::LogsArgs),
+    /// List containers.
+    Ps(commands::containers::PsArgs),
+    /// Show containers' configuration and state.
+    Inspect(commands::containers::InspectArgs),
+    /// Work with containers.
+    Container(ContainerArgs),
+    #[command(name = "__monitor", hide = true)]
+    Monitor(commands::containers::MonitorArgs),
     /// Manage berth itself.
     System(SystemArgs),
+}
+
+#[derive(clap::Args)]
+struct ContainerArgs {
+    #[command(subcommand)]
+    command: ContainerCommand,
+}
+
+#[derive(Subcommand)]
+enum ContainerCommand {
+    /// List containers.
+    #[command(alias = "ls", alias = "list")]
+    Ps(commands::containers::PsArgs),
+    /// Show containers' configuration and state.
+    Inspect(commands::containers::InspectArgs),
+    /// Remove containers.
+    Rm(commands::containers::RmArgs),
+    /// Start containers.
+    Start(commands::containers::NamesArgs),
+    /// Stop containers.
+    Stop(commands::containers::StopArgs),
+    /// Print a container's log.
+    Logs(commands::containers::LogsArgs),
 }
 
 #[derive(clap::Args)]
@@ -74,6 +119,14 @@ enum SystemCommand {
     Check(commands::images::CheckArgs),
     /// Show the store's disk usage.
     Df(commands::image_extra::DfArgs),
+}
+
+/// Exits with a command's own code (a container's), or reports its failure.
+fn exit_with(r: Result<i32, Failure>) -> Result<(), Failure> {
+    match r {
+        Ok(code) => std::process::exit(code),
+        Err(f) => Err(f),
+    }
 }
 
 fn main() {
@@ -94,9 +147,24 @@ fn main() {
             SystemCommand::Check(a) => commands::images::system_check(&cli.store, a),
             SystemCommand::Df(a) => commands::image_extra::system_df(&cli.store, a),
         },
-        Command::Run(a) => match commands::run::run(&cli.store, a) {
-            Ok(code) => std::process::exit(code),
-            Err(f) => Err(f),
+        Command::Run(a) => exit_with(commands::run::run(&cli.store, a)),
+        Command::Create(a) => exit_with(commands::run::create(&cli.store, a)),
+        Command::Monitor(a) => exit_with(commands::containers::monitor(&cli.store, a)),
+        Command::Start(a) => commands::containers::start(&cli.store, a),
+        Command::Stop(a) => commands::containers::stop(&cli.store, a),
+        Command::Kill(a) => commands::containers::kill(&cli.store, a),
+        Command::Rm(a) => commands::containers::rm(&cli.store, a),
+        Command::Wait(a) => commands::containers::wait(&cli.store, a),
+        Command::Logs(a) => commands::containers::logs(&cli.store, a),
+        Command::Ps(a) => commands::containers::ps(&cli.store, a),
+        Command::Inspect(a) => commands::containers::inspect(&cli.store, a),
+        Command::Container(c) => match c.command {
+            ContainerCommand::Ps(a) => commands::containers::ps(&cli.store, a),
+            ContainerCommand::Inspect(a) => commands::containers::inspect(&cli.store, a),
+            ContainerCommand::Rm(a) => commands::containers::rm(&cli.store, a),
+            ContainerCommand::Start(a) => commands::containers::start(&cli.store, a),
+            ContainerCommand::Stop(a) => commands::containers::stop(&cli.store, a),
+            ContainerCommand::Logs(a) => commands::containers::logs(&cli.store, a),
         },
         Command::Login(a) => commands::login::login(a),
         Command::Logout(a) => commands::login::logout(a),

@@ -1,10 +1,14 @@
 //! berth's container engine: turns an image in the store into an OCI bundle with
-//! podman's defaults and runs it through berth's runtime library.
-//!
-//! This first part runs a container in the foreground (`berth run [--rm]`); the
-//! per-container monitor, detached containers, logs and networks come next (issue 5).
+//! podman's defaults and runs it through berth's runtime library, in the
+//! foreground or detached under a monitor process (conmon's role).
 
+pub mod container;
+pub mod lifecycle;
+pub mod logs;
+pub mod monitor;
+pub mod names;
 pub mod run;
 pub mod spec;
+mod sys;
 
 pub use run::{RunError, RunOptions, run};

@@ -1,6 +1,9 @@
-//! `berth run` in the foreground: a container in the store, its bundle under the
-//! run root, the built-in runtime in this very process (no extra binary to exec).
+//! Containers from images: `create` records one in the store with its
+//! configuration; `run` in the foreground runs it with the built-in runtime in
+//! this very process (no extra binary to exec); detached containers go through
+//! the monitor (see [`crate::monitor`]).
 
+use crate::container::{self, ContainerConfig, ContainerState, Info, Status, now_ns};
 use crate::spec::{self, ProcessOptions};
 use berth_runtime::create::{self, CreateOptions, Mode, Runtime};
 use berth_storage::Store;
@@ -45,57 +48,114 @@ pub fn runtime_root(store: &Store) -> PathBuf {
     store.config().run_root.join("oci")
 }
 
-/// Runs the image's command (or the given one) and returns its exit code.
-pub fn run(store: &Store, o: &RunOptions) -> Result<i32, RunError> {
+pub fn runtime(store: &Store) -> Runtime {
+    Runtime {
+        root: runtime_root(store),
+        systemd_cgroup: false,
+    }
+}
+
+fn image_config(store: &Store, image: &str) -> Result<serde_json::Value, RunError> {
     let img = store
-        .image(&o.image)
-        .map_err(|_| RunError::Engine(format!("{}: image not known (pull it first)", o.image)))?;
+        .image(image)
+        .map_err(|_| RunError::Engine(format!("{image}: image not known (pull it first)")))?;
     let raw = store.image_config(&img).map_err(engine)?;
     let full: serde_json::Value =
         serde_json::from_slice(&raw).map_err(|e| engine(format!("image config: {e}")))?;
-    let config = &full["config"];
-    let names: Vec<String> = o.name.iter().cloned().collect();
+    Ok(full["config"].clone())
+}
+
+/// Records a new container (not yet started).
+pub fn create(store: &Store, o: &RunOptions) -> Result<Info, RunError> {
+    let img = store
+        .image(&o.image)
+        .map_err(|_| RunError::Engine(format!("{}: image not known (pull it first)", o.image)))?;
+    let config = image_config(store, &img.id)?;
+    let args = spec::args(&config, &o.process);
+    if let Some(n) = &o.name
+        && store.container(n).is_ok()
+    {
+        return Err(RunError::Engine(format!(
+            "the container name \"{n}\" is already in use; remove it or pick another name"
+        )));
+    }
+    let cfg = ContainerConfig {
+        image_name: o.image.clone(),
+        image_id: img.id.clone(),
+        process: o.process.clone(),
+        args,
+        rm: o.rm,
+        created_ns: now_ns(),
+    };
+    let names = vec![match &o.name {
+        Some(n) => n.clone(),
+        None => crate::names::generate(|n| store.container(n).is_ok()),
+    }];
+    let meta = serde_json::to_string(&cfg).map_err(engine)?;
     let c = store
-        .create_container(&img.id, &names, "")
+        .create_container(&img.id, &names, &meta)
         .map_err(engine)?;
-    let result = run_container(store, &c.id, config, o);
+    container::save_state(store, &c.id, &ContainerState::default()).map_err(engine)?;
+    Ok(Info {
+        id: c.id,
+        names: c.names,
+        config: cfg,
+        state: ContainerState::default(),
+    })
+}
+
+/// Runs the image's command (or the given one) in the foreground and returns its
+/// exit code.
+pub fn run(store: &Store, o: &RunOptions) -> Result<i32, RunError> {
+    let c = create(store, o)?;
+    let result = run_container(store, &c);
     if o.rm || result.is_err() {
         remove(store, &c.id);
     }
     result
 }
 
-fn run_container(
-    store: &Store,
-    id: &str,
-    config: &serde_json::Value,
-    o: &RunOptions,
-) -> Result<i32, RunError> {
+/// Mounts the container's rootfs and writes its bundle; returns the bundle.
+pub fn prepare_bundle(store: &Store, id: &str, cfg: &ContainerConfig) -> Result<PathBuf, RunError> {
+    let config = image_config(store, &cfg.image_id)?;
     let rootfs = store.mount(id).map_err(engine)?;
-    let bundle = store
-        .config()
-        .run_root
-        .join("containers")
-        .join(id)
-        .join("userdata");
+    let bundle = container::userdata(store, id);
     std::fs::create_dir_all(&bundle).map_err(|e| engine(format!("{}: {e}", bundle.display())))?;
-    let spec = spec::generate(config, &rootfs, id, &o.process).map_err(RunError::Engine)?;
+    let spec = spec::generate(&config, &rootfs, id, &cfg.process).map_err(RunError::Engine)?;
     let body = serde_json::to_vec_pretty(&spec).map_err(engine)?;
     std::fs::write(bundle.join("config.json"), body)
         .map_err(|e| engine(format!("write config.json: {e}")))?;
-    let rt = Runtime {
-        root: runtime_root(store),
-        systemd_cgroup: false,
-    };
+    Ok(bundle)
+}
+
+fn run_container(store: &Store, c: &Info) -> Result<i32, RunError> {
+    let bundle = prepare_bundle(store, &c.id, &c.config)?;
     let opts = CreateOptions {
-        id: id.to_string(),
+        id: c.id.clone(),
         bundle,
         ..Default::default()
     };
-    create::create(&rt, &opts, Mode::Run { detach: false }).map_err(|e| classify(&e.0))
+    let running = ContainerState {
+        status: Status::Running,
+        monitor_pid: std::process::id() as i32,
+        started_ns: Some(now_ns()),
+        ..Default::default()
+    };
+    container::save_state(store, &c.id, &running).map_err(engine)?;
+    let result = create::create(&runtime(store), &opts, Mode::Run { detach: false })
+        .map_err(|e| classify(&e.0));
+    let _ = store.unmount(&c.id, false);
+    let done = ContainerState {
+        status: Status::Exited,
+        exit_code: result.as_ref().ok().copied(),
+        finished_ns: Some(now_ns()),
+        ..running
+    };
+    container::save_state(store, &c.id, &done).map_err(engine)?;
+    result
 }
 
-fn classify(msg: &str) -> RunError {
+pub(crate) fn classify(msg: &str) -> RunError {
     if msg.contains("executable file not found")
         || msg.contains("No such file or directory") && msg.starts_with("exec ")
     {

@@ -49,7 +49,8 @@ const READONLY: [&str; 6] = [
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// What the user asked for on the command line.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct ProcessOptions {
     pub command: Vec<String>,
     pub entrypoint: Option<Vec<String>>,

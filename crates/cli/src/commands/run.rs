@@ -1,4 +1,8 @@
-//! `berth run`: a container from a local image, in the foreground (podman's flags).
+//! `berth run` and `berth create`: a container from a local image (podman's flags).
+//! In the foreground the container runs inside this process's runtime; with `-d`
+//! a monitor process takes it over.
+
+use std::ffi::OsString;
 
 use crate::commands::images::StoreArgs;
 use crate::exit::Failure;
@@ -6,8 +10,9 @@ use berth_engine::spec::ProcessOptions;
 use berth_engine::{RunOptions, run as engine_run};
 use clap::Args;
 
+/// The options `run` and `create` share.
 #[derive(Args)]
-pub struct RunArgs {
+pub struct ContainerArgs {
     /// Remove the container when it exits.
     #[arg(long)]
     rm: bool,
@@ -44,20 +49,27 @@ pub struct RunArgs {
     command: Vec<String>,
 }
 
-/// Returns the container's exit code, or a failure with podman's 125/126/127.
-pub fn run(store_args: &StoreArgs, a: RunArgs) -> Result<i32, Failure> {
-    // This process becomes the container's runtime; protect its binary as berth-oci
-    // does (CVE-2019-5736) before anything is forked.
-    berth_runtime::selfexe::ensure_protected().map_err(|e| Failure {
-        code: 125,
-        message: e.0,
-    })?;
-    let store = store_args.open()?;
+#[derive(Args)]
+pub struct RunArgs {
+    /// Run in the background and print the container's ID.
+    #[arg(short, long)]
+    detach: bool,
+    #[command(flatten)]
+    c: ContainerArgs,
+}
+
+#[derive(Args)]
+pub struct CreateArgs {
+    #[command(flatten)]
+    c: ContainerArgs,
+}
+
+fn options(a: ContainerArgs) -> RunOptions {
     let entrypoint = a.entrypoint.map(|e| {
         serde_json::from_str::<Vec<String>>(&e)
             .unwrap_or_else(|_| if e.is_empty() { Vec::new() } else { vec![e] })
     });
-    let o = RunOptions {
+    RunOptions {
         image: a.image,
         name: a.name,
         rm: a.rm,
@@ -73,9 +85,70 @@ pub fn run(store_args: &StoreArgs, a: RunArgs) -> Result<i32, Failure> {
             cap_add: a.cap_add,
             cap_drop: a.cap_drop,
         },
-    };
-    engine_run(&store, &o).map_err(|e| Failure {
+    }
+}
+
+fn failure(e: berth_engine::RunError) -> Failure {
+    Failure {
         code: e.exit_code(),
         message: e.to_string(),
-    })
+    }
+}
+
+/// The command line of a container's monitor: this binary, the store flags,
+/// `__monitor ID`.
+pub fn monitor_argv(store: &StoreArgs, id: &str) -> Vec<OsString> {
+    let exe = std::env::current_exe().unwrap_or_else(|_| "berth".into());
+    let mut v: Vec<OsString> = vec![exe.into()];
+    if let Some(r) = &store.root {
+        v.extend(["--root".into(), r.clone().into()]);
+    }
+    if let Some(r) = &store.runroot {
+        v.extend(["--runroot".into(), r.clone().into()]);
+    }
+    if let Some(d) = &store.storage_driver {
+        v.extend(["--storage-driver".into(), d.into()]);
+    }
+    for o in &store.storage_opt {
+        v.extend(["--storage-opt".into(), o.into()]);
+    }
+    v.extend(["__monitor".into(), id.into()]);
+    v
+}
+
+/// Returns the container's exit code (foreground), or 0 after printing its ID
+/// (`-d`); failures carry podman's 125/126/127.
+pub fn run(store_args: &StoreArgs, a: RunArgs) -> Result<i32, Failure> {
+    // This process (or the monitor it starts, which is this binary too) becomes
+    // the container's runtime; protect the binary as berth-oci does
+    // (CVE-2019-5736) before anything is forked.
+    berth_runtime::selfexe::ensure_protected().map_err(|e| Failure {
+        code: 125,
+        message: e.0,
+    })?;
+    let store = store_args.open()?;
+    let o = options(a.c);
+    if !a.detach {
+        return engine_run(&store, &o).map_err(failure);
+    }
+    let c = berth_engine::run::create(&store, &o).map_err(failure)?;
+    let started = berth_engine::lifecycle::start(&store, &c.id, &|id| monitor_argv(store_args, id));
+    if let Err(e) = started {
+        if o.rm {
+            berth_engine::run::remove(&store, &c.id);
+        }
+        return Err(Failure {
+            code: e.code,
+            message: e.message,
+        });
+    }
+    println!("{}", c.id);
+    Ok(0)
+}
+
+pub fn create(store_args: &StoreArgs, a: CreateArgs) -> Result<i32, Failure> {
+    let store = store_args.open()?;
+    let c = berth_engine::run::create(&store, &options(a.c)).map_err(failure)?;
+    println!("{}", c.id);
+    Ok(0)
 }

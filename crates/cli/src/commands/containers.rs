@@ -1,0 +1,379 @@
+//! podman's container commands after `create`: start, stop, kill, rm, wait, logs,
+//! ps, container inspect, and the hidden `__monitor` the others start.
+
+use berth_engine::container::{self, Info, Status, human_duration, now_ns, rfc3339};
+use berth_engine::lifecycle::{self, LogOptions};
+use clap::Args;
+use serde_json::{Value, json};
+
+use crate::commands::image::{print_rows, print_value};
+use crate::commands::images::StoreArgs;
+use crate::commands::run::monitor_argv;
+use crate::exit::{CmdResult, Failure};
+
+fn fail(e: lifecycle::Failure) -> Failure {
+    Failure {
+        code: e.code,
+        message: e.message,
+    }
+}
+
+/// Runs `f` on each name; errors are printed as they come, and the last one's
+/// code is the exit code (podman goes on with the other names).
+fn each(names: &[String], mut f: impl FnMut(&str) -> Result<(), Failure>) -> CmdResult {
+    let mut last = None;
+    for n in names {
+        if let Err(e) = f(n) {
+            eprintln!("Error: {}", e.message);
+            last = Some(e.code);
+        }
+    }
+    match last {
+        Some(code) => Err(Failure {
+            code,
+            message: String::new(),
+        }),
+        None => Ok(()),
+    }
+}
+
+#[derive(Args)]
+pub struct NamesArgs {
+    #[arg(required = true)]
+    names: Vec<String>,
+}
+
+pub fn start(store_args: &StoreArgs, a: NamesArgs) -> CmdResult {
+    berth_runtime::selfexe::ensure_protected().map_err(|e| Failure {
+        code: 125,
+        message: e.0,
+    })?;
+    let store = store_args.open()?;
+    each(&a.names, |n| {
+        lifecycle::start(&store, n, &|id| monitor_argv(store_args, id)).map_err(fail)?;
+        println!("{n}");
+        Ok(())
+    })
+}
+
+#[derive(Args)]
+pub struct StopArgs {
+    /// Seconds to wait before killing the container.
+    #[arg(short = 't', long = "time", default_value_t = 10)]
+    time: u64,
+    #[arg(required = true)]
+    names: Vec<String>,
+}
+
+pub fn stop(store_args: &StoreArgs, a: StopArgs) -> CmdResult {
+    let store = store_args.open()?;
+    each(&a.names, |n| {
+        lifecycle::stop(&store, n, a.time).map_err(fail)?;
+        println!("{n}");
+        Ok(())
+    })
+}
+
+#[derive(Args)]
+pub struct KillArgs {
+    /// Signal to send (name or number).
+    #[arg(short, long, default_value = "KILL")]
+    signal: String,
+    #[arg(required = true)]
+    names: Vec<String>,
+}
+
+pub fn kill(store_args: &StoreArgs, a: KillArgs) -> CmdResult {
+    let store = store_args.open()?;
+    each(&a.names, |n| {
+        lifecycle::kill(&store, n, &a.signal).map_err(fail)?;
+        println!("{n}");
+        Ok(())
+    })
+}
+
+#[derive(Args)]
+pub struct RmArgs {
+    /// Remove running containers too (killing them).
+    #[arg(short, long)]
+    force: bool,
+    /// Remove every container.
+    #[arg(short, long)]
+    all: bool,
+    names: Vec<String>,
+}
+
+pub fn rm(store_args: &StoreArgs, a: RmArgs) -> CmdResult {
+    let store = store_args.open()?;
+    let names = if a.all {
+        container::list(&store)
+            .map_err(|m| Failure {
+                code: 125,
+                message: m,
+            })?
+            .into_iter()
+            .map(|i| i.id)
+            .collect()
+    } else {
+        a.names
+    };
+    each(&names, |n| {
+        let info = lifecycle::remove(&store, n, a.force).map_err(fail)?;
+        println!("{}", if a.all { &info.id } else { n });
+        Ok(())
+    })
+}
+
+pub fn wait(store_args: &StoreArgs, a: NamesArgs) -> CmdResult {
+    let store = store_args.open()?;
+    each(&a.names, |n| {
+        let code = lifecycle::wait(&store, n).map_err(fail)?;
+        println!("{code}");
+        Ok(())
+    })
+}
+
+#[derive(Args)]
+pub struct LogsArgs {
+    /// Keep printing as the container writes.
+    #[arg(short, long)]
+    follow: bool,
+    /// Only the last N lines.
+    #[arg(long)]
+    tail: Option<i64>,
+    /// Prefix each line with its time.
+    #[arg(short, long)]
+    timestamps: bool,
+    name: String,
+}
+
+pub fn logs(store_args: &StoreArgs, a: LogsArgs) -> CmdResult {
+    let store = store_args.open()?;
+    let o = LogOptions {
+        follow: a.follow,
+        tail: a.tail.filter(|n| *n >= 0).map(|n| n as usize),
+        timestamps: a.timestamps,
+    };
+    let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
+    lifecycle::logs(&store, &a.name, &o, &mut out, &mut err).map_err(fail)
+}
+
+#[derive(Args)]
+pub struct PsArgs {
+    /// Show all containers, not only running ones.
+    #[arg(short, long)]
+    all: bool,
+    /// Print only IDs.
+    #[arg(short, long)]
+    quiet: bool,
+    /// Do not truncate IDs and commands.
+    #[arg(long)]
+    no_trunc: bool,
+    /// Only the N newest containers (implies -a).
+    #[arg(short = 'n', long)]
+    last: Option<usize>,
+    /// json, or a Go template.
+    #[arg(long)]
+    format: Option<String>,
+}
+
+fn status_text(i: &Info, now: u64) -> String {
+    let since = |t: Option<u64>| human_duration(now.saturating_sub(t.unwrap_or(now)));
+    match i.state.status {
+        Status::Created => "Created".into(),
+        Status::Running => format!("Up {}", since(i.state.started_ns)),
+        Status::Exited => match i.state.exit_code {
+            Some(c) => format!("Exited ({c}) {} ago", since(i.state.finished_ns)),
+            None => "Exited".into(),
+        },
+    }
+}
+
+/// One container as `ps --format json` shows it (podman's field names).
+fn ps_row(i: &Info, now: u64) -> Value {
+    json!({
+        "Id": i.id,
+        "ID": i.id,
+        "Image": i.config.image_name,
+        "ImageID": i.config.image_id,
+        "Command": i.config.args,
+        "Created": i.config.created_ns / 1_000_000_000,
+        "CreatedAt": rfc3339(i.config.created_ns),
+        "State": i.state.status.as_str(),
+        "Status": status_text(i, now),
+        "Exited": i.state.status == Status::Exited,
+        "ExitCode": i.state.exit_code.unwrap_or(0),
+        "Pid": i.state.pid,
+        "Names": i.names,
+        "AutoRemove": i.config.rm,
+    })
+}
+
+pub fn ps(store_args: &StoreArgs, a: PsArgs) -> CmdResult {
+    let store = store_args.open()?;
+    let mut list = container::list(&store).map_err(|m| Failure {
+        code: 125,
+        message: m,
+    })?;
+    if !a.all && a.last.is_none() {
+        list.retain(|i| i.state.status == Status::Running);
+    }
+    if let Some(n) = a.last {
+        list.truncate(n);
+    }
+    if a.quiet {
+        for i in &list {
+            println!("{}", if a.no_trunc { &i.id } else { &i.id[..12] });
+        }
+        return Ok(());
+    }
+    let now = now_ns();
+    if let Some(f) = &a.format {
+        let mut rows: Vec<Value> = list.iter().map(|i| ps_row(i, now)).collect();
+        if f != "json" {
+            // In templates podman's .Names is the names joined, not a list, and
+            // .State the status as the table shows it.
+            for (r, i) in rows.iter_mut().zip(&list) {
+                r["Names"] = json!(i.names.join(","));
+                r["State"] = json!(status_text(i, now));
+            }
+        }
+        return print_rows(&rows, f);
+    }
+    let mut rows = vec![
+        [
+            "CONTAINER ID",
+            "IMAGE",
+            "COMMAND",
+            "CREATED",
+            "STATUS",
+            "PORTS",
+            "NAMES",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    for i in &list {
+        let cmd = i.config.args.join(" ");
+        let cmd = if a.no_trunc || cmd.chars().count() <= 20 {
+            cmd
+        } else {
+            format!("{}...", cmd.chars().take(17).collect::<String>())
+        };
+        rows.push(vec![
+            if a.no_trunc {
+                i.id.clone()
+            } else {
+                i.id[..12].to_string()
+            },
+            i.config.image_name.clone(),
+            cmd,
+            format!(
+                "{} ago",
+                human_duration(now.saturating_sub(i.config.created_ns))
+            ),
+            status_text(i, now),
+            String::new(),
+            i.name().to_string(),
+        ]);
+    }
+    print!("{}", crate::table::render(&rows));
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct InspectArgs {
+    /// A Go template.
+    #[arg(short, long)]
+    format: Option<String>,
+    #[arg(required = true)]
+    names: Vec<String>,
+}
+
+/// The fields of `podman inspect` that scripts read.
+fn inspect_value(i: &Info) -> Value {
+    let t = |ns: Option<u64>| {
+        ns.map(rfc3339)
+            .unwrap_or_else(|| "0001-01-01T00:00:00Z".into())
+    };
+    json!({
+        "Id": i.id,
+        "Created": rfc3339(i.config.created_ns),
+        "Path": i.config.args.first(),
+        "Args": i.config.args.iter().skip(1).collect::<Vec<_>>(),
+        "State": {
+            "Status": i.state.status.as_str(),
+            "Running": i.state.status == Status::Running,
+            "Paused": false,
+            "Dead": false,
+            "Pid": i.state.pid,
+            "ExitCode": i.state.exit_code.unwrap_or(0),
+            "StartedAt": t(i.state.started_ns),
+            "FinishedAt": t(i.state.finished_ns),
+        },
+        "Image": i.config.image_id,
+        "ImageName": i.config.image_name,
+        "Name": i.name(),
+        "Config": {
+            "Hostname": i.config.process.hostname.clone().unwrap_or_else(|| i.id[..12].to_string()),
+            "User": i.config.process.user.clone().unwrap_or_default(),
+            "Env": i.config.process.env,
+            "Cmd": i.config.args,
+            "Image": i.config.image_name,
+            "WorkingDir": i.config.process.workdir.clone().unwrap_or_else(|| "/".into()),
+        },
+        "HostConfig": {
+            "AutoRemove": i.config.rm,
+            "NetworkMode": i.config.process.network,
+            "ReadonlyRootfs": i.config.process.read_only,
+            "CapAdd": i.config.process.cap_add,
+            "CapDrop": i.config.process.cap_drop,
+        },
+    })
+}
+
+pub fn inspect(store_args: &StoreArgs, a: InspectArgs) -> CmdResult {
+    let store = store_args.open()?;
+    let mut values = Vec::new();
+    let mut missing = None;
+    for n in &a.names {
+        match container::find(&store, n) {
+            Ok(i) => values.push(inspect_value(&i)),
+            Err(m) => {
+                eprintln!("Error: {m}");
+                missing = Some(125);
+            }
+        }
+    }
+    match &a.format {
+        Some(f) => {
+            for v in &values {
+                print_value(v, Some(f))?;
+            }
+        }
+        None => print_value(&Value::Array(values), None)?,
+    }
+    match missing {
+        Some(code) => Err(Failure {
+            code,
+            message: String::new(),
+        }),
+        None => Ok(()),
+    }
+}
+
+#[derive(Args)]
+pub struct MonitorArgs {
+    id: String,
+}
+
+/// `__monitor ID`: the process that holds a detached container (see
+/// berth_engine::monitor).
+pub fn monitor(store_args: &StoreArgs, a: MonitorArgs) -> Result<i32, Failure> {
+    berth_runtime::selfexe::ensure_protected().map_err(|e| Failure {
+        code: 125,
+        message: e.0,
+    })?;
+    let store = store_args.open()?;
+    Ok(berth_engine::monitor::main(&store, &a.id))
+}

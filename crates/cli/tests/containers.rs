@@ -1,0 +1,422 @@
+//! Detached containers under berth's monitor: run -d, create/start, ps, logs,
+//! stop, kill, wait, rm, inspect — driven through the `berth` binary as a user
+//! would, with podman run on the same image where behaviour must match.
+
+mod common;
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::*;
+use support::fixtures;
+
+struct Store {
+    dir: tempfile::TempDir,
+}
+
+impl Store {
+    fn new() -> Store {
+        let st = Store {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        let tarball = st.dir.path().join("rootfs.tar");
+        std::fs::write(&tarball, fixtures::busybox_layer()).unwrap();
+        st.ok(&["import", "-q", tarball.to_str().unwrap(), "localhost/bb:1"]);
+        st
+    }
+
+    fn cmd(&self) -> Command {
+        let mut c = berth();
+        c.arg("--root")
+            .arg(self.dir.path().join("root"))
+            .arg("--runroot")
+            .arg(self.dir.path().join("run"))
+            .args(["--storage-driver", "overlay"]);
+        c.env("BERTH_OCI_EXE_DIR", self.dir.path().join("exe"));
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        run_cmd(self.cmd().args(args))
+    }
+
+    fn ok(&self, args: &[&str]) -> Run {
+        let r = self.run(args);
+        assert_eq!(r.code, 0, "berth {args:?}: {}", r.stderr);
+        r
+    }
+
+    fn inspect(&self, name: &str, field: &str) -> String {
+        let f = format!("{{{{{field}}}}}");
+        self.ok(&["inspect", "--format", &f, name])
+            .stdout
+            .trim()
+            .to_string()
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        // Whatever a failed test left running goes first, then the self image.
+        let _ = run_cmd(self.cmd().args(["rm", "-af"]));
+        if let Ok(entries) = std::fs::read_dir(self.dir.path().join("exe")) {
+            for e in entries.flatten() {
+                let _ = Command::new("umount")
+                    .arg("-l")
+                    .arg(e.path())
+                    .stderr(std::process::Stdio::null())
+                    .status();
+            }
+        }
+    }
+}
+
+/// Mounts left in the store (its root and run root; not the runtime's own
+/// read-only copy of the binary, which lives beside them until the test ends).
+fn mounts_under(dir: &Path) -> usize {
+    let roots = [dir.join("root"), dir.join("run")].map(|d| d.to_string_lossy().to_string());
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .filter(|l| {
+            l.split(' ')
+                .nth(4)
+                .is_some_and(|m| roots.iter().any(|r| m.starts_with(r.as_str())))
+        })
+        .count()
+}
+
+fn process_exists(pid: &str) -> bool {
+    Path::new("/proc").join(pid).exists()
+}
+
+#[test]
+fn a_detached_container_lives_on_and_stops() {
+    let st = Store::new();
+    let r = st.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "echo hello; echo oops >&2; exec sleep 1000",
+    ]);
+    let id = r.stdout.trim().to_string();
+    assert_eq!(id.len(), 64, "run -d prints the full ID: {id}");
+    // The container outlives the command that started it.
+    assert_eq!(st.inspect("web", ".State.Status"), "running");
+    let pid = st.inspect("web", ".State.Pid");
+    assert!(process_exists(&pid), "container pid {pid} is not running");
+    let ps = st.ok(&["ps"]).stdout;
+    assert!(ps.starts_with("CONTAINER ID  IMAGE"), "{ps}");
+    let row = ps.lines().nth(1).expect("a row");
+    assert!(
+        row.starts_with(&id[..12]) && row.contains("Up ") && row.ends_with("web"),
+        "{row}"
+    );
+    assert_eq!(st.ok(&["ps", "-q"]).stdout.trim(), &id[..12]);
+    // Removing a running container needs -f: exit 2, and it stays.
+    let r = st.run(&["rm", "web"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("running"), "{}", r.stderr);
+    // sleep as PID 1 ignores SIGTERM: stop kills it after the timeout.
+    assert_eq!(st.ok(&["stop", "-t", "1", "web"]).stdout.trim(), "web");
+    assert!(!process_exists(&pid), "the container survived stop");
+    assert_eq!(st.inspect("web", ".State.Status"), "exited");
+    assert_eq!(st.inspect("web", ".State.ExitCode"), "137");
+    let ps = st.ok(&["ps", "-a"]).stdout;
+    assert!(ps.contains("Exited (137)"), "{ps}");
+    assert_eq!(st.ok(&["ps"]).stdout.lines().count(), 1, "only the header");
+    // The log holds both streams, each back on its own.
+    let mut c = st.cmd();
+    let logs = run_cmd(c.args(["logs", "web"]));
+    assert_eq!(
+        (logs.stdout.as_str(), logs.stderr.as_str()),
+        ("hello\n", "oops\n")
+    );
+    st.ok(&["rm", "web"]);
+    assert_eq!(st.ok(&["ps", "-a", "-q"]).stdout, "");
+    assert_eq!(mounts_under(st.dir.path()), 0, "a mount was left behind");
+}
+
+#[test]
+fn exit_codes_wait_and_rm_on_exit() {
+    let st = Store::new();
+    let id = st
+        .ok(&["run", "-d", "localhost/bb:1", "sh", "-c", "exit 3"])
+        .stdout;
+    assert_eq!(st.ok(&["wait", id.trim()]).stdout, "3\n");
+    assert!(st.ok(&["ps", "-a"]).stdout.contains("Exited (3)"));
+    // A command that does not exist: 127, one line, as podman.
+    let r = st.run(&["run", "-d", "--rm", "localhost/bb:1", "no-such-command"]);
+    assert_eq!(r.code, 127, "{}", r.stderr);
+    assert_eq!(r.stderr.trim().lines().count(), 1, "{}", r.stderr);
+    // --rm: once the container is done, nothing of it is left.
+    let r = st.ok(&[
+        "run",
+        "-d",
+        "--rm",
+        "--name",
+        "brief",
+        "localhost/bb:1",
+        "sleep",
+        "1",
+    ]);
+    let w = st.run(&["wait", "brief"]);
+    assert!(
+        w.code == 0 || w.stderr.contains("no such container"),
+        "{}",
+        w.stderr
+    );
+    let left = st.ok(&["ps", "-a", "--format", "{{.Names}}"]).stdout;
+    assert!(!left.contains("brief"), "{left}");
+    let id = r.stdout.trim();
+    assert!(!st.dir.path().join("run/containers").join(id).exists());
+}
+
+#[test]
+fn create_start_logs_and_kill() {
+    let st = Store::new();
+    let id = st
+        .ok(&[
+            "create",
+            "--name",
+            "counter",
+            "localhost/bb:1",
+            "sh",
+            "-c",
+            "for i in 1 2 3 4 5; do echo line$i; done",
+        ])
+        .stdout;
+    assert_eq!(id.trim().len(), 64);
+    assert!(st.ok(&["ps", "-a"]).stdout.contains("Created"));
+    assert_eq!(st.inspect("counter", ".State.Status"), "created");
+    assert_eq!(st.ok(&["start", "counter"]).stdout, "counter\n");
+    assert_eq!(st.ok(&["wait", "counter"]).stdout, "0\n");
+    assert_eq!(
+        st.ok(&["logs", "--tail", "2", "counter"]).stdout,
+        "line4\nline5\n"
+    );
+    let stamped = st.ok(&["logs", "-t", "counter"]).stdout;
+    let first = stamped.lines().next().unwrap();
+    assert!(
+        first.ends_with(" line1") && first.starts_with("20"),
+        "{first}"
+    );
+    // Started again, it runs the same command and the log grows.
+    st.ok(&["start", "counter"]);
+    st.ok(&["wait", "counter"]);
+    assert_eq!(st.ok(&["logs", "counter"]).stdout.lines().count(), 10);
+
+    st.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "sleeper",
+        "localhost/bb:1",
+        "sleep",
+        "1000",
+    ]);
+    assert_eq!(st.ok(&["kill", "sleeper"]).stdout, "sleeper\n");
+    assert_eq!(st.ok(&["wait", "sleeper"]).stdout, "137\n");
+    let r = st.run(&["kill", "sleeper"]);
+    assert_eq!(r.code, 125);
+    assert!(r.stderr.contains("state improper"), "{}", r.stderr);
+    let r = st.run(&["logs", "nobody"]);
+    assert_eq!(r.code, 125);
+    assert!(r.stderr.contains("no such container"), "{}", r.stderr);
+    let json = json(&st.ok(&["ps", "-a", "--format", "json"]).stdout);
+    let names: Vec<&str> = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["Names"][0].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["sleeper", "counter"], "newest first");
+}
+
+#[test]
+fn twenty_containers_start_and_go_in_parallel() {
+    let st = Store::new();
+    let threads: Vec<_> = (0..20)
+        .map(|i| {
+            let mut c = st.cmd();
+            c.args([
+                "run",
+                "-d",
+                "--name",
+                &format!("p{i}"),
+                "localhost/bb:1",
+                "sleep",
+                "1000",
+            ]);
+            std::thread::spawn(move || run_cmd(&mut c))
+        })
+        .collect();
+    for t in threads {
+        let r = t.join().unwrap();
+        assert_eq!(r.code, 0, "{}", r.stderr);
+    }
+    assert_eq!(st.ok(&["ps", "-q"]).stdout.lines().count(), 20);
+    let threads: Vec<_> = (0..20)
+        .map(|i| {
+            let mut c = st.cmd();
+            c.args(["rm", "-f", &format!("p{i}")]);
+            std::thread::spawn(move || run_cmd(&mut c))
+        })
+        .collect();
+    for t in threads {
+        let r = t.join().unwrap();
+        assert_eq!(r.code, 0, "{}", r.stderr);
+    }
+    assert_eq!(st.ok(&["ps", "-a", "-q"]).stdout, "");
+    assert_eq!(mounts_under(st.dir.path()), 0, "a mount was left behind");
+    let oci = st.dir.path().join("run/oci");
+    let left = std::fs::read_dir(&oci).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(left, 0, "runtime state left in {}", oci.display());
+}
+
+/// podman, on its own store, with the settings this machine needs.
+struct Podman {
+    dir: tempfile::TempDir,
+}
+
+impl Podman {
+    fn new(tarball: &Path) -> Podman {
+        let p = Podman {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        std::fs::write(
+            p.dir.path().join("containers.conf"),
+            "[containers]\ndefault_ulimits = [\"nofile=20000:20000\", \"nproc=32768:32768\"]\n\
+             [engine]\ncgroup_manager = \"cgroupfs\"\nevents_logger = \"file\"\n",
+        )
+        .unwrap();
+        let r = p.run(&["import", "-q", tarball.to_str().unwrap(), "localhost/bb:1"]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        p
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        let mut c = Command::new("podman");
+        c.env("CONTAINERS_CONF", self.dir.path().join("containers.conf"))
+            .arg("--root")
+            .arg(self.dir.path().join("root"))
+            .arg("--runroot")
+            .arg(self.dir.path().join("run"))
+            .args(["--storage-driver", "overlay", "--runtime", "runc"])
+            .args(args);
+        run_cmd(&mut c)
+    }
+}
+
+impl Drop for Podman {
+    fn drop(&mut self) {
+        let _ = self.run(&["rm", "-af"]);
+        let _ = self.run(&["system", "reset", "--force"]);
+        let _ = Command::new("umount")
+            .arg(self.dir.path().join("root/overlay"))
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
+}
+
+#[test]
+fn logs_wait_and_ps_agree_with_podman() {
+    let st = Store::new();
+    let tarball = st.dir.path().join("rootfs.tar");
+    let pm = Podman::new(&tarball);
+    let script = "echo one; echo two >&2; printf 'no newline'; exit 4";
+    for (tool, r) in [
+        (
+            "berth",
+            st.run(&[
+                "run",
+                "-d",
+                "--network",
+                "none",
+                "--name",
+                "x",
+                "localhost/bb:1",
+                "sh",
+                "-c",
+                script,
+            ]),
+        ),
+        (
+            "podman",
+            pm.run(&[
+                "run",
+                "-d",
+                "--network",
+                "none",
+                "--name",
+                "x",
+                "localhost/bb:1",
+                "sh",
+                "-c",
+                script,
+            ]),
+        ),
+    ] {
+        assert_eq!(r.code, 0, "{tool}: {}", r.stderr);
+    }
+    let waits = (st.run(&["wait", "x"]), pm.run(&["wait", "x"]));
+    assert_eq!(
+        (waits.0.stdout.as_str(), waits.0.code),
+        (waits.1.stdout.as_str(), waits.1.code)
+    );
+    let (b, p) = (st.run(&["logs", "x"]), pm.run(&["logs", "x"]));
+    assert_eq!(
+        (b.code, b.stdout.as_str(), b.stderr.as_str()),
+        (p.code, p.stdout.as_str(), p.stderr.as_str())
+    );
+    let f = "{{.Names}} {{.ExitCode}} {{.State}}";
+    let (b, p) = (
+        st.run(&["ps", "-a", "--format", f]),
+        pm.run(&["ps", "-a", "--format", f]),
+    );
+    // The state ends in a relative time ("1 second ago"): compare up to it.
+    let head = |s: &str| s.split(')').next().unwrap_or_default().to_string();
+    assert_eq!(head(&b.stdout), head(&p.stdout));
+    assert!(b.stdout.starts_with("x 4 Exited (4) "), "{}", b.stdout);
+    for s in [
+        ".State.Status",
+        ".State.ExitCode",
+        ".State.Running",
+        ".Name",
+    ] {
+        let f = format!("{{{{{s}}}}}");
+        let (b, p) = (
+            st.run(&["inspect", "--format", &f, "x"]),
+            pm.run(&["inspect", "--format", &f, "x"]),
+        );
+        assert_eq!(b.stdout, p.stdout, "{s}");
+    }
+    // Both refuse to remove a running container without -f, with exit 2.
+    st.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "y",
+        "localhost/bb:1",
+        "sleep",
+        "1000",
+    ]);
+    let r = pm.run(&[
+        "run",
+        "-d",
+        "--network",
+        "none",
+        "--name",
+        "y",
+        "localhost/bb:1",
+        "sleep",
+        "1000",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(st.run(&["rm", "y"]).code, pm.run(&["rm", "y"]).code);
+}

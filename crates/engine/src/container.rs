@@ -1,0 +1,222 @@
+//! A container as the engine sees it: the store's record, the configuration it
+//! was created with (kept in the record's metadata) and its state (a file under the
+//! run root, written by whoever changes it).
+
+use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use berth_storage::Store;
+use serde::{Deserialize, Serialize};
+
+use crate::spec::ProcessOptions;
+
+/// What `create` was asked for, kept for `start`, `ps` and `inspect`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct ContainerConfig {
+    /// The image as the user named it.
+    pub image_name: String,
+    pub image_id: String,
+    pub process: ProcessOptions,
+    /// The command line the container runs (entrypoint and command).
+    pub args: Vec<String>,
+    pub rm: bool,
+    /// Nanoseconds since the epoch.
+    pub created_ns: u64,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    #[default]
+    Created,
+    Running,
+    Exited,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Created => "created",
+            Status::Running => "running",
+            Status::Exited => "exited",
+        }
+    }
+}
+
+/// What happened to the container so far.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct ContainerState {
+    pub status: Status,
+    /// The container's init process, while running.
+    pub pid: i32,
+    /// The monitor holding its stdio, while running.
+    pub monitor_pid: i32,
+    pub exit_code: Option<i32>,
+    pub started_ns: Option<u64>,
+    pub finished_ns: Option<u64>,
+}
+
+/// A container with everything known about it.
+#[derive(Clone, Debug)]
+pub struct Info {
+    pub id: String,
+    pub names: Vec<String>,
+    pub config: ContainerConfig,
+    pub state: ContainerState,
+}
+
+impl Info {
+    pub fn name(&self) -> &str {
+        self.names.first().map_or("", String::as_str)
+    }
+}
+
+/// `RUNROOT/containers/ID/userdata`: bundle, state, log.
+pub fn userdata(store: &Store, id: &str) -> PathBuf {
+    store
+        .config()
+        .run_root
+        .join("containers")
+        .join(id)
+        .join("userdata")
+}
+
+pub fn log_path(store: &Store, id: &str) -> PathBuf {
+    userdata(store, id).join("ctr.log")
+}
+
+fn state_path(store: &Store, id: &str) -> PathBuf {
+    userdata(store, id).join("state.json")
+}
+
+pub fn now_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+}
+
+/// The recorded state; a running container whose monitor is gone (killed, or
+/// the machine rebooted) is reported as exited with no code.
+pub fn load_state(store: &Store, id: &str) -> ContainerState {
+    let mut st: ContainerState = std::fs::read(state_path(store, id))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    if st.status == Status::Running && !alive(st.monitor_pid) {
+        // The monitor writes the final state before it exits: read once more in
+        // case it just did.
+        if let Some(again) = std::fs::read(state_path(store, id))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<ContainerState>(&b).ok())
+            && again.status != Status::Running
+        {
+            return again;
+        }
+        st.status = Status::Exited;
+        st.pid = 0;
+    }
+    st
+}
+
+fn alive(pid: i32) -> bool {
+    pid > 0 && crate::sys::kill(pid, 0)
+}
+
+pub fn save_state(store: &Store, id: &str, st: &ContainerState) -> std::io::Result<()> {
+    let path = state_path(store, id);
+    std::fs::create_dir_all(path.parent().expect("parent"))?;
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, serde_json::to_vec(st).expect("state serialises"))?;
+    std::fs::rename(tmp, path)
+}
+
+fn info_of(store: &Store, c: berth_storage::Container) -> Info {
+    let config = serde_json::from_str(&c.metadata).unwrap_or_default();
+    let state = load_state(store, &c.id);
+    Info {
+        id: c.id,
+        names: c.names,
+        config,
+        state,
+    }
+}
+
+/// A container by name, full ID or unique ID prefix.
+pub fn find(store: &Store, name: &str) -> Result<Info, String> {
+    let c = store
+        .container(name)
+        .map_err(|_| format!("no container with name or ID \"{name}\" found: no such container"))?;
+    Ok(info_of(store, c))
+}
+
+/// Every container, newest first.
+pub fn list(store: &Store) -> Result<Vec<Info>, String> {
+    let mut v: Vec<Info> = store
+        .containers()
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .map(|c| info_of(store, c))
+        .collect();
+    v.sort_by_key(|i| std::cmp::Reverse(i.config.created_ns));
+    Ok(v)
+}
+
+/// RFC 3339 with nanoseconds, UTC.
+pub fn rfc3339(ns: u64) -> String {
+    let secs = (ns / 1_000_000_000) as i64;
+    let (days, rem) = (secs.div_euclid(86400), secs.rem_euclid(86400));
+    let (y, m, d) = civil(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:09}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        ns % 1_000_000_000
+    )
+}
+
+/// Days since 1970-01-01 → (year, month, day) (Howard Hinnant's algorithm).
+fn civil(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+/// "3 seconds", "About a minute", "2 hours" — podman's units.FormatDuration style.
+pub fn human_duration(ns: u64) -> String {
+    let s = ns / 1_000_000_000;
+    match s {
+        0 => "Less than a second".into(),
+        1 => "1 second".into(),
+        2..=59 => format!("{s} seconds"),
+        60..=119 => "About a minute".into(),
+        120..=3599 => format!("{} minutes", s / 60),
+        3600..=7199 => "About an hour".into(),
+        7200..=172_799 => format!("{} hours", s / 3600),
+        _ => format!("{} days", s / 86400),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_times() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000000000Z");
+        assert_eq!(
+            rfc3339(1_700_000_000_123_456_789),
+            "2023-11-14T22:13:20.123456789Z"
+        );
+        assert_eq!(human_duration(5_000_000_000), "5 seconds");
+        assert_eq!(human_duration(90_000_000_000), "About a minute");
+    }
+}

@@ -1,0 +1,244 @@
+//! What happens to containers after `create`: start (through the monitor), stop,
+//! kill, wait, remove, and reading their logs.
+
+use std::ffi::OsString;
+use std::io::{BufRead, BufReader, Write};
+use std::os::fd::AsRawFd;
+use std::time::{Duration, Instant};
+
+use berth_storage::Store;
+
+use crate::container::{self, Info, Status};
+use crate::logs::{self, Stream};
+use crate::run::{self, RunError, runtime};
+use crate::sys;
+
+/// A failure and podman's exit code for it.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: i32,
+    pub message: String,
+}
+
+impl Failure {
+    fn new(code: i32, message: impl Into<String>) -> Failure {
+        Failure {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<RunError> for Failure {
+    fn from(e: RunError) -> Failure {
+        Failure::new(e.exit_code(), e.to_string())
+    }
+}
+
+fn find(store: &Store, name: &str) -> Result<Info, Failure> {
+    container::find(store, name).map_err(|m| Failure::new(125, m))
+}
+
+/// Starts a created or exited container through a new monitor; `monitor_argv`
+/// gives the command line that runs `berth __monitor ID`.
+pub fn start(
+    store: &Store,
+    name: &str,
+    monitor_argv: &dyn Fn(&str) -> Vec<OsString>,
+) -> Result<Info, Failure> {
+    let info = find(store, name)?;
+    if info.state.status == Status::Running {
+        return Ok(info);
+    }
+    crate::monitor::spawn(&monitor_argv(&info.id))?;
+    find(store, &info.id)
+}
+
+/// Waits until the container's monitor is gone (so its final state is written),
+/// at most `timeout`; true when it is.
+pub fn wait_stopped(info: &Info, timeout: Option<Duration>) -> bool {
+    if info.state.status != Status::Running {
+        return true;
+    }
+    let Ok(Some(pidfd)) = sys::pidfd_open(info.state.monitor_pid) else {
+        return true;
+    };
+    let deadline = timeout.map(|t| Instant::now() + t);
+    loop {
+        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        match sys::poll_readable(&[pidfd.as_raw_fd()], left) {
+            Ok(r) if r[0] => return true,
+            Ok(_) if left.is_some_and(|l| l.is_zero()) => return false,
+            Ok(_) => continue,
+            Err(_) => return false,
+        }
+    }
+}
+
+/// Sends a signal to a running container's init.
+pub fn kill(store: &Store, name: &str, signal: &str) -> Result<Info, Failure> {
+    let info = find(store, name)?;
+    if info.state.status != Status::Running {
+        return Err(Failure::new(
+            125,
+            format!(
+                "can only kill running containers. {} is in state {}: container state improper",
+                info.id,
+                info.state.status.as_str()
+            ),
+        ));
+    }
+    let sig = berth_runtime::ops::parse_signal(signal).map_err(|e| Failure::new(125, e.0))?;
+    if !sys::kill(info.state.pid, sig) {
+        return Err(Failure::new(
+            125,
+            format!("{}: container process is gone", info.id),
+        ));
+    }
+    Ok(info)
+}
+
+/// Stops a running container: SIGTERM (or the stop signal), then SIGKILL after
+/// `timeout` seconds. Stopping a stopped container is not an error.
+pub fn stop(store: &Store, name: &str, timeout: u64) -> Result<Info, Failure> {
+    let info = find(store, name)?;
+    if info.state.status != Status::Running {
+        return Ok(info);
+    }
+    if timeout > 0 {
+        sys::kill(info.state.pid, libc::SIGTERM);
+        if wait_stopped(&info, Some(Duration::from_secs(timeout))) {
+            return find(store, &info.id);
+        }
+    }
+    // Killing the pid namespace's init kills every process in it.
+    sys::kill(info.state.pid, libc::SIGKILL);
+    let _ = berth_runtime::ops::kill(&runtime(store), &info.id, libc::SIGKILL, true);
+    wait_stopped(&info, None);
+    find(store, &info.id)
+}
+
+/// Removes a container; a running one only with `force` (after killing it).
+pub fn remove(store: &Store, name: &str, force: bool) -> Result<Info, Failure> {
+    let info = container::find(store, name).map_err(|m| Failure::new(1, m))?;
+    if info.state.status == Status::Running {
+        if !force {
+            return Err(Failure::new(
+                2,
+                format!(
+                    "cannot remove container {} as it is running - running or paused containers cannot be removed without force: container state improper",
+                    info.id
+                ),
+            ));
+        }
+        stop(store, &info.id, 0)?;
+    }
+    // A monitor with --rm may have removed it already.
+    if store.container(&info.id).is_ok() {
+        run::remove(store, &info.id);
+    }
+    Ok(info)
+}
+
+/// Waits for a container to exit and returns its exit code.
+pub fn wait(store: &Store, name: &str) -> Result<i32, Failure> {
+    let info = find(store, name)?;
+    wait_stopped(&info, None);
+    let st = container::load_state(store, &info.id);
+    Ok(st.exit_code.unwrap_or(-1))
+}
+
+/// Options of `logs`.
+#[derive(Clone, Debug, Default)]
+pub struct LogOptions {
+    pub follow: bool,
+    pub tail: Option<usize>,
+    pub timestamps: bool,
+}
+
+/// Copies the container's log to `out` and `err`, by stream.
+pub fn logs(
+    store: &Store,
+    name: &str,
+    o: &LogOptions,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<(), Failure> {
+    let info = find(store, name)?;
+    let path = container::log_path(store, &info.id);
+    let file = match std::fs::File::open(&path) {
+        Ok(f) => Some(f),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(Failure::new(125, format!("{}: {e}", path.display()))),
+    };
+    let Some(file) = file else {
+        return Ok(());
+    };
+    let mut reader = BufReader::new(file);
+    let mut lines: Vec<Vec<u8>> = Vec::new();
+    read_lines(&mut reader, &mut lines);
+    if let Some(n) = o.tail {
+        let skip = lines.len().saturating_sub(n);
+        lines.drain(..skip);
+    }
+    print(&lines, o, out, err);
+    if !o.follow {
+        return Ok(());
+    }
+    // Follow while the container runs: poll the monitor's pidfd with a short
+    // timeout and read what the log gained meanwhile.
+    let pidfd = match info.state.status {
+        Status::Running => sys::pidfd_open(info.state.monitor_pid).ok().flatten(),
+        _ => None,
+    };
+    let Some(pidfd) = pidfd else {
+        return Ok(());
+    };
+    loop {
+        let gone = sys::poll_readable(&[pidfd.as_raw_fd()], Some(Duration::from_millis(100)))
+            .map(|r| r[0])
+            .unwrap_or(true);
+        let mut more = Vec::new();
+        read_lines(&mut reader, &mut more);
+        print(&more, o, out, err);
+        if gone {
+            return Ok(());
+        }
+    }
+}
+
+fn read_lines(r: &mut impl BufRead, into: &mut Vec<Vec<u8>>) {
+    loop {
+        let mut line = Vec::new();
+        match r.read_until(b'\n', &mut line) {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {
+                if line.last() == Some(&b'\n') {
+                    line.pop();
+                }
+                into.push(line);
+            }
+        }
+    }
+}
+
+fn print(lines: &[Vec<u8>], o: &LogOptions, out: &mut dyn Write, err: &mut dyn Write) {
+    for l in lines {
+        let Some(e) = logs::parse_line(l) else {
+            continue;
+        };
+        let w: &mut dyn Write = match e.stream {
+            Stream::Stdout => &mut *out,
+            Stream::Stderr => &mut *err,
+        };
+        if o.timestamps {
+            let _ = write!(w, "{} ", e.timestamp);
+        }
+        let _ = w.write_all(&e.text);
+        if !e.partial {
+            let _ = w.write_all(b"\n");
+        }
+    }
+    let _ = out.flush();
+    let _ = err.flush();
+}

@@ -1,0 +1,103 @@
+//! The container log in podman's default `k8s-file` format: one line per line of
+//! output, `TIMESTAMP STREAM TAG TEXT`, TAG `F` for a full line and `P` for a
+//! partial one (output that did not end in a newline before the stream paused).
+
+use std::io::{self, Write};
+
+use crate::container::rfc3339;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+impl Stream {
+    fn as_str(self) -> &'static str {
+        match self {
+            Stream::Stdout => "stdout",
+            Stream::Stderr => "stderr",
+        }
+    }
+}
+
+/// Writes `data` as log lines stamped `now_ns`.
+pub fn write_entries(
+    out: &mut impl Write,
+    stream: Stream,
+    data: &[u8],
+    now_ns: u64,
+) -> io::Result<()> {
+    let stamp = rfc3339(now_ns);
+    let mut rest = data;
+    while !rest.is_empty() {
+        let (line, tag, next) = match rest.iter().position(|b| *b == b'\n') {
+            Some(i) => (&rest[..i], "F", &rest[i + 1..]),
+            None => (rest, "P", &rest[rest.len()..]),
+        };
+        write!(out, "{stamp} {} {tag} ", stream.as_str())?;
+        out.write_all(line)?;
+        out.write_all(b"\n")?;
+        rest = next;
+    }
+    Ok(())
+}
+
+/// One entry read back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    pub timestamp: String,
+    pub stream: Stream,
+    pub partial: bool,
+    pub text: Vec<u8>,
+}
+
+/// Parses a log line; malformed lines are skipped by the caller.
+pub fn parse_line(line: &[u8]) -> Option<Entry> {
+    let mut parts = line.splitn(4, |b| *b == b' ');
+    let timestamp = String::from_utf8(parts.next()?.to_vec()).ok()?;
+    let stream = match parts.next()? {
+        b"stdout" => Stream::Stdout,
+        b"stderr" => Stream::Stderr,
+        _ => return None,
+    };
+    let partial = match parts.next()? {
+        b"F" => false,
+        b"P" => true,
+        _ => return None,
+    };
+    let text = parts.next().unwrap_or_default().to_vec();
+    Some(Entry {
+        timestamp,
+        stream,
+        partial,
+        text,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_round_trip() {
+        let mut out = Vec::new();
+        write_entries(&mut out, Stream::Stdout, b"one\ntwo\nthr", 0).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "1970-01-01T00:00:00.000000000Z stdout F one",
+                "1970-01-01T00:00:00.000000000Z stdout F two",
+                "1970-01-01T00:00:00.000000000Z stdout P thr"
+            ]
+        );
+        let e = parse_line(lines[2].as_bytes()).unwrap();
+        assert_eq!(
+            (e.stream, e.partial, e.text.as_slice()),
+            (Stream::Stdout, true, &b"thr"[..])
+        );
+        assert!(parse_line(b"garbage").is_none());
+    }
+}

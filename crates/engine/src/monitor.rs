@@ -1,0 +1,215 @@
+//! The monitor: conmon's role. One small process per detached container, started
+//! by `berth` and outliving it. It creates and starts the container through the
+//! built-in runtime (so the container's init is its child), keeps the container's
+//! stdout and stderr and writes them to the log, waits for the exit, records the
+//! exit code and time, cleans the runtime state up and, with `--rm`, removes the
+//! container.
+//!
+//! `berth` starts it as `berth [store flags] __monitor ID` and reads one line
+//! from its stdout: `ok`, or `err CODE MESSAGE` when the container could not be
+//! started (CODE being podman's 125/126/127).
+
+use std::ffi::OsString;
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+
+use berth_runtime::create::{self, CreateOptions, Mode};
+use berth_storage::Store;
+
+use crate::container::{self, ContainerState, Status, now_ns};
+use crate::logs::{self, Stream};
+use crate::run::{RunError, prepare_bundle, runtime};
+use crate::sys;
+
+/// Starts the monitor with `argv` (the `berth` binary and its arguments up to and
+/// including `__monitor ID`) and waits until the container runs or failed to.
+pub fn spawn(argv: &[OsString]) -> Result<(), RunError> {
+    let mut cmd = Command::new(&argv[0]);
+    cmd.args(&argv[1..])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    // SAFETY: setsid is async-signal-safe; nothing else runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(sys::setsid);
+    }
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| RunError::Engine(format!("start the container monitor: {e}")))?;
+    let mut line = String::new();
+    let out = child.stdout.take().expect("piped stdout");
+    BufReader::new(out)
+        .read_line(&mut line)
+        .map_err(|e| RunError::Engine(format!("container monitor: {e}")))?;
+    // The monitor is not waited for: it outlives this process and is reaped by
+    // init. Dropping `child` does not kill it.
+    drop(child);
+    let line = line.trim_end();
+    if line == "ok" {
+        return Ok(());
+    }
+    let rest = line.strip_prefix("err ").unwrap_or(line);
+    let (code, msg) = rest.split_once(' ').unwrap_or(("125", rest));
+    let msg = if msg.is_empty() {
+        "the container monitor exited without starting the container".to_string()
+    } else {
+        msg.to_string()
+    };
+    Err(match code {
+        "126" => RunError::CannotRun(msg),
+        "127" => RunError::NotFound(msg),
+        _ => RunError::Engine(msg),
+    })
+}
+
+/// The monitor's body. Returns its exit code.
+pub fn main(store: &Store, id: &str) -> i32 {
+    // Our stdout is the pipe to the `berth` that started us: keep it aside and give
+    // the container fresh stdio.
+    let Ok(report) = sys::dup(1).map(File::from) else {
+        return 1;
+    };
+    let mut report = Some(report);
+    let result = start(store, id);
+    let (pid, out, err) = match result {
+        Ok(x) => x,
+        Err(e) => {
+            let mut r = report.take().expect("report");
+            let _ = writeln!(r, "err {} {}", e.exit_code(), one_line(&e.to_string()));
+            finish_failed(store, id);
+            return 1;
+        }
+    };
+    if let Some(mut r) = report.take() {
+        let _ = writeln!(r, "ok");
+    }
+    let code = watch(store, id, pid, out, err);
+    finish(store, id, code);
+    0
+}
+
+fn one_line(s: &str) -> String {
+    s.lines().collect::<Vec<_>>().join(" ")
+}
+
+/// Creates and starts the container with stdout and stderr on pipes; returns its
+/// pid and the pipes' read ends.
+fn start(store: &Store, id: &str) -> Result<(i32, OwnedFd, OwnedFd), RunError> {
+    let engine = |e: std::io::Error| RunError::Engine(e.to_string());
+    sys::set_child_subreaper().map_err(engine)?;
+    let info = container::find(store, id).map_err(RunError::Engine)?;
+    let bundle = prepare_bundle(store, &info.id, &info.config)?;
+    let (out_r, out_w) = sys::pipe().map_err(engine)?;
+    let (err_r, err_w) = sys::pipe().map_err(engine)?;
+    let null = File::open("/dev/null").map_err(engine)?;
+    sys::dup2(&null, 0).map_err(engine)?;
+    sys::dup2(&out_w, 1).map_err(engine)?;
+    sys::dup2(&err_w, 2).map_err(engine)?;
+    drop((out_w, err_w));
+    let pid_file = bundle.join("pidfile");
+    let opts = CreateOptions {
+        id: info.id.clone(),
+        bundle: bundle.clone(),
+        pid_file: Some(pid_file.clone()),
+        ..Default::default()
+    };
+    let rt = runtime(store);
+    let started = create::create(&rt, &opts, Mode::Run { detach: true });
+    // From here on the container alone holds the pipes' write ends.
+    let devnull = OpenOptions::new()
+        .write(true)
+        .open("/dev/null")
+        .map_err(engine)?;
+    sys::dup2(&devnull, 1).map_err(engine)?;
+    sys::dup2(&devnull, 2).map_err(engine)?;
+    started.map_err(|e| crate::run::classify(&e.0))?;
+    let pid: i32 = std::fs::read_to_string(&pid_file)
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .ok_or_else(|| RunError::Engine("the runtime wrote no pid file".into()))?;
+    let st = ContainerState {
+        status: Status::Running,
+        pid,
+        monitor_pid: std::process::id() as i32,
+        exit_code: None,
+        started_ns: Some(now_ns()),
+        finished_ns: None,
+    };
+    container::save_state(store, &info.id, &st).map_err(engine)?;
+    Ok((pid, out_r, err_r))
+}
+
+/// Copies the container's output into the log until both streams end, then
+/// reaps the container; returns its exit code.
+fn watch(store: &Store, id: &str, pid: i32, out: OwnedFd, err: OwnedFd) -> i32 {
+    let log_path = container::log_path(store, id);
+    let mut log = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .ok();
+    let mut streams = vec![
+        (File::from(out), Stream::Stdout),
+        (File::from(err), Stream::Stderr),
+    ];
+    let mut buf = vec![0u8; 64 << 10];
+    while !streams.is_empty() {
+        let fds: Vec<i32> = streams.iter().map(|(f, _)| f.as_raw_fd()).collect();
+        let Ok(ready) = sys::poll_readable(&fds, None) else {
+            break;
+        };
+        let mut closed = Vec::new();
+        for (i, r) in ready.iter().enumerate() {
+            if !r {
+                continue;
+            }
+            let (f, stream) = &mut streams[i];
+            match f.read(&mut buf) {
+                Ok(0) | Err(_) => closed.push(i),
+                Ok(n) => {
+                    if let Some(l) = log.as_mut() {
+                        let _ = logs::write_entries(l, *stream, &buf[..n], now_ns());
+                    }
+                }
+            }
+        }
+        for i in closed.into_iter().rev() {
+            streams.remove(i);
+        }
+    }
+    // Reap everything that ends up with us; the container's own exit code is the
+    // one that counts.
+    loop {
+        match sys::wait_any() {
+            Ok((p, code)) if p == pid => return code,
+            Ok(_) => continue,
+            Err(_) => return 255,
+        }
+    }
+}
+
+/// After the exit: the runtime's state goes, the rootfs is unmounted, the exit is
+/// recorded, and with `--rm` the container is removed.
+fn finish(store: &Store, id: &str, code: i32) {
+    let _ = berth_runtime::delete::delete(&runtime(store), id, true);
+    let _ = store.unmount(id, false);
+    let rm = container::find(store, id).is_ok_and(|i| i.config.rm);
+    let mut st = container::load_state(store, id);
+    st.status = Status::Exited;
+    st.pid = 0;
+    st.exit_code = Some(code);
+    st.finished_ns = Some(now_ns());
+    let _ = container::save_state(store, id, &st);
+    if rm {
+        crate::run::remove(store, id);
+    }
+}
+
+/// A start that failed leaves the container created, not running.
+fn finish_failed(store: &Store, id: &str) {
+    let _ = berth_runtime::delete::delete(&runtime(store), id, true);
+    let _ = store.unmount(id, false);
+}

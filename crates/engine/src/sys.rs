@@ -1,0 +1,117 @@
+//! The engine's few system calls, each behind a safe function.
+
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::time::Duration;
+
+fn check(r: libc::c_int) -> io::Result<libc::c_int> {
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r)
+    }
+}
+
+/// A pipe, both ends close-on-exec: (read, write).
+pub fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0; 2];
+    // SAFETY: fds is a valid array of two ints for pipe2 to fill.
+    check(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) })?;
+    // SAFETY: pipe2 succeeded, so both fds are open and owned by nobody else.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// Makes `target` a copy of `fd` (not close-on-exec).
+pub fn dup2(fd: &impl AsRawFd, target: RawFd) -> io::Result<()> {
+    // SAFETY: dup2 on an open descriptor; target is one of this process's stdio slots.
+    check(unsafe { libc::dup2(fd.as_raw_fd(), target) }).map(drop)
+}
+
+/// A new descriptor for what `fd` refers to, close-on-exec.
+pub fn dup(fd: RawFd) -> io::Result<OwnedFd> {
+    // SAFETY: F_DUPFD_CLOEXEC on a descriptor number; the result is owned here.
+    let n = check(unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) })?;
+    // SAFETY: n was just returned by fcntl and is owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(n) })
+}
+
+/// Makes this process a child subreaper: orphans of the container reparent here.
+pub fn set_child_subreaper() -> io::Result<()> {
+    // SAFETY: prctl with integer arguments only.
+    check(unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) }).map(drop)
+}
+
+/// Starts a new session (the monitor leaves the terminal of the `berth` that made it).
+pub fn setsid() -> io::Result<()> {
+    // SAFETY: setsid has no arguments.
+    check(unsafe { libc::setsid() }).map(drop)
+}
+
+/// Waits for any child; returns (pid, exit code as a shell reports it).
+pub fn wait_any() -> io::Result<(i32, i32)> {
+    let mut status = 0;
+    loop {
+        // SAFETY: status is a valid out-pointer.
+        let pid = unsafe { libc::waitpid(-1, &mut status, 0) };
+        if pid < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        let code = if libc::WIFEXITED(status) {
+            libc::WEXITSTATUS(status)
+        } else {
+            128 + libc::WTERMSIG(status)
+        };
+        return Ok((pid, code));
+    }
+}
+
+/// Waits until any of the descriptors is readable (or hung up); returns which.
+pub fn poll_readable(fds: &[RawFd], timeout: Option<Duration>) -> io::Result<Vec<bool>> {
+    let mut p: Vec<libc::pollfd> = fds
+        .iter()
+        .map(|&fd| libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        })
+        .collect();
+    let ms = timeout.map_or(-1, |t| t.as_millis().min(i32::MAX as u128) as i32);
+    loop {
+        // SAFETY: p is a valid array of p.len() pollfd structures.
+        let r = unsafe { libc::poll(p.as_mut_ptr(), p.len() as libc::nfds_t, ms) };
+        if r < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        return Ok(p.iter().map(|x| x.revents != 0).collect());
+    }
+}
+
+/// A pidfd for a process that is not our child, or None when it is gone.
+pub fn pidfd_open(pid: i32) -> io::Result<Option<OwnedFd>> {
+    // SAFETY: pidfd_open takes a pid and flags; the result is a new descriptor.
+    let r = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if r < 0 {
+        let e = io::Error::last_os_error();
+        return if e.raw_os_error() == Some(libc::ESRCH) {
+            Ok(None)
+        } else {
+            Err(e)
+        };
+    }
+    // SAFETY: the kernel returned a new descriptor we own.
+    Ok(Some(unsafe { OwnedFd::from_raw_fd(r as RawFd) }))
+}
+
+/// Sends a signal; false when the process does not exist.
+pub fn kill(pid: i32, sig: i32) -> bool {
+    // SAFETY: kill takes plain integers.
+    unsafe { libc::kill(pid, sig) == 0 }
+}
