@@ -166,7 +166,7 @@ pub fn list(store: &Store) -> Result<Vec<Info>, String> {
 pub fn rfc3339(ns: u64) -> String {
     let secs = (ns / 1_000_000_000) as i64;
     let (days, rem) = (secs.div_euclid(86400), secs.rem_euclid(86400));
-    let (y, m, d) = civil(days);
+    let (y, m, d) = berth_runtime::state::civil(days);
     format!(
         "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:09}Z",
         rem / 3600,
@@ -174,20 +174,6 @@ pub fn rfc3339(ns: u64) -> String {
         rem % 60,
         ns % 1_000_000_000
     )
-}
-
-/// Days since 1970-01-01 → (year, month, day) (Howard Hinnant's algorithm).
-fn civil(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
 
 /// "3 seconds", "About a minute", "2 hours" — podman's units.FormatDuration style.
