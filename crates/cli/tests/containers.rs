@@ -420,3 +420,41 @@ fn logs_wait_and_ps_agree_with_podman() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(st.run(&["rm", "y"]).code, pm.run(&["rm", "y"]).code);
 }
+
+#[test]
+fn sigkill_during_run_d_leaves_nothing_half_made() {
+    let st = Store::new();
+    // Kill `berth run -d` at spread-out moments of its work: before the record,
+    // between record and monitor, while the monitor starts the container.
+    for delay_ms in [0u64, 2, 4, 7, 10, 15, 20, 30, 45, 70] {
+        let mut c = st.cmd();
+        c.args(["run", "-d", "localhost/bb:1", "sleep", "1000"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        let mut child = c.spawn().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    // Every container left is whole: listed, inspectable, removable.
+    let listed = json(&st.ok(&["ps", "-a", "--format", "json"]).stdout);
+    for c in listed.as_array().unwrap() {
+        let id = c["Id"].as_str().unwrap();
+        let state = st.inspect(id, ".State.Status");
+        assert!(
+            ["created", "running", "exited"].contains(&state.as_str()),
+            "{id}: {state}"
+        );
+    }
+    st.ok(&["rm", "-af"]);
+    assert_eq!(st.ok(&["ps", "-a", "-q"]).stdout, "");
+    assert_eq!(mounts_under(st.dir.path()), 0, "a mount was left behind");
+    let oci = st.dir.path().join("run/oci");
+    assert_eq!(
+        std::fs::read_dir(&oci).map(|d| d.count()).unwrap_or(0),
+        0,
+        "runtime state left"
+    );
+    let check = st.run(&["system", "check"]);
+    assert_eq!(check.code, 0, "{}{}", check.stdout, check.stderr);
+}

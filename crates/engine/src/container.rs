@@ -85,6 +85,23 @@ pub fn log_path(store: &Store, id: &str) -> PathBuf {
     userdata(store, id).join("ctr.log")
 }
 
+/// Holds a container's lock: starting it (until it runs) and removing it exclude
+/// each other, so a container is never removed half-way through its start.
+pub struct Lock(#[allow(dead_code)] std::fs::File);
+
+/// Takes the container's lock, waiting for it.
+pub fn lock(store: &Store, id: &str) -> std::io::Result<Lock> {
+    let dir = store.config().run_root.join("containers").join(id);
+    std::fs::create_dir_all(&dir)?;
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join("lock"))?;
+    crate::sys::lock_exclusive(&f)?;
+    Ok(Lock(f))
+}
+
 fn state_path(store: &Store, id: &str) -> PathBuf {
     userdata(store, id).join("state.json")
 }

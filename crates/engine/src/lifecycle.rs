@@ -121,6 +121,9 @@ pub fn stop(store: &Store, name: &str, timeout: u64) -> Result<Info, Failure> {
 /// Removes a container; a running one only with `force` (after killing it).
 pub fn remove(store: &Store, name: &str, force: bool) -> Result<Info, Failure> {
     let info = container::find(store, name).map_err(|m| Failure::new(1, m))?;
+    // Wait for a start in progress to finish, then look again.
+    let _lock = container::lock(store, &info.id).map_err(|e| Failure::new(125, e.to_string()))?;
+    let info = container::find(store, &info.id).map_err(|m| Failure::new(1, m))?;
     if info.state.status == Status::Running {
         if !force {
             return Err(Failure::new(

@@ -100,7 +100,13 @@ fn one_line(s: &str) -> String {
 fn start(store: &Store, id: &str) -> Result<(i32, OwnedFd, OwnedFd), RunError> {
     let engine = |e: std::io::Error| RunError::Engine(e.to_string());
     sys::set_child_subreaper().map_err(engine)?;
-    let info = container::find(store, id).map_err(RunError::Engine)?;
+    // Until the container runs (or failed to), `rm` waits; a container removed
+    // before we got the lock is gone for good.
+    let _lock = container::lock(store, id).map_err(engine)?;
+    let info = container::find(store, id).map_err(|e| {
+        let _ = std::fs::remove_dir_all(store.config().run_root.join("containers").join(id));
+        RunError::Engine(e)
+    })?;
     let bundle = prepare_bundle(store, &info.id, &info.config)?;
     let (out_r, out_w) = sys::pipe().map_err(engine)?;
     let (err_r, err_w) = sys::pipe().map_err(engine)?;

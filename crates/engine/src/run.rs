@@ -167,8 +167,10 @@ pub(crate) fn classify(msg: &str) -> RunError {
     }
 }
 
-/// Unmounts and removes a container with its bundle; best effort.
+/// Removes a container: what the runtime may still hold of it (a start that was
+/// interrupted), its mount, its record and its bundle; best effort.
 pub fn remove(store: &Store, id: &str) {
+    let _ = berth_runtime::delete::delete(&runtime(store), id, true);
     let _ = store.unmount(id, true);
     let _ = store.remove_container(id);
     let _ = std::fs::remove_dir_all(store.config().run_root.join("containers").join(id));

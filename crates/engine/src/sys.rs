@@ -115,3 +115,19 @@ pub fn kill(pid: i32, sig: i32) -> bool {
     // SAFETY: kill takes plain integers.
     unsafe { libc::kill(pid, sig) == 0 }
 }
+
+/// Takes an exclusive `flock` on a file, waiting for it; released when the file
+/// is closed.
+pub fn lock_exclusive(f: &std::fs::File) -> io::Result<()> {
+    loop {
+        // SAFETY: flock on a descriptor we own.
+        let r = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) };
+        if r == 0 {
+            return Ok(());
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
