@@ -72,6 +72,8 @@ enum Command {
     Wait(commands::containers::NamesArgs),
     /// Print a container's log.
     Logs(commands::containers::LogsArgs),
+    /// Run a process in a running container.
+    Exec(commands::containers::ExecArgs),
     /// List containers.
     Ps(commands::containers::PsArgs),
     /// Show containers' configuration and state.
@@ -156,6 +158,7 @@ fn main() {
         Command::Rm(a) => commands::containers::rm(&cli.store, a),
         Command::Wait(a) => commands::containers::wait(&cli.store, a),
         Command::Logs(a) => commands::containers::logs(&cli.store, a),
+        Command::Exec(a) => exit_with(commands::containers::exec(&cli.store, a)),
         Command::Ps(a) => commands::containers::ps(&cli.store, a),
         Command::Inspect(a) => commands::containers::inspect(&cli.store, a),
         Command::Container(c) => match c.command {

@@ -458,3 +458,98 @@ fn sigkill_during_run_d_leaves_nothing_half_made() {
     let check = st.run(&["system", "check"]);
     assert_eq!(check.code, 0, "{}{}", check.stdout, check.stderr);
 }
+
+#[test]
+fn exec_volumes_tmpfs_and_generated_files() {
+    let st = Store::new();
+    let share = st.dir.path().join("share");
+    std::fs::create_dir(&share).unwrap();
+    std::fs::write(share.join("f"), "from the host\n").unwrap();
+    let ro = format!("{}:/mnt:ro", share.display());
+    st.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "e",
+        "--hostname",
+        "box",
+        "-v",
+        &ro,
+        "-v",
+        "cache:/data",
+        "--tmpfs",
+        "/scratch:size=1m",
+        "--add-host",
+        "db:192.0.2.7",
+        "--dns",
+        "192.0.2.53",
+        "localhost/bb:1",
+        "sleep",
+        "1000",
+    ]);
+    assert_eq!(
+        st.ok(&["exec", "e", "cat", "/mnt/f"]).stdout,
+        "from the host\n"
+    );
+    // Read-only bind: writing fails inside, nothing appears on the host.
+    let r = st.run(&["exec", "e", "sh", "-c", "echo x > /mnt/new"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(!share.join("new").exists());
+    // A named volume lives in the store and outlives the container.
+    st.ok(&["exec", "e", "sh", "-c", "echo kept > /data/k"]);
+    let vol = st.dir.path().join("root/volumes/cache/_data/k");
+    assert_eq!(std::fs::read_to_string(&vol).unwrap(), "kept\n");
+    let r = st.ok(&[
+        "exec",
+        "e",
+        "sh",
+        "-c",
+        "grep -c tmpfs /proc/mounts >/dev/null && stat -f -c %T /scratch",
+    ]);
+    assert_eq!(r.stdout.trim(), "tmpfs");
+    assert_eq!(
+        st.ok(&["exec", "e", "cat", "/etc/hostname"]).stdout,
+        "box\n"
+    );
+    let hosts = st.ok(&["exec", "e", "cat", "/etc/hosts"]).stdout;
+    assert!(
+        hosts.contains("192.0.2.7\tdb") && hosts.contains("localhost"),
+        "{hosts}"
+    );
+    let resolv = st.ok(&["exec", "e", "cat", "/etc/resolv.conf"]).stdout;
+    assert!(resolv.contains("nameserver 192.0.2.53"), "{resolv}");
+    let env = st.ok(&["exec", "e", "cat", "/run/.containerenv"]).stdout;
+    assert!(env.contains("name=\"e\""), "{env}");
+    // exec's own exit codes: the process's, 127 for a missing command.
+    assert_eq!(
+        st.run(&[
+            "exec",
+            "-e",
+            "N=5",
+            "-w",
+            "/tmp",
+            "e",
+            "sh",
+            "-c",
+            "[ $PWD = /tmp ] && exit $N"
+        ])
+        .code,
+        5
+    );
+    let r = st.run(&["exec", "e", "no-such-command"]);
+    assert_eq!(r.code, 127, "{}", r.stderr);
+    st.ok(&["rm", "-f", "e"]);
+    assert!(vol.exists(), "the volume went with the container");
+    // Bad mounts are refused at once with podman's exit code, nothing created.
+    let before = st.ok(&["ps", "-a", "-q"]).stdout;
+    for bad in [
+        ["-v", "/no/such/dir:/x"],
+        ["-v", "relative:x"],
+        ["--tmpfs", "scratch"],
+    ] {
+        let r = st.run(&["run", "--rm", bad[0], bad[1], "localhost/bb:1", "true"]);
+        assert_eq!(r.code, 125, "{bad:?}");
+        assert_eq!(r.stderr.trim().lines().count(), 1, "{}", r.stderr);
+    }
+    assert_eq!(st.ok(&["ps", "-a", "-q"]).stdout, before);
+}

@@ -10,5 +10,6 @@ pub mod names;
 pub mod run;
 pub mod spec;
 mod sys;
+pub mod volumes;
 
 pub use run::{RunError, RunOptions, run};

@@ -151,6 +151,53 @@ pub fn wait(store: &Store, name: &str) -> Result<i32, Failure> {
     Ok(st.exit_code.unwrap_or(-1))
 }
 
+/// What `exec` runs.
+#[derive(Clone, Debug, Default)]
+pub struct ExecRequest {
+    pub args: Vec<String>,
+    pub env: Vec<String>,
+    pub workdir: Option<String>,
+    /// A user name or UID[:GID], resolved in the container's /etc/passwd.
+    pub user: Option<String>,
+    pub detach: bool,
+}
+
+/// Runs a process in a running container; returns its exit code (0 with
+/// `detach`). The process is this process's child, as with podman exec.
+pub fn exec(store: &Store, name: &str, r: &ExecRequest) -> Result<i32, Failure> {
+    let info = find(store, name)?;
+    if info.state.status != Status::Running {
+        return Err(Failure::new(
+            125,
+            format!(
+                "can only create exec sessions on running containers: container state improper ({})",
+                info.state.status.as_str()
+            ),
+        ));
+    }
+    let rt = runtime(store);
+    let user = match &r.user {
+        None => None,
+        Some(u) => {
+            let st = berth_runtime::state::State::load(&rt.root, &info.id)
+                .map_err(|e| Failure::new(125, e.0))?;
+            let resolved = crate::spec::user(std::path::Path::new(&st.rootfs), u)
+                .map_err(|e| Failure::new(125, e))?;
+            Some(format!("{}:{}", resolved.uid, resolved.gid))
+        }
+    };
+    let opts = berth_runtime::exec::ExecOptions {
+        id: info.id.clone(),
+        args: r.args.clone(),
+        env: r.env.clone(),
+        cwd: r.workdir.clone(),
+        user,
+        detach: r.detach,
+        ..Default::default()
+    };
+    berth_runtime::exec::exec(&rt, &opts).map_err(|e| run::classify(&e.0).into())
+}
+
 /// Options of `logs`.
 #[derive(Clone, Debug, Default)]
 pub struct LogOptions {

@@ -107,7 +107,7 @@ fn start(store: &Store, id: &str) -> Result<(i32, OwnedFd, OwnedFd), RunError> {
         let _ = std::fs::remove_dir_all(store.config().run_root.join("containers").join(id));
         RunError::Engine(e)
     })?;
-    let bundle = prepare_bundle(store, &info.id, &info.config)?;
+    let bundle = prepare_bundle(store, &info)?;
     let (out_r, out_w) = sys::pipe().map_err(engine)?;
     let (err_r, err_w) = sys::pipe().map_err(engine)?;
     let null = File::open("/dev/null").map_err(engine)?;

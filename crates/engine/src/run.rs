@@ -5,6 +5,7 @@
 
 use crate::container::{self, ContainerConfig, ContainerState, Info, Status, now_ns};
 use crate::spec::{self, ProcessOptions};
+use crate::volumes;
 use berth_runtime::create::{self, CreateOptions, Mode, Runtime};
 use berth_storage::Store;
 use std::path::PathBuf;
@@ -72,6 +73,13 @@ pub fn create(store: &Store, o: &RunOptions) -> Result<Info, RunError> {
         .map_err(|_| RunError::Engine(format!("{}: image not known (pull it first)", o.image)))?;
     let config = image_config(store, &img.id)?;
     let args = spec::args(&config, &o.process);
+    // Bad mount flags fail now, not at start.
+    for v in &o.process.volumes {
+        volumes::volume_mount(store, v).map_err(RunError::Engine)?;
+    }
+    for t in &o.process.tmpfs {
+        volumes::tmpfs_mount(t).map_err(RunError::Engine)?;
+    }
     if let Some(n) = &o.name
         && store.container(n).is_ok()
     {
@@ -116,12 +124,25 @@ pub fn run(store: &Store, o: &RunOptions) -> Result<i32, RunError> {
 }
 
 /// Mounts the container's rootfs and writes its bundle; returns the bundle.
-pub fn prepare_bundle(store: &Store, id: &str, cfg: &ContainerConfig) -> Result<PathBuf, RunError> {
+pub fn prepare_bundle(store: &Store, info: &Info) -> Result<PathBuf, RunError> {
+    let (id, cfg) = (info.id.as_str(), &info.config);
     let config = image_config(store, &cfg.image_id)?;
     let rootfs = store.mount(id).map_err(engine)?;
     let bundle = container::userdata(store, id);
     std::fs::create_dir_all(&bundle).map_err(|e| engine(format!("{}: {e}", bundle.display())))?;
-    let spec = spec::generate(&config, &rootfs, id, &cfg.process).map_err(RunError::Engine)?;
+    let mut spec = spec::generate(&config, &rootfs, id, &cfg.process).map_err(RunError::Engine)?;
+    let hostname = spec.hostname.clone().unwrap_or_default();
+    // Later mounts go over earlier ones: the generated files, then the user's.
+    spec.mounts
+        .extend(volumes::generated_files(info, &bundle, &hostname).map_err(RunError::Engine)?);
+    for v in &cfg.process.volumes {
+        spec.mounts
+            .push(volumes::volume_mount(store, v).map_err(RunError::Engine)?);
+    }
+    for t in &cfg.process.tmpfs {
+        spec.mounts
+            .push(volumes::tmpfs_mount(t).map_err(RunError::Engine)?);
+    }
     let body = serde_json::to_vec_pretty(&spec).map_err(engine)?;
     std::fs::write(bundle.join("config.json"), body)
         .map_err(|e| engine(format!("write config.json: {e}")))?;
@@ -129,7 +150,7 @@ pub fn prepare_bundle(store: &Store, id: &str, cfg: &ContainerConfig) -> Result<
 }
 
 fn run_container(store: &Store, c: &Info) -> Result<i32, RunError> {
-    let bundle = prepare_bundle(store, &c.id, &c.config)?;
+    let bundle = prepare_bundle(store, c)?;
     let opts = CreateOptions {
         id: c.id.clone(),
         bundle,

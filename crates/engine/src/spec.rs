@@ -63,6 +63,14 @@ pub struct ProcessOptions {
     pub read_only: bool,
     pub cap_add: Vec<String>,
     pub cap_drop: Vec<String>,
+    /// `-v SOURCE:DEST[:OPTIONS]`.
+    pub volumes: Vec<String>,
+    /// `--tmpfs DEST[:OPTIONS]`.
+    pub tmpfs: Vec<String>,
+    /// `--add-host HOST:IP`.
+    pub add_hosts: Vec<String>,
+    /// `--dns IP`.
+    pub dns: Vec<String>,
 }
 
 fn mount(dest: &str, kind: &str, source: &str, options: &[&str]) -> Mount {

@@ -363,6 +363,45 @@ pub fn inspect(store_args: &StoreArgs, a: InspectArgs) -> CmdResult {
 }
 
 #[derive(Args)]
+pub struct ExecArgs {
+    /// Run in the background.
+    #[arg(short, long)]
+    detach: bool,
+    /// Set an environment variable (KEY=VALUE).
+    #[arg(short, long = "env")]
+    env: Vec<String>,
+    /// Working directory.
+    #[arg(short, long)]
+    workdir: Option<String>,
+    /// User (name or UID[:GID]).
+    #[arg(short, long)]
+    user: Option<String>,
+    /// Keep stdin open (stdin is passed through as it is).
+    #[arg(short, long)]
+    interactive: bool,
+    name: String,
+    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+    command: Vec<String>,
+}
+
+/// Returns the process's exit code.
+pub fn exec(store_args: &StoreArgs, a: ExecArgs) -> Result<i32, Failure> {
+    berth_runtime::selfexe::ensure_protected().map_err(|e| Failure {
+        code: 125,
+        message: e.0,
+    })?;
+    let store = store_args.open()?;
+    let r = lifecycle::ExecRequest {
+        args: a.command,
+        env: a.env,
+        workdir: a.workdir,
+        user: a.user,
+        detach: a.detach,
+    };
+    lifecycle::exec(&store, &a.name, &r).map_err(fail)
+}
+
+#[derive(Args)]
 pub struct MonitorArgs {
     id: String,
 }

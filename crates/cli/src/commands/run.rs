@@ -43,6 +43,18 @@ pub struct ContainerArgs {
     cap_add: Vec<String>,
     #[arg(long)]
     cap_drop: Vec<String>,
+    /// Bind mount or named volume: SOURCE:DEST[:ro].
+    #[arg(short, long = "volume")]
+    volume: Vec<String>,
+    /// Mount a tmpfs: DEST[:OPTIONS].
+    #[arg(long)]
+    tmpfs: Vec<String>,
+    /// Add a line to /etc/hosts: HOST:IP.
+    #[arg(long)]
+    add_host: Vec<String>,
+    /// Nameserver for /etc/resolv.conf.
+    #[arg(long)]
+    dns: Vec<String>,
     image: String,
     /// The command and its arguments.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -84,6 +96,10 @@ fn options(a: ContainerArgs) -> RunOptions {
             read_only: a.read_only,
             cap_add: a.cap_add,
             cap_drop: a.cap_drop,
+            volumes: a.volume,
+            tmpfs: a.tmpfs,
+            add_hosts: a.add_host,
+            dns: a.dns,
         },
     }
 }

@@ -1,0 +1,188 @@
+//! What a container gets mounted besides its image: `-v`/`--volume` bind mounts
+//! and named volumes, `--tmpfs`, and the files podman generates for each
+//! container (/etc/hosts, /etc/hostname, /etc/resolv.conf, /run/.containerenv).
+
+use std::path::{Component, Path, PathBuf};
+
+use berth_runtime::spec::Mount;
+use berth_storage::Store;
+
+use crate::container::Info;
+
+fn bind(dest: &str, source: &Path, ro: bool) -> Mount {
+    let mut options = vec!["rbind".to_string(), "rprivate".to_string()];
+    if ro {
+        options.push("ro".into());
+    }
+    Mount {
+        destination: dest.into(),
+        kind: Some("bind".into()),
+        source: Some(source.to_string_lossy().into_owned()),
+        options,
+        ..Default::default()
+    }
+}
+
+/// A destination inside the container: absolute, without `..`.
+fn check_dest(dest: &str, flag: &str) -> Result<(), String> {
+    let p = Path::new(dest);
+    if !p.is_absolute() || p.components().any(|c| c == Component::ParentDir) {
+        return Err(format!(
+            "{flag} {dest}: the container path must be absolute, without \"..\""
+        ));
+    }
+    Ok(())
+}
+
+/// Where named volumes live: `GRAPHROOT/volumes/NAME/_data`, as podman keeps them.
+pub fn volume_dir(store: &Store, name: &str) -> PathBuf {
+    store
+        .config()
+        .graph_root
+        .join("volumes")
+        .join(name)
+        .join("_data")
+}
+
+fn valid_volume_name(n: &str) -> bool {
+    let mut chars = n.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+}
+
+/// `-v SOURCE:DEST[:OPTIONS]`: SOURCE an absolute host path or a volume name
+/// (created on first use); OPTIONS `ro`, `rw`, `z`, `Z` (labels: no-ops here).
+pub fn volume_mount(store: &Store, spec: &str) -> Result<Mount, String> {
+    let parts: Vec<&str> = spec.split(':').collect();
+    let (source, dest, opts) = match parts.as_slice() {
+        [s, d] => (*s, *d, ""),
+        [s, d, o] => (*s, *d, *o),
+        _ => return Err(format!("-v {spec}: expected SOURCE:DEST[:OPTIONS]")),
+    };
+    check_dest(dest, "-v")?;
+    let mut ro = false;
+    for o in opts.split(',').filter(|o| !o.is_empty()) {
+        match o {
+            "ro" => ro = true,
+            "rw" | "z" | "Z" => {}
+            other => return Err(format!("-v {spec}: unknown option {other:?}")),
+        }
+    }
+    let source = if source.starts_with('/') {
+        let p = PathBuf::from(source);
+        std::fs::metadata(&p).map_err(|e| format!("-v {spec}: {source}: {e}"))?;
+        p
+    } else if valid_volume_name(source) {
+        let d = volume_dir(store, source);
+        std::fs::create_dir_all(&d).map_err(|e| format!("volume {source}: {e}"))?;
+        d
+    } else {
+        return Err(format!(
+            "-v {spec}: {source:?} is neither an absolute path nor a volume name"
+        ));
+    };
+    Ok(bind(dest, &source, ro))
+}
+
+/// `--tmpfs DEST[:OPTIONS]`.
+pub fn tmpfs_mount(spec: &str) -> Result<Mount, String> {
+    let (dest, opts) = spec.split_once(':').unwrap_or((spec, ""));
+    check_dest(dest, "--tmpfs")?;
+    let mut options: Vec<String> = vec!["nosuid".into(), "nodev".into()];
+    options.extend(opts.split(',').filter(|o| !o.is_empty()).map(String::from));
+    Ok(Mount {
+        destination: dest.into(),
+        kind: Some("tmpfs".into()),
+        source: Some("tmpfs".into()),
+        options,
+        ..Default::default()
+    })
+}
+
+/// Writes the container's /etc/hosts, /etc/hostname, /etc/resolv.conf and
+/// /run/.containerenv into `userdata`; returns their bind mounts.
+pub fn generated_files(info: &Info, userdata: &Path, hostname: &str) -> Result<Vec<Mount>, String> {
+    let p = &info.config.process;
+    let host_net = p.network == "host";
+    let mut hosts = if host_net {
+        std::fs::read_to_string("/etc/hosts").unwrap_or_default()
+    } else {
+        format!(
+            "127.0.0.1 localhost localhost.localdomain localhost4 localhost4.localdomain4\n\
+             ::1 localhost localhost.localdomain localhost6 localhost6.localdomain6\n\
+             127.0.1.1 {hostname} {}\n",
+            info.name()
+        )
+    };
+    for h in &p.add_hosts {
+        let (name, addr) = h
+            .split_once(':')
+            .ok_or_else(|| format!("--add-host {h}: expected HOST:IP"))?;
+        addr.parse::<std::net::IpAddr>()
+            .map_err(|_| format!("--add-host {h}: {addr:?} is not an IP address"))?;
+        hosts.push_str(&format!("{addr}\t{name}\n"));
+    }
+    let resolv = resolv_conf(&p.dns, host_net);
+    let containerenv = format!(
+        "engine=\"berth-{}\"\nname=\"{}\"\nid=\"{}\"\nimage=\"{}\"\nimageid=\"{}\"\nrootless=0\n",
+        env!("CARGO_PKG_VERSION"),
+        info.name(),
+        info.id,
+        info.config.image_name,
+        info.config.image_id
+    );
+    let files = [
+        ("hosts", "/etc/hosts", hosts),
+        ("hostname", "/etc/hostname", format!("{hostname}\n")),
+        ("resolv.conf", "/etc/resolv.conf", resolv),
+        (".containerenv", "/run/.containerenv", containerenv),
+    ];
+    let mut mounts = Vec::new();
+    for (file, dest, text) in files {
+        let path = userdata.join(file);
+        std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        mounts.push(bind(dest, &path, false));
+    }
+    Ok(mounts)
+}
+
+/// The host's resolv.conf, its nameservers replaced by `--dns` ones when given;
+/// loopback nameservers only make sense on the host's network.
+fn resolv_conf(dns: &[String], host_net: bool) -> String {
+    let host = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    let mut out: Vec<String> = host
+        .lines()
+        .filter(|l| {
+            let Some(ns) = l.trim().strip_prefix("nameserver") else {
+                return true;
+            };
+            let ns = ns.trim();
+            dns.is_empty() && (host_net || !(ns.starts_with("127.") || ns == "::1"))
+        })
+        .map(String::from)
+        .collect();
+    out.extend(dns.iter().map(|d| format!("nameserver {d}")));
+    let mut s = out.join("\n");
+    s.push('\n');
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tmpfs_and_destinations() {
+        let m = tmpfs_mount("/scratch:size=1m,mode=1777").unwrap();
+        assert_eq!(m.options, ["nosuid", "nodev", "size=1m", "mode=1777"]);
+        assert!(tmpfs_mount("scratch").is_err());
+        assert!(tmpfs_mount("/a/../etc").is_err());
+    }
+
+    #[test]
+    fn resolv_conf_drops_loopback_off_the_host_network() {
+        let r = resolv_conf(&["192.0.2.1".into()], false);
+        assert!(r.contains("nameserver 192.0.2.1"));
+        assert_eq!(r.matches("nameserver").count(), 1, "{r}");
+    }
+}
