@@ -74,6 +74,8 @@ enum Command {
     Logs(commands::containers::LogsArgs),
     /// Run a process in a running container.
     Exec(commands::containers::ExecArgs),
+    /// Create an image from a container's changes.
+    Commit(commands::containers::CommitArgs),
     /// List containers.
     Ps(commands::containers::PsArgs),
     /// Show containers' configuration and state.
@@ -159,6 +161,7 @@ fn main() {
         Command::Wait(a) => commands::containers::wait(&cli.store, a),
         Command::Logs(a) => commands::containers::logs(&cli.store, a),
         Command::Exec(a) => exit_with(commands::containers::exec(&cli.store, a)),
+        Command::Commit(a) => commands::containers::commit(&cli.store, a),
         Command::Ps(a) => commands::containers::ps(&cli.store, a),
         Command::Inspect(a) => commands::containers::inspect(&cli.store, a),
         Command::Container(c) => match c.command {

@@ -553,3 +553,65 @@ fn exec_volumes_tmpfs_and_generated_files() {
     }
     assert_eq!(st.ok(&["ps", "-a", "-q"]).stdout, before);
 }
+
+#[test]
+fn commit_turns_changes_into_an_image() {
+    let st = Store::new();
+    st.ok(&[
+        "run", "-d", "--name", "src", "localhost/bb:1", "sh", "-c",
+        "echo changed > /etc/motd; rm /bin/vi; mkdir -p /opt/app && echo v1 > /opt/app/version; exec sleep 1000",
+    ]);
+    // Wait until the script's changes are there: its last write is visible.
+    let r = st.ok(&[
+        "exec",
+        "src",
+        "sh",
+        "-c",
+        "until [ -f /opt/app/version ]; do sleep 0.01; done; cat /opt/app/version",
+    ]);
+    assert_eq!(r.stdout, "v1\n");
+    let id = st
+        .ok(&[
+            "commit",
+            "-q",
+            "-m",
+            "add the app",
+            "-a",
+            "tester",
+            "-c",
+            "CMD [\"cat\", \"/opt/app/version\"]",
+            "-c",
+            "ENV MODE=prod",
+            "src",
+            "localhost/app:1",
+        ])
+        .stdout;
+    assert_eq!(id.trim().len(), 64, "{id}");
+    // The container kept running through the commit (paused, then resumed).
+    assert_eq!(st.inspect("src", ".State.Status"), "running");
+    assert_eq!(st.ok(&["run", "--rm", "localhost/app:1"]).stdout, "v1\n");
+    let r = st.ok(&[
+        "run",
+        "--rm",
+        "localhost/app:1",
+        "sh",
+        "-c",
+        "cat /etc/motd; echo $MODE; [ -e /bin/vi ] || echo vi-gone",
+    ]);
+    assert_eq!(r.stdout, "changed\nprod\nvi-gone\n");
+    let hist = json(&st.ok(&["image", "inspect", "localhost/app:1"]).stdout);
+    let hist = &hist[0];
+    assert_eq!(hist["Author"], "tester", "{hist}");
+    let layers = hist["RootFS"]["Layers"]
+        .as_array()
+        .map(Vec::len)
+        .unwrap_or(0);
+    assert_eq!(layers, 2, "the image's layer plus the container's: {hist}");
+    assert!(
+        st.ok(&["history", "localhost/app:1"])
+            .stdout
+            .contains("add the app")
+    );
+    let r = st.run(&["commit", "nobody", "localhost/x:1"]);
+    assert_eq!(r.code, 125);
+}

@@ -402,6 +402,55 @@ pub fn exec(store_args: &StoreArgs, a: ExecArgs) -> Result<i32, Failure> {
 }
 
 #[derive(Args)]
+pub struct CommitArgs {
+    /// Apply a Containerfile instruction to the image's config (CMD, ENV, LABEL …).
+    #[arg(short, long)]
+    change: Vec<String>,
+    /// Commit message, kept in the image's history.
+    #[arg(short, long)]
+    message: Option<String>,
+    /// Author.
+    #[arg(short, long)]
+    author: Option<String>,
+    /// Pause the container while committing.
+    #[arg(short, long, num_args = 0..=1, default_missing_value = "true", default_value = "true")]
+    pause: bool,
+    /// Print only the image ID.
+    #[arg(short, long)]
+    quiet: bool,
+    container: String,
+    /// The new image's name.
+    image: Option<String>,
+}
+
+pub fn commit(store_args: &StoreArgs, a: CommitArgs) -> CmdResult {
+    let store = store_args.open()?;
+    let changes = a.change.clone();
+    let edit = move |cfg: &mut Value| -> Result<(), String> {
+        for c in &changes {
+            crate::commands::image_extra::apply_change(cfg, c).map_err(|f| f.message)?;
+        }
+        Ok(())
+    };
+    let o = berth_engine::commit::CommitOptions {
+        reference: a.image.clone(),
+        message: a.message,
+        author: a.author,
+        pause: a.pause,
+        edit: &edit,
+    };
+    if !a.quiet {
+        eprintln!("Getting image source signatures");
+    }
+    let id = berth_engine::commit::commit(&store, &a.container, &o).map_err(fail)?;
+    if !a.quiet {
+        eprintln!("Writing manifest to image destination");
+    }
+    println!("{id}");
+    Ok(())
+}
+
+#[derive(Args)]
 pub struct MonitorArgs {
     id: String,
 }

@@ -286,7 +286,7 @@ fn format_rfc3339(t: u64) -> String {
 }
 
 /// One `--change` instruction applied to the container config.
-fn apply_change(cfg: &mut Value, change: &str) -> Result<(), Failure> {
+pub(crate) fn apply_change(cfg: &mut Value, change: &str) -> Result<(), Failure> {
     let (inst, rest) = change
         .trim()
         .split_once(char::is_whitespace)

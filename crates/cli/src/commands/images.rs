@@ -766,6 +766,7 @@ pub fn inspect_local(store_args: &StoreArgs, names: &[String], format: Option<&s
             }).collect::<Vec<_>>(),
             "Created": cfg.get("created"),
             "Config": cfg.get("config"),
+            "Author": cfg.get("author").cloned().unwrap_or_else(|| json!("")),
             "Architecture": cfg.get("architecture"),
             "Os": cfg.get("os"),
             "Size": img.size,
