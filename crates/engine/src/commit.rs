@@ -113,7 +113,7 @@ fn put_diff(
 fn oci_layer_type(mt: &str) -> &str {
     match mt {
         media::DOCKER_LAYER_GZIP => media::OCI_LAYER_GZIP,
-        m if m == "application/vnd.docker.image.rootfs.diff.tar" => media::OCI_LAYER,
+        "application/vnd.docker.image.rootfs.diff.tar" => media::OCI_LAYER,
         other => other,
     }
 }
