@@ -76,6 +76,23 @@ enum Command {
     Exec(commands::containers::ExecArgs),
     /// Create an image from a container's changes.
     Commit(commands::containers::CommitArgs),
+    /// Freeze the processes of running containers.
+    Pause(commands::containers::NamesArgs),
+    /// Thaw paused containers.
+    Unpause(commands::containers::NamesArgs),
+    /// Show a container's processes.
+    Top(commands::containers::TopArgs),
+    /// Stop and start containers again.
+    Restart(commands::containers::StopArgs),
+    /// Mount containers' root filesystems and print where.
+    Mount(commands::containers::NamesArgs),
+    /// Unmount containers' root filesystems.
+    #[command(alias = "unmount")]
+    Umount(commands::containers::NamesArgs),
+    /// Manage named volumes.
+    Volume(commands::volumes::VolumeArgs),
+    /// Show berth's version.
+    Version,
     /// List containers.
     Ps(commands::containers::PsArgs),
     /// Show containers' configuration and state.
@@ -109,6 +126,20 @@ enum ContainerCommand {
     Stop(commands::containers::StopArgs),
     /// Print a container's log.
     Logs(commands::containers::LogsArgs),
+    /// Exit 0 when the container exists, 1 when not.
+    Exists(commands::containers::ExistsArgs),
+    /// Remove every container that is not running.
+    Prune(commands::containers::PruneArgs),
+    /// Create an image from a container's changes.
+    Commit(commands::containers::CommitArgs),
+    /// Run a process in a running container.
+    Exec(commands::containers::ExecArgs),
+    /// Send a signal to running containers.
+    Kill(commands::containers::KillArgs),
+    /// Wait for containers to exit.
+    Wait(commands::containers::NamesArgs),
+    /// Stop and start containers again.
+    Restart(commands::containers::StopArgs),
 }
 
 #[derive(clap::Args)]
@@ -162,6 +193,24 @@ fn main() {
         Command::Logs(a) => commands::containers::logs(&cli.store, a),
         Command::Exec(a) => exit_with(commands::containers::exec(&cli.store, a)),
         Command::Commit(a) => commands::containers::commit(&cli.store, a),
+        Command::Pause(a) => commands::containers::pause(&cli.store, a, true),
+        Command::Unpause(a) => commands::containers::pause(&cli.store, a, false),
+        Command::Top(a) => commands::containers::top(&cli.store, a),
+        Command::Restart(a) => commands::containers::restart(&cli.store, a),
+        Command::Mount(a) => commands::containers::mount(&cli.store, a),
+        Command::Umount(a) => commands::containers::umount(&cli.store, a),
+        Command::Volume(a) => commands::volumes::run(&cli.store, a),
+        Command::Version => {
+            println!("Version:      {}", env!("CARGO_PKG_VERSION"));
+            println!("API Version:  {}", env!("CARGO_PKG_VERSION"));
+            println!(
+                "OS/Arch:      linux/{}",
+                std::env::consts::ARCH
+                    .replace("x86_64", "amd64")
+                    .replace("aarch64", "arm64")
+            );
+            Ok(())
+        }
         Command::Ps(a) => commands::containers::ps(&cli.store, a),
         Command::Inspect(a) => commands::containers::inspect(&cli.store, a),
         Command::Container(c) => match c.command {
@@ -171,6 +220,13 @@ fn main() {
             ContainerCommand::Start(a) => commands::containers::start(&cli.store, a),
             ContainerCommand::Stop(a) => commands::containers::stop(&cli.store, a),
             ContainerCommand::Logs(a) => commands::containers::logs(&cli.store, a),
+            ContainerCommand::Exists(a) => commands::containers::exists(&cli.store, a),
+            ContainerCommand::Prune(a) => commands::containers::prune(&cli.store, a),
+            ContainerCommand::Commit(a) => commands::containers::commit(&cli.store, a),
+            ContainerCommand::Exec(a) => exit_with(commands::containers::exec(&cli.store, a)),
+            ContainerCommand::Kill(a) => commands::containers::kill(&cli.store, a),
+            ContainerCommand::Wait(a) => commands::containers::wait(&cli.store, a),
+            ContainerCommand::Restart(a) => commands::containers::restart(&cli.store, a),
         },
         Command::Login(a) => commands::login::login(a),
         Command::Logout(a) => commands::login::logout(a),

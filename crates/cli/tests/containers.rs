@@ -615,3 +615,62 @@ fn commit_turns_changes_into_an_image() {
     let r = st.run(&["commit", "nobody", "localhost/x:1"]);
     assert_eq!(r.code, 125);
 }
+
+#[test]
+fn pause_top_restart_prune_and_volumes() {
+    let st = Store::new();
+    st.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "p",
+        "-v",
+        "vol:/data",
+        "localhost/bb:1",
+        "sleep",
+        "1000",
+    ]);
+    let pid = st.inspect("p", ".State.Pid");
+    st.ok(&["pause", "p"]);
+    assert_eq!(st.inspect("p", ".State.Status"), "paused");
+
+    assert!(st.ok(&["ps"]).stdout.contains("(Paused)"));
+    assert_eq!(st.run(&["pause", "p"]).code, 125, "paused twice");
+    st.ok(&["unpause", "p"]);
+    assert_eq!(st.inspect("p", ".State.Status"), "running");
+    let top = st.ok(&["top", "p"]).stdout;
+    assert!(
+        top.starts_with("UID") && top.contains("sleep 1000"),
+        "{top}"
+    );
+    st.ok(&["restart", "-t", "0", "p"]);
+    let new_pid = st.inspect("p", ".State.Pid");
+    assert_ne!(pid, new_pid, "restart kept the old process");
+    assert_eq!(st.inspect("p", ".State.Status"), "running");
+    // Volumes: in use, rm needs -f; unused ones go with prune.
+    st.ok(&["volume", "create", "spare"]);
+    assert_eq!(st.ok(&["volume", "ls", "-q"]).stdout, "spare\nvol\n");
+    assert_eq!(st.run(&["volume", "rm", "vol"]).code, 2);
+    let v = json(&st.ok(&["volume", "inspect", "vol"]).stdout);
+    assert!(
+        v[0]["Mountpoint"]
+            .as_str()
+            .unwrap()
+            .ends_with("volumes/vol/_data")
+    );
+    assert_eq!(st.ok(&["volume", "prune"]).stdout, "spare\n");
+    // Exists, prune: only stopped containers go.
+    assert_eq!(st.run(&["container", "exists", "p"]).code, 0);
+    assert_eq!(st.run(&["container", "exists", "nobody"]).code, 1);
+    st.ok(&["create", "--name", "idle", "localhost/bb:1", "true"]);
+    assert_eq!(st.ok(&["container", "prune"]).stdout.lines().count(), 1);
+    assert_eq!(st.run(&["container", "exists", "idle"]).code, 1);
+    assert_eq!(st.run(&["container", "exists", "p"]).code, 0);
+    st.ok(&["volume", "rm", "-f", "vol"]);
+    assert_eq!(
+        st.run(&["container", "exists", "p"]).code,
+        1,
+        "rm -f of a volume removes its users"
+    );
+    let _ = pid;
+}

@@ -30,6 +30,7 @@ pub enum Status {
     #[default]
     Created,
     Running,
+    Paused,
     Exited,
 }
 
@@ -38,6 +39,7 @@ impl Status {
         match self {
             Status::Created => "created",
             Status::Running => "running",
+            Status::Paused => "paused",
             Status::Exited => "exited",
         }
     }
@@ -120,13 +122,13 @@ pub fn load_state(store: &Store, id: &str) -> ContainerState {
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or_default();
-    if st.status == Status::Running && !alive(st.monitor_pid) {
+    if matches!(st.status, Status::Running | Status::Paused) && !alive(st.monitor_pid) {
         // The monitor writes the final state before it exits: read once more in
         // case it just did.
         if let Some(again) = std::fs::read(state_path(store, id))
             .ok()
             .and_then(|b| serde_json::from_slice::<ContainerState>(&b).ok())
-            && again.status != Status::Running
+            && !matches!(again.status, Status::Running | Status::Paused)
         {
             return again;
         }

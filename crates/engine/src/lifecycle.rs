@@ -47,17 +47,97 @@ pub fn start(
     monitor_argv: &dyn Fn(&str) -> Vec<OsString>,
 ) -> Result<Info, Failure> {
     let info = find(store, name)?;
-    if info.state.status == Status::Running {
+    if is_up(&info) {
         return Ok(info);
     }
     crate::monitor::spawn(&monitor_argv(&info.id))?;
     find(store, &info.id)
 }
 
+/// Whether the container has processes (running or paused).
+fn is_up(info: &Info) -> bool {
+    matches!(info.state.status, Status::Running | Status::Paused)
+}
+
+/// Freezes (`pause`) or thaws a running container.
+pub fn set_paused(store: &Store, name: &str, pause: bool) -> Result<Info, Failure> {
+    let mut info = find(store, name)?;
+    let (want, verb) = if pause {
+        (Status::Running, "pause")
+    } else {
+        (Status::Paused, "unpause")
+    };
+    if info.state.status != want {
+        return Err(Failure::new(
+            125,
+            format!(
+                "\"{}\" is not {}, can't {verb}: container state improper",
+                info.id,
+                want.as_str()
+            ),
+        ));
+    }
+    let rt = runtime(store);
+    let r = if pause {
+        berth_runtime::ops::pause(&rt, &info.id)
+    } else {
+        berth_runtime::ops::resume(&rt, &info.id)
+    };
+    r.map_err(|e| Failure::new(125, e.0))?;
+    info.state.status = if pause {
+        Status::Paused
+    } else {
+        Status::Running
+    };
+    container::save_state(store, &info.id, &info.state)
+        .map_err(|e| Failure::new(125, e.to_string()))?;
+    Ok(info)
+}
+
+/// The container's processes as `ps` shows them (`top`).
+pub fn top(store: &Store, name: &str, ps_args: &[String]) -> Result<String, Failure> {
+    let info = find(store, name)?;
+    if !is_up(&info) {
+        return Err(Failure::new(
+            125,
+            format!(
+                "top can only be used on running containers: {} is {}",
+                info.id,
+                info.state.status.as_str()
+            ),
+        ));
+    }
+    berth_runtime::ops::ps_table(&runtime(store), &info.id, ps_args)
+        .map_err(|e| Failure::new(125, e.0))
+}
+
+/// Stops (if needed) and starts a container again.
+pub fn restart(
+    store: &Store,
+    name: &str,
+    timeout: u64,
+    monitor_argv: &dyn Fn(&str) -> Vec<OsString>,
+) -> Result<Info, Failure> {
+    let info = stop(store, name, timeout)?;
+    start(store, &info.id, monitor_argv)
+}
+
+/// Removes every container that is not running; returns their IDs.
+pub fn prune(store: &Store) -> Result<Vec<String>, Failure> {
+    let mut gone = Vec::new();
+    for i in container::list(store).map_err(|m| Failure::new(125, m))? {
+        if matches!(i.state.status, Status::Created | Status::Exited) {
+            remove(store, &i.id, false)?;
+            gone.push(i.id);
+        }
+    }
+    Ok(gone)
+}
+
 /// Waits until the container's monitor is gone (so its final state is written),
 /// at most `timeout`; true when it is.
 pub fn wait_stopped(info: &Info, timeout: Option<Duration>) -> bool {
-    if info.state.status != Status::Running {
+    if !is_up(info) {
         return true;
     }
     let Ok(Some(pidfd)) = sys::pidfd_open(info.state.monitor_pid) else {
@@ -78,7 +158,7 @@ pub fn wait_stopped(info: &Info, timeout: Option<Duration>) -> bool {
 /// Sends a signal to a running container's init.
 pub fn kill(store: &Store, name: &str, signal: &str) -> Result<Info, Failure> {
     let info = find(store, name)?;
-    if info.state.status != Status::Running {
+    if !is_up(&info) {
         return Err(Failure::new(
             125,
             format!(
@@ -102,8 +182,12 @@ pub fn kill(store: &Store, name: &str, signal: &str) -> Result<Info, Failure> {
 /// `timeout` seconds. Stopping a stopped container is not an error.
 pub fn stop(store: &Store, name: &str, timeout: u64) -> Result<Info, Failure> {
     let info = find(store, name)?;
-    if info.state.status != Status::Running {
+    if !is_up(&info) {
         return Ok(info);
+    }
+    if info.state.status == Status::Paused {
+        // A frozen process cannot act on SIGTERM: thaw it first.
+        let _ = berth_runtime::ops::resume(&runtime(store), &info.id);
     }
     if timeout > 0 {
         sys::kill(info.state.pid, libc::SIGTERM);
@@ -124,7 +208,7 @@ pub fn remove(store: &Store, name: &str, force: bool) -> Result<Info, Failure> {
     // Wait for a start in progress to finish, then look again.
     let _lock = container::lock(store, &info.id).map_err(|e| Failure::new(125, e.to_string()))?;
     let info = container::find(store, &info.id).map_err(|m| Failure::new(1, m))?;
-    if info.state.status == Status::Running {
+    if is_up(&info) {
         if !force {
             return Err(Failure::new(
                 2,
@@ -238,7 +322,7 @@ pub fn logs(
     // Follow while the container runs: poll the monitor's pidfd with a short
     // timeout and read what the log gained meanwhile.
     let pidfd = match info.state.status {
-        Status::Running => sys::pidfd_open(info.state.monitor_pid).ok().flatten(),
+        Status::Running | Status::Paused => sys::pidfd_open(info.state.monitor_pid).ok().flatten(),
         _ => None,
     };
     let Some(pidfd) = pidfd else {

@@ -182,6 +182,7 @@ fn status_text(i: &Info, now: u64) -> String {
     match i.state.status {
         Status::Created => "Created".into(),
         Status::Running => format!("Up {}", since(i.state.started_ns)),
+        Status::Paused => format!("Up {} (Paused)", since(i.state.started_ns)),
         Status::Exited => match i.state.exit_code {
             Some(c) => format!("Exited ({c}) {} ago", since(i.state.finished_ns)),
             None => "Exited".into(),
@@ -216,7 +217,7 @@ pub fn ps(store_args: &StoreArgs, a: PsArgs) -> CmdResult {
         message: m,
     })?;
     if !a.all && a.last.is_none() {
-        list.retain(|i| i.state.status == Status::Running);
+        list.retain(|i| matches!(i.state.status, Status::Running | Status::Paused));
     }
     if let Some(n) = a.last {
         list.truncate(n);
@@ -303,8 +304,8 @@ fn inspect_value(i: &Info) -> Value {
         "Args": i.config.args.iter().skip(1).collect::<Vec<_>>(),
         "State": {
             "Status": i.state.status.as_str(),
-            "Running": i.state.status == Status::Running,
-            "Paused": false,
+            "Running": matches!(i.state.status, Status::Running | Status::Paused),
+            "Paused": i.state.status == Status::Paused,
             "Dead": false,
             "Pid": i.state.pid,
             "ExitCode": i.state.exit_code.unwrap_or(0),
@@ -448,6 +449,109 @@ pub fn commit(store_args: &StoreArgs, a: CommitArgs) -> CmdResult {
     }
     println!("{id}");
     Ok(())
+}
+
+pub fn pause(store_args: &StoreArgs, a: NamesArgs, pause: bool) -> CmdResult {
+    let store = store_args.open()?;
+    each(&a.names, |n| {
+        let i = lifecycle::set_paused(&store, n, pause).map_err(fail)?;
+        println!("{}", i.id);
+        Ok(())
+    })
+}
+
+#[derive(Args)]
+pub struct TopArgs {
+    name: String,
+    /// ps(1) options (AIX descriptors are not supported).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    ps_args: Vec<String>,
+}
+
+pub fn top(store_args: &StoreArgs, a: TopArgs) -> CmdResult {
+    let store = store_args.open()?;
+    let t = lifecycle::top(&store, &a.name, &a.ps_args).map_err(fail)?;
+    print!("{t}");
+    Ok(())
+}
+
+pub fn restart(store_args: &StoreArgs, a: StopArgs) -> CmdResult {
+    berth_runtime::selfexe::ensure_protected().map_err(|e| Failure {
+        code: 125,
+        message: e.0,
+    })?;
+    let store = store_args.open()?;
+    each(&a.names, |n| {
+        let i = lifecycle::restart(&store, n, a.time, &|id| monitor_argv(store_args, id))
+            .map_err(fail)?;
+        println!("{}", i.id);
+        Ok(())
+    })
+}
+
+#[derive(Args)]
+pub struct PruneArgs {
+    /// Do not ask for confirmation (berth never asks).
+    #[arg(short, long)]
+    force: bool,
+}
+
+pub fn prune(store_args: &StoreArgs, _a: PruneArgs) -> CmdResult {
+    let store = store_args.open()?;
+    for id in lifecycle::prune(&store).map_err(fail)? {
+        println!("{id}");
+    }
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct ExistsArgs {
+    name: String,
+}
+
+/// Exit 0 when the container exists, 1 when not (podman's `container exists`).
+pub fn exists(store_args: &StoreArgs, a: ExistsArgs) -> CmdResult {
+    let store = store_args.open()?;
+    match container::find(&store, &a.name) {
+        Ok(_) => Ok(()),
+        Err(_) => Err(Failure {
+            code: 1,
+            message: String::new(),
+        }),
+    }
+}
+
+/// `mount`: prints where the container's root filesystem is mounted.
+pub fn mount(store_args: &StoreArgs, a: NamesArgs) -> CmdResult {
+    let store = store_args.open()?;
+    each(&a.names, |n| {
+        let i = container::find(&store, n).map_err(|m| Failure {
+            code: 125,
+            message: m,
+        })?;
+        let p = store.mount(&i.id).map_err(|e| Failure {
+            code: 125,
+            message: e.to_string(),
+        })?;
+        println!("{}", p.display());
+        Ok(())
+    })
+}
+
+pub fn umount(store_args: &StoreArgs, a: NamesArgs) -> CmdResult {
+    let store = store_args.open()?;
+    each(&a.names, |n| {
+        let i = container::find(&store, n).map_err(|m| Failure {
+            code: 125,
+            message: m,
+        })?;
+        store.unmount(&i.id, false).map_err(|e| Failure {
+            code: 125,
+            message: e.to_string(),
+        })?;
+        println!("{}", i.id);
+        Ok(())
+    })
 }
 
 #[derive(Args)]

@@ -6,3 +6,4 @@ pub mod login;
 pub mod run;
 pub mod sync;
 pub mod trust;
+pub mod volumes;
