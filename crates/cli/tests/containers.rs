@@ -674,3 +674,74 @@ fn pause_top_restart_prune_and_volumes() {
     );
     let _ = pid;
 }
+
+/// Runs berth with a new pseudo-terminal as its stdin, stdout and stderr, types
+/// `input`, and returns what appeared on the terminal and the exit code.
+fn on_terminal(mut cmd: Command, input: &[u8]) -> (String, i32) {
+    use std::io::{Read, Write};
+    use std::os::fd::FromRawFd;
+    let (mut master, mut peer) = (0, 0);
+    // SAFETY: openpty fills two descriptors; the other arguments may be null.
+    let r = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut peer,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(r, 0, "openpty");
+    // SAFETY: openpty returned two new descriptors owned here.
+    let (master, peer) = unsafe {
+        (
+            std::fs::File::from_raw_fd(master),
+            std::fs::File::from_raw_fd(peer),
+        )
+    };
+    cmd.stdin(peer.try_clone().unwrap())
+        .stdout(peer.try_clone().unwrap())
+        .stderr(peer);
+    let mut child = cmd.spawn().unwrap();
+    drop(cmd);
+    let mut w = master.try_clone().unwrap();
+    w.write_all(input).unwrap();
+    let mut out = Vec::new();
+    let mut r = master;
+    let mut buf = [0u8; 4096];
+    // Reading ends with EIO once berth, the last holder of the peer, exits.
+    loop {
+        match r.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+        }
+    }
+    let code = child.wait().unwrap().code().unwrap_or(-1);
+    (String::from_utf8_lossy(&out).replace('\r', ""), code)
+}
+
+#[test]
+fn run_it_gives_the_container_a_terminal() {
+    let st = Store::new();
+    let mut c = st.cmd();
+    c.args(["run", "--rm", "-it", "localhost/bb:1", "sh"]);
+    let (out, code) = on_terminal(c, b"tty; [ -t 0 ] && echo stdin-is-a-tty; exit 3\n");
+    assert_eq!(code, 3, "{out}");
+    assert!(
+        out.contains("/dev/pts/0") && out.contains("stdin-is-a-tty"),
+        "{out}"
+    );
+    // Without -t the container has no terminal even when berth has one.
+    let mut c = st.cmd();
+    c.args([
+        "run",
+        "--rm",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "[ -t 1 ] || echo no-tty",
+    ]);
+    let (out, code) = on_terminal(c, b"");
+    assert_eq!((code, out.trim()), (0, "no-tty"), "{out}");
+    assert_eq!(st.ok(&["ps", "-a", "-q"]).stdout, "");
+}

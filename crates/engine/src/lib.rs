@@ -10,7 +10,9 @@ pub mod monitor;
 pub mod names;
 pub mod run;
 pub mod spec;
+pub mod stdio;
 mod sys;
+pub mod terminal;
 pub mod volumes;
 
 pub use run::{RunError, RunOptions, run};

@@ -11,8 +11,8 @@
 
 use std::ffi::OsString;
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::io::{BufRead, BufReader, Write};
+use std::os::fd::OwnedFd;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 
@@ -20,7 +20,6 @@ use berth_runtime::create::{self, CreateOptions, Mode};
 use berth_storage::Store;
 
 use crate::container::{self, ContainerState, Status, now_ns};
-use crate::logs::{self, Stream};
 use crate::run::{RunError, prepare_bundle, runtime};
 use crate::sys;
 
@@ -151,41 +150,7 @@ fn start(store: &Store, id: &str) -> Result<(i32, OwnedFd, OwnedFd), RunError> {
 /// Copies the container's output into the log until both streams end, then
 /// reaps the container; returns its exit code.
 fn watch(store: &Store, id: &str, pid: i32, out: OwnedFd, err: OwnedFd) -> i32 {
-    let log_path = container::log_path(store, id);
-    let mut log = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&log_path)
-        .ok();
-    let mut streams = vec![
-        (File::from(out), Stream::Stdout),
-        (File::from(err), Stream::Stderr),
-    ];
-    let mut buf = vec![0u8; 64 << 10];
-    while !streams.is_empty() {
-        let fds: Vec<i32> = streams.iter().map(|(f, _)| f.as_raw_fd()).collect();
-        let Ok(ready) = sys::poll_readable(&fds, None) else {
-            break;
-        };
-        let mut closed = Vec::new();
-        for (i, r) in ready.iter().enumerate() {
-            if !r {
-                continue;
-            }
-            let (f, stream) = &mut streams[i];
-            match f.read(&mut buf) {
-                Ok(0) | Err(_) => closed.push(i),
-                Ok(n) => {
-                    if let Some(l) = log.as_mut() {
-                        let _ = logs::write_entries(l, *stream, &buf[..n], now_ns());
-                    }
-                }
-            }
-        }
-        for i in closed.into_iter().rev() {
-            streams.remove(i);
-        }
-    }
+    crate::stdio::pump(out, err, &container::log_path(store, id), None);
     // Reap everything that ends up with us; the container's own exit code is the
     // one that counts.
     loop {

@@ -151,11 +151,6 @@ pub fn prepare_bundle(store: &Store, info: &Info) -> Result<PathBuf, RunError> {
 
 fn run_container(store: &Store, c: &Info) -> Result<i32, RunError> {
     let bundle = prepare_bundle(store, c)?;
-    let opts = CreateOptions {
-        id: c.id.clone(),
-        bundle,
-        ..Default::default()
-    };
     let running = ContainerState {
         status: Status::Running,
         monitor_pid: std::process::id() as i32,
@@ -163,8 +158,11 @@ fn run_container(store: &Store, c: &Info) -> Result<i32, RunError> {
         ..Default::default()
     };
     container::save_state(store, &c.id, &running).map_err(engine)?;
-    let result = create::create(&runtime(store), &opts, Mode::Run { detach: false })
-        .map_err(|e| classify(&e.0));
+    let result = if c.config.process.tty {
+        run_with_terminal(store, c, bundle)
+    } else {
+        run_piped(store, c, bundle)
+    };
     let _ = store.unmount(&c.id, false);
     let done = ContainerState {
         status: Status::Exited,
@@ -174,6 +172,84 @@ fn run_container(store: &Store, c: &Info) -> Result<i32, RunError> {
     };
     container::save_state(store, &c.id, &done).map_err(engine)?;
     result
+}
+
+/// The foreground without a terminal: the container's stdout and stderr are
+/// pipes (as under conmon), copied to this process's own and to the log, while
+/// this process waits for the container, passing on the signals it gets.
+fn run_piped(store: &Store, c: &Info, bundle: PathBuf) -> Result<i32, RunError> {
+    let pid_file = bundle.join("pidfile");
+    let opts = CreateOptions {
+        id: c.id.clone(),
+        bundle,
+        pid_file: Some(pid_file.clone()),
+        ..Default::default()
+    };
+    let rt = runtime(store);
+    let swapped = crate::stdio::Swapped::new(c.config.process.interactive).map_err(engine)?;
+    let created = create::create(&rt, &opts, Mode::Run { detach: true });
+    let (out, err, tee) = swapped.restore().map_err(engine)?;
+    created.map_err(|e| classify(&e.0))?;
+    let pid: i32 = std::fs::read_to_string(&pid_file)
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .ok_or_else(|| engine("the runtime wrote no pid file"))?;
+    let log = container::log_path(store, &c.id);
+    let code = std::thread::scope(|s| {
+        s.spawn(|| crate::stdio::pump(out, err, &log, Some(tee)));
+        create::wait_forwarding_signals(pid)
+    });
+    let _ = berth_runtime::delete::delete(&rt, &c.id, true);
+    Ok(code)
+}
+
+/// A socket path short enough for `sun_path` (108 bytes): under the run root when
+/// it fits, else in the temporary directory.
+fn console_socket_path(store: &Store, id: &str) -> PathBuf {
+    let short = &id[..12.min(id.len())];
+    let dir = store.config().run_root.join("sockets");
+    let p = dir.join(format!("{short}.console"));
+    if p.as_os_str().len() < 100 && std::fs::create_dir_all(&dir).is_ok() {
+        return p;
+    }
+    std::env::temp_dir().join(format!("berth-{short}.console"))
+}
+
+/// `run -t`: the runtime hands the terminal over a console socket; this process
+/// copies between it and the user's terminal, then reaps the container.
+fn run_with_terminal(store: &Store, c: &Info, bundle: PathBuf) -> Result<i32, RunError> {
+    let socket = console_socket_path(store, &c.id);
+    let master = crate::terminal::receive_master(&socket).map_err(engine)?;
+    let pid_file = bundle.join("pidfile");
+    let opts = CreateOptions {
+        id: c.id.clone(),
+        bundle,
+        console_socket: Some(socket.clone()),
+        pid_file: Some(pid_file.clone()),
+        ..Default::default()
+    };
+    let rt = runtime(store);
+    let created = create::create(&rt, &opts, Mode::Run { detach: true });
+    if let Err(e) = created {
+        // Unblock the listener thread so it can end.
+        let _ = std::os::unix::net::UnixStream::connect(&socket);
+        let _ = master.join();
+        let _ = std::fs::remove_file(&socket);
+        return Err(classify(&e.0));
+    }
+    let master = master
+        .join()
+        .expect("console thread")
+        .map_err(|e| engine(format!("container terminal: {e}")))?;
+    let pid: i32 = std::fs::read_to_string(&pid_file)
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .ok_or_else(|| engine("the runtime wrote no pid file"))?;
+    let _ = std::fs::remove_file(&socket);
+    crate::terminal::proxy(master, c.config.process.interactive);
+    let code = crate::sys::wait_pid(pid).map_err(engine)?;
+    let _ = berth_runtime::delete::delete(&rt, &c.id, true);
+    Ok(code)
 }
 
 pub(crate) fn classify(msg: &str) -> RunError {

@@ -71,6 +71,10 @@ pub struct ProcessOptions {
     pub add_hosts: Vec<String>,
     /// `--dns IP`.
     pub dns: Vec<String>,
+    /// `-t`: the process gets a terminal.
+    pub tty: bool,
+    /// `-i`: the user's stdin goes to the process.
+    pub interactive: bool,
 }
 
 fn mount(dest: &str, kind: &str, source: &str, options: &[&str]) -> Mount {
@@ -312,6 +316,7 @@ pub fn generate(
         mount("/tmp", "tmpfs", "tmpfs", &["nosuid", "nodev", "mode=1777"]),
     ];
     let process = Process {
+        terminal: o.tty,
         args,
         env: env(config, &o.env),
         cwd,

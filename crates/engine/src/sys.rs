@@ -131,3 +131,69 @@ pub fn lock_exclusive(f: &std::fs::File) -> io::Result<()> {
         }
     }
 }
+
+/// Whether `fd` is a terminal.
+pub fn isatty(fd: RawFd) -> bool {
+    // SAFETY: isatty takes a descriptor number.
+    unsafe { libc::isatty(fd) == 1 }
+}
+
+/// A terminal's settings, restored when dropped.
+pub struct RawMode {
+    fd: RawFd,
+    saved: libc::termios,
+}
+
+/// Puts the terminal `fd` in raw mode (keys go to the container as they are typed).
+pub fn raw_mode(fd: RawFd) -> io::Result<RawMode> {
+    // SAFETY: a zeroed termios is a valid out-buffer for tcgetattr.
+    let mut t: libc::termios = unsafe { std::mem::zeroed() };
+    // SAFETY: t is a valid termios.
+    check(unsafe { libc::tcgetattr(fd, &mut t) })?;
+    let saved = t;
+    // SAFETY: cfmakeraw edits the struct in place.
+    unsafe { libc::cfmakeraw(&mut t) };
+    // SAFETY: t is a valid termios.
+    check(unsafe { libc::tcsetattr(fd, libc::TCSANOW, &t) })?;
+    Ok(RawMode { fd, saved })
+}
+
+impl Drop for RawMode {
+    fn drop(&mut self) {
+        // SAFETY: restoring settings read from the same descriptor.
+        unsafe { libc::tcsetattr(self.fd, libc::TCSANOW, &self.saved) };
+    }
+}
+
+/// Copies the window size of terminal `from` to terminal `to`.
+pub fn copy_winsize(from: RawFd, to: RawFd) {
+    // SAFETY: a zeroed winsize is a valid out-buffer.
+    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+    // SAFETY: TIOCGWINSZ/TIOCSWINSZ take a pointer to winsize.
+    unsafe {
+        if libc::ioctl(from, libc::TIOCGWINSZ, &mut ws) == 0 {
+            libc::ioctl(to, libc::TIOCSWINSZ, &ws);
+        }
+    }
+}
+
+/// Waits for one child; returns its exit code as a shell reports it.
+pub fn wait_pid(pid: i32) -> io::Result<i32> {
+    let mut status = 0;
+    loop {
+        // SAFETY: status is a valid out-pointer.
+        let r = unsafe { libc::waitpid(pid, &mut status, 0) };
+        if r < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        return Ok(if libc::WIFEXITED(status) {
+            libc::WEXITSTATUS(status)
+        } else {
+            128 + libc::WTERMSIG(status)
+        });
+    }
+}

@@ -55,6 +55,12 @@ pub struct ContainerArgs {
     /// Nameserver for /etc/resolv.conf.
     #[arg(long)]
     dns: Vec<String>,
+    /// Give the process a terminal.
+    #[arg(short, long)]
+    tty: bool,
+    /// Pass stdin to the process.
+    #[arg(short, long)]
+    interactive: bool,
     image: String,
     /// The command and its arguments.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -100,6 +106,8 @@ fn options(a: ContainerArgs) -> RunOptions {
             tmpfs: a.tmpfs,
             add_hosts: a.add_host,
             dns: a.dns,
+            tty: a.tty,
+            interactive: a.interactive,
         },
     }
 }
