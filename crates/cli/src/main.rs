@@ -91,6 +91,8 @@ enum Command {
     Umount(commands::containers::NamesArgs),
     /// Manage named volumes.
     Volume(commands::volumes::VolumeArgs),
+    /// Run containers' healthchecks.
+    Healthcheck(commands::containers::HealthcheckArgs),
     /// Show berth's version.
     Version,
     /// List containers.
@@ -200,6 +202,7 @@ fn main() {
         Command::Mount(a) => commands::containers::mount(&cli.store, a),
         Command::Umount(a) => commands::containers::umount(&cli.store, a),
         Command::Volume(a) => commands::volumes::run(&cli.store, a),
+        Command::Healthcheck(a) => commands::containers::healthcheck(&cli.store, a),
         Command::Version => {
             println!("Version:      {}", env!("CARGO_PKG_VERSION"));
             println!("API Version:  {}", env!("CARGO_PKG_VERSION"));

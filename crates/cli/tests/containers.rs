@@ -745,3 +745,118 @@ fn run_it_gives_the_container_a_terminal() {
     assert_eq!((code, out.trim()), (0, "no-tty"), "{out}");
     assert_eq!(st.ok(&["ps", "-a", "-q"]).stdout, "");
 }
+
+/// Polls `cond` until it holds (at most 20 s): for states the monitor reaches on
+/// its own schedule (healthcheck intervals, restarts).
+fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !cond() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn restart_policies_and_healthchecks_run_in_the_monitor() {
+    let st = Store::new();
+    // on-failure:2 — the first run and two restarts; `wait` returns once the
+    // monitor gives up.
+    st.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "flaky",
+        "--restart",
+        "on-failure:2",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "echo run; exit 1",
+    ]);
+    assert_eq!(st.ok(&["wait", "flaky"]).stdout, "1\n");
+    assert_eq!(st.inspect("flaky", ".RestartCount"), "2");
+    assert_eq!(st.ok(&["logs", "flaky"]).stdout, "run\nrun\nrun\n");
+    // always — restarted after a clean exit, until the user stops it.
+    st.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "loop",
+        "--restart",
+        "always",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "echo tick; sleep 0.1",
+    ]);
+    wait_for("two restarts", || {
+        st.inspect("loop", ".RestartCount")
+            .parse::<u32>()
+            .unwrap_or(0)
+            >= 2
+    });
+    st.ok(&["stop", "-t", "1", "loop"]);
+    assert_eq!(st.inspect("loop", ".State.Status"), "exited");
+    let count = st.inspect("loop", ".RestartCount");
+    st.ok(&["wait", "loop"]);
+    assert_eq!(
+        st.inspect("loop", ".RestartCount"),
+        count,
+        "restarted after stop"
+    );
+    let r = st.run(&[
+        "run",
+        "--rm",
+        "--restart",
+        "always",
+        "localhost/bb:1",
+        "true",
+    ]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    assert!(
+        st.run(&[
+            "run",
+            "-d",
+            "--restart",
+            "sometimes",
+            "localhost/bb:1",
+            "true"
+        ])
+        .code
+            == 125
+    );
+
+    // Healthchecks without systemd: the monitor runs them every interval.
+    st.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "svc",
+        "--health-cmd",
+        "test -f /tmp/ready",
+        "--health-interval",
+        "100ms",
+        "--health-retries",
+        "1",
+        "localhost/bb:1",
+        "sleep",
+        "1000",
+    ]);
+    wait_for("unhealthy", || {
+        st.inspect("svc", ".State.Health.Status") == "unhealthy"
+    });
+    assert!(st.ok(&["ps"]).stdout.contains("(unhealthy)"));
+    assert_eq!(st.run(&["healthcheck", "run", "svc"]).code, 1);
+    st.ok(&["exec", "svc", "sh", "-c", "echo > /tmp/ready"]);
+    wait_for("healthy", || {
+        st.inspect("svc", ".State.Health.Status") == "healthy"
+    });
+    let r = st.run(&["healthcheck", "run", "svc"]);
+    assert_eq!((r.code, r.stdout.as_str()), (0, "healthy\n"));
+    assert_eq!(st.inspect("svc", ".State.Health.FailingStreak"), "0");
+    let r = st.run(&["healthcheck", "run", "flaky"]);
+    assert_eq!(r.code, 125, "no healthcheck defined");
+}

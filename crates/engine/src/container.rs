@@ -22,6 +22,67 @@ pub struct ContainerConfig {
     pub rm: bool,
     /// Nanoseconds since the epoch.
     pub created_ns: u64,
+    /// The healthcheck, from the flags or the image.
+    #[serde(default)]
+    pub health: Option<crate::health::HealthConfig>,
+    #[serde(default)]
+    pub restart: RestartPolicy,
+}
+
+/// `--restart`: what the monitor does when the container exits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RestartPolicy {
+    #[default]
+    No,
+    /// Restart after a non-zero exit, at most N times (0: no limit).
+    OnFailure(u32),
+    Always,
+    UnlessStopped,
+}
+
+impl RestartPolicy {
+    pub fn parse(s: &str) -> Result<RestartPolicy, String> {
+        Ok(match s {
+            "" | "no" => RestartPolicy::No,
+            "always" => RestartPolicy::Always,
+            "unless-stopped" => RestartPolicy::UnlessStopped,
+            "on-failure" => RestartPolicy::OnFailure(0),
+            other => match other.strip_prefix("on-failure:") {
+                Some(n) => RestartPolicy::OnFailure(
+                    n.parse()
+                        .map_err(|_| format!("--restart {s}: the retry count must be a number"))?,
+                ),
+                None => {
+                    return Err(format!(
+                        "--restart {s}: expected no, on-failure[:N], always or unless-stopped"
+                    ));
+                }
+            },
+        })
+    }
+
+    pub fn name(self) -> String {
+        match self {
+            RestartPolicy::No => "no".into(),
+            RestartPolicy::OnFailure(0) => "on-failure".into(),
+            RestartPolicy::OnFailure(n) => format!("on-failure:{n}"),
+            RestartPolicy::Always => "always".into(),
+            RestartPolicy::UnlessStopped => "unless-stopped".into(),
+        }
+    }
+
+    /// Whether to start again after an exit with `code`, having restarted
+    /// `restarts` times; a container its user stopped stays stopped.
+    pub fn restarts(self, code: i32, restarts: u32, stopped_by_user: bool) -> bool {
+        if stopped_by_user {
+            return false;
+        }
+        match self {
+            RestartPolicy::No => false,
+            RestartPolicy::Always | RestartPolicy::UnlessStopped => true,
+            RestartPolicy::OnFailure(max) => code != 0 && (max == 0 || restarts < max),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,6 +117,23 @@ pub struct ContainerState {
     pub exit_code: Option<i32>,
     pub started_ns: Option<u64>,
     pub finished_ns: Option<u64>,
+    #[serde(default)]
+    pub restart_count: u32,
+}
+
+/// Marks a container as stopped by its user, so that its restart policy leaves
+/// it stopped.
+pub fn mark_stopped(store: &Store, id: &str, on: bool) {
+    let p = userdata(store, id).join("stopped");
+    if on {
+        let _ = std::fs::write(p, b"");
+    } else {
+        let _ = std::fs::remove_file(p);
+    }
+}
+
+pub fn stopped_by_user(store: &Store, id: &str) -> bool {
+    userdata(store, id).join("stopped").exists()
 }
 
 /// A container with everything known about it.

@@ -50,6 +50,7 @@ pub fn start(
     if is_up(&info) {
         return Ok(info);
     }
+    container::mark_stopped(store, &info.id, false);
     crate::monitor::spawn(&monitor_argv(&info.id))?;
     find(store, &info.id)
 }
@@ -185,6 +186,8 @@ pub fn stop(store: &Store, name: &str, timeout: u64) -> Result<Info, Failure> {
     if !is_up(&info) {
         return Ok(info);
     }
+    // The monitor must not bring it back (restart policies).
+    container::mark_stopped(store, &info.id, true);
     if info.state.status == Status::Paused {
         // A frozen process cannot act on SIGTERM: thaw it first.
         let _ = berth_runtime::ops::resume(&runtime(store), &info.id);

@@ -85,9 +85,46 @@ pub fn main(store: &Store, id: &str) -> i32 {
     if let Some(mut r) = report.take() {
         let _ = writeln!(r, "ok");
     }
-    let code = watch(store, id, pid, out, err);
-    finish(store, id, code);
-    0
+    let (mut pid, mut out, mut err) = (pid, out, err);
+    let mut restarts = 0;
+    loop {
+        let code = watch(store, id, pid, out, err);
+        let Ok(info) = container::find(store, id) else {
+            return 0;
+        };
+        let again =
+            info.config
+                .restart
+                .restarts(code, restarts, container::stopped_by_user(store, id));
+        if !again {
+            finish(store, id, code);
+            return 0;
+        }
+        // The restart policy: record this exit, clear the runtime's state, start
+        // again over the same rootfs.
+        restarts += 1;
+        record_exit(store, id, code, restarts);
+        let _ = berth_runtime::delete::delete(&runtime(store), id, true);
+        let _ = store.unmount(id, false);
+        match start(store, id) {
+            Ok((p, o, e)) => (pid, out, err) = (p, o, e),
+            Err(_) => {
+                finish_failed(store, id);
+                return 0;
+            }
+        }
+        let mut st = container::load_state(store, id);
+        st.restart_count = restarts;
+        let _ = container::save_state(store, id, &st);
+    }
+}
+
+fn record_exit(store: &Store, id: &str, code: i32, restarts: u32) {
+    let mut st = container::load_state(store, id);
+    st.exit_code = Some(code);
+    st.finished_ns = Some(now_ns());
+    st.restart_count = restarts;
+    let _ = container::save_state(store, id, &st);
 }
 
 fn one_line(s: &str) -> String {
@@ -142,15 +179,25 @@ fn start(store: &Store, id: &str) -> Result<(i32, OwnedFd, OwnedFd), RunError> {
         exit_code: None,
         started_ns: Some(now_ns()),
         finished_ns: None,
+        restart_count: container::load_state(store, &info.id).restart_count,
     };
     container::save_state(store, &info.id, &st).map_err(engine)?;
     Ok((pid, out_r, err_r))
 }
 
-/// Copies the container's output into the log until both streams end, then
-/// reaps the container; returns its exit code.
+/// Copies the container's output into the log until both streams end, running
+/// its healthcheck meanwhile, then reaps the container; returns its exit code.
 fn watch(store: &Store, id: &str, pid: i32, out: OwnedFd, err: OwnedFd) -> i32 {
-    crate::stdio::pump(out, err, &container::log_path(store, id), None);
+    let log = container::log_path(store, id);
+    let health = container::find(store, id)
+        .ok()
+        .and_then(|i| i.config.health);
+    std::thread::scope(|s| {
+        s.spawn(|| crate::stdio::pump(out, err, &log, None));
+        if let Some(h) = &health {
+            run_healthchecks(store, id, pid, h);
+        }
+    });
     // Reap everything that ends up with us; the container's own exit code is the
     // one that counts.
     loop {
@@ -160,6 +207,41 @@ fn watch(store: &Store, id: &str, pid: i32, out: OwnedFd, err: OwnedFd) -> i32 {
             Err(_) => return 255,
         }
     }
+}
+
+/// Runs the healthcheck every interval until the container's init exits.
+fn run_healthchecks(store: &Store, id: &str, pid: i32, h: &crate::health::HealthConfig) {
+    use std::os::fd::AsRawFd;
+    let Ok(Some(pidfd)) = sys::pidfd_open(pid) else {
+        return;
+    };
+    crate::health::reset(store, id);
+    let exec_argv = exec_argv(id);
+    let started = std::time::Instant::now();
+    let interval = h.interval.max(std::time::Duration::from_millis(100));
+    loop {
+        match sys::poll_readable(&[pidfd.as_raw_fd()], Some(interval)) {
+            Ok(r) if !r[0] => {
+                let in_start = started.elapsed() < h.start_period;
+                crate::health::check(store, id, h, &exec_argv, in_start);
+            }
+            _ => return,
+        }
+    }
+}
+
+/// `berth [store flags] exec ID`: this monitor's own command line with
+/// `__monitor ID` replaced.
+fn exec_argv(id: &str) -> Vec<std::ffi::OsString> {
+    let mut v: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(i) = v.iter().position(|a| a == "__monitor") {
+        v.truncate(i);
+    }
+    if let Ok(exe) = std::env::current_exe() {
+        v[0] = exe.into();
+    }
+    v.extend(["exec".into(), id.into()]);
+    v
 }
 
 /// After the exit: the runtime's state goes, the rootfs is unmounted, the exit is

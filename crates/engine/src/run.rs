@@ -87,6 +87,16 @@ pub fn create(store: &Store, o: &RunOptions) -> Result<Info, RunError> {
             "the container name \"{n}\" is already in use; remove it or pick another name"
         )));
     }
+    let health =
+        crate::health::config_from(o.process.health_cmd.as_deref(), &o.process.health, &config)
+            .map_err(RunError::Engine)?;
+    let restart = container::RestartPolicy::parse(o.process.restart.as_deref().unwrap_or(""))
+        .map_err(RunError::Engine)?;
+    if o.rm && restart != container::RestartPolicy::No {
+        return Err(RunError::Engine(
+            "the --rm option conflicts with --restart (a restart policy other than \"no\")".into(),
+        ));
+    }
     let cfg = ContainerConfig {
         image_name: o.image.clone(),
         image_id: img.id.clone(),
@@ -94,6 +104,8 @@ pub fn create(store: &Store, o: &RunOptions) -> Result<Info, RunError> {
         args,
         rm: o.rm,
         created_ns: now_ns(),
+        health,
+        restart,
     };
     let names = vec![match &o.name {
         Some(n) => n.clone(),

@@ -75,6 +75,12 @@ pub struct ProcessOptions {
     pub tty: bool,
     /// `-i`: the user's stdin goes to the process.
     pub interactive: bool,
+    /// `--restart`.
+    pub restart: Option<String>,
+    /// `--health-cmd`.
+    pub health_cmd: Option<String>,
+    /// The other `--health-*` flags.
+    pub health: crate::health::HealthFlags,
 }
 
 fn mount(dest: &str, kind: &str, source: &str, options: &[&str]) -> Mount {

@@ -177,11 +177,14 @@ pub struct PsArgs {
     format: Option<String>,
 }
 
-fn status_text(i: &Info, now: u64) -> String {
+fn status_text(i: &Info, now: u64, health: Option<&str>) -> String {
     let since = |t: Option<u64>| human_duration(now.saturating_sub(t.unwrap_or(now)));
     match i.state.status {
         Status::Created => "Created".into(),
-        Status::Running => format!("Up {}", since(i.state.started_ns)),
+        Status::Running => match health {
+            Some(h) => format!("Up {} ({h})", since(i.state.started_ns)),
+            None => format!("Up {}", since(i.state.started_ns)),
+        },
         Status::Paused => format!("Up {} (Paused)", since(i.state.started_ns)),
         Status::Exited => match i.state.exit_code {
             Some(c) => format!("Exited ({c}) {} ago", since(i.state.finished_ns)),
@@ -190,8 +193,13 @@ fn status_text(i: &Info, now: u64) -> String {
     }
 }
 
+fn health_status(store: &berth_storage::Store, i: &Info) -> Option<String> {
+    i.config.health.as_ref()?;
+    berth_engine::health::load(store, &i.id).map(|h| h.status)
+}
+
 /// One container as `ps --format json` shows it (podman's field names).
-fn ps_row(i: &Info, now: u64) -> Value {
+fn ps_row(i: &Info, now: u64, health: Option<&str>) -> Value {
     json!({
         "Id": i.id,
         "ID": i.id,
@@ -201,7 +209,7 @@ fn ps_row(i: &Info, now: u64) -> Value {
         "Created": i.config.created_ns / 1_000_000_000,
         "CreatedAt": rfc3339(i.config.created_ns),
         "State": i.state.status.as_str(),
-        "Status": status_text(i, now),
+        "Status": status_text(i, now, health),
         "Exited": i.state.status == Status::Exited,
         "ExitCode": i.state.exit_code.unwrap_or(0),
         "Pid": i.state.pid,
@@ -229,14 +237,19 @@ pub fn ps(store_args: &StoreArgs, a: PsArgs) -> CmdResult {
         return Ok(());
     }
     let now = now_ns();
+    let healths: Vec<Option<String>> = list.iter().map(|i| health_status(&store, i)).collect();
     if let Some(f) = &a.format {
-        let mut rows: Vec<Value> = list.iter().map(|i| ps_row(i, now)).collect();
+        let mut rows: Vec<Value> = list
+            .iter()
+            .zip(&healths)
+            .map(|(i, h)| ps_row(i, now, h.as_deref()))
+            .collect();
         if f != "json" {
             // In templates podman's .Names is the names joined, not a list, and
             // .State the status as the table shows it.
-            for (r, i) in rows.iter_mut().zip(&list) {
+            for ((r, i), h) in rows.iter_mut().zip(&list).zip(&healths) {
                 r["Names"] = json!(i.names.join(","));
-                r["State"] = json!(status_text(i, now));
+                r["State"] = json!(status_text(i, now, h.as_deref()));
             }
         }
         return print_rows(&rows, f);
@@ -254,7 +267,7 @@ pub fn ps(store_args: &StoreArgs, a: PsArgs) -> CmdResult {
         .map(String::from)
         .to_vec(),
     ];
-    for i in &list {
+    for (i, h) in list.iter().zip(&healths) {
         let cmd = i.config.args.join(" ");
         let cmd = if a.no_trunc || cmd.chars().count() <= 20 {
             cmd
@@ -273,7 +286,7 @@ pub fn ps(store_args: &StoreArgs, a: PsArgs) -> CmdResult {
                 "{} ago",
                 human_duration(now.saturating_sub(i.config.created_ns))
             ),
-            status_text(i, now),
+            status_text(i, now, h.as_deref()),
             String::new(),
             i.name().to_string(),
         ]);
@@ -292,7 +305,7 @@ pub struct InspectArgs {
 }
 
 /// The fields of `podman inspect` that scripts read.
-fn inspect_value(i: &Info) -> Value {
+fn inspect_value(store: &berth_storage::Store, i: &Info) -> Value {
     let t = |ns: Option<u64>| {
         ns.map(rfc3339)
             .unwrap_or_else(|| "0001-01-01T00:00:00Z".into())
@@ -311,7 +324,10 @@ fn inspect_value(i: &Info) -> Value {
             "ExitCode": i.state.exit_code.unwrap_or(0),
             "StartedAt": t(i.state.started_ns),
             "FinishedAt": t(i.state.finished_ns),
+            "Health": berth_engine::health::load(store, &i.id)
+                .filter(|_| i.config.health.is_some()),
         },
+        "RestartCount": i.state.restart_count,
         "Image": i.config.image_id,
         "ImageName": i.config.image_name,
         "Name": i.name(),
@@ -325,6 +341,7 @@ fn inspect_value(i: &Info) -> Value {
         },
         "HostConfig": {
             "AutoRemove": i.config.rm,
+            "RestartPolicy": {"Name": i.config.restart.name()},
             "NetworkMode": i.config.process.network,
             "ReadonlyRootfs": i.config.process.read_only,
             "CapAdd": i.config.process.cap_add,
@@ -339,7 +356,7 @@ pub fn inspect(store_args: &StoreArgs, a: InspectArgs) -> CmdResult {
     let mut missing = None;
     for n in &a.names {
         match container::find(&store, n) {
-            Ok(i) => values.push(inspect_value(&i)),
+            Ok(i) => values.push(inspect_value(&store, &i)),
             Err(m) => {
                 eprintln!("Error: {m}");
                 missing = Some(125);
@@ -552,6 +569,52 @@ pub fn umount(store_args: &StoreArgs, a: NamesArgs) -> CmdResult {
         println!("{}", i.id);
         Ok(())
     })
+}
+
+#[derive(Args)]
+pub struct HealthcheckArgs {
+    #[command(subcommand)]
+    command: HealthcheckCommand,
+}
+
+#[derive(clap::Subcommand)]
+enum HealthcheckCommand {
+    /// Run a container's healthcheck now: exit 0 healthy, 1 unhealthy.
+    Run(ExistsArgs),
+}
+
+pub fn healthcheck(store_args: &StoreArgs, a: HealthcheckArgs) -> CmdResult {
+    let HealthcheckCommand::Run(n) = a.command;
+    let store = store_args.open()?;
+    let i = container::find(&store, &n.name).map_err(|m| Failure {
+        code: 125,
+        message: m,
+    })?;
+    let Some(h) = &i.config.health else {
+        return Err(Failure {
+            code: 125,
+            message: format!("container {} has no defined healthcheck", i.id),
+        });
+    };
+    if i.state.status != Status::Running {
+        return Err(Failure {
+            code: 125,
+            message: format!("container {} is not running", i.id),
+        });
+    }
+    let mut argv = monitor_argv(store_args, &i.id);
+    argv.truncate(argv.len() - 2);
+    argv.extend(["exec".into(), i.id.clone().into()]);
+    if berth_engine::health::check(&store, &i.id, h, &argv, false) {
+        println!("healthy");
+        Ok(())
+    } else {
+        println!("unhealthy");
+        Err(Failure {
+            code: 1,
+            message: String::new(),
+        })
+    }
 }
 
 #[derive(Args)]

@@ -61,6 +61,27 @@ pub struct ContainerArgs {
     /// Pass stdin to the process.
     #[arg(short, long)]
     interactive: bool,
+    /// Restart policy: no, on-failure[:N], always, unless-stopped.
+    #[arg(long)]
+    restart: Option<String>,
+    /// Healthcheck command (a shell command, or a JSON array).
+    #[arg(long)]
+    health_cmd: Option<String>,
+    /// Time between healthchecks (e.g. 30s), or "disable".
+    #[arg(long)]
+    health_interval: Option<String>,
+    /// Consecutive failures before the container is unhealthy.
+    #[arg(long)]
+    health_retries: Option<u32>,
+    /// Time a healthcheck may take.
+    #[arg(long)]
+    health_timeout: Option<String>,
+    /// Time after start during which failures do not count.
+    #[arg(long)]
+    health_start_period: Option<String>,
+    /// Ignore the image's HEALTHCHECK.
+    #[arg(long)]
+    no_healthcheck: bool,
     image: String,
     /// The command and its arguments.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -108,6 +129,15 @@ fn options(a: ContainerArgs) -> RunOptions {
             dns: a.dns,
             tty: a.tty,
             interactive: a.interactive,
+            restart: a.restart,
+            health_cmd: a.health_cmd,
+            health: berth_engine::health::HealthFlags {
+                disabled: a.no_healthcheck || a.health_interval.as_deref() == Some("disable"),
+                interval: a.health_interval.filter(|i| i != "disable"),
+                timeout: a.health_timeout,
+                start_period: a.health_start_period,
+                retries: a.health_retries,
+            },
         },
     }
 }

@@ -1,0 +1,300 @@
+//! Healthchecks, run by the container's monitor itself (no systemd timers):
+//! every interval the check command runs in the container through `berth exec`,
+//! with a timeout; the results make the health status podman reports
+//! (`starting`, `healthy`, `unhealthy`), kept in `health.json` beside the state.
+
+use std::ffi::OsString;
+use std::io::Read;
+use std::os::fd::AsRawFd;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use berth_storage::Store;
+use serde::{Deserialize, Serialize};
+
+use crate::container::{self, now_ns, rfc3339};
+use crate::sys;
+
+/// The check as configured (`--health-*` or the image's HEALTHCHECK).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthConfig {
+    /// The command, exec form (`CMD-SHELL` already turned into `/bin/sh -c`).
+    pub test: Vec<String>,
+    pub interval: Duration,
+    pub timeout: Duration,
+    pub start_period: Duration,
+    pub retries: u32,
+}
+
+/// One check's outcome, as podman logs it.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Probe {
+    pub start: String,
+    pub end: String,
+    pub exit_code: i32,
+    pub output: String,
+}
+
+/// What `inspect` shows as `.State.Health`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Health {
+    pub status: String,
+    pub failing_streak: u32,
+    pub log: Vec<Probe>,
+}
+
+/// Go's duration syntax as podman takes it: `30s`, `1m30s`, `500ms`, `2h`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let bad = || format!("invalid duration {s:?}");
+    if s == "0" {
+        return Ok(Duration::ZERO);
+    }
+    let mut total = 0f64;
+    let mut rest = s;
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    while !rest.is_empty() {
+        let n = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(bad)?;
+        let value: f64 = rest[..n].parse().map_err(|_| bad())?;
+        rest = &rest[n..];
+        let u = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let scale = match &rest[..u] {
+            "ns" => 1e-9,
+            "us" | "µs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return Err(bad()),
+        };
+        total += value * scale;
+        rest = &rest[u..];
+    }
+    Ok(Duration::from_secs_f64(total))
+}
+
+/// The check from the flags, else from the image config's `Healthcheck`; `None`
+/// when there is none or it is disabled.
+pub fn config_from(
+    cmd: Option<&str>,
+    flags: &HealthFlags,
+    image: &serde_json::Value,
+) -> Result<Option<HealthConfig>, String> {
+    if flags.disabled {
+        return Ok(None);
+    }
+    let img = &image["Healthcheck"];
+    let test: Vec<String> = match cmd {
+        Some(c) if c.trim_start().starts_with('[') => {
+            serde_json::from_str(c).map_err(|e| format!("--health-cmd {c}: {e}"))?
+        }
+        Some(c) => vec!["/bin/sh".into(), "-c".into(), c.into()],
+        None => {
+            let t: Vec<String> = img["Test"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default();
+            match t.first().map(String::as_str) {
+                Some("CMD") => t[1..].to_vec(),
+                Some("CMD-SHELL") => {
+                    vec!["/bin/sh".into(), "-c".into(), t[1..].join(" ")]
+                }
+                _ => return Ok(None),
+            }
+        }
+    };
+    if test.is_empty() {
+        return Ok(None);
+    }
+    let ns = |k: &str| img[k].as_u64().filter(|n| *n > 0).map(Duration::from_nanos);
+    let pick = |flag: &Option<String>, key: &str, default: Duration| -> Result<Duration, String> {
+        match flag {
+            Some(f) => parse_duration(f),
+            None => Ok(ns(key).unwrap_or(default)),
+        }
+    };
+    Ok(Some(HealthConfig {
+        test,
+        interval: pick(&flags.interval, "Interval", Duration::from_secs(30))?,
+        timeout: pick(&flags.timeout, "Timeout", Duration::from_secs(30))?,
+        start_period: pick(&flags.start_period, "StartPeriod", Duration::ZERO)?,
+        retries: flags
+            .retries
+            .or(img["Retries"].as_u64().map(|r| r as u32))
+            .unwrap_or(3),
+    }))
+}
+
+/// The `--health-*` flags other than the command.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct HealthFlags {
+    pub interval: Option<String>,
+    pub timeout: Option<String>,
+    pub start_period: Option<String>,
+    pub retries: Option<u32>,
+    /// `--no-healthcheck`, or `--health-interval disable`.
+    pub disabled: bool,
+}
+
+fn path(store: &Store, id: &str) -> std::path::PathBuf {
+    container::userdata(store, id).join("health.json")
+}
+
+pub fn load(store: &Store, id: &str) -> Option<Health> {
+    std::fs::read(path(store, id))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+}
+
+fn save(store: &Store, id: &str, h: &Health) {
+    let p = path(store, id);
+    let tmp = p.with_extension("tmp");
+    if std::fs::write(&tmp, serde_json::to_vec(h).expect("health serialises")).is_ok() {
+        let _ = std::fs::rename(tmp, p);
+    }
+}
+
+/// Marks a freshly started container's health as `starting`.
+pub fn reset(store: &Store, id: &str) {
+    save(
+        store,
+        id,
+        &Health {
+            status: "starting".into(),
+            ..Default::default()
+        },
+    );
+}
+
+/// Runs the check once with `exec_argv` (`berth … exec ID`) and records the
+/// result; `in_start_period` failures do not count. Returns whether it passed.
+pub fn check(
+    store: &Store,
+    id: &str,
+    cfg: &HealthConfig,
+    exec_argv: &[OsString],
+    in_start_period: bool,
+) -> bool {
+    let start = now_ns();
+    let (code, output) = run_with_timeout(exec_argv, &cfg.test, cfg.timeout);
+    let mut h = load(store, id).unwrap_or_default();
+    h.log.push(Probe {
+        start: rfc3339(start),
+        end: rfc3339(now_ns()),
+        exit_code: code,
+        output,
+    });
+    let drop = h.log.len().saturating_sub(5);
+    h.log.drain(..drop);
+    if code == 0 {
+        h.failing_streak = 0;
+        h.status = "healthy".into();
+    } else if !in_start_period {
+        h.failing_streak += 1;
+        if h.failing_streak >= cfg.retries {
+            h.status = "unhealthy".into();
+        }
+    }
+    if h.status.is_empty() {
+        h.status = "starting".into();
+    }
+    save(store, id, &h);
+    code == 0
+}
+
+/// Runs the check; a check past its timeout is killed and fails.
+fn run_with_timeout(exec_argv: &[OsString], test: &[String], timeout: Duration) -> (i32, String) {
+    let mut cmd = Command::new(&exec_argv[0]);
+    cmd.args(&exec_argv[1..])
+        .args(test)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let Ok(mut child) = cmd.spawn() else {
+        return (125, "cannot run the healthcheck".into());
+    };
+    let deadline = Instant::now() + timeout;
+    let pidfd = sys::pidfd_open(child.id() as i32).ok().flatten();
+    let mut timed_out = false;
+    if let Some(fd) = &pidfd {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match sys::poll_readable(&[fd.as_raw_fd()], Some(left)) {
+            Ok(r) if r[0] => {}
+            _ => {
+                timed_out = true;
+                let _ = child.kill();
+            }
+        }
+    }
+    let mut output = String::new();
+    if let Some(mut o) = child.stdout.take() {
+        let _ = (&mut o).take(4096).read_to_string(&mut output);
+    }
+    if let Some(mut e) = child.stderr.take() {
+        let _ = (&mut e).take(4096).read_to_string(&mut output);
+    }
+    let status = child.wait().ok().and_then(|s| s.code()).unwrap_or(1);
+    if timed_out {
+        return (
+            1,
+            format!("healthcheck command exceeded timeout of {timeout:?}"),
+        );
+    }
+    (status, output)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_durations() {
+        assert_eq!(parse_duration("30s").unwrap(), Duration::from_secs(30));
+        assert_eq!(parse_duration("1m30s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert!(parse_duration("10").is_err());
+        assert!(parse_duration("1x").is_err());
+    }
+
+    #[test]
+    fn image_healthcheck_and_flags() {
+        let img = serde_json::json!({"Healthcheck": {"Test": ["CMD-SHELL", "test -f /ok"], "Interval": 2_000_000_000u64, "Retries": 5}});
+        let c = config_from(None, &HealthFlags::default(), &img)
+            .unwrap()
+            .unwrap();
+        assert_eq!(c.test, ["/bin/sh", "-c", "test -f /ok"]);
+        assert_eq!((c.interval, c.retries), (Duration::from_secs(2), 5));
+        let flags = HealthFlags {
+            interval: Some("1s".into()),
+            ..Default::default()
+        };
+        let c = config_from(Some("[\"true\"]"), &flags, &img)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (c.test.as_slice(), c.interval),
+            (&["true".to_string()][..], Duration::from_secs(1))
+        );
+        let off = HealthFlags {
+            disabled: true,
+            ..Default::default()
+        };
+        assert!(config_from(None, &off, &img).unwrap().is_none());
+        assert!(
+            config_from(None, &HealthFlags::default(), &serde_json::json!({}))
+                .unwrap()
+                .is_none()
+        );
+    }
+}
