@@ -1,12 +1,23 @@
 //! berth-build: a Containerfile/Dockerfile parser.
 
 pub mod directives;
+mod duration;
 pub mod error;
 pub mod expand;
+mod flags;
+pub mod instructions;
 mod lexer;
+pub mod mount;
 pub mod parser;
 
 pub use directives::Directives;
+pub use duration::parse_go_duration;
 pub use error::ParseError;
 pub use expand::{ExpandError, expand, expand_words};
+pub use instructions::{
+    Add, ArgDef, CommandLine, Copy, Expander, Files, From, HealthConfig, Healthcheck, InlineSource,
+    Instruction, KeyValue, Located, Network, Onbuild, PortSpec, Run, Security, parse_instructions,
+    parse_port,
+};
+pub use mount::{Mount, MountSpec, MountType, Sharing, parse_mount};
 pub use parser::{Ast, Heredoc, Node, parse_ast};
