@@ -9,6 +9,7 @@ pub mod instructions;
 mod lexer;
 pub mod mount;
 pub mod parser;
+pub mod stages;
 
 pub use directives::Directives;
 pub use duration::parse_go_duration;
@@ -21,3 +22,7 @@ pub use instructions::{
 };
 pub use mount::{Mount, MountSpec, MountType, Sharing, parse_mount};
 pub use parser::{Ast, Heredoc, Node, parse_ast};
+pub use stages::{
+    BuildOptions, Containerfile, ExpandedStage, Globals, ImageRef, ImageUse, Plan, Platform, Scope,
+    Stage, Vars, expand_stage, globals, parse, plan,
+};

@@ -153,6 +153,19 @@ pub fn parse_mount(spec: &str, expander: Option<Expander>) -> Result<Option<Moun
     Ok(Some(m))
 }
 
+/// The `from=` value of a mount spec, typed or not (stage planning needs it
+/// before variables are known; it may not hold any).
+pub fn spec_from(spec: &MountSpec) -> Option<String> {
+    if let Some(m) = &spec.mount {
+        return m.from.clone();
+    }
+    let fields = csv_fields(&spec.spec).ok()?;
+    fields.iter().rev().find_map(|f| {
+        let (k, v) = f.split_once('=')?;
+        k.eq_ignore_ascii_case("from").then(|| v.to_string())
+    })
+}
+
 /// A `$` that starts a reference (a trailing `$` is literal).
 fn has_variable(v: &str) -> bool {
     v.find('$').is_some_and(|i| i + 1 < v.len())
@@ -464,6 +477,23 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!((m.target.as_deref(), m.uid), (Some("/cache"), Some(7)));
+    }
+
+    #[test]
+    fn from_of_spec() {
+        let spec = |s: &str| MountSpec {
+            spec: s.to_string(),
+            mount: parse_mount(s, None).unwrap(),
+        };
+        assert_eq!(
+            spec_from(&spec("type=bind,from=build,target=/x")).as_deref(),
+            Some("build")
+        );
+        assert_eq!(
+            spec_from(&spec("type=cache,FROM=b,target=$X")).as_deref(),
+            Some("b")
+        );
+        assert_eq!(spec_from(&spec("type=cache,target=/x")), None);
     }
 
     #[test]
