@@ -5,6 +5,7 @@ mod duration;
 pub mod error;
 pub mod expand;
 mod flags;
+pub mod ignore;
 pub mod instructions;
 mod lexer;
 pub mod mount;
@@ -15,6 +16,7 @@ pub use directives::Directives;
 pub use duration::parse_go_duration;
 pub use error::ParseError;
 pub use expand::{ExpandError, expand, expand_words};
+pub use ignore::Ignore;
 pub use instructions::{
     Add, ArgDef, CommandLine, Copy, Expander, Files, From, HealthConfig, Healthcheck, InlineSource,
     Instruction, KeyValue, Located, Network, Onbuild, PortSpec, Run, Security, parse_instructions,
