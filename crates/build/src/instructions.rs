@@ -12,6 +12,7 @@ use crate::expand::{ExpandError, Lexer};
 use crate::flags::{FlagKind, Flags};
 use crate::mount::{MountSpec, parse_mount};
 use crate::parser::{Ast, Heredoc, Node, parse_heredoc};
+use crate::signal::parse_signal;
 use std::time::Duration;
 
 /// An instruction with where it was written.
@@ -234,7 +235,7 @@ pub fn instruction(node: &Node) -> Result<Instruction, String> {
         "maintainer" => Instruction::Maintainer(one_arg(node, "MAINTAINER")?),
         "user" => Instruction::User(one_arg(node, "USER")?),
         "workdir" => Instruction::Workdir(one_arg(node, "WORKDIR")?),
-        "stopsignal" => Instruction::StopSignal(one_arg(node, "STOPSIGNAL")?),
+        "stopsignal" => Instruction::StopSignal(stop_signal(node)?),
         "expose" => Instruction::Expose(expose(node)?),
         "volume" => Instruction::Volume(volume(node)?),
         "add" => Instruction::Add(add(node)?),
@@ -357,6 +358,14 @@ fn one_arg(node: &Node, keyword: &str) -> Result<String, String> {
         [a] => Ok(a.clone()),
         _ => Err(format!("{keyword} requires exactly one argument")),
     }
+}
+
+fn stop_signal(node: &Node) -> Result<String, String> {
+    let sig = one_arg(node, "STOPSIGNAL")?;
+    if !sig.contains('$') {
+        parse_signal(&sig)?;
+    }
+    Ok(sig)
 }
 
 fn expose(node: &Node) -> Result<Vec<String>, String> {
@@ -589,8 +598,13 @@ fn healthcheck(node: &Node) -> Result<Healthcheck, String> {
     if rest.is_empty() {
         return Err("Missing command after HEALTHCHECK CMD".into());
     }
-    let mut test = vec![if node.json { "CMD" } else { "CMD-SHELL" }.to_string()];
-    test.extend(rest.iter().cloned());
+    let test = if node.json {
+        std::iter::once("CMD".to_string())
+            .chain(rest.iter().cloned())
+            .collect()
+    } else {
+        vec!["CMD-SHELL".to_string(), rest.join(" ")]
+    };
     let interval = |name| health_interval(name, flags.string(name));
     Ok(Healthcheck::Check(HealthConfig {
         test,
@@ -665,7 +679,12 @@ impl Instruction {
         use Instruction as I;
         Ok(match self {
             I::From(f) => I::From(From {
-                image: x.word(&f.image)?,
+                image: match x.word(&f.image)? {
+                    i if i.is_empty() => {
+                        return Err(format!("base name ({}) should not be blank", f.image));
+                    }
+                    i => i,
+                },
                 platform: x.opt(&f.platform)?,
                 name: f.name.clone(),
             }),
@@ -674,7 +693,11 @@ impl Instruction {
             I::Expose(ports) => I::Expose(expand_ports(ports, x)?),
             I::User(s) => I::User(x.word(s)?),
             I::Workdir(s) => I::Workdir(x.word(s)?),
-            I::StopSignal(s) => I::StopSignal(x.word(s)?),
+            I::StopSignal(s) => {
+                let sig = x.word(s)?;
+                parse_signal(&sig)?;
+                I::StopSignal(sig)
+            }
             I::Volume(v) => I::Volume(x.all(v)?),
             I::Copy(c) => I::Copy(Copy {
                 files: expand_files(&c.files, x)?,

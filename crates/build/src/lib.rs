@@ -10,6 +10,7 @@ pub mod instructions;
 mod lexer;
 pub mod mount;
 pub mod parser;
+mod signal;
 pub mod stages;
 
 pub use directives::Directives;
@@ -24,6 +25,7 @@ pub use instructions::{
 };
 pub use mount::{Mount, MountSpec, MountType, Sharing, parse_mount};
 pub use parser::{Ast, Heredoc, Node, parse_ast};
+pub use signal::parse_signal;
 pub use stages::{
     BuildOptions, Containerfile, ExpandedStage, Globals, ImageRef, ImageUse, Plan, Platform, Scope,
     Stage, Vars, expand_stage, globals, parse, plan,

@@ -518,8 +518,12 @@ fn expansion() {
         Instruction::Volume(s(&["ex", "/v"]))
     );
     assert_eq!(
-        expanded("STOPSIGNAL $X").unwrap(),
-        Instruction::StopSignal("ex".into())
+        expanded("STOPSIGNAL SIG${X:-TERM}").unwrap_err(),
+        "Invalid signal: SIGex"
+    );
+    assert_eq!(
+        expanded("STOPSIGNAL ${Y:-9}").unwrap(),
+        Instruction::StopSignal("9".into())
     );
     assert_eq!(
         expanded("CMD echo $X").unwrap(),
@@ -569,4 +573,77 @@ fn expansion_copy_and_run() {
         panic!()
     };
     assert_eq!(r.mounts[0].mount, None);
+}
+
+#[test]
+fn argument_counts() {
+    for kw in ["MAINTAINER", "WORKDIR", "USER", "STOPSIGNAL"] {
+        let want = format!("Containerfile:2: {kw} requires exactly one argument");
+        assert_eq!(fail(kw), want);
+    }
+    for kw in [
+        "ENV",
+        "LABEL",
+        "ONBUILD",
+        "HEALTHCHECK",
+        "EXPOSE",
+        "VOLUME",
+        "ARG",
+    ] {
+        let want = format!("Containerfile:2: {kw} requires at least one argument");
+        assert_eq!(fail(kw), want);
+    }
+    assert_eq!(
+        fail("COPY\t\n\t\tquux \\\n  bar"),
+        "Containerfile:2: COPY requires at least two arguments"
+    );
+    assert_eq!(
+        fail("MAINTAINER --boo joe@example.com"),
+        "Containerfile:2: unknown flag: --boo"
+    );
+    assert_eq!(fail("foo bar"), "Containerfile:2: unknown instruction: foo");
+}
+
+#[test]
+fn healthcheck_shell_words_joined() {
+    let node = Node {
+        keyword: "HEALTHCHECK".into(),
+        flags: vec![],
+        args: s(&["CMD", "hello", "world"]),
+        json: false,
+        sub: None,
+        heredocs: vec![],
+        original: String::new(),
+        start_line: 1,
+        end_line: 1,
+    };
+    let Instruction::Healthcheck(Healthcheck::Check(h)) = instruction(&node).unwrap() else {
+        panic!()
+    };
+    assert_eq!(h.test, s(&["CMD-SHELL", "hello world"]));
+}
+
+#[test]
+fn stop_signal_and_blank_base() {
+    assert_eq!(
+        fail("STOPSIGNAL SIGNOPE"),
+        "Containerfile:2: Invalid signal: SIGNOPE"
+    );
+    assert_eq!(one("STOPSIGNAL 9"), Instruction::StopSignal("9".into()));
+    let from = |image: &str| {
+        Instruction::From(From {
+            image: image.into(),
+            platform: None,
+            name: None,
+        })
+    };
+    let x = Expander {
+        lookup: &env,
+        escape: '\\',
+    };
+    assert_eq!(from("${IMG:-alpine}").expand(&x), Ok(from("alpine")));
+    assert_eq!(
+        from("$NOPE").expand(&x).unwrap_err(),
+        "base name ($NOPE) should not be blank"
+    );
 }

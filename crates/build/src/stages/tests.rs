@@ -177,12 +177,12 @@ fn predefined_platform_args() {
 
 #[test]
 fn expanded_kinds() {
-    let text = "FROM a\nARG P=8080 D=/data U=app\nEXPOSE $P\nVOLUME $D\nUSER $U\nSTOPSIGNAL SIG$U\nCOPY --chown=$U:$U src/$U $D/\nCMD echo $P\nONBUILD RUN echo $P\n";
+    let text = "FROM a\nARG P=8080 D=/data U=app S=INT\nEXPOSE $P\nVOLUME $D\nUSER $U\nSTOPSIGNAL SIG$S\nCOPY --chown=$U:$U src/$U $D/\nCMD echo $P\nONBUILD RUN echo $P\n";
     let s = expanded(text, &[]);
     assert_eq!(instr(&s[0], 1), &Instruction::Expose(vec!["8080".into()]));
     assert_eq!(instr(&s[0], 2), &Instruction::Volume(vec!["/data".into()]));
     assert_eq!(instr(&s[0], 3), &Instruction::User("app".into()));
-    assert_eq!(instr(&s[0], 4), &Instruction::StopSignal("SIGapp".into()));
+    assert_eq!(instr(&s[0], 4), &Instruction::StopSignal("SIGINT".into()));
     let Instruction::Copy(Copy { files, chown, .. }) = instr(&s[0], 5) else {
         panic!()
     };
