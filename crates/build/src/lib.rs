@@ -28,5 +28,5 @@ pub use parser::{Ast, Heredoc, Node, parse_ast};
 pub use signal::parse_signal;
 pub use stages::{
     BuildOptions, Containerfile, ExpandedStage, Globals, ImageRef, ImageUse, Plan, Platform, Scope,
-    Stage, Vars, expand_stage, globals, parse, plan,
+    Stage, Vars, expand_plan, expand_stage, globals, parse, plan,
 };

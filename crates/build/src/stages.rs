@@ -469,6 +469,38 @@ pub fn expand_stage(
     })
 }
 
+/// Expands the planned stages in build order. A stage built on an earlier
+/// stage starts from that stage's final environment; one built on an image
+/// from `image_env(reference)` (the image's configured `Env`), or empty for
+/// `scratch`.
+pub fn expand_plan(
+    cf: &Containerfile,
+    plan: &Plan,
+    globals: &Globals,
+    opts: &BuildOptions,
+    image_env: &dyn Fn(&str) -> Vars,
+) -> Result<Vec<(usize, ExpandedStage)>, ParseError> {
+    let mut done: Vec<(usize, ExpandedStage)> = Vec::new();
+    for &i in &plan.order {
+        let stage = &cf.stages[i];
+        let from = globals
+            .expand_from(&stage.from)
+            .map_err(|m| ParseError::new(&cf.file, stage.line, m))?;
+        let base_stage = cf.stages[..i].iter().find(|s| named(s, &from.image));
+        let base_env = match base_stage {
+            Some(b) => done
+                .iter()
+                .find(|(j, _)| *j == b.index)
+                .map(|(_, e)| e.env.clone())
+                .unwrap_or_default(),
+            None if from.image.eq_ignore_ascii_case("scratch") => Vars::default(),
+            None => image_env(&from.image),
+        };
+        done.push((i, expand_stage(cf, stage, globals, opts, base_env)?));
+    }
+    Ok(done)
+}
+
 /// How a stage uses an image that is not one of the file's stages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ImageUse {

@@ -323,3 +323,54 @@ fn vars_replace_in_place() {
     assert_eq!(all, [("A", "3"), ("B", "2")]);
     assert!(!v.is_empty());
 }
+
+#[test]
+fn expand_plan_chains_environments() {
+    let text = "\
+ARG VERSION=1.2
+FROM golang:${VERSION} AS build
+ENV GOPATH=/go OUT=$HOME/out
+WORKDIR $GOPATH/src
+FROM build AS test
+WORKDIR $OUT
+FROM alpine AS final
+COPY --from=build $HOME/out /usr/bin/
+";
+    let c = cf(text);
+    let o = opts(&[("VERSION", "1.23")], Some("test"));
+    let g = globals(&c, &o).unwrap();
+    let p = plan(&c, &g, &o).unwrap();
+    assert_eq!(p.order, [0, 1]);
+    let image_env = |image: &str| -> Vars {
+        assert_eq!(image, "golang:1.23");
+        [("HOME", "/root"), ("PATH", "/usr/local/go/bin")]
+            .into_iter()
+            .collect()
+    };
+    let stages = expand_plan(&c, &p, &g, &o, &image_env).unwrap();
+    assert_eq!(stages.len(), 2);
+    let (_, build) = &stages[0];
+    assert_eq!(build.from.image, "golang:1.23");
+    assert_eq!(build.env.get("OUT"), Some("/root/out"));
+    assert_eq!(
+        build.instructions[1].instruction,
+        Instruction::Workdir("/go/src".into())
+    );
+    let (i, test) = &stages[1];
+    assert_eq!(*i, 1);
+    assert_eq!(
+        test.instructions[0].instruction,
+        Instruction::Workdir("/root/out".into())
+    );
+    assert_eq!(test.env.get("PATH"), Some("/usr/local/go/bin"));
+    // The final stage, planned by default, sees no HOME from its alpine base
+    // here (the image's environment is what `image_env` says).
+    let o = opts(&[], None);
+    let p = plan(&c, &g, &o).unwrap();
+    assert_eq!(p.order, [0, 2]);
+    let stages = expand_plan(&c, &p, &g, &o, &|_| Vars::default()).unwrap();
+    let Instruction::Copy(copy) = &stages[1].1.instructions[0].instruction else {
+        panic!()
+    };
+    assert_eq!(copy.files.sources, ["/out"]);
+}
