@@ -1,4 +1,14 @@
 //! berth-build: a Containerfile/Dockerfile parser.
+//!
+//! The layers, each usable alone:
+//! 1. [`parse_ast`]: directives, logical lines, heredocs, untyped nodes.
+//! 2. [`parse_instructions`]: typed [`Instruction`]s, checked (flags,
+//!    argument counts, mounts, durations...), arguments still as written.
+//! 3. [`parse`]: the typed file split into [`Stage`]s; [`globals`],
+//!    [`Scope`], [`expand_stage`] and [`expand_plan`] resolve variables the
+//!    way the builder does; [`plan`] picks the stages a `--target` needs.
+//! 4. [`Ignore`]: `.containerignore`/`.dockerignore` matching for the
+//!    build context.
 
 pub mod directives;
 mod duration;

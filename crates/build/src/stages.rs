@@ -370,7 +370,9 @@ impl<'a> Scope<'a> {
     }
 
     /// Expands one instruction in this scope and applies its effect on the
-    /// scope (ARG, ENV). Returns the expanded instruction.
+    /// scope (ARG, ENV). Returns the expanded instruction; for ARG, each
+    /// `default` is replaced by the value the ARG took (build arg, expanded
+    /// default or global), `None` when it has none.
     pub fn apply(&mut self, located: &Located, file: &str) -> Result<Located, ParseError> {
         let fail = |m: String| ParseError::new(file, located.line, m);
         let instruction = match &located.instruction {
