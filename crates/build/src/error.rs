@@ -3,14 +3,15 @@
 /// A problem in a Containerfile, located at a line of a file.
 ///
 /// Displays as `FILE:LINE: what is wrong`, e.g.
-/// `Containerfile:7: unknown instruction: FORM`.
+/// `Containerfile:7: unknown instruction: FORM`, or `FILE: what is wrong`
+/// for a problem of the whole file (line 0), such as an unknown `--target`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{file}:{line}: {message}")]
+#[error("{file}{}: {message}", line_suffix(*line))]
 pub struct ParseError {
     /// The file name given to [`crate::parse`].
     pub file: String,
-    /// 1-based line number (the first line of the instruction at fault; 0 if
-    /// the file has no lines at all).
+    /// 1-based line number (the first line of the instruction at fault); 0
+    /// when no line is at fault.
     pub line: usize,
     /// What is wrong.
     pub message: String,
@@ -23,5 +24,29 @@ impl ParseError {
             line,
             message: message.into(),
         }
+    }
+}
+
+fn line_suffix(line: usize) -> String {
+    if line == 0 {
+        String::new()
+    } else {
+        format!(":{line}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display() {
+        let e = ParseError::new("Containerfile", 7, "unknown instruction: FORM");
+        assert_eq!(e.to_string(), "Containerfile:7: unknown instruction: FORM");
+        let e = ParseError::new("Containerfile", 0, "target stage \"x\" could not be found");
+        assert_eq!(
+            e.to_string(),
+            "Containerfile: target stage \"x\" could not be found"
+        );
     }
 }

@@ -4,7 +4,7 @@
 //! the arguments split the way each instruction splits them (JSON array,
 //! whitespace, `key=value` words, or the rest of the line as one string),
 //! and heredoc bodies. Nothing is validated beyond that: unknown keywords
-//! parse (with no arguments) and are refused later by [`crate::instruction`].
+//! parse (with no arguments) and are refused later by [`crate::instructions`].
 
 use crate::directives::Directives;
 use crate::error::ParseError;
