@@ -860,3 +860,118 @@ fn restart_policies_and_healthchecks_run_in_the_monitor() {
     let r = st.run(&["healthcheck", "run", "flaky"]);
     assert_eq!(r.code, 125, "no healthcheck defined");
 }
+
+#[test]
+fn security_and_resource_flags() {
+    let st = Store::new();
+    // The default seccomp filter: on, and a user namespace cannot be made.
+    let r = st.ok(&[
+        "run",
+        "--rm",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "grep Seccomp: /proc/self/status; unshare -U true 2>/dev/null || echo refused",
+    ]);
+    assert_eq!(r.stdout, "Seccomp:\t2\nrefused\n");
+    let r = st.ok(&[
+        "run",
+        "--rm",
+        "--security-opt",
+        "seccomp=unconfined",
+        "localhost/bb:1",
+        "grep",
+        "Seccomp:",
+        "/proc/self/status",
+    ]);
+    assert_eq!(r.stdout, "Seccomp:\t0\n");
+    // --privileged: no filter, more capabilities than the default eleven, /sys writable.
+    let r = st.ok(&[
+        "run",
+        "--rm",
+        "--privileged",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "grep -E '^(Seccomp|CapEff):' /proc/self/status; grep ' /sys ' /proc/mounts",
+    ]);
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    let capeff = u64::from_str_radix(lines[0].split_whitespace().nth(1).unwrap(), 16).unwrap();
+    assert!(capeff.count_ones() > 11, "{}", r.stdout);
+    assert_eq!(lines[1], "Seccomp:\t0");
+    assert!(lines[2].contains(" rw,"), "{}", r.stdout);
+    let r = st.ok(&[
+        "run",
+        "--rm",
+        "--security-opt",
+        "no-new-privileges",
+        "--ulimit",
+        "nofile=100:200",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "grep NoNewPrivs /proc/self/status; ulimit -n; ulimit -Hn",
+    ]);
+    assert_eq!(r.stdout, "NoNewPrivs:\t1\n100\n200\n");
+    // Limits land in the container's cgroup (v1 or v2 file names).
+    let r = st.ok(&[
+        "run", "--rm", "--memory", "64m", "--pids-limit", "50", "localhost/bb:1", "sh", "-c",
+        "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/memory.max 2>/dev/null; cat /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/pids.max 2>/dev/null; true",
+    ]);
+    assert_eq!(r.stdout, "67108864\n50\n");
+    // --env-file, --mount, --replace, --label.
+    let envf = st.dir.path().join("env");
+    std::fs::write(&envf, "A=1\n# a comment\n\nB=two\n").unwrap();
+    let r = st.ok(&[
+        "run",
+        "--rm",
+        "--env-file",
+        envf.to_str().unwrap(),
+        "-e",
+        "B=2",
+        "--mount",
+        "type=tmpfs,target=/t",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "echo $A $B; grep -c ' /t tmpfs' /proc/mounts",
+    ]);
+    assert_eq!(r.stdout, "1 2\n1\n");
+    let first = st
+        .ok(&[
+            "create",
+            "--name",
+            "same",
+            "--label",
+            "tier=web",
+            "localhost/bb:1",
+            "true",
+        ])
+        .stdout;
+    assert_eq!(
+        st.run(&["create", "--name", "same", "localhost/bb:1", "true"])
+            .code,
+        125
+    );
+    let second = st
+        .ok(&[
+            "create",
+            "--replace",
+            "--name",
+            "same",
+            "localhost/bb:1",
+            "true",
+        ])
+        .stdout;
+    assert_ne!(first, second);
+    assert_eq!(st.ok(&["ps", "-a", "-q", "--no-trunc"]).stdout, second);
+    for bad in [
+        ["--memory", "lots"],
+        ["--ulimit", "nofile=9:1"],
+        ["--security-opt", "bogus"],
+        ["--mount", "type=bind,target=/x"],
+    ] {
+        let r = st.run(&["run", "--rm", bad[0], bad[1], "localhost/bb:1", "true"]);
+        assert_eq!(r.code, 125, "{bad:?}: {}", r.stderr);
+    }
+}

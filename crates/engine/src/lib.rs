@@ -10,6 +10,7 @@ pub mod logs;
 pub mod monitor;
 pub mod names;
 pub mod run;
+pub mod security;
 pub mod spec;
 pub mod stdio;
 mod sys;

@@ -116,7 +116,7 @@ pub fn top(store: &Store, name: &str, ps_args: &[String]) -> Result<String, Fail
 pub fn restart(
     store: &Store,
     name: &str,
-    timeout: u64,
+    timeout: Option<u64>,
     monitor_argv: &dyn Fn(&str) -> Vec<OsString>,
 ) -> Result<Info, Failure> {
     let info = stop(store, name, timeout)?;
@@ -181,8 +181,14 @@ pub fn kill(store: &Store, name: &str, signal: &str) -> Result<Info, Failure> {
 
 /// Stops a running container: SIGTERM (or the stop signal), then SIGKILL after
 /// `timeout` seconds. Stopping a stopped container is not an error.
-pub fn stop(store: &Store, name: &str, timeout: u64) -> Result<Info, Failure> {
+/// `timeout` `None`: the container's `--stop-timeout`, else 10 seconds.
+pub fn stop(store: &Store, name: &str, timeout: Option<u64>) -> Result<Info, Failure> {
     let info = find(store, name)?;
+    let timeout = timeout.or(info.config.process.stop_timeout).unwrap_or(10);
+    let stop_signal = match &info.config.process.stop_signal {
+        Some(s) => berth_runtime::ops::parse_signal(s).map_err(|e| Failure::new(125, e.0))?,
+        None => libc::SIGTERM,
+    };
     if !is_up(&info) {
         return Ok(info);
     }
@@ -193,7 +199,7 @@ pub fn stop(store: &Store, name: &str, timeout: u64) -> Result<Info, Failure> {
         let _ = berth_runtime::ops::resume(&runtime(store), &info.id);
     }
     if timeout > 0 {
-        sys::kill(info.state.pid, libc::SIGTERM);
+        sys::kill(info.state.pid, stop_signal);
         if wait_stopped(&info, Some(Duration::from_secs(timeout))) {
             return find(store, &info.id);
         }
@@ -221,7 +227,7 @@ pub fn remove(store: &Store, name: &str, force: bool) -> Result<Info, Failure> {
                 ),
             ));
         }
-        stop(store, &info.id, 0)?;
+        stop(store, &info.id, Some(0))?;
     }
     // A monitor with --rm may have removed it already.
     if store.container(&info.id).is_ok() {

@@ -81,6 +81,21 @@ pub struct ProcessOptions {
     pub health_cmd: Option<String>,
     /// The other `--health-*` flags.
     pub health: crate::health::HealthFlags,
+    /// `--privileged`: every capability, no seccomp filter, no masked paths.
+    pub privileged: bool,
+    /// `--security-opt`.
+    pub security_opt: Vec<String>,
+    /// `--memory`, `--cpus`, `--pids-limit`.
+    pub memory: Option<String>,
+    pub cpus: Option<f64>,
+    pub pids_limit: Option<i64>,
+    /// `--ulimit NAME=SOFT[:HARD]`.
+    pub ulimits: Vec<String>,
+    /// `--label KEY=VALUE`.
+    pub labels: Vec<String>,
+    /// `--stop-signal`, `--stop-timeout`.
+    pub stop_signal: Option<String>,
+    pub stop_timeout: Option<u64>,
 }
 
 fn mount(dest: &str, kind: &str, source: &str, options: &[&str]) -> Mount {
@@ -310,7 +325,11 @@ pub fn generate(
             "/sys",
             "sysfs",
             "sysfs",
-            &["nosuid", "noexec", "nodev", "ro"],
+            if o.privileged {
+                &["nosuid", "noexec", "nodev"]
+            } else {
+                &["nosuid", "noexec", "nodev", "ro"]
+            },
         ),
         mount(
             "/sys/fs/cgroup",
@@ -321,14 +340,43 @@ pub fn generate(
         mount("/run", "tmpfs", "tmpfs", &["nosuid", "nodev", "mode=755"]),
         mount("/tmp", "tmpfs", "tmpfs", &["nosuid", "nodev", "mode=1777"]),
     ];
+    let (seccomp, no_new_privileges) =
+        crate::security::security_opts(&o.security_opt, o.privileged)?;
+    let rlimits = o
+        .ulimits
+        .iter()
+        .map(|u| crate::security::ulimit(u))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut resources = crate::security::resources(o.memory.as_deref(), o.cpus, o.pids_limit)?;
+    if o.privileged {
+        // Every device may be used (the device cgroup allows all).
+        resources.get_or_insert_with(Default::default).devices =
+            vec![berth_runtime::spec::DeviceRule {
+                allow: true,
+                access: Some("rwm".into()),
+                ..Default::default()
+            }];
+    }
+    let capabilities = if o.privileged {
+        let all = berth_runtime::capabilities::all_names();
+        Capabilities {
+            bounding: all.clone(),
+            effective: all.clone(),
+            permitted: all,
+            ..Default::default()
+        }
+    } else {
+        capabilities(o, user.uid)
+    };
     let process = Process {
         terminal: o.tty,
         args,
         env: env(config, &o.env),
         cwd,
-        capabilities: Some(capabilities(o, user.uid)),
+        capabilities: Some(capabilities),
         user,
-        rlimits: Vec::new(),
+        rlimits,
+        no_new_privileges,
         ..Default::default()
     };
     Ok(Spec {
@@ -346,8 +394,18 @@ pub fn generate(
         mounts,
         linux: Some(Linux {
             namespaces,
-            masked_paths: MASKED.iter().map(|s| s.to_string()).collect(),
-            readonly_paths: READONLY.iter().map(|s| s.to_string()).collect(),
+            seccomp,
+            resources,
+            masked_paths: if o.privileged {
+                Vec::new()
+            } else {
+                MASKED.iter().map(|s| s.to_string()).collect()
+            },
+            readonly_paths: if o.privileged {
+                Vec::new()
+            } else {
+                READONLY.iter().map(|s| s.to_string()).collect()
+            },
             cgroups_path: Some(format!("/berth/{id}")),
             ..Default::default()
         }),

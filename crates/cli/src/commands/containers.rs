@@ -58,9 +58,9 @@ pub fn start(store_args: &StoreArgs, a: NamesArgs) -> CmdResult {
 
 #[derive(Args)]
 pub struct StopArgs {
-    /// Seconds to wait before killing the container.
-    #[arg(short = 't', long = "time", default_value_t = 10)]
-    time: u64,
+    /// Seconds to wait before killing the container (default: its --stop-timeout, else 10).
+    #[arg(short = 't', long = "time")]
+    time: Option<u64>,
     #[arg(required = true)]
     names: Vec<String>,
 }

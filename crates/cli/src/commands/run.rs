@@ -82,6 +82,42 @@ pub struct ContainerArgs {
     /// Ignore the image's HEALTHCHECK.
     #[arg(long)]
     no_healthcheck: bool,
+    /// Every capability, no seccomp filter, no masked paths, all devices allowed.
+    #[arg(long)]
+    privileged: bool,
+    /// no-new-privileges, seccomp=unconfined|PROFILE.json, label=…
+    #[arg(long)]
+    security_opt: Vec<String>,
+    /// Memory limit (e.g. 512m).
+    #[arg(short, long)]
+    memory: Option<String>,
+    /// CPUs (e.g. 1.5).
+    #[arg(long)]
+    cpus: Option<f64>,
+    /// Most processes the container may have.
+    #[arg(long)]
+    pids_limit: Option<i64>,
+    /// NAME=SOFT[:HARD], e.g. nofile=1024:2048.
+    #[arg(long)]
+    ulimit: Vec<String>,
+    /// Set a label (KEY=VALUE).
+    #[arg(short, long)]
+    label: Vec<String>,
+    /// Read environment variables from a file (KEY=VALUE lines).
+    #[arg(long)]
+    env_file: Vec<std::path::PathBuf>,
+    /// Signal that stops the container (default SIGTERM).
+    #[arg(long)]
+    stop_signal: Option<String>,
+    /// Seconds to wait after the stop signal before killing.
+    #[arg(long)]
+    stop_timeout: Option<u64>,
+    /// Mount: type=bind|volume|tmpfs,source=…,target=…[,readonly].
+    #[arg(long)]
+    mount: Vec<String>,
+    /// Remove a container of the same name first.
+    #[arg(long)]
+    replace: bool,
     image: String,
     /// The command and its arguments.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -103,19 +139,88 @@ pub struct CreateArgs {
     c: ContainerArgs,
 }
 
-fn options(a: ContainerArgs) -> RunOptions {
+/// `--env-file`: KEY=VALUE lines; `#` comments and blank lines skipped; a bare
+/// KEY takes this process's value.
+fn env_files(files: &[std::path::PathBuf]) -> Result<Vec<String>, Failure> {
+    let mut out = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(f).map_err(|e| Failure {
+            code: 125,
+            message: format!("--env-file {}: {e}", f.display()),
+        })?;
+        for line in text.lines().map(str::trim) {
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            if line.contains('=') {
+                out.push(line.to_string());
+            } else if let Ok(v) = std::env::var(line) {
+                out.push(format!("{line}={v}"));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `--mount type=…,source=…,target=…` as the `-v`/`--tmpfs` it stands for.
+fn mount_flag(m: &str, volumes: &mut Vec<String>, tmpfs: &mut Vec<String>) -> Result<(), Failure> {
+    let bad = |why: &str| Failure {
+        code: 125,
+        message: format!("--mount {m}: {why}"),
+    };
+    let (mut kind, mut src, mut dst, mut ro, mut size) = ("volume", None, None, false, None);
+    for part in m.split(',') {
+        let (k, v) = part.split_once('=').unwrap_or((part, ""));
+        match k {
+            "type" => kind = v,
+            "source" | "src" => src = Some(v),
+            "target" | "dst" | "destination" => dst = Some(v),
+            "readonly" | "ro" => ro = v.is_empty() || v == "true",
+            "tmpfs-size" => size = Some(v),
+            _ => return Err(bad(&format!("unknown option {k:?}"))),
+        }
+    }
+    let dst = dst.ok_or_else(|| bad("a target is required"))?;
+    match kind {
+        "bind" | "volume" => {
+            let src = src.ok_or_else(|| bad("a source is required"))?;
+            volumes.push(format!("{src}:{dst}{}", if ro { ":ro" } else { "" }));
+        }
+        "tmpfs" => tmpfs.push(match size {
+            Some(s) => format!("{dst}:size={s}"),
+            None => dst.to_string(),
+        }),
+        other => return Err(bad(&format!("unsupported type {other:?}"))),
+    }
+    Ok(())
+}
+
+fn options(a: ContainerArgs) -> Result<RunOptions, Failure> {
+    let mut env = env_files(&a.env_file)?;
+    env.extend(a.env);
+    let (mut volumes, mut tmpfs) = (a.volume, a.tmpfs);
+    for m in &a.mount {
+        mount_flag(m, &mut volumes, &mut tmpfs)?;
+    }
     let entrypoint = a.entrypoint.map(|e| {
         serde_json::from_str::<Vec<String>>(&e)
             .unwrap_or_else(|_| if e.is_empty() { Vec::new() } else { vec![e] })
     });
-    RunOptions {
+    let health = berth_engine::health::HealthFlags {
+        disabled: a.no_healthcheck || a.health_interval.as_deref() == Some("disable"),
+        interval: a.health_interval.filter(|i| i != "disable"),
+        timeout: a.health_timeout,
+        start_period: a.health_start_period,
+        retries: a.health_retries,
+    };
+    Ok(RunOptions {
         image: a.image,
         name: a.name,
         rm: a.rm,
         process: ProcessOptions {
             command: a.command,
             entrypoint,
-            env: a.env,
+            env,
             workdir: a.workdir,
             user: a.user,
             hostname: a.hostname,
@@ -123,23 +228,26 @@ fn options(a: ContainerArgs) -> RunOptions {
             read_only: a.read_only,
             cap_add: a.cap_add,
             cap_drop: a.cap_drop,
-            volumes: a.volume,
-            tmpfs: a.tmpfs,
+            volumes,
+            tmpfs,
             add_hosts: a.add_host,
             dns: a.dns,
             tty: a.tty,
             interactive: a.interactive,
             restart: a.restart,
             health_cmd: a.health_cmd,
-            health: berth_engine::health::HealthFlags {
-                disabled: a.no_healthcheck || a.health_interval.as_deref() == Some("disable"),
-                interval: a.health_interval.filter(|i| i != "disable"),
-                timeout: a.health_timeout,
-                start_period: a.health_start_period,
-                retries: a.health_retries,
-            },
+            health,
+            privileged: a.privileged,
+            security_opt: a.security_opt,
+            memory: a.memory,
+            cpus: a.cpus,
+            pids_limit: a.pids_limit,
+            ulimits: a.ulimit,
+            labels: a.label,
+            stop_signal: a.stop_signal,
+            stop_timeout: a.stop_timeout,
         },
-    }
+    })
 }
 
 fn failure(e: berth_engine::RunError) -> Failure {
@@ -147,6 +255,23 @@ fn failure(e: berth_engine::RunError) -> Failure {
         code: e.exit_code(),
         message: e.to_string(),
     }
+}
+
+/// `--replace`: a container already named so goes first.
+fn replace_existing(
+    store: &berth_storage::Store,
+    o: &RunOptions,
+    replace: bool,
+) -> Result<(), Failure> {
+    if let (true, Some(n)) = (replace, &o.name)
+        && berth_engine::container::find(store, n).is_ok()
+    {
+        berth_engine::lifecycle::remove(store, n, true).map_err(|e| Failure {
+            code: e.code,
+            message: e.message,
+        })?;
+    }
+    Ok(())
 }
 
 /// The command line of a container's monitor: this binary, the store flags,
@@ -181,7 +306,9 @@ pub fn run(store_args: &StoreArgs, a: RunArgs) -> Result<i32, Failure> {
         message: e.0,
     })?;
     let store = store_args.open()?;
-    let o = options(a.c);
+    let replace = a.c.replace;
+    let o = options(a.c)?;
+    replace_existing(&store, &o, replace)?;
     if !a.detach {
         return engine_run(&store, &o).map_err(failure);
     }
@@ -202,7 +329,10 @@ pub fn run(store_args: &StoreArgs, a: RunArgs) -> Result<i32, Failure> {
 
 pub fn create(store_args: &StoreArgs, a: CreateArgs) -> Result<i32, Failure> {
     let store = store_args.open()?;
-    let c = berth_engine::run::create(&store, &options(a.c)).map_err(failure)?;
+    let replace = a.c.replace;
+    let o = options(a.c)?;
+    replace_existing(&store, &o, replace)?;
+    let c = berth_engine::run::create(&store, &o).map_err(failure)?;
     println!("{}", c.id);
     Ok(0)
 }

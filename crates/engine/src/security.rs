@@ -1,0 +1,265 @@
+//! What confines a container beyond its namespaces: berth's default seccomp
+//! filter, `--security-opt`, `--privileged`, and the resource limits of
+//! `--memory`, `--cpus`, `--pids-limit` and `--ulimit`.
+
+use berth_runtime::spec::{Cpu, Memory, Pids, Resources, Rlimit, Seccomp, SyscallArg, SyscallRule};
+
+/// System calls a container does not need and that widen the kernel's attack
+/// surface or reach outside the container: kernel modules and kexec, kernel
+/// keyrings, BPF and perf, mounting and namespace changes, clock and swap
+/// settings, file handles that bypass the mount tree, other processes' memory.
+/// Denied with EPERM; everything else is allowed (the capability set does the
+/// rest). Names the host's libseccomp does not know are skipped.
+const DENIED: &[&str] = &[
+    "acct",
+    "add_key",
+    "bpf",
+    "clock_adjtime",
+    "clock_settime",
+    "create_module",
+    "delete_module",
+    "finit_module",
+    "fsconfig",
+    "fsmount",
+    "fsopen",
+    "fspick",
+    "get_kernel_syms",
+    "get_mempolicy",
+    "init_module",
+    "ioperm",
+    "iopl",
+    "kcmp",
+    "kexec_file_load",
+    "kexec_load",
+    "keyctl",
+    "lookup_dcookie",
+    "mbind",
+    "mount",
+    "mount_setattr",
+    "move_mount",
+    "move_pages",
+    "name_to_handle_at",
+    "nfsservctl",
+    "open_by_handle_at",
+    "open_tree",
+    "perf_event_open",
+    "pivot_root",
+    "process_vm_readv",
+    "process_vm_writev",
+    "query_module",
+    "quotactl",
+    "reboot",
+    "request_key",
+    "set_mempolicy",
+    "setns",
+    "settimeofday",
+    "stime",
+    "swapoff",
+    "swapon",
+    "_sysctl",
+    "sysfs",
+    "umount",
+    "umount2",
+    "unshare",
+    "uselib",
+    "userfaultfd",
+    "ustat",
+    "vm86",
+    "vm86old",
+];
+
+const CLONE_NEWUSER: u64 = 0x1000_0000;
+
+/// berth's default filter: allow, except [`DENIED`], `clone` making a user
+/// namespace, and `clone3` (ENOSYS, so that libc falls back to `clone`, whose
+/// flags the filter can see).
+pub fn default_seccomp() -> Seccomp {
+    let errno = |names: &[&str], ret: u32| SyscallRule {
+        names: names.iter().map(|s| s.to_string()).collect(),
+        action: "SCMP_ACT_ERRNO".into(),
+        errno_ret: Some(ret),
+        args: Vec::new(),
+    };
+    let mut clone_userns = errno(&["clone"], libc::EPERM as u32);
+    clone_userns.args = vec![SyscallArg {
+        index: 0,
+        value: CLONE_NEWUSER,
+        value_two: CLONE_NEWUSER,
+        op: "SCMP_CMP_MASKED_EQ".into(),
+    }];
+    Seccomp {
+        default_action: "SCMP_ACT_ALLOW".into(),
+        architectures: vec![
+            "SCMP_ARCH_X86_64".into(),
+            "SCMP_ARCH_X86".into(),
+            "SCMP_ARCH_X32".into(),
+            "SCMP_ARCH_AARCH64".into(),
+            "SCMP_ARCH_ARM".into(),
+        ],
+        syscalls: vec![
+            errno(DENIED, libc::EPERM as u32),
+            clone_userns,
+            errno(&["clone3"], libc::ENOSYS as u32),
+        ],
+        ..Default::default()
+    }
+}
+
+/// `--security-opt` values: (seccomp profile or none when unconfined,
+/// no-new-privileges).
+pub fn security_opts(opts: &[String], privileged: bool) -> Result<(Option<Seccomp>, bool), String> {
+    let mut seccomp = (!privileged).then(default_seccomp);
+    let mut nnp = false;
+    for o in opts {
+        let (k, v) = o.split_once(['=', ':']).unwrap_or((o.as_str(), ""));
+        match k {
+            "no-new-privileges" => nnp = v.is_empty() || v == "true",
+            "seccomp" if v == "unconfined" => seccomp = None,
+            "seccomp" => {
+                let text = std::fs::read(v).map_err(|e| format!("--security-opt {o}: {e}"))?;
+                seccomp = Some(
+                    serde_json::from_slice(&text)
+                        .map_err(|e| format!("--security-opt {o}: not a seccomp profile: {e}"))?,
+                );
+            }
+            // No LSM on this host's kind of machines: accepted, as podman does
+            // where SELinux/AppArmor are off.
+            "label" | "apparmor" => {}
+            _ => return Err(format!("--security-opt {o}: unknown option")),
+        }
+    }
+    Ok((seccomp, nnp))
+}
+
+/// `512m`, `1g`, `100k`, `1048576` → bytes.
+pub fn parse_bytes(s: &str) -> Result<i64, String> {
+    let t = s.trim().to_ascii_lowercase();
+    let t = t.strip_suffix('b').unwrap_or(&t);
+    let (num, mult) = match t.chars().last() {
+        Some('k') => (&t[..t.len() - 1], 1i64 << 10),
+        Some('m') => (&t[..t.len() - 1], 1 << 20),
+        Some('g') => (&t[..t.len() - 1], 1 << 30),
+        _ => (t, 1),
+    };
+    let n: f64 = num.parse().map_err(|_| format!("invalid size {s:?}"))?;
+    if n < 0.0 {
+        return Err(format!("invalid size {s:?}"));
+    }
+    Ok((n * mult as f64) as i64)
+}
+
+/// The cgroup limits asked for, if any.
+pub fn resources(
+    memory: Option<&str>,
+    cpus: Option<f64>,
+    pids: Option<i64>,
+) -> Result<Option<Resources>, String> {
+    if memory.is_none() && cpus.is_none() && pids.is_none() {
+        return Ok(None);
+    }
+    let mut r = Resources::default();
+    if let Some(m) = memory {
+        let limit = parse_bytes(m).map_err(|e| format!("--memory: {e}"))?;
+        if limit < 6 << 20 {
+            return Err(format!("--memory {m}: the minimum is 6MB"));
+        }
+        r.memory = Some(Memory {
+            limit: Some(limit),
+            ..Default::default()
+        });
+    }
+    if let Some(c) = cpus {
+        if c.is_nan() || c <= 0.0 {
+            return Err(format!("--cpus {c}: must be more than 0"));
+        }
+        let period = 100_000u64;
+        r.cpu = Some(Cpu {
+            quota: Some((c * period as f64) as i64),
+            period: Some(period),
+            ..Default::default()
+        });
+    }
+    if let Some(p) = pids {
+        r.pids = Some(Pids { limit: p });
+    }
+    Ok(Some(r))
+}
+
+/// `--ulimit NAME=SOFT[:HARD]`.
+pub fn ulimit(s: &str) -> Result<Rlimit, String> {
+    let bad = || format!("--ulimit {s}: expected NAME=SOFT[:HARD]");
+    let (name, vals) = s.split_once('=').ok_or_else(bad)?;
+    let (soft, hard) = vals.split_once(':').unwrap_or((vals, vals));
+    let num = |v: &str| -> Result<u64, String> {
+        if v == "-1" || v == "unlimited" {
+            Ok(u64::MAX)
+        } else {
+            v.parse().map_err(|_| bad())
+        }
+    };
+    let known = [
+        "core",
+        "cpu",
+        "data",
+        "fsize",
+        "locks",
+        "memlock",
+        "msgqueue",
+        "nice",
+        "nofile",
+        "nproc",
+        "rss",
+        "rtprio",
+        "rttime",
+        "sigpending",
+        "stack",
+        "as",
+    ];
+    if !known.contains(&name) {
+        return Err(format!("--ulimit {s}: unknown limit {name:?}"));
+    }
+    let (soft, hard) = (num(soft)?, num(hard)?);
+    if soft > hard {
+        return Err(format!(
+            "--ulimit {s}: the soft limit is above the hard one"
+        ));
+    }
+    Ok(Rlimit {
+        kind: format!("RLIMIT_{}", name.to_ascii_uppercase()),
+        soft,
+        hard,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_limits_and_options() {
+        assert_eq!(parse_bytes("512m").unwrap(), 512 << 20);
+        assert_eq!(parse_bytes("1g").unwrap(), 1 << 30);
+        assert!(parse_bytes("lots").is_err());
+        let r = resources(Some("64m"), Some(0.5), Some(100))
+            .unwrap()
+            .unwrap();
+        assert_eq!(r.cpu.unwrap().quota, Some(50_000));
+        assert!(resources(Some("1k"), None, None).is_err());
+        let u = ulimit("nofile=1024:2048").unwrap();
+        assert_eq!(
+            (u.kind.as_str(), u.soft, u.hard),
+            ("RLIMIT_NOFILE", 1024, 2048)
+        );
+        assert!(ulimit("nofile=9:1").is_err());
+        assert!(ulimit("bogus=1").is_err());
+        let (s, nnp) = security_opts(&["no-new-privileges".into()], false).unwrap();
+        assert!(s.is_some() && nnp);
+        let (s, _) = security_opts(&["seccomp=unconfined".into()], false).unwrap();
+        assert!(s.is_none());
+        assert!(security_opts(&["bogus".into()], false).is_err());
+        assert!(
+            security_opts(&[], true).unwrap().0.is_none(),
+            "privileged: no filter"
+        );
+    }
+}
