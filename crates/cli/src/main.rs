@@ -76,6 +76,8 @@ enum Command {
     Exec(commands::containers::ExecArgs),
     /// Create an image from a container's changes.
     Commit(commands::containers::CommitArgs),
+    /// Copy files between a container and the host.
+    Cp(commands::containers::CpArgs),
     /// Freeze the processes of running containers.
     Pause(commands::containers::NamesArgs),
     /// Thaw paused containers.
@@ -195,6 +197,7 @@ fn main() {
         Command::Logs(a) => commands::containers::logs(&cli.store, a),
         Command::Exec(a) => exit_with(commands::containers::exec(&cli.store, a)),
         Command::Commit(a) => commands::containers::commit(&cli.store, a),
+        Command::Cp(a) => commands::containers::cp(&cli.store, a),
         Command::Pause(a) => commands::containers::pause(&cli.store, a, true),
         Command::Unpause(a) => commands::containers::pause(&cli.store, a, false),
         Command::Top(a) => commands::containers::top(&cli.store, a),

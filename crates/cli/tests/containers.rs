@@ -975,3 +975,85 @@ fn security_and_resource_flags() {
         assert_eq!(r.code, 125, "{bad:?}: {}", r.stderr);
     }
 }
+
+#[test]
+fn cp_both_ways_and_symlinks_stay_inside_the_container() {
+    let st = Store::new();
+    let victim = st.dir.path().join("victim");
+    std::fs::create_dir(&victim).unwrap();
+    let script = format!(
+        "mkdir -p /d/sub; echo inside > /d/sub/f; ln -s /etc /d/etc-link; ln -s ../../../../../.. /d/up; ln -s {} /d/abs; exec sleep 1000",
+        victim.display()
+    );
+    st.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "c",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    st.ok(&[
+        "exec",
+        "c",
+        "sh",
+        "-c",
+        "until [ -L /d/abs ]; do sleep 0.01; done",
+    ]);
+    // Out: a directory, its symlinks copied as symlinks, never followed.
+    let out = st.dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    st.ok(&["cp", "c:/d", out.to_str().unwrap()]);
+    assert_eq!(
+        std::fs::read_to_string(out.join("d/sub/f")).unwrap(),
+        "inside\n"
+    );
+    assert_eq!(
+        std::fs::read_link(out.join("d/etc-link")).unwrap(),
+        Path::new("/etc")
+    );
+    // Through a symlink inside the container: the container's /etc, not the host's.
+    let got = out.join("passwd");
+    st.ok(&["cp", "c:/d/etc-link/passwd", got.to_str().unwrap()]);
+    let passwd = std::fs::read_to_string(&got).unwrap();
+    assert!(
+        passwd.starts_with("root:x:0:0:root:/root:/bin/sh\nnobody"),
+        "{passwd}"
+    );
+    let got = out.join("group");
+    st.ok(&["cp", "c:/d/up/etc/group", got.to_str().unwrap()]);
+    assert_eq!(
+        std::fs::read_to_string(&got).unwrap(),
+        "root:x:0:\nnobody:x:65534:\n"
+    );
+    // In: through a relative symlink climbing out and an absolute one naming a
+    // host directory, the file lands inside the container's root.
+    let host_file = st.dir.path().join("planted");
+    std::fs::write(&host_file, "from the host\n").unwrap();
+    st.ok(&["cp", host_file.to_str().unwrap(), "c:/d/abs/"]);
+    assert!(
+        std::fs::read_dir(&victim).unwrap().next().is_none(),
+        "wrote into the host's directory"
+    );
+    st.ok(&["cp", host_file.to_str().unwrap(), "c:/d/up/planted"]);
+    let r = st.ok(&[
+        "exec",
+        "c",
+        "sh",
+        "-c",
+        "cat /planted; ls /d/abs/ 2>/dev/null; echo .",
+    ]);
+    assert!(r.stdout.starts_with("from the host\n"), "{}", r.stdout);
+    // A plain copy in, read back by the container.
+    st.ok(&["cp", host_file.to_str().unwrap(), "c:/d/sub/"]);
+    assert_eq!(
+        st.ok(&["exec", "c", "cat", "/d/sub/planted"]).stdout,
+        "from the host\n"
+    );
+    let r = st.run(&["cp", "c:/no/such", out.to_str().unwrap()]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    let r = st.run(&["cp", "/etc/hostname", "/tmp/x"]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+}

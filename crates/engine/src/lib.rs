@@ -4,6 +4,7 @@
 
 pub mod commit;
 pub mod container;
+pub mod copy;
 pub mod health;
 pub mod lifecycle;
 pub mod logs;

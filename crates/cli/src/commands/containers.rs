@@ -618,6 +618,47 @@ pub fn healthcheck(store_args: &StoreArgs, a: HealthcheckArgs) -> CmdResult {
 }
 
 #[derive(Args)]
+pub struct CpArgs {
+    /// [CONTAINER:]PATH
+    source: String,
+    /// [CONTAINER:]PATH
+    destination: String,
+}
+
+/// `NAME:PATH` when NAME is a container; else a host path.
+fn split_container<'a>(store: &berth_storage::Store, s: &'a str) -> Option<(&'a str, &'a str)> {
+    let (name, path) = s.split_once(':')?;
+    container::find(store, name).ok().map(|_| (name, path))
+}
+
+pub fn cp(store_args: &StoreArgs, a: CpArgs) -> CmdResult {
+    let store = store_args.open()?;
+    let src = split_container(&store, &a.source);
+    let dst = split_container(&store, &a.destination);
+    let r = match (src, dst) {
+        (Some((c, p)), None) => {
+            berth_engine::copy::copy_out(&store, c, p, std::path::Path::new(&a.destination))
+        }
+        (None, Some((c, p))) => {
+            berth_engine::copy::copy_in(&store, std::path::Path::new(&a.source), c, p)
+        }
+        (Some(_), Some(_)) => {
+            return Err(Failure {
+                code: 125,
+                message: "copying between containers is not supported".into(),
+            });
+        }
+        (None, None) => {
+            return Err(Failure {
+                code: 125,
+                message: "one of the paths must name a container (CONTAINER:PATH)".into(),
+            });
+        }
+    };
+    r.map_err(fail)
+}
+
+#[derive(Args)]
 pub struct MonitorArgs {
     id: String,
 }

@@ -397,7 +397,9 @@ impl<'o> Extractor<'o> {
             return Ok(());
         };
         let name_b = name.as_bytes();
-        if let Some(target) = name_b.strip_prefix(WHITEOUT_PREFIX.as_bytes()) {
+        if self.opts.whiteouts != WhiteoutMode::Literal
+            && let Some(target) = name_b.strip_prefix(WHITEOUT_PREFIX.as_bytes())
+        {
             if name_b == OPAQUE_MARKER.as_bytes() {
                 return self.opaque(parent, &shown);
             }
@@ -735,6 +737,8 @@ impl<'o> Extractor<'o> {
 
     fn opaque(&mut self, parent: &Path, shown: &str) -> Result<()> {
         match self.opts.whiteouts {
+            // Never reached: entry() takes whiteout names literally in this mode.
+            WhiteoutMode::Literal => {}
             WhiteoutMode::Overlay => {
                 let fd = self.parent(parent, shown)?;
                 rfs::fsetxattr(&*fd, OVERLAY_OPAQUE_XATTR, b"y", XattrFlags::empty())
@@ -765,6 +769,7 @@ impl<'o> Extractor<'o> {
     fn whiteout(&mut self, parent: &Path, target: &OsStr, shown: &str) -> Result<()> {
         let rel = parent.join(target);
         match self.opts.whiteouts {
+            WhiteoutMode::Literal => {}
             WhiteoutMode::Overlay => {
                 let pfd = self.parent(parent, shown)?;
                 self.replace(pfd.as_fd(), target, false, &rel)?;

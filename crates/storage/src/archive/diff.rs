@@ -46,7 +46,7 @@ pub fn write_diff<W: Write>(
     w.tar.mode(tar::HeaderMode::Complete);
     let parent = match mode {
         WhiteoutMode::Overlay => None,
-        WhiteoutMode::Delete => parent,
+        WhiteoutMode::Delete | WhiteoutMode::Literal => parent,
     };
     w.walk(Path::new(""), parent)?;
     let entries = w.entries;

@@ -6,10 +6,12 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
 pub mod apply;
+pub mod copy_out;
 pub mod diff;
 pub mod tree;
 
 pub use apply::{ApplyOptions, ApplyReport, apply_layer};
+pub use copy_out::{is_dir_in_root, resolve_in_root, tar_in_root};
 pub use diff::{DiffReport, write_diff};
 pub use tree::{tree_checksum, verify_tree};
 
@@ -22,6 +24,9 @@ pub enum WhiteoutMode {
     /// The layer is a full tree (vfs): whiteouts delete, opaque markers empty the
     /// directory of what lower layers put there.
     Delete,
+    /// A plain file tree (`cp`, a build's COPY): names that look like whiteouts
+    /// are ordinary files.
+    Literal,
 }
 
 /// Bounds on what one layer archive may contain (DESIGN §7).

@@ -1,0 +1,152 @@
+//! `cp` between a container and the host. Both directions go through a tar
+//! stream: the container side is read with the walker of
+//! `berth_storage::archive::copy_out` and written with the layer extractor,
+//! both of which resolve every path inside the root they work in, so symlinks
+//! in a (possibly running, possibly hostile) container cannot redirect the copy
+//! to the host (CVE-2018-15664, CVE-2019-10152).
+
+use std::path::{Component, Path, PathBuf};
+
+use berth_storage::Store;
+use berth_storage::archive::{self, ApplyOptions, WhiteoutMode};
+
+use crate::container;
+use crate::lifecycle::Failure;
+
+fn fail(m: impl ToString) -> Failure {
+    Failure {
+        code: 125,
+        message: m.to_string(),
+    }
+}
+
+/// A path inside the container, relative to its root, without `..`.
+fn in_container(p: &str) -> Result<PathBuf, Failure> {
+    let mut out = PathBuf::new();
+    for c in Path::new(p).components() {
+        match c {
+            Component::Normal(n) => out.push(n),
+            Component::RootDir | Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::Prefix(_) => return Err(fail(format!("{p}: invalid path"))),
+        }
+    }
+    Ok(out)
+}
+
+fn base_name(p: &Path) -> Result<String, Failure> {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or_else(|| {
+            fail(format!(
+                "{}: cannot copy a root directory by name",
+                p.display()
+            ))
+        })
+}
+
+/// Runs `f` with the container's root filesystem mounted.
+fn with_rootfs<T>(
+    store: &Store,
+    name: &str,
+    f: impl FnOnce(&Path) -> Result<T, Failure>,
+) -> Result<T, Failure> {
+    let info = container::find(store, name).map_err(fail)?;
+    let root = store.mount(&info.id).map_err(fail)?;
+    let r = f(&root);
+    let _ = store.unmount(&info.id, false);
+    r
+}
+
+/// Extracts a tar stream, written by `produce`, into `root` (nothing leaves it).
+fn pipe_into(
+    root: &Path,
+    produce: impl FnOnce(std::io::PipeWriter) -> Result<(), Failure> + Send,
+) -> Result<(), Failure> {
+    let (r, w) = std::io::pipe().map_err(fail)?;
+    let mut opts = ApplyOptions::new(WhiteoutMode::Literal);
+    opts.sync = false;
+    std::thread::scope(|s| {
+        let producer = s.spawn(move || produce(w));
+        let applied = archive::apply_layer(r, root, &opts, None);
+        let produced = producer.join().expect("tar thread");
+        produced?;
+        applied.map(drop).map_err(fail)
+    })
+}
+
+/// `cp CONTAINER:SRC DEST`.
+pub fn copy_out(store: &Store, name: &str, src: &str, dest: &Path) -> Result<(), Failure> {
+    let rel = in_container(src)?;
+    let (root, top) = if dest.is_dir() {
+        (dest.to_path_buf(), base_name(&rel)?)
+    } else {
+        let parent = dest
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        if !parent.is_dir() {
+            return Err(fail(format!("{}: no such directory", parent.display())));
+        }
+        (parent.to_path_buf(), base_name(dest)?)
+    };
+    with_rootfs(store, name, |rootfs| {
+        if !rel.as_os_str().is_empty()
+            && !archive::is_dir_in_root(rootfs, rel.parent().unwrap_or(Path::new("")))
+        {
+            return Err(fail(format!(
+                "{src}: no such file or directory in the container"
+            )));
+        }
+        let rootfs = rootfs.to_path_buf();
+        pipe_into(&root, move |w| {
+            archive::tar_in_root(&rootfs, &rel, &top, w)
+                .map(drop)
+                .map_err(|e| fail(format!("{src}: {e}")))
+        })
+    })
+}
+
+/// `cp SRC CONTAINER:DEST`.
+pub fn copy_in(store: &Store, src: &Path, name: &str, dest: &str) -> Result<(), Failure> {
+    let meta =
+        std::fs::symlink_metadata(src).map_err(|e| fail(format!("{}: {e}", src.display())))?;
+    let dest_rel = in_container(dest)?;
+    with_rootfs(store, name, |rootfs| {
+        // Symlinks on the way resolve as the container sees them, inside its
+        // root; the extractor then refuses any that changed meanwhile.
+        let dest_rel = match archive::resolve_in_root(rootfs, &dest_rel) {
+            Some(r) => r,
+            None => match dest_rel
+                .parent()
+                .and_then(|p| archive::resolve_in_root(rootfs, p))
+            {
+                Some(p) => p.join(base_name(&dest_rel)?),
+                None => return Err(fail(format!("{dest}: no such directory in the container"))),
+            },
+        };
+        // Into an existing directory under the source's name, else as DEST.
+        let target = if archive::is_dir_in_root(rootfs, &dest_rel) {
+            dest_rel.join(base_name(src)?)
+        } else {
+            dest_rel.clone()
+        };
+        if target.as_os_str().is_empty() {
+            return Err(fail("cannot replace the container's root directory"));
+        }
+        let src = src.to_path_buf();
+        pipe_into(rootfs, move |w| {
+            let mut b = tar::Builder::new(w);
+            b.follow_symlinks(false);
+            let r = if meta.is_dir() {
+                b.append_dir_all(&target, &src)
+            } else {
+                b.append_path_with_name(&src, &target)
+            };
+            r.and_then(|_| b.finish())
+                .map_err(|e| fail(format!("{}: {e}", src.display())))
+        })
+    })
+}

@@ -1,0 +1,229 @@
+//! A tar of a path inside a root filesystem that may be hostile (a container's
+//! rootfs while it runs): the path is resolved with openat2 `RESOLVE_IN_ROOT`,
+//! and the tree under it is walked by descriptor with `O_NOFOLLOW`, so neither
+//! a symlink nor a directory swapped for one mid-walk can lead outside the root
+//! (CVE-2018-15664, CVE-2019-10152).
+
+use std::fs::File;
+use std::io::Write;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use rustix::fs::{self as rfs, AtFlags, FileType, Mode, OFlags, ResolveFlags};
+use tar::{Builder, EntryType, Header};
+
+use crate::error::{Error, Result};
+
+fn err(path: &Path, e: impl Into<std::io::Error>) -> Error {
+    Error::io(path.to_path_buf(), e.into())
+}
+
+/// Writes `rel` (inside `root`) to `out` as a tar whose top entry is `name`.
+/// Returns the number of entries.
+pub fn tar_in_root<W: Write>(root: &Path, rel: &Path, name: &str, out: W) -> Result<u64> {
+    let root_fd = rfs::open(
+        root,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| err(root, e))?;
+    let rel_str = if rel.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        rel
+    };
+    let src = rfs::openat2(
+        &root_fd,
+        rel_str,
+        OFlags::PATH | OFlags::CLOEXEC,
+        Mode::empty(),
+        ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
+    )
+    .map_err(|e| err(rel, e))?;
+    let mut b = Builder::new(out);
+    b.follow_symlinks(false);
+    let mut w = Walker {
+        b: &mut b,
+        entries: 0,
+    };
+    let st = rfs::fstat(&src).map_err(|e| err(rel, e))?;
+    match FileType::from_raw_mode(st.st_mode) {
+        FileType::Directory => {
+            let dir = reopen(&src, OFlags::RDONLY | OFlags::DIRECTORY).map_err(|e| err(rel, e))?;
+            w.dir(&dir, &st, name)?;
+        }
+        FileType::RegularFile => {
+            let f = reopen(&src, OFlags::RDONLY).map_err(|e| err(rel, e))?;
+            w.file(File::from(f), name)?;
+        }
+        _ => return Err(err(rel, std::io::Error::other("not a file or directory"))),
+    }
+    let n = w.entries;
+    b.finish().map_err(|e| err(rel, e))?;
+    Ok(n)
+}
+
+/// Opens what an `O_PATH` descriptor refers to, through its /proc/self/fd link
+/// (which names that very inode, not a path).
+fn reopen(fd: &OwnedFd, flags: OFlags) -> rustix::io::Result<OwnedFd> {
+    let p = format!("/proc/self/fd/{}", fd.as_raw_fd());
+    rfs::open(p.as_str(), flags | OFlags::CLOEXEC, Mode::empty())
+}
+
+struct Walker<'a, W: Write> {
+    b: &'a mut Builder<W>,
+    entries: u64,
+}
+
+fn header(st: &rfs::Stat, kind: EntryType) -> Header {
+    let mut h = Header::new_gnu();
+    h.set_entry_type(kind);
+    h.set_mode(st.st_mode & 0o7777);
+    h.set_uid(u64::from(st.st_uid));
+    h.set_gid(u64::from(st.st_gid));
+    h.set_mtime(st.st_mtime.max(0) as u64);
+    h.set_size(0);
+    h
+}
+
+impl<W: Write> Walker<'_, W> {
+    fn dir(&mut self, dir: &OwnedFd, st: &rfs::Stat, name: &str) -> Result<()> {
+        let p = Path::new(name);
+        let mut h = header(st, EntryType::Directory);
+        self.b
+            .append_data(&mut h, format!("{name}/"), std::io::empty())
+            .map_err(|e| err(p, e))?;
+        self.entries += 1;
+        let mut names: Vec<Vec<u8>> = rfs::Dir::read_from(dir)
+            .map_err(|e| err(p, e))?
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_bytes().to_vec())
+            .filter(|n| n != b"." && n != b"..")
+            .collect();
+        names.sort();
+        for n in names {
+            let child = std::ffi::OsStr::from_bytes(&n);
+            let child_name = format!("{name}/{}", child.to_string_lossy());
+            self.entry(dir, child, &child_name)?;
+        }
+        Ok(())
+    }
+
+    fn entry(&mut self, dir: &OwnedFd, child: &std::ffi::OsStr, name: &str) -> Result<()> {
+        let p = Path::new(name);
+        let st = rfs::statat(dir, child, AtFlags::SYMLINK_NOFOLLOW).map_err(|e| err(p, e))?;
+        let nofollow = OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        match FileType::from_raw_mode(st.st_mode) {
+            FileType::Directory => {
+                let fd = rfs::openat(
+                    dir,
+                    child,
+                    OFlags::RDONLY | OFlags::DIRECTORY | nofollow,
+                    Mode::empty(),
+                )
+                .map_err(|e| err(p, e))?;
+                let st = rfs::fstat(&fd).map_err(|e| err(p, e))?;
+                self.dir(&fd, &st, name)
+            }
+            FileType::RegularFile => {
+                let fd = rfs::openat(dir, child, OFlags::RDONLY | nofollow, Mode::empty())
+                    .map_err(|e| err(p, e))?;
+                self.file(File::from(fd), name)
+            }
+            FileType::Symlink => {
+                let target = rfs::readlinkat(dir, child, Vec::new()).map_err(|e| err(p, e))?;
+                let mut h = header(&st, EntryType::Symlink);
+                self.b
+                    .append_link(&mut h, name, std::ffi::OsStr::from_bytes(target.as_bytes()))
+                    .map_err(|e| err(p, e))?;
+                self.entries += 1;
+                Ok(())
+            }
+            kind @ (FileType::CharacterDevice | FileType::BlockDevice | FileType::Fifo) => {
+                let t = match kind {
+                    FileType::CharacterDevice => EntryType::Char,
+                    FileType::BlockDevice => EntryType::Block,
+                    _ => EntryType::Fifo,
+                };
+                let mut h = header(&st, t);
+                let dev = st.st_rdev;
+                let _ = h.set_device_major(rfs::major(dev));
+                let _ = h.set_device_minor(rfs::minor(dev));
+                self.b
+                    .append_data(&mut h, name, std::io::empty())
+                    .map_err(|e| err(p, e))?;
+                self.entries += 1;
+                Ok(())
+            }
+            // Sockets cannot be archived.
+            _ => Ok(()),
+        }
+    }
+
+    fn file(&mut self, f: File, name: &str) -> Result<()> {
+        let p = Path::new(name);
+        let st = rfs::fstat(f.as_fd()).map_err(|e| err(p, e))?;
+        let mut h = header(&st, EntryType::Regular);
+        h.set_size(st.st_size as u64);
+        // A file that shrinks while read ends the archive short: refuse rather
+        // than pad silently.
+        let reader = std::io::Read::take(f, st.st_size as u64);
+        self.b
+            .append_data(&mut h, name, reader)
+            .map_err(|e| err(p, e))?;
+        self.entries += 1;
+        Ok(())
+    }
+}
+
+/// Whether `rel`, resolved inside `root`, is a directory.
+pub fn is_dir_in_root(root: &Path, rel: &Path) -> bool {
+    let Ok(root_fd) = rfs::open(
+        root,
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) else {
+        return false;
+    };
+    let rel = if rel.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        rel
+    };
+    rfs::openat2(
+        &root_fd,
+        rel,
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+        ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
+    )
+    .is_ok()
+}
+
+/// `rel` with every symlink resolved inside `root` (as the container would see
+/// it), relative to `root`; `None` when it does not exist.
+pub fn resolve_in_root(root: &Path, rel: &Path) -> Option<std::path::PathBuf> {
+    let root_fd = rfs::open(
+        root,
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .ok()?;
+    let rel = if rel.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        rel
+    };
+    let fd = rfs::openat2(
+        &root_fd,
+        rel,
+        OFlags::PATH | OFlags::CLOEXEC,
+        Mode::empty(),
+        ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
+    )
+    .ok()?;
+    let here = |fd: &OwnedFd| std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())).ok();
+    let (root_path, path) = (here(&root_fd)?, here(&fd)?);
+    path.strip_prefix(&root_path).ok().map(Path::to_path_buf)
+}
