@@ -13,6 +13,8 @@ REG_PID=
 cleanup() {
   if [ -n "$REG_PID" ]; then kill "$REG_PID" 2>/dev/null; wait "$REG_PID" 2>/dev/null || true; fi
   "$BIN/berth-oci" --root "$WORK/oci-state" delete --force berth-demo >/dev/null 2>&1 || true
+  "$BIN/berth" --root "$WORK/store" --runroot "$WORK/run" rm -af >/dev/null 2>&1 || true
+  { grep -o " $WORK/[^ ]*" /proc/self/mounts || true; } | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -63,6 +65,16 @@ c=$("$BIN/berth" image inspect --tls-verify=false --format '{{.Digest}}' "docker
 
 step "Run it from the store with berth run"
 "${S[@]}" run --rm localhost/demo:1 sh -c 'echo hello from berth run in $(hostname)'
+
+step "A detached container under its monitor: logs, exec, commit, stop, rm"
+"${S[@]}" run -d --name demo-web localhost/demo:1 sh -c 'echo serving; exec sleep 600'
+"${S[@]}" exec demo-web sh -c 'echo changed > /etc/motd'
+"${S[@]}" ps
+"${S[@]}" logs demo-web
+"${S[@]}" commit -q -m "demo change" demo-web localhost/demo:2
+"${S[@]}" stop -t 1 demo-web
+"${S[@]}" rm demo-web
+"${S[@]}" run --rm localhost/demo:2 cat /etc/motd
 
 if "$BIN/berth-oci" --version >/dev/null 2>&1; then
   step "Run it with berth-oci"
