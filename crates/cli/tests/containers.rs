@@ -1057,3 +1057,77 @@ fn cp_both_ways_and_symlinks_stay_inside_the_container() {
     let r = st.run(&["cp", "/etc/hostname", "/tmp/x"]);
     assert_eq!(r.code, 125, "{}", r.stderr);
 }
+
+#[test]
+fn ps_filters_and_sorts() {
+    let st = Store::new();
+    st.ok(&[
+        "create",
+        "--name",
+        "b-created",
+        "--label",
+        "tier=web",
+        "localhost/bb:1",
+        "true",
+    ]);
+    assert_eq!(
+        st.run(&[
+            "run",
+            "--name",
+            "a-exited",
+            "localhost/bb:1",
+            "sh",
+            "-c",
+            "exit 3"
+        ])
+        .code,
+        3
+    );
+    st.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "c-running",
+        "--label",
+        "tier=db",
+        "localhost/bb:1",
+        "sleep",
+        "1000",
+    ]);
+    let names = |args: &[&str]| {
+        let mut full = vec!["ps", "--format", "{{.Names}}"];
+        full.extend_from_slice(args);
+        st.ok(&full)
+            .stdout
+            .lines()
+            .map(String::from)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names(&[]), ["c-running"]);
+    assert_eq!(
+        names(&["-a"]),
+        ["c-running", "a-exited", "b-created"],
+        "newest first"
+    );
+    assert_eq!(
+        names(&["-a", "--sort", "names"]),
+        ["a-exited", "b-created", "c-running"]
+    );
+    assert_eq!(names(&["--filter", "status=exited"]), ["a-exited"]);
+    assert_eq!(names(&["--filter", "exited=3"]), ["a-exited"]);
+    assert_eq!(
+        names(&["-a", "--filter", "label=tier"]),
+        ["c-running", "b-created"]
+    );
+    assert_eq!(names(&["-a", "--filter", "label=tier=web"]), ["b-created"]);
+    assert_eq!(
+        names(&["-a", "--filter", "name=created", "--filter", "name=exited"]),
+        ["a-exited", "b-created"]
+    );
+    assert_eq!(
+        names(&["-a", "--filter", "ancestor=localhost/bb:1"]).len(),
+        3
+    );
+    assert_eq!(st.run(&["ps", "--filter", "color=red"]).code, 125);
+    assert_eq!(st.run(&["ps", "--sort", "size"]).code, 125);
+}

@@ -175,6 +175,53 @@ pub struct PsArgs {
     /// json, or a Go template.
     #[arg(long)]
     format: Option<String>,
+    /// status=, name=, id=, label=KEY[=VALUE], ancestor=, exited= (repeatable).
+    #[arg(short, long)]
+    filter: Vec<String>,
+    /// created, id, image, names, status.
+    #[arg(long, default_value = "created")]
+    sort: String,
+}
+
+/// Whether a container passes every `--filter` (the same key given twice: either).
+fn ps_filter(i: &Info, filters: &[String]) -> Result<bool, Failure> {
+    let mut by_key: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for f in filters {
+        let (k, v) = f.split_once('=').ok_or_else(|| Failure {
+            code: 125,
+            message: format!("invalid filter {f:?}: expected KEY=VALUE"),
+        })?;
+        by_key.entry(k).or_default().push(v);
+    }
+    for (k, values) in by_key {
+        let ok = values.iter().any(|v| match k {
+            "status" => i.state.status.as_str() == *v,
+            "name" => i.names.iter().any(|n| n.contains(v)),
+            "id" => i.id.starts_with(v),
+            "ancestor" => i.config.image_name == *v || i.config.image_id.starts_with(v),
+            "exited" => i.state.exit_code.map(|c| c.to_string()).as_deref() == Some(v),
+            "label" => i
+                .config
+                .process
+                .labels
+                .iter()
+                .any(|l| match v.split_once('=') {
+                    Some(_) => l == v,
+                    None => l.split('=').next() == Some(v),
+                }),
+            _ => false,
+        });
+        if !["status", "name", "id", "ancestor", "exited", "label"].contains(&k) {
+            return Err(Failure {
+                code: 125,
+                message: format!("invalid filter {k:?}"),
+            });
+        }
+        if !ok {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 fn status_text(i: &Info, now: u64, health: Option<&str>) -> String {
@@ -224,7 +271,32 @@ pub fn ps(store_args: &StoreArgs, a: PsArgs) -> CmdResult {
         code: 125,
         message: m,
     })?;
-    if !a.all && a.last.is_none() {
+    let mut kept = Vec::new();
+    for i in list {
+        if ps_filter(&i, &a.filter)? {
+            kept.push(i);
+        }
+    }
+    list = kept;
+    match a.sort.as_str() {
+        "created" => {}
+        "id" => list.sort_by(|x, y| x.id.cmp(&y.id)),
+        "image" => list.sort_by(|x, y| x.config.image_name.cmp(&y.config.image_name)),
+        "names" => list.sort_by(|x, y| x.names.cmp(&y.names)),
+        "status" => list.sort_by_key(|x| x.state.status.as_str()),
+        other => {
+            return Err(Failure {
+                code: 125,
+                message: format!("invalid --sort {other:?}: created, id, image, names or status"),
+            });
+        }
+    }
+    // A status filter shows stopped containers without -a, as podman does.
+    let wants_stopped = a
+        .filter
+        .iter()
+        .any(|f| f.starts_with("status=") || f.starts_with("exited="));
+    if !a.all && a.last.is_none() && !wants_stopped {
         list.retain(|i| matches!(i.state.status, Status::Running | Status::Paused));
     }
     if let Some(n) = a.last {
