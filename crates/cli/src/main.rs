@@ -78,6 +78,8 @@ enum Command {
     Commit(commands::containers::CommitArgs),
     /// Copy files between a container and the host.
     Cp(commands::containers::CpArgs),
+    /// Write a container's filesystem as a tar archive.
+    Export(commands::containers::ExportArgs),
     /// Freeze the processes of running containers.
     Pause(commands::containers::NamesArgs),
     /// Thaw paused containers.
@@ -198,6 +200,7 @@ fn main() {
         Command::Exec(a) => exit_with(commands::containers::exec(&cli.store, a)),
         Command::Commit(a) => commands::containers::commit(&cli.store, a),
         Command::Cp(a) => commands::containers::cp(&cli.store, a),
+        Command::Export(a) => commands::containers::export(&cli.store, a),
         Command::Pause(a) => commands::containers::pause(&cli.store, a, true),
         Command::Unpause(a) => commands::containers::pause(&cli.store, a, false),
         Command::Top(a) => commands::containers::top(&cli.store, a),

@@ -1131,3 +1131,35 @@ fn ps_filters_and_sorts() {
     assert_eq!(st.run(&["ps", "--filter", "color=red"]).code, 125);
     assert_eq!(st.run(&["ps", "--sort", "size"]).code, 125);
 }
+
+#[test]
+fn export_then_import_round_trips_a_containers_files() {
+    let st = Store::new();
+    st.ok(&[
+        "run",
+        "--name",
+        "src",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "mkdir /app && echo v2 > /app/version && ln -s version /app/current",
+    ]);
+    let tar = st.dir.path().join("src.tar");
+    st.ok(&["export", "-o", tar.to_str().unwrap(), "src"]);
+    st.ok(&["import", "-q", tar.to_str().unwrap(), "localhost/flat:1"]);
+    let r = st.ok(&[
+        "run",
+        "--rm",
+        "localhost/flat:1",
+        "sh",
+        "-c",
+        "cat /app/current; readlink /app/current",
+    ]);
+    assert_eq!(r.stdout, "v2\nversion\n");
+    assert_eq!(
+        st.run(&["export", "-o", tar.to_str().unwrap(), "nobody"])
+            .code,
+        125
+    );
+    assert!(tar.exists(), "a failed export replaced the archive");
+}

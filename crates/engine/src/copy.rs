@@ -150,3 +150,16 @@ pub fn copy_in(store: &Store, src: &Path, name: &str, dest: &str) -> Result<(), 
         })
     })
 }
+
+/// `export`: the container's whole filesystem as a tar, entries named from its root.
+pub fn export(
+    store: &Store,
+    name: &str,
+    out: &mut (dyn std::io::Write + Send),
+) -> Result<(), Failure> {
+    with_rootfs(store, name, |rootfs| {
+        archive::tar_in_root(rootfs, Path::new(""), "", out)
+            .map(drop)
+            .map_err(fail)
+    })
+}

@@ -731,6 +731,47 @@ pub fn cp(store_args: &StoreArgs, a: CpArgs) -> CmdResult {
 }
 
 #[derive(Args)]
+pub struct ExportArgs {
+    /// Write to this file instead of stdout.
+    #[arg(short, long)]
+    output: Option<std::path::PathBuf>,
+    name: String,
+}
+
+pub fn export(store_args: &StoreArgs, a: ExportArgs) -> CmdResult {
+    let store = store_args.open()?;
+    let io = |e: std::io::Error| Failure {
+        code: 125,
+        message: e.to_string(),
+    };
+    match &a.output {
+        Some(p) => {
+            let tmp = p.with_extension("berth-tmp");
+            let mut f = std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(io)?);
+            let r = berth_engine::copy::export(&store, &a.name, &mut f).map_err(fail);
+            if r.is_err() {
+                let _ = std::fs::remove_file(&tmp);
+                return r;
+            }
+            std::io::Write::flush(&mut f).map_err(io)?;
+            std::fs::rename(&tmp, p).map_err(io)
+        }
+        None => {
+            if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+                return Err(Failure {
+                    code: 125,
+                    message: "refusing to write an archive to a terminal: use -o FILE or redirect"
+                        .into(),
+                });
+            }
+            let mut out = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout());
+            berth_engine::copy::export(&store, &a.name, &mut out).map_err(fail)?;
+            std::io::Write::flush(&mut out).map_err(io)
+        }
+    }
+}
+
+#[derive(Args)]
 pub struct MonitorArgs {
     id: String,
 }

@@ -88,13 +88,17 @@ fn header(st: &rfs::Stat, kind: EntryType) -> Header {
 }
 
 impl<W: Write> Walker<'_, W> {
+    /// A directory and what it holds; `name` empty for the archive's root, whose
+    /// entries then carry bare names (as `export` writes them).
     fn dir(&mut self, dir: &OwnedFd, st: &rfs::Stat, name: &str) -> Result<()> {
         let p = Path::new(name);
-        let mut h = header(st, EntryType::Directory);
-        self.b
-            .append_data(&mut h, format!("{name}/"), std::io::empty())
-            .map_err(|e| err(p, e))?;
-        self.entries += 1;
+        if !name.is_empty() {
+            let mut h = header(st, EntryType::Directory);
+            self.b
+                .append_data(&mut h, format!("{name}/"), std::io::empty())
+                .map_err(|e| err(p, e))?;
+            self.entries += 1;
+        }
         let mut names: Vec<Vec<u8>> = rfs::Dir::read_from(dir)
             .map_err(|e| err(p, e))?
             .filter_map(|e| e.ok())
@@ -104,7 +108,11 @@ impl<W: Write> Walker<'_, W> {
         names.sort();
         for n in names {
             let child = std::ffi::OsStr::from_bytes(&n);
-            let child_name = format!("{name}/{}", child.to_string_lossy());
+            let child_name = if name.is_empty() {
+                child.to_string_lossy().into_owned()
+            } else {
+                format!("{name}/{}", child.to_string_lossy())
+            };
             self.entry(dir, child, &child_name)?;
         }
         Ok(())
