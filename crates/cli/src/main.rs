@@ -95,6 +95,10 @@ enum Command {
     Umount(commands::containers::NamesArgs),
     /// Manage named volumes.
     Volume(commands::volumes::VolumeArgs),
+    /// Manage bridge networks.
+    Network(commands::networks::NetworkArgs),
+    /// List a container's published ports.
+    Port(commands::containers::PortArgs),
     /// Run containers' healthchecks.
     Healthcheck(commands::containers::HealthcheckArgs),
     /// Show berth's version.
@@ -208,6 +212,8 @@ fn main() {
         Command::Mount(a) => commands::containers::mount(&cli.store, a),
         Command::Umount(a) => commands::containers::umount(&cli.store, a),
         Command::Volume(a) => commands::volumes::run(&cli.store, a),
+        Command::Network(a) => commands::networks::run(&cli.store, a),
+        Command::Port(a) => commands::containers::port(&cli.store, a),
         Command::Healthcheck(a) => commands::containers::healthcheck(&cli.store, a),
         Command::Version => {
             println!("Version:      {}", env!("CARGO_PKG_VERSION"));

@@ -1163,3 +1163,137 @@ fn export_then_import_round_trips_a_containers_files() {
     );
     assert!(tar.exists(), "a failed export replaced the archive");
 }
+
+/// A network namespace made for one test (the bridge, its addresses and the
+/// iptables rules of published ports live and die with it); berth runs in it
+/// through nsenter, which leaves the mount namespace alone.
+struct TestNetns {
+    name: String,
+}
+
+impl TestNetns {
+    fn new(tag: &str) -> TestNetns {
+        let name = format!("berth-t{}-{tag}", std::process::id());
+        let ok = |c: &mut Command| assert!(c.status().unwrap().success(), "{c:?}");
+        ok(Command::new("ip").args(["netns", "add", &name]));
+        ok(Command::new("ip").args(["netns", "exec", &name, "ip", "link", "set", "lo", "up"]));
+        TestNetns { name }
+    }
+
+    fn path(&self) -> String {
+        format!("/run/netns/{}", self.name)
+    }
+
+    /// A command run inside the namespace.
+    fn wrap(&self, c: &Command) -> Command {
+        let mut n = Command::new("nsenter");
+        n.arg(format!("--net={}", self.path()))
+            .arg(c.get_program())
+            .args(c.get_args());
+        for (k, v) in c.get_envs() {
+            match v {
+                Some(v) => n.env(k, v),
+                None => n.env_remove(k),
+            };
+        }
+        n
+    }
+}
+
+impl Drop for TestNetns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+    }
+}
+
+#[test]
+fn bridge_networks_publish_ports_and_resolve_names() {
+    let st = Store::new();
+    let ns = TestNetns::new("net");
+    let run = |args: &[&str]| {
+        let mut c = st.cmd();
+        c.args(args);
+        run_cmd(&mut ns.wrap(&c))
+    };
+    let ok = |args: &[&str]| {
+        let r = run(args);
+        assert_eq!(r.code, 0, "berth {args:?}: {}", r.stderr);
+        r
+    };
+    ok(&["network", "create", "--subnet", "10.91.0.0/24", "app"]);
+    assert!(ok(&["network", "ls", "-q"]).stdout.contains("app"));
+    ok(&[
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "--network",
+        "app",
+        "-p",
+        "127.0.0.1:18080:80",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "echo hello-web > /tmp/index.html; exec httpd -f -p 80 -h /tmp",
+    ]);
+    let ip = ok(&[
+        "inspect",
+        "--format",
+        "{{.NetworkSettings.IPAddress}}",
+        "web",
+    ])
+    .stdout;
+    assert!(ip.starts_with("10.91.0."), "{ip}");
+    // Another container on the network reaches it by name.
+    let r = ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "app",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "until wget -q -O - http://web/index.html; do sleep 0.05; done",
+    ]);
+    assert_eq!(r.stdout, "hello-web\n");
+    // The published port answers on the namespace's loopback.
+    let mut wget = Command::new("/bin/busybox");
+    wget.args(["wget", "-q", "-O", "-", "http://127.0.0.1:18080/index.html"]);
+    let r = run_cmd(&mut ns.wrap(&wget));
+    assert_eq!(r.stdout, "hello-web\n", "{}", r.stderr);
+    assert_eq!(ok(&["port", "web"]).stdout, "80/tcp -> 127.0.0.1:18080\n");
+    assert!(ok(&["ps"]).stdout.contains("127.0.0.1:18080->80/tcp"));
+    // A network in use stays; -p without a bridge network is refused.
+    assert_eq!(run(&["network", "rm", "app"]).code, 125);
+    assert_eq!(
+        run(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "-p",
+            "1:1",
+            "localhost/bb:1",
+            "true"
+        ])
+        .code,
+        125
+    );
+    ok(&["rm", "-f", "web"]);
+    ok(&["network", "rm", "app"]);
+    // Nothing left: no pinned namespaces, no port rules.
+    let pins = st.dir.path().join("run/netns");
+    assert_eq!(
+        std::fs::read_dir(&pins).map(|d| d.count()).unwrap_or(0),
+        0,
+        "a namespace pin was left"
+    );
+    let mut ipt = Command::new("iptables");
+    ipt.args(["-t", "nat", "-S"]);
+    let rules = run_cmd(&mut ns.wrap(&ipt)).stdout;
+    assert!(!rules.contains("18080"), "{rules}");
+    // rm -af in Store's Drop must run in the namespace too: nothing is left to it.
+    assert_eq!(ok(&["ps", "-a", "-q"]).stdout, "");
+}

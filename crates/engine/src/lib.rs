@@ -10,6 +10,7 @@ pub mod lifecycle;
 pub mod logs;
 pub mod monitor;
 pub mod names;
+pub mod network;
 pub mod run;
 pub mod security;
 pub mod spec;

@@ -248,6 +248,7 @@ fn exec_argv(id: &str) -> Vec<std::ffi::OsString> {
 /// recorded, and with `--rm` the container is removed.
 fn finish(store: &Store, id: &str, code: i32) {
     let _ = berth_runtime::delete::delete(&runtime(store), id, true);
+    crate::network::teardown(store, id);
     let _ = store.unmount(id, false);
     let rm = container::find(store, id).is_ok_and(|i| i.config.rm);
     let mut st = container::load_state(store, id);
@@ -264,5 +265,6 @@ fn finish(store: &Store, id: &str, code: i32) {
 /// A start that failed leaves the container created, not running.
 fn finish_failed(store: &Store, id: &str) {
     let _ = berth_runtime::delete::delete(&runtime(store), id, true);
+    crate::network::teardown(store, id);
     let _ = store.unmount(id, false);
 }

@@ -73,7 +73,20 @@ pub fn create(store: &Store, o: &RunOptions) -> Result<Info, RunError> {
         .map_err(|_| RunError::Engine(format!("{}: image not known (pull it first)", o.image)))?;
     let config = image_config(store, &img.id)?;
     let args = spec::args(&config, &o.process);
-    // Bad mount flags fail now, not at start.
+    // Bad network and mount flags fail now, not at start.
+    parse_ports(&o.process.ports)?;
+    match crate::network::bridge_network(&o.process.network) {
+        Some(net) => {
+            crate::network::get(store, net).map_err(RunError::Engine)?;
+        }
+        None if !o.process.ports.is_empty() => {
+            return Err(RunError::Engine(format!(
+                "-p needs a bridge network, not --network {}",
+                o.process.network
+            )));
+        }
+        None => {}
+    }
     for v in &o.process.volumes {
         volumes::volume_mount(store, v).map_err(RunError::Engine)?;
     }
@@ -144,9 +157,32 @@ pub fn prepare_bundle(store: &Store, info: &Info) -> Result<PathBuf, RunError> {
     std::fs::create_dir_all(&bundle).map_err(|e| engine(format!("{}: {e}", bundle.display())))?;
     let mut spec = spec::generate(&config, &rootfs, id, &cfg.process).map_err(RunError::Engine)?;
     let hostname = spec.hostname.clone().unwrap_or_default();
+    let mut members = Vec::new();
+    if let Some(net) = crate::network::bridge_network(&cfg.process.network) {
+        let ports = parse_ports(&cfg.process.ports)?;
+        let att = crate::network::setup(store, id, net, &ports).map_err(RunError::Engine)?;
+        if let Some(ns) = spec
+            .linux
+            .as_mut()
+            .and_then(|l| l.namespaces.iter_mut().find(|n| n.kind == "network"))
+        {
+            ns.path = Some(att.netns.to_string_lossy().into_owned());
+        }
+        members = crate::network::members(store, net);
+        // The others on the network learn this container's name too.
+        for other in crate::container::list(store).unwrap_or_default() {
+            if other.id != id && crate::network::attachment(store, &other.id).is_some() {
+                volumes::refresh_hosts(
+                    &container::userdata(store, &other.id).join("hosts"),
+                    &crate::network::members(store, net),
+                );
+            }
+        }
+    }
     // Later mounts go over earlier ones: the generated files, then the user's.
-    spec.mounts
-        .extend(volumes::generated_files(info, &bundle, &hostname).map_err(RunError::Engine)?);
+    spec.mounts.extend(
+        volumes::generated_files(info, &bundle, &hostname, &members).map_err(RunError::Engine)?,
+    );
     for v in &cfg.process.volumes {
         spec.mounts
             .push(volumes::volume_mount(store, v).map_err(RunError::Engine)?);
@@ -175,6 +211,7 @@ fn run_container(store: &Store, c: &Info) -> Result<i32, RunError> {
     } else {
         run_piped(store, c, bundle)
     };
+    crate::network::teardown(store, &c.id);
     let _ = store.unmount(&c.id, false);
     let done = ContainerState {
         status: Status::Exited,
@@ -264,6 +301,13 @@ fn run_with_terminal(store: &Store, c: &Info, bundle: PathBuf) -> Result<i32, Ru
     Ok(code)
 }
 
+fn parse_ports(ports: &[String]) -> Result<Vec<crate::network::PortMapping>, RunError> {
+    ports
+        .iter()
+        .map(|p| crate::network::PortMapping::parse(p).map_err(RunError::Engine))
+        .collect()
+}
+
 pub(crate) fn classify(msg: &str) -> RunError {
     if msg.contains("executable file not found")
         || msg.contains("No such file or directory") && msg.starts_with("exec ")
@@ -277,9 +321,10 @@ pub(crate) fn classify(msg: &str) -> RunError {
 }
 
 /// Removes a container: what the runtime may still hold of it (a start that was
-/// interrupted), its mount, its record and its bundle; best effort.
+/// interrupted), its network, its mount, its record and its bundle; best effort.
 pub fn remove(store: &Store, id: &str) {
     let _ = berth_runtime::delete::delete(&runtime(store), id, true);
+    crate::network::teardown(store, id);
     let _ = store.unmount(id, true);
     let _ = store.remove_container(id);
     let _ = std::fs::remove_dir_all(store.config().run_root.join("containers").join(id));

@@ -96,6 +96,8 @@ pub struct ProcessOptions {
     /// `--stop-signal`, `--stop-timeout`.
     pub stop_signal: Option<String>,
     pub stop_timeout: Option<u64>,
+    /// `-p [IP:]HOST:CONTAINER[/PROTO]`.
+    pub ports: Vec<String>,
 }
 
 fn mount(dest: &str, kind: &str, source: &str, options: &[&str]) -> Mount {
@@ -278,15 +280,23 @@ pub fn generate(
         .collect();
     match o.network.as_str() {
         "host" => {}
+        // A bridge network's namespace is made and pinned before the container
+        // starts; the bundle then names it (see run::prepare_bundle).
         "none" | "" => namespaces.push(Namespace {
             kind: "network".into(),
             path: None,
         }),
-        other => {
-            return Err(format!(
-                "--network {other}: only none and host are supported so far"
-            ));
+        other if other.starts_with("ns:") => namespaces.push(Namespace {
+            kind: "network".into(),
+            path: Some(other[3..].to_string()),
+        }),
+        other if other.starts_with("container:") => {
+            return Err(format!("--network {other}: not supported yet"));
         }
+        _ => namespaces.push(Namespace {
+            kind: "network".into(),
+            path: None,
+        }),
     }
     let mounts = vec![
         mount("/proc", "proc", "proc", &["nosuid", "noexec", "nodev"]),

@@ -197,3 +197,46 @@ pub fn wait_pid(pid: i32) -> io::Result<i32> {
         });
     }
 }
+
+/// Makes a new network namespace and pins it by bind-mounting it on `path`
+/// (a thread unshares, so this process keeps its own namespace).
+pub fn pin_new_netns(path: &std::path::Path) -> io::Result<()> {
+    use std::ffi::CString;
+    std::fs::create_dir_all(path.parent().unwrap_or(std::path::Path::new("/")))?;
+    std::fs::File::create(path)?;
+    let target = CString::new(path.as_os_str().as_encoded_bytes()).map_err(io::Error::other)?;
+    let r = std::thread::spawn(move || -> io::Result<()> {
+        // SAFETY: unshare affects only this thread, which ends right after.
+        check(unsafe { libc::unshare(libc::CLONE_NEWNET) })?;
+        // SAFETY: gettid has no arguments and cannot fail.
+        let tid = unsafe { libc::gettid() };
+        let src =
+            CString::new(format!("/proc/self/task/{tid}/ns/net")).map_err(io::Error::other)?;
+        // SAFETY: both paths are NUL-terminated; a bind mount with no data.
+        check(unsafe {
+            libc::mount(
+                src.as_ptr(),
+                target.as_ptr(),
+                std::ptr::null(),
+                libc::MS_BIND,
+                std::ptr::null(),
+            )
+        })?;
+        Ok(())
+    })
+    .join()
+    .map_err(|_| io::Error::other("netns thread panicked"))?;
+    if r.is_err() {
+        let _ = std::fs::remove_file(path);
+    }
+    r
+}
+
+/// Unpins a network namespace made by [`pin_new_netns`].
+pub fn unpin_netns(path: &std::path::Path) {
+    if let Ok(c) = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()) {
+        // SAFETY: a NUL-terminated path; a failed unmount is ignored.
+        unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) };
+    }
+    let _ = std::fs::remove_file(path);
+}

@@ -101,7 +101,12 @@ pub fn tmpfs_mount(spec: &str) -> Result<Mount, String> {
 
 /// Writes the container's /etc/hosts, /etc/hostname, /etc/resolv.conf and
 /// /run/.containerenv into `userdata`; returns their bind mounts.
-pub fn generated_files(info: &Info, userdata: &Path, hostname: &str) -> Result<Vec<Mount>, String> {
+pub fn generated_files(
+    info: &Info,
+    userdata: &Path,
+    hostname: &str,
+    members: &[(String, String)],
+) -> Result<Vec<Mount>, String> {
     let p = &info.config.process;
     let host_net = p.network == "host";
     let mut hosts = if host_net {
@@ -121,6 +126,9 @@ pub fn generated_files(info: &Info, userdata: &Path, hostname: &str) -> Result<V
         addr.parse::<std::net::IpAddr>()
             .map_err(|_| format!("--add-host {h}: {addr:?} is not an IP address"))?;
         hosts.push_str(&format!("{addr}\t{name}\n"));
+    }
+    if !members.is_empty() {
+        hosts.push_str(&network_section(members));
     }
     let resolv = resolv_conf(&p.dns, host_net);
     let containerenv = format!(
@@ -144,6 +152,37 @@ pub fn generated_files(info: &Info, userdata: &Path, hostname: &str) -> Result<V
         mounts.push(bind(dest, &path, false));
     }
     Ok(mounts)
+}
+
+const MEMBERS_MARK: &str = "# berth: containers on the same network\n";
+
+fn network_section(members: &[(String, String)]) -> String {
+    let mut s = String::from(MEMBERS_MARK);
+    for (ip, name) in members {
+        s.push_str(&format!("{ip}\t{name}\n"));
+    }
+    s
+}
+
+/// Rewrites the network section of a container's /etc/hosts in place (the file
+/// is bind-mounted into the running container: its inode must stay).
+pub fn refresh_hosts(hosts: &Path, members: &[(String, String)]) {
+    let Ok(text) = std::fs::read_to_string(hosts) else {
+        return;
+    };
+    let base = text
+        .split(MEMBERS_MARK)
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let new = base + &network_section(members);
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(hosts)
+    {
+        let _ = std::io::Write::write_all(&mut f, new.as_bytes());
+    }
 }
 
 /// The host's resolv.conf, its nameservers replaced by `--dns` ones when given;

@@ -240,13 +240,54 @@ fn status_text(i: &Info, now: u64, health: Option<&str>) -> String {
     }
 }
 
+/// `127.0.0.1:8080->80/tcp, …` from the container's published ports.
+fn ports_text(store: &berth_storage::Store, i: &Info) -> String {
+    berth_engine::network::attachment(store, &i.id)
+        .map(|a| {
+            a.ports
+                .iter()
+                .map(|p| {
+                    format!(
+                        "{}:{}->{}/{}",
+                        p.host_ip, p.host_port, p.container_port, p.protocol
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default()
+}
+
+fn network_settings(store: &berth_storage::Store, i: &Info) -> Value {
+    let Some(a) = berth_engine::network::attachment(store, &i.id) else {
+        return json!({"IPAddress": "", "Ports": {}, "Networks": {}});
+    };
+    let mut ports = serde_json::Map::new();
+    for p in &a.ports {
+        ports.insert(
+            format!("{}/{}", p.container_port, p.protocol),
+            json!([{"HostIp": p.host_ip, "HostPort": p.host_port.to_string()}]),
+        );
+    }
+    let mut nets = serde_json::Map::new();
+    for (name, _, ip) in &a.interfaces {
+        nets.insert(name.clone(), json!({"IPAddress": ip}));
+    }
+    json!({
+        "IPAddress": a.interfaces.first().map(|x| x.2.clone()).unwrap_or_default(),
+        "Ports": ports,
+        "Networks": nets,
+        "SandboxKey": a.netns,
+    })
+}
+
 fn health_status(store: &berth_storage::Store, i: &Info) -> Option<String> {
     i.config.health.as_ref()?;
     berth_engine::health::load(store, &i.id).map(|h| h.status)
 }
 
 /// One container as `ps --format json` shows it (podman's field names).
-fn ps_row(i: &Info, now: u64, health: Option<&str>) -> Value {
+fn ps_row(store: &berth_storage::Store, i: &Info, now: u64, health: Option<&str>) -> Value {
     json!({
         "Id": i.id,
         "ID": i.id,
@@ -262,6 +303,7 @@ fn ps_row(i: &Info, now: u64, health: Option<&str>) -> Value {
         "Pid": i.state.pid,
         "Names": i.names,
         "AutoRemove": i.config.rm,
+        "Ports": ports_text(store, i),
     })
 }
 
@@ -314,7 +356,7 @@ pub fn ps(store_args: &StoreArgs, a: PsArgs) -> CmdResult {
         let mut rows: Vec<Value> = list
             .iter()
             .zip(&healths)
-            .map(|(i, h)| ps_row(i, now, h.as_deref()))
+            .map(|(i, h)| ps_row(&store, i, now, h.as_deref()))
             .collect();
         if f != "json" {
             // In templates podman's .Names is the names joined, not a list, and
@@ -359,7 +401,7 @@ pub fn ps(store_args: &StoreArgs, a: PsArgs) -> CmdResult {
                 human_duration(now.saturating_sub(i.config.created_ns))
             ),
             status_text(i, now, h.as_deref()),
-            String::new(),
+            ports_text(&store, i),
             i.name().to_string(),
         ]);
     }
@@ -400,6 +442,7 @@ fn inspect_value(store: &berth_storage::Store, i: &Info) -> Value {
                 .filter(|_| i.config.health.is_some()),
         },
         "RestartCount": i.state.restart_count,
+        "NetworkSettings": network_settings(store, i),
         "Image": i.config.image_id,
         "ImageName": i.config.image_name,
         "Name": i.name(),
@@ -769,6 +812,29 @@ pub fn export(store_args: &StoreArgs, a: ExportArgs) -> CmdResult {
             std::io::Write::flush(&mut out).map_err(io)
         }
     }
+}
+
+#[derive(Args)]
+pub struct PortArgs {
+    name: String,
+}
+
+/// `port`: the container's published ports, `80/tcp -> 127.0.0.1:8080`.
+pub fn port(store_args: &StoreArgs, a: PortArgs) -> CmdResult {
+    let store = store_args.open()?;
+    let i = container::find(&store, &a.name).map_err(|m| Failure {
+        code: 125,
+        message: m,
+    })?;
+    if let Some(att) = berth_engine::network::attachment(&store, &i.id) {
+        for p in &att.ports {
+            println!(
+                "{}/{} -> {}:{}",
+                p.container_port, p.protocol, p.host_ip, p.host_port
+            );
+        }
+    }
+    Ok(())
 }
 
 #[derive(Args)]

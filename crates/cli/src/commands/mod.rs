@@ -3,6 +3,7 @@ pub mod image;
 pub mod image_extra;
 pub mod images;
 pub mod login;
+pub mod networks;
 pub mod run;
 pub mod sync;
 pub mod trust;

@@ -31,9 +31,10 @@ pub struct ContainerArgs {
     /// Replace the image's entrypoint (a command, or a JSON array).
     #[arg(long)]
     entrypoint: Option<String>,
-    /// none (a network namespace with loopback only) or host.
-    #[arg(long, default_value = "none")]
-    network: String,
+    /// none (loopback only), host, bridge (berth's default network), a network's
+    /// name, or ns:PATH.
+    #[arg(long = "network", alias = "net")]
+    network: Option<String>,
     #[arg(long)]
     hostname: Option<String>,
     /// Mount the root filesystem read-only.
@@ -118,6 +119,10 @@ pub struct ContainerArgs {
     /// Remove a container of the same name first.
     #[arg(long)]
     replace: bool,
+    /// Publish a port: [IP:]HOSTPORT:CONTAINERPORT[/tcp|udp] (needs a bridge network;
+    /// given without --network, the default one).
+    #[arg(short = 'p', long = "publish")]
+    publish: Vec<String>,
     image: String,
     /// The command and its arguments.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -206,6 +211,15 @@ fn options(a: ContainerArgs) -> Result<RunOptions, Failure> {
         serde_json::from_str::<Vec<String>>(&e)
             .unwrap_or_else(|_| if e.is_empty() { Vec::new() } else { vec![e] })
     });
+    // Publishing a port implies the default bridge network unless one is named.
+    let network = a.network.unwrap_or_else(|| {
+        if a.publish.is_empty() {
+            "none"
+        } else {
+            "bridge"
+        }
+        .to_string()
+    });
     let health = berth_engine::health::HealthFlags {
         disabled: a.no_healthcheck || a.health_interval.as_deref() == Some("disable"),
         interval: a.health_interval.filter(|i| i != "disable"),
@@ -224,7 +238,7 @@ fn options(a: ContainerArgs) -> Result<RunOptions, Failure> {
             workdir: a.workdir,
             user: a.user,
             hostname: a.hostname,
-            network: a.network,
+            network,
             read_only: a.read_only,
             cap_add: a.cap_add,
             cap_drop: a.cap_drop,
@@ -246,6 +260,7 @@ fn options(a: ContainerArgs) -> Result<RunOptions, Failure> {
             labels: a.label,
             stop_signal: a.stop_signal,
             stop_timeout: a.stop_timeout,
+            ports: a.publish,
         },
     })
 }

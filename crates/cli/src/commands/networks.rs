@@ -1,0 +1,101 @@
+//! `berth network`: bridge networks (CNI plugins).
+
+use berth_engine::network;
+use clap::{Args, Subcommand};
+use serde_json::{Value, json};
+
+use crate::commands::image::print_value;
+use crate::commands::images::StoreArgs;
+use crate::exit::{CmdResult, Failure};
+
+#[derive(Args)]
+pub struct NetworkArgs {
+    #[command(subcommand)]
+    command: NetworkCommand,
+}
+
+#[derive(Subcommand)]
+enum NetworkCommand {
+    /// Create a bridge network.
+    Create(CreateArgs),
+    /// List networks.
+    #[command(alias = "list")]
+    Ls(LsArgs),
+    /// Show networks' details.
+    Inspect(NamesArgs),
+    /// Remove networks no container uses.
+    Rm(NamesArgs),
+}
+
+#[derive(Args)]
+struct CreateArgs {
+    /// ADDR/LEN, e.g. 10.90.0.0/24 (default: a free 10.89.N.0/24).
+    #[arg(long)]
+    subnet: Option<String>,
+    name: String,
+}
+
+#[derive(Args)]
+struct LsArgs {
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+#[derive(Args)]
+struct NamesArgs {
+    #[arg(required = true)]
+    names: Vec<String>,
+}
+
+fn err(m: String) -> Failure {
+    Failure {
+        code: 125,
+        message: m,
+    }
+}
+
+fn value(n: &network::Network) -> Value {
+    json!({"name": n.name, "driver": "bridge", "network_interface": n.bridge,
+           "subnets": [{"subnet": n.subnet}], "ipam_options": {"driver": "host-local"}})
+}
+
+pub fn run(store_args: &StoreArgs, a: NetworkArgs) -> CmdResult {
+    let store = store_args.open()?;
+    match a.command {
+        NetworkCommand::Create(c) => {
+            let n = network::create(&store, &c.name, c.subnet.as_deref()).map_err(err)?;
+            println!("{}", n.name);
+        }
+        NetworkCommand::Ls(l) => {
+            // The default network is listed once it exists, or would be made.
+            let _ = network::get(&store, network::DEFAULT);
+            let nets = network::list(&store);
+            if l.quiet {
+                for n in nets {
+                    println!("{}", n.name);
+                }
+            } else {
+                let mut rows = vec![vec!["NAME".to_string(), "DRIVER".into(), "SUBNET".into()]];
+                rows.extend(
+                    nets.iter()
+                        .map(|n| vec![n.name.clone(), "bridge".into(), n.subnet.clone()]),
+                );
+                print!("{}", crate::table::render(&rows));
+            }
+        }
+        NetworkCommand::Inspect(n) => {
+            let mut out = Vec::new();
+            for name in &n.names {
+                out.push(value(&network::get(&store, name).map_err(err)?));
+            }
+            print_value(&Value::Array(out), None)?;
+        }
+        NetworkCommand::Rm(n) => {
+            for name in &n.names {
+                network::remove(&store, name).map_err(err)?;
+                println!("{name}");
+            }
+        }
+    }
+    Ok(())
+}
