@@ -99,6 +99,8 @@ enum Command {
     Network(commands::networks::NetworkArgs),
     /// List a container's published ports.
     Port(commands::containers::PortArgs),
+    /// Give a container a new name.
+    Rename(commands::containers::RenameArgs),
     /// Run containers' healthchecks.
     Healthcheck(commands::containers::HealthcheckArgs),
     /// Show berth's version.
@@ -214,6 +216,7 @@ fn main() {
         Command::Volume(a) => commands::volumes::run(&cli.store, a),
         Command::Network(a) => commands::networks::run(&cli.store, a),
         Command::Port(a) => commands::containers::port(&cli.store, a),
+        Command::Rename(a) => commands::containers::rename(&cli.store, a),
         Command::Healthcheck(a) => commands::containers::healthcheck(&cli.store, a),
         Command::Version => {
             println!("Version:      {}", env!("CARGO_PKG_VERSION"));

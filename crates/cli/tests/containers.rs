@@ -1297,3 +1297,83 @@ fn bridge_networks_publish_ports_and_resolve_names() {
     // rm -af in Store's Drop must run in the namespace too: nothing is left to it.
     assert_eq!(ok(&["ps", "-a", "-q"]).stdout, "");
 }
+
+#[test]
+fn rename_logs_window_inspect_images_and_pull_on_run() {
+    let st = Store::new();
+    st.ok(&[
+        "run",
+        "--name",
+        "old",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "echo first",
+    ]);
+    st.ok(&["rename", "old", "new"]);
+    assert_eq!(st.run(&["container", "exists", "old"]).code, 1);
+    assert_eq!(st.ok(&["logs", "new"]).stdout, "first\n");
+    st.ok(&["create", "--name", "taken", "localhost/bb:1", "true"]);
+    assert_eq!(st.run(&["rename", "new", "taken"]).code, 125);
+    // --since/--until: a window in the log's own times.
+    assert_eq!(
+        st.ok(&["logs", "--since", "2000-01-01T00:00:00Z", "new"])
+            .stdout,
+        "first\n"
+    );
+    assert_eq!(
+        st.ok(&["logs", "--until", "2000-01-01T00:00:00Z", "new"])
+            .stdout,
+        ""
+    );
+    assert_eq!(st.ok(&["logs", "--since", "1h", "new"]).stdout, "first\n");
+    assert_eq!(st.run(&["logs", "--since", "yesterday", "new"]).code, 125);
+    // `inspect` takes images as podman's does.
+    let v = json(&st.ok(&["inspect", "localhost/bb:1"]).stdout);
+    assert!(v[0]["RootFS"]["Layers"].is_array(), "{v}");
+    // --pull missing: run pulls what the store lacks.
+    let reg = support::registry::Registry::start().expect("registry");
+    let conf = st.dir.path().join("registries.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "[[registry]]\nlocation = \"{}\"\ninsecure = true\n",
+            reg.addr()
+        ),
+    )
+    .unwrap();
+    let remote = format!("{}/pulled/bb:1", reg.addr());
+    st.ok(&[
+        "push",
+        "-q",
+        "--tls-verify=false",
+        "localhost/bb:1",
+        &remote,
+    ]);
+    let other = Store::new();
+    let mut c = other.cmd();
+    c.env("CONTAINERS_REGISTRIES_CONF", &conf).args([
+        "run",
+        "--rm",
+        &remote,
+        "echo",
+        "pulled and ran",
+    ]);
+    let r = run_cmd(&mut c);
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (0, "pulled and ran\n"),
+        "{}",
+        r.stderr
+    );
+    let mut c = other.cmd();
+    c.env("CONTAINERS_REGISTRIES_CONF", &conf).args([
+        "run",
+        "--rm",
+        "--pull",
+        "never",
+        &format!("{}/absent:1", reg.addr()),
+        "true",
+    ]);
+    assert_eq!(run_cmd(&mut c).code, 125);
+}

@@ -297,6 +297,9 @@ pub struct LogOptions {
     pub follow: bool,
     pub tail: Option<usize>,
     pub timestamps: bool,
+    /// Only entries at or after / before these times (RFC 3339, as in the log).
+    pub since: Option<String>,
+    pub until: Option<String>,
 }
 
 /// Copies the container's log to `out` and `err`, by stream.
@@ -320,6 +323,14 @@ pub fn logs(
     let mut reader = BufReader::new(file);
     let mut lines: Vec<Vec<u8>> = Vec::new();
     read_lines(&mut reader, &mut lines);
+    // The log's timestamps are fixed-width RFC 3339 UTC: they compare as text.
+    let stamp = |l: &Vec<u8>| logs::parse_line(l).map(|e| e.timestamp).unwrap_or_default();
+    if let Some(s) = &o.since {
+        lines.retain(|l| stamp(l).as_str() >= s.as_str());
+    }
+    if let Some(u) = &o.until {
+        lines.retain(|l| stamp(l).as_str() <= u.as_str());
+    }
     if let Some(n) = o.tail {
         let skip = lines.len().saturating_sub(n);
         lines.drain(..skip);

@@ -1119,6 +1119,25 @@ impl Store {
         Ok(false)
     }
 
+    /// Gives a container a new name (its only one).
+    pub fn rename_container(&self, container: &str, name: &str) -> Result<()> {
+        self.write(|st| {
+            let i = find_container(st, container)?;
+            if let Some(other) = st
+                .containers
+                .iter()
+                .find(|c| c.id != st.containers[i].id && c.names.iter().any(|n| n == name))
+            {
+                return Err(Error::NameInUse {
+                    name: name.to_string(),
+                    id: other.id.clone(),
+                });
+            }
+            st.containers[i].names = vec![name.to_string()];
+            Ok(())
+        })
+    }
+
     /// Deletes a container and its read-write layer (unmounting it first).
     pub fn remove_container(&self, container: &str) -> Result<()> {
         self.write(|st| {

@@ -144,7 +144,37 @@ pub struct LogsArgs {
     /// Prefix each line with its time.
     #[arg(short, long)]
     timestamps: bool,
+    /// Only lines since a time (RFC 3339) or a duration ago (10m, 1h30m).
+    #[arg(long)]
+    since: Option<String>,
+    /// Only lines until a time or a duration ago.
+    #[arg(long)]
+    until: Option<String>,
     name: String,
+}
+
+/// A `--since`/`--until` value as the log's own timestamp form.
+fn log_time(v: &str) -> Result<String, Failure> {
+    if let Ok(d) = berth_engine::health::parse_duration(v) {
+        let ns = now_ns().saturating_sub(d.as_nanos() as u64);
+        return Ok(rfc3339(ns));
+    }
+    let bad = || Failure {
+        code: 125,
+        message: format!(
+            "invalid time {v:?}: use RFC 3339 (2026-01-02T15:04:05Z) or a duration (10m)"
+        ),
+    };
+    let t = v.strip_suffix('Z').unwrap_or(v);
+    if t.len() < 19 || t.as_bytes()[10] != b'T' {
+        return Err(bad());
+    }
+    // Pad to the log's nanosecond width so that text comparison is time order.
+    let (secs, frac) = t.split_once('.').unwrap_or((t, ""));
+    if secs.len() != 19 || !frac.chars().all(|c| c.is_ascii_digit()) || frac.len() > 9 {
+        return Err(bad());
+    }
+    Ok(format!("{secs}.{frac:0<9}Z"))
 }
 
 pub fn logs(store_args: &StoreArgs, a: LogsArgs) -> CmdResult {
@@ -153,6 +183,8 @@ pub fn logs(store_args: &StoreArgs, a: LogsArgs) -> CmdResult {
         follow: a.follow,
         tail: a.tail.filter(|n| *n >= 0).map(|n| n as usize),
         timestamps: a.timestamps,
+        since: a.since.as_deref().map(log_time).transpose()?,
+        until: a.until.as_deref().map(log_time).transpose()?,
     };
     let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
     lifecycle::logs(&store, &a.name, &o, &mut out, &mut err).map_err(fail)
@@ -472,6 +504,14 @@ pub fn inspect(store_args: &StoreArgs, a: InspectArgs) -> CmdResult {
     for n in &a.names {
         match container::find(&store, n) {
             Ok(i) => values.push(inspect_value(&store, &i)),
+            // podman inspect also takes images.
+            Err(_) if store.image(n).is_ok() => {
+                return crate::commands::images::inspect_local(
+                    store_args,
+                    std::slice::from_ref(n),
+                    a.format.as_deref(),
+                );
+            }
             Err(m) => {
                 eprintln!("Error: {m}");
                 missing = Some(125);
@@ -835,6 +875,24 @@ pub fn port(store_args: &StoreArgs, a: PortArgs) -> CmdResult {
         }
     }
     Ok(())
+}
+
+#[derive(Args)]
+pub struct RenameArgs {
+    container: String,
+    name: String,
+}
+
+pub fn rename(store_args: &StoreArgs, a: RenameArgs) -> CmdResult {
+    let store = store_args.open()?;
+    let i = container::find(&store, &a.container).map_err(|m| Failure {
+        code: 125,
+        message: m,
+    })?;
+    store.rename_container(&i.id, &a.name).map_err(|e| Failure {
+        code: 125,
+        message: e.to_string(),
+    })
 }
 
 #[derive(Args)]

@@ -82,6 +82,24 @@ pub struct PullArgs {
     access: Access,
     /// IMAGE (a name, or TRANSPORT:NAME)
     image: String,
+    /// Print no IDs (pulling on behalf of `run`).
+    #[arg(skip)]
+    no_ids: bool,
+}
+
+/// Pulls `image` for `run`/`create` under `--pull POLICY`, printing only
+/// progress (to stderr).
+pub fn pull_for_run(store_args: &StoreArgs, image: &str, policy: &str) -> CmdResult {
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        a: PullArgs,
+    }
+    let mut a = <Cli as clap::Parser>::try_parse_from(["pull", "--policy", policy, image])
+        .map_err(|e| exit::podman(e.to_string().trim().to_string()))?
+        .a;
+    a.no_ids = true;
+    pull(store_args, a)
 }
 
 #[derive(Args)]
@@ -177,7 +195,9 @@ pub fn pull(store_args: &StoreArgs, a: PullArgs) -> CmdResult {
         && !matches!(name, ImageName::Docker(_))
     {
         let id = pull_one(&store, &name, None, &ctx, &policy, progress.as_ref())?;
-        println!("{id}");
+        if !a.no_ids {
+            println!("{id}");
+        }
         return Ok(());
     }
     let typed = a.image.strip_prefix("docker://").unwrap_or(&a.image);
@@ -260,7 +280,9 @@ pub fn pull(store_args: &StoreArgs, a: PullArgs) -> CmdResult {
         }
         if !ids.is_empty() {
             for id in ids {
-                println!("{id}");
+                if !a.no_ids {
+                    println!("{id}");
+                }
             }
             return Ok(());
         }

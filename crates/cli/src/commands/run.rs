@@ -119,6 +119,9 @@ pub struct ContainerArgs {
     /// Remove a container of the same name first.
     #[arg(long)]
     replace: bool,
+    /// Pull the image: missing (default), always, never, newer.
+    #[arg(long, default_value = "missing", value_parser = ["missing", "always", "never", "newer"])]
+    pull: String,
     /// Publish a port: [IP:]HOSTPORT:CONTAINERPORT[/tcp|udp] (needs a bridge network;
     /// given without --network, the default one).
     #[arg(short = 'p', long = "publish")]
@@ -272,6 +275,22 @@ fn failure(e: berth_engine::RunError) -> Failure {
     }
 }
 
+/// `--pull`: fetch the image first when the policy says so (podman's default:
+/// only when it is missing).
+fn pull_if_needed(
+    store_args: &StoreArgs,
+    store: &berth_storage::Store,
+    image: &str,
+    policy: &str,
+) -> Result<(), Failure> {
+    let present = store.image(image).is_ok();
+    match policy {
+        "never" => Ok(()),
+        "missing" if present => Ok(()),
+        _ => crate::commands::images::pull_for_run(store_args, image, policy),
+    }
+}
+
 /// `--replace`: a container already named so goes first.
 fn replace_existing(
     store: &berth_storage::Store,
@@ -322,6 +341,7 @@ pub fn run(store_args: &StoreArgs, a: RunArgs) -> Result<i32, Failure> {
     })?;
     let store = store_args.open()?;
     let replace = a.c.replace;
+    pull_if_needed(store_args, &store, &a.c.image, &a.c.pull)?;
     let o = options(a.c)?;
     replace_existing(&store, &o, replace)?;
     if !a.detach {
@@ -345,6 +365,7 @@ pub fn run(store_args: &StoreArgs, a: RunArgs) -> Result<i32, Failure> {
 pub fn create(store_args: &StoreArgs, a: CreateArgs) -> Result<i32, Failure> {
     let store = store_args.open()?;
     let replace = a.c.replace;
+    pull_if_needed(store_args, &store, &a.c.image, &a.c.pull)?;
     let o = options(a.c)?;
     replace_existing(&store, &o, replace)?;
     let c = berth_engine::run::create(&store, &o).map_err(failure)?;
