@@ -1377,3 +1377,39 @@ fn rename_logs_window_inspect_images_and_pull_on_run() {
     ]);
     assert_eq!(run_cmd(&mut c).code, 125);
 }
+
+#[test]
+fn init_runs_as_pid_1_passes_signals_and_keeps_the_exit_code() {
+    let st = Store::new();
+    let r = st.run(&[
+        "run",
+        "--rm",
+        "--init",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "tr '\\0' ' ' < /proc/1/cmdline; echo; exit 4",
+    ]);
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert!(
+        r.stdout.starts_with("/run/berth-init -- sh -c"),
+        "{}",
+        r.stdout
+    );
+    // sleep as PID 1 ignores SIGTERM (137 after the timeout); under the init it
+    // gets the signal and dies of it (143).
+    st.ok(&[
+        "run",
+        "-d",
+        "--init",
+        "--name",
+        "i",
+        "localhost/bb:1",
+        "sleep",
+        "1000",
+    ]);
+    st.ok(&["stop", "-t", "30", "i"]);
+    assert_eq!(st.inspect("i", ".State.ExitCode"), "143");
+    let r = st.run(&["run", "--rm", "--init", "localhost/bb:1", "no-such-command"]);
+    assert_eq!(r.code, 127, "{}", r.stderr);
+}

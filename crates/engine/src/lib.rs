@@ -6,6 +6,7 @@ pub mod commit;
 pub mod container;
 pub mod copy;
 pub mod health;
+pub mod init;
 pub mod lifecycle;
 pub mod logs;
 pub mod monitor;

@@ -191,6 +191,9 @@ pub fn prepare_bundle(store: &Store, info: &Info) -> Result<PathBuf, RunError> {
         spec.mounts
             .push(volumes::tmpfs_mount(t).map_err(RunError::Engine)?);
     }
+    if cfg.process.init {
+        crate::init::apply(store, &mut spec).map_err(RunError::Engine)?;
+    }
     let body = serde_json::to_vec_pretty(&spec).map_err(engine)?;
     std::fs::write(bundle.join("config.json"), body)
         .map_err(|e| engine(format!("write config.json: {e}")))?;

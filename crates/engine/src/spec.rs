@@ -98,6 +98,8 @@ pub struct ProcessOptions {
     pub stop_timeout: Option<u64>,
     /// `-p [IP:]HOST:CONTAINER[/PROTO]`.
     pub ports: Vec<String>,
+    /// `--init`: berth-init runs as PID 1 and starts the command.
+    pub init: bool,
 }
 
 fn mount(dest: &str, kind: &str, source: &str, options: &[&str]) -> Mount {

@@ -119,6 +119,9 @@ pub struct ContainerArgs {
     /// Remove a container of the same name first.
     #[arg(long)]
     replace: bool,
+    /// Run a small init as PID 1 that passes signals on and reaps orphans.
+    #[arg(long)]
+    init: bool,
     /// Pull the image: missing (default), always, never, newer.
     #[arg(long, default_value = "missing", value_parser = ["missing", "always", "never", "newer"])]
     pull: String,
@@ -264,6 +267,7 @@ fn options(a: ContainerArgs) -> Result<RunOptions, Failure> {
             stop_signal: a.stop_signal,
             stop_timeout: a.stop_timeout,
             ports: a.publish,
+            init: a.init,
         },
     })
 }
