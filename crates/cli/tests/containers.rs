@@ -1413,3 +1413,88 @@ fn init_runs_as_pid_1_passes_signals_and_keeps_the_exit_code() {
     let r = st.run(&["run", "--rm", "--init", "localhost/bb:1", "no-such-command"]);
     assert_eq!(r.code, 127, "{}", r.stderr);
 }
+
+#[test]
+fn runc_runs_containers_through_the_same_commands() {
+    let st = Store::new();
+    let r = st.run(&[
+        "run",
+        "--rm",
+        "--runtime",
+        "runc",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "echo via runc; exit 5",
+    ]);
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (5, "via runc\n"),
+        "{}",
+        r.stderr
+    );
+    st.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "r",
+        "--runtime",
+        "runc",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "echo up; exec sleep 1000",
+    ]);
+    // runc keeps its own state, under the run root.
+    let list = Command::new("runc")
+        .arg("--root")
+        .arg(st.dir.path().join("run/runc"))
+        .args(["list", "-q"])
+        .output()
+        .unwrap();
+    let id = st.inspect("r", ".Id");
+    assert_eq!(String::from_utf8_lossy(&list.stdout).trim(), id);
+    assert_eq!(
+        st.ok(&["exec", "-u", "nobody", "r", "id", "-u"]).stdout,
+        "65534\n"
+    );
+    assert!(st.ok(&["top", "r"]).stdout.contains("sleep 1000"));
+    st.ok(&["pause", "r"]);
+    st.ok(&["unpause", "r"]);
+    st.ok(&["stop", "-t", "1", "r"]);
+    assert_eq!(st.inspect("r", ".State.ExitCode"), "137");
+    assert_eq!(st.ok(&["logs", "r"]).stdout, "up\n");
+    st.ok(&["rm", "r"]);
+    let r = st.run(&[
+        "run",
+        "--rm",
+        "--runtime",
+        "runc",
+        "localhost/bb:1",
+        "no-such-command",
+    ]);
+    assert_eq!(r.code, 127, "{}", r.stderr);
+    assert_eq!(
+        st.run(&[
+            "run",
+            "--rm",
+            "--runtime",
+            "no-such-runtime",
+            "localhost/bb:1",
+            "true"
+        ])
+        .code,
+        125
+    );
+    let left = Command::new("runc")
+        .arg("--root")
+        .arg(st.dir.path().join("run/runc"))
+        .args(["list", "-q"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&left.stdout).trim(),
+        "",
+        "runc state left"
+    );
+}

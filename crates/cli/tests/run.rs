@@ -119,10 +119,25 @@ fn exit_codes_are_podmans() {
         "{}",
         r.stderr
     );
-    let r = st.run(&["run", "--rm", "localhost/missing:1", "true"]);
+    let r = st.run(&[
+        "run",
+        "--rm",
+        "--pull",
+        "never",
+        "localhost/missing:1",
+        "true",
+    ]);
     assert_eq!(r.code, 125);
     assert!(
         r.stderr.contains("localhost/missing:1: image not known"),
+        "{}",
+        r.stderr
+    );
+    // By default a missing image is pulled; a failed pull names the image.
+    let r = st.run(&["run", "--rm", "127.0.0.1:9/missing:1", "true"]);
+    assert_eq!(r.code, 125);
+    assert!(
+        r.stderr.contains("127.0.0.1:9/missing:1: pulling"),
         "{}",
         r.stderr
     );

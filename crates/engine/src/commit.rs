@@ -11,7 +11,6 @@ use serde_json::{Value, json};
 
 use crate::container::{self, Status, now_ns, rfc3339};
 use crate::lifecycle::Failure;
-use crate::run::runtime;
 
 /// What `commit` was asked for.
 pub struct CommitOptions<'a> {
@@ -49,12 +48,14 @@ pub fn commit(store: &Arc<Store>, name: &str, o: &CommitOptions) -> Result<Strin
     let dst =
         StorageDestination::new(store.clone(), o.reference.as_deref()).map_err(|e| fail(125, e))?;
     let paused = o.pause && info.state.status == Status::Running;
+    let oci = crate::oci::Oci::of(store, info.config.process.runtime.as_deref())
+        .map_err(|e| fail(125, e))?;
     if paused {
-        berth_runtime::ops::pause(&runtime(store), &info.id).map_err(|e| fail(125, e.0))?;
+        oci.pause(&info.id, true).map_err(|e| fail(125, e))?;
     }
     let layer = put_diff(store, &c.layer, &dst);
     if paused {
-        let _ = berth_runtime::ops::resume(&runtime(store), &info.id);
+        let _ = oci.pause(&info.id, false);
     }
     let layer = layer?;
     let config = new_config(base, &layer, &info.config.args, o)?;

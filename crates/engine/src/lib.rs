@@ -12,6 +12,7 @@ pub mod logs;
 pub mod monitor;
 pub mod names;
 pub mod network;
+pub mod oci;
 pub mod run;
 pub mod security;
 pub mod spec;

@@ -10,7 +10,7 @@ use berth_storage::Store;
 
 use crate::container::{self, Info, Status};
 use crate::logs::{self, Stream};
-use crate::run::{self, RunError, runtime};
+use crate::run::{self, RunError};
 use crate::sys;
 
 /// A failure and podman's exit code for it.
@@ -55,6 +55,11 @@ pub fn start(
     find(store, &info.id)
 }
 
+/// The runtime the container runs under.
+fn oci(store: &Store, info: &Info) -> Result<crate::oci::Oci, Failure> {
+    crate::oci::Oci::of(store, info.config.process.runtime.as_deref()).map_err(Failure::from)
+}
+
 /// Whether the container has processes (running or paused).
 fn is_up(info: &Info) -> bool {
     matches!(info.state.status, Status::Running | Status::Paused)
@@ -78,13 +83,9 @@ pub fn set_paused(store: &Store, name: &str, pause: bool) -> Result<Info, Failur
             ),
         ));
     }
-    let rt = runtime(store);
-    let r = if pause {
-        berth_runtime::ops::pause(&rt, &info.id)
-    } else {
-        berth_runtime::ops::resume(&rt, &info.id)
-    };
-    r.map_err(|e| Failure::new(125, e.0))?;
+    oci(store, &info)?
+        .pause(&info.id, pause)
+        .map_err(|e| Failure::new(125, e))?;
     info.state.status = if pause {
         Status::Paused
     } else {
@@ -108,8 +109,9 @@ pub fn top(store: &Store, name: &str, ps_args: &[String]) -> Result<String, Fail
             ),
         ));
     }
-    berth_runtime::ops::ps_table(&runtime(store), &info.id, ps_args)
-        .map_err(|e| Failure::new(125, e.0))
+    oci(store, &info)?
+        .ps(&info.id, ps_args)
+        .map_err(|e| Failure::new(125, e))
 }
 
 /// Stops (if needed) and starts a container again.
@@ -196,7 +198,7 @@ pub fn stop(store: &Store, name: &str, timeout: Option<u64>) -> Result<Info, Fai
     container::mark_stopped(store, &info.id, true);
     if info.state.status == Status::Paused {
         // A frozen process cannot act on SIGTERM: thaw it first.
-        let _ = berth_runtime::ops::resume(&runtime(store), &info.id);
+        let _ = oci(store, &info)?.pause(&info.id, false);
     }
     if timeout > 0 {
         sys::kill(info.state.pid, stop_signal);
@@ -206,7 +208,7 @@ pub fn stop(store: &Store, name: &str, timeout: Option<u64>) -> Result<Info, Fai
     }
     // Killing the pid namespace's init kills every process in it.
     sys::kill(info.state.pid, libc::SIGKILL);
-    let _ = berth_runtime::ops::kill(&runtime(store), &info.id, libc::SIGKILL, true);
+    oci(store, &info)?.kill_all(&info.id, libc::SIGKILL);
     wait_stopped(&info, None);
     find(store, &info.id)
 }
@@ -268,13 +270,15 @@ pub fn exec(store: &Store, name: &str, r: &ExecRequest) -> Result<i32, Failure> 
             ),
         ));
     }
-    let rt = runtime(store);
     let user = match &r.user {
         None => None,
         Some(u) => {
-            let st = berth_runtime::state::State::load(&rt.root, &info.id)
+            // Names resolve in the container's own /etc/passwd: its rootfs is
+            // the one its bundle names.
+            let bundle = berth_runtime::create::load_spec(&container::userdata(store, &info.id))
                 .map_err(|e| Failure::new(125, e.0))?;
-            let resolved = crate::spec::user(std::path::Path::new(&st.rootfs), u)
+            let rootfs = bundle.root.map(|r| r.path).unwrap_or_default();
+            let resolved = crate::spec::user(std::path::Path::new(&rootfs), u)
                 .map_err(|e| Failure::new(125, e))?;
             Some(format!("{}:{}", resolved.uid, resolved.gid))
         }
@@ -288,7 +292,7 @@ pub fn exec(store: &Store, name: &str, r: &ExecRequest) -> Result<i32, Failure> 
         detach: r.detach,
         ..Default::default()
     };
-    berth_runtime::exec::exec(&rt, &opts).map_err(|e| run::classify(&e.0).into())
+    oci(store, &info)?.exec(&opts).map_err(Failure::from)
 }
 
 /// Options of `logs`.

@@ -16,7 +16,6 @@ use std::os::fd::OwnedFd;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 
-use berth_runtime::create::{self, CreateOptions, Mode};
 use berth_storage::Store;
 
 use crate::container::{self, ContainerState, Status, now_ns};
@@ -104,7 +103,7 @@ pub fn main(store: &Store, id: &str) -> i32 {
         // again over the same rootfs.
         restarts += 1;
         record_exit(store, id, code, restarts);
-        let _ = berth_runtime::delete::delete(&runtime(store), id, true);
+        oci_of(store, id).delete(id);
         let _ = store.unmount(id, false);
         match start(store, id) {
             Ok((p, o, e)) => (pid, out, err) = (p, o, e),
@@ -152,14 +151,8 @@ fn start(store: &Store, id: &str) -> Result<(i32, OwnedFd, OwnedFd), RunError> {
     sys::dup2(&err_w, 2).map_err(engine)?;
     drop((out_w, err_w));
     let pid_file = bundle.join("pidfile");
-    let opts = CreateOptions {
-        id: info.id.clone(),
-        bundle: bundle.clone(),
-        pid_file: Some(pid_file.clone()),
-        ..Default::default()
-    };
-    let rt = runtime(store);
-    let started = create::create(&rt, &opts, Mode::Run { detach: true });
+    let oci = crate::oci::Oci::of(store, info.config.process.runtime.as_deref())?;
+    let started = oci.run_detached(&info.id, &bundle, &pid_file, None);
     // From here on the container alone holds the pipes' write ends.
     let devnull = OpenOptions::new()
         .write(true)
@@ -167,7 +160,7 @@ fn start(store: &Store, id: &str) -> Result<(i32, OwnedFd, OwnedFd), RunError> {
         .map_err(engine)?;
     sys::dup2(&devnull, 1).map_err(engine)?;
     sys::dup2(&devnull, 2).map_err(engine)?;
-    started.map_err(|e| crate::run::classify(&e.0))?;
+    started?;
     let pid: i32 = std::fs::read_to_string(&pid_file)
         .ok()
         .and_then(|s| s.trim().parse().ok())
@@ -246,8 +239,17 @@ fn exec_argv(id: &str) -> Vec<std::ffi::OsString> {
 
 /// After the exit: the runtime's state goes, the rootfs is unmounted, the exit is
 /// recorded, and with `--rm` the container is removed.
+/// The runtime the container was created with (the built-in one if unknown).
+fn oci_of(store: &Store, id: &str) -> crate::oci::Oci {
+    let name = container::find(store, id)
+        .ok()
+        .and_then(|i| i.config.process.runtime);
+    crate::oci::Oci::of(store, name.as_deref())
+        .unwrap_or_else(|_| crate::oci::Oci::Builtin(runtime(store)))
+}
+
 fn finish(store: &Store, id: &str, code: i32) {
-    let _ = berth_runtime::delete::delete(&runtime(store), id, true);
+    oci_of(store, id).delete(id);
     crate::network::teardown(store, id);
     let _ = store.unmount(id, false);
     let rm = container::find(store, id).is_ok_and(|i| i.config.rm);
@@ -264,7 +266,7 @@ fn finish(store: &Store, id: &str, code: i32) {
 
 /// A start that failed leaves the container created, not running.
 fn finish_failed(store: &Store, id: &str) {
-    let _ = berth_runtime::delete::delete(&runtime(store), id, true);
+    oci_of(store, id).delete(id);
     crate::network::teardown(store, id);
     let _ = store.unmount(id, false);
 }

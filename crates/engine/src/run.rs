@@ -6,7 +6,7 @@
 use crate::container::{self, ContainerConfig, ContainerState, Info, Status, now_ns};
 use crate::spec::{self, ProcessOptions};
 use crate::volumes;
-use berth_runtime::create::{self, CreateOptions, Mode, Runtime};
+use berth_runtime::create::{self, Runtime};
 use berth_storage::Store;
 use std::path::PathBuf;
 
@@ -73,7 +73,10 @@ pub fn create(store: &Store, o: &RunOptions) -> Result<Info, RunError> {
         .map_err(|_| RunError::Engine(format!("{}: image not known (pull it first)", o.image)))?;
     let config = image_config(store, &img.id)?;
     let args = spec::args(&config, &o.process);
-    // Bad network and mount flags fail now, not at start.
+    // A bad runtime, network or mount flag fails now, not at start.
+    if let Some(r) = &o.process.runtime {
+        crate::oci::resolve(r).map_err(RunError::Engine)?;
+    }
     parse_ports(&o.process.ports)?;
     match crate::network::bridge_network(&o.process.network) {
         Some(net) => {
@@ -231,17 +234,13 @@ fn run_container(store: &Store, c: &Info) -> Result<i32, RunError> {
 /// this process waits for the container, passing on the signals it gets.
 fn run_piped(store: &Store, c: &Info, bundle: PathBuf) -> Result<i32, RunError> {
     let pid_file = bundle.join("pidfile");
-    let opts = CreateOptions {
-        id: c.id.clone(),
-        bundle,
-        pid_file: Some(pid_file.clone()),
-        ..Default::default()
-    };
-    let rt = runtime(store);
+    let oci = crate::oci::Oci::of(store, c.config.process.runtime.as_deref())?;
+    // A runtime binary leaves the container's init to us: reap it as its parent.
+    crate::sys::set_child_subreaper().map_err(engine)?;
     let swapped = crate::stdio::Swapped::new(c.config.process.interactive).map_err(engine)?;
-    let created = create::create(&rt, &opts, Mode::Run { detach: true });
+    let created = oci.run_detached(&c.id, &bundle, &pid_file, None);
     let (out, err, tee) = swapped.restore().map_err(engine)?;
-    created.map_err(|e| classify(&e.0))?;
+    created?;
     let pid: i32 = std::fs::read_to_string(&pid_file)
         .ok()
         .and_then(|s| s.trim().parse().ok())
@@ -251,7 +250,7 @@ fn run_piped(store: &Store, c: &Info, bundle: PathBuf) -> Result<i32, RunError> 
         s.spawn(|| crate::stdio::pump(out, err, &log, Some(tee)));
         create::wait_forwarding_signals(pid)
     });
-    let _ = berth_runtime::delete::delete(&rt, &c.id, true);
+    oci.delete(&c.id);
     Ok(code)
 }
 
@@ -273,21 +272,15 @@ fn run_with_terminal(store: &Store, c: &Info, bundle: PathBuf) -> Result<i32, Ru
     let socket = console_socket_path(store, &c.id);
     let master = crate::terminal::receive_master(&socket).map_err(engine)?;
     let pid_file = bundle.join("pidfile");
-    let opts = CreateOptions {
-        id: c.id.clone(),
-        bundle,
-        console_socket: Some(socket.clone()),
-        pid_file: Some(pid_file.clone()),
-        ..Default::default()
-    };
-    let rt = runtime(store);
-    let created = create::create(&rt, &opts, Mode::Run { detach: true });
+    let oci = crate::oci::Oci::of(store, c.config.process.runtime.as_deref())?;
+    crate::sys::set_child_subreaper().map_err(engine)?;
+    let created = oci.run_detached(&c.id, &bundle, &pid_file, Some(&socket));
     if let Err(e) = created {
         // Unblock the listener thread so it can end.
         let _ = std::os::unix::net::UnixStream::connect(&socket);
         let _ = master.join();
         let _ = std::fs::remove_file(&socket);
-        return Err(classify(&e.0));
+        return Err(e);
     }
     let master = master
         .join()
@@ -300,7 +293,7 @@ fn run_with_terminal(store: &Store, c: &Info, bundle: PathBuf) -> Result<i32, Ru
     let _ = std::fs::remove_file(&socket);
     crate::terminal::proxy(master, c.config.process.interactive);
     let code = crate::sys::wait_pid(pid).map_err(engine)?;
-    let _ = berth_runtime::delete::delete(&rt, &c.id, true);
+    oci.delete(&c.id);
     Ok(code)
 }
 
@@ -326,7 +319,12 @@ pub(crate) fn classify(msg: &str) -> RunError {
 /// Removes a container: what the runtime may still hold of it (a start that was
 /// interrupted), its network, its mount, its record and its bundle; best effort.
 pub fn remove(store: &Store, id: &str) {
-    let _ = berth_runtime::delete::delete(&runtime(store), id, true);
+    let rt = container::find(store, id)
+        .ok()
+        .and_then(|i| i.config.process.runtime)
+        .and_then(|r| crate::oci::Oci::of(store, Some(&r)).ok())
+        .unwrap_or_else(|| crate::oci::Oci::Builtin(runtime(store)));
+    rt.delete(id);
     crate::network::teardown(store, id);
     let _ = store.unmount(id, true);
     let _ = store.remove_container(id);

@@ -100,6 +100,8 @@ pub struct ProcessOptions {
     pub ports: Vec<String>,
     /// `--init`: berth-init runs as PID 1 and starts the command.
     pub init: bool,
+    /// `--runtime`: a runc-compatible binary instead of the built-in runtime.
+    pub runtime: Option<String>,
 }
 
 fn mount(dest: &str, kind: &str, source: &str, options: &[&str]) -> Mount {

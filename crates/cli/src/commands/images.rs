@@ -99,7 +99,10 @@ pub fn pull_for_run(store_args: &StoreArgs, image: &str, policy: &str) -> CmdRes
         .map_err(|e| exit::podman(e.to_string().trim().to_string()))?
         .a;
     a.no_ids = true;
-    pull(store_args, a)
+    pull(store_args, a).map_err(|f| Failure {
+        code: f.code,
+        message: format!("{image}: pulling the image: {}", f.message),
+    })
 }
 
 #[derive(Args)]

@@ -122,6 +122,10 @@ pub struct ContainerArgs {
     /// Run a small init as PID 1 that passes signals on and reaps orphans.
     #[arg(long)]
     init: bool,
+    /// OCI runtime: berth (built in, the default), or a runc-compatible binary
+    /// (runc, crun, berth-oci, or a path).
+    #[arg(long)]
+    runtime: Option<String>,
     /// Pull the image: missing (default), always, never, newer.
     #[arg(long, default_value = "missing", value_parser = ["missing", "always", "never", "newer"])]
     pull: String,
@@ -268,6 +272,7 @@ fn options(a: ContainerArgs) -> Result<RunOptions, Failure> {
             stop_timeout: a.stop_timeout,
             ports: a.publish,
             init: a.init,
+            runtime: a.runtime,
         },
     })
 }

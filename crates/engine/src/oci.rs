@@ -1,0 +1,263 @@
+//! Which OCI runtime runs a container: berth's own, in process (the default),
+//! or a runc-compatible binary (`--runtime runc|crun|berth-oci|PATH`) driven
+//! through its command line, with its state kept under `RUNROOT/NAME`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use berth_runtime::create::{self, CreateOptions, Mode};
+use berth_storage::Store;
+
+use crate::run::RunError;
+
+pub enum Oci {
+    /// The berth-runtime library, in this process.
+    Builtin(create::Runtime),
+    /// A runtime binary with runc's command line.
+    Binary { path: PathBuf, root: PathBuf },
+}
+
+/// The names `--runtime` takes for the built-in runtime.
+fn is_builtin(name: &str) -> bool {
+    matches!(name, "" | "berth" | "builtin")
+}
+
+/// Checks a `--runtime` value: the built-in one, a path, or a program on PATH.
+pub fn resolve(name: &str) -> Result<Option<PathBuf>, String> {
+    if is_builtin(name) {
+        return Ok(None);
+    }
+    let p = Path::new(name);
+    if p.is_absolute() {
+        return if p.is_file() {
+            Ok(Some(p.to_path_buf()))
+        } else {
+            Err(format!("--runtime {name}: no such file"))
+        };
+    }
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .chain([
+            "/usr/local/bin".into(),
+            "/usr/bin".into(),
+            "/usr/sbin".into(),
+        ])
+        .map(|d| d.join(name))
+        .find(|c| c.is_file())
+        .map(Some)
+        .ok_or_else(|| format!("--runtime {name}: not found in $PATH"))
+}
+
+impl Oci {
+    /// The runtime a container was created with.
+    pub fn of(store: &Store, runtime: Option<&str>) -> Result<Oci, RunError> {
+        let name = runtime.unwrap_or("");
+        match resolve(name).map_err(RunError::Engine)? {
+            None => Ok(Oci::Builtin(crate::run::runtime(store))),
+            Some(path) => {
+                let base = path.file_name().map(|n| n.to_string_lossy().into_owned());
+                Ok(Oci::Binary {
+                    root: store
+                        .config()
+                        .run_root
+                        .join(base.unwrap_or_else(|| "runtime".into())),
+                    path,
+                })
+            }
+        }
+    }
+
+    fn cmd(&self) -> Option<Command> {
+        match self {
+            Oci::Builtin(_) => None,
+            Oci::Binary { path, root } => {
+                let mut c = Command::new(path);
+                c.arg("--root").arg(root);
+                Some(c)
+            }
+        }
+    }
+
+    /// Creates and starts the container; returns once it runs. Its process
+    /// inherits this process's stdio. With a binary runtime the container's init
+    /// is re-parented to the caller, which must be a child subreaper to reap it.
+    pub fn run_detached(
+        &self,
+        id: &str,
+        bundle: &Path,
+        pid_file: &Path,
+        console_socket: Option<&Path>,
+    ) -> Result<(), RunError> {
+        match self {
+            Oci::Builtin(rt) => {
+                let opts = CreateOptions {
+                    id: id.to_string(),
+                    bundle: bundle.to_path_buf(),
+                    pid_file: Some(pid_file.to_path_buf()),
+                    console_socket: console_socket.map(Path::to_path_buf),
+                    ..Default::default()
+                };
+                create::create(rt, &opts, Mode::Run { detach: true })
+                    .map(drop)
+                    .map_err(|e| crate::run::classify(&e.0))
+            }
+            Oci::Binary { .. } => {
+                // The container inherits the runtime's stdio: leave ours to it,
+                // and read the runtime's complaint from its log instead.
+                let log = bundle.join("runtime.log");
+                let _ = std::fs::remove_file(&log);
+                let mut c = self.cmd().expect("binary");
+                c.arg("--log")
+                    .arg(&log)
+                    .args(["create", "--bundle"])
+                    .arg(bundle)
+                    .arg("--pid-file")
+                    .arg(pid_file);
+                if let Some(s) = console_socket {
+                    c.arg("--console-socket").arg(s);
+                }
+                c.arg(id);
+                let status = c
+                    .status()
+                    .map_err(|e| RunError::Engine(format!("run the runtime: {e}")))?;
+                if !status.success() {
+                    self.delete(id);
+                    return Err(crate::run::classify(&log_error(&log)));
+                }
+                let mut s = self.cmd().expect("binary");
+                s.args(["start", id]);
+                run_binary(s, "start").inspect_err(|_| self.delete(id))
+            }
+        }
+    }
+
+    /// Forgets the container, killing what is left of it.
+    pub fn delete(&self, id: &str) {
+        match self {
+            Oci::Builtin(rt) => {
+                let _ = berth_runtime::delete::delete(rt, id, true);
+            }
+            Oci::Binary { .. } => {
+                let mut c = self.cmd().expect("binary");
+                c.args(["delete", "--force", id])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null());
+                let _ = c.status();
+            }
+        }
+    }
+
+    pub fn pause(&self, id: &str, pause: bool) -> Result<(), String> {
+        match self {
+            Oci::Builtin(rt) => if pause {
+                berth_runtime::ops::pause(rt, id)
+            } else {
+                berth_runtime::ops::resume(rt, id)
+            }
+            .map_err(|e| e.0),
+            Oci::Binary { .. } => {
+                let mut c = self.cmd().expect("binary");
+                c.args([if pause { "pause" } else { "resume" }, id]);
+                run_binary(c, "pause").map_err(|e| e.to_string())
+            }
+        }
+    }
+
+    /// Sends a signal to every process of the container.
+    pub fn kill_all(&self, id: &str, sig: i32) {
+        match self {
+            Oci::Builtin(rt) => {
+                let _ = berth_runtime::ops::kill(rt, id, sig, true);
+            }
+            Oci::Binary { .. } => {
+                let mut c = self.cmd().expect("binary");
+                c.args(["kill", "--all", id, &sig.to_string()])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null());
+                let _ = c.status();
+            }
+        }
+    }
+
+    /// `ps` of the container's processes.
+    pub fn ps(&self, id: &str, args: &[String]) -> Result<String, String> {
+        match self {
+            Oci::Builtin(rt) => berth_runtime::ops::ps_table(rt, id, args).map_err(|e| e.0),
+            Oci::Binary { .. } => {
+                let mut c = self.cmd().expect("binary");
+                c.args(["ps", id]).args(args);
+                let out = c.output().map_err(|e| e.to_string())?;
+                if !out.status.success() {
+                    return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
+                }
+                Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+            }
+        }
+    }
+
+    /// Runs a process in the container with this process's stdio; its exit code.
+    pub fn exec(&self, o: &berth_runtime::exec::ExecOptions) -> Result<i32, RunError> {
+        match self {
+            Oci::Builtin(rt) => {
+                berth_runtime::exec::exec(rt, o).map_err(|e| crate::run::classify(&e.0))
+            }
+            Oci::Binary { .. } => {
+                let mut c = self.cmd().expect("binary");
+                c.arg("exec");
+                if let Some(w) = &o.cwd {
+                    c.args(["--cwd", w]);
+                }
+                for e in &o.env {
+                    c.args(["--env", e]);
+                }
+                if let Some(u) = &o.user {
+                    c.args(["--user", u]);
+                }
+                if o.detach {
+                    c.arg("--detach");
+                }
+                c.arg(&o.id).args(&o.args);
+                let status = c
+                    .status()
+                    .map_err(|e| RunError::Engine(format!("run the runtime: {e}")))?;
+                Ok(status.code().unwrap_or(125))
+            }
+        }
+    }
+}
+
+/// The last error a runtime wrote to its `--log` (runc's `msg="…"` or a plain line).
+fn log_error(log: &Path) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let line = text
+        .lines()
+        .rfind(|l| !l.trim().is_empty())
+        .unwrap_or("the runtime failed to create the container");
+    match line.split_once("msg=\"") {
+        Some((_, rest)) => rest
+            .rsplit_once('"')
+            .map_or(rest, |(m, _)| m)
+            .replace("\\\"", "\""),
+        None => line.to_string(),
+    }
+}
+
+/// Runs a runtime command; its stderr becomes the error.
+fn run_binary(mut c: Command, what: &str) -> Result<(), RunError> {
+    let out = c
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .map_err(|e| RunError::Engine(format!("run the runtime ({what}): {e}")))?;
+    if out.status.success() {
+        return Ok(());
+    }
+    let msg = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .rfind(|l| !l.trim().is_empty())
+        .unwrap_or("the runtime failed")
+        .to_string();
+    Err(crate::run::classify(&msg))
+}
