@@ -61,7 +61,9 @@ enum Command {
     /// Create a container without starting it.
     Create(commands::run::CreateArgs),
     /// Start containers.
-    Start(commands::containers::NamesArgs),
+    Start(commands::containers::StartArgs),
+    /// Attach to a running container's output and input.
+    Attach(commands::containers::AttachArgs),
     /// Stop running containers (SIGTERM, then SIGKILL after a timeout).
     Stop(commands::containers::StopArgs),
     /// Send a signal to running containers.
@@ -133,7 +135,7 @@ enum ContainerCommand {
     /// Remove containers.
     Rm(commands::containers::RmArgs),
     /// Start containers.
-    Start(commands::containers::NamesArgs),
+    Start(commands::containers::StartArgs),
     /// Stop containers.
     Stop(commands::containers::StopArgs),
     /// Print a container's log.
@@ -197,7 +199,8 @@ fn main() {
         Command::Run(a) => exit_with(commands::run::run(&cli.store, a)),
         Command::Create(a) => exit_with(commands::run::create(&cli.store, a)),
         Command::Monitor(a) => exit_with(commands::containers::monitor(&cli.store, a)),
-        Command::Start(a) => commands::containers::start(&cli.store, a),
+        Command::Start(a) => exit_with(commands::containers::start(&cli.store, a)),
+        Command::Attach(a) => exit_with(commands::containers::attach(&cli.store, a)),
         Command::Stop(a) => commands::containers::stop(&cli.store, a),
         Command::Kill(a) => commands::containers::kill(&cli.store, a),
         Command::Rm(a) => commands::containers::rm(&cli.store, a),
@@ -235,7 +238,7 @@ fn main() {
             ContainerCommand::Ps(a) => commands::containers::ps(&cli.store, a),
             ContainerCommand::Inspect(a) => commands::containers::inspect(&cli.store, a),
             ContainerCommand::Rm(a) => commands::containers::rm(&cli.store, a),
-            ContainerCommand::Start(a) => commands::containers::start(&cli.store, a),
+            ContainerCommand::Start(a) => exit_with(commands::containers::start(&cli.store, a)),
             ContainerCommand::Stop(a) => commands::containers::stop(&cli.store, a),
             ContainerCommand::Logs(a) => commands::containers::logs(&cli.store, a),
             ContainerCommand::Exists(a) => commands::containers::exists(&cli.store, a),

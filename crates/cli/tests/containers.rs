@@ -677,7 +677,17 @@ fn pause_top_restart_prune_and_volumes() {
 
 /// Runs berth with a new pseudo-terminal as its stdin, stdout and stderr, types
 /// `input`, and returns what appeared on the terminal and the exit code.
-fn on_terminal(mut cmd: Command, input: &[u8]) -> (String, i32) {
+fn on_terminal(cmd: Command, input: &[u8]) -> (String, i32) {
+    on_terminal_when(cmd, input, false)
+}
+
+/// [`on_terminal`], typing only once the program has put the terminal in raw
+/// mode (keys such as ctrl-q would otherwise be eaten by the line discipline).
+fn on_raw_terminal(cmd: Command, input: &[u8]) -> (String, i32) {
+    on_terminal_when(cmd, input, true)
+}
+
+fn on_terminal_when(mut cmd: Command, input: &[u8], wait_raw: bool) -> (String, i32) {
     use std::io::{Read, Write};
     use std::os::fd::FromRawFd;
     let (mut master, mut peer) = (0, 0);
@@ -704,6 +714,16 @@ fn on_terminal(mut cmd: Command, input: &[u8]) -> (String, i32) {
         .stderr(peer);
     let mut child = cmd.spawn().unwrap();
     drop(cmd);
+    if wait_raw {
+        use std::os::fd::AsRawFd;
+        wait_for("raw mode", || {
+            // SAFETY: a zeroed termios is a valid out-buffer for tcgetattr.
+            let mut t: libc::termios = unsafe { std::mem::zeroed() };
+            // SAFETY: master is an open terminal descriptor.
+            unsafe { libc::tcgetattr(master.as_raw_fd(), &mut t) };
+            t.c_lflag & libc::ICANON == 0
+        });
+    }
     let mut w = master.try_clone().unwrap();
     w.write_all(input).unwrap();
     let mut out = Vec::new();
@@ -1497,4 +1517,64 @@ fn runc_runs_containers_through_the_same_commands() {
         "",
         "runc state left"
     );
+}
+
+#[test]
+fn attach_detach_keys_and_start_attached() {
+    let st = Store::new();
+    // -dit: the monitor holds the terminal; attach types into it and gets the
+    // container's exit code when it ends.
+    st.ok(&["run", "-dit", "--name", "t", "localhost/bb:1", "sh"]);
+    let mut c = st.cmd();
+    c.args(["attach", "t"]);
+    let (out, code) = on_terminal(c, b"echo from-attach; exit 3\n");
+    assert_eq!(code, 3, "{out}");
+    assert!(out.contains("from-attach"), "{out}");
+    assert_eq!(st.inspect("t", ".State.ExitCode"), "3");
+    // Detach keys leave it running.
+    st.ok(&["run", "-dit", "--name", "d", "localhost/bb:1", "sh"]);
+    let mut c = st.cmd();
+    c.args(["attach", "d"]);
+    let (_, code) = on_raw_terminal(c, b"\x10\x11");
+    assert_eq!(code, 0);
+    assert_eq!(st.inspect("d", ".State.Status"), "running");
+    let mut c = st.cmd();
+    c.args(["attach", "--detach-keys", "ctrl-x", "d"]);
+    let (_, code) = on_raw_terminal(c, b"\x18");
+    assert_eq!(code, 0);
+    // start -a sees the output from its first byte, on the right streams.
+    st.ok(&[
+        "create",
+        "--name",
+        "s",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "echo first-byte; echo on-stderr >&2; exit 7",
+    ]);
+    let r = st.run(&["start", "-a", "s"]);
+    assert_eq!(
+        (r.code, r.stdout.as_str(), r.stderr.as_str()),
+        (7, "first-byte\n", "on-stderr\n")
+    );
+    // -di: attach feeds stdin through the monitor.
+    st.ok(&[
+        "run",
+        "-di",
+        "--name",
+        "i",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "read l; echo got:$l; exit 0",
+    ]);
+    let mut c = st.cmd();
+    c.args(["attach", "i"]).stdin(std::process::Stdio::piped());
+    let mut child = c.stdout(std::process::Stdio::piped()).spawn().unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), b"hello\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "got:hello\n");
+    assert_eq!(out.status.code(), Some(0));
+    let r = st.run(&["attach", "s"]);
+    assert_eq!(r.code, 125, "attach to a stopped container");
 }

@@ -137,6 +137,28 @@ pub fn prune(store: &Store) -> Result<Vec<String>, Failure> {
     Ok(gone)
 }
 
+/// Starts a container with this process attached from its first byte of output.
+pub fn start_attached(
+    store: &Store,
+    name: &str,
+    monitor_argv: &dyn Fn(&str) -> Vec<OsString>,
+) -> Result<(Info, std::os::unix::net::UnixStream), Failure> {
+    let info = find(store, name)?;
+    if is_up(&info) {
+        return Err(Failure::new(
+            125,
+            format!("container {} is running already: use attach", info.id),
+        ));
+    }
+    container::mark_stopped(store, &info.id, false);
+    let mut argv = monitor_argv(&info.id);
+    argv.push("--attach".into());
+    let path = crate::attach::socket_path(store, &info.id);
+    let conn = crate::monitor::spawn_attached(&argv, Some(&path))?
+        .ok_or_else(|| Failure::new(125, "the monitor made no attach socket"))?;
+    Ok((find(store, &info.id)?, conn))
+}
+
 /// Waits until the container's monitor is gone (so its final state is written),
 /// at most `timeout`; true when it is.
 pub fn wait_stopped(info: &Info, timeout: Option<Duration>) -> bool {

@@ -12,12 +12,12 @@
 use std::ffi::OsString;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
-use std::os::fd::OwnedFd;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 
 use berth_storage::Store;
 
+use crate::attach::Streams;
 use crate::container::{self, ContainerState, Status, now_ns};
 use crate::run::{RunError, prepare_bundle, runtime};
 use crate::sys;
@@ -25,6 +25,16 @@ use crate::sys;
 /// Starts the monitor with `argv` (the `berth` binary and its arguments up to and
 /// including `__monitor ID`) and waits until the container runs or failed to.
 pub fn spawn(argv: &[OsString]) -> Result<(), RunError> {
+    spawn_attached(argv, None).map(drop)
+}
+
+/// [`spawn`]; with `attach`, the monitor (started with `--attach`) first says
+/// `ready` and waits for this process to connect to its attach socket, so that
+/// not a byte of the container's output is missed. Returns that connection.
+pub fn spawn_attached(
+    argv: &[OsString],
+    attach: Option<&std::path::Path>,
+) -> Result<Option<std::os::unix::net::UnixStream>, RunError> {
     let mut cmd = Command::new(&argv[0]);
     cmd.args(&argv[1..])
         .stdin(Stdio::null())
@@ -39,15 +49,29 @@ pub fn spawn(argv: &[OsString]) -> Result<(), RunError> {
         .map_err(|e| RunError::Engine(format!("start the container monitor: {e}")))?;
     let mut line = String::new();
     let out = child.stdout.take().expect("piped stdout");
-    BufReader::new(out)
-        .read_line(&mut line)
-        .map_err(|e| RunError::Engine(format!("container monitor: {e}")))?;
+    let mut reader = BufReader::new(out);
+    let read = |r: &mut BufReader<std::process::ChildStdout>, line: &mut String| {
+        line.clear();
+        r.read_line(line)
+            .map_err(|e| RunError::Engine(format!("container monitor: {e}")))
+    };
+    read(&mut reader, &mut line)?;
+    let mut conn = None;
+    if line.trim_end() == "ready"
+        && let Some(path) = attach
+    {
+        conn = Some(
+            std::os::unix::net::UnixStream::connect(path)
+                .map_err(|e| RunError::Engine(format!("attach: {e}")))?,
+        );
+        read(&mut reader, &mut line)?;
+    }
     // The monitor is not waited for: it outlives this process and is reaped by
     // init. Dropping `child` does not kill it.
     drop(child);
     let line = line.trim_end();
     if line == "ok" {
-        return Ok(());
+        return Ok(conn);
     }
     let rest = line.strip_prefix("err ").unwrap_or(line);
     let (code, msg) = rest.split_once(' ').unwrap_or(("125", rest));
@@ -64,15 +88,44 @@ pub fn spawn(argv: &[OsString]) -> Result<(), RunError> {
 }
 
 /// The monitor's body. Returns its exit code.
-pub fn main(store: &Store, id: &str) -> i32 {
+pub fn main(store: &Store, id: &str, wait_attach: bool) -> i32 {
     // Our stdout is the pipe to the `berth` that started us: keep it aside and give
     // the container fresh stdio.
     let Ok(report) = sys::dup(1).map(File::from) else {
         return 1;
     };
     let mut report = Some(report);
+    // The attach socket outlives restarts: made once, removed when we leave.
+    let attach_path = crate::attach::socket_path(store, id);
+    let _ = std::fs::remove_file(&attach_path);
+    let listener = std::os::unix::net::UnixListener::bind(&attach_path).ok();
+    let mut first = None;
+    if wait_attach && let (Some(l), Some(r)) = (listener.as_ref(), report.as_mut()) {
+        let _ = writeln!(r, "ready");
+        // The client connects right away; do not wait forever for one that died.
+        if sys::poll_readable(
+            &[std::os::fd::AsRawFd::as_raw_fd(l)],
+            Some(std::time::Duration::from_secs(30)),
+        )
+        .is_ok_and(|r| r[0])
+        {
+            first = l.accept().ok().map(|(c, _)| c);
+        }
+    }
+    let code = run_and_watch(store, id, &mut report, listener.as_ref(), first);
+    let _ = std::fs::remove_file(&attach_path);
+    code
+}
+
+fn run_and_watch(
+    store: &Store,
+    id: &str,
+    report: &mut Option<File>,
+    listener: Option<&std::os::unix::net::UnixListener>,
+    mut first: Option<std::os::unix::net::UnixStream>,
+) -> i32 {
     let result = start(store, id);
-    let (pid, out, err) = match result {
+    let (pid, streams) = match result {
         Ok(x) => x,
         Err(e) => {
             let mut r = report.take().expect("report");
@@ -84,10 +137,10 @@ pub fn main(store: &Store, id: &str) -> i32 {
     if let Some(mut r) = report.take() {
         let _ = writeln!(r, "ok");
     }
-    let (mut pid, mut out, mut err) = (pid, out, err);
+    let (mut pid, mut streams) = (pid, streams);
     let mut restarts = 0;
     loop {
-        let code = watch(store, id, pid, out, err);
+        let code = watch(store, id, pid, streams, listener, first.take());
         let Ok(info) = container::find(store, id) else {
             return 0;
         };
@@ -106,7 +159,7 @@ pub fn main(store: &Store, id: &str) -> i32 {
         oci_of(store, id).delete(id);
         let _ = store.unmount(id, false);
         match start(store, id) {
-            Ok((p, o, e)) => (pid, out, err) = (p, o, e),
+            Ok((p, s)) => (pid, streams) = (p, s),
             Err(_) => {
                 finish_failed(store, id);
                 return 0;
@@ -130,9 +183,9 @@ fn one_line(s: &str) -> String {
     s.lines().collect::<Vec<_>>().join(" ")
 }
 
-/// Creates and starts the container with stdout and stderr on pipes; returns its
-/// pid and the pipes' read ends.
-fn start(store: &Store, id: &str) -> Result<(i32, OwnedFd, OwnedFd), RunError> {
+/// Creates and starts the container with stdout and stderr on pipes (or a
+/// terminal with `-t`); returns its pid and this side of its streams.
+fn start(store: &Store, id: &str) -> Result<(i32, Streams), RunError> {
     let engine = |e: std::io::Error| RunError::Engine(e.to_string());
     sys::set_child_subreaper().map_err(engine)?;
     // Until the container runs (or failed to), `rm` waits; a container removed
@@ -143,10 +196,22 @@ fn start(store: &Store, id: &str) -> Result<(i32, OwnedFd, OwnedFd), RunError> {
         RunError::Engine(e)
     })?;
     let bundle = prepare_bundle(store, &info)?;
+    let p = &info.config.process;
+    if p.tty {
+        return start_with_terminal(store, &info, &bundle);
+    }
     let (out_r, out_w) = sys::pipe().map_err(engine)?;
     let (err_r, err_w) = sys::pipe().map_err(engine)?;
-    let null = File::open("/dev/null").map_err(engine)?;
-    sys::dup2(&null, 0).map_err(engine)?;
+    // With -i the container's stdin is a pipe whose other end attach feeds.
+    let input = if p.interactive {
+        let (in_r, in_w) = sys::pipe().map_err(engine)?;
+        sys::dup2(&in_r, 0).map_err(engine)?;
+        Some(File::from(in_w))
+    } else {
+        let null = File::open("/dev/null").map_err(engine)?;
+        sys::dup2(&null, 0).map_err(engine)?;
+        None
+    };
     sys::dup2(&out_w, 1).map_err(engine)?;
     sys::dup2(&err_w, 2).map_err(engine)?;
     drop((out_w, err_w));
@@ -158,10 +223,67 @@ fn start(store: &Store, id: &str) -> Result<(i32, OwnedFd, OwnedFd), RunError> {
         .write(true)
         .open("/dev/null")
         .map_err(engine)?;
+    sys::dup2(&devnull, 0).map_err(engine)?;
     sys::dup2(&devnull, 1).map_err(engine)?;
     sys::dup2(&devnull, 2).map_err(engine)?;
     started?;
-    let pid: i32 = std::fs::read_to_string(&pid_file)
+    let pid = running(store, &info.id, &pid_file)?;
+    Ok((
+        pid,
+        Streams {
+            out: out_r,
+            err: Some(err_r),
+            input,
+        },
+    ))
+}
+
+/// `-t`: the runtime hands the terminal over a console socket.
+fn start_with_terminal(
+    store: &Store,
+    info: &container::Info,
+    bundle: &std::path::Path,
+) -> Result<(i32, Streams), RunError> {
+    let engine = |e: std::io::Error| RunError::Engine(e.to_string());
+    let socket = bundle.join("console.sock");
+    let socket = if socket.as_os_str().len() < 100 {
+        socket
+    } else {
+        std::env::temp_dir().join(format!("berth-{}.console", &info.id[..12]))
+    };
+    let master = crate::terminal::receive_master(&socket).map_err(engine)?;
+    let pid_file = bundle.join("pidfile");
+    let oci = crate::oci::Oci::of(store, info.config.process.runtime.as_deref())?;
+    let started = oci.run_detached(&info.id, bundle, &pid_file, Some(&socket));
+    if started.is_err() {
+        let _ = std::os::unix::net::UnixStream::connect(&socket);
+    }
+    let master = master.join().expect("console thread");
+    let _ = std::fs::remove_file(&socket);
+    started?;
+    let master = master.map_err(|e| RunError::Engine(format!("container terminal: {e}")))?;
+    let pid = running(store, &info.id, &pid_file)?;
+    let input = if info.config.process.interactive {
+        Some(File::from(
+            sys::dup(std::os::fd::AsRawFd::as_raw_fd(&master)).map_err(engine)?,
+        ))
+    } else {
+        None
+    };
+    Ok((
+        pid,
+        Streams {
+            out: master,
+            err: None,
+            input,
+        },
+    ))
+}
+
+/// Reads the container's pid and records it as running.
+fn running(store: &Store, id: &str, pid_file: &std::path::Path) -> Result<i32, RunError> {
+    let engine = |e: std::io::Error| RunError::Engine(e.to_string());
+    let pid: i32 = std::fs::read_to_string(pid_file)
         .ok()
         .and_then(|s| s.trim().parse().ok())
         .ok_or_else(|| RunError::Engine("the runtime wrote no pid file".into()))?;
@@ -172,21 +294,37 @@ fn start(store: &Store, id: &str) -> Result<(i32, OwnedFd, OwnedFd), RunError> {
         exit_code: None,
         started_ns: Some(now_ns()),
         finished_ns: None,
-        restart_count: container::load_state(store, &info.id).restart_count,
+        restart_count: container::load_state(store, id).restart_count,
     };
-    container::save_state(store, &info.id, &st).map_err(engine)?;
-    Ok((pid, out_r, err_r))
+    container::save_state(store, id, &st).map_err(engine)?;
+    Ok(pid)
 }
 
 /// Copies the container's output into the log until both streams end, running
 /// its healthcheck meanwhile, then reaps the container; returns its exit code.
-fn watch(store: &Store, id: &str, pid: i32, out: OwnedFd, err: OwnedFd) -> i32 {
+fn watch(
+    store: &Store,
+    id: &str,
+    pid: i32,
+    streams: Streams,
+    listener: Option<&std::os::unix::net::UnixListener>,
+    first: Option<std::os::unix::net::UnixStream>,
+) -> i32 {
     let log = container::log_path(store, id);
     let health = container::find(store, id)
         .ok()
         .and_then(|i| i.config.health);
     std::thread::scope(|s| {
-        s.spawn(|| crate::stdio::pump(out, err, &log, None));
+        s.spawn(|| match listener {
+            Some(l) => crate::attach::serve(streams, &log, l, first),
+            // No attach socket (it could not be made): the log alone.
+            None => {
+                let err = streams.err.or_else(|| sys::pipe().ok().map(|(r, _)| r));
+                if let Some(err) = err {
+                    crate::stdio::pump(streams.out, err, &log, None);
+                }
+            }
+        });
         if let Some(h) = &health {
             run_healthchecks(store, id, pid, h);
         }

@@ -43,17 +43,57 @@ pub struct NamesArgs {
     names: Vec<String>,
 }
 
-pub fn start(store_args: &StoreArgs, a: NamesArgs) -> CmdResult {
+#[derive(Args)]
+pub struct StartArgs {
+    /// Attach to the container's output (and with -i, its input).
+    #[arg(short, long)]
+    attach: bool,
+    /// With --attach: send stdin too.
+    #[arg(short, long)]
+    interactive: bool,
+    #[arg(long, default_value = "ctrl-p,ctrl-q")]
+    detach_keys: String,
+    #[arg(required = true)]
+    names: Vec<String>,
+}
+
+pub fn start(store_args: &StoreArgs, a: StartArgs) -> Result<i32, Failure> {
     berth_runtime::selfexe::ensure_protected().map_err(|e| Failure {
         code: 125,
         message: e.0,
     })?;
     let store = store_args.open()?;
+    if a.attach {
+        let [name] = a.names.as_slice() else {
+            return Err(Failure {
+                code: 125,
+                message: "start --attach takes one container".into(),
+            });
+        };
+        let (info, conn) =
+            lifecycle::start_attached(&store, name, &|id| monitor_argv(store_args, id))
+                .map_err(fail)?;
+        let keys = berth_engine::attach::detach_keys(&a.detach_keys).map_err(|m| Failure {
+            code: 125,
+            message: m,
+        })?;
+        let p = &info.config.process;
+        let ended = berth_engine::attach::relay(conn, a.interactive && p.interactive, p.tty, &keys)
+            .map_err(|e| Failure {
+                code: 125,
+                message: format!("attach to {}: {e}", info.id),
+            })?;
+        return match ended {
+            berth_engine::attach::Ended::Detached => Ok(0),
+            berth_engine::attach::Ended::Exited => lifecycle::wait(&store, &info.id).map_err(fail),
+        };
+    }
     each(&a.names, |n| {
         lifecycle::start(&store, n, &|id| monitor_argv(store_args, id)).map_err(fail)?;
         println!("{n}");
         Ok(())
     })
+    .map(|()| 0)
 }
 
 #[derive(Args)]
@@ -896,8 +936,57 @@ pub fn rename(store_args: &StoreArgs, a: RenameArgs) -> CmdResult {
 }
 
 #[derive(Args)]
+pub struct AttachArgs {
+    /// Keys that detach (default ctrl-p,ctrl-q).
+    #[arg(long, default_value = "ctrl-p,ctrl-q")]
+    detach_keys: String,
+    /// Do not send stdin to the container.
+    #[arg(long)]
+    no_stdin: bool,
+    name: String,
+}
+
+/// Attaches to a running container: its exit code when it ends, 0 on detach.
+pub fn attach(store_args: &StoreArgs, a: AttachArgs) -> Result<i32, Failure> {
+    let store = store_args.open()?;
+    attach_to(&store, &a.name, &a.detach_keys, a.no_stdin)
+}
+
+fn attach_to(
+    store: &berth_storage::Store,
+    name: &str,
+    keys: &str,
+    no_stdin: bool,
+) -> Result<i32, Failure> {
+    let bad = |m: String| Failure {
+        code: 125,
+        message: m,
+    };
+    let i = container::find(store, name).map_err(bad)?;
+    if i.state.status != Status::Running {
+        return Err(bad(format!(
+            "you can only attach to running containers: {} is {}",
+            i.id,
+            i.state.status.as_str()
+        )));
+    }
+    let keys = berth_engine::attach::detach_keys(keys).map_err(bad)?;
+    let path = berth_engine::attach::socket_path(store, &i.id);
+    let p = &i.config.process;
+    let ended = berth_engine::attach::client(&path, p.interactive && !no_stdin, p.tty, &keys)
+        .map_err(|e| bad(format!("attach to {}: {e}", i.id)))?;
+    match ended {
+        berth_engine::attach::Ended::Detached => Ok(0),
+        berth_engine::attach::Ended::Exited => lifecycle::wait(store, &i.id).map_err(fail),
+    }
+}
+
+#[derive(Args)]
 pub struct MonitorArgs {
     id: String,
+    /// Wait for one attach client before starting the container.
+    #[arg(long)]
+    attach: bool,
 }
 
 /// `__monitor ID`: the process that holds a detached container (see
@@ -908,5 +997,5 @@ pub fn monitor(store_args: &StoreArgs, a: MonitorArgs) -> Result<i32, Failure> {
         message: e.0,
     })?;
     let store = store_args.open()?;
-    Ok(berth_engine::monitor::main(&store, &a.id))
+    Ok(berth_engine::monitor::main(&store, &a.id, a.attach))
 }

@@ -1,0 +1,238 @@
+//! `attach`: the monitor keeps a socket beside each detached container; clients
+//! connected to it get the container's output as it comes (frames: a byte for
+//! the stream, 1 stdout or 2 stderr, a big-endian u32 length, the bytes) and
+//! what they send goes to the container's stdin or terminal (`-i`). The log is
+//! written all the same, attached or not.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use berth_storage::Store;
+
+use crate::container::now_ns;
+use crate::logs::{self, Stream};
+use crate::sys;
+
+/// The container's side of the streams, held by the monitor.
+pub struct Streams {
+    /// stdout, or the terminal with `-t`.
+    pub out: OwnedFd,
+    /// stderr (none with a terminal).
+    pub err: Option<OwnedFd>,
+    /// Where clients' input goes: the stdin pipe, or the terminal (`-i`).
+    pub input: Option<File>,
+}
+
+/// `RUNROOT/sockets/ID12.attach` (short enough for `sun_path`), else in /tmp.
+pub fn socket_path(store: &Store, id: &str) -> PathBuf {
+    let short = &id[..12.min(id.len())];
+    let dir = store.config().run_root.join("sockets");
+    let p = dir.join(format!("{short}.attach"));
+    if p.as_os_str().len() < 100 && std::fs::create_dir_all(&dir).is_ok() {
+        return p;
+    }
+    std::env::temp_dir().join(format!("berth-{short}.attach"))
+}
+
+fn frame(kind: u8, data: &[u8]) -> Vec<u8> {
+    let mut f = Vec::with_capacity(5 + data.len());
+    f.push(kind);
+    f.extend_from_slice(&(data.len() as u32).to_be_bytes());
+    f.extend_from_slice(data);
+    f
+}
+
+/// Copies the container's output to the log and to attached clients, and
+/// clients' input to the container, until the output streams end.
+pub fn serve(s: Streams, log_path: &Path, listener: &UnixListener, first: Option<UnixStream>) {
+    let mut log = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log_path)
+        .ok();
+    let _ = listener.set_nonblocking(true);
+    let mut outputs: Vec<(File, Stream)> = vec![(File::from(s.out), Stream::Stdout)];
+    if let Some(e) = s.err {
+        outputs.push((File::from(e), Stream::Stderr));
+    }
+    let mut input = s.input;
+    let mut clients: Vec<UnixStream> = first.into_iter().collect();
+    let mut buf = vec![0u8; 64 << 10];
+    while !outputs.is_empty() {
+        let mut fds: Vec<i32> = outputs.iter().map(|(f, _)| f.as_raw_fd()).collect();
+        fds.push(listener.as_raw_fd());
+        fds.extend(clients.iter().map(|c| c.as_raw_fd()));
+        let Ok(ready) = sys::poll_readable(&fds, None) else {
+            return;
+        };
+        let n_out = outputs.len();
+        let mut closed = Vec::new();
+        for i in 0..n_out {
+            if !ready[i] {
+                continue;
+            }
+            let (f, stream) = &mut outputs[i];
+            match f.read(&mut buf) {
+                Ok(0) | Err(_) => closed.push(i),
+                Ok(n) => {
+                    if let Some(l) = log.as_mut() {
+                        let _ = logs::write_entries(l, *stream, &buf[..n], now_ns());
+                    }
+                    let kind = if *stream == Stream::Stdout { 1 } else { 2 };
+                    let f = frame(kind, &buf[..n]);
+                    // A client that cannot keep up is dropped, not waited for.
+                    clients.retain_mut(|c| c.write_all(&f).is_ok());
+                }
+            }
+        }
+        if ready[n_out]
+            && let Ok((c, _)) = listener.accept()
+        {
+            let _ = c.set_nonblocking(false);
+            let _ = c.set_write_timeout(Some(std::time::Duration::from_secs(5)));
+            clients.push(c);
+        }
+        let mut gone = Vec::new();
+        for (j, c) in clients.iter_mut().enumerate() {
+            if !ready.get(n_out + 1 + j).copied().unwrap_or(false) {
+                continue;
+            }
+            match c.read(&mut buf) {
+                Ok(0) | Err(_) => gone.push(j),
+                Ok(n) => {
+                    if let Some(i) = input.as_mut()
+                        && i.write_all(&buf[..n]).is_err()
+                    {
+                        input = None;
+                    }
+                }
+            }
+        }
+        for j in gone.into_iter().rev() {
+            clients.remove(j);
+        }
+        for i in closed.into_iter().rev() {
+            outputs.remove(i);
+        }
+    }
+}
+
+/// How an attach ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Ended {
+    /// The container's output ended (it exited).
+    Exited,
+    /// The user typed the detach keys.
+    Detached,
+}
+
+/// Parses `--detach-keys` (`ctrl-p,ctrl-q`, podman's default; `""` disables).
+pub fn detach_keys(spec: &str) -> Result<Vec<u8>, String> {
+    spec.split(',')
+        .filter(|k| !k.is_empty())
+        .map(|k| match k.strip_prefix("ctrl-") {
+            Some(c) if c.len() == 1 && c.as_bytes()[0].is_ascii_alphabetic() => {
+                Ok(c.as_bytes()[0].to_ascii_lowercase() - b'a' + 1)
+            }
+            Some("@") => Ok(0),
+            Some("[") => Ok(27),
+            Some("\\") => Ok(28),
+            Some("]") => Ok(29),
+            Some("^") => Ok(30),
+            Some("_") => Ok(31),
+            None if k.len() == 1 => Ok(k.as_bytes()[0]),
+            _ => Err(format!("invalid detach key {k:?}")),
+        })
+        .collect()
+}
+
+/// Connects to a container's attach socket and relays until it ends or the user
+/// detaches. `raw`: the user's terminal goes into raw mode (a `-t` container).
+pub fn client(path: &Path, send_stdin: bool, raw: bool, keys: &[u8]) -> std::io::Result<Ended> {
+    relay(UnixStream::connect(path)?, send_stdin, raw, keys)
+}
+
+/// [`client`] over a connection already made.
+pub fn relay(
+    stream: UnixStream,
+    send_stdin: bool,
+    raw: bool,
+    keys: &[u8],
+) -> std::io::Result<Ended> {
+    let _raw = (raw && sys::isatty(0))
+        .then(|| sys::raw_mode(0).ok())
+        .flatten();
+    let detached = Arc::new(AtomicBool::new(false));
+    if send_stdin {
+        let mut to = stream.try_clone()?;
+        let keys = keys.to_vec();
+        let flag = detached.clone();
+        std::thread::spawn(move || {
+            let mut matched = 0;
+            let mut b = [0u8; 4096];
+            loop {
+                let n = match std::io::stdin().lock().read(&mut b) {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => n,
+                };
+                let mut send = Vec::with_capacity(n);
+                for &c in &b[..n] {
+                    if !keys.is_empty() && c == keys[matched] {
+                        matched += 1;
+                        if matched == keys.len() {
+                            flag.store(true, Ordering::SeqCst);
+                            let _ = to.shutdown(std::net::Shutdown::Both);
+                            return;
+                        }
+                        continue;
+                    }
+                    // A partial sequence that did not complete goes through.
+                    send.extend_from_slice(&keys[..matched]);
+                    matched = 0;
+                    send.push(c);
+                }
+                if to.write_all(&send).is_err() {
+                    return;
+                }
+            }
+        });
+    }
+    let mut from = stream;
+    let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
+    let mut head = [0u8; 5];
+    loop {
+        if from.read_exact(&mut head).is_err() {
+            break;
+        }
+        let len = u32::from_be_bytes([head[1], head[2], head[3], head[4]]) as usize;
+        let mut data = vec![0u8; len.min(16 << 20)];
+        if from.read_exact(&mut data).is_err() {
+            break;
+        }
+        let w: &mut dyn Write = if head[0] == 2 { &mut err } else { &mut out };
+        let _ = w.write_all(&data);
+        let _ = w.flush();
+    }
+    Ok(if detached.load(Ordering::SeqCst) {
+        Ended::Detached
+    } else {
+        Ended::Exited
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn detach_key_specs() {
+        assert_eq!(detach_keys("ctrl-p,ctrl-q").unwrap(), [16, 17]);
+        assert_eq!(detach_keys("").unwrap(), Vec::<u8>::new());
+        assert!(detach_keys("ctrl-").is_err());
+    }
+}
