@@ -89,13 +89,7 @@ pub fn default_seccomp() -> Seccomp {
     }];
     Seccomp {
         default_action: "SCMP_ACT_ALLOW".into(),
-        architectures: vec![
-            "SCMP_ARCH_X86_64".into(),
-            "SCMP_ARCH_X86".into(),
-            "SCMP_ARCH_X32".into(),
-            "SCMP_ARCH_AARCH64".into(),
-            "SCMP_ARCH_ARM".into(),
-        ],
+        architectures: host_architectures(),
         syscalls: vec![
             errno(DENIED, libc::EPERM as u32),
             clone_userns,
@@ -103,6 +97,23 @@ pub fn default_seccomp() -> Seccomp {
         ],
         ..Default::default()
     }
+}
+
+/// The host's native system call ABI and its compatibility ones: the deny-list
+/// must hold for a 32-bit entry into the kernel too. (Each added architecture
+/// costs filter-building time at every start, so only these.)
+fn host_architectures() -> Vec<String> {
+    let names: &[&str] = match std::env::consts::ARCH {
+        "x86_64" => &["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+        "aarch64" => &["SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM"],
+        "x86" => &["SCMP_ARCH_X86"],
+        "arm" => &["SCMP_ARCH_ARM"],
+        "powerpc64" => &["SCMP_ARCH_PPC64LE"],
+        "s390x" => &["SCMP_ARCH_S390X", "SCMP_ARCH_S390"],
+        "riscv64" => &["SCMP_ARCH_RISCV64"],
+        _ => &[],
+    };
+    names.iter().map(|s| s.to_string()).collect()
 }
 
 /// `--security-opt` values: (seccomp profile or none when unconfined,
