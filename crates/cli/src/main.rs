@@ -103,6 +103,8 @@ enum Command {
     Port(commands::containers::PortArgs),
     /// Give a container a new name.
     Rename(commands::containers::RenameArgs),
+    /// List what a container changed over its image.
+    Diff(commands::containers::DiffArgs),
     /// Run containers' healthchecks.
     Healthcheck(commands::containers::HealthcheckArgs),
     /// Show berth's version.
@@ -220,6 +222,7 @@ fn main() {
         Command::Network(a) => commands::networks::run(&cli.store, a),
         Command::Port(a) => commands::containers::port(&cli.store, a),
         Command::Rename(a) => commands::containers::rename(&cli.store, a),
+        Command::Diff(a) => commands::containers::diff(&cli.store, a),
         Command::Healthcheck(a) => commands::containers::healthcheck(&cli.store, a),
         Command::Version => {
             println!("Version:      {}", env!("CARGO_PKG_VERSION"));

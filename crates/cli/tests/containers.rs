@@ -1578,3 +1578,26 @@ fn attach_detach_keys_and_start_attached() {
     let r = st.run(&["attach", "s"]);
     assert_eq!(r.code, 125, "attach to a stopped container");
 }
+
+#[test]
+fn diff_lists_what_the_container_changed() {
+    let st = Store::new();
+    st.ok(&[
+        "run",
+        "--name",
+        "c",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "echo x > /etc/motd; mkdir -p /opt/a; echo y > /opt/a/b; rm /bin/vi",
+    ]);
+    assert_eq!(
+        st.ok(&["diff", "c"]).stdout,
+        "C /bin\nD /bin/vi\nC /etc\nA /etc/motd\nA /opt\nA /opt/a\nA /opt/a/b\n"
+    );
+    // The runtime's mount points (/proc, /etc/hosts …) are not changes.
+    st.ok(&["run", "--name", "quiet", "localhost/bb:1", "true"]);
+    assert_eq!(st.ok(&["diff", "quiet"]).stdout, "");
+    let v = json(&st.ok(&["diff", "--format", "json", "c"]).stdout);
+    assert_eq!(v["deleted"], serde_json::json!(["/bin/vi"]));
+}

@@ -982,6 +982,34 @@ fn attach_to(
 }
 
 #[derive(Args)]
+pub struct DiffArgs {
+    /// json, or the default A/C/D lines.
+    #[arg(long)]
+    format: Option<String>,
+    name: String,
+}
+
+pub fn diff(store_args: &StoreArgs, a: DiffArgs) -> CmdResult {
+    let store = store_args.open()?;
+    let changes = berth_engine::changes::changes(&store, &a.name).map_err(fail)?;
+    if a.format.as_deref() == Some("json") {
+        let pick = |k: char| -> Vec<&String> {
+            changes
+                .iter()
+                .filter(|(c, _)| *c == k)
+                .map(|(_, p)| p)
+                .collect()
+        };
+        let v = json!({"changed": pick('C'), "added": pick('A'), "deleted": pick('D')});
+        return print_value(&v, None);
+    }
+    for (k, p) in changes {
+        println!("{k} {p}");
+    }
+    Ok(())
+}
+
+#[derive(Args)]
 pub struct MonitorArgs {
     id: String,
     /// Wait for one attach client before starting the container.
