@@ -1601,3 +1601,88 @@ fn diff_lists_what_the_container_changed() {
     let v = json(&st.ok(&["diff", "--format", "json", "c"]).stdout);
     assert_eq!(v["deleted"], serde_json::json!(["/bin/vi"]));
 }
+
+#[test]
+fn devices_and_sharing_another_containers_network() {
+    let st = Store::new();
+    let r = st.ok(&[
+        "run",
+        "--rm",
+        "--device",
+        "/dev/null:/dev/mynull:rw",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "stat -c '%F %t:%T' /dev/mynull; echo x > /dev/mynull && echo wrote",
+    ]);
+    assert_eq!(r.stdout, "character special file 1:3\nwrote\n");
+    // Without the device rule the node cannot be opened even if made by hand.
+    let r = st.run(&[
+        "run",
+        "--rm",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "mknod /tmp/n c 1 3 && echo x > /tmp/n",
+    ]);
+    assert_ne!(r.code, 0, "a device outside the allowed set was usable");
+    assert_eq!(
+        st.run(&[
+            "run",
+            "--rm",
+            "--device",
+            "/etc/passwd",
+            "localhost/bb:1",
+            "true"
+        ])
+        .code,
+        125
+    );
+    // --network container:NAME joins that container's network namespace.
+    st.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "net-owner",
+        "localhost/bb:1",
+        "sleep",
+        "1000",
+    ]);
+    let a = st
+        .ok(&["exec", "net-owner", "readlink", "/proc/self/ns/net"])
+        .stdout;
+    let b = st
+        .ok(&[
+            "run",
+            "--rm",
+            "--network",
+            "container:net-owner",
+            "localhost/bb:1",
+            "readlink",
+            "/proc/self/ns/net",
+        ])
+        .stdout;
+    let c = st
+        .ok(&[
+            "run",
+            "--rm",
+            "localhost/bb:1",
+            "readlink",
+            "/proc/self/ns/net",
+        ])
+        .stdout;
+    assert_eq!(a, b);
+    assert_ne!(a, c);
+    assert_eq!(
+        st.run(&[
+            "run",
+            "--rm",
+            "--network",
+            "container:nobody",
+            "localhost/bb:1",
+            "true"
+        ])
+        .code,
+        125
+    );
+}

@@ -78,6 +78,9 @@ pub fn create(store: &Store, o: &RunOptions) -> Result<Info, RunError> {
         crate::oci::resolve(r).map_err(RunError::Engine)?;
     }
     parse_ports(&o.process.ports)?;
+    if let Some(other) = o.process.network.strip_prefix("container:") {
+        container::find(store, other).map_err(RunError::Engine)?;
+    }
     match crate::network::bridge_network(&o.process.network) {
         Some(net) => {
             crate::network::get(store, net).map_err(RunError::Engine)?;
@@ -161,6 +164,22 @@ pub fn prepare_bundle(store: &Store, info: &Info) -> Result<PathBuf, RunError> {
     let mut spec = spec::generate(&config, &rootfs, id, &cfg.process).map_err(RunError::Engine)?;
     let hostname = spec.hostname.clone().unwrap_or_default();
     let mut members = Vec::new();
+    if let Some(other) = cfg.process.network.strip_prefix("container:") {
+        // Join the other container's network namespace while it runs.
+        let o = container::find(store, other).map_err(RunError::Engine)?;
+        if o.state.status != crate::container::Status::Running || o.state.pid <= 0 {
+            return Err(RunError::Engine(format!(
+                "--network container:{other}: that container is not running"
+            )));
+        }
+        if let Some(ns) = spec
+            .linux
+            .as_mut()
+            .and_then(|l| l.namespaces.iter_mut().find(|n| n.kind == "network"))
+        {
+            ns.path = Some(format!("/proc/{}/ns/net", o.state.pid));
+        }
+    }
     if let Some(net) = crate::network::bridge_network(&cfg.process.network) {
         let ports = parse_ports(&cfg.process.ports)?;
         let att = crate::network::setup(store, id, net, &ports).map_err(RunError::Engine)?;

@@ -196,6 +196,58 @@ pub fn resources(
     Ok(Some(r))
 }
 
+/// `--device HOST[:CONTAINER][:PERMISSIONS]`: the node to make in the
+/// container and the device-cgroup rule that lets it be used.
+pub fn device(
+    spec: &str,
+) -> Result<(berth_runtime::spec::Device, berth_runtime::spec::DeviceRule), String> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let parts: Vec<&str> = spec.split(':').collect();
+    let (host, inside, perms) = match parts.as_slice() {
+        [h] => (*h, *h, "rwm"),
+        [h, p] if p.chars().all(|c| "rwm".contains(c)) => (*h, *h, *p),
+        [h, c] => (*h, *c, "rwm"),
+        [h, c, p] => (*h, *c, *p),
+        _ => {
+            return Err(format!(
+                "--device {spec}: expected HOST[:CONTAINER][:PERMISSIONS]"
+            ));
+        }
+    };
+    if perms.is_empty() || !perms.chars().all(|c| "rwm".contains(c)) || !inside.starts_with('/') {
+        return Err(format!("--device {spec}: expected HOST[:CONTAINER][:rwm]"));
+    }
+    let md = std::fs::metadata(host).map_err(|e| format!("--device {spec}: {host}: {e}"))?;
+    let kind = if md.file_type().is_char_device() {
+        "c"
+    } else if md.file_type().is_block_device() {
+        "b"
+    } else {
+        return Err(format!("--device {spec}: {host} is not a device"));
+    };
+    let dev = md.rdev();
+    let major = (((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff)) as i64;
+    let minor = ((dev & 0xff) | ((dev >> 12) & !0xff)) as i64;
+    Ok((
+        berth_runtime::spec::Device {
+            kind: kind.into(),
+            path: inside.into(),
+            major,
+            minor,
+            file_mode: Some(md.mode() & 0o777),
+            uid: Some(0),
+            gid: Some(0),
+        },
+        berth_runtime::spec::DeviceRule {
+            allow: true,
+            kind: Some(kind.into()),
+            major: Some(major),
+            minor: Some(minor),
+            access: Some(perms.into()),
+        },
+    ))
+}
+
 /// `--ulimit NAME=SOFT[:HARD]`.
 pub fn ulimit(s: &str) -> Result<Rlimit, String> {
     let bad = || format!("--ulimit {s}: expected NAME=SOFT[:HARD]");

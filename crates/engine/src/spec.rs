@@ -102,6 +102,8 @@ pub struct ProcessOptions {
     pub init: bool,
     /// `--runtime`: a runc-compatible binary instead of the built-in runtime.
     pub runtime: Option<String>,
+    /// `--device HOST[:CONTAINER][:PERMISSIONS]`.
+    pub devices: Vec<String>,
 }
 
 fn mount(dest: &str, kind: &str, source: &str, options: &[&str]) -> Mount {
@@ -294,9 +296,7 @@ pub fn generate(
             kind: "network".into(),
             path: Some(other[3..].to_string()),
         }),
-        other if other.starts_with("container:") => {
-            return Err(format!("--network {other}: not supported yet"));
-        }
+        // container:ID — the path is the other container's, set at start.
         _ => namespaces.push(Namespace {
             kind: "network".into(),
             path: None,
@@ -362,6 +362,15 @@ pub fn generate(
         .map(|u| crate::security::ulimit(u))
         .collect::<Result<Vec<_>, _>>()?;
     let mut resources = crate::security::resources(o.memory.as_deref(), o.cpus, o.pids_limit)?;
+    let mut devices = Vec::new();
+    for d in &o.devices {
+        let (node, rule) = crate::security::device(d)?;
+        devices.push(node);
+        resources
+            .get_or_insert_with(Default::default)
+            .devices
+            .push(rule);
+    }
     if o.privileged {
         // Every device may be used (the device cgroup allows all).
         resources.get_or_insert_with(Default::default).devices =
@@ -410,6 +419,7 @@ pub fn generate(
             namespaces,
             seccomp,
             resources,
+            devices,
             masked_paths: if o.privileged {
                 Vec::new()
             } else {

@@ -122,6 +122,9 @@ pub struct ContainerArgs {
     /// Run a small init as PID 1 that passes signals on and reaps orphans.
     #[arg(long)]
     init: bool,
+    /// Give the container a host device: HOST[:CONTAINER][:PERMISSIONS].
+    #[arg(long)]
+    device: Vec<String>,
     /// OCI runtime: berth (built in, the default), or a runc-compatible binary
     /// (runc, crun, berth-oci, or a path).
     #[arg(long)]
@@ -273,6 +276,7 @@ fn options(a: ContainerArgs) -> Result<RunOptions, Failure> {
             ports: a.publish,
             init: a.init,
             runtime: a.runtime,
+            devices: a.device,
         },
     })
 }
