@@ -105,10 +105,14 @@ enum Command {
     Rename(commands::containers::RenameArgs),
     /// List what a container changed over its image.
     Diff(commands::containers::DiffArgs),
+    /// Show running containers' resource use.
+    Stats(commands::containers::StatsArgs),
     /// Run containers' healthchecks.
     Healthcheck(commands::containers::HealthcheckArgs),
     /// Show berth's version.
     Version,
+    /// Show the host and the store.
+    Info(commands::system::InfoArgs),
     /// List containers.
     Ps(commands::containers::PsArgs),
     /// Show containers' configuration and state.
@@ -170,6 +174,10 @@ enum SystemCommand {
     Check(commands::images::CheckArgs),
     /// Show the store's disk usage.
     Df(commands::image_extra::DfArgs),
+    /// Remove stopped containers, dangling images (and with --volumes, unused volumes).
+    Prune(commands::system::PruneArgs),
+    /// Show the host and the store.
+    Info(commands::system::InfoArgs),
 }
 
 /// Exits with a command's own code (a container's), or reports its failure.
@@ -197,6 +205,8 @@ fn main() {
         Command::System(s) => match s.command {
             SystemCommand::Check(a) => commands::images::system_check(&cli.store, a),
             SystemCommand::Df(a) => commands::image_extra::system_df(&cli.store, a),
+            SystemCommand::Prune(a) => commands::system::prune(&cli.store, a),
+            SystemCommand::Info(a) => commands::system::info(&cli.store, a),
         },
         Command::Run(a) => exit_with(commands::run::run(&cli.store, a)),
         Command::Create(a) => exit_with(commands::run::create(&cli.store, a)),
@@ -223,7 +233,9 @@ fn main() {
         Command::Port(a) => commands::containers::port(&cli.store, a),
         Command::Rename(a) => commands::containers::rename(&cli.store, a),
         Command::Diff(a) => commands::containers::diff(&cli.store, a),
+        Command::Stats(a) => commands::containers::stats(&cli.store, a),
         Command::Healthcheck(a) => commands::containers::healthcheck(&cli.store, a),
+        Command::Info(a) => commands::system::info(&cli.store, a),
         Command::Version => {
             println!("Version:      {}", env!("CARGO_PKG_VERSION"));
             println!("API Version:  {}", env!("CARGO_PKG_VERSION"));

@@ -1686,3 +1686,45 @@ fn devices_and_sharing_another_containers_network() {
         125
     );
 }
+
+#[test]
+fn stats_info_and_system_prune() {
+    let st = Store::new();
+    st.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "busy",
+        "--memory",
+        "64m",
+        "--pids-limit",
+        "20",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "sleep 1000 & sleep 1000",
+    ]);
+    let v = json(&st.ok(&["stats", "--no-stream", "--format", "json"]).stdout);
+    let s = &v[0];
+    assert_eq!(s["name"], "busy");
+    assert_eq!(s["mem_limit"], 64 << 20);
+    assert!(s["mem_usage"].as_u64().unwrap() > 0, "{s}");
+    assert!(s["pids"].as_u64().unwrap() >= 2, "{s}");
+    let table = st.ok(&["stats", "--no-stream"]).stdout;
+    assert!(table.starts_with("ID") && table.contains("busy"), "{table}");
+    let info = json(&st.ok(&["info", "--format", "json"]).stdout);
+    assert_eq!(info["store"]["containerStore"]["running"], 1);
+    assert_eq!(info["store"]["graphDriverName"], "overlay");
+    assert!(st.ok(&["info"]).stdout.contains("graphRoot: "));
+    // system prune: stopped containers and dangling images go, running ones stay.
+    st.ok(&["create", "--name", "idle", "localhost/bb:1", "true"]);
+    st.ok(&["volume", "create", "spare"]);
+    let r = st.ok(&["system", "prune", "--volumes"]).stdout;
+    assert!(
+        r.contains("Deleted Containers") && r.contains("spare"),
+        "{r}"
+    );
+    assert_eq!(st.run(&["container", "exists", "idle"]).code, 1);
+    assert_eq!(st.run(&["container", "exists", "busy"]).code, 0);
+    assert_eq!(st.run(&["image", "exists", "localhost/bb:1"]).code, 0);
+}

@@ -18,6 +18,7 @@ pub mod oci;
 pub mod run;
 pub mod security;
 pub mod spec;
+pub mod stats;
 pub mod stdio;
 mod sys;
 pub mod terminal;

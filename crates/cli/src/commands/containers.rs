@@ -1010,6 +1010,91 @@ pub fn diff(store_args: &StoreArgs, a: DiffArgs) -> CmdResult {
 }
 
 #[derive(Args)]
+pub struct StatsArgs {
+    /// Print once and exit (the only mode so far).
+    #[arg(long)]
+    no_stream: bool,
+    /// Every container, not only running ones.
+    #[arg(short, long)]
+    all: bool,
+    /// json, or a Go template.
+    #[arg(long)]
+    format: Option<String>,
+    names: Vec<String>,
+}
+
+fn bytes(n: u64) -> String {
+    crate::progress::human(n)
+}
+
+pub fn stats(store_args: &StoreArgs, a: StatsArgs) -> CmdResult {
+    let store = store_args.open()?;
+    let list: Vec<Info> = if a.names.is_empty() {
+        container::list(&store)
+            .map_err(|m| Failure {
+                code: 125,
+                message: m,
+            })?
+            .into_iter()
+            .filter(|i| a.all || i.state.status == Status::Running)
+            .collect()
+    } else {
+        let mut v = Vec::new();
+        for n in &a.names {
+            v.push(container::find(&store, n).map_err(|m| Failure {
+                code: 125,
+                message: m,
+            })?);
+        }
+        v
+    };
+    let stats: Vec<berth_engine::stats::Stats> = list
+        .iter()
+        .filter(|i| i.state.status == Status::Running)
+        .map(berth_engine::stats::read)
+        .collect();
+    if let Some(f) = &a.format {
+        let rows: Vec<Value> = stats
+            .iter()
+            .map(|s| serde_json::to_value(s).expect("json"))
+            .collect();
+        return print_rows(&rows, f);
+    }
+    let mut rows = vec![
+        [
+            "ID",
+            "NAME",
+            "CPU %",
+            "MEM USAGE / LIMIT",
+            "MEM %",
+            "NET IO",
+            "PIDS",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    for s in &stats {
+        let mem_pct = if s.mem_limit > 0 {
+            s.mem_usage as f64 * 100.0 / s.mem_limit as f64
+        } else {
+            0.0
+        };
+        rows.push(vec![
+            s.id[..12].to_string(),
+            s.name.clone(),
+            format!("{:.2}%", s.cpu_percent),
+            format!("{} / {}", bytes(s.mem_usage), bytes(s.mem_limit)),
+            format!("{mem_pct:.2}%"),
+            format!("{} / {}", bytes(s.net_input), bytes(s.net_output)),
+            s.pids.to_string(),
+        ]);
+    }
+    print!("{}", crate::table::render(&rows));
+    let _ = a.no_stream;
+    Ok(())
+}
+
+#[derive(Args)]
 pub struct MonitorArgs {
     id: String,
     /// Wait for one attach client before starting the container.

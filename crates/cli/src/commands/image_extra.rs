@@ -361,6 +361,11 @@ pub struct PruneArgs {
 }
 
 pub fn prune(store_args: &StoreArgs, a: PruneArgs) -> CmdResult {
+    prune_images(store_args, a.all)
+}
+
+/// Removes dangling images (with `all`, every image no container uses).
+pub fn prune_images(store_args: &StoreArgs, all: bool) -> CmdResult {
     let store = store_args.open()?;
     let used: std::collections::HashSet<String> = store
         .containers()
@@ -370,7 +375,7 @@ pub fn prune(store_args: &StoreArgs, a: PruneArgs) -> CmdResult {
         .collect();
     let mut freed = 0u64;
     for img in store.images().map_err(exit::podman)? {
-        if img.read_only || used.contains(&img.id) || (!a.all && !img.names.is_empty()) {
+        if img.read_only || used.contains(&img.id) || (!all && !img.names.is_empty()) {
             continue;
         }
         store.remove_image(&img.id).map_err(exit::podman)?;

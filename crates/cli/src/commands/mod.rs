@@ -6,5 +6,6 @@ pub mod login;
 pub mod networks;
 pub mod run;
 pub mod sync;
+pub mod system;
 pub mod trust;
 pub mod volumes;

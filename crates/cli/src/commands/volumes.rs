@@ -197,15 +197,18 @@ pub fn run(store_args: &StoreArgs, a: VolumeArgs) -> CmdResult {
             }
             Ok(())
         }
-        VolumeCommand::Prune(_) => {
-            for name in names(&store) {
-                if users(&store, &name).is_empty() {
-                    std::fs::remove_dir_all(root(&store).join(&name))
-                        .map_err(|e| err(125, format!("volume {name}: {e}")))?;
-                    println!("{name}");
-                }
-            }
-            Ok(())
+        VolumeCommand::Prune(_) => prune_volumes(&store),
+    }
+}
+
+/// Removes the volumes no container names.
+pub fn prune_volumes(store: &Store) -> CmdResult {
+    for name in names(store) {
+        if users(store, &name).is_empty() {
+            std::fs::remove_dir_all(root(store).join(&name))
+                .map_err(|e| err(125, format!("volume {name}: {e}")))?;
+            println!("{name}");
         }
     }
+    Ok(())
 }

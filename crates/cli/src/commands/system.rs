@@ -1,0 +1,138 @@
+//! `berth info` and `berth system prune`.
+
+use clap::Args;
+use serde_json::{Value, json};
+
+use crate::commands::images::StoreArgs;
+use crate::exit::{CmdResult, Failure};
+
+#[derive(Args)]
+pub struct InfoArgs {
+    /// json, or a Go template.
+    #[arg(short, long)]
+    format: Option<String>,
+}
+
+fn kernel() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
+}
+
+fn cgroup_version() -> &'static str {
+    if std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
+        "v2"
+    } else {
+        "v1"
+    }
+}
+
+pub fn info(store_args: &StoreArgs, a: InfoArgs) -> CmdResult {
+    let store = store_args.open()?;
+    let err = |e: String| Failure {
+        code: 125,
+        message: e,
+    };
+    let containers = berth_engine::container::list(&store).map_err(err)?;
+    let running = containers
+        .iter()
+        .filter(|c| c.state.status == berth_engine::container::Status::Running)
+        .count();
+    let paused = containers
+        .iter()
+        .filter(|c| c.state.status == berth_engine::container::Status::Paused)
+        .count();
+    let images = store.images().map_err(|e| err(e.to_string()))?.len();
+    let cfg = store.config();
+    let v = json!({
+        "host": {
+            "arch": std::env::consts::ARCH.replace("x86_64", "amd64").replace("aarch64", "arm64"),
+            "os": std::env::consts::OS,
+            "kernel": kernel(),
+            "hostname": std::fs::read_to_string("/proc/sys/kernel/hostname").map(|s| s.trim().to_string()).unwrap_or_default(),
+            "cgroupVersion": cgroup_version(),
+            "ociRuntime": {"name": "berth", "path": "built in"},
+            "security": {"seccompEnabled": true, "rootless": !is_root()},
+        },
+        "store": {
+            "graphRoot": cfg.graph_root,
+            "runRoot": cfg.run_root,
+            "graphDriverName": format!("{:?}", store.driver()).to_lowercase(),
+            "containerStore": {
+                "number": containers.len(),
+                "running": running,
+                "paused": paused,
+                "stopped": containers.len() - running - paused,
+            },
+            "imageStore": {"number": images},
+            "volumePath": cfg.graph_root.join("volumes"),
+        },
+        "version": {"Version": env!("CARGO_PKG_VERSION")},
+    });
+    match a.format.as_deref() {
+        Some("json") => crate::commands::image::print_value(&v, None),
+        Some(f) => crate::commands::image::print_value(&v, Some(f)),
+        None => {
+            let mut out = String::new();
+            yaml(&v, 0, &mut out);
+            print!("{out}");
+            Ok(())
+        }
+    }
+}
+
+/// Whether berth runs as root: /proc/self belongs to the effective user.
+fn is_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+}
+
+/// podman prints `info` as YAML: nested objects by indentation.
+fn yaml(v: &Value, depth: usize, out: &mut String) {
+    let pad = "  ".repeat(depth);
+    if let Value::Object(m) = v {
+        for (k, x) in m {
+            match x {
+                Value::Object(_) => {
+                    out.push_str(&format!("{pad}{k}:\n"));
+                    yaml(x, depth + 1, out);
+                }
+                Value::String(s) => out.push_str(&format!("{pad}{k}: {s}\n")),
+                other => out.push_str(&format!("{pad}{k}: {other}\n")),
+            }
+        }
+    }
+}
+
+#[derive(Args)]
+pub struct PruneArgs {
+    /// Remove every unused image, not only dangling ones.
+    #[arg(short, long)]
+    all: bool,
+    /// Also remove volumes no container uses.
+    #[arg(long)]
+    volumes: bool,
+    /// Do not ask (berth never asks).
+    #[arg(short, long)]
+    force: bool,
+}
+
+/// Stopped containers, then dangling (or with -a unused) images, then with
+/// --volumes unused volumes.
+pub fn prune(store_args: &StoreArgs, a: PruneArgs) -> CmdResult {
+    let store = store_args.open()?;
+    println!("Deleted Containers");
+    for id in berth_engine::lifecycle::prune(&store).map_err(|e| Failure {
+        code: e.code,
+        message: e.message,
+    })? {
+        println!("{id}");
+    }
+    println!("Deleted Images");
+    crate::commands::image_extra::prune_images(store_args, a.all)?;
+    if a.volumes {
+        println!("Deleted Volumes");
+        crate::commands::volumes::prune_volumes(&store)?;
+    }
+    Ok(())
+}

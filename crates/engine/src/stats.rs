@@ -1,0 +1,127 @@
+//! `stats`: a running container's resource use, read from the cgroups its init
+//! is in (whichever runtime made them) and its network namespace's counters.
+
+use std::path::{Path, PathBuf};
+
+use crate::container::{Info, now_ns};
+
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Stats {
+    pub id: String,
+    pub name: String,
+    /// CPU time over wall time since start, in percent of one CPU.
+    pub cpu_percent: f64,
+    pub mem_usage: u64,
+    pub mem_limit: u64,
+    pub pids: u64,
+    pub net_input: u64,
+    pub net_output: u64,
+}
+
+/// The cgroup directories of a process: (controller or "" for v2, path).
+fn cgroups(pid: i32) -> Vec<(String, PathBuf)> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let mut f = line.splitn(3, ':');
+        let (_, ctrls, path) = (f.next(), f.next().unwrap_or(""), f.next().unwrap_or(""));
+        let rel = path.trim_start_matches('/');
+        if ctrls.is_empty() {
+            for base in ["/sys/fs/cgroup/unified", "/sys/fs/cgroup"] {
+                let p = Path::new(base).join(rel);
+                if p.join("cgroup.procs").exists() {
+                    out.push((String::new(), p));
+                    break;
+                }
+            }
+        } else {
+            for c in ctrls.split(',') {
+                let c = c.trim_start_matches("name=");
+                out.push((
+                    c.to_string(),
+                    Path::new("/sys/fs/cgroup").join(ctrls).join(rel),
+                ));
+            }
+        }
+    }
+    out
+}
+
+fn read_u64(p: &Path) -> Option<u64> {
+    std::fs::read_to_string(p).ok()?.trim().parse().ok()
+}
+
+fn find<'a>(cg: &'a [(String, PathBuf)], ctrl: &str) -> Option<&'a PathBuf> {
+    cg.iter().find(|(c, _)| c == ctrl).map(|(_, p)| p)
+}
+
+fn v2(cg: &[(String, PathBuf)]) -> Option<&PathBuf> {
+    find(cg, "")
+}
+
+/// Reads a running container's figures.
+pub fn read(info: &Info) -> Stats {
+    let pid = info.state.pid;
+    let cg = cgroups(pid);
+    let mut s = Stats {
+        id: info.id.clone(),
+        name: info.name().to_string(),
+        ..Default::default()
+    };
+    let v1_or_v2 = |ctrl: &str, v1: &str, v2f: &str| -> Option<u64> {
+        find(&cg, ctrl)
+            .and_then(|p| read_u64(&p.join(v1)))
+            .or_else(|| v2(&cg).and_then(|p| read_u64(&p.join(v2f))))
+    };
+    s.mem_usage = v1_or_v2("memory", "memory.usage_in_bytes", "memory.current").unwrap_or(0);
+    let host_mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
+        .map(|kb| kb * 1024)
+        .unwrap_or(0);
+    let limit = find(&cg, "memory")
+        .and_then(|p| read_u64(&p.join("memory.limit_in_bytes")))
+        .or_else(|| v2(&cg).and_then(|p| read_u64(&p.join("memory.max"))));
+    s.mem_limit = limit
+        .filter(|l| *l < host_mem && *l > 0)
+        .unwrap_or(host_mem);
+    s.pids = v1_or_v2("pids", "pids.current", "pids.current").unwrap_or(0);
+    let cpu_ns = find(&cg, "cpuacct")
+        .and_then(|p| read_u64(&p.join("cpuacct.usage")))
+        .or_else(|| {
+            let stat = std::fs::read_to_string(v2(&cg)?.join("cpu.stat")).ok()?;
+            let usec: u64 = stat
+                .lines()
+                .find_map(|l| l.strip_prefix("usage_usec "))?
+                .parse()
+                .ok()?;
+            Some(usec * 1000)
+        })
+        .unwrap_or(0);
+    let elapsed = now_ns().saturating_sub(info.state.started_ns.unwrap_or(now_ns()));
+    if elapsed > 0 {
+        s.cpu_percent = cpu_ns as f64 * 100.0 / elapsed as f64;
+    }
+    let net = std::fs::read_to_string(format!("/proc/{pid}/net/dev")).unwrap_or_default();
+    for line in net.lines().skip(2) {
+        let Some((iface, rest)) = line.split_once(':') else {
+            continue;
+        };
+        if iface.trim() == "lo" {
+            continue;
+        }
+        let f: Vec<u64> = rest
+            .split_whitespace()
+            .filter_map(|x| x.parse().ok())
+            .collect();
+        if f.len() >= 9 {
+            s.net_input += f[0];
+            s.net_output += f[8];
+        }
+    }
+    s
+}
