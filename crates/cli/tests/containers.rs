@@ -1728,3 +1728,43 @@ fn stats_info_and_system_prune() {
     assert_eq!(st.run(&["container", "exists", "busy"]).code, 0);
     assert_eq!(st.run(&["image", "exists", "localhost/bb:1"]).code, 0);
 }
+
+#[test]
+fn log_driver_none_keeps_no_log() {
+    let st = Store::new();
+    let r = st.ok(&[
+        "run",
+        "--name",
+        "quiet",
+        "--log-driver",
+        "none",
+        "localhost/bb:1",
+        "echo",
+        "shown",
+    ]);
+    assert_eq!(r.stdout, "shown\n", "the user still sees the output");
+    let r = st.run(&["logs", "quiet"]);
+    assert_eq!(r.code, 125);
+    assert!(r.stderr.contains("none"), "{}", r.stderr);
+    let id = st.inspect("quiet", ".Id");
+    assert!(
+        !st.dir
+            .path()
+            .join("run/containers")
+            .join(id)
+            .join("userdata/ctr.log")
+            .exists()
+    );
+    assert_eq!(
+        st.run(&[
+            "run",
+            "--rm",
+            "--log-driver",
+            "syslog",
+            "localhost/bb:1",
+            "true"
+        ])
+        .code,
+        125
+    );
+}

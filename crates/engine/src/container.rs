@@ -165,6 +165,31 @@ pub fn log_path(store: &Store, id: &str) -> PathBuf {
     userdata(store, id).join("ctr.log")
 }
 
+/// Where the container's output is written: its log, or nowhere with
+/// `--log-driver none`.
+pub fn log_target(store: &Store, id: &str) -> PathBuf {
+    let none =
+        find(store, id).is_ok_and(|i| i.config.process.log_driver.as_deref() == Some("none"));
+    if none {
+        PathBuf::from("/dev/null")
+    } else {
+        log_path(store, id)
+    }
+}
+
+/// Checks a `--log-driver` value.
+pub fn check_log_driver(d: Option<&str>) -> Result<(), String> {
+    match d {
+        None | Some("k8s-file") | Some("none") => Ok(()),
+        Some("journald") => {
+            Err("--log-driver journald: not supported by berth yet (use k8s-file)".into())
+        }
+        Some(other) => Err(format!(
+            "--log-driver {other}: unknown driver (k8s-file or none)"
+        )),
+    }
+}
+
 /// Holds a container's lock: starting it (until it runs) and removing it exclude
 /// each other, so a container is never removed half-way through its start.
 pub struct Lock(#[allow(dead_code)] std::fs::File);

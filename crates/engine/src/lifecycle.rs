@@ -337,6 +337,15 @@ pub fn logs(
     err: &mut dyn Write,
 ) -> Result<(), Failure> {
     let info = find(store, name)?;
+    if info.config.process.log_driver.as_deref() == Some("none") {
+        return Err(Failure::new(
+            125,
+            format!(
+                "{}: the container uses the \"none\" log driver: there are no logs",
+                info.id
+            ),
+        ));
+    }
     let path = container::log_path(store, &info.id);
     let file = match std::fs::File::open(&path) {
         Ok(f) => Some(f),

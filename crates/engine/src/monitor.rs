@@ -310,7 +310,7 @@ fn watch(
     listener: Option<&std::os::unix::net::UnixListener>,
     first: Option<std::os::unix::net::UnixStream>,
 ) -> i32 {
-    let log = container::log_path(store, id);
+    let log = container::log_target(store, id);
     let health = container::find(store, id)
         .ok()
         .and_then(|i| i.config.health);

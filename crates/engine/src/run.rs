@@ -73,7 +73,8 @@ pub fn create(store: &Store, o: &RunOptions) -> Result<Info, RunError> {
         .map_err(|_| RunError::Engine(format!("{}: image not known (pull it first)", o.image)))?;
     let config = image_config(store, &img.id)?;
     let args = spec::args(&config, &o.process);
-    // A bad runtime, network or mount flag fails now, not at start.
+    // A bad runtime, log driver, network or mount flag fails now, not at start.
+    container::check_log_driver(o.process.log_driver.as_deref()).map_err(RunError::Engine)?;
     if let Some(r) = &o.process.runtime {
         crate::oci::resolve(r).map_err(RunError::Engine)?;
     }
@@ -264,7 +265,7 @@ fn run_piped(store: &Store, c: &Info, bundle: PathBuf) -> Result<i32, RunError> 
         .ok()
         .and_then(|s| s.trim().parse().ok())
         .ok_or_else(|| engine("the runtime wrote no pid file"))?;
-    let log = container::log_path(store, &c.id);
+    let log = container::log_target(store, &c.id);
     let code = std::thread::scope(|s| {
         s.spawn(|| crate::stdio::pump(out, err, &log, Some(tee)));
         create::wait_forwarding_signals(pid)

@@ -104,6 +104,8 @@ pub struct ProcessOptions {
     pub runtime: Option<String>,
     /// `--device HOST[:CONTAINER][:PERMISSIONS]`.
     pub devices: Vec<String>,
+    /// `--log-driver`: k8s-file (the default) or none.
+    pub log_driver: Option<String>,
 }
 
 fn mount(dest: &str, kind: &str, source: &str, options: &[&str]) -> Mount {

@@ -122,6 +122,9 @@ pub struct ContainerArgs {
     /// Run a small init as PID 1 that passes signals on and reaps orphans.
     #[arg(long)]
     init: bool,
+    /// Where output goes: k8s-file (the container log) or none.
+    #[arg(long)]
+    log_driver: Option<String>,
     /// Give the container a host device: HOST[:CONTAINER][:PERMISSIONS].
     #[arg(long)]
     device: Vec<String>,
@@ -277,6 +280,7 @@ fn options(a: ContainerArgs) -> Result<RunOptions, Failure> {
             init: a.init,
             runtime: a.runtime,
             devices: a.device,
+            log_driver: a.log_driver,
         },
     })
 }
