@@ -120,6 +120,10 @@ pub fn apply_layer<R: Read>(
         );
         let head = raw.fill_buf().map_err(Error::Stream)?;
         compression = Compression::sniff(&head[..head.len().min(4)]);
+        if compression == Compression::None {
+            // An uncompressed blob's digest is its diff ID: hash it once.
+            raw.get_mut().hash = false;
+        }
         let decoder = match compression {
             Compression::None => Decoder::Plain(raw),
             Compression::Gzip => Decoder::Gzip(flate2::bufread::MultiGzDecoder::new(raw)),
@@ -184,13 +188,15 @@ pub fn apply_layer<R: Read>(
         )?),
         None => None,
     };
+    let compressed_digest = match &opts.known_digest {
+        Some(d) => d.clone(),
+        None if compression == Compression::None => diff_id.clone(),
+        None => outer.finish(),
+    };
     Ok(ApplyReport {
         diff_id,
         uncompressed_size: inner_n,
-        compressed_digest: match &opts.known_digest {
-            Some(d) => d.clone(),
-            None => outer.finish(),
-        },
+        compressed_digest,
         compressed_size: outer_n,
         compression,
         entries,
