@@ -51,7 +51,7 @@ pub fn changes(store: &Store, name: &str) -> Result<Vec<(char, String)>, Failure
     let layer = c.layer.clone();
     let mut tar_bytes = Vec::new();
     std::thread::scope(|s| {
-        let writer = s.spawn(move || store.diff(&layer, w).map(drop));
+        let writer = s.spawn(move || store.diff_unhashed(&layer, w).map(drop));
         let _ = r.read_to_end(&mut tar_bytes);
         writer.join().expect("diff thread").map_err(fail)
     })?;

@@ -101,7 +101,7 @@ fn put_diff(
 ) -> Result<BlobInfo, Failure> {
     let (mut r, w) = std::io::pipe().map_err(|e| fail(125, e))?;
     std::thread::scope(|s| {
-        let writer = s.spawn(move || store.diff(layer, w).map(drop));
+        let writer = s.spawn(move || store.diff_unhashed(layer, w).map(drop));
         let put = dst.put_blob(&mut r, None);
         drop(r);
         let wrote = writer.join().expect("diff thread");

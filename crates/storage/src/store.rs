@@ -615,7 +615,19 @@ impl Store {
 
     /// Writes a layer's changes as a tar (with OCI whiteouts) to `out`.
     pub fn diff<W: Write>(&self, layer_id: &str, out: W) -> Result<DiffReport> {
-        let (dir, parent) = self.read(|st| {
+        let (dir, parent) = self.layer_dirs(layer_id)?;
+        archive::write_diff(&dir, parent.as_deref(), self.driver.whiteouts(), out)
+    }
+
+    /// [`Store::diff`] without computing its digest (the reader hashes it).
+    pub fn diff_unhashed<W: Write>(&self, layer_id: &str, out: W) -> Result<u64> {
+        let (dir, parent) = self.layer_dirs(layer_id)?;
+        archive::write_diff_unhashed(&dir, parent.as_deref(), self.driver.whiteouts(), out)
+    }
+
+    /// A layer's directory and its parent's.
+    fn layer_dirs(&self, layer_id: &str) -> Result<(PathBuf, Option<PathBuf>)> {
+        self.read(|st| {
             let l = st
                 .layer(layer_id)
                 .ok_or_else(|| Error::LayerNotFound(layer_id.into()))?;
@@ -626,8 +638,7 @@ impl Store {
                 None => None,
             };
             Ok((self.layer_path(l), parent))
-        })?;
-        archive::write_diff(&dir, parent.as_deref(), self.driver.whiteouts(), out)
+        })
     }
 
     /// Records an image whose layers sit in `pending` (keyed by blob digest) or in the

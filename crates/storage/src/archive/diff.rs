@@ -36,10 +36,41 @@ pub fn write_diff<W: Write>(
     mode: WhiteoutMode,
     out: W,
 ) -> Result<DiffReport> {
+    let (inner, entries) = write_tar(
+        layer,
+        parent,
+        mode,
+        DigestingWriter::new(out, Algorithm::Sha256),
+    )?;
+    let (_, diff_id, size) = inner.finish();
+    Ok(DiffReport {
+        diff_id,
+        size,
+        entries,
+    })
+}
+
+/// [`write_diff`] without hashing what it writes, for a reader that hashes it
+/// anyway (as `commit` applying it as a new layer does). Returns the entries.
+pub fn write_diff_unhashed<W: Write>(
+    layer: &Path,
+    parent: Option<&Path>,
+    mode: WhiteoutMode,
+    out: W,
+) -> Result<u64> {
+    write_tar(layer, parent, mode, out).map(|(_, n)| n)
+}
+
+fn write_tar<W: Write>(
+    layer: &Path,
+    parent: Option<&Path>,
+    mode: WhiteoutMode,
+    out: W,
+) -> Result<(W, u64)> {
     let mut w = DiffWriter {
         root: layer,
         mode,
-        tar: Builder::new(DigestingWriter::new(out, Algorithm::Sha256)),
+        tar: Builder::new(out),
         links: HashMap::new(),
         entries: 0,
     };
@@ -51,18 +82,13 @@ pub fn write_diff<W: Write>(
     w.walk(Path::new(""), parent)?;
     let entries = w.entries;
     let inner = w.tar.into_inner().map_err(Error::Stream)?;
-    let (_, diff_id, size) = inner.finish();
-    Ok(DiffReport {
-        diff_id,
-        size,
-        entries,
-    })
+    Ok((inner, entries))
 }
 
 struct DiffWriter<'a, W: Write> {
     root: &'a Path,
     mode: WhiteoutMode,
-    tar: Builder<DigestingWriter<W>>,
+    tar: Builder<W>,
     /// First path of each multiply-linked inode, for hardlink entries.
     links: HashMap<(u64, u64), PathBuf>,
     entries: u64,

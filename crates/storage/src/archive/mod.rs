@@ -12,7 +12,7 @@ pub mod tree;
 
 pub use apply::{ApplyOptions, ApplyReport, apply_layer};
 pub use copy_out::{is_dir_in_root, resolve_in_root, tar_in_root};
-pub use diff::{DiffReport, write_diff};
+pub use diff::{DiffReport, write_diff, write_diff_unhashed};
 pub use tree::{tree_checksum, verify_tree};
 
 /// How deletions are written into a layer directory.
