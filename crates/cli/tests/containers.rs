@@ -1768,3 +1768,42 @@ fn log_driver_none_keeps_no_log() {
         125
     );
 }
+
+#[test]
+fn exec_it_gives_the_process_a_terminal() {
+    let st = Store::new();
+    st.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "box",
+        "localhost/bb:1",
+        "sleep",
+        "1000",
+    ]);
+    let mut c = st.cmd();
+    c.args(["exec", "-it", "box", "sh"]);
+    let (out, code) = on_terminal(c, b"tty; echo in-exec; exit 6\n");
+    assert_eq!(code, 6, "{out}");
+    assert!(
+        out.contains("/dev/pts/") && out.contains("in-exec"),
+        "{out}"
+    );
+    // The same through runc.
+    st.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "rbox",
+        "--runtime",
+        "runc",
+        "localhost/bb:1",
+        "sleep",
+        "1000",
+    ]);
+    let mut c = st.cmd();
+    c.args(["exec", "-it", "rbox", "sh"]);
+    let (out, code) = on_terminal(c, b"echo via-runc; exit 4\n");
+    assert_eq!(code, 4, "{out}");
+    assert!(out.contains("via-runc"), "{out}");
+}

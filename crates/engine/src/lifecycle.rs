@@ -277,6 +277,10 @@ pub struct ExecRequest {
     /// A user name or UID[:GID], resolved in the container's /etc/passwd.
     pub user: Option<String>,
     pub detach: bool,
+    /// `-t`: the process gets a terminal, proxied to the user's.
+    pub tty: bool,
+    /// `-i`: the user's input goes to it (with `-t`, through the terminal).
+    pub interactive: bool,
 }
 
 /// Runs a process in a running container; returns its exit code (0 with
@@ -305,7 +309,7 @@ pub fn exec(store: &Store, name: &str, r: &ExecRequest) -> Result<i32, Failure> 
             Some(format!("{}:{}", resolved.uid, resolved.gid))
         }
     };
-    let opts = berth_runtime::exec::ExecOptions {
+    let mut opts = berth_runtime::exec::ExecOptions {
         id: info.id.clone(),
         args: r.args.clone(),
         env: r.env.clone(),
@@ -314,7 +318,38 @@ pub fn exec(store: &Store, name: &str, r: &ExecRequest) -> Result<i32, Failure> 
         detach: r.detach,
         ..Default::default()
     };
-    oci(store, &info)?.exec(&opts).map_err(Failure::from)
+    let rt = oci(store, &info)?;
+    if !r.tty || r.detach {
+        return rt.exec(&opts).map_err(Failure::from);
+    }
+    // -t: the runtime hands the terminal over a console socket, starts the
+    // process detached (so that this process can proxy meanwhile) and leaves it
+    // to us, a child subreaper, to reap.
+    let engine = |e: std::io::Error| Failure::new(125, e.to_string());
+    let dir = container::userdata(store, &info.id);
+    let socket = crate::attach::socket_path(store, &info.id).with_extension("exec");
+    let pid_file = dir.join(format!("exec-{}.pid", std::process::id()));
+    sys::set_child_subreaper().map_err(engine)?;
+    let master = crate::terminal::receive_master(&socket).map_err(engine)?;
+    opts.tty = true;
+    opts.detach = true;
+    opts.console_socket = Some(socket.clone());
+    opts.pid_file = Some(pid_file.clone());
+    let started = rt.exec(&opts);
+    if started.is_err() {
+        let _ = std::os::unix::net::UnixStream::connect(&socket);
+    }
+    let master = master.join().expect("console thread");
+    let _ = std::fs::remove_file(&socket);
+    started.map_err(Failure::from)?;
+    let master = master.map_err(engine)?;
+    let pid: i32 = std::fs::read_to_string(&pid_file)
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .ok_or_else(|| Failure::new(125, "the runtime wrote no pid file"))?;
+    let _ = std::fs::remove_file(&pid_file);
+    crate::terminal::proxy(master, r.interactive);
+    sys::wait_pid(pid).map_err(engine)
 }
 
 /// Options of `logs`.

@@ -217,6 +217,15 @@ impl Oci {
                 if o.detach {
                     c.arg("--detach");
                 }
+                if o.tty {
+                    c.arg("--tty");
+                }
+                if let Some(s) = &o.console_socket {
+                    c.arg("--console-socket").arg(s);
+                }
+                if let Some(p) = &o.pid_file {
+                    c.arg("--pid-file").arg(p);
+                }
                 c.arg(&o.id).args(&o.args);
                 let status = c
                     .status()

@@ -592,6 +592,9 @@ pub struct ExecArgs {
     /// Keep stdin open (stdin is passed through as it is).
     #[arg(short, long)]
     interactive: bool,
+    /// Give the process a terminal.
+    #[arg(short, long)]
+    tty: bool,
     name: String,
     #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
     command: Vec<String>,
@@ -610,6 +613,8 @@ pub fn exec(store_args: &StoreArgs, a: ExecArgs) -> Result<i32, Failure> {
         workdir: a.workdir,
         user: a.user,
         detach: a.detach,
+        tty: a.tty,
+        interactive: a.interactive,
     };
     lifecycle::exec(&store, &a.name, &r).map_err(fail)
 }
