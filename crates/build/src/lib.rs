@@ -13,6 +13,7 @@
 pub mod directives;
 mod duration;
 pub mod error;
+pub mod execute;
 pub mod expand;
 mod flags;
 pub mod ignore;

@@ -113,6 +113,9 @@ enum Command {
     Version,
     /// Show the host and the store.
     Info(commands::system::InfoArgs),
+    /// Build an image from a Containerfile.
+    #[command(alias = "bud")]
+    Build(commands::build::BuildArgs),
     /// List containers.
     Ps(commands::containers::PsArgs),
     /// Show containers' configuration and state.
@@ -236,6 +239,7 @@ fn main() {
         Command::Stats(a) => commands::containers::stats(&cli.store, a),
         Command::Healthcheck(a) => commands::containers::healthcheck(&cli.store, a),
         Command::Info(a) => commands::system::info(&cli.store, a),
+        Command::Build(a) => exit_with(commands::build::build(&cli.store, a)),
         Command::Version => {
             println!("Version:      {}", env!("CARGO_PKG_VERSION"));
             println!("API Version:  {}", env!("CARGO_PKG_VERSION"));

@@ -223,7 +223,10 @@ pub fn prepare_bundle(store: &Store, info: &Info) -> Result<PathBuf, RunError> {
     Ok(bundle)
 }
 
-fn run_container(store: &Store, c: &Info) -> Result<i32, RunError> {
+/// Runs a recorded container's process in the foreground (its output to this
+/// process's and to its log); returns its exit code. The builder uses it with a
+/// process of its own (RUN) over a working container.
+pub fn run_container(store: &Store, c: &Info) -> Result<i32, RunError> {
     let bundle = prepare_bundle(store, c)?;
     let running = ContainerState {
         status: Status::Running,

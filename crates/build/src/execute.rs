@@ -1,0 +1,926 @@
+//! Running a build, as buildah does: per stage a working container from the
+//! base image with its root filesystem mounted; COPY and ADD write into it
+//! (every path resolved inside the root it belongs to), RUN runs in it through
+//! the engine, the other instructions edit the image config; at the end of a
+//! stage the working container is committed (one layer for the stage).
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+
+use berth_engine::container::Info;
+use berth_engine::run::{self, RunOptions};
+use berth_engine::spec::ProcessOptions;
+use berth_storage::Store;
+use berth_storage::archive::{self, ApplyOptions, WhiteoutMode};
+use serde_json::{Value, json};
+
+use crate::instructions::{CommandLine, Healthcheck, Instruction, Located};
+use crate::stages::{BuildOptions, Vars};
+use crate::{Ignore, expand_plan, globals, parse, plan};
+
+/// What `berth build` was asked for.
+#[derive(Clone, Debug, Default)]
+pub struct BuildRequest {
+    /// The Containerfile's text and the name used in messages.
+    pub containerfile: String,
+    pub file_name: String,
+    pub context: PathBuf,
+    pub tags: Vec<String>,
+    pub build_args: BTreeMap<String, String>,
+    pub target: Option<String>,
+    pub labels: Vec<(String, String)>,
+    /// `--network` for RUN: none (the default here) or host.
+    pub network: Option<String>,
+}
+
+/// A failed build: podman's exit code and a one-line message.
+#[derive(Debug)]
+pub struct BuildError {
+    pub code: i32,
+    pub message: String,
+}
+
+fn err(m: impl ToString) -> BuildError {
+    BuildError {
+        code: 125,
+        message: m.to_string(),
+    }
+}
+
+/// A stage being built.
+struct Working {
+    /// The stage's name (or index) for `COPY --from`.
+    names: Vec<String>,
+    container: Info,
+    rootfs: PathBuf,
+    image: Option<String>,
+}
+
+/// Builds; progress goes to `log` (podman prints it on stderr). Returns the
+/// image ID.
+pub fn build(
+    store: &Arc<Store>,
+    req: &BuildRequest,
+    log: &mut dyn Write,
+) -> Result<String, BuildError> {
+    let cf = parse(&req.containerfile, &req.file_name).map_err(err)?;
+    let opts = BuildOptions {
+        build_args: req.build_args.clone(),
+        target: req.target.clone(),
+        ..Default::default()
+    };
+    let g = globals(&cf, &opts).map_err(err)?;
+    let p = plan(&cf, &g, &opts).map_err(err)?;
+    let image_env = |r: &str| image_env(store, r);
+    let stages = expand_plan(&cf, &p, &g, &opts, &image_env).map_err(err)?;
+    let ignore = load_ignore(&req.context)?;
+    let total: usize = stages.iter().map(|(_, s)| s.instructions.len() + 1).sum();
+    let mut step = 0;
+    let mut working: Vec<Working> = Vec::new();
+    let result = (|| {
+        let mut last = String::new();
+        for (index, stage) in &stages {
+            step += 1;
+            let from = &stage.from;
+            let _ = writeln!(
+                log,
+                "[{}/{}] STEP {step}/{total}: FROM {}",
+                index + 1,
+                cf.stages.len(),
+                from.image
+            );
+            let base = base_image(store, &working, &from.image)?;
+            let w = start_stage(store, &base, &cf.stages[*index], req)?;
+            working.push(w);
+            let w = working.last().expect("pushed");
+            let mut state = StageState::new(store, &base)?;
+            for inst in &stage.instructions {
+                step += 1;
+                let _ = writeln!(
+                    log,
+                    "[{}/{}] STEP {step}/{total}: {}",
+                    index + 1,
+                    cf.stages.len(),
+                    inst.original.trim()
+                );
+                let from_roots: Vec<(Vec<String>, PathBuf)> = working
+                    .iter()
+                    .map(|w| (w.names.clone(), w.rootfs.clone()))
+                    .collect();
+                state.apply(store, w, inst, req, &ignore, &from_roots)?;
+            }
+            let is_target = *index == p.target;
+            let id = commit(store, w, &state, req, is_target)?;
+            let _ = writeln!(log, "--> {}", &id[..12.min(id.len())]);
+            working.last_mut().expect("pushed").image = Some(id.clone());
+            last = id;
+        }
+        Ok(last)
+    })();
+    // Working containers go, and the images of stages that were not the target.
+    for w in &working {
+        let _ = store.unmount(&w.container.id, true);
+        run::remove(store, &w.container.id);
+    }
+    if let Ok(final_id) = &result {
+        for w in &working {
+            if let Some(i) = &w.image
+                && i != final_id
+            {
+                let _ = store.remove_image(i);
+            }
+        }
+        for t in &req.tags {
+            let _ = writeln!(log, "Successfully tagged {t}");
+        }
+    }
+    result
+}
+
+fn image_env(store: &Store, reference: &str) -> Vars {
+    let mut v = Vars::default();
+    if let Ok(img) = store.image(reference)
+        && let Ok(raw) = store.image_config(&img)
+        && let Ok(cfg) = serde_json::from_slice::<Value>(&raw)
+    {
+        for e in cfg["config"]["Env"].as_array().into_iter().flatten() {
+            if let Some((k, val)) = e.as_str().and_then(|s| s.split_once('=')) {
+                v.set(k, val);
+            }
+        }
+    }
+    v
+}
+
+fn load_ignore(context: &Path) -> Result<Ignore, BuildError> {
+    for name in [".containerignore", ".dockerignore"] {
+        if let Ok(text) = std::fs::read_to_string(context.join(name)) {
+            return Ignore::parse(&text).map_err(|e| err(format!("{name}: {e}")));
+        }
+    }
+    Ignore::parse("").map_err(err)
+}
+
+/// The image a FROM names: an earlier stage's result, `scratch`, or a local image.
+fn base_image(store: &Arc<Store>, working: &[Working], name: &str) -> Result<String, BuildError> {
+    let lower = name.to_ascii_lowercase();
+    if let Some(w) = working.iter().find(|w| w.names.contains(&lower)) {
+        return w
+            .image
+            .clone()
+            .ok_or_else(|| err(format!("stage {name} has no image yet")));
+    }
+    if lower == "scratch" {
+        return scratch(store);
+    }
+    store
+        .image(name)
+        .map(|i| i.id)
+        .map_err(|_| err(format!("{name}: image not known (pull it first)")))
+}
+
+/// An image with one empty layer, for `FROM scratch`.
+fn scratch(store: &Arc<Store>) -> Result<String, BuildError> {
+    const NAME: &str = "localhost/berth-scratch:latest";
+    if let Ok(i) = store.image(NAME) {
+        return Ok(i.id);
+    }
+    use berth_image::manifest::{Descriptor, RawManifest, media};
+    use berth_image::transport::ImageDestination;
+    let dst = berth_storage::StorageDestination::new(store.clone(), Some(NAME)).map_err(err)?;
+    let layer = tar::Builder::new(Vec::new()).into_inner().map_err(err)?;
+    let l = dst.put_blob(&mut &layer[..], None).map_err(err)?;
+    let host = berth_image::manifest::Platform::host();
+    let config = serde_json::to_vec(&json!({
+        "architecture": host.architecture, "os": host.os, "config": {},
+        "rootfs": {"type": "layers", "diff_ids": [l.digest.to_string()]},
+        "history": [{"created_by": "berth: FROM scratch", "empty_layer": false}],
+    }))
+    .map_err(err)?;
+    let c = dst.put_blob(&mut &config[..], None).map_err(err)?;
+    let m = json!({"schemaVersion": 2, "mediaType": media::OCI_MANIFEST,
+        "config": Descriptor::new(media::OCI_CONFIG, c.digest.clone(), c.size),
+        "layers": [Descriptor::new(media::OCI_LAYER, l.digest, l.size)]});
+    let raw = RawManifest::new(serde_json::to_vec(&m).map_err(err)?, media::OCI_MANIFEST);
+    dst.put_manifest(&raw, None).map_err(err)?;
+    dst.commit().map_err(err)?;
+    store.image(NAME).map(|i| i.id).map_err(err)
+}
+
+fn start_stage(
+    store: &Arc<Store>,
+    base: &str,
+    stage: &crate::stages::Stage,
+    req: &BuildRequest,
+) -> Result<Working, BuildError> {
+    let o = RunOptions {
+        image: base.to_string(),
+        name: None,
+        rm: false,
+        process: ProcessOptions {
+            network: req.network.clone().unwrap_or_else(|| "none".into()),
+            command: vec!["/bin/sh".into()],
+            ..Default::default()
+        },
+    };
+    let container = run::create(store, &o).map_err(|e| err(e.to_string()))?;
+    let rootfs = store.mount(&container.id).map_err(err)?;
+    let mut names = vec![stage.index.to_string()];
+    if let Some(n) = &stage.name {
+        names.push(n.clone());
+    }
+    Ok(Working {
+        names,
+        container,
+        rootfs,
+        image: None,
+    })
+}
+
+/// The config and settings a stage accumulates.
+struct StageState {
+    config: Value,
+    env: Vars,
+    args: Vars,
+    workdir: String,
+    user: Option<String>,
+    shell: Vec<String>,
+    history: Vec<String>,
+}
+
+impl StageState {
+    fn new(store: &Store, base: &str) -> Result<StageState, BuildError> {
+        let img = store.image(base).map_err(err)?;
+        let full: Value =
+            serde_json::from_slice(&store.image_config(&img).map_err(err)?).map_err(err)?;
+        let config = if full["config"].is_object() {
+            full["config"].clone()
+        } else {
+            json!({})
+        };
+        let mut env = Vars::default();
+        for e in config["Env"].as_array().into_iter().flatten() {
+            if let Some((k, v)) = e.as_str().and_then(|s| s.split_once('=')) {
+                env.set(k, v);
+            }
+        }
+        let workdir = config["WorkingDir"]
+            .as_str()
+            .filter(|s| !s.is_empty())
+            .unwrap_or("/")
+            .to_string();
+        let user = config["User"]
+            .as_str()
+            .filter(|s| !s.is_empty())
+            .map(String::from);
+        let shell = config["Shell"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_else(|| vec!["/bin/sh".to_string(), "-c".to_string()]);
+        Ok(StageState {
+            config,
+            env,
+            args: Vars::default(),
+            workdir,
+            user,
+            shell,
+            history: Vec::new(),
+        })
+    }
+
+    fn apply(
+        &mut self,
+        store: &Store,
+        w: &Working,
+        inst: &Located,
+        req: &BuildRequest,
+        ignore: &Ignore,
+        stages: &[(Vec<String>, PathBuf)],
+    ) -> Result<(), BuildError> {
+        self.history.push(inst.original.trim().to_string());
+        let step = |m: String| {
+            err(format!(
+                "building at STEP \"{}\": {m}",
+                inst.original.trim()
+            ))
+        };
+        let words = |c: &CommandLine, shell: &[String]| match c {
+            CommandLine::Shell(s) => shell.iter().cloned().chain([s.clone()]).collect::<Vec<_>>(),
+            CommandLine::Exec(v) => v.clone(),
+        };
+        match &inst.instruction {
+            Instruction::Run(r) => {
+                let mut args = words(&r.command, &self.shell);
+                if let (Some(h), CommandLine::Shell(_)) = (r.heredocs.first(), &r.command) {
+                    args = self
+                        .shell
+                        .iter()
+                        .cloned()
+                        .chain([h.content.clone()])
+                        .collect();
+                }
+                if !r.mounts.is_empty() {
+                    return Err(step("RUN --mount is not supported yet".into()));
+                }
+                let code = self.run(store, w, args, req)?;
+                if code != 0 {
+                    return Err(BuildError {
+                        code,
+                        message: format!(
+                            "building at STEP \"{}\": while running runtime: exit status {code}",
+                            inst.original.trim()
+                        ),
+                    });
+                }
+            }
+            Instruction::Copy(c) => {
+                let from_root = match &c.from {
+                    None => None,
+                    Some(f) => Some(
+                        stages
+                            .iter()
+                            .find(|(names, _)| names.contains(&f.to_ascii_lowercase()))
+                            .map(|(_, r)| r.clone())
+                            .ok_or_else(|| {
+                                step(format!(
+                                    "--from={f}: no such stage (images are not supported yet)"
+                                ))
+                            })?,
+                    ),
+                };
+                let (root, ign) = match &from_root {
+                    Some(r) => (r.as_path(), None),
+                    None => (req.context.as_path(), Some(ignore)),
+                };
+                let owner = self.owner(&w.rootfs, c.chown.as_deref()).map_err(step)?;
+                let mode = parse_mode(c.chmod.as_deref()).map_err(step)?;
+                // From the context files become root's; from a stage they keep
+                // their owners (unless --chown), as Docker does.
+                let owner = Owner {
+                    set: owner,
+                    keep: from_root.is_some(),
+                };
+                copy_files(
+                    root,
+                    ign,
+                    &c.files,
+                    &w.rootfs,
+                    &self.workdir,
+                    owner,
+                    mode,
+                    false,
+                )
+                .map_err(step)?;
+            }
+            Instruction::Add(a) => {
+                let owner = self.owner(&w.rootfs, a.chown.as_deref()).map_err(step)?;
+                let mode = parse_mode(a.chmod.as_deref()).map_err(step)?;
+                let owner = Owner {
+                    set: owner,
+                    keep: false,
+                };
+                copy_files(
+                    &req.context,
+                    Some(ignore),
+                    &a.files,
+                    &w.rootfs,
+                    &self.workdir,
+                    owner,
+                    mode,
+                    true,
+                )
+                .map_err(step)?;
+            }
+            Instruction::Env(pairs) => {
+                for kv in pairs {
+                    self.env.set(&kv.key, &kv.value);
+                }
+                self.config["Env"] = json!(
+                    self.env
+                        .iter()
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect::<Vec<_>>()
+                );
+            }
+            Instruction::Arg(defs) => {
+                for d in defs {
+                    if let Some(v) = &d.default {
+                        self.args.set(&d.name, v);
+                    }
+                }
+            }
+            Instruction::Workdir(d) => {
+                let d = if d.starts_with('/') {
+                    d.clone()
+                } else {
+                    format!("{}/{d}", self.workdir.trim_end_matches('/'))
+                };
+                make_dir(&w.rootfs, &d).map_err(step)?;
+                self.workdir = d.clone();
+                self.config["WorkingDir"] = json!(d);
+            }
+            Instruction::User(u) => {
+                self.user = Some(u.clone());
+                self.config["User"] = json!(u);
+            }
+            Instruction::Cmd(c) => self.config["Cmd"] = json!(words(c, &self.shell)),
+            Instruction::Entrypoint(c) => {
+                self.config["Entrypoint"] = json!(words(c, &self.shell));
+                // A new entrypoint drops an inherited CMD, as Docker does.
+                if let Some(o) = self.config.as_object_mut() {
+                    o.remove("Cmd");
+                }
+            }
+            Instruction::Shell(s) => {
+                self.shell = s.clone();
+                self.config["Shell"] = json!(s);
+            }
+            Instruction::Label(pairs) => {
+                for kv in pairs {
+                    self.config["Labels"][&kv.key] = json!(kv.value);
+                }
+            }
+            Instruction::Maintainer(m) => self.config["Labels"]["maintainer"] = json!(m),
+            Instruction::Expose(ports) => {
+                for p in ports {
+                    let key = if p.contains('/') {
+                        p.clone()
+                    } else {
+                        format!("{p}/tcp")
+                    };
+                    self.config["ExposedPorts"][key] = json!({});
+                }
+            }
+            Instruction::Volume(vols) => {
+                for v in vols {
+                    self.config["Volumes"][v] = json!({});
+                }
+            }
+            Instruction::StopSignal(s) => self.config["StopSignal"] = json!(s),
+            Instruction::Onbuild(o) => {
+                let list = self.config["OnBuild"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
+                let mut list = list;
+                list.push(json!(o.expression));
+                self.config["OnBuild"] = json!(list);
+            }
+            Instruction::Healthcheck(h) => {
+                self.config["Healthcheck"] = match h {
+                    Healthcheck::None => json!({"Test": ["NONE"]}),
+                    Healthcheck::Check(c) => {
+                        let ns = |d: Option<std::time::Duration>| d.map(|d| d.as_nanos() as u64);
+                        json!({"Test": c.test, "Interval": ns(c.interval), "Timeout": ns(c.timeout),
+                               "StartPeriod": ns(c.start_period), "Retries": c.retries})
+                    }
+                };
+            }
+            Instruction::From(_) => {}
+        }
+        Ok(())
+    }
+
+    /// RUN: the command over the working container's root, with the stage's
+    /// environment (ENV, then ARGs), working directory and user.
+    fn run(
+        &self,
+        store: &Store,
+        w: &Working,
+        args: Vec<String>,
+        req: &BuildRequest,
+    ) -> Result<i32, BuildError> {
+        let mut env: Vec<String> = self.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        for (k, v) in self.args.iter() {
+            if self.env.get(k).is_none() {
+                env.push(format!("{k}={v}"));
+            }
+        }
+        let mut info = w.container.clone();
+        info.config.process = ProcessOptions {
+            command: args,
+            entrypoint: Some(Vec::new()),
+            env,
+            workdir: Some(self.workdir.clone()),
+            user: self.user.clone(),
+            network: req.network.clone().unwrap_or_else(|| "none".into()),
+            ..Default::default()
+        };
+        run::run_container(store, &info).map_err(|e| BuildError {
+            code: e.exit_code(),
+            message: e.to_string(),
+        })
+    }
+
+    /// `--chown USER[:GROUP]`, names resolved in the stage's own /etc/passwd.
+    fn owner(&self, rootfs: &Path, chown: Option<&str>) -> Result<Option<(u64, u64)>, String> {
+        match chown {
+            None => Ok(None),
+            Some(c) => {
+                let u = berth_engine::spec::user(rootfs, c)?;
+                Ok(Some((u64::from(u.uid), u64::from(u.gid))))
+            }
+        }
+    }
+}
+
+fn parse_mode(chmod: Option<&str>) -> Result<Option<u32>, String> {
+    chmod
+        .map(|m| {
+            u32::from_str_radix(m, 8).map_err(|_| format!("--chmod {m}: expected an octal mode"))
+        })
+        .transpose()
+}
+
+fn commit(
+    store: &Arc<Store>,
+    w: &Working,
+    state: &StageState,
+    req: &BuildRequest,
+    is_target: bool,
+) -> Result<String, BuildError> {
+    let mut config = state.config.clone();
+    if is_target {
+        for (k, v) in &req.labels {
+            config["Labels"][k] = json!(v);
+        }
+    }
+    let edit = move |c: &mut Value| -> Result<(), String> {
+        *c = config.clone();
+        Ok(())
+    };
+    let reference = if is_target {
+        req.tags.first().cloned()
+    } else {
+        None
+    };
+    let o = berth_engine::commit::CommitOptions {
+        reference,
+        message: None,
+        author: None,
+        pause: false,
+        edit: &edit,
+    };
+    let id = berth_engine::commit::commit(store, &w.container.id, &o).map_err(|f| BuildError {
+        code: f.code,
+        message: f.message,
+    })?;
+    if is_target {
+        for t in req.tags.iter().skip(1) {
+            store.tag(&id, t).map_err(err)?;
+        }
+    }
+    let _ = state.history.len();
+    Ok(id)
+}
+
+/// A path inside the container from a COPY destination (relative to WORKDIR).
+fn container_path(dest: &str, workdir: &str) -> PathBuf {
+    let full = if dest.starts_with('/') {
+        dest.to_string()
+    } else {
+        format!("{}/{dest}", workdir.trim_end_matches('/'))
+    };
+    let mut out = PathBuf::new();
+    for c in Path::new(&full).components() {
+        match c {
+            Component::Normal(n) => out.push(n),
+            Component::ParentDir => {
+                out.pop();
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Makes a directory (and its parents) inside the root.
+fn make_dir(rootfs: &Path, dir: &str) -> Result<(), String> {
+    let rel = container_path(dir, "/");
+    if rel.as_os_str().is_empty() {
+        return Ok(());
+    }
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = new_header(tar::EntryType::Directory, 0o755, 0);
+    b.append_data(&mut h, format!("{}/", rel.display()), std::io::empty())
+        .map_err(|e| e.to_string())?;
+    apply(rootfs, &b.into_inner().map_err(|e| e.to_string())?)
+}
+
+/// A header for an entry the builder makes itself: root-owned, stamped now.
+fn new_header(kind: tar::EntryType, mode: u32, size: u64) -> tar::Header {
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(kind);
+    h.set_mode(mode);
+    h.set_size(size);
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_mtime(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0),
+    );
+    h
+}
+
+fn apply(rootfs: &Path, tar: &[u8]) -> Result<(), String> {
+    let mut opts = ApplyOptions::new(WhiteoutMode::Literal);
+    opts.sync = false;
+    archive::apply_layer(tar, rootfs, &opts, None)
+        .map(drop)
+        .map_err(|e| e.to_string())
+}
+
+/// A source path inside `root`, without `..` climbing out, symlinks resolved
+/// inside `root`.
+fn source_path(root: &Path, src: &str) -> Result<PathBuf, String> {
+    let rel = container_path(src, "/");
+    let clean = crate::ignore::clean(src);
+    if clean.starts_with("..") {
+        return Err(format!("{src}: outside the build context"));
+    }
+    let resolved = archive::resolve_in_root(root, &rel)
+        .ok_or_else(|| format!("{src}: no such file or directory"))?;
+    Ok(root.join(resolved))
+}
+
+fn has_glob(s: &str) -> bool {
+    s.contains(['*', '?', '['])
+}
+
+/// Sources matching a pattern in its last component (`*.txt`, `dir/a?`).
+fn glob(root: &Path, src: &str) -> Result<Vec<(PathBuf, String)>, String> {
+    let (dir, pat) = src.rsplit_once('/').unwrap_or(("", src));
+    let base = source_path(root, if dir.is_empty() { "." } else { dir })?;
+    let matcher = Ignore::parse(pat).map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(&base)
+        .map_err(|e| format!("{src}: {e}"))?
+        .flatten()
+    {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if matcher.is_excluded(&name) {
+            out.push((
+                e.path(),
+                format!(
+                    "{}{name}",
+                    if dir.is_empty() {
+                        String::new()
+                    } else {
+                        format!("{dir}/")
+                    }
+                ),
+            ));
+        }
+    }
+    out.sort();
+    if out.is_empty() {
+        return Err(format!("{src}: no source files were specified"));
+    }
+    Ok(out)
+}
+
+/// Who copied files belong to: `set` (`--chown`), else their own owner when
+/// `keep`, else root.
+#[derive(Clone, Copy)]
+struct Owner {
+    set: Option<(u64, u64)>,
+    keep: bool,
+}
+
+impl Owner {
+    fn of(self, md: &std::fs::Metadata) -> (u64, u64) {
+        use std::os::unix::fs::MetadataExt;
+        match self.set {
+            Some(o) => o,
+            None if self.keep => (u64::from(md.uid()), u64::from(md.gid())),
+            None => (0, 0),
+        }
+    }
+}
+
+/// COPY/ADD: sources from `root` (the context or a stage's root) into the
+/// container, as one tar applied by the layer extractor.
+#[allow(clippy::too_many_arguments)]
+fn copy_files(
+    root: &Path,
+    ignore: Option<&Ignore>,
+    files: &crate::Files,
+    rootfs: &Path,
+    workdir: &str,
+    owner: Owner,
+    mode: Option<u32>,
+    add: bool,
+) -> Result<(), String> {
+    let mut sources: Vec<(PathBuf, String)> = Vec::new();
+    for s in &files.sources {
+        if add && (s.starts_with("http://") || s.starts_with("https://")) {
+            return Err(format!("{s}: ADD of URLs is not supported yet"));
+        }
+        if has_glob(s) {
+            sources.extend(glob(root, s)?);
+        } else {
+            sources.push((source_path(root, s)?, crate::ignore::clean(s)));
+        }
+    }
+    let dest = container_path(&files.dest, workdir);
+    // Symlinks on the way to the destination resolve inside the container.
+    let dest = match archive::resolve_in_root(rootfs, &dest) {
+        Some(d) => d,
+        None => match dest
+            .parent()
+            .and_then(|p| archive::resolve_in_root(rootfs, p))
+        {
+            Some(p) => p.join(dest.file_name().unwrap_or_default()),
+            None => dest.clone(),
+        },
+    };
+    let into_dir = files.dest.ends_with('/')
+        || sources.len() + files.inline.len() > 1
+        || archive::is_dir_in_root(rootfs, &dest);
+    let mut b = tar::Builder::new(Vec::new());
+    b.follow_symlinks(false);
+    for inline in &files.inline {
+        let target = if into_dir {
+            dest.join(&inline.name)
+        } else {
+            dest.clone()
+        };
+        let mut h = new_header(
+            tar::EntryType::Regular,
+            mode.unwrap_or(0o644),
+            inline.content.len() as u64,
+        );
+        let (u, g) = owner.set.unwrap_or((0, 0));
+        h.set_uid(u);
+        h.set_gid(g);
+        b.append_data(&mut h, &target, inline.content.as_bytes())
+            .map_err(|e| e.to_string())?;
+    }
+    for (path, shown) in &sources {
+        let md = std::fs::symlink_metadata(path).map_err(|e| format!("{shown}: {e}"))?;
+        if add && md.is_file() && is_archive(path) {
+            unpack(&mut b, path, &dest, owner.set)?;
+            continue;
+        }
+        if md.is_dir() {
+            add_tree(&mut b, path, shown, &dest, ignore, owner, mode)?;
+        } else {
+            if ignore.is_some_and(|i| i.is_excluded(shown)) {
+                return Err(format!("{shown}: excluded by .containerignore"));
+            }
+            let name = path.file_name().unwrap_or_default();
+            let target = if into_dir {
+                dest.join(name)
+            } else {
+                dest.clone()
+            };
+            add_entry(&mut b, path, &md, &target, owner, mode)?;
+        }
+    }
+    let data = b.into_inner().map_err(|e| e.to_string())?;
+    apply(rootfs, &data)
+}
+
+fn add_entry(
+    b: &mut tar::Builder<Vec<u8>>,
+    path: &Path,
+    md: &std::fs::Metadata,
+    target: &Path,
+    owner: Owner,
+    mode: Option<u32>,
+) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    let mut h = tar::Header::new_gnu();
+    h.set_metadata_in_mode(md, tar::HeaderMode::Complete);
+    let (u, g) = owner.of(md);
+    h.set_uid(u);
+    h.set_gid(g);
+    if let Some(m) = mode {
+        h.set_mode(m);
+    } else {
+        h.set_mode(md.mode() & 0o7777);
+    }
+    let ft = md.file_type();
+    let r = if ft.is_symlink() {
+        let t = std::fs::read_link(path).map_err(|e| e.to_string())?;
+        h.set_size(0);
+        b.append_link(&mut h, target, t)
+    } else if ft.is_dir() {
+        h.set_size(0);
+        b.append_data(&mut h, target, std::io::empty())
+    } else if ft.is_file() {
+        let f = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        h.set_size(md.len());
+        b.append_data(&mut h, target, f.take(md.len()))
+    } else {
+        return Ok(());
+    };
+    r.map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// A directory's contents (not the directory itself) under `dest`, skipping
+/// what the ignore file excludes; symlinks are copied, never followed.
+#[allow(clippy::too_many_arguments)]
+fn add_tree(
+    b: &mut tar::Builder<Vec<u8>>,
+    dir: &Path,
+    shown: &str,
+    dest: &Path,
+    ignore: Option<&Ignore>,
+    owner: Owner,
+    mode: Option<u32>,
+) -> Result<(), String> {
+    let mut names: Vec<_> = std::fs::read_dir(dir)
+        .map_err(|e| format!("{shown}: {e}"))?
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    names.sort();
+    for n in names {
+        let path = dir.join(&n);
+        let rel = if shown == "." || shown.is_empty() {
+            n.to_string_lossy().into_owned()
+        } else {
+            format!("{}/{}", shown.trim_end_matches('/'), n.to_string_lossy())
+        };
+        let md = std::fs::symlink_metadata(&path).map_err(|e| format!("{rel}: {e}"))?;
+        let excluded = ignore.is_some_and(|i| i.is_excluded(&rel));
+        if excluded && !(md.is_dir() && ignore.is_some_and(|i| !i.may_skip_dir(&rel))) {
+            continue;
+        }
+        let target = dest.join(&n);
+        if md.is_dir() {
+            if !excluded {
+                add_entry(b, &path, &md, &target, owner, mode)?;
+            }
+            add_tree(b, &path, &rel, &target, ignore, owner, mode)?;
+        } else if !excluded {
+            add_entry(b, &path, &md, &target, owner, mode)?;
+        }
+    }
+    Ok(())
+}
+
+fn is_archive(path: &Path) -> bool {
+    let mut head = [0u8; 512];
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return false;
+    };
+    let n = f.read(&mut head).unwrap_or(0);
+    let c = berth_image::manifest::Compression::sniff(&head[..n.min(4)]);
+    c != berth_image::manifest::Compression::None || (n >= 262 && &head[257..262] == b"ustar")
+}
+
+/// ADD of a local archive: its entries re-rooted under `dest`.
+fn unpack(
+    b: &mut tar::Builder<Vec<u8>>,
+    path: &Path,
+    dest: &Path,
+    owner: Option<(u64, u64)>,
+) -> Result<(), String> {
+    let f = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut r = std::io::BufReader::new(f);
+    let head = std::io::BufRead::fill_buf(&mut r).map_err(|e| e.to_string())?;
+    let c = berth_image::manifest::Compression::sniff(&head[..head.len().min(4)]);
+    let plain = berth_image::blob::decompress(r, c);
+    let mut ar = tar::Archive::new(plain);
+    for e in ar.entries().map_err(|e| e.to_string())? {
+        let mut e = e.map_err(|e| e.to_string())?;
+        let p = e.path().map_err(|e| e.to_string())?.into_owned();
+        let rel: PathBuf = p
+            .components()
+            .filter(|c| matches!(c, Component::Normal(_)))
+            .collect();
+        let mut h = e.header().clone();
+        if let Some((u, g)) = owner {
+            h.set_uid(u);
+            h.set_gid(g);
+        }
+        let target = dest.join(&rel);
+        let kind = h.entry_type();
+        if kind.is_symlink() || kind.is_hard_link() {
+            let t = e
+                .link_name()
+                .map_err(|e| e.to_string())?
+                .unwrap_or_default()
+                .into_owned();
+            let t = if kind.is_hard_link() { dest.join(t) } else { t };
+            b.append_link(&mut h, &target, t)
+                .map_err(|e| e.to_string())?;
+        } else {
+            let mut data = Vec::new();
+            e.read_to_end(&mut data).map_err(|e| e.to_string())?;
+            b.append_data(&mut h, &target, &data[..])
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(())
+}
