@@ -630,6 +630,14 @@ fn new_header(kind: tar::EntryType, mode: u32, size: u64) -> tar::Header {
     h
 }
 
+fn apply_stream(rootfs: &Path, tar: impl Read) -> Result<(), String> {
+    let mut opts = ApplyOptions::new(WhiteoutMode::Literal);
+    opts.sync = false;
+    archive::apply_layer(tar, rootfs, &opts, None)
+        .map(drop)
+        .map_err(|e| e.to_string())
+}
+
 fn apply(rootfs: &Path, tar: &[u8]) -> Result<(), String> {
     let mut opts = ApplyOptions::new(WhiteoutMode::Literal);
     opts.sync = false;
@@ -745,8 +753,44 @@ fn copy_files(
     let into_dir = files.dest.ends_with('/')
         || sources.len() + files.inline.len() > 1
         || archive::is_dir_in_root(rootfs, &dest);
-    let mut b = tar::Builder::new(Vec::new());
-    b.follow_symlinks(false);
+    // The tar is streamed to the extractor through a pipe, never held whole.
+    let (r, w) = std::io::pipe().map_err(|e| e.to_string())?;
+    std::thread::scope(|scope| {
+        let producer = scope.spawn(move || {
+            let mut b = tar::Builder::new(std::io::BufWriter::with_capacity(1 << 20, w));
+            b.follow_symlinks(false);
+            write_sources(
+                &mut b, files, &sources, &dest, into_dir, ignore, owner, mode, add,
+            )?;
+            b.into_inner()
+                .and_then(|mut w| w.flush())
+                .map_err(|e| e.to_string())
+        });
+        let applied = apply_stream(rootfs, r);
+        let produced = producer.join().expect("tar thread");
+        match (produced, applied) {
+            (Ok(()), a) => a,
+            // The extractor refused something: the writer only saw the pipe close.
+            (Err(p), Err(a)) if p.contains("os error 32") => Err(a),
+            (Err(p), _) => Err(p),
+        }
+    })
+}
+
+/// The tar entries of COPY/ADD's sources.
+#[allow(clippy::too_many_arguments)]
+fn write_sources<W: Write>(
+    b: &mut tar::Builder<W>,
+    files: &crate::Files,
+    sources: &[(PathBuf, String)],
+    dest: &Path,
+    into_dir: bool,
+    ignore: Option<&Ignore>,
+    owner: Owner,
+    mode: Option<u32>,
+    add: bool,
+) -> Result<(), String> {
+    let dest = dest.to_path_buf();
     for inline in &files.inline {
         let target = if into_dir {
             dest.join(&inline.name)
@@ -764,14 +808,14 @@ fn copy_files(
         b.append_data(&mut h, &target, inline.content.as_bytes())
             .map_err(|e| e.to_string())?;
     }
-    for (path, shown) in &sources {
+    for (path, shown) in sources {
         let md = std::fs::symlink_metadata(path).map_err(|e| format!("{shown}: {e}"))?;
         if add && md.is_file() && is_archive(path) {
-            unpack(&mut b, path, &dest, owner.set)?;
+            unpack(b, path, &dest, owner.set)?;
             continue;
         }
         if md.is_dir() {
-            add_tree(&mut b, path, shown, &dest, ignore, owner, mode)?;
+            add_tree(b, path, shown, &dest, ignore, owner, mode)?;
         } else {
             if ignore.is_some_and(|i| i.is_excluded(shown)) {
                 return Err(format!("{shown}: excluded by .containerignore"));
@@ -782,15 +826,14 @@ fn copy_files(
             } else {
                 dest.clone()
             };
-            add_entry(&mut b, path, &md, &target, owner, mode)?;
+            add_entry(b, path, &md, &target, owner, mode)?;
         }
     }
-    let data = b.into_inner().map_err(|e| e.to_string())?;
-    apply(rootfs, &data)
+    Ok(())
 }
 
-fn add_entry(
-    b: &mut tar::Builder<Vec<u8>>,
+fn add_entry<W: Write>(
+    b: &mut tar::Builder<W>,
     path: &Path,
     md: &std::fs::Metadata,
     target: &Path,
@@ -829,8 +872,8 @@ fn add_entry(
 /// A directory's contents (not the directory itself) under `dest`, skipping
 /// what the ignore file excludes; symlinks are copied, never followed.
 #[allow(clippy::too_many_arguments)]
-fn add_tree(
-    b: &mut tar::Builder<Vec<u8>>,
+fn add_tree<W: Write>(
+    b: &mut tar::Builder<W>,
     dir: &Path,
     shown: &str,
     dest: &Path,
@@ -880,8 +923,8 @@ fn is_archive(path: &Path) -> bool {
 }
 
 /// ADD of a local archive: its entries re-rooted under `dest`.
-fn unpack(
-    b: &mut tar::Builder<Vec<u8>>,
+fn unpack<W: Write>(
+    b: &mut tar::Builder<W>,
     path: &Path,
     dest: &Path,
     owner: Option<(u64, u64)>,
