@@ -33,6 +33,11 @@ pub struct BuildRequest {
     pub labels: Vec<(String, String)>,
     /// `--network` for RUN: none (the default here) or host.
     pub network: Option<String>,
+    /// `--layers` (default): reuse the result of a stage built before from the
+    /// same base, instructions and file contents, and keep stages' images.
+    pub layers: bool,
+    /// `--no-cache`: build every stage again (the result still goes to the cache).
+    pub no_cache: bool,
 }
 
 /// A failed build: podman's exit code and a one-line message.
@@ -92,6 +97,30 @@ pub fn build(
                 from.image
             );
             let base = base_image(store, &working, &from.image)?;
+            let is_target = *index == p.target;
+            let key = req
+                .layers
+                .then(|| cache_key(&base, stage, req, &working, is_target))
+                .transpose()?;
+            if let Some(id) = key
+                .as_deref()
+                .filter(|_| !req.no_cache)
+                .and_then(|k| cached(store, k))
+            {
+                // Unchanged since the last build: the stage's image as it was.
+                step += stage.instructions.len();
+                let _ = writeln!(log, "--> Using cache {id}");
+                let mut w = start_stage(store, &id, &cf.stages[*index], req)?;
+                w.image = Some(id.clone());
+                if is_target {
+                    for t in &req.tags {
+                        store.tag(&id, t).map_err(err)?;
+                    }
+                }
+                working.push(w);
+                last = id;
+                continue;
+            }
             let w = start_stage(store, &base, &cf.stages[*index], req)?;
             working.push(w);
             let w = working.last().expect("pushed");
@@ -111,8 +140,10 @@ pub fn build(
                     .collect();
                 state.apply(store, w, inst, req, &ignore, &from_roots)?;
             }
-            let is_target = *index == p.target;
             let id = commit(store, w, &state, req, is_target)?;
+            if let Some(k) = &key {
+                remember(store, k, &id);
+            }
             let _ = writeln!(log, "--> {}", &id[..12.min(id.len())]);
             working.last_mut().expect("pushed").image = Some(id.clone());
             last = id;
@@ -125,11 +156,13 @@ pub fn build(
         run::remove(store, &w.container.id);
     }
     if let Ok(final_id) = &result {
-        for w in &working {
+        // With --layers the stages' images stay, as the cache; else they go.
+        for w in working.iter().filter(|_| !req.layers) {
             if let Some(i) = &w.image
                 && i != final_id
+                && let Err(e) = store.remove_image(i)
             {
-                let _ = store.remove_image(i);
+                let _ = writeln!(log, "warning: could not remove intermediate image {i}: {e}");
             }
         }
         for t in &req.tags {
@@ -137,6 +170,121 @@ pub fn build(
         }
     }
     result
+}
+
+/// What decides a stage's result: its base image, its expanded instructions,
+/// the stage's ARG values (RUN sees them), the contents of the files it copies
+/// from the context, the images of the stages it copies from, and the labels a
+/// target gets.
+fn cache_key(
+    base: &str,
+    stage: &crate::stages::ExpandedStage,
+    req: &BuildRequest,
+    working: &[Working],
+    is_target: bool,
+) -> Result<String, BuildError> {
+    use berth_image::digest::{Algorithm, Digester};
+    let mut d = Digester::new(Algorithm::Sha256);
+    let mut put = |s: &str| {
+        d.update(s.as_bytes());
+        d.update(b"\0");
+    };
+    put("berth build cache 1");
+    put(base);
+    put(&format!("{:?}", stage.args));
+    put(req.network.as_deref().unwrap_or("none"));
+    if is_target {
+        put(&format!("{:?}", req.labels));
+    }
+    for inst in &stage.instructions {
+        put(&format!("{:?}", inst.instruction));
+        let (files, from) = match &inst.instruction {
+            Instruction::Copy(c) => (Some(&c.files), c.from.as_deref()),
+            Instruction::Add(a) => (Some(&a.files), None),
+            _ => (None, None),
+        };
+        match (files, from) {
+            (Some(_), Some(f)) => {
+                let img = working
+                    .iter()
+                    .find(|w| w.names.contains(&f.to_ascii_lowercase()))
+                    .and_then(|w| w.image.clone())
+                    .unwrap_or_else(|| f.to_string());
+                put(&img);
+            }
+            (Some(files), None) => {
+                for src in &files.sources {
+                    put(&content_digest(&req.context, src)?);
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(d.finish().hex().to_string())
+}
+
+/// A digest of what a context source holds: names, modes, link targets and
+/// contents, walked in name order (symlinks not followed).
+fn content_digest(context: &Path, src: &str) -> Result<String, BuildError> {
+    use berth_image::digest::{Algorithm, Digester};
+    use std::os::unix::fs::MetadataExt;
+    fn walk(p: &Path, rel: &str, d: &mut Digester) -> std::io::Result<()> {
+        let md = std::fs::symlink_metadata(p)?;
+        d.update(format!("{rel}\0{:o}\0", md.mode()).as_bytes());
+        if md.file_type().is_symlink() {
+            d.update(std::fs::read_link(p)?.as_os_str().as_encoded_bytes());
+        } else if md.is_file() {
+            let mut f = std::fs::File::open(p)?;
+            let mut buf = vec![0u8; 1 << 20];
+            loop {
+                let n = f.read(&mut buf)?;
+                if n == 0 {
+                    break;
+                }
+                d.update(&buf[..n]);
+            }
+        } else if md.is_dir() {
+            let mut names: Vec<_> = std::fs::read_dir(p)?
+                .flatten()
+                .map(|e| e.file_name())
+                .collect();
+            names.sort();
+            for n in names {
+                walk(&p.join(&n), &format!("{rel}/{}", n.to_string_lossy()), d)?;
+            }
+        }
+        Ok(())
+    }
+    let mut d = Digester::new(Algorithm::Sha256);
+    if src.starts_with("http://") || src.starts_with("https://") || has_glob(src) {
+        // Globs and URLs: by the directory as a whole.
+        walk(context, ".", &mut d).map_err(err)?;
+    } else {
+        let path = source_path(context, src).map_err(err)?;
+        walk(&path, src, &mut d).map_err(err)?;
+    }
+    Ok(d.finish().hex().to_string())
+}
+
+fn cache_dir(store: &Store) -> PathBuf {
+    store.config().graph_root.join("build-cache")
+}
+
+/// The image a cache key recorded, if it is still in the store.
+fn cached(store: &Store, key: &str) -> Option<String> {
+    let id = std::fs::read_to_string(cache_dir(store).join(key)).ok()?;
+    let id = id.trim().to_string();
+    store.image(&id).ok().map(|i| i.id)
+}
+
+fn remember(store: &Store, key: &str, id: &str) {
+    let dir = cache_dir(store);
+    if std::fs::create_dir_all(&dir).is_ok() {
+        let tmp = dir.join(format!("{key}.tmp"));
+        if std::fs::write(&tmp, id).is_ok() {
+            let _ = std::fs::rename(tmp, dir.join(key));
+        }
+    }
 }
 
 fn image_env(store: &Store, reference: &str) -> Vars {

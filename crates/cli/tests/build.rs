@@ -205,9 +205,10 @@ fn every_instruction_builds_and_the_image_runs_as_written() {
     assert_eq!(c["OnBuild"], serde_json::json!(["RUN echo child build"]));
     assert_eq!(c["Entrypoint"], serde_json::json!(["/bin/sh", "-c"]));
     st.assert_clean();
-    // Only the tagged image remains of the build (the builder stage's goes).
-    let images = st.ok(&["images", "-q"]).stdout;
-    assert_eq!(images.lines().count(), 2, "{images}");
+    // With --layers (the default) the builder stage's image stays, as the cache:
+    // the base, the result under two names, the builder stage.
+    let images = st.ok(&["images", "-a"]).stdout;
+    assert_eq!(images.lines().count(), 5, "{images}");
 }
 
 #[test]
@@ -334,5 +335,51 @@ fn copies_never_leave_their_roots_and_a_failing_run_stops_the_build() {
         r.stderr
     );
     assert!(!r.stdout.contains("never"), "{}", r.stdout);
+    st.assert_clean();
+}
+
+#[test]
+fn an_unchanged_rebuild_comes_from_the_cache() {
+    let st = Store::new();
+    let file = "FROM localhost/bb:1 AS gen\nRUN cat /proc/sys/kernel/random/uuid > /stamp\nFROM localhost/bb:1\nCOPY --from=gen /stamp /stamp\nCOPY app/ /app/\n";
+    let ctx = st.context("ctx", &[("Containerfile", file), ("app/v", "1")]);
+    let build = |extra: &[&str]| {
+        let mut args = vec!["build", "-t", "localhost/c:1"];
+        args.extend_from_slice(extra);
+        args.push(ctx.to_str().unwrap());
+        st.ok(&args)
+    };
+    let first = build(&[]);
+    let again = build(&[]);
+    assert_eq!(
+        again.stdout, first.stdout,
+        "an unchanged rebuild made a new image"
+    );
+    assert!(again.stderr.contains("Using cache"), "{}", again.stderr);
+    let stamp = st
+        .ok(&["run", "--rm", "localhost/c:1", "cat", "/stamp"])
+        .stdout;
+    // A changed file invalidates the stage that copies it, not the one before.
+    std::fs::write(ctx.join("app/v"), "2").unwrap();
+    let changed = build(&[]);
+    assert_ne!(changed.stdout, first.stdout);
+    assert_eq!(
+        st.ok(&["run", "--rm", "localhost/c:1", "cat", "/app/v"])
+            .stdout,
+        "2"
+    );
+    assert_eq!(
+        st.ok(&["run", "--rm", "localhost/c:1", "cat", "/stamp"])
+            .stdout,
+        stamp,
+        "the first stage ran again"
+    );
+    // --no-cache runs everything again.
+    build(&["--no-cache"]);
+    assert_ne!(
+        st.ok(&["run", "--rm", "localhost/c:1", "cat", "/stamp"])
+            .stdout,
+        stamp
+    );
     st.assert_clean();
 }

@@ -36,6 +36,12 @@ pub struct BuildArgs {
     /// Network for RUN: none (default) or host.
     #[arg(long, value_parser = ["none", "host"])]
     network: Option<String>,
+    /// Reuse stages built before from the same inputs (default true).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", default_value = "true")]
+    layers: bool,
+    /// Build every stage again.
+    #[arg(long)]
+    no_cache: bool,
     /// Accepted for podman's scripts: intermediate containers are always removed.
     #[arg(long, num_args = 0..=1, default_missing_value = "true")]
     rm: Option<bool>,
@@ -117,6 +123,8 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
         target: a.target.clone(),
         labels: pairs(&a.label, "--label")?,
         network: a.network.clone(),
+        layers: a.layers,
+        no_cache: a.no_cache,
     };
     let store = store_args.open()?;
     let mut log: Box<dyn std::io::Write> = if a.quiet {
