@@ -110,14 +110,16 @@ pub fn build(
                 // Unchanged since the last build: the stage's image as it was.
                 step += stage.instructions.len();
                 let _ = writeln!(log, "--> Using cache {id}");
-                let mut w = start_stage(store, &id, &cf.stages[*index], req)?;
-                w.image = Some(id.clone());
                 if is_target {
+                    // Nothing after the target can copy from it: no container needed.
                     for t in &req.tags {
                         store.tag(&id, t).map_err(err)?;
                     }
+                } else {
+                    let mut w = start_stage(store, &id, &cf.stages[*index], req)?;
+                    w.image = Some(id.clone());
+                    working.push(w);
                 }
-                working.push(w);
                 last = id;
                 continue;
             }
@@ -228,16 +230,15 @@ fn cache_key(
 fn content_digest(context: &Path, src: &str) -> Result<String, BuildError> {
     use berth_image::digest::{Algorithm, Digester};
     use std::os::unix::fs::MetadataExt;
-    fn walk(p: &Path, rel: &str, d: &mut Digester) -> std::io::Result<()> {
+    fn walk(p: &Path, rel: &str, d: &mut Digester, buf: &mut [u8]) -> std::io::Result<()> {
         let md = std::fs::symlink_metadata(p)?;
         d.update(format!("{rel}\0{:o}\0", md.mode()).as_bytes());
         if md.file_type().is_symlink() {
             d.update(std::fs::read_link(p)?.as_os_str().as_encoded_bytes());
         } else if md.is_file() {
             let mut f = std::fs::File::open(p)?;
-            let mut buf = vec![0u8; 1 << 20];
             loop {
-                let n = f.read(&mut buf)?;
+                let n = f.read(buf)?;
                 if n == 0 {
                     break;
                 }
@@ -250,18 +251,26 @@ fn content_digest(context: &Path, src: &str) -> Result<String, BuildError> {
                 .collect();
             names.sort();
             for n in names {
-                walk(&p.join(&n), &format!("{rel}/{}", n.to_string_lossy()), d)?;
+                walk(
+                    &p.join(&n),
+                    &format!("{rel}/{}", n.to_string_lossy()),
+                    d,
+                    buf,
+                )?;
             }
         }
         Ok(())
     }
     let mut d = Digester::new(Algorithm::Sha256);
+    // One buffer for every file: zeroing a fresh one per small file costs more
+    // than hashing it.
+    let mut buf = vec![0u8; 256 << 10];
     if src.starts_with("http://") || src.starts_with("https://") || has_glob(src) {
         // Globs and URLs: by the directory as a whole.
-        walk(context, ".", &mut d).map_err(err)?;
+        walk(context, ".", &mut d, &mut buf).map_err(err)?;
     } else {
         let path = source_path(context, src).map_err(err)?;
-        walk(&path, src, &mut d).map_err(err)?;
+        walk(&path, src, &mut d, &mut buf).map_err(err)?;
     }
     Ok(d.finish().hex().to_string())
 }
