@@ -518,6 +518,32 @@ fn exec_volumes_tmpfs_and_generated_files() {
     );
     let resolv = st.ok(&["exec", "e", "cat", "/etc/resolv.conf"]).stdout;
     assert!(resolv.contains("nameserver 192.0.2.53"), "{resolv}");
+    // exec --privileged: more capabilities than the container's own eleven.
+    let caps = |args: &[&str]| {
+        let mut full = vec!["exec"];
+        full.extend_from_slice(args);
+        full.extend(["e", "grep", "CapEff", "/proc/self/status"]);
+        let out = st.ok(&full).stdout;
+        u64::from_str_radix(out.split_whitespace().nth(1).unwrap(), 16)
+            .unwrap()
+            .count_ones()
+    };
+    assert_eq!(caps(&[]), 11);
+    assert!(caps(&["--privileged"]) > 11);
+    // .Mounts lists what the user mounted.
+    let m = json(
+        &st.ok(&["inspect", "--format", "{{json .Mounts}}", "e"])
+            .stdout,
+    );
+    let dests: Vec<&str> = m
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["Destination"].as_str().unwrap())
+        .collect();
+    assert_eq!(dests, ["/mnt", "/data", "/scratch"]);
+    assert_eq!(m[0]["RW"], false);
+    assert_eq!(m[1]["Type"], "volume");
     let env = st.ok(&["exec", "e", "cat", "/run/.containerenv"]).stdout;
     assert!(env.contains("name=\"e\""), "{env}");
     // exec's own exit codes: the process's, 127 for a missing command.
@@ -1301,6 +1327,25 @@ fn bridge_networks_publish_ports_and_resolve_names() {
         .code,
         125
     );
+    // -P publishes what the image exposes (none here) and joins the bridge.
+    let r = ok(&[
+        "run",
+        "-d",
+        "--name",
+        "all",
+        "-P",
+        "localhost/bb:1",
+        "sleep",
+        "1000",
+    ]);
+    assert_eq!(r.code, 0);
+    assert_eq!(
+        ok(&["inspect", "--format", "{{.HostConfig.NetworkMode}}", "all"])
+            .stdout
+            .trim(),
+        "bridge"
+    );
+    ok(&["rm", "-f", "all"]);
     ok(&["rm", "-f", "web"]);
     ok(&["network", "rm", "app"]);
     // Nothing left: no pinned namespaces, no port rules.

@@ -281,6 +281,8 @@ pub struct ExecRequest {
     pub tty: bool,
     /// `-i`: the user's input goes to it (with `-t`, through the terminal).
     pub interactive: bool,
+    /// `--privileged`: every capability.
+    pub privileged: bool,
 }
 
 /// Runs a process in a running container; returns its exit code (0 with
@@ -316,6 +318,11 @@ pub fn exec(store: &Store, name: &str, r: &ExecRequest) -> Result<i32, Failure> 
         cwd: r.workdir.clone(),
         user,
         detach: r.detach,
+        caps: if r.privileged {
+            berth_runtime::capabilities::all_names()
+        } else {
+            Vec::new()
+        },
         ..Default::default()
     };
     let rt = oci(store, &info)?;

@@ -67,12 +67,44 @@ fn image_config(store: &Store, image: &str) -> Result<serde_json::Value, RunErro
 }
 
 /// Records a new container (not yet started).
+/// `-P`: each port the image exposes, on a free port of the host.
+fn publish_all(config: &serde_json::Value) -> Result<Vec<String>, RunError> {
+    let mut out = Vec::new();
+    if let Some(ports) = config["ExposedPorts"].as_object() {
+        for key in ports.keys() {
+            let (port, proto) = key.split_once('/').unwrap_or((key, "tcp"));
+            let free = match proto {
+                "udp" => std::net::UdpSocket::bind("0.0.0.0:0")
+                    .and_then(|s| s.local_addr())
+                    .map(|a| a.port()),
+                _ => std::net::TcpListener::bind("0.0.0.0:0")
+                    .and_then(|s| s.local_addr())
+                    .map(|a| a.port()),
+            }
+            .map_err(|e| engine(format!("-P: no free host port: {e}")))?;
+            out.push(format!("0.0.0.0:{free}:{port}/{proto}"));
+        }
+    }
+    Ok(out)
+}
+
 pub fn create(store: &Store, o: &RunOptions) -> Result<Info, RunError> {
     let img = store
         .image(&o.image)
         .map_err(|_| RunError::Engine(format!("{}: image not known (pull it first)", o.image)))?;
     let config = image_config(store, &img.id)?;
     let args = spec::args(&config, &o.process);
+    let mut o = o.clone();
+    if o.process.publish_all {
+        o.process.ports.extend(publish_all(&config)?);
+        if crate::network::bridge_network(&o.process.network).is_none()
+            && !o.process.ports.is_empty()
+            && o.process.network == "none"
+        {
+            o.process.network = "bridge".into();
+        }
+    }
+    let o = &o;
     // A bad runtime, log driver, network or mount flag fails now, not at start.
     container::check_log_driver(o.process.log_driver.as_deref()).map_err(RunError::Engine)?;
     if let Some(r) = &o.process.runtime {

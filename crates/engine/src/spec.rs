@@ -106,6 +106,8 @@ pub struct ProcessOptions {
     pub devices: Vec<String>,
     /// `--log-driver`: k8s-file (the default) or none.
     pub log_driver: Option<String>,
+    /// `-P`: publish every port the image exposes on a free host port.
+    pub publish_all: bool,
 }
 
 fn mount(dest: &str, kind: &str, source: &str, options: &[&str]) -> Mount {

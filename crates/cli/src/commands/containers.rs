@@ -534,7 +534,41 @@ fn inspect_value(store: &berth_storage::Store, i: &Info) -> Value {
             "CapAdd": i.config.process.cap_add,
             "CapDrop": i.config.process.cap_drop,
         },
+        "Mounts": mounts_value(store, i),
     })
+}
+
+/// `.Mounts` as podman shows them: volumes, binds and tmpfs the user asked for.
+fn mounts_value(store: &berth_storage::Store, i: &Info) -> Value {
+    let mut out = Vec::new();
+    for v in &i.config.process.volumes {
+        let parts: Vec<&str> = v.split(':').collect();
+        let (src, dst, opts) = match parts.as_slice() {
+            [s, d] => (*s, *d, ""),
+            [s, d, o] => (*s, *d, *o),
+            _ => continue,
+        };
+        let named = !src.starts_with('/');
+        let source = if named {
+            berth_engine::volumes::volume_dir(store, src)
+                .to_string_lossy()
+                .into_owned()
+        } else {
+            src.to_string()
+        };
+        out.push(json!({
+            "Type": if named { "volume" } else { "bind" },
+            "Name": if named { src } else { "" },
+            "Source": source,
+            "Destination": dst,
+            "RW": !opts.split(',').any(|o| o == "ro"),
+        }));
+    }
+    for t in &i.config.process.tmpfs {
+        let dst = t.split(':').next().unwrap_or(t);
+        out.push(json!({"Type": "tmpfs", "Source": "tmpfs", "Destination": dst, "RW": true}));
+    }
+    Value::Array(out)
 }
 
 pub fn inspect(store_args: &StoreArgs, a: InspectArgs) -> CmdResult {
@@ -595,6 +629,9 @@ pub struct ExecArgs {
     /// Give the process a terminal.
     #[arg(short, long)]
     tty: bool,
+    /// Every capability for this process.
+    #[arg(long)]
+    privileged: bool,
     name: String,
     #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
     command: Vec<String>,
@@ -615,6 +652,7 @@ pub fn exec(store_args: &StoreArgs, a: ExecArgs) -> Result<i32, Failure> {
         detach: a.detach,
         tty: a.tty,
         interactive: a.interactive,
+        privileged: a.privileged,
     };
     lifecycle::exec(&store, &a.name, &r).map_err(fail)
 }

@@ -139,6 +139,9 @@ pub struct ContainerArgs {
     /// given without --network, the default one).
     #[arg(short = 'p', long = "publish")]
     publish: Vec<String>,
+    /// Publish every port the image exposes on a free host port.
+    #[arg(short = 'P', long)]
+    publish_all: bool,
     image: String,
     /// The command and its arguments.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -229,7 +232,7 @@ fn options(a: ContainerArgs) -> Result<RunOptions, Failure> {
     });
     // Publishing a port implies the default bridge network unless one is named.
     let network = a.network.unwrap_or_else(|| {
-        if a.publish.is_empty() {
+        if a.publish.is_empty() && !a.publish_all {
             "none"
         } else {
             "bridge"
@@ -281,6 +284,7 @@ fn options(a: ContainerArgs) -> Result<RunOptions, Failure> {
             runtime: a.runtime,
             devices: a.device,
             log_driver: a.log_driver,
+            publish_all: a.publish_all,
         },
     })
 }
