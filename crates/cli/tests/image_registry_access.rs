@@ -218,7 +218,8 @@ fn dropped_blob_download_resumes_and_5xx_is_retried() {
         &src,
         &format!("docker://{}/flaky/img:1", reg.addr()),
     ]);
-    for fault in [Fault::TruncateOnce, Fault::UnavailableOnce] {
+    // Two 503s in a row: the second is answered by the retry loop, after a backoff.
+    for fault in [Fault::TruncateOnce, Fault::Unavailable(2)] {
         let proxy = HostileProxy::start(reg.addr(), fault).expect("proxy");
         let out = tmp.path().join(format!("out-{fault:?}"));
         let r = run(&[
@@ -235,6 +236,23 @@ fn dropped_blob_download_resumes_and_5xx_is_retried() {
             oci_diff_ids(&fx.layout, &fx.tag),
             "{fault:?}"
         );
+        let blob_gets: Vec<_> = proxy
+            .seen()
+            .into_iter()
+            .filter(|s| s.line.starts_with("GET ") && s.line.contains("/blobs/"))
+            .collect();
+        let layers = oci_diff_ids(&fx.layout, &fx.tag).len();
+        match fault {
+            // The cut-off body is picked up where it broke, not fetched again.
+            Fault::TruncateOnce => assert!(
+                blob_gets.iter().any(|s| s
+                    .header("range")
+                    .is_some_and(|r| r.starts_with("bytes=") && r != "bytes=0-")),
+                "no ranged GET after the truncated body: {blob_gets:?}"
+            ),
+            // Config and layers, plus the two refused attempts.
+            _ => assert_eq!(blob_gets.len(), layers + 1 + 2, "{blob_gets:?}"),
+        }
     }
 }
 

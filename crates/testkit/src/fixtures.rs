@@ -85,7 +85,7 @@ fn write_image(
     instance: bool,
 ) -> Descriptor {
     let diff_ids: Vec<Digest> = layers.iter().map(|l| Digest::sha256_of(l)).collect();
-    let config = serde_json::json!({
+    let mut config = serde_json::json!({
         "created": "1970-01-01T00:00:00Z",
         "architecture": arch,
         "variant": variant,
@@ -95,6 +95,10 @@ fn write_image(
         "rootfs": {"type": "layers", "diff_ids": diff_ids},
         "history": layers.iter().map(|_| serde_json::json!({"created": "1970-01-01T00:00:00Z", "created_by": "berth fixture"})).collect::<Vec<_>>(),
     });
+    if variant.is_none() {
+        // As real images have it: no variant, not a null one.
+        config.as_object_mut().unwrap().remove("variant");
+    }
     let config = serde_json::to_vec(&config).unwrap();
     let c = dst.put_blob(&mut &config[..], None).unwrap();
     let layer_descs: Vec<Descriptor> = layers

@@ -1,0 +1,541 @@
+//! `berth image` flags a skopeo user reaches for, each checked by what it changes:
+//! bearer-token registries, inspect's fields against skopeo's, platform choice on
+//! copy, `--multi-arch`, compression levels, `-q`, and `podman load` of what
+//! berth writes as a docker-archive.
+
+mod common;
+mod support;
+
+use std::path::Path;
+
+use common::*;
+use support::fixtures;
+use support::proxy::{BEARER_TOKEN, Fault, HostileProxy};
+use support::registry::Registry;
+
+const NO_TLS: &str = "--tls-verify=false";
+
+fn oci(fx: &fixtures::Fixture) -> String {
+    format!("oci:{}:{}", fx.layout.display(), fx.tag)
+}
+
+#[test]
+fn bearer_token_registry_with_creds_and_docker_config() {
+    let reg = Registry::start().expect("registry");
+    let proxy = HostileProxy::start(reg.addr(), Fault::Bearer).expect("proxy");
+    let tmp = tempfile::tempdir().unwrap();
+    let fx = fixtures::small(&tmp.path().join("s")).unwrap();
+    let dst = format!("docker://{}/tok/img:1", proxy.addr());
+    // An empty auth file, so that nothing of the machine's is read.
+    let authfile = tmp.path().join("auth.json");
+    std::fs::write(&authfile, "{}").unwrap();
+    let af = authfile.to_str().unwrap();
+
+    let r = run(&[
+        "image",
+        "copy",
+        "-q",
+        "--authfile",
+        af,
+        "--src-tls-verify=false",
+        "--dest-tls-verify=false",
+        &oci(&fx),
+        &dst,
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("authentication required"), "{}", r.stderr);
+    assert_eq!(r.stderr.trim().lines().count(), 1, "{}", r.stderr);
+
+    ok(&[
+        "image",
+        "copy",
+        "-q",
+        "--authfile",
+        af,
+        "--dest-creds",
+        "user:pass",
+        "--src-tls-verify=false",
+        "--dest-tls-verify=false",
+        &oci(&fx),
+        &dst,
+    ]);
+    let seen = proxy.seen();
+    assert!(
+        seen.iter().any(|s| s.line.starts_with("GET /token")),
+        "no token was asked for: {seen:?}"
+    );
+    let bearer = format!("Bearer {BEARER_TOKEN}");
+    assert!(
+        seen.iter()
+            .any(|s| s.line.starts_with("PUT /v2/tok/img/manifests/")
+                && s.header("authorization") == Some(bearer.as_str())),
+        "the manifest was not put with the token: {seen:?}"
+    );
+
+    // Back with --src-creds, and with ~/.docker/config.json alone.
+    let out = tmp.path().join("back");
+    ok(&[
+        "image",
+        "copy",
+        "-q",
+        "--authfile",
+        af,
+        "--src-creds",
+        "user:pass",
+        "--src-tls-verify=false",
+        "--dest-tls-verify=false",
+        &dst,
+        &format!("oci:{}:x", out.display()),
+    ]);
+    assert_eq!(oci_diff_ids(&out, "x"), oci_diff_ids(&fx.layout, &fx.tag));
+    let home = tmp.path().join("home");
+    std::fs::create_dir_all(home.join(".docker")).unwrap();
+    std::fs::write(
+        home.join(".docker/config.json"),
+        format!(
+            r#"{{"auths":{{"{}":{{"auth":"dXNlcjpwYXNz"}}}}}}"#,
+            proxy.addr()
+        ),
+    )
+    .unwrap();
+    let r = run_cmd(
+        berth()
+            .env("HOME", &home)
+            .env_remove("DOCKER_CONFIG")
+            .env("XDG_RUNTIME_DIR", tmp.path().join("xdg"))
+            .args(["image", "inspect", NO_TLS, &dst]),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(json(&r.stdout)["Digest"], fx.manifest_digest.as_str());
+}
+
+#[test]
+fn inspect_fields_config_and_format_match_skopeo() {
+    let reg = Registry::start().expect("registry");
+    let tmp = tempfile::tempdir().unwrap();
+    let fx = fixtures::small(&tmp.path().join("s")).unwrap();
+    let dst = format!("docker://{}/ins/img:1", reg.addr());
+    ok(&[
+        "image",
+        "copy",
+        "-q",
+        "--src-tls-verify=false",
+        "--dest-tls-verify=false",
+        &oci(&fx),
+        &dst,
+    ]);
+    ok(&[
+        "image",
+        "copy",
+        "-q",
+        "--src-tls-verify=false",
+        "--dest-tls-verify=false",
+        &dst,
+        &format!("docker://{}/ins/img:2", reg.addr()),
+    ]);
+
+    let ours = json(&ok(&["image", "inspect", NO_TLS, &dst]).stdout);
+    let theirs = json(&skopeo(&["inspect", NO_TLS, &dst]).stdout);
+    for field in [
+        "Name",
+        "Digest",
+        "RepoTags",
+        "Created",
+        "Architecture",
+        "Os",
+        "Layers",
+        "Env",
+        "Labels",
+    ] {
+        assert_eq!(ours[field], theirs[field], "{field}: {ours} / {theirs}");
+    }
+    assert_eq!(ours["Labels"]["org.berth.fixture"], "small");
+    // skopeo 1.9 has no LayersData yet: it is the manifest's layers.
+    let m = oci_manifest(&fx.layout, &fx.tag);
+    let data = ours["LayersData"].as_array().unwrap();
+    assert_eq!(data.len(), m["layers"].as_array().unwrap().len());
+    for (d, l) in data.iter().zip(m["layers"].as_array().unwrap()) {
+        assert_eq!(d["Digest"], l["digest"]);
+        assert_eq!(d["Size"], l["size"]);
+        assert_eq!(d["MIMEType"], l["mediaType"]);
+    }
+    let tags = json(&ok(&["image", "inspect", "--no-tags", NO_TLS, &dst]).stdout);
+    assert_eq!(tags["RepoTags"], serde_json::json!([]));
+
+    let ours = json(&ok(&["image", "inspect", "--config", NO_TLS, &dst]).stdout);
+    let theirs = json(&skopeo(&["inspect", "--config", NO_TLS, &dst]).stdout);
+    assert_eq!(ours, theirs);
+    assert!(ours["rootfs"]["diff_ids"].is_array(), "{ours}");
+
+    let r = ok(&[
+        "image",
+        "inspect",
+        "--format",
+        "{{.Name}} {{.Digest}} {{.Architecture}}",
+        NO_TLS,
+        &dst,
+    ]);
+    assert_eq!(
+        r.stdout,
+        format!("{}/ins/img {} amd64\n", reg.addr(), fx.manifest_digest)
+    );
+    let r = run(&["image", "inspect", "--format", "{{.Nope", NO_TLS, &dst]);
+    assert_ne!(r.code, 0);
+    assert_eq!(r.stderr.trim().lines().count(), 1, "{}", r.stderr);
+}
+
+/// The blob files of an OCI layout.
+fn layout_blobs(layout: &Path) -> Vec<String> {
+    std::fs::read_dir(layout.join("blobs/sha256"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+#[test]
+fn platform_overrides_and_multi_arch_modes_on_copy() {
+    let reg = Registry::start().expect("registry");
+    let tmp = tempfile::tempdir().unwrap();
+    let fx = fixtures::multi_arch(&tmp.path().join("ma")).unwrap();
+    let index = oci_manifest(&fx.layout, &fx.tag);
+    let entry = |arch: &str| {
+        index["manifests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["platform"]["architecture"] == arch)
+            .unwrap()["digest"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+
+    // --override-os/--override-arch pick one image of the index.
+    let arm = tmp.path().join("arm");
+    ok(&[
+        "image",
+        "copy",
+        "-q",
+        "--override-os",
+        "linux",
+        "--override-arch",
+        "arm64",
+        &oci(&fx),
+        &format!("oci:{}:a", arm.display()),
+    ]);
+    let m = oci_manifest(&arm, "a");
+    assert!(m["layers"].is_array(), "{m}");
+    let digest = oci_index_digest(&arm, "a");
+    assert_eq!(digest, entry("arm64"));
+    // A platform the index does not have is refused by name.
+    let r = run(&[
+        "image",
+        "copy",
+        "-q",
+        "--override-os",
+        "windows",
+        &oci(&fx),
+        &format!("oci:{}:w", tmp.path().join("w").display()),
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("windows"), "{}", r.stderr);
+
+    // --multi-arch system is the host's image; all is every image.
+    let sys = tmp.path().join("sys");
+    ok(&[
+        "image",
+        "copy",
+        "-q",
+        "--multi-arch",
+        "system",
+        &oci(&fx),
+        &format!("oci:{}:s", sys.display()),
+    ]);
+    assert_eq!(oci_index_digest(&sys, "s"), entry("amd64"));
+    let all = format!("docker://{}/ma/img:all", reg.addr());
+    ok(&[
+        "image",
+        "copy",
+        "-q",
+        "--multi-arch",
+        "all",
+        "--src-tls-verify=false",
+        "--dest-tls-verify=false",
+        &oci(&fx),
+        &all,
+    ]);
+    let raw = json(&ok(&["image", "inspect", "--raw", NO_TLS, &all]).stdout);
+    assert_eq!(raw["manifests"].as_array().unwrap().len(), 3);
+
+    // index-only: the index alone, none of the images it lists.
+    let idx = tmp.path().join("idx");
+    ok(&[
+        "image",
+        "copy",
+        "-q",
+        "--multi-arch",
+        "index-only",
+        &oci(&fx),
+        &format!("oci:{}:i", idx.display()),
+    ]);
+    assert_eq!(oci_index_digest(&idx, "i"), fx.manifest_digest);
+    let blobs = layout_blobs(&idx);
+    assert_eq!(blobs.len(), 1, "only the index should be there: {blobs:?}");
+    // Into a registry that has the images already, the index alone is enough.
+    let again = format!("docker://{}/ma/img:idx", reg.addr());
+    ok(&[
+        "image",
+        "copy",
+        "-q",
+        "--multi-arch",
+        "index-only",
+        "--src-tls-verify=false",
+        "--dest-tls-verify=false",
+        &oci(&fx),
+        &again,
+    ]);
+    let s = json(&skopeo(&["inspect", NO_TLS, "--override-arch", "arm64", &again]).stdout);
+    assert_eq!(s["Architecture"], "arm64");
+    let r = run(&[
+        "image",
+        "copy",
+        "--multi-arch",
+        "some",
+        &oci(&fx),
+        "oci:/nonexistent/x",
+    ]);
+    assert_ne!(r.code, 0);
+    assert!(!Path::new("/nonexistent/x").exists());
+}
+
+/// The digest an OCI layout's index.json gives for a tag.
+fn oci_index_digest(layout: &Path, tag: &str) -> String {
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+    index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["annotations"]["org.opencontainers.image.ref.name"] == tag)
+        .unwrap()["digest"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn compression_level_parallel_copies_and_quiet() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fx = fixtures::small(&tmp.path().join("s")).unwrap();
+    let mut sizes = Vec::new();
+    for level in ["1", "19"] {
+        let out = tmp.path().join(format!("z{level}"));
+        let r = ok(&[
+            "image",
+            "copy",
+            "-q",
+            "--dest-compress-format",
+            "zstd",
+            "--dest-compress-level",
+            level,
+            "--image-parallel-copies",
+            "1",
+            &oci(&fx),
+            &format!("oci:{}:z", out.display()),
+        ]);
+        assert_eq!(r.stderr, "", "-q must be silent");
+        assert_eq!(r.stdout, "", "-q must be silent");
+        let m = oci_manifest(&out, "z");
+        let layer = &m["layers"][0];
+        assert_eq!(
+            layer["mediaType"],
+            "application/vnd.oci.image.layer.v1.tar+zstd"
+        );
+        sizes.push(layer["size"].as_u64().unwrap());
+        assert_eq!(oci_diff_ids(&out, "z"), oci_diff_ids(&fx.layout, &fx.tag));
+    }
+    assert!(
+        sizes[1] < sizes[0],
+        "level 19 should compress better than level 1: {sizes:?}"
+    );
+    // Without -q, a line per blob.
+    let r = ok(&[
+        "image",
+        "copy",
+        &oci(&fx),
+        &format!("oci:{}:v", tmp.path().join("v").display()),
+    ]);
+    assert!(r.stderr.contains("Copying blob"), "{}", r.stderr);
+    assert!(r.stderr.contains("Writing manifest"), "{}", r.stderr);
+    // A count that is not a number is refused before anything is written.
+    let r = run(&[
+        "image",
+        "copy",
+        "--image-parallel-copies",
+        "many",
+        &oci(&fx),
+        &format!("oci:{}:p", tmp.path().join("p").display()),
+    ]);
+    assert_ne!(r.code, 0);
+    assert!(!tmp.path().join("p").exists());
+}
+
+#[test]
+fn a_corrupting_source_never_reaches_a_registry_destination() {
+    let reg = Registry::start().expect("registry");
+    let tmp = tempfile::tempdir().unwrap();
+    let fx = fixtures::small(&tmp.path().join("s")).unwrap();
+    ok(&[
+        "image",
+        "copy",
+        "-q",
+        "--src-tls-verify=false",
+        "--dest-tls-verify=false",
+        &oci(&fx),
+        &format!("docker://{}/src/img:1", reg.addr()),
+    ]);
+    for fault in [Fault::FlipByte, Fault::Truncate, Fault::LieLength] {
+        let proxy = HostileProxy::start(reg.addr(), fault).expect("proxy");
+        let dst = format!(
+            "docker://{}/dst/{}:1",
+            reg.addr(),
+            format!("{fault:?}").to_lowercase()
+        );
+        let r = run(&[
+            "image",
+            "copy",
+            "-q",
+            "--src-tls-verify=false",
+            "--dest-tls-verify=false",
+            &format!("docker://{}/src/img:1", proxy.addr()),
+            &dst,
+        ]);
+        assert_eq!(r.code, 1, "{fault:?}: {}", r.stderr);
+        assert_eq!(
+            r.stderr.trim().lines().count(),
+            1,
+            "{fault:?}: {}",
+            r.stderr
+        );
+        let r = run(&["image", "inspect", NO_TLS, &dst]);
+        assert_eq!(r.code, 2, "{fault:?}: a manifest was written: {}", r.stdout);
+    }
+}
+
+#[test]
+fn cross_repository_copy_mounts_blobs() {
+    let reg = Registry::start().expect("registry");
+    let proxy = HostileProxy::start(reg.addr(), Fault::None).expect("proxy");
+    let tmp = tempfile::tempdir().unwrap();
+    let fx = fixtures::small(&tmp.path().join("s")).unwrap();
+    let a = format!("docker://{}/m/a:1", proxy.addr());
+    ok(&[
+        "image",
+        "copy",
+        "-q",
+        "--src-tls-verify=false",
+        "--dest-tls-verify=false",
+        &oci(&fx),
+        &a,
+    ]);
+    let before = proxy.seen().len();
+    ok(&[
+        "image",
+        "copy",
+        "-q",
+        "--src-tls-verify=false",
+        "--dest-tls-verify=false",
+        &a,
+        &format!("docker://{}/m/b:1", proxy.addr()),
+    ]);
+    let seen = &proxy.seen()[before..];
+    let mounts = seen
+        .iter()
+        .filter(|s| {
+            s.line.starts_with("POST /v2/m/b/blobs/uploads/?")
+                && s.line.contains("mount=")
+                && (s.line.contains("from=m%2Fa") || s.line.contains("from=m/a"))
+        })
+        .count();
+    assert!(mounts >= 2, "config and layer should be mounted: {seen:?}");
+    assert!(
+        !seen
+            .iter()
+            .any(|s| s.line.starts_with("GET /v2/m/a/blobs/")),
+        "a blob was downloaded instead of mounted: {seen:?}"
+    );
+}
+
+#[test]
+fn podman_loads_a_docker_archive_berth_wrote() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fx = fixtures::small(&tmp.path().join("s")).unwrap();
+    let archive = tmp.path().join("img.tar");
+    ok(&[
+        "image",
+        "copy",
+        "-q",
+        &oci(&fx),
+        &format!("docker-archive:{}:localhost/loaded:7", archive.display()),
+    ]);
+    let podman = |args: &[&str]| {
+        let mut c = std::process::Command::new("podman");
+        c.arg("--root")
+            .arg(tmp.path().join("proot"))
+            .arg("--runroot")
+            .arg(tmp.path().join("prun"))
+            .args([
+                "--storage-driver",
+                "vfs",
+                "--cgroup-manager",
+                "cgroupfs",
+                "--events-backend",
+                "file",
+            ])
+            .args(args)
+            .env("CONTAINERS_REGISTRIES_CONF", "/dev/null");
+        run_cmd(&mut c)
+    };
+    let r = podman(&["load", "-i", archive.to_str().unwrap()]);
+    let cleanup = || {
+        let _ = podman(&["system", "reset", "--force"]);
+    };
+    if r.code != 0 {
+        cleanup();
+        panic!("podman load: {}", r.stderr);
+    }
+    let r = podman(&["images", "--format", "{{.Repository}}:{{.Tag}}"]);
+    let inspect = podman(&["image", "inspect", "localhost/loaded:7"]);
+    cleanup();
+    assert_eq!(r.stdout.trim(), "localhost/loaded:7", "{}", r.stderr);
+    let v = json(&inspect.stdout);
+    assert_eq!(
+        v[0]["RootFS"]["Layers"],
+        serde_json::json!(oci_diff_ids(&fx.layout, &fx.tag)),
+        "{}",
+        inspect.stdout
+    );
+}
+
+#[test]
+fn logout_all_forgets_every_registry() {
+    let tmp = tempfile::tempdir().unwrap();
+    let authfile = tmp.path().join("auth.json");
+    std::fs::write(
+        &authfile,
+        r#"{"auths":{"127.0.0.1:1":{"auth":"YTpi"},"127.0.0.1:2":{"auth":"Yzpk"}}}"#,
+    )
+    .unwrap();
+    let af = authfile.to_str().unwrap();
+    assert_eq!(
+        ok(&["login", "--get-login", "--authfile", af, "127.0.0.1:1"])
+            .stdout
+            .trim(),
+        "a"
+    );
+    ok(&["logout", "-a", "--authfile", af]);
+    for reg in ["127.0.0.1:1", "127.0.0.1:2"] {
+        let r = run(&["login", "--get-login", "--authfile", af, reg]);
+        assert_ne!(r.code, 0, "{reg} is still logged in");
+    }
+}
