@@ -701,71 +701,6 @@ fn pause_top_restart_prune_and_volumes() {
     let _ = pid;
 }
 
-/// Runs berth with a new pseudo-terminal as its stdin, stdout and stderr, types
-/// `input`, and returns what appeared on the terminal and the exit code.
-fn on_terminal(cmd: Command, input: &[u8]) -> (String, i32) {
-    on_terminal_when(cmd, input, false)
-}
-
-/// [`on_terminal`], typing only once the program has put the terminal in raw
-/// mode (keys such as ctrl-q would otherwise be eaten by the line discipline).
-fn on_raw_terminal(cmd: Command, input: &[u8]) -> (String, i32) {
-    on_terminal_when(cmd, input, true)
-}
-
-fn on_terminal_when(mut cmd: Command, input: &[u8], wait_raw: bool) -> (String, i32) {
-    use std::io::{Read, Write};
-    use std::os::fd::FromRawFd;
-    let (mut master, mut peer) = (0, 0);
-    // SAFETY: openpty fills two descriptors; the other arguments may be null.
-    let r = unsafe {
-        libc::openpty(
-            &mut master,
-            &mut peer,
-            std::ptr::null_mut(),
-            std::ptr::null(),
-            std::ptr::null(),
-        )
-    };
-    assert_eq!(r, 0, "openpty");
-    // SAFETY: openpty returned two new descriptors owned here.
-    let (master, peer) = unsafe {
-        (
-            std::fs::File::from_raw_fd(master),
-            std::fs::File::from_raw_fd(peer),
-        )
-    };
-    cmd.stdin(peer.try_clone().unwrap())
-        .stdout(peer.try_clone().unwrap())
-        .stderr(peer);
-    let mut child = cmd.spawn().unwrap();
-    drop(cmd);
-    if wait_raw {
-        use std::os::fd::AsRawFd;
-        wait_for("raw mode", || {
-            // SAFETY: a zeroed termios is a valid out-buffer for tcgetattr.
-            let mut t: libc::termios = unsafe { std::mem::zeroed() };
-            // SAFETY: master is an open terminal descriptor.
-            unsafe { libc::tcgetattr(master.as_raw_fd(), &mut t) };
-            t.c_lflag & libc::ICANON == 0
-        });
-    }
-    let mut w = master.try_clone().unwrap();
-    w.write_all(input).unwrap();
-    let mut out = Vec::new();
-    let mut r = master;
-    let mut buf = [0u8; 4096];
-    // Reading ends with EIO once berth, the last holder of the peer, exits.
-    loop {
-        match r.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => out.extend_from_slice(&buf[..n]),
-        }
-    }
-    let code = child.wait().unwrap().code().unwrap_or(-1);
-    (String::from_utf8_lossy(&out).replace('\r', ""), code)
-}
-
 #[test]
 fn run_it_gives_the_container_a_terminal() {
     let st = Store::new();
@@ -790,19 +725,6 @@ fn run_it_gives_the_container_a_terminal() {
     let (out, code) = on_terminal(c, b"");
     assert_eq!((code, out.trim()), (0, "no-tty"), "{out}");
     assert_eq!(st.ok(&["ps", "-a", "-q"]).stdout, "");
-}
-
-/// Polls `cond` until it holds (at most 20 s): for states the monitor reaches on
-/// its own schedule (healthcheck intervals, restarts).
-fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while !cond() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
 }
 
 #[test]

@@ -539,3 +539,44 @@ fn logout_all_forgets_every_registry() {
         assert_ne!(r.code, 0, "{reg} is still logged in");
     }
 }
+
+#[test]
+fn progress_bars_on_a_terminal() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fx = fixtures::small(&tmp.path().join("s")).unwrap();
+    let layer = oci_manifest(&fx.layout, &fx.tag)["layers"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("sha256:")[..12]
+        .to_string();
+    let mut c = berth();
+    c.args([
+        "image",
+        "copy",
+        &oci(&fx),
+        &format!("oci:{}:t", tmp.path().join("t").display()),
+    ]);
+    let (out, code) = on_terminal(c, b"");
+    assert_eq!(code, 0, "{out}");
+    // A bar for the layer, redrawn in place (cursor up), then its done line.
+    assert!(out.contains(&format!("Copying blob {layer} [")), "{out:?}");
+    assert!(out.contains("\x1b["), "{out:?}");
+    let done = out
+        .rfind(&format!("Copying blob {layer} done"))
+        .expect("done line");
+    let manifest = out
+        .rfind("Writing manifest to image destination")
+        .expect("manifest line");
+    assert!(done < manifest, "{out:?}");
+    // -q: nothing on the terminal either.
+    let mut c = berth();
+    c.args([
+        "image",
+        "copy",
+        "-q",
+        &oci(&fx),
+        &format!("oci:{}:q", tmp.path().join("q").display()),
+    ]);
+    let (out, code) = on_terminal(c, b"");
+    assert_eq!((code, out.as_str()), (0, ""));
+}
