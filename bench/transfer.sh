@@ -36,3 +36,6 @@ rm -rf "$WORK/out"
 rb=$(peak_rss "$BERTH" image copy -q --src-tls-verify=false "$SRC" "oci:$WORK/out:latest"); rm -rf "$WORK/out"
 rs=$(peak_rss skopeo copy -q --src-tls-verify=false "$SRC" "oci:$WORK/out:latest")
 printf 'peak RSS registry -> oci:    berth %s KiB  skopeo %s KiB\n' "$rb" "$rs"
+rb=$(peak_rss "$BERTH" image copy -q --dest-tls-verify=false "oci:$LARGE:latest" "docker://$REG/rss/berth:latest")
+rs=$(peak_rss skopeo_fresh copy -q --dest-tls-verify=false "oci:$LARGE:latest" "docker://$REG/rss/skopeo:latest")
+printf 'peak RSS oci: -> registry    berth %s KiB  skopeo %s KiB\n' "$rb" "$rs"

@@ -378,6 +378,53 @@ fn save_m_writes_several_images_and_extra_names_become_tags() {
         entries[0]["RepoTags"],
         serde_json::json!(["localhost/one:1", "localhost/one:extra"])
     );
+    // load takes every image of a multi-image archive, and every name.
+    let back = Store::new();
+    let r = back.ok(&["load", "-q", "-i", multi.to_str().unwrap()]);
+    assert_eq!(
+        r.stdout,
+        "Loaded image: localhost/one:1\nLoaded image: localhost/two:1\n"
+    );
+    let r = back.ok(&["load", "-q", "-i", one.to_str().unwrap()]);
+    assert!(r.stdout.contains("localhost/one:extra"), "{}", r.stdout);
+    for (name, who) in [
+        ("localhost/one:1", "WHO=one"),
+        ("localhost/two:1", "WHO=two"),
+        ("localhost/one:extra", "WHO=one"),
+    ] {
+        let v = json(&back.ok(&["image", "inspect", name]).stdout);
+        assert_eq!(v[0]["Config"]["Env"][0], who, "{name}");
+    }
+    // An OCI archive comes back under its name too.
+    let oa = tmp.path().join("one-oci.tar");
+    st.ok(&[
+        "save",
+        "-q",
+        "--format",
+        "oci-archive",
+        "-o",
+        oa.to_str().unwrap(),
+        "localhost/two:1",
+    ]);
+    let third = Store::new();
+    let r = third.ok(&["load", "-i", oa.to_str().unwrap()]);
+    assert!(r.stdout.contains("Loaded image: "), "{}", r.stdout);
+    let v = json(
+        &third
+            .ok(&[
+                "image",
+                "inspect",
+                r.stdout.trim().trim_start_matches("Loaded image: "),
+            ])
+            .stdout,
+    );
+    assert_eq!(v[0]["Config"]["Env"][0], "WHO=two");
+    // Not an archive: one line, nothing stored.
+    std::fs::write(tmp.path().join("junk.tar"), b"junk").unwrap();
+    let r = third.run(&["load", "-i", tmp.path().join("junk.tar").to_str().unwrap()]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    assert_eq!(r.stderr.trim().lines().count(), 1, "{}", r.stderr);
+    assert_eq!(third.ok(&["images", "-q"]).stdout.lines().count(), 1);
     let r = st.run(&[
         "save",
         "-m",
@@ -462,4 +509,76 @@ fn images_filters_by_label_digest_and_age() {
         "{}",
         r.stderr
     );
+}
+
+#[test]
+fn images_hides_intermediates_and_prune_takes_filters() {
+    let tmp = tempfile::tempdir().unwrap();
+    let st = Store::new();
+    let tarball = tmp.path().join("rootfs.tar");
+    std::fs::write(&tarball, fixtures::busybox_layer()).unwrap();
+    // An image, and an image committed from a container of it; once the first
+    // loses its name it is intermediate: neither listed without -a nor dangling.
+    let base = st
+        .ok(&[
+            "import",
+            "-q",
+            tarball.to_str().unwrap(),
+            "localhost/base:1",
+        ])
+        .stdout
+        .trim()
+        .trim_start_matches("sha256:")
+        .to_string();
+    st.ok(&["create", "--name", "c", "localhost/base:1", "true"]);
+    st.ok(&["commit", "-q", "c", "localhost/child:1"]);
+    st.ok(&["rm", "c"]);
+    st.ok(&["untag", "localhost/base:1"]);
+    let listed = st.ok(&["images", "-q", "--no-trunc"]).stdout;
+    assert!(!listed.contains(&base), "intermediate listed: {listed}");
+    assert_eq!(listed.lines().count(), 1, "{listed}");
+    let listed = st.ok(&["images", "-a", "-q", "--no-trunc"]).stdout;
+    assert!(listed.contains(&base), "-a must list it: {listed}");
+    let dangling = st
+        .ok(&["images", "-a", "-q", "--filter", "dangling=true"])
+        .stdout;
+    assert_eq!(dangling, "", "an image with children is not dangling");
+
+    // Two dangling images told apart by a label.
+    for tier in ["a", "b"] {
+        st.ok(&[
+            "import",
+            "-q",
+            "--change",
+            &format!("LABEL tier={tier}"),
+            "--message",
+            &format!("tier {tier}"),
+            tarball.to_str().unwrap(),
+        ]);
+    }
+    let count = || st.ok(&["images", "-a", "-q"]).stdout.lines().count();
+    assert_eq!(count(), 4);
+    // Made just now: none is older than an hour.
+    st.ok(&["image", "prune", "--filter", "until=1h"]);
+    assert_eq!(count(), 4);
+    st.ok(&["image", "prune", "--filter", "label=tier=a"]);
+    assert_eq!(count(), 3);
+    let left = st.ok(&["images", "-q", "--filter", "label=tier=b"]).stdout;
+    assert_eq!(left.lines().count(), 1, "{left}");
+    st.ok(&["image", "prune", "--filter", "label!=tier=b"]);
+    assert_eq!(count(), 3, "label!= keeps the labelled one");
+    let r = st.run(&["image", "prune", "--filter", "colour=red"]);
+    assert_eq!(r.code, 125);
+    assert!(r.stderr.contains("colour"), "{}", r.stderr);
+    // A Unix time a minute from now: everything was made before it.
+    let soon = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 60;
+    st.ok(&["image", "prune", "--filter", &format!("until={soon}")]);
+    // What is left: the child and its intermediate parent, which prune (dangling
+    // images only) does not take.
+    assert_eq!(count(), 2);
+    assert_eq!(st.run(&["image", "exists", "localhost/child:1"]).code, 0);
 }

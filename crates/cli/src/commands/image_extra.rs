@@ -358,14 +358,102 @@ pub struct PruneArgs {
     /// Do not ask (berth never asks; accepted for podman's scripts).
     #[arg(short, long)]
     force: bool,
+    /// until=TIME|DURATION, label=KEY[=VALUE], label!=KEY[=VALUE]: only images
+    /// matching every filter go.
+    #[arg(long)]
+    filter: Vec<String>,
 }
 
 pub fn prune(store_args: &StoreArgs, a: PruneArgs) -> CmdResult {
-    prune_images(store_args, a.all)
+    let filters = a
+        .filter
+        .iter()
+        .map(|f| PruneFilter::parse(f))
+        .collect::<Result<Vec<_>, _>>()?;
+    prune_images_matching(store_args, a.all, &filters)
+}
+
+/// One `image prune --filter`.
+enum PruneFilter {
+    /// Created before this time (seconds since the epoch).
+    Until(u64),
+    /// Has (or, negated, has not) this label, with this value if given.
+    Label {
+        key: String,
+        value: Option<String>,
+        negated: bool,
+    },
+}
+
+impl PruneFilter {
+    fn parse(f: &str) -> Result<PruneFilter, Failure> {
+        let bad = |why: &str| exit::podman(format!("invalid filter {f:?}: {why}"));
+        let (k, v, negated) = match f.split_once("!=") {
+            Some((k, v)) if !k.contains('=') => (k, v, true),
+            _ => match f.split_once('=') {
+                Some((k, v)) => (k, v, false),
+                None => return Err(bad("expected KEY=VALUE")),
+            },
+        };
+        match (k, negated) {
+            ("until", false) => until_time(v)
+                .map(PruneFilter::Until)
+                .ok_or_else(|| bad("use a duration (24h, 10m), a Unix time or RFC 3339")),
+            ("label", _) => {
+                let (key, value) = match v.split_once('=') {
+                    Some((k, v)) => (k.to_string(), Some(v.to_string())),
+                    None => (v.to_string(), None),
+                };
+                Ok(PruneFilter::Label {
+                    key,
+                    value,
+                    negated,
+                })
+            }
+            _ => Err(bad("unknown filter (until, label, label!= are supported)")),
+        }
+    }
+
+    fn keeps(&self, created: u64, labels: &serde_json::Map<String, Value>) -> bool {
+        match self {
+            PruneFilter::Until(t) => created >= *t,
+            PruneFilter::Label {
+                key,
+                value,
+                negated,
+            } => {
+                let has = match (labels.get(key), value) {
+                    (Some(v), Some(want)) => v.as_str() == Some(want.as_str()),
+                    (Some(_), None) => true,
+                    (None, _) => false,
+                };
+                has == *negated
+            }
+        }
+    }
+}
+
+/// `until=`: a duration ago, a Unix time or an RFC 3339 time, in seconds.
+fn until_time(v: &str) -> Option<u64> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_secs();
+    if let Ok(d) = berth_engine::health::parse_duration(v) {
+        return Some(now.saturating_sub(d.as_secs()));
+    }
+    if let Ok(t) = v.parse::<u64>() {
+        return Some(t);
+    }
+    parse_rfc3339(v)
 }
 
 /// Removes dangling images (with `all`, every image no container uses).
 pub fn prune_images(store_args: &StoreArgs, all: bool) -> CmdResult {
+    prune_images_matching(store_args, all, &[])
+}
+
+fn prune_images_matching(store_args: &StoreArgs, all: bool, filters: &[PruneFilter]) -> CmdResult {
     let store = store_args.open()?;
     let used: std::collections::HashSet<String> = store
         .containers()
@@ -374,9 +462,25 @@ pub fn prune_images(store_args: &StoreArgs, all: bool) -> CmdResult {
         .map(|c| c.image)
         .collect();
     let mut freed = 0u64;
-    for img in store.images().map_err(exit::podman)? {
+    let images = store.images().map_err(exit::podman)?;
+    for img in &images {
         if img.read_only || used.contains(&img.id) || (!all && !img.names.is_empty()) {
             continue;
+        }
+        // Without -a only dangling images go: an intermediate one has children.
+        if !all && crate::commands::images::has_children(&store, &images, img) {
+            continue;
+        }
+        if !filters.is_empty() {
+            let labels = store
+                .image_config(img)
+                .ok()
+                .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+                .and_then(|v| v["config"]["Labels"].as_object().cloned())
+                .unwrap_or_default();
+            if filters.iter().any(|f| f.keeps(img.created, &labels)) {
+                continue;
+            }
         }
         store.remove_image(&img.id).map_err(exit::podman)?;
         freed += img.size;

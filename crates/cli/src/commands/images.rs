@@ -434,6 +434,30 @@ fn rows(images: &[Image]) -> Vec<Row<'_>> {
     out
 }
 
+/// Whether another image is built on `img`, in podman's sense: a child has
+/// `img`'s layers and at most one more, and `img`'s history plus one entry.
+pub fn has_children(store: &berth_storage::Store, all: &[Image], img: &Image) -> bool {
+    let history = |i: &Image| -> Option<Vec<serde_json::Value>> {
+        let b = store.image_config(i).ok()?;
+        let v: serde_json::Value = serde_json::from_slice(&b).ok()?;
+        Some(v["history"].as_array().cloned().unwrap_or_default())
+    };
+    let mut mine = None;
+    all.iter()
+        .filter(|o| {
+            o.id != img.id
+                && o.layers.starts_with(&img.layers)
+                && o.layers.len() <= img.layers.len() + 1
+        })
+        .any(|o| {
+            let mine = mine.get_or_insert_with(|| history(img)).as_ref();
+            match (mine, history(o)) {
+                (Some(p), Some(c)) => c.len() == p.len() + 1 && c.starts_with(p),
+                _ => false,
+            }
+        })
+}
+
 fn glob_match(pattern: &str, s: &str) -> bool {
     // `*` matches within a name component, as podman's reference filter does.
     fn m(p: &[u8], s: &[u8]) -> bool {
@@ -492,7 +516,10 @@ fn row_matches(cx: &FilterCtx, r: &Row, filter: &str) -> Result<bool, Failure> {
                 .iter()
                 .any(|c| glob_match(v, c) || glob_match(&format!("{v}:*"), c))
         }
-        "dangling" => (v == "true") == r.image.names.is_empty(),
+        // podman's words: dangling is untagged without children.
+        "dangling" => {
+            (v == "true") == (r.image.names.is_empty() && !has_children(cx.store, cx.all, r.image))
+        }
         "id" => r.image.id.starts_with(v.trim_start_matches("sha256:")),
         "before" => r.image.created < cx.created_of(v)?,
         "since" => r.image.created > cx.created_of(v)?,
@@ -525,7 +552,8 @@ pub fn images(store_args: &StoreArgs, a: ImagesArgs) -> CmdResult {
     };
     let mut list = Vec::new();
     for r in rows(&all) {
-        let mut keep = true;
+        // Intermediate images (untagged, with children) only with -a.
+        let mut keep = a.all || !r.image.names.is_empty() || !has_children(&store, &all, r.image);
         for f in &filters {
             keep &= row_matches(&cx, &r, f)?;
         }
@@ -941,74 +969,133 @@ pub struct LoadArgs {
 pub fn load(store_args: &StoreArgs, a: LoadArgs) -> CmdResult {
     let store = store_args.open()?;
     let path = a.input.display().to_string();
+    let bad = |e: &dyn std::fmt::Display| exit::podman(format!("{path}: {e}"));
     // An OCI archive has an oci-layout file; anything else is read as docker's format.
-    let is_oci = tar::Archive::new(
-        std::fs::File::open(&a.input).map_err(|e| exit::podman(format!("{path}: {e}")))?,
-    )
-    .entries()
-    .map_err(|e| exit::podman(format!("{path}: {e}")))?
-    .flatten()
-    .any(|e| {
-        e.path()
-            .is_ok_and(|p| p.to_str() == Some("oci-layout") || p.to_str() == Some("./oci-layout"))
-    });
-    let (src_name, name) = if is_oci {
-        (format!("oci-archive:{path}"), None)
+    let is_oci = archive_member(&a.input, "oci-layout")
+        .map_err(|e| bad(&e))?
+        .is_some();
+    // Each image of the archive, as a source name and the names it is to get.
+    let images: Vec<(String, Vec<String>)> = if is_oci {
+        let refs = oci_archive_refs(&a.input).map_err(|e| bad(&e))?;
+        if refs.is_empty() {
+            vec![(format!("oci-archive:{path}"), Vec::new())]
+        } else {
+            refs.into_iter()
+                .map(|r| {
+                    // A ref that is a whole image name names the image; a bare tag does not.
+                    let names = if r.contains('/') {
+                        vec![r.clone()]
+                    } else {
+                        Vec::new()
+                    };
+                    (format!("oci-archive:{path}:{r}"), names)
+                })
+                .collect()
+        }
     } else {
-        let tags = docker_archive_tags(&a.input);
-        (format!("docker-archive:{path}"), tags.into_iter().next())
+        let entries = docker_archive_tags(&a.input).map_err(|e| bad(&e))?;
+        if entries.is_empty() {
+            return Err(exit::podman(format!("{path}: the archive holds no image")));
+        }
+        entries
+            .into_iter()
+            .enumerate()
+            .map(|(i, tags)| (format!("docker-archive:{path}:@{i}"), tags))
+            .collect()
     };
-    let src = ImageName::parse(&src_name).map_err(exit::podman)?;
     let progress: Box<dyn Progress> = if a.quiet {
         Box::new(Silent)
     } else {
         Box::new(Lines::new())
     };
     let policy = berth_image::signature::Policy::load(None).map_err(exit::podman)?;
-    let id = pull_one(
-        &store,
-        &src,
-        name.as_deref(),
-        &Context::default(),
-        &policy,
-        progress.as_ref(),
-    )?;
-    match name.as_deref() {
-        Some(n) => println!(
-            "Loaded image: {}",
-            berth_storage::store::normalize_name(n).unwrap_or(n.to_string())
-        ),
-        None => println!("Loaded image: sha256:{id}"),
+    let mut loaded = Vec::new();
+    for (src_name, names) in images {
+        let src = ImageName::parse(&src_name).map_err(exit::podman)?;
+        let first = names.first().map(String::as_str);
+        let id = pull_one(
+            &store,
+            &src,
+            first,
+            &Context::default(),
+            &policy,
+            progress.as_ref(),
+        )?;
+        for n in names.iter().skip(1) {
+            store.tag(&id, n).map_err(storage_err)?;
+        }
+        if names.is_empty() {
+            loaded.push(format!("sha256:{id}"));
+        }
+        loaded.extend(
+            names
+                .iter()
+                .map(|n| berth_storage::store::normalize_name(n).unwrap_or(n.to_string())),
+        );
+    }
+    for l in loaded {
+        println!("Loaded image: {l}");
     }
     Ok(())
 }
 
-/// The RepoTags of a docker archive's first image.
-fn docker_archive_tags(path: &std::path::Path) -> Vec<String> {
-    let Ok(f) = std::fs::File::open(path) else {
-        return Vec::new();
-    };
-    let mut ar = tar::Archive::new(f);
-    let Ok(entries) = ar.entries() else {
-        return Vec::new();
-    };
-    for mut e in entries.flatten() {
-        if e.path().is_ok_and(|p| p.to_str() == Some("manifest.json")) {
-            let mut s = String::new();
-            if std::io::Read::read_to_string(&mut (&mut e).take(1 << 20), &mut s).is_ok() {
-                let v: serde_json::Value = serde_json::from_str(&s).unwrap_or_default();
-                return v[0]["RepoTags"]
-                    .as_array()
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|t| t.as_str().map(str::to_string))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-            }
+/// A small member of a tar archive (manifest.json, index.json, oci-layout), read
+/// whole; `None` when the archive has no such member.
+fn archive_member(path: &std::path::Path, name: &str) -> std::io::Result<Option<Vec<u8>>> {
+    let mut ar = tar::Archive::new(std::fs::File::open(path)?);
+    for e in ar.entries()? {
+        let mut e = e?;
+        let p = e.path()?.to_string_lossy().into_owned();
+        if p.trim_start_matches("./") == name {
+            let mut v = Vec::new();
+            (&mut e).take(4 << 20).read_to_end(&mut v)?;
+            return Ok(Some(v));
         }
     }
-    Vec::new()
+    Ok(None)
+}
+
+/// The RepoTags of each image of a docker archive, in manifest.json's order.
+fn docker_archive_tags(path: &std::path::Path) -> std::io::Result<Vec<Vec<String>>> {
+    let Some(m) = archive_member(path, "manifest.json")? else {
+        return Err(std::io::Error::other(
+            "no manifest.json: not a docker archive",
+        ));
+    };
+    let v: serde_json::Value = serde_json::from_slice(&m)
+        .map_err(|e| std::io::Error::other(format!("manifest.json: {e}")))?;
+    let entries = v
+        .as_array()
+        .ok_or_else(|| std::io::Error::other("manifest.json: not a list of images"))?;
+    Ok(entries
+        .iter()
+        .map(|e| {
+            e["RepoTags"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|t| t.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default()
+        })
+        .collect())
+}
+
+/// The ref names in an OCI archive's index.json.
+fn oci_archive_refs(path: &std::path::Path) -> std::io::Result<Vec<String>> {
+    let Some(i) = archive_member(path, "index.json")? else {
+        return Err(std::io::Error::other("no index.json: not an OCI archive"));
+    };
+    let v: serde_json::Value = serde_json::from_slice(&i)
+        .map_err(|e| std::io::Error::other(format!("index.json: {e}")))?;
+    Ok(v["manifests"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m["annotations"]["org.opencontainers.image.ref.name"].as_str())
+        .map(str::to_string)
+        .collect())
 }
 
 use std::io::Read as _;
