@@ -37,5 +37,6 @@ rb=$(peak_rss "$BERTH" image copy -q --src-tls-verify=false "$SRC" "oci:$WORK/ou
 rs=$(peak_rss skopeo copy -q --src-tls-verify=false "$SRC" "oci:$WORK/out:latest")
 printf 'peak RSS registry -> oci:    berth %s KiB  skopeo %s KiB\n' "$rb" "$rs"
 rb=$(peak_rss "$BERTH" image copy -q --dest-tls-verify=false "oci:$LARGE:latest" "docker://$REG/rss/berth:latest")
-rs=$(peak_rss skopeo_fresh copy -q --dest-tls-verify=false "oci:$LARGE:latest" "docker://$REG/rss/skopeo:latest")
+rs=$(peak_rss unshare -m --propagation private sh -c 'mount -t tmpfs tmpfs /var/lib/containers/cache && exec skopeo "$@"' _ \
+  copy -q --dest-tls-verify=false "oci:$LARGE:latest" "docker://$REG/rss/skopeo:latest")
 printf 'peak RSS oci: -> registry    berth %s KiB  skopeo %s KiB\n' "$rb" "$rs"

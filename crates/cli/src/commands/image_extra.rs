@@ -72,7 +72,26 @@ pub fn history(store_args: &StoreArgs, a: HistoryArgs) -> CmdResult {
         return Ok(());
     }
     if let Some(f) = a.format.as_deref() {
-        return crate::commands::image::print_rows(&rows, f);
+        if f == "json" {
+            return crate::commands::image::print_rows(&rows, f);
+        }
+        // Templates see podman's fields, shaped by --human and --no-trunc.
+        let fields: Vec<Value> = rows
+            .iter()
+            .map(|r| {
+                let created = r["created"].as_str().unwrap_or("").to_string();
+                let size = r["size"].as_u64().unwrap_or(0);
+                json!({
+                    "ID": short_id(r["id"].as_str().unwrap_or(""), a.no_trunc),
+                    "Created": if a.human { created_since(&created) } else { created.clone() },
+                    "CreatedAt": created,
+                    "CreatedBy": r["createdBy"],
+                    "Size": if a.human { human_size(size) } else { size.to_string() },
+                    "Comment": r["comment"],
+                })
+            })
+            .collect();
+        return crate::commands::image::print_rows(&fields, f);
     }
     let mut table = vec![
         ["ID", "CREATED", "CREATED BY", "SIZE", "COMMENT"]

@@ -252,8 +252,10 @@ pub fn pull(store_args: &StoreArgs, a: PullArgs) -> CmdResult {
             eprintln!("Trying to pull {r}...");
         }
         let targets = if a.all_tags {
-            let src = ImageName::Docker(r.clone()).open_source(&ctx);
-            match src.and_then(|s| s.tags()) {
+            // The repository's tags, without asking for any one image first.
+            let tags = berth_image::transport::docker::connect(&r, false, &ctx)
+                .and_then(|c| berth_image::transport::docker::list_tags(&c, &r));
+            match tags {
                 Ok(t) => t.into_iter().map(|t| r.with_tag(&t)).collect(),
                 Err(e) => {
                     last_err = Some(exit::podman(e));
@@ -714,6 +716,12 @@ pub fn rmi(store_args: &StoreArgs, a: RmiArgs) -> CmdResult {
         }
         // A name removes only that name, unless it is the last one or -f.
         let result = if a.force || by_id {
+            if a.force
+                && let Some(i) = &found
+            {
+                // podman's -f: the containers using the image go first.
+                remove_containers_of(&store, &i.id)?;
+            }
             store.image(&t).and_then(|i| {
                 let mut last = None;
                 for n in i.names.iter().skip(1) {
@@ -754,6 +762,21 @@ pub fn rmi(store_args: &StoreArgs, a: RmiArgs) -> CmdResult {
         }
     }
     failure.map_or(Ok(()), Err)
+}
+
+/// Removes (stopping them first) the containers made from image `id`.
+fn remove_containers_of(store: &Store, id: &str) -> Result<(), Failure> {
+    for c in store.containers().map_err(storage_err)? {
+        if c.image == id {
+            berth_engine::lifecycle::remove(store, &c.id, true).map_err(|f| {
+                exit::podman(format!(
+                    "removing container {} of image {id}: {}",
+                    c.id, f.message
+                ))
+            })?;
+        }
+    }
+    Ok(())
 }
 
 #[derive(Args)]
@@ -1111,7 +1134,7 @@ pub fn system_check(store_args: &StoreArgs, a: CheckArgs) -> CmdResult {
     let store = store_args.open()?;
     let report = store.check(a.repair).map_err(storage_err)?;
     for p in &report.problems {
-        println!("{p:?}");
+        println!("{p}");
     }
     for r in &report.repaired {
         println!("Removed: {r}");
