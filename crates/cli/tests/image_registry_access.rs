@@ -287,3 +287,36 @@ fn a_chunked_upload_retries_a_refused_chunk() {
     ]);
     assert_eq!(oci_diff_ids(&out, "x"), oci_diff_ids(&fx.layout, &fx.tag));
 }
+
+#[test]
+fn a_refused_monolithic_upload_is_sent_again() {
+    let reg = Registry::start().expect("registry");
+    let tmp = tempfile::tempdir().unwrap();
+    let fx = fixtures::small(&tmp.path().join("s")).unwrap();
+    let proxy = HostileProxy::start(reg.addr(), Fault::UnavailablePutOnce).expect("proxy");
+    let r = run(&[
+        "image",
+        "copy",
+        "-q",
+        "--dest-tls-verify=false",
+        &format!("oci:{}:{}", fx.layout.display(), fx.tag),
+        &format!("docker://{}/mono/img:1", proxy.addr()),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let puts: Vec<_> = proxy
+        .seen()
+        .into_iter()
+        .filter(|s| s.line.starts_with("PUT ") && s.line.contains("/blobs/uploads/"))
+        .collect();
+    // The config and the layer, one of them twice.
+    assert_eq!(puts.len(), 3, "{puts:?}");
+    let s = json(
+        &skopeo(&[
+            "inspect",
+            "--tls-verify=false",
+            &format!("docker://{}/mono/img:1", reg.addr()),
+        ])
+        .stdout,
+    );
+    assert_eq!(s["Digest"], fx.manifest_digest.as_str());
+}

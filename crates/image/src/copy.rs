@@ -562,7 +562,12 @@ fn recompressed_type(mt: &str, to: Compression) -> String {
         .unwrap_or_else(|_| mt.to_string())
 }
 
-/// Copies a blob unchanged, unless the destination has it already.
+/// How many times a blob whose upload failed transiently is sent again.
+const BLOB_RETRIES: u32 = 3;
+
+/// Copies a blob unchanged, unless the destination has it already. An upload
+/// that fails transiently (a 5xx, a dropped connection) is sent again from a
+/// fresh read of the source, after a backoff.
 fn copy_blob(
     src: &dyn ImageSource,
     dst: &dyn ImageDestination,
@@ -576,6 +581,32 @@ fn copy_blob(
         progress.blob_done(desc, true);
         return Ok(());
     }
+    let mut attempt = 0;
+    loop {
+        match send_blob(src, dst, desc, progress, cancel) {
+            Err(e)
+                if e.is_transient() && attempt < BLOB_RETRIES && !cancel.load(Ordering::SeqCst) =>
+            {
+                attempt += 1;
+                std::thread::sleep(std::time::Duration::from_millis(200 << attempt));
+            }
+            r => {
+                r?;
+                break;
+            }
+        }
+    }
+    progress.blob_done(desc, false);
+    Ok(())
+}
+
+fn send_blob(
+    src: &dyn ImageSource,
+    dst: &dyn ImageDestination,
+    desc: &Descriptor,
+    progress: &dyn Progress,
+    cancel: &AtomicBool,
+) -> Result<()> {
     let stream = src.blob(desc)?;
     if let Some(n) = stream.size
         && n != desc.size
@@ -597,7 +628,6 @@ fn copy_blob(
         size: desc.size,
     };
     dst.put_blob(&mut counted, Some(&known))?;
-    progress.blob_done(desc, false);
     Ok(())
 }
 

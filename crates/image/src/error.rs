@@ -38,6 +38,9 @@ pub enum Error {
     Stream(#[from] std::io::Error),
     #[error("{url}: {message}")]
     Registry { url: String, message: String },
+    /// A failure that may pass: a 5xx answer or a dropped connection.
+    #[error("{url}: {message}")]
+    Transient { url: String, message: String },
     #[error("{registry}: authentication required: {message}")]
     Unauthorized { registry: String, message: String },
     #[error("{registry}: registry is blocked in registries.conf")]
@@ -53,6 +56,11 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    /// Whether trying again may succeed (the registry was briefly unwell).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Error::Transient { .. })
+    }
+
     /// An I/O error with the path it concerns.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
         Error::Io {

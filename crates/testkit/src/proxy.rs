@@ -23,6 +23,8 @@ pub enum Fault {
     Unavailable(usize),
     /// Answer the first PATCH (an upload chunk) with 503 without passing it on.
     UnavailablePatchOnce,
+    /// Answer the first blob PUT (a monolithic upload) with 503 without passing it on.
+    UnavailablePutOnce,
     /// No fault: a token server in front of an open registry. `/v2/` requests
     /// without the bearer token get 401 and a `Bearer` challenge whose realm is
     /// the proxy's own `/token`, which hands the token out for basic
@@ -252,6 +254,14 @@ fn serve(client: TcpStream, st: &State) -> std::io::Result<Option<Seen>> {
         return Ok(Some(seen));
     }
     if fault == Fault::UnavailablePatchOnce && request_line.starts_with("PATCH ") && st.fire(1) {
+        respond(client, UNAVAILABLE, &[], b"")?;
+        return Ok(Some(seen));
+    }
+    if fault == Fault::UnavailablePutOnce
+        && request_line.starts_with("PUT ")
+        && path.contains("/blobs/uploads/")
+        && st.fire(1)
+    {
         respond(client, UNAVAILABLE, &[], b"")?;
         return Ok(Some(seen));
     }

@@ -103,7 +103,7 @@ impl Client {
             Err(e) if !tls.verify => {
                 client.base = format!("http://{host}");
                 client.ping().map_err(|e2| match e2 {
-                    Error::Registry { .. } => e2,
+                    Error::Registry { .. } | Error::Transient { .. } => e2,
                     _ => e,
                 })?
             }
@@ -239,7 +239,7 @@ impl Client {
     pub fn send_error(&self, url: &str, e: SendError) -> Error {
         match e {
             SendError::Status(f) => self.failure_error(url, f),
-            SendError::Transport(m) => Error::Registry {
+            SendError::Transport(m) => Error::Transient {
                 url: url.to_string(),
                 message: m,
             },
@@ -258,13 +258,16 @@ impl Client {
                 },
             };
         }
-        Error::Registry {
-            url: url.to_string(),
-            message: if f.message.is_empty() {
-                format!("status {}", f.status)
-            } else {
-                format!("{} ({}, status {})", f.message, f.code, f.status)
-            },
+        let message = if f.message.is_empty() {
+            format!("status {}", f.status)
+        } else {
+            format!("{} ({}, status {})", f.message, f.code, f.status)
+        };
+        let url = url.to_string();
+        if f.status >= 500 {
+            Error::Transient { url, message }
+        } else {
+            Error::Registry { url, message }
         }
     }
 
