@@ -588,3 +588,48 @@ fn a_damaged_local_blob_is_refused_on_push_and_no_manifest_appears() {
     let r = run(&["image", "inspect", NO_TLS, &dst]);
     assert_eq!(r.code, 2, "a manifest was written: {}", r.stdout);
 }
+
+#[test]
+fn special_files_and_five_layer_images_keep_their_layers_through_every_transport() {
+    let reg = Registry::start().expect("registry");
+    let tmp = tempfile::tempdir().unwrap();
+    for (what, fx) in [
+        (
+            "special",
+            fixtures::special(&tmp.path().join("sp")).unwrap(),
+        ),
+        (
+            "five",
+            fixtures::five_layer(&tmp.path().join("five"), 0.02).unwrap(),
+        ),
+    ] {
+        let want = oci_diff_ids(&fx.layout, &fx.tag);
+        let d = tmp.path().join(what);
+        let chain = [
+            format!("oci:{}:{}", fx.layout.display(), fx.tag),
+            format!("dir:{}", d.join("dir").display()),
+            format!(
+                "docker-archive:{}:localhost/{what}:1",
+                d.join("d.tar").display()
+            ),
+            format!("oci-archive:{}:x", d.join("o.tar").display()),
+            format!("docker://{}/rt/{what}:1", reg.addr()),
+            format!("oci:{}:back", d.join("back").display()),
+        ];
+        std::fs::create_dir_all(&d).unwrap();
+        for pair in chain.windows(2) {
+            ok(&[
+                "image",
+                "copy",
+                "-q",
+                "--src-tls-verify=false",
+                "--dest-tls-verify=false",
+                &pair[0],
+                &pair[1],
+            ]);
+        }
+        assert_eq!(oci_diff_ids(&d.join("back"), "back"), want, "{what}");
+        let s = json(&skopeo(&["inspect", "--config", NO_TLS, &chain[4]]).stdout);
+        assert_eq!(s["rootfs"]["diff_ids"], serde_json::json!(want), "{what}");
+    }
+}

@@ -263,3 +263,94 @@ pub fn special(layout: &Path) -> std::io::Result<Fixture> {
         manifest_digest: desc.digest.to_string(),
     })
 }
+
+/// An image of these layers (uncompressed tars, bottom first) tagged `latest`,
+/// each layer gzip-compressed.
+pub fn layered(layout: &Path, layers: &[Vec<u8>]) -> std::io::Result<Fixture> {
+    let dst = open(layout, "latest");
+    let desc = write_image(dst.as_ref(), "amd64", None, layers, false);
+    dst.commit().unwrap();
+    Ok(Fixture {
+        layout: layout.to_path_buf(),
+        tag: "latest".into(),
+        manifest_digest: desc.digest.to_string(),
+    })
+}
+
+/// `n` incompressible bytes, the same for the same seed (xorshift64*).
+pub fn noise(n: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut out = Vec::with_capacity(n + 8);
+    while out.len() < n {
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        out.extend_from_slice(&x.wrapping_mul(0x2545_F491_4F6C_DD1D).to_le_bytes());
+    }
+    out.truncate(n);
+    out
+}
+
+/// The layers of [`five_layer`] at `scale` (1.0 is the benchmark's ~300 MB).
+pub fn five_layer_layers(scale: f64) -> Vec<Vec<u8>> {
+    let n = |x: f64| ((x * scale).round() as usize).max(1);
+    let big = {
+        let mut b = tar::Builder::new(Vec::new());
+        dir(&mut b, "data/", 0o755);
+        file(
+            &mut b,
+            "data/big.bin",
+            &noise(n((100 << 20) as f64), 1),
+            0o644,
+        );
+        b.into_inner().unwrap()
+    };
+    let chunks = {
+        let mut b = tar::Builder::new(Vec::new());
+        dir(&mut b, "data/", 0o755);
+        for i in 0..20 {
+            let name = format!("data/chunk{i}.bin");
+            file(&mut b, &name, &noise(n((4 << 20) as f64), 100 + i), 0o644);
+        }
+        b.into_inner().unwrap()
+    };
+    let small_files = {
+        let mut b = tar::Builder::new(Vec::new());
+        dir(&mut b, "src/", 0o755);
+        for d in 1..=n(80.0) {
+            dir(&mut b, &format!("src/pkg{d}/"), 0o755);
+            for f in 1..=100 {
+                let text: String = (d * f..=d * f + 200)
+                    .map(|i| format!("line pkg{d} file{f} {i}\n"))
+                    .collect();
+                file(
+                    &mut b,
+                    &format!("src/pkg{d}/f{f}.txt"),
+                    text.as_bytes(),
+                    0o644,
+                );
+            }
+        }
+        b.into_inner().unwrap()
+    };
+    let docs = {
+        let mut b = tar::Builder::new(Vec::new());
+        dir(&mut b, "docs/", 0o755);
+        for i in 1..=40 {
+            let text: String = (1..=n(60000.0))
+                .map(|l| format!("{l} documentation text {i}\n"))
+                .collect();
+            file(&mut b, &format!("docs/doc{i}.txt"), text.as_bytes(), 0o644);
+        }
+        b.into_inner().unwrap()
+    };
+    vec![busybox_layer(), big, chunks, small_files, docs]
+}
+
+/// The five-layer image of the benchmarks and of tests that need an image of
+/// some size: busybox; one big random file; 20 random chunks; ~8000 small text
+/// files; 40 medium compressible files. At scale 1.0 about 300 MB (216 MB gzip);
+/// tests use a small scale. The same bytes every time.
+pub fn five_layer(layout: &Path, scale: f64) -> std::io::Result<Fixture> {
+    layered(layout, &five_layer_layers(scale))
+}
