@@ -6,6 +6,10 @@
 //! and each directory is named by an `O_PATH` descriptor as `/proc/self/fd/N`, so
 //! fsconfig's 256-byte limit on one value never applies however long the graphroot's
 //! path is. (containers/storage's short `l/` links exist to squeeze that string.)
+//!
+//! Kernels before 6.8 do not know `lowerdir+`; there the lowers go in one
+//! `lowerdir=` option of a classic mount(2), still named by descriptor, which
+//! keeps each at about 17 bytes of the page-sized option string (some 200 layers).
 
 use std::path::Path;
 
@@ -38,7 +42,12 @@ pub fn mount(
     fsconfig_set_string(&fs, "source", "overlay").map_err(|e| driver_err("source", e))?;
     for (i, l) in lowers.iter().enumerate() {
         let fd = open_path(l)?;
-        fsconfig_set_string(&fs, "lowerdir+", fd_name(&fd)).map_err(|e| {
+        let r = fsconfig_set_string(&fs, "lowerdir+", fd_name(&fd));
+        if i == 0 && r == Err(rustix::io::Errno::INVAL) {
+            // An overlayfs older than Linux 6.8.
+            return mount_legacy(lowers, upper, target, extra);
+        }
+        r.map_err(|e| {
             driver_err(
                 &format!("lowerdir {} ({} of {})", l.display(), i + 1, lowers.len()),
                 e,
@@ -59,7 +68,15 @@ pub fn mount(
             .map_err(|e| driver_err(&format!("mount option {opt}"), e))?;
         }
     }
-    fsconfig_create(&fs).map_err(|e| driver_err("create", e))?;
+    match fsconfig_create(&fs) {
+        Ok(()) => {}
+        // Before Linux 6.8 overlayfs may take the options through its legacy
+        // parser and refuse `lowerdir+` only now.
+        Err(rustix::io::Errno::INVAL) if !lowers.is_empty() => {
+            return mount_legacy(lowers, upper, target, extra);
+        }
+        Err(e) => return Err(driver_err("create", e)),
+    }
     let mnt = fsmount(&fs, FsMountFlags::FSMOUNT_CLOEXEC, MountAttrFlags::empty())
         .map_err(|e| driver_err("fsmount", e))?;
     std::fs::create_dir_all(target).map_err(|e| Error::io(target, e))?;
@@ -71,6 +88,53 @@ pub fn mount(
         MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH,
     )
     .map_err(|e| driver_err(&format!("move_mount to {}", target.display()), e))
+}
+
+/// [`mount`] through mount(2) with one option string, for kernels without
+/// `lowerdir+`.
+pub fn mount_legacy(
+    lowers: &[&Path],
+    upper: Option<(&Path, &Path)>,
+    target: &Path,
+    extra: Option<&str>,
+) -> Result<()> {
+    // The descriptors stay open until the kernel has resolved their names.
+    let fds = lowers
+        .iter()
+        .map(|l| open_path(l))
+        .collect::<Result<Vec<_>>>()?;
+    let names: Vec<String> = fds.iter().map(fd_name).collect();
+    let mut data = format!("lowerdir={}", names.join(":"));
+    let upper_fds = match upper {
+        Some((up, work)) => Some((open_path(up)?, open_path(work)?)),
+        None => None,
+    };
+    if let Some((u, w)) = &upper_fds {
+        data.push_str(&format!(",upperdir={},workdir={}", fd_name(u), fd_name(w)));
+    }
+    if let Some(extra) = extra.filter(|e| !e.is_empty()) {
+        data.push(',');
+        data.push_str(extra);
+    }
+    // mount(2) copies one page of options.
+    if data.len() >= 4096 {
+        return Err(driver_err(
+            "mount",
+            format!(
+                "{} layers do not fit in one mount option string on this kernel (Linux < 6.8)",
+                lowers.len()
+            ),
+        ));
+    }
+    std::fs::create_dir_all(target).map_err(|e| Error::io(target, e))?;
+    let flags = if upper.is_none() {
+        rustix::mount::MountFlags::RDONLY
+    } else {
+        rustix::mount::MountFlags::empty()
+    };
+    let data = std::ffi::CString::new(data).map_err(|e| driver_err("mount options", e))?;
+    rustix::mount::mount("overlay", target, "overlay", flags, data.as_c_str())
+        .map_err(|e| driver_err(&format!("mount on {}", target.display()), e))
 }
 
 fn open_path(p: &Path) -> Result<OwnedFd> {
@@ -115,4 +179,55 @@ fn unescape(s: &str) -> String {
         .replace("\\011", "\t")
         .replace("\\012", "\n")
         .replace("\\134", "\\")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn as_root() -> bool {
+        rustix::process::geteuid().is_root()
+    }
+
+    /// The mount(2) path older kernels take, exercised here on whatever kernel
+    /// runs the tests: upper layers win, the upper dir takes the writes.
+    #[test]
+    fn legacy_mount_stacks_lowers_and_writes_to_upper() {
+        if !as_root() {
+            eprintln!("skipped: needs root");
+            return;
+        }
+        let t = tempfile::tempdir().unwrap();
+        let d = |n: &str| {
+            let p = t.path().join(n);
+            std::fs::create_dir_all(&p).unwrap();
+            p
+        };
+        let (bottom, middle, top) = (d("bottom"), d("middle"), d("top"));
+        std::fs::write(bottom.join("a"), "bottom").unwrap();
+        std::fs::write(bottom.join("b"), "bottom").unwrap();
+        std::fs::write(middle.join("b"), "middle").unwrap();
+        std::fs::write(top.join("c"), "top").unwrap();
+        let (upper, work, target) = (d("upper"), d("work"), t.path().join("merged"));
+        mount_legacy(
+            &[&top, &middle, &bottom],
+            Some((&upper, &work)),
+            &target,
+            None,
+        )
+        .unwrap();
+        let read = |n: &str| std::fs::read_to_string(target.join(n)).unwrap();
+        let seen = (read("a"), read("b"), read("c"));
+        std::fs::write(target.join("new"), "written").unwrap();
+        let in_upper = std::fs::read_to_string(upper.join("new"));
+        unmount_path(&target).unwrap();
+        assert_eq!(seen, ("bottom".into(), "middle".into(), "top".into()));
+        assert_eq!(in_upper.unwrap(), "written");
+        assert!(!is_mounted(&target));
+        // Read-only without an upper dir.
+        mount_legacy(&[&middle, &bottom], None, &target, None).unwrap();
+        let w = std::fs::write(target.join("x"), "no");
+        unmount_path(&target).unwrap();
+        assert!(w.is_err(), "a mount without upper dir must be read-only");
+    }
 }
