@@ -633,3 +633,150 @@ fn special_files_and_five_layer_images_keep_their_layers_through_every_transport
         assert_eq!(s["rootfs"]["diff_ids"], serde_json::json!(want), "{what}");
     }
 }
+
+fn tags_of(reg: &Registry, repo: &str) -> Vec<String> {
+    let v = json(
+        &ok(&[
+            "image",
+            "list-tags",
+            NO_TLS,
+            &format!("docker://{}/{repo}", reg.addr()),
+        ])
+        .stdout,
+    );
+    let mut t: Vec<String> = serde_json::from_value(v["Tags"].clone()).unwrap();
+    t.sort();
+    t
+}
+
+#[test]
+fn sync_yaml_lists_and_regexes_into_a_registry_and_back_from_dirs() {
+    let reg = Registry::start().expect("registry");
+    let tmp = tempfile::tempdir().unwrap();
+    let fx = small(tmp.path());
+    let src = format!("oci:{}:{}", fx.layout.display(), fx.tag);
+    for t in ["v1", "v2", "dev", "dev-old"] {
+        ok(&[
+            "image",
+            "copy",
+            "-q",
+            "--dest-tls-verify=false",
+            &src,
+            &format!("docker://{}/y/app:{t}", reg.addr()),
+        ]);
+    }
+    // YAML: a tag list for one repository and a regex for the same one.
+    let yaml = tmp.path().join("sync.yaml");
+    std::fs::write(
+        &yaml,
+        format!(
+            "{}:\n  tls-verify: false\n  images:\n    y/app: [v1]\n  images-by-tag-regex:\n    y/app: ^dev$\n",
+            reg.addr()
+        ),
+    )
+    .unwrap();
+    ok(&[
+        "image",
+        "sync",
+        "-q",
+        "--src",
+        "yaml",
+        "--dest",
+        "docker",
+        "--dest-tls-verify=false",
+        yaml.to_str().unwrap(),
+        &format!("{}/copy", reg.addr()),
+    ]);
+    assert_eq!(tags_of(&reg, "copy/app"), ["dev", "v1"]);
+    // A tree of dir: images back into the registry, named by their paths.
+    let dirs = tmp.path().join("dirs");
+    ok(&[
+        "image",
+        "sync",
+        "-q",
+        "--src",
+        "docker",
+        "--dest",
+        "dir",
+        "--src-tls-verify=false",
+        &format!("{}/y/app", reg.addr()),
+        dirs.to_str().unwrap(),
+    ]);
+    ok(&[
+        "image",
+        "sync",
+        "-q",
+        "--src",
+        "dir",
+        "--dest",
+        "docker",
+        "--dest-tls-verify=false",
+        dirs.to_str().unwrap(),
+        &format!("{}/fromdir", reg.addr()),
+    ]);
+    assert_eq!(tags_of(&reg, "fromdir/app"), ["dev", "dev-old", "v1", "v2"]);
+    let s = json(
+        &skopeo(&[
+            "inspect",
+            NO_TLS,
+            &format!("docker://{}/fromdir/app:v2", reg.addr()),
+        ])
+        .stdout,
+    );
+    assert_eq!(s["Digest"], fx.manifest_digest.as_str());
+    // A YAML key berth does not know is refused by name, before anything is copied.
+    std::fs::write(
+        &yaml,
+        format!("{}:\n  images-by-colour:\n    y/app: red\n", reg.addr()),
+    )
+    .unwrap();
+    let r = run(&[
+        "image",
+        "sync",
+        "--src",
+        "yaml",
+        "--dest",
+        "dir",
+        yaml.to_str().unwrap(),
+        tmp.path().join("none").to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("images-by-colour"), "{}", r.stderr);
+    assert!(!tmp.path().join("none").exists());
+}
+
+#[test]
+fn registries_conf_insecure_entry_and_blocked_destination() {
+    let reg = Registry::start().expect("registry");
+    let tmp = tempfile::tempdir().unwrap();
+    let fx = small(tmp.path());
+    let src = format!("oci:{}:{}", fx.layout.display(), fx.tag);
+    let conf = tmp.path().join("registries.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "[[registry]]\nlocation = \"{}\"\ninsecure = true\n\
+             [[registry]]\nlocation = \"{}/closed\"\nblocked = true\n",
+            reg.addr(),
+            reg.addr()
+        ),
+    )
+    .unwrap();
+    let with_conf =
+        |args: &[&str]| run_cmd(berth().env("CONTAINERS_REGISTRIES_CONF", &conf).args(args));
+    // insecure = true: plain HTTP without any --tls-verify flag, both ways.
+    let open = format!("docker://{}/open/app:1", reg.addr());
+    let r = with_conf(&["image", "copy", "-q", &src, &open]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = with_conf(&["image", "inspect", &open]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(json(&r.stdout)["Digest"], fx.manifest_digest.as_str());
+    // Without the file the same registry is refused (it speaks no TLS).
+    assert_ne!(run(&["image", "inspect", &open]).code, 0);
+    // blocked = true on a namespace: refused as a destination, nothing sent.
+    let closed = format!("docker://{}/closed/app:1", reg.addr());
+    let r = with_conf(&["image", "copy", "-q", &src, &closed]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("blocked"), "{}", r.stderr);
+    assert_eq!(run(&["image", "inspect", NO_TLS, &closed]).code, 2);
+}

@@ -580,3 +580,90 @@ fn progress_bars_on_a_terminal() {
     let (out, code) = on_terminal(c, b"");
     assert_eq!((code, out.as_str()), (0, ""));
 }
+
+#[test]
+fn an_index_becomes_a_docker_manifest_list_and_back() {
+    let reg = Registry::start().expect("registry");
+    let tmp = tempfile::tempdir().unwrap();
+    let fx = fixtures::multi_arch(&tmp.path().join("ma")).unwrap();
+    let list = format!("docker://{}/conv/list:1", reg.addr());
+    ok(&[
+        "image",
+        "copy",
+        "-q",
+        "--all",
+        "--format",
+        "v2s2",
+        "--dest-tls-verify=false",
+        &oci(&fx),
+        &list,
+    ]);
+    let raw = json(&skopeo(&["inspect", "--raw", NO_TLS, &list]).stdout);
+    assert_eq!(
+        raw["mediaType"],
+        "application/vnd.docker.distribution.manifest.list.v2+json"
+    );
+    for m in raw["manifests"].as_array().unwrap() {
+        assert_eq!(
+            m["mediaType"],
+            "application/vnd.docker.distribution.manifest.v2+json"
+        );
+    }
+    let s = json(&skopeo(&["inspect", NO_TLS, "--override-arch", "arm64", &list]).stdout);
+    assert_eq!(s["Architecture"], "arm64");
+    // A Docker list as the source: one platform out of it, then all of it as OCI.
+    let one = tmp.path().join("one");
+    ok(&[
+        "image",
+        "copy",
+        "-q",
+        "--override-arch",
+        "arm",
+        "--override-variant",
+        "v7",
+        "--src-tls-verify=false",
+        &list,
+        &format!("oci:{}:a", one.display()),
+    ]);
+    let cfg_digest = oci_manifest(&one, "a")["config"]["digest"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("sha256:")
+        .to_string();
+    let cfg: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(one.join("blobs/sha256").join(cfg_digest)).unwrap())
+            .unwrap();
+    assert_eq!(
+        (cfg["architecture"].as_str(), cfg["variant"].as_str()),
+        (Some("arm"), Some("v7"))
+    );
+    let back = tmp.path().join("back");
+    ok(&[
+        "image",
+        "copy",
+        "-q",
+        "--all",
+        "--format",
+        "oci",
+        "--src-tls-verify=false",
+        &list,
+        &format!("oci:{}:b", back.display()),
+    ]);
+    let idx = oci_manifest(&back, "b");
+    assert_eq!(idx["mediaType"], "application/vnd.oci.image.index.v1+json");
+    assert_eq!(idx["manifests"].as_array().unwrap().len(), 3);
+    // --preserve-digests refuses the conversion rather than change the digest.
+    let r = run(&[
+        "image",
+        "copy",
+        "-q",
+        "--all",
+        "--format",
+        "v2s2",
+        "--preserve-digests",
+        &oci(&fx),
+        &format!("oci:{}:p", tmp.path().join("p").display()),
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(r.stderr.trim().lines().count(), 1, "{}", r.stderr);
+}
