@@ -47,7 +47,7 @@ pub struct BuildError {
     pub message: String,
 }
 
-fn err(m: impl ToString) -> BuildError {
+pub(crate) fn err(m: impl ToString) -> BuildError {
     BuildError {
         code: 125,
         message: m.to_string(),
@@ -339,7 +339,7 @@ fn base_image(store: &Arc<Store>, working: &[Working], name: &str) -> Result<Str
 }
 
 /// An image with one empty layer, for `FROM scratch`.
-fn scratch(store: &Arc<Store>) -> Result<String, BuildError> {
+pub(crate) fn scratch(store: &Arc<Store>) -> Result<String, BuildError> {
     const NAME: &str = "localhost/berth-scratch:latest";
     if let Ok(i) = store.image(NAME) {
         return Ok(i.id);
@@ -379,6 +379,7 @@ fn start_stage(
         process: ProcessOptions {
             network: req.network.clone().unwrap_or_else(|| "none".into()),
             command: vec!["/bin/sh".into()],
+            labels: vec![format!("{}=true", crate::builder::LABEL)],
             ..Default::default()
         },
     };
@@ -687,7 +688,7 @@ impl StageState {
     }
 }
 
-fn parse_mode(chmod: Option<&str>) -> Result<Option<u32>, String> {
+pub(crate) fn parse_mode(chmod: Option<&str>) -> Result<Option<u32>, String> {
     chmod
         .map(|m| {
             u32::from_str_radix(m, 8).map_err(|_| format!("--chmod {m}: expected an octal mode"))
@@ -723,6 +724,10 @@ fn commit(
         author: None,
         pause: false,
         edit: &edit,
+        created_by: None,
+        annotations: Vec::new(),
+        docker: false,
+        squash: false,
     };
     let id = berth_engine::commit::commit(store, &w.container.id, &o).map_err(|f| BuildError {
         code: f.code,
@@ -758,7 +763,7 @@ fn container_path(dest: &str, workdir: &str) -> PathBuf {
 }
 
 /// Makes a directory (and its parents) inside the root.
-fn make_dir(rootfs: &Path, dir: &str) -> Result<(), String> {
+pub(crate) fn make_dir(rootfs: &Path, dir: &str) -> Result<(), String> {
     let rel = container_path(dir, "/");
     if rel.as_os_str().is_empty() {
         return Ok(());
@@ -855,9 +860,9 @@ fn glob(root: &Path, src: &str) -> Result<Vec<(PathBuf, String)>, String> {
 /// Who copied files belong to: `set` (`--chown`), else their own owner when
 /// `keep`, else root.
 #[derive(Clone, Copy)]
-struct Owner {
-    set: Option<(u64, u64)>,
-    keep: bool,
+pub(crate) struct Owner {
+    pub(crate) set: Option<(u64, u64)>,
+    pub(crate) keep: bool,
 }
 
 impl Owner {
@@ -874,7 +879,7 @@ impl Owner {
 /// COPY/ADD: sources from `root` (the context or a stage's root) into the
 /// container, as one tar applied by the layer extractor.
 #[allow(clippy::too_many_arguments)]
-fn copy_files(
+pub(crate) fn copy_files(
     root: &Path,
     ignore: Option<&Ignore>,
     files: &crate::Files,

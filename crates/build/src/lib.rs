@@ -10,6 +10,7 @@
 //! 4. [`Ignore`]: `.containerignore`/`.dockerignore` matching for the
 //!    build context.
 
+pub mod builder;
 pub mod directives;
 mod duration;
 pub mod error;

@@ -116,6 +116,8 @@ enum Command {
     /// Build an image from a Containerfile.
     #[command(alias = "bud")]
     Build(commands::build::BuildArgs),
+    /// Build images step by step with working containers (buildah's verbs).
+    Builder(commands::builder::BuilderArgs),
     /// List containers.
     Ps(commands::containers::PsArgs),
     /// Show containers' configuration and state.
@@ -240,6 +242,7 @@ fn main() {
         Command::Healthcheck(a) => commands::containers::healthcheck(&cli.store, a),
         Command::Info(a) => commands::system::info(&cli.store, a),
         Command::Build(a) => exit_with(commands::build::build(&cli.store, a)),
+        Command::Builder(a) => exit_with(commands::builder::run(&cli.store, a)),
         Command::Version => {
             println!("Version:      {}", env!("CARGO_PKG_VERSION"));
             println!("API Version:  {}", env!("CARGO_PKG_VERSION"));

@@ -60,7 +60,7 @@ impl Store {
     /// Nothing of a build is left: no containers, no mounts under the store.
     fn assert_clean(&self) {
         assert_eq!(
-            self.ok(&["ps", "-a", "-q"]).stdout,
+            self.ok(&["ps", "-a", "-q", "--external"]).stdout,
             "",
             "a working container was left"
         );

@@ -18,7 +18,7 @@ fn fail(m: impl ToString) -> Failure {
 
 /// Whether `rel` exists in any of the image's layers, checked component by
 /// component without following symlinks (a layer's content is not trusted).
-fn in_lower(layers: &[PathBuf], rel: &Path) -> bool {
+pub(crate) fn in_lower(layers: &[PathBuf], rel: &Path) -> bool {
     layers.iter().any(|root| {
         let mut p = root.clone();
         for c in rel.components() {
@@ -39,14 +39,7 @@ fn in_lower(layers: &[PathBuf], rel: &Path) -> bool {
 pub fn changes(store: &Store, name: &str) -> Result<Vec<(char, String)>, Failure> {
     let info = container::find(store, name).map_err(fail)?;
     let c = store.container(&info.id).map_err(fail)?;
-    let top = store.layer(&c.layer).map_err(fail)?;
-    let mut lower = Vec::new();
-    let mut next = top.parent.clone();
-    while let Some(id) = next {
-        let l = store.layer(&id).map_err(fail)?;
-        lower.push(store.layer_path(&l));
-        next = l.parent.clone();
-    }
+    let lower = lower_paths(store, &c.layer)?;
     let (mut r, w) = std::io::pipe().map_err(fail)?;
     let layer = c.layer.clone();
     let mut tar_bytes = Vec::new();
@@ -85,6 +78,62 @@ pub fn changes(store: &Store, name: &str) -> Result<Vec<(char, String)>, Failure
     out.sort_by(|a, b| a.1.cmp(&b.1));
     out.dedup_by(|a, b| a.1 == b.1);
     Ok(drop_mount_points(out, &mount_points(store, &info.id)))
+}
+
+/// The directories of the layers below `layer`, top first.
+pub(crate) fn lower_paths(store: &Store, layer: &str) -> Result<Vec<PathBuf>, Failure> {
+    let top = store.layer(layer).map_err(fail)?;
+    let mut lower = Vec::new();
+    let mut next = top.parent.clone();
+    while let Some(id) = next {
+        let l = store.layer(&id).map_err(fail)?;
+        lower.push(store.layer_path(&l));
+        next = l.parent.clone();
+    }
+    Ok(lower)
+}
+
+/// What a commit leaves out of a container's layer: the mount points the
+/// runtime made there (absent from the image), and directories that hold
+/// nothing else.
+pub(crate) fn runtime_made(
+    store: &Store,
+    id: &str,
+    layer: &str,
+) -> Result<std::collections::HashSet<PathBuf>, Failure> {
+    let lower = lower_paths(store, layer)?;
+    let upper = store.layer_path(&store.layer(layer).map_err(fail)?);
+    let mut skip = std::collections::HashSet::new();
+    for m in mount_points(store, id) {
+        let rel: PathBuf = Path::new(&m)
+            .components()
+            .filter(|c| matches!(c, Component::Normal(_)))
+            .collect();
+        if !rel.as_os_str().is_empty() && !in_lower(&lower, &rel) {
+            skip.insert(rel);
+        }
+    }
+    // Parents made only to hold mount points, deepest first.
+    let mut parents: Vec<PathBuf> = skip
+        .iter()
+        .flat_map(|p| {
+            p.ancestors()
+                .skip(1)
+                .map(Path::to_path_buf)
+                .collect::<Vec<_>>()
+        })
+        .filter(|a| !a.as_os_str().is_empty() && !in_lower(&lower, a))
+        .collect();
+    parents.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
+    parents.dedup();
+    for p in parents {
+        let only_skipped = std::fs::read_dir(upper.join(&p))
+            .is_ok_and(|rd| rd.flatten().all(|e| skip.contains(&p.join(e.file_name()))));
+        if only_skipped {
+            skip.insert(p);
+        }
+    }
+    Ok(skip)
 }
 
 /// Where the runtime mounts things (/proc, /dev, /etc/hosts …): it creates those

@@ -22,6 +22,33 @@ pub struct CommitOptions<'a> {
     pub pause: bool,
     /// Applies `--change` instructions to the config's `config` object.
     pub edit: &'a dyn Fn(&mut Value) -> Result<(), String>,
+    /// The history entry's `created_by` (default: the container's command).
+    pub created_by: Option<String>,
+    /// Annotations on the new manifest.
+    pub annotations: Vec<(String, String)>,
+    /// Docker schema 2 instead of OCI (keeps HEALTHCHECK, SHELL, ONBUILD, which
+    /// OCI configs have no field for).
+    pub docker: bool,
+    /// One layer for the whole root filesystem instead of the image's layers
+    /// plus one.
+    pub squash: bool,
+}
+
+impl CommitOptions<'_> {
+    /// What `commit` does without flags.
+    pub fn plain(edit: &dyn Fn(&mut Value) -> Result<(), String>) -> CommitOptions<'_> {
+        CommitOptions {
+            reference: None,
+            message: None,
+            author: None,
+            pause: false,
+            edit,
+            created_by: None,
+            annotations: Vec::new(),
+            docker: false,
+            squash: false,
+        }
+    }
 }
 
 fn fail(code: i32, m: impl ToString) -> Failure {
@@ -53,39 +80,64 @@ pub fn commit(store: &Arc<Store>, name: &str, o: &CommitOptions) -> Result<Strin
     if paused {
         oci.pause(&info.id, true).map_err(|e| fail(125, e))?;
     }
-    let layer = put_diff(store, &c.layer, &dst);
+    let layer = if o.squash {
+        put_squashed(store, &info.id, &dst)
+    } else {
+        let skip = crate::changes::runtime_made(store, &info.id, &c.layer)?;
+        put_diff(store, &c.layer, &dst, &skip)
+    };
     if paused {
         let _ = oci.pause(&info.id, false);
     }
     let layer = layer?;
+    let mut base = base;
+    if o.squash {
+        squash_history(&mut base);
+    }
     let config = new_config(base, &layer, &info.config.args, o)?;
     let config = serde_json::to_vec(&config).map_err(|e| fail(125, e))?;
     let cfg = dst
         .put_blob(&mut &config[..], None)
         .map_err(|e| fail(125, e))?;
-    let mut layers: Vec<Descriptor> = m
-        .layers
-        .iter()
-        .map(|l| {
-            let mut l = l.clone();
-            l.media_type = oci_layer_type(&l.media_type).to_string();
-            l
-        })
-        .collect();
+    let (manifest_type, config_type, new_layer_type) = if o.docker {
+        (media::DOCKER_MANIFEST, media::DOCKER_CONFIG, DOCKER_LAYER)
+    } else {
+        (media::OCI_MANIFEST, media::OCI_CONFIG, media::OCI_LAYER)
+    };
+    let mut layers: Vec<Descriptor> = if o.squash {
+        Vec::new()
+    } else {
+        m.layers
+            .iter()
+            .map(|l| {
+                let mut l = l.clone();
+                l.media_type = layer_type(&l.media_type, o.docker)?.to_string();
+                Ok(l)
+            })
+            .collect::<Result<_, Failure>>()?
+    };
     layers.push(Descriptor::new(
-        media::OCI_LAYER,
+        new_layer_type,
         layer.digest.clone(),
         layer.size,
     ));
-    let manifest = json!({
+    let mut manifest = json!({
         "schemaVersion": 2,
-        "mediaType": media::OCI_MANIFEST,
-        "config": Descriptor::new(media::OCI_CONFIG, cfg.digest.clone(), cfg.size),
+        "mediaType": manifest_type,
+        "config": Descriptor::new(config_type, cfg.digest.clone(), cfg.size),
         "layers": layers,
     });
+    if !o.annotations.is_empty() && !o.docker {
+        manifest["annotations"] = json!(
+            o.annotations
+                .iter()
+                .cloned()
+                .collect::<std::collections::BTreeMap<_, _>>()
+        );
+    }
     let raw = RawManifest::new(
         serde_json::to_vec(&manifest).map_err(|e| fail(125, e))?,
-        media::OCI_MANIFEST,
+        manifest_type,
     );
     dst.put_manifest(&raw, None).map_err(|e| fail(125, e))?;
     dst.commit().map_err(|e| fail(125, e))?;
@@ -98,10 +150,11 @@ fn put_diff(
     store: &Arc<Store>,
     layer: &str,
     dst: &StorageDestination,
+    skip: &std::collections::HashSet<std::path::PathBuf>,
 ) -> Result<BlobInfo, Failure> {
     let (mut r, w) = std::io::pipe().map_err(|e| fail(125, e))?;
     std::thread::scope(|s| {
-        let writer = s.spawn(move || store.diff_unhashed(layer, w).map(drop));
+        let writer = s.spawn(move || store.diff_unhashed_skipping(layer, w, skip).map(drop));
         let put = dst.put_blob(&mut r, None);
         drop(r);
         let wrote = writer.join().expect("diff thread");
@@ -111,12 +164,57 @@ fn put_diff(
     })
 }
 
-fn oci_layer_type(mt: &str) -> &str {
-    match mt {
-        media::DOCKER_LAYER_GZIP => media::OCI_LAYER_GZIP,
-        "application/vnd.docker.image.rootfs.diff.tar" => media::OCI_LAYER,
-        other => other,
+/// Docker schema 2's type for an uncompressed layer.
+const DOCKER_LAYER: &str = "application/vnd.docker.image.rootfs.diff.tar";
+
+/// A base layer's media type in the new manifest's format.
+fn layer_type(mt: &str, docker: bool) -> Result<&str, Failure> {
+    Ok(match (mt, docker) {
+        (media::DOCKER_LAYER_GZIP, false) => media::OCI_LAYER_GZIP,
+        (DOCKER_LAYER, false) => media::OCI_LAYER,
+        (media::OCI_LAYER_GZIP, true) => media::DOCKER_LAYER_GZIP,
+        (media::OCI_LAYER, true) => DOCKER_LAYER,
+        (media::OCI_LAYER_ZSTD, true) => {
+            return Err(fail(
+                125,
+                "the image has zstd layers, which Docker's format cannot describe: commit it as OCI",
+            ));
+        }
+        (other, _) => other,
+    })
+}
+
+/// The whole root filesystem of the container as one layer.
+fn put_squashed(
+    store: &Arc<Store>,
+    container: &str,
+    dst: &StorageDestination,
+) -> Result<BlobInfo, Failure> {
+    let rootfs = store.mount(container).map_err(|e| fail(125, e))?;
+    let (mut r, w) = std::io::pipe().map_err(|e| fail(125, e))?;
+    let result = std::thread::scope(|s| {
+        let writer = s.spawn(|| {
+            let mut w = w;
+            berth_storage::archive::tar_in_root(&rootfs, std::path::Path::new(""), "", &mut w)
+        });
+        let put = dst.put_blob(&mut r, None);
+        drop(r);
+        let wrote = writer.join().expect("tar thread");
+        wrote.map_err(|e| fail(125, format!("reading the container's files: {e}")))?;
+        put.map_err(|e| fail(125, e))
+    });
+    let _ = store.unmount(container, false);
+    result
+}
+
+/// With one squashed layer, the base's history entries hold no layer of their own.
+fn squash_history(base: &mut Value) {
+    if let Some(h) = base["history"].as_array_mut() {
+        for e in h {
+            e["empty_layer"] = json!(true);
+        }
     }
+    base["rootfs"] = json!({"type": "layers", "diff_ids": []});
 }
 
 fn new_config(
@@ -141,7 +239,8 @@ fn new_config(
         .as_array_mut()
         .expect("array")
         .push(json!(layer.digest.to_string()));
-    let mut entry = json!({"created": created, "created_by": args.join(" ")});
+    let by = o.created_by.clone().unwrap_or_else(|| args.join(" "));
+    let mut entry = json!({"created": created, "created_by": by});
     if let Some(m) = &o.message {
         entry["comment"] = json!(m);
     }

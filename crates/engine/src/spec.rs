@@ -306,7 +306,7 @@ pub fn generate(
             path: None,
         }),
     }
-    let mounts = vec![
+    let mut mounts = vec![
         mount("/proc", "proc", "proc", &["nosuid", "noexec", "nodev"]),
         mount(
             "/dev",
@@ -355,9 +355,21 @@ pub fn generate(
             "cgroup",
             &["nosuid", "noexec", "nodev", "relatime", "ro"],
         ),
-        mount("/run", "tmpfs", "tmpfs", &["nosuid", "nodev", "mode=755"]),
-        mount("/tmp", "tmpfs", "tmpfs", &["nosuid", "nodev", "mode=1777"]),
     ];
+    if o.read_only {
+        // podman's read_only_tmpfs: a read-only container still gets writable
+        // /run, /tmp and /var/tmp; otherwise they are the image's own directories.
+        mounts.extend([
+            mount("/run", "tmpfs", "tmpfs", &["nosuid", "nodev", "mode=755"]),
+            mount("/tmp", "tmpfs", "tmpfs", &["nosuid", "nodev", "mode=1777"]),
+            mount(
+                "/var/tmp",
+                "tmpfs",
+                "tmpfs",
+                &["nosuid", "nodev", "mode=1777"],
+            ),
+        ]);
+    }
     let (seccomp, no_new_privileges) =
         crate::security::security_opts(&o.security_opt, o.privileged)?;
     let rlimits = o

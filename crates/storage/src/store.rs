@@ -621,8 +621,19 @@ impl Store {
 
     /// [`Store::diff`] without computing its digest (the reader hashes it).
     pub fn diff_unhashed<W: Write>(&self, layer_id: &str, out: W) -> Result<u64> {
+        self.diff_unhashed_skipping(layer_id, out, &std::collections::HashSet::new())
+    }
+
+    /// [`Store::diff_unhashed`] leaving out these paths (relative to the layer's
+    /// root) and what is below them.
+    pub fn diff_unhashed_skipping<W: Write>(
+        &self,
+        layer_id: &str,
+        out: W,
+        skip: &std::collections::HashSet<PathBuf>,
+    ) -> Result<u64> {
         let (dir, parent) = self.layer_dirs(layer_id)?;
-        archive::write_diff_unhashed(&dir, parent.as_deref(), self.driver.whiteouts(), out)
+        archive::write_diff_unhashed(&dir, parent.as_deref(), self.driver.whiteouts(), out, skip)
     }
 
     /// A layer's directory and its parent's.
@@ -1109,6 +1120,17 @@ impl Store {
             self.set_mount_count(&c.layer, 1)?;
             Ok(merged)
         })
+    }
+
+    /// Where a container's root filesystem is mounted now, if it is (a vfs
+    /// container's root is always in place).
+    pub fn mount_point(&self, container: &str) -> Option<PathBuf> {
+        let c = self.container(container).ok()?;
+        if self.driver.kind == DriverKind::Vfs {
+            return Some(self.driver.diff_dir(&c.layer));
+        }
+        let merged = self.driver.layer_dir(&c.layer).join("merged");
+        overlay::is_mounted(&merged).then_some(merged)
     }
 
     /// Drops one mount of a container's root filesystem, unmounting it when none is

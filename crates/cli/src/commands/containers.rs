@@ -253,6 +253,9 @@ pub struct PsArgs {
     /// created, id, image, names, status.
     #[arg(long, default_value = "created")]
     sort: String,
+    /// Show the working containers of builds and `berth builder` too.
+    #[arg(long)]
+    external: bool,
 }
 
 /// Whether a container passes every `--filter` (the same key given twice: either).
@@ -386,7 +389,11 @@ pub fn ps(store_args: &StoreArgs, a: PsArgs) -> CmdResult {
         message: m,
     })?;
     let mut kept = Vec::new();
+    let builder_label = format!("{}=true", berth_build::builder::LABEL);
     for i in list {
+        if !a.external && i.config.process.labels.contains(&builder_label) {
+            continue;
+        }
         if ps_filter(&i, &a.filter)? {
             kept.push(i);
         }
@@ -674,6 +681,12 @@ pub struct CommitArgs {
     /// Print only the image ID.
     #[arg(short, long)]
     quiet: bool,
+    /// The image format: oci (default) or docker (keeps HEALTHCHECK, SHELL, ONBUILD).
+    #[arg(short, long, default_value = "oci", value_parser = ["oci", "docker"])]
+    format: String,
+    /// One layer for the whole filesystem.
+    #[arg(long)]
+    squash: bool,
     container: String,
     /// The new image's name.
     image: Option<String>,
@@ -694,6 +707,10 @@ pub fn commit(store_args: &StoreArgs, a: CommitArgs) -> CmdResult {
         author: a.author,
         pause: a.pause,
         edit: &edit,
+        created_by: None,
+        annotations: Vec::new(),
+        docker: a.format == "docker",
+        squash: a.squash,
     };
     if !a.quiet {
         eprintln!("Getting image source signatures");

@@ -236,7 +236,9 @@ pub fn pull(store_args: &StoreArgs, a: PullArgs) -> CmdResult {
                     };
                     eprintln!("Image {r} {why}, not pulling (--policy {})", a.policy);
                 }
-                println!("{}", img.id);
+                if !a.no_ids {
+                    println!("{}", img.id);
+                }
                 return Ok(());
             }
         }

@@ -1,4 +1,5 @@
 pub mod build;
+pub mod builder;
 pub mod containers;
 pub mod image;
 pub mod image_extra;

@@ -3,7 +3,7 @@
 //! `.wh..wh..opq` entry), in vfs form by comparing the layer's tree with its parent's.
 //! Entries are written in name order, so the same tree gives the same bytes.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ffi::{OsStr, OsString};
 use std::fs::{self, File, Metadata};
 use std::io::{self, Write};
@@ -41,6 +41,7 @@ pub fn write_diff<W: Write>(
         parent,
         mode,
         DigestingWriter::new(out, Algorithm::Sha256),
+        &HashSet::new(),
     )?;
     let (_, diff_id, size) = inner.finish();
     Ok(DiffReport {
@@ -57,8 +58,9 @@ pub fn write_diff_unhashed<W: Write>(
     parent: Option<&Path>,
     mode: WhiteoutMode,
     out: W,
+    skip: &HashSet<PathBuf>,
 ) -> Result<u64> {
-    write_tar(layer, parent, mode, out).map(|(_, n)| n)
+    write_tar(layer, parent, mode, out, skip).map(|(_, n)| n)
 }
 
 fn write_tar<W: Write>(
@@ -66,6 +68,7 @@ fn write_tar<W: Write>(
     parent: Option<&Path>,
     mode: WhiteoutMode,
     out: W,
+    skip: &HashSet<PathBuf>,
 ) -> Result<(W, u64)> {
     let mut w = DiffWriter {
         root: layer,
@@ -73,6 +76,7 @@ fn write_tar<W: Write>(
         tar: Builder::new(out),
         links: HashMap::new(),
         entries: 0,
+        skip,
     };
     w.tar.mode(tar::HeaderMode::Complete);
     let parent = match mode {
@@ -92,6 +96,8 @@ struct DiffWriter<'a, W: Write> {
     /// First path of each multiply-linked inode, for hardlink entries.
     links: HashMap<(u64, u64), PathBuf>,
     entries: u64,
+    /// Paths (relative) left out with what is below them.
+    skip: &'a HashSet<PathBuf>,
 }
 
 fn sorted_names(dir: &Path) -> Result<Vec<OsString>> {
@@ -152,6 +158,9 @@ impl<W: Write> DiffWriter<'_, W> {
         }
         for name in names {
             let r = rel.join(&name);
+            if self.skip.contains(&r) {
+                continue;
+            }
             let full = self.root.join(&r);
             let md = fs::symlink_metadata(&full).at(&full)?;
             if self.mode == WhiteoutMode::Overlay && is_whiteout_dev(&md) {

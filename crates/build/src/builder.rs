@@ -1,0 +1,541 @@
+//! buildah's scripted building (`berth builder`): a working container made from
+//! an image is changed across many calls — commands run in it, files copied in,
+//! config edits, host tools writing straight into its mounted root — and then
+//! committed, which turns all of those changes into one new layer.
+//!
+//! Each call may be a new process, so what a commit will write besides the files
+//! (the image config in progress, annotations, author) is kept beside the
+//! container in the store, in `GRAPHROOT/builders/ID.json`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use berth_engine::container;
+use berth_engine::run::{self, RunOptions};
+use berth_engine::spec::ProcessOptions;
+use berth_storage::Store;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::execute::{BuildError, Owner, copy_files, err, parse_mode, scratch};
+
+/// The label that marks berth builder's working containers.
+pub const LABEL: &str = "io.berth.builder";
+
+/// A working container and the image config it will be committed with.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Builder {
+    pub id: String,
+    pub name: String,
+    /// The image as the user named it (`scratch` for none) and its ID.
+    pub from_image: String,
+    pub from_id: String,
+    /// The image config's `config` object as the commit will write it.
+    pub config: Value,
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+    #[serde(default)]
+    pub author: Option<String>,
+    /// The history entry's `created_by` and `comment`.
+    #[serde(default)]
+    pub created_by: Option<String>,
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+fn state_path(store: &Store, id: &str) -> PathBuf {
+    store
+        .config()
+        .graph_root
+        .join("builders")
+        .join(format!("{id}.json"))
+}
+
+fn fail(code: i32, m: impl ToString) -> BuildError {
+    BuildError {
+        code,
+        message: m.to_string(),
+    }
+}
+
+impl Builder {
+    /// Writes the state (write, then rename: a reader never sees half of it).
+    pub fn save(&self, store: &Store) -> Result<(), BuildError> {
+        let path = state_path(store, &self.id);
+        let dir = path.parent().expect("builders dir");
+        std::fs::create_dir_all(dir).map_err(|e| err(format!("{}: {e}", dir.display())))?;
+        let tmp = path.with_extension("json.tmp");
+        let text = serde_json::to_vec_pretty(self).map_err(err)?;
+        std::fs::write(&tmp, text).map_err(|e| err(format!("{}: {e}", tmp.display())))?;
+        std::fs::rename(&tmp, &path).map_err(|e| err(format!("{}: {e}", path.display())))
+    }
+
+    /// The working container `name` (a name or an ID).
+    pub fn load(store: &Store, name: &str) -> Result<Builder, BuildError> {
+        let info = container::find(store, name).map_err(err)?;
+        let path = state_path(store, &info.id);
+        let text = std::fs::read(&path).map_err(|_| {
+            err(format!(
+                "{name}: not a working container of berth builder (made by `berth builder from`)"
+            ))
+        })?;
+        serde_json::from_slice(&text).map_err(|e| err(format!("{}: {e}", path.display())))
+    }
+
+    fn env(&self) -> Vec<String> {
+        strings(&self.config["Env"])
+    }
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s.as_str().map(String::from))
+        .collect()
+}
+
+/// Every working container, newest first.
+pub fn list(store: &Store) -> Result<Vec<Builder>, BuildError> {
+    let mut out = Vec::new();
+    for info in container::list(store).map_err(err)? {
+        if let Ok(text) = std::fs::read(state_path(store, &info.id))
+            && let Ok(b) = serde_json::from_slice::<Builder>(&text)
+        {
+            out.push(b);
+        }
+    }
+    Ok(out)
+}
+
+/// `from IMAGE|scratch`: a working container from a local image.
+pub fn from(store: &Arc<Store>, image: &str, name: Option<&str>) -> Result<Builder, BuildError> {
+    let from_id = if image == "scratch" {
+        scratch(store)?
+    } else {
+        store
+            .image(image)
+            .map(|i| i.id)
+            .map_err(|_| fail(125, format!("{image}: image not known")))?
+    };
+    let img = store.image(&from_id).map_err(err)?;
+    let full: Value =
+        serde_json::from_slice(&store.image_config(&img).map_err(err)?).map_err(err)?;
+    let config = if full["config"].is_object() {
+        full["config"].clone()
+    } else {
+        json!({})
+    };
+    let name = match name {
+        Some(n) => n.to_string(),
+        None => default_name(store, image)?,
+    };
+    let o = RunOptions {
+        image: from_id.clone(),
+        name: Some(name.clone()),
+        rm: false,
+        process: ProcessOptions {
+            network: "none".into(),
+            command: vec!["/bin/sh".into()],
+            labels: vec![format!("{LABEL}=true")],
+            ..Default::default()
+        },
+    };
+    let info = run::create(store, &o).map_err(|e| fail(125, e))?;
+    let b = Builder {
+        id: info.id.clone(),
+        name,
+        from_image: image.to_string(),
+        from_id,
+        config,
+        annotations: BTreeMap::new(),
+        author: full["author"].as_str().map(String::from),
+        created_by: None,
+        comment: None,
+    };
+    if let Err(e) = b.save(store) {
+        run::remove(store, &info.id);
+        return Err(e);
+    }
+    Ok(b)
+}
+
+/// buildah's names: `alpine-working-container`, then `-1`, `-2` … when taken.
+fn default_name(store: &Store, image: &str) -> Result<String, BuildError> {
+    let base = if image == "scratch" {
+        String::new()
+    } else {
+        let last = image.rsplit('/').next().unwrap_or(image);
+        let last = last.split('@').next().unwrap_or(last);
+        format!("{}-", last.split(':').next().unwrap_or(last))
+    };
+    let first = format!("{base}working-container");
+    let taken: Vec<String> = container::list(store)
+        .map_err(err)?
+        .into_iter()
+        .flat_map(|i| i.names)
+        .collect();
+    let mut name = first.clone();
+    let mut n = 0;
+    while taken.contains(&name) {
+        n += 1;
+        name = format!("{first}-{n}");
+    }
+    Ok(name)
+}
+
+/// How `run` runs a command in a working container.
+#[derive(Clone, Debug, Default)]
+pub struct RunSpec {
+    pub args: Vec<String>,
+    /// More `KEY=VALUE`s over the config's environment.
+    pub env: Vec<String>,
+    pub workdir: Option<String>,
+    pub user: Option<String>,
+    /// none (default) or host.
+    pub network: Option<String>,
+    /// `-v SRC:DST[:OPTS]` bind mounts for this command only.
+    pub volumes: Vec<String>,
+}
+
+/// `run`: the command over the working container's root, with the config's
+/// environment, working directory and user; returns its exit code.
+pub fn run(store: &Store, b: &Builder, spec: &RunSpec) -> Result<i32, BuildError> {
+    let mut info = container::find(store, &b.id).map_err(err)?;
+    let mut env = b.env();
+    for kv in &spec.env {
+        let key = kv.split('=').next().unwrap_or(kv);
+        env.retain(|e| e.split('=').next() != Some(key));
+        env.push(kv.clone());
+    }
+    let from_config = |k: &str| {
+        b.config[k]
+            .as_str()
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+    };
+    info.config.process = ProcessOptions {
+        command: spec.args.clone(),
+        entrypoint: Some(Vec::new()),
+        env,
+        workdir: spec.workdir.clone().or_else(|| from_config("WorkingDir")),
+        user: spec.user.clone().or_else(|| from_config("User")),
+        network: spec.network.clone().unwrap_or_else(|| "none".into()),
+        volumes: spec.volumes.clone(),
+        labels: vec![format!("{LABEL}=true")],
+        ..Default::default()
+    };
+    run::run_container(store, &info).map_err(|e| BuildError {
+        code: e.exit_code(),
+        message: e.to_string(),
+    })
+}
+
+/// What `copy`/`add` copy into a working container.
+#[derive(Clone, Debug, Default)]
+pub struct CopySpec {
+    /// Host paths (relative to `cwd`), or paths in `from`'s root.
+    pub sources: Vec<String>,
+    pub dest: String,
+    pub chown: Option<String>,
+    pub chmod: Option<String>,
+    /// Another working container or an image to copy from.
+    pub from: Option<String>,
+    /// `add`: local archives are unpacked.
+    pub add: bool,
+    pub cwd: PathBuf,
+}
+
+/// `copy`/`add`: the sources into the container's root, through the layer
+/// extractor, so a symlink inside the container cannot send them elsewhere.
+pub fn copy(store: &Arc<Store>, b: &Builder, spec: &CopySpec) -> Result<(), BuildError> {
+    let rootfs = store.mount(&b.id).map_err(err)?;
+    // A source container or image, mounted for the copy.
+    let mut lent: Option<(String, bool)> = None;
+    let result = (|| {
+        let from_root = match &spec.from {
+            None => None,
+            Some(f) => {
+                let (id, temporary) = source_container(store, f)?;
+                lent = Some((id.clone(), temporary));
+                Some(store.mount(&id).map_err(err)?)
+            }
+        };
+        let (root, sources): (PathBuf, Vec<String>) = match &from_root {
+            Some(r) => (r.clone(), spec.sources.clone()),
+            // Host paths, made absolute: the copy then reads them under `/`.
+            None => (
+                PathBuf::from("/"),
+                spec.sources
+                    .iter()
+                    .map(|s| absolute(&spec.cwd, s))
+                    .collect(),
+            ),
+        };
+        let owner = match &spec.chown {
+            None => None,
+            Some(c) => {
+                let u = berth_engine::spec::user(&rootfs, c).map_err(err)?;
+                Some((u64::from(u.uid), u64::from(u.gid)))
+            }
+        };
+        let mode = parse_mode(spec.chmod.as_deref()).map_err(err)?;
+        let files = crate::Files {
+            sources,
+            inline: Vec::new(),
+            dest: spec.dest.clone(),
+            json: false,
+        };
+        let workdir = b.config["WorkingDir"]
+            .as_str()
+            .filter(|s| !s.is_empty())
+            .unwrap_or("/")
+            .to_string();
+        let owner = Owner {
+            set: owner,
+            keep: from_root.is_some(),
+        };
+        copy_files(
+            &root, None, &files, &rootfs, &workdir, owner, mode, spec.add,
+        )
+        .map_err(err)
+    })();
+    if let Some((id, temporary)) = lent {
+        let _ = store.unmount(&id, false);
+        if temporary {
+            run::remove(store, &id);
+        }
+    }
+    let _ = store.unmount(&b.id, false);
+    result
+}
+
+fn absolute(cwd: &Path, s: &str) -> String {
+    if s.starts_with('/') {
+        s.to_string()
+    } else {
+        cwd.join(s).to_string_lossy().into_owned()
+    }
+}
+
+/// The container `--from` names, or a temporary one made from the image it
+/// names (`true`: remove it afterwards).
+fn source_container(store: &Arc<Store>, from: &str) -> Result<(String, bool), BuildError> {
+    if let Ok(info) = container::find(store, from) {
+        return Ok((info.id, false));
+    }
+    let image = store
+        .image(from)
+        .map_err(|_| fail(125, format!("--from {from}: no such container or image")))?;
+    let o = RunOptions {
+        image: image.id,
+        name: None,
+        rm: false,
+        process: ProcessOptions {
+            network: "none".into(),
+            command: vec!["/bin/true".into()],
+            labels: vec![format!("{LABEL}=true")],
+            ..Default::default()
+        },
+    };
+    let info = run::create(store, &o).map_err(|e| fail(125, e))?;
+    Ok((info.id, true))
+}
+
+/// What a commit writes.
+#[derive(Clone, Debug, Default)]
+pub struct CommitSpec {
+    pub image: Option<String>,
+    /// Docker schema 2 instead of OCI.
+    pub docker: bool,
+    pub squash: bool,
+    /// Remove the working container afterwards.
+    pub rm: bool,
+}
+
+/// The config fields only Docker's format has; an OCI commit drops them.
+pub const DOCKER_ONLY: [(&str, &str); 3] = [
+    ("Healthcheck", "HEALTHCHECK"),
+    ("Shell", "SHELL"),
+    ("OnBuild", "ONBUILD"),
+];
+
+/// Drops what an OCI config cannot hold; returns the instructions dropped, for
+/// the warning buildah prints.
+pub fn drop_docker_only(config: &mut Value) -> Vec<&'static str> {
+    let mut dropped = Vec::new();
+    if let Some(o) = config.as_object_mut() {
+        for (field, instruction) in DOCKER_ONLY {
+            if o.remove(field).is_some_and(|v| !v.is_null()) {
+                dropped.push(instruction);
+            }
+        }
+    }
+    dropped
+}
+
+/// `commit`: the working container's changes, all of them, as one new layer
+/// over its image (or, with `squash`, one layer for everything). Returns the
+/// image ID and the instructions an OCI commit dropped.
+pub fn commit(
+    store: &Arc<Store>,
+    b: &Builder,
+    spec: &CommitSpec,
+) -> Result<(String, Vec<&'static str>), BuildError> {
+    let mut config = b.config.clone();
+    let dropped = if spec.docker {
+        Vec::new()
+    } else {
+        drop_docker_only(&mut config)
+    };
+    let edit = move |c: &mut Value| -> Result<(), String> {
+        *c = config.clone();
+        Ok(())
+    };
+    let mut o = berth_engine::commit::CommitOptions::plain(&edit);
+    o.reference = spec.image.clone();
+    o.message = b.comment.clone();
+    o.author = b.author.clone();
+    o.created_by = Some(
+        b.created_by
+            .clone()
+            .unwrap_or_else(|| "berth builder".to_string()),
+    );
+    o.annotations = b
+        .annotations
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    o.docker = spec.docker;
+    o.squash = spec.squash;
+    let id = berth_engine::commit::commit(store, &b.id, &o).map_err(|f| BuildError {
+        code: f.code,
+        message: f.message,
+    })?;
+    if spec.rm {
+        remove(store, b)?;
+    }
+    Ok((id, dropped))
+}
+
+/// `mount`: the root, mounted until `umount` (host tools may write into it).
+pub fn mount(store: &Store, b: &Builder) -> Result<PathBuf, BuildError> {
+    store.mount(&b.id).map_err(err)
+}
+
+pub fn umount(store: &Store, b: &Builder) -> Result<(), BuildError> {
+    store.unmount(&b.id, false).map(drop).map_err(err)
+}
+
+/// `rm`: the container, its mount and its state go.
+pub fn remove(store: &Store, b: &Builder) -> Result<(), BuildError> {
+    let _ = store.unmount(&b.id, true);
+    run::remove(store, &b.id);
+    if store.container(&b.id).is_ok() {
+        return Err(err(format!("{}: could not remove the container", b.name)));
+    }
+    match std::fs::remove_file(state_path(store, &b.id)) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(err(e)),
+        _ => Ok(()),
+    }
+}
+
+/// A command or shell for `config`: a JSON array as is, anything else in the
+/// shell form (`/bin/sh -c STRING`) when `shell_form`, else split on spaces.
+pub fn command_words(
+    s: &str,
+    shell_form: bool,
+    shell: &[String],
+) -> Result<Vec<String>, BuildError> {
+    let t = s.trim();
+    if t.starts_with('[') {
+        return serde_json::from_str::<Vec<String>>(t)
+            .map_err(|e| fail(125, format!("{s}: not a JSON array of strings: {e}")));
+    }
+    if t.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(if shell_form {
+        shell.iter().cloned().chain([s.to_string()]).collect()
+    } else {
+        t.split_whitespace().map(String::from).collect()
+    })
+}
+
+impl Builder {
+    /// The SHELL commands in the shell form go through.
+    pub fn shell(&self) -> Vec<String> {
+        let s = strings(&self.config["Shell"]);
+        if s.is_empty() {
+            vec!["/bin/sh".into(), "-c".into()]
+        } else {
+            s
+        }
+    }
+
+    /// `--env K=V` sets, `--env K-` unsets.
+    pub fn set_env(&mut self, kv: &str) -> Result<(), BuildError> {
+        let mut env = self.env();
+        if let Some(k) = kv.strip_suffix('-').filter(|k| !k.contains('=')) {
+            env.retain(|e| e.split('=').next() != Some(k));
+        } else {
+            let (k, _) = kv
+                .split_once('=')
+                .ok_or_else(|| fail(125, format!("--env {kv}: expected KEY=VALUE or KEY-")))?;
+            env.retain(|e| e.split('=').next() != Some(k));
+            env.push(kv.to_string());
+        }
+        self.config["Env"] = json!(env);
+        Ok(())
+    }
+
+    /// `K=V` into the object `field` of the config; `K-` removes K.
+    pub fn set_pair(&mut self, field: &str, flag: &str, kv: &str) -> Result<(), BuildError> {
+        if !self.config[field].is_object() {
+            self.config[field] = json!({});
+        }
+        let map = self.config[field].as_object_mut().expect("object");
+        if let Some(k) = kv.strip_suffix('-').filter(|k| !k.contains('=')) {
+            map.remove(k);
+        } else {
+            let (k, v) = kv
+                .split_once('=')
+                .ok_or_else(|| fail(125, format!("{flag} {kv}: expected KEY=VALUE or KEY-")))?;
+            map.insert(k.to_string(), json!(v));
+        }
+        Ok(())
+    }
+
+    /// `--port P` / `--volume V` (a set kept as an object of empty objects);
+    /// `X-` removes.
+    pub fn set_member(&mut self, field: &str, key: &str) {
+        if !self.config[field].is_object() {
+            self.config[field] = json!({});
+        }
+        let map = self.config[field].as_object_mut().expect("object");
+        match key.strip_suffix('-') {
+            Some(k) => {
+                map.remove(k);
+            }
+            None => {
+                map.insert(key.to_string(), json!({}));
+            }
+        }
+    }
+
+    pub fn set_annotation(&mut self, kv: &str) -> Result<(), BuildError> {
+        if let Some(k) = kv.strip_suffix('-').filter(|k| !k.contains('=')) {
+            self.annotations.remove(k);
+            return Ok(());
+        }
+        let (k, v) = kv.split_once('=').ok_or_else(|| {
+            fail(
+                125,
+                format!("--annotation {kv}: expected KEY=VALUE or KEY-"),
+            )
+        })?;
+        self.annotations.insert(k.to_string(), v.to_string());
+        Ok(())
+    }
+}

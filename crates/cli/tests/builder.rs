@@ -1,0 +1,556 @@
+//! `berth builder`: buildah's scripted verbs, driven as a script would drive
+//! them, each result checked by running the committed image or reading it back.
+
+mod common;
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::*;
+use support::fixtures;
+
+struct Store {
+    dir: tempfile::TempDir,
+}
+
+impl Store {
+    fn new() -> Store {
+        let st = Store {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        let tarball = st.dir.path().join("rootfs.tar");
+        std::fs::write(&tarball, fixtures::busybox_layer()).unwrap();
+        st.ok(&["import", "-q", tarball.to_str().unwrap(), "localhost/bb:1"]);
+        st
+    }
+
+    fn cmd(&self) -> Command {
+        let mut c = berth();
+        c.arg("--root")
+            .arg(self.dir.path().join("root"))
+            .arg("--runroot")
+            .arg(self.dir.path().join("run"))
+            .args(["--storage-driver", "overlay"]);
+        c.env("BERTH_OCI_EXE_DIR", self.dir.path().join("exe"));
+        c.current_dir(self.dir.path());
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        run_cmd(self.cmd().args(args))
+    }
+
+    fn ok(&self, args: &[&str]) -> Run {
+        let r = self.run(args);
+        assert_eq!(r.code, 0, "berth {args:?}: {}", r.stderr);
+        r
+    }
+
+    fn path(&self, p: &str) -> PathBuf {
+        self.dir.path().join(p)
+    }
+
+    fn write(&self, p: &str, content: &str) -> PathBuf {
+        let f = self.path(p);
+        std::fs::create_dir_all(f.parent().unwrap()).unwrap();
+        std::fs::write(&f, content).unwrap();
+        f
+    }
+
+    fn config(&self, image: &str) -> serde_json::Value {
+        json(&self.ok(&["image", "inspect", image]).stdout)[0]["Config"].clone()
+    }
+
+    fn layers(&self, image: &str) -> usize {
+        json(&self.ok(&["image", "inspect", image]).stdout)[0]["RootFS"]["Layers"]
+            .as_array()
+            .unwrap()
+            .len()
+    }
+
+    /// No working container and no mount is left.
+    fn assert_clean(&self) {
+        assert_eq!(self.ok(&["builder", "containers", "-q"]).stdout, "");
+        assert_eq!(self.ok(&["ps", "-a", "-q", "--external"]).stdout, "");
+        let root = self.path("root").to_string_lossy().to_string();
+        let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+        assert!(
+            !mounts
+                .lines()
+                .any(|l| l.split(' ').nth(4).is_some_and(|m| m.starts_with(&root))),
+            "a mount was left"
+        );
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        let _ = run_cmd(self.cmd().args(["builder", "rm", "-a"]));
+        let _ = run_cmd(self.cmd().args(["rm", "-af"]));
+        if let Ok(entries) = std::fs::read_dir(self.dir.path().join("exe")) {
+            for e in entries.flatten() {
+                let _ = Command::new("umount")
+                    .arg("-l")
+                    .arg(e.path())
+                    .stderr(std::process::Stdio::null())
+                    .status();
+            }
+        }
+    }
+}
+
+/// The paths in the newest layer of a stored image.
+fn last_layer_paths(st: &Store, image: &str) -> Vec<String> {
+    let out = st.path(&format!("oci-{}", image.replace(['/', ':'], "_")));
+    st.ok(&[
+        "image",
+        "copy",
+        "-q",
+        &format!("containers-storage:{image}"),
+        &format!("oci:{}:x", out.display()),
+    ]);
+    let m = oci_manifest(&out, "x");
+    let layers = m["layers"].as_array().unwrap();
+    let last = layers.last().unwrap()["digest"].as_str().unwrap();
+    let blob = std::fs::read(out.join("blobs/sha256").join(&last[7..])).unwrap();
+    let plain: Box<dyn std::io::Read> = if blob.starts_with(&[0x1f, 0x8b]) {
+        Box::new(flate2::read::GzDecoder::new(&blob[..]))
+    } else {
+        Box::new(&blob[..])
+    };
+    tar::Archive::new(plain)
+        .entries()
+        .unwrap()
+        .map(|e| {
+            e.unwrap()
+                .path()
+                .unwrap()
+                .to_string_lossy()
+                .trim_end_matches('/')
+                .to_string()
+        })
+        .collect()
+}
+
+fn tar_of(files: &[(&str, &str)]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (name, content) in files {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(content.len() as u64);
+        h.set_mode(0o644);
+        h.set_mtime(0);
+        h.set_uid(0);
+        h.set_gid(0);
+        b.append_data(&mut h, name, content.as_bytes()).unwrap();
+    }
+    b.into_inner().unwrap()
+}
+
+#[test]
+fn a_script_of_verbs_commits_one_layer_that_runs_as_configured() {
+    let st = Store::new();
+    let c = st.ok(&["builder", "from", "localhost/bb:1"]).stdout;
+    let c = c.trim();
+    assert_eq!(c, "bb-working-container", "buildah's naming");
+    // A second one from the same image gets the next name.
+    let c2 = st.ok(&["builder", "from", "-q", "localhost/bb:1"]).stdout;
+    assert_eq!(c2.trim(), "bb-working-container-1");
+    st.ok(&["builder", "rm", c2.trim()]);
+
+    let r = st.run(&[
+        "builder",
+        "run",
+        c,
+        "--",
+        "sh",
+        "-c",
+        "echo built > /built; exit 3",
+    ]);
+    assert_eq!(r.code, 3, "the command's own exit code: {}", r.stderr);
+    st.ok(&[
+        "builder",
+        "run",
+        "-e",
+        "WHO=env",
+        c,
+        "--",
+        "sh",
+        "-c",
+        "echo $WHO > /who",
+    ]);
+
+    // copy: a file, a directory's contents, ownership and mode; add: an archive unpacked.
+    st.write("ctx/app.conf", "conf\n");
+    st.write("ctx/lib/a.txt", "a\n");
+    st.write("ctx/lib/sub/b.txt", "b\n");
+    std::fs::write(
+        st.path("ctx/bundle.tar"),
+        tar_of(&[("unpacked/x.txt", "x\n")]),
+    )
+    .unwrap();
+    st.ok(&[
+        "builder",
+        "copy",
+        "--chown",
+        "nobody",
+        "--chmod",
+        "600",
+        c,
+        "ctx/app.conf",
+        "/etc/app.conf",
+    ]);
+    st.ok(&["builder", "copy", c, "ctx/lib", "/opt/lib/"]);
+    st.ok(&[
+        "builder",
+        "add",
+        c,
+        st.path("ctx/bundle.tar").to_str().unwrap(),
+        "/srv/",
+    ]);
+
+    // A host tool writes straight into the mounted root (make install DESTDIR=$mnt).
+    let mnt = st.ok(&["builder", "mount", c]).stdout.trim().to_string();
+    std::fs::create_dir_all(Path::new(&mnt).join("usr/local/bin")).unwrap();
+    std::fs::write(
+        Path::new(&mnt).join("usr/local/bin/tool"),
+        "#!/bin/sh\necho tool ran\n",
+    )
+    .unwrap();
+    std::process::Command::new("chmod")
+        .arg("755")
+        .arg(Path::new(&mnt).join("usr/local/bin/tool"))
+        .status()
+        .unwrap();
+    let listed = st.ok(&["builder", "mount"]).stdout;
+    assert!(listed.contains(c) && listed.contains(&mnt), "{listed}");
+    st.ok(&["builder", "umount", c]);
+
+    st.ok(&[
+        "builder", "config",
+        "--entrypoint", "[\"/bin/sh\", \"-c\"]",
+        "--cmd", "[\"cat /built /who /etc/app.conf /opt/lib/a.txt /opt/lib/sub/b.txt /srv/unpacked/x.txt; tool; pwd; id -un; echo $MODE\"]",
+        "--env", "MODE=scripted",
+        "--env", "PATH=/usr/local/bin:/bin",
+        "--label", "org.example.kind=script",
+        "--port", "8080",
+        "--volume", "/data",
+        "--workingdir", "/opt",
+        "--user", "nobody",
+        "--annotation", "org.example.note=hello",
+        "--stop-signal", "SIGTERM",
+        "--author", "berth tests",
+        "--created-by", "a builder script",
+        "--comment", "one layer",
+        c,
+    ]);
+    let i = json(&st.ok(&["builder", "inspect", c]).stdout);
+    assert_eq!(i["OCIv1"]["config"]["User"], "nobody");
+    assert_eq!(i["ImageAnnotations"]["org.example.note"], "hello");
+    let name = st
+        .ok(&[
+            "builder",
+            "inspect",
+            "--format",
+            "{{.Container}} {{.FromImageID}}",
+            c,
+        ])
+        .stdout;
+    assert!(name.starts_with("bb-working-container "), "{name}");
+
+    let id = st
+        .ok(&["builder", "commit", "-q", "--rm", c, "localhost/scripted:1"])
+        .stdout;
+    assert_eq!(id.trim().len(), 64, "{id}");
+    st.assert_clean();
+    assert_eq!(
+        st.layers("localhost/scripted:1"),
+        st.layers("localhost/bb:1") + 1,
+        "one layer for the whole script"
+    );
+    // The runtime's mount points (/proc, /etc/hosts …) are not the script's changes.
+    let paths = last_layer_paths(&st, "localhost/scripted:1");
+    for made in [
+        "proc",
+        "sys",
+        "dev",
+        "etc/hosts",
+        "etc/hostname",
+        "etc/resolv.conf",
+        "run/.containerenv",
+    ] {
+        assert!(
+            !paths.iter().any(|p| p == made),
+            "{made} in the layer: {paths:?}"
+        );
+    }
+    assert!(paths.iter().any(|p| p == "built"), "{paths:?}");
+    let r = st.ok(&["run", "--rm", "localhost/scripted:1"]);
+    assert_eq!(
+        r.stdout, "built\nenv\nconf\na\nb\nx\ntool ran\n/opt\nnobody\nscripted\n",
+        "{}",
+        r.stderr
+    );
+    let r = st.ok(&[
+        "run",
+        "--rm",
+        "--user",
+        "root",
+        "localhost/scripted:1",
+        "stat -c '%U %a' /etc/app.conf",
+    ]);
+    assert_eq!(r.stdout.trim(), "nobody 600");
+    let cfg = st.config("localhost/scripted:1");
+    assert_eq!(cfg["Labels"]["org.example.kind"], "script");
+    assert!(cfg["ExposedPorts"]["8080/tcp"].is_object(), "{cfg}");
+    assert!(cfg["Volumes"]["/data"].is_object(), "{cfg}");
+    assert_eq!(cfg["StopSignal"], "SIGTERM");
+    let h = st
+        .ok(&[
+            "history",
+            "--format",
+            "{{.CreatedBy}}|{{.Comment}}",
+            "localhost/scripted:1",
+        ])
+        .stdout;
+    assert_eq!(h.lines().next(), Some("a builder script|one layer"), "{h}");
+    let v = json(&st.ok(&["image", "inspect", "localhost/scripted:1"]).stdout);
+    assert_eq!(v[0]["Author"], "berth tests");
+}
+
+#[test]
+fn docker_format_keeps_what_oci_drops_and_squash_makes_one_layer() {
+    let st = Store::new();
+    let c = st
+        .ok(&["builder", "from", "--name", "hc", "localhost/bb:1"])
+        .stdout;
+    let c = c.trim();
+    assert_eq!(c, "hc");
+    st.ok(&[
+        "builder",
+        "config",
+        "--healthcheck",
+        "CMD-SHELL test -e /",
+        "--healthcheck-interval",
+        "30s",
+        "--healthcheck-retries",
+        "2",
+        "--shell",
+        "[\"/bin/sh\", \"-ec\"]",
+        "--onbuild",
+        "RUN echo child",
+        c,
+    ]);
+    let r = st.ok(&["builder", "commit", c, "localhost/oci:1"]);
+    for what in ["HEALTHCHECK", "SHELL", "ONBUILD"] {
+        assert!(
+            r.stderr.contains(what),
+            "no warning for {what}: {}",
+            r.stderr
+        );
+    }
+    let oci = st.config("localhost/oci:1");
+    assert!(
+        oci["Healthcheck"].is_null() && oci["Shell"].is_null() && oci["OnBuild"].is_null(),
+        "{oci}"
+    );
+    st.ok(&[
+        "builder",
+        "commit",
+        "--format",
+        "docker",
+        c,
+        "localhost/docker:1",
+    ]);
+    let d = st.config("localhost/docker:1");
+    assert_eq!(
+        d["Healthcheck"]["Test"],
+        serde_json::json!(["CMD-SHELL", "test -e /"])
+    );
+    assert_eq!(d["Healthcheck"]["Interval"], 30_000_000_000u64);
+    assert_eq!(d["Healthcheck"]["Retries"], 2);
+    assert_eq!(d["Shell"], serde_json::json!(["/bin/sh", "-ec"]));
+    assert_eq!(d["OnBuild"], serde_json::json!(["RUN echo child"]));
+    // The image is Docker schema 2 all the way to a registry-bound copy.
+    let out = st.path("docker-dir");
+    st.ok(&[
+        "image",
+        "copy",
+        "-q",
+        "containers-storage:localhost/docker:1",
+        &format!("dir:{}", out.display()),
+    ]);
+    let m: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(
+        m["mediaType"],
+        "application/vnd.docker.distribution.manifest.v2+json"
+    );
+    // Squashed: one layer for the whole tree, and it still runs.
+    st.ok(&["builder", "run", c, "--", "sh", "-c", "echo squashed > /s"]);
+    st.ok(&[
+        "builder",
+        "commit",
+        "--squash",
+        "--rm",
+        c,
+        "localhost/squashed:1",
+    ]);
+    assert_eq!(st.layers("localhost/squashed:1"), 1);
+    let r = st.ok(&["run", "--rm", "localhost/squashed:1", "cat", "/s"]);
+    assert_eq!(r.stdout, "squashed\n");
+    st.assert_clean();
+}
+
+#[test]
+fn scratch_copy_from_and_errors() {
+    let st = Store::new();
+    // From scratch: a static busybox and nothing else.
+    let c = st.ok(&["builder", "from", "scratch"]).stdout;
+    let c = c.trim();
+    assert_eq!(c, "working-container");
+    st.ok(&["builder", "copy", c, "/bin/busybox", "/busybox"]);
+    st.ok(&[
+        "builder",
+        "config",
+        "--entrypoint",
+        "[\"/busybox\"]",
+        "--cmd",
+        "echo from scratch",
+        c,
+    ]);
+    st.ok(&["builder", "commit", "--rm", c, "localhost/tiny:1"]);
+    let r = st.ok(&["run", "--rm", "localhost/tiny:1"]);
+    assert_eq!(r.stdout, "from scratch\n");
+    let r = st.ok(&["run", "--rm", "localhost/tiny:1", "ls", "/"]);
+    assert!(
+        !r.stdout.contains("bin"),
+        "scratch holds only what was copied: {}",
+        r.stdout
+    );
+
+    // --from another working container, and from an image.
+    let a = st
+        .ok(&["builder", "from", "--name", "a", "localhost/bb:1"])
+        .stdout;
+    st.ok(&[
+        "builder",
+        "run",
+        a.trim(),
+        "--",
+        "sh",
+        "-c",
+        "mkdir /out && echo made > /out/artifact",
+    ]);
+    let b = st
+        .ok(&["builder", "from", "--name", "b", "localhost/bb:1"])
+        .stdout;
+    st.ok(&[
+        "builder",
+        "copy",
+        "--from",
+        "a",
+        b.trim(),
+        "/out/artifact",
+        "/artifact",
+    ]);
+    st.ok(&[
+        "builder",
+        "copy",
+        "--from",
+        "localhost/tiny:1",
+        b.trim(),
+        "/busybox",
+        "/tiny-busybox",
+    ]);
+    let r = st.ok(&[
+        "builder",
+        "run",
+        "b",
+        "--",
+        "sh",
+        "-c",
+        "cat /artifact; test -x /tiny-busybox && echo ok",
+    ]);
+    assert_eq!(r.stdout, "made\nok\n");
+
+    // Errors are one line and change nothing.
+    let r = st.run(&["builder", "copy", "b", "no-such-file", "/x"]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    assert_eq!(r.stderr.trim().lines().count(), 1, "{}", r.stderr);
+    st.ok(&["create", "--name", "plain", "localhost/bb:1", "true"]);
+    let r = st.run(&["builder", "run", "plain", "--", "true"]);
+    assert_eq!(r.code, 125);
+    assert!(r.stderr.contains("not a working container"), "{}", r.stderr);
+    let r = st.run(&["builder", "from", "localhost/nope:1", "--pull", "never"]);
+    assert_ne!(r.code, 0);
+    let r = st.run(&["builder", "config", "--healthcheck-retries", "3", "b"]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    // Working containers are not ordinary ones: ps leaves them out unless --external.
+    assert_eq!(
+        st.ok(&["ps", "-a", "--format", "{{.Names}}"]).stdout.trim(),
+        "plain"
+    );
+    let all = st
+        .ok(&["ps", "-a", "--external", "--format", "{{.Names}}"])
+        .stdout;
+    assert!(all.contains('a') && all.contains('b'), "{all}");
+    let listed = st
+        .ok(&["builder", "containers", "--format", "{{.ContainerName}}"])
+        .stdout;
+    let mut names: Vec<&str> = listed.lines().collect();
+    names.sort();
+    assert_eq!(names, ["a", "b"]);
+    st.ok(&["builder", "rm", "-a"]);
+    st.ok(&["rm", "plain"]);
+    st.assert_clean();
+}
+
+#[test]
+fn a_symlink_in_the_container_cannot_send_a_copy_to_the_host() {
+    let st = Store::new();
+    let c = st.ok(&["builder", "from", "localhost/bb:1"]).stdout;
+    let c = c.trim();
+    let outside = st.path("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    // A dangling symlink to the host directory: refused, nothing written.
+    let script = format!("ln -s {0} /abs", outside.display());
+    st.ok(&["builder", "run", c, "--", "sh", "-c", &script]);
+    st.write("payload", "payload\n");
+    let r = st.run(&["builder", "copy", c, "payload", "/abs/p0"]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    assert_eq!(
+        std::fs::read_dir(&outside).unwrap().count(),
+        0,
+        "a copy reached the host"
+    );
+    // Absolute and climbing symlinks to a path the container has too: they
+    // resolve inside the container's root.
+    let script = format!(
+        "mkdir -p {0} && ln -s ../../../../../../../../{0} /rel",
+        outside.display()
+    );
+    st.ok(&["builder", "run", c, "--", "sh", "-c", &script]);
+    st.ok(&["builder", "copy", c, "payload", "/abs/p1"]);
+    st.ok(&["builder", "copy", c, "payload", "/rel/p2"]);
+    assert_eq!(
+        std::fs::read_dir(&outside).unwrap().count(),
+        0,
+        "a copy reached the host"
+    );
+    let r = st.ok(&[
+        "builder",
+        "run",
+        c,
+        "--",
+        "sh",
+        "-c",
+        &format!("cat {0}/p1 {0}/p2", outside.display()),
+    ]);
+    assert_eq!(
+        r.stdout, "payload\npayload\n",
+        "the copies land inside the container's root"
+    );
+    st.ok(&["builder", "rm", c]);
+    st.assert_clean();
+}
