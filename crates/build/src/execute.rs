@@ -38,6 +38,42 @@ pub struct BuildRequest {
     pub layers: bool,
     /// `--no-cache`: build every stage again (the result still goes to the cache).
     pub no_cache: bool,
+    /// `--secret id=ID,src=PATH`: files RUN --mount=type=secret may read.
+    pub secrets: BTreeMap<String, PathBuf>,
+    /// `-v SRC:DST[:OPTS]`: bind mounts for every RUN.
+    pub volumes: Vec<String>,
+    /// `--format docker`: Docker schema 2, keeping HEALTHCHECK, SHELL and ONBUILD.
+    pub docker_format: bool,
+    /// `--squash`: the image as one layer.
+    pub squash: bool,
+    /// `--annotation K=V` on the image's manifest.
+    pub annotations: Vec<(String, String)>,
+}
+
+/// The images a build reads from the store (bases, `COPY --from` and `RUN
+/// --mount` images, not stages or `scratch`), so that a front end can pull
+/// them first.
+pub fn images_needed(req: &BuildRequest) -> Result<Vec<String>, BuildError> {
+    let cf = parse(&req.containerfile, &req.file_name).map_err(err)?;
+    let opts = BuildOptions {
+        build_args: req.build_args.clone(),
+        target: req.target.clone(),
+        ..Default::default()
+    };
+    let g = globals(&cf, &opts).map_err(err)?;
+    let p = plan(&cf, &g, &opts).map_err(err)?;
+    let mut out: Vec<String> = Vec::new();
+    for i in p.images {
+        let is_stage = cf.stages.iter().any(|s| {
+            s.name
+                .as_deref()
+                .is_some_and(|n| n.eq_ignore_ascii_case(&i.reference))
+        });
+        if !is_stage && i.reference != "scratch" && !out.contains(&i.reference) {
+            out.push(i.reference);
+        }
+    }
+    Ok(out)
 }
 
 /// A failed build: podman's exit code and a one-line message.
@@ -81,12 +117,81 @@ pub fn build(
     let image_env = |r: &str| image_env(store, r);
     let stages = expand_plan(&cf, &p, &g, &opts, &image_env).map_err(err)?;
     let ignore = load_ignore(&req.context)?;
+    // Images that COPY --from or RUN --mount read: mounted through a container each.
+    let mut borrowed: Vec<Working> = Vec::new();
+    let lent = (|| {
+        for i in &p.images {
+            if i.usage == crate::ImageUse::Base
+                || borrowed
+                    .iter()
+                    .any(|b| b.names.contains(&i.reference.to_ascii_lowercase()))
+                || cf
+                    .stages
+                    .iter()
+                    .any(|s| s.name.as_deref() == Some(i.reference.as_str()))
+            {
+                continue;
+            }
+            let id = store
+                .image(&i.reference)
+                .map(|img| img.id)
+                .map_err(|_| err(format!("{}: image not known (pull it first)", i.reference)))?;
+            let o = RunOptions {
+                image: id,
+                name: None,
+                rm: false,
+                process: ProcessOptions {
+                    network: "none".into(),
+                    command: vec!["/bin/true".into()],
+                    labels: vec![format!("{}=true", crate::builder::LABEL)],
+                    ..Default::default()
+                },
+            };
+            let container = run::create(store, &o).map_err(|e| err(e.to_string()))?;
+            let rootfs = store.mount(&container.id);
+            let rootfs = match rootfs {
+                Ok(r) => r,
+                Err(e) => {
+                    run::remove(store, &container.id);
+                    return Err(err(e));
+                }
+            };
+            borrowed.push(Working {
+                names: vec![i.reference.to_ascii_lowercase()],
+                container,
+                rootfs,
+                image: None,
+            });
+        }
+        Ok(())
+    })();
+    let result =
+        lent.and_then(|()| run_stages(store, req, log, &cf, &p, &stages, &ignore, &borrowed));
+    for w in &borrowed {
+        let _ = store.unmount(&w.container.id, true);
+        run::remove(store, &w.container.id);
+    }
+    result
+}
+
+/// Builds the planned stages; `borrowed` are the roots of images read from.
+#[allow(clippy::too_many_arguments)]
+fn run_stages(
+    store: &Arc<Store>,
+    req: &BuildRequest,
+    log: &mut dyn Write,
+    cf: &crate::Containerfile,
+    p: &crate::Plan,
+    stages: &[(usize, crate::ExpandedStage)],
+    ignore: &Ignore,
+    borrowed: &[Working],
+) -> Result<String, BuildError> {
     let total: usize = stages.iter().map(|(_, s)| s.instructions.len() + 1).sum();
     let mut step = 0;
     let mut working: Vec<Working> = Vec::new();
     let result = (|| {
         let mut last = String::new();
-        for (index, stage) in &stages {
+        for (index, stage) in stages {
             step += 1;
             let from = &stage.from;
             let _ = writeln!(
@@ -100,7 +205,7 @@ pub fn build(
             let is_target = *index == p.target;
             let key = req
                 .layers
-                .then(|| cache_key(&base, stage, req, &working, is_target))
+                .then(|| cache_key(&base, stage, req, &working, borrowed, is_target))
                 .transpose()?;
             if let Some(id) = key
                 .as_deref()
@@ -138,11 +243,12 @@ pub fn build(
                 );
                 let from_roots: Vec<(Vec<String>, PathBuf)> = working
                     .iter()
+                    .chain(borrowed)
                     .map(|w| (w.names.clone(), w.rootfs.clone()))
                     .collect();
-                state.apply(store, w, inst, req, &ignore, &from_roots)?;
+                state.apply(store, w, inst, req, ignore, &from_roots)?;
             }
-            let id = commit(store, w, &state, req, is_target)?;
+            let id = commit(store, w, &state, req, is_target, log)?;
             if let Some(k) = &key {
                 remember(store, k, &id);
             }
@@ -183,6 +289,7 @@ fn cache_key(
     stage: &crate::stages::ExpandedStage,
     req: &BuildRequest,
     working: &[Working],
+    borrowed: &[Working],
     is_target: bool,
 ) -> Result<String, BuildError> {
     use berth_image::digest::{Algorithm, Digester};
@@ -197,6 +304,10 @@ fn cache_key(
     put(req.network.as_deref().unwrap_or("none"));
     if is_target {
         put(&format!("{:?}", req.labels));
+        put(&format!(
+            "{:?} {} {}",
+            req.annotations, req.docker_format, req.squash
+        ));
     }
     for inst in &stage.instructions {
         put(&format!("{:?}", inst.instruction));
@@ -211,15 +322,36 @@ fn cache_key(
                     .iter()
                     .find(|w| w.names.contains(&f.to_ascii_lowercase()))
                     .and_then(|w| w.image.clone())
+                    .or_else(|| {
+                        borrowed
+                            .iter()
+                            .find(|w| w.names.contains(&f.to_ascii_lowercase()))
+                            .map(|w| w.container.config.image_id.clone())
+                    })
                     .unwrap_or_else(|| f.to_string());
                 put(&img);
             }
             (Some(files), None) => {
                 for src in &files.sources {
-                    put(&content_digest(&req.context, src)?);
+                    put(&if is_url(src) {
+                        url_digest(src).map_err(err)?
+                    } else {
+                        content_digest(&req.context, src)?
+                    });
                 }
             }
             _ => {}
+        }
+        // What a RUN binds from the context decides its result too.
+        if let Instruction::Run(r) = &inst.instruction {
+            for m in r.mounts.iter().filter_map(|m| m.mount.as_ref()) {
+                if m.kind == crate::MountType::Bind && m.from.is_none() {
+                    put(&content_digest(
+                        &req.context,
+                        m.source.as_deref().unwrap_or("."),
+                    )?);
+                }
+            }
         }
     }
     Ok(d.finish().hex().to_string())
@@ -483,10 +615,35 @@ impl StageState {
                         .chain([h.content.clone()])
                         .collect();
                 }
-                if !r.mounts.is_empty() {
-                    return Err(step("RUN --mount is not supported yet".into()));
-                }
-                let code = self.run(store, w, args, req)?;
+                let scratch = store
+                    .config()
+                    .run_root
+                    .join("build-scratch")
+                    .join(&w.container.id);
+                let sources = crate::run_mounts::Sources {
+                    context: &req.context,
+                    stages,
+                    secrets: &req.secrets,
+                    cache_root: store.config().graph_root.join("build-cache-mounts"),
+                    scratch: scratch.clone(),
+                    workdir: &self.workdir,
+                };
+                let mut mounts = crate::run_mounts::prepare(&r.mounts, &sources).map_err(step)?;
+                let made: Vec<PathBuf> = mounts
+                    .targets()
+                    .iter()
+                    .flat_map(|t| crate::run_mounts::missing(&w.rootfs, t))
+                    .collect();
+                let network = match r.network {
+                    Some(crate::Network::None) => Some("none".to_string()),
+                    Some(crate::Network::Host) => Some("host".to_string()),
+                    _ => None,
+                };
+                let code = self.run(store, w, args, req, &mounts, network);
+                mounts.release();
+                crate::run_mounts::remove_made(&w.rootfs, &made);
+                let _ = std::fs::remove_dir_all(&scratch);
+                let code = code?;
                 if code != 0 {
                     return Err(BuildError {
                         code,
@@ -653,6 +810,8 @@ impl StageState {
         w: &Working,
         args: Vec<String>,
         req: &BuildRequest,
+        mounts: &crate::run_mounts::Prepared,
+        network: Option<String>,
     ) -> Result<i32, BuildError> {
         let mut env: Vec<String> = self.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
         for (k, v) in self.args.iter() {
@@ -660,6 +819,7 @@ impl StageState {
                 env.push(format!("{k}={v}"));
             }
         }
+        env.extend(mounts.env.iter().cloned());
         let mut info = w.container.clone();
         info.config.process = ProcessOptions {
             command: args,
@@ -667,7 +827,11 @@ impl StageState {
             env,
             workdir: Some(self.workdir.clone()),
             user: self.user.clone(),
-            network: req.network.clone().unwrap_or_else(|| "none".into()),
+            network: network
+                .or_else(|| req.network.clone())
+                .unwrap_or_else(|| "none".into()),
+            volumes: req.volumes.iter().chain(&mounts.volumes).cloned().collect(),
+            tmpfs: mounts.tmpfs.clone(),
             ..Default::default()
         };
         run::run_container(store, &info).map_err(|e| BuildError {
@@ -702,11 +866,16 @@ fn commit(
     state: &StageState,
     req: &BuildRequest,
     is_target: bool,
+    log: &mut dyn Write,
 ) -> Result<String, BuildError> {
     let mut config = state.config.clone();
+    let mut dropped = Vec::new();
     if is_target {
         for (k, v) in &req.labels {
             config["Labels"][k] = json!(v);
+        }
+        if !req.docker_format {
+            dropped = crate::builder::drop_docker_only(&mut config);
         }
     }
     let edit = move |c: &mut Value| -> Result<(), String> {
@@ -725,10 +894,20 @@ fn commit(
         pause: false,
         edit: &edit,
         created_by: None,
-        annotations: Vec::new(),
-        docker: false,
-        squash: false,
+        annotations: if is_target {
+            req.annotations.clone()
+        } else {
+            Vec::new()
+        },
+        docker: is_target && req.docker_format,
+        squash: is_target && req.squash,
     };
+    for d in dropped {
+        let _ = writeln!(
+            log,
+            "WARN: {d} is not supported for OCI image format and will be ignored. Must use `docker` format"
+        );
+    }
     let id = berth_engine::commit::commit(store, &w.container.id, &o).map_err(|f| BuildError {
         code: f.code,
         message: f.message,
@@ -890,9 +1069,13 @@ pub(crate) fn copy_files(
     add: bool,
 ) -> Result<(), String> {
     let mut sources: Vec<(PathBuf, String)> = Vec::new();
-    for s in &files.sources {
-        if add && (s.starts_with("http://") || s.starts_with("https://")) {
-            return Err(format!("{s}: ADD of URLs is not supported yet"));
+    // Downloads of ADD's URLs live here until the copy is done.
+    let downloads = tempfile::tempdir().map_err(|e| e.to_string())?;
+    for (n, s) in files.sources.iter().enumerate() {
+        if add && is_url(s) {
+            let dir = downloads.path().join(n.to_string());
+            sources.push((download(s, &dir)?, s.clone()));
+            continue;
         }
         if has_glob(s) {
             sources.extend(glob(root, s)?);
@@ -972,7 +1155,8 @@ fn write_sources<W: Write>(
     }
     for (path, shown) in sources {
         let md = std::fs::symlink_metadata(path).map_err(|e| format!("{shown}: {e}"))?;
-        if add && md.is_file() && is_archive(path) {
+        // A downloaded archive stays an archive, as Docker has it.
+        if add && md.is_file() && !is_url(shown) && is_archive(path) {
             unpack(b, path, &dest, owner.set)?;
             continue;
         }
@@ -1072,6 +1256,61 @@ fn add_tree<W: Write>(
         }
     }
     Ok(())
+}
+
+fn is_url(s: &str) -> bool {
+    s.starts_with("http://") || s.starts_with("https://")
+}
+
+/// The largest file ADD downloads.
+const MAX_DOWNLOAD: u64 = 8 << 30;
+
+fn get(url: &str) -> Result<ureq::Response, String> {
+    ureq::get(url)
+        .timeout(std::time::Duration::from_secs(600))
+        .call()
+        .map_err(|e| format!("{url}: {e}"))
+}
+
+/// ADD of a URL: the file, named as the URL's last path segment, in `dir`.
+fn download(url: &str, dir: &Path) -> Result<PathBuf, String> {
+    let path = url.split(['?', '#']).next().unwrap_or(url);
+    let name = path
+        .rsplit('/')
+        .find(|s| !s.is_empty() && !s.contains(':'))
+        .filter(|s| *s != "." && *s != "..")
+        .unwrap_or("download");
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let file = dir.join(name);
+    let resp = get(url)?;
+    let mut out = std::fs::File::create(&file).map_err(|e| e.to_string())?;
+    let n = std::io::copy(&mut resp.into_reader().take(MAX_DOWNLOAD + 1), &mut out)
+        .map_err(|e| format!("{url}: {e}"))?;
+    if n > MAX_DOWNLOAD {
+        return Err(format!("{url}: larger than {MAX_DOWNLOAD} bytes"));
+    }
+    // Docker's mode for downloaded files.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+        .map_err(|e| e.to_string())?;
+    Ok(file)
+}
+
+/// What a URL serves now, as a digest: ADD's part of the cache key.
+fn url_digest(url: &str) -> Result<String, String> {
+    use berth_image::digest::{Algorithm, Digester};
+    let mut d = Digester::new(Algorithm::Sha256);
+    d.update(url.as_bytes());
+    let mut r = get(url)?.into_reader().take(MAX_DOWNLOAD);
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = r.read(&mut buf).map_err(|e| format!("{url}: {e}"))?;
+        if n == 0 {
+            break;
+        }
+        d.update(&buf[..n]);
+    }
+    Ok(d.finish().hex().to_string())
 }
 
 fn is_archive(path: &Path) -> bool {

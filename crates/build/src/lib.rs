@@ -22,6 +22,7 @@ pub mod instructions;
 mod lexer;
 pub mod mount;
 pub mod parser;
+pub mod run_mounts;
 mod signal;
 pub mod stages;
 

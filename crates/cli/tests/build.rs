@@ -157,6 +157,8 @@ fn every_instruction_builds_and_the_image_runs_as_written() {
         "localhost/every:latest",
         "--build-arg",
         "GREETING=hi",
+        "--format",
+        "docker",
         "--iidfile",
         iid.to_str().unwrap(),
         ctx.to_str().unwrap(),
@@ -382,4 +384,339 @@ fn an_unchanged_rebuild_comes_from_the_cache() {
         stamp
     );
     st.assert_clean();
+}
+
+/// Serves `files` (path → body) on 127.0.0.1 until the test ends; returns the
+/// base URL.
+fn serve(files: Vec<(&'static str, Vec<u8>)>) -> String {
+    use std::io::{BufRead, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", l.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for c in l.incoming() {
+            let Ok(mut c) = c else { continue };
+            let mut line = String::new();
+            let mut r = std::io::BufReader::new(c.try_clone().unwrap());
+            let _ = r.read_line(&mut line);
+            loop {
+                let mut h = String::new();
+                if r.read_line(&mut h).unwrap_or(0) == 0 || h.trim().is_empty() {
+                    break;
+                }
+            }
+            let path = line.split(' ').nth(1).unwrap_or("").to_string();
+            match files.iter().find(|(p, _)| *p == path) {
+                Some((_, body)) => {
+                    let _ = write!(
+                        c,
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        body.len()
+                    );
+                    let _ = c.write_all(body);
+                }
+                None => {
+                    let _ = c.write_all(
+                        b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                    );
+                }
+            }
+        }
+    });
+    base
+}
+
+fn tar_with(entries: &[(&str, &str)]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (name, body) in entries {
+        let mut h = tar::Header::new_gnu();
+        h.set_mode(0o644);
+        h.set_size(body.len() as u64);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(0);
+        // set_path refuses `..`; a hostile archive has it anyway.
+        let name_bytes = name.as_bytes();
+        h.as_old_mut().name[..name_bytes.len()].copy_from_slice(name_bytes);
+        h.set_cksum();
+        b.append(&h, body.as_bytes()).unwrap();
+    }
+    b.into_inner().unwrap()
+}
+
+#[test]
+fn run_mounts_secrets_and_volumes() {
+    let st = Store::new();
+    let ctx = st.context(
+        "ctx",
+        &[
+            ("data/input.txt", "from the context\n"),
+            ("Containerfile", "FROM localhost/bb:1
+RUN --mount=type=bind,source=data,target=/in cat /in/input.txt > /copied.txt
+RUN --mount=type=bind,source=data,target=/in,rw echo scribble > /in/input.txt && cat /in/input.txt > /scribbled.txt
+RUN --mount=type=bind,source=data,target=/in sh -c 'echo x > /in/new' || echo read-only > /ro.txt
+RUN --mount=type=cache,target=/cache sh -c 'date +%s%N >> /cache/runs; wc -l < /cache/runs > /cache-count.txt'
+RUN --mount=type=tmpfs,target=/scratch sh -c 'echo gone > /scratch/f; mount | grep -c \" /scratch \" > /tmpfs.txt'
+RUN --mount=type=secret,id=token cat /run/secrets/token > /secret-seen.txt; stat -c %a /run/secrets/token > /secret-mode.txt
+RUN --mount=type=secret,id=fromenv,env=TOKEN sh -c 'echo $TOKEN > /env-secret.txt'
+RUN cat /shared/hello > /volume.txt
+"),
+        ],
+    );
+    let secret = st.dir.path().join("token");
+    std::fs::write(&secret, "s3cret\n").unwrap();
+    let shared = st.dir.path().join("shared");
+    std::fs::create_dir_all(&shared).unwrap();
+    std::fs::write(shared.join("hello"), "from -v\n").unwrap();
+    let build = |tag: &str| {
+        let mut c = st.cmd();
+        c.env("FROM_ENV", "env-value").args([
+            "build",
+            "--no-cache",
+            "-t",
+            tag,
+            "--secret",
+            &format!("id=token,src={}", secret.display()),
+            "--secret",
+            "id=fromenv,env=FROM_ENV",
+            "-v",
+            &format!("{}:/shared:ro", shared.display()),
+            ctx.to_str().unwrap(),
+        ]);
+        let r = run_cmd(&mut c);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+    };
+    build("localhost/mounts:1");
+    let r = st.ok(&[
+        "run",
+        "--rm",
+        "localhost/mounts:1",
+        "cat",
+        "/copied.txt",
+        "/scribbled.txt",
+        "/ro.txt",
+        "/cache-count.txt",
+        "/tmpfs.txt",
+        "/secret-seen.txt",
+        "/secret-mode.txt",
+        "/env-secret.txt",
+        "/volume.txt",
+    ]);
+    assert_eq!(
+        r.stdout, "from the context\nscribble\nread-only\n1\n1\ns3cret\n400\nenv-value\nfrom -v\n",
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(ctx.join("data/input.txt")).unwrap(),
+        "from the context\n",
+        "a writable bind must not write the context"
+    );
+    // Nothing of the mounts is in the image: no secret, no mount points.
+    let r = st.ok(&[
+        "run", "--rm", "localhost/mounts:1", "sh", "-c",
+        "ls /run/secrets /in /cache /scratch 2>&1; grep -r s3cret / --exclude-dir=proc --exclude-dir=sys -l 2>/dev/null | grep -v secret-seen; true",
+    ]);
+    assert!(!r.stdout.contains("token"), "{}", r.stdout);
+    assert_eq!(
+        r.stdout.matches("No such file or directory").count(),
+        4,
+        "mount points were left in the image: {}",
+        r.stdout
+    );
+    // The cache mount outlives the build: a second build sees the first run's line.
+    build("localhost/mounts:2");
+    let r = st.ok(&[
+        "run",
+        "--rm",
+        "localhost/mounts:2",
+        "cat",
+        "/cache-count.txt",
+    ]);
+    assert_eq!(r.stdout, "2\n");
+    // A required secret that is not given stops the build with one line.
+    let ctx2 = st.context(
+        "ctx2",
+        &[(
+            "Containerfile",
+            "FROM localhost/bb:1\nRUN --mount=type=secret,id=missing,required=true true\n",
+        )],
+    );
+    let r = st.run(&["build", ctx2.to_str().unwrap()]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    assert!(r.stderr.contains("missing"), "{}", r.stderr);
+    st.assert_clean();
+}
+
+#[test]
+fn run_mounts_never_reach_outside_their_roots() {
+    // CVE-2024-1753: a bind mount's source leaving the context; CVE-2024-9675:
+    // a cache id leaving the cache directory.
+    let st = Store::new();
+    let host = st.dir.path().join("host-secret");
+    std::fs::create_dir_all(&host).unwrap();
+    std::fs::write(host.join("file"), "host data\n").unwrap();
+    let ctx = st.context("ctx", &[("ok", "ok\n")]);
+    std::os::unix::fs::symlink(&host, ctx.join("link-abs")).unwrap();
+    std::os::unix::fs::symlink("../host-secret", ctx.join("link-rel")).unwrap();
+    for (what, mount) in [
+        ("dotdot", "type=bind,source=../host-secret,target=/x"),
+        ("absolute link", "type=bind,source=link-abs,target=/x"),
+        ("relative link", "type=bind,source=link-rel,target=/x"),
+    ] {
+        let file = format!("FROM localhost/bb:1\nRUN --mount={mount} cat /x/file\n");
+        std::fs::write(ctx.join("Containerfile"), file).unwrap();
+        let r = st.run(&["build", ctx.to_str().unwrap()]);
+        assert_ne!(r.code, 0, "{what}: the build read the host: {}", r.stdout);
+        assert!(
+            !r.stdout.contains("host data") && !r.stderr.contains("host data"),
+            "{what}"
+        );
+    }
+    // A cache id that climbs: the cache still lives in the store.
+    let escape = st.dir.path().join("escaped");
+    let file = format!(
+        "FROM localhost/bb:1\nRUN --mount=type=cache,id=../../../../../../..{},target=/c touch /c/planted\n",
+        escape.display()
+    );
+    std::fs::write(ctx.join("Containerfile"), file).unwrap();
+    let r = st.run(&["build", ctx.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!escape.exists(), "a cache id reached the host");
+    let planted: Vec<_> = std::fs::read_dir(st.dir.path().join("root/build-cache-mounts"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().join("planted").exists())
+        .collect();
+    assert_eq!(planted.len(), 1, "the cache directory is in the store");
+    st.assert_clean();
+}
+
+#[test]
+fn add_urls_copy_from_images_format_squash_and_annotations() {
+    let st = Store::new();
+    // CVE-2020-10696: a remote archive is a file, never unpacked (its `..`
+    // entries could otherwise land anywhere).
+    let hostile = tar_with(&[("../../../../../../tmp/berth-add-escape", "pwned\n")]);
+    let base = serve(vec![
+        ("/notes.txt", b"downloaded\n".to_vec()),
+        ("/bundle.tar", hostile.clone()),
+    ]);
+    let file = format!(
+        "FROM localhost/bb:1 AS tools\nRUN echo tool > /tool\n\
+         FROM scratch\nCOPY --from=localhost/bb:1 /bin/busybox /bin/busybox\n\
+         COPY --from=tools /tool /tool\n\
+         ADD {base}/notes.txt /srv/\nADD {base}/bundle.tar /srv/\n\
+         HEALTHCHECK CMD /bin/busybox true\nCMD [\"/bin/busybox\", \"cat\", \"/srv/notes.txt\", \"/tool\"]\n"
+    );
+    let ctx = st.context("ctx", &[("Containerfile", &file)]);
+    let r = st.run(&[
+        "build",
+        "-t",
+        "localhost/net:1",
+        "--annotation",
+        "org.example.a=b",
+        ctx.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("HEALTHCHECK is not supported for OCI"),
+        "{}",
+        r.stderr
+    );
+    assert!(!Path::new("/tmp/berth-add-escape").exists());
+    let r = st.ok(&["run", "--rm", "localhost/net:1"]);
+    assert_eq!(r.stdout, "downloaded\ntool\n");
+    let r = st.ok(&[
+        "run",
+        "--rm",
+        "localhost/net:1",
+        "/bin/busybox",
+        "sh",
+        "-c",
+        "stat -c '%a %s' /srv/notes.txt /srv/bundle.tar",
+    ]);
+    assert_eq!(r.stdout, format!("600 11\n600 {}\n", hostile.len()));
+    let v = json(&st.ok(&["image", "inspect", "localhost/net:1"]).stdout);
+    assert!(v[0]["Config"]["Healthcheck"].is_null(), "OCI drops it");
+    let out = st.dir.path().join("net-oci");
+    st.ok(&[
+        "image",
+        "copy",
+        "-q",
+        "containers-storage:localhost/net:1",
+        &format!("oci:{}:x", out.display()),
+    ]);
+    assert_eq!(oci_manifest(&out, "x")["annotations"]["org.example.a"], "b");
+    // --format docker keeps HEALTHCHECK; --squash makes one layer.
+    let r = st.run(&[
+        "build",
+        "-t",
+        "localhost/net:2",
+        "--format",
+        "docker",
+        "--squash",
+        ctx.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = json(&st.ok(&["image", "inspect", "localhost/net:2"]).stdout);
+    assert_eq!(
+        v[0]["Config"]["Healthcheck"]["Test"],
+        serde_json::json!(["CMD-SHELL", "/bin/busybox true"])
+    );
+    assert_eq!(v[0]["RootFS"]["Layers"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        st.ok(&["run", "--rm", "localhost/net:2"]).stdout,
+        "downloaded\ntool\n"
+    );
+    // A URL that is not there: one line, nothing built.
+    let bad = st.context(
+        "bad",
+        &[(
+            "Containerfile",
+            &format!("FROM localhost/bb:1\nADD {base}/nope /x\n"),
+        )],
+    );
+    let r = st.run(&["build", "-t", "localhost/bad:1", bad.to_str().unwrap()]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    assert!(r.stderr.contains("/nope"), "{}", r.stderr);
+    assert_ne!(st.run(&["image", "exists", "localhost/bad:1"]).code, 0);
+    st.assert_clean();
+}
+
+#[test]
+fn build_arg_files_and_platforms() {
+    let st = Store::new();
+    let ctx = st.context(
+        "ctx",
+        &[
+            (
+                "Containerfile",
+                "FROM localhost/bb:1\nARG A\nARG B\nRUN echo $A $B > /args\n",
+            ),
+            ("args", "# the defaults\nA=from-file\n\nB=file-b\n"),
+        ],
+    );
+    st.ok(&[
+        "build",
+        "-t",
+        "localhost/args:1",
+        "--build-arg-file",
+        ctx.join("args").to_str().unwrap(),
+        "--build-arg",
+        "B=flag",
+        "--platform",
+        "linux/amd64",
+        ctx.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        st.ok(&["run", "--rm", "localhost/args:1", "cat", "/args"])
+            .stdout,
+        "from-file flag\n"
+    );
+    let r = st.run(&["build", "--platform", "linux/s390x", ctx.to_str().unwrap()]);
+    assert_eq!(r.code, 125);
+    assert!(r.stderr.contains("s390x"), "{}", r.stderr);
+    let r = st.run(&["build", "--secret", "id=x", ctx.to_str().unwrap()]);
+    assert_eq!(r.code, 125);
+    assert_eq!(r.stderr.trim().lines().count(), 1, "{}", r.stderr);
 }

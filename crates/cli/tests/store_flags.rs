@@ -200,15 +200,27 @@ fn pull_tags_platforms_credentials_and_retries() {
         &locked,
     ]);
 
-    // --retry: two refusals are ridden out with three retries, not with none.
+    // --retry: refusals are ridden out with enough retries, not with none.
+    // Fresh stores, so that every blob has to be fetched.
+    let st = Store::new();
     let proxy = HostileProxy::start(reg.addr(), Fault::Unavailable(3)).expect("proxy");
     let flaky = format!("{}/lib/bb:1", proxy.addr());
     let r = st.run(&["pull", "-q", "--retry", "0", NO_TLS, &flaky]);
     assert_eq!(r.code, 125, "{}", r.stderr);
     assert_eq!(r.stderr.trim().lines().count(), 1, "{}", r.stderr);
+    let st = Store::new();
     let proxy = HostileProxy::start(reg.addr(), Fault::Unavailable(3)).expect("proxy");
     let flaky = format!("{}/lib/bb:1", proxy.addr());
     st.ok(&["pull", "-q", "--retry", "4", NO_TLS, &flaky]);
+    let gets = proxy
+        .seen()
+        .iter()
+        .filter(|s| s.line.starts_with("GET ") && s.line.contains("/blobs/"))
+        .count();
+    assert!(
+        gets >= 2 + 3,
+        "the blobs, and the three refused tries: {gets}"
+    );
 }
 
 #[test]

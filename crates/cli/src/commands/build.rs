@@ -45,9 +45,96 @@ pub struct BuildArgs {
     /// Accepted for podman's scripts: intermediate containers are always removed.
     #[arg(long, num_args = 0..=1, default_missing_value = "true")]
     rm: Option<bool>,
+    /// A file of NAME=VALUE lines for ARGs (`#` comments, blank lines).
+    #[arg(long)]
+    build_arg_file: Vec<PathBuf>,
+    /// id=ID,src=PATH (or env=VAR): a secret RUN --mount=type=secret may read.
+    #[arg(long)]
+    secret: Vec<String>,
+    /// SRC:DST[:OPTS]: a bind mount for every RUN.
+    #[arg(short, long)]
+    volume: Vec<String>,
+    /// oci (default, or $BUILDAH_FORMAT) or docker (keeps HEALTHCHECK, SHELL, ONBUILD).
+    #[arg(long, value_parser = ["oci", "docker"])]
+    format: Option<String>,
+    /// The image as one layer.
+    #[arg(long)]
+    squash: bool,
+    /// KEY=VALUE annotation on the image's manifest.
+    #[arg(long)]
+    annotation: Vec<String>,
+    /// Pull images the build uses: missing (default), always, never or newer.
+    #[arg(long, num_args = 0..=1, default_missing_value = "always", default_value = "missing")]
+    pull: String,
+    /// OS/ARCH[/VARIANT] to build for (this host's only).
+    #[arg(long)]
+    platform: Option<String>,
     /// The build context directory.
     #[arg(default_value = ".")]
     context: PathBuf,
+}
+
+/// A `--secret`'s file: the user's own, or one written for an `env=` value
+/// (removed when the build is done).
+struct Secret {
+    path: PathBuf,
+    temporary: bool,
+}
+
+impl Drop for Secret {
+    fn drop(&mut self) {
+        if self.temporary {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// `id=ID,src=PATH` or `id=ID,env=VAR` (`type=file|env` accepted).
+fn secret(spec: &str) -> Result<(String, Secret), Failure> {
+    let bad = |why: &str| fail(125, format!("--secret {spec}: {why}"));
+    let (mut id, mut src, mut env) = (None, None, None);
+    for f in spec.split(',') {
+        match f.split_once('=') {
+            Some(("id", v)) => id = Some(v.to_string()),
+            Some(("src" | "source", v)) => src = Some(PathBuf::from(v)),
+            Some(("env", v)) => env = Some(v.to_string()),
+            Some(("type", "file" | "env")) => {}
+            _ => return Err(bad("expected id=ID,src=PATH or id=ID,env=VAR")),
+        }
+    }
+    let id = id.ok_or_else(|| bad("no id"))?;
+    if id.is_empty() || id.contains('/') {
+        return Err(bad("an id is a plain name"));
+    }
+    let secret = match (src, env) {
+        (Some(p), None) => {
+            std::fs::metadata(&p).map_err(|e| bad(&format!("{}: {e}", p.display())))?;
+            Secret {
+                path: p,
+                temporary: false,
+            }
+        }
+        (None, Some(var)) => {
+            let value = std::env::var(&var).map_err(|_| bad(&format!("${var} is not set")))?;
+            let path =
+                std::env::temp_dir().join(format!("berth-secret-{}-{id}", std::process::id()));
+            use std::io::Write;
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)
+                .and_then(|mut f| f.write_all(value.as_bytes()))
+                .map_err(|e| bad(&e.to_string()))?;
+            Secret {
+                path,
+                temporary: true,
+            }
+        }
+        _ => return Err(bad("give src=PATH or env=VAR")),
+    };
+    Ok((id, secret))
 }
 
 fn fail(code: i32, m: impl Into<String>) -> Failure {
@@ -112,8 +199,42 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
             })
             .collect()
     };
-    let build_args: BTreeMap<String, String> =
-        pairs(&a.build_arg, "--build-arg")?.into_iter().collect();
+    let mut build_args: BTreeMap<String, String> = BTreeMap::new();
+    for f in &a.build_arg_file {
+        let text = std::fs::read_to_string(f)
+            .map_err(|e| fail(125, format!("--build-arg-file {}: {e}", f.display())))?;
+        let lines: Vec<String> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(String::from)
+            .collect();
+        build_args.extend(pairs(&lines, "--build-arg-file")?);
+    }
+    // --build-arg wins over a file's value.
+    build_args.extend(pairs(&a.build_arg, "--build-arg")?);
+    if let Some(p) = &a.platform {
+        let host = berth_image::manifest::Platform::host();
+        let want = p.trim_start_matches("linux/");
+        let ours = host.architecture.to_string();
+        let other_os = p.contains('/') && !p.starts_with("linux/");
+        if other_os || want.split('/').next() != Some(ours.as_str()) {
+            return Err(fail(
+                125,
+                format!("--platform {p}: this host builds for linux/{ours} only (no emulation)"),
+            ));
+        }
+    }
+    let format = a
+        .format
+        .clone()
+        .or_else(|| std::env::var("BUILDAH_FORMAT").ok())
+        .unwrap_or_else(|| "oci".into());
+    let secrets = a
+        .secret
+        .iter()
+        .map(|s| secret(s))
+        .collect::<Result<BTreeMap<_, _>, _>>()?;
     let req = berth_build::execute::BuildRequest {
         containerfile: text,
         file_name: name,
@@ -125,8 +246,28 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
         network: a.network.clone(),
         layers: a.layers,
         no_cache: a.no_cache,
+        secrets: secrets
+            .iter()
+            .map(|(k, v)| (k.clone(), v.path.clone()))
+            .collect(),
+        volumes: a.volume.clone(),
+        docker_format: format == "docker" || format == "v2s2",
+        squash: a.squash,
+        annotations: pairs(&a.annotation, "--annotation")?,
     };
     let store = store_args.open()?;
+    let policy = match a.pull.as_str() {
+        "true" => "always",
+        "false" => "never",
+        p => p,
+    };
+    for image in berth_build::execute::images_needed(&req).map_err(|e| fail(e.code, e.message))? {
+        let present = store.image(&image).is_ok();
+        if policy == "never" || (policy == "missing" && present) {
+            continue;
+        }
+        crate::commands::images::pull_for_run(store_args, &image, policy)?;
+    }
     let mut log: Box<dyn std::io::Write> = if a.quiet {
         Box::new(std::io::sink())
     } else {

@@ -1,0 +1,287 @@
+//! `RUN --mount`: bind (from the context, a stage or an image), cache (a
+//! directory the store keeps between builds), tmpfs, and secret (a file given
+//! with `--secret`, never written into the image).
+//!
+//! Every source path is resolved inside its own root (openat2
+//! `RESOLVE_IN_ROOT`), so neither `..` nor a symlink in the context can bind a
+//! host path into the build (CVE-2024-1753); a cache's id is hashed into its
+//! directory's name, so no id can name a directory outside the cache root
+//! (CVE-2024-9675). Writable binds of the context go through an overlay whose
+//! upper directory is thrown away: the context itself is never written.
+//! Mount points the runtime had to create in the working container are removed
+//! after the command, so they do not end up in the image.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use berth_image::digest::{Algorithm, Digester};
+use berth_storage::archive;
+
+use crate::mount::{Mount, MountSpec, MountType};
+
+/// Where RUN's mounts come from.
+pub struct Sources<'a> {
+    pub context: &'a Path,
+    /// Stages built so far: their names and mounted roots.
+    pub stages: &'a [(Vec<String>, PathBuf)],
+    /// `--secret id=ID,src=PATH`.
+    pub secrets: &'a BTreeMap<String, PathBuf>,
+    /// The store's directory for cache mounts.
+    pub cache_root: PathBuf,
+    /// Scratch space for this RUN (secret copies, overlay dirs); removed after.
+    pub scratch: PathBuf,
+    /// The stage's working directory (relative targets).
+    pub workdir: &'a str,
+}
+
+/// What the engine is handed for one RUN, and what to undo after it.
+#[derive(Debug, Default)]
+pub struct Prepared {
+    /// `SOURCE:TARGET[:ro]` bind mounts.
+    pub volumes: Vec<String>,
+    /// `TARGET[:OPTIONS]` tmpfs mounts.
+    pub tmpfs: Vec<String>,
+    /// `NAME=VALUE` for secrets exposed as environment variables.
+    pub env: Vec<String>,
+    /// Overlays mounted for writable binds, unmounted after the command.
+    overlays: Vec<PathBuf>,
+}
+
+fn target_of(m: &Mount, workdir: &str) -> Result<String, String> {
+    let t = match (&m.target, m.kind) {
+        (Some(t), _) => t.clone(),
+        (None, MountType::Secret) => format!(
+            "/run/secrets/{}",
+            m.id.as_deref().ok_or("a secret mount needs an id")?
+        ),
+        (None, k) => return Err(format!("a {} mount needs a target", k.as_str())),
+    };
+    let t = if t.starts_with('/') {
+        t
+    } else {
+        format!("{}/{t}", workdir.trim_end_matches('/'))
+    };
+    if t.contains(':') || t.split('/').any(|c| c == "..") {
+        return Err(format!("mount target {t}: no ':' or '..' allowed"));
+    }
+    Ok(t)
+}
+
+/// A path `rel` inside `root`, symlinks resolved inside it; an error when it
+/// does not exist there.
+fn inside(root: &Path, rel: &str, what: &str) -> Result<PathBuf, String> {
+    let clean: PathBuf = Path::new(rel)
+        .components()
+        .filter_map(|c| match c {
+            std::path::Component::Normal(n) => Some(n),
+            _ => None,
+        })
+        .collect();
+    if crate::ignore::clean(rel).starts_with("..") {
+        return Err(format!("{what} {rel}: outside its root"));
+    }
+    let resolved = archive::resolve_in_root(root, &clean)
+        .ok_or_else(|| format!("{what} {rel}: no such file or directory"))?;
+    let host = root.join(resolved);
+    if host.to_string_lossy().contains(':') {
+        return Err(format!("{what} {rel}: paths holding ':' cannot be mounted"));
+    }
+    Ok(host)
+}
+
+/// The bind mounts, tmpfs mounts and secret variables of one RUN.
+pub fn prepare(specs: &[MountSpec], src: &Sources) -> Result<Prepared, String> {
+    let mut out = Prepared::default();
+    for spec in specs {
+        let m = spec
+            .mount
+            .as_ref()
+            .ok_or_else(|| format!("--mount={}: unexpanded variables", spec.spec))?;
+        if let Err(e) = prepare_one(m, src, &mut out) {
+            out.release();
+            return Err(format!("--mount={}: {e}", spec.spec));
+        }
+    }
+    Ok(out)
+}
+
+fn prepare_one(m: &Mount, src: &Sources, out: &mut Prepared) -> Result<(), String> {
+    let ro = |ro: bool| if ro { ":ro" } else { "" };
+    match m.kind {
+        MountType::Bind => {
+            let target = target_of(m, src.workdir)?;
+            let root = match &m.from {
+                None => src.context.to_path_buf(),
+                Some(f) => src
+                    .stages
+                    .iter()
+                    .find(|(names, _)| names.contains(&f.to_ascii_lowercase()))
+                    .map(|(_, r)| r.clone())
+                    .ok_or_else(|| format!("from={f}: no such stage"))?,
+            };
+            let host = inside(&root, m.source.as_deref().unwrap_or("."), "source")?;
+            let host = if m.readonly {
+                host
+            } else {
+                writable_copy(&host, src, out)?
+            };
+            out.volumes
+                .push(format!("{}:{target}{}", host.display(), ro(m.readonly)));
+        }
+        MountType::Cache => {
+            let target = target_of(m, src.workdir)?;
+            let id = m.id.clone().unwrap_or_else(|| target.clone());
+            let mut d = Digester::new(Algorithm::Sha256);
+            d.update(id.as_bytes());
+            let dir = src.cache_root.join(d.finish().hex());
+            if !dir.exists() {
+                std::fs::create_dir_all(&dir).map_err(|e| format!("cache {id}: {e}"))?;
+                set_owner_mode(&dir, m.uid, m.gid, Some(m.mode.unwrap_or(0o755)))?;
+            }
+            out.volumes
+                .push(format!("{}:{target}{}", dir.display(), ro(m.readonly)));
+        }
+        MountType::Tmpfs => {
+            let target = target_of(m, src.workdir)?;
+            out.tmpfs.push(match m.size {
+                Some(n) => format!("{target}:size={n}"),
+                None => target,
+            });
+        }
+        MountType::Secret => {
+            let id = m.id.as_deref().ok_or("a secret mount needs an id")?;
+            let Some(file) = src.secrets.get(id) else {
+                if m.required {
+                    return Err(format!(
+                        "secret {id} is required but was not given with --secret"
+                    ));
+                }
+                return Ok(());
+            };
+            let data =
+                std::fs::read(file).map_err(|e| format!("secret {id}: {}: {e}", file.display()))?;
+            if let Some(var) = &m.env {
+                out.env.push(format!(
+                    "{var}={}",
+                    String::from_utf8_lossy(&data).trim_end_matches('\n')
+                ));
+                if m.target.is_none() {
+                    return Ok(());
+                }
+            }
+            let target = target_of(m, src.workdir)?;
+            // A copy of its own, with the mode and owner asked for.
+            std::fs::create_dir_all(&src.scratch).map_err(|e| e.to_string())?;
+            let copy = src.scratch.join(format!("secret-{}", out.volumes.len()));
+            std::fs::write(&copy, &data).map_err(|e| format!("secret {id}: {e}"))?;
+            set_owner_mode(&copy, m.uid, m.gid, Some(m.mode.unwrap_or(0o400)))?;
+            out.volumes.push(format!("{}:{target}:ro", copy.display()));
+        }
+        MountType::Ssh => return Err("ssh mounts are not supported".into()),
+    }
+    Ok(())
+}
+
+/// A writable view of `host` whose writes are thrown away: an overlay over a
+/// directory, a copy of a file.
+fn writable_copy(host: &Path, src: &Sources, out: &mut Prepared) -> Result<PathBuf, String> {
+    let n = out.volumes.len();
+    let base = src.scratch.join(format!("rw-{n}"));
+    if host.is_dir() {
+        let (upper, work, merged) = (base.join("upper"), base.join("work"), base.join("merged"));
+        for d in [&upper, &work, &merged] {
+            std::fs::create_dir_all(d).map_err(|e| e.to_string())?;
+        }
+        berth_storage::drivers::overlay::mount(&[host], Some((&upper, &work)), &merged, None)
+            .map_err(|e| e.to_string())?;
+        out.overlays.push(merged.clone());
+        Ok(merged)
+    } else {
+        std::fs::create_dir_all(&base).map_err(|e| e.to_string())?;
+        let copy = base.join("file");
+        std::fs::copy(host, &copy).map_err(|e| format!("{}: {e}", host.display()))?;
+        Ok(copy)
+    }
+}
+
+fn set_owner_mode(
+    p: &Path,
+    uid: Option<u32>,
+    gid: Option<u32>,
+    mode: Option<u32>,
+) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    if uid.is_some() || gid.is_some() {
+        std::os::unix::fs::chown(p, uid, gid).map_err(|e| format!("{}: {e}", p.display()))?;
+    }
+    if let Some(m) = mode {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(m))
+            .map_err(|e| format!("{}: {e}", p.display()))?;
+    }
+    Ok(())
+}
+
+impl Prepared {
+    /// Unmounts the overlays of writable binds.
+    pub fn release(&mut self) {
+        for m in self.overlays.drain(..) {
+            let _ = berth_storage::drivers::overlay::unmount_path(&m);
+        }
+    }
+
+    /// Every mount target of this RUN.
+    pub fn targets(&self) -> Vec<String> {
+        let bind = self
+            .volumes
+            .iter()
+            .filter_map(|v| v.rsplit(':').find(|p| p.starts_with('/')).map(String::from));
+        let tmpfs = self
+            .tmpfs
+            .iter()
+            .map(|t| t.split(':').next().unwrap_or(t).to_string());
+        bind.chain(tmpfs).collect()
+    }
+}
+
+/// The components of `target` missing from `rootfs` now, shallowest first: the
+/// runtime will make them as mount points, and [`remove_made`] takes them out
+/// again after the command.
+pub fn missing(rootfs: &Path, target: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut rel = PathBuf::new();
+    for c in Path::new(target).components() {
+        if let std::path::Component::Normal(n) = c {
+            rel.push(n);
+            if archive::resolve_in_root(rootfs, &rel).is_none() {
+                out.push(rel.clone());
+            }
+        }
+    }
+    out
+}
+
+/// Removes what [`missing`] listed, deepest first, if it is still an empty
+/// directory or an empty file (what the runtime made). Each path is resolved
+/// inside the root again, so nothing the command left behind (a symlink in
+/// the path, say) can turn the removal to the host.
+pub fn remove_made(rootfs: &Path, made: &[PathBuf]) {
+    for rel in made.iter().rev() {
+        let Some(parent) = rel.parent() else { continue };
+        let Some(name) = rel.file_name() else {
+            continue;
+        };
+        let Some(p) = archive::resolve_in_root(rootfs, parent) else {
+            continue;
+        };
+        let path = rootfs.join(p).join(name);
+        match std::fs::symlink_metadata(&path) {
+            Ok(md) if md.is_dir() => {
+                let _ = std::fs::remove_dir(&path);
+            }
+            Ok(md) if md.is_file() && md.len() == 0 => {
+                let _ = std::fs::remove_file(&path);
+            }
+            _ => {}
+        }
+    }
+}
