@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Build a small Containerfile (FROM busybox; ENV/LABEL/WORKDIR; 2 RUN; COPY of a ~50 MB
-# context directory; CMD), berth against `buildah bud --layers --no-cache` (uncached),
+# Build a multi-stage Containerfile (a builder stage with COPY and 2 RUN; the final stage
+# with ENV/LABEL/WORKDIR, 2 RUN, COPY --from the builder, COPY of a ~50 MB context
+# directory, CMD), berth against `buildah bud --layers --no-cache` (uncached),
 # each into its own store on overlay, interleaved rounds, medians and ratio; peak RSS.
 source "$(dirname "$0")/lib.sh"
 source "$ROOT/scripts/oci-layout.sh"
@@ -20,13 +21,21 @@ tar -C "$D/rootfs" -c . > "$D/rootfs.tar"
 for i in $(seq 20); do head -c $((2 << 20)) /dev/urandom > "$D/ctx/payload/blob$i.bin"; done
 mkdir -p "$D/ctx/payload/text"; for i in $(seq 2000); do seq 1 400 > "$D/ctx/payload/text/f$i.txt"; done
 cat > "$D/ctx/Containerfile" <<'EOC'
+FROM localhost/bench:1 AS builder
+ENV LANG=C.UTF-8
+WORKDIR /src
+COPY payload/text /src/text
+RUN mkdir -p out && for f in text/*.txt; do wc -l "$f" >> out/counts; done && sort -n out/counts > out/sorted
+RUN head -c 4194304 /dev/urandom > out/asset.bin && sha256sum out/asset.bin > out/asset.sum
+
 FROM localhost/bench:1
 ENV APP_HOME=/app LANG=C.UTF-8
 LABEL org.example.bench="berth" org.example.size="50MB"
 WORKDIR /app
 RUN mkdir -p gen && for i in $(seq 1 200); do echo "line $i" > gen/f$i.txt; done && head -c 1048576 /dev/urandom > gen/rand.bin
-RUN echo built > status && ls -la /app > listing && sha256sum gen/rand.bin > gen/sum
+COPY --from=builder /src/out /app/out
 COPY payload /app/payload
+RUN echo built > status && ls -la /app > listing && sha256sum gen/rand.bin > gen/sum
 CMD ["/bin/sh", "-c", "cat /app/status"]
 EOC
 cat > "$D/containers.conf" <<EOC

@@ -232,6 +232,23 @@ fn run_stages(
             working.push(w);
             let w = working.last().expect("pushed");
             let mut state = StageState::new(store, &base)?;
+            // The base image's ONBUILD triggers run first, and are not inherited.
+            let triggers = onbuild_triggers(&mut state.config)?;
+            let from_roots: Vec<(Vec<String>, PathBuf)> = working
+                .iter()
+                .chain(borrowed)
+                .map(|w| (w.names.clone(), w.rootfs.clone()))
+                .collect();
+            for inst in &triggers {
+                let _ = writeln!(
+                    log,
+                    "[{}/{}] ONBUILD {}",
+                    index + 1,
+                    cf.stages.len(),
+                    inst.original.trim()
+                );
+                state.apply(store, w, inst, req, ignore, &from_roots)?;
+            }
             for inst in &stage.instructions {
                 step += 1;
                 let _ = writeln!(
@@ -452,6 +469,38 @@ fn load_ignore(context: &Path) -> Result<Ignore, BuildError> {
     Ignore::parse("").map_err(err)
 }
 
+/// The base config's ONBUILD triggers as instructions (taken out of the
+/// config: a child does not pass them on).
+fn onbuild_triggers(config: &mut Value) -> Result<Vec<Located>, BuildError> {
+    let Some(list) = config.as_object_mut().and_then(|o| o.remove("OnBuild")) else {
+        return Ok(Vec::new());
+    };
+    let text: String = list
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t.as_str())
+        .map(|t| format!("{t}\n"))
+        .collect();
+    if text.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ast = crate::parse_ast(&text, "ONBUILD").map_err(err)?;
+    let insts = crate::parse_instructions(&ast, "ONBUILD").map_err(err)?;
+    if let Some(bad) = insts.iter().find(|i| {
+        matches!(
+            i.instruction,
+            Instruction::From(_) | Instruction::Onbuild(_)
+        )
+    }) {
+        return Err(err(format!(
+            "ONBUILD {}: FROM and ONBUILD cannot be triggers",
+            bad.original.trim()
+        )));
+    }
+    Ok(insts)
+}
+
 /// The image a FROM names: an earlier stage's result, `scratch`, or a local image.
 fn base_image(store: &Arc<Store>, working: &[Working], name: &str) -> Result<String, BuildError> {
     let lower = name.to_ascii_lowercase();
@@ -529,6 +578,9 @@ fn start_stage(
     })
 }
 
+/// The PATH a stage gets when its base has none.
+const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
 /// The config and settings a stage accumulates.
 struct StageState {
     config: Value,
@@ -551,11 +603,27 @@ impl StageState {
             json!({})
         };
         let mut env = Vars::default();
+        // A base without PATH gets the default one first, as buildah and
+        // Docker's builder give it (RUN needs it; ENV PATH replaces it in place).
+        if !config["Env"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|e| e.as_str().is_some_and(|s| s.starts_with("PATH=")))
+        {
+            env.set("PATH", DEFAULT_PATH);
+        }
         for e in config["Env"].as_array().into_iter().flatten() {
             if let Some((k, v)) = e.as_str().and_then(|s| s.split_once('=')) {
                 env.set(k, v);
             }
         }
+        let mut config = config;
+        config["Env"] = json!(
+            env.iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+        );
         let workdir = config["WorkingDir"]
             .as_str()
             .filter(|s| !s.is_empty())
@@ -791,9 +859,21 @@ impl StageState {
                 self.config["Healthcheck"] = match h {
                     Healthcheck::None => json!({"Test": ["NONE"]}),
                     Healthcheck::Check(c) => {
-                        let ns = |d: Option<std::time::Duration>| d.map(|d| d.as_nanos() as u64);
-                        json!({"Test": c.test, "Interval": ns(c.interval), "Timeout": ns(c.timeout),
-                               "StartPeriod": ns(c.start_period), "Retries": c.retries})
+                        // Unset timings are left out, as Docker writes them.
+                        let mut h = json!({"Test": c.test});
+                        for (k, d) in [
+                            ("Interval", c.interval),
+                            ("Timeout", c.timeout),
+                            ("StartPeriod", c.start_period),
+                        ] {
+                            if let Some(d) = d {
+                                h[k] = json!(d.as_nanos() as u64);
+                            }
+                        }
+                        if let Some(r) = c.retries {
+                            h["Retries"] = json!(r);
+                        }
+                        h
                     }
                 };
             }
@@ -1098,6 +1178,8 @@ pub(crate) fn copy_files(
     let into_dir = files.dest.ends_with('/')
         || sources.len() + files.inline.len() > 1
         || archive::is_dir_in_root(rootfs, &dest);
+    // A destination directory the copy creates gets its owner (`--chown`).
+    let make_dest = archive::resolve_in_root(rootfs, &dest).is_none();
     // The tar is streamed to the extractor through a pipe, never held whole.
     let (r, w) = std::io::pipe().map_err(|e| e.to_string())?;
     std::thread::scope(|scope| {
@@ -1105,7 +1187,7 @@ pub(crate) fn copy_files(
             let mut b = tar::Builder::new(std::io::BufWriter::with_capacity(1 << 20, w));
             b.follow_symlinks(false);
             write_sources(
-                &mut b, files, &sources, &dest, into_dir, ignore, owner, mode, add,
+                &mut b, files, &sources, &dest, into_dir, make_dest, ignore, owner, mode, add,
             )?;
             b.into_inner()
                 .and_then(|mut w| w.flush())
@@ -1130,12 +1212,14 @@ fn write_sources<W: Write>(
     sources: &[(PathBuf, String)],
     dest: &Path,
     into_dir: bool,
+    make_dest: bool,
     ignore: Option<&Ignore>,
     owner: Owner,
     mode: Option<u32>,
     add: bool,
 ) -> Result<(), String> {
     let dest = dest.to_path_buf();
+    let mut made = !make_dest;
     for inline in &files.inline {
         let target = if into_dir {
             dest.join(&inline.name)
@@ -1161,6 +1245,12 @@ fn write_sources<W: Write>(
             continue;
         }
         if md.is_dir() {
+            if !made && !dest.as_os_str().is_empty() {
+                // The directory's contents go into DEST, which takes the
+                // directory's own metadata (and --chown), as buildah does.
+                add_entry(b, path, &md, &dest, owner, None)?;
+                made = true;
+            }
             add_tree(b, path, shown, &dest, ignore, owner, mode)?;
         } else {
             if ignore.is_some_and(|i| i.is_excluded(shown)) {

@@ -720,3 +720,56 @@ fn build_arg_files_and_platforms() {
     assert_eq!(r.code, 125);
     assert_eq!(r.stderr.trim().lines().count(), 1, "{}", r.stderr);
 }
+
+#[test]
+fn onbuild_triggers_run_in_the_child_build() {
+    let st = Store::new();
+    let parent = st.context(
+        "parent",
+        &[("Containerfile", "FROM localhost/bb:1\nONBUILD RUN echo triggered > /onbuild.txt\nONBUILD COPY hello.txt /from-child-context\n")],
+    );
+    st.ok(&[
+        "build",
+        "-q",
+        "--format",
+        "docker",
+        "-t",
+        "localhost/parent:1",
+        parent.to_str().unwrap(),
+    ]);
+    let child = st.context(
+        "child",
+        &[
+            (
+                "Containerfile",
+                "FROM localhost/parent:1\nRUN cat /onbuild.txt > /seen.txt\n",
+            ),
+            ("hello.txt", "child context\n"),
+        ],
+    );
+    st.ok(&[
+        "build",
+        "-q",
+        "--format",
+        "docker",
+        "-t",
+        "localhost/child:1",
+        child.to_str().unwrap(),
+    ]);
+    let r = st.ok(&[
+        "run",
+        "--rm",
+        "localhost/child:1",
+        "cat",
+        "/seen.txt",
+        "/from-child-context",
+    ]);
+    assert_eq!(r.stdout, "triggered\nchild context\n");
+    let v = json(&st.ok(&["image", "inspect", "localhost/child:1"]).stdout);
+    assert!(
+        v[0]["Config"]["OnBuild"].is_null(),
+        "triggers are not inherited: {}",
+        v[0]["Config"]
+    );
+    st.assert_clean();
+}

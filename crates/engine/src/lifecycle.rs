@@ -260,6 +260,13 @@ pub fn remove(store: &Store, name: &str, force: bool) -> Result<Info, Failure> {
     Ok(info)
 }
 
+/// `rm -v`: [`remove`], and the container's anonymous volumes with it.
+pub fn remove_with_volumes(store: &Store, name: &str, force: bool) -> Result<Info, Failure> {
+    let info = remove(store, name, force)?;
+    crate::volumes::remove_anonymous(store, &info.config.process.anonymous_volumes);
+    Ok(info)
+}
+
 /// Waits for a container to exit and returns its exit code.
 pub fn wait(store: &Store, name: &str) -> Result<i32, Failure> {
     let info = find(store, name)?;

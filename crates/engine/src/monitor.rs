@@ -390,7 +390,8 @@ fn finish(store: &Store, id: &str, code: i32) {
     oci_of(store, id).delete(id);
     crate::network::teardown(store, id);
     let _ = store.unmount(id, false);
-    let rm = container::find(store, id).is_ok_and(|i| i.config.rm);
+    let info = container::find(store, id).ok();
+    let rm = info.as_ref().is_some_and(|i| i.config.rm);
     let mut st = container::load_state(store, id);
     st.status = Status::Exited;
     st.pid = 0;
@@ -399,6 +400,9 @@ fn finish(store: &Store, id: &str, code: i32) {
     let _ = container::save_state(store, id, &st);
     if rm {
         crate::run::remove(store, id);
+        if let Some(i) = &info {
+            crate::volumes::remove_anonymous(store, &i.config.process.anonymous_volumes);
+        }
     }
 }
 

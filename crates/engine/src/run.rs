@@ -104,6 +104,19 @@ pub fn create(store: &Store, o: &RunOptions) -> Result<Info, RunError> {
             o.process.network = "bridge".into();
         }
     }
+    // The image's VOLUMEs get anonymous volumes, unless something else is
+    // mounted there (working containers of builds write through to the image).
+    let builder = o
+        .process
+        .labels
+        .iter()
+        .any(|l| l.starts_with("io.berth.builder="));
+    if !builder {
+        let taken = volumes::destinations(&o.process.volumes, &o.process.tmpfs);
+        let (specs, names) = volumes::anonymous_for_image(&config, &taken);
+        o.process.volumes.extend(specs);
+        o.process.anonymous_volumes.extend(names);
+    }
     let o = &o;
     // A bad runtime, log driver, network or mount flag fails now, not at start.
     container::check_log_driver(o.process.log_driver.as_deref()).map_err(RunError::Engine)?;
@@ -183,6 +196,8 @@ pub fn run(store: &Store, o: &RunOptions) -> Result<i32, RunError> {
     let result = run_container(store, &c);
     if o.rm || result.is_err() {
         remove(store, &c.id);
+        // --rm takes the anonymous volumes with it, as podman's does.
+        volumes::remove_anonymous(store, &c.config.process.anonymous_volumes);
     }
     result
 }
@@ -239,8 +254,9 @@ pub fn prepare_bundle(store: &Store, info: &Info) -> Result<PathBuf, RunError> {
         volumes::generated_files(info, &bundle, &hostname, &members).map_err(RunError::Engine)?,
     );
     for v in &cfg.process.volumes {
-        spec.mounts
-            .push(volumes::volume_mount(store, v).map_err(RunError::Engine)?);
+        let m = volumes::volume_mount(store, v).map_err(RunError::Engine)?;
+        volumes::copy_up(store, &rootfs, v).map_err(RunError::Engine)?;
+        spec.mounts.push(m);
     }
     for t in &cfg.process.tmpfs {
         spec.mounts

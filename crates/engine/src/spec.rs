@@ -108,6 +108,10 @@ pub struct ProcessOptions {
     pub log_driver: Option<String>,
     /// `-P`: publish every port the image exposes on a free host port.
     pub publish_all: bool,
+    /// The anonymous volumes made for the image's VOLUMEs (their names; the
+    /// mounts are among `volumes`), removed with the container by `rm -v` or
+    /// `--rm`.
+    pub anonymous_volumes: Vec<String>,
 }
 
 fn mount(dest: &str, kind: &str, source: &str, options: &[&str]) -> Mount {

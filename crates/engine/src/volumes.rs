@@ -84,6 +84,123 @@ pub fn volume_mount(store: &Store, spec: &str) -> Result<Mount, String> {
     Ok(bind(dest, &source, ro))
 }
 
+/// The image's VOLUMEs that no `-v`, `--mount` or `--tmpfs` covers, each as a
+/// new anonymous volume (`NAME:DEST`); returns the specs and the names.
+pub fn anonymous_for_image(
+    config: &serde_json::Value,
+    taken: &[String],
+) -> (Vec<String>, Vec<String>) {
+    let mut specs = Vec::new();
+    let mut names = Vec::new();
+    for dest in config["Volumes"]
+        .as_object()
+        .into_iter()
+        .flat_map(|v| v.keys())
+    {
+        let dest = dest.trim_end_matches('/');
+        if dest.is_empty() || check_dest(dest, "VOLUME").is_err() || taken.iter().any(|t| t == dest)
+        {
+            continue;
+        }
+        let name = random_name();
+        specs.push(format!("{name}:{dest}"));
+        names.push(name);
+    }
+    (specs, names)
+}
+
+/// 64 hex digits, as podman names anonymous volumes.
+fn random_name() -> String {
+    use std::io::Read;
+    let mut b = [0u8; 32];
+    let got = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut b));
+    if got.is_err() {
+        // Not random, but unique enough for a name: time and pid.
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        b[..16].copy_from_slice(&t.to_le_bytes());
+        b[16..20].copy_from_slice(&std::process::id().to_le_bytes());
+    }
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// The container path of each `-v`/`--tmpfs` mount.
+pub fn destinations(volumes: &[String], tmpfs: &[String]) -> Vec<String> {
+    let v = volumes.iter().filter_map(|v| v.split(':').nth(1));
+    let t = tmpfs.iter().map(|t| t.split(':').next().unwrap_or(t));
+    v.chain(t)
+        .map(|d| d.trim_end_matches('/').to_string())
+        .collect()
+}
+
+/// A named volume's first use: what the image holds at the mount's path is
+/// copied in (podman's copy-up), read inside the container's root and written
+/// by the layer extractor, so the image's symlinks cannot point it elsewhere.
+pub fn copy_up(store: &Store, rootfs: &Path, spec: &str) -> Result<(), String> {
+    let mut parts = spec.split(':');
+    let (Some(name), Some(dest)) = (parts.next(), parts.next()) else {
+        return Ok(());
+    };
+    if name.starts_with('/') || !valid_volume_name(name) {
+        return Ok(());
+    }
+    let data = volume_dir(store, name);
+    let marker = data.with_file_name("copied-up");
+    if marker.exists() {
+        return Ok(());
+    }
+    let empty = std::fs::read_dir(&data)
+        .map(|mut d| d.next().is_none())
+        .unwrap_or(true);
+    let rel: PathBuf = Path::new(dest)
+        .components()
+        .filter(|c| matches!(c, Component::Normal(_)))
+        .collect();
+    if empty && berth_storage::archive::is_dir_in_root(rootfs, &rel) {
+        std::fs::create_dir_all(&data).map_err(|e| format!("volume {name}: {e}"))?;
+        let (r, mut w) = std::io::pipe().map_err(|e| e.to_string())?;
+        std::thread::scope(|s| {
+            let reader = s.spawn(move || {
+                let mut opts = berth_storage::archive::ApplyOptions::new(
+                    berth_storage::archive::WhiteoutMode::Literal,
+                );
+                opts.sync = false;
+                berth_storage::archive::apply_layer(r, &data, &opts, None).map(drop)
+            });
+            let wrote = berth_storage::archive::tar_in_root(rootfs, &rel, "", &mut w);
+            drop(w);
+            let applied = reader.join().expect("copy-up thread");
+            wrote
+                .map(drop)
+                .map_err(|e| format!("volume {name}: reading {dest}: {e}"))?;
+            applied.map_err(|e| format!("volume {name}: {e}"))
+        })?;
+        // The volume's root takes the owner and mode of the image's directory.
+        if let Some(src) = berth_storage::archive::resolve_in_root(rootfs, &rel)
+            && let Ok(md) = std::fs::symlink_metadata(rootfs.join(src))
+        {
+            use std::os::unix::fs::{MetadataExt, PermissionsExt};
+            let data = volume_dir(store, name);
+            std::os::unix::fs::chown(&data, Some(md.uid()), Some(md.gid()))
+                .map_err(|e| format!("volume {name}: {e}"))?;
+            std::fs::set_permissions(&data, std::fs::Permissions::from_mode(md.mode() & 0o7777))
+                .map_err(|e| format!("volume {name}: {e}"))?;
+        }
+    }
+    std::fs::write(&marker, b"").map_err(|e| format!("volume {name}: {e}"))
+}
+
+/// Removes a container's anonymous volumes.
+pub fn remove_anonymous(store: &Store, names: &[String]) {
+    for n in names.iter().filter(|n| valid_volume_name(n)) {
+        if let Some(dir) = volume_dir(store, n).parent() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
 /// `--tmpfs DEST[:OPTIONS]`.
 pub fn tmpfs_mount(spec: &str) -> Result<Mount, String> {
     let (dest, opts) = spec.split_once(':').unwrap_or((spec, ""));

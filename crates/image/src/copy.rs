@@ -584,38 +584,42 @@ fn copy_blob(
     let mut attempt = 0;
     loop {
         match send_blob(src, dst, desc, progress, cancel) {
-            Err(e)
+            // Only the upload is tried again here: the source's client has
+            // its own retry count (`--retry`).
+            Err((e, true))
                 if e.is_transient() && attempt < BLOB_RETRIES && !cancel.load(Ordering::SeqCst) =>
             {
                 attempt += 1;
                 std::thread::sleep(std::time::Duration::from_millis(200 << attempt));
             }
-            r => {
-                r?;
-                break;
-            }
+            Err((e, _)) => return Err(e),
+            Ok(()) => break,
         }
     }
     progress.blob_done(desc, false);
     Ok(())
 }
 
+/// One try at a blob; a failure says whether it was the upload's.
 fn send_blob(
     src: &dyn ImageSource,
     dst: &dyn ImageDestination,
     desc: &Descriptor,
     progress: &dyn Progress,
     cancel: &AtomicBool,
-) -> Result<()> {
-    let stream = src.blob(desc)?;
+) -> std::result::Result<(), (Error, bool)> {
+    let stream = src.blob(desc).map_err(|e| (e, false))?;
     if let Some(n) = stream.size
         && n != desc.size
     {
-        return Err(Error::SizeMismatch {
-            digest: desc.digest.clone(),
-            expected: desc.size,
-            actual: n,
-        });
+        return Err((
+            Error::SizeMismatch {
+                digest: desc.digest.clone(),
+                expected: desc.size,
+                actual: n,
+            },
+            false,
+        ));
     }
     let verified = if dst.verifies_digests() {
         VerifyingReader::size_only(stream.reader, desc.digest.clone(), desc.size)
@@ -627,8 +631,9 @@ fn send_blob(
         digest: desc.digest.clone(),
         size: desc.size,
     };
-    dst.put_blob(&mut counted, Some(&known))?;
-    Ok(())
+    dst.put_blob(&mut counted, Some(&known))
+        .map(drop)
+        .map_err(|e| (e, true))
 }
 
 /// The error a blob copy stops with when another one failed first.

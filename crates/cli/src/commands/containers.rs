@@ -7,7 +7,7 @@ use clap::Args;
 use serde_json::{Value, json};
 
 use crate::commands::image::{print_rows, print_value};
-use crate::commands::images::StoreArgs;
+use crate::commands::images::{StoreArgs, human_size};
 use crate::commands::run::monitor_argv;
 use crate::exit::{CmdResult, Failure};
 
@@ -140,6 +140,9 @@ pub struct RmArgs {
     /// Remove every container.
     #[arg(short, long)]
     all: bool,
+    /// Remove the containers' anonymous volumes too.
+    #[arg(short, long)]
+    volumes: bool,
     names: Vec<String>,
 }
 
@@ -158,7 +161,12 @@ pub fn rm(store_args: &StoreArgs, a: RmArgs) -> CmdResult {
         a.names
     };
     each(&names, |n| {
-        let info = lifecycle::remove(&store, n, a.force).map_err(fail)?;
+        let info = if a.volumes {
+            lifecycle::remove_with_volumes(&store, n, a.force)
+        } else {
+            lifecycle::remove(&store, n, a.force)
+        }
+        .map_err(fail)?;
         println!("{}", if a.all { &info.id } else { n });
         Ok(())
     })
@@ -256,6 +264,38 @@ pub struct PsArgs {
     /// Show the working containers of builds and `berth builder` too.
     #[arg(long)]
     external: bool,
+    /// Show each container's size: what it wrote, and with its image.
+    #[arg(short, long)]
+    size: bool,
+}
+
+/// Bytes a container has written (its layer), and its image's size.
+fn sizes(store: &berth_storage::Store, i: &Info) -> (u64, u64) {
+    fn du(p: &std::path::Path) -> u64 {
+        let Ok(md) = std::fs::symlink_metadata(p) else {
+            return 0;
+        };
+        if !md.is_dir() {
+            return if md.is_file() { md.len() } else { 0 };
+        }
+        std::fs::read_dir(p)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| du(&e.path()))
+            .sum()
+    }
+    let rw = store
+        .container(&i.id)
+        .ok()
+        .and_then(|c| store.layer(&c.layer).ok())
+        .map(|l| du(&store.layer_path(&l)))
+        .unwrap_or(0);
+    let image = store
+        .image(&i.config.image_id)
+        .map(|im| im.size)
+        .unwrap_or(0);
+    (rw, image)
 }
 
 /// Whether a container passes every `--filter` (the same key given twice: either).
@@ -405,10 +445,13 @@ pub fn ps(store_args: &StoreArgs, a: PsArgs) -> CmdResult {
         "image" => list.sort_by(|x, y| x.config.image_name.cmp(&y.config.image_name)),
         "names" => list.sort_by(|x, y| x.names.cmp(&y.names)),
         "status" => list.sort_by_key(|x| x.state.status.as_str()),
+        "size" => list.sort_by_cached_key(|x| sizes(&store, x).0),
         other => {
             return Err(Failure {
                 code: 125,
-                message: format!("invalid --sort {other:?}: created, id, image, names or status"),
+                message: format!(
+                    "invalid --sort {other:?}: created, id, image, names, size or status"
+                ),
             });
         }
     }
@@ -445,21 +488,33 @@ pub fn ps(store_args: &StoreArgs, a: PsArgs) -> CmdResult {
                 r["State"] = json!(status_text(i, now, h.as_deref()));
             }
         }
+        if a.size {
+            for (r, i) in rows.iter_mut().zip(&list) {
+                let (rw, image) = sizes(&store, i);
+                r["Size"] = json!(format!(
+                    "{} (virtual {})",
+                    human_size(rw),
+                    human_size(rw + image)
+                ));
+                r["SizeRw"] = json!(rw);
+                r["SizeRootFs"] = json!(rw + image);
+            }
+        }
         return print_rows(&rows, f);
     }
-    let mut rows = vec![
-        [
-            "CONTAINER ID",
-            "IMAGE",
-            "COMMAND",
-            "CREATED",
-            "STATUS",
-            "PORTS",
-            "NAMES",
-        ]
-        .map(String::from)
-        .to_vec(),
+    let mut head = vec![
+        "CONTAINER ID",
+        "IMAGE",
+        "COMMAND",
+        "CREATED",
+        "STATUS",
+        "PORTS",
+        "NAMES",
     ];
+    if a.size {
+        head.push("SIZE");
+    }
+    let mut rows = vec![head.into_iter().map(String::from).collect::<Vec<_>>()];
     for (i, h) in list.iter().zip(&healths) {
         let cmd = i.config.args.join(" ");
         let cmd = if a.no_trunc || cmd.chars().count() <= 20 {
@@ -483,6 +538,14 @@ pub fn ps(store_args: &StoreArgs, a: PsArgs) -> CmdResult {
             ports_text(&store, i),
             i.name().to_string(),
         ]);
+        if a.size {
+            let (rw, image) = sizes(&store, i);
+            rows.last_mut().expect("row").push(format!(
+                "{} (virtual {})",
+                human_size(rw),
+                human_size(rw + image)
+            ));
+        }
     }
     print!("{}", crate::table::render(&rows));
     Ok(())

@@ -432,20 +432,85 @@ fn inspect_value(
     serde_json::to_value(out).expect("json")
 }
 
-/// Renders a template once per row (podman's `--format` on lists).
+/// Renders a template once per row (podman's `--format` on lists). A
+/// `table ` template gets a header row and aligned columns, as podman prints
+/// them.
 pub fn print_rows(rows: &[Value], format: &str) -> CmdResult {
     if format == "json" {
         return print_value(&Value::Array(rows.to_vec()), None);
     }
-    let f = format.strip_prefix("table ").unwrap_or(format);
-    let t = Template::parse(&f.replace("\\t", "\t").replace("\\n", "\n"))
-        .map_err(|e| exit::usage(125, e))?;
+    let (table, f) = match format.strip_prefix("table") {
+        Some(rest) if rest.is_empty() || rest.starts_with([' ', '\t']) => (true, rest.trim_start()),
+        _ => (false, format),
+    };
+    let f = f.replace("\\t", "\t").replace("\\n", "\n");
+    let t = Template::parse(&f).map_err(|e| exit::usage(125, e))?;
     let mut out = String::new();
-    for r in rows {
-        out.push_str(&t.render(r).map_err(|e| exit::usage(125, e))?);
-        out.push('\n');
+    if !table {
+        for r in rows {
+            out.push_str(&t.render(r).map_err(|e| exit::usage(125, e))?);
+            out.push('\n');
+        }
+        return write_out(out.as_bytes());
     }
-    write_out(out.as_bytes())
+    let mut cells = vec![
+        f.split('\t')
+            .map(|seg| header_of(seg, rows.first()))
+            .collect::<Vec<_>>(),
+    ];
+    for r in rows {
+        let line = t.render(r).map_err(|e| exit::usage(125, e))?;
+        cells.push(line.split('\t').map(String::from).collect());
+    }
+    write_out(crate::table::render(&cells).as_bytes())
+}
+
+/// A column's header: the template's `{{.Field}}`s as podman names them
+/// (`CONTAINER ID`, `IMAGE ID`, `CREATED AT` …), the rest of the text kept.
+fn header_of(segment: &str, sample: Option<&Value>) -> String {
+    let mut out = String::new();
+    let mut rest = segment;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let Some(end) = rest[start..].find("}}") else {
+            break;
+        };
+        let action = rest[start + 2..start + end].trim();
+        if let Some(field) = action
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix('.'))
+            .map(|f| f.split('.').next().unwrap_or(f))
+            .filter(|f| !f.is_empty())
+        {
+            out.push_str(&field_header(field, sample));
+        }
+        rest = &rest[start + end + 2..];
+    }
+    out.push_str(rest);
+    out.trim().to_string()
+}
+
+fn field_header(field: &str, sample: Option<&Value>) -> String {
+    let is = |k: &str| sample.is_some_and(|s| s.get(k).is_some());
+    match field {
+        "ID" | "Id" if is("Names") && is("Image") => "CONTAINER ID".into(),
+        "ID" | "Id" if is("Repository") => "IMAGE ID".into(),
+        "CreatedSince" | "CreatedHuman" | "RunningFor" => "CREATED".into(),
+        _ => {
+            // CamelCase to upper-case words: CreatedAt → CREATED AT.
+            let mut h = String::new();
+            let chars: Vec<char> = field.chars().collect();
+            for (i, c) in chars.iter().enumerate() {
+                let next_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
+                let prev_lower = i > 0 && chars[i - 1].is_lowercase();
+                if i > 0 && c.is_uppercase() && (prev_lower || next_lower) {
+                    h.push(' ');
+                }
+                h.extend(c.to_uppercase());
+            }
+            h
+        }
+    }
 }
 
 pub fn print_value(v: &Value, format: Option<&str>) -> CmdResult {

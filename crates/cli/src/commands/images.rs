@@ -603,19 +603,7 @@ pub fn images(store_args: &StoreArgs, a: ImagesArgs) -> CmdResult {
         .collect();
     match a.format.as_deref() {
         Some("json") => print_value(&serde_json::Value::Array(values), None),
-        Some(t) => {
-            let t = t.strip_prefix("table ").unwrap_or(t);
-            let mut out = String::new();
-            for v in &values {
-                let tpl =
-                    crate::template::Template::parse(&t.replace("\\t", "\t").replace("\\n", "\n"))
-                        .map_err(exit::podman)?;
-                out.push_str(&tpl.render(v).map_err(exit::podman)?);
-                out.push('\n');
-            }
-            print!("{out}");
-            Ok(())
-        }
+        Some(t) => crate::commands::image::print_rows(&values, t),
         None => {
             let mut head = vec!["REPOSITORY", "TAG"];
             if a.digests {

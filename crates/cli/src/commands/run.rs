@@ -285,6 +285,7 @@ fn options(a: ContainerArgs) -> Result<RunOptions, Failure> {
             devices: a.device,
             log_driver: a.log_driver,
             publish_all: a.publish_all,
+            anonymous_volumes: Vec::new(),
         },
     })
 }

@@ -193,14 +193,14 @@ fn parse_head(text: &str) -> Option<Head> {
 
 /// GETs `url`. `Ok(Some)` only for a 200 with a plain body of known length;
 /// `Ok(None)` for anything else (the caller asks again through ureq).
-pub fn get(url: &str, headers: &[(&str, &str)]) -> io::Result<Option<(Body, u64)>> {
+pub fn get(url: &str, headers: &[(&str, &str)]) -> io::Result<Option<Result<(Body, u64), u16>>> {
     let Some(s) = request("GET", url, headers) else {
         return Ok(None);
     };
     let mut s = s?;
     let (head, early) = read_head(&mut s)?;
     match (head.status, head.content_length, head.chunked) {
-        (200, Some(len), false) if early.len() as u64 <= len => Ok(Some((
+        (200, Some(len), false) if early.len() as u64 <= len => Ok(Some(Ok((
             Body {
                 stream: s,
                 early,
@@ -208,8 +208,8 @@ pub fn get(url: &str, headers: &[(&str, &str)]) -> io::Result<Option<(Body, u64)
                 remaining: len,
             },
             len,
-        ))),
-        _ => Ok(None),
+        )))),
+        (status, ..) => Ok(Some(Err(status))),
     }
 }
 
@@ -310,6 +310,7 @@ mod tests {
         let (url, t) = serve(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello".to_vec());
         let (mut body, len) = get(&url, &[("Authorization", "Bearer t")])
             .unwrap()
+            .unwrap()
             .unwrap();
         let mut s = String::new();
         body.read_to_string(&mut s).unwrap();
@@ -325,16 +326,20 @@ mod tests {
     #[test]
     fn a_short_body_is_an_error_and_odd_answers_fall_back() {
         let (url, _t) = serve(b"HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\nhello".to_vec());
-        let (mut body, _) = get(&url, &[]).unwrap().unwrap();
+        let (mut body, _) = get(&url, &[]).unwrap().unwrap().unwrap();
         assert!(body.read_to_end(&mut Vec::new()).is_err());
-        for answer in [
-            &b"HTTP/1.1 307 Temporary Redirect\r\nLocation: http://x/\r\nContent-Length: 0\r\n\r\n"
-                [..],
-            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
-            b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n",
+        for (answer, status) in [
+            (
+                &b"HTTP/1.1 307 Temporary Redirect\r\nLocation: http://x/\r\nContent-Length: 0\r\n\r\n"
+                    [..],
+                307,
+            ),
+            (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 200),
+            (b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n", 401),
+            (b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n", 503),
         ] {
             let (url, _t) = serve(answer.to_vec());
-            assert!(get(&url, &[]).unwrap().is_none());
+            assert_eq!(get(&url, &[]).unwrap().unwrap().err(), Some(status));
         }
         assert!(get("https://example.invalid/", &[]).unwrap().is_none());
     }

@@ -361,7 +361,7 @@ impl Client {
     ) -> Result<(Box<dyn Read + Send>, Option<u64>)> {
         let url = self.url(&format!("/v2/{repo}/blobs/{digest}"));
         let scopes = vec![pull_scope(repo)];
-        if let Some((body, size)) = self.get_raw(&url, &scopes)? {
+        if let Some((body, size)) = self.get_raw_retrying(&url, &scopes)? {
             return Ok((
                 Box::new(ResumingReader {
                     agent: self.agent.clone(),
@@ -410,14 +410,36 @@ impl Client {
         h
     }
 
-    /// A blob GET through [`raw_http`] for `http://` registries; `None` when
-    /// the answer is anything but a plain 200 (then ureq asks again).
-    fn get_raw(&self, url: &str, scopes: &[String]) -> Result<Option<(raw_http::Body, u64)>> {
+    /// A blob GET through [`raw_http`] for `http://` registries, a 5xx or a
+    /// dropped connection tried again (with backoff) up to the retry count;
+    /// `None` when the answer is something else than a plain 200 (an auth
+    /// challenge, a redirect: then ureq asks again).
+    fn get_raw_retrying(
+        &self,
+        url: &str,
+        scopes: &[String],
+    ) -> Result<Option<(raw_http::Body, u64)>> {
         if !url.starts_with("http://") {
             return Ok(None);
         }
         let auth = self.authorization(scopes, false)?;
-        Ok(raw_http::get(url, &self.raw_headers(&auth)).ok().flatten())
+        let mut attempt = 0;
+        loop {
+            let why = match raw_http::get(url, &self.raw_headers(&auth)) {
+                Ok(Some(Ok(body))) => return Ok(Some(body)),
+                Ok(Some(Err(status))) if status >= 500 => format!("status {status}"),
+                Ok(_) => return Ok(None),
+                Err(e) => e.to_string(),
+            };
+            if attempt >= self.retries {
+                return Err(Error::Transient {
+                    url: url.to_string(),
+                    message: format!("{why} after {attempt} retries"),
+                });
+            }
+            attempt += 1;
+            backoff(attempt);
+        }
     }
 
     /// A PUT of a `len`-byte body through [`raw_http`]; `None` when `url` is not
