@@ -773,3 +773,48 @@ fn onbuild_triggers_run_in_the_child_build() {
     );
     st.assert_clean();
 }
+
+#[test]
+fn a_context_or_a_containerfile_on_stdin() {
+    let st = Store::new();
+    // A tar of the context.
+    let mut b = tar::Builder::new(Vec::new());
+    for (name, body) in [
+        (
+            "Containerfile",
+            "FROM localhost/bb:1\nCOPY hello.txt /hello.txt\n",
+        ),
+        ("hello.txt", "from a tar on stdin\n"),
+    ] {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(body.len() as u64);
+        h.set_mode(0o644);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(0);
+        b.append_data(&mut h, name, body.as_bytes()).unwrap();
+    }
+    let tarball = st.dir.path().join("ctx.tar");
+    std::fs::write(&tarball, b.into_inner().unwrap()).unwrap();
+    let mut c = st.cmd();
+    c.args(["build", "-q", "-t", "localhost/stdin:1", "-"])
+        .stdin(std::fs::File::open(&tarball).unwrap());
+    let r = run_cmd(&mut c);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = st.ok(&["run", "--rm", "localhost/stdin:1", "cat", "/hello.txt"]);
+    assert_eq!(r.stdout, "from a tar on stdin\n");
+    // A Containerfile alone: no context to copy from.
+    let file = st.dir.path().join("Containerfile.solo");
+    std::fs::write(&file, "FROM localhost/bb:1\nRUN echo solo > /solo\n").unwrap();
+    let mut c = st.cmd();
+    c.args(["build", "-q", "-t", "localhost/stdin:2", "-"])
+        .stdin(std::fs::File::open(&file).unwrap());
+    let r = run_cmd(&mut c);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        st.ok(&["run", "--rm", "localhost/stdin:2", "cat", "/solo"])
+            .stdout,
+        "solo\n"
+    );
+    st.assert_clean();
+}

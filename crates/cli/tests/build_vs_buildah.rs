@@ -330,7 +330,44 @@ ENTRYPOINT /bin/cat /app/out.txt
 ",
             &[],
         ),
+        (
+            "add",
+            "FROM localhost/bb:1
+ADD archive.tar /opt/unpacked/
+ADD archive.tar.gz /opt/gz/
+COPY . /ctx/
+RUN ls -R /ctx > /listing.txt
+",
+            &[
+                (".containerignore", "*.log\nsecret/\n!secret/keep.txt\n"),
+                ("app.log", "no\n"),
+                ("keep.txt", "yes\n"),
+                ("secret/hidden.txt", "no\n"),
+                ("secret/keep.txt", "kept\n"),
+            ],
+        ),
     ];
+    // The archives ADD unpacks.
+    let ctx = both.path("ctx-add");
+    std::fs::create_dir_all(&ctx).unwrap();
+    let mut b = tar::Builder::new(Vec::new());
+    for (name, body, mode) in [
+        ("top.txt", "top\n", 0o644),
+        ("bin/tool", "#!/bin/sh\n", 0o755),
+    ] {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(body.len() as u64);
+        h.set_mode(mode);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(0);
+        b.append_data(&mut h, name, body.as_bytes()).unwrap();
+    }
+    let tar_bytes = b.into_inner().unwrap();
+    std::fs::write(ctx.join("archive.tar"), &tar_bytes).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, &tar_bytes).unwrap();
+    std::fs::write(ctx.join("archive.tar.gz"), gz.finish().unwrap()).unwrap();
     for (name, file, files) in corpus {
         let built = both.build(name, file, files);
         assert_same(name, &built);

@@ -145,8 +145,54 @@ fn fail(code: i32, m: impl Into<String>) -> Failure {
 }
 
 /// Returns the exit code: 0, or a failing RUN's own.
-pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
+/// `-` as the context: stdin holds a tar of the context (plain, gzip or
+/// zstd), unpacked by the layer extractor into a directory of its own; or
+/// else a Containerfile and no context (`docker build - < Containerfile`).
+fn stdin_context() -> Result<(tempfile::TempDir, Option<String>), Failure> {
+    let mut data = Vec::new();
+    std::io::stdin()
+        .read_to_end(&mut data)
+        .map_err(|e| fail(125, format!("reading the context from stdin: {e}")))?;
+    let dir =
+        tempfile::tempdir().map_err(|e| fail(125, format!("a directory for the context: {e}")))?;
+    let compressed = berth_image::manifest::Compression::sniff(&data[..data.len().min(4)])
+        != berth_image::manifest::Compression::None;
+    let is_tar = data.len() >= 262 && &data[257..262] == b"ustar";
+    if !(compressed || is_tar) {
+        let text = String::from_utf8(data)
+            .map_err(|_| fail(125, "stdin: neither a tar archive nor a Containerfile"))?;
+        return Ok((dir, Some(text)));
+    }
+    let mut opts =
+        berth_storage::archive::ApplyOptions::new(berth_storage::archive::WhiteoutMode::Literal);
+    opts.sync = false;
+    opts.allow_devices = false;
+    opts.preserve_owners = false;
+    let plain = berth_image::blob::decompress(
+        &data[..],
+        berth_image::manifest::Compression::sniff(&data[..data.len().min(4)]),
+    );
+    berth_storage::archive::apply_layer(plain, dir.path(), &opts, None)
+        .map_err(|e| fail(125, format!("the context from stdin: {e}")))?;
+    Ok((dir, None))
+}
+
+pub fn build(store_args: &StoreArgs, mut a: BuildArgs) -> Result<i32, Failure> {
     berth_runtime::selfexe::ensure_protected().map_err(|e| fail(125, e.0))?;
+    let mut _stdin_dir = None;
+    let mut stdin_file = None;
+    if a.context.as_os_str() == "-" {
+        if a.file.as_deref() == Some("-") {
+            return Err(fail(
+                125,
+                "the context and the Containerfile cannot both come from stdin",
+            ));
+        }
+        let (dir, text) = stdin_context()?;
+        a.context = dir.path().to_path_buf();
+        stdin_file = text;
+        _stdin_dir = Some(dir);
+    }
     if !a.context.is_dir() {
         return Err(fail(
             125,
@@ -157,6 +203,10 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
         ));
     }
     let (text, name) = match a.file.as_deref() {
+        _ if stdin_file.is_some() && a.file.is_none() => (
+            stdin_file.take().expect("text"),
+            "Containerfile".to_string(),
+        ),
         Some("-") => {
             let mut s = String::new();
             std::io::stdin()
