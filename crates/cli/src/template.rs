@@ -407,6 +407,56 @@ fn call(f: &str, args: Vec<Value>) -> Result<Value, String> {
             want(1)?;
             Value::Bool(!truthy(&args[0]))
         }
+        // Go's: the first falsy argument (and) or truthy one (or), else the last.
+        "and" | "or" => {
+            let last = args.last().cloned().ok_or_else(|| format!("template: {f} needs arguments"))?;
+            let stop = |v: &Value| if f == "and" { !truthy(v) } else { truthy(v) };
+            args.iter().find(|v| stop(v)).cloned().unwrap_or(last)
+        }
+        "lt" | "le" | "gt" | "ge" => {
+            want(2)?;
+            let ord = match (args[0].as_f64(), args[1].as_f64()) {
+                (Some(a), Some(b)) => a.partial_cmp(&b),
+                _ => Some(to_text(&args[0]).cmp(&to_text(&args[1]))),
+            }
+            .ok_or("template: values cannot be compared")?;
+            use std::cmp::Ordering::*;
+            Value::Bool(match f {
+                "lt" => ord == Less,
+                "le" => ord != Greater,
+                "gt" => ord == Greater,
+                _ => ord != Less,
+            })
+        }
+        // podman's helpers.
+        "pad" => {
+            want(3)?;
+            let n = args[1].as_f64().unwrap_or(0.0) as usize;
+            let fill = to_text(&args[2]).chars().next().unwrap_or(' ');
+            let s = to_text(&args[0]);
+            let pad: String = std::iter::repeat_n(fill, n).collect();
+            Value::String(format!("{pad}{s}{pad}"))
+        }
+        "split" => {
+            want(2)?;
+            let sep = to_text(&args[1]);
+            Value::Array(
+                to_text(&args[0])
+                    .split(sep.as_str())
+                    .map(|p| Value::String(p.to_string()))
+                    .collect(),
+            )
+        }
+        "replace" => {
+            want(4)?;
+            let n = args[3].as_f64().unwrap_or(-1.0);
+            let (s, from, to) = (to_text(&args[0]), to_text(&args[1]), to_text(&args[2]));
+            Value::String(if n < 0.0 {
+                s.replace(&from, &to)
+            } else {
+                s.replacen(&from, &to, n as usize)
+            })
+        }
         _ => return Err(format!("template: function {f:?} not defined")),
     })
 }
@@ -518,6 +568,21 @@ mod tests {
         assert_eq!(r("{{len .Tags}}", v.clone()), "2");
         assert_eq!(r("{{.Tags}}", v.clone()), "[x y]");
         assert_eq!(r("{{with .L}}{{.k}}{{end}}", v), "v");
+    }
+
+    #[test]
+    fn podman_and_go_helpers() {
+        let v = json!({"Name": "Web Server", "N": 3, "Empty": "", "Csv": "a,b,c"});
+        assert_eq!(r("{{lower .Name}}", v.clone()), "web server");
+        assert_eq!(r("{{title \"hello world\"}}", v.clone()), "Hello World");
+        assert_eq!(r("{{truncate .Name 3}}", v.clone()), "Web");
+        assert_eq!(r("{{pad .N 2 \"*\"}}", v.clone()), "**3**");
+        assert_eq!(r("{{range split .Csv \",\"}}[{{.}}]{{end}}", v.clone()), "[a][b][c]");
+        assert_eq!(r("{{replace .Csv \",\" \";\" 1}}", v.clone()), "a;b,c");
+        assert_eq!(r("{{and .N .Empty}}|{{or .Empty .Name}}", v.clone()), "|Web Server");
+        assert_eq!(r("{{if gt .N 2}}big{{end}}{{if lt .N 2}}small{{end}}", v.clone()), "big");
+        assert_eq!(r("{{if and (ge .N 3) (le .N 3)}}three{{end}}", v.clone()), "three");
+        assert_eq!(r("{{json .}}", json!({"a": 1})), r#"{"a":1}"#);
     }
 
     #[test]
