@@ -134,7 +134,13 @@ fn kill_pulls_at_random_moments(driver: &'static str) {
     let scratch = tmp.path().join("back");
     for round in 0..10 {
         let at = Duration::from_micros(rng.below(whole.as_micros() as u64 * 6 / 5 + 1));
-        let mut child = st.cmd().args(pull).spawn().unwrap();
+        let mut child = st
+            .cmd()
+            .args(pull)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
         // Not a synchronisation: the random moment of the kill.
         std::thread::sleep(at);
         let _ = child.kill();
