@@ -110,7 +110,7 @@ enum Command {
     /// Run containers' healthchecks.
     Healthcheck(commands::containers::HealthcheckArgs),
     /// Show berth's version.
-    Version,
+    Version(commands::system::VersionArgs),
     /// Show the host and the store.
     Info(commands::system::InfoArgs),
     /// Build an image from a Containerfile.
@@ -165,6 +165,71 @@ enum ContainerCommand {
     Wait(commands::containers::NamesArgs),
     /// Stop and start containers again.
     Restart(commands::containers::StopArgs),
+    /// Run a command in a new container.
+    Run(commands::run::RunArgs),
+    /// Create a container without starting it.
+    Create(commands::run::CreateArgs),
+    /// Attach to a running container's output and input.
+    Attach(commands::containers::AttachArgs),
+    /// Copy files between a container and the host.
+    Cp(commands::containers::CpArgs),
+    /// Write a container's filesystem as a tar archive.
+    Export(commands::containers::ExportArgs),
+    /// Freeze the processes of running containers.
+    Pause(commands::containers::NamesArgs),
+    /// Thaw paused containers.
+    Unpause(commands::containers::NamesArgs),
+    /// Show a container's processes.
+    Top(commands::containers::TopArgs),
+    /// Mount containers' root filesystems and print where.
+    Mount(commands::containers::NamesArgs),
+    /// Unmount containers' root filesystems.
+    #[command(alias = "unmount")]
+    Umount(commands::containers::NamesArgs),
+    /// List a container's published ports.
+    Port(commands::containers::PortArgs),
+    /// Give a container a new name.
+    Rename(commands::containers::RenameArgs),
+    /// List what a container changed over its image.
+    Diff(commands::containers::DiffArgs),
+    /// Show running containers' resource use.
+    Stats(commands::containers::StatsArgs),
+}
+
+impl ContainerCommand {
+    /// The top-level command of the same name (`container X` is `X`), or the
+    /// container-only ones as they are.
+    fn into_command(self) -> Result<Command, ContainerCommand> {
+        use ContainerCommand as C;
+        Ok(match self {
+            C::Ps(a) => Command::Ps(a),
+            C::Inspect(a) => Command::Inspect(a),
+            C::Rm(a) => Command::Rm(a),
+            C::Start(a) => Command::Start(a),
+            C::Stop(a) => Command::Stop(a),
+            C::Logs(a) => Command::Logs(a),
+            C::Commit(a) => Command::Commit(a),
+            C::Exec(a) => Command::Exec(a),
+            C::Kill(a) => Command::Kill(a),
+            C::Wait(a) => Command::Wait(a),
+            C::Restart(a) => Command::Restart(a),
+            C::Run(a) => Command::Run(a),
+            C::Create(a) => Command::Create(a),
+            C::Attach(a) => Command::Attach(a),
+            C::Cp(a) => Command::Cp(a),
+            C::Export(a) => Command::Export(a),
+            C::Pause(a) => Command::Pause(a),
+            C::Unpause(a) => Command::Unpause(a),
+            C::Top(a) => Command::Top(a),
+            C::Mount(a) => Command::Mount(a),
+            C::Umount(a) => Command::Umount(a),
+            C::Port(a) => Command::Port(a),
+            C::Rename(a) => Command::Rename(a),
+            C::Diff(a) => Command::Diff(a),
+            C::Stats(a) => Command::Stats(a),
+            other => return Err(other),
+        })
+    }
 }
 
 #[derive(clap::Args)]
@@ -194,90 +259,74 @@ fn exit_with(r: Result<i32, Failure>) -> Result<(), Failure> {
 }
 
 fn main() {
-    let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Image(a) => commands::image::run(&cli.store, a),
-        Command::Pull(a) => commands::images::pull(&cli.store, a),
-        Command::Push(a) => commands::images::push(&cli.store, a),
-        Command::Images(a) => commands::images::images(&cli.store, a),
-        Command::Rmi(a) => commands::images::rmi(&cli.store, a),
-        Command::Tag(a) => commands::images::tag(&cli.store, a),
-        Command::Untag(a) => commands::images::untag(&cli.store, a),
-        Command::Save(a) => commands::images::save(&cli.store, a),
-        Command::Load(a) => commands::images::load(&cli.store, a),
-        Command::History(a) => commands::image_extra::history(&cli.store, a),
-        Command::Import(a) => commands::image_extra::import(&cli.store, a),
-        Command::System(s) => match s.command {
-            SystemCommand::Check(a) => commands::images::system_check(&cli.store, a),
-            SystemCommand::Df(a) => commands::image_extra::system_df(&cli.store, a),
-            SystemCommand::Prune(a) => commands::system::prune(&cli.store, a),
-            SystemCommand::Info(a) => commands::system::info(&cli.store, a),
-        },
-        Command::Run(a) => exit_with(commands::run::run(&cli.store, a)),
-        Command::Create(a) => exit_with(commands::run::create(&cli.store, a)),
-        Command::Monitor(a) => exit_with(commands::containers::monitor(&cli.store, a)),
-        Command::Start(a) => exit_with(commands::containers::start(&cli.store, a)),
-        Command::Attach(a) => exit_with(commands::containers::attach(&cli.store, a)),
-        Command::Stop(a) => commands::containers::stop(&cli.store, a),
-        Command::Kill(a) => commands::containers::kill(&cli.store, a),
-        Command::Rm(a) => commands::containers::rm(&cli.store, a),
-        Command::Wait(a) => commands::containers::wait(&cli.store, a),
-        Command::Logs(a) => commands::containers::logs(&cli.store, a),
-        Command::Exec(a) => exit_with(commands::containers::exec(&cli.store, a)),
-        Command::Commit(a) => commands::containers::commit(&cli.store, a),
-        Command::Cp(a) => commands::containers::cp(&cli.store, a),
-        Command::Export(a) => commands::containers::export(&cli.store, a),
-        Command::Pause(a) => commands::containers::pause(&cli.store, a, true),
-        Command::Unpause(a) => commands::containers::pause(&cli.store, a, false),
-        Command::Top(a) => commands::containers::top(&cli.store, a),
-        Command::Restart(a) => commands::containers::restart(&cli.store, a),
-        Command::Mount(a) => commands::containers::mount(&cli.store, a),
-        Command::Umount(a) => commands::containers::umount(&cli.store, a),
-        Command::Volume(a) => commands::volumes::run(&cli.store, a),
-        Command::Network(a) => commands::networks::run(&cli.store, a),
-        Command::Port(a) => commands::containers::port(&cli.store, a),
-        Command::Rename(a) => commands::containers::rename(&cli.store, a),
-        Command::Diff(a) => commands::containers::diff(&cli.store, a),
-        Command::Stats(a) => commands::containers::stats(&cli.store, a),
-        Command::Healthcheck(a) => commands::containers::healthcheck(&cli.store, a),
-        Command::Info(a) => commands::system::info(&cli.store, a),
-        Command::Build(a) => exit_with(commands::build::build(&cli.store, a)),
-        Command::Builder(a) => exit_with(commands::builder::run(&cli.store, a)),
-        Command::Version => {
-            println!("Version:      {}", env!("CARGO_PKG_VERSION"));
-            println!("API Version:  {}", env!("CARGO_PKG_VERSION"));
-            println!(
-                "OS/Arch:      linux/{}",
-                std::env::consts::ARCH
-                    .replace("x86_64", "amd64")
-                    .replace("aarch64", "arm64")
-            );
-            Ok(())
-        }
-        Command::Ps(a) => commands::containers::ps(&cli.store, a),
-        Command::Inspect(a) => commands::containers::inspect(&cli.store, a),
-        Command::Container(c) => match c.command {
-            ContainerCommand::Ps(a) => commands::containers::ps(&cli.store, a),
-            ContainerCommand::Inspect(a) => commands::containers::inspect(&cli.store, a),
-            ContainerCommand::Rm(a) => commands::containers::rm(&cli.store, a),
-            ContainerCommand::Start(a) => exit_with(commands::containers::start(&cli.store, a)),
-            ContainerCommand::Stop(a) => commands::containers::stop(&cli.store, a),
-            ContainerCommand::Logs(a) => commands::containers::logs(&cli.store, a),
-            ContainerCommand::Exists(a) => commands::containers::exists(&cli.store, a),
-            ContainerCommand::Prune(a) => commands::containers::prune(&cli.store, a),
-            ContainerCommand::Commit(a) => commands::containers::commit(&cli.store, a),
-            ContainerCommand::Exec(a) => exit_with(commands::containers::exec(&cli.store, a)),
-            ContainerCommand::Kill(a) => commands::containers::kill(&cli.store, a),
-            ContainerCommand::Wait(a) => commands::containers::wait(&cli.store, a),
-            ContainerCommand::Restart(a) => commands::containers::restart(&cli.store, a),
-        },
-        Command::Login(a) => commands::login::login(a),
-        Command::Logout(a) => commands::login::logout(a),
-    };
-    if let Err(Failure { code, message }) = result {
+    let Cli { store, command } = Cli::parse();
+    if let Err(Failure { code, message }) = dispatch(&store, command) {
         if !message.is_empty() {
             eprintln!("Error: {message}");
         }
         std::process::exit(code);
+    }
+}
+
+fn dispatch(store: &commands::images::StoreArgs, command: Command) -> Result<(), Failure> {
+    match command {
+        Command::Image(a) => commands::image::run(store, a),
+        Command::Pull(a) => commands::images::pull(store, a),
+        Command::Push(a) => commands::images::push(store, a),
+        Command::Images(a) => commands::images::images(store, a),
+        Command::Rmi(a) => commands::images::rmi(store, a),
+        Command::Tag(a) => commands::images::tag(store, a),
+        Command::Untag(a) => commands::images::untag(store, a),
+        Command::Save(a) => commands::images::save(store, a),
+        Command::Load(a) => commands::images::load(store, a),
+        Command::History(a) => commands::image_extra::history(store, a),
+        Command::Import(a) => commands::image_extra::import(store, a),
+        Command::System(s) => match s.command {
+            SystemCommand::Check(a) => commands::images::system_check(store, a),
+            SystemCommand::Df(a) => commands::image_extra::system_df(store, a),
+            SystemCommand::Prune(a) => commands::system::prune(store, a),
+            SystemCommand::Info(a) => commands::system::info(store, a),
+        },
+        Command::Run(a) => exit_with(commands::run::run(store, a)),
+        Command::Create(a) => exit_with(commands::run::create(store, a)),
+        Command::Monitor(a) => exit_with(commands::containers::monitor(store, a)),
+        Command::Start(a) => exit_with(commands::containers::start(store, a)),
+        Command::Attach(a) => exit_with(commands::containers::attach(store, a)),
+        Command::Stop(a) => commands::containers::stop(store, a),
+        Command::Kill(a) => commands::containers::kill(store, a),
+        Command::Rm(a) => commands::containers::rm(store, a),
+        Command::Wait(a) => commands::containers::wait(store, a),
+        Command::Logs(a) => commands::containers::logs(store, a),
+        Command::Exec(a) => exit_with(commands::containers::exec(store, a)),
+        Command::Commit(a) => commands::containers::commit(store, a),
+        Command::Cp(a) => commands::containers::cp(store, a),
+        Command::Export(a) => commands::containers::export(store, a),
+        Command::Pause(a) => commands::containers::pause(store, a, true),
+        Command::Unpause(a) => commands::containers::pause(store, a, false),
+        Command::Top(a) => commands::containers::top(store, a),
+        Command::Restart(a) => commands::containers::restart(store, a),
+        Command::Mount(a) => commands::containers::mount(store, a),
+        Command::Umount(a) => commands::containers::umount(store, a),
+        Command::Volume(a) => commands::volumes::run(store, a),
+        Command::Network(a) => commands::networks::run(store, a),
+        Command::Port(a) => commands::containers::port(store, a),
+        Command::Rename(a) => commands::containers::rename(store, a),
+        Command::Diff(a) => commands::containers::diff(store, a),
+        Command::Stats(a) => commands::containers::stats(store, a),
+        Command::Healthcheck(a) => commands::containers::healthcheck(store, a),
+        Command::Info(a) => commands::system::info(store, a),
+        Command::Build(a) => exit_with(commands::build::build(store, a)),
+        Command::Builder(a) => exit_with(commands::builder::run(store, a)),
+        Command::Version(a) => commands::system::version(a),
+        Command::Ps(a) => commands::containers::ps(store, a),
+        Command::Inspect(a) => commands::containers::inspect(store, a),
+        Command::Container(c) => match c.command.into_command() {
+            Ok(command) => dispatch(store, command),
+            Err(ContainerCommand::Exists(a)) => commands::containers::exists(store, a),
+            Err(ContainerCommand::Prune(a)) => commands::containers::prune(store, a),
+            Err(_) => unreachable!("every other container command has a top-level one"),
+        },
+        Command::Login(a) => commands::login::login(a),
+        Command::Logout(a) => commands::login::logout(a),
     }
 }

@@ -409,7 +409,10 @@ fn call(f: &str, args: Vec<Value>) -> Result<Value, String> {
         }
         // Go's: the first falsy argument (and) or truthy one (or), else the last.
         "and" | "or" => {
-            let last = args.last().cloned().ok_or_else(|| format!("template: {f} needs arguments"))?;
+            let last = args
+                .last()
+                .cloned()
+                .ok_or_else(|| format!("template: {f} needs arguments"))?;
             let stop = |v: &Value| if f == "and" { !truthy(v) } else { truthy(v) };
             args.iter().find(|v| stop(v)).cloned().unwrap_or(last)
         }
@@ -577,11 +580,26 @@ mod tests {
         assert_eq!(r("{{title \"hello world\"}}", v.clone()), "Hello World");
         assert_eq!(r("{{truncate .Name 3}}", v.clone()), "Web");
         assert_eq!(r("{{pad .N 2 \"*\"}}", v.clone()), "**3**");
-        assert_eq!(r("{{range split .Csv \",\"}}[{{.}}]{{end}}", v.clone()), "[a][b][c]");
+        assert_eq!(
+            r("{{range split .Csv \",\"}}[{{.}}]{{end}}", v.clone()),
+            "[a][b][c]"
+        );
         assert_eq!(r("{{replace .Csv \",\" \";\" 1}}", v.clone()), "a;b,c");
-        assert_eq!(r("{{and .N .Empty}}|{{or .Empty .Name}}", v.clone()), "|Web Server");
-        assert_eq!(r("{{if gt .N 2}}big{{end}}{{if lt .N 2}}small{{end}}", v.clone()), "big");
-        assert_eq!(r("{{if and (ge .N 3) (le .N 3)}}three{{end}}", v.clone()), "three");
+        assert_eq!(
+            r("{{and .N .Empty}}|{{or .Empty .Name}}", v.clone()),
+            "|Web Server"
+        );
+        assert_eq!(
+            r(
+                "{{if gt .N 2}}big{{end}}{{if lt .N 2}}small{{end}}",
+                v.clone()
+            ),
+            "big"
+        );
+        assert_eq!(
+            r("{{if and (ge .N 3) (le .N 3)}}three{{end}}", v.clone()),
+            "three"
+        );
         assert_eq!(r("{{json .}}", json!({"a": 1})), r#"{"a":1}"#);
     }
 

@@ -136,3 +136,37 @@ pub fn prune(store_args: &StoreArgs, a: PruneArgs) -> CmdResult {
     }
     Ok(())
 }
+
+#[derive(Args)]
+pub struct VersionArgs {
+    /// json, or a Go template (`{{.Client.Version}}`).
+    #[arg(short, long)]
+    format: Option<String>,
+}
+
+/// `version`: podman's fields, under `Client` (berth has no server).
+pub fn version(a: VersionArgs) -> CmdResult {
+    let arch = std::env::consts::ARCH
+        .replace("x86_64", "amd64")
+        .replace("aarch64", "arm64");
+    let v = env!("CARGO_PKG_VERSION");
+    let client = serde_json::json!({
+        "APIVersion": v, "Version": v, "GoVersion": "", "GitCommit": "",
+        "BuiltTime": "", "Built": 0, "OsArch": format!("linux/{arch}"), "Os": "linux",
+    });
+    match a.format.as_deref() {
+        Some("json") => {
+            crate::commands::image::print_value(&serde_json::json!({"Client": client}), None)
+        }
+        Some(t) => crate::commands::image::print_value(
+            &serde_json::json!({"Client": client.clone(), "Version": v}),
+            Some(t),
+        ),
+        None => {
+            println!("Version:      {v}");
+            println!("API Version:  {v}");
+            println!("OS/Arch:      linux/{arch}");
+            Ok(())
+        }
+    }
+}
