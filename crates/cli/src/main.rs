@@ -199,6 +199,8 @@ enum ContainerCommand {
 impl ContainerCommand {
     /// The top-level command of the same name (`container X` is `X`), or the
     /// container-only ones as they are.
+    // Parsed once; boxing the big variants buys nothing.
+    #[allow(clippy::result_large_err)]
     fn into_command(self) -> Result<Command, ContainerCommand> {
         use ContainerCommand as C;
         Ok(match self {
