@@ -2005,3 +2005,116 @@ fn everyday_docker_commands_work_through_alias_docker() {
     let v = json(&docker(&["version", "--format", "json"]).stdout);
     assert_eq!(v["Client"]["Os"], "linux");
 }
+
+#[test]
+fn stop_signals_capabilities_exec_detached_and_follow() {
+    let st = Store::new();
+    let ctx = st.dir.path().join("sig-ctx");
+    std::fs::create_dir_all(&ctx).unwrap();
+    std::fs::write(
+        ctx.join("Containerfile"),
+        "FROM localhost/bb:1\nSTOPSIGNAL SIGUSR1\n",
+    )
+    .unwrap();
+    st.ok(&[
+        "build",
+        "-q",
+        "-t",
+        "localhost/sig:1",
+        ctx.to_str().unwrap(),
+    ]);
+    let script = "trap 'echo got-usr1; exit 7' USR1; trap 'echo got-usr2; exit 8' USR2; echo ready; while :; do sleep 0.1; done";
+    // The image's STOPSIGNAL, then --stop-signal over it.
+    for (name, extra, want, code) in [
+        ("img-signal", vec![], "got-usr1", "7"),
+        (
+            "flag-signal",
+            vec!["--stop-signal", "SIGUSR2"],
+            "got-usr2",
+            "8",
+        ),
+    ] {
+        let mut args = vec!["run", "-d", "--name", name];
+        args.extend(extra);
+        args.extend(["localhost/sig:1", "sh", "-c", script]);
+        st.ok(&args);
+        wait_for("ready", || st.ok(&["logs", name]).stdout.contains("ready"));
+        st.ok(&["stop", "-t", "10", name]);
+        assert!(st.ok(&["logs", name]).stdout.contains(want), "{name}");
+        assert_eq!(st.inspect(name, ".State.ExitCode"), code, "{name}");
+    }
+    // kill -s delivers the signal named.
+    st.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "killed",
+        "localhost/sig:1",
+        "sh",
+        "-c",
+        script,
+    ]);
+    wait_for("ready", || {
+        st.ok(&["logs", "killed"]).stdout.contains("ready")
+    });
+    st.ok(&["kill", "-s", "USR2", "killed"]);
+    assert_eq!(st.ok(&["wait", "killed"]).stdout.trim(), "8");
+    // exec -d: the process runs on its own; ps -n 1 is the newest container.
+    st.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "bg",
+        "localhost/bb:1",
+        "sleep",
+        "300",
+    ]);
+    st.ok(&["exec", "-d", "bg", "sh", "-c", "echo detached > /tmp/done"]);
+    wait_for("exec -d", || {
+        st.run(&["exec", "bg", "cat", "/tmp/done"]).stdout == "detached\n"
+    });
+    assert_eq!(
+        st.ok(&["ps", "-a", "-n", "1", "--format", "{{.Names}}"])
+            .stdout
+            .trim(),
+        "bg"
+    );
+    st.ok(&["rm", "-f", "bg"]);
+    // --cap-drop and --cap-add change the effective set.
+    let capeff = |extra: &[&str]| {
+        let mut args = vec!["run", "--rm"];
+        args.extend(extra);
+        args.extend([
+            "localhost/bb:1",
+            "sh",
+            "-c",
+            "grep CapEff /proc/self/status",
+        ]);
+        let out = st.ok(&args).stdout;
+        u64::from_str_radix(out.split_whitespace().nth(1).unwrap(), 16).unwrap()
+    };
+    const CHOWN: u64 = 1 << 0;
+    const NET_ADMIN: u64 = 1 << 12;
+    let default = capeff(&[]);
+    assert!(
+        default & CHOWN != 0 && default & NET_ADMIN == 0,
+        "{default:x}"
+    );
+    assert_eq!(capeff(&["--cap-drop", "CHOWN"]) & CHOWN, 0);
+    assert_ne!(capeff(&["--cap-add", "NET_ADMIN"]) & NET_ADMIN, 0);
+    assert_eq!(capeff(&["--cap-drop", "ALL"]), 0);
+    // logs -f follows until the container exits.
+    st.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "talker",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "for i in 1 2 3; do echo line$i; sleep 0.2; done",
+    ]);
+    let r = st.ok(&["logs", "-f", "talker"]);
+    assert_eq!(r.stdout, "line1\nline2\nline3\n");
+    st.ok(&["rm", "-af"]);
+}

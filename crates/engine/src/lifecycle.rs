@@ -203,13 +203,30 @@ pub fn kill(store: &Store, name: &str, signal: &str) -> Result<Info, Failure> {
     Ok(info)
 }
 
+/// The STOPSIGNAL of the image a container was made from.
+fn image_stop_signal(store: &Store, image_id: &str) -> Option<String> {
+    let img = store.image(image_id).ok()?;
+    let cfg: serde_json::Value = serde_json::from_slice(&store.image_config(&img).ok()?).ok()?;
+    cfg["config"]["StopSignal"]
+        .as_str()
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+}
+
 /// Stops a running container: SIGTERM (or the stop signal), then SIGKILL after
 /// `timeout` seconds. Stopping a stopped container is not an error.
 /// `timeout` `None`: the container's `--stop-timeout`, else 10 seconds.
 pub fn stop(store: &Store, name: &str, timeout: Option<u64>) -> Result<Info, Failure> {
     let info = find(store, name)?;
     let timeout = timeout.or(info.config.process.stop_timeout).unwrap_or(10);
-    let stop_signal = match &info.config.process.stop_signal {
+    // --stop-signal, else the image's STOPSIGNAL, else SIGTERM.
+    let named = info
+        .config
+        .process
+        .stop_signal
+        .clone()
+        .or_else(|| image_stop_signal(store, &info.config.image_id));
+    let stop_signal = match &named {
         Some(s) => berth_runtime::ops::parse_signal(s).map_err(|e| Failure::new(125, e.0))?,
         None => libc::SIGTERM,
     };
