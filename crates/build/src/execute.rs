@@ -228,6 +228,33 @@ fn run_stages(
                 last = id;
                 continue;
             }
+            if req.layers {
+                let id = build_stage_layered(
+                    store,
+                    req,
+                    log,
+                    &cf.stages[*index],
+                    stage,
+                    &base,
+                    is_target,
+                    &working,
+                    borrowed,
+                    ignore,
+                    (&mut step, total, cf.stages.len()),
+                )?;
+                if let Some(k) = &key {
+                    remember(store, k, &id);
+                }
+                let _ = writeln!(log, "--> {}", &id[..12.min(id.len())]);
+                if !is_target {
+                    // Later stages may copy from it.
+                    let mut w = start_stage(store, &id, &cf.stages[*index], req)?;
+                    w.image = Some(id.clone());
+                    working.push(w);
+                }
+                last = id;
+                continue;
+            }
             let w = start_stage(store, &base, &cf.stages[*index], req)?;
             working.push(w);
             let w = working.last().expect("pushed");
@@ -247,7 +274,7 @@ fn run_stages(
                     cf.stages.len(),
                     inst.original.trim()
                 );
-                state.apply(store, w, inst, req, ignore, &from_roots)?;
+                state.apply(store, Some(w), inst, req, ignore, &from_roots)?;
             }
             for inst in &stage.instructions {
                 step += 1;
@@ -263,7 +290,7 @@ fn run_stages(
                     .chain(borrowed)
                     .map(|w| (w.names.clone(), w.rootfs.clone()))
                     .collect();
-                state.apply(store, w, inst, req, ignore, &from_roots)?;
+                state.apply(store, Some(w), inst, req, ignore, &from_roots)?;
             }
             let id = commit(store, w, &state, req, is_target, log)?;
             if let Some(k) = &key {
@@ -295,6 +322,256 @@ fn run_stages(
         }
     }
     result
+}
+
+/// A stage with `--layers`: each RUN, COPY and ADD becomes a layer of its own
+/// (an intermediate image), cached under a key chained from the base image
+/// through every instruction so far and the content each one reads; a later
+/// build reuses every step up to the first that changed. The other
+/// instructions change the config, written by the next commit. Returns the
+/// stage's image.
+#[allow(clippy::too_many_arguments)]
+fn build_stage_layered(
+    store: &Arc<Store>,
+    req: &BuildRequest,
+    log: &mut dyn Write,
+    stage_def: &crate::stages::Stage,
+    stage: &crate::stages::ExpandedStage,
+    base: &str,
+    is_target: bool,
+    working: &[Working],
+    borrowed: &[Working],
+    ignore: &Ignore,
+    (step, total, stages): (&mut usize, usize, usize),
+) -> Result<String, BuildError> {
+    let mut state = StageState::new(store, base)?;
+    let triggers = onbuild_triggers(&mut state.config)?;
+    let from_roots: Vec<(Vec<String>, PathBuf)> = working
+        .iter()
+        .chain(borrowed)
+        .map(|w| (w.names.clone(), w.rootfs.clone()))
+        .collect();
+    let mut parent = base.to_string();
+    let mut chain = step_key(
+        &format!("berth build layers 1\0{base}\0{:?}", stage.args),
+        None,
+        req,
+        working,
+        borrowed,
+        &state,
+    )?;
+    // The container of the step being run, if any; and whether config changed
+    // since the last commit.
+    let mut current: Option<Working> = None;
+    let mut pending = false;
+    let result = (|| {
+        let all = triggers
+            .iter()
+            .map(|t| (t, true))
+            .chain(stage.instructions.iter().map(|i| (i, false)));
+        for (inst, trigger) in all {
+            if !trigger {
+                *step += 1;
+            }
+            let _ = writeln!(
+                log,
+                "[{}/{stages}] {}: {}",
+                stage_def.index + 1,
+                if trigger {
+                    "ONBUILD".to_string()
+                } else {
+                    format!("STEP {}/{total}", *step)
+                },
+                inst.original.trim()
+            );
+            chain = step_key(&chain, Some(inst), req, working, borrowed, &state)?;
+            let fs = matches!(
+                inst.instruction,
+                Instruction::Run(_) | Instruction::Copy(_) | Instruction::Add(_)
+            );
+            if !fs {
+                state.apply(store, current.as_ref(), inst, req, ignore, &from_roots)?;
+                pending = true;
+                continue;
+            }
+            if current.is_none()
+                && !req.no_cache
+                && let Some(id) = cached(store, &chain)
+            {
+                let _ = writeln!(log, "--> Using cache {id}");
+                parent = id;
+                state.pending_dirs.clear();
+                pending = false;
+                continue;
+            }
+            let w = match current.take() {
+                Some(w) => w,
+                None => open_step(store, &parent, stage_def, req, &mut state)?,
+            };
+            let applied = state.apply(store, Some(&w), inst, req, ignore, &from_roots);
+            let id = applied.and_then(|()| {
+                commit_as(
+                    store,
+                    &w,
+                    &state,
+                    req,
+                    false,
+                    log,
+                    Some(inst.original.trim()),
+                )
+            });
+            close_step(store, &w);
+            let id = id?;
+            remember(store, &chain, &id);
+            parent = id;
+            pending = false;
+        }
+        if !(is_target || pending || !state.pending_dirs.is_empty()) {
+            return Ok(parent.clone());
+        }
+        // The stage's last config (and a target's labels, format, squash).
+        let end = step_key(
+            &format!("{chain}\0end\0{is_target}"),
+            None,
+            req,
+            working,
+            borrowed,
+            &state,
+        )?;
+        let end = if is_target {
+            let mut d = berth_image::digest::Digester::new(berth_image::digest::Algorithm::Sha256);
+            d.update(
+                format!(
+                    "{end}\0{:?}\0{:?}\0{}\0{}\0{:?}",
+                    req.labels, req.annotations, req.docker_format, req.squash, req.tags
+                )
+                .as_bytes(),
+            );
+            d.finish().hex().to_string()
+        } else {
+            end
+        };
+        if !req.no_cache
+            && let Some(id) = cached(store, &end)
+        {
+            let _ = writeln!(log, "--> Using cache {id}");
+            if is_target {
+                for t in &req.tags {
+                    store.tag(&id, t).map_err(err)?;
+                }
+            }
+            return Ok(id);
+        }
+        let w = open_step(store, &parent, stage_def, req, &mut state)?;
+        let id = commit_as(store, &w, &state, req, is_target, log, None);
+        close_step(store, &w);
+        let id = id?;
+        remember(store, &end, &id);
+        Ok(id)
+    })();
+    if let Some(w) = current {
+        close_step(store, &w);
+    }
+    result
+}
+
+/// A working container from `parent` for one step, with the WORKDIRs set
+/// while none was open made in it.
+fn open_step(
+    store: &Arc<Store>,
+    parent: &str,
+    stage_def: &crate::stages::Stage,
+    req: &BuildRequest,
+    state: &mut StageState,
+) -> Result<Working, BuildError> {
+    let w = start_stage(store, parent, stage_def, req)?;
+    for d in std::mem::take(&mut state.pending_dirs) {
+        if let Err(e) = make_dir(&w.rootfs, &d) {
+            close_step(store, &w);
+            return Err(err(format!("WORKDIR {d}: {e}")));
+        }
+    }
+    Ok(w)
+}
+
+fn close_step(store: &Store, w: &Working) {
+    let _ = store.unmount(&w.container.id, true);
+    run::remove(store, &w.container.id);
+}
+
+/// The next link of a stage's cache chain: the previous key, the instruction
+/// as expanded, and what it reads (copied context files, URLs' contents, the
+/// images of `--from` stages, context binds of RUN mounts, ARG values).
+fn step_key(
+    prev: &str,
+    inst: Option<&Located>,
+    req: &BuildRequest,
+    working: &[Working],
+    borrowed: &[Working],
+    state: &StageState,
+) -> Result<String, BuildError> {
+    use berth_image::digest::{Algorithm, Digester};
+    let mut d = Digester::new(Algorithm::Sha256);
+    let mut put = |s: &str| {
+        d.update(s.as_bytes());
+        d.update(b"\0");
+    };
+    put(prev);
+    put(req.network.as_deref().unwrap_or("none"));
+    put(&format!("{:?}", req.volumes));
+    let Some(inst) = inst else {
+        return Ok(d.finish().hex().to_string());
+    };
+    put(&format!("{:?}", inst.instruction));
+    let image_of = |f: &str| {
+        let f = f.to_ascii_lowercase();
+        working
+            .iter()
+            .find(|w| w.names.contains(&f))
+            .and_then(|w| w.image.clone())
+            .or_else(|| {
+                borrowed
+                    .iter()
+                    .find(|w| w.names.contains(&f))
+                    .map(|w| w.container.config.image_id.clone())
+            })
+            .unwrap_or(f)
+    };
+    match &inst.instruction {
+        Instruction::Copy(c) => match &c.from {
+            Some(f) => put(&image_of(f)),
+            None => {
+                for src in &c.files.sources {
+                    put(&content_digest(&req.context, src)?);
+                }
+            }
+        },
+        Instruction::Add(a) => {
+            for src in &a.files.sources {
+                put(&if is_url(src) {
+                    url_digest(src).map_err(err)?
+                } else {
+                    content_digest(&req.context, src)?
+                });
+            }
+        }
+        Instruction::Run(r) => {
+            put(&format!("{:?}", state.args));
+            for m in r.mounts.iter().filter_map(|m| m.mount.as_ref()) {
+                if m.kind == crate::MountType::Bind {
+                    match &m.from {
+                        None => put(&content_digest(
+                            &req.context,
+                            m.source.as_deref().unwrap_or("."),
+                        )?),
+                        Some(f) => put(&image_of(f)),
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok(d.finish().hex().to_string())
 }
 
 /// What decides a stage's result: its base image, its expanded instructions,
@@ -590,6 +867,8 @@ struct StageState {
     user: Option<String>,
     shell: Vec<String>,
     history: Vec<String>,
+    /// WORKDIRs set while no container was open, made in the next one.
+    pending_dirs: Vec<String>,
 }
 
 impl StageState {
@@ -649,13 +928,17 @@ impl StageState {
             user,
             shell,
             history: Vec::new(),
+            pending_dirs: Vec::new(),
         })
     }
 
+    /// Applies one instruction. RUN, COPY and ADD need the working container
+    /// `w`; the others only change the state (WORKDIR's directory is made in
+    /// `w`, or noted for the next container when there is none).
     fn apply(
         &mut self,
         store: &Store,
-        w: &Working,
+        w: Option<&Working>,
         inst: &Located,
         req: &BuildRequest,
         ignore: &Ignore,
@@ -674,6 +957,7 @@ impl StageState {
         };
         match &inst.instruction {
             Instruction::Run(r) => {
+                let w = w.ok_or_else(|| err("internal: no working container for the step"))?;
                 let mut args = words(&r.command, &self.shell);
                 if let (Some(h), CommandLine::Shell(_)) = (r.heredocs.first(), &r.command) {
                     args = self
@@ -723,6 +1007,7 @@ impl StageState {
                 }
             }
             Instruction::Copy(c) => {
+                let w = w.ok_or_else(|| err("internal: no working container for the step"))?;
                 let from_root = match &c.from {
                     None => None,
                     Some(f) => Some(
@@ -762,6 +1047,7 @@ impl StageState {
                 .map_err(step)?;
             }
             Instruction::Add(a) => {
+                let w = w.ok_or_else(|| err("internal: no working container for the step"))?;
                 let owner = self.owner(&w.rootfs, a.chown.as_deref()).map_err(step)?;
                 let mode = parse_mode(a.chmod.as_deref()).map_err(step)?;
                 let owner = Owner {
@@ -804,7 +1090,10 @@ impl StageState {
                 } else {
                     format!("{}/{d}", self.workdir.trim_end_matches('/'))
                 };
-                make_dir(&w.rootfs, &d).map_err(step)?;
+                match w {
+                    Some(w) => make_dir(&w.rootfs, &d).map_err(step)?,
+                    None => self.pending_dirs.push(d.clone()),
+                }
                 self.workdir = d.clone();
                 self.config["WorkingDir"] = json!(d);
             }
@@ -948,6 +1237,19 @@ fn commit(
     is_target: bool,
     log: &mut dyn Write,
 ) -> Result<String, BuildError> {
+    commit_as(store, w, state, req, is_target, log, None)
+}
+
+/// [`commit`] with the history entry naming the instruction that made the layer.
+fn commit_as(
+    store: &Arc<Store>,
+    w: &Working,
+    state: &StageState,
+    req: &BuildRequest,
+    is_target: bool,
+    log: &mut dyn Write,
+    instruction: Option<&str>,
+) -> Result<String, BuildError> {
     let mut config = state.config.clone();
     let mut dropped = Vec::new();
     if is_target {
@@ -973,7 +1275,10 @@ fn commit(
         author: None,
         pause: false,
         edit: &edit,
-        created_by: None,
+        created_by: Some(match instruction {
+            Some(i) => format!("/bin/sh -c #(nop) {i}"),
+            None => "berth build".to_string(),
+        }),
         annotations: if is_target {
             req.annotations.clone()
         } else {

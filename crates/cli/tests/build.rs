@@ -207,10 +207,21 @@ fn every_instruction_builds_and_the_image_runs_as_written() {
     assert_eq!(c["OnBuild"], serde_json::json!(["RUN echo child build"]));
     assert_eq!(c["Entrypoint"], serde_json::json!(["/bin/sh", "-c"]));
     st.assert_clean();
-    // With --layers (the default) the builder stage's image stays, as the cache:
-    // the base, the result under two names, the builder stage.
-    let images = st.ok(&["images", "-a"]).stdout;
-    assert_eq!(images.lines().count(), 5, "{images}");
+    // With --layers (the default) each step's image stays, as the cache:
+    // `images` leaves the intermediate ones out, `images -a` lists them.
+    let names = st
+        .ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"])
+        .stdout;
+    assert!(
+        names.contains("localhost/every:1") && names.contains("localhost/every:latest"),
+        "{names}"
+    );
+    let shown = st.ok(&["images", "-q"]).stdout.lines().count();
+    let all = st.ok(&["images", "-a", "-q"]).stdout.lines().count();
+    assert!(
+        all > shown + 4,
+        "a layer per step: {shown} shown, {all} in all"
+    );
 }
 
 #[test]
@@ -376,7 +387,40 @@ fn an_unchanged_rebuild_comes_from_the_cache() {
         stamp,
         "the first stage ran again"
     );
+    // Steps are cached one by one: changing the last RUN reuses the ones before.
+    let steps = "FROM localhost/bb:1\nRUN cat /proc/sys/kernel/random/uuid > /one\nCOPY app/ /app/\nENV X=1\nRUN cat /proc/sys/kernel/random/uuid > /two\n";
+    std::fs::write(ctx.join("Containerfile"), steps).unwrap();
+    build(&[]);
+    let one = st
+        .ok(&["run", "--rm", "localhost/c:1", "cat", "/one"])
+        .stdout;
+    let two = st
+        .ok(&["run", "--rm", "localhost/c:1", "cat", "/two"])
+        .stdout;
+    std::fs::write(
+        ctx.join("Containerfile"),
+        steps.replace("ENV X=1", "ENV X=2"),
+    )
+    .unwrap();
+    let r = build(&[]);
+    assert_eq!(r.stderr.matches("Using cache").count(), 2, "{}", r.stderr);
+    assert_eq!(
+        st.ok(&["run", "--rm", "localhost/c:1", "cat", "/one"])
+            .stdout,
+        one
+    );
+    assert_ne!(
+        st.ok(&["run", "--rm", "localhost/c:1", "cat", "/two"])
+            .stdout,
+        two
+    );
+    assert_eq!(
+        st.ok(&["run", "--rm", "localhost/c:1", "sh", "-c", "echo $X"])
+            .stdout,
+        "2\n"
+    );
     // --no-cache runs everything again.
+    std::fs::write(ctx.join("Containerfile"), file).unwrap();
     build(&["--no-cache"]);
     assert_ne!(
         st.ok(&["run", "--rm", "localhost/c:1", "cat", "/stamp"])
