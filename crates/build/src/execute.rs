@@ -48,6 +48,22 @@ pub struct BuildRequest {
     pub squash: bool,
     /// `--annotation K=V` on the image's manifest.
     pub annotations: Vec<(String, String)>,
+    /// `--platform`: the platform built for (default the host's).
+    pub platform: Option<crate::Platform>,
+}
+
+impl BuildRequest {
+    fn options(&self) -> BuildOptions {
+        let mut o = BuildOptions {
+            build_args: self.build_args.clone(),
+            target: self.target.clone(),
+            ..Default::default()
+        };
+        if let Some(p) = &self.platform {
+            o.target_platform = p.clone();
+        }
+        o
+    }
 }
 
 /// The images a build reads from the store (bases, `COPY --from` and `RUN
@@ -55,11 +71,7 @@ pub struct BuildRequest {
 /// them first.
 pub fn images_needed(req: &BuildRequest) -> Result<Vec<String>, BuildError> {
     let cf = parse(&req.containerfile, &req.file_name).map_err(err)?;
-    let opts = BuildOptions {
-        build_args: req.build_args.clone(),
-        target: req.target.clone(),
-        ..Default::default()
-    };
+    let opts = req.options();
     let g = globals(&cf, &opts).map_err(err)?;
     let p = plan(&cf, &g, &opts).map_err(err)?;
     let mut out: Vec<String> = Vec::new();
@@ -107,11 +119,7 @@ pub fn build(
     log: &mut dyn Write,
 ) -> Result<String, BuildError> {
     let cf = parse(&req.containerfile, &req.file_name).map_err(err)?;
-    let opts = BuildOptions {
-        build_args: req.build_args.clone(),
-        target: req.target.clone(),
-        ..Default::default()
-    };
+    let opts = req.options();
     let g = globals(&cf, &opts).map_err(err)?;
     let p = plan(&cf, &g, &opts).map_err(err)?;
     let image_env = |r: &str| image_env(store, r);
@@ -201,7 +209,12 @@ fn run_stages(
                 cf.stages.len(),
                 from.image
             );
-            let base = base_image(store, &working, &from.image)?;
+            // FROM --platform, else --platform: what the base must be built for.
+            let wanted = match &from.platform {
+                Some(p) if !p.is_empty() => Some(crate::Platform::parse(p).map_err(err)?),
+                _ => req.platform.clone(),
+            };
+            let base = base_image(store, &working, &from.image, wanted.as_ref())?;
             let is_target = *index == p.target;
             let key = req
                 .layers
@@ -779,7 +792,12 @@ fn onbuild_triggers(config: &mut Value) -> Result<Vec<Located>, BuildError> {
 }
 
 /// The image a FROM names: an earlier stage's result, `scratch`, or a local image.
-fn base_image(store: &Arc<Store>, working: &[Working], name: &str) -> Result<String, BuildError> {
+fn base_image(
+    store: &Arc<Store>,
+    working: &[Working],
+    name: &str,
+    platform: Option<&crate::Platform>,
+) -> Result<String, BuildError> {
     let lower = name.to_ascii_lowercase();
     if let Some(w) = working.iter().find(|w| w.names.contains(&lower)) {
         return w
@@ -788,32 +806,65 @@ fn base_image(store: &Arc<Store>, working: &[Working], name: &str) -> Result<Str
             .ok_or_else(|| err(format!("stage {name} has no image yet")));
     }
     if lower == "scratch" {
-        return scratch(store);
+        return scratch_for(store, platform);
     }
-    store
+    let id = store
         .image(name)
         .map(|i| i.id)
-        .map_err(|_| err(format!("{name}: image not known (pull it first)")))
+        .map_err(|_| err(format!("{name}: image not known (pull it first)")))?;
+    if let Some(want) = platform {
+        let img = store.image(&id).map_err(err)?;
+        let cfg: Value =
+            serde_json::from_slice(&store.image_config(&img).map_err(err)?).map_err(err)?;
+        let (os, arch) = (
+            cfg["os"].as_str().unwrap_or("linux"),
+            cfg["architecture"].as_str().unwrap_or(""),
+        );
+        if os != want.os || arch != want.arch {
+            return Err(err(format!(
+                "FROM {name}: the image is {os}/{arch}, not {} (pull it with --platform)",
+                want.format()
+            )));
+        }
+    }
+    Ok(id)
 }
 
 /// An image with one empty layer, for `FROM scratch`.
 pub(crate) fn scratch(store: &Arc<Store>) -> Result<String, BuildError> {
-    const NAME: &str = "localhost/berth-scratch:latest";
-    if let Ok(i) = store.image(NAME) {
+    scratch_for(store, None)
+}
+
+/// [`scratch`] for a platform (default the host's).
+fn scratch_for(
+    store: &Arc<Store>,
+    platform: Option<&crate::Platform>,
+) -> Result<String, BuildError> {
+    let host = crate::Platform::host();
+    let p = platform.unwrap_or(&host);
+    let name = if p == &host {
+        "localhost/berth-scratch:latest".to_string()
+    } else {
+        format!("localhost/berth-scratch:{}", p.format().replace('/', "-"))
+    };
+    let name = name.as_str();
+    if let Ok(i) = store.image(name) {
         return Ok(i.id);
     }
     use berth_image::manifest::{Descriptor, RawManifest, media};
     use berth_image::transport::ImageDestination;
-    let dst = berth_storage::StorageDestination::new(store.clone(), Some(NAME)).map_err(err)?;
+    let dst = berth_storage::StorageDestination::new(store.clone(), Some(name)).map_err(err)?;
     let layer = tar::Builder::new(Vec::new()).into_inner().map_err(err)?;
     let l = dst.put_blob(&mut &layer[..], None).map_err(err)?;
-    let host = berth_image::manifest::Platform::host();
-    let config = serde_json::to_vec(&json!({
-        "architecture": host.architecture, "os": host.os, "config": {},
+    let mut config = json!({
+        "architecture": p.arch, "os": p.os, "config": {},
         "rootfs": {"type": "layers", "diff_ids": [l.digest.to_string()]},
         "history": [{"created_by": "berth: FROM scratch", "empty_layer": false}],
-    }))
-    .map_err(err)?;
+    });
+    if let Some(v) = &p.variant {
+        config["variant"] = json!(v);
+    }
+    let config = serde_json::to_vec(&config).map_err(err)?;
     let c = dst.put_blob(&mut &config[..], None).map_err(err)?;
     let m = json!({"schemaVersion": 2, "mediaType": media::OCI_MANIFEST,
         "config": Descriptor::new(media::OCI_CONFIG, c.digest.clone(), c.size),
@@ -821,7 +872,7 @@ pub(crate) fn scratch(store: &Arc<Store>) -> Result<String, BuildError> {
     let raw = RawManifest::new(serde_json::to_vec(&m).map_err(err)?, media::OCI_MANIFEST);
     dst.put_manifest(&raw, None).map_err(err)?;
     dst.commit().map_err(err)?;
-    store.image(NAME).map(|i| i.id).map_err(err)
+    store.image(name).map(|i| i.id).map_err(err)
 }
 
 fn start_stage(

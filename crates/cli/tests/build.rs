@@ -757,9 +757,21 @@ fn build_arg_files_and_platforms() {
             .stdout,
         "from-file flag\n"
     );
-    let r = st.run(&["build", "--platform", "linux/s390x", ctx.to_str().unwrap()]);
+    // A base that is not for the platform asked for is refused by name.
+    let r = st.run(&[
+        "build",
+        "--pull",
+        "never",
+        "--platform",
+        "linux/s390x",
+        ctx.to_str().unwrap(),
+    ]);
     assert_eq!(r.code, 125);
-    assert!(r.stderr.contains("s390x"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("linux/amd64, not linux/s390x"),
+        "{}",
+        r.stderr
+    );
     let r = st.run(&["build", "--secret", "id=x", ctx.to_str().unwrap()]);
     assert_eq!(r.code, 125);
     assert_eq!(r.stderr.trim().lines().count(), 1, "{}", r.stderr);
@@ -860,5 +872,70 @@ fn a_context_or_a_containerfile_on_stdin() {
             .stdout,
         "solo\n"
     );
+    st.assert_clean();
+}
+
+#[test]
+fn builds_for_another_platform_from_its_image() {
+    // A multi-arch base in a registry: --platform picks its arm64 image; a
+    // COPY-only build needs no emulation.
+    let reg = support::registry::Registry::start().expect("registry");
+    let st = Store::new();
+    let fx = fixtures::multi_arch(&st.dir.path().join("ma")).unwrap();
+    let base = format!("{}/ma/base:1", reg.addr());
+    st.ok(&[
+        "image",
+        "copy",
+        "-q",
+        "--all",
+        "--dest-tls-verify=false",
+        &format!("oci:{}:{}", fx.layout.display(), fx.tag),
+        &format!("docker://{base}"),
+    ]);
+    std::fs::write(
+        st.dir.path().join("registries.conf"),
+        format!(
+            "[[registry]]\nlocation = \"{}\"\ninsecure = true\n",
+            reg.addr()
+        ),
+    )
+    .unwrap();
+    let file = format!(
+        "FROM {base}\nARG TARGETARCH\nCOPY note.txt /note.txt\nLABEL built-for=$TARGETARCH\n"
+    );
+    let ctx = st.context("ctx", &[("Containerfile", &file), ("note.txt", "copied\n")]);
+    let build = |platform: &str, tag: &str| {
+        let mut c = st.cmd();
+        c.env(
+            "CONTAINERS_REGISTRIES_CONF",
+            st.dir.path().join("registries.conf"),
+        )
+        .args([
+            "build",
+            "-q",
+            "--platform",
+            platform,
+            "-t",
+            tag,
+            ctx.to_str().unwrap(),
+        ]);
+        run_cmd(&mut c)
+    };
+    let r = build("linux/arm64", "localhost/cross:arm64");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = json(&st.ok(&["image", "inspect", "localhost/cross:arm64"]).stdout);
+    assert_eq!(v[0]["Architecture"], "arm64");
+    assert_eq!(v[0]["Config"]["Labels"]["built-for"], "arm64");
+    // Its files: the arm64 image's, and the copy.
+    let out = st.dir.path().join("cross-oci");
+    st.ok(&[
+        "image",
+        "copy",
+        "-q",
+        "containers-storage:localhost/cross:arm64",
+        &format!("oci:{}:x", out.display()),
+    ]);
+    let cfg = oci_manifest(&out, "x");
+    assert_eq!(cfg["layers"].as_array().unwrap().len(), 3, "{cfg}");
     st.assert_clean();
 }

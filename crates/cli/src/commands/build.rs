@@ -263,18 +263,18 @@ pub fn build(store_args: &StoreArgs, mut a: BuildArgs) -> Result<i32, Failure> {
     }
     // --build-arg wins over a file's value.
     build_args.extend(pairs(&a.build_arg, "--build-arg")?);
-    if let Some(p) = &a.platform {
-        let host = berth_image::manifest::Platform::host();
-        let want = p.trim_start_matches("linux/");
-        let ours = host.architecture.to_string();
-        let other_os = p.contains('/') && !p.starts_with("linux/");
-        if other_os || want.split('/').next() != Some(ours.as_str()) {
-            return Err(fail(
-                125,
-                format!("--platform {p}: this host builds for linux/{ours} only (no emulation)"),
-            ));
-        }
-    }
+    let platform = a
+        .platform
+        .as_deref()
+        .map(|p| {
+            let p = if p.contains('/') {
+                p.to_string()
+            } else {
+                format!("linux/{p}")
+            };
+            berth_build::Platform::parse(&p).map_err(|e| fail(125, format!("--platform: {e}")))
+        })
+        .transpose()?;
     let format = a
         .format
         .clone()
@@ -304,6 +304,7 @@ pub fn build(store_args: &StoreArgs, mut a: BuildArgs) -> Result<i32, Failure> {
         docker_format: format == "docker" || format == "v2s2",
         squash: a.squash,
         annotations: pairs(&a.annotation, "--annotation")?,
+        platform: platform.clone(),
     };
     let store = store_args.open()?;
     let policy = match a.pull.as_str() {
@@ -312,11 +313,28 @@ pub fn build(store_args: &StoreArgs, mut a: BuildArgs) -> Result<i32, Failure> {
         p => p,
     };
     for image in berth_build::execute::images_needed(&req).map_err(|e| fail(e.code, e.message))? {
-        let present = store.image(&image).is_ok();
+        // Present means present for the platform built for.
+        let present = store.image(&image).is_ok_and(|img| {
+            platform.as_ref().is_none_or(|p| {
+                store
+                    .image_config(&img)
+                    .ok()
+                    .and_then(|c| serde_json::from_slice::<serde_json::Value>(&c).ok())
+                    .is_some_and(|c| {
+                        c["architecture"] == p.arch.as_str() && c["os"] == p.os.as_str()
+                    })
+            })
+        });
         if policy == "never" || (policy == "missing" && present) {
             continue;
         }
-        crate::commands::images::pull_for_run(store_args, &image, policy)?;
+        let policy = if present { policy } else { "always" };
+        crate::commands::images::pull_for_platform(
+            store_args,
+            &image,
+            policy,
+            platform.as_ref().map(|p| p.format()).as_deref(),
+        )?;
     }
     let mut log: Box<dyn std::io::Write> = if a.quiet {
         Box::new(std::io::sink())

@@ -90,12 +90,27 @@ pub struct PullArgs {
 /// Pulls `image` for `run`/`create` under `--pull POLICY`, printing only
 /// progress (to stderr).
 pub fn pull_for_run(store_args: &StoreArgs, image: &str, policy: &str) -> CmdResult {
+    pull_for_platform(store_args, image, policy, None)
+}
+
+/// [`pull_for_run`] for a platform (`os/arch[/variant]`, default the host's).
+pub fn pull_for_platform(
+    store_args: &StoreArgs,
+    image: &str,
+    policy: &str,
+    platform: Option<&str>,
+) -> CmdResult {
     #[derive(clap::Parser)]
     struct Cli {
         #[command(flatten)]
         a: PullArgs,
     }
-    let mut a = <Cli as clap::Parser>::try_parse_from(["pull", "--policy", policy, image])
+    let mut argv = vec!["pull", "--policy", policy];
+    if let Some(p) = platform {
+        argv.extend(["--platform", p]);
+    }
+    argv.push(image);
+    let mut a = <Cli as clap::Parser>::try_parse_from(argv)
         .map_err(|e| exit::podman(e.to_string().trim().to_string()))?
         .a;
     a.no_ids = true;
