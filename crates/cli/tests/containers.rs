@@ -1671,7 +1671,10 @@ fn stats_info_and_system_prune() {
         "-c",
         "sleep 1000 & sleep 1000",
     ]);
-    let v = json(&st.ok(&["stats", "--no-stream", "--format", "json"]).stdout);
+    // The shell forks its first sleep on its own schedule.
+    let stats = || json(&st.ok(&["stats", "--no-stream", "--format", "json"]).stdout);
+    wait_for("both processes", || stats()[0]["pids"].as_u64().unwrap_or(0) >= 2);
+    let v = stats();
     let s = &v[0];
     assert_eq!(s["name"], "busy");
     assert_eq!(s["mem_limit"], 64 << 20);
