@@ -1673,7 +1673,9 @@ fn stats_info_and_system_prune() {
     ]);
     // The shell forks its first sleep on its own schedule.
     let stats = || json(&st.ok(&["stats", "--no-stream", "--format", "json"]).stdout);
-    wait_for("both processes", || stats()[0]["pids"].as_u64().unwrap_or(0) >= 2);
+    wait_for("both processes", || {
+        stats()[0]["pids"].as_u64().unwrap_or(0) >= 2
+    });
     let v = stats();
     let s = &v[0];
     assert_eq!(s["name"], "busy");
@@ -2120,4 +2122,97 @@ fn stop_signals_capabilities_exec_detached_and_follow() {
     let r = st.ok(&["logs", "-f", "talker"]);
     assert_eq!(r.stdout, "line1\nline2\nline3\n");
     st.ok(&["rm", "-af"]);
+}
+
+#[test]
+fn network_connect_and_disconnect() {
+    let st = Store::new();
+    let ns = TestNetns::new("conn");
+    let run = |args: &[&str]| {
+        let mut c = st.cmd();
+        c.args(args);
+        run_cmd(&mut ns.wrap(&c))
+    };
+    let ok = |args: &[&str]| {
+        let r = run(args);
+        assert_eq!(r.code, 0, "berth {args:?}: {}", r.stderr);
+        r
+    };
+    ok(&["network", "create", "--subnet", "10.92.0.0/24", "front"]);
+    ok(&["network", "create", "--subnet", "10.93.0.0/24", "back"]);
+    ok(&[
+        "run",
+        "-d",
+        "--name",
+        "db",
+        "--network",
+        "back",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "echo from-db > /tmp/index.html; exec httpd -f -p 80 -h /tmp",
+    ]);
+    ok(&[
+        "run",
+        "-d",
+        "--name",
+        "app",
+        "--network",
+        "front",
+        "localhost/bb:1",
+        "sleep",
+        "300",
+    ]);
+    // Not connected yet: app does not know db.
+    let r = run(&[
+        "exec",
+        "app",
+        "wget",
+        "-q",
+        "-T",
+        "1",
+        "-O",
+        "-",
+        "http://db/index.html",
+    ]);
+    assert_ne!(r.code, 0, "{}", r.stdout);
+    ok(&["network", "connect", "back", "app"]);
+    let r = ok(&[
+        "exec",
+        "app",
+        "sh",
+        "-c",
+        "ip -4 -o addr show eth1; for i in $(seq 200); do wget -q -O - http://db/index.html && break; sleep 0.05; done",
+    ]);
+    assert!(r.stdout.contains("10.93.0."), "{}", r.stdout);
+    assert!(r.stdout.ends_with("from-db\n"), "{}", r.stdout);
+    // Twice is an error; a network the container is not on cannot be left.
+    assert_eq!(run(&["network", "connect", "back", "app"]).code, 125);
+    ok(&["network", "disconnect", "back", "app"]);
+    let r = ok(&[
+        "exec",
+        "app",
+        "sh",
+        "-c",
+        "ip -o link | grep -c eth1 || true",
+    ]);
+    assert_eq!(r.stdout.trim(), "0", "eth1 is gone");
+    let r = run(&["network", "disconnect", "back", "app"]);
+    assert_eq!(r.code, 125);
+    assert!(r.stderr.contains("not connected"), "{}", r.stderr);
+    // A container without a bridge network cannot be connected.
+    ok(&[
+        "run",
+        "-d",
+        "--name",
+        "lonely",
+        "--network",
+        "none",
+        "localhost/bb:1",
+        "sleep",
+        "300",
+    ]);
+    assert_eq!(run(&["network", "connect", "back", "lonely"]).code, 125);
+    ok(&["rm", "-af"]);
+    ok(&["network", "rm", "front", "back"]);
 }

@@ -230,7 +230,10 @@ fn parallel_pulls_tags_reads_and_removals_leave_a_whole_store() {
                     // Races make many commands fail for good reasons (the image
                     // another worker just removed); each worker must still get
                     // some done.
-                    assert!(succeeded > 0, "worker {w}: nothing succeeded in {n} commands");
+                    assert!(
+                        succeeded > 0,
+                        "worker {w}: nothing succeeded in {n} commands"
+                    );
                     bad
                 })
             })

@@ -362,6 +362,92 @@ pub fn setup(
     Ok(att)
 }
 
+/// `network connect`: one more interface (`ethN`) on `network` for a
+/// container that runs in a bridge network namespace; returns its address.
+pub fn connect(store: &Store, id: &str, network: &str) -> Result<String, String> {
+    let mut att = attachment(store, id)
+        .filter(|a| a.netns.exists())
+        .ok_or("the container is not running on a bridge network (start it with --network NAME)")?;
+    if att.interfaces.iter().any(|(n, _, _)| n == network) {
+        return Err(format!(
+            "the container is already connected to network {network}"
+        ));
+    }
+    let net = get(store, network)?;
+    let ifname = format!("eth{}", att.interfaces.len());
+    let t = Target {
+        net: &net,
+        id,
+        netns: &att.netns,
+        ifname: &ifname,
+        ports: &[],
+    };
+    let mut prev: Option<Value> = None;
+    let mut done = Vec::new();
+    for p in plugins(&net, store, &[]) {
+        match call(&p, "ADD", &t, prev.as_ref()) {
+            Ok(v) => {
+                prev = Some(v);
+                done.push(p);
+            }
+            Err(e) => {
+                for p in done.iter().rev() {
+                    let _ = call(p, "DEL", &t, None);
+                }
+                return Err(e);
+            }
+        }
+    }
+    let ip = prev
+        .as_ref()
+        .and_then(|r| r["ips"][0]["address"].as_str())
+        .and_then(|a| a.split('/').next())
+        .ok_or_else(|| format!("network {network}: the bridge plugin gave no address"))?
+        .to_string();
+    att.interfaces.push((net.name.clone(), ifname, ip.clone()));
+    std::fs::write(
+        attachment_path(store, id),
+        serde_json::to_vec(&att).expect("serialises"),
+    )
+    .map_err(|e| format!("{}: {e}", attachment_path(store, id).display()))?;
+    Ok(ip)
+}
+
+/// `network disconnect`: the container's interface on `network` goes.
+pub fn disconnect(store: &Store, id: &str, network: &str) -> Result<(), String> {
+    let mut att = attachment(store, id).ok_or("the container is not on any bridge network")?;
+    let at = att
+        .interfaces
+        .iter()
+        .position(|(n, _, _)| n == network)
+        .ok_or_else(|| format!("the container is not connected to network {network}"))?;
+    let (_, ifname, _) = att.interfaces.remove(at);
+    let net = get(store, network)?;
+    let ports = if at == 0 {
+        att.ports.clone()
+    } else {
+        Vec::new()
+    };
+    let t = Target {
+        net: &net,
+        id,
+        netns: &att.netns,
+        ifname: &ifname,
+        ports: &ports,
+    };
+    for p in plugins(&net, store, &ports).iter().rev() {
+        call(p, "DEL", &t, None)?;
+    }
+    if at == 0 {
+        att.ports.clear();
+    }
+    std::fs::write(
+        attachment_path(store, id),
+        serde_json::to_vec(&att).expect("serialises"),
+    )
+    .map_err(|e| format!("{}: {e}", attachment_path(store, id).display()))
+}
+
 /// Undoes [`setup`]: the plugins' DEL in reverse order, the namespace unpinned.
 pub fn teardown(store: &Store, id: &str) {
     let Some(att) = attachment(store, id) else {
@@ -393,6 +479,25 @@ pub fn teardown(store: &Store, id: &str) {
     }
     crate::sys::unpin_netns(&att.netns);
     let _ = std::fs::remove_file(attachment_path(store, id));
+}
+
+/// Rewrites the /etc/hosts of every container on a bridge network with the
+/// names of all the containers it shares a network with.
+pub fn refresh_all_hosts(store: &Store) {
+    for i in container::list(store).unwrap_or_default() {
+        let Some(a) = attachment(store, &i.id) else {
+            continue;
+        };
+        let mut all: Vec<(String, String)> = Vec::new();
+        for (net, _, _) in &a.interfaces {
+            for m in members(store, net) {
+                if !all.contains(&m) {
+                    all.push(m);
+                }
+            }
+        }
+        crate::volumes::refresh_hosts(&container::userdata(store, &i.id).join("hosts"), &all);
+    }
 }
 
 /// `IP NAME` lines for the running containers on `network` (for /etc/hosts).

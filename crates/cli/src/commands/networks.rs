@@ -25,6 +25,16 @@ enum NetworkCommand {
     Inspect(NamesArgs),
     /// Remove networks no container uses.
     Rm(NamesArgs),
+    /// Connect a running container to another network.
+    Connect(ConnectArgs),
+    /// Disconnect a container from a network.
+    Disconnect(ConnectArgs),
+}
+
+#[derive(Args)]
+struct ConnectArgs {
+    network: String,
+    container: String,
 }
 
 #[derive(Args)]
@@ -45,6 +55,19 @@ struct LsArgs {
 struct NamesArgs {
     #[arg(required = true)]
     names: Vec<String>,
+}
+
+/// `connect` (or `disconnect`), then every member's /etc/hosts brought up to date.
+fn attach(store: &berth_storage::Store, c: &ConnectArgs, connect: bool) -> CmdResult {
+    let info = berth_engine::container::find(store, &c.container).map_err(err)?;
+    let done = if connect {
+        network::connect(store, &info.id, &c.network).map(drop)
+    } else {
+        network::disconnect(store, &info.id, &c.network)
+    };
+    done.map_err(|e| err(format!("{}: {e}", c.container)))?;
+    network::refresh_all_hosts(store);
+    Ok(())
 }
 
 fn err(m: String) -> Failure {
@@ -96,6 +119,8 @@ pub fn run(store_args: &StoreArgs, a: NetworkArgs) -> CmdResult {
                 println!("{name}");
             }
         }
+        NetworkCommand::Connect(c) => attach(&store, &c, true)?,
+        NetworkCommand::Disconnect(c) => attach(&store, &c, false)?,
     }
     Ok(())
 }
