@@ -64,17 +64,17 @@ c=$("$BIN/berth" image inspect --tls-verify=false --format '{{.Digest}}' "docker
 "${S[@]}" system check
 
 step "Run it from the store with berth run"
-"${S[@]}" run --rm localhost/demo:1 sh -c 'echo hello from berth run in $(hostname)'
+"${S[@]}" run --rm --network none localhost/demo:1 sh -c 'echo hello from berth run in $(hostname)'
 
 step "A detached container under its monitor: logs, exec, commit, stop, rm"
-"${S[@]}" run -d --name demo-web localhost/demo:1 sh -c 'echo serving; exec sleep 600'
+"${S[@]}" run -d --network none --name demo-web localhost/demo:1 sh -c 'echo serving; exec sleep 600'
 "${S[@]}" exec demo-web sh -c 'echo changed > /etc/motd'
 "${S[@]}" ps
 "${S[@]}" logs demo-web
 "${S[@]}" commit -q -m "demo change" demo-web localhost/demo:2
 "${S[@]}" stop -t 1 demo-web
 "${S[@]}" rm demo-web
-"${S[@]}" run --rm localhost/demo:2 cat /etc/motd
+"${S[@]}" run --rm --network none localhost/demo:2 cat /etc/motd
 
 if "$BIN/berth-oci" --version >/dev/null 2>&1; then
   step "Run it with berth-oci"

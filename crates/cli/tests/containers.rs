@@ -1170,6 +1170,15 @@ impl TestNetns {
 
 impl Drop for TestNetns {
     fn drop(&mut self) {
+        // What is still running in it (an aardvark-dns a failed test left).
+        if let Ok(o) = Command::new("ip")
+            .args(["netns", "pids", &self.name])
+            .output()
+        {
+            for pid in String::from_utf8_lossy(&o.stdout).split_whitespace() {
+                let _ = Command::new("kill").args(["-9", pid]).status();
+            }
+        }
         let _ = Command::new("ip")
             .args(["netns", "del", &self.name])
             .status();
@@ -1177,12 +1186,27 @@ impl Drop for TestNetns {
 }
 
 #[test]
-fn bridge_networks_publish_ports_and_resolve_names() {
+fn bridge_networks_through_netavark() {
+    bridge_networks_publish_ports_and_resolve_names("netavark");
+}
+
+#[test]
+fn bridge_networks_through_cni_plugins() {
+    bridge_networks_publish_ports_and_resolve_names("cni");
+}
+
+fn bridge_networks_publish_ports_and_resolve_names(backend: &str) {
     let st = Store::new();
-    let ns = TestNetns::new("net");
+    let ns = TestNetns::new(&backend[..3]);
+    let conf = st.dir.path().join("containers.conf");
+    std::fs::write(
+        &conf,
+        format!("[containers]\nnetns = \"none\"\n[network]\nnetwork_backend = \"{backend}\"\n"),
+    )
+    .unwrap();
     let run = |args: &[&str]| {
         let mut c = st.cmd();
-        c.args(args);
+        c.env("CONTAINERS_CONF", &conf).args(args);
         run_cmd(&mut ns.wrap(&c))
     };
     let ok = |args: &[&str]| {
@@ -1226,6 +1250,30 @@ fn bridge_networks_publish_ports_and_resolve_names() {
         "until wget -q -O - http://web/index.html; do sleep 0.05; done",
     ]);
     assert_eq!(r.stdout, "hello-web\n");
+    if backend == "netavark" {
+        // aardvark-dns on the gateway answers for the network's containers.
+        let r = ok(&[
+            "run",
+            "--rm",
+            "--network",
+            "app",
+            "localhost/bb:1",
+            "sh",
+            "-c",
+            "grep -E '^(nameserver|search)' /etc/resolv.conf; nslookup web",
+        ]);
+        assert!(r.stdout.contains("nameserver 10.91.0.1\n"), "{}", r.stdout);
+        assert_eq!(r.stdout.matches("nameserver").count(), 1, "{}", r.stdout);
+        assert!(r.stdout.contains("dns.podman"), "{}", r.stdout);
+        assert!(
+            r.stdout.contains(&format!("Address: {}", ip.trim())),
+            "{}",
+            r.stdout
+        );
+        let v = json(&ok(&["network", "inspect", "app"]).stdout);
+        assert_eq!(v[0]["dns_enabled"], true, "{v}");
+        assert_eq!(v[0]["subnets"][0]["gateway"], "10.91.0.1", "{v}");
+    }
     // The published port answers on the namespace's loopback.
     let mut wget = Command::new("/bin/busybox");
     wget.args(["wget", "-q", "-O", "-", "http://127.0.0.1:18080/index.html"]);
@@ -1283,6 +1331,30 @@ fn bridge_networks_publish_ports_and_resolve_names() {
     assert!(!rules.contains("18080"), "{rules}");
     // rm -af in Store's Drop must run in the namespace too: nothing is left to it.
     assert_eq!(ok(&["ps", "-a", "-q"]).stdout, "");
+    // aardvark-dns left with the last container; nothing runs in the namespace.
+    let pids = Command::new("ip")
+        .args(["netns", "pids", &ns.name])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&pids.stdout).trim(), "");
+    // With no netns in containers.conf, root's containers get the default
+    // bridge network, as podman's do.
+    std::fs::write(
+        &conf,
+        format!("[network]\nnetwork_backend = \"{backend}\"\n"),
+    )
+    .unwrap();
+    let r = ok(&[
+        "run",
+        "--rm",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "ip -4 -o addr show eth0",
+    ]);
+    assert!(r.stdout.contains("inet 10.89."), "{}", r.stdout);
+    let pins = std::fs::read_dir(st.dir.path().join("run/netns")).map(|d| d.count());
+    assert_eq!(pins.unwrap_or(0), 0, "a namespace pin was left");
 }
 
 #[test]
@@ -1484,6 +1556,71 @@ fn runc_runs_containers_through_the_same_commands() {
         "",
         "runc state left"
     );
+}
+
+#[test]
+fn containers_conf_chooses_the_runtime() {
+    let st = Store::new();
+    let conf = st.dir.path().join("containers.conf");
+    let with_conf = |text: &str, args: &[&str]| {
+        std::fs::write(&conf, text).unwrap();
+        let mut c = st.cmd();
+        c.env("CONTAINERS_CONF", &conf).args(args);
+        run_cmd(&mut c)
+    };
+    // [engine] runtime: new containers get it; --runtime still wins.
+    let engine = "[containers]\nnetns = \"none\"\n[engine]\nruntime = \"runc\"\n";
+    let r = with_conf(engine, &["create", "--name", "a", "localhost/bb:1", "true"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(st.inspect("a", ".OCIRuntime"), "runc");
+    let r = with_conf(
+        engine,
+        &[
+            "--runtime",
+            "berth",
+            "create",
+            "--name",
+            "b",
+            "localhost/bb:1",
+            "true",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(st.inspect("b", ".OCIRuntime"), "berth");
+    let r = with_conf(engine, &["start", "-a", "a"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // [engine.runtimes]: a name for the first of its paths that exists.
+    let named = "[containers]\nnetns = \"none\"\n[engine.runtimes]\n\
+                 mine = [\"/nonexistent/runc\", \"/usr/sbin/runc\"]\n\
+                 gone = [\"/nonexistent/runc\"]\n";
+    let r = with_conf(
+        named,
+        &[
+            "--runtime",
+            "mine",
+            "run",
+            "--rm",
+            "localhost/bb:1",
+            "echo",
+            "mine",
+        ],
+    );
+    assert_eq!((r.code, r.stdout.as_str()), (0, "mine\n"), "{}", r.stderr);
+    let r = with_conf(
+        named,
+        &["--runtime", "gone", "run", "--rm", "localhost/bb:1", "true"],
+    );
+    assert_eq!(r.code, 125);
+    assert!(r.stderr.contains("/nonexistent/runc"), "{}", r.stderr);
+    // A broken file is named, in one line, and nothing is created.
+    let r = with_conf(
+        "[engine\n",
+        &["create", "--name", "c", "localhost/bb:1", "true"],
+    );
+    assert_eq!(r.code, 125);
+    assert_eq!(r.stderr.trim().lines().count(), 1, "{}", r.stderr);
+    assert!(r.stderr.contains("containers.conf"), "{}", r.stderr);
+    assert_eq!(st.run(&["container", "exists", "c"]).code, 1);
 }
 
 #[test]

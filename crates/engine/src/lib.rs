@@ -5,6 +5,7 @@
 pub mod attach;
 pub mod changes;
 pub mod commit;
+pub mod conf;
 pub mod container;
 pub mod copy;
 pub mod health;

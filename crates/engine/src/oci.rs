@@ -1,5 +1,6 @@
 //! Which OCI runtime runs a container: berth's own, in process (the default),
-//! or a runc-compatible binary (`--runtime runc|crun|berth-oci|PATH`) driven
+//! or a runc-compatible binary (`--runtime runc|crun|berth-oci|PATH`, or a name
+//! from containers.conf's `[engine.runtimes]`) driven
 //! through its command line, with its state kept under `RUNROOT/NAME`.
 
 use std::path::{Path, PathBuf};
@@ -26,6 +27,21 @@ fn is_builtin(name: &str) -> bool {
 pub fn resolve(name: &str) -> Result<Option<PathBuf>, String> {
     if is_builtin(name) {
         return Ok(None);
+    }
+    // containers.conf's [engine.runtimes] names binaries as podman's does.
+    if let Some(paths) = crate::conf::get()?.runtimes.get(name) {
+        return paths
+            .iter()
+            .find(|p| p.is_file())
+            .cloned()
+            .map(Some)
+            .ok_or_else(|| {
+                let all: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+                format!(
+                    "--runtime {name}: none of containers.conf's paths for it exists ({})",
+                    all.join(", ")
+                )
+            });
     }
     let p = Path::new(name);
     if p.is_absolute() {

@@ -88,6 +88,43 @@ fn publish_all(config: &serde_json::Value) -> Result<Vec<String>, RunError> {
     Ok(out)
 }
 
+/// What containers.conf decides when the flags do not: the network mode, the
+/// runtime and the log driver.
+fn conf_defaults(p: &mut ProcessOptions) -> Result<(), RunError> {
+    let conf = crate::conf::get().map_err(RunError::Engine)?;
+    if p.network.is_empty() {
+        let publishes = !p.ports.is_empty() || p.publish_all;
+        p.network = default_network(conf.netns.as_deref(), publishes);
+    }
+    if p.runtime.is_none()
+        && let Some(r) = &conf.runtime
+    {
+        crate::oci::resolve(r)
+            .map_err(|e| RunError::Engine(format!("containers.conf [engine] runtime: {e}")))?;
+        p.runtime = Some(r.clone());
+    }
+    if p.log_driver.is_none() {
+        p.log_driver = conf.log_driver.clone();
+    }
+    Ok(())
+}
+
+/// podman's rule: root gets the bridge network, others (who cannot make one)
+/// none; published ports need a bridge whatever the default says.
+fn default_network(netns: Option<&str>, ports: bool) -> String {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let root = unsafe { libc::geteuid() } == 0;
+    let mode = match netns {
+        None | Some("private") if root => "bridge",
+        None | Some("private" | "slirp4netns" | "pasta") => "none",
+        Some(m) => m,
+    };
+    if ports && crate::network::bridge_network(mode).is_none() {
+        return "bridge".into();
+    }
+    mode.to_string()
+}
+
 pub fn create(store: &Store, o: &RunOptions) -> Result<Info, RunError> {
     let img = store
         .image(&o.image)
@@ -97,13 +134,8 @@ pub fn create(store: &Store, o: &RunOptions) -> Result<Info, RunError> {
     let mut o = o.clone();
     if o.process.publish_all {
         o.process.ports.extend(publish_all(&config)?);
-        if crate::network::bridge_network(&o.process.network).is_none()
-            && !o.process.ports.is_empty()
-            && o.process.network == "none"
-        {
-            o.process.network = "bridge".into();
-        }
     }
+    conf_defaults(&mut o.process)?;
     // The image's VOLUMEs get anonymous volumes, unless something else is
     // mounted there (working containers of builds write through to the image).
     let builder = o
@@ -212,6 +244,7 @@ pub fn prepare_bundle(store: &Store, info: &Info) -> Result<PathBuf, RunError> {
     let mut spec = spec::generate(&config, &rootfs, id, &cfg.process).map_err(RunError::Engine)?;
     let hostname = spec.hostname.clone().unwrap_or_default();
     let mut members = Vec::new();
+    let mut net_att = None;
     if let Some(other) = cfg.process.network.strip_prefix("container:") {
         // Join the other container's network namespace while it runs.
         let o = container::find(store, other).map_err(RunError::Engine)?;
@@ -239,6 +272,7 @@ pub fn prepare_bundle(store: &Store, info: &Info) -> Result<PathBuf, RunError> {
             ns.path = Some(att.netns.to_string_lossy().into_owned());
         }
         members = crate::network::members(store, net);
+        net_att = Some(att);
         // The others on the network learn this container's name too.
         for other in crate::container::list(store).unwrap_or_default() {
             if other.id != id && crate::network::attachment(store, &other.id).is_some() {
@@ -251,7 +285,8 @@ pub fn prepare_bundle(store: &Store, info: &Info) -> Result<PathBuf, RunError> {
     }
     // Later mounts go over earlier ones: the generated files, then the user's.
     spec.mounts.extend(
-        volumes::generated_files(info, &bundle, &hostname, &members).map_err(RunError::Engine)?,
+        volumes::generated_files(info, &bundle, &hostname, &members, net_att.as_ref())
+            .map_err(RunError::Engine)?,
     );
     for v in &cfg.process.volumes {
         let m = volumes::volume_mount(store, v).map_err(RunError::Engine)?;

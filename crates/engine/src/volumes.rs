@@ -223,6 +223,7 @@ pub fn generated_files(
     userdata: &Path,
     hostname: &str,
     members: &[(String, String)],
+    net: Option<&crate::network::Attachment>,
 ) -> Result<Vec<Mount>, String> {
     let p = &info.config.process;
     let host_net = p.network == "host";
@@ -247,7 +248,8 @@ pub fn generated_files(
     if !members.is_empty() {
         hosts.push_str(&network_section(members));
     }
-    let resolv = resolv_conf(&p.dns, host_net);
+    let (net_dns, search) = net.map_or((&[][..], &[][..]), |a| (&a.dns[..], &a.search[..]));
+    let resolv = resolv_conf(&p.dns, host_net, net_dns, search);
     let containerenv = format!(
         "engine=\"berth-{}\"\nname=\"{}\"\nid=\"{}\"\nimage=\"{}\"\nimageid=\"{}\"\nrootless=0\n",
         env!("CARGO_PKG_VERSION"),
@@ -303,21 +305,32 @@ pub fn refresh_hosts(hosts: &Path, members: &[(String, String)]) {
 }
 
 /// The host's resolv.conf, its nameservers replaced by `--dns` ones when given;
-/// loopback nameservers only make sense on the host's network.
-fn resolv_conf(dns: &[String], host_net: bool) -> String {
+/// loopback nameservers only make sense on the host's network. On a network
+/// with DNS, its server (aardvark-dns) is the only one: it answers for the
+/// containers and forwards the rest (to `--dns` servers, given to it).
+fn resolv_conf(dns: &[String], host_net: bool, net_dns: &[String], search: &[String]) -> String {
     let host = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
-    let mut out: Vec<String> = host
-        .lines()
-        .filter(|l| {
-            let Some(ns) = l.trim().strip_prefix("nameserver") else {
-                return true;
-            };
+    let ours: &[String] = if net_dns.is_empty() { dns } else { net_dns };
+    let mut out: Vec<String> = Vec::new();
+    let mut searched = false;
+    for l in host.lines() {
+        let t = l.trim();
+        if let Some(ns) = t.strip_prefix("nameserver") {
             let ns = ns.trim();
-            dns.is_empty() && (host_net || !(ns.starts_with("127.") || ns == "::1"))
-        })
-        .map(String::from)
-        .collect();
-    out.extend(dns.iter().map(|d| format!("nameserver {d}")));
+            if ours.is_empty() && (host_net || !(ns.starts_with("127.") || ns == "::1")) {
+                out.push(l.to_string());
+            }
+        } else if let Some(rest) = t.strip_prefix("search").filter(|_| !search.is_empty()) {
+            out.push(format!("search {} {}", search.join(" "), rest.trim()));
+            searched = true;
+        } else {
+            out.push(l.to_string());
+        }
+    }
+    if !search.is_empty() && !searched {
+        out.insert(0, format!("search {}", search.join(" ")));
+    }
+    out.extend(ours.iter().map(|d| format!("nameserver {d}")));
     let mut s = out.join("\n");
     s.push('\n');
     s
@@ -337,8 +350,24 @@ mod tests {
 
     #[test]
     fn resolv_conf_drops_loopback_off_the_host_network() {
-        let r = resolv_conf(&["192.0.2.1".into()], false);
+        let r = resolv_conf(&["192.0.2.1".into()], false, &[], &[]);
         assert!(r.contains("nameserver 192.0.2.1"));
         assert_eq!(r.matches("nameserver").count(), 1, "{r}");
+    }
+
+    #[test]
+    fn resolv_conf_on_a_dns_network_names_only_its_server() {
+        let r = resolv_conf(
+            &["192.0.2.1".into()],
+            false,
+            &["10.89.3.1".into()],
+            &["dns.podman".into()],
+        );
+        assert_eq!(r.matches("nameserver").count(), 1, "{r}");
+        assert!(r.contains("nameserver 10.89.3.1\n"), "{r}");
+        assert!(
+            r.starts_with("search dns.podman") || r.contains("\nsearch dns.podman"),
+            "{r}"
+        );
     }
 }

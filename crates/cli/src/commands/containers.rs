@@ -587,6 +587,7 @@ fn inspect_value(store: &berth_storage::Store, i: &Info) -> Value {
         "NetworkSettings": network_settings(store, i),
         "Image": i.config.image_id,
         "ImageName": i.config.image_name,
+        "OCIRuntime": i.config.process.runtime.as_deref().unwrap_or("berth"),
         "Name": i.name(),
         "Config": {
             "Hostname": i.config.process.hostname.clone().unwrap_or_else(|| i.id[..12].to_string()),

@@ -32,6 +32,11 @@ pub struct StoreArgs {
     /// Storage driver option (KEY=VALUE), repeatable.
     #[arg(long, global = true)]
     pub storage_opt: Vec<String>,
+    /// OCI runtime for new containers: berth (built in), a runc-compatible
+    /// binary (runc, crun, berth-oci, a name from containers.conf's
+    /// [engine.runtimes]) or a path; default containers.conf's [engine] runtime.
+    #[arg(long, global = true)]
+    pub runtime: Option<String>,
 }
 
 impl StoreArgs {

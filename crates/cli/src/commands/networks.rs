@@ -1,4 +1,4 @@
-//! `berth network`: bridge networks (CNI plugins).
+//! `berth network`: bridge networks (netavark and aardvark-dns, or CNI plugins).
 
 use berth_engine::network;
 use clap::{Args, Subcommand};
@@ -42,6 +42,12 @@ struct CreateArgs {
     /// ADDR/LEN, e.g. 10.90.0.0/24 (default: a free 10.89.N.0/24).
     #[arg(long)]
     subnet: Option<String>,
+    /// No route out of the network: its containers reach only each other.
+    #[arg(long)]
+    internal: bool,
+    /// No aardvark-dns for the network (names still come from /etc/hosts).
+    #[arg(long)]
+    disable_dns: bool,
     name: String,
 }
 
@@ -77,16 +83,29 @@ fn err(m: String) -> Failure {
     }
 }
 
+/// `network inspect`'s object, with podman's keys.
 fn value(n: &network::Network) -> Value {
-    json!({"name": n.name, "driver": "bridge", "network_interface": n.bridge,
-           "subnets": [{"subnet": n.subnet}], "ipam_options": {"driver": "host-local"}})
+    let mut subnet = json!({"subnet": n.subnet});
+    if !n.internal
+        && let Ok(gw) = network::ipam::gateway(n)
+    {
+        subnet["gateway"] = json!(gw.to_string());
+    }
+    json!({"name": n.name, "id": n.id(), "driver": "bridge", "network_interface": n.bridge,
+           "subnets": [subnet], "ipv6_enabled": false, "internal": n.internal,
+           "dns_enabled": n.dns_enabled, "ipam_options": {"driver": "host-local"}})
 }
 
 pub fn run(store_args: &StoreArgs, a: NetworkArgs) -> CmdResult {
     let store = store_args.open()?;
     match a.command {
         NetworkCommand::Create(c) => {
-            let n = network::create(&store, &c.name, c.subnet.as_deref()).map_err(err)?;
+            let o = network::CreateOptions {
+                subnet: c.subnet,
+                internal: c.internal,
+                disable_dns: c.disable_dns,
+            };
+            let n = network::create(&store, &c.name, &o).map_err(err)?;
             println!("{}", n.name);
         }
         NetworkCommand::Ls(l) => {
@@ -98,10 +117,14 @@ pub fn run(store_args: &StoreArgs, a: NetworkArgs) -> CmdResult {
                     println!("{}", n.name);
                 }
             } else {
-                let mut rows = vec![vec!["NAME".to_string(), "DRIVER".into(), "SUBNET".into()]];
+                let mut rows = vec![vec![
+                    "NETWORK ID".to_string(),
+                    "NAME".into(),
+                    "DRIVER".into(),
+                ]];
                 rows.extend(
                     nets.iter()
-                        .map(|n| vec![n.name.clone(), "bridge".into(), n.subnet.clone()]),
+                        .map(|n| vec![n.id()[..12].to_string(), n.name.clone(), "bridge".into()]),
                 );
                 print!("{}", crate::table::render(&rows));
             }

@@ -31,8 +31,9 @@ pub struct ContainerArgs {
     /// Replace the image's entrypoint (a command, or a JSON array).
     #[arg(long)]
     entrypoint: Option<String>,
-    /// none (loopback only), host, bridge (berth's default network), a network's
-    /// name, or ns:PATH.
+    /// bridge (berth's default network), a network's name, none (loopback
+    /// only), host, container:ID or ns:PATH; default containers.conf's netns,
+    /// else bridge (none when not root).
     #[arg(long = "network", alias = "net")]
     network: Option<String>,
     #[arg(long)]
@@ -128,15 +129,10 @@ pub struct ContainerArgs {
     /// Give the container a host device: HOST[:CONTAINER][:PERMISSIONS].
     #[arg(long)]
     device: Vec<String>,
-    /// OCI runtime: berth (built in, the default), or a runc-compatible binary
-    /// (runc, crun, berth-oci, or a path).
-    #[arg(long)]
-    runtime: Option<String>,
     /// Pull the image: missing (default), always, never, newer.
     #[arg(long, default_value = "missing", value_parser = ["missing", "always", "never", "newer"])]
     pull: String,
-    /// Publish a port: [IP:]HOSTPORT:CONTAINERPORT[/tcp|udp] (needs a bridge network;
-    /// given without --network, the default one).
+    /// Publish a port: [IP:]HOSTPORT:CONTAINERPORT[/tcp|udp] (needs a bridge network).
     #[arg(short = 'p', long = "publish")]
     publish: Vec<String>,
     /// Publish every port the image exposes on a free host port.
@@ -219,7 +215,7 @@ fn mount_flag(m: &str, volumes: &mut Vec<String>, tmpfs: &mut Vec<String>) -> Re
     Ok(())
 }
 
-fn options(a: ContainerArgs) -> Result<RunOptions, Failure> {
+fn options(a: ContainerArgs, runtime: Option<String>) -> Result<RunOptions, Failure> {
     let mut env = env_files(&a.env_file)?;
     env.extend(a.env);
     let (mut volumes, mut tmpfs) = (a.volume, a.tmpfs);
@@ -230,15 +226,8 @@ fn options(a: ContainerArgs) -> Result<RunOptions, Failure> {
         serde_json::from_str::<Vec<String>>(&e)
             .unwrap_or_else(|_| if e.is_empty() { Vec::new() } else { vec![e] })
     });
-    // Publishing a port implies the default bridge network unless one is named.
-    let network = a.network.unwrap_or_else(|| {
-        if a.publish.is_empty() && !a.publish_all {
-            "none"
-        } else {
-            "bridge"
-        }
-        .to_string()
-    });
+    // Empty: the engine's default (containers.conf's netns, else bridge).
+    let network = a.network.unwrap_or_default();
     let health = berth_engine::health::HealthFlags {
         disabled: a.no_healthcheck || a.health_interval.as_deref() == Some("disable"),
         interval: a.health_interval.filter(|i| i != "disable"),
@@ -281,7 +270,7 @@ fn options(a: ContainerArgs) -> Result<RunOptions, Failure> {
             stop_timeout: a.stop_timeout,
             ports: a.publish,
             init: a.init,
-            runtime: a.runtime,
+            runtime,
             devices: a.device,
             log_driver: a.log_driver,
             publish_all: a.publish_all,
@@ -364,7 +353,7 @@ pub fn run(store_args: &StoreArgs, a: RunArgs) -> Result<i32, Failure> {
     let store = store_args.open()?;
     let replace = a.c.replace;
     pull_if_needed(store_args, &store, &a.c.image, &a.c.pull)?;
-    let o = options(a.c)?;
+    let o = options(a.c, store_args.runtime.clone())?;
     replace_existing(&store, &o, replace)?;
     if !a.detach {
         return engine_run(&store, &o).map_err(failure);
@@ -388,7 +377,7 @@ pub fn create(store_args: &StoreArgs, a: CreateArgs) -> Result<i32, Failure> {
     let store = store_args.open()?;
     let replace = a.c.replace;
     pull_if_needed(store_args, &store, &a.c.image, &a.c.pull)?;
-    let o = options(a.c)?;
+    let o = options(a.c, store_args.runtime.clone())?;
     replace_existing(&store, &o, replace)?;
     let c = berth_engine::run::create(&store, &o).map_err(failure)?;
     println!("{}", c.id);

@@ -9,10 +9,16 @@ pub fn berth() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_berth"));
     // Never read the machine's registries.conf or credentials.
     c.env("CONTAINERS_REGISTRIES_CONF", "/dev/null");
+    c.env("CONTAINERS_CONF", CONTAINERS_CONF);
+    c.env_remove("CONTAINERS_CONF_OVERRIDE");
     c.env_remove("REGISTRY_AUTH_FILE");
     c.stdin(Stdio::null());
     c
 }
+
+/// The containers.conf every test's berth reads (not the machine's).
+pub const CONTAINERS_CONF: &str =
+    concat!(env!("CARGO_MANIFEST_DIR"), "/tests/common/containers.conf");
 
 pub struct Run {
     pub code: i32,

@@ -1,23 +1,24 @@
-//! Bridge networks through the CNI plugins Debian ships
-//! (containernetworking-plugins): a network is a bridge with a subnet and
-//! host-local addresses; a container on it gets a network namespace of its own,
-//! pinned under the run root, with an address, a route out, published ports
-//! (`portmap`) and /etc/hosts entries for the other containers on the network.
+//! Bridge networks: a network is a bridge with a subnet; a container on it
+//! gets a network namespace of its own, pinned under the run root, with an
+//! address, a route out, published ports and /etc/hosts entries for the other
+//! containers on the network. Two backends do the work, as in podman:
+//! netavark with aardvark-dns (the default where installed, [`netavark`]) and
+//! the CNI plugins ([`cni`]); containers.conf's `network_backend` picks one.
 
-use std::io::Write;
+mod cni;
+pub mod ipam;
+mod netavark;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use berth_storage::Store;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 
 use crate::container;
 
 /// berth's default network (`--network bridge`).
 pub const DEFAULT: &str = "berth";
-const CNI_VERSION: &str = "0.4.0";
-const PLUGIN_DIRS: [&str; 3] = ["/usr/lib/cni", "/opt/cni/bin", "/usr/libexec/cni"];
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Network {
@@ -25,6 +26,53 @@ pub struct Network {
     pub bridge: String,
     /// `10.89.0.0/24`.
     pub subnet: String,
+    /// Containers resolve each other's names through aardvark-dns (netavark).
+    #[serde(default)]
+    pub dns_enabled: bool,
+    /// No gateway, no route out, no masquerading.
+    #[serde(default)]
+    pub internal: bool,
+}
+
+impl Network {
+    /// A stable 64-hex ID, as podman's network IDs look.
+    pub fn id(&self) -> String {
+        let d = Sha256::digest(format!("berth-network:{}", self.name));
+        d.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// Which program sets networks up.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    Netavark,
+    #[default]
+    Cni,
+}
+
+impl Backend {
+    /// containers.conf's choice; without one, netavark where it is installed.
+    pub fn configured() -> Result<Backend, String> {
+        let conf = crate::conf::get()?;
+        match conf.network_backend.as_deref() {
+            Some("cni") => Ok(Backend::Cni),
+            Some("netavark") if netavark::binaries().is_none() => Err(
+                "containers.conf network_backend netavark: netavark not found (install netavark and aardvark-dns)"
+                    .into(),
+            ),
+            Some("netavark") => Ok(Backend::Netavark),
+            _ if netavark::binaries().is_some() => Ok(Backend::Netavark),
+            _ => Ok(Backend::Cni),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Netavark => "netavark",
+            Backend::Cni => "cni",
+        }
+    }
 }
 
 /// `-p [IP:]HOST:CONTAINER[/PROTO]`.
@@ -69,6 +117,9 @@ impl PortMapping {
 /// What a container got on its networks, kept to undo it.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Attachment {
+    /// Who made it, and so who undoes it.
+    #[serde(default)]
+    pub backend: Backend,
     pub netns: PathBuf,
     /// The network being joined (kept even when joining failed half-way).
     #[serde(default)]
@@ -76,6 +127,11 @@ pub struct Attachment {
     /// (network, interface, address without prefix length).
     pub interfaces: Vec<(String, String, String)>,
     pub ports: Vec<PortMapping>,
+    /// Nameservers and search domains the networks serve (aardvark-dns).
+    #[serde(default)]
+    pub dns: Vec<String>,
+    #[serde(default)]
+    pub search: Vec<String>,
 }
 
 fn dir(store: &Store) -> PathBuf {
@@ -95,7 +151,7 @@ pub fn get(store: &Store, name: &str) -> Result<Network, String> {
     let p = dir(store).join(format!("{name}.json"));
     match std::fs::read(&p) {
         Ok(b) => serde_json::from_slice(&b).map_err(|e| format!("network {name}: {e}")),
-        Err(_) if name == DEFAULT => create(store, DEFAULT, None),
+        Err(_) if name == DEFAULT => create(store, DEFAULT, &CreateOptions::default()),
         Err(_) => Err(format!("network {name}: no such network")),
     }
 }
@@ -113,8 +169,18 @@ pub fn list(store: &Store) -> Vec<Network> {
     v
 }
 
-/// Creates a network; without a subnet, the first free 10.89.N.0/24.
-pub fn create(store: &Store, name: &str, subnet: Option<&str>) -> Result<Network, String> {
+/// `network create`'s choices.
+#[derive(Clone, Debug, Default)]
+pub struct CreateOptions {
+    /// Without one, the first free 10.89.N.0/24.
+    pub subnet: Option<String>,
+    pub internal: bool,
+    pub disable_dns: bool,
+}
+
+/// Creates a network.
+pub fn create(store: &Store, name: &str, o: &CreateOptions) -> Result<Network, String> {
+    let subnet = o.subnet.as_deref();
     if !valid_name(name) {
         return Err(format!("network name {name:?}: use letters, digits, _ . -"));
     }
@@ -137,11 +203,18 @@ pub fn create(store: &Store, name: &str, subnet: Option<&str>) -> Result<Network
             "subnet {subnet} is already used by another network"
         ));
     }
-    let index = existing.len();
+    // A removed network's bridge name may be taken again, never a live one.
+    let bridge = (0..)
+        .map(|i| format!("berth{i}"))
+        .find(|b| !existing.iter().any(|n| &n.bridge == b))
+        .expect("a free bridge name");
     let net = Network {
         name: name.to_string(),
-        bridge: format!("berth{index}"),
+        bridge,
         subnet,
+        // As podman's: DNS on the networks users make, not on the default one.
+        dns_enabled: !o.disable_dns && name != DEFAULT,
+        internal: o.internal,
     };
     std::fs::create_dir_all(dir(store)).map_err(|e| e.to_string())?;
     std::fs::write(
@@ -153,15 +226,9 @@ pub fn create(store: &Store, name: &str, subnet: Option<&str>) -> Result<Network
 }
 
 fn check_subnet(s: &str) -> Result<(), String> {
-    let (ip, len) = s
-        .split_once('/')
-        .ok_or(format!("--subnet {s}: expected ADDR/LEN"))?;
-    ip.parse::<std::net::Ipv4Addr>()
-        .map_err(|_| format!("--subnet {s}: not an IPv4 address"))?;
-    match len.parse::<u8>() {
-        Ok(n) if (8..=30).contains(&n) => Ok(()),
-        _ => Err(format!("--subnet {s}: the prefix length must be 8 to 30")),
-    }
+    ipam::parse_subnet(s)
+        .map(drop)
+        .map_err(|e| format!("--{e}"))
 }
 
 /// Removes a network no container uses.
@@ -194,101 +261,47 @@ pub fn bridge_network(value: &str) -> Option<&str> {
     }
 }
 
-fn plugins(net: &Network, store: &Store, ports: &[PortMapping]) -> Vec<Value> {
-    let mut v = vec![json!({
-        "type": "bridge",
-        "bridge": net.bridge,
-        "isGateway": true,
-        "ipMasq": true,
-        "hairpinMode": true,
-        "ipam": {
-            "type": "host-local",
-            "ranges": [[{"subnet": net.subnet}]],
-            "routes": [{"dst": "0.0.0.0/0"}],
-            "dataDir": dir(store).join("ipam"),
-        },
-    })];
-    if !ports.is_empty() {
-        v.push(json!({"type": "portmap", "capabilities": {"portMappings": true}, "snat": true}));
-    }
-    v
-}
-
-fn plugin_path(kind: &str) -> Result<PathBuf, String> {
-    PLUGIN_DIRS
-        .iter()
-        .map(|d| Path::new(d).join(kind))
-        .find(|p| p.exists())
-        .ok_or_else(|| {
-            format!("CNI plugin {kind:?} not found (install containernetworking-plugins)")
-        })
-}
-
-/// Which container interface a plugin call is about.
-struct Target<'a> {
+/// Which container interface a backend call is about.
+pub(crate) struct Target<'a> {
     net: &'a Network,
     id: &'a str,
+    /// The container's name, which DNS answers for.
+    name: &'a str,
+    /// `--dns`: where aardvark-dns forwards this container's other queries.
+    dns: &'a [String],
     netns: &'a Path,
     ifname: &'a str,
     ports: &'a [PortMapping],
 }
 
-/// Runs one CNI plugin; returns its result.
-fn call(plugin: &Value, command: &str, t: &Target, prev: Option<&Value>) -> Result<Value, String> {
-    let Target {
-        net,
-        id,
-        netns,
-        ifname,
-        ports,
-    } = *t;
-    let kind = plugin["type"].as_str().unwrap_or_default();
-    let mut conf = plugin.clone();
-    conf["cniVersion"] = json!(CNI_VERSION);
-    conf["name"] = json!(net.name);
-    if let Some(p) = prev {
-        conf["prevResult"] = p.clone();
-    }
-    if kind == "portmap" {
-        let pm: Vec<Value> = ports
-            .iter()
-            .map(|p| json!({"hostPort": p.host_port, "containerPort": p.container_port, "protocol": p.protocol, "hostIP": p.host_ip}))
-            .collect();
-        conf["runtimeConfig"] = json!({"portMappings": pm});
-    }
-    let mut child = Command::new(plugin_path(kind)?)
-        .env_clear()
-        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-        .env("CNI_COMMAND", command)
-        .env("CNI_CONTAINERID", id)
-        .env("CNI_NETNS", netns)
-        .env("CNI_IFNAME", ifname)
-        .env("CNI_PATH", PLUGIN_DIRS.join(":"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("CNI plugin {kind}: {e}"))?;
-    child
-        .stdin
-        .take()
-        .expect("piped")
-        .write_all(&serde_json::to_vec(&conf).expect("serialises"))
-        .map_err(|e| format!("CNI plugin {kind}: {e}"))?;
-    let out = child
-        .wait_with_output()
-        .map_err(|e| format!("CNI plugin {kind}: {e}"))?;
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-    if !out.status.success() {
-        let msg = v["msg"]
-            .as_str()
-            .map(String::from)
-            .unwrap_or_else(|| String::from_utf8_lossy(&out.stderr).trim().to_string());
-        return Err(format!("network {}: {kind} {command}: {msg}", net.name));
-    }
-    Ok(v)
+/// What a container got on one network.
+pub(crate) struct Iface {
+    ip: String,
+    dns: Vec<String>,
+    search: Vec<String>,
 }
 
+fn attach_with(backend: Backend, store: &Store, t: &Target) -> Result<Iface, String> {
+    match backend {
+        Backend::Netavark => netavark::attach(store, t),
+        Backend::Cni => cni::attach(store, t),
+    }
+}
+
+fn detach_with(backend: Backend, store: &Store, t: &Target, ip: &str) -> Result<(), String> {
+    match backend {
+        Backend::Netavark => netavark::detach(store, t, ip),
+        Backend::Cni => cni::detach(store, t),
+    }
+}
+
+/// The container's name and `--dns` servers (none once it is gone).
+fn container_facts(store: &Store, id: &str) -> (String, Vec<String>) {
+    match container::find(store, id) {
+        Ok(i) => (i.name().to_string(), i.config.process.dns.clone()),
+        Err(_) => (id[..12.min(id.len())].to_string(), Vec::new()),
+    }
+}
 fn netns_path(store: &Store, id: &str) -> PathBuf {
     store
         .config()
@@ -307,6 +320,13 @@ pub fn attachment(store: &Store, id: &str) -> Option<Attachment> {
         .and_then(|b| serde_json::from_slice(&b).ok())
 }
 
+fn save(store: &Store, id: &str, att: &Attachment) -> Result<(), String> {
+    let path = attachment_path(store, id);
+    let _ = std::fs::create_dir_all(container::userdata(store, id));
+    std::fs::write(&path, serde_json::to_vec(att).expect("serialises"))
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
 /// Connects a container to a bridge network (once; a restart reuses it);
 /// returns the pinned network namespace to run it in.
 pub fn setup(
@@ -319,43 +339,37 @@ pub fn setup(
         return Ok(a);
     }
     let net = get(store, network)?;
+    let backend = Backend::configured()?;
     let netns = netns_path(store, id);
     crate::sys::pin_new_netns(&netns)
         .map_err(|e| format!("network namespace {}: {e}", netns.display()))?;
     let mut att = Attachment {
+        backend,
         netns: netns.clone(),
         network: Some(net.name.clone()),
-        interfaces: Vec::new(),
         ports: ports.to_vec(),
+        ..Default::default()
     };
-    let result = (|| {
-        let mut prev: Option<Value> = None;
-        let t = Target {
-            net: &net,
-            id,
-            netns: &netns,
-            ifname: "eth0",
-            ports,
-        };
-        for p in plugins(&net, store, ports) {
-            prev = Some(call(&p, "ADD", &t, prev.as_ref())?);
-        }
-        let ip = prev
-            .as_ref()
-            .and_then(|r| r["ips"][0]["address"].as_str())
-            .and_then(|a| a.split('/').next())
-            .ok_or_else(|| format!("network {network}: the bridge plugin gave no address"))?
-            .to_string();
-        att.interfaces.push((net.name.clone(), "eth0".into(), ip));
-        Ok::<(), String>(())
-    })();
+    let (name, dns) = container_facts(store, id);
+    let t = Target {
+        net: &net,
+        id,
+        name: &name,
+        dns: &dns,
+        netns: &netns,
+        ifname: "eth0",
+        ports,
+    };
+    let result = attach_with(backend, store, &t);
+    if let Ok(iface) = &result {
+        att.interfaces
+            .push((net.name.clone(), "eth0".into(), iface.ip.clone()));
+        att.dns.clone_from(&iface.dns);
+        att.search.clone_from(&iface.search);
+    }
     // Saved even on failure, so that teardown undoes whatever was done.
-    let _ = std::fs::create_dir_all(container::userdata(store, id));
-    let _ = std::fs::write(
-        attachment_path(store, id),
-        serde_json::to_vec(&att).expect("serialises"),
-    );
-    if let Err(e) = result {
+    let saved = save(store, id, &att);
+    if let Err(e) = result.map(drop).and(saved) {
         teardown(store, id);
         return Err(e);
     }
@@ -375,42 +389,26 @@ pub fn connect(store: &Store, id: &str, network: &str) -> Result<String, String>
     }
     let net = get(store, network)?;
     let ifname = format!("eth{}", att.interfaces.len());
+    let (name, dns) = container_facts(store, id);
     let t = Target {
         net: &net,
         id,
+        name: &name,
+        dns: &dns,
         netns: &att.netns,
         ifname: &ifname,
         ports: &[],
     };
-    let mut prev: Option<Value> = None;
-    let mut done = Vec::new();
-    for p in plugins(&net, store, &[]) {
-        match call(&p, "ADD", &t, prev.as_ref()) {
-            Ok(v) => {
-                prev = Some(v);
-                done.push(p);
-            }
-            Err(e) => {
-                for p in done.iter().rev() {
-                    let _ = call(p, "DEL", &t, None);
-                }
-                return Err(e);
-            }
+    let iface = attach_with(att.backend, store, &t)?;
+    att.interfaces
+        .push((net.name.clone(), ifname, iface.ip.clone()));
+    for d in iface.dns {
+        if !att.dns.contains(&d) {
+            att.dns.push(d);
         }
     }
-    let ip = prev
-        .as_ref()
-        .and_then(|r| r["ips"][0]["address"].as_str())
-        .and_then(|a| a.split('/').next())
-        .ok_or_else(|| format!("network {network}: the bridge plugin gave no address"))?
-        .to_string();
-    att.interfaces.push((net.name.clone(), ifname, ip.clone()));
-    std::fs::write(
-        attachment_path(store, id),
-        serde_json::to_vec(&att).expect("serialises"),
-    )
-    .map_err(|e| format!("{}: {e}", attachment_path(store, id).display()))?;
-    Ok(ip)
+    save(store, id, &att)?;
+    Ok(iface.ip)
 }
 
 /// `network disconnect`: the container's interface on `network` goes.
@@ -421,61 +419,65 @@ pub fn disconnect(store: &Store, id: &str, network: &str) -> Result<(), String> 
         .iter()
         .position(|(n, _, _)| n == network)
         .ok_or_else(|| format!("the container is not connected to network {network}"))?;
-    let (_, ifname, _) = att.interfaces.remove(at);
+    let (_, ifname, ip) = att.interfaces.remove(at);
     let net = get(store, network)?;
+    // Published ports hang on the first interface.
     let ports = if at == 0 {
-        att.ports.clone()
+        std::mem::take(&mut att.ports)
     } else {
         Vec::new()
     };
+    let (name, dns) = container_facts(store, id);
     let t = Target {
         net: &net,
         id,
+        name: &name,
+        dns: &dns,
         netns: &att.netns,
         ifname: &ifname,
         ports: &ports,
     };
-    for p in plugins(&net, store, &ports).iter().rev() {
-        call(p, "DEL", &t, None)?;
-    }
-    if at == 0 {
-        att.ports.clear();
-    }
-    std::fs::write(
-        attachment_path(store, id),
-        serde_json::to_vec(&att).expect("serialises"),
-    )
-    .map_err(|e| format!("{}: {e}", attachment_path(store, id).display()))
+    detach_with(att.backend, store, &t, &ip)?;
+    save(store, id, &att)
 }
 
-/// Undoes [`setup`]: the plugins' DEL in reverse order, the namespace unpinned.
+/// Undoes [`setup`] and every `connect`: each interface detached, the
+/// namespace unpinned. Failures are ignored: this is also the cleanup of a
+/// setup that failed half-way.
 pub fn teardown(store: &Store, id: &str) {
     let Some(att) = attachment(store, id) else {
         return;
     };
-    let del = |net: &Network, ifname: &str| {
+    let (name, dns) = container_facts(store, id);
+    let detach = |net: &Network, ifname: &str, ip: &str, ports: &[PortMapping]| {
         let t = Target {
             net,
             id,
+            name: &name,
+            dns: &dns,
             netns: &att.netns,
             ifname,
-            ports: &att.ports,
+            ports,
         };
-        for p in plugins(net, store, &att.ports).iter().rev() {
-            let _ = call(p, "DEL", &t, None);
-        }
+        let _ = detach_with(att.backend, store, &t, ip);
     };
-    for (name, ifname, _) in &att.interfaces {
-        if let Ok(net) = get(store, name) {
-            del(&net, ifname);
+    for (i, (net_name, ifname, ip)) in att.interfaces.iter().enumerate() {
+        if let Ok(net) = get(store, net_name) {
+            let ports = if i == 0 { &att.ports[..] } else { &[] };
+            detach(&net, ifname, ip, ports);
         }
     }
     if att.interfaces.is_empty()
-        && let Some(name) = &att.network
-        && let Ok(net) = get(store, name)
+        && let Some(n) = &att.network
+        && let Ok(net) = get(store, n)
     {
         // A setup that failed half-way: release whatever address it took.
-        del(&net, "eth0");
+        match att.backend {
+            Backend::Cni => detach(&net, "eth0", "", &att.ports),
+            Backend::Netavark => {
+                let _ = ipam::release(store, &net, id);
+            }
+        }
     }
     crate::sys::unpin_netns(&att.netns);
     let _ = std::fs::remove_file(attachment_path(store, id));

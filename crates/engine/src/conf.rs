@@ -1,0 +1,217 @@
+//! containers.conf: the engine settings podman reads, from the same files in
+//! the same order, so that one file configures both tools. Only the keys berth
+//! acts on are kept; the rest of the file is accepted and ignored.
+//!
+//! Files, later ones overriding earlier keys: `$CONTAINERS_CONF` alone when it
+//! is set; otherwise `/usr/share/containers/containers.conf`,
+//! `/etc/containers/containers.conf`, `/etc/containers/containers.conf.d/*.conf`
+//! and, for users other than root, `~/.config/containers/containers.conf`.
+//! `$CONTAINERS_CONF_OVERRIDE` comes last in either case.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use serde::Deserialize;
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ContainersConf {
+    /// `[engine] runtime`: the OCI runtime containers are created with.
+    pub runtime: Option<String>,
+    /// `[engine.runtimes]`: a runtime's name → where its binary may be.
+    pub runtimes: BTreeMap<String, Vec<PathBuf>>,
+    /// `[engine] helper_binaries_dir`: where netavark and aardvark-dns are looked for.
+    pub helper_binaries_dir: Vec<PathBuf>,
+    /// `[network] network_backend`: netavark or cni.
+    pub network_backend: Option<String>,
+    /// `[network] cni_plugin_dirs`.
+    pub cni_plugin_dirs: Vec<PathBuf>,
+    /// `[containers] netns`: the network mode of a container given no --network.
+    pub netns: Option<String>,
+    /// `[containers] log_driver`.
+    pub log_driver: Option<String>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct File {
+    containers: ContainersTable,
+    engine: EngineTable,
+    network: NetworkTable,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct ContainersTable {
+    netns: Option<String>,
+    log_driver: Option<String>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct EngineTable {
+    runtime: Option<String>,
+    runtimes: BTreeMap<String, Vec<PathBuf>>,
+    helper_binaries_dir: Option<Vec<PathBuf>>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct NetworkTable {
+    network_backend: Option<String>,
+    cni_plugin_dirs: Option<Vec<PathBuf>>,
+}
+
+impl ContainersConf {
+    /// Lays one file's settings over these.
+    fn merge(&mut self, f: File) {
+        let or = |a: &mut Option<String>, b: Option<String>| {
+            if b.as_deref().is_some_and(|s| !s.is_empty()) {
+                *a = b;
+            }
+        };
+        or(&mut self.runtime, f.engine.runtime);
+        or(&mut self.network_backend, f.network.network_backend);
+        or(&mut self.netns, f.containers.netns);
+        or(&mut self.log_driver, f.containers.log_driver);
+        self.runtimes.extend(f.engine.runtimes);
+        if let Some(d) = f.engine.helper_binaries_dir {
+            self.helper_binaries_dir = d;
+        }
+        if let Some(d) = f.network.cni_plugin_dirs {
+            self.cni_plugin_dirs = d;
+        }
+    }
+
+    /// Parses one file's text; `path` names it in the error.
+    pub fn parse(&mut self, path: &Path, text: &str) -> Result<(), String> {
+        let f: File = toml::from_str(text).map_err(|e| {
+            let first = e.to_string();
+            let first = first.lines().next().unwrap_or("not TOML").to_string();
+            format!("{}: {first}", path.display())
+        })?;
+        if let Some(b) = &f.network.network_backend
+            && !matches!(b.as_str(), "" | "netavark" | "cni")
+        {
+            return Err(format!(
+                "{}: network_backend {b:?}: expected netavark or cni",
+                path.display()
+            ));
+        }
+        self.merge(f);
+        Ok(())
+    }
+
+    /// Where a helper program (netavark, aardvark-dns) is: the configured
+    /// directories first, then the places distributions install it.
+    pub fn helper(&self, name: &str) -> Option<PathBuf> {
+        self.helper_binaries_dir
+            .iter()
+            .map(PathBuf::as_path)
+            .chain(
+                [
+                    "/usr/local/libexec/podman",
+                    "/usr/local/lib/podman",
+                    "/usr/libexec/podman",
+                    "/usr/lib/podman",
+                ]
+                .map(Path::new),
+            )
+            .map(|d| d.join(name))
+            .find(|p| p.is_file())
+    }
+}
+
+fn files() -> Vec<PathBuf> {
+    let mut v = Vec::new();
+    match std::env::var_os("CONTAINERS_CONF") {
+        Some(p) => v.push(PathBuf::from(p)),
+        None => {
+            v.push("/usr/share/containers/containers.conf".into());
+            v.push("/etc/containers/containers.conf".into());
+            let mut drop_ins: Vec<PathBuf> = std::fs::read_dir("/etc/containers/containers.conf.d")
+                .map(|d| {
+                    d.flatten()
+                        .map(|e| e.path())
+                        .filter(|p| p.extension().is_some_and(|x| x == "conf"))
+                        .collect()
+                })
+                .unwrap_or_default();
+            drop_ins.sort();
+            v.extend(drop_ins);
+            // SAFETY: geteuid has no preconditions and cannot fail.
+            if unsafe { libc::geteuid() } != 0 {
+                let base = std::env::var_os("XDG_CONFIG_HOME")
+                    .map(PathBuf::from)
+                    .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".config")));
+                if let Some(b) = base {
+                    v.push(b.join("containers/containers.conf"));
+                }
+            }
+        }
+    }
+    if let Some(p) = std::env::var_os("CONTAINERS_CONF_OVERRIDE") {
+        v.push(PathBuf::from(p));
+    }
+    v
+}
+
+/// Reads the files; one that is missing is skipped, one that is malformed fails.
+pub fn load() -> Result<ContainersConf, String> {
+    let mut conf = ContainersConf::default();
+    let explicit = std::env::var_os("CONTAINERS_CONF").map(PathBuf::from);
+    for path in files() {
+        match std::fs::read_to_string(&path) {
+            Ok(text) => conf.parse(&path, &text)?,
+            Err(e)
+                if e.kind() == std::io::ErrorKind::NotFound && explicit.as_ref() != Some(&path) => {
+            }
+            Err(e) => return Err(format!("{}: {e}", path.display())),
+        }
+    }
+    Ok(conf)
+}
+
+/// The settings of this process, read once.
+pub fn get() -> Result<&'static ContainersConf, String> {
+    static CONF: OnceLock<Result<ContainersConf, String>> = OnceLock::new();
+    CONF.get_or_init(load).as_ref().map_err(Clone::clone)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn later_files_override_and_unknown_keys_are_ignored() {
+        let mut c = ContainersConf::default();
+        c.parse(
+            Path::new("a"),
+            "[containers]\nnetns = \"bridge\"\ndefault_sysctls = []\n\
+             [engine]\nruntime = \"crun\"\n[engine.runtimes]\nrunc = [\"/x/runc\"]\n\
+             [machine]\ncpus = 2\n",
+        )
+        .unwrap();
+        c.parse(
+            Path::new("b"),
+            "[engine]\nruntime = \"runc\"\n[network]\nnetwork_backend = \"cni\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.runtime.as_deref(), Some("runc"));
+        assert_eq!(c.netns.as_deref(), Some("bridge"));
+        assert_eq!(c.network_backend.as_deref(), Some("cni"));
+        assert_eq!(c.runtimes["runc"], vec![PathBuf::from("/x/runc")]);
+    }
+
+    #[test]
+    fn bad_files_are_refused_with_their_name() {
+        let mut c = ContainersConf::default();
+        let e = c.parse(Path::new("/etc/c.conf"), "[engine\n").unwrap_err();
+        assert!(e.starts_with("/etc/c.conf: "), "{e}");
+        assert!(!e.contains('\n'), "{e}");
+        let e = c
+            .parse(Path::new("c"), "[network]\nnetwork_backend = \"x\"\n")
+            .unwrap_err();
+        assert!(e.contains("expected netavark or cni"), "{e}");
+    }
+}

@@ -1,0 +1,152 @@
+//! The CNI backend: Debian's containernetworking-plugins, run one by one
+//! (`bridge` with `host-local` addresses, then `portmap` for published ports),
+//! each given the previous one's result, as the CNI spec chains them.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use berth_storage::Store;
+use serde_json::{Value, json};
+
+use super::{Iface, Network, PortMapping, Target};
+
+const CNI_VERSION: &str = "0.4.0";
+const PLUGIN_DIRS: [&str; 3] = ["/usr/lib/cni", "/opt/cni/bin", "/usr/libexec/cni"];
+
+fn plugin_dirs() -> Vec<PathBuf> {
+    let conf = crate::conf::get().ok();
+    match conf.filter(|c| !c.cni_plugin_dirs.is_empty()) {
+        Some(c) => c.cni_plugin_dirs.clone(),
+        None => PLUGIN_DIRS.iter().map(PathBuf::from).collect(),
+    }
+}
+
+fn plugins(net: &Network, store: &Store, ports: &[PortMapping]) -> Vec<Value> {
+    let mut v = vec![json!({
+        "type": "bridge",
+        "bridge": net.bridge,
+        "isGateway": !net.internal,
+        "ipMasq": !net.internal,
+        "hairpinMode": true,
+        "ipam": {
+            "type": "host-local",
+            "ranges": [[{"subnet": net.subnet}]],
+            "routes": if net.internal { json!([]) } else { json!([{"dst": "0.0.0.0/0"}]) },
+            "dataDir": super::dir(store).join("ipam"),
+        },
+    })];
+    if !ports.is_empty() {
+        v.push(json!({"type": "portmap", "capabilities": {"portMappings": true}, "snat": true}));
+    }
+    v
+}
+
+fn plugin_path(kind: &str) -> Result<PathBuf, String> {
+    plugin_dirs()
+        .iter()
+        .map(|d| Path::new(d).join(kind))
+        .find(|p| p.exists())
+        .ok_or_else(|| {
+            format!("CNI plugin {kind:?} not found (install containernetworking-plugins)")
+        })
+}
+
+/// Runs one CNI plugin; returns its result.
+fn call(plugin: &Value, command: &str, t: &Target, prev: Option<&Value>) -> Result<Value, String> {
+    let kind = plugin["type"].as_str().unwrap_or_default();
+    let mut conf = plugin.clone();
+    conf["cniVersion"] = json!(CNI_VERSION);
+    conf["name"] = json!(t.net.name);
+    if let Some(p) = prev {
+        conf["prevResult"] = p.clone();
+    }
+    if kind == "portmap" {
+        let pm: Vec<Value> = t
+            .ports
+            .iter()
+            .map(|p| json!({"hostPort": p.host_port, "containerPort": p.container_port, "protocol": p.protocol, "hostIP": p.host_ip}))
+            .collect();
+        conf["runtimeConfig"] = json!({"portMappings": pm});
+    }
+    let path_list = plugin_dirs()
+        .iter()
+        .map(|d| d.display().to_string())
+        .collect::<Vec<_>>()
+        .join(":");
+    let mut child = Command::new(plugin_path(kind)?)
+        .env_clear()
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .env("CNI_COMMAND", command)
+        .env("CNI_CONTAINERID", t.id)
+        .env("CNI_NETNS", t.netns)
+        .env("CNI_IFNAME", t.ifname)
+        .env("CNI_PATH", path_list)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("CNI plugin {kind}: {e}"))?;
+    child
+        .stdin
+        .take()
+        .expect("piped")
+        .write_all(&serde_json::to_vec(&conf).expect("serialises"))
+        .map_err(|e| format!("CNI plugin {kind}: {e}"))?;
+    let out = child
+        .wait_with_output()
+        .map_err(|e| format!("CNI plugin {kind}: {e}"))?;
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    if !out.status.success() {
+        let msg = v["msg"]
+            .as_str()
+            .map(String::from)
+            .unwrap_or_else(|| String::from_utf8_lossy(&out.stderr).trim().to_string());
+        return Err(format!("network {}: {kind} {command}: {msg}", t.net.name));
+    }
+    Ok(v)
+}
+
+/// ADD through the chain; a failure undoes the plugins that succeeded.
+pub fn attach(store: &Store, t: &Target) -> Result<Iface, String> {
+    let mut prev: Option<Value> = None;
+    let mut done = Vec::new();
+    for p in plugins(t.net, store, t.ports) {
+        match call(&p, "ADD", t, prev.as_ref()) {
+            Ok(v) => {
+                prev = Some(v);
+                done.push(p);
+            }
+            Err(e) => {
+                for p in done.iter().rev() {
+                    let _ = call(p, "DEL", t, None);
+                }
+                return Err(e);
+            }
+        }
+    }
+    let ip = prev
+        .as_ref()
+        .and_then(|r| r["ips"][0]["address"].as_str())
+        .and_then(|a| a.split('/').next())
+        .ok_or_else(|| format!("network {}: the bridge plugin gave no address", t.net.name))?
+        .to_string();
+    Ok(Iface {
+        ip,
+        dns: Vec::new(),
+        search: Vec::new(),
+    })
+}
+
+/// DEL through the chain in reverse; every plugin is asked even after a failure.
+pub fn detach(store: &Store, t: &Target) -> Result<(), String> {
+    let mut first = Ok(());
+    for p in plugins(t.net, store, t.ports).iter().rev() {
+        if let Err(e) = call(p, "DEL", t, None)
+            && first.is_ok()
+        {
+            first = Err(e);
+        }
+    }
+    first
+}

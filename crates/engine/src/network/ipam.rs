@@ -1,0 +1,143 @@
+//! Address leases for netavark, which (as with podman) is handed the
+//! container's address rather than choosing one: one JSON file per network,
+//! `address → container ID`, changed only under the network's lock.
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+
+use berth_storage::Store;
+
+use super::Network;
+
+/// The network's base address and prefix length.
+pub fn parse_subnet(s: &str) -> Result<(Ipv4Addr, u8), String> {
+    let (ip, len) = s
+        .split_once('/')
+        .ok_or(format!("subnet {s}: expected ADDR/LEN"))?;
+    let ip: Ipv4Addr = ip
+        .parse()
+        .map_err(|_| format!("subnet {s}: not an IPv4 address"))?;
+    let len: u8 = len
+        .parse()
+        .ok()
+        .filter(|n| (8..=30).contains(n))
+        .ok_or(format!("subnet {s}: the prefix length must be 8 to 30"))?;
+    let mask = u32::MAX << (32 - len);
+    Ok((Ipv4Addr::from(u32::from(ip) & mask), len))
+}
+
+/// The gateway: the subnet's first address, as podman's networks have it.
+pub fn gateway(net: &Network) -> Result<Ipv4Addr, String> {
+    let (base, _) = parse_subnet(&net.subnet)?;
+    Ok(Ipv4Addr::from(u32::from(base) + 1))
+}
+
+/// The addresses a container may get: after the gateway, before broadcast.
+fn hosts(net: &Network) -> Result<impl Iterator<Item = Ipv4Addr>, String> {
+    let (base, len) = parse_subnet(&net.subnet)?;
+    let first = u32::from(base) + 2;
+    let broadcast = u32::from(base) | (u32::MAX >> len);
+    Ok((first..broadcast).map(Ipv4Addr::from))
+}
+
+type Leases = BTreeMap<Ipv4Addr, String>;
+
+struct Locked {
+    _lock: File,
+    path: PathBuf,
+    leases: Leases,
+}
+
+fn open(store: &Store, net: &Network) -> Result<Locked, String> {
+    let dir = super::dir(store).join("leases");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let lock_path = dir.join(format!("{}.lock", net.name));
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| format!("{}: {e}", lock_path.display()))?;
+    crate::sys::lock_exclusive(&lock).map_err(|e| format!("{}: {e}", lock_path.display()))?;
+    let path = dir.join(format!("{}.json", net.name));
+    let leases = match std::fs::read(&path) {
+        Ok(b) => serde_json::from_slice(&b).map_err(|e| format!("{}: {e}", path.display()))?,
+        Err(_) => Leases::new(),
+    };
+    Ok(Locked {
+        _lock: lock,
+        path,
+        leases,
+    })
+}
+
+impl Locked {
+    fn save(&self) -> Result<(), String> {
+        let tmp = self.path.with_extension("json.tmp");
+        std::fs::write(&tmp, serde_json::to_vec(&self.leases).expect("serialises"))
+            .and_then(|()| std::fs::rename(&tmp, &self.path))
+            .map_err(|e| format!("{}: {e}", self.path.display()))
+    }
+}
+
+/// Leases the lowest free address to `id` (the one it holds, if any). Leases
+/// of containers that no longer exist are taken back first.
+pub fn allocate(store: &Store, net: &Network, id: &str) -> Result<Ipv4Addr, String> {
+    let mut l = open(store, net)?;
+    l.leases.retain(|_, owner| store.container(owner).is_ok());
+    if let Some((ip, _)) = l.leases.iter().find(|(_, owner)| *owner == id) {
+        return Ok(*ip);
+    }
+    let ip = hosts(net)?
+        .find(|ip| !l.leases.contains_key(ip))
+        .ok_or_else(|| {
+            format!(
+                "network {}: no free address left in {}",
+                net.name, net.subnet
+            )
+        })?;
+    l.leases.insert(ip, id.to_string());
+    l.save()?;
+    Ok(ip)
+}
+
+/// Gives back whatever `id` holds on the network.
+pub fn release(store: &Store, net: &Network, id: &str) -> Result<(), String> {
+    let mut l = open(store, net)?;
+    let before = l.leases.len();
+    l.leases.retain(|_, owner| owner != id);
+    if l.leases.len() == before {
+        return Ok(());
+    }
+    l.save()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn net(subnet: &str) -> Network {
+        Network {
+            name: "n".into(),
+            bridge: "b0".into(),
+            subnet: subnet.into(),
+            dns_enabled: true,
+            internal: false,
+        }
+    }
+
+    #[test]
+    fn hosts_skip_network_gateway_and_broadcast() {
+        let all: Vec<Ipv4Addr> = hosts(&net("10.1.2.0/30")).unwrap().collect();
+        assert_eq!(all, vec![Ipv4Addr::new(10, 1, 2, 2)]);
+        assert_eq!(
+            gateway(&net("10.1.2.77/24")).unwrap(),
+            Ipv4Addr::new(10, 1, 2, 1)
+        );
+        assert_eq!(hosts(&net("10.1.0.0/16")).unwrap().count(), 65533);
+        assert!(parse_subnet("10.1.0.0/31").is_err());
+        assert!(parse_subnet("10.1.0/24").is_err());
+    }
+}

@@ -1,0 +1,154 @@
+//! The netavark backend, as podman 4 drives it: berth leases the address
+//! (netavark does no IPAM of its own), then `netavark setup NETNS` reads the
+//! container's options on stdin, makes the bridge, the veth pair, the
+//! firewall rules and published ports, and starts aardvark-dns for networks
+//! with DNS; `teardown` undoes it, and aardvark-dns exits with its last entry.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use berth_storage::Store;
+use serde_json::{Value, json};
+
+use super::{Iface, Network, Target};
+
+/// The programs, found as podman finds them.
+pub struct Binaries {
+    pub netavark: PathBuf,
+    pub aardvark: Option<PathBuf>,
+}
+
+pub fn binaries() -> Option<Binaries> {
+    let conf = crate::conf::get().ok()?;
+    Some(Binaries {
+        netavark: conf.helper("netavark")?,
+        aardvark: conf.helper("aardvark-dns"),
+    })
+}
+
+/// The network as netavark's `network_info` describes it.
+fn network_info(net: &Network) -> Result<Value, String> {
+    let gw = super::ipam::gateway(net)?;
+    let mut subnet = json!({"subnet": net.subnet});
+    if !net.internal {
+        subnet["gateway"] = json!(gw.to_string());
+    }
+    Ok(json!({
+        "name": net.name,
+        "id": net.id(),
+        "driver": "bridge",
+        "network_interface": net.bridge,
+        "subnets": [subnet],
+        "ipv6_enabled": false,
+        "internal": net.internal,
+        "dns_enabled": net.dns_enabled,
+        "ipam_options": {"driver": "host-local"},
+    }))
+}
+
+/// The options of one `setup` or `teardown`: this container on this network.
+fn options(t: &Target, ip: &str) -> Result<Value, String> {
+    let ports: Vec<Value> = t
+        .ports
+        .iter()
+        .map(|p| {
+            json!({"container_port": p.container_port, "host_ip": p.host_ip,
+                   "host_port": p.host_port, "protocol": p.protocol, "range": 1})
+        })
+        .collect();
+    let mut o = json!({
+        "container_id": t.id,
+        "container_name": t.name,
+        "port_mappings": ports,
+        "networks": {t.net.name.as_str(): {
+            "interface_name": t.ifname,
+            "static_ips": [ip],
+            "aliases": [t.name],
+        }},
+        "network_info": {t.net.name.as_str(): network_info(t.net)?},
+    });
+    if !t.dns.is_empty() {
+        o["dns_servers"] = json!(t.dns);
+    }
+    Ok(o)
+}
+
+/// Runs netavark; its JSON answer, or its error in one line.
+fn call(store: &Store, verb: &str, t: &Target, opts: &Value) -> Result<Value, String> {
+    let bins = binaries().ok_or("netavark not found (install netavark and aardvark-dns)")?;
+    let config = store.config().run_root.join("networks");
+    std::fs::create_dir_all(&config).map_err(|e| format!("{}: {e}", config.display()))?;
+    let mut c = Command::new(&bins.netavark);
+    c.arg("--config").arg(&config).args(["--rootless", "false"]);
+    if let Some(a) = &bins.aardvark {
+        c.arg("--aardvark-binary").arg(a);
+    }
+    let mut child = c
+        .arg(verb)
+        .arg(t.netns)
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("{}: {e}", bins.netavark.display()))?;
+    child
+        .stdin
+        .take()
+        .expect("piped")
+        .write_all(&serde_json::to_vec(opts).expect("serialises"))
+        .map_err(|e| format!("netavark {verb}: {e}"))?;
+    let out = child
+        .wait_with_output()
+        .map_err(|e| format!("netavark {verb}: {e}"))?;
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    if out.status.success() {
+        return Ok(v);
+    }
+    let msg = v["error"].as_str().map(String::from).unwrap_or_else(|| {
+        // Its stderr also carries syslog complaints; the last line is the error.
+        String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .rfind(|l| !l.trim().is_empty() && !l.contains("syslog"))
+            .unwrap_or("failed")
+            .to_string()
+    });
+    Err(format!("network {}: netavark {verb}: {msg}", t.net.name))
+}
+
+pub fn attach(store: &Store, t: &Target) -> Result<Iface, String> {
+    let ip = super::ipam::allocate(store, t.net, t.id)?.to_string();
+    let opts = options(t, &ip)?;
+    let v = match call(store, "setup", t, &opts) {
+        Ok(v) => v,
+        Err(e) => {
+            // netavark undoes its own half-done work; the lease is ours.
+            let _ = super::ipam::release(store, t.net, t.id);
+            return Err(e);
+        }
+    };
+    let status = &v[t.net.name.as_str()];
+    let strings = |key: &str| -> Vec<String> {
+        status[key]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    Ok(Iface {
+        ip,
+        dns: strings("dns_server_ips"),
+        search: strings("dns_search_domains"),
+    })
+}
+
+pub fn detach(store: &Store, t: &Target, ip: &str) -> Result<(), String> {
+    let opts = options(t, ip)?;
+    let r = call(store, "teardown", t, &opts);
+    super::ipam::release(store, t.net, t.id)?;
+    r.map(drop)
+}
