@@ -1559,6 +1559,82 @@ fn runc_runs_containers_through_the_same_commands() {
 }
 
 #[test]
+fn crun_and_berth_oci_binaries_run_containers() {
+    let st = Store::new();
+    let oci = Path::new(env!("CARGO_BIN_EXE_berth"))
+        .with_file_name("berth-oci")
+        .to_string_lossy()
+        .into_owned();
+    assert!(
+        Path::new(&oci).is_file(),
+        "{oci}: build the workspace first"
+    );
+    let r = st.run(&[
+        "--runtime",
+        &oci,
+        "run",
+        "--rm",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "echo via berth-oci; exit 3",
+    ]);
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (3, "via berth-oci\n"),
+        "{}",
+        r.stderr
+    );
+    st.ok(&[
+        "--runtime",
+        &oci,
+        "run",
+        "-d",
+        "--name",
+        "o",
+        "localhost/bb:1",
+        "sleep",
+        "1000",
+    ]);
+    assert_eq!(st.inspect("o", ".OCIRuntime"), oci);
+    assert_eq!(st.ok(&["exec", "o", "echo", "in"]).stdout, "in\n");
+    st.ok(&["stop", "-t", "1", "o"]);
+    assert_eq!(st.inspect("o", ".State.ExitCode"), "137");
+    st.ok(&["rm", "o"]);
+    // crun 1.8 refuses this machine's hybrid cgroup layout: it runs in a
+    // mount namespace of its own without the cgroup2 mount, as on a v1 host.
+    let mut c = st.cmd();
+    c.args([
+        "--runtime",
+        "crun",
+        "run",
+        "--rm",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "echo via crun; exit 4",
+    ]);
+    let mut u = Command::new("unshare");
+    u.args(["--mount", "--propagation", "private", "sh", "-c"])
+        .arg("umount /sys/fs/cgroup/unified 2>/dev/null; exec \"$0\" \"$@\"")
+        .arg(c.get_program())
+        .args(c.get_args());
+    for (k, v) in c.get_envs() {
+        if let Some(v) = v {
+            u.env(k, v);
+        }
+    }
+    let r = run_cmd(&mut u);
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (4, "via crun\n"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(st.ok(&["ps", "-a", "-q"]).stdout, "");
+}
+
+#[test]
 fn containers_conf_chooses_the_runtime() {
     let st = Store::new();
     let conf = st.dir.path().join("containers.conf");

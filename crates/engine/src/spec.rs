@@ -423,7 +423,9 @@ pub fn generate(
         ..Default::default()
     };
     Ok(Spec {
-        oci_version: berth_runtime::state::OCI_VERSION.into(),
+        // What podman 4 writes: nothing here needs a later spec, and older
+        // runtimes (crun 1.8) refuse a version they do not know.
+        oci_version: "1.0.2-dev".into(),
         process: Some(process),
         root: Some(Root {
             path: rootfs.to_string_lossy().into_owned(),
