@@ -1634,6 +1634,110 @@ fn crun_and_berth_oci_binaries_run_containers() {
     assert_eq!(st.ok(&["ps", "-a", "-q"]).stdout, "");
 }
 
+/// The fields of one journald native-protocol datagram.
+fn journal_fields(d: &[u8]) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut m = std::collections::BTreeMap::new();
+    let mut rest = d;
+    while let Some(nl) = rest.iter().position(|b| *b == b'\n') {
+        let key = &rest[..nl];
+        rest = &rest[nl + 1..];
+        if let Some(eq) = key.iter().position(|b| *b == b'=') {
+            m.insert(
+                String::from_utf8_lossy(&key[..eq]).into(),
+                key[eq + 1..].to_vec(),
+            );
+            continue;
+        }
+        let len = u64::from_le_bytes(rest[..8].try_into().unwrap()) as usize;
+        m.insert(
+            String::from_utf8_lossy(key).into(),
+            rest[8..8 + len].to_vec(),
+        );
+        rest = &rest[8 + len + 1..];
+    }
+    m
+}
+
+#[test]
+fn journald_log_driver_sends_entries_to_the_journal() {
+    let st = Store::new();
+    // Without a journal the driver is refused when the container is made.
+    let mut c = st.cmd();
+    c.env("BERTH_JOURNAL_SOCKET", st.dir.path().join("absent"))
+        .args([
+            "create",
+            "--log-driver",
+            "journald",
+            "localhost/bb:1",
+            "true",
+        ]);
+    let r = run_cmd(&mut c);
+    assert_eq!(r.code, 125);
+    assert!(r.stderr.contains("no journald"), "{}", r.stderr);
+    // A socket of the test's own stands in for journald's.
+    let path = st.dir.path().join("journal.socket");
+    let sock = std::os::unix::net::UnixDatagram::bind(&path).unwrap();
+    sock.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let with_journal = |args: &[&str]| {
+        let mut c = st.cmd();
+        c.env("BERTH_JOURNAL_SOCKET", &path).args(args);
+        run_cmd(&mut c)
+    };
+    let r = with_journal(&[
+        "run",
+        "-d",
+        "--name",
+        "j",
+        "--log-driver",
+        "journald",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "echo out; echo err >&2; printf part",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let id = r.stdout.trim().to_string();
+    let mut got = Vec::new();
+    let mut buf = vec![0u8; 65536];
+    while got.len() < 3 {
+        let n = sock.recv(&mut buf).expect("an entry within 10 s");
+        got.push(journal_fields(&buf[..n]));
+    }
+    let by_message = |m: &[u8]| {
+        got.iter()
+            .find(|f| f["MESSAGE"] == m)
+            .unwrap_or_else(|| panic!("no entry {m:?}: {got:?}"))
+    };
+    let out = by_message(b"out");
+    assert_eq!(out["PRIORITY"], b"6");
+    assert_eq!(out["CONTAINER_NAME"], b"j");
+    assert_eq!(out["CONTAINER_ID_FULL"], id.as_bytes());
+    assert_eq!(out["CONTAINER_ID"], &id.as_bytes()[..12]);
+    assert_eq!(by_message(b"err")["PRIORITY"], b"3");
+    assert_eq!(by_message(b"part")["CONTAINER_PARTIAL_MESSAGE"], b"true");
+    assert!(!out.contains_key("CONTAINER_PARTIAL_MESSAGE"));
+    st.ok(&["wait", "j"]);
+    assert_eq!(st.inspect("j", ".HostConfig.LogConfig.Type"), "journald");
+    assert_eq!(st.inspect("j", ".LogPath"), "");
+    // `logs` reads the journal back through journalctl, named when missing.
+    let journalctl = Command::new("journalctl").arg("--version").output().is_ok();
+    if !journalctl {
+        let r = st.run(&["logs", "j"]);
+        assert_eq!(r.code, 125);
+        assert!(r.stderr.contains("journalctl"), "{}", r.stderr);
+    }
+    st.ok(&["rm", "j"]);
+    // A k8s-file container names its log file, which holds its output.
+    st.ok(&["run", "--name", "k", "localhost/bb:1", "echo", "filed"]);
+    let log = st.inspect("k", ".LogPath");
+    assert!(
+        std::fs::read_to_string(&log)
+            .unwrap()
+            .ends_with(" stdout F filed\n")
+    );
+}
+
 #[test]
 fn containers_conf_chooses_the_runtime() {
     let st = Store::new();

@@ -4,7 +4,7 @@
 //! what they send goes to the container's stdin or terminal (`-i`). The log is
 //! written all the same, attached or not.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -49,12 +49,8 @@ fn frame(kind: u8, data: &[u8]) -> Vec<u8> {
 
 /// Copies the container's output to the log and to attached clients, and
 /// clients' input to the container, until the output streams end.
-pub fn serve(s: Streams, log_path: &Path, listener: &UnixListener, first: Option<UnixStream>) {
-    let mut log = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log_path)
-        .ok();
+pub fn serve(s: Streams, log: &logs::Target, listener: &UnixListener, first: Option<UnixStream>) {
+    let mut log = log.open();
     let _ = listener.set_nonblocking(true);
     let mut outputs: Vec<(File, Stream)> = vec![(File::from(s.out), Stream::Stdout)];
     if let Some(e) = s.err {
@@ -80,9 +76,7 @@ pub fn serve(s: Streams, log_path: &Path, listener: &UnixListener, first: Option
             match f.read(&mut buf) {
                 Ok(0) | Err(_) => closed.push(i),
                 Ok(n) => {
-                    if let Some(l) = log.as_mut() {
-                        let _ = logs::write_entries(l, *stream, &buf[..n], now_ns());
-                    }
+                    log.write(*stream, &buf[..n], now_ns());
                     let kind = if *stream == Stream::Stdout { 1 } else { 2 };
                     let f = frame(kind, &buf[..n]);
                     // A client that cannot keep up is dropped, not waited for.

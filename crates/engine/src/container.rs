@@ -167,13 +167,22 @@ pub fn log_path(store: &Store, id: &str) -> PathBuf {
 
 /// Where the container's output is written: its log, or nowhere with
 /// `--log-driver none`.
-pub fn log_target(store: &Store, id: &str) -> PathBuf {
-    let none =
-        find(store, id).is_ok_and(|i| i.config.process.log_driver.as_deref() == Some("none"));
-    if none {
-        PathBuf::from("/dev/null")
-    } else {
-        log_path(store, id)
+pub fn log_target(store: &Store, id: &str) -> crate::logs::Target {
+    use crate::logs::Target;
+    let info = find(store, id).ok();
+    match info
+        .as_ref()
+        .and_then(|i| i.config.process.log_driver.as_deref())
+    {
+        Some("none") => Target::File(PathBuf::from("/dev/null")),
+        Some("journald") => Target::Journald {
+            id: id.to_string(),
+            name: info
+                .as_ref()
+                .map(|i| i.name().to_string())
+                .unwrap_or_default(),
+        },
+        _ => Target::File(log_path(store, id)),
     }
 }
 
@@ -181,11 +190,13 @@ pub fn log_target(store: &Store, id: &str) -> PathBuf {
 pub fn check_log_driver(d: Option<&str>) -> Result<(), String> {
     match d {
         None | Some("k8s-file") | Some("none") => Ok(()),
-        Some("journald") => {
-            Err("--log-driver journald: not supported by berth yet (use k8s-file)".into())
-        }
+        Some("journald") if crate::journald::available() => Ok(()),
+        Some("journald") => Err(format!(
+            "--log-driver journald: this host has no journald ({} does not answer)",
+            crate::journald::socket_path().display()
+        )),
         Some(other) => Err(format!(
-            "--log-driver {other}: unknown driver (k8s-file or none)"
+            "--log-driver {other}: unknown driver (k8s-file, journald or none)"
         )),
     }
 }

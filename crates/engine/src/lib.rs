@@ -10,6 +10,7 @@ pub mod container;
 pub mod copy;
 pub mod health;
 pub mod init;
+pub mod journald;
 pub mod lifecycle;
 pub mod logs;
 pub mod monitor;

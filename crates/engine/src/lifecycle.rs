@@ -412,6 +412,9 @@ pub fn logs(
             ),
         ));
     }
+    if info.config.process.log_driver.as_deref() == Some("journald") {
+        return journald_logs(&info, o, out, err);
+    }
     let path = container::log_path(store, &info.id);
     let file = match std::fs::File::open(&path) {
         Ok(f) => Some(f),
@@ -424,18 +427,7 @@ pub fn logs(
     let mut reader = BufReader::new(file);
     let mut lines: Vec<Vec<u8>> = Vec::new();
     read_lines(&mut reader, &mut lines);
-    // The log's timestamps are fixed-width RFC 3339 UTC: they compare as text.
-    let stamp = |l: &Vec<u8>| logs::parse_line(l).map(|e| e.timestamp).unwrap_or_default();
-    if let Some(s) = &o.since {
-        lines.retain(|l| stamp(l).as_str() >= s.as_str());
-    }
-    if let Some(u) = &o.until {
-        lines.retain(|l| stamp(l).as_str() <= u.as_str());
-    }
-    if let Some(n) = o.tail {
-        let skip = lines.len().saturating_sub(n);
-        lines.drain(..skip);
-    }
+    window(&mut lines, o);
     print(&lines, o, out, err);
     if !o.follow {
         return Ok(());
@@ -455,6 +447,57 @@ pub fn logs(
             .unwrap_or(true);
         let mut more = Vec::new();
         read_lines(&mut reader, &mut more);
+        print(&more, o, out, err);
+        if gone {
+            return Ok(());
+        }
+    }
+}
+
+/// Keeps the lines `--since`, `--until` and `--tail` choose.
+fn window(lines: &mut Vec<Vec<u8>>, o: &LogOptions) {
+    // The log's timestamps are fixed-width RFC 3339 UTC: they compare as text.
+    let stamp = |l: &Vec<u8>| logs::parse_line(l).map(|e| e.timestamp).unwrap_or_default();
+    if let Some(s) = &o.since {
+        lines.retain(|l| stamp(l).as_str() >= s.as_str());
+    }
+    if let Some(u) = &o.until {
+        lines.retain(|l| stamp(l).as_str() <= u.as_str());
+    }
+    if let Some(n) = o.tail {
+        let skip = lines.len().saturating_sub(n);
+        lines.drain(..skip);
+    }
+}
+
+/// `logs` of a journald container: its entries read back from the journal.
+fn journald_logs(
+    info: &container::Info,
+    o: &LogOptions,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<(), Failure> {
+    let (mut lines, mut cursor) =
+        crate::journald::read(&info.id, None).map_err(|e| Failure::new(125, e))?;
+    window(&mut lines, o);
+    print(&lines, o, out, err);
+    if !o.follow {
+        return Ok(());
+    }
+    let pidfd = match info.state.status {
+        Status::Running | Status::Paused => sys::pidfd_open(info.state.monitor_pid).ok().flatten(),
+        _ => None,
+    };
+    let Some(pidfd) = pidfd else {
+        return Ok(());
+    };
+    loop {
+        let gone = sys::poll_readable(&[pidfd.as_raw_fd()], Some(Duration::from_millis(250)))
+            .map(|r| r[0])
+            .unwrap_or(true);
+        let (more, cur) =
+            crate::journald::read(&info.id, cursor.as_deref()).map_err(|e| Failure::new(125, e))?;
+        cursor = cur;
         print(&more, o, out, err);
         if gone {
             return Ok(());

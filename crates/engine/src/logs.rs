@@ -2,9 +2,59 @@
 //! output, `TIMESTAMP STREAM TAG TEXT`, TAG `F` for a full line and `P` for a
 //! partial one (output that did not end in a newline before the stream paused).
 
+use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
+use std::path::PathBuf;
 
 use crate::container::rfc3339;
+use crate::journald::Journal;
+
+/// Where a container's output is logged (`--log-driver`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// k8s-file: the log file (`/dev/null` for `none`).
+    File(PathBuf),
+    Journald {
+        id: String,
+        name: String,
+    },
+}
+
+/// A [`Target`] opened for writing.
+pub enum Sink {
+    File(File),
+    Journald(Journal),
+    /// The target could not be opened: output is still shown, not logged.
+    Lost,
+}
+
+impl Target {
+    pub fn open(&self) -> Sink {
+        let sink = match self {
+            Target::File(p) => OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)
+                .ok()
+                .map(Sink::File),
+            Target::Journald { id, name } => Journal::open(id, name).map(Sink::Journald),
+        };
+        sink.unwrap_or(Sink::Lost)
+    }
+}
+
+impl Sink {
+    /// Logs a chunk of output read at `now_ns`.
+    pub fn write(&mut self, stream: Stream, data: &[u8], now_ns: u64) {
+        match self {
+            Sink::File(f) => {
+                let _ = write_entries(f, stream, data, now_ns);
+            }
+            Sink::Journald(j) => j.write(stream, data),
+            Sink::Lost => {}
+        }
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Stream {

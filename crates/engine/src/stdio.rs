@@ -2,10 +2,9 @@
 //! engine reads, writing each chunk to the container log and, for a container
 //! in the foreground, on to the user's own stdout and stderr.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::path::Path;
 
 use crate::container::now_ns;
 use crate::logs::{self, Stream};
@@ -19,12 +18,8 @@ pub struct Tee {
 
 /// Copies both streams until each ends (when every process of the container
 /// has closed it).
-pub fn pump(out: OwnedFd, err: OwnedFd, log_path: &Path, mut tee: Option<Tee>) {
-    let mut log = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log_path)
-        .ok();
+pub fn pump(out: OwnedFd, err: OwnedFd, log: &logs::Target, mut tee: Option<Tee>) {
+    let mut log = log.open();
     let mut streams = vec![
         (File::from(out), Stream::Stdout),
         (File::from(err), Stream::Stderr),
@@ -44,9 +39,7 @@ pub fn pump(out: OwnedFd, err: OwnedFd, log_path: &Path, mut tee: Option<Tee>) {
             match f.read(&mut buf) {
                 Ok(0) | Err(_) => closed.push(i),
                 Ok(n) => {
-                    if let Some(l) = log.as_mut() {
-                        let _ = logs::write_entries(l, *stream, &buf[..n], now_ns());
-                    }
+                    log.write(*stream, &buf[..n], now_ns());
                     if let Some(t) = tee.as_mut() {
                         let w = match stream {
                             Stream::Stdout => &mut t.out,

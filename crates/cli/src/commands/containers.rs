@@ -566,6 +566,8 @@ fn inspect_value(store: &berth_storage::Store, i: &Info) -> Value {
         ns.map(rfc3339)
             .unwrap_or_else(|| "0001-01-01T00:00:00Z".into())
     };
+    let log = berth_engine::container::log_target(store, &i.id);
+    let log_driver = i.config.process.log_driver.as_deref().unwrap_or("k8s-file");
     json!({
         "Id": i.id,
         "Created": rfc3339(i.config.created_ns),
@@ -597,7 +599,12 @@ fn inspect_value(store: &berth_storage::Store, i: &Info) -> Value {
             "Image": i.config.image_name,
             "WorkingDir": i.config.process.workdir.clone().unwrap_or_else(|| "/".into()),
         },
+        "LogPath": match &log {
+            berth_engine::logs::Target::File(p) if log_driver == "k8s-file" => p.display().to_string(),
+            _ => String::new(),
+        },
         "HostConfig": {
+            "LogConfig": {"Type": log_driver},
             "AutoRemove": i.config.rm,
             "RestartPolicy": {"Name": i.config.restart.name()},
             "NetworkMode": i.config.process.network,

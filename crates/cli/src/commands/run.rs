@@ -123,7 +123,8 @@ pub struct ContainerArgs {
     /// Run a small init as PID 1 that passes signals on and reaps orphans.
     #[arg(long)]
     init: bool,
-    /// Where output goes: k8s-file (the container log) or none.
+    /// Where output goes: k8s-file (the container log, the default), journald
+    /// (the host's journal) or none; default containers.conf's log_driver.
     #[arg(long)]
     log_driver: Option<String>,
     /// Give the container a host device: HOST[:CONTAINER][:PERMISSIONS].
