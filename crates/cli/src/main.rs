@@ -261,7 +261,22 @@ fn exit_with(r: Result<i32, Failure>) -> Result<(), Failure> {
 }
 
 fn main() {
-    let Cli { store, command } = Cli::parse();
+    let Cli { store, command } = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            // Help and version are answers; a bad command line is podman's 125
+            // (skopeo's 1 under `berth image`).
+            let code = if !e.use_stderr() {
+                0
+            } else if std::env::args().nth(1).as_deref() == Some("image") {
+                1
+            } else {
+                125
+            };
+            let _ = e.print();
+            std::process::exit(code);
+        }
+    };
     if let Err(Failure { code, message }) = dispatch(&store, command) {
         if !message.is_empty() {
             eprintln!("Error: {message}");

@@ -303,8 +303,15 @@ fn eval_arg(a: &Arg, dot: &Value) -> Result<Value, String> {
             let mut v = dot;
             for field in p {
                 v = match v {
+                    // Go templates name struct fields (`.Host.OCIRuntime`); the
+                    // JSON has their camelCase keys (`host.ociRuntime`).
                     Value::Object(m) => m
                         .get(field)
+                        .or_else(|| {
+                            m.iter()
+                                .find(|(k, _)| k.eq_ignore_ascii_case(field))
+                                .map(|(_, v)| v)
+                        })
                         .ok_or_else(|| format!("template: can't evaluate field {field}"))?,
                     Value::Null => &Value::Null,
                     _ => return Err(format!("template: can't evaluate field {field}")),

@@ -162,13 +162,17 @@ fn exit_codes_wait_and_rm_on_exit() {
         "--name",
         "brief",
         "localhost/bb:1",
-        "sleep",
-        "1",
+        "sh",
+        "-c",
+        "sleep 1; exit 4",
     ]);
+    // wait gets the exit code even though the container goes as it ends
+    // (or, if it went already, says so).
     let w = st.run(&["wait", "brief"]);
     assert!(
-        w.code == 0 || w.stderr.contains("no such container"),
-        "{}",
+        (w.code, w.stdout.as_str()) == (0, "4\n") || w.stderr.contains("no such container"),
+        "{} {}",
+        w.stdout,
         w.stderr
     );
     let left = st.ok(&["ps", "-a", "--format", "{{.Names}}"]).stdout;
@@ -706,12 +710,16 @@ fn run_it_gives_the_container_a_terminal() {
     let st = Store::new();
     let mut c = st.cmd();
     c.args(["run", "--rm", "-it", "localhost/bb:1", "sh"]);
-    let (out, code) = on_terminal(c, b"tty; [ -t 0 ] && echo stdin-is-a-tty; exit 3\n");
+    let (out, code) = on_terminal(
+        c,
+        b"tty; [ -t 0 ] && echo stdin-is-a-tty; echo term=$TERM; exit 3\n",
+    );
     assert_eq!(code, 3, "{out}");
     assert!(
         out.contains("/dev/pts/0") && out.contains("stdin-is-a-tty"),
         "{out}"
     );
+    assert!(out.contains("term=xterm"), "{out}");
     // Without -t the container has no terminal even when berth has one.
     let mut c = st.cmd();
     c.args([
@@ -725,6 +733,75 @@ fn run_it_gives_the_container_a_terminal() {
     let (out, code) = on_terminal(c, b"");
     assert_eq!((code, out.trim()), (0, "no-tty"), "{out}");
     assert_eq!(st.ok(&["ps", "-a", "-q"]).stdout, "");
+}
+
+#[test]
+fn env_passthrough_exec_stdin_usage_errors_and_inspect_env() {
+    let st = Store::new();
+    // `-e NAME` passes berth's own NAME on; an unset one is left out.
+    let mut c = st.cmd();
+    c.env("BERTH_T_PASSED", "from-host")
+        .env_remove("BERTH_T_UNSET")
+        .args([
+            "run",
+            "--rm",
+            "-e",
+            "BERTH_T_PASSED",
+            "-e",
+            "BERTH_T_UNSET",
+            "localhost/bb:1",
+            "sh",
+            "-c",
+            "echo ${BERTH_T_PASSED}; env | grep -c BERTH_T_UNSET",
+        ]);
+    let r = run_cmd(&mut c);
+    assert_eq!(r.stdout, "from-host\n0\n", "{}", r.stderr);
+    // exec without -i reads nothing of ours; with -i it gets it all.
+    st.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "x",
+        "-e",
+        "A=1",
+        "localhost/bb:1",
+        "sleep",
+        "1000",
+    ]);
+    let exec_with_input = |i: bool| {
+        let mut c = st.cmd();
+        c.arg("exec");
+        if i {
+            c.arg("-i");
+        }
+        c.args(["x", "sh", "-c", "cat; echo end"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        use std::io::Write as _;
+        child.stdin.take().unwrap().write_all(b"typed\n").unwrap();
+        String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap()
+    };
+    assert_eq!(exec_with_input(false), "end\n");
+    assert_eq!(exec_with_input(true), "typed\nend\n");
+    // .Config.Env is what the process gets: the image's PATH under the flags'.
+    let env = st.inspect("x", "json .Config.Env");
+    assert!(env.contains("PATH=") && env.contains("A=1"), "{env}");
+    // A bad command line is podman's 125, with clap's message; help is 0.
+    let r = st.run(&["run", "--no-such-flag", "localhost/bb:1"]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    assert!(r.stderr.contains("--no-such-flag"), "{}", r.stderr);
+    assert_eq!(st.run(&["run", "--help"]).code, 0);
+    // info names the runtime new containers get, as `podman info` templates read it.
+    let r = st.ok(&[
+        "--runtime",
+        "runc",
+        "info",
+        "--format",
+        "{{.Host.OCIRuntime.Name}}",
+    ]);
+    assert_eq!(r.stdout.trim(), "runc");
+    st.ok(&["rm", "-f", "x"]);
 }
 
 #[test]
@@ -1280,6 +1357,39 @@ fn bridge_networks_publish_ports_and_resolve_names(backend: &str) {
     let r = run_cmd(&mut ns.wrap(&wget));
     assert_eq!(r.stdout, "hello-web\n", "{}", r.stderr);
     assert_eq!(ok(&["port", "web"]).stdout, "80/tcp -> 127.0.0.1:18080\n");
+    // A host port left out is chosen, and shown.
+    ok(&[
+        "run",
+        "-d",
+        "--name",
+        "auto",
+        "--network",
+        "app",
+        "-p",
+        "127.0.0.1::80",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "echo auto > /tmp/index.html; exec httpd -f -p 80 -h /tmp",
+    ]);
+    let shown = ok(&["port", "auto"]).stdout;
+    let addr = shown
+        .trim()
+        .strip_prefix("80/tcp -> ")
+        .unwrap_or_else(|| panic!("{shown}"))
+        .to_string();
+    assert!(
+        addr.starts_with("127.0.0.1:") && !addr.ends_with(":0"),
+        "{addr}"
+    );
+    // (httpd may still be starting: a bounded wait for it to answer.)
+    let mut wget = Command::new("/bin/busybox");
+    wget.args(["sh", "-c"]).arg(format!(
+        "for i in $(seq 200); do busybox wget -q -O - http://{addr}/index.html && exit; sleep 0.05; done"
+    ));
+    let r = run_cmd(&mut ns.wrap(&wget));
+    assert_eq!(r.stdout, "auto\n", "{}", r.stderr);
+    ok(&["rm", "-f", "auto"]);
     assert!(ok(&["ps"]).stdout.contains("127.0.0.1:18080->80/tcp"));
     // A network in use stays; -p without a bridge network is refused.
     assert_eq!(run(&["network", "rm", "app"]).code, 125);
@@ -2480,7 +2590,17 @@ fn network_connect_and_disconnect() {
         "sleep",
         "300",
     ]);
-    // Not connected yet: app does not know db.
+    // Not connected yet: app does not know db, nor db app.
+    assert!(
+        !ok(&["exec", "db", "cat", "/etc/hosts"])
+            .stdout
+            .contains("\tapp")
+    );
+    assert!(
+        !ok(&["exec", "app", "cat", "/etc/hosts"])
+            .stdout
+            .contains("\tdb")
+    );
     let r = run(&[
         "exec",
         "app",
@@ -2514,6 +2634,25 @@ fn network_connect_and_disconnect() {
         "ip -o link | grep -c eth1 || true",
     ]);
     assert_eq!(r.stdout.trim(), "0", "eth1 is gone");
+    assert!(
+        !ok(&["exec", "app", "cat", "/etc/hosts"])
+            .stdout
+            .contains("\tdb")
+    );
+    ok(&["network", "connect", "back", "app"]);
+    assert!(
+        ok(&["exec", "app", "cat", "/etc/hosts"])
+            .stdout
+            .contains("\tdb")
+    );
+    // A container that goes is forgotten by those that stay.
+    ok(&["rm", "-f", "db"]);
+    assert!(
+        !ok(&["exec", "app", "cat", "/etc/hosts"])
+            .stdout
+            .contains("\tdb")
+    );
+    ok(&["network", "disconnect", "back", "app"]);
     let r = run(&["network", "disconnect", "back", "app"]);
     assert_eq!(r.code, 125);
     assert!(r.stderr.contains("not connected"), "{}", r.stderr);

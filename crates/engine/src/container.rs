@@ -186,6 +186,24 @@ pub fn log_target(store: &Store, id: &str) -> crate::logs::Target {
     }
 }
 
+fn exit_file(store: &Store, id: &str) -> PathBuf {
+    store.config().run_root.join("exits").join(id)
+}
+
+/// Records the exit code of a container about to be removed (`--rm`).
+pub fn save_exit_code(store: &Store, id: &str, code: i32) -> std::io::Result<()> {
+    let p = exit_file(store, id);
+    std::fs::create_dir_all(p.parent().expect("has a parent"))?;
+    std::fs::write(p, code.to_string())
+}
+
+/// The exit code of a container removed after it exited.
+pub fn removed_exit_code(store: &Store, id: &str) -> Option<i32> {
+    std::fs::read_to_string(exit_file(store, id))
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+}
+
 /// Checks a `--log-driver` value.
 pub fn check_log_driver(d: Option<&str>) -> Result<(), String> {
     match d {

@@ -289,7 +289,10 @@ pub fn wait(store: &Store, name: &str) -> Result<i32, Failure> {
     let info = find(store, name)?;
     wait_stopped(&info, None);
     let st = container::load_state(store, &info.id);
-    Ok(st.exit_code.unwrap_or(-1))
+    Ok(st
+        .exit_code
+        .or_else(|| container::removed_exit_code(store, &info.id))
+        .unwrap_or(-1))
 }
 
 /// What `exec` runs.
@@ -351,6 +354,13 @@ pub fn exec(store: &Store, name: &str, r: &ExecRequest) -> Result<i32, Failure> 
     };
     let rt = oci(store, &info)?;
     if !r.tty || r.detach {
+        if !r.interactive {
+            // Without -i the process reads nothing of ours (a `while read`
+            // loop around `berth exec` keeps its input), as with podman.
+            let null = std::fs::File::open("/dev/null")
+                .map_err(|e| Failure::new(125, format!("/dev/null: {e}")))?;
+            sys::dup2(&null, 0).map_err(|e| Failure::new(125, format!("stdin: {e}")))?;
+        }
         return rt.exec(&opts).map_err(Failure::from);
     }
     // -t: the runtime hands the terminal over a console socket, starts the

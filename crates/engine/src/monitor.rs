@@ -399,6 +399,9 @@ fn finish(store: &Store, id: &str, code: i32) {
     st.finished_ns = Some(now_ns());
     let _ = container::save_state(store, id, &st);
     if rm {
+        // Kept where `wait` finds it once the container is gone (conmon's
+        // exit directory).
+        let _ = container::save_exit_code(store, id, code);
         crate::run::remove(store, id);
         if let Some(i) = &info {
             crate::volumes::remove_anonymous(store, &i.config.process.anonymous_volumes);

@@ -56,7 +56,8 @@ pub fn runtime(store: &Store) -> Runtime {
     }
 }
 
-fn image_config(store: &Store, image: &str) -> Result<serde_json::Value, RunError> {
+/// The `config` object of an image's configuration.
+pub fn image_config(store: &Store, image: &str) -> Result<serde_json::Value, RunError> {
     let img = store
         .image(image)
         .map_err(|_| RunError::Engine(format!("{image}: image not known (pull it first)")))?;
@@ -67,22 +68,14 @@ fn image_config(store: &Store, image: &str) -> Result<serde_json::Value, RunErro
 }
 
 /// Records a new container (not yet started).
-/// `-P`: each port the image exposes, on a free port of the host.
+/// `-P`: each port the image exposes, on a free port of the host (chosen
+/// with the other `-p` ports left without one).
 fn publish_all(config: &serde_json::Value) -> Result<Vec<String>, RunError> {
     let mut out = Vec::new();
     if let Some(ports) = config["ExposedPorts"].as_object() {
         for key in ports.keys() {
             let (port, proto) = key.split_once('/').unwrap_or((key, "tcp"));
-            let free = match proto {
-                "udp" => std::net::UdpSocket::bind("0.0.0.0:0")
-                    .and_then(|s| s.local_addr())
-                    .map(|a| a.port()),
-                _ => std::net::TcpListener::bind("0.0.0.0:0")
-                    .and_then(|s| s.local_addr())
-                    .map(|a| a.port()),
-            }
-            .map_err(|e| engine(format!("-P: no free host port: {e}")))?;
-            out.push(format!("0.0.0.0:{free}:{port}/{proto}"));
+            out.push(format!("{port}/{proto}"));
         }
     }
     Ok(out)
@@ -156,6 +149,14 @@ pub fn create(store: &Store, o: &RunOptions) -> Result<Info, RunError> {
         crate::oci::resolve(r).map_err(RunError::Engine)?;
     }
     parse_ports(&o.process.ports)?;
+    // Host ports left out are chosen now, so that `port` and `ps` show them.
+    let mut o = o.clone();
+    o.process.ports = parse_ports(&o.process.ports)?
+        .into_iter()
+        .map(|mut p| p.assign().map(|()| p.spec()))
+        .collect::<Result<_, _>>()
+        .map_err(RunError::Engine)?;
+    let o = &o;
     if let Some(other) = o.process.network.strip_prefix("container:") {
         container::find(store, other).map_err(RunError::Engine)?;
     }
@@ -273,15 +274,8 @@ pub fn prepare_bundle(store: &Store, info: &Info) -> Result<PathBuf, RunError> {
         }
         members = crate::network::members(store, net);
         net_att = Some(att);
-        // The others on the network learn this container's name too.
-        for other in crate::container::list(store).unwrap_or_default() {
-            if other.id != id && crate::network::attachment(store, &other.id).is_some() {
-                volumes::refresh_hosts(
-                    &container::userdata(store, &other.id).join("hosts"),
-                    &crate::network::members(store, net),
-                );
-            }
-        }
+        // The others on its networks learn this container's name too.
+        crate::network::refresh_all_hosts(store);
     }
     // Later mounts go over earlier ones: the generated files, then the user's.
     spec.mounts.extend(

@@ -414,7 +414,14 @@ pub fn generate(
     let process = Process {
         terminal: o.tty,
         args,
-        env: env(config, &o.env),
+        env: {
+            let mut e = env(config, &o.env);
+            // As podman: a terminal says what it is, unless told otherwise.
+            if o.tty && !e.iter().any(|v| v.starts_with("TERM=")) {
+                e.push("TERM=xterm".into());
+            }
+            e
+        },
         cwd,
         capabilities: Some(capabilities),
         user,

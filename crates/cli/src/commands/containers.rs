@@ -594,7 +594,10 @@ fn inspect_value(store: &berth_storage::Store, i: &Info) -> Value {
         "Config": {
             "Hostname": i.config.process.hostname.clone().unwrap_or_else(|| i.id[..12].to_string()),
             "User": i.config.process.user.clone().unwrap_or_default(),
-            "Env": i.config.process.env,
+            // What the process gets: the image's environment under the flags'.
+            "Env": berth_engine::run::image_config(store, &i.config.image_id)
+                .map(|c| berth_engine::spec::env(&c, &i.config.process.env))
+                .unwrap_or_else(|_| i.config.process.env.clone()),
             "Cmd": i.config.args,
             "Image": i.config.image_name,
             "WorkingDir": i.config.process.workdir.clone().unwrap_or_else(|| "/".into()),

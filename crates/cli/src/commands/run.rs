@@ -218,7 +218,14 @@ fn mount_flag(m: &str, volumes: &mut Vec<String>, tmpfs: &mut Vec<String>) -> Re
 
 fn options(a: ContainerArgs, runtime: Option<String>) -> Result<RunOptions, Failure> {
     let mut env = env_files(&a.env_file)?;
-    env.extend(a.env);
+    // `-e NAME` alone passes this process's NAME on, when it has one.
+    env.extend(a.env.into_iter().filter_map(|e| {
+        if e.contains('=') {
+            Some(e)
+        } else {
+            std::env::var(&e).ok().map(|v| format!("{e}={v}"))
+        }
+    }));
     let (mut volumes, mut tmpfs) = (a.volume, a.tmpfs);
     for m in &a.mount {
         mount_flag(m, &mut volumes, &mut tmpfs)?;

@@ -44,6 +44,17 @@ pub fn info(store_args: &StoreArgs, a: InfoArgs) -> CmdResult {
         .count();
     let images = store.images().map_err(|e| err(e.to_string()))?.len();
     let cfg = store.config();
+    // The runtime new containers get: --runtime, else containers.conf's.
+    let conf = berth_engine::conf::get().map_err(err)?;
+    let runtime = store_args.runtime.clone().or_else(|| conf.runtime.clone());
+    let oci_runtime = match runtime.as_deref() {
+        None | Some("berth" | "builtin" | "") => json!({"name": "berth", "path": "built in"}),
+        Some(name) => {
+            let path = berth_engine::oci::resolve(name).map_err(err)?;
+            json!({"name": name, "path": path})
+        }
+    };
+    let backend = berth_engine::network::Backend::configured().map_err(err)?;
     let v = json!({
         "host": {
             "arch": std::env::consts::ARCH.replace("x86_64", "amd64").replace("aarch64", "arm64"),
@@ -51,7 +62,8 @@ pub fn info(store_args: &StoreArgs, a: InfoArgs) -> CmdResult {
             "kernel": kernel(),
             "hostname": std::fs::read_to_string("/proc/sys/kernel/hostname").map(|s| s.trim().to_string()).unwrap_or_default(),
             "cgroupVersion": cgroup_version(),
-            "ociRuntime": {"name": "berth", "path": "built in"},
+            "ociRuntime": oci_runtime,
+            "networkBackend": backend.name(),
             "security": {"seccompEnabled": true, "rootless": !is_root()},
         },
         "store": {

@@ -85,8 +85,10 @@ pub struct PortMapping {
 }
 
 impl PortMapping {
+    /// `[[IP:][HOSTPORT]:]CONTAINERPORT[/PROTO]`; a host port left out is 0,
+    /// for [`PortMapping::assign`] to choose.
     pub fn parse(s: &str) -> Result<PortMapping, String> {
-        let bad = || format!("-p {s}: expected [IP:]HOSTPORT:CONTAINERPORT[/tcp|udp]");
+        let bad = || format!("-p {s}: expected [[IP:][HOSTPORT]:]CONTAINERPORT[/tcp|udp|sctp]");
         let (spec, protocol) = match s.rsplit_once('/') {
             Some((a, p @ ("tcp" | "udp" | "sctp"))) => (a, p.to_string()),
             Some(_) => return Err(bad()),
@@ -94,7 +96,8 @@ impl PortMapping {
         };
         let parts: Vec<&str> = spec.rsplitn(3, ':').collect();
         let (container_port, host_port, host_ip) = match parts.as_slice() {
-            [c, h] => (*c, *h, "0.0.0.0"),
+            [c] => (*c, "", ""),
+            [c, h] => (*c, *h, ""),
             [c, h, ip] => (*c, *h, *ip),
             _ => return Err(bad()),
         };
@@ -107,10 +110,39 @@ impl PortMapping {
         host_ip.parse::<std::net::IpAddr>().map_err(|_| bad())?;
         Ok(PortMapping {
             host_ip: host_ip.to_string(),
-            host_port: port(host_port)?,
+            host_port: if host_port.is_empty() {
+                0
+            } else {
+                port(host_port)?
+            },
             container_port: port(container_port)?,
             protocol,
         })
+    }
+
+    /// A free host port for one left out (the kernel's choice for a socket
+    /// bound, never listening, on the host address).
+    pub fn assign(&mut self) -> Result<(), String> {
+        if self.host_port != 0 {
+            return Ok(());
+        }
+        let addr = (self.host_ip.as_str(), 0);
+        let port = match self.protocol.as_str() {
+            "udp" => std::net::UdpSocket::bind(addr).and_then(|s| s.local_addr()),
+            _ => std::net::TcpListener::bind(addr).and_then(|s| s.local_addr()),
+        }
+        .map_err(|e| format!("-p {}: no free host port: {e}", self.container_port))?
+        .port();
+        self.host_port = port;
+        Ok(())
+    }
+
+    /// The `-p` form, host port included.
+    pub fn spec(&self) -> String {
+        format!(
+            "{}:{}:{}/{}",
+            self.host_ip, self.host_port, self.container_port, self.protocol
+        )
     }
 }
 
@@ -481,6 +513,8 @@ pub fn teardown(store: &Store, id: &str) {
     }
     crate::sys::unpin_netns(&att.netns);
     let _ = std::fs::remove_file(attachment_path(store, id));
+    // The others forget its name (its address may soon be someone else's).
+    refresh_all_hosts(store);
 }
 
 /// Rewrites the /etc/hosts of every container on a bridge network with the
