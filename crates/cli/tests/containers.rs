@@ -805,6 +805,73 @@ fn env_passthrough_exec_stdin_usage_errors_and_inspect_env() {
 }
 
 #[test]
+fn foreground_runs_get_restarts_and_healthchecks_too() {
+    let st = Store::new();
+    // The container waits until its own healthcheck has run once.
+    let r = st.run(&[
+        "run",
+        "--name",
+        "h",
+        "--health-cmd",
+        "touch /tmp/checked",
+        "--health-interval",
+        "1s",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "for i in $(seq 100); do [ -e /tmp/checked ] && echo checked && exit 0; sleep 0.1; done; echo never",
+    ]);
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (0, "checked\n"),
+        "{}",
+        r.stderr
+    );
+    // on-failure:2 in the foreground: the output comes through, the exit code
+    // is the last run's, after the two restarts.
+    let r = st.run(&[
+        "run",
+        "--name",
+        "f",
+        "--restart",
+        "on-failure:2",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "echo try; exit 3",
+    ]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stdout.starts_with("try\n"), "{}", r.stdout);
+    assert_eq!(st.inspect("f", ".RestartCount"), "2");
+}
+
+#[test]
+fn run_it_passes_terminal_resizes_on() {
+    use std::os::fd::AsRawFd;
+    let st = Store::new();
+    let mut c = st.cmd();
+    c.args(["run", "--rm", "-it", "localhost/bb:1", "sh"]);
+    // The container watches its own terminal's size for a while.
+    let script = b"for i in $(seq 200); do [ \"$(stty size)\" = '33 111' ] && echo resized && exit 0; sleep 0.05; done; exit 9\n";
+    let (out, code) = on_terminal_then(c, script, true, |term, pid| {
+        let ws = libc::winsize {
+            ws_row: 33,
+            ws_col: 111,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        // SAFETY: TIOCSWINSZ on the test's own terminal, with a valid winsize.
+        unsafe { libc::ioctl(term.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
+        // berth's terminal is not its controlling one here: tell it, as the
+        // kernel tells the foreground group of a real one.
+        // SAFETY: a signal to the child this test started.
+        unsafe { libc::kill(pid as i32, libc::SIGWINCH) };
+    });
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("resized"), "{out}");
+}
+
+#[test]
 fn restart_policies_and_healthchecks_run_in_the_monitor() {
     let st = Store::new();
     // on-failure:2 — the first run and two restarts; `wait` returns once the

@@ -240,3 +240,45 @@ pub fn unpin_netns(path: &std::path::Path) {
     }
     let _ = std::fs::remove_file(path);
 }
+
+/// The write end of the pipe the SIGWINCH handler pokes (-1: none).
+static WINCH_PIPE: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(-1);
+
+extern "C" fn on_winch(_: libc::c_int) {
+    let fd = WINCH_PIPE.load(std::sync::atomic::Ordering::Relaxed);
+    if fd >= 0 {
+        // SAFETY: write(2) is async-signal-safe; a full pipe already says "resized".
+        unsafe { libc::write(fd, b"w".as_ptr().cast(), 1) };
+    }
+}
+
+/// A descriptor that becomes readable when the user's terminal is resized
+/// (SIGWINCH), for a poll loop to notice; drain it with [`drain`].
+pub fn winch_events() -> io::Result<OwnedFd> {
+    let (r, w) = pipe()?;
+    for fd in [r.as_raw_fd(), w.as_raw_fd()] {
+        // SAFETY: fcntl on descriptors this function owns.
+        check(unsafe { libc::fcntl(fd, libc::F_SETFL, libc::O_NONBLOCK) })?;
+    }
+    // The write end lives as long as the process: the handler may run late.
+    WINCH_PIPE.store(
+        std::os::fd::IntoRawFd::into_raw_fd(w),
+        std::sync::atomic::Ordering::Relaxed,
+    );
+    // SAFETY: a zeroed sigaction with a handler that only calls write(2).
+    unsafe {
+        let mut sa: libc::sigaction = std::mem::zeroed();
+        sa.sa_sigaction = on_winch as *const () as usize;
+        sa.sa_flags = libc::SA_RESTART;
+        libc::sigemptyset(&mut sa.sa_mask);
+        check(libc::sigaction(libc::SIGWINCH, &sa, std::ptr::null_mut()))?;
+    }
+    Ok(r)
+}
+
+/// Reads whatever a non-blocking descriptor holds.
+pub fn drain(fd: RawFd) {
+    let mut buf = [0u8; 64];
+    // SAFETY: reading into a local buffer of the length given.
+    while unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) } > 0 {}
+}

@@ -27,6 +27,9 @@ pub fn receive_master(path: &Path) -> std::io::Result<JoinHandle<std::io::Result
 /// to stdout until the container's side is closed.
 pub fn proxy(master: OwnedFd, interactive: bool) {
     let stdin_tty = sys::isatty(0);
+    // A resized terminal is passed on, as it happens (watched before the size
+    // is first copied, so that no resize falls between).
+    let winch = stdin_tty.then(|| sys::winch_events().ok()).flatten();
     if stdin_tty {
         sys::copy_winsize(0, master.as_raw_fd());
     }
@@ -40,12 +43,20 @@ pub fn proxy(master: OwnedFd, interactive: bool) {
     let mut buf = vec![0u8; 32 << 10];
     loop {
         let mut fds = vec![term.as_raw_fd()];
+        if let Some(w) = &winch {
+            fds.push(w.as_raw_fd());
+        }
+        let stdin_at = fds.len();
         if stdin_open {
             fds.push(0);
         }
         let Ok(ready) = sys::poll_readable(&fds, None) else {
             return;
         };
+        if let Some(w) = winch.as_ref().filter(|_| ready[1]) {
+            sys::drain(w.as_raw_fd());
+            sys::copy_winsize(0, term.as_raw_fd());
+        }
         if ready[0] {
             match term.read(&mut buf) {
                 // EIO: the container's side of the terminal is closed.
@@ -56,7 +67,7 @@ pub fn proxy(master: OwnedFd, interactive: bool) {
                 }
             }
         }
-        if stdin_open && ready.get(1).copied().unwrap_or(false) {
+        if stdin_open && ready.get(stdin_at).copied().unwrap_or(false) {
             match std::io::stdin().lock().read(&mut buf) {
                 Ok(0) | Err(_) => stdin_open = false,
                 Ok(n) => {

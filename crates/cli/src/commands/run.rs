@@ -150,6 +150,10 @@ pub struct RunArgs {
     /// Run in the background and print the container's ID.
     #[arg(short, long)]
     detach: bool,
+    /// Keys that detach from a container run under its monitor (with
+    /// --restart or a healthcheck) and leave it running.
+    #[arg(long, default_value = "ctrl-p,ctrl-q")]
+    detach_keys: String,
     #[command(flatten)]
     c: ContainerArgs,
 }
@@ -363,8 +367,50 @@ pub fn run(store_args: &StoreArgs, a: RunArgs) -> Result<i32, Failure> {
     pull_if_needed(store_args, &store, &a.c.image, &a.c.pull)?;
     let o = options(a.c, store_args.runtime.clone())?;
     replace_existing(&store, &o, replace)?;
-    if !a.detach {
+    // Restart policies and healthchecks are the monitor's work: a container
+    // that has them runs under it even in the foreground, attached, as
+    // `start -a` does.
+    let image_health = || {
+        berth_engine::run::image_config(&store, &o.image).is_ok_and(|c| {
+            c["Healthcheck"]["Test"]
+                .as_array()
+                .is_some_and(|t| t.first().and_then(|v| v.as_str()) != Some("NONE"))
+        })
+    };
+    let monitored = !matches!(o.process.restart.as_deref(), None | Some("" | "no"))
+        || (!o.process.health.disabled && (o.process.health_cmd.is_some() || image_health()));
+    if !a.detach && !monitored {
         return engine_run(&store, &o).map_err(failure);
+    }
+    if !a.detach {
+        let keys = berth_engine::attach::detach_keys(&a.detach_keys).map_err(|m| Failure {
+            code: 125,
+            message: m,
+        })?;
+        let c = berth_engine::run::create(&store, &o).map_err(failure)?;
+        let (info, conn) = berth_engine::lifecycle::start_attached(&store, &c.id, &|id| {
+            monitor_argv(store_args, id)
+        })
+        .map_err(|e| Failure {
+            code: e.code,
+            message: e.message,
+        })?;
+        let p = &info.config.process;
+        let ended =
+            berth_engine::attach::relay(conn, p.interactive, p.tty, &keys).map_err(|e| {
+                Failure {
+                    code: 125,
+                    message: format!("attach to {}: {e}", info.id),
+                }
+            })?;
+        return match ended {
+            berth_engine::attach::Ended::Detached => Ok(0),
+            berth_engine::attach::Ended::Exited => berth_engine::lifecycle::wait(&store, &info.id)
+                .map_err(|e| Failure {
+                    code: e.code,
+                    message: e.message,
+                }),
+        };
     }
     let c = berth_engine::run::create(&store, &o).map_err(failure)?;
     let started = berth_engine::lifecycle::start(&store, &c.id, &|id| monitor_argv(store_args, id));

@@ -109,7 +109,17 @@ pub fn on_raw_terminal(cmd: Command, input: &[u8]) -> (String, i32) {
     on_terminal_when(cmd, input, true)
 }
 
-pub fn on_terminal_when(mut cmd: Command, input: &[u8], wait_raw: bool) -> (String, i32) {
+pub fn on_terminal_when(cmd: Command, input: &[u8], wait_raw: bool) -> (String, i32) {
+    on_terminal_then(cmd, input, wait_raw, |_, _| {})
+}
+
+/// [`on_terminal_when`], then `after(terminal, pid)` once the input is typed.
+pub fn on_terminal_then(
+    mut cmd: Command,
+    input: &[u8],
+    wait_raw: bool,
+    after: impl FnOnce(&std::fs::File, u32),
+) -> (String, i32) {
     use std::io::{Read, Write};
     use std::os::fd::FromRawFd;
     let (mut master, mut peer) = (0, 0);
@@ -148,6 +158,7 @@ pub fn on_terminal_when(mut cmd: Command, input: &[u8], wait_raw: bool) -> (Stri
     }
     let mut w = master.try_clone().unwrap();
     w.write_all(input).unwrap();
+    after(&master, child.id());
     let mut out = Vec::new();
     let mut r = master;
     let mut buf = [0u8; 4096];
