@@ -83,9 +83,9 @@ enum Command {
     /// Write a container's filesystem as a tar archive.
     Export(commands::containers::ExportArgs),
     /// Freeze the processes of running containers.
-    Pause(commands::containers::NamesArgs),
+    Pause(commands::containers::PauseArgs),
     /// Thaw paused containers.
-    Unpause(commands::containers::NamesArgs),
+    Unpause(commands::containers::PauseArgs),
     /// Show a container's processes.
     Top(commands::containers::TopArgs),
     /// Stop and start containers again.
@@ -176,9 +176,9 @@ enum ContainerCommand {
     /// Write a container's filesystem as a tar archive.
     Export(commands::containers::ExportArgs),
     /// Freeze the processes of running containers.
-    Pause(commands::containers::NamesArgs),
+    Pause(commands::containers::PauseArgs),
     /// Thaw paused containers.
-    Unpause(commands::containers::NamesArgs),
+    Unpause(commands::containers::PauseArgs),
     /// Show a container's processes.
     Top(commands::containers::TopArgs),
     /// Mount containers' root filesystems and print where.

@@ -872,6 +872,64 @@ fn run_it_passes_terminal_resizes_on() {
 }
 
 #[test]
+fn all_flags_short_hostname_volumes_and_more_fields() {
+    let st = Store::new();
+    for n in ["a1", "a2"] {
+        st.ok(&[
+            "run",
+            "-d",
+            "--name",
+            n,
+            "-h",
+            "shorthost",
+            "-l",
+            "tier=web",
+            "-m",
+            "64m",
+            "--stop-signal",
+            "INT",
+            "localhost/bb:1",
+            "sleep",
+            "1000",
+        ]);
+    }
+    st.ok(&["create", "--name", "c1", "localhost/bb:1", "true"]);
+    assert_eq!(st.ok(&["exec", "a1", "hostname"]).stdout, "shorthost\n");
+    // inspect and ps show what podman's do.
+    assert_eq!(st.inspect("a1", ".Config.Labels.tier"), "web");
+    assert_eq!(st.inspect("a1", ".Config.StopSignal"), "2");
+    assert_eq!(st.inspect("a1", ".HostConfig.Memory"), "67108864");
+    assert_eq!(st.inspect("a1", "json .Config.Cmd"), r#"["sleep","1000"]"#);
+    let r = st.ok(&[
+        "ps",
+        "--format",
+        "{{.Names}} {{.Command}} {{.Labels.tier}} {{.RunningFor}}",
+    ]);
+    assert!(r.stdout.contains("a1 sleep 1000 web "), "{}", r.stdout);
+    // -a on pause/unpause/stop/kill picks the containers in the right state.
+    let r = st.ok(&["pause", "-a"]);
+    assert_eq!(r.stdout.lines().count(), 2, "{}", r.stdout);
+    assert_eq!(st.inspect("a2", ".State.Status"), "paused");
+    st.ok(&["unpause", "--all"]);
+    assert_eq!(st.inspect("a2", ".State.Status"), "running");
+    st.ok(&["stop", "-a", "-t", "0"]);
+    assert_eq!(st.inspect("a1", ".State.Status"), "exited");
+    assert_eq!(st.inspect("c1", ".State.Status"), "created");
+    // rm with nothing to remove is an error, not a silent success.
+    let r = st.run(&["rm"]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    st.ok(&["rm", "-a"]);
+    // Volumes: a name is made up when none is given; one that exists is refused.
+    let name = st.ok(&["volume", "create"]).stdout.trim().to_string();
+    assert_eq!(name.len(), 64, "{name}");
+    st.ok(&["volume", "create", "dup"]);
+    let r = st.run(&["volume", "create", "dup"]);
+    assert_eq!(r.code, 125);
+    assert!(r.stderr.contains("already exists"), "{}", r.stderr);
+    st.ok(&["volume", "create", "--ignore", "dup"]);
+}
+
+#[test]
 fn restart_policies_and_healthchecks_run_in_the_monitor() {
     let st = Store::new();
     // on-failure:2 — the first run and two restarts; `wait` returns once the

@@ -101,13 +101,46 @@ pub struct StopArgs {
     /// Seconds to wait before killing the container (default: its --stop-timeout, else 10).
     #[arg(short = 't', long = "time")]
     time: Option<u64>,
-    #[arg(required = true)]
+    /// Every running container (with restart: every container).
+    #[arg(short, long)]
+    all: bool,
+    #[arg(required_unless_present = "all")]
     names: Vec<String>,
+}
+
+/// The containers a command acts on: those named, or with `--all` every one
+/// whose state `keep` accepts (by ID).
+fn targets(
+    store: &berth_storage::Store,
+    all: bool,
+    names: &[String],
+    keep: impl Fn(&Info) -> bool,
+) -> Result<Vec<String>, Failure> {
+    if !all {
+        return Ok(names.to_vec());
+    }
+    Ok(container::list(store)
+        .map_err(|m| Failure {
+            code: 125,
+            message: m,
+        })?
+        .into_iter()
+        .filter(|i| keep(i))
+        .map(|i| i.id)
+        .collect())
+}
+
+fn is_running(i: &Info) -> bool {
+    matches!(
+        i.state.status,
+        container::Status::Running | container::Status::Paused
+    )
 }
 
 pub fn stop(store_args: &StoreArgs, a: StopArgs) -> CmdResult {
     let store = store_args.open()?;
-    each(&a.names, |n| {
+    let names = targets(&store, a.all, &a.names, is_running)?;
+    each(&names, |n| {
         lifecycle::stop(&store, n, a.time).map_err(fail)?;
         println!("{n}");
         Ok(())
@@ -119,13 +152,17 @@ pub struct KillArgs {
     /// Signal to send (name or number).
     #[arg(short, long, default_value = "KILL")]
     signal: String,
-    #[arg(required = true)]
+    /// Every running container.
+    #[arg(short, long)]
+    all: bool,
+    #[arg(required_unless_present = "all")]
     names: Vec<String>,
 }
 
 pub fn kill(store_args: &StoreArgs, a: KillArgs) -> CmdResult {
     let store = store_args.open()?;
-    each(&a.names, |n| {
+    let names = targets(&store, a.all, &a.names, is_running)?;
+    each(&names, |n| {
         lifecycle::kill(&store, n, &a.signal).map_err(fail)?;
         println!("{n}");
         Ok(())
@@ -143,6 +180,7 @@ pub struct RmArgs {
     /// Remove the containers' anonymous volumes too.
     #[arg(short, long)]
     volumes: bool,
+    #[arg(required_unless_present = "all")]
     names: Vec<String>,
 }
 
@@ -419,6 +457,17 @@ fn ps_row(store: &berth_storage::Store, i: &Info, now: u64, health: Option<&str>
         "Names": i.names,
         "AutoRemove": i.config.rm,
         "Ports": ports_text(store, i),
+        "Labels": i.config.process.labels.iter().map(|l| {
+            let (k, v) = l.split_once('=').unwrap_or((l, ""));
+            (k.to_string(), json!(v))
+        }).collect::<serde_json::Map<_, _>>(),
+        "Networks": match berth_engine::network::bridge_network(&i.config.process.network) {
+            Some(n) => vec![n.to_string()],
+            None => Vec::new(),
+        },
+        "Mounts": i.config.process.volumes.iter()
+            .filter_map(|v| v.split(':').nth(1).map(String::from))
+            .collect::<Vec<_>>(),
     })
 }
 
@@ -486,6 +535,30 @@ pub fn ps(store_args: &StoreArgs, a: PsArgs) -> CmdResult {
             for ((r, i), h) in rows.iter_mut().zip(&list).zip(&healths) {
                 r["Names"] = json!(i.names.join(","));
                 r["State"] = json!(status_text(i, now, h.as_deref()));
+                r["Command"] = json!(i.config.args.join(" "));
+                let ago = human_duration(now.saturating_sub(i.config.created_ns));
+                r["RunningFor"] = json!(ago);
+                r["CreatedHuman"] = json!(format!("{ago} ago"));
+                r["Networks"] = json!(
+                    r["Networks"]
+                        .as_array()
+                        .map(|a| a
+                            .iter()
+                            .filter_map(|n| n.as_str())
+                            .collect::<Vec<_>>()
+                            .join(","))
+                        .unwrap_or_default()
+                );
+                r["Mounts"] = json!(
+                    r["Mounts"]
+                        .as_array()
+                        .map(|a| a
+                            .iter()
+                            .filter_map(|n| n.as_str())
+                            .collect::<Vec<_>>()
+                            .join(","))
+                        .unwrap_or_default()
+                );
             }
         }
         if a.size {
@@ -568,6 +641,49 @@ fn inspect_value(store: &berth_storage::Store, i: &Info) -> Value {
     };
     let log = berth_engine::container::log_target(store, &i.id);
     let log_driver = i.config.process.log_driver.as_deref().unwrap_or("k8s-file");
+    let p = &i.config.process;
+    let image = berth_engine::run::image_config(store, &i.config.image_id).unwrap_or(Value::Null);
+    let strings = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    // Split as podman shows them: the entrypoint joined, the command alone.
+    let entrypoint = p
+        .entrypoint
+        .clone()
+        .unwrap_or_else(|| strings(&image["Entrypoint"]));
+    let cmd = if !p.command.is_empty() {
+        p.command.clone()
+    } else if p.entrypoint.is_some() {
+        Vec::new()
+    } else {
+        strings(&image["Cmd"])
+    };
+    let labels: serde_json::Map<String, Value> = p
+        .labels
+        .iter()
+        .map(|l| {
+            let (k, v) = l.split_once('=').unwrap_or((l, ""));
+            (k.to_string(), json!(v))
+        })
+        .collect();
+    let stop_signal = p
+        .stop_signal
+        .as_deref()
+        .or(image["StopSignal"].as_str())
+        .and_then(|s| berth_runtime::ops::parse_signal(s).ok())
+        .unwrap_or(15); // SIGTERM
+    let memory = p
+        .memory
+        .as_deref()
+        .and_then(|m| berth_engine::security::parse_bytes(m).ok())
+        .unwrap_or(0);
+    let binds: Vec<&String> = p.volumes.iter().filter(|v| v.starts_with('/')).collect();
     json!({
         "Id": i.id,
         "Created": rfc3339(i.config.created_ns),
@@ -578,6 +694,8 @@ fn inspect_value(store: &berth_storage::Store, i: &Info) -> Value {
             "Running": matches!(i.state.status, Status::Running | Status::Paused),
             "Paused": i.state.status == Status::Paused,
             "Dead": false,
+            "OOMKilled": false,
+            "Error": "",
             "Pid": i.state.pid,
             "ExitCode": i.state.exit_code.unwrap_or(0),
             "StartedAt": t(i.state.started_ns),
@@ -598,7 +716,12 @@ fn inspect_value(store: &berth_storage::Store, i: &Info) -> Value {
             "Env": berth_engine::run::image_config(store, &i.config.image_id)
                 .map(|c| berth_engine::spec::env(&c, &i.config.process.env))
                 .unwrap_or_else(|_| i.config.process.env.clone()),
-            "Cmd": i.config.args,
+            "Cmd": cmd,
+            "Entrypoint": entrypoint.join(" "),
+            "Labels": labels,
+            "StopSignal": stop_signal,
+            "Tty": p.tty,
+            "OpenStdin": p.interactive,
             "Image": i.config.image_name,
             "WorkingDir": i.config.process.workdir.clone().unwrap_or_else(|| "/".into()),
         },
@@ -608,6 +731,9 @@ fn inspect_value(store: &berth_storage::Store, i: &Info) -> Value {
         },
         "HostConfig": {
             "LogConfig": {"Type": log_driver},
+            "Binds": binds,
+            "Memory": memory,
+            "Privileged": p.privileged,
             "AutoRemove": i.config.rm,
             "RestartPolicy": {"Name": i.config.restart.name()},
             "NetworkMode": i.config.process.network,
@@ -797,9 +923,24 @@ pub fn commit(store_args: &StoreArgs, a: CommitArgs) -> CmdResult {
     Ok(())
 }
 
-pub fn pause(store_args: &StoreArgs, a: NamesArgs, pause: bool) -> CmdResult {
+#[derive(Args)]
+pub struct PauseArgs {
+    /// Every running (to pause) or paused (to unpause) container.
+    #[arg(short, long)]
+    all: bool,
+    #[arg(required_unless_present = "all")]
+    names: Vec<String>,
+}
+
+pub fn pause(store_args: &StoreArgs, a: PauseArgs, pause: bool) -> CmdResult {
     let store = store_args.open()?;
-    each(&a.names, |n| {
+    let want = if pause {
+        container::Status::Running
+    } else {
+        container::Status::Paused
+    };
+    let names = targets(&store, a.all, &a.names, |i| i.state.status == want)?;
+    each(&names, |n| {
         let i = lifecycle::set_paused(&store, n, pause).map_err(fail)?;
         println!("{}", i.id);
         Ok(())
@@ -827,7 +968,8 @@ pub fn restart(store_args: &StoreArgs, a: StopArgs) -> CmdResult {
         message: e.0,
     })?;
     let store = store_args.open()?;
-    each(&a.names, |n| {
+    let names = targets(&store, a.all, &a.names, |_| true)?;
+    each(&names, |n| {
         let i = lifecycle::restart(&store, n, a.time, &|id| monitor_argv(store_args, id))
             .map_err(fail)?;
         println!("{}", i.id);

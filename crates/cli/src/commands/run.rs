@@ -36,8 +36,12 @@ pub struct ContainerArgs {
     /// else bridge (none when not root).
     #[arg(long = "network", alias = "net")]
     network: Option<String>,
-    #[arg(long)]
+    /// The container's hostname (-h, as podman's: help is --help only).
+    #[arg(short = 'h', long)]
     hostname: Option<String>,
+    /// Print help.
+    #[arg(long, action = clap::ArgAction::Help)]
+    help: Option<bool>,
     /// Mount the root filesystem read-only.
     #[arg(long)]
     read_only: bool,
@@ -146,6 +150,7 @@ pub struct ContainerArgs {
 }
 
 #[derive(Args)]
+#[command(disable_help_flag = true)]
 pub struct RunArgs {
     /// Run in the background and print the container's ID.
     #[arg(short, long)]
@@ -159,6 +164,7 @@ pub struct RunArgs {
 }
 
 #[derive(Args)]
+#[command(disable_help_flag = true)]
 pub struct CreateArgs {
     #[command(flatten)]
     c: ContainerArgs,

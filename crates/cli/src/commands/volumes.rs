@@ -36,7 +36,11 @@ enum VolumeCommand {
 
 #[derive(Args)]
 struct NameArgs {
-    name: String,
+    /// Do nothing if the volume exists already.
+    #[arg(long)]
+    ignore: bool,
+    /// Without a name, a random one (as podman's).
+    name: Option<String>,
 }
 
 #[derive(Args)]
@@ -131,10 +135,18 @@ pub fn run(store_args: &StoreArgs, a: VolumeArgs) -> CmdResult {
     let store = store_args.open()?;
     match a.command {
         VolumeCommand::Create(n) => {
-            let p = berth_engine::volumes::volume_mount(&store, &format!("{}:/v", n.name))
+            let name = n
+                .name
+                .unwrap_or_else(|| berth_storage::lock::random_hex(32));
+            if volume_dir(&store, &name).exists() && !n.ignore {
+                return Err(err(
+                    125,
+                    format!("volume with name {name} already exists: volume already exists"),
+                ));
+            }
+            berth_engine::volumes::volume_mount(&store, &format!("{name}:/v"))
                 .map_err(|m| err(125, m))?;
-            let _ = p;
-            println!("{}", n.name);
+            println!("{name}");
             Ok(())
         }
         VolumeCommand::Ls(l) => {
