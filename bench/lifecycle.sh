@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# create + start (detached, under the monitor) + rm -f of a sleeping container, N a
+# create + start (detached, under the monitor) + rm -f -t 0 of a sleeping container, N a
 # round: berth against podman (runc, conmon), interleaved rounds, medians and ratio.
 source "$(dirname "$0")/lib.sh"
 source "$ROOT/scripts/oci-layout.sh"
@@ -30,7 +30,7 @@ P=(podman --root "$D/podman-root" --runroot "$D/podman-run" --storage-driver ove
 "${P[@]}" import -q "$D/rootfs.tar" localhost/bench:1 >/dev/null
 cycle() { local i; for i in $(seq "$N"); do
   "$@" create --network none --name "c$i" localhost/bench:1 sleep 1000 >/dev/null &&
-  "$@" start "c$i" >/dev/null && "$@" rm -f "c$i" >/dev/null || return 1; done; }
+  "$@" start "c$i" >/dev/null && "$@" rm -f -t 0 "c$i" >/dev/null || return 1; done; }
 bt=(); pt=()
 for r in $(seq "$ROUNDS"); do
   bt+=("$(timed cycle "${B[@]}")")
@@ -39,3 +39,7 @@ done
 b=$(printf '%s\n' "${bt[@]}" | median); p=$(printf '%s\n' "${pt[@]}" | median)
 printf 'create+start+rm -f, x%s: berth %.1f ms  podman %.1f ms a cycle  ratio %.3f\n' \
   "$N" "$(echo "$b*1000/$N" | bc -l)" "$(echo "$p*1000/$N" | bc -l)" "$(echo "$b / $p" | bc -l)"
+brss=$(peak_rss "${B[@]}" create --network none --name rss localhost/bench:1 sleep 1000)
+prss=$(peak_rss "${P[@]}" create --network none --name rss localhost/bench:1 sleep 1000)
+bsrss=$(peak_rss "${B[@]}" start rss); psrss=$(peak_rss "${P[@]}" start rss)
+printf 'peak RSS: create berth %s KiB podman %s KiB; start berth %s KiB podman %s KiB\n' "$brss" "$prss" "$bsrss" "$psrss"

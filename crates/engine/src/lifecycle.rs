@@ -254,6 +254,12 @@ pub fn stop(store: &Store, name: &str, timeout: Option<u64>) -> Result<Info, Fai
 
 /// Removes a container; a running one only with `force` (after killing it).
 pub fn remove(store: &Store, name: &str, force: bool) -> Result<Info, Failure> {
+    remove_timed(store, name, force, 0)
+}
+
+/// [`remove`]; a running container (with `force`) is stopped first with
+/// `time` seconds between its stop signal and SIGKILL (`rm -f -t N`).
+pub fn remove_timed(store: &Store, name: &str, force: bool, time: u64) -> Result<Info, Failure> {
     let info = container::find(store, name).map_err(|m| Failure::new(1, m))?;
     // Wait for a start in progress to finish, then look again.
     let _lock = container::lock(store, &info.id).map_err(|e| Failure::new(125, e.to_string()))?;
@@ -268,7 +274,7 @@ pub fn remove(store: &Store, name: &str, force: bool) -> Result<Info, Failure> {
                 ),
             ));
         }
-        stop(store, &info.id, Some(0))?;
+        stop(store, &info.id, Some(time))?;
     }
     // A monitor with --rm may have removed it already.
     if store.container(&info.id).is_ok() {
@@ -278,8 +284,13 @@ pub fn remove(store: &Store, name: &str, force: bool) -> Result<Info, Failure> {
 }
 
 /// `rm -v`: [`remove`], and the container's anonymous volumes with it.
-pub fn remove_with_volumes(store: &Store, name: &str, force: bool) -> Result<Info, Failure> {
-    let info = remove(store, name, force)?;
+pub fn remove_with_volumes(
+    store: &Store,
+    name: &str,
+    force: bool,
+    time: u64,
+) -> Result<Info, Failure> {
+    let info = remove_timed(store, name, force, time)?;
     crate::volumes::remove_anonymous(store, &info.config.process.anonymous_volumes);
     Ok(info)
 }

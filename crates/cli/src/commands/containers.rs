@@ -180,6 +180,10 @@ pub struct RmArgs {
     /// Remove the containers' anonymous volumes too.
     #[arg(short, long)]
     volumes: bool,
+    /// With -f: seconds between a running container's stop signal and SIGKILL
+    /// (default 0: it is killed at once, as docker's rm -f does).
+    #[arg(short = 't', long = "time", default_value_t = 0)]
+    time: u64,
     #[arg(required_unless_present = "all")]
     names: Vec<String>,
 }
@@ -200,9 +204,9 @@ pub fn rm(store_args: &StoreArgs, a: RmArgs) -> CmdResult {
     };
     each(&names, |n| {
         let info = if a.volumes {
-            lifecycle::remove_with_volumes(&store, n, a.force)
+            lifecycle::remove_with_volumes(&store, n, a.force, a.time)
         } else {
-            lifecycle::remove(&store, n, a.force)
+            lifecycle::remove_timed(&store, n, a.force, a.time)
         }
         .map_err(fail)?;
         println!("{}", if a.all { &info.id } else { n });
