@@ -930,6 +930,16 @@ fn all_flags_short_hostname_volumes_and_more_fields() {
 }
 
 #[test]
+fn cap_add_opens_the_seccomp_filter_for_that_capability() {
+    let st = Store::new();
+    let mount = ["localhost/bb:1", "mount", "-t", "tmpfs", "none", "/tmp"];
+    let r = st.run(&[&["run", "--rm"][..], &mount[..]].concat());
+    assert_ne!(r.code, 0, "mounted without CAP_SYS_ADMIN");
+    let r = st.run(&[&["run", "--rm", "--cap-add", "SYS_ADMIN"][..], &mount[..]].concat());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
+
+#[test]
 fn restart_policies_and_healthchecks_run_in_the_monitor() {
     let st = Store::new();
     // on-failure:2 — the first run and two restarts; `wait` returns once the

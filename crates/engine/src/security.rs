@@ -70,9 +70,83 @@ const DENIED: &[&str] = &[
 
 const CLONE_NEWUSER: u64 = 0x1000_0000;
 
+/// What an added capability gives back of [`DENIED`], as docker's and podman's
+/// profiles do: the system calls that capability is the kernel's own check for.
+const ALLOWED_BY_CAP: &[(&str, &[&str])] = &[
+    (
+        "SYS_ADMIN",
+        &[
+            "bpf",
+            "fsconfig",
+            "fsmount",
+            "fsopen",
+            "fspick",
+            "lookup_dcookie",
+            "mount",
+            "mount_setattr",
+            "move_mount",
+            "name_to_handle_at",
+            "open_tree",
+            "perf_event_open",
+            "pivot_root",
+            "quotactl",
+            "setns",
+            "umount",
+            "umount2",
+            "unshare",
+        ],
+    ),
+    ("SYS_BOOT", &["reboot"]),
+    (
+        "SYS_MODULE",
+        &["delete_module", "finit_module", "init_module"],
+    ),
+    ("SYS_PACCT", &["acct"]),
+    (
+        "SYS_PTRACE",
+        &["kcmp", "process_vm_readv", "process_vm_writev"],
+    ),
+    ("SYS_RAWIO", &["ioperm", "iopl"]),
+    (
+        "SYS_TIME",
+        &["clock_adjtime", "clock_settime", "settimeofday", "stime"],
+    ),
+    (
+        "SYS_NICE",
+        &["get_mempolicy", "mbind", "move_pages", "set_mempolicy"],
+    ),
+    ("BPF", &["bpf"]),
+    ("PERFMON", &["perf_event_open"]),
+];
+
+/// Whether `--cap-add` (names with or without `CAP_`, or ALL) adds `cap`.
+fn adds(cap_add: &[String], cap: &str) -> bool {
+    cap_add.iter().any(|c| {
+        let c = c.to_ascii_uppercase();
+        c == "ALL" || c.strip_prefix("CAP_").unwrap_or(&c) == cap
+    })
+}
+
 /// berth's default filter: allow, except [`DENIED`], `clone` making a user
 /// namespace, and `clone3` (ENOSYS, so that libc falls back to `clone`, whose
-/// flags the filter can see).
+/// flags the filter can see). A capability added with `--cap-add` takes its
+/// system calls off the list (SYS_ADMIN also lets `clone` make namespaces).
+pub fn seccomp_for(cap_add: &[String]) -> Seccomp {
+    let freed: Vec<&str> = ALLOWED_BY_CAP
+        .iter()
+        .filter(|(cap, _)| adds(cap_add, cap))
+        .flat_map(|(_, calls)| calls.iter().copied())
+        .collect();
+    let mut s = default_seccomp();
+    s.syscalls[0].names.retain(|n| !freed.contains(&n.as_str()));
+    if adds(cap_add, "SYS_ADMIN") {
+        s.syscalls
+            .retain(|r| r.names != ["clone"] || r.args.is_empty());
+    }
+    s
+}
+
+/// [`seccomp_for`] with no capability added.
 pub fn default_seccomp() -> Seccomp {
     let errno = |names: &[&str], ret: u32| SyscallRule {
         names: names.iter().map(|s| s.to_string()).collect(),
@@ -117,9 +191,13 @@ fn host_architectures() -> Vec<String> {
 }
 
 /// `--security-opt` values: (seccomp profile or none when unconfined,
-/// no-new-privileges).
-pub fn security_opts(opts: &[String], privileged: bool) -> Result<(Option<Seccomp>, bool), String> {
-    let mut seccomp = (!privileged).then(default_seccomp);
+/// no-new-privileges); the default profile follows `--cap-add`.
+pub fn security_opts(
+    opts: &[String],
+    privileged: bool,
+    cap_add: &[String],
+) -> Result<(Option<Seccomp>, bool), String> {
+    let mut seccomp = (!privileged).then(|| seccomp_for(cap_add));
     let mut nnp = false;
     for o in opts {
         let (k, v) = o.split_once(['=', ':']).unwrap_or((o.as_str(), ""));
@@ -299,6 +377,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn added_capabilities_take_their_calls_off_the_deny_list() {
+        let denied = |s: &Seccomp, call: &str| s.syscalls[0].names.iter().any(|n| n == call);
+        let none = seccomp_for(&[]);
+        assert!(denied(&none, "mount") && denied(&none, "settimeofday"));
+        let admin = seccomp_for(&["CAP_SYS_ADMIN".into()]);
+        assert!(!denied(&admin, "mount") && !denied(&admin, "unshare"));
+        assert!(denied(&admin, "settimeofday"), "only SYS_ADMIN's calls");
+        assert!(!admin.syscalls.iter().any(|r| r.names == ["clone"]));
+        let time = seccomp_for(&["sys_time".into()]);
+        assert!(!denied(&time, "clock_settime") && denied(&time, "mount"));
+        let all = seccomp_for(&["ALL".into()]);
+        assert!(!denied(&all, "init_module") && denied(&all, "keyctl"));
+    }
+
+    #[test]
     fn sizes_limits_and_options() {
         assert_eq!(parse_bytes("512m").unwrap(), 512 << 20);
         assert_eq!(parse_bytes("1g").unwrap(), 1 << 30);
@@ -315,13 +408,13 @@ mod tests {
         );
         assert!(ulimit("nofile=9:1").is_err());
         assert!(ulimit("bogus=1").is_err());
-        let (s, nnp) = security_opts(&["no-new-privileges".into()], false).unwrap();
+        let (s, nnp) = security_opts(&["no-new-privileges".into()], false, &[]).unwrap();
         assert!(s.is_some() && nnp);
-        let (s, _) = security_opts(&["seccomp=unconfined".into()], false).unwrap();
+        let (s, _) = security_opts(&["seccomp=unconfined".into()], false, &[]).unwrap();
         assert!(s.is_none());
-        assert!(security_opts(&["bogus".into()], false).is_err());
+        assert!(security_opts(&["bogus".into()], false, &[]).is_err());
         assert!(
-            security_opts(&[], true).unwrap().0.is_none(),
+            security_opts(&[], true, &[]).unwrap().0.is_none(),
             "privileged: no filter"
         );
     }

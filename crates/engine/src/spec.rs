@@ -375,7 +375,7 @@ pub fn generate(
         ]);
     }
     let (seccomp, no_new_privileges) =
-        crate::security::security_opts(&o.security_opt, o.privileged)?;
+        crate::security::security_opts(&o.security_opt, o.privileged, &o.cap_add)?;
     let rlimits = o
         .ulimits
         .iter()
