@@ -2246,6 +2246,32 @@ fn stats_info_and_system_prune() {
     assert!(s["pids"].as_u64().unwrap() >= 2, "{s}");
     let table = st.ok(&["stats", "--no-stream"]).stdout;
     assert!(table.starts_with("ID") && table.contains("busy"), "{table}");
+    // podman's template names.
+    let r = st.ok(&[
+        "stats",
+        "--no-stream",
+        "--format",
+        "{{.Name}} {{.MemUsage}} {{.PIDs}}",
+    ]);
+    assert!(
+        r.stdout.starts_with("busy ") && r.stdout.contains(" / 64"),
+        "{}",
+        r.stdout
+    );
+    // Without --no-stream: a table per interval while the container runs,
+    // and the end once it has stopped.
+    st.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "short",
+        "localhost/bb:1",
+        "sleep",
+        "2",
+    ]);
+    let r = st.ok(&["stats", "--format", "{{.Name}}", "short"]);
+    let frames = r.stdout.lines().filter(|l| *l == "short").count();
+    assert!(frames >= 2, "{}", r.stdout);
     let info = json(&st.ok(&["info", "--format", "json"]).stdout);
     assert_eq!(info["store"]["containerStore"]["running"], 1);
     assert_eq!(info["store"]["graphDriverName"], "overlay");

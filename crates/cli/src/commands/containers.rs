@@ -1291,13 +1291,18 @@ pub fn diff(store_args: &StoreArgs, a: DiffArgs) -> CmdResult {
 
 #[derive(Args)]
 pub struct StatsArgs {
-    /// Print once and exit (the only mode so far).
+    /// Print once and exit (otherwise a new table every --interval seconds
+    /// while the containers run).
     #[arg(long)]
     no_stream: bool,
+    /// Seconds between two tables when streaming.
+    #[arg(short, long, default_value_t = 1)]
+    interval: u64,
     /// Every container, not only running ones.
     #[arg(short, long)]
     all: bool,
-    /// json, or a Go template.
+    /// json, or a Go template (podman's fields: .ID .Name .CPUPerc .MemUsage
+    /// .MemPerc .NetIO .BlockIO .PIDs).
     #[arg(long)]
     format: Option<String>,
     names: Vec<String>,
@@ -1307,38 +1312,48 @@ fn bytes(n: u64) -> String {
     crate::progress::human(n)
 }
 
-pub fn stats(store_args: &StoreArgs, a: StatsArgs) -> CmdResult {
-    let store = store_args.open()?;
-    let list: Vec<Info> = if a.names.is_empty() {
-        container::list(&store)
-            .map_err(|m| Failure {
-                code: 125,
-                message: m,
-            })?
+/// One container's figures under podman's template names, and the raw ones.
+fn stats_value(s: &berth_engine::stats::Stats) -> Value {
+    let mem_pct = if s.mem_limit > 0 {
+        s.mem_usage as f64 * 100.0 / s.mem_limit as f64
+    } else {
+        0.0
+    };
+    let mut v = serde_json::to_value(s).expect("json");
+    v["ID"] = json!(s.id[..12.min(s.id.len())]);
+    v["Name"] = json!(s.name);
+    v["CPUPerc"] = json!(format!("{:.2}%", s.cpu_percent));
+    v["MemUsage"] = json!(format!("{} / {}", bytes(s.mem_usage), bytes(s.mem_limit)));
+    v["MemPerc"] = json!(format!("{mem_pct:.2}%"));
+    v["NetIO"] = json!(format!("{} / {}", bytes(s.net_input), bytes(s.net_output)));
+    v["BlockIO"] = json!("-- / --");
+    v["PIDs"] = json!(s.pids.to_string());
+    v
+}
+
+/// The containers `stats` looks at, as they are now.
+fn stats_targets(store: &berth_storage::Store, a: &StatsArgs) -> Result<Vec<Info>, Failure> {
+    let fail = |m: String| Failure {
+        code: 125,
+        message: m,
+    };
+    if a.names.is_empty() {
+        return Ok(container::list(store)
+            .map_err(fail)?
             .into_iter()
             .filter(|i| a.all || i.state.status == Status::Running)
-            .collect()
-    } else {
-        let mut v = Vec::new();
-        for n in &a.names {
-            v.push(container::find(&store, n).map_err(|m| Failure {
-                code: 125,
-                message: m,
-            })?);
-        }
-        v
-    };
-    let stats: Vec<berth_engine::stats::Stats> = list
+            .collect());
+    }
+    a.names
         .iter()
-        .filter(|i| i.state.status == Status::Running)
-        .map(berth_engine::stats::read)
-        .collect();
-    if let Some(f) = &a.format {
-        let rows: Vec<Value> = stats
-            .iter()
-            .map(|s| serde_json::to_value(s).expect("json"))
-            .collect();
-        return print_rows(&rows, f);
+        .map(|n| container::find(store, n).map_err(fail))
+        .collect()
+}
+
+fn print_stats(stats: &[berth_engine::stats::Stats], format: Option<&str>) -> CmdResult {
+    let values: Vec<Value> = stats.iter().map(stats_value).collect();
+    if let Some(f) = format {
+        return print_rows(&values, f);
     }
     let mut rows = vec![
         [
@@ -1348,30 +1363,49 @@ pub fn stats(store_args: &StoreArgs, a: StatsArgs) -> CmdResult {
             "MEM USAGE / LIMIT",
             "MEM %",
             "NET IO",
+            "BLOCK IO",
             "PIDS",
         ]
         .map(String::from)
         .to_vec(),
     ];
-    for s in &stats {
-        let mem_pct = if s.mem_limit > 0 {
-            s.mem_usage as f64 * 100.0 / s.mem_limit as f64
-        } else {
-            0.0
-        };
-        rows.push(vec![
-            s.id[..12].to_string(),
-            s.name.clone(),
-            format!("{:.2}%", s.cpu_percent),
-            format!("{} / {}", bytes(s.mem_usage), bytes(s.mem_limit)),
-            format!("{mem_pct:.2}%"),
-            format!("{} / {}", bytes(s.net_input), bytes(s.net_output)),
-            s.pids.to_string(),
-        ]);
+    for v in &values {
+        rows.push(
+            [
+                "ID", "Name", "CPUPerc", "MemUsage", "MemPerc", "NetIO", "BlockIO", "PIDs",
+            ]
+            .iter()
+            .map(|k| v[*k].as_str().unwrap_or_default().to_string())
+            .collect(),
+        );
     }
     print!("{}", crate::table::render(&rows));
-    let _ = a.no_stream;
     Ok(())
+}
+
+pub fn stats(store_args: &StoreArgs, a: StatsArgs) -> CmdResult {
+    let store = store_args.open()?;
+    let tty = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    loop {
+        let stats: Vec<berth_engine::stats::Stats> = stats_targets(&store, &a)?
+            .iter()
+            .filter(|i| i.state.status == Status::Running)
+            .map(berth_engine::stats::read)
+            .collect();
+        // Streaming ends when nothing it watches runs any more.
+        if !a.no_stream && stats.is_empty() {
+            return Ok(());
+        }
+        if !a.no_stream && tty {
+            print!("\x1b[2J\x1b[H");
+        }
+        print_stats(&stats, a.format.as_deref())?;
+        if a.no_stream {
+            return Ok(());
+        }
+        let _ = std::io::Write::flush(&mut std::io::stdout());
+        std::thread::sleep(std::time::Duration::from_secs(a.interval.max(1)));
+    }
 }
 
 #[derive(Args)]
