@@ -2267,7 +2267,7 @@ fn stats_info_and_system_prune() {
         "short",
         "localhost/bb:1",
         "sleep",
-        "2",
+        "4",
     ]);
     let r = st.ok(&["stats", "--format", "{{.Name}}", "short"]);
     let frames = r.stdout.lines().filter(|l| *l == "short").count();
