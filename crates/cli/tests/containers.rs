@@ -1450,6 +1450,19 @@ fn bridge_networks_publish_ports_and_resolve_names(backend: &str) {
     ])
     .stdout;
     assert!(ip.starts_with("10.91.0."), "{ip}");
+    // The host by name, at the gateway; HOSTNAME as podman sets it.
+    let r = ok(&[
+        "exec",
+        "web",
+        "sh",
+        "-c",
+        "grep host.containers.internal /etc/hosts; echo $HOSTNAME",
+    ]);
+    let id = ok(&["inspect", "--format", "{{.Id}}", "web"]).stdout;
+    assert_eq!(
+        r.stdout,
+        format!("10.91.0.1\thost.containers.internal\n{}\n", &id[..12])
+    );
     // Another container on the network reaches it by name.
     let r = ok(&[
         "run",

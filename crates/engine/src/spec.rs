@@ -420,6 +420,10 @@ pub fn generate(
             if o.tty && !e.iter().any(|v| v.starts_with("TERM=")) {
                 e.push("TERM=xterm".into());
             }
+            if !e.iter().any(|v| v.starts_with("HOSTNAME=")) {
+                let h = o.hostname.as_deref().unwrap_or(&id[..12.min(id.len())]);
+                e.push(format!("HOSTNAME={h}"));
+            }
             e
         },
         cwd,

@@ -245,6 +245,10 @@ pub fn generated_files(
             .map_err(|_| format!("--add-host {h}: {addr:?} is not an IP address"))?;
         hosts.push_str(&format!("{addr}\t{name}\n"));
     }
+    // As podman's: the host by a name, where the container reaches it.
+    if let Some(gw) = net.and_then(|a| a.gateway.as_deref()) {
+        hosts.push_str(&format!("{gw}\thost.containers.internal\n"));
+    }
     if !members.is_empty() {
         hosts.push_str(&network_section(members));
     }

@@ -164,6 +164,9 @@ pub struct Attachment {
     pub dns: Vec<String>,
     #[serde(default)]
     pub search: Vec<String>,
+    /// The first network's gateway: the host, as the container sees it.
+    #[serde(default)]
+    pub gateway: Option<String>,
 }
 
 fn dir(store: &Store) -> PathBuf {
@@ -398,6 +401,9 @@ pub fn setup(
             .push((net.name.clone(), "eth0".into(), iface.ip.clone()));
         att.dns.clone_from(&iface.dns);
         att.search.clone_from(&iface.search);
+        att.gateway = (!net.internal)
+            .then(|| ipam::gateway(&net).ok().map(|g| g.to_string()))
+            .flatten();
     }
     // Saved even on failure, so that teardown undoes whatever was done.
     let saved = save(store, id, &att);
