@@ -940,6 +940,95 @@ fn cap_add_opens_the_seccomp_filter_for_that_capability() {
 }
 
 #[test]
+fn host_namespaces_shm_groups_dns_search_and_cidfile() {
+    let st = Store::new();
+    let me = std::process::id();
+    let shm = format!("/dev/shm/berth-t{me}");
+    std::fs::write(&shm, "host shm").unwrap();
+    let script = format!(
+        "[ -d /proc/{me} ] && echo sees-host-pids; hostname; cat {shm}; \
+         df -k /dev/shm | tail -1 | awk '{{print $2}}'"
+    );
+    let r = st.run(&[
+        "run",
+        "--rm",
+        "--pid",
+        "host",
+        "--uts",
+        "host",
+        "--ipc",
+        "host",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    let _ = std::fs::remove_file(&shm);
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    assert!(
+        r.stdout.starts_with("sees-host-pids\n"),
+        "{} {}",
+        r.stdout,
+        r.stderr
+    );
+    assert!(
+        r.stdout.contains(&format!("{}\nhost shm", host.trim())),
+        "{}",
+        r.stdout
+    );
+    // Private ones: none of that, and /dev/shm of the size asked for.
+    let r = st.ok(&[
+        "run",
+        "--rm",
+        "--shm-size",
+        "8m",
+        "--group-add",
+        "1234",
+        "--dns-search",
+        "example.test",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        &format!(
+            "[ -d /proc/{me} ] || echo own-pids; df -k /dev/shm | tail -1 | awk '{{print $2}}'; \
+             id -G; grep ^search /etc/resolv.conf"
+        ),
+    ]);
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(lines[0], "own-pids", "{}", r.stdout);
+    assert_eq!(lines[1], "8192", "{}", r.stdout);
+    assert!(lines[2].split(' ').any(|g| g == "1234"), "{}", r.stdout);
+    assert!(lines[3].starts_with("search example.test"), "{}", r.stdout);
+    // --cidfile: the ID, and a file that exists already is refused first.
+    let cid = st.dir.path().join("cid");
+    let id = st
+        .ok(&[
+            "create",
+            "--cidfile",
+            cid.to_str().unwrap(),
+            "localhost/bb:1",
+            "true",
+        ])
+        .stdout;
+    assert_eq!(std::fs::read_to_string(&cid).unwrap(), id.trim());
+    let before = st.ok(&["ps", "-a", "-q"]).stdout;
+    let r = st.run(&[
+        "run",
+        "-d",
+        "--cidfile",
+        cid.to_str().unwrap(),
+        "localhost/bb:1",
+        "true",
+    ]);
+    assert_eq!(r.code, 125);
+    assert_eq!(
+        st.ok(&["ps", "-a", "-q"]).stdout,
+        before,
+        "a container was made"
+    );
+}
+
+#[test]
 fn restart_policies_and_healthchecks_run_in_the_monitor() {
     let st = Store::new();
     // on-failure:2 — the first run and two restarts; `wait` returns once the
@@ -1555,18 +1644,23 @@ fn bridge_networks_publish_ports_and_resolve_names(backend: &str) {
         .code,
         125
     );
-    // -P publishes what the image exposes (none here) and joins the bridge.
+    // -P publishes what the image exposes (none here) and --expose adds
+    // (inside this test's namespace), and joins the bridge.
     let r = ok(&[
         "run",
         "-d",
         "--name",
         "all",
         "-P",
+        "--expose",
+        "8080",
         "localhost/bb:1",
         "sleep",
         "1000",
     ]);
     assert_eq!(r.code, 0);
+    let shown = ok(&["port", "all"]).stdout;
+    assert!(shown.starts_with("8080/tcp -> 0.0.0.0:"), "{shown}");
     assert_eq!(
         ok(&["inspect", "--format", "{{.HostConfig.NetworkMode}}", "all"])
             .stdout

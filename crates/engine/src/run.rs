@@ -127,6 +127,21 @@ pub fn create(store: &Store, o: &RunOptions) -> Result<Info, RunError> {
     let mut o = o.clone();
     if o.process.publish_all {
         o.process.ports.extend(publish_all(&config)?);
+        // --expose adds to what the image exposes.
+        let extra: Vec<String> = o
+            .process
+            .expose
+            .iter()
+            .map(|e| {
+                if e.contains('/') {
+                    e.clone()
+                } else {
+                    format!("{e}/tcp")
+                }
+            })
+            .filter(|e| !o.process.ports.contains(e))
+            .collect();
+        o.process.ports.extend(extra);
     }
     conf_defaults(&mut o.process)?;
     // The image's VOLUMEs get anonymous volumes, unless something else is
@@ -225,8 +240,17 @@ pub fn create(store: &Store, o: &RunOptions) -> Result<Info, RunError> {
 /// Runs the image's command (or the given one) in the foreground and returns its
 /// exit code.
 pub fn run(store: &Store, o: &RunOptions) -> Result<i32, RunError> {
+    run_with(store, o, |_| Ok(()))
+}
+
+/// [`run`], calling `created` once the container exists (before it starts).
+pub fn run_with(
+    store: &Store,
+    o: &RunOptions,
+    created: impl FnOnce(&Info) -> Result<(), RunError>,
+) -> Result<i32, RunError> {
     let c = create(store, o)?;
-    let result = run_container(store, &c);
+    let result = created(&c).and_then(|()| run_container(store, &c));
     if o.rm || result.is_err() {
         remove(store, &c.id);
         // --rm takes the anonymous volumes with it, as podman's does.

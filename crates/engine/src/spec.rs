@@ -112,6 +112,23 @@ pub struct ProcessOptions {
     /// mounts are among `volumes`), removed with the container by `rm -v` or
     /// `--rm`.
     pub anonymous_volumes: Vec<String>,
+    /// `--pid`, `--ipc`, `--uts`: "host" shares the host's namespace.
+    pub pid: Option<String>,
+    pub ipc: Option<String>,
+    pub uts: Option<String>,
+    /// `--shm-size` of /dev/shm (default 64m).
+    pub shm_size: Option<String>,
+    /// `--group-add`: more groups, by name (the image's /etc/group) or number.
+    pub group_add: Vec<String>,
+    /// `--dns-search`.
+    pub dns_search: Vec<String>,
+    /// `--cpu-shares`, `--cpuset-cpus`.
+    pub cpu_shares: Option<u64>,
+    pub cpuset_cpus: Option<String>,
+    /// `--annotation KEY=VALUE`, into the OCI spec.
+    pub annotations: Vec<String>,
+    /// `--expose PORT[/PROTO]`: published by `-P` as the image's EXPOSE are.
+    pub expose: Vec<String>,
 }
 
 fn mount(dest: &str, kind: &str, source: &str, options: &[&str]) -> Mount {
@@ -205,9 +222,26 @@ pub fn user(rootfs: &Path, spec: &str) -> Result<User, String> {
         },
         None => primary.unwrap_or(0),
     };
+    // The groups /etc/group lists the user in, as podman adds them.
+    let name = lookup(&passwd, 2, |f| f[2].parse::<u32>().ok() == Some(uid)).map(|f| f[0]);
+    let group = std::fs::read_to_string(rootfs.join("etc/group")).unwrap_or_default();
+    let mut additional_gids: Vec<u32> = Vec::new();
+    if let Some(name) = name {
+        for f in group.lines().map(|l| l.split(':').collect::<Vec<_>>()) {
+            if f.len() > 3
+                && f[3].split(',').any(|m| m == name)
+                && let Ok(g) = f[2].parse::<u32>()
+                && g != gid
+                && !additional_gids.contains(&g)
+            {
+                additional_gids.push(g);
+            }
+        }
+    }
     Ok(User {
         uid,
         gid,
+        additional_gids,
         ..Default::default()
     })
 }
@@ -274,7 +308,21 @@ pub fn generate(
         .clone()
         .or_else(|| config["User"].as_str().map(String::from))
         .unwrap_or_default();
-    let user = user(rootfs, &user_spec)?;
+    let mut user = user(rootfs, &user_spec)?;
+    for g in &o.group_add {
+        let gid = match g.parse::<u32>() {
+            Ok(n) => n,
+            Err(_) => {
+                let group = std::fs::read_to_string(rootfs.join("etc/group")).unwrap_or_default();
+                lookup(&group, 2, |f| f[0] == g)
+                    .and_then(|f| f[2].parse().ok())
+                    .ok_or_else(|| format!("--group-add {g}: not in the image's /etc/group"))?
+            }
+        };
+        if !user.additional_gids.contains(&gid) {
+            user.additional_gids.push(gid);
+        }
+    }
     let cwd = o
         .workdir
         .clone()
@@ -285,13 +333,21 @@ pub fn generate(
                 .map(String::from)
         })
         .unwrap_or_else(|| "/".into());
-    let mut namespaces: Vec<Namespace> = ["pid", "ipc", "uts", "mount", "cgroup"]
-        .iter()
-        .map(|k| Namespace {
-            kind: k.to_string(),
-            path: None,
-        })
-        .collect();
+    let shared = |mode: &Option<String>| mode.as_deref() == Some("host");
+    let mut namespaces: Vec<Namespace> = [
+        ("pid", shared(&o.pid)),
+        ("ipc", shared(&o.ipc)),
+        ("uts", shared(&o.uts)),
+        ("mount", false),
+        ("cgroup", false),
+    ]
+    .iter()
+    .filter(|(_, host)| !host)
+    .map(|(k, _)| Namespace {
+        kind: k.to_string(),
+        path: None,
+    })
+    .collect();
     match o.network.as_str() {
         "host" => {}
         // A bridge network's namespace is made and pinned before the container
@@ -310,6 +366,13 @@ pub fn generate(
             path: None,
         }),
     }
+    let shm_size = match &o.shm_size {
+        Some(s) => format!(
+            "size={}",
+            crate::security::parse_bytes(s).map_err(|e| format!("--shm-size {s}: {e}"))?
+        ),
+        None => "size=65536k".into(),
+    };
     let mut mounts = vec![
         mount("/proc", "proc", "proc", &["nosuid", "noexec", "nodev"]),
         mount(
@@ -335,7 +398,7 @@ pub fn generate(
             "/dev/shm",
             "tmpfs",
             "shm",
-            &["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
+            &["nosuid", "noexec", "nodev", "mode=1777", &shm_size],
         ),
         mount(
             "/dev/mqueue",
@@ -360,6 +423,16 @@ pub fn generate(
             &["nosuid", "noexec", "nodev", "relatime", "ro"],
         ),
     ];
+    if shared(&o.ipc) {
+        // The host's IPC namespace comes with the host's /dev/shm.
+        mounts.retain(|m| m.destination != "/dev/shm");
+        mounts.push(mount(
+            "/dev/shm",
+            "bind",
+            "/dev/shm",
+            &["rbind", "nosuid", "noexec", "nodev"],
+        ));
+    }
     if o.read_only {
         // podman's read_only_tmpfs: a read-only container still gets writable
         // /run, /tmp and /var/tmp; otherwise they are the image's own directories.
@@ -382,6 +455,12 @@ pub fn generate(
         .map(|u| crate::security::ulimit(u))
         .collect::<Result<Vec<_>, _>>()?;
     let mut resources = crate::security::resources(o.memory.as_deref(), o.cpus, o.pids_limit)?;
+    if o.cpu_shares.is_some() || o.cpuset_cpus.is_some() {
+        let r = resources.get_or_insert_with(Default::default);
+        let cpu = r.cpu.get_or_insert_with(Default::default);
+        cpu.shares = o.cpu_shares.or(cpu.shares);
+        cpu.cpus = o.cpuset_cpus.clone().or(cpu.cpus.take());
+    }
     let mut devices = Vec::new();
     for d in &o.devices {
         let (node, rule) = crate::security::device(d)?;
@@ -442,11 +521,20 @@ pub fn generate(
             path: rootfs.to_string_lossy().into_owned(),
             readonly: o.read_only,
         }),
-        hostname: Some(
+        // The host's own name stays with the host's UTS namespace.
+        hostname: (!shared(&o.uts)).then(|| {
             o.hostname
                 .clone()
-                .unwrap_or_else(|| id[..12.min(id.len())].to_string()),
-        ),
+                .unwrap_or_else(|| id[..12.min(id.len())].to_string())
+        }),
+        annotations: o
+            .annotations
+            .iter()
+            .map(|a| {
+                let (k, v) = a.split_once('=').unwrap_or((a, ""));
+                (k.to_string(), v.to_string())
+            })
+            .collect(),
         mounts,
         linux: Some(Linux {
             namespaces,

@@ -253,7 +253,12 @@ pub fn generated_files(
         hosts.push_str(&network_section(members));
     }
     let (net_dns, search) = net.map_or((&[][..], &[][..]), |a| (&a.dns[..], &a.search[..]));
-    let resolv = resolv_conf(&p.dns, host_net, net_dns, search);
+    let search: Vec<String> = if p.dns_search.is_empty() {
+        search.to_vec()
+    } else {
+        p.dns_search.clone()
+    };
+    let resolv = resolv_conf(&p.dns, host_net, net_dns, &search);
     let containerenv = format!(
         "engine=\"berth-{}\"\nname=\"{}\"\nid=\"{}\"\nimage=\"{}\"\nimageid=\"{}\"\nrootless=0\n",
         env!("CARGO_PKG_VERSION"),

@@ -98,6 +98,11 @@ pub fn pull_for_run(store_args: &StoreArgs, image: &str, policy: &str) -> CmdRes
     pull_for_platform(store_args, image, policy, None)
 }
 
+/// [`pull_for_run`] without progress output (`run -q`).
+pub fn pull_quietly(store_args: &StoreArgs, image: &str, policy: &str) -> CmdResult {
+    pull_with(store_args, image, policy, None, true)
+}
+
 /// [`pull_for_run`] for a platform (`os/arch[/variant]`, default the host's).
 pub fn pull_for_platform(
     store_args: &StoreArgs,
@@ -105,12 +110,25 @@ pub fn pull_for_platform(
     policy: &str,
     platform: Option<&str>,
 ) -> CmdResult {
+    pull_with(store_args, image, policy, platform, false)
+}
+
+fn pull_with(
+    store_args: &StoreArgs,
+    image: &str,
+    policy: &str,
+    platform: Option<&str>,
+    quiet: bool,
+) -> CmdResult {
     #[derive(clap::Parser)]
     struct Cli {
         #[command(flatten)]
         a: PullArgs,
     }
     let mut argv = vec!["pull", "--policy", policy];
+    if quiet {
+        argv.push("-q");
+    }
     if let Some(p) = platform {
         argv.extend(["--platform", p]);
     }

@@ -6,8 +6,8 @@ use std::ffi::OsString;
 
 use crate::commands::images::StoreArgs;
 use crate::exit::Failure;
+use berth_engine::RunOptions;
 use berth_engine::spec::ProcessOptions;
-use berth_engine::{RunOptions, run as engine_run};
 use clap::Args;
 
 /// The options `run` and `create` share.
@@ -137,6 +137,42 @@ pub struct ContainerArgs {
     /// Pull the image: missing (default), always, never, newer.
     #[arg(long, default_value = "missing", value_parser = ["missing", "always", "never", "newer"])]
     pull: String,
+    /// PID namespace: private (default) or host.
+    #[arg(long, value_parser = ["private", "host"])]
+    pid: Option<String>,
+    /// IPC namespace: private (default) or host (with the host's /dev/shm).
+    #[arg(long, value_parser = ["private", "host"])]
+    ipc: Option<String>,
+    /// UTS namespace: private (default) or host (the host's hostname).
+    #[arg(long, value_parser = ["private", "host"])]
+    uts: Option<String>,
+    /// Size of /dev/shm (default 64m).
+    #[arg(long)]
+    shm_size: Option<String>,
+    /// Another group for the process, by name or number.
+    #[arg(long)]
+    group_add: Vec<String>,
+    /// A DNS search domain for /etc/resolv.conf.
+    #[arg(long)]
+    dns_search: Vec<String>,
+    /// CPU weight (cgroup cpu.shares).
+    #[arg(short = 'c', long)]
+    cpu_shares: Option<u64>,
+    /// CPUs the container may use (0-3, 0,1).
+    #[arg(long)]
+    cpuset_cpus: Option<String>,
+    /// An annotation KEY=VALUE in the container's OCI spec.
+    #[arg(long)]
+    annotation: Vec<String>,
+    /// A port to expose (for -P) besides the image's.
+    #[arg(long)]
+    expose: Vec<String>,
+    /// Write the container's ID to this file.
+    #[arg(long)]
+    cidfile: Option<std::path::PathBuf>,
+    /// No pull progress.
+    #[arg(short, long)]
+    quiet: bool,
     /// Publish a port: [IP:]HOSTPORT:CONTAINERPORT[/tcp|udp] (needs a bridge network).
     #[arg(short = 'p', long = "publish")]
     publish: Vec<String>,
@@ -293,6 +329,16 @@ fn options(a: ContainerArgs, runtime: Option<String>) -> Result<RunOptions, Fail
             log_driver: a.log_driver,
             publish_all: a.publish_all,
             anonymous_volumes: Vec::new(),
+            pid: a.pid.filter(|m| m == "host"),
+            ipc: a.ipc.filter(|m| m == "host"),
+            uts: a.uts.filter(|m| m == "host"),
+            shm_size: a.shm_size,
+            group_add: a.group_add,
+            dns_search: a.dns_search,
+            cpu_shares: a.cpu_shares,
+            cpuset_cpus: a.cpuset_cpus,
+            annotations: a.annotation,
+            expose: a.expose,
         },
     })
 }
@@ -306,16 +352,41 @@ fn failure(e: berth_engine::RunError) -> Failure {
 
 /// `--pull`: fetch the image first when the policy says so (podman's default:
 /// only when it is missing).
+/// `--cidfile`: the new container's ID, in a file that must not exist yet.
+fn write_cidfile(path: Option<&std::path::Path>, id: &str) -> Result<(), String> {
+    let Some(p) = path else {
+        return Ok(());
+    };
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(p)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, id.as_bytes()))
+        .map_err(|e| format!("--cidfile {}: {e}", p.display()))
+}
+
+/// Refuses a --cidfile that exists before anything is made.
+fn check_cidfile(path: Option<&std::path::Path>) -> Result<(), Failure> {
+    match path {
+        Some(p) if p.exists() => Err(Failure {
+            code: 125,
+            message: format!("--cidfile {}: the file exists already", p.display()),
+        }),
+        _ => Ok(()),
+    }
+}
+
 fn pull_if_needed(
     store_args: &StoreArgs,
     store: &berth_storage::Store,
-    image: &str,
-    policy: &str,
+    a: &ContainerArgs,
 ) -> Result<(), Failure> {
+    let (image, policy) = (a.image.as_str(), a.pull.as_str());
     let present = store.image(image).is_ok();
     match policy {
         "never" => Ok(()),
         "missing" if present => Ok(()),
+        _ if a.quiet => crate::commands::images::pull_quietly(store_args, image, policy),
         _ => crate::commands::images::pull_for_run(store_args, image, policy),
     }
 }
@@ -370,9 +441,12 @@ pub fn run(store_args: &StoreArgs, a: RunArgs) -> Result<i32, Failure> {
     })?;
     let store = store_args.open()?;
     let replace = a.c.replace;
-    pull_if_needed(store_args, &store, &a.c.image, &a.c.pull)?;
+    let cidfile = a.c.cidfile.clone();
+    check_cidfile(cidfile.as_deref())?;
+    pull_if_needed(store_args, &store, &a.c)?;
     let o = options(a.c, store_args.runtime.clone())?;
     replace_existing(&store, &o, replace)?;
+    let cid = |id: &str| write_cidfile(cidfile.as_deref(), id);
     // Restart policies and healthchecks are the monitor's work: a container
     // that has them runs under it even in the foreground, attached, as
     // `start -a` does.
@@ -386,7 +460,10 @@ pub fn run(store_args: &StoreArgs, a: RunArgs) -> Result<i32, Failure> {
     let monitored = !matches!(o.process.restart.as_deref(), None | Some("" | "no"))
         || (!o.process.health.disabled && (o.process.health_cmd.is_some() || image_health()));
     if !a.detach && !monitored {
-        return engine_run(&store, &o).map_err(failure);
+        return berth_engine::run::run_with(&store, &o, |c| {
+            cid(&c.id).map_err(berth_engine::RunError::Engine)
+        })
+        .map_err(failure);
     }
     if !a.detach {
         let keys = berth_engine::attach::detach_keys(&a.detach_keys).map_err(|m| Failure {
@@ -394,6 +471,10 @@ pub fn run(store_args: &StoreArgs, a: RunArgs) -> Result<i32, Failure> {
             message: m,
         })?;
         let c = berth_engine::run::create(&store, &o).map_err(failure)?;
+        cid(&c.id).map_err(|m| Failure {
+            code: 125,
+            message: m,
+        })?;
         let (info, conn) = berth_engine::lifecycle::start_attached(&store, &c.id, &|id| {
             monitor_argv(store_args, id)
         })
@@ -419,6 +500,13 @@ pub fn run(store_args: &StoreArgs, a: RunArgs) -> Result<i32, Failure> {
         };
     }
     let c = berth_engine::run::create(&store, &o).map_err(failure)?;
+    if let Err(m) = cid(&c.id) {
+        berth_engine::run::remove(&store, &c.id);
+        return Err(Failure {
+            code: 125,
+            message: m,
+        });
+    }
     let started = berth_engine::lifecycle::start(&store, &c.id, &|id| monitor_argv(store_args, id));
     if let Err(e) = started {
         if o.rm {
@@ -436,10 +524,19 @@ pub fn run(store_args: &StoreArgs, a: RunArgs) -> Result<i32, Failure> {
 pub fn create(store_args: &StoreArgs, a: CreateArgs) -> Result<i32, Failure> {
     let store = store_args.open()?;
     let replace = a.c.replace;
-    pull_if_needed(store_args, &store, &a.c.image, &a.c.pull)?;
+    let cidfile = a.c.cidfile.clone();
+    check_cidfile(cidfile.as_deref())?;
+    pull_if_needed(store_args, &store, &a.c)?;
     let o = options(a.c, store_args.runtime.clone())?;
     replace_existing(&store, &o, replace)?;
     let c = berth_engine::run::create(&store, &o).map_err(failure)?;
+    if let Err(m) = write_cidfile(cidfile.as_deref(), &c.id) {
+        berth_engine::run::remove(&store, &c.id);
+        return Err(Failure {
+            code: 125,
+            message: m,
+        });
+    }
     println!("{}", c.id);
     Ok(0)
 }
