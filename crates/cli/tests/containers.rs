@@ -937,6 +937,33 @@ fn cap_add_opens_the_seccomp_filter_for_that_capability() {
     assert_ne!(r.code, 0, "mounted without CAP_SYS_ADMIN");
     let r = st.run(&[&["run", "--rm", "--cap-add", "SYS_ADMIN"][..], &mount[..]].concat());
     assert_eq!(r.code, 0, "{}", r.stderr);
+    // podman's own profile (its rules for CAP_SYS_ADMIN only) behaves the same.
+    let profile = "seccomp=/usr/share/containers/seccomp.json";
+    let r = st.run(&[&["run", "--rm", "--security-opt", profile][..], &mount[..]].concat());
+    assert_ne!(
+        r.code, 0,
+        "podman's profile let mount through without CAP_SYS_ADMIN"
+    );
+    let with_cap = [
+        "run",
+        "--rm",
+        "--security-opt",
+        profile,
+        "--cap-add",
+        "SYS_ADMIN",
+    ];
+    let r = st.run(&[&with_cap[..], &mount[..]].concat());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = st.run(&[
+        "run",
+        "--rm",
+        "--security-opt",
+        profile,
+        "localhost/bb:1",
+        "echo",
+        "ok",
+    ]);
+    assert_eq!((r.code, r.stdout.as_str()), (0, "ok\n"), "{}", r.stderr);
 }
 
 #[test]

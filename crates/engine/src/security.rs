@@ -196,6 +196,7 @@ pub fn security_opts(
     opts: &[String],
     privileged: bool,
     cap_add: &[String],
+    caps: &[String],
 ) -> Result<(Option<Seccomp>, bool), String> {
     let mut seccomp = (!privileged).then(|| seccomp_for(cap_add));
     let mut nnp = false;
@@ -206,8 +207,10 @@ pub fn security_opts(
             "seccomp" if v == "unconfined" => seccomp = None,
             "seccomp" => {
                 let text = std::fs::read(v).map_err(|e| format!("--security-opt {o}: {e}"))?;
+                let profile: serde_json::Value = serde_json::from_slice(&text)
+                    .map_err(|e| format!("--security-opt {o}: not a seccomp profile: {e}"))?;
                 seccomp = Some(
-                    serde_json::from_slice(&text)
+                    profile_for(&profile, caps)
                         .map_err(|e| format!("--security-opt {o}: not a seccomp profile: {e}"))?,
                 );
             }
@@ -218,6 +221,87 @@ pub fn security_opts(
         }
     }
     Ok((seccomp, nnp))
+}
+
+/// The host as seccomp profiles name it in `includes`/`excludes` (Go's names).
+fn go_arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "powerpc64" => "ppc64le",
+        other => other,
+    }
+}
+
+/// The kernel's (major, minor).
+fn kernel_version() -> (u32, u32) {
+    let r = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let mut it = r
+        .trim()
+        .split(['.', '-'])
+        .map(|p| p.parse::<u32>().unwrap_or(0));
+    (it.next().unwrap_or(0), it.next().unwrap_or(0))
+}
+
+/// Whether a profile rule's `includes` and `excludes` hold for this container.
+fn rule_applies(rule: &serde_json::Value, caps: &[String]) -> bool {
+    let list = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let (inc, exc) = (&rule["includes"], &rule["excludes"]);
+    let arch = go_arch();
+    let inc_arches = list(&inc["arches"]);
+    if !inc_arches.is_empty() && !inc_arches.iter().any(|a| a == arch) {
+        return false;
+    }
+    if !list(&inc["caps"]).iter().all(|c| caps.contains(c)) {
+        return false;
+    }
+    if let Some(min) = inc["minKernel"].as_str() {
+        let mut it = min.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+        let want = (it.next().unwrap_or(0), it.next().unwrap_or(0));
+        if kernel_version() < want {
+            return false;
+        }
+    }
+    !list(&exc["arches"]).iter().any(|a| a == arch)
+        && !list(&exc["caps"]).iter().any(|c| caps.contains(c))
+}
+
+/// A seccomp profile file: the OCI form, or the docker/podman form (an
+/// `archMap`, rules that hold only for some capabilities or architectures),
+/// which is resolved here for this container's bounding set `caps`.
+pub fn profile_for(v: &serde_json::Value, caps: &[String]) -> Result<Seccomp, String> {
+    let mut v = v.clone();
+    if let Some(map) = v.get("archMap").and_then(|m| m.as_array()).cloned() {
+        let native = host_architectures().into_iter().next().unwrap_or_default();
+        let arches: Vec<serde_json::Value> = map
+            .iter()
+            .filter(|e| e["architecture"].as_str() == Some(native.as_str()))
+            .flat_map(|e| {
+                std::iter::once(e["architecture"].clone()).chain(
+                    e["subArchitectures"]
+                        .as_array()
+                        .cloned()
+                        .unwrap_or_default(),
+                )
+            })
+            .collect();
+        v["architectures"] = serde_json::Value::Array(arches);
+    }
+    if let Some(rules) = v.get("syscalls").and_then(|r| r.as_array()).cloned() {
+        v["syscalls"] = rules
+            .into_iter()
+            .filter(|r| rule_applies(r, caps))
+            .collect();
+    }
+    serde_json::from_value(v).map_err(|e| e.to_string())
 }
 
 /// `512m`, `1g`, `100k`, `1048576` → bytes.
@@ -377,6 +461,33 @@ mod tests {
     use super::*;
 
     #[test]
+    fn podman_profiles_keep_only_the_rules_for_this_container() {
+        let p = serde_json::json!({
+            "defaultAction": "SCMP_ACT_ERRNO",
+            "archMap": [{"architecture": host_architectures()[0], "subArchitectures": ["X"]},
+                        {"architecture": "SCMP_ARCH_OTHER", "subArchitectures": []}],
+            "syscalls": [
+                {"names": ["read"], "action": "SCMP_ACT_ALLOW"},
+                {"names": ["mount"], "action": "SCMP_ACT_ALLOW", "includes": {"caps": ["CAP_SYS_ADMIN"]}},
+                {"names": ["clone"], "action": "SCMP_ACT_ALLOW", "excludes": {"caps": ["CAP_SYS_ADMIN"]}},
+                {"names": ["odd"], "action": "SCMP_ACT_ALLOW", "includes": {"arches": ["nowhere"]}},
+                {"names": ["new"], "action": "SCMP_ACT_ALLOW", "includes": {"minKernel": "99.0"}},
+            ],
+        });
+        let names = |s: &Seccomp| -> Vec<String> {
+            s.syscalls.iter().flat_map(|r| r.names.clone()).collect()
+        };
+        let plain = profile_for(&p, &["CAP_CHOWN".into()]).unwrap();
+        assert_eq!(names(&plain), ["read", "clone"]);
+        assert_eq!(
+            plain.architectures,
+            [host_architectures()[0].clone(), "X".into()]
+        );
+        let admin = profile_for(&p, &["CAP_SYS_ADMIN".into()]).unwrap();
+        assert_eq!(names(&admin), ["read", "mount"]);
+    }
+
+    #[test]
     fn added_capabilities_take_their_calls_off_the_deny_list() {
         let denied = |s: &Seccomp, call: &str| s.syscalls[0].names.iter().any(|n| n == call);
         let none = seccomp_for(&[]);
@@ -408,13 +519,13 @@ mod tests {
         );
         assert!(ulimit("nofile=9:1").is_err());
         assert!(ulimit("bogus=1").is_err());
-        let (s, nnp) = security_opts(&["no-new-privileges".into()], false, &[]).unwrap();
+        let (s, nnp) = security_opts(&["no-new-privileges".into()], false, &[], &[]).unwrap();
         assert!(s.is_some() && nnp);
-        let (s, _) = security_opts(&["seccomp=unconfined".into()], false, &[]).unwrap();
+        let (s, _) = security_opts(&["seccomp=unconfined".into()], false, &[], &[]).unwrap();
         assert!(s.is_none());
-        assert!(security_opts(&["bogus".into()], false, &[]).is_err());
+        assert!(security_opts(&["bogus".into()], false, &[], &[]).is_err());
         assert!(
-            security_opts(&[], true, &[]).unwrap().0.is_none(),
+            security_opts(&[], true, &[], &[]).unwrap().0.is_none(),
             "privileged: no filter"
         );
     }

@@ -447,8 +447,25 @@ pub fn generate(
             ),
         ]);
     }
-    let (seccomp, no_new_privileges) =
-        crate::security::security_opts(&o.security_opt, o.privileged, &o.cap_add)?;
+    let capabilities = if o.privileged {
+        let all = berth_runtime::capabilities::all_names();
+        Capabilities {
+            bounding: all.clone(),
+            effective: all.clone(),
+            permitted: all,
+            ..Default::default()
+        }
+    } else {
+        capabilities(o, user.uid)
+    };
+    // A profile's capability conditions are judged against what the
+    // container may ever hold: its bounding set.
+    let (seccomp, no_new_privileges) = crate::security::security_opts(
+        &o.security_opt,
+        o.privileged,
+        &o.cap_add,
+        &capabilities.bounding,
+    )?;
     let rlimits = o
         .ulimits
         .iter()
@@ -479,17 +496,6 @@ pub fn generate(
                 ..Default::default()
             }];
     }
-    let capabilities = if o.privileged {
-        let all = berth_runtime::capabilities::all_names();
-        Capabilities {
-            bounding: all.clone(),
-            effective: all.clone(),
-            permitted: all,
-            ..Default::default()
-        }
-    } else {
-        capabilities(o, user.uid)
-    };
     let process = Process {
         terminal: o.tty,
         args,
