@@ -1056,6 +1056,24 @@ fn host_namespaces_shm_groups_dns_search_and_cidfile() {
 }
 
 #[test]
+fn privileged_containers_get_the_hosts_devices() {
+    let st = Store::new();
+    // A device every Linux host with loop support has, not in the default set.
+    let dev = "/dev/loop-control";
+    assert!(Path::new(dev).exists(), "this host has no {dev}");
+    let check = [
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "[ -c /dev/loop-control ] && echo there",
+    ];
+    let r = st.ok(&[&["run", "--rm", "--privileged"][..], &check[..]].concat());
+    assert_eq!(r.stdout, "there\n");
+    let r = st.run(&[&["run", "--rm"][..], &check[..]].concat());
+    assert_eq!(r.stdout, "", "an unprivileged container got {dev}");
+}
+
+#[test]
 fn restart_policies_and_healthchecks_run_in_the_monitor() {
     let st = Store::new();
     // on-failure:2 — the first run and two restarts; `wait` returns once the

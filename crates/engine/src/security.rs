@@ -360,6 +360,47 @@ pub fn resources(
 
 /// `--device HOST[:CONTAINER][:PERMISSIONS]`: the node to make in the
 /// container and the device-cgroup rule that lets it be used.
+/// `--privileged`: every device node of the host's /dev (not its pseudo
+/// terminals, shared memory or message queues, which the container has its
+/// own of), as podman gives a privileged container.
+pub fn host_devices() -> Vec<berth_runtime::spec::Device> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<berth_runtime::spec::Device>, depth: u32) {
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in rd.flatten() {
+            let path = e.path();
+            let Ok(ft) = e.file_type() else { continue };
+            if ft.is_dir() {
+                let skip = [
+                    "/dev/pts",
+                    "/dev/shm",
+                    "/dev/mqueue",
+                    "/dev/.lxc",
+                    "/dev/hugepages",
+                ];
+                if depth < 3 && !skip.iter().any(|s| path == std::path::Path::new(s)) {
+                    walk(&path, out, depth + 1);
+                }
+                continue;
+            }
+            let Some(p) = path.to_str() else { continue };
+            // Character and block devices only; /dev/console and the
+            // terminal multiplexer are the container's own.
+            if p == "/dev/console" || p == "/dev/ptmx" || p == "/dev/tty" {
+                continue;
+            }
+            if let Ok((node, _)) = device(p) {
+                out.push(node);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(std::path::Path::new("/dev"), &mut out, 0);
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    out
+}
+
 pub fn device(
     spec: &str,
 ) -> Result<(berth_runtime::spec::Device, berth_runtime::spec::DeviceRule), String> {

@@ -488,7 +488,16 @@ pub fn generate(
             .push(rule);
     }
     if o.privileged {
-        // Every device may be used (the device cgroup allows all).
+        // The host's devices are there (those --device did not name already)…
+        for d in crate::security::host_devices() {
+            if !devices
+                .iter()
+                .any(|x: &berth_runtime::spec::Device| x.path == d.path)
+            {
+                devices.push(d);
+            }
+        }
+        // …and every device may be used (the device cgroup allows all).
         resources.get_or_insert_with(Default::default).devices =
             vec![berth_runtime::spec::DeviceRule {
                 allow: true,
