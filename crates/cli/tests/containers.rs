@@ -2958,6 +2958,26 @@ fn network_connect_and_disconnect() {
             .stdout
             .contains("\tdb")
     );
+    // A connection is the container's: it is back after a restart, and the
+    // network cannot go while the container is on it.
+    ok(&["restart", "-t", "0", "app"]);
+    let r = ok(&["exec", "app", "sh", "-c", "ip -4 -o addr show eth1"]);
+    assert!(r.stdout.contains("10.93.0."), "{}", r.stdout);
+    assert_eq!(run(&["network", "rm", "back"]).code, 125);
+    // Two --network flags: two interfaces from the start.
+    let r = ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "front",
+        "--network",
+        "back",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "ip -4 -o addr | grep -c 'eth[01]'",
+    ]);
+    assert_eq!(r.stdout.trim(), "2", "{}", r.stdout);
     // A container that goes is forgotten by those that stay.
     ok(&["rm", "-f", "db"]);
     assert!(

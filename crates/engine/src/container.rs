@@ -282,6 +282,20 @@ pub fn save_state(store: &Store, id: &str, st: &ContainerState) -> std::io::Resu
     std::fs::rename(tmp, path)
 }
 
+/// Changes a container's recorded configuration.
+pub fn update_config(
+    store: &Store,
+    id: &str,
+    change: impl FnOnce(&mut ContainerConfig),
+) -> Result<(), String> {
+    let mut info = find(store, id)?;
+    change(&mut info.config);
+    let meta = serde_json::to_string(&info.config).expect("config serialises");
+    store
+        .set_container_metadata(&info.id, meta)
+        .map_err(|e| e.to_string())
+}
+
 fn info_of(store: &Store, c: berth_storage::Container) -> Info {
     let config = serde_json::from_str(&c.metadata).unwrap_or_default();
     let state = load_state(store, &c.id);

@@ -175,6 +175,17 @@ pub fn create(store: &Store, o: &RunOptions) -> Result<Info, RunError> {
     if let Some(other) = o.process.network.strip_prefix("container:") {
         container::find(store, other).map_err(RunError::Engine)?;
     }
+    if !o.process.networks.is_empty()
+        && crate::network::bridge_network(&o.process.network).is_none()
+    {
+        return Err(RunError::Engine(format!(
+            "--network {}: no other network can be joined with it",
+            o.process.network
+        )));
+    }
+    for n in &o.process.networks {
+        crate::network::get(store, n).map_err(RunError::Engine)?;
+    }
     match crate::network::bridge_network(&o.process.network) {
         Some(net) => {
             crate::network::get(store, net).map_err(RunError::Engine)?;
@@ -296,7 +307,18 @@ pub fn prepare_bundle(store: &Store, info: &Info) -> Result<PathBuf, RunError> {
         {
             ns.path = Some(att.netns.to_string_lossy().into_owned());
         }
-        members = crate::network::members(store, net);
+        let mut att = att;
+        for extra in &cfg.process.networks {
+            crate::network::connect(store, id, extra).map_err(RunError::Engine)?;
+            att = crate::network::attachment(store, id).unwrap_or(att);
+        }
+        for n in std::iter::once(net).chain(cfg.process.networks.iter().map(String::as_str)) {
+            for m in crate::network::members(store, n) {
+                if !members.contains(&m) {
+                    members.push(m);
+                }
+            }
+        }
         net_att = Some(att);
         // The others on its networks learn this container's name too.
         crate::network::refresh_all_hosts(store);

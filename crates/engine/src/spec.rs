@@ -129,6 +129,9 @@ pub struct ProcessOptions {
     pub annotations: Vec<String>,
     /// `--expose PORT[/PROTO]`: published by `-P` as the image's EXPOSE are.
     pub expose: Vec<String>,
+    /// Bridge networks besides `network` (more `--network`s, `network
+    /// connect`): each another interface, joined at every start.
+    pub networks: Vec<String>,
 }
 
 fn mount(dest: &str, kind: &str, source: &str, options: &[&str]) -> Mount {

@@ -1171,6 +1171,15 @@ impl Store {
         })
     }
 
+    /// Replaces a container's engine metadata (under the store's lock).
+    pub fn set_container_metadata(&self, container: &str, metadata: String) -> Result<()> {
+        self.write(|st| {
+            let i = find_container(st, container)?;
+            st.containers[i].metadata = metadata;
+            Ok(())
+        })
+    }
+
     /// Deletes a container and its read-write layer (unmounting it first).
     pub fn remove_container(&self, container: &str) -> Result<()> {
         self.write(|st| {

@@ -34,8 +34,9 @@ pub struct ContainerArgs {
     /// bridge (berth's default network), a network's name, none (loopback
     /// only), host, container:ID or ns:PATH; default containers.conf's netns,
     /// else bridge (none when not root).
+    /// Repeated: the container joins each bridge network named.
     #[arg(long = "network", alias = "net")]
-    network: Option<String>,
+    network: Vec<String>,
     /// The container's hostname (-h, as podman's: help is --help only).
     #[arg(short = 'h', long)]
     hostname: Option<String>,
@@ -281,7 +282,12 @@ fn options(a: ContainerArgs, runtime: Option<String>) -> Result<RunOptions, Fail
             .unwrap_or_else(|_| if e.is_empty() { Vec::new() } else { vec![e] })
     });
     // Empty: the engine's default (containers.conf's netns, else bridge).
-    let network = a.network.unwrap_or_default();
+    let mut nets = a
+        .network
+        .into_iter()
+        .flat_map(|n| n.split(',').map(String::from).collect::<Vec<_>>());
+    let network = nets.next().unwrap_or_default();
+    let networks: Vec<String> = nets.collect();
     let health = berth_engine::health::HealthFlags {
         disabled: a.no_healthcheck || a.health_interval.as_deref() == Some("disable"),
         interval: a.health_interval.filter(|i| i != "disable"),
@@ -339,6 +345,7 @@ fn options(a: ContainerArgs, runtime: Option<String>) -> Result<RunOptions, Fail
             cpuset_cpus: a.cpuset_cpus,
             annotations: a.annotation,
             expose: a.expose,
+            networks,
         },
     })
 }

@@ -273,6 +273,7 @@ pub fn remove(store: &Store, name: &str) -> Result<(), String> {
         .into_iter()
         .filter(|i| {
             i.config.process.network == name
+                || i.config.process.networks.iter().any(|n| n == name)
                 || (name == DEFAULT && i.config.process.network == "bridge")
         })
         .map(|i| i.name().to_string())
