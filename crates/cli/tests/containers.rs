@@ -1074,6 +1074,43 @@ fn privileged_containers_get_the_hosts_devices() {
 }
 
 #[test]
+fn anonymous_and_relative_volume_flags() {
+    let st = Store::new();
+    // -v /DEST: an anonymous volume, gone with rm -v.
+    st.ok(&[
+        "run",
+        "--name",
+        "anon",
+        "-v",
+        "/data",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "echo kept > /data/f",
+    ]);
+    let vols = st.ok(&["volume", "ls", "-q"]).stdout;
+    assert_eq!(vols.lines().count(), 1, "{vols}");
+    st.ok(&["rm", "-v", "anon"]);
+    assert_eq!(st.ok(&["volume", "ls", "-q"]).stdout, "");
+    // -v ./DIR:DEST: the directory, from where berth runs.
+    let here = st.dir.path().join("here");
+    std::fs::create_dir_all(here.join("sub")).unwrap();
+    std::fs::write(here.join("sub/f"), "relative\n").unwrap();
+    let mut c = st.cmd();
+    c.current_dir(&here).args([
+        "run",
+        "--rm",
+        "-v",
+        "./sub:/mnt",
+        "localhost/bb:1",
+        "cat",
+        "/mnt/f",
+    ]);
+    let r = run_cmd(&mut c);
+    assert_eq!(r.stdout, "relative\n", "{}", r.stderr);
+}
+
+#[test]
 fn restart_policies_and_healthchecks_run_in_the_monitor() {
     let st = Store::new();
     // on-failure:2 — the first run and two restarts; `wait` returns once the

@@ -151,6 +151,9 @@ pub fn create(store: &Store, o: &RunOptions) -> Result<Info, RunError> {
         .labels
         .iter()
         .any(|l| l.starts_with("io.berth.builder="));
+    let (specs, names) = volumes::anonymous_for_flags(&o.process.volumes);
+    o.process.volumes = specs;
+    o.process.anonymous_volumes.extend(names);
     if !builder {
         let taken = volumes::destinations(&o.process.volumes, &o.process.tmpfs);
         let (specs, names) = volumes::anonymous_for_image(&config, &taken);

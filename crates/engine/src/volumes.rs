@@ -109,6 +109,26 @@ pub fn anonymous_for_image(
     (specs, names)
 }
 
+/// `-v /DEST` (no source): an anonymous volume there, as `NAME:/DEST`; the
+/// new names are returned too. Other specs are kept as they are.
+pub fn anonymous_for_flags(specs: &[String]) -> (Vec<String>, Vec<String>) {
+    let mut names = Vec::new();
+    let out = specs
+        .iter()
+        .map(|v| {
+            if v.starts_with('/') && !v.contains(':') {
+                let name = random_name();
+                let spec = format!("{name}:{v}");
+                names.push(name);
+                spec
+            } else {
+                v.clone()
+            }
+        })
+        .collect();
+    (out, names)
+}
+
 /// 64 hex digits, as podman names anonymous volumes.
 fn random_name() -> String {
     use std::io::Read;

@@ -273,7 +273,25 @@ fn options(a: ContainerArgs, runtime: Option<String>) -> Result<RunOptions, Fail
             std::env::var(&e).ok().map(|v| format!("{e}={v}"))
         }
     }));
-    let (mut volumes, mut tmpfs) = (a.volume, a.tmpfs);
+    // A relative source (./dir, ../dir) is the directory it names from here.
+    let volumes: Vec<String> = a
+        .volume
+        .into_iter()
+        .map(|v| match v.split_once(':') {
+            Some((src, rest)) if src == "." || src.starts_with("./") || src.starts_with("../") => {
+                let abs = std::env::current_dir()
+                    .map(|d| d.join(src))
+                    .and_then(|p| p.canonicalize())
+                    .map_err(|e| Failure {
+                        code: 125,
+                        message: format!("-v {v}: {src}: {e}"),
+                    })?;
+                Ok(format!("{}:{rest}", abs.display()))
+            }
+            _ => Ok(v),
+        })
+        .collect::<Result<_, Failure>>()?;
+    let (mut volumes, mut tmpfs) = (volumes, a.tmpfs);
     for m in &a.mount {
         mount_flag(m, &mut volumes, &mut tmpfs)?;
     }
