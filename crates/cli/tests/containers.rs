@@ -1606,6 +1606,8 @@ fn bridge_networks_publish_ports_and_resolve_names(backend: &str) {
         "web",
         "--network",
         "app",
+        "--network-alias",
+        "www",
         "-p",
         "127.0.0.1:18080:80",
         "localhost/bb:1",
@@ -1643,9 +1645,9 @@ fn bridge_networks_publish_ports_and_resolve_names(backend: &str) {
         "localhost/bb:1",
         "sh",
         "-c",
-        "until wget -q -O - http://web/index.html; do sleep 0.05; done",
+        "until wget -q -O - http://web/index.html; do sleep 0.05; done; wget -q -O - http://www/index.html",
     ]);
-    assert_eq!(r.stdout, "hello-web\n");
+    assert_eq!(r.stdout, "hello-web\nhello-web\n", "by name, then by alias");
     if backend == "netavark" {
         // aardvark-dns on the gateway answers for the network's containers.
         let r = ok(&[
@@ -1656,16 +1658,16 @@ fn bridge_networks_publish_ports_and_resolve_names(backend: &str) {
             "localhost/bb:1",
             "sh",
             "-c",
-            "grep -E '^(nameserver|search)' /etc/resolv.conf; nslookup web",
+            "grep -E '^(nameserver|search)' /etc/resolv.conf; nslookup web; nslookup www.dns.podman",
         ]);
         assert!(r.stdout.contains("nameserver 10.91.0.1\n"), "{}", r.stdout);
         assert_eq!(r.stdout.matches("nameserver").count(), 1, "{}", r.stdout);
         assert!(r.stdout.contains("dns.podman"), "{}", r.stdout);
-        assert!(
-            r.stdout.contains(&format!("Address: {}", ip.trim())),
-            "{}",
-            r.stdout
-        );
+        // Both names answer with web's address: its own and its alias.
+        for name in ["web", "www"] {
+            let answer = format!("Name:\t{name}.dns.podman\nAddress: {}\n", ip.trim());
+            assert!(r.stdout.contains(&answer), "{name}: {}", r.stdout);
+        }
         let v = json(&ok(&["network", "inspect", "app"]).stdout);
         assert_eq!(v[0]["dns_enabled"], true, "{v}");
         assert_eq!(v[0]["subnets"][0]["gateway"], "10.91.0.1", "{v}");

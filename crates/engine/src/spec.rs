@@ -132,6 +132,8 @@ pub struct ProcessOptions {
     /// Bridge networks besides `network` (more `--network`s, `network
     /// connect`): each another interface, joined at every start.
     pub networks: Vec<String>,
+    /// `--network-alias`: more names the container answers to on its networks.
+    pub network_aliases: Vec<String>,
 }
 
 fn mount(dest: &str, kind: &str, source: &str, options: &[&str]) -> Mount {

@@ -37,6 +37,9 @@ pub struct ContainerArgs {
     /// Repeated: the container joins each bridge network named.
     #[arg(long = "network", alias = "net")]
     network: Vec<String>,
+    /// Another name the container answers to on its networks.
+    #[arg(long)]
+    network_alias: Vec<String>,
     /// The container's hostname (-h, as podman's: help is --help only).
     #[arg(short = 'h', long)]
     hostname: Option<String>,
@@ -364,6 +367,7 @@ fn options(a: ContainerArgs, runtime: Option<String>) -> Result<RunOptions, Fail
             annotations: a.annotation,
             expose: a.expose,
             networks,
+            network_aliases: a.network_alias,
         },
     })
 }

@@ -305,6 +305,8 @@ pub(crate) struct Target<'a> {
     name: &'a str,
     /// `--dns`: where aardvark-dns forwards this container's other queries.
     dns: &'a [String],
+    /// `--network-alias`: more names for DNS.
+    aliases: &'a [String],
     netns: &'a Path,
     ifname: &'a str,
     ports: &'a [PortMapping],
@@ -331,11 +333,15 @@ fn detach_with(backend: Backend, store: &Store, t: &Target, ip: &str) -> Result<
     }
 }
 
-/// The container's name and `--dns` servers (none once it is gone).
-fn container_facts(store: &Store, id: &str) -> (String, Vec<String>) {
+/// The container's name, `--dns` servers and aliases (none once it is gone).
+fn container_facts(store: &Store, id: &str) -> (String, Vec<String>, Vec<String>) {
     match container::find(store, id) {
-        Ok(i) => (i.name().to_string(), i.config.process.dns.clone()),
-        Err(_) => (id[..12.min(id.len())].to_string(), Vec::new()),
+        Ok(i) => (
+            i.name().to_string(),
+            i.config.process.dns.clone(),
+            i.config.process.network_aliases.clone(),
+        ),
+        Err(_) => (id[..12.min(id.len())].to_string(), Vec::new(), Vec::new()),
     }
 }
 fn netns_path(store: &Store, id: &str) -> PathBuf {
@@ -386,12 +392,13 @@ pub fn setup(
         ports: ports.to_vec(),
         ..Default::default()
     };
-    let (name, dns) = container_facts(store, id);
+    let (name, dns, aliases) = container_facts(store, id);
     let t = Target {
         net: &net,
         id,
         name: &name,
         dns: &dns,
+        aliases: &aliases,
         netns: &netns,
         ifname: "eth0",
         ports,
@@ -428,12 +435,13 @@ pub fn connect(store: &Store, id: &str, network: &str) -> Result<String, String>
     }
     let net = get(store, network)?;
     let ifname = format!("eth{}", att.interfaces.len());
-    let (name, dns) = container_facts(store, id);
+    let (name, dns, aliases) = container_facts(store, id);
     let t = Target {
         net: &net,
         id,
         name: &name,
         dns: &dns,
+        aliases: &aliases,
         netns: &att.netns,
         ifname: &ifname,
         ports: &[],
@@ -466,12 +474,13 @@ pub fn disconnect(store: &Store, id: &str, network: &str) -> Result<(), String> 
     } else {
         Vec::new()
     };
-    let (name, dns) = container_facts(store, id);
+    let (name, dns, aliases) = container_facts(store, id);
     let t = Target {
         net: &net,
         id,
         name: &name,
         dns: &dns,
+        aliases: &aliases,
         netns: &att.netns,
         ifname: &ifname,
         ports: &ports,
@@ -487,13 +496,14 @@ pub fn teardown(store: &Store, id: &str) {
     let Some(att) = attachment(store, id) else {
         return;
     };
-    let (name, dns) = container_facts(store, id);
+    let (name, dns, aliases) = container_facts(store, id);
     let detach = |net: &Network, ifname: &str, ip: &str, ports: &[PortMapping]| {
         let t = Target {
             net,
             id,
             name: &name,
             dns: &dns,
+            aliases: &aliases,
             netns: &att.netns,
             ifname,
             ports,
@@ -543,7 +553,8 @@ pub fn refresh_all_hosts(store: &Store) {
     }
 }
 
-/// `IP NAME` lines for the running containers on `network` (for /etc/hosts).
+/// `IP NAME` lines for the running containers on `network` (for /etc/hosts):
+/// each container's name and its `--network-alias`es.
 pub fn members(store: &Store, network: &str) -> Vec<(String, String)> {
     container::list(store)
         .unwrap_or_default()
@@ -556,7 +567,10 @@ pub fn members(store: &Store, network: &str) -> Vec<(String, String)> {
                 .find(|(n, _, _)| n == network)?
                 .2
                 .clone();
-            Some((ip, i.name().to_string()))
+            let names = std::iter::once(i.name().to_string())
+                .chain(i.config.process.network_aliases.iter().cloned());
+            Some(names.map(|n| (ip.clone(), n)).collect::<Vec<_>>())
         })
+        .flatten()
         .collect()
 }

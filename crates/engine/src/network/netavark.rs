@@ -64,7 +64,7 @@ fn options(t: &Target, ip: &str) -> Result<Value, String> {
         "networks": {t.net.name.as_str(): {
             "interface_name": t.ifname,
             "static_ips": [ip],
-            "aliases": [t.name],
+            "aliases": std::iter::once(t.name).chain(t.aliases.iter().map(String::as_str)).collect::<Vec<_>>(),
         }},
         "network_info": {t.net.name.as_str(): network_info(t.net)?},
     });
