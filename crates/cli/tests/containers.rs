@@ -1111,6 +1111,45 @@ fn anonymous_and_relative_volume_flags() {
 }
 
 #[test]
+fn cp_sees_volumes_and_binds_as_the_container_does() {
+    let st = Store::new();
+    let share = st.dir.path().join("share");
+    std::fs::create_dir(&share).unwrap();
+    let ro = format!("{}:/ro:ro", share.display());
+    st.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "v",
+        "-v",
+        "vol:/data",
+        "-v",
+        &ro,
+        "localhost/bb:1",
+        "sleep",
+        "1000",
+    ]);
+    let src = st.dir.path().join("in.txt");
+    std::fs::write(&src, "into the volume\n").unwrap();
+    st.ok(&["cp", src.to_str().unwrap(), "v:/data/"]);
+    // The running container sees it where the volume is mounted…
+    assert_eq!(
+        st.ok(&["exec", "v", "cat", "/data/in.txt"]).stdout,
+        "into the volume\n"
+    );
+    // …and it comes back out from there.
+    st.ok(&["exec", "v", "sh", "-c", "echo made inside > /data/out.txt"]);
+    let out = st.dir.path().join("out.txt");
+    st.ok(&["cp", "v:/data/out.txt", out.to_str().unwrap()]);
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "made inside\n");
+    // A read-only bind takes nothing.
+    let r = st.run(&["cp", src.to_str().unwrap(), "v:/ro/"]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    assert!(!share.join("in.txt").exists());
+    st.ok(&["rm", "-f", "v"]);
+}
+
+#[test]
 fn restart_policies_and_healthchecks_run_in_the_monitor() {
     let st = Store::new();
     // on-failure:2 — the first run and two restarts; `wait` returns once the

@@ -60,6 +60,52 @@ fn with_rootfs<T>(
     r
 }
 
+/// Where a container path lives as the container sees it: under one of its
+/// volumes or bind mounts (the deepest that holds it), that mount's host
+/// directory, the path within it, and whether it is read-only; else None.
+fn on_volume(
+    store: &Store,
+    name: &str,
+    rel: &Path,
+) -> Result<Option<(PathBuf, PathBuf, bool)>, Failure> {
+    let info = container::find(store, name).map_err(fail)?;
+    let mut best: Option<(usize, PathBuf, PathBuf, bool)> = None;
+    for spec in &info.config.process.volumes {
+        let Ok(m) = crate::volumes::volume_mount(store, spec) else {
+            continue;
+        };
+        let dest = in_container(&m.destination)?;
+        let (Some(src), Ok(inner)) = (m.source.as_deref(), rel.strip_prefix(&dest)) else {
+            continue;
+        };
+        let depth = dest.components().count();
+        if best.as_ref().is_none_or(|b| depth > b.0) && Path::new(src).is_dir() {
+            let ro = m.options.iter().any(|o| o == "ro");
+            best = Some((depth, PathBuf::from(src), inner.to_path_buf(), ro));
+        }
+    }
+    Ok(best.map(|(_, root, inner, ro)| (root, inner, ro)))
+}
+
+/// Runs `f` on the tree that holds `rel` for the container: a volume's
+/// directory, or the root filesystem; with the path within that tree.
+fn with_tree<T>(
+    store: &Store,
+    name: &str,
+    rel: &Path,
+    writing: bool,
+    f: impl FnOnce(&Path, &Path) -> Result<T, Failure>,
+) -> Result<T, Failure> {
+    match on_volume(store, name, rel)? {
+        Some((_, _, true)) if writing => Err(fail(format!(
+            "/{}: on a read-only volume of the container",
+            rel.display()
+        ))),
+        Some((root, inner, _)) => f(&root, &inner),
+        None => with_rootfs(store, name, |root| f(root, rel)),
+    }
+}
+
 /// Extracts a tar stream, written by `produce`, into `root` (nothing leaves it).
 fn pipe_into(
     root: &Path,
@@ -92,7 +138,8 @@ pub fn copy_out(store: &Store, name: &str, src: &str, dest: &Path) -> Result<(),
         }
         (parent.to_path_buf(), base_name(dest)?)
     };
-    with_rootfs(store, name, |rootfs| {
+    with_tree(store, name, &rel, false, |rootfs, rel| {
+        let rel = rel.to_path_buf();
         if !rel.as_os_str().is_empty()
             && !archive::is_dir_in_root(rootfs, rel.parent().unwrap_or(Path::new("")))
         {
@@ -114,7 +161,8 @@ pub fn copy_in(store: &Store, src: &Path, name: &str, dest: &str) -> Result<(), 
     let meta =
         std::fs::symlink_metadata(src).map_err(|e| fail(format!("{}: {e}", src.display())))?;
     let dest_rel = in_container(dest)?;
-    with_rootfs(store, name, |rootfs| {
+    with_tree(store, name, &dest_rel, true, |rootfs, dest_rel| {
+        let dest_rel = dest_rel.to_path_buf();
         // Symlinks on the way resolve as the container sees them, inside its
         // root; the extractor then refuses any that changed meanwhile.
         let dest_rel = match archive::resolve_in_root(rootfs, &dest_rel) {
