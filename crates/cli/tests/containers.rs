@@ -1448,6 +1448,73 @@ fn cp_both_ways_and_symlinks_stay_inside_the_container() {
     assert_eq!(r.code, 125, "{}", r.stderr);
 }
 
+/// CVE-2018-15664 (docker cp's symlink-exchange race) and CVE-2019-10152
+/// (podman cp following a container's symlinks): while the container swaps a
+/// directory for a symlink to a host directory and back, as fast as it can,
+/// copies in and out never reach the host's directory.
+#[test]
+fn cp_races_against_symlink_swaps_cve_2018_15664_cve_2019_10152() {
+    let st = Store::new();
+    let victim = st.dir.path().join("victim");
+    std::fs::create_dir(&victim).unwrap();
+    std::fs::write(victim.join("secret"), "HOST SECRET\n").unwrap();
+    let script = format!(
+        "mkdir -p /w; while true; do \
+           rm -rf /w/swap; mkdir /w/swap; echo container > /w/swap/secret; \
+           rm -rf /w/swap; ln -s {v} /w/swap; \
+         done",
+        v = victim.display()
+    );
+    st.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "racer",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    let planted = st.dir.path().join("planted");
+    std::fs::write(&planted, "from the host\n").unwrap();
+    let out = st.dir.path().join("out");
+    let (mut ins, mut outs) = (0, 0);
+    for _ in 0..60 {
+        if st
+            .run(&["cp", planted.to_str().unwrap(), "racer:/w/swap/planted"])
+            .code
+            == 0
+        {
+            ins += 1;
+        }
+        let _ = std::fs::remove_file(&out);
+        if st
+            .run(&["cp", "racer:/w/swap/secret", out.to_str().unwrap()])
+            .code
+            == 0
+        {
+            outs += 1;
+            let got = std::fs::read_to_string(&out).unwrap_or_default();
+            assert_ne!(
+                got, "HOST SECRET\n",
+                "cp read the host's file through the symlink"
+            );
+        }
+    }
+    let on_host: Vec<_> = std::fs::read_dir(&victim)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(on_host, ["secret"], "cp wrote into the host's directory");
+    assert_eq!(
+        std::fs::read_to_string(victim.join("secret")).unwrap(),
+        "HOST SECRET\n"
+    );
+    // The race was real: some copies went through, inside the container.
+    assert!(ins + outs > 0, "no copy succeeded: the race proved nothing");
+    st.ok(&["rm", "-f", "racer"]);
+}
+
 #[test]
 fn ps_filters_and_sorts() {
     let st = Store::new();
