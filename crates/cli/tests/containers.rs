@@ -1150,6 +1150,31 @@ fn cp_sees_volumes_and_binds_as_the_container_does() {
 }
 
 #[test]
+fn attach_passes_terminal_resizes_to_the_monitor() {
+    use std::os::fd::AsRawFd;
+    let st = Store::new();
+    st.ok(&["run", "-dit", "--name", "t", "localhost/bb:1", "sh"]);
+    let mut c = st.cmd();
+    c.args(["attach", "t"]);
+    let script = b"for i in $(seq 200); do [ \"$(stty size)\" = '44 99' ] && echo resized && exit 0; sleep 0.05; done; exit 9\n";
+    let (out, code) = on_terminal_then(c, script, true, |term, pid| {
+        let ws = libc::winsize {
+            ws_row: 44,
+            ws_col: 99,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        // SAFETY: TIOCSWINSZ on the test's own terminal, with a valid winsize.
+        unsafe { libc::ioctl(term.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
+        // SAFETY: a signal to the child this test started.
+        unsafe { libc::kill(pid as i32, libc::SIGWINCH) };
+    });
+    assert!(out.contains("resized"), "{out}");
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(st.inspect("t", ".State.ExitCode"), "0");
+}
+
+#[test]
 fn restart_policies_and_healthchecks_run_in_the_monitor() {
     let st = Store::new();
     // on-failure:2 — the first run and two restarts; `wait` returns once the

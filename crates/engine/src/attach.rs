@@ -2,7 +2,8 @@
 //! connected to it get the container's output as it comes (frames: a byte for
 //! the stream, 1 stdout or 2 stderr, a big-endian u32 length, the bytes) and
 //! what they send goes to the container's stdin or terminal (`-i`). The log is
-//! written all the same, attached or not.
+//! written all the same, attached or not. Beside it a datagram socket (`.ctl`,
+//! conmon's control channel) takes `resize ROWS COLS` for the terminal.
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -58,14 +59,34 @@ pub fn serve(s: Streams, log: &logs::Target, listener: &UnixListener, first: Opt
     }
     let mut input = s.input;
     let mut clients: Vec<UnixStream> = first.into_iter().collect();
+    let ctl = listener
+        .local_addr()
+        .ok()
+        .and_then(|a| a.as_pathname().map(control_path))
+        .and_then(|p| {
+            let _ = std::fs::remove_file(&p);
+            std::os::unix::net::UnixDatagram::bind(&p)
+                .ok()
+                .map(|s| (s, p))
+        });
     let mut buf = vec![0u8; 64 << 10];
     while !outputs.is_empty() {
         let mut fds: Vec<i32> = outputs.iter().map(|(f, _)| f.as_raw_fd()).collect();
         fds.push(listener.as_raw_fd());
         fds.extend(clients.iter().map(|c| c.as_raw_fd()));
+        if let Some((c, _)) = &ctl {
+            fds.push(c.as_raw_fd());
+        }
         let Ok(ready) = sys::poll_readable(&fds, None) else {
             return;
         };
+        if let Some((c, _)) = ctl.as_ref().filter(|_| ready.last() == Some(&true))
+            && let Ok(n) = c.recv(&mut buf)
+            && let Some((rows, cols)) = parse_resize(&buf[..n])
+        {
+            // The terminal is the first output (with -t it is the only one).
+            sys::set_winsize(outputs[0].0.as_raw_fd(), rows, cols);
+        }
         let n_out = outputs.len();
         let mut closed = Vec::new();
         for i in 0..n_out {
@@ -114,6 +135,45 @@ pub fn serve(s: Streams, log: &logs::Target, listener: &UnixListener, first: Opt
             outputs.remove(i);
         }
     }
+    if let Some((_, p)) = &ctl {
+        let _ = std::fs::remove_file(p);
+    }
+}
+
+/// The control socket beside an attach socket.
+pub fn control_path(attach: &Path) -> PathBuf {
+    attach.with_extension("ctl")
+}
+
+/// `resize ROWS COLS`.
+fn parse_resize(msg: &[u8]) -> Option<(u16, u16)> {
+    let text = std::str::from_utf8(msg).ok()?;
+    let mut it = text.split_whitespace();
+    (it.next()? == "resize").then_some(())?;
+    Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
+}
+
+/// Sends the user's terminal size to the monitor now and at every SIGWINCH,
+/// for as long as this process lives.
+fn forward_resizes(attach: &Path) {
+    let Ok(winch) = sys::winch_events() else {
+        return;
+    };
+    let ctl = control_path(attach);
+    std::thread::spawn(move || {
+        let Ok(sock) = std::os::unix::net::UnixDatagram::unbound() else {
+            return;
+        };
+        loop {
+            if let Some((rows, cols)) = sys::winsize(0) {
+                let _ = sock.send_to(format!("resize {rows} {cols}").as_bytes(), &ctl);
+            }
+            if sys::poll_readable(&[winch.as_raw_fd()], None).is_err() {
+                return;
+            }
+            sys::drain(winch.as_raw_fd());
+        }
+    });
 }
 
 /// How an attach ended.
@@ -158,6 +218,15 @@ pub fn relay(
     raw: bool,
     keys: &[u8],
 ) -> std::io::Result<Ended> {
+    if raw
+        && sys::isatty(0)
+        && let Some(p) = stream
+            .peer_addr()
+            .ok()
+            .and_then(|a| a.as_pathname().map(Path::to_path_buf))
+    {
+        forward_resizes(&p);
+    }
     let _raw = (raw && sys::isatty(0))
         .then(|| sys::raw_mode(0).ok())
         .flatten();
@@ -228,5 +297,8 @@ mod tests {
         assert_eq!(detach_keys("ctrl-p,ctrl-q").unwrap(), [16, 17]);
         assert_eq!(detach_keys("").unwrap(), Vec::<u8>::new());
         assert!(detach_keys("ctrl-").is_err());
+        assert_eq!(parse_resize(b"resize 33 111"), Some((33, 111)));
+        assert_eq!(parse_resize(b"resize 33"), None);
+        assert_eq!(parse_resize(b"kill 9"), None);
     }
 }

@@ -282,3 +282,23 @@ pub fn drain(fd: RawFd) {
     // SAFETY: reading into a local buffer of the length given.
     while unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) } > 0 {}
 }
+
+/// A terminal's (rows, columns).
+pub fn winsize(fd: RawFd) -> Option<(u16, u16)> {
+    // SAFETY: a zeroed winsize is a valid out-buffer for TIOCGWINSZ.
+    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+    // SAFETY: TIOCGWINSZ writes a winsize through the pointer.
+    (unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut ws) } == 0).then_some((ws.ws_row, ws.ws_col))
+}
+
+/// Sets a terminal's size (its foreground process gets SIGWINCH).
+pub fn set_winsize(fd: RawFd, rows: u16, cols: u16) {
+    let ws = libc::winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCSWINSZ reads a winsize through the pointer; failure is ignored.
+    unsafe { libc::ioctl(fd, libc::TIOCSWINSZ, &ws) };
+}
