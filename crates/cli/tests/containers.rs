@@ -3173,5 +3173,18 @@ fn network_connect_and_disconnect() {
     ]);
     assert_eq!(run(&["network", "connect", "back", "lonely"]).code, 125);
     ok(&["rm", "-af"]);
-    ok(&["network", "rm", "front", "back"]);
+    // ls takes podman's --format and --filter; exists and prune as podman's.
+    let r = ok(&[
+        "network",
+        "ls",
+        "--filter",
+        "name=fro",
+        "--format",
+        "{{.Name}} {{.Driver}}",
+    ]);
+    assert_eq!(r.stdout, "front bridge\n");
+    assert_eq!(run(&["network", "exists", "front"]).code, 0);
+    let pruned = ok(&["network", "prune"]).stdout;
+    assert_eq!(pruned, "back\nfront\n");
+    assert_eq!(run(&["network", "exists", "front"]).code, 1);
 }

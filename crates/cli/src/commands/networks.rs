@@ -29,6 +29,15 @@ enum NetworkCommand {
     Connect(ConnectArgs),
     /// Disconnect a container from a network.
     Disconnect(ConnectArgs),
+    /// Exit 0 if the network exists, 1 if not.
+    Exists(NameArg),
+    /// Remove the networks no container uses (the default one stays).
+    Prune,
+}
+
+#[derive(Args)]
+struct NameArg {
+    name: String,
 }
 
 #[derive(Args)]
@@ -55,6 +64,12 @@ struct CreateArgs {
 struct LsArgs {
     #[arg(short, long)]
     quiet: bool,
+    /// json, or a Go template over podman's fields (.Name .ID .Driver .Subnets …).
+    #[arg(long)]
+    format: Option<String>,
+    /// name=, id= or driver= (a name or ID prefix matches).
+    #[arg(short, long)]
+    filter: Vec<String>,
 }
 
 #[derive(Args)]
@@ -143,7 +158,31 @@ pub fn run(store_args: &StoreArgs, a: NetworkArgs) -> CmdResult {
         NetworkCommand::Ls(l) => {
             // The default network is listed once it exists, or would be made.
             let _ = network::get(&store, network::DEFAULT);
-            let nets = network::list(&store);
+            let mut nets = network::list(&store);
+            for f in &l.filter {
+                let (k, v) = f
+                    .split_once('=')
+                    .ok_or_else(|| err(format!("--filter {f}: expected KEY=VALUE")))?;
+                match k {
+                    "name" => nets.retain(|n| n.name.contains(v)),
+                    "id" => nets.retain(|n| n.id().starts_with(v)),
+                    "driver" => nets.retain(|_| v == "bridge"),
+                    _ => return Err(err(format!("--filter {f}: name, id or driver"))),
+                }
+            }
+            if let Some(f) = &l.format {
+                let rows: Vec<Value> = nets
+                    .iter()
+                    .map(|n| {
+                        let mut v = value(n);
+                        for (k, key) in [("Name", "name"), ("ID", "id"), ("Driver", "driver")] {
+                            v[k] = v[key].clone();
+                        }
+                        v
+                    })
+                    .collect();
+                return crate::commands::image::print_rows(&rows, f);
+            }
             if l.quiet {
                 for n in nets {
                     println!("{}", n.name);
@@ -172,6 +211,21 @@ pub fn run(store_args: &StoreArgs, a: NetworkArgs) -> CmdResult {
             for name in &n.names {
                 network::remove(&store, name).map_err(err)?;
                 println!("{name}");
+            }
+        }
+        NetworkCommand::Exists(n) => {
+            if network::get(&store, &n.name).is_err() {
+                return Err(Failure {
+                    code: 1,
+                    message: String::new(),
+                });
+            }
+        }
+        NetworkCommand::Prune => {
+            for n in network::list(&store) {
+                if n.name != network::DEFAULT && network::remove(&store, &n.name).is_ok() {
+                    println!("{}", n.name);
+                }
             }
         }
         NetworkCommand::Connect(c) => attach(&store, &c, true)?,
