@@ -198,7 +198,15 @@ fn create_start_logs_and_kill() {
     assert_eq!(id.trim().len(), 64);
     assert!(st.ok(&["ps", "-a"]).stdout.contains("Created"));
     assert_eq!(st.inspect("counter", ".State.Status"), "created");
+    // wait on a container not started yet waits through its start.
+    let mut waiter = st.cmd();
+    waiter
+        .args(["wait", "counter"])
+        .stdout(std::process::Stdio::piped());
+    let waiter = waiter.spawn().unwrap();
     assert_eq!(st.ok(&["start", "counter"]).stdout, "counter\n");
+    let waited = waiter.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&waited.stdout), "0\n");
     assert_eq!(st.ok(&["wait", "counter"]).stdout, "0\n");
     assert_eq!(
         st.ok(&["logs", "--tail", "2", "counter"]).stdout,

@@ -297,7 +297,20 @@ pub fn remove_with_volumes(
 
 /// Waits for a container to exit and returns its exit code.
 pub fn wait(store: &Store, name: &str) -> Result<i32, Failure> {
-    let info = find(store, name)?;
+    let mut info = find(store, name)?;
+    // A container not started yet is waited for through its start, as
+    // podman's wait does (nothing signals a start: look again now and then).
+    while info.state.status == Status::Created {
+        std::thread::sleep(Duration::from_millis(100));
+        match find(store, &info.id) {
+            Ok(i) => info = i,
+            Err(_) => {
+                return container::removed_exit_code(store, &info.id).ok_or_else(|| {
+                    Failure::new(125, format!("{}: removed before it ran", info.id))
+                });
+            }
+        }
+    }
     wait_stopped(&info, None);
     let st = container::load_state(store, &info.id);
     Ok(st

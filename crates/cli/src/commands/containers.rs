@@ -879,8 +879,8 @@ pub struct CommitArgs {
     /// Author.
     #[arg(short, long)]
     author: Option<String>,
-    /// Pause the container while committing.
-    #[arg(short, long, num_args = 0..=1, default_missing_value = "true", default_value = "true")]
+    /// Pause the container while committing (default false, as podman's).
+    #[arg(short, long, num_args = 0..=1, default_missing_value = "true", default_value = "false")]
     pause: bool,
     /// Print only the image ID.
     #[arg(short, long)]
