@@ -483,7 +483,7 @@ fn printf(fmt: &str, args: &[Value]) -> String {
         }
         let mut spec = String::new();
         while let Some(&n) = chars.peek() {
-            if n == '-' || n.is_ascii_digit() {
+            if n == '-' || n == '.' || n.is_ascii_digit() {
                 spec.push(n);
                 chars.next();
             } else {
@@ -495,15 +495,44 @@ fn printf(fmt: &str, args: &[Value]) -> String {
             out.push('%');
             continue;
         }
-        let val = args.next().map(|v| match verb {
-            'q' => format!("{:?}", to_text(v)),
-            _ => to_text(v),
-        });
-        let val = val.unwrap_or_else(|| format!("%!{verb}(MISSING)"));
         let left = spec.starts_with('-');
-        let width: usize = spec.trim_start_matches('-').parse().unwrap_or(0);
+        let spec = spec.trim_start_matches('-');
+        let zero = spec.starts_with('0') && !left;
+        let (width, precision) = match spec.split_once('.') {
+            Some((w, p)) => (w.parse().unwrap_or(0), Some(p.parse().unwrap_or(0))),
+            None => (spec.parse().unwrap_or(0), None),
+        };
+        let Some(v) = args.next() else {
+            out.push_str(&format!("%!{verb}(MISSING)"));
+            continue;
+        };
+        let number = || v.as_f64().or_else(|| to_text(v).trim().parse().ok());
+        let val = match verb {
+            'q' => format!("{:?}", to_text(v)),
+            'f' | 'F' => number().map_or_else(
+                || format!("%!{verb}({})", to_text(v)),
+                |n| format!("{n:.*}", precision.unwrap_or(6)),
+            ),
+            'd' => number().map_or_else(
+                || format!("%!d({})", to_text(v)),
+                |n| format!("{}", n as i64),
+            ),
+            'x' => match v.as_u64() {
+                Some(n) => format!("{n:x}"),
+                None => to_text(v).bytes().map(|b| format!("{b:02x}")).collect(),
+            },
+            _ => {
+                let t = to_text(v);
+                match precision {
+                    Some(p) => t.chars().take(p).collect(),
+                    None => t,
+                }
+            }
+        };
         if left {
             out.push_str(&format!("{val:<width$}"));
+        } else if zero && matches!(verb, 'd' | 'f' | 'F' | 'x') {
+            out.push_str(&format!("{val:0>width$}"));
         } else {
             out.push_str(&format!("{val:>width$}"));
         }
@@ -575,6 +604,12 @@ mod tests {
         );
         assert_eq!(r("{{.Name | upper}}", v.clone()), "A");
         assert_eq!(r("{{printf \"%-3s|\" .Name}}", v.clone()), "a  |");
+        let n = serde_json::json!({"F": 2.0 / 3.0, "N": 7, "S": "abcdef"});
+        assert_eq!(
+            r("{{printf \"%.2f %5.1f\" .F .F}}", n.clone()),
+            "0.67   0.7"
+        );
+        assert_eq!(r("{{printf \"%03d|%x|%.3s\" .N .N .S}}", n), "007|7|abc");
         assert_eq!(r("{{len .Tags}}", v.clone()), "2");
         assert_eq!(r("{{.Tags}}", v.clone()), "[x y]");
         assert_eq!(r("{{with .L}}{{.k}}{{end}}", v), "v");

@@ -2,6 +2,20 @@
 
 mod support;
 use serde_json::json;
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+/// The overwrite attempt on the protected binary meets ETXTBSY for as long as
+/// any berth-oci process runs from the same file: the other tests here (which
+/// run berth-oci) hold this shared, that one exclusively.
+static BINARY: RwLock<()> = RwLock::new(());
+
+fn shared() -> RwLockReadGuard<'static, ()> {
+    BINARY.read().unwrap_or_else(|e| e.into_inner())
+}
+
+fn exclusive() -> RwLockWriteGuard<'static, ()> {
+    BINARY.write().unwrap_or_else(|e| e.into_inner())
+}
 use std::os::unix::process::CommandExt;
 use support::*;
 
@@ -36,6 +50,7 @@ fn run_with_leaked_fds(rt: &Runtime, b: &Bundle, id: &str, extra: &[&str]) -> st
 
 #[test]
 fn no_host_fd_reaches_the_container() {
+    let _binary = shared();
     let rt = Runtime::new();
     let b = Bundle::new(&["ls", "/proc/self/fd"]);
     let out = run_with_leaked_fds(&rt, &b, &unique("fds"), &[]);
@@ -57,6 +72,7 @@ fn no_host_fd_reaches_the_container() {
 
 #[test]
 fn a_cwd_through_a_leaked_fd_is_refused() {
+    let _binary = shared();
     // CVE-2024-21626: cwd /proc/self/fd/7 would land in the host's / through the leak.
     let rt = Runtime::new();
     let mut b = Bundle::new(&["sh", "-c", "ls"]);
@@ -69,6 +85,7 @@ fn a_cwd_through_a_leaked_fd_is_refused() {
 
 #[test]
 fn a_rootfs_whose_proc_is_a_symlink_is_refused() {
+    let _binary = shared();
     let rt = Runtime::new();
     let b = Bundle::new(&["true"]);
     std::fs::remove_dir(b.rootfs().join("proc")).unwrap();
@@ -91,6 +108,7 @@ fn a_rootfs_whose_proc_is_a_symlink_is_refused() {
 
 #[test]
 fn masking_refuses_a_fake_dev_null() {
+    let _binary = shared();
     // The 2025 runc CVEs: an image's /dev/null that is not the null device must not be
     // bind-mounted over masked paths.
     let rt = Runtime::new();
@@ -114,6 +132,7 @@ fn masking_refuses_a_fake_dev_null() {
 
 #[test]
 fn inheritable_capabilities_are_empty_by_default() {
+    let _binary = shared();
     let rt = Runtime::new();
     let b = Bundle::new(&["grep", "CapInh", "/proc/self/status"]);
     let out = rt.run(&b, &unique("inh"));
@@ -207,6 +226,7 @@ fn overwrite_attempt(unprotected: bool) -> (String, bool) {
 
 #[test]
 fn the_runtime_binary_cannot_be_overwritten_from_inside() {
+    let _binary = exclusive();
     let (report, changed) = overwrite_attempt(false);
     assert!(!changed, "the runtime binary was modified: {report}");
     assert!(report.contains("Read-only file system"), "{report}");
@@ -214,6 +234,7 @@ fn the_runtime_binary_cannot_be_overwritten_from_inside() {
 
 #[test]
 fn without_the_protection_the_same_attack_succeeds() {
+    let _binary = shared();
     // The control: proves the attack above is real, against a throwaway copy.
     let (report, changed) = overwrite_attempt(true);
     assert!(changed, "attack report: {report}");
@@ -221,6 +242,7 @@ fn without_the_protection_the_same_attack_succeeds() {
 
 #[test]
 fn preserve_fds_never_hands_over_the_runtimes_own() {
+    let _binary = shared();
     // --preserve-fds 5 with no fds passed: the runtime's fifo and sockets sit at
     // 3.. and must not be mistaken for the caller's.
     let rt = Runtime::new();
