@@ -341,14 +341,6 @@ fn copy_one(
         check_preserve(opts, "the manifest")?;
     }
 
-    copy_blob(
-        src,
-        dst,
-        &manifest.config,
-        true,
-        progress,
-        &AtomicBool::new(false),
-    )?;
     let plans = manifest
         .layers
         .iter()
@@ -357,7 +349,16 @@ fn copy_one(
     if plans.iter().any(|p| p.from != p.to) {
         check_preserve(opts, "a layer")?;
     }
-    let new_layers = copy_layers(src, dst, &manifest.layers, &plans, opts, progress)?;
+    // The config goes beside the layers rather than before them: its round
+    // trips are then off the copy's critical path (the biggest layer).
+    let config = &manifest.config;
+    let (config_copied, new_layers) = std::thread::scope(|s| {
+        let c = s.spawn(|| copy_blob(src, dst, config, true, progress, &AtomicBool::new(false)));
+        let layers = copy_layers(src, dst, &manifest.layers, &plans, opts, progress);
+        (c.join().expect("config copy thread"), layers)
+    });
+    config_copied?;
+    let new_layers = new_layers?;
     for (old, new) in manifest.layers.iter_mut().zip(new_layers) {
         if *old != new {
             changed = true;
