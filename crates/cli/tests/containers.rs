@@ -851,6 +851,21 @@ fn foreground_runs_get_restarts_and_healthchecks_too() {
     assert_eq!(r.code, 3, "{}", r.stderr);
     assert!(r.stdout.starts_with("try\n"), "{}", r.stdout);
     assert_eq!(st.inspect("f", ".RestartCount"), "2");
+    // With --rm the monitor may have removed the container before the
+    // foreground command asks for its exit code: it is still the code.
+    for _ in 0..5 {
+        let r = st.run(&[
+            "run",
+            "--rm",
+            "--health-cmd",
+            "true",
+            "localhost/bb:1",
+            "sh",
+            "-c",
+            "exit 3",
+        ]);
+        assert_eq!(r.code, 3, "{}", r.stderr);
+    }
 }
 
 #[test]

@@ -297,7 +297,11 @@ pub fn remove_with_volumes(
 
 /// Waits for a container to exit and returns its exit code.
 pub fn wait(store: &Store, name: &str) -> Result<i32, Failure> {
-    let mut info = find(store, name)?;
+    // A --rm container its monitor removed already: its recorded exit code.
+    let mut info = match find(store, name) {
+        Ok(i) => i,
+        Err(e) => return container::removed_exit_code(store, name).ok_or(e),
+    };
     // A container not started yet is waited for through its start, as
     // podman's wait does (nothing signals a start: look again now and then).
     while info.state.status == Status::Created {
