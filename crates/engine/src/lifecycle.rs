@@ -470,8 +470,23 @@ pub fn logs(
     if !o.follow {
         return Ok(());
     }
-    // Follow while the container runs: poll the monitor's pidfd with a short
-    // timeout and read what the log gained meanwhile.
+    follow(&info, Duration::from_millis(100), o, out, err, || {
+        let mut more = Vec::new();
+        read_lines(&mut reader, &mut more);
+        Ok(more)
+    })
+}
+
+/// `logs -f`: while the container runs, polls its monitor's pidfd every
+/// `interval` and prints what `more` finds the log gained meanwhile.
+fn follow(
+    info: &container::Info,
+    interval: Duration,
+    o: &LogOptions,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+    mut more: impl FnMut() -> Result<Vec<Vec<u8>>, Failure>,
+) -> Result<(), Failure> {
     let pidfd = match info.state.status {
         Status::Running | Status::Paused => sys::pidfd_open(info.state.monitor_pid).ok().flatten(),
         _ => None,
@@ -480,12 +495,10 @@ pub fn logs(
         return Ok(());
     };
     loop {
-        let gone = sys::poll_readable(&[pidfd.as_raw_fd()], Some(Duration::from_millis(100)))
+        let gone = sys::poll_readable(&[pidfd.as_raw_fd()], Some(interval))
             .map(|r| r[0])
             .unwrap_or(true);
-        let mut more = Vec::new();
-        read_lines(&mut reader, &mut more);
-        print(&more, o, out, err);
+        print(&more()?, o, out, err);
         if gone {
             return Ok(());
         }
@@ -522,25 +535,12 @@ fn journald_logs(
     if !o.follow {
         return Ok(());
     }
-    let pidfd = match info.state.status {
-        Status::Running | Status::Paused => sys::pidfd_open(info.state.monitor_pid).ok().flatten(),
-        _ => None,
-    };
-    let Some(pidfd) = pidfd else {
-        return Ok(());
-    };
-    loop {
-        let gone = sys::poll_readable(&[pidfd.as_raw_fd()], Some(Duration::from_millis(250)))
-            .map(|r| r[0])
-            .unwrap_or(true);
+    follow(info, Duration::from_millis(250), o, out, err, || {
         let (more, cur) =
             crate::journald::read(&info.id, cursor.as_deref()).map_err(|e| Failure::new(125, e))?;
         cursor = cur;
-        print(&more, o, out, err);
-        if gone {
-            return Ok(());
-        }
-    }
+        Ok(more)
+    })
 }
 
 fn read_lines(r: &mut impl BufRead, into: &mut Vec<Vec<u8>>) {

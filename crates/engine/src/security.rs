@@ -245,15 +245,7 @@ fn kernel_version() -> (u32, u32) {
 
 /// Whether a profile rule's `includes` and `excludes` hold for this container.
 fn rule_applies(rule: &serde_json::Value, caps: &[String]) -> bool {
-    let list = |v: &serde_json::Value| -> Vec<String> {
-        v.as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|s| s.as_str().map(String::from))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
+    let list = crate::spec::strings;
     let (inc, exc) = (&rule["includes"], &rule["excludes"]);
     let arch = go_arch();
     let inc_arches = list(&inc["arches"]);

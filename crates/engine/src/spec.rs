@@ -146,7 +146,8 @@ fn mount(dest: &str, kind: &str, source: &str, options: &[&str]) -> Mount {
     }
 }
 
-fn strings(v: &Value) -> Vec<String> {
+/// A JSON array's strings (nothing for anything else).
+pub fn strings(v: &Value) -> Vec<String> {
     v.as_array()
         .map(|a| {
             a.iter()

@@ -443,6 +443,17 @@ fn health_status(store: &berth_storage::Store, i: &Info) -> Option<String> {
     berth_engine::health::load(store, &i.id).map(|h| h.status)
 }
 
+/// `--label K=V` flags as the map podman shows.
+fn labels_map(labels: &[String]) -> serde_json::Map<String, Value> {
+    labels
+        .iter()
+        .map(|l| {
+            let (k, v) = l.split_once('=').unwrap_or((l, ""));
+            (k.to_string(), json!(v))
+        })
+        .collect()
+}
+
 /// One container as `ps --format json` shows it (podman's field names).
 fn ps_row(store: &berth_storage::Store, i: &Info, now: u64, health: Option<&str>) -> Value {
     json!({
@@ -461,10 +472,7 @@ fn ps_row(store: &berth_storage::Store, i: &Info, now: u64, health: Option<&str>
         "Names": i.names,
         "AutoRemove": i.config.rm,
         "Ports": ports_text(store, i),
-        "Labels": i.config.process.labels.iter().map(|l| {
-            let (k, v) = l.split_once('=').unwrap_or((l, ""));
-            (k.to_string(), json!(v))
-        }).collect::<serde_json::Map<_, _>>(),
+        "Labels": labels_map(&i.config.process.labels),
         "Networks": match berth_engine::network::bridge_network(&i.config.process.network) {
             Some(n) => vec![n.to_string()],
             None => Vec::new(),
@@ -543,26 +551,9 @@ pub fn ps(store_args: &StoreArgs, a: PsArgs) -> CmdResult {
                 let ago = human_duration(now.saturating_sub(i.config.created_ns));
                 r["RunningFor"] = json!(ago);
                 r["CreatedHuman"] = json!(format!("{ago} ago"));
-                r["Networks"] = json!(
-                    r["Networks"]
-                        .as_array()
-                        .map(|a| a
-                            .iter()
-                            .filter_map(|n| n.as_str())
-                            .collect::<Vec<_>>()
-                            .join(","))
-                        .unwrap_or_default()
-                );
-                r["Mounts"] = json!(
-                    r["Mounts"]
-                        .as_array()
-                        .map(|a| a
-                            .iter()
-                            .filter_map(|n| n.as_str())
-                            .collect::<Vec<_>>()
-                            .join(","))
-                        .unwrap_or_default()
-                );
+                for key in ["Networks", "Mounts"] {
+                    r[key] = json!(berth_engine::spec::strings(&r[key]).join(","));
+                }
             }
         }
         if a.size {
@@ -646,16 +637,9 @@ fn inspect_value(store: &berth_storage::Store, i: &Info) -> Value {
     let log = berth_engine::container::log_target(store, &i.id);
     let log_driver = i.config.process.log_driver.as_deref().unwrap_or("k8s-file");
     let p = &i.config.process;
-    let image = berth_engine::run::image_config(store, &i.config.image_id).unwrap_or(Value::Null);
-    let strings = |v: &Value| -> Vec<String> {
-        v.as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|s| s.as_str().map(String::from))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
+    let image_cfg = berth_engine::run::image_config(store, &i.config.image_id).ok();
+    let image = image_cfg.clone().unwrap_or(Value::Null);
+    let strings = berth_engine::spec::strings;
     // Split as podman shows them: the entrypoint joined, the command alone.
     let entrypoint = p
         .entrypoint
@@ -668,14 +652,7 @@ fn inspect_value(store: &berth_storage::Store, i: &Info) -> Value {
     } else {
         strings(&image["Cmd"])
     };
-    let labels: serde_json::Map<String, Value> = p
-        .labels
-        .iter()
-        .map(|l| {
-            let (k, v) = l.split_once('=').unwrap_or((l, ""));
-            (k.to_string(), json!(v))
-        })
-        .collect();
+    let labels = labels_map(&p.labels);
     let stop_signal = p
         .stop_signal
         .as_deref()
@@ -717,9 +694,9 @@ fn inspect_value(store: &berth_storage::Store, i: &Info) -> Value {
             "Hostname": i.config.process.hostname.clone().unwrap_or_else(|| i.id[..12].to_string()),
             "User": i.config.process.user.clone().unwrap_or_default(),
             // What the process gets: the image's environment under the flags'.
-            "Env": berth_engine::run::image_config(store, &i.config.image_id)
-                .map(|c| berth_engine::spec::env(&c, &i.config.process.env))
-                .unwrap_or_else(|_| i.config.process.env.clone()),
+            "Env": image_cfg
+                .map(|c| berth_engine::spec::env(&c, &p.env))
+                .unwrap_or_else(|| p.env.clone()),
             "Cmd": cmd,
             "Entrypoint": entrypoint.join(" "),
             "Labels": labels,

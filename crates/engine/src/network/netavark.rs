@@ -129,16 +129,7 @@ pub fn attach(store: &Store, t: &Target) -> Result<Iface, String> {
         }
     };
     let status = &v[t.net.name.as_str()];
-    let strings = |key: &str| -> Vec<String> {
-        status[key]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|s| s.as_str().map(String::from))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
+    let strings = |key: &str| crate::spec::strings(&status[key]);
     Ok(Iface {
         ip,
         dns: strings("dns_server_ips"),
