@@ -412,3 +412,31 @@ fn a_containers_changes_become_a_layer() {
         assert!(ts.store.check(false).unwrap().is_clean());
     }
 }
+
+/// On ext4 the store asks the Orlov allocator to spread layers over block groups
+/// (`chattr +T` on the directories new layer trees are made in), which keeps a pull
+/// after an `rmi` from crawling through the inodes it just freed.
+#[test]
+fn layer_parents_are_marked_top_of_hierarchy_on_ext4() {
+    use rustix::fs::{IFlags, Mode, OFlags, ioctl_getflags, open, statfs};
+    const EXT4_SUPER_MAGIC: i64 = 0xEF53;
+    let base = Path::new("/var/tmp");
+    #[allow(clippy::unnecessary_cast)] // f_type's width differs between architectures
+    let fs_type = statfs(base).map(|s| s.f_type as i64);
+    if fs_type != Ok(EXT4_SUPER_MAGIC) {
+        eprintln!("skipped: /var/tmp is not ext4 here");
+        return;
+    }
+    let dir = tempfile::tempdir_in(base).unwrap();
+    let store = open_store(dir.path(), DriverKind::Overlay, &[]);
+    for d in ["staging", "overlay"] {
+        let p = store.graph_root().join(d);
+        let fd = open(&p, OFlags::RDONLY | OFlags::DIRECTORY, Mode::empty()).unwrap();
+        let flags = ioctl_getflags(&fd).unwrap();
+        assert!(
+            flags.contains(IFlags::TOPDIR),
+            "{} lacks +T: {flags:?}",
+            p.display()
+        );
+    }
+}
