@@ -153,11 +153,11 @@ fn mkdirs(p: &Path) -> Result<()> {
 /// Marks `dir` as the top of unrelated hierarchies (`chattr +T`), so that ext4's Orlov
 /// allocator places each new child directory (a layer, a staging entry) in the block
 /// group with the fewest directories instead of next to its siblings. Layers applied in
-/// parallel then do not contend for one group's bitmaps, and a layer does not land
-/// among inodes deleted seconds ago: on ext4 without a journal the allocator skips
-/// those one by one for every file it creates (`recently_deleted()`), which after an
-/// `rmi` of a large image made the next pull several times slower. A hint only: file
-/// systems without the flag refuse it, and that is fine.
+/// parallel then do not contend for one group's bitmaps, and a layer is less likely to
+/// land among inodes deleted seconds ago: on ext4 without a journal the allocator
+/// skips those one by one for every file it creates (`recently_deleted()`). Measured in
+/// bench/RESULTS.md (2026-12-02, evening). A hint only: file systems without the flag
+/// refuse it, and that is fine.
 fn spread_children(dir: &Path) {
     use rustix::fs::{IFlags, Mode, OFlags, ioctl_getflags, ioctl_setflags, open};
     let Ok(fd) = open(
