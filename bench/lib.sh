@@ -37,3 +37,16 @@ timed() { local s e; s=$(date +%s.%N); "$@" >/dev/null 2>"$WORK/timed.err" || { 
 peak_rss() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; }
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2}'; }
+
+# Lazily unmounts whatever is mounted under $WORK, deepest first.
+umount_all() { { grep -o " $WORK/[^ ]*" /proc/self/mounts || true; } | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done; }
+
+# Builds berth if needed, makes the five-layer image in $WORK/large (LARGE), starts the
+# registry and pushes the image to it as bench/large:latest.
+serve_large() {
+  [ -x "$BERTH" ] || (cd "$ROOT" && cargo build --release -p berth-cli)
+  LARGE=$WORK/large
+  [ -f "$LARGE/index.json" ] || "$MAKE_LARGE" "$LARGE" >/dev/null
+  start_registry
+  skopeo copy -q --dest-tls-verify=false "oci:$LARGE:latest" "docker://$REG/bench/large:latest"
+}

@@ -6,12 +6,7 @@
 # way of measuring"); WORK=/var/tmp/... for disk, the default is tmpfs.
 . "$(dirname "$0")/lib.sh"
 trap 'stop_registry; umount_all; rm -rf "$WORK"/rb "$WORK"/rp' EXIT
-umount_all() { { grep -o " $WORK/[^ ]*" /proc/self/mounts || true; } | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done; }
-[ -x "$BERTH" ] || (cd "$ROOT" && cargo build --release -p berth-cli)
-LARGE=$WORK/large
-[ -f "$LARGE/index.json" ] || "$MAKE_LARGE" "$LARGE" >/dev/null
-start_registry
-skopeo copy -q --dest-tls-verify=false "oci:$LARGE:latest" "docker://$REG/bench/large:latest"
+serve_large
 export CONTAINERS_REGISTRIES_CONF=/dev/null
 BS=(--root "$WORK/rb/root" --runroot "$WORK/rb/run" --storage-driver overlay)
 PS=(--root "$WORK/rp/root" --runroot "$WORK/rp/run" --storage-driver overlay)

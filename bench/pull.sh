@@ -5,12 +5,7 @@
 # for disk.
 . "$(dirname "$0")/lib.sh"
 trap 'stop_registry; umount_all; rm -rf "$WORK"' EXIT
-umount_all() { { grep -o " $WORK/[^ ]*" /proc/self/mounts || true; } | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done; }
-[ -x "$BERTH" ] || (cd "$ROOT" && cargo build --release -p berth-cli)
-LARGE=$WORK/large
-[ -f "$LARGE/index.json" ] || "$MAKE_LARGE" "$LARGE" >/dev/null
-start_registry
-skopeo copy -q --dest-tls-verify=false "oci:$LARGE:latest" "docker://$REG/bench/large:latest"
+serve_large
 export CONTAINERS_REGISTRIES_CONF=/dev/null
 # Each pull goes into a new empty store. By default the stores of earlier
 # rounds stay until the end: on an ext4 without a journal (this machine's), the

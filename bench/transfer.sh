@@ -4,11 +4,7 @@
 # median ratio berth/skopeo, and peak RSS. Storage on tmpfs by default (WORK=...).
 . "$(dirname "$0")/lib.sh"
 trap 'stop_registry; rm -rf "$WORK"' EXIT
-[ -x "$BERTH" ] || (cd "$ROOT" && cargo build --release -p berth-cli)
-LARGE=$WORK/large
-[ -f "$LARGE/index.json" ] || "$MAKE_LARGE" "$LARGE" >/dev/null
-start_registry
-skopeo copy -q --dest-tls-verify=false "oci:$LARGE:latest" "docker://$REG/bench/large:latest"
+serve_large
 SRC="docker://$REG/bench/large:latest"
 # skopeo keeps a blob-info cache as root that turns pushes into mounts: give each run
 # an empty one, as the anchors did.
