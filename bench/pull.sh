@@ -12,9 +12,9 @@ export CONTAINERS_REGISTRIES_CONF=/dev/null
 # inode allocator skips inodes deleted in the last seconds (recently_deleted()),
 # so a pull right after removing a store of 8000 files pays a scan per new file
 # that has nothing to do with the tool measured. AFTER_RM=1 removes the last
-# store just before each pull, as the first anchors were measured. (berth marks
-# its layers' parent directories +T, so its layers land in other block groups
-# and mostly escape that scan; podman's do not.)
+# store just before each pull, as the first anchors were measured. berth marks
+# its layers' parent directories +T, which moves its layers to other block groups
+# only sometimes: RESULTS.md has runs where it escaped that scan and runs where not.
 stores() { BS=(--root "$WORK/b$1/root" --runroot "$WORK/b$1/run" --storage-driver overlay)
            PS=(--root "$WORK/p$1/root" --runroot "$WORK/p$1/run" --storage-driver overlay); }
 fresh() { umount_all; if [ "${AFTER_RM:-0}" = 1 ]; then rm -rf "$WORK"/b* "$WORK"/p*; fi; sync; }

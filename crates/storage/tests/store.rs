@@ -414,8 +414,7 @@ fn a_containers_changes_become_a_layer() {
 }
 
 /// On ext4 the store asks the Orlov allocator to spread layers over block groups
-/// (`chattr +T` on the directories new layer trees are made in), which keeps a pull
-/// after an `rmi` from crawling through the inodes it just freed.
+/// (`chattr +T` on the directories new layer trees are made in).
 #[test]
 fn layer_parents_are_marked_top_of_hierarchy_on_ext4() {
     use rustix::fs::{IFlags, Mode, OFlags, ioctl_getflags, open, statfs};
