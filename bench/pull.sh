@@ -16,9 +16,10 @@ export CONTAINERS_REGISTRIES_CONF=/dev/null
 # skipped one by one by the allocator (recently_deleted()); podman pays that in
 # full, berth mostly not, since its layers' parent directories are +T (see
 # RESULTS.md). KEEP_STORES=1 keeps the stores until the end instead.
+KEEP=${KEEP_STORES:-0}; KEPT=; [ "$KEEP" = 1 ] && KEPT=", stores kept"
 stores() { BS=(--root "$WORK/b$1/root" --runroot "$WORK/b$1/run" --storage-driver overlay)
            PS=(--root "$WORK/p$1/root" --runroot "$WORK/p$1/run" --storage-driver overlay); }
-fresh() { umount_all; if [ "${KEEP_STORES:-0}" != 1 ]; then rm -rf "$WORK"/b* "$WORK"/p*; fi; sync; }
+fresh() { umount_all; if [ "$KEEP" != 1 ]; then rm -rf "$WORK"/b* "$WORK"/p*; fi; sync; }
 : > "$WORK/t.berth"; : > "$WORK/t.podman"
 for i in $(seq "$ROUNDS"); do
   stores "$i"
@@ -26,7 +27,7 @@ for i in $(seq "$ROUNDS"); do
   fresh; timed podman "${PS[@]}" pull -q --tls-verify=false "$REG/bench/large:latest" >> "$WORK/t.podman"
 done
 b=$(median < "$WORK/t.berth"); p=$(median < "$WORK/t.podman"); log "berth: $(tr "\n" " " < "$WORK/t.berth")podman: $(tr "\n" " " < "$WORK/t.podman")"
-printf 'cold pull (%s%s)   berth %.3f s  podman %.3f s  ratio %.2f  (n=%s)\n' "$WORK" "$([ "${KEEP_STORES:-0}" = 1 ] && echo ", stores kept")" "$b" "$p" "$(echo "$b / $p" | bc -l)" "$ROUNDS"
+printf 'cold pull (%s%s)   berth %.3f s  podman %.3f s  ratio %.2f  (n=%s)\n' "$WORK" "$KEPT" "$b" "$p" "$(echo "$b / $p" | bc -l)" "$ROUNDS"
 umount_all; rm -rf "$WORK"/b* "$WORK"/p*; sync
 stores 0
 rb=$(peak_rss "$BERTH" "${BS[@]}" pull -q --tls-verify=false "$REG/bench/large:latest")
