@@ -140,6 +140,20 @@ pub fn serve(s: Streams, log: &logs::Target, listener: &UnixListener, first: Opt
     }
 }
 
+/// Removes the sockets a monitor of the container made (attach, control,
+/// console), for when it could not remove them itself.
+pub fn remove_sockets(store: &Store, id: &str) {
+    let attach = socket_path(store, id);
+    for p in [
+        control_path(&attach),
+        attach.with_extension("console"),
+        attach.with_extension("exec"),
+        attach,
+    ] {
+        let _ = std::fs::remove_file(p);
+    }
+}
+
 /// The control socket beside an attach socket.
 pub fn control_path(attach: &Path) -> PathBuf {
     attach.with_extension("ctl")

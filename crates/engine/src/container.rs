@@ -9,6 +9,31 @@ use berth_storage::Store;
 use serde::{Deserialize, Serialize};
 
 use crate::spec::ProcessOptions;
+use berth_runtime::pid::{Pid, ProcessId};
+
+impl ContainerState {
+    /// The init's pid as podman's inspect shows it (0 when not running).
+    pub fn pid(&self) -> i32 {
+        self.init.map_or(0, |p| p.pid.get())
+    }
+
+    /// The monitor's pid while it runs (podman's `ConmonPid`), else 0.
+    pub fn monitor_pid(&self) -> i32 {
+        self.monitor
+            .filter(|m| m.alive())
+            .map_or(0, |m| m.pid.get())
+    }
+
+    /// Whether the monitor that watches the container still runs.
+    pub fn monitor_alive(&self) -> bool {
+        self.monitor.is_some_and(|m| m.alive())
+    }
+
+    /// Whether the container's init still runs.
+    pub fn init_alive(&self) -> bool {
+        self.init.is_some_and(|p| p.alive())
+    }
+}
 
 /// What `create` was asked for, kept for `start`, `ps` and `inspect`.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -110,10 +135,14 @@ impl Status {
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct ContainerState {
     pub status: Status,
-    /// The container's init process, while running.
-    pub pid: i32,
-    /// The monitor holding its stdio, while running.
-    pub monitor_pid: i32,
+    /// The container's init process, while running: a pid with its start time,
+    /// so that neither 0 nor a recycled pid can be signalled.
+    #[serde(default)]
+    pub init: Option<ProcessId>,
+    /// What holds its stdio and records its exit: the monitor, or the
+    /// foreground `berth run`.
+    #[serde(default)]
+    pub monitor: Option<ProcessId>,
     pub exit_code: Option<i32>,
     pub started_ns: Option<u64>,
     pub finished_ns: Option<u64>,
@@ -247,31 +276,51 @@ pub fn now_ns() -> u64 {
         .unwrap_or(0)
 }
 
-/// The recorded state; a running container whose monitor is gone (killed, or
-/// the machine rebooted) is reported as exited with no code.
-pub fn load_state(store: &Store, id: &str) -> ContainerState {
-    let mut st: ContainerState = std::fs::read(state_path(store, id))
+fn read_state(store: &Store, id: &str) -> Option<ContainerState> {
+    std::fs::read(state_path(store, id))
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default();
-    if matches!(st.status, Status::Running | Status::Paused) && !alive(st.monitor_pid) {
-        // The monitor writes the final state before it exits: read once more in
-        // case it just did.
-        if let Some(again) = std::fs::read(state_path(store, id))
-            .ok()
-            .and_then(|b| serde_json::from_slice::<ContainerState>(&b).ok())
-            && !matches!(again.status, Status::Running | Status::Paused)
-        {
-            return again;
-        }
+}
+
+/// The container's state, judged against the processes it names: a container
+/// is running while its init runs, whoever watches it. One whose monitor is
+/// gone (killed, or the machine rebooted) and whose init is gone too is
+/// exited, with no exit code known.
+pub fn load_state(store: &Store, id: &str) -> ContainerState {
+    let mut st = read_state(store, id).unwrap_or_default();
+    if !matches!(st.status, Status::Running | Status::Paused) || st.monitor_alive() {
+        return st;
+    }
+    // The monitor writes the final state before it exits: read once more in
+    // case it just did.
+    if let Some(again) = read_state(store, id)
+        && !matches!(again.status, Status::Running | Status::Paused)
+    {
+        return again;
+    }
+    if !st.init_alive() {
         st.status = Status::Exited;
-        st.pid = 0;
+        st.init = None;
     }
     st
 }
 
-fn alive(pid: i32) -> bool {
-    pid > 0 && crate::sys::kill(pid, 0)
+/// Records that the container's init runs as `pid`, watched by this process.
+pub fn record_running(store: &Store, id: &str, pid: Pid) -> std::io::Result<ContainerState> {
+    let init = ProcessId::of(pid).ok_or_else(|| {
+        std::io::Error::other(format!("the container's process {pid} exited at once"))
+    })?;
+    let st = ContainerState {
+        status: Status::Running,
+        init: Some(init),
+        monitor: Some(ProcessId::this()),
+        exit_code: None,
+        started_ns: Some(now_ns()),
+        finished_ns: None,
+        restart_count: load_state(store, id).restart_count,
+    };
+    save_state(store, id, &st)?;
+    Ok(st)
 }
 
 pub fn save_state(store: &Store, id: &str, st: &ContainerState) -> std::io::Result<()> {

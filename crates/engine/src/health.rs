@@ -5,7 +5,6 @@
 
 use std::ffi::OsString;
 use std::io::Read;
-use std::os::fd::AsRawFd;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -13,7 +12,6 @@ use berth_storage::Store;
 use serde::{Deserialize, Serialize};
 
 use crate::container::{self, now_ns, rfc3339};
-use crate::sys;
 
 /// The check as configured (`--health-*` or the image's HEALTHCHECK).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -225,16 +223,14 @@ fn run_with_timeout(exec_argv: &[OsString], test: &[String], timeout: Duration) 
         return (125, "cannot run the healthcheck".into());
     };
     let deadline = Instant::now() + timeout;
-    let pidfd = sys::pidfd_open(child.id() as i32).ok().flatten();
+    let pidfd = berth_runtime::pid::Pid::new(child.id() as i32)
+        .and_then(|p| berth_runtime::pid::PidFd::open(p).ok().flatten());
     let mut timed_out = false;
     if let Some(fd) = &pidfd {
         let left = deadline.saturating_duration_since(Instant::now());
-        match sys::poll_readable(&[fd.as_raw_fd()], Some(left)) {
-            Ok(r) if r[0] => {}
-            _ => {
-                timed_out = true;
-                let _ = child.kill();
-            }
+        if !fd.wait_exit(Some(left)) {
+            timed_out = true;
+            let _ = child.kill();
         }
     }
     let mut output = String::new();

@@ -4,7 +4,7 @@
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Write};
 use std::os::fd::AsRawFd;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use berth_storage::Store;
 
@@ -50,9 +50,11 @@ pub fn start(
     if is_up(&info) {
         return Ok(info);
     }
+    release_leftovers(store, &info);
     container::mark_stopped(store, &info.id, false);
     crate::monitor::spawn(&monitor_argv(&info.id))?;
-    find(store, &info.id)
+    // A --rm container may be gone already (it ran and its monitor removed it).
+    Ok(find(store, &info.id).unwrap_or(info))
 }
 
 /// The runtime the container runs under.
@@ -150,34 +152,75 @@ pub fn start_attached(
             format!("container {} is running already: use attach", info.id),
         ));
     }
+    release_leftovers(store, &info);
     container::mark_stopped(store, &info.id, false);
     let mut argv = monitor_argv(&info.id);
     argv.push("--attach".into());
     let path = crate::attach::socket_path(store, &info.id);
     let conn = crate::monitor::spawn_attached(&argv, Some(&path))?
         .ok_or_else(|| Failure::new(125, "the monitor made no attach socket"))?;
-    Ok((find(store, &info.id)?, conn))
+    // A --rm container may be gone already (it ran and its monitor removed it).
+    Ok((find(store, &info.id).unwrap_or(info), conn))
+}
+
+/// What a container that ran before may have left if nothing cleaned up after
+/// it (its monitor was killed): the runtime's state, its network, its mount and
+/// its sockets. A later start would trip over them.
+fn release_leftovers(store: &Store, info: &Info) {
+    if info.state.status != Status::Exited || info.state.monitor_alive() {
+        return;
+    }
+    if let Ok(rt) = oci(store, info) {
+        rt.delete(&info.id);
+    }
+    crate::network::teardown(store, &info.id);
+    let _ = store.unmount(&info.id, false);
+    crate::attach::remove_sockets(store, &info.id);
+}
+
+/// After a container whose monitor had died is stopped: what the monitor would
+/// have done (its leftovers released, the exit recorded; with `--rm`, removed).
+fn finish_orphan(store: &Store, info: &Info) {
+    let mut st = container::load_state(store, &info.id);
+    if st.monitor_alive() || st.init_alive() {
+        return;
+    }
+    st.status = Status::Exited;
+    st.init = None;
+    st.finished_ns = Some(container::now_ns());
+    let _ = container::save_state(store, &info.id, &st);
+    release_leftovers(
+        store,
+        &Info {
+            state: st,
+            ..info.clone()
+        },
+    );
+    if info.config.rm {
+        run::remove(store, &info.id);
+        crate::volumes::remove_anonymous(store, &info.config.process.anonymous_volumes);
+    }
 }
 
 /// Waits until the container's monitor is gone (so its final state is written),
-/// at most `timeout`; true when it is.
+/// or, when no monitor watches it any more, its init; at most `timeout`; true
+/// when it is.
 pub fn wait_stopped(info: &Info, timeout: Option<Duration>) -> bool {
     if !is_up(info) {
         return true;
     }
-    let Ok(Some(pidfd)) = sys::pidfd_open(info.state.monitor_pid) else {
-        return true;
+    let watcher = (info.state.monitor.and_then(|m| m.open()))
+        .or_else(|| info.state.init.and_then(|p| p.open()));
+    watcher.is_none_or(|fd| fd.wait_exit(timeout))
+}
+
+/// Sends `sig` to the container's init through a pidfd; false when it is gone.
+fn signal_init(info: &Info, sig: i32) -> Result<bool, Failure> {
+    let Some(fd) = info.state.init.and_then(|p| p.open()) else {
+        return Ok(false);
     };
-    let deadline = timeout.map(|t| Instant::now() + t);
-    loop {
-        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-        match sys::poll_readable(&[pidfd.as_raw_fd()], left) {
-            Ok(r) if r[0] => return true,
-            Ok(_) if left.is_some_and(|l| l.is_zero()) => return false,
-            Ok(_) => continue,
-            Err(_) => return false,
-        }
-    }
+    fd.signal(sig)
+        .map_err(|e| Failure::new(125, format!("{}: send signal {sig}: {e}", info.id)))
 }
 
 /// Sends a signal to a running container's init.
@@ -194,7 +237,7 @@ pub fn kill(store: &Store, name: &str, signal: &str) -> Result<Info, Failure> {
         ));
     }
     let sig = berth_runtime::ops::parse_signal(signal).map_err(|e| Failure::new(125, e.0))?;
-    if !sys::kill(info.state.pid, sig) {
+    if !signal_init(&info, sig)? {
         return Err(Failure::new(
             125,
             format!("{}: container process is gone", info.id),
@@ -240,15 +283,17 @@ pub fn stop(store: &Store, name: &str, timeout: Option<u64>) -> Result<Info, Fai
         let _ = oci(store, &info)?.pause(&info.id, false);
     }
     if timeout > 0 {
-        sys::kill(info.state.pid, stop_signal);
+        signal_init(&info, stop_signal)?;
         if wait_stopped(&info, Some(Duration::from_secs(timeout))) {
+            finish_orphan(store, &info);
             return find(store, &info.id);
         }
     }
     // Killing the pid namespace's init kills every process in it.
-    sys::kill(info.state.pid, libc::SIGKILL);
+    signal_init(&info, libc::SIGKILL)?;
     oci(store, &info)?.kill_all(&info.id, libc::SIGKILL);
     wait_stopped(&info, None);
+    finish_orphan(store, &info);
     find(store, &info.id)
 }
 
@@ -488,7 +533,8 @@ fn follow(
     mut more: impl FnMut() -> Result<Vec<Vec<u8>>, Failure>,
 ) -> Result<(), Failure> {
     let pidfd = match info.state.status {
-        Status::Running | Status::Paused => sys::pidfd_open(info.state.monitor_pid).ok().flatten(),
+        Status::Running | Status::Paused => (info.state.monitor.and_then(|m| m.open()))
+            .or_else(|| info.state.init.and_then(|p| p.open())),
         _ => None,
     };
     let Some(pidfd) = pidfd else {

@@ -18,9 +18,10 @@ use std::process::{Command, Stdio};
 use berth_storage::Store;
 
 use crate::attach::Streams;
-use crate::container::{self, ContainerState, Status, now_ns};
+use crate::container::{self, Status, now_ns};
 use crate::run::{RunError, prepare_bundle, runtime};
 use crate::sys;
+use berth_runtime::pid::{Pid, ProcessId};
 
 /// Starts the monitor with `argv` (the `berth` binary and its arguments up to and
 /// including `__monitor ID`) and waits until the container runs or failed to.
@@ -185,7 +186,7 @@ fn one_line(s: &str) -> String {
 
 /// Creates and starts the container with stdout and stderr on pipes (or a
 /// terminal with `-t`); returns its pid and this side of its streams.
-fn start(store: &Store, id: &str) -> Result<(i32, Streams), RunError> {
+fn start(store: &Store, id: &str) -> Result<(Pid, Streams), RunError> {
     let engine = |e: std::io::Error| RunError::Engine(e.to_string());
     sys::set_child_subreaper().map_err(engine)?;
     // Until the container runs (or failed to), `rm` waits; a container removed
@@ -243,7 +244,7 @@ fn start_with_terminal(
     store: &Store,
     info: &container::Info,
     bundle: &std::path::Path,
-) -> Result<(i32, Streams), RunError> {
+) -> Result<(Pid, Streams), RunError> {
     let engine = |e: std::io::Error| RunError::Engine(e.to_string());
     let socket = bundle.join("console.sock");
     let socket = if socket.as_os_str().len() < 100 {
@@ -281,23 +282,8 @@ fn start_with_terminal(
 }
 
 /// Reads the container's pid and records it as running.
-fn running(store: &Store, id: &str, pid_file: &std::path::Path) -> Result<i32, RunError> {
-    let engine = |e: std::io::Error| RunError::Engine(e.to_string());
-    let pid: i32 = std::fs::read_to_string(pid_file)
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .ok_or_else(|| RunError::Engine("the runtime wrote no pid file".into()))?;
-    let st = ContainerState {
-        status: Status::Running,
-        pid,
-        monitor_pid: std::process::id() as i32,
-        exit_code: None,
-        started_ns: Some(now_ns()),
-        finished_ns: None,
-        restart_count: container::load_state(store, id).restart_count,
-    };
-    container::save_state(store, id, &st).map_err(engine)?;
-    Ok(pid)
+fn running(store: &Store, id: &str, pid_file: &std::path::Path) -> Result<Pid, RunError> {
+    crate::run::started_pid(store, id, pid_file)
 }
 
 /// Copies the container's output into the log until both streams end, running
@@ -305,7 +291,7 @@ fn running(store: &Store, id: &str, pid_file: &std::path::Path) -> Result<i32, R
 fn watch(
     store: &Store,
     id: &str,
-    pid: i32,
+    pid: Pid,
     streams: Streams,
     listener: Option<&std::os::unix::net::UnixListener>,
     first: Option<std::os::unix::net::UnixStream>,
@@ -333,7 +319,7 @@ fn watch(
     // one that counts.
     loop {
         match sys::wait_any() {
-            Ok((p, code)) if p == pid => return code,
+            Ok((p, code)) if p == pid.get() => return code,
             Ok(_) => continue,
             Err(_) => return 255,
         }
@@ -341,9 +327,9 @@ fn watch(
 }
 
 /// Runs the healthcheck every interval until the container's init exits.
-fn run_healthchecks(store: &Store, id: &str, pid: i32, h: &crate::health::HealthConfig) {
+fn run_healthchecks(store: &Store, id: &str, pid: Pid, h: &crate::health::HealthConfig) {
     use std::os::fd::AsRawFd;
-    let Ok(Some(pidfd)) = sys::pidfd_open(pid) else {
+    let Some(pidfd) = ProcessId::of(pid).and_then(|p| p.open()) else {
         return;
     };
     crate::health::reset(store, id);
@@ -394,7 +380,7 @@ fn finish(store: &Store, id: &str, code: i32) {
     let rm = info.as_ref().is_some_and(|i| i.config.rm);
     let mut st = container::load_state(store, id);
     st.status = Status::Exited;
-    st.pid = 0;
+    st.init = None;
     st.exit_code = Some(code);
     st.finished_ns = Some(now_ns());
     let _ = container::save_state(store, id, &st);

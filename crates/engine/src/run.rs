@@ -7,6 +7,7 @@ use crate::container::{self, ContainerConfig, ContainerState, Info, Status, now_
 use crate::spec::{self, ProcessOptions};
 use crate::volumes;
 use berth_runtime::create::{self, Runtime};
+use berth_runtime::pid::Pid;
 use berth_storage::Store;
 use std::path::PathBuf;
 
@@ -287,17 +288,17 @@ pub fn prepare_bundle(store: &Store, info: &Info) -> Result<PathBuf, RunError> {
     if let Some(other) = cfg.process.network.strip_prefix("container:") {
         // Join the other container's network namespace while it runs.
         let o = container::find(store, other).map_err(RunError::Engine)?;
-        if o.state.status != crate::container::Status::Running || o.state.pid <= 0 {
+        let Some(init) = o.state.init.filter(|_| o.state.status == Status::Running) else {
             return Err(RunError::Engine(format!(
                 "--network container:{other}: that container is not running"
             )));
-        }
+        };
         if let Some(ns) = spec
             .linux
             .as_mut()
             .and_then(|l| l.namespaces.iter_mut().find(|n| n.kind == "network"))
         {
-            ns.path = Some(format!("/proc/{}/ns/net", o.state.pid));
+            ns.path = Some(format!("/proc/{}/ns/net", init.pid));
         }
     }
     if let Some(net) = crate::network::bridge_network(&cfg.process.network) {
@@ -354,13 +355,6 @@ pub fn prepare_bundle(store: &Store, info: &Info) -> Result<PathBuf, RunError> {
 /// process of its own (RUN) over a working container.
 pub fn run_container(store: &Store, c: &Info) -> Result<i32, RunError> {
     let bundle = prepare_bundle(store, c)?;
-    let running = ContainerState {
-        status: Status::Running,
-        monitor_pid: std::process::id() as i32,
-        started_ns: Some(now_ns()),
-        ..Default::default()
-    };
-    container::save_state(store, &c.id, &running).map_err(engine)?;
     let result = if c.config.process.tty {
         run_with_terminal(store, c, bundle)
     } else {
@@ -370,9 +364,10 @@ pub fn run_container(store: &Store, c: &Info) -> Result<i32, RunError> {
     let _ = store.unmount(&c.id, false);
     let done = ContainerState {
         status: Status::Exited,
+        init: None,
         exit_code: result.as_ref().ok().copied(),
         finished_ns: Some(now_ns()),
-        ..running
+        ..container::load_state(store, &c.id)
     };
     container::save_state(store, &c.id, &done).map_err(engine)?;
     result
@@ -390,14 +385,11 @@ fn run_piped(store: &Store, c: &Info, bundle: PathBuf) -> Result<i32, RunError> 
     let created = oci.run_detached(&c.id, &bundle, &pid_file, None);
     let (out, err, tee) = swapped.restore().map_err(engine)?;
     created?;
-    let pid: i32 = std::fs::read_to_string(&pid_file)
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .ok_or_else(|| engine("the runtime wrote no pid file"))?;
+    let pid = started_pid(store, &c.id, &pid_file)?;
     let log = container::log_target(store, &c.id);
     let code = std::thread::scope(|s| {
         s.spawn(|| crate::stdio::pump(out, err, &log, Some(tee)));
-        create::wait_forwarding_signals(pid)
+        create::wait_forwarding_signals(pid.get())
     });
     oci.delete(&c.id);
     Ok(code)
@@ -435,15 +427,32 @@ fn run_with_terminal(store: &Store, c: &Info, bundle: PathBuf) -> Result<i32, Ru
         .join()
         .expect("console thread")
         .map_err(|e| engine(format!("container terminal: {e}")))?;
-    let pid: i32 = std::fs::read_to_string(&pid_file)
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .ok_or_else(|| engine("the runtime wrote no pid file"))?;
+    let pid = started_pid(store, &c.id, &pid_file)?;
     let _ = std::fs::remove_file(&socket);
     crate::terminal::proxy(master, c.config.process.interactive);
-    let code = crate::sys::wait_pid(pid).map_err(engine)?;
+    let code = crate::sys::wait_pid(pid.get()).map_err(engine)?;
     oci.delete(&c.id);
     Ok(code)
+}
+
+/// Reads the pid the runtime wrote for the container's init and records the
+/// container as running under this process.
+pub(crate) fn started_pid(
+    store: &Store,
+    id: &str,
+    pid_file: &std::path::Path,
+) -> Result<Pid, RunError> {
+    let pid = std::fs::read_to_string(pid_file)
+        .ok()
+        .and_then(|s| Pid::parse(&s))
+        .ok_or_else(|| {
+            engine(format!(
+                "the runtime wrote no pid to {}",
+                pid_file.display()
+            ))
+        })?;
+    container::record_running(store, id, pid).map_err(engine)?;
+    Ok(pid)
 }
 
 fn parse_ports(ports: &[String]) -> Result<Vec<crate::network::PortMapping>, RunError> {
@@ -475,6 +484,7 @@ pub fn remove(store: &Store, id: &str) {
         .unwrap_or_else(|| crate::oci::Oci::Builtin(runtime(store)));
     rt.delete(id);
     crate::network::teardown(store, id);
+    crate::attach::remove_sockets(store, id);
     let _ = store.unmount(id, true);
     let _ = store.remove_container(id);
     let _ = std::fs::remove_dir_all(store.config().run_root.join("containers").join(id));

@@ -61,7 +61,7 @@ fn v2(cg: &[(String, PathBuf)]) -> Option<&PathBuf> {
 
 /// Reads a running container's figures.
 pub fn read(info: &Info) -> Stats {
-    let pid = info.state.pid;
+    let pid = info.state.pid();
     let cg = cgroups(pid);
     let mut s = Stats {
         id: info.id.clone(),

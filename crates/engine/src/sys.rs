@@ -94,28 +94,6 @@ pub fn poll_readable(fds: &[RawFd], timeout: Option<Duration>) -> io::Result<Vec
     }
 }
 
-/// A pidfd for a process that is not our child, or None when it is gone.
-pub fn pidfd_open(pid: i32) -> io::Result<Option<OwnedFd>> {
-    // SAFETY: pidfd_open takes a pid and flags; the result is a new descriptor.
-    let r = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-    if r < 0 {
-        let e = io::Error::last_os_error();
-        return if e.raw_os_error() == Some(libc::ESRCH) {
-            Ok(None)
-        } else {
-            Err(e)
-        };
-    }
-    // SAFETY: the kernel returned a new descriptor we own.
-    Ok(Some(unsafe { OwnedFd::from_raw_fd(r as RawFd) }))
-}
-
-/// Sends a signal; false when the process does not exist.
-pub fn kill(pid: i32, sig: i32) -> bool {
-    // SAFETY: kill takes plain integers.
-    unsafe { libc::kill(pid, sig) == 0 }
-}
-
 /// Takes an exclusive `flock` on a file, waiting for it; released when the file
 /// is closed.
 pub fn lock_exclusive(f: &std::fs::File) -> io::Result<()> {

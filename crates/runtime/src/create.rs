@@ -226,7 +226,10 @@ fn create_in(
     st.save(&rt.root)?;
     let setup = drive_init(&plan, &parent_sock, &st);
     if let Err(e) = setup {
-        let _ = sys::kill(pid, libc::SIGKILL);
+        // Our own child, not reaped yet: its pid is still its own.
+        if let Some(child) = crate::pid::Pid::new(pid) {
+            let _ = sys::kill(child, libc::SIGKILL);
+        }
         let _ = sys::waitpid(pid, 0);
         let _ = plan.cgroup.remove();
         return Err(e);

@@ -35,10 +35,12 @@ pub fn delete(rt: &Runtime, id: &str, force: bool) -> Result<()> {
 }
 
 fn kill_and_wait(st: &State) {
-    let _ = sys::kill(st.pid, libc::SIGKILL);
+    if let Some(fd) = st.process().and_then(|p| p.open()) {
+        let _ = fd.signal(libc::SIGKILL);
+    }
     if let Ok(pids) = st.cgroup.pids() {
         for p in pids {
-            let _ = sys::kill(p, libc::SIGKILL);
+            crate::ops::signal_member(p, libc::SIGKILL);
         }
     }
     // Our child (run) can be reaped; someone else's is gone once it is a zombie.

@@ -187,7 +187,10 @@ pub fn exec(rt: &Runtime, o: &ExecOptions) -> Result<i32> {
         Ok(())
     })();
     if let Err(e) = result {
-        let _ = sys::kill(pid, libc::SIGKILL);
+        // Our own child, not reaped yet: its pid is still its own.
+        if let Some(child) = crate::pid::Pid::new(pid) {
+            let _ = sys::kill(child, libc::SIGKILL);
+        }
         let _ = sys::waitpid(pid, 0);
         return Err(e);
     }

@@ -15,6 +15,7 @@ pub mod idmap;
 pub mod log;
 pub mod mountopts;
 pub mod ops;
+pub mod pid;
 pub mod process;
 pub mod rootfs;
 pub mod seccomp;

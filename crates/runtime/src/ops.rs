@@ -127,11 +127,30 @@ pub fn kill(rt: &Runtime, id: &str, sig: i32, all: bool) -> Result<()> {
     }
     if all {
         for pid in st.cgroup.pids()? {
-            let _ = sys::kill(pid, sig);
+            signal_member(pid, sig);
         }
         return Ok(());
     }
-    sys::kill(st.pid, sig).with(|| format!("send signal {sig} to container {id}"))
+    let sent = st
+        .process()
+        .and_then(|p| p.open())
+        .map(|fd| fd.signal(sig))
+        .transpose()
+        .with(|| format!("send signal {sig} to container {id}"))?;
+    match sent {
+        Some(true) => Ok(()),
+        _ => bail!("container {id} is not running"),
+    }
+}
+
+/// Signals a process listed in the container's cgroup, through a pidfd so that
+/// one which exited meanwhile is not mistaken for a process that took its pid.
+pub fn signal_member(pid: i32, sig: i32) {
+    if let Some(fd) =
+        crate::pid::Pid::new(pid).and_then(|p| crate::pid::PidFd::open(p).ok().flatten())
+    {
+        let _ = fd.signal(sig);
+    }
 }
 
 pub fn pause(rt: &Runtime, id: &str) -> Result<()> {

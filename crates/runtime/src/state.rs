@@ -3,6 +3,7 @@
 
 use crate::cgroups::Cgroup;
 use crate::error::{Context, Error, Result};
+use crate::pid::{Pid, ProcessId};
 use crate::spec::Spec;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -75,14 +76,7 @@ pub fn dir(root: &Path, id: &str) -> PathBuf {
 
 /// Start time of a process, or None when it is gone or a zombie.
 pub fn process_start(pid: i32) -> Option<u64> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after = &stat[stat.rfind(')')? + 2..];
-    let fields: Vec<&str> = after.split(' ').collect();
-    // fields[0] is the state (field 3); start time is field 22.
-    if fields.first() == Some(&"Z") || fields.first() == Some(&"X") {
-        return None;
-    }
-    fields.get(19)?.parse().ok()
+    crate::pid::start_time(crate::pid::Pid::new(pid)?)
 }
 
 impl State {
@@ -107,8 +101,16 @@ impl State {
         fs::rename(&tmp, d.join("state.json")).ctx("save state")
     }
 
+    /// The container's init, as recorded.
+    pub fn process(&self) -> Option<ProcessId> {
+        Pid::new(self.pid).map(|pid| ProcessId {
+            pid,
+            start: self.pid_start,
+        })
+    }
+
     pub fn alive(&self) -> bool {
-        self.pid > 0 && process_start(self.pid) == Some(self.pid_start)
+        self.process().is_some_and(|p| p.alive())
     }
 
     pub fn status(&self, root: &Path) -> Status {

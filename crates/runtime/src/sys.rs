@@ -107,9 +107,11 @@ pub fn getpid() -> libc::pid_t {
     unsafe { libc::getpid() }
 }
 
-pub fn kill(pid: libc::pid_t, sig: libc::c_int) -> io::Result<()> {
-    // SAFETY: plain integers.
-    cvt(unsafe { libc::kill(pid, sig) }).map(drop)
+/// Signals a child of ours that has not been reaped (so its pid cannot have been
+/// reused); other processes are signalled through [`crate::pid::PidFd`].
+pub fn kill(pid: crate::pid::Pid, sig: libc::c_int) -> io::Result<()> {
+    // SAFETY: plain integers; `pid` is positive by its type.
+    cvt(unsafe { libc::kill(pid.get(), sig) }).map(drop)
 }
 
 /// waitpid; returns (pid, raw status). Retries EINTR.

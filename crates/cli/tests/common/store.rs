@@ -1,0 +1,85 @@
+//! A private store for one test: `berth --root/--runroot` under a temporary
+//! directory, with a busybox image, cleaned up (containers, the runtime's
+//! read-only self image) when the test ends, passed or failed.
+
+use std::path::Path;
+use std::process::Command;
+
+use super::{Run, berth, run_cmd};
+
+pub struct TestStore {
+    pub dir: tempfile::TempDir,
+}
+
+impl TestStore {
+    /// A store holding `localhost/bb:1`, made from Debian's busybox-static.
+    pub fn with_busybox() -> TestStore {
+        let st = TestStore {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        let tarball = st.dir.path().join("rootfs.tar");
+        std::fs::write(&tarball, berth_testkit::fixtures::busybox_layer()).unwrap();
+        st.ok(&["import", "-q", tarball.to_str().unwrap(), "localhost/bb:1"]);
+        st
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn cmd(&self) -> Command {
+        let mut c = berth();
+        c.arg("--root")
+            .arg(self.path().join("root"))
+            .arg("--runroot")
+            .arg(self.path().join("run"))
+            .args(["--storage-driver", "overlay"]);
+        c.env("BERTH_OCI_EXE_DIR", self.path().join("exe"));
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        run_cmd(self.cmd().args(args))
+    }
+
+    pub fn ok(&self, args: &[&str]) -> Run {
+        let r = self.run(args);
+        assert_eq!(r.code, 0, "berth {args:?}: {}", r.stderr);
+        r
+    }
+
+    /// `inspect --format {{FIELD}}`.
+    pub fn inspect(&self, name: &str, field: &str) -> String {
+        let f = format!("{{{{{field}}}}}");
+        self.ok(&["inspect", "--format", &f, name])
+            .stdout
+            .trim()
+            .to_string()
+    }
+
+    /// The files left in the run root's socket directory.
+    pub fn sockets(&self) -> Vec<String> {
+        std::fs::read_dir(self.path().join("run/sockets"))
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for TestStore {
+    fn drop(&mut self) {
+        let _ = run_cmd(self.cmd().args(["rm", "-af", "-t", "0"]));
+        if let Ok(entries) = std::fs::read_dir(self.path().join("exe")) {
+            for e in entries.flatten() {
+                let _ = Command::new("umount")
+                    .arg("-l")
+                    .arg(e.path())
+                    .stderr(std::process::Stdio::null())
+                    .status();
+            }
+        }
+    }
+}

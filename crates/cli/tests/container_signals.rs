@@ -1,0 +1,124 @@
+//! A signal never reaches the wrong process: `rm -f`, `kill` and `stop` on a
+//! container started in the foreground signal that container, not the caller's
+//! process group (`kill(0, …)`), and a recorded pid is the container's own.
+
+mod common;
+
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
+
+use common::store::TestStore;
+use common::*;
+
+/// `berth run --name NAME bb sleep 1000` in the foreground, in a process group
+/// of its own, once the container runs.
+fn foreground(st: &TestStore, name: &str) -> Child {
+    let mut c = st.cmd();
+    c.args(["run", "--name", name, "localhost/bb:1", "sleep", "1000"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0);
+    let child = c.spawn().expect("berth run");
+    wait_for("the foreground container to run", || {
+        st.run(&["inspect", "--format", "{{.State.Status}}", name])
+            .stdout
+            .trim()
+            == "running"
+    });
+    child
+}
+
+/// Runs `berth ARGS` from a shell in a new process group that also holds a
+/// canary process; returns what the shell reports of both.
+fn from_a_script(st: &TestStore, args: &[&str]) -> String {
+    let mut berth_argv = vec![st.cmd().get_program().to_string_lossy().into_owned()];
+    berth_argv.extend(
+        st.cmd()
+            .get_args()
+            .map(|a| a.to_string_lossy().into_owned()),
+    );
+    berth_argv.extend(args.iter().map(|a| a.to_string()));
+    let script = r#"sleep 60 & canary=$!
+"$@"; echo "rc=$?"
+kill -0 "$canary" && echo canary-alive
+kill "$canary""#;
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .arg("sh")
+        .args(&berth_argv)
+        .envs(st.cmd().get_envs().filter_map(|(k, v)| v.map(|v| (k, v))))
+        .stdin(Stdio::null())
+        .process_group(0)
+        .output()
+        .expect("sh");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn init_pid(st: &TestStore, name: &str) -> i32 {
+    st.inspect(name, ".State.Pid").parse().expect("a pid")
+}
+
+/// The process `pid` runs `sleep 1000` (the container's, not some other).
+fn is_the_sleeper(pid: i32) -> bool {
+    std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| c.starts_with(b"sleep\x001000"))
+}
+
+#[test]
+fn a_foreground_container_records_its_real_pid() {
+    let st = TestStore::with_busybox();
+    let mut run = foreground(&st, "fg");
+    let pid = init_pid(&st, "fg");
+    assert!(pid > 0 && is_the_sleeper(pid), "inspect says Pid {pid}");
+    let ps = st.ok(&["ps", "--format", "{{.Names}} {{.Pid}}"]).stdout;
+    assert_eq!(ps.trim(), format!("fg {pid}"));
+    st.ok(&["stop", "-t", "0", "fg"]);
+    let status = run.wait().unwrap();
+    assert_eq!(
+        status.code(),
+        Some(137),
+        "the foreground run ends as its container did"
+    );
+    assert!(!is_the_sleeper(pid));
+    assert_eq!(st.inspect("fg", ".State.Status"), "exited");
+}
+
+#[test]
+fn rm_force_of_a_foreground_container_spares_the_callers_group() {
+    let st = TestStore::with_busybox();
+    let mut run = foreground(&st, "fg");
+    let pid = init_pid(&st, "fg");
+    let said = from_a_script(&st, &["rm", "-f", "fg"]);
+    assert!(
+        said.contains("rc=0"),
+        "rm -f was killed or failed: {said:?}"
+    );
+    assert!(
+        said.contains("canary-alive"),
+        "rm -f killed its caller's group: {said:?}"
+    );
+    run.wait().unwrap();
+    assert!(!is_the_sleeper(pid), "the container survived rm -f");
+    assert_ne!(st.run(&["container", "exists", "fg"]).code, 0);
+}
+
+#[test]
+fn kill_and_stop_of_a_foreground_container_spare_the_callers_group() {
+    let st = TestStore::with_busybox();
+    for verb in [&["kill", "fg"][..], &["stop", "-t", "0", "fg"][..]] {
+        let mut run = foreground(&st, "fg");
+        let pid = init_pid(&st, "fg");
+        let said = from_a_script(&st, verb);
+        assert!(
+            said.contains("rc=0"),
+            "{verb:?} was killed or failed: {said:?}"
+        );
+        assert!(
+            said.contains("canary-alive"),
+            "{verb:?} killed its caller's group: {said:?}"
+        );
+        run.wait().unwrap();
+        assert!(!is_the_sleeper(pid), "{verb:?} left the container running");
+        st.ok(&["rm", "fg"]);
+    }
+}

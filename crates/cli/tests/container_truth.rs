@@ -1,0 +1,114 @@
+//! A container's state is derived from its processes, not from what the last
+//! writer hoped: when its monitor (or the foreground `berth run`) is killed,
+//! a container whose process still runs is running, and stop, kill, rm and
+//! start work on it; nothing of the dead monitor piles up.
+
+mod common;
+
+use std::os::unix::process::CommandExt;
+use std::process::Stdio;
+
+use common::store::TestStore;
+use common::*;
+
+fn alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .is_ok_and(|s| !s.rsplit(") ").next().unwrap_or("").starts_with('Z'))
+}
+
+/// SIGKILLs a process the test proved to be the container's monitor.
+fn kill_monitor(st: &TestStore, name: &str) {
+    let pid: i32 = st.inspect(name, ".State.ConmonPid").parse().unwrap();
+    assert!(pid > 0, "inspect names no monitor");
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
+    assert!(
+        String::from_utf8_lossy(&cmdline).contains("__monitor"),
+        "{pid} is not a monitor"
+    );
+    // SAFETY: a positive pid, checked above to be the monitor's.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0);
+    wait_for("the monitor to die", || !alive(pid));
+}
+
+fn status(st: &TestStore, name: &str) -> String {
+    st.inspect(name, ".State.Status")
+}
+
+#[test]
+fn a_container_whose_monitor_died_is_still_running_and_can_be_stopped() {
+    let st = TestStore::with_busybox();
+    st.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "c",
+        "localhost/bb:1",
+        "sleep",
+        "1000",
+    ]);
+    let pid: i32 = st.inspect("c", ".State.Pid").parse().unwrap();
+    kill_monitor(&st, "c");
+    assert!(alive(pid));
+    assert_eq!(status(&st, "c"), "running");
+    assert_eq!(st.inspect("c", ".State.Pid"), pid.to_string());
+    let ps = st.ok(&["ps", "--format", "{{.Names}} {{.Status}}"]).stdout;
+    assert!(ps.trim().starts_with("c Up "), "{ps}");
+    st.ok(&["stop", "-t", "1", "c"]);
+    wait_for("the container's process to end", || !alive(pid));
+    assert_eq!(status(&st, "c"), "exited");
+    // It starts again, under a new monitor, and is removed cleanly.
+    st.ok(&["start", "c"]);
+    assert_eq!(status(&st, "c"), "running");
+    let again: i32 = st.inspect("c", ".State.Pid").parse().unwrap();
+    assert!(again != pid && alive(again));
+    st.ok(&["rm", "-f", "-t", "0", "c"]);
+    assert!(!alive(again));
+    assert_eq!(st.sockets(), Vec::<String>::new(), "sockets left behind");
+}
+
+#[test]
+fn a_container_whose_monitor_died_can_be_killed_and_removed() {
+    let st = TestStore::with_busybox();
+    st.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "c",
+        "localhost/bb:1",
+        "sleep",
+        "1000",
+    ]);
+    let pid: i32 = st.inspect("c", ".State.Pid").parse().unwrap();
+    kill_monitor(&st, "c");
+    st.ok(&["kill", "c"]);
+    wait_for("the container's process to end", || !alive(pid));
+    assert_eq!(status(&st, "c"), "exited");
+    st.ok(&["rm", "c"]);
+    assert_ne!(st.run(&["container", "exists", "c"]).code, 0);
+    assert_eq!(st.sockets(), Vec::<String>::new(), "sockets left behind");
+}
+
+#[test]
+fn a_killed_foreground_run_leaves_a_running_container_that_rm_force_ends() {
+    let st = TestStore::with_busybox();
+    let mut run = st.cmd();
+    run.args(["run", "--name", "fg", "localhost/bb:1", "sleep", "1000"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0);
+    let mut run = run.spawn().unwrap();
+    wait_for("the foreground container to run", || {
+        st.run(&["inspect", "--format", "{{.State.Status}}", "fg"])
+            .stdout
+            .trim()
+            == "running"
+    });
+    let pid: i32 = st.inspect("fg", ".State.Pid").parse().unwrap();
+    run.kill().unwrap();
+    run.wait().unwrap();
+    assert!(alive(pid), "the container went with its foreground run");
+    assert_eq!(status(&st, "fg"), "running");
+    st.ok(&["rm", "-f", "-t", "0", "fg"]);
+    wait_for("the container's process to end", || !alive(pid));
+    assert_ne!(st.run(&["container", "exists", "fg"]).code, 0);
+}
