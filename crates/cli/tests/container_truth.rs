@@ -16,18 +16,30 @@ fn alive(pid: i32) -> bool {
         .is_ok_and(|s| !s.rsplit(") ").next().unwrap_or("").starts_with('Z'))
 }
 
-/// SIGKILLs a process the test proved to be the container's monitor.
-fn kill_monitor(st: &TestStore, name: &str) {
-    let pid: i32 = st.inspect(name, ".State.ConmonPid").parse().unwrap();
-    assert!(pid > 0, "inspect names no monitor");
-    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
-    assert!(
-        String::from_utf8_lossy(&cmdline).contains("__monitor"),
-        "{pid} is not a monitor"
-    );
-    // SAFETY: a positive pid, checked above to be the monitor's.
+/// The pid of the process whose command line is `berth … __monitor ID`.
+fn monitor_of(id: &str) -> i32 {
+    let wanted = format!("__monitor\0{id}");
+    let found: Vec<i32> = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(&wanted))
+        })
+        .collect();
+    assert_eq!(found.len(), 1, "monitors of {id}: {found:?}");
+    found[0]
+}
+
+/// SIGKILLs the container's monitor, found by its command line; returns its pid.
+fn kill_monitor(st: &TestStore, name: &str) -> i32 {
+    let pid = monitor_of(&st.inspect(name, ".Id"));
+    assert!(pid > 0);
+    // SAFETY: a positive pid, found above to be the monitor's.
     assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0);
     wait_for("the monitor to die", || !alive(pid));
+    pid
 }
 
 fn status(st: &TestStore, name: &str) -> String {
@@ -61,6 +73,9 @@ fn a_container_whose_monitor_died_is_still_running_and_can_be_stopped() {
     assert_eq!(status(&st, "c"), "running");
     let again: i32 = st.inspect("c", ".State.Pid").parse().unwrap();
     assert!(again != pid && alive(again));
+    // inspect names the new monitor, as podman's ConmonPid.
+    let monitor = monitor_of(&st.inspect("c", ".Id"));
+    assert_eq!(st.inspect("c", ".State.ConmonPid"), monitor.to_string());
     st.ok(&["rm", "-f", "-t", "0", "c"]);
     assert!(!alive(again));
     assert_eq!(st.sockets(), Vec::<String>::new(), "sockets left behind");
