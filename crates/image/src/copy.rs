@@ -127,6 +127,24 @@ pub fn copy_image(
     copy_image_checked(src, dst, opts, progress, &|_, _| Ok(()))
 }
 
+/// Copies the image `src_name` names after the trust `policy` has accepted the
+/// very top-level manifest that is then copied (its signatures included).
+pub fn copy_image_trusted(
+    policy: &crate::signature::Policy,
+    src_name: &crate::transport::ImageName,
+    src: &dyn ImageSource,
+    dst: &dyn ImageDestination,
+    opts: &CopyOptions,
+    progress: &dyn Progress,
+) -> Result<CopyReport> {
+    let image = crate::signature::PolicyImage::of(src_name);
+    let name = src_name.to_string();
+    let check = |top: &RawManifest, src: &dyn ImageSource| {
+        policy.check(&image, &name, top, &|| src.signatures(&top.digest(), false))
+    };
+    copy_image_checked(src, dst, opts, progress, &check)
+}
+
 /// Like [`copy_image`], first asking `check` (the trust policy) about the very
 /// top-level manifest that is then copied.
 pub fn copy_image_checked(

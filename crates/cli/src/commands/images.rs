@@ -8,6 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use berth_image::copy::{self, Progress, Silent};
 use berth_image::manifest::{Compression, ManifestFormat};
 use berth_image::transport::ImageName;
+use berth_engine::{Engine, PullError, PullEvent, PullOptions, PullPolicy};
 use berth_image::{Context, ImageSource, Reference};
 use berth_storage::{Image, StorageDestination, StorageSource, Store, StoreOptions};
 use clap::Args;
@@ -120,27 +121,59 @@ fn pull_with(
     platform: Option<&str>,
     quiet: bool,
 ) -> CmdResult {
-    #[derive(clap::Parser)]
-    struct Cli {
-        #[command(flatten)]
-        a: PullArgs,
-    }
-    let mut argv = vec!["pull", "--policy", policy];
-    if quiet {
-        argv.push("-q");
-    }
+    let failed = |e: PullError| Failure {
+        code: 125,
+        message: format!("{image}: pulling the image: {e}"),
+    };
+    let mut context = Context::default();
+    context.retries = Some(3);
     if let Some(p) = platform {
-        argv.extend(["--platform", p]);
+        berth_engine::pull::set_platform(&mut context, p).map_err(failed)?;
     }
-    argv.push(image);
-    let mut a = <Cli as clap::Parser>::try_parse_from(argv)
-        .map_err(|e| exit::podman(e.to_string().trim().to_string()))?
-        .a;
-    a.no_ids = true;
-    pull(store_args, a).map_err(|f| Failure {
-        code: f.code,
-        message: format!("{image}: pulling the image: {}", f.message),
-    })
+    let o = PullOptions {
+        policy: policy.parse().map_err(failed)?,
+        context,
+        ..Default::default()
+    };
+    let engine = Engine::with_store(store_args.open()?);
+    let progress = progress_for(quiet);
+    engine
+        .images()
+        .pull(image, &o, progress.as_ref(), &mut |e| tell(e, quiet))
+        .map_err(failed)?;
+    Ok(())
+}
+
+fn progress_for(quiet: bool) -> Box<dyn Progress> {
+    if quiet {
+        Box::new(Silent)
+    } else {
+        Box::new(Lines::new())
+    }
+}
+
+/// What the engine did while pulling, as podman tells it (on stderr).
+fn tell(e: PullEvent, quiet: bool) {
+    if quiet {
+        return;
+    }
+    match e {
+        PullEvent::Trying(r) => eprintln!("Trying to pull {r}..."),
+        PullEvent::Present { reference, policy } => {
+            let why = if policy == PullPolicy::Newer {
+                "is up to date"
+            } else {
+                "is present"
+            };
+            eprintln!(
+                "Image {reference} {why}, not pulling (--policy {})",
+                policy.as_str()
+            );
+        }
+        PullEvent::CannotCheck { reference, error } => {
+            eprintln!("Cannot check {reference} for a newer image ({error}); using the local one")
+        }
+    }
 }
 
 #[derive(Args)]
@@ -179,199 +212,46 @@ fn storage_err(e: berth_storage::Error) -> Failure {
     exit::podman(e)
 }
 
-/// The references a name a user typed may stand for: itself when qualified, else
-/// registries.conf's aliases and search registries.
-fn candidates(name: &str, ctx: &Context) -> Result<Vec<Reference>, Failure> {
-    let conf = ctx.registries().map_err(exit::podman)?;
-    match conf.resolve_short_name(name) {
-        Ok(r) => Ok(r),
-        // No search registries: podman falls back to docker.io.
-        Err(berth_image::Error::ImageName(..)) => Reference::parse(name)
-            .map(|r| vec![r])
-            .map_err(exit::podman),
-        Err(e) => Err(exit::podman(e)),
-    }
-}
-
-fn platform_ctx(mut ctx: Context, a: &PullArgs) -> Result<Context, Failure> {
-    if let Some(p) = &a.platform {
-        let mut parts = p.split('/');
-        ctx.os = parts.next().map(str::to_string).filter(|s| !s.is_empty());
-        ctx.arch = parts.next().map(str::to_string);
-        ctx.variant = parts.next().map(str::to_string);
-        if ctx.arch.is_none() {
-            return Err(exit::podman(format!(
-                "invalid platform {p:?}: expected OS/ARCH[/VARIANT]"
-            )));
-        }
-    }
-    if a.os.is_some() {
-        ctx.os = a.os.clone();
-    }
-    if a.arch.is_some() {
-        ctx.arch = a.arch.clone();
-    }
-    if a.variant.is_some() {
-        ctx.variant = a.variant.clone();
-    }
-    Ok(ctx)
-}
-
-pub fn pull(store_args: &StoreArgs, a: PullArgs) -> CmdResult {
+fn pull_options(a: &PullArgs) -> Result<PullOptions, Failure> {
     let platform = PlatformArgs {
         retry_times: a.retry,
         ..Default::default()
     };
-    let ctx = platform_ctx(context(&a.access, &platform)?, &a)?;
-    let store = store_args.open()?;
-    let policy = berth_image::signature::Policy::load(a.signature_policy.as_deref())
-        .map_err(exit::podman)?;
-    let progress: Box<dyn Progress> = if a.quiet {
-        Box::new(Silent)
-    } else {
-        Box::new(Lines::new())
-    };
-    // An explicit transport: copy from it as is.
-    if let Ok(name) = ImageName::parse(&a.image)
-        && !matches!(name, ImageName::Docker(_))
-    {
-        let id = pull_one(&store, &name, None, &ctx, &policy, progress.as_ref())?;
-        if !a.no_ids {
-            println!("{id}");
-        }
-        return Ok(());
+    let mut context = context(&a.access, &platform)?;
+    if let Some(p) = &a.platform {
+        berth_engine::pull::set_platform(&mut context, p).map_err(exit::podman)?;
     }
-    let typed = a.image.strip_prefix("docker://").unwrap_or(&a.image);
-    let refs = candidates(typed, &ctx)?;
-    if a.policy != "always" {
-        for r in &refs {
-            let Ok(img) = store.image(&r.to_string()) else {
-                continue;
-            };
-            let up_to_date = match a.policy.as_str() {
-                // "newer": pull only when the registry's manifest digest is not one
-                // the local image was stored with; if the registry cannot be asked,
-                // the local image stands (podman suppresses the error likewise).
-                "newer" => match remote_digest(r, &ctx) {
-                    Ok(d) => img.manifest_digest == d || img.digests.contains(&d),
-                    Err(e) => {
-                        if !a.quiet {
-                            eprintln!(
-                                "Cannot check {r} for a newer image ({e}); using the local one"
-                            );
-                        }
-                        true
-                    }
-                },
-                _ => true,
-            };
-            if up_to_date {
-                if !a.quiet {
-                    let why = if a.policy == "newer" {
-                        "is up to date"
-                    } else {
-                        "is present"
-                    };
-                    eprintln!("Image {r} {why}, not pulling (--policy {})", a.policy);
-                }
-                if !a.no_ids {
-                    println!("{}", img.id);
-                }
-                return Ok(());
-            }
-        }
-        if a.policy == "never" {
-            return Err(exit::podman(format!(
-                "{typed}: image not known and --policy never"
-            )));
-        }
+    if a.os.is_some() {
+        context.os = a.os.clone();
     }
-    let mut last_err = None;
-    for r in refs {
-        if !a.quiet {
-            eprintln!("Trying to pull {r}...");
-        }
-        let targets = if a.all_tags {
-            // The repository's tags, without asking for any one image first.
-            let tags = berth_image::transport::docker::connect(&r, false, &ctx)
-                .and_then(|c| berth_image::transport::docker::list_tags(&c, &r));
-            match tags {
-                Ok(t) => t.into_iter().map(|t| r.with_tag(&t)).collect(),
-                Err(e) => {
-                    last_err = Some(exit::podman(e));
-                    continue;
-                }
-            }
-        } else {
-            vec![r.clone()]
-        };
-        let mut ids = Vec::new();
-        for t in &targets {
-            match pull_one(
-                &store,
-                &ImageName::Docker(t.clone()),
-                Some(&t.to_string()),
-                &ctx,
-                &policy,
-                progress.as_ref(),
-            ) {
-                Ok(id) => ids.push(id),
-                Err(e) => {
-                    last_err = Some(e);
-                    ids.clear();
-                    break;
-                }
-            }
-        }
-        if !ids.is_empty() {
-            for id in ids {
-                if !a.no_ids {
-                    println!("{id}");
-                }
-            }
-            return Ok(());
-        }
+    if a.arch.is_some() {
+        context.arch = a.arch.clone();
     }
-    Err(last_err.unwrap_or_else(|| exit::podman(format!("{typed}: no registry to pull from"))))
+    if a.variant.is_some() {
+        context.variant = a.variant.clone();
+    }
+    Ok(PullOptions {
+        policy: a.policy.parse().map_err(exit::podman)?,
+        all_tags: a.all_tags,
+        context,
+        signature_policy: a.signature_policy.clone(),
+    })
 }
 
-/// Copies one image into the store; returns its ID.
-fn pull_one(
-    store: &Arc<Store>,
-    src: &ImageName,
-    name: Option<&str>,
-    ctx: &Context,
-    policy: &berth_image::signature::Policy,
-    progress: &dyn Progress,
-) -> Result<String, Failure> {
-    let source = src.open_source(ctx).map_err(exit::podman)?;
-    let dst = StorageDestination::new(store.clone(), name).map_err(storage_err)?;
-    let opts = copy::CopyOptions {
-        platform: ctx.platform(),
-        // The store keeps no signatures; the policy has checked them already.
-        remove_signatures: true,
-        ..Default::default()
-    };
-    crate::commands::trust::checked_copy(policy, src, source.as_ref(), &dst, &opts, progress)
+pub fn pull(store_args: &StoreArgs, a: PullArgs) -> CmdResult {
+    let o = pull_options(&a)?;
+    let engine = Engine::with_store(store_args.open()?);
+    let progress = progress_for(a.quiet);
+    let report = engine
+        .images()
+        .pull(&a.image, &o, progress.as_ref(), &mut |e| tell(e, a.quiet))
         .map_err(exit::podman)?;
-    let image = match name {
-        Some(n) => store.image(n),
-        None => {
-            // Untagged (archives without a name): the image whose config the copy wrote.
-            let top = source.manifest(None).map_err(exit::podman)?;
-            let cfg = match top
-                .parse()
-                .map_err(|e| exit::podman(berth_image::Error::from(e)))?
-            {
-                berth_image::Manifest::Image(m) => m.config.digest,
-                berth_image::Manifest::Index(_) => {
-                    return Err(exit::podman("pulled an index without a name"));
-                }
-            };
-            store.image(cfg.hex())
+    if !a.no_ids {
+        for id in report.ids {
+            println!("{id}");
         }
-    };
-    image.map(|i| i.id).map_err(storage_err)
+    }
+    Ok(())
 }
 
 fn destination_name(s: &str) -> Result<ImageName, Failure> {
@@ -907,14 +787,6 @@ pub struct SaveArgs {
 }
 
 /// The digest of the manifest a registry serves for `r` (a HEAD-sized request).
-fn remote_digest(
-    r: &berth_image::reference::Reference,
-    ctx: &Context,
-) -> berth_image::Result<berth_image::digest::Digest> {
-    let src = ImageName::Docker(r.clone()).open_source(ctx)?;
-    Ok(src.manifest(None)?.digest())
-}
-
 pub fn save(store_args: &StoreArgs, a: SaveArgs) -> CmdResult {
     let Some(first) = a.images.first() else {
         return Err(exit::podman("save: an image is required"));
@@ -1059,19 +931,18 @@ pub fn load(store_args: &StoreArgs, a: LoadArgs) -> CmdResult {
     } else {
         Box::new(Lines::new())
     };
-    let policy = berth_image::signature::Policy::load(None).map_err(exit::podman)?;
     let mut loaded = Vec::new();
     for (src_name, names) in images {
         let src = ImageName::parse(&src_name).map_err(exit::podman)?;
         let first = names.first().map(String::as_str);
-        let id = pull_one(
+        let id = berth_engine::pull::pull_from(
             &store,
             &src,
             first,
-            &Context::default(),
-            &policy,
+            &PullOptions::default(),
             progress.as_ref(),
-        )?;
+        )
+        .map_err(exit::podman)?;
         for n in names.iter().skip(1) {
             store.tag(&id, n).map_err(storage_err)?;
         }

@@ -3,9 +3,9 @@
 
 use std::path::PathBuf;
 
-use berth_image::copy::{self, CopyOptions, CopyReport, Progress, SignBy};
-use berth_image::signature::{Gpg, Payload, Policy, PolicyImage};
-use berth_image::{Digest, ImageDestination, ImageName, ImageSource, RawManifest, Reference};
+use berth_image::copy::{CopyOptions, SignBy};
+use berth_image::signature::{Gpg, Payload, Policy};
+use berth_image::{Digest, Reference};
 use clap::Args;
 
 use crate::exit::{self, CmdResult, Failure};
@@ -78,23 +78,6 @@ impl SignArgs {
         };
         Ok(())
     }
-}
-
-/// Copies after the policy has accepted the source's top-level manifest.
-pub fn checked_copy(
-    policy: &Policy,
-    src_name: &ImageName,
-    src: &dyn ImageSource,
-    dst: &dyn ImageDestination,
-    opts: &CopyOptions,
-    progress: &dyn Progress,
-) -> berth_image::Result<CopyReport> {
-    let image = PolicyImage::of(src_name);
-    let name = src_name.to_string();
-    let check = |top: &RawManifest, src: &dyn ImageSource| {
-        policy.check(&image, &name, top, &|| src.signatures(&top.digest(), false))
-    };
-    copy::copy_image_checked(src, dst, opts, progress, &check)
 }
 
 #[derive(Args)]

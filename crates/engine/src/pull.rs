@@ -1,0 +1,294 @@
+//! Pulling: the one way an image enters the store from a registry or another
+//! transport. The pull policy, short-name resolution (registries.conf's aliases
+//! and search registries) and the trust policy (policy.json) all live here, so
+//! no front end can pull past them.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use berth_image::copy::{self, Progress};
+use berth_image::signature::Policy;
+use berth_image::transport::ImageName;
+use berth_image::{Context, Reference};
+use berth_storage::{StorageDestination, Store};
+
+/// When to pull (podman's `--pull` / `--policy`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PullPolicy {
+    /// Always ask the registry.
+    #[default]
+    Always,
+    /// Only when no local image has the name.
+    Missing,
+    /// Never: a missing image is an error.
+    Never,
+    /// When the registry's manifest differs from the local image's.
+    Newer,
+}
+
+impl std::str::FromStr for PullPolicy {
+    type Err = PullError;
+    fn from_str(s: &str) -> Result<PullPolicy, PullError> {
+        Ok(match s {
+            "always" | "true" => PullPolicy::Always,
+            "missing" | "ifmissing" | "ifnotpresent" => PullPolicy::Missing,
+            "never" | "false" => PullPolicy::Never,
+            "newer" | "ifnewer" => PullPolicy::Newer,
+            _ => return Err(PullError::BadPolicy(s.to_string())),
+        })
+    }
+}
+
+impl PullPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PullPolicy::Always => "always",
+            PullPolicy::Missing => "missing",
+            PullPolicy::Never => "never",
+            PullPolicy::Newer => "newer",
+        }
+    }
+}
+
+/// What a pull is asked to do.
+#[derive(Default)]
+pub struct PullOptions {
+    pub policy: PullPolicy,
+    /// Every tag of the repository.
+    pub all_tags: bool,
+    /// Registry access: registries.conf, credentials, certificates, TLS,
+    /// platform, retries.
+    pub context: Context,
+    /// The trust policy file; None: the user's, then the system's policy.json.
+    pub signature_policy: Option<PathBuf>,
+}
+
+/// What happened along the way, for a front end to tell its user.
+#[derive(Debug)]
+pub enum PullEvent<'a> {
+    /// Asking this registry for the image.
+    Trying(&'a Reference),
+    /// A local image stands and nothing is pulled.
+    Present {
+        reference: &'a Reference,
+        policy: PullPolicy,
+    },
+    /// `newer` could not ask the registry; the local image stands.
+    CannotCheck {
+        reference: &'a Reference,
+        error: &'a berth_image::Error,
+    },
+}
+
+/// The images a pull left in the store.
+#[derive(Debug, Clone, Default)]
+pub struct PullReport {
+    /// Their IDs, one per image (several with `all_tags`).
+    pub ids: Vec<String>,
+    /// Whether anything was copied (false when a local image stood).
+    pub pulled: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PullError {
+    #[error(transparent)]
+    Image(#[from] berth_image::Error),
+    #[error(transparent)]
+    Storage(#[from] berth_storage::Error),
+    #[error("{0:?}: unknown pull policy (always, missing, never or newer)")]
+    BadPolicy(String),
+    #[error("invalid platform {0:?}: expected OS/ARCH[/VARIANT]")]
+    BadPlatform(String),
+    #[error("{0}: image not known and the pull policy is \"never\"")]
+    NotPresent(String),
+    #[error("{0}: no registry to pull from")]
+    NoRegistry(String),
+    #[error("{0}: the source holds an image list but no name to store it under")]
+    UnnamedIndex(String),
+}
+
+/// Sets the context's platform from `OS/ARCH[/VARIANT]`.
+pub fn set_platform(ctx: &mut Context, platform: &str) -> Result<(), PullError> {
+    let mut parts = platform.split('/');
+    let os = parts.next().filter(|s| !s.is_empty());
+    let arch = parts.next().filter(|s| !s.is_empty());
+    let variant = parts.next();
+    let (Some(os), Some(arch)) = (os, arch) else {
+        return Err(PullError::BadPlatform(platform.to_string()));
+    };
+    ctx.os = Some(os.to_string());
+    ctx.arch = Some(arch.to_string());
+    ctx.variant = variant.map(str::to_string);
+    Ok(())
+}
+
+/// Pulls `name` (a short or qualified name, or TRANSPORT:NAME) into the store.
+pub fn pull(
+    store: &Arc<Store>,
+    name: &str,
+    o: &PullOptions,
+    progress: &dyn Progress,
+    events: &mut dyn FnMut(PullEvent),
+) -> Result<PullReport, PullError> {
+    let policy = Policy::load(o.signature_policy.as_deref())?;
+    // An explicit transport other than docker://: copied as it is.
+    if let Ok(src) = ImageName::parse(name)
+        && !matches!(src, ImageName::Docker(_))
+    {
+        let id = pull_one(store, &src, None, o, &policy, progress)?;
+        return Ok(PullReport {
+            ids: vec![id],
+            pulled: true,
+        });
+    }
+    let typed = name.strip_prefix("docker://").unwrap_or(name);
+    let refs = candidates(typed, &o.context)?;
+    if o.policy != PullPolicy::Always {
+        if let Some(id) = local_image(store, &refs, o, events) {
+            return Ok(PullReport {
+                ids: vec![id],
+                pulled: false,
+            });
+        }
+        if o.policy == PullPolicy::Never {
+            return Err(PullError::NotPresent(typed.to_string()));
+        }
+    }
+    let mut last_err = None;
+    for r in refs {
+        events(PullEvent::Trying(&r));
+        match pull_reference(store, &r, o, &policy, progress) {
+            Ok(ids) => return Ok(PullReport { ids, pulled: true }),
+            Err(e) => last_err = Some(e),
+        }
+    }
+    Err(last_err.unwrap_or_else(|| PullError::NoRegistry(typed.to_string())))
+}
+
+/// The references a name a user typed may stand for: itself when qualified,
+/// else registries.conf's aliases and search registries.
+fn candidates(name: &str, ctx: &Context) -> Result<Vec<Reference>, PullError> {
+    match ctx.registries()?.resolve_short_name(name) {
+        Ok(r) => Ok(r),
+        // No search registries: podman falls back to docker.io.
+        Err(berth_image::Error::ImageName(..)) => Ok(vec![
+            Reference::parse(name).map_err(berth_image::Error::from)?,
+        ]),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A local image that the policy lets stand, by ID.
+fn local_image(
+    store: &Store,
+    refs: &[Reference],
+    o: &PullOptions,
+    events: &mut dyn FnMut(PullEvent),
+) -> Option<String> {
+    for r in refs {
+        let Ok(img) = store.image(&r.to_string()) else {
+            continue;
+        };
+        // "newer": pull only when the registry's manifest digest is not one the
+        // local image was stored with; if the registry cannot be asked, the
+        // local image stands (podman suppresses the error likewise).
+        let stands = o.policy != PullPolicy::Newer
+            || match remote_digest(r, &o.context) {
+                Ok(d) => img.manifest_digest == d || img.digests.contains(&d),
+                Err(error) => {
+                    events(PullEvent::CannotCheck {
+                        reference: r,
+                        error: &error,
+                    });
+                    true
+                }
+            };
+        if stands {
+            events(PullEvent::Present {
+                reference: r,
+                policy: o.policy,
+            });
+            return Some(img.id);
+        }
+    }
+    None
+}
+
+fn remote_digest(r: &Reference, ctx: &Context) -> berth_image::Result<berth_image::Digest> {
+    let src = ImageName::Docker(r.clone()).open_source(ctx)?;
+    Ok(src.manifest(None)?.digest())
+}
+
+/// Pulls one reference (or, with `all_tags`, every tag of its repository).
+fn pull_reference(
+    store: &Arc<Store>,
+    r: &Reference,
+    o: &PullOptions,
+    policy: &Policy,
+    progress: &dyn Progress,
+) -> Result<Vec<String>, PullError> {
+    let targets = if o.all_tags {
+        // The repository's tags, without asking for any one image first.
+        let client = berth_image::transport::docker::connect(r, false, &o.context)?;
+        berth_image::transport::docker::list_tags(&client, r)?
+            .into_iter()
+            .map(|t| r.with_tag(&t))
+            .collect()
+    } else {
+        vec![r.clone()]
+    };
+    targets
+        .iter()
+        .map(|t| {
+            let src = ImageName::Docker(t.clone());
+            pull_one(store, &src, Some(&t.to_string()), o, policy, progress)
+        })
+        .collect()
+}
+
+/// Copies the one image at `src` (any transport) into the store under the
+/// trust policy, named `name` (None: untagged); returns its ID (`load`).
+pub fn pull_from(
+    store: &Arc<Store>,
+    src: &ImageName,
+    name: Option<&str>,
+    o: &PullOptions,
+    progress: &dyn Progress,
+) -> Result<String, PullError> {
+    let policy = Policy::load(o.signature_policy.as_deref())?;
+    pull_one(store, src, name, o, &policy, progress)
+}
+
+/// Copies one image into the store under the trust policy; returns its ID.
+fn pull_one(
+    store: &Arc<Store>,
+    src: &ImageName,
+    name: Option<&str>,
+    o: &PullOptions,
+    policy: &Policy,
+    progress: &dyn Progress,
+) -> Result<String, PullError> {
+    let source = src.open_source(&o.context)?;
+    let dst = StorageDestination::new(store.clone(), name)?;
+    let opts = copy::CopyOptions {
+        platform: o.context.platform(),
+        // The store keeps no signatures; the policy has checked them already.
+        remove_signatures: true,
+        ..Default::default()
+    };
+    copy::copy_image_trusted(policy, src, source.as_ref(), &dst, &opts, progress)?;
+    let image = match name {
+        Some(n) => store.image(n)?,
+        None => {
+            // Untagged (archives without a name): the image whose config the copy wrote.
+            let top = source.manifest(None)?;
+            match top.parse().map_err(berth_image::Error::from)? {
+                berth_image::Manifest::Image(m) => store.image(m.config.digest.hex())?,
+                berth_image::Manifest::Index(_) => {
+                    return Err(PullError::UnnamedIndex(src.to_string()));
+                }
+            }
+        }
+    };
+    Ok(image.id)
+}
