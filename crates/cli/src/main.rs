@@ -4,6 +4,7 @@
 mod commands;
 mod exit;
 mod progress;
+mod prompt;
 mod table;
 mod template;
 

@@ -4,6 +4,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 
 use crate::container::rfc3339;
@@ -31,9 +32,11 @@ pub enum Sink {
 impl Target {
     pub fn open(&self) -> Sink {
         let sink = match self {
+            // 0600, as podman's: a log holds what the container printed.
             Target::File(p) => OpenOptions::new()
                 .create(true)
                 .append(true)
+                .mode(0o600)
                 .open(p)
                 .ok()
                 .map(Sink::File),

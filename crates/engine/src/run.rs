@@ -235,14 +235,8 @@ pub fn create(store: &Store, o: &RunOptions) -> Result<Info, RunError> {
         health,
         restart,
     };
-    let names = vec![match &o.name {
-        Some(n) => n.clone(),
-        None => crate::names::generate(|n| store.container(n).is_ok()),
-    }];
     let meta = serde_json::to_string(&cfg).map_err(engine)?;
-    let c = store
-        .create_container(&img.id, &names, &meta)
-        .map_err(engine)?;
+    let c = create_named(store, &img.id, o.name.as_deref(), &meta)?;
     container::save_state(store, &c.id, &ContainerState::default()).map_err(engine)?;
     Ok(Info {
         id: c.id,
@@ -250,6 +244,31 @@ pub fn create(store: &Store, o: &RunOptions) -> Result<Info, RunError> {
         config: cfg,
         state: ContainerState::default(),
     })
+}
+
+/// Records the container under `name`, or a generated one. The store reserves
+/// a name under its lock; a generated name another process took meanwhile is
+/// replaced by a new one, so concurrent `create`s never fail on a name they
+/// did not choose.
+fn create_named(
+    store: &Store,
+    image_id: &str,
+    name: Option<&str>,
+    meta: &str,
+) -> Result<berth_storage::Container, RunError> {
+    let mut attempts = 0;
+    loop {
+        let chosen = match name {
+            Some(n) => n.to_string(),
+            None => crate::names::generate(|n| store.container(n).is_ok()),
+        };
+        match store.create_container(image_id, &[chosen], meta) {
+            Err(berth_storage::Error::NameInUse { .. }) if name.is_none() && attempts < 32 => {
+                attempts += 1;
+            }
+            r => return r.map_err(engine),
+        }
+    }
 }
 
 /// Runs the image's command (or the given one) in the foreground and returns its

@@ -150,6 +150,33 @@ fn mkdirs(p: &Path) -> Result<()> {
     fs::create_dir_all(p).at(p)
 }
 
+/// Makes a directory of the store private to its owner (0700), as
+/// containers/storage makes its roots: layers and containers' files hold what
+/// other users of the host must not read. A store made 0755 by an older berth
+/// is narrowed when opened.
+///
+/// A root that existed before and holds nothing of berth's (`--root /srv`), or
+/// is shared (sticky or world-writable, as /tmp), is left alone: narrowing a
+/// directory others use would break their work.
+fn ours(dir: &Path, marks: &[&str]) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    match fs::metadata(dir) {
+        Err(_) => true,
+        // Never a shared directory (sticky or world-writable, as /tmp).
+        Ok(m) if m.permissions().mode() & 0o1002 != 0 => false,
+        Ok(_) => marks.iter().any(|m| dir.join(m).exists()),
+    }
+}
+
+fn make_private(p: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = fs::metadata(p).at(p)?.permissions().mode();
+    if mode & 0o077 != 0 {
+        fs::set_permissions(p, fs::Permissions::from_mode(0o700)).at(p)?;
+    }
+    Ok(())
+}
+
 /// Marks `dir` as the top of unrelated hierarchies (`chattr +T`), so that ext4's Orlov
 /// allocator places each new child directory (a layer, a staging entry) in the block
 /// group with the fewest directories instead of next to its siblings. Layers applied in
@@ -194,6 +221,8 @@ impl Store {
     pub fn open(config: StoreConfig) -> Result<Store> {
         let root = &config.graph_root;
         let driver = Driver::new(config.driver, root, config.driver_options.clone());
+        let ours_root = ours(root, &["storage.lock"]);
+        let ours_run = ours(&config.run_root, &["containers", "oci", "sockets"]);
         for d in [
             root.clone(),
             config.run_root.clone(),
@@ -205,6 +234,11 @@ impl Store {
         ] {
             mkdirs(&d)?;
         }
+        let ours = [(root, ours_root), (&config.run_root, ours_run)];
+        for (d, _) in ours.iter().filter(|(_, ours)| *ours) {
+            make_private(d)?;
+        }
+        make_private(&driver.home)?;
         // Layers are applied in staging/ and containers' trees live in DRIVER/.
         spread_children(&root.join("staging"));
         spread_children(&driver.home);

@@ -620,8 +620,15 @@ pub fn copy_between(
         ImageName::ContainersStorage(n) => crate::commands::images::storage_destination(store, n)?,
         other => other.open_destination(dst_ctx).map_err(exit::skopeo)?,
     };
-    let report = berth_image::copy::copy_image_trusted(policy, src_name, src.as_ref(), dst.as_ref(), opts, progress)
-        .map_err(exit::skopeo)?;
+    let report = berth_image::copy::copy_image_trusted(
+        policy,
+        src_name,
+        src.as_ref(),
+        dst.as_ref(),
+        opts,
+        progress,
+    )
+    .map_err(exit::skopeo)?;
     Ok(report.manifest_digest)
 }
 

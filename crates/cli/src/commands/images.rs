@@ -5,10 +5,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use berth_engine::{Engine, PullError, PullEvent, PullOptions, PullPolicy};
 use berth_image::copy::{self, Progress, Silent};
 use berth_image::manifest::{Compression, ManifestFormat};
 use berth_image::transport::ImageName;
-use berth_engine::{Engine, PullError, PullEvent, PullOptions, PullPolicy};
 use berth_image::{Context, ImageSource, Reference};
 use berth_storage::{Image, StorageDestination, StorageSource, Store, StoreOptions};
 use clap::Args;

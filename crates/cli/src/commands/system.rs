@@ -124,14 +124,31 @@ pub struct PruneArgs {
     /// Also remove volumes no container uses.
     #[arg(long)]
     volumes: bool,
-    /// Do not ask (berth never asks).
+    /// Do not ask for confirmation.
     #[arg(short, long)]
     force: bool,
+}
+
+/// What `system prune` warns about before it asks, as podman words it.
+fn prune_warning(a: &PruneArgs) -> String {
+    let mut w = String::from("WARNING! This command removes:\n\t- all stopped containers\n");
+    if a.volumes {
+        w.push_str("\t- all volumes not used by at least one container\n");
+    }
+    w.push_str(if a.all {
+        "\t- all images without at least one container associated to them\n"
+    } else {
+        "\t- all dangling images\n"
+    });
+    w
 }
 
 /// Stopped containers, then dangling (or with -a unused) images, then with
 /// --volumes unused volumes.
 pub fn prune(store_args: &StoreArgs, a: PruneArgs) -> CmdResult {
+    if !a.force && !crate::prompt::confirm(&prune_warning(&a)) {
+        return Ok(());
+    }
     let store = store_args.open()?;
     println!("Deleted Containers");
     for id in berth_engine::lifecycle::prune(&store).map_err(|e| Failure {

@@ -1,13 +1,9 @@
-//! `berth volume`: named volumes, kept under the store as podman keeps them
-//! (`GRAPHROOT/volumes/NAME/_data`).
+//! `berth volume`: podman's volume commands over the engine's named volumes.
 
-use std::path::PathBuf;
-
-use berth_engine::container;
-use berth_engine::volumes::volume_dir;
+use berth_engine::volumes::{VolumeError, VolumeInspect, named};
 use berth_storage::Store;
 use clap::{Args, Subcommand};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::commands::image::{print_rows, print_value};
 use crate::commands::images::StoreArgs;
@@ -68,159 +64,90 @@ struct RmArgs {
 
 #[derive(Args)]
 struct PruneArgs {
+    /// Do not ask for confirmation.
     #[arg(short, long)]
     force: bool,
 }
 
-fn err(code: i32, m: impl ToString) -> Failure {
+/// podman's exit codes for volume failures: 1 for `rm` of a missing volume,
+/// 2 for one in use, else 125.
+fn failure(e: VolumeError, missing: i32) -> Failure {
+    let code = match e {
+        VolumeError::NotFound(_) => missing,
+        VolumeError::InUse { .. } => 2,
+        _ => 125,
+    };
     Failure {
         code,
-        message: m.to_string(),
+        message: e.to_string(),
     }
 }
 
-fn root(store: &Store) -> PathBuf {
-    store.config().graph_root.join("volumes")
-}
-
-fn names(store: &Store) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(root(store))
-        .map(|d| {
-            d.flatten()
-                .filter(|e| e.path().join("_data").is_dir())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    v.sort();
-    v
-}
-
-/// Containers whose `-v` names the volume.
-fn users(store: &Store, name: &str) -> Vec<String> {
-    container::list(store)
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|i| {
-            i.config
-                .process
-                .volumes
-                .iter()
-                .any(|v| v.split(':').next() == Some(name))
-        })
-        .map(|i| i.id)
-        .collect()
-}
-
-fn info(store: &Store, name: &str) -> Value {
-    let dir = volume_dir(store, name);
-    let created = std::fs::metadata(&dir)
-        .and_then(|m| m.created().or_else(|_| m.modified()))
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map(|d| container::rfc3339(d.as_nanos() as u64))
-        .unwrap_or_default();
-    json!({
-        "Name": name,
-        "Driver": "local",
-        "Mountpoint": dir,
-        "CreatedAt": created,
-        "Labels": {},
-        "Scope": "local",
-        "Options": {},
-    })
+fn to_value(v: &VolumeInspect) -> Value {
+    serde_json::to_value(v).expect("a volume serialises")
 }
 
 pub fn run(store_args: &StoreArgs, a: VolumeArgs) -> CmdResult {
     let store = store_args.open()?;
     match a.command {
         VolumeCommand::Create(n) => {
-            let name = n
-                .name
-                .unwrap_or_else(|| berth_storage::lock::random_hex(32));
-            if volume_dir(&store, &name).exists() && !n.ignore {
-                return Err(err(
-                    125,
-                    format!("volume with name {name} already exists: volume already exists"),
-                ));
-            }
-            berth_engine::volumes::volume_mount(&store, &format!("{name}:/v"))
-                .map_err(|m| err(125, m))?;
+            let name =
+                named::create(&store, n.name.as_deref(), n.ignore).map_err(|e| failure(e, 125))?;
             println!("{name}");
             Ok(())
         }
         VolumeCommand::Ls(l) => {
-            let all = names(&store);
+            let all = named::list(&store);
             if l.quiet {
-                for n in all {
-                    println!("{n}");
+                for v in all {
+                    println!("{}", v.name);
                 }
                 return Ok(());
             }
-            let rows: Vec<Value> = all.iter().map(|n| info(&store, n)).collect();
             match &l.format {
-                Some(f) => print_rows(&rows, f),
+                Some(f) => print_rows(&all.iter().map(to_value).collect::<Vec<_>>(), f),
                 None => {
                     let mut t = vec![vec!["DRIVER".to_string(), "VOLUME NAME".to_string()]];
-                    t.extend(all.iter().map(|n| vec!["local".to_string(), n.clone()]));
+                    t.extend(all.into_iter().map(|v| vec![v.driver, v.name]));
                     print!("{}", crate::table::render(&t));
                     Ok(())
                 }
             }
         }
         VolumeCommand::Inspect(n) => {
-            let mut out = Vec::new();
-            for name in &n.names {
-                if !volume_dir(&store, name).is_dir() {
-                    return Err(err(
-                        125,
-                        format!("no volume with name \"{name}\" found: no such volume"),
-                    ));
-                }
-                out.push(info(&store, name));
-            }
+            let out = n
+                .names
+                .iter()
+                .map(|name| named::inspect(&store, name).map(|v| to_value(&v)))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| failure(e, 125))?;
             print_value(&Value::Array(out), None)
         }
         VolumeCommand::Rm(r) => {
             for name in &r.names {
-                if !volume_dir(&store, name).is_dir() {
-                    return Err(err(
-                        1,
-                        format!("no volume with name \"{name}\" found: no such volume"),
-                    ));
-                }
-                let used = users(&store, name);
-                if !used.is_empty() && !r.force {
-                    return Err(err(
-                        2,
-                        format!(
-                            "volume {name} is being used by the following container(s): {}: volume is being used",
-                            used.join(", ")
-                        ),
-                    ));
-                }
-                for c in used {
-                    berth_engine::lifecycle::remove(&store, &c, true)
-                        .map_err(|f| err(f.code, f.message))?;
-                }
-                std::fs::remove_dir_all(root(&store).join(name))
-                    .map_err(|e| err(125, format!("volume {name}: {e}")))?;
+                named::remove(&store, name, r.force).map_err(|e| failure(e, 1))?;
                 println!("{name}");
             }
             Ok(())
         }
-        VolumeCommand::Prune(_) => prune_volumes(&store),
+        VolumeCommand::Prune(p) => {
+            let unused = named::unused(&store);
+            let warning = format!(
+                "WARNING! This will remove all volumes not used by at least one container. The following volumes will be removed:\n{}",
+                unused.iter().map(|n| format!("{n}\n")).collect::<String>()
+            );
+            if !p.force && !crate::prompt::confirm(&warning) {
+                return Ok(());
+            }
+            prune_volumes(&store)
+        }
     }
 }
 
-/// Removes the volumes no container names.
+/// Removes the volumes no container names, printing each.
 pub fn prune_volumes(store: &Store) -> CmdResult {
-    for name in names(store) {
-        if users(store, &name).is_empty() {
-            std::fs::remove_dir_all(root(store).join(&name))
-                .map_err(|e| err(125, format!("volume {name}: {e}")))?;
-            println!("{name}");
-        }
+    for name in named::prune(store).map_err(|e| failure(e, 125))? {
+        println!("{name}");
     }
     Ok(())
 }

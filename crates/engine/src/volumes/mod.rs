@@ -34,21 +34,10 @@ fn check_dest(dest: &str, flag: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Where named volumes live: `GRAPHROOT/volumes/NAME/_data`, as podman keeps them.
-pub fn volume_dir(store: &Store, name: &str) -> PathBuf {
-    store
-        .config()
-        .graph_root
-        .join("volumes")
-        .join(name)
-        .join("_data")
-}
+pub mod named;
 
-fn valid_volume_name(n: &str) -> bool {
-    let mut chars = n.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
-        && chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
-}
+use named::valid_name as valid_volume_name;
+pub use named::{VolumeError, VolumeInspect, data_dir as volume_dir};
 
 /// `-v SOURCE:DEST[:OPTIONS]`: SOURCE an absolute host path or a volume name
 /// (created on first use); OPTIONS `ro`, `rw`, `z`, `Z` (labels: no-ops here).
@@ -73,9 +62,7 @@ pub fn volume_mount(store: &Store, spec: &str) -> Result<Mount, String> {
         std::fs::metadata(&p).map_err(|e| format!("-v {spec}: {source}: {e}"))?;
         p
     } else if valid_volume_name(source) {
-        let d = volume_dir(store, source);
-        std::fs::create_dir_all(&d).map_err(|e| format!("volume {source}: {e}"))?;
-        d
+        named::ensure(store, source).map_err(|e| e.to_string())?
     } else {
         return Err(format!(
             "-v {spec}: {source:?} is neither an absolute path nor a volume name"

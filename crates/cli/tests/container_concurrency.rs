@@ -1,0 +1,53 @@
+//! Many `berth` processes on one store, as podman promises: generated names
+//! never collide, and `wait` on a container that never ran answers at once.
+
+mod common;
+
+use std::collections::HashSet;
+
+use common::store::TestStore;
+
+#[test]
+fn concurrent_creates_without_names_all_succeed_with_distinct_names() {
+    let st = TestStore::with_busybox();
+    let ids: Vec<String> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..4)
+            .map(|_| {
+                s.spawn(|| {
+                    (0..20)
+                        .map(|_| {
+                            let r = st.run(&["create", "localhost/bb:1", "true"]);
+                            assert_eq!(r.code, 0, "create: {}", r.stderr);
+                            r.stdout.trim().to_string()
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap())
+            .collect()
+    });
+    assert_eq!(ids.len(), 80);
+    let names = st.ok(&["ps", "-a", "--format", "{{.Names}}"]).stdout;
+    let names: Vec<&str> = names.lines().collect();
+    let distinct: HashSet<&str> = names.iter().copied().collect();
+    assert_eq!((names.len(), distinct.len()), (80, 80), "{names:?}");
+}
+
+#[test]
+fn wait_on_a_container_that_never_ran_answers_at_once() {
+    let st = TestStore::with_busybox();
+    st.ok(&[
+        "create",
+        "--name",
+        "idle",
+        "localhost/bb:1",
+        "/no/such/command",
+    ]);
+    assert_eq!(st.ok(&["wait", "idle"]).stdout, "0\n");
+    // Its start fails (the command does not exist); it still never ran.
+    assert_ne!(st.run(&["start", "idle"]).code, 0);
+    assert_eq!(st.ok(&["wait", "idle"]).stdout, "0\n");
+}

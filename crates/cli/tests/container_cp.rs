@@ -1,0 +1,197 @@
+//! `cp` in and out of containers: through volumes and binds as the container
+//! sees them, symlinks resolved inside the container's root, and no escape to
+//! the host while the container swaps symlinks (CVE-2018-15664, CVE-2019-10152).
+
+mod common;
+
+use std::path::Path;
+
+use common::store::TestStore;
+
+#[test]
+fn cp_sees_volumes_and_binds_as_the_container_does() {
+    let st = TestStore::with_busybox();
+    let share = st.dir.path().join("share");
+    std::fs::create_dir(&share).unwrap();
+    let ro = format!("{}:/ro:ro", share.display());
+    st.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "v",
+        "-v",
+        "vol:/data",
+        "-v",
+        &ro,
+        "localhost/bb:1",
+        "sleep",
+        "1000",
+    ]);
+    let src = st.dir.path().join("in.txt");
+    std::fs::write(&src, "into the volume\n").unwrap();
+    st.ok(&["cp", src.to_str().unwrap(), "v:/data/"]);
+    // The running container sees it where the volume is mounted…
+    assert_eq!(
+        st.ok(&["exec", "v", "cat", "/data/in.txt"]).stdout,
+        "into the volume\n"
+    );
+    // …and it comes back out from there.
+    st.ok(&["exec", "v", "sh", "-c", "echo made inside > /data/out.txt"]);
+    let out = st.dir.path().join("out.txt");
+    st.ok(&["cp", "v:/data/out.txt", out.to_str().unwrap()]);
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "made inside\n");
+    // A read-only bind takes nothing.
+    let r = st.run(&["cp", src.to_str().unwrap(), "v:/ro/"]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    assert!(!share.join("in.txt").exists());
+    st.ok(&["rm", "-f", "v"]);
+}
+
+#[test]
+fn cp_both_ways_and_symlinks_stay_inside_the_container() {
+    let st = TestStore::with_busybox();
+    let victim = st.dir.path().join("victim");
+    std::fs::create_dir(&victim).unwrap();
+    let script = format!(
+        "mkdir -p /d/sub; echo inside > /d/sub/f; ln -s /etc /d/etc-link; ln -s ../../../../../.. /d/up; ln -s {} /d/abs; exec sleep 1000",
+        victim.display()
+    );
+    st.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "c",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    st.ok(&[
+        "exec",
+        "c",
+        "sh",
+        "-c",
+        "until [ -L /d/abs ]; do sleep 0.01; done",
+    ]);
+    // Out: a directory, its symlinks copied as symlinks, never followed.
+    let out = st.dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    st.ok(&["cp", "c:/d", out.to_str().unwrap()]);
+    assert_eq!(
+        std::fs::read_to_string(out.join("d/sub/f")).unwrap(),
+        "inside\n"
+    );
+    assert_eq!(
+        std::fs::read_link(out.join("d/etc-link")).unwrap(),
+        Path::new("/etc")
+    );
+    // Through a symlink inside the container: the container's /etc, not the host's.
+    let got = out.join("passwd");
+    st.ok(&["cp", "c:/d/etc-link/passwd", got.to_str().unwrap()]);
+    let passwd = std::fs::read_to_string(&got).unwrap();
+    assert!(
+        passwd.starts_with("root:x:0:0:root:/root:/bin/sh\nnobody"),
+        "{passwd}"
+    );
+    let got = out.join("group");
+    st.ok(&["cp", "c:/d/up/etc/group", got.to_str().unwrap()]);
+    assert_eq!(
+        std::fs::read_to_string(&got).unwrap(),
+        "root:x:0:\nnobody:x:65534:\n"
+    );
+    // In: through a relative symlink climbing out and an absolute one naming a
+    // host directory, the file lands inside the container's root.
+    let host_file = st.dir.path().join("planted");
+    std::fs::write(&host_file, "from the host\n").unwrap();
+    st.ok(&["cp", host_file.to_str().unwrap(), "c:/d/abs/"]);
+    assert!(
+        std::fs::read_dir(&victim).unwrap().next().is_none(),
+        "wrote into the host's directory"
+    );
+    st.ok(&["cp", host_file.to_str().unwrap(), "c:/d/up/planted"]);
+    let r = st.ok(&[
+        "exec",
+        "c",
+        "sh",
+        "-c",
+        "cat /planted; ls /d/abs/ 2>/dev/null; echo .",
+    ]);
+    assert!(r.stdout.starts_with("from the host\n"), "{}", r.stdout);
+    // A plain copy in, read back by the container.
+    st.ok(&["cp", host_file.to_str().unwrap(), "c:/d/sub/"]);
+    assert_eq!(
+        st.ok(&["exec", "c", "cat", "/d/sub/planted"]).stdout,
+        "from the host\n"
+    );
+    let r = st.run(&["cp", "c:/no/such", out.to_str().unwrap()]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    let r = st.run(&["cp", "/etc/hostname", "/tmp/x"]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+}
+
+/// CVE-2018-15664 (docker cp's symlink-exchange race) and CVE-2019-10152
+/// (podman cp following a container's symlinks): while the container swaps a
+/// directory for a symlink to a host directory and back, as fast as it can,
+/// copies in and out never reach the host's directory.
+#[test]
+fn cp_races_against_symlink_swaps_cve_2018_15664_cve_2019_10152() {
+    let st = TestStore::with_busybox();
+    let victim = st.dir.path().join("victim");
+    std::fs::create_dir(&victim).unwrap();
+    std::fs::write(victim.join("secret"), "HOST SECRET\n").unwrap();
+    let script = format!(
+        "mkdir -p /w; while true; do \
+           rm -rf /w/swap; mkdir /w/swap; echo container > /w/swap/secret; \
+           rm -rf /w/swap; ln -s {v} /w/swap; \
+         done",
+        v = victim.display()
+    );
+    st.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "racer",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    let planted = st.dir.path().join("planted");
+    std::fs::write(&planted, "from the host\n").unwrap();
+    let out = st.dir.path().join("out");
+    let (mut ins, mut outs) = (0, 0);
+    for _ in 0..60 {
+        if st
+            .run(&["cp", planted.to_str().unwrap(), "racer:/w/swap/planted"])
+            .code
+            == 0
+        {
+            ins += 1;
+        }
+        let _ = std::fs::remove_file(&out);
+        if st
+            .run(&["cp", "racer:/w/swap/secret", out.to_str().unwrap()])
+            .code
+            == 0
+        {
+            outs += 1;
+            let got = std::fs::read_to_string(&out).unwrap_or_default();
+            assert_ne!(
+                got, "HOST SECRET\n",
+                "cp read the host's file through the symlink"
+            );
+        }
+    }
+    let on_host: Vec<_> = std::fs::read_dir(&victim)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(on_host, ["secret"], "cp wrote into the host's directory");
+    assert_eq!(
+        std::fs::read_to_string(victim.join("secret")).unwrap(),
+        "HOST SECRET\n"
+    );
+    // The race was real: some copies went through, inside the container.
+    assert!(ins + outs > 0, "no copy succeeded: the race proved nothing");
+    st.ok(&["rm", "-f", "racer"]);
+}

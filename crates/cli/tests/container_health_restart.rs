@@ -1,0 +1,165 @@
+//! Restart policies and healthchecks, run by the monitor for detached
+//! containers and for foreground runs alike.
+
+mod common;
+
+use common::store::TestStore;
+use common::*;
+
+#[test]
+fn foreground_runs_get_restarts_and_healthchecks_too() {
+    let st = TestStore::with_busybox();
+    // The container waits until its own healthcheck has run once.
+    let r = st.run(&[
+        "run",
+        "--name",
+        "h",
+        "--health-cmd",
+        "touch /tmp/checked",
+        "--health-interval",
+        "1s",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "for i in $(seq 100); do [ -e /tmp/checked ] && echo checked && exit 0; sleep 0.1; done; echo never",
+    ]);
+    assert_eq!(
+        (r.code, r.stdout.as_str()),
+        (0, "checked\n"),
+        "{}",
+        r.stderr
+    );
+    // on-failure:2 in the foreground: the output comes through, the exit code
+    // is the last run's, after the two restarts.
+    let r = st.run(&[
+        "run",
+        "--name",
+        "f",
+        "--restart",
+        "on-failure:2",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "echo try; exit 3",
+    ]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stdout.starts_with("try\n"), "{}", r.stdout);
+    assert_eq!(st.inspect("f", ".RestartCount"), "2");
+    // With --rm the monitor may have removed the container before the
+    // foreground command asks for its exit code: it is still the code.
+    for _ in 0..5 {
+        let r = st.run(&[
+            "run",
+            "--rm",
+            "--health-cmd",
+            "true",
+            "localhost/bb:1",
+            "sh",
+            "-c",
+            "exit 3",
+        ]);
+        assert_eq!(r.code, 3, "{}", r.stderr);
+    }
+}
+
+#[test]
+fn restart_policies_and_healthchecks_run_in_the_monitor() {
+    let st = TestStore::with_busybox();
+    // on-failure:2 — the first run and two restarts; `wait` returns once the
+    // monitor gives up.
+    st.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "flaky",
+        "--restart",
+        "on-failure:2",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "echo run; exit 1",
+    ]);
+    assert_eq!(st.ok(&["wait", "flaky"]).stdout, "1\n");
+    assert_eq!(st.inspect("flaky", ".RestartCount"), "2");
+    assert_eq!(st.ok(&["logs", "flaky"]).stdout, "run\nrun\nrun\n");
+    // always — restarted after a clean exit, until the user stops it.
+    st.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "loop",
+        "--restart",
+        "always",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "echo tick; sleep 0.1",
+    ]);
+    wait_for("two restarts", || {
+        st.inspect("loop", ".RestartCount")
+            .parse::<u32>()
+            .unwrap_or(0)
+            >= 2
+    });
+    st.ok(&["stop", "-t", "1", "loop"]);
+    assert_eq!(st.inspect("loop", ".State.Status"), "exited");
+    let count = st.inspect("loop", ".RestartCount");
+    st.ok(&["wait", "loop"]);
+    assert_eq!(
+        st.inspect("loop", ".RestartCount"),
+        count,
+        "restarted after stop"
+    );
+    let r = st.run(&[
+        "run",
+        "--rm",
+        "--restart",
+        "always",
+        "localhost/bb:1",
+        "true",
+    ]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    assert!(
+        st.run(&[
+            "run",
+            "-d",
+            "--restart",
+            "sometimes",
+            "localhost/bb:1",
+            "true"
+        ])
+        .code
+            == 125
+    );
+
+    // Healthchecks without systemd: the monitor runs them every interval.
+    st.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "svc",
+        "--health-cmd",
+        "test -f /tmp/ready",
+        "--health-interval",
+        "100ms",
+        "--health-retries",
+        "1",
+        "localhost/bb:1",
+        "sleep",
+        "1000",
+    ]);
+    wait_for("unhealthy", || {
+        st.inspect("svc", ".State.Health.Status") == "unhealthy"
+    });
+    assert!(st.ok(&["ps"]).stdout.contains("(unhealthy)"));
+    assert_eq!(st.run(&["healthcheck", "run", "svc"]).code, 1);
+    st.ok(&["exec", "svc", "sh", "-c", "echo > /tmp/ready"]);
+    wait_for("healthy", || {
+        st.inspect("svc", ".State.Health.Status") == "healthy"
+    });
+    let r = st.run(&["healthcheck", "run", "svc"]);
+    assert_eq!((r.code, r.stdout.as_str()), (0, "healthy\n"));
+    assert_eq!(st.inspect("svc", ".State.Health.FailingStreak"), "0");
+    let r = st.run(&["healthcheck", "run", "flaky"]);
+    assert_eq!(r.code, 125, "no healthcheck defined");
+}

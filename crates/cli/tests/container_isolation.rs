@@ -1,0 +1,354 @@
+//! What confines a container: seccomp and capabilities (--cap-add/--privileged,
+//! --security-opt), devices, resource limits, host or shared namespaces
+//! (--pid/--uts/--ipc host, --network container:NAME), /dev/shm size, groups,
+//! DNS search; and --env-file, --mount, --replace, --cidfile.
+
+mod common;
+
+use std::path::Path;
+
+use common::store::TestStore;
+
+#[test]
+fn cap_add_opens_the_seccomp_filter_for_that_capability() {
+    let st = TestStore::with_busybox();
+    let mount = ["localhost/bb:1", "mount", "-t", "tmpfs", "none", "/tmp"];
+    let r = st.run(&[&["run", "--rm"][..], &mount[..]].concat());
+    assert_ne!(r.code, 0, "mounted without CAP_SYS_ADMIN");
+    let r = st.run(&[&["run", "--rm", "--cap-add", "SYS_ADMIN"][..], &mount[..]].concat());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // podman's own profile (its rules for CAP_SYS_ADMIN only) behaves the same.
+    let profile = "seccomp=/usr/share/containers/seccomp.json";
+    let r = st.run(&[&["run", "--rm", "--security-opt", profile][..], &mount[..]].concat());
+    assert_ne!(
+        r.code, 0,
+        "podman's profile let mount through without CAP_SYS_ADMIN"
+    );
+    let with_cap = [
+        "run",
+        "--rm",
+        "--security-opt",
+        profile,
+        "--cap-add",
+        "SYS_ADMIN",
+    ];
+    let r = st.run(&[&with_cap[..], &mount[..]].concat());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = st.run(&[
+        "run",
+        "--rm",
+        "--security-opt",
+        profile,
+        "localhost/bb:1",
+        "echo",
+        "ok",
+    ]);
+    assert_eq!((r.code, r.stdout.as_str()), (0, "ok\n"), "{}", r.stderr);
+}
+
+#[test]
+fn host_namespaces_shm_groups_dns_search_and_cidfile() {
+    let st = TestStore::with_busybox();
+    let me = std::process::id();
+    let shm = format!("/dev/shm/berth-t{me}");
+    std::fs::write(&shm, "host shm").unwrap();
+    let script = format!(
+        "[ -d /proc/{me} ] && echo sees-host-pids; hostname; cat {shm}; \
+         df -k /dev/shm | tail -1 | awk '{{print $2}}'"
+    );
+    let r = st.run(&[
+        "run",
+        "--rm",
+        "--pid",
+        "host",
+        "--uts",
+        "host",
+        "--ipc",
+        "host",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    let _ = std::fs::remove_file(&shm);
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    assert!(
+        r.stdout.starts_with("sees-host-pids\n"),
+        "{} {}",
+        r.stdout,
+        r.stderr
+    );
+    assert!(
+        r.stdout.contains(&format!("{}\nhost shm", host.trim())),
+        "{}",
+        r.stdout
+    );
+    // Private ones: none of that, and /dev/shm of the size asked for.
+    let r = st.ok(&[
+        "run",
+        "--rm",
+        "--shm-size",
+        "8m",
+        "--group-add",
+        "1234",
+        "--dns-search",
+        "example.test",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        &format!(
+            "[ -d /proc/{me} ] || echo own-pids; df -k /dev/shm | tail -1 | awk '{{print $2}}'; \
+             id -G; grep ^search /etc/resolv.conf"
+        ),
+    ]);
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(lines[0], "own-pids", "{}", r.stdout);
+    assert_eq!(lines[1], "8192", "{}", r.stdout);
+    assert!(lines[2].split(' ').any(|g| g == "1234"), "{}", r.stdout);
+    assert!(lines[3].starts_with("search example.test"), "{}", r.stdout);
+    // --cidfile: the ID, and a file that exists already is refused first.
+    let cid = st.dir.path().join("cid");
+    let id = st
+        .ok(&[
+            "create",
+            "--cidfile",
+            cid.to_str().unwrap(),
+            "localhost/bb:1",
+            "true",
+        ])
+        .stdout;
+    assert_eq!(std::fs::read_to_string(&cid).unwrap(), id.trim());
+    let before = st.ok(&["ps", "-a", "-q"]).stdout;
+    let r = st.run(&[
+        "run",
+        "-d",
+        "--cidfile",
+        cid.to_str().unwrap(),
+        "localhost/bb:1",
+        "true",
+    ]);
+    assert_eq!(r.code, 125);
+    assert_eq!(
+        st.ok(&["ps", "-a", "-q"]).stdout,
+        before,
+        "a container was made"
+    );
+}
+
+#[test]
+fn privileged_containers_get_the_hosts_devices() {
+    let st = TestStore::with_busybox();
+    // A device every Linux host with loop support has, not in the default set.
+    let dev = "/dev/loop-control";
+    assert!(Path::new(dev).exists(), "this host has no {dev}");
+    let check = [
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "[ -c /dev/loop-control ] && echo there",
+    ];
+    let r = st.ok(&[&["run", "--rm", "--privileged"][..], &check[..]].concat());
+    assert_eq!(r.stdout, "there\n");
+    let r = st.run(&[&["run", "--rm"][..], &check[..]].concat());
+    assert_eq!(r.stdout, "", "an unprivileged container got {dev}");
+}
+
+#[test]
+fn security_and_resource_flags() {
+    let st = TestStore::with_busybox();
+    // The default seccomp filter: on, and a user namespace cannot be made.
+    let r = st.ok(&[
+        "run",
+        "--rm",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "grep Seccomp: /proc/self/status; unshare -U true 2>/dev/null || echo refused",
+    ]);
+    assert_eq!(r.stdout, "Seccomp:\t2\nrefused\n");
+    let r = st.ok(&[
+        "run",
+        "--rm",
+        "--security-opt",
+        "seccomp=unconfined",
+        "localhost/bb:1",
+        "grep",
+        "Seccomp:",
+        "/proc/self/status",
+    ]);
+    assert_eq!(r.stdout, "Seccomp:\t0\n");
+    // --privileged: no filter, more capabilities than the default eleven, /sys writable.
+    let r = st.ok(&[
+        "run",
+        "--rm",
+        "--privileged",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "grep -E '^(Seccomp|CapEff):' /proc/self/status; grep ' /sys ' /proc/mounts",
+    ]);
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    let capeff = u64::from_str_radix(lines[0].split_whitespace().nth(1).unwrap(), 16).unwrap();
+    assert!(capeff.count_ones() > 11, "{}", r.stdout);
+    assert_eq!(lines[1], "Seccomp:\t0");
+    assert!(lines[2].contains(" rw,"), "{}", r.stdout);
+    let r = st.ok(&[
+        "run",
+        "--rm",
+        "--security-opt",
+        "no-new-privileges",
+        "--ulimit",
+        "nofile=100:200",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "grep NoNewPrivs /proc/self/status; ulimit -n; ulimit -Hn",
+    ]);
+    assert_eq!(r.stdout, "NoNewPrivs:\t1\n100\n200\n");
+    // Limits land in the container's cgroup (v1 or v2 file names).
+    let r = st.ok(&[
+        "run", "--rm", "--memory", "64m", "--pids-limit", "50", "localhost/bb:1", "sh", "-c",
+        "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/memory.max 2>/dev/null; cat /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/pids.max 2>/dev/null; true",
+    ]);
+    assert_eq!(r.stdout, "67108864\n50\n");
+    // --env-file, --mount, --replace, --label.
+    let envf = st.dir.path().join("env");
+    std::fs::write(&envf, "A=1\n# a comment\n\nB=two\n").unwrap();
+    let r = st.ok(&[
+        "run",
+        "--rm",
+        "--env-file",
+        envf.to_str().unwrap(),
+        "-e",
+        "B=2",
+        "--mount",
+        "type=tmpfs,target=/t",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "echo $A $B; grep -c ' /t tmpfs' /proc/mounts",
+    ]);
+    assert_eq!(r.stdout, "1 2\n1\n");
+    let first = st
+        .ok(&[
+            "create",
+            "--name",
+            "same",
+            "--label",
+            "tier=web",
+            "localhost/bb:1",
+            "true",
+        ])
+        .stdout;
+    assert_eq!(
+        st.run(&["create", "--name", "same", "localhost/bb:1", "true"])
+            .code,
+        125
+    );
+    let second = st
+        .ok(&[
+            "create",
+            "--replace",
+            "--name",
+            "same",
+            "localhost/bb:1",
+            "true",
+        ])
+        .stdout;
+    assert_ne!(first, second);
+    assert_eq!(st.ok(&["ps", "-a", "-q", "--no-trunc"]).stdout, second);
+    for bad in [
+        ["--memory", "lots"],
+        ["--ulimit", "nofile=9:1"],
+        ["--security-opt", "bogus"],
+        ["--mount", "type=bind,target=/x"],
+    ] {
+        let r = st.run(&["run", "--rm", bad[0], bad[1], "localhost/bb:1", "true"]);
+        assert_eq!(r.code, 125, "{bad:?}: {}", r.stderr);
+    }
+}
+
+#[test]
+fn devices_and_sharing_another_containers_network() {
+    let st = TestStore::with_busybox();
+    let r = st.ok(&[
+        "run",
+        "--rm",
+        "--device",
+        "/dev/null:/dev/mynull:rw",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "stat -c '%F %t:%T' /dev/mynull; echo x > /dev/mynull && echo wrote",
+    ]);
+    assert_eq!(r.stdout, "character special file 1:3\nwrote\n");
+    // Without the device rule the node cannot be opened even if made by hand.
+    let r = st.run(&[
+        "run",
+        "--rm",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "mknod /tmp/n c 1 3 && echo x > /tmp/n",
+    ]);
+    assert_ne!(r.code, 0, "a device outside the allowed set was usable");
+    assert_eq!(
+        st.run(&[
+            "run",
+            "--rm",
+            "--device",
+            "/etc/passwd",
+            "localhost/bb:1",
+            "true"
+        ])
+        .code,
+        125
+    );
+    // --network container:NAME joins that container's network namespace.
+    st.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "net-owner",
+        "localhost/bb:1",
+        "sleep",
+        "1000",
+    ]);
+    let a = st
+        .ok(&["exec", "net-owner", "readlink", "/proc/self/ns/net"])
+        .stdout;
+    let b = st
+        .ok(&[
+            "run",
+            "--rm",
+            "--network",
+            "container:net-owner",
+            "localhost/bb:1",
+            "readlink",
+            "/proc/self/ns/net",
+        ])
+        .stdout;
+    let c = st
+        .ok(&[
+            "run",
+            "--rm",
+            "localhost/bb:1",
+            "readlink",
+            "/proc/self/ns/net",
+        ])
+        .stdout;
+    assert_eq!(a, b);
+    assert_ne!(a, c);
+    assert_eq!(
+        st.run(&[
+            "run",
+            "--rm",
+            "--network",
+            "container:nobody",
+            "localhost/bb:1",
+            "true"
+        ])
+        .code,
+        125
+    );
+}

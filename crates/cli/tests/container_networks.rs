@@ -1,0 +1,443 @@
+//! Bridge networks (netavark and CNI plugins), each in a network namespace of
+//! the test's own: published ports, names and aliases through aardvark-dns,
+//! network connect/disconnect, ls/exists/prune, and nothing left behind.
+
+mod common;
+
+use std::process::Command;
+
+use common::store::TestStore;
+use common::*;
+
+/// A network namespace made for one test (the bridge, its addresses and the
+/// iptables rules of published ports live and die with it); berth runs in it
+/// through nsenter, which leaves the mount namespace alone.
+struct TestNetns {
+    name: String,
+}
+
+impl TestNetns {
+    fn new(tag: &str) -> TestNetns {
+        let name = format!("berth-t{}-{tag}", std::process::id());
+        let ok = |c: &mut Command| assert!(c.status().unwrap().success(), "{c:?}");
+        ok(Command::new("ip").args(["netns", "add", &name]));
+        ok(Command::new("ip").args(["netns", "exec", &name, "ip", "link", "set", "lo", "up"]));
+        TestNetns { name }
+    }
+
+    fn path(&self) -> String {
+        format!("/run/netns/{}", self.name)
+    }
+
+    /// A command run inside the namespace.
+    fn wrap(&self, c: &Command) -> Command {
+        let mut n = Command::new("nsenter");
+        n.arg(format!("--net={}", self.path()))
+            .arg(c.get_program())
+            .args(c.get_args());
+        for (k, v) in c.get_envs() {
+            match v {
+                Some(v) => n.env(k, v),
+                None => n.env_remove(k),
+            };
+        }
+        n
+    }
+}
+
+impl Drop for TestNetns {
+    fn drop(&mut self) {
+        // What is still running in it (an aardvark-dns a failed test left).
+        if let Ok(o) = Command::new("ip")
+            .args(["netns", "pids", &self.name])
+            .output()
+        {
+            for pid in String::from_utf8_lossy(&o.stdout).split_whitespace() {
+                let _ = Command::new("kill").args(["-9", pid]).status();
+            }
+        }
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+    }
+}
+
+#[test]
+fn bridge_networks_through_netavark() {
+    bridge_networks_publish_ports_and_resolve_names("netavark");
+}
+
+#[test]
+fn bridge_networks_through_cni_plugins() {
+    bridge_networks_publish_ports_and_resolve_names("cni");
+}
+
+fn bridge_networks_publish_ports_and_resolve_names(backend: &str) {
+    let st = TestStore::with_busybox();
+    let ns = TestNetns::new(&backend[..3]);
+    let conf = st.dir.path().join("containers.conf");
+    std::fs::write(
+        &conf,
+        format!("[containers]\nnetns = \"none\"\n[network]\nnetwork_backend = \"{backend}\"\n"),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let mut c = st.cmd();
+        c.env("CONTAINERS_CONF", &conf).args(args);
+        run_cmd(&mut ns.wrap(&c))
+    };
+    let ok = |args: &[&str]| {
+        let r = run(args);
+        assert_eq!(r.code, 0, "berth {args:?}: {}", r.stderr);
+        r
+    };
+    ok(&["network", "create", "--subnet", "10.91.0.0/24", "app"]);
+    assert!(ok(&["network", "ls", "-q"]).stdout.contains("app"));
+    ok(&[
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "--network",
+        "app",
+        "--network-alias",
+        "www",
+        "-p",
+        "127.0.0.1:18080:80",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "echo hello-web > /tmp/index.html; exec httpd -f -p 80 -h /tmp",
+    ]);
+    let ip = ok(&[
+        "inspect",
+        "--format",
+        "{{.NetworkSettings.IPAddress}}",
+        "web",
+    ])
+    .stdout;
+    assert!(ip.starts_with("10.91.0."), "{ip}");
+    // The host by name, at the gateway; HOSTNAME as podman sets it.
+    let r = ok(&[
+        "exec",
+        "web",
+        "sh",
+        "-c",
+        "grep host.containers.internal /etc/hosts; echo $HOSTNAME",
+    ]);
+    let id = ok(&["inspect", "--format", "{{.Id}}", "web"]).stdout;
+    assert_eq!(
+        r.stdout,
+        format!("10.91.0.1\thost.containers.internal\n{}\n", &id[..12])
+    );
+    // Another container on the network reaches it by name.
+    let r = ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "app",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "until wget -q -O - http://web/index.html; do sleep 0.05; done; wget -q -O - http://www/index.html",
+    ]);
+    assert_eq!(r.stdout, "hello-web\nhello-web\n", "by name, then by alias");
+    if backend == "netavark" {
+        // aardvark-dns on the gateway answers for the network's containers.
+        let r = ok(&[
+            "run",
+            "--rm",
+            "--network",
+            "app",
+            "localhost/bb:1",
+            "sh",
+            "-c",
+            "grep -E '^(nameserver|search)' /etc/resolv.conf; nslookup web; nslookup www.dns.podman",
+        ]);
+        assert!(r.stdout.contains("nameserver 10.91.0.1\n"), "{}", r.stdout);
+        assert_eq!(r.stdout.matches("nameserver").count(), 1, "{}", r.stdout);
+        assert!(r.stdout.contains("dns.podman"), "{}", r.stdout);
+        // Both names answer with web's address: its own and its alias.
+        for name in ["web", "www"] {
+            let answer = format!("Name:\t{name}.dns.podman\nAddress: {}\n", ip.trim());
+            assert!(r.stdout.contains(&answer), "{name}: {}", r.stdout);
+        }
+        let v = json(&ok(&["network", "inspect", "app"]).stdout);
+        assert_eq!(v[0]["dns_enabled"], true, "{v}");
+        assert_eq!(v[0]["subnets"][0]["gateway"], "10.91.0.1", "{v}");
+    }
+    // The published port answers on the namespace's loopback.
+    let mut wget = Command::new("/bin/busybox");
+    wget.args(["wget", "-q", "-O", "-", "http://127.0.0.1:18080/index.html"]);
+    let r = run_cmd(&mut ns.wrap(&wget));
+    assert_eq!(r.stdout, "hello-web\n", "{}", r.stderr);
+    assert_eq!(ok(&["port", "web"]).stdout, "80/tcp -> 127.0.0.1:18080\n");
+    // A host port left out is chosen, and shown.
+    ok(&[
+        "run",
+        "-d",
+        "--name",
+        "auto",
+        "--network",
+        "app",
+        "-p",
+        "127.0.0.1::80",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "echo auto > /tmp/index.html; exec httpd -f -p 80 -h /tmp",
+    ]);
+    let shown = ok(&["port", "auto"]).stdout;
+    let addr = shown
+        .trim()
+        .strip_prefix("80/tcp -> ")
+        .unwrap_or_else(|| panic!("{shown}"))
+        .to_string();
+    assert!(
+        addr.starts_with("127.0.0.1:") && !addr.ends_with(":0"),
+        "{addr}"
+    );
+    // (httpd may still be starting: a bounded wait for it to answer.)
+    let mut wget = Command::new("/bin/busybox");
+    wget.args(["sh", "-c"]).arg(format!(
+        "for i in $(seq 200); do busybox wget -q -O - http://{addr}/index.html && exit; sleep 0.05; done"
+    ));
+    let r = run_cmd(&mut ns.wrap(&wget));
+    assert_eq!(r.stdout, "auto\n", "{}", r.stderr);
+    ok(&["rm", "-f", "auto"]);
+    assert!(ok(&["ps"]).stdout.contains("127.0.0.1:18080->80/tcp"));
+    // A network in use stays; -p without a bridge network is refused.
+    assert_eq!(run(&["network", "rm", "app"]).code, 125);
+    assert_eq!(
+        run(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "-p",
+            "1:1",
+            "localhost/bb:1",
+            "true"
+        ])
+        .code,
+        125
+    );
+    // -P publishes what the image exposes (none here) and --expose adds
+    // (inside this test's namespace), and joins the bridge.
+    let r = ok(&[
+        "run",
+        "-d",
+        "--name",
+        "all",
+        "-P",
+        "--expose",
+        "8080",
+        "localhost/bb:1",
+        "sleep",
+        "1000",
+    ]);
+    assert_eq!(r.code, 0);
+    let shown = ok(&["port", "all"]).stdout;
+    assert!(shown.starts_with("8080/tcp -> 0.0.0.0:"), "{shown}");
+    assert_eq!(
+        ok(&["inspect", "--format", "{{.HostConfig.NetworkMode}}", "all"])
+            .stdout
+            .trim(),
+        "bridge"
+    );
+    ok(&["rm", "-f", "all"]);
+    ok(&["rm", "-f", "web"]);
+    ok(&["network", "rm", "app"]);
+    // Nothing left: no pinned namespaces, no port rules.
+    let pins = st.dir.path().join("run/netns");
+    assert_eq!(
+        std::fs::read_dir(&pins).map(|d| d.count()).unwrap_or(0),
+        0,
+        "a namespace pin was left"
+    );
+    let mut ipt = Command::new("iptables");
+    ipt.args(["-t", "nat", "-S"]);
+    let rules = run_cmd(&mut ns.wrap(&ipt)).stdout;
+    assert!(!rules.contains("18080"), "{rules}");
+    // rm -af in TestStore's Drop must run in the namespace too: nothing is left to it.
+    assert_eq!(ok(&["ps", "-a", "-q"]).stdout, "");
+    // aardvark-dns left with the last container; nothing runs in the namespace.
+    let pids = Command::new("ip")
+        .args(["netns", "pids", &ns.name])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&pids.stdout).trim(), "");
+    // With no netns in containers.conf, root's containers get the default
+    // bridge network, as podman's do.
+    std::fs::write(
+        &conf,
+        format!("[network]\nnetwork_backend = \"{backend}\"\n"),
+    )
+    .unwrap();
+    let r = ok(&[
+        "run",
+        "--rm",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "ip -4 -o addr show eth0",
+    ]);
+    assert!(r.stdout.contains("inet 10.89."), "{}", r.stdout);
+    let pins = std::fs::read_dir(st.dir.path().join("run/netns")).map(|d| d.count());
+    assert_eq!(pins.unwrap_or(0), 0, "a namespace pin was left");
+}
+
+#[test]
+fn network_connect_and_disconnect() {
+    let st = TestStore::with_busybox();
+    let ns = TestNetns::new("conn");
+    let run = |args: &[&str]| {
+        let mut c = st.cmd();
+        c.args(args);
+        run_cmd(&mut ns.wrap(&c))
+    };
+    let ok = |args: &[&str]| {
+        let r = run(args);
+        assert_eq!(r.code, 0, "berth {args:?}: {}", r.stderr);
+        r
+    };
+    ok(&["network", "create", "--subnet", "10.92.0.0/24", "front"]);
+    ok(&["network", "create", "--subnet", "10.93.0.0/24", "back"]);
+    ok(&[
+        "run",
+        "-d",
+        "--name",
+        "db",
+        "--network",
+        "back",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "echo from-db > /tmp/index.html; exec httpd -f -p 80 -h /tmp",
+    ]);
+    ok(&[
+        "run",
+        "-d",
+        "--name",
+        "app",
+        "--network",
+        "front",
+        "localhost/bb:1",
+        "sleep",
+        "300",
+    ]);
+    // Not connected yet: app does not know db, nor db app.
+    assert!(
+        !ok(&["exec", "db", "cat", "/etc/hosts"])
+            .stdout
+            .contains("\tapp")
+    );
+    assert!(
+        !ok(&["exec", "app", "cat", "/etc/hosts"])
+            .stdout
+            .contains("\tdb")
+    );
+    let r = run(&[
+        "exec",
+        "app",
+        "wget",
+        "-q",
+        "-T",
+        "1",
+        "-O",
+        "-",
+        "http://db/index.html",
+    ]);
+    assert_ne!(r.code, 0, "{}", r.stdout);
+    ok(&["network", "connect", "back", "app"]);
+    let r = ok(&[
+        "exec",
+        "app",
+        "sh",
+        "-c",
+        "ip -4 -o addr show eth1; for i in $(seq 200); do wget -q -O - http://db/index.html && break; sleep 0.05; done",
+    ]);
+    assert!(r.stdout.contains("10.93.0."), "{}", r.stdout);
+    assert!(r.stdout.ends_with("from-db\n"), "{}", r.stdout);
+    // Twice is an error; a network the container is not on cannot be left.
+    assert_eq!(run(&["network", "connect", "back", "app"]).code, 125);
+    ok(&["network", "disconnect", "back", "app"]);
+    let r = ok(&[
+        "exec",
+        "app",
+        "sh",
+        "-c",
+        "ip -o link | grep -c eth1 || true",
+    ]);
+    assert_eq!(r.stdout.trim(), "0", "eth1 is gone");
+    assert!(
+        !ok(&["exec", "app", "cat", "/etc/hosts"])
+            .stdout
+            .contains("\tdb")
+    );
+    ok(&["network", "connect", "back", "app"]);
+    assert!(
+        ok(&["exec", "app", "cat", "/etc/hosts"])
+            .stdout
+            .contains("\tdb")
+    );
+    // A connection is the container's: it is back after a restart, and the
+    // network cannot go while the container is on it.
+    ok(&["restart", "-t", "0", "app"]);
+    let r = ok(&["exec", "app", "sh", "-c", "ip -4 -o addr show eth1"]);
+    assert!(r.stdout.contains("10.93.0."), "{}", r.stdout);
+    assert_eq!(run(&["network", "rm", "back"]).code, 125);
+    // Two --network flags: two interfaces from the start.
+    let r = ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "front",
+        "--network",
+        "back",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "ip -4 -o addr | grep -c 'eth[01]'",
+    ]);
+    assert_eq!(r.stdout.trim(), "2", "{}", r.stdout);
+    // A container that goes is forgotten by those that stay.
+    ok(&["rm", "-f", "db"]);
+    assert!(
+        !ok(&["exec", "app", "cat", "/etc/hosts"])
+            .stdout
+            .contains("\tdb")
+    );
+    ok(&["network", "disconnect", "back", "app"]);
+    let r = run(&["network", "disconnect", "back", "app"]);
+    assert_eq!(r.code, 125);
+    assert!(r.stderr.contains("not connected"), "{}", r.stderr);
+    // A container without a bridge network cannot be connected.
+    ok(&[
+        "run",
+        "-d",
+        "--name",
+        "lonely",
+        "--network",
+        "none",
+        "localhost/bb:1",
+        "sleep",
+        "300",
+    ]);
+    assert_eq!(run(&["network", "connect", "back", "lonely"]).code, 125);
+    ok(&["rm", "-af"]);
+    // ls takes podman's --format and --filter; exists and prune as podman's.
+    let r = ok(&[
+        "network",
+        "ls",
+        "--filter",
+        "name=fro",
+        "--format",
+        "{{.Name}} {{.Driver}}",
+    ]);
+    assert_eq!(r.stdout, "front bridge\n");
+    assert_eq!(run(&["network", "exists", "front"]).code, 0);
+    let pruned = ok(&["network", "prune"]).stdout;
+    assert_eq!(pruned, "back\nfront\n");
+    assert_eq!(run(&["network", "exists", "front"]).code, 1);
+}

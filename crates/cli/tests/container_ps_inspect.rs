@@ -1,0 +1,212 @@
+//! Looking at containers: the fields ps and inspect show, ps --filter and
+//! --sort, -a on pause/unpause/stop, stats, info, and system prune.
+
+mod common;
+
+use common::store::TestStore;
+use common::*;
+
+#[test]
+fn all_flags_short_hostname_volumes_and_more_fields() {
+    let st = TestStore::with_busybox();
+    for n in ["a1", "a2"] {
+        st.ok(&[
+            "run",
+            "-d",
+            "--name",
+            n,
+            "-h",
+            "shorthost",
+            "-l",
+            "tier=web",
+            "-m",
+            "64m",
+            "--stop-signal",
+            "INT",
+            "localhost/bb:1",
+            "sleep",
+            "1000",
+        ]);
+    }
+    st.ok(&["create", "--name", "c1", "localhost/bb:1", "true"]);
+    assert_eq!(st.ok(&["exec", "a1", "hostname"]).stdout, "shorthost\n");
+    // inspect and ps show what podman's do.
+    assert_eq!(st.inspect("a1", ".Config.Labels.tier"), "web");
+    assert_eq!(st.inspect("a1", ".Config.StopSignal"), "2");
+    assert_eq!(st.inspect("a1", ".HostConfig.Memory"), "67108864");
+    assert_eq!(st.inspect("a1", "json .Config.Cmd"), r#"["sleep","1000"]"#);
+    let r = st.ok(&[
+        "ps",
+        "--format",
+        "{{.Names}} {{.Command}} {{.Labels.tier}} {{.RunningFor}}",
+    ]);
+    assert!(r.stdout.contains("a1 sleep 1000 web "), "{}", r.stdout);
+    // -a on pause/unpause/stop/kill picks the containers in the right state.
+    let r = st.ok(&["pause", "-a"]);
+    assert_eq!(r.stdout.lines().count(), 2, "{}", r.stdout);
+    assert_eq!(st.inspect("a2", ".State.Status"), "paused");
+    st.ok(&["unpause", "--all"]);
+    assert_eq!(st.inspect("a2", ".State.Status"), "running");
+    st.ok(&["stop", "-a", "-t", "0"]);
+    assert_eq!(st.inspect("a1", ".State.Status"), "exited");
+    assert_eq!(st.inspect("c1", ".State.Status"), "created");
+    // rm with nothing to remove is an error, not a silent success.
+    let r = st.run(&["rm"]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    st.ok(&["rm", "-a"]);
+    // Volumes: a name is made up when none is given; one that exists is refused.
+    let name = st.ok(&["volume", "create"]).stdout.trim().to_string();
+    assert_eq!(name.len(), 64, "{name}");
+    st.ok(&["volume", "create", "dup"]);
+    let r = st.run(&["volume", "create", "dup"]);
+    assert_eq!(r.code, 125);
+    assert!(r.stderr.contains("already exists"), "{}", r.stderr);
+    st.ok(&["volume", "create", "--ignore", "dup"]);
+}
+
+#[test]
+fn ps_filters_and_sorts() {
+    let st = TestStore::with_busybox();
+    st.ok(&[
+        "create",
+        "--name",
+        "b-created",
+        "--label",
+        "tier=web",
+        "localhost/bb:1",
+        "true",
+    ]);
+    assert_eq!(
+        st.run(&[
+            "run",
+            "--name",
+            "a-exited",
+            "localhost/bb:1",
+            "sh",
+            "-c",
+            "exit 3"
+        ])
+        .code,
+        3
+    );
+    st.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "c-running",
+        "--label",
+        "tier=db",
+        "localhost/bb:1",
+        "sleep",
+        "1000",
+    ]);
+    let names = |args: &[&str]| {
+        let mut full = vec!["ps", "--format", "{{.Names}}"];
+        full.extend_from_slice(args);
+        st.ok(&full)
+            .stdout
+            .lines()
+            .map(String::from)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names(&[]), ["c-running"]);
+    assert_eq!(
+        names(&["-a"]),
+        ["c-running", "a-exited", "b-created"],
+        "newest first"
+    );
+    assert_eq!(
+        names(&["-a", "--sort", "names"]),
+        ["a-exited", "b-created", "c-running"]
+    );
+    assert_eq!(names(&["--filter", "status=exited"]), ["a-exited"]);
+    assert_eq!(names(&["--filter", "exited=3"]), ["a-exited"]);
+    assert_eq!(
+        names(&["-a", "--filter", "label=tier"]),
+        ["c-running", "b-created"]
+    );
+    assert_eq!(names(&["-a", "--filter", "label=tier=web"]), ["b-created"]);
+    assert_eq!(
+        names(&["-a", "--filter", "name=created", "--filter", "name=exited"]),
+        ["a-exited", "b-created"]
+    );
+    assert_eq!(
+        names(&["-a", "--filter", "ancestor=localhost/bb:1"]).len(),
+        3
+    );
+    assert_eq!(st.run(&["ps", "--filter", "color=red"]).code, 125);
+    assert_eq!(st.run(&["ps", "--sort", "colour"]).code, 125);
+}
+
+#[test]
+fn stats_info_and_system_prune() {
+    let st = TestStore::with_busybox();
+    st.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "busy",
+        "--memory",
+        "64m",
+        "--pids-limit",
+        "20",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "sleep 1000 & sleep 1000",
+    ]);
+    // The shell forks its first sleep on its own schedule.
+    let stats = || json(&st.ok(&["stats", "--no-stream", "--format", "json"]).stdout);
+    wait_for("both processes", || {
+        stats()[0]["pids"].as_u64().unwrap_or(0) >= 2
+    });
+    let v = stats();
+    let s = &v[0];
+    assert_eq!(s["name"], "busy");
+    assert_eq!(s["mem_limit"], 64 << 20);
+    assert!(s["mem_usage"].as_u64().unwrap() > 0, "{s}");
+    assert!(s["pids"].as_u64().unwrap() >= 2, "{s}");
+    let table = st.ok(&["stats", "--no-stream"]).stdout;
+    assert!(table.starts_with("ID") && table.contains("busy"), "{table}");
+    // podman's template names.
+    let r = st.ok(&[
+        "stats",
+        "--no-stream",
+        "--format",
+        "{{.Name}} {{.MemUsage}} {{.PIDs}}",
+    ]);
+    assert!(
+        r.stdout.starts_with("busy ") && r.stdout.contains(" / 64"),
+        "{}",
+        r.stdout
+    );
+    // Without --no-stream: a table per interval while the container runs,
+    // and the end once it has stopped.
+    st.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "short",
+        "localhost/bb:1",
+        "sleep",
+        "4",
+    ]);
+    let r = st.ok(&["stats", "--format", "{{.Name}}", "short"]);
+    let frames = r.stdout.lines().filter(|l| *l == "short").count();
+    assert!(frames >= 2, "{}", r.stdout);
+    let info = json(&st.ok(&["info", "--format", "json"]).stdout);
+    assert_eq!(info["store"]["containerStore"]["running"], 1);
+    assert_eq!(info["store"]["graphDriverName"], "overlay");
+    assert!(st.ok(&["info"]).stdout.contains("graphRoot: "));
+    // system prune: stopped containers and dangling images go, running ones stay.
+    st.ok(&["create", "--name", "idle", "localhost/bb:1", "true"]);
+    st.ok(&["volume", "create", "spare"]);
+    let r = st.ok(&["system", "prune", "-f", "--volumes"]).stdout;
+    assert!(
+        r.contains("Deleted Containers") && r.contains("spare"),
+        "{r}"
+    );
+    assert_eq!(st.run(&["container", "exists", "idle"]).code, 1);
+    assert_eq!(st.run(&["container", "exists", "busy"]).code, 0);
+    assert_eq!(st.run(&["image", "exists", "localhost/bb:1"]).code, 0);
+}

@@ -1,0 +1,175 @@
+//! Volumes: anonymous (-v /DEST and an image's VOLUME, filled from the image,
+//! gone with rm -v or --rm), relative binds, named volumes copied up once; and
+//! ps -s sizes and table templates on the containers made.
+
+mod common;
+
+use common::store::TestStore;
+use common::*;
+
+#[test]
+fn anonymous_and_relative_volume_flags() {
+    let st = TestStore::with_busybox();
+    // -v /DEST: an anonymous volume, gone with rm -v.
+    st.ok(&[
+        "run",
+        "--name",
+        "anon",
+        "-v",
+        "/data",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "echo kept > /data/f",
+    ]);
+    let vols = st.ok(&["volume", "ls", "-q"]).stdout;
+    assert_eq!(vols.lines().count(), 1, "{vols}");
+    st.ok(&["rm", "-v", "anon"]);
+    assert_eq!(st.ok(&["volume", "ls", "-q"]).stdout, "");
+    // -v ./DIR:DEST: the directory, from where berth runs.
+    let here = st.dir.path().join("here");
+    std::fs::create_dir_all(here.join("sub")).unwrap();
+    std::fs::write(here.join("sub/f"), "relative\n").unwrap();
+    let mut c = st.cmd();
+    c.current_dir(&here).args([
+        "run",
+        "--rm",
+        "-v",
+        "./sub:/mnt",
+        "localhost/bb:1",
+        "cat",
+        "/mnt/f",
+    ]);
+    let r = run_cmd(&mut c);
+    assert_eq!(r.stdout, "relative\n", "{}", r.stderr);
+}
+
+#[test]
+fn image_volumes_sizes_and_table_templates() {
+    let st = TestStore::with_busybox();
+    let ctx = st.dir.path().join("vol-ctx");
+    std::fs::create_dir_all(&ctx).unwrap();
+    std::fs::write(
+        ctx.join("Containerfile"),
+        "FROM localhost/bb:1\nRUN mkdir -p /data && echo seed > /data/seed && chown nobody /data\nVOLUME /data\n",
+    )
+    .unwrap();
+    st.ok(&[
+        "build",
+        "-q",
+        "-t",
+        "localhost/vol:1",
+        ctx.to_str().unwrap(),
+    ]);
+    let volumes = || {
+        st.ok(&["volume", "ls", "-q"])
+            .stdout
+            .lines()
+            .map(String::from)
+            .collect::<Vec<_>>()
+    };
+    // An anonymous volume, filled from the image on first use; it outlives the run.
+    let r = st.ok(&[
+        "run",
+        "--name",
+        "v1",
+        "localhost/vol:1",
+        "sh",
+        "-c",
+        "cat /data/seed; stat -c %U /data; echo more > /data/more",
+    ]);
+    assert_eq!(r.stdout, "seed\nnobody\n");
+    let anon = volumes();
+    assert_eq!(anon.len(), 1, "{anon:?}");
+    assert_eq!(anon[0].len(), 64);
+    let r = st.ok(&["start", "-a", "v1"]);
+    assert_eq!(r.stdout, "seed\nnobody\n", "the same volume on restart");
+    // rm keeps it; rm -v takes it.
+    st.ok(&["run", "--name", "v2", "localhost/vol:1", "true"]);
+    assert_eq!(volumes().len(), 2);
+    st.ok(&["rm", "v2"]);
+    assert_eq!(
+        volumes().len(),
+        2,
+        "rm without -v keeps the anonymous volume"
+    );
+    st.ok(&["rm", "-v", "v1"]);
+    assert_eq!(volumes().len(), 1);
+    // --rm takes its anonymous volume with it; a named volume is filled once.
+    st.ok(&["volume", "prune", "-f"]);
+    st.ok(&["run", "--rm", "localhost/vol:1", "true"]);
+    assert_eq!(volumes(), Vec::<String>::new());
+    let r = st.ok(&[
+        "run",
+        "--rm",
+        "-v",
+        "named:/data",
+        "localhost/vol:1",
+        "sh",
+        "-c",
+        "cat /data/seed; rm /data/seed",
+    ]);
+    assert_eq!(r.stdout, "seed\n");
+    let r = st.ok(&[
+        "run",
+        "--rm",
+        "-v",
+        "named:/data",
+        "localhost/vol:1",
+        "ls",
+        "/data",
+    ]);
+    assert_eq!(r.stdout, "", "copied up on first use only");
+
+    // ps -s: what a container wrote, and with its image.
+    st.ok(&["create", "--name", "sized", "localhost/bb:1", "true"]);
+    st.ok(&[
+        "run",
+        "--name",
+        "writer",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "head -c 300000 /dev/zero > /blob",
+    ]);
+    let t = st.ok(&["ps", "-a", "-s", "--sort", "size"]).stdout;
+    let head = t.lines().next().unwrap();
+    assert!(head.ends_with("SIZE"), "{t}");
+    let last = t.lines().last().unwrap();
+    assert!(
+        last.contains("writer") && last.contains("300") && last.contains("virtual"),
+        "{t}"
+    );
+    // A table template: podman's headers, aligned columns.
+    let t = st
+        .ok(&[
+            "ps",
+            "-a",
+            "--format",
+            "table {{.ID}}\t{{.Names}}\t{{.Status}}",
+        ])
+        .stdout;
+    let lines: Vec<&str> = t.lines().collect();
+    assert!(
+        lines[0].starts_with("CONTAINER ID")
+            && lines[0].contains("NAMES")
+            && lines[0].contains("STATUS"),
+        "{t}"
+    );
+    let col = lines[0].find("NAMES").unwrap();
+    assert!(
+        lines[1..]
+            .iter()
+            .all(|l| l.len() > col && l.as_bytes()[col - 1] == b' '),
+        "columns are aligned: {t}"
+    );
+    let t = st
+        .ok(&[
+            "images",
+            "--format",
+            "table {{.ID}} {{.Repository}}:{{.Tag}}",
+        ])
+        .stdout;
+    assert!(t.starts_with("IMAGE ID REPOSITORY:TAG\n"), "{t}");
+    st.ok(&["rm", "-af"]);
+}

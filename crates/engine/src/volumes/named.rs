@@ -1,0 +1,229 @@
+//! Named volumes, kept under the store as podman keeps them
+//! (`GRAPHROOT/volumes/NAME/_data`): create, list, inspect, remove, prune.
+//! The volumes directory is private to its owner (0700), as podman's is: a
+//! volume holds a container's data, which other users of the host must not read.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use berth_storage::Store;
+use serde::Serialize;
+
+use crate::container;
+
+/// A volume as `volume inspect` shows it (podman's field names).
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct VolumeInspect {
+    pub name: String,
+    pub driver: String,
+    pub mountpoint: PathBuf,
+    pub created_at: String,
+    pub labels: BTreeMap<String, String>,
+    pub scope: String,
+    pub options: BTreeMap<String, String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum VolumeError {
+    #[error("volume with name {0} already exists: volume already exists")]
+    Exists(String),
+    #[error("no volume with name \"{0}\" found: no such volume")]
+    NotFound(String),
+    #[error("volume {name} is being used by the following container(s): {}: volume is being used", .users.join(", "))]
+    InUse { name: String, users: Vec<String> },
+    #[error(
+        "{0:?}: invalid volume name (letters, digits, '_', '.' and '-', starting with a letter or digit)"
+    )]
+    BadName(String),
+    #[error("volume {name}: {source}")]
+    Io {
+        name: String,
+        source: std::io::Error,
+    },
+    #[error("volume {name}: removing container {container}: {message}")]
+    Container {
+        name: String,
+        container: String,
+        message: String,
+    },
+}
+
+/// `GRAPHROOT/volumes`, made private to its owner (an older store's 0755
+/// directory is narrowed on first use).
+fn root(store: &Store) -> Result<PathBuf, VolumeError> {
+    let dir = store.config().graph_root.join("volumes");
+    let io = |source| VolumeError::Io {
+        name: "directory".into(),
+        source,
+    };
+    match std::fs::metadata(&dir) {
+        Ok(m) if m.permissions().mode() & 0o077 != 0 => {
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).map_err(io)?
+        }
+        Ok(_) => {}
+        Err(_) => std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&dir)
+            .map_err(io)?,
+    }
+    Ok(dir)
+}
+
+/// Where a volume's data lives.
+pub fn data_dir(store: &Store, name: &str) -> PathBuf {
+    store
+        .config()
+        .graph_root
+        .join("volumes")
+        .join(name)
+        .join("_data")
+}
+
+pub fn valid_name(n: &str) -> bool {
+    let mut chars = n.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+}
+
+pub fn exists(store: &Store, name: &str) -> bool {
+    valid_name(name) && data_dir(store, name).is_dir()
+}
+
+/// Makes the volume unless it exists; returns its data directory.
+pub fn ensure(store: &Store, name: &str) -> Result<PathBuf, VolumeError> {
+    if !valid_name(name) {
+        return Err(VolumeError::BadName(name.to_string()));
+    }
+    root(store)?;
+    let dir = data_dir(store, name);
+    std::fs::create_dir_all(&dir).map_err(|source| VolumeError::Io {
+        name: name.to_string(),
+        source,
+    })?;
+    Ok(dir)
+}
+
+/// `volume create [--ignore] [NAME]`: a new volume (a random name without
+/// one); with `ignore`, an existing one is not an error. Returns its name.
+pub fn create(store: &Store, name: Option<&str>, ignore: bool) -> Result<String, VolumeError> {
+    let name = name.map_or_else(|| berth_storage::lock::random_hex(32), str::to_string);
+    if exists(store, &name) && !ignore {
+        return Err(VolumeError::Exists(name));
+    }
+    ensure(store, &name)?;
+    Ok(name)
+}
+
+/// Every volume's name, sorted.
+pub fn names(store: &Store) -> Vec<String> {
+    let dir = store.config().graph_root.join("volumes");
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .filter(|e| e.path().join("_data").is_dir())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// The containers whose `-v` names the volume.
+pub fn users(store: &Store, name: &str) -> Vec<String> {
+    container::list(store)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|i| {
+            i.config
+                .process
+                .volumes
+                .iter()
+                .any(|v| v.split(':').next() == Some(name))
+        })
+        .map(|i| i.id)
+        .collect()
+}
+
+pub fn inspect(store: &Store, name: &str) -> Result<VolumeInspect, VolumeError> {
+    if !exists(store, name) {
+        return Err(VolumeError::NotFound(name.to_string()));
+    }
+    let dir = data_dir(store, name);
+    Ok(VolumeInspect {
+        name: name.to_string(),
+        driver: "local".into(),
+        created_at: created(&dir),
+        mountpoint: dir,
+        labels: BTreeMap::new(),
+        scope: "local".into(),
+        options: BTreeMap::new(),
+    })
+}
+
+fn created(dir: &Path) -> String {
+    std::fs::metadata(dir)
+        .and_then(|m| m.created().or_else(|_| m.modified()))
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| container::rfc3339(d.as_nanos() as u64))
+        .unwrap_or_default()
+}
+
+/// Every volume, as `volume ls` lists them.
+pub fn list(store: &Store) -> Vec<VolumeInspect> {
+    names(store)
+        .iter()
+        .filter_map(|n| inspect(store, n).ok())
+        .collect()
+}
+
+/// `volume rm [-f]`: a volume in use only with `force`, its containers first.
+pub fn remove(store: &Store, name: &str, force: bool) -> Result<(), VolumeError> {
+    if !exists(store, name) {
+        return Err(VolumeError::NotFound(name.to_string()));
+    }
+    let used = users(store, name);
+    if !used.is_empty() && !force {
+        return Err(VolumeError::InUse {
+            name: name.to_string(),
+            users: used,
+        });
+    }
+    for c in used {
+        crate::lifecycle::remove(store, &c, true).map_err(|f| VolumeError::Container {
+            name: name.to_string(),
+            container: c.clone(),
+            message: f.message,
+        })?;
+    }
+    remove_dir(store, name)
+}
+
+fn remove_dir(store: &Store, name: &str) -> Result<(), VolumeError> {
+    let dir = store.config().graph_root.join("volumes").join(name);
+    std::fs::remove_dir_all(dir).map_err(|source| VolumeError::Io {
+        name: name.to_string(),
+        source,
+    })
+}
+
+/// The volumes `prune` would remove: those no container names.
+pub fn unused(store: &Store) -> Vec<String> {
+    names(store)
+        .into_iter()
+        .filter(|n| users(store, n).is_empty())
+        .collect()
+}
+
+/// `volume prune`: removes the volumes no container names; returns them.
+pub fn prune(store: &Store) -> Result<Vec<String>, VolumeError> {
+    let gone = unused(store);
+    for n in &gone {
+        remove_dir(store, n)?;
+    }
+    Ok(gone)
+}
