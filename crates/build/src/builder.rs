@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 use crate::execute::{BuildError, Owner, copy_files, err, parse_mode, scratch};
 
 /// The label that marks berth builder's working containers.
-pub const LABEL: &str = "io.berth.builder";
+pub const LABEL: &str = berth_engine::views::BUILDER_LABEL;
 
 /// A working container and the image config it will be committed with.
 #[derive(Clone, Debug, Serialize, Deserialize)]

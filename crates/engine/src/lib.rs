@@ -26,6 +26,7 @@ pub mod stats;
 pub mod stdio;
 mod sys;
 pub mod terminal;
+pub mod views;
 pub mod volumes;
 
 pub use engine::{Engine, Images};

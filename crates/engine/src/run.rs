@@ -147,11 +147,10 @@ pub fn create(store: &Store, o: &RunOptions) -> Result<Info, RunError> {
     conf_defaults(&mut o.process)?;
     // The image's VOLUMEs get anonymous volumes, unless something else is
     // mounted there (working containers of builds write through to the image).
-    let builder = o
-        .process
-        .labels
-        .iter()
-        .any(|l| l.starts_with("io.berth.builder="));
+    let builder = o.process.labels.iter().any(|l| {
+        l.strip_prefix(crate::views::BUILDER_LABEL)
+            .is_some_and(|r| r.starts_with('='))
+    });
     let (specs, names) = volumes::anonymous_for_flags(&o.process.volumes);
     o.process.volumes = specs;
     o.process.anonymous_volumes.extend(names);

@@ -3,6 +3,7 @@
 
 use berth_engine::container::{self, Info, Status, human_duration, now_ns, rfc3339};
 use berth_engine::lifecycle::{self, LogOptions};
+use berth_engine::views;
 use clap::Args;
 use serde_json::{Value, json};
 
@@ -311,222 +312,26 @@ pub struct PsArgs {
     size: bool,
 }
 
-/// Bytes a container has written (its layer), and its image's size.
-fn sizes(store: &berth_storage::Store, i: &Info) -> (u64, u64) {
-    fn du(p: &std::path::Path) -> u64 {
-        let Ok(md) = std::fs::symlink_metadata(p) else {
-            return 0;
-        };
-        if !md.is_dir() {
-            return if md.is_file() { md.len() } else { 0 };
-        }
-        std::fs::read_dir(p)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| du(&e.path()))
-            .sum()
+fn view_err(e: views::ViewError) -> Failure {
+    Failure {
+        code: 125,
+        message: e.to_string(),
     }
-    let rw = store
-        .container(&i.id)
-        .ok()
-        .and_then(|c| store.layer(&c.layer).ok())
-        .map(|l| du(&store.layer_path(&l)))
-        .unwrap_or(0);
-    let image = store
-        .image(&i.config.image_id)
-        .map(|im| im.size)
-        .unwrap_or(0);
-    (rw, image)
-}
-
-/// Whether a container passes every `--filter` (the same key given twice: either).
-fn ps_filter(i: &Info, filters: &[String]) -> Result<bool, Failure> {
-    let mut by_key: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
-    for f in filters {
-        let (k, v) = f.split_once('=').ok_or_else(|| Failure {
-            code: 125,
-            message: format!("invalid filter {f:?}: expected KEY=VALUE"),
-        })?;
-        by_key.entry(k).or_default().push(v);
-    }
-    for (k, values) in by_key {
-        let ok = values.iter().any(|v| match k {
-            "status" => i.state.status.as_str() == *v,
-            "name" => i.names.iter().any(|n| n.contains(v)),
-            "id" => i.id.starts_with(v),
-            "ancestor" => i.config.image_name == *v || i.config.image_id.starts_with(v),
-            "exited" => i.state.exit_code.map(|c| c.to_string()).as_deref() == Some(v),
-            "label" => i
-                .config
-                .process
-                .labels
-                .iter()
-                .any(|l| match v.split_once('=') {
-                    Some(_) => l == v,
-                    None => l.split('=').next() == Some(v),
-                }),
-            _ => false,
-        });
-        if !["status", "name", "id", "ancestor", "exited", "label"].contains(&k) {
-            return Err(Failure {
-                code: 125,
-                message: format!("invalid filter {k:?}"),
-            });
-        }
-        if !ok {
-            return Ok(false);
-        }
-    }
-    Ok(true)
-}
-
-fn status_text(i: &Info, now: u64, health: Option<&str>) -> String {
-    let since = |t: Option<u64>| human_duration(now.saturating_sub(t.unwrap_or(now)));
-    match i.state.status {
-        Status::Created => "Created".into(),
-        Status::Running => match health {
-            Some(h) => format!("Up {} ({h})", since(i.state.started_ns)),
-            None => format!("Up {}", since(i.state.started_ns)),
-        },
-        Status::Paused => format!("Up {} (Paused)", since(i.state.started_ns)),
-        Status::Exited => match i.state.exit_code {
-            Some(c) => format!("Exited ({c}) {} ago", since(i.state.finished_ns)),
-            None => "Exited".into(),
-        },
-    }
-}
-
-/// `127.0.0.1:8080->80/tcp, …` from the container's published ports.
-fn ports_text(store: &berth_storage::Store, i: &Info) -> String {
-    berth_engine::network::attachment(store, &i.id)
-        .map(|a| {
-            a.ports
-                .iter()
-                .map(|p| {
-                    format!(
-                        "{}:{}->{}/{}",
-                        p.host_ip, p.host_port, p.container_port, p.protocol
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join(", ")
-        })
-        .unwrap_or_default()
-}
-
-fn network_settings(store: &berth_storage::Store, i: &Info) -> Value {
-    let Some(a) = berth_engine::network::attachment(store, &i.id) else {
-        return json!({"IPAddress": "", "Ports": {}, "Networks": {}});
-    };
-    let mut ports = serde_json::Map::new();
-    for p in &a.ports {
-        ports.insert(
-            format!("{}/{}", p.container_port, p.protocol),
-            json!([{"HostIp": p.host_ip, "HostPort": p.host_port.to_string()}]),
-        );
-    }
-    let mut nets = serde_json::Map::new();
-    for (name, _, ip) in &a.interfaces {
-        nets.insert(name.clone(), json!({"IPAddress": ip}));
-    }
-    json!({
-        "IPAddress": a.interfaces.first().map(|x| x.2.clone()).unwrap_or_default(),
-        "Ports": ports,
-        "Networks": nets,
-        "SandboxKey": a.netns,
-    })
-}
-
-fn health_status(store: &berth_storage::Store, i: &Info) -> Option<String> {
-    i.config.health.as_ref()?;
-    berth_engine::health::load(store, &i.id).map(|h| h.status)
-}
-
-/// `--label K=V` flags as the map podman shows.
-fn labels_map(labels: &[String]) -> serde_json::Map<String, Value> {
-    labels
-        .iter()
-        .map(|l| {
-            let (k, v) = l.split_once('=').unwrap_or((l, ""));
-            (k.to_string(), json!(v))
-        })
-        .collect()
-}
-
-/// One container as `ps --format json` shows it (podman's field names).
-fn ps_row(store: &berth_storage::Store, i: &Info, now: u64, health: Option<&str>) -> Value {
-    json!({
-        "Id": i.id,
-        "ID": i.id,
-        "Image": i.config.image_name,
-        "ImageID": i.config.image_id,
-        "Command": i.config.args,
-        "Created": i.config.created_ns / 1_000_000_000,
-        "CreatedAt": rfc3339(i.config.created_ns),
-        "State": i.state.status.as_str(),
-        "Status": status_text(i, now, health),
-        "Exited": i.state.status == Status::Exited,
-        "ExitCode": i.state.exit_code.unwrap_or(0),
-        "Pid": i.state.pid(),
-        "Names": i.names,
-        "AutoRemove": i.config.rm,
-        "Ports": ports_text(store, i),
-        "Labels": labels_map(&i.config.process.labels),
-        "Networks": match berth_engine::network::bridge_network(&i.config.process.network) {
-            Some(n) => vec![n.to_string()],
-            None => Vec::new(),
-        },
-        "Mounts": i.config.process.volumes.iter()
-            .filter_map(|v| v.split(':').nth(1).map(String::from))
-            .collect::<Vec<_>>(),
-    })
 }
 
 pub fn ps(store_args: &StoreArgs, a: PsArgs) -> CmdResult {
     let store = store_args.open()?;
-    let mut list = container::list(&store).map_err(|m| Failure {
-        code: 125,
-        message: m,
-    })?;
-    let mut kept = Vec::new();
-    let builder_label = format!("{}=true", berth_build::builder::LABEL);
-    for i in list {
-        if !a.external && i.config.process.labels.contains(&builder_label) {
-            continue;
-        }
-        if ps_filter(&i, &a.filter)? {
-            kept.push(i);
-        }
-    }
-    list = kept;
-    match a.sort.as_str() {
-        "created" => {}
-        "id" => list.sort_by(|x, y| x.id.cmp(&y.id)),
-        "image" => list.sort_by(|x, y| x.config.image_name.cmp(&y.config.image_name)),
-        "names" => list.sort_by(|x, y| x.names.cmp(&y.names)),
-        "status" => list.sort_by_key(|x| x.state.status.as_str()),
-        "size" => list.sort_by_cached_key(|x| sizes(&store, x).0),
-        other => {
-            return Err(Failure {
-                code: 125,
-                message: format!(
-                    "invalid --sort {other:?}: created, id, image, names, size or status"
-                ),
-            });
-        }
-    }
-    // A status filter shows stopped containers without -a, as podman does.
-    let wants_stopped = a
-        .filter
-        .iter()
-        .any(|f| f.starts_with("status=") || f.starts_with("exited="));
-    if !a.all && a.last.is_none() && !wants_stopped {
-        list.retain(|i| matches!(i.state.status, Status::Running | Status::Paused));
-    }
-    if let Some(n) = a.last {
-        list.truncate(n);
-    }
+    let list = views::ps(
+        &store,
+        &views::PsOptions {
+            all: a.all,
+            last: a.last,
+            filters: a.filter.clone(),
+            sort: Some(a.sort.clone()),
+            external: a.external,
+        },
+    )
+    .map_err(view_err)?;
     if a.quiet {
         for i in &list {
             println!("{}", if a.no_trunc { &i.id } else { &i.id[..12] });
@@ -534,19 +339,18 @@ pub fn ps(store_args: &StoreArgs, a: PsArgs) -> CmdResult {
         return Ok(());
     }
     let now = now_ns();
-    let healths: Vec<Option<String>> = list.iter().map(|i| health_status(&store, i)).collect();
+    let entries = views::ps_entries(&store, &list);
     if let Some(f) = &a.format {
-        let mut rows: Vec<Value> = list
+        let mut rows: Vec<Value> = entries
             .iter()
-            .zip(&healths)
-            .map(|(i, h)| ps_row(&store, i, now, h.as_deref()))
+            .map(|e| serde_json::to_value(e).expect("a ps entry serialises"))
             .collect();
         if f != "json" {
             // In templates podman's .Names is the names joined, not a list, and
             // .State the status as the table shows it.
-            for ((r, i), h) in rows.iter_mut().zip(&list).zip(&healths) {
+            for ((r, i), e) in rows.iter_mut().zip(&list).zip(&entries) {
                 r["Names"] = json!(i.names.join(","));
-                r["State"] = json!(status_text(i, now, h.as_deref()));
+                r["State"] = json!(e.status);
                 r["Command"] = json!(i.config.args.join(" "));
                 let ago = human_duration(now.saturating_sub(i.config.created_ns));
                 r["RunningFor"] = json!(ago);
@@ -558,7 +362,7 @@ pub fn ps(store_args: &StoreArgs, a: PsArgs) -> CmdResult {
         }
         if a.size {
             for (r, i) in rows.iter_mut().zip(&list) {
-                let (rw, image) = sizes(&store, i);
+                let (rw, image) = views::sizes(&store, i);
                 r["Size"] = json!(format!(
                     "{} (virtual {})",
                     human_size(rw),
@@ -583,7 +387,7 @@ pub fn ps(store_args: &StoreArgs, a: PsArgs) -> CmdResult {
         head.push("SIZE");
     }
     let mut rows = vec![head.into_iter().map(String::from).collect::<Vec<_>>()];
-    for (i, h) in list.iter().zip(&healths) {
+    for (i, e) in list.iter().zip(&entries) {
         let cmd = i.config.args.join(" ");
         let cmd = if a.no_trunc || cmd.chars().count() <= 20 {
             cmd
@@ -602,12 +406,12 @@ pub fn ps(store_args: &StoreArgs, a: PsArgs) -> CmdResult {
                 "{} ago",
                 human_duration(now.saturating_sub(i.config.created_ns))
             ),
-            status_text(i, now, h.as_deref()),
-            ports_text(&store, i),
+            e.status.clone(),
+            e.ports.clone(),
             i.name().to_string(),
         ]);
         if a.size {
-            let (rw, image) = sizes(&store, i);
+            let (rw, image) = views::sizes(&store, i);
             rows.last_mut().expect("row").push(format!(
                 "{} (virtual {})",
                 human_size(rw),
@@ -628,145 +432,16 @@ pub struct InspectArgs {
     names: Vec<String>,
 }
 
-/// The fields of `podman inspect` that scripts read.
-fn inspect_value(store: &berth_storage::Store, i: &Info) -> Value {
-    let t = |ns: Option<u64>| {
-        ns.map(rfc3339)
-            .unwrap_or_else(|| "0001-01-01T00:00:00Z".into())
-    };
-    let log = berth_engine::container::log_target(store, &i.id);
-    let log_driver = i.config.process.log_driver.as_deref().unwrap_or("k8s-file");
-    let p = &i.config.process;
-    let image_cfg = berth_engine::run::image_config(store, &i.config.image_id).ok();
-    let image = image_cfg.clone().unwrap_or(Value::Null);
-    let strings = berth_engine::spec::strings;
-    // Split as podman shows them: the entrypoint joined, the command alone.
-    let entrypoint = p
-        .entrypoint
-        .clone()
-        .unwrap_or_else(|| strings(&image["Entrypoint"]));
-    let cmd = if !p.command.is_empty() {
-        p.command.clone()
-    } else if p.entrypoint.is_some() {
-        Vec::new()
-    } else {
-        strings(&image["Cmd"])
-    };
-    let labels = labels_map(&p.labels);
-    let stop_signal = p
-        .stop_signal
-        .as_deref()
-        .or(image["StopSignal"].as_str())
-        .and_then(|s| berth_runtime::ops::parse_signal(s).ok())
-        .unwrap_or(15); // SIGTERM
-    let memory = p
-        .memory
-        .as_deref()
-        .and_then(|m| berth_engine::security::parse_bytes(m).ok())
-        .unwrap_or(0);
-    let binds: Vec<&String> = p.volumes.iter().filter(|v| v.starts_with('/')).collect();
-    json!({
-        "Id": i.id,
-        "Created": rfc3339(i.config.created_ns),
-        "Path": i.config.args.first(),
-        "Args": i.config.args.iter().skip(1).collect::<Vec<_>>(),
-        "State": {
-            "Status": i.state.status.as_str(),
-            "Running": matches!(i.state.status, Status::Running | Status::Paused),
-            "Paused": i.state.status == Status::Paused,
-            "Dead": false,
-            "OOMKilled": false,
-            "Error": "",
-            "Pid": i.state.pid(),
-            "ConmonPid": i.state.monitor_pid(),
-            "ExitCode": i.state.exit_code.unwrap_or(0),
-            "StartedAt": t(i.state.started_ns),
-            "FinishedAt": t(i.state.finished_ns),
-            "Health": berth_engine::health::load(store, &i.id)
-                .filter(|_| i.config.health.is_some()),
-        },
-        "RestartCount": i.state.restart_count,
-        "NetworkSettings": network_settings(store, i),
-        "Image": i.config.image_id,
-        "ImageName": i.config.image_name,
-        "OCIRuntime": i.config.process.runtime.as_deref().unwrap_or("berth"),
-        "Name": i.name(),
-        "Config": {
-            "Hostname": i.config.process.hostname.clone().unwrap_or_else(|| i.id[..12].to_string()),
-            "User": i.config.process.user.clone().unwrap_or_default(),
-            // What the process gets: the image's environment under the flags'.
-            "Env": image_cfg
-                .map(|c| berth_engine::spec::env(&c, &p.env))
-                .unwrap_or_else(|| p.env.clone()),
-            "Cmd": cmd,
-            "Entrypoint": entrypoint.join(" "),
-            "Labels": labels,
-            "StopSignal": stop_signal,
-            "Tty": p.tty,
-            "OpenStdin": p.interactive,
-            "Image": i.config.image_name,
-            "WorkingDir": i.config.process.workdir.clone().unwrap_or_else(|| "/".into()),
-        },
-        "LogPath": match &log {
-            berth_engine::logs::Target::File(p) if log_driver == "k8s-file" => p.display().to_string(),
-            _ => String::new(),
-        },
-        "HostConfig": {
-            "LogConfig": {"Type": log_driver},
-            "Binds": binds,
-            "Memory": memory,
-            "Privileged": p.privileged,
-            "AutoRemove": i.config.rm,
-            "RestartPolicy": {"Name": i.config.restart.name()},
-            "NetworkMode": i.config.process.network,
-            "ReadonlyRootfs": i.config.process.read_only,
-            "CapAdd": i.config.process.cap_add,
-            "CapDrop": i.config.process.cap_drop,
-        },
-        "Mounts": mounts_value(store, i),
-    })
-}
-
-/// `.Mounts` as podman shows them: volumes, binds and tmpfs the user asked for.
-fn mounts_value(store: &berth_storage::Store, i: &Info) -> Value {
-    let mut out = Vec::new();
-    for v in &i.config.process.volumes {
-        let parts: Vec<&str> = v.split(':').collect();
-        let (src, dst, opts) = match parts.as_slice() {
-            [s, d] => (*s, *d, ""),
-            [s, d, o] => (*s, *d, *o),
-            _ => continue,
-        };
-        let named = !src.starts_with('/');
-        let source = if named {
-            berth_engine::volumes::volume_dir(store, src)
-                .to_string_lossy()
-                .into_owned()
-        } else {
-            src.to_string()
-        };
-        out.push(json!({
-            "Type": if named { "volume" } else { "bind" },
-            "Name": if named { src } else { "" },
-            "Source": source,
-            "Destination": dst,
-            "RW": !opts.split(',').any(|o| o == "ro"),
-        }));
-    }
-    for t in &i.config.process.tmpfs {
-        let dst = t.split(':').next().unwrap_or(t);
-        out.push(json!({"Type": "tmpfs", "Source": "tmpfs", "Destination": dst, "RW": true}));
-    }
-    Value::Array(out)
-}
-
 pub fn inspect(store_args: &StoreArgs, a: InspectArgs) -> CmdResult {
     let store = store_args.open()?;
     let mut values = Vec::new();
     let mut missing = None;
     for n in &a.names {
         match container::find(&store, n) {
-            Ok(i) => values.push(inspect_value(&store, &i)),
+            Ok(i) => values.push(
+                serde_json::to_value(views::ContainerInspect::of(&store, &i))
+                    .expect("an inspect document serialises"),
+            ),
             // podman inspect also takes images.
             Err(_) if store.image(n).is_ok() => {
                 return crate::commands::images::inspect_local(

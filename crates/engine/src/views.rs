@@ -1,0 +1,565 @@
+//! What the engine reports about containers, as podman's JSON has it: `ps`
+//! entries ([`PsEntry`]) and `inspect` documents ([`ContainerInspect`]). Every
+//! front end serialises these same values (the CLI as JSON, tables or Go
+//! templates; the REST API as its bodies), so none recomputes them.
+
+use std::path::PathBuf;
+
+use berth_storage::Store;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::container::{self, Info, Status, human_duration, now_ns, rfc3339};
+
+/// The label `berth builder` and `build` put on their working containers,
+/// which `ps` leaves out unless asked (`--external`).
+pub const BUILDER_LABEL: &str = "io.berth.builder";
+
+/// Which containers `ps` lists, and in which order.
+#[derive(Clone, Debug, Default)]
+pub struct PsOptions {
+    /// Stopped containers too.
+    pub all: bool,
+    /// Only the N newest (implies `all`).
+    pub last: Option<usize>,
+    /// `KEY=VALUE` filters; the same key twice means either.
+    pub filters: Vec<String>,
+    /// created (default), id, image, names, size or status.
+    pub sort: Option<String>,
+    /// Working containers of builds too.
+    pub external: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ViewError {
+    #[error("invalid filter {0:?}: expected KEY=VALUE")]
+    FilterSyntax(String),
+    #[error("invalid filter {0:?}")]
+    FilterKey(String),
+    #[error("invalid --sort {0:?}: created, id, image, names, size or status")]
+    Sort(String),
+    #[error("{0}")]
+    Store(String),
+}
+
+/// One container as `ps --format json` shows it (podman's field names).
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PsEntry {
+    pub id: String,
+    #[serde(rename = "ID")]
+    pub id_alias: String,
+    pub image: String,
+    #[serde(rename = "ImageID")]
+    pub image_id: String,
+    pub command: Vec<String>,
+    /// Seconds since the epoch.
+    pub created: u64,
+    pub created_at: String,
+    pub state: String,
+    /// As the table's STATUS column: `Up 3 seconds`, `Exited (0) 2 minutes ago`.
+    pub status: String,
+    pub exited: bool,
+    pub exit_code: i32,
+    pub pid: i32,
+    pub names: Vec<String>,
+    pub auto_remove: bool,
+    /// `127.0.0.1:8080->80/tcp, …`.
+    pub ports: String,
+    pub labels: Map<String, Value>,
+    pub networks: Vec<String>,
+    pub mounts: Vec<String>,
+}
+
+/// The containers `ps` shows, newest first unless sorted otherwise.
+pub fn ps(store: &Store, o: &PsOptions) -> Result<Vec<Info>, ViewError> {
+    let builder = format!("{BUILDER_LABEL}=true");
+    let mut list = Vec::new();
+    for i in container::list(store).map_err(ViewError::Store)? {
+        if (o.external || !i.config.process.labels.contains(&builder)) && matches(&i, &o.filters)? {
+            list.push(i);
+        }
+    }
+    sort(store, &mut list, o.sort.as_deref().unwrap_or("created"))?;
+    // A status filter shows stopped containers without -a, as podman does.
+    let wants_stopped = o
+        .filters
+        .iter()
+        .any(|f| f.starts_with("status=") || f.starts_with("exited="));
+    if !o.all && o.last.is_none() && !wants_stopped {
+        list.retain(|i| matches!(i.state.status, Status::Running | Status::Paused));
+    }
+    if let Some(n) = o.last {
+        list.truncate(n);
+    }
+    Ok(list)
+}
+
+fn sort(store: &Store, list: &mut [Info], by: &str) -> Result<(), ViewError> {
+    match by {
+        "created" => {}
+        "id" => list.sort_by(|x, y| x.id.cmp(&y.id)),
+        "image" => list.sort_by(|x, y| x.config.image_name.cmp(&y.config.image_name)),
+        "names" => list.sort_by(|x, y| x.names.cmp(&y.names)),
+        "status" => list.sort_by_key(|x| x.state.status.as_str()),
+        "size" => list.sort_by_cached_key(|x| sizes(store, x).0),
+        other => return Err(ViewError::Sort(other.to_string())),
+    }
+    Ok(())
+}
+
+const FILTER_KEYS: [&str; 6] = ["status", "name", "id", "ancestor", "exited", "label"];
+
+/// Whether a container passes every filter (the same key given twice: either).
+fn matches(i: &Info, filters: &[String]) -> Result<bool, ViewError> {
+    let mut by_key: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for f in filters {
+        let (k, v) = f
+            .split_once('=')
+            .ok_or_else(|| ViewError::FilterSyntax(f.clone()))?;
+        if !FILTER_KEYS.contains(&k) {
+            return Err(ViewError::FilterKey(k.to_string()));
+        }
+        by_key.entry(k).or_default().push(v);
+    }
+    Ok(by_key
+        .iter()
+        .all(|(k, values)| values.iter().any(|v| matches_one(i, k, v))))
+}
+
+fn matches_one(i: &Info, key: &str, v: &str) -> bool {
+    match key {
+        "status" => i.state.status.as_str() == v,
+        "name" => i.names.iter().any(|n| n.contains(v)),
+        "id" => i.id.starts_with(v),
+        "ancestor" => i.config.image_name == v || i.config.image_id.starts_with(v),
+        "exited" => i.state.exit_code.map(|c| c.to_string()).as_deref() == Some(v),
+        "label" => i
+            .config
+            .process
+            .labels
+            .iter()
+            .any(|l| match v.split_once('=') {
+                Some(_) => l == v,
+                None => l.split('=').next() == Some(v),
+            }),
+        _ => false,
+    }
+}
+
+/// Bytes a container has written (its layer), and its image's size.
+pub fn sizes(store: &Store, i: &Info) -> (u64, u64) {
+    fn du(p: &std::path::Path) -> u64 {
+        let Ok(md) = std::fs::symlink_metadata(p) else {
+            return 0;
+        };
+        if !md.is_dir() {
+            return if md.is_file() { md.len() } else { 0 };
+        }
+        std::fs::read_dir(p)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| du(&e.path()))
+            .sum()
+    }
+    let rw = store
+        .container(&i.id)
+        .ok()
+        .and_then(|c| store.layer(&c.layer).ok())
+        .map(|l| du(&store.layer_path(&l)))
+        .unwrap_or(0);
+    let image = store
+        .image(&i.config.image_id)
+        .map(|im| im.size)
+        .unwrap_or(0);
+    (rw, image)
+}
+
+/// The healthcheck's status, for containers that have one.
+pub fn health_status(store: &Store, i: &Info) -> Option<String> {
+    i.config.health.as_ref()?;
+    crate::health::load(store, &i.id).map(|h| h.status)
+}
+
+/// The STATUS column: `Up 3 seconds (healthy)`, `Exited (1) 2 minutes ago` …
+pub fn status_text(i: &Info, now: u64, health: Option<&str>) -> String {
+    let since = |t: Option<u64>| human_duration(now.saturating_sub(t.unwrap_or(now)));
+    match i.state.status {
+        Status::Created => "Created".into(),
+        Status::Running => match health {
+            Some(h) => format!("Up {} ({h})", since(i.state.started_ns)),
+            None => format!("Up {}", since(i.state.started_ns)),
+        },
+        Status::Paused => format!("Up {} (Paused)", since(i.state.started_ns)),
+        Status::Exited => match i.state.exit_code {
+            Some(c) => format!("Exited ({c}) {} ago", since(i.state.finished_ns)),
+            None => "Exited".into(),
+        },
+    }
+}
+
+/// `127.0.0.1:8080->80/tcp, …` from the container's published ports.
+pub fn ports_text(store: &Store, i: &Info) -> String {
+    crate::network::attachment(store, &i.id)
+        .map(|a| {
+            a.ports
+                .iter()
+                .map(|p| {
+                    format!(
+                        "{}:{}->{}/{}",
+                        p.host_ip, p.host_port, p.container_port, p.protocol
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default()
+}
+
+/// `--label K=V` flags as the map podman shows.
+pub fn labels_map(labels: &[String]) -> Map<String, Value> {
+    labels
+        .iter()
+        .map(|l| {
+            let (k, v) = l.split_once('=').unwrap_or((l, ""));
+            (k.to_string(), Value::String(v.to_string()))
+        })
+        .collect()
+}
+
+impl PsEntry {
+    pub fn of(store: &Store, i: &Info, now: u64, health: Option<&str>) -> PsEntry {
+        PsEntry {
+            id: i.id.clone(),
+            id_alias: i.id.clone(),
+            image: i.config.image_name.clone(),
+            image_id: i.config.image_id.clone(),
+            command: i.config.args.clone(),
+            created: i.config.created_ns / 1_000_000_000,
+            created_at: rfc3339(i.config.created_ns),
+            state: i.state.status.as_str().to_string(),
+            status: status_text(i, now, health),
+            exited: i.state.status == Status::Exited,
+            exit_code: i.state.exit_code.unwrap_or(0),
+            pid: i.state.pid(),
+            names: i.names.clone(),
+            auto_remove: i.config.rm,
+            ports: ports_text(store, i),
+            labels: labels_map(&i.config.process.labels),
+            networks: crate::network::bridge_network(&i.config.process.network)
+                .map(|n| vec![n.to_string()])
+                .unwrap_or_default(),
+            mounts: i
+                .config
+                .process
+                .volumes
+                .iter()
+                .filter_map(|v| v.split(':').nth(1).map(String::from))
+                .collect(),
+        }
+    }
+}
+
+/// `podman inspect` of a container: the fields scripts read.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ContainerInspect {
+    pub id: String,
+    pub created: String,
+    pub path: Option<String>,
+    pub args: Vec<String>,
+    pub state: InspectState,
+    pub restart_count: u32,
+    pub network_settings: NetworkSettings,
+    pub image: String,
+    pub image_name: String,
+    #[serde(rename = "OCIRuntime")]
+    pub oci_runtime: String,
+    pub name: String,
+    pub config: InspectConfig,
+    pub log_path: String,
+    pub host_config: HostConfig,
+    pub mounts: Vec<InspectMount>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct InspectState {
+    pub status: String,
+    pub running: bool,
+    pub paused: bool,
+    pub dead: bool,
+    #[serde(rename = "OOMKilled")]
+    pub oom_killed: bool,
+    pub error: String,
+    pub pid: i32,
+    pub conmon_pid: i32,
+    pub exit_code: i32,
+    pub started_at: String,
+    pub finished_at: String,
+    pub health: Option<crate::health::Health>,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct NetworkSettings {
+    #[serde(rename = "IPAddress")]
+    pub ip_address: String,
+    /// `PORT/PROTO` → the host ends it is published on.
+    pub ports: Map<String, Value>,
+    pub networks: Map<String, Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sandbox_key: Option<PathBuf>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct InspectConfig {
+    pub hostname: String,
+    pub user: String,
+    /// What the process gets: the image's environment under the flags'.
+    pub env: Vec<String>,
+    pub cmd: Vec<String>,
+    pub entrypoint: String,
+    pub labels: Map<String, Value>,
+    pub stop_signal: i32,
+    pub tty: bool,
+    pub open_stdin: bool,
+    pub image: String,
+    pub working_dir: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct HostConfig {
+    pub log_config: LogConfig,
+    pub binds: Vec<String>,
+    pub memory: i64,
+    pub privileged: bool,
+    pub auto_remove: bool,
+    pub restart_policy: RestartPolicyView,
+    pub network_mode: String,
+    pub readonly_rootfs: bool,
+    pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct LogConfig {
+    #[serde(rename = "Type")]
+    pub kind: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct RestartPolicyView {
+    #[serde(rename = "Name")]
+    pub name: String,
+}
+
+/// A volume, bind or tmpfs the user asked for.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct InspectMount {
+    #[serde(rename = "Type")]
+    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub source: String,
+    pub destination: String,
+    #[serde(rename = "RW")]
+    pub rw: bool,
+}
+
+fn time_or_zero(ns: Option<u64>) -> String {
+    ns.map(rfc3339)
+        .unwrap_or_else(|| "0001-01-01T00:00:00Z".into())
+}
+
+impl ContainerInspect {
+    pub fn of(store: &Store, i: &Info) -> ContainerInspect {
+        let p = &i.config.process;
+        let log_driver = p.log_driver.as_deref().unwrap_or("k8s-file");
+        let log_path = match container::log_target(store, &i.id) {
+            crate::logs::Target::File(path) if log_driver == "k8s-file" => {
+                path.display().to_string()
+            }
+            _ => String::new(),
+        };
+        ContainerInspect {
+            id: i.id.clone(),
+            created: rfc3339(i.config.created_ns),
+            path: i.config.args.first().cloned(),
+            args: i.config.args.iter().skip(1).cloned().collect(),
+            state: InspectState::of(store, i),
+            restart_count: i.state.restart_count,
+            network_settings: NetworkSettings::of(store, i),
+            image: i.config.image_id.clone(),
+            image_name: i.config.image_name.clone(),
+            oci_runtime: p.runtime.clone().unwrap_or_else(|| "berth".into()),
+            name: i.name().to_string(),
+            config: InspectConfig::of(store, i),
+            log_path,
+            host_config: HostConfig {
+                log_config: LogConfig {
+                    kind: log_driver.to_string(),
+                },
+                binds: p
+                    .volumes
+                    .iter()
+                    .filter(|v| v.starts_with('/'))
+                    .cloned()
+                    .collect(),
+                memory: p
+                    .memory
+                    .as_deref()
+                    .and_then(|m| crate::security::parse_bytes(m).ok())
+                    .unwrap_or(0),
+                privileged: p.privileged,
+                auto_remove: i.config.rm,
+                restart_policy: RestartPolicyView {
+                    name: i.config.restart.name(),
+                },
+                network_mode: p.network.clone(),
+                readonly_rootfs: p.read_only,
+                cap_add: p.cap_add.clone(),
+                cap_drop: p.cap_drop.clone(),
+            },
+            mounts: mounts(store, i),
+        }
+    }
+}
+
+impl InspectState {
+    fn of(store: &Store, i: &Info) -> InspectState {
+        InspectState {
+            status: i.state.status.as_str().to_string(),
+            running: matches!(i.state.status, Status::Running | Status::Paused),
+            paused: i.state.status == Status::Paused,
+            dead: false,
+            oom_killed: false,
+            error: String::new(),
+            pid: i.state.pid(),
+            conmon_pid: i.state.monitor_pid(),
+            exit_code: i.state.exit_code.unwrap_or(0),
+            started_at: time_or_zero(i.state.started_ns),
+            finished_at: time_or_zero(i.state.finished_ns),
+            health: crate::health::load(store, &i.id).filter(|_| i.config.health.is_some()),
+        }
+    }
+}
+
+impl NetworkSettings {
+    fn of(store: &Store, i: &Info) -> NetworkSettings {
+        let Some(a) = crate::network::attachment(store, &i.id) else {
+            return NetworkSettings::default();
+        };
+        let mut ports = Map::new();
+        for p in &a.ports {
+            ports.insert(
+                format!("{}/{}", p.container_port, p.protocol),
+                serde_json::json!([{"HostIp": p.host_ip, "HostPort": p.host_port.to_string()}]),
+            );
+        }
+        let mut networks = Map::new();
+        for (name, _, ip) in &a.interfaces {
+            networks.insert(name.clone(), serde_json::json!({"IPAddress": ip}));
+        }
+        NetworkSettings {
+            ip_address: a
+                .interfaces
+                .first()
+                .map(|x| x.2.clone())
+                .unwrap_or_default(),
+            ports,
+            networks,
+            sandbox_key: Some(a.netns),
+        }
+    }
+}
+
+impl InspectConfig {
+    fn of(store: &Store, i: &Info) -> InspectConfig {
+        let p = &i.config.process;
+        let image_cfg = crate::run::image_config(store, &i.config.image_id).ok();
+        let image = image_cfg.clone().unwrap_or(Value::Null);
+        let strings = crate::spec::strings;
+        // Split as podman shows them: the entrypoint joined, the command alone.
+        let entrypoint = p
+            .entrypoint
+            .clone()
+            .unwrap_or_else(|| strings(&image["Entrypoint"]));
+        let cmd = if !p.command.is_empty() {
+            p.command.clone()
+        } else if p.entrypoint.is_some() {
+            Vec::new()
+        } else {
+            strings(&image["Cmd"])
+        };
+        InspectConfig {
+            hostname: p.hostname.clone().unwrap_or_else(|| i.id[..12].to_string()),
+            user: p.user.clone().unwrap_or_default(),
+            env: image_cfg
+                .map(|c| crate::spec::env(&c, &p.env))
+                .unwrap_or_else(|| p.env.clone()),
+            cmd,
+            entrypoint: entrypoint.join(" "),
+            labels: labels_map(&p.labels),
+            stop_signal: p
+                .stop_signal
+                .as_deref()
+                .or(image["StopSignal"].as_str())
+                .and_then(|s| berth_runtime::ops::parse_signal(s).ok())
+                .unwrap_or(libc::SIGTERM),
+            tty: p.tty,
+            open_stdin: p.interactive,
+            image: i.config.image_name.clone(),
+            working_dir: p.workdir.clone().unwrap_or_else(|| "/".into()),
+        }
+    }
+}
+
+/// `.Mounts` as podman shows them: volumes, binds and tmpfs the user asked for.
+fn mounts(store: &Store, i: &Info) -> Vec<InspectMount> {
+    let mut out = Vec::new();
+    for v in &i.config.process.volumes {
+        let parts: Vec<&str> = v.split(':').collect();
+        let (src, dst, opts) = match parts.as_slice() {
+            [s, d] => (*s, *d, ""),
+            [s, d, o] => (*s, *d, *o),
+            _ => continue,
+        };
+        let named = !src.starts_with('/');
+        out.push(InspectMount {
+            kind: if named { "volume" } else { "bind" }.into(),
+            name: Some(if named { src } else { "" }.to_string()),
+            source: if named {
+                crate::volumes::volume_dir(store, src)
+                    .to_string_lossy()
+                    .into_owned()
+            } else {
+                src.to_string()
+            },
+            destination: dst.to_string(),
+            rw: !opts.split(',').any(|o| o == "ro"),
+        });
+    }
+    for t in &i.config.process.tmpfs {
+        out.push(InspectMount {
+            kind: "tmpfs".into(),
+            name: None,
+            source: "tmpfs".into(),
+            destination: t.split(':').next().unwrap_or(t).to_string(),
+            rw: true,
+        });
+    }
+    out
+}
+
+/// `ps` entries for the containers `ps` shows, with the time they are judged at.
+pub fn ps_entries(store: &Store, list: &[Info]) -> Vec<PsEntry> {
+    let now = now_ns();
+    list.iter()
+        .map(|i| PsEntry::of(store, i, now, health_status(store, i).as_deref()))
+        .collect()
+}
