@@ -436,19 +436,13 @@ pub fn exec(store: &Store, name: &str, r: &ExecRequest) -> Result<i32, Failure> 
     let socket = crate::attach::socket_path(store, &info.id).with_extension("exec");
     let pid_file = dir.join(format!("exec-{}.pid", std::process::id()));
     sys::set_child_subreaper().map_err(engine)?;
-    let master = crate::terminal::receive_master(&socket).map_err(engine)?;
+    let console = crate::terminal::ConsoleSocket::bind(&socket).map_err(engine)?;
     opts.tty = true;
     opts.detach = true;
     opts.console_socket = Some(socket.clone());
     opts.pid_file = Some(pid_file.clone());
-    let started = rt.exec(&opts);
-    if started.is_err() {
-        let _ = std::os::unix::net::UnixStream::connect(&socket);
-    }
-    let master = master.join().expect("console thread");
-    let _ = std::fs::remove_file(&socket);
-    started.map_err(Failure::from)?;
-    let master = master.map_err(engine)?;
+    rt.exec(&opts).map_err(Failure::from)?;
+    let master = console.receive().map_err(engine)?;
     let pid: i32 = std::fs::read_to_string(&pid_file)
         .ok()
         .and_then(|s| s.trim().parse().ok())

@@ -252,17 +252,13 @@ fn start_with_terminal(
     } else {
         std::env::temp_dir().join(format!("berth-{}.console", &info.id[..12]))
     };
-    let master = crate::terminal::receive_master(&socket).map_err(engine)?;
+    let console = crate::terminal::ConsoleSocket::bind(&socket).map_err(engine)?;
     let pid_file = bundle.join("pidfile");
     let oci = crate::oci::Oci::of(store, info.config.process.runtime.as_deref())?;
-    let started = oci.run_detached(&info.id, bundle, &pid_file, Some(&socket));
-    if started.is_err() {
-        let _ = std::os::unix::net::UnixStream::connect(&socket);
-    }
-    let master = master.join().expect("console thread");
-    let _ = std::fs::remove_file(&socket);
-    started?;
-    let master = master.map_err(|e| RunError::Engine(format!("container terminal: {e}")))?;
+    oci.run_detached(&info.id, bundle, &pid_file, Some(console.path()))?;
+    let master = console
+        .receive()
+        .map_err(|e| RunError::Engine(format!("container terminal: {e}")))?;
     let pid = running(store, &info.id, &pid_file)?;
     let input = if info.config.process.interactive {
         Some(File::from(

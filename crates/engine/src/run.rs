@@ -5,6 +5,7 @@
 
 use crate::container::{self, ContainerConfig, ContainerState, Info, Status, now_ns};
 use crate::spec::{self, ProcessOptions};
+use crate::terminal::ConsoleSocket;
 use crate::volumes;
 use berth_runtime::create::{self, Runtime};
 use berth_runtime::pid::Pid;
@@ -428,25 +429,15 @@ fn console_socket_path(store: &Store, id: &str) -> PathBuf {
 /// `run -t`: the runtime hands the terminal over a console socket; this process
 /// copies between it and the user's terminal, then reaps the container.
 fn run_with_terminal(store: &Store, c: &Info, bundle: PathBuf) -> Result<i32, RunError> {
-    let socket = console_socket_path(store, &c.id);
-    let master = crate::terminal::receive_master(&socket).map_err(engine)?;
+    let console = ConsoleSocket::bind(&console_socket_path(store, &c.id)).map_err(engine)?;
     let pid_file = bundle.join("pidfile");
     let oci = crate::oci::Oci::of(store, c.config.process.runtime.as_deref())?;
     crate::sys::set_child_subreaper().map_err(engine)?;
-    let created = oci.run_detached(&c.id, &bundle, &pid_file, Some(&socket));
-    if let Err(e) = created {
-        // Unblock the listener thread so it can end.
-        let _ = std::os::unix::net::UnixStream::connect(&socket);
-        let _ = master.join();
-        let _ = std::fs::remove_file(&socket);
-        return Err(e);
-    }
-    let master = master
-        .join()
-        .expect("console thread")
+    oci.run_detached(&c.id, &bundle, &pid_file, Some(console.path()))?;
+    let master = console
+        .receive()
         .map_err(|e| engine(format!("container terminal: {e}")))?;
     let pid = started_pid(store, &c.id, &pid_file)?;
-    let _ = std::fs::remove_file(&socket);
     crate::terminal::proxy(master, c.config.process.interactive);
     let code = crate::sys::wait_pid(pid.get()).map_err(engine)?;
     oci.delete(&c.id);

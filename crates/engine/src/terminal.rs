@@ -6,21 +6,55 @@ use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::net::UnixListener;
-use std::path::Path;
-use std::thread::JoinHandle;
+use std::path::{Path, PathBuf};
 
 use crate::sys;
 
-/// Listens on `path` for the runtime's one connection carrying the terminal.
-pub fn receive_master(path: &Path) -> std::io::Result<JoinHandle<std::io::Result<OwnedFd>>> {
-    let _ = std::fs::remove_file(path);
-    let listener = UnixListener::bind(path)?;
-    Ok(std::thread::spawn(move || {
-        let (conn, _) = listener.accept()?;
+/// The console socket a runtime sends the container's terminal over
+/// (`--console-socket`). Nothing accepts while the runtime works: its
+/// connection waits in the listener's backlog with the terminal already sent,
+/// and is taken after the runtime returns. So no thread runs beside the
+/// built-in runtime, which forks the container's process from this one (a
+/// fork beside another thread may inherit a lock that thread held).
+pub struct ConsoleSocket {
+    listener: UnixListener,
+    path: PathBuf,
+}
+
+impl ConsoleSocket {
+    /// Listens on `path` (replacing a stale socket there).
+    pub fn bind(path: &Path) -> std::io::Result<ConsoleSocket> {
+        let _ = std::fs::remove_file(path);
+        Ok(ConsoleSocket {
+            listener: UnixListener::bind(path)?,
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The terminal the runtime sent while it created the process.
+    pub fn receive(self) -> std::io::Result<OwnedFd> {
+        self.listener.set_nonblocking(true)?;
+        let (conn, _) = self.listener.accept().map_err(|e| match e.kind() {
+            std::io::ErrorKind::WouldBlock => {
+                std::io::Error::other("the runtime did not connect to the console socket")
+            }
+            _ => e,
+        })?;
+        conn.set_nonblocking(false)?;
         let mut buf = [0u8; 64];
         let (_, fd) = berth_runtime::sys::recv_fd(conn.as_raw_fd(), &mut buf)?;
         fd.ok_or_else(|| std::io::Error::other("the runtime sent no terminal"))
-    }))
+    }
+}
+
+impl Drop for ConsoleSocket {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
 }
 
 /// Copies the user's stdin (when `interactive`) to the terminal and the terminal

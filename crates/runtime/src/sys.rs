@@ -80,11 +80,33 @@ pub fn unshare(flags: libc::c_int) -> io::Result<()> {
     cvt(unsafe { libc::unshare(flags) }).map(drop)
 }
 
+/// How many threads this process has (`/proc/self/stat` field 20).
+pub fn threads() -> io::Result<u64> {
+    let stat = std::fs::read_to_string("/proc/self/stat")?;
+    stat.rfind(')')
+        .and_then(|i| stat.get(i + 2..))
+        .and_then(|rest| rest.split(' ').nth(17))
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| io::Error::other("/proc/self/stat: no thread count"))
+}
+
 /// fork(2) with namespace flags: `clone(flags | SIGCHLD)` with no new stack, so the
 /// child continues on a copy of the caller's stack exactly as after fork. Returns 0 in
-/// the child. berth-oci is single-threaded, so the child may allocate freely.
+/// the child.
+///
+/// The raw clone runs none of libc's fork handlers, so a lock another thread held
+/// (malloc's, stdio's) would stay locked forever in the child, which allocates.
+/// The caller must therefore be single-threaded; that is checked here, and a
+/// multi-threaded caller gets an error instead of a child that may hang.
 pub fn clone_fork(flags: libc::c_int) -> io::Result<libc::pid_t> {
-    // SAFETY: with a null stack the raw clone behaves as fork; the caller is single-threaded.
+    let n = threads()?;
+    if n != 1 {
+        return Err(io::Error::other(format!(
+            "the runtime forks the container's process, which needs a single-threaded caller (this process has {n} threads)"
+        )));
+    }
+    // SAFETY: with a null stack the raw clone behaves as fork; the caller was
+    // just found single-threaded, so no lock can be held by another thread.
     let ret = unsafe {
         libc::syscall(
             libc::SYS_clone,
@@ -96,6 +118,27 @@ pub fn clone_fork(flags: libc::c_int) -> io::Result<libc::pid_t> {
         )
     };
     cvt_long(ret).map(|p| p as libc::pid_t)
+}
+
+#[cfg(test)]
+mod fork_tests {
+    #[test]
+    fn a_multi_threaded_caller_cannot_fork() {
+        // The test harness runs this on a thread of its own: more than one.
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let other = std::thread::spawn(move || rx.recv());
+        match super::clone_fork(0) {
+            // SAFETY: the child of a fork that should not have happened leaves at once.
+            Ok(0) => unsafe { libc::_exit(0) },
+            Ok(pid) => {
+                let _ = super::waitpid(pid, 0);
+                panic!("forked beside another thread");
+            }
+            Err(e) => assert!(e.to_string().contains("single-threaded"), "{e}"),
+        }
+        drop(tx);
+        let _ = other.join();
+    }
 }
 
 pub fn fork() -> io::Result<libc::pid_t> {
