@@ -51,3 +51,15 @@ fn wait_on_a_container_that_never_ran_answers_at_once() {
     assert_ne!(st.run(&["start", "idle"]).code, 0);
     assert_eq!(st.ok(&["wait", "idle"]).stdout, "0\n");
 }
+
+#[test]
+fn rm_ignore_skips_what_is_gone_and_rm_all_takes_what_is_there() {
+    let st = TestStore::with_busybox();
+    st.ok(&["create", "--name", "here", "localhost/bb:1", "true"]);
+    let r = st.run(&["rm", "gone"]);
+    assert_eq!(r.code, 1, "rm of a missing container: {}", r.stderr);
+    let r = st.ok(&["rm", "--ignore", "gone", "here"]);
+    assert_eq!(r.stdout, "here\n");
+    // podman's system tests start every test with this line.
+    st.ok(&["rm", "-t", "0", "--all", "--force", "--ignore"]);
+}

@@ -437,7 +437,7 @@ fn network_connect_and_disconnect() {
     ]);
     assert_eq!(r.stdout, "front bridge\n");
     assert_eq!(run(&["network", "exists", "front"]).code, 0);
-    let pruned = ok(&["network", "prune"]).stdout;
+    let pruned = ok(&["network", "prune", "-f"]).stdout;
     assert_eq!(pruned, "back\nfront\n");
     assert_eq!(run(&["network", "exists", "front"]).code, 1);
 }

@@ -286,7 +286,7 @@ pub fn stop(store: &Store, name: &str, timeout: Option<u64>) -> Result<Info, Fai
         signal_init(&info, stop_signal)?;
         if wait_stopped(&info, Some(Duration::from_secs(timeout))) {
             finish_orphan(store, &info);
-            return find(store, &info.id);
+            return Ok(after_stop(store, info));
         }
     }
     // Killing the pid namespace's init kills every process in it.
@@ -294,7 +294,13 @@ pub fn stop(store: &Store, name: &str, timeout: Option<u64>) -> Result<Info, Fai
     oci(store, &info)?.kill_all(&info.id, libc::SIGKILL);
     wait_stopped(&info, None);
     finish_orphan(store, &info);
-    find(store, &info.id)
+    Ok(after_stop(store, info))
+}
+
+/// The container as it is after a stop; a `--rm` container its monitor
+/// removed meanwhile is reported as it was, stopped all the same.
+fn after_stop(store: &Store, info: Info) -> Info {
+    find(store, &info.id).unwrap_or(info)
 }
 
 /// Removes a container; a running one only with `force` (after killing it).

@@ -185,6 +185,9 @@ pub struct RmArgs {
     /// (default 0: it is killed at once, as docker's rm -f does).
     #[arg(short = 't', long = "time", default_value_t = 0)]
     time: u64,
+    /// A container that does not exist is not an error.
+    #[arg(short, long)]
+    ignore: bool,
     #[arg(required_unless_present = "all")]
     names: Vec<String>,
 }
@@ -203,7 +206,13 @@ pub fn rm(store_args: &StoreArgs, a: RmArgs) -> CmdResult {
     } else {
         a.names
     };
+    // With -a, one that went meanwhile (a --rm container its monitor removed)
+    // is as good as removed.
+    let ignore = a.ignore || a.all;
     each(&names, |n| {
+        if ignore && container::find(&store, n).is_err() {
+            return Ok(());
+        }
         let info = if a.volumes {
             lifecycle::remove_with_volumes(&store, n, a.force, a.time)
         } else {
@@ -747,9 +756,9 @@ pub fn healthcheck(store_args: &StoreArgs, a: HealthcheckArgs) -> CmdResult {
 
 #[derive(Args)]
 pub struct CpArgs {
-    /// [CONTAINER:]PATH
+    /// [CONTAINER:]PATH, or `-` for a tar archive on stdin
     source: String,
-    /// [CONTAINER:]PATH
+    /// [CONTAINER:]PATH, or `-` for a tar archive on stdout
     destination: String,
 }
 
@@ -764,6 +773,19 @@ pub fn cp(store_args: &StoreArgs, a: CpArgs) -> CmdResult {
     let src = split_container(&store, &a.source);
     let dst = split_container(&store, &a.destination);
     let r = match (src, dst) {
+        // `-` is a tar on stdout or stdin, as podman has it.
+        (Some((c, p)), None) if a.destination == "-" => {
+            let mut out = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout());
+            berth_engine::copy::copy_out_stream(&store, c, p, &mut out).and_then(|()| {
+                std::io::Write::flush(&mut out).map_err(|e| lifecycle::Failure {
+                    code: 125,
+                    message: e.to_string(),
+                })
+            })
+        }
+        (None, Some((c, p))) if a.source == "-" => {
+            berth_engine::copy::copy_in_stream(&store, std::io::stdin(), c, p)
+        }
         (Some((c, p)), None) => {
             berth_engine::copy::copy_out(&store, c, p, std::path::Path::new(&a.destination))
         }

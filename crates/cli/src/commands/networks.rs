@@ -32,7 +32,14 @@ enum NetworkCommand {
     /// Exit 0 if the network exists, 1 if not.
     Exists(NameArg),
     /// Remove the networks no container uses (the default one stays).
-    Prune,
+    Prune(PruneArgs),
+}
+
+#[derive(Args)]
+struct PruneArgs {
+    /// Do not ask for confirmation.
+    #[arg(short, long)]
+    force: bool,
 }
 
 #[derive(Args)]
@@ -221,7 +228,12 @@ pub fn run(store_args: &StoreArgs, a: NetworkArgs) -> CmdResult {
                 });
             }
         }
-        NetworkCommand::Prune => {
+        NetworkCommand::Prune(p) => {
+            let warning =
+                "WARNING! This will remove all networks not used by at least one container.";
+            if !p.force && !crate::prompt::confirm(warning) {
+                return Ok(());
+            }
             for n in network::list(&store) {
                 if n.name != network::DEFAULT && network::remove(&store, &n.name).is_ok() {
                     println!("{}", n.name);
