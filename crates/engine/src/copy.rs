@@ -4,7 +4,13 @@
 //! both of which resolve every path inside the root they work in, so symlinks
 //! in a (possibly running, possibly hostile) container cannot redirect the copy
 //! to the host (CVE-2018-15664, CVE-2019-10152).
+//!
+//! `cp CTR:SRC -` and `cp - CTR:DIR` (podman's streams) write the same tar to
+//! stdout, and extract one from stdin with the same extractor.
 
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
 use berth_storage::Store;
@@ -199,6 +205,139 @@ pub fn copy_in(store: &Store, src: &Path, name: &str, dest: &str) -> Result<(), 
     })
 }
 
+/// `cp CONTAINER:SRC -`: SRC as a tar on `out`, its top entry named after
+/// it (`etc`, `etc/passwd` …; the root's entries are named from the root).
+pub fn copy_out_stream(
+    store: &Store,
+    name: &str,
+    src: &str,
+    out: &mut (dyn Write + Send),
+) -> Result<(), Failure> {
+    let rel = in_container(src)?;
+    let top = match rel.file_name() {
+        Some(n) => n.to_string_lossy().into_owned(),
+        None => String::new(),
+    };
+    with_tree(store, name, &rel, false, |tree, rel| {
+        archive::tar_in_root(tree, rel, &top, out)
+            .map(drop)
+            .map_err(|e| fail(format!("{src}: {e}")))
+    })
+}
+
+/// `cp - CONTAINER:DEST`: extracts a tar (plain, gzip or zstd) read from
+/// `input` into the directory DEST, as podman does; DEST must exist.
+pub fn copy_in_stream(
+    store: &Store,
+    input: impl Read + Send,
+    name: &str,
+    dest: &str,
+) -> Result<(), Failure> {
+    let input = tar_stream(input)?;
+    let dest_rel = in_container(dest)?;
+    with_tree(store, name, &dest_rel, true, |tree, rel| {
+        let dir = open_dir_in_root(tree, rel).map_err(|e| {
+            fail(format!(
+                "destination must be a directory when copying from stdin: {dest}: {e}"
+            ))
+        })?;
+        // The extractor opens this very directory again through its
+        // descriptor, so a symlink the container swaps in on the way cannot
+        // redirect it; below it, it follows no symlink and refuses `..` and
+        // absolute names (a hostile archive stays inside the directory).
+        let at = PathBuf::from(format!("/proc/self/fd/{}", dir.as_raw_fd()));
+        let mut opts = ApplyOptions::new(WhiteoutMode::Literal);
+        opts.sync = false;
+        archive::apply_layer(input, &at, &opts, None)
+            .map(drop)
+            .map_err(|e| {
+                let shown = format!("{name}:{}", Path::new("/").join(&dest_rel).display());
+                fail(e.to_string().replace(&at.display().to_string(), &shown))
+            })
+    })
+}
+
+/// The decompressed stream, once its first block is seen to be a tar header
+/// (podman refuses anything else, an empty stream included).
+fn tar_stream<'a>(input: impl Read + Send + 'a) -> Result<impl Read + 'a, Failure> {
+    let not_tar = || fail("source must be a (compressed) tar archive when copying from stdin");
+    let (kind, sniffed) = berth_image::blob::sniff(input).map_err(|_| not_tar())?;
+    let mut plain = berth_image::blob::decompress(sniffed, kind);
+    let mut head = Vec::with_capacity(512);
+    (&mut plain)
+        .take(512)
+        .read_to_end(&mut head)
+        .map_err(|_| not_tar())?;
+    if !is_tar_header(&head) {
+        return Err(not_tar());
+    }
+    Ok(std::io::Cursor::new(head).chain(plain))
+}
+
+/// Whether `block` is a tar header: 512 bytes whose checksum field matches
+/// their sum (counting that field as spaces), as tar readers check it.
+fn is_tar_header(block: &[u8]) -> bool {
+    let Ok(b) = <&[u8; 512]>::try_from(block) else {
+        return false;
+    };
+    let Ok(stored) = tar::Header::from_byte_slice(b).cksum() else {
+        return false;
+    };
+    let sum: u32 = b
+        .iter()
+        .enumerate()
+        .map(|(i, &x)| {
+            if (148..156).contains(&i) {
+                32
+            } else {
+                u32::from(x)
+            }
+        })
+        .sum();
+    stored == sum
+}
+
+/// `struct open_how` of linux/openat2.h (libc's cannot be built outside it).
+#[repr(C)]
+struct OpenHow {
+    flags: u64,
+    mode: u64,
+    resolve: u64,
+}
+
+/// Opens the directory `rel` resolved inside `root` as the container sees it:
+/// openat2 with `RESOLVE_IN_ROOT`, so neither `..` nor a symlink leaves `root`.
+fn open_dir_in_root(root: &Path, rel: &Path) -> std::io::Result<OwnedFd> {
+    let root_fd = std::fs::File::open(root)?;
+    let rel = if rel.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        rel
+    };
+    let c_rel = std::ffi::CString::new(rel.as_os_str().as_bytes())?;
+    let how = OpenHow {
+        flags: (libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC) as u64,
+        mode: 0,
+        resolve: libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS,
+    };
+    // SAFETY: the descriptor is open, `c_rel` is NUL-terminated and `how` is an
+    // open_how of the size passed; all outlive the call.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            root_fd.as_raw_fd(),
+            c_rel.as_ptr(),
+            &how as *const OpenHow,
+            std::mem::size_of::<OpenHow>(),
+        )
+    };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: openat2 returned a new descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
+
 /// `export`: the container's whole filesystem as a tar, entries named from its root.
 pub fn export(
     store: &Store,
@@ -210,4 +349,24 @@ pub fn export(
             .map(drop)
             .map_err(fail)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn knows_a_tar_header() {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_ustar();
+        h.set_size(3);
+        b.append_data(&mut h, "f", &b"abc"[..]).unwrap();
+        let tar = b.into_inner().unwrap();
+        assert!(is_tar_header(&tar[..512]));
+        assert!(!is_tar_header(&[0u8; 512]));
+        assert!(!is_tar_header(&tar[..100]));
+        let mut bad = tar[..512].to_vec();
+        bad[0] ^= 1;
+        assert!(!is_tar_header(&bad));
+    }
 }
