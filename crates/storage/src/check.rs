@@ -3,11 +3,14 @@
 //! Each pulled layer's tree is verified against the tree checksum recorded when it was
 //! applied (see [`crate::archive::tree`]; re-tarring cannot reproduce the original
 //! tar's bytes, so the diff ID itself cannot be re-derived), and its kept blob against
-//! its compressed digest. The metadata is checked for consistency: layers' parents
-//! exist, images' layers and files exist, names are unique, containers' images and
-//! layers exist; staging entries and directories no record names are leftovers.
-//! With `repair`, damaged layers go with the images built on them, broken records are
-//! dropped and leftovers removed.
+//! its compressed digest (and every other blob kept for it). The metadata is checked for
+//! consistency: layers' parents exist, images' layers and files exist, every layer
+//! blob an image's manifests name is kept for its layer (else `save` and `push` fail
+//! on it), names are unique, containers' images and layers exist; staging entries and
+//! directories no record names are leftovers.
+//! With `repair`, damaged layers go with the images built on them, images naming blobs
+//! the store does not keep are mended (see `mend.rs`) or removed, broken records
+//! are dropped and leftovers removed.
 
 use std::collections::{HashMap, HashSet};
 use std::fs::{self, File};
@@ -18,6 +21,7 @@ use berth_image::digest::{Algorithm, Digester};
 
 use crate::archive::verify_tree;
 use crate::error::{IoContext, Result};
+use crate::images::Image;
 use crate::lock::LockFile;
 use crate::store::{State, Store, remove_all};
 
@@ -50,6 +54,14 @@ pub enum Problem {
     },
     ImageFilesMissing {
         image: String,
+    },
+    /// One of the image's manifests names a layer blob its layer does not keep, so
+    /// neither `save` nor `push` can serve the image as that manifest describes it.
+    ImageBlobMissing {
+        image: String,
+        names: Vec<String>,
+        manifest: Digest,
+        digest: Digest,
     },
     DuplicateName {
         name: String,
@@ -94,6 +106,21 @@ impl std::fmt::Display for Problem {
             Problem::ImageFilesMissing { image } => {
                 write!(f, "image {image}: config or manifest missing")
             }
+            Problem::ImageBlobMissing {
+                image,
+                names,
+                manifest,
+                digest,
+            } => {
+                write!(f, "image {image}")?;
+                if !names.is_empty() {
+                    write!(f, " ({})", names.join(", "))?;
+                }
+                write!(
+                    f,
+                    ": manifest {manifest} names blob {digest}, which the store does not keep"
+                )
+            }
             Problem::DuplicateName { name, images } => {
                 write!(f, "name {name}: used by images {}", images.join(", "))
             }
@@ -131,6 +158,19 @@ fn hash_file(p: &std::path::Path) -> Result<Digest> {
     }
 }
 
+/// Whether `digest` is the blob `layer` was first stored from (without it, the layer
+/// is damaged; another blob of it can go on its own).
+fn is_first_blob(st: &State, layer: &str, digest: &Digest) -> bool {
+    st.layer(layer)
+        .is_none_or(|l| l.compressed_digest.as_ref() == Some(digest))
+}
+
+fn drop_blob(st: &mut State, layer: &str, digest: &Digest) {
+    if let Some(l) = st.layers.iter_mut().find(|l| l.id == layer) {
+        l.other_blobs.retain(|b| b.digest != *digest);
+    }
+}
+
 impl Store {
     /// Verifies the store (the primary one; additional stores are read-only and only
     /// their records are consulted). With `repair`, fixes what it can.
@@ -151,6 +191,14 @@ impl Store {
             let mut bad_containers: HashSet<String> = HashSet::new();
             for p in &problems {
                 match p {
+                    Problem::BlobMissing { layer, digest } | Problem::BlobCorrupt { layer, digest }
+                        if !is_first_blob(st, layer, digest) =>
+                    {
+                        // Another form of an intact layer: the layer stays; images whose
+                        // manifests name this blob are mended below.
+                        drop_blob(st, layer, digest);
+                        repaired.push(format!("blob {digest} of layer {layer}: no longer kept"));
+                    }
                     Problem::LayerMissing { layer }
                     | Problem::LayerModified { layer, .. }
                     | Problem::LayerParentMissing { layer, .. }
@@ -180,7 +228,7 @@ impl Store {
                         }
                         repaired.push(format!("name {name}: kept on the newest image"));
                     }
-                    Problem::Leftover { .. } => {}
+                    Problem::ImageBlobMissing { .. } | Problem::Leftover { .. } => {}
                 }
             }
             // Layers above a bad layer are bad too.
@@ -202,6 +250,21 @@ impl Store {
             for m in &st.images {
                 if m.store == 0 && m.layers.iter().any(|l| bad_layers.contains(l)) {
                     bad_images.insert(m.id.clone());
+                }
+            }
+            for i in 0..st.images.len() {
+                let (id, names) = (st.images[i].id.clone(), st.images[i].names.join(", "));
+                if st.images[i].store != 0 || bad_images.contains(&id) {
+                    continue;
+                }
+                match self.mend_image(st, i)? {
+                    Some(done) => repaired.extend(done),
+                    None => {
+                        repaired.push(format!(
+                            "image {id} ({names}): no manifest of it names only blobs the store keeps"
+                        ));
+                        bad_images.insert(id);
+                    }
                 }
             }
             for c in &st.containers {
@@ -261,29 +324,8 @@ impl Store {
                     actual,
                 });
             }
-            if let Some(d) = &l.compressed_digest {
-                let p = self.blob_path_in(0, d);
-                if !p.exists() {
-                    problems.push(Problem::BlobMissing {
-                        layer: l.id.clone(),
-                        digest: d.clone(),
-                    });
-                    continue;
-                }
-                let ok = match blob_ok.get(d) {
-                    Some(ok) => *ok,
-                    None => {
-                        let ok = hash_file(&p)? == *d;
-                        blob_ok.insert(d.clone(), ok);
-                        ok
-                    }
-                };
-                if !ok {
-                    problems.push(Problem::BlobCorrupt {
-                        layer: l.id.clone(),
-                        digest: d.clone(),
-                    });
-                }
+            for d in l.blob_digests() {
+                problems.extend(self.blob_problem(&l.id, d, &mut blob_ok)?);
             }
         }
         let mut names: HashMap<&str, Vec<String>> = HashMap::new();
@@ -303,6 +345,17 @@ impl Store {
                     image: m.id.clone(),
                 });
             }
+            // A blob recorded on the layer but gone is BlobMissing already.
+            let unkept = self
+                .unkept_blobs(st, m)
+                .into_iter()
+                .filter(|u| st.layer(&u.layer).is_some_and(|l| !l.has_blob(&u.blob)));
+            problems.extend(unkept.map(|u| Problem::ImageBlobMissing {
+                image: m.id.clone(),
+                names: m.names.clone(),
+                manifest: u.manifest,
+                digest: u.blob,
+            }));
             for n in &m.names {
                 names.entry(n).or_default().push(m.id.clone());
             }
@@ -363,6 +416,29 @@ impl Store {
         Ok(problems)
     }
 
+    /// A kept blob of `layer` that is missing or does not hash to its digest.
+    fn blob_problem(
+        &self,
+        layer: &str,
+        d: &Digest,
+        blob_ok: &mut HashMap<Digest, bool>,
+    ) -> Result<Option<Problem>> {
+        let (layer, digest) = (layer.to_string(), d.clone());
+        let p = self.blob_path_in(0, d);
+        if !p.exists() {
+            return Ok(Some(Problem::BlobMissing { layer, digest }));
+        }
+        let ok = match blob_ok.get(d) {
+            Some(ok) => *ok,
+            None => {
+                let ok = hash_file(&p)? == *d;
+                blob_ok.insert(d.clone(), ok);
+                ok
+            }
+        };
+        Ok((!ok).then_some(Problem::BlobCorrupt { layer, digest }))
+    }
+
     fn save_for_repair(&self, st: &State) -> Result<()> {
         // Directories of removed layers and images go through `recover`, which
         // removes what no saved record names: save first.
@@ -370,10 +446,31 @@ impl Store {
         for m in fs::read_dir(self.graph_root().join("images")).at(self.graph_root())? {
             let m = m.at(self.graph_root())?;
             let id = m.file_name().to_string_lossy().to_string();
-            if !st.images.iter().any(|x| x.id == id && x.store == 0) {
-                remove_all(&m.path())?;
+            match st.images.iter().find(|x| x.id == id && x.store == 0) {
+                Some(image) => remove_unrecorded_manifests(&m.path(), image)?,
+                None => remove_all(&m.path())?,
             }
         }
         Ok(())
     }
+}
+
+/// Removes the manifests in an image's directory that its record no longer names
+/// (dropped by a repair).
+fn remove_unrecorded_manifests(dir: &std::path::Path, image: &Image) -> Result<()> {
+    for e in fs::read_dir(dir).at(dir)? {
+        let e = e.at(dir)?;
+        let name = e.file_name().to_string_lossy().to_string();
+        let Some(hex) = name.strip_prefix("manifest-") else {
+            continue;
+        };
+        let hex = hex.strip_suffix(".type").unwrap_or(hex);
+        let recorded = std::iter::once(&image.manifest_digest)
+            .chain(&image.digests)
+            .any(|d| d.hex() == hex);
+        if !recorded {
+            fs::remove_file(e.path()).at(e.path())?;
+        }
+    }
+    Ok(())
 }

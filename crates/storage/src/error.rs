@@ -45,6 +45,10 @@ pub enum Error {
     #[error("image {0}: lives in a read-only additional image store")]
     ReadOnly(String),
     #[error(
+        "layer {layer}: lives in a read-only additional image store, which does not keep blob {digest}"
+    )]
+    ReadOnlyLayer { layer: String, digest: Digest },
+    #[error(
         "layer {layer}: {what} digest mismatch, expected {expected}, content hashes to {actual}"
     )]
     DigestMismatch {

@@ -4,6 +4,8 @@
 use berth_image::Digest;
 use serde::{Deserialize, Serialize};
 
+use crate::layers::Layer;
+
 /// One image, as `images.json` records it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Image {
@@ -24,7 +26,8 @@ pub struct Image {
     #[serde(default)]
     pub digests: Vec<Digest>,
     pub created: u64,
-    /// Compressed size of the layers plus config, as pulled.
+    /// The layers' unpacked size (see [`Image::unpacked_size`]); records of
+    /// older stores hold the compressed size, corrected as they are read.
     pub size: u64,
     #[serde(skip)]
     pub read_only: bool,
@@ -33,6 +36,30 @@ pub struct Image {
 }
 
 impl Image {
+    /// The size podman shows for an image: the sum of its layers' uncompressed
+    /// tar sizes, the same however the layers were compressed on the way in
+    /// (an image imported, pushed gzipped and pulled back has the size it
+    /// had). `None` when a layer's size is not recorded.
+    pub(crate) fn unpacked_size(layer_ids: &[String], layers: &[Layer]) -> Option<u64> {
+        layer_ids
+            .iter()
+            .map(|id| {
+                layers
+                    .iter()
+                    .find(|l| l.id == *id)
+                    .and_then(|l| l.uncompressed_size)
+            })
+            .sum()
+    }
+
+    /// The image with its size computed from its layers, as [`Image::unpacked_size`].
+    pub(crate) fn sized(mut self, layers: &[Layer]) -> Image {
+        if let Some(n) = Image::unpacked_size(&self.layers, layers) {
+            self.size = n;
+        }
+        self
+    }
+
     /// Whether `s` names this image: a name, the ID, an ID prefix (≥ 3 hex), or
     /// `sha256:ID`, or a manifest digest.
     pub fn matches_id(&self, s: &str) -> bool {

@@ -23,6 +23,12 @@ pub struct Layer {
     pub compressed_size: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uncompressed_size: Option<u64>,
+    /// The same diff as other blobs (another compression of it), kept in `blobs/` too.
+    /// A layer is keyed by chain ID, so an image that names other blobs for layers the
+    /// store has already (pushed compressed and pulled back) shares the layer, and
+    /// its manifest can be served only if its blobs are kept beside the first one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub other_blobs: Vec<LayerBlob>,
     /// Checksum of the applied tree (see [`crate::archive::tree`]), for `check`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tree_checksum: Option<Digest>,
@@ -35,6 +41,27 @@ pub struct Layer {
     /// Which store holds it: 0 the primary, i + 1 the i-th additional store.
     #[serde(skip)]
     pub store: usize,
+}
+
+/// A blob kept for a layer besides the one it was first stored from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LayerBlob {
+    pub digest: Digest,
+    pub size: u64,
+}
+
+impl Layer {
+    /// Every blob digest the store keeps for the layer, the first one first.
+    pub fn blob_digests(&self) -> impl Iterator<Item = &Digest> {
+        self.compressed_digest
+            .iter()
+            .chain(self.other_blobs.iter().map(|b| &b.digest))
+    }
+
+    /// Whether the layer records `digest` among its blobs.
+    pub fn has_blob(&self, digest: &Digest) -> bool {
+        self.blob_digests().any(|d| d == digest)
+    }
 }
 
 /// The chain IDs of a stack of diff IDs, bottom first:

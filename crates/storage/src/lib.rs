@@ -18,6 +18,7 @@
 //! The library never prints; every error names the thing and the cause.
 
 pub mod archive;
+mod blobs;
 pub mod check;
 pub mod config;
 pub mod containers;
@@ -26,6 +27,7 @@ pub mod error;
 pub mod images;
 pub mod layers;
 pub mod lock;
+mod mend;
 pub mod store;
 pub mod transport;
 
@@ -34,6 +36,6 @@ pub use config::{DriverKind, StoreConfig, StoreOptions};
 pub use containers::Container;
 pub use error::{Error, Result};
 pub use images::Image;
-pub use layers::Layer;
+pub use layers::{Layer, LayerBlob};
 pub use store::{RemovedImage, Store};
 pub use transport::{StorageDestination, StorageReference, StorageSource};

@@ -7,8 +7,9 @@
 //! - `layers.json`, `images.json`, `containers.json` — metadata, written
 //!   temp + fsync + rename under the exclusive lock;
 //! - `DRIVER/ID/diff` — a layer's files (`work`, `merged` too for overlay containers);
-//! - `blobs/sha256/HEX` — the compressed blob each pulled layer came from, so that a
-//!   push serves the very bytes (and digests) that were pulled;
+//! - `blobs/sha256/HEX` — the blob each layer was stored from, and every other blob of
+//!   the same diff an image's manifest names (see `blobs.rs`), so that a push or save
+//!   serves the very bytes (and digests) that were pulled;
 //! - `images/ID/` — the config and manifests of an image;
 //! - `staging/TOKEN` + `staging/TOKEN.lock` — work in progress, each entry flocked by
 //!   the process working on it. Layers are applied there without the store lock and
@@ -443,7 +444,8 @@ impl Store {
         let blobs: HashSet<String> = st
             .layers
             .iter()
-            .filter_map(|l| l.compressed_digest.as_ref().map(|d| d.hex().to_string()))
+            .flat_map(|l| l.blob_digests())
+            .map(|d| d.hex().to_string())
             .collect();
         let bdir = self.config.graph_root.join("blobs/sha256");
         for e in fs::read_dir(&bdir).at(&bdir)? {
@@ -494,13 +496,19 @@ impl Store {
 
     /// Every image, the additional stores' included.
     pub fn images(&self) -> Result<Vec<Image>> {
-        self.read(|st| Ok(st.images.clone()))
+        self.read(|st| {
+            Ok(st
+                .images
+                .iter()
+                .map(|m| m.clone().sized(&st.layers))
+                .collect())
+        })
     }
 
     /// An image by name (`alpine`, `docker.io/library/alpine:latest`), ID, ID prefix or
     /// manifest digest.
     pub fn image(&self, name: &str) -> Result<Image> {
-        self.read(|st| find_image(st, name).map(|i| st.images[i].clone()))
+        self.read(|st| find_image(st, name).map(|i| st.images[i].clone().sized(&st.layers)))
     }
 
     /// The manifest an image was stored with, or another one it keeps by digest.
@@ -624,12 +632,10 @@ impl Store {
                 overlay::unmount_path(&merged)?;
             }
             remove_all(&self.driver.layer_dir(&l.id))?;
-            if let Some(d) = &l.compressed_digest
-                && !st
-                    .layers
-                    .iter()
-                    .any(|o| o.store == 0 && o.compressed_digest.as_ref() == Some(d))
-            {
+            for d in l.blob_digests() {
+                if st.layers.iter().any(|o| o.store == 0 && o.has_blob(d)) {
+                    continue;
+                }
                 let p = self.blob_path_in(0, d);
                 match fs::remove_file(&p) {
                     Ok(()) => {}
@@ -752,8 +758,8 @@ impl Store {
             let mut ids = Vec::new();
             for (i, chain) in chains.iter().enumerate() {
                 let id = chain.hex().to_string();
+                let (blob, size) = &new.layer_blobs[i];
                 if st.layer(&id).is_none() {
-                    let (blob, size) = &new.layer_blobs[i];
                     let layer = self.create_layer(
                         st,
                         &id,
@@ -764,6 +770,11 @@ impl Store {
                         pending,
                     )?;
                     st.layers.push(layer);
+                } else {
+                    // The layer is here already, perhaps stored from another blob (an
+                    // image imported uncompressed, pushed, and pulled back gzipped):
+                    // the manifest recorded below names this one, so it is kept too.
+                    self.keep_blob(st, &id, blob, &new.diff_ids[i], pending)?;
                 }
                 ids.push(id.clone());
                 parent = Some(id);
@@ -782,8 +793,8 @@ impl Store {
                 )?;
                 digests.push(d);
             }
-            let size =
-                new.config.len() as u64 + new.layer_blobs.iter().map(|(_, s)| s).sum::<u64>();
+            let size = Image::unpacked_size(&ids, &st.layers)
+                .unwrap_or_else(|| new.layer_blobs.iter().map(|(_, s)| s).sum());
             for other in st.images.iter_mut().filter(|m| m.store == 0 && m.id != id) {
                 other.names.retain(|n| !new.names.contains(n));
             }
@@ -848,6 +859,7 @@ impl Store {
             compressed_digest: Some(blob.clone()),
             compressed_size: Some(blob_size),
             uncompressed_size: None,
+            other_blobs: Vec::new(),
             tree_checksum: None,
             container: false,
             read_only: false,
@@ -885,7 +897,7 @@ impl Store {
             None => {
                 let mut found = None;
                 for l in &st.layers {
-                    if l.compressed_digest.as_ref() == Some(blob) {
+                    if l.has_blob(blob) {
                         let p = self.blob_path_in(l.store, blob);
                         if p.exists() {
                             found = Some(p);
@@ -947,7 +959,7 @@ impl Store {
     }
 
     /// A staging entry for a caller that already holds the exclusive lock.
-    fn stage_locked(&self) -> Result<Staging> {
+    pub(crate) fn stage_locked(&self) -> Result<Staging> {
         let tok = random_hex(16);
         let base = self.config.graph_root.join("staging");
         let lock_path = base.join(format!("{tok}.lock"));
@@ -1035,6 +1047,7 @@ impl Store {
                 compressed_digest: Some(rep.compressed_digest.clone()),
                 compressed_size: Some(rep.compressed_size),
                 uncompressed_size: Some(rep.uncompressed_size),
+                other_blobs: Vec::new(),
                 tree_checksum: Some(sum.clone()),
                 container: false,
                 read_only: false,
@@ -1090,6 +1103,7 @@ impl Store {
                 compressed_digest: None,
                 compressed_size: None,
                 uncompressed_size: None,
+                other_blobs: Vec::new(),
                 tree_checksum: None,
                 container: true,
                 read_only: false,

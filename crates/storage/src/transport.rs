@@ -204,30 +204,24 @@ impl ImageDestination for StorageDestination {
         }
         // Pin a blob the store has by linking it into a staging entry of our own, so
         // that a concurrent removal cannot take it away before commit.
-        let layers = self.store.layers().map_err(image_err)?;
-        for l in layers
-            .iter()
-            .filter(|l| l.compressed_digest.as_ref() == Some(&desc.digest))
-        {
-            let Some(src) = self.store.layer_blob_path(l) else {
-                continue;
-            };
-            let staging = self.store.stage().map_err(image_err)?;
-            let blob = staging.dir.join("blob");
-            if fs::hard_link(&src, &blob).is_err() && fs::copy(&src, &blob).is_err() {
-                continue;
-            }
-            self.pending.lock().expect("lock").insert(
-                desc.digest.clone(),
-                Pending {
-                    staging,
-                    applied: None,
-                    blob,
-                },
-            );
-            return Ok(true);
+        let Some(src) = self.store.blob_path(&desc.digest).map_err(image_err)? else {
+            return Ok(false);
+        };
+        let staging = self.store.stage().map_err(image_err)?;
+        let blob = staging.dir.join("blob");
+        if fs::hard_link(&src, &blob).is_err() && fs::copy(&src, &blob).is_err() {
+            // Removed meanwhile: the copy sends it.
+            return Ok(false);
         }
-        Ok(false)
+        self.pending.lock().expect("lock").insert(
+            desc.digest.clone(),
+            Pending {
+                staging,
+                applied: None,
+                blob,
+            },
+        );
+        Ok(true)
     }
 
     fn put_blob(&self, reader: &mut dyn Read, known: Option<&BlobInfo>) -> ImageResult<BlobInfo> {
@@ -399,19 +393,15 @@ impl ImageSource for StorageSource {
                 size,
             });
         }
-        let layers = self.store.layers().map_err(image_err)?;
-        for l in layers
-            .iter()
-            .filter(|l| l.compressed_digest.as_ref() == Some(&desc.digest))
-        {
-            if let Some(p) = self.store.layer_blob_path(l) {
-                let f = File::open(&p).map_err(|e| ImageError::io(&p, e))?;
-                let size = f.metadata().ok().map(|m| m.len());
-                return Ok(BlobStream {
-                    reader: Box::new(f),
-                    size,
-                });
-            }
+        // Any blob a layer keeps (the one it was stored from, or another form of the
+        // same diff an image's manifest names): blobs are content-addressed.
+        if let Some(p) = self.store.blob_path(&desc.digest).map_err(image_err)? {
+            let f = File::open(&p).map_err(|e| ImageError::io(&p, e))?;
+            let size = f.metadata().ok().map(|m| m.len());
+            return Ok(BlobStream {
+                reader: Box::new(f),
+                size,
+            });
         }
         Err(ImageError::BlobNotFound {
             what: self.name.clone(),

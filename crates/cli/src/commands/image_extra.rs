@@ -513,37 +513,57 @@ fn prune_images_matching(store_args: &StoreArgs, all: bool, filters: &[PruneFilt
 
 #[derive(Args)]
 pub struct DfArgs {
+    /// Show each image, container and volume.
+    #[arg(short, long)]
+    verbose: bool,
     /// json, or a Go template per row.
     #[arg(long)]
     format: Option<String>,
 }
 
-/// `system df`: what images and containers take in the store.
+/// One image as `system df -v` counts it.
+struct DfImage {
+    image: berth_storage::Image,
+    /// Bytes of its layers that other images use too.
+    shared: u64,
+    /// The containers made from it.
+    containers: usize,
+}
+
+/// One container: what it wrote, and how many named volumes it uses.
+struct DfContainer {
+    info: berth_engine::container::Info,
+    rw: u64,
+    volumes: usize,
+}
+
+/// One named volume: how many containers name it, what it holds.
+struct DfVolume {
+    name: String,
+    links: usize,
+    size: u64,
+}
+
+/// Everything `system df` reports on, measured once.
+struct DiskUse {
+    images: Vec<DfImage>,
+    containers: Vec<DfContainer>,
+    volumes: Vec<DfVolume>,
+}
+
+/// `system df`: what images, containers and volumes take, and what of it
+/// nothing uses (podman's table, `-v`, `--format json|TEMPLATE`).
 pub fn system_df(store_args: &StoreArgs, a: DfArgs) -> CmdResult {
+    if a.verbose && a.format.is_some() {
+        return Err(exit::podman("cannot combine --format and --verbose flags"));
+    }
     let store = store_args.open()?;
-    let images = store.images().map_err(exit::podman)?;
-    let containers = store.containers().map_err(exit::podman)?;
-    let used: std::collections::HashSet<&str> =
-        containers.iter().map(|c| c.image.as_str()).collect();
-    let size: u64 = images.iter().map(|i| i.size).sum();
-    let reclaimable: u64 = images
-        .iter()
-        .filter(|i| !used.contains(i.id.as_str()))
-        .map(|i| i.size)
-        .sum();
-    let active = images
-        .iter()
-        .filter(|i| used.contains(i.id.as_str()))
-        .count();
-    let rows = vec![
-        json!({"Type": "Images", "Total": images.len(), "Active": active, "RawSize": size,
-               "Size": human_size(size), "RawReclaimable": reclaimable,
-               "Reclaimable": format!("{} ({}%)", human_size(reclaimable), (reclaimable * 100).checked_div(size).unwrap_or(0))}),
-        json!({"Type": "Containers", "Total": containers.len(), "Active": 0, "RawSize": 0,
-               "Size": human_size(0), "RawReclaimable": 0, "Reclaimable": "0 B (0%)"}),
-        json!({"Type": "Local Volumes", "Total": 0, "Active": 0, "RawSize": 0,
-               "Size": human_size(0), "RawReclaimable": 0, "Reclaimable": "0 B (0%)"}),
-    ];
+    let du = disk_use(&store)?;
+    if a.verbose {
+        print!("{}", df_verbose(&du));
+        return Ok(());
+    }
+    let rows = df_summary(&du);
     if let Some(f) = a.format.as_deref() {
         return crate::commands::image::print_rows(&rows, f);
     }
@@ -562,4 +582,260 @@ pub fn system_df(store_args: &StoreArgs, a: DfArgs) -> CmdResult {
     }
     print!("{}", crate::table::render(&table));
     Ok(())
+}
+
+fn disk_use(store: &berth_storage::Store) -> Result<DiskUse, Failure> {
+    let images = store.images().map_err(exit::podman)?;
+    // Every container of the store holds its image, a build's working ones too.
+    let all = store.containers().map_err(exit::podman)?;
+    let mut layer_users: std::collections::HashMap<&str, usize> = Default::default();
+    for img in &images {
+        for l in &img.layers {
+            *layer_users.entry(l.as_str()).or_default() += 1;
+        }
+    }
+    let shared = |img: &berth_storage::Image| -> u64 {
+        img.layers
+            .iter()
+            .filter(|l| layer_users.get(l.as_str()).is_some_and(|n| *n > 1))
+            .filter_map(|l| store.layer(l).ok()?.uncompressed_size)
+            .sum()
+    };
+    let df_images = images
+        .iter()
+        .map(|img| DfImage {
+            shared: shared(img),
+            containers: all.iter().filter(|c| c.image == img.id).count(),
+            image: img.clone(),
+        })
+        .collect();
+    // The containers `ps -a` shows, as podman counts its own.
+    let opts = berth_engine::views::PsOptions {
+        all: true,
+        ..Default::default()
+    };
+    let list = berth_engine::views::ps(store, &opts).map_err(exit::podman)?;
+    let names = berth_engine::volumes::named::names(store);
+    let containers = list
+        .into_iter()
+        .map(|info| DfContainer {
+            rw: berth_engine::views::sizes(store, &info).0,
+            volumes: info
+                .config
+                .process
+                .volumes
+                .iter()
+                .filter(|v| {
+                    v.split(':')
+                        .next()
+                        .is_some_and(|n| names.iter().any(|x| x == n))
+                })
+                .count(),
+            info,
+        })
+        .collect();
+    let volumes = names
+        .iter()
+        .map(|n| DfVolume {
+            links: berth_engine::volumes::named::users(store, n).len(),
+            size: du(&berth_engine::volumes::named::data_dir(store, n)),
+            name: n.clone(),
+        })
+        .collect();
+    Ok(DiskUse {
+        images: df_images,
+        containers,
+        volumes,
+    })
+}
+
+/// Bytes of the files under `p` (symlinks not followed).
+fn du(p: &std::path::Path) -> u64 {
+    let Ok(md) = std::fs::symlink_metadata(p) else {
+        return 0;
+    };
+    if !md.is_dir() {
+        return if md.is_file() { md.len() } else { 0 };
+    }
+    std::fs::read_dir(p)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| du(&e.path()))
+        .sum()
+}
+
+/// The three summary rows: TOTAL, ACTIVE (images a container uses, running
+/// containers, volumes a container names), SIZE, and RECLAIMABLE (what the
+/// inactive ones take).
+fn df_summary(du: &DiskUse) -> Vec<Value> {
+    let images = du.images.iter().map(|i| (i.containers > 0, i.image.size));
+    let containers = du.containers.iter().map(|c| {
+        let running = c.info.state.status == berth_engine::container::Status::Running;
+        (running, c.rw)
+    });
+    let volumes = du.volumes.iter().map(|v| (v.links > 0, v.size));
+    vec![
+        df_row("Images", images),
+        df_row("Containers", containers),
+        df_row("Local Volumes", volumes),
+    ]
+}
+
+/// A summary row from each item's (active, size).
+fn df_row(kind: &str, items: impl Iterator<Item = (bool, u64)>) -> Value {
+    let (mut total, mut active, mut size, mut reclaimable) = (0usize, 0usize, 0u64, 0u64);
+    for (on, n) in items {
+        total += 1;
+        size += n;
+        if on {
+            active += 1;
+        } else {
+            reclaimable += n;
+        }
+    }
+    let percent = (reclaimable * 100 + size / 2)
+        .checked_div(size)
+        .unwrap_or(0);
+    json!({"Type": kind, "Total": total, "Active": active,
+           "RawSize": size, "RawReclaimable": reclaimable, "Size": go_size(size),
+           "Reclaimable": format!("{} ({percent}%)", go_size(reclaimable))})
+}
+
+/// `system df -v`: podman's three tables.
+fn df_verbose(du: &DiskUse) -> String {
+    let now = berth_engine::container::now_ns();
+    let ago = |secs: u64| {
+        berth_engine::container::human_duration(now.saturating_sub(secs * 1_000_000_000))
+    };
+    let mut images = vec![row(&[
+        "REPOSITORY",
+        "TAG",
+        "IMAGE ID",
+        "CREATED",
+        "SIZE",
+        "SHARED SIZE",
+        "UNIQUE SIZE",
+        "CONTAINERS",
+    ])];
+    for i in &du.images {
+        let names = if i.image.names.is_empty() {
+            vec![("<none>", "<none>")]
+        } else {
+            i.image.names.iter().map(|n| repo_tag(n)).collect()
+        };
+        for (repo, tag) in names {
+            images.push(vec![
+                repo.to_string(),
+                tag.to_string(),
+                i.image.id[..12].to_string(),
+                ago(i.image.created),
+                go_size(i.image.size),
+                go_size(i.shared),
+                go_size(i.image.size.saturating_sub(i.shared)),
+                i.containers.to_string(),
+            ]);
+        }
+    }
+    let mut containers = vec![row(&[
+        "CONTAINER ID",
+        "IMAGE",
+        "COMMAND",
+        "LOCAL VOLUMES",
+        "SIZE",
+        "CREATED",
+        "STATUS",
+        "NAMES",
+    ])];
+    for c in &du.containers {
+        let i = &c.info;
+        containers.push(vec![
+            i.id[..12].to_string(),
+            i.config
+                .image_id
+                .get(..12)
+                .unwrap_or(&i.config.image_id)
+                .to_string(),
+            i.config.args.join(" "),
+            c.volumes.to_string(),
+            go_size(c.rw),
+            ago(i.config.created_ns / 1_000_000_000),
+            i.state.status.as_str().to_string(),
+            i.name().to_string(),
+        ]);
+    }
+    let mut volumes = vec![row(&["VOLUME NAME", "LINKS", "SIZE"])];
+    for v in &du.volumes {
+        volumes.push(vec![v.name.clone(), v.links.to_string(), go_size(v.size)]);
+    }
+    let render = crate::table::render;
+    format!(
+        "Images space usage:\n\n{}\nContainers space usage:\n\n{}\nLocal Volumes space usage:\n\n{}",
+        render(&images),
+        render(&containers),
+        render(&volumes)
+    )
+}
+
+fn row(cells: &[&str]) -> Vec<String> {
+    cells.iter().map(|c| c.to_string()).collect()
+}
+
+/// `registry/repo:tag` as (`registry/repo`, `tag`).
+fn repo_tag(name: &str) -> (&str, &str) {
+    match name.rsplit_once(':') {
+        Some((r, t)) if !t.contains('/') => (r, t),
+        _ => (name, "<none>"),
+    }
+}
+
+/// Sizes as `system df` prints them (go-units' HumanSize: four significant
+/// digits, decimal units, no space): `0B`, `4.56MB`, `11.52kB`.
+fn go_size(n: u64) -> String {
+    const UNITS: [&str; 9] = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1000.0 && u < UNITS.len() - 1 {
+        v /= 1000.0;
+        u += 1;
+    }
+    // %.4g: four significant digits, trailing zeros dropped.
+    let int_digits = if v < 1.0 {
+        1
+    } else {
+        v.log10().floor() as usize + 1
+    };
+    let mut s = format!("{v:.*}", 4usize.saturating_sub(int_digits));
+    if s.contains('.') {
+        s = s.trim_end_matches('0').trim_end_matches('.').to_string();
+    }
+    format!("{s}{}", UNITS[u])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn df_sizes_read_as_podmans() {
+        assert_eq!(go_size(0), "0B");
+        assert_eq!(go_size(999), "999B");
+        assert_eq!(go_size(7000), "7kB");
+        assert_eq!(go_size(22_530), "22.53kB");
+        assert_eq!(go_size(4_560_000), "4.56MB");
+        assert_eq!(go_size(4_273_456), "4.273MB");
+        assert_eq!(go_size(123_456_789), "123.5MB");
+    }
+
+    #[test]
+    fn names_split_into_repository_and_tag() {
+        assert_eq!(
+            repo_tag("localhost:5000/a/b:1"),
+            ("localhost:5000/a/b", "1")
+        );
+        assert_eq!(
+            repo_tag("localhost:5000/a/b"),
+            ("localhost:5000/a/b", "<none>")
+        );
+    }
 }
