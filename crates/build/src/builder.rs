@@ -6,14 +6,22 @@
 //! Each call may be a new process, so what a commit will write besides the files
 //! (the image config in progress, annotations, author) is kept beside the
 //! container in the store, in `GRAPHROOT/builders/ID.json`.
+//!
+//! `berth build` makes working containers too (one per stage, one per image it
+//! reads), labelled as these are and also with the process that made them
+//! ([`OWNER_LABEL`]): they are its own, and it removes them when it ends. One
+//! whose process is gone (a killed build) is a leftover: listed here, removed
+//! by `rm` and by `container prune` ([`prune`]), while one whose process still
+//! runs is never taken from under it.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use berth_engine::container;
+use berth_engine::container::{self, Info, Status};
 use berth_engine::run::{self, RunOptions};
 use berth_engine::spec::ProcessOptions;
+use berth_runtime::pid::{Pid, ProcessId};
 use berth_storage::Store;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -23,11 +31,42 @@ use crate::execute::{BuildError, Owner, copy_files, err, parse_mode, scratch};
 /// The label that marks berth builder's working containers.
 pub const LABEL: &str = berth_engine::views::BUILDER_LABEL;
 
+/// The label naming the process a build's working container belongs to:
+/// `PID:START` (its pid and start time, so that a recycled pid is never taken
+/// for it).
+pub const OWNER_LABEL: &str = "io.berth.builder.owner";
+
+/// The labels of a working container that this process makes for itself and
+/// removes before it ends (a build's stage, an image it reads).
+pub fn owned_labels() -> Vec<String> {
+    let me = ProcessId::this();
+    vec![
+        format!("{LABEL}=true"),
+        format!("{OWNER_LABEL}={}:{}", me.pid, me.start),
+    ]
+}
+
+/// Who made a working container, which decides who may remove it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Origin {
+    /// `builder from`: the user's, until `builder rm`.
+    #[default]
+    Scripted,
+    /// A process's own (`berth build`), with that process when recorded (a
+    /// berth before the owner label recorded none).
+    Build(Option<ProcessId>),
+    /// Not a working container at all (`containers --all` lists those too).
+    Other,
+}
+
 /// A working container and the image config it will be committed with.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Builder {
     pub id: String,
     pub name: String,
+    /// Not saved: read from the container each time.
+    #[serde(skip)]
+    pub origin: Origin,
     /// The image as the user named it (`scratch` for none) and its ID.
     pub from_image: String,
     pub from_id: String,
@@ -71,16 +110,76 @@ impl Builder {
         std::fs::rename(&tmp, &path).map_err(|e| err(format!("{}: {e}", path.display())))
     }
 
-    /// The working container `name` (a name or an ID).
+    /// The working container `name` (a name or an ID): one of `builder from`,
+    /// or one a build made.
     pub fn load(store: &Store, name: &str) -> Result<Builder, BuildError> {
         let info = container::find(store, name).map_err(err)?;
+        let b = Builder::of(store, info)?;
+        if b.origin == Origin::Other {
+            return Err(err(format!(
+                "{name}: not a working container of berth builder (made by `berth builder from` or `berth build`)"
+            )));
+        }
+        Ok(b)
+    }
+
+    /// The container as a working container: its saved state (`builder
+    /// from`), else what its record tells.
+    fn of(store: &Store, info: Info) -> Result<Builder, BuildError> {
         let path = state_path(store, &info.id);
-        let text = std::fs::read(&path).map_err(|_| {
-            err(format!(
-                "{name}: not a working container of berth builder (made by `berth builder from`)"
-            ))
-        })?;
-        serde_json::from_slice(&text).map_err(|e| err(format!("{}: {e}", path.display())))
+        match std::fs::read(&path) {
+            Ok(text) => {
+                serde_json::from_slice(&text).map_err(|e| err(format!("{}: {e}", path.display())))
+            }
+            Err(_) => Ok(Builder::recorded(store, info)),
+        }
+    }
+
+    /// A container with no saved state: a build's working container (or any
+    /// other container), its config that of its image.
+    fn recorded(store: &Store, info: Info) -> Builder {
+        let origin = if is_working(&info) {
+            Origin::Build(owner(&info))
+        } else {
+            Origin::Other
+        };
+        let full: Value = store
+            .image(&info.config.image_id)
+            .and_then(|i| store.image_config(&i))
+            .ok()
+            .and_then(|c| serde_json::from_slice(&c).ok())
+            .unwrap_or_default();
+        Builder {
+            name: info.name().to_string(),
+            id: info.id,
+            origin,
+            from_image: info.config.image_name,
+            from_id: info.config.image_id,
+            config: full
+                .get("config")
+                .filter(|c| c.is_object())
+                .cloned()
+                .unwrap_or_else(|| json!({})),
+            annotations: BTreeMap::new(),
+            author: full["author"].as_str().map(String::from),
+            created_by: None,
+            comment: None,
+        }
+    }
+
+    /// The process still working in this container (a build that runs), which
+    /// alone may remove it.
+    pub fn in_use(&self) -> Option<ProcessId> {
+        match self.origin {
+            Origin::Build(Some(p)) if p.alive() => Some(p),
+            _ => None,
+        }
+    }
+
+    /// A build's working container whose build is gone (killed): nobody
+    /// will ever remove it but a user.
+    pub fn leftover(&self) -> bool {
+        matches!(self.origin, Origin::Build(Some(p)) if !p.alive())
     }
 
     fn env(&self) -> Vec<String> {
@@ -96,13 +195,43 @@ fn strings(v: &Value) -> Vec<String> {
         .collect()
 }
 
-/// Every working container, newest first.
+/// Whether the container is a working container (`builder from`'s or a
+/// build's).
+fn is_working(info: &Info) -> bool {
+    let mark = format!("{LABEL}=true");
+    info.config.process.labels.contains(&mark)
+}
+
+/// The process a build's working container belongs to, from its label.
+fn owner(info: &Info) -> Option<ProcessId> {
+    let value = info
+        .config
+        .process
+        .labels
+        .iter()
+        .find_map(|l| l.strip_prefix(OWNER_LABEL)?.strip_prefix('='))?;
+    let (pid, start) = value.split_once(':')?;
+    Some(ProcessId {
+        pid: Pid::parse(pid)?,
+        start: start.parse().ok()?,
+    })
+}
+
+/// Every working container, newest first: `builder from`'s and builds'.
 pub fn list(store: &Store) -> Result<Vec<Builder>, BuildError> {
+    Ok(list_all(store)?
+        .into_iter()
+        .filter(|b| b.origin != Origin::Other)
+        .collect())
+}
+
+/// Every container, newest first, as working containers (buildah's
+/// `containers --all`); those that are not have [`Origin::Other`].
+pub fn list_all(store: &Store) -> Result<Vec<Builder>, BuildError> {
     let mut out = Vec::new();
     for info in container::list(store).map_err(err)? {
-        if let Ok(text) = std::fs::read(state_path(store, &info.id))
-            && let Ok(b) = serde_json::from_slice::<Builder>(&text)
-        {
+        // One that went meanwhile, or whose state cannot be read, is skipped.
+        if let Ok(b) = Builder::of(store, info) {
             out.push(b);
         }
     }
@@ -146,6 +275,7 @@ pub fn from(store: &Arc<Store>, image: &str, name: Option<&str>) -> Result<Build
     let b = Builder {
         id: info.id.clone(),
         name,
+        origin: Origin::Scripted,
         from_image: image.to_string(),
         from_id,
         config,
@@ -335,7 +465,8 @@ fn source_container(store: &Arc<Store>, from: &str) -> Result<(String, bool), Bu
         process: ProcessOptions {
             network: "none".into(),
             command: vec!["/bin/true".into()],
-            labels: vec![format!("{LABEL}=true")],
+            // This process's own: a leftover if it is killed before removing it.
+            labels: owned_labels(),
             ..Default::default()
         },
     };
@@ -409,10 +540,7 @@ pub fn commit(
         .collect();
     o.docker = spec.docker;
     o.squash = spec.squash;
-    let id = berth_engine::commit::commit(store, &b.id, &o).map_err(|f| BuildError {
-        code: f.code,
-        message: f.message,
-    })?;
+    let id = berth_engine::commit::commit(store, &b.id, &o).map_err(err)?;
     if spec.rm {
         remove(store, b)?;
     }
@@ -428,10 +556,20 @@ pub fn umount(store: &Store, b: &Builder) -> Result<(), BuildError> {
     store.unmount(&b.id, false).map(drop).map_err(err)
 }
 
-/// `rm`: the container, its mount and its state go.
+/// `rm`: the container, its mount, its layer and its state go; with them
+/// whatever a killed build's RUN left (its process, the overlays of its
+/// writable binds). A working container of a build that still runs stays.
 pub fn remove(store: &Store, b: &Builder) -> Result<(), BuildError> {
+    if let Some(p) = b.in_use() {
+        return Err(err(format!(
+            "{}: in use by the build in process {}; it goes when that build ends",
+            b.name, p.pid
+        )));
+    }
     let _ = store.unmount(&b.id, true);
+    // A force delete: a RUN process a killed build left running goes too.
     run::remove(store, &b.id);
+    crate::run_mounts::release_scratch(&crate::execute::scratch_dir(store, &b.id));
     if store.container(&b.id).is_ok() {
         return Err(err(format!("{}: could not remove the container", b.name)));
     }
@@ -439,6 +577,33 @@ pub fn remove(store: &Store, b: &Builder) -> Result<(), BuildError> {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(err(e)),
         _ => Ok(()),
     }
+}
+
+/// `container prune`: what podman's removes (every container that is not
+/// running), but of working containers only the leftovers of builds whose
+/// process is gone, as podman considers buildah's containers only when not in
+/// use: `builder from`'s stay until `builder rm`, and a build that runs keeps
+/// its own. Returns the IDs removed.
+pub fn prune(store: &Store) -> Result<Vec<String>, BuildError> {
+    let mut gone = Vec::new();
+    for info in container::list(store).map_err(err)? {
+        if is_working(&info) {
+            // `builder from`'s carry no owner, so only a build's can qualify.
+            if owner(&info).is_some_and(|p| !p.alive()) {
+                let b = Builder::recorded(store, info);
+                remove(store, &b)?;
+                gone.push(b.id);
+            }
+        } else if matches!(info.state.status, Status::Created | Status::Exited) {
+            match berth_engine::lifecycle::remove(store, &info.id, false) {
+                Ok(_) => gone.push(info.id),
+                // A --rm container its monitor removed meanwhile: gone already.
+                Err(berth_engine::Error::NoSuchContainer(_)) => {}
+                Err(e) => return Err(err(e)),
+            }
+        }
+    }
+    Ok(gone)
 }
 
 /// A command or shell for `config`: a JSON array as is, anything else in the

@@ -102,6 +102,12 @@ pub(crate) fn err(m: impl ToString) -> BuildError {
     }
 }
 
+/// Where a RUN in working container `id` keeps its scratch files (copies of
+/// secrets, overlays of writable binds) while it runs.
+pub(crate) fn scratch_dir(store: &Store, id: &str) -> PathBuf {
+    store.config().run_root.join("build-scratch").join(id)
+}
+
 /// A stage being built.
 struct Working {
     /// The stage's name (or index) for `COPY --from`.
@@ -151,7 +157,7 @@ pub fn build(
                 process: ProcessOptions {
                     network: "none".into(),
                     command: vec!["/bin/true".into()],
-                    labels: vec![format!("{}=true", crate::builder::LABEL)],
+                    labels: crate::builder::owned_labels(),
                     ..Default::default()
                 },
             };
@@ -888,7 +894,7 @@ fn start_stage(
         process: ProcessOptions {
             network: req.network.clone().unwrap_or_else(|| "none".into()),
             command: vec!["/bin/sh".into()],
-            labels: vec![format!("{}=true", crate::builder::LABEL)],
+            labels: crate::builder::owned_labels(),
             ..Default::default()
         },
     };
@@ -1018,11 +1024,7 @@ impl StageState {
                         .chain([h.content.clone()])
                         .collect();
                 }
-                let scratch = store
-                    .config()
-                    .run_root
-                    .join("build-scratch")
-                    .join(&w.container.id);
+                let scratch = scratch_dir(store, &w.container.id);
                 let sources = crate::run_mounts::Sources {
                     context: &req.context,
                     stages,
@@ -1344,10 +1346,7 @@ fn commit_as(
             "WARN: {d} is not supported for OCI image format and will be ignored. Must use `docker` format"
         );
     }
-    let id = berth_engine::commit::commit(store, &w.container.id, &o).map_err(|f| BuildError {
-        code: f.code,
-        message: f.message,
-    })?;
+    let id = berth_engine::commit::commit(store, &w.container.id, &o).map_err(err)?;
     if is_target {
         for t in req.tags.iter().skip(1) {
             store.tag(&id, t).map_err(err)?;

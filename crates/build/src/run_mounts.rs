@@ -221,6 +221,27 @@ fn set_owner_mode(
     Ok(())
 }
 
+/// What a RUN killed with its build left in its scratch directory: the
+/// overlays of writable binds are unmounted, then the directory (copies of
+/// secrets among it) goes. Left in place if an overlay stays mounted, so that
+/// nothing is removed through it.
+pub fn release_scratch(scratch: &Path) {
+    let Ok(entries) = std::fs::read_dir(scratch) else {
+        return;
+    };
+    let mut clear = true;
+    for e in entries.flatten() {
+        let merged = e.path().join("merged");
+        if berth_storage::drivers::overlay::is_mounted(&merged) {
+            let _ = berth_storage::drivers::overlay::unmount_path(&merged);
+            clear &= !berth_storage::drivers::overlay::is_mounted(&merged);
+        }
+    }
+    if clear {
+        let _ = std::fs::remove_dir_all(scratch);
+    }
+}
+
 impl Prepared {
     /// Unmounts the overlays of writable binds.
     pub fn release(&mut self) {

@@ -24,6 +24,22 @@ pub fn podman(e: impl std::fmt::Display) -> Failure {
     }
 }
 
+/// podman's exit code for an engine error: 2 for removing a running container
+/// without force, 126/127 when the container's command cannot run or does not
+/// exist, else 125.
+pub fn engine(e: berth_engine::Error) -> Failure {
+    use berth_engine::Error;
+    let code = match &e {
+        Error::RunningNotForced(_) => 2,
+        Error::Run(r) => r.exit_code(),
+        _ => 125,
+    };
+    Failure {
+        code,
+        message: e.to_string(),
+    }
+}
+
 pub fn usage(code: i32, msg: impl Into<String>) -> Failure {
     Failure {
         code,

@@ -473,7 +473,11 @@ fn storage_conf_additional_stores_and_check_repair() {
         r.stdout
     );
     let r = own.ok(&["system", "check", "--repair"]);
-    assert!(r.stdout.contains("Removed"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("Repaired: image") && r.stdout.contains("removed"),
+        "{}",
+        r.stdout
+    );
     assert_eq!(own.run(&["image", "exists", "localhost/own:1"]).code, 1);
     own.ok(&["system", "check"]);
 }

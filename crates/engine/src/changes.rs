@@ -7,13 +7,10 @@ use std::path::{Component, Path, PathBuf};
 use berth_storage::Store;
 
 use crate::container;
-use crate::lifecycle::Failure;
+use crate::error::Error;
 
-fn fail(m: impl ToString) -> Failure {
-    Failure {
-        code: 125,
-        message: m.to_string(),
-    }
+fn fail(m: impl ToString) -> Error {
+    Error::Other(m.to_string())
 }
 
 /// Whether `rel` exists in any of the image's layers, checked component by
@@ -36,7 +33,7 @@ pub(crate) fn in_lower(layers: &[PathBuf], rel: &Path) -> bool {
 }
 
 /// The changes, sorted by path: ("A"|"C"|"D", "/path").
-pub fn changes(store: &Store, name: &str) -> Result<Vec<(char, String)>, Failure> {
+pub fn changes(store: &Store, name: &str) -> Result<Vec<(char, String)>, Error> {
     let info = container::find(store, name).map_err(fail)?;
     let c = store.container(&info.id).map_err(fail)?;
     let lower = lower_paths(store, &c.layer)?;
@@ -81,7 +78,7 @@ pub fn changes(store: &Store, name: &str) -> Result<Vec<(char, String)>, Failure
 }
 
 /// The directories of the layers below `layer`, top first.
-pub(crate) fn lower_paths(store: &Store, layer: &str) -> Result<Vec<PathBuf>, Failure> {
+pub(crate) fn lower_paths(store: &Store, layer: &str) -> Result<Vec<PathBuf>, Error> {
     let top = store.layer(layer).map_err(fail)?;
     let mut lower = Vec::new();
     let mut next = top.parent.clone();
@@ -100,7 +97,7 @@ pub(crate) fn runtime_made(
     store: &Store,
     id: &str,
     layer: &str,
-) -> Result<std::collections::HashSet<PathBuf>, Failure> {
+) -> Result<std::collections::HashSet<PathBuf>, Error> {
     let lower = lower_paths(store, layer)?;
     let upper = store.layer_path(&store.layer(layer).map_err(fail)?);
     let mut skip = std::collections::HashSet::new();

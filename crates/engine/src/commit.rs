@@ -10,7 +10,7 @@ use berth_storage::{StorageDestination, Store};
 use serde_json::{Value, json};
 
 use crate::container::{self, Status, now_ns, rfc3339};
-use crate::lifecycle::Failure;
+use crate::error::Error;
 
 /// What `commit` was asked for.
 pub struct CommitOptions<'a> {
@@ -51,34 +51,27 @@ impl CommitOptions<'_> {
     }
 }
 
-fn fail(code: i32, m: impl ToString) -> Failure {
-    Failure {
-        code,
-        message: m.to_string(),
-    }
+fn fail(m: impl ToString) -> Error {
+    Error::Other(m.to_string())
 }
 
 /// Commits a container; returns the new image's ID.
-pub fn commit(store: &Arc<Store>, name: &str, o: &CommitOptions) -> Result<String, Failure> {
-    let info = container::find(store, name).map_err(|m| fail(125, m))?;
-    let c = store.container(&info.id).map_err(|e| fail(125, e))?;
-    let image = store.image(&c.image).map_err(|e| fail(125, e))?;
-    let base: Value =
-        serde_json::from_slice(&store.image_config(&image).map_err(|e| fail(125, e))?)
-            .map_err(|e| fail(125, format!("image config: {e}")))?;
-    let manifest = store
-        .image_manifest(&image, None)
-        .map_err(|e| fail(125, e))?;
-    let Manifest::Image(m) = manifest.parse().map_err(|e| fail(125, e))? else {
-        return Err(fail(125, "the container's image has no single manifest"));
+pub fn commit(store: &Arc<Store>, name: &str, o: &CommitOptions) -> Result<String, Error> {
+    let info =
+        container::find(store, name).map_err(|_| Error::NoSuchContainer(name.to_string()))?;
+    let c = store.container(&info.id).map_err(fail)?;
+    let image = store.image(&c.image).map_err(fail)?;
+    let base: Value = serde_json::from_slice(&store.image_config(&image).map_err(fail)?)
+        .map_err(|e| fail(format!("image config: {e}")))?;
+    let manifest = store.image_manifest(&image, None).map_err(fail)?;
+    let Manifest::Image(m) = manifest.parse().map_err(fail)? else {
+        return Err(fail("the container's image has no single manifest"));
     };
-    let dst =
-        StorageDestination::new(store.clone(), o.reference.as_deref()).map_err(|e| fail(125, e))?;
+    let dst = StorageDestination::new(store.clone(), o.reference.as_deref()).map_err(fail)?;
     let paused = o.pause && info.state.status == Status::Running;
-    let oci = crate::oci::Oci::of(store, info.config.process.runtime.as_deref())
-        .map_err(|e| fail(125, e))?;
+    let oci = crate::oci::Oci::of(store, info.config.process.runtime.as_deref()).map_err(fail)?;
     if paused {
-        oci.pause(&info.id, true).map_err(|e| fail(125, e))?;
+        oci.pause(&info.id, true).map_err(fail)?;
     }
     let layer = if o.squash {
         put_squashed(store, &info.id, &dst)
@@ -95,10 +88,8 @@ pub fn commit(store: &Arc<Store>, name: &str, o: &CommitOptions) -> Result<Strin
         squash_history(&mut base);
     }
     let config = new_config(base, &layer, &info.config.args, o)?;
-    let config = serde_json::to_vec(&config).map_err(|e| fail(125, e))?;
-    let cfg = dst
-        .put_blob(&mut &config[..], None)
-        .map_err(|e| fail(125, e))?;
+    let config = serde_json::to_vec(&config).map_err(fail)?;
+    let cfg = dst.put_blob(&mut &config[..], None).map_err(fail)?;
     let (manifest_type, config_type, new_layer_type) = if o.docker {
         (media::DOCKER_MANIFEST, media::DOCKER_CONFIG, DOCKER_LAYER)
     } else {
@@ -114,7 +105,7 @@ pub fn commit(store: &Arc<Store>, name: &str, o: &CommitOptions) -> Result<Strin
                 l.media_type = layer_type(&l.media_type, o.docker)?.to_string();
                 Ok(l)
             })
-            .collect::<Result<_, Failure>>()?
+            .collect::<Result<_, Error>>()?
     };
     layers.push(Descriptor::new(
         new_layer_type,
@@ -135,12 +126,9 @@ pub fn commit(store: &Arc<Store>, name: &str, o: &CommitOptions) -> Result<Strin
                 .collect::<std::collections::BTreeMap<_, _>>()
         );
     }
-    let raw = RawManifest::new(
-        serde_json::to_vec(&manifest).map_err(|e| fail(125, e))?,
-        manifest_type,
-    );
-    dst.put_manifest(&raw, None).map_err(|e| fail(125, e))?;
-    dst.commit().map_err(|e| fail(125, e))?;
+    let raw = RawManifest::new(serde_json::to_vec(&manifest).map_err(fail)?, manifest_type);
+    dst.put_manifest(&raw, None).map_err(fail)?;
+    dst.commit().map_err(fail)?;
     Ok(cfg.digest.hex().to_string())
 }
 
@@ -151,16 +139,16 @@ fn put_diff(
     layer: &str,
     dst: &StorageDestination,
     skip: &std::collections::HashSet<std::path::PathBuf>,
-) -> Result<BlobInfo, Failure> {
-    let (mut r, w) = std::io::pipe().map_err(|e| fail(125, e))?;
+) -> Result<BlobInfo, Error> {
+    let (mut r, w) = std::io::pipe().map_err(fail)?;
     std::thread::scope(|s| {
         let writer = s.spawn(move || store.diff_unhashed_skipping(layer, w, skip).map(drop));
         let put = dst.put_blob(&mut r, None);
         drop(r);
         let wrote = writer.join().expect("diff thread");
         // The writer's failure explains a short stream better than the reader's.
-        wrote.map_err(|e| fail(125, format!("reading the container's changes: {e}")))?;
-        put.map_err(|e| fail(125, e))
+        wrote.map_err(|e| fail(format!("reading the container's changes: {e}")))?;
+        put.map_err(fail)
     })
 }
 
@@ -168,7 +156,7 @@ fn put_diff(
 const DOCKER_LAYER: &str = "application/vnd.docker.image.rootfs.diff.tar";
 
 /// A base layer's media type in the new manifest's format.
-fn layer_type(mt: &str, docker: bool) -> Result<&str, Failure> {
+fn layer_type(mt: &str, docker: bool) -> Result<&str, Error> {
     Ok(match (mt, docker) {
         (media::DOCKER_LAYER_GZIP, false) => media::OCI_LAYER_GZIP,
         (DOCKER_LAYER, false) => media::OCI_LAYER,
@@ -176,7 +164,6 @@ fn layer_type(mt: &str, docker: bool) -> Result<&str, Failure> {
         (media::OCI_LAYER, true) => DOCKER_LAYER,
         (media::OCI_LAYER_ZSTD, true) => {
             return Err(fail(
-                125,
                 "the image has zstd layers, which Docker's format cannot describe: commit it as OCI",
             ));
         }
@@ -189,9 +176,9 @@ fn put_squashed(
     store: &Arc<Store>,
     container: &str,
     dst: &StorageDestination,
-) -> Result<BlobInfo, Failure> {
-    let rootfs = store.mount(container).map_err(|e| fail(125, e))?;
-    let (mut r, w) = std::io::pipe().map_err(|e| fail(125, e))?;
+) -> Result<BlobInfo, Error> {
+    let rootfs = store.mount(container).map_err(fail)?;
+    let (mut r, w) = std::io::pipe().map_err(fail)?;
     let result = std::thread::scope(|s| {
         let writer = s.spawn(|| {
             let mut w = w;
@@ -200,8 +187,8 @@ fn put_squashed(
         let put = dst.put_blob(&mut r, None);
         drop(r);
         let wrote = writer.join().expect("tar thread");
-        wrote.map_err(|e| fail(125, format!("reading the container's files: {e}")))?;
-        put.map_err(|e| fail(125, e))
+        wrote.map_err(|e| fail(format!("reading the container's files: {e}")))?;
+        put.map_err(fail)
     });
     let _ = store.unmount(container, false);
     result
@@ -222,12 +209,12 @@ fn new_config(
     layer: &BlobInfo,
     args: &[String],
     o: &CommitOptions,
-) -> Result<Value, Failure> {
+) -> Result<Value, Error> {
     let created = rfc3339(now_ns());
     if !base["config"].is_object() {
         base["config"] = json!({});
     }
-    (o.edit)(&mut base["config"]).map_err(|m| fail(125, m))?;
+    (o.edit)(&mut base["config"]).map_err(fail)?;
     base["created"] = json!(created);
     if let Some(a) = &o.author {
         base["author"] = json!(a);

@@ -17,17 +17,14 @@ use berth_storage::Store;
 use berth_storage::archive::{self, ApplyOptions, WhiteoutMode};
 
 use crate::container;
-use crate::lifecycle::Failure;
+use crate::error::Error;
 
-fn fail(m: impl ToString) -> Failure {
-    Failure {
-        code: 125,
-        message: m.to_string(),
-    }
+fn fail(m: impl ToString) -> Error {
+    Error::Other(m.to_string())
 }
 
 /// A path inside the container, relative to its root, without `..`.
-fn in_container(p: &str) -> Result<PathBuf, Failure> {
+fn in_container(p: &str) -> Result<PathBuf, Error> {
     let mut out = PathBuf::new();
     for c in Path::new(p).components() {
         match c {
@@ -42,7 +39,7 @@ fn in_container(p: &str) -> Result<PathBuf, Failure> {
     Ok(out)
 }
 
-fn base_name(p: &Path) -> Result<String, Failure> {
+fn base_name(p: &Path) -> Result<String, Error> {
     p.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .ok_or_else(|| {
@@ -57,8 +54,8 @@ fn base_name(p: &Path) -> Result<String, Failure> {
 fn with_rootfs<T>(
     store: &Store,
     name: &str,
-    f: impl FnOnce(&Path) -> Result<T, Failure>,
-) -> Result<T, Failure> {
+    f: impl FnOnce(&Path) -> Result<T, Error>,
+) -> Result<T, Error> {
     let info = container::find(store, name).map_err(fail)?;
     let root = store.mount(&info.id).map_err(fail)?;
     let r = f(&root);
@@ -73,7 +70,7 @@ fn on_volume(
     store: &Store,
     name: &str,
     rel: &Path,
-) -> Result<Option<(PathBuf, PathBuf, bool)>, Failure> {
+) -> Result<Option<(PathBuf, PathBuf, bool)>, Error> {
     let info = container::find(store, name).map_err(fail)?;
     let mut best: Option<(usize, PathBuf, PathBuf, bool)> = None;
     for spec in &info.config.process.volumes {
@@ -100,8 +97,8 @@ fn with_tree<T>(
     name: &str,
     rel: &Path,
     writing: bool,
-    f: impl FnOnce(&Path, &Path) -> Result<T, Failure>,
-) -> Result<T, Failure> {
+    f: impl FnOnce(&Path, &Path) -> Result<T, Error>,
+) -> Result<T, Error> {
     match on_volume(store, name, rel)? {
         Some((_, _, true)) if writing => Err(fail(format!(
             "/{}: on a read-only volume of the container",
@@ -115,8 +112,8 @@ fn with_tree<T>(
 /// Extracts a tar stream, written by `produce`, into `root` (nothing leaves it).
 fn pipe_into(
     root: &Path,
-    produce: impl FnOnce(std::io::PipeWriter) -> Result<(), Failure> + Send,
-) -> Result<(), Failure> {
+    produce: impl FnOnce(std::io::PipeWriter) -> Result<(), Error> + Send,
+) -> Result<(), Error> {
     let (r, w) = std::io::pipe().map_err(fail)?;
     let mut opts = ApplyOptions::new(WhiteoutMode::Literal);
     opts.sync = false;
@@ -130,7 +127,7 @@ fn pipe_into(
 }
 
 /// `cp CONTAINER:SRC DEST`.
-pub fn copy_out(store: &Store, name: &str, src: &str, dest: &Path) -> Result<(), Failure> {
+pub fn copy_out(store: &Store, name: &str, src: &str, dest: &Path) -> Result<(), Error> {
     let rel = in_container(src)?;
     let (root, top) = if dest.is_dir() {
         (dest.to_path_buf(), base_name(&rel)?)
@@ -163,7 +160,7 @@ pub fn copy_out(store: &Store, name: &str, src: &str, dest: &Path) -> Result<(),
 }
 
 /// `cp SRC CONTAINER:DEST`.
-pub fn copy_in(store: &Store, src: &Path, name: &str, dest: &str) -> Result<(), Failure> {
+pub fn copy_in(store: &Store, src: &Path, name: &str, dest: &str) -> Result<(), Error> {
     let meta =
         std::fs::symlink_metadata(src).map_err(|e| fail(format!("{}: {e}", src.display())))?;
     let dest_rel = in_container(dest)?;
@@ -212,7 +209,7 @@ pub fn copy_out_stream(
     name: &str,
     src: &str,
     out: &mut (dyn Write + Send),
-) -> Result<(), Failure> {
+) -> Result<(), Error> {
     let rel = in_container(src)?;
     let top = match rel.file_name() {
         Some(n) => n.to_string_lossy().into_owned(),
@@ -232,7 +229,7 @@ pub fn copy_in_stream(
     input: impl Read + Send,
     name: &str,
     dest: &str,
-) -> Result<(), Failure> {
+) -> Result<(), Error> {
     let input = tar_stream(input)?;
     let dest_rel = in_container(dest)?;
     with_tree(store, name, &dest_rel, true, |tree, rel| {
@@ -259,7 +256,7 @@ pub fn copy_in_stream(
 
 /// The decompressed stream, once its first block is seen to be a tar header
 /// (podman refuses anything else, an empty stream included).
-fn tar_stream<'a>(input: impl Read + Send + 'a) -> Result<impl Read + 'a, Failure> {
+fn tar_stream<'a>(input: impl Read + Send + 'a) -> Result<impl Read + 'a, Error> {
     let not_tar = || fail("source must be a (compressed) tar archive when copying from stdin");
     let (kind, sniffed) = berth_image::blob::sniff(input).map_err(|_| not_tar())?;
     let mut plain = berth_image::blob::decompress(sniffed, kind);
@@ -343,7 +340,7 @@ pub fn export(
     store: &Store,
     name: &str,
     out: &mut (dyn std::io::Write + Send),
-) -> Result<(), Failure> {
+) -> Result<(), Error> {
     with_rootfs(store, name, |rootfs| {
         archive::tar_in_root(rootfs, Path::new(""), "", out)
             .map(drop)

@@ -9,6 +9,7 @@ pub mod conf;
 pub mod container;
 pub mod copy;
 mod engine;
+pub mod error;
 pub mod health;
 pub mod init;
 pub mod journald;
@@ -30,5 +31,6 @@ pub mod views;
 pub mod volumes;
 
 pub use engine::{Engine, Images};
+pub use error::Error;
 pub use pull::{PullError, PullEvent, PullOptions, PullPolicy, PullReport};
 pub use run::{RunError, RunOptions, run};

@@ -9,34 +9,13 @@ use std::time::Duration;
 use berth_storage::Store;
 
 use crate::container::{self, Info, Status};
+use crate::error::{Error, Result};
 use crate::logs::{self, Stream};
-use crate::run::{self, RunError};
+use crate::run;
 use crate::sys;
 
-/// A failure and podman's exit code for it.
-#[derive(Debug)]
-pub struct Failure {
-    pub code: i32,
-    pub message: String,
-}
-
-impl Failure {
-    fn new(code: i32, message: impl Into<String>) -> Failure {
-        Failure {
-            code,
-            message: message.into(),
-        }
-    }
-}
-
-impl From<RunError> for Failure {
-    fn from(e: RunError) -> Failure {
-        Failure::new(e.exit_code(), e.to_string())
-    }
-}
-
-fn find(store: &Store, name: &str) -> Result<Info, Failure> {
-    container::find(store, name).map_err(|m| Failure::new(125, m))
+fn find(store: &Store, name: &str) -> Result<Info> {
+    container::find(store, name).map_err(|_| Error::NoSuchContainer(name.to_string()))
 }
 
 /// Starts a created or exited container through a new monitor; `monitor_argv`
@@ -45,7 +24,7 @@ pub fn start(
     store: &Store,
     name: &str,
     monitor_argv: &dyn Fn(&str) -> Vec<OsString>,
-) -> Result<Info, Failure> {
+) -> Result<Info> {
     let info = find(store, name)?;
     if is_up(&info) {
         return Ok(info);
@@ -58,8 +37,8 @@ pub fn start(
 }
 
 /// The runtime the container runs under.
-fn oci(store: &Store, info: &Info) -> Result<crate::oci::Oci, Failure> {
-    crate::oci::Oci::of(store, info.config.process.runtime.as_deref()).map_err(Failure::from)
+fn oci(store: &Store, info: &Info) -> Result<crate::oci::Oci> {
+    crate::oci::Oci::of(store, info.config.process.runtime.as_deref()).map_err(Error::from)
 }
 
 /// Whether the container has processes (running or paused).
@@ -68,7 +47,7 @@ fn is_up(info: &Info) -> bool {
 }
 
 /// Freezes (`pause`) or thaws a running container.
-pub fn set_paused(store: &Store, name: &str, pause: bool) -> Result<Info, Failure> {
+pub fn set_paused(store: &Store, name: &str, pause: bool) -> Result<Info> {
     let mut info = find(store, name)?;
     let (want, verb) = if pause {
         (Status::Running, "pause")
@@ -76,44 +55,37 @@ pub fn set_paused(store: &Store, name: &str, pause: bool) -> Result<Info, Failur
         (Status::Paused, "unpause")
     };
     if info.state.status != want {
-        return Err(Failure::new(
-            125,
-            format!(
-                "\"{}\" is not {}, can't {verb}: container state improper",
-                info.id,
-                want.as_str()
-            ),
-        ));
+        return Err(Error::StateImproper(format!(
+            "\"{}\" is not {}, can't {verb}: container state improper",
+            info.id,
+            want.as_str()
+        )));
     }
     oci(store, &info)?
         .pause(&info.id, pause)
-        .map_err(|e| Failure::new(125, e))?;
+        .map_err(Error::other)?;
     info.state.status = if pause {
         Status::Paused
     } else {
         Status::Running
     };
-    container::save_state(store, &info.id, &info.state)
-        .map_err(|e| Failure::new(125, e.to_string()))?;
+    container::save_state(store, &info.id, &info.state).map_err(|e| Error::other(e.to_string()))?;
     Ok(info)
 }
 
 /// The container's processes as `ps` shows them (`top`).
-pub fn top(store: &Store, name: &str, ps_args: &[String]) -> Result<String, Failure> {
+pub fn top(store: &Store, name: &str, ps_args: &[String]) -> Result<String> {
     let info = find(store, name)?;
     if !is_up(&info) {
-        return Err(Failure::new(
-            125,
-            format!(
-                "top can only be used on running containers: {} is {}",
-                info.id,
-                info.state.status.as_str()
-            ),
-        ));
+        return Err(Error::StateImproper(format!(
+            "top can only be used on running containers: {} is {}",
+            info.id,
+            info.state.status.as_str()
+        )));
     }
     oci(store, &info)?
         .ps(&info.id, ps_args)
-        .map_err(|e| Failure::new(125, e))
+        .map_err(Error::other)
 }
 
 /// Stops (if needed) and starts a container again.
@@ -122,15 +94,15 @@ pub fn restart(
     name: &str,
     timeout: Option<u64>,
     monitor_argv: &dyn Fn(&str) -> Vec<OsString>,
-) -> Result<Info, Failure> {
+) -> Result<Info> {
     let info = stop(store, name, timeout)?;
     start(store, &info.id, monitor_argv)
 }
 
 /// Removes every container that is not running; returns their IDs.
-pub fn prune(store: &Store) -> Result<Vec<String>, Failure> {
+pub fn prune(store: &Store) -> Result<Vec<String>> {
     let mut gone = Vec::new();
-    for i in container::list(store).map_err(|m| Failure::new(125, m))? {
+    for i in container::list(store).map_err(Error::other)? {
         if matches!(i.state.status, Status::Created | Status::Exited) {
             remove(store, &i.id, false)?;
             gone.push(i.id);
@@ -144,13 +116,13 @@ pub fn start_attached(
     store: &Store,
     name: &str,
     monitor_argv: &dyn Fn(&str) -> Vec<OsString>,
-) -> Result<(Info, std::os::unix::net::UnixStream), Failure> {
+) -> Result<(Info, std::os::unix::net::UnixStream)> {
     let info = find(store, name)?;
     if is_up(&info) {
-        return Err(Failure::new(
-            125,
-            format!("container {} is running already: use attach", info.id),
-        ));
+        return Err(Error::StateImproper(format!(
+            "container {} is running already: use attach",
+            info.id
+        )));
     }
     release_leftovers(store, &info);
     container::mark_stopped(store, &info.id, false);
@@ -158,7 +130,7 @@ pub fn start_attached(
     argv.push("--attach".into());
     let path = crate::attach::socket_path(store, &info.id);
     let conn = crate::monitor::spawn_attached(&argv, Some(&path))?
-        .ok_or_else(|| Failure::new(125, "the monitor made no attach socket"))?;
+        .ok_or_else(|| Error::other("the monitor made no attach socket"))?;
     // A --rm container may be gone already (it ran and its monitor removed it).
     Ok((find(store, &info.id).unwrap_or(info), conn))
 }
@@ -215,33 +187,30 @@ pub fn wait_stopped(info: &Info, timeout: Option<Duration>) -> bool {
 }
 
 /// Sends `sig` to the container's init through a pidfd; false when it is gone.
-fn signal_init(info: &Info, sig: i32) -> Result<bool, Failure> {
+fn signal_init(info: &Info, sig: i32) -> Result<bool> {
     let Some(fd) = info.state.init.and_then(|p| p.open()) else {
         return Ok(false);
     };
     fd.signal(sig)
-        .map_err(|e| Failure::new(125, format!("{}: send signal {sig}: {e}", info.id)))
+        .map_err(|e| Error::other(format!("{}: send signal {sig}: {e}", info.id)))
 }
 
 /// Sends a signal to a running container's init.
-pub fn kill(store: &Store, name: &str, signal: &str) -> Result<Info, Failure> {
+pub fn kill(store: &Store, name: &str, signal: &str) -> Result<Info> {
     let info = find(store, name)?;
     if !is_up(&info) {
-        return Err(Failure::new(
-            125,
-            format!(
-                "can only kill running containers. {} is in state {}: container state improper",
-                info.id,
-                info.state.status.as_str()
-            ),
-        ));
+        return Err(Error::StateImproper(format!(
+            "can only kill running containers. {} is in state {}: container state improper",
+            info.id,
+            info.state.status.as_str()
+        )));
     }
-    let sig = berth_runtime::ops::parse_signal(signal).map_err(|e| Failure::new(125, e.0))?;
+    let sig = berth_runtime::ops::parse_signal(signal).map_err(|e| Error::InvalidArgument(e.0))?;
     if !signal_init(&info, sig)? {
-        return Err(Failure::new(
-            125,
-            format!("{}: container process is gone", info.id),
-        ));
+        return Err(Error::StateImproper(format!(
+            "{}: container process is gone",
+            info.id
+        )));
     }
     Ok(info)
 }
@@ -259,7 +228,7 @@ fn image_stop_signal(store: &Store, image_id: &str) -> Option<String> {
 /// Stops a running container: SIGTERM (or the stop signal), then SIGKILL after
 /// `timeout` seconds. Stopping a stopped container is not an error.
 /// `timeout` `None`: the container's `--stop-timeout`, else 10 seconds.
-pub fn stop(store: &Store, name: &str, timeout: Option<u64>) -> Result<Info, Failure> {
+pub fn stop(store: &Store, name: &str, timeout: Option<u64>) -> Result<Info> {
     let info = find(store, name)?;
     let timeout = timeout.or(info.config.process.stop_timeout).unwrap_or(10);
     // --stop-signal, else the image's STOPSIGNAL, else SIGTERM.
@@ -270,7 +239,7 @@ pub fn stop(store: &Store, name: &str, timeout: Option<u64>) -> Result<Info, Fai
         .clone()
         .or_else(|| image_stop_signal(store, &info.config.image_id));
     let stop_signal = match &named {
-        Some(s) => berth_runtime::ops::parse_signal(s).map_err(|e| Failure::new(125, e.0))?,
+        Some(s) => berth_runtime::ops::parse_signal(s).map_err(|e| Error::InvalidArgument(e.0))?,
         None => libc::SIGTERM,
     };
     if !is_up(&info) {
@@ -304,26 +273,20 @@ fn after_stop(store: &Store, info: Info) -> Info {
 }
 
 /// Removes a container; a running one only with `force` (after killing it).
-pub fn remove(store: &Store, name: &str, force: bool) -> Result<Info, Failure> {
+pub fn remove(store: &Store, name: &str, force: bool) -> Result<Info> {
     remove_timed(store, name, force, 0)
 }
 
 /// [`remove`]; a running container (with `force`) is stopped first with
 /// `time` seconds between its stop signal and SIGKILL (`rm -f -t N`).
-pub fn remove_timed(store: &Store, name: &str, force: bool, time: u64) -> Result<Info, Failure> {
-    let info = container::find(store, name).map_err(|m| Failure::new(1, m))?;
+pub fn remove_timed(store: &Store, name: &str, force: bool, time: u64) -> Result<Info> {
+    let info = find(store, name)?;
     // Wait for a start in progress to finish, then look again.
-    let _lock = container::lock(store, &info.id).map_err(|e| Failure::new(125, e.to_string()))?;
-    let info = container::find(store, &info.id).map_err(|m| Failure::new(1, m))?;
+    let _lock = container::lock(store, &info.id).map_err(|e| Error::other(e.to_string()))?;
+    let info = find(store, &info.id)?;
     if is_up(&info) {
         if !force {
-            return Err(Failure::new(
-                2,
-                format!(
-                    "cannot remove container {} as it is running - running or paused containers cannot be removed without force: container state improper",
-                    info.id
-                ),
-            ));
+            return Err(Error::RunningNotForced(info.id));
         }
         stop(store, &info.id, Some(time))?;
     }
@@ -335,19 +298,14 @@ pub fn remove_timed(store: &Store, name: &str, force: bool, time: u64) -> Result
 }
 
 /// `rm -v`: [`remove`], and the container's anonymous volumes with it.
-pub fn remove_with_volumes(
-    store: &Store,
-    name: &str,
-    force: bool,
-    time: u64,
-) -> Result<Info, Failure> {
+pub fn remove_with_volumes(store: &Store, name: &str, force: bool, time: u64) -> Result<Info> {
     let info = remove_timed(store, name, force, time)?;
     crate::volumes::remove_anonymous(store, &info.config.process.anonymous_volumes);
     Ok(info)
 }
 
 /// Waits for a container to exit and returns its exit code.
-pub fn wait(store: &Store, name: &str) -> Result<i32, Failure> {
+pub fn wait(store: &Store, name: &str) -> Result<i32> {
     // A --rm container its monitor removed already: its recorded exit code.
     let info = match find(store, name) {
         Ok(i) => i,
@@ -385,16 +343,13 @@ pub struct ExecRequest {
 
 /// Runs a process in a running container; returns its exit code (0 with
 /// `detach`). The process is this process's child, as with podman exec.
-pub fn exec(store: &Store, name: &str, r: &ExecRequest) -> Result<i32, Failure> {
+pub fn exec(store: &Store, name: &str, r: &ExecRequest) -> Result<i32> {
     let info = find(store, name)?;
     if info.state.status != Status::Running {
-        return Err(Failure::new(
-            125,
-            format!(
-                "can only create exec sessions on running containers: container state improper ({})",
-                info.state.status.as_str()
-            ),
-        ));
+        return Err(Error::StateImproper(format!(
+            "can only create exec sessions on running containers: container state improper ({})",
+            info.state.status.as_str()
+        )));
     }
     let user = match &r.user {
         None => None,
@@ -402,10 +357,10 @@ pub fn exec(store: &Store, name: &str, r: &ExecRequest) -> Result<i32, Failure> 
             // Names resolve in the container's own /etc/passwd: its rootfs is
             // the one its bundle names.
             let bundle = berth_runtime::create::load_spec(&container::userdata(store, &info.id))
-                .map_err(|e| Failure::new(125, e.0))?;
+                .map_err(|e| Error::other(e.0))?;
             let rootfs = bundle.root.map(|r| r.path).unwrap_or_default();
-            let resolved = crate::spec::user(std::path::Path::new(&rootfs), u)
-                .map_err(|e| Failure::new(125, e))?;
+            let resolved =
+                crate::spec::user(std::path::Path::new(&rootfs), u).map_err(Error::other)?;
             Some(format!("{}:{}", resolved.uid, resolved.gid))
         }
     };
@@ -429,15 +384,15 @@ pub fn exec(store: &Store, name: &str, r: &ExecRequest) -> Result<i32, Failure> 
             // Without -i the process reads nothing of ours (a `while read`
             // loop around `berth exec` keeps its input), as with podman.
             let null = std::fs::File::open("/dev/null")
-                .map_err(|e| Failure::new(125, format!("/dev/null: {e}")))?;
-            sys::dup2(&null, 0).map_err(|e| Failure::new(125, format!("stdin: {e}")))?;
+                .map_err(|e| Error::other(format!("/dev/null: {e}")))?;
+            sys::dup2(&null, 0).map_err(|e| Error::other(format!("stdin: {e}")))?;
         }
-        return rt.exec(&opts).map_err(Failure::from);
+        return rt.exec(&opts).map_err(Error::from);
     }
     // -t: the runtime hands the terminal over a console socket, starts the
     // process detached (so that this process can proxy meanwhile) and leaves it
     // to us, a child subreaper, to reap.
-    let engine = |e: std::io::Error| Failure::new(125, e.to_string());
+    let engine = |e: std::io::Error| Error::other(e.to_string());
     let dir = container::userdata(store, &info.id);
     let socket = crate::attach::socket_path(store, &info.id).with_extension("exec");
     let pid_file = dir.join(format!("exec-{}.pid", std::process::id()));
@@ -447,12 +402,12 @@ pub fn exec(store: &Store, name: &str, r: &ExecRequest) -> Result<i32, Failure> 
     opts.detach = true;
     opts.console_socket = Some(socket.clone());
     opts.pid_file = Some(pid_file.clone());
-    rt.exec(&opts).map_err(Failure::from)?;
+    rt.exec(&opts).map_err(Error::from)?;
     let master = console.receive().map_err(engine)?;
     let pid: i32 = std::fs::read_to_string(&pid_file)
         .ok()
         .and_then(|s| s.trim().parse().ok())
-        .ok_or_else(|| Failure::new(125, "the runtime wrote no pid file"))?;
+        .ok_or_else(|| Error::other("the runtime wrote no pid file"))?;
     let _ = std::fs::remove_file(&pid_file);
     crate::terminal::proxy(master, r.interactive);
     sys::wait_pid(pid).map_err(engine)
@@ -476,16 +431,13 @@ pub fn logs(
     o: &LogOptions,
     out: &mut dyn Write,
     err: &mut dyn Write,
-) -> Result<(), Failure> {
+) -> Result<()> {
     let info = find(store, name)?;
     if info.config.process.log_driver.as_deref() == Some("none") {
-        return Err(Failure::new(
-            125,
-            format!(
-                "{}: the container uses the \"none\" log driver: there are no logs",
-                info.id
-            ),
-        ));
+        return Err(Error::InvalidArgument(format!(
+            "{}: the container uses the \"none\" log driver: there are no logs",
+            info.id
+        )));
     }
     if info.config.process.log_driver.as_deref() == Some("journald") {
         return journald_logs(&info, o, out, err);
@@ -494,7 +446,7 @@ pub fn logs(
     let file = match std::fs::File::open(&path) {
         Ok(f) => Some(f),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(Failure::new(125, format!("{}: {e}", path.display()))),
+        Err(e) => return Err(Error::other(format!("{}: {e}", path.display()))),
     };
     let Some(file) = file else {
         return Ok(());
@@ -522,8 +474,8 @@ fn follow(
     o: &LogOptions,
     out: &mut dyn Write,
     err: &mut dyn Write,
-    mut more: impl FnMut() -> Result<Vec<Vec<u8>>, Failure>,
-) -> Result<(), Failure> {
+    mut more: impl FnMut() -> Result<Vec<Vec<u8>>>,
+) -> Result<()> {
     let pidfd = match info.state.status {
         Status::Running | Status::Paused => (info.state.monitor.and_then(|m| m.open()))
             .or_else(|| info.state.init.and_then(|p| p.open())),
@@ -565,9 +517,8 @@ fn journald_logs(
     o: &LogOptions,
     out: &mut dyn Write,
     err: &mut dyn Write,
-) -> Result<(), Failure> {
-    let (mut lines, mut cursor) =
-        crate::journald::read(&info.id, None).map_err(|e| Failure::new(125, e))?;
+) -> Result<()> {
+    let (mut lines, mut cursor) = crate::journald::read(&info.id, None).map_err(Error::other)?;
     window(&mut lines, o);
     print(&lines, o, out, err);
     if !o.follow {
@@ -575,7 +526,7 @@ fn journald_logs(
     }
     follow(info, Duration::from_millis(250), o, out, err, || {
         let (more, cur) =
-            crate::journald::read(&info.id, cursor.as_deref()).map_err(|e| Failure::new(125, e))?;
+            crate::journald::read(&info.id, cursor.as_deref()).map_err(Error::other)?;
         cursor = cur;
         Ok(more)
     })

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use berth_build::builder::{self, Builder, CommitSpec, CopySpec, RunSpec};
+use berth_build::builder::{self, Builder, CommitSpec, CopySpec, Origin, RunSpec};
 use berth_build::execute::BuildError;
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
@@ -202,6 +202,9 @@ struct RmArgs {
 
 #[derive(Args)]
 struct ContainersArgs {
+    /// Every container, not only working containers (BUILDER marks those).
+    #[arg(short, long)]
+    all: bool,
     /// Print only IDs.
     #[arg(short, long)]
     quiet: bool,
@@ -508,6 +511,14 @@ fn rm(store_args: &StoreArgs, a: RmArgs) -> CmdResult {
             .collect::<Result<_, _>>()?
     };
     for b in targets {
+        // --all leaves a running build its own working containers (it
+        // removes them itself); named, one is refused.
+        if a.all
+            && let Some(p) = b.in_use()
+        {
+            eprintln!("{}: in use by the build in process {}, left", b.name, p.pid);
+            continue;
+        }
         builder::remove(&store, &b).map_err(fail)?;
         println!("{}", b.id);
     }
@@ -527,15 +538,21 @@ fn row(store: &berth_storage::Store, b: &Builder, full: bool) -> Value {
             s.chars().take(12).collect()
         }
     };
+    let working = b.origin != Origin::Other;
     json!({
-        "ContainerID": cut(&b.id), "Builder": true, "ImageID": cut(&b.from_id),
+        "ContainerID": cut(&b.id), "Builder": working, "ImageID": cut(&b.from_id),
         "ImageName": image_name, "ContainerName": b.name,
     })
 }
 
 fn containers(store_args: &StoreArgs, a: ContainersArgs) -> CmdResult {
     let store = store_args.open()?;
-    let list = builder::list(&store).map_err(fail)?;
+    let list = if a.all {
+        builder::list_all(&store)
+    } else {
+        builder::list(&store)
+    }
+    .map_err(fail)?;
     if a.quiet {
         for b in &list {
             println!(
@@ -576,7 +593,7 @@ fn containers(store_args: &StoreArgs, a: ContainersArgs) -> CmdResult {
     for r in &rows {
         table.push(vec![
             r["ContainerID"].as_str().unwrap_or("").to_string(),
-            "*".to_string(),
+            if r["Builder"] == true { "*" } else { "" }.to_string(),
             r["ImageID"].as_str().unwrap_or("").to_string(),
             r["ImageName"].as_str().unwrap_or("").to_string(),
             r["ContainerName"].as_str().unwrap_or("").to_string(),

@@ -12,11 +12,8 @@ use crate::commands::images::{StoreArgs, human_size};
 use crate::commands::run::monitor_argv;
 use crate::exit::{CmdResult, Failure};
 
-fn fail(e: lifecycle::Failure) -> Failure {
-    Failure {
-        code: e.code,
-        message: e.message,
-    }
+fn fail(e: berth_engine::Error) -> Failure {
+    crate::exit::engine(e)
 }
 
 /// Runs `f` on each name; errors are printed as they come, and the last one's
@@ -218,7 +215,14 @@ pub fn rm(store_args: &StoreArgs, a: RmArgs) -> CmdResult {
         } else {
             lifecycle::remove_timed(&store, n, a.force, a.time)
         }
-        .map_err(fail)?;
+        .map_err(|e| match e {
+            // podman's rm: 1 for a container that does not exist.
+            berth_engine::Error::NoSuchContainer(_) => Failure {
+                code: 1,
+                message: e.to_string(),
+            },
+            e => fail(e),
+        })?;
         println!("{}", if a.all { &info.id } else { n });
         Ok(())
     })
@@ -652,7 +656,13 @@ pub struct PruneArgs {
 
 pub fn prune(store_args: &StoreArgs, _a: PruneArgs) -> CmdResult {
     let store = store_args.open()?;
-    for id in lifecycle::prune(&store).map_err(fail)? {
+    // The builder's prune: it keeps the working containers of running builds
+    // and takes the leftovers of killed ones.
+    let gone = berth_build::builder::prune(&store).map_err(|e| Failure {
+        code: e.code,
+        message: e.message,
+    })?;
+    for id in gone {
         println!("{id}");
     }
     Ok(())
@@ -777,10 +787,8 @@ pub fn cp(store_args: &StoreArgs, a: CpArgs) -> CmdResult {
         (Some((c, p)), None) if a.destination == "-" => {
             let mut out = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout());
             berth_engine::copy::copy_out_stream(&store, c, p, &mut out).and_then(|()| {
-                std::io::Write::flush(&mut out).map_err(|e| lifecycle::Failure {
-                    code: 125,
-                    message: e.to_string(),
-                })
+                std::io::Write::flush(&mut out)
+                    .map_err(|e| berth_engine::Error::Other(e.to_string()))
             })
         }
         (None, Some((c, p))) if a.source == "-" => {

@@ -677,10 +677,7 @@ fn remove_containers_of(store: &Store, id: &str) -> Result<(), Failure> {
     for c in store.containers().map_err(storage_err)? {
         if c.image == id {
             berth_engine::lifecycle::remove(store, &c.id, true).map_err(|f| {
-                exit::podman(format!(
-                    "removing container {} of image {id}: {}",
-                    c.id, f.message
-                ))
+                exit::podman(format!("removing container {} of image {id}: {}", c.id, f))
             })?;
         }
     }
@@ -1036,7 +1033,7 @@ pub fn system_check(store_args: &StoreArgs, a: CheckArgs) -> CmdResult {
         println!("{p}");
     }
     for r in &report.repaired {
-        println!("Removed: {r}");
+        println!("Repaired: {r}");
     }
     if report.is_clean() {
         println!("No problems found");

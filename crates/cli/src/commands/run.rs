@@ -429,10 +429,7 @@ fn replace_existing(
     if let (true, Some(n)) = (replace, &o.name)
         && berth_engine::container::find(store, n).is_ok()
     {
-        berth_engine::lifecycle::remove(store, n, true).map_err(|e| Failure {
-            code: e.code,
-            message: e.message,
-        })?;
+        berth_engine::lifecycle::remove(store, n, true).map_err(crate::exit::engine)?;
     }
     Ok(())
 }
@@ -507,10 +504,7 @@ pub fn run(store_args: &StoreArgs, a: RunArgs) -> Result<i32, Failure> {
         let (info, conn) = berth_engine::lifecycle::start_attached(&store, &c.id, &|id| {
             monitor_argv(store_args, id)
         })
-        .map_err(|e| Failure {
-            code: e.code,
-            message: e.message,
-        })?;
+        .map_err(crate::exit::engine)?;
         let p = &info.config.process;
         let ended =
             berth_engine::attach::relay(conn, p.interactive, p.tty, &keys).map_err(|e| {
@@ -521,11 +515,9 @@ pub fn run(store_args: &StoreArgs, a: RunArgs) -> Result<i32, Failure> {
             })?;
         return match ended {
             berth_engine::attach::Ended::Detached => Ok(0),
-            berth_engine::attach::Ended::Exited => berth_engine::lifecycle::wait(&store, &info.id)
-                .map_err(|e| Failure {
-                    code: e.code,
-                    message: e.message,
-                }),
+            berth_engine::attach::Ended::Exited => {
+                berth_engine::lifecycle::wait(&store, &info.id).map_err(crate::exit::engine)
+            }
         };
     }
     let c = berth_engine::run::create(&store, &o).map_err(failure)?;
@@ -541,10 +533,7 @@ pub fn run(store_args: &StoreArgs, a: RunArgs) -> Result<i32, Failure> {
         if o.rm {
             berth_engine::run::remove(&store, &c.id);
         }
-        return Err(Failure {
-            code: e.code,
-            message: e.message,
-        });
+        return Err(crate::exit::engine(e));
     }
     println!("{}", c.id);
     Ok(0)

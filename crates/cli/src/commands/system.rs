@@ -151,10 +151,12 @@ pub fn prune(store_args: &StoreArgs, a: PruneArgs) -> CmdResult {
     }
     let store = store_args.open()?;
     println!("Deleted Containers");
-    for id in berth_engine::lifecycle::prune(&store).map_err(|e| Failure {
+    // As `container prune`: a running build keeps its working containers.
+    let gone = berth_build::builder::prune(&store).map_err(|e| Failure {
         code: e.code,
         message: e.message,
-    })? {
+    })?;
+    for id in gone {
         println!("{id}");
     }
     println!("Deleted Images");

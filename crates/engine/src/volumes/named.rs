@@ -197,7 +197,7 @@ pub fn remove(store: &Store, name: &str, force: bool) -> Result<(), VolumeError>
         crate::lifecycle::remove(store, &c, true).map_err(|f| VolumeError::Container {
             name: name.to_string(),
             container: c.clone(),
-            message: f.message,
+            message: f.to_string(),
         })?;
     }
     remove_dir(store, name)

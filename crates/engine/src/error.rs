@@ -1,0 +1,37 @@
+//! The engine's errors, by kind. Front ends decide what each kind means to
+//! their users (the CLI: podman's exit codes; the REST API: HTTP statuses), so
+//! no code or status travels inside an error.
+
+use crate::run::RunError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No container has that name, ID or ID prefix.
+    #[error("no container with name or ID \"{0}\" found: no such container")]
+    NoSuchContainer(String),
+    /// The container is not in a state the operation allows.
+    #[error("{0}")]
+    StateImproper(String),
+    /// Removing a running container without `force`.
+    #[error(
+        "cannot remove container {0} as it is running - running or paused containers cannot be removed without force: container state improper"
+    )]
+    RunningNotForced(String),
+    /// A value the caller gave is not acceptable (a signal name, a path).
+    #[error("{0}")]
+    InvalidArgument(String),
+    /// Creating or starting a container's process failed.
+    #[error(transparent)]
+    Run(#[from] RunError),
+    /// Anything else: the store, the runtime, the system.
+    #[error("{0}")]
+    Other(String),
+}
+
+impl Error {
+    pub(crate) fn other(e: impl std::fmt::Display) -> Error {
+        Error::Other(e.to_string())
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
