@@ -1,4 +1,4 @@
-//! `berth build` (podman build / buildah bud): parses and plans in berth-build,
+//! `berth build` (podman build / buildah bud): parses and plans in berth-builder,
 //! runs the steps through the engine; this file only reads the arguments.
 
 use std::collections::BTreeMap;
@@ -272,7 +272,7 @@ pub fn build(store_args: &StoreArgs, mut a: BuildArgs) -> Result<i32, Failure> {
             } else {
                 format!("linux/{p}")
             };
-            berth_build::Platform::parse(&p).map_err(|e| fail(125, format!("--platform: {e}")))
+            berth_builder::Platform::parse(&p).map_err(|e| fail(125, format!("--platform: {e}")))
         })
         .transpose()?;
     let format = a
@@ -285,7 +285,7 @@ pub fn build(store_args: &StoreArgs, mut a: BuildArgs) -> Result<i32, Failure> {
         .iter()
         .map(|s| secret(s))
         .collect::<Result<BTreeMap<_, _>, _>>()?;
-    let req = berth_build::execute::BuildRequest {
+    let req = berth_builder::execute::BuildRequest {
         containerfile: text,
         file_name: name,
         context: std::fs::canonicalize(&a.context).map_err(|e| fail(125, e.to_string()))?,
@@ -312,7 +312,7 @@ pub fn build(store_args: &StoreArgs, mut a: BuildArgs) -> Result<i32, Failure> {
         "false" => "never",
         p => p,
     };
-    for image in berth_build::execute::images_needed(&req).map_err(|e| fail(e.code, e.message))? {
+    for image in berth_builder::execute::images_needed(&req).map_err(|e| fail(e.code, e.message))? {
         // Present means present for the platform built for.
         let present = store.image(&image).is_ok_and(|img| {
             platform.as_ref().is_none_or(|p| {
@@ -342,7 +342,7 @@ pub fn build(store_args: &StoreArgs, mut a: BuildArgs) -> Result<i32, Failure> {
         Box::new(std::io::stderr())
     };
     let id =
-        berth_build::execute::build(&store, &req, &mut log).map_err(|e| fail(e.code, e.message))?;
+        berth_builder::execute::build(&store, &req, &mut log).map_err(|e| fail(e.code, e.message))?;
     if let Some(f) = &a.iidfile {
         std::fs::write(f, format!("sha256:{id}"))
             .map_err(|e| fail(125, format!("{}: {e}", f.display())))?;

@@ -1,11 +1,11 @@
 //! `berth builder`: buildah's scripted verbs (from, run, copy, add, config,
-//! commit, mount, umount, rm, containers, inspect) over berth-build's working
+//! commit, mount, umount, rm, containers, inspect) over berth-builder's working
 //! containers; this file reads the arguments and prints.
 
 use std::path::PathBuf;
 
-use berth_build::builder::{self, Builder, CommitSpec, CopySpec, Origin, RunSpec};
-use berth_build::execute::BuildError;
+use berth_builder::builder::{self, Builder, CommitSpec, CopySpec, Origin, RunSpec};
+use berth_builder::execute::BuildError;
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 
@@ -342,7 +342,7 @@ fn config(store_args: &StoreArgs, a: ConfigArgs) -> CmdResult {
         b.config["WorkingDir"] = json!(w);
     }
     if let Some(s) = &a.stop_signal {
-        berth_build::parse_signal(s)
+        berth_builder::parse_signal(s)
             .map_err(|e| exit::podman(format!("--stop-signal {s}: {e}")))?;
         b.config["StopSignal"] = json!(s);
     }
@@ -409,7 +409,7 @@ fn healthcheck(config: &mut Value, a: &ConfigArgs) -> CmdResult {
     ];
     for (field, value, flag) in timings {
         if let Some(v) = value {
-            let ns = berth_build::parse_go_duration(v)
+            let ns = berth_builder::parse_go_duration(v)
                 .map_err(|e| exit::podman(format!("{flag} {v}: {e}")))?;
             need_healthcheck(config, flag)?;
             config["Healthcheck"][field] = json!(ns);

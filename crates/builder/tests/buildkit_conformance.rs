@@ -5,14 +5,14 @@
 //! `frontend/dockerfile` tree) and run:
 //!
 //! ```text
-//! BUILDKIT_TESTFILES=/path/to/buildkit cargo test -p berth-build \
+//! BUILDKIT_TESTFILES=/path/to/buildkit cargo test -p berth-builder \
 //!     --test buildkit_conformance -- --ignored --nocapture
 //! ```
 //!
 //! Each suite prints how many cases pass and fails listing the others.
 
-use berth_build::instructions::locate;
-use berth_build::{expand, expand_words, parse_ast, parse_instructions};
+use berth_builder::instructions::locate;
+use berth_builder::{expand, expand_words, parse_ast, parse_instructions};
 use std::path::{Path, PathBuf};
 
 /// `frontend/dockerfile` of the buildkit tree named by the environment.

@@ -1,4 +1,4 @@
-//! berth-build: a Containerfile/Dockerfile parser.
+//! berth-builder: a Containerfile/Dockerfile parser.
 //!
 //! The layers, each usable alone:
 //! 1. [`parse_ast`]: directives, logical lines, heredocs, untyped nodes.
