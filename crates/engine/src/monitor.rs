@@ -125,10 +125,14 @@ fn run_and_watch(
     listener: Option<&std::os::unix::net::UnixListener>,
     mut first: Option<std::os::unix::net::UnixStream>,
 ) -> i32 {
-    let result = start(store, id);
+    // The published ports' sockets, held from the first start until the
+    // container is done, restarts included (conmon keeps those podman binds).
+    let mut ports = None;
+    let result = start(store, id, &mut ports);
     let (pid, streams) = match result {
         Ok(x) => x,
         Err(e) => {
+            drop(ports);
             let mut r = report.take().expect("report");
             let _ = writeln!(r, "err {} {}", e.exit_code(), one_line(&e.to_string()));
             finish_failed(store, id);
@@ -150,6 +154,9 @@ fn run_and_watch(
                 .restart
                 .restarts(code, restarts, container::stopped_by_user(store, id));
         if !again {
+            // Freed before the exit is recorded: whoever sees the container
+            // stopped can have its ports.
+            drop(ports);
             finish(store, id, code);
             return 0;
         }
@@ -159,9 +166,10 @@ fn run_and_watch(
         record_exit(store, id, code, restarts);
         oci_of(store, id).delete(id);
         let _ = store.unmount(id, false);
-        match start(store, id) {
+        match start(store, id, &mut ports) {
             Ok((p, s)) => (pid, streams) = (p, s),
             Err(_) => {
+                drop(ports);
                 finish_failed(store, id);
                 return 0;
             }
@@ -185,8 +193,14 @@ fn one_line(s: &str) -> String {
 }
 
 /// Creates and starts the container with stdout and stderr on pipes (or a
-/// terminal with `-t`); returns its pid and this side of its streams.
-fn start(store: &Store, id: &str) -> Result<(Pid, Streams), RunError> {
+/// terminal with `-t`); returns its pid and this side of its streams. The
+/// first start binds the published ports into `ports`, before the network is
+/// set up, so that a port in use fails it with nothing to undo.
+fn start(
+    store: &Store,
+    id: &str,
+    ports: &mut Option<crate::network::Reservation>,
+) -> Result<(Pid, Streams), RunError> {
     let engine = |e: std::io::Error| RunError::Engine(e.to_string());
     sys::set_child_subreaper().map_err(engine)?;
     // Until the container runs (or failed to), `rm` waits; a container removed
@@ -196,6 +210,9 @@ fn start(store: &Store, id: &str) -> Result<(Pid, Streams), RunError> {
         let _ = std::fs::remove_dir_all(store.config().run_root.join("containers").join(id));
         RunError::Engine(e)
     })?;
+    if ports.is_none() {
+        *ports = Some(crate::run::reserve_ports(&info)?);
+    }
     let bundle = prepare_bundle(store, &info)?;
     let p = &info.config.process;
     if p.tty {

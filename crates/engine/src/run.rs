@@ -373,12 +373,18 @@ pub fn prepare_bundle(store: &Store, info: &Info) -> Result<PathBuf, RunError> {
 /// process's and to its log); returns its exit code. The builder uses it with a
 /// process of its own (RUN) over a working container.
 pub fn run_container(store: &Store, c: &Info) -> Result<i32, RunError> {
+    // Without a monitor this process holds the published ports, as the
+    // monitor would.
+    let ports = reserve_ports(c)?;
     let bundle = prepare_bundle(store, c)?;
     let result = if c.config.process.tty {
         run_with_terminal(store, c, bundle)
     } else {
         run_piped(store, c, bundle)
     };
+    // Free before the exit is recorded: whoever sees the container stopped
+    // can have its ports.
+    drop(ports);
     crate::network::teardown(store, &c.id);
     let _ = store.unmount(&c.id, false);
     let done = ContainerState {
@@ -462,6 +468,18 @@ pub(crate) fn started_pid(
         })?;
     container::record_running(store, id, pid).map_err(engine)?;
     Ok(pid)
+}
+
+/// Binds the host side of the container's published ports (as podman does
+/// before the container starts), for the caller to hold while it runs: a
+/// port another container or a host process has fails the start with
+/// "address already in use" (podman's 126) before any network is set up.
+pub(crate) fn reserve_ports(info: &Info) -> Result<crate::network::Reservation, RunError> {
+    if crate::network::bridge_network(&info.config.process.network).is_none() {
+        return Ok(Default::default());
+    }
+    let ports = parse_ports(&info.config.process.ports)?;
+    crate::network::reserve(&ports).map_err(|e| RunError::CannotRun(e.to_string()))
 }
 
 fn parse_ports(ports: &[String]) -> Result<Vec<crate::network::PortMapping>, RunError> {

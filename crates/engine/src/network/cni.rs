@@ -65,7 +65,9 @@ fn call(plugin: &Value, command: &str, t: &Target, prev: Option<&Value>) -> Resu
         let pm: Vec<Value> = t
             .ports
             .iter()
-            .map(|p| json!({"hostPort": p.host_port, "containerPort": p.container_port, "protocol": p.protocol, "hostIP": p.host_ip}))
+            // No hostIP for the wildcard, as podman passes it (see
+            // PortMapping::firewall_host_ip).
+            .map(|p| json!({"hostPort": p.host_port, "containerPort": p.container_port, "protocol": p.protocol, "hostIP": p.firewall_host_ip()}))
             .collect();
         conf["runtimeConfig"] = json!({"portMappings": pm});
     }

@@ -8,6 +8,9 @@
 mod cni;
 pub mod ipam;
 mod netavark;
+mod reserve;
+
+pub use reserve::{Reservation, ReserveError, reserve};
 
 use std::path::{Path, PathBuf};
 
@@ -78,6 +81,9 @@ impl Backend {
 /// `-p [IP:]HOST:CONTAINER[/PROTO]`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PortMapping {
+    /// `0.0.0.0` when none was given (as `port` and `ps` show it): every
+    /// address of the host. The backends are told so differently, see
+    /// [`PortMapping::firewall_host_ip`].
     pub host_ip: String,
     pub host_port: u16,
     pub container_port: u16,
@@ -135,6 +141,22 @@ impl PortMapping {
         .port();
         self.host_port = port;
         Ok(())
+    }
+
+    /// The host address as netavark and the CNI portmap plugin take it: none
+    /// (`""`) for the wildcard, as podman passes it (its `-p` parser leaves
+    /// HostIP unset for 0.0.0.0: "CNI treats 0.0.0.0 and empty
+    /// differently"). netavark 1.4 adds `-d HOST_IP` to its DNAT and
+    /// masquerade-mark rules for any address it is given, so `0.0.0.0` became
+    /// `-d 0.0.0.0/32`, which no packet matches: the port answered nowhere.
+    /// Without an address its rules match every local destination (its
+    /// PREROUTING and OUTPUT jumps are `-m addrtype --dst-type LOCAL`):
+    /// loopback, the gateway, every interface.
+    pub fn firewall_host_ip(&self) -> &str {
+        match self.host_ip.parse::<std::net::IpAddr>() {
+            Ok(ip) if ip.is_unspecified() => "",
+            _ => &self.host_ip,
+        }
     }
 
     /// The `-p` form, host port included.

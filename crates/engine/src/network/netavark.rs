@@ -53,7 +53,7 @@ fn options(t: &Target, ip: &str) -> Result<Value, String> {
         .ports
         .iter()
         .map(|p| {
-            json!({"container_port": p.container_port, "host_ip": p.host_ip,
+            json!({"container_port": p.container_port, "host_ip": p.firewall_host_ip(),
                    "host_port": p.host_port, "protocol": p.protocol, "range": 1})
         })
         .collect();
@@ -142,4 +142,49 @@ pub fn detach(store: &Store, t: &Target, ip: &str) -> Result<(), String> {
     let r = call(store, "teardown", t, &opts);
     super::ipam::release(store, t.net, t.id)?;
     r.map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::super::PortMapping;
+    use super::*;
+
+    fn port_options(spec: &str) -> Value {
+        let net = Network {
+            name: "berth".into(),
+            bridge: "berth0".into(),
+            subnet: "10.89.0.0/24".into(),
+            dns_enabled: false,
+            internal: false,
+        };
+        let ports = [PortMapping::parse(spec).unwrap()];
+        let t = Target {
+            net: &net,
+            id: "0123456789ab",
+            name: "web",
+            dns: &[],
+            aliases: &[],
+            netns: Path::new("/run/netns/x"),
+            ifname: "eth0",
+            ports: &ports,
+        };
+        options(&t, "10.89.0.2").unwrap()["port_mappings"][0].clone()
+    }
+
+    /// netavark puts `-d HOST_IP` in its rules for any address it is given:
+    /// the wildcard must reach it as no address at all, as podman sends it.
+    #[test]
+    fn the_wildcard_reaches_netavark_as_no_address() {
+        for spec in ["5253:5000", "0.0.0.0:5253:5000"] {
+            let p = port_options(spec);
+            assert_eq!(p["host_ip"], "", "{spec}: {p}");
+            assert_eq!(p["host_port"], 5253);
+        }
+        let p = port_options("127.0.0.1:5253:5000");
+        assert_eq!(p["host_ip"], "127.0.0.1");
+        // Shown as podman shows it.
+        assert_eq!(PortMapping::parse("5253:5000").unwrap().host_ip, "0.0.0.0");
+    }
 }
