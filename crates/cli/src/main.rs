@@ -1,6 +1,7 @@
 //! `berth`: podman's, skopeo's and buildah's command lines over berth's libraries.
 //! This crate only parses arguments, calls the libraries and prints.
 
+mod attach;
 mod commands;
 mod exit;
 mod progress;

@@ -167,27 +167,23 @@ fn parse_resize(msg: &[u8]) -> Option<(u16, u16)> {
     Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
 }
 
-/// Sends the user's terminal size to the monitor now and at every SIGWINCH,
-/// for as long as this process lives.
-fn forward_resizes(attach: &Path) {
-    let Ok(winch) = sys::winch_events() else {
-        return;
-    };
-    let ctl = control_path(attach);
-    std::thread::spawn(move || {
-        let Ok(sock) = std::os::unix::net::UnixDatagram::unbound() else {
-            return;
-        };
-        loop {
-            if let Some((rows, cols)) = sys::winsize(0) {
-                let _ = sock.send_to(format!("resize {rows} {cols}").as_bytes(), &ctl);
-            }
-            if sys::poll_readable(&[winch.as_raw_fd()], None).is_err() {
-                return;
-            }
-            sys::drain(winch.as_raw_fd());
-        }
-    });
+/// Passes a terminal size on to the container behind the attach socket
+/// `attach` (through its control socket, conmon's ctl channel).
+pub fn resize(attach: &Path, rows: u16, cols: u16) -> std::io::Result<()> {
+    let sock = std::os::unix::net::UnixDatagram::unbound()?;
+    sock.send_to(
+        format!("resize {rows} {cols}").as_bytes(),
+        control_path(attach),
+    )
+    .map(drop)
+}
+
+/// The attach socket a connection was made to.
+pub fn peer_path(stream: &UnixStream) -> Option<PathBuf> {
+    stream
+        .peer_addr()
+        .ok()
+        .and_then(|a| a.as_pathname().map(Path::to_path_buf))
 }
 
 /// How an attach ended.
@@ -219,68 +215,32 @@ pub fn detach_keys(spec: &str) -> Result<Vec<u8>, String> {
         .collect()
 }
 
-/// Connects to a container's attach socket and relays until it ends or the user
-/// detaches. `raw`: the user's terminal goes into raw mode (a `-t` container).
-pub fn client(path: &Path, send_stdin: bool, raw: bool, keys: &[u8]) -> std::io::Result<Ended> {
-    relay(UnixStream::connect(path)?, send_stdin, raw, keys)
+/// A client's side of an attach: where the container's input comes from and
+/// its output goes. A terminal, a socket of the REST API or a test's buffers
+/// all fit.
+pub struct AttachStreams<'a> {
+    /// Input for the container (`-i`); None sends nothing.
+    pub stdin: Option<Box<dyn Read + Send>>,
+    pub stdout: &'a mut dyn Write,
+    pub stderr: &'a mut dyn Write,
 }
 
-/// [`client`] over a connection already made.
-pub fn relay(
-    stream: UnixStream,
-    send_stdin: bool,
-    raw: bool,
-    keys: &[u8],
-) -> std::io::Result<Ended> {
-    if raw
-        && sys::isatty(0)
-        && let Some(p) = stream
-            .peer_addr()
-            .ok()
-            .and_then(|a| a.as_pathname().map(Path::to_path_buf))
-    {
-        forward_resizes(&p);
-    }
-    let _raw = (raw && sys::isatty(0))
-        .then(|| sys::raw_mode(0).ok())
-        .flatten();
+/// Connects to a container's attach socket.
+pub fn connect(path: &Path) -> std::io::Result<UnixStream> {
+    UnixStream::connect(path)
+}
+
+/// Relays between an attach connection and `io` until the container's output
+/// ends or the detach `keys` come on stdin.
+pub fn relay(stream: UnixStream, io: AttachStreams, keys: &[u8]) -> std::io::Result<Ended> {
     let detached = Arc::new(AtomicBool::new(false));
-    if send_stdin {
-        let mut to = stream.try_clone()?;
+    if let Some(input) = io.stdin {
+        let to = stream.try_clone()?;
         let keys = keys.to_vec();
         let flag = detached.clone();
-        std::thread::spawn(move || {
-            let mut matched = 0;
-            let mut b = [0u8; 4096];
-            loop {
-                let n = match std::io::stdin().lock().read(&mut b) {
-                    Ok(0) | Err(_) => return,
-                    Ok(n) => n,
-                };
-                let mut send = Vec::with_capacity(n);
-                for &c in &b[..n] {
-                    if !keys.is_empty() && c == keys[matched] {
-                        matched += 1;
-                        if matched == keys.len() {
-                            flag.store(true, Ordering::SeqCst);
-                            let _ = to.shutdown(std::net::Shutdown::Both);
-                            return;
-                        }
-                        continue;
-                    }
-                    // A partial sequence that did not complete goes through.
-                    send.extend_from_slice(&keys[..matched]);
-                    matched = 0;
-                    send.push(c);
-                }
-                if to.write_all(&send).is_err() {
-                    return;
-                }
-            }
-        });
+        std::thread::spawn(move || send_input(input, to, &keys, &flag));
     }
     let mut from = stream;
-    let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
     let mut head = [0u8; 5];
     loop {
         if from.read_exact(&mut head).is_err() {
@@ -291,7 +251,11 @@ pub fn relay(
         if from.read_exact(&mut data).is_err() {
             break;
         }
-        let w: &mut dyn Write = if head[0] == 2 { &mut err } else { &mut out };
+        let w: &mut dyn Write = if head[0] == 2 {
+            &mut *io.stderr
+        } else {
+            &mut *io.stdout
+        };
         let _ = w.write_all(&data);
         let _ = w.flush();
     }
@@ -300,6 +264,42 @@ pub fn relay(
     } else {
         Ended::Exited
     })
+}
+
+/// Copies `input` to the container until it ends or the detach keys come (a
+/// partial sequence that does not complete goes through as typed).
+fn send_input(
+    mut input: Box<dyn Read + Send>,
+    mut to: UnixStream,
+    keys: &[u8],
+    detached: &AtomicBool,
+) {
+    let mut matched = 0;
+    let mut b = [0u8; 4096];
+    loop {
+        let n = match input.read(&mut b) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        let mut send = Vec::with_capacity(n);
+        for &c in &b[..n] {
+            if !keys.is_empty() && c == keys[matched] {
+                matched += 1;
+                if matched == keys.len() {
+                    detached.store(true, Ordering::SeqCst);
+                    let _ = to.shutdown(std::net::Shutdown::Both);
+                    return;
+                }
+                continue;
+            }
+            send.extend_from_slice(&keys[..matched]);
+            matched = 0;
+            send.push(c);
+        }
+        if to.write_all(&send).is_err() {
+            return;
+        }
+    }
 }
 
 #[cfg(test)]

@@ -34,3 +34,10 @@ pub use engine::{Engine, Images};
 pub use error::Error;
 pub use pull::{PullError, PullEvent, PullOptions, PullPolicy, PullReport};
 pub use run::{RunError, RunOptions, run};
+
+/// The user's terminal, for front ends that have one (the CLI): raw mode,
+/// window sizes and their changes. Engine operations never touch it; they
+/// take streams and a resize channel.
+pub mod tty {
+    pub use crate::sys::{RawMode, drain, isatty, poll_readable, raw_mode, winch_events, winsize};
+}

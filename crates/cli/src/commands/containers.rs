@@ -76,7 +76,7 @@ pub fn start(store_args: &StoreArgs, a: StartArgs) -> Result<i32, Failure> {
             message: m,
         })?;
         let p = &info.config.process;
-        let ended = berth_engine::attach::relay(conn, a.interactive && p.interactive, p.tty, &keys)
+        let ended = crate::attach::terminal(conn, a.interactive && p.interactive, p.tty, &keys)
             .map_err(|e| Failure {
                 code: 125,
                 message: format!("attach to {}: {e}", info.id),
@@ -936,7 +936,8 @@ fn attach_to(
     let keys = berth_engine::attach::detach_keys(keys).map_err(bad)?;
     let path = berth_engine::attach::socket_path(store, &i.id);
     let p = &i.config.process;
-    let ended = berth_engine::attach::client(&path, p.interactive && !no_stdin, p.tty, &keys)
+    let ended = berth_engine::attach::connect(&path)
+        .and_then(|c| crate::attach::terminal(c, p.interactive && !no_stdin, p.tty, &keys))
         .map_err(|e| bad(format!("attach to {}: {e}", i.id)))?;
     match ended {
         berth_engine::attach::Ended::Detached => Ok(0),

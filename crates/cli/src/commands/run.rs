@@ -507,11 +507,9 @@ pub fn run(store_args: &StoreArgs, a: RunArgs) -> Result<i32, Failure> {
         .map_err(crate::exit::engine)?;
         let p = &info.config.process;
         let ended =
-            berth_engine::attach::relay(conn, p.interactive, p.tty, &keys).map_err(|e| {
-                Failure {
-                    code: 125,
-                    message: format!("attach to {}: {e}", info.id),
-                }
+            crate::attach::terminal(conn, p.interactive, p.tty, &keys).map_err(|e| Failure {
+                code: 125,
+                message: format!("attach to {}: {e}", info.id),
             })?;
         return match ended {
             berth_engine::attach::Ended::Detached => Ok(0),

@@ -1,0 +1,56 @@
+//! The user's terminal attached to a container: the engine relays streams;
+//! this front end decides that they are the terminal's, puts it in raw mode
+//! for a `-t` container and passes its window sizes on.
+
+use std::io::Read;
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+
+use berth_engine::attach::{self, AttachStreams, Ended};
+use berth_engine::tty;
+
+/// Relays between the user's stdio and an attach connection until the
+/// container's output ends or the user types the detach `keys`.
+pub fn terminal(
+    conn: UnixStream,
+    interactive: bool,
+    tty_mode: bool,
+    keys: &[u8],
+) -> std::io::Result<Ended> {
+    let on_tty = tty_mode && tty::isatty(0);
+    if on_tty && let Some(p) = attach::peer_path(&conn) {
+        forward_resizes(p);
+    }
+    let _raw = on_tty.then(|| tty::raw_mode(0).ok()).flatten();
+    let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
+    let stdin = interactive.then(|| Box::new(std::io::stdin()) as Box<dyn Read + Send>);
+    attach::relay(
+        conn,
+        AttachStreams {
+            stdin,
+            stdout: &mut out,
+            stderr: &mut err,
+        },
+        keys,
+    )
+}
+
+/// Sends the terminal's size to the container now and at every SIGWINCH, for
+/// as long as this process lives.
+fn forward_resizes(attach_path: PathBuf) {
+    let Ok(winch) = tty::winch_events() else {
+        return;
+    };
+    std::thread::spawn(move || {
+        loop {
+            if let Some((rows, cols)) = tty::winsize(0) {
+                let _ = attach::resize(&attach_path, rows, cols);
+            }
+            if tty::poll_readable(&[winch.as_raw_fd()], None).is_err() {
+                return;
+            }
+            tty::drain(winch.as_raw_fd());
+        }
+    });
+}
