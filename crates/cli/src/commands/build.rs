@@ -341,8 +341,8 @@ pub fn build(store_args: &StoreArgs, mut a: BuildArgs) -> Result<i32, Failure> {
     } else {
         Box::new(std::io::stderr())
     };
-    let id =
-        berth_builder::execute::build(&store, &req, &mut log).map_err(|e| fail(e.code, e.message))?;
+    let id = berth_builder::execute::build(&store, &req, &mut log)
+        .map_err(|e| fail(e.code, e.message))?;
     if let Some(f) = &a.iidfile {
         std::fs::write(f, format!("sha256:{id}"))
             .map_err(|e| fail(125, format!("{}: {e}", f.display())))?;
