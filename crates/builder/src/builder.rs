@@ -599,6 +599,8 @@ pub fn prune(store: &Store) -> Result<Vec<String>, BuildError> {
                 Ok(_) => gone.push(info.id),
                 // A --rm container its monitor removed meanwhile: gone already.
                 Err(berth_engine::Error::NoSuchContainer(_)) => {}
+                // Another container still shares its namespaces: it stays.
+                Err(berth_engine::Error::HasDependents { .. }) => {}
                 Err(e) => return Err(err(e)),
             }
         }

@@ -63,3 +63,48 @@ fn rm_ignore_skips_what_is_gone_and_rm_all_takes_what_is_there() {
     // podman's system tests start every test with this line.
     st.ok(&["rm", "-t", "0", "--all", "--force", "--ignore"]);
 }
+
+#[test]
+fn a_container_others_share_cannot_be_removed_and_mounts_do_not_overlap() {
+    let st = TestStore::with_busybox();
+    st.ok(&[
+        "create",
+        "--name",
+        "base",
+        "--network",
+        "none",
+        "localhost/bb:1",
+        "true",
+    ]);
+    st.ok(&[
+        "create",
+        "--name",
+        "joiner",
+        "--network",
+        "container:base",
+        "localhost/bb:1",
+        "true",
+    ]);
+    let r = st.run(&["rm", "base"]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    assert!(r.stderr.contains("dependent containers"), "{}", r.stderr);
+    assert_eq!(st.run(&["container", "exists", "base"]).code, 0);
+    st.ok(&["rm", "joiner"]);
+    st.ok(&["rm", "base"]);
+    let r = st.run(&[
+        "create",
+        "-v",
+        "/tmp:/data",
+        "--tmpfs",
+        "/data",
+        "localhost/bb:1",
+        "true",
+    ]);
+    assert_eq!(r.code, 125);
+    assert!(
+        r.stderr.contains("/data: duplicate mount destination"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(st.ok(&["ps", "-aq"]).stdout, "", "a container was left");
+}

@@ -17,6 +17,12 @@ pub enum Error {
         "cannot remove container {0} as it is running - running or paused containers cannot be removed without force: container state improper"
     )]
     RunningNotForced(String),
+    /// Other containers share this one's namespaces.
+    #[error(
+        "container {id} has dependent containers which must be removed before it: {}: container already exists",
+        .dependents.join(",")
+    )]
+    HasDependents { id: String, dependents: Vec<String> },
     /// A value the caller gave is not acceptable (a signal name, a path).
     #[error("{0}")]
     InvalidArgument(String),

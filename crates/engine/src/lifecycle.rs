@@ -104,8 +104,12 @@ pub fn prune(store: &Store) -> Result<Vec<String>> {
     let mut gone = Vec::new();
     for i in container::list(store).map_err(Error::other)? {
         if matches!(i.state.status, Status::Created | Status::Exited) {
-            remove(store, &i.id, false)?;
-            gone.push(i.id);
+            match remove(store, &i.id, false) {
+                Ok(_) => gone.push(i.id),
+                // Gone meanwhile, or still needed by another container.
+                Err(Error::NoSuchContainer(_) | Error::HasDependents { .. }) => {}
+                Err(e) => return Err(e),
+            }
         }
     }
     Ok(gone)
@@ -284,6 +288,13 @@ pub fn remove_timed(store: &Store, name: &str, force: bool, time: u64) -> Result
     // Wait for a start in progress to finish, then look again.
     let _lock = container::lock(store, &info.id).map_err(|e| Error::other(e.to_string()))?;
     let info = find(store, &info.id)?;
+    let dependents = dependents(store, &info.id);
+    if !dependents.is_empty() {
+        return Err(Error::HasDependents {
+            id: info.id,
+            dependents,
+        });
+    }
     if is_up(&info) {
         if !force {
             return Err(Error::RunningNotForced(info.id));
@@ -295,6 +306,23 @@ pub fn remove_timed(store: &Store, name: &str, force: bool, time: u64) -> Result
         run::remove(store, &info.id);
     }
     Ok(info)
+}
+
+/// The containers that join this one's namespaces (`--network container:`),
+/// which must go before it.
+fn dependents(store: &Store, id: &str) -> Vec<String> {
+    container::list(store)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|i| {
+            i.config
+                .process
+                .network
+                .strip_prefix("container:")
+                .is_some_and(|other| container::find(store, other).is_ok_and(|o| o.id == id))
+        })
+        .map(|i| i.id)
+        .collect()
 }
 
 /// `rm -v`: [`remove`], and the container's anonymous volumes with it.

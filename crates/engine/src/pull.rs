@@ -260,7 +260,27 @@ pub fn pull_from(
 }
 
 /// Copies one image into the store under the trust policy; returns its ID.
+/// An `rmi` of the same image by another process may land between the copy
+/// and the lookup of what it stored: the copy is then made again (a few
+/// times), so the pull still leaves the image it reports.
 fn pull_one(
+    store: &Arc<Store>,
+    src: &ImageName,
+    name: Option<&str>,
+    o: &PullOptions,
+    policy: &Policy,
+    progress: &dyn Progress,
+) -> Result<String, PullError> {
+    let mut attempts = 0;
+    loop {
+        match copy_one(store, src, name, o, policy, progress) {
+            Err(PullError::Storage(e)) if e.is_not_found() && attempts < 3 => attempts += 1,
+            r => return r,
+        }
+    }
+}
+
+fn copy_one(
     store: &Arc<Store>,
     src: &ImageName,
     name: Option<&str>,

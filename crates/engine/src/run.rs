@@ -155,6 +155,8 @@ pub fn create(store: &Store, o: &RunOptions) -> Result<Info, RunError> {
     let (specs, names) = volumes::anonymous_for_flags(&o.process.volumes);
     o.process.volumes = specs;
     o.process.anonymous_volumes.extend(names);
+    volumes::check_unique_destinations(&o.process.volumes, &o.process.tmpfs)
+        .map_err(RunError::Engine)?;
     if !builder {
         let taken = volumes::destinations(&o.process.volumes, &o.process.tmpfs);
         let (specs, names) = volumes::anonymous_for_image(&config, &taken);

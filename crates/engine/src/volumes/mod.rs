@@ -142,6 +142,19 @@ pub fn destinations(volumes: &[String], tmpfs: &[String]) -> Vec<String> {
         .collect()
 }
 
+/// Two mounts on one destination would hide one another: refused, as podman
+/// refuses them.
+pub fn check_unique_destinations(volumes: &[String], tmpfs: &[String]) -> Result<(), String> {
+    let mut seen = std::collections::HashSet::new();
+    for d in destinations(volumes, tmpfs) {
+        let d = if d.is_empty() { "/".to_string() } else { d };
+        if !seen.insert(d.clone()) {
+            return Err(format!("{d}: duplicate mount destination"));
+        }
+    }
+    Ok(())
+}
+
 /// A named volume's first use: what the image holds at the mount's path is
 /// copied in (podman's copy-up), read inside the container's root and written
 /// by the layer extractor, so the image's symlinks cannot point it elsewhere.
