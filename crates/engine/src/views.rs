@@ -458,7 +458,11 @@ impl NetworkSettings {
         for p in &a.ports {
             ports.insert(
                 format!("{}/{}", p.container_port, p.protocol),
-                serde_json::json!([{"HostIp": p.host_ip, "HostPort": p.host_port.to_string()}]),
+                // podman 4 shows the wildcard as an empty host address.
+                serde_json::json!([{
+                    "HostIp": p.firewall_host_ip(),
+                    "HostPort": p.host_port.to_string(),
+                }]),
             );
         }
         let mut networks = Map::new();
