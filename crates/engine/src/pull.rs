@@ -142,6 +142,23 @@ pub fn pull(
         });
     }
     let typed = name.strip_prefix("docker://").unwrap_or(name);
+    // A local image by the name as typed (`localhost/NAME` for a short one)
+    // stands for missing/never: it never came from a registry to compare with.
+    if matches!(o.policy, PullPolicy::Missing | PullPolicy::Never)
+        && !name.starts_with("docker://")
+        && let Some((img, local)) = berth_storage::store::normalize_name(typed)
+            .ok()
+            .and_then(|n| Some((store.image(&n).ok()?, Reference::parse(&n).ok()?)))
+    {
+        events(PullEvent::Present {
+            reference: &local,
+            policy: o.policy,
+        });
+        return Ok(PullReport {
+            ids: vec![img.id],
+            pulled: false,
+        });
+    }
     let refs = candidates(typed, &o.context)?;
     if o.policy != PullPolicy::Always {
         if let Some(id) = local_image(store, &refs, o, events) {

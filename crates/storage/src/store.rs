@@ -558,15 +558,18 @@ impl Store {
 
     /// Takes a name off an image.
     pub fn untag(&self, image: &str, name: &str) -> Result<()> {
-        let name = normalize_name(name)?;
+        let typed = normalize_name(name)?;
         self.write(|st| {
             let i = find_image(st, image)?;
             if st.images[i].read_only {
                 return Err(Error::ReadOnly(st.images[i].id.clone()));
             }
-            if !st.images[i].names.contains(&name) {
-                return Err(Error::ImageNotFound(name));
-            }
+            let Some(name) = candidate_names(name)
+                .into_iter()
+                .find(|n| st.images[i].names.contains(n))
+            else {
+                return Err(Error::ImageNotFound(typed));
+            };
             st.images[i].names.retain(|n| *n != name);
             Ok(())
         })
@@ -581,7 +584,9 @@ impl Store {
             if im.read_only {
                 return Err(Error::ReadOnly(im.id));
             }
-            let by_name = normalize_name(name).ok().filter(|n| im.names.contains(n));
+            let by_name = candidate_names(name)
+                .into_iter()
+                .find(|n| im.names.contains(n));
             if let Some(n) = by_name.as_ref().filter(|_| im.names.len() > 1) {
                 st.images[i].names.retain(|x| x != n);
                 return Ok(RemovedImage {
@@ -1272,10 +1277,42 @@ impl Store {
 }
 
 /// `name` as stored: a normalised reference (`docker.io/library/alpine:latest`).
+/// The full name a new local image gets (`tag`, `commit`, `build -t`,
+/// `import`): a name that names no registry is local, `localhost/NAME:TAG`, as
+/// podman and buildah name it, so that a later `push` never guesses a public
+/// registry for it.
 pub fn normalize_name(name: &str) -> Result<String> {
+    let local;
+    let name = if names_registry(name) {
+        name
+    } else {
+        local = format!("localhost/{name}");
+        &local
+    };
     Reference::parse(name)
         .map(|r| r.to_string())
         .map_err(|e| Error::Image(e.into()))
+}
+
+/// Whether a name's first component is a registry (`host.domain`, `host:port`
+/// or `localhost`), as the reference grammar tells a domain from a path.
+fn names_registry(name: &str) -> bool {
+    name.split_once('/').is_some_and(|(first, _)| {
+        first.contains('.') || first.contains(':') || first == "localhost"
+    })
+}
+
+/// The full names a name typed to find an image may stand for: itself when
+/// qualified; else the local image first, then Docker Hub's (a short name of
+/// an image pulled from there).
+pub fn candidate_names(name: &str) -> Vec<String> {
+    let mut v: Vec<String> = normalize_name(name).into_iter().collect();
+    if let Ok(hub) = Reference::parse(name).map(|r| r.to_string())
+        && !v.contains(&hub)
+    {
+        v.push(hub);
+    }
+    v
 }
 
 pub(crate) fn find_image(st: &State, name: &str) -> Result<usize> {
@@ -1286,10 +1323,10 @@ pub(crate) fn find_image(st: &State, name: &str) -> Result<usize> {
     {
         return Ok(i);
     }
-    if let Ok(n) = normalize_name(name)
-        && let Some(i) = st.images.iter().position(|m| m.names.contains(&n))
-    {
-        return Ok(i);
+    for n in candidate_names(name) {
+        if let Some(i) = st.images.iter().position(|m| m.names.contains(&n)) {
+            return Ok(i);
+        }
     }
     let hits: Vec<usize> = (0..st.images.len())
         .filter(|&i| st.images[i].matches_id(name))

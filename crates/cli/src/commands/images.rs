@@ -271,7 +271,15 @@ pub fn push(store_args: &StoreArgs, a: PushArgs) -> CmdResult {
     let ctx = context(&a.access, &platform)?;
     let store = store_args.open()?;
     let src = StorageSource::open(store.clone(), &a.image).map_err(storage_err)?;
-    let dest = destination_name(a.destination.as_deref().unwrap_or(&a.image))?;
+    // Without a destination, the image's own full name: a local image
+    // (`localhost/NAME`) goes nowhere public; a short name is never taken
+    // for Docker Hub's.
+    let names = &src.image().names;
+    let own = berth_storage::store::candidate_names(&a.image)
+        .into_iter()
+        .find(|n| names.contains(n))
+        .unwrap_or_else(|| a.image.clone());
+    let dest = destination_name(a.destination.as_deref().unwrap_or(&own))?;
     let dst = dest.open_destination(&ctx).map_err(exit::podman)?;
     let mut opts = copy::CopyOptions {
         format: a.format.as_deref().and_then(ManifestFormat::parse),
@@ -403,11 +411,13 @@ struct FilterCtx<'a> {
 impl FilterCtx<'_> {
     /// The creation time of the image `name` (a name or an ID prefix).
     fn created_of(&self, name: &str) -> Result<u64, Failure> {
-        let full = berth_storage::store::normalize_name(name).unwrap_or_else(|_| name.to_string());
+        let full = berth_storage::store::candidate_names(name);
         let id = name.trim_start_matches("sha256:");
         self.all
             .iter()
-            .find(|i| i.names.contains(&full) || (id.len() >= 3 && i.id.starts_with(id)))
+            .find(|i| {
+                full.iter().any(|n| i.names.contains(n)) || (id.len() >= 3 && i.id.starts_with(id))
+            })
             .map(|i| i.created)
             .ok_or_else(|| exit::podman(format!("invalid filter: image {name} not known")))
     }
@@ -850,9 +860,9 @@ fn save_docker_archive(
         let src = StorageSource::open(store.clone(), image).map_err(storage_err)?;
         // The name the user gave, when it is one of the image's; else its first name.
         let names = &src.image().names;
-        let named = berth_storage::store::normalize_name(image)
-            .ok()
-            .filter(|n| names.contains(n))
+        let named = berth_storage::store::candidate_names(image)
+            .into_iter()
+            .find(|n| names.contains(n))
             .or_else(|| names.first().cloned());
         let mut tags: Vec<String> = named.into_iter().collect();
         if !a.multi_image_archive {
@@ -931,6 +941,12 @@ pub fn load(store_args: &StoreArgs, a: LoadArgs) -> CmdResult {
     let mut loaded = Vec::new();
     for (src_name, names) in images {
         let src = ImageName::parse(&src_name).map_err(exit::podman)?;
+        // An archive's names are docker's: a short one is Docker Hub's, as
+        // podman load reads it (not a local name).
+        let names: Vec<String> = names
+            .iter()
+            .map(|n| Reference::parse(n).map_or_else(|_| n.clone(), |r| r.to_string()))
+            .collect();
         let first = names.first().map(String::as_str);
         let id = berth_engine::pull::pull_from(
             &store,
@@ -946,11 +962,7 @@ pub fn load(store_args: &StoreArgs, a: LoadArgs) -> CmdResult {
         if names.is_empty() {
             loaded.push(format!("sha256:{id}"));
         }
-        loaded.extend(
-            names
-                .iter()
-                .map(|n| berth_storage::store::normalize_name(n).unwrap_or(n.to_string())),
-        );
+        loaded.extend(names);
     }
     for l in loaded {
         println!("Loaded image: {l}");

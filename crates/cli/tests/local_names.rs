@@ -1,0 +1,74 @@
+//! Local names stay local: an image named without a registry (`tag`, `import`,
+//! `commit`, `build -t`) is `localhost/NAME`, as podman and buildah name it,
+//! is found again by its short name, and `push` without a destination never
+//! sends it to a public registry.
+
+mod common;
+
+use common::store::TestStore;
+
+fn names(st: &TestStore) -> Vec<String> {
+    let out = st
+        .ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"])
+        .stdout;
+    let mut v: Vec<String> = out.lines().map(String::from).collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn names_without_a_registry_are_local_and_found_by_their_short_name() {
+    let st = TestStore::with_busybox();
+    st.ok(&["tag", "localhost/bb:1", "other"]);
+    st.ok(&[
+        "create",
+        "--name",
+        "c",
+        "other",
+        "sh",
+        "-c",
+        "echo hi > /made",
+    ]);
+    st.ok(&["start", "c"]);
+    st.ok(&["wait", "c"]);
+    st.ok(&["commit", "c", "committed"]);
+    let ctx = st.path().join("ctx");
+    std::fs::create_dir(&ctx).unwrap();
+    std::fs::write(
+        ctx.join("Containerfile"),
+        "FROM other\nRUN echo built > /b\n",
+    )
+    .unwrap();
+    st.ok(&["build", "-q", "-t", "built", ctx.to_str().unwrap()]);
+    assert_eq!(
+        names(&st),
+        [
+            "localhost/bb:1",
+            "localhost/built:latest",
+            "localhost/committed:latest",
+            "localhost/other:latest"
+        ]
+    );
+    // Found again by the short names.
+    assert_eq!(
+        st.ok(&["run", "--rm", "committed", "cat", "/made"]).stdout,
+        "hi\n"
+    );
+    assert_eq!(
+        st.ok(&["run", "--rm", "built:latest", "cat", "/b"]).stdout,
+        "built\n"
+    );
+    st.ok(&["untag", "other", "other"]);
+    st.ok(&["rmi", "committed"]);
+    assert_eq!(names(&st), ["localhost/bb:1", "localhost/built:latest"]);
+}
+
+#[test]
+fn push_without_a_destination_never_guesses_a_public_registry() {
+    let st = TestStore::with_busybox();
+    st.ok(&["tag", "localhost/bb:1", "myimg"]);
+    let r = st.run(&["push", "myimg"]);
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains("localhost"), "{}", r.stderr);
+    assert!(!r.stderr.contains("docker.io"), "{}", r.stderr);
+}
