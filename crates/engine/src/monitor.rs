@@ -139,6 +139,9 @@ fn run_and_watch(
             return 1;
         }
     };
+    // The log exists before `run -d` returns, so that a `logs -f` right after
+    // it follows the log instead of finding none.
+    drop(container::log_target(store, id).open());
     if let Some(mut r) = report.take() {
         let _ = writeln!(r, "ok");
     }
