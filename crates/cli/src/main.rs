@@ -23,8 +23,24 @@ use crate::exit::Failure;
 struct Cli {
     #[command(flatten)]
     store: commands::images::StoreArgs,
+    #[command(flatten)]
+    globals: Globals,
     #[command(subcommand)]
     command: Command,
+}
+
+/// podman's other global flags that scripts pass.
+#[derive(clap::Args)]
+struct Globals {
+    /// Messages at and above this level (berth prints errors only).
+    #[arg(long, global = true, value_parser = ["trace", "debug", "info", "warn", "warning", "error", "fatal", "panic"])]
+    log_level: Option<String>,
+    /// Where events are written: file, journald or none (berth records none yet).
+    #[arg(long, global = true, value_parser = ["file", "journald", "none"])]
+    events_backend: Option<String>,
+    /// Print nothing on stdout (errors still go to stderr).
+    #[arg(long, global = true)]
+    noout: bool,
 }
 
 // Parsed once; boxing the big variants buys nothing.
@@ -263,7 +279,11 @@ fn exit_with(r: Result<i32, Failure>) -> Result<(), Failure> {
 }
 
 fn main() {
-    let Cli { store, command } = match Cli::try_parse() {
+    let Cli {
+        store,
+        globals,
+        command,
+    } = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
             // Help and version are answers; a bad command line is podman's 125
@@ -279,6 +299,9 @@ fn main() {
             std::process::exit(code);
         }
     };
+    if globals.noout {
+        silence_stdout();
+    }
     if let Err(Failure { code, message }) = dispatch(&store, command) {
         if !message.is_empty() {
             eprintln!("Error: {message}");
@@ -347,5 +370,15 @@ fn dispatch(store: &commands::images::StoreArgs, command: Command) -> Result<(),
         },
         Command::Login(a) => commands::login::login(a),
         Command::Logout(a) => commands::login::logout(a),
+    }
+}
+
+/// `--noout`: stdout goes to /dev/null for the rest of the process.
+pub fn silence_stdout() {
+    use std::os::fd::AsRawFd;
+    if let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") {
+        // SAFETY: dup2 onto this process's own stdout slot with a descriptor
+        // that stays open for the call.
+        unsafe { libc::dup2(null.as_raw_fd(), 1) };
     }
 }

@@ -24,3 +24,12 @@ pub fn render(rows: &[Vec<String>]) -> String {
     }
     out
 }
+
+/// Prints a table whose first row is its heading; `--noheading` leaves it out.
+pub fn print(rows: &[Vec<String>], heading: bool) {
+    let text = render(rows);
+    match (heading, text.split_once('\n')) {
+        (false, Some((_, body))) => print!("{body}"),
+        _ => print!("{text}"),
+    }
+}

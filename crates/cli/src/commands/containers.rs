@@ -51,7 +51,10 @@ pub struct StartArgs {
     interactive: bool,
     #[arg(long, default_value = "ctrl-p,ctrl-q")]
     detach_keys: String,
-    #[arg(required = true)]
+    /// Start every container that is not running.
+    #[arg(long, conflicts_with = "attach")]
+    all: bool,
+    #[arg(required_unless_present = "all")]
     names: Vec<String>,
 }
 
@@ -86,7 +89,20 @@ pub fn start(store_args: &StoreArgs, a: StartArgs) -> Result<i32, Failure> {
             berth_engine::attach::Ended::Exited => lifecycle::wait(&store, &info.id).map_err(fail),
         };
     }
-    each(&a.names, |n| {
+    let names = if a.all {
+        container::list(&store)
+            .map_err(|m| Failure {
+                code: 125,
+                message: m,
+            })?
+            .into_iter()
+            .filter(|i| !is_running(i))
+            .map(|i| i.id)
+            .collect()
+    } else {
+        a.names
+    };
+    each(&names, |n| {
         lifecycle::start(&store, n, &|id| monitor_argv(store_args, id)).map_err(fail)?;
         println!("{n}");
         Ok(())
@@ -323,6 +339,9 @@ pub struct PsArgs {
     /// Show each container's size: what it wrote, and with its image.
     #[arg(short, long)]
     size: bool,
+    /// Leave the table's heading out.
+    #[arg(long)]
+    noheading: bool,
 }
 
 fn view_err(e: views::ViewError) -> Failure {
@@ -432,7 +451,7 @@ pub fn ps(store_args: &StoreArgs, a: PsArgs) -> CmdResult {
             ));
         }
     }
-    print!("{}", crate::table::render(&rows));
+    crate::table::print(&rows, !a.noheading);
     Ok(())
 }
 

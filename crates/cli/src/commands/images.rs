@@ -315,6 +315,9 @@ pub struct ImagesArgs {
     /// Show digests.
     #[arg(long)]
     digests: bool,
+    /// Leave the table's heading out.
+    #[arg(long, short = 'n')]
+    noheading: bool,
     /// Do not truncate IDs.
     #[arg(long)]
     no_trunc: bool,
@@ -551,7 +554,7 @@ pub fn images(store_args: &StoreArgs, a: ImagesArgs) -> CmdResult {
                 ]);
                 table.push(row);
             }
-            print!("{}", crate::table::render(&table));
+            crate::table::print(&table, !a.noheading);
             Ok(())
         }
     }

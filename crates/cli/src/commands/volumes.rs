@@ -58,7 +58,14 @@ struct RmArgs {
     /// Remove volumes in use too (their containers go first).
     #[arg(short, long)]
     force: bool,
-    #[arg(required = true)]
+    /// Remove every volume.
+    #[arg(short, long)]
+    all: bool,
+    /// With --force: seconds a running container using it gets to stop
+    /// before it is killed (default 10, as podman's).
+    #[arg(short = 't', long = "time")]
+    time: Option<u64>,
+    #[arg(required_unless_present = "all")]
     names: Vec<String>,
 }
 
@@ -124,8 +131,10 @@ pub fn run(store_args: &StoreArgs, a: VolumeArgs) -> CmdResult {
             print_value(&Value::Array(out), None)
         }
         VolumeCommand::Rm(r) => {
-            for name in &r.names {
-                named::remove(&store, name, r.force).map_err(|e| failure(e, 1))?;
+            let names = if r.all { named::names(&store) } else { r.names };
+            for name in &names {
+                named::remove(&store, name, r.force, r.time.unwrap_or(10))
+                    .map_err(|e| failure(e, 1))?;
                 println!("{name}");
             }
             Ok(())

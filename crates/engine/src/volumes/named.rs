@@ -181,8 +181,9 @@ pub fn list(store: &Store) -> Vec<VolumeInspect> {
         .collect()
 }
 
-/// `volume rm [-f]`: a volume in use only with `force`, its containers first.
-pub fn remove(store: &Store, name: &str, force: bool) -> Result<(), VolumeError> {
+/// `volume rm [-f] [-t SECONDS]`: a volume in use only with `force`, its
+/// containers first (a running one gets `time` seconds to stop).
+pub fn remove(store: &Store, name: &str, force: bool, time: u64) -> Result<(), VolumeError> {
     if !exists(store, name) {
         return Err(VolumeError::NotFound(name.to_string()));
     }
@@ -194,10 +195,12 @@ pub fn remove(store: &Store, name: &str, force: bool) -> Result<(), VolumeError>
         });
     }
     for c in used {
-        crate::lifecycle::remove(store, &c, true).map_err(|f| VolumeError::Container {
-            name: name.to_string(),
-            container: c.clone(),
-            message: f.to_string(),
+        crate::lifecycle::remove_timed(store, &c, true, time).map_err(|f| {
+            VolumeError::Container {
+                name: name.to_string(),
+                container: c.clone(),
+                message: f.to_string(),
+            }
         })?;
     }
     remove_dir(store, name)
