@@ -147,22 +147,24 @@ fn matches_one(i: &Info, key: &str, v: &str) -> bool {
     }
 }
 
+/// Bytes of the files under `p` (symlinks not followed).
+pub fn du(p: &std::path::Path) -> u64 {
+    let Ok(md) = std::fs::symlink_metadata(p) else {
+        return 0;
+    };
+    if !md.is_dir() {
+        return if md.is_file() { md.len() } else { 0 };
+    }
+    std::fs::read_dir(p)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| du(&e.path()))
+        .sum()
+}
+
 /// Bytes a container has written (its layer), and its image's size.
 pub fn sizes(store: &Store, i: &Info) -> (u64, u64) {
-    fn du(p: &std::path::Path) -> u64 {
-        let Ok(md) = std::fs::symlink_metadata(p) else {
-            return 0;
-        };
-        if !md.is_dir() {
-            return if md.is_file() { md.len() } else { 0 };
-        }
-        std::fs::read_dir(p)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| du(&e.path()))
-            .sum()
-    }
     let rw = store
         .container(&i.id)
         .ok()

@@ -89,19 +89,7 @@ pub fn start(store_args: &StoreArgs, a: StartArgs) -> Result<i32, Failure> {
             berth_engine::attach::Ended::Exited => lifecycle::wait(&store, &info.id).map_err(fail),
         };
     }
-    let names = if a.all {
-        container::list(&store)
-            .map_err(|m| Failure {
-                code: 125,
-                message: m,
-            })?
-            .into_iter()
-            .filter(|i| !is_running(i))
-            .map(|i| i.id)
-            .collect()
-    } else {
-        a.names
-    };
+    let names = targets(&store, a.all, &a.names, |i| !is_running(i))?;
     each(&names, |n| {
         lifecycle::start(&store, n, &|id| monitor_argv(store_args, id)).map_err(fail)?;
         println!("{n}");
@@ -207,18 +195,7 @@ pub struct RmArgs {
 
 pub fn rm(store_args: &StoreArgs, a: RmArgs) -> CmdResult {
     let store = store_args.open()?;
-    let names = if a.all {
-        container::list(&store)
-            .map_err(|m| Failure {
-                code: 125,
-                message: m,
-            })?
-            .into_iter()
-            .map(|i| i.id)
-            .collect()
-    } else {
-        a.names
-    };
+    let names = targets(&store, a.all, &a.names, |_| true)?;
     // With -a, one that went meanwhile (a --rm container its monitor removed)
     // is as good as removed.
     let ignore = a.ignore || a.all;

@@ -2,6 +2,8 @@
 
 use std::io::Read;
 
+use berth_engine::views::du;
+
 use berth_image::blob::{decompress, sniff};
 use berth_image::copy::{self, Silent};
 use berth_image::digest::{Algorithm, DigestingReader};
@@ -647,22 +649,6 @@ fn disk_use(store: &berth_storage::Store) -> Result<DiskUse, Failure> {
         containers,
         volumes,
     })
-}
-
-/// Bytes of the files under `p` (symlinks not followed).
-fn du(p: &std::path::Path) -> u64 {
-    let Ok(md) = std::fs::symlink_metadata(p) else {
-        return 0;
-    };
-    if !md.is_dir() {
-        return if md.is_file() { md.len() } else { 0 };
-    }
-    std::fs::read_dir(p)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| du(&e.path()))
-        .sum()
 }
 
 /// The three summary rows: TOTAL, ACTIVE (images a container uses, running
