@@ -37,7 +37,7 @@ pub struct YamlCredentials {
 
 pub fn read_yaml(path: &Path) -> Result<BTreeMap<String, RegistrySection>> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    serde_yaml::from_str(&text).map_err(|e| {
+    serde_yaml_ng::from_str(&text).map_err(|e| {
         Error::Invalid(format!(
             "{}: {}",
             path.display(),

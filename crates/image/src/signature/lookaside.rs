@@ -69,7 +69,7 @@ impl RegistriesD {
         files.sort();
         for path in files {
             let text = std::fs::read_to_string(&path).at(&path)?;
-            let f: File = serde_yaml::from_str(&text).map_err(|e| {
+            let f: File = serde_yaml_ng::from_str(&text).map_err(|e| {
                 Error::Invalid(format!("{}: {}", path.display(), one_line(&e.to_string())))
             })?;
             if let Some(d) = f.default_docker {
