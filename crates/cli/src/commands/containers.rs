@@ -91,7 +91,12 @@ pub fn start(store_args: &StoreArgs, a: StartArgs) -> Result<i32, Failure> {
     }
     let names = targets(&store, a.all, &a.names, |i| !is_running(i))?;
     each(&names, |n| {
-        lifecycle::start(&store, n, &|id| monitor_argv(store_args, id)).map_err(fail)?;
+        // podman's start answers 125 for any failure, a missing command included
+        // (run's 126/127 are for the command run in the foreground).
+        lifecycle::start(&store, n, &|id| monitor_argv(store_args, id)).map_err(|e| Failure {
+            code: 125,
+            message: e.to_string(),
+        })?;
         println!("{n}");
         Ok(())
     })

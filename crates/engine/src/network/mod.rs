@@ -341,7 +341,26 @@ pub(crate) struct Iface {
     search: Vec<String>,
 }
 
+/// Held while a backend sets up or tears down: netavark and the CNI plugins
+/// edit shared firewall chains without a lock of their own, so a teardown
+/// that drops a network's chains must not run beside a setup that appends
+/// to them ("No chain/target/match by that name"). podman holds one too.
+fn backend_lock(store: &Store) -> Result<std::fs::File, String> {
+    let d = dir(store);
+    std::fs::create_dir_all(&d).map_err(|e| format!("{}: {e}", d.display()))?;
+    let path = d.join("backend.lock");
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    crate::sys::lock_exclusive(&f).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(f)
+}
+
 fn attach_with(backend: Backend, store: &Store, t: &Target) -> Result<Iface, String> {
+    let _lock = backend_lock(store)?;
     match backend {
         Backend::Netavark => netavark::attach(store, t),
         Backend::Cni => cni::attach(store, t),
@@ -349,6 +368,7 @@ fn attach_with(backend: Backend, store: &Store, t: &Target) -> Result<Iface, Str
 }
 
 fn detach_with(backend: Backend, store: &Store, t: &Target, ip: &str) -> Result<(), String> {
+    let _lock = backend_lock(store)?;
     match backend {
         Backend::Netavark => netavark::detach(store, t, ip),
         Backend::Cni => cni::detach(store, t),
