@@ -54,3 +54,32 @@ fn global_noout_log_level_and_events_backend() {
     let r = st.run(&["--log-level", "loud", "ps"]);
     assert_eq!(r.code, 125, "{}", r.stderr);
 }
+
+#[test]
+fn kill_judges_the_signal_before_the_container_as_podman() {
+    let st = TestStore::with_busybox();
+    for bad in [
+        "0",
+        "SIGBADSIG",
+        "SIG",
+        "BADSIG",
+        "%%",
+        "!",
+        " ",
+        "-0",
+        "-BADSIG",
+    ] {
+        let r = st.run(&["kill", "-s", bad, "nosuchcontainer"]);
+        assert_eq!(r.code, 125, "{bad:?}: {}", r.stderr);
+        let want = format!(
+            "Error: invalid signal: {}",
+            bad.strip_prefix('-').unwrap_or(bad)
+        );
+        assert_eq!(r.stderr.trim_end(), want.trim_end(), "{bad:?}");
+    }
+    st.ok(&["run", "-d", "--name", "t", "localhost/bb:1", "sleep", "100"]);
+    for good in ["-HUP", "sigusr1", "10", "SIGUSR2"] {
+        st.ok(&["kill", "-s", good, "t"]);
+    }
+    st.ok(&["rm", "-f", "-t", "0", "t"]);
+}

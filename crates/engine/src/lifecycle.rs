@@ -201,6 +201,8 @@ fn signal_init(info: &Info, sig: i32) -> Result<bool> {
 
 /// Sends a signal to a running container's init.
 pub fn kill(store: &Store, name: &str, signal: &str) -> Result<Info> {
+    // The signal is judged before the container is looked for, as podman does.
+    let sig = parse_kill_signal(signal)?;
     let info = find(store, name)?;
     if !is_up(&info) {
         return Err(Error::StateImproper(format!(
@@ -209,7 +211,6 @@ pub fn kill(store: &Store, name: &str, signal: &str) -> Result<Info> {
             info.state.status.as_str()
         )));
     }
-    let sig = berth_runtime::ops::parse_signal(signal).map_err(|e| Error::InvalidArgument(e.0))?;
     if !signal_init(&info, sig)? {
         return Err(Error::StateImproper(format!(
             "{}: container process is gone",
@@ -217,6 +218,16 @@ pub fn kill(store: &Store, name: &str, signal: &str) -> Result<Info> {
         )));
     }
     Ok(info)
+}
+
+/// `kill -s SIG`: a name (`TERM`, `SIGTERM`, any case) or number, with one
+/// leading dash allowed; 0 is no signal to send.
+fn parse_kill_signal(signal: &str) -> Result<i32> {
+    let s = signal.strip_prefix('-').unwrap_or(signal);
+    match berth_runtime::ops::parse_signal(s) {
+        Ok(n) if n > 0 && !s.is_empty() => Ok(n),
+        _ => Err(Error::InvalidArgument(format!("invalid signal: {s}"))),
+    }
 }
 
 /// The STOPSIGNAL of the image a container was made from.

@@ -157,7 +157,7 @@ pub fn stop(store_args: &StoreArgs, a: StopArgs) -> CmdResult {
 #[derive(Args)]
 pub struct KillArgs {
     /// Signal to send (name or number).
-    #[arg(short, long, default_value = "KILL")]
+    #[arg(short, long, default_value = "KILL", allow_hyphen_values = true)]
     signal: String,
     /// Every running container.
     #[arg(short, long)]
