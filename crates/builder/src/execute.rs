@@ -10,6 +10,7 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
 use berth_engine::container::Info;
+use berth_engine::leases::{Lease, LeaseError};
 use berth_engine::run::{self, RunOptions};
 use berth_engine::spec::ProcessOptions;
 use berth_storage::Store;
@@ -95,6 +96,12 @@ pub struct BuildError {
     pub message: String,
 }
 
+impl From<LeaseError> for BuildError {
+    fn from(e: LeaseError) -> BuildError {
+        err(e)
+    }
+}
+
 pub(crate) fn err(m: impl ToString) -> BuildError {
     BuildError {
         code: 125,
@@ -131,6 +138,10 @@ pub fn build(
     let image_env = |r: &str| image_env(store, r);
     let stages = expand_plan(&cf, &p, &g, &opts, &image_env).map_err(err)?;
     let ignore = load_ignore(&req.context)?;
+    // Until the build ends, the images it uses stay: a prune meanwhile leaves
+    // the bases of stages not yet started and what the build commits.
+    let lease = Lease::new(&store.config().run_root);
+    lease_images(store, &lease, &cf, &p)?;
     // Images that COPY --from or RUN --mount read: mounted through a container each.
     let mut borrowed: Vec<Working> = Vec::new();
     let lent = (|| {
@@ -179,13 +190,41 @@ pub fn build(
         }
         Ok(())
     })();
-    let result =
-        lent.and_then(|()| run_stages(store, req, log, &cf, &p, &stages, &ignore, &borrowed));
+    let result = lent.and_then(|()| {
+        run_stages(
+            store, req, log, &cf, &p, &stages, &ignore, &borrowed, &lease,
+        )
+    });
     for w in &borrowed {
         let _ = store.unmount(&w.container.id, true);
         run::remove(store, &w.container.id);
     }
     result
+}
+
+/// Leases the images the plan names that are in the store (stages and
+/// `scratch` aside); one missing is reported where it is used.
+fn lease_images(
+    store: &Store,
+    lease: &Lease,
+    cf: &crate::Containerfile,
+    p: &crate::Plan,
+) -> Result<(), BuildError> {
+    let _making = lease.making()?;
+    for i in &p.images {
+        let is_stage = cf.stages.iter().any(|s| {
+            s.name
+                .as_deref()
+                .is_some_and(|n| n.eq_ignore_ascii_case(&i.reference))
+        });
+        if is_stage || i.reference == "scratch" {
+            continue;
+        }
+        if let Ok(img) = store.image(&i.reference) {
+            lease.add(&img.id)?;
+        }
+    }
+    Ok(())
 }
 
 /// Builds the planned stages; `borrowed` are the roots of images read from.
@@ -199,6 +238,7 @@ fn run_stages(
     stages: &[(usize, crate::ExpandedStage)],
     ignore: &Ignore,
     borrowed: &[Working],
+    lease: &Lease,
 ) -> Result<String, BuildError> {
     let total: usize = stages.iter().map(|(_, s)| s.instructions.len() + 1).sum();
     let mut step = 0;
@@ -220,7 +260,7 @@ fn run_stages(
                 Some(p) if !p.is_empty() => Some(crate::Platform::parse(p).map_err(err)?),
                 _ => req.platform.clone(),
             };
-            let base = base_image(store, &working, &from.image, wanted.as_ref())?;
+            let base = base_image(store, lease, &working, &from.image, wanted.as_ref())?;
             let is_target = *index == p.target;
             let key = req
                 .layers
@@ -229,7 +269,7 @@ fn run_stages(
             if let Some(id) = key
                 .as_deref()
                 .filter(|_| !req.no_cache)
-                .and_then(|k| cached(store, k))
+                .and_then(|k| cached(store, lease, k))
             {
                 // Unchanged since the last build: the stage's image as it was.
                 step += stage.instructions.len();
@@ -259,6 +299,7 @@ fn run_stages(
                     &working,
                     borrowed,
                     ignore,
+                    lease,
                     (&mut step, total, cf.stages.len()),
                 )?;
                 if let Some(k) = &key {
@@ -311,7 +352,7 @@ fn run_stages(
                     .collect();
                 state.apply(store, Some(w), inst, req, ignore, &from_roots)?;
             }
-            let id = commit(store, w, &state, req, is_target, log)?;
+            let id = commit(store, lease, w, &state, req, is_target, log)?;
             if let Some(k) = &key {
                 remember(store, k, &id);
             }
@@ -361,6 +402,7 @@ fn build_stage_layered(
     working: &[Working],
     borrowed: &[Working],
     ignore: &Ignore,
+    lease: &Lease,
     (step, total, stages): (&mut usize, usize, usize),
 ) -> Result<String, BuildError> {
     let mut state = StageState::new(store, base)?;
@@ -415,7 +457,7 @@ fn build_stage_layered(
             }
             if current.is_none()
                 && !req.no_cache
-                && let Some(id) = cached(store, &chain)
+                && let Some(id) = cached(store, lease, &chain)
             {
                 let _ = writeln!(log, "--> Using cache {id}");
                 parent = id;
@@ -431,6 +473,7 @@ fn build_stage_layered(
             let id = applied.and_then(|()| {
                 commit_as(
                     store,
+                    lease,
                     &w,
                     &state,
                     req,
@@ -471,7 +514,7 @@ fn build_stage_layered(
             end
         };
         if !req.no_cache
-            && let Some(id) = cached(store, &end)
+            && let Some(id) = cached(store, lease, &end)
         {
             let _ = writeln!(log, "--> Using cache {id}");
             if is_target {
@@ -482,7 +525,7 @@ fn build_stage_layered(
             return Ok(id);
         }
         let w = open_step(store, &parent, stage_def, req, &mut state)?;
-        let id = commit_as(store, &w, &state, req, is_target, log, None);
+        let id = commit_as(store, lease, &w, &state, req, is_target, log, None);
         close_step(store, &w);
         let id = id?;
         remember(store, &end, &id);
@@ -724,11 +767,14 @@ fn cache_dir(store: &Store) -> PathBuf {
     store.config().graph_root.join("build-cache")
 }
 
-/// The image a cache key recorded, if it is still in the store.
-fn cached(store: &Store, key: &str) -> Option<String> {
+/// The image a cache key recorded, if it is still in the store; leased, as
+/// the build goes on from it without a container for a while.
+fn cached(store: &Store, lease: &Lease, key: &str) -> Option<String> {
     let id = std::fs::read_to_string(cache_dir(store).join(key)).ok()?;
     let id = id.trim().to_string();
-    store.image(&id).ok().map(|i| i.id)
+    lease
+        .hold(|| store.image(&id).map(|i| i.id).map_err(err))
+        .ok()
 }
 
 fn remember(store: &Store, key: &str, id: &str) {
@@ -800,6 +846,7 @@ fn onbuild_triggers(config: &mut Value) -> Result<Vec<Located>, BuildError> {
 /// The image a FROM names: an earlier stage's result, `scratch`, or a local image.
 fn base_image(
     store: &Arc<Store>,
+    lease: &Lease,
     working: &[Working],
     name: &str,
     platform: Option<&crate::Platform>,
@@ -812,12 +859,14 @@ fn base_image(
             .ok_or_else(|| err(format!("stage {name} has no image yet")));
     }
     if lower == "scratch" {
-        return scratch_for(store, platform);
+        return lease.hold(|| scratch_for(store, platform));
     }
-    let id = store
-        .image(name)
-        .map(|i| i.id)
-        .map_err(|_| err(format!("{name}: image not known (pull it first)")))?;
+    let id = lease.hold(|| {
+        store
+            .image(name)
+            .map(|i| i.id)
+            .map_err(|_| err(format!("{name}: image not known (pull it first)")))
+    })?;
     if let Some(want) = platform {
         let img = store.image(&id).map_err(err)?;
         let cfg: Value =
@@ -1284,18 +1333,22 @@ pub(crate) fn parse_mode(chmod: Option<&str>) -> Result<Option<u32>, String> {
 
 fn commit(
     store: &Arc<Store>,
+    lease: &Lease,
     w: &Working,
     state: &StageState,
     req: &BuildRequest,
     is_target: bool,
     log: &mut dyn Write,
 ) -> Result<String, BuildError> {
-    commit_as(store, w, state, req, is_target, log, None)
+    commit_as(store, lease, w, state, req, is_target, log, None)
 }
 
 /// [`commit`] with the history entry naming the instruction that made the layer.
+/// The image is leased: the next step or stage starts from it.
+#[allow(clippy::too_many_arguments)]
 fn commit_as(
     store: &Arc<Store>,
+    lease: &Lease,
     w: &Working,
     state: &StageState,
     req: &BuildRequest,
@@ -1346,7 +1399,8 @@ fn commit_as(
             "WARN: {d} is not supported for OCI image format and will be ignored. Must use `docker` format"
         );
     }
-    let id = berth_engine::commit::commit(store, &w.container.id, &o).map_err(err)?;
+    let id =
+        lease.hold(|| berth_engine::commit::commit(store, &w.container.id, &o).map_err(err))?;
     if is_target {
         for t in req.tags.iter().skip(1) {
             store.tag(&id, t).map_err(err)?;

@@ -13,6 +13,7 @@ pub mod error;
 pub mod health;
 pub mod init;
 pub mod journald;
+pub mod leases;
 pub mod lifecycle;
 pub mod logs;
 pub mod monitor;

@@ -105,6 +105,8 @@ pub enum PullError {
     NoRegistry(String),
     #[error("{0}: the source holds an image list but no name to store it under")]
     UnnamedIndex(String),
+    #[error(transparent)]
+    Lease(#[from] crate::leases::LeaseError),
 }
 
 /// Sets the context's platform from `OS/ARCH[/VARIANT]`.
@@ -155,7 +157,7 @@ pub fn pull(
             policy: o.policy,
         });
         return Ok(PullReport {
-            ids: vec![img.id],
+            ids: vec![lease_present(store, &img.id)?],
             pulled: false,
         });
     }
@@ -163,7 +165,7 @@ pub fn pull(
     if o.policy != PullPolicy::Always {
         if let Some(id) = local_image(store, &refs, o, events) {
             return Ok(PullReport {
-                ids: vec![id],
+                ids: vec![lease_present(store, &id)?],
                 pulled: false,
             });
         }
@@ -180,6 +182,13 @@ pub fn pull(
         }
     }
     Err(last_err.unwrap_or_else(|| PullError::NoRegistry(typed.to_string())))
+}
+
+/// A local image the pull found standing, leased for the rest of the command
+/// (which goes on to use it); not found if a prune took it meanwhile.
+fn lease_present(store: &Store, id: &str) -> Result<String, PullError> {
+    crate::leases::process_lease(&store.config().run_root)
+        .hold(|| Ok::<_, PullError>(store.image(id)?.id))
 }
 
 /// The references a name a user typed may stand for: itself when qualified,
@@ -314,18 +323,24 @@ fn copy_one(
         ..Default::default()
     };
     copy::copy_image_trusted(policy, src, source.as_ref(), &dst, &opts, progress)?;
-    let image = match name {
-        Some(n) => store.image(n)?,
-        None => {
-            // Untagged (archives without a name): the image whose config the copy wrote.
-            let top = source.manifest(None)?;
-            match top.parse().map_err(berth_image::Error::from)? {
-                berth_image::Manifest::Image(m) => store.image(m.config.digest.hex())?,
-                berth_image::Manifest::Index(_) => {
-                    return Err(PullError::UnnamedIndex(src.to_string()));
+    // Leased for the rest of the command, which goes on to use it; looked up
+    // under the lease's lock, so that a prune takes it before (and the copy
+    // is made again) or not at all.
+    let lease = crate::leases::process_lease(&store.config().run_root);
+    lease.hold(|| {
+        let image = match name {
+            Some(n) => store.image(n)?,
+            None => {
+                // Untagged (archives without a name): the image whose config the copy wrote.
+                let top = source.manifest(None)?;
+                match top.parse().map_err(berth_image::Error::from)? {
+                    berth_image::Manifest::Image(m) => store.image(m.config.digest.hex())?,
+                    berth_image::Manifest::Index(_) => {
+                        return Err(PullError::UnnamedIndex(src.to_string()));
+                    }
                 }
             }
-        }
-    };
-    Ok(image.id)
+        };
+        Ok(image.id)
+    })
 }

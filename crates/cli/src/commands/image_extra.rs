@@ -476,6 +476,10 @@ pub fn prune_images(store_args: &StoreArgs, all: bool) -> CmdResult {
 
 fn prune_images_matching(store_args: &StoreArgs, all: bool, filters: &[PruneFilter]) -> CmdResult {
     let store = store_args.open()?;
+    // Images a running build or pull uses without a container for them stay;
+    // no new lease is taken until the prune is done.
+    let leased =
+        berth_engine::leases::Leased::read(&store.config().run_root).map_err(exit::podman)?;
     let used: std::collections::HashSet<String> = store
         .containers()
         .map_err(exit::podman)?
@@ -485,7 +489,11 @@ fn prune_images_matching(store_args: &StoreArgs, all: bool, filters: &[PruneFilt
     let mut freed = 0u64;
     let images = store.images().map_err(exit::podman)?;
     for img in &images {
-        if img.read_only || used.contains(&img.id) || (!all && !img.names.is_empty()) {
+        if img.read_only
+            || used.contains(&img.id)
+            || leased.contains(&img.id)
+            || (!all && !img.names.is_empty())
+        {
             continue;
         }
         // Without -a only dangling images go: an intermediate one has children.
