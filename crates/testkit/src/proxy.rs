@@ -87,9 +87,7 @@ impl HostileProxy {
                 let st = st.clone();
                 let log = log.clone();
                 std::thread::spawn(move || {
-                    if let Ok(Some(r)) = serve(conn, &st) {
-                        log.lock().expect("log").push(r);
-                    }
+                    let _ = serve(conn, &st, &log);
                 });
             }
         });
@@ -106,7 +104,10 @@ impl HostileProxy {
         &self.addr
     }
 
-    /// The requests served so far, in the order they were answered.
+    /// The requests received so far, in the order they arrived. A request is
+    /// logged as soon as it is read, before it is answered, so that a client
+    /// that has its answer finds its request here (no race with the thread
+    /// that serves it).
     pub fn seen(&self) -> Vec<Seen> {
         self.seen.lock().expect("log").clone()
     }
@@ -226,9 +227,9 @@ fn bearer_gate(
     Ok(None)
 }
 
-/// One request per connection: forward it, corrupt the answer, close. Returns
-/// what it saw of the request.
-fn serve(client: TcpStream, st: &State) -> std::io::Result<Option<Seen>> {
+/// One request per connection: log it, forward it, corrupt the answer, close.
+/// Returns what it saw of the request.
+fn serve(client: TcpStream, st: &State, log: &Mutex<Vec<Seen>>) -> std::io::Result<Option<Seen>> {
     let mut reader = BufReader::new(client.try_clone()?);
     let head = read_head(&mut reader)?;
     let Some(request_line) = head.first().cloned() else {
@@ -245,6 +246,7 @@ fn serve(client: TcpStream, st: &State) -> std::io::Result<Option<Seen>> {
             .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
             .collect(),
     };
+    log.lock().expect("log").push(seen.clone());
     let mut body = vec![0u8; content_length(&head).unwrap_or(0)];
     reader.read_exact(&mut body)?;
     let fault = st.fault;
