@@ -599,8 +599,12 @@ pub fn prune(store: &Store) -> Result<Vec<String>, BuildError> {
                 Ok(_) => gone.push(info.id),
                 // A --rm container its monitor removed meanwhile: gone already.
                 Err(berth_engine::Error::NoSuchContainer(_)) => {}
-                // Another container still shares its namespaces: it stays.
-                Err(berth_engine::Error::HasDependents { .. }) => {}
+                // Another container still shares its namespaces, or a
+                // concurrent start made it run: it stays (podman's prune too).
+                Err(
+                    berth_engine::Error::HasDependents { .. }
+                    | berth_engine::Error::RunningNotForced(_),
+                ) => {}
                 Err(e) => return Err(err(e)),
             }
         }

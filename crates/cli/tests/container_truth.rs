@@ -127,3 +127,39 @@ fn a_killed_foreground_run_leaves_a_running_container_that_rm_force_ends() {
     wait_for("the container's process to end", || !alive(pid));
     assert_ne!(st.run(&["container", "exists", "fg"]).code, 0);
 }
+
+#[test]
+fn stop_kills_a_container_whose_monitor_dies_during_the_stop() {
+    let st = TestStore::with_busybox();
+    // The container notes SIGTERM and ignores it: stop must SIGKILL it.
+    st.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "c",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "trap 'touch /tmp/got-term' TERM; while true; do sleep 0.1; done",
+    ]);
+    let pid: i32 = st.inspect("c", ".State.Pid").parse().unwrap();
+    let mut stop = st.cmd();
+    stop.args(["stop", "-t", "3", "c"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let stop = stop.spawn().unwrap();
+    wait_for("the container to get SIGTERM", || {
+        st.run(&["exec", "c", "test", "-e", "/tmp/got-term"]).code == 0
+    });
+    kill_monitor(&st, "c");
+    let out = stop.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!alive(pid), "stop returned while the container ran on");
+    assert_eq!(status(&st, "c"), "exited");
+    st.ok(&["rm", "c"]);
+}

@@ -106,8 +106,13 @@ pub fn prune(store: &Store) -> Result<Vec<String>> {
         if matches!(i.state.status, Status::Created | Status::Exited) {
             match remove(store, &i.id, false) {
                 Ok(_) => gone.push(i.id),
-                // Gone meanwhile, or still needed by another container.
-                Err(Error::NoSuchContainer(_) | Error::HasDependents { .. }) => {}
+                // Gone meanwhile, started meanwhile, or still needed by
+                // another container: not prune's to take.
+                Err(
+                    Error::NoSuchContainer(_)
+                    | Error::RunningNotForced(_)
+                    | Error::HasDependents { .. },
+                ) => {}
                 Err(e) => return Err(e),
             }
         }
@@ -185,9 +190,20 @@ pub fn wait_stopped(info: &Info, timeout: Option<Duration>) -> bool {
     if !is_up(info) {
         return true;
     }
-    let watcher = (info.state.monitor.and_then(|m| m.open()))
-        .or_else(|| info.state.init.and_then(|p| p.open()));
-    watcher.is_none_or(|fd| fd.wait_exit(timeout))
+    let deadline = timeout.map(|t| std::time::Instant::now() + t);
+    let left = || deadline.map(|d| d.saturating_duration_since(std::time::Instant::now()));
+    if let Some(monitor) = info.state.monitor.and_then(|m| m.open())
+        && !monitor.wait_exit(left())
+    {
+        return false;
+    }
+    // A monitor's exit is the container's only when its init is gone too: a
+    // monitor killed meanwhile leaves the init running (found by the chaos
+    // test: stop returned 0 and the container ran on).
+    info.state
+        .init
+        .and_then(|p| p.open())
+        .is_none_or(|init| init.wait_exit(left()))
 }
 
 /// Sends `sig` to the container's init through a pidfd; false when it is gone.
