@@ -594,7 +594,10 @@ pub fn prune(store: &Store) -> Result<Vec<String>, BuildError> {
                 remove(store, &b)?;
                 gone.push(b.id);
             }
-        } else if matches!(info.state.status, Status::Created | Status::Exited) {
+        } else if matches!(info.state.status, Status::Created | Status::Exited)
+            // A `run` between its create and its start: not abandoned.
+            && !info.state.being_started()
+        {
             match berth_engine::lifecycle::remove(store, &info.id, false) {
                 Ok(_) => gone.push(info.id),
                 // A --rm container its monitor removed meanwhile: gone already.

@@ -29,6 +29,13 @@ impl ContainerState {
         self.monitor.is_some_and(|m| m.alive())
     }
 
+    /// Whether the container was created by a process that still runs and may
+    /// be about to start it (a `run` between its create and its start), so
+    /// that `prune` must leave it.
+    pub fn being_started(&self) -> bool {
+        self.status == Status::Created && self.creator.is_some_and(|p| p.alive())
+    }
+
     /// Whether the container's init still runs.
     pub fn init_alive(&self) -> bool {
         self.init.is_some_and(|p| p.alive())
@@ -148,6 +155,10 @@ pub struct ContainerState {
     pub finished_ns: Option<u64>,
     #[serde(default)]
     pub restart_count: u32,
+    /// The process that created the container, while it may still start it
+    /// (`run`): a created container whose creator lives is not abandoned.
+    #[serde(default)]
+    pub creator: Option<ProcessId>,
 }
 
 /// Marks a container as stopped by its user, so that its restart policy leaves
@@ -318,6 +329,7 @@ pub fn record_running(store: &Store, id: &str, pid: Pid) -> std::io::Result<Cont
         started_ns: Some(now_ns()),
         finished_ns: None,
         restart_count: load_state(store, id).restart_count,
+        creator: None,
     };
     save_state(store, id, &st)?;
     Ok(st)

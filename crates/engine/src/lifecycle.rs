@@ -103,7 +103,7 @@ pub fn restart(
 pub fn prune(store: &Store) -> Result<Vec<String>> {
     let mut gone = Vec::new();
     for i in container::list(store).map_err(Error::other)? {
-        if matches!(i.state.status, Status::Created | Status::Exited) {
+        if matches!(i.state.status, Status::Created | Status::Exited) && !i.state.being_started() {
             match remove(store, &i.id, false) {
                 Ok(_) => gone.push(i.id),
                 // Gone meanwhile, started meanwhile, or still needed by
