@@ -163,3 +163,26 @@ fn stop_kills_a_container_whose_monitor_dies_during_the_stop() {
     assert_eq!(status(&st, "c"), "exited");
     st.ok(&["rm", "c"]);
 }
+
+#[test]
+fn exit_codes_of_removed_containers_do_not_pile_up() {
+    let st = TestStore::with_busybox();
+    let exits = st.path().join("run/exits");
+    std::fs::create_dir_all(&exits).unwrap();
+    let stale = exits.join("0".repeat(64));
+    std::fs::write(&stale, "0").unwrap();
+    let aged = std::process::Command::new("touch")
+        .args(["-d", "10 minutes ago"])
+        .arg(&stale)
+        .status()
+        .unwrap();
+    assert!(aged.success());
+    let id = st
+        .ok(&["run", "-d", "--rm", "localhost/bb:1", "sh", "-c", "exit 3"])
+        .stdout;
+    let id = id.trim();
+    // A late wait still gets the code of the container its monitor removed.
+    assert_eq!(st.ok(&["wait", id]).stdout, "3\n");
+    assert!(exits.join(id).exists());
+    assert!(!stale.exists(), "an old exit code was kept");
+}

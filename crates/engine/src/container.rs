@@ -233,8 +233,32 @@ fn exit_file(store: &Store, id: &str) -> PathBuf {
 /// Records the exit code of a container about to be removed (`--rm`).
 pub fn save_exit_code(store: &Store, id: &str, code: i32) -> std::io::Result<()> {
     let p = exit_file(store, id);
-    std::fs::create_dir_all(p.parent().expect("has a parent"))?;
+    let dir = p.parent().expect("has a parent");
+    std::fs::create_dir_all(dir)?;
+    forget_old_exit_codes(dir);
     std::fs::write(p, code.to_string())
+}
+
+/// How long the exit code of a removed `--rm` container is kept for a late
+/// `wait` (podman's conmon keeps them a while too): without a bound, the
+/// directory grew by one file per `--rm` container (chaos finding F11).
+const EXIT_CODE_KEPT: std::time::Duration = std::time::Duration::from_secs(300);
+
+fn forget_old_exit_codes(dir: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let old = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > EXIT_CODE_KEPT);
+        if old {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
 }
 
 /// The exit code of a container removed after it exited.

@@ -442,7 +442,7 @@ pub fn exec(store: &Store, name: &str, r: &ExecRequest) -> Result<i32> {
                 .map_err(|e| Error::other(format!("/dev/null: {e}")))?;
             sys::dup2(&null, 0).map_err(|e| Error::other(format!("stdin: {e}")))?;
         }
-        return rt.exec(&opts).map_err(Error::from);
+        return rt.exec(&opts).map_err(|e| exec_failed(store, &info.id, e));
     }
     // -t: the runtime hands the terminal over a console socket, starts the
     // process detached (so that this process can proxy meanwhile) and leaves it
@@ -457,7 +457,8 @@ pub fn exec(store: &Store, name: &str, r: &ExecRequest) -> Result<i32> {
     opts.detach = true;
     opts.console_socket = Some(socket.clone());
     opts.pid_file = Some(pid_file.clone());
-    rt.exec(&opts).map_err(Error::from)?;
+    rt.exec(&opts)
+        .map_err(|e| exec_failed(store, &info.id, e))?;
     let master = console.receive().map_err(engine)?;
     let pid: i32 = std::fs::read_to_string(&pid_file)
         .ok()
@@ -466,6 +467,20 @@ pub fn exec(store: &Store, name: &str, r: &ExecRequest) -> Result<i32> {
     let _ = std::fs::remove_file(&pid_file);
     crate::terminal::proxy(master, r.interactive);
     sys::wait_pid(pid).map_err(engine)
+}
+
+/// An exec the runtime could not start: when the container stopped (or went)
+/// meanwhile, podman's answer for that rather than the runtime's step that
+/// noticed it (chaos finding F6: "signal the exec process: Broken pipe").
+fn exec_failed(store: &Store, id: &str, e: run::RunError) -> Error {
+    match container::find(store, id) {
+        Err(_) => Error::NoSuchContainer(id.to_string()),
+        Ok(i) if i.state.status != Status::Running => Error::StateImproper(format!(
+            "can only create exec sessions on running containers: container state improper ({})",
+            i.state.status.as_str()
+        )),
+        Ok(_) => Error::from(e),
+    }
 }
 
 /// Options of `logs`.
