@@ -186,3 +186,47 @@ fn exit_codes_of_removed_containers_do_not_pile_up() {
     assert!(exits.join(id).exists());
     assert!(!stale.exists(), "an old exit code was kept");
 }
+
+/// The freezer state file of the container's cgroup (v1 `freezer.state`, or v2
+/// `cgroup.freeze`), and what freezes it.
+fn freezer_of(pid: i32) -> (std::path::PathBuf, &'static str) {
+    let cg = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    for line in cg.lines() {
+        let mut f = line.splitn(3, ':');
+        let (_, ctrl, path) = (f.next(), f.next().unwrap_or(""), f.next().unwrap_or(""));
+        if ctrl == "freezer" {
+            let p = format!("/sys/fs/cgroup/freezer{path}/freezer.state");
+            return (p.into(), "FROZEN");
+        }
+    }
+    let path = cg.lines().find_map(|l| l.strip_prefix("0::")).unwrap();
+    (format!("/sys/fs/cgroup{path}/cgroup.freeze").into(), "1")
+}
+
+#[test]
+fn rm_force_thaws_a_frozen_container_whatever_its_state_says() {
+    let st = TestStore::with_busybox();
+    st.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "c",
+        "localhost/bb:1",
+        "sleep",
+        "1000",
+    ]);
+    let pid: i32 = st.inspect("c", ".State.Pid").parse().unwrap();
+    // Frozen behind berth's back: the state still says running.
+    let (freezer, frozen) = freezer_of(pid);
+    std::fs::write(&freezer, frozen).unwrap();
+    assert_eq!(status(&st, "c"), "running");
+    let r = st.run(&["rm", "-f", "-t", "0", "c"]);
+    if r.code != 0 {
+        // Do not leave a frozen process behind a failed test.
+        let thaw = if frozen == "1" { "0" } else { "THAWED" };
+        let _ = std::fs::write(&freezer, thaw);
+    }
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    wait_for("the container's process to end", || !alive(pid));
+    assert_ne!(st.run(&["container", "exists", "c"]).code, 0);
+}

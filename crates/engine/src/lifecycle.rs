@@ -278,10 +278,11 @@ pub fn stop(store: &Store, name: &str, timeout: Option<u64>) -> Result<Info> {
     }
     // The monitor must not bring it back (restart policies).
     container::mark_stopped(store, &info.id, true);
-    if info.state.status == Status::Paused {
-        // A frozen process cannot act on SIGTERM: thaw it first.
-        let _ = oci(store, &info)?.pause(&info.id, false);
-    }
+    // A frozen process acts on no signal, SIGKILL included: thaw it first,
+    // whatever the state says (a cgroup frozen under a `running` state would
+    // otherwise keep the container, signalled and alive, for ever), as
+    // `runc delete --force` thaws.
+    let _ = oci(store, &info)?.pause(&info.id, false);
     if timeout > 0 {
         signal_init(&info, stop_signal)?;
         if wait_stopped(&info, Some(Duration::from_secs(timeout))) {
