@@ -99,27 +99,6 @@ pub fn restart(
     start(store, &info.id, monitor_argv)
 }
 
-/// Removes every container that is not running; returns their IDs.
-pub fn prune(store: &Store) -> Result<Vec<String>> {
-    let mut gone = Vec::new();
-    for i in container::list(store).map_err(Error::other)? {
-        if matches!(i.state.status, Status::Created | Status::Exited) && !i.state.being_started() {
-            match remove(store, &i.id, false) {
-                Ok(_) => gone.push(i.id),
-                // Gone meanwhile, started meanwhile, or still needed by
-                // another container: not prune's to take.
-                Err(
-                    Error::NoSuchContainer(_)
-                    | Error::RunningNotForced(_)
-                    | Error::HasDependents { .. },
-                ) => {}
-                Err(e) => return Err(e),
-            }
-        }
-    }
-    Ok(gone)
-}
-
 /// Starts a container with this process attached from its first byte of output.
 pub fn start_attached(
     store: &Store,
