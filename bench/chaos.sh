@@ -157,8 +157,8 @@ def killer(root, berth, exedir, stopfile, killlog, idsfile, interval, seed):
     seen = set()
     def collect():
         try:
-            with open(os.path.join(root, "containers.json")) as f:
-                for c in json.load(f):
+            with open(os.path.join(root, "store.json")) as f:
+                for c in json.load(f)["containers"]:
                     if c["id"] not in seen:
                         seen.add(c["id"])
                         with open(idsfile, "a") as o:
@@ -526,10 +526,10 @@ for RUN in $(seq "$RUNS"); do
   KILLER_PID=
   # Every container ID: the watcher's, the cidfiles', and those the store holds now.
   for f in "$LOGD"/cid/*; do [ ! -s "$f" ] || { cat "$f"; echo; }; done | grep -E '^[0-9a-f]{64}$' >> "$IDS" || true
-  python3 - "$ROOTD/containers.json" "$IDS" <<'EOPY' || true
+  python3 - "$ROOTD/store.json" "$IDS" <<'EOPY' || true
 import json, sys
 try:
-    ids = [c["id"] for c in json.load(open(sys.argv[1]))]
+    ids = [c["id"] for c in json.load(open(sys.argv[1]))["containers"]]
 except (OSError, ValueError):
     ids = []
 open(sys.argv[2], "a").write("".join(i + "\n" for i in ids))

@@ -133,8 +133,8 @@ fn assert_gone(st: &TestStore, id: &str, run: ProcessId) {
         !root.join("overlay").join(id).exists(),
         "its layer's files were left"
     );
-    let layers = std::fs::read_to_string(root.join("layers.json")).unwrap();
-    assert!(!layers.contains(id), "its layer is still recorded");
+    let records = std::fs::read_to_string(root.join("store.json")).unwrap();
+    assert!(!records.contains(id), "its layer is still recorded");
     assert!(!run.alive(), "its RUN process still runs");
 }
 

@@ -230,3 +230,27 @@ fn rm_force_thaws_a_frozen_container_whatever_its_state_says() {
     wait_for("the container's process to end", || !alive(pid));
     assert_ne!(st.run(&["container", "exists", "c"]).code, 0);
 }
+
+#[test]
+fn run_directories_of_removed_containers_do_not_outlive_them() {
+    let st = TestStore::with_busybox();
+    st.ok(&["create", "--name", "kept", "localhost/bb:1", "true"]);
+    let kept = st.inspect("kept", ".Id");
+    let runs = st.path().join("run/containers");
+    // What an `rm` killed after the record went leaves, and what a late writer (a
+    // stop finishing a container its monitor removed) makes again.
+    let gone = runs.join("1".repeat(64)).join("userdata");
+    std::fs::create_dir_all(&gone).unwrap();
+    std::fs::write(gone.join("state.json"), "{}").unwrap();
+    // An `rm` of a container that another removal took first.
+    let r = st.run(&["rm", &"2".repeat(64)]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    st.ok(&["ps", "-a"]);
+    let left: Vec<String> = std::fs::read_dir(&runs)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, vec![kept.clone()]);
+    st.ok(&["rm", "kept"]);
+    assert!(!runs.join(&kept).exists());
+}

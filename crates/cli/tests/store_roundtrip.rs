@@ -95,17 +95,25 @@ fn every_name_saves_and_pushes(st: &TestStore, reg: &Registry, names: &[String])
     }
 }
 
-/// What an older berth left: it recorded the pulled manifests, but not the blobs they
-/// name for layers the store had already. Makes the store's files so (whatever this
-/// berth recorded) and returns the digests of the blobs not kept.
+/// What an older berth left: it kept its records in three files (`layers.json`,
+/// `images.json`, `containers.json`), and recorded the pulled manifests but not the
+/// blobs they name for layers the store had already. Makes the store's files so
+/// (whatever this berth recorded) and returns the digests of the blobs not kept.
 fn as_an_older_berth_left_it(st: &TestStore) -> Vec<String> {
     let root = st.path().join("root");
-    let path = root.join("layers.json");
-    let mut layers = json(&std::fs::read_to_string(&path).unwrap());
+    let path = root.join("store.json");
+    let mut records = json(&std::fs::read_to_string(&path).unwrap());
+    let mut layers = records["layers"].take();
     for l in layers.as_array_mut().unwrap() {
         l.as_object_mut().unwrap().remove("other_blobs");
     }
-    std::fs::write(&path, serde_json::to_vec(&layers).unwrap()).unwrap();
+    let write = |file: &str, v: &serde_json::Value| {
+        std::fs::write(root.join(file), serde_json::to_vec(v).unwrap()).unwrap()
+    };
+    write("layers.json", &layers);
+    write("images.json", &records["images"]);
+    write("containers.json", &records["containers"]);
+    std::fs::remove_file(&path).unwrap();
     let stored_from: Vec<&str> = layers
         .as_array()
         .unwrap()

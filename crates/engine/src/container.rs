@@ -289,15 +289,34 @@ pub struct Lock(#[allow(dead_code)] std::fs::File);
 
 /// Takes the container's lock, waiting for it.
 pub fn lock(store: &Store, id: &str) -> std::io::Result<Lock> {
-    let dir = store.config().run_root.join("containers").join(id);
-    std::fs::create_dir_all(&dir)?;
-    let f = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(dir.join("lock"))?;
+    let dir = run_dir(store, id);
+    let mut tries = 0;
+    let f = loop {
+        std::fs::create_dir_all(&dir)?;
+        let opened = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join("lock"));
+        match opened {
+            // The store's recovery removed the directory between the two: it
+            // does so for containers that are gone, which the caller finds next.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && tries < 3 => tries += 1,
+            r => break r?,
+        }
+    };
     crate::sys::lock_exclusive(&f)?;
     Ok(Lock(f))
+}
+
+fn run_dir(store: &Store, id: &str) -> PathBuf {
+    store.config().run_root.join("containers").join(id)
+}
+
+/// Removes the run directory of a container found gone under its lock (taking
+/// the lock made it again).
+pub fn forget_run_dir(store: &Store, id: &str) {
+    let _ = std::fs::remove_dir_all(run_dir(store, id));
 }
 
 fn state_path(store: &Store, id: &str) -> PathBuf {

@@ -294,7 +294,7 @@ pub fn remove_timed(store: &Store, name: &str, force: bool, time: u64) -> Result
     let info = find(store, name)?;
     // Wait for a start in progress to finish, then look again.
     let _lock = container::lock(store, &info.id).map_err(|e| Error::other(e.to_string()))?;
-    let info = find(store, &info.id)?;
+    let info = find(store, &info.id).inspect_err(|_| container::forget_run_dir(store, &info.id))?;
     let dependents = dependents(store, &info.id);
     if !dependents.is_empty() {
         return Err(Error::HasDependents {

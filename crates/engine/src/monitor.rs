@@ -210,7 +210,7 @@ fn start(
     // before we got the lock is gone for good.
     let _lock = container::lock(store, id).map_err(engine)?;
     let info = container::find(store, id).map_err(|e| {
-        let _ = std::fs::remove_dir_all(store.config().run_root.join("containers").join(id));
+        container::forget_run_dir(store, id);
         RunError::Engine(e)
     })?;
     if ports.is_none() {

@@ -520,5 +520,5 @@ pub fn remove(store: &Store, id: &str) {
     crate::attach::remove_sockets(store, id);
     let _ = store.unmount(id, true);
     let _ = store.remove_container(id);
-    let _ = std::fs::remove_dir_all(store.config().run_root.join("containers").join(id));
+    container::forget_run_dir(store, id);
 }

@@ -221,11 +221,10 @@ fn create_in(
         config: plan.spec.clone(),
         started: false,
     };
-    // Written while the init sets itself up; a failed set-up removes the directory.
     st.pid_start = state::process_start(pid).unwrap_or(0);
-    st.save(&rt.root)?;
-    let setup = drive_init(&plan, &parent_sock, &st);
-    if let Err(e) = setup {
+    if let Err(e) = set_up(rt, opts, mode, &plan, &parent_sock, &mut st) {
+        // Whatever step failed (the init may have died under us), nothing of the
+        // container may stay: not its process, not its cgroups (chaos finding F10).
         // Our own child, not reaped yet: its pid is still its own.
         if let Some(child) = crate::pid::Pid::new(pid) {
             let _ = sys::kill(child, libc::SIGKILL);
@@ -234,15 +233,9 @@ fn create_in(
         let _ = plan.cgroup.remove();
         return Err(e);
     }
-    if let Some(f) = &opts.pid_file {
-        write_pid_file(f, pid)?;
-    }
     match mode {
         Mode::Create => Ok(0),
         Mode::Run { detach } => {
-            sys_send(&parent_sock, b"S").ctx("start the container")?;
-            st.started = true;
-            st.save(&rt.root)?;
             if let Err(e) = crate::ops::run_poststart(&st) {
                 let _ = sys::waitpid(pid, 0);
                 crate::delete::cleanup(rt, &st);
@@ -256,6 +249,30 @@ fn create_in(
             Ok(code)
         }
     }
+}
+
+/// From the fork to a container that is created (or, for `run`, started): the
+/// state written while the init sets itself up, the set-up driven, the pid file,
+/// and for `run` the start.
+fn set_up(
+    rt: &Runtime,
+    opts: &CreateOptions,
+    mode: Mode,
+    plan: &Plan,
+    sock: &OwnedFd,
+    st: &mut State,
+) -> Result<()> {
+    st.save(&rt.root)?;
+    drive_init(plan, sock, st)?;
+    if let Some(f) = &opts.pid_file {
+        write_pid_file(f, st.pid)?;
+    }
+    if let Mode::Run { .. } = mode {
+        sys_send(sock, b"S").ctx("start the container")?;
+        st.started = true;
+        st.save(&rt.root)?;
+    }
+    Ok(())
 }
 
 pub fn write_pid_file(path: &Path, pid: i32) -> Result<()> {

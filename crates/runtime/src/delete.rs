@@ -9,7 +9,12 @@ use crate::sys;
 pub fn delete(rt: &Runtime, id: &str, force: bool) -> Result<()> {
     let st = match State::load(&rt.root, id) {
         Ok(st) => st,
-        Err(e) if force && e.0.ends_with("does not exist") => return Ok(()),
+        Err(e) if force && e.0.ends_with("does not exist") => {
+            // A create killed before it wrote the state leaves its directory (and
+            // nothing else: the cgroup is made after the state is written).
+            let _ = std::fs::remove_dir_all(state::dir(&rt.root, id));
+            return Ok(());
+        }
         Err(e) => return Err(e),
     };
     match st.status(&rt.root) {

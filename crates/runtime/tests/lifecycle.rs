@@ -401,3 +401,57 @@ fn update_reads_resources_from_a_file() {
         "67108864"
     );
 }
+
+/// Every cgroup directory named `/berth-oci-test/ID`, in any hierarchy.
+fn cgroup_dirs(id: &str) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    let roots = std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten();
+    for root in
+        std::iter::once(std::path::PathBuf::from("/sys/fs/cgroup")).chain(roots.map(|e| e.path()))
+    {
+        let d = root.join("berth-oci-test").join(id);
+        if d.is_dir() {
+            found.push(d);
+        }
+    }
+    found
+}
+
+#[test]
+fn a_run_failing_after_the_set_up_leaves_no_cgroup_process_or_state() {
+    // The pid file is written after the container's cgroups exist and before its
+    // start; a failure there (or anywhere up to the start) must undo all of it.
+    let rt = Runtime::new();
+    let mut b = Bundle::new(&["sleep", "1000"]);
+    let id = unique("cut");
+    b.spec["linux"]["cgroupsPath"] = format!("/berth-oci-test/{id}").into();
+    b.write();
+    rt.track(&id);
+    let pid_file = b.path().join("no-such-dir/pid");
+    let out = rt
+        .cmd()
+        .args(["run", "--detach", "--pid-file"])
+        .arg(&pid_file)
+        .arg("--bundle")
+        .arg(b.path())
+        .arg(&id)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("pid file"), "{}", stderr(&out));
+    assert_eq!(cgroup_dirs(&id), Vec::<std::path::PathBuf>::new());
+    assert!(!rt.root.path().join(&id).exists(), "its state is left");
+    let list = rt.ok(&["list", "-q"]);
+    assert!(!list.contains(&id), "{list}");
+}
+
+#[test]
+fn force_delete_removes_a_state_directory_a_killed_create_left() {
+    // A create killed after it made the container's directory and before it wrote
+    // the state leaves an empty directory: `delete --force` takes it.
+    let rt = Runtime::new();
+    let id = unique("empty");
+    std::fs::create_dir(rt.root.path().join(&id)).unwrap();
+    rt.ok(&["delete", "--force", &id]);
+    assert!(!rt.root.path().join(&id).exists());
+}

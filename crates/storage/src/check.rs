@@ -23,7 +23,7 @@ use crate::archive::verify_tree;
 use crate::error::{IoContext, Result};
 use crate::images::Image;
 use crate::lock::LockFile;
-use crate::store::{State, Store, remove_all};
+use crate::store::{State, Store, orphan_container_layers, remove_all, unfinished_write};
 
 /// One thing found wrong.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -70,6 +70,10 @@ pub enum Problem {
     ContainerBroken {
         container: String,
         what: String,
+    },
+    /// A container's read-write layer that no container names.
+    LayerOrphaned {
+        layer: String,
     },
     Leftover {
         path: String,
@@ -126,6 +130,12 @@ impl std::fmt::Display for Problem {
             }
             Problem::ContainerBroken { container, what } => {
                 write!(f, "container {container}: {what}")
+            }
+            Problem::LayerOrphaned { layer } => {
+                write!(
+                    f,
+                    "layer {layer}: a container's layer that no container uses"
+                )
             }
             Problem::Leftover { path } => write!(f, "{path}: left by an interrupted process"),
         }
@@ -200,6 +210,7 @@ impl Store {
                         repaired.push(format!("blob {digest} of layer {layer}: no longer kept"));
                     }
                     Problem::LayerMissing { layer }
+                    | Problem::LayerOrphaned { layer }
                     | Problem::LayerModified { layer, .. }
                     | Problem::LayerParentMissing { layer, .. }
                     | Problem::BlobMissing { layer, .. }
@@ -383,8 +394,14 @@ impl Store {
                 });
             }
         }
-        // Leftovers: staging entries whose owner is gone, and directories without a
-        // record (these only appear when a process died under the exclusive lock).
+        problems.extend(
+            orphan_container_layers(st)
+                .into_iter()
+                .map(|layer| Problem::LayerOrphaned { layer }),
+        );
+        // Leftovers: staging entries whose owner is gone, directories without a
+        // record and unfinished metadata writes (these two only appear when a process
+        // died under the exclusive lock).
         let staging = self.graph_root().join("staging");
         for e in fs::read_dir(&staging).at(&staging)? {
             let e = e.at(&staging)?;
@@ -394,6 +411,15 @@ impl Store {
             {
                 problems.push(Problem::Leftover {
                     path: format!("staging/{tok}"),
+                });
+            }
+        }
+        for e in fs::read_dir(self.graph_root()).at(self.graph_root())? {
+            let name = e.at(self.graph_root())?.file_name();
+            let name = name.to_string_lossy();
+            if unfinished_write(&name) {
+                problems.push(Problem::Leftover {
+                    path: name.to_string(),
                 });
             }
         }

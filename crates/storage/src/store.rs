@@ -4,13 +4,20 @@
 //! On disk (all under the graphroot):
 //! - `storage.lock` — the store-wide lock: shared to read metadata, exclusive to change
 //!   it (and to move anything into or out of the store);
-//! - `layers.json`, `images.json`, `containers.json` — metadata, written
-//!   temp + fsync + rename under the exclusive lock;
+//! - `store.json` — all metadata (layers, images, containers) in one file, written
+//!   temp + fsync + rename under the exclusive lock, so that a process killed in a
+//!   write leaves the records before it or after it, never a mix (stores written
+//!   before it kept `layers.json`, `images.json` and `containers.json`, read while
+//!   `store.json` is absent and removed by the first write). A record is saved before
+//!   the files it stops naming are removed, so a kill in between leaves only files no
+//!   record names, which `recover` removes;
 //! - `DRIVER/ID/diff` — a layer's files (`work`, `merged` too for overlay containers);
 //! - `blobs/sha256/HEX` — the blob each layer was stored from, and every other blob of
 //!   the same diff an image's manifest names (see `blobs.rs`), so that a push or save
 //!   serves the very bytes (and digests) that were pulled;
 //! - `images/ID/` — the config and manifests of an image;
+//! - `RUNROOT/containers/ID` — a container's run directory, the engine's (its state,
+//!   sockets, user data); removed by `recover` once no record names the container;
 //! - `staging/TOKEN` + `staging/TOKEN.lock` — work in progress, each entry flocked by
 //!   the process working on it. Layers are applied there without the store lock and
 //!   renamed into place under it, so a process killed at any moment leaves either a
@@ -25,8 +32,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use berth_image::manifest::RawManifest;
 use berth_image::{Digest, Reference};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 use crate::archive::{self, ApplyOptions, ApplyReport, DiffReport, WhiteoutMode};
 use crate::config::{DriverKind, StoreConfig, StoreOptions};
@@ -37,9 +44,41 @@ use crate::images::Image;
 use crate::layers::{Layer, chain_ids};
 use crate::lock::{LockFile, LockGuard, random_hex, sync_dir, write_atomic};
 
-const LAYERS: &str = "layers.json";
-const IMAGES: &str = "images.json";
-const CONTAINERS: &str = "containers.json";
+const METADATA: &str = "store.json";
+/// The metadata files of stores written before `store.json`.
+const LEGACY: [&str; 3] = ["layers.json", "images.json", "containers.json"];
+
+/// `store.json` as read.
+#[derive(Default, Deserialize)]
+struct Records {
+    #[serde(default)]
+    layers: Vec<Layer>,
+    #[serde(default)]
+    images: Vec<Image>,
+    #[serde(default)]
+    containers: Vec<Container>,
+}
+
+/// `store.json` as written: the primary store's own records.
+#[derive(Serialize)]
+struct RecordsOut<'a> {
+    layers: Vec<&'a Layer>,
+    images: Vec<&'a Image>,
+    containers: &'a [Container],
+}
+
+/// Reads a store's records from `store.json`, or from the legacy files.
+fn read_records(root: &Path) -> Result<Records> {
+    let path = root.join(METADATA);
+    if path.exists() {
+        return read_json(&path);
+    }
+    Ok(Records {
+        layers: read_json(&root.join(LEGACY[0]))?,
+        images: read_json(&root.join(LEGACY[1]))?,
+        containers: read_json(&root.join(LEGACY[2]))?,
+    })
+}
 
 /// A read-only additional image store.
 #[derive(Debug)]
@@ -64,6 +103,8 @@ pub(crate) struct State {
     pub layers: Vec<Layer>,
     pub images: Vec<Image>,
     pub containers: Vec<Container>,
+    /// Files and directories to remove once the records that named them are saved.
+    pub doomed: Vec<PathBuf>,
 }
 
 impl State {
@@ -202,6 +243,36 @@ fn spread_children(dir: &Path) {
     }
 }
 
+/// The temporary file of an unfinished metadata write (see `write_atomic`).
+pub(crate) fn unfinished_write(name: &str) -> bool {
+    std::iter::once(METADATA)
+        .chain(LEGACY)
+        .any(|m| name.starts_with(&format!(".{m}.tmp-")))
+}
+
+/// Container layers no container names: left by a store that kept its records in
+/// three files, written one after the other, when a write was cut between them.
+pub(crate) fn orphan_container_layers(st: &State) -> Vec<String> {
+    let used: HashSet<&str> = st.containers.iter().map(|c| c.layer.as_str()).collect();
+    st.layers
+        .iter()
+        .filter(|l| l.container && l.store == 0 && !used.contains(l.id.as_str()))
+        .map(|l| l.id.clone())
+        .collect()
+}
+
+/// Removes a file or a directory tree; missing is fine.
+fn remove_path(p: &Path) -> Result<()> {
+    match fs::symlink_metadata(p) {
+        Ok(m) if m.is_dir() => remove_all(p),
+        Ok(_) => fs::remove_file(p).or_else(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Ok(()),
+            _ => Err(Error::io(p, e)),
+        }),
+        Err(_) => Ok(()),
+    }
+}
+
 /// Removes a directory tree; missing is fine.
 pub(crate) fn remove_all(p: &Path) -> Result<()> {
     match fs::remove_dir_all(p) {
@@ -318,11 +389,12 @@ impl Store {
     // ---- metadata under the locks -------------------------------------------------
 
     fn load_primary(&self) -> Result<State> {
-        let r = &self.config.graph_root;
+        let r = read_records(&self.config.graph_root)?;
         Ok(State {
-            layers: read_json(&r.join(LAYERS))?,
-            images: read_json(&r.join(IMAGES))?,
-            containers: read_json(&r.join(CONTAINERS))?,
+            layers: r.layers,
+            images: r.images,
+            containers: r.containers,
+            doomed: Vec::new(),
         })
     }
 
@@ -330,8 +402,11 @@ impl Store {
         let mut st = self.load_primary()?;
         for (i, a) in self.additional.iter().enumerate() {
             let _g = a.lock.shared()?;
-            let mut layers: Vec<Layer> = read_json(&a.root.join(LAYERS))?;
-            let mut images: Vec<Image> = read_json(&a.root.join(IMAGES))?;
+            let Records {
+                mut layers,
+                mut images,
+                ..
+            } = read_records(&a.root)?;
             for l in &mut layers {
                 l.read_only = true;
                 l.store = i + 1;
@@ -355,11 +430,21 @@ impl Store {
 
     fn save(&self, st: &State) -> Result<()> {
         let r = &self.config.graph_root;
-        let layers: Vec<&Layer> = st.layers.iter().filter(|l| l.store == 0).collect();
-        let images: Vec<&Image> = st.images.iter().filter(|m| m.store == 0).collect();
-        write_json(&r.join(LAYERS), &layers)?;
-        write_json(&r.join(IMAGES), &images)?;
-        write_json(&r.join(CONTAINERS), &st.containers)
+        let out = RecordsOut {
+            layers: st.layers.iter().filter(|l| l.store == 0).collect(),
+            images: st.images.iter().filter(|m| m.store == 0).collect(),
+            containers: &st.containers,
+        };
+        write_json(&r.join(METADATA), &out)?;
+        for f in LEGACY {
+            match fs::remove_file(r.join(f)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(Error::io(r.join(f), e));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
     }
 
     pub(crate) fn read<T>(&self, f: impl FnOnce(&State) -> Result<T>) -> Result<T> {
@@ -378,6 +463,10 @@ impl Store {
             || st.containers != before.containers
         {
             self.save(&st)?;
+        }
+        // Best effort: what is left here no record names, and `recover` removes it.
+        for p in &st.doomed {
+            let _ = remove_path(p);
         }
         Ok(out)
     }
@@ -409,7 +498,14 @@ impl Store {
                 removed.push(format!("staging/{tok}"));
             }
         }
-        let st = self.load_primary()?;
+        removed.extend(self.remove_unfinished_writes()?);
+        let mut st = self.load_primary()?;
+        let orphans = orphan_container_layers(&st);
+        if !orphans.is_empty() {
+            st.layers.retain(|l| !orphans.contains(&l.id));
+            self.save(&st)?;
+            removed.extend(orphans.iter().map(|l| format!("container layer {l}")));
+        }
         let layers: HashSet<&str> = st.layers.iter().map(|l| l.id.as_str()).collect();
         for e in fs::read_dir(&self.driver.home).at(&self.driver.home)? {
             let e = e.at(&self.driver.home)?;
@@ -431,6 +527,7 @@ impl Store {
                 }
             }
         }
+        removed.extend(self.remove_gone_run_dirs(&st));
         let images: HashSet<&str> = st.images.iter().map(|m| m.id.as_str()).collect();
         let idir = self.config.graph_root.join("images");
         for e in fs::read_dir(&idir).at(&idir)? {
@@ -454,6 +551,40 @@ impl Store {
             if !blobs.contains(&name) {
                 let _ = fs::remove_file(e.path());
                 removed.push(format!("blobs/sha256/{name}"));
+            }
+        }
+        Ok(removed)
+    }
+
+    /// Run directories (`RUNROOT/containers/ID`: the engine's state, sockets and
+    /// user data of a container) of containers that no longer exist: left by a
+    /// removal killed after the record went, or made again by a late writer.
+    fn remove_gone_run_dirs(&self, st: &State) -> Vec<String> {
+        let ids: HashSet<&str> = st.containers.iter().map(|c| c.id.as_str()).collect();
+        let dir = self.config.run_root.join("containers");
+        let Ok(rd) = fs::read_dir(&dir) else {
+            return Vec::new();
+        };
+        let mut removed = Vec::new();
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().to_string();
+            if !ids.contains(name.as_str()) && remove_all(&e.path()).is_ok() {
+                removed.push(format!("run directory containers/{name}"));
+            }
+        }
+        removed
+    }
+
+    /// Temporary metadata files of writers killed before their rename. Runs under
+    /// the exclusive lock, which every metadata writer holds.
+    fn remove_unfinished_writes(&self) -> Result<Vec<String>> {
+        let root = &self.config.graph_root;
+        let mut removed = Vec::new();
+        for e in fs::read_dir(root).at(root)? {
+            let name = e.at(root)?.file_name().to_string_lossy().to_string();
+            if unfinished_write(&name) {
+                let _ = fs::remove_file(root.join(&name));
+                removed.push(name);
             }
         }
         Ok(removed)
@@ -602,7 +733,7 @@ impl Store {
             }
             st.images.remove(i);
             let layers = self.release_layers(st, im.top_layer.clone())?;
-            remove_all(&self.image_dir(&im))?;
+            st.doomed.push(self.image_dir(&im));
             Ok(RemovedImage {
                 untagged: im.names.clone(),
                 deleted: Some(im.id),
@@ -636,17 +767,12 @@ impl Store {
             if self.driver.kind == DriverKind::Overlay && overlay::is_mounted(&merged) {
                 overlay::unmount_path(&merged)?;
             }
-            remove_all(&self.driver.layer_dir(&l.id))?;
+            st.doomed.push(self.driver.layer_dir(&l.id));
             for d in l.blob_digests() {
                 if st.layers.iter().any(|o| o.store == 0 && o.has_blob(d)) {
                     continue;
                 }
-                let p = self.blob_path_in(0, d);
-                match fs::remove_file(&p) {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(Error::io(p, e)),
-                }
+                st.doomed.push(self.blob_path_in(0, d));
             }
             freed.push(l.id);
         }
@@ -1271,7 +1397,8 @@ impl Store {
             }
             self.set_mount_count(&c.layer, 0)?;
             st.layers.retain(|l| l.id != c.layer);
-            remove_all(&self.driver.layer_dir(&c.layer))
+            st.doomed.push(self.driver.layer_dir(&c.layer));
+            Ok(())
         })
     }
 }

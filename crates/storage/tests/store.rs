@@ -439,3 +439,117 @@ fn layer_parents_are_marked_top_of_hierarchy_on_ext4() {
         );
     }
 }
+
+/// Makes the store's records what an older berth, which wrote them as three files one
+/// after the other, left when killed between `layers.json` and `containers.json` of a
+/// container's creation: a container layer that no container names.
+fn cut_between_legacy_files(root: &Path, orphan: &str) {
+    let path = root.join("store.json");
+    let mut records: serde_json::Value = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+    records["containers"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|c| c["id"] != orphan);
+    for f in ["layers", "images", "containers"] {
+        fs::write(
+            root.join(format!("{f}.json")),
+            serde_json::to_vec(&records[f]).unwrap(),
+        )
+        .unwrap();
+    }
+    fs::remove_file(&path).unwrap();
+}
+
+#[test]
+fn what_a_cut_write_leaves_is_found_and_repaired() {
+    let ts = TestStore::new(DriverKind::Overlay);
+    let layout = ts.dir.path().join("layout");
+    make_layout(&layout, "a", &[base()], "a");
+    pull(&ts.store, &layout, "a", "test/a").unwrap();
+    let kept = ts
+        .store
+        .create_container("test/a", &["kept".into()], "")
+        .unwrap();
+    let cut = ts
+        .store
+        .create_container("test/a", &["cut".into()], "")
+        .unwrap();
+    let root = ts.dir.path().join("root");
+    cut_between_legacy_files(&root, &cut.id);
+    // A writer killed between its temporary file and the rename.
+    let tmp = root.join(".store.json.tmp-4242-00ff");
+    fs::write(&tmp, b"{").unwrap();
+
+    let r = ts.store.check(false).unwrap();
+    let orphaned = berth_storage::Problem::LayerOrphaned {
+        layer: cut.layer.clone(),
+    };
+    assert!(r.problems.contains(&orphaned), "{:?}", r.problems);
+    assert!(
+        r.problems
+            .iter()
+            .any(|p| p.to_string().starts_with(".store.json.tmp-4242-00ff:")),
+        "{:?}",
+        r.problems
+    );
+    let r = ts.store.check(true).unwrap();
+    assert!(!r.repaired.is_empty());
+    let after = ts.store.check(false).unwrap();
+    assert!(after.is_clean(), "{after:?}");
+    assert!(!tmp.exists(), "the unfinished write is left");
+    assert!(!root.join("overlay").join(&cut.layer).exists());
+    assert!(
+        ts.store.layer(&cut.layer).is_err(),
+        "the orphan is recorded"
+    );
+    // What the container that was whole had is untouched, and the records are one
+    // file again.
+    assert_eq!(ts.store.container("kept").unwrap().layer, kept.layer);
+    assert!(root.join("overlay").join(&kept.layer).join("diff").is_dir());
+    assert!(root.join("store.json").is_file());
+    assert!(!root.join("layers.json").exists());
+}
+
+#[test]
+fn opening_an_idle_store_removes_what_a_cut_write_left() {
+    let ts = TestStore::new(DriverKind::Overlay);
+    let layout = ts.dir.path().join("layout");
+    make_layout(&layout, "a", &[base()], "a");
+    pull(&ts.store, &layout, "a", "test/a").unwrap();
+    let cut = ts.store.create_container("test/a", &[], "").unwrap();
+    let root = ts.dir.path().join("root");
+    cut_between_legacy_files(&root, &cut.id);
+    let tmp = root.join(".containers.json.tmp-4242-00ff");
+    fs::write(&tmp, b"[").unwrap();
+
+    let again = open_store(ts.dir.path(), DriverKind::Overlay, &[]);
+    assert!(again.layer(&cut.layer).is_err(), "the orphan is recorded");
+    assert!(!root.join("overlay").join(&cut.layer).exists());
+    assert!(!tmp.exists(), "the unfinished write is left");
+    assert!(again.check(false).unwrap().is_clean());
+    assert!(again.image("test/a").is_ok());
+}
+
+#[test]
+fn removed_records_go_before_their_files() {
+    // A removal saves the records first: the files left by a kill between the two
+    // are named by no record (a leftover `recover` removes), never records without
+    // files. Seen from outside, every file of the removed container and image is gone.
+    let ts = TestStore::new(DriverKind::Overlay);
+    let layout = ts.dir.path().join("layout");
+    make_layout(&layout, "a", &[base()], "a");
+    pull(&ts.store, &layout, "a", "test/a").unwrap();
+    let c = ts.store.create_container("test/a", &[], "").unwrap();
+    let im = ts.store.image("test/a").unwrap();
+    let root = ts.dir.path().join("root");
+    ts.store.remove_container(&c.id).unwrap();
+    assert!(!root.join("overlay").join(&c.layer).exists());
+    let removed = ts.store.remove_image("test/a").unwrap();
+    assert_eq!(removed.deleted.as_deref(), Some(im.id.as_str()));
+    assert!(!root.join("images").join(&im.id).exists());
+    for l in &removed.layers {
+        assert!(!root.join("overlay").join(l).exists(), "layer {l} left");
+    }
+    assert_eq!(fs::read_dir(root.join("blobs/sha256")).unwrap().count(), 0);
+    assert!(ts.store.check(false).unwrap().is_clean());
+}
