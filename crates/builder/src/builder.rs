@@ -596,7 +596,7 @@ pub fn prune(store: &Store) -> Result<Vec<String>, BuildError> {
             }
         } else if matches!(info.state.status, Status::Created | Status::Exited)
             // A `run` between its create and its start: not abandoned.
-            && !info.state.being_started()
+            && !info.being_started()
         {
             match berth_engine::lifecycle::remove(store, &info.id, false) {
                 Ok(_) => gone.push(info.id),

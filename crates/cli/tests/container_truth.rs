@@ -254,3 +254,52 @@ fn run_directories_of_removed_containers_do_not_outlive_them() {
     st.ok(&["rm", "kept"]);
     assert!(!runs.join(&kept).exists());
 }
+
+/// Sends `sig` to `pid`, a process the test found and checked alive itself.
+fn signal(pid: i32, sig: i32) {
+    assert!(pid > 0);
+    // SAFETY: a positive pid the caller found to be its container's or monitor's.
+    assert_eq!(unsafe { libc::kill(pid, sig) }, 0);
+}
+
+/// Lets a stopped monitor go on, even when the test fails.
+struct Resume(i32);
+
+impl Drop for Resume {
+    fn drop(&mut self) {
+        if alive(self.0) {
+            signal(self.0, libc::SIGCONT);
+        }
+    }
+}
+
+#[test]
+fn exec_into_a_container_whose_process_just_died_says_it_is_not_running() {
+    let st = TestStore::with_busybox();
+    st.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "c",
+        "localhost/bb:1",
+        "sleep",
+        "1000",
+    ]);
+    let init: i32 = st.inspect("c", ".State.Pid").parse().unwrap();
+    let monitor = monitor_of(&st.inspect("c", ".Id"));
+    // Stopped, the monitor cannot record the exit: the state still says running
+    // while the container's process is gone, as in the moment after any exit.
+    signal(monitor, libc::SIGSTOP);
+    let resume = Resume(monitor);
+    signal(init, libc::SIGKILL);
+    wait_for("the container's process to die", || !alive(init));
+    let r = st.run(&["exec", "c", "true"]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    assert_eq!(
+        r.stderr.trim(),
+        "Error: can only create exec sessions on running containers: container state improper (exited)"
+    );
+    drop(resume);
+    wait_for("the exit to be recorded", || status(&st, "c") == "exited");
+    st.ok(&["rm", "c"]);
+}

@@ -29,13 +29,6 @@ impl ContainerState {
         self.monitor.is_some_and(|m| m.alive())
     }
 
-    /// Whether the container was created by a process that still runs and may
-    /// be about to start it (a `run` between its create and its start), so
-    /// that `prune` must leave it.
-    pub fn being_started(&self) -> bool {
-        self.status == Status::Created && self.creator.is_some_and(|p| p.alive())
-    }
-
     /// Whether the container's init still runs.
     pub fn init_alive(&self) -> bool {
         self.init.is_some_and(|p| p.alive())
@@ -59,6 +52,11 @@ pub struct ContainerConfig {
     pub health: Option<crate::health::HealthConfig>,
     #[serde(default)]
     pub restart: RestartPolicy,
+    /// The process that created the container to start it itself (`run`):
+    /// recorded with the container, so that no moment exists in which a
+    /// concurrent prune could take it for an abandoned one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub creator: Option<ProcessId>,
 }
 
 /// `--restart`: what the monitor does when the container exits.
@@ -155,10 +153,6 @@ pub struct ContainerState {
     pub finished_ns: Option<u64>,
     #[serde(default)]
     pub restart_count: u32,
-    /// The process that created the container, while it may still start it
-    /// (`run`): a created container whose creator lives is not abandoned.
-    #[serde(default)]
-    pub creator: Option<ProcessId>,
 }
 
 /// Marks a container as stopped by its user, so that its restart policy leaves
@@ -188,6 +182,13 @@ pub struct Info {
 impl Info {
     pub fn name(&self) -> &str {
         self.names.first().map_or("", String::as_str)
+    }
+
+    /// Whether the container was created by a process that still runs and may
+    /// be about to start it (a `run` between its create and its start), so
+    /// that `prune` must leave it.
+    pub fn being_started(&self) -> bool {
+        self.state.status == Status::Created && self.config.creator.is_some_and(|p| p.alive())
     }
 }
 
@@ -372,7 +373,6 @@ pub fn record_running(store: &Store, id: &str, pid: Pid) -> std::io::Result<Cont
         started_ns: Some(now_ns()),
         finished_ns: None,
         restart_count: load_state(store, id).restart_count,
-        creator: None,
     };
     save_state(store, id, &st)?;
     Ok(st)

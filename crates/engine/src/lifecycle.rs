@@ -455,10 +455,18 @@ pub fn exec(store: &Store, name: &str, r: &ExecRequest) -> Result<i32> {
 fn exec_failed(store: &Store, id: &str, e: run::RunError) -> Error {
     match container::find(store, id) {
         Err(_) => Error::NoSuchContainer(id.to_string()),
-        Ok(i) if i.state.status != Status::Running => Error::StateImproper(format!(
-            "can only create exec sessions on running containers: container state improper ({})",
-            i.state.status.as_str()
-        )),
+        // Its init may be gone while the state still says running: the monitor
+        // records the exit a moment after it.
+        Ok(i) if i.state.status != Status::Running || !i.state.init_alive() => {
+            let status = match i.state.status {
+                Status::Running => Status::Exited,
+                s => s,
+            };
+            Error::StateImproper(format!(
+                "can only create exec sessions on running containers: container state improper ({})",
+                status.as_str()
+            ))
+        }
         Ok(_) => Error::from(e),
     }
 }

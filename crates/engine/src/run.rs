@@ -236,14 +236,11 @@ pub fn create(store: &Store, o: &RunOptions) -> Result<Info, RunError> {
         created_ns: now_ns(),
         health,
         restart,
+        creator: Some(berth_runtime::pid::ProcessId::this()),
     };
     let meta = serde_json::to_string(&cfg).map_err(engine)?;
     let c = create_named(store, &img.id, o.name.as_deref(), &meta)?;
-    let created = ContainerState {
-        creator: Some(berth_runtime::pid::ProcessId::this()),
-        ..Default::default()
-    };
-    container::save_state(store, &c.id, &created).map_err(engine)?;
+    container::save_state(store, &c.id, &ContainerState::default()).map_err(engine)?;
     Ok(Info {
         id: c.id,
         names: c.names,
