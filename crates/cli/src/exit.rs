@@ -46,3 +46,20 @@ pub fn usage(code: i32, msg: impl Into<String>) -> Failure {
         message: msg.into(),
     }
 }
+
+/// podman's exit code for an image error: 125.
+pub fn image(e: berth_engine::images::ImageError) -> Failure {
+    podman(e)
+}
+
+/// `rmi`'s exit code for one image: 1 when it does not exist, else 125.
+pub fn rmi(e: berth_engine::images::ImageError) -> Failure {
+    let code = match e {
+        berth_engine::images::ImageError::NotKnown(_) => 1,
+        _ => 125,
+    };
+    Failure {
+        code,
+        message: e.to_string(),
+    }
+}

@@ -433,16 +433,7 @@ pub fn list(store: &Store) -> Result<Vec<Info>, String> {
 
 /// RFC 3339 with nanoseconds, UTC.
 pub fn rfc3339(ns: u64) -> String {
-    let secs = (ns / 1_000_000_000) as i64;
-    let (days, rem) = (secs.div_euclid(86400), secs.rem_euclid(86400));
-    let (y, m, d) = berth_runtime::state::civil(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:09}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        ns % 1_000_000_000
-    )
+    crate::time::format_rfc3339_nanos(ns)
 }
 
 /// "3 seconds", "About a minute", "2 hours" — podman's units.FormatDuration style.

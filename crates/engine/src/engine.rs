@@ -8,6 +8,10 @@ use std::sync::Arc;
 use berth_image::copy::Progress;
 use berth_storage::{Store, StoreOptions};
 
+use crate::images::{
+    ImageError, ImageInspect, ImageSummary, ListOptions, PruneOptions, Pruned, Removal,
+    RemoveOptions,
+};
 use crate::pull::{PullError, PullEvent, PullOptions, PullReport};
 
 /// The engine over one store.
@@ -31,7 +35,7 @@ impl Engine {
         &self.store
     }
 
-    /// Images: pulling, and later the rest of what `images`, `rmi`, `push` do.
+    /// Images: what `pull`, `images`, `rmi`, `image prune`, `tag` … do.
     pub fn images(&self) -> Images<'_> {
         Images { engine: self }
     }
@@ -52,5 +56,41 @@ impl Images<'_> {
         events: &mut dyn FnMut(PullEvent),
     ) -> Result<PullReport, PullError> {
         crate::pull::pull(&self.engine.store, name, options, progress, events)
+    }
+
+    /// The images, one entry per name, filtered and sorted (`images`).
+    pub fn list(&self, options: &ListOptions) -> Result<Vec<ImageSummary>, ImageError> {
+        crate::images::list(&self.engine.store, options)
+    }
+
+    /// Removes images by name or ID (`rmi`): one result per image, in order.
+    pub fn remove(
+        &self,
+        names: &[String],
+        options: RemoveOptions,
+    ) -> Result<Vec<Result<Removal, ImageError>>, ImageError> {
+        crate::images::remove(&self.engine.store, names, options)
+    }
+
+    /// Removes the images nothing uses (`image prune`).
+    pub fn prune(&self, options: &PruneOptions) -> Result<Vec<Pruned>, ImageError> {
+        crate::images::prune(&self.engine.store, options)
+    }
+
+    /// An image as `image inspect` shows it.
+    pub fn inspect(&self, name: &str) -> Result<ImageInspect, ImageError> {
+        crate::images::inspect(&self.engine.store, name)
+    }
+
+    pub fn tag(&self, image: &str, names: &[String]) -> Result<(), ImageError> {
+        crate::images::tag(&self.engine.store, image, names)
+    }
+
+    pub fn untag(&self, image: &str, names: &[String]) -> Result<(), ImageError> {
+        crate::images::untag(&self.engine.store, image, names)
+    }
+
+    pub fn exists(&self, name: &str) -> Result<bool, ImageError> {
+        crate::images::exists(&self.engine.store, name)
     }
 }

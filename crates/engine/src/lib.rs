@@ -11,6 +11,7 @@ pub mod copy;
 mod engine;
 pub mod error;
 pub mod health;
+pub mod images;
 pub mod init;
 pub mod journald;
 pub mod leases;
@@ -28,6 +29,7 @@ pub mod stats;
 pub mod stdio;
 mod sys;
 pub mod terminal;
+pub mod time;
 pub mod views;
 pub mod volumes;
 

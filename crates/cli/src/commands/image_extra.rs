@@ -2,6 +2,8 @@
 
 use std::io::Read;
 
+use berth_engine::Engine;
+use berth_engine::images::PruneOptions;
 use berth_engine::views::du;
 
 use berth_image::blob::{decompress, sniff};
@@ -139,26 +141,7 @@ fn short_id(id: &str, no_trunc: bool) -> String {
 
 /// An RFC 3339 time as "N units ago" (the epoch when it cannot be read).
 fn created_since(t: &str) -> String {
-    since(parse_rfc3339(t).unwrap_or(0))
-}
-
-fn parse_rfc3339(t: &str) -> Option<u64> {
-    let (date, time) = t.split_once('T')?;
-    let mut d = date.split('-').map(|x| x.parse::<i64>().ok());
-    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
-    let hms: Vec<i64> = time
-        .get(..8)?
-        .split(':')
-        .map(|x| x.parse().ok())
-        .collect::<Option<_>>()?;
-    // Days from the civil date (Howard Hinnant's algorithm).
-    let y2 = if m <= 2 { y - 1 } else { y };
-    let era = y2.div_euclid(400);
-    let yoe = y2 - era * 400;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    u64::try_from(days * 86_400 + hms[0] * 3600 + hms[1] * 60 + hms[2]).ok()
+    since(berth_engine::time::parse_rfc3339(t).unwrap_or(0))
 }
 
 #[derive(Args)]
@@ -265,11 +248,7 @@ fn check_tar(r: &mut dyn Read) -> std::io::Result<()> {
 }
 
 fn import_config(diff_id: &Digest, a: &ImportArgs) -> Result<Value, Failure> {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let created = format_rfc3339(now);
+    let created = berth_engine::time::format_rfc3339(berth_engine::time::now_secs());
     let host = berth_image::manifest::Platform::host();
     let mut cfg = json!({});
     for c in &a.change {
@@ -283,27 +262,6 @@ fn import_config(diff_id: &Digest, a: &ImportArgs) -> Result<Value, Failure> {
         "rootfs": {"type": "layers", "diff_ids": [diff_id.to_string()]},
         "history": [{"created": created, "created_by": format!("/bin/sh -c #(nop) ADD file in / "), "comment": a.message.clone().unwrap_or_else(|| format!("imported from {}", a.source))}],
     }))
-}
-
-fn format_rfc3339(t: u64) -> String {
-    let days = (t / 86_400) as i64;
-    let rem = t % 86_400;
-    // Civil date from days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
 }
 
 /// One `--change` instruction applied to the container config.
@@ -386,135 +344,24 @@ pub struct PruneArgs {
 }
 
 pub fn prune(store_args: &StoreArgs, a: PruneArgs) -> CmdResult {
-    let filters = a
-        .filter
-        .iter()
-        .map(|f| PruneFilter::parse(f))
-        .collect::<Result<Vec<_>, _>>()?;
-    prune_images_matching(store_args, a.all, &filters)
-}
-
-/// One `image prune --filter`.
-enum PruneFilter {
-    /// Created before this time (seconds since the epoch).
-    Until(u64),
-    /// Has (or, negated, has not) this label, with this value if given.
-    Label {
-        key: String,
-        value: Option<String>,
-        negated: bool,
-    },
-}
-
-impl PruneFilter {
-    fn parse(f: &str) -> Result<PruneFilter, Failure> {
-        let bad = |why: &str| exit::podman(format!("invalid filter {f:?}: {why}"));
-        let (k, v, negated) = match f.split_once("!=") {
-            Some((k, v)) if !k.contains('=') => (k, v, true),
-            _ => match f.split_once('=') {
-                Some((k, v)) => (k, v, false),
-                None => return Err(bad("expected KEY=VALUE")),
-            },
-        };
-        match (k, negated) {
-            ("until", false) => until_time(v)
-                .map(PruneFilter::Until)
-                .ok_or_else(|| bad("use a duration (24h, 10m), a Unix time or RFC 3339")),
-            ("label", _) => {
-                let (key, value) = match v.split_once('=') {
-                    Some((k, v)) => (k.to_string(), Some(v.to_string())),
-                    None => (v.to_string(), None),
-                };
-                Ok(PruneFilter::Label {
-                    key,
-                    value,
-                    negated,
-                })
-            }
-            _ => Err(bad("unknown filter (until, label, label!= are supported)")),
-        }
-    }
-
-    fn keeps(&self, created: u64, labels: &serde_json::Map<String, Value>) -> bool {
-        match self {
-            PruneFilter::Until(t) => created >= *t,
-            PruneFilter::Label {
-                key,
-                value,
-                negated,
-            } => {
-                let has = match (labels.get(key), value) {
-                    (Some(v), Some(want)) => v.as_str() == Some(want.as_str()),
-                    (Some(_), None) => true,
-                    (None, _) => false,
-                };
-                has == *negated
-            }
-        }
-    }
-}
-
-/// `until=`: a duration ago, a Unix time or an RFC 3339 time, in seconds.
-fn until_time(v: &str) -> Option<u64> {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .ok()?
-        .as_secs();
-    if let Ok(d) = berth_engine::health::parse_duration(v) {
-        return Some(now.saturating_sub(d.as_secs()));
-    }
-    if let Ok(t) = v.parse::<u64>() {
-        return Some(t);
-    }
-    parse_rfc3339(v)
+    prune_images_matching(store_args, a.all, a.filter)
 }
 
 /// Removes dangling images (with `all`, every image no container uses).
 pub fn prune_images(store_args: &StoreArgs, all: bool) -> CmdResult {
-    prune_images_matching(store_args, all, &[])
+    prune_images_matching(store_args, all, Vec::new())
 }
 
-fn prune_images_matching(store_args: &StoreArgs, all: bool, filters: &[PruneFilter]) -> CmdResult {
-    let store = store_args.open()?;
-    // Images a running build or pull uses without a container for them stay;
-    // no new lease is taken until the prune is done.
-    let leased =
-        berth_engine::leases::Leased::read(&store.config().run_root).map_err(exit::podman)?;
-    let used: std::collections::HashSet<String> = store
-        .containers()
-        .map_err(exit::podman)?
-        .into_iter()
-        .map(|c| c.image)
-        .collect();
-    let mut freed = 0u64;
-    let images = store.images().map_err(exit::podman)?;
-    for img in &images {
-        if img.read_only
-            || used.contains(&img.id)
-            || leased.contains(&img.id)
-            || (!all && !img.names.is_empty())
-        {
-            continue;
-        }
-        // Without -a only dangling images go: an intermediate one has children.
-        if !all && crate::commands::images::has_children(&store, &images, img) {
-            continue;
-        }
-        if !filters.is_empty() {
-            let labels = store
-                .image_config(img)
-                .ok()
-                .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
-                .and_then(|v| v["config"]["Labels"].as_object().cloned())
-                .unwrap_or_default();
-            if filters.iter().any(|f| f.keeps(img.created, &labels)) {
-                continue;
-            }
-        }
-        store.remove_image(&img.id).map_err(exit::podman)?;
-        freed += img.size;
-        println!("{}", img.id);
+fn prune_images_matching(store_args: &StoreArgs, all: bool, filters: Vec<String>) -> CmdResult {
+    let engine = Engine::with_store(store_args.open()?);
+    let pruned = engine
+        .images()
+        .prune(&PruneOptions { all, filters })
+        .map_err(exit::image)?;
+    for p in &pruned {
+        println!("{}", p.id);
     }
+    let freed: u64 = pruned.iter().map(|p| p.size).sum();
     if freed > 0 {
         eprintln!("Total reclaimed space: {}", human_size(freed));
     }

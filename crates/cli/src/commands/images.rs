@@ -3,16 +3,15 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
+use berth_engine::images::{ListOptions, RemoveOptions};
 use berth_engine::{Engine, PullError, PullEvent, PullOptions, PullPolicy};
 use berth_image::copy::{self, Progress, Silent};
 use berth_image::manifest::{Compression, ManifestFormat};
 use berth_image::transport::ImageName;
 use berth_image::{Context, ImageSource, Reference};
-use berth_storage::{Image, StorageDestination, StorageSource, Store, StoreOptions};
+use berth_storage::{StorageDestination, StorageSource, Store, StoreOptions};
 use clap::Args;
-use serde_json::json;
 
 use crate::commands::image::{Access, PlatformArgs, context, print_value};
 use crate::exit::{self, CmdResult, Failure};
@@ -201,13 +200,6 @@ pub struct PushArgs {
     destination: Option<String>,
 }
 
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
 fn storage_err(e: berth_storage::Error) -> Failure {
     exit::podman(e)
 }
@@ -335,201 +327,41 @@ pub struct ImagesArgs {
     reference: Option<String>,
 }
 
-/// One row of `images`: an image under one of its names.
-struct Row<'a> {
-    image: &'a Image,
-    repository: String,
-    tag: String,
-}
-
-fn rows(images: &[Image]) -> Vec<Row<'_>> {
-    let mut out = Vec::new();
-    for img in images {
-        if img.names.is_empty() {
-            out.push(Row {
-                image: img,
-                repository: "<none>".into(),
-                tag: "<none>".into(),
-            });
-        }
-        for n in &img.names {
-            let (repo, tag) = match n.rsplit_once(':') {
-                Some((r, t)) if !t.contains('/') => (r.to_string(), t.to_string()),
-                _ => (n.clone(), "<none>".into()),
-            };
-            out.push(Row {
-                image: img,
-                repository: repo,
-                tag,
-            });
-        }
-    }
-    out
-}
-
-/// Whether another image is built on `img`, in podman's sense: a child has
-/// `img`'s layers and at most one more, and `img`'s history plus one entry.
-pub fn has_children(store: &berth_storage::Store, all: &[Image], img: &Image) -> bool {
-    let history = |i: &Image| -> Option<Vec<serde_json::Value>> {
-        let b = store.image_config(i).ok()?;
-        let v: serde_json::Value = serde_json::from_slice(&b).ok()?;
-        Some(v["history"].as_array().cloned().unwrap_or_default())
-    };
-    let mut mine = None;
-    all.iter()
-        .filter(|o| {
-            o.id != img.id
-                && o.layers.starts_with(&img.layers)
-                && o.layers.len() <= img.layers.len() + 1
-        })
-        .any(|o| {
-            let mine = mine.get_or_insert_with(|| history(img)).as_ref();
-            match (mine, history(o)) {
-                (Some(p), Some(c)) => c.len() == p.len() + 1 && c.starts_with(p),
-                _ => false,
-            }
-        })
-}
-
-fn glob_match(pattern: &str, s: &str) -> bool {
-    // `*` matches within a name component, as podman's reference filter does.
-    fn m(p: &[u8], s: &[u8]) -> bool {
-        match (p.first(), s.first()) {
-            (None, None) => true,
-            (Some(b'*'), _) => m(&p[1..], s) || (!s.is_empty() && s[0] != b'/' && m(p, &s[1..])),
-            (Some(a), Some(b)) if a == b => m(&p[1..], &s[1..]),
-            _ => false,
-        }
-    }
-    m(pattern.as_bytes(), s.as_bytes())
-}
-
-/// What `images --filter` needs besides the row: the store (labels live in the
-/// config) and every image (before=/since= name one).
-struct FilterCtx<'a> {
-    store: &'a berth_storage::Store,
-    all: &'a [Image],
-}
-
-impl FilterCtx<'_> {
-    /// The creation time of the image `name` (a name or an ID prefix).
-    fn created_of(&self, name: &str) -> Result<u64, Failure> {
-        let full = berth_storage::store::candidate_names(name);
-        let id = name.trim_start_matches("sha256:");
-        self.all
-            .iter()
-            .find(|i| {
-                full.iter().any(|n| i.names.contains(n)) || (id.len() >= 3 && i.id.starts_with(id))
-            })
-            .map(|i| i.created)
-            .ok_or_else(|| exit::podman(format!("invalid filter: image {name} not known")))
-    }
-
-    fn labels(&self, img: &Image) -> serde_json::Map<String, serde_json::Value> {
-        self.store
-            .image_config(img)
-            .ok()
-            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-            .and_then(|v| v["config"]["Labels"].as_object().cloned())
-            .unwrap_or_default()
-    }
-}
-
-fn row_matches(cx: &FilterCtx, r: &Row, filter: &str) -> Result<bool, Failure> {
-    let (k, v) = filter
-        .split_once('=')
-        .ok_or_else(|| exit::podman(format!("invalid filter {filter:?}: expected KEY=VALUE")))?;
-    Ok(match k {
-        "reference" => {
-            let full = format!("{}:{}", r.repository, r.tag);
-            let short = full
-                .strip_prefix("docker.io/library/")
-                .unwrap_or(&full)
-                .to_string();
-            let last = full.rsplit('/').next().unwrap_or(&full).to_string();
-            [&full, &short, &last, &r.repository]
-                .iter()
-                .any(|c| glob_match(v, c) || glob_match(&format!("{v}:*"), c))
-        }
-        // podman's words: dangling is untagged without children.
-        "dangling" => {
-            (v == "true") == (r.image.names.is_empty() && !has_children(cx.store, cx.all, r.image))
-        }
-        "id" => r.image.id.starts_with(v.trim_start_matches("sha256:")),
-        "before" => r.image.created < cx.created_of(v)?,
-        "since" => r.image.created > cx.created_of(v)?,
-        "digest" => {
-            r.image.manifest_digest.to_string() == v
-                || r.image.digests.iter().any(|d| d.to_string() == v)
-        }
-        "readonly" => (v == "true") == r.image.read_only,
-        "label" => {
-            let labels = cx.labels(r.image);
-            match v.split_once('=') {
-                Some((lk, lv)) => labels.get(lk).and_then(|x| x.as_str()) == Some(lv),
-                None => labels.contains_key(v),
-            }
-        }
-        _ => return Err(exit::podman(format!("invalid filter {k:?}"))),
-    })
-}
-
 pub fn images(store_args: &StoreArgs, a: ImagesArgs) -> CmdResult {
-    let store = store_args.open()?;
-    let all = store.images().map_err(storage_err)?;
+    let engine = Engine::with_store(store_args.open()?);
     let mut filters = a.filter.clone();
     if let Some(r) = &a.reference {
         filters.push(format!("reference={r}"));
     }
-    let cx = FilterCtx {
-        store: &store,
-        all: &all,
+    let options = ListOptions {
+        all: a.all,
+        filters,
+        sort: a.sort.parse().map_err(exit::image)?,
     };
-    let mut list = Vec::new();
-    for r in rows(&all) {
-        // Intermediate images (untagged, with children) only with -a.
-        let mut keep = a.all || !r.image.names.is_empty() || !has_children(&store, &all, r.image);
-        for f in &filters {
-            keep &= row_matches(&cx, &r, f)?;
-        }
-        if keep {
-            list.push(r);
-        }
-    }
-    match a.sort.as_str() {
-        "id" => list.sort_by(|x, y| x.image.id.cmp(&y.image.id)),
-        "repository" => list.sort_by(|x, y| x.repository.cmp(&y.repository)),
-        "tag" => list.sort_by(|x, y| x.tag.cmp(&y.tag)),
-        "size" => list.sort_by_key(|x| x.image.size),
-        _ => list.sort_by_key(|x| std::cmp::Reverse(x.image.created)),
-    }
-    let id = |i: &Image| {
+    let list = engine.images().list(&options).map_err(exit::image)?;
+    let id = |full: &str| {
         if a.no_trunc {
-            format!("sha256:{}", i.id)
+            format!("sha256:{full}")
         } else {
-            i.id[..12].to_string()
+            full[..12].to_string()
         }
     };
     if a.quiet {
         let mut seen = std::collections::HashSet::new();
-        for r in &list {
-            if seen.insert(&r.image.id) {
-                println!("{}", id(r.image));
+        for s in &list {
+            if seen.insert(&s.id) {
+                println!("{}", id(&s.id));
             }
         }
         return Ok(());
     }
     let values: Vec<serde_json::Value> = list
         .iter()
-        .map(|r| {
-            json!({
-                "Id": r.image.id, "ID": id(r.image),
-                "Repository": r.repository, "Tag": r.tag,
-                "Names": r.image.names, "Digest": r.image.manifest_digest.to_string(),
-                "Created": r.image.created, "CreatedSince": since(r.image.created),
-                "Size": r.image.size, "ReadOnly": r.image.read_only,
-                "Dangling": r.image.names.is_empty(),
-            })
+        .map(|s| {
+            let mut v = serde_json::to_value(s).expect("serialises");
+            v["ID"] = id(&s.id).into();
+            v["CreatedSince"] = since(s.created).into();
+            v
         })
         .collect();
     match a.format.as_deref() {
@@ -542,16 +374,12 @@ pub fn images(store_args: &StoreArgs, a: ImagesArgs) -> CmdResult {
             }
             head.extend(["IMAGE ID", "CREATED", "SIZE"]);
             let mut table = vec![head.iter().map(|s| s.to_string()).collect::<Vec<_>>()];
-            for r in &list {
-                let mut row = vec![r.repository.clone(), r.tag.clone()];
+            for s in &list {
+                let mut row = vec![s.repository.clone(), s.tag.clone()];
                 if a.digests {
-                    row.push(r.image.manifest_digest.to_string());
+                    row.push(s.digest.clone());
                 }
-                row.extend([
-                    id(r.image),
-                    since(r.image.created),
-                    human_size(r.image.size),
-                ]);
+                row.extend([id(&s.id), since(s.created), human_size(s.size)]);
                 table.push(row);
             }
             crate::table::print(&table, !a.noheading);
@@ -562,7 +390,7 @@ pub fn images(store_args: &StoreArgs, a: ImagesArgs) -> CmdResult {
 
 /// "3 minutes ago", as podman shows times.
 pub fn since(t: u64) -> String {
-    let d = now().saturating_sub(t);
+    let d = berth_engine::time::now_secs().saturating_sub(t);
     let (n, unit) = match d {
         0..=59 => (d, "second"),
         60..=3599 => (d / 60, "minute"),
@@ -609,92 +437,36 @@ pub struct RmiArgs {
 }
 
 pub fn rmi(store_args: &StoreArgs, a: RmiArgs) -> CmdResult {
-    let store = store_args.open()?;
-    let targets: Vec<String> = if a.all {
-        store
-            .images()
-            .map_err(storage_err)?
-            .into_iter()
-            .filter(|i| !i.read_only)
-            .map(|i| i.id)
-            .collect()
-    } else {
-        if a.images.is_empty() {
-            return Err(exit::podman("image name or ID must be specified"));
-        }
-        a.images.clone()
+    let engine = Engine::with_store(store_args.open()?);
+    let options = RemoveOptions {
+        force: a.force,
+        all: a.all,
+        ignore: a.ignore,
     };
+    let results = engine
+        .images()
+        .remove(&a.images, options)
+        .map_err(exit::image)?;
     let mut failure = None;
-    for t in targets {
-        let found = store.image(&t).ok();
-        let by_id = found.as_ref().is_some_and(|i| i.matches_id(&t));
-        if by_id && !a.force && found.as_ref().is_some_and(|i| i.names.len() > 1) {
-            eprintln!(
-                "Error: unable to delete image {t} (must force): image is referenced in multiple repositories"
-            );
-            failure = Some(exit::usage(125, ""));
-            continue;
-        }
-        // A name removes only that name, unless it is the last one or -f.
-        let result = if a.force || by_id {
-            if a.force
-                && let Some(i) = &found
-            {
-                // podman's -f: the containers using the image go first.
-                remove_containers_of(&store, &i.id)?;
-            }
-            store.image(&t).and_then(|i| {
-                let mut last = None;
-                for n in i.names.iter().skip(1) {
-                    store.untag(&i.id, n)?;
-                    println!("Untagged: {n}");
-                }
-                if let Some(n) = i.names.first() {
-                    last = Some(n.clone());
-                }
-                let r = store.remove_image(&i.id)?;
-                if let Some(n) = last {
-                    println!("Untagged: {n}");
-                }
-                Ok(r)
-            })
-        } else {
-            store.remove_image(&t).inspect(|r| {
+    for r in results {
+        match r {
+            Ok(r) => {
                 for n in &r.untagged {
                     println!("Untagged: {n}");
                 }
-            })
-        };
-        match result {
-            Ok(r) => {
                 if let Some(id) = r.deleted {
                     println!("Deleted: {id}");
                 }
             }
-            Err(berth_storage::Error::ImageNotFound(_)) if a.ignore => {}
-            Err(berth_storage::Error::ImageNotFound(n)) => {
-                eprintln!("Error: {n}: image not known");
-                failure = Some(exit::usage(1, ""));
-            }
             Err(e) => {
-                eprintln!("Error: {e}");
-                failure = Some(exit::usage(125, ""));
+                // Each image's error as it comes; the exit code is the last one's.
+                let f = exit::rmi(e);
+                eprintln!("Error: {}", f.message);
+                failure = Some(exit::usage(f.code, ""));
             }
         }
     }
     failure.map_or(Ok(()), Err)
-}
-
-/// Removes (stopping them first) the containers made from image `id`.
-fn remove_containers_of(store: &Store, id: &str) -> Result<(), Failure> {
-    for c in store.containers().map_err(storage_err)? {
-        if c.image == id {
-            berth_engine::lifecycle::remove(store, &c.id, true).map_err(|f| {
-                exit::podman(format!("removing container {} of image {id}: {}", c.id, f))
-            })?;
-        }
-    }
-    Ok(())
 }
 
 #[derive(Args)]
@@ -704,70 +476,34 @@ pub struct TagArgs {
 }
 
 pub fn tag(store_args: &StoreArgs, a: TagArgs) -> CmdResult {
-    if a.names.is_empty() {
-        return Err(exit::podman("at least one new name is required"));
-    }
-    let store = store_args.open()?;
-    for n in &a.names {
-        store.tag(&a.image, n).map_err(storage_err)?;
-    }
-    Ok(())
+    let engine = Engine::with_store(store_args.open()?);
+    engine.images().tag(&a.image, &a.names).map_err(exit::image)
 }
 
 pub fn untag(store_args: &StoreArgs, a: TagArgs) -> CmdResult {
-    let store = store_args.open()?;
-    let img = store.image(&a.image).map_err(storage_err)?;
-    let names = if a.names.is_empty() {
-        img.names.clone()
-    } else {
-        a.names.clone()
-    };
-    for n in &names {
-        store.untag(&img.id, n).map_err(storage_err)?;
-    }
-    Ok(())
+    let engine = Engine::with_store(store_args.open()?);
+    engine
+        .images()
+        .untag(&a.image, &a.names)
+        .map_err(exit::image)
 }
 
 /// `image exists`: exit 0 or 1, nothing printed.
 pub fn exists(store_args: &StoreArgs, name: &str) -> CmdResult {
-    let store = store_args.open()?;
-    match store.image(name) {
-        Ok(_) => Ok(()),
-        Err(berth_storage::Error::ImageNotFound(_)) => Err(exit::usage(1, "")),
-        Err(e) => Err(storage_err(e)),
+    let engine = Engine::with_store(store_args.open()?);
+    match engine.images().exists(name).map_err(exit::image)? {
+        true => Ok(()),
+        false => Err(exit::usage(1, "")),
     }
 }
 
 /// `image inspect` of local images: a JSON array, or a template per image.
 pub fn inspect_local(store_args: &StoreArgs, names: &[String], format: Option<&str>) -> CmdResult {
-    let store = store_args.open()?;
+    let engine = Engine::with_store(store_args.open()?);
     let mut out = Vec::new();
     for n in names {
-        let img = store.image(n).map_err(|e| match e {
-            berth_storage::Error::ImageNotFound(_) => exit::podman(format!("{n}: image not known")),
-            e => storage_err(e),
-        })?;
-        let cfg: serde_json::Value =
-            serde_json::from_slice(&store.image_config(&img).map_err(storage_err)?)
-                .map_err(exit::podman)?;
-        out.push(json!({
-            "Id": img.id,
-            "Digest": img.manifest_digest.to_string(),
-            "RepoTags": img.names,
-            "RepoDigests": img.names.iter().map(|n| {
-                let repo = n.rsplit_once(':').map_or(n.as_str(), |(r, _)| r);
-                format!("{repo}@{}", img.manifest_digest)
-            }).collect::<Vec<_>>(),
-            "Created": cfg.get("created"),
-            "Config": cfg.get("config"),
-            "Author": cfg.get("author").cloned().unwrap_or_else(|| json!("")),
-            "Architecture": cfg.get("architecture"),
-            "Os": cfg.get("os"),
-            "Size": img.size,
-            "RootFS": {"Type": "layers", "Layers": cfg.pointer("/rootfs/diff_ids")},
-            "History": cfg.get("history"),
-            "ManifestType": img.manifest_media_type,
-        }));
+        let i = engine.images().inspect(n).map_err(exit::image)?;
+        out.push(serde_json::to_value(i).expect("serialises"));
     }
     match format {
         None | Some("json") => print_value(&serde_json::Value::Array(out), None),

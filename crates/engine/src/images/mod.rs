@@ -1,0 +1,121 @@
+//! Images in the store as podman's image commands see them: listed with
+//! filters, removed, pruned, tagged and inspected. Every front end (the CLI,
+//! later the REST API) gets the same typed reports and the same rules.
+
+mod inspect;
+mod list;
+mod prune;
+mod remove;
+
+use berth_storage::{Image, Store};
+
+pub use inspect::{ImageInspect, RootFs, inspect};
+pub use list::{ImageSummary, ListOptions, SortKey, list};
+pub use prune::{PruneOptions, Pruned, prune};
+pub use remove::{Removal, RemoveOptions, remove};
+
+/// What went wrong with an image operation.
+#[derive(Debug, thiserror::Error)]
+pub enum ImageError {
+    /// No image has that name, ID or ID prefix.
+    #[error("{0}: image not known")]
+    NotKnown(String),
+    /// Removing an image by ID that has several names, without force.
+    #[error(
+        "unable to delete image {0} (must force): image is referenced in multiple repositories"
+    )]
+    MustForce(String),
+    /// A filter podman does not know, or one whose value does not parse.
+    #[error("{0}")]
+    InvalidFilter(String),
+    /// A value the caller gave is not acceptable.
+    #[error("{0}")]
+    InvalidArgument(String),
+    /// `rmi -f` could not remove a container made from the image.
+    #[error("removing container {container} of image {image}: {source}")]
+    Container {
+        container: String,
+        image: String,
+        source: crate::Error,
+    },
+    /// The leases of running builds and pulls could not be read.
+    #[error(transparent)]
+    Lease(#[from] crate::leases::LeaseError),
+    #[error(transparent)]
+    Store(berth_storage::Error),
+}
+
+impl From<berth_storage::Error> for ImageError {
+    fn from(e: berth_storage::Error) -> ImageError {
+        match e {
+            berth_storage::Error::ImageNotFound(n) => ImageError::NotKnown(n),
+            e => ImageError::Store(e),
+        }
+    }
+}
+
+/// Whether another image is built on `img`, in podman's sense: a child has
+/// `img`'s layers and at most one more, and `img`'s history plus one entry.
+pub fn has_children(store: &Store, all: &[Image], img: &Image) -> bool {
+    let history = |i: &Image| -> Option<Vec<serde_json::Value>> {
+        let b = store.image_config(i).ok()?;
+        let v: serde_json::Value = serde_json::from_slice(&b).ok()?;
+        Some(v["history"].as_array().cloned().unwrap_or_default())
+    };
+    let mut mine = None;
+    all.iter()
+        .filter(|o| {
+            o.id != img.id
+                && o.layers.starts_with(&img.layers)
+                && o.layers.len() <= img.layers.len() + 1
+        })
+        .any(|o| {
+            let mine = mine.get_or_insert_with(|| history(img)).as_ref();
+            match (mine, history(o)) {
+                (Some(p), Some(c)) => c.len() == p.len() + 1 && c.starts_with(p),
+                _ => false,
+            }
+        })
+}
+
+/// The labels of an image's config (none when it cannot be read).
+pub(crate) fn labels(store: &Store, img: &Image) -> serde_json::Map<String, serde_json::Value> {
+    store
+        .image_config(img)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|v| v["config"]["Labels"].as_object().cloned())
+        .unwrap_or_default()
+}
+
+/// Adds `names` to the image `image`.
+pub fn tag(store: &Store, image: &str, names: &[String]) -> Result<(), ImageError> {
+    if names.is_empty() {
+        return Err(ImageError::InvalidArgument(
+            "at least one new name is required".into(),
+        ));
+    }
+    for n in names {
+        store.tag(image, n)?;
+    }
+    Ok(())
+}
+
+/// Takes `names` (all of its names when none are given) off the image `image`.
+pub fn untag(store: &Store, image: &str, names: &[String]) -> Result<(), ImageError> {
+    let img = store.image(image)?;
+    let names = if names.is_empty() { &img.names } else { names };
+    for n in names {
+        store.untag(&img.id, n)?;
+    }
+    Ok(())
+}
+
+/// Whether an image of that name, ID or ID prefix exists.
+pub fn exists(store: &Store, name: &str) -> Result<bool, ImageError> {
+    match store.image(name) {
+        Ok(_) => Ok(true),
+        Err(berth_storage::Error::ImageNotFound(_)) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
