@@ -8,6 +8,7 @@ pub mod commit;
 pub mod conf;
 pub mod container;
 pub mod copy;
+pub mod df;
 mod engine;
 pub mod error;
 pub mod health;

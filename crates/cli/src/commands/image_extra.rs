@@ -3,8 +3,8 @@
 use std::io::Read;
 
 use berth_engine::Engine;
+use berth_engine::df::DiskUse;
 use berth_engine::images::PruneOptions;
-use berth_engine::views::du;
 
 use berth_image::blob::{decompress, sniff};
 use berth_image::copy::{self, Silent};
@@ -378,36 +378,6 @@ pub struct DfArgs {
     format: Option<String>,
 }
 
-/// One image as `system df -v` counts it.
-struct DfImage {
-    image: berth_storage::Image,
-    /// Bytes of its layers that other images use too.
-    shared: u64,
-    /// The containers made from it.
-    containers: usize,
-}
-
-/// One container: what it wrote, and how many named volumes it uses.
-struct DfContainer {
-    info: berth_engine::container::Info,
-    rw: u64,
-    volumes: usize,
-}
-
-/// One named volume: how many containers name it, what it holds.
-struct DfVolume {
-    name: String,
-    links: usize,
-    size: u64,
-}
-
-/// Everything `system df` reports on, measured once.
-struct DiskUse {
-    images: Vec<DfImage>,
-    containers: Vec<DfContainer>,
-    volumes: Vec<DfVolume>,
-}
-
 /// `system df`: what images, containers and volumes take, and what of it
 /// nothing uses (podman's table, `-v`, `--format json|TEMPLATE`).
 pub fn system_df(store_args: &StoreArgs, a: DfArgs) -> CmdResult {
@@ -415,7 +385,7 @@ pub fn system_df(store_args: &StoreArgs, a: DfArgs) -> CmdResult {
         return Err(exit::podman("cannot combine --format and --verbose flags"));
     }
     let store = store_args.open()?;
-    let du = disk_use(&store)?;
+    let du = DiskUse::measure(&store).map_err(exit::podman)?;
     if a.verbose {
         print!("{}", df_verbose(&du));
         return Ok(());
@@ -441,106 +411,16 @@ pub fn system_df(store_args: &StoreArgs, a: DfArgs) -> CmdResult {
     Ok(())
 }
 
-fn disk_use(store: &berth_storage::Store) -> Result<DiskUse, Failure> {
-    let images = store.images().map_err(exit::podman)?;
-    // Every container of the store holds its image, a build's working ones too.
-    let all = store.containers().map_err(exit::podman)?;
-    let mut layer_users: std::collections::HashMap<&str, usize> = Default::default();
-    for img in &images {
-        for l in &img.layers {
-            *layer_users.entry(l.as_str()).or_default() += 1;
-        }
-    }
-    let shared = |img: &berth_storage::Image| -> u64 {
-        img.layers
-            .iter()
-            .filter(|l| layer_users.get(l.as_str()).is_some_and(|n| *n > 1))
-            .filter_map(|l| store.layer(l).ok()?.uncompressed_size)
-            .sum()
-    };
-    let df_images = images
-        .iter()
-        .map(|img| DfImage {
-            shared: shared(img),
-            containers: all.iter().filter(|c| c.image == img.id).count(),
-            image: img.clone(),
-        })
-        .collect();
-    // The containers `ps -a` shows, as podman counts its own.
-    let opts = berth_engine::views::PsOptions {
-        all: true,
-        ..Default::default()
-    };
-    let list = berth_engine::views::ps(store, &opts).map_err(exit::podman)?;
-    let names = berth_engine::volumes::named::names(store);
-    let containers = list
-        .into_iter()
-        .map(|info| DfContainer {
-            rw: berth_engine::views::sizes(store, &info).0,
-            volumes: info
-                .config
-                .process
-                .volumes
-                .iter()
-                .filter(|v| {
-                    v.split(':')
-                        .next()
-                        .is_some_and(|n| names.iter().any(|x| x == n))
-                })
-                .count(),
-            info,
-        })
-        .collect();
-    let volumes = names
-        .iter()
-        .map(|n| DfVolume {
-            links: berth_engine::volumes::named::users(store, n).len(),
-            size: du(&berth_engine::volumes::named::data_dir(store, n)),
-            name: n.clone(),
-        })
-        .collect();
-    Ok(DiskUse {
-        images: df_images,
-        containers,
-        volumes,
-    })
-}
-
-/// The three summary rows: TOTAL, ACTIVE (images a container uses, running
-/// containers, volumes a container names), SIZE, and RECLAIMABLE (what the
-/// inactive ones take).
+/// The summary lines as podman's JSON and templates show them.
 fn df_summary(du: &DiskUse) -> Vec<Value> {
-    let images = du.images.iter().map(|i| (i.containers > 0, i.image.size));
-    let containers = du.containers.iter().map(|c| {
-        let running = c.info.state.status == berth_engine::container::Status::Running;
-        (running, c.rw)
-    });
-    let volumes = du.volumes.iter().map(|v| (v.links > 0, v.size));
-    vec![
-        df_row("Images", images),
-        df_row("Containers", containers),
-        df_row("Local Volumes", volumes),
-    ]
-}
-
-/// A summary row from each item's (active, size).
-fn df_row(kind: &str, items: impl Iterator<Item = (bool, u64)>) -> Value {
-    let (mut total, mut active, mut size, mut reclaimable) = (0usize, 0usize, 0u64, 0u64);
-    for (on, n) in items {
-        total += 1;
-        size += n;
-        if on {
-            active += 1;
-        } else {
-            reclaimable += n;
-        }
-    }
-    let percent = (reclaimable * 100 + size / 2)
-        .checked_div(size)
-        .unwrap_or(0);
-    json!({"Type": kind, "Total": total, "Active": active,
-           "RawSize": size, "RawReclaimable": reclaimable, "Size": go_size(size),
-           "Reclaimable": format!("{} ({percent}%)", go_size(reclaimable))})
+    du.summary()
+        .iter()
+        .map(|s| {
+            json!({"Type": s.kind, "Total": s.total, "Active": s.active,
+                   "RawSize": s.size, "RawReclaimable": s.reclaimable, "Size": go_size(s.size),
+                   "Reclaimable": format!("{} ({}%)", go_size(s.reclaimable), s.reclaimable_percent())})
+        })
+        .collect()
 }
 
 /// `system df -v`: podman's three tables.
