@@ -93,4 +93,18 @@ impl Images<'_> {
     pub fn exists(&self, name: &str) -> Result<bool, ImageError> {
         crate::images::exists(&self.engine.store, name)
     }
+
+    /// The image's history, newest first.
+    pub fn history(&self, name: &str) -> Result<Vec<crate::images::HistoryEntry>, ImageError> {
+        crate::images::history(&self.engine.store, name)
+    }
+
+    /// Imports a root filesystem tarball as a one-layer image; returns its ID.
+    pub fn import(
+        &self,
+        input: &mut dyn std::io::Read,
+        options: &crate::images::ImportOptions,
+    ) -> Result<String, ImageError> {
+        crate::images::import(&self.engine.store, input, options)
+    }
 }

@@ -457,7 +457,7 @@ fn exec_failed(store: &Store, id: &str, e: run::RunError) -> Error {
         Err(_) => Error::NoSuchContainer(id.to_string()),
         // Its init may be gone while the state still says running: the monitor
         // records the exit a moment after it.
-        Ok(i) if i.state.status != Status::Running || !i.state.init_alive() => {
+        Ok(i) if i.state.status != Status::Running || !init_lives(&i.state) => {
             let status = match i.state.status {
                 Status::Running => Status::Exited,
                 s => s,
@@ -469,6 +469,16 @@ fn exec_failed(store: &Store, id: &str, e: run::RunError) -> Error {
         }
         Ok(_) => Error::from(e),
     }
+}
+
+/// Whether the container's init runs and is not on its way out: an exiting
+/// process gives up its namespaces before it becomes a zombie, and an exec
+/// that failed to join them saw exactly that.
+fn init_lives(st: &container::ContainerState) -> bool {
+    st.init_alive()
+        && st
+            .init
+            .is_some_and(|p| std::fs::read_link(format!("/proc/{}/ns/mnt", p.pid)).is_ok())
 }
 
 /// Options of `logs`.

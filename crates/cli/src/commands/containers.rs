@@ -568,7 +568,7 @@ pub fn commit(store_args: &StoreArgs, a: CommitArgs) -> CmdResult {
     let changes = a.change.clone();
     let edit = move |cfg: &mut Value| -> Result<(), String> {
         for c in &changes {
-            crate::commands::image_extra::apply_change(cfg, c).map_err(|f| f.message)?;
+            berth_engine::images::apply_change(cfg, c).map_err(|e| e.to_string())?;
         }
         Ok(())
     };

@@ -6,13 +6,6 @@ use berth_engine::Engine;
 use berth_engine::df::DiskUse;
 use berth_engine::images::PruneOptions;
 
-use berth_image::blob::{decompress, sniff};
-use berth_image::copy::{self, Silent};
-use berth_image::digest::{Algorithm, DigestingReader};
-use berth_image::manifest::{Compression, Descriptor, ImageConfig, RawManifest, media};
-use berth_image::transport::ImageName;
-use berth_image::{Context, Digest};
-use berth_storage::StorageDestination;
 use clap::Args;
 use serde_json::{Value, json};
 
@@ -38,37 +31,11 @@ pub struct HistoryArgs {
 
 pub fn history(store_args: &StoreArgs, a: HistoryArgs) -> CmdResult {
     let store = store_args.open()?;
-    let img = store
-        .image(&a.image)
-        .map_err(|e| exit::podman(format!("{}: {e}", a.image)))?;
-    let cfg: ImageConfig = serde_json::from_slice(&store.image_config(&img).map_err(exit::podman)?)
-        .map_err(exit::podman)?;
-    let manifest = store.image_manifest(&img, None).map_err(exit::podman)?;
-    let layer_sizes: Vec<u64> = match manifest.parse() {
-        Ok(berth_image::Manifest::Image(m)) => m.layers.iter().map(|l| l.size).collect(),
-        _ => Vec::new(),
-    };
-    let mut sizes = layer_sizes.into_iter();
-    let mut rows = Vec::new();
-    let n = cfg.history.len();
-    for (i, h) in cfg.history.iter().enumerate() {
-        let size = if h.empty_layer == Some(true) {
-            0
-        } else {
-            sizes.next().unwrap_or(0)
-        };
-        // The newest entry is the image itself; older ones have no ID of their own.
-        let id = if i + 1 == n {
-            img.id.clone()
-        } else {
-            "<missing>".to_string()
-        };
-        rows.push(json!({
-            "id": id, "created": h.created, "createdBy": h.created_by.clone().unwrap_or_default(),
-            "size": size, "comment": h.comment.clone().unwrap_or_default(),
-        }));
-    }
-    rows.reverse();
+    let rows: Vec<Value> = berth_engine::images::history(&store, &a.image)
+        .map_err(exit::image)?
+        .iter()
+        .map(|e| serde_json::to_value(e).expect("serialises"))
+        .collect();
     if a.quiet {
         for r in &rows {
             println!("{}", short_id(r["id"].as_str().unwrap_or(""), a.no_trunc));
@@ -163,61 +130,15 @@ pub struct ImportArgs {
 
 pub fn import(store_args: &StoreArgs, a: ImportArgs) -> CmdResult {
     let store = store_args.open()?;
-    let tmp = tempfile::tempdir().map_err(exit::podman)?;
-    let layout = tmp.path().join("layout");
-    let name = ImageName::Oci {
-        path: layout.clone(),
-        tag: Some("import".into()),
+    let mut input = open_input(&a.source)?;
+    let o = berth_engine::images::ImportOptions {
+        source: a.source,
+        changes: a.change,
+        message: a.message,
+        reference: a.reference,
     };
-    let dst = name
-        .open_destination(&Context::default())
-        .map_err(exit::podman)?;
-    let input = open_input(&a.source)?;
-    // Store the tarball as it comes, computing its diff ID from the uncompressed stream.
-    let spool = tmp.path().join("layer");
-    let mut f = std::fs::File::create(&spool).map_err(exit::podman)?;
-    std::io::copy(&mut input.take(64 << 30), &mut f)
-        .map_err(|e| exit::podman(format!("{}: {e}", a.source)))?;
-    drop(f);
-    let (compression, r) =
-        sniff(std::fs::File::open(&spool).map_err(exit::podman)?).map_err(exit::podman)?;
-    let mut plain = DigestingReader::new(decompress(r, compression), Algorithm::Sha256);
-    check_tar(&mut plain)
-        .map_err(|e| exit::podman(format!("{}: not a tar archive: {e}", a.source)))?;
-    let (diff_id, _) = plain.finish();
-    let layer = dst
-        .put_blob(
-            &mut std::fs::File::open(&spool).map_err(exit::podman)?,
-            None,
-        )
-        .map_err(exit::podman)?;
-    let mt = match compression {
-        Compression::Gzip => media::OCI_LAYER_GZIP,
-        Compression::Zstd => media::OCI_LAYER_ZSTD,
-        Compression::None => media::OCI_LAYER,
-    };
-    let config = import_config(&diff_id, &a)?;
-    let config = serde_json::to_vec(&config).map_err(exit::podman)?;
-    let c = dst.put_blob(&mut &config[..], None).map_err(exit::podman)?;
-    let manifest = json!({
-        "schemaVersion": 2, "mediaType": media::OCI_MANIFEST,
-        "config": Descriptor::new(media::OCI_CONFIG, c.digest.clone(), c.size),
-        "layers": [Descriptor::new(mt, layer.digest, layer.size)],
-    });
-    let raw = RawManifest::new(
-        serde_json::to_vec(&manifest).map_err(exit::podman)?,
-        media::OCI_MANIFEST,
-    );
-    dst.put_manifest(&raw, None).map_err(exit::podman)?;
-    dst.commit().map_err(exit::podman)?;
-    let src = name
-        .open_source(&Context::default())
-        .map_err(exit::podman)?;
-    let sd =
-        StorageDestination::new(store.clone(), a.reference.as_deref()).map_err(exit::podman)?;
-    copy::copy_image(src.as_ref(), &sd, &copy::CopyOptions::default(), &Silent)
-        .map_err(exit::podman)?;
-    println!("sha256:{}", c.digest.hex());
+    let id = berth_engine::images::import(&store, &mut input, &o).map_err(exit::image)?;
+    println!("{id}");
     Ok(())
 }
 
@@ -234,99 +155,6 @@ fn open_input(src: &str) -> Result<Box<dyn Read>, Failure> {
     Ok(Box::new(
         std::fs::File::open(src).map_err(|e| exit::podman(format!("{src}: {e}")))?,
     ))
-}
-
-/// Reads the stream to its end as a tar, so a non-tar input is refused here.
-fn check_tar(r: &mut dyn Read) -> std::io::Result<()> {
-    let mut ar = tar::Archive::new(&mut *r);
-    for e in ar.entries()? {
-        e?;
-    }
-    // The digest covers the padding after the end-of-archive blocks too.
-    std::io::copy(r, &mut std::io::sink())?;
-    Ok(())
-}
-
-fn import_config(diff_id: &Digest, a: &ImportArgs) -> Result<Value, Failure> {
-    let created = berth_engine::time::format_rfc3339(berth_engine::time::now_secs());
-    let host = berth_image::manifest::Platform::host();
-    let mut cfg = json!({});
-    for c in &a.change {
-        apply_change(&mut cfg, c)?;
-    }
-    Ok(json!({
-        "created": created,
-        "architecture": host.architecture,
-        "os": host.os,
-        "config": cfg,
-        "rootfs": {"type": "layers", "diff_ids": [diff_id.to_string()]},
-        "history": [{"created": created, "created_by": format!("/bin/sh -c #(nop) ADD file in / "), "comment": a.message.clone().unwrap_or_else(|| format!("imported from {}", a.source))}],
-    }))
-}
-
-/// One `--change` instruction applied to the container config.
-pub(crate) fn apply_change(cfg: &mut Value, change: &str) -> Result<(), Failure> {
-    let (inst, rest) = change
-        .trim()
-        .split_once(char::is_whitespace)
-        .unwrap_or((change.trim(), ""));
-    let rest = rest.trim();
-    let bad = || exit::podman(format!("invalid --change {change:?}"));
-    let words = || -> Vec<Value> {
-        match serde_json::from_str::<Vec<String>>(rest) {
-            Ok(v) => v.into_iter().map(Value::String).collect(),
-            Err(_) => vec!["/bin/sh".into(), "-c".into(), rest.into()],
-        }
-    };
-    let obj = cfg.as_object_mut().expect("object");
-    match inst.to_ascii_uppercase().as_str() {
-        "CMD" => {
-            obj.insert("Cmd".into(), Value::Array(words()));
-        }
-        "ENTRYPOINT" => {
-            obj.insert("Entrypoint".into(), Value::Array(words()));
-        }
-        "USER" => {
-            obj.insert("User".into(), rest.into());
-        }
-        "WORKDIR" => {
-            obj.insert("WorkingDir".into(), rest.into());
-        }
-        "STOPSIGNAL" => {
-            obj.insert("StopSignal".into(), rest.into());
-        }
-        "ENV" => {
-            let (k, v) = rest
-                .split_once('=')
-                .or_else(|| rest.split_once(' '))
-                .ok_or_else(bad)?;
-            let env = obj.entry("Env").or_insert_with(|| json!([]));
-            env.as_array_mut()
-                .expect("array")
-                .push(format!("{}={}", k.trim(), v.trim()).into());
-        }
-        "LABEL" => {
-            let (k, v) = rest.split_once('=').ok_or_else(bad)?;
-            let labels = obj.entry("Labels").or_insert_with(|| json!({}));
-            labels
-                .as_object_mut()
-                .expect("map")
-                .insert(k.trim().into(), v.trim().trim_matches('"').into());
-        }
-        "EXPOSE" => {
-            let ports = obj.entry("ExposedPorts").or_insert_with(|| json!({}));
-            for p in rest.split_whitespace() {
-                let p = if p.contains('/') {
-                    p.to_string()
-                } else {
-                    format!("{p}/tcp")
-                };
-                ports.as_object_mut().expect("map").insert(p, json!({}));
-            }
-        }
-        _ => return Err(bad()),
-    }
-    Ok(())
 }
 
 #[derive(Args)]

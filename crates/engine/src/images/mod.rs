@@ -2,6 +2,8 @@
 //! filters, removed, pruned, tagged and inspected. Every front end (the CLI,
 //! later the REST API) gets the same typed reports and the same rules.
 
+mod change;
+mod import;
 mod inspect;
 mod list;
 mod prune;
@@ -9,6 +11,8 @@ mod remove;
 
 use berth_storage::{Image, Store};
 
+pub use change::apply_change;
+pub use import::{ImportOptions, import};
 pub use inspect::{ImageInspect, RootFs, inspect};
 pub use list::{ImageSummary, ListOptions, SortKey, list};
 pub use prune::{PruneOptions, Pruned, prune};
@@ -38,6 +42,9 @@ pub enum ImageError {
         image: String,
         source: crate::Error,
     },
+    /// A tarball `import` could not read or store.
+    #[error("{0}")]
+    Import(String),
     /// The leases of running builds and pulls could not be read.
     #[error(transparent)]
     Lease(#[from] crate::leases::LeaseError),
@@ -118,4 +125,59 @@ pub fn exists(store: &Store, name: &str) -> Result<bool, ImageError> {
         Err(berth_storage::Error::ImageNotFound(_)) => Ok(false),
         Err(e) => Err(e.into()),
     }
+}
+
+/// One entry of an image's history, newest first, as `history` shows it.
+#[derive(Clone, Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryEntry {
+    /// The image's ID on the newest entry; `<missing>` on older ones, which
+    /// have no ID of their own.
+    pub id: String,
+    /// RFC 3339, as the config records it.
+    pub created: Option<String>,
+    pub created_by: String,
+    /// Bytes of the layer the step made (0 for a step that made none).
+    pub size: u64,
+    pub comment: String,
+}
+
+/// The history of the image `name`, newest first.
+pub fn history(store: &Store, name: &str) -> Result<Vec<HistoryEntry>, ImageError> {
+    use berth_image::manifest::ImageConfig;
+    let img = store.image(name)?;
+    let cfg: ImageConfig = serde_json::from_slice(&store.image_config(&img)?).map_err(|e| {
+        ImageError::Store(berth_storage::Error::Invalid(format!(
+            "image {}: config: {e}",
+            img.id
+        )))
+    })?;
+    let layer_sizes: Vec<u64> = match store.image_manifest(&img, None)?.parse() {
+        Ok(berth_image::Manifest::Image(m)) => m.layers.iter().map(|l| l.size).collect(),
+        _ => Vec::new(),
+    };
+    let mut sizes = layer_sizes.into_iter();
+    let n = cfg.history.len();
+    let mut entries: Vec<HistoryEntry> = cfg
+        .history
+        .iter()
+        .enumerate()
+        .map(|(i, h)| HistoryEntry {
+            id: if i + 1 == n {
+                img.id.clone()
+            } else {
+                "<missing>".into()
+            },
+            created: h.created.clone(),
+            created_by: h.created_by.clone().unwrap_or_default(),
+            size: if h.empty_layer == Some(true) {
+                0
+            } else {
+                sizes.next().unwrap_or(0)
+            },
+            comment: h.comment.clone().unwrap_or_default(),
+        })
+        .collect();
+    entries.reverse();
+    Ok(entries)
 }
