@@ -534,96 +534,14 @@ pub struct SaveArgs {
 
 /// The digest of the manifest a registry serves for `r` (a HEAD-sized request).
 pub fn save(store_args: &StoreArgs, a: SaveArgs) -> CmdResult {
-    let Some(first) = a.images.first() else {
-        return Err(exit::podman("save: an image is required"));
-    };
-    if a.multi_image_archive && a.format != "docker-archive" {
-        return Err(exit::podman(
-            "save: --multi-image-archive is only for --format docker-archive",
-        ));
-    }
     let store = store_args.open()?;
-    let progress: Box<dyn Progress> = if a.quiet {
-        Box::new(Silent)
-    } else {
-        Box::new(Lines::new())
+    let o = berth_engine::images::SaveOptions {
+        format: a.format.parse().map_err(exit::image)?,
+        output: a.output,
+        multi_image: a.multi_image_archive,
     };
-    if a.format == "docker-archive" {
-        return save_docker_archive(&store, &a, progress.as_ref());
-    }
-    if a.images.len() > 1 {
-        return Err(exit::podman(format!(
-            "save: --format {} takes one image",
-            a.format
-        )));
-    }
-    let src = StorageSource::open(store.clone(), first).map_err(storage_err)?;
-    let out = a.output.display();
-    let dest = match a.format.as_str() {
-        "oci-archive" => format!("oci-archive:{out}"),
-        "oci-dir" => format!("oci:{out}"),
-        _ => format!("dir:{out}"),
-    };
-    let dst = ImageName::parse(&dest).map_err(exit::podman)?;
-    let dst = dst
-        .open_destination(&Context::default())
-        .map_err(exit::podman)?;
-    let opts = copy::CopyOptions {
-        format: (a.format == "docker-dir").then_some(ManifestFormat::DockerV2S2),
-        ..Default::default()
-    };
-    copy::copy_image(&src, dst.as_ref(), &opts, progress.as_ref()).map_err(exit::podman)?;
-    Ok(())
-}
-
-/// `docker save`'s format: one image whose further arguments are extra names, or
-/// with `-m` several images, each under the name given.
-fn save_docker_archive(
-    store: &std::sync::Arc<berth_storage::Store>,
-    a: &SaveArgs,
-    progress: &dyn Progress,
-) -> CmdResult {
-    use berth_image::transport::docker_archive::DockerArchiveDestination;
-    let dst = if a.multi_image_archive {
-        DockerArchiveDestination::open_multi(&a.output)
-    } else {
-        DockerArchiveDestination::open(&a.output, None)
-    }
-    .map_err(exit::podman)?;
-    let images: Vec<&String> = if a.multi_image_archive {
-        a.images.iter().collect()
-    } else {
-        vec![&a.images[0]]
-    };
-    for image in images {
-        let src = StorageSource::open(store.clone(), image).map_err(storage_err)?;
-        // The name the user gave, when it is one of the image's; else its first name.
-        let names = &src.image().names;
-        let named = berth_storage::store::candidate_names(image)
-            .into_iter()
-            .find(|n| names.contains(n))
-            .or_else(|| names.first().cloned());
-        let mut tags: Vec<String> = named.into_iter().collect();
-        if !a.multi_image_archive {
-            for extra in &a.images[1..] {
-                tags.push(berth_storage::store::normalize_name(extra).map_err(exit::podman)?);
-            }
-        }
-        let refs = tags
-            .iter()
-            .map(|t| {
-                t.parse::<berth_image::reference::Reference>()
-                    .map_err(exit::podman)
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        dst.set_names(refs);
-        copy::copy_image(&src, &dst, &copy::CopyOptions::default(), progress)
-            .map_err(exit::podman)?;
-    }
-    if a.multi_image_archive {
-        dst.finish().map_err(exit::podman)?;
-    }
-    Ok(())
+    let progress = progress_for(a.quiet);
+    berth_engine::images::save(&store, &a.images, &o, progress.as_ref()).map_err(exit::image)
 }
 
 #[derive(Args)]
@@ -637,138 +555,14 @@ pub struct LoadArgs {
 
 pub fn load(store_args: &StoreArgs, a: LoadArgs) -> CmdResult {
     let store = store_args.open()?;
-    let path = a.input.display().to_string();
-    let bad = |e: &dyn std::fmt::Display| exit::podman(format!("{path}: {e}"));
-    // An OCI archive has an oci-layout file; anything else is read as docker's format.
-    let is_oci = archive_member(&a.input, "oci-layout")
-        .map_err(|e| bad(&e))?
-        .is_some();
-    // Each image of the archive, as a source name and the names it is to get.
-    let images: Vec<(String, Vec<String>)> = if is_oci {
-        let refs = oci_archive_refs(&a.input).map_err(|e| bad(&e))?;
-        if refs.is_empty() {
-            vec![(format!("oci-archive:{path}"), Vec::new())]
-        } else {
-            refs.into_iter()
-                .map(|r| {
-                    // A ref that is a whole image name names the image; a bare tag does not.
-                    let names = if r.contains('/') {
-                        vec![r.clone()]
-                    } else {
-                        Vec::new()
-                    };
-                    (format!("oci-archive:{path}:{r}"), names)
-                })
-                .collect()
-        }
-    } else {
-        let entries = docker_archive_tags(&a.input).map_err(|e| bad(&e))?;
-        if entries.is_empty() {
-            return Err(exit::podman(format!("{path}: the archive holds no image")));
-        }
-        entries
-            .into_iter()
-            .enumerate()
-            .map(|(i, tags)| (format!("docker-archive:{path}:@{i}"), tags))
-            .collect()
-    };
-    let progress: Box<dyn Progress> = if a.quiet {
-        Box::new(Silent)
-    } else {
-        Box::new(Lines::new())
-    };
-    let mut loaded = Vec::new();
-    for (src_name, names) in images {
-        let src = ImageName::parse(&src_name).map_err(exit::podman)?;
-        // An archive's names are docker's: a short one is Docker Hub's, as
-        // podman load reads it (not a local name).
-        let names: Vec<String> = names
-            .iter()
-            .map(|n| Reference::parse(n).map_or_else(|_| n.clone(), |r| r.to_string()))
-            .collect();
-        let first = names.first().map(String::as_str);
-        let id = berth_engine::pull::pull_from(
-            &store,
-            &src,
-            first,
-            &PullOptions::default(),
-            progress.as_ref(),
-        )
-        .map_err(exit::podman)?;
-        for n in names.iter().skip(1) {
-            store.tag(&id, n).map_err(storage_err)?;
-        }
-        if names.is_empty() {
-            loaded.push(format!("sha256:{id}"));
-        }
-        loaded.extend(names);
-    }
+    let progress = progress_for(a.quiet);
+    let loaded =
+        berth_engine::images::load(&store, &a.input, progress.as_ref()).map_err(exit::image)?;
     for l in loaded {
         println!("Loaded image: {l}");
     }
     Ok(())
 }
-
-/// A small member of a tar archive (manifest.json, index.json, oci-layout), read
-/// whole; `None` when the archive has no such member.
-fn archive_member(path: &std::path::Path, name: &str) -> std::io::Result<Option<Vec<u8>>> {
-    let mut ar = tar::Archive::new(std::fs::File::open(path)?);
-    for e in ar.entries()? {
-        let mut e = e?;
-        let p = e.path()?.to_string_lossy().into_owned();
-        if p.trim_start_matches("./") == name {
-            let mut v = Vec::new();
-            (&mut e).take(4 << 20).read_to_end(&mut v)?;
-            return Ok(Some(v));
-        }
-    }
-    Ok(None)
-}
-
-/// The RepoTags of each image of a docker archive, in manifest.json's order.
-fn docker_archive_tags(path: &std::path::Path) -> std::io::Result<Vec<Vec<String>>> {
-    let Some(m) = archive_member(path, "manifest.json")? else {
-        return Err(std::io::Error::other(
-            "no manifest.json: not a docker archive",
-        ));
-    };
-    let v: serde_json::Value = serde_json::from_slice(&m)
-        .map_err(|e| std::io::Error::other(format!("manifest.json: {e}")))?;
-    let entries = v
-        .as_array()
-        .ok_or_else(|| std::io::Error::other("manifest.json: not a list of images"))?;
-    Ok(entries
-        .iter()
-        .map(|e| {
-            e["RepoTags"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|t| t.as_str().map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default()
-        })
-        .collect())
-}
-
-/// The ref names in an OCI archive's index.json.
-fn oci_archive_refs(path: &std::path::Path) -> std::io::Result<Vec<String>> {
-    let Some(i) = archive_member(path, "index.json")? else {
-        return Err(std::io::Error::other("no index.json: not an OCI archive"));
-    };
-    let v: serde_json::Value = serde_json::from_slice(&i)
-        .map_err(|e| std::io::Error::other(format!("index.json: {e}")))?;
-    Ok(v["manifests"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|m| m["annotations"]["org.opencontainers.image.ref.name"].as_str())
-        .map(str::to_string)
-        .collect())
-}
-
-use std::io::Read as _;
 
 #[derive(Args)]
 pub struct CheckArgs {

@@ -2,6 +2,7 @@
 //! filters, removed, pruned, tagged and inspected. Every front end (the CLI,
 //! later the REST API) gets the same typed reports and the same rules.
 
+mod archive;
 mod change;
 mod import;
 mod inspect;
@@ -11,6 +12,7 @@ mod remove;
 
 use berth_storage::{Image, Store};
 
+pub use archive::{SaveFormat, SaveOptions, load, save};
 pub use change::apply_change;
 pub use import::{ImportOptions, import};
 pub use inspect::{ImageInspect, RootFs, inspect};
@@ -42,6 +44,9 @@ pub enum ImageError {
         image: String,
         source: crate::Error,
     },
+    /// An archive `save` could not write or `load` could not read.
+    #[error("{0}")]
+    Archive(String),
     /// A tarball `import` could not read or store.
     #[error("{0}")]
     Import(String),
