@@ -107,4 +107,42 @@ impl Images<'_> {
     ) -> Result<String, ImageError> {
         crate::images::import(&self.engine.store, input, options)
     }
+
+    /// Pushes a local image (to its own name without a destination).
+    pub fn push(
+        &self,
+        image: &str,
+        destination: Option<&str>,
+        context: &berth_image::Context,
+        options: &berth_image::copy::CopyOptions,
+        progress: &dyn Progress,
+    ) -> Result<crate::images::PushReport, ImageError> {
+        crate::images::push(
+            &self.engine.store,
+            image,
+            destination,
+            context,
+            options,
+            progress,
+        )
+    }
+
+    /// Saves images to an archive or directory.
+    pub fn save(
+        &self,
+        images: &[String],
+        options: &crate::images::SaveOptions,
+        progress: &dyn Progress,
+    ) -> Result<(), ImageError> {
+        crate::images::save(&self.engine.store, images, options, progress)
+    }
+
+    /// Loads every image of an archive; returns the names (or IDs) loaded.
+    pub fn load(
+        &self,
+        input: &std::path::Path,
+        progress: &dyn Progress,
+    ) -> Result<Vec<String>, ImageError> {
+        crate::images::load(&self.engine.store, input, progress)
+    }
 }

@@ -8,8 +8,7 @@ use berth_engine::images::{ListOptions, RemoveOptions};
 use berth_engine::{Engine, PullError, PullEvent, PullOptions, PullPolicy};
 use berth_image::copy::{self, Progress, Silent};
 use berth_image::manifest::{Compression, ManifestFormat};
-use berth_image::transport::ImageName;
-use berth_image::{Context, ImageSource, Reference};
+use berth_image::{Context, ImageSource};
 use berth_storage::{StorageDestination, StorageSource, Store, StoreOptions};
 use clap::Args;
 
@@ -246,15 +245,6 @@ pub fn pull(store_args: &StoreArgs, a: PullArgs) -> CmdResult {
     Ok(())
 }
 
-fn destination_name(s: &str) -> Result<ImageName, Failure> {
-    match ImageName::parse(s) {
-        Ok(n) => Ok(n),
-        Err(_) => Reference::parse(s)
-            .map(ImageName::Docker)
-            .map_err(exit::podman),
-    }
-}
-
 pub fn push(store_args: &StoreArgs, a: PushArgs) -> CmdResult {
     let platform = PlatformArgs {
         retry_times: a.retry,
@@ -262,33 +252,19 @@ pub fn push(store_args: &StoreArgs, a: PushArgs) -> CmdResult {
     };
     let ctx = context(&a.access, &platform)?;
     let store = store_args.open()?;
-    let src = StorageSource::open(store.clone(), &a.image).map_err(storage_err)?;
-    // Without a destination, the image's own full name: a local image
-    // (`localhost/NAME`) goes nowhere public; a short name is never taken
-    // for Docker Hub's.
-    let names = &src.image().names;
-    let own = berth_storage::store::candidate_names(&a.image)
-        .into_iter()
-        .find(|n| names.contains(n))
-        .unwrap_or_else(|| a.image.clone());
-    let dest = destination_name(a.destination.as_deref().unwrap_or(&own))?;
-    let dst = dest.open_destination(&ctx).map_err(exit::podman)?;
     let mut opts = copy::CopyOptions {
         format: a.format.as_deref().and_then(ManifestFormat::parse),
         compression: a.compression_format.as_deref().and_then(Compression::parse),
         ..Default::default()
     };
     a.sign.apply(&mut opts)?;
-    let progress: Box<dyn Progress> = if a.quiet {
-        Box::new(Silent)
-    } else {
-        Box::new(Lines::new())
-    };
     if !a.quiet {
         eprintln!("Getting image source signatures");
     }
-    let report =
-        copy::copy_image(&src, dst.as_ref(), &opts, progress.as_ref()).map_err(exit::podman)?;
+    let progress = progress_for(a.quiet);
+    let dest = a.destination.as_deref();
+    let report = berth_engine::images::push(&store, &a.image, dest, &ctx, &opts, progress.as_ref())
+        .map_err(exit::image)?;
     if let Some(f) = &a.digestfile {
         std::fs::write(f, report.manifest_digest.to_string())
             .map_err(|e| exit::podman(format!("{}: {e}", f.display())))?;

@@ -8,6 +8,7 @@ mod import;
 mod inspect;
 mod list;
 mod prune;
+mod push;
 mod remove;
 
 use berth_storage::{Image, Store};
@@ -18,6 +19,7 @@ pub use import::{ImportOptions, import};
 pub use inspect::{ImageInspect, RootFs, inspect};
 pub use list::{ImageSummary, ListOptions, SortKey, list};
 pub use prune::{PruneOptions, Pruned, prune};
+pub use push::{PushReport, push};
 pub use remove::{Removal, RemoveOptions, remove};
 
 /// What went wrong with an image operation.
@@ -47,6 +49,9 @@ pub enum ImageError {
     /// An archive `save` could not write or `load` could not read.
     #[error("{0}")]
     Archive(String),
+    /// The copy to a push's destination failed.
+    #[error("{0}")]
+    Push(String),
     /// A tarball `import` could not read or store.
     #[error("{0}")]
     Import(String),
