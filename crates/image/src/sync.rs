@@ -147,3 +147,172 @@ mod tests {
         assert!(read_yaml(&p).is_err());
     }
 }
+
+/// One image `sync` copies, and the name it keeps below the destination.
+#[derive(Clone)]
+pub struct SyncJob {
+    pub src: crate::ImageName,
+    /// The destination's name below the destination: `repo:tag`.
+    pub suffix: String,
+    /// The context to read this source with, when not the command's own (a
+    /// YAML section's credentials and TLS settings).
+    pub context: Option<std::sync::Arc<crate::Context>>,
+}
+
+/// The name an image keeps below the destination: the repository's last
+/// component, or with `scoped` its registry and full path.
+fn suffix(r: &crate::Reference, tag: &str, scoped: bool) -> String {
+    let repo = if scoped {
+        r.name()
+    } else {
+        r.repository()
+            .rsplit('/')
+            .next()
+            .unwrap_or(r.repository())
+            .to_string()
+    };
+    format!("{repo}:{tag}")
+}
+
+/// The images of a registry source: one image when it names a tag or
+/// digest, else every tag of the repository that passes `filters`.
+pub fn docker_jobs(
+    source: &str,
+    ctx: &crate::Context,
+    filters: &[TagFilter],
+    scoped: bool,
+) -> Result<Vec<SyncJob>> {
+    let s = source.strip_prefix("docker://").unwrap_or(source);
+    let parsed = crate::reference::ParsedName::parse(s)?;
+    let r = crate::Reference::parse(s)?;
+    if parsed.tag.is_some() || parsed.digest.is_some() {
+        let tag = r.tag().map_or_else(|| "latest".to_string(), str::to_string);
+        return Ok(vec![SyncJob {
+            src: crate::ImageName::Docker(r.clone()),
+            suffix: suffix(&r, &tag, scoped),
+            context: None,
+        }]);
+    }
+    repo_jobs(&r, ctx, None, filters, scoped, None)
+}
+
+/// The given tags of a repository (all of them when none are given), those
+/// passing `filters`.
+fn repo_jobs(
+    r: &crate::Reference,
+    ctx: &crate::Context,
+    wanted: Option<&[String]>,
+    filters: &[TagFilter],
+    scoped: bool,
+    context: Option<&std::sync::Arc<crate::Context>>,
+) -> Result<Vec<SyncJob>> {
+    let tags = match wanted {
+        Some(t) if !t.is_empty() => t.to_vec(),
+        _ => {
+            let client = crate::transport::docker::connect(r, false, ctx)?;
+            crate::transport::docker::list_tags(&client, r)?
+        }
+    };
+    Ok(filter_tags(tags, filters)
+        .into_iter()
+        .map(|tag| SyncJob {
+            src: crate::ImageName::Docker(r.with_tag(&tag)),
+            suffix: suffix(r, &tag, scoped),
+            context: context.cloned(),
+        })
+        .collect())
+}
+
+/// Every `dir:` image below `root`; its path relative to root names it.
+pub fn dir_jobs(root: &Path) -> Result<Vec<SyncJob>> {
+    let mut jobs = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        if d.join("manifest.json").is_file() {
+            let rel = d
+                .strip_prefix(root)
+                .unwrap_or(&d)
+                .to_string_lossy()
+                .to_string();
+            let suffix = if rel.contains(':') {
+                rel
+            } else {
+                format!("{rel}:latest")
+            };
+            jobs.push(SyncJob {
+                src: crate::ImageName::Dir(d.clone()),
+                suffix,
+                context: None,
+            });
+            continue;
+        }
+        for e in std::fs::read_dir(&d)
+            .map_err(|e| Error::io(&d, e))?
+            .flatten()
+        {
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                stack.push(e.path());
+            }
+        }
+    }
+    if jobs.is_empty() {
+        return Err(Error::Invalid(format!(
+            "{}: no images found",
+            root.display()
+        )));
+    }
+    jobs.sort_by(|a, b| a.suffix.cmp(&b.suffix));
+    Ok(jobs)
+}
+
+/// The images a sync YAML file lists. `context_of` makes the context of a
+/// registry's section (its TLS settings and credentials).
+pub fn yaml_jobs(
+    path: &Path,
+    filters: &[TagFilter],
+    scoped: bool,
+    context_of: &dyn Fn(&RegistrySection) -> Result<crate::Context>,
+) -> Result<Vec<SyncJob>> {
+    let doc = read_yaml(path)?;
+    let mut jobs = Vec::new();
+    for (registry, section) in &doc {
+        let ctx = std::sync::Arc::new(context_of(section)?);
+        let repo_ref = |repo: &str| crate::Reference::parse(&format!("{registry}/{repo}"));
+        for (repo, tags) in &section.images {
+            let r = repo_ref(repo)?;
+            jobs.extend(repo_jobs(
+                &r,
+                &ctx,
+                Some(tags),
+                filters,
+                scoped,
+                Some(&ctx),
+            )?);
+        }
+        for (repo, re) in &section.images_by_tag_regex {
+            let mut f = filters.to_vec();
+            f.push(TagFilter::regex(re)?);
+            jobs.extend(repo_jobs(
+                &repo_ref(repo)?,
+                &ctx,
+                None,
+                &f,
+                scoped,
+                Some(&ctx),
+            )?);
+        }
+        for (repo, range) in &section.images_by_semver {
+            let mut f = filters.to_vec();
+            f.push(TagFilter::semver(range)?);
+            jobs.extend(repo_jobs(
+                &repo_ref(repo)?,
+                &ctx,
+                None,
+                &f,
+                scoped,
+                Some(&ctx),
+            )?);
+        }
+    }
+    Ok(jobs)
+}
