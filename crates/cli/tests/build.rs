@@ -430,43 +430,9 @@ fn an_unchanged_rebuild_comes_from_the_cache() {
     st.assert_clean();
 }
 
-/// Serves `files` (path → body) on 127.0.0.1 until the test ends; returns the
-/// base URL.
+/// Serves `files` (path → body) on 127.0.0.1; returns the base URL.
 fn serve(files: Vec<(&'static str, Vec<u8>)>) -> String {
-    use std::io::{BufRead, Write};
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", l.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for c in l.incoming() {
-            let Ok(mut c) = c else { continue };
-            let mut line = String::new();
-            let mut r = std::io::BufReader::new(c.try_clone().unwrap());
-            let _ = r.read_line(&mut line);
-            loop {
-                let mut h = String::new();
-                if r.read_line(&mut h).unwrap_or(0) == 0 || h.trim().is_empty() {
-                    break;
-                }
-            }
-            let path = line.split(' ').nth(1).unwrap_or("").to_string();
-            match files.iter().find(|(p, _)| *p == path) {
-                Some((_, body)) => {
-                    let _ = write!(
-                        c,
-                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                        body.len()
-                    );
-                    let _ = c.write_all(body);
-                }
-                None => {
-                    let _ = c.write_all(
-                        b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-                    );
-                }
-            }
-        }
-    });
-    base
+    berth_testkit::files::serve(files).expect("a file server on 127.0.0.1")
 }
 
 fn tar_with(entries: &[(&str, &str)]) -> Vec<u8> {

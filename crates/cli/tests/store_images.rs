@@ -170,26 +170,6 @@ fn pulled_image_is_pushed_back_with_its_digests() {
     );
 }
 
-/// Serves one file once over HTTP on 127.0.0.1; returns its URL.
-fn serve_once(data: Vec<u8>) -> String {
-    use std::io::{Read, Write};
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/rootfs.tar", l.local_addr().unwrap());
-    std::thread::spawn(move || {
-        if let Ok((mut c, _)) = l.accept() {
-            let mut buf = [0u8; 4096];
-            let _ = c.read(&mut buf);
-            let _ = write!(
-                c,
-                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                data.len()
-            );
-            let _ = c.write_all(&data);
-        }
-    });
-    url
-}
-
 #[test]
 fn import_history_and_prune() {
     let tmp = tempfile::tempdir().unwrap();
@@ -224,8 +204,13 @@ fn import_history_and_prune() {
     let h = st.ok(&["history", "localhost/imported:1"]).stdout;
     assert!(h.starts_with("ID") && h.contains("from a tarball"), "{h}");
     // A URL on loopback works too; an untagged import is dangling and pruned.
-    let url = serve_once(std::fs::read(&tarball).unwrap());
-    st.ok(&["import", "-q", &url]);
+    let base = berth_testkit::files::serve(vec![("/rootfs.tar", fixtures::busybox_layer())])
+        .expect("a file server");
+    st.ok(&["import", "-q", &format!("{base}/rootfs.tar")]);
+    let missing = format!("{base}/gone.tar");
+    let r = st.run(&["import", "-q", &missing]);
+    assert_eq!(r.code, 125);
+    assert_eq!(r.stderr.trim(), format!("Error: {missing}: 404 Not Found"));
     let r = st.run(&["import", "-q", "/nonexistent/rootfs.tar"]);
     assert_eq!(r.code, 125);
     let ids = st.ok(&["images", "-q"]).stdout;

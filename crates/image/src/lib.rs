@@ -10,6 +10,7 @@ pub mod auth;
 pub mod blob;
 pub mod context;
 pub mod error;
+pub mod http;
 pub mod manifest;
 pub mod registries;
 pub mod transport;

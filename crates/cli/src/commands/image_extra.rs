@@ -147,10 +147,9 @@ fn open_input(src: &str) -> Result<Box<dyn Read>, Failure> {
         return Ok(Box::new(std::io::stdin()));
     }
     if src.starts_with("http://") || src.starts_with("https://") {
-        let resp = ureq::get(src)
-            .call()
-            .map_err(|e| exit::podman(format!("{src}: {e}")))?;
-        return Ok(Box::new(resp.into_reader()));
+        return berth_image::http::get_body(src)
+            .map(|r| Box::new(r) as Box<dyn Read>)
+            .map_err(exit::podman);
     }
     Ok(Box::new(
         std::fs::File::open(src).map_err(|e| exit::podman(format!("{src}: {e}")))?,

@@ -229,13 +229,9 @@ fn fetch(url: &str) -> Result<Option<Vec<u8>>> {
         return read_limited(f, url).map(Some);
     }
     if url.starts_with("http://") || url.starts_with("https://") {
-        return match ureq::get(url).call() {
-            Ok(r) => read_limited(r.into_reader(), url).map(Some),
-            Err(ureq::Error::Status(404, _)) => Ok(None),
-            Err(e) => Err(Error::Registry {
-                url: url.to_string(),
-                message: one_line(&e.to_string()),
-            }),
+        return match crate::http::get(url)? {
+            crate::http::Fetched::Body(r) => read_limited(r, url).map(Some),
+            crate::http::Fetched::NotFound => Ok(None),
         };
     }
     Err(Error::Unsupported(format!(
