@@ -381,9 +381,10 @@ pub fn record_running(store: &Store, id: &str, pid: Pid) -> std::io::Result<Cont
 pub fn save_state(store: &Store, id: &str, st: &ContainerState) -> std::io::Result<()> {
     let path = state_path(store, id);
     std::fs::create_dir_all(path.parent().expect("parent"))?;
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, serde_json::to_vec(st).expect("state serialises"))?;
-    std::fs::rename(tmp, path)
+    // The monitor and a `stop` may write at once: each through its own
+    // temporary file, so neither renames the other's half-written one.
+    let bytes = serde_json::to_vec(st).expect("state serialises");
+    berth_image::fsutil::write_atomic(&path, &bytes).map_err(std::io::Error::other)
 }
 
 /// Changes a container's recorded configuration.

@@ -156,11 +156,8 @@ pub fn load(store: &Store, id: &str) -> Option<Health> {
 }
 
 fn save(store: &Store, id: &str, h: &Health) {
-    let p = path(store, id);
-    let tmp = p.with_extension("tmp");
-    if std::fs::write(&tmp, serde_json::to_vec(h).expect("health serialises")).is_ok() {
-        let _ = std::fs::rename(tmp, p);
-    }
+    let bytes = serde_json::to_vec(h).expect("health serialises");
+    let _ = berth_image::fsutil::write_atomic(&path(store, id), &bytes);
 }
 
 /// Marks a freshly started container's health as `starting`.

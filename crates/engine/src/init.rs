@@ -1,7 +1,6 @@
 //! `--init`: berth-init (see `init/berth-init.rs`), embedded in berth, written
 //! once under the run root and bind-mounted read-only at /run/berth-init.
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 
 use berth_runtime::spec::{Mount, Spec};
@@ -19,10 +18,8 @@ fn install(store: &Store) -> std::io::Result<PathBuf> {
         return Ok(path);
     }
     std::fs::create_dir_all(&store.config().run_root)?;
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, BINARY)?;
-    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755))?;
-    std::fs::rename(&tmp, &path)?;
+    // Concurrent first runs each write a temporary file of their own.
+    berth_image::fsutil::write_atomic_mode(&path, BINARY, 0o755).map_err(std::io::Error::other)?;
     Ok(path)
 }
 

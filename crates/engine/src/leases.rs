@@ -20,7 +20,6 @@
 //! the exclusive one: a remover sees either no image or a leased one.
 
 use std::collections::{BTreeSet, HashSet};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -112,12 +111,9 @@ impl Lease {
     /// The file, replaced whole: a reader never sees half a list.
     fn write(&self, images: &BTreeSet<String>) -> Result<(), LeaseError> {
         std::fs::create_dir_all(&self.dir).map_err(io(&self.dir))?;
-        let name = self.path.file_name().unwrap_or_default().to_string_lossy();
-        let tmp = self.dir.join(format!(".{name}.tmp"));
         let text: String = images.iter().map(|i| format!("{i}\n")).collect();
-        let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
-        f.write_all(text.as_bytes()).map_err(io(&tmp))?;
-        std::fs::rename(&tmp, &self.path).map_err(io(&self.path))
+        berth_image::fsutil::write_atomic(&self.path, text.as_bytes())
+            .map_err(|e| io(&self.path)(std::io::Error::other(e)))
     }
 }
 

@@ -10,13 +10,56 @@ use crate::transport::BlobInfo;
 
 pub const COPY_BUFFER: usize = 1 << 20;
 
-/// Writes `data` to `path` through a temp file in the same directory.
+/// Writes `data` to `path` through a temp file of its own in the same
+/// directory (`.NAME.tmp-RANDOM`, mode 0600), renamed over `path`: readers see
+/// the old file or the new one, and concurrent writers never share a temp
+/// file. Not synced: for state that a crash may lose but never garble.
 pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
+    write_via_temp(path, data, false, None)
+}
+
+/// [`write_atomic`] of a file that gets `mode` before it appears under its
+/// name (an executable that another process may run at once).
+pub fn write_atomic_mode(path: &Path, data: &[u8], mode: u32) -> Result<()> {
+    write_via_temp(path, data, false, Some(mode))
+}
+
+/// [`write_atomic`], durable: the file is synced before the rename and the
+/// directory after it, so that the new content survives a crash once this
+/// returns (the store's records).
+pub fn write_durable(path: &Path, data: &[u8]) -> Result<()> {
+    write_via_temp(path, data, true, None)
+}
+
+fn write_via_temp(path: &Path, data: &[u8], durable: bool, mode: Option<u32>) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).at(dir)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}.tmp-"))
+        .tempfile_in(dir)
+        .at(dir)?;
     tmp.write_all(data).at(tmp.path())?;
+    if let Some(mode) = mode {
+        use std::os::unix::fs::PermissionsExt;
+        let perms = std::fs::Permissions::from_mode(mode);
+        tmp.as_file().set_permissions(perms).at(tmp.path())?;
+    }
+    if durable {
+        tmp.as_file().sync_all().at(tmp.path())?;
+    }
     tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    if durable {
+        sync_dir(dir)?;
+    }
     Ok(())
+}
+
+/// fsync of a directory, so that renames into it last.
+pub fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir).and_then(|d| d.sync_all()).at(dir)
 }
 
 /// Copies a stream into a new temp file in `dir`. Without `known`, the content is

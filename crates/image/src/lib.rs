@@ -20,6 +20,6 @@ pub use error::{Error, Result};
 pub use manifest::{Descriptor, Manifest, RawManifest};
 pub use transport::{ImageDestination, ImageName, ImageSource};
 pub mod copy;
-pub(crate) mod fsutil;
+pub mod fsutil;
 pub mod signature;
 pub mod sync;

@@ -4,8 +4,7 @@
 //! the same process as well as other processes (flock locks belong to the open file
 //! description). A killed process's locks vanish with it.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::Write;
+use std::fs::{File, OpenOptions};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
@@ -111,35 +110,14 @@ impl LockFile {
     }
 }
 
-/// Writes `bytes` to `path` atomically: a temporary file beside it, fsync, rename,
-/// fsync of the directory.
+/// Writes `bytes` to `path` atomically and durably (see
+/// [`berth_image::fsutil::write_durable`]): temporary file `.NAME.tmp-…`,
+/// fsync, rename, fsync of the directory.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(
-        ".{name}.tmp-{}-{}",
-        std::process::id(),
-        random_hex(4)
-    ));
-    let r = (|| {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)
-            .at(&tmp)?;
-        f.write_all(bytes).at(&tmp)?;
-        f.sync_all().at(&tmp)?;
-        fs::rename(&tmp, path).at(path)?;
-        sync_dir(dir)
-    })();
-    if r.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    r
+    berth_image::fsutil::write_durable(path, bytes).map_err(|e| match e {
+        berth_image::Error::Io { path, source } => Error::io(path, source),
+        e => Error::Invalid(e.to_string()),
+    })
 }
 
 /// fsync of a directory, so that renames into it last.
