@@ -11,6 +11,7 @@ pub mod blob;
 pub mod context;
 pub mod error;
 pub mod http;
+pub mod inspect;
 pub mod manifest;
 pub mod registries;
 pub mod transport;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use berth_image::auth::Credentials;
 use berth_image::copy::{CopyOptions, MultiArch, Progress, Silent};
-use berth_image::manifest::{Compression, ImageConfig, Manifest, ManifestFormat, RawManifest};
+use berth_image::manifest::{Compression, ImageConfig, ManifestFormat};
 use berth_image::transport::docker;
 use berth_image::{Context, Digest, ImageName, ImageSource};
 use clap::{Args, Subcommand};
@@ -16,6 +16,7 @@ use crate::commands::trust::{self, SignArgs, TrustArgs};
 use crate::exit::{self, CmdResult, Failure};
 use crate::progress::Lines;
 use crate::template::Template;
+use berth_image::inspect;
 use berth_image::signature::Policy;
 
 #[derive(Args)]
@@ -311,8 +312,8 @@ fn inspect(store: &StoreArgs, a: InspectArgs) -> CmdResult {
     if a.raw && !a.config {
         return write_out(&top.bytes);
     }
-    let (image_raw, manifest) = chosen_image(src.as_ref(), &top, &ctx)?;
-    let config_bytes = read_config(src.as_ref(), &manifest)?;
+    let (_, manifest) = inspect::chosen_image(src.as_ref(), &top, &ctx).map_err(exit::skopeo)?;
+    let config_bytes = inspect::read_config(src.as_ref(), &manifest).map_err(exit::skopeo)?;
     if a.config {
         if a.raw {
             return write_out(&config_bytes);
@@ -328,108 +329,11 @@ fn inspect(store: &StoreArgs, a: InspectArgs) -> CmdResult {
     } else {
         src.tags().map_err(exit::skopeo)?
     };
-    let _ = image_raw;
-    let out = inspect_value(&name, &top, &manifest, &config, tags);
-    print_value(&out, a.format.as_deref())
-}
-
-/// The image a top-level manifest stands for: itself, or the platform's entry of an index.
-fn chosen_image(
-    src: &dyn ImageSource,
-    top: &RawManifest,
-    ctx: &Context,
-) -> Result<(RawManifest, berth_image::manifest::ImageManifest), Failure> {
-    match top.parse().map_err(|e| exit::skopeo(e.into()))? {
-        Manifest::Image(m) => Ok((top.clone(), m)),
-        Manifest::Index(i) => {
-            let d = i
-                .choose(&ctx.platform())
-                .map_err(|e| exit::skopeo(e.into()))?;
-            let raw = src.manifest(Some(&d.digest)).map_err(exit::skopeo)?;
-            match raw.parse().map_err(|e| exit::skopeo(e.into()))? {
-                Manifest::Image(m) => Ok((raw, m)),
-                Manifest::Index(_) => Err(exit::usage(1, "nested indexes are not supported")),
-            }
-        }
-    }
-}
-
-fn read_config(
-    src: &dyn ImageSource,
-    m: &berth_image::manifest::ImageManifest,
-) -> Result<Vec<u8>, Failure> {
-    let stream = src.blob(&m.config).map_err(exit::skopeo)?;
-    let mut r = berth_image::blob::VerifyingReader::new(
-        std::io::Read::take(stream.reader, m.config.size + 1),
-        m.config.digest.clone(),
-        Some(m.config.size),
-    );
-    let mut v = Vec::new();
-    std::io::Read::read_to_end(&mut r, &mut v).map_err(|e| exit::usage(1, e.to_string()))?;
-    Ok(v)
-}
-
-/// `skopeo inspect`'s fields, in its order.
-#[derive(serde::Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct InspectOutput {
-    name: String,
-    digest: String,
-    repo_tags: Vec<String>,
-    created: Option<String>,
-    docker_version: String,
-    labels: Option<std::collections::BTreeMap<String, String>>,
-    architecture: String,
-    os: String,
-    layers: Vec<String>,
-    layers_data: Vec<LayerData>,
-    env: Option<Vec<String>>,
-}
-
-#[derive(serde::Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct LayerData {
-    #[serde(rename = "MIMEType")]
-    mime_type: String,
-    digest: String,
-    size: u64,
-    annotations: Option<std::collections::BTreeMap<String, String>>,
-}
-
-fn inspect_value(
-    name: &ImageName,
-    top: &RawManifest,
-    m: &berth_image::manifest::ImageManifest,
-    config: &ImageConfig,
-    tags: Vec<String>,
-) -> Value {
-    let cc = config.config.clone().unwrap_or_default();
-    let out = InspectOutput {
-        name: match name {
-            ImageName::Docker(r) => r.name(),
-            _ => String::new(),
-        },
-        digest: top.digest().to_string(),
-        repo_tags: tags,
-        created: config.created.clone(),
-        docker_version: String::new(),
-        labels: cc.labels,
-        architecture: config.architecture.clone(),
-        os: config.os.clone(),
-        layers: m.layers.iter().map(|l| l.digest.to_string()).collect(),
-        layers_data: m
-            .layers
-            .iter()
-            .map(|l| LayerData {
-                mime_type: l.media_type.clone(),
-                digest: l.digest.to_string(),
-                size: l.size,
-                annotations: l.annotations.clone(),
-            })
-            .collect(),
-        env: cc.env,
-    };
-    serde_json::to_value(out).expect("json")
+    let out = inspect::Inspected::new(&name, &top, &manifest, &config, tags);
+    print_value(
+        &serde_json::to_value(out).expect("json"),
+        a.format.as_deref(),
+    )
 }
 
 /// Renders a template once per row (podman's `--format` on lists). A
