@@ -7,7 +7,6 @@ mod exit;
 mod progress;
 mod prompt;
 mod table;
-mod template;
 
 use clap::{Parser, Subcommand};
 

@@ -15,9 +15,9 @@ use crate::commands::images::StoreArgs;
 use crate::commands::trust::{self, SignArgs, TrustArgs};
 use crate::exit::{self, CmdResult, Failure};
 use crate::progress::Lines;
-use crate::template::Template;
 use berth_image::inspect;
 use berth_image::signature::Policy;
+use berth_template::Template;
 
 #[derive(Args)]
 pub struct ImageArgs {
@@ -348,11 +348,11 @@ pub fn print_rows(rows: &[Value], format: &str) -> CmdResult {
         _ => (false, format),
     };
     let f = f.replace("\\t", "\t").replace("\\n", "\n");
-    let t = Template::parse(&f).map_err(|e| exit::usage(125, e))?;
+    let t = Template::parse(&f).map_err(exit::podman)?;
     let mut out = String::new();
     if !table {
         for r in rows {
-            out.push_str(&t.render(r).map_err(|e| exit::usage(125, e))?);
+            out.push_str(&t.render(r).map_err(exit::podman)?);
             out.push('\n');
         }
         return write_out(out.as_bytes());
@@ -363,7 +363,7 @@ pub fn print_rows(rows: &[Value], format: &str) -> CmdResult {
             .collect::<Vec<_>>(),
     ];
     for r in rows {
-        let line = t.render(r).map_err(|e| exit::usage(125, e))?;
+        let line = t.render(r).map_err(exit::podman)?;
         cells.push(line.split('\t').map(String::from).collect());
     }
     write_out(crate::table::render(&cells).as_bytes())
@@ -421,8 +421,8 @@ pub fn print_value(v: &Value, format: Option<&str>) -> CmdResult {
     let text = match format {
         Some(f) => {
             let t = Template::parse(&f.replace("\\t", "\t").replace("\\n", "\n"))
-                .map_err(|e| exit::usage(1, e))?;
-            let mut s = t.render(v).map_err(|e| exit::usage(1, e))?;
+                .map_err(|e| exit::usage(1, e.to_string()))?;
+            let mut s = t.render(v).map_err(|e| exit::usage(1, e.to_string()))?;
             if !s.ends_with('\n') {
                 s.push('\n');
             }

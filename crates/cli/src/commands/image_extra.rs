@@ -230,7 +230,7 @@ pub fn system_df(store_args: &StoreArgs, a: DfArgs) -> CmdResult {
         table.push(
             ["Type", "Total", "Active", "Size", "Reclaimable"]
                 .iter()
-                .map(|k| crate::template::to_text(&r[*k]))
+                .map(|k| berth_template::to_text(&r[*k]))
                 .collect(),
         );
     }

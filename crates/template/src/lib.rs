@@ -6,6 +6,35 @@
 
 use serde_json::Value;
 
+/// A template that does not parse, or data it cannot be rendered with; the
+/// message is Go's wording where podman's users match it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateError(String);
+
+impl std::fmt::Display for TemplateError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for TemplateError {}
+
+impl From<String> for TemplateError {
+    fn from(s: String) -> TemplateError {
+        TemplateError(s)
+    }
+}
+
+impl From<&str> for TemplateError {
+    fn from(s: &str) -> TemplateError {
+        TemplateError(s.to_string())
+    }
+}
+
+fn fail<T>(message: impl Into<String>) -> Result<T, TemplateError> {
+    Err(TemplateError(message.into()))
+}
+
 #[derive(Debug, Clone, PartialEq)]
 enum Node {
     Text(String),
@@ -35,17 +64,17 @@ pub struct Template {
 }
 
 impl Template {
-    pub fn parse(src: &str) -> Result<Template, String> {
+    pub fn parse(src: &str) -> Result<Template, TemplateError> {
         let tokens = tokenize(src)?;
         let mut pos = 0;
         let (nodes, end) = parse_nodes(&tokens, &mut pos)?;
         if let Some(e) = end {
-            return Err(format!("template: unexpected {{{{{e}}}}}"));
+            return fail(format!("template: unexpected {{{{{e}}}}}"));
         }
         Ok(Template { nodes })
     }
 
-    pub fn render(&self, data: &Value) -> Result<String, String> {
+    pub fn render(&self, data: &Value) -> Result<String, TemplateError> {
         let mut out = String::new();
         render_nodes(&self.nodes, data, &mut out)?;
         Ok(out)
@@ -57,7 +86,7 @@ enum Token {
     Action(String),
 }
 
-fn tokenize(src: &str) -> Result<Vec<Token>, String> {
+fn tokenize(src: &str) -> Result<Vec<Token>, TemplateError> {
     let mut out = Vec::new();
     let mut rest = src;
     while let Some(start) = rest.find("{{") {
@@ -92,7 +121,10 @@ fn tokenize(src: &str) -> Result<Vec<Token>, String> {
 }
 
 /// Parses nodes up to `end` or `else`; returns which keyword stopped it.
-fn parse_nodes(tokens: &[Token], pos: &mut usize) -> Result<(Vec<Node>, Option<String>), String> {
+fn parse_nodes(
+    tokens: &[Token],
+    pos: &mut usize,
+) -> Result<(Vec<Node>, Option<String>), TemplateError> {
     let mut nodes = Vec::new();
     while *pos < tokens.len() {
         let tok = &tokens[*pos];
@@ -113,12 +145,12 @@ fn parse_nodes(tokens: &[Token], pos: &mut usize) -> Result<(Vec<Node>, Option<S
                             Some("else") => {
                                 let (alt, stop2) = parse_nodes(tokens, pos)?;
                                 if stop2.as_deref() != Some("end") {
-                                    return Err(format!("template: {kw} without end"));
+                                    return fail(format!("template: {kw} without end"));
                                 }
                                 alt
                             }
                             Some("end") => Vec::new(),
-                            _ => return Err(format!("template: {kw} without end")),
+                            _ => return fail(format!("template: {kw} without end")),
                         };
                         nodes.push(match kw {
                             "range" => Node::Range(expr, body, alt),
@@ -134,12 +166,12 @@ fn parse_nodes(tokens: &[Token], pos: &mut usize) -> Result<(Vec<Node>, Option<S
     Ok((nodes, None))
 }
 
-fn parse_expr(s: &str) -> Result<Expr, String> {
+fn parse_expr(s: &str) -> Result<Expr, TemplateError> {
     let words = split_words(s)?;
     let mut stages = Vec::new();
     for stage in words.split(|w| w == "|") {
         if stage.is_empty() {
-            return Err(format!("template: empty pipeline stage in {s:?}"));
+            return fail(format!("template: empty pipeline stage in {s:?}"));
         }
         let (func, args) = if is_func_name(&stage[0]) {
             (Some(stage[0].clone()), &stage[1..])
@@ -153,7 +185,7 @@ fn parse_expr(s: &str) -> Result<Expr, String> {
         stages.push((func, args));
     }
     if stages.is_empty() {
-        return Err("template: empty action".into());
+        return fail("template: empty action");
     }
     Ok(Expr { stages })
 }
@@ -162,7 +194,7 @@ fn is_func_name(w: &str) -> bool {
     w.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
 }
 
-fn parse_arg(w: &str) -> Result<Arg, String> {
+fn parse_arg(w: &str) -> Result<Arg, TemplateError> {
     if let Some(inner) = w.strip_prefix('(').and_then(|x| x.strip_suffix(')')) {
         return Ok(Arg::Call(Box::new(parse_expr(inner)?)));
     }
@@ -178,7 +210,7 @@ fn parse_arg(w: &str) -> Result<Arg, String> {
     if let Ok(n) = w.parse::<f64>() {
         return Ok(Arg::Num(n));
     }
-    Err(format!("template: unknown word {w:?}"))
+    fail(format!("template: unknown word {w:?}"))
 }
 
 fn unescape(s: &str) -> String {
@@ -188,7 +220,7 @@ fn unescape(s: &str) -> String {
 }
 
 /// Splits on spaces, keeping quoted strings and parenthesised groups whole.
-fn split_words(s: &str) -> Result<Vec<String>, String> {
+fn split_words(s: &str) -> Result<Vec<String>, TemplateError> {
     let mut words = Vec::new();
     let mut cur = String::new();
     let mut depth = 0;
@@ -223,7 +255,7 @@ fn split_words(s: &str) -> Result<Vec<String>, String> {
         }
     }
     if in_str || depth != 0 {
-        return Err(format!(
+        return fail(format!(
             "template: unbalanced quotes or parentheses in {s:?}"
         ));
     }
@@ -233,7 +265,7 @@ fn split_words(s: &str) -> Result<Vec<String>, String> {
     Ok(words)
 }
 
-fn render_nodes(nodes: &[Node], dot: &Value, out: &mut String) -> Result<(), String> {
+fn render_nodes(nodes: &[Node], dot: &Value, out: &mut String) -> Result<(), TemplateError> {
     for n in nodes {
         match n {
             Node::Text(t) => out.push_str(t),
@@ -259,7 +291,7 @@ fn render_nodes(nodes: &[Node], dot: &Value, out: &mut String) -> Result<(), Str
                     Value::Array(a) => a,
                     Value::Object(m) => m.into_iter().map(|(_, v)| v).collect(),
                     Value::Null => Vec::new(),
-                    other => return Err(format!("template: range over {}", type_name(&other))),
+                    other => return fail(format!("template: range over {}", type_name(&other))),
                 };
                 if items.is_empty() {
                     render_nodes(alt, dot, out)?;
@@ -273,7 +305,7 @@ fn render_nodes(nodes: &[Node], dot: &Value, out: &mut String) -> Result<(), Str
     Ok(())
 }
 
-fn eval(e: &Expr, dot: &Value) -> Result<Value, String> {
+fn eval(e: &Expr, dot: &Value) -> Result<Value, TemplateError> {
     let mut piped: Option<Value> = None;
     for (func, args) in &e.stages {
         let mut vals = args
@@ -286,7 +318,7 @@ fn eval(e: &Expr, dot: &Value) -> Result<Value, String> {
         piped = Some(match func {
             None => match vals.len() {
                 1 => vals.pop().expect("one value"),
-                _ => return Err("template: a value cannot take arguments".into()),
+                _ => return fail("template: a value cannot take arguments"),
             },
             Some(f) => call(f, vals)?,
         });
@@ -294,7 +326,7 @@ fn eval(e: &Expr, dot: &Value) -> Result<Value, String> {
     Ok(piped.unwrap_or(Value::Null))
 }
 
-fn eval_arg(a: &Arg, dot: &Value) -> Result<Value, String> {
+fn eval_arg(a: &Arg, dot: &Value) -> Result<Value, TemplateError> {
     Ok(match a {
         Arg::Str(s) => Value::String(s.clone()),
         Arg::Num(n) => serde_json::json!(n),
@@ -314,7 +346,7 @@ fn eval_arg(a: &Arg, dot: &Value) -> Result<Value, String> {
                         })
                         .ok_or_else(|| format!("template: can't evaluate field {field}"))?,
                     Value::Null => &Value::Null,
-                    _ => return Err(format!("template: can't evaluate field {field}")),
+                    _ => return fail(format!("template: can't evaluate field {field}")),
                 };
             }
             v.clone()
@@ -322,12 +354,12 @@ fn eval_arg(a: &Arg, dot: &Value) -> Result<Value, String> {
     })
 }
 
-fn call(f: &str, args: Vec<Value>) -> Result<Value, String> {
+fn call(f: &str, args: Vec<Value>) -> Result<Value, TemplateError> {
     let want = |n: usize| {
         if args.len() == n {
             Ok(())
         } else {
-            Err(format!(
+            fail(format!(
                 "template: {f} takes {n} argument(s), got {}",
                 args.len()
             ))
@@ -345,7 +377,7 @@ fn call(f: &str, args: Vec<Value>) -> Result<Value, String> {
                 Value::Object(m) => m.len(),
                 Value::String(s) => s.chars().count(),
                 Value::Null => 0,
-                other => return Err(format!("template: len of {}", type_name(other))),
+                other => return fail(format!("template: len of {}", type_name(other))),
             })
         }
         "upper" | "lower" | "title" => {
@@ -377,7 +409,7 @@ fn call(f: &str, args: Vec<Value>) -> Result<Value, String> {
         }
         "index" => {
             if args.len() < 2 {
-                return Err("template: index takes 2 or more arguments".into());
+                return fail("template: index takes 2 or more arguments");
             }
             let mut v = args[0].clone();
             for k in &args[1..] {
@@ -467,7 +499,7 @@ fn call(f: &str, args: Vec<Value>) -> Result<Value, String> {
                 s.replacen(&from, &to, n as usize)
             })
         }
-        _ => return Err(format!("template: function {f:?} not defined")),
+        _ => return fail(format!("template: function {f:?} not defined")),
     })
 }
 
