@@ -18,11 +18,13 @@ pub struct ParseError {
 }
 
 impl ParseError {
-    pub fn new(file: &str, line: usize, message: impl Into<String>) -> ParseError {
+    /// `message` is what went wrong, usually one of the typed errors of the
+    /// parsing layers (their text is what users see).
+    pub fn new(file: &str, line: usize, message: impl std::fmt::Display) -> ParseError {
         ParseError {
             file: file.to_string(),
             line,
-            message: message.into(),
+            message: message.to_string(),
         }
     }
 }
