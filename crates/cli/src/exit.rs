@@ -40,6 +40,22 @@ pub fn engine(e: berth_engine::Error) -> Failure {
     }
 }
 
+/// buildah's exit code for a failed build or builder verb: a RUN's own
+/// code when its command exited non-zero, podman's 126/127 when the command
+/// cannot run or does not exist, else 125.
+pub fn build(e: berth_builder::BuildError) -> Failure {
+    use berth_builder::BuildError;
+    let code = match &e {
+        BuildError::RunFailed { code, .. } => *code,
+        BuildError::Run(r) => r.exit_code(),
+        _ => 125,
+    };
+    Failure {
+        code,
+        message: e.to_string(),
+    }
+}
+
 pub fn usage(code: i32, msg: impl Into<String>) -> Failure {
     Failure {
         code,
