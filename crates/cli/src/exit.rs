@@ -62,3 +62,36 @@ pub fn usage(code: i32, msg: impl Into<String>) -> Failure {
         message: msg.into(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use berth_builder::BuildError;
+    use berth_engine::run::RunError;
+
+    #[test]
+    fn build_codes() {
+        let failed = BuildError::RunFailed {
+            instruction: "RUN exit 3".into(),
+            code: 3,
+        };
+        let f = build(failed);
+        assert_eq!(f.code, 3);
+        assert_eq!(
+            f.message,
+            "building at STEP \"RUN exit 3\": while running runtime: exit status 3"
+        );
+        assert_eq!(
+            build(BuildError::Run(RunError::NotFound("x".into()))).code,
+            127
+        );
+        assert_eq!(
+            build(BuildError::Run(RunError::CannotRun("x".into()))).code,
+            126
+        );
+        // A container that cannot be made is berth's own failure, whatever the kind.
+        let create = BuildError::CreateContainer(RunError::NotFound("x".into()));
+        assert_eq!(build(create).code, 125);
+        assert_eq!(build(BuildError::ImageNotKnown("a".into())).code, 125);
+    }
+}
