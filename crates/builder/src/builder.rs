@@ -26,7 +26,8 @@ use berth_storage::Store;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::execute::{BuildError, Owner, copy_files, err, parse_mode, scratch};
+use crate::error::BuildError;
+use crate::execute::{Owner, copy_files, parse_mode, scratch};
 
 /// The label that marks berth builder's working containers.
 pub const LABEL: &str = berth_engine::views::BUILDER_LABEL;
@@ -91,10 +92,10 @@ fn state_path(store: &Store, id: &str) -> PathBuf {
         .join(format!("{id}.json"))
 }
 
-fn fail(code: i32, m: impl ToString) -> BuildError {
-    BuildError {
-        code,
-        message: m.to_string(),
+fn io_at(path: &Path) -> impl FnOnce(std::io::Error) -> BuildError + '_ {
+    move |source| BuildError::Io {
+        path: path.to_path_buf(),
+        source,
     }
 }
 
@@ -103,22 +104,20 @@ impl Builder {
     pub fn save(&self, store: &Store) -> Result<(), BuildError> {
         let path = state_path(store, &self.id);
         let dir = path.parent().expect("builders dir");
-        std::fs::create_dir_all(dir).map_err(|e| err(format!("{}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir).map_err(io_at(dir))?;
         let tmp = path.with_extension("json.tmp");
-        let text = serde_json::to_vec_pretty(self).map_err(err)?;
-        std::fs::write(&tmp, text).map_err(|e| err(format!("{}: {e}", tmp.display())))?;
-        std::fs::rename(&tmp, &path).map_err(|e| err(format!("{}: {e}", path.display())))
+        let text = serde_json::to_vec_pretty(self)?;
+        std::fs::write(&tmp, text).map_err(io_at(&tmp))?;
+        std::fs::rename(&tmp, &path).map_err(io_at(&path))
     }
 
     /// The working container `name` (a name or an ID): one of `builder from`,
     /// or one a build made.
     pub fn load(store: &Store, name: &str) -> Result<Builder, BuildError> {
-        let info = container::find(store, name).map_err(err)?;
+        let info = container::find(store, name).map_err(BuildError::Containers)?;
         let b = Builder::of(store, info)?;
         if b.origin == Origin::Other {
-            return Err(err(format!(
-                "{name}: not a working container of berth builder (made by `berth builder from` or `berth build`)"
-            )));
+            return Err(BuildError::NotWorkingContainer(name.to_string()));
         }
         Ok(b)
     }
@@ -129,7 +128,7 @@ impl Builder {
         let path = state_path(store, &info.id);
         match std::fs::read(&path) {
             Ok(text) => {
-                serde_json::from_slice(&text).map_err(|e| err(format!("{}: {e}", path.display())))
+                serde_json::from_slice(&text).map_err(|source| BuildError::State { path, source })
             }
             Err(_) => Ok(Builder::recorded(store, info)),
         }
@@ -229,7 +228,7 @@ pub fn list(store: &Store) -> Result<Vec<Builder>, BuildError> {
 /// `containers --all`); those that are not have [`Origin::Other`].
 pub fn list_all(store: &Store) -> Result<Vec<Builder>, BuildError> {
     let mut out = Vec::new();
-    for info in container::list(store).map_err(err)? {
+    for info in container::list(store).map_err(BuildError::Containers)? {
         // One that went meanwhile, or whose state cannot be read, is skipped.
         if let Ok(b) = Builder::of(store, info) {
             out.push(b);
@@ -246,11 +245,10 @@ pub fn from(store: &Arc<Store>, image: &str, name: Option<&str>) -> Result<Build
         store
             .image(image)
             .map(|i| i.id)
-            .map_err(|_| fail(125, format!("{image}: image not known")))?
+            .map_err(|_| BuildError::ImageNotKnown(image.to_string()))?
     };
-    let img = store.image(&from_id).map_err(err)?;
-    let full: Value =
-        serde_json::from_slice(&store.image_config(&img).map_err(err)?).map_err(err)?;
+    let img = store.image(&from_id)?;
+    let full: Value = serde_json::from_slice(&store.image_config(&img)?)?;
     let config = if full["config"].is_object() {
         full["config"].clone()
     } else {
@@ -271,7 +269,7 @@ pub fn from(store: &Arc<Store>, image: &str, name: Option<&str>) -> Result<Build
             ..Default::default()
         },
     };
-    let info = run::create(store, &o).map_err(|e| fail(125, e))?;
+    let info = run::create(store, &o).map_err(BuildError::CreateContainer)?;
     let b = Builder {
         id: info.id.clone(),
         name,
@@ -302,7 +300,7 @@ fn default_name(store: &Store, image: &str) -> Result<String, BuildError> {
     };
     let first = format!("{base}working-container");
     let taken: Vec<String> = container::list(store)
-        .map_err(err)?
+        .map_err(BuildError::Containers)?
         .into_iter()
         .flat_map(|i| i.names)
         .collect();
@@ -332,7 +330,7 @@ pub struct RunSpec {
 /// `run`: the command over the working container's root, with the config's
 /// environment, working directory and user; returns its exit code.
 pub fn run(store: &Store, b: &Builder, spec: &RunSpec) -> Result<i32, BuildError> {
-    let mut info = container::find(store, &b.id).map_err(err)?;
+    let mut info = container::find(store, &b.id).map_err(BuildError::Containers)?;
     let mut env = b.env();
     for kv in &spec.env {
         let key = kv.split('=').next().unwrap_or(kv);
@@ -356,10 +354,7 @@ pub fn run(store: &Store, b: &Builder, spec: &RunSpec) -> Result<i32, BuildError
         labels: vec![format!("{LABEL}=true")],
         ..Default::default()
     };
-    run::run_container(store, &info).map_err(|e| BuildError {
-        code: e.exit_code(),
-        message: e.to_string(),
-    })
+    run::run_container(store, &info).map_err(BuildError::Run)
 }
 
 /// What `copy`/`add` copy into a working container.
@@ -380,7 +375,7 @@ pub struct CopySpec {
 /// `copy`/`add`: the sources into the container's root, through the layer
 /// extractor, so a symlink inside the container cannot send them elsewhere.
 pub fn copy(store: &Arc<Store>, b: &Builder, spec: &CopySpec) -> Result<(), BuildError> {
-    let rootfs = store.mount(&b.id).map_err(err)?;
+    let rootfs = store.mount(&b.id)?;
     // A source container or image, mounted for the copy.
     let mut lent: Option<(String, bool)> = None;
     let result = (|| {
@@ -389,7 +384,7 @@ pub fn copy(store: &Arc<Store>, b: &Builder, spec: &CopySpec) -> Result<(), Buil
             Some(f) => {
                 let (id, temporary) = source_container(store, f)?;
                 lent = Some((id.clone(), temporary));
-                Some(store.mount(&id).map_err(err)?)
+                Some(store.mount(&id)?)
             }
         };
         let (root, sources): (PathBuf, Vec<String>) = match &from_root {
@@ -406,11 +401,11 @@ pub fn copy(store: &Arc<Store>, b: &Builder, spec: &CopySpec) -> Result<(), Buil
         let owner = match &spec.chown {
             None => None,
             Some(c) => {
-                let u = berth_engine::spec::user(&rootfs, c).map_err(err)?;
+                let u = berth_engine::spec::user(&rootfs, c).map_err(BuildError::Chown)?;
                 Some((u64::from(u.uid), u64::from(u.gid)))
             }
         };
-        let mode = parse_mode(spec.chmod.as_deref()).map_err(err)?;
+        let mode = parse_mode(spec.chmod.as_deref())?;
         let files = crate::Files {
             sources,
             inline: Vec::new(),
@@ -429,7 +424,7 @@ pub fn copy(store: &Arc<Store>, b: &Builder, spec: &CopySpec) -> Result<(), Buil
         copy_files(
             &root, None, &files, &rootfs, &workdir, owner, mode, spec.add,
         )
-        .map_err(err)
+        .map_err(BuildError::from)
     })();
     if let Some((id, temporary)) = lent {
         let _ = store.unmount(&id, false);
@@ -457,7 +452,7 @@ fn source_container(store: &Arc<Store>, from: &str) -> Result<(String, bool), Bu
     }
     let image = store
         .image(from)
-        .map_err(|_| fail(125, format!("--from {from}: no such container or image")))?;
+        .map_err(|_| BuildError::NoCopySource(from.to_string()))?;
     let o = RunOptions {
         image: image.id,
         name: None,
@@ -470,7 +465,7 @@ fn source_container(store: &Arc<Store>, from: &str) -> Result<(String, bool), Bu
             ..Default::default()
         },
     };
-    let info = run::create(store, &o).map_err(|e| fail(125, e))?;
+    let info = run::create(store, &o).map_err(BuildError::CreateContainer)?;
     Ok((info.id, true))
 }
 
@@ -520,6 +515,7 @@ pub fn commit(
     } else {
         drop_docker_only(&mut config)
     };
+    // The engine's hook for `--change` edits: its signature, errors and all.
     let edit = move |c: &mut Value| -> Result<(), String> {
         *c = config.clone();
         Ok(())
@@ -540,7 +536,7 @@ pub fn commit(
         .collect();
     o.docker = spec.docker;
     o.squash = spec.squash;
-    let id = berth_engine::commit::commit(store, &b.id, &o).map_err(err)?;
+    let id = berth_engine::commit::commit(store, &b.id, &o)?;
     if spec.rm {
         remove(store, b)?;
     }
@@ -549,11 +545,12 @@ pub fn commit(
 
 /// `mount`: the root, mounted until `umount` (host tools may write into it).
 pub fn mount(store: &Store, b: &Builder) -> Result<PathBuf, BuildError> {
-    store.mount(&b.id).map_err(err)
+    Ok(store.mount(&b.id)?)
 }
 
 pub fn umount(store: &Store, b: &Builder) -> Result<(), BuildError> {
-    store.unmount(&b.id, false).map(drop).map_err(err)
+    store.unmount(&b.id, false)?;
+    Ok(())
 }
 
 /// `rm`: the container, its mount, its layer and its state go; with them
@@ -561,20 +558,20 @@ pub fn umount(store: &Store, b: &Builder) -> Result<(), BuildError> {
 /// writable binds). A working container of a build that still runs stays.
 pub fn remove(store: &Store, b: &Builder) -> Result<(), BuildError> {
     if let Some(p) = b.in_use() {
-        return Err(err(format!(
-            "{}: in use by the build in process {}; it goes when that build ends",
-            b.name, p.pid
-        )));
+        return Err(BuildError::InUse {
+            name: b.name.clone(),
+            pid: p.pid.to_string(),
+        });
     }
     let _ = store.unmount(&b.id, true);
     // A force delete: a RUN process a killed build left running goes too.
     run::remove(store, &b.id);
     crate::run_mounts::release_scratch(&crate::execute::scratch_dir(store, &b.id));
     if store.container(&b.id).is_ok() {
-        return Err(err(format!("{}: could not remove the container", b.name)));
+        return Err(BuildError::NotRemoved(b.name.clone()));
     }
     match std::fs::remove_file(state_path(store, &b.id)) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(err(e)),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(BuildError::StateFile(e)),
         _ => Ok(()),
     }
 }
@@ -586,7 +583,7 @@ pub fn remove(store: &Store, b: &Builder) -> Result<(), BuildError> {
 /// its own. Returns the IDs removed.
 pub fn prune(store: &Store) -> Result<Vec<String>, BuildError> {
     let mut gone = Vec::new();
-    for info in container::list(store).map_err(err)? {
+    for info in container::list(store).map_err(BuildError::Containers)? {
         if is_working(&info) {
             // `builder from`'s carry no owner, so only a build's can qualify.
             if owner(&info).is_some_and(|p| !p.alive()) {
@@ -608,7 +605,7 @@ pub fn prune(store: &Store) -> Result<Vec<String>, BuildError> {
                     berth_engine::Error::HasDependents { .. }
                     | berth_engine::Error::RunningNotForced(_),
                 ) => {}
-                Err(e) => return Err(err(e)),
+                Err(e) => return Err(e.into()),
             }
         }
     }
@@ -624,8 +621,10 @@ pub fn command_words(
 ) -> Result<Vec<String>, BuildError> {
     let t = s.trim();
     if t.starts_with('[') {
-        return serde_json::from_str::<Vec<String>>(t)
-            .map_err(|e| fail(125, format!("{s}: not a JSON array of strings: {e}")));
+        return serde_json::from_str::<Vec<String>>(t).map_err(|source| BuildError::NotJsonArray {
+            value: s.to_string(),
+            source,
+        });
     }
     if t.is_empty() {
         return Ok(Vec::new());
@@ -656,7 +655,7 @@ impl Builder {
         } else {
             let (k, _) = kv
                 .split_once('=')
-                .ok_or_else(|| fail(125, format!("--env {kv}: expected KEY=VALUE or KEY-")))?;
+                .ok_or_else(|| not_key_value("--env", kv))?;
             env.retain(|e| e.split('=').next() != Some(k));
             env.push(kv.to_string());
         }
@@ -673,9 +672,7 @@ impl Builder {
         if let Some(k) = kv.strip_suffix('-').filter(|k| !k.contains('=')) {
             map.remove(k);
         } else {
-            let (k, v) = kv
-                .split_once('=')
-                .ok_or_else(|| fail(125, format!("{flag} {kv}: expected KEY=VALUE or KEY-")))?;
+            let (k, v) = kv.split_once('=').ok_or_else(|| not_key_value(flag, kv))?;
             map.insert(k.to_string(), json!(v));
         }
         Ok(())
@@ -703,13 +700,17 @@ impl Builder {
             self.annotations.remove(k);
             return Ok(());
         }
-        let (k, v) = kv.split_once('=').ok_or_else(|| {
-            fail(
-                125,
-                format!("--annotation {kv}: expected KEY=VALUE or KEY-"),
-            )
-        })?;
+        let (k, v) = kv
+            .split_once('=')
+            .ok_or_else(|| not_key_value("--annotation", kv))?;
         self.annotations.insert(k.to_string(), v.to_string());
         Ok(())
+    }
+}
+
+fn not_key_value(flag: &str, value: &str) -> BuildError {
+    BuildError::NotKeyValue {
+        flag: flag.to_string(),
+        value: value.to_string(),
     }
 }

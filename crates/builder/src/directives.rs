@@ -27,6 +27,15 @@ impl Default for Directives {
     }
 }
 
+/// A parser directive that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DirectiveError {
+    #[error("only one {0} parser directive can be used")]
+    Repeated(String),
+    #[error("invalid escape token '{0}' does not match ` or \\")]
+    BadEscape(String),
+}
+
 /// Feeds physical lines one at a time until directives are over.
 #[derive(Debug, Default)]
 pub(crate) struct DirectiveScanner {
@@ -38,7 +47,7 @@ pub(crate) struct DirectiveScanner {
 impl DirectiveScanner {
     /// Looks at one line (leading whitespace already removed, newline
     /// removed). Returns whether the line was a directive.
-    pub(crate) fn feed(&mut self, line: &str) -> Result<bool, String> {
+    pub(crate) fn feed(&mut self, line: &str) -> Result<bool, DirectiveError> {
         if self.done {
             return Ok(false);
         }
@@ -57,7 +66,7 @@ impl DirectiveScanner {
             }
         };
         if slot_seen {
-            return Err(format!("only one {key} parser directive can be used"));
+            return Err(DirectiveError::Repeated(key));
         }
         match key.as_str() {
             "escape" => {
@@ -65,11 +74,7 @@ impl DirectiveScanner {
                 self.directives.escape = match value {
                     "\\" => '\\',
                     "`" => '`',
-                    other => {
-                        return Err(format!(
-                            "invalid escape token '{other}' does not match ` or \\"
-                        ));
-                    }
+                    other => return Err(DirectiveError::BadEscape(other.to_string())),
                 };
             }
             "syntax" => self.directives.syntax = Some(value.to_string()),
@@ -102,7 +107,7 @@ fn split_directive(line: &str) -> Option<(&str, &str)> {
 mod tests {
     use super::*;
 
-    fn scan(lines: &[&str]) -> Result<(Directives, Vec<bool>), String> {
+    fn scan(lines: &[&str]) -> Result<(Directives, Vec<bool>), DirectiveError> {
         let mut s = DirectiveScanner::default();
         let mut hits = Vec::new();
         for l in lines {
@@ -140,11 +145,13 @@ mod tests {
     #[test]
     fn errors() {
         assert_eq!(
-            scan(&["# escape=`", "# escape=\\"]).unwrap_err(),
+            scan(&["# escape=`", "# escape=\\"])
+                .unwrap_err()
+                .to_string(),
             "only one escape parser directive can be used"
         );
         assert_eq!(
-            scan(&["# escape=x"]).unwrap_err(),
+            scan(&["# escape=x"]).unwrap_err().to_string(),
             "invalid escape token 'x' does not match ` or \\"
         );
     }

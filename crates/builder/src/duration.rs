@@ -5,6 +5,19 @@
 //! number possibly fractional (`1.5h`, `.5s`, `2.`); units are `ns`, `us`
 //! (`µs`, `μs`), `ms`, `s`, `m`, `h`. A bare `0` needs no unit.
 
+/// Why a duration does not parse, in Go's words.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DurationError {
+    #[error("time: invalid duration {}", quote(.0))]
+    Invalid(String),
+    #[error("time: missing unit in duration {}", quote(.0))]
+    MissingUnit(String),
+    #[error("time: unknown unit {} in duration {}", quote(.unit), quote(.duration))]
+    UnknownUnit { unit: String, duration: String },
+}
+
+use crate::parser::quote;
+
 const UNITS: &[(&str, u128)] = &[
     ("ns", 1),
     ("us", 1_000),
@@ -17,8 +30,8 @@ const UNITS: &[(&str, u128)] = &[
 ];
 
 /// Parses a Go duration into signed nanoseconds. Errors read like Go's.
-pub fn parse_go_duration(s: &str) -> Result<i64, String> {
-    let invalid = || format!("time: invalid duration {}", crate::parser::quote(s));
+pub fn parse_go_duration(s: &str) -> Result<i64, DurationError> {
+    let invalid = || DurationError::Invalid(s.to_string());
     let (negative, mut rest) = match s.as_bytes().first() {
         Some(b'-') => (true, &s[1..]),
         Some(b'+') => (false, &s[1..]),
@@ -56,7 +69,7 @@ pub fn parse_go_duration(s: &str) -> Result<i64, String> {
 /// One `number unit` pair at the start of `rest`: its value in nanoseconds
 /// and what follows. `None` when there is no number (an invalid duration);
 /// `Some(Err)` for a missing or unknown unit.
-fn component<'a>(rest: &'a str, whole: &str) -> Option<Result<(u128, &'a str), String>> {
+fn component<'a>(rest: &'a str, whole: &str) -> Option<Result<(u128, &'a str), DurationError>> {
     let int_len = rest.bytes().take_while(u8::is_ascii_digit).count();
     let (int_part, after_int) = rest.split_at(int_len);
     let (frac_part, after_num) = match after_int.strip_prefix('.') {
@@ -74,16 +87,14 @@ fn component<'a>(rest: &'a str, whole: &str) -> Option<Result<(u128, &'a str), S
         .find(|&(_, c)| c == '.' || c.is_ascii_digit())
         .map_or(after_num.len(), |(i, _)| i);
     let (unit, after) = after_num.split_at(unit_len);
-    let q = crate::parser::quote;
     if unit.is_empty() {
-        return Some(Err(format!("time: missing unit in duration {}", q(whole))));
+        return Some(Err(DurationError::MissingUnit(whole.to_string())));
     }
     let Some(&(_, scale)) = UNITS.iter().find(|(u, _)| *u == unit) else {
-        return Some(Err(format!(
-            "time: unknown unit {} in duration {}",
-            q(unit),
-            q(whole)
-        )));
+        return Some(Err(DurationError::UnknownUnit {
+            unit: unit.to_string(),
+            duration: whole.to_string(),
+        }));
     };
     let int: u128 = if int_part.is_empty() {
         0
@@ -131,15 +142,15 @@ mod tests {
     #[test]
     fn invalid() {
         assert_eq!(
-            parse_go_duration("").unwrap_err(),
+            parse_go_duration("").unwrap_err().to_string(),
             "time: invalid duration \"\""
         );
         assert_eq!(
-            parse_go_duration("1").unwrap_err(),
+            parse_go_duration("1").unwrap_err().to_string(),
             "time: missing unit in duration \"1\""
         );
         assert_eq!(
-            parse_go_duration("1d").unwrap_err(),
+            parse_go_duration("1d").unwrap_err().to_string(),
             "time: unknown unit \"d\" in duration \"1d\""
         );
         assert!(parse_go_duration(".s").is_err());

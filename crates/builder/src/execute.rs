@@ -10,13 +10,15 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
 use berth_engine::container::Info;
-use berth_engine::leases::{Lease, LeaseError};
+use berth_engine::leases::Lease;
 use berth_engine::run::{self, RunOptions};
 use berth_engine::spec::ProcessOptions;
 use berth_storage::Store;
 use berth_storage::archive::{self, ApplyOptions, WhiteoutMode};
 use serde_json::{Value, json};
 
+pub use crate::error::BuildError;
+use crate::error::{CopyError, InvalidMode, StepError};
 use crate::instructions::{CommandLine, Healthcheck, Instruction, Located};
 use crate::stages::{BuildOptions, Vars};
 use crate::{Ignore, expand_plan, globals, parse, plan};
@@ -71,10 +73,10 @@ impl BuildRequest {
 /// --mount` images, not stages or `scratch`), so that a front end can pull
 /// them first.
 pub fn images_needed(req: &BuildRequest) -> Result<Vec<String>, BuildError> {
-    let cf = parse(&req.containerfile, &req.file_name).map_err(err)?;
+    let cf = parse(&req.containerfile, &req.file_name)?;
     let opts = req.options();
-    let g = globals(&cf, &opts).map_err(err)?;
-    let p = plan(&cf, &g, &opts).map_err(err)?;
+    let g = globals(&cf, &opts)?;
+    let p = plan(&cf, &g, &opts)?;
     let mut out: Vec<String> = Vec::new();
     for i in p.images {
         let is_stage = cf.stages.iter().any(|s| {
@@ -87,26 +89,6 @@ pub fn images_needed(req: &BuildRequest) -> Result<Vec<String>, BuildError> {
         }
     }
     Ok(out)
-}
-
-/// A failed build: podman's exit code and a one-line message.
-#[derive(Debug)]
-pub struct BuildError {
-    pub code: i32,
-    pub message: String,
-}
-
-impl From<LeaseError> for BuildError {
-    fn from(e: LeaseError) -> BuildError {
-        err(e)
-    }
-}
-
-pub(crate) fn err(m: impl ToString) -> BuildError {
-    BuildError {
-        code: 125,
-        message: m.to_string(),
-    }
 }
 
 /// Where a RUN in working container `id` keeps its scratch files (copies of
@@ -131,12 +113,12 @@ pub fn build(
     req: &BuildRequest,
     log: &mut dyn Write,
 ) -> Result<String, BuildError> {
-    let cf = parse(&req.containerfile, &req.file_name).map_err(err)?;
+    let cf = parse(&req.containerfile, &req.file_name)?;
     let opts = req.options();
-    let g = globals(&cf, &opts).map_err(err)?;
-    let p = plan(&cf, &g, &opts).map_err(err)?;
+    let g = globals(&cf, &opts)?;
+    let p = plan(&cf, &g, &opts)?;
     let image_env = |r: &str| image_env(store, r);
-    let stages = expand_plan(&cf, &p, &g, &opts, &image_env).map_err(err)?;
+    let stages = expand_plan(&cf, &p, &g, &opts, &image_env)?;
     let ignore = load_ignore(&req.context)?;
     // Until the build ends, the images it uses stay: a prune meanwhile leaves
     // the bases of stages not yet started and what the build commits.
@@ -160,7 +142,7 @@ pub fn build(
             let id = store
                 .image(&i.reference)
                 .map(|img| img.id)
-                .map_err(|_| err(format!("{}: image not known (pull it first)", i.reference)))?;
+                .map_err(|_| BuildError::ImageNotPulled(i.reference.clone()))?;
             let o = RunOptions {
                 image: id,
                 name: None,
@@ -172,13 +154,13 @@ pub fn build(
                     ..Default::default()
                 },
             };
-            let container = run::create(store, &o).map_err(|e| err(e.to_string()))?;
+            let container = run::create(store, &o).map_err(BuildError::CreateContainer)?;
             let rootfs = store.mount(&container.id);
             let rootfs = match rootfs {
                 Ok(r) => r,
                 Err(e) => {
                     run::remove(store, &container.id);
-                    return Err(err(e));
+                    return Err(e.into());
                 }
             };
             borrowed.push(Working {
@@ -257,7 +239,7 @@ fn run_stages(
             );
             // FROM --platform, else --platform: what the base must be built for.
             let wanted = match &from.platform {
-                Some(p) if !p.is_empty() => Some(crate::Platform::parse(p).map_err(err)?),
+                Some(p) if !p.is_empty() => Some(crate::Platform::parse(p)?),
                 _ => req.platform.clone(),
             };
             let base = base_image(store, lease, &working, &from.image, wanted.as_ref())?;
@@ -277,7 +259,7 @@ fn run_stages(
                 if is_target {
                     // Nothing after the target can copy from it: no container needed.
                     for t in &req.tags {
-                        store.tag(&id, t).map_err(err)?;
+                        store.tag(&id, t)?;
                     }
                 } else {
                     let mut w = start_stage(store, &id, &cf.stages[*index], req)?;
@@ -519,7 +501,7 @@ fn build_stage_layered(
             let _ = writeln!(log, "--> Using cache {id}");
             if is_target {
                 for t in &req.tags {
-                    store.tag(&id, t).map_err(err)?;
+                    store.tag(&id, t)?;
                 }
             }
             return Ok(id);
@@ -550,7 +532,10 @@ fn open_step(
     for d in std::mem::take(&mut state.pending_dirs) {
         if let Err(e) = make_dir(&w.rootfs, &d) {
             close_step(store, &w);
-            return Err(err(format!("WORKDIR {d}: {e}")));
+            return Err(BuildError::Workdir {
+                dir: d,
+                source: Box::new(e),
+            });
         }
     }
     Ok(w)
@@ -611,7 +596,7 @@ fn step_key(
         Instruction::Add(a) => {
             for src in &a.files.sources {
                 put(&if is_url(src) {
-                    url_digest(src).map_err(err)?
+                    url_digest(src)?
                 } else {
                     content_digest(&req.context, src)?
                 });
@@ -690,7 +675,7 @@ fn cache_key(
             (Some(files), None) => {
                 for src in &files.sources {
                     put(&if is_url(src) {
-                        url_digest(src).map_err(err)?
+                        url_digest(src)?
                     } else {
                         content_digest(&req.context, src)?
                     });
@@ -755,10 +740,10 @@ fn content_digest(context: &Path, src: &str) -> Result<String, BuildError> {
     let mut buf = vec![0u8; 256 << 10];
     if src.starts_with("http://") || src.starts_with("https://") || has_glob(src) {
         // Globs and URLs: by the directory as a whole.
-        walk(context, ".", &mut d, &mut buf).map_err(err)?;
+        walk(context, ".", &mut d, &mut buf).map_err(CopyError::Io)?;
     } else {
-        let path = source_path(context, src).map_err(err)?;
-        walk(&path, src, &mut d, &mut buf).map_err(err)?;
+        let path = source_path(context, src)?;
+        walk(&path, src, &mut d, &mut buf).map_err(CopyError::Io)?;
     }
     Ok(d.finish().hex().to_string())
 }
@@ -773,7 +758,7 @@ fn cached(store: &Store, lease: &Lease, key: &str) -> Option<String> {
     let id = std::fs::read_to_string(cache_dir(store).join(key)).ok()?;
     let id = id.trim().to_string();
     lease
-        .hold(|| store.image(&id).map(|i| i.id).map_err(err))
+        .hold(|| store.image(&id).map(|i| i.id).map_err(BuildError::from))
         .ok()
 }
 
@@ -805,10 +790,11 @@ fn image_env(store: &Store, reference: &str) -> Vars {
 fn load_ignore(context: &Path) -> Result<Ignore, BuildError> {
     for name in [".containerignore", ".dockerignore"] {
         if let Ok(text) = std::fs::read_to_string(context.join(name)) {
-            return Ignore::parse(&text).map_err(|e| err(format!("{name}: {e}")));
+            return Ignore::parse(&text)
+                .map_err(|source| BuildError::Ignore { file: name, source });
         }
     }
-    Ignore::parse("").map_err(err)
+    Ok(Ignore::default())
 }
 
 /// The base config's ONBUILD triggers as instructions (taken out of the
@@ -827,18 +813,15 @@ fn onbuild_triggers(config: &mut Value) -> Result<Vec<Located>, BuildError> {
     if text.is_empty() {
         return Ok(Vec::new());
     }
-    let ast = crate::parse_ast(&text, "ONBUILD").map_err(err)?;
-    let insts = crate::parse_instructions(&ast, "ONBUILD").map_err(err)?;
+    let ast = crate::parse_ast(&text, "ONBUILD")?;
+    let insts = crate::parse_instructions(&ast, "ONBUILD")?;
     if let Some(bad) = insts.iter().find(|i| {
         matches!(
             i.instruction,
             Instruction::From(_) | Instruction::Onbuild(_)
         )
     }) {
-        return Err(err(format!(
-            "ONBUILD {}: FROM and ONBUILD cannot be triggers",
-            bad.original.trim()
-        )));
+        return Err(BuildError::BadTrigger(bad.original.trim().to_string()));
     }
     Ok(insts)
 }
@@ -856,7 +839,7 @@ fn base_image(
         return w
             .image
             .clone()
-            .ok_or_else(|| err(format!("stage {name} has no image yet")));
+            .ok_or_else(|| BuildError::StageNotBuilt(name.to_string()));
     }
     if lower == "scratch" {
         return lease.hold(|| scratch_for(store, platform));
@@ -865,21 +848,21 @@ fn base_image(
         store
             .image(name)
             .map(|i| i.id)
-            .map_err(|_| err(format!("{name}: image not known (pull it first)")))
+            .map_err(|_| BuildError::ImageNotPulled(name.to_string()))
     })?;
     if let Some(want) = platform {
-        let img = store.image(&id).map_err(err)?;
-        let cfg: Value =
-            serde_json::from_slice(&store.image_config(&img).map_err(err)?).map_err(err)?;
+        let img = store.image(&id)?;
+        let cfg: Value = serde_json::from_slice(&store.image_config(&img)?)?;
         let (os, arch) = (
             cfg["os"].as_str().unwrap_or("linux"),
             cfg["architecture"].as_str().unwrap_or(""),
         );
         if os != want.os || arch != want.arch {
-            return Err(err(format!(
-                "FROM {name}: the image is {os}/{arch}, not {} (pull it with --platform)",
-                want.format()
-            )));
+            return Err(BuildError::WrongPlatform {
+                image: name.to_string(),
+                found: format!("{os}/{arch}"),
+                wanted: want.format(),
+            });
         }
     }
     Ok(id)
@@ -908,9 +891,11 @@ fn scratch_for(
     }
     use berth_image::manifest::{Descriptor, RawManifest, media};
     use berth_image::transport::ImageDestination;
-    let dst = berth_storage::StorageDestination::new(store.clone(), Some(name)).map_err(err)?;
-    let layer = tar::Builder::new(Vec::new()).into_inner().map_err(err)?;
-    let l = dst.put_blob(&mut &layer[..], None).map_err(err)?;
+    let dst = berth_storage::StorageDestination::new(store.clone(), Some(name))?;
+    let layer = tar::Builder::new(Vec::new())
+        .into_inner()
+        .map_err(CopyError::Io)?;
+    let l = dst.put_blob(&mut &layer[..], None)?;
     let mut config = json!({
         "architecture": p.arch, "os": p.os, "config": {},
         "rootfs": {"type": "layers", "diff_ids": [l.digest.to_string()]},
@@ -919,15 +904,15 @@ fn scratch_for(
     if let Some(v) = &p.variant {
         config["variant"] = json!(v);
     }
-    let config = serde_json::to_vec(&config).map_err(err)?;
-    let c = dst.put_blob(&mut &config[..], None).map_err(err)?;
+    let config = serde_json::to_vec(&config)?;
+    let c = dst.put_blob(&mut &config[..], None)?;
     let m = json!({"schemaVersion": 2, "mediaType": media::OCI_MANIFEST,
         "config": Descriptor::new(media::OCI_CONFIG, c.digest.clone(), c.size),
         "layers": [Descriptor::new(media::OCI_LAYER, l.digest, l.size)]});
-    let raw = RawManifest::new(serde_json::to_vec(&m).map_err(err)?, media::OCI_MANIFEST);
-    dst.put_manifest(&raw, None).map_err(err)?;
-    dst.commit().map_err(err)?;
-    store.image(name).map(|i| i.id).map_err(err)
+    let raw = RawManifest::new(serde_json::to_vec(&m)?, media::OCI_MANIFEST);
+    dst.put_manifest(&raw, None)?;
+    dst.commit()?;
+    Ok(store.image(name)?.id)
 }
 
 fn start_stage(
@@ -947,8 +932,8 @@ fn start_stage(
             ..Default::default()
         },
     };
-    let container = run::create(store, &o).map_err(|e| err(e.to_string()))?;
-    let rootfs = store.mount(&container.id).map_err(err)?;
+    let container = run::create(store, &o).map_err(BuildError::CreateContainer)?;
+    let rootfs = store.mount(&container.id)?;
     let mut names = vec![stage.index.to_string()];
     if let Some(n) = &stage.name {
         names.push(n.clone());
@@ -979,9 +964,8 @@ struct StageState {
 
 impl StageState {
     fn new(store: &Store, base: &str) -> Result<StageState, BuildError> {
-        let img = store.image(base).map_err(err)?;
-        let full: Value =
-            serde_json::from_slice(&store.image_config(&img).map_err(err)?).map_err(err)?;
+        let img = store.image(base)?;
+        let full: Value = serde_json::from_slice(&store.image_config(&img)?)?;
         let config = if full["config"].is_object() {
             full["config"].clone()
         } else {
@@ -1051,11 +1035,9 @@ impl StageState {
         stages: &[(Vec<String>, PathBuf)],
     ) -> Result<(), BuildError> {
         self.history.push(inst.original.trim().to_string());
-        let step = |m: String| {
-            err(format!(
-                "building at STEP \"{}\": {m}",
-                inst.original.trim()
-            ))
+        let step = |e: StepError| BuildError::Step {
+            instruction: inst.original.trim().to_string(),
+            source: Box::new(e),
         };
         let words = |c: &CommandLine, shell: &[String]| match c {
             CommandLine::Shell(s) => shell.iter().cloned().chain([s.clone()]).collect::<Vec<_>>(),
@@ -1063,7 +1045,7 @@ impl StageState {
         };
         match &inst.instruction {
             Instruction::Run(r) => {
-                let w = w.ok_or_else(|| err("internal: no working container for the step"))?;
+                let w = w.ok_or(BuildError::NoWorkingContainer)?;
                 let mut args = words(&r.command, &self.shell);
                 if let (Some(h), CommandLine::Shell(_)) = (r.heredocs.first(), &r.command) {
                     args = self
@@ -1082,7 +1064,8 @@ impl StageState {
                     scratch: scratch.clone(),
                     workdir: &self.workdir,
                 };
-                let mut mounts = crate::run_mounts::prepare(&r.mounts, &sources).map_err(step)?;
+                let mut mounts =
+                    crate::run_mounts::prepare(&r.mounts, &sources).map_err(|e| step(e.into()))?;
                 let made: Vec<PathBuf> = mounts
                     .targets()
                     .iter()
@@ -1099,17 +1082,14 @@ impl StageState {
                 let _ = std::fs::remove_dir_all(&scratch);
                 let code = code?;
                 if code != 0 {
-                    return Err(BuildError {
+                    return Err(BuildError::RunFailed {
+                        instruction: inst.original.trim().to_string(),
                         code,
-                        message: format!(
-                            "building at STEP \"{}\": while running runtime: exit status {code}",
-                            inst.original.trim()
-                        ),
                     });
                 }
             }
             Instruction::Copy(c) => {
-                let w = w.ok_or_else(|| err("internal: no working container for the step"))?;
+                let w = w.ok_or(BuildError::NoWorkingContainer)?;
                 let from_root = match &c.from {
                     None => None,
                     Some(f) => Some(
@@ -1117,11 +1097,7 @@ impl StageState {
                             .iter()
                             .find(|(names, _)| names.contains(&f.to_ascii_lowercase()))
                             .map(|(_, r)| r.clone())
-                            .ok_or_else(|| {
-                                step(format!(
-                                    "--from={f}: no such stage (images are not supported yet)"
-                                ))
-                            })?,
+                            .ok_or_else(|| step(StepError::NoStage(f.clone())))?,
                     ),
                 };
                 let (root, ign) = match &from_root {
@@ -1129,7 +1105,7 @@ impl StageState {
                     None => (req.context.as_path(), Some(ignore)),
                 };
                 let owner = self.owner(&w.rootfs, c.chown.as_deref()).map_err(step)?;
-                let mode = parse_mode(c.chmod.as_deref()).map_err(step)?;
+                let mode = parse_mode(c.chmod.as_deref()).map_err(|e| step(e.into()))?;
                 // From the context files become root's; from a stage they keep
                 // their owners (unless --chown), as Docker does.
                 let owner = Owner {
@@ -1146,12 +1122,12 @@ impl StageState {
                     mode,
                     false,
                 )
-                .map_err(step)?;
+                .map_err(|e| step(e.into()))?;
             }
             Instruction::Add(a) => {
-                let w = w.ok_or_else(|| err("internal: no working container for the step"))?;
+                let w = w.ok_or(BuildError::NoWorkingContainer)?;
                 let owner = self.owner(&w.rootfs, a.chown.as_deref()).map_err(step)?;
-                let mode = parse_mode(a.chmod.as_deref()).map_err(step)?;
+                let mode = parse_mode(a.chmod.as_deref()).map_err(|e| step(e.into()))?;
                 let owner = Owner {
                     set: owner,
                     keep: false,
@@ -1166,7 +1142,7 @@ impl StageState {
                     mode,
                     true,
                 )
-                .map_err(step)?;
+                .map_err(|e| step(e.into()))?;
             }
             Instruction::Env(pairs) => {
                 for kv in pairs {
@@ -1193,7 +1169,7 @@ impl StageState {
                     format!("{}/{d}", self.workdir.trim_end_matches('/'))
                 };
                 match w {
-                    Some(w) => make_dir(&w.rootfs, &d).map_err(step)?,
+                    Some(w) => make_dir(&w.rootfs, &d).map_err(|e| step(e.into()))?,
                     None => self.pending_dirs.push(d.clone()),
                 }
                 self.workdir = d.clone();
@@ -1305,29 +1281,24 @@ impl StageState {
             tmpfs: mounts.tmpfs.clone(),
             ..Default::default()
         };
-        run::run_container(store, &info).map_err(|e| BuildError {
-            code: e.exit_code(),
-            message: e.to_string(),
-        })
+        run::run_container(store, &info).map_err(BuildError::Run)
     }
 
     /// `--chown USER[:GROUP]`, names resolved in the stage's own /etc/passwd.
-    fn owner(&self, rootfs: &Path, chown: Option<&str>) -> Result<Option<(u64, u64)>, String> {
+    fn owner(&self, rootfs: &Path, chown: Option<&str>) -> Result<Option<(u64, u64)>, StepError> {
         match chown {
             None => Ok(None),
             Some(c) => {
-                let u = berth_engine::spec::user(rootfs, c)?;
+                let u = berth_engine::spec::user(rootfs, c).map_err(StepError::Chown)?;
                 Ok(Some((u64::from(u.uid), u64::from(u.gid))))
             }
         }
     }
 }
 
-pub(crate) fn parse_mode(chmod: Option<&str>) -> Result<Option<u32>, String> {
+pub(crate) fn parse_mode(chmod: Option<&str>) -> Result<Option<u32>, InvalidMode> {
     chmod
-        .map(|m| {
-            u32::from_str_radix(m, 8).map_err(|_| format!("--chmod {m}: expected an octal mode"))
-        })
+        .map(|m| u32::from_str_radix(m, 8).map_err(|_| InvalidMode(m.to_string())))
         .transpose()
 }
 
@@ -1366,6 +1337,7 @@ fn commit_as(
             dropped = crate::builder::drop_docker_only(&mut config);
         }
     }
+    // The engine's hook for `--change` edits: its signature, errors and all.
     let edit = move |c: &mut Value| -> Result<(), String> {
         *c = config.clone();
         Ok(())
@@ -1399,11 +1371,12 @@ fn commit_as(
             "WARN: {d} is not supported for OCI image format and will be ignored. Must use `docker` format"
         );
     }
-    let id =
-        lease.hold(|| berth_engine::commit::commit(store, &w.container.id, &o).map_err(err))?;
+    let id = lease.hold(|| {
+        berth_engine::commit::commit(store, &w.container.id, &o).map_err(BuildError::from)
+    })?;
     if is_target {
         for t in req.tags.iter().skip(1) {
-            store.tag(&id, t).map_err(err)?;
+            store.tag(&id, t)?;
         }
     }
     let _ = state.history.len();
@@ -1431,16 +1404,15 @@ fn container_path(dest: &str, workdir: &str) -> PathBuf {
 }
 
 /// Makes a directory (and its parents) inside the root.
-pub(crate) fn make_dir(rootfs: &Path, dir: &str) -> Result<(), String> {
+pub(crate) fn make_dir(rootfs: &Path, dir: &str) -> Result<(), CopyError> {
     let rel = container_path(dir, "/");
     if rel.as_os_str().is_empty() {
         return Ok(());
     }
     let mut b = tar::Builder::new(Vec::new());
     let mut h = new_header(tar::EntryType::Directory, 0o755, 0);
-    b.append_data(&mut h, format!("{}/", rel.display()), std::io::empty())
-        .map_err(|e| e.to_string())?;
-    apply(rootfs, &b.into_inner().map_err(|e| e.to_string())?)
+    b.append_data(&mut h, format!("{}/", rel.display()), std::io::empty())?;
+    apply(rootfs, &b.into_inner()?)
 }
 
 /// A header for an entry the builder makes itself: root-owned, stamped now.
@@ -1460,32 +1432,28 @@ fn new_header(kind: tar::EntryType, mode: u32, size: u64) -> tar::Header {
     h
 }
 
-fn apply_stream(rootfs: &Path, tar: impl Read) -> Result<(), String> {
+fn apply_stream(rootfs: &Path, tar: impl Read) -> Result<(), CopyError> {
     let mut opts = ApplyOptions::new(WhiteoutMode::Literal);
     opts.sync = false;
     archive::apply_layer(tar, rootfs, &opts, None)
         .map(drop)
-        .map_err(|e| e.to_string())
+        .map_err(CopyError::Apply)
 }
 
-fn apply(rootfs: &Path, tar: &[u8]) -> Result<(), String> {
-    let mut opts = ApplyOptions::new(WhiteoutMode::Literal);
-    opts.sync = false;
-    archive::apply_layer(tar, rootfs, &opts, None)
-        .map(drop)
-        .map_err(|e| e.to_string())
+fn apply(rootfs: &Path, tar: &[u8]) -> Result<(), CopyError> {
+    apply_stream(rootfs, tar)
 }
 
 /// A source path inside `root`, without `..` climbing out, symlinks resolved
 /// inside `root`.
-fn source_path(root: &Path, src: &str) -> Result<PathBuf, String> {
+fn source_path(root: &Path, src: &str) -> Result<PathBuf, CopyError> {
     let rel = container_path(src, "/");
     let clean = crate::ignore::clean(src);
     if clean.starts_with("..") {
-        return Err(format!("{src}: outside the build context"));
+        return Err(CopyError::OutsideContext(src.to_string()));
     }
-    let resolved = archive::resolve_in_root(root, &rel)
-        .ok_or_else(|| format!("{src}: no such file or directory"))?;
+    let resolved =
+        archive::resolve_in_root(root, &rel).ok_or_else(|| CopyError::NoSource(src.to_string()))?;
     Ok(root.join(resolved))
 }
 
@@ -1494,15 +1462,12 @@ fn has_glob(s: &str) -> bool {
 }
 
 /// Sources matching a pattern in its last component (`*.txt`, `dir/a?`).
-fn glob(root: &Path, src: &str) -> Result<Vec<(PathBuf, String)>, String> {
+fn glob(root: &Path, src: &str) -> Result<Vec<(PathBuf, String)>, CopyError> {
     let (dir, pat) = src.rsplit_once('/').unwrap_or(("", src));
     let base = source_path(root, if dir.is_empty() { "." } else { dir })?;
-    let matcher = Ignore::parse(pat).map_err(|e| e.to_string())?;
+    let matcher = Ignore::parse(pat)?;
     let mut out = Vec::new();
-    for e in std::fs::read_dir(&base)
-        .map_err(|e| format!("{src}: {e}"))?
-        .flatten()
-    {
+    for e in std::fs::read_dir(&base).map_err(read_error(src))?.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
         if matcher.is_excluded(&name) {
             out.push((
@@ -1520,9 +1485,25 @@ fn glob(root: &Path, src: &str) -> Result<Vec<(PathBuf, String)>, String> {
     }
     out.sort();
     if out.is_empty() {
-        return Err(format!("{src}: no source files were specified"));
+        return Err(CopyError::NoMatch(src.to_string()));
     }
     Ok(out)
+}
+
+/// A source, named as the instruction names it, that could not be read.
+fn read_error(shown: &str) -> impl FnOnce(std::io::Error) -> CopyError + '_ {
+    move |source| CopyError::Read {
+        source_name: shown.to_string(),
+        source,
+    }
+}
+
+/// A host file that could not be read or archived.
+fn entry_error(path: &Path) -> impl FnOnce(std::io::Error) -> CopyError + '_ {
+    move |source| CopyError::Entry {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// Who copied files belong to: `set` (`--chown`), else their own owner when
@@ -1556,10 +1537,10 @@ pub(crate) fn copy_files(
     owner: Owner,
     mode: Option<u32>,
     add: bool,
-) -> Result<(), String> {
+) -> Result<(), CopyError> {
     let mut sources: Vec<(PathBuf, String)> = Vec::new();
     // Downloads of ADD's URLs live here until the copy is done.
-    let downloads = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let downloads = tempfile::tempdir()?;
     for (n, s) in files.sources.iter().enumerate() {
         if add && is_url(s) {
             let dir = downloads.path().join(n.to_string());
@@ -1590,24 +1571,23 @@ pub(crate) fn copy_files(
     // A destination directory the copy creates gets its owner (`--chown`).
     let make_dest = archive::resolve_in_root(rootfs, &dest).is_none();
     // The tar is streamed to the extractor through a pipe, never held whole.
-    let (r, w) = std::io::pipe().map_err(|e| e.to_string())?;
+    let (r, w) = std::io::pipe()?;
     std::thread::scope(|scope| {
-        let producer = scope.spawn(move || {
+        let producer = scope.spawn(move || -> Result<(), CopyError> {
             let mut b = tar::Builder::new(std::io::BufWriter::with_capacity(1 << 20, w));
             b.follow_symlinks(false);
             write_sources(
                 &mut b, files, &sources, &dest, into_dir, make_dest, ignore, owner, mode, add,
             )?;
-            b.into_inner()
-                .and_then(|mut w| w.flush())
-                .map_err(|e| e.to_string())
+            b.into_inner().and_then(|mut w| w.flush())?;
+            Ok(())
         });
         let applied = apply_stream(rootfs, r);
         let produced = producer.join().expect("tar thread");
         match (produced, applied) {
             (Ok(()), a) => a,
             // The extractor refused something: the writer only saw the pipe close.
-            (Err(p), Err(a)) if p.contains("os error 32") => Err(a),
+            (Err(p), Err(a)) if p.is_broken_pipe() => Err(a),
             (Err(p), _) => Err(p),
         }
     })
@@ -1626,7 +1606,7 @@ fn write_sources<W: Write>(
     owner: Owner,
     mode: Option<u32>,
     add: bool,
-) -> Result<(), String> {
+) -> Result<(), CopyError> {
     let dest = dest.to_path_buf();
     let mut made = !make_dest;
     for inline in &files.inline {
@@ -1643,11 +1623,10 @@ fn write_sources<W: Write>(
         let (u, g) = owner.set.unwrap_or((0, 0));
         h.set_uid(u);
         h.set_gid(g);
-        b.append_data(&mut h, &target, inline.content.as_bytes())
-            .map_err(|e| e.to_string())?;
+        b.append_data(&mut h, &target, inline.content.as_bytes())?;
     }
     for (path, shown) in sources {
-        let md = std::fs::symlink_metadata(path).map_err(|e| format!("{shown}: {e}"))?;
+        let md = std::fs::symlink_metadata(path).map_err(read_error(shown))?;
         // A downloaded archive stays an archive, as Docker has it.
         if add && md.is_file() && !is_url(shown) && is_archive(path) {
             unpack(b, path, &dest, owner.set)?;
@@ -1663,7 +1642,7 @@ fn write_sources<W: Write>(
             add_tree(b, path, shown, &dest, ignore, owner, mode)?;
         } else {
             if ignore.is_some_and(|i| i.is_excluded(shown)) {
-                return Err(format!("{shown}: excluded by .containerignore"));
+                return Err(CopyError::Excluded(shown.clone()));
             }
             let name = path.file_name().unwrap_or_default();
             let target = if into_dir {
@@ -1684,7 +1663,7 @@ fn add_entry<W: Write>(
     target: &Path,
     owner: Owner,
     mode: Option<u32>,
-) -> Result<(), String> {
+) -> Result<(), CopyError> {
     use std::os::unix::fs::MetadataExt;
     let mut h = tar::Header::new_gnu();
     h.set_metadata_in_mode(md, tar::HeaderMode::Complete);
@@ -1698,20 +1677,20 @@ fn add_entry<W: Write>(
     }
     let ft = md.file_type();
     let r = if ft.is_symlink() {
-        let t = std::fs::read_link(path).map_err(|e| e.to_string())?;
+        let t = std::fs::read_link(path)?;
         h.set_size(0);
         b.append_link(&mut h, target, t)
     } else if ft.is_dir() {
         h.set_size(0);
         b.append_data(&mut h, target, std::io::empty())
     } else if ft.is_file() {
-        let f = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let f = std::fs::File::open(path).map_err(entry_error(path))?;
         h.set_size(md.len());
         b.append_data(&mut h, target, f.take(md.len()))
     } else {
         return Ok(());
     };
-    r.map_err(|e| format!("{}: {e}", path.display()))
+    r.map_err(entry_error(path))
 }
 
 /// A directory's contents (not the directory itself) under `dest`, skipping
@@ -1725,9 +1704,9 @@ fn add_tree<W: Write>(
     ignore: Option<&Ignore>,
     owner: Owner,
     mode: Option<u32>,
-) -> Result<(), String> {
+) -> Result<(), CopyError> {
     let mut names: Vec<_> = std::fs::read_dir(dir)
-        .map_err(|e| format!("{shown}: {e}"))?
+        .map_err(read_error(shown))?
         .flatten()
         .map(|e| e.file_name())
         .collect();
@@ -1739,7 +1718,7 @@ fn add_tree<W: Write>(
         } else {
             format!("{}/{}", shown.trim_end_matches('/'), n.to_string_lossy())
         };
-        let md = std::fs::symlink_metadata(&path).map_err(|e| format!("{rel}: {e}"))?;
+        let md = std::fs::symlink_metadata(&path).map_err(read_error(&rel))?;
         let excluded = ignore.is_some_and(|i| i.is_excluded(&rel));
         if excluded && !(md.is_dir() && ignore.is_some_and(|i| !i.may_skip_dir(&rel))) {
             continue;
@@ -1764,46 +1743,58 @@ fn is_url(s: &str) -> bool {
 /// The largest file ADD downloads.
 const MAX_DOWNLOAD: u64 = 8 << 30;
 
-fn get(url: &str) -> Result<ureq::Response, String> {
+fn get(url: &str) -> Result<ureq::Response, CopyError> {
     ureq::get(url)
         .timeout(std::time::Duration::from_secs(600))
         .call()
-        .map_err(|e| format!("{url}: {e}"))
+        .map_err(|e| CopyError::Fetch {
+            url: url.to_string(),
+            source: Box::new(e),
+        })
+}
+
+fn download_error(url: &str) -> impl FnOnce(std::io::Error) -> CopyError + '_ {
+    move |source| CopyError::Download {
+        url: url.to_string(),
+        source,
+    }
 }
 
 /// ADD of a URL: the file, named as the URL's last path segment, in `dir`.
-fn download(url: &str, dir: &Path) -> Result<PathBuf, String> {
+fn download(url: &str, dir: &Path) -> Result<PathBuf, CopyError> {
     let path = url.split(['?', '#']).next().unwrap_or(url);
     let name = path
         .rsplit('/')
         .find(|s| !s.is_empty() && !s.contains(':'))
         .filter(|s| *s != "." && *s != "..")
         .unwrap_or("download");
-    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(dir)?;
     let file = dir.join(name);
     let resp = get(url)?;
-    let mut out = std::fs::File::create(&file).map_err(|e| e.to_string())?;
+    let mut out = std::fs::File::create(&file)?;
     let n = std::io::copy(&mut resp.into_reader().take(MAX_DOWNLOAD + 1), &mut out)
-        .map_err(|e| format!("{url}: {e}"))?;
+        .map_err(download_error(url))?;
     if n > MAX_DOWNLOAD {
-        return Err(format!("{url}: larger than {MAX_DOWNLOAD} bytes"));
+        return Err(CopyError::TooLarge {
+            url: url.to_string(),
+            limit: MAX_DOWNLOAD,
+        });
     }
     // Docker's mode for downloaded files.
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
-        .map_err(|e| e.to_string())?;
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))?;
     Ok(file)
 }
 
 /// What a URL serves now, as a digest: ADD's part of the cache key.
-fn url_digest(url: &str) -> Result<String, String> {
+fn url_digest(url: &str) -> Result<String, CopyError> {
     use berth_image::digest::{Algorithm, Digester};
     let mut d = Digester::new(Algorithm::Sha256);
     d.update(url.as_bytes());
     let mut r = get(url)?.into_reader().take(MAX_DOWNLOAD);
     let mut buf = vec![0u8; 1 << 16];
     loop {
-        let n = r.read(&mut buf).map_err(|e| format!("{url}: {e}"))?;
+        let n = r.read(&mut buf).map_err(download_error(url))?;
         if n == 0 {
             break;
         }
@@ -1828,16 +1819,16 @@ fn unpack<W: Write>(
     path: &Path,
     dest: &Path,
     owner: Option<(u64, u64)>,
-) -> Result<(), String> {
-    let f = std::fs::File::open(path).map_err(|e| e.to_string())?;
+) -> Result<(), CopyError> {
+    let f = std::fs::File::open(path)?;
     let mut r = std::io::BufReader::new(f);
-    let head = std::io::BufRead::fill_buf(&mut r).map_err(|e| e.to_string())?;
+    let head = std::io::BufRead::fill_buf(&mut r)?;
     let c = berth_image::manifest::Compression::sniff(&head[..head.len().min(4)]);
     let plain = berth_image::blob::decompress(r, c);
     let mut ar = tar::Archive::new(plain);
-    for e in ar.entries().map_err(|e| e.to_string())? {
-        let mut e = e.map_err(|e| e.to_string())?;
-        let p = e.path().map_err(|e| e.to_string())?.into_owned();
+    for e in ar.entries()? {
+        let mut e = e?;
+        let p = e.path()?.into_owned();
         let rel: PathBuf = p
             .components()
             .filter(|c| matches!(c, Component::Normal(_)))
@@ -1850,19 +1841,13 @@ fn unpack<W: Write>(
         let target = dest.join(&rel);
         let kind = h.entry_type();
         if kind.is_symlink() || kind.is_hard_link() {
-            let t = e
-                .link_name()
-                .map_err(|e| e.to_string())?
-                .unwrap_or_default()
-                .into_owned();
+            let t = e.link_name()?.unwrap_or_default().into_owned();
             let t = if kind.is_hard_link() { dest.join(t) } else { t };
-            b.append_link(&mut h, &target, t)
-                .map_err(|e| e.to_string())?;
+            b.append_link(&mut h, &target, t)?;
         } else {
             let mut data = Vec::new();
-            e.read_to_end(&mut data).map_err(|e| e.to_string())?;
-            b.append_data(&mut h, &target, &data[..])
-                .map_err(|e| e.to_string())?;
+            e.read_to_end(&mut data)?;
+            b.append_data(&mut h, &target, &data[..])?;
         }
     }
     Ok(())

@@ -13,6 +13,21 @@ pub(crate) enum FlagKind {
     Strs,
 }
 
+/// A flag word an instruction does not accept, in docker's words.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FlagError {
+    #[error("arg should start with -- : {0}")]
+    NotAFlag(String),
+    #[error("unknown flag: --{0}")]
+    Unknown(String),
+    #[error("duplicate flag specified: --{0}")]
+    Duplicate(String),
+    #[error("missing a value on flag: --{0}")]
+    MissingValue(String),
+    #[error("expecting boolean value for flag --{name}, not: {value}")]
+    NotBoolean { name: String, value: String },
+}
+
 /// The flags an instruction was given, by name (without `--`).
 #[derive(Debug, Default)]
 pub(crate) struct Flags {
@@ -24,22 +39,22 @@ impl Flags {
     pub(crate) fn parse(
         words: &[String],
         accepted: &[(&'static str, FlagKind)],
-    ) -> Result<Flags, String> {
+    ) -> Result<Flags, FlagError> {
         let mut flags = Flags::default();
         for word in words {
             let Some(body) = word.strip_prefix("--") else {
-                return Err(format!("arg should start with -- : {word}"));
+                return Err(FlagError::NotAFlag(word.clone()));
             };
             let (name, value) = match body.split_once('=') {
                 Some((n, v)) => (n, Some(v)),
                 None => (body, None),
             };
             let Some(&(name, kind)) = accepted.iter().find(|(n, _)| *n == name) else {
-                return Err(format!("unknown flag: --{name}"));
+                return Err(FlagError::Unknown(name.to_string()));
             };
             let slot = flags.values.entry(name).or_default();
             if !slot.is_empty() && kind != FlagKind::Strs {
-                return Err(format!("duplicate flag specified: --{name}"));
+                return Err(FlagError::Duplicate(name.to_string()));
             }
             slot.push(flag_value(name, kind, value)?);
         }
@@ -62,15 +77,16 @@ impl Flags {
     }
 }
 
-fn flag_value(name: &str, kind: FlagKind, value: Option<&str>) -> Result<String, String> {
+fn flag_value(name: &str, kind: FlagKind, value: Option<&str>) -> Result<String, FlagError> {
     match (kind, value) {
         (FlagKind::Bool, None) => Ok("true".to_string()),
-        (FlagKind::Bool, Some("")) | (_, None) => Err(format!("missing a value on flag: --{name}")),
+        (FlagKind::Bool, Some("")) | (_, None) => Err(FlagError::MissingValue(name.to_string())),
         (FlagKind::Bool, Some(v)) => match v.to_ascii_lowercase().as_str() {
             b @ ("true" | "false") => Ok(b.to_string()),
-            _ => Err(format!(
-                "expecting boolean value for flag --{name}, not: {v}"
-            )),
+            _ => Err(FlagError::NotBoolean {
+                name: name.to_string(),
+                value: v.to_string(),
+            }),
         },
         (_, Some(v)) => Ok(v.to_string()),
     }
@@ -83,7 +99,7 @@ mod tests {
 
     const ACCEPTED: &[(&str, FlagKind)] = &[("link", Bool), ("from", Str), ("exclude", Strs)];
 
-    fn parse(words: &[&str]) -> Result<Flags, String> {
+    fn parse(words: &[&str]) -> Result<Flags, FlagError> {
         let words: Vec<String> = words.iter().map(|s| s.to_string()).collect();
         Flags::parse(&words, ACCEPTED)
     }
@@ -104,7 +120,7 @@ mod tests {
 
     #[test]
     fn errors() {
-        let e = |w: &[&str]| parse(w).unwrap_err();
+        let e = |w: &[&str]| parse(w).unwrap_err().to_string();
         assert_eq!(e(&["--chown=1"]), "unknown flag: --chown");
         assert_eq!(
             e(&["--from=a", "--from=b"]),

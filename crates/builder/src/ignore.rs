@@ -60,19 +60,36 @@ enum Tok {
     },
 }
 
+/// A pattern that cannot be matched with, in docker's words.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PatternError {
+    #[error("syntax error in pattern")]
+    Syntax,
+    #[error("illegal exclusion pattern: \"!\"")]
+    BareExclusion,
+}
+
+/// An ignore file's pattern that cannot be used, with its line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {source}")]
+pub struct IgnoreError {
+    pub line: usize,
+    pub source: PatternError,
+}
+
 impl Ignore {
     /// Reads an ignore file. An error names the line at fault.
-    pub fn parse(text: &str) -> Result<Ignore, String> {
+    pub fn parse(text: &str) -> Result<Ignore, IgnoreError> {
         let mut patterns = Vec::new();
-        for (n, line) in read_lines(text) {
-            let p = Pattern::new(&line).map_err(|e| format!("line {n}: {e}"))?;
+        for (line, text) in read_lines(text) {
+            let p = Pattern::new(&text).map_err(|source| IgnoreError { line, source })?;
             patterns.push(p);
         }
         Ok(Ignore { patterns })
     }
 
     /// Builds a matcher from patterns already read (`!` for exceptions).
-    pub fn from_patterns<S: AsRef<str>>(patterns: &[S]) -> Result<Ignore, String> {
+    pub fn from_patterns<S: AsRef<str>>(patterns: &[S]) -> Result<Ignore, PatternError> {
         let patterns = patterns
             .iter()
             .map(|p| p.as_ref().trim())
@@ -191,10 +208,10 @@ pub fn clean(path: &str) -> String {
 }
 
 impl Pattern {
-    fn new(line: &str) -> Result<Pattern, String> {
+    fn new(line: &str) -> Result<Pattern, PatternError> {
         let cleaned = clean(line);
         let (exception, text) = match cleaned.strip_prefix('!') {
-            Some("") => return Err("illegal exclusion pattern: \"!\"".into()),
+            Some("") => return Err(PatternError::BareExclusion),
             Some(rest) => (true, rest.to_string()),
             None => (false, cleaned),
         };
@@ -246,7 +263,7 @@ enum Detected {
 
 /// Picks the matching strategy the way docker's matcher does, and turns
 /// the pattern into tokens for the general case.
-fn compile(p: &str) -> Result<Kind, String> {
+fn compile(p: &str) -> Result<Kind, PatternError> {
     use Detected as D;
     let chars: Vec<char> = p.chars().collect();
     let mut toks = Vec::new();
@@ -287,7 +304,7 @@ fn compile(p: &str) -> Result<Kind, String> {
                 det = D::Tokens;
             }
             '[' => {
-                let (class, next) = class(&chars, i).ok_or("syntax error in pattern")?;
+                let (class, next) = class(&chars, i).ok_or(PatternError::Syntax)?;
                 toks.push(class);
                 i = next;
                 det = D::Tokens;
@@ -580,11 +597,11 @@ mod tests {
     #[test]
     fn errors() {
         assert_eq!(
-            Ignore::parse("a\n[oops\n").unwrap_err(),
+            Ignore::parse("a\n[oops\n").unwrap_err().to_string(),
             "line 2: syntax error in pattern"
         );
         assert_eq!(
-            Ignore::parse("!\n").unwrap_err(),
+            Ignore::parse("!\n").unwrap_err().to_string(),
             "line 1: illegal exclusion pattern: \"!\""
         );
         assert!(ig("a]b\n").is_excluded("a]b"));

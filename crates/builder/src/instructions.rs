@@ -6,14 +6,100 @@
 //! `--build-arg`. Checks that need no variable values happen here, so a
 //! mistake is reported before anything is built.
 
-use crate::duration::parse_go_duration;
+use crate::duration::{DurationError, parse_go_duration};
 use crate::error::ParseError;
 use crate::expand::{ExpandError, Lexer};
-use crate::flags::{FlagKind, Flags};
-use crate::mount::{MountSpec, parse_mount};
+use crate::flags::{FlagError, FlagKind, Flags};
+use crate::mount::{MountError, MountSpec, parse_mount};
 use crate::parser::{Ast, Heredoc, Node, parse_heredoc};
-use crate::signal::parse_signal;
+use crate::signal::{InvalidSignal, parse_signal};
 use std::time::Duration;
+
+/// An instruction docker's builder would refuse, in its words (the caller
+/// adds `file:line`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InstructionError {
+    #[error("unknown instruction: {0}")]
+    Unknown(String),
+    #[error("{keyword} requires {arity}")]
+    Arguments { keyword: &'static str, arity: Arity },
+    #[error("Bad input to {0}, too many arguments")]
+    TooManyArguments(&'static str),
+    #[error("{0} names can not be blank")]
+    BlankName(&'static str),
+    #[error(
+        "invalid name for build stage: \"{0}\", name can't start with a number or contain symbols"
+    )]
+    StageName(String),
+    #[error("base name ({0}) should not be blank")]
+    BlankBaseName(String),
+    #[error("invalid network mode \"{0}\"")]
+    Network(String),
+    #[error("security \"{0}\" is not valid")]
+    Security(String),
+    #[error("SHELL requires the arguments to be in JSON form")]
+    ShellNotJson,
+    #[error("VOLUME specified can not be an empty string")]
+    EmptyVolume,
+    #[error("{0} cannot accept a heredoc as a destination")]
+    HeredocDestination(&'static str),
+    #[error("Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed")]
+    OnbuildChain,
+    #[error("{0} isn't allowed as an ONBUILD trigger")]
+    OnbuildTrigger(String),
+    #[error("HEALTHCHECK NONE takes no arguments")]
+    HealthcheckNoneArguments,
+    #[error("Unknown type \"{0}\" in HEALTHCHECK (try CMD)")]
+    HealthcheckType(String),
+    #[error("Missing command after HEALTHCHECK CMD")]
+    HealthcheckCommand,
+    #[error("Interval \"{0}\" cannot be less than 1ms")]
+    IntervalTooShort(String),
+    #[error("invalid value for --retries: {0}")]
+    Retries(String),
+    #[error("--retries cannot be negative ({0})")]
+    NegativeRetries(i32),
+    #[error(transparent)]
+    Flag(#[from] FlagError),
+    #[error(transparent)]
+    Mount(#[from] MountError),
+    #[error(transparent)]
+    Duration(#[from] DurationError),
+    #[error(transparent)]
+    Signal(#[from] InvalidSignal),
+    #[error(transparent)]
+    Port(#[from] PortError),
+    #[error(transparent)]
+    Expand(#[from] ExpandError),
+}
+
+/// How many arguments an instruction takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Arity {
+    #[error("at least one argument")]
+    AtLeastOne,
+    #[error("at least two arguments")]
+    AtLeastTwo,
+    #[error("exactly one argument")]
+    ExactlyOne,
+    #[error("either one or three arguments")]
+    OneOrThree,
+}
+
+/// An `EXPOSE` port that is not `port[-end][/proto]`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PortError {
+    #[error("invalid proto: {0}")]
+    Protocol(String),
+    #[error("invalid containerPort: {0}")]
+    Port(String),
+    #[error("invalid range specified for container port: {0}")]
+    Range(String),
+}
+
+fn arguments(keyword: &'static str, arity: Arity) -> InstructionError {
+    InstructionError::Arguments { keyword, arity }
+}
 
 /// An instruction with where it was written.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -206,7 +292,7 @@ pub fn locate(node: &Node, file: &str) -> Result<Located, ParseError> {
 use FlagKind::{Bool, Str, Strs};
 
 /// Types one node; the error is the message only.
-pub fn instruction(node: &Node) -> Result<Instruction, String> {
+pub fn instruction(node: &Node) -> Result<Instruction, InstructionError> {
     let no_flags = || Flags::parse(&node.flags, &[]).map(|_| ());
     let args = &node.args;
     Ok(match node.command().as_str() {
@@ -243,7 +329,7 @@ pub fn instruction(node: &Node) -> Result<Instruction, String> {
         "arg" => Instruction::Arg(arg(node)?),
         "onbuild" => Instruction::Onbuild(onbuild(node)?),
         "healthcheck" => Instruction::Healthcheck(healthcheck(node)?),
-        _ => return Err(format!("unknown instruction: {}", node.keyword)),
+        _ => return Err(InstructionError::Unknown(node.keyword.clone())),
     })
 }
 
@@ -254,21 +340,18 @@ fn valid_stage_name(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c))
 }
 
-fn from(node: &Node) -> Result<From, String> {
+fn from(node: &Node) -> Result<From, InstructionError> {
     let a = &node.args;
     let name = match a.len() {
         1 => None,
         3 if a[1].eq_ignore_ascii_case("as") => {
             let name = a[2].to_ascii_lowercase();
             if !valid_stage_name(&name) {
-                return Err(format!(
-                    "invalid name for build stage: \"{}\", name can't start with a number or contain symbols",
-                    a[2]
-                ));
+                return Err(InstructionError::StageName(a[2].clone()));
             }
             Some(name)
         }
-        _ => return Err("FROM requires either one or three arguments".into()),
+        _ => return Err(arguments("FROM", Arity::OneOrThree)),
     };
     let flags = Flags::parse(&node.flags, &[("platform", Str)])?;
     Ok(From {
@@ -286,13 +369,13 @@ fn command_line(node: &Node) -> CommandLine {
     }
 }
 
-fn run(node: &Node) -> Result<Run, String> {
+fn run(node: &Node) -> Result<Run, InstructionError> {
     let flags = Flags::parse(
         &node.flags,
         &[("mount", Strs), ("network", Str), ("security", Str)],
     )?;
     if node.args.is_empty() {
-        return Err("RUN requires at least one argument".into());
+        return Err(arguments("RUN", Arity::AtLeastOne));
     }
     let mounts = flags
         .strings("mount")
@@ -301,19 +384,19 @@ fn run(node: &Node) -> Result<Run, String> {
             let mount = parse_mount(&spec, None)?;
             Ok(MountSpec { spec, mount })
         })
-        .collect::<Result<_, String>>()?;
+        .collect::<Result<_, MountError>>()?;
     let network = match flags.string("network").as_deref() {
         None => None,
         Some("default") => Some(Network::Default),
         Some("none") => Some(Network::None),
         Some("host") => Some(Network::Host),
-        Some(other) => return Err(format!("invalid network mode \"{other}\"")),
+        Some(other) => return Err(InstructionError::Network(other.to_string())),
     };
     let security = match flags.string("security").as_deref() {
         None => None,
         Some("sandbox") => Some(Security::Sandbox),
         Some("insecure") => Some(Security::Insecure),
-        Some(other) => return Err(format!("security \"{other}\" is not valid")),
+        Some(other) => return Err(InstructionError::Security(other.to_string())),
     };
     Ok(Run {
         command: command_line(node),
@@ -324,43 +407,43 @@ fn run(node: &Node) -> Result<Run, String> {
     })
 }
 
-fn shell(node: &Node) -> Result<Vec<String>, String> {
+fn shell(node: &Node) -> Result<Vec<String>, InstructionError> {
     if !node.json && !node.args.is_empty() {
-        return Err("SHELL requires the arguments to be in JSON form".into());
+        return Err(InstructionError::ShellNotJson);
     }
     if node.args.is_empty() {
-        return Err("SHELL requires at least one argument".into());
+        return Err(arguments("SHELL", Arity::AtLeastOne));
     }
     Ok(node.args.clone())
 }
 
 /// The parser gives `key, value, separator` triples.
-fn key_values(args: &[String], keyword: &str) -> Result<Vec<KeyValue>, String> {
+fn key_values(args: &[String], keyword: &'static str) -> Result<Vec<KeyValue>, InstructionError> {
     if args.is_empty() {
-        return Err(format!("{keyword} requires at least one argument"));
+        return Err(arguments(keyword, Arity::AtLeastOne));
     }
     args.chunks(3)
         .map(|t| match t {
-            [k, ..] if k.is_empty() => Err(format!("{keyword} names can not be blank")),
+            [k, ..] if k.is_empty() => Err(InstructionError::BlankName(keyword)),
             [k, v, sep] => Ok(KeyValue {
                 key: k.clone(),
                 value: v.clone(),
                 legacy: sep.is_empty(),
             }),
-            _ => Err(format!("Bad input to {keyword}, too many arguments")),
+            _ => Err(InstructionError::TooManyArguments(keyword)),
         })
         .collect()
 }
 
-fn one_arg(node: &Node, keyword: &str) -> Result<String, String> {
+fn one_arg(node: &Node, keyword: &'static str) -> Result<String, InstructionError> {
     Flags::parse(&node.flags, &[])?;
     match node.args.as_slice() {
         [a] => Ok(a.clone()),
-        _ => Err(format!("{keyword} requires exactly one argument")),
+        _ => Err(arguments(keyword, Arity::ExactlyOne)),
     }
 }
 
-fn stop_signal(node: &Node) -> Result<String, String> {
+fn stop_signal(node: &Node) -> Result<String, InstructionError> {
     let sig = one_arg(node, "STOPSIGNAL")?;
     if !sig.contains('$') {
         parse_signal(&sig)?;
@@ -368,10 +451,10 @@ fn stop_signal(node: &Node) -> Result<String, String> {
     Ok(sig)
 }
 
-fn expose(node: &Node) -> Result<Vec<String>, String> {
+fn expose(node: &Node) -> Result<Vec<String>, InstructionError> {
     Flags::parse(&node.flags, &[])?;
     if node.args.is_empty() {
-        return Err("EXPOSE requires at least one argument".into());
+        return Err(arguments("EXPOSE", Arity::AtLeastOne));
     }
     for p in node.args.iter().filter(|p| !p.contains('$')) {
         parse_port(p)?;
@@ -380,44 +463,42 @@ fn expose(node: &Node) -> Result<Vec<String>, String> {
 }
 
 /// Parses `port[-end][/proto]` (protocol case-insensitive).
-pub fn parse_port(spec: &str) -> Result<PortSpec, String> {
+pub fn parse_port(spec: &str) -> Result<PortSpec, PortError> {
     let (ports, proto) = spec.split_once('/').unwrap_or((spec, "tcp"));
     let proto = proto.to_ascii_lowercase();
     if !matches!(proto.as_str(), "tcp" | "udp" | "sctp") {
-        return Err(format!("invalid proto: {proto}"));
+        return Err(PortError::Protocol(proto));
     }
-    let bad = || format!("invalid containerPort: {ports}");
+    let bad = || PortError::Port(ports.to_string());
     let num = |s: &str| s.parse::<u16>().ok().filter(|&p| p > 0).ok_or_else(bad);
     let (start, end) = match ports.split_once('-') {
         Some((a, b)) => (num(a)?, num(b)?),
         None => (num(ports)?, num(ports)?),
     };
     if end < start {
-        return Err(format!(
-            "invalid range specified for container port: {ports}"
-        ));
+        return Err(PortError::Range(ports.to_string()));
     }
     Ok(PortSpec { start, end, proto })
 }
 
-fn volume(node: &Node) -> Result<Vec<String>, String> {
+fn volume(node: &Node) -> Result<Vec<String>, InstructionError> {
     Flags::parse(&node.flags, &[])?;
     if node.args.is_empty() {
-        return Err("VOLUME requires at least one argument".into());
+        return Err(arguments("VOLUME", Arity::AtLeastOne));
     }
     node.args
         .iter()
         .map(|v| match v.trim() {
-            "" => Err("VOLUME specified can not be an empty string".to_string()),
+            "" => Err(InstructionError::EmptyVolume),
             v => Ok(v.to_string()),
         })
         .collect()
 }
 
 /// Splits COPY/ADD arguments into sources, inline sources and destination.
-fn files(node: &Node, keyword: &str) -> Result<Files, String> {
+fn files(node: &Node, keyword: &'static str) -> Result<Files, InstructionError> {
     let Some((dest, sources)) = node.args.split_last().filter(|(_, s)| !s.is_empty()) else {
-        return Err(format!("{keyword} requires at least two arguments"));
+        return Err(arguments(keyword, Arity::AtLeastTwo));
     };
     let heredoc = |w: &str| {
         if node.json {
@@ -427,9 +508,7 @@ fn files(node: &Node, keyword: &str) -> Result<Files, String> {
         }
     };
     if heredoc(dest).is_some() {
-        return Err(format!(
-            "{keyword} cannot accept a heredoc as a destination"
-        ));
+        return Err(InstructionError::HeredocDestination(keyword));
     }
     let mut files = Files {
         sources: Vec::new(),
@@ -465,7 +544,7 @@ fn chomp(content: &str) -> String {
         .collect()
 }
 
-fn copy(node: &Node) -> Result<Copy, String> {
+fn copy(node: &Node) -> Result<Copy, InstructionError> {
     let flags = Flags::parse(
         &node.flags,
         &[
@@ -488,7 +567,7 @@ fn copy(node: &Node) -> Result<Copy, String> {
     })
 }
 
-fn add(node: &Node) -> Result<Add, String> {
+fn add(node: &Node) -> Result<Add, InstructionError> {
     let flags = Flags::parse(
         &node.flags,
         &[
@@ -513,10 +592,10 @@ fn add(node: &Node) -> Result<Add, String> {
     })
 }
 
-fn arg(node: &Node) -> Result<Vec<ArgDef>, String> {
+fn arg(node: &Node) -> Result<Vec<ArgDef>, InstructionError> {
     Flags::parse(&node.flags, &[])?;
     if node.args.is_empty() {
-        return Err("ARG requires at least one argument".into());
+        return Err(arguments("ARG", Arity::AtLeastOne));
     }
     node.args
         .iter()
@@ -526,7 +605,7 @@ fn arg(node: &Node) -> Result<Vec<ArgDef>, String> {
                 None => (a.as_str(), None),
             };
             if name.is_empty() {
-                return Err("ARG names can not be blank".to_string());
+                return Err(InstructionError::BlankName("ARG"));
             }
             Ok(ArgDef {
                 name: name.to_string(),
@@ -536,16 +615,16 @@ fn arg(node: &Node) -> Result<Vec<ArgDef>, String> {
         .collect()
 }
 
-fn onbuild(node: &Node) -> Result<Onbuild, String> {
+fn onbuild(node: &Node) -> Result<Onbuild, InstructionError> {
     Flags::parse(&node.flags, &[])?;
     let Some(sub) = &node.sub else {
-        return Err("ONBUILD requires at least one argument".into());
+        return Err(arguments("ONBUILD", Arity::AtLeastOne));
     };
     match sub.command().as_str() {
-        "onbuild" => return Err("Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed".into()),
+        "onbuild" => return Err(InstructionError::OnbuildChain),
         "from" | "maintainer" => {
             let kw = sub.keyword.to_ascii_uppercase();
-            return Err(format!("{kw} isn't allowed as an ONBUILD trigger"));
+            return Err(InstructionError::OnbuildTrigger(kw));
         }
         _ => {}
     }
@@ -572,14 +651,14 @@ fn trim_keyword(line: &str) -> &str {
     rest.trim_start()
 }
 
-fn healthcheck(node: &Node) -> Result<Healthcheck, String> {
+fn healthcheck(node: &Node) -> Result<Healthcheck, InstructionError> {
     let Some((typ, rest)) = node.args.split_first() else {
-        return Err("HEALTHCHECK requires at least one argument".into());
+        return Err(arguments("HEALTHCHECK", Arity::AtLeastOne));
     };
     let typ = typ.to_ascii_uppercase();
     if typ == "NONE" {
         if !rest.is_empty() {
-            return Err("HEALTHCHECK NONE takes no arguments".into());
+            return Err(InstructionError::HealthcheckNoneArguments);
         }
         return Ok(Healthcheck::None);
     }
@@ -593,10 +672,10 @@ fn healthcheck(node: &Node) -> Result<Healthcheck, String> {
     let accepted: Vec<_> = names.iter().map(|&n| (n, Str)).collect();
     let flags = Flags::parse(&node.flags, &accepted)?;
     if typ != "CMD" {
-        return Err(format!("Unknown type \"{typ}\" in HEALTHCHECK (try CMD)"));
+        return Err(InstructionError::HealthcheckType(typ));
     }
     if rest.is_empty() {
-        return Err("Missing command after HEALTHCHECK CMD".into());
+        return Err(InstructionError::HealthcheckCommand);
     }
     let test = if node.json {
         std::iter::once("CMD".to_string())
@@ -618,26 +697,29 @@ fn healthcheck(node: &Node) -> Result<Healthcheck, String> {
 
 /// A HEALTHCHECK duration flag: zero means the default; otherwise at least
 /// a millisecond.
-fn health_interval(name: &str, value: Option<String>) -> Result<Option<Duration>, String> {
+fn health_interval(
+    name: &str,
+    value: Option<String>,
+) -> Result<Option<Duration>, InstructionError> {
     let Some(v) = value.filter(|v| !v.is_empty()) else {
         return Ok(None);
     };
     match parse_go_duration(&v)? {
         0 => Ok(None),
-        n if n < 1_000_000 => Err(format!("Interval \"{name}\" cannot be less than 1ms")),
+        n if n < 1_000_000 => Err(InstructionError::IntervalTooShort(name.to_string())),
         n => Ok(Some(Duration::from_nanos(n as u64))),
     }
 }
 
-fn retries(value: Option<String>) -> Result<Option<u32>, String> {
+fn retries(value: Option<String>) -> Result<Option<u32>, InstructionError> {
     let Some(v) = value.filter(|v| !v.is_empty()) else {
         return Ok(None);
     };
     let n: i32 = v
         .parse()
-        .map_err(|_| format!("invalid value for --retries: {v}"))?;
+        .map_err(|_| InstructionError::Retries(v.clone()))?;
     if n < 0 {
-        return Err(format!("--retries cannot be negative ({n})"));
+        return Err(InstructionError::NegativeRetries(n));
     }
     Ok(Some(n as u32))
 }
@@ -650,19 +732,19 @@ pub struct Expander<'a> {
 }
 
 impl Expander<'_> {
-    pub fn word(&self, s: &str) -> Result<String, String> {
-        crate::expand::expand(s, self.lookup, self.escape).map_err(|e| e.0)
+    pub fn word(&self, s: &str) -> Result<String, ExpandError> {
+        crate::expand::expand(s, self.lookup, self.escape)
     }
 
-    fn words(&self, s: &str) -> Result<Vec<String>, String> {
-        crate::expand::expand_words(s, self.lookup, self.escape).map_err(|e| e.0)
+    fn words(&self, s: &str) -> Result<Vec<String>, ExpandError> {
+        crate::expand::expand_words(s, self.lookup, self.escape)
     }
 
-    fn opt(&self, s: &Option<String>) -> Result<Option<String>, String> {
+    fn opt(&self, s: &Option<String>) -> Result<Option<String>, ExpandError> {
         s.as_deref().map(|s| self.word(s)).transpose()
     }
 
-    fn all(&self, v: &[String]) -> Result<Vec<String>, String> {
+    fn all(&self, v: &[String]) -> Result<Vec<String>, ExpandError> {
         v.iter().map(|s| self.word(s)).collect()
     }
 }
@@ -675,13 +757,13 @@ impl Instruction {
     /// and ONBUILD are returned unchanged (their variables are the shell's
     /// business, or the child build's); ARG defaults are expanded one at a
     /// time by the stage scope, as each may use the previous ones.
-    pub fn expand(&self, x: &Expander) -> Result<Instruction, String> {
+    pub fn expand(&self, x: &Expander) -> Result<Instruction, InstructionError> {
         use Instruction as I;
         Ok(match self {
             I::From(f) => I::From(From {
                 image: match x.word(&f.image)? {
                     i if i.is_empty() => {
-                        return Err(format!("base name ({}) should not be blank", f.image));
+                        return Err(InstructionError::BlankBaseName(f.image.clone()));
                     }
                     i => i,
                 },
@@ -723,7 +805,7 @@ impl Instruction {
     }
 }
 
-fn expand_pairs(kvs: &[KeyValue], x: &Expander) -> Result<Vec<KeyValue>, String> {
+fn expand_pairs(kvs: &[KeyValue], x: &Expander) -> Result<Vec<KeyValue>, InstructionError> {
     kvs.iter()
         .map(|kv| {
             Ok(KeyValue {
@@ -736,7 +818,7 @@ fn expand_pairs(kvs: &[KeyValue], x: &Expander) -> Result<Vec<KeyValue>, String>
 }
 
 /// EXPOSE splits after expansion (`EXPOSE $PORTS`) and checks every port.
-fn expand_ports(ports: &[String], x: &Expander) -> Result<Vec<String>, String> {
+fn expand_ports(ports: &[String], x: &Expander) -> Result<Vec<String>, InstructionError> {
     let mut out = Vec::new();
     for p in ports {
         out.extend(x.words(p)?);
@@ -747,7 +829,7 @@ fn expand_ports(ports: &[String], x: &Expander) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
-fn expand_files(f: &Files, x: &Expander) -> Result<Files, String> {
+fn expand_files(f: &Files, x: &Expander) -> Result<Files, InstructionError> {
     // Heredoc bodies: variables only, quotes are left alone.
     let body = Lexer {
         skip_quotes: true,
@@ -758,7 +840,7 @@ fn expand_files(f: &Files, x: &Expander) -> Result<Files, String> {
         .iter()
         .map(|s| {
             let content = if s.expand {
-                body.word(&s.content, x.lookup).map_err(|e| e.0)?
+                body.word(&s.content, x.lookup)?
             } else {
                 s.content.clone()
             };
@@ -767,7 +849,7 @@ fn expand_files(f: &Files, x: &Expander) -> Result<Files, String> {
                 ..s.clone()
             })
         })
-        .collect::<Result<_, String>>()?;
+        .collect::<Result<_, ExpandError>>()?;
     Ok(Files {
         sources: x.all(&f.sources)?,
         inline,
@@ -776,8 +858,8 @@ fn expand_files(f: &Files, x: &Expander) -> Result<Files, String> {
     })
 }
 
-fn expand_mounts(mounts: &[MountSpec], x: &Expander) -> Result<Vec<MountSpec>, String> {
-    let value = |v: &str| x.word(v).map_err(ExpandError);
+fn expand_mounts(mounts: &[MountSpec], x: &Expander) -> Result<Vec<MountSpec>, InstructionError> {
+    let value = |v: &str| x.word(v);
     mounts
         .iter()
         .map(|m| {

@@ -6,7 +6,7 @@
 //! skipped (as docker does); leading whitespace of the first line is dropped,
 //! that of continuation lines kept. Heredoc bodies are read raw on request.
 
-use crate::directives::{DirectiveScanner, Directives};
+use crate::directives::{DirectiveError, DirectiveScanner, Directives};
 
 /// One instruction's text with its first and last physical line (1-based).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,7 +54,7 @@ impl<'a> Lexer<'a> {
 
     /// The next instruction's text, or `None` at the end of the file. An
     /// error is a bad parser directive, with its line.
-    pub(crate) fn next_line(&mut self) -> Result<Option<LogicalLine>, (usize, String)> {
+    pub(crate) fn next_line(&mut self) -> Result<Option<LogicalLine>, (usize, DirectiveError)> {
         while let Some(raw) = self.take() {
             let line = trim_newline(raw).trim_start();
             self.scanner.feed(line).map_err(|e| (self.pos, e))?;
@@ -195,10 +195,7 @@ mod tests {
         let mut lx = Lexer::new("# escape=`\n# escape=`\n");
         assert_eq!(
             lx.next_line().unwrap_err(),
-            (
-                2,
-                "only one escape parser directive can be used".to_string()
-            )
+            (2, DirectiveError::Repeated("escape".to_string()))
         );
     }
 }

@@ -28,7 +28,7 @@ pub mod stages;
 
 pub use directives::Directives;
 pub use duration::parse_go_duration;
-pub use error::ParseError;
+pub use error::{BuildError, CopyError, InvalidMode, ParseError, StepError};
 pub use expand::{ExpandError, expand, expand_words};
 pub use ignore::Ignore;
 pub use instructions::{

@@ -6,6 +6,46 @@
 
 use crate::expand::ExpandError;
 
+/// A `--mount` spec buildkit would refuse, in its words.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MountError {
+    #[error("failed to parse csv mounts: {0}")]
+    Csv(String),
+    #[error("unexpected key '{key}' in '{field}'")]
+    UnknownKey { key: String, field: String },
+    #[error("'from' doesn't support variable expansion, define alias stage instead")]
+    VariableFrom,
+    #[error("invalid field '{0}' must be a key=value pair")]
+    NotKeyValue(String),
+    #[error("unexpected key '{key}' for mount type '{kind}'")]
+    KeyForType { key: String, kind: &'static str },
+    #[error("unsupported mount type \"{0}\"")]
+    UnsupportedType(String),
+    #[error("unsupported sharing value \"{0}\"")]
+    UnsupportedSharing(String),
+    /// A boolean or a size that does not read as one.
+    #[error("invalid value for {key}: {value}")]
+    InvalidValue { key: String, value: String },
+    #[error("invalid value {value} for {key}")]
+    InvalidNumber { key: String, value: String },
+    /// `mode`, `uid` or `gid` on a mount that makes no file.
+    #[error("{field} not allowed for \"{kind}\" type mounts")]
+    FileInfoNotAllowed {
+        field: &'static str,
+        kind: &'static str,
+    },
+    #[error("secret mount should not have a from")]
+    SecretFrom,
+    #[error("invalid secret mount. one of source, target required")]
+    SecretWithoutTarget,
+    #[error("both source and id can't be set")]
+    SecretSourceAndId,
+    #[error("invalid cache sharing set for {0} mount")]
+    SharingNotCache(&'static str),
+    #[error(transparent)]
+    Expand(#[from] ExpandError),
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MountType {
     Bind,
@@ -115,7 +155,7 @@ const KEYS: &[&str] = &[
 /// Parses a mount spec. Without `expander`, a spec with a `$` in some value
 /// is only checked for shape and `Ok(None)` is returned; `from` may never
 /// hold a variable (the stage graph must be known before building).
-pub fn parse_mount(spec: &str, expander: Option<Expander>) -> Result<Option<Mount>, String> {
+pub fn parse_mount(spec: &str, expander: Option<Expander>) -> Result<Option<Mount>, MountError> {
     let fields = csv_fields(spec)?;
     let deferred = expander.is_none() && fields.iter().any(|f| f.contains('$'));
     let mut m = Mount::new();
@@ -126,18 +166,19 @@ pub fn parse_mount(spec: &str, expander: Option<Expander>) -> Result<Option<Moun
             None => (field.to_ascii_lowercase(), None),
         };
         if !KEYS.contains(&key.as_str()) {
-            return Err(format!("unexpected key '{key}' in '{field}'"));
+            return Err(MountError::UnknownKey {
+                key,
+                field: field.clone(),
+            });
         }
         if key == "from" && value.is_some_and(has_variable) {
-            return Err(
-                "'from' doesn't support variable expansion, define alias stage instead".into(),
-            );
+            return Err(MountError::VariableFrom);
         }
         if deferred {
             continue;
         }
         let value = match (value, expander) {
-            (Some(v), Some(x)) => Some(x(v).map_err(|e| e.0)?),
+            (Some(v), Some(x)) => Some(x(v)?),
             (v, _) => v.map(str::to_string),
         };
         ro_given |= matches!(key.as_str(), "readonly" | "ro" | "readwrite" | "rw");
@@ -173,7 +214,7 @@ fn has_variable(v: &str) -> bool {
 
 /// Comma-separated fields; a field may be double-quoted (`""` inside for a
 /// quote), which lets values hold commas.
-fn csv_fields(spec: &str) -> Result<Vec<String>, String> {
+fn csv_fields(spec: &str) -> Result<Vec<String>, MountError> {
     let mut fields = Vec::new();
     let mut chars = spec.chars().peekable();
     loop {
@@ -182,7 +223,7 @@ fn csv_fields(spec: &str) -> Result<Vec<String>, String> {
             chars.next();
             loop {
                 match chars.next() {
-                    None => return Err(format!("failed to parse csv mounts: {spec}")),
+                    None => return Err(MountError::Csv(spec.to_string())),
                     Some('"') if chars.peek() == Some(&'"') => {
                         chars.next();
                         field.push('"');
@@ -202,7 +243,7 @@ fn csv_fields(spec: &str) -> Result<Vec<String>, String> {
     }
 }
 
-fn set_field(m: &mut Mount, key: &str, value: Option<&str>, field: &str) -> Result<(), String> {
+fn set_field(m: &mut Mount, key: &str, value: Option<&str>, field: &str) -> Result<(), MountError> {
     let Some(v) = value else {
         return set_flag_field(m, key, field);
     };
@@ -220,7 +261,7 @@ fn set_field(m: &mut Mount, key: &str, value: Option<&str>, field: &str) -> Resu
         }
         "size" => {
             only_for(m, key, &[MountType::Tmpfs])?;
-            m.size = Some(ram_in_bytes(v).ok_or(format!("invalid value for {key}: {v}"))?);
+            m.size = Some(ram_in_bytes(v).ok_or_else(|| invalid_value(key, v))?);
         }
         "id" => m.id = owned(),
         "sharing" => m.sharing = Some(sharing(v)?),
@@ -233,7 +274,7 @@ fn set_field(m: &mut Mount, key: &str, value: Option<&str>, field: &str) -> Resu
 }
 
 /// A key written without `=value`: only the boolean ones may be.
-fn set_flag_field(m: &mut Mount, key: &str, field: &str) -> Result<(), String> {
+fn set_flag_field(m: &mut Mount, key: &str, field: &str) -> Result<(), MountError> {
     match key {
         "readonly" | "ro" => m.readonly = true,
         "readwrite" | "rw" => m.readonly = false,
@@ -241,52 +282,62 @@ fn set_flag_field(m: &mut Mount, key: &str, field: &str) -> Result<(), String> {
             only_for(m, key, &[MountType::Secret, MountType::Ssh])?;
             m.required = true;
         }
-        _ => return Err(format!("invalid field '{field}' must be a key=value pair")),
+        _ => return Err(MountError::NotKeyValue(field.to_string())),
     }
     Ok(())
 }
 
-fn only_for(m: &Mount, key: &str, kinds: &[MountType]) -> Result<(), String> {
+fn only_for(m: &Mount, key: &str, kinds: &[MountType]) -> Result<(), MountError> {
     if kinds.contains(&m.kind) {
         return Ok(());
     }
-    Err(format!(
-        "unexpected key '{key}' for mount type '{}'",
-        m.kind.as_str()
-    ))
+    Err(MountError::KeyForType {
+        key: key.to_string(),
+        kind: m.kind.as_str(),
+    })
 }
 
-fn mount_type(v: &str) -> Result<MountType, String> {
+fn mount_type(v: &str) -> Result<MountType, MountError> {
     Ok(match v.to_ascii_lowercase().as_str() {
         "bind" => MountType::Bind,
         "cache" => MountType::Cache,
         "tmpfs" => MountType::Tmpfs,
         "secret" => MountType::Secret,
         "ssh" => MountType::Ssh,
-        _ => return Err(format!("unsupported mount type \"{v}\"")),
+        _ => return Err(MountError::UnsupportedType(v.to_string())),
     })
 }
 
-fn sharing(v: &str) -> Result<Sharing, String> {
+fn sharing(v: &str) -> Result<Sharing, MountError> {
     Ok(match v.to_ascii_lowercase().as_str() {
         "shared" => Sharing::Shared,
         "private" => Sharing::Private,
         "locked" => Sharing::Locked,
-        _ => return Err(format!("unsupported sharing value \"{v}\"")),
+        _ => return Err(MountError::UnsupportedSharing(v.to_string())),
     })
 }
 
 /// Booleans as Go's `strconv.ParseBool` spells them.
-fn parse_bool(key: &str, v: &str) -> Result<bool, String> {
+fn parse_bool(key: &str, v: &str) -> Result<bool, MountError> {
     match v {
         "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(true),
         "0" | "f" | "F" | "false" | "FALSE" | "False" => Ok(false),
-        _ => Err(format!("invalid value for {key}: {v}")),
+        _ => Err(invalid_value(key, v)),
     }
 }
 
-fn number(key: &str, v: &str, radix: u32) -> Result<u32, String> {
-    u32::from_str_radix(v, radix).map_err(|_| format!("invalid value {v} for {key}"))
+fn invalid_value(key: &str, v: &str) -> MountError {
+    MountError::InvalidValue {
+        key: key.to_string(),
+        value: v.to_string(),
+    }
+}
+
+fn number(key: &str, v: &str, radix: u32) -> Result<u32, MountError> {
+    u32::from_str_radix(v, radix).map_err(|_| MountError::InvalidNumber {
+        key: key.to_string(),
+        value: v.to_string(),
+    })
 }
 
 /// Sizes like docker's `RAMInBytes`: a number, optional space, optional
@@ -316,7 +367,7 @@ pub fn ram_in_bytes(v: &str) -> Option<u64> {
 }
 
 /// Rules that involve several fields.
-fn check(m: &Mount) -> Result<(), String> {
+fn check(m: &Mount) -> Result<(), MountError> {
     let kind = m.kind.as_str();
     let file_info_ok = matches!(
         m.kind,
@@ -328,22 +379,22 @@ fn check(m: &Mount) -> Result<(), String> {
         ("gid", m.gid.is_some()),
     ] {
         if set && !file_info_ok {
-            return Err(format!("{name} not allowed for \"{kind}\" type mounts"));
+            return Err(MountError::FileInfoNotAllowed { field: name, kind });
         }
     }
     if m.kind == MountType::Secret {
         if m.from.is_some() {
-            return Err("secret mount should not have a from".into());
+            return Err(MountError::SecretFrom);
         }
         if m.source.is_none() && m.target.is_none() && m.id.is_none() {
-            return Err("invalid secret mount. one of source, target required".into());
+            return Err(MountError::SecretWithoutTarget);
         }
         if m.source.is_some() && m.id.is_some() {
-            return Err("both source and id can't be set".into());
+            return Err(MountError::SecretSourceAndId);
         }
     }
     if m.sharing.is_some() && m.kind != MountType::Cache {
-        return Err(format!("invalid cache sharing set for {kind} mount"));
+        return Err(MountError::SharingNotCache(kind));
     }
     Ok(())
 }
@@ -357,7 +408,7 @@ mod tests {
     }
 
     fn fail(spec: &str) -> String {
-        parse_mount(spec, None).unwrap_err()
+        parse_mount(spec, None).unwrap_err().to_string()
     }
 
     #[test]

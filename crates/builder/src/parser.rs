@@ -8,7 +8,7 @@
 
 use crate::directives::Directives;
 use crate::error::ParseError;
-use crate::expand::Lexer as ShellLexer;
+use crate::expand::{ExpandError, Lexer as ShellLexer};
 use crate::lexer::Lexer;
 
 /// A heredoc attached to an instruction (`RUN <<EOF`, `COPY <<EOF /dest`).
@@ -26,6 +26,25 @@ pub struct Heredoc {
     pub chomp: bool,
     /// The body, line endings included, as read from the file.
     pub content: String,
+}
+
+/// A line that does not split into an instruction, in docker's words.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SyntaxError {
+    #[error("when using JSON array syntax, arrays must be comprised of strings only")]
+    NotStrings,
+    /// ENV/LABEL in the old `KEY name value` form without a value.
+    #[error("{0} must have two arguments")]
+    TwoArguments(&'static str),
+    /// An ENV/LABEL word without `=` after one with it.
+    #[error("Syntax error - can't find = in {}. Must be of the form: name=value", quote(.0))]
+    MissingEquals(String),
+    #[error("unterminated heredoc {0}")]
+    UnterminatedHeredoc(String),
+    #[error("internal lexing of heredoc produced inconsistent results: {0}")]
+    InconsistentHeredoc(String),
+    #[error(transparent)]
+    Expand(#[from] ExpandError),
 }
 
 /// One instruction as parsed, before typing.
@@ -123,14 +142,14 @@ pub fn parse_ast(text: &str, file_name: &str) -> Result<Ast, ParseError> {
             Ok(None) => break,
             Err((n, msg)) => return Err(ParseError::new(file_name, n, msg)),
         };
-        let fail = |msg: String| ParseError::new(file_name, line.start, msg);
+        let fail = |e: SyntaxError| ParseError::new(file_name, line.start, e);
         let mut node = node_from_line(&line.text, lx.escape()).map_err(fail)?;
         if can_contain_heredoc(&node) && line.text.contains("<<") {
             let docs = heredocs_from_line(&line.text).map_err(fail)?;
             for mut doc in docs {
                 match lx.heredoc_body(&doc.name, doc.chomp) {
                     Some(body) => doc.content = body,
-                    None => return Err(fail(format!("unterminated heredoc {}", doc.name))),
+                    None => return Err(fail(SyntaxError::UnterminatedHeredoc(doc.name))),
                 }
                 node.heredocs.push(doc);
             }
@@ -165,7 +184,7 @@ fn is_blank(c: char) -> bool {
 }
 
 /// Splits one logical line into a node (no line numbers, no heredocs).
-pub(crate) fn node_from_line(line: &str, escape: char) -> Result<Node, String> {
+pub(crate) fn node_from_line(line: &str, escape: char) -> Result<Node, SyntaxError> {
     let trimmed = line.trim();
     let (keyword, rest) = match trimmed.find(is_blank) {
         Some(i) => (&trimmed[..i], trimmed[i..].trim_start_matches(is_blank)),
@@ -337,33 +356,31 @@ fn parse_json(rest: &str) -> Result<Vec<String>, JsonError> {
         .collect()
 }
 
-const NOT_STRINGS: &str = "when using JSON array syntax, arrays must be comprised of strings only";
-
 /// Exec form if `rest` is a JSON array of strings, otherwise the whole rest
 /// as one shell-form argument. Invalid JSON falls back to shell form; a
 /// valid array holding non-strings is an error.
-fn maybe_json(rest: &str) -> Result<(Vec<String>, bool), String> {
+fn maybe_json(rest: &str) -> Result<(Vec<String>, bool), SyntaxError> {
     if rest.is_empty() {
         return Ok((Vec::new(), false));
     }
     match parse_json(rest) {
         Ok(v) => Ok((v, true)),
-        Err(JsonError::NotStrings) => Err(NOT_STRINGS.to_string()),
+        Err(JsonError::NotStrings) => Err(SyntaxError::NotStrings),
         Err(JsonError::NotArray) => Ok((vec![rest.to_string()], false)),
     }
 }
 
 /// Like [`maybe_json`], but the shell form is split on whitespace.
-fn maybe_json_to_list(rest: &str) -> Result<(Vec<String>, bool), String> {
+fn maybe_json_to_list(rest: &str) -> Result<(Vec<String>, bool), SyntaxError> {
     match parse_json(rest) {
         Ok(v) => Ok((v, true)),
-        Err(JsonError::NotStrings) => Err(NOT_STRINGS.to_string()),
+        Err(JsonError::NotStrings) => Err(SyntaxError::NotStrings),
         Err(JsonError::NotArray) => Ok((whitespace_split(rest), false)),
     }
 }
 
 /// HEALTHCHECK: the first word (NONE, CMD...) then the command, JSON or not.
-fn health_config(rest: &str) -> Result<(Vec<String>, bool), String> {
+fn health_config(rest: &str) -> Result<(Vec<String>, bool), SyntaxError> {
     let sep = rest
         .bytes()
         .position(|b| b.is_ascii_whitespace() || b == 0x0b)
@@ -462,14 +479,14 @@ pub(crate) fn split_words(rest: &str, escape: char) -> Vec<String> {
 }
 
 /// ENV/LABEL: `k=v k2=v2` words, or the old `KEY name value` form.
-fn name_val(rest: &str, key: &str, escape: char) -> Result<Vec<String>, String> {
+fn name_val(rest: &str, key: &'static str, escape: char) -> Result<Vec<String>, SyntaxError> {
     let words = split_words(rest, escape);
     if words.is_empty() {
         return Ok(Vec::new());
     }
     if !words[0].contains('=') {
         let Some(i) = rest.find(is_blank) else {
-            return Err(format!("{key} must have two arguments"));
+            return Err(SyntaxError::TwoArguments(key));
         };
         let value = rest[i..].trim_start_matches(is_blank);
         return Ok(vec![
@@ -481,10 +498,7 @@ fn name_val(rest: &str, key: &str, escape: char) -> Result<Vec<String>, String> 
     let mut out = Vec::new();
     for w in words {
         let Some((k, v)) = w.split_once('=') else {
-            return Err(format!(
-                "Syntax error - can't find = in {}. Must be of the form: name=value",
-                quote(&w)
-            ));
+            return Err(SyntaxError::MissingEquals(w));
         };
         out.extend([k.to_string(), v.to_string(), "=".to_string()]);
     }
@@ -492,7 +506,7 @@ fn name_val(rest: &str, key: &str, escape: char) -> Result<Vec<String>, String> 
 }
 
 /// Finds the heredocs a line introduces (`<<EOF`, `<<-EOF`, `3<<"EOF"`).
-fn heredocs_from_line(line: &str) -> Result<Vec<Heredoc>, String> {
+fn heredocs_from_line(line: &str) -> Result<Vec<Heredoc>, SyntaxError> {
     let lx = ShellLexer {
         raw_quotes: true,
         raw_escapes: true,
@@ -511,7 +525,7 @@ fn heredocs_from_line(line: &str) -> Result<Vec<Heredoc>, String> {
 
 /// Recognises one heredoc word: `[digits]<<[-][blanks]WORD`, the word
 /// holding no `<`. `Ok(None)` when `word` is not a heredoc.
-pub fn parse_heredoc(word: &str) -> Result<Option<Heredoc>, String> {
+pub fn parse_heredoc(word: &str) -> Result<Option<Heredoc>, SyntaxError> {
     let digits = word.bytes().take_while(u8::is_ascii_digit).count();
     let Some(rest) = word[digits..].strip_prefix("<<") else {
         return Ok(None);
@@ -533,16 +547,14 @@ pub fn parse_heredoc(word: &str) -> Result<Option<Heredoc>, String> {
         skip_unset: true,
         ..ShellLexer::new('\\')
     };
-    let words = lx.words(rest, &|_| None).map_err(|e| e.0)?;
+    let words = lx.words(rest, &|_| None)?;
     if words.len() != 1 {
         return Ok(None);
     }
     lx.raw_quotes = true;
-    let raw = lx.words(rest, &|_| None).map_err(|e| e.0)?;
+    let raw = lx.words(rest, &|_| None)?;
     if raw.len() != 1 {
-        return Err(format!(
-            "internal lexing of heredoc produced inconsistent results: {rest}"
-        ));
+        return Err(SyntaxError::InconsistentHeredoc(rest.to_string()));
     }
     let quotes = |s: &str| s.chars().filter(|&c| c == '\'' || c == '"').count();
     Ok(Some(Heredoc {
@@ -597,7 +609,7 @@ mod tests {
         assert_eq!(n.args, ["[\"a\""]);
         assert_eq!(
             node_from_line("CMD [\"a\", [\"b\"]]", '\\').unwrap_err(),
-            NOT_STRINGS
+            SyntaxError::NotStrings
         );
         let n = node("COPY [\"a b\", \"/c\"]");
         assert_eq!(n.args, ["a b", "/c"]);
@@ -613,11 +625,11 @@ mod tests {
             ["a", "b", "=", "c", "\"d e\"", "="]
         );
         assert_eq!(
-            node_from_line("ENV a", '\\').unwrap_err(),
+            node_from_line("ENV a", '\\').unwrap_err().to_string(),
             "ENV must have two arguments"
         );
         assert_eq!(
-            node_from_line("LABEL a=b c", '\\').unwrap_err(),
+            node_from_line("LABEL a=b c", '\\').unwrap_err().to_string(),
             "Syntax error - can't find = in \"c\". Must be of the form: name=value"
         );
         assert_eq!(node("ARG a b=c d=\"e f\"").args, ["a", "b=c", "d=\"e f\""]);

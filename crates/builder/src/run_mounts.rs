@@ -19,6 +19,69 @@ use berth_storage::archive;
 
 use crate::mount::{Mount, MountSpec, MountType};
 
+/// A RUN mount that could not be set up, with the spec as written.
+#[derive(Debug, thiserror::Error)]
+#[error("--mount={spec}: {reason}")]
+pub struct RunMountError {
+    pub spec: String,
+    pub reason: MountSetupError,
+}
+
+/// Why a RUN mount could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum MountSetupError {
+    /// Variables in the spec were never expanded (a builder bug).
+    #[error("unexpanded variables")]
+    Unexpanded,
+    #[error("a secret mount needs an id")]
+    SecretNeedsId,
+    #[error("a {0} mount needs a target")]
+    NoTarget(&'static str),
+    #[error("mount target {0}: no ':' or '..' allowed")]
+    BadTarget(String),
+    #[error("{what} {path}: outside its root")]
+    OutsideRoot { what: &'static str, path: String },
+    #[error("{what} {path}: no such file or directory")]
+    NotFound { what: &'static str, path: String },
+    /// The engine's `-v SRC:DST` cannot say a path holding ':'.
+    #[error("{what} {path}: paths holding ':' cannot be mounted")]
+    Colon { what: &'static str, path: String },
+    #[error("from={0}: no such stage")]
+    NoStage(String),
+    #[error("cache {id}: {source}")]
+    Cache { id: String, source: std::io::Error },
+    #[error("secret {0} is required but was not given with --secret")]
+    SecretRequired(String),
+    #[error("secret {id}: {}: {source}", .path.display())]
+    SecretRead {
+        id: String,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("secret {id}: {source}")]
+    SecretWrite { id: String, source: std::io::Error },
+    #[error("ssh mounts are not supported")]
+    Ssh,
+    /// The RUN's scratch directory.
+    #[error(transparent)]
+    Scratch(std::io::Error),
+    /// The overlay over a writable bind (boxed: the store's errors are large).
+    #[error(transparent)]
+    Overlay(Box<berth_storage::Error>),
+    #[error("{}: {source}", .path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+fn io_at(path: &Path) -> impl FnOnce(std::io::Error) -> MountSetupError + '_ {
+    move |source| MountSetupError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
 /// Where RUN's mounts come from.
 pub struct Sources<'a> {
     pub context: &'a Path,
@@ -47,14 +110,14 @@ pub struct Prepared {
     overlays: Vec<PathBuf>,
 }
 
-fn target_of(m: &Mount, workdir: &str) -> Result<String, String> {
+fn target_of(m: &Mount, workdir: &str) -> Result<String, MountSetupError> {
     let t = match (&m.target, m.kind) {
         (Some(t), _) => t.clone(),
         (None, MountType::Secret) => format!(
             "/run/secrets/{}",
-            m.id.as_deref().ok_or("a secret mount needs an id")?
+            m.id.as_deref().ok_or(MountSetupError::SecretNeedsId)?
         ),
-        (None, k) => return Err(format!("a {} mount needs a target", k.as_str())),
+        (None, k) => return Err(MountSetupError::NoTarget(k.as_str())),
     };
     let t = if t.starts_with('/') {
         t
@@ -62,14 +125,15 @@ fn target_of(m: &Mount, workdir: &str) -> Result<String, String> {
         format!("{}/{t}", workdir.trim_end_matches('/'))
     };
     if t.contains(':') || t.split('/').any(|c| c == "..") {
-        return Err(format!("mount target {t}: no ':' or '..' allowed"));
+        return Err(MountSetupError::BadTarget(t));
     }
     Ok(t)
 }
 
 /// A path `rel` inside `root`, symlinks resolved inside it; an error when it
 /// does not exist there.
-fn inside(root: &Path, rel: &str, what: &str) -> Result<PathBuf, String> {
+fn inside(root: &Path, rel: &str, what: &'static str) -> Result<PathBuf, MountSetupError> {
+    let path = rel.to_string();
     let clean: PathBuf = Path::new(rel)
         .components()
         .filter_map(|c| match c {
@@ -78,34 +142,41 @@ fn inside(root: &Path, rel: &str, what: &str) -> Result<PathBuf, String> {
         })
         .collect();
     if crate::ignore::clean(rel).starts_with("..") {
-        return Err(format!("{what} {rel}: outside its root"));
+        return Err(MountSetupError::OutsideRoot { what, path });
     }
-    let resolved = archive::resolve_in_root(root, &clean)
-        .ok_or_else(|| format!("{what} {rel}: no such file or directory"))?;
+    let resolved =
+        archive::resolve_in_root(root, &clean).ok_or_else(|| MountSetupError::NotFound {
+            what,
+            path: path.clone(),
+        })?;
     let host = root.join(resolved);
     if host.to_string_lossy().contains(':') {
-        return Err(format!("{what} {rel}: paths holding ':' cannot be mounted"));
+        return Err(MountSetupError::Colon { what, path });
     }
     Ok(host)
 }
 
 /// The bind mounts, tmpfs mounts and secret variables of one RUN.
-pub fn prepare(specs: &[MountSpec], src: &Sources) -> Result<Prepared, String> {
+pub fn prepare(specs: &[MountSpec], src: &Sources) -> Result<Prepared, RunMountError> {
     let mut out = Prepared::default();
     for spec in specs {
+        let fail = |reason| RunMountError {
+            spec: spec.spec.clone(),
+            reason,
+        };
         let m = spec
             .mount
             .as_ref()
-            .ok_or_else(|| format!("--mount={}: unexpanded variables", spec.spec))?;
+            .ok_or_else(|| fail(MountSetupError::Unexpanded))?;
         if let Err(e) = prepare_one(m, src, &mut out) {
             out.release();
-            return Err(format!("--mount={}: {e}", spec.spec));
+            return Err(fail(e));
         }
     }
     Ok(out)
 }
 
-fn prepare_one(m: &Mount, src: &Sources, out: &mut Prepared) -> Result<(), String> {
+fn prepare_one(m: &Mount, src: &Sources, out: &mut Prepared) -> Result<(), MountSetupError> {
     let ro = |ro: bool| if ro { ":ro" } else { "" };
     match m.kind {
         MountType::Bind => {
@@ -117,7 +188,7 @@ fn prepare_one(m: &Mount, src: &Sources, out: &mut Prepared) -> Result<(), Strin
                     .iter()
                     .find(|(names, _)| names.contains(&f.to_ascii_lowercase()))
                     .map(|(_, r)| r.clone())
-                    .ok_or_else(|| format!("from={f}: no such stage"))?,
+                    .ok_or_else(|| MountSetupError::NoStage(f.clone()))?,
             };
             let host = inside(&root, m.source.as_deref().unwrap_or("."), "source")?;
             let host = if m.readonly {
@@ -135,7 +206,10 @@ fn prepare_one(m: &Mount, src: &Sources, out: &mut Prepared) -> Result<(), Strin
             d.update(id.as_bytes());
             let dir = src.cache_root.join(d.finish().hex());
             if !dir.exists() {
-                std::fs::create_dir_all(&dir).map_err(|e| format!("cache {id}: {e}"))?;
+                std::fs::create_dir_all(&dir).map_err(|source| MountSetupError::Cache {
+                    id: id.clone(),
+                    source,
+                })?;
                 set_owner_mode(&dir, m.uid, m.gid, Some(m.mode.unwrap_or(0o755)))?;
             }
             out.volumes
@@ -149,17 +223,18 @@ fn prepare_one(m: &Mount, src: &Sources, out: &mut Prepared) -> Result<(), Strin
             });
         }
         MountType::Secret => {
-            let id = m.id.as_deref().ok_or("a secret mount needs an id")?;
+            let id = m.id.as_deref().ok_or(MountSetupError::SecretNeedsId)?;
             let Some(file) = src.secrets.get(id) else {
                 if m.required {
-                    return Err(format!(
-                        "secret {id} is required but was not given with --secret"
-                    ));
+                    return Err(MountSetupError::SecretRequired(id.to_string()));
                 }
                 return Ok(());
             };
-            let data =
-                std::fs::read(file).map_err(|e| format!("secret {id}: {}: {e}", file.display()))?;
+            let data = std::fs::read(file).map_err(|source| MountSetupError::SecretRead {
+                id: id.to_string(),
+                path: file.clone(),
+                source,
+            })?;
             if let Some(var) = &m.env {
                 out.env.push(format!(
                     "{var}={}",
@@ -171,35 +246,42 @@ fn prepare_one(m: &Mount, src: &Sources, out: &mut Prepared) -> Result<(), Strin
             }
             let target = target_of(m, src.workdir)?;
             // A copy of its own, with the mode and owner asked for.
-            std::fs::create_dir_all(&src.scratch).map_err(|e| e.to_string())?;
+            std::fs::create_dir_all(&src.scratch).map_err(MountSetupError::Scratch)?;
             let copy = src.scratch.join(format!("secret-{}", out.volumes.len()));
-            std::fs::write(&copy, &data).map_err(|e| format!("secret {id}: {e}"))?;
+            std::fs::write(&copy, &data).map_err(|source| MountSetupError::SecretWrite {
+                id: id.to_string(),
+                source,
+            })?;
             set_owner_mode(&copy, m.uid, m.gid, Some(m.mode.unwrap_or(0o400)))?;
             out.volumes.push(format!("{}:{target}:ro", copy.display()));
         }
-        MountType::Ssh => return Err("ssh mounts are not supported".into()),
+        MountType::Ssh => return Err(MountSetupError::Ssh),
     }
     Ok(())
 }
 
 /// A writable view of `host` whose writes are thrown away: an overlay over a
 /// directory, a copy of a file.
-fn writable_copy(host: &Path, src: &Sources, out: &mut Prepared) -> Result<PathBuf, String> {
+fn writable_copy(
+    host: &Path,
+    src: &Sources,
+    out: &mut Prepared,
+) -> Result<PathBuf, MountSetupError> {
     let n = out.volumes.len();
     let base = src.scratch.join(format!("rw-{n}"));
     if host.is_dir() {
         let (upper, work, merged) = (base.join("upper"), base.join("work"), base.join("merged"));
         for d in [&upper, &work, &merged] {
-            std::fs::create_dir_all(d).map_err(|e| e.to_string())?;
+            std::fs::create_dir_all(d).map_err(MountSetupError::Scratch)?;
         }
         berth_storage::drivers::overlay::mount(&[host], Some((&upper, &work)), &merged, None)
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| MountSetupError::Overlay(Box::new(e)))?;
         out.overlays.push(merged.clone());
         Ok(merged)
     } else {
-        std::fs::create_dir_all(&base).map_err(|e| e.to_string())?;
+        std::fs::create_dir_all(&base).map_err(MountSetupError::Scratch)?;
         let copy = base.join("file");
-        std::fs::copy(host, &copy).map_err(|e| format!("{}: {e}", host.display()))?;
+        std::fs::copy(host, &copy).map_err(io_at(host))?;
         Ok(copy)
     }
 }
@@ -209,14 +291,13 @@ fn set_owner_mode(
     uid: Option<u32>,
     gid: Option<u32>,
     mode: Option<u32>,
-) -> Result<(), String> {
+) -> Result<(), MountSetupError> {
     use std::os::unix::fs::PermissionsExt;
     if uid.is_some() || gid.is_some() {
-        std::os::unix::fs::chown(p, uid, gid).map_err(|e| format!("{}: {e}", p.display()))?;
+        std::os::unix::fs::chown(p, uid, gid).map_err(io_at(p))?;
     }
     if let Some(m) = mode {
-        std::fs::set_permissions(p, std::fs::Permissions::from_mode(m))
-            .map_err(|e| format!("{}: {e}", p.display()))?;
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).map_err(io_at(p))?;
     }
     Ok(())
 }

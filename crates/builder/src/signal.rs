@@ -42,9 +42,14 @@ const NAMES: &[(&str, u32)] = &[
 const RTMIN: u32 = 34;
 const RTMAX: u32 = 64;
 
+/// A STOPSIGNAL value that names no signal.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("Invalid signal: {0}")]
+pub struct InvalidSignal(pub String);
+
 /// The signal number of a STOPSIGNAL value.
-pub fn parse_signal(s: &str) -> Result<u32, String> {
-    let invalid = || format!("Invalid signal: {s}");
+pub fn parse_signal(s: &str) -> Result<u32, InvalidSignal> {
+    let invalid = || InvalidSignal(s.to_string());
     if let Ok(n) = s.parse::<u32>() {
         return if n == 0 { Err(invalid()) } else { Ok(n) };
     }
@@ -100,7 +105,10 @@ mod tests {
 
     #[test]
     fn invalid() {
-        assert_eq!(parse_signal("SIGFOO"), Err("Invalid signal: SIGFOO".into()));
+        assert_eq!(
+            parse_signal("SIGFOO").unwrap_err().to_string(),
+            "Invalid signal: SIGFOO"
+        );
         assert!(parse_signal("0").is_err());
         assert!(parse_signal("-1").is_err());
         assert!(parse_signal("").is_err());

@@ -19,9 +19,9 @@
 
 use crate::directives::Directives;
 use crate::error::ParseError;
-use crate::expand::expand;
+use crate::expand::{ExpandError, expand};
 use crate::instructions::{
-    ArgDef, Expander, From, Instruction, KeyValue, Located, parse_instructions,
+    ArgDef, Expander, From, Instruction, InstructionError, KeyValue, Located, parse_instructions,
 };
 use crate::mount::spec_from;
 use crate::parser::parse_ast;
@@ -53,6 +53,35 @@ pub struct Containerfile {
 }
 
 /// Parses and types a Containerfile, then splits it into stages.
+/// A Containerfile whose stages do not make a build, in buildkit's words
+/// (the caller adds `file:line`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StageError {
+    #[error("no FROM instruction: nothing to build")]
+    NoFrom,
+    #[error("duplicate stage name \"{0}\"")]
+    DuplicateName(String),
+    #[error("{0} before the first FROM: no build stage in current context")]
+    BeforeFrom(String),
+    #[error("target stage \"{0}\" could not be found")]
+    NoTarget(String),
+    /// `--from=N` naming the current or a later stage by index...
+    #[error(
+        "cannot copy from stage {index}, it needs to be defined before current stage {current}"
+    )]
+    LaterIndex { index: usize, current: String },
+    /// ...or by name.
+    #[error(
+        "cannot copy from stage \"{name}\", it needs to be defined before current stage \"{current}\""
+    )]
+    LaterName { name: String, current: String },
+}
+
+/// `--platform` or `FROM --platform` that is not `os/arch[/variant]`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid platform \"{0}\": expected os/arch[/variant]")]
+pub struct InvalidPlatform(pub String);
+
 pub fn parse(text: &str, file: &str) -> Result<Containerfile, ParseError> {
     let ast = parse_ast(text, file)?;
     let mut cf = Containerfile {
@@ -66,23 +95,19 @@ pub fn parse(text: &str, file: &str) -> Result<Containerfile, ParseError> {
     }
     if cf.stages.is_empty() {
         let line = cf.meta_args.last().map_or(0, |l| l.line);
-        return Err(ParseError::new(
-            file,
-            line,
-            "no FROM instruction: nothing to build",
-        ));
+        return Err(ParseError::new(file, line, StageError::NoFrom));
     }
     Ok(cf)
 }
 
 fn add_instruction(cf: &mut Containerfile, located: Located) -> Result<(), ParseError> {
-    let fail = |m: String| Err(ParseError::new(&cf.file, located.line, m));
+    let fail = |e: StageError| Err(ParseError::new(&cf.file, located.line, e));
     match (&located.instruction, cf.stages.last_mut()) {
         (Instruction::From(from), _) => {
             if let Some(name) = &from.name
                 && cf.stages.iter().any(|s| s.name.as_ref() == Some(name))
             {
-                return fail(format!("duplicate stage name \"{name}\""));
+                return fail(StageError::DuplicateName(name.clone()));
             }
             cf.stages.push(Stage {
                 index: cf.stages.len(),
@@ -95,10 +120,7 @@ fn add_instruction(cf: &mut Containerfile, located: Located) -> Result<(), Parse
         (_, Some(stage)) => stage.instructions.push(located),
         (Instruction::Arg(_), None) => cf.meta_args.push(located),
         (_, None) => {
-            let kw = keyword(&located.original);
-            return fail(format!(
-                "{kw} before the first FROM: no build stage in current context"
-            ));
+            return fail(StageError::BeforeFrom(keyword(&located.original)));
         }
     }
     Ok(())
@@ -137,7 +159,7 @@ impl Platform {
     }
 
     /// Parses `os/arch[/variant]`.
-    pub fn parse(s: &str) -> Result<Platform, String> {
+    pub fn parse(s: &str) -> Result<Platform, InvalidPlatform> {
         let parts: Vec<&str> = s.split('/').collect();
         match parts.as_slice() {
             [os, arch] | [os, arch, _] if !os.is_empty() && !arch.is_empty() => Ok(Platform {
@@ -145,9 +167,7 @@ impl Platform {
                 arch: arch.to_ascii_lowercase(),
                 variant: parts.get(2).map(|v| v.to_ascii_lowercase()),
             }),
-            _ => Err(format!(
-                "invalid platform \"{s}\": expected os/arch[/variant]"
-            )),
+            _ => Err(InvalidPlatform(s.to_string())),
         }
     }
 
@@ -303,13 +323,13 @@ fn arg_value(
     build_args: &BTreeMap<String, String>,
     escape: char,
     lookup: &dyn Fn(&str) -> Option<String>,
-) -> Result<Option<String>, String> {
+) -> Result<Option<String>, ExpandError> {
     if let Some(v) = build_args.get(&def.name) {
         return Ok(Some(v.clone()));
     }
     def.default
         .as_deref()
-        .map(|d| expand(d, lookup, escape).map_err(|e| e.0))
+        .map(|d| expand(d, lookup, escape))
         .transpose()
 }
 
@@ -321,7 +341,7 @@ impl Globals {
 
     /// A stage's FROM with its image and platform expanded (global ARGs
     /// only).
-    pub fn expand_from(&self, from: &From) -> Result<From, String> {
+    pub fn expand_from(&self, from: &From) -> Result<From, InstructionError> {
         let lookup = |n: &str| self.vars.get(n).map(String::from);
         let x = Expander {
             lookup: &lookup,
@@ -374,9 +394,11 @@ impl<'a> Scope<'a> {
     /// `default` is replaced by the value the ARG took (build arg, expanded
     /// default or global), `None` when it has none.
     pub fn apply(&mut self, located: &Located, file: &str) -> Result<Located, ParseError> {
-        let fail = |m: String| ParseError::new(file, located.line, m);
+        let fail = |e: InstructionError| ParseError::new(file, located.line, e);
         let instruction = match &located.instruction {
-            Instruction::Arg(defs) => Instruction::Arg(self.declare(defs).map_err(fail)?),
+            Instruction::Arg(defs) => {
+                Instruction::Arg(self.declare(defs).map_err(|e| fail(e.into()))?)
+            }
             other => {
                 let lookup = |n: &str| self.lookup(n);
                 let x = Expander {
@@ -398,7 +420,7 @@ impl<'a> Scope<'a> {
     }
 
     /// ARG in a stage; each default may use the ARGs before it.
-    fn declare(&mut self, defs: &[ArgDef]) -> Result<Vec<ArgDef>, String> {
+    fn declare(&mut self, defs: &[ArgDef]) -> Result<Vec<ArgDef>, ExpandError> {
         let mut out = Vec::new();
         for def in defs {
             let lookup = |n: &str| self.lookup(n);
@@ -573,13 +595,7 @@ fn find_target(cf: &Containerfile, target: Option<&str>) -> Result<usize, ParseE
     cf.stages
         .iter()
         .position(|s| s.name.as_deref() == Some(lower.as_str()))
-        .ok_or_else(|| {
-            ParseError::new(
-                &cf.file,
-                0,
-                format!("target stage \"{name}\" could not be found"),
-            )
-        })
+        .ok_or_else(|| ParseError::new(&cf.file, 0, StageError::NoTarget(name.to_string())))
 }
 
 /// Marks `i` and, transitively, the stages it needs. Dependencies always
@@ -597,10 +613,10 @@ fn mark(i: usize, deps: &[Deps], needed: &mut [bool]) {
 
 fn stage_deps(cf: &Containerfile, stage: &Stage, globals: &Globals) -> Result<Deps, ParseError> {
     let mut deps = Deps::default();
-    let fail = |line: usize, m: String| ParseError::new(&cf.file, line, m);
+    let fail = |line: usize, e: &dyn std::fmt::Display| ParseError::new(&cf.file, line, e);
     let base = globals
         .expand_from(&stage.from)
-        .map_err(|m| fail(stage.line, m))?;
+        .map_err(|e| fail(stage.line, &e))?;
     let earlier = &cf.stages[..stage.index];
     match earlier.iter().find(|s| named(s, &base.image)) {
         Some(s) => deps.stages.push(s.index),
@@ -615,8 +631,8 @@ fn stage_deps(cf: &Containerfile, stage: &Stage, globals: &Globals) -> Result<De
     for l in &stage.instructions {
         for (from, usage) in from_refs(&l.instruction) {
             let from = expand(&from, &|n| globals.get(n).map(String::from), globals.escape)
-                .map_err(|e| fail(l.line, e.0))?;
-            let r = source_stage(cf, stage, &from).map_err(|m| fail(l.line, m))?;
+                .map_err(|e| fail(l.line, &e))?;
+            let r = source_stage(cf, stage, &from).map_err(|e| fail(l.line, &e))?;
             match r {
                 Some(i) => deps.stages.push(i),
                 None => deps.images.push(ImageRef {
@@ -655,23 +671,27 @@ fn from_refs(i: &Instruction) -> Vec<(String, ImageUse)> {
 
 /// Resolves a `--from` value: an earlier stage by name or index, or `None`
 /// for an image. The current or a later stage is an error.
-fn source_stage(cf: &Containerfile, current: &Stage, from: &str) -> Result<Option<usize>, String> {
+fn source_stage(
+    cf: &Containerfile,
+    current: &Stage,
+    from: &str,
+) -> Result<Option<usize>, StageError> {
     let here = || current.name.clone().unwrap_or(current.index.to_string());
     if let Ok(i) = from.parse::<usize>() {
         if i >= current.index {
-            return Err(format!(
-                "cannot copy from stage {i}, it needs to be defined before current stage {}",
-                here()
-            ));
+            return Err(StageError::LaterIndex {
+                index: i,
+                current: here(),
+            });
         }
         return Ok(Some(i));
     }
     match cf.stages.iter().find(|s| named(s, from)) {
         Some(s) if s.index < current.index => Ok(Some(s.index)),
-        Some(_) => Err(format!(
-            "cannot copy from stage \"{from}\", it needs to be defined before current stage \"{}\"",
-            here()
-        )),
+        Some(_) => Err(StageError::LaterName {
+            name: from.to_string(),
+            current: here(),
+        }),
         None => Ok(None),
     }
 }

@@ -40,6 +40,22 @@ pub fn engine(e: berth_engine::Error) -> Failure {
     }
 }
 
+/// buildah's exit code for a failed build or builder verb: a RUN's own
+/// code when its command exited non-zero, podman's 126/127 when the command
+/// cannot run or does not exist, else 125.
+pub fn build(e: berth_builder::BuildError) -> Failure {
+    use berth_builder::BuildError;
+    let code = match &e {
+        BuildError::RunFailed { code, .. } => *code,
+        BuildError::Run(r) => r.exit_code(),
+        _ => 125,
+    };
+    Failure {
+        code,
+        message: e.to_string(),
+    }
+}
+
 pub fn usage(code: i32, msg: impl Into<String>) -> Failure {
     Failure {
         code,
@@ -61,5 +77,38 @@ pub fn rmi(e: berth_engine::images::ImageError) -> Failure {
     Failure {
         code,
         message: e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use berth_builder::BuildError;
+    use berth_engine::run::RunError;
+
+    #[test]
+    fn build_codes() {
+        let failed = BuildError::RunFailed {
+            instruction: "RUN exit 3".into(),
+            code: 3,
+        };
+        let f = build(failed);
+        assert_eq!(f.code, 3);
+        assert_eq!(
+            f.message,
+            "building at STEP \"RUN exit 3\": while running runtime: exit status 3"
+        );
+        assert_eq!(
+            build(BuildError::Run(RunError::NotFound("x".into()))).code,
+            127
+        );
+        assert_eq!(
+            build(BuildError::Run(RunError::CannotRun("x".into()))).code,
+            126
+        );
+        // A container that cannot be made is berth's own failure, whatever the kind.
+        let create = BuildError::CreateContainer(RunError::NotFound("x".into()));
+        assert_eq!(build(create).code, 125);
+        assert_eq!(build(BuildError::ImageNotKnown("a".into())).code, 125);
     }
 }

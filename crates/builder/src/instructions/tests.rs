@@ -478,7 +478,7 @@ fn env(name: &str) -> Option<String> {
     }
 }
 
-fn expanded(line: &str) -> Result<Instruction, String> {
+fn expanded(line: &str) -> Result<Instruction, InstructionError> {
     let x = Expander {
         lookup: &env,
         escape: '\\',
@@ -518,7 +518,9 @@ fn expansion() {
         Instruction::Volume(s(&["ex", "/v"]))
     );
     assert_eq!(
-        expanded("STOPSIGNAL SIG${X:-TERM}").unwrap_err(),
+        expanded("STOPSIGNAL SIG${X:-TERM}")
+            .unwrap_err()
+            .to_string(),
         "Invalid signal: SIGex"
     );
     assert_eq!(
@@ -530,11 +532,11 @@ fn expansion() {
         Instruction::Cmd(CommandLine::Shell("echo $X".into()))
     );
     assert_eq!(
-        expanded("EXPOSE $X").unwrap_err(),
+        expanded("EXPOSE $X").unwrap_err().to_string(),
         "invalid containerPort: ex"
     );
     assert_eq!(
-        expanded("USER ${NOPE:?needed}").unwrap_err(),
+        expanded("USER ${NOPE:?needed}").unwrap_err().to_string(),
         "NOPE: needed"
     );
 }
@@ -643,7 +645,7 @@ fn stop_signal_and_blank_base() {
     };
     assert_eq!(from("${IMG:-alpine}").expand(&x), Ok(from("alpine")));
     assert_eq!(
-        from("$NOPE").expand(&x).unwrap_err(),
+        from("$NOPE").expand(&x).unwrap_err().to_string(),
         "base name ($NOPE) should not be blank"
     );
 }

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::commands::images::StoreArgs;
-use crate::exit::Failure;
+use crate::exit::{self, Failure};
 
 #[derive(Args)]
 pub struct BuildArgs {
@@ -312,7 +312,7 @@ pub fn build(store_args: &StoreArgs, mut a: BuildArgs) -> Result<i32, Failure> {
         "false" => "never",
         p => p,
     };
-    for image in berth_builder::execute::images_needed(&req).map_err(|e| fail(e.code, e.message))? {
+    for image in berth_builder::execute::images_needed(&req).map_err(exit::build)? {
         // Present means present for the platform built for.
         let present = store.image(&image).is_ok_and(|img| {
             platform.as_ref().is_none_or(|p| {
@@ -341,8 +341,7 @@ pub fn build(store_args: &StoreArgs, mut a: BuildArgs) -> Result<i32, Failure> {
     } else {
         Box::new(std::io::stderr())
     };
-    let id = berth_builder::execute::build(&store, &req, &mut log)
-        .map_err(|e| fail(e.code, e.message))?;
+    let id = berth_builder::execute::build(&store, &req, &mut log).map_err(exit::build)?;
     if let Some(f) = &a.iidfile {
         std::fs::write(f, format!("sha256:{id}"))
             .map_err(|e| fail(125, format!("{}: {e}", f.display())))?;

@@ -5,7 +5,6 @@
 use std::path::PathBuf;
 
 use berth_builder::builder::{self, Builder, CommitSpec, CopySpec, Origin, RunSpec};
-use berth_builder::execute::BuildError;
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 
@@ -47,13 +46,6 @@ enum BuilderCommand {
     Containers(ContainersArgs),
     /// Show a working container's configuration.
     Inspect(InspectArgs),
-}
-
-fn fail(e: BuildError) -> Failure {
-    Failure {
-        code: e.code,
-        message: e.message,
-    }
 }
 
 #[derive(Args)]
@@ -256,7 +248,7 @@ fn from(store_args: &StoreArgs, a: FromArgs) -> CmdResult {
         };
         crate::commands::images::pull_for_run(store_args, &a.image, pull)?;
     }
-    let b = builder::from(&store, &a.image, a.name.as_deref()).map_err(fail)?;
+    let b = builder::from(&store, &a.image, a.name.as_deref()).map_err(exit::build)?;
     println!("{}", b.name);
     Ok(())
 }
@@ -264,7 +256,7 @@ fn from(store_args: &StoreArgs, a: FromArgs) -> CmdResult {
 fn run_in(store_args: &StoreArgs, a: RunArgs) -> Result<i32, Failure> {
     berth_runtime::selfexe::ensure_protected().map_err(|e| exit::podman(e.0))?;
     let store = store_args.open()?;
-    let b = Builder::load(&store, &a.container).map_err(fail)?;
+    let b = Builder::load(&store, &a.container).map_err(exit::build)?;
     let spec = RunSpec {
         args: a.command,
         env: a.env,
@@ -273,12 +265,12 @@ fn run_in(store_args: &StoreArgs, a: RunArgs) -> Result<i32, Failure> {
         network: a.network,
         volumes: a.volume,
     };
-    builder::run(&store, &b, &spec).map_err(fail)
+    builder::run(&store, &b, &spec).map_err(exit::build)
 }
 
 fn copy(store_args: &StoreArgs, a: CopyArgs, add: bool) -> CmdResult {
     let store = store_args.open()?;
-    let b = Builder::load(&store, &a.container).map_err(fail)?;
+    let b = Builder::load(&store, &a.container).map_err(exit::build)?;
     let mut paths = a.paths;
     // One path copies into the working directory, as buildah does.
     let dest = if paths.len() > 1 {
@@ -295,31 +287,32 @@ fn copy(store_args: &StoreArgs, a: CopyArgs, add: bool) -> CmdResult {
         add,
         cwd: std::env::current_dir().map_err(exit::podman)?,
     };
-    builder::copy(&store, &b, &spec).map_err(fail)
+    builder::copy(&store, &b, &spec).map_err(exit::build)
 }
 
 fn config(store_args: &StoreArgs, a: ConfigArgs) -> CmdResult {
     let store = store_args.open()?;
-    let mut b = Builder::load(&store, &a.container).map_err(fail)?;
+    let mut b = Builder::load(&store, &a.container).map_err(exit::build)?;
     let shell = match &a.shell {
         Some(s) => {
-            let words = builder::command_words(s, false, &[]).map_err(fail)?;
+            let words = builder::command_words(s, false, &[]).map_err(exit::build)?;
             b.config["Shell"] = json!(words);
             words
         }
         None => b.shell(),
     };
     if let Some(c) = &a.entrypoint {
-        b.config["Entrypoint"] = json!(builder::command_words(c, true, &shell).map_err(fail)?);
+        b.config["Entrypoint"] =
+            json!(builder::command_words(c, true, &shell).map_err(exit::build)?);
     }
     if let Some(c) = &a.cmd {
-        b.config["Cmd"] = json!(builder::command_words(c, false, &shell).map_err(fail)?);
+        b.config["Cmd"] = json!(builder::command_words(c, false, &shell).map_err(exit::build)?);
     }
     for e in &a.env {
-        b.set_env(e).map_err(fail)?;
+        b.set_env(e).map_err(exit::build)?;
     }
     for l in &a.label {
-        b.set_pair("Labels", "--label", l).map_err(fail)?;
+        b.set_pair("Labels", "--label", l).map_err(exit::build)?;
     }
     for p in &a.port {
         let p = match p.strip_suffix('-') {
@@ -333,7 +326,7 @@ fn config(store_args: &StoreArgs, a: ConfigArgs) -> CmdResult {
         b.set_member("Volumes", v);
     }
     for an in &a.annotation {
-        b.set_annotation(an).map_err(fail)?;
+        b.set_annotation(an).map_err(exit::build)?;
     }
     if let Some(u) = &a.user {
         b.config["User"] = json!(u);
@@ -361,7 +354,7 @@ fn config(store_args: &StoreArgs, a: ConfigArgs) -> CmdResult {
     if let Some(x) = a.comment {
         b.comment = Some(x);
     }
-    b.save(&store).map_err(fail)
+    b.save(&store).map_err(exit::build)
 }
 
 /// `--healthcheck` and its timing flags into the config's Healthcheck.
@@ -432,14 +425,14 @@ fn need_healthcheck(config: &Value, flag: &str) -> CmdResult {
 
 fn commit(store_args: &StoreArgs, a: CommitArgs) -> CmdResult {
     let store = store_args.open()?;
-    let b = Builder::load(&store, &a.container).map_err(fail)?;
+    let b = Builder::load(&store, &a.container).map_err(exit::build)?;
     let spec = CommitSpec {
         image: a.image.clone(),
         docker: a.format != "oci",
         squash: a.squash,
         rm: a.rm,
     };
-    let (id, dropped) = builder::commit(&store, &b, &spec).map_err(fail)?;
+    let (id, dropped) = builder::commit(&store, &b, &spec).map_err(exit::build)?;
     for d in dropped {
         eprintln!(
             "WARN: {d} is not supported for OCI image format and will be ignored. Must use `docker` format"
@@ -465,16 +458,16 @@ fn mount(store_args: &StoreArgs, a: NameArgs, mount: bool) -> CmdResult {
         a.containers
     };
     for n in &names {
-        let b = Builder::load(&store, n).map_err(fail)?;
+        let b = Builder::load(&store, n).map_err(exit::build)?;
         if mount {
-            let p = builder::mount(&store, &b).map_err(fail)?;
+            let p = builder::mount(&store, &b).map_err(exit::build)?;
             if names.len() > 1 {
                 println!("{} {}", b.name, p.display());
             } else {
                 println!("{}", p.display());
             }
         } else {
-            builder::umount(&store, &b).map_err(fail)?;
+            builder::umount(&store, &b).map_err(exit::build)?;
             println!("{}", b.id);
         }
     }
@@ -482,7 +475,7 @@ fn mount(store_args: &StoreArgs, a: NameArgs, mount: bool) -> CmdResult {
 }
 
 fn list_mounts(store: &berth_storage::Store) -> CmdResult {
-    for b in builder::list(store).map_err(fail)? {
+    for b in builder::list(store).map_err(exit::build)? {
         if let Some(p) = mount_point(store, &b) {
             println!("{} {}", b.name, p.display());
         }
@@ -498,7 +491,7 @@ fn mount_point(store: &berth_storage::Store, b: &Builder) -> Option<PathBuf> {
 fn rm(store_args: &StoreArgs, a: RmArgs) -> CmdResult {
     let store = store_args.open()?;
     let targets: Vec<Builder> = if a.all {
-        builder::list(&store).map_err(fail)?
+        builder::list(&store).map_err(exit::build)?
     } else {
         if a.containers.is_empty() {
             return Err(exit::podman(
@@ -507,7 +500,7 @@ fn rm(store_args: &StoreArgs, a: RmArgs) -> CmdResult {
         }
         a.containers
             .iter()
-            .map(|n| Builder::load(&store, n).map_err(fail))
+            .map(|n| Builder::load(&store, n).map_err(exit::build))
             .collect::<Result<_, _>>()?
     };
     for b in targets {
@@ -519,7 +512,7 @@ fn rm(store_args: &StoreArgs, a: RmArgs) -> CmdResult {
             eprintln!("{}: in use by the build in process {}, left", b.name, p.pid);
             continue;
         }
-        builder::remove(&store, &b).map_err(fail)?;
+        builder::remove(&store, &b).map_err(exit::build)?;
         println!("{}", b.id);
     }
     Ok(())
@@ -552,7 +545,7 @@ fn containers(store_args: &StoreArgs, a: ContainersArgs) -> CmdResult {
     } else {
         builder::list(&store)
     }
-    .map_err(fail)?;
+    .map_err(exit::build)?;
     if a.quiet {
         for b in &list {
             println!(
@@ -605,7 +598,7 @@ fn containers(store_args: &StoreArgs, a: ContainersArgs) -> CmdResult {
 
 fn inspect(store_args: &StoreArgs, a: InspectArgs) -> CmdResult {
     let store = store_args.open()?;
-    let b = Builder::load(&store, &a.container).map_err(fail)?;
+    let b = Builder::load(&store, &a.container).map_err(exit::build)?;
     let mut oci = b.config.clone();
     builder::drop_docker_only(&mut oci);
     let v = json!({

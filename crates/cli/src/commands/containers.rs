@@ -659,10 +659,7 @@ pub fn prune(store_args: &StoreArgs, _a: PruneArgs) -> CmdResult {
     let store = store_args.open()?;
     // The builder's prune: it keeps the working containers of running builds
     // and takes the leftovers of killed ones.
-    let gone = berth_builder::builder::prune(&store).map_err(|e| Failure {
-        code: e.code,
-        message: e.message,
-    })?;
+    let gone = berth_builder::builder::prune(&store).map_err(crate::exit::build)?;
     for id in gone {
         println!("{id}");
     }

@@ -152,10 +152,7 @@ pub fn prune(store_args: &StoreArgs, a: PruneArgs) -> CmdResult {
     let store = store_args.open()?;
     println!("Deleted Containers");
     // As `container prune`: a running build keeps its working containers.
-    let gone = berth_builder::builder::prune(&store).map_err(|e| Failure {
-        code: e.code,
-        message: e.message,
-    })?;
+    let gone = berth_builder::builder::prune(&store).map_err(crate::exit::build)?;
     for id in gone {
         println!("{id}");
     }
