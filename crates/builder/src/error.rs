@@ -208,11 +208,9 @@ pub enum CopyError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("{url}: {source}")]
-    Fetch {
-        url: String,
-        source: Box<ureq::Error>,
-    },
+    /// The download could not start (names the URL itself).
+    #[error(transparent)]
+    Fetch(berth_image::Error),
     #[error("{url}: {source}")]
     Download { url: String, source: std::io::Error },
     #[error("{url}: larger than {limit} bytes")]

@@ -1743,14 +1743,8 @@ fn is_url(s: &str) -> bool {
 /// The largest file ADD downloads.
 const MAX_DOWNLOAD: u64 = 8 << 30;
 
-fn get(url: &str) -> Result<ureq::Response, CopyError> {
-    ureq::get(url)
-        .timeout(std::time::Duration::from_secs(600))
-        .call()
-        .map_err(|e| CopyError::Fetch {
-            url: url.to_string(),
-            source: Box::new(e),
-        })
+fn get(url: &str) -> Result<Box<dyn Read + Send>, CopyError> {
+    berth_image::http::get_body(url).map_err(CopyError::Fetch)
 }
 
 fn download_error(url: &str) -> impl FnOnce(std::io::Error) -> CopyError + '_ {
@@ -1772,7 +1766,7 @@ fn download(url: &str, dir: &Path) -> Result<PathBuf, CopyError> {
     let file = dir.join(name);
     let resp = get(url)?;
     let mut out = std::fs::File::create(&file)?;
-    let n = std::io::copy(&mut resp.into_reader().take(MAX_DOWNLOAD + 1), &mut out)
+    let n = std::io::copy(&mut resp.take(MAX_DOWNLOAD + 1), &mut out)
         .map_err(download_error(url))?;
     if n > MAX_DOWNLOAD {
         return Err(CopyError::TooLarge {
@@ -1791,7 +1785,7 @@ fn url_digest(url: &str) -> Result<String, CopyError> {
     use berth_image::digest::{Algorithm, Digester};
     let mut d = Digester::new(Algorithm::Sha256);
     d.update(url.as_bytes());
-    let mut r = get(url)?.into_reader().take(MAX_DOWNLOAD);
+    let mut r = get(url)?.take(MAX_DOWNLOAD);
     let mut buf = vec![0u8; 1 << 16];
     loop {
         let n = r.read(&mut buf).map_err(download_error(url))?;
