@@ -2,7 +2,11 @@
 //! their users (the CLI: podman's exit codes; the REST API: HTTP statuses), so
 //! no code or status travels inside an error.
 
+use crate::conf::ConfError;
+use crate::network::NetworkError;
+use crate::oci::OciError;
 use crate::run::RunError;
+use crate::volumes::VolumeError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -29,6 +33,18 @@ pub enum Error {
     /// Creating or starting a container's process failed.
     #[error(transparent)]
     Run(#[from] RunError),
+    /// A bridge network: missing, in use, or its backend failed.
+    #[error(transparent)]
+    Network(#[from] NetworkError),
+    /// A named volume or a mount: missing, in use, or a bad `-v`.
+    #[error(transparent)]
+    Volume(#[from] VolumeError),
+    /// containers.conf cannot be read.
+    #[error(transparent)]
+    Conf(#[from] ConfError),
+    /// The OCI runtime cannot be found or refused (pause, ps).
+    #[error(transparent)]
+    Oci(#[from] OciError),
     /// Anything else: the store, the runtime, the system.
     #[error("{0}")]
     Other(String),

@@ -61,9 +61,7 @@ pub fn set_paused(store: &Store, name: &str, pause: bool) -> Result<Info> {
             want.as_str()
         )));
     }
-    oci(store, &info)?
-        .pause(&info.id, pause)
-        .map_err(Error::other)?;
+    oci(store, &info)?.pause(&info.id, pause)?;
     info.state.status = if pause {
         Status::Paused
     } else {
@@ -83,9 +81,7 @@ pub fn top(store: &Store, name: &str, ps_args: &[String]) -> Result<String> {
             info.state.status.as_str()
         )));
     }
-    oci(store, &info)?
-        .ps(&info.id, ps_args)
-        .map_err(Error::other)
+    Ok(oci(store, &info)?.ps(&info.id, ps_args)?)
 }
 
 /// Stops (if needed) and starts a container again.
