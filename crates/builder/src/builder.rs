@@ -520,7 +520,7 @@ pub fn commit(
     } else {
         drop_docker_only(&mut config)
     };
-    let edit = move |c: &mut Value| -> Result<(), String> {
+    let edit = move |c: &mut Value| -> Result<(), berth_engine::commit::EditError> {
         *c = config.clone();
         Ok(())
     };

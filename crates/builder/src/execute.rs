@@ -1316,7 +1316,7 @@ impl StageState {
         match chown {
             None => Ok(None),
             Some(c) => {
-                let u = berth_engine::spec::user(rootfs, c)?;
+                let u = berth_engine::spec::user(rootfs, c).map_err(|e| e.to_string())?;
                 Ok(Some((u64::from(u.uid), u64::from(u.gid))))
             }
         }
@@ -1366,7 +1366,7 @@ fn commit_as(
             dropped = crate::builder::drop_docker_only(&mut config);
         }
     }
-    let edit = move |c: &mut Value| -> Result<(), String> {
+    let edit = move |c: &mut Value| -> Result<(), berth_engine::commit::EditError> {
         *c = config.clone();
         Ok(())
     };

@@ -56,4 +56,36 @@ impl Error {
     }
 }
 
+/// Flags and image settings the caller can correct: invalid arguments.
+macro_rules! invalid_argument {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Error {
+            fn from(e: $t) -> Error {
+                Error::InvalidArgument(e.to_string())
+            }
+        }
+    )*};
+}
+
+invalid_argument!(
+    crate::security::SecurityError,
+    crate::spec::SpecError,
+    crate::spec::UserError,
+    crate::health::HealthError,
+    crate::attach::InvalidDetachKey
+);
+
+/// The host failed us: nothing the caller's arguments could change.
+impl From<crate::journald::JournalError> for Error {
+    fn from(e: crate::journald::JournalError) -> Error {
+        Error::other(e)
+    }
+}
+
+impl From<crate::init::InitError> for Error {
+    fn from(e: crate::init::InitError) -> Error {
+        Error::other(e)
+    }
+}
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -560,7 +560,7 @@ pub struct CommitArgs {
 pub fn commit(store_args: &StoreArgs, a: CommitArgs) -> CmdResult {
     let store = store_args.open()?;
     let changes = a.change.clone();
-    let edit = move |cfg: &mut Value| -> Result<(), String> {
+    let edit = move |cfg: &mut Value| -> Result<(), berth_engine::commit::EditError> {
         for c in &changes {
             crate::commands::image_extra::apply_change(cfg, c).map_err(|f| f.message)?;
         }
@@ -913,7 +913,7 @@ fn attach_to(
             i.state.status.as_str()
         )));
     }
-    let keys = berth_engine::attach::detach_keys(keys).map_err(bad)?;
+    let keys = berth_engine::attach::detach_keys(keys).map_err(exit::podman)?;
     let path = berth_engine::attach::socket_path(store, &i.id);
     let p = &i.config.process;
     let ended = berth_engine::attach::connect(&path)

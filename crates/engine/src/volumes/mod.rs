@@ -207,11 +207,11 @@ pub fn copy_up(store: &Store, rootfs: &Path, spec: &str) -> Result<(), VolumeErr
             wrote.map(drop).map_err(|source| VolumeError::CopyUpRead {
                 name: name.to_string(),
                 destination: dest.to_string(),
-                source,
+                source: Box::new(source),
             })?;
             applied.map_err(|source| VolumeError::CopyUpWrite {
                 name: name.to_string(),
-                source,
+                source: Box::new(source),
             })
         })?;
         // The volume's root takes the owner and mode of the image's directory.

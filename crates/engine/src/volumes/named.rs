@@ -75,13 +75,13 @@ pub enum VolumeError {
     CopyUpRead {
         name: String,
         destination: String,
-        source: berth_storage::Error,
+        source: Box<berth_storage::Error>,
     },
     /// Copying the image's content into a new volume: writing it.
     #[error("volume {name}: {source}")]
     CopyUpWrite {
         name: String,
-        source: berth_storage::Error,
+        source: Box<berth_storage::Error>,
     },
     #[error("--add-host {0}: expected HOST:IP")]
     InvalidAddHost(String),
