@@ -89,3 +89,39 @@ impl From<crate::init::InitError> for Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flag_errors_become_invalid_arguments_in_their_own_words() {
+        let e: Error = crate::security::ulimit("nofile").unwrap_err().into();
+        assert!(
+            matches!(&e, Error::InvalidArgument(m) if m == "--ulimit nofile: expected NAME=SOFT[:HARD]"),
+            "{e:?}"
+        );
+        let e: Error = crate::health::parse_duration("1x").unwrap_err().into();
+        assert_eq!(e.to_string(), "invalid duration \"1x\"");
+    }
+
+    #[test]
+    fn network_and_volume_errors_keep_their_kind() {
+        let e: Error = NetworkError::NotFound("n1".into()).into();
+        assert!(matches!(e, Error::Network(NetworkError::NotFound(_))));
+        assert_eq!(e.to_string(), "network n1: no such network");
+        let e = crate::network::PortMapping::parse("80:x").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "-p 80:x: expected [[IP:][HOSTPORT]:]CONTAINERPORT[/tcp|udp|sctp]"
+        );
+        let e: Error = crate::volumes::check_unique_destinations(&["a:/d".into()], &["/d".into()])
+            .unwrap_err()
+            .into();
+        assert!(matches!(
+            e,
+            Error::Volume(VolumeError::DuplicateDestination(_))
+        ));
+        assert_eq!(e.to_string(), "/d: duplicate mount destination");
+    }
+}
