@@ -114,7 +114,7 @@ impl Builder {
     /// The working container `name` (a name or an ID): one of `builder from`,
     /// or one a build made.
     pub fn load(store: &Store, name: &str) -> Result<Builder, BuildError> {
-        let info = container::find(store, name).map_err(BuildError::Containers)?;
+        let info = container::find(store, name)?;
         let b = Builder::of(store, info)?;
         if b.origin == Origin::Other {
             return Err(BuildError::NotWorkingContainer(name.to_string()));
@@ -228,7 +228,7 @@ pub fn list(store: &Store) -> Result<Vec<Builder>, BuildError> {
 /// `containers --all`); those that are not have [`Origin::Other`].
 pub fn list_all(store: &Store) -> Result<Vec<Builder>, BuildError> {
     let mut out = Vec::new();
-    for info in container::list(store).map_err(BuildError::Containers)? {
+    for info in container::list(store)? {
         // One that went meanwhile, or whose state cannot be read, is skipped.
         if let Ok(b) = Builder::of(store, info) {
             out.push(b);
@@ -299,8 +299,7 @@ fn default_name(store: &Store, image: &str) -> Result<String, BuildError> {
         format!("{}-", last.split(':').next().unwrap_or(last))
     };
     let first = format!("{base}working-container");
-    let taken: Vec<String> = container::list(store)
-        .map_err(BuildError::Containers)?
+    let taken: Vec<String> = container::list(store)?
         .into_iter()
         .flat_map(|i| i.names)
         .collect();
@@ -330,7 +329,7 @@ pub struct RunSpec {
 /// `run`: the command over the working container's root, with the config's
 /// environment, working directory and user; returns its exit code.
 pub fn run(store: &Store, b: &Builder, spec: &RunSpec) -> Result<i32, BuildError> {
-    let mut info = container::find(store, &b.id).map_err(BuildError::Containers)?;
+    let mut info = container::find(store, &b.id)?;
     let mut env = b.env();
     for kv in &spec.env {
         let key = kv.split('=').next().unwrap_or(kv);
@@ -515,8 +514,7 @@ pub fn commit(
     } else {
         drop_docker_only(&mut config)
     };
-    // The engine's hook for `--change` edits: its signature, errors and all.
-    let edit = move |c: &mut Value| -> Result<(), String> {
+    let edit = move |c: &mut Value| -> Result<(), berth_engine::commit::EditError> {
         *c = config.clone();
         Ok(())
     };
@@ -583,7 +581,7 @@ pub fn remove(store: &Store, b: &Builder) -> Result<(), BuildError> {
 /// its own. Returns the IDs removed.
 pub fn prune(store: &Store) -> Result<Vec<String>, BuildError> {
     let mut gone = Vec::new();
-    for info in container::list(store).map_err(BuildError::Containers)? {
+    for info in container::list(store)? {
         if is_working(&info) {
             // `builder from`'s carry no owner, so only a build's can qualify.
             if owner(&info).is_some_and(|p| !p.alive()) {

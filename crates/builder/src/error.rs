@@ -106,9 +106,9 @@ pub enum BuildError {
     Copy(#[from] CopyError),
     #[error(transparent)]
     Mode(#[from] InvalidMode),
-    /// `--chown` naming no user of the container (the engine's message).
-    #[error("{0}")]
-    Chown(String),
+    /// `--chown` naming no user of the container.
+    #[error(transparent)]
+    Chown(berth_engine::spec::UserError),
     #[error(
         "{0}: not a working container of berth builder (made by `berth builder from` or `berth build`)"
     )]
@@ -147,9 +147,6 @@ pub enum BuildError {
     /// An image config that is not JSON, or one that cannot be written.
     #[error(transparent)]
     Json(#[from] serde_json::Error),
-    /// The engine's container records (it reports only a message).
-    #[error("{0}")]
-    Containers(String),
     #[error(transparent)]
     Engine(#[from] berth_engine::Error),
     #[error(transparent)]
@@ -167,9 +164,9 @@ pub enum StepError {
     Mount(#[from] RunMountError),
     #[error("--from={0}: no such stage (images are not supported yet)")]
     NoStage(String),
-    /// `--chown` naming no user of the container (the engine's message).
-    #[error("{0}")]
-    Chown(String),
+    /// `--chown` naming no user of the container.
+    #[error(transparent)]
+    Chown(berth_engine::spec::UserError),
     #[error(transparent)]
     Mode(#[from] InvalidMode),
     #[error(transparent)]

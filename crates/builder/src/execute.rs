@@ -1337,8 +1337,7 @@ fn commit_as(
             dropped = crate::builder::drop_docker_only(&mut config);
         }
     }
-    // The engine's hook for `--change` edits: its signature, errors and all.
-    let edit = move |c: &mut Value| -> Result<(), String> {
+    let edit = move |c: &mut Value| -> Result<(), berth_engine::commit::EditError> {
         *c = config.clone();
         Ok(())
     };
@@ -1766,8 +1765,8 @@ fn download(url: &str, dir: &Path) -> Result<PathBuf, CopyError> {
     let file = dir.join(name);
     let resp = get(url)?;
     let mut out = std::fs::File::create(&file)?;
-    let n = std::io::copy(&mut resp.take(MAX_DOWNLOAD + 1), &mut out)
-        .map_err(download_error(url))?;
+    let n =
+        std::io::copy(&mut resp.take(MAX_DOWNLOAD + 1), &mut out).map_err(download_error(url))?;
     if n > MAX_DOWNLOAD {
         return Err(CopyError::TooLarge {
             url: url.to_string(),

@@ -26,13 +26,22 @@ pub fn podman(e: impl std::fmt::Display) -> Failure {
 
 /// podman's exit code for an engine error: 2 for removing a running container
 /// without force, 126/127 when the container's command cannot run or does not
-/// exist, else 125.
+/// exist, else 125. Every kind is named, so that a new one is given its code
+/// here rather than falling into 125 unseen.
 pub fn engine(e: berth_engine::Error) -> Failure {
     use berth_engine::Error;
     let code = match &e {
         Error::RunningNotForced(_) => 2,
         Error::Run(r) => r.exit_code(),
-        _ => 125,
+        Error::NoSuchContainer(_)
+        | Error::StateImproper(_)
+        | Error::HasDependents { .. }
+        | Error::InvalidArgument(_)
+        | Error::Network(_)
+        | Error::Volume(_)
+        | Error::Conf(_)
+        | Error::Oci(_)
+        | Error::Other(_) => 125,
     };
     Failure {
         code,

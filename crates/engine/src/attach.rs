@@ -195,8 +195,13 @@ pub enum Ended {
     Detached,
 }
 
+/// A `--detach-keys` entry that names no key.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid detach key {0:?}")]
+pub struct InvalidDetachKey(pub String);
+
 /// Parses `--detach-keys` (`ctrl-p,ctrl-q`, podman's default; `""` disables).
-pub fn detach_keys(spec: &str) -> Result<Vec<u8>, String> {
+pub fn detach_keys(spec: &str) -> Result<Vec<u8>, InvalidDetachKey> {
     spec.split(',')
         .filter(|k| !k.is_empty())
         .map(|k| match k.strip_prefix("ctrl-") {
@@ -210,7 +215,7 @@ pub fn detach_keys(spec: &str) -> Result<Vec<u8>, String> {
             Some("^") => Ok(30),
             Some("_") => Ok(31),
             None if k.len() == 1 => Ok(k.as_bytes()[0]),
-            _ => Err(format!("invalid detach key {k:?}")),
+            _ => Err(InvalidDetachKey(k.to_string())),
         })
         .collect()
 }

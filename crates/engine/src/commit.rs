@@ -12,6 +12,10 @@ use serde_json::{Value, json};
 use crate::container::{self, Status, now_ns, rfc3339};
 use crate::error::Error;
 
+/// Why the caller's `edit` refused (a `--change` instruction, say): the
+/// caller's own error, carried back to it.
+pub type EditError = Box<dyn std::error::Error + Send + Sync>;
+
 /// What `commit` was asked for.
 pub struct CommitOptions<'a> {
     /// The new image's name.
@@ -21,7 +25,7 @@ pub struct CommitOptions<'a> {
     /// `--pause`: freeze a running container while its diff is read.
     pub pause: bool,
     /// Applies `--change` instructions to the config's `config` object.
-    pub edit: &'a dyn Fn(&mut Value) -> Result<(), String>,
+    pub edit: &'a dyn Fn(&mut Value) -> Result<(), EditError>,
     /// The history entry's `created_by` (default: the container's command).
     pub created_by: Option<String>,
     /// Annotations on the new manifest.
@@ -36,7 +40,7 @@ pub struct CommitOptions<'a> {
 
 impl CommitOptions<'_> {
     /// What `commit` does without flags.
-    pub fn plain(edit: &dyn Fn(&mut Value) -> Result<(), String>) -> CommitOptions<'_> {
+    pub fn plain(edit: &dyn Fn(&mut Value) -> Result<(), EditError>) -> CommitOptions<'_> {
         CommitOptions {
             reference: None,
             message: None,

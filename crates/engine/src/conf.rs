@@ -10,9 +10,31 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use serde::Deserialize;
+
+/// A containers.conf file that cannot be used; each names the file.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum ConfError {
+    /// Not TOML: the parser's first line (it names the line and column).
+    #[error("{}: {message}", .path.display())]
+    Syntax {
+        path: PathBuf,
+        /// 1-based, where the parser knows it.
+        line: Option<usize>,
+        message: String,
+    },
+    #[error("{}: network_backend {value:?}: expected netavark or cni", .path.display())]
+    NetworkBackend { path: PathBuf, value: String },
+    /// A file that exists (or was named by `$CONTAINERS_CONF`) and cannot be read.
+    #[error("{}: {source}", .path.display())]
+    Read {
+        path: PathBuf,
+        // Shared: the settings, and so this error, are read once per process.
+        source: Arc<std::io::Error>,
+    },
+}
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ContainersConf {
@@ -84,19 +106,15 @@ impl ContainersConf {
     }
 
     /// Parses one file's text; `path` names it in the error.
-    pub fn parse(&mut self, path: &Path, text: &str) -> Result<(), String> {
-        let f: File = toml::from_str(text).map_err(|e| {
-            let first = e.to_string();
-            let first = first.lines().next().unwrap_or("not TOML").to_string();
-            format!("{}: {first}", path.display())
-        })?;
+    pub fn parse(&mut self, path: &Path, text: &str) -> Result<(), ConfError> {
+        let f: File = toml::from_str(text).map_err(|e| syntax(path, text, &e))?;
         if let Some(b) = &f.network.network_backend
             && !matches!(b.as_str(), "" | "netavark" | "cni")
         {
-            return Err(format!(
-                "{}: network_backend {b:?}: expected netavark or cni",
-                path.display()
-            ));
+            return Err(ConfError::NetworkBackend {
+                path: path.to_path_buf(),
+                value: b.clone(),
+            });
         }
         self.merge(f);
         Ok(())
@@ -119,6 +137,18 @@ impl ContainersConf {
             )
             .map(|d| d.join(name))
             .find(|p| p.is_file())
+    }
+}
+
+/// The parser's error in one line (its full text quotes the file over several).
+fn syntax(path: &Path, text: &str, e: &toml::de::Error) -> ConfError {
+    let message = e.to_string();
+    ConfError::Syntax {
+        path: path.to_path_buf(),
+        line: e
+            .span()
+            .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1),
+        message: message.lines().next().unwrap_or("not TOML").to_string(),
     }
 }
 
@@ -157,7 +187,7 @@ fn files() -> Vec<PathBuf> {
 }
 
 /// Reads the files; one that is missing is skipped, one that is malformed fails.
-pub fn load() -> Result<ContainersConf, String> {
+pub fn load() -> Result<ContainersConf, ConfError> {
     let mut conf = ContainersConf::default();
     let explicit = std::env::var_os("CONTAINERS_CONF").map(PathBuf::from);
     for path in files() {
@@ -166,15 +196,20 @@ pub fn load() -> Result<ContainersConf, String> {
             Err(e)
                 if e.kind() == std::io::ErrorKind::NotFound && explicit.as_ref() != Some(&path) => {
             }
-            Err(e) => return Err(format!("{}: {e}", path.display())),
+            Err(e) => {
+                return Err(ConfError::Read {
+                    path,
+                    source: Arc::new(e),
+                });
+            }
         }
     }
     Ok(conf)
 }
 
 /// The settings of this process, read once.
-pub fn get() -> Result<&'static ContainersConf, String> {
-    static CONF: OnceLock<Result<ContainersConf, String>> = OnceLock::new();
+pub fn get() -> Result<&'static ContainersConf, ConfError> {
+    static CONF: OnceLock<Result<ContainersConf, ConfError>> = OnceLock::new();
     CONF.get_or_init(load).as_ref().map_err(Clone::clone)
 }
 
@@ -206,12 +241,20 @@ mod tests {
     #[test]
     fn bad_files_are_refused_with_their_name() {
         let mut c = ContainersConf::default();
-        let e = c.parse(Path::new("/etc/c.conf"), "[engine\n").unwrap_err();
+        let e = c
+            .parse(Path::new("/etc/c.conf"), "[a]\n[engine\n")
+            .unwrap_err();
+        assert!(
+            matches!(e, ConfError::Syntax { line: Some(2), .. }),
+            "{e:?}"
+        );
+        let e = e.to_string();
         assert!(e.starts_with("/etc/c.conf: "), "{e}");
         assert!(!e.contains('\n'), "{e}");
         let e = c
             .parse(Path::new("c"), "[network]\nnetwork_backend = \"x\"\n")
             .unwrap_err();
-        assert!(e.contains("expected netavark or cni"), "{e}");
+        assert!(matches!(e, ConfError::NetworkBackend { .. }), "{e:?}");
+        assert!(e.to_string().contains("expected netavark or cni"), "{e}");
     }
 }

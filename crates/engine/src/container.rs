@@ -71,7 +71,8 @@ pub enum RestartPolicy {
 }
 
 impl RestartPolicy {
-    pub fn parse(s: &str) -> Result<RestartPolicy, String> {
+    pub fn parse(s: &str) -> Result<RestartPolicy, crate::Error> {
+        let bad = |why: &str| crate::Error::InvalidArgument(format!("--restart {s}: {why}"));
         Ok(match s {
             "" | "no" => RestartPolicy::No,
             "always" => RestartPolicy::Always,
@@ -80,12 +81,10 @@ impl RestartPolicy {
             other => match other.strip_prefix("on-failure:") {
                 Some(n) => RestartPolicy::OnFailure(
                     n.parse()
-                        .map_err(|_| format!("--restart {s}: the retry count must be a number"))?,
+                        .map_err(|_| bad("the retry count must be a number"))?,
                 ),
                 None => {
-                    return Err(format!(
-                        "--restart {s}: expected no, on-failure[:N], always or unless-stopped"
-                    ));
+                    return Err(bad("expected no, on-failure[:N], always or unless-stopped"));
                 }
             },
         })
@@ -270,17 +269,17 @@ pub fn removed_exit_code(store: &Store, id: &str) -> Option<i32> {
 }
 
 /// Checks a `--log-driver` value.
-pub fn check_log_driver(d: Option<&str>) -> Result<(), String> {
+pub fn check_log_driver(d: Option<&str>) -> Result<(), crate::Error> {
     match d {
         None | Some("k8s-file") | Some("none") => Ok(()),
         Some("journald") if crate::journald::available() => Ok(()),
-        Some("journald") => Err(format!(
+        Some("journald") => Err(crate::Error::InvalidArgument(format!(
             "--log-driver journald: this host has no journald ({} does not answer)",
             crate::journald::socket_path().display()
-        )),
-        Some(other) => Err(format!(
+        ))),
+        Some(other) => Err(crate::Error::InvalidArgument(format!(
             "--log-driver {other}: unknown driver (k8s-file, journald or none)"
-        )),
+        ))),
     }
 }
 
@@ -392,13 +391,13 @@ pub fn update_config(
     store: &Store,
     id: &str,
     change: impl FnOnce(&mut ContainerConfig),
-) -> Result<(), String> {
+) -> Result<(), crate::Error> {
     let mut info = find(store, id)?;
     change(&mut info.config);
     let meta = serde_json::to_string(&info.config).expect("config serialises");
     store
         .set_container_metadata(&info.id, meta)
-        .map_err(|e| e.to_string())
+        .map_err(crate::Error::other)
 }
 
 fn info_of(store: &Store, c: berth_storage::Container) -> Info {
@@ -413,18 +412,17 @@ fn info_of(store: &Store, c: berth_storage::Container) -> Info {
 }
 
 /// A container by name, full ID or unique ID prefix.
-pub fn find(store: &Store, name: &str) -> Result<Info, String> {
+pub fn find(store: &Store, name: &str) -> Result<Info, crate::Error> {
     let c = store
         .container(name)
-        .map_err(|_| format!("no container with name or ID \"{name}\" found: no such container"))?;
+        .map_err(|_| crate::Error::NoSuchContainer(name.to_string()))?;
     Ok(info_of(store, c))
 }
 
 /// Every container, newest first.
-pub fn list(store: &Store) -> Result<Vec<Info>, String> {
+pub fn list(store: &Store) -> Result<Vec<Info>, berth_storage::Error> {
     let mut v: Vec<Info> = store
-        .containers()
-        .map_err(|e| e.to_string())?
+        .containers()?
         .into_iter()
         .map(|c| info_of(store, c))
         .collect();

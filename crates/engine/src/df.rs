@@ -87,10 +87,9 @@ impl Summary {
 impl DiskUse {
     /// Measures the store: images, the containers `ps -a` shows, named volumes.
     pub fn measure(store: &Store) -> Result<DiskUse, ViewError> {
-        let store_err = |e: berth_storage::Error| ViewError::Store(e.to_string());
-        let images = store.images().map_err(store_err)?;
+        let images = store.images()?;
         // Every container of the store holds its image, a build's working ones too.
-        let all = store.containers().map_err(store_err)?;
+        let all = store.containers()?;
         let shared = shared_sizes(store, &images);
         let images = images
             .into_iter()

@@ -43,9 +43,23 @@ pub struct Health {
     pub log: Vec<Probe>,
 }
 
+/// A `--health-*` flag that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum HealthError {
+    /// Not Go's duration syntax.
+    #[error("invalid duration {0:?}")]
+    InvalidDuration(String),
+    /// `--health-cmd '[…]'` that is not a JSON array of strings.
+    #[error("--health-cmd {command}: {source}")]
+    InvalidCommand {
+        command: String,
+        source: serde_json::Error,
+    },
+}
+
 /// Go's duration syntax as podman takes it: `30s`, `1m30s`, `500ms`, `2h`.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let bad = || format!("invalid duration {s:?}");
+pub fn parse_duration(s: &str) -> Result<Duration, HealthError> {
+    let bad = || HealthError::InvalidDuration(s.to_string());
     if s == "0" {
         return Ok(Duration::ZERO);
     }
@@ -84,14 +98,17 @@ pub fn config_from(
     cmd: Option<&str>,
     flags: &HealthFlags,
     image: &serde_json::Value,
-) -> Result<Option<HealthConfig>, String> {
+) -> Result<Option<HealthConfig>, HealthError> {
     if flags.disabled {
         return Ok(None);
     }
     let img = &image["Healthcheck"];
     let test: Vec<String> = match cmd {
         Some(c) if c.trim_start().starts_with('[') => {
-            serde_json::from_str(c).map_err(|e| format!("--health-cmd {c}: {e}"))?
+            serde_json::from_str(c).map_err(|source| HealthError::InvalidCommand {
+                command: c.to_string(),
+                source,
+            })?
         }
         Some(c) => vec!["/bin/sh".into(), "-c".into(), c.into()],
         None => {
@@ -116,12 +133,13 @@ pub fn config_from(
         return Ok(None);
     }
     let ns = |k: &str| img[k].as_u64().filter(|n| *n > 0).map(Duration::from_nanos);
-    let pick = |flag: &Option<String>, key: &str, default: Duration| -> Result<Duration, String> {
-        match flag {
-            Some(f) => parse_duration(f),
-            None => Ok(ns(key).unwrap_or(default)),
-        }
-    };
+    let pick =
+        |flag: &Option<String>, key: &str, default: Duration| -> Result<Duration, HealthError> {
+            match flag {
+                Some(f) => parse_duration(f),
+                None => Ok(ns(key).unwrap_or(default)),
+            }
+        };
     Ok(Some(HealthConfig {
         test,
         interval: pick(&flags.interval, "Interval", Duration::from_secs(30))?,
@@ -256,7 +274,10 @@ mod tests {
         assert_eq!(parse_duration("30s").unwrap(), Duration::from_secs(30));
         assert_eq!(parse_duration("1m30s").unwrap(), Duration::from_secs(90));
         assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
-        assert!(parse_duration("10").is_err());
+        assert_eq!(
+            parse_duration("10").unwrap_err().to_string(),
+            "invalid duration \"10\""
+        );
         assert!(parse_duration("1x").is_err());
     }
 

@@ -23,9 +23,14 @@ fn install(store: &Store) -> std::io::Result<PathBuf> {
     Ok(path)
 }
 
+/// berth-init could not be put where containers find it.
+#[derive(Debug, thiserror::Error)]
+#[error("--init: {0}")]
+pub struct InitError(#[from] std::io::Error);
+
 /// Puts berth-init in front of the container's command.
-pub fn apply(store: &Store, spec: &mut Spec) -> Result<(), String> {
-    let host = install(store).map_err(|e| format!("--init: {e}"))?;
+pub fn apply(store: &Store, spec: &mut Spec) -> Result<(), InitError> {
+    let host = install(store)?;
     spec.mounts.push(Mount {
         destination: PATH_IN_CONTAINER.into(),
         kind: Some("bind".into()),

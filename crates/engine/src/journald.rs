@@ -104,24 +104,33 @@ pub fn entry_to_line(json: &serde_json::Value) -> Option<(Vec<u8>, String)> {
     Some((line, cursor))
 }
 
+/// The journal could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error("journalctl (to read the journald log): {0}")]
+    Exec(#[source] std::io::Error),
+    /// journalctl refused: its first line.
+    #[error("journalctl: {0}")]
+    Failed(String),
+}
+
 /// The container's entries after `cursor` (all without one), as log lines;
 /// the new cursor.
-pub fn read(id: &str, cursor: Option<&str>) -> Result<(Vec<Vec<u8>>, Option<String>), String> {
+pub fn read(
+    id: &str,
+    cursor: Option<&str>,
+) -> Result<(Vec<Vec<u8>>, Option<String>), JournalError> {
     let mut c = Command::new("journalctl");
     c.args(["--no-pager", "-o", "json"]);
     if let Some(cur) = cursor {
         c.arg(format!("--after-cursor={cur}"));
     }
     c.arg(format!("CONTAINER_ID_FULL={id}"));
-    let out = c
-        .output()
-        .map_err(|e| format!("journalctl (to read the journald log): {e}"))?;
+    let out = c.output().map_err(JournalError::Exec)?;
     if !out.status.success() {
         let msg = String::from_utf8_lossy(&out.stderr);
-        return Err(format!(
-            "journalctl: {}",
-            msg.lines().next().unwrap_or("failed")
-        ));
+        let first = msg.lines().next().unwrap_or("failed");
+        return Err(JournalError::Failed(first.to_string()));
     }
     let mut lines = Vec::new();
     let mut last = cursor.map(String::from);

@@ -61,9 +61,7 @@ pub fn set_paused(store: &Store, name: &str, pause: bool) -> Result<Info> {
             want.as_str()
         )));
     }
-    oci(store, &info)?
-        .pause(&info.id, pause)
-        .map_err(Error::other)?;
+    oci(store, &info)?.pause(&info.id, pause)?;
     info.state.status = if pause {
         Status::Paused
     } else {
@@ -83,9 +81,7 @@ pub fn top(store: &Store, name: &str, ps_args: &[String]) -> Result<String> {
             info.state.status.as_str()
         )));
     }
-    oci(store, &info)?
-        .ps(&info.id, ps_args)
-        .map_err(Error::other)
+    Ok(oci(store, &info)?.ps(&info.id, ps_args)?)
 }
 
 /// Stops (if needed) and starts a container again.
@@ -394,8 +390,7 @@ pub fn exec(store: &Store, name: &str, r: &ExecRequest) -> Result<i32> {
             let bundle = berth_runtime::create::load_spec(&container::userdata(store, &info.id))
                 .map_err(|e| Error::other(e.0))?;
             let rootfs = bundle.root.map(|r| r.path).unwrap_or_default();
-            let resolved =
-                crate::spec::user(std::path::Path::new(&rootfs), u).map_err(Error::other)?;
+            let resolved = crate::spec::user(std::path::Path::new(&rootfs), u)?;
             Some(format!("{}:{}", resolved.uid, resolved.gid))
         }
     };
@@ -586,15 +581,14 @@ fn journald_logs(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<()> {
-    let (mut lines, mut cursor) = crate::journald::read(&info.id, None).map_err(Error::other)?;
+    let (mut lines, mut cursor) = crate::journald::read(&info.id, None)?;
     window(&mut lines, o);
     print(&lines, o, out, err);
     if !o.follow {
         return Ok(());
     }
     follow(info, Duration::from_millis(250), o, out, err, || {
-        let (more, cur) =
-            crate::journald::read(&info.id, cursor.as_deref()).map_err(Error::other)?;
+        let (more, cur) = crate::journald::read(&info.id, cursor.as_deref())?;
         cursor = cur;
         Ok(more)
     })

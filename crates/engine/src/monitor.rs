@@ -211,7 +211,7 @@ fn start(
     let _lock = container::lock(store, id).map_err(engine)?;
     let info = container::find(store, id).map_err(|e| {
         container::forget_run_dir(store, id);
-        RunError::Engine(e)
+        RunError::Engine(e.to_string())
     })?;
     if ports.is_none() {
         *ports = Some(crate::run::reserve_ports(&info)?);

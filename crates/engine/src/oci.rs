@@ -9,7 +9,33 @@ use std::process::{Command, Stdio};
 use berth_runtime::create::{self, CreateOptions, Mode};
 use berth_storage::Store;
 
+use crate::conf::ConfError;
 use crate::run::RunError;
+
+/// A runtime that cannot be found, or that refused.
+#[derive(Debug, thiserror::Error)]
+pub enum OciError {
+    #[error("--runtime {name}: none of containers.conf's paths for it exists ({})",
+        .paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "))]
+    ConfiguredPathsMissing { name: String, paths: Vec<PathBuf> },
+    #[error("--runtime {0}: no such file")]
+    NoSuchFile(String),
+    #[error("--runtime {0}: not found in $PATH")]
+    NotInPath(String),
+    #[error(transparent)]
+    Conf(#[from] ConfError),
+    /// The built-in runtime's error.
+    #[error(transparent)]
+    Builtin(#[from] berth_runtime::Error),
+    /// A runtime binary could not be run.
+    #[error("{0}")]
+    Exec(#[source] std::io::Error),
+    /// A runtime binary failed: its own last words.
+    #[error("{0}")]
+    Binary(String),
+    #[error(transparent)]
+    Run(#[from] RunError),
+}
 
 pub enum Oci {
     /// The berth-runtime library, in this process.
@@ -24,7 +50,7 @@ fn is_builtin(name: &str) -> bool {
 }
 
 /// Checks a `--runtime` value: the built-in one, a path, or a program on PATH.
-pub fn resolve(name: &str) -> Result<Option<PathBuf>, String> {
+pub fn resolve(name: &str) -> Result<Option<PathBuf>, OciError> {
     if is_builtin(name) {
         return Ok(None);
     }
@@ -35,12 +61,9 @@ pub fn resolve(name: &str) -> Result<Option<PathBuf>, String> {
             .find(|p| p.is_file())
             .cloned()
             .map(Some)
-            .ok_or_else(|| {
-                let all: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
-                format!(
-                    "--runtime {name}: none of containers.conf's paths for it exists ({})",
-                    all.join(", ")
-                )
+            .ok_or_else(|| OciError::ConfiguredPathsMissing {
+                name: name.to_string(),
+                paths: paths.clone(),
             });
     }
     let p = Path::new(name);
@@ -48,7 +71,7 @@ pub fn resolve(name: &str) -> Result<Option<PathBuf>, String> {
         return if p.is_file() {
             Ok(Some(p.to_path_buf()))
         } else {
-            Err(format!("--runtime {name}: no such file"))
+            Err(OciError::NoSuchFile(name.to_string()))
         };
     }
     std::env::var_os("PATH")
@@ -62,14 +85,14 @@ pub fn resolve(name: &str) -> Result<Option<PathBuf>, String> {
         .map(|d| d.join(name))
         .find(|c| c.is_file())
         .map(Some)
-        .ok_or_else(|| format!("--runtime {name}: not found in $PATH"))
+        .ok_or_else(|| OciError::NotInPath(name.to_string()))
 }
 
 impl Oci {
     /// The runtime a container was created with.
     pub fn of(store: &Store, runtime: Option<&str>) -> Result<Oci, RunError> {
         let name = runtime.unwrap_or("");
-        match resolve(name).map_err(RunError::Engine)? {
+        match resolve(name).map_err(|e| RunError::Engine(e.to_string()))? {
             None => Ok(Oci::Builtin(crate::run::runtime(store))),
             Some(path) => {
                 let base = path.file_name().map(|n| n.to_string_lossy().into_owned());
@@ -164,18 +187,17 @@ impl Oci {
         }
     }
 
-    pub fn pause(&self, id: &str, pause: bool) -> Result<(), String> {
+    pub fn pause(&self, id: &str, pause: bool) -> Result<(), OciError> {
         match self {
-            Oci::Builtin(rt) => if pause {
+            Oci::Builtin(rt) => Ok(if pause {
                 berth_runtime::ops::pause(rt, id)
             } else {
                 berth_runtime::ops::resume(rt, id)
-            }
-            .map_err(|e| e.0),
+            }?),
             Oci::Binary { .. } => {
                 let mut c = self.cmd().expect("binary");
                 c.args([if pause { "pause" } else { "resume" }, id]);
-                run_binary(c, "pause").map_err(|e| e.to_string())
+                Ok(run_binary(c, "pause")?)
             }
         }
     }
@@ -197,15 +219,16 @@ impl Oci {
     }
 
     /// `ps` of the container's processes.
-    pub fn ps(&self, id: &str, args: &[String]) -> Result<String, String> {
+    pub fn ps(&self, id: &str, args: &[String]) -> Result<String, OciError> {
         match self {
-            Oci::Builtin(rt) => berth_runtime::ops::ps_table(rt, id, args).map_err(|e| e.0),
+            Oci::Builtin(rt) => Ok(berth_runtime::ops::ps_table(rt, id, args)?),
             Oci::Binary { .. } => {
                 let mut c = self.cmd().expect("binary");
                 c.args(["ps", id]).args(args);
-                let out = c.output().map_err(|e| e.to_string())?;
+                let out = c.output().map_err(OciError::Exec)?;
                 if !out.status.success() {
-                    return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
+                    let said = String::from_utf8_lossy(&out.stderr).trim().to_string();
+                    return Err(OciError::Binary(said));
                 }
                 Ok(String::from_utf8_lossy(&out.stdout).into_owned())
             }

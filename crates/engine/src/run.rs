@@ -3,10 +3,14 @@
 //! this very process (no extra binary to exec); detached containers go through
 //! the monitor (see [`crate::monitor`]).
 
+use crate::conf::ConfError;
 use crate::container::{self, ContainerConfig, ContainerState, Info, Status, now_ns};
-use crate::spec::{self, ProcessOptions};
+use crate::health::HealthError;
+use crate::init::InitError;
+use crate::network::NetworkError;
+use crate::spec::{self, ProcessOptions, SpecError};
 use crate::terminal::ConsoleSocket;
-use crate::volumes;
+use crate::volumes::{self, VolumeError};
 use berth_runtime::create::{self, Runtime};
 use berth_runtime::pid::Pid;
 use berth_storage::Store;
@@ -30,14 +34,36 @@ pub enum RunError {
     CannotRun(String),
     #[error("{0}")]
     NotFound(String),
+    /// Joining a bridge network or publishing its ports failed.
+    #[error(transparent)]
+    Network(#[from] NetworkError),
+    /// A `-v`, `--tmpfs` or volume could not be mounted.
+    #[error(transparent)]
+    Volume(#[from] VolumeError),
+    /// The image and flags make no valid spec.
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+    #[error(transparent)]
+    Health(#[from] HealthError),
+    #[error(transparent)]
+    Init(#[from] InitError),
+    #[error(transparent)]
+    Conf(#[from] ConfError),
 }
 
 impl RunError {
     pub fn exit_code(&self) -> i32 {
         match self {
-            RunError::Engine(_) => 125,
             RunError::CannotRun(_) => 126,
             RunError::NotFound(_) => 127,
+            // berth's own failures, before the command could be tried.
+            RunError::Engine(_)
+            | RunError::Network(_)
+            | RunError::Volume(_)
+            | RunError::Spec(_)
+            | RunError::Health(_)
+            | RunError::Init(_)
+            | RunError::Conf(_) => 125,
         }
     }
 }
@@ -86,7 +112,7 @@ fn publish_all(config: &serde_json::Value) -> Result<Vec<String>, RunError> {
 /// What containers.conf decides when the flags do not: the network mode, the
 /// runtime and the log driver.
 fn conf_defaults(p: &mut ProcessOptions) -> Result<(), RunError> {
-    let conf = crate::conf::get().map_err(RunError::Engine)?;
+    let conf = crate::conf::get()?;
     if p.network.is_empty() {
         let publishes = !p.ports.is_empty() || p.publish_all;
         p.network = default_network(conf.netns.as_deref(), publishes);
@@ -155,8 +181,7 @@ pub fn create(store: &Store, o: &RunOptions) -> Result<Info, RunError> {
     let (specs, names) = volumes::anonymous_for_flags(&o.process.volumes);
     o.process.volumes = specs;
     o.process.anonymous_volumes.extend(names);
-    volumes::check_unique_destinations(&o.process.volumes, &o.process.tmpfs)
-        .map_err(RunError::Engine)?;
+    volumes::check_unique_destinations(&o.process.volumes, &o.process.tmpfs)?;
     if !builder {
         let taken = volumes::destinations(&o.process.volumes, &o.process.tmpfs);
         let (specs, names) = volumes::anonymous_for_image(&config, &taken);
@@ -165,9 +190,9 @@ pub fn create(store: &Store, o: &RunOptions) -> Result<Info, RunError> {
     }
     let o = &o;
     // A bad runtime, log driver, network or mount flag fails now, not at start.
-    container::check_log_driver(o.process.log_driver.as_deref()).map_err(RunError::Engine)?;
+    container::check_log_driver(o.process.log_driver.as_deref()).map_err(engine)?;
     if let Some(r) = &o.process.runtime {
-        crate::oci::resolve(r).map_err(RunError::Engine)?;
+        crate::oci::resolve(r).map_err(engine)?;
     }
     parse_ports(&o.process.ports)?;
     // Host ports left out are chosen now, so that `port` and `ps` show them.
@@ -175,11 +200,10 @@ pub fn create(store: &Store, o: &RunOptions) -> Result<Info, RunError> {
     o.process.ports = parse_ports(&o.process.ports)?
         .into_iter()
         .map(|mut p| p.assign().map(|()| p.spec()))
-        .collect::<Result<_, _>>()
-        .map_err(RunError::Engine)?;
+        .collect::<Result<_, NetworkError>>()?;
     let o = &o;
     if let Some(other) = o.process.network.strip_prefix("container:") {
-        container::find(store, other).map_err(RunError::Engine)?;
+        container::find(store, other).map_err(engine)?;
     }
     if !o.process.networks.is_empty()
         && crate::network::bridge_network(&o.process.network).is_none()
@@ -190,11 +214,11 @@ pub fn create(store: &Store, o: &RunOptions) -> Result<Info, RunError> {
         )));
     }
     for n in &o.process.networks {
-        crate::network::get(store, n).map_err(RunError::Engine)?;
+        crate::network::get(store, n)?;
     }
     match crate::network::bridge_network(&o.process.network) {
         Some(net) => {
-            crate::network::get(store, net).map_err(RunError::Engine)?;
+            crate::network::get(store, net)?;
         }
         None if !o.process.ports.is_empty() => {
             return Err(RunError::Engine(format!(
@@ -205,10 +229,10 @@ pub fn create(store: &Store, o: &RunOptions) -> Result<Info, RunError> {
         None => {}
     }
     for v in &o.process.volumes {
-        volumes::volume_mount(store, v).map_err(RunError::Engine)?;
+        volumes::volume_mount(store, v)?;
     }
     for t in &o.process.tmpfs {
-        volumes::tmpfs_mount(t).map_err(RunError::Engine)?;
+        volumes::tmpfs_mount(t)?;
     }
     if let Some(n) = &o.name
         && store.container(n).is_ok()
@@ -218,10 +242,9 @@ pub fn create(store: &Store, o: &RunOptions) -> Result<Info, RunError> {
         )));
     }
     let health =
-        crate::health::config_from(o.process.health_cmd.as_deref(), &o.process.health, &config)
-            .map_err(RunError::Engine)?;
+        crate::health::config_from(o.process.health_cmd.as_deref(), &o.process.health, &config)?;
     let restart = container::RestartPolicy::parse(o.process.restart.as_deref().unwrap_or(""))
-        .map_err(RunError::Engine)?;
+        .map_err(engine)?;
     if o.rm && restart != container::RestartPolicy::No {
         return Err(RunError::Engine(
             "the --rm option conflicts with --restart (a restart policy other than \"no\")".into(),
@@ -303,13 +326,13 @@ pub fn prepare_bundle(store: &Store, info: &Info) -> Result<PathBuf, RunError> {
     let rootfs = store.mount(id).map_err(engine)?;
     let bundle = container::userdata(store, id);
     std::fs::create_dir_all(&bundle).map_err(|e| engine(format!("{}: {e}", bundle.display())))?;
-    let mut spec = spec::generate(&config, &rootfs, id, &cfg.process).map_err(RunError::Engine)?;
+    let mut spec = spec::generate(&config, &rootfs, id, &cfg.process)?;
     let hostname = spec.hostname.clone().unwrap_or_default();
     let mut members = Vec::new();
     let mut net_att = None;
     if let Some(other) = cfg.process.network.strip_prefix("container:") {
         // Join the other container's network namespace while it runs.
-        let o = container::find(store, other).map_err(RunError::Engine)?;
+        let o = container::find(store, other).map_err(engine)?;
         let Some(init) = o.state.init.filter(|_| o.state.status == Status::Running) else {
             return Err(RunError::Engine(format!(
                 "--network container:{other}: that container is not running"
@@ -325,7 +348,7 @@ pub fn prepare_bundle(store: &Store, info: &Info) -> Result<PathBuf, RunError> {
     }
     if let Some(net) = crate::network::bridge_network(&cfg.process.network) {
         let ports = parse_ports(&cfg.process.ports)?;
-        let att = crate::network::setup(store, id, net, &ports).map_err(RunError::Engine)?;
+        let att = crate::network::setup(store, id, net, &ports)?;
         if let Some(ns) = spec
             .linux
             .as_mut()
@@ -335,7 +358,7 @@ pub fn prepare_bundle(store: &Store, info: &Info) -> Result<PathBuf, RunError> {
         }
         let mut att = att;
         for extra in &cfg.process.networks {
-            crate::network::connect(store, id, extra).map_err(RunError::Engine)?;
+            crate::network::connect(store, id, extra)?;
             att = crate::network::attachment(store, id).unwrap_or(att);
         }
         for n in std::iter::once(net).chain(cfg.process.networks.iter().map(String::as_str)) {
@@ -350,21 +373,23 @@ pub fn prepare_bundle(store: &Store, info: &Info) -> Result<PathBuf, RunError> {
         crate::network::refresh_all_hosts(store);
     }
     // Later mounts go over earlier ones: the generated files, then the user's.
-    spec.mounts.extend(
-        volumes::generated_files(info, &bundle, &hostname, &members, net_att.as_ref())
-            .map_err(RunError::Engine)?,
-    );
+    spec.mounts.extend(volumes::generated_files(
+        info,
+        &bundle,
+        &hostname,
+        &members,
+        net_att.as_ref(),
+    )?);
     for v in &cfg.process.volumes {
-        let m = volumes::volume_mount(store, v).map_err(RunError::Engine)?;
-        volumes::copy_up(store, &rootfs, v).map_err(RunError::Engine)?;
+        let m = volumes::volume_mount(store, v)?;
+        volumes::copy_up(store, &rootfs, v)?;
         spec.mounts.push(m);
     }
     for t in &cfg.process.tmpfs {
-        spec.mounts
-            .push(volumes::tmpfs_mount(t).map_err(RunError::Engine)?);
+        spec.mounts.push(volumes::tmpfs_mount(t)?);
     }
     if cfg.process.init {
-        crate::init::apply(store, &mut spec).map_err(RunError::Engine)?;
+        crate::init::apply(store, &mut spec)?;
     }
     let body = serde_json::to_vec_pretty(&spec).map_err(engine)?;
     std::fs::write(bundle.join("config.json"), body)
@@ -488,7 +513,7 @@ pub(crate) fn reserve_ports(info: &Info) -> Result<crate::network::Reservation, 
 fn parse_ports(ports: &[String]) -> Result<Vec<crate::network::PortMapping>, RunError> {
     ports
         .iter()
-        .map(|p| crate::network::PortMapping::parse(p).map_err(RunError::Engine))
+        .map(|p| Ok(crate::network::PortMapping::parse(p)?))
         .collect()
 }
 

@@ -4,6 +4,53 @@
 
 use berth_runtime::spec::{Cpu, Memory, Pids, Resources, Rlimit, Seccomp, SyscallArg, SyscallRule};
 
+/// A size (`512m`) that does not parse.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid size {0:?}")]
+pub struct InvalidSize(pub String);
+
+/// A confinement flag (`--security-opt`, `--memory`, `--device`, `--ulimit`…)
+/// that cannot be applied.
+#[derive(Debug, thiserror::Error)]
+pub enum SecurityError {
+    #[error("--security-opt {option}: {source}")]
+    SeccompFile {
+        option: String,
+        source: std::io::Error,
+    },
+    #[error("--security-opt {option}: not a seccomp profile: {source}")]
+    NotSeccompProfile {
+        option: String,
+        source: serde_json::Error,
+    },
+    #[error("--security-opt {0}: unknown option")]
+    UnknownSecurityOpt(String),
+    #[error("--memory: {0}")]
+    Memory(#[source] InvalidSize),
+    #[error("--memory {0}: the minimum is 6MB")]
+    MemoryBelowMinimum(String),
+    #[error("--cpus {0}: must be more than 0")]
+    Cpus(f64),
+    #[error("--device {0}: expected HOST[:CONTAINER][:PERMISSIONS]")]
+    InvalidDevice(String),
+    #[error("--device {0}: expected HOST[:CONTAINER][:rwm]")]
+    DevicePermissions(String),
+    #[error("--device {spec}: {host}: {source}")]
+    DeviceHost {
+        spec: String,
+        host: String,
+        source: std::io::Error,
+    },
+    #[error("--device {spec}: {host} is not a device")]
+    NotADevice { spec: String, host: String },
+    #[error("--ulimit {0}: expected NAME=SOFT[:HARD]")]
+    InvalidUlimit(String),
+    #[error("--ulimit {spec}: unknown limit {name:?}")]
+    UnknownUlimit { spec: String, name: String },
+    #[error("--ulimit {0}: the soft limit is above the hard one")]
+    SoftAboveHard(String),
+}
+
 /// System calls a container does not need and that widen the kernel's attack
 /// surface or reach outside the container: kernel modules and kexec, kernel
 /// keyrings, BPF and perf, mounting and namespace changes, clock and swap
@@ -197,7 +244,7 @@ pub fn security_opts(
     privileged: bool,
     cap_add: &[String],
     caps: &[String],
-) -> Result<(Option<Seccomp>, bool), String> {
+) -> Result<(Option<Seccomp>, bool), SecurityError> {
     let mut seccomp = (!privileged).then(|| seccomp_for(cap_add));
     let mut nnp = false;
     for o in opts {
@@ -206,18 +253,22 @@ pub fn security_opts(
             "no-new-privileges" => nnp = v.is_empty() || v == "true",
             "seccomp" if v == "unconfined" => seccomp = None,
             "seccomp" => {
-                let text = std::fs::read(v).map_err(|e| format!("--security-opt {o}: {e}"))?;
-                let profile: serde_json::Value = serde_json::from_slice(&text)
-                    .map_err(|e| format!("--security-opt {o}: not a seccomp profile: {e}"))?;
-                seccomp = Some(
-                    profile_for(&profile, caps)
-                        .map_err(|e| format!("--security-opt {o}: not a seccomp profile: {e}"))?,
-                );
+                let text = std::fs::read(v).map_err(|source| SecurityError::SeccompFile {
+                    option: o.clone(),
+                    source,
+                })?;
+                let not_profile = |source| SecurityError::NotSeccompProfile {
+                    option: o.clone(),
+                    source,
+                };
+                let profile: serde_json::Value =
+                    serde_json::from_slice(&text).map_err(not_profile)?;
+                seccomp = Some(profile_for(&profile, caps).map_err(not_profile)?);
             }
             // No LSM on this host's kind of machines: accepted, as podman does
             // where SELinux/AppArmor are off.
             "label" | "apparmor" => {}
-            _ => return Err(format!("--security-opt {o}: unknown option")),
+            _ => return Err(SecurityError::UnknownSecurityOpt(o.clone())),
         }
     }
     Ok((seccomp, nnp))
@@ -269,7 +320,7 @@ fn rule_applies(rule: &serde_json::Value, caps: &[String]) -> bool {
 /// A seccomp profile file: the OCI form, or the docker/podman form (an
 /// `archMap`, rules that hold only for some capabilities or architectures),
 /// which is resolved here for this container's bounding set `caps`.
-pub fn profile_for(v: &serde_json::Value, caps: &[String]) -> Result<Seccomp, String> {
+pub fn profile_for(v: &serde_json::Value, caps: &[String]) -> Result<Seccomp, serde_json::Error> {
     let mut v = v.clone();
     if let Some(map) = v.get("archMap").and_then(|m| m.as_array()).cloned() {
         let native = host_architectures().into_iter().next().unwrap_or_default();
@@ -293,11 +344,11 @@ pub fn profile_for(v: &serde_json::Value, caps: &[String]) -> Result<Seccomp, St
             .filter(|r| rule_applies(r, caps))
             .collect();
     }
-    serde_json::from_value(v).map_err(|e| e.to_string())
+    serde_json::from_value(v)
 }
 
 /// `512m`, `1g`, `100k`, `1048576` → bytes.
-pub fn parse_bytes(s: &str) -> Result<i64, String> {
+pub fn parse_bytes(s: &str) -> Result<i64, InvalidSize> {
     let t = s.trim().to_ascii_lowercase();
     let t = t.strip_suffix('b').unwrap_or(&t);
     let (num, mult) = match t.chars().last() {
@@ -306,9 +357,9 @@ pub fn parse_bytes(s: &str) -> Result<i64, String> {
         Some('g') => (&t[..t.len() - 1], 1 << 30),
         _ => (t, 1),
     };
-    let n: f64 = num.parse().map_err(|_| format!("invalid size {s:?}"))?;
+    let n: f64 = num.parse().map_err(|_| InvalidSize(s.to_string()))?;
     if n < 0.0 {
-        return Err(format!("invalid size {s:?}"));
+        return Err(InvalidSize(s.to_string()));
     }
     Ok((n * mult as f64) as i64)
 }
@@ -318,15 +369,15 @@ pub fn resources(
     memory: Option<&str>,
     cpus: Option<f64>,
     pids: Option<i64>,
-) -> Result<Option<Resources>, String> {
+) -> Result<Option<Resources>, SecurityError> {
     if memory.is_none() && cpus.is_none() && pids.is_none() {
         return Ok(None);
     }
     let mut r = Resources::default();
     if let Some(m) = memory {
-        let limit = parse_bytes(m).map_err(|e| format!("--memory: {e}"))?;
+        let limit = parse_bytes(m).map_err(SecurityError::Memory)?;
         if limit < 6 << 20 {
-            return Err(format!("--memory {m}: the minimum is 6MB"));
+            return Err(SecurityError::MemoryBelowMinimum(m.to_string()));
         }
         r.memory = Some(Memory {
             limit: Some(limit),
@@ -335,7 +386,7 @@ pub fn resources(
     }
     if let Some(c) = cpus {
         if c.is_nan() || c <= 0.0 {
-            return Err(format!("--cpus {c}: must be more than 0"));
+            return Err(SecurityError::Cpus(c));
         }
         let period = 100_000u64;
         r.cpu = Some(Cpu {
@@ -395,7 +446,7 @@ pub fn host_devices() -> Vec<berth_runtime::spec::Device> {
 
 pub fn device(
     spec: &str,
-) -> Result<(berth_runtime::spec::Device, berth_runtime::spec::DeviceRule), String> {
+) -> Result<(berth_runtime::spec::Device, berth_runtime::spec::DeviceRule), SecurityError> {
     use std::os::unix::fs::{FileTypeExt, MetadataExt};
     let parts: Vec<&str> = spec.split(':').collect();
     let (host, inside, perms) = match parts.as_slice() {
@@ -403,22 +454,25 @@ pub fn device(
         [h, p] if p.chars().all(|c| "rwm".contains(c)) => (*h, *h, *p),
         [h, c] => (*h, *c, "rwm"),
         [h, c, p] => (*h, *c, *p),
-        _ => {
-            return Err(format!(
-                "--device {spec}: expected HOST[:CONTAINER][:PERMISSIONS]"
-            ));
-        }
+        _ => return Err(SecurityError::InvalidDevice(spec.to_string())),
     };
     if perms.is_empty() || !perms.chars().all(|c| "rwm".contains(c)) || !inside.starts_with('/') {
-        return Err(format!("--device {spec}: expected HOST[:CONTAINER][:rwm]"));
+        return Err(SecurityError::DevicePermissions(spec.to_string()));
     }
-    let md = std::fs::metadata(host).map_err(|e| format!("--device {spec}: {host}: {e}"))?;
+    let md = std::fs::metadata(host).map_err(|source| SecurityError::DeviceHost {
+        spec: spec.to_string(),
+        host: host.to_string(),
+        source,
+    })?;
     let kind = if md.file_type().is_char_device() {
         "c"
     } else if md.file_type().is_block_device() {
         "b"
     } else {
-        return Err(format!("--device {spec}: {host} is not a device"));
+        return Err(SecurityError::NotADevice {
+            spec: spec.to_string(),
+            host: host.to_string(),
+        });
     };
     let dev = md.rdev();
     let major = (((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff)) as i64;
@@ -444,11 +498,11 @@ pub fn device(
 }
 
 /// `--ulimit NAME=SOFT[:HARD]`.
-pub fn ulimit(s: &str) -> Result<Rlimit, String> {
-    let bad = || format!("--ulimit {s}: expected NAME=SOFT[:HARD]");
+pub fn ulimit(s: &str) -> Result<Rlimit, SecurityError> {
+    let bad = || SecurityError::InvalidUlimit(s.to_string());
     let (name, vals) = s.split_once('=').ok_or_else(bad)?;
     let (soft, hard) = vals.split_once(':').unwrap_or((vals, vals));
-    let num = |v: &str| -> Result<u64, String> {
+    let num = |v: &str| -> Result<u64, SecurityError> {
         if v == "-1" || v == "unlimited" {
             Ok(u64::MAX)
         } else {
@@ -474,13 +528,14 @@ pub fn ulimit(s: &str) -> Result<Rlimit, String> {
         "as",
     ];
     if !known.contains(&name) {
-        return Err(format!("--ulimit {s}: unknown limit {name:?}"));
+        return Err(SecurityError::UnknownUlimit {
+            spec: s.to_string(),
+            name: name.to_string(),
+        });
     }
     let (soft, hard) = (num(soft)?, num(hard)?);
     if soft > hard {
-        return Err(format!(
-            "--ulimit {s}: the soft limit is above the hard one"
-        ));
+        return Err(SecurityError::SoftAboveHard(s.to_string()));
     }
     Ok(Rlimit {
         kind: format!("RLIMIT_{}", name.to_ascii_uppercase()),

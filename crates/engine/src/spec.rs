@@ -6,6 +6,37 @@ use berth_runtime::spec::{Capabilities, Linux, Mount, Namespace, Process, Root, 
 use serde_json::Value;
 use std::path::Path;
 
+use crate::security::{InvalidSize, SecurityError};
+
+/// A USER (or `--user`, `--chown`) the image's /etc/passwd and /etc/group
+/// cannot resolve.
+#[derive(Debug, thiserror::Error)]
+pub enum UserError {
+    #[error("user {0:?} not found in the image's /etc/passwd")]
+    NoSuchUser(String),
+    #[error("user {0:?}: bad uid in /etc/passwd")]
+    BadUid(String),
+    #[error("group {0:?} not found in the image's /etc/group")]
+    NoSuchGroup(String),
+    #[error("group {0:?}: bad gid in /etc/group")]
+    BadGid(String),
+}
+
+/// A container's OCI spec that cannot be made from its image and flags.
+#[derive(Debug, thiserror::Error)]
+pub enum SpecError {
+    #[error("no command: the image has neither Entrypoint nor Cmd, and none was given")]
+    NoCommand,
+    #[error("--group-add {0}: not in the image's /etc/group")]
+    GroupAdd(String),
+    #[error("--shm-size {size}: {source}")]
+    ShmSize { size: String, source: InvalidSize },
+    #[error(transparent)]
+    User(#[from] UserError),
+    #[error(transparent)]
+    Security(#[from] SecurityError),
+}
+
 /// podman's default capability set.
 pub const DEFAULT_CAPS: [&str; 11] = [
     "CAP_CHOWN",
@@ -191,7 +222,7 @@ pub fn env(config: &Value, extra: &[String]) -> Vec<String> {
 
 /// USER as podman reads it: `uid[:gid]` numbers, or names looked up in the rootfs's
 /// /etc/passwd and /etc/group.
-pub fn user(rootfs: &Path, spec: &str) -> Result<User, String> {
+pub fn user(rootfs: &Path, spec: &str) -> Result<User, UserError> {
     if spec.is_empty() {
         return Ok(User::default());
     }
@@ -207,10 +238,9 @@ pub fn user(rootfs: &Path, spec: &str) -> Result<User, String> {
         ),
         Err(_) => {
             let f = lookup(&passwd, 3, |f| f[0] == u)
-                .ok_or_else(|| format!("user {u:?} not found in the image's /etc/passwd"))?;
+                .ok_or_else(|| UserError::NoSuchUser(u.to_string()))?;
             (
-                f[2].parse()
-                    .map_err(|_| format!("user {u:?}: bad uid in /etc/passwd"))?,
+                f[2].parse().map_err(|_| UserError::BadUid(u.to_string()))?,
                 f[3].parse().ok(),
             )
         }
@@ -221,9 +251,8 @@ pub fn user(rootfs: &Path, spec: &str) -> Result<User, String> {
             Err(_) => {
                 let group = std::fs::read_to_string(rootfs.join("etc/group")).unwrap_or_default();
                 let f = lookup(&group, 2, |f| f[0] == g)
-                    .ok_or_else(|| format!("group {g:?} not found in the image's /etc/group"))?;
-                f[2].parse()
-                    .map_err(|_| format!("group {g:?}: bad gid in /etc/group"))?
+                    .ok_or_else(|| UserError::NoSuchGroup(g.to_string()))?;
+                f[2].parse().map_err(|_| UserError::BadGid(g.to_string()))?
             }
         },
         None => primary.unwrap_or(0),
@@ -302,12 +331,10 @@ pub fn generate(
     rootfs: &Path,
     id: &str,
     o: &ProcessOptions,
-) -> Result<Spec, String> {
+) -> Result<Spec, SpecError> {
     let args = args(config, o);
     if args.is_empty() {
-        return Err(
-            "no command: the image has neither Entrypoint nor Cmd, and none was given".into(),
-        );
+        return Err(SpecError::NoCommand);
     }
     let user_spec = o
         .user
@@ -322,7 +349,7 @@ pub fn generate(
                 let group = std::fs::read_to_string(rootfs.join("etc/group")).unwrap_or_default();
                 lookup(&group, 2, |f| f[0] == g)
                     .and_then(|f| f[2].parse().ok())
-                    .ok_or_else(|| format!("--group-add {g}: not in the image's /etc/group"))?
+                    .ok_or_else(|| SpecError::GroupAdd(g.clone()))?
             }
         };
         if !user.additional_gids.contains(&gid) {
@@ -375,7 +402,10 @@ pub fn generate(
     let shm_size = match &o.shm_size {
         Some(s) => format!(
             "size={}",
-            crate::security::parse_bytes(s).map_err(|e| format!("--shm-size {s}: {e}"))?
+            crate::security::parse_bytes(s).map_err(|source| SpecError::ShmSize {
+                size: s.clone(),
+                source,
+            })?
         ),
         None => "size=65536k".into(),
     };

@@ -38,8 +38,8 @@ pub enum ViewError {
     FilterKey(String),
     #[error("invalid --sort {0:?}: created, id, image, names, size or status")]
     Sort(String),
-    #[error("{0}")]
-    Store(String),
+    #[error(transparent)]
+    Store(#[from] berth_storage::Error),
 }
 
 /// One container as `ps --format json` shows it (podman's field names).
@@ -75,7 +75,7 @@ pub struct PsEntry {
 pub fn ps(store: &Store, o: &PsOptions) -> Result<Vec<Info>, ViewError> {
     let builder = format!("{BUILDER_LABEL}=true");
     let mut list = Vec::new();
-    for i in container::list(store).map_err(ViewError::Store)? {
+    for i in container::list(store)? {
         if (o.external || !i.config.process.labels.contains(&builder)) && matches(&i, &o.filters)? {
             list.push(i);
         }

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::commands::image::{print_rows, print_value};
 use crate::commands::images::{StoreArgs, human_size};
 use crate::commands::run::monitor_argv;
-use crate::exit::{CmdResult, Failure};
+use crate::exit::{self, CmdResult, Failure};
 
 fn fail(e: berth_engine::Error) -> Failure {
     crate::exit::engine(e)
@@ -74,10 +74,7 @@ pub fn start(store_args: &StoreArgs, a: StartArgs) -> Result<i32, Failure> {
         let (info, conn) =
             lifecycle::start_attached(&store, name, &|id| monitor_argv(store_args, id))
                 .map_err(fail)?;
-        let keys = berth_engine::attach::detach_keys(&a.detach_keys).map_err(|m| Failure {
-            code: 125,
-            message: m,
-        })?;
+        let keys = berth_engine::attach::detach_keys(&a.detach_keys).map_err(exit::podman)?;
         let p = &info.config.process;
         let ended = crate::attach::terminal(conn, a.interactive && p.interactive, p.tty, &keys)
             .map_err(|e| Failure {
@@ -127,10 +124,7 @@ fn targets(
         return Ok(names.to_vec());
     }
     Ok(container::list(store)
-        .map_err(|m| Failure {
-            code: 125,
-            message: m,
-        })?
+        .map_err(exit::podman)?
         .into_iter()
         .filter(|i| keep(i))
         .map(|i| i.id)
@@ -566,7 +560,7 @@ pub struct CommitArgs {
 pub fn commit(store_args: &StoreArgs, a: CommitArgs) -> CmdResult {
     let store = store_args.open()?;
     let changes = a.change.clone();
-    let edit = move |cfg: &mut Value| -> Result<(), String> {
+    let edit = move |cfg: &mut Value| -> Result<(), berth_engine::commit::EditError> {
         for c in &changes {
             berth_engine::images::apply_change(cfg, c).map_err(|e| e.to_string())?;
         }
@@ -687,10 +681,7 @@ pub fn exists(store_args: &StoreArgs, a: ExistsArgs) -> CmdResult {
 pub fn mount(store_args: &StoreArgs, a: NamesArgs) -> CmdResult {
     let store = store_args.open()?;
     each(&a.names, |n| {
-        let i = container::find(&store, n).map_err(|m| Failure {
-            code: 125,
-            message: m,
-        })?;
+        let i = container::find(&store, n).map_err(exit::podman)?;
         let p = store.mount(&i.id).map_err(|e| Failure {
             code: 125,
             message: e.to_string(),
@@ -703,10 +694,7 @@ pub fn mount(store_args: &StoreArgs, a: NamesArgs) -> CmdResult {
 pub fn umount(store_args: &StoreArgs, a: NamesArgs) -> CmdResult {
     let store = store_args.open()?;
     each(&a.names, |n| {
-        let i = container::find(&store, n).map_err(|m| Failure {
-            code: 125,
-            message: m,
-        })?;
+        let i = container::find(&store, n).map_err(exit::podman)?;
         store.unmount(&i.id, false).map_err(|e| Failure {
             code: 125,
             message: e.to_string(),
@@ -731,10 +719,7 @@ enum HealthcheckCommand {
 pub fn healthcheck(store_args: &StoreArgs, a: HealthcheckArgs) -> CmdResult {
     let HealthcheckCommand::Run(n) = a.command;
     let store = store_args.open()?;
-    let i = container::find(&store, &n.name).map_err(|m| Failure {
-        code: 125,
-        message: m,
-    })?;
+    let i = container::find(&store, &n.name).map_err(exit::podman)?;
     let Some(h) = &i.config.health else {
         return Err(Failure {
             code: 125,
@@ -863,10 +848,7 @@ pub struct PortArgs {
 /// `port`: the container's published ports, `80/tcp -> 127.0.0.1:8080`.
 pub fn port(store_args: &StoreArgs, a: PortArgs) -> CmdResult {
     let store = store_args.open()?;
-    let i = container::find(&store, &a.name).map_err(|m| Failure {
-        code: 125,
-        message: m,
-    })?;
+    let i = container::find(&store, &a.name).map_err(exit::podman)?;
     if let Some(att) = berth_engine::network::attachment(&store, &i.id) {
         for p in &att.ports {
             println!(
@@ -886,10 +868,7 @@ pub struct RenameArgs {
 
 pub fn rename(store_args: &StoreArgs, a: RenameArgs) -> CmdResult {
     let store = store_args.open()?;
-    let i = container::find(&store, &a.container).map_err(|m| Failure {
-        code: 125,
-        message: m,
-    })?;
+    let i = container::find(&store, &a.container).map_err(exit::podman)?;
     store.rename_container(&i.id, &a.name).map_err(|e| Failure {
         code: 125,
         message: e.to_string(),
@@ -923,7 +902,7 @@ fn attach_to(
         code: 125,
         message: m,
     };
-    let i = container::find(store, name).map_err(bad)?;
+    let i = container::find(store, name).map_err(exit::podman)?;
     if i.state.status != Status::Running {
         return Err(bad(format!(
             "you can only attach to running containers: {} is {}",
@@ -931,7 +910,7 @@ fn attach_to(
             i.state.status.as_str()
         )));
     }
-    let keys = berth_engine::attach::detach_keys(keys).map_err(bad)?;
+    let keys = berth_engine::attach::detach_keys(keys).map_err(exit::podman)?;
     let path = berth_engine::attach::socket_path(store, &i.id);
     let p = &i.config.process;
     let ended = berth_engine::attach::connect(&path)
@@ -1015,20 +994,16 @@ fn stats_value(s: &berth_engine::stats::Stats) -> Value {
 
 /// The containers `stats` looks at, as they are now.
 fn stats_targets(store: &berth_storage::Store, a: &StatsArgs) -> Result<Vec<Info>, Failure> {
-    let fail = |m: String| Failure {
-        code: 125,
-        message: m,
-    };
     if a.names.is_empty() {
         return Ok(container::list(store)
-            .map_err(fail)?
+            .map_err(exit::podman)?
             .into_iter()
             .filter(|i| a.all || i.state.status == Status::Running)
             .collect());
     }
     a.names
         .iter()
-        .map(|n| container::find(store, n).map_err(fail))
+        .map(|n| container::find(store, n).map_err(exit::podman))
         .collect()
 }
 

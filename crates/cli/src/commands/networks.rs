@@ -130,10 +130,10 @@ fn attach(store: &berth_storage::Store, c: &ConnectArgs, connect: bool) -> CmdRe
     Ok(())
 }
 
-fn err(m: String) -> Failure {
+fn err(m: impl std::fmt::Display) -> Failure {
     Failure {
         code: 125,
-        message: m,
+        message: m.to_string(),
     }
 }
 

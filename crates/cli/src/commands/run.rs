@@ -492,10 +492,8 @@ pub fn run(store_args: &StoreArgs, a: RunArgs) -> Result<i32, Failure> {
         .map_err(failure);
     }
     if !a.detach {
-        let keys = berth_engine::attach::detach_keys(&a.detach_keys).map_err(|m| Failure {
-            code: 125,
-            message: m,
-        })?;
+        let keys =
+            berth_engine::attach::detach_keys(&a.detach_keys).map_err(crate::exit::podman)?;
         let c = berth_engine::run::create(&store, &o).map_err(failure)?;
         cid(&c.id).map_err(|m| Failure {
             code: 125,

@@ -4,7 +4,7 @@ use clap::Args;
 use serde_json::{Value, json};
 
 use crate::commands::images::StoreArgs;
-use crate::exit::{CmdResult, Failure};
+use crate::exit::CmdResult;
 
 #[derive(Args)]
 pub struct InfoArgs {
@@ -29,10 +29,7 @@ fn cgroup_version() -> &'static str {
 
 pub fn info(store_args: &StoreArgs, a: InfoArgs) -> CmdResult {
     let store = store_args.open()?;
-    let err = |e: String| Failure {
-        code: 125,
-        message: e,
-    };
+    use crate::exit::podman as err;
     let containers = berth_engine::container::list(&store).map_err(err)?;
     let running = containers
         .iter()
@@ -42,7 +39,7 @@ pub fn info(store_args: &StoreArgs, a: InfoArgs) -> CmdResult {
         .iter()
         .filter(|c| c.state.status == berth_engine::container::Status::Paused)
         .count();
-    let images = store.images().map_err(|e| err(e.to_string()))?.len();
+    let images = store.images().map_err(err)?.len();
     let cfg = store.config();
     // The runtime new containers get: --runtime, else containers.conf's.
     let conf = berth_engine::conf::get().map_err(err)?;

@@ -44,7 +44,7 @@ pub enum ImageError {
     Container {
         container: String,
         image: String,
-        source: crate::Error,
+        source: Box<crate::Error>,
     },
     /// An archive `save` could not write or `load` could not read.
     #[error("{0}")]

@@ -101,7 +101,7 @@ fn remove_containers_of(store: &Store, id: &str) -> Result<(), ImageError> {
                 ImageError::Container {
                     container: c.id.clone(),
                     image: id.to_string(),
-                    source,
+                    source: Box::new(source),
                 }
             })?;
         }

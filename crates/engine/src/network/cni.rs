@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use berth_storage::Store;
 use serde_json::{Value, json};
 
-use super::{Iface, Network, PortMapping, Target};
+use super::{Iface, Network, NetworkError, PortMapping, Target};
 
 const CNI_VERSION: &str = "0.4.0";
 const PLUGIN_DIRS: [&str; 3] = ["/usr/lib/cni", "/opt/cni/bin", "/usr/libexec/cni"];
@@ -42,19 +42,26 @@ fn plugins(net: &Network, store: &Store, ports: &[PortMapping]) -> Vec<Value> {
     v
 }
 
-fn plugin_path(kind: &str) -> Result<PathBuf, String> {
+fn plugin_path(kind: &str) -> Result<PathBuf, NetworkError> {
     plugin_dirs()
         .iter()
         .map(|d| Path::new(d).join(kind))
         .find(|p| p.exists())
-        .ok_or_else(|| {
-            format!("CNI plugin {kind:?} not found (install containernetworking-plugins)")
-        })
+        .ok_or_else(|| NetworkError::CniPluginMissing(kind.to_string()))
 }
 
 /// Runs one CNI plugin; returns its result.
-fn call(plugin: &Value, command: &str, t: &Target, prev: Option<&Value>) -> Result<Value, String> {
+fn call(
+    plugin: &Value,
+    command: &str,
+    t: &Target,
+    prev: Option<&Value>,
+) -> Result<Value, NetworkError> {
     let kind = plugin["type"].as_str().unwrap_or_default();
+    let exec = |source| NetworkError::Exec {
+        program: format!("CNI plugin {kind}"),
+        source,
+    };
     let mut conf = plugin.clone();
     conf["cniVersion"] = json!(CNI_VERSION);
     conf["name"] = json!(t.net.name);
@@ -88,29 +95,31 @@ fn call(plugin: &Value, command: &str, t: &Target, prev: Option<&Value>) -> Resu
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| format!("CNI plugin {kind}: {e}"))?;
+        .map_err(exec)?;
     child
         .stdin
         .take()
         .expect("piped")
         .write_all(&serde_json::to_vec(&conf).expect("serialises"))
-        .map_err(|e| format!("CNI plugin {kind}: {e}"))?;
-    let out = child
-        .wait_with_output()
-        .map_err(|e| format!("CNI plugin {kind}: {e}"))?;
+        .map_err(exec)?;
+    let out = child.wait_with_output().map_err(exec)?;
     let v: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
     if !out.status.success() {
         let msg = v["msg"]
             .as_str()
             .map(String::from)
             .unwrap_or_else(|| String::from_utf8_lossy(&out.stderr).trim().to_string());
-        return Err(format!("network {}: {kind} {command}: {msg}", t.net.name));
+        return Err(NetworkError::Backend {
+            network: t.net.name.clone(),
+            step: format!("{kind} {command}"),
+            output: msg,
+        });
     }
     Ok(v)
 }
 
 /// ADD through the chain; a failure undoes the plugins that succeeded.
-pub fn attach(store: &Store, t: &Target) -> Result<Iface, String> {
+pub fn attach(store: &Store, t: &Target) -> Result<Iface, NetworkError> {
     let mut prev: Option<Value> = None;
     let mut done = Vec::new();
     for p in plugins(t.net, store, t.ports) {
@@ -131,7 +140,7 @@ pub fn attach(store: &Store, t: &Target) -> Result<Iface, String> {
         .as_ref()
         .and_then(|r| r["ips"][0]["address"].as_str())
         .and_then(|a| a.split('/').next())
-        .ok_or_else(|| format!("network {}: the bridge plugin gave no address", t.net.name))?
+        .ok_or_else(|| NetworkError::NoAddress(t.net.name.clone()))?
         .to_string();
     Ok(Iface {
         ip,
@@ -141,7 +150,7 @@ pub fn attach(store: &Store, t: &Target) -> Result<Iface, String> {
 }
 
 /// DEL through the chain in reverse; every plugin is asked even after a failure.
-pub fn detach(store: &Store, t: &Target) -> Result<(), String> {
+pub fn detach(store: &Store, t: &Target) -> Result<(), NetworkError> {
     let mut first = Ok(());
     for p in plugins(t.net, store, t.ports).iter().rev() {
         if let Err(e) = call(p, "DEL", t, None)

@@ -9,33 +9,43 @@ use std::path::PathBuf;
 
 use berth_storage::Store;
 
-use super::Network;
+use super::{Network, NetworkError};
+
+/// A subnet berth cannot use.
+#[derive(Debug, thiserror::Error)]
+pub enum SubnetError {
+    #[error("subnet {0}: expected ADDR/LEN")]
+    NoPrefixLength(String),
+    #[error("subnet {0}: not an IPv4 address")]
+    NotIpv4(String),
+    /// Shorter is more than a host can lease; longer leaves no host address.
+    #[error("subnet {0}: the prefix length must be 8 to 30")]
+    PrefixLength(String),
+}
 
 /// The network's base address and prefix length.
-pub fn parse_subnet(s: &str) -> Result<(Ipv4Addr, u8), String> {
+pub fn parse_subnet(s: &str) -> Result<(Ipv4Addr, u8), SubnetError> {
     let (ip, len) = s
         .split_once('/')
-        .ok_or(format!("subnet {s}: expected ADDR/LEN"))?;
-    let ip: Ipv4Addr = ip
-        .parse()
-        .map_err(|_| format!("subnet {s}: not an IPv4 address"))?;
+        .ok_or_else(|| SubnetError::NoPrefixLength(s.into()))?;
+    let ip: Ipv4Addr = ip.parse().map_err(|_| SubnetError::NotIpv4(s.into()))?;
     let len: u8 = len
         .parse()
         .ok()
         .filter(|n| (8..=30).contains(n))
-        .ok_or(format!("subnet {s}: the prefix length must be 8 to 30"))?;
+        .ok_or_else(|| SubnetError::PrefixLength(s.into()))?;
     let mask = u32::MAX << (32 - len);
     Ok((Ipv4Addr::from(u32::from(ip) & mask), len))
 }
 
 /// The gateway: the subnet's first address, as podman's networks have it.
-pub fn gateway(net: &Network) -> Result<Ipv4Addr, String> {
+pub fn gateway(net: &Network) -> Result<Ipv4Addr, SubnetError> {
     let (base, _) = parse_subnet(&net.subnet)?;
     Ok(Ipv4Addr::from(u32::from(base) + 1))
 }
 
 /// The addresses a container may get: after the gateway, before broadcast.
-fn hosts(net: &Network) -> Result<impl Iterator<Item = Ipv4Addr>, String> {
+fn hosts(net: &Network) -> Result<impl Iterator<Item = Ipv4Addr>, SubnetError> {
     let (base, len) = parse_subnet(&net.subnet)?;
     let first = u32::from(base) + 2;
     let broadcast = u32::from(base) | (u32::MAX >> len);
@@ -50,20 +60,23 @@ struct Locked {
     leases: Leases,
 }
 
-fn open(store: &Store, net: &Network) -> Result<Locked, String> {
+fn open(store: &Store, net: &Network) -> Result<Locked, NetworkError> {
     let dir = super::dir(store).join("leases");
-    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    std::fs::create_dir_all(&dir).map_err(NetworkError::io(&dir))?;
     let lock_path = dir.join(format!("{}.lock", net.name));
     let lock = OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
         .open(&lock_path)
-        .map_err(|e| format!("{}: {e}", lock_path.display()))?;
-    crate::sys::lock_exclusive(&lock).map_err(|e| format!("{}: {e}", lock_path.display()))?;
+        .map_err(NetworkError::io(&lock_path))?;
+    crate::sys::lock_exclusive(&lock).map_err(NetworkError::io(&lock_path))?;
     let path = dir.join(format!("{}.json", net.name));
     let leases = match std::fs::read(&path) {
-        Ok(b) => serde_json::from_slice(&b).map_err(|e| format!("{}: {e}", path.display()))?,
+        Ok(b) => serde_json::from_slice(&b).map_err(|source| NetworkError::CorruptLeases {
+            path: path.clone(),
+            source,
+        })?,
         Err(_) => Leases::new(),
     };
     Ok(Locked {
@@ -74,17 +87,17 @@ fn open(store: &Store, net: &Network) -> Result<Locked, String> {
 }
 
 impl Locked {
-    fn save(&self) -> Result<(), String> {
+    fn save(&self) -> Result<(), NetworkError> {
         let tmp = self.path.with_extension("json.tmp");
         std::fs::write(&tmp, serde_json::to_vec(&self.leases).expect("serialises"))
             .and_then(|()| std::fs::rename(&tmp, &self.path))
-            .map_err(|e| format!("{}: {e}", self.path.display()))
+            .map_err(NetworkError::io(&self.path))
     }
 }
 
 /// Leases the lowest free address to `id` (the one it holds, if any). Leases
 /// of containers that no longer exist are taken back first.
-pub fn allocate(store: &Store, net: &Network, id: &str) -> Result<Ipv4Addr, String> {
+pub fn allocate(store: &Store, net: &Network, id: &str) -> Result<Ipv4Addr, NetworkError> {
     let mut l = open(store, net)?;
     l.leases.retain(|_, owner| store.container(owner).is_ok());
     if let Some((ip, _)) = l.leases.iter().find(|(_, owner)| *owner == id) {
@@ -92,11 +105,9 @@ pub fn allocate(store: &Store, net: &Network, id: &str) -> Result<Ipv4Addr, Stri
     }
     let ip = hosts(net)?
         .find(|ip| !l.leases.contains_key(ip))
-        .ok_or_else(|| {
-            format!(
-                "network {}: no free address left in {}",
-                net.name, net.subnet
-            )
+        .ok_or_else(|| NetworkError::AddressesExhausted {
+            network: net.name.clone(),
+            subnet: net.subnet.clone(),
         })?;
     l.leases.insert(ip, id.to_string());
     l.save()?;
@@ -104,7 +115,7 @@ pub fn allocate(store: &Store, net: &Network, id: &str) -> Result<Ipv4Addr, Stri
 }
 
 /// Gives back whatever `id` holds on the network.
-pub fn release(store: &Store, net: &Network, id: &str) -> Result<(), String> {
+pub fn release(store: &Store, net: &Network, id: &str) -> Result<(), NetworkError> {
     let mut l = open(store, net)?;
     let before = l.leases.len();
     l.leases.retain(|_, owner| owner != id);
@@ -137,7 +148,17 @@ mod tests {
             Ipv4Addr::new(10, 1, 2, 1)
         );
         assert_eq!(hosts(&net("10.1.0.0/16")).unwrap().count(), 65533);
-        assert!(parse_subnet("10.1.0.0/31").is_err());
-        assert!(parse_subnet("10.1.0/24").is_err());
+        assert!(matches!(
+            parse_subnet("10.1.0.0/31"),
+            Err(SubnetError::PrefixLength(_))
+        ));
+        assert!(matches!(
+            parse_subnet("10.1.0/24"),
+            Err(SubnetError::NotIpv4(_))
+        ));
+        assert_eq!(
+            parse_subnet("10.1.0.0").unwrap_err().to_string(),
+            "subnet 10.1.0.0: expected ADDR/LEN"
+        );
     }
 }

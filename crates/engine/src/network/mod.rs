@@ -6,10 +6,12 @@
 //! the CNI plugins ([`cni`]); containers.conf's `network_backend` picks one.
 
 mod cni;
+mod error;
 pub mod ipam;
 mod netavark;
 mod reserve;
 
+pub use error::NetworkError;
 pub use reserve::{Reservation, ReserveError, reserve};
 
 use std::path::{Path, PathBuf};
@@ -56,14 +58,13 @@ pub enum Backend {
 
 impl Backend {
     /// containers.conf's choice; without one, netavark where it is installed.
-    pub fn configured() -> Result<Backend, String> {
+    pub fn configured() -> Result<Backend, NetworkError> {
         let conf = crate::conf::get()?;
         match conf.network_backend.as_deref() {
             Some("cni") => Ok(Backend::Cni),
-            Some("netavark") if netavark::binaries().is_none() => Err(
-                "containers.conf network_backend netavark: netavark not found (install netavark and aardvark-dns)"
-                    .into(),
-            ),
+            Some("netavark") if netavark::binaries().is_none() => {
+                Err(NetworkError::ConfiguredNetavarkMissing)
+            }
             Some("netavark") => Ok(Backend::Netavark),
             _ if netavark::binaries().is_some() => Ok(Backend::Netavark),
             _ => Ok(Backend::Cni),
@@ -93,8 +94,8 @@ pub struct PortMapping {
 impl PortMapping {
     /// `[[IP:][HOSTPORT]:]CONTAINERPORT[/PROTO]`; a host port left out is 0,
     /// for [`PortMapping::assign`] to choose.
-    pub fn parse(s: &str) -> Result<PortMapping, String> {
-        let bad = || format!("-p {s}: expected [[IP:][HOSTPORT]:]CONTAINERPORT[/tcp|udp|sctp]");
+    pub fn parse(s: &str) -> Result<PortMapping, NetworkError> {
+        let bad = || NetworkError::InvalidPort(s.to_string());
         let (spec, protocol) = match s.rsplit_once('/') {
             Some((a, p @ ("tcp" | "udp" | "sctp"))) => (a, p.to_string()),
             Some(_) => return Err(bad()),
@@ -128,7 +129,7 @@ impl PortMapping {
 
     /// A free host port for one left out (the kernel's choice for a socket
     /// bound, never listening, on the host address).
-    pub fn assign(&mut self) -> Result<(), String> {
+    pub fn assign(&mut self) -> Result<(), NetworkError> {
         if self.host_port != 0 {
             return Ok(());
         }
@@ -137,7 +138,10 @@ impl PortMapping {
             "udp" => std::net::UdpSocket::bind(addr).and_then(|s| s.local_addr()),
             _ => std::net::TcpListener::bind(addr).and_then(|s| s.local_addr()),
         }
-        .map_err(|e| format!("-p {}: no free host port: {e}", self.container_port))?
+        .map_err(|source| NetworkError::NoFreePort {
+            container_port: self.container_port,
+            source,
+        })?
         .port();
         self.host_port = port;
         Ok(())
@@ -204,12 +208,15 @@ fn valid_name(n: &str) -> bool {
 }
 
 /// A network by name; the default one is made on first use.
-pub fn get(store: &Store, name: &str) -> Result<Network, String> {
+pub fn get(store: &Store, name: &str) -> Result<Network, NetworkError> {
     let p = dir(store).join(format!("{name}.json"));
     match std::fs::read(&p) {
-        Ok(b) => serde_json::from_slice(&b).map_err(|e| format!("network {name}: {e}")),
+        Ok(b) => serde_json::from_slice(&b).map_err(|source| NetworkError::Corrupt {
+            name: name.to_string(),
+            source,
+        }),
         Err(_) if name == DEFAULT => create(store, DEFAULT, &CreateOptions::default()),
-        Err(_) => Err(format!("network {name}: no such network")),
+        Err(_) => Err(NetworkError::NotFound(name.to_string())),
     }
 }
 
@@ -236,29 +243,27 @@ pub struct CreateOptions {
 }
 
 /// Creates a network.
-pub fn create(store: &Store, name: &str, o: &CreateOptions) -> Result<Network, String> {
+pub fn create(store: &Store, name: &str, o: &CreateOptions) -> Result<Network, NetworkError> {
     let subnet = o.subnet.as_deref();
     if !valid_name(name) {
-        return Err(format!("network name {name:?}: use letters, digits, _ . -"));
+        return Err(NetworkError::BadName(name.to_string()));
     }
     let existing = list(store);
     if existing.iter().any(|n| n.name == name) {
-        return Err(format!("network {name} already exists"));
+        return Err(NetworkError::Exists(name.to_string()));
     }
     let subnet = match subnet {
         Some(s) => {
-            check_subnet(s)?;
+            ipam::parse_subnet(s).map_err(NetworkError::InvalidSubnet)?;
             s.to_string()
         }
         None => (0..=255)
             .map(|i| format!("10.89.{i}.0/24"))
             .find(|s| !existing.iter().any(|n| &n.subnet == s))
-            .ok_or("no free subnet left in 10.89.0.0/16")?,
+            .ok_or(NetworkError::SubnetsExhausted)?,
     };
     if existing.iter().any(|n| n.subnet == subnet) {
-        return Err(format!(
-            "subnet {subnet} is already used by another network"
-        ));
+        return Err(NetworkError::SubnetInUse(subnet));
     }
     // A removed network's bridge name may be taken again, never a live one.
     let bridge = (0..)
@@ -273,23 +278,16 @@ pub fn create(store: &Store, name: &str, o: &CreateOptions) -> Result<Network, S
         dns_enabled: !o.disable_dns && name != DEFAULT,
         internal: o.internal,
     };
-    std::fs::create_dir_all(dir(store)).map_err(|e| e.to_string())?;
-    std::fs::write(
-        dir(store).join(format!("{name}.json")),
-        serde_json::to_vec_pretty(&net).expect("serialises"),
-    )
-    .map_err(|e| e.to_string())?;
+    let path = dir(store).join(format!("{name}.json"));
+    let write = |path: PathBuf| move |source| NetworkError::Write { path, source };
+    std::fs::create_dir_all(dir(store)).map_err(write(dir(store)))?;
+    std::fs::write(&path, serde_json::to_vec_pretty(&net).expect("serialises"))
+        .map_err(write(path.clone()))?;
     Ok(net)
 }
 
-fn check_subnet(s: &str) -> Result<(), String> {
-    ipam::parse_subnet(s)
-        .map(drop)
-        .map_err(|e| format!("--{e}"))
-}
-
 /// Removes a network no container uses.
-pub fn remove(store: &Store, name: &str) -> Result<(), String> {
+pub fn remove(store: &Store, name: &str) -> Result<(), NetworkError> {
     get(store, name)?;
     let users: Vec<String> = container::list(store)?
         .into_iter()
@@ -301,12 +299,13 @@ pub fn remove(store: &Store, name: &str) -> Result<(), String> {
         .map(|i| i.name().to_string())
         .collect();
     if !users.is_empty() {
-        return Err(format!(
-            "network {name} is used by containers: {}",
-            users.join(", ")
-        ));
+        return Err(NetworkError::InUse {
+            name: name.to_string(),
+            containers: users,
+        });
     }
-    std::fs::remove_file(dir(store).join(format!("{name}.json"))).map_err(|e| e.to_string())
+    let path = dir(store).join(format!("{name}.json"));
+    std::fs::remove_file(&path).map_err(|source| NetworkError::Write { path, source })
 }
 
 /// The network a `--network` value names, if it is a bridge network.
@@ -345,21 +344,21 @@ pub(crate) struct Iface {
 /// edit shared firewall chains without a lock of their own, so a teardown
 /// that drops a network's chains must not run beside a setup that appends
 /// to them ("No chain/target/match by that name"). podman holds one too.
-fn backend_lock(store: &Store) -> Result<std::fs::File, String> {
+fn backend_lock(store: &Store) -> Result<std::fs::File, NetworkError> {
     let d = dir(store);
-    std::fs::create_dir_all(&d).map_err(|e| format!("{}: {e}", d.display()))?;
+    std::fs::create_dir_all(&d).map_err(NetworkError::io(&d))?;
     let path = d.join("backend.lock");
     let f = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
         .open(&path)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    crate::sys::lock_exclusive(&f).map_err(|e| format!("{}: {e}", path.display()))?;
+        .map_err(NetworkError::io(&path))?;
+    crate::sys::lock_exclusive(&f).map_err(NetworkError::io(&path))?;
     Ok(f)
 }
 
-fn attach_with(backend: Backend, store: &Store, t: &Target) -> Result<Iface, String> {
+fn attach_with(backend: Backend, store: &Store, t: &Target) -> Result<Iface, NetworkError> {
     let _lock = backend_lock(store)?;
     match backend {
         Backend::Netavark => netavark::attach(store, t),
@@ -367,7 +366,7 @@ fn attach_with(backend: Backend, store: &Store, t: &Target) -> Result<Iface, Str
     }
 }
 
-fn detach_with(backend: Backend, store: &Store, t: &Target, ip: &str) -> Result<(), String> {
+fn detach_with(backend: Backend, store: &Store, t: &Target, ip: &str) -> Result<(), NetworkError> {
     let _lock = backend_lock(store)?;
     match backend {
         Backend::Netavark => netavark::detach(store, t, ip),
@@ -404,11 +403,11 @@ pub fn attachment(store: &Store, id: &str) -> Option<Attachment> {
         .and_then(|b| serde_json::from_slice(&b).ok())
 }
 
-fn save(store: &Store, id: &str, att: &Attachment) -> Result<(), String> {
+fn save(store: &Store, id: &str, att: &Attachment) -> Result<(), NetworkError> {
     let path = attachment_path(store, id);
     let _ = std::fs::create_dir_all(container::userdata(store, id));
     std::fs::write(&path, serde_json::to_vec(att).expect("serialises"))
-        .map_err(|e| format!("{}: {e}", path.display()))
+        .map_err(NetworkError::io(&path))
 }
 
 /// Connects a container to a bridge network (once; a restart reuses it);
@@ -418,15 +417,17 @@ pub fn setup(
     id: &str,
     network: &str,
     ports: &[PortMapping],
-) -> Result<Attachment, String> {
+) -> Result<Attachment, NetworkError> {
     if let Some(a) = attachment(store, id).filter(|a| a.netns.exists()) {
         return Ok(a);
     }
     let net = get(store, network)?;
     let backend = Backend::configured()?;
     let netns = netns_path(store, id);
-    crate::sys::pin_new_netns(&netns)
-        .map_err(|e| format!("network namespace {}: {e}", netns.display()))?;
+    crate::sys::pin_new_netns(&netns).map_err(|source| NetworkError::Namespace {
+        path: netns.clone(),
+        source,
+    })?;
     let mut att = Attachment {
         backend,
         netns: netns.clone(),
@@ -466,14 +467,12 @@ pub fn setup(
 
 /// `network connect`: one more interface (`ethN`) on `network` for a
 /// container that runs in a bridge network namespace; returns its address.
-pub fn connect(store: &Store, id: &str, network: &str) -> Result<String, String> {
+pub fn connect(store: &Store, id: &str, network: &str) -> Result<String, NetworkError> {
     let mut att = attachment(store, id)
         .filter(|a| a.netns.exists())
-        .ok_or("the container is not running on a bridge network (start it with --network NAME)")?;
+        .ok_or(NetworkError::NotRunningOnBridge)?;
     if att.interfaces.iter().any(|(n, _, _)| n == network) {
-        return Err(format!(
-            "the container is already connected to network {network}"
-        ));
+        return Err(NetworkError::AlreadyConnected(network.to_string()));
     }
     let net = get(store, network)?;
     let ifname = format!("eth{}", att.interfaces.len());
@@ -501,13 +500,13 @@ pub fn connect(store: &Store, id: &str, network: &str) -> Result<String, String>
 }
 
 /// `network disconnect`: the container's interface on `network` goes.
-pub fn disconnect(store: &Store, id: &str, network: &str) -> Result<(), String> {
-    let mut att = attachment(store, id).ok_or("the container is not on any bridge network")?;
+pub fn disconnect(store: &Store, id: &str, network: &str) -> Result<(), NetworkError> {
+    let mut att = attachment(store, id).ok_or(NetworkError::NoBridgeNetwork)?;
     let at = att
         .interfaces
         .iter()
         .position(|(n, _, _)| n == network)
-        .ok_or_else(|| format!("the container is not connected to network {network}"))?;
+        .ok_or_else(|| NetworkError::NotConnected(network.to_string()))?;
     let (_, ifname, ip) = att.interfaces.remove(at);
     let net = get(store, network)?;
     // Published ports hang on the first interface.

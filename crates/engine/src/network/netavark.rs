@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use berth_storage::Store;
 use serde_json::{Value, json};
 
-use super::{Iface, Network, Target};
+use super::{Iface, Network, NetworkError, Target};
 
 /// The programs, found as podman finds them.
 pub struct Binaries {
@@ -28,7 +28,7 @@ pub fn binaries() -> Option<Binaries> {
 }
 
 /// The network as netavark's `network_info` describes it.
-fn network_info(net: &Network) -> Result<Value, String> {
+fn network_info(net: &Network) -> Result<Value, NetworkError> {
     let gw = super::ipam::gateway(net)?;
     let mut subnet = json!({"subnet": net.subnet});
     if !net.internal {
@@ -48,7 +48,7 @@ fn network_info(net: &Network) -> Result<Value, String> {
 }
 
 /// The options of one `setup` or `teardown`: this container on this network.
-fn options(t: &Target, ip: &str) -> Result<Value, String> {
+fn options(t: &Target, ip: &str) -> Result<Value, NetworkError> {
     let ports: Vec<Value> = t
         .ports
         .iter()
@@ -75,10 +75,11 @@ fn options(t: &Target, ip: &str) -> Result<Value, String> {
 }
 
 /// Runs netavark; its JSON answer, or its error in one line.
-fn call(store: &Store, verb: &str, t: &Target, opts: &Value) -> Result<Value, String> {
-    let bins = binaries().ok_or("netavark not found (install netavark and aardvark-dns)")?;
+fn call(store: &Store, verb: &str, t: &Target, opts: &Value) -> Result<Value, NetworkError> {
+    let bins = binaries().ok_or(NetworkError::NetavarkMissing)?;
     let config = store.config().run_root.join("networks");
-    std::fs::create_dir_all(&config).map_err(|e| format!("{}: {e}", config.display()))?;
+    std::fs::create_dir_all(&config).map_err(NetworkError::io(&config))?;
+    let exec = |program: String| move |source| NetworkError::Exec { program, source };
     let mut c = Command::new(&bins.netavark);
     c.arg("--config").arg(&config).args(["--rootless", "false"]);
     if let Some(a) = &bins.aardvark {
@@ -92,16 +93,16 @@ fn call(store: &Store, verb: &str, t: &Target, opts: &Value) -> Result<Value, St
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| format!("{}: {e}", bins.netavark.display()))?;
+        .map_err(exec(bins.netavark.display().to_string()))?;
     child
         .stdin
         .take()
         .expect("piped")
         .write_all(&serde_json::to_vec(opts).expect("serialises"))
-        .map_err(|e| format!("netavark {verb}: {e}"))?;
+        .map_err(exec(format!("netavark {verb}")))?;
     let out = child
         .wait_with_output()
-        .map_err(|e| format!("netavark {verb}: {e}"))?;
+        .map_err(exec(format!("netavark {verb}")))?;
     let v: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
     if out.status.success() {
         return Ok(v);
@@ -114,10 +115,14 @@ fn call(store: &Store, verb: &str, t: &Target, opts: &Value) -> Result<Value, St
             .unwrap_or("failed")
             .to_string()
     });
-    Err(format!("network {}: netavark {verb}: {msg}", t.net.name))
+    Err(NetworkError::Backend {
+        network: t.net.name.clone(),
+        step: format!("netavark {verb}"),
+        output: msg,
+    })
 }
 
-pub fn attach(store: &Store, t: &Target) -> Result<Iface, String> {
+pub fn attach(store: &Store, t: &Target) -> Result<Iface, NetworkError> {
     let ip = super::ipam::allocate(store, t.net, t.id)?.to_string();
     let opts = options(t, &ip)?;
     let v = match call(store, "setup", t, &opts) {
@@ -137,7 +142,7 @@ pub fn attach(store: &Store, t: &Target) -> Result<Iface, String> {
     })
 }
 
-pub fn detach(store: &Store, t: &Target, ip: &str) -> Result<(), String> {
+pub fn detach(store: &Store, t: &Target, ip: &str) -> Result<(), NetworkError> {
     let opts = options(t, ip)?;
     let r = call(store, "teardown", t, &opts);
     super::ipam::release(store, t.net, t.id)?;

@@ -24,12 +24,13 @@ fn bind(dest: &str, source: &Path, ro: bool) -> Mount {
 }
 
 /// A destination inside the container: absolute, without `..`.
-fn check_dest(dest: &str, flag: &str) -> Result<(), String> {
+fn check_dest(dest: &str, flag: &'static str) -> Result<(), VolumeError> {
     let p = Path::new(dest);
     if !p.is_absolute() || p.components().any(|c| c == Component::ParentDir) {
-        return Err(format!(
-            "{flag} {dest}: the container path must be absolute, without \"..\""
-        ));
+        return Err(VolumeError::Destination {
+            flag,
+            destination: dest.to_string(),
+        });
     }
     Ok(())
 }
@@ -41,12 +42,12 @@ pub use named::{VolumeError, VolumeInspect, data_dir as volume_dir};
 
 /// `-v SOURCE:DEST[:OPTIONS]`: SOURCE an absolute host path or a volume name
 /// (created on first use); OPTIONS `ro`, `rw`, `z`, `Z` (labels: no-ops here).
-pub fn volume_mount(store: &Store, spec: &str) -> Result<Mount, String> {
+pub fn volume_mount(store: &Store, spec: &str) -> Result<Mount, VolumeError> {
     let parts: Vec<&str> = spec.split(':').collect();
     let (source, dest, opts) = match parts.as_slice() {
         [s, d] => (*s, *d, ""),
         [s, d, o] => (*s, *d, *o),
-        _ => return Err(format!("-v {spec}: expected SOURCE:DEST[:OPTIONS]")),
+        _ => return Err(VolumeError::InvalidSpec(spec.to_string())),
     };
     check_dest(dest, "-v")?;
     let mut ro = false;
@@ -54,19 +55,29 @@ pub fn volume_mount(store: &Store, spec: &str) -> Result<Mount, String> {
         match o {
             "ro" => ro = true,
             "rw" | "z" | "Z" => {}
-            other => return Err(format!("-v {spec}: unknown option {other:?}")),
+            other => {
+                return Err(VolumeError::InvalidOption {
+                    spec: spec.to_string(),
+                    option: other.to_string(),
+                });
+            }
         }
     }
     let source = if source.starts_with('/') {
         let p = PathBuf::from(source);
-        std::fs::metadata(&p).map_err(|e| format!("-v {spec}: {source}: {e}"))?;
+        std::fs::metadata(&p).map_err(|e| VolumeError::HostPath {
+            spec: spec.to_string(),
+            source_path: source.to_string(),
+            source: e,
+        })?;
         p
     } else if valid_volume_name(source) {
-        named::ensure(store, source).map_err(|e| e.to_string())?
+        named::ensure(store, source)?
     } else {
-        return Err(format!(
-            "-v {spec}: {source:?} is neither an absolute path nor a volume name"
-        ));
+        return Err(VolumeError::NeitherPathNorName {
+            spec: spec.to_string(),
+            source_path: source.to_string(),
+        });
     };
     Ok(bind(dest, &source, ro))
 }
@@ -144,12 +155,12 @@ pub fn destinations(volumes: &[String], tmpfs: &[String]) -> Vec<String> {
 
 /// Two mounts on one destination would hide one another: refused, as podman
 /// refuses them.
-pub fn check_unique_destinations(volumes: &[String], tmpfs: &[String]) -> Result<(), String> {
+pub fn check_unique_destinations(volumes: &[String], tmpfs: &[String]) -> Result<(), VolumeError> {
     let mut seen = std::collections::HashSet::new();
     for d in destinations(volumes, tmpfs) {
         let d = if d.is_empty() { "/".to_string() } else { d };
         if !seen.insert(d.clone()) {
-            return Err(format!("{d}: duplicate mount destination"));
+            return Err(VolumeError::DuplicateDestination(d));
         }
     }
     Ok(())
@@ -158,7 +169,7 @@ pub fn check_unique_destinations(volumes: &[String], tmpfs: &[String]) -> Result
 /// A named volume's first use: what the image holds at the mount's path is
 /// copied in (podman's copy-up), read inside the container's root and written
 /// by the layer extractor, so the image's symlinks cannot point it elsewhere.
-pub fn copy_up(store: &Store, rootfs: &Path, spec: &str) -> Result<(), String> {
+pub fn copy_up(store: &Store, rootfs: &Path, spec: &str) -> Result<(), VolumeError> {
     let mut parts = spec.split(':');
     let (Some(name), Some(dest)) = (parts.next(), parts.next()) else {
         return Ok(());
@@ -179,8 +190,9 @@ pub fn copy_up(store: &Store, rootfs: &Path, spec: &str) -> Result<(), String> {
         .filter(|c| matches!(c, Component::Normal(_)))
         .collect();
     if empty && berth_storage::archive::is_dir_in_root(rootfs, &rel) {
-        std::fs::create_dir_all(&data).map_err(|e| format!("volume {name}: {e}"))?;
-        let (r, mut w) = std::io::pipe().map_err(|e| e.to_string())?;
+        let io = VolumeError::io(name);
+        std::fs::create_dir_all(&data).map_err(&io)?;
+        let (r, mut w) = std::io::pipe().map_err(&io)?;
         std::thread::scope(|s| {
             let reader = s.spawn(move || {
                 let mut opts = berth_storage::archive::ApplyOptions::new(
@@ -192,10 +204,15 @@ pub fn copy_up(store: &Store, rootfs: &Path, spec: &str) -> Result<(), String> {
             let wrote = berth_storage::archive::tar_in_root(rootfs, &rel, "", &mut w);
             drop(w);
             let applied = reader.join().expect("copy-up thread");
-            wrote
-                .map(drop)
-                .map_err(|e| format!("volume {name}: reading {dest}: {e}"))?;
-            applied.map_err(|e| format!("volume {name}: {e}"))
+            wrote.map(drop).map_err(|source| VolumeError::CopyUpRead {
+                name: name.to_string(),
+                destination: dest.to_string(),
+                source: Box::new(source),
+            })?;
+            applied.map_err(|source| VolumeError::CopyUpWrite {
+                name: name.to_string(),
+                source: Box::new(source),
+            })
         })?;
         // The volume's root takes the owner and mode of the image's directory.
         if let Some(src) = berth_storage::archive::resolve_in_root(rootfs, &rel)
@@ -204,12 +221,12 @@ pub fn copy_up(store: &Store, rootfs: &Path, spec: &str) -> Result<(), String> {
             use std::os::unix::fs::{MetadataExt, PermissionsExt};
             let data = volume_dir(store, name);
             std::os::unix::fs::chown(&data, Some(md.uid()), Some(md.gid()))
-                .map_err(|e| format!("volume {name}: {e}"))?;
+                .map_err(VolumeError::io(name))?;
             std::fs::set_permissions(&data, std::fs::Permissions::from_mode(md.mode() & 0o7777))
-                .map_err(|e| format!("volume {name}: {e}"))?;
+                .map_err(VolumeError::io(name))?;
         }
     }
-    std::fs::write(&marker, b"").map_err(|e| format!("volume {name}: {e}"))
+    std::fs::write(&marker, b"").map_err(VolumeError::io(name))
 }
 
 /// Removes a container's anonymous volumes.
@@ -222,7 +239,7 @@ pub fn remove_anonymous(store: &Store, names: &[String]) {
 }
 
 /// `--tmpfs DEST[:OPTIONS]`.
-pub fn tmpfs_mount(spec: &str) -> Result<Mount, String> {
+pub fn tmpfs_mount(spec: &str) -> Result<Mount, VolumeError> {
     let (dest, opts) = spec.split_once(':').unwrap_or((spec, ""));
     check_dest(dest, "--tmpfs")?;
     let mut options: Vec<String> = vec!["nosuid".into(), "nodev".into()];
@@ -244,7 +261,7 @@ pub fn generated_files(
     hostname: &str,
     members: &[(String, String)],
     net: Option<&crate::network::Attachment>,
-) -> Result<Vec<Mount>, String> {
+) -> Result<Vec<Mount>, VolumeError> {
     let p = &info.config.process;
     let host_net = p.network == "host";
     let mut hosts = if host_net {
@@ -260,9 +277,12 @@ pub fn generated_files(
     for h in &p.add_hosts {
         let (name, addr) = h
             .split_once(':')
-            .ok_or_else(|| format!("--add-host {h}: expected HOST:IP"))?;
+            .ok_or_else(|| VolumeError::InvalidAddHost(h.clone()))?;
         addr.parse::<std::net::IpAddr>()
-            .map_err(|_| format!("--add-host {h}: {addr:?} is not an IP address"))?;
+            .map_err(|_| VolumeError::AddHostAddress {
+                spec: h.clone(),
+                address: addr.to_string(),
+            })?;
         hosts.push_str(&format!("{addr}\t{name}\n"));
     }
     // As podman's: the host by a name, where the container reaches it.
@@ -296,7 +316,10 @@ pub fn generated_files(
     let mut mounts = Vec::new();
     for (file, dest, text) in files {
         let path = userdata.join(file);
-        std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        std::fs::write(&path, text).map_err(|source| VolumeError::GeneratedFile {
+            path: path.clone(),
+            source,
+        })?;
         mounts.push(bind(dest, &path, false));
     }
     Ok(mounts)
@@ -373,8 +396,17 @@ mod tests {
     fn tmpfs_and_destinations() {
         let m = tmpfs_mount("/scratch:size=1m,mode=1777").unwrap();
         assert_eq!(m.options, ["nosuid", "nodev", "size=1m", "mode=1777"]);
-        assert!(tmpfs_mount("scratch").is_err());
-        assert!(tmpfs_mount("/a/../etc").is_err());
+        assert_eq!(
+            tmpfs_mount("scratch").unwrap_err().to_string(),
+            "--tmpfs scratch: the container path must be absolute, without \"..\""
+        );
+        assert!(matches!(
+            tmpfs_mount("/a/../etc"),
+            Err(VolumeError::Destination {
+                flag: "--tmpfs",
+                ..
+            })
+        ));
     }
 
     #[test]

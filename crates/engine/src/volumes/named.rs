@@ -48,6 +48,60 @@ pub enum VolumeError {
         container: String,
         message: String,
     },
+    /// `-v` that is not `SOURCE:DEST[:OPTIONS]`.
+    #[error("-v {0}: expected SOURCE:DEST[:OPTIONS]")]
+    InvalidSpec(String),
+    #[error("-v {spec}: unknown option {option:?}")]
+    InvalidOption { spec: String, option: String },
+    /// A bind mount's host path that cannot be used.
+    #[error("-v {spec}: {source_path}: {source}")]
+    HostPath {
+        spec: String,
+        source_path: String,
+        source: std::io::Error,
+    },
+    #[error("-v {spec}: {source_path:?} is neither an absolute path nor a volume name")]
+    NeitherPathNorName { spec: String, source_path: String },
+    /// `flag` is `-v`, `--tmpfs` or `VOLUME`.
+    #[error("{flag} {destination}: the container path must be absolute, without \"..\"")]
+    Destination {
+        flag: &'static str,
+        destination: String,
+    },
+    #[error("{0}: duplicate mount destination")]
+    DuplicateDestination(String),
+    /// Copying the image's content into a new volume: reading it.
+    #[error("volume {name}: reading {destination}: {source}")]
+    CopyUpRead {
+        name: String,
+        destination: String,
+        source: Box<berth_storage::Error>,
+    },
+    /// Copying the image's content into a new volume: writing it.
+    #[error("volume {name}: {source}")]
+    CopyUpWrite {
+        name: String,
+        source: Box<berth_storage::Error>,
+    },
+    #[error("--add-host {0}: expected HOST:IP")]
+    InvalidAddHost(String),
+    #[error("--add-host {spec}: {address:?} is not an IP address")]
+    AddHostAddress { spec: String, address: String },
+    /// One of the files berth writes for a container (/etc/hosts…).
+    #[error("{}: {source}", .path.display())]
+    GeneratedFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl VolumeError {
+    pub(crate) fn io(name: &str) -> impl Fn(std::io::Error) -> VolumeError {
+        move |source| VolumeError::Io {
+            name: name.to_string(),
+            source,
+        }
+    }
 }
 
 /// `GRAPHROOT/volumes`, made private to its owner (an older store's 0755

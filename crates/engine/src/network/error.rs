@@ -1,0 +1,116 @@
+//! What can go wrong with bridge networks, in the words users see (podman's
+//! where podman has them).
+
+use std::path::PathBuf;
+
+use crate::conf::ConfError;
+
+use super::ipam::SubnetError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum NetworkError {
+    #[error("network {0}: no such network")]
+    NotFound(String),
+    #[error("network {0} already exists")]
+    Exists(String),
+    #[error("network name {0:?}: use letters, digits, _ . -")]
+    BadName(String),
+    /// `--subnet` as given to `network create`.
+    #[error("--{0}")]
+    InvalidSubnet(#[source] SubnetError),
+    /// A stored network's own subnet (a file edited by hand).
+    #[error(transparent)]
+    Subnet(#[from] SubnetError),
+    #[error("subnet {0} is already used by another network")]
+    SubnetInUse(String),
+    #[error("no free subnet left in 10.89.0.0/16")]
+    SubnetsExhausted,
+    /// IPAM: every host address of the subnet is leased.
+    #[error("network {network}: no free address left in {subnet}")]
+    AddressesExhausted { network: String, subnet: String },
+    #[error("network {name} is used by containers: {}", .containers.join(", "))]
+    InUse {
+        name: String,
+        containers: Vec<String>,
+    },
+    /// `-p` that does not parse.
+    #[error("-p {0}: expected [[IP:][HOSTPORT]:]CONTAINERPORT[/tcp|udp|sctp]")]
+    InvalidPort(String),
+    #[error("-p {container_port}: no free host port: {source}")]
+    NoFreePort {
+        container_port: u16,
+        source: std::io::Error,
+    },
+    #[error("the container is not running on a bridge network (start it with --network NAME)")]
+    NotRunningOnBridge,
+    #[error("the container is not on any bridge network")]
+    NoBridgeNetwork,
+    #[error("the container is already connected to network {0}")]
+    AlreadyConnected(String),
+    #[error("the container is not connected to network {0}")]
+    NotConnected(String),
+    #[error(
+        "containers.conf network_backend netavark: netavark not found (install netavark and aardvark-dns)"
+    )]
+    ConfiguredNetavarkMissing,
+    #[error("netavark not found (install netavark and aardvark-dns)")]
+    NetavarkMissing,
+    #[error("CNI plugin {0:?} not found (install containernetworking-plugins)")]
+    CniPluginMissing(String),
+    /// netavark or a CNI plugin could not be run at all.
+    #[error("{program}: {source}")]
+    Exec {
+        program: String,
+        source: std::io::Error,
+    },
+    /// netavark or a CNI plugin refused: `step` is `netavark setup`,
+    /// `bridge ADD`…, `output` its own error line.
+    #[error("network {network}: {step}: {output}")]
+    Backend {
+        network: String,
+        step: String,
+        output: String,
+    },
+    #[error("network {0}: the bridge plugin gave no address")]
+    NoAddress(String),
+    #[error("network namespace {}: {source}", .path.display())]
+    Namespace {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// A network's file that does not parse.
+    #[error("network {name}: {source}")]
+    Corrupt {
+        name: String,
+        source: serde_json::Error,
+    },
+    /// A lease file that does not parse.
+    #[error("{}: {source}", .path.display())]
+    CorruptLeases {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("{}: {source}", .path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// Writing a network's file; shown without the path, as it always was.
+    #[error("{source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Conf(#[from] ConfError),
+    /// The containers using a network could not be listed.
+    #[error(transparent)]
+    Store(#[from] berth_storage::Error),
+}
+
+impl NetworkError {
+    pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> NetworkError {
+        let path = path.into();
+        move |source| NetworkError::Io { path, source }
+    }
+}
