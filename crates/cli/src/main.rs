@@ -4,6 +4,7 @@
 mod attach;
 mod commands;
 mod exit;
+mod output;
 mod progress;
 mod prompt;
 mod table;
@@ -21,7 +22,7 @@ use crate::exit::Failure;
 )]
 struct Cli {
     #[command(flatten)]
-    store: commands::images::StoreArgs,
+    store: commands::StoreArgs,
     #[command(flatten)]
     globals: Globals,
     #[command(subcommand)]
@@ -53,96 +54,96 @@ enum Command {
     /// Log out of a registry.
     Logout(commands::login::LogoutArgs),
     /// Pull an image into the local store.
-    Pull(commands::images::PullArgs),
+    Pull(commands::image::pull::PullArgs),
     /// Push a local image to a registry or another location.
-    Push(commands::images::PushArgs),
+    Push(commands::image::push::PushArgs),
     /// List local images.
     #[command(alias = "image-list")]
-    Images(commands::images::ImagesArgs),
+    Images(commands::image::list::ImagesArgs),
     /// Remove local images.
-    Rmi(commands::images::RmiArgs),
+    Rmi(commands::image::remove::RmiArgs),
     /// Add names to a local image.
-    Tag(commands::images::TagArgs),
+    Tag(commands::image::remove::TagArgs),
     /// Remove names from a local image.
-    Untag(commands::images::TagArgs),
+    Untag(commands::image::remove::TagArgs),
     /// Save an image to an archive or directory.
-    Save(commands::images::SaveArgs),
+    Save(commands::image::archive::SaveArgs),
     /// Load an image from an archive.
-    Load(commands::images::LoadArgs),
+    Load(commands::image::archive::LoadArgs),
     /// Show an image's history.
-    History(commands::image_extra::HistoryArgs),
+    History(commands::image::history::HistoryArgs),
     /// Create an image from a tarball.
-    Import(commands::image_extra::ImportArgs),
+    Import(commands::image::archive::ImportArgs),
     /// Run a command in a new container from a local image.
-    Run(commands::run::RunArgs),
+    Run(commands::container::run::RunArgs),
     /// Create a container without starting it.
-    Create(commands::run::CreateArgs),
+    Create(commands::container::run::CreateArgs),
     /// Start containers.
-    Start(commands::containers::StartArgs),
+    Start(commands::container::lifecycle::StartArgs),
     /// Attach to a running container's output and input.
-    Attach(commands::containers::AttachArgs),
+    Attach(commands::container::lifecycle::AttachArgs),
     /// Stop running containers (SIGTERM, then SIGKILL after a timeout).
-    Stop(commands::containers::StopArgs),
+    Stop(commands::container::lifecycle::StopArgs),
     /// Send a signal to running containers.
-    Kill(commands::containers::KillArgs),
+    Kill(commands::container::lifecycle::KillArgs),
     /// Remove containers.
-    Rm(commands::containers::RmArgs),
+    Rm(commands::container::lifecycle::RmArgs),
     /// Wait for containers to exit and print their exit codes.
-    Wait(commands::containers::NamesArgs),
+    Wait(commands::container::NamesArgs),
     /// Print a container's log.
-    Logs(commands::containers::LogsArgs),
+    Logs(commands::container::logs::LogsArgs),
     /// Run a process in a running container.
-    Exec(commands::containers::ExecArgs),
+    Exec(commands::container::exec::ExecArgs),
     /// Create an image from a container's changes.
-    Commit(commands::containers::CommitArgs),
+    Commit(commands::container::changes::CommitArgs),
     /// Copy files between a container and the host.
-    Cp(commands::containers::CpArgs),
+    Cp(commands::container::files::CpArgs),
     /// Write a container's filesystem as a tar archive.
-    Export(commands::containers::ExportArgs),
+    Export(commands::container::changes::ExportArgs),
     /// Freeze the processes of running containers.
-    Pause(commands::containers::PauseArgs),
+    Pause(commands::container::lifecycle::PauseArgs),
     /// Thaw paused containers.
-    Unpause(commands::containers::PauseArgs),
+    Unpause(commands::container::lifecycle::PauseArgs),
     /// Show a container's processes.
-    Top(commands::containers::TopArgs),
+    Top(commands::container::stats::TopArgs),
     /// Stop and start containers again.
-    Restart(commands::containers::StopArgs),
+    Restart(commands::container::lifecycle::StopArgs),
     /// Mount containers' root filesystems and print where.
-    Mount(commands::containers::NamesArgs),
+    Mount(commands::container::NamesArgs),
     /// Unmount containers' root filesystems.
     #[command(alias = "unmount")]
-    Umount(commands::containers::NamesArgs),
+    Umount(commands::container::NamesArgs),
     /// Manage named volumes.
-    Volume(commands::volumes::VolumeArgs),
+    Volume(commands::volume::VolumeArgs),
     /// Manage bridge networks.
-    Network(commands::networks::NetworkArgs),
+    Network(commands::network::NetworkArgs),
     /// List a container's published ports.
-    Port(commands::containers::PortArgs),
+    Port(commands::container::stats::PortArgs),
     /// Give a container a new name.
-    Rename(commands::containers::RenameArgs),
+    Rename(commands::container::lifecycle::RenameArgs),
     /// List what a container changed over its image.
-    Diff(commands::containers::DiffArgs),
+    Diff(commands::container::changes::DiffArgs),
     /// Show running containers' resource use.
-    Stats(commands::containers::StatsArgs),
+    Stats(commands::container::stats::StatsArgs),
     /// Run containers' healthchecks.
-    Healthcheck(commands::containers::HealthcheckArgs),
+    Healthcheck(commands::container::health::HealthcheckArgs),
     /// Show berth's version.
     Version(commands::system::VersionArgs),
     /// Show the host and the store.
     Info(commands::system::InfoArgs),
     /// Build an image from a Containerfile.
     #[command(alias = "bud")]
-    Build(commands::build::BuildArgs),
+    Build(commands::builder::build::BuildArgs),
     /// Build images step by step with working containers (buildah's verbs).
     Builder(commands::builder::BuilderArgs),
     /// List containers.
-    Ps(commands::containers::PsArgs),
+    Ps(commands::container::ps::PsArgs),
     /// Show containers' configuration and state.
-    Inspect(commands::containers::InspectArgs),
+    Inspect(commands::container::inspect::InspectArgs),
     /// Work with containers.
     Container(ContainerArgs),
     #[command(name = "__monitor", hide = true)]
-    Monitor(commands::containers::MonitorArgs),
+    Monitor(commands::container::lifecycle::MonitorArgs),
     /// Manage berth itself.
     System(SystemArgs),
 }
@@ -157,60 +158,60 @@ struct ContainerArgs {
 enum ContainerCommand {
     /// List containers.
     #[command(alias = "ls", alias = "list")]
-    Ps(commands::containers::PsArgs),
+    Ps(commands::container::ps::PsArgs),
     /// Show containers' configuration and state.
-    Inspect(commands::containers::InspectArgs),
+    Inspect(commands::container::inspect::InspectArgs),
     /// Remove containers.
-    Rm(commands::containers::RmArgs),
+    Rm(commands::container::lifecycle::RmArgs),
     /// Start containers.
-    Start(commands::containers::StartArgs),
+    Start(commands::container::lifecycle::StartArgs),
     /// Stop containers.
-    Stop(commands::containers::StopArgs),
+    Stop(commands::container::lifecycle::StopArgs),
     /// Print a container's log.
-    Logs(commands::containers::LogsArgs),
+    Logs(commands::container::logs::LogsArgs),
     /// Exit 0 when the container exists, 1 when not.
-    Exists(commands::containers::ExistsArgs),
+    Exists(commands::container::inspect::ExistsArgs),
     /// Remove every container that is not running.
-    Prune(commands::containers::PruneArgs),
+    Prune(commands::container::lifecycle::PruneArgs),
     /// Create an image from a container's changes.
-    Commit(commands::containers::CommitArgs),
+    Commit(commands::container::changes::CommitArgs),
     /// Run a process in a running container.
-    Exec(commands::containers::ExecArgs),
+    Exec(commands::container::exec::ExecArgs),
     /// Send a signal to running containers.
-    Kill(commands::containers::KillArgs),
+    Kill(commands::container::lifecycle::KillArgs),
     /// Wait for containers to exit.
-    Wait(commands::containers::NamesArgs),
+    Wait(commands::container::NamesArgs),
     /// Stop and start containers again.
-    Restart(commands::containers::StopArgs),
+    Restart(commands::container::lifecycle::StopArgs),
     /// Run a command in a new container.
-    Run(commands::run::RunArgs),
+    Run(commands::container::run::RunArgs),
     /// Create a container without starting it.
-    Create(commands::run::CreateArgs),
+    Create(commands::container::run::CreateArgs),
     /// Attach to a running container's output and input.
-    Attach(commands::containers::AttachArgs),
+    Attach(commands::container::lifecycle::AttachArgs),
     /// Copy files between a container and the host.
-    Cp(commands::containers::CpArgs),
+    Cp(commands::container::files::CpArgs),
     /// Write a container's filesystem as a tar archive.
-    Export(commands::containers::ExportArgs),
+    Export(commands::container::changes::ExportArgs),
     /// Freeze the processes of running containers.
-    Pause(commands::containers::PauseArgs),
+    Pause(commands::container::lifecycle::PauseArgs),
     /// Thaw paused containers.
-    Unpause(commands::containers::PauseArgs),
+    Unpause(commands::container::lifecycle::PauseArgs),
     /// Show a container's processes.
-    Top(commands::containers::TopArgs),
+    Top(commands::container::stats::TopArgs),
     /// Mount containers' root filesystems and print where.
-    Mount(commands::containers::NamesArgs),
+    Mount(commands::container::NamesArgs),
     /// Unmount containers' root filesystems.
     #[command(alias = "unmount")]
-    Umount(commands::containers::NamesArgs),
+    Umount(commands::container::NamesArgs),
     /// List a container's published ports.
-    Port(commands::containers::PortArgs),
+    Port(commands::container::stats::PortArgs),
     /// Give a container a new name.
-    Rename(commands::containers::RenameArgs),
+    Rename(commands::container::lifecycle::RenameArgs),
     /// List what a container changed over its image.
-    Diff(commands::containers::DiffArgs),
+    Diff(commands::container::changes::DiffArgs),
     /// Show running containers' resource use.
-    Stats(commands::containers::StatsArgs),
+    Stats(commands::container::stats::StatsArgs),
 }
 
 impl ContainerCommand {
@@ -260,11 +261,11 @@ struct SystemArgs {
 #[derive(Subcommand)]
 enum SystemCommand {
     /// Check the store's layers and metadata.
-    Check(commands::images::CheckArgs),
+    Check(commands::system::check::CheckArgs),
     /// Show the store's disk usage.
-    Df(commands::image_extra::DfArgs),
+    Df(commands::system::df::DfArgs),
     /// Remove stopped containers, dangling images (and with --volumes, unused volumes).
-    Prune(commands::system::PruneArgs),
+    Prune(commands::system::prune::PruneArgs),
     /// Show the host and the store.
     Info(commands::system::InfoArgs),
 }
@@ -309,62 +310,62 @@ fn main() {
     }
 }
 
-fn dispatch(store: &commands::images::StoreArgs, command: Command) -> Result<(), Failure> {
+fn dispatch(store: &commands::StoreArgs, command: Command) -> Result<(), Failure> {
     match command {
         Command::Image(a) => commands::image::run(store, a),
-        Command::Pull(a) => commands::images::pull(store, a),
-        Command::Push(a) => commands::images::push(store, a),
-        Command::Images(a) => commands::images::images(store, a),
-        Command::Rmi(a) => commands::images::rmi(store, a),
-        Command::Tag(a) => commands::images::tag(store, a),
-        Command::Untag(a) => commands::images::untag(store, a),
-        Command::Save(a) => commands::images::save(store, a),
-        Command::Load(a) => commands::images::load(store, a),
-        Command::History(a) => commands::image_extra::history(store, a),
-        Command::Import(a) => commands::image_extra::import(store, a),
+        Command::Pull(a) => commands::image::pull::pull(store, a),
+        Command::Push(a) => commands::image::push::push(store, a),
+        Command::Images(a) => commands::image::list::images(store, a),
+        Command::Rmi(a) => commands::image::remove::rmi(store, a),
+        Command::Tag(a) => commands::image::remove::tag(store, a),
+        Command::Untag(a) => commands::image::remove::untag(store, a),
+        Command::Save(a) => commands::image::archive::save(store, a),
+        Command::Load(a) => commands::image::archive::load(store, a),
+        Command::History(a) => commands::image::history::history(store, a),
+        Command::Import(a) => commands::image::archive::import(store, a),
         Command::System(s) => match s.command {
-            SystemCommand::Check(a) => commands::images::system_check(store, a),
-            SystemCommand::Df(a) => commands::image_extra::system_df(store, a),
-            SystemCommand::Prune(a) => commands::system::prune(store, a),
+            SystemCommand::Check(a) => commands::system::check::system_check(store, a),
+            SystemCommand::Df(a) => commands::system::df::system_df(store, a),
+            SystemCommand::Prune(a) => commands::system::prune::prune(store, a),
             SystemCommand::Info(a) => commands::system::info(store, a),
         },
-        Command::Run(a) => exit_with(commands::run::run(store, a)),
-        Command::Create(a) => exit_with(commands::run::create(store, a)),
-        Command::Monitor(a) => exit_with(commands::containers::monitor(store, a)),
-        Command::Start(a) => exit_with(commands::containers::start(store, a)),
-        Command::Attach(a) => exit_with(commands::containers::attach(store, a)),
-        Command::Stop(a) => commands::containers::stop(store, a),
-        Command::Kill(a) => commands::containers::kill(store, a),
-        Command::Rm(a) => commands::containers::rm(store, a),
-        Command::Wait(a) => commands::containers::wait(store, a),
-        Command::Logs(a) => commands::containers::logs(store, a),
-        Command::Exec(a) => exit_with(commands::containers::exec(store, a)),
-        Command::Commit(a) => commands::containers::commit(store, a),
-        Command::Cp(a) => commands::containers::cp(store, a),
-        Command::Export(a) => commands::containers::export(store, a),
-        Command::Pause(a) => commands::containers::pause(store, a, true),
-        Command::Unpause(a) => commands::containers::pause(store, a, false),
-        Command::Top(a) => commands::containers::top(store, a),
-        Command::Restart(a) => commands::containers::restart(store, a),
-        Command::Mount(a) => commands::containers::mount(store, a),
-        Command::Umount(a) => commands::containers::umount(store, a),
-        Command::Volume(a) => commands::volumes::run(store, a),
-        Command::Network(a) => commands::networks::run(store, a),
-        Command::Port(a) => commands::containers::port(store, a),
-        Command::Rename(a) => commands::containers::rename(store, a),
-        Command::Diff(a) => commands::containers::diff(store, a),
-        Command::Stats(a) => commands::containers::stats(store, a),
-        Command::Healthcheck(a) => commands::containers::healthcheck(store, a),
+        Command::Run(a) => exit_with(commands::container::run::run(store, a)),
+        Command::Create(a) => exit_with(commands::container::run::create(store, a)),
+        Command::Monitor(a) => exit_with(commands::container::lifecycle::monitor(store, a)),
+        Command::Start(a) => exit_with(commands::container::lifecycle::start(store, a)),
+        Command::Attach(a) => exit_with(commands::container::lifecycle::attach(store, a)),
+        Command::Stop(a) => commands::container::lifecycle::stop(store, a),
+        Command::Kill(a) => commands::container::lifecycle::kill(store, a),
+        Command::Rm(a) => commands::container::lifecycle::rm(store, a),
+        Command::Wait(a) => commands::container::lifecycle::wait(store, a),
+        Command::Logs(a) => commands::container::logs::logs(store, a),
+        Command::Exec(a) => exit_with(commands::container::exec::exec(store, a)),
+        Command::Commit(a) => commands::container::changes::commit(store, a),
+        Command::Cp(a) => commands::container::files::cp(store, a),
+        Command::Export(a) => commands::container::changes::export(store, a),
+        Command::Pause(a) => commands::container::lifecycle::pause(store, a, true),
+        Command::Unpause(a) => commands::container::lifecycle::pause(store, a, false),
+        Command::Top(a) => commands::container::stats::top(store, a),
+        Command::Restart(a) => commands::container::lifecycle::restart(store, a),
+        Command::Mount(a) => commands::container::files::mount(store, a),
+        Command::Umount(a) => commands::container::files::umount(store, a),
+        Command::Volume(a) => commands::volume::run(store, a),
+        Command::Network(a) => commands::network::run(store, a),
+        Command::Port(a) => commands::container::stats::port(store, a),
+        Command::Rename(a) => commands::container::lifecycle::rename(store, a),
+        Command::Diff(a) => commands::container::changes::diff(store, a),
+        Command::Stats(a) => commands::container::stats::stats(store, a),
+        Command::Healthcheck(a) => commands::container::health::healthcheck(store, a),
         Command::Info(a) => commands::system::info(store, a),
-        Command::Build(a) => exit_with(commands::build::build(store, a)),
+        Command::Build(a) => exit_with(commands::builder::build::build(store, a)),
         Command::Builder(a) => exit_with(commands::builder::run(store, a)),
         Command::Version(a) => commands::system::version(a),
-        Command::Ps(a) => commands::containers::ps(store, a),
-        Command::Inspect(a) => commands::containers::inspect(store, a),
+        Command::Ps(a) => commands::container::ps::ps(store, a),
+        Command::Inspect(a) => commands::container::inspect::inspect(store, a),
         Command::Container(c) => match c.command.into_command() {
             Ok(command) => dispatch(store, command),
-            Err(ContainerCommand::Exists(a)) => commands::containers::exists(store, a),
-            Err(ContainerCommand::Prune(a)) => commands::containers::prune(store, a),
+            Err(ContainerCommand::Exists(a)) => commands::container::inspect::exists(store, a),
+            Err(ContainerCommand::Prune(a)) => commands::container::lifecycle::prune(store, a),
             Err(_) => unreachable!("every other container command has a top-level one"),
         },
         Command::Login(a) => commands::login::login(a),

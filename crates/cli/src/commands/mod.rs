@@ -1,13 +1,55 @@
-pub mod build;
+//! podman's, skopeo's and buildah's commands, grouped by noun; every command file parses its flags, calls the engine and prints.
+
 pub mod builder;
-pub mod containers;
+pub mod container;
 pub mod image;
-pub mod image_extra;
-pub mod images;
 pub mod login;
-pub mod networks;
-pub mod run;
-pub mod sync;
+pub mod network;
 pub mod system;
-pub mod trust;
-pub mod volumes;
+pub mod volume;
+
+use crate::exit::{self, Failure};
+use berth_storage::{Store, StoreOptions};
+use clap::Args;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// `--root`, `--runroot`, `--storage-driver`, `--storage-opt`, as podman's globals.
+#[derive(Args, Clone, Default)]
+pub struct StoreArgs {
+    /// Storage root (graphroot).
+    #[arg(long, global = true)]
+    pub root: Option<PathBuf>,
+    /// Storage state directory (runroot).
+    #[arg(long, global = true)]
+    pub runroot: Option<PathBuf>,
+    /// Storage driver: overlay or vfs.
+    #[arg(long, global = true)]
+    pub storage_driver: Option<String>,
+    /// Storage driver option (KEY=VALUE), repeatable.
+    #[arg(long, global = true)]
+    pub storage_opt: Vec<String>,
+    /// OCI runtime for new containers: berth (built in), a runc-compatible
+    /// binary (runc, crun, berth-oci, a name from containers.conf's
+    /// [engine.runtimes]) or a path; default containers.conf's [engine] runtime.
+    #[arg(long, global = true)]
+    pub runtime: Option<String>,
+}
+
+impl StoreArgs {
+    pub fn options(&self) -> StoreOptions {
+        StoreOptions {
+            graph_root: self.root.clone(),
+            run_root: self.runroot.clone(),
+            driver: self.storage_driver.clone(),
+            storage_opts: self.storage_opt.clone(),
+            config_file: None,
+        }
+    }
+
+    pub fn open(&self) -> Result<Arc<Store>, Failure> {
+        Store::open_with(&self.options())
+            .map(Arc::new)
+            .map_err(exit::podman)
+    }
+}

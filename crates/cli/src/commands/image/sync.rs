@@ -9,10 +9,14 @@ use berth_image::sync::{self, TagFilter};
 use berth_image::{Context, ImageName};
 use clap::Args;
 
-use crate::commands::image::{
-    Access, CopyAccess, PlatformArgs, context, copy_between, copy_options,
-};
-use crate::commands::trust::{SignArgs, TrustArgs};
+use crate::commands::image::access::Access;
+use crate::commands::image::access::CopyAccess;
+use crate::commands::image::access::PlatformArgs;
+use crate::commands::image::access::context;
+use crate::commands::image::copy::copy_between;
+use crate::commands::image::copy::copy_options;
+use crate::commands::image::trust::SignArgs;
+use crate::commands::image::trust::TrustArgs;
 use crate::exit::{self, CmdResult, Failure};
 use crate::progress::Lines;
 
@@ -60,7 +64,7 @@ pub struct SyncArgs {
     destination: String,
 }
 
-pub fn run(store: &crate::commands::images::StoreArgs, a: SyncArgs) -> CmdResult {
+pub fn run(store: &crate::commands::StoreArgs, a: SyncArgs) -> CmdResult {
     let src_access = a.access.src();
     let dst_access = a.access.dest();
     let mut src_ctx = context(&src_access, &a.platform)?;

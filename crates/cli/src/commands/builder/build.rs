@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::commands::images::StoreArgs;
+use crate::commands::StoreArgs;
 use crate::exit::{self, Failure};
 
 #[derive(Args)]
@@ -76,7 +76,7 @@ pub struct BuildArgs {
 
 /// A `--secret`'s file: the user's own, or one written for an `env=` value
 /// (removed when the build is done).
-struct Secret {
+pub(crate) struct Secret {
     path: PathBuf,
     temporary: bool,
 }
@@ -329,7 +329,7 @@ pub fn build(store_args: &StoreArgs, mut a: BuildArgs) -> Result<i32, Failure> {
             continue;
         }
         let policy = if present { policy } else { "always" };
-        crate::commands::images::pull_for_platform(
+        crate::commands::image::pull::pull_for_platform(
             store_args,
             &image,
             policy,

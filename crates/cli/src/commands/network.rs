@@ -4,9 +4,9 @@ use berth_engine::network;
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 
-use crate::commands::image::print_value;
-use crate::commands::images::StoreArgs;
+use crate::commands::StoreArgs;
 use crate::exit::{CmdResult, Failure};
+use crate::output::print_value;
 
 #[derive(Args)]
 pub struct NetworkArgs {
@@ -15,7 +15,7 @@ pub struct NetworkArgs {
 }
 
 #[derive(Subcommand)]
-enum NetworkCommand {
+pub(crate) enum NetworkCommand {
     /// Create a bridge network.
     Create(CreateArgs),
     /// List networks.
@@ -36,25 +36,25 @@ enum NetworkCommand {
 }
 
 #[derive(Args)]
-struct PruneArgs {
+pub(crate) struct PruneArgs {
     /// Do not ask for confirmation.
     #[arg(short, long)]
     force: bool,
 }
 
 #[derive(Args)]
-struct NameArg {
+pub(crate) struct NameArg {
     name: String,
 }
 
 #[derive(Args)]
-struct ConnectArgs {
+pub(crate) struct ConnectArgs {
     network: String,
     container: String,
 }
 
 #[derive(Args)]
-struct CreateArgs {
+pub(crate) struct CreateArgs {
     /// ADDR/LEN, e.g. 10.90.0.0/24 (default: a free 10.89.N.0/24).
     #[arg(long)]
     subnet: Option<String>,
@@ -68,7 +68,7 @@ struct CreateArgs {
 }
 
 #[derive(Args)]
-struct LsArgs {
+pub(crate) struct LsArgs {
     #[arg(short, long)]
     quiet: bool,
     /// json, or a Go template over podman's fields (.Name .ID .Driver .Subnets …).
@@ -80,7 +80,7 @@ struct LsArgs {
 }
 
 #[derive(Args)]
-struct NamesArgs {
+pub(crate) struct NamesArgs {
     #[arg(required = true)]
     names: Vec<String>,
 }
@@ -188,7 +188,7 @@ pub fn run(store_args: &StoreArgs, a: NetworkArgs) -> CmdResult {
                         v
                     })
                     .collect();
-                return crate::commands::image::print_rows(&rows, f);
+                return crate::output::print_rows(&rows, f);
             }
             if l.quiet {
                 for n in nets {

@@ -5,9 +5,10 @@ use berth_storage::Store;
 use clap::{Args, Subcommand};
 use serde_json::Value;
 
-use crate::commands::image::{print_rows, print_value};
-use crate::commands::images::StoreArgs;
+use crate::commands::StoreArgs;
 use crate::exit::{CmdResult, Failure};
+use crate::output::print_rows;
+use crate::output::print_value;
 
 #[derive(Args)]
 pub struct VolumeArgs {
@@ -16,7 +17,7 @@ pub struct VolumeArgs {
 }
 
 #[derive(Subcommand)]
-enum VolumeCommand {
+pub(crate) enum VolumeCommand {
     /// Create a volume.
     Create(NameArgs),
     /// List volumes.
@@ -31,7 +32,7 @@ enum VolumeCommand {
 }
 
 #[derive(Args)]
-struct NameArgs {
+pub(crate) struct NameArgs {
     /// Do nothing if the volume exists already.
     #[arg(long)]
     ignore: bool,
@@ -40,13 +41,13 @@ struct NameArgs {
 }
 
 #[derive(Args)]
-struct NamesArgs {
+pub(crate) struct NamesArgs {
     #[arg(required = true)]
     names: Vec<String>,
 }
 
 #[derive(Args)]
-struct LsArgs {
+pub(crate) struct LsArgs {
     #[arg(short, long)]
     quiet: bool,
     #[arg(long)]
@@ -54,7 +55,7 @@ struct LsArgs {
 }
 
 #[derive(Args)]
-struct RmArgs {
+pub(crate) struct RmArgs {
     /// Remove volumes in use too (their containers go first).
     #[arg(short, long)]
     force: bool,
@@ -70,7 +71,7 @@ struct RmArgs {
 }
 
 #[derive(Args)]
-struct PruneArgs {
+pub(crate) struct PruneArgs {
     /// Do not ask for confirmation.
     #[arg(short, long)]
     force: bool,

@@ -1,16 +1,19 @@
-//! `berth info` and `berth system prune`.
+//! `system info`, `info`, `version`; one file per other `system` verb below.
 
+pub mod check;
+pub mod df;
+pub mod prune;
+
+use crate::commands::StoreArgs;
+use crate::exit::CmdResult;
 use clap::Args;
 use serde_json::{Value, json};
-
-use crate::commands::images::StoreArgs;
-use crate::exit::CmdResult;
 
 #[derive(Args)]
 pub struct InfoArgs {
     /// json, or a Go template.
     #[arg(short, long)]
-    format: Option<String>,
+    pub(crate) format: Option<String>,
 }
 
 fn kernel() -> String {
@@ -79,8 +82,8 @@ pub fn info(store_args: &StoreArgs, a: InfoArgs) -> CmdResult {
         "version": {"Version": env!("CARGO_PKG_VERSION")},
     });
     match a.format.as_deref() {
-        Some("json") => crate::commands::image::print_value(&v, None),
-        Some(f) => crate::commands::image::print_value(&v, Some(f)),
+        Some("json") => crate::output::print_value(&v, None),
+        Some(f) => crate::output::print_value(&v, Some(f)),
         None => {
             let mut out = String::new();
             yaml(&v, 0, &mut out);
@@ -114,59 +117,10 @@ fn yaml(v: &Value, depth: usize, out: &mut String) {
 }
 
 #[derive(Args)]
-pub struct PruneArgs {
-    /// Remove every unused image, not only dangling ones.
-    #[arg(short, long)]
-    all: bool,
-    /// Also remove volumes no container uses.
-    #[arg(long)]
-    volumes: bool,
-    /// Do not ask for confirmation.
-    #[arg(short, long)]
-    force: bool,
-}
-
-/// What `system prune` warns about before it asks, as podman words it.
-fn prune_warning(a: &PruneArgs) -> String {
-    let mut w = String::from("WARNING! This command removes:\n\t- all stopped containers\n");
-    if a.volumes {
-        w.push_str("\t- all volumes not used by at least one container\n");
-    }
-    w.push_str(if a.all {
-        "\t- all images without at least one container associated to them\n"
-    } else {
-        "\t- all dangling images\n"
-    });
-    w
-}
-
-/// Stopped containers, then dangling (or with -a unused) images, then with
-/// --volumes unused volumes.
-pub fn prune(store_args: &StoreArgs, a: PruneArgs) -> CmdResult {
-    if !a.force && !crate::prompt::confirm(&prune_warning(&a)) {
-        return Ok(());
-    }
-    let store = store_args.open()?;
-    println!("Deleted Containers");
-    // As `container prune`: a running build keeps its working containers.
-    let gone = berth_builder::builder::prune(&store).map_err(crate::exit::build)?;
-    for id in gone {
-        println!("{id}");
-    }
-    println!("Deleted Images");
-    crate::commands::image_extra::prune_images(store_args, a.all)?;
-    if a.volumes {
-        println!("Deleted Volumes");
-        crate::commands::volumes::prune_volumes(&store)?;
-    }
-    Ok(())
-}
-
-#[derive(Args)]
 pub struct VersionArgs {
     /// json, or a Go template (`{{.Client.Version}}`).
     #[arg(short, long)]
-    format: Option<String>,
+    pub(crate) format: Option<String>,
 }
 
 /// `version`: podman's fields, under `Client` (berth has no server).
@@ -180,10 +134,8 @@ pub fn version(a: VersionArgs) -> CmdResult {
         "BuiltTime": "", "Built": 0, "OsArch": format!("linux/{arch}"), "Os": "linux",
     });
     match a.format.as_deref() {
-        Some("json") => {
-            crate::commands::image::print_value(&serde_json::json!({"Client": client}), None)
-        }
-        Some(t) => crate::commands::image::print_value(
+        Some("json") => crate::output::print_value(&serde_json::json!({"Client": client}), None),
+        Some(t) => crate::output::print_value(
             &serde_json::json!({"Client": client.clone(), "Version": v}),
             Some(t),
         ),

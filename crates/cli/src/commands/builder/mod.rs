@@ -1,0 +1,230 @@
+//! buildah's verbs over working containers: `builder from/run/copy/commit/…`; one file per concern below.
+
+pub mod build;
+pub mod config;
+pub mod list;
+
+use crate::commands::StoreArgs;
+use crate::commands::builder::config::{ConfigArgs, config};
+use crate::commands::builder::list::{
+    ContainersArgs, InspectArgs, RmArgs, containers, inspect, mount, rm,
+};
+use crate::exit::{self, CmdResult, Failure};
+use berth_builder::builder::{self, Builder, CommitSpec, CopySpec, RunSpec};
+use clap::{Args, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Args)]
+pub struct BuilderArgs {
+    #[command(subcommand)]
+    pub(crate) command: BuilderCommand,
+}
+
+// Parsed once; boxing the big variants buys nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Subcommand)]
+pub(crate) enum BuilderCommand {
+    /// Make a working container from an image (or `scratch`); prints its name.
+    From(FromArgs),
+    /// Run a command in a working container.
+    Run(RunArgs),
+    /// Copy host files (or another container's or image's) into a working container.
+    Copy(CopyArgs),
+    /// Copy like `copy`, unpacking local archives.
+    Add(CopyArgs),
+    /// Change the image config a working container will be committed with.
+    Config(ConfigArgs),
+    /// Write a working container's changes as a new image: one new layer.
+    Commit(CommitArgs),
+    /// Mount a working container's root and print where.
+    Mount(NameArgs),
+    /// Unmount a working container's root.
+    #[command(alias = "unmount")]
+    Umount(NameArgs),
+    /// Remove working containers.
+    #[command(alias = "delete")]
+    Rm(RmArgs),
+    /// List working containers.
+    #[command(alias = "ls", alias = "list")]
+    Containers(ContainersArgs),
+    /// Show a working container's configuration.
+    Inspect(InspectArgs),
+}
+
+#[derive(Args)]
+pub(crate) struct FromArgs {
+    /// The working container's name (default IMAGE-working-container).
+    #[arg(long)]
+    pub(crate) name: Option<String>,
+    /// Pull the image: always, missing (default), never or newer.
+    #[arg(long, default_value = "missing", num_args = 0..=1, default_missing_value = "always")]
+    pub(crate) pull: String,
+    /// Print nothing but the name.
+    #[arg(short, long)]
+    pub(crate) quiet: bool,
+    pub(crate) image: String,
+}
+
+#[derive(Args)]
+pub(crate) struct RunArgs {
+    /// KEY=VALUE in the command's environment.
+    #[arg(short, long)]
+    pub(crate) env: Vec<String>,
+    /// The working directory of the command.
+    #[arg(long)]
+    pub(crate) workingdir: Option<String>,
+    /// The user the command runs as.
+    #[arg(long)]
+    pub(crate) user: Option<String>,
+    /// none (default) or host.
+    #[arg(long, value_parser = ["none", "host"])]
+    pub(crate) network: Option<String>,
+    /// SRC:DST[:OPTS] bind mount for this command.
+    #[arg(short, long)]
+    pub(crate) volume: Vec<String>,
+    pub(crate) container: String,
+    /// The command (after `--`).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+    pub(crate) command: Vec<String>,
+}
+
+#[derive(Args)]
+pub(crate) struct CopyArgs {
+    /// USER[:GROUP] to own the copied files.
+    #[arg(long)]
+    pub(crate) chown: Option<String>,
+    /// Octal mode of the copied files.
+    #[arg(long)]
+    pub(crate) chmod: Option<String>,
+    /// Copy from this working container or image instead of the host.
+    #[arg(long)]
+    pub(crate) from: Option<String>,
+    #[arg(short, long)]
+    pub(crate) quiet: bool,
+    pub(crate) container: String,
+    /// SOURCE... [DEST] (DEST defaults to the working directory).
+    #[arg(required = true)]
+    pub(crate) paths: Vec<String>,
+}
+
+#[derive(Args)]
+pub(crate) struct CommitArgs {
+    /// oci (default) or docker (keeps HEALTHCHECK, SHELL, ONBUILD).
+    #[arg(short, long, default_value = "oci", value_parser = ["oci", "docker", "v2s2"])]
+    pub(crate) format: String,
+    /// One layer for the whole filesystem.
+    #[arg(long)]
+    pub(crate) squash: bool,
+    /// Remove the working container after committing.
+    #[arg(long)]
+    pub(crate) rm: bool,
+    /// Print only the image ID.
+    #[arg(short, long)]
+    pub(crate) quiet: bool,
+    /// Write the image ID to this file.
+    #[arg(long)]
+    pub(crate) iidfile: Option<PathBuf>,
+    pub(crate) container: String,
+    pub(crate) image: Option<String>,
+}
+
+#[derive(Args)]
+pub(crate) struct NameArgs {
+    pub(crate) containers: Vec<String>,
+}
+
+pub fn run(store_args: &StoreArgs, a: BuilderArgs) -> Result<i32, Failure> {
+    match a.command {
+        BuilderCommand::From(a) => from(store_args, a).map(|_| 0),
+        BuilderCommand::Run(a) => run_in(store_args, a),
+        BuilderCommand::Copy(a) => copy(store_args, a, false).map(|_| 0),
+        BuilderCommand::Add(a) => copy(store_args, a, true).map(|_| 0),
+        BuilderCommand::Config(a) => config(store_args, a).map(|_| 0),
+        BuilderCommand::Commit(a) => commit(store_args, a).map(|_| 0),
+        BuilderCommand::Mount(a) => mount(store_args, a, true).map(|_| 0),
+        BuilderCommand::Umount(a) => mount(store_args, a, false).map(|_| 0),
+        BuilderCommand::Rm(a) => rm(store_args, a).map(|_| 0),
+        BuilderCommand::Containers(a) => containers(store_args, a).map(|_| 0),
+        BuilderCommand::Inspect(a) => inspect(store_args, a).map(|_| 0),
+    }
+}
+
+fn from(store_args: &StoreArgs, a: FromArgs) -> CmdResult {
+    berth_runtime::selfexe::ensure_protected().map_err(|e| exit::podman(e.0))?;
+    let store = store_args.open()?;
+    let present = store.image(&a.image).is_ok();
+    if a.image != "scratch" && !(present && matches!(a.pull.as_str(), "missing" | "false")) {
+        let pull = match a.pull.as_str() {
+            "true" => "always",
+            "false" => "missing",
+            p => p,
+        };
+        crate::commands::image::pull::pull_for_run(store_args, &a.image, pull)?;
+    }
+    let b = builder::from(&store, &a.image, a.name.as_deref()).map_err(exit::build)?;
+    println!("{}", b.name);
+    Ok(())
+}
+
+fn run_in(store_args: &StoreArgs, a: RunArgs) -> Result<i32, Failure> {
+    berth_runtime::selfexe::ensure_protected().map_err(|e| exit::podman(e.0))?;
+    let store = store_args.open()?;
+    let b = Builder::load(&store, &a.container).map_err(exit::build)?;
+    let spec = RunSpec {
+        args: a.command,
+        env: a.env,
+        workdir: a.workingdir,
+        user: a.user,
+        network: a.network,
+        volumes: a.volume,
+    };
+    builder::run(&store, &b, &spec).map_err(exit::build)
+}
+
+fn copy(store_args: &StoreArgs, a: CopyArgs, add: bool) -> CmdResult {
+    let store = store_args.open()?;
+    let b = Builder::load(&store, &a.container).map_err(exit::build)?;
+    let mut paths = a.paths;
+    // One path copies into the working directory, as buildah does.
+    let dest = if paths.len() > 1 {
+        paths.pop().expect("two paths")
+    } else {
+        ".".to_string()
+    };
+    let spec = CopySpec {
+        sources: paths,
+        dest,
+        chown: a.chown,
+        chmod: a.chmod,
+        from: a.from,
+        add,
+        cwd: std::env::current_dir().map_err(exit::podman)?,
+    };
+    builder::copy(&store, &b, &spec).map_err(exit::build)
+}
+
+fn commit(store_args: &StoreArgs, a: CommitArgs) -> CmdResult {
+    let store = store_args.open()?;
+    let b = Builder::load(&store, &a.container).map_err(exit::build)?;
+    let spec = CommitSpec {
+        image: a.image.clone(),
+        docker: a.format != "oci",
+        squash: a.squash,
+        rm: a.rm,
+    };
+    let (id, dropped) = builder::commit(&store, &b, &spec).map_err(exit::build)?;
+    for d in dropped {
+        eprintln!(
+            "WARN: {d} is not supported for OCI image format and will be ignored. Must use `docker` format"
+        );
+    }
+    if let Some(f) = &a.iidfile {
+        std::fs::write(f, format!("sha256:{id}"))
+            .map_err(|e| exit::podman(format!("{}: {e}", f.display())))?;
+    }
+    if !a.quiet {
+        eprintln!("Writing manifest to image destination");
+    }
+    println!("{id}");
+    Ok(())
+}

@@ -1,0 +1,136 @@
+//! What a container changed: `commit`, `export`, `diff`.
+
+use crate::commands::StoreArgs;
+use crate::commands::container::fail;
+use crate::exit::{CmdResult, Failure};
+use crate::output::print_value;
+use clap::Args;
+use serde_json::{Value, json};
+
+#[derive(Args)]
+pub struct CommitArgs {
+    /// Apply a Containerfile instruction to the image's config (CMD, ENV, LABEL …).
+    #[arg(short, long)]
+    pub(crate) change: Vec<String>,
+    /// Commit message, kept in the image's history.
+    #[arg(short, long)]
+    pub(crate) message: Option<String>,
+    /// Author.
+    #[arg(short, long)]
+    pub(crate) author: Option<String>,
+    /// Pause the container while committing (default false, as podman's).
+    #[arg(short, long, num_args = 0..=1, default_missing_value = "true", default_value = "false")]
+    pub(crate) pause: bool,
+    /// Print only the image ID.
+    #[arg(short, long)]
+    pub(crate) quiet: bool,
+    /// The image format: oci (default) or docker (keeps HEALTHCHECK, SHELL, ONBUILD).
+    #[arg(short, long, default_value = "oci", value_parser = ["oci", "docker"])]
+    pub(crate) format: String,
+    /// One layer for the whole filesystem.
+    #[arg(long)]
+    pub(crate) squash: bool,
+    pub(crate) container: String,
+    /// The new image's name.
+    pub(crate) image: Option<String>,
+}
+
+pub fn commit(store_args: &StoreArgs, a: CommitArgs) -> CmdResult {
+    let store = store_args.open()?;
+    let changes = a.change.clone();
+    let edit = move |cfg: &mut Value| -> Result<(), berth_engine::commit::EditError> {
+        for c in &changes {
+            berth_engine::images::apply_change(cfg, c).map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    };
+    let o = berth_engine::commit::CommitOptions {
+        reference: a.image.clone(),
+        message: a.message,
+        author: a.author,
+        pause: a.pause,
+        edit: &edit,
+        created_by: None,
+        annotations: Vec::new(),
+        docker: a.format == "docker",
+        squash: a.squash,
+    };
+    if !a.quiet {
+        eprintln!("Getting image source signatures");
+    }
+    let id = berth_engine::commit::commit(&store, &a.container, &o).map_err(fail)?;
+    if !a.quiet {
+        eprintln!("Writing manifest to image destination");
+    }
+    println!("{id}");
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct ExportArgs {
+    /// Write to this file instead of stdout.
+    #[arg(short, long)]
+    pub(crate) output: Option<std::path::PathBuf>,
+    pub(crate) name: String,
+}
+
+pub fn export(store_args: &StoreArgs, a: ExportArgs) -> CmdResult {
+    let store = store_args.open()?;
+    let io = |e: std::io::Error| Failure {
+        code: 125,
+        message: e.to_string(),
+    };
+    match &a.output {
+        Some(p) => {
+            let tmp = p.with_extension("berth-tmp");
+            let mut f = std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(io)?);
+            let r = berth_engine::copy::export(&store, &a.name, &mut f).map_err(fail);
+            if r.is_err() {
+                let _ = std::fs::remove_file(&tmp);
+                return r;
+            }
+            std::io::Write::flush(&mut f).map_err(io)?;
+            std::fs::rename(&tmp, p).map_err(io)
+        }
+        None => {
+            if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+                return Err(Failure {
+                    code: 125,
+                    message: "refusing to write an archive to a terminal: use -o FILE or redirect"
+                        .into(),
+                });
+            }
+            let mut out = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout());
+            berth_engine::copy::export(&store, &a.name, &mut out).map_err(fail)?;
+            std::io::Write::flush(&mut out).map_err(io)
+        }
+    }
+}
+
+#[derive(Args)]
+pub struct DiffArgs {
+    /// json, or the default A/C/D lines.
+    #[arg(long)]
+    pub(crate) format: Option<String>,
+    pub(crate) name: String,
+}
+
+pub fn diff(store_args: &StoreArgs, a: DiffArgs) -> CmdResult {
+    let store = store_args.open()?;
+    let changes = berth_engine::changes::changes(&store, &a.name).map_err(fail)?;
+    if a.format.as_deref() == Some("json") {
+        let pick = |k: char| -> Vec<&String> {
+            changes
+                .iter()
+                .filter(|(c, _)| *c == k)
+                .map(|(_, p)| p)
+                .collect()
+        };
+        let v = json!({"changed": pick('C'), "added": pick('A'), "deleted": pick('D')});
+        return print_value(&v, None);
+    }
+    for (k, p) in changes {
+        println!("{k} {p}");
+    }
+    Ok(())
+}

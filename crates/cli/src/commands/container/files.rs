@@ -1,0 +1,88 @@
+//! A container's files from the host: `cp`, `mount`, `umount`.
+
+use crate::commands::StoreArgs;
+use crate::commands::container::NamesArgs;
+use crate::commands::container::each;
+use crate::commands::container::fail;
+use crate::exit::{self, CmdResult, Failure};
+use berth_engine::container::{self};
+use clap::Args;
+
+/// `mount`: prints where the container's root filesystem is mounted.
+pub fn mount(store_args: &StoreArgs, a: NamesArgs) -> CmdResult {
+    let store = store_args.open()?;
+    each(&a.names, |n| {
+        let i = container::find(&store, n).map_err(exit::podman)?;
+        let p = store.mount(&i.id).map_err(|e| Failure {
+            code: 125,
+            message: e.to_string(),
+        })?;
+        println!("{}", p.display());
+        Ok(())
+    })
+}
+
+pub fn umount(store_args: &StoreArgs, a: NamesArgs) -> CmdResult {
+    let store = store_args.open()?;
+    each(&a.names, |n| {
+        let i = container::find(&store, n).map_err(exit::podman)?;
+        store.unmount(&i.id, false).map_err(|e| Failure {
+            code: 125,
+            message: e.to_string(),
+        })?;
+        println!("{}", i.id);
+        Ok(())
+    })
+}
+
+#[derive(Args)]
+pub struct CpArgs {
+    /// [CONTAINER:]PATH, or `-` for a tar archive on stdin
+    pub(crate) source: String,
+    /// [CONTAINER:]PATH, or `-` for a tar archive on stdout
+    pub(crate) destination: String,
+}
+
+/// `NAME:PATH` when NAME is a container; else a host path.
+fn split_container<'a>(store: &berth_storage::Store, s: &'a str) -> Option<(&'a str, &'a str)> {
+    let (name, path) = s.split_once(':')?;
+    container::find(store, name).ok().map(|_| (name, path))
+}
+
+pub fn cp(store_args: &StoreArgs, a: CpArgs) -> CmdResult {
+    let store = store_args.open()?;
+    let src = split_container(&store, &a.source);
+    let dst = split_container(&store, &a.destination);
+    let r = match (src, dst) {
+        // `-` is a tar on stdout or stdin, as podman has it.
+        (Some((c, p)), None) if a.destination == "-" => {
+            let mut out = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout());
+            berth_engine::copy::copy_out_stream(&store, c, p, &mut out).and_then(|()| {
+                std::io::Write::flush(&mut out)
+                    .map_err(|e| berth_engine::Error::Other(e.to_string()))
+            })
+        }
+        (None, Some((c, p))) if a.source == "-" => {
+            berth_engine::copy::copy_in_stream(&store, std::io::stdin(), c, p)
+        }
+        (Some((c, p)), None) => {
+            berth_engine::copy::copy_out(&store, c, p, std::path::Path::new(&a.destination))
+        }
+        (None, Some((c, p))) => {
+            berth_engine::copy::copy_in(&store, std::path::Path::new(&a.source), c, p)
+        }
+        (Some(_), Some(_)) => {
+            return Err(Failure {
+                code: 125,
+                message: "copying between containers is not supported".into(),
+            });
+        }
+        (None, None) => {
+            return Err(Failure {
+                code: 125,
+                message: "one of the paths must name a container (CONTAINER:PATH)".into(),
+            });
+        }
+    };
+    r.map_err(fail)
+}

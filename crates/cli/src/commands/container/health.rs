@@ -1,0 +1,51 @@
+//! `healthcheck run`.
+
+use crate::commands::StoreArgs;
+use crate::commands::container::inspect::ExistsArgs;
+use crate::commands::container::run::monitor_argv;
+use crate::exit::{self, CmdResult, Failure};
+use berth_engine::container::{self, Status};
+use clap::Args;
+
+#[derive(Args)]
+pub struct HealthcheckArgs {
+    #[command(subcommand)]
+    pub(crate) command: HealthcheckCommand,
+}
+
+#[derive(clap::Subcommand)]
+pub(crate) enum HealthcheckCommand {
+    /// Run a container's healthcheck now: exit 0 healthy, 1 unhealthy.
+    Run(ExistsArgs),
+}
+
+pub fn healthcheck(store_args: &StoreArgs, a: HealthcheckArgs) -> CmdResult {
+    let HealthcheckCommand::Run(n) = a.command;
+    let store = store_args.open()?;
+    let i = container::find(&store, &n.name).map_err(exit::podman)?;
+    let Some(h) = &i.config.health else {
+        return Err(Failure {
+            code: 125,
+            message: format!("container {} has no defined healthcheck", i.id),
+        });
+    };
+    if i.state.status != Status::Running {
+        return Err(Failure {
+            code: 125,
+            message: format!("container {} is not running", i.id),
+        });
+    }
+    let mut argv = monitor_argv(store_args, &i.id);
+    argv.truncate(argv.len() - 2);
+    argv.extend(["exec".into(), i.id.clone().into()]);
+    if berth_engine::health::check(&store, &i.id, h, &argv, false) {
+        println!("healthy");
+        Ok(())
+    } else {
+        println!("unhealthy");
+        Err(Failure {
+            code: 1,
+            message: String::new(),
+        })
+    }
+}

@@ -1,0 +1,313 @@
+//! start, stop, kill, restart, pause/unpause, wait, rm, rename, container prune, attach, and the hidden `__monitor`.
+
+use crate::commands::StoreArgs;
+use crate::commands::container::NamesArgs;
+use crate::commands::container::each;
+use crate::commands::container::fail;
+use crate::commands::container::is_running;
+use crate::commands::container::run::monitor_argv;
+use crate::commands::container::targets;
+use crate::exit::{self, CmdResult, Failure};
+use berth_engine::container::{self, Status};
+use berth_engine::lifecycle::{self};
+use clap::Args;
+
+#[derive(Args)]
+pub struct StartArgs {
+    /// Attach to the container's output (and with -i, its input).
+    #[arg(short, long)]
+    pub(crate) attach: bool,
+    /// With --attach: send stdin too.
+    #[arg(short, long)]
+    pub(crate) interactive: bool,
+    #[arg(long, default_value = "ctrl-p,ctrl-q")]
+    pub(crate) detach_keys: String,
+    /// Start every container that is not running.
+    #[arg(long, conflicts_with = "attach")]
+    pub(crate) all: bool,
+    #[arg(required_unless_present = "all")]
+    pub(crate) names: Vec<String>,
+}
+
+pub fn start(store_args: &StoreArgs, a: StartArgs) -> Result<i32, Failure> {
+    berth_runtime::selfexe::ensure_protected().map_err(|e| Failure {
+        code: 125,
+        message: e.0,
+    })?;
+    let store = store_args.open()?;
+    if a.attach {
+        let [name] = a.names.as_slice() else {
+            return Err(Failure {
+                code: 125,
+                message: "start --attach takes one container".into(),
+            });
+        };
+        let (info, conn) =
+            lifecycle::start_attached(&store, name, &|id| monitor_argv(store_args, id))
+                .map_err(fail)?;
+        let keys = berth_engine::attach::detach_keys(&a.detach_keys).map_err(exit::podman)?;
+        let p = &info.config.process;
+        let ended = crate::attach::terminal(conn, a.interactive && p.interactive, p.tty, &keys)
+            .map_err(|e| Failure {
+                code: 125,
+                message: format!("attach to {}: {e}", info.id),
+            })?;
+        return match ended {
+            berth_engine::attach::Ended::Detached => Ok(0),
+            berth_engine::attach::Ended::Exited => lifecycle::wait(&store, &info.id).map_err(fail),
+        };
+    }
+    let names = targets(&store, a.all, &a.names, |i| !is_running(i))?;
+    each(&names, |n| {
+        // podman's start answers 125 for any failure, a missing command included
+        // (run's 126/127 are for the command run in the foreground).
+        lifecycle::start(&store, n, &|id| monitor_argv(store_args, id)).map_err(|e| Failure {
+            code: 125,
+            message: e.to_string(),
+        })?;
+        println!("{n}");
+        Ok(())
+    })
+    .map(|()| 0)
+}
+
+#[derive(Args)]
+pub struct StopArgs {
+    /// Seconds to wait before killing the container (default: its --stop-timeout, else 10).
+    #[arg(short = 't', long = "time")]
+    pub(crate) time: Option<u64>,
+    /// Every running container (with restart: every container).
+    #[arg(short, long)]
+    pub(crate) all: bool,
+    #[arg(required_unless_present = "all")]
+    pub(crate) names: Vec<String>,
+}
+
+pub fn stop(store_args: &StoreArgs, a: StopArgs) -> CmdResult {
+    let store = store_args.open()?;
+    let names = targets(&store, a.all, &a.names, is_running)?;
+    each(&names, |n| {
+        lifecycle::stop(&store, n, a.time).map_err(fail)?;
+        println!("{n}");
+        Ok(())
+    })
+}
+
+#[derive(Args)]
+pub struct KillArgs {
+    /// Signal to send (name or number).
+    #[arg(short, long, default_value = "KILL", allow_hyphen_values = true)]
+    pub(crate) signal: String,
+    /// Every running container.
+    #[arg(short, long)]
+    pub(crate) all: bool,
+    #[arg(required_unless_present = "all")]
+    pub(crate) names: Vec<String>,
+}
+
+pub fn kill(store_args: &StoreArgs, a: KillArgs) -> CmdResult {
+    let store = store_args.open()?;
+    let names = targets(&store, a.all, &a.names, is_running)?;
+    each(&names, |n| {
+        lifecycle::kill(&store, n, &a.signal).map_err(fail)?;
+        println!("{n}");
+        Ok(())
+    })
+}
+
+#[derive(Args)]
+pub struct RmArgs {
+    /// Remove running containers too (killing them).
+    #[arg(short, long)]
+    pub(crate) force: bool,
+    /// Remove every container.
+    #[arg(short, long)]
+    pub(crate) all: bool,
+    /// Remove the containers' anonymous volumes too.
+    #[arg(short, long)]
+    pub(crate) volumes: bool,
+    /// With -f: seconds between a running container's stop signal and SIGKILL
+    /// (default 0: it is killed at once, as docker's rm -f does).
+    #[arg(short = 't', long = "time", default_value_t = 0)]
+    pub(crate) time: u64,
+    /// A container that does not exist is not an error.
+    #[arg(short, long)]
+    pub(crate) ignore: bool,
+    #[arg(required_unless_present = "all")]
+    pub(crate) names: Vec<String>,
+}
+
+pub fn rm(store_args: &StoreArgs, a: RmArgs) -> CmdResult {
+    let store = store_args.open()?;
+    let names = targets(&store, a.all, &a.names, |_| true)?;
+    // With -a, one that went meanwhile (a --rm container its monitor removed)
+    // is as good as removed.
+    let ignore = a.ignore || a.all;
+    each(&names, |n| {
+        if ignore && container::find(&store, n).is_err() {
+            return Ok(());
+        }
+        let info = if a.volumes {
+            lifecycle::remove_with_volumes(&store, n, a.force, a.time)
+        } else {
+            lifecycle::remove_timed(&store, n, a.force, a.time)
+        }
+        .map_err(|e| match e {
+            // podman's rm: 1 for a container that does not exist.
+            berth_engine::Error::NoSuchContainer(_) => Failure {
+                code: 1,
+                message: e.to_string(),
+            },
+            e => fail(e),
+        })?;
+        println!("{}", if a.all { &info.id } else { n });
+        Ok(())
+    })
+}
+
+pub fn wait(store_args: &StoreArgs, a: NamesArgs) -> CmdResult {
+    let store = store_args.open()?;
+    each(&a.names, |n| {
+        let code = lifecycle::wait(&store, n).map_err(fail)?;
+        println!("{code}");
+        Ok(())
+    })
+}
+
+#[derive(Args)]
+pub struct PauseArgs {
+    /// Every running (to pause) or paused (to unpause) container.
+    #[arg(short, long)]
+    pub(crate) all: bool,
+    #[arg(required_unless_present = "all")]
+    pub(crate) names: Vec<String>,
+}
+
+pub fn pause(store_args: &StoreArgs, a: PauseArgs, pause: bool) -> CmdResult {
+    let store = store_args.open()?;
+    let want = if pause {
+        container::Status::Running
+    } else {
+        container::Status::Paused
+    };
+    let names = targets(&store, a.all, &a.names, |i| i.state.status == want)?;
+    each(&names, |n| {
+        let i = lifecycle::set_paused(&store, n, pause).map_err(fail)?;
+        println!("{}", i.id);
+        Ok(())
+    })
+}
+
+pub fn restart(store_args: &StoreArgs, a: StopArgs) -> CmdResult {
+    berth_runtime::selfexe::ensure_protected().map_err(|e| Failure {
+        code: 125,
+        message: e.0,
+    })?;
+    let store = store_args.open()?;
+    let names = targets(&store, a.all, &a.names, |_| true)?;
+    each(&names, |n| {
+        let i = lifecycle::restart(&store, n, a.time, &|id| monitor_argv(store_args, id))
+            .map_err(fail)?;
+        println!("{}", i.id);
+        Ok(())
+    })
+}
+
+#[derive(Args)]
+pub struct PruneArgs {
+    /// Do not ask for confirmation (berth never asks).
+    #[arg(short, long)]
+    pub(crate) force: bool,
+}
+
+pub fn prune(store_args: &StoreArgs, _a: PruneArgs) -> CmdResult {
+    let store = store_args.open()?;
+    // The builder's prune: it keeps the working containers of running builds
+    // and takes the leftovers of killed ones.
+    let gone = berth_builder::builder::prune(&store).map_err(crate::exit::build)?;
+    for id in gone {
+        println!("{id}");
+    }
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct RenameArgs {
+    pub(crate) container: String,
+    pub(crate) name: String,
+}
+
+pub fn rename(store_args: &StoreArgs, a: RenameArgs) -> CmdResult {
+    let store = store_args.open()?;
+    let i = container::find(&store, &a.container).map_err(exit::podman)?;
+    store.rename_container(&i.id, &a.name).map_err(|e| Failure {
+        code: 125,
+        message: e.to_string(),
+    })
+}
+
+#[derive(Args)]
+pub struct AttachArgs {
+    /// Keys that detach (default ctrl-p,ctrl-q).
+    #[arg(long, default_value = "ctrl-p,ctrl-q")]
+    pub(crate) detach_keys: String,
+    /// Do not send stdin to the container.
+    #[arg(long)]
+    pub(crate) no_stdin: bool,
+    pub(crate) name: String,
+}
+
+/// Attaches to a running container: its exit code when it ends, 0 on detach.
+pub fn attach(store_args: &StoreArgs, a: AttachArgs) -> Result<i32, Failure> {
+    let store = store_args.open()?;
+    attach_to(&store, &a.name, &a.detach_keys, a.no_stdin)
+}
+
+fn attach_to(
+    store: &berth_storage::Store,
+    name: &str,
+    keys: &str,
+    no_stdin: bool,
+) -> Result<i32, Failure> {
+    let bad = |m: String| Failure {
+        code: 125,
+        message: m,
+    };
+    let i = container::find(store, name).map_err(exit::podman)?;
+    if i.state.status != Status::Running {
+        return Err(bad(format!(
+            "you can only attach to running containers: {} is {}",
+            i.id,
+            i.state.status.as_str()
+        )));
+    }
+    let keys = berth_engine::attach::detach_keys(keys).map_err(exit::podman)?;
+    let path = berth_engine::attach::socket_path(store, &i.id);
+    let p = &i.config.process;
+    let ended = berth_engine::attach::connect(&path)
+        .and_then(|c| crate::attach::terminal(c, p.interactive && !no_stdin, p.tty, &keys))
+        .map_err(|e| bad(format!("attach to {}: {e}", i.id)))?;
+    match ended {
+        berth_engine::attach::Ended::Detached => Ok(0),
+        berth_engine::attach::Ended::Exited => lifecycle::wait(store, &i.id).map_err(fail),
+    }
+}
+
+#[derive(Args)]
+pub struct MonitorArgs {
+    pub(crate) id: String,
+    /// Wait for one attach client before starting the container.
+    #[arg(long)]
+    pub(crate) attach: bool,
+}
+
+/// `__monitor ID`: the process that holds a detached container (see
+/// berth_engine::monitor).
+pub fn monitor(store_args: &StoreArgs, a: MonitorArgs) -> Result<i32, Failure> {
+    berth_runtime::selfexe::ensure_protected().map_err(|e| Failure {
+        code: 125,
+        message: e.0,
+    })?;
+    let store = store_args.open()?;
+    Ok(berth_engine::monitor::main(&store, &a.id, a.attach))
+}

@@ -1,0 +1,155 @@
+//! `ps`: podman's table, JSON and templates over the engine's view.
+
+use crate::commands::StoreArgs;
+use crate::exit::{CmdResult, Failure};
+use crate::output::human_size;
+use crate::output::print_rows;
+use berth_engine::container::{human_duration, now_ns};
+use berth_engine::views;
+use clap::Args;
+use serde_json::{Value, json};
+
+#[derive(Args)]
+pub struct PsArgs {
+    /// Show all containers, not only running ones.
+    #[arg(short, long)]
+    pub(crate) all: bool,
+    /// Print only IDs.
+    #[arg(short, long)]
+    pub(crate) quiet: bool,
+    /// Do not truncate IDs and commands.
+    #[arg(long)]
+    pub(crate) no_trunc: bool,
+    /// Only the N newest containers (implies -a).
+    #[arg(short = 'n', long)]
+    pub(crate) last: Option<usize>,
+    /// json, or a Go template.
+    #[arg(long)]
+    pub(crate) format: Option<String>,
+    /// status=, name=, id=, label=KEY[=VALUE], ancestor=, exited= (repeatable).
+    #[arg(short, long)]
+    pub(crate) filter: Vec<String>,
+    /// created, id, image, names, status.
+    #[arg(long, default_value = "created")]
+    pub(crate) sort: String,
+    /// Show the working containers of builds and `berth builder` too.
+    #[arg(long)]
+    pub(crate) external: bool,
+    /// Show each container's size: what it wrote, and with its image.
+    #[arg(short, long)]
+    pub(crate) size: bool,
+    /// Leave the table's heading out.
+    #[arg(long)]
+    pub(crate) noheading: bool,
+}
+
+fn view_err(e: views::ViewError) -> Failure {
+    Failure {
+        code: 125,
+        message: e.to_string(),
+    }
+}
+
+pub fn ps(store_args: &StoreArgs, a: PsArgs) -> CmdResult {
+    let store = store_args.open()?;
+    let list = views::ps(
+        &store,
+        &views::PsOptions {
+            all: a.all,
+            last: a.last,
+            filters: a.filter.clone(),
+            sort: Some(a.sort.clone()),
+            external: a.external,
+        },
+    )
+    .map_err(view_err)?;
+    if a.quiet {
+        for i in &list {
+            println!("{}", if a.no_trunc { &i.id } else { &i.id[..12] });
+        }
+        return Ok(());
+    }
+    let now = now_ns();
+    let entries = views::ps_entries(&store, &list);
+    if let Some(f) = &a.format {
+        let mut rows: Vec<Value> = entries
+            .iter()
+            .map(|e| serde_json::to_value(e).expect("a ps entry serialises"))
+            .collect();
+        if f != "json" {
+            // In templates podman's .Names is the names joined, not a list, and
+            // .State the status as the table shows it.
+            for ((r, i), e) in rows.iter_mut().zip(&list).zip(&entries) {
+                r["Names"] = json!(i.names.join(","));
+                r["State"] = json!(e.status);
+                r["Command"] = json!(i.config.args.join(" "));
+                let ago = human_duration(now.saturating_sub(i.config.created_ns));
+                r["RunningFor"] = json!(ago);
+                r["CreatedHuman"] = json!(format!("{ago} ago"));
+                for key in ["Networks", "Mounts"] {
+                    r[key] = json!(berth_engine::spec::strings(&r[key]).join(","));
+                }
+            }
+        }
+        if a.size {
+            for (r, i) in rows.iter_mut().zip(&list) {
+                let (rw, image) = views::sizes(&store, i);
+                r["Size"] = json!(format!(
+                    "{} (virtual {})",
+                    human_size(rw),
+                    human_size(rw + image)
+                ));
+                r["SizeRw"] = json!(rw);
+                r["SizeRootFs"] = json!(rw + image);
+            }
+        }
+        return print_rows(&rows, f);
+    }
+    let mut head = vec![
+        "CONTAINER ID",
+        "IMAGE",
+        "COMMAND",
+        "CREATED",
+        "STATUS",
+        "PORTS",
+        "NAMES",
+    ];
+    if a.size {
+        head.push("SIZE");
+    }
+    let mut rows = vec![head.into_iter().map(String::from).collect::<Vec<_>>()];
+    for (i, e) in list.iter().zip(&entries) {
+        let cmd = i.config.args.join(" ");
+        let cmd = if a.no_trunc || cmd.chars().count() <= 20 {
+            cmd
+        } else {
+            format!("{}...", cmd.chars().take(17).collect::<String>())
+        };
+        rows.push(vec![
+            if a.no_trunc {
+                i.id.clone()
+            } else {
+                i.id[..12].to_string()
+            },
+            i.config.image_name.clone(),
+            cmd,
+            format!(
+                "{} ago",
+                human_duration(now.saturating_sub(i.config.created_ns))
+            ),
+            e.status.clone(),
+            e.ports.clone(),
+            i.name().to_string(),
+        ]);
+        if a.size {
+            let (rw, image) = views::sizes(&store, i);
+            rows.last_mut().expect("row").push(format!(
+                "{} (virtual {})",
+                human_size(rw),
+                human_size(rw + image)
+            ));
+        }
+    }
+    crate::table::print(&rows, !a.noheading);
+    Ok(())
+}

@@ -1,0 +1,212 @@
+//! `run` and `create`.
+
+use crate::commands::StoreArgs;
+use crate::commands::container::flags::{ContainerArgs, options};
+use crate::exit::Failure;
+use berth_engine::RunOptions;
+use clap::Args;
+use std::ffi::OsString;
+
+#[derive(Args)]
+#[command(disable_help_flag = true)]
+pub struct RunArgs {
+    /// Run in the background and print the container's ID.
+    #[arg(short, long)]
+    pub(crate) detach: bool,
+    /// Keys that detach from a container run under its monitor (with
+    /// --restart or a healthcheck) and leave it running.
+    #[arg(long, default_value = "ctrl-p,ctrl-q")]
+    pub(crate) detach_keys: String,
+    #[command(flatten)]
+    pub(crate) c: ContainerArgs,
+}
+
+#[derive(Args)]
+#[command(disable_help_flag = true)]
+pub struct CreateArgs {
+    #[command(flatten)]
+    pub(crate) c: ContainerArgs,
+}
+
+pub(crate) fn failure(e: berth_engine::RunError) -> Failure {
+    Failure {
+        code: e.exit_code(),
+        message: e.to_string(),
+    }
+}
+
+/// `--pull`: fetch the image first when the policy says so (podman's default:
+/// only when it is missing).
+/// `--cidfile`: the new container's ID, in a file that must not exist yet.
+fn write_cidfile(path: Option<&std::path::Path>, id: &str) -> Result<(), String> {
+    let Some(p) = path else {
+        return Ok(());
+    };
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(p)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, id.as_bytes()))
+        .map_err(|e| format!("--cidfile {}: {e}", p.display()))
+}
+
+/// Refuses a --cidfile that exists before anything is made.
+fn check_cidfile(path: Option<&std::path::Path>) -> Result<(), Failure> {
+    match path {
+        Some(p) if p.exists() => Err(Failure {
+            code: 125,
+            message: format!("--cidfile {}: the file exists already", p.display()),
+        }),
+        _ => Ok(()),
+    }
+}
+
+fn pull_if_needed(
+    store_args: &StoreArgs,
+    store: &berth_storage::Store,
+    a: &ContainerArgs,
+) -> Result<(), Failure> {
+    let (image, policy) = (a.image.as_str(), a.pull.as_str());
+    let present = store.image(image).is_ok();
+    match policy {
+        "never" => Ok(()),
+        "missing" if present => Ok(()),
+        _ if a.quiet => crate::commands::image::pull::pull_quietly(store_args, image, policy),
+        _ => crate::commands::image::pull::pull_for_run(store_args, image, policy),
+    }
+}
+
+/// `--replace`: a container already named so goes first.
+fn replace_existing(
+    store: &berth_storage::Store,
+    o: &RunOptions,
+    replace: bool,
+) -> Result<(), Failure> {
+    if let (true, Some(n)) = (replace, &o.name)
+        && berth_engine::container::find(store, n).is_ok()
+    {
+        berth_engine::lifecycle::remove(store, n, true).map_err(crate::exit::engine)?;
+    }
+    Ok(())
+}
+
+/// The command line of a container's monitor: this binary, the store flags,
+/// `__monitor ID`.
+pub fn monitor_argv(store: &StoreArgs, id: &str) -> Vec<OsString> {
+    let exe = std::env::current_exe().unwrap_or_else(|_| "berth".into());
+    let mut v: Vec<OsString> = vec![exe.into()];
+    if let Some(r) = &store.root {
+        v.extend(["--root".into(), r.clone().into()]);
+    }
+    if let Some(r) = &store.runroot {
+        v.extend(["--runroot".into(), r.clone().into()]);
+    }
+    if let Some(d) = &store.storage_driver {
+        v.extend(["--storage-driver".into(), d.into()]);
+    }
+    for o in &store.storage_opt {
+        v.extend(["--storage-opt".into(), o.into()]);
+    }
+    v.extend(["__monitor".into(), id.into()]);
+    v
+}
+
+/// Returns the container's exit code (foreground), or 0 after printing its ID
+/// (`-d`); failures carry podman's 125/126/127.
+pub fn run(store_args: &StoreArgs, a: RunArgs) -> Result<i32, Failure> {
+    // This process (or the monitor it starts, which is this binary too) becomes
+    // the container's runtime; protect the binary as berth-oci does
+    // (CVE-2019-5736) before anything is forked.
+    berth_runtime::selfexe::ensure_protected().map_err(|e| Failure {
+        code: 125,
+        message: e.0,
+    })?;
+    let store = store_args.open()?;
+    let replace = a.c.replace;
+    let cidfile = a.c.cidfile.clone();
+    check_cidfile(cidfile.as_deref())?;
+    pull_if_needed(store_args, &store, &a.c)?;
+    let o = options(a.c, store_args.runtime.clone())?;
+    replace_existing(&store, &o, replace)?;
+    let cid = |id: &str| write_cidfile(cidfile.as_deref(), id);
+    // Restart policies and healthchecks are the monitor's work: a container
+    // that has them runs under it even in the foreground, attached, as
+    // `start -a` does.
+    let image_health = || {
+        berth_engine::run::image_config(&store, &o.image).is_ok_and(|c| {
+            c["Healthcheck"]["Test"]
+                .as_array()
+                .is_some_and(|t| t.first().and_then(|v| v.as_str()) != Some("NONE"))
+        })
+    };
+    let monitored = !matches!(o.process.restart.as_deref(), None | Some("" | "no"))
+        || (!o.process.health.disabled && (o.process.health_cmd.is_some() || image_health()));
+    if !a.detach && !monitored {
+        return berth_engine::run::run_with(&store, &o, |c| {
+            cid(&c.id).map_err(berth_engine::RunError::Engine)
+        })
+        .map_err(failure);
+    }
+    if !a.detach {
+        let keys =
+            berth_engine::attach::detach_keys(&a.detach_keys).map_err(crate::exit::podman)?;
+        let c = berth_engine::run::create(&store, &o).map_err(failure)?;
+        cid(&c.id).map_err(|m| Failure {
+            code: 125,
+            message: m,
+        })?;
+        let (info, conn) = berth_engine::lifecycle::start_attached(&store, &c.id, &|id| {
+            monitor_argv(store_args, id)
+        })
+        .map_err(crate::exit::engine)?;
+        let p = &info.config.process;
+        let ended =
+            crate::attach::terminal(conn, p.interactive, p.tty, &keys).map_err(|e| Failure {
+                code: 125,
+                message: format!("attach to {}: {e}", info.id),
+            })?;
+        return match ended {
+            berth_engine::attach::Ended::Detached => Ok(0),
+            berth_engine::attach::Ended::Exited => {
+                berth_engine::lifecycle::wait(&store, &info.id).map_err(crate::exit::engine)
+            }
+        };
+    }
+    let c = berth_engine::run::create(&store, &o).map_err(failure)?;
+    if let Err(m) = cid(&c.id) {
+        berth_engine::run::remove(&store, &c.id);
+        return Err(Failure {
+            code: 125,
+            message: m,
+        });
+    }
+    let started = berth_engine::lifecycle::start(&store, &c.id, &|id| monitor_argv(store_args, id));
+    if let Err(e) = started {
+        if o.rm {
+            berth_engine::run::remove(&store, &c.id);
+        }
+        return Err(crate::exit::engine(e));
+    }
+    println!("{}", c.id);
+    Ok(0)
+}
+
+pub fn create(store_args: &StoreArgs, a: CreateArgs) -> Result<i32, Failure> {
+    let store = store_args.open()?;
+    let replace = a.c.replace;
+    let cidfile = a.c.cidfile.clone();
+    check_cidfile(cidfile.as_deref())?;
+    pull_if_needed(store_args, &store, &a.c)?;
+    let o = options(a.c, store_args.runtime.clone())?;
+    replace_existing(&store, &o, replace)?;
+    let c = berth_engine::run::create(&store, &o).map_err(failure)?;
+    if let Err(m) = write_cidfile(cidfile.as_deref(), &c.id) {
+        berth_engine::run::remove(&store, &c.id);
+        return Err(Failure {
+            code: 125,
+            message: m,
+        });
+    }
+    println!("{}", c.id);
+    Ok(0)
+}

@@ -1,0 +1,160 @@
+//! What runs in a container and what it uses: `top`, `port`, `stats`.
+
+use crate::commands::StoreArgs;
+use crate::commands::container::fail;
+use crate::exit::{self, CmdResult, Failure};
+use crate::output::print_rows;
+use berth_engine::container::{self, Info, Status};
+use berth_engine::lifecycle::{self};
+use clap::Args;
+use serde_json::{Value, json};
+
+#[derive(Args)]
+pub struct TopArgs {
+    pub(crate) name: String,
+    /// ps(1) options (AIX descriptors are not supported).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub(crate) ps_args: Vec<String>,
+}
+
+pub fn top(store_args: &StoreArgs, a: TopArgs) -> CmdResult {
+    let store = store_args.open()?;
+    let t = lifecycle::top(&store, &a.name, &a.ps_args).map_err(fail)?;
+    print!("{t}");
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct PortArgs {
+    pub(crate) name: String,
+}
+
+/// `port`: the container's published ports, `80/tcp -> 127.0.0.1:8080`.
+pub fn port(store_args: &StoreArgs, a: PortArgs) -> CmdResult {
+    let store = store_args.open()?;
+    let i = container::find(&store, &a.name).map_err(exit::podman)?;
+    if let Some(att) = berth_engine::network::attachment(&store, &i.id) {
+        for p in &att.ports {
+            println!(
+                "{}/{} -> {}:{}",
+                p.container_port, p.protocol, p.host_ip, p.host_port
+            );
+        }
+    }
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct StatsArgs {
+    /// Print once and exit (otherwise a new table every --interval seconds
+    /// while the containers run).
+    #[arg(long)]
+    pub(crate) no_stream: bool,
+    /// Seconds between two tables when streaming.
+    #[arg(short, long, default_value_t = 1)]
+    pub(crate) interval: u64,
+    /// Every container, not only running ones.
+    #[arg(short, long)]
+    pub(crate) all: bool,
+    /// json, or a Go template (podman's fields: .ID .Name .CPUPerc .MemUsage
+    /// .MemPerc .NetIO .BlockIO .PIDs).
+    #[arg(long)]
+    pub(crate) format: Option<String>,
+    pub(crate) names: Vec<String>,
+}
+
+fn bytes(n: u64) -> String {
+    crate::progress::human(n)
+}
+
+/// One container's figures under podman's template names, and the raw ones.
+fn stats_value(s: &berth_engine::stats::Stats) -> Value {
+    let mem_pct = if s.mem_limit > 0 {
+        s.mem_usage as f64 * 100.0 / s.mem_limit as f64
+    } else {
+        0.0
+    };
+    let mut v = serde_json::to_value(s).expect("json");
+    v["ID"] = json!(s.id[..12.min(s.id.len())]);
+    v["Name"] = json!(s.name);
+    v["CPUPerc"] = json!(format!("{:.2}%", s.cpu_percent));
+    v["MemUsage"] = json!(format!("{} / {}", bytes(s.mem_usage), bytes(s.mem_limit)));
+    v["MemPerc"] = json!(format!("{mem_pct:.2}%"));
+    v["NetIO"] = json!(format!("{} / {}", bytes(s.net_input), bytes(s.net_output)));
+    v["BlockIO"] = json!("-- / --");
+    v["PIDs"] = json!(s.pids.to_string());
+    v
+}
+
+/// The containers `stats` looks at, as they are now.
+fn stats_targets(store: &berth_storage::Store, a: &StatsArgs) -> Result<Vec<Info>, Failure> {
+    if a.names.is_empty() {
+        return Ok(container::list(store)
+            .map_err(exit::podman)?
+            .into_iter()
+            .filter(|i| a.all || i.state.status == Status::Running)
+            .collect());
+    }
+    a.names
+        .iter()
+        .map(|n| container::find(store, n).map_err(exit::podman))
+        .collect()
+}
+
+fn print_stats(stats: &[berth_engine::stats::Stats], format: Option<&str>) -> CmdResult {
+    let values: Vec<Value> = stats.iter().map(stats_value).collect();
+    if let Some(f) = format {
+        return print_rows(&values, f);
+    }
+    let mut rows = vec![
+        [
+            "ID",
+            "NAME",
+            "CPU %",
+            "MEM USAGE / LIMIT",
+            "MEM %",
+            "NET IO",
+            "BLOCK IO",
+            "PIDS",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    for v in &values {
+        rows.push(
+            [
+                "ID", "Name", "CPUPerc", "MemUsage", "MemPerc", "NetIO", "BlockIO", "PIDs",
+            ]
+            .iter()
+            .map(|k| v[*k].as_str().unwrap_or_default().to_string())
+            .collect(),
+        );
+    }
+    print!("{}", crate::table::render(&rows));
+    Ok(())
+}
+
+pub fn stats(store_args: &StoreArgs, a: StatsArgs) -> CmdResult {
+    let store = store_args.open()?;
+    let tty = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    loop {
+        let stats: Vec<berth_engine::stats::Stats> = stats_targets(&store, &a)?
+            .iter()
+            .filter(|i| i.state.status == Status::Running)
+            .map(berth_engine::stats::read)
+            .collect();
+        // Streaming ends when nothing it watches runs any more.
+        if !a.no_stream && stats.is_empty() {
+            return Ok(());
+        }
+        if !a.no_stream && tty {
+            print!("\x1b[2J\x1b[H");
+        }
+        print_stats(&stats, a.format.as_deref())?;
+        if a.no_stream {
+            return Ok(());
+        }
+        let _ = std::io::Write::flush(&mut std::io::stdout());
+        std::thread::sleep(std::time::Duration::from_secs(a.interval.max(1)));
+    }
+}

@@ -1,0 +1,103 @@
+//! Where images come from and go to: registry access flags and the copy context.
+
+use crate::exit::{self, Failure};
+use berth_image::Context;
+use berth_image::auth::Credentials;
+use clap::Args;
+use std::path::PathBuf;
+
+/// Registry access settings for one side of an operation.
+#[derive(Args, Clone, Default)]
+pub struct Access {
+    /// Credentials (USERNAME[:PASSWORD]).
+    #[arg(long)]
+    pub creds: Option<String>,
+    /// Authentication file.
+    #[arg(long, env = "REGISTRY_AUTH_FILE")]
+    pub authfile: Option<PathBuf>,
+    /// Require HTTPS and verify certificates.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    pub tls_verify: Option<bool>,
+    /// Directory with certificates (*.crt, *.cert, *.key).
+    #[arg(long)]
+    pub cert_dir: Option<PathBuf>,
+}
+
+/// Registry access for both ends of a copy (skopeo's `--src-*` and `--dest-*`).
+#[derive(Args, Clone, Default)]
+pub struct CopyAccess {
+    #[arg(long)]
+    pub(crate) src_creds: Option<String>,
+    #[arg(long)]
+    pub(crate) dest_creds: Option<String>,
+    /// Authentication file for both ends.
+    #[arg(long, env = "REGISTRY_AUTH_FILE")]
+    pub(crate) authfile: Option<PathBuf>,
+    #[arg(long)]
+    pub(crate) src_authfile: Option<PathBuf>,
+    #[arg(long)]
+    pub(crate) dest_authfile: Option<PathBuf>,
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    pub(crate) src_tls_verify: Option<bool>,
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    pub(crate) dest_tls_verify: Option<bool>,
+    #[arg(long)]
+    pub(crate) src_cert_dir: Option<PathBuf>,
+    #[arg(long)]
+    pub(crate) dest_cert_dir: Option<PathBuf>,
+}
+
+impl CopyAccess {
+    pub fn src(&self) -> Access {
+        Access {
+            creds: self.src_creds.clone(),
+            authfile: self.src_authfile.clone().or(self.authfile.clone()),
+            tls_verify: self.src_tls_verify,
+            cert_dir: self.src_cert_dir.clone(),
+        }
+    }
+
+    pub fn dest(&self) -> Access {
+        Access {
+            creds: self.dest_creds.clone(),
+            authfile: self.dest_authfile.clone().or(self.authfile.clone()),
+            tls_verify: self.dest_tls_verify,
+            cert_dir: self.dest_cert_dir.clone(),
+        }
+    }
+}
+
+#[derive(Args, Clone, Default)]
+pub struct PlatformArgs {
+    /// Use OS instead of the running OS when choosing images.
+    #[arg(long)]
+    pub override_os: Option<String>,
+    /// Use ARCH instead of the machine's architecture when choosing images.
+    #[arg(long)]
+    pub override_arch: Option<String>,
+    /// Use VARIANT instead of the machine's variant when choosing images.
+    #[arg(long)]
+    pub override_variant: Option<String>,
+    /// Number of times to retry a failed registry operation.
+    #[arg(long, default_value_t = 3)]
+    pub retry_times: u32,
+}
+
+pub fn context(access: &Access, platform: &PlatformArgs) -> Result<Context, Failure> {
+    let credentials = access
+        .creds
+        .as_deref()
+        .map(Credentials::parse)
+        .transpose()
+        .map_err(exit::skopeo)?;
+    let mut ctx = Context::default();
+    ctx.auth_file = access.authfile.clone();
+    ctx.credentials = credentials;
+    ctx.tls_verify = access.tls_verify;
+    ctx.cert_dir = access.cert_dir.clone();
+    ctx.os = platform.override_os.clone();
+    ctx.arch = platform.override_arch.clone();
+    ctx.variant = platform.override_variant.clone();
+    ctx.retries = Some(platform.retry_times);
+    Ok(ctx)
+}

@@ -1,0 +1,101 @@
+//! `images`.
+
+use crate::commands::StoreArgs;
+use crate::exit::{self, CmdResult};
+use crate::output::print_value;
+use crate::output::{human_size, since};
+use berth_engine::Engine;
+use berth_engine::images::ListOptions;
+use clap::Args;
+
+#[derive(Args)]
+pub struct ImagesArgs {
+    /// Show intermediate images too.
+    #[arg(short, long)]
+    pub(crate) all: bool,
+    /// Print only IDs.
+    #[arg(short, long)]
+    pub(crate) quiet: bool,
+    /// Show digests.
+    #[arg(long)]
+    pub(crate) digests: bool,
+    /// Leave the table's heading out.
+    #[arg(long, short = 'n')]
+    pub(crate) noheading: bool,
+    /// Do not truncate IDs.
+    #[arg(long)]
+    pub(crate) no_trunc: bool,
+    /// json, or a Go template.
+    #[arg(long)]
+    pub(crate) format: Option<String>,
+    /// reference=PATTERN, dangling=, id=, before=IMAGE, since=IMAGE, digest=,
+    /// label=KEY[=VALUE], readonly=true|false.
+    #[arg(short, long)]
+    pub(crate) filter: Vec<String>,
+    /// created, id, repository, size or tag.
+    #[arg(long, default_value = "created", value_parser = ["created", "id", "repository", "size", "tag"])]
+    pub(crate) sort: String,
+    /// Only images matching this reference.
+    pub(crate) reference: Option<String>,
+}
+
+pub fn images(store_args: &StoreArgs, a: ImagesArgs) -> CmdResult {
+    let engine = Engine::with_store(store_args.open()?);
+    let mut filters = a.filter.clone();
+    if let Some(r) = &a.reference {
+        filters.push(format!("reference={r}"));
+    }
+    let options = ListOptions {
+        all: a.all,
+        filters,
+        sort: a.sort.parse().map_err(exit::image)?,
+    };
+    let list = engine.images().list(&options).map_err(exit::image)?;
+    let id = |full: &str| {
+        if a.no_trunc {
+            format!("sha256:{full}")
+        } else {
+            full[..12].to_string()
+        }
+    };
+    if a.quiet {
+        let mut seen = std::collections::HashSet::new();
+        for s in &list {
+            if seen.insert(&s.id) {
+                println!("{}", id(&s.id));
+            }
+        }
+        return Ok(());
+    }
+    let values: Vec<serde_json::Value> = list
+        .iter()
+        .map(|s| {
+            let mut v = serde_json::to_value(s).expect("serialises");
+            v["ID"] = id(&s.id).into();
+            v["CreatedSince"] = since(s.created).into();
+            v
+        })
+        .collect();
+    match a.format.as_deref() {
+        Some("json") => print_value(&serde_json::Value::Array(values), None),
+        Some(t) => crate::output::print_rows(&values, t),
+        None => {
+            let mut head = vec!["REPOSITORY", "TAG"];
+            if a.digests {
+                head.push("DIGEST");
+            }
+            head.extend(["IMAGE ID", "CREATED", "SIZE"]);
+            let mut table = vec![head.iter().map(|s| s.to_string()).collect::<Vec<_>>()];
+            for s in &list {
+                let mut row = vec![s.repository.clone(), s.tag.clone()];
+                if a.digests {
+                    row.push(s.digest.clone());
+                }
+                row.extend([id(&s.id), since(s.created), human_size(s.size)]);
+                table.push(row);
+            }
+            crate::table::print(&table, !a.noheading);
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! `berth image …`: skopeo's verbs (inspect, copy, sync, list-tags, delete) and podman's `image` subcommands; one file per concern below.
+
+pub mod access;
+pub mod archive;
+pub mod copy;
+pub mod history;
+pub mod inspect;
+pub mod list;
+pub mod prune;
+pub mod pull;
+pub mod push;
+pub mod remove;
+pub mod sync;
+pub mod trust;
+
+use crate::commands::StoreArgs;
+use crate::commands::image::copy::{CopyArgs, DeleteArgs, ListTagsArgs};
+use crate::commands::image::inspect::InspectArgs;
+use crate::exit::{self, CmdResult, Failure};
+use berth_image::ImageName;
+use clap::{Args, Subcommand};
+
+#[derive(Args)]
+pub struct ImageArgs {
+    #[command(subcommand)]
+    pub(crate) command: ImageCommand,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum ImageCommand {
+    /// Show an image's metadata without pulling it.
+    Inspect(InspectArgs),
+    /// Copy an image from one location to another.
+    Copy(CopyArgs),
+    /// Copy many images (repositories, directories or a YAML list).
+    Sync(crate::commands::image::sync::SyncArgs),
+    /// List the tags of a repository.
+    ListTags(ListTagsArgs),
+    /// Delete an image from a registry.
+    Delete(DeleteArgs),
+    /// Exit 0 when a local image exists, 1 when not.
+    Exists(ExistsArgs),
+    /// List local images.
+    #[command(alias = "list")]
+    Ls(crate::commands::image::list::ImagesArgs),
+    /// Pull an image into the local store.
+    Pull(crate::commands::image::pull::PullArgs),
+    /// Push a local image.
+    Push(crate::commands::image::push::PushArgs),
+    /// Remove local images.
+    Rm(crate::commands::image::remove::RmiArgs),
+    /// Add names to a local image.
+    Tag(crate::commands::image::remove::TagArgs),
+    /// Remove names from a local image.
+    Untag(crate::commands::image::remove::TagArgs),
+    /// Save an image to an archive.
+    Save(crate::commands::image::archive::SaveArgs),
+    /// Load an image from an archive.
+    Load(crate::commands::image::archive::LoadArgs),
+    /// Show an image's history.
+    History(crate::commands::image::history::HistoryArgs),
+    /// Create an image from a tarball.
+    Import(crate::commands::image::archive::ImportArgs),
+    /// Remove dangling (with -a: unused) images.
+    Prune(crate::commands::image::prune::PruneArgs),
+    /// Sign a manifest file with a GPG key (simple signing).
+    StandaloneSign(trust::StandaloneSignArgs),
+    /// Verify a signature of a manifest file.
+    StandaloneVerify(trust::StandaloneVerifyArgs),
+}
+
+#[derive(Args)]
+pub(crate) struct ExistsArgs {
+    pub(crate) image: String,
+}
+
+pub fn run(store: &StoreArgs, args: ImageArgs) -> CmdResult {
+    match args.command {
+        ImageCommand::Inspect(a) if !has_transport(&a.image) => {
+            inspect::inspect_local(store, std::slice::from_ref(&a.image), a.format.as_deref())
+        }
+        ImageCommand::Inspect(a) => inspect::inspect(store, a),
+        ImageCommand::Copy(a) => copy::copy_cmd(store, a),
+        ImageCommand::Sync(a) => sync::run(store, a),
+        ImageCommand::Exists(a) => remove::exists(store, &a.image),
+        ImageCommand::Ls(a) => list::images(store, a),
+        ImageCommand::Pull(a) => pull::pull(store, a),
+        ImageCommand::Push(a) => push::push(store, a),
+        ImageCommand::Rm(a) => remove::rmi(store, a),
+        ImageCommand::Tag(a) => remove::tag(store, a),
+        ImageCommand::Untag(a) => remove::untag(store, a),
+        ImageCommand::Save(a) => archive::save(store, a),
+        ImageCommand::Load(a) => archive::load(store, a),
+        ImageCommand::History(a) => history::history(store, a),
+        ImageCommand::Import(a) => archive::import(store, a),
+        ImageCommand::Prune(a) => prune::prune(store, a),
+        ImageCommand::ListTags(a) => copy::list_tags(a),
+        ImageCommand::Delete(a) => copy::delete(a),
+        ImageCommand::StandaloneSign(a) => trust::standalone_sign(a),
+        ImageCommand::StandaloneVerify(a) => trust::standalone_verify(a),
+    }
+}
+
+/// Whether a name starts with a transport (`docker://`, `oci:` …): then it is read
+/// where it lives, else it names an image in the local store.
+fn has_transport(s: &str) -> bool {
+    [
+        "docker://",
+        "oci:",
+        "oci-archive:",
+        "dir:",
+        "docker-archive:",
+        "containers-storage:",
+    ]
+    .iter()
+    .any(|t| s.starts_with(t))
+}
+
+pub(crate) fn parse_name(s: &str) -> Result<ImageName, Failure> {
+    ImageName::parse(s).map_err(exit::skopeo)
+}

@@ -1,0 +1,173 @@
+//! `pull`, and the pulls `run`, `create` and `build` make.
+
+use crate::commands::StoreArgs;
+use crate::commands::image::access::Access;
+use crate::commands::image::access::PlatformArgs;
+use crate::commands::image::access::context;
+use crate::exit::{self, CmdResult, Failure};
+use crate::progress::Lines;
+use berth_engine::{Engine, PullError, PullEvent, PullOptions, PullPolicy};
+use berth_image::Context;
+use berth_image::copy::{Progress, Silent};
+use clap::Args;
+use std::path::PathBuf;
+
+#[derive(Args)]
+pub struct PullArgs {
+    /// Pull every tag of the repository.
+    #[arg(short, long)]
+    pub(crate) all_tags: bool,
+    /// OS/ARCH[/VARIANT] to choose from a list.
+    #[arg(long)]
+    pub(crate) platform: Option<String>,
+    #[arg(long)]
+    pub(crate) arch: Option<String>,
+    #[arg(long)]
+    pub(crate) os: Option<String>,
+    #[arg(long)]
+    pub(crate) variant: Option<String>,
+    /// always, missing, never or newer.
+    #[arg(long, default_value = "always", value_parser = ["always", "missing", "never", "newer"])]
+    pub(crate) policy: String,
+    /// Print only the image ID.
+    #[arg(short, long)]
+    pub(crate) quiet: bool,
+    /// Attempts for a failed registry operation.
+    #[arg(long, default_value_t = 3)]
+    pub(crate) retry: u32,
+    /// Trust policy file (containers-policy.json(5)).
+    #[arg(long, hide = true)]
+    pub(crate) signature_policy: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) access: Access,
+    /// IMAGE (a name, or TRANSPORT:NAME)
+    pub(crate) image: String,
+    /// Print no IDs (pulling on behalf of `run`).
+    #[arg(skip)]
+    pub(crate) no_ids: bool,
+}
+
+/// Pulls `image` for `run`/`create` under `--pull POLICY`, printing only
+/// progress (to stderr).
+pub fn pull_for_run(store_args: &StoreArgs, image: &str, policy: &str) -> CmdResult {
+    pull_for_platform(store_args, image, policy, None)
+}
+
+/// [`pull_for_run`] without progress output (`run -q`).
+pub fn pull_quietly(store_args: &StoreArgs, image: &str, policy: &str) -> CmdResult {
+    pull_with(store_args, image, policy, None, true)
+}
+
+/// [`pull_for_run`] for a platform (`os/arch[/variant]`, default the host's).
+pub fn pull_for_platform(
+    store_args: &StoreArgs,
+    image: &str,
+    policy: &str,
+    platform: Option<&str>,
+) -> CmdResult {
+    pull_with(store_args, image, policy, platform, false)
+}
+
+fn pull_with(
+    store_args: &StoreArgs,
+    image: &str,
+    policy: &str,
+    platform: Option<&str>,
+    quiet: bool,
+) -> CmdResult {
+    let failed = |e: PullError| Failure {
+        code: 125,
+        message: format!("{image}: pulling the image: {e}"),
+    };
+    let mut context = Context::default();
+    context.retries = Some(3);
+    if let Some(p) = platform {
+        berth_engine::pull::set_platform(&mut context, p).map_err(failed)?;
+    }
+    let o = PullOptions {
+        policy: policy.parse().map_err(failed)?,
+        context,
+        ..Default::default()
+    };
+    let engine = Engine::with_store(store_args.open()?);
+    let progress = progress_for(quiet);
+    engine
+        .images()
+        .pull(image, &o, progress.as_ref(), &mut |e| tell(e, quiet))
+        .map_err(failed)?;
+    Ok(())
+}
+
+pub(crate) fn progress_for(quiet: bool) -> Box<dyn Progress> {
+    if quiet {
+        Box::new(Silent)
+    } else {
+        Box::new(Lines::new())
+    }
+}
+
+/// What the engine did while pulling, as podman tells it (on stderr).
+fn tell(e: PullEvent, quiet: bool) {
+    if quiet {
+        return;
+    }
+    match e {
+        PullEvent::Trying(r) => eprintln!("Trying to pull {r}..."),
+        PullEvent::Present { reference, policy } => {
+            let why = if policy == PullPolicy::Newer {
+                "is up to date"
+            } else {
+                "is present"
+            };
+            eprintln!(
+                "Image {reference} {why}, not pulling (--policy {})",
+                policy.as_str()
+            );
+        }
+        PullEvent::CannotCheck { reference, error } => {
+            eprintln!("Cannot check {reference} for a newer image ({error}); using the local one")
+        }
+    }
+}
+
+fn pull_options(a: &PullArgs) -> Result<PullOptions, Failure> {
+    let platform = PlatformArgs {
+        retry_times: a.retry,
+        ..Default::default()
+    };
+    let mut context = context(&a.access, &platform)?;
+    if let Some(p) = &a.platform {
+        berth_engine::pull::set_platform(&mut context, p).map_err(exit::podman)?;
+    }
+    if a.os.is_some() {
+        context.os = a.os.clone();
+    }
+    if a.arch.is_some() {
+        context.arch = a.arch.clone();
+    }
+    if a.variant.is_some() {
+        context.variant = a.variant.clone();
+    }
+    Ok(PullOptions {
+        policy: a.policy.parse().map_err(exit::podman)?,
+        all_tags: a.all_tags,
+        context,
+        signature_policy: a.signature_policy.clone(),
+    })
+}
+
+pub fn pull(store_args: &StoreArgs, a: PullArgs) -> CmdResult {
+    let o = pull_options(&a)?;
+    let engine = Engine::with_store(store_args.open()?);
+    let progress = progress_for(a.quiet);
+    let report = engine
+        .images()
+        .pull(&a.image, &o, progress.as_ref(), &mut |e| tell(e, a.quiet))
+        .map_err(exit::podman)?;
+    if !a.no_ids {
+        for id in report.ids {
+            println!("{id}");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,68 @@
+//! `push`.
+
+use crate::commands::StoreArgs;
+use crate::commands::image::access::Access;
+use crate::commands::image::access::PlatformArgs;
+use crate::commands::image::access::context;
+use crate::commands::image::pull::progress_for;
+use crate::exit::{self, CmdResult, Failure};
+use berth_image::copy::{self};
+use berth_image::manifest::{Compression, ManifestFormat};
+use clap::Args;
+use std::path::PathBuf;
+
+#[derive(Args)]
+pub struct PushArgs {
+    /// Layer compression for the destination: gzip or zstd.
+    #[arg(long, value_parser = ["gzip", "zstd"])]
+    pub(crate) compression_format: Option<String>,
+    /// Write the pushed manifest's digest to this file.
+    #[arg(long)]
+    pub(crate) digestfile: Option<PathBuf>,
+    /// Manifest format: oci or v2s2 (docker).
+    #[arg(short, long, value_parser = ["oci", "v2s2", "docker"])]
+    pub(crate) format: Option<String>,
+    #[arg(short, long)]
+    pub(crate) quiet: bool,
+    #[arg(long, default_value_t = 3)]
+    pub(crate) retry: u32,
+    #[command(flatten)]
+    pub(crate) sign: crate::commands::image::trust::SignArgs,
+    #[command(flatten)]
+    pub(crate) access: Access,
+    /// The local image.
+    pub(crate) image: String,
+    /// Where to (a name, or TRANSPORT:NAME); default the image's own name.
+    pub(crate) destination: Option<String>,
+}
+
+pub(crate) fn storage_err(e: berth_storage::Error) -> Failure {
+    exit::podman(e)
+}
+
+pub fn push(store_args: &StoreArgs, a: PushArgs) -> CmdResult {
+    let platform = PlatformArgs {
+        retry_times: a.retry,
+        ..Default::default()
+    };
+    let ctx = context(&a.access, &platform)?;
+    let store = store_args.open()?;
+    let mut opts = copy::CopyOptions {
+        format: a.format.as_deref().and_then(ManifestFormat::parse),
+        compression: a.compression_format.as_deref().and_then(Compression::parse),
+        ..Default::default()
+    };
+    a.sign.apply(&mut opts)?;
+    if !a.quiet {
+        eprintln!("Getting image source signatures");
+    }
+    let progress = progress_for(a.quiet);
+    let dest = a.destination.as_deref();
+    let report = berth_engine::images::push(&store, &a.image, dest, &ctx, &opts, progress.as_ref())
+        .map_err(exit::image)?;
+    if let Some(f) = &a.digestfile {
+        std::fs::write(f, report.manifest_digest.to_string())
+            .map_err(|e| exit::podman(format!("{}: {e}", f.display())))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,144 @@
+//! Printing as podman prints: JSON, Go templates per row (with `table`), sizes and times.
+
+use crate::exit::{self, CmdResult};
+use berth_template::Template;
+use serde_json::Value;
+use std::io::Write;
+
+/// Renders a template once per row (podman's `--format` on lists). A
+/// `table ` template gets a header row and aligned columns, as podman prints
+/// them.
+pub fn print_rows(rows: &[Value], format: &str) -> CmdResult {
+    if format == "json" {
+        return print_value(&Value::Array(rows.to_vec()), None);
+    }
+    let (table, f) = match format.strip_prefix("table") {
+        Some(rest) if rest.is_empty() || rest.starts_with([' ', '\t']) => (true, rest.trim_start()),
+        _ => (false, format),
+    };
+    let f = f.replace("\\t", "\t").replace("\\n", "\n");
+    let t = Template::parse(&f).map_err(exit::podman)?;
+    let mut out = String::new();
+    if !table {
+        for r in rows {
+            out.push_str(&t.render(r).map_err(exit::podman)?);
+            out.push('\n');
+        }
+        return write_out(out.as_bytes());
+    }
+    let mut cells = vec![
+        f.split('\t')
+            .map(|seg| header_of(seg, rows.first()))
+            .collect::<Vec<_>>(),
+    ];
+    for r in rows {
+        let line = t.render(r).map_err(exit::podman)?;
+        cells.push(line.split('\t').map(String::from).collect());
+    }
+    write_out(crate::table::render(&cells).as_bytes())
+}
+
+/// A column's header: the template's `{{.Field}}`s as podman names them
+/// (`CONTAINER ID`, `IMAGE ID`, `CREATED AT` …), the rest of the text kept.
+fn header_of(segment: &str, sample: Option<&Value>) -> String {
+    let mut out = String::new();
+    let mut rest = segment;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let Some(end) = rest[start..].find("}}") else {
+            break;
+        };
+        let action = rest[start + 2..start + end].trim();
+        if let Some(field) = action
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix('.'))
+            .map(|f| f.split('.').next().unwrap_or(f))
+            .filter(|f| !f.is_empty())
+        {
+            out.push_str(&field_header(field, sample));
+        }
+        rest = &rest[start + end + 2..];
+    }
+    out.push_str(rest);
+    out.trim().to_string()
+}
+
+fn field_header(field: &str, sample: Option<&Value>) -> String {
+    let is = |k: &str| sample.is_some_and(|s| s.get(k).is_some());
+    match field {
+        "ID" | "Id" if is("Names") && is("Image") => "CONTAINER ID".into(),
+        "ID" | "Id" if is("Repository") => "IMAGE ID".into(),
+        "CreatedSince" | "CreatedHuman" | "RunningFor" => "CREATED".into(),
+        _ => {
+            // CamelCase to upper-case words: CreatedAt → CREATED AT.
+            let mut h = String::new();
+            let chars: Vec<char> = field.chars().collect();
+            for (i, c) in chars.iter().enumerate() {
+                let next_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
+                let prev_lower = i > 0 && chars[i - 1].is_lowercase();
+                if i > 0 && c.is_uppercase() && (prev_lower || next_lower) {
+                    h.push(' ');
+                }
+                h.extend(c.to_uppercase());
+            }
+            h
+        }
+    }
+}
+
+pub fn print_value(v: &Value, format: Option<&str>) -> CmdResult {
+    let text = match format {
+        Some(f) => {
+            let t = Template::parse(&f.replace("\\t", "\t").replace("\\n", "\n"))
+                .map_err(|e| exit::usage(1, e.to_string()))?;
+            let mut s = t.render(v).map_err(|e| exit::usage(1, e.to_string()))?;
+            if !s.ends_with('\n') {
+                s.push('\n');
+            }
+            s
+        }
+        None => serde_json::to_string_pretty(v).expect("json") + "\n",
+    };
+    write_out(text.as_bytes())
+}
+
+pub(crate) fn write_out(bytes: &[u8]) -> CmdResult {
+    let mut o = std::io::stdout().lock();
+    o.write_all(bytes)
+        .and_then(|_| o.flush())
+        .map_err(|e| exit::usage(1, format!("writing output: {e}")))
+}
+
+/// "3 minutes ago", as podman shows times.
+pub fn since(t: u64) -> String {
+    let d = berth_engine::time::now_secs().saturating_sub(t);
+    let (n, unit) = match d {
+        0..=59 => (d, "second"),
+        60..=3599 => (d / 60, "minute"),
+        3600..=86_399 => (d / 3600, "hour"),
+        86_400..=2_591_999 => (d / 86_400, "day"),
+        2_592_000..=31_535_999 => (d / 2_592_000, "month"),
+        _ => (d / 31_536_000, "year"),
+    };
+    if n == 1 {
+        format!("1 {unit} ago")
+    } else {
+        format!("{n} {unit}s ago")
+    }
+}
+
+/// Sizes in decimal units, as podman prints them ("2.1 MB").
+pub fn human_size(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1000.0 && u < UNITS.len() - 1 {
+        v /= 1000.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.3} {}", UNITS[u]).replace(".000", "")
+    }
+}
