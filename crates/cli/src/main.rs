@@ -7,7 +7,6 @@ mod exit;
 mod output;
 mod progress;
 mod prompt;
-mod table;
 
 use clap::{Parser, Subcommand};
 

@@ -204,7 +204,7 @@ pub fn run(store_args: &StoreArgs, a: NetworkArgs) -> CmdResult {
                     nets.iter()
                         .map(|n| vec![n.id()[..12].to_string(), n.name.clone(), "bridge".into()]),
                 );
-                print!("{}", crate::table::render(&rows));
+                print!("{}", crate::output::table::render(&rows));
             }
         }
         NetworkCommand::Inspect(n) => {

@@ -117,7 +117,7 @@ pub fn run(store_args: &StoreArgs, a: VolumeArgs) -> CmdResult {
                 None => {
                     let mut t = vec![vec!["DRIVER".to_string(), "VOLUME NAME".to_string()]];
                     t.extend(all.into_iter().map(|v| vec![v.driver, v.name]));
-                    print!("{}", crate::table::render(&t));
+                    print!("{}", crate::output::table::render(&t));
                     Ok(())
                 }
             }

@@ -186,7 +186,7 @@ pub(crate) fn containers(store_args: &StoreArgs, a: ContainersArgs) -> CmdResult
             r["ContainerName"].as_str().unwrap_or("").to_string(),
         ]);
     }
-    print!("{}", crate::table::render(&table));
+    print!("{}", crate::output::table::render(&table));
     Ok(())
 }
 

@@ -150,6 +150,6 @@ pub fn ps(store_args: &StoreArgs, a: PsArgs) -> CmdResult {
             ));
         }
     }
-    crate::table::print(&rows, !a.noheading);
+    crate::output::table::print(&rows, !a.noheading);
     Ok(())
 }

@@ -130,7 +130,7 @@ fn print_stats(stats: &[berth_engine::stats::Stats], format: Option<&str>) -> Cm
             .collect(),
         );
     }
-    print!("{}", crate::table::render(&rows));
+    print!("{}", crate::output::table::render(&rows));
     Ok(())
 }
 

@@ -89,7 +89,7 @@ pub fn history(store_args: &StoreArgs, a: HistoryArgs) -> CmdResult {
             r["comment"].as_str().unwrap_or("").to_string(),
         ]);
     }
-    print!("{}", crate::table::render(&table));
+    print!("{}", crate::output::table::render(&table));
     Ok(())
 }
 

@@ -94,7 +94,7 @@ pub fn images(store_args: &StoreArgs, a: ImagesArgs) -> CmdResult {
                 row.extend([id(&s.id), since(s.created), human_size(s.size)]);
                 table.push(row);
             }
-            crate::table::print(&table, !a.noheading);
+            crate::output::table::print(&table, !a.noheading);
             Ok(())
         }
     }

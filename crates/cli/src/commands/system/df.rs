@@ -45,7 +45,7 @@ pub fn system_df(store_args: &StoreArgs, a: DfArgs) -> CmdResult {
                 .collect(),
         );
     }
-    print!("{}", crate::table::render(&table));
+    print!("{}", crate::output::table::render(&table));
     Ok(())
 }
 
@@ -127,7 +127,7 @@ fn df_verbose(du: &DiskUse) -> String {
     for v in &du.volumes {
         volumes.push(vec![v.name.clone(), v.links.to_string(), go_size(v.size)]);
     }
-    let render = crate::table::render;
+    let render = crate::output::table::render;
     format!(
         "Images space usage:\n\n{}\nContainers space usage:\n\n{}\nLocal Volumes space usage:\n\n{}",
         render(&images),

@@ -1,5 +1,7 @@
 //! Printing as podman prints: JSON, Go templates per row (with `table`), sizes and times.
 
+pub mod table;
+
 use crate::exit::{self, CmdResult};
 use berth_template::Template;
 use serde_json::Value;
@@ -35,7 +37,7 @@ pub fn print_rows(rows: &[Value], format: &str) -> CmdResult {
         let line = t.render(r).map_err(exit::podman)?;
         cells.push(line.split('\t').map(String::from).collect());
     }
-    write_out(crate::table::render(&cells).as_bytes())
+    write_out(crate::output::table::render(&cells).as_bytes())
 }
 
 /// A column's header: the template's `{{.Field}}`s as podman names them
