@@ -83,3 +83,97 @@ fn kill_judges_the_signal_before_the_container_as_podman() {
     }
     st.ok(&["rm", "-f", "-t", "0", "t"]);
 }
+
+#[test]
+fn run_answers_as_podman_run_does() {
+    let st = TestStore::with_busybox();
+    let img = "localhost/bb:1";
+    // --memory=0 is no limit; --kernel-memory is a no-op that says so.
+    assert_eq!(
+        st.ok(&["run", "--rm", "--memory=0", img, "echo", "hi"])
+            .stdout,
+        "hi\n"
+    );
+    let r = st.ok(&["run", "--rm", "--kernel-memory", "100m", img, "true"]);
+    assert_eq!(
+        r.stderr.trim(),
+        "The --kernel-memory flag is no longer supported. This flag is a noop."
+    );
+    // Ports with a network mode that has none: a warning, and the container runs.
+    let r = st.ok(&[
+        "run",
+        "--rm",
+        "-p",
+        "8080",
+        "--network",
+        "none",
+        img,
+        "echo",
+        "ran",
+    ]);
+    assert_eq!(r.stdout, "ran\n");
+    assert_eq!(
+        r.stderr.trim(),
+        "Port mappings have been discarded as one of the Host, Container, Pod, and None network modes are in use"
+    );
+    // What cannot run is 126, with podman's words.
+    let r = st.run(&["run", "--rm", "--workdir", "/i/do/not/exist", img, "pwd"]);
+    assert_eq!(r.code, 126, "{}", r.stderr);
+    assert_eq!(
+        r.stderr.trim(),
+        "Error: workdir \"/i/do/not/exist\" does not exist on container"
+    );
+    let r = st.run(&["run", "--rm", img, "/etc"]);
+    assert_eq!(r.code, 126, "{}", r.stderr);
+    assert_eq!(r.stderr.trim(), "Error: exec \"/etc\": permission denied");
+    let r = st.run(&["run", "--rm", "--pull=never", "localhost/nothere:1", "true"]);
+    assert_eq!(r.code, 125);
+    assert_eq!(
+        r.stderr.trim(),
+        "Error: localhost/nothere:1: image not known"
+    );
+}
+
+#[test]
+fn container_facts_are_podmans() {
+    let st = TestStore::with_busybox();
+    st.ok(&["tag", "localhost/bb:1", "localhost/other/name"]);
+    let id = st.ok(&["create", "localhost/other/name", "true"]).stdout;
+    let id = id.trim();
+    // The image as the store names it, :latest included; its digest; the log.
+    assert_eq!(st.inspect(id, ".ImageName"), "localhost/other/name:latest");
+    let digest = st.ok(&[
+        "image",
+        "inspect",
+        "--format",
+        "{{.Digest}}",
+        "localhost/bb:1",
+    ]);
+    assert_eq!(st.inspect(id, ".ImageDigest"), digest.stdout.trim());
+    assert!(
+        st.inspect(id, ".HostConfig.LogConfig.Path")
+            .ends_with("ctr.log")
+    );
+    // ps templates show the short ID, as the table does.
+    let r = st.ok(&["ps", "-a", "--format", "{{.ID}}"]);
+    assert_eq!(r.stdout.trim(), &id[..12]);
+    // /run/.containerenv: empty, unless the container is privileged.
+    let plain = st.ok(&["run", "--rm", "localhost/bb:1", "cat", "/run/.containerenv"]);
+    assert_eq!(plain.stdout, "");
+    let privileged = st.ok(&[
+        "run",
+        "--rm",
+        "--privileged",
+        "--name",
+        "p",
+        "localhost/bb:1",
+        "cat",
+        "/run/.containerenv",
+    ]);
+    assert!(
+        privileged.stdout.contains("name=\"p\""),
+        "{}",
+        privileged.stdout
+    );
+    st.ok(&["rm", id]);
+}

@@ -130,6 +130,9 @@ impl Oci {
     ) -> Result<(), RunError> {
         match self {
             Oci::Builtin(rt) => {
+                // The runtime's warnings go to the bundle's log, as a runtime
+                // binary's do (`--log`), not to the user's terminal.
+                berth_runtime::log::init(Some(bundle.join("runtime.log")), false);
                 let opts = CreateOptions {
                     id: id.to_string(),
                     bundle: bundle.to_path_buf(),

@@ -88,7 +88,7 @@ pub fn runtime(store: &Store) -> Runtime {
 pub fn image_config(store: &Store, image: &str) -> Result<serde_json::Value, RunError> {
     let img = store
         .image(image)
-        .map_err(|_| RunError::Engine(format!("{image}: image not known (pull it first)")))?;
+        .map_err(|_| RunError::Engine(format!("{image}: image not known")))?;
     let raw = store.image_config(&img).map_err(engine)?;
     let full: serde_json::Value =
         serde_json::from_slice(&raw).map_err(|e| engine(format!("image config: {e}")))?;
@@ -149,7 +149,7 @@ fn default_network(netns: Option<&str>, ports: bool) -> String {
 pub fn create(store: &Store, o: &RunOptions) -> Result<Info, RunError> {
     let img = store
         .image(&o.image)
-        .map_err(|_| RunError::Engine(format!("{}: image not known (pull it first)", o.image)))?;
+        .map_err(|_| RunError::Engine(format!("{}: image not known", o.image)))?;
     let config = image_config(store, &img.id)?;
     let args = spec::args(&config, &o.process);
     let mut o = o.clone();
@@ -251,7 +251,12 @@ pub fn create(store: &Store, o: &RunOptions) -> Result<Info, RunError> {
         ));
     }
     let cfg = ContainerConfig {
-        image_name: o.image.clone(),
+        // The name as the store holds it (`localhost/NAME:latest` for
+        // `NAME`), as podman records it; an ID stays as given.
+        image_name: berth_storage::store::candidate_names(&o.image)
+            .into_iter()
+            .find(|n| img.names.contains(n))
+            .unwrap_or_else(|| o.image.clone()),
         image_id: img.id.clone(),
         process: o.process.clone(),
         args,
@@ -518,6 +523,11 @@ fn parse_ports(ports: &[String]) -> Result<Vec<crate::network::PortMapping>, Run
 }
 
 pub(crate) fn classify(msg: &str) -> RunError {
+    if let Some(rest) = msg.strip_prefix("chdir to cwd ") {
+        // podman's words (and its 126) for a --workdir the container lacks.
+        let dir = rest.split(": ").next().unwrap_or(rest);
+        return RunError::CannotRun(format!("workdir {dir} does not exist on container"));
+    }
     if msg.contains("executable file not found")
         || msg.contains("No such file or directory") && msg.starts_with("exec ")
     {

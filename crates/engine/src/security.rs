@@ -376,13 +376,16 @@ pub fn resources(
     let mut r = Resources::default();
     if let Some(m) = memory {
         let limit = parse_bytes(m).map_err(SecurityError::Memory)?;
-        if limit < 6 << 20 {
+        // 0 is podman's "no limit".
+        if limit != 0 && limit < 6 << 20 {
             return Err(SecurityError::MemoryBelowMinimum(m.to_string()));
         }
-        r.memory = Some(Memory {
-            limit: Some(limit),
-            ..Default::default()
-        });
+        if limit != 0 {
+            r.memory = Some(Memory {
+                limit: Some(limit),
+                ..Default::default()
+            });
+        }
     }
     if let Some(c) = cpus {
         if c.is_nan() || c <= 0.0 {

@@ -275,6 +275,8 @@ pub struct ContainerInspect {
     pub restart_count: u32,
     pub network_settings: NetworkSettings,
     pub image: String,
+    /// The digest of the manifest the image was stored with.
+    pub image_digest: String,
     pub image_name: String,
     #[serde(rename = "OCIRuntime")]
     pub oci_runtime: String,
@@ -351,6 +353,9 @@ pub struct HostConfig {
 pub struct LogConfig {
     #[serde(rename = "Type")]
     pub kind: String,
+    /// The k8s-file log's path ("" for the other drivers).
+    #[serde(rename = "Path")]
+    pub path: String,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -397,14 +402,19 @@ impl ContainerInspect {
             restart_count: i.state.restart_count,
             network_settings: NetworkSettings::of(store, i),
             image: i.config.image_id.clone(),
+            image_digest: store
+                .image(&i.config.image_id)
+                .map(|m| m.manifest_digest.to_string())
+                .unwrap_or_default(),
             image_name: i.config.image_name.clone(),
             oci_runtime: p.runtime.clone().unwrap_or_else(|| "berth".into()),
             name: i.name().to_string(),
             config: InspectConfig::of(store, i),
-            log_path,
+            log_path: log_path.clone(),
             host_config: HostConfig {
                 log_config: LogConfig {
                     kind: log_driver.to_string(),
+                    path: log_path.clone(),
                 },
                 binds: p
                     .volumes

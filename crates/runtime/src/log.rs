@@ -41,7 +41,12 @@ pub fn error(msg: &str) {
     eprintln!("Error: {msg}");
 }
 
+/// A warning goes to `--log` when there is one (as runc's do: podman reads
+/// them there and shows the user nothing), else to stderr.
 pub fn warn(msg: &str) {
-    write("warning", msg);
-    eprintln!("berth-oci: warning: {msg}");
+    if SINK.get().is_some() {
+        write("warning", msg);
+    } else {
+        eprintln!("berth-oci: warning: {msg}");
+    }
 }

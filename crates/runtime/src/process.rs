@@ -235,11 +235,13 @@ pub fn find_executable(p: &Process) -> Result<CString> {
 fn check_executable(path: &str) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let meta = std::fs::metadata(path)?;
-    if meta.is_dir() {
-        return Err(std::io::Error::from_raw_os_error(libc::EISDIR));
-    }
-    if meta.permissions().mode() & 0o111 == 0 {
-        return Err(std::io::Error::from_raw_os_error(libc::EACCES));
+    // A directory is not executable either: execve says EACCES for both, and
+    // runc and crun print Go's lowercase "permission denied".
+    if meta.is_dir() || meta.permissions().mode() & 0o111 == 0 {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            "permission denied",
+        ));
     }
     Ok(())
 }

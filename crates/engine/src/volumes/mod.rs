@@ -299,14 +299,20 @@ pub fn generated_files(
         p.dns_search.clone()
     };
     let resolv = resolv_conf(&p.dns, host_net, net_dns, &search);
-    let containerenv = format!(
-        "engine=\"berth-{}\"\nname=\"{}\"\nid=\"{}\"\nimage=\"{}\"\nimageid=\"{}\"\nrootless=0\n",
-        env!("CARGO_PKG_VERSION"),
-        info.name(),
-        info.id,
-        info.config.image_name,
-        info.config.image_id
-    );
+    // podman tells only a privileged container about itself; others get
+    // the file (its presence says "in a container") empty.
+    let containerenv = if p.privileged {
+        format!(
+            "engine=\"berth-{}\"\nname=\"{}\"\nid=\"{}\"\nimage=\"{}\"\nimageid=\"{}\"\nrootless=0\n",
+            env!("CARGO_PKG_VERSION"),
+            info.name(),
+            info.id,
+            info.config.image_name,
+            info.config.image_id
+        )
+    } else {
+        String::new()
+    };
     let files = [
         ("hosts", "/etc/hosts", hosts),
         ("hostname", "/etc/hostname", format!("{hostname}\n")),

@@ -93,9 +93,12 @@ pub struct ContainerArgs {
     /// no-new-privileges, seccomp=unconfined|PROFILE.json, label=…
     #[arg(long)]
     pub(crate) security_opt: Vec<String>,
-    /// Memory limit (e.g. 512m).
+    /// Memory limit (e.g. 512m; 0: none).
     #[arg(short, long)]
     pub(crate) memory: Option<String>,
+    /// Accepted for podman's scripts; kernels no longer have it (a no-op).
+    #[arg(long, hide = true)]
+    pub(crate) kernel_memory: Option<String>,
     /// CPUs (e.g. 1.5).
     #[arg(long)]
     pub(crate) cpus: Option<f64>,
@@ -283,6 +286,20 @@ pub(crate) fn options(a: ContainerArgs, runtime: Option<String>) -> Result<RunOp
         .flat_map(|n| n.split(',').map(String::from).collect::<Vec<_>>());
     let network = nets.next().unwrap_or_default();
     let networks: Vec<String> = nets.collect();
+    let mut publish = a.publish;
+    let no_bridge = matches!(network.as_str(), "host" | "none")
+        || network.starts_with("container:")
+        || network.starts_with("ns:");
+    if no_bridge && !publish.is_empty() {
+        // podman's warning, and the container runs without them.
+        eprintln!(
+            "Port mappings have been discarded as one of the Host, Container, Pod, and None network modes are in use"
+        );
+        publish.clear();
+    }
+    if a.kernel_memory.is_some() {
+        eprintln!("The --kernel-memory flag is no longer supported. This flag is a noop.");
+    }
     let health = berth_engine::health::HealthFlags {
         disabled: a.no_healthcheck || a.health_interval.as_deref() == Some("disable"),
         interval: a.health_interval.filter(|i| i != "disable"),
@@ -323,7 +340,7 @@ pub(crate) fn options(a: ContainerArgs, runtime: Option<String>) -> Result<RunOp
             labels: a.label,
             stop_signal: a.stop_signal,
             stop_timeout: a.stop_timeout,
-            ports: a.publish,
+            ports: publish,
             init: a.init,
             runtime,
             devices: a.device,

@@ -81,6 +81,10 @@ pub fn ps(store_args: &StoreArgs, a: PsArgs) -> CmdResult {
             // .State the status as the table shows it.
             for ((r, i), e) in rows.iter_mut().zip(&list).zip(&entries) {
                 r["Names"] = json!(i.names.join(","));
+                // .ID in templates is the short ID, as the table's (--no-trunc: all of it).
+                if !a.no_trunc {
+                    r["ID"] = json!(i.id[..12]);
+                }
                 r["State"] = json!(e.status);
                 r["Command"] = json!(i.config.args.join(" "));
                 let ago = human_duration(now.saturating_sub(i.config.created_ns));
