@@ -177,3 +177,34 @@ fn container_facts_are_podmans() {
     );
     st.ok(&["rm", id]);
 }
+
+#[test]
+fn force_passes_over_what_is_not_there_and_times_read_as_podmans() {
+    let st = TestStore::with_busybox();
+    // Without -f a missing container or image is an error (1); with it, nothing.
+    let r = st.run(&["container", "rm", "bogus"]);
+    assert_eq!(r.code, 1);
+    assert_eq!(
+        r.stderr.trim(),
+        "Error: no container with name or ID \"bogus\" found: no such container"
+    );
+    let r = st.ok(&["container", "rm", "--force", "bogus"]);
+    assert_eq!((r.stdout.as_str(), r.stderr.as_str()), ("", ""));
+    let r = st.run(&["image", "rm", "bogus"]);
+    assert_eq!(r.code, 1);
+    assert_eq!(r.stderr.trim(), "Error: bogus: image not known");
+    let r = st.ok(&["image", "rm", "--force", "bogus"]);
+    assert_eq!((r.stdout.as_str(), r.stderr.as_str()), ("", ""));
+    // start takes --all or names, not both.
+    let r = st.run(&["start", "--all", "12333"]);
+    assert_eq!(r.code, 125);
+    assert_eq!(
+        r.stderr.trim(),
+        "Error: either start all containers or the container(s) provided in the arguments"
+    );
+    // logs --since takes a Unix time.
+    st.ok(&["run", "--name", "l", "localhost/bb:1", "echo", "logged"]);
+    assert_eq!(st.ok(&["logs", "--since", "1000", "l"]).stdout, "logged\n");
+    assert_eq!(st.ok(&["logs", "--since", "4102444800", "l"]).stdout, "");
+    st.ok(&["rm", "l"]);
+}

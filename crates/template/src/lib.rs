@@ -251,6 +251,13 @@ fn split_words(s: &str) -> Result<Vec<String>, TemplateError> {
                     words.push(std::mem::take(&mut cur));
                 }
             }
+            // A pipe is its own word, spaces around it or not (`.ID|upper`).
+            '|' if !in_str && depth == 0 => {
+                if !cur.is_empty() {
+                    words.push(std::mem::take(&mut cur));
+                }
+                words.push("|".into());
+            }
             c => cur.push(c),
         }
     }
@@ -616,6 +623,13 @@ pub fn to_text(v: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pipes_need_no_spaces() {
+        let t = Template::parse("{{.ID| upper}} {{.ID|lower}}").unwrap();
+        let out = t.render(&serde_json::json!({"ID": "aBc"})).unwrap();
+        assert_eq!(out, "ABC abc");
+    }
     use serde_json::json;
 
     fn r(t: &str, v: Value) -> String {

@@ -51,7 +51,8 @@ pub fn remove(
     Ok(targets
         .iter()
         .map(|t| remove_one(store, t, o))
-        .filter(|r| !(o.ignore && matches!(r, Err(ImageError::NotKnown(_)))))
+        // podman's -f also passes over images that are not there.
+        .filter(|r| !((o.ignore || o.force) && matches!(r, Err(ImageError::NotKnown(_)))))
         .collect())
 }
 

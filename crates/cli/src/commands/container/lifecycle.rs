@@ -57,6 +57,11 @@ pub fn start(store_args: &StoreArgs, a: StartArgs) -> Result<i32, Failure> {
             berth_engine::attach::Ended::Exited => lifecycle::wait(&store, &info.id).map_err(fail),
         };
     }
+    if a.all && !a.names.is_empty() {
+        return Err(exit::podman(
+            "either start all containers or the container(s) provided in the arguments",
+        ));
+    }
     let names = targets(&store, a.all, &a.names, |i| !is_running(i))?;
     each(&names, |n| {
         // podman's start answers 125 for any failure, a missing command included
@@ -141,8 +146,8 @@ pub fn rm(store_args: &StoreArgs, a: RmArgs) -> CmdResult {
     let store = store_args.open()?;
     let names = targets(&store, a.all, &a.names, |_| true)?;
     // With -a, one that went meanwhile (a --rm container its monitor removed)
-    // is as good as removed.
-    let ignore = a.ignore || a.all;
+    // is as good as removed; with -f, as with podman, one that is not there.
+    let ignore = a.ignore || a.all || a.force;
     each(&names, |n| {
         if ignore && container::find(&store, n).is_err() {
             return Ok(());

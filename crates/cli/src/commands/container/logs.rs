@@ -33,10 +33,14 @@ fn log_time(v: &str) -> Result<String, Failure> {
         let ns = now_ns().saturating_sub(d.as_nanos() as u64);
         return Ok(rfc3339(ns));
     }
+    // A Unix time in seconds, as podman takes it too.
+    if let Ok(secs) = v.parse::<u64>() {
+        return Ok(rfc3339(secs.saturating_mul(1_000_000_000)));
+    }
     let bad = || Failure {
         code: 125,
         message: format!(
-            "invalid time {v:?}: use RFC 3339 (2026-01-02T15:04:05Z) or a duration (10m)"
+            "invalid time {v:?}: use RFC 3339 (2026-01-02T15:04:05Z), a Unix time or a duration (10m)"
         ),
     };
     let t = v.strip_suffix('Z').unwrap_or(v);
