@@ -208,3 +208,47 @@ fn force_passes_over_what_is_not_there_and_times_read_as_podmans() {
     assert_eq!(st.ok(&["logs", "--since", "4102444800", "l"]).stdout, "");
     st.ok(&["rm", "l"]);
 }
+
+#[test]
+fn info_images_and_volumes_as_podman_reads_them() {
+    let st = TestStore::with_busybox();
+    assert_eq!(
+        st.ok(&["info", "--format", "{{.Host.LogDriver}}"]).stdout,
+        "k8s-file\n"
+    );
+    let at = st.ok(&["images", "--format", "{{.CreatedAt}}"]).stdout;
+    let (date, zone) = at.trim().split_at(19);
+    assert_eq!(zone, " +0000 UTC", "{at}");
+    assert_eq!(&date[4..5], "-");
+    assert_eq!(&date[10..11], " ");
+    // The same -v twice is one mount; two on one destination are refused.
+    let dir = st.path().join("shared");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("f"), "x").unwrap();
+    let v = format!("{}:/vol1", dir.display());
+    let r = st.ok(&[
+        "run",
+        "--rm",
+        "-v",
+        &v,
+        "-v",
+        &v,
+        "localhost/bb:1",
+        "cat",
+        "/vol1/f",
+    ]);
+    assert_eq!(r.stdout, "x");
+    let other = format!("{}:/vol1", st.path().display());
+    let r = st.run(&[
+        "run",
+        "--rm",
+        "-v",
+        &v,
+        "-v",
+        &other,
+        "localhost/bb:1",
+        "true",
+    ]);
+    assert_eq!(r.code, 125);
+    assert_eq!(r.stderr.trim(), "Error: /vol1: duplicate mount destination");
+}

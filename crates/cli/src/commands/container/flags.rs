@@ -271,6 +271,13 @@ pub(crate) fn options(a: ContainerArgs, runtime: Option<String>) -> Result<RunOp
             _ => Ok(v),
         })
         .collect::<Result<_, Failure>>()?;
+    // The same -v twice is one mount, as podman takes it (two different ones
+    // on one destination are still refused).
+    let mut seen = std::collections::HashSet::new();
+    let volumes: Vec<String> = volumes
+        .into_iter()
+        .filter(|v| seen.insert(v.clone()))
+        .collect();
     let (mut volumes, mut tmpfs) = (volumes, a.tmpfs);
     for m in &a.mount {
         mount_flag(m, &mut volumes, &mut tmpfs)?;

@@ -73,6 +73,7 @@ pub fn images(store_args: &StoreArgs, a: ImagesArgs) -> CmdResult {
             let mut v = serde_json::to_value(s).expect("serialises");
             v["ID"] = id(&s.id).into();
             v["CreatedSince"] = since(s.created).into();
+            v["CreatedAt"] = created_at(s.created).into();
             v
         })
         .collect();
@@ -98,4 +99,14 @@ pub fn images(store_args: &StoreArgs, a: ImagesArgs) -> CmdResult {
             Ok(())
         }
     }
+}
+
+/// A time as podman's `images` shows `.CreatedAt` (Go's default time format).
+fn created_at(secs: u64) -> String {
+    let t = berth_engine::time::format_rfc3339(secs);
+    // 2024-01-02T03:04:05Z → 2024-01-02 03:04:05 +0000 UTC
+    format!(
+        "{} +0000 UTC",
+        t.trim_end_matches('Z').replacen('T', " ", 1)
+    )
 }

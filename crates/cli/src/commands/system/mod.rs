@@ -64,6 +64,10 @@ pub fn info(store_args: &StoreArgs, a: InfoArgs) -> CmdResult {
             "cgroupVersion": cgroup_version(),
             "ociRuntime": oci_runtime,
             "networkBackend": backend.name(),
+            "logDriver": berth_engine::conf::get()
+                .ok()
+                .and_then(|c| c.log_driver.clone())
+                .unwrap_or_else(|| "k8s-file".into()),
             "security": {"seccompEnabled": true, "rootless": !is_root()},
         },
         "store": {
