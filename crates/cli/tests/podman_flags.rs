@@ -252,3 +252,65 @@ fn info_images_and_volumes_as_podman_reads_them() {
     assert_eq!(r.code, 125);
     assert_eq!(r.stderr.trim(), "Error: /vol1: duplicate mount destination");
 }
+
+#[test]
+fn volumes_as_podman_keeps_them() {
+    let st = TestStore::with_busybox();
+    st.ok(&[
+        "volume",
+        "create",
+        "--label",
+        "team=a",
+        "-o",
+        "o=x",
+        "volume_1a",
+    ]);
+    st.ok(&["volume", "create", "volume_1b"]);
+    st.ok(&["volume", "create", "other"]);
+    let names = |filter: &str| {
+        st.ok(&["volume", "ls", "--filter", filter, "--format", "{{.Name}}"])
+            .stdout
+    };
+    assert_eq!(names("name=volume_1.+"), "volume_1a\nvolume_1b\n");
+    assert_eq!(names("label=team=a"), "volume_1a\n");
+    assert_eq!(names("label=team=b"), "");
+    let labels = st.ok(&["volume", "inspect", "volume_1a"]).stdout;
+    let v: serde_json::Value = serde_json::from_str(&labels).unwrap();
+    assert_eq!(v[0]["Labels"]["team"], "a");
+    assert_eq!(v[0]["Options"]["o"], "x");
+    let table = st.ok(&["volume", "ls", "--noheading"]).stdout;
+    assert_eq!(table.lines().count(), 3, "{table}");
+    assert!(!table.contains("VOLUME NAME"));
+    // Files in and out as a tar; mount tells where they are.
+    st.ok(&[
+        "run",
+        "--rm",
+        "-v",
+        "volume_1a:/v",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "echo hi > /v/f",
+    ]);
+    let tar = st.path().join("v.tar");
+    st.ok(&[
+        "volume",
+        "export",
+        "volume_1a",
+        "--output",
+        tar.to_str().unwrap(),
+    ]);
+    st.ok(&["volume", "import", "volume_1b", tar.to_str().unwrap()]);
+    let dir = st.ok(&["volume", "mount", "volume_1b"]).stdout;
+    assert_eq!(
+        std::fs::read_to_string(format!("{}/f", dir.trim())).unwrap(),
+        "hi\n"
+    );
+    st.ok(&["volume", "unmount", "volume_1b"]);
+    // exists, and rm --force of what is not there.
+    assert_eq!(st.run(&["volume", "exists", "volume_1b"]).code, 0);
+    assert_eq!(st.run(&["volume", "exists", "bogus"]).code, 1);
+    assert_eq!(st.run(&["volume", "rm", "bogus"]).code, 1);
+    let r = st.ok(&["volume", "rm", "--force", "bogus"]);
+    assert_eq!((r.stdout.as_str(), r.stderr.as_str()), ("", ""));
+}

@@ -29,6 +29,37 @@ pub(crate) enum VolumeCommand {
     Rm(RmArgs),
     /// Remove volumes no container uses.
     Prune(PruneArgs),
+    /// Write a volume's files as a tar.
+    Export(ExportArgs),
+    /// Put a tar's files into a volume.
+    Import(ImportArgs),
+    /// Print where a volume's files are (local volumes need no mounting).
+    Mount(OneArgs),
+    /// Nothing to undo for a local volume.
+    #[command(alias = "umount")]
+    Unmount(OneArgs),
+    /// Exit 0 when the volume exists, 1 when not.
+    Exists(OneArgs),
+}
+
+#[derive(Args)]
+pub(crate) struct OneArgs {
+    name: String,
+}
+
+#[derive(Args)]
+pub(crate) struct ExportArgs {
+    /// Write here instead of stdout.
+    #[arg(short, long)]
+    output: Option<std::path::PathBuf>,
+    name: String,
+}
+
+#[derive(Args)]
+pub(crate) struct ImportArgs {
+    name: String,
+    /// A tar file, or `-` for stdin.
+    source: String,
 }
 
 #[derive(Args)]
@@ -36,6 +67,15 @@ pub(crate) struct NameArgs {
     /// Do nothing if the volume exists already.
     #[arg(long)]
     ignore: bool,
+    /// KEY=VALUE, repeatable.
+    #[arg(short, long)]
+    label: Vec<String>,
+    /// Driver option KEY=VALUE, repeatable (kept and shown; the local driver needs none).
+    #[arg(short, long)]
+    opt: Vec<String>,
+    /// Only `local`.
+    #[arg(short, long, default_value = "local", value_parser = ["local"])]
+    driver: String,
     /// Without a name, a random one (as podman's).
     name: Option<String>,
 }
@@ -52,6 +92,12 @@ pub(crate) struct LsArgs {
     quiet: bool,
     #[arg(long)]
     format: Option<String>,
+    /// name=REGEX, label=KEY[=VALUE], driver=, dangling=true|false (repeatable).
+    #[arg(short, long)]
+    filter: Vec<String>,
+    /// Leave the table's heading out.
+    #[arg(short, long)]
+    noheading: bool,
 }
 
 #[derive(Args)]
@@ -99,13 +145,17 @@ pub fn run(store_args: &StoreArgs, a: VolumeArgs) -> CmdResult {
     let store = store_args.open()?;
     match a.command {
         VolumeCommand::Create(n) => {
-            let name =
-                named::create(&store, n.name.as_deref(), n.ignore).map_err(|e| failure(e, 125))?;
+            let o = named::CreateOptions {
+                labels: pairs(&n.label),
+                options: pairs(&n.opt),
+            };
+            let name = named::create_with(&store, n.name.as_deref(), n.ignore, &o)
+                .map_err(|e| failure(e, 125))?;
             println!("{name}");
             Ok(())
         }
         VolumeCommand::Ls(l) => {
-            let all = named::list(&store);
+            let all = named::list_filtered(&store, &l.filter).map_err(|e| failure(e, 125))?;
             if l.quiet {
                 for v in all {
                     println!("{}", v.name);
@@ -117,7 +167,7 @@ pub fn run(store_args: &StoreArgs, a: VolumeArgs) -> CmdResult {
                 None => {
                     let mut t = vec![vec!["DRIVER".to_string(), "VOLUME NAME".to_string()]];
                     t.extend(all.into_iter().map(|v| vec![v.driver, v.name]));
-                    print!("{}", crate::output::table::render(&t));
+                    crate::output::table::print(&t, !l.noheading);
                     Ok(())
                 }
             }
@@ -134,12 +184,51 @@ pub fn run(store_args: &StoreArgs, a: VolumeArgs) -> CmdResult {
         VolumeCommand::Rm(r) => {
             let names = if r.all { named::names(&store) } else { r.names };
             for name in &names {
-                named::remove(&store, name, r.force, r.time.unwrap_or(10))
-                    .map_err(|e| failure(e, 1))?;
+                match named::remove(&store, name, r.force, r.time.unwrap_or(10)) {
+                    // podman's -f also passes over volumes that are not there.
+                    Err(VolumeError::NotFound(_)) if r.force => continue,
+                    r => r.map_err(|e| failure(e, 1))?,
+                }
                 println!("{name}");
             }
             Ok(())
         }
+        VolumeCommand::Export(e) => {
+            let mut out: Box<dyn std::io::Write> = match &e.output {
+                Some(p) => Box::new(std::fs::File::create(p).map_err(|err| Failure {
+                    code: 125,
+                    message: format!("{}: {err}", p.display()),
+                })?),
+                None => Box::new(std::io::stdout().lock()),
+            };
+            named::export(&store, &e.name, &mut out).map_err(|e| failure(e, 125))
+        }
+        VolumeCommand::Import(i) => {
+            let mut input: Box<dyn std::io::Read> = if i.source == "-" {
+                Box::new(std::io::stdin().lock())
+            } else {
+                Box::new(std::fs::File::open(&i.source).map_err(|err| Failure {
+                    code: 125,
+                    message: format!("{}: {err}", i.source),
+                })?)
+            };
+            named::import(&store, &i.name, &mut input).map_err(|e| failure(e, 125))
+        }
+        VolumeCommand::Mount(m) => {
+            let v = named::inspect(&store, &m.name).map_err(|e| failure(e, 125))?;
+            println!("{}", v.mountpoint.display());
+            Ok(())
+        }
+        VolumeCommand::Unmount(m) => named::inspect(&store, &m.name)
+            .map(drop)
+            .map_err(|e| failure(e, 125)),
+        VolumeCommand::Exists(m) => match named::exists(&store, &m.name) {
+            true => Ok(()),
+            false => Err(Failure {
+                code: 1,
+                message: String::new(),
+            }),
+        },
         VolumeCommand::Prune(p) => {
             let unused = named::unused(&store);
             let warning = format!(
@@ -160,4 +249,15 @@ pub fn prune_volumes(store: &Store) -> CmdResult {
         println!("{name}");
     }
     Ok(())
+}
+
+/// KEY=VALUE flags as a map (a bare KEY has an empty value).
+fn pairs(flags: &[String]) -> std::collections::BTreeMap<String, String> {
+    flags
+        .iter()
+        .map(|f| match f.split_once('=') {
+            Some((k, v)) => (k.to_string(), v.to_string()),
+            None => (f.clone(), String::new()),
+        })
+        .collect()
 }

@@ -68,6 +68,8 @@ pub enum VolumeError {
         flag: &'static str,
         destination: String,
     },
+    #[error("invalid filter {0:?}: name=REGEX, label=KEY[=VALUE], driver= or dangling=")]
+    InvalidFilter(String),
     #[error("{0}: duplicate mount destination")]
     DuplicateDestination(String),
     /// Copying the image's content into a new volume: reading it.
@@ -207,15 +209,110 @@ pub fn inspect(store: &Store, name: &str) -> Result<VolumeInspect, VolumeError> 
         return Err(VolumeError::NotFound(name.to_string()));
     }
     let dir = data_dir(store, name);
+    let meta = read_meta(store, name);
     Ok(VolumeInspect {
         name: name.to_string(),
         driver: "local".into(),
         created_at: created(&dir),
         mountpoint: dir,
-        labels: BTreeMap::new(),
+        labels: meta.labels,
         scope: "local".into(),
-        options: BTreeMap::new(),
+        options: meta.options,
     })
+}
+
+/// What `volume create` was told besides the name (`--label`, `--opt`).
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct CreateOptions {
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default)]
+    pub options: BTreeMap<String, String>,
+}
+
+fn meta_path(store: &Store, name: &str) -> PathBuf {
+    store
+        .config()
+        .graph_root
+        .join("volumes")
+        .join(name)
+        .join("volume.json")
+}
+
+fn read_meta(store: &Store, name: &str) -> CreateOptions {
+    std::fs::read(meta_path(store, name))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
+}
+
+/// `volume create [--ignore] [--label K=V] [--opt K=V] [NAME]`.
+pub fn create_with(
+    store: &Store,
+    name: Option<&str>,
+    ignore: bool,
+    o: &CreateOptions,
+) -> Result<String, VolumeError> {
+    let existed = name.is_some_and(|n| exists(store, n));
+    let name = create(store, name, ignore)?;
+    if !existed && (!o.labels.is_empty() || !o.options.is_empty()) {
+        let bytes = serde_json::to_vec(o).expect("volume options serialise");
+        berth_image::fsutil::write_atomic(&meta_path(store, &name), &bytes)
+            .map_err(|e| VolumeError::io(&name)(std::io::Error::other(e)))?;
+    }
+    Ok(name)
+}
+
+/// `volume ls --filter`: name=REGEX, label=KEY[=VALUE], driver=, dangling=.
+pub fn list_filtered(store: &Store, filters: &[String]) -> Result<Vec<VolumeInspect>, VolumeError> {
+    let mut keep: Vec<Box<dyn Fn(&Store, &VolumeInspect) -> bool>> = Vec::new();
+    for f in filters {
+        let (k, v) = f
+            .split_once('=')
+            .ok_or_else(|| VolumeError::InvalidFilter(f.clone()))?;
+        let v = v.to_string();
+        keep.push(match k {
+            "name" => {
+                let re =
+                    regex::Regex::new(&v).map_err(|_| VolumeError::InvalidFilter(f.clone()))?;
+                Box::new(move |_, i| re.is_match(&i.name))
+            }
+            "label" => Box::new(move |_, i| match v.split_once('=') {
+                Some((lk, lv)) => i.labels.get(lk).is_some_and(|x| x == lv),
+                None => i.labels.contains_key(&v),
+            }),
+            "driver" => Box::new(move |_, i| i.driver == v),
+            "dangling" => Box::new(move |s, i| users(s, &i.name).is_empty() == (v == "true")),
+            _ => return Err(VolumeError::InvalidFilter(f.clone())),
+        });
+    }
+    Ok(list(store)
+        .into_iter()
+        .filter(|i| keep.iter().all(|k| k(store, i)))
+        .collect())
+}
+
+/// `volume export`: the volume's files as a tar.
+pub fn export(store: &Store, name: &str, out: &mut dyn std::io::Write) -> Result<(), VolumeError> {
+    if !exists(store, name) {
+        return Err(VolumeError::NotFound(name.to_string()));
+    }
+    berth_storage::archive::tar_in_root(&data_dir(store, name), Path::new(""), "", out)
+        .map(drop)
+        .map_err(|e| VolumeError::io(name)(std::io::Error::other(e)))
+}
+
+/// `volume import`: a tar's files into the volume; nothing lands outside it.
+pub fn import(store: &Store, name: &str, input: &mut dyn std::io::Read) -> Result<(), VolumeError> {
+    if !exists(store, name) {
+        return Err(VolumeError::NotFound(name.to_string()));
+    }
+    let mut opts =
+        berth_storage::archive::ApplyOptions::new(berth_storage::archive::WhiteoutMode::Literal);
+    opts.sync = false;
+    berth_storage::archive::apply_layer(input, &data_dir(store, name), &opts, None)
+        .map(drop)
+        .map_err(|e| VolumeError::io(name)(std::io::Error::other(e)))
 }
 
 fn created(dir: &Path) -> String {
