@@ -263,9 +263,12 @@ pub fn create_with(
     Ok(name)
 }
 
+/// One `--filter`, as a test of a volume.
+type VolumeFilter = Box<dyn Fn(&Store, &VolumeInspect) -> bool>;
+
 /// `volume ls --filter`: name=REGEX, label=KEY[=VALUE], driver=, dangling=.
 pub fn list_filtered(store: &Store, filters: &[String]) -> Result<Vec<VolumeInspect>, VolumeError> {
-    let mut keep: Vec<Box<dyn Fn(&Store, &VolumeInspect) -> bool>> = Vec::new();
+    let mut keep: Vec<VolumeFilter> = Vec::new();
     for f in filters {
         let (k, v) = f
             .split_once('=')
