@@ -314,3 +314,53 @@ fn volumes_as_podman_keeps_them() {
     let r = st.ok(&["volume", "rm", "--force", "bogus"]);
     assert_eq!((r.stdout.as_str(), r.stderr.as_str()), ("", ""));
 }
+
+#[test]
+fn save_and_load_through_pipes_as_podman() {
+    let st = TestStore::with_busybox();
+    // save without -o writes the archive to stdout; load without -i reads stdin.
+    let out = st
+        .cmd()
+        .args(["save", "--format", "oci-archive", "localhost/bb:1"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let archive = st.path().join("piped.tar");
+    std::fs::write(&archive, &out.stdout).unwrap();
+    let id = st.inspect("localhost/bb:1", ".Id");
+    st.ok(&["rmi", "localhost/bb:1"]);
+    let mut load = st.cmd();
+    load.arg("load")
+        .stdin(std::fs::File::open(&archive).unwrap());
+    let r = common::run_cmd(&mut load);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // The OCI archive names the image: it loads under its name again.
+    assert_eq!(r.stdout, "Loaded image: localhost/bb:1\n");
+    // An image saved by its ID loads without a name.
+    let by_id = st.path().join("by-id.tar");
+    st.ok(&["save", "-o", by_id.to_str().unwrap(), &id[..12]]);
+    st.ok(&["rmi", "-af"]);
+    st.ok(&["load", "-i", by_id.to_str().unwrap()]);
+    let listed = st.ok(&[
+        "images",
+        "-a",
+        "--format",
+        "{{.ID}} {{.Repository}}:{{.Tag}}",
+    ]);
+    assert_eq!(listed.stdout.trim(), format!("{} <none>:<none>", &id[..12]));
+    // What is no archive says so in podman's words.
+    let junk = st.path().join("junk");
+    std::fs::write(&junk, "not an archive").unwrap();
+    let r = st.run(&["load", "-i", junk.to_str().unwrap()]);
+    assert_eq!(r.code, 125);
+    assert!(
+        r.stderr
+            .contains("payload does not match any of the supported image formats:"),
+        "{}",
+        r.stderr
+    );
+}

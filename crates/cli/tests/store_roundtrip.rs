@@ -70,7 +70,7 @@ fn save_load_run(st: &TestStore, name: &str, format: &str, out: &Path) {
     let loaded = if format == "docker-archive" {
         name.to_string()
     } else {
-        // berth's OCI archive carries no name: the image loads by its ID.
+        // What load says it loaded: the name (either archive carries it).
         r.stdout.trim().rsplit(' ').next().unwrap().to_string()
     };
     back.ok(&["run", "--rm", &loaded, "true"]);

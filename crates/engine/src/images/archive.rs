@@ -97,14 +97,17 @@ pub fn save(
         )));
     }
     let src = StorageSource::open(store.clone(), first)?;
-    let out = o.output.display();
+    // An OCI archive or layout names the image as podman's do (the ref name
+    // is its full name), unless it was saved by ID.
+    let tag = saved_name(src.image(), first);
+    let path = o.output.clone();
     let dest = match o.format {
-        SaveFormat::OciArchive => format!("oci-archive:{out}"),
-        SaveFormat::OciDir => format!("oci:{out}"),
-        _ => format!("dir:{out}"),
+        SaveFormat::OciArchive => ImageName::OciArchive { path, tag },
+        SaveFormat::OciDir => ImageName::Oci { path, tag },
+        _ => ImageName::Dir(path),
     };
-    let dst = ImageName::parse(&dest)
-        .and_then(|n| n.open_destination(&Context::default()))
+    let dst = dest
+        .open_destination(&Context::default())
         .map_err(archive_err)?;
     let opts = copy::CopyOptions {
         format: (o.format == SaveFormat::DockerDir).then_some(ManifestFormat::DockerV2S2),
@@ -112,6 +115,16 @@ pub fn save(
     };
     copy::copy_image(&src, dst.as_ref(), &opts, progress).map_err(archive_err)?;
     Ok(())
+}
+
+/// The name an image is saved under: the one the user gave, when it is one of
+/// the image's; none when given by ID (it loads as <none>, as podman's); else
+/// its first name.
+fn saved_name(img: &berth_storage::Image, given: &str) -> Option<String> {
+    candidate_names(given)
+        .into_iter()
+        .find(|n| img.names.contains(n))
+        .or_else(|| (!img.matches_id(given)).then(|| img.names.first().cloned())?)
 }
 
 /// `docker save`'s format: one image whose further arguments are extra names, or
@@ -131,12 +144,7 @@ fn save_docker_archive(
     let saved = if o.multi_image { images } else { &images[..1] };
     for image in saved {
         let src = StorageSource::open(store.clone(), image)?;
-        // The name the user gave, when it is one of the image's; else its first name.
-        let names = &src.image().names;
-        let named = candidate_names(image)
-            .into_iter()
-            .find(|n| names.contains(n))
-            .or_else(|| names.first().cloned());
+        let named = saved_name(src.image(), image);
         let mut tags: Vec<String> = named.into_iter().collect();
         if !o.multi_image {
             for extra in &images[1..] {
@@ -190,7 +198,12 @@ pub fn load(
 /// Each image of the archive, as a source name and the names it is to get.
 fn archive_images(input: &Path) -> Result<Vec<(String, Vec<String>)>, ImageError> {
     let path = input.display().to_string();
-    let bad = |e: std::io::Error| ImageError::Archive(format!("{path}: {e}"));
+    // podman's words, which scripts match, then what was wrong.
+    let bad = |e: std::io::Error| {
+        ImageError::Archive(format!(
+            "{path}: payload does not match any of the supported image formats: oci-archive, docker-archive: {e}"
+        ))
+    };
     // An OCI archive has an oci-layout file; anything else is read as docker's format.
     if archive_member(input, "oci-layout").map_err(bad)?.is_some() {
         let refs = oci_archive_refs(input).map_err(bad)?;

@@ -9,9 +9,10 @@ use std::path::PathBuf;
 
 #[derive(Args)]
 pub struct SaveArgs {
-    /// Write to this file (or directory for *-dir formats).
+    /// Write to this file (or directory for *-dir formats); default stdout,
+    /// when it is not a terminal.
     #[arg(short, long)]
-    pub(crate) output: PathBuf,
+    pub(crate) output: Option<PathBuf>,
     /// docker-archive (default), oci-archive, oci-dir or docker-dir.
     #[arg(long, default_value = "docker-archive", value_parser = ["docker-archive", "oci-archive", "oci-dir", "docker-dir"])]
     pub(crate) format: String,
@@ -23,32 +24,64 @@ pub struct SaveArgs {
     pub(crate) images: Vec<String>,
 }
 
-/// The digest of the manifest a registry serves for `r` (a HEAD-sized request).
+/// `save`: to the file given, or through a temporary file to stdout.
 pub fn save(store_args: &StoreArgs, a: SaveArgs) -> CmdResult {
     let store = store_args.open()?;
+    let format = a.format.parse().map_err(exit::image)?;
+    let tmp;
+    let (output, to_stdout) = match a.output {
+        Some(p) => (p, false),
+        None => {
+            if berth_engine::tty::isatty(1) {
+                return Err(exit::podman(
+                    "refusing to save to terminal. Use -o flag or redirect",
+                ));
+            }
+            tmp = tempfile::NamedTempFile::new().map_err(exit::podman)?;
+            (tmp.path().to_path_buf(), true)
+        }
+    };
     let o = berth_engine::images::SaveOptions {
-        format: a.format.parse().map_err(exit::image)?,
-        output: a.output,
+        format,
+        output: output.clone(),
         multi_image: a.multi_image_archive,
     };
-    let progress = progress_for(a.quiet);
-    berth_engine::images::save(&store, &a.images, &o, progress.as_ref()).map_err(exit::image)
+    // On stdout the archive is the output: no progress beside it.
+    let progress = progress_for(a.quiet || to_stdout);
+    berth_engine::images::save(&store, &a.images, &o, progress.as_ref()).map_err(exit::image)?;
+    if to_stdout {
+        let mut f = std::fs::File::open(&output).map_err(exit::podman)?;
+        std::io::copy(&mut f, &mut std::io::stdout().lock()).map_err(exit::podman)?;
+    }
+    Ok(())
 }
 
 #[derive(Args)]
 pub struct LoadArgs {
-    /// The archive to read (docker-archive or oci-archive).
+    /// The archive to read (docker-archive or oci-archive); default stdin.
     #[arg(short, long)]
-    pub(crate) input: PathBuf,
+    pub(crate) input: Option<PathBuf>,
     #[arg(short, long)]
     pub(crate) quiet: bool,
 }
 
+/// `load`: from the file given, or from stdin through a temporary file (an
+/// archive is read more than once).
 pub fn load(store_args: &StoreArgs, a: LoadArgs) -> CmdResult {
     let store = store_args.open()?;
+    let tmp;
+    let input = match a.input {
+        Some(p) if p.as_os_str() != "-" => p,
+        _ => {
+            let mut f = tempfile::NamedTempFile::new().map_err(exit::podman)?;
+            std::io::copy(&mut std::io::stdin().lock(), &mut f).map_err(exit::podman)?;
+            tmp = f;
+            tmp.path().to_path_buf()
+        }
+    };
     let progress = progress_for(a.quiet);
     let loaded =
-        berth_engine::images::load(&store, &a.input, progress.as_ref()).map_err(exit::image)?;
+        berth_engine::images::load(&store, &input, progress.as_ref()).map_err(exit::image)?;
     for l in loaded {
         println!("Loaded image: {l}");
     }
