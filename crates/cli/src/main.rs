@@ -133,6 +133,8 @@ enum Command {
     /// Build an image from a Containerfile.
     #[command(alias = "bud")]
     Build(commands::builder::build::BuildArgs),
+    /// docker's `buildx build`: the same as `build`.
+    Buildx(BuildxArgs),
     /// Build images step by step with working containers (buildah's verbs).
     Builder(commands::builder::BuilderArgs),
     /// List containers.
@@ -252,6 +254,18 @@ impl ContainerCommand {
 }
 
 #[derive(clap::Args)]
+struct BuildxArgs {
+    #[command(subcommand)]
+    command: BuildxCommand,
+}
+
+#[derive(Subcommand)]
+enum BuildxCommand {
+    #[command(alias = "b")]
+    Build(commands::builder::build::BuildArgs),
+}
+
+#[derive(clap::Args)]
 struct SystemArgs {
     #[command(subcommand)]
     command: SystemCommand,
@@ -357,6 +371,9 @@ fn dispatch(store: &commands::StoreArgs, command: Command) -> Result<(), Failure
         Command::Healthcheck(a) => commands::container::health::healthcheck(store, a),
         Command::Info(a) => commands::system::info(store, a),
         Command::Build(a) => exit_with(commands::builder::build::build(store, a)),
+        Command::Buildx(b) => match b.command {
+            BuildxCommand::Build(a) => exit_with(commands::builder::build::build(store, a)),
+        },
         Command::Builder(a) => exit_with(commands::builder::run(store, a)),
         Command::Version(a) => commands::system::version(a),
         Command::Ps(a) => commands::container::ps::ps(store, a),

@@ -364,3 +364,17 @@ fn save_and_load_through_pipes_as_podman() {
         r.stderr
     );
 }
+
+#[test]
+fn buildx_build_is_build() {
+    let st = TestStore::with_busybox();
+    let ctx = st.path().join("ctx");
+    std::fs::create_dir(&ctx).unwrap();
+    std::fs::write(
+        ctx.join("Containerfile"),
+        "FROM localhost/bb:1\nRUN echo hi > /x\n",
+    )
+    .unwrap();
+    st.ok(&["buildx", "build", "-t", "bx", ctx.to_str().unwrap()]);
+    assert_eq!(st.ok(&["run", "--rm", "bx", "cat", "/x"]).stdout, "hi\n");
+}
