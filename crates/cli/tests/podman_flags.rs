@@ -378,3 +378,64 @@ fn buildx_build_is_build() {
     st.ok(&["buildx", "build", "-t", "bx", ctx.to_str().unwrap()]);
     assert_eq!(st.ok(&["run", "--rm", "bx", "cat", "/x"]).stdout, "hi\n");
 }
+
+#[test]
+fn stop_untag_info_and_run_flags_as_podman() {
+    let st = TestStore::with_busybox();
+    // stop --ignore passes over what is not there; --timeout is -t.
+    assert_eq!(st.run(&["stop", "nothere"]).code, 125);
+    st.ok(&["stop", "--ignore", "nothere"]);
+    st.ok(&["run", "-d", "--name", "s", "localhost/bb:1", "sleep", "100"]);
+    st.ok(&["stop", "--timeout", "0", "s"]);
+    // untag of a name the image lacks: "tag not known".
+    let r = st.run(&["untag", "localhost/bb:1", "registry.com/foo:bar"]);
+    assert_eq!(r.code, 125);
+    assert_eq!(
+        r.stderr.trim(),
+        "Error: registry.com/foo:bar: tag not known"
+    );
+    // info's fields scripts read.
+    let info = st.ok(&["info", "--format", "json"]).stdout;
+    let v: serde_json::Value = serde_json::from_str(&info).unwrap();
+    assert_eq!(v["host"]["cgroupManager"], "cgroupfs");
+    assert!(v["host"]["distribution"]["distribution"].is_string());
+    assert!(v["store"]["graphOptions"].is_object());
+    st.ok(&[
+        "--storage-opt=",
+        "info",
+        "--format",
+        "{{.Store.GraphDriverName}}",
+    ]);
+    // --group-add keep-groups stands alone; --userns as root is host.
+    let r = st.run(&[
+        "run",
+        "--rm",
+        "--group-add",
+        "keep-groups",
+        "--group-add",
+        "457",
+        "localhost/bb:1",
+        "id",
+    ]);
+    assert_eq!(r.code, 125);
+    assert_eq!(
+        r.stderr.trim(),
+        "Error: the '--group-add keep-groups' option is not allowed with any other --group-add options"
+    );
+    st.ok(&[
+        "run",
+        "--rm",
+        "--group-add",
+        "keep-groups",
+        "localhost/bb:1",
+        "true",
+    ]);
+    st.ok(&["run", "--rm", "--userns", "host", "localhost/bb:1", "true"]);
+    let r = st.run(&["run", "--rm", "--userns=nomap", "localhost/bb:1", "true"]);
+    assert_eq!(r.code, 125);
+    assert_eq!(
+        r.stderr.trim(),
+        "Error: nomap is only supported in rootless mode"
+    );
+    st.ok(&["rm", "s"]);
+}

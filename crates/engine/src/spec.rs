@@ -29,6 +29,10 @@ pub enum SpecError {
     NoCommand,
     #[error("--group-add {0}: not in the image's /etc/group")]
     GroupAdd(String),
+    #[error(
+        "the '--group-add keep-groups' option is not allowed with any other --group-add options"
+    )]
+    KeepGroupsAlone,
     #[error("--shm-size {size}: {source}")]
     ShmSize { size: String, source: InvalidSize },
     #[error(transparent)]
@@ -342,7 +346,18 @@ pub fn generate(
         .or_else(|| config["User"].as_str().map(String::from))
         .unwrap_or_default();
     let mut user = user(rootfs, &user_spec)?;
-    for g in &o.group_add {
+    if o.group_add.iter().any(|g| g == "keep-groups") {
+        if o.group_add.len() > 1 {
+            return Err(SpecError::KeepGroupsAlone);
+        }
+        // podman's keep-groups: the caller's own supplementary groups.
+        for gid in crate::sys::supplementary_groups() {
+            if !user.additional_gids.contains(&gid) {
+                user.additional_gids.push(gid);
+            }
+        }
+    }
+    for g in o.group_add.iter().filter(|g| *g != "keep-groups") {
         let gid = match g.parse::<u32>() {
             Ok(n) => n,
             Err(_) => {

@@ -280,3 +280,17 @@ pub fn set_winsize(fd: RawFd, rows: u16, cols: u16) {
     // SAFETY: TIOCSWINSZ reads a winsize through the pointer; failure is ignored.
     unsafe { libc::ioctl(fd, libc::TIOCSWINSZ, &ws) };
 }
+
+/// This process's supplementary group IDs.
+pub fn supplementary_groups() -> Vec<u32> {
+    // SAFETY: a null buffer of size 0 asks only for the count.
+    let n = unsafe { libc::getgroups(0, std::ptr::null_mut()) };
+    if n <= 0 {
+        return Vec::new();
+    }
+    let mut v = vec![0 as libc::gid_t; n as usize];
+    // SAFETY: the buffer holds `n` gids, as its length says.
+    let got = unsafe { libc::getgroups(n, v.as_mut_ptr()) };
+    v.truncate(got.max(0) as usize);
+    v
+}

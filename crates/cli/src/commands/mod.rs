@@ -42,7 +42,13 @@ impl StoreArgs {
             graph_root: self.root.clone(),
             run_root: self.runroot.clone(),
             driver: self.storage_driver.clone(),
-            storage_opts: self.storage_opt.clone(),
+            // podman's `--storage-opt ''`: no option.
+            storage_opts: self
+                .storage_opt
+                .iter()
+                .filter(|o| !o.is_empty())
+                .cloned()
+                .collect(),
             config_file: None,
         }
     }

@@ -28,6 +28,9 @@ pub enum ImageError {
     /// No image has that name, ID or ID prefix.
     #[error("{0}: image not known")]
     NotKnown(String),
+    /// `untag` of a name the image does not have.
+    #[error("{0}: tag not known")]
+    TagNotKnown(String),
     /// Removing an image by ID that has several names, without force.
     #[error(
         "unable to delete image {0} (must force): image is referenced in multiple repositories"
@@ -123,7 +126,11 @@ pub fn untag(store: &Store, image: &str, names: &[String]) -> Result<(), ImageEr
     let img = store.image(image)?;
     let names = if names.is_empty() { &img.names } else { names };
     for n in names {
-        store.untag(&img.id, n)?;
+        let full = berth_storage::store::candidate_names(n)
+            .into_iter()
+            .find(|c| img.names.contains(c))
+            .ok_or_else(|| ImageError::TagNotKnown(n.clone()))?;
+        store.untag(&img.id, &full)?;
     }
     Ok(())
 }

@@ -96,6 +96,10 @@ pub struct ContainerArgs {
     /// Memory limit (e.g. 512m; 0: none).
     #[arg(short, long)]
     pub(crate) memory: Option<String>,
+    /// User namespace: host (the default as root); keep-id and nomap are
+    /// rootless modes.
+    #[arg(long)]
+    pub(crate) userns: Option<String>,
     /// Accepted for podman's scripts; kernels no longer have it (a no-op).
     #[arg(long, hide = true)]
     pub(crate) kernel_memory: Option<String>,
@@ -303,6 +307,19 @@ pub(crate) fn options(a: ContainerArgs, runtime: Option<String>) -> Result<RunOp
             "Port mappings have been discarded as one of the Host, Container, Pod, and None network modes are in use"
         );
         publish.clear();
+    }
+    match a.userns.as_deref() {
+        None | Some("" | "host") => {}
+        Some(mode @ ("keep-id" | "nomap")) => {
+            return Err(crate::exit::podman(format!(
+                "{mode} is only supported in rootless mode"
+            )));
+        }
+        Some(other) => {
+            return Err(crate::exit::podman(format!(
+                "--userns {other}: not supported (host is the user namespace as root)"
+            )));
+        }
     }
     if a.kernel_memory.is_some() {
         eprintln!("The --kernel-memory flag is no longer supported. This flag is a noop.");

@@ -79,11 +79,14 @@ pub fn start(store_args: &StoreArgs, a: StartArgs) -> Result<i32, Failure> {
 #[derive(Args)]
 pub struct StopArgs {
     /// Seconds to wait before killing the container (default: its --stop-timeout, else 10).
-    #[arg(short = 't', long = "time")]
+    #[arg(short = 't', long = "time", visible_alias = "timeout")]
     pub(crate) time: Option<u64>,
     /// Every running container (with restart: every container).
     #[arg(short, long)]
     pub(crate) all: bool,
+    /// Pass over containers that do not exist.
+    #[arg(short, long)]
+    pub(crate) ignore: bool,
     #[arg(required_unless_present = "all")]
     pub(crate) names: Vec<String>,
 }
@@ -92,7 +95,10 @@ pub fn stop(store_args: &StoreArgs, a: StopArgs) -> CmdResult {
     let store = store_args.open()?;
     let names = targets(&store, a.all, &a.names, is_running)?;
     each(&names, |n| {
-        lifecycle::stop(&store, n, a.time).map_err(fail)?;
+        match lifecycle::stop(&store, n, a.time) {
+            Err(berth_engine::Error::NoSuchContainer(_)) if a.ignore => return Ok(()),
+            r => r.map_err(fail)?,
+        };
         println!("{n}");
         Ok(())
     })

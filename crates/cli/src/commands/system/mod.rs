@@ -62,6 +62,8 @@ pub fn info(store_args: &StoreArgs, a: InfoArgs) -> CmdResult {
             "kernel": kernel(),
             "hostname": std::fs::read_to_string("/proc/sys/kernel/hostname").map(|s| s.trim().to_string()).unwrap_or_default(),
             "cgroupVersion": cgroup_version(),
+            "cgroupManager": "cgroupfs",
+            "distribution": distribution(),
             "ociRuntime": oci_runtime,
             "networkBackend": backend.name(),
             "logDriver": berth_engine::conf::get()
@@ -74,6 +76,9 @@ pub fn info(store_args: &StoreArgs, a: InfoArgs) -> CmdResult {
             "graphRoot": cfg.graph_root,
             "runRoot": cfg.run_root,
             "graphDriverName": format!("{:?}", store.driver()).to_lowercase(),
+            "graphOptions": {},
+            "graphStatus": {},
+            "configFile": cfg.config_file,
             "containerStore": {
                 "number": containers.len(),
                 "running": running,
@@ -83,6 +88,7 @@ pub fn info(store_args: &StoreArgs, a: InfoArgs) -> CmdResult {
             "imageStore": {"number": images},
             "volumePath": cfg.graph_root.join("volumes"),
         },
+        "registries": {},
         "version": {"Version": env!("CARGO_PKG_VERSION")},
     });
     match a.format.as_deref() {
@@ -95,6 +101,24 @@ pub fn info(store_args: &StoreArgs, a: InfoArgs) -> CmdResult {
             Ok(())
         }
     }
+}
+
+/// The host's distribution, from os-release: podman's `distribution` object.
+fn distribution() -> serde_json::Value {
+    let text = std::fs::read_to_string("/etc/os-release")
+        .or_else(|_| std::fs::read_to_string("/usr/lib/os-release"))
+        .unwrap_or_default();
+    let field = |k: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(k)?.strip_prefix('='))
+            .map(|v| v.trim_matches('"').to_string())
+            .unwrap_or_default()
+    };
+    json!({
+        "distribution": field("ID"),
+        "version": field("VERSION_ID"),
+        "codename": field("VERSION_CODENAME"),
+    })
 }
 
 /// Whether berth runs as root: /proc/self belongs to the effective user.
