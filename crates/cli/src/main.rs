@@ -108,10 +108,10 @@ enum Command {
     /// Stop and start containers again.
     Restart(commands::container::lifecycle::StopArgs),
     /// Mount containers' root filesystems and print where.
-    Mount(commands::container::NamesArgs),
+    Mount(commands::container::files::MountArgs),
     /// Unmount containers' root filesystems.
     #[command(alias = "unmount")]
-    Umount(commands::container::NamesArgs),
+    Umount(commands::container::files::UmountArgs),
     /// Manage named volumes.
     Volume(commands::volume::VolumeArgs),
     /// Manage bridge networks.
@@ -201,10 +201,10 @@ enum ContainerCommand {
     /// Show a container's processes.
     Top(commands::container::stats::TopArgs),
     /// Mount containers' root filesystems and print where.
-    Mount(commands::container::NamesArgs),
+    Mount(commands::container::files::MountArgs),
     /// Unmount containers' root filesystems.
     #[command(alias = "unmount")]
-    Umount(commands::container::NamesArgs),
+    Umount(commands::container::files::UmountArgs),
     /// List a container's published ports.
     Port(commands::container::stats::PortArgs),
     /// Give a container a new name.

@@ -439,3 +439,26 @@ fn stop_untag_info_and_run_flags_as_podman() {
     );
     st.ok(&["rm", "s"]);
 }
+
+#[test]
+fn mounts_and_volume_templates_as_podman() {
+    let st = TestStore::with_busybox();
+    st.ok(&["create", "--name", "m", "localhost/bb:1", "true"]);
+    let id = st.inspect("m", ".Id");
+    let path = st.ok(&["mount", "m"]).stdout;
+    // Without names, the mounted containers with where they are.
+    let listed = st.ok(&["mount"]).stdout;
+    assert_eq!(listed, format!("{} {}", &id[..12], path));
+    let full = st.ok(&["mount", "--notruncate"]).stdout;
+    assert_eq!(full, format!("{id} {path}"));
+    st.ok(&["umount", "--all"]);
+    assert_eq!(st.ok(&["mount"]).stdout, "");
+    st.ok(&["volume", "create", "tv"]);
+    let mp = st.ok(&["volume", "inspect", "tv", "--format", "{{.Mountpoint}}"]);
+    assert!(
+        mp.stdout.trim().ends_with("/volumes/tv/_data"),
+        "{}",
+        mp.stdout
+    );
+    st.ok(&["rm", "m"]);
+}

@@ -24,7 +24,7 @@ pub(crate) enum VolumeCommand {
     #[command(alias = "list")]
     Ls(LsArgs),
     /// Show volumes' details.
-    Inspect(NamesArgs),
+    Inspect(InspectArgs),
     /// Remove volumes.
     Rm(RmArgs),
     /// Remove volumes no container uses.
@@ -81,8 +81,14 @@ pub(crate) struct NameArgs {
 }
 
 #[derive(Args)]
-pub(crate) struct NamesArgs {
-    #[arg(required = true)]
+pub(crate) struct InspectArgs {
+    /// json, or a Go template per volume.
+    #[arg(short, long)]
+    format: Option<String>,
+    /// Every volume.
+    #[arg(short, long)]
+    all: bool,
+    #[arg(required_unless_present = "all")]
     names: Vec<String>,
 }
 
@@ -173,13 +179,16 @@ pub fn run(store_args: &StoreArgs, a: VolumeArgs) -> CmdResult {
             }
         }
         VolumeCommand::Inspect(n) => {
-            let out = n
-                .names
+            let names = if n.all { named::names(&store) } else { n.names };
+            let out = names
                 .iter()
                 .map(|name| named::inspect(&store, name).map(|v| to_value(&v)))
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| failure(e, 125))?;
-            print_value(&Value::Array(out), None)
+            match n.format.as_deref() {
+                None | Some("json") => print_value(&Value::Array(out), None),
+                Some(f) => out.iter().try_for_each(|v| print_value(v, Some(f))),
+            }
         }
         VolumeCommand::Rm(r) => {
             let names = if r.all { named::names(&store) } else { r.names };

@@ -1,16 +1,46 @@
 //! A container's files from the host: `cp`, `mount`, `umount`.
 
 use crate::commands::StoreArgs;
-use crate::commands::container::NamesArgs;
 use crate::commands::container::each;
 use crate::commands::container::fail;
 use crate::exit::{self, CmdResult, Failure};
 use berth_engine::container::{self};
 use clap::Args;
 
-/// `mount`: prints where the container's root filesystem is mounted.
-pub fn mount(store_args: &StoreArgs, a: NamesArgs) -> CmdResult {
+#[derive(Args)]
+pub struct MountArgs {
+    /// Full container IDs in the list of mounts.
+    #[arg(long)]
+    pub(crate) notruncate: bool,
+    /// Without names: the mounted containers, with where.
+    pub(crate) names: Vec<String>,
+}
+
+#[derive(Args)]
+pub struct UmountArgs {
+    /// Every mounted container.
+    #[arg(short, long)]
+    pub(crate) all: bool,
+    /// Unmount even if other mounts of it are counted.
+    #[arg(short, long)]
+    pub(crate) force: bool,
+    #[arg(required_unless_present = "all")]
+    pub(crate) names: Vec<String>,
+}
+
+/// `mount`: prints where each container's root filesystem is mounted
+/// (mounting it); without names, lists the mounted containers.
+pub fn mount(store_args: &StoreArgs, a: MountArgs) -> CmdResult {
     let store = store_args.open()?;
+    if a.names.is_empty() {
+        for i in container::list(&store).map_err(exit::podman)? {
+            if let Some(p) = store.mount_point(&i.id) {
+                let id = if a.notruncate { &i.id[..] } else { &i.id[..12] };
+                println!("{id} {}", p.display());
+            }
+        }
+        return Ok(());
+    }
     each(&a.names, |n| {
         let i = container::find(&store, n).map_err(exit::podman)?;
         let p = store.mount(&i.id).map_err(|e| Failure {
@@ -22,11 +52,21 @@ pub fn mount(store_args: &StoreArgs, a: NamesArgs) -> CmdResult {
     })
 }
 
-pub fn umount(store_args: &StoreArgs, a: NamesArgs) -> CmdResult {
+pub fn umount(store_args: &StoreArgs, a: UmountArgs) -> CmdResult {
     let store = store_args.open()?;
-    each(&a.names, |n| {
+    let names: Vec<String> = if a.all {
+        container::list(&store)
+            .map_err(exit::podman)?
+            .into_iter()
+            .filter(|i| store.mount_point(&i.id).is_some())
+            .map(|i| i.id)
+            .collect()
+    } else {
+        a.names
+    };
+    each(&names, |n| {
         let i = container::find(&store, n).map_err(exit::podman)?;
-        store.unmount(&i.id, false).map_err(|e| Failure {
+        store.unmount(&i.id, a.force).map_err(|e| Failure {
             code: 125,
             message: e.to_string(),
         })?;
