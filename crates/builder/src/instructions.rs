@@ -6,13 +6,13 @@
 //! `--build-arg`. Checks that need no variable values happen here, so a
 //! mistake is reported before anything is built.
 
-use crate::duration::{DurationError, parse_go_duration};
 use crate::error::ParseError;
 use crate::expand::{ExpandError, Lexer};
 use crate::flags::{FlagError, FlagKind, Flags};
 use crate::mount::{MountError, MountSpec, parse_mount};
 use crate::parser::{Ast, Heredoc, Node, parse_heredoc};
 use crate::signal::{InvalidSignal, parse_signal};
+use berth_engine::duration::{DurationError, parse_go_duration};
 use std::time::Duration;
 
 /// An instruction docker's builder would refuse, in its words (the caller

@@ -12,7 +12,6 @@
 
 pub mod builder;
 pub mod directives;
-mod duration;
 pub mod error;
 pub mod execute;
 pub mod expand;
@@ -26,8 +25,8 @@ pub mod run_mounts;
 mod signal;
 pub mod stages;
 
+pub use berth_engine::duration::parse_go_duration;
 pub use directives::Directives;
-pub use duration::parse_go_duration;
 pub use error::{BuildError, CopyError, InvalidMode, ParseError, StepError};
 pub use expand::{ExpandError, expand, expand_words};
 pub use ignore::Ignore;

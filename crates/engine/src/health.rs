@@ -12,6 +12,7 @@ use berth_storage::Store;
 use serde::{Deserialize, Serialize};
 
 use crate::container::{self, now_ns, rfc3339};
+use crate::duration::parse_go_duration;
 
 /// The check as configured (`--health-*` or the image's HEALTHCHECK).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,39 +58,14 @@ pub enum HealthError {
     },
 }
 
-/// Go's duration syntax as podman takes it: `30s`, `1m30s`, `500ms`, `2h`.
+/// Go's duration syntax as podman takes it: `30s`, `1m30s`, `500ms`, `2h`
+/// (see [`parse_go_duration`]); a negative one is no interval, timeout or
+/// age, and is refused like any other that does not parse.
 pub fn parse_duration(s: &str) -> Result<Duration, HealthError> {
-    let bad = || HealthError::InvalidDuration(s.to_string());
-    if s == "0" {
-        return Ok(Duration::ZERO);
+    match parse_go_duration(s) {
+        Ok(ns) if ns >= 0 => Ok(Duration::from_nanos(ns.unsigned_abs())),
+        _ => Err(HealthError::InvalidDuration(s.to_string())),
     }
-    let mut total = 0f64;
-    let mut rest = s;
-    if rest.is_empty() {
-        return Err(bad());
-    }
-    while !rest.is_empty() {
-        let n = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(bad)?;
-        let value: f64 = rest[..n].parse().map_err(|_| bad())?;
-        rest = &rest[n..];
-        let u = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let scale = match &rest[..u] {
-            "ns" => 1e-9,
-            "us" | "µs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => return Err(bad()),
-        };
-        total += value * scale;
-        rest = &rest[u..];
-    }
-    Ok(Duration::from_secs_f64(total))
 }
 
 /// The check from the flags, else from the image config's `Healthcheck`; `None`
@@ -279,6 +255,8 @@ mod tests {
             "invalid duration \"10\""
         );
         assert!(parse_duration("1x").is_err());
+        assert!(parse_duration("-5s").is_err());
+        assert_eq!(parse_duration("1.5h").unwrap(), Duration::from_secs(5400));
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod conf;
 pub mod container;
 pub mod copy;
 pub mod df;
+pub mod duration;
 mod engine;
 pub mod error;
 pub mod health;

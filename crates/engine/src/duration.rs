@@ -1,5 +1,6 @@
 //! Durations written the way Go's `time.ParseDuration` reads them, as
-//! HEALTHCHECK's `--interval=1m30s` flags are.
+//! HEALTHCHECK's `--interval=1m30s`, `--health-interval`, `--since 10m` and
+//! `until=` are: one parser for the engine, its front ends and the builder.
 //!
 //! A duration is an optional sign then one or more `number unit` pairs, the
 //! number possibly fractional (`1.5h`, `.5s`, `2.`); units are `ns`, `us`
@@ -16,7 +17,31 @@ pub enum DurationError {
     UnknownUnit { unit: String, duration: String },
 }
 
-use crate::parser::quote;
+/// Quotes a string the way Go's `%q` does, as Go's errors quote what they
+/// could not read (the builder's messages too).
+pub fn quote(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{7}' => out.push_str("\\a"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\u{b}' => out.push_str("\\v"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32));
+            }
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
 
 const UNITS: &[(&str, u128)] = &[
     ("ns", 1),

@@ -1,0 +1,76 @@
+//! A step's or stage's image: the working container committed with the
+//! config the stage accumulated; the target also gets the build's labels,
+//! annotations, format, squash and tags.
+
+use std::io::Write;
+
+use serde_json::{Value, json};
+
+use super::Working;
+use super::driver::Executor;
+use super::progress;
+use super::state::StageState;
+use crate::error::BuildError;
+
+/// Commits `w`; the history entry names the `instruction` that made the
+/// layer, if one did. The image is leased: the next step or stage starts
+/// from it.
+pub(super) fn commit(
+    x: &Executor,
+    log: &mut dyn Write,
+    w: &Working,
+    state: &StageState,
+    is_target: bool,
+    instruction: Option<&str>,
+) -> Result<String, BuildError> {
+    let req = x.req;
+    let mut config = state.config.clone();
+    let mut dropped = Vec::new();
+    if is_target {
+        for (k, v) in &req.labels {
+            config["Labels"][k] = json!(v);
+        }
+        if !req.docker_format {
+            dropped = crate::builder::drop_docker_only(&mut config);
+        }
+    }
+    let edit = move |c: &mut Value| -> Result<(), berth_engine::commit::EditError> {
+        *c = config.clone();
+        Ok(())
+    };
+    let reference = if is_target {
+        req.tags.first().cloned()
+    } else {
+        None
+    };
+    let o = berth_engine::commit::CommitOptions {
+        reference,
+        message: None,
+        author: None,
+        pause: false,
+        edit: &edit,
+        created_by: Some(match instruction {
+            Some(i) => format!("/bin/sh -c #(nop) {i}"),
+            None => "berth build".to_string(),
+        }),
+        annotations: if is_target {
+            req.annotations.clone()
+        } else {
+            Vec::new()
+        },
+        docker: is_target && req.docker_format,
+        squash: is_target && req.squash,
+    };
+    for d in dropped {
+        progress::dropped(log, d);
+    }
+    let id = x.lease.hold(|| {
+        berth_engine::commit::commit(x.store, &w.container.id, &o).map_err(BuildError::from)
+    })?;
+    if is_target {
+        for t in req.tags.iter().skip(1) {
+            x.store.tag(&id, t)?;
+        }
+    }
+    Ok(id)
+}

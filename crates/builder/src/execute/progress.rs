@@ -1,0 +1,55 @@
+//! The lines a build writes to its log, as podman's build prints them on
+//! stderr. Writing them is best effort: a log that cannot be written does not
+//! fail the build.
+
+use std::io::Write;
+
+/// Which stage a line is about: its place (from 0) and how many the file has.
+#[derive(Clone, Copy)]
+pub(super) struct Stage {
+    pub(super) index: usize,
+    pub(super) count: usize,
+}
+
+/// `[2/3] STEP 4/9: COPY a b`: a step, counted over the whole build.
+pub(super) fn step(log: &mut dyn Write, stage: Stage, (step, total): (usize, usize), what: &str) {
+    line(log, stage, &format!("STEP {step}/{total}: {what}"));
+}
+
+/// `[2/3] …`: a line about a stage.
+pub(super) fn line(log: &mut dyn Write, stage: Stage, what: &str) {
+    let _ = writeln!(log, "[{}/{}] {what}", stage.index + 1, stage.count);
+}
+
+/// A step or stage whose image was found in the cache.
+pub(super) fn using_cache(log: &mut dyn Write, id: &str) {
+    let _ = writeln!(log, "--> Using cache {id}");
+}
+
+/// A step or stage committed: its image's short ID.
+pub(super) fn done(log: &mut dyn Write, id: &str) {
+    let _ = writeln!(log, "--> {}", &id[..12.min(id.len())]);
+}
+
+/// The end of a build that succeeded.
+pub(super) fn tagged(log: &mut dyn Write, tags: &[String]) {
+    for t in tags {
+        let _ = writeln!(log, "Successfully tagged {t}");
+    }
+}
+
+/// An intermediate image that stayed when it should have gone.
+pub(super) fn not_removed(log: &mut dyn Write, image: &str, e: &dyn std::fmt::Display) {
+    let _ = writeln!(
+        log,
+        "warning: could not remove intermediate image {image}: {e}"
+    );
+}
+
+/// A setting the OCI format has no place for, left out of the image.
+pub(super) fn dropped(log: &mut dyn Write, setting: &str) {
+    let _ = writeln!(
+        log,
+        "WARN: {setting} is not supported for OCI image format and will be ignored. Must use `docker` format"
+    );
+}
