@@ -176,6 +176,13 @@ fn every_instruction_builds_and_the_image_runs_as_written() {
         "{}",
         r.stderr
     );
+    // buildah's COMMIT line names the image before its ID and tags.
+    let commit = r.stderr.find("\nCOMMIT ").expect("a COMMIT line");
+    assert!(
+        commit < r.stderr.find("Successfully tagged").unwrap(),
+        "{}",
+        r.stderr
+    );
     // The CMD, the build arg, ENV and RUN.
     assert_eq!(
         st.ok(&["run", "--rm", "localhost/every:1"]).stdout,

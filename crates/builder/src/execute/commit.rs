@@ -43,6 +43,9 @@ pub(super) fn commit(
     } else {
         None
     };
+    if is_target {
+        progress::committing(log, reference.as_deref());
+    }
     let o = berth_engine::commit::CommitOptions {
         reference,
         message: None,

@@ -26,6 +26,14 @@ pub(super) fn using_cache(log: &mut dyn Write, id: &str) {
     let _ = writeln!(log, "--> Using cache {id}");
 }
 
+/// The build's image being committed, as buildah says it (`COMMIT NAME`).
+pub(super) fn committing(log: &mut dyn Write, name: Option<&str>) {
+    let _ = match name {
+        Some(n) => writeln!(log, "COMMIT {n}"),
+        None => writeln!(log, "COMMIT"),
+    };
+}
+
 /// A step or stage committed: its image's short ID.
 pub(super) fn done(log: &mut dyn Write, id: &str) {
     let _ = writeln!(log, "--> {}", &id[..12.min(id.len())]);
