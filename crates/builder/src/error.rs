@@ -59,9 +59,12 @@ pub enum BuildError {
     Platform(#[from] InvalidPlatform),
     /// `.containerignore` or `.dockerignore` holds a bad pattern.
     #[error("{file}: {source}")]
-    Ignore {
-        file: &'static str,
-        source: IgnoreError,
+    Ignore { file: String, source: IgnoreError },
+    /// `--ignorefile` that cannot be read.
+    #[error("--ignorefile {}: {source}", .path.display())]
+    IgnoreFile {
+        path: PathBuf,
+        source: std::io::Error,
     },
     /// A base or `--from` image a build needs is not in the store.
     #[error("{0}: image not known (pull it first)")]

@@ -76,6 +76,8 @@ pub struct BuildRequest {
     pub annotations: Vec<(String, String)>,
     /// `--platform`: the platform built for (default the host's).
     pub platform: Option<crate::Platform>,
+    /// `--ignorefile`: the ignore patterns, instead of the context's own.
+    pub ignore_file: Option<PathBuf>,
 }
 
 impl BuildRequest {

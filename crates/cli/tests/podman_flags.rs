@@ -462,3 +462,41 @@ fn mounts_and_volume_templates_as_podman() {
     );
     st.ok(&["rm", "m"]);
 }
+
+#[test]
+fn build_ignorefile_replaces_the_contexts_ignore_file() {
+    let st = TestStore::with_busybox();
+    let ctx = st.path().join("ctx");
+    std::fs::create_dir(&ctx).unwrap();
+    for f in ["a", "b"] {
+        std::fs::write(ctx.join(f), f).unwrap();
+    }
+    std::fs::write(ctx.join(".containerignore"), "a\n").unwrap();
+    std::fs::write(
+        ctx.join("Containerfile"),
+        "FROM localhost/bb:1\nCOPY . /c/\nRUN ls /c > /list\n",
+    )
+    .unwrap();
+    let other = st.path().join("other-ignore");
+    std::fs::write(&other, "b\n").unwrap();
+    let c = ctx.to_str().unwrap();
+    st.ok(&["build", "-t", "plain", c]);
+    st.ok(&[
+        "build",
+        "-t",
+        "given",
+        "--ignorefile",
+        other.to_str().unwrap(),
+        c,
+    ]);
+    let list = |img: &str| st.ok(&["run", "--rm", img, "cat", "/list"]).stdout;
+    assert!(!list("plain").contains("a\n") && list("plain").contains("b\n"));
+    assert!(list("given").contains("a\n") && !list("given").contains("b\n"));
+    let r = st.run(&["build", "--ignorefile", "/nonexistent", c]);
+    assert_eq!(r.code, 125);
+    assert!(
+        r.stderr.contains("--ignorefile /nonexistent:"),
+        "{}",
+        r.stderr
+    );
+}

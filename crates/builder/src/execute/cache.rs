@@ -50,6 +50,9 @@ pub(super) fn step_key(
     put(prev);
     put(req.network.as_deref().unwrap_or("none"));
     put(&format!("{:?}", req.volumes));
+    // What the context excludes decides what COPY copies: an --ignorefile
+    // from outside the context is in no content digest.
+    put(&format!("{:?}", x.ignore));
     let Some(inst) = inst else {
         return Ok(d.finish().hex().to_string());
     };
@@ -121,6 +124,8 @@ pub(super) fn cache_key(
     put(s.base);
     put(&format!("{:?}", s.stage.args));
     put(req.network.as_deref().unwrap_or("none"));
+    // What the context excludes (an --ignorefile is in no content digest).
+    put(&format!("{:?}", x.ignore));
     if s.is_target {
         put(&format!("{:?}", req.labels));
         put(&format!(

@@ -9,12 +9,22 @@ use super::rootfs::container_path;
 use crate::Ignore;
 use crate::error::{BuildError, CopyError};
 
-/// The context's `.containerignore` (else `.dockerignore`; else nothing excluded).
-pub(super) fn load_ignore(context: &Path) -> Result<Ignore, BuildError> {
+/// `--ignorefile`, else the context's `.containerignore` (else `.dockerignore`;
+/// else nothing excluded).
+pub(super) fn load_ignore(context: &Path, given: Option<&Path>) -> Result<Ignore, BuildError> {
+    let parse = |text: &str, file: String| {
+        Ignore::parse(text).map_err(|source| BuildError::Ignore { file, source })
+    };
+    if let Some(path) = given {
+        let text = std::fs::read_to_string(path).map_err(|source| BuildError::IgnoreFile {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        return parse(&text, path.display().to_string());
+    }
     for name in [".containerignore", ".dockerignore"] {
         if let Ok(text) = std::fs::read_to_string(context.join(name)) {
-            return Ignore::parse(&text)
-                .map_err(|source| BuildError::Ignore { file: name, source });
+            return parse(&text, name.to_string());
         }
     }
     Ok(Ignore::default())

@@ -82,7 +82,7 @@ pub fn build(
     let p = plan(&cf, &g, &opts)?;
     let image_env = |r: &str| image_env(store, r);
     let stages = expand_plan(&cf, &p, &g, &opts, &image_env)?;
-    let ignore = load_ignore(&req.context)?;
+    let ignore = load_ignore(&req.context, req.ignore_file.as_deref())?;
     // Until the build ends, the images it uses stay: a prune meanwhile leaves
     // the bases of stages not yet started and what the build commits.
     let lease = Lease::new(&store.config().run_root);

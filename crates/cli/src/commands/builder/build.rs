@@ -69,6 +69,9 @@ pub struct BuildArgs {
     /// OS/ARCH[/VARIANT] to build for (this host's only).
     #[arg(long)]
     platform: Option<String>,
+    /// Ignore patterns from this file instead of the context's .containerignore.
+    #[arg(long)]
+    ignorefile: Option<std::path::PathBuf>,
     /// The build context directory.
     #[arg(default_value = ".")]
     context: PathBuf,
@@ -305,6 +308,7 @@ pub fn build(store_args: &StoreArgs, mut a: BuildArgs) -> Result<i32, Failure> {
         squash: a.squash,
         annotations: pairs(&a.annotation, "--annotation")?,
         platform: platform.clone(),
+        ignore_file: a.ignorefile.clone(),
     };
     let store = store_args.open()?;
     let policy = match a.pull.as_str() {
