@@ -88,7 +88,7 @@ enum Command {
     /// Remove containers.
     Rm(commands::container::lifecycle::RmArgs),
     /// Wait for containers to exit and print their exit codes.
-    Wait(commands::container::NamesArgs),
+    Wait(commands::container::lifecycle::WaitArgs),
     /// Print a container's log.
     Logs(commands::container::logs::LogsArgs),
     /// Run a process in a running container.
@@ -181,7 +181,7 @@ enum ContainerCommand {
     /// Send a signal to running containers.
     Kill(commands::container::lifecycle::KillArgs),
     /// Wait for containers to exit.
-    Wait(commands::container::NamesArgs),
+    Wait(commands::container::lifecycle::WaitArgs),
     /// Stop and start containers again.
     Restart(commands::container::lifecycle::StopArgs),
     /// Run a command in a new container.

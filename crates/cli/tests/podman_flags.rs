@@ -500,3 +500,39 @@ fn build_ignorefile_replaces_the_contexts_ignore_file() {
         r.stderr
     );
 }
+
+#[test]
+fn wait_for_a_condition() {
+    let st = TestStore::with_busybox();
+    st.ok(&[
+        "create",
+        "--name",
+        "w",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "exit 3",
+    ]);
+    // Created already: -1 at once; a condition that means the exit, its code.
+    assert_eq!(
+        st.ok(&["wait", "--condition", "created", "w"]).stdout,
+        "-1\n"
+    );
+    st.ok(&["start", "w"]);
+    let r = st.ok(&[
+        "container",
+        "wait",
+        "--condition=exited",
+        "--condition=stopped",
+        "w",
+    ]);
+    assert_eq!(r.stdout, "3\n");
+    st.ok(&["run", "-d", "--name", "r", "localhost/bb:1", "sleep", "100"]);
+    assert_eq!(
+        st.ok(&["wait", "--condition", "running", "r"]).stdout,
+        "-1\n"
+    );
+    let r = st.run(&["wait", "--condition", "bogus", "r"]);
+    assert_eq!(r.code, 125);
+    st.ok(&["rm", "-f", "-t", "0", "r", "w"]);
+}

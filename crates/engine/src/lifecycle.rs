@@ -355,6 +355,62 @@ pub fn wait(store: &Store, name: &str) -> Result<i32> {
         .unwrap_or(-1))
 }
 
+/// `wait --condition`: a state to wait for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WaitCondition {
+    /// `stopped`, `exited` (the default): the container's exit, whose code is
+    /// the answer.
+    Exited,
+    Running,
+    Paused,
+    Created,
+}
+
+impl std::str::FromStr for WaitCondition {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<WaitCondition> {
+        Ok(match s {
+            "stopped" | "exited" => WaitCondition::Exited,
+            "running" => WaitCondition::Running,
+            "paused" => WaitCondition::Paused,
+            "created" | "configured" => WaitCondition::Created,
+            other => {
+                return Err(Error::InvalidArgument(format!(
+                    "--condition {other}: unknown (created, running, paused, stopped or exited)"
+                )));
+            }
+        })
+    }
+}
+
+/// Waits until the container meets one of `conditions`, looking every
+/// `interval` (podman polls too); the exit code for an exit, else -1.
+pub fn wait_for(
+    store: &Store,
+    name: &str,
+    conditions: &[WaitCondition],
+    interval: Duration,
+) -> Result<i32> {
+    if conditions.is_empty() || conditions.contains(&WaitCondition::Exited) {
+        return wait(store, name);
+    }
+    loop {
+        let info = find(store, name)?;
+        let met = conditions.iter().any(|c| {
+            matches!(
+                (c, info.state.status),
+                (WaitCondition::Running, Status::Running)
+                    | (WaitCondition::Paused, Status::Paused)
+                    | (WaitCondition::Created, Status::Created)
+            )
+        });
+        if met {
+            return Ok(-1);
+        }
+        std::thread::sleep(interval);
+    }
+}
+
 /// What `exec` runs.
 #[derive(Clone, Debug, Default)]
 pub struct ExecRequest {

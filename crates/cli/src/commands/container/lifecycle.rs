@@ -1,7 +1,6 @@
 //! start, stop, kill, restart, pause/unpause, wait, rm, rename, container prune, attach, and the hidden `__monitor`.
 
 use crate::commands::StoreArgs;
-use crate::commands::container::NamesArgs;
 use crate::commands::container::each;
 use crate::commands::container::fail;
 use crate::commands::container::is_running;
@@ -176,10 +175,37 @@ pub fn rm(store_args: &StoreArgs, a: RmArgs) -> CmdResult {
     })
 }
 
-pub fn wait(store_args: &StoreArgs, a: NamesArgs) -> CmdResult {
+#[derive(Args)]
+pub struct WaitArgs {
+    /// A state to wait for: stopped/exited (default), running, paused, created
+    /// (repeatable: any of them).
+    #[arg(long)]
+    pub(crate) condition: Vec<String>,
+    /// How often to look, as a duration (default 250ms).
+    #[arg(short, long, default_value = "250ms")]
+    pub(crate) interval: String,
+    #[arg(required = true)]
+    pub(crate) names: Vec<String>,
+}
+
+pub fn wait(store_args: &StoreArgs, a: WaitArgs) -> CmdResult {
     let store = store_args.open()?;
+    let conditions = a
+        .condition
+        .iter()
+        .flat_map(|c| c.split(','))
+        .map(str::parse)
+        .collect::<Result<Vec<lifecycle::WaitCondition>, _>>()
+        .map_err(fail)?;
+    let interval = berth_engine::health::parse_duration(&a.interval)
+        .or_else(|_| {
+            a.interval
+                .parse::<u64>()
+                .map(std::time::Duration::from_millis)
+        })
+        .map_err(|_| exit::podman(format!("--interval {}: not a duration", a.interval)))?;
     each(&a.names, |n| {
-        let code = lifecycle::wait(&store, n).map_err(fail)?;
+        let code = lifecycle::wait_for(&store, n, &conditions, interval).map_err(fail)?;
         println!("{code}");
         Ok(())
     })
