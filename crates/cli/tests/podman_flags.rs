@@ -536,3 +536,24 @@ fn wait_for_a_condition() {
     assert_eq!(r.code, 125);
     st.ok(&["rm", "-f", "-t", "0", "r", "w"]);
 }
+
+#[test]
+fn conmon_pidfile_names_the_monitor() {
+    let st = TestStore::with_busybox();
+    let pidfile = st.path().join("monitor.pid");
+    let id = st.ok(&[
+        "run",
+        "-d",
+        "--conmon-pidfile",
+        pidfile.to_str().unwrap(),
+        "localhost/bb:1",
+        "sleep",
+        "100",
+    ]);
+    let id = id.stdout.trim();
+    let pid = std::fs::read_to_string(&pidfile).unwrap();
+    assert_eq!(pid, st.inspect(id, ".State.ConmonPid"));
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
+    assert!(String::from_utf8_lossy(&cmdline).contains("__monitor"));
+    st.ok(&["rm", "-f", "-t", "0", id]);
+}

@@ -100,6 +100,9 @@ pub struct ContainerArgs {
     /// rootless modes.
     #[arg(long)]
     pub(crate) userns: Option<String>,
+    /// Write the monitor's pid here (conmon's, for systemd's PIDFile=).
+    #[arg(long)]
+    pub(crate) conmon_pidfile: Option<std::path::PathBuf>,
     /// Accepted for podman's scripts; kernels no longer have it (a no-op).
     #[arg(long, hide = true)]
     pub(crate) kernel_memory: Option<String>,
