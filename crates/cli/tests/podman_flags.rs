@@ -557,3 +557,38 @@ fn conmon_pidfile_names_the_monitor() {
     assert!(String::from_utf8_lossy(&cmdline).contains("__monitor"));
     st.ok(&["rm", "-f", "-t", "0", id]);
 }
+
+#[test]
+fn preserve_fds_passes_inherited_descriptors() {
+    use std::os::fd::AsRawFd;
+    let st = TestStore::with_busybox();
+    let file = st.path().join("for-fd-4");
+    std::fs::write(&file, "through fd 4\n").unwrap();
+    let f = std::fs::File::open(&file).unwrap();
+    let fd = f.as_raw_fd();
+    let mut c = st.cmd();
+    c.args([
+        "run",
+        "--rm",
+        "-i",
+        "--preserve-fds=2",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "cat <&4",
+    ]);
+    // SAFETY: in the forked child, dup2 onto fd 4 of a descriptor open in the
+    // parent; nothing else runs between fork and exec.
+    unsafe {
+        use std::os::unix::process::CommandExt;
+        c.pre_exec(move || {
+            if libc::dup2(fd, 4) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let r = common::run_cmd(&mut c);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout, "through fd 4\n");
+}

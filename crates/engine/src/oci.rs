@@ -88,6 +88,15 @@ pub fn resolve(name: &str) -> Result<Option<PathBuf>, OciError> {
         .ok_or_else(|| OciError::NotInPath(name.to_string()))
 }
 
+/// The fds this process inherited to pass on to its foreground container
+/// (`run --preserve-fds`), found by the front end before it opened any file.
+static INHERITED: std::sync::OnceLock<Vec<i32>> = std::sync::OnceLock::new();
+
+/// Records the inherited fds (3 and up) a foreground container gets.
+pub fn pass_inherited_fds(fds: Vec<i32>) {
+    let _ = INHERITED.set(fds);
+}
+
 impl Oci {
     /// The runtime a container was created with.
     pub fn of(store: &Store, runtime: Option<&str>) -> Result<Oci, RunError> {
@@ -138,6 +147,7 @@ impl Oci {
                     bundle: bundle.to_path_buf(),
                     pid_file: Some(pid_file.to_path_buf()),
                     console_socket: console_socket.map(Path::to_path_buf),
+                    preserved: INHERITED.get().cloned(),
                     ..Default::default()
                 };
                 create::create(rt, &opts, Mode::Run { detach: true })
@@ -156,6 +166,9 @@ impl Oci {
                     .arg(bundle)
                     .arg("--pid-file")
                     .arg(pid_file);
+                if let Some(n) = INHERITED.get().and_then(|f| f.iter().max()) {
+                    c.arg("--preserve-fds").arg((n - 2).to_string());
+                }
                 if let Some(s) = console_socket {
                     c.arg("--console-socket").arg(s);
                 }

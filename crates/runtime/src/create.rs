@@ -34,6 +34,10 @@ pub struct CreateOptions {
     pub console_socket: Option<PathBuf>,
     pub pid_file: Option<PathBuf>,
     pub preserve_fds: u32,
+    /// The fds to pass on, when the caller proved them inherited itself (it
+    /// opened files of its own since it started); else `preserve_fds` counts
+    /// from 3 among this process's fds.
+    pub preserved: Option<Vec<i32>>,
     pub no_pivot: bool,
     pub no_new_keyring: bool,
 }
@@ -137,7 +141,10 @@ struct Plan {
 pub fn create(rt: &Runtime, opts: &CreateOptions, mode: Mode) -> Result<i32> {
     // Which of fds 3.. the caller handed over, seen before this process opens any
     // of its own (those must never be preserved into the container).
-    let preserved = process::inherited_fds(opts.preserve_fds);
+    let preserved = opts
+        .preserved
+        .clone()
+        .unwrap_or_else(|| process::inherited_fds(opts.preserve_fds));
     state::valid_id(&opts.id)?;
     let bundle =
         std::fs::canonicalize(&opts.bundle).with(|| format!("bundle {}", opts.bundle.display()))?;

@@ -310,6 +310,7 @@ fn cmd_create(rt: &Runtime, cmd: &str, rest: &[String]) -> Result<i32, Error> {
         console_socket: p.get("console-socket").map(PathBuf::from),
         pid_file: p.get("pid-file").map(absolute),
         preserve_fds: number(&p, "preserve-fds")?.unwrap_or(0),
+        preserved: None,
         no_pivot: p.has("no-pivot"),
         no_new_keyring: p.has("no-new-keyring"),
     };

@@ -100,6 +100,9 @@ pub struct ContainerArgs {
     /// rootless modes.
     #[arg(long)]
     pub(crate) userns: Option<String>,
+    /// Pass this many more fds (3 and up) on to a foreground container.
+    #[arg(long, default_value_t = 0)]
+    pub(crate) preserve_fds: u32,
     /// Write the monitor's pid here (conmon's, for systemd's PIDFile=).
     #[arg(long)]
     pub(crate) conmon_pidfile: Option<std::path::PathBuf>,

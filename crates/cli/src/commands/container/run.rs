@@ -114,6 +114,12 @@ pub fn monitor_argv(store: &StoreArgs, id: &str) -> Vec<OsString> {
 /// Returns the container's exit code (foreground), or 0 after printing its ID
 /// (`-d`); failures carry podman's 125/126/127.
 pub fn run(store_args: &StoreArgs, a: RunArgs) -> Result<i32, Failure> {
+    // Before this process opens a file of its own: which of fds 3.. it was given.
+    if a.c.preserve_fds > 0 {
+        berth_engine::oci::pass_inherited_fds(berth_runtime::process::inherited_fds(
+            a.c.preserve_fds,
+        ));
+    }
     // This process (or the monitor it starts, which is this binary too) becomes
     // the container's runtime; protect the binary as berth-oci does
     // (CVE-2019-5736) before anything is forked.
