@@ -592,3 +592,18 @@ fn preserve_fds_passes_inherited_descriptors() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(r.stdout, "through fd 4\n");
 }
+
+#[test]
+fn rmi_force_of_one_name_takes_only_that_name() {
+    let st = TestStore::with_busybox();
+    st.ok(&["tag", "localhost/bb:1", "localhost/stray:1"]);
+    let r = st.ok(&["rmi", "--force", "localhost/stray:1"]);
+    assert_eq!(r.stdout, "Untagged: localhost/stray:1\n");
+    // The image stays under its other name, and runs.
+    st.ok(&["run", "--rm", "localhost/bb:1", "true"]);
+    // Its last name with -f: containers made from it go, then the image.
+    st.ok(&["create", "--name", "user", "localhost/bb:1", "true"]);
+    let r = st.ok(&["rmi", "-f", "localhost/bb:1"]);
+    assert!(r.stdout.contains("Deleted: "), "{}", r.stdout);
+    assert_eq!(st.run(&["container", "exists", "user"]).code, 1);
+}

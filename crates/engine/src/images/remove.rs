@@ -62,18 +62,21 @@ fn remove_one(store: &Store, target: &str, o: RemoveOptions) -> Result<Removal, 
     if by_id && !o.force && found.as_ref().is_some_and(|i| i.names.len() > 1) {
         return Err(ImageError::MustForce(target.to_string()));
     }
-    if !o.force && !by_id {
+    // podman's -f: the containers using the image go first, when the image
+    // itself is to go (a name of several only takes that name off).
+    let whole = by_id || found.as_ref().is_some_and(|i| i.names.len() <= 1);
+    if o.force
+        && whole
+        && let Some(i) = &found
+    {
+        remove_containers_of(store, &i.id)?;
+    }
+    if !by_id {
         let r = store.remove_image(target)?;
         return Ok(Removal {
             untagged: r.untagged,
             deleted: r.deleted,
         });
-    }
-    if o.force
-        && let Some(i) = &found
-    {
-        // podman's -f: the containers using the image go first.
-        remove_containers_of(store, &i.id)?;
     }
     remove_whole(store, &store.image(target)?)
 }
