@@ -607,3 +607,14 @@ fn rmi_force_of_one_name_takes_only_that_name() {
     assert!(r.stdout.contains("Deleted: "), "{}", r.stdout);
     assert_eq!(st.run(&["container", "exists", "user"]).code, 1);
 }
+
+#[test]
+fn logs_times_with_offsets() {
+    let st = TestStore::with_busybox();
+    st.ok(&["run", "--name", "l", "localhost/bb:1", "echo", "logged"]);
+    let since = |t: &str| st.ok(&["logs", "--since", t, "l"]).stdout;
+    assert_eq!(since("2000-01-01T00:00:00+00:00"), "logged\n");
+    assert_eq!(since("2000-01-01T02:00:00.5+02:00"), "logged\n");
+    assert_eq!(since("2100-01-01T00:00:00-05:00"), "");
+    st.ok(&["rm", "l"]);
+}

@@ -53,6 +53,37 @@ pub fn parse_rfc3339(t: &str) -> Option<u64> {
     u64::try_from(days * 86_400 + hms[0] * 3600 + hms[1] * 60 + hms[2]).ok()
 }
 
+/// Nanoseconds since the epoch of an RFC 3339 time, its fraction and its
+/// offset (`Z`, `+HH:MM`, `-HH:MM`) honoured.
+pub fn parse_rfc3339_nanos(t: &str) -> Option<u64> {
+    let secs = parse_rfc3339(t)? as i64;
+    let rest = t.get(19..)?;
+    let (frac, zone) = match rest.strip_prefix('.') {
+        Some(r) => {
+            let digits = r.bytes().take_while(u8::is_ascii_digit).count();
+            (&r[..digits], &r[digits..])
+        }
+        None => ("", rest),
+    };
+    if frac.len() > 9 {
+        return None;
+    }
+    let nanos: i64 = format!("{frac:0<9}").parse().ok()?;
+    let offset = match zone {
+        "Z" | "z" | "" => 0,
+        z => {
+            let sign = match z.as_bytes()[0] {
+                b'+' => 1,
+                b'-' => -1,
+                _ => return None,
+            };
+            let (h, m) = z[1..].split_once(':')?;
+            sign * (h.parse::<i64>().ok()? * 3600 + m.parse::<i64>().ok()? * 60)
+        }
+    };
+    u64::try_from((secs - offset) * 1_000_000_000 + nanos).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,5 +103,13 @@ mod tests {
             Some(1_700_000_000)
         );
         assert_eq!(parse_rfc3339("yesterday"), None);
+        let t = 1_700_000_000_000_000_000;
+        assert_eq!(parse_rfc3339_nanos("2023-11-14T22:13:20Z"), Some(t));
+        assert_eq!(parse_rfc3339_nanos("2023-11-14T22:13:20+00:00"), Some(t));
+        assert_eq!(
+            parse_rfc3339_nanos("2023-11-15T00:13:20.5+02:00"),
+            Some(t + 500_000_000)
+        );
+        assert_eq!(parse_rfc3339_nanos("2023-11-14T17:13:20-05:00"), Some(t));
     }
 }

@@ -43,16 +43,9 @@ fn log_time(v: &str) -> Result<String, Failure> {
             "invalid time {v:?}: use RFC 3339 (2026-01-02T15:04:05Z), a Unix time or a duration (10m)"
         ),
     };
-    let t = v.strip_suffix('Z').unwrap_or(v);
-    if t.len() < 19 || t.as_bytes()[10] != b'T' {
-        return Err(bad());
-    }
-    // Pad to the log's nanosecond width so that text comparison is time order.
-    let (secs, frac) = t.split_once('.').unwrap_or((t, ""));
-    if secs.len() != 19 || !frac.chars().all(|c| c.is_ascii_digit()) || frac.len() > 9 {
-        return Err(bad());
-    }
-    Ok(format!("{secs}.{frac:0<9}Z"))
+    berth_engine::time::parse_rfc3339_nanos(v)
+        .map(rfc3339)
+        .ok_or_else(bad)
 }
 
 pub fn logs(store_args: &StoreArgs, a: LogsArgs) -> CmdResult {
