@@ -260,7 +260,9 @@ fn pause_top_restart_prune_and_volumes() {
     st.ok(&["pause", "p"]);
     assert_eq!(st.inspect("p", ".State.Status"), "paused");
 
-    assert!(st.ok(&["ps"]).stdout.contains("(Paused)"));
+    // podman's STATUS for it: "Paused".
+    let status = st.ok(&["ps", "--format", "{{.Status}}"]).stdout;
+    assert_eq!(status, "Paused\n");
     assert_eq!(st.run(&["pause", "p"]).code, 125, "paused twice");
     st.ok(&["unpause", "p"]);
     assert_eq!(st.inspect("p", ".State.Status"), "running");

@@ -193,7 +193,8 @@ pub fn status_text(i: &Info, now: u64, health: Option<&str>) -> String {
             Some(h) => format!("Up {} ({h})", since(i.state.started_ns)),
             None => format!("Up {}", since(i.state.started_ns)),
         },
-        Status::Paused => format!("Up {} (Paused)", since(i.state.started_ns)),
+        // podman says only "Paused" (docker: "Up … (Paused)").
+        Status::Paused => "Paused".into(),
         Status::Exited => match i.state.exit_code {
             Some(c) => format!("Exited ({c}) {} ago", since(i.state.finished_ns)),
             None => "Exited".into(),
