@@ -284,6 +284,17 @@ enum SystemCommand {
 }
 
 /// Exits with a command's own code (a container's), or reports its failure.
+/// The command line, where (as with podman's flags) a flag given twice
+/// counts once, the last value.
+fn parse() -> Result<Cli, clap::Error> {
+    use clap::{CommandFactory, FromArgMatches};
+    fn override_self(c: clap::Command) -> clap::Command {
+        c.args_override_self(true).mut_subcommands(override_self)
+    }
+    let matches = override_self(Cli::command()).try_get_matches()?;
+    Cli::from_arg_matches(&matches)
+}
+
 fn exit_with(r: Result<i32, Failure>) -> Result<(), Failure> {
     match r {
         Ok(code) => std::process::exit(code),
@@ -296,7 +307,7 @@ fn main() {
         store,
         globals,
         command,
-    } = match Cli::try_parse() {
+    } = match parse() {
         Ok(c) => c,
         Err(e) => {
             // Help and version are answers; a bad command line is podman's 125

@@ -618,3 +618,48 @@ fn logs_times_with_offsets() {
     assert_eq!(since("2100-01-01T00:00:00-05:00"), "");
     st.ok(&["rm", "l"]);
 }
+
+#[test]
+fn images_formats_as_podman() {
+    let st = TestStore::with_busybox();
+    // JSON's CreatedAt is RFC 3339; templates' is Go's; labels are there.
+    let j = st.ok(&["images", "--format", "json"]).stdout;
+    let v: serde_json::Value = serde_json::from_str(&j).unwrap();
+    let at = v[0]["CreatedAt"].as_str().unwrap();
+    assert!(at.ends_with('Z') && at.contains('T'), "{at}");
+    assert!(v[0]["Labels"].is_object());
+    let list = st.ok(&["images", "--format", "{{.CreatedSince}}--{{.CreatedAt}}"]);
+    let hist = st.ok(&[
+        "history",
+        "--format",
+        "{{.CreatedSince}}--{{.CreatedAt}}",
+        "localhost/bb:1",
+    ]);
+    assert_eq!(hist.stdout.lines().next(), list.stdout.lines().next());
+    // A table template: fields a space apart are aligned columns.
+    st.ok(&["tag", "localhost/bb:1", "localhost/a-much-longer-name:1"]);
+    let t = st.ok(&[
+        "images",
+        "--sort",
+        "repository",
+        "--format",
+        "table {{.Repository}} {{.Tag}}",
+    ]);
+    let lines: Vec<&str> = t.stdout.lines().collect();
+    assert_eq!(
+        lines[0].split_whitespace().collect::<Vec<_>>(),
+        ["REPOSITORY", "TAG"]
+    );
+    assert_eq!(lines[1], "localhost/a-much-longer-name  1");
+    assert_eq!(lines[2], "localhost/bb                  1");
+    // A flag given twice: the last one counts, as podman's.
+    let r = st.ok(&[
+        "images",
+        "--format",
+        "json",
+        "--format",
+        "{{.Tag}}",
+        "localhost/bb:1",
+    ]);
+    assert_eq!(r.stdout, "1\n");
+}

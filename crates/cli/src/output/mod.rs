@@ -18,7 +18,13 @@ pub fn print_rows(rows: &[Value], format: &str) -> CmdResult {
         Some(rest) if rest.is_empty() || rest.starts_with([' ', '\t']) => (true, rest.trim_start()),
         _ => (false, format),
     };
-    let f = f.replace("\\t", "\t").replace("\\n", "\n");
+    let mut f = f.replace("\\t", "\t").replace("\\n", "\n");
+    if table {
+        // podman's tables: fields a space apart are columns too.
+        while f.contains("}} {{") {
+            f = f.replace("}} {{", "}}\t{{");
+        }
+    }
     let t = Template::parse(&f).map_err(exit::podman)?;
     let mut out = String::new();
     if !table {

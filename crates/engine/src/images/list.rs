@@ -65,25 +65,50 @@ pub struct ImageSummary {
     pub size: u64,
     pub read_only: bool,
     pub dangling: bool,
+    /// The config's labels.
+    pub labels: serde_json::Map<String, serde_json::Value>,
 }
 
-fn summaries(img: &Image) -> Vec<ImageSummary> {
+fn summaries(store: &Store, img: &Image) -> Vec<ImageSummary> {
+    let config: serde_json::Value = store
+        .image_config(img)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
+    let labels = config["config"]["Labels"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    // When the image was made (its config says), as podman shows it; the
+    // store's record (when it arrived) for a config without a time.
+    let created = config["created"]
+        .as_str()
+        .and_then(crate::time::parse_rfc3339)
+        .unwrap_or(img.created);
     let entry = |repository: String, tag: String| ImageSummary {
         id: img.id.clone(),
         repository,
         tag,
         names: img.names.clone(),
         digest: img.manifest_digest.to_string(),
-        created: img.created,
+        created,
         size: img.size,
         read_only: img.read_only,
         dangling: img.names.is_empty(),
+        labels: labels.clone(),
     };
     if img.names.is_empty() {
         return vec![entry("<none>".into(), "<none>".into())];
     }
-    img.names
-        .iter()
+    // A name by digest (`repo@sha256:…`, kept from a pull by digest) is no
+    // tag: a row of its own only when the image has no tag.
+    let tagged: Vec<&String> = img.names.iter().filter(|n| !n.contains('@')).collect();
+    if tagged.is_empty() {
+        let repo = img.names[0].split('@').next().unwrap_or_default();
+        return vec![entry(repo.to_string(), "<none>".into())];
+    }
+    tagged
+        .into_iter()
         .map(|n| match n.rsplit_once(':') {
             Some((r, t)) if !t.contains('/') => entry(r.to_string(), t.to_string()),
             _ => entry(n.clone(), "<none>".into()),
@@ -205,7 +230,7 @@ pub fn list(store: &Store, o: &ListOptions) -> Result<Vec<ImageSummary>, ImageEr
         if !o.all && img.names.is_empty() && has_children(store, &all, img) {
             continue;
         }
-        for s in summaries(img) {
+        for s in summaries(store, img) {
             if filters.iter().all(|f| f.matches(store, &all, img, &s)) {
                 out.push(s);
             }

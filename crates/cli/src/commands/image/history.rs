@@ -50,7 +50,10 @@ pub fn history(store_args: &StoreArgs, a: HistoryArgs) -> CmdResult {
                 json!({
                     "ID": short_id(r["id"].as_str().unwrap_or(""), a.no_trunc),
                     "Created": if a.human { created_since(&created) } else { created.clone() },
-                    "CreatedAt": created,
+                    "CreatedSince": created_since(&created),
+                    "CreatedAt": crate::commands::image::list::created_at(
+                        berth_engine::time::parse_rfc3339(&created).unwrap_or(0),
+                    ),
                     "CreatedBy": r["createdBy"],
                     "Size": if a.human { human_size(size) } else { size.to_string() },
                     "Comment": r["comment"],

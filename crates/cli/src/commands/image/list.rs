@@ -67,13 +67,19 @@ pub fn images(store_args: &StoreArgs, a: ImagesArgs) -> CmdResult {
         }
         return Ok(());
     }
+    let json = a.format.as_deref() == Some("json");
     let values: Vec<serde_json::Value> = list
         .iter()
         .map(|s| {
             let mut v = serde_json::to_value(s).expect("serialises");
             v["ID"] = id(&s.id).into();
             v["CreatedSince"] = since(s.created).into();
-            v["CreatedAt"] = created_at(s.created).into();
+            // JSON has RFC 3339; templates Go's default time format.
+            v["CreatedAt"] = if json {
+                berth_engine::time::format_rfc3339(s.created).into()
+            } else {
+                created_at(s.created).into()
+            };
             v
         })
         .collect();
@@ -102,7 +108,7 @@ pub fn images(store_args: &StoreArgs, a: ImagesArgs) -> CmdResult {
 }
 
 /// A time as podman's `images` shows `.CreatedAt` (Go's default time format).
-fn created_at(secs: u64) -> String {
+pub(crate) fn created_at(secs: u64) -> String {
     let t = berth_engine::time::format_rfc3339(secs);
     // 2024-01-02T03:04:05Z → 2024-01-02 03:04:05 +0000 UTC
     format!(
