@@ -663,3 +663,52 @@ fn images_formats_as_podman() {
     ]);
     assert_eq!(r.stdout, "1\n");
 }
+
+#[test]
+fn volume_options_and_duplicates_as_podman() {
+    let st = TestStore::with_busybox();
+    // noexec on a volume: its files do not run (126); exec, nosuid, nodev are taken.
+    st.ok(&["volume", "create", "x"]);
+    st.ok(&[
+        "run",
+        "--rm",
+        "-v",
+        "x:/vol:exec,nosuid,nodev",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "cp /bin/busybox /vol/busybox && /vol/busybox true",
+    ]);
+    let r = st.run(&[
+        "run",
+        "--rm",
+        "-v",
+        "x:/vol:noexec,z",
+        "localhost/bb:1",
+        "/vol/busybox",
+        "true",
+    ]);
+    assert_eq!(r.code, 126, "{}", r.stderr);
+    // The same --tmpfs twice is one; two different on one destination are refused.
+    st.ok(&[
+        "run",
+        "--rm",
+        "--tmpfs",
+        "/t",
+        "--tmpfs",
+        "/t",
+        "localhost/bb:1",
+        "true",
+    ]);
+    let r = st.run(&[
+        "run",
+        "--rm",
+        "--tmpfs",
+        "/t",
+        "--tmpfs",
+        "/t:ro",
+        "localhost/bb:1",
+        "true",
+    ]);
+    assert_eq!(r.stderr.trim(), "Error: /t: duplicate mount destination");
+}

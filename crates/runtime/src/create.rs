@@ -656,7 +656,16 @@ fn init_steps(plan: &Plan, opts: &CreateOptions, mode: Mode, sock: &OwnedFd) -> 
     if !early && let Some(f) = &plan.filter {
         process::load_seccomp(f)?;
     }
-    Err(process::exec(p, &exe))
+    let e = process::exec(p, &exe);
+    // Started: nobody reads the socket any more. The process's own stderr
+    // hears of it, and its exit status says what kind, as a shell's (and
+    // podman's) 127 for a command not there, 126 for one that cannot run
+    // (a volume mounted noexec).
+    eprintln!("Error: {}", e.0);
+    let code = if e.0.contains("No such file") { 127 } else { 126 };
+    // SAFETY: _exit in the forked container process, which owns nothing the
+    // runtime's parent needs cleaned up.
+    unsafe { libc::_exit(code) }
 }
 
 fn setgroups_denied() -> bool {

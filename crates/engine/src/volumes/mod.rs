@@ -10,10 +10,15 @@ use berth_storage::Store;
 use crate::container::Info;
 
 fn bind(dest: &str, source: &Path, ro: bool) -> Mount {
+    bind_with(dest, source, ro, &[])
+}
+
+fn bind_with(dest: &str, source: &Path, ro: bool, flags: &[&str]) -> Mount {
     let mut options = vec!["rbind".to_string(), "rprivate".to_string()];
     if ro {
         options.push("ro".into());
     }
+    options.extend(flags.iter().map(|f| f.to_string()));
     Mount {
         destination: dest.into(),
         kind: Some("bind".into()),
@@ -41,7 +46,8 @@ use named::valid_name as valid_volume_name;
 pub use named::{VolumeError, VolumeInspect, data_dir as volume_dir};
 
 /// `-v SOURCE:DEST[:OPTIONS]`: SOURCE an absolute host path or a volume name
-/// (created on first use); OPTIONS `ro`, `rw`, `z`, `Z` (labels: no-ops here).
+/// (created on first use); OPTIONS `ro`, `rw`, `exec`/`noexec`,
+/// `suid`/`nosuid`, `dev`/`nodev`, and `z`, `Z` (labels: no-ops here).
 pub fn volume_mount(store: &Store, spec: &str) -> Result<Mount, VolumeError> {
     let parts: Vec<&str> = spec.split(':').collect();
     let (source, dest, opts) = match parts.as_slice() {
@@ -51,10 +57,12 @@ pub fn volume_mount(store: &Store, spec: &str) -> Result<Mount, VolumeError> {
     };
     check_dest(dest, "-v")?;
     let mut ro = false;
+    let mut flags = Vec::new();
     for o in opts.split(',').filter(|o| !o.is_empty()) {
         match o {
             "ro" => ro = true,
             "rw" | "z" | "Z" => {}
+            "exec" | "noexec" | "suid" | "nosuid" | "dev" | "nodev" => flags.push(o),
             other => {
                 return Err(VolumeError::InvalidOption {
                     spec: spec.to_string(),
@@ -79,7 +87,7 @@ pub fn volume_mount(store: &Store, spec: &str) -> Result<Mount, VolumeError> {
             source_path: source.to_string(),
         });
     };
-    Ok(bind(dest, &source, ro))
+    Ok(bind_with(dest, &source, ro, &flags))
 }
 
 /// The image's VOLUMEs that no `-v`, `--mount` or `--tmpfs` covers, each as a

@@ -288,7 +288,12 @@ pub(crate) fn options(a: ContainerArgs, runtime: Option<String>) -> Result<RunOp
         .into_iter()
         .filter(|v| seen.insert(v.clone()))
         .collect();
-    let (mut volumes, mut tmpfs) = (volumes, a.tmpfs);
+    let tmpfs: Vec<String> = a
+        .tmpfs
+        .into_iter()
+        .filter(|t| seen.insert(t.clone()))
+        .collect();
+    let (mut volumes, mut tmpfs) = (volumes, tmpfs);
     for m in &a.mount {
         mount_flag(m, &mut volumes, &mut tmpfs)?;
     }

@@ -66,6 +66,8 @@ pub fn info(store_args: &StoreArgs, a: InfoArgs) -> CmdResult {
             "distribution": distribution(),
             "ociRuntime": oci_runtime,
             "networkBackend": backend.name(),
+            // berth records no events yet.
+            "eventLogger": "none",
             "logDriver": berth_engine::conf::get()
                 .ok()
                 .and_then(|c| c.log_driver.clone())
