@@ -712,3 +712,38 @@ fn volume_options_and_duplicates_as_podman() {
     ]);
     assert_eq!(r.stderr.trim(), "Error: /t: duplicate mount destination");
 }
+
+#[test]
+fn stop_warns_when_it_had_to_kill() {
+    let st = TestStore::with_busybox();
+    // A shell as pid 1 ignores SIGTERM: the stop ends in SIGKILL, and says so.
+    st.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "stopme",
+        "localhost/bb:1",
+        "sleep",
+        "100",
+    ]);
+    let r = st.ok(&["stop", "-t", "1", "stopme"]);
+    assert_eq!(r.stdout, "stopme\n");
+    assert_eq!(
+        r.stderr.trim(),
+        "WARN StopSignal SIGTERM failed to stop container stopme in 1 seconds, resorting to SIGKILL"
+    );
+    // One that obeys its stop signal gives no warning.
+    st.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "obeys",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "trap 'exit 0' TERM; while :; do sleep 0.1; done",
+    ]);
+    let r = st.ok(&["stop", "-t", "5", "obeys"]);
+    assert_eq!(r.stderr, "");
+    st.ok(&["rm", "stopme", "obeys"]);
+}

@@ -235,6 +235,16 @@ fn image_stop_signal(store: &Store, image_id: &str) -> Option<String> {
 /// `timeout` seconds. Stopping a stopped container is not an error.
 /// `timeout` `None`: the container's `--stop-timeout`, else 10 seconds.
 pub fn stop(store: &Store, name: &str, timeout: Option<u64>) -> Result<Info> {
+    stop_reporting(store, name, timeout).map(|(info, _)| info)
+}
+
+/// [`stop`], and podman's warning when the stop signal did not end the
+/// container in time and SIGKILL did.
+pub fn stop_reporting(
+    store: &Store,
+    name: &str,
+    timeout: Option<u64>,
+) -> Result<(Info, Option<String>)> {
     let info = find(store, name)?;
     let timeout = timeout.or(info.config.process.stop_timeout).unwrap_or(10);
     // --stop-signal, else the image's STOPSIGNAL, else SIGTERM.
@@ -249,7 +259,7 @@ pub fn stop(store: &Store, name: &str, timeout: Option<u64>) -> Result<Info> {
         None => libc::SIGTERM,
     };
     if !is_up(&info) {
-        return Ok(info);
+        return Ok((info, None));
     }
     // The monitor must not bring it back (restart policies).
     container::mark_stopped(store, &info.id, true);
@@ -262,15 +272,28 @@ pub fn stop(store: &Store, name: &str, timeout: Option<u64>) -> Result<Info> {
         signal_init(&info, stop_signal)?;
         if wait_stopped(&info, Some(Duration::from_secs(timeout))) {
             finish_orphan(store, &info);
-            return Ok(after_stop(store, info));
+            return Ok((after_stop(store, info), None));
         }
     }
+    let warning = (timeout > 0).then(|| {
+        let signal = named.as_deref().map_or_else(
+            || "SIGTERM".to_string(),
+            |s| {
+                let s = s.to_ascii_uppercase();
+                if s.starts_with("SIG") { s } else { format!("SIG{s}") }
+            },
+        );
+        format!(
+            "StopSignal {signal} failed to stop container {} in {timeout} seconds, resorting to SIGKILL",
+            info.name()
+        )
+    });
     // Killing the pid namespace's init kills every process in it.
     signal_init(&info, libc::SIGKILL)?;
     oci(store, &info)?.kill_all(&info.id, libc::SIGKILL);
     wait_stopped(&info, None);
     finish_orphan(store, &info);
-    Ok(after_stop(store, info))
+    Ok((after_stop(store, info), warning))
 }
 
 /// The container as it is after a stop; a `--rm` container its monitor

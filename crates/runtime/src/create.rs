@@ -662,7 +662,11 @@ fn init_steps(plan: &Plan, opts: &CreateOptions, mode: Mode, sock: &OwnedFd) -> 
     // podman's) 127 for a command not there, 126 for one that cannot run
     // (a volume mounted noexec).
     eprintln!("Error: {}", e.0);
-    let code = if e.0.contains("No such file") { 127 } else { 126 };
+    let code = if e.0.contains("No such file") {
+        127
+    } else {
+        126
+    };
     // SAFETY: _exit in the forked container process, which owns nothing the
     // runtime's parent needs cleaned up.
     unsafe { libc::_exit(code) }

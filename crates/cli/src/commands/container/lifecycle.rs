@@ -94,9 +94,12 @@ pub fn stop(store_args: &StoreArgs, a: StopArgs) -> CmdResult {
     let store = store_args.open()?;
     let names = targets(&store, a.all, &a.names, is_running)?;
     each(&names, |n| {
-        match lifecycle::stop(&store, n, a.time) {
+        match lifecycle::stop_reporting(&store, n, a.time) {
             Err(berth_engine::Error::NoSuchContainer(_)) if a.ignore => return Ok(()),
-            r => r.map_err(fail)?,
+            Ok((_, Some(warning))) => eprintln!("WARN {warning}"),
+            r => {
+                r.map_err(fail)?;
+            }
         };
         println!("{n}");
         Ok(())
