@@ -747,3 +747,20 @@ fn stop_warns_when_it_had_to_kill() {
     assert_eq!(r.stderr, "");
     st.ok(&["rm", "stopme", "obeys"]);
 }
+
+#[test]
+fn ps_status_stopped_is_exited() {
+    let st = TestStore::with_busybox();
+    st.ok(&["run", "--name", "done", "localhost/bb:1", "true"]);
+    st.ok(&["create", "--name", "new", "localhost/bb:1", "true"]);
+    let r = st.ok(&[
+        "ps",
+        "-a",
+        "--filter",
+        "status=stopped",
+        "--format",
+        "{{.Names}}",
+    ]);
+    assert_eq!(r.stdout, "done\n");
+    st.ok(&["rm", "done", "new"]);
+}

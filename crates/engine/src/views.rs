@@ -129,7 +129,10 @@ fn matches(i: &Info, filters: &[String]) -> Result<bool, ViewError> {
 
 fn matches_one(i: &Info, key: &str, v: &str) -> bool {
     match key {
-        "status" => i.state.status.as_str() == v,
+        // podman's "stopped" is an exited container too.
+        "status" => {
+            i.state.status.as_str() == v || (v == "stopped" && i.state.status == Status::Exited)
+        }
         "name" => i.names.iter().any(|n| n.contains(v)),
         "id" => i.id.starts_with(v),
         "ancestor" => i.config.image_name == v || i.config.image_id.starts_with(v),
