@@ -764,3 +764,24 @@ fn ps_status_stopped_is_exited() {
     assert_eq!(r.stdout, "done\n");
     st.ok(&["rm", "done", "new"]);
 }
+
+#[test]
+fn start_filter_as_podman() {
+    let st = TestStore::with_busybox();
+    let id = st.ok(&["run", "-d", "localhost/bb:1", "true"]).stdout;
+    let id = id.trim();
+    st.ok(&["wait", id]);
+    let r = st.ok(&["start", "--filter", "restart-policy=always", id]);
+    assert_eq!(r.stdout, "");
+    let r = st.ok(&["start", "--filter", "restart-policy=none", id]);
+    assert_eq!(r.stdout, format!("{id}\n"));
+    let r = st.run(&["start", "--filter", "restart-policy=fakepolicy", id]);
+    assert_eq!(r.code, 125);
+    assert_eq!(r.stderr.trim(), "Error: fakepolicy invalid restart policy");
+    st.ok(&["wait", id]);
+    let bad = st.ok(&["run", "-d", "localhost/bb:1", "false"]).stdout;
+    st.ok(&["wait", bad.trim()]);
+    let r = st.ok(&["start", "--all", "--filter", "exited=0"]);
+    assert_eq!(r.stdout, format!("{id}\n"));
+    st.ok(&["rm", "-af"]);
+}

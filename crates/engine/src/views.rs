@@ -36,6 +36,8 @@ pub enum ViewError {
     FilterSyntax(String),
     #[error("invalid filter {0:?}")]
     FilterKey(String),
+    #[error("{0} invalid restart policy")]
+    RestartPolicy(String),
     #[error("invalid --sort {0:?}: created, id, image, names, size or status")]
     Sort(String),
     #[error(transparent)]
@@ -108,10 +110,19 @@ fn sort(store: &Store, list: &mut [Info], by: &str) -> Result<(), ViewError> {
     Ok(())
 }
 
-const FILTER_KEYS: [&str; 6] = ["status", "name", "id", "ancestor", "exited", "label"];
+const FILTER_KEYS: [&str; 7] = [
+    "status",
+    "name",
+    "id",
+    "ancestor",
+    "exited",
+    "label",
+    "restart-policy",
+];
 
-/// Whether a container passes every filter (the same key given twice: either).
-fn matches(i: &Info, filters: &[String]) -> Result<bool, ViewError> {
+/// Whether a container passes every filter (the same key given twice:
+/// either): `ps --filter`'s keys, as `start --filter` takes them too.
+pub fn matches(i: &Info, filters: &[String]) -> Result<bool, ViewError> {
     let mut by_key: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
     for f in filters {
         let (k, v) = f
@@ -120,11 +131,36 @@ fn matches(i: &Info, filters: &[String]) -> Result<bool, ViewError> {
         if !FILTER_KEYS.contains(&k) {
             return Err(ViewError::FilterKey(k.to_string()));
         }
+        if k == "restart-policy" && restart_policy_name(v).is_none() {
+            return Err(ViewError::RestartPolicy(v.to_string()));
+        }
         by_key.entry(k).or_default().push(v);
     }
     Ok(by_key
         .iter()
         .all(|(k, values)| values.iter().any(|v| matches_one(i, k, v))))
+}
+
+/// A `restart-policy=` filter's value as the policy's kind (podman says
+/// `none` for no policy).
+fn restart_policy_name(v: &str) -> Option<&'static str> {
+    Some(match v {
+        "" | "no" | "none" => "no",
+        "always" => "always",
+        "on-failure" => "on-failure",
+        "unless-stopped" => "unless-stopped",
+        _ => return None,
+    })
+}
+
+fn restart_kind(p: crate::container::RestartPolicy) -> &'static str {
+    use crate::container::RestartPolicy as R;
+    match p {
+        R::No => "no",
+        R::Always => "always",
+        R::OnFailure(_) => "on-failure",
+        R::UnlessStopped => "unless-stopped",
+    }
 }
 
 fn matches_one(i: &Info, key: &str, v: &str) -> bool {
@@ -137,6 +173,7 @@ fn matches_one(i: &Info, key: &str, v: &str) -> bool {
         "id" => i.id.starts_with(v),
         "ancestor" => i.config.image_name == v || i.config.image_id.starts_with(v),
         "exited" => i.state.exit_code.map(|c| c.to_string()).as_deref() == Some(v),
+        "restart-policy" => restart_policy_name(v) == Some(restart_kind(i.config.restart)),
         "label" => i
             .config
             .process

@@ -24,6 +24,9 @@ pub struct StartArgs {
     /// Start every container that is not running.
     #[arg(long, conflicts_with = "attach")]
     pub(crate) all: bool,
+    /// Only containers that pass these (ps's keys, and restart-policy=).
+    #[arg(short, long)]
+    pub(crate) filter: Vec<String>,
     #[arg(required_unless_present = "all")]
     pub(crate) names: Vec<String>,
 }
@@ -61,7 +64,18 @@ pub fn start(store_args: &StoreArgs, a: StartArgs) -> Result<i32, Failure> {
             "either start all containers or the container(s) provided in the arguments",
         ));
     }
-    let names = targets(&store, a.all, &a.names, |i| !is_running(i))?;
+    let mut names = targets(&store, a.all, &a.names, |i| !is_running(i))?;
+    if !a.filter.is_empty() {
+        // Only those that pass every --filter (ps's keys, restart-policy too).
+        let mut kept = Vec::new();
+        for n in names {
+            let i = container::find(&store, &n).map_err(fail)?;
+            if berth_engine::views::matches(&i, &a.filter).map_err(exit::podman)? {
+                kept.push(if a.all { i.id } else { n });
+            }
+        }
+        names = kept;
+    }
     each(&names, |n| {
         // podman's start answers 125 for any failure, a missing command included
         // (run's 126/127 are for the command run in the foreground).
