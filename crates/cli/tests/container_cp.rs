@@ -103,7 +103,11 @@ fn cp_both_ways_and_symlinks_stay_inside_the_container() {
     // host directory, the file lands inside the container's root.
     let host_file = st.dir.path().join("planted");
     std::fs::write(&host_file, "from the host\n").unwrap();
-    st.ok(&["cp", host_file.to_str().unwrap(), "c:/d/abs/"]);
+    // (DEST/ through a link to a directory the container lacks: refused, as
+    // podman refuses it, and nothing written anywhere.)
+    let r = st.run(&["cp", host_file.to_str().unwrap(), "c:/d/abs/"]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    st.ok(&["cp", host_file.to_str().unwrap(), "c:/d/abs"]);
     assert!(
         std::fs::read_dir(&victim).unwrap().next().is_none(),
         "wrote into the host's directory"

@@ -785,3 +785,39 @@ fn start_filter_as_podman() {
     assert_eq!(r.stdout, format!("{id}\n"));
     st.ok(&["rm", "-af"]);
 }
+
+#[test]
+fn cp_says_what_could_not_be_found() {
+    let st = TestStore::with_busybox();
+    st.ok(&["create", "--name", "cpc", "localhost/bb:1", "true"]);
+    let host = st.path().join("hostfile");
+    std::fs::write(&host, "x").unwrap();
+    let missing = st.path().join("IdoNotExist");
+    let r = st.run(&["cp", missing.to_str().unwrap(), "cpc:/tmp"]);
+    assert_eq!(r.code, 125);
+    assert_eq!(
+        r.stderr.trim(),
+        format!(
+            "Error: \"{}\" could not be found on the host",
+            missing.display()
+        )
+    );
+    let r = st.run(&["cp", host.to_str().unwrap(), "cpc:/IdoNotExist/"]);
+    assert_eq!(r.code, 125);
+    assert_eq!(
+        r.stderr.trim(),
+        "Error: \"/IdoNotExist/\" could not be found on container cpc: no such file or directory"
+    );
+    let r = st.run(&["cp", "cpc:/tmp/nothere", st.path().to_str().unwrap()]);
+    assert_eq!(r.code, 125);
+    assert_eq!(
+        r.stderr.trim(),
+        "Error: \"/tmp/nothere\" could not be found on container cpc: no such file or directory"
+    );
+    // What is there still goes both ways.
+    st.ok(&["cp", host.to_str().unwrap(), "cpc:/tmp/"]);
+    let back = st.path().join("back");
+    st.ok(&["cp", "cpc:/tmp/hostfile", back.to_str().unwrap()]);
+    assert_eq!(std::fs::read_to_string(back).unwrap(), "x");
+    st.ok(&["rm", "cpc"]);
+}

@@ -144,10 +144,11 @@ pub fn copy_out(store: &Store, name: &str, src: &str, dest: &Path) -> Result<(),
     with_tree(store, name, &rel, false, |rootfs, rel| {
         let rel = rel.to_path_buf();
         if !rel.as_os_str().is_empty()
-            && !archive::is_dir_in_root(rootfs, rel.parent().unwrap_or(Path::new("")))
+            && (!archive::is_dir_in_root(rootfs, rel.parent().unwrap_or(Path::new("")))
+                || archive::resolve_in_root(rootfs, &rel).is_none())
         {
             return Err(fail(format!(
-                "{src}: no such file or directory in the container"
+                "\"{src}\" could not be found on container {name}: no such file or directory"
             )));
         }
         let rootfs = rootfs.to_path_buf();
@@ -161,21 +162,34 @@ pub fn copy_out(store: &Store, name: &str, src: &str, dest: &Path) -> Result<(),
 
 /// `cp SRC CONTAINER:DEST`.
 pub fn copy_in(store: &Store, src: &Path, name: &str, dest: &str) -> Result<(), Error> {
-    let meta =
-        std::fs::symlink_metadata(src).map_err(|e| fail(format!("{}: {e}", src.display())))?;
+    let meta = std::fs::symlink_metadata(src).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => fail(format!(
+            "\"{}\" could not be found on the host",
+            src.display()
+        )),
+        _ => fail(format!("{}: {e}", src.display())),
+    })?;
     let dest_rel = in_container(dest)?;
+    // podman's words for a destination the container lacks.
+    let missing = || {
+        fail(format!(
+            "\"{dest}\" could not be found on container {name}: no such file or directory"
+        ))
+    };
     with_tree(store, name, &dest_rel, true, |rootfs, dest_rel| {
         let dest_rel = dest_rel.to_path_buf();
         // Symlinks on the way resolve as the container sees them, inside its
         // root; the extractor then refuses any that changed meanwhile.
         let dest_rel = match archive::resolve_in_root(rootfs, &dest_rel) {
             Some(r) => r,
+            // DEST/ names a directory, which must be there.
+            None if dest.ends_with('/') => return Err(missing()),
             None => match dest_rel
                 .parent()
                 .and_then(|p| archive::resolve_in_root(rootfs, p))
             {
                 Some(p) => p.join(base_name(&dest_rel)?),
-                None => return Err(fail(format!("{dest}: no such directory in the container"))),
+                None => return Err(missing()),
             },
         };
         // Into an existing directory under the source's name, else as DEST.
