@@ -821,3 +821,27 @@ fn cp_says_what_could_not_be_found() {
     assert_eq!(std::fs::read_to_string(back).unwrap(), "x");
     st.ok(&["rm", "cpc"]);
 }
+
+#[test]
+fn logs_of_several_containers_are_prefixed() {
+    let st = TestStore::with_busybox();
+    let a = st.ok(&["run", "--name", "la", "localhost/bb:1", "echo", "from a"]);
+    assert_eq!(a.stdout, "from a\n");
+    st.ok(&["run", "--name", "lb", "localhost/bb:1", "echo", "from b"]);
+    let ia = st.inspect("la", ".Id");
+    let ib = st.inspect("lb", ".Id");
+    let r = st.ok(&["logs", "la", "lb"]);
+    let mut lines: Vec<&str> = r.stdout.lines().collect();
+    lines.sort();
+    let mut want = vec![
+        format!("{} from a", &ia[..12]),
+        format!("{} from b", &ib[..12]),
+    ];
+    want.sort();
+    assert_eq!(lines, want);
+    let r = st.ok(&["logs", "--names", "la", "lb"]);
+    let mut lines: Vec<&str> = r.stdout.lines().collect();
+    lines.sort();
+    assert_eq!(lines, ["la from a", "lb from b"]);
+    st.ok(&["rm", "la", "lb"]);
+}
