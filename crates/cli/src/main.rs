@@ -133,6 +133,8 @@ enum Command {
     /// Build an image from a Containerfile.
     #[command(alias = "bud")]
     Build(commands::builder::build::BuildArgs),
+    /// What happened to containers (the event log).
+    Events(commands::events::EventsArgs),
     /// docker's `buildx build`: the same as `build`.
     Buildx(BuildxArgs),
     /// Build images step by step with working containers (buildah's verbs).
@@ -326,6 +328,9 @@ fn main() {
     if globals.noout {
         silence_stdout();
     }
+    if globals.events_backend.as_deref() == Some("none") {
+        berth_engine::events::disable();
+    }
     if let Err(Failure { code, message }) = dispatch(&store, command) {
         if !message.is_empty() {
             eprintln!("Error: {message}");
@@ -382,6 +387,7 @@ fn dispatch(store: &commands::StoreArgs, command: Command) -> Result<(), Failure
         Command::Healthcheck(a) => commands::container::health::healthcheck(store, a),
         Command::Info(a) => commands::system::info(store, a),
         Command::Build(a) => exit_with(commands::builder::build::build(store, a)),
+        Command::Events(a) => commands::events::events(store, a),
         Command::Buildx(b) => match b.command {
             BuildxCommand::Build(a) => exit_with(commands::builder::build::build(store, a)),
         },

@@ -845,3 +845,73 @@ fn logs_of_several_containers_are_prefixed() {
     assert_eq!(lines, ["la from a", "lb from b"]);
     st.ok(&["rm", "la", "lb"]);
 }
+
+#[test]
+fn events_record_what_happened_to_containers() {
+    let st = TestStore::with_busybox();
+    st.ok(&[
+        "run",
+        "--label",
+        "team=a",
+        "--name",
+        "ev",
+        "--rm",
+        "localhost/bb:1",
+        "true",
+    ]);
+    let past = |filters: &[&str], extra: &[&str]| {
+        let mut args = vec!["events", "--stream=false"];
+        for f in filters {
+            args.extend(["--filter", f]);
+        }
+        args.extend(extra);
+        st.ok(&args).stdout
+    };
+    let all = past(&["container=ev"], &["--format", "{{.Status}}"]);
+    assert_eq!(all, "create\nstart\ndied\nremove\n");
+    let start = past(&["type=container", "label=team=a", "event=start"], &[]);
+    assert_eq!(start.lines().count(), 1, "{start}");
+    let line = start.trim();
+    assert!(
+        line.ends_with("(image=localhost/bb:1, name=ev, team=a)"),
+        "{line}"
+    );
+    assert!(line.contains(" +0000 UTC container start "), "{line}");
+    let died = past(
+        &["container=ev", "event=died"],
+        &["--format", "{{.Name}} {{.Attributes.containerExitCode}}"],
+    );
+    assert_eq!(died, "ev 0\n");
+    // Short IDs with --no-trunc=false; the future only with --since.
+    let short = past(&["event=start"], &["--no-trunc=false"]);
+    let id = short
+        .split(" container start ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap();
+    assert_eq!(id.len(), 12);
+    assert_eq!(past(&[], &["--since", "4102444800"]), "");
+}
+
+#[test]
+fn events_backend_none_records_nothing() {
+    let st = TestStore::with_busybox();
+    st.ok(&[
+        "--events-backend",
+        "none",
+        "run",
+        "--name",
+        "quiet",
+        "--rm",
+        "localhost/bb:1",
+        "true",
+    ]);
+    let r = st.ok(&["events", "--stream=false", "--filter", "container=quiet"]);
+    assert_eq!(r.stdout, "");
+    assert_eq!(
+        st.ok(&["info", "--format", "{{.Host.EventLogger}}"]).stdout,
+        "file\n"
+    );
+}

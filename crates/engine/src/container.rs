@@ -374,6 +374,9 @@ pub fn record_running(store: &Store, id: &str, pid: Pid) -> std::io::Result<Cont
         restart_count: load_state(store, id).restart_count,
     };
     save_state(store, id, &st)?;
+    if let Ok(info) = find(store, id) {
+        crate::events::container(store, &info, "start", None);
+    }
     Ok(st)
 }
 

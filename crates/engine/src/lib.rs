@@ -12,6 +12,7 @@ pub mod df;
 pub mod duration;
 mod engine;
 pub mod error;
+pub mod events;
 pub mod health;
 pub mod images;
 pub mod init;

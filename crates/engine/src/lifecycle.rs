@@ -68,6 +68,7 @@ pub fn set_paused(store: &Store, name: &str, pause: bool) -> Result<Info> {
         Status::Running
     };
     container::save_state(store, &info.id, &info.state).map_err(|e| Error::other(e.to_string()))?;
+    crate::events::container(store, &info, verb, None);
     Ok(info)
 }
 

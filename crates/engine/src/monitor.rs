@@ -400,6 +400,9 @@ fn finish(store: &Store, id: &str, code: i32) {
     st.exit_code = Some(code);
     st.finished_ns = Some(now_ns());
     let _ = container::save_state(store, id, &st);
+    if let Some(i) = &info {
+        crate::events::container(store, i, "died", Some(code));
+    }
     if rm {
         // Kept where `wait` finds it once the container is gone (conmon's
         // exit directory).

@@ -269,12 +269,14 @@ pub fn create(store: &Store, o: &RunOptions) -> Result<Info, RunError> {
     let meta = serde_json::to_string(&cfg).map_err(engine)?;
     let c = create_named(store, &img.id, o.name.as_deref(), &meta)?;
     container::save_state(store, &c.id, &ContainerState::default()).map_err(engine)?;
-    Ok(Info {
+    let info = Info {
         id: c.id,
         names: c.names,
         config: cfg,
         state: ContainerState::default(),
-    })
+    };
+    crate::events::container(store, &info, "create", None);
+    Ok(info)
 }
 
 /// Records the container under `name`, or a generated one. The store reserves
@@ -428,6 +430,7 @@ pub fn run_container(store: &Store, c: &Info) -> Result<i32, RunError> {
         ..container::load_state(store, &c.id)
     };
     container::save_state(store, &c.id, &done).map_err(engine)?;
+    crate::events::container(store, c, "died", done.exit_code);
     result
 }
 
@@ -542,15 +545,20 @@ pub(crate) fn classify(msg: &str) -> RunError {
 /// Removes a container: what the runtime may still hold of it (a start that was
 /// interrupted), its network, its mount, its record and its bundle; best effort.
 pub fn remove(store: &Store, id: &str) {
-    let rt = container::find(store, id)
-        .ok()
-        .and_then(|i| i.config.process.runtime)
+    let info = container::find(store, id).ok();
+    let rt = info
+        .as_ref()
+        .and_then(|i| i.config.process.runtime.clone())
         .and_then(|r| crate::oci::Oci::of(store, Some(&r)).ok())
         .unwrap_or_else(|| crate::oci::Oci::Builtin(runtime(store)));
     rt.delete(id);
     crate::network::teardown(store, id);
     crate::attach::remove_sockets(store, id);
     let _ = store.unmount(id, true);
-    let _ = store.remove_container(id);
+    if store.remove_container(id).is_ok()
+        && let Some(i) = &info
+    {
+        crate::events::container(store, i, "remove", None);
+    }
     container::forget_run_dir(store, id);
 }

@@ -2,6 +2,7 @@
 
 pub mod builder;
 pub mod container;
+pub mod events;
 pub mod image;
 pub mod login;
 pub mod network;

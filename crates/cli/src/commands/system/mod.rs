@@ -66,8 +66,7 @@ pub fn info(store_args: &StoreArgs, a: InfoArgs) -> CmdResult {
             "distribution": distribution(),
             "ociRuntime": oci_runtime,
             "networkBackend": backend.name(),
-            // berth records no events yet.
-            "eventLogger": "none",
+            "eventLogger": "file",
             "logDriver": berth_engine::conf::get()
                 .ok()
                 .and_then(|c| c.log_driver.clone())

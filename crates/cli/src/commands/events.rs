@@ -1,0 +1,124 @@
+//! `events`: what happened to containers, from the engine's event log, as
+//! podman prints it (its file backend).
+
+use berth_engine::events::{Event, EventFilter};
+use clap::{ArgAction, Args};
+use serde_json::{Value, json};
+
+use crate::commands::StoreArgs;
+use crate::exit::{self, CmdResult};
+
+#[derive(Args)]
+pub struct EventsArgs {
+    /// type=, event=, container=, image=, label=KEY[=VALUE] (repeatable).
+    #[arg(short, long)]
+    filter: Vec<String>,
+    /// json, or a Go template per event.
+    #[arg(long)]
+    format: Option<String>,
+    /// Keep printing events as they happen (`--stream=false`: the past only).
+    #[arg(long, action = ArgAction::Set, num_args = 0..=1, default_value_t = true, default_missing_value = "true")]
+    stream: bool,
+    /// Full IDs (`--no-trunc=false`: 12 characters).
+    #[arg(long, action = ArgAction::Set, num_args = 0..=1, default_value_t = true, default_missing_value = "true")]
+    no_trunc: bool,
+    /// Only events since a time (RFC 3339, Unix seconds) or a duration ago.
+    #[arg(long)]
+    since: Option<String>,
+    /// Only events until then.
+    #[arg(long)]
+    until: Option<String>,
+}
+
+pub fn events(store_args: &StoreArgs, a: EventsArgs) -> CmdResult {
+    let store = store_args.open()?;
+    let f = EventFilter {
+        filters: a.filter.clone(),
+        since_ns: a.since.as_deref().map(time_ns).transpose()?,
+        until_ns: a.until.as_deref().map(time_ns).transpose()?,
+    };
+    let (past, mut offset) =
+        berth_engine::events::follow_from(&store, &f, 0).map_err(exit::engine)?;
+    for e in &past {
+        print(e, &a)?;
+    }
+    if !a.stream {
+        return Ok(());
+    }
+    loop {
+        // The file backend is a file: look again a little later (as podman's
+        // tail of it does), until the user interrupts.
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let (new, next) =
+            berth_engine::events::follow_from(&store, &f, offset).map_err(exit::engine)?;
+        offset = next;
+        for e in &new {
+            print(e, &a)?;
+        }
+    }
+}
+
+/// A time for --since/--until: RFC 3339, Unix seconds, or a duration ago.
+fn time_ns(v: &str) -> Result<u64, crate::exit::Failure> {
+    if let Ok(d) = berth_engine::health::parse_duration(v) {
+        return Ok(berth_engine::container::now_ns().saturating_sub(d.as_nanos() as u64));
+    }
+    if let Ok(s) = v.parse::<u64>() {
+        return Ok(s.saturating_mul(1_000_000_000));
+    }
+    berth_engine::time::parse_rfc3339_nanos(v).ok_or_else(|| {
+        exit::podman(format!(
+            "invalid time {v:?}: RFC 3339, Unix seconds or a duration"
+        ))
+    })
+}
+
+fn print(e: &Event, a: &EventsArgs) -> CmdResult {
+    match a.format.as_deref() {
+        Some("json") => {
+            println!("{}", value(e));
+            Ok(())
+        }
+        Some(t) => crate::output::print_value(&value(e), Some(t)),
+        None => {
+            let id = if a.no_trunc {
+                &e.id[..]
+            } else {
+                &e.id[..12.min(e.id.len())]
+            };
+            let mut attrs = vec![format!("image={}", e.image), format!("name={}", e.name)];
+            attrs.extend(e.attributes.iter().map(|(k, v)| format!("{k}={v}")));
+            println!(
+                "{} {} {} {id} ({})",
+                go_time(e.time_ns),
+                e.kind,
+                e.status,
+                attrs.join(", ")
+            );
+            Ok(())
+        }
+    }
+}
+
+/// An event as JSON and templates see it (podman's field names).
+fn value(e: &Event) -> Value {
+    let attributes: serde_json::Map<String, Value> = e
+        .attributes
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect();
+    json!({
+        "ID": e.id, "Image": e.image, "Name": e.name, "Status": e.status,
+        "Time": berth_engine::time::format_rfc3339_nanos(e.time_ns),
+        "Type": e.kind, "Attributes": attributes,
+    })
+}
+
+/// Go's default time format, in UTC: `2006-01-02 15:04:05.999999999 +0000 UTC`.
+fn go_time(ns: u64) -> String {
+    let t = berth_engine::time::format_rfc3339_nanos(ns);
+    format!(
+        "{} +0000 UTC",
+        t.trim_end_matches('Z').replacen('T', " ", 1)
+    )
+}

@@ -1,0 +1,195 @@
+//! Events, as podman's file backend keeps them: one JSON line per event in
+//! `RUNROOT/events/events.log`, appended whole (O_APPEND), read back by
+//! `events` with filters.
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+
+use berth_storage::Store;
+use serde::{Deserialize, Serialize};
+
+use crate::container::Info;
+
+/// One event.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Event {
+    /// Nanoseconds since the epoch.
+    pub time_ns: u64,
+    /// `container` or `image`.
+    #[serde(rename = "Type")]
+    pub kind: String,
+    /// What happened: create, init, start, died, remove, pause, unpause …
+    pub status: String,
+    #[serde(rename = "ID")]
+    pub id: String,
+    pub name: String,
+    pub image: String,
+    /// The container's labels, and for `died` its exit code.
+    pub attributes: Vec<(String, String)>,
+}
+
+fn path(store: &Store) -> PathBuf {
+    store.config().run_root.join("events").join("events.log")
+}
+
+/// Records that `status` happened to the container; best effort (an event
+/// that cannot be written never fails what happened).
+pub fn container(store: &Store, info: &Info, status: &str, exit_code: Option<i32>) {
+    let mut attributes: Vec<(String, String)> = info
+        .config
+        .process
+        .labels
+        .iter()
+        .map(|l| match l.split_once('=') {
+            Some((k, v)) => (k.to_string(), v.to_string()),
+            None => (l.clone(), String::new()),
+        })
+        .collect();
+    if let Some(c) = exit_code {
+        attributes.push(("containerExitCode".into(), c.to_string()));
+    }
+    record(
+        store,
+        &Event {
+            time_ns: crate::container::now_ns(),
+            kind: "container".into(),
+            status: status.into(),
+            id: info.id.clone(),
+            name: info.name().to_string(),
+            image: info.config.image_name.clone(),
+            attributes,
+        },
+    );
+}
+
+static OFF: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// `--events-backend none`: this process records no events.
+pub fn disable() {
+    OFF.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+fn record(store: &Store, e: &Event) {
+    if OFF.load(std::sync::atomic::Ordering::Relaxed) {
+        return;
+    }
+    let p = path(store);
+    if let Some(dir) = p.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let mut line = serde_json::to_vec(e).expect("an event serialises");
+    line.push(b'\n');
+    // One write of the whole line: appends of several processes never mix.
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&p)
+    {
+        let _ = f.write_all(&line);
+    }
+}
+
+/// What `events` shows.
+#[derive(Clone, Debug, Default)]
+pub struct EventFilter {
+    /// podman's `--filter`s: type=, event= (status), container= (name or ID
+    /// prefix), image=, label=KEY[=VALUE]. The same key twice: either.
+    pub filters: Vec<String>,
+    /// Only events at or after / before these times (ns since the epoch).
+    pub since_ns: Option<u64>,
+    pub until_ns: Option<u64>,
+}
+
+impl EventFilter {
+    fn keeps(&self, e: &Event) -> Result<bool, crate::Error> {
+        if self.since_ns.is_some_and(|t| e.time_ns < t)
+            || self.until_ns.is_some_and(|t| e.time_ns > t)
+        {
+            return Ok(false);
+        }
+        let mut by_key: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+        for f in &self.filters {
+            let (k, v) = f
+                .split_once('=')
+                .ok_or_else(|| crate::Error::InvalidArgument(format!("invalid filter {f:?}")))?;
+            by_key.entry(k).or_default().push(v);
+        }
+        for (k, values) in by_key {
+            let ok = values.iter().any(|v| match k {
+                "type" => e.kind == *v,
+                "event" | "status" => e.status == *v,
+                "container" => e.name == *v || (v.len() >= 3 && e.id.starts_with(v)),
+                "image" => e.image == *v,
+                "label" => match v.split_once('=') {
+                    Some((lk, lv)) => e.attributes.iter().any(|(a, b)| a == lk && b == lv),
+                    None => e.attributes.iter().any(|(a, _)| a == v),
+                },
+                _ => false,
+            });
+            if !["type", "event", "status", "container", "image", "label"].contains(&k) {
+                return Err(crate::Error::InvalidArgument(format!(
+                    "invalid filter {k:?}"
+                )));
+            }
+            if !ok {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// The recorded events that pass `f`, oldest first.
+pub fn read(store: &Store, f: &EventFilter) -> Result<Vec<Event>, crate::Error> {
+    let mut out = Vec::new();
+    for e in read_from(store, 0).0 {
+        if f.keeps(&e)? {
+            out.push(e);
+        }
+    }
+    Ok(out)
+}
+
+/// The events after byte `offset` of the log, and the offset after them.
+pub fn read_from(store: &Store, offset: u64) -> (Vec<Event>, u64) {
+    use std::io::Seek;
+    let Ok(mut f) = std::fs::File::open(path(store)) else {
+        return (Vec::new(), offset);
+    };
+    if f.seek(std::io::SeekFrom::Start(offset)).is_err() {
+        return (Vec::new(), offset);
+    }
+    let mut r = std::io::BufReader::new(f);
+    let mut events = Vec::new();
+    let mut at = offset;
+    let mut line = String::new();
+    while let Ok(n) = r.read_line(&mut line) {
+        // A line still being written ends without a newline: read it next time.
+        if n == 0 || !line.ends_with('\n') {
+            break;
+        }
+        at += n as u64;
+        if let Ok(e) = serde_json::from_str(&line) {
+            events.push(e);
+        }
+        line.clear();
+    }
+    (events, at)
+}
+
+/// Events after `offset` that pass `f`, and the next offset (for `--stream`).
+pub fn follow_from(
+    store: &Store,
+    f: &EventFilter,
+    offset: u64,
+) -> Result<(Vec<Event>, u64), crate::Error> {
+    let (events, next) = read_from(store, offset);
+    let mut kept = Vec::new();
+    for e in events {
+        if f.keeps(&e)? {
+            kept.push(e);
+        }
+    }
+    Ok((kept, next))
+}
