@@ -553,3 +553,21 @@ fn removed_records_go_before_their_files() {
     assert_eq!(fs::read_dir(root.join("blobs/sha256")).unwrap().count(), 0);
     assert!(ts.store.check(false).unwrap().is_clean());
 }
+
+#[test]
+fn a_layer_directory_left_by_a_cut_removal_does_not_block_the_next_pull() {
+    let ts = TestStore::new(DriverKind::Overlay);
+    let layout = ts.dir.path().join("layout");
+    make_layout(&layout, "a", &[base()], "a");
+    pull(&ts.store, &layout, "a", "test/a").unwrap();
+    let layer = ts.store.image("test/a").unwrap().layers[0].clone();
+    ts.store.remove_image("test/a").unwrap();
+    // What a removal killed after its record was saved leaves behind.
+    let left = ts.dir.path().join("root/overlay").join(&layer).join("diff");
+    fs::create_dir_all(&left).unwrap();
+    fs::write(left.join("stale"), b"x").unwrap();
+    pull(&ts.store, &layout, "a", "test/a").unwrap();
+    let l = ts.store.layer(&layer).unwrap();
+    assert!(!ts.store.layer_path(&l).join("stale").exists());
+    assert!(ts.store.check(false).unwrap().is_clean());
+}
