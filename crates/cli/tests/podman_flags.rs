@@ -893,6 +893,9 @@ fn events_record_what_happened_to_containers() {
         .unwrap();
     assert_eq!(id.len(), 12);
     assert_eq!(past(&[], &["--since", "4102444800"]), "");
+    // A stream with --until in the past ends at once, after the past.
+    let r = st.ok(&["events", "--until", "1000"]);
+    assert_eq!(r.stdout, "");
 }
 
 #[test]
