@@ -136,7 +136,7 @@ enum Command {
     /// What happened to containers (the event log).
     Events(commands::events::EventsArgs),
     /// docker's `buildx build`: the same as `build`.
-    Buildx(BuildxArgs),
+    Buildx(commands::builder::build::BuildxArgs),
     /// Build images step by step with working containers (buildah's verbs).
     Builder(commands::builder::BuilderArgs),
     /// List containers.
@@ -148,7 +148,7 @@ enum Command {
     #[command(name = "__monitor", hide = true)]
     Monitor(commands::container::lifecycle::MonitorArgs),
     /// Manage berth itself.
-    System(SystemArgs),
+    System(commands::system::SystemArgs),
 }
 
 #[derive(clap::Args)]
@@ -255,37 +255,6 @@ impl ContainerCommand {
     }
 }
 
-#[derive(clap::Args)]
-struct BuildxArgs {
-    #[command(subcommand)]
-    command: BuildxCommand,
-}
-
-#[derive(Subcommand)]
-enum BuildxCommand {
-    #[command(alias = "b")]
-    Build(commands::builder::build::BuildArgs),
-}
-
-#[derive(clap::Args)]
-struct SystemArgs {
-    #[command(subcommand)]
-    command: SystemCommand,
-}
-
-#[derive(Subcommand)]
-enum SystemCommand {
-    /// Check the store's layers and metadata.
-    Check(commands::system::check::CheckArgs),
-    /// Show the store's disk usage.
-    Df(commands::system::df::DfArgs),
-    /// Remove stopped containers, dangling images (and with --volumes, unused volumes).
-    Prune(commands::system::prune::PruneArgs),
-    /// Show the host and the store.
-    Info(commands::system::InfoArgs),
-}
-
-/// Exits with a command's own code (a container's), or reports its failure.
 /// The command line, where (as with podman's flags) a flag given twice
 /// counts once, the last value.
 fn parse() -> Result<Cli, clap::Error> {
@@ -297,6 +266,7 @@ fn parse() -> Result<Cli, clap::Error> {
     Cli::from_arg_matches(&matches)
 }
 
+/// Exits with a command's own code (a container's), or reports its failure.
 fn exit_with(r: Result<i32, Failure>) -> Result<(), Failure> {
     match r {
         Ok(code) => std::process::exit(code),
@@ -352,12 +322,7 @@ fn dispatch(store: &commands::StoreArgs, command: Command) -> Result<(), Failure
         Command::Load(a) => commands::image::archive::load(store, a),
         Command::History(a) => commands::image::history::history(store, a),
         Command::Import(a) => commands::image::archive::import(store, a),
-        Command::System(s) => match s.command {
-            SystemCommand::Check(a) => commands::system::check::system_check(store, a),
-            SystemCommand::Df(a) => commands::system::df::system_df(store, a),
-            SystemCommand::Prune(a) => commands::system::prune::prune(store, a),
-            SystemCommand::Info(a) => commands::system::info(store, a),
-        },
+        Command::System(s) => commands::system::run(store, s),
         Command::Run(a) => exit_with(commands::container::run::run(store, a)),
         Command::Create(a) => exit_with(commands::container::run::create(store, a)),
         Command::Monitor(a) => exit_with(commands::container::lifecycle::monitor(store, a)),
@@ -388,9 +353,7 @@ fn dispatch(store: &commands::StoreArgs, command: Command) -> Result<(), Failure
         Command::Info(a) => commands::system::info(store, a),
         Command::Build(a) => exit_with(commands::builder::build::build(store, a)),
         Command::Events(a) => commands::events::events(store, a),
-        Command::Buildx(b) => match b.command {
-            BuildxCommand::Build(a) => exit_with(commands::builder::build::build(store, a)),
-        },
+        Command::Buildx(b) => exit_with(commands::builder::build::buildx(store, b)),
         Command::Builder(a) => exit_with(commands::builder::run(store, a)),
         Command::Version(a) => commands::system::version(a),
         Command::Ps(a) => commands::container::ps::ps(store, a),

@@ -47,7 +47,9 @@ pub fn events(store_args: &StoreArgs, a: EventsArgs) -> CmdResult {
     }
     loop {
         // A stream with --until ends once that time has passed.
-        if f.until_ns.is_some_and(|t| berth_engine::container::now_ns() > t) {
+        if f.until_ns
+            .is_some_and(|t| berth_engine::container::now_ns() > t)
+        {
             return Ok(());
         }
         // The file backend is a file: look again a little later (as podman's

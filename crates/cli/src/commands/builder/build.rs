@@ -353,3 +353,22 @@ pub fn build(store_args: &StoreArgs, mut a: BuildArgs) -> Result<i32, Failure> {
     println!("{id}");
     Ok(0)
 }
+
+/// docker's `buildx build`: the same as `build`.
+#[derive(Args)]
+pub struct BuildxArgs {
+    #[command(subcommand)]
+    command: BuildxCommand,
+}
+
+#[derive(clap::Subcommand)]
+pub(crate) enum BuildxCommand {
+    #[command(alias = "b")]
+    Build(BuildArgs),
+}
+
+pub fn buildx(store: &StoreArgs, a: BuildxArgs) -> Result<i32, Failure> {
+    match a.command {
+        BuildxCommand::Build(b) => build(store, b),
+    }
+}

@@ -176,3 +176,31 @@ pub fn version(a: VersionArgs) -> CmdResult {
         }
     }
 }
+
+#[derive(Args)]
+pub struct SystemArgs {
+    #[command(subcommand)]
+    command: SystemCommand,
+}
+
+#[derive(clap::Subcommand)]
+pub(crate) enum SystemCommand {
+    /// Check the store's layers and metadata.
+    Check(check::CheckArgs),
+    /// Show the store's disk usage.
+    Df(df::DfArgs),
+    /// Remove stopped containers, dangling images (and with --volumes, unused volumes).
+    Prune(prune::PruneArgs),
+    /// Show the host and the store.
+    Info(InfoArgs),
+}
+
+/// `system VERB`.
+pub fn run(store: &StoreArgs, a: SystemArgs) -> CmdResult {
+    match a.command {
+        SystemCommand::Check(a) => check::system_check(store, a),
+        SystemCommand::Df(a) => df::system_df(store, a),
+        SystemCommand::Prune(a) => prune::prune(store, a),
+        SystemCommand::Info(a) => info(store, a),
+    }
+}
