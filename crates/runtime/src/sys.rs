@@ -99,7 +99,17 @@ pub fn threads() -> io::Result<u64> {
 /// The caller must therefore be single-threaded; that is checked here, and a
 /// multi-threaded caller gets an error instead of a child that may hang.
 pub fn clone_fork(flags: libc::c_int) -> io::Result<libc::pid_t> {
-    let n = threads()?;
+    // A thread just joined may still be counted for a moment while the kernel
+    // finishes its exit (its code and its locks are done with): give such a
+    // thread up to 100 ms to go; a live one stays and is refused (chaos F13).
+    let mut n = threads()?;
+    for _ in 0..50 {
+        if n == 1 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        n = threads()?;
+    }
     if n != 1 {
         return Err(io::Error::other(format!(
             "the runtime forks the container's process, which needs a single-threaded caller (this process has {n} threads)"
