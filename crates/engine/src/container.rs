@@ -360,7 +360,8 @@ pub fn load_state(store: &Store, id: &str) -> ContainerState {
 }
 
 /// Records that the container's init runs as `pid`, watched by this process.
-pub fn record_running(store: &Store, id: &str, pid: Pid) -> std::io::Result<ContainerState> {
+pub fn record_running(store: &Store, info: &Info, pid: Pid) -> std::io::Result<ContainerState> {
+    let id = &info.id;
     let init = ProcessId::of(pid).ok_or_else(|| {
         std::io::Error::other(format!("the container's process {pid} exited at once"))
     })?;
@@ -374,9 +375,7 @@ pub fn record_running(store: &Store, id: &str, pid: Pid) -> std::io::Result<Cont
         restart_count: load_state(store, id).restart_count,
     };
     save_state(store, id, &st)?;
-    if let Ok(info) = find(store, id) {
-        crate::events::container(store, &info, "start", None);
-    }
+    crate::events::container(store, info, "start", None);
     Ok(st)
 }
 

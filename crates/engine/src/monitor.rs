@@ -248,7 +248,7 @@ fn start(
     sys::dup2(&devnull, 1).map_err(engine)?;
     sys::dup2(&devnull, 2).map_err(engine)?;
     started?;
-    let pid = running(store, &info.id, &pid_file)?;
+    let pid = crate::run::started_pid(store, &info, &pid_file)?;
     Ok((
         pid,
         Streams {
@@ -279,7 +279,7 @@ fn start_with_terminal(
     let master = console
         .receive()
         .map_err(|e| RunError::Engine(format!("container terminal: {e}")))?;
-    let pid = running(store, &info.id, &pid_file)?;
+    let pid = crate::run::started_pid(store, info, &pid_file)?;
     let input = if info.config.process.interactive {
         Some(File::from(
             sys::dup(std::os::fd::AsRawFd::as_raw_fd(&master)).map_err(engine)?,
@@ -295,11 +295,6 @@ fn start_with_terminal(
             input,
         },
     ))
-}
-
-/// Reads the container's pid and records it as running.
-fn running(store: &Store, id: &str, pid_file: &std::path::Path) -> Result<Pid, RunError> {
-    crate::run::started_pid(store, id, pid_file)
 }
 
 /// Copies the container's output into the log until both streams end, running

@@ -446,7 +446,7 @@ fn run_piped(store: &Store, c: &Info, bundle: PathBuf) -> Result<i32, RunError> 
     let created = oci.run_detached(&c.id, &bundle, &pid_file, None);
     let (out, err, tee) = swapped.restore().map_err(engine)?;
     created?;
-    let pid = started_pid(store, &c.id, &pid_file)?;
+    let pid = started_pid(store, c, &pid_file)?;
     let log = container::log_target(store, &c.id);
     let code = std::thread::scope(|s| {
         s.spawn(|| crate::stdio::pump(out, err, &log, Some(tee)));
@@ -479,7 +479,7 @@ fn run_with_terminal(store: &Store, c: &Info, bundle: PathBuf) -> Result<i32, Ru
     let master = console
         .receive()
         .map_err(|e| engine(format!("container terminal: {e}")))?;
-    let pid = started_pid(store, &c.id, &pid_file)?;
+    let pid = started_pid(store, c, &pid_file)?;
     crate::terminal::proxy(master, c.config.process.interactive);
     let code = crate::sys::wait_pid(pid.get()).map_err(engine)?;
     oci.delete(&c.id);
@@ -490,7 +490,7 @@ fn run_with_terminal(store: &Store, c: &Info, bundle: PathBuf) -> Result<i32, Ru
 /// container as running under this process.
 pub(crate) fn started_pid(
     store: &Store,
-    id: &str,
+    info: &Info,
     pid_file: &std::path::Path,
 ) -> Result<Pid, RunError> {
     let pid = std::fs::read_to_string(pid_file)
@@ -502,7 +502,7 @@ pub(crate) fn started_pid(
                 pid_file.display()
             ))
         })?;
-    container::record_running(store, id, pid).map_err(engine)?;
+    container::record_running(store, info, pid).map_err(engine)?;
     Ok(pid)
 }
 

@@ -289,21 +289,20 @@ pub fn yaml_jobs(
                 Some(&ctx),
             )?);
         }
-        for (repo, re) in &section.images_by_tag_regex {
+        // Repositories listed with a tag filter of their own: every tag that
+        // passes it and the command's filters.
+        let by_regex = section
+            .images_by_tag_regex
+            .iter()
+            .map(|(repo, re)| Ok::<_, Error>((repo, TagFilter::regex(re)?)));
+        let by_semver = section
+            .images_by_semver
+            .iter()
+            .map(|(repo, range)| Ok::<_, Error>((repo, TagFilter::semver(range)?)));
+        for filtered in by_regex.chain(by_semver) {
+            let (repo, own) = filtered?;
             let mut f = filters.to_vec();
-            f.push(TagFilter::regex(re)?);
-            jobs.extend(repo_jobs(
-                &repo_ref(repo)?,
-                &ctx,
-                None,
-                &f,
-                scoped,
-                Some(&ctx),
-            )?);
-        }
-        for (repo, range) in &section.images_by_semver {
-            let mut f = filters.to_vec();
-            f.push(TagFilter::semver(range)?);
+            f.push(own);
             jobs.extend(repo_jobs(
                 &repo_ref(repo)?,
                 &ctx,
