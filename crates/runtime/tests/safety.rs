@@ -162,8 +162,12 @@ fn overwrite_attempt(unprotected: bool) -> (String, bool) {
             .stdin(std::process::Stdio::null())
             .env("BERTH_OCI_EXE_DIR", state.path().join(".exe"));
         // Files, not pipes: the container inherits the runtime's stdio.
-        c.stdout(std::process::Stdio::null())
-            .stderr(tempfile::tempfile().unwrap());
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(state.path().join("stderr.log"))
+            .unwrap();
+        c.stdout(std::process::Stdio::null()).stderr(log);
         if unprotected {
             c.env("_BERTH_OCI_PROTECTED", "1");
         }
@@ -192,10 +196,15 @@ fn overwrite_attempt(unprotected: bool) -> (String, bool) {
     // running the binary would make the write fail with ETXTBSY).
     // A write can still meet ETXTBSY for a moment while the exec'd init lets go of
     // the old image; only that error is retried.
-    let attack = "exec 3</proc/1/exe; until [ -e /tmp/go ] && grep -q sleep /proc/1/comm; do :; done; \
+    // Every way out of the script writes a report, so a silent attacker means it died.
+    let attack = "report() { echo \"$*\" > /tmp/result.tmp; mv /tmp/result.tmp /tmp/result; exit; }; \
+                  exec 3</proc/1/exe || report cannot open /proc/1/exe; echo open > /tmp/progress; \
+                  w=0; until [ -e /tmp/go ] && grep -q sleep /proc/1/comm; do w=$((w+1)); \
+                  [ $w -ge 20000 ] && report never started: comm=$(cat /proc/1/comm); done; \
+                  echo started > /tmp/progress; \
                   n=0; while :; do (echo owned > /proc/self/fd/3) 2>/tmp/err; rc=$?; [ $rc = 0 ] && break; \
-                  grep -q 'Text file busy' /tmp/err || break; n=$((n+1)); [ $n -ge 100000 ] && break; done; \
-                  echo rc=$rc $(cat /tmp/err) > /tmp/result.tmp; mv /tmp/result.tmp /tmp/result";
+                  grep -q 'Text file busy' /tmp/err || break; n=$((n+1)); [ $n -ge 2000 ] && break; done; \
+                  report rc=$rc tries=$n $(cat /tmp/err)";
     ok(&mut oci(&["exec", "--detach", &id, "sh", "-c", attack]));
     ok(&mut oci(&["start", &id]));
     std::fs::write(b.rootfs().join("tmp/go"), "").unwrap();
@@ -211,6 +220,9 @@ fn overwrite_attempt(unprotected: bool) -> (String, bool) {
         }
         std::thread::yield_now();
     }
+    if report.is_empty() {
+        report = silent_attacker(&copy, &state, &id, &b.rootfs());
+    }
     // With the attack succeeding (the control), the copy is no longer a program:
     // clean up with the real binary.
     let _ = std::process::Command::new(BIN)
@@ -222,6 +234,31 @@ fn overwrite_attempt(unprotected: bool) -> (String, bool) {
     let changed = std::fs::read(&copy).unwrap() != before;
     unmount_all_in(&state.path().join(".exe"));
     (report, changed)
+}
+
+/// What is known when the attacker wrote no report: how far it got, what the
+/// runtime said, and what it reports of the container.
+fn silent_attacker(
+    copy: &std::path::Path,
+    state: &tempfile::TempDir,
+    id: &str,
+    rootfs: &std::path::Path,
+) -> String {
+    let read = |p: std::path::PathBuf| std::fs::read_to_string(p).unwrap_or_else(|e| e.to_string());
+    let st = std::process::Command::new(copy)
+        .arg("--root")
+        .arg(state.path())
+        .args(["state", id])
+        .env("BERTH_OCI_EXE_DIR", state.path().join(".exe"))
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    format!(
+        "no report from the attacker; progress: {}; err: {}; runtime stderr: {}; state: {st}",
+        read(rootfs.join("tmp/progress")).trim(),
+        read(rootfs.join("tmp/err")).trim(),
+        read(state.path().join("stderr.log")).trim(),
+    )
 }
 
 #[test]
