@@ -220,6 +220,10 @@ fn overwrite_attempt(unprotected: bool) -> (String, bool) {
         }
         std::thread::yield_now();
     }
+    // The deadline may have passed while this thread was not scheduled: one last look.
+    if report.is_empty() {
+        report = std::fs::read_to_string(&result).unwrap_or_default();
+    }
     if report.is_empty() {
         report = silent_attacker(&copy, &state, &id, &b.rootfs());
     }
