@@ -578,11 +578,17 @@ fn preserve_fds_passes_inherited_descriptors() {
         "cat <&4",
     ]);
     // SAFETY: in the forked child, dup2 onto fd 4 of a descriptor open in the
-    // parent; nothing else runs between fork and exec.
+    // parent (or, when the file got fd 4 itself, which dup2 would leave
+    // close-on-exec, clearing that flag); nothing else runs between fork and exec.
     unsafe {
         use std::os::unix::process::CommandExt;
         c.pre_exec(move || {
-            if libc::dup2(fd, 4) < 0 {
+            let r = if fd == 4 {
+                libc::fcntl(4, libc::F_SETFD, 0)
+            } else {
+                libc::dup2(fd, 4)
+            };
+            if r < 0 {
                 return Err(std::io::Error::last_os_error());
             }
             Ok(())

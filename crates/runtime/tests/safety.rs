@@ -36,10 +36,17 @@ fn run_with_leaked_fds(rt: &Runtime, b: &Bundle, id: &str, extra: &[&str]) -> st
         .arg("--bundle")
         .arg(b.path())
         .arg(id);
-    // SAFETY: dup2 between fork and exec touches only this child's fd table.
+    // SAFETY: dup/dup2/fcntl between fork and exec touch only this child's fd table.
     unsafe {
         cmd.pre_exec(move || {
-            if libc::dup2(d, 7) < 0 || libc::dup2(f, 3) < 0 {
+            // Copies at 8 or above first: placing one at 7 or 3 then never
+            // overwrites the other, and dup2 never meets its own fd (which would
+            // leave it close-on-exec and the test unable to fail).
+            let (d2, f2) = (
+                libc::fcntl(d, libc::F_DUPFD, 8),
+                libc::fcntl(f, libc::F_DUPFD, 8),
+            );
+            if d2 < 0 || f2 < 0 || libc::dup2(d2, 7) < 0 || libc::dup2(f2, 3) < 0 {
                 return Err(std::io::Error::last_os_error());
             }
             Ok(())
