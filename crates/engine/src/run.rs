@@ -7,7 +7,7 @@ use crate::conf::ConfError;
 use crate::container::{self, ContainerConfig, ContainerState, Info, Status, now_ns};
 use crate::health::HealthError;
 use crate::init::InitError;
-use crate::network::NetworkError;
+use crate::network::{NetworkError, PortMapping};
 use crate::spec::{self, ProcessOptions, SpecError};
 use crate::terminal::ConsoleSocket;
 use crate::volumes::{self, VolumeError};
@@ -98,15 +98,13 @@ pub fn image_config(store: &Store, image: &str) -> Result<serde_json::Value, Run
 /// Records a new container (not yet started).
 /// `-P`: each port the image exposes, on a free port of the host (chosen
 /// with the other `-p` ports left without one).
-fn publish_all(config: &serde_json::Value) -> Result<Vec<String>, RunError> {
-    let mut out = Vec::new();
-    if let Some(ports) = config["ExposedPorts"].as_object() {
-        for key in ports.keys() {
-            let (port, proto) = key.split_once('/').unwrap_or((key, "tcp"));
-            out.push(format!("{port}/{proto}"));
-        }
-    }
-    Ok(out)
+fn publish_all(config: &serde_json::Value) -> Vec<PortMapping> {
+    let exposed = config["ExposedPorts"].as_object();
+    exposed
+        .into_iter()
+        .flat_map(|ports| ports.keys())
+        .filter_map(|key| PortMapping::parse(key).ok())
+        .collect()
 }
 
 /// What containers.conf decides when the flags do not: the network mode, the
@@ -154,22 +152,14 @@ pub fn create(store: &Store, o: &RunOptions) -> Result<Info, RunError> {
     let args = spec::args(&config, &o.process);
     let mut o = o.clone();
     if o.process.publish_all {
-        o.process.ports.extend(publish_all(&config)?);
         // --expose adds to what the image exposes.
-        let extra: Vec<String> = o
-            .process
-            .expose
-            .iter()
-            .map(|e| {
-                if e.contains('/') {
-                    e.clone()
-                } else {
-                    format!("{e}/tcp")
-                }
-            })
-            .filter(|e| !o.process.ports.contains(e))
-            .collect();
-        o.process.ports.extend(extra);
+        let exposed = o.process.expose.iter().map(|e| PortMapping::parse(e));
+        let exposed = exposed.collect::<Result<Vec<_>, _>>()?;
+        for p in publish_all(&config).into_iter().chain(exposed) {
+            if !o.process.ports.iter().any(|q| q.same_target(&p)) {
+                o.process.ports.push(p);
+            }
+        }
     }
     conf_defaults(&mut o.process)?;
     // The image's VOLUMEs get anonymous volumes, unless something else is
@@ -194,13 +184,11 @@ pub fn create(store: &Store, o: &RunOptions) -> Result<Info, RunError> {
     if let Some(r) = &o.process.runtime {
         crate::oci::resolve(r).map_err(engine)?;
     }
-    parse_ports(&o.process.ports)?;
     // Host ports left out are chosen now, so that `port` and `ps` show them.
     let mut o = o.clone();
-    o.process.ports = parse_ports(&o.process.ports)?
-        .into_iter()
-        .map(|mut p| p.assign().map(|()| p.spec()))
-        .collect::<Result<_, NetworkError>>()?;
+    for p in &mut o.process.ports {
+        p.assign()?;
+    }
     let o = &o;
     if let Some(other) = o.process.network.strip_prefix("container:") {
         container::find(store, other).map_err(engine)?;
@@ -354,8 +342,7 @@ pub fn prepare_bundle(store: &Store, info: &Info) -> Result<PathBuf, RunError> {
         }
     }
     if let Some(net) = crate::network::bridge_network(&cfg.process.network) {
-        let ports = parse_ports(&cfg.process.ports)?;
-        let att = crate::network::setup(store, id, net, &ports)?;
+        let att = crate::network::setup(store, id, net, &cfg.process.ports)?;
         if let Some(ns) = spec
             .linux
             .as_mut()
@@ -514,15 +501,8 @@ pub(crate) fn reserve_ports(info: &Info) -> Result<crate::network::Reservation, 
     if crate::network::bridge_network(&info.config.process.network).is_none() {
         return Ok(Default::default());
     }
-    let ports = parse_ports(&info.config.process.ports)?;
-    crate::network::reserve(&ports).map_err(|e| RunError::CannotRun(e.to_string()))
-}
-
-fn parse_ports(ports: &[String]) -> Result<Vec<crate::network::PortMapping>, RunError> {
-    ports
-        .iter()
-        .map(|p| Ok(crate::network::PortMapping::parse(p)?))
-        .collect()
+    crate::network::reserve(&info.config.process.ports)
+        .map_err(|e| RunError::CannotRun(e.to_string()))
 }
 
 pub(crate) fn classify(msg: &str) -> RunError {

@@ -131,8 +131,9 @@ pub struct ProcessOptions {
     /// `--stop-signal`, `--stop-timeout`.
     pub stop_signal: Option<String>,
     pub stop_timeout: Option<u64>,
-    /// `-p [IP:]HOST:CONTAINER[/PROTO]`.
-    pub ports: Vec<String>,
+    /// `-p [IP:]HOST:CONTAINER[/PROTO]`; a host port of 0 is chosen at create.
+    #[serde(with = "crate::flagform")]
+    pub ports: Vec<crate::network::PortMapping>,
     /// `--init`: berth-init runs as PID 1 and starts the command.
     pub init: bool,
     /// `--runtime`: a runc-compatible binary instead of the built-in runtime.
@@ -169,6 +170,23 @@ pub struct ProcessOptions {
     pub networks: Vec<String>,
     /// `--network-alias`: more names the container answers to on its networks.
     pub network_aliases: Vec<String>,
+}
+
+impl ProcessOptions {
+    /// podman's rule for `-p` with a network mode that has no ports of its own
+    /// (host, none, another container's, a given namespace): the container runs
+    /// without them, and the caller shows the warning returned.
+    pub fn discard_unpublishable_ports(&mut self) -> Option<&'static str> {
+        let own_ports =
+            self.network.is_empty() || crate::network::bridge_network(&self.network).is_some();
+        if own_ports || self.ports.is_empty() {
+            return None;
+        }
+        self.ports.clear();
+        Some(
+            "Port mappings have been discarded as one of the Host, Container, Pod, and None network modes are in use",
+        )
+    }
 }
 
 fn mount(dest: &str, kind: &str, source: &str, options: &[&str]) -> Mount {

@@ -109,18 +109,20 @@ impl PortMapping {
             _ => return Err(bad()),
         };
         let port = |p: &str| p.parse::<u16>().ok().filter(|n| *n > 0).ok_or_else(bad);
-        let host_ip = if host_ip.is_empty() {
-            "0.0.0.0"
-        } else {
-            host_ip
+        let host_ip = match host_ip {
+            "" => "0.0.0.0",
+            ip => ip
+                .strip_prefix('[')
+                .and_then(|ip| ip.strip_suffix(']'))
+                .unwrap_or(ip),
         };
         host_ip.parse::<std::net::IpAddr>().map_err(|_| bad())?;
         Ok(PortMapping {
             host_ip: host_ip.to_string(),
-            host_port: if host_port.is_empty() {
-                0
-            } else {
-                port(host_port)?
+            // 0 is how an unassigned one is written back.
+            host_port: match host_port {
+                "" | "0" => 0,
+                p => port(p)?,
             },
             container_port: port(container_port)?,
             protocol,
@@ -163,12 +165,33 @@ impl PortMapping {
         }
     }
 
-    /// The `-p` form, host port included.
-    pub fn spec(&self) -> String {
-        format!(
-            "{}:{}:{}/{}",
-            self.host_ip, self.host_port, self.container_port, self.protocol
+    /// Whether `other` publishes the same container port.
+    pub fn same_target(&self, other: &PortMapping) -> bool {
+        self.container_port == other.container_port && self.protocol == other.protocol
+    }
+}
+
+impl std::fmt::Display for PortMapping {
+    /// `IP:HOSTPORT:CONTAINERPORT/PROTO` (host port 0: still to be chosen).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ip = &self.host_ip;
+        let ip = if ip.contains(':') {
+            format!("[{ip}]")
+        } else {
+            ip.clone()
+        };
+        write!(
+            f,
+            "{ip}:{}:{}/{}",
+            self.host_port, self.container_port, self.protocol
         )
+    }
+}
+
+impl std::str::FromStr for PortMapping {
+    type Err = NetworkError;
+    fn from_str(s: &str) -> Result<PortMapping, NetworkError> {
+        PortMapping::parse(s)
     }
 }
 
@@ -614,4 +637,51 @@ pub fn members(store: &Store, network: &str) -> Vec<(String, String)> {
         })
         .flatten()
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PortMapping;
+
+    #[test]
+    fn a_port_reads_back_from_the_form_it_is_kept_in() {
+        for flag in [
+            "80",
+            "8080:80/udp",
+            "127.0.0.1:8080:80",
+            "[::1]:8080:80/sctp",
+        ] {
+            let p = PortMapping::parse(flag).unwrap();
+            assert_eq!(p.to_string().parse::<PortMapping>().unwrap(), p, "{flag}");
+        }
+        let p = PortMapping::parse("[::1]:8080:80").unwrap();
+        assert_eq!(
+            (p.host_ip.as_str(), p.to_string()),
+            ("::1", "[::1]:8080:80/tcp".into())
+        );
+        // Left out, the host port is 0 until create chooses one.
+        assert_eq!(
+            PortMapping::parse("80").unwrap().to_string(),
+            "0.0.0.0:0:80/tcp"
+        );
+    }
+
+    #[test]
+    fn a_bad_port_is_refused_naming_it() {
+        for flag in ["0", "70000", "80/icmp", "a:b:c:80", "host:80:80", ":80:x"] {
+            let e = PortMapping::parse(flag).unwrap_err().to_string();
+            assert!(e.contains(flag), "{flag}: {e}");
+        }
+    }
+
+    #[test]
+    fn records_of_older_versions_keep_their_ports() {
+        // Before ports were typed, records held the flag as given.
+        let old = r#"{"ports": ["8080:80", "127.0.0.1:0:53/udp"]}"#;
+        let o: crate::spec::ProcessOptions = serde_json::from_str(old).unwrap();
+        assert_eq!(o.ports[0].host_port, 8080);
+        assert_eq!(o.ports[1].protocol, "udp");
+        let again = serde_json::to_value(&o).unwrap();
+        assert_eq!(again["ports"][0], "0.0.0.0:8080:80/tcp");
+    }
 }

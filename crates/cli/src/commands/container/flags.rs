@@ -308,17 +308,12 @@ pub(crate) fn options(a: ContainerArgs, runtime: Option<String>) -> Result<RunOp
         .flat_map(|n| n.split(',').map(String::from).collect::<Vec<_>>());
     let network = nets.next().unwrap_or_default();
     let networks: Vec<String> = nets.collect();
-    let mut publish = a.publish;
-    let no_bridge = matches!(network.as_str(), "host" | "none")
-        || network.starts_with("container:")
-        || network.starts_with("ns:");
-    if no_bridge && !publish.is_empty() {
-        // podman's warning, and the container runs without them.
-        eprintln!(
-            "Port mappings have been discarded as one of the Host, Container, Pod, and None network modes are in use"
-        );
-        publish.clear();
-    }
+    let publish = a
+        .publish
+        .iter()
+        .map(|p| p.parse())
+        .collect::<Result<Vec<_>, berth_engine::network::NetworkError>>()
+        .map_err(crate::exit::podman)?;
     match a.userns.as_deref() {
         None | Some("" | "host") => {}
         Some(mode @ ("keep-id" | "nomap")) => {
@@ -342,7 +337,7 @@ pub(crate) fn options(a: ContainerArgs, runtime: Option<String>) -> Result<RunOp
         start_period: a.health_start_period,
         retries: a.health_retries,
     };
-    Ok(RunOptions {
+    let mut o = RunOptions {
         image: a.image,
         name: a.name,
         rm: a.rm,
@@ -395,5 +390,9 @@ pub(crate) fn options(a: ContainerArgs, runtime: Option<String>) -> Result<RunOp
             networks,
             network_aliases: a.network_alias,
         },
-    })
+    };
+    if let Some(warning) = o.process.discard_unpublishable_ports() {
+        eprintln!("{warning}");
+    }
+    Ok(o)
 }
