@@ -323,7 +323,7 @@ pub struct RunSpec {
     /// none (default) or host.
     pub network: Option<String>,
     /// `-v SRC:DST[:OPTS]` bind mounts for this command only.
-    pub volumes: Vec<String>,
+    pub volumes: Vec<berth_engine::volumes::VolumeSpec>,
 }
 
 /// `run`: the command over the working container's root, with the config's

@@ -67,7 +67,7 @@ pub struct BuildRequest {
     /// `--secret id=ID,src=PATH`: files RUN --mount=type=secret may read.
     pub secrets: BTreeMap<String, PathBuf>,
     /// `-v SRC:DST[:OPTS]`: bind mounts for every RUN.
-    pub volumes: Vec<String>,
+    pub volumes: Vec<berth_engine::volumes::VolumeSpec>,
     /// `--format docker`: Docker schema 2, keeping HEALTHCHECK, SHELL and ONBUILD.
     pub docker_format: bool,
     /// `--squash`: the image as one layer.

@@ -14,6 +14,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use berth_engine::volumes::{TmpfsSpec, VolumeSpec};
 use berth_image::digest::{Algorithm, Digester};
 use berth_storage::archive;
 
@@ -100,10 +101,10 @@ pub struct Sources<'a> {
 /// What the engine is handed for one RUN, and what to undo after it.
 #[derive(Debug, Default)]
 pub struct Prepared {
-    /// `SOURCE:TARGET[:ro]` bind mounts.
-    pub volumes: Vec<String>,
-    /// `TARGET[:OPTIONS]` tmpfs mounts.
-    pub tmpfs: Vec<String>,
+    /// Bind mounts.
+    pub volumes: Vec<VolumeSpec>,
+    /// Tmpfs mounts.
+    pub tmpfs: Vec<TmpfsSpec>,
     /// `NAME=VALUE` for secrets exposed as environment variables.
     pub env: Vec<String>,
     /// Overlays mounted for writable binds, unmounted after the command.
@@ -177,7 +178,6 @@ pub fn prepare(specs: &[MountSpec], src: &Sources) -> Result<Prepared, RunMountE
 }
 
 fn prepare_one(m: &Mount, src: &Sources, out: &mut Prepared) -> Result<(), MountSetupError> {
-    let ro = |ro: bool| if ro { ":ro" } else { "" };
     match m.kind {
         MountType::Bind => {
             let target = target_of(m, src.workdir)?;
@@ -197,7 +197,7 @@ fn prepare_one(m: &Mount, src: &Sources, out: &mut Prepared) -> Result<(), Mount
                 writable_copy(&host, src, out)?
             };
             out.volumes
-                .push(format!("{}:{target}{}", host.display(), ro(m.readonly)));
+                .push(VolumeSpec::bind(host, &target, m.readonly));
         }
         MountType::Cache => {
             let target = target_of(m, src.workdir)?;
@@ -212,14 +212,13 @@ fn prepare_one(m: &Mount, src: &Sources, out: &mut Prepared) -> Result<(), Mount
                 })?;
                 set_owner_mode(&dir, m.uid, m.gid, Some(m.mode.unwrap_or(0o755)))?;
             }
-            out.volumes
-                .push(format!("{}:{target}{}", dir.display(), ro(m.readonly)));
+            out.volumes.push(VolumeSpec::bind(dir, &target, m.readonly));
         }
         MountType::Tmpfs => {
             let target = target_of(m, src.workdir)?;
-            out.tmpfs.push(match m.size {
-                Some(n) => format!("{target}:size={n}"),
-                None => target,
+            out.tmpfs.push(TmpfsSpec {
+                destination: target,
+                options: m.size.map(|n| format!("size={n}")).into_iter().collect(),
             });
         }
         MountType::Secret => {
@@ -253,7 +252,7 @@ fn prepare_one(m: &Mount, src: &Sources, out: &mut Prepared) -> Result<(), Mount
                 source,
             })?;
             set_owner_mode(&copy, m.uid, m.gid, Some(m.mode.unwrap_or(0o400)))?;
-            out.volumes.push(format!("{}:{target}:ro", copy.display()));
+            out.volumes.push(VolumeSpec::bind(copy, &target, true));
         }
         MountType::Ssh => return Err(MountSetupError::Ssh),
     }
@@ -333,15 +332,7 @@ impl Prepared {
 
     /// Every mount target of this RUN.
     pub fn targets(&self) -> Vec<String> {
-        let bind = self
-            .volumes
-            .iter()
-            .filter_map(|v| v.rsplit(':').find(|p| p.starts_with('/')).map(String::from));
-        let tmpfs = self
-            .tmpfs
-            .iter()
-            .map(|t| t.split(':').next().unwrap_or(t).to_string());
-        bind.chain(tmpfs).collect()
+        berth_engine::volumes::destinations(&self.volumes, &self.tmpfs)
     }
 }
 

@@ -73,18 +73,17 @@ fn on_volume(
 ) -> Result<Option<(PathBuf, PathBuf, bool)>, Error> {
     let info = container::find(store, name).map_err(fail)?;
     let mut best: Option<(usize, PathBuf, PathBuf, bool)> = None;
-    for spec in &info.config.process.volumes {
-        let Ok(m) = crate::volumes::volume_mount(store, spec) else {
-            continue;
-        };
-        let dest = in_container(&m.destination)?;
-        let (Some(src), Ok(inner)) = (m.source.as_deref(), rel.strip_prefix(&dest)) else {
+    for v in &info.config.process.volumes {
+        let dest = in_container(&v.destination)?;
+        let (Some(src), Ok(inner)) = (
+            crate::volumes::host_source(store, v),
+            rel.strip_prefix(&dest),
+        ) else {
             continue;
         };
         let depth = dest.components().count();
-        if best.as_ref().is_none_or(|b| depth > b.0) && Path::new(src).is_dir() {
-            let ro = m.options.iter().any(|o| o == "ro");
-            best = Some((depth, PathBuf::from(src), inner.to_path_buf(), ro));
+        if best.as_ref().is_none_or(|b| depth > b.0) && src.is_dir() {
+            best = Some((depth, src, inner.to_path_buf(), v.read_only()));
         }
     }
     Ok(best.map(|(_, root, inner, ro)| (root, inner, ro)))

@@ -172,10 +172,6 @@ fn named_volumes(info: &Info, names: &[String]) -> usize {
         .process
         .volumes
         .iter()
-        .filter(|v| {
-            v.split(':')
-                .next()
-                .is_some_and(|n| names.iter().any(|x| x == n))
-        })
+        .filter(|v| v.name().is_some_and(|n| names.iter().any(|x| x == n)))
         .count()
 }

@@ -115,9 +115,12 @@ mod tests {
             e.to_string(),
             "-p 80:x: expected [[IP:][HOSTPORT]:]CONTAINERPORT[/tcp|udp|sctp]"
         );
-        let e: Error = crate::volumes::check_unique_destinations(&["a:/d".into()], &["/d".into()])
-            .unwrap_err()
-            .into();
+        let e: Error = crate::volumes::check_unique_destinations(
+            &["a:/d".parse().unwrap()],
+            &["/d".parse().unwrap()],
+        )
+        .unwrap_err()
+        .into();
         assert!(matches!(
             e,
             Error::Volume(VolumeError::DuplicateDestination(_))

@@ -220,7 +220,7 @@ pub fn create(store: &Store, o: &RunOptions) -> Result<Info, RunError> {
         volumes::volume_mount(store, v)?;
     }
     for t in &o.process.tmpfs {
-        volumes::tmpfs_mount(t)?;
+        volumes::tmpfs_mount(t);
     }
     if let Some(n) = &o.name
         && store.container(n).is_ok()
@@ -380,7 +380,7 @@ pub fn prepare_bundle(store: &Store, info: &Info) -> Result<PathBuf, RunError> {
         spec.mounts.push(m);
     }
     for t in &cfg.process.tmpfs {
-        spec.mounts.push(volumes::tmpfs_mount(t)?);
+        spec.mounts.push(volumes::tmpfs_mount(t));
     }
     if cfg.process.init {
         crate::init::apply(store, &mut spec)?;

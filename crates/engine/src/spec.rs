@@ -98,10 +98,12 @@ pub struct ProcessOptions {
     pub read_only: bool,
     pub cap_add: Vec<String>,
     pub cap_drop: Vec<String>,
-    /// `-v SOURCE:DEST[:OPTIONS]`.
-    pub volumes: Vec<String>,
+    /// `-v SOURCE:DEST[:OPTIONS]` (anonymous ones named at create).
+    #[serde(with = "crate::flagform")]
+    pub volumes: Vec<crate::volumes::VolumeSpec>,
     /// `--tmpfs DEST[:OPTIONS]`.
-    pub tmpfs: Vec<String>,
+    #[serde(with = "crate::flagform")]
+    pub tmpfs: Vec<crate::volumes::TmpfsSpec>,
     /// `--add-host HOST:IP`.
     pub add_hosts: Vec<String>,
     /// `--dns IP`.

@@ -298,7 +298,7 @@ impl PsEntry {
                 .process
                 .volumes
                 .iter()
-                .filter_map(|v| v.split(':').nth(1).map(String::from))
+                .map(|v| v.destination.clone())
                 .collect(),
         }
     }
@@ -460,8 +460,8 @@ impl ContainerInspect {
                 binds: p
                     .volumes
                     .iter()
-                    .filter(|v| v.starts_with('/'))
-                    .cloned()
+                    .filter(|v| matches!(v.source, crate::volumes::VolumeSource::Host(_)))
+                    .map(|v| v.to_string())
                     .collect(),
                 memory: p
                     .memory
@@ -580,25 +580,15 @@ impl InspectConfig {
 fn mounts(store: &Store, i: &Info) -> Vec<InspectMount> {
     let mut out = Vec::new();
     for v in &i.config.process.volumes {
-        let parts: Vec<&str> = v.split(':').collect();
-        let (src, dst, opts) = match parts.as_slice() {
-            [s, d] => (*s, *d, ""),
-            [s, d, o] => (*s, *d, *o),
-            _ => continue,
+        let Some(source) = crate::volumes::host_source(store, v) else {
+            continue;
         };
-        let named = !src.starts_with('/');
         out.push(InspectMount {
-            kind: if named { "volume" } else { "bind" }.into(),
-            name: Some(if named { src } else { "" }.to_string()),
-            source: if named {
-                crate::volumes::volume_dir(store, src)
-                    .to_string_lossy()
-                    .into_owned()
-            } else {
-                src.to_string()
-            },
-            destination: dst.to_string(),
-            rw: !opts.split(',').any(|o| o == "ro"),
+            kind: if v.name().is_some() { "volume" } else { "bind" }.into(),
+            name: Some(v.name().unwrap_or_default().to_string()),
+            source: source.to_string_lossy().into_owned(),
+            destination: v.destination.clone(),
+            rw: !v.read_only(),
         });
     }
     for t in &i.config.process.tmpfs {
@@ -606,7 +596,7 @@ fn mounts(store: &Store, i: &Info) -> Vec<InspectMount> {
             kind: "tmpfs".into(),
             name: None,
             source: "tmpfs".into(),
-            destination: t.split(':').next().unwrap_or(t).to_string(),
+            destination: t.destination.clone(),
             rw: true,
         });
     }

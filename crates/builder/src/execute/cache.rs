@@ -49,7 +49,9 @@ pub(super) fn step_key(
     };
     put(prev);
     put(req.network.as_deref().unwrap_or("none"));
-    put(&format!("{:?}", req.volumes));
+    // In their flag form, as cache keys were made before they were typed.
+    let volumes: Vec<String> = req.volumes.iter().map(ToString::to_string).collect();
+    put(&format!("{volumes:?}"));
     // What the context excludes decides what COPY copies: an --ignorefile
     // from outside the context is in no content digest.
     put(&format!("{:?}", x.ignore));

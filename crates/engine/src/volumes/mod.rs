@@ -41,61 +41,47 @@ fn check_dest(dest: &str, flag: &'static str) -> Result<(), VolumeError> {
 }
 
 pub mod named;
+mod spec;
 
 use named::valid_name as valid_volume_name;
 pub use named::{VolumeError, VolumeInspect, data_dir as volume_dir};
+pub use spec::{InvalidMount, MountFlag, TmpfsSpec, VolumeSource, VolumeSpec, absolute_source};
 
-/// `-v SOURCE:DEST[:OPTIONS]`: SOURCE an absolute host path or a volume name
-/// (created on first use); OPTIONS `ro`, `rw`, `exec`/`noexec`,
-/// `suid`/`nosuid`, `dev`/`nodev`, and `z`, `Z` (labels: no-ops here).
-pub fn volume_mount(store: &Store, spec: &str) -> Result<Mount, VolumeError> {
-    let parts: Vec<&str> = spec.split(':').collect();
-    let (source, dest, opts) = match parts.as_slice() {
-        [s, d] => (*s, *d, ""),
-        [s, d, o] => (*s, *d, *o),
-        _ => return Err(VolumeError::InvalidSpec(spec.to_string())),
-    };
-    check_dest(dest, "-v")?;
-    let mut ro = false;
-    let mut flags = Vec::new();
-    for o in opts.split(',').filter(|o| !o.is_empty()) {
-        match o {
-            "ro" => ro = true,
-            "rw" | "z" | "Z" => {}
-            "exec" | "noexec" | "suid" | "nosuid" | "dev" | "nodev" => flags.push(o),
-            other => {
-                return Err(VolumeError::InvalidOption {
-                    spec: spec.to_string(),
-                    option: other.to_string(),
-                });
-            }
+/// A `-v` as a bind mount: of its host path, or of its named volume's data
+/// (made on first use).
+pub fn volume_mount(store: &Store, v: &VolumeSpec) -> Result<Mount, VolumeError> {
+    let source = match &v.source {
+        VolumeSource::Host(p) => {
+            std::fs::metadata(p).map_err(|e| VolumeError::HostPath {
+                spec: v.to_string(),
+                source_path: p.display().to_string(),
+                source: e,
+            })?;
+            p.clone()
         }
-    }
-    let source = if source.starts_with('/') {
-        let p = PathBuf::from(source);
-        std::fs::metadata(&p).map_err(|e| VolumeError::HostPath {
-            spec: spec.to_string(),
-            source_path: source.to_string(),
-            source: e,
-        })?;
-        p
-    } else if valid_volume_name(source) {
-        named::ensure(store, source)?
-    } else {
-        return Err(VolumeError::NeitherPathNorName {
-            spec: spec.to_string(),
-            source_path: source.to_string(),
-        });
+        VolumeSource::Named(n) => named::ensure(store, n)?,
+        // Named when the container was made; one left is a record's fault.
+        VolumeSource::Anonymous => return Err(VolumeError::InvalidSpec(v.to_string())),
     };
-    Ok(bind_with(dest, &source, ro, &flags))
+    let flags: Vec<&str> = v.flags().collect();
+    Ok(bind_with(&v.destination, &source, v.read_only(), &flags))
+}
+
+/// Where a `-v`'s data is on the host, without making anything.
+pub fn host_source(store: &Store, v: &VolumeSpec) -> Option<PathBuf> {
+    match &v.source {
+        VolumeSource::Host(p) => Some(p.clone()),
+        VolumeSource::Named(n) => Some(volume_dir(store, n)),
+        VolumeSource::Anonymous => None,
+    }
 }
 
 /// The image's VOLUMEs that no `-v`, `--mount` or `--tmpfs` covers, each as a
-/// new anonymous volume (`NAME:DEST`); returns the specs and the names.
+/// new anonymous volume; returns the specs and the names.
 pub fn anonymous_for_image(
     config: &serde_json::Value,
     taken: &[String],
-) -> (Vec<String>, Vec<String>) {
+) -> (Vec<VolumeSpec>, Vec<String>) {
     let mut specs = Vec::new();
     let mut names = Vec::new();
     for dest in config["Volumes"]
@@ -109,27 +95,30 @@ pub fn anonymous_for_image(
             continue;
         }
         let name = random_name();
-        specs.push(format!("{name}:{dest}"));
+        specs.push(VolumeSpec {
+            source: VolumeSource::Named(name.clone()),
+            destination: dest.to_string(),
+            options: Vec::new(),
+        });
         names.push(name);
     }
     (specs, names)
 }
 
-/// `-v /DEST` (no source): an anonymous volume there, as `NAME:/DEST`; the
-/// new names are returned too. Other specs are kept as they are.
-pub fn anonymous_for_flags(specs: &[String]) -> (Vec<String>, Vec<String>) {
+/// `-v /DEST` (no source): a new anonymous volume there; the new names are
+/// returned too. Other specs are kept as they are.
+pub fn anonymous_for_flags(specs: &[VolumeSpec]) -> (Vec<VolumeSpec>, Vec<String>) {
     let mut names = Vec::new();
     let out = specs
         .iter()
         .map(|v| {
-            if v.starts_with('/') && !v.contains(':') {
+            let mut v = v.clone();
+            if v.source == VolumeSource::Anonymous {
                 let name = random_name();
-                let spec = format!("{name}:{v}");
+                v.source = VolumeSource::Named(name.clone());
                 names.push(name);
-                spec
-            } else {
-                v.clone()
             }
+            v
         })
         .collect();
     (out, names)
@@ -153,20 +142,20 @@ fn random_name() -> String {
 }
 
 /// The container path of each `-v`/`--tmpfs` mount.
-pub fn destinations(volumes: &[String], tmpfs: &[String]) -> Vec<String> {
-    let v = volumes.iter().filter_map(|v| v.split(':').nth(1));
-    let t = tmpfs.iter().map(|t| t.split(':').next().unwrap_or(t));
-    v.chain(t)
-        .map(|d| d.trim_end_matches('/').to_string())
+pub fn destinations(volumes: &[VolumeSpec], tmpfs: &[TmpfsSpec]) -> Vec<String> {
+    let v = volumes.iter().map(|v| v.destination.clone());
+    v.chain(tmpfs.iter().map(|t| t.destination.clone()))
         .collect()
 }
 
 /// Two mounts on one destination would hide one another: refused, as podman
 /// refuses them.
-pub fn check_unique_destinations(volumes: &[String], tmpfs: &[String]) -> Result<(), VolumeError> {
+pub fn check_unique_destinations(
+    volumes: &[VolumeSpec],
+    tmpfs: &[TmpfsSpec],
+) -> Result<(), VolumeError> {
     let mut seen = std::collections::HashSet::new();
     for d in destinations(volumes, tmpfs) {
-        let d = if d.is_empty() { "/".to_string() } else { d };
         if !seen.insert(d.clone()) {
             return Err(VolumeError::DuplicateDestination(d));
         }
@@ -177,14 +166,10 @@ pub fn check_unique_destinations(volumes: &[String], tmpfs: &[String]) -> Result
 /// A named volume's first use: what the image holds at the mount's path is
 /// copied in (podman's copy-up), read inside the container's root and written
 /// by the layer extractor, so the image's symlinks cannot point it elsewhere.
-pub fn copy_up(store: &Store, rootfs: &Path, spec: &str) -> Result<(), VolumeError> {
-    let mut parts = spec.split(':');
-    let (Some(name), Some(dest)) = (parts.next(), parts.next()) else {
+pub fn copy_up(store: &Store, rootfs: &Path, v: &VolumeSpec) -> Result<(), VolumeError> {
+    let (Some(name), dest) = (v.name(), &v.destination) else {
         return Ok(());
     };
-    if name.starts_with('/') || !valid_volume_name(name) {
-        return Ok(());
-    }
     let data = volume_dir(store, name);
     let marker = data.with_file_name("copied-up");
     if marker.exists() {
@@ -246,19 +231,17 @@ pub fn remove_anonymous(store: &Store, names: &[String]) {
     }
 }
 
-/// `--tmpfs DEST[:OPTIONS]`.
-pub fn tmpfs_mount(spec: &str) -> Result<Mount, VolumeError> {
-    let (dest, opts) = spec.split_once(':').unwrap_or((spec, ""));
-    check_dest(dest, "--tmpfs")?;
+/// A `--tmpfs` mount, nosuid and nodev unless its options say otherwise.
+pub fn tmpfs_mount(t: &TmpfsSpec) -> Mount {
     let mut options: Vec<String> = vec!["nosuid".into(), "nodev".into()];
-    options.extend(opts.split(',').filter(|o| !o.is_empty()).map(String::from));
-    Ok(Mount {
-        destination: dest.into(),
+    options.extend(t.options.iter().cloned());
+    Mount {
+        destination: t.destination.clone(),
         kind: Some("tmpfs".into()),
         source: Some("tmpfs".into()),
         options,
         ..Default::default()
-    })
+    }
 }
 
 /// Writes the container's /etc/hosts, /etc/hostname, /etc/resolv.conf and
@@ -408,14 +391,14 @@ mod tests {
 
     #[test]
     fn tmpfs_and_destinations() {
-        let m = tmpfs_mount("/scratch:size=1m,mode=1777").unwrap();
+        let m = tmpfs_mount(&"/scratch:size=1m,mode=1777".parse().unwrap());
         assert_eq!(m.options, ["nosuid", "nodev", "size=1m", "mode=1777"]);
         assert_eq!(
-            tmpfs_mount("scratch").unwrap_err().to_string(),
+            "scratch".parse::<TmpfsSpec>().unwrap_err().to_string(),
             "--tmpfs scratch: the container path must be absolute, without \"..\""
         );
         assert!(matches!(
-            tmpfs_mount("/a/../etc"),
+            "/a/../etc".parse::<TmpfsSpec>(),
             Err(VolumeError::Destination {
                 flag: "--tmpfs",
                 ..

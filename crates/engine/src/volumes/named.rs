@@ -198,7 +198,7 @@ pub fn users(store: &Store, name: &str) -> Vec<String> {
                 .process
                 .volumes
                 .iter()
-                .any(|v| v.split(':').next() == Some(name))
+                .any(|v| v.name() == Some(name))
         })
         .map(|i| i.id)
         .collect()

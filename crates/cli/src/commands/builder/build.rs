@@ -303,7 +303,7 @@ pub fn build(store_args: &StoreArgs, mut a: BuildArgs) -> Result<i32, Failure> {
             .iter()
             .map(|(k, v)| (k.clone(), v.path.clone()))
             .collect(),
-        volumes: a.volume.clone(),
+        volumes: crate::commands::container::flags::volume_flags(&a.volume)?,
         docker_format: format == "docker" || format == "v2s2",
         squash: a.squash,
         annotations: pairs(&a.annotation, "--annotation")?,

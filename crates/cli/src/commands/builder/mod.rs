@@ -176,7 +176,7 @@ fn run_in(store_args: &StoreArgs, a: RunArgs) -> Result<i32, Failure> {
         workdir: a.workingdir,
         user: a.user,
         network: a.network,
-        volumes: a.volume,
+        volumes: crate::commands::container::flags::volume_flags(&a.volume)?,
     };
     builder::run(&store, &b, &spec).map_err(exit::build)
 }

@@ -3,6 +3,7 @@
 use crate::exit::Failure;
 use berth_engine::RunOptions;
 use berth_engine::spec::ProcessOptions;
+use berth_engine::volumes::{self, MountFlag, TmpfsSpec, VolumeSpec};
 use clap::Args;
 
 /// The options `run` and `create` share.
@@ -220,37 +221,15 @@ fn env_files(files: &[std::path::PathBuf]) -> Result<Vec<String>, Failure> {
     Ok(out)
 }
 
-/// `--mount type=…,source=…,target=…` as the `-v`/`--tmpfs` it stands for.
-fn mount_flag(m: &str, volumes: &mut Vec<String>, tmpfs: &mut Vec<String>) -> Result<(), Failure> {
-    let bad = |why: &str| Failure {
-        code: 125,
-        message: format!("--mount {m}: {why}"),
-    };
-    let (mut kind, mut src, mut dst, mut ro, mut size) = ("volume", None, None, false, None);
-    for part in m.split(',') {
-        let (k, v) = part.split_once('=').unwrap_or((part, ""));
-        match k {
-            "type" => kind = v,
-            "source" | "src" => src = Some(v),
-            "target" | "dst" | "destination" => dst = Some(v),
-            "readonly" | "ro" => ro = v.is_empty() || v == "true",
-            "tmpfs-size" => size = Some(v),
-            _ => return Err(bad(&format!("unknown option {k:?}"))),
-        }
-    }
-    let dst = dst.ok_or_else(|| bad("a target is required"))?;
-    match kind {
-        "bind" | "volume" => {
-            let src = src.ok_or_else(|| bad("a source is required"))?;
-            volumes.push(format!("{src}:{dst}{}", if ro { ":ro" } else { "" }));
-        }
-        "tmpfs" => tmpfs.push(match size {
-            Some(s) => format!("{dst}:size={s}"),
-            None => dst.to_string(),
-        }),
-        other => return Err(bad(&format!("unsupported type {other:?}"))),
-    }
-    Ok(())
+/// `-v` flags as the engine takes them; a relative source (./dir, ../dir) is
+/// the directory it names from here.
+pub(crate) fn volume_flags(flags: &[String]) -> Result<Vec<VolumeSpec>, Failure> {
+    let cwd = std::env::current_dir().map_err(crate::exit::podman)?;
+    flags
+        .iter()
+        .map(|v| volumes::absolute_source(v, &cwd)?.parse())
+        .collect::<Result<_, volumes::VolumeError>>()
+        .map_err(crate::exit::podman)
 }
 
 pub(crate) fn options(a: ContainerArgs, runtime: Option<String>) -> Result<RunOptions, Failure> {
@@ -263,40 +242,33 @@ pub(crate) fn options(a: ContainerArgs, runtime: Option<String>) -> Result<RunOp
             std::env::var(&e).ok().map(|v| format!("{e}={v}"))
         }
     }));
-    // A relative source (./dir, ../dir) is the directory it names from here.
-    let volumes: Vec<String> = a
-        .volume
-        .into_iter()
-        .map(|v| match v.split_once(':') {
-            Some((src, rest)) if src == "." || src.starts_with("./") || src.starts_with("../") => {
-                let abs = std::env::current_dir()
-                    .map(|d| d.join(src))
-                    .and_then(|p| p.canonicalize())
-                    .map_err(|e| Failure {
-                        code: 125,
-                        message: format!("-v {v}: {src}: {e}"),
-                    })?;
-                Ok(format!("{}:{rest}", abs.display()))
-            }
-            _ => Ok(v),
-        })
-        .collect::<Result<_, Failure>>()?;
+    let mut volumes = volume_flags(&a.volume)?;
+    let mut tmpfs = a
+        .tmpfs
+        .iter()
+        .map(|t| t.parse())
+        .collect::<Result<Vec<TmpfsSpec>, _>>()
+        .map_err(crate::exit::podman)?;
+    for m in &a.mount {
+        match m.parse().map_err(crate::exit::podman)? {
+            MountFlag::Volume(v) => volumes.push(v),
+            MountFlag::Tmpfs(t) => tmpfs.push(t),
+        }
+    }
     // The same -v twice is one mount, as podman takes it (two different ones
     // on one destination are still refused).
-    let mut seen = std::collections::HashSet::new();
-    let volumes: Vec<String> = volumes
-        .into_iter()
-        .filter(|v| seen.insert(v.clone()))
-        .collect();
-    let tmpfs: Vec<String> = a
-        .tmpfs
-        .into_iter()
-        .filter(|t| seen.insert(t.clone()))
-        .collect();
-    let (mut volumes, mut tmpfs) = (volumes, tmpfs);
-    for m in &a.mount {
-        mount_flag(m, &mut volumes, &mut tmpfs)?;
-    }
+    let mut seen = Vec::new();
+    volumes.retain(|v| {
+        let new = !seen.contains(v);
+        seen.push(v.clone());
+        new
+    });
+    let mut seen = Vec::new();
+    tmpfs.retain(|t| {
+        let new = !seen.contains(t);
+        seen.push(t.clone());
+        new
+    });
     let entrypoint = a.entrypoint.map(|e| {
         serde_json::from_str::<Vec<String>>(&e)
             .unwrap_or_else(|_| if e.is_empty() { Vec::new() } else { vec![e] })
