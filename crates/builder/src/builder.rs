@@ -263,7 +263,7 @@ pub fn from(store: &Arc<Store>, image: &str, name: Option<&str>) -> Result<Build
         name: Some(name.clone()),
         rm: false,
         process: ProcessOptions {
-            network: "none".into(),
+            network: berth_engine::network::NetworkMode::None,
             command: vec!["/bin/sh".into()],
             labels: vec![format!("{LABEL}=true")],
             ..Default::default()
@@ -321,7 +321,7 @@ pub struct RunSpec {
     pub workdir: Option<String>,
     pub user: Option<String>,
     /// none (default) or host.
-    pub network: Option<String>,
+    pub network: Option<berth_engine::network::NetworkMode>,
     /// `-v SRC:DST[:OPTS]` bind mounts for this command only.
     pub volumes: Vec<berth_engine::volumes::VolumeSpec>,
 }
@@ -348,7 +348,10 @@ pub fn run(store: &Store, b: &Builder, spec: &RunSpec) -> Result<i32, BuildError
         env,
         workdir: spec.workdir.clone().or_else(|| from_config("WorkingDir")),
         user: spec.user.clone().or_else(|| from_config("User")),
-        network: spec.network.clone().unwrap_or_else(|| "none".into()),
+        network: spec
+            .network
+            .clone()
+            .unwrap_or(berth_engine::network::NetworkMode::None),
         volumes: spec.volumes.clone(),
         labels: vec![format!("{LABEL}=true")],
         ..Default::default()
@@ -457,7 +460,7 @@ fn source_container(store: &Arc<Store>, from: &str) -> Result<(String, bool), Bu
         name: None,
         rm: false,
         process: ProcessOptions {
-            network: "none".into(),
+            network: berth_engine::network::NetworkMode::None,
             command: vec!["/bin/true".into()],
             // This process's own: a leftover if it is killed before removing it.
             labels: owned_labels(),

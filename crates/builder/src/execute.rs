@@ -58,7 +58,7 @@ pub struct BuildRequest {
     pub target: Option<String>,
     pub labels: Vec<(String, String)>,
     /// `--network` for RUN: none (the default here) or host.
-    pub network: Option<String>,
+    pub network: Option<berth_engine::network::NetworkMode>,
     /// `--layers` (default): reuse the result of a stage built before from the
     /// same base, instructions and file contents, and keep stages' images.
     pub layers: bool,

@@ -345,7 +345,7 @@ fn dependents(store: &Store, id: &str) -> Vec<String> {
             i.config
                 .process
                 .network
-                .strip_prefix("container:")
+                .container()
                 .is_some_and(|other| container::find(store, other).is_ok_and(|o| o.id == id))
         })
         .map(|i| i.id)

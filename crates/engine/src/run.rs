@@ -7,7 +7,7 @@ use crate::conf::ConfError;
 use crate::container::{self, ContainerConfig, ContainerState, Info, Status, now_ns};
 use crate::health::HealthError;
 use crate::init::InitError;
-use crate::network::{NetworkError, PortMapping};
+use crate::network::{NetworkError, NetworkMode, PortMapping};
 use crate::spec::{self, ProcessOptions, SpecError};
 use crate::terminal::ConsoleSocket;
 use crate::volumes::{self, VolumeError};
@@ -111,9 +111,9 @@ fn publish_all(config: &serde_json::Value) -> Vec<PortMapping> {
 /// runtime and the log driver.
 fn conf_defaults(p: &mut ProcessOptions) -> Result<(), RunError> {
     let conf = crate::conf::get()?;
-    if p.network.is_empty() {
+    if p.network == NetworkMode::Unset {
         let publishes = !p.ports.is_empty() || p.publish_all;
-        p.network = default_network(conf.netns.as_deref(), publishes);
+        p.network = default_network(conf.netns.as_deref(), publishes)?;
     }
     if p.runtime.is_none()
         && let Some(r) = &conf.runtime
@@ -130,7 +130,7 @@ fn conf_defaults(p: &mut ProcessOptions) -> Result<(), RunError> {
 
 /// podman's rule: root gets the bridge network, others (who cannot make one)
 /// none; published ports need a bridge whatever the default says.
-fn default_network(netns: Option<&str>, ports: bool) -> String {
+fn default_network(netns: Option<&str>, ports: bool) -> Result<NetworkMode, RunError> {
     // SAFETY: geteuid has no preconditions and cannot fail.
     let root = unsafe { libc::geteuid() } == 0;
     let mode = match netns {
@@ -138,10 +138,13 @@ fn default_network(netns: Option<&str>, ports: bool) -> String {
         None | Some("private" | "slirp4netns" | "pasta") => "none",
         Some(m) => m,
     };
-    if ports && crate::network::bridge_network(mode).is_none() {
-        return "bridge".into();
+    let mode: NetworkMode = mode
+        .parse()
+        .map_err(|e| RunError::Engine(format!("containers.conf [containers] netns: {e}")))?;
+    if ports && mode.bridge().is_none() {
+        return Ok(NetworkMode::Bridge(crate::network::DEFAULT.into()));
     }
-    mode.to_string()
+    Ok(mode)
 }
 
 pub fn create(store: &Store, o: &RunOptions) -> Result<Info, RunError> {
@@ -190,12 +193,10 @@ pub fn create(store: &Store, o: &RunOptions) -> Result<Info, RunError> {
         p.assign()?;
     }
     let o = &o;
-    if let Some(other) = o.process.network.strip_prefix("container:") {
+    if let Some(other) = o.process.network.container() {
         container::find(store, other).map_err(engine)?;
     }
-    if !o.process.networks.is_empty()
-        && crate::network::bridge_network(&o.process.network).is_none()
-    {
+    if !o.process.networks.is_empty() && o.process.network.bridge().is_none() {
         return Err(RunError::Engine(format!(
             "--network {}: no other network can be joined with it",
             o.process.network
@@ -204,7 +205,7 @@ pub fn create(store: &Store, o: &RunOptions) -> Result<Info, RunError> {
     for n in &o.process.networks {
         crate::network::get(store, n)?;
     }
-    match crate::network::bridge_network(&o.process.network) {
+    match o.process.network.bridge() {
         Some(net) => {
             crate::network::get(store, net)?;
         }
@@ -325,7 +326,7 @@ pub fn prepare_bundle(store: &Store, info: &Info) -> Result<PathBuf, RunError> {
     let hostname = spec.hostname.clone().unwrap_or_default();
     let mut members = Vec::new();
     let mut net_att = None;
-    if let Some(other) = cfg.process.network.strip_prefix("container:") {
+    if let Some(other) = cfg.process.network.container() {
         // Join the other container's network namespace while it runs.
         let o = container::find(store, other).map_err(engine)?;
         let Some(init) = o.state.init.filter(|_| o.state.status == Status::Running) else {
@@ -341,7 +342,7 @@ pub fn prepare_bundle(store: &Store, info: &Info) -> Result<PathBuf, RunError> {
             ns.path = Some(format!("/proc/{}/ns/net", init.pid));
         }
     }
-    if let Some(net) = crate::network::bridge_network(&cfg.process.network) {
+    if let Some(net) = cfg.process.network.bridge() {
         let att = crate::network::setup(store, id, net, &cfg.process.ports)?;
         if let Some(ns) = spec
             .linux
@@ -498,7 +499,7 @@ pub(crate) fn started_pid(
 /// port another container or a host process has fails the start with
 /// "address already in use" (podman's 126) before any network is set up.
 pub(crate) fn reserve_ports(info: &Info) -> Result<crate::network::Reservation, RunError> {
-    if crate::network::bridge_network(&info.config.process.network).is_none() {
+    if info.config.process.network.bridge().is_none() {
         return Ok(Default::default());
     }
     crate::network::reserve(&info.config.process.ports)

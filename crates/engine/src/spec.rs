@@ -93,8 +93,8 @@ pub struct ProcessOptions {
     pub workdir: Option<String>,
     pub user: Option<String>,
     pub hostname: Option<String>,
-    /// "none" (own network namespace, loopback only) or "host".
-    pub network: String,
+    /// `--network`.
+    pub network: crate::network::NetworkMode,
     pub read_only: bool,
     pub cap_add: Vec<String>,
     pub cap_drop: Vec<String>,
@@ -179,8 +179,8 @@ impl ProcessOptions {
     /// (host, none, another container's, a given namespace): the container runs
     /// without them, and the caller shows the warning returned.
     pub fn discard_unpublishable_ports(&mut self) -> Option<&'static str> {
-        let own_ports =
-            self.network.is_empty() || crate::network::bridge_network(&self.network).is_some();
+        use crate::network::NetworkMode;
+        let own_ports = matches!(self.network, NetworkMode::Unset | NetworkMode::Bridge(_));
         if own_ports || self.ports.is_empty() {
             return None;
         }
@@ -416,20 +416,20 @@ pub fn generate(
         path: None,
     })
     .collect();
-    match o.network.as_str() {
-        "host" => {}
+    use crate::network::NetworkMode;
+    match &o.network {
+        NetworkMode::Host => {}
+        NetworkMode::Ns(path) => namespaces.push(Namespace {
+            kind: "network".into(),
+            path: Some(path.to_string_lossy().into_owned()),
+        }),
         // A bridge network's namespace is made and pinned before the container
-        // starts; the bundle then names it (see run::prepare_bundle).
-        "none" | "" => namespaces.push(Namespace {
-            kind: "network".into(),
-            path: None,
-        }),
-        other if other.starts_with("ns:") => namespaces.push(Namespace {
-            kind: "network".into(),
-            path: Some(other[3..].to_string()),
-        }),
-        // container:ID — the path is the other container's, set at start.
-        _ => namespaces.push(Namespace {
+        // starts, and container:ID's is the other container's, set at start:
+        // run::prepare_bundle names them.
+        NetworkMode::None
+        | NetworkMode::Unset
+        | NetworkMode::Bridge(_)
+        | NetworkMode::Container(_) => namespaces.push(Namespace {
             kind: "network".into(),
             path: None,
         }),

@@ -290,7 +290,11 @@ impl PsEntry {
             auto_remove: i.config.rm,
             ports: ports_text(store, i),
             labels: labels_map(&i.config.process.labels),
-            networks: crate::network::bridge_network(&i.config.process.network)
+            networks: i
+                .config
+                .process
+                .network
+                .bridge()
                 .map(|n| vec![n.to_string()])
                 .unwrap_or_default(),
             mounts: i
@@ -473,7 +477,7 @@ impl ContainerInspect {
                 restart_policy: RestartPolicyView {
                     name: i.config.restart.name(),
                 },
-                network_mode: p.network.clone(),
+                network_mode: p.network.to_string(),
                 readonly_rootfs: p.read_only,
                 cap_add: p.cap_add.clone(),
                 cap_drop: p.cap_drop.clone(),

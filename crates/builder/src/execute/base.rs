@@ -116,7 +116,10 @@ pub(super) fn start_stage(
         name: None,
         rm: false,
         process: ProcessOptions {
-            network: req.network.clone().unwrap_or_else(|| "none".into()),
+            network: req
+                .network
+                .clone()
+                .unwrap_or(berth_engine::network::NetworkMode::None),
             command: vec!["/bin/sh".into()],
             labels: crate::builder::owned_labels(),
             ..Default::default()

@@ -48,7 +48,10 @@ pub(super) fn step_key(
         d.update(b"\0");
     };
     put(prev);
-    put(req.network.as_deref().unwrap_or("none"));
+    put(&req
+        .network
+        .as_ref()
+        .map_or("none".into(), ToString::to_string));
     // In their flag form, as cache keys were made before they were typed.
     let volumes: Vec<String> = req.volumes.iter().map(ToString::to_string).collect();
     put(&format!("{volumes:?}"));
@@ -125,7 +128,10 @@ pub(super) fn cache_key(
     put("berth build cache 1");
     put(s.base);
     put(&format!("{:?}", s.stage.args));
-    put(req.network.as_deref().unwrap_or("none"));
+    put(&req
+        .network
+        .as_ref()
+        .map_or("none".into(), ToString::to_string));
     // What the context excludes (an --ignorefile is in no content digest).
     put(&format!("{:?}", x.ignore));
     if s.is_target {

@@ -173,7 +173,7 @@ fn lend(store: &Arc<Store>, reference: &str) -> Result<Working, BuildError> {
         name: None,
         rm: false,
         process: ProcessOptions {
-            network: "none".into(),
+            network: berth_engine::network::NetworkMode::None,
             command: vec!["/bin/true".into()],
             labels: crate::builder::owned_labels(),
             ..Default::default()

@@ -44,8 +44,8 @@ impl StageState {
             .flat_map(|t| run_mounts::missing(&w.rootfs, t))
             .collect();
         let network = match r.network {
-            Some(crate::Network::None) => Some("none".to_string()),
-            Some(crate::Network::Host) => Some("host".to_string()),
+            Some(crate::Network::None) => Some(berth_engine::network::NetworkMode::None),
+            Some(crate::Network::Host) => Some(berth_engine::network::NetworkMode::Host),
             _ => None,
         };
         let code = self.run_in(x, w, args, &mounts, network);
@@ -83,7 +83,7 @@ impl StageState {
         w: &Working,
         args: Vec<String>,
         mounts: &Prepared,
-        network: Option<String>,
+        network: Option<berth_engine::network::NetworkMode>,
     ) -> Result<i32, BuildError> {
         let mut env: Vec<String> = self.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
         for (k, v) in self.args.iter() {
@@ -101,7 +101,7 @@ impl StageState {
             user: self.user.clone(),
             network: network
                 .or_else(|| x.req.network.clone())
-                .unwrap_or_else(|| "none".into()),
+                .unwrap_or(berth_engine::network::NetworkMode::None),
             volumes: x
                 .req
                 .volumes

@@ -85,49 +85,8 @@ pub(crate) struct NamesArgs {
     names: Vec<String>,
 }
 
-/// `connect` (or `disconnect`), then every member's /etc/hosts brought up to date.
 fn attach(store: &berth_storage::Store, c: &ConnectArgs, connect: bool) -> CmdResult {
-    let info = berth_engine::container::find(store, &c.container).map_err(err)?;
-    let running = network::attachment(store, &info.id).is_some_and(|a| a.netns.exists());
-    let joined = info.config.process.networks.contains(&c.network)
-        || network::bridge_network(&info.config.process.network) == Some(c.network.as_str());
-    if running {
-        let done = if connect {
-            network::connect(store, &info.id, &c.network).map(drop)
-        } else {
-            network::disconnect(store, &info.id, &c.network)
-        };
-        done.map_err(|e| err(format!("{}: {e}", c.container)))?;
-    } else if network::bridge_network(&info.config.process.network).is_none() {
-        return Err(err(format!(
-            "{}: the container is not on a bridge network (create it with --network NAME)",
-            c.container
-        )));
-    } else if connect && joined {
-        return Err(err(format!(
-            "{}: the container is already connected to network {}",
-            c.container, c.network
-        )));
-    } else if !connect && !info.config.process.networks.contains(&c.network) {
-        return Err(err(format!(
-            "{}: the container is not connected to network {}",
-            c.container, c.network
-        )));
-    }
-    if connect {
-        network::get(store, &c.network).map_err(err)?;
-    }
-    // Kept with the container, so that it is on the network at every start.
-    berth_engine::container::update_config(store, &info.id, |cfg| {
-        let n = &mut cfg.process.networks;
-        n.retain(|x| x != &c.network);
-        if connect {
-            n.push(c.network.clone());
-        }
-    })
-    .map_err(err)?;
-    network::refresh_all_hosts(store);
-    Ok(())
+    network::set_connected(store, &c.container, &c.network, connect).map_err(err)
 }
 
 fn err(m: impl std::fmt::Display) -> Failure {

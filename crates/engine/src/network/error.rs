@@ -33,6 +33,8 @@ pub enum NetworkError {
         name: String,
         containers: Vec<String>,
     },
+    #[error("--network {mode}: {reason}")]
+    InvalidMode { mode: String, reason: String },
     /// `-p` that does not parse.
     #[error("-p {0}: expected [[IP:][HOSTPORT]:]CONTAINERPORT[/tcp|udp|sctp]")]
     InvalidPort(String),
@@ -45,6 +47,14 @@ pub enum NetworkError {
     NotRunningOnBridge,
     #[error("the container is not on any bridge network")]
     NoBridgeNetwork,
+    #[error("the container is not on a bridge network (create it with --network NAME)")]
+    NotOnBridge,
+    /// What went wrong connecting or disconnecting a container.
+    #[error("{container}: {source}")]
+    OfContainer {
+        container: String,
+        source: Box<NetworkError>,
+    },
     #[error("the container is already connected to network {0}")]
     AlreadyConnected(String),
     #[error("the container is not connected to network {0}")]

@@ -8,10 +8,12 @@
 mod cni;
 mod error;
 pub mod ipam;
+mod mode;
 mod netavark;
 mod reserve;
 
 pub use error::NetworkError;
+pub use mode::NetworkMode;
 pub use reserve::{Reservation, ReserveError, reserve};
 
 use std::path::{Path, PathBuf};
@@ -315,9 +317,8 @@ pub fn remove(store: &Store, name: &str) -> Result<(), NetworkError> {
     let users: Vec<String> = container::list(store)?
         .into_iter()
         .filter(|i| {
-            i.config.process.network == name
+            i.config.process.network.bridge() == Some(name)
                 || i.config.process.networks.iter().any(|n| n == name)
-                || (name == DEFAULT && i.config.process.network == "bridge")
         })
         .map(|i| i.name().to_string())
         .collect();
@@ -329,16 +330,6 @@ pub fn remove(store: &Store, name: &str) -> Result<(), NetworkError> {
     }
     let path = dir(store).join(format!("{name}.json"));
     std::fs::remove_file(&path).map_err(|source| NetworkError::Write { path, source })
-}
-
-/// The network a `--network` value names, if it is a bridge network.
-pub fn bridge_network(value: &str) -> Option<&str> {
-    match value {
-        "" | "none" | "host" => None,
-        "bridge" => Some(DEFAULT),
-        v if v.starts_with("container:") || v.starts_with("ns:") => None,
-        v => Some(v),
-    }
 }
 
 /// Which container interface a backend call is about.
@@ -600,6 +591,51 @@ pub fn teardown(store: &Store, id: &str) {
 
 /// Rewrites the /etc/hosts of every container on a bridge network with the
 /// names of all the containers it shares a network with.
+/// `network connect` (or `disconnect`) of a container, running or not: kept
+/// with the container, so that it is on the network at every start; every
+/// member's /etc/hosts is brought up to date.
+pub fn set_connected(
+    store: &Store,
+    container: &str,
+    network: &str,
+    connect: bool,
+) -> Result<(), crate::Error> {
+    let info = container::find(store, container)?;
+    let of = |source| NetworkError::OfContainer {
+        container: container.to_string(),
+        source: Box::new(source),
+    };
+    let process = &info.config.process;
+    let on = process.networks.iter().any(|n| n == network);
+    let running = attachment(store, &info.id).is_some_and(|a| a.netns.exists());
+    if running {
+        let done = if connect {
+            self::connect(store, &info.id, network).map(drop)
+        } else {
+            disconnect(store, &info.id, network)
+        };
+        done.map_err(of)?;
+    } else if process.network.bridge().is_none() {
+        return Err(of(NetworkError::NotOnBridge).into());
+    } else if connect && (on || process.network.bridge() == Some(network)) {
+        return Err(of(NetworkError::AlreadyConnected(network.to_string())).into());
+    } else if !connect && !on {
+        return Err(of(NetworkError::NotConnected(network.to_string())).into());
+    }
+    if connect {
+        get(store, network)?;
+    }
+    container::update_config(store, &info.id, |cfg| {
+        let n = &mut cfg.process.networks;
+        n.retain(|x| x != network);
+        if connect {
+            n.push(network.to_string());
+        }
+    })?;
+    refresh_all_hosts(store);
+    Ok(())
+}
+
 pub fn refresh_all_hosts(store: &Store) {
     for i in container::list(store).unwrap_or_default() {
         let Some(a) = attachment(store, &i.id) else {

@@ -254,7 +254,7 @@ pub fn generated_files(
     net: Option<&crate::network::Attachment>,
 ) -> Result<Vec<Mount>, VolumeError> {
     let p = &info.config.process;
-    let host_net = p.network == "host";
+    let host_net = p.network == crate::network::NetworkMode::Host;
     let mut hosts = if host_net {
         std::fs::read_to_string("/etc/hosts").unwrap_or_default()
     } else {

@@ -296,7 +296,12 @@ pub fn build(store_args: &StoreArgs, mut a: BuildArgs) -> Result<i32, Failure> {
         build_args,
         target: a.target.clone(),
         labels: pairs(&a.label, "--label")?,
-        network: a.network.clone(),
+        network: a
+            .network
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(exit::podman)?,
         layers: a.layers,
         no_cache: a.no_cache,
         secrets: secrets

@@ -278,7 +278,11 @@ pub(crate) fn options(a: ContainerArgs, runtime: Option<String>) -> Result<RunOp
         .network
         .into_iter()
         .flat_map(|n| n.split(',').map(String::from).collect::<Vec<_>>());
-    let network = nets.next().unwrap_or_default();
+    let network: berth_engine::network::NetworkMode = nets
+        .next()
+        .unwrap_or_default()
+        .parse()
+        .map_err(crate::exit::podman)?;
     let networks: Vec<String> = nets.collect();
     let publish = a
         .publish

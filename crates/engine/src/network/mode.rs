@@ -1,0 +1,142 @@
+//! `--network`: which network namespace a container gets.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use super::{DEFAULT, NetworkError, valid_name};
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum NetworkMode {
+    /// Not given: containers.conf's `netns` decides when the container is made.
+    #[default]
+    Unset,
+    /// A bridge network, by name (`bridge` is the default one).
+    Bridge(String),
+    /// The host's namespace.
+    Host,
+    /// A namespace of its own with loopback only.
+    None,
+    /// `container:ID`: another container's namespace, joined while it runs.
+    Container(String),
+    /// `ns:PATH`: a namespace file.
+    Ns(PathBuf),
+}
+
+impl NetworkMode {
+    /// The bridge network joined, if any.
+    pub fn bridge(&self) -> Option<&str> {
+        match self {
+            NetworkMode::Bridge(n) => Some(n),
+            _ => None,
+        }
+    }
+
+    /// The container whose namespace is joined, for `container:ID`.
+    pub fn container(&self) -> Option<&str> {
+        match self {
+            NetworkMode::Container(c) => Some(c),
+            _ => None,
+        }
+    }
+}
+
+impl FromStr for NetworkMode {
+    type Err = NetworkError;
+    fn from_str(s: &str) -> Result<NetworkMode, NetworkError> {
+        let bad = |why: &str| NetworkError::InvalidMode {
+            mode: s.to_string(),
+            reason: why.to_string(),
+        };
+        Ok(match s {
+            "" => NetworkMode::Unset,
+            "host" => NetworkMode::Host,
+            "none" => NetworkMode::None,
+            "bridge" => NetworkMode::Bridge(DEFAULT.to_string()),
+            _ => {
+                if let Some(c) = s.strip_prefix("container:") {
+                    if c.is_empty() {
+                        return Err(bad("a container is required"));
+                    }
+                    NetworkMode::Container(c.to_string())
+                } else if let Some(p) = s.strip_prefix("ns:") {
+                    if !p.starts_with('/') {
+                        return Err(bad("the namespace path must be absolute"));
+                    }
+                    NetworkMode::Ns(PathBuf::from(p))
+                } else if valid_name(s) {
+                    NetworkMode::Bridge(s.to_string())
+                } else {
+                    return Err(bad(
+                        "not host, none, bridge, container:ID, ns:PATH or a network name",
+                    ));
+                }
+            }
+        })
+    }
+}
+
+impl fmt::Display for NetworkMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NetworkMode::Unset => Ok(()),
+            NetworkMode::Bridge(n) if n == DEFAULT => f.write_str("bridge"),
+            NetworkMode::Bridge(n) => f.write_str(n),
+            NetworkMode::Host => f.write_str("host"),
+            NetworkMode::None => f.write_str("none"),
+            NetworkMode::Container(c) => write!(f, "container:{c}"),
+            NetworkMode::Ns(p) => write!(f, "ns:{}", p.display()),
+        }
+    }
+}
+
+impl serde::Serialize for NetworkMode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for NetworkMode {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<NetworkMode, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_network_mode_reads_back_from_its_flag() {
+        for flag in [
+            "",
+            "host",
+            "none",
+            "bridge",
+            "net1",
+            "container:abc",
+            "ns:/run/netns/x",
+        ] {
+            let m: NetworkMode = flag.parse().unwrap();
+            assert_eq!(m.to_string(), flag);
+        }
+        let m: NetworkMode = DEFAULT.parse().unwrap();
+        assert_eq!(
+            (m.bridge(), m.to_string()),
+            (Some(DEFAULT), "bridge".into())
+        );
+        assert_eq!(
+            "container:c1".parse::<NetworkMode>().unwrap().container(),
+            Some("c1")
+        );
+    }
+
+    #[test]
+    fn a_bad_network_mode_is_refused_naming_it() {
+        for flag in ["container:", "ns:rel/path", "two words", "-x"] {
+            let e = flag.parse::<NetworkMode>().unwrap_err().to_string();
+            assert!(e.starts_with(&format!("--network {flag}: ")), "{e}");
+        }
+    }
+}
