@@ -924,3 +924,38 @@ fn events_backend_none_records_nothing() {
         "file\n"
     );
 }
+
+#[test]
+fn a_bad_flag_value_fails_create_naming_it_and_makes_nothing() {
+    let st = TestStore::with_busybox();
+    for (flags, words) in [
+        (&["--memory", "1k"][..], "--memory 1k: the minimum is 6MB"),
+        (&["--shm-size", "lots"][..], "--shm-size lots"),
+        (&["--restart", "sometimes"][..], "--restart sometimes"),
+        (&["--network", "container:"][..], "--network container:"),
+        (&["-p", "80:x"][..], "-p 80:x"),
+        (
+            &["-v", "/tmp:rel"][..],
+            "-v rel: the container path must be absolute",
+        ),
+        (
+            &["--mount", "type=bind,target=/x"][..],
+            "a source is required",
+        ),
+        (&["--tmpfs", "rel"][..], "--tmpfs rel"),
+    ] {
+        let mut args = vec!["create", "--name", "never"];
+        args.extend(flags);
+        args.push("localhost/bb:1");
+        let r = st.run(&args);
+        assert_eq!(r.code, 125, "{flags:?}: {}", r.stderr);
+        assert!(r.stderr.contains(words), "{flags:?}: {}", r.stderr);
+        assert_eq!(
+            r.stderr.trim().lines().count(),
+            1,
+            "{flags:?}: {}",
+            r.stderr
+        );
+    }
+    assert_eq!(st.ok(&["ps", "-aq"]).stdout, "");
+}

@@ -59,6 +59,41 @@ pub struct ContainerConfig {
     pub creator: Option<ProcessId>,
 }
 
+impl std::fmt::Display for RestartPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RestartPolicy::No => f.write_str("no"),
+            RestartPolicy::OnFailure(0) => f.write_str("on-failure"),
+            RestartPolicy::OnFailure(n) => write!(f, "on-failure:{n}"),
+            RestartPolicy::Always => f.write_str("always"),
+            RestartPolicy::UnlessStopped => f.write_str("unless-stopped"),
+        }
+    }
+}
+
+impl std::str::FromStr for RestartPolicy {
+    type Err = crate::Error;
+    fn from_str(s: &str) -> Result<RestartPolicy, crate::Error> {
+        RestartPolicy::parse(s)
+    }
+}
+
+/// `--restart` in a container's spec, kept as the flag (records of older
+/// versions hold the flag, or null for none).
+pub(crate) mod restart_flag {
+    use super::RestartPolicy;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(r: &RestartPolicy, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(r)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<RestartPolicy, D::Error> {
+        let flag = Option::<String>::deserialize(d)?.unwrap_or_default();
+        RestartPolicy::parse(&flag).map_err(serde::de::Error::custom)
+    }
+}
+
 /// `--restart`: what the monitor does when the container exits.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RestartPolicy {
@@ -91,13 +126,7 @@ impl RestartPolicy {
     }
 
     pub fn name(self) -> String {
-        match self {
-            RestartPolicy::No => "no".into(),
-            RestartPolicy::OnFailure(0) => "on-failure".into(),
-            RestartPolicy::OnFailure(n) => format!("on-failure:{n}"),
-            RestartPolicy::Always => "always".into(),
-            RestartPolicy::UnlessStopped => "unless-stopped".into(),
-        }
+        self.to_string()
     }
 
     /// Whether to start again after an exit with `code`, having restarted

@@ -147,6 +147,22 @@ fn default_network(netns: Option<&str>, ports: bool) -> Result<NetworkMode, RunE
     Ok(mode)
 }
 
+/// Whether a container must run under the monitor even in the foreground
+/// (attached, as `start -a` does): restart policies and healthchecks are the
+/// monitor's work.
+pub fn needs_monitor(store: &Store, o: &RunOptions) -> bool {
+    let p = &o.process;
+    let image_health = || {
+        image_config(store, &o.image).is_ok_and(|c| {
+            c["Healthcheck"]["Test"]
+                .as_array()
+                .is_some_and(|t| t.first().and_then(|v| v.as_str()) != Some("NONE"))
+        })
+    };
+    p.restart != container::RestartPolicy::No
+        || (!p.health.disabled && (p.health_cmd.is_some() || image_health()))
+}
+
 pub fn create(store: &Store, o: &RunOptions) -> Result<Info, RunError> {
     let img = store
         .image(&o.image)
@@ -232,8 +248,7 @@ pub fn create(store: &Store, o: &RunOptions) -> Result<Info, RunError> {
     }
     let health =
         crate::health::config_from(o.process.health_cmd.as_deref(), &o.process.health, &config)?;
-    let restart = container::RestartPolicy::parse(o.process.restart.as_deref().unwrap_or(""))
-        .map_err(engine)?;
+    let restart = o.process.restart;
     if o.rm && restart != container::RestartPolicy::No {
         return Err(RunError::Engine(
             "the --rm option conflicts with --restart (a restart policy other than \"no\")".into(),

@@ -364,9 +364,48 @@ pub fn parse_bytes(s: &str) -> Result<i64, InvalidSize> {
     Ok((n * mult as f64) as i64)
 }
 
+/// A size given as `512m`, `1g`, `100k` or bytes; kept as bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bytes(pub i64);
+
+impl std::str::FromStr for Bytes {
+    type Err = InvalidSize;
+    fn from_str(s: &str) -> Result<Bytes, InvalidSize> {
+        parse_bytes(s).map(Bytes)
+    }
+}
+
+impl std::fmt::Display for Bytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// `--memory`: a limit of at least 6MB, or 0 for none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemoryLimit(pub i64);
+
+impl std::str::FromStr for MemoryLimit {
+    type Err = SecurityError;
+    fn from_str(s: &str) -> Result<MemoryLimit, SecurityError> {
+        let limit = parse_bytes(s).map_err(SecurityError::Memory)?;
+        // 0 is podman's "no limit".
+        if limit != 0 && limit < 6 << 20 {
+            return Err(SecurityError::MemoryBelowMinimum(s.to_string()));
+        }
+        Ok(MemoryLimit(limit))
+    }
+}
+
+impl std::fmt::Display for MemoryLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
 /// The cgroup limits asked for, if any.
 pub fn resources(
-    memory: Option<&str>,
+    memory: Option<MemoryLimit>,
     cpus: Option<f64>,
     pids: Option<i64>,
 ) -> Result<Option<Resources>, SecurityError> {
@@ -374,18 +413,13 @@ pub fn resources(
         return Ok(None);
     }
     let mut r = Resources::default();
-    if let Some(m) = memory {
-        let limit = parse_bytes(m).map_err(SecurityError::Memory)?;
-        // 0 is podman's "no limit".
-        if limit != 0 && limit < 6 << 20 {
-            return Err(SecurityError::MemoryBelowMinimum(m.to_string()));
-        }
-        if limit != 0 {
-            r.memory = Some(Memory {
-                limit: Some(limit),
-                ..Default::default()
-            });
-        }
+    if let Some(MemoryLimit(limit)) = memory
+        && limit != 0
+    {
+        r.memory = Some(Memory {
+            limit: Some(limit),
+            ..Default::default()
+        });
     }
     if let Some(c) = cpus {
         if c.is_nan() || c <= 0.0 {
@@ -598,11 +632,15 @@ mod tests {
         assert_eq!(parse_bytes("512m").unwrap(), 512 << 20);
         assert_eq!(parse_bytes("1g").unwrap(), 1 << 30);
         assert!(parse_bytes("lots").is_err());
-        let r = resources(Some("64m"), Some(0.5), Some(100))
+        let r = resources(Some("64m".parse().unwrap()), Some(0.5), Some(100))
             .unwrap()
             .unwrap();
         assert_eq!(r.cpu.unwrap().quota, Some(50_000));
-        assert!(resources(Some("1k"), None, None).is_err());
+        assert_eq!(
+            "1k".parse::<MemoryLimit>().unwrap_err().to_string(),
+            "--memory 1k: the minimum is 6MB"
+        );
+        assert_eq!("0".parse::<MemoryLimit>().unwrap(), MemoryLimit(0));
         let u = ulimit("nofile=1024:2048").unwrap();
         assert_eq!(
             (u.kind.as_str(), u.soft, u.hard),

@@ -113,7 +113,8 @@ pub struct ProcessOptions {
     /// `-i`: the user's stdin goes to the process.
     pub interactive: bool,
     /// `--restart`.
-    pub restart: Option<String>,
+    #[serde(with = "crate::container::restart_flag")]
+    pub restart: crate::container::RestartPolicy,
     /// `--health-cmd`.
     pub health_cmd: Option<String>,
     /// The other `--health-*` flags.
@@ -123,7 +124,8 @@ pub struct ProcessOptions {
     /// `--security-opt`.
     pub security_opt: Vec<String>,
     /// `--memory`, `--cpus`, `--pids-limit`.
-    pub memory: Option<String>,
+    #[serde(with = "crate::flagform::optional")]
+    pub memory: Option<crate::security::MemoryLimit>,
     pub cpus: Option<f64>,
     pub pids_limit: Option<i64>,
     /// `--ulimit NAME=SOFT[:HARD]`.
@@ -155,7 +157,8 @@ pub struct ProcessOptions {
     pub ipc: Option<String>,
     pub uts: Option<String>,
     /// `--shm-size` of /dev/shm (default 64m).
-    pub shm_size: Option<String>,
+    #[serde(with = "crate::flagform::optional")]
+    pub shm_size: Option<crate::security::Bytes>,
     /// `--group-add`: more groups, by name (the image's /etc/group) or number.
     pub group_add: Vec<String>,
     /// `--dns-search`.
@@ -434,14 +437,8 @@ pub fn generate(
             path: None,
         }),
     }
-    let shm_size = match &o.shm_size {
-        Some(s) => format!(
-            "size={}",
-            crate::security::parse_bytes(s).map_err(|source| SpecError::ShmSize {
-                size: s.clone(),
-                source,
-            })?
-        ),
+    let shm_size = match o.shm_size {
+        Some(s) => format!("size={s}"),
         None => "size=65536k".into(),
     };
     let mut mounts = vec![
@@ -542,7 +539,7 @@ pub fn generate(
         .iter()
         .map(|u| crate::security::ulimit(u))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut resources = crate::security::resources(o.memory.as_deref(), o.cpus, o.pids_limit)?;
+    let mut resources = crate::security::resources(o.memory, o.cpus, o.pids_limit)?;
     if o.cpu_shares.is_some() || o.cpuset_cpus.is_some() {
         let r = resources.get_or_insert_with(Default::default);
         let cpu = r.cpu.get_or_insert_with(Default::default);

@@ -467,11 +467,7 @@ impl ContainerInspect {
                     .filter(|v| matches!(v.source, crate::volumes::VolumeSource::Host(_)))
                     .map(|v| v.to_string())
                     .collect(),
-                memory: p
-                    .memory
-                    .as_deref()
-                    .and_then(|m| crate::security::parse_bytes(m).ok())
-                    .unwrap_or(0),
+                memory: p.memory.map_or(0, |m| m.0),
                 privileged: p.privileged,
                 auto_remove: i.config.rm,
                 restart_policy: RestartPolicyView {

@@ -2,7 +2,7 @@
 
 use crate::exit::Failure;
 use berth_engine::RunOptions;
-use berth_engine::spec::ProcessOptions;
+use berth_engine::spec::{ProcessOptions, SpecError};
 use berth_engine::volumes::{self, MountFlag, TmpfsSpec, VolumeSpec};
 use clap::Args;
 
@@ -334,12 +334,22 @@ pub(crate) fn options(a: ContainerArgs, runtime: Option<String>) -> Result<RunOp
             dns: a.dns,
             tty: a.tty,
             interactive: a.interactive,
-            restart: a.restart,
+            restart: a
+                .restart
+                .as_deref()
+                .unwrap_or("")
+                .parse()
+                .map_err(crate::exit::podman)?,
             health_cmd: a.health_cmd,
             health,
             privileged: a.privileged,
             security_opt: a.security_opt,
-            memory: a.memory,
+            memory: a
+                .memory
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(crate::exit::podman)?,
             cpus: a.cpus,
             pids_limit: a.pids_limit,
             ulimits: a.ulimit,
@@ -356,7 +366,17 @@ pub(crate) fn options(a: ContainerArgs, runtime: Option<String>) -> Result<RunOp
             pid: a.pid.filter(|m| m == "host"),
             ipc: a.ipc.filter(|m| m == "host"),
             uts: a.uts.filter(|m| m == "host"),
-            shm_size: a.shm_size,
+            shm_size: a
+                .shm_size
+                .as_deref()
+                .map(|s| {
+                    s.parse().map_err(|source| SpecError::ShmSize {
+                        size: s.to_string(),
+                        source,
+                    })
+                })
+                .transpose()
+                .map_err(crate::exit::podman)?,
             group_add: a.group_add,
             dns_search: a.dns_search,
             cpu_shares: a.cpu_shares,

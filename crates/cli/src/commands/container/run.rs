@@ -136,18 +136,7 @@ pub fn run(store_args: &StoreArgs, a: RunArgs) -> Result<i32, Failure> {
     let o = options(a.c, store_args.runtime.clone())?;
     replace_existing(&store, &o, replace)?;
     let cid = |id: &str| write_cidfile(cidfile.as_deref(), id);
-    // Restart policies and healthchecks are the monitor's work: a container
-    // that has them runs under it even in the foreground, attached, as
-    // `start -a` does.
-    let image_health = || {
-        berth_engine::run::image_config(&store, &o.image).is_ok_and(|c| {
-            c["Healthcheck"]["Test"]
-                .as_array()
-                .is_some_and(|t| t.first().and_then(|v| v.as_str()) != Some("NONE"))
-        })
-    };
-    let monitored = !matches!(o.process.restart.as_deref(), None | Some("" | "no"))
-        || (!o.process.health.disabled && (o.process.health_cmd.is_some() || image_health()));
+    let monitored = berth_engine::run::needs_monitor(&store, &o);
     if !a.detach && !monitored {
         return berth_engine::run::run_with(&store, &o, |c| {
             cid(&c.id).map_err(berth_engine::RunError::Engine)
