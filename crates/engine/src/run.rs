@@ -32,6 +32,9 @@ pub enum RunError {
     Engine(String),
     #[error("{0}")]
     CannotRun(String),
+    /// Not in the store (or removed since it was looked up).
+    #[error("{0}: image not known")]
+    ImageNotKnown(String),
     #[error("{0}")]
     NotFound(String),
     /// Joining a bridge network or publishing its ports failed.
@@ -58,6 +61,7 @@ impl RunError {
             RunError::NotFound(_) => 127,
             // berth's own failures, before the command could be tried.
             RunError::Engine(_)
+            | RunError::ImageNotKnown(_)
             | RunError::Network(_)
             | RunError::Volume(_)
             | RunError::Spec(_)
@@ -86,16 +90,21 @@ pub fn runtime(store: &Store) -> Runtime {
 
 /// The `config` object of an image's configuration.
 pub fn image_config(store: &Store, image: &str) -> Result<serde_json::Value, RunError> {
-    let img = store
-        .image(image)
-        .map_err(|_| RunError::Engine(format!("{image}: image not known")))?;
-    let raw = store.image_config(&img).map_err(engine)?;
+    let not_known = || RunError::ImageNotKnown(image.to_string());
+    let img = store.image(image).map_err(|_| not_known())?;
+    // An image removed since it was looked up (an rmi racing this run's pull)
+    // is not known any more, as podman says; not a missing file.
+    let raw = store
+        .image_config(&img)
+        .map_err(|e| match store.image(&img.id) {
+            Err(_) => not_known(),
+            Ok(_) => engine(e),
+        })?;
     let full: serde_json::Value =
         serde_json::from_slice(&raw).map_err(|e| engine(format!("image config: {e}")))?;
     Ok(full["config"].clone())
 }
 
-/// Records a new container (not yet started).
 /// `-P`: each port the image exposes, on a free port of the host (chosen
 /// with the other `-p` ports left without one).
 fn publish_all(config: &serde_json::Value) -> Vec<PortMapping> {
@@ -163,11 +172,14 @@ pub fn needs_monitor(store: &Store, o: &RunOptions) -> bool {
         || (!p.health.disabled && (p.health_cmd.is_some() || image_health()))
 }
 
+/// Records a new container (not yet started).
 pub fn create(store: &Store, o: &RunOptions) -> Result<Info, RunError> {
-    let img = store
-        .image(&o.image)
-        .map_err(|_| RunError::Engine(format!("{}: image not known", o.image)))?;
-    let config = image_config(store, &img.id)?;
+    let not_known = || RunError::ImageNotKnown(o.image.clone());
+    let img = store.image(&o.image).map_err(|_| not_known())?;
+    let config = image_config(store, &img.id).map_err(|e| match e {
+        RunError::ImageNotKnown(_) => not_known(),
+        e => e,
+    })?;
     let args = spec::args(&config, &o.process);
     let mut o = o.clone();
     if o.process.publish_all {
@@ -302,6 +314,10 @@ fn create_named(
         match store.create_container(image_id, &[chosen], meta) {
             Err(berth_storage::Error::NameInUse { .. }) if name.is_none() && attempts < 32 => {
                 attempts += 1;
+            }
+            // Removed since create looked it up (an rmi racing a run's pull).
+            Err(berth_storage::Error::ImageNotFound(_)) => {
+                return Err(RunError::ImageNotKnown(image_id.to_string()));
             }
             r => return r.map_err(engine),
         }
