@@ -12,7 +12,9 @@ use crate::images::{
     ImageError, ImageInspect, ImageSummary, ListOptions, PruneOptions, Pruned, Removal,
     RemoveOptions,
 };
+use crate::network::{self, NetworkError};
 use crate::pull::{PullError, PullEvent, PullOptions, PullReport};
+use crate::volumes::{VolumeError, VolumeInspect};
 
 /// The engine over one store.
 #[derive(Clone)]
@@ -38,6 +40,21 @@ impl Engine {
     /// Images: what `pull`, `images`, `rmi`, `image prune`, `tag` … do.
     pub fn images(&self) -> Images<'_> {
         Images { engine: self }
+    }
+
+    /// Containers: what `create`, `start`, `stop`, `rm`, `ps`, `inspect` … do.
+    pub fn containers(&self) -> Containers<'_> {
+        Containers { engine: self }
+    }
+
+    /// Named volumes: `volume create`, `ls`, `inspect`, `rm`, `prune` ….
+    pub fn volumes(&self) -> Volumes<'_> {
+        Volumes { engine: self }
+    }
+
+    /// Bridge networks: `network create`, `ls`, `inspect`, `rm`, `connect` ….
+    pub fn networks(&self) -> Networks<'_> {
+        Networks { engine: self }
     }
 }
 
@@ -144,5 +161,208 @@ impl Images<'_> {
         progress: &dyn Progress,
     ) -> Result<Vec<String>, ImageError> {
         crate::images::load(&self.engine.store, input, progress)
+    }
+}
+
+/// The engine's container operations. Starting one takes the monitor's command
+/// line for a container ID (`monitor_argv`): the front end's binary runs it.
+pub struct Containers<'a> {
+    engine: &'a Engine,
+}
+
+/// How a front end starts a container's monitor: its argv for an ID.
+pub type MonitorArgv<'a> = &'a dyn Fn(&str) -> Vec<std::ffi::OsString>;
+
+impl Containers<'_> {
+    fn store(&self) -> &Store {
+        &self.engine.store
+    }
+
+    /// Records a new container from a typed spec (`create`).
+    pub fn create(
+        &self,
+        options: &crate::RunOptions,
+    ) -> Result<crate::container::Info, crate::RunError> {
+        crate::run::create(self.store(), options)
+    }
+
+    /// Runs a container in the foreground; returns its exit code.
+    pub fn run(&self, options: &crate::RunOptions) -> Result<i32, crate::RunError> {
+        crate::run::run(self.store(), options)
+    }
+
+    /// Starts a created or stopped container under its monitor.
+    pub fn start(
+        &self,
+        name: &str,
+        monitor: MonitorArgv,
+    ) -> crate::error::Result<crate::container::Info> {
+        crate::lifecycle::start(self.store(), name, monitor)
+    }
+
+    /// Stops it: the stop signal, then SIGKILL after `timeout` seconds.
+    pub fn stop(
+        &self,
+        name: &str,
+        timeout: Option<u64>,
+    ) -> crate::error::Result<crate::container::Info> {
+        crate::lifecycle::stop(self.store(), name, timeout)
+    }
+
+    pub fn kill(&self, name: &str, signal: &str) -> crate::error::Result<crate::container::Info> {
+        crate::lifecycle::kill(self.store(), name, signal)
+    }
+
+    pub fn pause(&self, name: &str) -> crate::error::Result<crate::container::Info> {
+        crate::lifecycle::set_paused(self.store(), name, true)
+    }
+
+    pub fn unpause(&self, name: &str) -> crate::error::Result<crate::container::Info> {
+        crate::lifecycle::set_paused(self.store(), name, false)
+    }
+
+    /// Removes it (`force`: stopping it first, within `time` seconds).
+    pub fn remove(
+        &self,
+        name: &str,
+        force: bool,
+        time: u64,
+    ) -> crate::error::Result<crate::container::Info> {
+        crate::lifecycle::remove_timed(self.store(), name, force, time)
+    }
+
+    /// Waits for it to exit; returns its exit code.
+    pub fn wait(&self, name: &str) -> crate::error::Result<i32> {
+        crate::lifecycle::wait(self.store(), name)
+    }
+
+    /// Runs a process in it.
+    pub fn exec(
+        &self,
+        name: &str,
+        request: &crate::lifecycle::ExecRequest,
+    ) -> crate::error::Result<i32> {
+        crate::lifecycle::exec(self.store(), name, request)
+    }
+
+    /// The containers `ps` shows, as its entries.
+    pub fn list(
+        &self,
+        options: &crate::views::PsOptions,
+    ) -> Result<Vec<crate::views::PsEntry>, crate::views::ViewError> {
+        let list = crate::views::ps(self.store(), options)?;
+        Ok(crate::views::ps_entries(self.store(), &list))
+    }
+
+    /// A container as `inspect` shows it.
+    pub fn inspect(&self, name: &str) -> crate::error::Result<crate::views::ContainerInspect> {
+        let info = crate::container::find(self.store(), name)?;
+        Ok(crate::views::ContainerInspect::of(self.store(), &info))
+    }
+
+    /// Its log, as `logs` prints it.
+    pub fn logs(
+        &self,
+        name: &str,
+        options: &crate::lifecycle::LogOptions,
+        stdout: &mut dyn std::io::Write,
+        stderr: &mut dyn std::io::Write,
+    ) -> crate::error::Result<()> {
+        crate::lifecycle::logs(self.store(), name, options, stdout, stderr)
+    }
+}
+
+/// The engine's named-volume operations.
+pub struct Volumes<'a> {
+    engine: &'a Engine,
+}
+
+impl Volumes<'_> {
+    /// Makes a volume (a generated name without one); returns its name.
+    pub fn create(
+        &self,
+        name: Option<&str>,
+        ignore_existing: bool,
+        options: &crate::volumes::named::CreateOptions,
+    ) -> Result<String, VolumeError> {
+        crate::volumes::named::create_with(&self.engine.store, name, ignore_existing, options)
+    }
+
+    pub fn list(&self, filters: &[String]) -> Result<Vec<VolumeInspect>, VolumeError> {
+        crate::volumes::named::list_filtered(&self.engine.store, filters)
+    }
+
+    pub fn inspect(&self, name: &str) -> Result<VolumeInspect, VolumeError> {
+        crate::volumes::named::inspect(&self.engine.store, name)
+    }
+
+    pub fn exists(&self, name: &str) -> bool {
+        crate::volumes::named::exists(&self.engine.store, name)
+    }
+
+    /// Removes it (`force`: with the containers using it, stopped within `time`).
+    pub fn remove(&self, name: &str, force: bool, time: u64) -> Result<(), VolumeError> {
+        crate::volumes::named::remove(&self.engine.store, name, force, time)
+    }
+
+    /// Removes the volumes no container uses; returns their names.
+    pub fn prune(&self) -> Result<Vec<String>, VolumeError> {
+        crate::volumes::named::prune(&self.engine.store)
+    }
+
+    /// Writes its content as a tar archive.
+    pub fn export(&self, name: &str, out: &mut dyn std::io::Write) -> Result<(), VolumeError> {
+        crate::volumes::named::export(&self.engine.store, name, out)
+    }
+
+    /// Replaces its content with a tar archive's.
+    pub fn import(&self, name: &str, input: &mut dyn std::io::Read) -> Result<(), VolumeError> {
+        crate::volumes::named::import(&self.engine.store, name, input)
+    }
+}
+
+/// The engine's bridge-network operations.
+pub struct Networks<'a> {
+    engine: &'a Engine,
+}
+
+impl Networks<'_> {
+    pub fn create(
+        &self,
+        name: &str,
+        options: &network::CreateOptions,
+    ) -> Result<network::Network, NetworkError> {
+        network::create(&self.engine.store, name, options)
+    }
+
+    /// `name=`, `id=`, `driver=` filters; the default network is listed too.
+    pub fn list(&self, filters: &[String]) -> Result<Vec<network::Network>, NetworkError> {
+        network::list_filtered(&self.engine.store, filters)
+    }
+
+    pub fn inspect(&self, name: &str) -> Result<network::NetworkInspect, NetworkError> {
+        network::get(&self.engine.store, name).map(|n| network::NetworkInspect::of(&n))
+    }
+
+    pub fn exists(&self, name: &str) -> bool {
+        network::get(&self.engine.store, name).is_ok()
+    }
+
+    pub fn remove(&self, name: &str) -> Result<(), NetworkError> {
+        network::remove(&self.engine.store, name)
+    }
+
+    /// Removes every network no container uses; returns their names.
+    pub fn prune(&self) -> Vec<String> {
+        network::prune(&self.engine.store)
+    }
+
+    /// Connects a container (running or not) to a network.
+    pub fn connect(&self, container: &str, name: &str) -> crate::error::Result<()> {
+        network::set_connected(&self.engine.store, container, name, true)
+    }
+
+    pub fn disconnect(&self, container: &str, name: &str) -> crate::error::Result<()> {
+        network::set_connected(&self.engine.store, container, name, false)
     }
 }

@@ -37,7 +37,7 @@ pub mod time;
 pub mod views;
 pub mod volumes;
 
-pub use engine::{Engine, Images};
+pub use engine::{Containers, Engine, Images, MonitorArgv, Networks, Volumes};
 pub use error::Error;
 pub use pull::{PullError, PullEvent, PullOptions, PullPolicy, PullReport};
 pub use run::{RunError, RunOptions, run};

@@ -1,8 +1,8 @@
 //! `berth network`: bridge networks (netavark and aardvark-dns, or CNI plugins).
 
-use berth_engine::network;
+use berth_engine::{Engine, Networks, network};
 use clap::{Args, Subcommand};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::commands::StoreArgs;
 use crate::exit::{CmdResult, Failure};
@@ -85,8 +85,12 @@ pub(crate) struct NamesArgs {
     names: Vec<String>,
 }
 
-fn attach(store: &berth_storage::Store, c: &ConnectArgs, connect: bool) -> CmdResult {
-    network::set_connected(store, &c.container, &c.network, connect).map_err(err)
+fn attach(networks: &Networks, c: &ConnectArgs, connect: bool) -> CmdResult {
+    if connect {
+        networks.connect(&c.container, &c.network).map_err(err)
+    } else {
+        networks.disconnect(&c.container, &c.network).map_err(err)
+    }
 }
 
 fn err(m: impl std::fmt::Display) -> Failure {
@@ -96,21 +100,13 @@ fn err(m: impl std::fmt::Display) -> Failure {
     }
 }
 
-/// `network inspect`'s object, with podman's keys.
 fn value(n: &network::Network) -> Value {
-    let mut subnet = json!({"subnet": n.subnet});
-    if !n.internal
-        && let Ok(gw) = network::ipam::gateway(n)
-    {
-        subnet["gateway"] = json!(gw.to_string());
-    }
-    json!({"name": n.name, "id": n.id(), "driver": "bridge", "network_interface": n.bridge,
-           "subnets": [subnet], "ipv6_enabled": false, "internal": n.internal,
-           "dns_enabled": n.dns_enabled, "ipam_options": {"driver": "host-local"}})
+    serde_json::to_value(network::NetworkInspect::of(n)).unwrap_or_default()
 }
 
 pub fn run(store_args: &StoreArgs, a: NetworkArgs) -> CmdResult {
-    let store = store_args.open()?;
+    let engine = Engine::with_store(store_args.open()?);
+    let networks = engine.networks();
     match a.command {
         NetworkCommand::Create(c) => {
             let o = network::CreateOptions {
@@ -118,24 +114,11 @@ pub fn run(store_args: &StoreArgs, a: NetworkArgs) -> CmdResult {
                 internal: c.internal,
                 disable_dns: c.disable_dns,
             };
-            let n = network::create(&store, &c.name, &o).map_err(err)?;
+            let n = networks.create(&c.name, &o).map_err(err)?;
             println!("{}", n.name);
         }
         NetworkCommand::Ls(l) => {
-            // The default network is listed once it exists, or would be made.
-            let _ = network::get(&store, network::DEFAULT);
-            let mut nets = network::list(&store);
-            for f in &l.filter {
-                let (k, v) = f
-                    .split_once('=')
-                    .ok_or_else(|| err(format!("--filter {f}: expected KEY=VALUE")))?;
-                match k {
-                    "name" => nets.retain(|n| n.name.contains(v)),
-                    "id" => nets.retain(|n| n.id().starts_with(v)),
-                    "driver" => nets.retain(|_| v == "bridge"),
-                    _ => return Err(err(format!("--filter {f}: name, id or driver"))),
-                }
-            }
+            let nets = networks.list(&l.filter).map_err(err)?;
             if let Some(f) = &l.format {
                 let rows: Vec<Value> = nets
                     .iter()
@@ -169,18 +152,20 @@ pub fn run(store_args: &StoreArgs, a: NetworkArgs) -> CmdResult {
         NetworkCommand::Inspect(n) => {
             let mut out = Vec::new();
             for name in &n.names {
-                out.push(value(&network::get(&store, name).map_err(err)?));
+                out.push(
+                    serde_json::to_value(networks.inspect(name).map_err(err)?).unwrap_or_default(),
+                );
             }
             print_value(&Value::Array(out), None)?;
         }
         NetworkCommand::Rm(n) => {
             for name in &n.names {
-                network::remove(&store, name).map_err(err)?;
+                networks.remove(name).map_err(err)?;
                 println!("{name}");
             }
         }
         NetworkCommand::Exists(n) => {
-            if network::get(&store, &n.name).is_err() {
+            if !networks.exists(&n.name) {
                 return Err(Failure {
                     code: 1,
                     message: String::new(),
@@ -193,14 +178,12 @@ pub fn run(store_args: &StoreArgs, a: NetworkArgs) -> CmdResult {
             if !p.force && !crate::prompt::confirm(warning) {
                 return Ok(());
             }
-            for n in network::list(&store) {
-                if n.name != network::DEFAULT && network::remove(&store, &n.name).is_ok() {
-                    println!("{}", n.name);
-                }
+            for name in networks.prune() {
+                println!("{name}");
             }
         }
-        NetworkCommand::Connect(c) => attach(&store, &c, true)?,
-        NetworkCommand::Disconnect(c) => attach(&store, &c, false)?,
+        NetworkCommand::Connect(c) => attach(&networks, &c, true)?,
+        NetworkCommand::Disconnect(c) => attach(&networks, &c, false)?,
     }
     Ok(())
 }

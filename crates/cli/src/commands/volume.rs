@@ -1,7 +1,7 @@
 //! `berth volume`: podman's volume commands over the engine's named volumes.
 
 use berth_engine::volumes::{VolumeError, VolumeInspect, named};
-use berth_storage::Store;
+use berth_engine::{Engine, Volumes};
 use clap::{Args, Subcommand};
 use serde_json::Value;
 
@@ -148,20 +148,22 @@ fn to_value(v: &VolumeInspect) -> Value {
 }
 
 pub fn run(store_args: &StoreArgs, a: VolumeArgs) -> CmdResult {
-    let store = store_args.open()?;
+    let engine = Engine::with_store(store_args.open()?);
+    let volumes = engine.volumes();
     match a.command {
         VolumeCommand::Create(n) => {
             let o = named::CreateOptions {
                 labels: pairs(&n.label),
                 options: pairs(&n.opt),
             };
-            let name = named::create_with(&store, n.name.as_deref(), n.ignore, &o)
+            let name = volumes
+                .create(n.name.as_deref(), n.ignore, &o)
                 .map_err(|e| failure(e, 125))?;
             println!("{name}");
             Ok(())
         }
         VolumeCommand::Ls(l) => {
-            let all = named::list_filtered(&store, &l.filter).map_err(|e| failure(e, 125))?;
+            let all = volumes.list(&l.filter).map_err(|e| failure(e, 125))?;
             if l.quiet {
                 for v in all {
                     println!("{}", v.name);
@@ -179,10 +181,14 @@ pub fn run(store_args: &StoreArgs, a: VolumeArgs) -> CmdResult {
             }
         }
         VolumeCommand::Inspect(n) => {
-            let names = if n.all { named::names(&store) } else { n.names };
+            let names = if n.all {
+                named::names(engine.store())
+            } else {
+                n.names
+            };
             let out = names
                 .iter()
-                .map(|name| named::inspect(&store, name).map(|v| to_value(&v)))
+                .map(|name| volumes.inspect(name).map(|v| to_value(&v)))
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| failure(e, 125))?;
             match n.format.as_deref() {
@@ -191,9 +197,13 @@ pub fn run(store_args: &StoreArgs, a: VolumeArgs) -> CmdResult {
             }
         }
         VolumeCommand::Rm(r) => {
-            let names = if r.all { named::names(&store) } else { r.names };
+            let names = if r.all {
+                named::names(engine.store())
+            } else {
+                r.names
+            };
             for name in &names {
-                match named::remove(&store, name, r.force, r.time.unwrap_or(10)) {
+                match volumes.remove(name, r.force, r.time.unwrap_or(10)) {
                     // podman's -f also passes over volumes that are not there.
                     Err(VolumeError::NotFound(_)) if r.force => continue,
                     r => r.map_err(|e| failure(e, 1))?,
@@ -210,7 +220,9 @@ pub fn run(store_args: &StoreArgs, a: VolumeArgs) -> CmdResult {
                 })?),
                 None => Box::new(std::io::stdout().lock()),
             };
-            named::export(&store, &e.name, &mut out).map_err(|e| failure(e, 125))
+            volumes
+                .export(&e.name, &mut out)
+                .map_err(|e| failure(e, 125))
         }
         VolumeCommand::Import(i) => {
             let mut input: Box<dyn std::io::Read> = if i.source == "-" {
@@ -221,17 +233,20 @@ pub fn run(store_args: &StoreArgs, a: VolumeArgs) -> CmdResult {
                     message: format!("{}: {err}", i.source),
                 })?)
             };
-            named::import(&store, &i.name, &mut input).map_err(|e| failure(e, 125))
+            volumes
+                .import(&i.name, &mut input)
+                .map_err(|e| failure(e, 125))
         }
         VolumeCommand::Mount(m) => {
-            let v = named::inspect(&store, &m.name).map_err(|e| failure(e, 125))?;
+            let v = volumes.inspect(&m.name).map_err(|e| failure(e, 125))?;
             println!("{}", v.mountpoint.display());
             Ok(())
         }
-        VolumeCommand::Unmount(m) => named::inspect(&store, &m.name)
+        VolumeCommand::Unmount(m) => volumes
+            .inspect(&m.name)
             .map(drop)
             .map_err(|e| failure(e, 125)),
-        VolumeCommand::Exists(m) => match named::exists(&store, &m.name) {
+        VolumeCommand::Exists(m) => match volumes.exists(&m.name) {
             true => Ok(()),
             false => Err(Failure {
                 code: 1,
@@ -239,7 +254,7 @@ pub fn run(store_args: &StoreArgs, a: VolumeArgs) -> CmdResult {
             }),
         },
         VolumeCommand::Prune(p) => {
-            let unused = named::unused(&store);
+            let unused = named::unused(engine.store());
             let warning = format!(
                 "WARNING! This will remove all volumes not used by at least one container. The following volumes will be removed:\n{}",
                 unused.iter().map(|n| format!("{n}\n")).collect::<String>()
@@ -247,14 +262,14 @@ pub fn run(store_args: &StoreArgs, a: VolumeArgs) -> CmdResult {
             if !p.force && !crate::prompt::confirm(&warning) {
                 return Ok(());
             }
-            prune_volumes(&store)
+            prune_volumes(&volumes)
         }
     }
 }
 
 /// Removes the volumes no container names, printing each.
-pub fn prune_volumes(store: &Store) -> CmdResult {
-    for name in named::prune(store).map_err(|e| failure(e, 125))? {
+pub fn prune_volumes(volumes: &Volumes) -> CmdResult {
+    for name in volumes.prune().map_err(|e| failure(e, 125))? {
         println!("{name}");
     }
     Ok(())

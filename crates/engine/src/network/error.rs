@@ -33,6 +33,8 @@ pub enum NetworkError {
         name: String,
         containers: Vec<String>,
     },
+    #[error("--filter {0}: expected name=, id= or driver=")]
+    InvalidFilter(String),
     #[error("--network {mode}: {reason}")]
     InvalidMode { mode: String, reason: String },
     /// `-p` that does not parse.

@@ -10,10 +10,12 @@ mod error;
 pub mod ipam;
 mod mode;
 mod netavark;
+mod report;
 mod reserve;
 
 pub use error::NetworkError;
 pub use mode::NetworkMode;
+pub use report::{NetworkInspect, list_filtered, prune};
 pub use reserve::{Reservation, ReserveError, reserve};
 
 use std::path::{Path, PathBuf};

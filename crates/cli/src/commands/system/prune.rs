@@ -48,7 +48,9 @@ pub fn prune(store_args: &StoreArgs, a: PruneArgs) -> CmdResult {
     crate::commands::image::prune::prune_images(store_args, a.all)?;
     if a.volumes {
         println!("Deleted Volumes");
-        crate::commands::volume::prune_volumes(&store)?;
+        crate::commands::volume::prune_volumes(
+            &berth_engine::Engine::with_store(store.clone()).volumes(),
+        )?;
     }
     Ok(())
 }
