@@ -236,13 +236,23 @@ impl Containers<'_> {
         crate::lifecycle::wait(self.store(), name)
     }
 
-    /// Runs a process in it.
+    /// Runs a process in it, on this process's stdio.
     pub fn exec(
         &self,
         name: &str,
-        request: &crate::lifecycle::ExecRequest,
+        request: &crate::exec::ExecRequest,
     ) -> crate::error::Result<i32> {
-        crate::lifecycle::exec(self.store(), name, request)
+        crate::exec::exec(self.store(), name, request)
+    }
+
+    /// Runs a process in it, on the given streams (see [`crate::exec::exec_with`]).
+    pub fn exec_with(
+        &self,
+        name: &str,
+        request: &crate::exec::ExecRequest,
+        io: crate::exec::ExecIo,
+    ) -> crate::error::Result<i32> {
+        crate::exec::exec_with(self.store(), name, request, io)
     }
 
     /// The containers `ps` shows, as its entries.

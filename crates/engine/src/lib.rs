@@ -13,6 +13,7 @@ pub mod duration;
 mod engine;
 pub mod error;
 pub mod events;
+pub mod exec;
 pub mod flagform;
 pub mod health;
 pub mod images;

@@ -37,7 +37,7 @@ pub fn start(
 }
 
 /// The runtime the container runs under.
-fn oci(store: &Store, info: &Info) -> Result<crate::oci::Oci> {
+pub(crate) fn oci(store: &Store, info: &Info) -> Result<crate::oci::Oci> {
     crate::oci::Oci::of(store, info.config.process.runtime.as_deref()).map_err(Error::from)
 }
 
@@ -435,126 +435,7 @@ pub fn wait_for(
     }
 }
 
-/// What `exec` runs.
-#[derive(Clone, Debug, Default)]
-pub struct ExecRequest {
-    pub args: Vec<String>,
-    pub env: Vec<String>,
-    pub workdir: Option<String>,
-    /// A user name or UID[:GID], resolved in the container's /etc/passwd.
-    pub user: Option<String>,
-    pub detach: bool,
-    /// `-t`: the process gets a terminal, proxied to the user's.
-    pub tty: bool,
-    /// `-i`: the user's input goes to it (with `-t`, through the terminal).
-    pub interactive: bool,
-    /// `--privileged`: every capability.
-    pub privileged: bool,
-}
-
-/// Runs a process in a running container; returns its exit code (0 with
-/// `detach`). The process is this process's child, as with podman exec.
-pub fn exec(store: &Store, name: &str, r: &ExecRequest) -> Result<i32> {
-    let info = find(store, name)?;
-    if info.state.status != Status::Running {
-        return Err(Error::StateImproper(format!(
-            "can only create exec sessions on running containers: container state improper ({})",
-            info.state.status.as_str()
-        )));
-    }
-    let user = match &r.user {
-        None => None,
-        Some(u) => {
-            // Names resolve in the container's own /etc/passwd: its rootfs is
-            // the one its bundle names.
-            let bundle = berth_runtime::create::load_spec(&container::userdata(store, &info.id))
-                .map_err(|e| Error::other(e.0))?;
-            let rootfs = bundle.root.map(|r| r.path).unwrap_or_default();
-            let resolved = crate::spec::user(std::path::Path::new(&rootfs), u)?;
-            Some(format!("{}:{}", resolved.uid, resolved.gid))
-        }
-    };
-    let mut opts = berth_runtime::exec::ExecOptions {
-        id: info.id.clone(),
-        args: r.args.clone(),
-        env: r.env.clone(),
-        cwd: r.workdir.clone(),
-        user,
-        detach: r.detach,
-        caps: if r.privileged {
-            berth_runtime::capabilities::all_names()
-        } else {
-            Vec::new()
-        },
-        ..Default::default()
-    };
-    let rt = oci(store, &info)?;
-    if !r.tty || r.detach {
-        if !r.interactive {
-            // Without -i the process reads nothing of ours (a `while read`
-            // loop around `berth exec` keeps its input), as with podman.
-            let null = std::fs::File::open("/dev/null")
-                .map_err(|e| Error::other(format!("/dev/null: {e}")))?;
-            sys::dup2(&null, 0).map_err(|e| Error::other(format!("stdin: {e}")))?;
-        }
-        return rt.exec(&opts).map_err(|e| exec_failed(store, &info.id, e));
-    }
-    // -t: the runtime hands the terminal over a console socket, starts the
-    // process detached (so that this process can proxy meanwhile) and leaves it
-    // to us, a child subreaper, to reap.
-    let engine = |e: std::io::Error| Error::other(e.to_string());
-    let dir = container::userdata(store, &info.id);
-    let socket = crate::attach::socket_path(store, &info.id).with_extension("exec");
-    let pid_file = dir.join(format!("exec-{}.pid", std::process::id()));
-    sys::set_child_subreaper().map_err(engine)?;
-    let console = crate::terminal::ConsoleSocket::bind(&socket).map_err(engine)?;
-    opts.tty = true;
-    opts.detach = true;
-    opts.console_socket = Some(socket.clone());
-    opts.pid_file = Some(pid_file.clone());
-    rt.exec(&opts)
-        .map_err(|e| exec_failed(store, &info.id, e))?;
-    let master = console.receive().map_err(engine)?;
-    let pid: i32 = std::fs::read_to_string(&pid_file)
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .ok_or_else(|| Error::other("the runtime wrote no pid file"))?;
-    let _ = std::fs::remove_file(&pid_file);
-    crate::terminal::proxy(master, r.interactive);
-    sys::wait_pid(pid).map_err(engine)
-}
-
-/// An exec the runtime could not start: when the container stopped (or went)
-/// meanwhile, podman's answer for that rather than the runtime's step that
-/// noticed it (chaos finding F6: "signal the exec process: Broken pipe").
-fn exec_failed(store: &Store, id: &str, e: run::RunError) -> Error {
-    match container::find(store, id) {
-        Err(_) => Error::NoSuchContainer(id.to_string()),
-        // Its init may be gone while the state still says running: the monitor
-        // records the exit a moment after it.
-        Ok(i) if i.state.status != Status::Running || !init_lives(&i.state) => {
-            let status = match i.state.status {
-                Status::Running => Status::Exited,
-                s => s,
-            };
-            Error::StateImproper(format!(
-                "can only create exec sessions on running containers: container state improper ({})",
-                status.as_str()
-            ))
-        }
-        Ok(_) => Error::from(e),
-    }
-}
-
-/// Whether the container's init runs and is not on its way out: an exiting
-/// process gives up its namespaces before it becomes a zombie, and an exec
-/// that failed to join them saw exactly that.
-fn init_lives(st: &container::ContainerState) -> bool {
-    st.init_alive()
-        && st
-            .init
-            .is_some_and(|p| std::fs::read_link(format!("/proc/{}/ns/mnt", p.pid)).is_ok())
-}
+pub use crate::exec::{ExecRequest, exec};
 
 /// Options of `logs`.
 #[derive(Clone, Debug, Default)]

@@ -282,6 +282,17 @@ impl Oci {
                     c.arg("--pid-file").arg(p);
                 }
                 c.arg(&o.id).args(&o.args);
+                if let Some(fds) = o.stdio {
+                    let io = |fd| {
+                        // SAFETY: the caller keeps `fd` open until exec returns;
+                        // the borrow is only to duplicate it.
+                        let b = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+                        b.try_clone_to_owned()
+                            .map(Stdio::from)
+                            .map_err(|e| RunError::Engine(format!("exec stdio: {e}")))
+                    };
+                    c.stdin(io(fds[0])?).stdout(io(fds[1])?).stderr(io(fds[2])?);
+                }
                 let status = c
                     .status()
                     .map_err(|e| RunError::Engine(format!("run the runtime: {e}")))?;

@@ -34,6 +34,10 @@ pub struct ExecOptions {
     pub pid_file: Option<PathBuf>,
     pub console_socket: Option<PathBuf>,
     pub preserve_fds: u32,
+    /// The process's stdin, stdout and stderr, instead of this process's own
+    /// (a caller relaying them to streams); they must stay open until exec
+    /// returns.
+    pub stdio: Option<[std::os::fd::RawFd; 3]>,
 }
 
 fn build_process(st: &State, o: &ExecOptions) -> Result<Process> {
@@ -158,6 +162,7 @@ pub fn exec(rt: &Runtime, o: &ExecOptions) -> Result<i32> {
     if pid == 0 {
         drop(parent);
         let e = match child_steps(
+            o.stdio,
             &p,
             &st.config,
             &joins,
@@ -207,6 +212,7 @@ enum Never {}
 
 #[allow(clippy::too_many_arguments)]
 fn child_steps(
+    stdio: Option<[std::os::fd::RawFd; 3]>,
     p: &Process,
     spec: &crate::spec::Spec,
     joins: &[(i32, OwnedFd)],
@@ -217,6 +223,20 @@ fn child_steps(
     sock: &OwnedFd,
 ) -> Result<Never> {
     sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as _, 0).ctx("pdeathsig")?;
+    if let Some(fds) = stdio {
+        // Copies above 2 first, so that placing one cannot overwrite another.
+        let mut high = [0; 3];
+        for (h, fd) in high.iter_mut().zip(fds) {
+            // SAFETY: fcntl on a descriptor of this forked child.
+            *h = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) };
+            if *h < 0 {
+                return Err(std::io::Error::last_os_error()).ctx("set the process's stdio");
+            }
+        }
+        for (to, from) in high.into_iter().enumerate() {
+            sys::dup2(from, to as i32).ctx("set the process's stdio")?;
+        }
+    }
     let mut b = [0u8; 1];
     (&UnixStream::from(sock.try_clone().ctx("sync")?))
         .read_exact(&mut b)

@@ -442,6 +442,7 @@ fn cmd_exec(rt: &Runtime, rest: &[String]) -> Result<i32, Error> {
         pid_file: p.get("pid-file").map(absolute),
         console_socket: p.get("console-socket").map(PathBuf::from),
         preserve_fds: number(&p, "preserve-fds")?.unwrap_or(0),
+        stdio: None,
     };
     exec::exec(rt, &o)
 }
