@@ -45,10 +45,22 @@ impl Pid {
     }
 }
 
+/// A number that cannot be a process id (0, or negative).
+#[derive(Debug)]
+pub struct NotAPid(pub i32);
+
+impl std::fmt::Display for NotAPid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} is not a process id", self.0)
+    }
+}
+
+impl std::error::Error for NotAPid {}
+
 impl TryFrom<i32> for Pid {
-    type Error = String;
-    fn try_from(raw: i32) -> Result<Pid, String> {
-        Pid::new(raw).ok_or_else(|| format!("{raw} is not a process id"))
+    type Error = NotAPid;
+    fn try_from(raw: i32) -> Result<Pid, NotAPid> {
+        Pid::new(raw).ok_or(NotAPid(raw))
     }
 }
 

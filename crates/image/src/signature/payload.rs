@@ -70,35 +70,37 @@ impl Payload {
 
     /// Parses a payload taken out of a verified signature.
     pub fn parse(bytes: &[u8]) -> Result<Payload> {
-        let bad = |why: String| Error::Invalid(format!("signature payload: {why}"));
-        let top: StrictObject = serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
-        let mut top = top.exact(&["critical", "optional"]).map_err(bad)?;
+        let bad = |why: &dyn std::fmt::Display| Error::Invalid(format!("signature payload: {why}"));
+        let top: StrictObject = serde_json::from_slice(bytes).map_err(|e| bad(&e))?;
+        let mut top = top.exact(&["critical", "optional"]).map_err(|e| bad(&e))?;
         let mut critical = object(top.remove("critical").unwrap())
             .and_then(|o| o.exact(&["type", "image", "identity"]))
-            .map_err(|e| bad(format!("critical: {e}")))?;
-        let ty = string(critical.remove("type").unwrap()).map_err(bad)?;
+            .map_err(|e| bad(&format!("critical: {e}")))?;
+        let ty = string(critical.remove("type").unwrap()).map_err(|e| bad(&e))?;
         if ty != SIGNATURE_TYPE {
-            return Err(bad(format!("unrecognised type {ty:?}")));
+            return Err(bad(&format!("unrecognised type {ty:?}")));
         }
         let mut image = object(critical.remove("image").unwrap())
             .and_then(|o| o.exact(&["docker-manifest-digest"]))
-            .map_err(|e| bad(format!("critical.image: {e}")))?;
-        let digest = string(image.remove("docker-manifest-digest").unwrap()).map_err(bad)?;
-        let manifest_digest = digest.parse::<Digest>().map_err(|e| bad(e.to_string()))?;
+            .map_err(|e| bad(&format!("critical.image: {e}")))?;
+        let digest =
+            string(image.remove("docker-manifest-digest").unwrap()).map_err(|e| bad(&e))?;
+        let manifest_digest = digest.parse::<Digest>().map_err(|e| bad(&e))?;
         let mut identity = object(critical.remove("identity").unwrap())
             .and_then(|o| o.exact(&["docker-reference"]))
-            .map_err(|e| bad(format!("critical.identity: {e}")))?;
-        let docker_reference = string(identity.remove("docker-reference").unwrap()).map_err(bad)?;
-        let optional = object(top.remove("optional").unwrap()).map_err(bad)?;
+            .map_err(|e| bad(&format!("critical.identity: {e}")))?;
+        let docker_reference =
+            string(identity.remove("docker-reference").unwrap()).map_err(|e| bad(&e))?;
+        let optional = object(top.remove("optional").unwrap()).map_err(|e| bad(&e))?;
         let creator = match optional.0.get("creator") {
             None => None,
-            Some(v) => Some(string(v.clone()).map_err(bad)?),
+            Some(v) => Some(string(v.clone()).map_err(|e| bad(&e))?),
         };
         let timestamp = match optional.0.get("timestamp") {
             None => None,
             Some(v) => Some(
                 v.as_i64()
-                    .ok_or_else(|| bad("optional.timestamp is not an integer".into()))?,
+                    .ok_or_else(|| bad(&"optional.timestamp is not an integer"))?,
             ),
         };
         Ok(Payload {
@@ -110,19 +112,39 @@ impl Payload {
     }
 }
 
-fn string(v: Value) -> std::result::Result<String, String> {
+/// A payload field that is not what the format says.
+#[derive(Debug, thiserror::Error)]
+enum FieldError {
+    #[error("expected {expected}, found {found}")]
+    WrongType {
+        expected: &'static str,
+        found: Value,
+    },
+    #[error("unexpected field {0:?}")]
+    Unexpected(String),
+    #[error("missing field {0:?}")]
+    Missing(String),
+}
+
+fn string(v: Value) -> std::result::Result<String, FieldError> {
     match v {
         Value::String(s) => Ok(s),
-        other => Err(format!("expected a string, found {other}")),
+        found => Err(FieldError::WrongType {
+            expected: "a string",
+            found,
+        }),
     }
 }
 
-fn object(v: Value) -> std::result::Result<StrictObject, String> {
+fn object(v: Value) -> std::result::Result<StrictObject, FieldError> {
     match v {
         // Nested objects were checked for duplicate keys when the whole document
         // was read (see StrictValue below), so converting is safe.
         Value::Object(m) => Ok(StrictObject(m.into_iter().collect())),
-        other => Err(format!("expected an object, found {other}")),
+        found => Err(FieldError::WrongType {
+            expected: "an object",
+            found,
+        }),
     }
 }
 
@@ -131,15 +153,15 @@ struct StrictObject(BTreeMap<String, Value>);
 
 impl StrictObject {
     /// The fields, which must be exactly `names`.
-    fn exact(self, names: &[&str]) -> std::result::Result<BTreeMap<String, Value>, String> {
+    fn exact(self, names: &[&str]) -> std::result::Result<BTreeMap<String, Value>, FieldError> {
         for k in self.0.keys() {
             if !names.contains(&k.as_str()) {
-                return Err(format!("unexpected field {k:?}"));
+                return Err(FieldError::Unexpected(k.clone()));
             }
         }
         for n in names {
             if !self.0.contains_key(*n) {
-                return Err(format!("missing field {n:?}"));
+                return Err(FieldError::Missing(n.to_string()));
             }
         }
         Ok(self.0)

@@ -96,7 +96,7 @@ impl Policy {
         Policy::parse(&text).map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))
     }
 
-    pub fn parse(text: &[u8]) -> std::result::Result<Policy, String> {
+    pub fn parse(text: &[u8]) -> std::result::Result<Policy, PolicySyntax> {
         let v: Value = serde_json::from_slice(text).map_err(|e| e.to_string())?;
         let obj = v.as_object().ok_or("policy is not a JSON object")?;
         only_fields(obj, &["default", "transports"], "policy")?;
@@ -146,7 +146,8 @@ impl Policy {
         manifest: &RawManifest,
         signatures: &dyn Fn() -> Result<Vec<Vec<u8>>>,
     ) -> Result<()> {
-        let rejected = |why: String| Error::Invalid(format!("{name}: rejected by policy: {why}"));
+        let rejected =
+            |why: Rejection| Error::Invalid(format!("{name}: rejected by policy: {why}"));
         let mut sigs: Option<Vec<Vec<u8>>> = None;
         for req in self.requirements_for(image) {
             match req {
@@ -176,28 +177,26 @@ fn only_fields(
     obj: &serde_json::Map<String, Value>,
     allowed: &[&str],
     what: &str,
-) -> std::result::Result<(), String> {
+) -> std::result::Result<(), PolicySyntax> {
     match obj.keys().find(|k| !allowed.contains(&k.as_str())) {
-        Some(k) => Err(format!("{what}: unknown field {k:?}")),
+        Some(k) => Err(format!("{what}: unknown field {k:?}").into()),
         None => Ok(()),
     }
 }
 
-fn requirements(v: &Value, what: &str) -> std::result::Result<Vec<Requirement>, String> {
+fn requirements(v: &Value, what: &str) -> std::result::Result<Vec<Requirement>, PolicySyntax> {
     let list = v
         .as_array()
         .ok_or_else(|| format!("{what} is not a list"))?;
     if list.is_empty() {
-        return Err(format!(
-            "{what}: an empty list of requirements is not allowed"
-        ));
+        return Err(format!("{what}: an empty list of requirements is not allowed").into());
     }
     list.iter()
-        .map(|r| requirement(r).map_err(|e| format!("{what}: {e}")))
+        .map(|r| requirement(r).map_err(|e| format!("{what}: {e}").into()))
         .collect()
 }
 
-fn requirement(v: &Value) -> std::result::Result<Requirement, String> {
+fn requirement(v: &Value) -> std::result::Result<Requirement, PolicySyntax> {
     let obj = v.as_object().ok_or("a requirement is not an object")?;
     let ty = obj
         .get("type")
@@ -214,11 +213,13 @@ fn requirement(v: &Value) -> std::result::Result<Requirement, String> {
         }
         "signedBy" => signed_by(obj),
         "sigstoreSigned" => Ok(Requirement::SigstoreSigned),
-        other => Err(format!("unknown requirement type {other:?}")),
+        other => Err(format!("unknown requirement type {other:?}").into()),
     }
 }
 
-fn signed_by(obj: &serde_json::Map<String, Value>) -> std::result::Result<Requirement, String> {
+fn signed_by(
+    obj: &serde_json::Map<String, Value>,
+) -> std::result::Result<Requirement, PolicySyntax> {
     only_fields(
         obj,
         &[
@@ -233,7 +234,7 @@ fn signed_by(obj: &serde_json::Map<String, Value>) -> std::result::Result<Requir
     )?;
     match obj.get("keyType").and_then(Value::as_str) {
         Some("GPGKeys") => {}
-        Some(other) => return Err(format!("signedBy: keyType {other:?} is not supported")),
+        Some(other) => return Err(format!("signedBy: keyType {other:?} is not supported").into()),
         None => return Err("signedBy: missing keyType".into()),
     }
     let mut keys = Vec::new();
@@ -270,17 +271,17 @@ fn signed_by(obj: &serde_json::Map<String, Value>) -> std::result::Result<Requir
     Ok(Requirement::SignedBy { keys, identity })
 }
 
-fn signed_identity(v: &Value) -> std::result::Result<SignedIdentity, String> {
+fn signed_identity(v: &Value) -> std::result::Result<SignedIdentity, PolicySyntax> {
     let obj = v.as_object().ok_or("signedIdentity is not an object")?;
     let ty = obj
         .get("type")
         .and_then(Value::as_str)
         .ok_or("signedIdentity without \"type\"")?;
-    let field = |k: &str| -> std::result::Result<String, String> {
+    let field = |k: &str| -> std::result::Result<String, PolicySyntax> {
         obj.get(k)
             .and_then(Value::as_str)
             .map(str::to_string)
-            .ok_or_else(|| format!("signedIdentity {ty}: missing {k}"))
+            .ok_or_else(|| format!("signedIdentity {ty}: missing {k}").into())
     };
     let reference = |s: &str| Reference::parse(s).map_err(|e| format!("signedIdentity {ty}: {e}"));
     Ok(match ty {
@@ -302,7 +303,7 @@ fn signed_identity(v: &Value) -> std::result::Result<SignedIdentity, String> {
                 signed_prefix: field("signedPrefix")?,
             }
         }
-        other => return Err(format!("unknown signedIdentity type {other:?}")),
+        other => return Err(format!("unknown signedIdentity type {other:?}").into()),
     })
 }
 
@@ -314,7 +315,7 @@ fn check_signed_by(
     image: &PolicyImage,
     manifest: &RawManifest,
     sigs: &[Vec<u8>],
-) -> std::result::Result<(), String> {
+) -> std::result::Result<(), Rejection> {
     if sigs.is_empty() {
         return Err("a signature is required, but the image has none".into());
     }
@@ -335,7 +336,14 @@ fn check_signed_by(
             Err(e) => reasons.push(e),
         }
     }
-    Err(format!("no signature was accepted: {}", reasons.join("; ")))
+    Err(Rejection(format!(
+        "no signature was accepted: {}",
+        reasons
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
+    )))
 }
 
 fn accept_signature(
@@ -345,17 +353,18 @@ fn accept_signature(
     image: &PolicyImage,
     manifest: &RawManifest,
     sig: &[u8],
-) -> std::result::Result<(), String> {
+) -> std::result::Result<(), Rejection> {
     let v = gpg.verify(sig).map_err(|e| e.to_string())?;
     if !trusted.iter().any(|t| *t == v.primary || *t == v.signer) {
-        return Err(format!("signature by key {} is not trusted", v.signer));
+        return Err(format!("signature by key {} is not trusted", v.signer).into());
     }
     let p = Payload::parse(&v.payload).map_err(|e| e.to_string())?;
     if !p.manifest_digest.matches(&manifest.bytes) {
         return Err(format!(
             "signature is for manifest {}, not this one",
             p.manifest_digest
-        ));
+        )
+        .into());
     }
     let signed = Reference::parse(&p.docker_reference)
         .map_err(|e| format!("signature names an invalid reference: {e}"))?;
@@ -363,7 +372,8 @@ fn accept_signature(
         return Err(format!(
             "signature is for {}, which does not match the image's identity",
             p.docker_reference
-        ));
+        )
+        .into());
     }
     Ok(())
 }
@@ -629,5 +639,39 @@ mod tests {
             Some(&r("mirror.local/nsx/app:1")),
             &r("example.comx/app:1")
         ));
+    }
+}
+
+/// What is wrong with a policy.json, in words.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct PolicySyntax(String);
+
+impl From<&str> for PolicySyntax {
+    fn from(s: &str) -> PolicySyntax {
+        PolicySyntax(s.to_string())
+    }
+}
+
+impl From<String> for PolicySyntax {
+    fn from(s: String) -> PolicySyntax {
+        PolicySyntax(s)
+    }
+}
+
+/// Why the signatures of an image were not accepted, in words.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Rejection(String);
+
+impl From<&str> for Rejection {
+    fn from(s: &str) -> Rejection {
+        Rejection(s.to_string())
+    }
+}
+
+impl From<String> for Rejection {
+    fn from(s: String) -> Rejection {
+        Rejection(s)
     }
 }
