@@ -21,6 +21,7 @@ use std::sync::Arc;
 use berth_engine::container::{self, Info, Status};
 use berth_engine::run::{self, RunOptions};
 use berth_engine::spec::ProcessOptions;
+use berth_image::config_edit::{ConfigEdit, apply_to_value};
 use berth_runtime::pid::{Pid, ProcessId};
 use berth_storage::Store;
 use serde::{Deserialize, Serialize};
@@ -648,52 +649,9 @@ impl Builder {
         }
     }
 
-    /// `--env K=V` sets, `--env K-` unsets.
-    pub fn set_env(&mut self, kv: &str) -> Result<(), BuildError> {
-        let mut env = self.env();
-        if let Some(k) = kv.strip_suffix('-').filter(|k| !k.contains('=')) {
-            env.retain(|e| e.split('=').next() != Some(k));
-        } else {
-            let (k, _) = kv
-                .split_once('=')
-                .ok_or_else(|| not_key_value("--env", kv))?;
-            env.retain(|e| e.split('=').next() != Some(k));
-            env.push(kv.to_string());
-        }
-        self.config["Env"] = json!(env);
-        Ok(())
-    }
-
-    /// `K=V` into the object `field` of the config; `K-` removes K.
-    pub fn set_pair(&mut self, field: &str, flag: &str, kv: &str) -> Result<(), BuildError> {
-        if !self.config[field].is_object() {
-            self.config[field] = json!({});
-        }
-        let map = self.config[field].as_object_mut().expect("object");
-        if let Some(k) = kv.strip_suffix('-').filter(|k| !k.contains('=')) {
-            map.remove(k);
-        } else {
-            let (k, v) = kv.split_once('=').ok_or_else(|| not_key_value(flag, kv))?;
-            map.insert(k.to_string(), json!(v));
-        }
-        Ok(())
-    }
-
-    /// `--port P` / `--volume V` (a set kept as an object of empty objects);
-    /// `X-` removes.
-    pub fn set_member(&mut self, field: &str, key: &str) {
-        if !self.config[field].is_object() {
-            self.config[field] = json!({});
-        }
-        let map = self.config[field].as_object_mut().expect("object");
-        match key.strip_suffix('-') {
-            Some(k) => {
-                map.remove(k);
-            }
-            None => {
-                map.insert(key.to_string(), json!({}));
-            }
-        }
+    /// Applies edits to the image config the commit will write.
+    pub fn edit(&mut self, edits: impl IntoIterator<Item = ConfigEdit>) {
+        apply_to_value(&mut self.config, edits);
     }
 
     pub fn set_annotation(&mut self, kv: &str) -> Result<(), BuildError> {
@@ -707,6 +665,28 @@ impl Builder {
         self.annotations.insert(k.to_string(), v.to_string());
         Ok(())
     }
+}
+
+/// A `builder config` flag of the `KEY=VALUE` (or `KEY-` to remove) kind as
+/// its edit: `--env`, `--label`; `--port` and `--volume` take `X` or `X-`.
+pub fn config_flag(flag: &str, value: &str) -> Result<ConfigEdit, BuildError> {
+    let removed = value.strip_suffix('-').filter(|k| !k.contains('='));
+    let pair = || {
+        value
+            .split_once('=')
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .ok_or_else(|| not_key_value(&format!("--{flag}"), value))
+    };
+    Ok(match (flag, removed) {
+        ("env", Some(k)) => ConfigEdit::RemoveEnv(k.into()),
+        ("env", None) => pair().map(|(k, v)| ConfigEdit::Env(k, v))?,
+        ("label", Some(k)) => ConfigEdit::RemoveLabel(k.into()),
+        ("label", None) => pair().map(|(k, v)| ConfigEdit::Label(k, v))?,
+        ("port", Some(p)) => ConfigEdit::Unexpose(p.into()),
+        ("port", None) => ConfigEdit::Expose(value.into()),
+        ("volume", Some(v)) => ConfigEdit::RemoveVolume(v.into()),
+        _ => ConfigEdit::Volume(value.into()),
+    })
 }
 
 fn not_key_value(flag: &str, value: &str) -> BuildError {

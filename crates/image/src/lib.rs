@@ -8,6 +8,7 @@ pub use digest::{Algorithm, Digest, DigestError};
 pub use reference::{Reference, ReferenceError};
 pub mod auth;
 pub mod blob;
+pub mod config_edit;
 pub mod context;
 pub mod error;
 pub mod http;

@@ -2,7 +2,9 @@
 //! CMD, ENTRYPOINT, SHELL, LABEL, MAINTAINER, EXPOSE, VOLUME, STOPSIGNAL,
 //! HEALTHCHECK), written into the image by the next commit.
 
-use serde_json::{Value, json};
+use berth_image::config_edit::{ConfigEdit, apply_to_value};
+use berth_image::manifest::Healthcheck as ImageHealthcheck;
+use serde_json::json;
 
 use super::Working;
 use super::rootfs::make_dir;
@@ -40,94 +42,74 @@ impl StageState {
     /// An instruction that needs no container. RUN, COPY, ADD and WORKDIR
     /// are the dispatcher's; FROM starts a stage and edits nothing.
     pub(super) fn edit_config(&mut self, inst: &Instruction) {
-        match inst {
-            Instruction::Env(pairs) => {
-                for kv in pairs {
+        let edits: Vec<ConfigEdit> = match inst {
+            Instruction::Env(pairs) => pairs
+                .iter()
+                .map(|kv| {
                     self.env.set(&kv.key, &kv.value);
-                }
-                self.config["Env"] = json!(
-                    self.env
-                        .iter()
-                        .map(|(k, v)| format!("{k}={v}"))
-                        .collect::<Vec<_>>()
-                );
-            }
+                    ConfigEdit::Env(kv.key.clone(), kv.value.clone())
+                })
+                .collect(),
             Instruction::Arg(defs) => {
                 for d in defs {
                     if let Some(v) = &d.default {
                         self.args.set(&d.name, v);
                     }
                 }
+                Vec::new()
             }
             Instruction::User(u) => {
                 self.user = Some(u.clone());
-                self.config["User"] = json!(u);
+                vec![ConfigEdit::User(u.clone())]
             }
-            Instruction::Cmd(c) => self.config["Cmd"] = json!(words(c, &self.shell)),
-            Instruction::Entrypoint(c) => {
-                self.config["Entrypoint"] = json!(words(c, &self.shell));
-                // A new entrypoint drops an inherited CMD, as Docker does.
-                if let Some(o) = self.config.as_object_mut() {
-                    o.remove("Cmd");
-                }
+            Instruction::Cmd(c) => {
+                self.cmd_set = true;
+                vec![ConfigEdit::Cmd(words(c, &self.shell))]
             }
+            // A new entrypoint drops a CMD the base image set, as Docker does.
+            Instruction::Entrypoint(c) => vec![ConfigEdit::Entrypoint {
+                argv: words(c, &self.shell),
+                keep_cmd: self.cmd_set,
+            }],
             Instruction::Shell(s) => {
                 self.shell = s.clone();
-                self.config["Shell"] = json!(s);
+                vec![ConfigEdit::Shell(s.clone())]
             }
-            Instruction::Label(pairs) => {
-                for kv in pairs {
-                    self.config["Labels"][&kv.key] = json!(kv.value);
-                }
-            }
-            Instruction::Maintainer(m) => self.config["Labels"]["maintainer"] = json!(m),
-            Instruction::Expose(ports) => {
-                for p in ports {
-                    let key = if p.contains('/') {
-                        p.clone()
-                    } else {
-                        format!("{p}/tcp")
-                    };
-                    self.config["ExposedPorts"][key] = json!({});
-                }
-            }
-            Instruction::Volume(vols) => {
-                for v in vols {
-                    self.config["Volumes"][v] = json!({});
-                }
-            }
-            Instruction::StopSignal(s) => self.config["StopSignal"] = json!(s),
-            Instruction::Onbuild(o) => self.add_trigger(&o.expression),
-            Instruction::Healthcheck(h) => self.config["Healthcheck"] = healthcheck(h),
+            Instruction::Label(pairs) => pairs
+                .iter()
+                .map(|kv| ConfigEdit::Label(kv.key.clone(), kv.value.clone()))
+                .collect(),
+            Instruction::Maintainer(m) => vec![ConfigEdit::Label("maintainer".into(), m.clone())],
+            Instruction::Expose(ports) => ports.iter().cloned().map(ConfigEdit::Expose).collect(),
+            Instruction::Volume(vols) => vols.iter().cloned().map(ConfigEdit::Volume).collect(),
+            Instruction::StopSignal(s) => vec![ConfigEdit::StopSignal(s.clone())],
+            Instruction::Onbuild(o) => vec![ConfigEdit::OnBuild(o.expression.clone())],
+            Instruction::Healthcheck(h) => vec![ConfigEdit::Healthcheck(healthcheck(h))],
             Instruction::Run(_)
             | Instruction::Copy(_)
             | Instruction::Add(_)
             | Instruction::Workdir(_)
-            | Instruction::From(_) => {}
+            | Instruction::From(_) => Vec::new(),
+        };
+        if !edits.is_empty() {
+            apply_to_value(&mut self.config, edits);
         }
     }
 }
 
 /// HEALTHCHECK as the image config's `Healthcheck`.
-fn healthcheck(h: &Healthcheck) -> Value {
+fn healthcheck(h: &Healthcheck) -> ImageHealthcheck {
     match h {
-        Healthcheck::None => json!({"Test": ["NONE"]}),
-        Healthcheck::Check(c) => {
-            // Unset timings are left out, as Docker writes them.
-            let mut h = json!({"Test": c.test});
-            for (k, d) in [
-                ("Interval", c.interval),
-                ("Timeout", c.timeout),
-                ("StartPeriod", c.start_period),
-            ] {
-                if let Some(d) = d {
-                    h[k] = json!(d.as_nanos() as u64);
-                }
-            }
-            if let Some(r) = c.retries {
-                h["Retries"] = json!(r);
-            }
-            h
-        }
+        Healthcheck::None => ImageHealthcheck {
+            test: vec!["NONE".into()],
+            ..Default::default()
+        },
+        Healthcheck::Check(c) => ImageHealthcheck {
+            test: c.test.clone(),
+            interval: c.interval.map(|d| d.as_nanos() as u64),
+            timeout: c.timeout.map(|d| d.as_nanos() as u64),
+            start_period: c.start_period.map(|d| d.as_nanos() as u64),
+            retries: c.retries.map(u64::from),
+        },
     }
 }

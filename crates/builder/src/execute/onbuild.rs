@@ -1,9 +1,8 @@
 //! ONBUILD: triggers recorded in the image config for the builds that use
 //! the image as a base, and run first by such a build.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::state::StageState;
 use crate::error::BuildError;
 use crate::instructions::{Instruction, Located};
 
@@ -34,17 +33,4 @@ pub(super) fn onbuild_triggers(config: &mut Value) -> Result<Vec<Located>, Build
         return Err(BuildError::BadTrigger(bad.original.trim().to_string()));
     }
     Ok(insts)
-}
-
-impl StageState {
-    /// ONBUILD: the trigger's text appended to the config's list.
-    pub(super) fn add_trigger(&mut self, expression: &str) {
-        let list = self.config["OnBuild"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        let mut list = list;
-        list.push(json!(expression));
-        self.config["OnBuild"] = json!(list);
-    }
 }

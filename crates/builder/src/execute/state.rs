@@ -24,6 +24,8 @@ pub(super) struct StageState {
     pub(super) workdir: String,
     pub(super) user: Option<String>,
     pub(super) shell: Vec<String>,
+    /// Whether this stage set CMD (an ENTRYPOINT after it keeps it).
+    pub(super) cmd_set: bool,
     /// WORKDIRs set while no container was open, made in the next one.
     pub(super) pending_dirs: Vec<String>,
 }
@@ -68,6 +70,7 @@ impl StageState {
             workdir,
             user,
             shell,
+            cmd_set: false,
             pending_dirs: Vec::new(),
         })
     }

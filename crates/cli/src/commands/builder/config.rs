@@ -3,8 +3,10 @@
 use crate::commands::StoreArgs;
 use crate::exit::{self, CmdResult};
 use berth_builder::builder::{self, Builder};
+use berth_image::config_edit::ConfigEdit;
+use berth_image::manifest::{ContainerConfig, Healthcheck};
 use clap::Args;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 #[derive(Args)]
 pub(crate) struct ConfigArgs {
@@ -64,57 +66,55 @@ pub(crate) struct ConfigArgs {
 pub(crate) fn config(store_args: &StoreArgs, a: ConfigArgs) -> CmdResult {
     let store = store_args.open()?;
     let mut b = Builder::load(&store, &a.container).map_err(exit::build)?;
+    let mut edits = Vec::new();
     let shell = match &a.shell {
         Some(s) => {
             let words = builder::command_words(s, false, &[]).map_err(exit::build)?;
-            b.config["Shell"] = json!(words);
+            edits.push(ConfigEdit::Shell(words.clone()));
             words
         }
         None => b.shell(),
     };
     if let Some(c) = &a.entrypoint {
-        b.config["Entrypoint"] =
-            json!(builder::command_words(c, true, &shell).map_err(exit::build)?);
+        let argv = builder::command_words(c, true, &shell).map_err(exit::build)?;
+        edits.push(ConfigEdit::Entrypoint {
+            argv,
+            keep_cmd: true,
+        });
     }
     if let Some(c) = &a.cmd {
-        b.config["Cmd"] = json!(builder::command_words(c, false, &shell).map_err(exit::build)?);
+        let argv = builder::command_words(c, false, &shell).map_err(exit::build)?;
+        edits.push(ConfigEdit::Cmd(argv));
     }
-    for e in &a.env {
-        b.set_env(e).map_err(exit::build)?;
-    }
-    for l in &a.label {
-        b.set_pair("Labels", "--label", l).map_err(exit::build)?;
-    }
-    for p in &a.port {
-        let p = match p.strip_suffix('-') {
-            Some(x) if !x.contains('/') => format!("{x}/tcp-"),
-            None if !p.contains('/') => format!("{p}/tcp"),
-            _ => p.clone(),
-        };
-        b.set_member("ExposedPorts", &p);
-    }
-    for v in &a.volume {
-        b.set_member("Volumes", v);
-    }
-    for an in &a.annotation {
-        b.set_annotation(an).map_err(exit::build)?;
+    let flags = [
+        ("env", &a.env),
+        ("label", &a.label),
+        ("port", &a.port),
+        ("volume", &a.volume),
+    ];
+    for (flag, values) in flags {
+        for v in values {
+            edits.push(builder::config_flag(flag, v).map_err(exit::build)?);
+        }
     }
     if let Some(u) = &a.user {
-        b.config["User"] = json!(u);
+        edits.push(ConfigEdit::User(u.clone()));
     }
     if let Some(w) = &a.workingdir {
-        b.config["WorkingDir"] = json!(w);
+        edits.push(ConfigEdit::WorkingDir(w.clone()));
     }
     if let Some(s) = &a.stop_signal {
         berth_builder::parse_signal(s)
             .map_err(|e| exit::podman(format!("--stop-signal {s}: {e}")))?;
-        b.config["StopSignal"] = json!(s);
+        edits.push(ConfigEdit::StopSignal(s.clone()));
     }
-    healthcheck(&mut b.config, &a)?;
-    if !a.onbuild.is_empty() {
-        let mut list: Vec<Value> = b.config["OnBuild"].as_array().cloned().unwrap_or_default();
-        list.extend(a.onbuild.iter().map(|o| json!(o)));
-        b.config["OnBuild"] = json!(list);
+    edits.extend(a.onbuild.iter().cloned().map(ConfigEdit::OnBuild));
+    b.edit(edits);
+    for an in &a.annotation {
+        b.set_annotation(an).map_err(exit::build)?;
+    }
+    if let Some(h) = healthcheck(&b.config, &a)? {
+        b.edit([h]);
     }
     if let Some(x) = a.author {
         b.author = Some(x);
@@ -128,68 +128,74 @@ pub(crate) fn config(store_args: &StoreArgs, a: ConfigArgs) -> CmdResult {
     b.save(&store).map_err(exit::build)
 }
 
-/// `--healthcheck` and its timing flags into the config's Healthcheck.
-fn healthcheck(config: &mut Value, a: &ConfigArgs) -> CmdResult {
-    if let Some(h) = &a.healthcheck {
-        let t = h.trim();
-        let test = if t == "NONE" {
-            json!(["NONE"])
-        } else if let Some(rest) = t.strip_prefix("CMD-SHELL ") {
-            json!(["CMD-SHELL", rest.trim()])
-        } else if let Some(rest) = t.strip_prefix("CMD ") {
-            let rest = rest.trim();
-            let words: Vec<String> = if rest.starts_with('[') {
-                serde_json::from_str(rest)
-                    .map_err(|e| exit::podman(format!("--healthcheck {h}: {e}")))?
-            } else {
-                rest.split_whitespace().map(String::from).collect()
-            };
-            json!(
-                ["CMD"]
-                    .into_iter()
-                    .map(String::from)
-                    .chain(words)
-                    .collect::<Vec<_>>()
-            )
-        } else {
-            return Err(exit::podman(format!(
-                "--healthcheck {h}: start with CMD, CMD-SHELL or NONE"
-            )));
-        };
-        config["Healthcheck"] = json!({"Test": test});
+/// `--healthcheck` and its timing flags, over the config's Healthcheck.
+fn healthcheck(config: &Value, a: &ConfigArgs) -> Result<Option<ConfigEdit>, exit::Failure> {
+    let mut h = ContainerConfig::from_value(config).healthcheck;
+    if let Some(flag) = &a.healthcheck {
+        h = Some(Healthcheck {
+            test: healthcheck_test(flag)?,
+            ..Default::default()
+        });
     }
-    let timings = [
+    type Field = fn(&mut Healthcheck) -> &mut Option<u64>;
+    let timings: [(&Option<String>, &str, Field); 3] = [
+        (&a.healthcheck_interval, "--healthcheck-interval", |h| {
+            &mut h.interval
+        }),
+        (&a.healthcheck_timeout, "--healthcheck-timeout", |h| {
+            &mut h.timeout
+        }),
         (
-            "Interval",
-            &a.healthcheck_interval,
-            "--healthcheck-interval",
-        ),
-        ("Timeout", &a.healthcheck_timeout, "--healthcheck-timeout"),
-        (
-            "StartPeriod",
             &a.healthcheck_start_period,
             "--healthcheck-start-period",
+            |h| &mut h.start_period,
         ),
     ];
-    for (field, value, flag) in timings {
+    let mut touched = a.healthcheck.is_some();
+    for (value, flag, field) in timings {
         if let Some(v) = value {
             let ns = berth_builder::parse_go_duration(v)
                 .map_err(|e| exit::podman(format!("{flag} {v}: {e}")))?;
-            need_healthcheck(config, flag)?;
-            config["Healthcheck"][field] = json!(ns);
+            let ns = u64::try_from(ns)
+                .map_err(|_| exit::podman(format!("{flag} {v}: must not be negative")))?;
+            *field(need_healthcheck(&mut h, flag)?) = Some(ns);
+            touched = true;
         }
     }
     if let Some(r) = a.healthcheck_retries {
-        need_healthcheck(config, "--healthcheck-retries")?;
-        config["Healthcheck"]["Retries"] = json!(r);
+        need_healthcheck(&mut h, "--healthcheck-retries")?.retries = Some(r);
+        touched = true;
     }
-    Ok(())
+    Ok(h.filter(|_| touched).map(ConfigEdit::Healthcheck))
 }
 
-fn need_healthcheck(config: &Value, flag: &str) -> CmdResult {
-    if config["Healthcheck"].is_object() {
-        Ok(())
-    } else {
-        Err(exit::podman(format!("{flag}: no --healthcheck is set")))
+/// `--healthcheck`: `CMD …`, `CMD-SHELL …` or `NONE`.
+fn healthcheck_test(h: &str) -> Result<Vec<String>, exit::Failure> {
+    let t = h.trim();
+    if t == "NONE" {
+        return Ok(vec!["NONE".into()]);
     }
+    if let Some(rest) = t.strip_prefix("CMD-SHELL ") {
+        return Ok(vec!["CMD-SHELL".into(), rest.trim().into()]);
+    }
+    let Some(rest) = t.strip_prefix("CMD ") else {
+        return Err(exit::podman(format!(
+            "--healthcheck {h}: start with CMD, CMD-SHELL or NONE"
+        )));
+    };
+    let rest = rest.trim();
+    let words: Vec<String> = if rest.starts_with('[') {
+        serde_json::from_str(rest).map_err(|e| exit::podman(format!("--healthcheck {h}: {e}")))?
+    } else {
+        rest.split_whitespace().map(String::from).collect()
+    };
+    Ok(std::iter::once("CMD".to_string()).chain(words).collect())
+}
+
+fn need_healthcheck<'a>(
+    h: &'a mut Option<Healthcheck>,
+    flag: &str,
+) -> Result<&'a mut Healthcheck, exit::Failure> {
+    h.as_mut()
+        .ok_or_else(|| exit::podman(format!("{flag}: no --healthcheck is set")))
 }
