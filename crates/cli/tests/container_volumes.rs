@@ -181,3 +181,146 @@ fn image_volumes_sizes_and_table_templates() {
     assert_eq!(head, ["IMAGE ID", "REPOSITORY:TAG"], "{t}");
     st.ok(&["rm", "-af"]);
 }
+
+#[test]
+fn volume_options_make_tmpfs_and_bind_volumes_and_refuse_a_missing_device() {
+    let st = TestStore::with_busybox();
+    st.ok(&[
+        "volume",
+        "create",
+        "-o",
+        "type=tmpfs",
+        "-o",
+        "device=tmpfs",
+        "t",
+    ]);
+    let r = st.ok(&[
+        "run",
+        "--rm",
+        "-v",
+        "t:/vol",
+        "localhost/bb:1",
+        "stat",
+        "-f",
+        "-c",
+        "%T",
+        "/vol",
+    ]);
+    assert_eq!(r.stdout.trim(), "tmpfs");
+    let r = st.run(&[
+        "volume",
+        "create",
+        "-o",
+        "type=bind",
+        "-o",
+        "device=/bogus",
+        "b",
+    ]);
+    assert_eq!(r.code, 125);
+    assert_eq!(
+        r.stderr.trim(),
+        "Error: invalid volume option device for driver 'local': stat /bogus: no such file or directory"
+    );
+    assert_eq!(st.ok(&["volume", "ls", "-q"]).stdout, "t\n", "nothing made");
+    let dir = st.path().join("bound");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("f"), "on the host\n").unwrap();
+    let device = format!("device={}", dir.display());
+    st.ok(&["volume", "create", "-o", "type=bind", "-o", &device, "b"]);
+    let r = st.ok(&[
+        "run",
+        "--rm",
+        "-v",
+        "b:/vol",
+        "localhost/bb:1",
+        "cat",
+        "/vol/f",
+    ]);
+    assert_eq!(r.stdout, "on the host\n");
+}
+
+#[test]
+fn a_volume_tells_whether_it_still_needs_copy_up_and_chown() {
+    let st = TestStore::with_busybox();
+    st.ok(&["volume", "create", "v"]);
+    let fields = |st: &TestStore| {
+        st.ok(&[
+            "volume",
+            "inspect",
+            "--format",
+            "{{.NeedsCopyUp}} {{.NeedsChown}}",
+            "v",
+        ])
+        .stdout
+    };
+    assert_eq!(fields(&st), "true true\n");
+    // Nothing in the image at /vol: nothing copied yet.
+    st.ok(&["run", "--rm", "-v", "v:/vol", "localhost/bb:1", "true"]);
+    assert_eq!(fields(&st), "true false\n");
+    st.ok(&["run", "--rm", "-v", "v:/etc", "localhost/bb:1", "true"]);
+    assert_eq!(fields(&st), "false false\n");
+}
+
+#[test]
+fn volume_prune_takes_filters() {
+    let st = TestStore::with_busybox();
+    st.ok(&["volume", "create", "plain"]);
+    st.ok(&["volume", "create", "--label", "mylabel", "labelled"]);
+    let r = st.ok(&["volume", "prune", "--force", "--filter", "label=mylabel"]);
+    assert_eq!(r.stdout, "labelled\n");
+    assert_eq!(st.ok(&["volume", "ls", "-q"]).stdout, "plain\n");
+}
+
+#[test]
+fn image_volume_mode_gives_volumes_tmpfs_or_nothing() {
+    let st = TestStore::with_busybox();
+    st.ok(&["create", "--name", "base", "localhost/bb:1", "true"]);
+    st.ok(&[
+        "commit",
+        "-q",
+        "--change",
+        "VOLUME /data",
+        "base",
+        "localhost/withvol:1",
+    ]);
+    let stat = ["stat", "-f", "-c", "%T", "/data"];
+    let run = |mode: &str| {
+        let mut args = vec!["run", "--rm", "--image-volume", mode, "localhost/withvol:1"];
+        args.extend(stat);
+        st.run(&args)
+    };
+    assert_eq!(run("tmpfs").stdout.trim(), "tmpfs");
+    let r = run("ignore");
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("No such file or directory"),
+        "{}",
+        r.stderr
+    );
+    let r = run("bind");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_ne!(r.stdout.trim(), "tmpfs");
+    let r = st.run(&[
+        "run",
+        "--rm",
+        "--image-volume",
+        "sometimes",
+        "localhost/withvol:1",
+        "true",
+    ]);
+    assert_eq!(r.code, 125);
+    assert!(
+        r.stderr.contains("--image-volume sometimes"),
+        "{}",
+        r.stderr
+    );
+    // containers.conf's [engine] image_volume_mode when no flag says.
+    let conf = st.path().join("containers.conf");
+    std::fs::write(&conf, "[engine]\nimage_volume_mode=\"tmpfs\"\n").unwrap();
+    let mut c = st.cmd();
+    c.env("CONTAINERS_CONF", &conf)
+        .args(["run", "--rm", "localhost/withvol:1"])
+        .args(stat);
+    assert_eq!(run_cmd(&mut c).stdout.trim(), "tmpfs");
+    st.ok(&["rm", "-af"]);
+}

@@ -695,6 +695,11 @@ fn volume_options_and_duplicates_as_podman() {
         "true",
     ]);
     assert_eq!(r.code, 126, "{}", r.stderr);
+    // In Go's words, as runc and crun print them.
+    assert_eq!(
+        r.stderr.trim(),
+        "Error: exec \"/vol/busybox\": permission denied"
+    );
     // The same --tmpfs twice is one; two different on one destination are refused.
     st.ok(&[
         "run",

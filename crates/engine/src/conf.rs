@@ -52,6 +52,8 @@ pub struct ContainersConf {
     pub netns: Option<String>,
     /// `[containers] log_driver`.
     pub log_driver: Option<String>,
+    /// `[engine] image_volume_mode`: bind (the default), tmpfs or ignore.
+    pub image_volume_mode: Option<String>,
 }
 
 #[derive(Default, Deserialize)]
@@ -75,6 +77,7 @@ struct EngineTable {
     runtime: Option<String>,
     runtimes: BTreeMap<String, Vec<PathBuf>>,
     helper_binaries_dir: Option<Vec<PathBuf>>,
+    image_volume_mode: Option<String>,
 }
 
 #[derive(Default, Deserialize)]
@@ -96,6 +99,7 @@ impl ContainersConf {
         or(&mut self.network_backend, f.network.network_backend);
         or(&mut self.netns, f.containers.netns);
         or(&mut self.log_driver, f.containers.log_driver);
+        or(&mut self.image_volume_mode, f.engine.image_volume_mode);
         self.runtimes.extend(f.engine.runtimes);
         if let Some(d) = f.engine.helper_binaries_dir {
             self.helper_binaries_dir = d;

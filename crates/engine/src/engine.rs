@@ -315,9 +315,14 @@ impl Volumes<'_> {
         crate::volumes::named::remove(&self.engine.store, name, force, time)
     }
 
-    /// Removes the volumes no container uses; returns their names.
-    pub fn prune(&self) -> Result<Vec<String>, VolumeError> {
-        crate::volumes::named::prune(&self.engine.store)
+    /// The volumes no container uses that pass `filters` (as `list` takes them).
+    pub fn unused(&self, filters: &[String]) -> Result<Vec<String>, VolumeError> {
+        crate::volumes::named::unused_filtered(&self.engine.store, filters)
+    }
+
+    /// Removes the volumes `unused` names; returns their names.
+    pub fn prune(&self, filters: &[String]) -> Result<Vec<String>, VolumeError> {
+        crate::volumes::named::prune_filtered(&self.engine.store, filters)
     }
 
     /// Writes its content as a tar archive.

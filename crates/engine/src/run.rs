@@ -134,6 +134,14 @@ fn conf_defaults(p: &mut ProcessOptions) -> Result<(), RunError> {
     if p.log_driver.is_none() {
         p.log_driver = conf.log_driver.clone();
     }
+    if p.image_volume.is_none()
+        && let Some(m) = &conf.image_volume_mode
+    {
+        let mode = m.parse().map_err(|e| {
+            RunError::Engine(format!("containers.conf [engine] image_volume_mode: {e}"))
+        })?;
+        p.image_volume = Some(mode);
+    }
     Ok(())
 }
 
@@ -206,8 +214,20 @@ pub fn create(store: &Store, o: &RunOptions) -> Result<Info, RunError> {
     if !builder {
         let taken = volumes::destinations(&o.process.volumes, &o.process.tmpfs);
         let (specs, names) = volumes::anonymous_for_image(&config, &taken);
-        o.process.volumes.extend(specs);
-        o.process.anonymous_volumes.extend(names);
+        match o.process.image_volume.unwrap_or_default() {
+            volumes::ImageVolumeMode::Bind => {
+                o.process.volumes.extend(specs);
+                o.process.anonymous_volumes.extend(names);
+            }
+            volumes::ImageVolumeMode::Tmpfs => {
+                let tmpfs = specs.into_iter().map(|v| volumes::TmpfsSpec {
+                    destination: v.destination,
+                    options: Vec::new(),
+                });
+                o.process.tmpfs.extend(tmpfs);
+            }
+            volumes::ImageVolumeMode::Ignore => {}
+        }
     }
     let o = &o;
     // A bad runtime, log driver, network or mount flag fails now, not at start.

@@ -173,6 +173,9 @@ pub struct ProcessOptions {
     /// Bridge networks besides `network` (more `--network`s, `network
     /// connect`): each another interface, joined at every start.
     pub networks: Vec<String>,
+    /// `--image-volume` (None: containers.conf's, else bind).
+    #[serde(with = "crate::flagform::optional")]
+    pub image_volume: Option<crate::volumes::ImageVolumeMode>,
     /// `--network-alias`: more names the container answers to on its networks.
     pub network_aliases: Vec<String>,
 }

@@ -47,6 +47,16 @@ pub fn describe_io(e: &io::Error) -> String {
     }
 }
 
+/// Go's wording of a system error, as runc, crun and podman print it: the
+/// strerror text with its first letter lower-case.
+pub fn go_words(e: &io::Error) -> String {
+    let s = describe_io(e);
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_lowercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
 impl<T> Context<T> for io::Result<T> {
     fn ctx<S: fmt::Display>(self, what: S) -> Result<T> {
         self.map_err(|e| Error(format!("{what}: {}", describe_io(&e))))

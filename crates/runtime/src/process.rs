@@ -302,6 +302,6 @@ pub fn exec(p: &Process, path: &CString) -> Error {
     Error(format!(
         "exec {:?}: {}",
         p.args[0],
-        crate::error::describe_io(&e)
+        crate::error::go_words(&e)
     ))
 }

@@ -127,6 +127,9 @@ pub(crate) struct PruneArgs {
     /// Do not ask for confirmation.
     #[arg(short, long)]
     force: bool,
+    /// Only volumes that pass: name=, label=KEY[=VALUE], driver=, dangling=.
+    #[arg(long)]
+    filter: Vec<String>,
 }
 
 /// podman's exit codes for volume failures: 1 for `rm` of a missing volume,
@@ -254,7 +257,7 @@ pub fn run(store_args: &StoreArgs, a: VolumeArgs) -> CmdResult {
             }),
         },
         VolumeCommand::Prune(p) => {
-            let unused = named::unused(engine.store());
+            let unused = volumes.unused(&p.filter).map_err(|e| failure(e, 125))?;
             let warning = format!(
                 "WARNING! This will remove all volumes not used by at least one container. The following volumes will be removed:\n{}",
                 unused.iter().map(|n| format!("{n}\n")).collect::<String>()
@@ -262,14 +265,14 @@ pub fn run(store_args: &StoreArgs, a: VolumeArgs) -> CmdResult {
             if !p.force && !crate::prompt::confirm(&warning) {
                 return Ok(());
             }
-            prune_volumes(&volumes)
+            prune_volumes(&volumes, &p.filter)
         }
     }
 }
 
 /// Removes the volumes no container names, printing each.
-pub fn prune_volumes(volumes: &Volumes) -> CmdResult {
-    for name in volumes.prune().map_err(|e| failure(e, 125))? {
+pub fn prune_volumes(volumes: &Volumes, filters: &[String]) -> CmdResult {
+    for name in volumes.prune(filters).map_err(|e| failure(e, 125))? {
         println!("{name}");
     }
     Ok(())

@@ -40,7 +40,7 @@ impl Reservation {
 /// in use`), with the address as berth shows it.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot listen on the {} port: listen {}{} {addr}: bind: {}",
-    .protocol.to_uppercase(), .protocol, if .addr.is_ipv4() { "4" } else { "6" }, os_text(.source))]
+    .protocol.to_uppercase(), .protocol, if .addr.is_ipv4() { "4" } else { "6" }, berth_runtime::error::go_words(.source))]
 pub struct ReserveError {
     pub protocol: String,
     pub addr: SocketAddr,
@@ -53,20 +53,6 @@ impl ReserveError {
     pub fn in_use(&self) -> bool {
         self.source.kind() == std::io::ErrorKind::AddrInUse
     }
-}
-
-/// Go's wording of a system error, as podman prints it: strerror's text,
-/// first letter lower-case, without Rust's "(os error N)".
-fn os_text(e: &std::io::Error) -> String {
-    let s = e.to_string();
-    let s = match s.rfind(" (os error ") {
-        Some(at) if e.raw_os_error().is_some() => s[..at].to_string(),
-        _ => s,
-    };
-    let mut c = s.chars();
-    c.next()
-        .map(|f| f.to_lowercase().chain(c).collect())
-        .unwrap_or_default()
 }
 
 /// Binds every published port's host address and port (each port's host

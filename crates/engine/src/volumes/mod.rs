@@ -45,7 +45,9 @@ mod spec;
 
 use named::valid_name as valid_volume_name;
 pub use named::{VolumeError, VolumeInspect, data_dir as volume_dir};
-pub use spec::{InvalidMount, MountFlag, TmpfsSpec, VolumeSource, VolumeSpec, absolute_source};
+pub use spec::{
+    ImageVolumeMode, InvalidMount, MountFlag, TmpfsSpec, VolumeSource, VolumeSpec, absolute_source,
+};
 
 /// A `-v` as a bind mount: of its host path, or of its named volume's data
 /// (made on first use).
@@ -59,7 +61,15 @@ pub fn volume_mount(store: &Store, v: &VolumeSpec) -> Result<Mount, VolumeError>
             })?;
             p.clone()
         }
-        VolumeSource::Named(n) => named::ensure(store, n)?,
+        VolumeSource::Named(n) => match named::backing(store, n)? {
+            named::Backing::Directory(d) | named::Backing::Bind(d) => d,
+            named::Backing::Tmpfs(options) => {
+                return Ok(tmpfs_mount(&TmpfsSpec {
+                    destination: v.destination.clone(),
+                    options,
+                }));
+            }
+        },
         // Named when the container was made; one left is a record's fault.
         VolumeSource::Anonymous => return Err(VolumeError::InvalidSpec(v.to_string())),
     };
@@ -71,7 +81,7 @@ pub fn volume_mount(store: &Store, v: &VolumeSpec) -> Result<Mount, VolumeError>
 pub fn host_source(store: &Store, v: &VolumeSpec) -> Option<PathBuf> {
     match &v.source {
         VolumeSource::Host(p) => Some(p.clone()),
-        VolumeSource::Named(n) => Some(volume_dir(store, n)),
+        VolumeSource::Named(n) => named::host_path(store, n),
         VolumeSource::Anonymous => None,
     }
 }
@@ -170,6 +180,11 @@ pub fn copy_up(store: &Store, rootfs: &Path, v: &VolumeSpec) -> Result<(), Volum
     let (Some(name), dest) = (v.name(), &v.destination) else {
         return Ok(());
     };
+    named::mark_used(store, name);
+    // A bind or tmpfs volume holds what it holds.
+    if !matches!(named::backing(store, name)?, named::Backing::Directory(_)) {
+        return Ok(());
+    }
     let data = volume_dir(store, name);
     let marker = data.with_file_name("copied-up");
     if marker.exists() {
@@ -218,8 +233,10 @@ pub fn copy_up(store: &Store, rootfs: &Path, v: &VolumeSpec) -> Result<(), Volum
             std::fs::set_permissions(&data, std::fs::Permissions::from_mode(md.mode() & 0o7777))
                 .map_err(VolumeError::io(name))?;
         }
+        // Copied once: podman's NeedsCopyUp turns false.
+        std::fs::write(&marker, b"").map_err(VolumeError::io(name))?;
     }
-    std::fs::write(&marker, b"").map_err(VolumeError::io(name))
+    Ok(())
 }
 
 /// Removes a container's anonymous volumes.

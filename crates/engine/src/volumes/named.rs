@@ -23,6 +23,22 @@ pub struct VolumeInspect {
     pub labels: BTreeMap<String, String>,
     pub scope: String,
     pub options: BTreeMap<String, String>,
+    /// Whether the next container to mount it empty copies the image's
+    /// content at the mount point into it (podman's copy-up).
+    pub needs_copy_up: bool,
+    /// Whether no container has mounted it yet.
+    pub needs_chown: bool,
+}
+
+/// What holds a volume's data, from its `-o type=…,device=…,o=…` options.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Backing {
+    /// Its own directory in the store.
+    Directory(PathBuf),
+    /// `type=bind,device=DIR`: a host directory.
+    Bind(PathBuf),
+    /// `type=tmpfs`: a tmpfs with the `o=` options, for each container.
+    Tmpfs(Vec<String>),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +53,11 @@ pub enum VolumeError {
         "{0:?}: invalid volume name (letters, digits, '_', '.' and '-', starting with a letter or digit)"
     )]
     BadName(String),
+    #[error("--image-volume {0}: expected bind, tmpfs or ignore")]
+    ImageVolumeMode(String),
+    /// A `volume create -o` podman would refuse (its words).
+    #[error("invalid volume option {option} for driver 'local': {reason}")]
+    BadOption { option: String, reason: String },
     #[error("volume {name}: {source}")]
     Io {
         name: String,
@@ -214,11 +235,93 @@ pub fn inspect(store: &Store, name: &str) -> Result<VolumeInspect, VolumeError> 
         name: name.to_string(),
         driver: "local".into(),
         created_at: created(&dir),
+        needs_copy_up: !dir.with_file_name("copied-up").exists(),
+        needs_chown: !dir.with_file_name("used").exists(),
         mountpoint: dir,
         labels: meta.labels,
         scope: "local".into(),
         options: meta.options,
     })
+}
+
+/// Checks `volume create -o` options as podman's local driver does: `type`,
+/// `device`, `o` (mount options), and `size`, `inodes`, `uid`, `gid`, `copy`,
+/// `nocopy`.
+fn check_options(o: &BTreeMap<String, String>) -> Result<(), VolumeError> {
+    let bad = |option: &str, reason: String| VolumeError::BadOption {
+        option: option.to_string(),
+        reason,
+    };
+    for k in o.keys() {
+        if ![
+            "type", "device", "o", "size", "inodes", "uid", "gid", "copy", "nocopy",
+        ]
+        .contains(&k.as_str())
+        {
+            return Err(bad(k, "unrecognized option".into()));
+        }
+    }
+    match o.get("type").map(String::as_str) {
+        Some("bind") => {
+            let dev = o
+                .get("device")
+                .ok_or_else(|| bad("type", "bind needs a device".into()))?;
+            let md = std::fs::metadata(dev).map_err(|e| {
+                bad(
+                    "device",
+                    format!("stat {dev}: {}", berth_runtime::error::go_words(&e)),
+                )
+            })?;
+            if !md.is_dir() {
+                return Err(bad("device", format!("{dev} is not a directory")));
+            }
+        }
+        None | Some("tmpfs") => {}
+        Some(other) => return Err(bad("type", format!("{other:?} is not bind or tmpfs"))),
+    }
+    Ok(())
+}
+
+/// What holds the volume's data (made on first use when it is the store's).
+pub fn backing(store: &Store, name: &str) -> Result<Backing, VolumeError> {
+    let meta = read_meta(store, name);
+    let mount_options = || {
+        meta.options
+            .get("o")
+            .map(|o| {
+                o.split(',')
+                    .filter(|x| !x.is_empty())
+                    .map(String::from)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    match meta.options.get("type").map(String::as_str) {
+        Some("tmpfs") => Ok(Backing::Tmpfs(mount_options())),
+        Some("bind") => Ok(Backing::Bind(PathBuf::from(
+            meta.options.get("device").cloned().unwrap_or_default(),
+        ))),
+        _ => ensure(store, name).map(Backing::Directory),
+    }
+}
+
+/// Where the volume's data is on the host, without making anything (none for
+/// a tmpfs volume: each container has its own).
+pub fn host_path(store: &Store, name: &str) -> Option<PathBuf> {
+    let meta = read_meta(store, name);
+    match meta.options.get("type").map(String::as_str) {
+        Some("tmpfs") => None,
+        Some("bind") => meta.options.get("device").map(PathBuf::from),
+        _ => Some(data_dir(store, name)),
+    }
+}
+
+/// Notes that a container mounted the volume (`NeedsChown` turns false).
+pub fn mark_used(store: &Store, name: &str) {
+    let marker = data_dir(store, name).with_file_name("used");
+    if !marker.exists() {
+        let _ = std::fs::write(marker, b"");
+    }
 }
 
 /// What `volume create` was told besides the name (`--label`, `--opt`).
@@ -253,6 +356,7 @@ pub fn create_with(
     ignore: bool,
     o: &CreateOptions,
 ) -> Result<String, VolumeError> {
+    check_options(&o.options)?;
     let existed = name.is_some_and(|n| exists(store, n));
     let name = create(store, name, ignore)?;
     if !existed && (!o.labels.is_empty() || !o.options.is_empty()) {
@@ -376,9 +480,20 @@ pub fn unused(store: &Store) -> Vec<String> {
         .collect()
 }
 
-/// `volume prune`: removes the volumes no container names; returns them.
-pub fn prune(store: &Store) -> Result<Vec<String>, VolumeError> {
-    let gone = unused(store);
+/// The unused volumes that pass `filters` (as `volume ls` takes them).
+pub fn unused_filtered(store: &Store, filters: &[String]) -> Result<Vec<String>, VolumeError> {
+    let unused = unused(store);
+    let listed = list_filtered(store, filters)?;
+    Ok(unused
+        .into_iter()
+        .filter(|n| listed.iter().any(|v| &v.name == n))
+        .collect())
+}
+
+/// `volume prune [--filter]`: removes the unused volumes that pass the
+/// filters; returns them.
+pub fn prune_filtered(store: &Store, filters: &[String]) -> Result<Vec<String>, VolumeError> {
+    let gone = unused_filtered(store, filters)?;
     for n in &gone {
         remove_dir(store, n)?;
     }

@@ -222,6 +222,40 @@ impl FromStr for MountFlag {
     }
 }
 
+/// `--image-volume`: what the image's VOLUMEs get.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ImageVolumeMode {
+    /// A new anonymous volume each (podman's default).
+    #[default]
+    Bind,
+    /// A tmpfs each.
+    Tmpfs,
+    /// Nothing: the image's directory, in the container's root.
+    Ignore,
+}
+
+impl FromStr for ImageVolumeMode {
+    type Err = VolumeError;
+    fn from_str(s: &str) -> Result<ImageVolumeMode, VolumeError> {
+        match s {
+            "bind" | "anonymous" => Ok(ImageVolumeMode::Bind),
+            "tmpfs" => Ok(ImageVolumeMode::Tmpfs),
+            "ignore" => Ok(ImageVolumeMode::Ignore),
+            other => Err(VolumeError::ImageVolumeMode(other.to_string())),
+        }
+    }
+}
+
+impl fmt::Display for ImageVolumeMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ImageVolumeMode::Bind => "bind",
+            ImageVolumeMode::Tmpfs => "tmpfs",
+            ImageVolumeMode::Ignore => "ignore",
+        })
+    }
+}
+
 /// A relative `-v` source (`.`, `./dir`, `../dir`) as the directory it names
 /// from `cwd`; other specs as they are.
 pub fn absolute_source(spec: &str, cwd: &Path) -> Result<String, VolumeError> {

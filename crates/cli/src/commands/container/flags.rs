@@ -36,6 +36,9 @@ pub struct ContainerArgs {
     /// Another name the container answers to on its networks.
     #[arg(long)]
     pub(crate) network_alias: Vec<String>,
+    /// What the image's VOLUMEs get: bind (anonymous volumes), tmpfs or ignore.
+    #[arg(long)]
+    pub(crate) image_volume: Option<String>,
     /// The container's hostname (-h, as podman's: help is --help only).
     #[arg(short = 'h', long)]
     pub(crate) hostname: Option<String>,
@@ -385,6 +388,12 @@ pub(crate) fn options(a: ContainerArgs, runtime: Option<String>) -> Result<RunOp
             expose: a.expose,
             networks,
             network_aliases: a.network_alias,
+            image_volume: a
+                .image_volume
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(crate::exit::podman)?,
         },
     };
     if let Some(warning) = o.process.discard_unpublishable_ports() {

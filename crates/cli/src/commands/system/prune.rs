@@ -50,6 +50,7 @@ pub fn prune(store_args: &StoreArgs, a: PruneArgs) -> CmdResult {
         println!("Deleted Volumes");
         crate::commands::volume::prune_volumes(
             &berth_engine::Engine::with_store(store.clone()).volumes(),
+            &[],
         )?;
     }
     Ok(())
