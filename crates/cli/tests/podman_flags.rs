@@ -964,3 +964,72 @@ fn a_bad_flag_value_fails_create_naming_it_and_makes_nothing() {
     }
     assert_eq!(st.ok(&["ps", "-aq"]).stdout, "");
 }
+
+#[test]
+fn run_environment_home_and_time_zone_as_podman_sets_them() {
+    let st = TestStore::with_busybox();
+    let env = |extra: &[&str]| {
+        let mut args = vec!["run", "--rm"];
+        args.extend(extra);
+        args.extend(["localhost/bb:1", "env"]);
+        st.ok(&args).stdout
+    };
+    let all = env(&[]);
+    assert!(
+        all.contains("TERM=xterm\n") && all.contains("HOME=/root\n"),
+        "{all}"
+    );
+    // A user /etc/passwd does not know gets HOME=/, never an empty one.
+    assert!(env(&["--user", "100"]).contains("HOME=/\n"));
+    assert!(!env(&["--unsetenv", "TERM"]).contains("TERM="));
+    let only = env(&["--unsetenv-all", "--env", "TERM=abc"]);
+    assert_eq!(
+        only.lines()
+            .filter(|l| !l.starts_with("HOSTNAME="))
+            .collect::<Vec<_>>(),
+        ["TERM=abc"]
+    );
+    // --tz: the zone's file at /etc/localtime; the last --tz wins.
+    let date = |tz: &[&str]| {
+        let mut args = vec!["run", "--rm"];
+        args.extend(tz);
+        args.extend(["localhost/bb:1", "date", "-d", "@1600000000"]);
+        st.ok(&args).stdout
+    };
+    assert_eq!(date(&[]), "Sun Sep 13 12:26:40 UTC 2020\n");
+    assert_eq!(
+        date(&["--tz=Iceland", "--tz=MST7MDT"]),
+        "Sun Sep 13 06:26:40 MDT 2020\n"
+    );
+    let r = st.run(&[
+        "run",
+        "--rm",
+        "--tz",
+        "../../etc/passwd",
+        "localhost/bb:1",
+        "true",
+    ]);
+    assert_eq!(
+        (r.code, r.stderr.trim()),
+        (125, "Error: --tz ../../etc/passwd: not a time zone name")
+    );
+    assert_eq!(st.ok(&["ps", "-aq"]).stdout, "");
+}
+
+#[test]
+fn run_rmi_removes_the_image_unless_another_container_uses_it() {
+    let st = TestStore::with_busybox();
+    // An image of its own (another name of bb:1 would only be untagged).
+    st.ok(&["create", "--name", "base", "localhost/bb:1", "true"]);
+    st.ok(&["commit", "-q", "base", "localhost/once:1"]);
+    st.ok(&["rm", "base"]);
+    st.ok(&["create", "--name", "keep", "localhost/once:1", "true"]);
+    st.ok(&["run", "--rmi", "localhost/once:1", "true"]);
+    st.ok(&["image", "exists", "localhost/once:1"]);
+    st.ok(&["rm", "keep"]);
+    st.ok(&["run", "--rmi", "localhost/once:1", "true"]);
+    assert_eq!(st.run(&["image", "exists", "localhost/once:1"]).code, 1);
+    // --rmi implies --rm; the base image stays.
+    assert_eq!(st.ok(&["ps", "-aq"]).stdout, "");
+    st.ok(&["image", "exists", "localhost/bb:1"]);
+}

@@ -426,6 +426,16 @@ pub fn prepare_bundle(store: &Store, info: &Info) -> Result<PathBuf, RunError> {
         &members,
         net_att.as_ref(),
     )?);
+    if let Some(tz) = &cfg.process.tz {
+        let zone = spec::timezone_file(tz)?;
+        spec.mounts.push(berth_runtime::spec::Mount {
+            destination: "/etc/localtime".into(),
+            kind: Some("bind".into()),
+            source: Some(zone.to_string_lossy().into_owned()),
+            options: vec!["rbind".into(), "ro".into(), "rprivate".into()],
+            ..Default::default()
+        });
+    }
     for v in &cfg.process.volumes {
         let m = volumes::volume_mount(store, v)?;
         volumes::copy_up(store, &rootfs, v)?;

@@ -22,6 +22,31 @@ pub enum UserError {
     BadGid(String),
 }
 
+/// `--tz`: the host file that becomes the container's /etc/localtime.
+pub fn timezone_file(tz: &str) -> Result<std::path::PathBuf, SpecError> {
+    let bad = |why: &str| SpecError::Timezone {
+        tz: tz.to_string(),
+        reason: why.to_string(),
+    };
+    let path = if tz == "local" {
+        std::fs::canonicalize("/etc/localtime")
+            .map_err(|_| bad("the host has no /etc/localtime"))?
+    } else {
+        let rel = Path::new(tz);
+        let plain = rel
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)));
+        if tz.is_empty() || !plain {
+            return Err(bad("not a time zone name"));
+        }
+        Path::new("/usr/share/zoneinfo").join(rel)
+    };
+    if !path.is_file() {
+        return Err(bad("unknown time zone"));
+    }
+    Ok(path)
+}
+
 /// A container's OCI spec that cannot be made from its image and flags.
 #[derive(Debug, thiserror::Error)]
 pub enum SpecError {
@@ -33,6 +58,8 @@ pub enum SpecError {
         "the '--group-add keep-groups' option is not allowed with any other --group-add options"
     )]
     KeepGroupsAlone,
+    #[error("--tz {tz}: {reason}")]
+    Timezone { tz: String, reason: String },
     #[error("--shm-size {size}: {source}")]
     ShmSize { size: String, source: InvalidSize },
     #[error(transparent)]
@@ -173,6 +200,13 @@ pub struct ProcessOptions {
     /// Bridge networks besides `network` (more `--network`s, `network
     /// connect`): each another interface, joined at every start.
     pub networks: Vec<String>,
+    /// `--tz`: a zone of the host's /usr/share/zoneinfo, or "local" (the
+    /// host's /etc/localtime), mounted at /etc/localtime.
+    pub tz: Option<String>,
+    /// `--unsetenv NAME`: not from the defaults or the image.
+    pub unsetenv: Vec<String>,
+    /// `--unsetenv-all`: only the `--env` variables.
+    pub unsetenv_all: bool,
     /// `--image-volume` (None: containers.conf's, else bind).
     #[serde(with = "crate::flagform::optional")]
     pub image_volume: Option<crate::volumes::ImageVolumeMode>,
@@ -233,21 +267,40 @@ pub fn args(config: &Value, o: &ProcessOptions) -> Vec<String> {
     entry.into_iter().chain(cmd).collect()
 }
 
-/// Environment: PATH by default, then the image's, then the user's (later wins).
-pub fn env(config: &Value, extra: &[String]) -> Vec<String> {
-    let mut out: Vec<String> = vec![format!("PATH={DEFAULT_PATH}"), "container=berth".into()];
-    for kv in strings(&config["Env"])
-        .into_iter()
-        .chain(extra.iter().cloned())
-    {
-        let key = kv.split('=').next().unwrap_or("").to_string();
-        out.retain(|e| e.split('=').next() != Some(key.as_str()));
+/// Environment: podman's defaults (PATH, TERM, container), then the image's,
+/// less `--unsetenv` names (or all of them with `--unsetenv-all`), then the
+/// user's `--env` (later wins). HOME, when none is set, is the user's (see
+/// [`generate`]).
+pub fn env(config: &Value, o: &ProcessOptions) -> Vec<String> {
+    let name = |kv: &str| kv.split('=').next().unwrap_or("").to_string();
+    let defaults = [
+        format!("PATH={DEFAULT_PATH}"),
+        "TERM=xterm".into(),
+        "container=berth".into(),
+    ];
+    let mut out: Vec<String> = Vec::new();
+    let inherited = defaults.into_iter().chain(strings(&config["Env"]));
+    for kv in inherited.filter(|_| !o.unsetenv_all) {
+        if o.unsetenv.contains(&name(&kv)) {
+            continue;
+        }
+        out.retain(|e| name(e) != name(&kv));
         out.push(kv);
     }
-    if !out.iter().any(|e| e.starts_with("HOME=")) {
-        out.push("HOME=/root".into());
+    for kv in &o.env {
+        out.retain(|e| name(e) != name(kv));
+        out.push(kv.clone());
     }
     out
+}
+
+/// The home directory /etc/passwd gives `uid`, else "/" (podman's rule).
+fn home_of(rootfs: &Path, uid: u32) -> String {
+    let passwd = std::fs::read_to_string(rootfs.join("etc/passwd")).unwrap_or_default();
+    lookup(&passwd, 5, |f| f[2] == uid.to_string())
+        .map(|f| f[5].to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "/".into())
 }
 
 /// USER as podman reads it: `uid[:gid]` numbers, or names looked up in the rootfs's
@@ -580,10 +633,9 @@ pub fn generate(
         terminal: o.tty,
         args,
         env: {
-            let mut e = env(config, &o.env);
-            // As podman: a terminal says what it is, unless told otherwise.
-            if o.tty && !e.iter().any(|v| v.starts_with("TERM=")) {
-                e.push("TERM=xterm".into());
+            let mut e = env(config, o);
+            if !o.unsetenv_all && !e.iter().any(|v| v.starts_with("HOME=")) {
+                e.push(format!("HOME={}", home_of(rootfs, user.uid)));
             }
             if !e.iter().any(|v| v.starts_with("HOSTNAME=")) {
                 let h = o.hostname.as_deref().unwrap_or(&id[..12.min(id.len())]);
@@ -665,10 +717,20 @@ mod tests {
     #[test]
     fn env_layers_later_values_over_earlier() {
         let c = json!({"Env": ["PATH=/bin", "A=1"]});
-        let e = env(&c, &["A=2".into()]);
+        let mut o = ProcessOptions {
+            env: vec!["A=2".into()],
+            ..Default::default()
+        };
+        let e = env(&c, &o);
         assert!(e.contains(&"PATH=/bin".to_string()) && e.contains(&"A=2".to_string()));
         assert!(!e.contains(&"A=1".to_string()));
-        assert!(e.contains(&"HOME=/root".to_string()));
+        assert!(e.contains(&"TERM=xterm".to_string()));
+        o.unsetenv = vec!["TERM".into(), "A".into()];
+        let e = env(&c, &o);
+        assert!(!e.iter().any(|v| v.starts_with("TERM=")), "{e:?}");
+        assert!(e.contains(&"A=2".to_string()), "--env still counts: {e:?}");
+        o.unsetenv_all = true;
+        assert_eq!(env(&c, &o), ["A=2"]);
     }
 
     #[test]

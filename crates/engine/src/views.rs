@@ -557,7 +557,7 @@ impl InspectConfig {
             hostname: p.hostname.clone().unwrap_or_else(|| i.id[..12].to_string()),
             user: p.user.clone().unwrap_or_default(),
             env: image_cfg
-                .map(|c| crate::spec::env(&c, &p.env))
+                .map(|c| crate::spec::env(&c, p))
                 .unwrap_or_else(|| p.env.clone()),
             cmd,
             entrypoint: entrypoint.join(" "),

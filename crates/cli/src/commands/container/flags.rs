@@ -36,6 +36,15 @@ pub struct ContainerArgs {
     /// Another name the container answers to on its networks.
     #[arg(long)]
     pub(crate) network_alias: Vec<String>,
+    /// The container's time zone: a zone name, or "local" for the host's.
+    #[arg(long)]
+    pub(crate) tz: Option<String>,
+    /// Leave this variable of the defaults or the image out.
+    #[arg(long)]
+    pub(crate) unsetenv: Vec<String>,
+    /// Leave every default and image variable out (only --env ones stay).
+    #[arg(long)]
+    pub(crate) unsetenv_all: bool,
     /// What the image's VOLUMEs get: bind (anonymous volumes), tmpfs or ignore.
     #[arg(long)]
     pub(crate) image_volume: Option<String>,
@@ -388,6 +397,15 @@ pub(crate) fn options(a: ContainerArgs, runtime: Option<String>) -> Result<RunOp
             expose: a.expose,
             networks,
             network_aliases: a.network_alias,
+            tz: match a.tz {
+                Some(tz) => {
+                    berth_engine::spec::timezone_file(&tz).map_err(crate::exit::podman)?;
+                    Some(tz)
+                }
+                None => None,
+            },
+            unsetenv: a.unsetenv,
+            unsetenv_all: a.unsetenv_all,
             image_volume: a
                 .image_volume
                 .as_deref()

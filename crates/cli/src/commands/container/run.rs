@@ -17,6 +17,10 @@ pub struct RunArgs {
     /// --restart or a healthcheck) and leave it running.
     #[arg(long, default_value = "ctrl-p,ctrl-q")]
     pub(crate) detach_keys: String,
+    /// Remove the image once the container is gone, unless another container
+    /// uses it (implies --rm).
+    #[arg(long)]
+    pub(crate) rmi: bool,
     #[command(flatten)]
     pub(crate) c: ContainerArgs,
 }
@@ -133,15 +137,24 @@ pub fn run(store_args: &StoreArgs, a: RunArgs) -> Result<i32, Failure> {
     let conmon_pidfile = a.c.conmon_pidfile.clone();
     check_cidfile(cidfile.as_deref())?;
     pull_if_needed(store_args, &store, &a.c)?;
-    let o = options(a.c, store_args.runtime.clone())?;
+    let mut o = options(a.c, store_args.runtime.clone())?;
+    o.rm |= a.rmi;
     replace_existing(&store, &o, replace)?;
     let cid = |id: &str| write_cidfile(cidfile.as_deref(), id);
     let monitored = berth_engine::run::needs_monitor(&store, &o);
     if !a.detach && !monitored {
-        return berth_engine::run::run_with(&store, &o, |c| {
+        let code = berth_engine::run::run_with(&store, &o, |c| {
             cid(&c.id).map_err(berth_engine::RunError::Engine)
         })
         .map_err(failure);
+        if a.rmi {
+            // Kept while another container uses it, as podman does.
+            let engine = berth_engine::Engine::with_store(store.clone());
+            let _ = engine
+                .images()
+                .remove(&[o.image.clone()], Default::default());
+        }
+        return code;
     }
     if !a.detach {
         let keys =
