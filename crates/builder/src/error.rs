@@ -67,7 +67,7 @@ pub enum BuildError {
         source: std::io::Error,
     },
     /// A base or `--from` image a build needs is not in the store.
-    #[error("{0}: image not known (pull it first)")]
+    #[error("creating build container: {0}: image not known")]
     ImageNotPulled(String),
     /// `builder from IMAGE` of an image not in the store.
     #[error("{0}: image not known")]

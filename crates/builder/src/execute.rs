@@ -78,6 +78,8 @@ pub struct BuildRequest {
     pub platform: Option<crate::Platform>,
     /// `--ignorefile`: the ignore patterns, instead of the context's own.
     pub ignore_file: Option<PathBuf>,
+    /// `--ulimit NAME=SOFT[:HARD]` for every RUN.
+    pub ulimits: Vec<String>,
 }
 
 impl BuildRequest {

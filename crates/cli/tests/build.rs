@@ -912,3 +912,55 @@ fn builds_for_another_platform_from_its_image() {
     assert_eq!(cfg["layers"].as_array().unwrap().len(), 3, "{cfg}");
     st.assert_clean();
 }
+
+#[test]
+fn build_flags_podman_scripts_pass() {
+    let st = common::store::TestStore::with_busybox();
+    let ctx = st.path().join("ctx");
+    std::fs::create_dir(&ctx).unwrap();
+    let ctx_s = ctx.to_str().unwrap();
+    std::fs::write(
+        ctx.join("Containerfile"),
+        "FROM localhost/bb:1\nRUN ulimit -n\n",
+    )
+    .unwrap();
+    // --ulimit reaches RUN; --jobs is taken; --logfile gets what stderr would.
+    let log = st.path().join("build.log");
+    let log_s = log.to_str().unwrap();
+    let r = st.ok(&[
+        "build",
+        "--jobs",
+        "2",
+        "--ulimit",
+        "nofile=512:512",
+        "--logfile",
+        log_s,
+        "--pull-never",
+        "-t",
+        "localhost/lim:1",
+        ctx_s,
+    ]);
+    assert_eq!(r.stderr, "", "the build's output went to the log file");
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("512\n") && text.contains("COMMIT"), "{text}");
+    // --pull-never with a base that is not here: podman's words.
+    std::fs::write(
+        ctx.join("Containerfile"),
+        "FROM localhost/nosuch:1\nRUN true\n",
+    )
+    .unwrap();
+    let r = st.run(&["build", "--pull-never", ctx_s]);
+    assert_eq!(r.code, 125);
+    assert!(
+        r.stderr
+            .contains("Error: creating build container: localhost/nosuch:1: image not known"),
+        "{}",
+        r.stderr
+    );
+    let r = st.run(&["build", "--authfile", "/nonexistent/auth.json", ctx_s]);
+    assert_eq!(r.code, 125);
+    assert_eq!(
+        r.stderr.trim(),
+        "Error: checking authfile: stat /nonexistent/auth.json: no such file or directory"
+    );
+}

@@ -110,6 +110,7 @@ impl StageState {
                 .cloned()
                 .collect(),
             tmpfs: mounts.tmpfs.clone(),
+            ulimits: x.req.ulimits.clone(),
             ..Default::default()
         };
         run::run_container(x.store, &info).map_err(BuildError::Run)

@@ -72,6 +72,21 @@ pub struct BuildArgs {
     /// Ignore patterns from this file instead of the context's .containerignore.
     #[arg(long)]
     ignorefile: Option<std::path::PathBuf>,
+    /// How many stages may be built at once (they are built one by one).
+    #[arg(long)]
+    jobs: Option<u32>,
+    /// The same as --pull=never.
+    #[arg(long)]
+    pull_never: bool,
+    /// Write the build's output to this file instead of stderr.
+    #[arg(long)]
+    logfile: Option<PathBuf>,
+    /// Registry credentials for the images pulled.
+    #[arg(long)]
+    authfile: Option<PathBuf>,
+    /// NAME=SOFT[:HARD] resource limits for every RUN.
+    #[arg(long)]
+    ulimit: Vec<String>,
     /// The build context directory.
     #[arg(default_value = ".")]
     context: PathBuf,
@@ -314,9 +329,23 @@ pub fn build(store_args: &StoreArgs, mut a: BuildArgs) -> Result<i32, Failure> {
         annotations: pairs(&a.annotation, "--annotation")?,
         platform: platform.clone(),
         ignore_file: a.ignorefile.clone(),
+        ulimits: a.ulimit.clone(),
     };
+    if let Some(f) = &a.authfile {
+        std::fs::metadata(f).map_err(|e| {
+            let why = berth_runtime::error::go_words(&e);
+            fail(
+                125,
+                format!("checking authfile: stat {}: {why}", f.display()),
+            )
+        })?;
+    }
+    for u in &a.ulimit {
+        berth_engine::security::ulimit(u).map_err(exit::podman)?;
+    }
     let store = store_args.open()?;
     let policy = match a.pull.as_str() {
+        _ if a.pull_never => "never",
         "true" => "always",
         "false" => "never",
         p => p,
@@ -343,7 +372,18 @@ pub fn build(store_args: &StoreArgs, mut a: BuildArgs) -> Result<i32, Failure> {
             &image,
             policy,
             platform.as_ref().map(|p| p.format()).as_deref(),
+            a.authfile.as_deref(),
         )?;
+    }
+    if let Some(f) = &a.logfile {
+        // Everything the build prints, RUN's output included, goes there.
+        use std::os::fd::AsRawFd;
+        let file = std::fs::File::create(f)
+            .map_err(|e| fail(125, format!("--logfile {}: {e}", f.display())))?;
+        for fd in [1, 2] {
+            berth_runtime::sys::dup2(file.as_raw_fd(), fd)
+                .map_err(|e| fail(125, format!("--logfile {}: {e}", f.display())))?;
+        }
     }
     let mut log: Box<dyn std::io::Write> = if a.quiet {
         Box::new(std::io::sink())

@@ -50,12 +50,12 @@ pub struct PullArgs {
 /// Pulls `image` for `run`/`create` under `--pull POLICY`, printing only
 /// progress (to stderr).
 pub fn pull_for_run(store_args: &StoreArgs, image: &str, policy: &str) -> CmdResult {
-    pull_for_platform(store_args, image, policy, None)
+    pull_for_platform(store_args, image, policy, None, None)
 }
 
 /// [`pull_for_run`] without progress output (`run -q`).
 pub fn pull_quietly(store_args: &StoreArgs, image: &str, policy: &str) -> CmdResult {
-    pull_with(store_args, image, policy, None, true)
+    pull_with(store_args, image, policy, None, true, None)
 }
 
 /// [`pull_for_run`] for a platform (`os/arch[/variant]`, default the host's).
@@ -64,8 +64,9 @@ pub fn pull_for_platform(
     image: &str,
     policy: &str,
     platform: Option<&str>,
+    authfile: Option<&std::path::Path>,
 ) -> CmdResult {
-    pull_with(store_args, image, policy, platform, false)
+    pull_with(store_args, image, policy, platform, false, authfile)
 }
 
 fn pull_with(
@@ -74,6 +75,7 @@ fn pull_with(
     policy: &str,
     platform: Option<&str>,
     quiet: bool,
+    authfile: Option<&std::path::Path>,
 ) -> CmdResult {
     let failed = |e: PullError| Failure {
         code: 125,
@@ -81,6 +83,7 @@ fn pull_with(
     };
     let mut context = Context::default();
     context.retries = Some(3);
+    context.auth_file = authfile.map(std::path::Path::to_path_buf);
     if let Some(p) = platform {
         berth_engine::pull::set_platform(&mut context, p).map_err(failed)?;
     }
