@@ -964,3 +964,58 @@ fn build_flags_podman_scripts_pass() {
         "Error: checking authfile: stat /nonexistent/auth.json: no such file or directory"
     );
 }
+
+#[test]
+fn containerfiles_are_found_as_podman_finds_them() {
+    let st = common::store::TestStore::with_busybox();
+    let ctx = st.path().join("ctx");
+    std::fs::create_dir_all(ctx.join("subdir")).unwrap();
+    let (ctx_s, elsewhere) = (ctx.to_str().unwrap(), st.path().join("Containerfile2"));
+    std::fs::write(
+        ctx.join("Containerfile1"),
+        "FROM localhost/bb:1\nCOPY . /ctx\n",
+    )
+    .unwrap();
+    std::fs::write(&elsewhere, "LABEL second=yes\n").unwrap();
+    // A -f name not here is looked for in the context.
+    st.ok(&[
+        "build",
+        "-q",
+        "-t",
+        "localhost/f:1",
+        "-f",
+        "Containerfile1",
+        ctx_s,
+    ]);
+    let r = st.run(&["build", "-f", "Containerfile2", ctx_s]);
+    assert_eq!(r.code, 125);
+    assert_eq!(
+        r.stderr.trim(),
+        "Error: Containerfile2: no such file or directory"
+    );
+    // No context: the Containerfile's directory is it; two -f are read as one.
+    let first = ctx.join("Containerfile1");
+    st.ok(&[
+        "build",
+        "-q",
+        "-t",
+        "localhost/f:2",
+        "-f",
+        first.to_str().unwrap(),
+        "-f",
+        elsewhere.to_str().unwrap(),
+    ]);
+    let r = st.ok(&["run", "--rm", "localhost/f:2", "ls", "/ctx"]);
+    assert_eq!(r.stdout, "Containerfile1\nsubdir\n");
+    assert_eq!(st.inspect("localhost/f:2", ".Config.Labels.second"), "yes");
+    // A directory the ignore file leaves out is not there for COPY.
+    std::fs::write(ctx.join(".dockerignore"), "*\nsubdir\n!*/sub1*\n").unwrap();
+    std::fs::write(
+        ctx.join("Containerfile"),
+        "FROM localhost/bb:1\nCOPY ./ ./\nCOPY subdir ./\n",
+    )
+    .unwrap();
+    let r = st.run(&["build", ctx_s]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    assert!(r.stderr.contains("COPY subdir ./"), "{}", r.stderr);
+}

@@ -243,7 +243,12 @@ fn write_sources<W: Write>(
                 add_entry(b, path, &md, &dest, owner, None)?;
                 made = true;
             }
-            add_tree(b, path, shown, &dest, ignore, owner, mode)?;
+            let added = add_tree(b, path, shown, &dest, ignore, owner, mode)?;
+            // A directory the ignore file excludes, with nothing under it let
+            // back in, is not there for COPY (as buildah has it).
+            if added == 0 && shown != "." && ignore.is_some_and(|i| i.is_excluded(shown)) {
+                return Err(CopyError::Excluded(shown.clone()));
+            }
         } else {
             if ignore.is_some_and(|i| i.is_excluded(shown)) {
                 return Err(CopyError::Excluded(shown.clone()));
@@ -308,7 +313,8 @@ fn add_tree<W: Write>(
     ignore: Option<&Ignore>,
     owner: Owner,
     mode: Option<u32>,
-) -> Result<(), CopyError> {
+) -> Result<usize, CopyError> {
+    let mut added = 0;
     let mut names: Vec<_> = std::fs::read_dir(dir)
         .map_err(read_error(shown))?
         .flatten()
@@ -328,14 +334,13 @@ fn add_tree<W: Write>(
             continue;
         }
         let target = dest.join(&n);
-        if md.is_dir() {
-            if !excluded {
-                add_entry(b, &path, &md, &target, owner, mode)?;
-            }
-            add_tree(b, &path, &rel, &target, ignore, owner, mode)?;
-        } else if !excluded {
+        if !excluded {
             add_entry(b, &path, &md, &target, owner, mode)?;
+            added += 1;
+        }
+        if md.is_dir() {
+            added += add_tree(b, &path, &rel, &target, ignore, owner, mode)?;
         }
     }
-    Ok(())
+    Ok(added)
 }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 
@@ -12,9 +12,11 @@ use crate::exit::{self, Failure};
 
 #[derive(Args)]
 pub struct BuildArgs {
-    /// The Containerfile (`-` for stdin); default CONTEXT/Containerfile, then Dockerfile.
+    /// The Containerfile (`-` for stdin), found from here or else in the
+    /// context; default CONTEXT/Containerfile, then Dockerfile. Given more
+    /// than once, the files are read as one.
     #[arg(short, long)]
-    file: Option<String>,
+    file: Vec<String>,
     /// Name the image (repeatable).
     #[arg(short, long)]
     tag: Vec<String>,
@@ -87,9 +89,8 @@ pub struct BuildArgs {
     /// NAME=SOFT[:HARD] resource limits for every RUN.
     #[arg(long)]
     ulimit: Vec<String>,
-    /// The build context directory.
-    #[arg(default_value = ".")]
-    context: PathBuf,
+    /// The build context directory (default: the first -f file's, else here).
+    context: Option<PathBuf>,
 }
 
 /// A `--secret`'s file: the user's own, or one written for an `env=` value
@@ -162,6 +163,56 @@ fn fail(code: i32, m: impl Into<String>) -> Failure {
     }
 }
 
+/// The Containerfile's text and name: the `-f` files (from here, else from the
+/// context; `-` is stdin) read as one, or stdin's, or the context's own.
+fn containerfile(
+    files: &[String],
+    context: &Path,
+    stdin_file: Option<String>,
+) -> Result<(String, String), Failure> {
+    if files.is_empty() {
+        if let Some(text) = stdin_file {
+            return Ok((text, "Containerfile".into()));
+        }
+        let found = ["Containerfile", "Dockerfile"]
+            .iter()
+            .map(|n| context.join(n))
+            .find(|p| p.is_file())
+            .ok_or_else(|| {
+                fail(
+                    125,
+                    format!("no Containerfile or Dockerfile in {}", context.display()),
+                )
+            })?;
+        let text = std::fs::read_to_string(&found)
+            .map_err(|e| fail(125, format!("{}: {e}", found.display())))?;
+        let name = found.file_name().unwrap_or_default().to_string_lossy();
+        return Ok((text, name.into_owned()));
+    }
+    let mut texts = Vec::new();
+    for f in files {
+        if f == "-" {
+            let mut s = String::new();
+            std::io::stdin()
+                .read_to_string(&mut s)
+                .map_err(|e| fail(125, format!("reading the Containerfile from stdin: {e}")))?;
+            texts.push(s);
+            continue;
+        }
+        let path = Some(PathBuf::from(f))
+            .filter(|p| p.exists())
+            .unwrap_or_else(|| context.join(f));
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| fail(125, format!("{f}: {}", berth_runtime::error::go_words(&e))))?;
+        texts.push(text);
+    }
+    let name = match files[0].as_str() {
+        "-" => "Containerfile".to_string(),
+        f => f.to_string(),
+    };
+    Ok((texts.join("\n"), name))
+}
+
 /// Returns the exit code: 0, or a failing RUN's own.
 /// `-` as the context: stdin holds a tar of the context (plain, gzip or
 /// zstd), unpacked by the layer extractor into a directory of its own; or
@@ -195,69 +246,40 @@ fn stdin_context() -> Result<(tempfile::TempDir, Option<String>), Failure> {
     Ok((dir, None))
 }
 
-pub fn build(store_args: &StoreArgs, mut a: BuildArgs) -> Result<i32, Failure> {
+pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
     berth_runtime::selfexe::ensure_protected().map_err(|e| fail(125, e.0))?;
     let mut _stdin_dir = None;
     let mut stdin_file = None;
-    if a.context.as_os_str() == "-" {
-        if a.file.as_deref() == Some("-") {
+    let mut context = a.context.clone().unwrap_or_else(|| {
+        // Without a context, the first Containerfile's directory is it.
+        let first = a.file.first().filter(|f| *f != "-").map(Path::new);
+        first
+            .and_then(Path::parent)
+            .filter(|d| !d.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+    });
+    if context.as_os_str() == "-" {
+        if a.file.iter().any(|f| f == "-") {
             return Err(fail(
                 125,
                 "the context and the Containerfile cannot both come from stdin",
             ));
         }
         let (dir, text) = stdin_context()?;
-        a.context = dir.path().to_path_buf();
+        context = dir.path().to_path_buf();
         stdin_file = text;
         _stdin_dir = Some(dir);
     }
-    if !a.context.is_dir() {
+    if !context.is_dir() {
         return Err(fail(
             125,
             format!(
                 "{}: the build context must be a directory",
-                a.context.display()
+                context.display()
             ),
         ));
     }
-    let (text, name) = match a.file.as_deref() {
-        _ if stdin_file.is_some() && a.file.is_none() => (
-            stdin_file.take().expect("text"),
-            "Containerfile".to_string(),
-        ),
-        Some("-") => {
-            let mut s = String::new();
-            std::io::stdin()
-                .read_to_string(&mut s)
-                .map_err(|e| fail(125, format!("reading the Containerfile from stdin: {e}")))?;
-            (s, "Containerfile".to_string())
-        }
-        Some(f) => (
-            std::fs::read_to_string(f).map_err(|e| fail(125, format!("{f}: {e}")))?,
-            f.to_string(),
-        ),
-        None => {
-            let found = ["Containerfile", "Dockerfile"]
-                .iter()
-                .map(|n| a.context.join(n))
-                .find(|p| p.is_file())
-                .ok_or_else(|| {
-                    fail(
-                        125,
-                        format!("no Containerfile or Dockerfile in {}", a.context.display()),
-                    )
-                })?;
-            (
-                std::fs::read_to_string(&found)
-                    .map_err(|e| fail(125, format!("{}: {e}", found.display())))?,
-                found
-                    .file_name()
-                    .unwrap_or_default()
-                    .to_string_lossy()
-                    .into_owned(),
-            )
-        }
-    };
+    let (text, name) = containerfile(&a.file, &context, stdin_file)?;
     let pairs = |v: &[String], flag: &str| -> Result<Vec<(String, String)>, Failure> {
         v.iter()
             .map(|kv| {
@@ -306,7 +328,7 @@ pub fn build(store_args: &StoreArgs, mut a: BuildArgs) -> Result<i32, Failure> {
     let req = berth_builder::execute::BuildRequest {
         containerfile: text,
         file_name: name,
-        context: std::fs::canonicalize(&a.context).map_err(|e| fail(125, e.to_string()))?,
+        context: std::fs::canonicalize(&context).map_err(|e| fail(125, e.to_string()))?,
         tags: a.tag.clone(),
         build_args,
         target: a.target.clone(),
