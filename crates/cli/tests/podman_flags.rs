@@ -1033,3 +1033,30 @@ fn run_rmi_removes_the_image_unless_another_container_uses_it() {
     assert_eq!(st.ok(&["ps", "-aq"]).stdout, "");
     st.ok(&["image", "exists", "localhost/bb:1"]);
 }
+
+#[test]
+fn rm_depend_removes_the_containers_that_join_it_first() {
+    let st = TestStore::with_busybox();
+    let base = st
+        .ok(&["create", "localhost/bb:1", "true"])
+        .stdout
+        .trim()
+        .to_string();
+    let net = format!("--network=container:{base}");
+    let dep = st
+        .ok(&["create", &net, "localhost/bb:1", "true"])
+        .stdout
+        .trim()
+        .to_string();
+    let r = st.run(&["rm", &base]);
+    assert_eq!(r.code, 125);
+    assert!(
+        r.stderr
+            .contains("has dependent containers which must be removed before it"),
+        "{}",
+        r.stderr
+    );
+    let r = st.ok(&["rm", "--depend", &base]);
+    assert_eq!(r.stdout, format!("{dep}\n{base}\n"));
+    assert_eq!(st.ok(&["ps", "-aq"]).stdout, "");
+}

@@ -352,6 +352,28 @@ fn dependents(store: &Store, id: &str) -> Vec<String> {
         .collect()
 }
 
+/// `rm --depend`: the containers that join this one's namespaces first (and
+/// theirs before them), then this one; returns every container removed, in
+/// the order they went.
+pub fn remove_with_dependents(
+    store: &Store,
+    name: &str,
+    force: bool,
+    time: u64,
+    volumes: bool,
+) -> Result<Vec<Info>> {
+    let info = find(store, name)?;
+    let mut removed = Vec::new();
+    for d in dependents(store, &info.id) {
+        removed.extend(remove_with_dependents(store, &d, force, time, volumes)?);
+    }
+    removed.push(match volumes {
+        true => remove_with_volumes(store, &info.id, force, time)?,
+        false => remove_timed(store, &info.id, force, time)?,
+    });
+    Ok(removed)
+}
+
 /// `rm -v`: [`remove`], and the container's anonymous volumes with it.
 pub fn remove_with_volumes(store: &Store, name: &str, force: bool, time: u64) -> Result<Info> {
     let info = remove_timed(store, name, force, time)?;

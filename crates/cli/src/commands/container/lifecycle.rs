@@ -160,6 +160,9 @@ pub struct RmArgs {
     /// A container that does not exist is not an error.
     #[arg(short, long)]
     pub(crate) ignore: bool,
+    /// Remove the containers that depend on it (--network container:) first.
+    #[arg(long)]
+    pub(crate) depend: bool,
     #[arg(required_unless_present = "all")]
     pub(crate) names: Vec<String>,
 }
@@ -174,10 +177,12 @@ pub fn rm(store_args: &StoreArgs, a: RmArgs) -> CmdResult {
         if ignore && container::find(&store, n).is_err() {
             return Ok(());
         }
-        let info = if a.volumes {
-            lifecycle::remove_with_volumes(&store, n, a.force, a.time)
+        let removed = if a.depend {
+            lifecycle::remove_with_dependents(&store, n, a.force, a.time, a.volumes)
+        } else if a.volumes {
+            lifecycle::remove_with_volumes(&store, n, a.force, a.time).map(|i| vec![i])
         } else {
-            lifecycle::remove_timed(&store, n, a.force, a.time)
+            lifecycle::remove_timed(&store, n, a.force, a.time).map(|i| vec![i])
         }
         .map_err(|e| match e {
             // podman's rm: 1 for a container that does not exist.
@@ -187,7 +192,10 @@ pub fn rm(store_args: &StoreArgs, a: RmArgs) -> CmdResult {
             },
             e => fail(e),
         })?;
-        println!("{}", if a.all { &info.id } else { n });
+        for info in &removed {
+            let named = !a.all && !a.depend;
+            println!("{}", if named { n } else { &info.id });
+        }
         Ok(())
     })
 }
