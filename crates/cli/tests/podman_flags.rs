@@ -1060,3 +1060,61 @@ fn rm_depend_removes_the_containers_that_join_it_first() {
     assert_eq!(r.stdout, format!("{dep}\n{base}\n"));
     assert_eq!(st.ok(&["ps", "-aq"]).stdout, "");
 }
+
+#[test]
+fn image_events_are_recorded_as_podman_records_them() {
+    let st = TestStore::with_busybox();
+    let id = st.inspect("localhost/bb:1", ".ID");
+    let ball = st.path().join("ball.tar");
+    let ball_s = ball.to_str().unwrap();
+    st.ok(&["save", "-q", "-o", ball_s, "localhost/bb:1"]);
+    st.ok(&["tag", "localhost/bb:1", "registry.com/abc"]);
+    st.ok(&["untag", "localhost/bb:1", "registry.com/abc"]);
+    st.ok(&["tag", "localhost/bb:1", "registry.com/abc"]);
+    st.ok(&["rmi", "-f", &id]);
+    st.ok(&["load", "-q", "-i", ball_s]);
+    let r = st.ok(&[
+        "events",
+        "--stream=false",
+        "--filter",
+        "type=image",
+        "--format",
+        "{{.Status}}--{{.Name}}",
+    ]);
+    let expect = [
+        format!("save--{ball_s}"),
+        "tag--registry.com/abc".into(),
+        "untag--registry.com/abc:latest".into(),
+        "tag--registry.com/abc".into(),
+        "untag--localhost/bb:1".into(),
+        "untag--registry.com/abc:latest".into(),
+        format!("remove--{id}"),
+        format!("loadfromarchive--{ball_s}"),
+    ];
+    // The import that made bb:1 is not an event of these.
+    assert_eq!(r.stdout.lines().collect::<Vec<_>>(), expect);
+    let r = st.run(&["--events-backend", "none", "events", "--stream=false"]);
+    assert_eq!(
+        (r.code, r.stderr.trim()),
+        (125, "Error: cannot read events with the \"none\" backend")
+    );
+    // containers.conf may put the file elsewhere.
+    let (conf, log) = (
+        st.path().join("containers.conf"),
+        st.path().join("my-events.log"),
+    );
+    std::fs::write(
+        &conf,
+        format!("[engine]\nevents_logfile_path=\"{}\"\n", log.display()),
+    )
+    .unwrap();
+    let mut c = st.cmd();
+    c.env("CONTAINERS_CONF", &conf)
+        .args(["tag", "localhost/bb:1", "localhost/again:1"]);
+    assert_eq!(common::run_cmd(&mut c).code, 0);
+    assert!(
+        std::fs::read_to_string(&log)
+            .unwrap()
+            .contains("\"Name\":\"localhost/again:1\"")
+    );
+}

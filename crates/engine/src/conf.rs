@@ -54,6 +54,8 @@ pub struct ContainersConf {
     pub log_driver: Option<String>,
     /// `[engine] image_volume_mode`: bind (the default), tmpfs or ignore.
     pub image_volume_mode: Option<String>,
+    /// `[engine] events_logfile_path`: where the file backend keeps events.
+    pub events_logfile_path: Option<PathBuf>,
 }
 
 #[derive(Default, Deserialize)]
@@ -78,6 +80,7 @@ struct EngineTable {
     runtimes: BTreeMap<String, Vec<PathBuf>>,
     helper_binaries_dir: Option<Vec<PathBuf>>,
     image_volume_mode: Option<String>,
+    events_logfile_path: Option<PathBuf>,
 }
 
 #[derive(Default, Deserialize)]
@@ -100,6 +103,13 @@ impl ContainersConf {
         or(&mut self.netns, f.containers.netns);
         or(&mut self.log_driver, f.containers.log_driver);
         or(&mut self.image_volume_mode, f.engine.image_volume_mode);
+        if let Some(p) = f
+            .engine
+            .events_logfile_path
+            .filter(|p| !p.as_os_str().is_empty())
+        {
+            self.events_logfile_path = Some(p);
+        }
         self.runtimes.extend(f.engine.runtimes);
         if let Some(d) = f.engine.helper_binaries_dir {
             self.helper_binaries_dir = d;

@@ -29,8 +29,12 @@ pub struct Event {
     pub attributes: Vec<(String, String)>,
 }
 
+/// containers.conf's `[engine] events_logfile_path`, else RUNROOT/events/events.log.
 fn path(store: &Store) -> PathBuf {
-    store.config().run_root.join("events").join("events.log")
+    crate::conf::get()
+        .ok()
+        .and_then(|c| c.events_logfile_path.clone())
+        .unwrap_or_else(|| store.config().run_root.join("events").join("events.log"))
 }
 
 /// Records that `status` happened to the container; best effort (an event
@@ -63,11 +67,34 @@ pub fn container(store: &Store, info: &Info, status: &str, exit_code: Option<i32
     );
 }
 
+/// Records that `status` (pull, push, save, loadfromarchive, tag, untag,
+/// remove) happened to image `id`, under `name` (the reference, path or tag
+/// it was about); best effort.
+pub fn image(store: &Store, status: &str, id: &str, name: &str) {
+    record(
+        store,
+        &Event {
+            time_ns: crate::container::now_ns(),
+            kind: "image".into(),
+            status: status.into(),
+            id: id.trim_start_matches("sha256:").to_string(),
+            name: name.to_string(),
+            image: String::new(),
+            attributes: Vec::new(),
+        },
+    );
+}
+
 static OFF: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// `--events-backend none`: this process records no events.
 pub fn disable() {
     OFF.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether `--events-backend none` was given: there is nothing to read.
+pub fn disabled() -> bool {
+    OFF.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 fn record(store: &Store, e: &Event) {

@@ -384,10 +384,14 @@ fn oci_of(store: &Store, id: &str) -> crate::oci::Oci {
 }
 
 fn finish(store: &Store, id: &str, code: i32) {
+    let info = container::find(store, id).ok();
+    // Told as soon as it is known, before the clean-up that takes time.
+    if let Some(i) = &info {
+        crate::events::container(store, i, "died", Some(code));
+    }
     oci_of(store, id).delete(id);
     crate::network::teardown(store, id);
     let _ = store.unmount(id, false);
-    let info = container::find(store, id).ok();
     let rm = info.as_ref().is_some_and(|i| i.config.rm);
     let mut st = container::load_state(store, id);
     st.status = Status::Exited;
@@ -395,9 +399,6 @@ fn finish(store: &Store, id: &str, code: i32) {
     st.exit_code = Some(code);
     st.finished_ns = Some(now_ns());
     let _ = container::save_state(store, id, &st);
-    if let Some(i) = &info {
-        crate::events::container(store, i, "died", Some(code));
-    }
     if rm {
         // Kept where `wait` finds it once the container is gone (conmon's
         // exit directory).

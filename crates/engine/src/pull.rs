@@ -132,6 +132,22 @@ pub fn pull(
     progress: &dyn Progress,
     events: &mut dyn FnMut(PullEvent),
 ) -> Result<PullReport, PullError> {
+    let report = pull_image(store, name, o, progress, events)?;
+    if report.pulled {
+        for id in &report.ids {
+            crate::events::image(store, "pull", id, name);
+        }
+    }
+    Ok(report)
+}
+
+fn pull_image(
+    store: &Arc<Store>,
+    name: &str,
+    o: &PullOptions,
+    progress: &dyn Progress,
+    events: &mut dyn FnMut(PullEvent),
+) -> Result<PullReport, PullError> {
     let policy = Policy::load(o.signature_policy.as_deref())?;
     // An explicit transport other than docker://: copied as it is.
     if let Ok(src) = ImageName::parse(name)

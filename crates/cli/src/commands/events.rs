@@ -31,6 +31,9 @@ pub struct EventsArgs {
 }
 
 pub fn events(store_args: &StoreArgs, a: EventsArgs) -> CmdResult {
+    if berth_engine::events::disabled() {
+        return Err(exit::podman("cannot read events with the \"none\" backend"));
+    }
     let store = store_args.open()?;
     let f = EventFilter {
         filters: a.filter.clone(),
@@ -92,6 +95,10 @@ fn print(e: &Event, a: &EventsArgs) -> CmdResult {
             } else {
                 &e.id[..12.min(e.id.len())]
             };
+            if e.kind == "image" {
+                println!("{} image {} {id} {}", go_time(e.time_ns), e.status, e.name);
+                return Ok(());
+            }
             let mut attrs = vec![format!("image={}", e.image), format!("name={}", e.name)];
             attrs.extend(e.attributes.iter().map(|(k, v)| format!("{k}={v}")));
             println!(

@@ -77,6 +77,22 @@ pub fn save(
     o: &SaveOptions,
     progress: &dyn Progress,
 ) -> Result<(), ImageError> {
+    save_images(store, images, o, progress)?;
+    let path = o.output.display().to_string();
+    for name in images {
+        if let Ok(img) = store.image(name) {
+            crate::events::image(store, "save", &img.id, &path);
+        }
+    }
+    Ok(())
+}
+
+fn save_images(
+    store: &Arc<Store>,
+    images: &[String],
+    o: &SaveOptions,
+    progress: &dyn Progress,
+) -> Result<(), ImageError> {
     let Some(first) = images.first() else {
         return Err(ImageError::InvalidArgument(
             "save: an image is required".into(),
@@ -192,6 +208,7 @@ pub fn load(
         }
         loaded.extend(names);
     }
+    crate::events::image(store, "loadfromarchive", "", &input.display().to_string());
     Ok(loaded)
 }
 

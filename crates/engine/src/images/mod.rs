@@ -115,8 +115,10 @@ pub fn tag(store: &Store, image: &str, names: &[String]) -> Result<(), ImageErro
             "at least one new name is required".into(),
         ));
     }
+    let id = store.image(image)?.id;
     for n in names {
         store.tag(image, n)?;
+        crate::events::image(store, "tag", &id, n);
     }
     Ok(())
 }
@@ -131,6 +133,7 @@ pub fn untag(store: &Store, image: &str, names: &[String]) -> Result<(), ImageEr
             .find(|c| img.names.contains(c))
             .ok_or_else(|| ImageError::TagNotKnown(n.clone()))?;
         store.untag(&img.id, &full)?;
+        crate::events::image(store, "untag", &img.id, &full);
     }
     Ok(())
 }

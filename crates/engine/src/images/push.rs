@@ -39,6 +39,8 @@ pub fn push(
     let push_err = |e: berth_image::Error| ImageError::Push(e.to_string());
     let dst = dest.open_destination(context).map_err(push_err)?;
     let report = copy::copy_image(&src, dst.as_ref(), options, progress).map_err(push_err)?;
+    let shown = destination.unwrap_or(&own);
+    crate::events::image(store, "push", &src.image().id, shown);
     Ok(PushReport {
         manifest_digest: report.manifest_digest,
     })

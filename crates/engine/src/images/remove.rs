@@ -50,7 +50,10 @@ pub fn remove(
     };
     Ok(targets
         .iter()
-        .map(|t| remove_one(store, t, o))
+        .map(|t| {
+            let id = store.image(t).map(|i| i.id).unwrap_or_default();
+            remove_one(store, t, o).inspect(|r| tell(store, &id, r))
+        })
         // podman's -f also passes over images that are not there.
         .filter(|r| !((o.ignore || o.force) && matches!(r, Err(ImageError::NotKnown(_)))))
         .collect())
@@ -81,16 +84,25 @@ fn remove_one(store: &Store, target: &str, o: RemoveOptions) -> Result<Removal, 
     remove_whole(store, &store.image(target)?)
 }
 
+/// The events of a removal: each name taken off, then the image.
+fn tell(store: &Store, id: &str, r: &Removal) {
+    for n in &r.untagged {
+        crate::events::image(store, "untag", id, n);
+    }
+    if let Some(d) = &r.deleted {
+        crate::events::image(store, "remove", d, d);
+    }
+}
+
 /// Removes the image under all its names: every name but the first is taken
-/// off, then the image (and with it the first name).
+/// off, then the image (and with it the first name). The names are reported
+/// in the image's order.
 fn remove_whole(store: &Store, img: &Image) -> Result<Removal, ImageError> {
-    let mut untagged = Vec::new();
     for n in img.names.iter().skip(1) {
         store.untag(&img.id, n)?;
-        untagged.push(n.clone());
     }
     let r = store.remove_image(&img.id)?;
-    untagged.extend(img.names.first().cloned());
+    let untagged = img.names.clone();
     Ok(Removal {
         untagged,
         deleted: r.deleted,
