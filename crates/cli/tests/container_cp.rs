@@ -199,3 +199,31 @@ fn cp_races_against_symlink_swaps_cve_2018_15664_cve_2019_10152() {
     assert!(ins + outs > 0, "no copy succeeded: the race proved nothing");
     st.ok(&["rm", "-f", "racer"]);
 }
+
+#[test]
+fn cp_takes_podmans_pause_flag_and_words_for_stdin() {
+    let st = common::store::TestStore::with_busybox();
+    st.ok(&["run", "-d", "--name", "c", "localhost/bb:1", "sleep", "100"]);
+    let f = st.path().join("f");
+    std::fs::write(&f, "x\n").unwrap();
+    st.ok(&["cp", "--pause=false", f.to_str().unwrap(), "c:/tmp/f"]);
+    assert_eq!(st.ok(&["exec", "c", "cat", "/tmp/f"]).stdout, "x\n");
+    let tar = berth_testkit::tar_builder::Tar::new()
+        .file("a", b"a")
+        .bytes();
+    let mut c = st.cmd();
+    c.args(["cp", "-", "c:/tmp/f"])
+        .stdin(std::process::Stdio::piped());
+    c.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), &tar).unwrap();
+    drop(child.stdin.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(125));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "Error: destination must be a directory when copying from stdin"
+    );
+    st.ok(&["rm", "-f", "-t", "0", "c"]);
+}

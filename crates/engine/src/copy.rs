@@ -246,11 +246,8 @@ pub fn copy_in_stream(
     let input = tar_stream(input)?;
     let dest_rel = in_container(dest)?;
     with_tree(store, name, &dest_rel, true, |tree, rel| {
-        let dir = open_dir_in_root(tree, rel).map_err(|e| {
-            fail(format!(
-                "destination must be a directory when copying from stdin: {dest}: {e}"
-            ))
-        })?;
+        let dir = open_dir_in_root(tree, rel)
+            .map_err(|_| fail("destination must be a directory when copying from stdin"))?;
         // The extractor opens this very directory again through its
         // descriptor, so a symlink the container swaps in on the way cannot
         // redirect it; below it, it follows no symlink and refuses `..` and

@@ -77,6 +77,12 @@ pub fn umount(store_args: &StoreArgs, a: UmountArgs) -> CmdResult {
 
 #[derive(Args)]
 pub struct CpArgs {
+    /// podman pauses a running container while it copies, against symlinks
+    /// swapped in under it; berth resolves every path inside the container's
+    /// root and never follows one that changes, so it does not pause: taken
+    /// for podman's command lines.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", default_value = "true")]
+    pub(crate) pause: bool,
     /// [CONTAINER:]PATH, or `-` for a tar archive on stdin
     pub(crate) source: String,
     /// [CONTAINER:]PATH, or `-` for a tar archive on stdout
