@@ -1118,3 +1118,28 @@ fn image_events_are_recorded_as_podman_records_them() {
             .contains("\"Name\":\"localhost/again:1\"")
     );
 }
+
+#[test]
+fn the_containers_root_has_the_images_mode() {
+    let st = TestStore::with_busybox();
+    let busybox = std::fs::read("/bin/busybox").unwrap();
+    let tar = berth_testkit::tar_builder::Tar::new()
+        .dir_with("./", 0o555, 0, 1_600_000_000)
+        .dir_with("bin", 0o755, 0, 1_600_000_000)
+        .file_with("bin/busybox", &busybox, 0o755, 0, 0, 1_600_000_000, &[])
+        .symlink("bin/stat", "busybox")
+        .bytes();
+    let t = st.path().join("r555.tar");
+    std::fs::write(&t, tar).unwrap();
+    st.ok(&["import", "-q", t.to_str().unwrap(), "localhost/r555:1"]);
+    let r = st.ok(&[
+        "run",
+        "--rm",
+        "localhost/r555:1",
+        "/bin/stat",
+        "-c",
+        "%a",
+        "/",
+    ]);
+    assert_eq!(r.stdout, "555\n");
+}

@@ -1225,6 +1225,11 @@ impl Store {
                 DriverKind::Overlay => {
                     mkdirs(&dir.join("work"))?;
                     mkdirs(&dir.join("merged"))?;
+                    // The merged root takes the upper dir's owner and mode:
+                    // give it the image's, so that `/` is what the image says.
+                    if let Some(l) = im.top_layer.as_deref().and_then(|t| st.layer(t)) {
+                        copy_owner_and_mode(&self.layer_path(l), &diff)?;
+                    }
                 }
                 DriverKind::Vfs => {
                     if let Some(top) = &im.top_layer {
@@ -1499,4 +1504,12 @@ fn find_container(st: &State, name: &str) -> Result<usize> {
         [i] => Ok(*i),
         _ => Err(Error::ContainerNotFound(name.to_string())),
     }
+}
+
+/// Gives `to` the owner and permission bits of `from`.
+fn copy_owner_and_mode(from: &Path, to: &Path) -> Result<()> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let md = fs::metadata(from).at(from)?;
+    std::os::unix::fs::chown(to, Some(md.uid()), Some(md.gid())).at(to)?;
+    fs::set_permissions(to, fs::Permissions::from_mode(md.mode() & 0o7777)).at(to)
 }
