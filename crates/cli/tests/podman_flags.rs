@@ -1143,3 +1143,14 @@ fn the_containers_root_has_the_images_mode() {
     ]);
     assert_eq!(r.stdout, "555\n");
 }
+
+#[test]
+fn run_takes_an_image_from_an_archive() {
+    let st = TestStore::with_busybox();
+    let ball = st.path().join("bb.tar");
+    st.ok(&["save", "-q", "-o", ball.to_str().unwrap(), "localhost/bb:1"]);
+    st.ok(&["rmi", "localhost/bb:1"]);
+    let image = format!("docker-archive:{}", ball.display());
+    let r = st.ok(&["run", "--rm", "-q", &image, "echo", "from the archive"]);
+    assert_eq!(r.stdout, "from the archive\n");
+}

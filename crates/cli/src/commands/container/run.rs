@@ -68,8 +68,19 @@ fn check_cidfile(path: Option<&std::path::Path>) -> Result<(), Failure> {
 fn pull_if_needed(
     store_args: &StoreArgs,
     store: &berth_storage::Store,
-    a: &ContainerArgs,
+    a: &mut ContainerArgs,
 ) -> Result<(), Failure> {
+    // An image in an archive or a layout (docker-archive:PATH, oci:DIR …) is
+    // copied in, and the container made from what came.
+    if let Ok(name) = berth_image::transport::ImageName::parse(&a.image)
+        && !matches!(name, berth_image::transport::ImageName::Docker(_))
+    {
+        let ids = crate::commands::image::pull::pull_ids(store_args, &a.image, "always", a.quiet)?;
+        if let Some(id) = ids.first() {
+            a.image = id.clone();
+        }
+        return Ok(());
+    }
     let (image, policy) = (a.image.as_str(), a.pull.as_str());
     let present = store.image(image).is_ok();
     match policy {
@@ -117,7 +128,7 @@ pub fn monitor_argv(store: &StoreArgs, id: &str) -> Vec<OsString> {
 
 /// Returns the container's exit code (foreground), or 0 after printing its ID
 /// (`-d`); failures carry podman's 125/126/127.
-pub fn run(store_args: &StoreArgs, a: RunArgs) -> Result<i32, Failure> {
+pub fn run(store_args: &StoreArgs, mut a: RunArgs) -> Result<i32, Failure> {
     // Before this process opens a file of its own: which of fds 3.. it was given.
     if a.c.preserve_fds > 0 {
         berth_engine::oci::pass_inherited_fds(berth_runtime::process::inherited_fds(
@@ -136,7 +147,7 @@ pub fn run(store_args: &StoreArgs, a: RunArgs) -> Result<i32, Failure> {
     let cidfile = a.c.cidfile.clone();
     let conmon_pidfile = a.c.conmon_pidfile.clone();
     check_cidfile(cidfile.as_deref())?;
-    pull_if_needed(store_args, &store, &a.c)?;
+    pull_if_needed(store_args, &store, &mut a.c)?;
     let mut o = options(a.c, store_args.runtime.clone())?;
     o.rm |= a.rmi;
     replace_existing(&store, &o, replace)?;
@@ -208,12 +219,12 @@ pub fn run(store_args: &StoreArgs, a: RunArgs) -> Result<i32, Failure> {
     Ok(0)
 }
 
-pub fn create(store_args: &StoreArgs, a: CreateArgs) -> Result<i32, Failure> {
+pub fn create(store_args: &StoreArgs, mut a: CreateArgs) -> Result<i32, Failure> {
     let store = store_args.open()?;
     let replace = a.c.replace;
     let cidfile = a.c.cidfile.clone();
     check_cidfile(cidfile.as_deref())?;
-    pull_if_needed(store_args, &store, &a.c)?;
+    pull_if_needed(store_args, &store, &mut a.c)?;
     let o = options(a.c, store_args.runtime.clone())?;
     replace_existing(&store, &o, replace)?;
     let c = berth_engine::run::create(&store, &o).map_err(failure)?;

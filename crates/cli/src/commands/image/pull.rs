@@ -55,7 +55,17 @@ pub fn pull_for_run(store_args: &StoreArgs, image: &str, policy: &str) -> CmdRes
 
 /// [`pull_for_run`] without progress output (`run -q`).
 pub fn pull_quietly(store_args: &StoreArgs, image: &str, policy: &str) -> CmdResult {
-    pull_with(store_args, image, policy, None, true, None)
+    pull_with(store_args, image, policy, None, true, None).map(drop)
+}
+
+/// Pulls `image` for `run`/`create` and returns the IDs of what it pulled.
+pub fn pull_ids(
+    store_args: &StoreArgs,
+    image: &str,
+    policy: &str,
+    quiet: bool,
+) -> Result<Vec<String>, Failure> {
+    pull_with(store_args, image, policy, None, quiet, None)
 }
 
 /// [`pull_for_run`] for a platform (`os/arch[/variant]`, default the host's).
@@ -66,7 +76,7 @@ pub fn pull_for_platform(
     platform: Option<&str>,
     authfile: Option<&std::path::Path>,
 ) -> CmdResult {
-    pull_with(store_args, image, policy, platform, false, authfile)
+    pull_with(store_args, image, policy, platform, false, authfile).map(drop)
 }
 
 fn pull_with(
@@ -76,7 +86,7 @@ fn pull_with(
     platform: Option<&str>,
     quiet: bool,
     authfile: Option<&std::path::Path>,
-) -> CmdResult {
+) -> Result<Vec<String>, Failure> {
     let failed = |e: PullError| Failure {
         code: 125,
         message: format!("{image}: pulling the image: {e}"),
@@ -94,11 +104,11 @@ fn pull_with(
     };
     let engine = Engine::with_store(store_args.open()?);
     let progress = progress_for(quiet);
-    engine
+    let report = engine
         .images()
         .pull(image, &o, progress.as_ref(), &mut |e| tell(e, quiet))
         .map_err(failed)?;
-    Ok(())
+    Ok(report.ids)
 }
 
 pub(crate) fn progress_for(quiet: bool) -> Box<dyn Progress> {
