@@ -1154,3 +1154,75 @@ fn run_takes_an_image_from_an_archive() {
     let r = st.ok(&["run", "--rm", "-q", &image, "echo", "from the archive"]);
     assert_eq!(r.stdout, "from the archive\n");
 }
+
+#[test]
+fn log_opt_and_attach_shape_a_containers_output() {
+    let st = TestStore::with_busybox();
+    // --log-opt max-size: shown by inspect, and the log never grows past it.
+    let id = st
+        .ok(&[
+            "run",
+            "-d",
+            "--log-opt",
+            "max-size=1.5k",
+            "localhost/bb:1",
+            "sh",
+            "-c",
+            "i=0; while [ $i -lt 200 ]; do echo line-$i; i=$((i+1)); done",
+        ])
+        .stdout
+        .trim()
+        .to_string();
+    st.ok(&["wait", &id]);
+    assert_eq!(st.inspect(&id, ".HostConfig.LogConfig.Size"), "1.5kB");
+    let log = st.inspect(&id, ".HostConfig.LogConfig.Path");
+    let len = std::fs::metadata(&log).unwrap().len();
+    assert!(len > 0 && len <= 1500, "log of {len} bytes");
+    let logs = st.ok(&["logs", &id]).stdout;
+    assert!(logs.ends_with("line-199\n"), "{logs}");
+    // --log-opt path: the log is where it says.
+    let path = st.path().join("my.log");
+    let opt = format!("path={}", path.display());
+    st.ok(&[
+        "run",
+        "--name",
+        "p",
+        "--log-opt",
+        &opt,
+        "localhost/bb:1",
+        "echo",
+        "to my log",
+    ]);
+    assert!(
+        std::fs::read_to_string(&path)
+            .unwrap()
+            .contains("to my log")
+    );
+    assert_eq!(st.ok(&["logs", "p"]).stdout, "to my log\n");
+    // --attach stdin: not attached to stdout, run prints the container's ID.
+    let r = st.ok(&[
+        "run",
+        "--name",
+        "a",
+        "--attach",
+        "stdin",
+        "localhost/bb:1",
+        "echo",
+        "hello",
+    ]);
+    assert_eq!(r.stdout.trim(), st.inspect("a", ".Id"));
+    let r = st.ok(&[
+        "run",
+        "--rm",
+        "-a",
+        "stderr",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "echo out; echo err >&2",
+    ]);
+    // Only stderr is the container's; stdout says which container it was.
+    assert_eq!(r.stderr, "err\n");
+    assert!(!r.stdout.contains("out") && r.stdout.trim().len() == 64, "{}", r.stdout);
+    st.ok(&["rm", "-af"]);
+}

@@ -230,8 +230,12 @@ pub fn userdata(store: &Store, id: &str) -> PathBuf {
         .join("userdata")
 }
 
+/// `--log-opt path=`, else the container's own directory's ctr.log.
 pub fn log_path(store: &Store, id: &str) -> PathBuf {
-    userdata(store, id).join("ctr.log")
+    find(store, id)
+        .ok()
+        .and_then(|i| i.config.process.log_opts.path)
+        .unwrap_or_else(|| userdata(store, id).join("ctr.log"))
 }
 
 /// Where the container's output is written: its log, or nowhere with
@@ -243,7 +247,10 @@ pub fn log_target(store: &Store, id: &str) -> crate::logs::Target {
         .as_ref()
         .and_then(|i| i.config.process.log_driver.as_deref())
     {
-        Some("none") => Target::File(PathBuf::from("/dev/null")),
+        Some("none") => Target::File {
+            path: PathBuf::from("/dev/null"),
+            max_size: None,
+        },
         Some("journald") => Target::Journald {
             id: id.to_string(),
             name: info
@@ -251,7 +258,12 @@ pub fn log_target(store: &Store, id: &str) -> crate::logs::Target {
                 .map(|i| i.name().to_string())
                 .unwrap_or_default(),
         },
-        _ => Target::File(log_path(store, id)),
+        _ => Target::File {
+            path: log_path(store, id),
+            max_size: info
+                .as_ref()
+                .and_then(|i| i.config.process.log_opts.max_size),
+        },
     }
 }
 

@@ -13,8 +13,12 @@ use crate::journald::Journal;
 /// Where a container's output is logged (`--log-driver`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Target {
-    /// k8s-file: the log file (`/dev/null` for `none`).
-    File(PathBuf),
+    /// k8s-file: the log file (`/dev/null` for `none`), emptied when it would
+    /// grow past `max_size` bytes (`--log-opt max-size`, conmon's way).
+    File {
+        path: PathBuf,
+        max_size: Option<u64>,
+    },
     Journald {
         id: String,
         name: String,
@@ -23,7 +27,10 @@ pub enum Target {
 
 /// A [`Target`] opened for writing.
 pub enum Sink {
-    File(File),
+    File {
+        file: File,
+        max_size: Option<u64>,
+    },
     Journald(Journal),
     /// The target could not be opened: output is still shown, not logged.
     Lost,
@@ -33,13 +40,16 @@ impl Target {
     pub fn open(&self) -> Sink {
         let sink = match self {
             // 0600, as podman's: a log holds what the container printed.
-            Target::File(p) => OpenOptions::new()
+            Target::File { path, max_size } => OpenOptions::new()
                 .create(true)
                 .append(true)
                 .mode(0o600)
-                .open(p)
+                .open(path)
                 .ok()
-                .map(Sink::File),
+                .map(|file| Sink::File {
+                    file,
+                    max_size: *max_size,
+                }),
             Target::Journald { id, name } => Journal::open(id, name).map(Sink::Journald),
         };
         sink.unwrap_or(Sink::Lost)
@@ -50,12 +60,36 @@ impl Sink {
     /// Logs a chunk of output read at `now_ns`.
     pub fn write(&mut self, stream: Stream, data: &[u8], now_ns: u64) {
         match self {
-            Sink::File(f) => {
-                let _ = write_entries(f, stream, data, now_ns);
+            Sink::File { file, max_size } => {
+                let mut entries = Vec::with_capacity(data.len() + 64);
+                let _ = write_entries(&mut entries, stream, data, now_ns);
+                let mut entries = &entries[..];
+                if let Some(max) = *max_size {
+                    let size = file.metadata().map_or(0, |m| m.len());
+                    if size + entries.len() as u64 > max {
+                        // Appending, so the next write lands at the new end, 0.
+                        let _ = file.set_len(0);
+                        entries = newest_lines(entries, max as usize);
+                    }
+                }
+                let _ = file.write_all(entries);
             }
             Sink::Journald(j) => j.write(stream, data),
             Sink::Lost => {}
         }
+    }
+}
+
+/// The last whole lines of `entries` that fit in `max` bytes.
+fn newest_lines(entries: &[u8], max: usize) -> &[u8] {
+    if entries.len() <= max {
+        return entries;
+    }
+    let from = entries.len() - max;
+    match entries[from.saturating_sub(1)..].iter().position(|b| *b == b'\n') {
+        // The line before `from` ends at or after it: keep what follows it.
+        Some(i) => &entries[from.saturating_sub(1) + i + 1..],
+        None => &[],
     }
 }
 

@@ -493,7 +493,17 @@ fn run_piped(store: &Store, c: &Info, bundle: PathBuf) -> Result<i32, RunError> 
     crate::sys::set_child_subreaper().map_err(engine)?;
     let swapped = crate::stdio::Swapped::new(c.config.process.interactive).map_err(engine)?;
     let created = oci.run_detached(&c.id, &bundle, &pid_file, None);
-    let (out, err, tee) = swapped.restore().map_err(engine)?;
+    let (out, err, mut tee) = swapped.restore().map_err(engine)?;
+    // A stream left out of --attach goes only to the log.
+    let attach = &c.config.process.attach;
+    for (name, f) in [("stdout", &mut tee.out), ("stderr", &mut tee.err)] {
+        if !attach.is_empty() && !attach.iter().any(|a| a == name) {
+            *f = std::fs::OpenOptions::new()
+                .write(true)
+                .open("/dev/null")
+                .map_err(engine)?;
+        }
+    }
     created?;
     let pid = started_pid(store, c, &pid_file)?;
     let log = container::log_target(store, &c.id);

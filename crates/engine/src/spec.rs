@@ -58,6 +58,8 @@ pub enum SpecError {
         "the '--group-add keep-groups' option is not allowed with any other --group-add options"
     )]
     KeepGroupsAlone,
+    #[error("--log-opt {opt}: {reason}")]
+    LogOpt { opt: String, reason: String },
     #[error("--tz {tz}: {reason}")]
     Timezone { tz: String, reason: String },
     #[error("--shm-size {size}: {source}")]
@@ -203,6 +205,11 @@ pub struct ProcessOptions {
     /// `--tz`: a zone of the host's /usr/share/zoneinfo, or "local" (the
     /// host's /etc/localtime), mounted at /etc/localtime.
     pub tz: Option<String>,
+    /// `--log-opt`.
+    pub log_opts: LogOpts,
+    /// `--attach`: the streams a foreground container is attached to (none
+    /// given: stdout and stderr).
+    pub attach: Vec<String>,
     /// `--unsetenv NAME`: not from the defaults or the image.
     pub unsetenv: Vec<String>,
     /// `--unsetenv-all`: only the `--env` variables.
@@ -212,6 +219,80 @@ pub struct ProcessOptions {
     pub image_volume: Option<crate::volumes::ImageVolumeMode>,
     /// `--network-alias`: more names the container answers to on its networks.
     pub network_aliases: Vec<String>,
+}
+
+/// `--log-opt path=FILE`, `max-size=SIZE` (decimal units, as podman reads
+/// them), `tag=TAG`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct LogOpts {
+    pub path: Option<std::path::PathBuf>,
+    pub max_size: Option<u64>,
+    pub tag: Option<String>,
+}
+
+impl LogOpts {
+    /// Adds one `--log-opt KEY=VALUE`.
+    pub fn set(&mut self, opt: &str) -> Result<(), SpecError> {
+        let bad = |why: &str| SpecError::LogOpt {
+            opt: opt.to_string(),
+            reason: why.to_string(),
+        };
+        let (k, v) = opt
+            .split_once('=')
+            .ok_or_else(|| bad("expected KEY=VALUE"))?;
+        match k {
+            "path" if v.starts_with('/') => self.path = Some(v.into()),
+            "path" => return Err(bad("the path must be absolute")),
+            "max-size" => self.max_size = Some(decimal_size(v).ok_or_else(|| bad("not a size"))?),
+            "tag" => self.tag = Some(v.to_string()),
+            _ => return Err(bad("path, max-size or tag")),
+        }
+        Ok(())
+    }
+}
+
+/// `3.5m`, `100k`, `1g`, `512` → bytes, in decimal units (podman's
+/// FromHumanSize).
+fn decimal_size(s: &str) -> Option<u64> {
+    let t = s.trim().to_ascii_lowercase();
+    let t = t.strip_suffix('b').unwrap_or(&t);
+    let (num, mult) = match t.chars().last()? {
+        'k' => (&t[..t.len() - 1], 1e3),
+        'm' => (&t[..t.len() - 1], 1e6),
+        'g' => (&t[..t.len() - 1], 1e9),
+        _ => (t, 1.0),
+    };
+    let n: f64 = num.parse().ok().filter(|n: &f64| *n >= 0.0)?;
+    Some((n * mult).round() as u64)
+}
+
+/// A size as Go's units.HumanSize writes it: four significant digits and a
+/// decimal unit (`3.047MB`, `0B`).
+pub fn human_size(bytes: u64) -> String {
+    let units = ["B", "kB", "MB", "GB", "TB", "PB"];
+    let mut size = bytes as f64;
+    let mut i = 0;
+    while size >= 1000.0 && i < units.len() - 1 {
+        size /= 1000.0;
+        i += 1;
+    }
+    let digits = if size >= 1000.0 {
+        0
+    } else if size >= 100.0 {
+        1
+    } else if size >= 10.0 {
+        2
+    } else {
+        3
+    };
+    let text = format!("{size:.digits$}");
+    let text = if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    };
+    format!("{text}{}", units[i])
 }
 
 impl ProcessOptions {
@@ -698,6 +779,21 @@ pub fn generate(
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn log_sizes_read_and_show_as_podman_does() {
+        let mut o = LogOpts::default();
+        o.set("max-size=3.047m").unwrap();
+        assert_eq!(o.max_size, Some(3_047_000));
+        assert_eq!(human_size(3_047_000), "3.047MB");
+        assert_eq!(human_size(0), "0B");
+        assert_eq!(human_size(512_000), "512kB");
+        assert_eq!(human_size(5_010_000), "5.01MB");
+        assert!(o.set("max-size=lots").is_err());
+        assert!(o.set("path=relative").is_err());
+        assert!(o.set("colour=blue").is_err());
+    }
+
     use super::*;
     use serde_json::json;
 

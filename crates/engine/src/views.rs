@@ -401,6 +401,11 @@ pub struct LogConfig {
     /// The k8s-file log's path ("" for the other drivers).
     #[serde(rename = "Path")]
     pub path: String,
+    /// `--log-opt max-size`, as podman shows it ("0B" for none).
+    #[serde(rename = "Size")]
+    pub size: String,
+    #[serde(rename = "Tag")]
+    pub tag: String,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -433,7 +438,7 @@ impl ContainerInspect {
         let p = &i.config.process;
         let log_driver = p.log_driver.as_deref().unwrap_or("k8s-file");
         let log_path = match container::log_target(store, &i.id) {
-            crate::logs::Target::File(path) if log_driver == "k8s-file" => {
+            crate::logs::Target::File { path, .. } if log_driver == "k8s-file" => {
                 path.display().to_string()
             }
             _ => String::new(),
@@ -460,6 +465,8 @@ impl ContainerInspect {
                 log_config: LogConfig {
                     kind: log_driver.to_string(),
                     path: log_path.clone(),
+                    size: crate::spec::human_size(p.log_opts.max_size.unwrap_or(0)),
+                    tag: p.log_opts.tag.clone().unwrap_or_default(),
                 },
                 binds: p
                     .volumes

@@ -36,6 +36,13 @@ pub struct ContainerArgs {
     /// Another name the container answers to on its networks.
     #[arg(long)]
     pub(crate) network_alias: Vec<String>,
+    /// path=FILE, max-size=SIZE, tag=TAG for the container's log.
+    #[arg(long)]
+    pub(crate) log_opt: Vec<String>,
+    /// Which streams a foreground container is attached to: stdin, stdout,
+    /// stderr (default: stdout and stderr).
+    #[arg(short = 'a', long, value_parser = ["stdin", "stdout", "stderr"])]
+    pub(crate) attach: Vec<String>,
     /// The container's time zone: a zone name, or "local" for the host's.
     #[arg(long)]
     pub(crate) tz: Option<String>,
@@ -403,6 +410,14 @@ pub(crate) fn options(a: ContainerArgs, runtime: Option<String>) -> Result<RunOp
                     Some(tz)
                 }
                 None => None,
+            },
+            attach: a.attach,
+            log_opts: {
+                let mut o = berth_engine::spec::LogOpts::default();
+                for opt in &a.log_opt {
+                    o.set(opt).map_err(crate::exit::podman)?;
+                }
+                o
             },
             unsetenv: a.unsetenv,
             unsetenv_all: a.unsetenv_all,

@@ -154,7 +154,13 @@ pub fn run(store_args: &StoreArgs, mut a: RunArgs) -> Result<i32, Failure> {
     let cid = |id: &str| write_cidfile(cidfile.as_deref(), id);
     let monitored = berth_engine::run::needs_monitor(&store, &o);
     if !a.detach && !monitored {
+        // Not attached to its stdout, podman says which container runs.
+        let attach = &o.process.attach;
+        let print_id = !attach.is_empty() && !attach.iter().any(|s| s == "stdout");
         let code = berth_engine::run::run_with(&store, &o, |c| {
+            if print_id {
+                println!("{}", c.id);
+            }
             cid(&c.id).map_err(berth_engine::RunError::Engine)
         })
         .map_err(failure);
