@@ -1019,3 +1019,37 @@ fn containerfiles_are_found_as_podman_finds_them() {
     assert_eq!(r.code, 125, "{}", r.stderr);
     assert!(r.stderr.contains("COPY subdir ./"), "{}", r.stderr);
 }
+
+#[test]
+fn layers_follow_the_flag_then_buildah_layers() {
+    let st = common::store::TestStore::with_busybox();
+    let ctx = st.path().join("ctx");
+    std::fs::create_dir(&ctx).unwrap();
+    std::fs::write(
+        ctx.join("Containerfile"),
+        "FROM localhost/bb:1\nRUN echo layered\n",
+    )
+    .unwrap();
+    let ctx_s = ctx.to_str().unwrap();
+    let build = |env: Option<&str>, flag: Option<&str>| {
+        let mut c = st.cmd();
+        c.args(["build", "-t", "localhost/l:1"]);
+        if let Some(f) = flag {
+            c.arg(f);
+        }
+        c.arg(ctx_s);
+        if let Some(v) = env {
+            c.env("BUILDAH_LAYERS", v);
+        }
+        let r = common::run_cmd(&mut c);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        r.stderr.contains("Using cache")
+    };
+    assert!(!build(None, None), "the first build has no cache");
+    assert!(build(None, None));
+    assert!(build(None, Some("--layers=true")));
+    assert!(!build(None, Some("--layers=false")));
+    assert!(!build(Some("false"), None));
+    assert!(build(Some("false"), Some("--layers=1")));
+    assert!(!build(Some("1"), Some("--layers=false")));
+}

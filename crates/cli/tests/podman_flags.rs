@@ -1223,6 +1223,10 @@ fn log_opt_and_attach_shape_a_containers_output() {
     ]);
     // Only stderr is the container's; stdout says which container it was.
     assert_eq!(r.stderr, "err\n");
-    assert!(!r.stdout.contains("out") && r.stdout.trim().len() == 64, "{}", r.stdout);
+    assert!(
+        !r.stdout.contains("out") && r.stdout.trim().len() == 64,
+        "{}",
+        r.stdout
+    );
     st.ok(&["rm", "-af"]);
 }

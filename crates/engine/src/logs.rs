@@ -86,7 +86,10 @@ fn newest_lines(entries: &[u8], max: usize) -> &[u8] {
         return entries;
     }
     let from = entries.len() - max;
-    match entries[from.saturating_sub(1)..].iter().position(|b| *b == b'\n') {
+    match entries[from.saturating_sub(1)..]
+        .iter()
+        .position(|b| *b == b'\n')
+    {
         // The line before `from` ends at or after it: keep what follows it.
         Some(i) => &entries[from.saturating_sub(1) + i + 1..],
         None => &[],

@@ -39,8 +39,8 @@ pub struct BuildArgs {
     #[arg(long, value_parser = ["none", "host"])]
     network: Option<String>,
     /// Reuse stages built before from the same inputs (default true).
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", default_value = "true")]
-    layers: bool,
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    layers: Option<String>,
     /// Build every stage again.
     #[arg(long)]
     no_cache: bool,
@@ -213,6 +213,19 @@ fn containerfile(
     Ok((texts.join("\n"), name))
 }
 
+/// `--layers[=BOOL]`, else `$BUILDAH_LAYERS`, else true; a BOOL may be 1 or 0.
+fn layers(flag: Option<&str>) -> Result<bool, Failure> {
+    let env = std::env::var("BUILDAH_LAYERS").ok();
+    let Some(v) = flag.or(env.as_deref()) else {
+        return Ok(true);
+    };
+    match v.to_ascii_lowercase().as_str() {
+        "true" | "1" | "t" | "yes" => Ok(true),
+        "false" | "0" | "f" | "no" => Ok(false),
+        _ => Err(fail(125, format!("--layers {v}: not a boolean"))),
+    }
+}
+
 /// Returns the exit code: 0, or a failing RUN's own.
 /// `-` as the context: stdin holds a tar of the context (plain, gzip or
 /// zstd), unpacked by the layer extractor into a directory of its own; or
@@ -339,7 +352,7 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
             .map(str::parse)
             .transpose()
             .map_err(exit::podman)?,
-        layers: a.layers,
+        layers: layers(a.layers.as_deref())?,
         no_cache: a.no_cache,
         secrets: secrets
             .iter()
