@@ -148,6 +148,19 @@ impl Ignore {
             .iter()
             .any(|p| p.exception && p.may_match_under(&prefix))
     }
+
+    /// Whether COPY looks inside directory `dir` that the patterns exclude:
+    /// only when an exception names a path under it by its literal start
+    /// (buildah's rule since containers/buildah#3486: `!subdir1/sub3*` opens
+    /// `subdir1`, while `!*/sub1*` opens no excluded directory). Stricter than
+    /// [`Ignore::may_skip_dir`], which never skips what a pattern could match.
+    pub fn opens_excluded_dir(&self, dir: &str) -> bool {
+        let dir = clean(dir);
+        let prefix = format!("{}/", dir.trim_start_matches('/'));
+        self.patterns
+            .iter()
+            .any(|p| p.exception && p.literal_start().starts_with(&prefix))
+    }
 }
 
 /// The pattern lines of an ignore file with their line numbers: comments
@@ -235,6 +248,15 @@ impl Pattern {
                 matches(toks, &chars)
             }
         }
+    }
+
+    /// The pattern up to its first special character.
+    fn literal_start(&self) -> &str {
+        let end = self
+            .text
+            .find(['*', '?', '[', '\\'])
+            .unwrap_or(self.text.len());
+        &self.text[..end]
     }
 
     /// Whether the pattern matches some path starting with `prefix`

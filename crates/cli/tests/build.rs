@@ -1053,3 +1053,57 @@ fn layers_follow_the_flag_then_buildah_layers() {
     assert!(build(Some("false"), Some("--layers=1")));
     assert!(!build(Some("1"), Some("--layers=false")));
 }
+
+#[test]
+fn copy_follows_buildahs_ignore_rules_for_excluded_directories() {
+    let st = common::store::TestStore::with_busybox();
+    let ctx = st.path().join("ctx");
+    let keep = ["test2", "subdir1/sub1", "subdir1/sub3", "other"];
+    let drop = ["test1", "subdir1/sub2", "subdir2/sub1", "subdir2/sub3"];
+    for f in keep.iter().chain(&drop) {
+        let p = ctx.join(f);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, f).unwrap();
+    }
+    std::fs::write(
+        ctx.join("Containerfile"),
+        "FROM localhost/bb:1\nCOPY ./ /new/\n",
+    )
+    .unwrap();
+    std::fs::write(
+        ctx.join(".dockerignore"),
+        "# comment\ntest*\n!test2*\nsubdir1\nsubdir2\n!*/sub1*\n!subdir1/sub3*\n",
+    )
+    .unwrap();
+    st.ok(&[
+        "build",
+        "-q",
+        "-t",
+        "localhost/ign:1",
+        ctx.to_str().unwrap(),
+    ]);
+    let found = st
+        .ok(&[
+            "run",
+            "--rm",
+            "localhost/ign:1",
+            "find",
+            "/new",
+            "-type",
+            "f",
+        ])
+        .stdout;
+    for f in keep {
+        assert!(
+            found.contains(&format!("/new/{f}\n")),
+            "{f} missing: {found}"
+        );
+    }
+    // subdir2 is not opened: no exception names a path in it literally.
+    for f in drop {
+        assert!(
+            !found.contains(&format!("/new/{f}\n")),
+            "{f} copied: {found}"
+        );
+    }
+}

@@ -330,7 +330,7 @@ fn add_tree<W: Write>(
         };
         let md = std::fs::symlink_metadata(&path).map_err(read_error(&rel))?;
         let excluded = ignore.is_some_and(|i| i.is_excluded(&rel));
-        if excluded && !(md.is_dir() && ignore.is_some_and(|i| !i.may_skip_dir(&rel))) {
+        if excluded && !(md.is_dir() && ignore.is_some_and(|i| i.opens_excluded_dir(&rel))) {
             continue;
         }
         let target = dest.join(&n);
