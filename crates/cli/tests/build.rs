@@ -943,6 +943,27 @@ fn build_flags_podman_scripts_pass() {
     assert_eq!(r.stderr, "", "the build's output went to the log file");
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(text.contains("512\n") && text.contains("COMMIT"), "{text}");
+    // One stage: buildah's bare STEP lines, and the name as the store holds it.
+    assert!(
+        text.starts_with("STEP 1/2: FROM localhost/bb:1\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Successfully tagged localhost/lim:1\n"),
+        "{text}"
+    );
+    std::fs::write(
+        ctx.join("Containerfile"),
+        "FROM localhost/bb:1 AS a\nFROM a\n",
+    )
+    .unwrap();
+    let r = st.ok(&["build", ctx_s]);
+    assert!(
+        r.stderr
+            .starts_with("[1/2] STEP 1/2: FROM localhost/bb:1 AS a\n"),
+        "{}",
+        r.stderr
+    );
     // --pull-never with a base that is not here: podman's words.
     std::fs::write(
         ctx.join("Containerfile"),

@@ -140,7 +140,8 @@ impl Drop for Both {
         let _ = self.berth(&["builder", "rm", "-a"]).output();
         let _ = self.berth(&["rm", "-af"]).output();
         if let Ok(entries) = std::fs::read_dir(self.path("exe")) {
-            for e in entries.flatten() {
+            // The runtime's read-only images; the lock file beside them is not one.
+            for e in entries.flatten().filter(|e| e.file_name() != ".lock") {
                 let _ = Command::new("umount").arg("-l").arg(e.path()).status();
             }
         }

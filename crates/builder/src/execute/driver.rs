@@ -249,7 +249,17 @@ fn build_stage(
         index: def.index,
         count: x.cf.stages.len(),
     };
-    progress::step(log, at, (*step, x.total), &format!("FROM {}", from.image));
+    let named = def
+        .name
+        .as_deref()
+        .map(|n| format!(" AS {n}"))
+        .unwrap_or_default();
+    progress::step(
+        log,
+        at,
+        (*step, x.total),
+        &format!("FROM {}{named}", from.image),
+    );
     // FROM --platform, else --platform: what the base must be built for.
     let wanted = match &from.platform {
         Some(p) if !p.is_empty() => Some(crate::Platform::parse(p)?),

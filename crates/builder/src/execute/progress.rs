@@ -16,9 +16,13 @@ pub(super) fn step(log: &mut dyn Write, stage: Stage, (step, total): (usize, usi
     line(log, stage, &format!("STEP {step}/{total}: {what}"));
 }
 
-/// `[2/3] …`: a line about a stage.
+/// `[2/3] …`: a line about a stage (of a file with more than one; buildah
+/// writes a single stage's lines bare).
 pub(super) fn line(log: &mut dyn Write, stage: Stage, what: &str) {
-    let _ = writeln!(log, "[{}/{}] {what}", stage.index + 1, stage.count);
+    let _ = match stage.count {
+        1 => writeln!(log, "{what}"),
+        n => writeln!(log, "[{}/{n}] {what}", stage.index + 1),
+    };
 }
 
 /// A step or stage whose image was found in the cache.
@@ -39,10 +43,12 @@ pub(super) fn done(log: &mut dyn Write, id: &str) {
     let _ = writeln!(log, "--> {}", &id[..12.min(id.len())]);
 }
 
-/// The end of a build that succeeded.
+/// The end of a build that succeeded: each name as the store holds it
+/// (`localhost/NAME:latest` for `NAME`).
 pub(super) fn tagged(log: &mut dyn Write, tags: &[String]) {
     for t in tags {
-        let _ = writeln!(log, "Successfully tagged {t}");
+        let full = berth_storage::store::normalize_name(t).unwrap_or_else(|_| t.clone());
+        let _ = writeln!(log, "Successfully tagged {full}");
     }
 }
 
