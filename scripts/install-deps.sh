@@ -4,7 +4,7 @@
 set -euo pipefail
 PKGS=(docker-registry busybox-static skopeo podman buildah crun runc conmon uidmap
       jq hyperfine time apache2-utils openssl curl iproute2 libseccomp-dev pkg-config
-      gnupg containernetworking-plugins iptables netavark aardvark-dns tzdata)
+      gnupg containernetworking-plugins iptables netavark aardvark-dns tzdata xz-utils bzip2)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1128,3 +1128,36 @@ fn copy_follows_buildahs_ignore_rules_for_excluded_directories() {
         );
     }
 }
+
+#[test]
+fn add_unpacks_xz_and_bzip2_archives() {
+    let st = common::store::TestStore::with_busybox();
+    let ctx = st.path().join("ctx");
+    std::fs::create_dir(&ctx).unwrap();
+    let tar = berth_testkit::tar_builder::Tar::new()
+        .dir("subtest")
+        .file("subtest/myfile1", b"This is the ORIGINAL file\n")
+        .bytes();
+    for (tool, ext) in [("xz", "xz"), ("bzip2", "bz2")] {
+        let mut c = Command::new(tool);
+        c.arg("-c")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        std::io::Write::write_all(child.stdin.as_mut().unwrap(), &tar).unwrap();
+        drop(child.stdin.take());
+        let packed = child.wait_with_output().unwrap().stdout;
+        std::fs::write(ctx.join(format!("my.tar.{ext}")), packed).unwrap();
+        let file = format!("FROM localhost/bb:1\nADD my.tar.{ext} /\n");
+        std::fs::write(ctx.join("Containerfile"), file).unwrap();
+        st.ok(&[
+            "build",
+            "-q",
+            "-t",
+            "localhost/add:1",
+            ctx.to_str().unwrap(),
+        ]);
+        let r = st.ok(&["run", "--rm", "localhost/add:1", "cat", "/subtest/myfile1"]);
+        assert_eq!(r.stdout, "This is the ORIGINAL file\n", "{tool}");
+    }
+}

@@ -78,7 +78,22 @@ pub(super) fn is_archive(path: &Path) -> bool {
     };
     let n = f.read(&mut head).unwrap_or(0);
     let c = berth_image::manifest::Compression::sniff(&head[..n.min(4)]);
-    c != berth_image::manifest::Compression::None || (n >= 262 && &head[257..262] == b"ustar")
+    c != berth_image::manifest::Compression::None
+        || external_tool(&head[..n]).is_some()
+        || (n >= 262 && &head[257..262] == b"ustar")
+}
+
+/// xz and bzip2, which ADD unpacks as Docker does, through the system's own
+/// `xz` and `bzip2` (the decompressor only reads the archive and writes the
+/// tar stream; the entries are checked as every other archive's are).
+fn external_tool(head: &[u8]) -> Option<&'static str> {
+    if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
+        Some("xz")
+    } else if head.starts_with(b"BZh") {
+        Some("bzip2")
+    } else {
+        None
+    }
 }
 
 /// ADD of a local archive: its entries re-rooted under `dest`.
@@ -91,8 +106,39 @@ pub(super) fn unpack<W: Write>(
     let f = std::fs::File::open(path)?;
     let mut r = std::io::BufReader::new(f);
     let head = std::io::BufRead::fill_buf(&mut r)?;
+    if let Some(tool) = external_tool(head) {
+        let mut child = std::process::Command::new(tool)
+            .arg("-dc")
+            .stdin(std::fs::File::open(path)?)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .map_err(|e| std::io::Error::other(format!("{tool}: {e}")))?;
+        let out = child.stdout.take().expect("piped");
+        let entries = append_entries(b, out, dest, owner);
+        let status = child.wait()?;
+        entries?;
+        if !status.success() {
+            return Err(std::io::Error::other(format!(
+                "{}: {tool} could not decompress it",
+                path.display()
+            ))
+            .into());
+        }
+        return Ok(());
+    }
     let c = berth_image::manifest::Compression::sniff(&head[..head.len().min(4)]);
     let plain = berth_image::blob::decompress(r, c);
+    append_entries(b, plain, dest, owner)
+}
+
+/// The entries of the tar read from `plain`, re-rooted under `dest`.
+fn append_entries<W: Write>(
+    b: &mut tar::Builder<W>,
+    plain: impl Read,
+    dest: &Path,
+    owner: Option<(u64, u64)>,
+) -> Result<(), CopyError> {
     let mut ar = tar::Archive::new(plain);
     for e in ar.entries()? {
         let mut e = e?;
