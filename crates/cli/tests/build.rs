@@ -1161,3 +1161,30 @@ fn add_unpacks_xz_and_bzip2_archives() {
         assert_eq!(r.stdout, "This is the ORIGINAL file\n", "{tool}");
     }
 }
+
+#[test]
+fn copy_keeps_hard_links_as_links() {
+    let st = common::store::TestStore::with_busybox();
+    let ctx = st.path().join("ctx");
+    std::fs::create_dir_all(ctx.join("subdir/subsubdir")).unwrap();
+    std::fs::write(
+        ctx.join("Containerfile"),
+        "FROM localhost/bb:1\nCOPY . /test\n",
+    )
+    .unwrap();
+    std::fs::hard_link(ctx.join("Containerfile"), ctx.join("hardlink1")).unwrap();
+    std::fs::hard_link(
+        ctx.join("Containerfile"),
+        ctx.join("subdir/subsubdir/hardlink3"),
+    )
+    .unwrap();
+    st.ok(&["build", "-q", "-t", "localhost/hl:1", ctx.to_str().unwrap()]);
+    let inode = |p: &str| {
+        st.ok(&["run", "--rm", "localhost/hl:1", "stat", "-c", "%i %h", p])
+            .stdout
+    };
+    let first = inode("/test/Containerfile");
+    assert!(first.ends_with(" 3\n"), "three names: {first}");
+    assert_eq!(inode("/test/hardlink1"), first);
+    assert_eq!(inode("/test/subdir/subsubdir/hardlink3"), first);
+}

@@ -213,6 +213,7 @@ fn write_sources<W: Write>(
 ) -> Result<(), CopyError> {
     let dest = dest.to_path_buf();
     let mut made = !make_dest;
+    let mut links = HardLinks::default();
     for inline in &files.inline {
         let target = if into_dir {
             dest.join(&inline.name)
@@ -243,7 +244,7 @@ fn write_sources<W: Write>(
                 add_entry(b, path, &md, &dest, owner, None)?;
                 made = true;
             }
-            let added = add_tree(b, path, shown, &dest, ignore, owner, mode)?;
+            let added = add_tree(b, path, shown, &dest, ignore, owner, mode, &mut links)?;
             // A directory the ignore file excludes, with nothing under it let
             // back in, is not there for COPY (as buildah has it).
             if added == 0 && shown != "." && ignore.is_some_and(|i| i.is_excluded(shown)) {
@@ -302,6 +303,51 @@ fn add_entry<W: Write>(
     r.map_err(entry_error(path))
 }
 
+/// The files with more than one name met in a COPY, by device and inode:
+/// where the first name went.
+#[derive(Default)]
+struct HardLinks(std::collections::HashMap<(u64, u64), PathBuf>);
+
+impl HardLinks {
+    /// The target a file with other names was first copied to; notes this
+    /// one as the first otherwise.
+    fn first_of(&mut self, md: &std::fs::Metadata, target: &Path) -> Option<PathBuf> {
+        use std::os::unix::fs::MetadataExt;
+        if !md.is_file() || md.nlink() < 2 {
+            return None;
+        }
+        match self.0.entry((md.dev(), md.ino())) {
+            std::collections::hash_map::Entry::Occupied(e) => Some(e.get().clone()),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(target.to_path_buf());
+                None
+            }
+        }
+    }
+}
+
+/// A hard link entry: `target` another name of `first`.
+fn add_hard_link<W: Write>(
+    b: &mut tar::Builder<W>,
+    md: &std::fs::Metadata,
+    target: &Path,
+    first: &Path,
+    owner: Owner,
+    mode: Option<u32>,
+) -> Result<(), CopyError> {
+    use std::os::unix::fs::MetadataExt;
+    let mut h = tar::Header::new_gnu();
+    h.set_metadata_in_mode(md, tar::HeaderMode::Complete);
+    h.set_entry_type(tar::EntryType::Link);
+    let (u, g) = owner.of(md);
+    h.set_uid(u);
+    h.set_gid(g);
+    h.set_mode(mode.unwrap_or(md.mode() & 0o7777));
+    h.set_size(0);
+    b.append_link(&mut h, target, first)
+        .map_err(entry_error(target))
+}
+
 /// A directory's contents (not the directory itself) under `dest`, skipping
 /// what the ignore file excludes; symlinks are copied, never followed.
 #[allow(clippy::too_many_arguments)]
@@ -313,6 +359,7 @@ fn add_tree<W: Write>(
     ignore: Option<&Ignore>,
     owner: Owner,
     mode: Option<u32>,
+    links: &mut HardLinks,
 ) -> Result<usize, CopyError> {
     let mut added = 0;
     let mut names: Vec<_> = std::fs::read_dir(dir)
@@ -335,11 +382,16 @@ fn add_tree<W: Write>(
         }
         let target = dest.join(&n);
         if !excluded {
-            add_entry(b, &path, &md, &target, owner, mode)?;
+            match links.first_of(&md, &target) {
+                // Another name of a file already copied: a link to it, as the
+                // context has it.
+                Some(first) => add_hard_link(b, &md, &target, &first, owner, mode)?,
+                None => add_entry(b, &path, &md, &target, owner, mode)?,
+            }
             added += 1;
         }
         if md.is_dir() {
-            added += add_tree(b, &path, &rel, &target, ignore, owner, mode)?;
+            added += add_tree(b, &path, &rel, &target, ignore, owner, mode, links)?;
         }
     }
     Ok(added)
