@@ -1230,3 +1230,33 @@ fn log_opt_and_attach_shape_a_containers_output() {
     );
     st.ok(&["rm", "-af"]);
 }
+
+#[test]
+fn images_show_the_names_an_image_has_had_and_filter_after() {
+    let st = TestStore::with_busybox();
+    st.ok(&["create", "--name", "c", "localhost/bb:1", "true"]);
+    st.ok(&["commit", "-q", "c", "my-test-image"]);
+    let history = |st: &TestStore| {
+        st.ok(&["images", "my-test-image", "--format", "{{ .History }}"])
+            .stdout
+    };
+    assert_eq!(history(&st), "localhost/my-test-image:latest\n");
+    for n in ["n1", "n2"] {
+        st.ok(&["tag", "my-test-image", n]);
+        st.ok(&["rmi", n]);
+    }
+    assert_eq!(
+        history(&st),
+        "localhost/my-test-image:latest, localhost/n2:latest, localhost/n1:latest\n"
+    );
+    // after= is since=: images made later than the one named.
+    let bb = st.inspect("localhost/bb:1", ".ID");
+    let fmt = "--format={{.Repository}}:{{.Tag}}";
+    let r = st.ok(&[
+        "images",
+        "--noheading",
+        fmt,
+        &format!("--filter=after={bb}"),
+    ]);
+    assert_eq!(r.stdout, "localhost/my-test-image:latest\n");
+}

@@ -13,6 +13,10 @@ pub struct Image {
     pub id: String,
     #[serde(default)]
     pub names: Vec<String>,
+    /// Every name the image has had: its names now, then those it lost,
+    /// latest first (containers/storage's NamesHistory).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub names_history: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub top_layer: Option<String>,
     /// The layers bottom first (chain IDs' hex).
@@ -36,6 +40,17 @@ pub struct Image {
 }
 
 impl Image {
+    /// Brings [`Image::names_history`] up to date after the names changed.
+    pub(crate) fn note_names(&mut self) {
+        let older = std::mem::take(&mut self.names_history);
+        self.names_history = self.names.clone();
+        let rest: Vec<String> = older
+            .into_iter()
+            .filter(|n| !self.names.contains(n))
+            .collect();
+        self.names_history.extend(rest);
+    }
+
     /// The size podman shows for an image: the sum of its layers' uncompressed
     /// tar sizes, the same however the layers were compressed on the way in
     /// (an image imported, pushed gzipped and pulled back has the size it

@@ -685,13 +685,15 @@ impl Store {
                 return Err(Error::ReadOnly(st.images[i].id.clone()));
             }
             for (j, other) in st.images.iter_mut().enumerate() {
-                if j != i && other.store == 0 {
+                if j != i && other.store == 0 && other.names.contains(&name) {
                     other.names.retain(|n| *n != name);
+                    other.note_names();
                 }
             }
             if !st.images[i].names.contains(&name) {
                 st.images[i].names.push(name);
             }
+            st.images[i].note_names();
             Ok(())
         })
     }
@@ -711,6 +713,7 @@ impl Store {
                 return Err(Error::ImageNotFound(typed));
             };
             st.images[i].names.retain(|n| *n != name);
+            st.images[i].note_names();
             Ok(())
         })
     }
@@ -729,6 +732,7 @@ impl Store {
                 .find(|n| im.names.contains(n));
             if let Some(n) = by_name.as_ref().filter(|_| im.names.len() > 1) {
                 st.images[i].names.retain(|x| x != n);
+                st.images[i].note_names();
                 return Ok(RemovedImage {
                     untagged: vec![n.clone()],
                     ..Default::default()
@@ -936,7 +940,10 @@ impl Store {
             let size = Image::unpacked_size(&ids, &st.layers)
                 .unwrap_or_else(|| new.layer_blobs.iter().map(|(_, s)| s).sum());
             for other in st.images.iter_mut().filter(|m| m.store == 0 && m.id != id) {
-                other.names.retain(|n| !new.names.contains(n));
+                if other.names.iter().any(|n| new.names.contains(n)) {
+                    other.names.retain(|n| !new.names.contains(n));
+                    other.note_names();
+                }
             }
             let image = match st.images.iter_mut().find(|m| m.id == id && m.store == 0) {
                 Some(m) => {
@@ -945,6 +952,7 @@ impl Store {
                             m.names.push(n.clone());
                         }
                     }
+                    m.note_names();
                     for d in digests {
                         if !m.digests.contains(&d) {
                             m.digests.push(d);
@@ -958,6 +966,7 @@ impl Store {
                     let m = Image {
                         id: id.clone(),
                         names: new.names.clone(),
+                        names_history: new.names.clone(),
                         top_layer: parent,
                         layers: ids,
                         config_digest: new.config_digest.clone(),

@@ -67,6 +67,8 @@ pub struct ImageSummary {
     pub dangling: bool,
     /// The config's labels.
     pub labels: serde_json::Map<String, serde_json::Value>,
+    /// Every name the image has had, its names now first.
+    pub history: Vec<String>,
 }
 
 fn summaries(store: &Store, img: &Image) -> Vec<ImageSummary> {
@@ -96,6 +98,12 @@ fn summaries(store: &Store, img: &Image) -> Vec<ImageSummary> {
         read_only: img.read_only,
         dangling: img.names.is_empty(),
         labels: labels.clone(),
+        // Records of older stores have no history: their names are it.
+        history: if img.names_history.is_empty() {
+            img.names.clone()
+        } else {
+            img.names_history.clone()
+        },
     };
     if img.names.is_empty() {
         return vec![entry("<none>".into(), "<none>".into())];
@@ -129,7 +137,7 @@ enum Filter {
 }
 
 impl Filter {
-    fn parse(filter: &str, all: &[Image]) -> Result<Filter, ImageError> {
+    fn parse(store: &Store, filter: &str, all: &[Image]) -> Result<Filter, ImageError> {
         let (k, v) = filter.split_once('=').ok_or_else(|| {
             ImageError::InvalidFilter(format!("invalid filter {filter:?}: expected KEY=VALUE"))
         })?;
@@ -137,8 +145,8 @@ impl Filter {
             "reference" => Filter::Reference(v.to_string()),
             "dangling" => Filter::Dangling(v == "true"),
             "id" => Filter::Id(v.trim_start_matches("sha256:").to_string()),
-            "before" => Filter::Before(created_of(all, v)?),
-            "since" => Filter::Since(created_of(all, v)?),
+            "before" => Filter::Before(created_of(store, all, v)?),
+            "since" | "after" => Filter::Since(created_of(store, all, v)?),
             "digest" => Filter::Digest(v.to_string()),
             "readonly" => Filter::ReadOnly(v == "true"),
             "label" => match v.split_once('=') {
@@ -163,8 +171,8 @@ impl Filter {
                 *want == (img.names.is_empty() && !has_children(store, all, img))
             }
             Filter::Id(prefix) => img.id.starts_with(prefix.as_str()),
-            Filter::Before(t) => img.created < *t,
-            Filter::Since(t) => img.created > *t,
+            Filter::Before(t) => created_ns(store, img) < *t,
+            Filter::Since(t) => created_ns(store, img) > *t,
             Filter::Digest(d) => {
                 img.manifest_digest.to_string() == *d
                     || img.digests.iter().any(|x| x.to_string() == *d)
@@ -181,16 +189,27 @@ impl Filter {
     }
 }
 
+/// When the image was made, in nanoseconds: its config's time (podman's
+/// precision), else when the store got it.
+fn created_ns(store: &Store, img: &Image) -> u64 {
+    store
+        .image_config(img)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|c| c["created"].as_str().and_then(crate::time::parse_rfc3339_nanos))
+        .unwrap_or(img.created.saturating_mul(1_000_000_000))
+}
+
 /// The creation time of the image `name` (a name or an ID prefix), for
-/// `before=` and `since=`.
-fn created_of(all: &[Image], name: &str) -> Result<u64, ImageError> {
+/// `before=` and `since=`, in nanoseconds.
+fn created_of(store: &Store, all: &[Image], name: &str) -> Result<u64, ImageError> {
     let full = berth_storage::store::candidate_names(name);
     let id = name.trim_start_matches("sha256:");
     all.iter()
         .find(|i| {
             full.iter().any(|n| i.names.contains(n)) || (id.len() >= 3 && i.id.starts_with(id))
         })
-        .map(|i| i.created)
+        .map(|i| created_ns(store, i))
         .ok_or_else(|| ImageError::InvalidFilter(format!("invalid filter: image {name} not known")))
 }
 
@@ -222,7 +241,7 @@ pub fn list(store: &Store, o: &ListOptions) -> Result<Vec<ImageSummary>, ImageEr
     let filters = o
         .filters
         .iter()
-        .map(|f| Filter::parse(f, &all))
+        .map(|f| Filter::parse(store, f, &all))
         .collect::<Result<Vec<_>, _>>()?;
     let mut out = Vec::new();
     for img in &all {

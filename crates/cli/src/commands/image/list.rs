@@ -74,6 +74,10 @@ pub fn images(store_args: &StoreArgs, a: ImagesArgs) -> CmdResult {
             let mut v = serde_json::to_value(s).expect("serialises");
             v["ID"] = id(&s.id).into();
             v["CreatedSince"] = since(s.created).into();
+            if !json {
+                // podman's template field: the names joined.
+                v["History"] = s.history.join(", ").into();
+            }
             // JSON has RFC 3339; templates Go's default time format.
             v["CreatedAt"] = if json {
                 berth_engine::time::format_rfc3339(s.created).into()
