@@ -1260,3 +1260,22 @@ fn images_show_the_names_an_image_has_had_and_filter_after() {
     ]);
     assert_eq!(r.stdout, "localhost/my-test-image:latest\n");
 }
+
+#[test]
+fn ps_sort_created_is_oldest_first_and_last_takes_the_newest() {
+    let st = TestStore::with_busybox();
+    for n in ["first", "second", "third"] {
+        st.ok(&["create", "--name", n, "localhost/bb:1", "true"]);
+    }
+    let names = |extra: &[&str]| {
+        let mut args = vec!["ps", "-a", "--format", "{{.Names}}"];
+        args.extend(extra);
+        st.ok(&args).stdout
+    };
+    assert_eq!(names(&["--sort", "created"]), "first\nsecond\nthird\n");
+    assert_eq!(names(&[]), "third\nsecond\nfirst\n");
+    assert_eq!(
+        names(&["--last", "2", "--sort", "created"]),
+        "second\nthird\n"
+    );
+}

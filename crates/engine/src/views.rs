@@ -73,7 +73,8 @@ pub struct PsEntry {
     pub mounts: Vec<String>,
 }
 
-/// The containers `ps` shows, newest first unless sorted otherwise.
+/// The containers `ps` shows, newest first unless sorted (`--sort created`
+/// is oldest first, as podman sorts).
 pub fn ps(store: &Store, o: &PsOptions) -> Result<Vec<Info>, ViewError> {
     let builder = format!("{BUILDER_LABEL}=true");
     let mut list = Vec::new();
@@ -82,7 +83,16 @@ pub fn ps(store: &Store, o: &PsOptions) -> Result<Vec<Info>, ViewError> {
             list.push(i);
         }
     }
-    sort(store, &mut list, o.sort.as_deref().unwrap_or("created"))?;
+    // --last N: the N created most recently.
+    if let Some(n) = o.last {
+        list.sort_by_key(|x| std::cmp::Reverse(x.config.created_ns));
+        list.truncate(n);
+    }
+    match o.sort.as_deref() {
+        Some(by) => sort(store, &mut list, by)?,
+        // Unsorted, the newest come first.
+        None => list.sort_by_key(|x| std::cmp::Reverse(x.config.created_ns)),
+    }
     // A status filter shows stopped containers without -a, as podman does.
     let wants_stopped = o
         .filters
@@ -91,15 +101,13 @@ pub fn ps(store: &Store, o: &PsOptions) -> Result<Vec<Info>, ViewError> {
     if !o.all && o.last.is_none() && !wants_stopped {
         list.retain(|i| matches!(i.state.status, Status::Running | Status::Paused));
     }
-    if let Some(n) = o.last {
-        list.truncate(n);
-    }
     Ok(list)
 }
 
 fn sort(store: &Store, list: &mut [Info], by: &str) -> Result<(), ViewError> {
     match by {
-        "created" => {}
+        // Oldest first, as podman sorts them.
+        "created" => list.sort_by_key(|x| x.config.created_ns),
         "id" => list.sort_by(|x, y| x.id.cmp(&y.id)),
         "image" => list.sort_by(|x, y| x.config.image_name.cmp(&y.config.image_name)),
         "names" => list.sort_by(|x, y| x.names.cmp(&y.names)),

@@ -196,7 +196,11 @@ fn created_ns(store: &Store, img: &Image) -> u64 {
         .image_config(img)
         .ok()
         .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-        .and_then(|c| c["created"].as_str().and_then(crate::time::parse_rfc3339_nanos))
+        .and_then(|c| {
+            c["created"]
+                .as_str()
+                .and_then(crate::time::parse_rfc3339_nanos)
+        })
         .unwrap_or(img.created.saturating_mul(1_000_000_000))
 }
 

@@ -30,8 +30,8 @@ pub struct PsArgs {
     #[arg(short, long)]
     pub(crate) filter: Vec<String>,
     /// created, id, image, names, status.
-    #[arg(long, default_value = "created")]
-    pub(crate) sort: String,
+    #[arg(long)]
+    pub(crate) sort: Option<String>,
     /// Show the working containers of builds and `berth builder` too.
     #[arg(long)]
     pub(crate) external: bool,
@@ -58,7 +58,7 @@ pub fn ps(store_args: &StoreArgs, a: PsArgs) -> CmdResult {
             all: a.all,
             last: a.last,
             filters: a.filter.clone(),
-            sort: Some(a.sort.clone()),
+            sort: a.sort.clone(),
             external: a.external,
         },
     )
