@@ -1279,3 +1279,44 @@ fn ps_sort_created_is_oldest_first_and_last_takes_the_newest() {
         "second\nthird\n"
     );
 }
+
+#[test]
+fn image_mount_shows_an_images_files_read_only_and_counts() {
+    let st = TestStore::with_busybox();
+    let id = st.inspect("localhost/bb:1", ".ID");
+    let path = st
+        .ok(&["image", "mount", "localhost/bb:1"])
+        .stdout
+        .trim()
+        .to_string();
+    assert!(
+        std::path::Path::new(&path).join("bin/busybox").is_file(),
+        "{path}"
+    );
+    let w = std::fs::write(std::path::Path::new(&path).join("new"), "x");
+    assert!(w.is_err(), "an image mount is read-only");
+    // Mounted again: listed once, and a plain umount leaves it mounted.
+    st.ok(&["image", "mount", "localhost/bb:1"]);
+    let listed = st.ok(&["image", "mount"]).stdout;
+    assert_eq!(listed, format!("localhost/bb:1 {path}\n"));
+    assert_eq!(st.ok(&["image", "umount", "localhost/bb:1"]).stdout, "");
+    assert_eq!(
+        st.ok(&["image", "umount", "-f", "localhost/bb:1"]).stdout,
+        format!("{id}\n")
+    );
+    assert_eq!(st.ok(&["image", "umount", "localhost/bb:1"]).stdout, "");
+    assert_eq!(st.ok(&["image", "mount"]).stdout, "");
+    let r = st.run(&["image", "umount", "no-such-image"]);
+    assert_eq!(
+        (r.code, r.stderr.trim()),
+        (125, "Error: no-such-image: image not known")
+    );
+    // rmi of a mounted image takes the mount with it.
+    let path = st
+        .ok(&["image", "mount", "localhost/bb:1"])
+        .stdout
+        .trim()
+        .to_string();
+    st.ok(&["rmi", "localhost/bb:1"]);
+    assert!(!std::path::Path::new(&path).join("bin").exists());
+}

@@ -144,6 +144,26 @@ impl Images<'_> {
         )
     }
 
+    /// Mounts an image's root filesystem read-only; returns its ID and where.
+    pub fn mount(&self, name: &str) -> Result<(String, std::path::PathBuf), ImageError> {
+        Ok(self.engine.store.mount_image(name)?)
+    }
+
+    /// Undoes a mount (all of them with `force`); the image's ID when it is
+    /// no longer mounted because of this call.
+    pub fn unmount(&self, name: &str, force: bool) -> Result<Option<String>, ImageError> {
+        Ok(self.engine.store.unmount_image(name, force)?)
+    }
+
+    /// The images mounted now: each name (or ID) with where.
+    pub fn mounted(&self) -> Result<Vec<(String, std::path::PathBuf)>, ImageError> {
+        let mounted = self.engine.store.mounted_images()?;
+        Ok(mounted
+            .into_iter()
+            .map(|(im, p)| (im.names.first().cloned().unwrap_or(im.id), p))
+            .collect())
+    }
+
     /// Saves images to an archive or directory.
     pub fn save(
         &self,

@@ -528,11 +528,28 @@ impl Store {
                 removed.push(format!("{}/{name}", self.driver.kind.name()));
             }
         }
+        let image_ids: HashSet<&str> = st.images.iter().map(|m| m.id.as_str()).collect();
         let counts = self.config.run_root.join("mounts");
         if let Ok(rd) = fs::read_dir(&counts) {
             for e in rd.flatten() {
-                if !layers.contains(e.file_name().to_string_lossy().as_ref()) {
+                let name = e.file_name().to_string_lossy().to_string();
+                let of_image = name
+                    .strip_prefix("image-")
+                    .is_some_and(|id| image_ids.contains(id));
+                if !layers.contains(name.as_str()) && !of_image {
                     let _ = fs::remove_file(e.path());
+                }
+            }
+        }
+        // Mounts of images that are gone (a removal cut short).
+        let mounts = self.config.run_root.join("image-mounts");
+        if let Ok(rd) = fs::read_dir(&mounts) {
+            for e in rd.flatten() {
+                if !image_ids.contains(e.file_name().to_string_lossy().as_ref()) {
+                    if overlay::is_mounted(&e.path()) {
+                        overlay::unmount_path(&e.path())?;
+                    }
+                    let _ = fs::remove_dir(e.path());
                 }
             }
         }
@@ -743,6 +760,13 @@ impl Store {
                     image: im.id.clone(),
                     container: c.id.clone(),
                 });
+            }
+            // An `image mount` of it ends with it: its layers are going.
+            let mounted = self.image_mount_point(&im.id);
+            if overlay::is_mounted(&mounted) {
+                overlay::unmount_path(&mounted)?;
+                let _ = fs::remove_dir(&mounted);
+                self.set_mount_count(&format!("image-{}", im.id), 0)?;
             }
             st.images.remove(i);
             let layers = self.release_layers(st, im.top_layer.clone())?;
@@ -1379,6 +1403,88 @@ impl Store {
         overlay::unmount_path(&merged)?;
         self.set_mount_count(&c.layer, 0)?;
         Ok(false)
+    }
+
+    /// Where an image's root filesystem is mounted by [`Store::mount_image`].
+    fn image_mount_point(&self, id: &str) -> PathBuf {
+        self.config.run_root.join("image-mounts").join(id)
+    }
+
+    /// Mounts an image's root filesystem read-only (`image mount`, `--mount
+    /// type=image`) and returns its ID and where; counted across processes as
+    /// container mounts are (vfs: the top layer's own directory).
+    pub fn mount_image(&self, image: &str) -> Result<(String, PathBuf)> {
+        self.write(|st| {
+            let im = st.images[find_image(st, image)?].clone();
+            let key = format!("image-{}", im.id);
+            let layers: Vec<PathBuf> = self
+                .stack(st, im.top_layer.as_deref())?
+                .iter()
+                .map(|l| self.layer_path(l))
+                .collect();
+            if self.driver.kind == DriverKind::Vfs {
+                let top = layers
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| self.config.graph_root.join("empty"));
+                return Ok((im.id, top));
+            }
+            let target = self.image_mount_point(&im.id);
+            if overlay::is_mounted(&target) {
+                let n = self.mount_count(&key);
+                self.set_mount_count(&key, n.saturating_add(1).max(1))?;
+                return Ok((im.id, target));
+            }
+            mkdirs(&target)?;
+            let empty = self.config.graph_root.join("empty");
+            mkdirs(&empty)?;
+            // One lower alone makes no overlay: the empty directory goes under it.
+            let mut lowers: Vec<&Path> = layers.iter().map(PathBuf::as_path).collect();
+            if lowers.len() < 2 {
+                lowers.push(empty.as_path());
+            }
+            overlay::mount(&lowers, None, &target, self.driver.mount_options())?;
+            self.set_mount_count(&key, 1)?;
+            Ok((im.id, target))
+        })
+    }
+
+    /// Undoes one [`Store::mount_image`] (all of them with `force`); returns
+    /// the image's ID when it is no longer mounted by this call, None when it
+    /// was not mounted or still is.
+    pub fn unmount_image(&self, image: &str, force: bool) -> Result<Option<String>> {
+        let im = self.image(image)?;
+        if self.driver.kind != DriverKind::Overlay {
+            return Ok(None);
+        }
+        let _g = self.lock.exclusive()?;
+        let key = format!("image-{}", im.id);
+        let target = self.image_mount_point(&im.id);
+        if !overlay::is_mounted(&target) {
+            self.set_mount_count(&key, 0)?;
+            return Ok(None);
+        }
+        let n = self.mount_count(&key).saturating_sub(1);
+        if n > 0 && !force {
+            self.set_mount_count(&key, n)?;
+            return Ok(None);
+        }
+        overlay::unmount_path(&target)?;
+        let _ = fs::remove_dir(&target);
+        self.set_mount_count(&key, 0)?;
+        Ok(Some(im.id))
+    }
+
+    /// The images mounted now, with where.
+    pub fn mounted_images(&self) -> Result<Vec<(Image, PathBuf)>> {
+        Ok(self
+            .images()?
+            .into_iter()
+            .filter_map(|im| {
+                let p = self.image_mount_point(&im.id);
+                overlay::is_mounted(&p).then_some((im, p))
+            })
+            .collect())
     }
 
     /// Gives a container a new name (its only one).

@@ -75,6 +75,7 @@ impl Drop for TestStore {
         // In a process group of its own: a berth that signalled its caller's
         // group (the bug of kill(0, …)) must not take the test runner along.
         let _ = run_cmd(self.cmd().args(["rm", "-af", "-t", "0"]).process_group(0));
+        let _ = run_cmd(self.cmd().args(["image", "umount", "-a"]));
         if let Ok(entries) = std::fs::read_dir(self.path().join("exe")) {
             for e in entries.flatten() {
                 let _ = Command::new("umount")

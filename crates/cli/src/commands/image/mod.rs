@@ -6,6 +6,7 @@ pub mod copy;
 pub mod history;
 pub mod inspect;
 pub mod list;
+pub mod mount;
 pub mod prune;
 pub mod pull;
 pub mod push;
@@ -63,6 +64,12 @@ pub(crate) enum ImageCommand {
     Import(crate::commands::image::archive::ImportArgs),
     /// Remove dangling (with -a: unused) images.
     Prune(crate::commands::image::prune::PruneArgs),
+    /// Mount an image's root filesystem read-only and print where (no image:
+    /// list those mounted).
+    Mount(mount::MountArgs),
+    /// Unmount images mounted with `image mount`.
+    #[command(alias = "unmount")]
+    Umount(mount::UnmountArgs),
     /// Sign a manifest file with a GPG key (simple signing).
     StandaloneSign(trust::StandaloneSignArgs),
     /// Verify a signature of a manifest file.
@@ -96,6 +103,8 @@ pub fn run(store: &StoreArgs, args: ImageArgs) -> CmdResult {
         ImageCommand::Prune(a) => prune::prune(store, a),
         ImageCommand::ListTags(a) => copy::list_tags(a),
         ImageCommand::Delete(a) => copy::delete(a),
+        ImageCommand::Mount(a) => mount::mount(store, a),
+        ImageCommand::Umount(a) => mount::unmount(store, a),
         ImageCommand::StandaloneSign(a) => trust::standalone_sign(a),
         ImageCommand::StandaloneVerify(a) => trust::standalone_verify(a),
     }
