@@ -1320,3 +1320,75 @@ fn image_mount_shows_an_images_files_read_only_and_counts() {
     st.ok(&["rmi", "localhost/bb:1"]);
     assert!(!std::path::Path::new(&path).join("bin").exists());
 }
+
+#[test]
+fn mount_type_image_puts_an_image_in_a_container() {
+    let st = TestStore::with_busybox();
+    let img = "localhost/bb:1";
+    let m = "type=image,src=localhost/bb:1,dst=/image-mount";
+    st.ok(&[
+        "run",
+        "--rm",
+        "--mount",
+        m,
+        img,
+        "cmp",
+        "/bin/busybox",
+        "/image-mount/bin/busybox",
+    ]);
+    let r = st.run(&[
+        "run",
+        "--rm",
+        "--mount",
+        m,
+        img,
+        "touch",
+        "/image-mount/read-only",
+    ]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("Read-only file system"), "{}", r.stderr);
+    // Gone with the container: nothing left mounted.
+    assert_eq!(st.ok(&["image", "umount", img]).stdout, "");
+    // rw: writes land in the container's own layer, never in the image.
+    let rw = format!("{m},rw=true");
+    st.ok(&[
+        "run",
+        "--rm",
+        "--mount",
+        &rw,
+        img,
+        "touch",
+        "/image-mount/readwrite",
+    ]);
+    let path = st.ok(&["image", "mount", img]).stdout.trim().to_string();
+    assert!(!std::path::Path::new(&path).join("readwrite").exists());
+    // Another holder of the image's mount keeps it mounted.
+    st.ok(&["run", "--rm", "--mount", m, img, "true"]);
+    assert_eq!(
+        st.ok(&["image", "umount", img]).stdout,
+        format!("{}\n", st.inspect(img, ".ID"))
+    );
+    let id = st
+        .ok(&["run", "-d", "--mount", &rw, img, "sleep", "100"])
+        .stdout
+        .trim()
+        .to_string();
+    let mounts = st.inspect(
+        &id,
+        "range .Mounts}}{{.Type}} {{.Source}} {{.Destination}} {{.RW}}{{end",
+    );
+    assert_eq!(mounts, "image localhost/bb:1 /image-mount true");
+    st.ok(&["rm", "-f", "-t", "0", &id]);
+    let r = st.run(&[
+        "run",
+        "--rm",
+        "--mount",
+        "type=image,src=localhost/nosuch:1,dst=/x",
+        img,
+        "true",
+    ]);
+    assert_eq!(
+        (r.code, r.stderr.trim()),
+        (125, "Error: localhost/nosuch:1: image not known")
+    );
+}

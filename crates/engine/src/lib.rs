@@ -16,6 +16,7 @@ pub mod events;
 pub mod exec;
 pub mod flagform;
 pub mod health;
+mod image_mounts;
 pub mod images;
 pub mod init;
 pub mod journald;

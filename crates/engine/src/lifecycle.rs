@@ -132,6 +132,7 @@ fn release_leftovers(store: &Store, info: &Info) {
     }
     crate::network::teardown(store, &info.id);
     let _ = store.unmount(&info.id, false);
+    crate::image_mounts::release(store, info);
     crate::attach::remove_sockets(store, &info.id);
 }
 

@@ -169,6 +169,7 @@ fn run_and_watch(
         record_exit(store, id, code, restarts);
         oci_of(store, id).delete(id);
         let _ = store.unmount(id, false);
+        crate::image_mounts::release(store, &info);
         match start(store, id, &mut ports) {
             Ok((p, s)) => (pid, streams) = (p, s),
             Err(_) => {
@@ -392,6 +393,9 @@ fn finish(store: &Store, id: &str, code: i32) {
     oci_of(store, id).delete(id);
     crate::network::teardown(store, id);
     let _ = store.unmount(id, false);
+    if let Some(i) = &info {
+        crate::image_mounts::release(store, i);
+    }
     let rm = info.as_ref().is_some_and(|i| i.config.rm);
     let mut st = container::load_state(store, id);
     st.status = Status::Exited;
@@ -415,4 +419,7 @@ fn finish_failed(store: &Store, id: &str) {
     oci_of(store, id).delete(id);
     crate::network::teardown(store, id);
     let _ = store.unmount(id, false);
+    if let Ok(info) = container::find(store, id) {
+        crate::image_mounts::release(store, &info);
+    }
 }

@@ -268,6 +268,11 @@ pub fn create(store: &Store, o: &RunOptions) -> Result<Info, RunError> {
     for v in &o.process.volumes {
         volumes::volume_mount(store, v)?;
     }
+    for m in &o.process.image_mounts {
+        store
+            .image(&m.source)
+            .map_err(|_| RunError::ImageNotKnown(m.source.clone()))?;
+    }
     for t in &o.process.tmpfs {
         volumes::tmpfs_mount(t);
     }
@@ -441,6 +446,8 @@ pub fn prepare_bundle(store: &Store, info: &Info) -> Result<PathBuf, RunError> {
         volumes::copy_up(store, &rootfs, v)?;
         spec.mounts.push(m);
     }
+    spec.mounts
+        .extend(crate::image_mounts::mount_all(store, info)?);
     for t in &cfg.process.tmpfs {
         spec.mounts.push(volumes::tmpfs_mount(t));
     }
@@ -471,6 +478,7 @@ pub fn run_container(store: &Store, c: &Info) -> Result<i32, RunError> {
     drop(ports);
     crate::network::teardown(store, &c.id);
     let _ = store.unmount(&c.id, false);
+    crate::image_mounts::release(store, c);
     let done = ContainerState {
         status: Status::Exited,
         init: None,
@@ -607,6 +615,9 @@ pub fn remove(store: &Store, id: &str) {
     crate::network::teardown(store, id);
     crate::attach::remove_sockets(store, id);
     let _ = store.unmount(id, true);
+    if let Some(i) = &info {
+        crate::image_mounts::release(store, i);
+    }
     if store.remove_container(id).is_ok()
         && let Some(i) = &info
     {

@@ -133,6 +133,9 @@ pub struct ProcessOptions {
     /// `--tmpfs DEST[:OPTIONS]`.
     #[serde(with = "crate::flagform")]
     pub tmpfs: Vec<crate::volumes::TmpfsSpec>,
+    /// `--mount type=image`.
+    #[serde(with = "crate::flagform")]
+    pub image_mounts: Vec<crate::volumes::ImageMountSpec>,
     /// `--add-host HOST:IP`.
     pub add_hosts: Vec<String>,
     /// `--dns IP`.

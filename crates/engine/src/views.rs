@@ -615,6 +615,15 @@ fn mounts(store: &Store, i: &Info) -> Vec<InspectMount> {
             rw: true,
         });
     }
+    for m in &i.config.process.image_mounts {
+        out.push(InspectMount {
+            kind: "image".into(),
+            name: None,
+            source: m.source.clone(),
+            destination: m.destination.clone(),
+            rw: m.rw,
+        });
+    }
     out
 }
 

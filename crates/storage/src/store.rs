@@ -1475,6 +1475,18 @@ impl Store {
         Ok(Some(im.id))
     }
 
+    /// An image's layer directories, top first (for an overlay of one's own).
+    pub fn image_layer_dirs(&self, image: &str) -> Result<Vec<PathBuf>> {
+        self.read(|st| {
+            let im = &st.images[find_image(st, image)?];
+            Ok(self
+                .stack(st, im.top_layer.as_deref())?
+                .iter()
+                .map(|l| self.layer_path(l))
+                .collect())
+        })
+    }
+
     /// The images mounted now, with where.
     pub fn mounted_images(&self) -> Result<Vec<(Image, PathBuf)>> {
         Ok(self

@@ -46,7 +46,8 @@ mod spec;
 use named::valid_name as valid_volume_name;
 pub use named::{VolumeError, VolumeInspect, data_dir as volume_dir};
 pub use spec::{
-    ImageVolumeMode, InvalidMount, MountFlag, TmpfsSpec, VolumeSource, VolumeSpec, absolute_source,
+    ImageMountSpec, ImageVolumeMode, InvalidMount, MountFlag, TmpfsSpec, VolumeSource, VolumeSpec,
+    absolute_source,
 };
 
 /// A `-v` as a bind mount: of its host path, or of its named volume's data

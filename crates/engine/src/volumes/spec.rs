@@ -163,11 +163,45 @@ impl fmt::Display for TmpfsSpec {
     }
 }
 
-/// `--mount type=bind|volume|tmpfs,source=…,target=…[,readonly][,tmpfs-size=…]`.
+/// `--mount type=image,source=IMAGE,target=DEST[,rw=true]`: an image's root
+/// filesystem in the container, read-only unless `rw` (then its writes go to
+/// a layer of the container's own, dropped with it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImageMountSpec {
+    pub source: String,
+    pub destination: String,
+    pub rw: bool,
+}
+
+impl FromStr for ImageMountSpec {
+    type Err = InvalidMount;
+    fn from_str(m: &str) -> Result<ImageMountSpec, InvalidMount> {
+        match m.parse::<MountFlag>()? {
+            MountFlag::Image(i) => Ok(i),
+            _ => Err(InvalidMount {
+                flag: m.to_string(),
+                reason: "not an image mount".into(),
+            }),
+        }
+    }
+}
+
+impl fmt::Display for ImageMountSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "type=image,src={},dst={}", self.source, self.destination)?;
+        if self.rw {
+            f.write_str(",rw=true")?;
+        }
+        Ok(())
+    }
+}
+
+/// `--mount type=bind|volume|tmpfs|image,source=…,target=…[,readonly][,tmpfs-size=…]`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MountFlag {
     Volume(VolumeSpec),
     Tmpfs(TmpfsSpec),
+    Image(ImageMountSpec),
 }
 
 /// A `--mount` that cannot be used.
@@ -186,6 +220,7 @@ impl FromStr for MountFlag {
             reason: why,
         };
         let (mut kind, mut src, mut dst, mut ro, mut size) = ("volume", None, None, false, None);
+        let mut rw = false;
         for part in m.split(',') {
             let (k, v) = part.split_once('=').unwrap_or((part, ""));
             match k {
@@ -193,6 +228,7 @@ impl FromStr for MountFlag {
                 "source" | "src" => src = Some(v),
                 "target" | "dst" | "destination" => dst = Some(v),
                 "readonly" | "ro" => ro = v.is_empty() || v == "true",
+                "rw" | "readwrite" => rw = v.is_empty() || v == "true",
                 "tmpfs-size" => size = Some(v),
                 _ => return Err(bad(format!("unknown option {k:?}"))),
             }
@@ -215,6 +251,15 @@ impl FromStr for MountFlag {
                         .parse()
                         .map_err(|e| bad(format!("{e}")))?,
                 )
+            }
+            "image" => {
+                let src = src.ok_or_else(|| bad("a source is required".into()))?;
+                check_dest(dst, "--mount").map_err(|e| bad(format!("{e}")))?;
+                MountFlag::Image(ImageMountSpec {
+                    source: src.to_string(),
+                    destination: normal_dest(dst),
+                    rw: rw && !ro,
+                })
             }
             other => return Err(bad(format!("unsupported type {other:?}"))),
         };

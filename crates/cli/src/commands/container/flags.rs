@@ -268,10 +268,12 @@ pub(crate) fn options(a: ContainerArgs, runtime: Option<String>) -> Result<RunOp
         .map(|t| t.parse())
         .collect::<Result<Vec<TmpfsSpec>, _>>()
         .map_err(crate::exit::podman)?;
+    let mut image_mounts = Vec::new();
     for m in &a.mount {
         match m.parse().map_err(crate::exit::podman)? {
             MountFlag::Volume(v) => volumes.push(v),
             MountFlag::Tmpfs(t) => tmpfs.push(t),
+            MountFlag::Image(i) => image_mounts.push(i),
         }
     }
     // The same -v twice is one mount, as podman takes it (two different ones
@@ -349,6 +351,7 @@ pub(crate) fn options(a: ContainerArgs, runtime: Option<String>) -> Result<RunOp
             cap_drop: a.cap_drop,
             volumes,
             tmpfs,
+            image_mounts,
             add_hosts: a.add_host,
             dns: a.dns,
             tty: a.tty,
