@@ -234,3 +234,41 @@ fn containers_conf_chooses_the_runtime() {
     assert!(r.stderr.contains("containers.conf"), "{}", r.stderr);
     assert_eq!(st.run(&["container", "exists", "c"]).code, 1);
 }
+
+#[test]
+fn runtime_flags_reach_the_runtime() {
+    let st = TestStore::with_busybox();
+    let r = st.run(&[
+        "--runtime-flag",
+        "invalidflag",
+        "run",
+        "--rm",
+        "localhost/bb:1",
+        "true",
+    ]);
+    assert_eq!(r.code, 126, "{}", r.stderr);
+    assert!(r.stderr.contains("invalidflag"), "{}", r.stderr);
+    let runc = ["--runtime", "runc", "--runtime-flag"];
+    let r = st.run(
+        &[
+            &runc[..],
+            &["invalidflag", "run", "--rm", "localhost/bb:1", "true"],
+        ]
+        .concat(),
+    );
+    assert_eq!(r.code, 126, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("invalidflag"),
+        "runc's own words: {}",
+        r.stderr
+    );
+    let r = st.run(
+        &[
+            &runc[..],
+            &["debug", "run", "--rm", "localhost/bb:1", "echo", "ok"],
+        ]
+        .concat(),
+    );
+    assert_eq!((r.code, r.stdout.as_str()), (0, "ok\n"), "{}", r.stderr);
+    assert_eq!(st.ok(&["ps", "-aq"]).stdout, "");
+}

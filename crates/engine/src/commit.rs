@@ -73,7 +73,7 @@ pub fn commit(store: &Arc<Store>, name: &str, o: &CommitOptions) -> Result<Strin
     };
     let dst = StorageDestination::new(store.clone(), o.reference.as_deref()).map_err(fail)?;
     let paused = o.pause && info.state.status == Status::Running;
-    let oci = crate::oci::Oci::of(store, info.config.process.runtime.as_deref()).map_err(fail)?;
+    let oci = crate::oci::Oci::for_container(store, &info).map_err(fail)?;
     if paused {
         oci.pause(&info.id, true).map_err(fail)?;
     }

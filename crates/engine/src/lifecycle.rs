@@ -38,7 +38,7 @@ pub fn start(
 
 /// The runtime the container runs under.
 pub(crate) fn oci(store: &Store, info: &Info) -> Result<crate::oci::Oci> {
-    crate::oci::Oci::of(store, info.config.process.runtime.as_deref()).map_err(Error::from)
+    crate::oci::Oci::for_container(store, info).map_err(Error::from)
 }
 
 /// Whether the container has processes (running or paused).

@@ -238,7 +238,7 @@ fn start(
     sys::dup2(&err_w, 2).map_err(engine)?;
     drop((out_w, err_w));
     let pid_file = bundle.join("pidfile");
-    let oci = crate::oci::Oci::of(store, info.config.process.runtime.as_deref())?;
+    let oci = crate::oci::Oci::for_container(store, &info)?;
     let started = oci.run_detached(&info.id, &bundle, &pid_file, None);
     // From here on the container alone holds the pipes' write ends.
     let devnull = OpenOptions::new()
@@ -275,7 +275,7 @@ fn start_with_terminal(
     };
     let console = crate::terminal::ConsoleSocket::bind(&socket).map_err(engine)?;
     let pid_file = bundle.join("pidfile");
-    let oci = crate::oci::Oci::of(store, info.config.process.runtime.as_deref())?;
+    let oci = crate::oci::Oci::for_container(store, info)?;
     oci.run_detached(&info.id, bundle, &pid_file, Some(console.path()))?;
     let master = console
         .receive()

@@ -41,7 +41,12 @@ pub enum Oci {
     /// The berth-runtime library, in this process.
     Builtin(create::Runtime),
     /// A runtime binary with runc's command line.
-    Binary { path: PathBuf, root: PathBuf },
+    Binary {
+        path: PathBuf,
+        root: PathBuf,
+        /// Global options given before each command (`--runtime-flag`).
+        flags: Vec<String>,
+    },
 }
 
 /// The names `--runtime` takes for the built-in runtime.
@@ -99,6 +104,29 @@ pub fn pass_inherited_fds(fds: Vec<i32>) {
 
 impl Oci {
     /// The runtime a container was created with.
+    /// The runtime a container was made with, with its `--runtime-flag`s.
+    pub fn for_container(store: &Store, info: &crate::container::Info) -> Result<Oci, RunError> {
+        let p = &info.config.process;
+        let mut oci = Oci::of(store, p.runtime.as_deref())?;
+        if let Oci::Binary { flags, .. } = &mut oci {
+            flags.clone_from(&p.runtime_flags);
+        }
+        Ok(oci)
+    }
+
+    /// `--runtime-flag`s the built-in runtime takes (it has no others).
+    pub fn check_builtin_flags(flags: &[String]) -> Result<(), RunError> {
+        match flags
+            .iter()
+            .find(|f| !["debug", "systemd-cgroup"].contains(&f.as_str()))
+        {
+            Some(f) => Err(RunError::CannotRun(format!(
+                "--runtime-flag {f}: the built-in runtime has no flag --{f}"
+            ))),
+            None => Ok(()),
+        }
+    }
+
     pub fn of(store: &Store, runtime: Option<&str>) -> Result<Oci, RunError> {
         let name = runtime.unwrap_or("");
         match resolve(name).map_err(|e| RunError::Engine(e.to_string()))? {
@@ -111,6 +139,7 @@ impl Oci {
                         .run_root
                         .join(base.unwrap_or_else(|| "runtime".into())),
                     path,
+                    flags: Vec::new(),
                 })
             }
         }
@@ -119,8 +148,10 @@ impl Oci {
     fn cmd(&self) -> Option<Command> {
         match self {
             Oci::Builtin(_) => None,
-            Oci::Binary { path, root } => {
+            Oci::Binary { path, root, flags } => {
                 let mut c = Command::new(path);
+                // `--runtime-flag`s: the runtime's own global options.
+                c.args(flags.iter().map(|f| format!("--{f}")));
                 c.arg("--root").arg(root);
                 Some(c)
             }
@@ -178,7 +209,11 @@ impl Oci {
                     .map_err(|e| RunError::Engine(format!("run the runtime: {e}")))?;
                 if !status.success() {
                     self.delete(id);
-                    return Err(crate::run::classify(&log_error(&log)));
+                    // A runtime that failed is podman's "OCI runtime error" (126).
+                    return Err(match crate::run::classify(&log_error(&log)) {
+                        RunError::Engine(m) => RunError::CannotRun(m),
+                        e => e,
+                    });
                 }
                 let mut s = self.cmd().expect("binary");
                 s.args(["start", id]);

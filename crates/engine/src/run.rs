@@ -232,8 +232,9 @@ pub fn create(store: &Store, o: &RunOptions) -> Result<Info, RunError> {
     let o = &o;
     // A bad runtime, log driver, network or mount flag fails now, not at start.
     container::check_log_driver(o.process.log_driver.as_deref()).map_err(engine)?;
-    if let Some(r) = &o.process.runtime {
-        crate::oci::resolve(r).map_err(engine)?;
+    match &o.process.runtime {
+        Some(r) if crate::oci::resolve(r).map_err(engine)?.is_some() => {}
+        _ => crate::oci::Oci::check_builtin_flags(&o.process.runtime_flags)?,
     }
     // Host ports left out are chosen now, so that `port` and `ps` show them.
     let mut o = o.clone();
@@ -496,12 +497,15 @@ pub fn run_container(store: &Store, c: &Info) -> Result<i32, RunError> {
 /// this process waits for the container, passing on the signals it gets.
 fn run_piped(store: &Store, c: &Info, bundle: PathBuf) -> Result<i32, RunError> {
     let pid_file = bundle.join("pidfile");
-    let oci = crate::oci::Oci::of(store, c.config.process.runtime.as_deref())?;
+    let oci = crate::oci::Oci::for_container(store, c)?;
     // A runtime binary leaves the container's init to us: reap it as its parent.
     crate::sys::set_child_subreaper().map_err(engine)?;
     let swapped = crate::stdio::Swapped::new(c.config.process.interactive).map_err(engine)?;
     let created = oci.run_detached(&c.id, &bundle, &pid_file, None);
     let (out, err, mut tee) = swapped.restore().map_err(engine)?;
+    if let Err(e) = created {
+        return Err(with_runtime_words(e, err));
+    }
     // A stream left out of --attach goes only to the log.
     let attach = &c.config.process.attach;
     for (name, f) in [("stdout", &mut tee.out), ("stderr", &mut tee.err)] {
@@ -512,7 +516,6 @@ fn run_piped(store: &Store, c: &Info, bundle: PathBuf) -> Result<i32, RunError> 
                 .map_err(engine)?;
         }
     }
-    created?;
     let pid = started_pid(store, c, &pid_file)?;
     let log = container::log_target(store, &c.id);
     let code = std::thread::scope(|s| {
@@ -521,6 +524,24 @@ fn run_piped(store: &Store, c: &Info, bundle: PathBuf) -> Result<i32, RunError> 
     });
     oci.delete(&c.id);
     Ok(code)
+}
+
+/// A runtime binary that failed before it logged anything said why on its
+/// stderr, which was the container's: its last line names the failure.
+fn with_runtime_words(e: RunError, err: std::os::fd::OwnedFd) -> RunError {
+    use std::io::Read;
+    let mut said = String::new();
+    // Every writer is gone (the runtime exited, no container runs): this ends.
+    let _ = std::fs::File::from(err).take(64 << 10).read_to_string(&mut said);
+    let Some(line) = said.lines().rfind(|l| !l.trim().is_empty()) else {
+        return e;
+    };
+    match e {
+        RunError::CannotRun(m) if m.starts_with("the runtime failed") => {
+            RunError::CannotRun(line.trim().to_string())
+        }
+        e => e,
+    }
 }
 
 /// A socket path short enough for `sun_path` (108 bytes): under the run root when
@@ -540,7 +561,7 @@ fn console_socket_path(store: &Store, id: &str) -> PathBuf {
 fn run_with_terminal(store: &Store, c: &Info, bundle: PathBuf) -> Result<i32, RunError> {
     let console = ConsoleSocket::bind(&console_socket_path(store, &c.id)).map_err(engine)?;
     let pid_file = bundle.join("pidfile");
-    let oci = crate::oci::Oci::of(store, c.config.process.runtime.as_deref())?;
+    let oci = crate::oci::Oci::for_container(store, c)?;
     crate::sys::set_child_subreaper().map_err(engine)?;
     oci.run_detached(&c.id, &bundle, &pid_file, Some(console.path()))?;
     let master = console

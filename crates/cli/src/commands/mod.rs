@@ -35,6 +35,10 @@ pub struct StoreArgs {
     /// [engine.runtimes]) or a path; default containers.conf's [engine] runtime.
     #[arg(long, global = true)]
     pub runtime: Option<String>,
+    /// A global option for the OCI runtime (FLAG or FLAG=VALUE, without
+    /// `--`), repeatable.
+    #[arg(long, global = true)]
+    pub runtime_flag: Vec<String>,
 }
 
 impl StoreArgs {

@@ -251,7 +251,11 @@ pub(crate) fn volume_flags(flags: &[String]) -> Result<Vec<VolumeSpec>, Failure>
         .map_err(crate::exit::podman)
 }
 
-pub(crate) fn options(a: ContainerArgs, runtime: Option<String>) -> Result<RunOptions, Failure> {
+pub(crate) fn options(
+    a: ContainerArgs,
+    store_args: &crate::commands::StoreArgs,
+) -> Result<RunOptions, Failure> {
+    let runtime = store_args.runtime.clone();
     let mut env = env_files(&a.env_file)?;
     // `-e NAME` alone passes this process's NAME on, when it has one.
     env.extend(a.env.into_iter().filter_map(|e| {
@@ -422,6 +426,7 @@ pub(crate) fn options(a: ContainerArgs, runtime: Option<String>) -> Result<RunOp
                 }
                 o
             },
+            runtime_flags: store_args.runtime_flag.clone(),
             unsetenv: a.unsetenv,
             unsetenv_all: a.unsetenv_all,
             image_volume: a

@@ -148,7 +148,7 @@ pub fn run(store_args: &StoreArgs, mut a: RunArgs) -> Result<i32, Failure> {
     let conmon_pidfile = a.c.conmon_pidfile.clone();
     check_cidfile(cidfile.as_deref())?;
     pull_if_needed(store_args, &store, &mut a.c)?;
-    let mut o = options(a.c, store_args.runtime.clone())?;
+    let mut o = options(a.c, store_args)?;
     o.rm |= a.rmi;
     replace_existing(&store, &o, replace)?;
     let cid = |id: &str| write_cidfile(cidfile.as_deref(), id);
@@ -231,7 +231,7 @@ pub fn create(store_args: &StoreArgs, mut a: CreateArgs) -> Result<i32, Failure>
     let cidfile = a.c.cidfile.clone();
     check_cidfile(cidfile.as_deref())?;
     pull_if_needed(store_args, &store, &mut a.c)?;
-    let o = options(a.c, store_args.runtime.clone())?;
+    let o = options(a.c, store_args)?;
     replace_existing(&store, &o, replace)?;
     let c = berth_engine::run::create(&store, &o).map_err(failure)?;
     if let Err(m) = write_cidfile(cidfile.as_deref(), &c.id) {
