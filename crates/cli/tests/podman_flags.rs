@@ -1392,3 +1392,40 @@ fn mount_type_image_puts_an_image_in_a_container() {
         (125, "Error: localhost/nosuch:1: image not known")
     );
 }
+
+#[test]
+fn save_uncompressed_writes_plain_tar_layers() {
+    let st = TestStore::with_busybox();
+    let archive = st.path().join("img.tar");
+    st.ok(&[
+        "save",
+        "-q",
+        "-o",
+        archive.to_str().unwrap(),
+        "--format",
+        "oci-archive",
+        "--uncompressed",
+        "localhost/bb:1",
+    ]);
+    let out = st.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let mut ar = tar::Archive::new(std::fs::File::open(&archive).unwrap());
+    ar.unpack(&out).unwrap();
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("index.json")).unwrap()).unwrap();
+    let digest = index["manifests"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .replace("sha256:", "");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("blobs/sha256").join(digest)).unwrap())
+            .unwrap();
+    for layer in manifest["layers"].as_array().unwrap() {
+        assert_eq!(layer["mediaType"], "application/vnd.oci.image.layer.v1.tar");
+        let blob = out
+            .join("blobs/sha256")
+            .join(layer["digest"].as_str().unwrap().replace("sha256:", ""));
+        let head = std::fs::read(blob).unwrap();
+        assert_eq!(&head[257..262], b"ustar", "a plain tar");
+    }
+}

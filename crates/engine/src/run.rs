@@ -532,7 +532,9 @@ fn with_runtime_words(e: RunError, err: std::os::fd::OwnedFd) -> RunError {
     use std::io::Read;
     let mut said = String::new();
     // Every writer is gone (the runtime exited, no container runs): this ends.
-    let _ = std::fs::File::from(err).take(64 << 10).read_to_string(&mut said);
+    let _ = std::fs::File::from(err)
+        .take(64 << 10)
+        .read_to_string(&mut said);
     let Some(line) = said.lines().rfind(|l| !l.trim().is_empty()) else {
         return e;
     };

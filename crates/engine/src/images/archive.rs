@@ -63,6 +63,8 @@ pub struct SaveOptions {
     pub output: PathBuf,
     /// Several images into one docker archive, each under the name given.
     pub multi_image: bool,
+    /// Layers written uncompressed (the OCI formats, podman's `--uncompressed`).
+    pub uncompressed: bool,
 }
 
 fn archive_err(e: impl std::fmt::Display) -> ImageError {
@@ -127,6 +129,7 @@ fn save_images(
         .map_err(archive_err)?;
     let opts = copy::CopyOptions {
         format: (o.format == SaveFormat::DockerDir).then_some(ManifestFormat::DockerV2S2),
+        decompress: o.uncompressed,
         ..Default::default()
     };
     copy::copy_image(&src, dst.as_ref(), &opts, progress).map_err(archive_err)?;

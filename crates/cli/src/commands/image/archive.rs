@@ -21,6 +21,9 @@ pub struct SaveArgs {
     /// Save several images into one archive (docker-archive).
     #[arg(short, long)]
     pub(crate) multi_image_archive: bool,
+    /// Write the layers uncompressed (oci-archive, oci-dir).
+    #[arg(long)]
+    pub(crate) uncompressed: bool,
     pub(crate) images: Vec<String>,
 }
 
@@ -45,6 +48,7 @@ pub fn save(store_args: &StoreArgs, a: SaveArgs) -> CmdResult {
         format,
         output: output.clone(),
         multi_image: a.multi_image_archive,
+        uncompressed: a.uncompressed,
     };
     // On stdout the archive is the output: no progress beside it.
     let progress = progress_for(a.quiet || to_stdout);
