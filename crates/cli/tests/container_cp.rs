@@ -227,3 +227,42 @@ fn cp_takes_podmans_pause_flag_and_words_for_stdin() {
     );
     st.ok(&["rm", "-f", "-t", "0", "c"]);
 }
+
+#[test]
+fn cp_gives_the_containers_user_unless_archive_is_false() {
+    let st = common::store::TestStore::with_busybox();
+    st.ok(&[
+        "run",
+        "-d",
+        "--user",
+        "123:456",
+        "--name",
+        "u",
+        "localhost/bb:1",
+        "sleep",
+        "100",
+    ]);
+    let tar = berth_testkit::tar_builder::Tar::new()
+        .file_with("a.txt", b"a", 0o644, 1042, 1043, 1_600_000_000, &[])
+        .bytes();
+    let cp_stdin = |flags: &[&str]| {
+        let mut c = st.cmd();
+        c.arg("cp").args(flags).args(["-", "u:/tmp/"]);
+        c.stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped());
+        c.stderr(std::process::Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        std::io::Write::write_all(child.stdin.as_mut().unwrap(), &tar).unwrap();
+        drop(child.stdin.take());
+        assert!(child.wait_with_output().unwrap().status.success());
+    };
+    let owner = || {
+        st.ok(&["exec", "u", "stat", "-c", "%u:%g", "/tmp/a.txt"])
+            .stdout
+    };
+    cp_stdin(&["-a=false"]);
+    assert_eq!(owner(), "1042:1043\n", "the tar's owners kept");
+    cp_stdin(&[]);
+    assert_eq!(owner(), "123:456\n", "the container's user by default");
+    st.ok(&["rm", "-f", "-t", "0", "u"]);
+}

@@ -108,14 +108,38 @@ fn with_tree<T>(
     }
 }
 
-/// Extracts a tar stream, written by `produce`, into `root` (nothing leaves it).
+/// The container's user and primary group, for `cp`'s `--archive` (the
+/// default): what copied files are given, as podman does. Its `--user`, else
+/// the image's, resolved in the container's own /etc/passwd; root when none.
+pub fn container_owner(store: &Store, name: &str) -> Result<(u32, u32), Error> {
+    let info = container::find(store, name).map_err(fail)?;
+    let user = match &info.config.process.user {
+        Some(u) => u.clone(),
+        None => crate::run::image_config(store, &info.config.image_id)
+            .ok()
+            .and_then(|c| c["User"].as_str().map(String::from))
+            .unwrap_or_default(),
+    };
+    if user.is_empty() {
+        return Ok((0, 0));
+    }
+    with_rootfs(store, name, |root| {
+        let u = crate::spec::user(root, &user).map_err(fail)?;
+        Ok((u.uid, u.gid))
+    })
+}
+
+/// Extracts a tar stream, written by `produce`, into `root` (nothing leaves
+/// it), owned by `owner` when given.
 fn pipe_into(
     root: &Path,
+    owner: Option<(u32, u32)>,
     produce: impl FnOnce(std::io::PipeWriter) -> Result<(), Error> + Send,
 ) -> Result<(), Error> {
     let (r, w) = std::io::pipe().map_err(fail)?;
     let mut opts = ApplyOptions::new(WhiteoutMode::Literal);
     opts.sync = false;
+    opts.owner = owner;
     std::thread::scope(|s| {
         let producer = s.spawn(move || produce(w));
         let applied = archive::apply_layer(r, root, &opts, None);
@@ -151,7 +175,7 @@ pub fn copy_out(store: &Store, name: &str, src: &str, dest: &Path) -> Result<(),
             )));
         }
         let rootfs = rootfs.to_path_buf();
-        pipe_into(&root, move |w| {
+        pipe_into(&root, None, move |w| {
             archive::tar_in_root(&rootfs, &rel, &top, w)
                 .map(drop)
                 .map_err(|e| fail(format!("{src}: {e}")))
@@ -159,8 +183,15 @@ pub fn copy_out(store: &Store, name: &str, src: &str, dest: &Path) -> Result<(),
     })
 }
 
-/// `cp SRC CONTAINER:DEST`.
-pub fn copy_in(store: &Store, src: &Path, name: &str, dest: &str) -> Result<(), Error> {
+/// `cp SRC CONTAINER:DEST`; `owner` (see [`container_owner`]) over the
+/// host files' own.
+pub fn copy_in(
+    store: &Store,
+    src: &Path,
+    name: &str,
+    dest: &str,
+    owner: Option<(u32, u32)>,
+) -> Result<(), Error> {
     let meta = std::fs::symlink_metadata(src).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => fail(format!(
             "\"{}\" could not be found on the host",
@@ -201,7 +232,7 @@ pub fn copy_in(store: &Store, src: &Path, name: &str, dest: &str) -> Result<(), 
             return Err(fail("cannot replace the container's root directory"));
         }
         let src = src.to_path_buf();
-        pipe_into(rootfs, move |w| {
+        pipe_into(rootfs, owner, move |w| {
             let mut b = tar::Builder::new(w);
             b.follow_symlinks(false);
             let r = if meta.is_dir() {
@@ -242,6 +273,7 @@ pub fn copy_in_stream(
     input: impl Read + Send,
     name: &str,
     dest: &str,
+    owner: Option<(u32, u32)>,
 ) -> Result<(), Error> {
     let input = tar_stream(input)?;
     let dest_rel = in_container(dest)?;
@@ -255,6 +287,7 @@ pub fn copy_in_stream(
         let at = PathBuf::from(format!("/proc/self/fd/{}", dir.as_raw_fd()));
         let mut opts = ApplyOptions::new(WhiteoutMode::Literal);
         opts.sync = false;
+        opts.owner = owner;
         archive::apply_layer(input, &at, &opts, None)
             .map(drop)
             .map_err(|e| {

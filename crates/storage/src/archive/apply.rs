@@ -42,6 +42,9 @@ pub struct ApplyOptions {
     pub allow_devices: bool,
     /// Whether owners are taken from the archive (as root) or left to the applier.
     pub preserve_owners: bool,
+    /// Every entry owned by this uid and gid instead of the archive's owners
+    /// (`cp`'s `--archive`: the container's user).
+    pub owner: Option<(u32, u32)>,
     /// `syncfs` once the layer is written (never per file).
     pub sync: bool,
     /// Compute the layer's tree checksum ([`super::tree`]), hashing file contents as
@@ -60,6 +63,7 @@ impl ApplyOptions {
             limits: Limits::default(),
             allow_devices: root,
             preserve_owners: root,
+            owner: None,
             sync: true,
             checksum: false,
             known_digest: None,
@@ -695,12 +699,18 @@ impl<'o> Extractor<'o> {
         rfs::mkdirat(pfd, name, Mode::from_raw_mode(0o700)).map_err(|er| self.io_err(rel, er))
     }
 
+    /// The owner an entry gets: the override, else the archive's.
+    fn owner_of(&self, m: &Meta) -> (u32, u32) {
+        self.opts.owner.unwrap_or((m.uid, m.gid))
+    }
+
     fn set_meta_fd(&self, fd: BorrowedFd<'_>, m: &Meta, rel: &Path) -> Result<()> {
-        if self.opts.preserve_owners {
+        if self.opts.preserve_owners || self.opts.owner.is_some() {
+            let (uid, gid) = self.owner_of(m);
             rfs::fchown(
                 fd,
-                Some(rfs::Uid::from_raw(m.uid)),
-                Some(rfs::Gid::from_raw(m.gid)),
+                Some(rfs::Uid::from_raw(uid)),
+                Some(rfs::Gid::from_raw(gid)),
             )
             .map_err(|er| self.io_err(rel, er))?;
         }
@@ -721,12 +731,13 @@ impl<'o> Extractor<'o> {
         rel: &Path,
         chmod: bool,
     ) -> Result<()> {
-        if self.opts.preserve_owners {
+        if self.opts.preserve_owners || self.opts.owner.is_some() {
+            let (uid, gid) = self.owner_of(m);
             rfs::chownat(
                 pfd,
                 name,
-                Some(rfs::Uid::from_raw(m.uid)),
-                Some(rfs::Gid::from_raw(m.gid)),
+                Some(rfs::Uid::from_raw(uid)),
+                Some(rfs::Gid::from_raw(gid)),
                 AtFlags::SYMLINK_NOFOLLOW,
             )
             .map_err(|er| self.io_err(rel, er))?;

@@ -83,6 +83,10 @@ pub struct CpArgs {
     /// for podman's command lines.
     #[arg(long, num_args = 0..=1, default_missing_value = "true", default_value = "true")]
     pub(crate) pause: bool,
+    /// Give what is copied into a container its user and group (default);
+    /// false keeps the owners the files (or the tar's entries) have.
+    #[arg(short, long, num_args = 0..=1, default_missing_value = "true", default_value = "true", require_equals = true)]
+    pub(crate) archive: bool,
     /// [CONTAINER:]PATH, or `-` for a tar archive on stdin
     pub(crate) source: String,
     /// [CONTAINER:]PATH, or `-` for a tar archive on stdout
@@ -93,6 +97,20 @@ pub struct CpArgs {
 fn split_container<'a>(store: &berth_storage::Store, s: &'a str) -> Option<(&'a str, &'a str)> {
     let (name, path) = s.split_once(':')?;
     container::find(store, name).ok().map(|_| (name, path))
+}
+
+/// With `--archive`, the container's user and group for what is copied in.
+fn owner(
+    store: &berth_storage::Store,
+    container: &str,
+    archive: bool,
+) -> Result<Option<(u32, u32)>, Failure> {
+    if !archive {
+        return Ok(None);
+    }
+    berth_engine::copy::container_owner(store, container)
+        .map(Some)
+        .map_err(fail)
 }
 
 pub fn cp(store_args: &StoreArgs, a: CpArgs) -> CmdResult {
@@ -109,13 +127,15 @@ pub fn cp(store_args: &StoreArgs, a: CpArgs) -> CmdResult {
             })
         }
         (None, Some((c, p))) if a.source == "-" => {
-            berth_engine::copy::copy_in_stream(&store, std::io::stdin(), c, p)
+            let owner = owner(&store, c, a.archive)?;
+            berth_engine::copy::copy_in_stream(&store, std::io::stdin(), c, p, owner)
         }
         (Some((c, p)), None) => {
             berth_engine::copy::copy_out(&store, c, p, std::path::Path::new(&a.destination))
         }
         (None, Some((c, p))) => {
-            berth_engine::copy::copy_in(&store, std::path::Path::new(&a.source), c, p)
+            let owner = owner(&store, c, a.archive)?;
+            berth_engine::copy::copy_in(&store, std::path::Path::new(&a.source), c, p, owner)
         }
         (Some(_), Some(_)) => {
             return Err(Failure {
