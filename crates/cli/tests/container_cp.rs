@@ -266,3 +266,57 @@ fn cp_gives_the_containers_user_unless_archive_is_false() {
     assert_eq!(owner(), "123:456\n", "the container's user by default");
     st.ok(&["rm", "-f", "-t", "0", "u"]);
 }
+
+#[test]
+fn cp_between_containers_and_overwrite() {
+    let st = common::store::TestStore::with_busybox();
+    let sh = |name: &str, script: &str| {
+        st.ok(&[
+            "run",
+            "-d",
+            "--name",
+            name,
+            "localhost/bb:1",
+            "sh",
+            "-c",
+            &format!("{script}; sleep 100"),
+        ]);
+    };
+    sh("ctr-file", "echo file > /tmp/foo");
+    sh("ctr-dir", "mkdir /tmp/foo; echo dir > /tmp/foo/file.txt");
+    // Wait until both scripts ran: their files are there.
+    for (c, f) in [("ctr-file", "/tmp/foo"), ("ctr-dir", "/tmp/foo/file.txt")] {
+        st.ok(&[
+            "exec",
+            c,
+            "sh",
+            "-c",
+            &format!("while [ ! -s {f} ]; do :; done"),
+        ]);
+    }
+    let r = st.run(&["cp", "ctr-file:/tmp/foo", "ctr-dir:/tmp"]);
+    assert_eq!(r.code, 125);
+    assert!(
+        r.stderr.contains("error creating \"/tmp/foo\": ") && r.stderr.contains("file exists"),
+        "{}",
+        r.stderr
+    );
+    st.ok(&["cp", "--overwrite", "ctr-file:/tmp/foo", "ctr-dir:/tmp"]);
+    assert_eq!(
+        st.ok(&["exec", "ctr-dir", "cat", "/tmp/foo"]).stdout,
+        "file\n"
+    );
+    // A directory over a file, from the host.
+    let d = st.path().join("foo");
+    std::fs::create_dir(&d).unwrap();
+    std::fs::write(d.join("file.txt"), "from host\n").unwrap();
+    let r = st.run(&["cp", d.to_str().unwrap(), "ctr-file:/tmp"]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    st.ok(&["cp", "--overwrite", d.to_str().unwrap(), "ctr-file:/tmp"]);
+    assert_eq!(
+        st.ok(&["exec", "ctr-file", "cat", "/tmp/foo/file.txt"])
+            .stdout,
+        "from host\n"
+    );
+    st.ok(&["rm", "-f", "-t", "0", "ctr-file", "ctr-dir"]);
+}

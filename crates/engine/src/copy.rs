@@ -108,6 +108,38 @@ fn with_tree<T>(
     }
 }
 
+/// How `cp` copies.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CopyOptions {
+    /// The owner of what is copied into a container (see [`container_owner`]);
+    /// None keeps the files' own.
+    pub owner: Option<(u32, u32)>,
+    /// Replace a directory with a file or a file with a directory; without
+    /// it that is refused, as podman refuses it.
+    pub overwrite: bool,
+}
+
+/// Refuses to put a directory where a file is, or a file where a directory
+/// is, unless `overwrite` (podman's words).
+fn check_kind(
+    exists: bool,
+    was_dir: bool,
+    is_dir: bool,
+    shown: &Path,
+    o: &CopyOptions,
+) -> Result<(), Error> {
+    if !exists || was_dir == is_dir || o.overwrite {
+        return Ok(());
+    }
+    let op = if is_dir { "mkdir" } else { "open" };
+    let at = Path::new("/").join(shown);
+    Err(fail(format!(
+        "copier: put: error creating \"{}\": {op} {}: file exists",
+        at.display(),
+        at.display()
+    )))
+}
+
 /// The container's user and primary group, for `cp`'s `--archive` (the
 /// default): what copied files are given, as podman does. Its `--user`, else
 /// the image's, resolved in the container's own /etc/passwd; root when none.
@@ -150,7 +182,13 @@ fn pipe_into(
 }
 
 /// `cp CONTAINER:SRC DEST`.
-pub fn copy_out(store: &Store, name: &str, src: &str, dest: &Path) -> Result<(), Error> {
+pub fn copy_out(
+    store: &Store,
+    name: &str,
+    src: &str,
+    dest: &Path,
+    o: &CopyOptions,
+) -> Result<(), Error> {
     let rel = in_container(src)?;
     let (root, top) = if dest.is_dir() {
         (dest.to_path_buf(), base_name(&rel)?)
@@ -174,6 +212,11 @@ pub fn copy_out(store: &Store, name: &str, src: &str, dest: &Path) -> Result<(),
                 "\"{src}\" could not be found on container {name}: no such file or directory"
             )));
         }
+        let target = root.join(&top);
+        let existing = std::fs::symlink_metadata(&target).ok();
+        let is_dir = rel.as_os_str().is_empty() || archive::is_dir_in_root(rootfs, &rel);
+        let was_dir = existing.as_ref().is_some_and(|m| m.is_dir());
+        check_kind(existing.is_some(), was_dir, is_dir, &target, o)?;
         let rootfs = rootfs.to_path_buf();
         pipe_into(&root, None, move |w| {
             archive::tar_in_root(&rootfs, &rel, &top, w)
@@ -190,7 +233,7 @@ pub fn copy_in(
     src: &Path,
     name: &str,
     dest: &str,
-    owner: Option<(u32, u32)>,
+    o: &CopyOptions,
 ) -> Result<(), Error> {
     let meta = std::fs::symlink_metadata(src).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => fail(format!(
@@ -231,6 +274,10 @@ pub fn copy_in(
         if target.as_os_str().is_empty() {
             return Err(fail("cannot replace the container's root directory"));
         }
+        let exists = archive::resolve_in_root(rootfs, &target).is_some();
+        let was_dir = archive::is_dir_in_root(rootfs, &target);
+        check_kind(exists, was_dir, meta.is_dir(), &target, o)?;
+        let owner = o.owner;
         let src = src.to_path_buf();
         pipe_into(rootfs, owner, move |w| {
             let mut b = tar::Builder::new(w);
@@ -244,6 +291,27 @@ pub fn copy_in(
                 .map_err(|e| fail(format!("{}: {e}", src.display())))
         })
     })
+}
+
+/// `cp CONTAINER:SRC OTHER:DEST`: through a directory of the host's, as a
+/// copy out and a copy in.
+pub fn copy_between(
+    store: &Store,
+    from: &str,
+    src: &str,
+    to: &str,
+    dest: &str,
+    o: &CopyOptions,
+) -> Result<(), Error> {
+    let tmp = tempfile::tempdir().map_err(fail)?;
+    let rel = in_container(src)?;
+    let name = match rel.file_name() {
+        Some(n) => n.to_os_string(),
+        None => "root".into(),
+    };
+    let staged = tmp.path().join(&name);
+    copy_out(store, from, src, &staged, &CopyOptions::default())?;
+    copy_in(store, &staged, to, dest, o)
 }
 
 /// `cp CONTAINER:SRC -`: SRC as a tar on `out`, its top entry named after
@@ -273,8 +341,9 @@ pub fn copy_in_stream(
     input: impl Read + Send,
     name: &str,
     dest: &str,
-    owner: Option<(u32, u32)>,
+    o: &CopyOptions,
 ) -> Result<(), Error> {
+    let owner = o.owner;
     let input = tar_stream(input)?;
     let dest_rel = in_container(dest)?;
     with_tree(store, name, &dest_rel, true, |tree, rel| {

@@ -5,6 +5,7 @@ use crate::commands::container::each;
 use crate::commands::container::fail;
 use crate::exit::{self, CmdResult, Failure};
 use berth_engine::container::{self};
+use berth_engine::copy::CopyOptions;
 use clap::Args;
 
 #[derive(Args)]
@@ -87,6 +88,9 @@ pub struct CpArgs {
     /// false keeps the owners the files (or the tar's entries) have.
     #[arg(short, long, num_args = 0..=1, default_missing_value = "true", default_value = "true", require_equals = true)]
     pub(crate) archive: bool,
+    /// Replace a directory with a file, or a file with a directory.
+    #[arg(long)]
+    pub(crate) overwrite: bool,
     /// [CONTAINER:]PATH, or `-` for a tar archive on stdin
     pub(crate) source: String,
     /// [CONTAINER:]PATH, or `-` for a tar archive on stdout
@@ -99,18 +103,16 @@ fn split_container<'a>(store: &berth_storage::Store, s: &'a str) -> Option<(&'a 
     container::find(store, name).ok().map(|_| (name, path))
 }
 
-/// With `--archive`, the container's user and group for what is copied in.
-fn owner(
-    store: &berth_storage::Store,
-    container: &str,
-    archive: bool,
-) -> Result<Option<(u32, u32)>, Failure> {
-    if !archive {
-        return Ok(None);
-    }
-    berth_engine::copy::container_owner(store, container)
-        .map(Some)
-        .map_err(fail)
+/// How to copy into `container`: with `--archive`, as its user and group.
+fn into(store: &berth_storage::Store, container: &str, a: &CpArgs) -> Result<CopyOptions, Failure> {
+    let owner = match a.archive {
+        true => Some(berth_engine::copy::container_owner(store, container).map_err(fail)?),
+        false => None,
+    };
+    Ok(CopyOptions {
+        owner,
+        overwrite: a.overwrite,
+    })
 }
 
 pub fn cp(store_args: &StoreArgs, a: CpArgs) -> CmdResult {
@@ -127,21 +129,23 @@ pub fn cp(store_args: &StoreArgs, a: CpArgs) -> CmdResult {
             })
         }
         (None, Some((c, p))) if a.source == "-" => {
-            let owner = owner(&store, c, a.archive)?;
-            berth_engine::copy::copy_in_stream(&store, std::io::stdin(), c, p, owner)
+            let o = into(&store, c, &a)?;
+            berth_engine::copy::copy_in_stream(&store, std::io::stdin(), c, p, &o)
         }
         (Some((c, p)), None) => {
-            berth_engine::copy::copy_out(&store, c, p, std::path::Path::new(&a.destination))
+            let o = CopyOptions {
+                owner: None,
+                overwrite: a.overwrite,
+            };
+            berth_engine::copy::copy_out(&store, c, p, std::path::Path::new(&a.destination), &o)
         }
         (None, Some((c, p))) => {
-            let owner = owner(&store, c, a.archive)?;
-            berth_engine::copy::copy_in(&store, std::path::Path::new(&a.source), c, p, owner)
+            let o = into(&store, c, &a)?;
+            berth_engine::copy::copy_in(&store, std::path::Path::new(&a.source), c, p, &o)
         }
-        (Some(_), Some(_)) => {
-            return Err(Failure {
-                code: 125,
-                message: "copying between containers is not supported".into(),
-            });
+        (Some((from, src)), Some((to, dest))) => {
+            let o = into(&store, to, &a)?;
+            berth_engine::copy::copy_between(&store, from, src, to, dest, &o)
         }
         (None, None) => {
             return Err(Failure {
