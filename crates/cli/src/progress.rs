@@ -122,6 +122,11 @@ fn short(d: &Descriptor) -> &str {
 }
 
 impl Progress for Lines {
+    /// skopeo's and podman's first line of a copy.
+    fn copy_started(&self) {
+        self.line("Getting image source signatures");
+    }
+
     fn blob_started(&self, d: &Descriptor, is_config: bool) {
         if is_config || !self.tty {
             return;

@@ -212,11 +212,11 @@ pub fn copy_out(
                 "\"{src}\" could not be found on container {name}: no such file or directory"
             )));
         }
-        let target = root.join(&top);
-        let existing = std::fs::symlink_metadata(&target).ok();
+        let existing = std::fs::symlink_metadata(root.join(&top)).ok();
         let is_dir = rel.as_os_str().is_empty() || archive::is_dir_in_root(rootfs, &rel);
         let was_dir = existing.as_ref().is_some_and(|m| m.is_dir());
-        check_kind(existing.is_some(), was_dir, is_dir, &target, o)?;
+        // Named from the destination directory, as podman's copier sees it.
+        check_kind(existing.is_some(), was_dir, is_dir, Path::new(&top), o)?;
         let rootfs = rootfs.to_path_buf();
         pipe_into(&root, None, move |w| {
             archive::tar_in_root(&rootfs, &rel, &top, w)

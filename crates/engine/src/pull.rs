@@ -134,9 +134,8 @@ pub fn pull(
 ) -> Result<PullReport, PullError> {
     let report = pull_image(store, name, o, progress, events)?;
     if report.pulled {
-        for id in &report.ids {
-            crate::events::image(store, "pull", id, name);
-        }
+        // podman's pull event names what was pulled, with no ID.
+        crate::events::image(store, "pull", "", name);
     }
     Ok(report)
 }

@@ -97,6 +97,8 @@ impl Default for CopyOptions {
 
 /// What the engine reports as it works; the front end draws it.
 pub trait Progress: Send + Sync {
+    /// The copy of one image (its manifest accepted) begins.
+    fn copy_started(&self) {}
     fn blob_started(&self, _desc: &Descriptor, _is_config: bool) {}
     fn blob_progress(&self, _desc: &Descriptor, _bytes: u64) {}
     fn blob_done(&self, _desc: &Descriptor, _skipped: bool) {}
@@ -159,6 +161,7 @@ pub fn copy_image_checked(
     }
     let top = src.manifest(None)?;
     check(&top, src)?;
+    progress.copy_started();
     let identity = sign_identity(dst, opts)?;
     let written = match top.parse()? {
         Manifest::Image(m) => {

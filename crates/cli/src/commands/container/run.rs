@@ -156,7 +156,7 @@ pub fn run(store_args: &StoreArgs, mut a: RunArgs) -> Result<i32, Failure> {
     if !a.detach && !monitored {
         // Not attached to its stdout, podman says which container runs.
         let attach = &o.process.attach;
-        let print_id = !attach.is_empty() && !attach.iter().any(|s| s == "stdout");
+        let print_id = !attach.is_empty() && !attach.iter().any(|s| s == "stdout" || s == "stderr");
         let code = berth_engine::run::run_with(&store, &o, |c| {
             if print_id {
                 println!("{}", c.id);

@@ -135,9 +135,6 @@ pub(crate) fn copy_cmd(store: &StoreArgs, a: CopyArgs) -> CmdResult {
     } else {
         Box::new(Lines::new())
     };
-    if !a.quiet {
-        eprintln!("Getting image source signatures");
-    }
     let digest = copy_between(
         store,
         &src_name,

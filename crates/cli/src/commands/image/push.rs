@@ -53,9 +53,6 @@ pub fn push(store_args: &StoreArgs, a: PushArgs) -> CmdResult {
         ..Default::default()
     };
     a.sign.apply(&mut opts)?;
-    if !a.quiet {
-        eprintln!("Getting image source signatures");
-    }
     let progress = progress_for(a.quiet);
     let dest = a.destination.as_deref();
     let report = berth_engine::images::push(&store, &a.image, dest, &ctx, &opts, progress.as_ref())
