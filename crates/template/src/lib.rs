@@ -50,6 +50,8 @@ enum Arg {
     Str(String),
     Num(f64),
     Call(Box<Expr>),
+    /// `(pipeline).Field.Sub`: a field of what the pipeline gives.
+    CallField(Box<Expr>, Vec<String>),
 }
 
 /// A pipeline: a function (or value) with arguments, then `| f` stages.
@@ -198,6 +200,14 @@ fn parse_arg(w: &str) -> Result<Arg, TemplateError> {
     if let Some(inner) = w.strip_prefix('(').and_then(|x| x.strip_suffix(')')) {
         return Ok(Arg::Call(Box::new(parse_expr(inner)?)));
     }
+    if let Some(inner) = w.strip_prefix('(')
+        && let Some(close) = w.rfind(')')
+        && let Some(fields) = w[close + 1..].strip_prefix('.')
+    {
+        let expr = parse_expr(&inner[..close - 1])?;
+        let path = fields.split('.').map(str::to_string).collect();
+        return Ok(Arg::CallField(Box::new(expr), path));
+    }
     if let Some(s) = w.strip_prefix('"').and_then(|x| x.strip_suffix('"')) {
         return Ok(Arg::Str(unescape(s)));
     }
@@ -338,6 +348,10 @@ fn eval_arg(a: &Arg, dot: &Value) -> Result<Value, TemplateError> {
         Arg::Str(s) => Value::String(s.clone()),
         Arg::Num(n) => serde_json::json!(n),
         Arg::Call(e) => eval(e, dot)?,
+        Arg::CallField(e, p) => {
+            let v = eval(e, dot)?;
+            return eval_arg(&Arg::Path(p.clone()), &v);
+        }
         Arg::Path(p) => {
             let mut v = dot;
             for field in p {
@@ -640,6 +654,11 @@ mod tests {
     fn fields_and_functions() {
         let v = json!({"Name": "a", "Tags": ["x", "y"], "L": {"k": "v"}, "N": 3});
         assert_eq!(r("{{.Name}}", v.clone()), "a");
+        let m = json!({"Mounts": [{"Type": "image", "RW": true}]});
+        assert_eq!(
+            r("{{(index .Mounts 0).Type}} {{(index .Mounts 0).RW}}", m),
+            "image true"
+        );
         assert_eq!(r("{{json .Tags}}", v.clone()), r#"["x","y"]"#);
         assert_eq!(r("{{range .Tags}}<{{.}}>{{end}}", v.clone()), "<x><y>");
         assert_eq!(r("{{join .Tags \",\"}}", v.clone()), "x,y");
