@@ -324,3 +324,67 @@ fn image_volume_mode_gives_volumes_tmpfs_or_nothing() {
     assert_eq!(run_cmd(&mut c).stdout.trim(), "tmpfs");
     st.ok(&["rm", "-af"]);
 }
+
+#[test]
+fn volumes_from_mounts_another_containers_volumes() {
+    let st = TestStore::with_busybox();
+    st.ok(&[
+        "run",
+        "--name",
+        "src",
+        "-v",
+        "/data",
+        "-v",
+        "named:/named",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "echo anon > /data/f; echo named > /named/f",
+    ]);
+    let r = st.ok(&[
+        "run",
+        "--rm",
+        "--volumes-from",
+        "src",
+        "localhost/bb:1",
+        "cat",
+        "/data/f",
+        "/named/f",
+    ]);
+    assert_eq!(r.stdout, "anon\nnamed\n");
+    let r = st.run(&[
+        "run",
+        "--rm",
+        "--volumes-from",
+        "src:ro",
+        "localhost/bb:1",
+        "touch",
+        "/data/g",
+    ]);
+    assert_eq!(r.code, 1, "read-only: {}", r.stderr);
+    // Removing the borrower leaves the owner's volumes alone.
+    st.ok(&[
+        "run",
+        "--name",
+        "b",
+        "--volumes-from",
+        "src",
+        "localhost/bb:1",
+        "true",
+    ]);
+    st.ok(&["rm", "-v", "b"]);
+    assert_eq!(
+        st.ok(&[
+            "run",
+            "--rm",
+            "--volumes-from",
+            "src",
+            "localhost/bb:1",
+            "cat",
+            "/data/f"
+        ])
+        .stdout,
+        "anon\n"
+    );
+    st.ok(&["rm", "-v", "src"]);
+}

@@ -180,6 +180,30 @@ pub fn needs_monitor(store: &Store, o: &RunOptions) -> bool {
         || (!p.health.disabled && (p.health_cmd.is_some() || image_health()))
 }
 
+/// `--volumes-from CONTAINER[:ro|rw]`: that container's volumes and binds, at
+/// the same places (read-only with `ro`; its own modes otherwise).
+fn volumes_of(store: &Store, from: &str) -> Result<Vec<volumes::VolumeSpec>, RunError> {
+    let (name, mode) = match from.rsplit_once(':') {
+        Some((n, m @ ("ro" | "rw" | "z" | "Z"))) => (n, Some(m)),
+        _ => (from, None),
+    };
+    let other = container::find(store, name).map_err(engine)?;
+    Ok(other
+        .config
+        .process
+        .volumes
+        .iter()
+        .map(|v| {
+            let mut v = v.clone();
+            if let Some(m @ ("ro" | "rw")) = mode {
+                v.options.retain(|o| o != "ro" && o != "rw");
+                v.options.push(m.to_string());
+            }
+            v
+        })
+        .collect())
+}
+
 /// Records a new container (not yet started).
 pub fn create(store: &Store, o: &RunOptions) -> Result<Info, RunError> {
     let not_known = || RunError::ImageNotKnown(o.image.clone());
@@ -207,6 +231,9 @@ pub fn create(store: &Store, o: &RunOptions) -> Result<Info, RunError> {
         l.strip_prefix(crate::views::BUILDER_LABEL)
             .is_some_and(|r| r.starts_with('='))
     });
+    for from in std::mem::take(&mut o.process.volumes_from) {
+        o.process.volumes.extend(volumes_of(store, &from)?);
+    }
     let (specs, names) = volumes::anonymous_for_flags(&o.process.volumes);
     o.process.volumes = specs;
     o.process.anonymous_volumes.extend(names);

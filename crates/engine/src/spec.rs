@@ -217,6 +217,8 @@ pub struct ProcessOptions {
     pub unsetenv: Vec<String>,
     /// `--unsetenv-all`: only the `--env` variables.
     pub unsetenv_all: bool,
+    /// `--volumes-from CONTAINER[:ro|rw]`: resolved into `volumes` at create.
+    pub volumes_from: Vec<String>,
     /// `--runtime-flag`s: the runtime's global options, without `--`.
     pub runtime_flags: Vec<String>,
     /// `--image-volume` (None: containers.conf's, else bind).

@@ -89,6 +89,10 @@ pub struct BuildArgs {
     /// NAME=SOFT[:HARD] resource limits for every RUN.
     #[arg(long)]
     ulimit: Vec<String>,
+    /// docker buildx's: put the result in the local image store, where a
+    /// build's image always goes here.
+    #[arg(long)]
+    load: bool,
     /// The build context directory (default: the first -f file's, else here).
     context: Option<PathBuf>,
 }

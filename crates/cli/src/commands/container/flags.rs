@@ -43,6 +43,9 @@ pub struct ContainerArgs {
     /// stderr (default: stdout and stderr).
     #[arg(short = 'a', long, value_parser = ["stdin", "stdout", "stderr"])]
     pub(crate) attach: Vec<String>,
+    /// Mount the volumes of another container (CONTAINER[:ro|rw]).
+    #[arg(long)]
+    pub(crate) volumes_from: Vec<String>,
     /// The container's time zone: a zone name, or "local" for the host's.
     #[arg(long)]
     pub(crate) tz: Option<String>,
@@ -427,6 +430,7 @@ pub(crate) fn options(
                 o
             },
             runtime_flags: store_args.runtime_flag.clone(),
+            volumes_from: a.volumes_from,
             unsetenv: a.unsetenv,
             unsetenv_all: a.unsetenv_all,
             image_volume: a
