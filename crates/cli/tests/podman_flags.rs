@@ -1437,3 +1437,65 @@ fn save_uncompressed_writes_plain_tar_layers() {
         assert_eq!(&head[257..262], b"ustar", "a plain tar");
     }
 }
+
+#[test]
+fn device_cgroup_rules_are_checked_and_applied() {
+    let st = TestStore::with_busybox();
+    for rule in ["b 7:* rmw", "c 7:* rmw", "a 7:1 rmw", "a 7 rmw"] {
+        st.ok(&[
+            "run",
+            "--rm",
+            &format!("--device-cgroup-rule={rule}"),
+            "localhost/bb:1",
+            "true",
+        ]);
+    }
+    for (rule, words) in [
+        (
+            "b 7:* rmX",
+            "Error: invalid device access in device-access-add: X",
+        ),
+        (
+            "b 7:2",
+            "Error: invalid device cgroup rule requires type, major:Minor, and access rules: \"b 7:2\"",
+        ),
+        (
+            "x 7:* rmw",
+            "Error: invalid device type in device-access-add: x",
+        ),
+        (
+            "a a:* rmw",
+            "Error: strconv.ParseUint: parsing \"a\": invalid syntax",
+        ),
+    ] {
+        let r = st.run(&[
+            "run",
+            "--rm",
+            &format!("--device-cgroup-rule={rule}"),
+            "localhost/bb:1",
+            "true",
+        ]);
+        assert_eq!((r.code, r.stderr.trim()), (125, words));
+    }
+    // The rule reaches the device cgroup: a loop device node may be made and
+    // opened with it, and not without.
+    let use_loop = |rule: Option<&str>| {
+        let mut args = vec!["run", "--rm", "--cap-add", "mknod"];
+        args.extend(rule);
+        args.extend([
+            "localhost/bb:1",
+            "sh",
+            "-c",
+            "mknod /tmp/l b 7 0 && cat /tmp/l >/dev/null && echo opened",
+        ]);
+        st.run(&args)
+    };
+    let r = use_loop(Some("--device-cgroup-rule=b 7:* rmw"));
+    assert_eq!((r.code, r.stdout.as_str()), (0, "opened\n"), "{}", r.stderr);
+    let r = use_loop(None);
+    assert!(
+        r.code != 0 && r.stderr.contains("Operation not permitted"),
+        "{}",
+        r.stderr
+    );
+}

@@ -31,6 +31,9 @@ pub enum SecurityError {
     MemoryBelowMinimum(String),
     #[error("--cpus {0}: must be more than 0")]
     Cpus(f64),
+    /// podman's words, without the flag's name.
+    #[error("{0}")]
+    DeviceCgroupRule(String),
     #[error("--device {0}: expected HOST[:CONTAINER][:PERMISSIONS]")]
     InvalidDevice(String),
     #[error("--device {0}: expected HOST[:CONTAINER][:rwm]")]
@@ -436,6 +439,66 @@ pub fn resources(
         r.pids = Some(Pids { limit: p });
     }
     Ok(Some(r))
+}
+
+/// `--device-cgroup-rule "TYPE MAJOR:MINOR ACCESS"` (`c 7:* rmw`): a rule
+/// the device cgroup allows, checked as podman checks it (its words).
+#[derive(Clone, Debug)]
+pub struct DeviceCgroupRule(pub berth_runtime::spec::DeviceRule);
+
+impl std::str::FromStr for DeviceCgroupRule {
+    type Err = SecurityError;
+    fn from_str(s: &str) -> Result<DeviceCgroupRule, SecurityError> {
+        let bad = |m: String| SecurityError::DeviceCgroupRule(m);
+        let parts: Vec<&str> = s.split_whitespace().collect();
+        let [kind, numbers, access] = parts[..] else {
+            return Err(bad(format!(
+                "invalid device cgroup rule requires type, major:Minor, and access rules: {s:?}"
+            )));
+        };
+        if !["a", "b", "c"].contains(&kind) {
+            return Err(bad(format!(
+                "invalid device type in device-access-add: {kind}"
+            )));
+        }
+        if let Some(c) = access.chars().find(|c| !"rwm".contains(*c)) {
+            return Err(bad(format!(
+                "invalid device access in device-access-add: {c}"
+            )));
+        }
+        let number = |n: &str| -> Result<Option<i64>, SecurityError> {
+            match n {
+                "*" => Ok(None),
+                n => n
+                    .parse::<u32>()
+                    .map(|v| Some(i64::from(v)))
+                    .map_err(|_| bad(format!("strconv.ParseUint: parsing {n:?}: invalid syntax"))),
+            }
+        };
+        let (major, minor) = numbers.split_once(':').unwrap_or((numbers, "*"));
+        Ok(DeviceCgroupRule(berth_runtime::spec::DeviceRule {
+            allow: true,
+            kind: Some(kind.to_string()),
+            major: number(major)?,
+            minor: number(minor)?,
+            access: Some(access.to_string()),
+        }))
+    }
+}
+
+impl std::fmt::Display for DeviceCgroupRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let r = &self.0;
+        let n = |v: Option<i64>| v.map_or("*".to_string(), |v| v.to_string());
+        write!(
+            f,
+            "{} {}:{} {}",
+            r.kind.as_deref().unwrap_or("a"),
+            n(r.major),
+            n(r.minor),
+            r.access.as_deref().unwrap_or("rwm")
+        )
+    }
 }
 
 /// `--device HOST[:CONTAINER][:PERMISSIONS]`: the node to make in the

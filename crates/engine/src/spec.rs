@@ -217,6 +217,9 @@ pub struct ProcessOptions {
     pub unsetenv: Vec<String>,
     /// `--unsetenv-all`: only the `--env` variables.
     pub unsetenv_all: bool,
+    /// `--device-cgroup-rule`s: more devices the container may use.
+    #[serde(with = "crate::flagform")]
+    pub device_cgroup_rules: Vec<crate::security::DeviceCgroupRule>,
     /// `--volumes-from CONTAINER[:ro|rw]`: resolved into `volumes` at create.
     pub volumes_from: Vec<String>,
     /// `--runtime-flag`s: the runtime's global options, without `--`.
@@ -698,6 +701,13 @@ pub fn generate(
             .get_or_insert_with(Default::default)
             .devices
             .push(rule);
+    }
+    if !o.device_cgroup_rules.is_empty() {
+        let rules = o.device_cgroup_rules.iter().map(|r| r.0.clone());
+        resources
+            .get_or_insert_with(Default::default)
+            .devices
+            .extend(rules);
     }
     if o.privileged {
         // The host's devices are there (those --device did not name already)…

@@ -43,6 +43,9 @@ pub struct ContainerArgs {
     /// stderr (default: stdout and stderr).
     #[arg(short = 'a', long, value_parser = ["stdin", "stdout", "stderr"])]
     pub(crate) attach: Vec<String>,
+    /// A device-cgroup rule ("c 7:* rmw") letting the container use more devices.
+    #[arg(long)]
+    pub(crate) device_cgroup_rule: Vec<String>,
     /// Mount the volumes of another container (CONTAINER[:ro|rw]).
     #[arg(long)]
     pub(crate) volumes_from: Vec<String>,
@@ -431,6 +434,12 @@ pub(crate) fn options(
             },
             runtime_flags: store_args.runtime_flag.clone(),
             volumes_from: a.volumes_from,
+            device_cgroup_rules: a
+                .device_cgroup_rule
+                .iter()
+                .map(|r| r.parse())
+                .collect::<Result<_, _>>()
+                .map_err(crate::exit::podman)?,
             unsetenv: a.unsetenv,
             unsetenv_all: a.unsetenv_all,
             image_volume: a
