@@ -350,12 +350,7 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
         build_args,
         target: a.target.clone(),
         labels: pairs(&a.label, "--label")?,
-        network: a
-            .network
-            .as_deref()
-            .map(str::parse)
-            .transpose()
-            .map_err(exit::podman)?,
+        network: crate::commands::container::flags::network_mode(a.network.as_deref())?,
         layers: layers(a.layers.as_deref())?,
         no_cache: a.no_cache,
         secrets: secrets

@@ -175,12 +175,7 @@ fn run_in(store_args: &StoreArgs, a: RunArgs) -> Result<i32, Failure> {
         env: a.env,
         workdir: a.workingdir,
         user: a.user,
-        network: a
-            .network
-            .as_deref()
-            .map(str::parse)
-            .transpose()
-            .map_err(exit::podman)?,
+        network: crate::commands::container::flags::network_mode(a.network.as_deref())?,
         volumes: crate::commands::container::flags::volume_flags(&a.volume)?,
     };
     builder::run(&store, &b, &spec).map_err(exit::build)

@@ -246,6 +246,15 @@ fn env_files(files: &[std::path::PathBuf]) -> Result<Vec<String>, Failure> {
     Ok(out)
 }
 
+/// A `--network` flag as the engine takes it.
+pub(crate) fn network_mode(
+    flag: Option<&str>,
+) -> Result<Option<berth_engine::network::NetworkMode>, Failure> {
+    flag.map(str::parse)
+        .transpose()
+        .map_err(crate::exit::podman)
+}
+
 /// `-v` flags as the engine takes them; a relative source (./dir, ../dir) is
 /// the directory it names from here.
 pub(crate) fn volume_flags(flags: &[String]) -> Result<Vec<VolumeSpec>, Failure> {
