@@ -80,6 +80,10 @@ pub struct BuildRequest {
     pub ignore_file: Option<PathBuf>,
     /// `--ulimit NAME=SOFT[:HARD]` for every RUN.
     pub ulimits: Vec<String>,
+    /// `--security-opt` for every RUN.
+    pub security_opt: Vec<String>,
+    /// `--runtime-flag`s for the runtime that runs every RUN.
+    pub runtime_flags: Vec<String>,
 }
 
 impl BuildRequest {

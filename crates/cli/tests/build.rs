@@ -943,6 +943,12 @@ fn build_flags_podman_scripts_pass() {
     assert_eq!(r.stderr, "", "the build's output went to the log file");
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(text.contains("512\n") && text.contains("COMMIT"), "{text}");
+    // buildah's short ID after a commit: 11 characters.
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("--> ") && l.len() == 4 + 11),
+        "{text}"
+    );
     // One stage: buildah's bare STEP lines, and the name as the store holds it.
     assert!(
         text.starts_with("STEP 1/2: FROM localhost/bb:1\n"),
@@ -1133,21 +1139,23 @@ fn copy_follows_buildahs_ignore_rules_for_excluded_directories() {
 fn add_unpacks_xz_and_bzip2_archives() {
     let st = common::store::TestStore::with_busybox();
     let ctx = st.path().join("ctx");
-    std::fs::create_dir(&ctx).unwrap();
-    let tar = berth_testkit::tar_builder::Tar::new()
-        .dir("subtest")
-        .file("subtest/myfile1", b"This is the ORIGINAL file\n")
-        .bytes();
-    for (tool, ext) in [("xz", "xz"), ("bzip2", "bz2")] {
-        let mut c = Command::new(tool);
-        c.arg("-c")
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped());
-        let mut child = c.spawn().unwrap();
-        std::io::Write::write_all(child.stdin.as_mut().unwrap(), &tar).unwrap();
-        drop(child.stdin.take());
-        let packed = child.wait_with_output().unwrap().stdout;
-        std::fs::write(ctx.join(format!("my.tar.{ext}")), packed).unwrap();
+    std::fs::create_dir_all(ctx.join("src/subtest")).unwrap();
+    std::fs::write(
+        ctx.join("src/subtest/myfile1"),
+        "This is the ORIGINAL file\n",
+    )
+    .unwrap();
+    // GNU tar's archives, padded to whole records after their end blocks: the
+    // decompressor must be read to its end.
+    for (flag, ext) in [("-J", "xz"), ("-j", "bz2")] {
+        let archive = ctx.join(format!("my.tar.{ext}"));
+        let made = Command::new("tar")
+            .args(["-C", ctx.join("src").to_str().unwrap(), flag, "-cf"])
+            .arg(&archive)
+            .arg("subtest")
+            .status()
+            .unwrap();
+        assert!(made.success());
         let file = format!("FROM localhost/bb:1\nADD my.tar.{ext} /\n");
         std::fs::write(ctx.join("Containerfile"), file).unwrap();
         st.ok(&[
@@ -1158,7 +1166,7 @@ fn add_unpacks_xz_and_bzip2_archives() {
             ctx.to_str().unwrap(),
         ]);
         let r = st.ok(&["run", "--rm", "localhost/add:1", "cat", "/subtest/myfile1"]);
-        assert_eq!(r.stdout, "This is the ORIGINAL file\n", "{tool}");
+        assert_eq!(r.stdout, "This is the ORIGINAL file\n", "{ext}");
     }
 }
 
@@ -1187,4 +1195,46 @@ fn copy_keeps_hard_links_as_links() {
     assert!(first.ends_with(" 3\n"), "three names: {first}");
     assert_eq!(inode("/test/hardlink1"), first);
     assert_eq!(inode("/test/subdir/subsubdir/hardlink3"), first);
+}
+
+#[test]
+fn build_security_opt_and_runtime_flags_reach_every_run() {
+    let st = common::store::TestStore::with_busybox();
+    let ctx = st.path().join("ctx");
+    std::fs::create_dir(&ctx).unwrap();
+    std::fs::write(
+        ctx.join("Containerfile"),
+        "FROM localhost/bb:1\nRUN grep Seccomp: /proc/self/status\n",
+    )
+    .unwrap();
+    let ctx_s = ctx.to_str().unwrap();
+    let r = st.ok(&["build", "--no-cache", ctx_s]);
+    assert!(
+        r.stdout.contains("Seccomp:\t2") || r.stderr.contains("Seccomp:\t2"),
+        "{}{}",
+        r.stdout,
+        r.stderr
+    );
+    let r = st.ok(&[
+        "build",
+        "--no-cache",
+        "--security-opt",
+        "seccomp=unconfined",
+        ctx_s,
+    ]);
+    assert!(
+        r.stdout.contains("Seccomp:\t0") || r.stderr.contains("Seccomp:\t0"),
+        "{}{}",
+        r.stdout,
+        r.stderr
+    );
+    let r = st.run(&[
+        "--runtime-flag",
+        "invalidflag",
+        "build",
+        "--no-cache",
+        ctx_s,
+    ]);
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains("invalidflag"), "{}", r.stderr);
 }

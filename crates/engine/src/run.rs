@@ -492,6 +492,9 @@ pub fn prepare_bundle(store: &Store, info: &Info) -> Result<PathBuf, RunError> {
 /// process's and to its log); returns its exit code. The builder uses it with a
 /// process of its own (RUN) over a working container.
 pub fn run_container(store: &Store, c: &Info) -> Result<i32, RunError> {
+    if let crate::oci::Oci::Builtin(_) = crate::oci::Oci::for_container(store, c)? {
+        crate::oci::Oci::check_builtin_flags(&c.config.process.runtime_flags)?;
+    }
     // Without a monitor this process holds the published ports, as the
     // monitor would.
     let ports = reserve_ports(c)?;

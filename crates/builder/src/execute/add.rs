@@ -111,17 +111,25 @@ pub(super) fn unpack<W: Write>(
             .arg("-dc")
             .stdin(std::fs::File::open(path)?)
             .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
             .spawn()
             .map_err(|e| std::io::Error::other(format!("{tool}: {e}")))?;
-        let out = child.stdout.take().expect("piped");
-        let entries = append_entries(b, out, dest, owner);
+        let mut out = child.stdout.take().expect("piped");
+        let entries = append_entries(b, &mut out, dest, owner);
+        // tar ends at its end-of-archive blocks; the padding after them is
+        // read too, so that the decompressor is not cut off mid-write.
+        let _ = std::io::copy(&mut out, &mut std::io::sink());
+        let mut said = String::new();
+        if let Some(mut e) = child.stderr.take() {
+            let _ = e.read_to_string(&mut said);
+        }
         let status = child.wait()?;
         entries?;
         if !status.success() {
             return Err(std::io::Error::other(format!(
-                "{}: {tool} could not decompress it",
-                path.display()
+                "{}: {tool} could not decompress it ({status}): {}",
+                path.display(),
+                said.trim()
             ))
             .into());
         }

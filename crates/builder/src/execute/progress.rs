@@ -38,9 +38,10 @@ pub(super) fn committing(log: &mut dyn Write, name: Option<&str>) {
     };
 }
 
-/// A step or stage committed: its image's short ID.
+/// A step or stage committed: its image's ID cut to 11 characters, as
+/// buildah cuts it.
 pub(super) fn done(log: &mut dyn Write, id: &str) {
-    let _ = writeln!(log, "--> {}", &id[..12.min(id.len())]);
+    let _ = writeln!(log, "--> {}", &id[..11.min(id.len())]);
 }
 
 /// The end of a build that succeeded: each name as the store holds it

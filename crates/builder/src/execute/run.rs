@@ -111,6 +111,8 @@ impl StageState {
                 .collect(),
             tmpfs: mounts.tmpfs.clone(),
             ulimits: x.req.ulimits.clone(),
+            security_opt: x.req.security_opt.clone(),
+            runtime_flags: x.req.runtime_flags.clone(),
             ..Default::default()
         };
         run::run_container(x.store, &info).map_err(BuildError::Run)

@@ -89,6 +89,9 @@ pub struct BuildArgs {
     /// NAME=SOFT[:HARD] resource limits for every RUN.
     #[arg(long)]
     ulimit: Vec<String>,
+    /// Security options for every RUN (seccomp=unconfined, no-new-privileges …).
+    #[arg(long)]
+    security_opt: Vec<String>,
     /// docker buildx's: put the result in the local image store, where a
     /// build's image always goes here.
     #[arg(long)]
@@ -364,6 +367,8 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
         platform: platform.clone(),
         ignore_file: a.ignorefile.clone(),
         ulimits: a.ulimit.clone(),
+        security_opt: a.security_opt.clone(),
+        runtime_flags: store_args.runtime_flag.clone(),
     };
     if let Some(f) = &a.authfile {
         std::fs::metadata(f).map_err(|e| {
