@@ -2,6 +2,7 @@
 
 pub mod build;
 pub mod config;
+mod inputs;
 pub mod list;
 
 use crate::commands::StoreArgs;
@@ -175,8 +176,8 @@ fn run_in(store_args: &StoreArgs, a: RunArgs) -> Result<i32, Failure> {
         env: a.env,
         workdir: a.workingdir,
         user: a.user,
-        network: crate::commands::container::flags::network_mode(a.network.as_deref())?,
-        volumes: crate::commands::container::flags::volume_flags(&a.volume)?,
+        network: crate::commands::container::spec_flags::network_mode(a.network.as_deref())?,
+        volumes: crate::commands::container::spec_flags::volume_flags(&a.volume)?,
     };
     builder::run(&store, &b, &spec).map_err(exit::build)
 }

@@ -10,6 +10,7 @@ pub mod lifecycle;
 pub mod logs;
 pub mod ps;
 pub mod run;
+pub mod spec_flags;
 pub mod stats;
 
 use crate::exit::{self, CmdResult, Failure};

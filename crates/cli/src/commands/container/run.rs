@@ -1,7 +1,8 @@
 //! `run` and `create`.
 
 use crate::commands::StoreArgs;
-use crate::commands::container::flags::{ContainerArgs, options};
+use crate::commands::container::flags::ContainerArgs;
+use crate::commands::container::spec_flags::options;
 use crate::exit::Failure;
 use berth_engine::RunOptions;
 use clap::Args;

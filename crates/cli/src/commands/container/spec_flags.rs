@@ -1,0 +1,251 @@
+//! `run`'s and `create`'s flags as the engine's typed container spec: each
+//! value parsed (and refused in podman's words) here, once.
+
+use crate::exit::Failure;
+use berth_engine::RunOptions;
+use berth_engine::spec::{ProcessOptions, SpecError};
+use berth_engine::volumes::{self, MountFlag, TmpfsSpec, VolumeSpec};
+
+use super::flags::ContainerArgs;
+
+/// `--env-file`: KEY=VALUE lines; `#` comments and blank lines skipped; a bare
+/// KEY takes this process's value.
+fn env_files(files: &[std::path::PathBuf]) -> Result<Vec<String>, Failure> {
+    let mut out = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(f).map_err(|e| Failure {
+            code: 125,
+            message: format!("--env-file {}: {e}", f.display()),
+        })?;
+        for line in text.lines().map(str::trim) {
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            if line.contains('=') {
+                out.push(line.to_string());
+            } else if let Ok(v) = std::env::var(line) {
+                out.push(format!("{line}={v}"));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A `--network` flag as the engine takes it.
+pub(crate) fn network_mode(
+    flag: Option<&str>,
+) -> Result<Option<berth_engine::network::NetworkMode>, Failure> {
+    flag.map(str::parse)
+        .transpose()
+        .map_err(crate::exit::podman)
+}
+
+/// `-v` flags as the engine takes them; a relative source (./dir, ../dir) is
+/// the directory it names from here.
+pub(crate) fn volume_flags(flags: &[String]) -> Result<Vec<VolumeSpec>, Failure> {
+    let cwd = std::env::current_dir().map_err(crate::exit::podman)?;
+    flags
+        .iter()
+        .map(|v| volumes::absolute_source(v, &cwd)?.parse())
+        .collect::<Result<_, volumes::VolumeError>>()
+        .map_err(crate::exit::podman)
+}
+
+pub(crate) fn options(
+    a: ContainerArgs,
+    store_args: &crate::commands::StoreArgs,
+) -> Result<RunOptions, Failure> {
+    let runtime = store_args.runtime.clone();
+    let mut env = env_files(&a.env_file)?;
+    // `-e NAME` alone passes this process's NAME on, when it has one.
+    env.extend(a.env.into_iter().filter_map(|e| {
+        if e.contains('=') {
+            Some(e)
+        } else {
+            std::env::var(&e).ok().map(|v| format!("{e}={v}"))
+        }
+    }));
+    let mut volumes = volume_flags(&a.volume)?;
+    let mut tmpfs = a
+        .tmpfs
+        .iter()
+        .map(|t| t.parse())
+        .collect::<Result<Vec<TmpfsSpec>, _>>()
+        .map_err(crate::exit::podman)?;
+    let mut image_mounts = Vec::new();
+    for m in &a.mount {
+        match m.parse().map_err(crate::exit::podman)? {
+            MountFlag::Volume(v) => volumes.push(v),
+            MountFlag::Tmpfs(t) => tmpfs.push(t),
+            MountFlag::Image(i) => image_mounts.push(i),
+        }
+    }
+    // The same -v twice is one mount, as podman takes it (two different ones
+    // on one destination are still refused).
+    let mut seen = Vec::new();
+    volumes.retain(|v| {
+        let new = !seen.contains(v);
+        seen.push(v.clone());
+        new
+    });
+    let mut seen = Vec::new();
+    tmpfs.retain(|t| {
+        let new = !seen.contains(t);
+        seen.push(t.clone());
+        new
+    });
+    let entrypoint = a.entrypoint.map(|e| {
+        serde_json::from_str::<Vec<String>>(&e)
+            .unwrap_or_else(|_| if e.is_empty() { Vec::new() } else { vec![e] })
+    });
+    // Empty: the engine's default (containers.conf's netns, else bridge).
+    let mut nets = a
+        .network
+        .into_iter()
+        .flat_map(|n| n.split(',').map(String::from).collect::<Vec<_>>());
+    let network: berth_engine::network::NetworkMode = nets
+        .next()
+        .unwrap_or_default()
+        .parse()
+        .map_err(crate::exit::podman)?;
+    let networks: Vec<String> = nets.collect();
+    let publish = a
+        .publish
+        .iter()
+        .map(|p| p.parse())
+        .collect::<Result<Vec<_>, berth_engine::network::NetworkError>>()
+        .map_err(crate::exit::podman)?;
+    match a.userns.as_deref() {
+        None | Some("" | "host") => {}
+        Some(mode @ ("keep-id" | "nomap")) => {
+            return Err(crate::exit::podman(format!(
+                "{mode} is only supported in rootless mode"
+            )));
+        }
+        Some(other) => {
+            return Err(crate::exit::podman(format!(
+                "--userns {other}: not supported (host is the user namespace as root)"
+            )));
+        }
+    }
+    if a.kernel_memory.is_some() {
+        eprintln!("The --kernel-memory flag is no longer supported. This flag is a noop.");
+    }
+    let health = berth_engine::health::HealthFlags {
+        disabled: a.no_healthcheck || a.health_interval.as_deref() == Some("disable"),
+        interval: a.health_interval.filter(|i| i != "disable"),
+        timeout: a.health_timeout,
+        start_period: a.health_start_period,
+        retries: a.health_retries,
+    };
+    let mut o = RunOptions {
+        image: a.image,
+        name: a.name,
+        rm: a.rm,
+        process: ProcessOptions {
+            command: a.command,
+            entrypoint,
+            env,
+            workdir: a.workdir,
+            user: a.user,
+            hostname: a.hostname,
+            network,
+            read_only: a.read_only,
+            cap_add: a.cap_add,
+            cap_drop: a.cap_drop,
+            volumes,
+            tmpfs,
+            image_mounts,
+            add_hosts: a.add_host,
+            dns: a.dns,
+            tty: a.tty,
+            interactive: a.interactive,
+            restart: a
+                .restart
+                .as_deref()
+                .unwrap_or("")
+                .parse()
+                .map_err(crate::exit::podman)?,
+            health_cmd: a.health_cmd,
+            health,
+            privileged: a.privileged,
+            security_opt: a.security_opt,
+            memory: a
+                .memory
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(crate::exit::podman)?,
+            cpus: a.cpus,
+            pids_limit: a.pids_limit,
+            ulimits: a.ulimit,
+            labels: a.label,
+            stop_signal: a.stop_signal,
+            stop_timeout: a.stop_timeout,
+            ports: publish,
+            init: a.init,
+            runtime,
+            devices: a.device,
+            log_driver: a.log_driver,
+            publish_all: a.publish_all,
+            anonymous_volumes: Vec::new(),
+            pid: a.pid.filter(|m| m == "host"),
+            ipc: a.ipc.filter(|m| m == "host"),
+            uts: a.uts.filter(|m| m == "host"),
+            shm_size: a
+                .shm_size
+                .as_deref()
+                .map(|s| {
+                    s.parse().map_err(|source| SpecError::ShmSize {
+                        size: s.to_string(),
+                        source,
+                    })
+                })
+                .transpose()
+                .map_err(crate::exit::podman)?,
+            group_add: a.group_add,
+            dns_search: a.dns_search,
+            cpu_shares: a.cpu_shares,
+            cpuset_cpus: a.cpuset_cpus,
+            annotations: a.annotation,
+            expose: a.expose,
+            networks,
+            network_aliases: a.network_alias,
+            tz: match a.tz {
+                Some(tz) => {
+                    berth_engine::spec::timezone_file(&tz).map_err(crate::exit::podman)?;
+                    Some(tz)
+                }
+                None => None,
+            },
+            attach: a.attach,
+            log_opts: {
+                let mut o = berth_engine::spec::LogOpts::default();
+                for opt in &a.log_opt {
+                    o.set(opt).map_err(crate::exit::podman)?;
+                }
+                o
+            },
+            runtime_flags: store_args.runtime_flag.clone(),
+            volumes_from: a.volumes_from,
+            device_cgroup_rules: a
+                .device_cgroup_rule
+                .iter()
+                .map(|r| r.parse())
+                .collect::<Result<_, _>>()
+                .map_err(crate::exit::podman)?,
+            unsetenv: a.unsetenv,
+            unsetenv_all: a.unsetenv_all,
+            image_volume: a
+                .image_volume
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(crate::exit::podman)?,
+        },
+    };
+    if let Some(warning) = o.process.discard_unpublishable_ports() {
+        eprintln!("{warning}");
+    }
+    Ok(o)
+}
