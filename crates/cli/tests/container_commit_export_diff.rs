@@ -122,3 +122,34 @@ fn diff_lists_what_the_container_changed() {
     let v = json(&st.ok(&["diff", "--format", "json", "c"]).stdout);
     assert_eq!(v["deleted"], serde_json::json!(["/bin/vi"]));
 }
+
+#[test]
+fn commit_keeps_what_the_container_was_made_with() {
+    let st = common::store::TestStore::with_busybox();
+    st.ok(&[
+        "run",
+        "--name",
+        "myc",
+        "--entrypoint",
+        "[\"/bin/echo\",\"magic\"]",
+        "--env",
+        "A=1",
+        "--workdir",
+        "/tmp",
+        "--label",
+        "made=here",
+        "localhost/bb:1",
+    ]);
+    st.ok(&["commit", "-q", "myc", "localhost/myi:1"]);
+    st.ok(&["rm", "myc"]);
+    let r = st.ok(&["run", "--rm", "localhost/myi:1"]);
+    assert_eq!(r.stdout, "magic\n");
+    let cfg = |f: &str| st.inspect("localhost/myi:1", f);
+    assert_eq!(cfg(".Config.WorkingDir"), "/tmp");
+    assert_eq!(cfg(".Config.Labels.made"), "here");
+    assert!(
+        cfg("json .Config.Env").contains("\"A=1\""),
+        "{}",
+        cfg("json .Config.Env")
+    );
+}

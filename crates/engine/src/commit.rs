@@ -2,6 +2,7 @@
 //! one layer holding the container's diff, and the image's config with that layer
 //! and a history entry added.
 
+use berth_image::config_edit::ConfigEdit;
 use std::sync::Arc;
 
 use berth_image::manifest::{Descriptor, Manifest, RawManifest, media};
@@ -91,6 +92,7 @@ pub fn commit(store: &Arc<Store>, name: &str, o: &CommitOptions) -> Result<Strin
     if o.squash {
         squash_history(&mut base);
     }
+    berth_image::config_edit::apply_to_value(&mut base["config"], container_edits(&info));
     let config = new_config(base, &layer, &info.config.args, o)?;
     let config = serde_json::to_vec(&config).map_err(fail)?;
     let cfg = dst.put_blob(&mut &config[..], None).map_err(fail)?;
@@ -206,6 +208,40 @@ fn squash_history(base: &mut Value) {
         }
     }
     base["rootfs"] = json!({"type": "layers", "diff_ids": []});
+}
+
+/// What the container was made with on top of its image, as the new image's
+/// config keeps it (podman's and docker's commit): entrypoint, command,
+/// environment, working directory, user, labels, exposed ports, stop signal.
+fn container_edits(info: &container::Info) -> Vec<ConfigEdit> {
+    let p = &info.config.process;
+    let pair = |kv: &String| match kv.split_once('=') {
+        Some((k, v)) => (k.to_string(), v.to_string()),
+        None => (kv.clone(), String::new()),
+    };
+    let mut edits = Vec::new();
+    if let Some(argv) = &p.entrypoint {
+        edits.push(ConfigEdit::Entrypoint {
+            argv: argv.clone(),
+            keep_cmd: false,
+        });
+    }
+    if !p.command.is_empty() {
+        edits.push(ConfigEdit::Cmd(p.command.clone()));
+    }
+    edits.extend(p.env.iter().map(|e| {
+        let (k, v) = pair(e);
+        ConfigEdit::Env(k, v)
+    }));
+    edits.extend(p.workdir.clone().map(ConfigEdit::WorkingDir));
+    edits.extend(p.user.clone().map(ConfigEdit::User));
+    edits.extend(p.labels.iter().map(|l| {
+        let (k, v) = pair(l);
+        ConfigEdit::Label(k, v)
+    }));
+    edits.extend(p.expose.iter().cloned().map(ConfigEdit::Expose));
+    edits.extend(p.stop_signal.clone().map(ConfigEdit::StopSignal));
+    edits
 }
 
 fn new_config(
