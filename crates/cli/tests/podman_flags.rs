@@ -1499,3 +1499,12 @@ fn device_cgroup_rules_are_checked_and_applied() {
         r.stderr
     );
 }
+
+#[test]
+fn inspect_latest_is_the_container_created_last() {
+    let st = TestStore::with_busybox();
+    st.ok(&["create", "--name", "older", "localhost/bb:1", "true"]);
+    st.ok(&["create", "--name", "newer", "localhost/bb:1", "true"]);
+    let r = st.ok(&["inspect", "-l", "--format", "{{.Name}}"]);
+    assert_eq!(r.stdout.trim(), "newer");
+}

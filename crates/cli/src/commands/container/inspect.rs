@@ -13,7 +13,10 @@ pub struct InspectArgs {
     /// A Go template.
     #[arg(short, long)]
     pub(crate) format: Option<String>,
-    #[arg(required = true)]
+    /// The container created last.
+    #[arg(short, long)]
+    pub(crate) latest: bool,
+    #[arg(required_unless_present = "latest")]
     pub(crate) names: Vec<String>,
 }
 
@@ -21,7 +24,15 @@ pub fn inspect(store_args: &StoreArgs, a: InspectArgs) -> CmdResult {
     let store = store_args.open()?;
     let mut values = Vec::new();
     let mut missing = None;
-    for n in &a.names {
+    let mut names = a.names.clone();
+    if a.latest {
+        let all = container::list(&store).map_err(crate::exit::podman)?;
+        match all.iter().max_by_key(|i| i.config.created_ns) {
+            Some(i) => names.push(i.id.clone()),
+            None => return Err(crate::exit::podman("no containers to inspect")),
+        }
+    }
+    for n in &names {
         match container::find(&store, n) {
             Ok(i) => values.push(
                 serde_json::to_value(views::ContainerInspect::of(&store, &i))
