@@ -1165,6 +1165,8 @@ fn run_takes_an_image_from_an_archive() {
     let image = format!("docker-archive:{}", ball.display());
     let r = st.ok(&["run", "--rm", "-q", &image, "echo", "from the archive"]);
     assert_eq!(r.stdout, "from the archive\n");
+    // The image came back under the name the archive gives it.
+    st.ok(&["image", "exists", "localhost/bb:1"]);
 }
 
 #[test]
@@ -1507,4 +1509,9 @@ fn inspect_latest_is_the_container_created_last() {
     st.ok(&["create", "--name", "newer", "localhost/bb:1", "true"]);
     let r = st.ok(&["inspect", "-l", "--format", "{{.Name}}"]);
     assert_eq!(r.stdout.trim(), "newer");
+    st.ok(&["rm", "-l"]);
+    assert_eq!(
+        st.ok(&["ps", "-a", "--format", "{{.Names}}"]).stdout,
+        "older\n"
+    );
 }

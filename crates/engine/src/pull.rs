@@ -152,7 +152,25 @@ fn pull_image(
     if let Ok(src) = ImageName::parse(name)
         && !matches!(src, ImageName::Docker(_))
     {
-        let id = pull_one(store, &src, None, o, &policy, progress)?;
+        // A docker archive's image gets the names the archive gives it.
+        let names = match &src {
+            ImageName::DockerArchive {
+                path,
+                reference: None,
+            } => crate::images::archive::single_image_names(path),
+            _ => Vec::new(),
+        };
+        let id = pull_one(
+            store,
+            &src,
+            names.first().map(String::as_str),
+            o,
+            &policy,
+            progress,
+        )?;
+        for n in names.iter().skip(1) {
+            store.tag(&id, n)?;
+        }
         return Ok(PullReport {
             ids: vec![id],
             pulled: true,

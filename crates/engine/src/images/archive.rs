@@ -215,6 +215,18 @@ pub fn load(
     Ok(loaded)
 }
 
+/// The names a docker archive holding one image gives it (docker's short
+/// names as Docker Hub's, as `load` reads them); none for anything else.
+pub(crate) fn single_image_names(input: &Path) -> Vec<String> {
+    match archive_images(input).ok().as_deref() {
+        Some([(_, names)]) => names
+            .iter()
+            .map(|n| Reference::parse(n).map_or_else(|_| n.clone(), |r| r.to_string()))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// Each image of the archive, as a source name and the names it is to get.
 fn archive_images(input: &Path) -> Result<Vec<(String, Vec<String>)>, ImageError> {
     let path = input.display().to_string();

@@ -2,7 +2,7 @@
 //! filters, removed, pruned, tagged and inspected. Every front end (the CLI,
 //! later the REST API) gets the same typed reports and the same rules.
 
-mod archive;
+pub(crate) mod archive;
 mod change;
 mod import;
 mod inspect;

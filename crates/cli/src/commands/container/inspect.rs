@@ -26,9 +26,8 @@ pub fn inspect(store_args: &StoreArgs, a: InspectArgs) -> CmdResult {
     let mut missing = None;
     let mut names = a.names.clone();
     if a.latest {
-        let all = container::list(&store).map_err(crate::exit::podman)?;
-        match all.iter().max_by_key(|i| i.config.created_ns) {
-            Some(i) => names.push(i.id.clone()),
+        match super::lifecycle::latest(&store)? {
+            Some(id) => names.push(id),
             None => return Err(crate::exit::podman("no containers to inspect")),
         }
     }

@@ -163,13 +163,19 @@ pub struct RmArgs {
     /// Remove the containers that depend on it (--network container:) first.
     #[arg(long)]
     pub(crate) depend: bool,
-    #[arg(required_unless_present = "all")]
+    /// The container created last.
+    #[arg(short, long)]
+    pub(crate) latest: bool,
+    #[arg(required_unless_present_any = ["all", "latest"])]
     pub(crate) names: Vec<String>,
 }
 
 pub fn rm(store_args: &StoreArgs, a: RmArgs) -> CmdResult {
     let store = store_args.open()?;
-    let names = targets(&store, a.all, &a.names, |_| true)?;
+    let mut names = targets(&store, a.all, &a.names, |_| true)?;
+    if a.latest {
+        names.extend(latest(&store)?);
+    }
     // With -a, one that went meanwhile (a --rm container its monitor removed)
     // is as good as removed; with -f, as with podman, one that is not there.
     let ignore = a.ignore || a.all || a.force;
@@ -372,4 +378,13 @@ pub fn monitor(store_args: &StoreArgs, a: MonitorArgs) -> Result<i32, Failure> {
     })?;
     let store = store_args.open()?;
     Ok(berth_engine::monitor::main(&store, &a.id, a.attach))
+}
+
+/// `--latest`: the container created last.
+pub(crate) fn latest(store: &berth_storage::Store) -> Result<Option<String>, Failure> {
+    let all = container::list(store).map_err(crate::exit::podman)?;
+    Ok(all
+        .into_iter()
+        .max_by_key(|i| i.config.created_ns)
+        .map(|i| i.id))
 }
