@@ -232,9 +232,12 @@ pub fn userdata(store: &Store, id: &str) -> PathBuf {
 
 /// `--log-opt path=`, else the container's own directory's ctr.log.
 pub fn log_path(store: &Store, id: &str) -> PathBuf {
-    find(store, id)
-        .ok()
-        .and_then(|i| i.config.process.log_opts.path)
+    log_file(store, id, find(store, id).ok().as_ref())
+}
+
+/// [`log_path`] for a container already read.
+fn log_file(store: &Store, id: &str, info: Option<&Info>) -> PathBuf {
+    info.and_then(|i| i.config.process.log_opts.path.clone())
         .unwrap_or_else(|| userdata(store, id).join("ctr.log"))
 }
 
@@ -259,7 +262,7 @@ pub fn log_target(store: &Store, id: &str) -> crate::logs::Target {
                 .unwrap_or_default(),
         },
         _ => Target::File {
-            path: log_path(store, id),
+            path: log_file(store, id, info.as_ref()),
             max_size: info
                 .as_ref()
                 .and_then(|i| i.config.process.log_opts.max_size),

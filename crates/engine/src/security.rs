@@ -350,21 +350,29 @@ pub fn profile_for(v: &serde_json::Value, caps: &[String]) -> Result<Seccomp, se
     serde_json::from_value(v)
 }
 
-/// `512m`, `1g`, `100k`, `1048576` → bytes.
+/// `512m`, `1g`, `100k`, `1048576` → bytes (binary units).
 pub fn parse_bytes(s: &str) -> Result<i64, InvalidSize> {
+    parse_size(s, 1024.0).map(|n| n as i64)
+}
+
+/// A size with an optional k, m or g suffix (and b), each `unit` times the
+/// one below; a number that is negative, not finite or too big is refused.
+pub fn parse_size(s: &str, unit: f64) -> Result<f64, InvalidSize> {
+    let bad = || InvalidSize(s.to_string());
     let t = s.trim().to_ascii_lowercase();
     let t = t.strip_suffix('b').unwrap_or(&t);
     let (num, mult) = match t.chars().last() {
-        Some('k') => (&t[..t.len() - 1], 1i64 << 10),
-        Some('m') => (&t[..t.len() - 1], 1 << 20),
-        Some('g') => (&t[..t.len() - 1], 1 << 30),
-        _ => (t, 1),
+        Some('k') => (&t[..t.len() - 1], unit),
+        Some('m') => (&t[..t.len() - 1], unit * unit),
+        Some('g') => (&t[..t.len() - 1], unit * unit * unit),
+        _ => (t, 1.0),
     };
-    let n: f64 = num.parse().map_err(|_| InvalidSize(s.to_string()))?;
-    if n < 0.0 {
-        return Err(InvalidSize(s.to_string()));
+    let n: f64 = num.parse().map_err(|_| bad())?;
+    let bytes = n * mult;
+    if !bytes.is_finite() || bytes < 0.0 || bytes > i64::MAX as f64 {
+        return Err(bad());
     }
-    Ok((n * mult as f64) as i64)
+    Ok(bytes)
 }
 
 /// A size given as `512m`, `1g`, `100k` or bytes; kept as bytes.
@@ -695,6 +703,9 @@ mod tests {
         assert_eq!(parse_bytes("512m").unwrap(), 512 << 20);
         assert_eq!(parse_bytes("1g").unwrap(), 1 << 30);
         assert!(parse_bytes("lots").is_err());
+        for hostile in ["inf", "nan", "-1", "1e30g"] {
+            assert!(parse_bytes(hostile).is_err(), "{hostile}");
+        }
         let r = resources(Some("64m".parse().unwrap()), Some(0.5), Some(100))
             .unwrap()
             .unwrap();

@@ -265,16 +265,9 @@ impl LogOpts {
 /// `3.5m`, `100k`, `1g`, `512` → bytes, in decimal units (podman's
 /// FromHumanSize).
 fn decimal_size(s: &str) -> Option<u64> {
-    let t = s.trim().to_ascii_lowercase();
-    let t = t.strip_suffix('b').unwrap_or(&t);
-    let (num, mult) = match t.chars().last()? {
-        'k' => (&t[..t.len() - 1], 1e3),
-        'm' => (&t[..t.len() - 1], 1e6),
-        'g' => (&t[..t.len() - 1], 1e9),
-        _ => (t, 1.0),
-    };
-    let n: f64 = num.parse().ok().filter(|n: &f64| *n >= 0.0)?;
-    Some((n * mult).round() as u64)
+    crate::security::parse_size(s, 1000.0)
+        .ok()
+        .map(|n| n.round() as u64)
 }
 
 /// A size as Go's units.HumanSize writes it: four significant digits and a
