@@ -117,3 +117,28 @@ fn exec_with_a_terminal_relays_it_over_streams() {
     assert_eq!(err.text(), "");
     st.ok(&["rm", "-f", "-t", "0", "t"]);
 }
+
+#[test]
+fn exec_without_input_reads_end_of_file() {
+    let st = TestStore::with_busybox();
+    st.ok(&[
+        "run",
+        "-d",
+        "--runtime",
+        "runc",
+        "--name",
+        "n",
+        "localhost/bb:1",
+        "sleep",
+        "100",
+    ]);
+    let (out, err) = (Buffer::default(), Buffer::default());
+    let mut s = streams(b"", &out, &err);
+    s.stdin = None;
+    let code = engine(&st)
+        .containers()
+        .exec_with("n", &request(false, "cat; echo eof"), ExecIo::Streams(s))
+        .unwrap();
+    assert_eq!((code, out.text()), (0, "eof\n".to_string()));
+    st.ok(&["rm", "-f", "-t", "0", "n"]);
+}

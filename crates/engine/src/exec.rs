@@ -207,9 +207,13 @@ fn exec_streams(
     let pid = start_detached(store, info, rt, opts)?;
     // Only the process holds these now: its exit ends the copies below.
     drop((in_r, out_w, err_w));
-    if let Some(mut input) = s.stdin {
-        let mut to = in_w;
-        std::thread::spawn(move || std::io::copy(&mut input, &mut to));
+    match s.stdin {
+        Some(mut input) => {
+            let mut to = in_w;
+            std::thread::spawn(move || std::io::copy(&mut input, &mut to));
+        }
+        // No input: the process reads end-of-file at once, not a pipe held open.
+        None => drop(in_w),
     }
     let (mut out, mut err) = (s.stdout, s.stderr);
     std::thread::scope(|scope| {
