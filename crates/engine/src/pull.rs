@@ -68,11 +68,8 @@ pub struct PullOptions {
 pub enum PullEvent<'a> {
     /// Asking this registry for the image.
     Trying(&'a Reference),
-    /// A local image stands and nothing is pulled.
-    Present {
-        reference: &'a Reference,
-        policy: PullPolicy,
-    },
+    /// A local image stands and nothing is pulled: the name it was found by.
+    Present { name: &'a str, policy: PullPolicy },
     /// `newer` could not ask the registry; the local image stands.
     CannotCheck {
         reference: &'a Reference,
@@ -177,16 +174,15 @@ fn pull_image(
         });
     }
     let typed = name.strip_prefix("docker://").unwrap_or(name);
-    // A local image by the name as typed (`localhost/NAME` for a short one)
-    // stands for missing/never: it never came from a registry to compare with.
+    // missing/never: an image found locally by the name as typed (an ID, a
+    // local name, `localhost/NAME` for a short one) stands, as podman's lookup
+    // does before it asks a registry.
     if matches!(o.policy, PullPolicy::Missing | PullPolicy::Never)
         && !name.starts_with("docker://")
-        && let Some((img, local)) = berth_storage::store::normalize_name(typed)
-            .ok()
-            .and_then(|n| Some((store.image(&n).ok()?, Reference::parse(&n).ok()?)))
+        && let Some(img) = local_by_name(store, typed, &o.context)
     {
         events(PullEvent::Present {
-            reference: &local,
+            name: typed,
             policy: o.policy,
         });
         return Ok(PullReport {
@@ -237,6 +233,35 @@ fn candidates(name: &str, ctx: &Context) -> Result<Vec<Reference>, PullError> {
     }
 }
 
+/// The local image `name` stands for: by ID, by its name as stored, or
+/// `localhost/NAME` for a short one; only one of the platform asked for.
+fn local_by_name(store: &Store, name: &str, ctx: &Context) -> Option<berth_storage::Image> {
+    let img = store.image(name).ok().or_else(|| {
+        let n = berth_storage::store::normalize_name(name).ok()?;
+        store.image(&n).ok()
+    })?;
+    for_platform(store, &img, ctx).then_some(img)
+}
+
+/// Whether a local image is of the platform the context asks for (any, when
+/// it asks for none).
+fn for_platform(store: &Store, img: &berth_storage::Image, ctx: &Context) -> bool {
+    if ctx.os.is_none() && ctx.arch.is_none() {
+        return true;
+    }
+    let Some(config) = store
+        .image_config(img)
+        .ok()
+        .and_then(|c| serde_json::from_slice::<serde_json::Value>(&c).ok())
+    else {
+        return false;
+    };
+    let is = |field: &str, want: &Option<String>| {
+        want.as_ref().is_none_or(|w| config[field] == w.as_str())
+    };
+    is("os", &ctx.os) && is("architecture", &ctx.arch)
+}
+
 /// A local image that the policy lets stand, by ID.
 fn local_image(
     store: &Store,
@@ -245,7 +270,11 @@ fn local_image(
     events: &mut dyn FnMut(PullEvent),
 ) -> Option<String> {
     for r in refs {
-        let Ok(img) = store.image(&r.to_string()) else {
+        let Some(img) = store
+            .image(&r.to_string())
+            .ok()
+            .filter(|img| for_platform(store, img, &o.context))
+        else {
             continue;
         };
         // "newer": pull only when the registry's manifest digest is not one the
@@ -264,7 +293,7 @@ fn local_image(
             };
         if stands {
             events(PullEvent::Present {
-                reference: r,
+                name: &r.to_string(),
                 policy: o.policy,
             });
             return Some(img.id);

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 
 use crate::commands::StoreArgs;
+use crate::commands::image::pull::{PullFor, pull_for};
 use crate::exit::{self, Failure};
 
 use super::inputs::{containerfile, secret, stdin_context};
@@ -244,30 +245,14 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
         "false" => "never",
         p => p,
     };
+    let platform_flag = platform.as_ref().map(|p| p.format());
+    let how = PullFor {
+        platform: platform_flag.as_deref(),
+        authfile: a.authfile.as_deref(),
+        ..Default::default()
+    };
     for image in berth_builder::execute::images_needed(&req).map_err(exit::build)? {
-        // Present means present for the platform built for.
-        let present = store.image(&image).is_ok_and(|img| {
-            platform.as_ref().is_none_or(|p| {
-                store
-                    .image_config(&img)
-                    .ok()
-                    .and_then(|c| serde_json::from_slice::<serde_json::Value>(&c).ok())
-                    .is_some_and(|c| {
-                        c["architecture"] == p.arch.as_str() && c["os"] == p.os.as_str()
-                    })
-            })
-        });
-        if policy == "never" || (policy == "missing" && present) {
-            continue;
-        }
-        let policy = if present { policy } else { "always" };
-        crate::commands::image::pull::pull_for_platform(
-            store_args,
-            &image,
-            policy,
-            platform.as_ref().map(|p| p.format()).as_deref(),
-            a.authfile.as_deref(),
-        )?;
+        pull_for(store_args, &image, policy, &how)?;
     }
     if let Some(f) = &a.logfile {
         // Everything the build prints, RUN's output included, goes there.

@@ -10,6 +10,7 @@ use crate::commands::builder::config::{ConfigArgs, config};
 use crate::commands::builder::list::{
     ContainersArgs, InspectArgs, RmArgs, containers, inspect, mount, rm,
 };
+use crate::commands::image::pull::{PullFor, pull_for};
 use crate::exit::{self, CmdResult, Failure};
 use berth_builder::builder::{self, Builder, CommitSpec, CopySpec, RunSpec};
 use clap::{Args, Subcommand};
@@ -153,14 +154,13 @@ pub fn run(store_args: &StoreArgs, a: BuilderArgs) -> Result<i32, Failure> {
 fn from(store_args: &StoreArgs, a: FromArgs) -> CmdResult {
     berth_runtime::selfexe::ensure_protected().map_err(|e| exit::podman(e.0))?;
     let store = store_args.open()?;
-    let present = store.image(&a.image).is_ok();
-    if a.image != "scratch" && !(present && matches!(a.pull.as_str(), "missing" | "false")) {
-        let pull = match a.pull.as_str() {
+    if a.image != "scratch" {
+        let policy = match a.pull.as_str() {
             "true" => "always",
             "false" => "missing",
             p => p,
         };
-        crate::commands::image::pull::pull_for_run(store_args, &a.image, pull)?;
+        pull_for(store_args, &a.image, policy, &PullFor::default())?;
     }
     let b = builder::from(&store, &a.image, a.name.as_deref()).map_err(exit::build)?;
     println!("{}", b.name);

@@ -3,6 +3,7 @@
 use crate::commands::StoreArgs;
 use crate::commands::container::flags::ContainerArgs;
 use crate::commands::container::spec_flags::options;
+use crate::commands::image::pull::{PullFor, pull_for};
 use crate::exit::Failure;
 use berth_engine::RunOptions;
 use clap::Args;
@@ -40,8 +41,6 @@ pub(crate) fn failure(e: berth_engine::RunError) -> Failure {
     }
 }
 
-/// `--pull`: fetch the image first when the policy says so (podman's default:
-/// only when it is missing).
 /// `--cidfile`: the new container's ID, in a file that must not exist yet.
 fn write_cidfile(path: Option<&std::path::Path>, id: &str) -> Result<(), String> {
     let Some(p) = path else {
@@ -66,30 +65,22 @@ fn check_cidfile(path: Option<&std::path::Path>) -> Result<(), Failure> {
     }
 }
 
-fn pull_if_needed(
-    store_args: &StoreArgs,
-    store: &berth_storage::Store,
-    a: &mut ContainerArgs,
-) -> Result<(), Failure> {
-    // An image in an archive or a layout (docker-archive:PATH, oci:DIR …) is
-    // copied in, and the container made from what came.
-    if let Ok(name) = berth_image::transport::ImageName::parse(&a.image)
-        && !matches!(name, berth_image::transport::ImageName::Docker(_))
-    {
-        let ids = crate::commands::image::pull::pull_ids(store_args, &a.image, "always", a.quiet)?;
-        if let Some(id) = ids.first() {
-            a.image = id.clone();
-        }
-        return Ok(());
+/// `--pull`: the engine pulls as the policy says (podman's default: only a
+/// missing image). An image in an archive or a layout (docker-archive:PATH,
+/// oci:DIR …) is copied in, and the container made from what came.
+fn pull_if_needed(store_args: &StoreArgs, a: &mut ContainerArgs) -> Result<(), Failure> {
+    use berth_image::transport::ImageName;
+    let elsewhere = ImageName::parse(&a.image).is_ok_and(|n| !matches!(n, ImageName::Docker(_)));
+    let policy = if elsewhere { "always" } else { a.pull.as_str() };
+    let how = PullFor {
+        quiet: a.quiet,
+        ..Default::default()
+    };
+    let ids = pull_for(store_args, &a.image, policy, &how)?;
+    if elsewhere && let Some(id) = ids.first() {
+        a.image = id.clone();
     }
-    let (image, policy) = (a.image.as_str(), a.pull.as_str());
-    let present = store.image(image).is_ok();
-    match policy {
-        "never" => Ok(()),
-        "missing" if present => Ok(()),
-        _ if a.quiet => crate::commands::image::pull::pull_quietly(store_args, image, policy),
-        _ => crate::commands::image::pull::pull_for_run(store_args, image, policy),
-    }
+    Ok(())
 }
 
 /// `--replace`: a container already named so goes first.
@@ -148,7 +139,7 @@ pub fn run(store_args: &StoreArgs, mut a: RunArgs) -> Result<i32, Failure> {
     let cidfile = a.c.cidfile.clone();
     let conmon_pidfile = a.c.conmon_pidfile.clone();
     check_cidfile(cidfile.as_deref())?;
-    pull_if_needed(store_args, &store, &mut a.c)?;
+    pull_if_needed(store_args, &mut a.c)?;
     let mut o = options(a.c, store_args)?;
     o.rm |= a.rmi;
     replace_existing(&store, &o, replace)?;
@@ -231,7 +222,7 @@ pub fn create(store_args: &StoreArgs, mut a: CreateArgs) -> Result<i32, Failure>
     let replace = a.c.replace;
     let cidfile = a.c.cidfile.clone();
     check_cidfile(cidfile.as_deref())?;
-    pull_if_needed(store_args, &store, &mut a.c)?;
+    pull_if_needed(store_args, &mut a.c)?;
     let o = options(a.c, store_args)?;
     replace_existing(&store, &o, replace)?;
     let c = berth_engine::run::create(&store, &o).map_err(failure)?;

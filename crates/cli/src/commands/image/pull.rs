@@ -47,66 +47,55 @@ pub struct PullArgs {
     pub(crate) no_ids: bool,
 }
 
-/// Pulls `image` for `run`/`create` under `--pull POLICY`, printing only
-/// progress (to stderr).
-pub fn pull_for_run(store_args: &StoreArgs, image: &str, policy: &str) -> CmdResult {
-    pull_for_platform(store_args, image, policy, None, None)
+/// How `run`, `create`, `build` and `from` pull.
+#[derive(Default)]
+pub(crate) struct PullFor<'a> {
+    /// No progress (`-q`).
+    pub quiet: bool,
+    /// `OS/ARCH[/VARIANT]`; the host's when None.
+    pub platform: Option<&'a str>,
+    pub authfile: Option<&'a std::path::Path>,
 }
 
-/// [`pull_for_run`] without progress output (`run -q`).
-pub fn pull_quietly(store_args: &StoreArgs, image: &str, policy: &str) -> CmdResult {
-    pull_with(store_args, image, policy, None, true, None).map(drop)
-}
-
-/// Pulls `image` for `run`/`create` and returns the IDs of what it pulled.
-pub fn pull_ids(
+/// Pulls `image` on behalf of another command under its `--pull POLICY`
+/// (`never`: not at all; the command then finds the image or says it is not
+/// known). Prints progress and registries tried to stderr, never IDs; returns
+/// the IDs the pull left.
+pub(crate) fn pull_for(
     store_args: &StoreArgs,
     image: &str,
     policy: &str,
-    quiet: bool,
-) -> Result<Vec<String>, Failure> {
-    pull_with(store_args, image, policy, None, quiet, None)
-}
-
-/// [`pull_for_run`] for a platform (`os/arch[/variant]`, default the host's).
-pub fn pull_for_platform(
-    store_args: &StoreArgs,
-    image: &str,
-    policy: &str,
-    platform: Option<&str>,
-    authfile: Option<&std::path::Path>,
-) -> CmdResult {
-    pull_with(store_args, image, policy, platform, false, authfile).map(drop)
-}
-
-fn pull_with(
-    store_args: &StoreArgs,
-    image: &str,
-    policy: &str,
-    platform: Option<&str>,
-    quiet: bool,
-    authfile: Option<&std::path::Path>,
+    how: &PullFor,
 ) -> Result<Vec<String>, Failure> {
     let failed = |e: PullError| Failure {
         code: 125,
         message: format!("{image}: pulling the image: {e}"),
     };
+    let policy: PullPolicy = policy.parse().map_err(failed)?;
+    if policy == PullPolicy::Never {
+        return Ok(Vec::new());
+    }
     let mut context = Context::default();
     context.retries = Some(3);
-    context.auth_file = authfile.map(std::path::Path::to_path_buf);
-    if let Some(p) = platform {
+    context.auth_file = how.authfile.map(std::path::Path::to_path_buf);
+    if let Some(p) = how.platform {
         berth_engine::pull::set_platform(&mut context, p).map_err(failed)?;
     }
     let o = PullOptions {
-        policy: policy.parse().map_err(failed)?,
+        policy,
         context,
         ..Default::default()
     };
     let engine = Engine::with_store(store_args.open()?);
-    let progress = progress_for(quiet);
+    let progress = progress_for(how.quiet);
     let report = engine
         .images()
-        .pull(image, &o, progress.as_ref(), &mut |e| tell(e, quiet))
+        .pull(image, &o, progress.as_ref(), &mut |e| {
+            // A present image goes unmentioned, as podman's run does.
+            if !matches!(e, PullEvent::Present { .. }) {
+                tell(e, how.quiet)
+            }
+        })
         .map_err(failed)?;
     Ok(report.ids)
 }
@@ -126,14 +115,14 @@ fn tell(e: PullEvent, quiet: bool) {
     }
     match e {
         PullEvent::Trying(r) => eprintln!("Trying to pull {r}..."),
-        PullEvent::Present { reference, policy } => {
+        PullEvent::Present { name, policy } => {
             let why = if policy == PullPolicy::Newer {
                 "is up to date"
             } else {
                 "is present"
             };
             eprintln!(
-                "Image {reference} {why}, not pulling (--policy {})",
+                "Image {name} {why}, not pulling (--policy {})",
                 policy.as_str()
             );
         }
