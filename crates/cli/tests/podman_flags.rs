@@ -406,6 +406,10 @@ fn stop_untag_info_and_run_flags_as_podman() {
         "--format",
         "{{.Store.GraphDriverName}}",
     ]);
+    // The YAML form: an empty map on its line, as podman prints it; the counts.
+    let yaml = st.ok(&["info"]).stdout;
+    assert!(yaml.contains("\n  graphOptions: {}\n"), "{yaml}");
+    assert!(yaml.contains("  imageStore:\n    number: 1\n"), "{yaml}");
     // --group-add keep-groups stands alone; --userns as root is host.
     let r = st.run(&[
         "run",

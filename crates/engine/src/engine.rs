@@ -52,6 +52,11 @@ impl Engine {
         Volumes { engine: self }
     }
 
+    /// The host and the store (`info`); `runtime` as [`crate::system::info`].
+    pub fn info(&self, runtime: Option<&str>) -> Result<crate::system::Info, crate::Error> {
+        crate::system::info(&self.store, runtime)
+    }
+
     /// Bridge networks: `network create`, `ls`, `inspect`, `rm`, `connect` ….
     pub fn networks(&self) -> Networks<'_> {
         Networks { engine: self }

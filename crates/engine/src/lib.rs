@@ -34,6 +34,7 @@ pub mod spec;
 pub mod stats;
 pub mod stdio;
 mod sys;
+pub mod system;
 pub mod terminal;
 pub mod time;
 pub mod views;

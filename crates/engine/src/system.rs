@@ -1,0 +1,205 @@
+//! `info`: the host and the store as podman reports them (`podman info`).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use berth_storage::Store;
+use serde::Serialize;
+
+use crate::container::Status;
+use crate::error::Error;
+
+/// podman's `info` report; its JSON keys are podman's.
+#[derive(Debug, Serialize)]
+pub struct Info {
+    pub host: HostInfo,
+    pub store: StoreInfo,
+    pub registries: BTreeMap<String, serde_json::Value>,
+    pub version: VersionInfo,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HostInfo {
+    pub arch: String,
+    pub os: String,
+    pub kernel: String,
+    pub hostname: String,
+    pub cgroup_version: &'static str,
+    pub cgroup_manager: &'static str,
+    pub distribution: Distribution,
+    pub oci_runtime: OciRuntimeInfo,
+    pub network_backend: &'static str,
+    pub event_logger: &'static str,
+    pub log_driver: String,
+    pub security: SecurityInfo,
+}
+
+/// The host's distribution, from os-release.
+#[derive(Debug, Serialize, Default)]
+pub struct Distribution {
+    pub distribution: String,
+    pub version: String,
+    pub codename: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OciRuntimeInfo {
+    pub name: String,
+    /// The binary's path; "built in" for berth's own runtime.
+    pub path: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecurityInfo {
+    pub seccomp_enabled: bool,
+    pub rootless: bool,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoreInfo {
+    pub graph_root: PathBuf,
+    pub run_root: PathBuf,
+    pub graph_driver_name: String,
+    pub graph_options: BTreeMap<String, String>,
+    pub graph_status: BTreeMap<String, String>,
+    pub config_file: Option<PathBuf>,
+    pub container_store: ContainerCounts,
+    pub image_store: ImageCounts,
+    pub volume_path: PathBuf,
+}
+
+#[derive(Debug, Serialize, Default)]
+pub struct ContainerCounts {
+    pub number: usize,
+    pub running: usize,
+    pub paused: usize,
+    pub stopped: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ImageCounts {
+    pub number: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct VersionInfo {
+    #[serde(rename = "Version")]
+    pub version: &'static str,
+}
+
+/// berth's version, the one every front end reports.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The report; `runtime` is the runtime new containers get (`--runtime`),
+/// else containers.conf's.
+pub fn info(store: &Store, runtime: Option<&str>) -> Result<Info, Error> {
+    let conf = crate::conf::get()?;
+    let runtime = runtime.map(str::to_string).or_else(|| conf.runtime.clone());
+    let oci_runtime = match runtime.as_deref() {
+        None | Some("berth" | "builtin" | "") => OciRuntimeInfo {
+            name: "berth".into(),
+            path: Some("built in".into()),
+        },
+        Some(name) => OciRuntimeInfo {
+            name: name.into(),
+            path: crate::oci::resolve(name)?.map(|p| p.display().to_string()),
+        },
+    };
+    let cfg = store.config();
+    Ok(Info {
+        host: HostInfo {
+            arch: go_arch().into(),
+            os: std::env::consts::OS.into(),
+            kernel: proc_value("/proc/sys/kernel/osrelease"),
+            hostname: proc_value("/proc/sys/kernel/hostname"),
+            cgroup_version: cgroup_version(),
+            cgroup_manager: "cgroupfs",
+            distribution: distribution(),
+            oci_runtime,
+            network_backend: crate::network::Backend::configured()?.name(),
+            event_logger: "file",
+            log_driver: conf.log_driver.clone().unwrap_or_else(|| "k8s-file".into()),
+            security: SecurityInfo {
+                seccomp_enabled: true,
+                rootless: !is_root(),
+            },
+        },
+        store: StoreInfo {
+            graph_root: cfg.graph_root.clone(),
+            run_root: cfg.run_root.clone(),
+            graph_driver_name: format!("{:?}", store.driver()).to_lowercase(),
+            graph_options: BTreeMap::new(),
+            graph_status: BTreeMap::new(),
+            config_file: cfg.config_file.clone(),
+            container_store: container_counts(store)?,
+            image_store: ImageCounts {
+                number: store.images().map_err(Error::other)?.len(),
+            },
+            volume_path: cfg.graph_root.join("volumes"),
+        },
+        registries: BTreeMap::new(),
+        version: VersionInfo { version: VERSION },
+    })
+}
+
+fn container_counts(store: &Store) -> Result<ContainerCounts, Error> {
+    let mut n = ContainerCounts::default();
+    for c in crate::container::list(store).map_err(Error::other)? {
+        n.number += 1;
+        match c.state.status {
+            Status::Running => n.running += 1,
+            Status::Paused => n.paused += 1,
+            _ => n.stopped += 1,
+        }
+    }
+    Ok(n)
+}
+
+/// The machine's architecture in Go's words (amd64, arm64 …), as images name it.
+pub fn go_arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    }
+}
+
+fn proc_value(path: &str) -> String {
+    std::fs::read_to_string(path)
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
+}
+
+fn cgroup_version() -> &'static str {
+    if std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
+        "v2"
+    } else {
+        "v1"
+    }
+}
+
+fn distribution() -> Distribution {
+    let text = std::fs::read_to_string("/etc/os-release")
+        .or_else(|_| std::fs::read_to_string("/usr/lib/os-release"))
+        .unwrap_or_default();
+    let field = |k: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(k)?.strip_prefix('='))
+            .map(|v| v.trim_matches('"').to_string())
+            .unwrap_or_default()
+    };
+    Distribution {
+        distribution: field("ID"),
+        version: field("VERSION_ID"),
+        codename: field("VERSION_CODENAME"),
+    }
+}
+
+/// Whether berth runs as root: /proc/self belongs to the effective user.
+fn is_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+}
