@@ -3,7 +3,6 @@
 //! run root, written by whoever changes it).
 
 use std::path::PathBuf;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use berth_storage::Store;
 use serde::{Deserialize, Serialize};
@@ -367,12 +366,7 @@ fn state_path(store: &Store, id: &str) -> PathBuf {
     userdata(store, id).join("state.json")
 }
 
-pub fn now_ns() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0)
-}
+pub use crate::time::now_ns;
 
 fn read_state(store: &Store, id: &str) -> Option<ContainerState> {
     std::fs::read(state_path(store, id))

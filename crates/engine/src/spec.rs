@@ -270,34 +270,6 @@ fn decimal_size(s: &str) -> Option<u64> {
         .map(|n| n.round() as u64)
 }
 
-/// A size as Go's units.HumanSize writes it: four significant digits and a
-/// decimal unit (`3.047MB`, `0B`).
-pub fn human_size(bytes: u64) -> String {
-    let units = ["B", "kB", "MB", "GB", "TB", "PB"];
-    let mut size = bytes as f64;
-    let mut i = 0;
-    while size >= 1000.0 && i < units.len() - 1 {
-        size /= 1000.0;
-        i += 1;
-    }
-    let digits = if size >= 1000.0 {
-        0
-    } else if size >= 100.0 {
-        1
-    } else if size >= 10.0 {
-        2
-    } else {
-        3
-    };
-    let text = format!("{size:.digits$}");
-    let text = if text.contains('.') {
-        text.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        text
-    };
-    format!("{text}{}", units[i])
-}
-
 impl ProcessOptions {
     /// podman's rule for `-p` with a network mode that has no ports of its own
     /// (host, none, another container's, a given namespace): the container runs
@@ -795,10 +767,6 @@ mod tests {
         let mut o = LogOpts::default();
         o.set("max-size=3.047m").unwrap();
         assert_eq!(o.max_size, Some(3_047_000));
-        assert_eq!(human_size(3_047_000), "3.047MB");
-        assert_eq!(human_size(0), "0B");
-        assert_eq!(human_size(512_000), "512kB");
-        assert_eq!(human_size(5_010_000), "5.01MB");
         assert!(o.set("max-size=lots").is_err());
         assert!(o.set("path=relative").is_err());
         assert!(o.set("colour=blue").is_err());

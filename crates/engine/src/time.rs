@@ -3,6 +3,10 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use jiff::Timestamp;
+use jiff::civil::DateTime;
+use jiff::tz::TimeZone;
+
 /// Seconds since the epoch, now.
 pub fn now_secs() -> u64 {
     SystemTime::now()
@@ -10,79 +14,79 @@ pub fn now_secs() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
+/// Nanoseconds since the epoch, now.
+pub fn now_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
+fn from_ns(ns: u64) -> Timestamp {
+    // Every u64 of nanoseconds (to the year 2554) is a valid timestamp.
+    Timestamp::from_nanosecond(i128::from(ns)).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
 /// `YYYY-MM-DDTHH:MM:SSZ` of a time in seconds since the epoch.
 pub fn format_rfc3339(secs: u64) -> String {
-    let (date, rem) = civil_date(secs);
-    format!("{date}T{}Z", clock(rem))
+    from_ns(secs.saturating_mul(1_000_000_000))
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
 }
 
-/// RFC 3339 with nanoseconds, of a time in nanoseconds since the epoch.
+/// RFC 3339 with all nine digits of nanoseconds, of a time in nanoseconds
+/// since the epoch (the form container logs and inspect use).
 pub fn format_rfc3339_nanos(ns: u64) -> String {
-    let (date, rem) = civil_date(ns / 1_000_000_000);
-    format!("{date}T{}.{:09}Z", clock(rem), ns % 1_000_000_000)
+    from_ns(ns).strftime("%Y-%m-%dT%H:%M:%S.%NZ").to_string()
 }
 
-fn civil_date(secs: u64) -> (String, u64) {
-    let days = (secs / 86_400) as i64;
-    let (y, m, d) = berth_runtime::state::civil(days);
-    (format!("{y:04}-{m:02}-{d:02}"), secs % 86_400)
-}
-
-fn clock(rem: u64) -> String {
-    format!("{:02}:{:02}:{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
+/// Go's default time format in UTC, as podman prints times in tables and
+/// events: `2006-01-02 15:04:05.999999999 +0000 UTC` (no trailing zeros).
+pub fn go_time(ns: u64) -> String {
+    from_ns(ns)
+        .strftime("%Y-%m-%d %H:%M:%S%.f +0000 UTC")
+        .to_string()
 }
 
 /// Seconds since the epoch of an RFC 3339 time (`2024-01-02T03:04:05Z`, any
 /// fraction and offset ignored as podman's filters do).
 pub fn parse_rfc3339(t: &str) -> Option<u64> {
-    let (date, time) = t.split_once('T')?;
-    let mut d = date.split('-').map(|x| x.parse::<i64>().ok());
-    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
-    let hms: Vec<i64> = time
-        .get(..8)?
-        .split(':')
-        .map(|x| x.parse().ok())
-        .collect::<Option<_>>()?;
-    // Days from the civil date (Howard Hinnant's algorithm).
-    let y2 = if m <= 2 { y - 1 } else { y };
-    let era = y2.div_euclid(400);
-    let yoe = y2 - era * 400;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    u64::try_from(days * 86_400 + hms[0] * 3600 + hms[1] * 60 + hms[2]).ok()
+    let civil: DateTime = t.get(..19)?.parse().ok()?;
+    let ts = civil.to_zoned(TimeZone::UTC).ok()?.timestamp();
+    u64::try_from(ts.as_second()).ok()
 }
 
 /// Nanoseconds since the epoch of an RFC 3339 time, its fraction and its
-/// offset (`Z`, `+HH:MM`, `-HH:MM`) honoured.
+/// offset (`Z`, `+HH:MM`, `-HH:MM`) honoured; none means UTC.
 pub fn parse_rfc3339_nanos(t: &str) -> Option<u64> {
-    let secs = parse_rfc3339(t)? as i64;
-    let rest = t.get(19..)?;
-    let (frac, zone) = match rest.strip_prefix('.') {
-        Some(r) => {
-            let digits = r.bytes().take_while(u8::is_ascii_digit).count();
-            (&r[..digits], &r[digits..])
-        }
-        None => ("", rest),
-    };
-    if frac.len() > 9 {
+    if t.len() < 19 || t.as_bytes()[10] != b'T' {
         return None;
     }
-    let nanos: i64 = format!("{frac:0<9}").parse().ok()?;
-    let offset = match zone {
-        "Z" | "z" | "" => 0,
-        z => {
-            let sign = match z.as_bytes()[0] {
-                b'+' => 1,
-                b'-' => -1,
-                _ => return None,
-            };
-            let (h, m) = z[1..].split_once(':')?;
-            sign * (h.parse::<i64>().ok()? * 3600 + m.parse::<i64>().ok()? * 60)
-        }
-    };
-    u64::try_from((secs - offset) * 1_000_000_000 + nanos).ok()
+    let ts = t.parse::<Timestamp>().ok().or_else(|| {
+        let civil: DateTime = t.parse().ok()?;
+        Some(civil.to_zoned(TimeZone::UTC).ok()?.timestamp())
+    })?;
+    u64::try_from(ts.as_nanosecond()).ok()
 }
+
+/// A point in time as podman's `--since`/`--until` take it: a duration ago
+/// (`10m`), Unix seconds, or RFC 3339; in nanoseconds since the epoch.
+pub fn parse_point(v: &str) -> Result<u64, InvalidTime> {
+    if let Ok(ns) = crate::duration::parse_go_duration(v)
+        && ns >= 0
+    {
+        return Ok(now_ns().saturating_sub(ns.unsigned_abs()));
+    }
+    if let Ok(s) = v.parse::<u64>() {
+        return Ok(s.saturating_mul(1_000_000_000));
+    }
+    parse_rfc3339_nanos(v).ok_or_else(|| InvalidTime(v.to_string()))
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "invalid time {0:?}: use RFC 3339 (2026-01-02T15:04:05Z), Unix seconds or a duration (10m)"
+)]
+pub struct InvalidTime(pub String);
 
 #[cfg(test)]
 mod tests {
@@ -111,5 +115,15 @@ mod tests {
             Some(t + 500_000_000)
         );
         assert_eq!(parse_rfc3339_nanos("2023-11-14T17:13:20-05:00"), Some(t));
+        assert_eq!(parse_rfc3339_nanos("2023-11-14T22:13:20"), Some(t));
+        assert_eq!(parse_rfc3339_nanos("1700000000"), None);
+        assert_eq!(go_time(t), "2023-11-14 22:13:20 +0000 UTC");
+        assert_eq!(go_time(t + 120_000), "2023-11-14 22:13:20.00012 +0000 UTC");
+        assert_eq!(format_rfc3339_nanos(0), "1970-01-01T00:00:00.000000000Z");
+        assert_eq!(parse_point("1700000000").unwrap(), t);
+        assert_eq!(parse_point("2023-11-14T22:13:20Z").unwrap(), t);
+        let ten_minutes_ago = parse_point("10m").unwrap();
+        assert!(now_ns() - ten_minutes_ago >= 600_000_000_000);
+        assert!(parse_point("yesterday").is_err());
     }
 }

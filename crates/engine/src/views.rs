@@ -473,7 +473,7 @@ impl ContainerInspect {
                 log_config: LogConfig {
                     kind: log_driver.to_string(),
                     path: log_path.clone(),
-                    size: crate::spec::human_size(p.log_opts.max_size.unwrap_or(0)),
+                    size: crate::units::human_size(p.log_opts.max_size.unwrap_or(0)),
                     tag: p.log_opts.tag.clone().unwrap_or_default(),
                 },
                 binds: p

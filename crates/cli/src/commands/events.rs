@@ -67,19 +67,9 @@ pub fn events(store_args: &StoreArgs, a: EventsArgs) -> CmdResult {
     }
 }
 
-/// A time for --since/--until: RFC 3339, Unix seconds, or a duration ago.
+/// A time for --since/--until.
 fn time_ns(v: &str) -> Result<u64, crate::exit::Failure> {
-    if let Ok(d) = berth_engine::health::parse_duration(v) {
-        return Ok(berth_engine::container::now_ns().saturating_sub(d.as_nanos() as u64));
-    }
-    if let Ok(s) = v.parse::<u64>() {
-        return Ok(s.saturating_mul(1_000_000_000));
-    }
-    berth_engine::time::parse_rfc3339_nanos(v).ok_or_else(|| {
-        exit::podman(format!(
-            "invalid time {v:?}: RFC 3339, Unix seconds or a duration"
-        ))
-    })
+    berth_engine::time::parse_point(v).map_err(exit::podman)
 }
 
 fn print(e: &Event, a: &EventsArgs) -> CmdResult {
@@ -96,14 +86,19 @@ fn print(e: &Event, a: &EventsArgs) -> CmdResult {
                 &e.id[..12.min(e.id.len())]
             };
             if e.kind == "image" {
-                println!("{} image {} {id} {}", go_time(e.time_ns), e.status, e.name);
+                println!(
+                    "{} image {} {id} {}",
+                    berth_engine::time::go_time(e.time_ns),
+                    e.status,
+                    e.name
+                );
                 return Ok(());
             }
             let mut attrs = vec![format!("image={}", e.image), format!("name={}", e.name)];
             attrs.extend(e.attributes.iter().map(|(k, v)| format!("{k}={v}")));
             println!(
                 "{} {} {} {id} ({})",
-                go_time(e.time_ns),
+                berth_engine::time::go_time(e.time_ns),
                 e.kind,
                 e.status,
                 attrs.join(", ")
@@ -125,13 +120,4 @@ fn value(e: &Event) -> Value {
         "Time": berth_engine::time::format_rfc3339_nanos(e.time_ns),
         "Type": e.kind, "Attributes": attributes,
     })
-}
-
-/// Go's default time format, in UTC: `2006-01-02 15:04:05.999999999 +0000 UTC`.
-fn go_time(ns: u64) -> String {
-    let t = berth_engine::time::format_rfc3339_nanos(ns);
-    format!(
-        "{} +0000 UTC",
-        t.trim_end_matches('Z').replacen('T', " ", 1)
-    )
 }

@@ -134,19 +134,3 @@ pub fn since(t: u64) -> String {
         format!("{n} {unit}s ago")
     }
 }
-
-/// Sizes in decimal units, as podman prints them ("2.1 MB").
-pub fn human_size(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1000.0 && u < UNITS.len() - 1 {
-        v /= 1000.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.3} {}", UNITS[u]).replace(".000", "")
-    }
-}

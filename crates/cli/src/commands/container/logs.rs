@@ -3,7 +3,7 @@
 use crate::commands::StoreArgs;
 use crate::commands::container::fail;
 use crate::exit::{CmdResult, Failure};
-use berth_engine::container::{now_ns, rfc3339};
+use berth_engine::container::rfc3339;
 use berth_engine::lifecycle::{self, LogOptions};
 use clap::Args;
 
@@ -33,23 +33,8 @@ pub struct LogsArgs {
 
 /// A `--since`/`--until` value as the log's own timestamp form.
 fn log_time(v: &str) -> Result<String, Failure> {
-    if let Ok(d) = berth_engine::health::parse_duration(v) {
-        let ns = now_ns().saturating_sub(d.as_nanos() as u64);
-        return Ok(rfc3339(ns));
-    }
-    // A Unix time in seconds, as podman takes it too.
-    if let Ok(secs) = v.parse::<u64>() {
-        return Ok(rfc3339(secs.saturating_mul(1_000_000_000)));
-    }
-    let bad = || Failure {
-        code: 125,
-        message: format!(
-            "invalid time {v:?}: use RFC 3339 (2026-01-02T15:04:05Z), a Unix time or a duration (10m)"
-        ),
-    };
-    berth_engine::time::parse_rfc3339_nanos(v)
-        .map(rfc3339)
-        .ok_or_else(bad)
+    let ns = berth_engine::time::parse_point(v).map_err(crate::exit::podman)?;
+    Ok(rfc3339(ns))
 }
 
 pub fn logs(store_args: &StoreArgs, a: LogsArgs) -> CmdResult {

@@ -2,9 +2,9 @@
 
 use crate::commands::StoreArgs;
 use crate::exit::{CmdResult, Failure};
-use crate::output::human_size;
 use crate::output::print_rows;
 use berth_engine::container::{human_duration, now_ns};
+use berth_engine::units::human_size_with_precision;
 use berth_engine::views;
 use clap::Args;
 use serde_json::{Value, json};
@@ -98,11 +98,7 @@ pub fn ps(store_args: &StoreArgs, a: PsArgs) -> CmdResult {
         if a.size {
             for (r, i) in rows.iter_mut().zip(&list) {
                 let (rw, image) = views::sizes(&store, i);
-                r["Size"] = json!(format!(
-                    "{} (virtual {})",
-                    human_size(rw),
-                    human_size(rw + image)
-                ));
+                r["Size"] = json!(format!("{} (virtual {})", size(rw), size(rw + image)));
                 r["SizeRw"] = json!(rw);
                 r["SizeRootFs"] = json!(rw + image);
             }
@@ -149,11 +145,16 @@ pub fn ps(store_args: &StoreArgs, a: PsArgs) -> CmdResult {
             let (rw, image) = views::sizes(&store, i);
             rows.last_mut().expect("row").push(format!(
                 "{} (virtual {})",
-                human_size(rw),
-                human_size(rw + image)
+                size(rw),
+                size(rw + image)
             ));
         }
     }
     crate::output::table::print(&rows, !a.noheading);
     Ok(())
+}
+
+/// `.Size`'s two sizes, as podman's ps writes them (three digits, no space).
+fn size(bytes: u64) -> String {
+    human_size_with_precision(bytes, 3)
 }

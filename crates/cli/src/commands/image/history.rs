@@ -2,8 +2,8 @@
 
 use crate::commands::StoreArgs;
 use crate::exit::{self, CmdResult};
-use crate::output::human_size;
 use crate::output::since;
+use berth_engine::units::table_size;
 use clap::Args;
 use serde_json::{Value, json};
 
@@ -55,7 +55,7 @@ pub fn history(store_args: &StoreArgs, a: HistoryArgs) -> CmdResult {
                         berth_engine::time::parse_rfc3339(&created).unwrap_or(0),
                     ),
                     "CreatedBy": r["createdBy"],
-                    "Size": if a.human { human_size(size) } else { size.to_string() },
+                    "Size": if a.human { table_size(size) } else { size.to_string() },
                     "Comment": r["comment"],
                 })
             })
@@ -85,7 +85,7 @@ pub fn history(store_args: &StoreArgs, a: HistoryArgs) -> CmdResult {
             },
             by,
             if a.human {
-                human_size(size)
+                table_size(size)
             } else {
                 size.to_string()
             },

@@ -3,9 +3,10 @@
 use crate::commands::StoreArgs;
 use crate::exit::{self, CmdResult};
 use crate::output::print_value;
-use crate::output::{human_size, since};
+use crate::output::since;
 use berth_engine::Engine;
 use berth_engine::images::ListOptions;
+use berth_engine::units::table_size;
 use clap::Args;
 
 #[derive(Args)]
@@ -102,7 +103,7 @@ pub fn images(store_args: &StoreArgs, a: ImagesArgs) -> CmdResult {
                 if a.digests {
                     row.push(s.digest.clone());
                 }
-                row.extend([id(&s.id), since(s.created), human_size(s.size)]);
+                row.extend([id(&s.id), since(s.created), table_size(s.size)]);
                 table.push(row);
             }
             crate::output::table::print(&table, !a.noheading);
@@ -113,10 +114,5 @@ pub fn images(store_args: &StoreArgs, a: ImagesArgs) -> CmdResult {
 
 /// A time as podman's `images` shows `.CreatedAt` (Go's default time format).
 pub(crate) fn created_at(secs: u64) -> String {
-    let t = berth_engine::time::format_rfc3339(secs);
-    // 2024-01-02T03:04:05Z → 2024-01-02 03:04:05 +0000 UTC
-    format!(
-        "{} +0000 UTC",
-        t.trim_end_matches('Z').replacen('T', " ", 1)
-    )
+    berth_engine::time::go_time(secs.saturating_mul(1_000_000_000))
 }

@@ -2,9 +2,9 @@
 
 use crate::commands::StoreArgs;
 use crate::exit::{self, CmdResult};
-use crate::output::human_size;
 use berth_engine::Engine;
 use berth_engine::images::PruneOptions;
+use berth_engine::units::human_size;
 use clap::Args;
 
 #[derive(Args)]

@@ -3,6 +3,7 @@
 use crate::commands::StoreArgs;
 use crate::exit::{self, CmdResult};
 use berth_engine::df::DiskUse;
+use berth_engine::units::human_size;
 use clap::Args;
 use serde_json::{Value, json};
 
@@ -55,8 +56,8 @@ fn df_summary(du: &DiskUse) -> Vec<Value> {
         .iter()
         .map(|s| {
             json!({"Type": s.kind, "Total": s.total, "Active": s.active,
-                   "RawSize": s.size, "RawReclaimable": s.reclaimable, "Size": go_size(s.size),
-                   "Reclaimable": format!("{} ({}%)", go_size(s.reclaimable), s.reclaimable_percent())})
+                   "RawSize": s.size, "RawReclaimable": s.reclaimable, "Size": human_size(s.size),
+                   "Reclaimable": format!("{} ({}%)", human_size(s.reclaimable), s.reclaimable_percent())})
         })
         .collect()
 }
@@ -89,9 +90,9 @@ fn df_verbose(du: &DiskUse) -> String {
                 tag.to_string(),
                 i.image.id[..12].to_string(),
                 ago(i.image.created),
-                go_size(i.image.size),
-                go_size(i.shared),
-                go_size(i.image.size.saturating_sub(i.shared)),
+                human_size(i.image.size),
+                human_size(i.shared),
+                human_size(i.image.size.saturating_sub(i.shared)),
                 i.containers.to_string(),
             ]);
         }
@@ -117,7 +118,7 @@ fn df_verbose(du: &DiskUse) -> String {
                 .to_string(),
             i.config.args.join(" "),
             c.volumes.to_string(),
-            go_size(c.rw),
+            human_size(c.rw),
             ago(i.config.created_ns / 1_000_000_000),
             i.state.status.as_str().to_string(),
             i.name().to_string(),
@@ -125,7 +126,11 @@ fn df_verbose(du: &DiskUse) -> String {
     }
     let mut volumes = vec![row(&["VOLUME NAME", "LINKS", "SIZE"])];
     for v in &du.volumes {
-        volumes.push(vec![v.name.clone(), v.links.to_string(), go_size(v.size)]);
+        volumes.push(vec![
+            v.name.clone(),
+            v.links.to_string(),
+            human_size(v.size),
+        ]);
     }
     let render = crate::output::table::render;
     format!(
@@ -148,43 +153,9 @@ fn repo_tag(name: &str) -> (&str, &str) {
     }
 }
 
-/// Sizes as `system df` prints them (go-units' HumanSize: four significant
-/// digits, decimal units, no space): `0B`, `4.56MB`, `11.52kB`.
-fn go_size(n: u64) -> String {
-    const UNITS: [&str; 9] = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1000.0 && u < UNITS.len() - 1 {
-        v /= 1000.0;
-        u += 1;
-    }
-    // %.4g: four significant digits, trailing zeros dropped.
-    let int_digits = if v < 1.0 {
-        1
-    } else {
-        v.log10().floor() as usize + 1
-    };
-    let mut s = format!("{v:.*}", 4usize.saturating_sub(int_digits));
-    if s.contains('.') {
-        s = s.trim_end_matches('0').trim_end_matches('.').to_string();
-    }
-    format!("{s}{}", UNITS[u])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn df_sizes_read_as_podmans() {
-        assert_eq!(go_size(0), "0B");
-        assert_eq!(go_size(999), "999B");
-        assert_eq!(go_size(7000), "7kB");
-        assert_eq!(go_size(22_530), "22.53kB");
-        assert_eq!(go_size(4_560_000), "4.56MB");
-        assert_eq!(go_size(4_273_456), "4.273MB");
-        assert_eq!(go_size(123_456_789), "123.5MB");
-    }
 
     #[test]
     fn names_split_into_repository_and_tag() {
