@@ -17,6 +17,7 @@ pub mod execute;
 pub mod expand;
 mod flags;
 pub mod ignore;
+pub mod inputs;
 pub mod instructions;
 mod lexer;
 pub mod mount;

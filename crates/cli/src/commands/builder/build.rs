@@ -2,7 +2,7 @@
 //! runs the steps through the engine; this file only reads the arguments.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::Args;
 
@@ -10,7 +10,7 @@ use crate::commands::StoreArgs;
 use crate::commands::image::pull::{PullFor, pull_for};
 use crate::exit::{self, Failure};
 
-use super::inputs::{containerfile, secret, stdin_context};
+use berth_builder::inputs;
 
 #[derive(Args)]
 pub struct BuildArgs {
@@ -126,14 +126,10 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
     berth_runtime::selfexe::ensure_protected().map_err(|e| fail(125, e.0))?;
     let mut _stdin_dir = None;
     let mut stdin_file = None;
-    let mut context = a.context.clone().unwrap_or_else(|| {
-        // Without a context, the first Containerfile's directory is it.
-        let first = a.file.first().filter(|f| *f != "-").map(Path::new);
-        first
-            .and_then(Path::parent)
-            .filter(|d| !d.as_os_str().is_empty())
-            .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
-    });
+    let mut context = a
+        .context
+        .clone()
+        .unwrap_or_else(|| inputs::default_context(&a.file));
     if context.as_os_str() == "-" {
         if a.file.iter().any(|f| f == "-") {
             return Err(fail(
@@ -141,7 +137,8 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
                 "the context and the Containerfile cannot both come from stdin",
             ));
         }
-        let (dir, text) = stdin_context()?;
+        let (dir, text) =
+            inputs::unpack_context(&mut std::io::stdin(), "stdin").map_err(exit::podman)?;
         context = dir.path().to_path_buf();
         stdin_file = text;
         _stdin_dir = Some(dir);
@@ -155,30 +152,10 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
             ),
         ));
     }
-    let (text, name) = containerfile(&a.file, &context, stdin_file)?;
-    let pairs = |v: &[String], flag: &str| -> Result<Vec<(String, String)>, Failure> {
-        v.iter()
-            .map(|kv| {
-                kv.split_once('=')
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .ok_or_else(|| fail(125, format!("{flag} {kv}: expected KEY=VALUE")))
-            })
-            .collect()
-    };
-    let mut build_args: BTreeMap<String, String> = BTreeMap::new();
-    for f in &a.build_arg_file {
-        let text = std::fs::read_to_string(f)
-            .map_err(|e| fail(125, format!("--build-arg-file {}: {e}", f.display())))?;
-        let lines: Vec<String> = text
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-            .map(String::from)
-            .collect();
-        build_args.extend(pairs(&lines, "--build-arg-file")?);
-    }
-    // --build-arg wins over a file's value.
-    build_args.extend(pairs(&a.build_arg, "--build-arg")?);
+    let (text, name) = inputs::containerfile(&a.file, &context, stdin_file, &mut std::io::stdin())
+        .map_err(exit::podman)?;
+    let build_args = inputs::build_args(&a.build_arg_file, &a.build_arg).map_err(exit::podman)?;
+    let pairs = |v: &[String], flag| inputs::pairs(v, flag).map_err(exit::podman);
     let platform = a
         .platform
         .as_deref()
@@ -199,8 +176,9 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
     let secrets = a
         .secret
         .iter()
-        .map(|s| secret(s))
-        .collect::<Result<BTreeMap<_, _>, _>>()?;
+        .map(|s| inputs::secret(s))
+        .collect::<Result<BTreeMap<_, _>, _>>()
+        .map_err(exit::podman)?;
     let req = berth_builder::execute::BuildRequest {
         containerfile: text,
         file_name: name,

@@ -2,7 +2,6 @@
 
 pub mod build;
 pub mod config;
-mod inputs;
 pub mod list;
 
 use crate::commands::StoreArgs;

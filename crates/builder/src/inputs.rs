@@ -1,0 +1,275 @@
+//! What a build reads besides its instructions, whichever front end asks: the
+//! Containerfile (named files, one sent with the request, or the context's
+//! own), a context sent as a tar stream, `--secret` files and build-argument
+//! files.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// Why a build's inputs cannot be read; each names the input.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error("--secret {spec}: {why}")]
+    Secret { spec: String, why: String },
+    #[error("no Containerfile or Dockerfile in {0}")]
+    NoContainerfile(PathBuf),
+    #[error("{name}: {why}")]
+    Read { name: String, why: String },
+    #[error("{0}: neither a tar archive nor a Containerfile")]
+    NotAContext(&'static str),
+    #[error("the context from {from}: {why}")]
+    Unpack { from: &'static str, why: String },
+    #[error("{flag} {value}: expected KEY=VALUE")]
+    NotAPair { flag: &'static str, value: String },
+}
+
+fn read_error(name: impl Into<String>, e: &std::io::Error) -> InputError {
+    InputError::Read {
+        name: name.into(),
+        why: berth_runtime::error::go_words(e),
+    }
+}
+
+/// A secret's file: the user's own, or one written for an `env=` value
+/// (removed when this value is dropped, at the end of the build).
+pub struct Secret {
+    pub path: PathBuf,
+    temporary: bool,
+}
+
+impl Drop for Secret {
+    fn drop(&mut self) {
+        if self.temporary {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// `id=ID,src=PATH` or `id=ID,env=VAR` (`type=file|env` accepted), as
+/// `--secret` takes it.
+pub fn secret(spec: &str) -> Result<(String, Secret), InputError> {
+    let bad = |why: &str| InputError::Secret {
+        spec: spec.to_string(),
+        why: why.to_string(),
+    };
+    let (mut id, mut src, mut env) = (None, None, None);
+    for f in spec.split(',') {
+        match f.split_once('=') {
+            Some(("id", v)) => id = Some(v.to_string()),
+            Some(("src" | "source", v)) => src = Some(PathBuf::from(v)),
+            Some(("env", v)) => env = Some(v.to_string()),
+            Some(("type", "file" | "env")) => {}
+            _ => return Err(bad("expected id=ID,src=PATH or id=ID,env=VAR")),
+        }
+    }
+    let id = id.ok_or_else(|| bad("no id"))?;
+    if id.is_empty() || id.contains('/') {
+        return Err(bad("an id is a plain name"));
+    }
+    let secret = match (src, env) {
+        (Some(p), None) => {
+            std::fs::metadata(&p).map_err(|e| bad(&format!("{}: {e}", p.display())))?;
+            Secret {
+                path: p,
+                temporary: false,
+            }
+        }
+        (None, Some(var)) => {
+            let value = std::env::var(&var).map_err(|_| bad(&format!("${var} is not set")))?;
+            let path =
+                std::env::temp_dir().join(format!("berth-secret-{}-{id}", std::process::id()));
+            write_private(&path, value.as_bytes()).map_err(|e| bad(&e.to_string()))?;
+            Secret {
+                path,
+                temporary: true,
+            }
+        }
+        _ => return Err(bad("give src=PATH or env=VAR")),
+    };
+    Ok((id, secret))
+}
+
+/// A new file only its owner can read.
+fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?
+        .write_all(data)
+}
+
+/// The context a build has when none is named: the first Containerfile's
+/// directory, else the current one.
+pub fn default_context(files: &[String]) -> PathBuf {
+    let first = files.first().filter(|f| *f != "-").map(Path::new);
+    first
+        .and_then(Path::parent)
+        .filter(|d| !d.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+/// The Containerfile's text and name: the named `files` (found from here,
+/// else in the context; `-` is `stdin`) read as one; or `sent`, the one that
+/// came with the context; or the context's own Containerfile or Dockerfile.
+pub fn containerfile(
+    files: &[String],
+    context: &Path,
+    sent: Option<String>,
+    stdin: &mut dyn Read,
+) -> Result<(String, String), InputError> {
+    if files.is_empty() {
+        if let Some(text) = sent {
+            return Ok((text, "Containerfile".into()));
+        }
+        let found = ["Containerfile", "Dockerfile"]
+            .iter()
+            .map(|n| context.join(n))
+            .find(|p| p.is_file())
+            .ok_or_else(|| InputError::NoContainerfile(context.to_path_buf()))?;
+        let text = std::fs::read_to_string(&found)
+            .map_err(|e| read_error(found.display().to_string(), &e))?;
+        let name = found.file_name().unwrap_or_default().to_string_lossy();
+        return Ok((text, name.into_owned()));
+    }
+    let mut texts = Vec::new();
+    for f in files {
+        if f == "-" {
+            let mut s = String::new();
+            stdin
+                .read_to_string(&mut s)
+                .map_err(|e| read_error("the Containerfile from stdin", &e))?;
+            texts.push(s);
+            continue;
+        }
+        let path = Some(PathBuf::from(f))
+            .filter(|p| p.exists())
+            .unwrap_or_else(|| context.join(f));
+        let text = std::fs::read_to_string(&path).map_err(|e| read_error(f.as_str(), &e))?;
+        texts.push(text);
+    }
+    let name = match files[0].as_str() {
+        "-" => "Containerfile".to_string(),
+        f => f.to_string(),
+    };
+    Ok((texts.join("\n"), name))
+}
+
+/// A context sent as a stream (`build -`, the REST API's body): a tar of the
+/// context (plain, gzip or zstd), unpacked by the layer extractor (no
+/// devices, no owners) into a directory of its own; or else a Containerfile
+/// and no context, returned as text. `from` names the stream in errors.
+pub fn unpack_context(
+    stream: &mut dyn Read,
+    from: &'static str,
+) -> Result<(tempfile::TempDir, Option<String>), InputError> {
+    use berth_image::manifest::Compression;
+    use berth_storage::archive::{ApplyOptions, WhiteoutMode, apply_layer};
+    let unpack = |why: String| InputError::Unpack { from, why };
+    let mut data = Vec::new();
+    stream
+        .read_to_end(&mut data)
+        .map_err(|e| unpack(e.to_string()))?;
+    let dir = tempfile::tempdir().map_err(|e| unpack(format!("a directory for it: {e}")))?;
+    let compression = Compression::sniff(&data[..data.len().min(4)]);
+    let is_tar = data.len() >= 262 && &data[257..262] == b"ustar";
+    if compression == Compression::None && !is_tar {
+        let text = String::from_utf8(data).map_err(|_| InputError::NotAContext(from))?;
+        return Ok((dir, Some(text)));
+    }
+    let mut opts = ApplyOptions::new(WhiteoutMode::Literal);
+    opts.sync = false;
+    opts.allow_devices = false;
+    opts.preserve_owners = false;
+    let plain = berth_image::blob::decompress(&data[..], compression);
+    apply_layer(plain, dir.path(), &opts, None).map_err(|e| unpack(e.to_string()))?;
+    Ok((dir, None))
+}
+
+/// `KEY=VALUE` values of `flag`, in order.
+pub fn pairs(values: &[String], flag: &'static str) -> Result<Vec<(String, String)>, InputError> {
+    values
+        .iter()
+        .map(|kv| {
+            kv.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .ok_or_else(|| InputError::NotAPair {
+                    flag,
+                    value: kv.clone(),
+                })
+        })
+        .collect()
+}
+
+/// ARG values: each `--build-arg-file`'s `NAME=VALUE` lines (`#` comments and
+/// blank lines skipped), then the `--build-arg`s, which win.
+pub fn build_args(
+    files: &[PathBuf],
+    args: &[String],
+) -> Result<BTreeMap<String, String>, InputError> {
+    let mut out = BTreeMap::new();
+    for f in files {
+        let name = format!("--build-arg-file {}", f.display());
+        let text = std::fs::read_to_string(f).map_err(|e| read_error(name, &e))?;
+        let lines: Vec<String> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(String::from)
+            .collect();
+        out.extend(pairs(&lines, "--build-arg-file")?);
+    }
+    out.extend(pairs(args, "--build-arg")?);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stream_is_a_context_or_a_containerfile() {
+        let text = b"FROM scratch\n".to_vec();
+        let (_dir, file) = unpack_context(&mut &text[..], "stdin").unwrap();
+        assert_eq!(file.as_deref(), Some("FROM scratch\n"));
+        let mut tar = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_ustar();
+        h.set_size(5);
+        h.set_mode(0o644);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(0);
+        tar.append_data(&mut h, "Containerfile", &b"FROM "[..])
+            .unwrap();
+        let data = tar.into_inner().unwrap();
+        let (dir, file) = unpack_context(&mut &data[..], "stdin").unwrap();
+        assert!(file.is_none());
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("Containerfile")).unwrap(),
+            "FROM "
+        );
+        let binary = [0xff_u8; 10];
+        let e = unpack_context(&mut &binary[..], "stdin").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "stdin: neither a tar archive nor a Containerfile"
+        );
+    }
+
+    #[test]
+    fn build_args_from_files_and_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("args");
+        std::fs::write(&f, "# c\nA=1\n\nB=2\n").unwrap();
+        let args = build_args(&[f], &["B=3".into()]).unwrap();
+        assert_eq!(args["A"], "1");
+        assert_eq!(args["B"], "3");
+        let e = build_args(&[], &["NOVALUE".into()]).unwrap_err();
+        assert_eq!(e.to_string(), "--build-arg NOVALUE: expected KEY=VALUE");
+        assert_eq!(default_context(&["d/Containerfile".into()]), Path::new("d"));
+        assert_eq!(default_context(&["-".into()]), Path::new("."));
+    }
+}
