@@ -11,17 +11,35 @@ pub fn human_size_with_precision(bytes: u64, precision: usize) -> String {
         v /= 1000.0;
         u += 1;
     }
+    format!("{}{}", significant(v, precision), UNITS[u])
+}
+
+/// go-units' `BytesSize`: four significant digits and a binary unit
+/// (`1.5MiB`), as `stats` shows memory.
+pub fn bytes_size(bytes: u64) -> String {
+    const BINARY: [&str; 7] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    let mut v = bytes as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < BINARY.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    format!("{}{}", significant(v, 4), BINARY[u])
+}
+
+/// `v` to `precision` significant digits, trailing zeros dropped (Go's %.Ng
+/// for the values a size takes).
+fn significant(v: f64, precision: usize) -> String {
     let int_digits = if v < 1.0 {
         1
     } else {
         v.log10().floor() as usize + 1
     };
-    // %.Ng: N significant digits, trailing zeros dropped.
     let mut s = format!("{v:.*}", precision.saturating_sub(int_digits));
     if s.contains('.') {
         s = s.trim_end_matches('0').trim_end_matches('.').to_string();
     }
-    format!("{s}{}", UNITS[u])
+    s
 }
 
 /// go-units' `HumanSize`: four significant digits (`system df`, log sizes).
@@ -56,5 +74,7 @@ mod tests {
         assert_eq!(table_size(1_229_824), "1.23 MB");
         assert_eq!(table_size(512), "512 B");
         assert_eq!(table_size(0), "0 B");
+        assert_eq!(bytes_size(1_572_864), "1.5MiB");
+        assert_eq!(bytes_size(1000), "1000B");
     }
 }

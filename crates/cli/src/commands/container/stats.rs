@@ -64,7 +64,7 @@ pub struct StatsArgs {
 }
 
 fn bytes(n: u64) -> String {
-    crate::progress::human(n)
+    berth_engine::units::bytes_size(n)
 }
 
 /// One container's figures under podman's template names, and the raw ones.
