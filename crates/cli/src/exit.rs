@@ -16,6 +16,15 @@ pub fn skopeo(e: berth_image::Error) -> Failure {
     }
 }
 
+/// skopeo's codes for an image a store could not give or take: 125 for the
+/// store's own failure, skopeo's for the image's.
+pub fn storage(e: berth_storage::Error) -> Failure {
+    match e {
+        berth_storage::Error::Image(e) => skopeo(e),
+        other => podman(other),
+    }
+}
+
 /// podman: 125 for an error of berth itself.
 pub fn podman(e: impl std::fmt::Display) -> Failure {
     Failure {

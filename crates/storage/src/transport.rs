@@ -426,6 +426,31 @@ pub fn open_destination(base: &StoreOptions, rest: &str) -> Result<Box<dyn Image
     Ok(Box::new(StorageDestination::new(store, name)?))
 }
 
+/// Opens any image for reading: `containers-storage:` through the store
+/// `base` describes, every other transport as berth-image opens it.
+pub fn open_any_source(
+    base: &StoreOptions,
+    name: &berth_image::ImageName,
+    ctx: &berth_image::Context,
+) -> Result<Box<dyn ImageSource>> {
+    match name {
+        berth_image::ImageName::ContainersStorage(rest) => open_source(base, rest),
+        other => Ok(other.open_source(ctx)?),
+    }
+}
+
+/// Opens any image for writing, as [`open_any_source`] reads.
+pub fn open_any_destination(
+    base: &StoreOptions,
+    name: &berth_image::ImageName,
+    ctx: &berth_image::Context,
+) -> Result<Box<dyn ImageDestination>> {
+    match name {
+        berth_image::ImageName::ContainersStorage(rest) => open_destination(base, rest),
+        other => Ok(other.open_destination(ctx)?),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,6 @@ use crate::commands::image::access::CopyAccess;
 use crate::commands::image::access::PlatformArgs;
 use crate::commands::image::access::context;
 use crate::commands::image::parse_name;
-use crate::commands::image::push::storage_err;
 use crate::commands::image::trust::SignArgs;
 use crate::commands::image::trust::TrustArgs;
 use crate::exit::{self, CmdResult, Failure};
@@ -17,11 +16,10 @@ use berth_image::manifest::{Compression, ManifestFormat};
 use berth_image::signature::Policy;
 use berth_image::transport::docker;
 use berth_image::{Context, Digest, ImageName, ImageSource};
-use berth_storage::{StorageDestination, StorageSource, Store};
+use berth_storage::transport;
 use clap::Args;
 use serde_json::json;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 #[derive(Args)]
 pub(crate) struct CopyArgs {
@@ -166,12 +164,8 @@ pub fn copy_between(
     policy: &Policy,
 ) -> Result<Digest, Failure> {
     let src = open_source(store, src_name, src_ctx)?;
-    let dst = match dst_name {
-        ImageName::ContainersStorage(n) => {
-            crate::commands::image::copy::storage_destination(store, n)?
-        }
-        other => other.open_destination(dst_ctx).map_err(exit::skopeo)?,
-    };
+    let dst = transport::open_any_destination(&store.options(), dst_name, dst_ctx)
+        .map_err(exit::storage)?;
     let report = berth_image::copy::copy_image_trusted(
         policy,
         src_name,
@@ -190,10 +184,7 @@ pub(crate) fn open_source(
     name: &ImageName,
     ctx: &Context,
 ) -> Result<Box<dyn ImageSource>, Failure> {
-    match name {
-        ImageName::ContainersStorage(n) => crate::commands::image::copy::storage_source(store, n),
-        other => other.open_source(ctx).map_err(exit::skopeo),
-    }
+    transport::open_any_source(&store.options(), name, ctx).map_err(exit::storage)
 }
 
 fn docker_ref(s: &str) -> Result<berth_image::Reference, Failure> {
@@ -233,25 +224,4 @@ pub(crate) fn delete(a: DeleteArgs) -> CmdResult {
     let reference = docker_ref(&a.image)?;
     docker::delete(&reference, &ctx).map_err(exit::skopeo)?;
     Ok(())
-}
-
-/// Opens `containers-storage:NAME` for `berth image copy`.
-pub fn storage_source(store_args: &StoreArgs, name: &str) -> Result<Box<dyn ImageSource>, Failure> {
-    let r = berth_storage::StorageReference::parse(name).map_err(storage_err)?;
-    let store = Store::open_with(&r.store_options(&store_args.options())).map_err(storage_err)?;
-    Ok(Box::new(
-        StorageSource::open(Arc::new(store), &r.name).map_err(storage_err)?,
-    ))
-}
-
-pub fn storage_destination(
-    store_args: &StoreArgs,
-    name: &str,
-) -> Result<Box<dyn berth_image::ImageDestination>, Failure> {
-    let r = berth_storage::StorageReference::parse(name).map_err(storage_err)?;
-    let store = Store::open_with(&r.store_options(&store_args.options())).map_err(storage_err)?;
-    let n = (!r.name.is_empty()).then_some(r.name.as_str());
-    Ok(Box::new(
-        StorageDestination::new(Arc::new(store), n).map_err(storage_err)?,
-    ))
 }
