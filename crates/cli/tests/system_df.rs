@@ -160,7 +160,7 @@ fn system_df_counts_active_images_containers_and_volumes() {
     assert_eq!(r.code, 125, "{}", r.stderr);
 }
 
-/// `images` shows an image's layers unpacked: pushed gzipped to a registry and
+/// `images` and `history` show an image's layers unpacked: pushed gzipped to a registry and
 /// pulled back into another store, it has the size it had when imported.
 #[test]
 fn a_pulled_image_has_its_unpacked_size() {
@@ -195,5 +195,8 @@ fn a_pulled_image_has_its_unpacked_size() {
         assert_eq!(list[0]["Size"], tar_size, "{image}");
         assert_eq!(table_size(st), want, "{image}");
         assert_eq!(df_lines(st, "{{.RawSize}}")[0], tar_size.to_string());
+        // history too: each layer as unpacked, not as the registry sent it.
+        let h = st.ok(&["history", "-H=false", "--format", "{{.Size}}", image]);
+        assert_eq!(h.stdout.trim(), tar_size.to_string(), "{image}");
     }
 }

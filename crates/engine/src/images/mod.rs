@@ -163,6 +163,20 @@ pub struct HistoryEntry {
 }
 
 /// The history of the image `name`, newest first.
+/// The unpacked size of each of an image's layers, bottom first, as podman's
+/// `history` shows them.
+fn unpacked_sizes(store: &Store, img: &berth_storage::Image) -> Vec<u64> {
+    let mut sizes = Vec::new();
+    let mut next = img.top_layer.clone();
+    while let Some(id) = next {
+        let Ok(l) = store.layer(&id) else { break };
+        sizes.push(l.uncompressed_size.or(l.compressed_size).unwrap_or(0));
+        next = l.parent;
+    }
+    sizes.reverse();
+    sizes
+}
+
 pub fn history(store: &Store, name: &str) -> Result<Vec<HistoryEntry>, ImageError> {
     use berth_image::manifest::ImageConfig;
     let img = store.image(name)?;
@@ -172,10 +186,7 @@ pub fn history(store: &Store, name: &str) -> Result<Vec<HistoryEntry>, ImageErro
             img.id
         )))
     })?;
-    let layer_sizes: Vec<u64> = match store.image_manifest(&img, None)?.parse() {
-        Ok(berth_image::Manifest::Image(m)) => m.layers.iter().map(|l| l.size).collect(),
-        _ => Vec::new(),
-    };
+    let layer_sizes = unpacked_sizes(store, &img);
     let mut sizes = layer_sizes.into_iter();
     let n = cfg.history.len();
     let mut entries: Vec<HistoryEntry> = cfg
