@@ -1,6 +1,7 @@
 //! Exit codes as the tools users know: skopeo's 1 (and 2 for an image that does not
 //! exist), podman's 125 for its own errors.
 
+#[derive(Debug)]
 pub struct Failure {
     pub code: i32,
     pub message: String,

@@ -4,6 +4,7 @@
 mod attach;
 mod commands;
 mod exit;
+mod logging;
 mod output;
 mod progress;
 mod prompt;
@@ -31,9 +32,13 @@ struct Cli {
 /// podman's other global flags that scripts pass.
 #[derive(clap::Args)]
 struct Globals {
-    /// Messages at and above this level (berth prints errors only).
-    #[arg(long, global = true, value_parser = ["trace", "debug", "info", "warn", "warning", "error", "fatal", "panic"])]
+    /// Messages at and above this level on stderr: trace, debug, info, warn
+    /// (the default), error, fatal or panic.
+    #[arg(long, global = true)]
     log_level: Option<String>,
+    /// The same as --log-level=debug (docker's flag).
+    #[arg(short = 'D', long, global = true)]
+    debug: bool,
     /// Where events are written: file, journald or none (berth records none yet).
     #[arg(long, global = true, value_parser = ["file", "journald", "none"])]
     events_backend: Option<String>,
@@ -295,6 +300,10 @@ fn main() {
             std::process::exit(code);
         }
     };
+    if let Err(Failure { code, message }) = start_logging(&globals) {
+        eprintln!("Error: {message}");
+        std::process::exit(code);
+    }
     if globals.noout {
         silence_stdout();
     }
@@ -307,6 +316,25 @@ fn main() {
         }
         std::process::exit(code);
     }
+}
+
+/// `--log-level`/`--debug`, then the first messages podman's debug log has.
+fn start_logging(g: &Globals) -> Result<(), Failure> {
+    let filter = match (&g.log_level, g.debug) {
+        (Some(_), true) => {
+            return Err(exit::usage(
+                1,
+                "Setting --log-level and --debug is not allowed",
+            ));
+        }
+        (Some(l), false) => logging::level(l)?,
+        (None, true) => log::LevelFilter::Debug,
+        (None, false) => log::LevelFilter::Warn,
+    };
+    logging::init(filter);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    log::debug!("Called berth {}", args.join(" "));
+    Ok(())
 }
 
 fn dispatch(store: &commands::StoreArgs, command: Command) -> Result<(), Failure> {

@@ -51,8 +51,38 @@ fn global_noout_log_level_and_events_backend() {
     ]);
     assert_eq!(r.stdout, "", "--noout printed");
     assert_eq!(st.run(&["container", "exists", "quiet"]).code, 0);
+    // A level that is none: podman's words and exit code 1.
     let r = st.run(&["--log-level", "loud", "ps"]);
-    assert_eq!(r.code, 125, "{}", r.stderr);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .starts_with("Error: Log Level \"loud\" is not supported"),
+        "{}",
+        r.stderr
+    );
+    // Messages in logrus' form, filtered by level; the default (warn) shows none.
+    let levels = |flags: &[&str]| {
+        let mut args = flags.to_vec();
+        args.push("ps");
+        let err = st.ok(&args).stderr;
+        ["trace", "debug", "info", "warning"].map(|l| err.contains(&format!(" level={l} ")))
+    };
+    assert_eq!(levels(&["--log-level=trace"]), [true, true, true, false]);
+    assert_eq!(levels(&["--log-level=debug"]), [false, true, true, false]);
+    assert_eq!(levels(&["--log-level=info"]), [false, false, true, false]);
+    assert_eq!(levels(&[]), [false, false, false, false]);
+    assert_eq!(levels(&["-D"]), [false, true, true, false]);
+    let err = st.ok(&["--debug", "ps"]).stderr;
+    assert!(
+        err.contains(" level=debug msg=\"Using graph root "),
+        "{err}"
+    );
+    let r = st.run(&["--debug", "--log-level=panic", "ps"]);
+    assert_eq!(r.code, 1);
+    assert_eq!(
+        r.stderr,
+        "Error: Setting --log-level and --debug is not allowed\n"
+    );
 }
 
 #[test]

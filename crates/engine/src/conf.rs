@@ -204,11 +204,21 @@ fn files() -> Vec<PathBuf> {
 pub fn load() -> Result<ContainersConf, ConfError> {
     let mut conf = ContainersConf::default();
     let explicit = std::env::var_os("CONTAINERS_CONF").map(PathBuf::from);
-    for path in files() {
+    let files = files();
+    log::trace!("containers.conf: reading {files:?}, later files overriding earlier ones");
+    for path in files {
         match std::fs::read_to_string(&path) {
-            Ok(text) => conf.parse(&path, &text)?,
+            Ok(text) => {
+                log::debug!(
+                    "Reading configuration file {:?}",
+                    path.display().to_string()
+                );
+                conf.parse(&path, &text)?
+            }
             Err(e)
-                if e.kind() == std::io::ErrorKind::NotFound && explicit.as_ref() != Some(&path) => {
+                if e.kind() == std::io::ErrorKind::NotFound && explicit.as_ref() != Some(&path) =>
+            {
+                log::trace!("No configuration file {}", path.display());
             }
             Err(e) => {
                 return Err(ConfError::Read {

@@ -59,8 +59,16 @@ impl StoreArgs {
     }
 
     pub fn open(&self) -> Result<Arc<Store>, Failure> {
-        Store::open_with(&self.options())
-            .map(Arc::new)
-            .map_err(exit::podman)
+        let options = self.options();
+        log::trace!("Opening the store with {options:?}");
+        let store = Store::open_with(&options).map_err(exit::podman)?;
+        let cfg = store.config();
+        log::debug!("Using graph root {}", cfg.graph_root.display());
+        log::debug!("Using run root {}", cfg.run_root.display());
+        log::debug!(
+            "Using storage driver {}",
+            format!("{:?}", store.driver()).to_lowercase()
+        );
+        Ok(Arc::new(store))
     }
 }
