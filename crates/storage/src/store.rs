@@ -372,6 +372,21 @@ impl Store {
         }
     }
 
+    /// A new layer's root before its diff is applied, as containers/storage
+    /// makes it: a copy of the parent (vfs) or the parent root's owner and mode
+    /// (overlay), and 0555 for a base layer; a diff with a `./` entry then
+    /// sets its own.
+    fn init_layer_root(&self, diff: &Path, parent: Option<&Layer>) -> Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        match parent {
+            Some(pl) if self.driver.kind == DriverKind::Vfs => {
+                vfs::copy_tree(&self.layer_path(pl), diff)
+            }
+            Some(pl) => copy_owner_and_mode(&self.layer_path(pl), diff),
+            None => fs::set_permissions(diff, fs::Permissions::from_mode(0o555)).at(diff),
+        }
+    }
+
     /// The directory holding a layer's files.
     pub fn layer_path(&self, layer: &Layer) -> PathBuf {
         self.driver_of(layer.store).diff_dir(&layer.id)
@@ -1089,14 +1104,13 @@ impl Store {
         let staging = self.stage_locked()?;
         let diff = staging.dir.join("diff");
         mkdirs(&diff)?;
-        if self.driver.kind == DriverKind::Vfs
-            && let Some(pid) = parent
-        {
-            let pl = st
-                .layer(pid)
-                .ok_or_else(|| Error::LayerNotFound(pid.into()))?;
-            vfs::copy_tree(&self.layer_path(pl), &diff)?;
-        }
+        let pl = parent
+            .map(|pid| {
+                st.layer(pid)
+                    .ok_or_else(|| Error::LayerNotFound(pid.into()))
+            })
+            .transpose()?;
+        self.init_layer_root(&diff, pl)?;
         let f = fs::File::open(&source).at(&source)?;
         let mut opts = self.apply_options(self.driver.whiteouts());
         opts.checksum = true;
@@ -1174,11 +1188,7 @@ impl Store {
         let staging = self.stage()?;
         let diff = staging.dir.join("diff");
         mkdirs(&diff)?;
-        if self.driver.kind == DriverKind::Vfs
-            && let Some(pl) = &parent_layer
-        {
-            vfs::copy_tree(&self.layer_path(pl), &diff)?;
-        }
+        self.init_layer_root(&diff, parent_layer.as_ref())?;
         let blob = staging.dir.join("blob");
         let f = fs::File::create(&blob).at(&blob)?;
         let mut keep = std::io::BufWriter::with_capacity(1 << 20, f);

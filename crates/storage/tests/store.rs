@@ -571,3 +571,23 @@ fn a_layer_directory_left_by_a_cut_removal_does_not_block_the_next_pull() {
     assert!(!ts.store.layer_path(&l).join("stale").exists());
     assert!(ts.store.check(false).unwrap().is_clean());
 }
+
+/// A layer whose tar has no `./` entry has the root containers/storage gives
+/// it: 0555 for a base layer, its parent's mode above one (podman's
+/// "run image with filesystem permission"); a `./` entry sets its own.
+#[test]
+fn a_layer_without_a_root_entry_keeps_the_root_it_is_given() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+    for driver in [DriverKind::Overlay, DriverKind::Vfs] {
+        let ts = TestStore::new(driver);
+        let base = ts.store.put_layer(None, &top()[..]).unwrap();
+        assert_eq!(mode(&ts.store.layer_path(&base)), 0o555, "{driver:?}");
+        let own = Tar::new().dir_with(".", 0o750, 0, 0).bytes();
+        let mid = ts.store.put_layer(Some(&base.id), &own[..]).unwrap();
+        assert_eq!(mode(&ts.store.layer_path(&mid)), 0o750, "{driver:?}");
+        let above = Tar::new().file("x", b"x").bytes();
+        let up = ts.store.put_layer(Some(&mid.id), &above[..]).unwrap();
+        assert_eq!(mode(&ts.store.layer_path(&up)), 0o750, "{driver:?}");
+    }
+}
