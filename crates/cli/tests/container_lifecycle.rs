@@ -266,11 +266,34 @@ fn pause_top_restart_prune_and_volumes() {
     assert_eq!(st.run(&["pause", "p"]).code, 125, "paused twice");
     st.ok(&["unpause", "p"]);
     assert_eq!(st.inspect("p", ".State.Status"), "running");
+    // top: podman's default descriptors; others by name (host and container
+    // views of the same process); ps(1) options still go to ps.
     let top = st.ok(&["top", "p"]).stdout;
-    assert!(
-        top.starts_with("UID") && top.contains("sleep 1000"),
+    let rows: Vec<Vec<&str>> = top
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        rows[0],
+        [
+            "USER", "PID", "PPID", "%CPU", "ELAPSED", "TTY", "TIME", "COMMAND"
+        ],
         "{top}"
     );
+    assert_eq!(rows.len(), 2, "{top}");
+    assert_eq!(rows[1][..3], ["root", "1", "0"], "{top}");
+    assert_eq!(rows[1][7..], ["sleep", "1000"], "{top}");
+    let top = st.ok(&["top", "p", "huser,hpid", "args"]).stdout;
+    assert_eq!(
+        top.lines()
+            .nth(1)
+            .map(|l| l.split_whitespace().collect::<Vec<_>>()),
+        Some(vec!["root", pid.as_str(), "sleep", "1000"]),
+        "{top}"
+    );
+    let ps = st.ok(&["top", "p", "-ef"]).stdout;
+    assert!(ps.starts_with("UID") && ps.contains("sleep 1000"), "{ps}");
+    assert_eq!(st.run(&["top", "p", "nosuch"]).code, 125);
     st.ok(&["restart", "-t", "0", "p"]);
     let new_pid = st.inspect("p", ".State.Pid");
     assert_ne!(pid, new_pid, "restart kept the old process");

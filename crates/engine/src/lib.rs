@@ -37,6 +37,7 @@ mod sys;
 pub mod system;
 pub mod terminal;
 pub mod time;
+pub mod top;
 pub mod units;
 pub mod views;
 pub mod volumes;

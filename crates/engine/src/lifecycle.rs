@@ -73,7 +73,17 @@ pub fn set_paused(store: &Store, name: &str, pause: bool) -> Result<Info> {
 }
 
 /// The container's processes as `ps` shows them (`top`).
-pub fn top(store: &Store, name: &str, ps_args: &[String]) -> Result<String> {
+/// What `top` shows.
+pub enum Top {
+    /// Rows of the format descriptors asked for, the header first.
+    Table(Vec<Vec<String>>),
+    /// ps(1)'s own output for its options, cut to the container's processes.
+    Ps(String),
+}
+
+/// A running container's processes: in podman's format descriptors, or as
+/// ps(1) shows them when `args` are ps options.
+pub fn top(store: &Store, name: &str, args: &[String]) -> Result<Top> {
     let info = find(store, name)?;
     if !is_up(&info) {
         return Err(Error::StateImproper(format!(
@@ -82,7 +92,13 @@ pub fn top(store: &Store, name: &str, ps_args: &[String]) -> Result<String> {
             info.state.status.as_str()
         )));
     }
-    Ok(oci(store, &info)?.ps(&info.id, ps_args)?)
+    let oci = oci(store, &info)?;
+    if crate::top::are_descriptors(args) {
+        let pids = oci.pids(&info.id)?;
+        let rows = crate::top::table(&pids, args).expect("descriptors checked");
+        return Ok(Top::Table(rows));
+    }
+    Ok(Top::Ps(oci.ps(&info.id, args)?))
 }
 
 /// Stops (if needed) and starts a container again.

@@ -270,6 +270,24 @@ impl Oci {
     }
 
     /// `ps` of the container's processes.
+    /// The host pids of a container's processes.
+    pub fn pids(&self, id: &str) -> Result<Vec<i32>, OciError> {
+        match self {
+            Oci::Builtin(rt) => Ok(berth_runtime::ops::pids(rt, id)?),
+            Oci::Binary { .. } => {
+                let mut c = self.cmd().expect("binary");
+                c.args(["ps", "--format", "json", id]);
+                let out = c.output().map_err(OciError::Exec)?;
+                if !out.status.success() {
+                    let said = String::from_utf8_lossy(&out.stderr).trim().to_string();
+                    return Err(OciError::Binary(said));
+                }
+                serde_json::from_slice(&out.stdout)
+                    .map_err(|e| OciError::Binary(format!("ps --format json: {e}")))
+            }
+        }
+    }
+
     pub fn ps(&self, id: &str, args: &[String]) -> Result<String, OciError> {
         match self {
             Oci::Builtin(rt) => Ok(berth_runtime::ops::ps_table(rt, id, args)?),

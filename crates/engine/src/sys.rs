@@ -110,6 +110,13 @@ pub fn lock_exclusive(f: &std::fs::File) -> io::Result<()> {
     }
 }
 
+/// Clock ticks a second, the unit of /proc's process times.
+pub fn clock_ticks() -> i64 {
+    // SAFETY: sysconf only reads a system constant.
+    let n = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if n > 0 { n } else { 100 }
+}
+
 /// Whether `fd` is a terminal.
 pub fn isatty(fd: RawFd) -> bool {
     // SAFETY: isatty takes a descriptor number.

@@ -12,15 +12,18 @@ use serde_json::{Value, json};
 #[derive(Args)]
 pub struct TopArgs {
     pub(crate) name: String,
-    /// ps(1) options (AIX descriptors are not supported).
+    /// Format descriptors (podman's: user,pid,ppid,pcpu,etime,tty,time,args
+    /// by default; huser, hpid, %C …), or else ps(1) options.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub(crate) ps_args: Vec<String>,
 }
 
 pub fn top(store_args: &StoreArgs, a: TopArgs) -> CmdResult {
     let store = store_args.open()?;
-    let t = lifecycle::top(&store, &a.name, &a.ps_args).map_err(fail)?;
-    print!("{t}");
+    match lifecycle::top(&store, &a.name, &a.ps_args).map_err(fail)? {
+        lifecycle::Top::Table(rows) => print!("{}", crate::output::table::render(&rows)),
+        lifecycle::Top::Ps(text) => print!("{text}"),
+    }
     Ok(())
 }
 
