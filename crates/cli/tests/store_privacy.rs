@@ -80,17 +80,21 @@ fn a_containers_log_and_volume_are_private() {
 fn an_older_stores_open_directories_are_narrowed_when_opened() {
     let st = open_parent_store();
     st.ok(&["volume", "create", "v"]);
-    st.ok(&["run", "--rm", "localhost/bb:1", "true"]);
+    st.ok(&["run", "--name", "old", "localhost/bb:1", "echo", "hi"]);
+    let log = std::path::PathBuf::from(st.inspect("old", ".LogPath"));
     for dir in ["root", "run", "root/overlay", "root/volumes"] {
         std::fs::set_permissions(st.path().join(dir), std::fs::Permissions::from_mode(0o755))
             .unwrap();
     }
+    std::fs::set_permissions(&log, std::fs::Permissions::from_mode(0o644)).unwrap();
     st.ok(&["images"]);
-    for dir in ["root", "run", "root/overlay"] {
+    for dir in ["root", "run", "root/overlay", "root/volumes"] {
         assert_eq!(mode(&st.path().join(dir)), 0o700, "{dir}");
     }
-    st.ok(&["run", "--rm", "-v", "v:/v", "localhost/bb:1", "true"]);
-    assert_eq!(mode(&st.path().join("root/volumes")), 0o700);
+    // A log an older berth left readable is narrowed when next written.
+    st.ok(&["start", "-a", "old"]);
+    assert_eq!(mode(&log), 0o600);
+    assert_eq!(st.ok(&["logs", "old"]).stdout, "hi\nhi\n");
 }
 
 #[test]

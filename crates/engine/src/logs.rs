@@ -36,6 +36,16 @@ pub enum Sink {
     Lost,
 }
 
+/// A log an older berth made 0644 becomes 0600 when next written.
+fn narrow(file: &File) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(m) = file.metadata()
+        && m.permissions().mode() & 0o077 != 0
+    {
+        let _ = file.set_permissions(std::fs::Permissions::from_mode(0o600));
+    }
+}
+
 impl Target {
     pub fn open(&self) -> Sink {
         let sink = match self {
@@ -46,6 +56,7 @@ impl Target {
                 .mode(0o600)
                 .open(path)
                 .ok()
+                .inspect(narrow)
                 .map(|file| Sink::File {
                     file,
                     max_size: *max_size,

@@ -320,6 +320,12 @@ impl Store {
             make_private(d)?;
         }
         make_private(&driver.home)?;
+        // The engine's named volumes live under the root too: an older
+        // store's open volumes/ is narrowed here, before any command uses it.
+        let volumes = root.join("volumes");
+        if ours_root && volumes.is_dir() {
+            make_private(&volumes)?;
+        }
         // Layers are applied in staging/ and containers' trees live in DRIVER/.
         spread_children(&root.join("staging"));
         spread_children(&driver.home);
