@@ -1,5 +1,6 @@
 //! Many `berth` processes on one store, as podman promises: generated names
-//! never collide, and `wait` on a container that never ran answers at once.
+//! never collide, `wait` on a container that never ran answers at once, and
+//! a `--rm` container's monitor never makes the user's stop or rm fail.
 
 mod common;
 
@@ -108,4 +109,43 @@ fn a_container_others_share_cannot_be_removed_and_mounts_do_not_overlap() {
         r.stderr
     );
     assert_eq!(st.ok(&["ps", "-aq"]).stdout, "", "a container was left");
+}
+
+/// `stop` and `rm -f` of a running `--rm` container race its monitor, which
+/// removes it as soon as its process ends: whoever gets there first, the
+/// user's command succeeds and the container is gone (podman's answer;
+/// berth's used to be "no such container").
+#[test]
+fn stop_and_rm_of_a_rm_container_racing_its_monitor_succeed() {
+    let st = TestStore::with_busybox();
+    for i in 0..12 {
+        let name = format!("race{i}");
+        st.ok(&[
+            "run",
+            "-d",
+            "--rm",
+            "--name",
+            &name,
+            "localhost/bb:1",
+            "sleep",
+            "1000",
+        ]);
+        let verb: &[&str] = if i % 2 == 0 {
+            &["stop", "-t", "0"]
+        } else {
+            &["rm", "-f", "-t", "0"]
+        };
+        let mut args = verb.to_vec();
+        args.push(&name);
+        let r = st.run(&args);
+        assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
+        // The monitor's removal may still be finishing after a stop.
+        let r = st.run(&["wait", "--ignore", &name]);
+        assert_eq!(r.code, 0, "wait --ignore {name}: {}", r.stderr);
+        assert_ne!(
+            st.run(&["container", "exists", &name]).code,
+            0,
+            "{name} left"
+        );
+    }
 }

@@ -213,3 +213,65 @@ fn system_check_finds_and_repair_mends_manifests_naming_blobs_not_kept() {
     assert!(r.stdout.contains("No problems found"), "{}", r.stdout);
     every_name_saves_and_pushes(&st, &reg, &names);
 }
+
+/// The same for the layers `build` and `commit` store (uncompressed too):
+/// pushed, pulled back under the same and another name, every name saves,
+/// loads, pushes and runs, and the store stays whole.
+#[test]
+fn built_and_committed_images_pulled_back_save_and_push() {
+    let reg = Registry::start().expect("registry");
+    let st = TestStore::with_busybox();
+    let ctx = st.path().join("ctx");
+    std::fs::create_dir(&ctx).unwrap();
+    std::fs::write(
+        ctx.join("Containerfile"),
+        "FROM localhost/bb:1\nRUN echo built > /built\n",
+    )
+    .unwrap();
+    st.ok(&[
+        "build",
+        "-q",
+        "-t",
+        "localhost/built:1",
+        ctx.to_str().unwrap(),
+    ]);
+    st.ok(&[
+        "run",
+        "--name",
+        "c",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "echo made > /made",
+    ]);
+    st.ok(&["commit", "-q", "c", "localhost/committed:1"]);
+    let mut names = Vec::new();
+    for local in ["localhost/built:1", "localhost/committed:1"] {
+        let remote = format!("{}/{}", reg.addr(), local.trim_start_matches("localhost/"));
+        st.ok(&["push", "-q", NO_TLS, local, &remote]);
+        st.ok(&["pull", "-q", NO_TLS, &remote]);
+        // Pulled back over the local name too.
+        st.ok(&[
+            "image",
+            "copy",
+            "-q",
+            "--src-tls-verify=false",
+            &format!("docker://{remote}"),
+            &format!("containers-storage:{local}"),
+        ]);
+        names.extend([local.to_string(), remote]);
+    }
+    let r = st.ok(&["system", "check"]);
+    assert!(r.stdout.contains("No problems found"), "{}", r.stdout);
+    every_name_saves_and_pushes(&st, &reg, &names);
+    assert_eq!(
+        st.ok(&["run", "--rm", &names[1], "cat", "/built"]).stdout,
+        "built\n"
+    );
+    assert_eq!(
+        st.ok(&["run", "--rm", &names[3], "cat", "/made"]).stdout,
+        "made\n"
+    );
+    let r = st.ok(&["system", "check"]);
+    assert!(r.stdout.contains("No problems found"), "{}", r.stdout);
+}

@@ -215,6 +215,9 @@ pub struct WaitArgs {
     /// How often to look, as a duration (default 250ms).
     #[arg(short, long, default_value = "250ms")]
     pub(crate) interval: String,
+    /// A container that is not there (or goes while waited for) answers -1.
+    #[arg(long)]
+    pub(crate) ignore: bool,
     #[arg(required = true)]
     pub(crate) names: Vec<String>,
 }
@@ -236,7 +239,10 @@ pub fn wait(store_args: &StoreArgs, a: WaitArgs) -> CmdResult {
         })
         .map_err(|_| exit::podman(format!("--interval {}: not a duration", a.interval)))?;
     each(&a.names, |n| {
-        let code = lifecycle::wait_for(&store, n, &conditions, interval).map_err(fail)?;
+        let code = match lifecycle::wait_for(&store, n, &conditions, interval) {
+            Err(berth_engine::Error::NoSuchContainer(_)) if a.ignore => -1,
+            r => r.map_err(fail)?,
+        };
         println!("{code}");
         Ok(())
     })
