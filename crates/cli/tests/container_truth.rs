@@ -98,9 +98,15 @@ fn a_container_whose_monitor_died_can_be_killed_and_removed() {
     st.ok(&["kill", "c"]);
     wait_for("the container's process to end", || !alive(pid));
     assert_eq!(status(&st, "c"), "exited");
+    // No one saw its exit code: podman's -1.
+    assert_eq!(st.inspect("c", ".State.ExitCode"), "-1");
+    assert_eq!(st.ok(&["wait", "c"]).stdout, "-1\n");
+    let ps = st.ok(&["ps", "-a", "--format", "{{.Status}}"]).stdout;
+    assert!(ps.starts_with("Exited (-1)"), "{ps}");
     st.ok(&["rm", "c"]);
     assert_ne!(st.run(&["container", "exists", "c"]).code, 0);
     assert_eq!(st.sockets(), Vec::<String>::new(), "sockets left behind");
+    assert_eq!(host::mounts_under(st.path()), 0, "mounts left behind");
 }
 
 #[test]

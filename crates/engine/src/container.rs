@@ -377,7 +377,7 @@ fn read_state(store: &Store, id: &str) -> Option<ContainerState> {
 /// The container's state, judged against the processes it names: a container
 /// is running while its init runs, whoever watches it. One whose monitor is
 /// gone (killed, or the machine rebooted) and whose init is gone too is
-/// exited, with no exit code known.
+/// exited, with exit code -1 (none known) as podman reports it.
 pub fn load_state(store: &Store, id: &str) -> ContainerState {
     let mut st = read_state(store, id).unwrap_or_default();
     if !matches!(st.status, Status::Running | Status::Paused) || st.monitor_alive() {
@@ -393,6 +393,8 @@ pub fn load_state(store: &Store, id: &str) -> ContainerState {
     if !st.init_alive() {
         st.status = Status::Exited;
         st.init = None;
+        // No one saw it exit: podman's -1, unless its code was kept.
+        st.exit_code = removed_exit_code(store, id).or(Some(-1));
     }
     st
 }
