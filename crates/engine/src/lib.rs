@@ -8,6 +8,7 @@ pub mod commit;
 pub mod conf;
 pub mod container;
 pub mod copy;
+pub mod deadline;
 pub mod df;
 pub mod duration;
 mod engine;

@@ -309,10 +309,10 @@ fn watch(
     first: Option<std::os::unix::net::UnixStream>,
 ) -> i32 {
     let log = container::log_target(store, id);
-    let health = container::find(store, id)
-        .ok()
-        .and_then(|i| i.config.health);
-    std::thread::scope(|s| {
+    let info = container::find(store, id).ok();
+    let health = info.as_ref().and_then(|i| i.config.health.clone());
+    let timeout = info.as_ref().and_then(|i| i.config.process.timeout);
+    let timed_out = std::thread::scope(|s| {
         s.spawn(|| match listener {
             Some(l) => crate::attach::serve(streams, &log, l, first),
             // No attach socket (it could not be made): the log alone.
@@ -323,14 +323,17 @@ fn watch(
                 }
             }
         });
+        let deadline = crate::deadline::watch(s, pid, timeout);
         if let Some(h) = &health {
             run_healthchecks(store, id, pid, h);
         }
+        crate::deadline::code(deadline, 0) == crate::deadline::TIMED_OUT
     });
     // Reap everything that ends up with us; the container's own exit code is the
     // one that counts.
     loop {
         match sys::wait_any() {
+            Ok((p, _)) if p == pid.get() && timed_out => return crate::deadline::TIMED_OUT,
             Ok((p, code)) if p == pid.get() => return code,
             Ok(_) => continue,
             Err(_) => return 255,

@@ -550,7 +550,9 @@ fn run_piped(store: &Store, c: &Info, bundle: PathBuf) -> Result<i32, RunError> 
     let log = container::log_target(store, &c.id);
     let code = std::thread::scope(|s| {
         s.spawn(|| crate::stdio::pump(out, err, &log, Some(tee)));
-        create::wait_forwarding_signals(pid.get())
+        let deadline = crate::deadline::watch(s, pid, c.config.process.timeout);
+        let code = create::wait_forwarding_signals(pid.get());
+        crate::deadline::code(deadline, code)
     });
     oci.delete(&c.id);
     Ok(code)
@@ -600,8 +602,13 @@ fn run_with_terminal(store: &Store, c: &Info, bundle: PathBuf) -> Result<i32, Ru
         .receive()
         .map_err(|e| engine(format!("container terminal: {e}")))?;
     let pid = started_pid(store, c, &pid_file)?;
-    crate::terminal::proxy(master, c.config.process.interactive);
-    let code = crate::sys::wait_pid(pid.get()).map_err(engine)?;
+    let code = std::thread::scope(|s| {
+        let deadline = crate::deadline::watch(s, pid, c.config.process.timeout);
+        crate::terminal::proxy(master, c.config.process.interactive);
+        let code = crate::sys::wait_pid(pid.get());
+        code.map(|code| crate::deadline::code(deadline, code))
+    })
+    .map_err(engine)?;
     oci.delete(&c.id);
     Ok(code)
 }

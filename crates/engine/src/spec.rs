@@ -167,6 +167,8 @@ pub struct ProcessOptions {
     /// `--stop-signal`, `--stop-timeout`.
     pub stop_signal: Option<String>,
     pub stop_timeout: Option<u64>,
+    /// `--timeout`: seconds the container may run before it is killed.
+    pub timeout: Option<u64>,
     /// `-p [IP:]HOST:CONTAINER[/PROTO]`; a host port of 0 is chosen at create.
     #[serde(with = "crate::flagform")]
     pub ports: Vec<crate::network::PortMapping>,

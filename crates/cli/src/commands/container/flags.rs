@@ -152,6 +152,10 @@ pub struct ContainerArgs {
     /// Seconds to wait after the stop signal before killing.
     #[arg(long)]
     pub(crate) stop_timeout: Option<u64>,
+    /// Seconds the container may run before it is killed (exit code -1);
+    /// 0: no limit.
+    #[arg(long)]
+    pub(crate) timeout: Option<u64>,
     /// Mount: type=bind|volume|tmpfs,source=…,target=…[,readonly].
     #[arg(long)]
     pub(crate) mount: Vec<String>,

@@ -182,6 +182,7 @@ pub(crate) fn options(
             labels: a.label,
             stop_signal: a.stop_signal,
             stop_timeout: a.stop_timeout,
+            timeout: a.timeout,
             ports: publish,
             init: a.init,
             runtime,
