@@ -47,6 +47,53 @@ fn cp_sees_volumes_and_binds_as_the_container_does() {
     st.ok(&["rm", "-f", "v"]);
 }
 
+/// A running container's own mounts (a tmpfs here) are where `cp` puts and
+/// finds files, as its processes see them; a dangling symlink copied onto
+/// makes what it names (podman's "weird symlink expansion").
+#[test]
+fn cp_sees_a_running_containers_tmpfs_and_follows_dangling_links() {
+    let st = TestStore::with_busybox();
+    st.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "t",
+        "--mount",
+        "type=tmpfs,dst=/tmp",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "mkdir /tmp/d1; ln -s /tmp/nonesuch /tmp/d1/x; mkdir /tmp/d2; sleep 1000",
+    ]);
+    let src = st.dir.path().join("in.txt");
+    std::fs::write(&src, "into the tmpfs\n").unwrap();
+    // The shell has made its directories once /tmp/d2 is there.
+    while st.run(&["exec", "t", "test", "-d", "/tmp/d2"]).code != 0 {
+        std::thread::yield_now();
+    }
+    st.ok(&["cp", src.to_str().unwrap(), "t:/tmp"]);
+    assert_eq!(
+        st.ok(&["exec", "t", "cat", "/tmp/in.txt"]).stdout,
+        "into the tmpfs\n"
+    );
+    st.ok(&["exec", "t", "sh", "-c", "echo made inside > /tmp/out.txt"]);
+    let out = st.dir.path().join("out.txt");
+    st.ok(&["cp", "t:/tmp/out.txt", out.to_str().unwrap()]);
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "made inside\n");
+    st.ok(&["cp", src.to_str().unwrap(), "t:/tmp/d1/x"]);
+    assert_eq!(
+        st.ok(&["exec", "t", "cat", "/tmp/nonesuch"]).stdout,
+        "into the tmpfs\n"
+    );
+    let r = st.run(&["cp", src.to_str().unwrap(), "t:/tmp/d2/missing/"]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    // Nothing of it reached the image's own /tmp.
+    st.ok(&["rm", "-f", "-t", "0", "t"]);
+    st.ok(&["create", "--name", "after", "localhost/bb:1"]);
+    let r = st.run(&["cp", "after:/tmp/in.txt", out.to_str().unwrap()]);
+    assert_ne!(r.code, 0, "the tmpfs's file is in the image's /tmp");
+}
+
 #[test]
 fn cp_both_ways_and_symlinks_stay_inside_the_container() {
     let st = TestStore::with_busybox();

@@ -103,9 +103,23 @@ fn with_tree<T>(
             "/{}: on a read-only volume of the container",
             rel.display()
         ))),
+        _ if let Some(root) = live_root(store, name)? => f(&root, rel),
         Some((root, inner, _)) => f(&root, &inner),
         None => with_rootfs(store, name, |root| f(root, rel)),
     }
+}
+
+/// A running container's root as its processes see it, every mount of it
+/// (tmpfs, volumes) included: its init's `/proc/PID/root`, which the copy
+/// resolves inside (nothing leaves it). None for a container not running.
+fn live_root(store: &Store, name: &str) -> Result<Option<PathBuf>, Error> {
+    let info = container::find(store, name).map_err(fail)?;
+    let st = container::load_state(store, &info.id);
+    Ok(st
+        .init
+        .filter(|p| p.alive())
+        .map(|p| PathBuf::from(format!("/proc/{}/root", p.pid.get())))
+        .filter(|root| root.is_dir()))
 }
 
 /// How `cp` copies.
@@ -172,6 +186,8 @@ fn pipe_into(
     let mut opts = ApplyOptions::new(WhiteoutMode::Literal);
     opts.sync = false;
     opts.owner = owner;
+    // A running container's tmpfs and volumes are mounts under its root.
+    opts.cross_mounts = true;
     std::thread::scope(|s| {
         let producer = s.spawn(move || produce(w));
         let applied = archive::apply_layer(r, root, &opts, None);
@@ -226,6 +242,20 @@ pub fn copy_out(
     })
 }
 
+/// What a dangling symlink at `at` (its parent resolved in `root`) names, when
+/// that name's directory exists: a copy onto the link creates it, as podman's
+/// copier does.
+fn dangling_target(root: &Path, at: &Path) -> Option<PathBuf> {
+    let link = std::fs::read_link(root.join(at)).ok()?;
+    let named = match link.strip_prefix("/") {
+        Ok(abs) => abs.to_path_buf(),
+        Err(_) => at.parent()?.join(&link),
+    };
+    let file = named.file_name().filter(|f| *f != "..")?;
+    let dir = archive::resolve_in_root(root, named.parent()?)?;
+    Some(dir.join(file))
+}
+
 /// `cp SRC CONTAINER:DEST`; `owner` (see [`container_owner`]) over the
 /// host files' own.
 pub fn copy_in(
@@ -261,7 +291,10 @@ pub fn copy_in(
                 .parent()
                 .and_then(|p| archive::resolve_in_root(rootfs, p))
             {
-                Some(p) => p.join(base_name(&dest_rel)?),
+                Some(p) => {
+                    let at = p.join(base_name(&dest_rel)?);
+                    dangling_target(rootfs, &at).unwrap_or(at)
+                }
                 None => return Err(missing()),
             },
         };

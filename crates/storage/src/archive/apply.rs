@@ -53,6 +53,10 @@ pub struct ApplyOptions {
     /// The stream's digest, when the caller's reader already verifies it (as the copy
     /// engine's does): the stream is then not hashed a second time.
     pub known_digest: Option<Digest>,
+    /// Whether entries may go below mount points under the root: a layer
+    /// never does; `cp` into a running container's root (its tmpfs and
+    /// volumes, as it sees them) does.
+    pub cross_mounts: bool,
 }
 
 impl ApplyOptions {
@@ -67,6 +71,7 @@ impl ApplyOptions {
             sync: true,
             checksum: false,
             known_digest: None,
+            cross_mounts: false,
         }
     }
 }
@@ -338,6 +343,15 @@ const RESOLVE: ResolveFlags = ResolveFlags::BENEATH
     .union(ResolveFlags::NO_MAGICLINKS)
     .union(ResolveFlags::NO_XDEV);
 
+/// How the extractor resolves paths under the root.
+fn resolve_flags(o: &ApplyOptions) -> ResolveFlags {
+    if o.cross_mounts {
+        RESOLVE.difference(ResolveFlags::NO_XDEV)
+    } else {
+        RESOLVE
+    }
+}
+
 struct Extractor<'o> {
     root: OwnedFd,
     root_path: &'o Path,
@@ -599,7 +613,7 @@ impl<'o> Extractor<'o> {
             p,
             OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC | OFlags::NOFOLLOW,
             Mode::empty(),
-            RESOLVE,
+            resolve_flags(self.opts),
         )
     }
 
@@ -638,7 +652,7 @@ impl<'o> Extractor<'o> {
                 comp,
                 OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC | OFlags::NOFOLLOW,
                 Mode::empty(),
-                RESOLVE,
+                resolve_flags(self.opts),
             );
             cur = match next {
                 Ok(fd) => fd,
@@ -655,7 +669,7 @@ impl<'o> Extractor<'o> {
                         comp,
                         OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC | OFlags::NOFOLLOW,
                         Mode::empty(),
-                        RESOLVE,
+                        resolve_flags(self.opts),
                     )
                     .map_err(|er| self.resolve_error(&sofar, shown, er))?
                 }
