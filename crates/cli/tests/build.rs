@@ -437,6 +437,44 @@ fn an_unchanged_rebuild_comes_from_the_cache() {
     st.assert_clean();
 }
 
+/// `rmi` of a built image takes its intermediate images along (podman's
+/// "Deleted:" for each), unless another image is built on them; so a build
+/// after it runs its steps again instead of reusing them.
+#[test]
+fn rmi_of_a_built_image_takes_its_intermediate_images() {
+    let st = Store::new();
+    let file =
+        "FROM localhost/bb:1\nRUN cat /proc/sys/kernel/random/uuid > /one\nRUN echo two > /two\n";
+    let ctx = st.context("ctx", &[("Containerfile", file)]);
+    let images = || {
+        st.ok(&["images", "-a", "-q", "--no-trunc"])
+            .stdout
+            .lines()
+            .count()
+    };
+    let base = images();
+    st.ok(&["build", "-q", "-t", "localhost/a:1", ctx.to_str().unwrap()]);
+    let built = images();
+    assert!(built >= base + 2, "no intermediate images: {built}");
+    // A second image on the first RUN's result shares it.
+    std::fs::write(
+        ctx.join("Containerfile"),
+        file.replace("echo two", "echo other"),
+    )
+    .unwrap();
+    st.ok(&["build", "-q", "-t", "localhost/b:1", ctx.to_str().unwrap()]);
+    // b and its own last step go; the first RUN's image, a's too, stays.
+    let r = st.ok(&["rmi", "localhost/b:1"]);
+    assert_eq!(r.stdout.matches("Deleted: ").count(), 2, "{}", r.stdout);
+    assert_eq!(images(), built, "the shared step went with b");
+    let r = st.ok(&["rmi", "localhost/a:1"]);
+    assert!(r.stdout.matches("Deleted: ").count() >= 2, "{}", r.stdout);
+    assert_eq!(images(), base, "intermediate images were left");
+    let again = st.ok(&["build", "-t", "localhost/a:1", ctx.to_str().unwrap()]);
+    assert!(!again.stderr.contains("Using cache"), "{}", again.stderr);
+    st.assert_clean();
+}
+
 /// Serves `files` (path → body) on 127.0.0.1; returns the base URL.
 fn serve(files: Vec<(&'static str, Vec<u8>)>) -> String {
     berth_testkit::files::serve(files).expect("a file server on 127.0.0.1")
@@ -909,7 +947,8 @@ fn builds_for_another_platform_from_its_image() {
         &format!("oci:{}:x", out.display()),
     ]);
     let cfg = oci_manifest(&out, "x");
-    assert_eq!(cfg["layers"].as_array().unwrap().len(), 3, "{cfg}");
+    // The base's layer and the COPY's; the label added no layer.
+    assert_eq!(cfg["layers"].as_array().unwrap().len(), 2, "{cfg}");
     st.assert_clean();
 }
 

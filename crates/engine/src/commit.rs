@@ -37,6 +37,9 @@ pub struct CommitOptions<'a> {
     /// One layer for the whole root filesystem instead of the image's layers
     /// plus one.
     pub squash: bool,
+    /// No new layer: only the config and a history entry marked
+    /// `empty_layer` (a build step that changed no file, as buildah commits it).
+    pub empty_layer: bool,
 }
 
 impl CommitOptions<'_> {
@@ -52,6 +55,7 @@ impl CommitOptions<'_> {
             annotations: Vec::new(),
             docker: false,
             squash: false,
+            empty_layer: false,
         }
     }
 }
@@ -79,10 +83,12 @@ pub fn commit(store: &Arc<Store>, name: &str, o: &CommitOptions) -> Result<Strin
         oci.pause(&info.id, true).map_err(fail)?;
     }
     let layer = if o.squash {
-        put_squashed(store, &info.id, &dst)
+        put_squashed(store, &info.id, &dst).map(Some)
+    } else if o.empty_layer {
+        Ok(None)
     } else {
         let skip = crate::changes::runtime_made(store, &info.id, &c.layer)?;
-        put_diff(store, &c.layer, &dst, &skip)
+        put_diff(store, &c.layer, &dst, &skip).map(Some)
     };
     if paused {
         let _ = oci.pause(&info.id, false);
@@ -93,7 +99,7 @@ pub fn commit(store: &Arc<Store>, name: &str, o: &CommitOptions) -> Result<Strin
         squash_history(&mut base);
     }
     berth_image::config_edit::apply_to_value(&mut base["config"], container_edits(&info));
-    let config = new_config(base, &layer, &info.config.args, o)?;
+    let config = new_config(base, layer.as_ref(), &info.config.args, o)?;
     let config = serde_json::to_vec(&config).map_err(fail)?;
     let cfg = dst.put_blob(&mut &config[..], None).map_err(fail)?;
     let (manifest_type, config_type, new_layer_type) = if o.docker {
@@ -113,11 +119,13 @@ pub fn commit(store: &Arc<Store>, name: &str, o: &CommitOptions) -> Result<Strin
             })
             .collect::<Result<_, Error>>()?
     };
-    layers.push(Descriptor::new(
-        new_layer_type,
-        layer.digest.clone(),
-        layer.size,
-    ));
+    if let Some(layer) = &layer {
+        layers.push(Descriptor::new(
+            new_layer_type,
+            layer.digest.clone(),
+            layer.size,
+        ));
+    }
     let mut manifest = json!({
         "schemaVersion": 2,
         "mediaType": manifest_type,
@@ -246,7 +254,7 @@ fn container_edits(info: &container::Info) -> Vec<ConfigEdit> {
 
 fn new_config(
     mut base: Value,
-    layer: &BlobInfo,
+    layer: Option<&BlobInfo>,
     args: &[String],
     o: &CommitOptions,
 ) -> Result<Value, Error> {
@@ -262,12 +270,17 @@ fn new_config(
     if !base["rootfs"]["diff_ids"].is_array() {
         base["rootfs"] = json!({"type": "layers", "diff_ids": []});
     }
-    base["rootfs"]["diff_ids"]
-        .as_array_mut()
-        .expect("array")
-        .push(json!(layer.digest.to_string()));
+    if let Some(layer) = layer {
+        base["rootfs"]["diff_ids"]
+            .as_array_mut()
+            .expect("array")
+            .push(json!(layer.digest.to_string()));
+    }
     let by = o.created_by.clone().unwrap_or_else(|| args.join(" "));
     let mut entry = json!({"created": created, "created_by": by});
+    if layer.is_none() {
+        entry["empty_layer"] = json!(true);
+    }
     if let Some(m) = &o.message {
         entry["comment"] = json!(m);
     }

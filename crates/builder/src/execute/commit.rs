@@ -12,16 +12,27 @@ use super::progress;
 use super::state::StageState;
 use crate::error::BuildError;
 
-/// Commits `w`; the history entry names the `instruction` that made the
-/// layer, if one did. The image is leased: the next step or stage starts
-/// from it.
+/// How a step is committed.
+pub(super) enum Step<'a> {
+    /// The layer an instruction made (RUN, COPY, ADD), named in the history
+    /// as buildah names it.
+    Layer(&'a str),
+    /// The stage's files as they are: a layer of what changed.
+    Files,
+    /// Only the config changed since the parent: no layer, as buildah
+    /// commits such a step.
+    ConfigOnly,
+}
+
+/// Commits `w` as `step` says. The image is leased: the next step or stage
+/// starts from it.
 pub(super) fn commit(
     x: &Executor,
     log: &mut dyn Write,
     w: &Working,
     state: &StageState,
     is_target: bool,
-    instruction: Option<&str>,
+    step: Step,
 ) -> Result<String, BuildError> {
     let req = x.req;
     let mut config = state.config.clone();
@@ -52,9 +63,13 @@ pub(super) fn commit(
         author: None,
         pause: false,
         edit: &edit,
-        created_by: Some(match instruction {
-            Some(i) => format!("/bin/sh -c #(nop) {i}"),
-            None => "berth build".to_string(),
+        created_by: Some(match step {
+            // RUN's command as the shell ran it; the others as no-ops.
+            Step::Layer(i) => match i.strip_prefix("RUN ") {
+                Some(cmd) => format!("/bin/sh -c {}", cmd.trim()),
+                None => format!("/bin/sh -c #(nop) {i}"),
+            },
+            Step::Files | Step::ConfigOnly => "berth build".to_string(),
         }),
         annotations: if is_target {
             req.annotations.clone()
@@ -63,6 +78,7 @@ pub(super) fn commit(
         },
         docker: is_target && req.docker_format,
         squash: is_target && req.squash,
+        empty_layer: matches!(step, Step::ConfigOnly) && !(is_target && req.squash),
     };
     for d in dropped {
         progress::dropped(log, d);

@@ -14,7 +14,7 @@ use berth_storage::Store;
 
 use super::base::{base_image, close, image_env, start_stage};
 use super::cache::{cache_key, cached, remember};
-use super::commit::commit;
+use super::commit::{Step, commit};
 use super::context::load_ignore;
 use super::layered::build_stage_layered;
 use super::onbuild::onbuild_triggers;
@@ -340,7 +340,7 @@ fn build_stage_whole(
         progress::step(log, at, (*step, x.total), inst.original.trim());
         state.apply(x, Some(w), inst, &from_roots)?;
     }
-    let id = commit(x, log, w, &state, s.is_target, None)?;
+    let id = commit(x, log, w, &state, s.is_target, Step::Files)?;
     progress::done(log, &id);
     working.last_mut().expect("pushed").image = Some(id.clone());
     Ok(id)

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use super::Working;
 use super::base::{close, start_stage};
 use super::cache::{cached, remember, step_key, target_key};
-use super::commit::commit;
+use super::commit::{Step, commit};
 use super::driver::{Executor, Planned};
 use super::onbuild::onbuild_triggers;
 use super::progress;
@@ -92,7 +92,8 @@ fn layer(
 ) -> Result<String, BuildError> {
     let w = open_step(x, parent, s.def, state)?;
     let applied = state.apply(x, Some(&w), inst, from_roots);
-    let id = applied.and_then(|()| commit(x, log, &w, state, false, Some(inst.original.trim())));
+    let id =
+        applied.and_then(|()| commit(x, log, &w, state, false, Step::Layer(inst.original.trim())));
     close(x.store, &w);
     id
 }
@@ -126,8 +127,14 @@ fn last_layer(
         }
         return Ok(id);
     }
+    // WORKDIRs made now are files of this step; else only the config changed.
+    let step = if state.pending_dirs.is_empty() {
+        Step::ConfigOnly
+    } else {
+        Step::Files
+    };
     let w = open_step(x, parent, s.def, state)?;
-    let id = commit(x, log, &w, state, s.is_target, None);
+    let id = commit(x, log, &w, state, s.is_target, step);
     close(x.store, &w);
     let id = id?;
     remember(x.store, &end, &id);

@@ -23,6 +23,9 @@ pub struct Removal {
     pub untagged: Vec<String>,
     /// The image ID, when the image itself was deleted.
     pub deleted: Option<String>,
+    /// Its parents that went with it (a build's intermediate images: no name,
+    /// no other child, no container), nearest first, as podman's rmi takes them.
+    pub parents: Vec<String>,
 }
 
 /// Removes each of `names` (every image with `o.all`); one result per image, in
@@ -74,14 +77,89 @@ fn remove_one(store: &Store, target: &str, o: RemoveOptions) -> Result<Removal, 
     {
         remove_containers_of(store, &i.id)?;
     }
+    // Its place in the layer tree, read while it is there.
+    let place = found.as_ref().map(|img| shape(store, img));
     if !by_id {
         let r = store.remove_image(target)?;
+        let parents = match (&r.deleted, place) {
+            (Some(_), Some(place)) => remove_parents(store, place),
+            _ => Vec::new(),
+        };
         return Ok(Removal {
             untagged: r.untagged,
             deleted: r.deleted,
+            parents,
         });
     }
-    remove_whole(store, &store.image(target)?)
+    let img = store.image(target)?;
+    let mut r = remove_whole(store, &img)?;
+    if r.deleted.is_some()
+        && let Some(place) = place
+    {
+        r.parents = remove_parents(store, place);
+    }
+    Ok(r)
+}
+
+/// An image's place in the layer tree: its layers and its config's history
+/// (a step without a layer adds only history).
+type Shape = (Vec<String>, Vec<serde_json::Value>);
+
+fn shape(store: &Store, img: &Image) -> Shape {
+    let history = store
+        .image_config(img)
+        .ok()
+        .and_then(|c| serde_json::from_slice::<serde_json::Value>(&c).ok())
+        .and_then(|c| c["history"].as_array().cloned())
+        .unwrap_or_default();
+    (img.layers.clone(), history)
+}
+
+/// Whether `child` is one step over `parent` (as `images::has_children`
+/// judges a build's intermediate images): its layers, plus at most one, and
+/// its history plus one entry.
+fn is_parent(parent: &Shape, child: &Shape) -> bool {
+    let ((pl, ph), (cl, ch)) = (parent, child);
+    cl.starts_with(pl) && cl.len() <= pl.len() + 1 && ch.len() == ph.len() + 1 && ch.starts_with(ph)
+}
+
+/// After an image at `place` went: its parent goes too while it has no name,
+/// no other child, no container and no lease (a running build's or pull's),
+/// and so on up. Returns the IDs removed, nearest first.
+fn remove_parents(store: &Store, place: Shape) -> Vec<String> {
+    let mut gone = Vec::new();
+    let mut child = place;
+    loop {
+        let Ok(leased) = crate::leases::Leased::read(&store.config().run_root) else {
+            break;
+        };
+        let Ok(images) = store.images() else { break };
+        let shapes: Vec<(Image, Shape)> = images
+            .into_iter()
+            .filter(|i| !i.read_only)
+            .map(|i| {
+                let s = shape(store, &i);
+                (i, s)
+            })
+            .collect();
+        let Some((parent, pshape)) = shapes.iter().find(|(_, s)| is_parent(s, &child)) else {
+            break;
+        };
+        let has_child = shapes.iter().any(|(_, s)| is_parent(pshape, s));
+        let used = store
+            .containers()
+            .map(|cs| cs.iter().any(|c| c.image == parent.id))
+            .unwrap_or(true);
+        if !parent.names.is_empty() || has_child || used || leased.contains(&parent.id) {
+            break;
+        }
+        match store.remove_image(&parent.id) {
+            Ok(r) if r.deleted.is_some() => gone.push(parent.id.clone()),
+            _ => break,
+        }
+        child = pshape.clone();
+    }
+    gone
 }
 
 /// The events of a removal: each name taken off, then the image.
@@ -89,7 +167,7 @@ fn tell(store: &Store, id: &str, r: &Removal) {
     for n in &r.untagged {
         crate::events::image(store, "untag", id, n);
     }
-    if let Some(d) = &r.deleted {
+    for d in r.deleted.iter().chain(&r.parents) {
         crate::events::image(store, "remove", d, d);
     }
 }
@@ -106,6 +184,7 @@ fn remove_whole(store: &Store, img: &Image) -> Result<Removal, ImageError> {
     Ok(Removal {
         untagged,
         deleted: r.deleted,
+        parents: Vec::new(),
     })
 }
 

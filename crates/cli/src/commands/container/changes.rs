@@ -54,6 +54,7 @@ pub fn commit(store_args: &StoreArgs, a: CommitArgs) -> CmdResult {
         annotations: Vec::new(),
         docker: a.format == "docker",
         squash: a.squash,
+        empty_layer: false,
     };
     if !a.quiet {
         eprintln!("Getting image source signatures");

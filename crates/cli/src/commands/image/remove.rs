@@ -38,7 +38,7 @@ pub fn rmi(store_args: &StoreArgs, a: RmiArgs) -> CmdResult {
                 for n in &r.untagged {
                     println!("Untagged: {n}");
                 }
-                if let Some(id) = r.deleted {
+                for id in r.deleted.iter().chain(&r.parents) {
                     println!("Deleted: {id}");
                 }
             }
