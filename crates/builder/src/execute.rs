@@ -84,6 +84,8 @@ pub struct BuildRequest {
     pub security_opt: Vec<String>,
     /// `--runtime-flag`s for the runtime that runs every RUN.
     pub runtime_flags: Vec<String>,
+    /// `--runtime` for RUN (None: containers.conf's, else the built-in one).
+    pub runtime: Option<String>,
 }
 
 impl BuildRequest {

@@ -997,6 +997,17 @@ fn build_flags_podman_scripts_pass() {
         text.contains("Successfully tagged localhost/lim:1\n"),
         "{text}"
     );
+    // The global --runtime runs RUN, and one that is not there fails first.
+    let r = st.run(&["--runtime", "idonotexist", "build", ctx_s]);
+    assert_eq!(r.code, 125);
+    assert!(
+        r.stderr.contains("\"idonotexist\" not found"),
+        "{}",
+        r.stderr
+    );
+    st.ok(&["--runtime", "runc", "build", "--no-cache", ctx_s]);
+    let runc_state = st.path().join("run/runc");
+    assert!(runc_state.is_dir(), "runc was not asked to run RUN");
     std::fs::write(
         ctx.join("Containerfile"),
         "FROM localhost/bb:1 AS a\nFROM a\n",

@@ -20,7 +20,7 @@ pub enum OciError {
     ConfiguredPathsMissing { name: String, paths: Vec<PathBuf> },
     #[error("--runtime {0}: no such file")]
     NoSuchFile(String),
-    #[error("--runtime {0}: not found in $PATH")]
+    #[error("OCI runtime \"{0}\" not found in $PATH")]
     NotInPath(String),
     #[error(transparent)]
     Conf(#[from] ConfError),

@@ -113,6 +113,7 @@ impl StageState {
             ulimits: x.req.ulimits.clone(),
             security_opt: x.req.security_opt.clone(),
             runtime_flags: x.req.runtime_flags.clone(),
+            runtime: x.req.runtime.clone(),
             ..Default::default()
         };
         run::run_container(x.store, &info).map_err(BuildError::Run)

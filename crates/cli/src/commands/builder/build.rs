@@ -203,7 +203,12 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
         ulimits: a.ulimit.clone(),
         security_opt: a.security_opt.clone(),
         runtime_flags: store_args.runtime_flag.clone(),
+        runtime: store_args.runtime.clone(),
     };
+    // The runtime RUN uses, found before anything is pulled or built.
+    let conf = berth_engine::conf::get().map_err(exit::podman)?;
+    let runtime = req.runtime.as_deref().or(conf.runtime.as_deref());
+    berth_engine::oci::resolve(runtime.unwrap_or("")).map_err(exit::podman)?;
     if let Some(f) = &a.authfile {
         std::fs::metadata(f).map_err(|e| {
             let why = berth_runtime::error::go_words(&e);
