@@ -402,11 +402,31 @@ fn buildx_build_is_build() {
     std::fs::create_dir(&ctx).unwrap();
     std::fs::write(
         ctx.join("Containerfile"),
-        "FROM localhost/bb:1\nRUN echo hi > /x\n",
+        "FROM localhost/bb:1\nRUN echo hi > /x\nVOLUME /a/b/c\nVOLUME ['/etc/foo', '/etc/bar']\n",
     )
     .unwrap();
     st.ok(&["buildx", "build", "-t", "bx", ctx.to_str().unwrap()]);
     assert_eq!(st.ok(&["run", "--rm", "bx", "cat", "/x"]).stdout, "hi\n");
+    // VOLUME of words that look like JSON: volumes at docker's odd places,
+    // the relative one under /; each a volume, not the root's filesystem.
+    let r = st.ok(&["run", "--rm", "bx", "find", "/[", "/etc/bar]", "-print"]);
+    assert_eq!(r.stdout, "/[\n/[/etc\n/[/etc/foo,\n/etc/bar]\n");
+    let devs = st.ok(&[
+        "run",
+        "--rm",
+        "bx",
+        "stat",
+        "-c",
+        "%D",
+        "/",
+        "/a/b",
+        "/a/b/c",
+        "/[/etc/foo,",
+    ]);
+    let d: Vec<&str> = devs.stdout.lines().collect();
+    assert_eq!(d[0], d[1], "{d:?}");
+    assert_ne!(d[0], d[2], "/a/b/c is no volume: {d:?}");
+    assert_ne!(d[0], d[3], "/[/etc/foo, is no volume: {d:?}");
 }
 
 #[test]

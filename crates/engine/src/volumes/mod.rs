@@ -100,9 +100,14 @@ pub fn anonymous_for_image(
         .into_iter()
         .flat_map(|v| v.keys())
     {
-        let dest = dest.trim_end_matches('/');
-        if dest.is_empty() || check_dest(dest, "VOLUME").is_err() || taken.iter().any(|t| t == dest)
-        {
+        // A relative VOLUME is under / (docker's and podman's reading of
+        // `VOLUME ['/a', '/b']`, which is words, not JSON: `/[/a,`, `/b]`).
+        let dest = match dest.trim_end_matches('/') {
+            d if d.starts_with('/') => d.to_string(),
+            d => format!("/{d}"),
+        };
+        let dest = dest.as_str();
+        if dest == "/" || check_dest(dest, "VOLUME").is_err() || taken.iter().any(|t| t == dest) {
             continue;
         }
         let name = random_name();
