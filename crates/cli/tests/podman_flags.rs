@@ -1613,3 +1613,45 @@ fn timeout_kills_a_container_that_runs_too_long() {
     ]);
     assert_eq!(r.code, 3);
 }
+
+/// While `stop` waits out its timeout, the container is podman's
+/// "stopping", other commands go on, and a `kill` ends it (137).
+#[test]
+fn a_container_being_stopped_is_stopping() {
+    let st = TestStore::with_busybox();
+    st.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "stopme",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "trap 'echo Received SIGTERM, ignoring' TERM; echo READY; while :; do sleep 0.2; done",
+    ]);
+    while !st.ok(&["logs", "stopme"]).stdout.contains("READY") {
+        std::thread::yield_now();
+    }
+    let mut stop = st
+        .cmd()
+        .args(["stop", "-t", "20", "stopme"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    while !st
+        .ok(&["logs", "stopme"])
+        .stdout
+        .contains("Received SIGTERM")
+    {
+        std::thread::yield_now();
+    }
+    st.ok(&["ps", "-a"]);
+    assert_eq!(st.inspect("stopme", ".State.Status"), "stopping");
+    assert_eq!(st.inspect("stopme", ".State.Running"), "true");
+    st.ok(&["kill", "stopme"]);
+    st.ok(&["wait", "stopme"]);
+    assert_eq!(st.inspect("stopme", ".State.ExitCode"), "137");
+    assert_eq!(st.inspect("stopme", ".State.Status"), "exited");
+    assert!(stop.wait().unwrap().success());
+}

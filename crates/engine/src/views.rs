@@ -500,8 +500,16 @@ impl ContainerInspect {
 
 impl InspectState {
     fn of(store: &Store, i: &Info) -> InspectState {
+        // A running container whose stop is under way (the stop signal sent,
+        // its timeout not yet over): podman's "stopping".
+        let stopping =
+            i.state.status == Status::Running && container::stopped_by_user(store, &i.id);
         InspectState {
-            status: i.state.status.as_str().to_string(),
+            status: if stopping {
+                "stopping".into()
+            } else {
+                i.state.status.as_str().to_string()
+            },
             running: matches!(i.state.status, Status::Running | Status::Paused),
             paused: i.state.status == Status::Paused,
             dead: false,
