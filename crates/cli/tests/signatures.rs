@@ -510,3 +510,80 @@ fn registry_signatures_live_in_lookaside_storage_both_tools_read() {
     assert_eq!(r.code, 125, "unsigned image pulled");
     assert!(r.stderr.contains("rejected by policy"), "{}", r.stderr);
 }
+
+/// `image sign` (podman's): signs a registry image's manifest into a
+/// lookaside directory, each signature after those kept; a policy that
+/// wants the key then accepts the image, for berth and skopeo alike.
+#[test]
+fn image_sign_writes_lookaside_signatures_a_policy_accepts() {
+    let k = Keyring::new("carol");
+    let reg = Registry::start().expect("registry");
+    let tmp = tempfile::tempdir().unwrap();
+    let (_fx, src) = small(tmp.path());
+    let image = format!("docker://{}/sig/plain:v1", reg.addr());
+    must(
+        k.berth(&[
+            "image",
+            "copy",
+            "-q",
+            "--dest-tls-verify=false",
+            &src,
+            &image,
+        ]),
+        "push",
+    );
+    let sigs = tmp.path().join("sigs");
+    let sigs_s = sigs.to_str().unwrap();
+    for _ in 0..2 {
+        must(
+            k.berth(&[
+                "image",
+                "sign",
+                "--tls-verify=false",
+                "--sign-by",
+                &k.fingerprint,
+                "--directory",
+                sigs_s,
+                &image,
+            ]),
+            "image sign",
+        );
+    }
+    let digest = json(&ok(&["image", "inspect", "--tls-verify=false", &image]).stdout)["Digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let dir = sigs.join(format!("sig/plain@{}", digest.replacen(':', "=", 1)));
+    assert!(dir.join("signature-1").is_file() && dir.join("signature-2").is_file());
+    let regd = tmp.path().join("registries.d");
+    std::fs::create_dir(&regd).unwrap();
+    std::fs::write(
+        regd.join("sigs.yaml"),
+        format!("default-docker:\n  lookaside: file://{sigs_s}\n"),
+    )
+    .unwrap();
+    let regd = regd.to_str().unwrap();
+    let pol = policy(tmp.path(), "docker", reg.addr(), &k.public_key, "");
+    let pol = pol.to_str().unwrap();
+    let out = format!("dir:{}", tmp.path().join("out").display());
+    let args = [
+        "--src-tls-verify=false",
+        "--registries.d",
+        regd,
+        "--policy",
+        pol,
+        "--remove-signatures",
+        &image,
+        &out,
+    ];
+    let mut berth_args = vec!["image", "copy", "-q"];
+    berth_args.extend(args);
+    must(k.berth(&berth_args), "berth copy of the signed image");
+    let mut skopeo_args = vec!["copy"];
+    skopeo_args.extend(args);
+    must(k.skopeo(&skopeo_args), "skopeo copy of the signed image");
+    // Not a registry image: refused, naming it.
+    let r = k.berth(&["image", "sign", "--sign-by", &k.fingerprint, &src]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    assert!(r.stderr.contains("only docker:// images"), "{}", r.stderr);
+}

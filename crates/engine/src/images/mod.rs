@@ -10,6 +10,7 @@ mod list;
 mod prune;
 mod push;
 mod remove;
+mod sign;
 
 use berth_storage::{Image, Store};
 
@@ -21,6 +22,7 @@ pub use list::{ImageSummary, ListOptions, SortKey, list};
 pub use prune::{PruneOptions, Pruned, prune};
 pub use push::{PushReport, push};
 pub use remove::{Removal, RemoveOptions, remove};
+pub use sign::{SignOptions, sign};
 
 /// What went wrong with an image operation.
 #[derive(Debug, thiserror::Error)]

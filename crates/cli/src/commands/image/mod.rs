@@ -70,6 +70,9 @@ pub(crate) enum ImageCommand {
     /// Unmount images mounted with `image mount`.
     #[command(alias = "unmount")]
     Umount(mount::UnmountArgs),
+    /// Sign a registry image's manifest with a GPG key, into lookaside
+    /// storage (podman's image sign).
+    Sign(trust::ImageSignArgs),
     /// Sign a manifest file with a GPG key (simple signing).
     StandaloneSign(trust::StandaloneSignArgs),
     /// Verify a signature of a manifest file.
@@ -105,6 +108,7 @@ pub fn run(store: &StoreArgs, args: ImageArgs) -> CmdResult {
         ImageCommand::Delete(a) => copy::delete(a),
         ImageCommand::Mount(a) => mount::mount(store, a),
         ImageCommand::Umount(a) => mount::unmount(store, a),
+        ImageCommand::Sign(a) => trust::image_sign(a),
         ImageCommand::StandaloneSign(a) => trust::standalone_sign(a),
         ImageCommand::StandaloneVerify(a) => trust::standalone_verify(a),
     }

@@ -96,6 +96,43 @@ pub struct StandaloneSignArgs {
     key_fingerprint: String,
 }
 
+#[derive(Args)]
+pub struct ImageSignArgs {
+    /// The GPG key to sign with (fingerprint or an ID gpg knows).
+    #[arg(long, required = true)]
+    sign_by: String,
+    /// Where to write the signatures (default: registries.d's lookaside).
+    #[arg(short, long)]
+    directory: Option<PathBuf>,
+    /// Sign every manifest of an image list too.
+    #[arg(short, long)]
+    all: bool,
+    #[command(flatten)]
+    access: crate::commands::image::access::Access,
+    /// Directory of registries.d files.
+    #[arg(long = "registries.d", value_name = "DIR")]
+    registries_d: Option<PathBuf>,
+    /// docker://IMAGE, one or more.
+    #[arg(required = true)]
+    images: Vec<String>,
+}
+
+/// `image sign`: podman's; prints nothing when it worked.
+pub fn image_sign(a: ImageSignArgs) -> CmdResult {
+    let platform = crate::commands::image::access::PlatformArgs::default();
+    let ctx = crate::commands::image::access::context(&a.access, &platform)?;
+    let o = berth_engine::images::SignOptions {
+        sign_by: a.sign_by.clone(),
+        directory: a.directory.clone(),
+        all: a.all,
+        registries_d: a.registries_d.clone(),
+    };
+    for image in &a.images {
+        berth_engine::images::sign(image, &ctx, &o).map_err(exit::podman)?;
+    }
+    Ok(())
+}
+
 pub fn standalone_sign(a: StandaloneSignArgs) -> CmdResult {
     let manifest = read(&a.manifest)?;
     let reference = Reference::parse(&a.docker_reference).map_err(|e| exit::skopeo(e.into()))?;
