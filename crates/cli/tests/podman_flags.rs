@@ -1655,3 +1655,70 @@ fn a_container_being_stopped_is_stopping() {
     assert_eq!(st.inspect("stopme", ".State.Status"), "exited");
     assert!(stop.wait().unwrap().success());
 }
+
+/// `--volumepath` (and containers.conf's `volume_path`): named volumes live
+/// there, for every command and the monitors they start; info says where.
+#[test]
+fn volumepath_puts_named_volumes_elsewhere() {
+    let st = TestStore::with_busybox();
+    let vp = st.path().join("vols");
+    let vp_s = vp.to_str().unwrap();
+    let with = |args: &[&str]| {
+        let mut a = vec!["--volumepath", vp_s];
+        a.extend_from_slice(args);
+        st.ok(&a)
+    };
+    assert_eq!(
+        with(&["info", "--format", "{{.Store.VolumePath}}"])
+            .stdout
+            .trim(),
+        vp_s
+    );
+    with(&["volume", "create", "v"]);
+    assert!(vp.join("v/_data").is_dir());
+    assert_eq!(with(&["volume", "ls", "-q"]).stdout, "v\n");
+    assert_eq!(
+        st.ok(&["volume", "ls", "-q"]).stdout,
+        "",
+        "the default path has it too"
+    );
+    with(&[
+        "run",
+        "--rm",
+        "-v",
+        "v:/data",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "echo x > /data/f",
+    ]);
+    assert_eq!(
+        std::fs::read_to_string(vp.join("v/_data/f")).unwrap(),
+        "x\n"
+    );
+    // A detached --rm container's anonymous volume goes with it, from there.
+    with(&[
+        "run",
+        "-d",
+        "--rm",
+        "--name",
+        "anon",
+        "-v",
+        "/scratch",
+        "localhost/bb:1",
+        "true",
+    ]);
+    with(&["wait", "--ignore", "anon"]);
+    assert_eq!(with(&["volume", "ls", "-q"]).stdout, "v\n");
+    // containers.conf's volume_path, when no flag says otherwise.
+    let conf = st.path().join("containers.conf");
+    std::fs::write(&conf, format!("[engine]\nvolume_path = \"{vp_s}\"\n")).unwrap();
+    let r = common::run_cmd(
+        st.cmd()
+            .env("CONTAINERS_CONF", &conf)
+            .args(["volume", "ls", "-q"]),
+    );
+    assert_eq!(r.stdout, "v\n", "{}", r.stderr);
+    with(&["volume", "rm", "v"]);
+    assert!(!vp.join("v").exists());
+}

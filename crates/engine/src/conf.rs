@@ -56,6 +56,9 @@ pub struct ContainersConf {
     pub image_volume_mode: Option<String>,
     /// `[engine] events_logfile_path`: where the file backend keeps events.
     pub events_logfile_path: Option<PathBuf>,
+    /// `[engine] volume_path`: where named volumes live (default
+    /// GRAPHROOT/volumes).
+    pub volume_path: Option<PathBuf>,
 }
 
 #[derive(Default, Deserialize)]
@@ -81,6 +84,7 @@ struct EngineTable {
     helper_binaries_dir: Option<Vec<PathBuf>>,
     image_volume_mode: Option<String>,
     events_logfile_path: Option<PathBuf>,
+    volume_path: Option<PathBuf>,
 }
 
 #[derive(Default, Deserialize)]
@@ -109,6 +113,9 @@ impl ContainersConf {
             .filter(|p| !p.as_os_str().is_empty())
         {
             self.events_logfile_path = Some(p);
+        }
+        if let Some(p) = f.engine.volume_path.filter(|p| !p.as_os_str().is_empty()) {
+            self.volume_path = Some(p);
         }
         self.runtimes.extend(f.engine.runtimes);
         if let Some(d) = f.engine.helper_binaries_dir {

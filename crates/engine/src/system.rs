@@ -138,7 +138,7 @@ pub fn info(store: &Store, runtime: Option<&str>) -> Result<Info, Error> {
             image_store: ImageCounts {
                 number: store.images().map_err(Error::other)?.len(),
             },
-            volume_path: cfg.graph_root.join("volumes"),
+            volume_path: crate::volumes::named::volume_path(store),
         },
         registries: BTreeMap::new(),
         version: VersionInfo { version: VERSION },

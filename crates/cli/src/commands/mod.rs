@@ -39,6 +39,10 @@ pub struct StoreArgs {
     /// `--`), repeatable.
     #[arg(long, global = true)]
     pub runtime_flag: Vec<String>,
+    /// Where named volumes live (default containers.conf's volume_path, else
+    /// ROOT/volumes).
+    #[arg(long, global = true)]
+    pub volumepath: Option<PathBuf>,
 }
 
 impl StoreArgs {
@@ -61,6 +65,9 @@ impl StoreArgs {
     pub fn open(&self) -> Result<Arc<Store>, Failure> {
         let options = self.options();
         log::trace!("Opening the store with {options:?}");
+        if let Some(v) = &self.volumepath {
+            berth_engine::volumes::named::set_volume_path(v.clone());
+        }
         let store = Store::open_with(&options).map_err(exit::podman)?;
         let cfg = store.config();
         log::debug!("Using graph root {}", cfg.graph_root.display());

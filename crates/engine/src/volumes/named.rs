@@ -127,10 +127,30 @@ impl VolumeError {
     }
 }
 
-/// `GRAPHROOT/volumes`, made private to its owner (an older store's 0755
+/// Where named volumes live for this process: `--volumepath`, else
+/// containers.conf's `volume_path`, else GRAPHROOT/volumes.
+static VOLUME_PATH: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// `--volumepath`: named volumes live there for the rest of the process.
+pub fn set_volume_path(dir: PathBuf) {
+    let _ = VOLUME_PATH.set(dir);
+}
+
+/// The directory named volumes live in (see [`set_volume_path`]).
+pub fn volume_path(store: &Store) -> PathBuf {
+    if let Some(d) = VOLUME_PATH.get() {
+        return d.clone();
+    }
+    crate::conf::get()
+        .ok()
+        .and_then(|c| c.volume_path.clone())
+        .unwrap_or_else(|| store.config().graph_root.join("volumes"))
+}
+
+/// The volume directory, made private to its owner (an older store's 0755
 /// directory is narrowed on first use).
 fn root(store: &Store) -> Result<PathBuf, VolumeError> {
-    let dir = store.config().graph_root.join("volumes");
+    let dir = volume_path(store);
     let io = |source| VolumeError::Io {
         name: "directory".into(),
         source,
@@ -151,12 +171,7 @@ fn root(store: &Store) -> Result<PathBuf, VolumeError> {
 
 /// Where a volume's data lives.
 pub fn data_dir(store: &Store, name: &str) -> PathBuf {
-    store
-        .config()
-        .graph_root
-        .join("volumes")
-        .join(name)
-        .join("_data")
+    volume_path(store).join(name).join("_data")
 }
 
 pub fn valid_name(n: &str) -> bool {
@@ -196,7 +211,7 @@ pub fn create(store: &Store, name: Option<&str>, ignore: bool) -> Result<String,
 
 /// Every volume's name, sorted.
 pub fn names(store: &Store) -> Vec<String> {
-    let dir = store.config().graph_root.join("volumes");
+    let dir = volume_path(store);
     let mut v: Vec<String> = std::fs::read_dir(dir)
         .map(|d| {
             d.flatten()
@@ -334,12 +349,7 @@ pub struct CreateOptions {
 }
 
 fn meta_path(store: &Store, name: &str) -> PathBuf {
-    store
-        .config()
-        .graph_root
-        .join("volumes")
-        .join(name)
-        .join("volume.json")
+    volume_path(store).join(name).join("volume.json")
 }
 
 fn read_meta(store: &Store, name: &str) -> CreateOptions {
@@ -465,7 +475,7 @@ pub fn remove(store: &Store, name: &str, force: bool, time: u64) -> Result<(), V
 }
 
 fn remove_dir(store: &Store, name: &str) -> Result<(), VolumeError> {
-    let dir = store.config().graph_root.join("volumes").join(name);
+    let dir = volume_path(store).join(name);
     std::fs::remove_dir_all(dir).map_err(|source| VolumeError::Io {
         name: name.to_string(),
         source,

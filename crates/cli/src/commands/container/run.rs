@@ -114,6 +114,9 @@ pub fn monitor_argv(store: &StoreArgs, id: &str) -> Vec<OsString> {
     for o in &store.storage_opt {
         v.extend(["--storage-opt".into(), o.into()]);
     }
+    if let Some(p) = &store.volumepath {
+        v.extend(["--volumepath".into(), p.clone().into()]);
+    }
     v.extend(["__monitor".into(), id.into()]);
     v
 }
