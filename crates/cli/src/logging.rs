@@ -57,7 +57,7 @@ impl Log for Stderr {
 static LOGGER: Stderr = Stderr;
 
 /// Installs the logger at `filter`, and says so at info as podman does.
-pub fn init(filter: LevelFilter) {
+fn init(filter: LevelFilter) {
     if log::set_logger(&LOGGER).is_ok() {
         log::set_max_level(filter);
     }
@@ -65,6 +65,26 @@ pub fn init(filter: LevelFilter) {
         "berth filtering at log level {}",
         filter.as_str().to_lowercase()
     );
+}
+
+/// `--log-level`/`--debug` (which may not come together), then the first
+/// messages podman's debug log has.
+pub fn start(log_level: Option<&str>, debug: bool) -> Result<(), crate::exit::Failure> {
+    let filter = match (log_level, debug) {
+        (Some(_), true) => {
+            return Err(crate::exit::usage(
+                1,
+                "Setting --log-level and --debug is not allowed",
+            ));
+        }
+        (Some(l), false) => level(l)?,
+        (None, true) => LevelFilter::Debug,
+        (None, false) => LevelFilter::Warn,
+    };
+    init(filter);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    log::debug!("Called berth {}", args.join(" "));
+    Ok(())
 }
 
 #[cfg(test)]

@@ -300,7 +300,9 @@ fn main() {
             std::process::exit(code);
         }
     };
-    if let Err(Failure { code, message }) = start_logging(&globals) {
+    if let Err(Failure { code, message }) =
+        logging::start(globals.log_level.as_deref(), globals.debug)
+    {
         eprintln!("Error: {message}");
         std::process::exit(code);
     }
@@ -316,25 +318,6 @@ fn main() {
         }
         std::process::exit(code);
     }
-}
-
-/// `--log-level`/`--debug`, then the first messages podman's debug log has.
-fn start_logging(g: &Globals) -> Result<(), Failure> {
-    let filter = match (&g.log_level, g.debug) {
-        (Some(_), true) => {
-            return Err(exit::usage(
-                1,
-                "Setting --log-level and --debug is not allowed",
-            ));
-        }
-        (Some(l), false) => logging::level(l)?,
-        (None, true) => log::LevelFilter::Debug,
-        (None, false) => log::LevelFilter::Warn,
-    };
-    logging::init(filter);
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    log::debug!("Called berth {}", args.join(" "));
-    Ok(())
 }
 
 fn dispatch(store: &commands::StoreArgs, command: Command) -> Result<(), Failure> {
