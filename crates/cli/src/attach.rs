@@ -5,7 +5,7 @@
 use std::io::Read;
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
-use std::path::PathBuf;
+use std::sync::mpsc::Receiver;
 
 use berth_engine::attach::{self, AttachStreams, Ended};
 use berth_engine::tty;
@@ -19,9 +19,7 @@ pub fn terminal(
     keys: &[u8],
 ) -> std::io::Result<Ended> {
     let on_tty = tty_mode && tty::isatty(0);
-    if on_tty && let Some(p) = attach::peer_path(&conn) {
-        forward_resizes(p);
-    }
+    let resize = on_tty.then(window_sizes).flatten();
     let _raw = on_tty.then(|| tty::raw_mode(0).ok()).flatten();
     let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
     let stdin = interactive.then(|| Box::new(std::io::stdin()) as Box<dyn Read + Send>);
@@ -31,21 +29,23 @@ pub fn terminal(
             stdin,
             stdout: &mut out,
             stderr: &mut err,
+            resize,
         },
         keys,
     )
 }
 
-/// Sends the terminal's size to the container now and at every SIGWINCH, for
-/// as long as this process lives.
-fn forward_resizes(attach_path: PathBuf) {
-    let Ok(winch) = tty::winch_events() else {
-        return;
-    };
+/// The terminal's size now and at every SIGWINCH, for as long as this
+/// process lives.
+fn window_sizes() -> Option<Receiver<(u16, u16)>> {
+    let winch = tty::winch_events().ok()?;
+    let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         loop {
-            if let Some((rows, cols)) = tty::winsize(0) {
-                let _ = attach::resize(&attach_path, rows, cols);
+            if let Some(size) = tty::winsize(0)
+                && tx.send(size).is_err()
+            {
+                return;
             }
             if tty::poll_readable(&[winch.as_raw_fd()], None).is_err() {
                 return;
@@ -53,4 +53,5 @@ fn forward_resizes(attach_path: PathBuf) {
             tty::drain(winch.as_raw_fd());
         }
     });
+    Some(rx)
 }

@@ -228,6 +228,9 @@ pub struct AttachStreams<'a> {
     pub stdin: Option<Box<dyn Read + Send>>,
     pub stdout: &'a mut dyn Write,
     pub stderr: &'a mut dyn Write,
+    /// Terminal sizes (rows, columns) for a `-t` container, as the client's
+    /// window changes; None: the size stays as it is.
+    pub resize: Option<std::sync::mpsc::Receiver<(u16, u16)>>,
 }
 
 /// Connects to a container's attach socket.
@@ -239,6 +242,15 @@ pub fn connect(path: &Path) -> std::io::Result<UnixStream> {
 /// ends or the detach `keys` come on stdin.
 pub fn relay(stream: UnixStream, io: AttachStreams, keys: &[u8]) -> std::io::Result<Ended> {
     let detached = Arc::new(AtomicBool::new(false));
+    if let (Some(sizes), Some(path)) = (io.resize, peer_path(&stream)) {
+        // Each size goes to the container's control socket, until the
+        // client stops sending them.
+        std::thread::spawn(move || {
+            for (rows, cols) in sizes {
+                let _ = resize(&path, rows, cols);
+            }
+        });
+    }
     if let Some(input) = io.stdin {
         let to = stream.try_clone()?;
         let keys = keys.to_vec();
