@@ -388,3 +388,49 @@ fn volumes_from_mounts_another_containers_volumes() {
     );
     st.ok(&["rm", "-v", "src"]);
 }
+
+/// A tmpfs starts with what the image (or a `cp` before the start) has at
+/// its destination (podman's tmpcopyup), unless `notmpcopyup`.
+#[test]
+fn a_tmpfs_starts_with_what_the_image_has_there() {
+    let st = TestStore::with_busybox();
+    let r = st.ok(&[
+        "run",
+        "--rm",
+        "--tmpfs",
+        "/bin",
+        "localhost/bb:1",
+        "/bin/sh",
+        "-c",
+        "ls /bin | grep -c . ; stat -f -c %T /bin",
+    ]);
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert!(lines[0].parse::<u32>().unwrap() > 10, "{}", r.stdout);
+    assert_eq!(lines[1], "tmpfs");
+    st.ok(&[
+        "create",
+        "--name",
+        "c",
+        "--mount",
+        "type=tmpfs,dst=/tmp",
+        "localhost/bb:1",
+        "cat",
+        "/tmp/file",
+    ]);
+    let f = st.path().join("file");
+    std::fs::write(&f, "copied before the start\n").unwrap();
+    st.ok(&["cp", f.to_str().unwrap(), "c:/tmp"]);
+    let r = st.ok(&["start", "-a", "c"]);
+    assert_eq!(r.stdout, "copied before the start\n");
+    let r = st.run(&[
+        "run",
+        "--rm",
+        "--tmpfs",
+        "/bin:notmpcopyup",
+        "localhost/bb:1",
+        "/bin/sh",
+        "-c",
+        "true",
+    ]);
+    assert_ne!(r.code, 0, "an empty /bin ran a shell: {}", r.stderr);
+}

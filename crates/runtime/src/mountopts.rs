@@ -114,7 +114,11 @@ pub fn parse(options: &[String]) -> MountFlags {
             if o == "ridmap" {
                 m.recursive_bind = true;
             }
-        } else if o == "tmpcopyup" || o == "copy-symlink" || o.starts_with("x-") {
+        } else if o == "tmpcopyup"
+            || o == "notmpcopyup"
+            || o == "copy-symlink"
+            || o.starts_with("x-")
+        {
             // Options for other tools (crun's tmpcopyup, systemd's x-*); not mount data.
         } else {
             data.push(o);

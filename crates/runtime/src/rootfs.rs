@@ -231,6 +231,20 @@ fn mount_one(ctx: &MountContext, root: &Rootfs, m: &Mount, idmap: Option<&OwnedF
             } else {
                 Some(cstr(&data).ctx("options")?)
             };
+            // tmpcopyup (runc's and crun's): what the image has there is
+            // copied into the new tmpfs; the directory under it is held open
+            // across the mount, which then hides it.
+            let below = (kind == "tmpfs" && m.options.iter().any(|o| o == "tmpcopyup"))
+                .then(|| {
+                    sys::openat(
+                        target.as_raw_fd(),
+                        c".",
+                        libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
+                        0,
+                    )
+                })
+                .transpose()
+                .ctx("tmpcopyup: open the directory under the tmpfs")?;
             let mut flags = opts.flags;
             if kind == "mqueue" && ctx.userns {
                 // mqueue cannot be mounted in a user namespace without its IPC ns owner
@@ -245,9 +259,47 @@ fn mount_one(ctx: &MountContext, root: &Rootfs, m: &Mount, idmap: Option<&OwnedF
                 data_c.as_deref(),
             )
             .or_else(|e| fallback_for_userns(ctx, kind, &target, e))?;
+            if let Some(below) = below {
+                let above = root
+                    .open_in(dest, libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC)
+                    .with(|| format!("tmpcopyup: open the tmpfs on {dest}"))?;
+                let path = |fd: &OwnedFd| {
+                    std::path::PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()))
+                };
+                copy_up(&path(&below), &path(&above))
+                    .with(|| format!("tmpcopyup: copy into the tmpfs on {dest}"))?;
+            }
             finish(root, dest, &opts)
         }
     }
+}
+
+/// Copies the tree under `from` into the directory `to`: directories, files,
+/// symlinks (never followed) with their modes and owners.
+fn copy_up(from: &std::path::Path, to: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt, lchown, symlink};
+    for e in std::fs::read_dir(from)? {
+        let e = e?;
+        let (src, dst) = (e.path(), to.join(e.file_name()));
+        let md = std::fs::symlink_metadata(&src)?;
+        let ft = md.file_type();
+        if ft.is_dir() {
+            std::fs::create_dir(&dst)?;
+            copy_up(&src, &dst)?;
+        } else if ft.is_symlink() {
+            symlink(std::fs::read_link(&src)?, &dst)?;
+        } else if ft.is_file() {
+            std::fs::copy(&src, &dst)?;
+        } else {
+            // Devices, fifos and sockets are not copied up (as runc).
+            continue;
+        }
+        lchown(&dst, Some(md.uid()), Some(md.gid()))?;
+        if !ft.is_symlink() {
+            std::fs::set_permissions(&dst, std::fs::Permissions::from_mode(md.mode() & 0o7777))?;
+        }
+    }
+    Ok(())
 }
 
 fn data_with_label(spec: &Spec, data: &str, kind: &str) -> String {

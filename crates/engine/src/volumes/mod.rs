@@ -254,10 +254,19 @@ pub fn remove_anonymous(store: &Store, names: &[String]) {
     }
 }
 
-/// A `--tmpfs` mount, nosuid and nodev unless its options say otherwise.
+/// A `--tmpfs` mount, nosuid and nodev unless its options say otherwise;
+/// what the image has at its destination is copied into it (podman's
+/// tmpcopyup) unless `notmpcopyup`.
 pub fn tmpfs_mount(t: &TmpfsSpec) -> Mount {
     let mut options: Vec<String> = vec!["nosuid".into(), "nodev".into()];
-    options.extend(t.options.iter().cloned());
+    options.extend(t.options.iter().filter(|o| *o != "notmpcopyup").cloned());
+    if !t
+        .options
+        .iter()
+        .any(|o| o == "notmpcopyup" || o == "tmpcopyup")
+    {
+        options.push("tmpcopyup".into());
+    }
     Mount {
         destination: t.destination.clone(),
         kind: Some("tmpfs".into()),
