@@ -303,7 +303,8 @@ fn main() {
     if let Err(Failure { code, message }) =
         logging::start(globals.log_level.as_deref(), globals.debug)
     {
-        eprintln!("Error: {message}");
+        // Before any logging: podman's words, bare (its logger's fatal line).
+        eprintln!("{message}");
         std::process::exit(code);
     }
     if globals.noout {

@@ -55,8 +55,7 @@ fn global_noout_log_level_and_events_backend() {
     let r = st.run(&["--log-level", "loud", "ps"]);
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(
-        r.stderr
-            .starts_with("Error: Log Level \"loud\" is not supported"),
+        r.stderr.starts_with("Log Level \"loud\" is not supported"),
         "{}",
         r.stderr
     );
@@ -79,10 +78,7 @@ fn global_noout_log_level_and_events_backend() {
     );
     let r = st.run(&["--debug", "--log-level=panic", "ps"]);
     assert_eq!(r.code, 1);
-    assert_eq!(
-        r.stderr,
-        "Error: Setting --log-level and --debug is not allowed\n"
-    );
+    assert_eq!(r.stderr, "Setting --log-level and --debug is not allowed\n");
 }
 
 #[test]
@@ -245,6 +241,16 @@ fn info_images_and_volumes_as_podman_reads_them() {
     assert_eq!(
         st.ok(&["info", "--format", "{{.Host.LogDriver}}"]).stdout,
         "k8s-file\n"
+    );
+    let cg = st.ok(&[
+        "info",
+        "--format",
+        "{{.Host.CgroupsVersion}}+{{.Host.CgroupManager}}",
+    ]);
+    assert!(
+        cg.stdout.starts_with('v') && cg.stdout.ends_with("+cgroupfs\n"),
+        "{}",
+        cg.stdout
     );
     let at = st.ok(&["images", "--format", "{{.CreatedAt}}"]).stdout;
     let (date, zone) = at.trim().split_at(19);

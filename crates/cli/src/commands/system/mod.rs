@@ -21,10 +21,14 @@ pub fn info(store_args: &StoreArgs, a: InfoArgs) -> CmdResult {
     let report = engine
         .info(store_args.runtime.as_deref())
         .map_err(crate::exit::engine)?;
-    let v = serde_json::to_value(report).map_err(crate::exit::podman)?;
+    let mut v = serde_json::to_value(report).map_err(crate::exit::podman)?;
     match a.format.as_deref() {
         Some("json") => crate::output::print_value(&v, None),
-        Some(f) => crate::output::print_value(&v, Some(f)),
+        Some(f) => {
+            // The one Go field name that is not its JSON key's.
+            v["host"]["CgroupsVersion"] = v["host"]["cgroupVersion"].clone();
+            crate::output::print_value(&v, Some(f))
+        }
         None => {
             let mut out = String::new();
             yaml(&v, 0, &mut out);
