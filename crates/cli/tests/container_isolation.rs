@@ -128,6 +128,12 @@ fn host_namespaces_shm_groups_dns_search_and_cidfile() {
         "true",
     ]);
     assert_eq!(r.code, 125);
+    assert!(
+        r.stderr.starts_with("Error: container id file exists. ")
+            && r.stderr.contains(&format!("delete {}", cid.display())),
+        "{}",
+        r.stderr
+    );
     assert_eq!(
         st.ok(&["ps", "-a", "-q"]).stdout,
         before,

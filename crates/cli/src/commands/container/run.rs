@@ -59,7 +59,10 @@ fn check_cidfile(path: Option<&std::path::Path>) -> Result<(), Failure> {
     match path {
         Some(p) if p.exists() => Err(Failure {
             code: 125,
-            message: format!("--cidfile {}: the file exists already", p.display()),
+            message: format!(
+                "container id file exists. Ensure another container is not using it or delete {}",
+                p.display()
+            ),
         }),
         _ => Ok(()),
     }
