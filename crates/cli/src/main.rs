@@ -231,7 +231,11 @@ impl ContainerCommand {
         use ContainerCommand as C;
         Ok(match self {
             C::Ps(a) => Command::Ps(a),
-            C::Inspect(a) => Command::Inspect(a),
+            // `container inspect` inspects containers only.
+            C::Inspect(mut a) => {
+                a.r#type = "container".into();
+                Command::Inspect(a)
+            }
             C::Rm(a) => Command::Rm(a),
             C::Start(a) => Command::Start(a),
             C::Stop(a) => Command::Stop(a),

@@ -1728,3 +1728,29 @@ fn volumepath_puts_named_volumes_elsewhere() {
     with(&["volume", "rm", "v"]);
     assert!(!vp.join("v").exists());
 }
+
+/// `inspect` finds containers, images, volumes and networks, in one call,
+/// and `--type` says which; `container inspect` only containers.
+#[test]
+fn inspect_finds_every_kind_and_type_narrows_it() {
+    let st = TestStore::with_busybox();
+    st.ok(&["create", "--name", "c1", "localhost/bb:1", "true"]);
+    st.ok(&["volume", "create", "v1"]);
+    let r = st.ok(&["inspect", "--format", "{{.Name}}", "c1", "v1"]);
+    assert_eq!(r.stdout, "c1\nv1\n");
+    let all = common::json(&st.ok(&["inspect", "c1", "localhost/bb:1", "v1"]).stdout);
+    assert_eq!(all.as_array().unwrap().len(), 3, "{all}");
+    assert!(all[1]["RepoTags"].is_array(), "{all}");
+    let r = st.run(&["inspect", "--type", "image", "v1"]);
+    assert_eq!(r.code, 125);
+    assert!(r.stderr.contains("no such image: \"v1\""), "{}", r.stderr);
+    assert_eq!(
+        st.run(&["container", "inspect", "localhost/bb:1"]).code,
+        125
+    );
+    assert_eq!(
+        st.ok(&["inspect", "--type", "volume", "--format", "{{.Name}}", "v1"])
+            .stdout,
+        "v1\n"
+    );
+}

@@ -4,7 +4,6 @@ use crate::commands::StoreArgs;
 use crate::exit::{CmdResult, Failure};
 use crate::output::print_value;
 use berth_engine::container::{self};
-use berth_engine::views;
 use clap::Args;
 use serde_json::Value;
 
@@ -16,8 +15,40 @@ pub struct InspectArgs {
     /// The container created last.
     #[arg(short, long)]
     pub(crate) latest: bool,
+    /// What the names are: container, image, volume, network or all (the
+    /// first of these each name is).
+    #[arg(short, long, default_value = "all", value_parser = ["all", "container", "image", "volume", "network"])]
+    pub(crate) r#type: String,
     #[arg(required_unless_present = "latest")]
     pub(crate) names: Vec<String>,
+}
+
+/// The inspect document of what `name` is, of `kind` (or any kind, in
+/// podman's order), or None.
+fn find_any(engine: &berth_engine::Engine, name: &str, kind: &str) -> Option<Value> {
+    let json = |v: Result<Value, serde_json::Error>| v.ok();
+    let any = kind == "all";
+    if (any || kind == "container")
+        && let Ok(c) = engine.containers().inspect(name)
+    {
+        return json(serde_json::to_value(c));
+    }
+    if (any || kind == "image")
+        && let Ok(i) = engine.images().inspect(name)
+    {
+        return json(serde_json::to_value(i));
+    }
+    if (any || kind == "volume")
+        && let Ok(v) = engine.volumes().inspect(name)
+    {
+        return json(serde_json::to_value(v));
+    }
+    if (any || kind == "network")
+        && let Ok(n) = engine.networks().inspect(name)
+    {
+        return json(serde_json::to_value(n));
+    }
+    None
 }
 
 pub fn inspect(store_args: &StoreArgs, a: InspectArgs) -> CmdResult {
@@ -31,22 +62,17 @@ pub fn inspect(store_args: &StoreArgs, a: InspectArgs) -> CmdResult {
             None => return Err(crate::exit::podman("no containers to inspect")),
         }
     }
+    let engine = berth_engine::Engine::with_store(store.clone());
     for n in &names {
-        match container::find(&store, n) {
-            Ok(i) => values.push(
-                serde_json::to_value(views::ContainerInspect::of(&store, &i))
-                    .expect("an inspect document serialises"),
-            ),
-            // podman inspect also takes images.
-            Err(_) if store.image(n).is_ok() => {
-                return crate::commands::image::inspect::inspect_local(
-                    store_args,
-                    std::slice::from_ref(n),
-                    a.format.as_deref(),
-                );
-            }
-            Err(m) => {
-                eprintln!("Error: {m}");
+        match find_any(&engine, n, &a.r#type) {
+            Some(v) => values.push(v),
+            None => {
+                let what = if a.r#type == "all" {
+                    "object"
+                } else {
+                    a.r#type.as_str()
+                };
+                eprintln!("Error: no such {what}: \"{n}\"");
                 missing = Some(125);
             }
         }
