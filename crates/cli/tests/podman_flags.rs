@@ -412,6 +412,9 @@ fn buildx_build_is_build() {
     )
     .unwrap();
     st.ok(&["buildx", "build", "-t", "bx", ctx.to_str().unwrap()]);
+    // docker's `image build` too.
+    st.ok(&["image", "build", "-q", "-t", "ib", ctx.to_str().unwrap()]);
+    assert_eq!(st.ok(&["run", "--rm", "ib", "cat", "/x"]).stdout, "hi\n");
     assert_eq!(st.ok(&["run", "--rm", "bx", "cat", "/x"]).stdout, "hi\n");
     // VOLUME of words that look like JSON: volumes at docker's odd places,
     // the relative one under /; each a volume, not the root's filesystem.

@@ -31,6 +31,8 @@ pub struct ImageArgs {
 pub(crate) enum ImageCommand {
     /// Show an image's metadata without pulling it.
     Inspect(InspectArgs),
+    /// Build an image from a Containerfile (docker's `image build`).
+    Build(crate::commands::builder::build::BuildArgs),
     /// Copy an image from one location to another.
     Copy(CopyArgs),
     /// Copy many images (repositories, directories or a YAML list).
@@ -109,6 +111,11 @@ pub fn run(store: &StoreArgs, args: ImageArgs) -> CmdResult {
         ImageCommand::Mount(a) => mount::mount(store, a),
         ImageCommand::Umount(a) => mount::unmount(store, a),
         ImageCommand::Sign(a) => trust::image_sign(a),
+        // The build's exit code (a failing RUN's own) is the command's.
+        ImageCommand::Build(b) => match crate::commands::builder::build::build(store, b)? {
+            0 => Ok(()),
+            code => Err(exit::usage(code, "")),
+        },
         ImageCommand::StandaloneSign(a) => trust::standalone_sign(a),
         ImageCommand::StandaloneVerify(a) => trust::standalone_verify(a),
     }
