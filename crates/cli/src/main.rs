@@ -55,6 +55,8 @@ enum Command {
     Image(commands::image::ImageArgs),
     /// Log in to a registry.
     Login(commands::login::LoginArgs),
+    /// Search a registry for repositories (or list a repository's tags).
+    Search(commands::image::search::SearchArgs),
     /// Log out of a registry.
     Logout(commands::login::LogoutArgs),
     /// Pull an image into the local store.
@@ -381,6 +383,7 @@ fn dispatch(store: &commands::StoreArgs, command: Command) -> Result<(), Failure
             Err(_) => unreachable!("every other container command has a top-level one"),
         },
         Command::Login(a) => commands::login::login(a),
+        Command::Search(a) => commands::image::search::search(a),
         Command::Logout(a) => commands::login::logout(a),
     }
 }

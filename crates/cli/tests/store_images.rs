@@ -567,3 +567,86 @@ fn images_hides_intermediates_and_prune_takes_filters() {
     assert_eq!(count(), 2);
     assert_eq!(st.run(&["image", "exists", "localhost/child:1"]).code, 0);
 }
+
+/// `search` lists what a registry holds (its catalog), filtered by the
+/// term, and `--list-tags` a repository's tags, as podman's search does.
+#[test]
+fn search_lists_a_registrys_repositories_and_tags() {
+    let reg = Registry::start().expect("registry");
+    let st = common::store::TestStore::with_busybox();
+    let no_tls = "--tls-verify=false";
+    for name in ["lib/bb:1", "lib/bb:2", "other/tool:1"] {
+        st.ok(&[
+            "push",
+            "-q",
+            no_tls,
+            "localhost/bb:1",
+            &format!("{}/{name}", reg.addr()),
+        ]);
+    }
+    let all = st
+        .ok(&["search", no_tls, &format!("{}/", reg.addr())])
+        .stdout;
+    let names: Vec<&str> = all
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            format!("{}/lib/bb", reg.addr()),
+            format!("{}/other/tool", reg.addr())
+        ],
+        "{all}"
+    );
+    assert!(all.starts_with("NAME"), "{all}");
+    let r = st.ok(&[
+        "search",
+        no_tls,
+        "--format",
+        "{{.Name}}",
+        &format!("{}/tool", reg.addr()),
+    ]);
+    assert_eq!(r.stdout, format!("{}/other/tool\n", reg.addr()));
+    let r = st.ok(&[
+        "search",
+        no_tls,
+        "--limit",
+        "1",
+        "--format",
+        "{{.Name}}",
+        &format!("{}/", reg.addr()),
+    ]);
+    assert_eq!(r.stdout.lines().count(), 1);
+    let tags = st.ok(&[
+        "search",
+        no_tls,
+        "--list-tags",
+        "--format",
+        "{{.Tag}}",
+        &format!("{}/lib/bb", reg.addr()),
+    ]);
+    let mut tags: Vec<&str> = tags.stdout.lines().collect();
+    tags.sort();
+    assert_eq!(tags, ["1", "2"]);
+    let json = common::json(
+        &st.ok(&[
+            "search",
+            no_tls,
+            "--format",
+            "json",
+            &format!("{}/bb", reg.addr()),
+        ])
+        .stdout,
+    );
+    assert_eq!(json[0]["Index"], reg.addr());
+    let r = st.run(&[
+        "search",
+        no_tls,
+        "--filter",
+        "colour=blue",
+        &format!("{}/", reg.addr()),
+    ]);
+    assert_eq!(r.code, 125);
+}

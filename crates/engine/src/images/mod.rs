@@ -10,6 +10,7 @@ mod list;
 mod prune;
 mod push;
 mod remove;
+mod search;
 mod sign;
 
 use berth_storage::{Image, Store};
@@ -22,6 +23,7 @@ pub use list::{ImageSummary, ListOptions, SortKey, list};
 pub use prune::{PruneOptions, Pruned, prune};
 pub use push::{PushReport, push};
 pub use remove::{Removal, RemoveOptions, remove};
+pub use search::{SearchOptions, SearchResult, search};
 pub use sign::{SignOptions, sign};
 
 /// What went wrong with an image operation.

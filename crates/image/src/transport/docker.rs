@@ -209,6 +209,50 @@ pub fn list_tags(client: &Client, reference: &Reference) -> Result<Vec<String>> 
     })
 }
 
+/// The repositories a registry lists (`/v2/_catalog`, every page), for
+/// `search`; `client` is connected to any reference on that registry.
+pub fn catalog(client: &Client) -> Result<Vec<String>> {
+    #[derive(serde::Deserialize)]
+    struct Catalog {
+        repositories: Option<Vec<String>>,
+    }
+    let mut url = client.url("/v2/_catalog");
+    let mut repos = Vec::new();
+    for _ in 0..10_000 {
+        let resp = client
+            .send(
+                "GET",
+                &url,
+                &["registry:catalog:*".to_string()],
+                &[],
+                Body::Empty,
+            )
+            .map_err(|e| not_found_or(client, e, &url, || "the registry's catalog".into()))?;
+        let next = resp
+            .header("Link")
+            .and_then(parse_link_next)
+            .map(|l| client.resolve(&l));
+        let mut text = Vec::new();
+        resp.into_reader()
+            .take(64 << 20)
+            .read_to_end(&mut text)
+            .map_err(Error::Stream)?;
+        let page: Catalog = serde_json::from_slice(&text).map_err(|e| Error::Registry {
+            url: url.clone(),
+            message: format!("invalid catalog: {e}"),
+        })?;
+        repos.extend(page.repositories.unwrap_or_default());
+        match next {
+            Some(n) => url = n,
+            None => return Ok(repos),
+        }
+    }
+    Err(Error::Registry {
+        url,
+        message: "catalog pagination does not end".into(),
+    })
+}
+
 /// `</v2/...?n=100&last=x>; rel="next"` → the URL.
 fn parse_link_next(h: &str) -> Option<String> {
     h.split(',').find_map(|part| {

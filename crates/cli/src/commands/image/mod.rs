@@ -11,6 +11,7 @@ pub mod prune;
 pub mod pull;
 pub mod push;
 pub mod remove;
+pub mod search;
 pub mod sync;
 pub mod trust;
 
