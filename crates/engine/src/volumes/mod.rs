@@ -424,7 +424,12 @@ mod tests {
     #[test]
     fn tmpfs_and_destinations() {
         let m = tmpfs_mount(&"/scratch:size=1m,mode=1777".parse().unwrap());
-        assert_eq!(m.options, ["nosuid", "nodev", "size=1m", "mode=1777"]);
+        assert_eq!(
+            m.options,
+            ["nosuid", "nodev", "size=1m", "mode=1777", "tmpcopyup"]
+        );
+        let m = tmpfs_mount(&"/scratch:notmpcopyup".parse().unwrap());
+        assert_eq!(m.options, ["nosuid", "nodev"]);
         assert_eq!(
             "scratch".parse::<TmpfsSpec>().unwrap_err().to_string(),
             "--tmpfs scratch: the container path must be absolute, without \"..\""

@@ -178,35 +178,13 @@ pub fn list_tags(client: &Client, reference: &Reference) -> Result<Vec<String>> 
         tags: Option<Vec<String>>,
     }
     let repo = reference.repository();
-    let mut url = client.url(&format!("/v2/{repo}/tags/list"));
-    let mut tags = Vec::new();
-    for _ in 0..10_000 {
-        let resp = client
-            .send("GET", &url, &[pull_scope(repo)], &[], Body::Empty)
-            .map_err(|e| not_found_or(client, e, &url, || reference.name()))?;
-        let next = resp
-            .header("Link")
-            .and_then(parse_link_next)
-            .map(|l| client.resolve(&l));
-        let mut text = Vec::new();
-        resp.into_reader()
-            .take(64 << 20)
-            .read_to_end(&mut text)
-            .map_err(Error::Stream)?;
-        let page: TagList = serde_json::from_slice(&text).map_err(|e| Error::Registry {
-            url: url.clone(),
-            message: format!("invalid tag list: {e}"),
-        })?;
-        tags.extend(page.tags.unwrap_or_default());
-        match next {
-            Some(n) => url = n,
-            None => return Ok(tags),
-        }
-    }
-    Err(Error::Registry {
-        url,
-        message: "tag list pagination does not end".into(),
-    })
+    let list = Listing {
+        path: format!("/v2/{repo}/tags/list"),
+        scope: pull_scope(repo),
+        what: "tag list",
+        name: reference.name(),
+    };
+    paged(client, &list, |page: TagList| page.tags.unwrap_or_default())
 }
 
 /// The repositories a registry lists (`/v2/_catalog`, every page), for
@@ -216,18 +194,45 @@ pub fn catalog(client: &Client) -> Result<Vec<String>> {
     struct Catalog {
         repositories: Option<Vec<String>>,
     }
-    let mut url = client.url("/v2/_catalog");
-    let mut repos = Vec::new();
+    let list = Listing {
+        path: "/v2/_catalog".into(),
+        scope: "registry:catalog:*".into(),
+        what: "catalog",
+        name: "the registry's catalog".into(),
+    };
+    paged(client, &list, |page: Catalog| {
+        page.repositories.unwrap_or_default()
+    })
+}
+
+/// A paginated list of the registry API.
+struct Listing {
+    path: String,
+    scope: String,
+    /// What the list is, for errors.
+    what: &'static str,
+    /// What is not found when the registry answers 404.
+    name: String,
+}
+
+/// Every page of `list`, following `Link` headers, as `items` reads each.
+fn paged<P: serde::de::DeserializeOwned>(
+    client: &Client,
+    list: &Listing,
+    items: impl Fn(P) -> Vec<String>,
+) -> Result<Vec<String>> {
+    let mut url = client.url(&list.path);
+    let mut out = Vec::new();
     for _ in 0..10_000 {
         let resp = client
             .send(
                 "GET",
                 &url,
-                &["registry:catalog:*".to_string()],
+                std::slice::from_ref(&list.scope),
                 &[],
                 Body::Empty,
             )
-            .map_err(|e| not_found_or(client, e, &url, || "the registry's catalog".into()))?;
+            .map_err(|e| not_found_or(client, e, &url, || list.name.clone()))?;
         let next = resp
             .header("Link")
             .and_then(parse_link_next)
@@ -237,19 +242,19 @@ pub fn catalog(client: &Client) -> Result<Vec<String>> {
             .take(64 << 20)
             .read_to_end(&mut text)
             .map_err(Error::Stream)?;
-        let page: Catalog = serde_json::from_slice(&text).map_err(|e| Error::Registry {
+        let page: P = serde_json::from_slice(&text).map_err(|e| Error::Registry {
             url: url.clone(),
-            message: format!("invalid catalog: {e}"),
+            message: format!("invalid {}: {e}", list.what),
         })?;
-        repos.extend(page.repositories.unwrap_or_default());
+        out.extend(items(page));
         match next {
             Some(n) => url = n,
-            None => return Ok(repos),
+            None => return Ok(out),
         }
     }
     Err(Error::Registry {
         url,
-        message: "catalog pagination does not end".into(),
+        message: format!("{} pagination does not end", list.what),
     })
 }
 
