@@ -383,11 +383,19 @@ impl Store {
     /// (overlay), and 0555 for a base layer; a diff with a `./` entry then
     /// sets its own.
     fn init_layer_root(&self, diff: &Path, parent: Option<&Layer>) -> Result<()> {
-        use std::os::unix::fs::PermissionsExt;
         match parent {
             Some(pl) if self.driver.kind == DriverKind::Vfs => {
                 vfs::copy_tree(&self.layer_path(pl), diff)
             }
+            _ => self.root_as_given(diff, parent),
+        }
+    }
+
+    /// A layer root's owner and mode as containers/storage gives them before
+    /// a diff sets its own: its parent root's, or 0555 for a base layer.
+    fn root_as_given(&self, diff: &Path, parent: Option<&Layer>) -> Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        match parent {
             Some(pl) => copy_owner_and_mode(&self.layer_path(pl), diff),
             None => fs::set_permissions(diff, fs::Permissions::from_mode(0o555)).at(diff),
         }
@@ -1061,7 +1069,7 @@ impl Store {
         };
         let p = pending.get_mut(blob);
         if let Some(p) = p
-            && let Some((rep, sum)) = p.applied.take()
+            && let Some((rep, mut sum)) = p.applied.take()
         {
             if rep.diff_id != *diff_id {
                 return Err(Error::DigestMismatch {
@@ -1073,6 +1081,17 @@ impl Store {
             }
             leftover_free(&dest)?;
             let src = p.staging.dir.join("diff");
+            if !rep.root_entry {
+                // Applied before its parent was known: its root is given now,
+                // and the tree checksum (which covers it) taken again.
+                self.root_as_given(&src, parent.and_then(|pid| st.layer(pid)))?;
+                let known = rep.contents.clone().unwrap_or_default();
+                sum = archive::tree::tree_checksum_as(
+                    &src,
+                    archive::tree::ContentSum::Crc32,
+                    &known,
+                )?;
+            }
             fs::rename(&src, dest.join("diff")).at(&dest)?;
             if !stored_blob.exists() {
                 fs::hard_link(&p.blob, &stored_blob)

@@ -591,3 +591,31 @@ fn a_layer_without_a_root_entry_keeps_the_root_it_is_given() {
         assert_eq!(mode(&ts.store.layer_path(&up)), 0o750, "{driver:?}");
     }
 }
+
+/// The same for layers pulled through the copy engine, which applies them
+/// before it knows their parents: a root without an entry is given at the
+/// commit, and the recorded tree checksums still verify.
+#[test]
+fn a_pulled_layer_without_a_root_entry_gets_its_parents_root() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+    let ts = TestStore::new(DriverKind::Overlay);
+    let layout = ts.dir.path().join("layout");
+    let plain = Tar::new().file("a", b"a").bytes();
+    let own = Tar::new()
+        .dir_with(".", 0o750, 0, 0)
+        .file("b", b"b")
+        .bytes();
+    let above = Tar::new().file("c", b"c").bytes();
+    make_layout(&layout, "v1", &[plain, own, above], "roots");
+    pull(&ts.store, &layout, "v1", "test/roots").unwrap();
+    let im = ts.store.image("test/roots").unwrap();
+    let modes: Vec<u32> = im
+        .layers
+        .iter()
+        .map(|id| mode(&ts.store.layer_path(&ts.store.layer(id).unwrap())))
+        .collect();
+    assert_eq!(modes, [0o555, 0o750, 0o750]);
+    let report = ts.store.check(false).unwrap();
+    assert!(report.is_clean(), "{report:?}");
+}

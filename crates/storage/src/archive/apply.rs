@@ -89,6 +89,13 @@ pub struct ApplyReport {
     pub entries: u64,
     /// The tree checksum, when asked for.
     pub tree_checksum: Option<Digest>,
+    /// Whether the archive had an entry for the layer's root (`./`), which
+    /// sets the root's mode and owner; without one they are what the root
+    /// was given (see `Store`'s layer roots).
+    pub root_entry: bool,
+    /// The content checksums of the files written (with `checksum`), so that
+    /// the tree checksum can be taken again cheaply after the root changes.
+    pub contents: Option<super::tree::ContentSums>,
 }
 
 /// Applies the layer archive in `reader` (plain tar, gzip or zstd, sniffed) onto the
@@ -115,6 +122,7 @@ pub fn apply_layer<R: Read>(
     let compression;
     let entries;
     let contents;
+    let root_entry;
     {
         let mut raw = io::BufReader::with_capacity(
             1 << 20,
@@ -152,7 +160,7 @@ pub fn apply_layer<R: Read>(
         // parsing and the file system work run on a second one, fed through a bounded
         // channel, so that one layer is not limited by one core.
         let (tx, rx) = mpsc::sync_channel::<Vec<u8>>(8);
-        let (n, c, d) = std::thread::scope(|s| -> Result<Extracted> {
+        let (n, c, d, r) = std::thread::scope(|s| -> Result<Extracted> {
             let worker = s.spawn(move || -> Result<Extracted> {
                 let mut archive = tar::Archive::new(ChannelReader {
                     rx,
@@ -169,7 +177,12 @@ pub fn apply_layer<R: Read>(
                 // The end-of-archive blocks and padding: read so the feeder finishes.
                 let mut rest = archive.into_inner();
                 io::copy(&mut rest, &mut io::sink()).map_err(Error::Stream)?;
-                Ok((ex.entries, ex.contents.take(), rest.digester.finish()))
+                Ok((
+                    ex.entries,
+                    ex.contents.take(),
+                    rest.digester.finish(),
+                    ex.root_entry,
+                ))
             });
             let fed = feed(&mut plain, &tx);
             drop(tx);
@@ -184,6 +197,7 @@ pub fn apply_layer<R: Read>(
         entries = n;
         contents = c;
         diff_id = d;
+        root_entry = r;
         // Whatever follows the compressed stream belongs to the blob's digest.
         let rest = plain;
         let mut raw = rest.inner.into_raw();
@@ -210,6 +224,8 @@ pub fn apply_layer<R: Read>(
         compression,
         entries,
         tree_checksum,
+        root_entry,
+        contents,
     })
 }
 
@@ -241,8 +257,9 @@ fn feed(r: &mut impl Read, tx: &mpsc::SyncSender<Vec<u8>>) -> io::Result<()> {
 }
 
 /// The extractor's side of the channel.
-/// What the extractor thread returns: entries, file digests, diff ID.
-type Extracted = (u64, Option<FileDigests>, Digest);
+/// What the extractor thread returns: entries, file digests, diff ID, and
+/// whether the root had an entry.
+type Extracted = (u64, Option<FileDigests>, Digest, bool);
 
 /// The extractor's side of the channel; it hashes every byte received (the diff ID).
 struct ChannelReader {
@@ -366,6 +383,8 @@ struct Extractor<'o> {
     entries: u64,
     /// Content digests of the regular files written, by (device, inode).
     contents: Option<FileDigests>,
+    /// Whether an entry named the root.
+    root_entry: bool,
 }
 
 impl<'o> Extractor<'o> {
@@ -380,6 +399,7 @@ impl<'o> Extractor<'o> {
             buf: vec![0u8; 1 << 20],
             entries: 0,
             contents: opts.checksum.then(HashMap::new),
+            root_entry: false,
         }
     }
 
@@ -418,6 +438,7 @@ impl<'o> Extractor<'o> {
                 return Err(Error::refused(shown, "the root is not a directory"));
             }
             self.dirs.push((PathBuf::new(), meta));
+            self.root_entry = true;
             return Ok(());
         };
         let name_b = name.as_bytes();
