@@ -33,11 +33,16 @@ pub(crate) struct InspectArgs {
     pub(crate) access: Access,
     #[command(flatten)]
     pub(crate) platform: PlatformArgs,
-    /// TRANSPORT:IMAGE, e.g. docker://alpine.
+    /// TRANSPORT:IMAGE, e.g. docker://alpine; or local images, one or more.
     pub(crate) image: String,
+    /// More local images (podman's image inspect takes several).
+    pub(crate) more: Vec<String>,
 }
 
 pub(crate) fn inspect(store: &StoreArgs, a: InspectArgs) -> CmdResult {
+    if !a.more.is_empty() {
+        return Err(exit::usage(1, "one TRANSPORT:IMAGE at a time"));
+    }
     let name = parse_name(&a.image)?;
     let ctx = context(&a.access, &a.platform)?;
     let src = open_source(store, &name, &ctx)?;

@@ -90,7 +90,9 @@ pub(crate) struct ExistsArgs {
 pub fn run(store: &StoreArgs, args: ImageArgs) -> CmdResult {
     match args.command {
         ImageCommand::Inspect(a) if !has_transport(&a.image) => {
-            inspect::inspect_local(store, std::slice::from_ref(&a.image), a.format.as_deref())
+            let mut names = vec![a.image.clone()];
+            names.extend(a.more.iter().cloned());
+            inspect::inspect_local(store, &names, a.format.as_deref())
         }
         ImageCommand::Inspect(a) => inspect::inspect(store, a),
         ImageCommand::Copy(a) => copy::copy_cmd(store, a),
