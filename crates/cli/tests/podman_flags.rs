@@ -1751,6 +1751,11 @@ fn inspect_finds_every_kind_and_type_narrows_it() {
         st.run(&["container", "inspect", "localhost/bb:1"]).code,
         125
     );
+    let two = common::json(
+        &st.ok(&["image", "inspect", "localhost/bb:1", "localhost/bb:1"])
+            .stdout,
+    );
+    assert_eq!(two.as_array().unwrap().len(), 2);
     assert_eq!(
         st.ok(&["inspect", "--type", "volume", "--format", "{{.Name}}", "v1"])
             .stdout,
