@@ -163,3 +163,60 @@ fn restart_policies_and_healthchecks_run_in_the_monitor() {
     let r = st.run(&["healthcheck", "run", "flaky"]);
     assert_eq!(r.code, 125, "no healthcheck defined");
 }
+
+/// `--health-on-failure`: once a check finds the container unhealthy, none
+/// leaves it, kill and stop end it, restart has its monitor start it again
+/// (whose command clears the fault, so it is healthy again); the action
+/// shows in inspect. Without a check, an action is refused at create.
+#[test]
+fn health_on_failure_actions() {
+    let st = TestStore::with_busybox();
+    let r = st.run(&["create", "--health-on-failure=kill", "localhost/bb:1"]);
+    assert_eq!(r.code, 125);
+    assert_eq!(
+        r.stderr,
+        "Error: cannot set on-failure action to kill without a health check\n"
+    );
+    for policy in ["none", "kill", "stop", "restart"] {
+        let name = format!("hc-{policy}");
+        st.ok(&[
+            "run",
+            "-d",
+            "--name",
+            &name,
+            "--health-cmd",
+            "test ! -e /uh-oh",
+            "--health-retries",
+            "1",
+            "--health-interval",
+            "1h",
+            &format!("--health-on-failure={policy}"),
+            "localhost/bb:1",
+            "sh",
+            "-c",
+            "rm -f /uh-oh; sleep 1000",
+        ]);
+        st.ok(&["healthcheck", "run", &name]);
+        st.ok(&["exec", &name, "touch", "/uh-oh"]);
+        let r = st.run(&["healthcheck", "run", &name]);
+        assert_eq!((r.code, r.stdout.as_str()), (1, "unhealthy\n"), "{policy}");
+        let action = st.inspect(&name, ".Config.HealthcheckOnFailureAction");
+        assert_eq!(action, policy);
+        match policy {
+            "none" => assert_eq!(st.inspect(&name, ".State.Status"), "running"),
+            "kill" | "stop" => {
+                st.ok(&["wait", &name]);
+                assert_eq!(st.inspect(&name, ".State.Status"), "exited", "{policy}");
+            }
+            _ => {
+                // Started again by its monitor, and healthy again.
+                while st.run(&["healthcheck", "run", &name]).code != 0 {
+                    std::thread::yield_now();
+                }
+                assert_eq!(st.inspect(&name, ".State.Status"), "running");
+                assert_eq!(st.inspect(&name, ".RestartCount"), "1");
+            }
+        }
+        st.ok(&["rm", "-f", "-t", "0", &name]);
+    }
+}

@@ -23,6 +23,44 @@ pub struct HealthConfig {
     pub timeout: Duration,
     pub start_period: Duration,
     pub retries: u32,
+    /// `--health-on-failure`: what happens once the container is unhealthy.
+    #[serde(default)]
+    pub on_failure: OnFailure,
+}
+
+/// podman's `--health-on-failure` actions.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnFailure {
+    #[default]
+    None,
+    Kill,
+    Restart,
+    Stop,
+}
+
+impl OnFailure {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnFailure::None => "none",
+            OnFailure::Kill => "kill",
+            OnFailure::Restart => "restart",
+            OnFailure::Stop => "stop",
+        }
+    }
+}
+
+impl std::str::FromStr for OnFailure {
+    type Err = HealthError;
+    fn from_str(s: &str) -> Result<OnFailure, HealthError> {
+        Ok(match s {
+            "" | "none" => OnFailure::None,
+            "kill" => OnFailure::Kill,
+            "restart" => OnFailure::Restart,
+            "stop" => OnFailure::Stop,
+            other => return Err(HealthError::OnFailure(other.to_string())),
+        })
+    }
 }
 
 /// One check's outcome, as podman logs it.
@@ -56,6 +94,11 @@ pub enum HealthError {
         command: String,
         source: serde_json::Error,
     },
+    #[error("--health-on-failure {0}: none, kill, restart or stop")]
+    OnFailure(String),
+    /// An action without a check to trigger it.
+    #[error("cannot set on-failure action to {0} without a health check")]
+    OnFailureWithoutCheck(&'static str),
 }
 
 /// Go's duration syntax as podman takes it: `30s`, `1m30s`, `500ms`, `2h`
@@ -75,8 +118,13 @@ pub fn config_from(
     flags: &HealthFlags,
     image: &serde_json::Value,
 ) -> Result<Option<HealthConfig>, HealthError> {
+    let on_failure: OnFailure = flags.on_failure.as_deref().unwrap_or("").parse()?;
+    let without_check = || match on_failure {
+        OnFailure::None => Ok(None),
+        action => Err(HealthError::OnFailureWithoutCheck(action.as_str())),
+    };
     if flags.disabled {
-        return Ok(None);
+        return without_check();
     }
     let img = &image["Healthcheck"];
     let test: Vec<String> = match cmd {
@@ -101,12 +149,12 @@ pub fn config_from(
                 Some("CMD-SHELL") => {
                     vec!["/bin/sh".into(), "-c".into(), t[1..].join(" ")]
                 }
-                _ => return Ok(None),
+                _ => return without_check(),
             }
         }
     };
     if test.is_empty() {
-        return Ok(None);
+        return without_check();
     }
     let ns = |k: &str| img[k].as_u64().filter(|n| *n > 0).map(Duration::from_nanos);
     let pick =
@@ -125,6 +173,7 @@ pub fn config_from(
             .retries
             .or(img["Retries"].as_u64().map(|r| r as u32))
             .unwrap_or(3),
+        on_failure,
     }))
 }
 
@@ -137,6 +186,8 @@ pub struct HealthFlags {
     pub retries: Option<u32>,
     /// `--no-healthcheck`, or `--health-interval disable`.
     pub disabled: bool,
+    /// `--health-on-failure`.
+    pub on_failure: Option<String>,
 }
 
 fn path(store: &Store, id: &str) -> std::path::PathBuf {
@@ -199,7 +250,40 @@ pub fn check(
         h.status = "starting".into();
     }
     save(store, id, &h);
+    if h.status == "unhealthy" {
+        on_failure(store, id, cfg.on_failure);
+    }
     code == 0
+}
+
+/// Marker of a restart the healthcheck asked for: the container's monitor
+/// starts it again once it has exited, whatever its restart policy says.
+fn restart_marker(store: &Store, id: &str) -> std::path::PathBuf {
+    container::userdata(store, id).join("health-restart")
+}
+
+/// Whether a failed healthcheck asked for a restart (taken once).
+pub fn take_restart(store: &Store, id: &str) -> bool {
+    std::fs::remove_file(restart_marker(store, id)).is_ok()
+}
+
+/// `--health-on-failure`: kill, stop, or end the container for its monitor
+/// to start again.
+fn on_failure(store: &Store, id: &str, action: OnFailure) {
+    match action {
+        OnFailure::None => {}
+        OnFailure::Kill => {
+            let _ = crate::lifecycle::kill(store, id, "KILL");
+        }
+        OnFailure::Stop => {
+            let _ = crate::lifecycle::stop(store, id, None);
+        }
+        OnFailure::Restart => {
+            if std::fs::write(restart_marker(store, id), b"").is_ok() {
+                let _ = crate::lifecycle::kill(store, id, "KILL");
+            }
+        }
+    }
 }
 
 /// Runs the check; a check past its timeout is killed and fails.

@@ -152,10 +152,10 @@ fn run_and_watch(
         let Ok(info) = container::find(store, id) else {
             return 0;
         };
-        let again =
-            info.config
-                .restart
-                .restarts(code, restarts, container::stopped_by_user(store, id));
+        let by_user = container::stopped_by_user(store, id);
+        // A failed healthcheck's restart (--health-on-failure restart) too.
+        let again = info.config.restart.restarts(code, restarts, by_user)
+            || (crate::health::take_restart(store, id) && !by_user);
         if !again {
             // Freed before the exit is recorded: whoever sees the container
             // stopped can have its ports.

@@ -385,6 +385,8 @@ pub struct InspectConfig {
     pub open_stdin: bool,
     pub image: String,
     pub working_dir: String,
+    /// `--health-on-failure`, as podman names it.
+    pub healthcheck_on_failure_action: String,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -595,6 +597,12 @@ impl InspectConfig {
             open_stdin: p.interactive,
             image: i.config.image_name.clone(),
             working_dir: p.workdir.clone().unwrap_or_else(|| "/".into()),
+            healthcheck_on_failure_action: i
+                .config
+                .health
+                .as_ref()
+                .map_or("none", |h| h.on_failure.as_str())
+                .to_string(),
         }
     }
 }

@@ -97,6 +97,9 @@ pub struct ContainerArgs {
     /// Time between healthchecks (e.g. 30s), or "disable".
     #[arg(long)]
     pub(crate) health_interval: Option<String>,
+    /// What to do once the container is unhealthy: none, kill, restart, stop.
+    #[arg(long)]
+    pub(crate) health_on_failure: Option<String>,
     /// Consecutive failures before the container is unhealthy.
     #[arg(long)]
     pub(crate) health_retries: Option<u32>,

@@ -137,6 +137,7 @@ pub(crate) fn options(
         timeout: a.health_timeout,
         start_period: a.health_start_period,
         retries: a.health_retries,
+        on_failure: a.health_on_failure,
     };
     let mut o = RunOptions {
         image: a.image,
