@@ -348,7 +348,7 @@ pub fn lock(store: &Store, id: &str) -> std::io::Result<Lock> {
             r => break r?,
         }
     };
-    crate::sys::lock_exclusive(&f)?;
+    berth_storage::lock::flock_exclusive(&f)?;
     Ok(Lock(f))
 }
 

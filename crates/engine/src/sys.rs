@@ -94,22 +94,6 @@ pub fn poll_readable(fds: &[RawFd], timeout: Option<Duration>) -> io::Result<Vec
     }
 }
 
-/// Takes an exclusive `flock` on a file, waiting for it; released when the file
-/// is closed.
-pub fn lock_exclusive(f: &std::fs::File) -> io::Result<()> {
-    loop {
-        // SAFETY: flock on a descriptor we own.
-        let r = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) };
-        if r == 0 {
-            return Ok(());
-        }
-        let e = io::Error::last_os_error();
-        if e.kind() != io::ErrorKind::Interrupted {
-            return Err(e);
-        }
-    }
-}
-
 /// Clock ticks a second, the unit of /proc's process times.
 pub fn clock_ticks() -> i64 {
     // SAFETY: sysconf only reads a system constant.

@@ -112,6 +112,19 @@ impl LockFile {
 
 /// Writes `bytes` to `path` atomically and durably (see
 /// [`berth_image::fsutil::write_durable`]): temporary file `.NAME.tmp-…`,
+/// Waits for an exclusive `flock` on a file the caller opened (and keeps
+/// open: the lock goes with the descriptor); the one flock of the workspace's
+/// library crates.
+pub fn flock_exclusive(f: &File) -> std::io::Result<()> {
+    loop {
+        match flock(f, FlockOperation::LockExclusive) {
+            Ok(()) => return Ok(()),
+            Err(Errno::INTR) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
 /// fsync, rename, fsync of the directory.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     berth_image::fsutil::write_durable(path, bytes).map_err(|e| match e {

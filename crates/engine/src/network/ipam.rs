@@ -70,7 +70,7 @@ fn open(store: &Store, net: &Network) -> Result<Locked, NetworkError> {
         .write(true)
         .open(&lock_path)
         .map_err(NetworkError::io(&lock_path))?;
-    crate::sys::lock_exclusive(&lock).map_err(NetworkError::io(&lock_path))?;
+    berth_storage::lock::flock_exclusive(&lock).map_err(NetworkError::io(&lock_path))?;
     let path = dir.join(format!("{}.json", net.name));
     let leases = match std::fs::read(&path) {
         Ok(b) => serde_json::from_slice(&b).map_err(|source| NetworkError::CorruptLeases {

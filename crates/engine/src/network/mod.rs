@@ -370,7 +370,7 @@ fn backend_lock(store: &Store) -> Result<std::fs::File, NetworkError> {
         .write(true)
         .open(&path)
         .map_err(NetworkError::io(&path))?;
-    crate::sys::lock_exclusive(&f).map_err(NetworkError::io(&path))?;
+    berth_storage::lock::flock_exclusive(&f).map_err(NetworkError::io(&path))?;
     Ok(f)
 }
 
