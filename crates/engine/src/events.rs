@@ -29,6 +29,40 @@ pub struct Event {
     pub attributes: Vec<(String, String)>,
 }
 
+/// An event as podman's `events --format json` and templates show it.
+#[derive(Clone, Debug, Serialize)]
+pub struct EventReport {
+    #[serde(rename = "ID")]
+    pub id: String,
+    #[serde(rename = "Image")]
+    pub image: String,
+    #[serde(rename = "Name")]
+    pub name: String,
+    #[serde(rename = "Status")]
+    pub status: String,
+    /// RFC 3339 with nanoseconds.
+    #[serde(rename = "Time")]
+    pub time: String,
+    #[serde(rename = "Type")]
+    pub kind: String,
+    #[serde(rename = "Attributes")]
+    pub attributes: std::collections::BTreeMap<String, String>,
+}
+
+impl Event {
+    pub fn report(&self) -> EventReport {
+        EventReport {
+            id: self.id.clone(),
+            image: self.image.clone(),
+            name: self.name.clone(),
+            status: self.status.clone(),
+            time: crate::time::format_rfc3339_nanos(self.time_ns),
+            kind: self.kind.clone(),
+            attributes: self.attributes.iter().cloned().collect(),
+        }
+    }
+}
+
 /// containers.conf's `[engine] events_logfile_path`, else RUNROOT/events/events.log.
 fn path(store: &Store) -> PathBuf {
     crate::conf::get()

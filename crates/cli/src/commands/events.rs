@@ -3,7 +3,7 @@
 
 use berth_engine::events::{Event, EventFilter};
 use clap::{ArgAction, Args};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::commands::StoreArgs;
 use crate::exit::{self, CmdResult};
@@ -110,14 +110,5 @@ fn print(e: &Event, a: &EventsArgs) -> CmdResult {
 
 /// An event as JSON and templates see it (podman's field names).
 fn value(e: &Event) -> Value {
-    let attributes: serde_json::Map<String, Value> = e
-        .attributes
-        .iter()
-        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-        .collect();
-    json!({
-        "ID": e.id, "Image": e.image, "Name": e.name, "Status": e.status,
-        "Time": berth_engine::time::format_rfc3339_nanos(e.time_ns),
-        "Type": e.kind, "Attributes": attributes,
-    })
+    serde_json::to_value(e.report()).unwrap_or_default()
 }
