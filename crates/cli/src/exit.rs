@@ -99,6 +99,13 @@ pub fn rmi(e: berth_engine::images::ImageError) -> Failure {
     }
 }
 
+/// Before this process (or a monitor it starts: this binary too) becomes a
+/// container's runtime, it runs from a read-only image of itself
+/// (CVE-2019-5736), as berth-oci does; this may execute it again.
+pub fn protect_self() -> Result<(), Failure> {
+    berth_runtime::selfexe::ensure_protected().map_err(|e| podman(e.0))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -123,7 +123,7 @@ fn layers(flag: Option<&str>) -> Result<bool, Failure> {
 }
 
 pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
-    berth_runtime::selfexe::ensure_protected().map_err(|e| fail(125, e.0))?;
+    crate::exit::protect_self()?;
     let mut _stdin_dir = None;
     let mut stdin_file = None;
     let mut context = a

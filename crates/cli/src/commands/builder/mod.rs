@@ -151,7 +151,7 @@ pub fn run(store_args: &StoreArgs, a: BuilderArgs) -> Result<i32, Failure> {
 }
 
 fn from(store_args: &StoreArgs, a: FromArgs) -> CmdResult {
-    berth_runtime::selfexe::ensure_protected().map_err(|e| exit::podman(e.0))?;
+    crate::exit::protect_self()?;
     let store = store_args.open()?;
     if a.image != "scratch" {
         let policy = match a.pull.as_str() {
@@ -167,7 +167,7 @@ fn from(store_args: &StoreArgs, a: FromArgs) -> CmdResult {
 }
 
 fn run_in(store_args: &StoreArgs, a: RunArgs) -> Result<i32, Failure> {
-    berth_runtime::selfexe::ensure_protected().map_err(|e| exit::podman(e.0))?;
+    crate::exit::protect_self()?;
     let store = store_args.open()?;
     let b = Builder::load(&store, &a.container).map_err(exit::build)?;
     let spec = RunSpec {

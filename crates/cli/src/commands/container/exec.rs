@@ -36,10 +36,7 @@ pub struct ExecArgs {
 
 /// Returns the process's exit code.
 pub fn exec(store_args: &StoreArgs, a: ExecArgs) -> Result<i32, Failure> {
-    berth_runtime::selfexe::ensure_protected().map_err(|e| Failure {
-        code: 125,
-        message: e.0,
-    })?;
+    crate::exit::protect_self()?;
     let store = store_args.open()?;
     let r = lifecycle::ExecRequest {
         args: a.command,

@@ -32,10 +32,7 @@ pub struct StartArgs {
 }
 
 pub fn start(store_args: &StoreArgs, a: StartArgs) -> Result<i32, Failure> {
-    berth_runtime::selfexe::ensure_protected().map_err(|e| Failure {
-        code: 125,
-        message: e.0,
-    })?;
+    crate::exit::protect_self()?;
     let store = store_args.open()?;
     if a.attach {
         let [name] = a.names.as_slice() else {
@@ -273,10 +270,7 @@ pub fn pause(store_args: &StoreArgs, a: PauseArgs, pause: bool) -> CmdResult {
 }
 
 pub fn restart(store_args: &StoreArgs, a: StopArgs) -> CmdResult {
-    berth_runtime::selfexe::ensure_protected().map_err(|e| Failure {
-        code: 125,
-        message: e.0,
-    })?;
+    crate::exit::protect_self()?;
     let store = store_args.open()?;
     let names = targets(&store, a.all, &a.names, |_| true)?;
     each(&names, |n| {
@@ -378,10 +372,7 @@ pub struct MonitorArgs {
 /// `__monitor ID`: the process that holds a detached container (see
 /// berth_engine::monitor).
 pub fn monitor(store_args: &StoreArgs, a: MonitorArgs) -> Result<i32, Failure> {
-    berth_runtime::selfexe::ensure_protected().map_err(|e| Failure {
-        code: 125,
-        message: e.0,
-    })?;
+    crate::exit::protect_self()?;
     let store = store_args.open()?;
     Ok(berth_engine::monitor::main(&store, &a.id, a.attach))
 }

@@ -136,10 +136,7 @@ pub fn run(store_args: &StoreArgs, mut a: RunArgs) -> Result<i32, Failure> {
     // This process (or the monitor it starts, which is this binary too) becomes
     // the container's runtime; protect the binary as berth-oci does
     // (CVE-2019-5736) before anything is forked.
-    berth_runtime::selfexe::ensure_protected().map_err(|e| Failure {
-        code: 125,
-        message: e.0,
-    })?;
+    crate::exit::protect_self()?;
     let store = store_args.open()?;
     let replace = a.c.replace;
     let cidfile = a.c.cidfile.clone();
