@@ -358,3 +358,52 @@ fn devices_and_sharing_another_containers_network() {
         125
     );
 }
+
+/// `--ipc`: host shares the host's namespace, none/private/shareable give
+/// the container its own (none without /dev/shm), as podman's do.
+#[test]
+fn ipc_modes_as_podman() {
+    let st = TestStore::with_busybox();
+    let host = std::fs::read_link("/proc/self/ns/ipc").unwrap();
+    let host = host.to_str().unwrap();
+    let ns = |mode: &str| {
+        st.ok(&[
+            "run",
+            "--rm",
+            &format!("--ipc={mode}"),
+            "localhost/bb:1",
+            "readlink",
+            "/proc/self/ns/ipc",
+        ])
+        .stdout
+        .trim()
+        .to_string()
+    };
+    assert_eq!(ns("host"), host);
+    for mode in ["none", "private", "shareable"] {
+        assert_ne!(ns(mode), host, "{mode}");
+    }
+    let r = st.run(&[
+        "run",
+        "--rm",
+        "--ipc=none",
+        "localhost/bb:1",
+        "ls",
+        "/dev/shm",
+    ]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("/dev/shm: No such file or directory"),
+        "{}",
+        r.stderr
+    );
+    st.ok(&[
+        "run",
+        "--rm",
+        "--ipc=shareable",
+        "localhost/bb:1",
+        "ls",
+        "-d",
+        "/dev/shm",
+    ]);
+}

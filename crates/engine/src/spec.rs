@@ -52,6 +52,9 @@ pub fn timezone_file(tz: &str) -> Result<std::path::PathBuf, SpecError> {
 pub enum SpecError {
     #[error("no command: the image has neither Entrypoint nor Cmd, and none was given")]
     NoCommand,
+    /// A `--pid`, `--ipc` or `--uts` mode berth does not have.
+    #[error("--{flag} {mode}: not supported (host, private{})", if *.flag == "ipc" { ", shareable or none" } else { "" })]
+    NamespaceMode { flag: &'static str, mode: String },
     #[error("--group-add {0}: not in the image's /etc/group")]
     GroupAdd(String),
     #[error(
@@ -605,6 +608,10 @@ pub fn generate(
             &["nosuid", "noexec", "nodev", "relatime", "ro"],
         ),
     ];
+    if o.ipc.as_deref() == Some("none") {
+        // --ipc none: an IPC namespace of its own, and no /dev/shm at all.
+        mounts.retain(|m| m.destination != "/dev/shm");
+    }
     if shared(&o.ipc) {
         // The host's IPC namespace comes with the host's /dev/shm.
         mounts.retain(|m| m.destination != "/dev/shm");
@@ -759,6 +766,23 @@ pub fn generate(
         }),
         ..Default::default()
     })
+}
+
+/// A `--pid`, `--ipc` or `--uts` flag as the spec keeps it: "host", "none"
+/// (ipc: a namespace of its own without /dev/shm), or None for a namespace of
+/// the container's own (private; ipc's shareable too, whose /dev/shm is its
+/// own); anything else is refused rather than ignored.
+pub fn namespace_mode(flag: &'static str, mode: Option<&str>) -> Result<Option<String>, SpecError> {
+    match mode {
+        None | Some("" | "private") => Ok(None),
+        Some("host") => Ok(Some("host".into())),
+        Some("shareable") if flag == "ipc" => Ok(None),
+        Some("none") if flag == "ipc" => Ok(Some("none".into())),
+        Some(other) => Err(SpecError::NamespaceMode {
+            flag,
+            mode: other.to_string(),
+        }),
+    }
 }
 
 #[cfg(test)]

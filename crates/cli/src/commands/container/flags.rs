@@ -181,8 +181,9 @@ pub struct ContainerArgs {
     /// PID namespace: private (default) or host.
     #[arg(long, value_parser = ["private", "host"])]
     pub(crate) pid: Option<String>,
-    /// IPC namespace: private (default) or host (with the host's /dev/shm).
-    #[arg(long, value_parser = ["private", "host"])]
+    /// IPC namespace: private, shareable (default; its own), none (its own,
+    /// without /dev/shm) or host (with the host's /dev/shm).
+    #[arg(long, value_parser = ["private", "shareable", "none", "host"])]
     pub(crate) ipc: Option<String>,
     /// UTS namespace: private (default) or host (the host's hostname).
     #[arg(long, value_parser = ["private", "host"])]
