@@ -1451,6 +1451,20 @@ fn mount_type_image_puts_an_image_in_a_container() {
         "range .Mounts}}{{.Type}} {{.Source}} {{.Destination}} {{.RW}}{{end",
     );
     assert_eq!(mounts, "image localhost/bb:1 /image-mount true");
+    // The running container holds the image's mount too (podman's): an
+    // unmount takes it, and the container's own view stays.
+    assert_eq!(
+        st.ok(&["image", "umount", img]).stdout,
+        format!("{}\n", st.inspect(img, ".ID"))
+    );
+    assert_eq!(st.ok(&["image", "umount", img]).stdout, "");
+    st.ok(&[
+        "exec",
+        &id,
+        "cmp",
+        "/bin/busybox",
+        "/image-mount/bin/busybox",
+    ]);
     st.ok(&["rm", "-f", "-t", "0", &id]);
     let r = st.run(&[
         "run",

@@ -25,12 +25,15 @@ pub(crate) fn mount_all(store: &Store, info: &Info) -> Result<Vec<Mount>, RunErr
         let d = dir(store, &info.id).join(n.to_string());
         std::fs::create_dir_all(&d).map_err(|e| engine(format!("{}: {e}", d.display())))?;
         let not_known = |_| RunError::ImageNotKnown(m.source.clone());
+        // The image is mounted (and counted) for the container either way, as
+        // podman mounts it, so `image umount` sees it; a writable mount is an
+        // overlay of its own over the layers, which that unmount leaves alone.
+        let (_, path) = store.mount_image(&m.source).map_err(not_known)?;
+        let _ = std::fs::write(d.join("held"), b"");
         let source = if m.rw {
             let lowers = store.image_layer_dirs(&m.source).map_err(not_known)?;
             writable(&d, &lowers).map_err(|e| engine(format!("--mount {m}: {e}")))?
         } else {
-            let (_, path) = store.mount_image(&m.source).map_err(not_known)?;
-            let _ = std::fs::write(d.join("held"), b"");
             path
         };
         out.push(Mount {
@@ -69,14 +72,15 @@ pub(crate) fn release(store: &Store, info: &Info) {
     let base = dir(store, &info.id);
     for (n, m) in info.config.process.image_mounts.iter().enumerate() {
         let d = base.join(n.to_string());
+        if std::fs::remove_file(d.join("held")).is_ok() {
+            let _ = store.unmount_image(&m.source, false);
+        }
         if m.rw {
             let merged = d.join("merged");
             if berth_storage::drivers::overlay::is_mounted(&merged) {
                 let _ = berth_storage::drivers::overlay::unmount_path(&merged);
             }
             let _ = std::fs::remove_dir_all(&d);
-        } else if std::fs::remove_file(d.join("held")).is_ok() {
-            let _ = store.unmount_image(&m.source, false);
         }
     }
 }
