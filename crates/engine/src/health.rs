@@ -268,19 +268,56 @@ pub fn take_restart(store: &Store, id: &str) -> bool {
 }
 
 /// `--health-on-failure`: kill, stop, or end the container for its monitor
-/// to start again.
+/// to start again. Run by `healthcheck run`, the action is done when it
+/// returns (as podman's); run by the container's own monitor, it never waits
+/// for that monitor (itself).
 fn on_failure(store: &Store, id: &str, action: OnFailure) {
+    let Ok(info) = container::find(store, id) else {
+        return;
+    };
+    let in_monitor = info
+        .state
+        .monitor
+        .is_some_and(|m| m.pid == berth_runtime::pid::Pid::this());
+    let init = info.state.init.and_then(|p| p.open());
+    let wait = Some(Duration::from_secs(10));
     match action {
         OnFailure::None => {}
         OnFailure::Kill => {
             let _ = crate::lifecycle::kill(store, id, "KILL");
+            if !in_monitor {
+                crate::lifecycle::wait_stopped(&info, wait);
+            }
         }
-        OnFailure::Stop => {
+        OnFailure::Stop if !in_monitor => {
             let _ = crate::lifecycle::stop(store, id, None);
         }
-        OnFailure::Restart => {
-            if std::fs::write(restart_marker(store, id), b"").is_ok() {
+        OnFailure::Stop => {
+            // From the monitor: the stop signal, its timeout on the init
+            // alone, then SIGKILL; the monitor records the exit as a stop.
+            container::mark_stopped(store, id, true);
+            let grace = Duration::from_secs(info.config.process.stop_timeout.unwrap_or(10));
+            let _ = crate::lifecycle::kill(store, id, "TERM");
+            if init.as_ref().is_some_and(|fd| !fd.wait_exit(Some(grace))) {
                 let _ = crate::lifecycle::kill(store, id, "KILL");
+            }
+        }
+        OnFailure::Restart => {
+            if std::fs::write(restart_marker(store, id), b"").is_err() {
+                return;
+            }
+            let _ = crate::lifecycle::kill(store, id, "KILL");
+            if !in_monitor && let Some(fd) = init {
+                // Done when the monitor runs the container again.
+                fd.wait_exit(wait);
+                let deadline = std::time::Instant::now() + Duration::from_secs(10);
+                while std::time::Instant::now() < deadline {
+                    let st = container::load_state(store, id);
+                    if st.status == container::Status::Running && st.init != info.state.init {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                }
             }
         }
     }

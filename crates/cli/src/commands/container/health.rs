@@ -38,8 +38,8 @@ pub fn healthcheck(store_args: &StoreArgs, a: HealthcheckArgs) -> CmdResult {
     let mut argv = monitor_argv(store_args, &i.id);
     argv.truncate(argv.len() - 2);
     argv.extend(["exec".into(), i.id.clone().into()]);
+    // Healthy says nothing, as podman's.
     if berth_engine::health::check(&store, &i.id, h, &argv, false) {
-        println!("healthy");
         Ok(())
     } else {
         println!("unhealthy");
