@@ -32,6 +32,13 @@ fn volume_rm_all_and_noheading_tables() {
     let ps = st.ok(&["ps", "-a", "--noheading"]).stdout;
     assert_eq!(ps.lines().count(), 1, "{ps}");
     assert!(ps.trim_end().ends_with(" c"), "{ps}");
+    let nets = st.ok(&["network", "ls"]).stdout;
+    assert!(nets.starts_with("NETWORK ID"), "{nets}");
+    let nets = st.ok(&["network", "ls", "--noheading"]).stdout;
+    assert!(
+        !nets.contains("NETWORK ID") && nets.lines().count() >= 1,
+        "{nets}"
+    );
 }
 
 #[test]

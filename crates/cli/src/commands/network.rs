@@ -77,6 +77,9 @@ pub(crate) struct LsArgs {
     /// name=, id= or driver= (a name or ID prefix matches).
     #[arg(short, long)]
     filter: Vec<String>,
+    /// No header row.
+    #[arg(short, long)]
+    noheading: bool,
 }
 
 #[derive(Args)]
@@ -146,7 +149,7 @@ pub fn run(store_args: &StoreArgs, a: NetworkArgs) -> CmdResult {
                     nets.iter()
                         .map(|n| vec![n.id()[..12].to_string(), n.name.clone(), "bridge".into()]),
                 );
-                print!("{}", crate::output::table::render(&rows));
+                crate::output::table::print(&rows, !l.noheading);
             }
         }
         NetworkCommand::Inspect(n) => {
