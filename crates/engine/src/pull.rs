@@ -144,11 +144,11 @@ fn pull_image(
     progress: &dyn Progress,
     events: &mut dyn FnMut(PullEvent),
 ) -> Result<PullReport, PullError> {
-    let policy = Policy::load(o.signature_policy.as_deref())?;
     // An explicit transport other than docker://: copied as it is.
     if let Ok(src) = ImageName::parse(name)
         && !matches!(src, ImageName::Docker(_))
     {
+        let policy = Policy::load(o.signature_policy.as_deref())?;
         // A docker archive's image gets the names the archive gives it.
         let names = match &src {
             ImageName::DockerArchive {
@@ -202,6 +202,9 @@ fn pull_image(
             return Err(PullError::NotPresent(typed.to_string()));
         }
     }
+    // Read only now that something is to be pulled: a run of a present
+    // image pays nothing for it.
+    let policy = Policy::load(o.signature_policy.as_deref())?;
     let mut last_err = None;
     for r in refs {
         events(PullEvent::Trying(&r));
