@@ -9,7 +9,7 @@
 //! stdout, and extract one from stdin with the same extractor.
 
 use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
@@ -439,16 +439,9 @@ fn is_tar_header(block: &[u8]) -> bool {
     stored == sum
 }
 
-/// `struct open_how` of linux/openat2.h (libc's cannot be built outside it).
-#[repr(C)]
-struct OpenHow {
-    flags: u64,
-    mode: u64,
-    resolve: u64,
-}
-
 /// Opens the directory `rel` resolved inside `root` as the container sees it:
-/// openat2 with `RESOLVE_IN_ROOT`, so neither `..` nor a symlink leaves `root`.
+/// openat2 with `RESOLVE_IN_ROOT`, so neither `..` nor a symlink leaves `root`
+/// (the runtime's openat2, which retries the kernel's EAGAIN).
 fn open_dir_in_root(root: &Path, rel: &Path) -> std::io::Result<OwnedFd> {
     let root_fd = std::fs::File::open(root)?;
     let rel = if rel.as_os_str().is_empty() {
@@ -457,27 +450,13 @@ fn open_dir_in_root(root: &Path, rel: &Path) -> std::io::Result<OwnedFd> {
         rel
     };
     let c_rel = std::ffi::CString::new(rel.as_os_str().as_bytes())?;
-    let how = OpenHow {
-        flags: (libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC) as u64,
-        mode: 0,
-        resolve: libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS,
-    };
-    // SAFETY: the descriptor is open, `c_rel` is NUL-terminated and `how` is an
-    // open_how of the size passed; all outlive the call.
-    let fd = unsafe {
-        libc::syscall(
-            libc::SYS_openat2,
-            root_fd.as_raw_fd(),
-            c_rel.as_ptr(),
-            &how as *const OpenHow,
-            std::mem::size_of::<OpenHow>(),
-        )
-    };
-    if fd < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    // SAFETY: openat2 returned a new descriptor that nothing else owns.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+    berth_runtime::sys::openat2(
+        root_fd.as_raw_fd(),
+        &c_rel,
+        libc::O_RDONLY | libc::O_DIRECTORY,
+        0,
+        berth_runtime::sys::RESOLVE_IN_ROOT | berth_runtime::sys::RESOLVE_NO_MAGICLINKS,
+    )
 }
 
 /// `export`: the container's whole filesystem as a tar, entries named from its root.

@@ -629,7 +629,7 @@ impl<'o> Extractor<'o> {
         } else {
             rel
         };
-        rfs::openat2(
+        super::openat2(
             &self.root,
             p,
             OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC | OFlags::NOFOLLOW,
@@ -668,7 +668,7 @@ impl<'o> Extractor<'o> {
         let mut sofar = PathBuf::new();
         for comp in rel.iter() {
             sofar.push(comp);
-            let next = rfs::openat2(
+            let next = super::openat2(
                 &cur,
                 comp,
                 OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC | OFlags::NOFOLLOW,
@@ -685,7 +685,7 @@ impl<'o> Extractor<'o> {
                     if self.opts.whiteouts == WhiteoutMode::Delete {
                         self.own.insert(sofar.clone());
                     }
-                    rfs::openat2(
+                    super::openat2(
                         &cur,
                         comp,
                         OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC | OFlags::NOFOLLOW,

@@ -33,7 +33,7 @@ pub fn tar_in_root<W: Write>(root: &Path, rel: &Path, name: &str, out: W) -> Res
     } else {
         rel
     };
-    let src = rfs::openat2(
+    let src = super::openat2(
         &root_fd,
         rel_str,
         OFlags::PATH | OFlags::CLOEXEC,
@@ -199,7 +199,7 @@ pub fn is_dir_in_root(root: &Path, rel: &Path) -> bool {
     } else {
         rel
     };
-    rfs::openat2(
+    super::openat2(
         &root_fd,
         rel,
         OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
@@ -223,7 +223,7 @@ pub fn resolve_in_root(root: &Path, rel: &Path) -> Option<std::path::PathBuf> {
     } else {
         rel
     };
-    let fd = rfs::openat2(
+    let fd = super::openat2(
         &root_fd,
         rel,
         OFlags::PATH | OFlags::CLOEXEC,

@@ -10,6 +10,25 @@ pub mod copy_out;
 pub mod diff;
 pub mod tree;
 
+/// openat2, again while the kernel answers EAGAIN: with RESOLVE_IN_ROOT or
+/// RESOLVE_BENEATH it does so when any rename or mount on the system raced
+/// the lookup (openat2(2)), which many containers starting at once make
+/// likely; the lookup is not wrong, only to be done again.
+pub(crate) fn openat2<P: rustix::path::Arg + Copy, Fd: std::os::fd::AsFd>(
+    dir: Fd,
+    path: P,
+    flags: rustix::fs::OFlags,
+    mode: rustix::fs::Mode,
+    resolve: rustix::fs::ResolveFlags,
+) -> rustix::io::Result<std::os::fd::OwnedFd> {
+    loop {
+        match rustix::fs::openat2(&dir, path, flags, mode, resolve) {
+            Err(rustix::io::Errno::AGAIN) => continue,
+            r => return r,
+        }
+    }
+}
+
 pub use apply::{ApplyOptions, ApplyReport, apply_layer};
 pub use copy_out::{is_dir_in_root, resolve_in_root, tar_in_root};
 pub use diff::{DiffReport, write_diff, write_diff_unhashed};
