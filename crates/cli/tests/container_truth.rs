@@ -28,8 +28,22 @@ fn monitor_of(id: &str) -> i32 {
                 .is_ok_and(|c| String::from_utf8_lossy(&c).contains(&wanted))
         })
         .collect();
-    assert_eq!(found.len(), 1, "monitors of {id}: {found:?}");
-    found[0]
+    // A child the monitor forked (the container's process before its exec)
+    // carries the same command line for a moment: the monitor is the one
+    // whose parent is not among them.
+    let ppid = |pid: &i32| -> i32 {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|s| s.rsplit(") ").next()?.split(' ').nth(1)?.parse().ok())
+            .unwrap_or(0)
+    };
+    let monitors: Vec<i32> = found
+        .iter()
+        .copied()
+        .filter(|p| !found.contains(&ppid(p)))
+        .collect();
+    assert_eq!(monitors.len(), 1, "monitors of {id}: {found:?}");
+    monitors[0]
 }
 
 /// SIGKILLs the container's monitor, found by its command line; returns its pid.

@@ -400,6 +400,12 @@ fn finish(store: &Store, id: &str, code: i32) {
         crate::image_mounts::release(store, i);
     }
     let rm = info.as_ref().is_some_and(|i| i.config.rm);
+    if rm {
+        // Kept where `wait` finds it once the container is gone (conmon's
+        // exit directory); written before the exit is recorded, so that
+        // whoever sees the container exited finds it there afterwards.
+        let _ = container::save_exit_code(store, id, code);
+    }
     let mut st = container::load_state(store, id);
     st.status = Status::Exited;
     st.init = None;
@@ -407,9 +413,6 @@ fn finish(store: &Store, id: &str, code: i32) {
     st.finished_ns = Some(now_ns());
     let _ = container::save_state(store, id, &st);
     if rm {
-        // Kept where `wait` finds it once the container is gone (conmon's
-        // exit directory).
-        let _ = container::save_exit_code(store, id, code);
         crate::run::remove(store, id);
         if let Some(i) = &info {
             crate::volumes::remove_anonymous(store, &i.config.process.anonymous_volumes);
