@@ -119,8 +119,15 @@ fn shape(store: &Store, img: &Image) -> Shape {
 /// judges a build's intermediate images): its layers, plus at most one, and
 /// its history plus one entry.
 fn is_parent(parent: &Shape, child: &Shape) -> bool {
-    let ((pl, ph), (cl, ch)) = (parent, child);
-    cl.starts_with(pl) && cl.len() <= pl.len() + 1 && ch.len() == ph.len() + 1 && ch.starts_with(ph)
+    layer_step(&parent.0, &child.0)
+        && child.1.len() == parent.1.len() + 1
+        && child.1.starts_with(&parent.1)
+}
+
+/// The layer half of [`is_parent`], from the store's records alone: only
+/// images that pass it have their configs read.
+fn layer_step(parent: &[String], child: &[String]) -> bool {
+    child.starts_with(parent) && child.len() <= parent.len() + 1
 }
 
 /// After an image at `place` went: its parent goes too while it has no name,
@@ -134,30 +141,31 @@ fn remove_parents(store: &Store, place: Shape) -> Vec<String> {
             break;
         };
         let Ok(images) = store.images() else { break };
-        let shapes: Vec<(Image, Shape)> = images
-            .into_iter()
-            .filter(|i| !i.read_only)
-            .map(|i| {
-                let s = shape(store, &i);
-                (i, s)
-            })
-            .collect();
-        let Some((parent, pshape)) = shapes.iter().find(|(_, s)| is_parent(s, &child)) else {
+        let images: Vec<Image> = images.into_iter().filter(|i| !i.read_only).collect();
+        let Some((parent, pshape)) = images
+            .iter()
+            .filter(|i| i.names.is_empty() && layer_step(&i.layers, &child.0))
+            .map(|i| (i, shape(store, i)))
+            .find(|(_, s)| is_parent(s, &child))
+        else {
             break;
         };
-        let has_child = shapes.iter().any(|(_, s)| is_parent(pshape, s));
+        let has_child = images
+            .iter()
+            .filter(|i| i.id != parent.id && layer_step(&parent.layers, &i.layers))
+            .any(|i| is_parent(&pshape, &shape(store, i)));
         let used = store
             .containers()
             .map(|cs| cs.iter().any(|c| c.image == parent.id))
             .unwrap_or(true);
-        if !parent.names.is_empty() || has_child || used || leased.contains(&parent.id) {
+        if has_child || used || leased.contains(&parent.id) {
             break;
         }
         match store.remove_image(&parent.id) {
             Ok(r) if r.deleted.is_some() => gone.push(parent.id.clone()),
             _ => break,
         }
-        child = pshape.clone();
+        child = pshape;
     }
     gone
 }

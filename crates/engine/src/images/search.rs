@@ -71,6 +71,8 @@ pub fn search(
 }
 
 fn repositories(reg: &str, needle: &str, ctx: &Context) -> berth_image::Result<Vec<SearchResult>> {
+    // A client is made for a reference; any name on the registry serves
+    // (credentials and TLS are the registry's, the catalog's scope its own).
     let any = Reference::parse(&format!("{reg}/library/catalog"))?;
     let client = docker::connect(&any, false, ctx)?;
     let mut repos = docker::catalog(&client)?;
