@@ -11,10 +11,7 @@ pub type CmdResult = Result<(), Failure>;
 
 /// skopeo: 2 when the image does not exist, else 1.
 pub fn skopeo(e: berth_image::Error) -> Failure {
-    Failure {
-        code: if e.is_not_found() { 2 } else { 1 },
-        message: e.to_string(),
-    }
+    usage(if e.is_not_found() { 2 } else { 1 }, e)
 }
 
 /// skopeo's codes for an image a store could not give or take: 125 for the
@@ -28,10 +25,7 @@ pub fn storage(e: berth_storage::Error) -> Failure {
 
 /// podman: 125 for an error of berth itself.
 pub fn podman(e: impl std::fmt::Display) -> Failure {
-    Failure {
-        code: 125,
-        message: e.to_string(),
-    }
+    usage(125, e)
 }
 
 /// podman's exit code for an engine error: 2 for removing a running container
@@ -53,10 +47,7 @@ pub fn engine(e: berth_engine::Error) -> Failure {
         | Error::Oci(_)
         | Error::Other(_) => 125,
     };
-    Failure {
-        code,
-        message: e.to_string(),
-    }
+    usage(code, e)
 }
 
 /// buildah's exit code for a failed build or builder verb: a RUN's own
@@ -69,16 +60,26 @@ pub fn build(e: berth_builder::BuildError) -> Failure {
         BuildError::Run(r) => r.exit_code(),
         _ => 125,
     };
-    Failure {
-        code,
-        message: e.to_string(),
+    usage(code, e)
+}
+
+/// Exits with a command's own code (a container's), or reports its failure.
+pub fn exit_with(r: Result<i32, Failure>) -> CmdResult {
+    match r {
+        Ok(code) => std::process::exit(code),
+        Err(f) => Err(f),
     }
 }
 
-pub fn usage(code: i32, msg: impl Into<String>) -> Failure {
+/// An exit code with nothing to print (the command said what it had to).
+pub fn silent(code: i32) -> Failure {
+    usage(code, "")
+}
+
+pub fn usage(code: i32, msg: impl std::fmt::Display) -> Failure {
     Failure {
         code,
-        message: msg.into(),
+        message: msg.to_string(),
     }
 }
 
@@ -93,10 +94,7 @@ pub fn rmi(e: berth_engine::images::ImageError) -> Failure {
         berth_engine::images::ImageError::NotKnown(_) => 1,
         _ => 125,
     };
-    Failure {
-        code,
-        message: e.to_string(),
-    }
+    usage(code, e)
 }
 
 /// Before this process (or a monitor it starts: this binary too) becomes a

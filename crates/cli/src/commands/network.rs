@@ -5,7 +5,7 @@ use clap::{Args, Subcommand};
 use serde_json::Value;
 
 use crate::commands::StoreArgs;
-use crate::exit::{CmdResult, Failure};
+use crate::exit::{self, CmdResult};
 use crate::output::print_value;
 
 #[derive(Args)]
@@ -90,16 +90,13 @@ pub(crate) struct NamesArgs {
 
 fn attach(networks: &Networks, c: &ConnectArgs, connect: bool) -> CmdResult {
     if connect {
-        networks.connect(&c.container, &c.network).map_err(err)
+        networks
+            .connect(&c.container, &c.network)
+            .map_err(exit::podman)
     } else {
-        networks.disconnect(&c.container, &c.network).map_err(err)
-    }
-}
-
-fn err(m: impl std::fmt::Display) -> Failure {
-    Failure {
-        code: 125,
-        message: m.to_string(),
+        networks
+            .disconnect(&c.container, &c.network)
+            .map_err(exit::podman)
     }
 }
 
@@ -117,11 +114,11 @@ pub fn run(store_args: &StoreArgs, a: NetworkArgs) -> CmdResult {
                 internal: c.internal,
                 disable_dns: c.disable_dns,
             };
-            let n = networks.create(&c.name, &o).map_err(err)?;
+            let n = networks.create(&c.name, &o).map_err(exit::podman)?;
             println!("{}", n.name);
         }
         NetworkCommand::Ls(l) => {
-            let nets = networks.list(&l.filter).map_err(err)?;
+            let nets = networks.list(&l.filter).map_err(exit::podman)?;
             if let Some(f) = &l.format {
                 let rows: Vec<Value> = nets
                     .iter()
@@ -156,23 +153,21 @@ pub fn run(store_args: &StoreArgs, a: NetworkArgs) -> CmdResult {
             let mut out = Vec::new();
             for name in &n.names {
                 out.push(
-                    serde_json::to_value(networks.inspect(name).map_err(err)?).unwrap_or_default(),
+                    serde_json::to_value(networks.inspect(name).map_err(exit::podman)?)
+                        .unwrap_or_default(),
                 );
             }
             print_value(&Value::Array(out), None)?;
         }
         NetworkCommand::Rm(n) => {
             for name in &n.names {
-                networks.remove(name).map_err(err)?;
+                networks.remove(name).map_err(exit::podman)?;
                 println!("{name}");
             }
         }
         NetworkCommand::Exists(n) => {
             if !networks.exists(&n.name) {
-                return Err(Failure {
-                    code: 1,
-                    message: String::new(),
-                });
+                return Err(exit::silent(1));
             }
         }
         NetworkCommand::Prune(p) => {

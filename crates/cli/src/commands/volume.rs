@@ -6,7 +6,7 @@ use clap::{Args, Subcommand};
 use serde_json::Value;
 
 use crate::commands::StoreArgs;
-use crate::exit::{CmdResult, Failure};
+use crate::exit::{self, CmdResult, Failure};
 use crate::output::print_rows;
 use crate::output::print_value;
 
@@ -140,10 +140,7 @@ fn failure(e: VolumeError, missing: i32) -> Failure {
         VolumeError::InUse { .. } => 2,
         _ => 125,
     };
-    Failure {
-        code,
-        message: e.to_string(),
-    }
+    exit::usage(code, e.to_string())
 }
 
 fn to_value(v: &VolumeInspect) -> Value {
@@ -217,10 +214,10 @@ pub fn run(store_args: &StoreArgs, a: VolumeArgs) -> CmdResult {
         }
         VolumeCommand::Export(e) => {
             let mut out: Box<dyn std::io::Write> = match &e.output {
-                Some(p) => Box::new(std::fs::File::create(p).map_err(|err| Failure {
-                    code: 125,
-                    message: format!("{}: {err}", p.display()),
-                })?),
+                Some(p) => Box::new(
+                    std::fs::File::create(p)
+                        .map_err(|err| exit::podman(format!("{}: {err}", p.display())))?,
+                ),
                 None => Box::new(std::io::stdout().lock()),
             };
             volumes
@@ -231,10 +228,10 @@ pub fn run(store_args: &StoreArgs, a: VolumeArgs) -> CmdResult {
             let mut input: Box<dyn std::io::Read> = if i.source == "-" {
                 Box::new(std::io::stdin().lock())
             } else {
-                Box::new(std::fs::File::open(&i.source).map_err(|err| Failure {
-                    code: 125,
-                    message: format!("{}: {err}", i.source),
-                })?)
+                Box::new(
+                    std::fs::File::open(&i.source)
+                        .map_err(|err| exit::podman(format!("{}: {err}", i.source)))?,
+                )
             };
             volumes
                 .import(&i.name, &mut input)
@@ -251,10 +248,7 @@ pub fn run(store_args: &StoreArgs, a: VolumeArgs) -> CmdResult {
             .map_err(|e| failure(e, 125)),
         VolumeCommand::Exists(m) => match volumes.exists(&m.name) {
             true => Ok(()),
-            false => Err(Failure {
-                code: 1,
-                message: String::new(),
-            }),
+            false => Err(exit::silent(1)),
         },
         VolumeCommand::Prune(p) => {
             let unused = volumes.unused(&p.filter).map_err(|e| failure(e, 125))?;

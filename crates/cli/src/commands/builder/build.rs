@@ -102,13 +102,6 @@ pub struct BuildArgs {
     context: Option<PathBuf>,
 }
 
-pub(super) fn fail(code: i32, m: impl Into<String>) -> Failure {
-    Failure {
-        code,
-        message: m.into(),
-    }
-}
-
 /// `--layers[=BOOL]`, else `$BUILDAH_LAYERS`, else true; a BOOL may be 1 or 0.
 fn layers(flag: Option<&str>) -> Result<bool, Failure> {
     let env = std::env::var("BUILDAH_LAYERS").ok();
@@ -118,7 +111,7 @@ fn layers(flag: Option<&str>) -> Result<bool, Failure> {
     match v.to_ascii_lowercase().as_str() {
         "true" | "1" | "t" | "yes" => Ok(true),
         "false" | "0" | "f" | "no" => Ok(false),
-        _ => Err(fail(125, format!("--layers {v}: not a boolean"))),
+        _ => Err(exit::podman(format!("--layers {v}: not a boolean"))),
     }
 }
 
@@ -132,7 +125,7 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
         .unwrap_or_else(|| inputs::default_context(&a.file));
     if context.as_os_str() == "-" {
         if a.file.iter().any(|f| f == "-") {
-            return Err(fail(
+            return Err(exit::usage(
                 125,
                 "the context and the Containerfile cannot both come from stdin",
             ));
@@ -144,7 +137,7 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
         _stdin_dir = Some(dir);
     }
     if !context.is_dir() {
-        return Err(fail(
+        return Err(exit::usage(
             125,
             format!(
                 "{}: the build context must be a directory",
@@ -165,7 +158,7 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
             } else {
                 format!("linux/{p}")
             };
-            berth_builder::Platform::parse(&p).map_err(|e| fail(125, format!("--platform: {e}")))
+            berth_builder::Platform::parse(&p).map_err(|e| exit::podman(format!("--platform: {e}")))
         })
         .transpose()?;
     let format = a
@@ -182,7 +175,7 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
     let req = berth_builder::execute::BuildRequest {
         containerfile: text,
         file_name: name,
-        context: std::fs::canonicalize(&context).map_err(|e| fail(125, e.to_string()))?,
+        context: std::fs::canonicalize(&context).map_err(|e| exit::podman(e.to_string()))?,
         tags: a.tag.clone(),
         build_args,
         target: a.target.clone(),
@@ -212,7 +205,7 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
     if let Some(f) = &a.authfile {
         std::fs::metadata(f).map_err(|e| {
             let why = berth_runtime::error::go_words(&e);
-            fail(
+            exit::usage(
                 125,
                 format!("checking authfile: stat {}: {why}", f.display()),
             )
@@ -241,10 +234,10 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
         // Everything the build prints, RUN's output included, goes there.
         use std::os::fd::AsRawFd;
         let file = std::fs::File::create(f)
-            .map_err(|e| fail(125, format!("--logfile {}: {e}", f.display())))?;
+            .map_err(|e| exit::podman(format!("--logfile {}: {e}", f.display())))?;
         for fd in [1, 2] {
             berth_runtime::sys::dup2(file.as_raw_fd(), fd)
-                .map_err(|e| fail(125, format!("--logfile {}: {e}", f.display())))?;
+                .map_err(|e| exit::podman(format!("--logfile {}: {e}", f.display())))?;
         }
     }
     let mut log: Box<dyn std::io::Write> = if a.quiet {
@@ -255,7 +248,7 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
     let id = berth_builder::execute::build(&store, &req, &mut log).map_err(exit::build)?;
     if let Some(f) = &a.iidfile {
         std::fs::write(f, format!("sha256:{id}"))
-            .map_err(|e| fail(125, format!("{}: {e}", f.display())))?;
+            .map_err(|e| exit::podman(format!("{}: {e}", f.display())))?;
     }
     println!("{id}");
     Ok(0)

@@ -2,7 +2,7 @@
 
 use crate::commands::StoreArgs;
 use crate::commands::container::fail;
-use crate::exit::{CmdResult, Failure};
+use crate::exit::{self, CmdResult};
 use crate::output::print_value;
 use clap::Args;
 use serde_json::{Value, json};
@@ -77,10 +77,7 @@ pub struct ExportArgs {
 
 pub fn export(store_args: &StoreArgs, a: ExportArgs) -> CmdResult {
     let store = store_args.open()?;
-    let io = |e: std::io::Error| Failure {
-        code: 125,
-        message: e.to_string(),
-    };
+    let io = |e: std::io::Error| exit::podman(e);
     match &a.output {
         Some(p) => {
             let tmp = p.with_extension("berth-tmp");
@@ -95,11 +92,9 @@ pub fn export(store_args: &StoreArgs, a: ExportArgs) -> CmdResult {
         }
         None => {
             if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
-                return Err(Failure {
-                    code: 125,
-                    message: "refusing to write an archive to a terminal: use -o FILE or redirect"
-                        .into(),
-                });
+                return Err(exit::podman(
+                    "refusing to write an archive to a terminal: use -o FILE or redirect",
+                ));
             }
             let mut out = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout());
             berth_engine::copy::export(&store, &a.name, &mut out).map_err(fail)?;

@@ -44,10 +44,7 @@ pub fn mount(store_args: &StoreArgs, a: MountArgs) -> CmdResult {
     }
     each(&a.names, |n| {
         let i = container::find(&store, n).map_err(exit::podman)?;
-        let p = store.mount(&i.id).map_err(|e| Failure {
-            code: 125,
-            message: e.to_string(),
-        })?;
+        let p = store.mount(&i.id).map_err(exit::podman)?;
         println!("{}", p.display());
         Ok(())
     })
@@ -67,10 +64,7 @@ pub fn umount(store_args: &StoreArgs, a: UmountArgs) -> CmdResult {
     };
     each(&names, |n| {
         let i = container::find(&store, n).map_err(exit::podman)?;
-        store.unmount(&i.id, a.force).map_err(|e| Failure {
-            code: 125,
-            message: e.to_string(),
-        })?;
+        store.unmount(&i.id, a.force).map_err(exit::podman)?;
         println!("{}", i.id);
         Ok(())
     })
@@ -148,10 +142,9 @@ pub fn cp(store_args: &StoreArgs, a: CpArgs) -> CmdResult {
             berth_engine::copy::copy_between(&store, from, src, to, dest, &o)
         }
         (None, None) => {
-            return Err(Failure {
-                code: 125,
-                message: "one of the paths must name a container (CONTAINER:PATH)".into(),
-            });
+            return Err(exit::podman(
+                "one of the paths must name a container (CONTAINER:PATH)",
+            ));
         }
     };
     r.map_err(fail)

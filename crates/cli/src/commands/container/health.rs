@@ -3,7 +3,7 @@
 use crate::commands::StoreArgs;
 use crate::commands::container::inspect::ExistsArgs;
 use crate::commands::container::run::monitor_argv;
-use crate::exit::{self, CmdResult, Failure};
+use crate::exit::{self, CmdResult};
 use berth_engine::container::{self, Status};
 use clap::Args;
 
@@ -24,16 +24,13 @@ pub fn healthcheck(store_args: &StoreArgs, a: HealthcheckArgs) -> CmdResult {
     let store = store_args.open()?;
     let i = container::find(&store, &n.name).map_err(exit::podman)?;
     let Some(h) = &i.config.health else {
-        return Err(Failure {
-            code: 125,
-            message: format!("container {} has no defined healthcheck", i.id),
-        });
+        return Err(exit::podman(format!(
+            "container {} has no defined healthcheck",
+            i.id
+        )));
     };
     if i.state.status != Status::Running {
-        return Err(Failure {
-            code: 125,
-            message: format!("container {} is not running", i.id),
-        });
+        return Err(exit::podman(format!("container {} is not running", i.id)));
     }
     let mut argv = monitor_argv(store_args, &i.id);
     argv.truncate(argv.len() - 2);
@@ -43,9 +40,6 @@ pub fn healthcheck(store_args: &StoreArgs, a: HealthcheckArgs) -> CmdResult {
         Ok(())
     } else {
         println!("unhealthy");
-        Err(Failure {
-            code: 1,
-            message: String::new(),
-        })
+        Err(exit::silent(1))
     }
 }

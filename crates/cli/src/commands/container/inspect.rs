@@ -1,7 +1,7 @@
 //! `container inspect` (images too, as podman's `inspect`) and `container exists`.
 
 use crate::commands::StoreArgs;
-use crate::exit::{CmdResult, Failure};
+use crate::exit::{self, CmdResult};
 use crate::output::print_value;
 use berth_engine::container::{self};
 use clap::Args;
@@ -86,10 +86,7 @@ pub fn inspect(store_args: &StoreArgs, a: InspectArgs) -> CmdResult {
         None => print_value(&Value::Array(values), None)?,
     }
     match missing {
-        Some(code) => Err(Failure {
-            code,
-            message: String::new(),
-        }),
+        Some(code) => Err(exit::silent(code)),
         None => Ok(()),
     }
 }
@@ -104,9 +101,6 @@ pub fn exists(store_args: &StoreArgs, a: ExistsArgs) -> CmdResult {
     let store = store_args.open()?;
     match container::find(&store, &a.name) {
         Ok(_) => Ok(()),
-        Err(_) => Err(Failure {
-            code: 1,
-            message: String::new(),
-        }),
+        Err(_) => Err(exit::silent(1)),
     }
 }

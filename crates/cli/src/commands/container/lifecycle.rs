@@ -36,10 +36,7 @@ pub fn start(store_args: &StoreArgs, a: StartArgs) -> Result<i32, Failure> {
     let store = store_args.open()?;
     if a.attach {
         let [name] = a.names.as_slice() else {
-            return Err(Failure {
-                code: 125,
-                message: "start --attach takes one container".into(),
-            });
+            return Err(exit::podman("start --attach takes one container"));
         };
         let (info, conn) =
             lifecycle::start_attached(&store, name, &|id| monitor_argv(store_args, id))
@@ -47,10 +44,7 @@ pub fn start(store_args: &StoreArgs, a: StartArgs) -> Result<i32, Failure> {
         let keys = berth_engine::attach::detach_keys(&a.detach_keys).map_err(exit::podman)?;
         let p = &info.config.process;
         let ended = crate::attach::terminal(conn, a.interactive && p.interactive, p.tty, &keys)
-            .map_err(|e| Failure {
-                code: 125,
-                message: format!("attach to {}: {e}", info.id),
-            })?;
+            .map_err(|e| exit::podman(format!("attach to {}: {e}", info.id)))?;
         return match ended {
             berth_engine::attach::Ended::Detached => Ok(0),
             berth_engine::attach::Ended::Exited => lifecycle::wait(&store, &info.id).map_err(fail),
@@ -76,10 +70,7 @@ pub fn start(store_args: &StoreArgs, a: StartArgs) -> Result<i32, Failure> {
     each(&names, |n| {
         // podman's start answers 125 for any failure, a missing command included
         // (run's 126/127 are for the command run in the foreground).
-        lifecycle::start(&store, n, &|id| monitor_argv(store_args, id)).map_err(|e| Failure {
-            code: 125,
-            message: e.to_string(),
-        })?;
+        lifecycle::start(&store, n, &|id| monitor_argv(store_args, id)).map_err(exit::podman)?;
         println!("{n}");
         Ok(())
     })
@@ -189,10 +180,7 @@ pub fn rm(store_args: &StoreArgs, a: RmArgs) -> CmdResult {
         }
         .map_err(|e| match e {
             // podman's rm: 1 for a container that does not exist.
-            berth_engine::Error::NoSuchContainer(_) => Failure {
-                code: 1,
-                message: e.to_string(),
-            },
+            berth_engine::Error::NoSuchContainer(_) => exit::usage(1, e),
             e => fail(e),
         })?;
         for info in &removed {
@@ -308,10 +296,7 @@ pub struct RenameArgs {
 pub fn rename(store_args: &StoreArgs, a: RenameArgs) -> CmdResult {
     let store = store_args.open()?;
     let i = container::find(&store, &a.container).map_err(exit::podman)?;
-    store.rename_container(&i.id, &a.name).map_err(|e| Failure {
-        code: 125,
-        message: e.to_string(),
-    })
+    store.rename_container(&i.id, &a.name).map_err(exit::podman)
 }
 
 #[derive(Args)]
@@ -337,10 +322,7 @@ fn attach_to(
     keys: &str,
     no_stdin: bool,
 ) -> Result<i32, Failure> {
-    let bad = |m: String| Failure {
-        code: 125,
-        message: m,
-    };
+    let bad = |m: String| exit::podman(m);
     let i = container::find(store, name).map_err(exit::podman)?;
     if i.state.status != Status::Running {
         return Err(bad(format!(

@@ -1,7 +1,7 @@
 //! `ps`: podman's table, JSON and templates over the engine's view.
 
 use crate::commands::StoreArgs;
-use crate::exit::{CmdResult, Failure};
+use crate::exit::{self, CmdResult};
 use crate::output::print_rows;
 use berth_engine::container::{human_duration, now_ns};
 use berth_engine::units::human_size_with_precision;
@@ -43,13 +43,6 @@ pub struct PsArgs {
     pub(crate) noheading: bool,
 }
 
-fn view_err(e: views::ViewError) -> Failure {
-    Failure {
-        code: 125,
-        message: e.to_string(),
-    }
-}
-
 pub fn ps(store_args: &StoreArgs, a: PsArgs) -> CmdResult {
     let store = store_args.open()?;
     let list = views::ps(
@@ -62,7 +55,7 @@ pub fn ps(store_args: &StoreArgs, a: PsArgs) -> CmdResult {
             external: a.external,
         },
     )
-    .map_err(view_err)?;
+    .map_err(exit::podman)?;
     if a.quiet {
         for i in &list {
             println!("{}", if a.no_trunc { &i.id } else { &i.id[..12] });

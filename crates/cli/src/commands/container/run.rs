@@ -4,7 +4,7 @@ use crate::commands::StoreArgs;
 use crate::commands::container::flags::ContainerArgs;
 use crate::commands::container::spec_flags::options;
 use crate::commands::image::pull::{PullFor, pull_for};
-use crate::exit::Failure;
+use crate::exit::{self, Failure};
 use berth_engine::RunOptions;
 use clap::Args;
 use std::ffi::OsString;
@@ -35,10 +35,7 @@ pub struct CreateArgs {
 }
 
 pub(crate) fn failure(e: berth_engine::RunError) -> Failure {
-    Failure {
-        code: e.exit_code(),
-        message: e.to_string(),
-    }
+    exit::usage(e.exit_code(), e)
 }
 
 /// `--cidfile`: the new container's ID, in a file that must not exist yet.
@@ -57,13 +54,10 @@ fn write_cidfile(path: Option<&std::path::Path>, id: &str) -> Result<(), String>
 /// Refuses a --cidfile that exists before anything is made.
 fn check_cidfile(path: Option<&std::path::Path>) -> Result<(), Failure> {
     match path {
-        Some(p) if p.exists() => Err(Failure {
-            code: 125,
-            message: format!(
-                "container id file exists. Ensure another container is not using it or delete {}",
-                p.display()
-            ),
-        }),
+        Some(p) if p.exists() => Err(exit::podman(format!(
+            "container id file exists. Ensure another container is not using it or delete {}",
+            p.display()
+        ))),
         _ => Ok(()),
     }
 }
@@ -172,20 +166,14 @@ pub fn run(store_args: &StoreArgs, mut a: RunArgs) -> Result<i32, Failure> {
         let keys =
             berth_engine::attach::detach_keys(&a.detach_keys).map_err(crate::exit::podman)?;
         let c = berth_engine::run::create(&store, &o).map_err(failure)?;
-        cid(&c.id).map_err(|m| Failure {
-            code: 125,
-            message: m,
-        })?;
+        cid(&c.id).map_err(exit::podman)?;
         let (info, conn) = berth_engine::lifecycle::start_attached(&store, &c.id, &|id| {
             monitor_argv(store_args, id)
         })
         .map_err(crate::exit::engine)?;
         let p = &info.config.process;
-        let ended =
-            crate::attach::terminal(conn, p.interactive, p.tty, &keys).map_err(|e| Failure {
-                code: 125,
-                message: format!("attach to {}: {e}", info.id),
-            })?;
+        let ended = crate::attach::terminal(conn, p.interactive, p.tty, &keys)
+            .map_err(|e| exit::podman(format!("attach to {}: {e}", info.id)))?;
         return match ended {
             berth_engine::attach::Ended::Detached => Ok(0),
             berth_engine::attach::Ended::Exited => {
@@ -196,10 +184,7 @@ pub fn run(store_args: &StoreArgs, mut a: RunArgs) -> Result<i32, Failure> {
     let c = berth_engine::run::create(&store, &o).map_err(failure)?;
     if let Err(m) = cid(&c.id) {
         berth_engine::run::remove(&store, &c.id);
-        return Err(Failure {
-            code: 125,
-            message: m,
-        });
+        return Err(exit::podman(m));
     }
     let started = berth_engine::lifecycle::start(&store, &c.id, &|id| monitor_argv(store_args, id));
     if let Err(e) = started {
@@ -211,10 +196,8 @@ pub fn run(store_args: &StoreArgs, mut a: RunArgs) -> Result<i32, Failure> {
     if let Some(path) = &conmon_pidfile {
         let st = berth_engine::container::load_state(&store, &c.id);
         let pid = st.monitor.map_or(0, |m| m.pid.get());
-        std::fs::write(path, pid.to_string()).map_err(|e| Failure {
-            code: 125,
-            message: format!("--conmon-pidfile {}: {e}", path.display()),
-        })?;
+        std::fs::write(path, pid.to_string())
+            .map_err(|e| exit::podman(format!("--conmon-pidfile {}: {e}", path.display())))?;
     }
     println!("{}", c.id);
     Ok(0)
@@ -231,10 +214,7 @@ pub fn create(store_args: &StoreArgs, mut a: CreateArgs) -> Result<i32, Failure>
     let c = berth_engine::run::create(&store, &o).map_err(failure)?;
     if let Err(m) = write_cidfile(cidfile.as_deref(), &c.id) {
         berth_engine::run::remove(&store, &c.id);
-        return Err(Failure {
-            code: 125,
-            message: m,
-        });
+        return Err(exit::podman(m));
     }
     println!("{}", c.id);
     Ok(0)

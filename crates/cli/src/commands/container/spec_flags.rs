@@ -1,7 +1,7 @@
 //! `run`'s and `create`'s flags as the engine's typed container spec: each
 //! value parsed (and refused in podman's words) here, once.
 
-use crate::exit::Failure;
+use crate::exit::{self, Failure};
 use berth_engine::RunOptions;
 use berth_engine::spec::{self, ProcessOptions, SpecError};
 use berth_engine::volumes::{self, MountFlag, TmpfsSpec, VolumeSpec};
@@ -13,10 +13,8 @@ use super::flags::ContainerArgs;
 fn env_files(files: &[std::path::PathBuf]) -> Result<Vec<String>, Failure> {
     let mut out = Vec::new();
     for f in files {
-        let text = std::fs::read_to_string(f).map_err(|e| Failure {
-            code: 125,
-            message: format!("--env-file {}: {e}", f.display()),
-        })?;
+        let text = std::fs::read_to_string(f)
+            .map_err(|e| exit::podman(format!("--env-file {}: {e}", f.display())))?;
         for line in text.lines().map(str::trim) {
             if line.is_empty() || line.starts_with('#') {
                 continue;

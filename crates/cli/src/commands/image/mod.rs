@@ -47,24 +47,10 @@ pub(crate) enum ImageCommand {
     /// List local images.
     #[command(alias = "list")]
     Ls(crate::commands::image::list::ImagesArgs),
-    /// Pull an image into the local store.
-    Pull(crate::commands::image::pull::PullArgs),
-    /// Push a local image.
-    Push(crate::commands::image::push::PushArgs),
     /// Remove local images.
     Rm(crate::commands::image::remove::RmiArgs),
-    /// Add names to a local image.
-    Tag(crate::commands::image::remove::TagArgs),
-    /// Remove names from a local image.
-    Untag(crate::commands::image::remove::TagArgs),
-    /// Save an image to an archive.
-    Save(crate::commands::image::archive::SaveArgs),
-    /// Load an image from an archive.
-    Load(crate::commands::image::archive::LoadArgs),
-    /// Show an image's history.
-    History(crate::commands::image::history::HistoryArgs),
-    /// Create an image from a tarball.
-    Import(crate::commands::image::archive::ImportArgs),
+    #[command(flatten)]
+    Verb(ImageVerb),
     /// Remove dangling (with -a: unused) images.
     Prune(crate::commands::image::prune::PruneArgs),
     /// Mount an image's root filesystem read-only and print where (no image:
@@ -80,6 +66,42 @@ pub(crate) enum ImageCommand {
     StandaloneSign(trust::StandaloneSignArgs),
     /// Verify a signature of a manifest file.
     StandaloneVerify(trust::StandaloneVerifyArgs),
+}
+
+/// The image verbs podman has both at the top level and under `image`.
+#[derive(Subcommand)]
+pub enum ImageVerb {
+    /// Pull an image into the local store.
+    Pull(pull::PullArgs),
+    /// Push a local image to a registry or another location.
+    Push(push::PushArgs),
+    /// Add names to a local image.
+    Tag(remove::TagArgs),
+    /// Remove names from a local image.
+    Untag(remove::TagArgs),
+    /// Save an image to an archive or directory.
+    Save(archive::SaveArgs),
+    /// Load an image from an archive.
+    Load(archive::LoadArgs),
+    /// Show an image's history.
+    History(history::HistoryArgs),
+    /// Create an image from a tarball.
+    Import(archive::ImportArgs),
+}
+
+impl ImageVerb {
+    pub fn run(self, store: &StoreArgs) -> CmdResult {
+        match self {
+            Self::Pull(a) => pull::pull(store, a),
+            Self::Push(a) => push::push(store, a),
+            Self::Tag(a) => remove::tag(store, a),
+            Self::Untag(a) => remove::untag(store, a),
+            Self::Save(a) => archive::save(store, a),
+            Self::Load(a) => archive::load(store, a),
+            Self::History(a) => history::history(store, a),
+            Self::Import(a) => archive::import(store, a),
+        }
+    }
 }
 
 #[derive(Args)]
@@ -99,15 +121,8 @@ pub fn run(store: &StoreArgs, args: ImageArgs) -> CmdResult {
         ImageCommand::Sync(a) => sync::run(store, a),
         ImageCommand::Exists(a) => remove::exists(store, &a.image),
         ImageCommand::Ls(a) => list::images(store, a),
-        ImageCommand::Pull(a) => pull::pull(store, a),
-        ImageCommand::Push(a) => push::push(store, a),
         ImageCommand::Rm(a) => remove::rmi(store, a),
-        ImageCommand::Tag(a) => remove::tag(store, a),
-        ImageCommand::Untag(a) => remove::untag(store, a),
-        ImageCommand::Save(a) => archive::save(store, a),
-        ImageCommand::Load(a) => archive::load(store, a),
-        ImageCommand::History(a) => history::history(store, a),
-        ImageCommand::Import(a) => archive::import(store, a),
+        ImageCommand::Verb(v) => v.run(store),
         ImageCommand::Prune(a) => prune::prune(store, a),
         ImageCommand::ListTags(a) => copy::list_tags(a),
         ImageCommand::Delete(a) => copy::delete(a),

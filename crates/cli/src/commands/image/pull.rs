@@ -67,10 +67,7 @@ pub(crate) fn pull_for(
     policy: &str,
     how: &PullFor,
 ) -> Result<Vec<String>, Failure> {
-    let failed = |e: PullError| Failure {
-        code: 125,
-        message: format!("{image}: pulling the image: {e}"),
-    };
+    let failed = |e: PullError| exit::podman(format!("{image}: pulling the image: {e}"));
     let policy: PullPolicy = policy.parse().map_err(failed)?;
     if policy == PullPolicy::Never {
         return Ok(Vec::new());

@@ -5,7 +5,7 @@ use crate::commands::image::access::Access;
 use crate::commands::image::access::PlatformArgs;
 use crate::commands::image::access::context;
 use crate::commands::image::pull::progress_for;
-use crate::exit::{self, CmdResult, Failure};
+use crate::exit::{self, CmdResult};
 use berth_image::copy::{self};
 use berth_image::manifest::{Compression, ManifestFormat};
 use clap::Args;
@@ -34,10 +34,6 @@ pub struct PushArgs {
     pub(crate) image: String,
     /// Where to (a name, or TRANSPORT:NAME); default the image's own name.
     pub(crate) destination: Option<String>,
-}
-
-pub(crate) fn storage_err(e: berth_storage::Error) -> Failure {
-    exit::podman(e)
 }
 
 pub fn push(store_args: &StoreArgs, a: PushArgs) -> CmdResult {

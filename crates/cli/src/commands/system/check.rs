@@ -1,7 +1,6 @@
 //! `system check`.
 
 use crate::commands::StoreArgs;
-use crate::commands::image::push::storage_err;
 use crate::exit::{self, CmdResult};
 use clap::Args;
 
@@ -14,7 +13,7 @@ pub struct CheckArgs {
 
 pub fn system_check(store_args: &StoreArgs, a: CheckArgs) -> CmdResult {
     let store = store_args.open()?;
-    let report = store.check(a.repair).map_err(storage_err)?;
+    let report = store.check(a.repair).map_err(crate::exit::podman)?;
     for p in &report.problems {
         println!("{p}");
     }
