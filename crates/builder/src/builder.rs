@@ -653,18 +653,6 @@ impl Builder {
     pub fn edit(&mut self, edits: impl IntoIterator<Item = ConfigEdit>) {
         apply_to_value(&mut self.config, edits);
     }
-
-    pub fn set_annotation(&mut self, kv: &str) -> Result<(), BuildError> {
-        if let Some(k) = kv.strip_suffix('-').filter(|k| !k.contains('=')) {
-            self.annotations.remove(k);
-            return Ok(());
-        }
-        let (k, v) = kv
-            .split_once('=')
-            .ok_or_else(|| not_key_value("--annotation", kv))?;
-        self.annotations.insert(k.to_string(), v.to_string());
-        Ok(())
-    }
 }
 
 /// A `builder config` flag of the `KEY=VALUE` (or `KEY-` to remove) kind as

@@ -126,6 +126,13 @@ pub enum BuildError {
     /// `builder config --env/--label/--annotation` without `=` or `-`.
     #[error("{flag} {value}: expected KEY=VALUE or KEY-")]
     NotKeyValue { flag: String, value: String },
+    /// A `builder config` flag whose value is wrong, and why.
+    #[error("{flag} {value}: {why}")]
+    InvalidFlag {
+        flag: String,
+        value: String,
+        why: String,
+    },
     /// `builder config --cmd/--entrypoint/--shell` starting with `[` but not
     /// a JSON array of strings.
     #[error("{value}: not a JSON array of strings: {source}")]

@@ -11,6 +11,7 @@
 //!    build context.
 
 pub mod builder;
+pub mod configure;
 pub mod directives;
 pub mod error;
 pub mod execute;
