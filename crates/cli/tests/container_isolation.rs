@@ -407,3 +407,71 @@ fn ipc_modes_as_podman() {
         "/dev/shm",
     ]);
 }
+
+/// `--ipc/--pid/--uts container:NAME` join a running container's namespaces as
+/// podman does: the same IPC namespace with the same /dev/shm files, the same
+/// processes, the same hostname; a private IPC namespace cannot be joined, and the
+/// host-side /dev/shm goes with its container.
+#[test]
+fn joining_another_containers_namespaces() {
+    let st = TestStore::with_busybox();
+    let img = "localhost/bb:1";
+    st.ok(&["run", "-d", "--name", "donor", img, "sleep", "100"]);
+    let donor_ipc = st
+        .ok(&["exec", "donor", "readlink", "/proc/self/ns/ipc"])
+        .stdout;
+    let joined = |flag: &str, cmd: &[&str]| {
+        let flag = format!("{flag}=container:donor");
+        let args = [&["run", "--rm", flag.as_str(), img][..], cmd].concat();
+        st.ok(&args).stdout
+    };
+    assert_eq!(
+        joined("--ipc", &["readlink", "/proc/self/ns/ipc"]),
+        donor_ipc
+    );
+    st.ok(&["exec", "donor", "sh", "-c", "echo shared > /dev/shm/note"]);
+    assert_eq!(joined("--ipc", &["cat", "/dev/shm/note"]), "shared\n");
+    let ps = joined("--pid", &["ps", "-o", "args"]);
+    assert!(ps.contains("sleep 100"), "{ps}");
+    let host = st.ok(&["exec", "donor", "hostname"]).stdout;
+    assert_eq!(joined("--uts", &["hostname"]), host);
+    // The donor cannot go while a container that joins it exists.
+    st.ok(&[
+        "create",
+        "--name",
+        "joiner",
+        "--pid",
+        "container:donor",
+        img,
+        "true",
+    ]);
+    let r = st.run(&["rm", "-f", "-t", "0", "donor"]);
+    assert_ne!(r.code, 0, "a donor with a dependent was removed");
+    st.ok(&["rm", "joiner"]);
+
+    st.ok(&[
+        "run", "-d", "--ipc", "private", "--name", "own", img, "sleep", "100",
+    ]);
+    let r = st.run(&["run", "--rm", "--ipc", "container:own", img, "true"]);
+    assert_eq!(r.code, 125);
+    assert!(
+        r.stderr.contains("is not allowed: non-shareable IPC (hint: use IpcMode:shareable for the donor container)"),
+        "{}",
+        r.stderr
+    );
+
+    let id = st.ok(&["inspect", "--format", "{{.Id}}", "donor"]).stdout;
+    let shm = format!("/containers/{}/userdata/shm", id.trim());
+    let mounted = || {
+        std::fs::read_to_string("/proc/self/mountinfo")
+            .unwrap()
+            .lines()
+            .any(|l| l.contains(&shm))
+    };
+    assert!(mounted(), "no host-side /dev/shm for a shareable container");
+    st.ok(&["stop", "-t", "0", "donor"]);
+    assert!(
+        !mounted(),
+        "the stopped container's /dev/shm stayed mounted"
+    );
+}

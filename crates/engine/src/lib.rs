@@ -26,6 +26,7 @@ pub mod lifecycle;
 pub mod logs;
 pub mod monitor;
 pub mod names;
+pub mod namespaces;
 pub mod network;
 pub mod oci;
 pub mod pull;

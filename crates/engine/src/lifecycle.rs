@@ -147,6 +147,7 @@ fn release_leftovers(store: &Store, info: &Info) {
         rt.delete(&info.id);
     }
     crate::network::teardown(store, &info.id);
+    crate::namespaces::release_shm(store, &info.id);
     let _ = store.unmount(&info.id, false);
     crate::image_mounts::release(store, info);
     crate::attach::remove_sockets(store, &info.id);
@@ -352,19 +353,14 @@ pub fn remove_timed(store: &Store, name: &str, force: bool, time: u64) -> Result
     Ok(info)
 }
 
-/// The containers that join this one's namespaces (`--network container:`),
+/// The containers that join this one's namespaces (`--network/--pid/--ipc/--uts
+/// container:`),
 /// which must go before it.
 fn dependents(store: &Store, id: &str) -> Vec<String> {
     container::list(store)
         .unwrap_or_default()
         .into_iter()
-        .filter(|i| {
-            i.config
-                .process
-                .network
-                .container()
-                .is_some_and(|other| container::find(store, other).is_ok_and(|o| o.id == id))
-        })
+        .filter(|i| crate::namespaces::joins(store, &i.config.process, id))
         .map(|i| i.id)
         .collect()
 }

@@ -395,6 +395,7 @@ fn finish(store: &Store, id: &str, code: i32) {
     }
     oci_of(store, id).delete(id);
     crate::network::teardown(store, id);
+    crate::namespaces::release_shm(store, id);
     let _ = store.unmount(id, false);
     if let Some(i) = &info {
         crate::image_mounts::release(store, i);
@@ -424,6 +425,7 @@ fn finish(store: &Store, id: &str, code: i32) {
 fn finish_failed(store: &Store, id: &str) {
     oci_of(store, id).delete(id);
     crate::network::teardown(store, id);
+    crate::namespaces::release_shm(store, id);
     let _ = store.unmount(id, false);
     if let Ok(info) = container::find(store, id) {
         crate::image_mounts::release(store, &info);

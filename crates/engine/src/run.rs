@@ -268,6 +268,7 @@ pub fn create(store: &Store, o: &RunOptions) -> Result<Info, RunError> {
     for p in &mut o.process.ports {
         p.assign()?;
     }
+    crate::namespaces::resolve_donors(store, &mut o.process)?;
     let o = &o;
     if let Some(other) = o.process.network.container() {
         container::find(store, other).map_err(engine)?;
@@ -426,6 +427,7 @@ pub fn prepare_bundle(store: &Store, info: &Info) -> Result<PathBuf, RunError> {
             ns.path = Some(format!("/proc/{}/ns/net", init.pid));
         }
     }
+    crate::namespaces::prepare(store, id, &cfg.process, &mut spec)?;
     if let Some(net) = cfg.process.network.bridge() {
         let att = crate::network::setup(store, id, net, &cfg.process.ports)?;
         if let Some(ns) = spec
@@ -488,6 +490,15 @@ pub fn prepare_bundle(store: &Store, info: &Info) -> Result<PathBuf, RunError> {
     Ok(bundle)
 }
 
+/// What a start took that outlives the container's process: its network, its
+/// host-side /dev/shm, its rootfs mount, the images it mounted.
+fn release_start(store: &Store, c: &Info) {
+    crate::network::teardown(store, &c.id);
+    crate::namespaces::release_shm(store, &c.id);
+    let _ = store.unmount(&c.id, false);
+    crate::image_mounts::release(store, c);
+}
+
 /// Runs a recorded container's process in the foreground (its output to this
 /// process's and to its log); returns its exit code. The builder uses it with a
 /// process of its own (RUN) over a working container.
@@ -498,7 +509,7 @@ pub fn run_container(store: &Store, c: &Info) -> Result<i32, RunError> {
     // Without a monitor this process holds the published ports, as the
     // monitor would.
     let ports = reserve_ports(c)?;
-    let bundle = prepare_bundle(store, c)?;
+    let bundle = prepare_bundle(store, c).inspect_err(|_| release_start(store, c))?;
     let result = if c.config.process.tty {
         run_with_terminal(store, c, bundle)
     } else {
@@ -507,9 +518,7 @@ pub fn run_container(store: &Store, c: &Info) -> Result<i32, RunError> {
     // Free before the exit is recorded: whoever sees the container stopped
     // can have its ports.
     drop(ports);
-    crate::network::teardown(store, &c.id);
-    let _ = store.unmount(&c.id, false);
-    crate::image_mounts::release(store, c);
+    release_start(store, c);
     let done = ContainerState {
         status: Status::Exited,
         init: None,
@@ -673,6 +682,7 @@ pub fn remove(store: &Store, id: &str) {
         .unwrap_or_else(|| crate::oci::Oci::Builtin(runtime(store)));
     rt.delete(id);
     crate::network::teardown(store, id);
+    crate::namespaces::release_shm(store, id);
     crate::attach::remove_sockets(store, id);
     let _ = store.unmount(id, true);
     if let Some(i) = &info {

@@ -53,7 +53,7 @@ pub enum SpecError {
     #[error("no command: the image has neither Entrypoint nor Cmd, and none was given")]
     NoCommand,
     /// A `--pid`, `--ipc` or `--uts` mode berth does not have.
-    #[error("--{flag} {mode}: not supported (host, private{})", if *.flag == "ipc" { ", shareable or none" } else { "" })]
+    #[error("--{flag} {mode}: not supported (host, private{}, container:NAME)", if *.flag == "ipc" { ", shareable, none" } else { "" })]
     NamespaceMode { flag: &'static str, mode: String },
     #[error("--group-add {0}: not in the image's /etc/group")]
     GroupAdd(String),
@@ -189,10 +189,10 @@ pub struct ProcessOptions {
     /// mounts are among `volumes`), removed with the container by `rm -v` or
     /// `--rm`.
     pub anonymous_volumes: Vec<String>,
-    /// `--pid`, `--ipc`, `--uts`: "host" shares the host's namespace.
-    pub pid: Option<String>,
-    pub ipc: Option<String>,
-    pub uts: Option<String>,
+    /// `--pid`, `--ipc`, `--uts`: whose namespaces the container has.
+    pub pid: crate::namespaces::NsMode,
+    pub ipc: crate::namespaces::NsMode,
+    pub uts: crate::namespaces::NsMode,
     /// `--shm-size` of /dev/shm (default 64m).
     #[serde(with = "crate::flagform::optional")]
     pub shm_size: Option<crate::security::Bytes>,
@@ -521,11 +521,10 @@ pub fn generate(
                 .map(String::from)
         })
         .unwrap_or_else(|| "/".into());
-    let shared = |mode: &Option<String>| mode.as_deref() == Some("host");
     let mut namespaces: Vec<Namespace> = [
-        ("pid", shared(&o.pid)),
-        ("ipc", shared(&o.ipc)),
-        ("uts", shared(&o.uts)),
+        ("pid", o.pid.is_host()),
+        ("ipc", o.ipc.is_host()),
+        ("uts", o.uts.is_host()),
         ("mount", false),
         ("cgroup", false),
     ]
@@ -608,11 +607,11 @@ pub fn generate(
             &["nosuid", "noexec", "nodev", "relatime", "ro"],
         ),
     ];
-    if o.ipc.as_deref() == Some("none") {
+    if o.ipc == crate::namespaces::NsMode::None {
         // --ipc none: an IPC namespace of its own, and no /dev/shm at all.
         mounts.retain(|m| m.destination != "/dev/shm");
     }
-    if shared(&o.ipc) {
+    if o.ipc.is_host() {
         // The host's IPC namespace comes with the host's /dev/shm.
         mounts.retain(|m| m.destination != "/dev/shm");
         mounts.push(mount(
@@ -732,7 +731,7 @@ pub fn generate(
             readonly: o.read_only,
         }),
         // The host's own name stays with the host's UTS namespace.
-        hostname: (!shared(&o.uts)).then(|| {
+        hostname: (!o.uts.is_host() && o.uts.container().is_none()).then(|| {
             o.hostname
                 .clone()
                 .unwrap_or_else(|| id[..12.min(id.len())].to_string())
@@ -766,23 +765,6 @@ pub fn generate(
         }),
         ..Default::default()
     })
-}
-
-/// A `--pid`, `--ipc` or `--uts` flag as the spec keeps it: "host", "none"
-/// (ipc: a namespace of its own without /dev/shm), or None for a namespace of
-/// the container's own (private; ipc's shareable too, whose /dev/shm is its
-/// own); anything else is refused rather than ignored.
-pub fn namespace_mode(flag: &'static str, mode: Option<&str>) -> Result<Option<String>, SpecError> {
-    match mode {
-        None | Some("" | "private") => Ok(None),
-        Some("host") => Ok(Some("host".into())),
-        Some("shareable") if flag == "ipc" => Ok(None),
-        Some("none") if flag == "ipc" => Ok(Some("none".into())),
-        Some(other) => Err(SpecError::NamespaceMode {
-            flag,
-            mode: other.to_string(),
-        }),
-    }
 }
 
 #[cfg(test)]

@@ -210,6 +210,33 @@ pub fn unpin_netns(path: &std::path::Path) {
     let _ = std::fs::remove_file(path);
 }
 
+/// Mounts a tmpfs on `path` with `data` (`size=…,mode=…`), nosuid, nodev and noexec.
+pub fn mount_tmpfs(path: &std::path::Path, data: &str) -> io::Result<()> {
+    use std::ffi::CString;
+    let target = CString::new(path.as_os_str().as_encoded_bytes()).map_err(io::Error::other)?;
+    let data = CString::new(data).map_err(io::Error::other)?;
+    let flags = libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
+    // SAFETY: every pointer is a NUL-terminated string that outlives the call.
+    check(unsafe {
+        libc::mount(
+            c"shm".as_ptr(),
+            target.as_ptr(),
+            c"tmpfs".as_ptr(),
+            flags,
+            data.as_ptr().cast(),
+        )
+    })
+    .map(drop)
+}
+
+/// Detaches whatever is mounted on `path`; nothing mounted is no error.
+pub fn unmount(path: &std::path::Path) {
+    if let Ok(c) = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()) {
+        // SAFETY: a NUL-terminated path; a failed unmount is ignored.
+        unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) };
+    }
+}
+
 /// The write end of the pipe the SIGWINCH handler pokes (-1: none).
 static WINCH_PIPE: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(-1);
 

@@ -202,8 +202,15 @@ fn create_in(
     let mut plan = plan(spec, rootfs.to_string(), cgroup, fifo)?;
     plan.preserved = preserved.to_vec();
     let (parent_sock, child_sock) = sys::seqpacket_pair().ctx("socketpair")?;
-    enter_parent_namespaces(&plan.spec)?;
-    let pid = sys::clone_fork(plan.clone_flags).ctx("clone the container process")?;
+    let parent_ns = enter_parent_namespaces(&plan.spec)?;
+    let pid = sys::clone_fork(plan.clone_flags).ctx("clone the container process");
+    // This process (a caller of the library, not only berth-oci) goes on with
+    // its own pid and time namespaces for its children: a thread started after
+    // a setns(CLONE_NEWPID) would fail with EINVAL.
+    if !matches!(pid, Ok(0)) {
+        parent_ns.restore()?;
+    }
+    let pid = pid?;
     if pid == 0 {
         drop(parent_sock);
         let err = init(&plan, opts, mode, &child_sock);
@@ -363,14 +370,45 @@ fn plan(spec: Spec, rootfs: String, cgroup: Cgroup, fifo: Option<OwnedFd>) -> Re
     })
 }
 
+/// The pid and time namespaces this process's children got before
+/// [`enter_parent_namespaces`], to go back to after the fork.
+struct ParentNamespaces(Vec<(libc::c_int, OwnedFd)>);
+
+impl ParentNamespaces {
+    fn restore(mut self) -> Result<()> {
+        for (flag, fd) in std::mem::take(&mut self.0) {
+            sys::setns(fd.as_raw_fd(), flag).ctx("return to the runtime's own namespace")?;
+        }
+        Ok(())
+    }
+}
+
+/// A failure between joining and the fork goes back too (a forked child never
+/// drops it: it leaves by _exit).
+impl Drop for ParentNamespaces {
+    fn drop(&mut self) {
+        for (flag, fd) in &self.0 {
+            let _ = sys::setns(fd.as_raw_fd(), *flag);
+        }
+    }
+}
+
 /// pid and time namespaces apply to children only, so the runtime joins (or makes)
-/// them itself just before the fork.
-fn enter_parent_namespaces(spec: &Spec) -> Result<()> {
+/// them itself just before the fork; what it had before is returned.
+fn enter_parent_namespaces(spec: &Spec) -> Result<ParentNamespaces> {
+    let mut saved = ParentNamespaces(Vec::new());
     for kind in ["pid", "time"] {
         let Some(ns) = spec.namespace(kind) else {
             continue;
         };
-        match ns.path.as_deref().filter(|p| !p.is_empty()) {
+        let path = ns.path.as_deref().filter(|p| !p.is_empty());
+        if path.is_some() || kind == "time" {
+            let own = format!("/proc/self/ns/{kind}");
+            let fd = sys::openat(libc::AT_FDCWD, &cstr(&own).ctx(&own)?, libc::O_RDONLY, 0)
+                .with(|| format!("open {own}"))?;
+            saved.0.push((ns_flag(kind).expect("known"), fd));
+        }
+        match path {
             Some(path) => {
                 let fd = sys::openat(libc::AT_FDCWD, &cstr(path).ctx(path)?, libc::O_RDONLY, 0)
                     .with(|| format!("open {kind} namespace {path}"))?;
@@ -393,7 +431,7 @@ fn enter_parent_namespaces(spec: &Spec) -> Result<()> {
             None => {}
         }
     }
-    Ok(())
+    Ok(saved)
 }
 
 fn sys_send(sock: &OwnedFd, msg: &[u8]) -> std::io::Result<()> {

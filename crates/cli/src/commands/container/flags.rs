@@ -178,15 +178,17 @@ pub struct ContainerArgs {
     /// Pull the image: missing (default), always, never, newer.
     #[arg(long, default_value = "missing", value_parser = ["missing", "always", "never", "newer"])]
     pub(crate) pull: String,
-    /// PID namespace: private (default) or host.
-    #[arg(long, value_parser = ["private", "host"])]
+    /// PID namespace: private (default), host or container:NAME (another's).
+    #[arg(long)]
     pub(crate) pid: Option<String>,
-    /// IPC namespace: private, shareable (default; its own), none (its own,
-    /// without /dev/shm) or host (with the host's /dev/shm).
-    #[arg(long, value_parser = ["private", "shareable", "none", "host"])]
+    /// IPC namespace: shareable (default; its own, others may join), private,
+    /// none (its own, without /dev/shm), host (with the host's /dev/shm) or
+    /// container:NAME (a shareable one's, with its /dev/shm).
+    #[arg(long)]
     pub(crate) ipc: Option<String>,
-    /// UTS namespace: private (default) or host (the host's hostname).
-    #[arg(long, value_parser = ["private", "host"])]
+    /// UTS namespace: private (default), host (the host's hostname) or
+    /// container:NAME.
+    #[arg(long)]
     pub(crate) uts: Option<String>,
     /// Size of /dev/shm (default 64m).
     #[arg(long)]

@@ -3,7 +3,8 @@
 
 use crate::exit::{self, Failure};
 use berth_engine::RunOptions;
-use berth_engine::spec::{self, ProcessOptions, SpecError};
+use berth_engine::namespaces::NsMode;
+use berth_engine::spec::{ProcessOptions, SpecError};
 use berth_engine::volumes::{self, MountFlag, TmpfsSpec, VolumeSpec};
 
 use super::flags::ContainerArgs;
@@ -189,9 +190,9 @@ pub(crate) fn options(
             log_driver: a.log_driver,
             publish_all: a.publish_all,
             anonymous_volumes: Vec::new(),
-            pid: spec::namespace_mode("pid", a.pid.as_deref()).map_err(crate::exit::podman)?,
-            ipc: spec::namespace_mode("ipc", a.ipc.as_deref()).map_err(crate::exit::podman)?,
-            uts: spec::namespace_mode("uts", a.uts.as_deref()).map_err(crate::exit::podman)?,
+            pid: NsMode::parse("pid", a.pid.as_deref()).map_err(exit::podman)?,
+            ipc: NsMode::parse("ipc", a.ipc.as_deref()).map_err(exit::podman)?,
+            uts: NsMode::parse("uts", a.uts.as_deref()).map_err(exit::podman)?,
             shm_size: a
                 .shm_size
                 .as_deref()

@@ -1,0 +1,262 @@
+//! `--pid`, `--ipc` and `--uts`: whose namespace a container has, podman's modes.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use berth_runtime::spec::{Mount, Spec};
+use berth_storage::Store;
+
+use crate::container::{self, Status};
+use crate::run::RunError;
+use crate::spec::{ProcessOptions, SpecError};
+
+/// A container's pid, ipc or uts namespace.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum NsMode {
+    /// One of its own that no other container may join.
+    #[default]
+    Private,
+    /// One of its own that others may join (`--ipc shareable`, podman's ipc default).
+    Shareable,
+    /// The host's.
+    Host,
+    /// ipc only: one of its own, with no `/dev/shm` at all.
+    None,
+    /// `container:NAME`: another container's, joined when this one starts.
+    Container(String),
+}
+
+impl NsMode {
+    /// A `--FLAG` value (`flag` is pid, ipc or uts); not given, podman's default:
+    /// a shareable IPC namespace, private pid and uts ones.
+    pub fn parse(flag: &'static str, value: Option<&str>) -> Result<NsMode, SpecError> {
+        let bad = || SpecError::NamespaceMode {
+            flag,
+            mode: value.unwrap_or_default().to_string(),
+        };
+        Ok(match value {
+            None | Some("") if flag == "ipc" => NsMode::Shareable,
+            None | Some("" | "private") => NsMode::Private,
+            Some("host") => NsMode::Host,
+            Some("shareable") if flag == "ipc" => NsMode::Shareable,
+            Some("none") if flag == "ipc" => NsMode::None,
+            Some(v) => match v.strip_prefix("container:") {
+                Some(c) if !c.is_empty() => NsMode::Container(c.to_string()),
+                _ => return Err(bad()),
+            },
+        })
+    }
+
+    pub fn is_host(&self) -> bool {
+        *self == NsMode::Host
+    }
+
+    /// The container whose namespace is joined.
+    pub fn container(&self) -> Option<&str> {
+        match self {
+            NsMode::Container(c) => Some(c),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for NsMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NsMode::Private => f.write_str("private"),
+            NsMode::Shareable => f.write_str("shareable"),
+            NsMode::Host => f.write_str("host"),
+            NsMode::None => f.write_str("none"),
+            NsMode::Container(c) => write!(f, "container:{c}"),
+        }
+    }
+}
+
+impl serde::Serialize for NsMode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// Stored as its flag's words; a container made before the modes were typed kept
+/// `null` (its own namespace), "host" or "none".
+impl<'de> serde::Deserialize<'de> for NsMode {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<NsMode, D::Error> {
+        let s: Option<String> = serde::Deserialize::deserialize(d)?;
+        Ok(match s.as_deref() {
+            None | Some("" | "private") => NsMode::Private,
+            Some("shareable") => NsMode::Shareable,
+            Some("host") => NsMode::Host,
+            Some("none") => NsMode::None,
+            Some(v) => NsMode::Container(v.strip_prefix("container:").unwrap_or(v).to_string()),
+        })
+    }
+}
+
+/// The words podman prints when a container would join an IPC namespace its owner
+/// keeps private.
+pub fn not_shareable(donor: &str) -> String {
+    format!(
+        "container {donor} is not allowed: non-shareable IPC (hint: use IpcMode:shareable for the donor container)"
+    )
+}
+
+/// The pid, ipc and uts modes of a container, with the spec's name for each.
+fn modes(p: &ProcessOptions) -> [(&'static str, &NsMode); 3] {
+    [("pid", &p.pid), ("ipc", &p.ipc), ("uts", &p.uts)]
+}
+
+/// At create: each `container:NAME` names a container that exists (kept by its
+/// ID, so a rename does not lose it), and an IPC namespace is joined only when
+/// its owner made it shareable.
+pub fn resolve_donors(store: &Store, p: &mut ProcessOptions) -> Result<(), RunError> {
+    for (kind, mode) in [
+        ("pid", &mut p.pid),
+        ("ipc", &mut p.ipc),
+        ("uts", &mut p.uts),
+    ] {
+        let NsMode::Container(name) = mode else {
+            continue;
+        };
+        let donor = container::find(store, name)
+            .map_err(|e| RunError::Engine(format!("--{kind} container:{name}: {e}")))?;
+        if kind == "ipc" && donor.config.process.ipc != NsMode::Shareable {
+            return Err(RunError::Engine(not_shareable(&donor.id)));
+        }
+        *name = donor.id;
+    }
+    Ok(())
+}
+
+/// Where a shareable IPC namespace's /dev/shm lives, on the host, so that the
+/// containers joining it share its files too (podman keeps it there as well).
+pub fn shm_dir(store: &Store, id: &str) -> PathBuf {
+    container::userdata(store, id).join("shm")
+}
+
+/// When the container is done: its host-side /dev/shm goes.
+pub fn release_shm(store: &Store, id: &str) {
+    crate::sys::unmount(&shm_dir(store, id));
+}
+
+/// Replaces the spec's own /dev/shm with a bind of `source`.
+fn bind_shm(spec: &mut Spec, source: &Path) {
+    spec.mounts.retain(|m| m.destination != "/dev/shm");
+    spec.mounts.push(Mount {
+        destination: "/dev/shm".into(),
+        kind: Some("bind".into()),
+        source: Some(source.to_string_lossy().into_owned()),
+        options: ["rbind", "nosuid", "noexec", "nodev"]
+            .map(String::from)
+            .to_vec(),
+        ..Default::default()
+    });
+}
+
+/// A shareable IPC namespace's /dev/shm: a tmpfs on the host with the size and
+/// mode the spec gave its own.
+fn host_shm(store: &Store, id: &str, spec: &mut Spec) -> Result<(), RunError> {
+    let Some(own) = spec.mounts.iter().find(|m| m.destination == "/dev/shm") else {
+        return Ok(());
+    };
+    let data: Vec<&str> = own
+        .options
+        .iter()
+        .map(String::as_str)
+        .filter(|o| o.starts_with("size=") || o.starts_with("mode="))
+        .collect();
+    let dir = shm_dir(store, id);
+    let failed = |e: std::io::Error| RunError::Engine(format!("{}: {e}", dir.display()));
+    std::fs::create_dir_all(&dir).map_err(failed)?;
+    // What a start that died left mounted goes first: never two on one path.
+    crate::sys::unmount(&dir);
+    crate::sys::mount_tmpfs(&dir, &data.join(",")).map_err(failed)?;
+    bind_shm(spec, &dir);
+    Ok(())
+}
+
+/// At start: the spec joins the namespaces of the running containers named, and
+/// an IPC namespace's joiner sees its owner's /dev/shm; a shareable one's
+/// /dev/shm is made on the host.
+pub fn prepare(
+    store: &Store,
+    id: &str,
+    p: &ProcessOptions,
+    spec: &mut Spec,
+) -> Result<(), RunError> {
+    if p.ipc == NsMode::Shareable {
+        host_shm(store, id, spec)?;
+    }
+    for (kind, mode) in modes(p) {
+        let Some(name) = mode.container() else {
+            continue;
+        };
+        let donor = container::find(store, name)
+            .map_err(|e| RunError::Engine(format!("--{kind} container:{name}: {e}")))?;
+        let init = donor
+            .state
+            .init
+            .filter(|_| donor.state.status == Status::Running)
+            .ok_or_else(|| {
+                RunError::Engine(format!(
+                    "--{kind} container:{name}: that container is not running"
+                ))
+            })?;
+        let path = format!("/proc/{}/ns/{kind}", init.pid);
+        if let Some(ns) = spec
+            .linux
+            .as_mut()
+            .and_then(|l| l.namespaces.iter_mut().find(|n| n.kind == kind))
+        {
+            ns.path = Some(path);
+        }
+        if kind == "ipc" {
+            bind_shm(spec, &shm_dir(store, &donor.id));
+        }
+    }
+    Ok(())
+}
+
+/// Whether a container joins any namespace of the container `id`.
+pub fn joins(store: &Store, p: &ProcessOptions, id: &str) -> bool {
+    let of = |name: &str| container::find(store, name).is_ok_and(|o| o.id == id);
+    modes(p).iter().any(|(_, m)| m.container().is_some_and(of))
+        || p.network.container().is_some_and(of)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_read_as_podman_reads_them() {
+        assert_eq!(NsMode::parse("ipc", None).unwrap(), NsMode::Shareable);
+        assert_eq!(NsMode::parse("pid", None).unwrap(), NsMode::Private);
+        assert_eq!(
+            NsMode::parse("uts", Some("container:web")).unwrap(),
+            NsMode::Container("web".into())
+        );
+        assert!(NsMode::parse("pid", Some("none")).is_err());
+        assert!(NsMode::parse("pid", Some("shareable")).is_err());
+        assert!(NsMode::parse("ipc", Some("container:")).is_err());
+        assert!(NsMode::parse("ipc", Some("bogus")).is_err());
+    }
+
+    #[test]
+    fn stored_modes_round_trip_and_old_nulls_read_as_private() {
+        for m in [
+            NsMode::Private,
+            NsMode::Shareable,
+            NsMode::Host,
+            NsMode::None,
+            NsMode::Container("abc".into()),
+        ] {
+            let j = serde_json::to_string(&m).unwrap();
+            assert_eq!(serde_json::from_str::<NsMode>(&j).unwrap(), m);
+        }
+        assert_eq!(
+            serde_json::from_str::<NsMode>("null").unwrap(),
+            NsMode::Private
+        );
+    }
+}
