@@ -587,3 +587,52 @@ fn image_sign_writes_lookaside_signatures_a_policy_accepts() {
     assert_eq!(r.code, 125, "{}", r.stderr);
     assert!(r.stderr.contains("only docker:// images"), "{}", r.stderr);
 }
+
+/// `image trust set/show` edit and list policy.json as podman's do, and a pull
+/// obeys what was set.
+#[test]
+fn image_trust_set_and_show() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("policy.json");
+    let pp = format!("--policypath={}", p.display());
+    let r = run(&["image", "trust", "set", &pp, "--type=bogus", "default"]);
+    assert_eq!(r.code, 125);
+    assert!(
+        r.stderr.starts_with("Error: invalid choice: bogus"),
+        "{}",
+        r.stderr
+    );
+    assert!(!p.exists(), "a refused change wrote the policy");
+    ok(&["image", "trust", "set", &pp, "--type=accept", "default"]);
+    ok(&["image", "trust", "set", &pp, "--type=reject", "docker.io"]);
+    let table = ok(&["image", "trust", "show", &pp]).stdout;
+    let lines: Vec<Vec<&str>> = table
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(lines[0], ["TRANSPORT", "NAME", "TYPE", "ID", "STORE"]);
+    assert_eq!(lines[1], ["all", "default", "accept"]);
+    assert_eq!(lines[2], ["repository", "docker.io", "reject"]);
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(&["image", "trust", "show", &pp, "--json"]).stdout).unwrap();
+    assert_eq!(json[1]["repo_name"], "docker.io");
+    assert_eq!(json[1]["type"], "reject");
+    let raw = ok(&["image", "trust", "show", &pp, "--raw"]).stdout;
+    assert_eq!(raw, std::fs::read_to_string(&p).unwrap());
+    // What was set is what a copy enforces.
+    let (_fx, src) = small(dir.path());
+    let copy = |n: &str| {
+        let dest = format!("dir:{}", dir.path().join(n).display());
+        run(&[
+            "image",
+            "copy",
+            "--policy",
+            p.to_str().unwrap(),
+            &src,
+            &dest,
+        ])
+    };
+    assert_eq!(copy("a").code, 0, "the default, accept, refused a copy");
+    ok(&["image", "trust", "set", &pp, "--type=reject", "default"]);
+    assert_ne!(copy("b").code, 0, "the default, reject, let a copy through");
+}

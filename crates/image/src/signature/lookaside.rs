@@ -93,6 +93,17 @@ impl RegistriesD {
         Ok(conf)
     }
 
+    /// Where signatures of a policy scope are read from (`""`: the default), as
+    /// `image trust show` lists it; empty when nothing is configured.
+    pub fn lookaside_for_scope(&self, scope: &str) -> String {
+        let c = match scope {
+            "" => self.default_docker.as_ref(),
+            s => self.docker.get(s).or(self.default_docker.as_ref()),
+        };
+        c.and_then(|c| c.lookaside.clone().or(c.sigstore.clone()))
+            .unwrap_or_default()
+    }
+
     /// The most specific configuration for a reference.
     fn scope(&self, r: &Reference) -> Option<&ScopeConfig> {
         docker_scopes(r)

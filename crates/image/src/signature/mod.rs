@@ -6,6 +6,7 @@ pub mod gpg;
 pub mod lookaside;
 pub mod payload;
 pub mod policy;
+pub mod trust;
 
 pub use gpg::Gpg;
 pub use payload::Payload;

@@ -7,6 +7,7 @@ pub mod history;
 pub mod inspect;
 pub mod list;
 pub mod mount;
+pub mod policy;
 pub mod prune;
 pub mod pull;
 pub mod push;
@@ -62,6 +63,8 @@ pub(crate) enum ImageCommand {
     /// Sign a registry image's manifest with a GPG key, into lookaside
     /// storage (podman's image sign).
     Sign(trust::ImageSignArgs),
+    /// Show or set the trust policy (policy.json).
+    Trust(policy::TrustArgs),
     /// Sign a manifest file with a GPG key (simple signing).
     StandaloneSign(trust::StandaloneSignArgs),
     /// Verify a signature of a manifest file.
@@ -129,6 +132,7 @@ pub fn run(store: &StoreArgs, args: ImageArgs) -> CmdResult {
         ImageCommand::Mount(a) => mount::mount(store, a),
         ImageCommand::Umount(a) => mount::unmount(store, a),
         ImageCommand::Sign(a) => trust::image_sign(a),
+        ImageCommand::Trust(a) => policy::run(a),
         // The build's exit code (a failing RUN's own) is the command's.
         ImageCommand::Build(b) => match crate::commands::builder::build::build(store, b)? {
             0 => Ok(()),
