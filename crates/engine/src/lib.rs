@@ -30,6 +30,7 @@ pub mod namespaces;
 pub mod network;
 pub mod oci;
 pub mod pull;
+pub mod resources;
 pub mod run;
 pub mod security;
 pub mod spec;

@@ -253,6 +253,27 @@ impl Oci {
         }
     }
 
+    /// Changes a running container's cgroup limits (runc's `update --resources`).
+    pub fn update(&self, id: &str, r: &berth_runtime::spec::Resources) -> Result<(), OciError> {
+        let mut file = tempfile::NamedTempFile::new().map_err(OciError::Exec)?;
+        serde_json::to_writer(&mut file, r).map_err(|e| OciError::Binary(e.to_string()))?;
+        let path = file.path().to_string_lossy().into_owned();
+        match self {
+            Oci::Builtin(rt) => {
+                let flags = berth_runtime::ops::UpdateFlags {
+                    resources_file: Some(path),
+                    ..Default::default()
+                };
+                Ok(berth_runtime::ops::update(rt, id, &flags)?)
+            }
+            Oci::Binary { .. } => {
+                let mut c = self.cmd().expect("binary");
+                c.args(["update", "--resources", &path, id]);
+                Ok(run_binary(c, "update")?)
+            }
+        }
+    }
+
     /// Sends a signal to every process of the container.
     pub fn kill_all(&self, id: &str, sig: i32) {
         match self {

@@ -200,9 +200,16 @@ pub struct ProcessOptions {
     pub group_add: Vec<String>,
     /// `--dns-search`.
     pub dns_search: Vec<String>,
-    /// `--cpu-shares`, `--cpuset-cpus`.
+    /// `--cpu-shares`, `--cpuset-cpus`, `--cpuset-mems`.
     pub cpu_shares: Option<u64>,
     pub cpuset_cpus: Option<String>,
+    pub cpuset_mems: Option<String>,
+    /// `--memory-swap` (memory and swap together; -1: unlimited) and
+    /// `--memory-reservation` (the soft limit), in bytes.
+    pub memory_swap: Option<i64>,
+    pub memory_reservation: Option<i64>,
+    /// `--blkio-weight` (10 to 1000).
+    pub blkio_weight: Option<u16>,
     /// `--annotation KEY=VALUE`, into the OCI spec.
     pub annotations: Vec<String>,
     /// `--expose PORT[/PROTO]`: published by `-P` as the image's EXPOSE are.
@@ -659,13 +666,7 @@ pub fn generate(
         .iter()
         .map(|u| crate::security::ulimit(u))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut resources = crate::security::resources(o.memory, o.cpus, o.pids_limit)?;
-    if o.cpu_shares.is_some() || o.cpuset_cpus.is_some() {
-        let r = resources.get_or_insert_with(Default::default);
-        let cpu = r.cpu.get_or_insert_with(Default::default);
-        cpu.shares = o.cpu_shares.or(cpu.shares);
-        cpu.cpus = o.cpuset_cpus.clone().or(cpu.cpus.take());
-    }
+    let mut resources = crate::resources::of(o)?;
     let mut devices = Vec::new();
     for d in &o.devices {
         let (node, rule) = crate::security::device(d)?;

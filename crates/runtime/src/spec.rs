@@ -307,29 +307,46 @@ pub struct DeviceRule {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Memory {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reservation: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub swap: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub kernel: Option<i64>,
     #[serde(rename = "kernelTCP")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub kernel_tcp: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub swappiness: Option<u64>,
     #[serde(rename = "disableOOMKiller")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub disable_oom_killer: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub use_hierarchy: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Cpu {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub shares: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub quota: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub burst: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub period: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub realtime_runtime: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub realtime_period: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cpus: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mems: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub idle: Option<i64>,
 }
 
@@ -342,7 +359,9 @@ pub struct Pids {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct BlockIo {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub weight: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub leaf_weight: Option<u16>,
     #[serde(deserialize_with = "nullable")]
     pub weight_device: Vec<WeightDevice>,

@@ -1,5 +1,6 @@
 //! `run`'s and `create`'s flags (see spec_flags for what they become).
 
+use crate::exit::{self, Failure};
 use clap::Args;
 
 /// The options `run` and `create` share.
@@ -118,9 +119,6 @@ pub struct ContainerArgs {
     /// no-new-privileges, seccomp=unconfined|PROFILE.json, label=…
     #[arg(long)]
     pub(crate) security_opt: Vec<String>,
-    /// Memory limit (e.g. 512m; 0: none).
-    #[arg(short, long)]
-    pub(crate) memory: Option<String>,
     /// User namespace: host (the default as root); keep-id and nomap are
     /// rootless modes.
     #[arg(long)]
@@ -134,12 +132,8 @@ pub struct ContainerArgs {
     /// Accepted for podman's scripts; kernels no longer have it (a no-op).
     #[arg(long, hide = true)]
     pub(crate) kernel_memory: Option<String>,
-    /// CPUs (e.g. 1.5).
-    #[arg(long)]
-    pub(crate) cpus: Option<f64>,
-    /// Most processes the container may have.
-    #[arg(long)]
-    pub(crate) pids_limit: Option<i64>,
+    #[command(flatten)]
+    pub(crate) resources: ResourceFlags,
     /// NAME=SOFT[:HARD], e.g. nofile=1024:2048.
     #[arg(long)]
     pub(crate) ulimit: Vec<String>,
@@ -199,12 +193,6 @@ pub struct ContainerArgs {
     /// A DNS search domain for /etc/resolv.conf.
     #[arg(long)]
     pub(crate) dns_search: Vec<String>,
-    /// CPU weight (cgroup cpu.shares).
-    #[arg(short = 'c', long)]
-    pub(crate) cpu_shares: Option<u64>,
-    /// CPUs the container may use (0-3, 0,1).
-    #[arg(long)]
-    pub(crate) cpuset_cpus: Option<String>,
     /// An annotation KEY=VALUE in the container's OCI spec.
     #[arg(long)]
     pub(crate) annotation: Vec<String>,
@@ -227,4 +215,65 @@ pub struct ContainerArgs {
     /// The command and its arguments.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub(crate) command: Vec<String>,
+}
+
+/// The limits `run`, `create` and `update` take.
+#[derive(Args, Default)]
+pub(crate) struct ResourceFlags {
+    /// Memory limit (e.g. 512m; 0: none).
+    #[arg(short, long)]
+    pub(crate) memory: Option<String>,
+    /// Memory and swap together (e.g. 1g; -1: unlimited swap).
+    #[arg(long, allow_hyphen_values = true)]
+    pub(crate) memory_swap: Option<String>,
+    /// The memory soft limit (e.g. 400m).
+    #[arg(long)]
+    pub(crate) memory_reservation: Option<String>,
+    /// CPUs (e.g. 1.5).
+    #[arg(long)]
+    pub(crate) cpus: Option<f64>,
+    /// CPU weight (cgroup cpu.shares).
+    #[arg(short = 'c', long)]
+    pub(crate) cpu_shares: Option<u64>,
+    /// CPUs the container may use (0-3, 0,1).
+    #[arg(long)]
+    pub(crate) cpuset_cpus: Option<String>,
+    /// Memory nodes the container may use (0-3, 0,1).
+    #[arg(long)]
+    pub(crate) cpuset_mems: Option<String>,
+    /// Most processes the container may have.
+    #[arg(long, allow_hyphen_values = true)]
+    pub(crate) pids_limit: Option<i64>,
+    /// Block IO weight, 10 to 1000.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(10..=1000))]
+    pub(crate) blkio_weight: Option<u16>,
+}
+
+impl ResourceFlags {
+    pub(crate) fn update(self) -> Result<berth_engine::resources::ResourceUpdate, Failure> {
+        use berth_engine::security::parse_bytes;
+        let bytes = |flag: &str, v: Option<String>| -> Result<Option<i64>, Failure> {
+            v.map(|v| match v.as_str() {
+                "-1" => Ok(-1),
+                _ => parse_bytes(&v).map_err(|e| exit::podman(format!("--{flag} {v}: {e}"))),
+            })
+            .transpose()
+        };
+        Ok(berth_engine::resources::ResourceUpdate {
+            memory: self
+                .memory
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(exit::podman)?,
+            memory_swap: bytes("memory-swap", self.memory_swap)?,
+            memory_reservation: bytes("memory-reservation", self.memory_reservation)?,
+            cpus: self.cpus,
+            cpu_shares: self.cpu_shares,
+            cpuset_cpus: self.cpuset_cpus,
+            cpuset_mems: self.cpuset_mems,
+            pids_limit: self.pids_limit,
+            blkio_weight: self.blkio_weight,
+        })
+    }
 }

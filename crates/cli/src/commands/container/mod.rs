@@ -12,6 +12,7 @@ pub mod ps;
 pub mod run;
 pub mod spec_flags;
 pub mod stats;
+pub mod update;
 
 use crate::commands::StoreArgs;
 use crate::exit::{self, CmdResult, Failure};
@@ -70,6 +71,8 @@ pub enum ContainerVerb {
     Diff(changes::DiffArgs),
     /// Show running containers' resource use.
     Stats(stats::StatsArgs),
+    /// Change a container's resource limits (at once when it runs).
+    Update(update::UpdateArgs),
 }
 
 impl ContainerVerb {
@@ -99,6 +102,7 @@ impl ContainerVerb {
             Self::Rename(a) => lifecycle::rename(store, a),
             Self::Diff(a) => changes::diff(store, a),
             Self::Stats(a) => stats::stats(store, a),
+            Self::Update(a) => update::update(store, a),
         }
     }
 }

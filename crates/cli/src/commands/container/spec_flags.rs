@@ -127,6 +127,7 @@ pub(crate) fn options(
             )));
         }
     }
+    let limits = a.resources.update()?;
     if a.kernel_memory.is_some() {
         eprintln!("The --kernel-memory flag is no longer supported. This flag is a noop.");
     }
@@ -170,14 +171,6 @@ pub(crate) fn options(
             health,
             privileged: a.privileged,
             security_opt: a.security_opt,
-            memory: a
-                .memory
-                .as_deref()
-                .map(str::parse)
-                .transpose()
-                .map_err(crate::exit::podman)?,
-            cpus: a.cpus,
-            pids_limit: a.pids_limit,
             ulimits: a.ulimit,
             labels: a.label,
             stop_signal: a.stop_signal,
@@ -206,8 +199,6 @@ pub(crate) fn options(
                 .map_err(crate::exit::podman)?,
             group_add: a.group_add,
             dns_search: a.dns_search,
-            cpu_shares: a.cpu_shares,
-            cpuset_cpus: a.cpuset_cpus,
             annotations: a.annotation,
             expose: a.expose,
             networks,
@@ -243,8 +234,10 @@ pub(crate) fn options(
                 .map(str::parse)
                 .transpose()
                 .map_err(crate::exit::podman)?,
+            ..Default::default()
         },
     };
+    limits.apply_to(&mut o.process);
     if let Some(warning) = o.process.discard_unpublishable_ports() {
         eprintln!("{warning}");
     }
