@@ -408,6 +408,13 @@ pub fn wait(store: &Store, name: &str) -> Result<i32> {
     }
     wait_stopped(&info, None);
     let st = container::load_state(store, &info.id);
+    // A --rm container is done when its monitor has removed it (and its
+    // anonymous volumes): whoever waited for it then finds nothing left.
+    if info.config.rm
+        && let Some(m) = st.monitor.and_then(|m| m.open())
+    {
+        m.wait_exit(None);
+    }
     Ok(st
         .exit_code
         .or_else(|| container::removed_exit_code(store, &info.id))
