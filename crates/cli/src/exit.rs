@@ -38,6 +38,7 @@ pub fn engine(e: berth_engine::Error) -> Failure {
         Error::RunningNotForced(_) => 2,
         Error::Run(r) => r.exit_code(),
         Error::NoSuchContainer(_)
+        | Error::NoSuchPod(_)
         | Error::StateImproper(_)
         | Error::HasDependents { .. }
         | Error::InvalidArgument(_)

@@ -72,6 +72,8 @@ enum Command {
     Volume(commands::volume::VolumeArgs),
     /// Manage bridge networks.
     Network(commands::network::NetworkArgs),
+    /// Manage pods: containers that share namespaces.
+    Pod(commands::pod::PodArgs),
     /// Run containers' healthchecks.
     Healthcheck(commands::container::health::HealthcheckArgs),
     /// Show berth's version.
@@ -189,6 +191,7 @@ fn dispatch(store: &commands::StoreArgs, command: Command) -> Result<(), Failure
         }
         Command::Volume(a) => commands::volume::run(store, a),
         Command::Network(a) => commands::network::run(store, a),
+        Command::Pod(a) => commands::pod::run(store, a),
         Command::Healthcheck(a) => commands::container::health::healthcheck(store, a),
         Command::Info(a) => commands::system::info(store, a),
         Command::Build(a) => crate::exit::exit_with(commands::builder::build::build(store, a)),

@@ -459,3 +459,51 @@ fn a_foreground_run_holds_its_published_ports() {
         .bind_tcp("0.0.0.0:5280")
         .expect("the port is free once the container is gone");
 }
+
+/// A pod's ports are published by its infra container, and its containers'
+/// servers answer there; a member cannot publish ports of its own.
+#[test]
+fn a_pods_ports_reach_its_containers() {
+    let env = Env::new("pod", "netavark");
+    env.ok(&[
+        "pod",
+        "create",
+        "--name",
+        "pw",
+        "--network",
+        "bridge",
+        "-p",
+        "127.0.0.1:5260:5000",
+    ]);
+    env.ok(&[
+        "run",
+        "-d",
+        "--pod",
+        "pw",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        &httpd("hello-pod"),
+    ]);
+    let got = env.ns.http_get("127.0.0.1:5260", 100);
+    assert_eq!(got.as_deref(), Some("hello-pod\n"));
+    let r = env.run(&[
+        "run",
+        "--rm",
+        "--pod",
+        "pw",
+        "-p",
+        "5261:80",
+        "localhost/bb:1",
+        "true",
+    ]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("published or exposed ports must be defined when the pod is created"),
+        "{}",
+        r.stderr
+    );
+    env.ok(&["pod", "rm", "-f", "-t", "0", "pw"]);
+    assert_eq!(env.pins(), 0, "the pod's network namespace stayed pinned");
+}

@@ -13,6 +13,9 @@ pub enum Error {
     /// No container has that name, ID or ID prefix.
     #[error("no container with name or ID \"{0}\" found: no such container")]
     NoSuchContainer(String),
+    /// No pod has that name, ID or ID prefix.
+    #[error("no pod with name or ID {0} found: no such pod")]
+    NoSuchPod(String),
     /// The container is not in a state the operation allows.
     #[error("{0}")]
     StateImproper(String),

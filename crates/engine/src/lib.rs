@@ -29,6 +29,7 @@ pub mod names;
 pub mod namespaces;
 pub mod network;
 pub mod oci;
+pub mod pods;
 pub mod pull;
 pub mod resources;
 pub mod run;

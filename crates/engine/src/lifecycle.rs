@@ -29,11 +29,28 @@ pub fn start(
     if is_up(&info) {
         return Ok(info);
     }
+    start_donors(store, &info, monitor_argv)?;
     release_leftovers(store, &info);
     container::mark_stopped(store, &info.id, false);
     crate::monitor::spawn(&monitor_argv(&info.id))?;
     // A --rm container may be gone already (it ran and its monitor removed it).
     Ok(find(store, &info.id).unwrap_or(info))
+}
+
+/// The containers whose namespaces this one joins start first (a pod's infra
+/// container with its first member), as podman starts dependencies.
+fn start_donors(
+    store: &Store,
+    info: &Info,
+    monitor_argv: &dyn Fn(&str) -> Vec<OsString>,
+) -> Result<()> {
+    for donor in crate::namespaces::donors(&info.config.process) {
+        let d = find(store, donor)?;
+        if !is_up(&d) {
+            start(store, &d.id, monitor_argv)?;
+        }
+    }
+    Ok(())
 }
 
 /// The runtime the container runs under.
@@ -125,6 +142,7 @@ pub fn start_attached(
             info.id
         )));
     }
+    start_donors(store, &info, monitor_argv)?;
     release_leftovers(store, &info);
     container::mark_stopped(store, &info.id, false);
     let mut argv = monitor_argv(&info.id);
@@ -330,6 +348,19 @@ pub fn remove(store: &Store, name: &str, force: bool) -> Result<Info> {
 /// `time` seconds between its stop signal and SIGKILL (`rm -f -t N`).
 pub fn remove_timed(store: &Store, name: &str, force: bool, time: u64) -> Result<Info> {
     let info = find(store, name)?;
+    if let (true, Some(pod)) = (info.config.process.infra, &info.config.process.pod) {
+        return Err(Error::StateImproper(format!(
+            "container {} is the infra container of pod {pod} and cannot be removed without removing the pod",
+            info.id
+        )));
+    }
+    remove_member(store, &info.id, force, time)
+}
+
+/// [`remove_timed`] of any container, a pod's infra container too (whose pod
+/// goes with it): for `pod rm`, `rm --depend` and `rm --all`.
+pub fn remove_member(store: &Store, name: &str, force: bool, time: u64) -> Result<Info> {
+    let info = find(store, name)?;
     // Wait for a start in progress to finish, then look again.
     let _lock = container::lock(store, &info.id).map_err(|e| Error::other(e.to_string()))?;
     let info = find(store, &info.id).inspect_err(|_| container::forget_run_dir(store, &info.id))?;
@@ -350,6 +381,7 @@ pub fn remove_timed(store: &Store, name: &str, force: bool, time: u64) -> Result
     if store.container(&info.id).is_ok() {
         run::remove(store, &info.id);
     }
+    crate::pods::infra_removed(store, &info);
     Ok(info)
 }
 
@@ -380,10 +412,11 @@ pub fn remove_with_dependents(
     for d in dependents(store, &info.id) {
         removed.extend(remove_with_dependents(store, &d, force, time, volumes)?);
     }
-    removed.push(match volumes {
-        true => remove_with_volumes(store, &info.id, force, time)?,
-        false => remove_timed(store, &info.id, force, time)?,
-    });
+    let gone = remove_member(store, &info.id, force, time)?;
+    if volumes {
+        crate::volumes::remove_anonymous(store, &gone.config.process.anonymous_volumes);
+    }
+    removed.push(gone);
     Ok(removed)
 }
 

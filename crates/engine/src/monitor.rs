@@ -413,6 +413,9 @@ fn finish(store: &Store, id: &str, code: i32) {
     st.exit_code = Some(code);
     st.finished_ns = Some(now_ns());
     let _ = container::save_state(store, id, &st);
+    if let Some(i) = &info {
+        crate::pods::member_exited(store, i);
+    }
     if rm {
         crate::run::remove(store, id);
         if let Some(i) = &info {

@@ -217,6 +217,18 @@ pub fn prepare(
     Ok(())
 }
 
+/// The containers whose namespaces a container joins, each once.
+pub fn donors(p: &ProcessOptions) -> Vec<&str> {
+    let mut v: Vec<&str> = modes(p)
+        .iter()
+        .filter_map(|(_, m)| m.container())
+        .chain(p.network.container())
+        .collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
 /// Whether a container joins any namespace of the container `id`.
 pub fn joins(store: &Store, p: &ProcessOptions, id: &str) -> bool {
     let of = |name: &str| container::find(store, name).is_ok_and(|o| o.id == id);

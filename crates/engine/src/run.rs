@@ -176,7 +176,11 @@ pub fn needs_monitor(store: &Store, o: &RunOptions) -> bool {
                 .is_some_and(|t| t.first().and_then(|v| v.as_str()) != Some("NONE"))
         })
     };
+    // A container that joins others' namespaces (a pod's) starts them first,
+    // which the monitor's start path does.
     p.restart != container::RestartPolicy::No
+        || p.pod.is_some()
+        || !crate::namespaces::donors(p).is_empty()
         || (!p.health.disabled && (p.health_cmd.is_some() || image_health()))
 }
 
@@ -268,6 +272,7 @@ pub fn create(store: &Store, o: &RunOptions) -> Result<Info, RunError> {
     for p in &mut o.process.ports {
         p.assign()?;
     }
+    crate::pods::join(store, &mut o.process)?;
     crate::namespaces::resolve_donors(store, &mut o.process)?;
     let o = &o;
     if let Some(other) = o.process.network.container() {
@@ -428,6 +433,16 @@ pub fn prepare_bundle(store: &Store, info: &Info) -> Result<PathBuf, RunError> {
         }
     }
     crate::namespaces::prepare(store, id, &cfg.process, &mut spec)?;
+    if cfg.process.network == crate::network::NetworkMode::None {
+        let att = crate::network::setup_isolated(store, id)?;
+        if let Some(ns) = spec
+            .linux
+            .as_mut()
+            .and_then(|l| l.namespaces.iter_mut().find(|n| n.kind == "network"))
+        {
+            ns.path = Some(att.netns.to_string_lossy().into_owned());
+        }
+    }
     if let Some(net) = cfg.process.network.bridge() {
         let att = crate::network::setup(store, id, net, &cfg.process.ports)?;
         if let Some(ns) = spec

@@ -189,6 +189,10 @@ pub struct ProcessOptions {
     /// mounts are among `volumes`), removed with the container by `rm -v` or
     /// `--rm`.
     pub anonymous_volumes: Vec<String>,
+    /// `--pod`: the pod the container belongs to (its ID once created).
+    pub pod: Option<String>,
+    /// Whether this is its pod's infra container.
+    pub infra: bool,
     /// `--pid`, `--ipc`, `--uts`: whose namespaces the container has.
     pub pid: crate::namespaces::NsMode,
     pub ipc: crate::namespaces::NsMode,

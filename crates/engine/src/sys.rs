@@ -191,7 +191,7 @@ pub fn pin_new_netns(path: &std::path::Path) -> io::Result<()> {
                 std::ptr::null(),
             )
         })?;
-        Ok(())
+        loopback_up()
     })
     .join()
     .map_err(|_| io::Error::other("netns thread panicked"))?;
@@ -199,6 +199,28 @@ pub fn pin_new_netns(path: &std::path::Path) -> io::Result<()> {
         let _ = std::fs::remove_file(path);
     }
     r
+}
+
+/// Brings up `lo` in this thread's network namespace (a new one has it down).
+fn loopback_up() -> io::Result<()> {
+    // SAFETY: a datagram socket only to name the interface in ioctls.
+    let fd =
+        check(unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) })?;
+    // SAFETY: the descriptor was just made and is owned here.
+    let sock = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) };
+    // SAFETY: an all-zero ifreq is valid; its name is set below.
+    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (d, s) in req.ifr_name.iter_mut().zip(b"lo\0") {
+        *d = *s as libc::c_char;
+    }
+    // SAFETY: SIOCGIFFLAGS and SIOCSIFFLAGS read and write the ifreq given,
+    // which outlives both calls.
+    unsafe {
+        check(libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req))?;
+        req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
+        check(libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &req))?;
+    }
+    Ok(())
 }
 
 /// Unpins a network namespace made by [`pin_new_netns`].

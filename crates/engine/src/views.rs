@@ -71,6 +71,10 @@ pub struct PsEntry {
     pub labels: Map<String, Value>,
     pub networks: Vec<String>,
     pub mounts: Vec<String>,
+    /// The pod's ID (short) and name, empty outside a pod.
+    pub pod: String,
+    pub pod_name: String,
+    pub is_infra: bool,
 }
 
 /// The containers `ps` shows, newest first unless sorted (`--sort created`
@@ -78,8 +82,17 @@ pub struct PsEntry {
 pub fn ps(store: &Store, o: &PsOptions) -> Result<Vec<Info>, ViewError> {
     let builder = format!("{BUILDER_LABEL}=true");
     let mut list = Vec::new();
+    // `pod=NAME`: the pod's ID, which containers keep.
+    let filters: Vec<String> = o
+        .filters
+        .iter()
+        .map(|f| match f.strip_prefix("pod=") {
+            Some(p) => crate::pods::find(store, p).map_or(f.clone(), |p| format!("pod={}", p.id)),
+            None => f.clone(),
+        })
+        .collect();
     for i in container::list(store)? {
-        if (o.external || !i.config.process.labels.contains(&builder)) && matches(&i, &o.filters)? {
+        if (o.external || !i.config.process.labels.contains(&builder)) && matches(&i, &filters)? {
             list.push(i);
         }
     }
@@ -118,7 +131,8 @@ fn sort(store: &Store, list: &mut [Info], by: &str) -> Result<(), ViewError> {
     Ok(())
 }
 
-const FILTER_KEYS: [&str; 7] = [
+const FILTER_KEYS: [&str; 8] = [
+    "pod",
     "status",
     "name",
     "id",
@@ -179,6 +193,12 @@ fn matches_one(i: &Info, key: &str, v: &str) -> bool {
         }
         "name" => i.names.iter().any(|n| n.contains(v)),
         "id" => i.id.starts_with(v),
+        "pod" => i
+            .config
+            .process
+            .pod
+            .as_deref()
+            .is_some_and(|p| p.starts_with(v)),
         "ancestor" => i.config.image_name == v || i.config.image_id.starts_with(v),
         "exited" => i.state.exit_code.map(|c| c.to_string()).as_deref() == Some(v),
         "restart-policy" => restart_policy_name(v) == Some(restart_kind(i.config.restart)),
@@ -312,6 +332,22 @@ impl PsEntry {
                 .iter()
                 .map(|v| v.destination.clone())
                 .collect(),
+            pod: i
+                .config
+                .process
+                .pod
+                .as_deref()
+                .map(|p| p[..12.min(p.len())].to_string())
+                .unwrap_or_default(),
+            pod_name: i
+                .config
+                .process
+                .pod
+                .as_deref()
+                .and_then(|p| crate::pods::find(store, p).ok())
+                .map(|p| p.name)
+                .unwrap_or_default(),
+            is_infra: i.config.process.infra,
         }
     }
 }

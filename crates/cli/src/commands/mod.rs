@@ -6,6 +6,7 @@ pub mod events;
 pub mod image;
 pub mod login;
 pub mod network;
+pub mod pod;
 pub mod system;
 pub mod volume;
 

@@ -426,6 +426,26 @@ fn save(store: &Store, id: &str, att: &Attachment) -> Result<(), NetworkError> {
         .map_err(NetworkError::io(&path))
 }
 
+/// `--network none`: a namespace of the container's own with only its loopback,
+/// which is up (as podman has it; a runtime would leave it down). Pinned as a
+/// bridge network's is, and released by [`teardown`].
+pub fn setup_isolated(store: &Store, id: &str) -> Result<Attachment, NetworkError> {
+    if let Some(a) = attachment(store, id).filter(|a| a.netns.exists()) {
+        return Ok(a);
+    }
+    let netns = netns_path(store, id);
+    crate::sys::pin_new_netns(&netns).map_err(|source| NetworkError::Namespace {
+        path: netns.clone(),
+        source,
+    })?;
+    let att = Attachment {
+        netns,
+        ..Default::default()
+    };
+    save(store, id, &att)?;
+    Ok(att)
+}
+
 /// Connects a container to a bridge network (once; a restart reuses it);
 /// returns the pinned network namespace to run it in.
 pub fn setup(

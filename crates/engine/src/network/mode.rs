@@ -49,7 +49,8 @@ impl FromStr for NetworkMode {
             reason: why.to_string(),
         };
         Ok(match s {
-            "" => NetworkMode::Unset,
+            // podman's word for a namespace of the container's own, as by default.
+            "" | "private" => NetworkMode::Unset,
             "host" => NetworkMode::Host,
             "none" => NetworkMode::None,
             "bridge" => NetworkMode::Bridge(DEFAULT.to_string()),

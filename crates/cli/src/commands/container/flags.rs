@@ -134,6 +134,9 @@ pub struct ContainerArgs {
     pub(crate) kernel_memory: Option<String>,
     #[command(flatten)]
     pub(crate) resources: ResourceFlags,
+    /// The pod to join (NAME or ID), or new:NAME for a new pod.
+    #[arg(long)]
+    pub(crate) pod: Option<String>,
     /// NAME=SOFT[:HARD], e.g. nofile=1024:2048.
     #[arg(long)]
     pub(crate) ulimit: Vec<String>,

@@ -171,7 +171,9 @@ pub fn rm(store_args: &StoreArgs, a: RmArgs) -> CmdResult {
         if ignore && container::find(&store, n).is_err() {
             return Ok(());
         }
-        let removed = if a.depend {
+        // --all takes pods' infra containers too, after the containers that
+        // join them (and so the pods).
+        let removed = if a.depend || a.all {
             lifecycle::remove_with_dependents(&store, n, a.force, a.time, a.volumes)
         } else if a.volumes {
             lifecycle::remove_with_volumes(&store, n, a.force, a.time).map(|i| vec![i])

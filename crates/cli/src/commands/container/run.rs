@@ -80,6 +80,24 @@ fn pull_if_needed(store_args: &StoreArgs, a: &mut ContainerArgs) -> Result<(), F
     Ok(())
 }
 
+/// `--pod new:NAME`: the pod is made first (with podman's defaults).
+fn new_pod(
+    store: &std::sync::Arc<berth_storage::Store>,
+    a: &mut ContainerArgs,
+) -> Result<(), Failure> {
+    let Some(name) = a.pod.as_deref().and_then(|p| p.strip_prefix("new:")) else {
+        return Ok(());
+    };
+    let o = berth_engine::pods::PodCreate {
+        name: Some(name.to_string()),
+        infra: true,
+        ..Default::default()
+    };
+    let pod = berth_engine::pods::create(store, &o).map_err(exit::engine)?;
+    a.pod = Some(pod.id);
+    Ok(())
+}
+
 /// `--replace`: a container already named so goes first.
 fn replace_existing(
     store: &berth_storage::Store,
@@ -137,6 +155,7 @@ pub fn run(store_args: &StoreArgs, mut a: RunArgs) -> Result<i32, Failure> {
     let conmon_pidfile = a.c.conmon_pidfile.clone();
     check_cidfile(cidfile.as_deref())?;
     pull_if_needed(store_args, &mut a.c)?;
+    new_pod(&store, &mut a.c)?;
     let mut o = options(a.c, store_args)?;
     o.rm |= a.rmi;
     replace_existing(&store, &o, replace)?;
@@ -209,6 +228,7 @@ pub fn create(store_args: &StoreArgs, mut a: CreateArgs) -> Result<i32, Failure>
     let cidfile = a.c.cidfile.clone();
     check_cidfile(cidfile.as_deref())?;
     pull_if_needed(store_args, &mut a.c)?;
+    new_pod(&store, &mut a.c)?;
     let o = options(a.c, store_args)?;
     replace_existing(&store, &o, replace)?;
     let c = berth_engine::run::create(&store, &o).map_err(failure)?;

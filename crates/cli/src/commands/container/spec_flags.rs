@@ -234,6 +234,7 @@ pub(crate) fn options(
                 .map(str::parse)
                 .transpose()
                 .map_err(crate::exit::podman)?,
+            pod: a.pod,
             ..Default::default()
         },
     };

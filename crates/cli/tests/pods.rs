@@ -1,0 +1,308 @@
+//! Pods: containers sharing namespaces around an infra container, as podman's
+//! `pod` commands and `--pod` make them.
+
+mod common;
+
+use common::store::TestStore;
+use common::wait_for;
+
+const IMG: &str = "localhost/bb:1";
+
+fn pod_field(st: &TestStore, pod: &str, field: &str) -> String {
+    let f = format!("{{{{.{field}}}}}");
+    st.ok(&["pod", "inspect", "--format", &f, pod])
+        .stdout
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn containers_of_a_pod_share_its_loopback_hostname_and_shm() {
+    let st = TestStore::with_busybox();
+    let id = st
+        .ok(&["pod", "create", "--network", "none", "--name", "web"])
+        .stdout;
+    let id = id.trim();
+    assert_eq!(id.len(), 64, "{id}");
+    assert_eq!(pod_field(&st, "web", "State"), "Created");
+    assert_eq!(pod_field(&st, "web", "NumContainers"), "1");
+    // The first member starts the infra container with it.
+    st.ok(&[
+        "run",
+        "-d",
+        "--pod",
+        "web",
+        "--name",
+        "srv",
+        IMG,
+        "nc",
+        "-l",
+        "-p",
+        "8080",
+        "-e",
+        "echo",
+        "hello-pod",
+    ]);
+    assert_eq!(pod_field(&st, "web", "State"), "Running");
+    let mut got = String::new();
+    wait_for("the pod's server to answer on its loopback", || {
+        let r = st.run(&[
+            "run",
+            "--rm",
+            "--pod",
+            "web",
+            IMG,
+            "sh",
+            "-c",
+            "nc 127.0.0.1 8080 </dev/null",
+        ]);
+        got = r.stdout;
+        got.contains("hello-pod")
+    });
+    assert_eq!(got, "hello-pod\n");
+    // The pod's name is its containers' hostname; its /dev/shm is theirs.
+    assert_eq!(
+        st.ok(&["run", "--rm", "--pod", "web", IMG, "hostname"])
+            .stdout,
+        "web\n"
+    );
+    st.ok(&[
+        "run",
+        "--rm",
+        "--pod",
+        "web",
+        IMG,
+        "touch",
+        "/dev/shm/from-one",
+    ]);
+    st.ok(&[
+        "run",
+        "--rm",
+        "--pod",
+        "web",
+        IMG,
+        "ls",
+        "/dev/shm/from-one",
+    ]);
+    let names = st
+        .ok(&[
+            "ps",
+            "-a",
+            "--filter",
+            "pod=web",
+            "--format",
+            "{{.Names}} {{.Pod}}",
+        ])
+        .stdout;
+    let short = &id[..12];
+    assert!(names.contains(&format!("srv {short}")), "{names}");
+    assert!(names.contains(&format!("{short}-infra {short}")), "{names}");
+    // A member cannot set what the pod shares.
+    let r = st.run(&[
+        "run",
+        "--rm",
+        "--pod",
+        "web",
+        "--hostname",
+        "x",
+        IMG,
+        "true",
+    ]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("cannot set hostname when joining the pod UTS namespace"),
+        "{}",
+        r.stderr
+    );
+    // Running containers keep the pod unless forced.
+    let r = st.run(&["pod", "rm", "web"]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    assert_eq!(
+        st.ok(&["pod", "rm", "-f", "-t", "0", "web"]).stdout.trim(),
+        id
+    );
+    assert_eq!(st.run(&["pod", "exists", "web"]).code, 1);
+    assert_eq!(st.ok(&["ps", "-a", "-q"]).stdout, "", "containers left");
+}
+
+#[test]
+fn a_pod_shares_pids_when_asked_and_stops_in_order() {
+    let st = TestStore::with_busybox();
+    st.ok(&[
+        "pod",
+        "create",
+        "--network",
+        "none",
+        "--share",
+        "+pid",
+        "--name",
+        "p",
+    ]);
+    assert_eq!(
+        pod_field(&st, "p", "SharedNamespaces"),
+        "[cgroup ipc net pid uts]"
+    );
+    st.ok(&[
+        "run", "-d", "--pod", "p", "--name", "a", IMG, "sleep", "1000",
+    ]);
+    let ps = st
+        .ok(&["run", "--rm", "--pod", "p", IMG, "ps", "-o", "args"])
+        .stdout;
+    assert!(ps.contains("/pause"), "{ps}");
+    assert!(ps.contains("sleep 1000"), "{ps}");
+    st.ok(&["pod", "stop", "-t", "0", "p"]);
+    assert_eq!(pod_field(&st, "p", "State"), "Exited");
+    st.ok(&["pod", "start", "p"]);
+    assert_eq!(pod_field(&st, "p", "State"), "Running");
+    st.ok(&["pod", "kill", "p"]);
+    wait_for("the pod to stop after kill", || {
+        pod_field(&st, "p", "State") == "Exited"
+    });
+}
+
+#[test]
+fn the_infra_container_goes_only_with_its_pod() {
+    let st = TestStore::with_busybox();
+    let c = st.ok(&["create", "--pod", "new:p1", IMG, "true"]).stdout;
+    let infra = pod_field(&st, "p1", "InfraContainerID");
+    for args in [vec!["rm", &infra], vec!["rm", "--force", &infra]] {
+        let r = st.run(&args);
+        assert_eq!(r.code, 125);
+        assert!(
+            r.stderr
+                .contains("cannot be removed without removing the pod"),
+            "{}",
+            r.stderr
+        );
+    }
+    let out = st.ok(&["rm", "--depend", &infra]).stdout;
+    assert!(out.contains(&infra) && out.contains(c.trim()), "{out}");
+    assert_eq!(
+        st.run(&["pod", "exists", "p1"]).code,
+        1,
+        "the pod outlived its infra container"
+    );
+    // rm --all --force takes pods' containers, their infra containers and
+    // other containers alike.
+    st.ok(&["create", "--pod", "new:p2", IMG, "true"]);
+    st.ok(&["create", "--pod", "p2", IMG, "true"]);
+    st.ok(&["create", IMG, "true"]);
+    let out = st.ok(&["rm", "--force", "--all"]).stdout;
+    assert_eq!(out.lines().count(), 4, "{out}");
+    assert_eq!(st.ok(&["pod", "ps", "-q"]).stdout, "");
+}
+
+#[test]
+fn pod_create_refuses_what_podman_refuses() {
+    let st = TestStore::with_busybox();
+    let r = st.run(&["pod", "create", "--share", "bogus"]);
+    assert_eq!(r.code, 125);
+    assert!(
+        r.stderr
+            .contains("Invalid kernel namespace to share: bogus"),
+        "{}",
+        r.stderr
+    );
+    let r = st.run(&["pod", "create", "--exit-policy", "invalid"]);
+    assert_eq!(r.code, 125);
+    assert!(r.stderr.contains("invalid pod exit policy"), "{}", r.stderr);
+    st.ok(&["pod", "create", "--name", "dup", "--infra=false"]);
+    let r = st.run(&["pod", "create", "--name", "dup"]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    let r = st.run(&["pod", "inspect", "nosuch"]);
+    assert_eq!(r.code, 125);
+    assert!(r.stderr.contains("no such pod"), "{}", r.stderr);
+    // --replace takes the old one's place.
+    let old = pod_field(&st, "dup", "Id");
+    st.ok(&[
+        "pod",
+        "create",
+        "--name",
+        "dup",
+        "--replace",
+        "--network",
+        "none",
+    ]);
+    assert_ne!(pod_field(&st, "dup", "Id"), old);
+}
+
+#[test]
+fn a_pod_with_exit_policy_stop_stops_when_its_last_container_exits() {
+    let st = TestStore::with_busybox();
+    st.ok(&[
+        "pod",
+        "create",
+        "--network",
+        "none",
+        "--exit-policy",
+        "stop",
+        "--name",
+        "s",
+    ]);
+    assert_eq!(pod_field(&st, "s", "ExitPolicy"), "stop");
+    st.ok(&["run", "--pod", "s", IMG, "true"]);
+    wait_for("the pod to stop", || {
+        pod_field(&st, "s", "State") == "Exited"
+    });
+    st.ok(&["pod", "create", "--network", "none", "--name", "c"]);
+    st.ok(&["run", "--pod", "c", IMG, "true"]);
+    assert_eq!(pod_field(&st, "c", "State"), "Degraded");
+}
+
+#[test]
+fn pod_ps_lists_and_filters() {
+    let st = TestStore::with_busybox();
+    st.ok(&[
+        "pod",
+        "create",
+        "--network",
+        "none",
+        "--name",
+        "a",
+        "--label",
+        "tier=web",
+    ]);
+    st.ok(&["pod", "create", "--network", "none", "--name", "b"]);
+    let table = st.ok(&["pod", "ps"]).stdout;
+    let head: Vec<&str> = table
+        .lines()
+        .next()
+        .unwrap()
+        .split("  ")
+        .filter(|s| !s.is_empty())
+        .map(str::trim)
+        .collect();
+    assert_eq!(
+        head,
+        [
+            "POD ID",
+            "NAME",
+            "STATUS",
+            "CREATED",
+            "INFRA ID",
+            "# OF CONTAINERS"
+        ]
+    );
+    assert_eq!(table.lines().count(), 3, "{table}");
+    let names = st
+        .ok(&[
+            "pod",
+            "ps",
+            "--filter",
+            "label=tier=web",
+            "--format",
+            "{{.Name}} {{.Status}}",
+        ])
+        .stdout;
+    assert_eq!(names, "a Created\n");
+    let json = common::json(&st.ok(&["pod", "ps", "--format", "json"]).stdout);
+    assert_eq!(json.as_array().unwrap().len(), 2);
+    assert_eq!(
+        st.ok(&["pod", "ls", "--noheading", "-q"])
+            .stdout
+            .lines()
+            .count(),
+        2
+    );
+}

@@ -1,0 +1,582 @@
+//! Pods: containers that share namespaces around an infra container, as
+//! Kubernetes runs them and podman's `pod` commands manage them.
+//!
+//! A pod is a record in `GRAPHROOT/pods/ID.json`, changed under `pods/lock`;
+//! its containers name it in their configuration, and those that share its
+//! namespaces join its infra container's (`container:INFRA`), which holds them
+//! with berth-pause and publishes the pod's ports.
+
+pub mod infra;
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use berth_storage::Store;
+use serde::{Deserialize, Serialize};
+
+use crate::container::{self, Info, Status};
+use crate::namespaces::NsMode;
+use crate::network::{NetworkMode, PortMapping};
+use crate::run::{RunError, RunOptions};
+use crate::spec::ProcessOptions;
+use crate::{Error, lifecycle};
+
+/// The namespaces a pod's containers may share.
+const SHAREABLE: [&str; 5] = ["cgroup", "ipc", "net", "pid", "uts"];
+/// podman's default `--share`.
+const DEFAULT_SHARE: [&str; 4] = ["cgroup", "ipc", "net", "uts"];
+
+/// What the pod does when its last container (other than infra) exits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExitPolicy {
+    #[default]
+    Continue,
+    Stop,
+}
+
+impl std::str::FromStr for ExitPolicy {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<ExitPolicy, Error> {
+        match s {
+            "continue" => Ok(ExitPolicy::Continue),
+            "stop" => Ok(ExitPolicy::Stop),
+            _ => Err(Error::InvalidArgument(format!(
+                "invalid pod exit policy: \"{s}\""
+            ))),
+        }
+    }
+}
+
+impl std::fmt::Display for ExitPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ExitPolicy::Continue => "continue",
+            ExitPolicy::Stop => "stop",
+        })
+    }
+}
+
+/// A pod as stored.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Pod {
+    pub id: String,
+    pub name: String,
+    pub created_ns: u64,
+    pub labels: BTreeMap<String, String>,
+    pub hostname: String,
+    pub infra_id: Option<String>,
+    /// The namespaces its containers share (of [`SHAREABLE`]), sorted.
+    pub shared: Vec<String>,
+    pub exit_policy: ExitPolicy,
+    pub network: String,
+    pub ports: Vec<PortMapping>,
+}
+
+impl Pod {
+    pub fn shares(&self, ns: &str) -> bool {
+        self.infra_id.is_some() && self.shared.iter().any(|s| s == ns)
+    }
+}
+
+/// `pod create`'s options.
+#[derive(Clone, Debug, Default)]
+pub struct PodCreate {
+    pub name: Option<String>,
+    /// false: `--infra=false`, a pod of containers that share nothing.
+    pub infra: bool,
+    pub infra_image: Option<String>,
+    pub infra_name: Option<String>,
+    pub infra_command: Option<Vec<String>>,
+    /// `--share`: a list, or `+LIST` to add to the default.
+    pub share: Option<String>,
+    pub hostname: Option<String>,
+    pub labels: Vec<String>,
+    pub network: NetworkMode,
+    pub ports: Vec<PortMapping>,
+    pub add_hosts: Vec<String>,
+    pub dns: Vec<String>,
+    pub exit_policy: ExitPolicy,
+    /// `--replace`: a pod of the same name goes first.
+    pub replace: bool,
+}
+
+fn dir(store: &Store) -> PathBuf {
+    store.graph_root().join("pods")
+}
+
+/// Holds the pods' lock: a name is checked and taken under it.
+fn lock(store: &Store) -> Result<std::fs::File, Error> {
+    let d = dir(store);
+    std::fs::create_dir_all(&d).map_err(|e| Error::other(format!("{}: {e}", d.display())))?;
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(d.join("lock"))
+        .map_err(|e| Error::other(format!("{}: {e}", d.display())))?;
+    berth_storage::lock::flock_exclusive(&f).map_err(Error::other)?;
+    Ok(f)
+}
+
+fn save(store: &Store, pod: &Pod) -> Result<(), Error> {
+    let path = dir(store).join(format!("{}.json", pod.id));
+    let bytes = serde_json::to_vec_pretty(pod).expect("a pod serialises");
+    berth_storage::lock::write_atomic(&path, &bytes).map_err(Error::other)
+}
+
+/// Every pod, newest first.
+pub fn list(store: &Store) -> Vec<Pod> {
+    let mut pods: Vec<Pod> = std::fs::read_dir(dir(store))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+        .filter_map(|e| std::fs::read(e.path()).ok())
+        .filter_map(|b| serde_json::from_slice(&b).ok())
+        .collect();
+    pods.sort_by_key(|p: &Pod| std::cmp::Reverse(p.created_ns));
+    pods
+}
+
+/// A pod by name, full ID or unique ID prefix.
+pub fn find(store: &Store, name: &str) -> Result<Pod, Error> {
+    let pods = list(store);
+    if let Some(p) = pods.iter().find(|p| p.name == name || p.id == name) {
+        return Ok(p.clone());
+    }
+    let mut by_prefix = pods
+        .iter()
+        .filter(|p| !name.is_empty() && p.id.starts_with(name));
+    match (by_prefix.next(), by_prefix.next()) {
+        (Some(p), None) => Ok(p.clone()),
+        _ => Err(Error::NoSuchPod(name.to_string())),
+    }
+}
+
+/// The pod's containers, the infra container among them, oldest first.
+pub fn members(store: &Store, pod: &Pod) -> Vec<Info> {
+    let mut v: Vec<Info> = container::list(store)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|i| i.config.process.pod.as_deref() == Some(&pod.id))
+        .collect();
+    v.sort_by_key(|i| (!i.config.process.infra, i.config.created_ns));
+    v
+}
+
+/// podman's pod status from its containers' states.
+pub fn status(members: &[Info]) -> &'static str {
+    let n = members.len();
+    let count = |s: &[Status]| {
+        members
+            .iter()
+            .filter(|i| s.contains(&i.state.status))
+            .count()
+    };
+    let running = count(&[Status::Running]);
+    match () {
+        _ if n == 0 => "Created",
+        _ if running == n => "Running",
+        _ if running > 0 => "Degraded",
+        _ if count(&[Status::Paused]) == n => "Paused",
+        _ if count(&[Status::Created]) == n => "Created",
+        _ if count(&[Status::Exited, Status::Created]) == n => "Exited",
+        _ => "Degraded",
+    }
+}
+
+/// `--share`: podman's list (`+LIST` adds to the default), checked.
+fn shared_namespaces(share: Option<&str>) -> Result<Vec<String>, Error> {
+    let (base, list) = match share {
+        None => (&DEFAULT_SHARE[..], ""),
+        Some(s) => match s.strip_prefix('+') {
+            Some(rest) => (&DEFAULT_SHARE[..], rest),
+            None => (&[][..], s),
+        },
+    };
+    let mut out: Vec<String> = base.iter().map(|s| s.to_string()).collect();
+    for ns in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        if ns == "none" {
+            continue;
+        }
+        if !SHAREABLE.contains(&ns) {
+            return Err(Error::InvalidArgument(format!(
+                "Invalid kernel namespace to share: {ns}. Options are: cgroup, ipc, net, pid, uts or none"
+            )));
+        }
+        if !out.iter().any(|o| o == ns) {
+            out.push(ns.to_string());
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Creates a pod and, unless `infra` is off, its infra container (created, not
+/// started: it starts with the pod's first container).
+pub fn create(store: &Arc<Store>, o: &PodCreate) -> Result<Pod, Error> {
+    let shared = shared_namespaces(o.share.as_deref())?;
+    if !o.infra && !o.ports.is_empty() {
+        return Err(Error::InvalidArgument(
+            "you must have an infra container to publish port bindings to the host".into(),
+        ));
+    }
+    let mut labels = BTreeMap::new();
+    for l in &o.labels {
+        let (k, v) = l.split_once('=').unwrap_or((l, ""));
+        labels.insert(k.to_string(), v.to_string());
+    }
+    if o.replace
+        && let Some(name) = &o.name
+        && find(store, name).is_ok()
+    {
+        remove(store, name, true, 0)?;
+    }
+    let id = berth_storage::lock::random_hex(32);
+    let name = o.name.clone().unwrap_or_else(|| {
+        let pods = list(store);
+        crate::names::generate(|n| pods.iter().any(|p| p.name == n))
+    });
+    let mut pod = Pod {
+        hostname: o.hostname.clone().unwrap_or_else(|| name.clone()),
+        id,
+        name,
+        created_ns: container::now_ns(),
+        labels,
+        infra_id: None,
+        shared,
+        exit_policy: o.exit_policy,
+        network: o.network.to_string(),
+        ports: o.ports.clone(),
+    };
+    {
+        let _lock = lock(store)?;
+        if list(store).iter().any(|p| p.name == pod.name) {
+            return Err(Error::InvalidArgument(format!(
+                "{}: pod already exists",
+                pod.name
+            )));
+        }
+        save(store, &pod)?;
+    }
+    if o.infra {
+        match create_infra(store, &pod, o) {
+            Ok(id) => pod.infra_id = Some(id),
+            Err(e) => {
+                forget(store, &pod.id);
+                return Err(e);
+            }
+        }
+        save(store, &pod)?;
+    }
+    Ok(pod)
+}
+
+fn create_infra(store: &Arc<Store>, pod: &Pod, o: &PodCreate) -> Result<String, Error> {
+    let image = match &o.infra_image {
+        Some(i) => i.clone(),
+        None => {
+            infra::image(store)?;
+            infra::image_name()
+        }
+    };
+    let has = |ns: &str| pod.shared.iter().any(|s| s == ns);
+    let process = ProcessOptions {
+        command: o.infra_command.clone().unwrap_or_default(),
+        hostname: has("uts").then(|| pod.hostname.clone()),
+        network: if has("net") {
+            o.network.clone()
+        } else {
+            NetworkMode::None
+        },
+        ports: o.ports.clone(),
+        add_hosts: o.add_hosts.clone(),
+        dns: o.dns.clone(),
+        ipc: NsMode::Shareable,
+        pod: Some(pod.id.clone()),
+        infra: true,
+        ..Default::default()
+    };
+    let name = o
+        .infra_name
+        .clone()
+        .unwrap_or_else(|| format!("{}-infra", &pod.id[..12]));
+    let ro = RunOptions {
+        image,
+        name: Some(name),
+        rm: false,
+        process,
+    };
+    Ok(crate::run::create(store, &ro)?.id)
+}
+
+/// At a container's create: `--pod NAME` makes it a member, joining the pod's
+/// shared namespaces through its infra container.
+pub fn join(store: &Store, p: &mut ProcessOptions) -> Result<(), RunError> {
+    let Some(name) = p.pod.clone() else {
+        return Ok(());
+    };
+    if p.infra {
+        return Ok(());
+    }
+    let pod = find(store, &name).map_err(|e| RunError::Engine(e.to_string()))?;
+    p.pod = Some(pod.id.clone());
+    let Some(infra) = pod.infra_id.clone() else {
+        return Ok(());
+    };
+    let invalid = |why: &str| RunError::Engine(format!("invalid config provided: {why}"));
+    if pod.shares("net") {
+        if !p.ports.is_empty() {
+            return Err(invalid(
+                "published or exposed ports must be defined when the pod is created: network cannot be configured when it is shared with a pod",
+            ));
+        }
+        p.network = NetworkMode::Container(infra.clone());
+    }
+    if pod.shares("uts") {
+        if p.hostname.is_some() {
+            return Err(invalid(
+                "cannot set hostname when joining the pod UTS namespace",
+            ));
+        }
+        p.uts = NsMode::Container(infra.clone());
+    }
+    if pod.shares("ipc") {
+        p.ipc = NsMode::Container(infra.clone());
+    }
+    if pod.shares("pid") {
+        p.pid = NsMode::Container(infra);
+    }
+    Ok(())
+}
+
+fn forget(store: &Store, id: &str) {
+    let _ = std::fs::remove_file(dir(store).join(format!("{id}.json")));
+}
+
+/// After its infra container is removed: the pod goes too.
+pub fn infra_removed(store: &Store, info: &Info) {
+    if let (true, Some(pod)) = (info.config.process.infra, &info.config.process.pod) {
+        forget(store, pod);
+    }
+}
+
+/// Starts the pod: its infra container first, then the others.
+pub fn start(
+    store: &Store,
+    name: &str,
+    monitor_argv: &dyn Fn(&str) -> Vec<OsString>,
+) -> Result<Pod, Error> {
+    let pod = find(store, name)?;
+    for m in members(store, &pod) {
+        if !matches!(m.state.status, Status::Running | Status::Paused) {
+            lifecycle::start(store, &m.id, monitor_argv)?;
+        }
+    }
+    Ok(pod)
+}
+
+/// Stops the pod: its containers first, then the infra container.
+pub fn stop(store: &Store, name: &str, timeout: Option<u64>) -> Result<Pod, Error> {
+    let pod = find(store, name)?;
+    for m in members(store, &pod).iter().rev() {
+        if matches!(m.state.status, Status::Running | Status::Paused) {
+            lifecycle::stop(store, &m.id, timeout)?;
+        }
+    }
+    Ok(pod)
+}
+
+/// Sends a signal to every running container of the pod.
+pub fn kill(store: &Store, name: &str, signal: &str) -> Result<Pod, Error> {
+    let pod = find(store, name)?;
+    for m in members(store, &pod).iter().rev() {
+        if m.state.status == Status::Running {
+            lifecycle::kill(store, &m.id, signal)?;
+        }
+    }
+    Ok(pod)
+}
+
+/// Freezes or thaws the pod's containers.
+pub fn set_paused(store: &Store, name: &str, pause: bool) -> Result<Pod, Error> {
+    let pod = find(store, name)?;
+    let want = if pause {
+        Status::Running
+    } else {
+        Status::Paused
+    };
+    for m in members(store, &pod) {
+        if m.state.status == want {
+            lifecycle::set_paused(store, &m.id, pause)?;
+        }
+    }
+    Ok(pod)
+}
+
+/// Removes the pod and its containers; running ones only with `force`.
+pub fn remove(store: &Store, name: &str, force: bool, time: u64) -> Result<Pod, Error> {
+    let pod = find(store, name)?;
+    let members = members(store, &pod);
+    if !force
+        && let Some(up) = members
+            .iter()
+            .find(|m| matches!(m.state.status, Status::Running | Status::Paused))
+    {
+        return Err(Error::StateImproper(format!(
+            "pod {} has containers that are not ready to be removed: cannot remove container {} as it is running - running or paused containers cannot be removed without force: container state improper",
+            pod.id, up.id
+        )));
+    }
+    // Members before the infra container whose namespaces they join.
+    for m in members.iter().rev() {
+        match lifecycle::remove_member(store, &m.id, force, time) {
+            Ok(_) | Err(Error::NoSuchContainer(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    forget(store, &pod.id);
+    Ok(pod)
+}
+
+/// `pod inspect`, podman's fields.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PodInspect {
+    pub id: String,
+    pub name: String,
+    pub created: String,
+    pub exit_policy: String,
+    pub state: String,
+    pub hostname: String,
+    pub labels: BTreeMap<String, String>,
+    pub create_infra: bool,
+    #[serde(rename = "InfraContainerID", skip_serializing_if = "Option::is_none")]
+    pub infra_container_id: Option<String>,
+    pub infra_config: Option<InfraConfig>,
+    pub shared_namespaces: Vec<String>,
+    pub num_containers: usize,
+    pub containers: Vec<PodMember>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct InfraConfig {
+    pub host_network: bool,
+    pub port_bindings: BTreeMap<String, Vec<BTreeMap<String, String>>>,
+    pub networks: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PodMember {
+    #[serde(rename = "Id")]
+    pub id: String,
+    #[serde(rename = "Name")]
+    pub name: String,
+    #[serde(rename = "State")]
+    pub state: String,
+}
+
+pub fn inspect(store: &Store, pod: &Pod) -> PodInspect {
+    let members = members(store, pod);
+    let mut port_bindings: BTreeMap<String, Vec<BTreeMap<String, String>>> = BTreeMap::new();
+    for p in &pod.ports {
+        port_bindings
+            .entry(format!("{}/{}", p.container_port, p.protocol))
+            .or_default()
+            .push(BTreeMap::from([
+                ("HostIp".to_string(), p.host_ip.clone()),
+                ("HostPort".to_string(), p.host_port.to_string()),
+            ]));
+    }
+    PodInspect {
+        id: pod.id.clone(),
+        name: pod.name.clone(),
+        created: container::rfc3339(pod.created_ns),
+        exit_policy: pod.exit_policy.to_string(),
+        state: status(&members).to_string(),
+        hostname: pod.hostname.clone(),
+        labels: pod.labels.clone(),
+        create_infra: pod.infra_id.is_some(),
+        infra_container_id: pod.infra_id.clone(),
+        infra_config: pod.infra_id.as_ref().map(|_| InfraConfig {
+            host_network: pod.network == "host",
+            port_bindings,
+            networks: match pod.network.as_str() {
+                "" | "host" | "none" => Vec::new(),
+                n => vec![n.to_string()],
+            },
+        }),
+        shared_namespaces: if pod.infra_id.is_some() {
+            pod.shared.clone()
+        } else {
+            Vec::new()
+        },
+        num_containers: members.len(),
+        containers: members
+            .iter()
+            .map(|m| PodMember {
+                id: m.id.clone(),
+                name: m.name().to_string(),
+                state: m.state.status.as_str().to_string(),
+            })
+            .collect(),
+    }
+}
+
+/// When a container of a pod with `--exit-policy stop` exits: the last one out
+/// stops the infra container.
+pub fn member_exited(store: &Store, info: &Info) {
+    let Some(pod) = info.config.process.pod.as_deref() else {
+        return;
+    };
+    if info.config.process.infra {
+        return;
+    }
+    let Ok(pod) = find(store, pod) else {
+        return;
+    };
+    if pod.exit_policy != ExitPolicy::Stop {
+        return;
+    }
+    let members = members(store, &pod);
+    let others_up = members.iter().any(|m| {
+        !m.config.process.infra
+            && m.id != info.id
+            && matches!(m.state.status, Status::Running | Status::Paused)
+    });
+    if !others_up && let Some(infra) = &pod.infra_id {
+        let _ = lifecycle::stop(store, infra, Some(10));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn share_lists_as_podman_reads_them() {
+        assert_eq!(
+            shared_namespaces(None).unwrap(),
+            ["cgroup", "ipc", "net", "uts"]
+        );
+        assert_eq!(shared_namespaces(Some("ipc")).unwrap(), ["ipc"]);
+        assert_eq!(
+            shared_namespaces(Some("+pid")).unwrap(),
+            ["cgroup", "ipc", "net", "pid", "uts"]
+        );
+        assert!(shared_namespaces(Some("bogus")).is_err());
+        assert!(shared_namespaces(Some("none")).unwrap().is_empty());
+    }
+
+    #[test]
+    fn exit_policies() {
+        assert_eq!("stop".parse::<ExitPolicy>().unwrap(), ExitPolicy::Stop);
+        assert!("invalid".parse::<ExitPolicy>().is_err());
+        assert_eq!(ExitPolicy::default().to_string(), "continue");
+    }
+}
