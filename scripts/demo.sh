@@ -76,6 +76,18 @@ step "A detached container under its monitor: logs, exec, commit, stop, rm"
 "${S[@]}" rm demo-web
 "${S[@]}" run --rm --network none localhost/demo:2 cat /etc/motd
 
+step "A pod: two containers on one loopback, with the pod's hostname"
+"${S[@]}" pod create --name demo-pod --network none
+"${S[@]}" run -d --pod demo-pod --name demo-srv localhost/demo:1 nc -l -p 8080 -e echo hello from the pod
+for _ in $(seq 50); do
+  out=$("${S[@]}" run --rm --pod demo-pod localhost/demo:1 sh -c 'nc 127.0.0.1 8080 </dev/null; hostname') && case "$out" in hello*) break;; esac
+  sleep 0.1
+done
+echo "$out"
+case "$out" in "hello from the pod"*demo-pod) ;; *) echo "the pod's containers did not meet: $out" >&2; exit 1;; esac
+"${S[@]}" pod ps
+"${S[@]}" pod rm -f -t 0 demo-pod
+
 if "$BIN/berth-oci" --version >/dev/null 2>&1; then
   step "Run it with berth-oci"
   mkdir -p "$WORK/bundle/rootfs"

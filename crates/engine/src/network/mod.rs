@@ -504,8 +504,9 @@ pub fn setup(
 /// `network connect`: one more interface (`ethN`) on `network` for a
 /// container that runs in a bridge network namespace; returns its address.
 pub fn connect(store: &Store, id: &str, network: &str) -> Result<String, NetworkError> {
+    // A --network none container's namespace is pinned too, but is no bridge's.
     let mut att = attachment(store, id)
-        .filter(|a| a.netns.exists())
+        .filter(|a| a.netns.exists() && a.network.is_some())
         .ok_or(NetworkError::NotRunningOnBridge)?;
     if att.interfaces.iter().any(|(n, _, _)| n == network) {
         return Err(NetworkError::AlreadyConnected(network.to_string()));
