@@ -107,4 +107,7 @@ fn everyday_docker_commands_work_through_alias_docker() {
     assert_eq!(v.trim(), env!("CARGO_PKG_VERSION"));
     let v = json(&docker(&["version", "--format", "json"]).stdout);
     assert_eq!(v["Client"]["Os"], "linux");
+    // Scripts (podman's own test helpers) read the server's version too.
+    let v = docker(&["version", "--format", "{{.Server.Version}}"]).stdout;
+    assert_eq!(v.trim(), env!("CARGO_PKG_VERSION"));
 }

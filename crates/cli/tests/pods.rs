@@ -116,6 +116,7 @@ fn containers_of_a_pod_share_its_loopback_hostname_and_shm() {
         r.stderr
     );
     // Running containers keep the pod unless forced.
+    st.ok(&["run", "-d", "--pod", "web", IMG, "sleep", "1000"]);
     let r = st.run(&["pod", "rm", "web"]);
     assert_eq!(r.code, 125, "{}", r.stderr);
     assert_eq!(
@@ -200,7 +201,7 @@ fn pod_create_refuses_what_podman_refuses() {
     assert_eq!(r.code, 125);
     assert!(
         r.stderr
-            .contains("Invalid kernel namespace to share: bogus"),
+            .contains("invalid kernel namespace to share: bogus"),
         "{}",
         r.stderr
     );
@@ -305,4 +306,24 @@ fn pod_ps_lists_and_filters() {
             .count(),
         2
     );
+}
+
+/// `run --pod new:NAME` (which runs from berth's protected copy of itself) makes
+/// the pod and its infra container; a pod whose only running container is its
+/// infra container goes without --force; a pod that is not there is exit 1.
+#[test]
+fn run_in_a_new_pod_then_remove_it() {
+    let st = TestStore::with_busybox();
+    let r = st.ok(&["run", "--rm", "--pod", "new:fresh", IMG, "hostname"]);
+    assert_eq!(r.stdout, "fresh\n");
+    assert_eq!(
+        pod_field(&st, "fresh", "State"),
+        "Running",
+        "the infra container stopped"
+    );
+    assert_eq!(st.ok(&["pod", "rm", "fresh"]).stdout.trim().len(), 64);
+    assert_eq!(st.ok(&["ps", "-aq"]).stdout, "");
+    let r = st.run(&["pod", "rm", "fresh"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(st.ok(&["pod", "rm", "--ignore", "fresh"]).stdout, "");
 }

@@ -59,6 +59,8 @@ pub struct ContainersConf {
     /// `[engine] volume_path`: where named volumes live (default
     /// GRAPHROOT/volumes).
     pub volume_path: Option<PathBuf>,
+    /// `[engine] infra_image`: pods' infra image (default berth's own).
+    pub infra_image: Option<String>,
 }
 
 #[derive(Default, Deserialize)]
@@ -85,6 +87,7 @@ struct EngineTable {
     image_volume_mode: Option<String>,
     events_logfile_path: Option<PathBuf>,
     volume_path: Option<PathBuf>,
+    infra_image: Option<String>,
 }
 
 #[derive(Default, Deserialize)]
@@ -107,6 +110,7 @@ impl ContainersConf {
         or(&mut self.netns, f.containers.netns);
         or(&mut self.log_driver, f.containers.log_driver);
         or(&mut self.image_volume_mode, f.engine.image_volume_mode);
+        or(&mut self.infra_image, f.engine.infra_image);
         if let Some(p) = f
             .engine
             .events_logfile_path

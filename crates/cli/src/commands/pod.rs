@@ -78,6 +78,8 @@ struct CreateArgs {
     add_host: Vec<String>,
     #[arg(long)]
     dns: Vec<String>,
+    #[arg(long)]
+    dns_search: Vec<String>,
     /// continue (default) or stop: what the pod does when its last container exits.
     #[arg(long, default_value = "continue")]
     exit_policy: String,
@@ -216,6 +218,8 @@ pub fn run(store_args: &StoreArgs, a: PodArgs) -> CmdResult {
         PodCommand::Rm(r) => each(&targets(&store, r.all, &r.names), |n| {
             match pods::remove(&store, n, r.force, r.time) {
                 Err(berth_engine::Error::NoSuchPod(_)) if r.ignore || r.all => Ok(()),
+                // podman's pod rm: 1 for a pod that does not exist.
+                Err(e @ berth_engine::Error::NoSuchPod(_)) => Err(exit::usage(1, e)),
                 res => {
                     println!("{}", res.map_err(fail)?.id);
                     Ok(())
@@ -285,6 +289,7 @@ fn create(store: &std::sync::Arc<berth_storage::Store>, c: CreateArgs) -> CmdRes
         ports,
         add_hosts: c.add_host,
         dns: c.dns,
+        dns_search: c.dns_search,
         exit_policy: c.exit_policy.parse().map_err(fail)?,
         replace: c.replace,
     };

@@ -17,10 +17,17 @@ pub fn image_name() -> String {
 /// The pause program: beside this executable (berth and berth-pause are built and
 /// installed together), else on $PATH.
 fn pause_binary() -> Result<PathBuf, Error> {
-    let beside = std::env::current_exe()
-        .ok()
+    // This executable may run from a protected copy of itself elsewhere
+    // (CVE-2019-5736): the path it was started by counts too.
+    let started_as = std::env::args_os()
+        .next()
+        .map(PathBuf::from)
+        .filter(|p| p.components().count() > 1);
+    let beside = [std::env::current_exe().ok(), started_as]
+        .into_iter()
+        .flatten()
         .map(|e| e.with_file_name("berth-pause"))
-        .filter(|p| p.is_file());
+        .find(|p| p.is_file());
     beside
         .or_else(|| {
             std::env::var_os("PATH").and_then(|path| {

@@ -43,8 +43,9 @@ impl std::str::FromStr for ExitPolicy {
         match s {
             "continue" => Ok(ExitPolicy::Continue),
             "stop" => Ok(ExitPolicy::Stop),
+            // podman's words, the option's name first.
             _ => Err(Error::InvalidArgument(format!(
-                "invalid pod exit policy: \"{s}\""
+                "running pod create option: invalid pod exit policy: \"{s}\""
             ))),
         }
     }
@@ -99,6 +100,7 @@ pub struct PodCreate {
     pub ports: Vec<PortMapping>,
     pub add_hosts: Vec<String>,
     pub dns: Vec<String>,
+    pub dns_search: Vec<String>,
     pub exit_policy: ExitPolicy,
     /// `--replace`: a pod of the same name goes first.
     pub replace: bool,
@@ -205,7 +207,7 @@ fn shared_namespaces(share: Option<&str>) -> Result<Vec<String>, Error> {
         }
         if !SHAREABLE.contains(&ns) {
             return Err(Error::InvalidArgument(format!(
-                "Invalid kernel namespace to share: {ns}. Options are: cgroup, ipc, net, pid, uts or none"
+                "invalid kernel namespace to share: {ns}. Options are: cgroup, ipc, net, pid, uts or none"
             )));
         }
         if !out.iter().any(|o| o == ns) {
@@ -277,8 +279,15 @@ pub fn create(store: &Arc<Store>, o: &PodCreate) -> Result<Pod, Error> {
 }
 
 fn create_infra(store: &Arc<Store>, pod: &Pod, o: &PodCreate) -> Result<String, Error> {
-    let image = match &o.infra_image {
-        Some(i) => i.clone(),
+    let configured = crate::conf::get()?.infra_image.clone();
+    let image = match o.infra_image.clone().or(configured) {
+        Some(i) => {
+            // Pulled when missing, as podman does.
+            let o = crate::pull::PullOptions::default();
+            crate::pull::pull(store, &i, &o, &berth_image::copy::Silent, &mut |_| {})
+                .map_err(|e| Error::InvalidArgument(format!("infra image {i}: {e}")))?;
+            i
+        }
         None => {
             infra::image(store)?;
             infra::image_name()
@@ -296,6 +305,7 @@ fn create_infra(store: &Arc<Store>, pod: &Pod, o: &PodCreate) -> Result<String, 
         ports: o.ports.clone(),
         add_hosts: o.add_hosts.clone(),
         dns: o.dns.clone(),
+        dns_search: o.dns_search.clone(),
         ipc: NsMode::Shareable,
         pod: Some(pod.id.clone()),
         infra: true,
@@ -422,10 +432,11 @@ pub fn set_paused(store: &Store, name: &str, pause: bool) -> Result<Pod, Error> 
 pub fn remove(store: &Store, name: &str, force: bool, time: u64) -> Result<Pod, Error> {
     let pod = find(store, name)?;
     let members = members(store, &pod);
+    // The infra container a member started goes without force, as podman's.
     if !force
-        && let Some(up) = members
-            .iter()
-            .find(|m| matches!(m.state.status, Status::Running | Status::Paused))
+        && let Some(up) = members.iter().find(|m| {
+            !m.config.process.infra && matches!(m.state.status, Status::Running | Status::Paused)
+        })
     {
         return Err(Error::StateImproper(format!(
             "pod {} has containers that are not ready to be removed: cannot remove container {} as it is running - running or paused containers cannot be removed without force: container state improper",
@@ -434,7 +445,7 @@ pub fn remove(store: &Store, name: &str, force: bool, time: u64) -> Result<Pod, 
     }
     // Members before the infra container whose namespaces they join.
     for m in members.iter().rev() {
-        match lifecycle::remove_member(store, &m.id, force, time) {
+        match lifecycle::remove_member(store, &m.id, force || m.config.process.infra, time) {
             Ok(_) | Err(Error::NoSuchContainer(_)) => {}
             Err(e) => return Err(e),
         }

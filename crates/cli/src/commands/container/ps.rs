@@ -41,6 +41,9 @@ pub struct PsArgs {
     /// Leave the table's heading out.
     #[arg(long)]
     pub(crate) noheading: bool,
+    /// Show each container's pod (ID and name).
+    #[arg(short, long)]
+    pub(crate) pod: bool,
 }
 
 pub fn ps(store_args: &StoreArgs, a: PsArgs) -> CmdResult {
@@ -110,6 +113,9 @@ pub fn ps(store_args: &StoreArgs, a: PsArgs) -> CmdResult {
     if a.size {
         head.push("SIZE");
     }
+    if a.pod {
+        head.extend(["POD ID", "PODNAME"]);
+    }
     let mut rows = vec![head.into_iter().map(String::from).collect::<Vec<_>>()];
     for (i, e) in list.iter().zip(&entries) {
         let cmd = i.config.args.join(" ");
@@ -141,6 +147,10 @@ pub fn ps(store_args: &StoreArgs, a: PsArgs) -> CmdResult {
                 size(rw),
                 size(rw + image)
             ));
+        }
+        if a.pod {
+            let row = rows.last_mut().expect("row");
+            row.extend([e.pod.clone(), e.pod_name.clone()]);
         }
     }
     crate::output::table::print(&rows, !a.noheading);

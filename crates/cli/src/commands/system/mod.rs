@@ -64,7 +64,8 @@ pub struct VersionArgs {
     pub(crate) format: Option<String>,
 }
 
-/// `version`: podman's fields, under `Client` (berth has no server).
+/// `version`: podman's fields, under `Client` and, as podman has them locally too,
+/// `Server` (the same engine: berth has no service of its own running).
 pub fn version(a: VersionArgs) -> CmdResult {
     let arch = berth_engine::system::go_arch();
     let v = berth_engine::system::VERSION;
@@ -73,9 +74,12 @@ pub fn version(a: VersionArgs) -> CmdResult {
         "BuiltTime": "", "Built": 0, "OsArch": format!("linux/{arch}"), "Os": "linux",
     });
     match a.format.as_deref() {
-        Some("json") => crate::output::print_value(&serde_json::json!({"Client": client}), None),
+        Some("json") => crate::output::print_value(
+            &serde_json::json!({"Client": client, "Server": client}),
+            None,
+        ),
         Some(t) => crate::output::print_value(
-            &serde_json::json!({"Client": client.clone(), "Version": v}),
+            &serde_json::json!({"Client": client, "Server": client, "Version": v}),
             Some(t),
         ),
         None => {
