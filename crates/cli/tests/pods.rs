@@ -152,8 +152,15 @@ fn a_pod_shares_pids_when_asked_and_stops_in_order() {
         .stdout;
     assert!(ps.contains("/pause"), "{ps}");
     assert!(ps.contains("sleep 1000"), "{ps}");
+    let top = st.ok(&["pod", "top", "p"]).stdout;
+    assert!(top.starts_with("USER"), "{top}");
+    assert!(
+        top.contains("sleep 1000") && top.contains("/pause"),
+        "{top}"
+    );
     st.ok(&["pod", "stop", "-t", "0", "p"]);
     assert_eq!(pod_field(&st, "p", "State"), "Exited");
+    assert_eq!(st.run(&["pod", "top", "p"]).code, 125);
     st.ok(&["pod", "start", "p"]);
     assert_eq!(pod_field(&st, "p", "State"), "Running");
     st.ok(&["pod", "kill", "p"]);

@@ -45,6 +45,16 @@ enum PodCommand {
     Exists(ExistsArgs),
     /// Remove every pod none of whose containers runs.
     Prune(PruneArgs),
+    /// Show the processes of a pod's containers.
+    Top(TopArgs),
+}
+
+#[derive(Args)]
+struct TopArgs {
+    name: String,
+    /// Format descriptors (podman's default set when none).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    descriptors: Vec<String>,
 }
 
 #[derive(Args)]
@@ -239,6 +249,11 @@ pub fn run(store_args: &StoreArgs, a: PodArgs) -> CmdResult {
                 _ => Value::Array(values),
             };
             print_value(&v, i.format.as_deref())
+        }
+        PodCommand::Top(t) => {
+            let rows = pods::top(&store, &t.name, &t.descriptors).map_err(fail)?;
+            print!("{}", crate::output::table::render(&rows));
+            Ok(())
         }
         PodCommand::Exists(e) => match pods::find(&store, &e.name) {
             Ok(_) => Ok(()),

@@ -454,6 +454,35 @@ pub fn remove(store: &Store, name: &str, force: bool, time: u64) -> Result<Pod, 
     Ok(pod)
 }
 
+/// `pod top`: the processes of every running container of the pod, in the
+/// format descriptors given (podman's default set when none), one table.
+pub fn top(store: &Store, name: &str, args: &[String]) -> Result<Vec<Vec<String>>, Error> {
+    let pod = find(store, name)?;
+    if !crate::top::are_descriptors(args) {
+        return Err(Error::InvalidArgument(format!(
+            "pod top {}: unknown format descriptors",
+            args.join(" ")
+        )));
+    }
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    for m in members(store, &pod) {
+        if m.state.status != Status::Running {
+            continue;
+        }
+        let pids = crate::oci::Oci::for_container(store, &m)?.pids(&m.id)?;
+        let table = crate::top::table(&pids, args).expect("descriptors checked");
+        let skip = usize::from(!rows.is_empty());
+        rows.extend(table.into_iter().skip(skip));
+    }
+    if rows.is_empty() {
+        return Err(Error::StateImproper(format!(
+            "pod {} has no running containers",
+            pod.id
+        )));
+    }
+    Ok(rows)
+}
+
 /// `pod inspect`, podman's fields.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
