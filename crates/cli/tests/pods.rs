@@ -334,3 +334,23 @@ fn run_in_a_new_pod_then_remove_it() {
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert_eq!(st.ok(&["pod", "rm", "--ignore", "fresh"]).stdout, "");
 }
+
+/// `--pod new:NAME --hostname H`: the new pod takes the hostname, as podman's.
+#[test]
+fn a_new_pod_takes_its_first_containers_hostname() {
+    let st = TestStore::with_busybox();
+    let r = st.ok(&[
+        "run",
+        "--rm",
+        "--pod",
+        "new:hn",
+        "--hostname",
+        "foobar",
+        IMG,
+        "hostname",
+    ]);
+    assert_eq!(r.stdout, "foobar\n");
+    assert_eq!(pod_field(&st, "hn", "Hostname"), "foobar");
+    st.ok(&["pod", "rm", "-f", "hn"]);
+    assert_eq!(st.ok(&["pod", "rm", "--force", "hn"]).stdout, "");
+}

@@ -227,7 +227,8 @@ pub fn run(store_args: &StoreArgs, a: PodArgs) -> CmdResult {
         }
         PodCommand::Rm(r) => each(&targets(&store, r.all, &r.names), |n| {
             match pods::remove(&store, n, r.force, r.time) {
-                Err(berth_engine::Error::NoSuchPod(_)) if r.ignore || r.all => Ok(()),
+                // As rm -f: a pod that is not there is gone already.
+                Err(berth_engine::Error::NoSuchPod(_)) if r.ignore || r.all || r.force => Ok(()),
                 // podman's pod rm: 1 for a pod that does not exist.
                 Err(e @ berth_engine::Error::NoSuchPod(_)) => Err(exit::usage(1, e)),
                 res => {

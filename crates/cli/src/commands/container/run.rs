@@ -88,9 +88,17 @@ fn new_pod(
     let Some(name) = a.pod.as_deref().and_then(|p| p.strip_prefix("new:")) else {
         return Ok(());
     };
+    // The container's hostname and published ports become the pod's, as podman's.
+    let ports = std::mem::take(&mut a.publish)
+        .iter()
+        .map(|p| p.parse())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(exit::podman)?;
     let o = berth_engine::pods::PodCreate {
         name: Some(name.to_string()),
         infra: true,
+        hostname: a.hostname.take(),
+        ports,
         ..Default::default()
     };
     let pod = berth_engine::pods::create(store, &o).map_err(exit::engine)?;
