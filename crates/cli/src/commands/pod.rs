@@ -318,42 +318,15 @@ fn create(store: &std::sync::Arc<berth_storage::Store>, c: CreateArgs) -> CmdRes
     Ok(())
 }
 
-fn pod_matches(store: &berth_storage::Store, p: &Pod, filters: &[String]) -> Result<bool, Failure> {
-    for f in filters {
-        let (k, v) = f
-            .split_once('=')
-            .ok_or_else(|| exit::podman(format!("invalid filter {f:?}: expected KEY=VALUE")))?;
-        let ok = match k {
-            "id" => p.id.starts_with(v),
-            "name" => p.name.contains(v),
-            "label" => match v.split_once('=') {
-                Some((lk, lv)) => p.labels.get(lk).is_some_and(|x| x == lv),
-                None => p.labels.contains_key(v),
-            },
-            "status" => pods::status(&pods::members(store, p)).eq_ignore_ascii_case(v),
-            _ => return Err(exit::podman(format!("invalid filter {k:?}"))),
-        };
-        if !ok {
-            return Ok(false);
-        }
-    }
-    Ok(true)
-}
-
 fn ps(store: &berth_storage::Store, a: PsArgs) -> CmdResult {
-    let mut list = Vec::new();
-    for p in pods::list(store) {
-        if pod_matches(store, &p, &a.filter)? {
-            list.push(p);
-        }
-    }
-    let id = |p: &Pod| match a.no_trunc {
-        true => p.id.clone(),
-        false => p.id[..12].to_string(),
+    let list = pods::ps(store, &a.filter).map_err(fail)?;
+    let short = |s: &str| match a.no_trunc {
+        true => s.to_string(),
+        false => s.chars().take(12).collect(),
     };
     if a.quiet {
         for p in &list {
-            println!("{}", id(p));
+            println!("{}", short(&p.id));
         }
         return Ok(());
     }
@@ -361,24 +334,14 @@ fn ps(store: &berth_storage::Store, a: PsArgs) -> CmdResult {
     let rows: Vec<Value> = list
         .iter()
         .map(|p| {
-            let members = pods::members(store, p);
-            let infra = p.infra_id.clone().unwrap_or_default();
-            json!({
-                "Id": p.id,
-                "ID": id(p),
-                "Name": p.name,
-                "Status": pods::status(&members),
-                "Created": berth_engine::container::rfc3339(p.created_ns),
-                "CreatedHuman": format!("{} ago", human_duration(now.saturating_sub(p.created_ns))),
-                "InfraId": infra,
-                "InfraID": if a.no_trunc { infra.clone() } else { infra.chars().take(12).collect() },
-                "NumberOfContainers": members.len(),
-                "Labels": p.labels,
-                "Networks": if p.network.is_empty() { vec![] } else { vec![p.network.clone()] },
-                "Containers": members.iter().map(|m| json!({
-                    "Id": m.id, "Names": m.name(), "Status": m.state.status.as_str(),
-                })).collect::<Vec<_>>(),
-            })
+            let mut v = serde_json::to_value(p).expect("json");
+            // Template fields as podman's table shows them.
+            v["ID"] = json!(short(&p.id));
+            v["InfraID"] = json!(short(&p.infra_id));
+            v["NumberOfContainers"] = json!(p.containers.len());
+            let ago = human_duration(now.saturating_sub(p.created_ns));
+            v["CreatedHuman"] = json!(format!("{ago} ago"));
+            v
         })
         .collect();
     if let Some(f) = &a.format {
@@ -398,14 +361,15 @@ fn ps(store: &berth_storage::Store, a: PsArgs) -> CmdResult {
             Value::String(s) => s.clone(),
             other => other.to_string(),
         };
-        table.push(vec![
-            cell("ID"),
-            cell("Name"),
-            cell("Status"),
-            cell("CreatedHuman"),
-            cell("InfraID"),
-            cell("NumberOfContainers"),
-        ]);
+        let keys = [
+            "ID",
+            "Name",
+            "Status",
+            "CreatedHuman",
+            "InfraID",
+            "NumberOfContainers",
+        ];
+        table.push(keys.map(cell).to_vec());
     }
     crate::output::table::print(&table, !a.noheading);
     Ok(())

@@ -454,6 +454,90 @@ pub fn remove(store: &Store, name: &str, force: bool, time: u64) -> Result<Pod, 
     Ok(pod)
 }
 
+/// A pod as `pod ps --format json` lists it (podman's fields).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PodSummary {
+    pub id: String,
+    pub name: String,
+    pub status: String,
+    /// RFC 3339.
+    pub created: String,
+    #[serde(skip)]
+    pub created_ns: u64,
+    pub infra_id: String,
+    pub labels: BTreeMap<String, String>,
+    pub networks: Vec<String>,
+    pub containers: Vec<PodSummaryMember>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PodSummaryMember {
+    #[serde(rename = "Id")]
+    pub id: String,
+    #[serde(rename = "Names")]
+    pub names: String,
+    #[serde(rename = "Status")]
+    pub status: String,
+}
+
+/// Whether a pod passes every `pod ps --filter` (id=, name=, label=KEY[=VALUE],
+/// status=).
+fn passes(p: &Pod, members: &[Info], filters: &[String]) -> Result<bool, Error> {
+    for f in filters {
+        let (k, v) = f.split_once('=').ok_or_else(|| {
+            Error::InvalidArgument(format!("invalid filter {f:?}: expected KEY=VALUE"))
+        })?;
+        let ok = match k {
+            "id" => p.id.starts_with(v),
+            "name" => p.name.contains(v),
+            "label" => match v.split_once('=') {
+                Some((lk, lv)) => p.labels.get(lk).is_some_and(|x| x == lv),
+                None => p.labels.contains_key(v),
+            },
+            "status" => status(members).eq_ignore_ascii_case(v),
+            _ => return Err(Error::InvalidArgument(format!("invalid filter {k:?}"))),
+        };
+        if !ok {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// `pod ps`: the pods that pass the filters, newest first.
+pub fn ps(store: &Store, filters: &[String]) -> Result<Vec<PodSummary>, Error> {
+    let mut out = Vec::new();
+    for p in list(store) {
+        let members = members(store, &p);
+        if !passes(&p, &members, filters)? {
+            continue;
+        }
+        out.push(PodSummary {
+            status: status(&members).to_string(),
+            created: container::rfc3339(p.created_ns),
+            created_ns: p.created_ns,
+            infra_id: p.infra_id.clone().unwrap_or_default(),
+            networks: match p.network.as_str() {
+                "" => Vec::new(),
+                n => vec![n.to_string()],
+            },
+            containers: members
+                .iter()
+                .map(|m| PodSummaryMember {
+                    id: m.id.clone(),
+                    names: m.name().to_string(),
+                    status: m.state.status.as_str().to_string(),
+                })
+                .collect(),
+            id: p.id,
+            name: p.name,
+            labels: p.labels,
+        });
+    }
+    Ok(out)
+}
+
 /// `pod top`: the processes of every running container of the pod, in the
 /// format descriptors given (podman's default set when none), one table.
 pub fn top(store: &Store, name: &str, args: &[String]) -> Result<Vec<Vec<String>>, Error> {
