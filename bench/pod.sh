@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# A pod of 3 containers, created and started (`pod create`, then `run -d --pod` x3,
+# the first starting the infra container): berth against podman, interleaved rounds,
+# medians and ratio; each pod is removed outside the timing. --network none, both
+# stores on overlay under $WORK; podman needs catatonit (scripts/install-deps.sh).
+#   bench/pod.sh [N]  (default 5 pods a round), ROUNDS rounds (default 7);
+#   PODMAN_RUNTIME=crun runs podman with crun (default runc).
+source "$(dirname "$0")/lib.sh"
+source "$ROOT/scripts/oci-layout.sh"
+N=${1:-5}
+[ -x "$BERTH" ] || { log "build first: cargo build --release"; exit 1; }
+D=$WORK/pod-bench
+cleanup() {
+  podman --root "$D/podman-root" --runroot "$D/podman-run" system reset --force >/dev/null 2>&1 || true
+  umount "$D/podman-root/overlay" 2>/dev/null || true
+  "$BERTH" --root "$D/berth-root" --runroot "$D/berth-run" rm -af -t 0 >/dev/null 2>&1 || true
+  umount_all
+  rm -rf "$D"
+}
+cleanup; trap cleanup EXIT; mkdir -p "$D/rootfs"
+busybox_rootfs "$D/rootfs" >/dev/null
+tar -C "$D/rootfs" -c . > "$D/rootfs.tar"
+B=("$BERTH" --root "$D/berth-root" --runroot "$D/berth-run" --storage-driver overlay)
+cat > "$D/containers.conf" <<EOC
+[containers]
+default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
+[engine]
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+EOC
+export CONTAINERS_CONF=$D/containers.conf
+PODMAN_RUNTIME=${PODMAN_RUNTIME:-runc}
+P=(podman --root "$D/podman-root" --runroot "$D/podman-run" --storage-driver overlay --runtime "$PODMAN_RUNTIME")
+if [ "$PODMAN_RUNTIME" = crun ] && grep -q " /sys/fs/cgroup/unified " /proc/self/mountinfo; then
+  P=(unshare -m --propagation private bash -c 'umount /sys/fs/cgroup/unified && exec "$@"' _ "${P[@]}")
+fi
+"${B[@]}" import -q "$D/rootfs.tar" localhost/bench:1 >/dev/null
+"${P[@]}" import -q "$D/rootfs.tar" localhost/bench:1 >/dev/null
+# One pod of three, created and started.
+pod3() {
+  local tool=("$@") i j
+  for i in $(seq "$N"); do
+    "${tool[@]}" pod create --network none --name "bench$i" >/dev/null || return 1
+    for j in 1 2 3; do
+      "${tool[@]}" run -d --pod "bench$i" localhost/bench:1 sleep 600 >/dev/null || return 1
+    done
+  done
+}
+clear_pods() { "$@" pod rm -a -f -t 0 >/dev/null; }
+# Each tool's infra image is made (berth) or built (podman) before timing.
+pod3 "${B[@]}" && clear_pods "${B[@]}"
+pod3 "${P[@]}" && clear_pods "${P[@]}"
+bt=(); pt=()
+for r in $(seq "$ROUNDS"); do
+  bt+=("$(timed pod3 "${B[@]}")"); clear_pods "${B[@]}"
+  pt+=("$(timed pod3 "${P[@]}")"); clear_pods "${P[@]}"
+  log "round $r"
+done
+b=$(printf '%s\n' "${bt[@]}" | median); p=$(printf '%s\n' "${pt[@]}" | median)
+"${B[@]}" pod create --network none --name rss >/dev/null
+"${P[@]}" pod create --network none --name rss >/dev/null
+brss=$(peak_rss "${B[@]}" run -d --pod rss localhost/bench:1 sleep 600)
+prss=$(peak_rss "${P[@]}" run -d --pod rss localhost/bench:1 sleep 600)
+clear_pods "${B[@]}"; clear_pods "${P[@]}"
+printf 'berth  pod of 3 x%s: median %.3f s (%.1f ms a pod), peak RSS of run --pod %s KiB\n' "$N" "$b" "$(echo "$b*1000/$N" | bc -l)" "$brss"
+printf 'podman pod of 3 x%s: median %.3f s (%.1f ms a pod), peak RSS of run --pod %s KiB\n' "$N" "$p" "$(echo "$p*1000/$N" | bc -l)" "$prss"
+printf 'ratio berth/podman: %.3f (target <= 0.2)\n' "$(echo "$b / $p" | bc -l)"
