@@ -74,6 +74,10 @@ enum Command {
     Network(commands::network::NetworkArgs),
     /// Manage pods: containers that share namespaces.
     Pod(commands::pod::PodArgs),
+    /// Play Kubernetes YAML as pods, or take them down.
+    Kube(commands::kube::KubeArgs),
+    /// podman's older `play kube`.
+    Play(commands::kube::PlayNounArgs),
     /// Run containers' healthchecks.
     Healthcheck(commands::container::health::HealthcheckArgs),
     /// Show berth's version.
@@ -192,6 +196,8 @@ fn dispatch(store: &commands::StoreArgs, command: Command) -> Result<(), Failure
         Command::Volume(a) => commands::volume::run(store, a),
         Command::Network(a) => commands::network::run(store, a),
         Command::Pod(a) => commands::pod::run(store, a),
+        Command::Kube(a) => commands::kube::run(store, a),
+        Command::Play(a) => commands::kube::play_noun(store, a),
         Command::Healthcheck(a) => commands::container::health::healthcheck(store, a),
         Command::Info(a) => commands::system::info(store, a),
         Command::Build(a) => crate::exit::exit_with(commands::builder::build::build(store, a)),

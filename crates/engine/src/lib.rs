@@ -21,6 +21,7 @@ mod image_mounts;
 pub mod images;
 pub mod init;
 pub mod journald;
+pub mod kube;
 pub mod leases;
 pub mod lifecycle;
 pub mod logs;

@@ -4,6 +4,7 @@ pub mod builder;
 pub mod container;
 pub mod events;
 pub mod image;
+pub mod kube;
 pub mod login;
 pub mod network;
 pub mod pod;

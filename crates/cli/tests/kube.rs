@@ -1,0 +1,162 @@
+//! `kube play` / `kube down`: Kubernetes Pods and Deployments as berth pods.
+
+mod common;
+
+use common::store::TestStore;
+use common::wait_for;
+
+const POD: &str = r#"apiVersion: v1
+kind: Pod
+metadata:
+  name: demo
+  labels: {app: demo}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: srv
+    image: localhost/bb:1
+    command: ["sh", "-c"]
+    args: ["echo $GREETING from $(cat /host/f) > /shared/x; exec nc -l -p 8080 -e cat /shared/x"]
+    env: [{name: GREETING, value: hello}]
+    volumeMounts: [{name: scratch, mountPath: /shared}, {name: h, mountPath: /host, readOnly: true}]
+  - name: peer
+    image: localhost/bb:1
+    command: ["sleep", "600"]
+  volumes:
+  - {name: scratch, emptyDir: {}}
+  - {name: h, hostPath: {path: HOSTDIR}}
+"#;
+
+fn write(st: &TestStore, name: &str, text: &str) -> String {
+    let p = st.path().join(name);
+    std::fs::write(&p, text).unwrap();
+    p.to_string_lossy().into_owned()
+}
+
+#[test]
+fn a_played_pod_runs_its_containers_together_and_goes_down() {
+    let st = TestStore::with_busybox();
+    let host = st.path().join("host");
+    std::fs::create_dir(&host).unwrap();
+    std::fs::write(host.join("f"), "the host").unwrap();
+    let yaml = write(
+        &st,
+        "pod.yaml",
+        &POD.replace("HOSTDIR", host.to_str().unwrap()),
+    );
+    let out = st.ok(&["kube", "play", "--network", "none", &yaml]).stdout;
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "Pod:");
+    assert_eq!(lines[2], "Containers:");
+    let names = st.ok(&["ps", "--format", "{{.Names}}"]).stdout;
+    assert!(
+        names.contains("demo-srv") && names.contains("demo-peer"),
+        "{names}"
+    );
+    // The containers share the pod's loopback: the peer reaches the server.
+    let mut got = String::new();
+    wait_for("the server in the played pod", || {
+        got = st
+            .run(&[
+                "exec",
+                "demo-peer",
+                "sh",
+                "-c",
+                "nc 127.0.0.1 8080 </dev/null",
+            ])
+            .stdout;
+        !got.is_empty()
+    });
+    assert_eq!(got, "hello from the host\n");
+    assert_eq!(st.ok(&["exec", "demo-peer", "hostname"]).stdout, "demo\n");
+    let labels = st
+        .ok(&["pod", "inspect", "--format", "{{.Labels}}", "demo"])
+        .stdout;
+    assert!(labels.contains("app:demo"), "{labels}");
+    // Playing it again needs --replace.
+    assert_eq!(
+        st.run(&["kube", "play", "--network", "none", &yaml]).code,
+        125
+    );
+    st.ok(&[
+        "kube",
+        "play",
+        "--replace",
+        "--start=false",
+        "--network",
+        "none",
+        &yaml,
+    ]);
+    let states = st
+        .ok(&["ps", "-a", "--filter", "pod=demo", "--format", "{{.State}}"])
+        .stdout;
+    assert!(states.lines().all(|s| s == "Created"), "{states}");
+    let down = st.ok(&["kube", "down", &yaml]).stdout;
+    assert!(down.starts_with("Pods stopped:\n"), "{down}");
+    assert_eq!(st.run(&["pod", "exists", "demo"]).code, 1);
+    assert_eq!(st.ok(&["ps", "-aq"]).stdout, "");
+}
+
+#[test]
+fn a_deployment_plays_one_pod_a_replica() {
+    let st = TestStore::with_busybox();
+    let yaml = write(
+        &st,
+        "d.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replicas: 2\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers: [{name: c, image: localhost/bb:1, command: [sleep, '600']}]\n",
+    );
+    st.ok(&["kube", "play", "--network", "none", &yaml]);
+    let pods = st
+        .ok(&["pod", "ps", "--format", "{{.Name}} {{.Status}}"])
+        .stdout;
+    let mut pods: Vec<&str> = pods.lines().collect();
+    pods.sort();
+    assert_eq!(pods, ["web-pod-0 Running", "web-pod-1 Running"]);
+    st.ok(&["kube", "down", &yaml]);
+    assert_eq!(st.ok(&["pod", "ps", "-q"]).stdout, "");
+}
+
+#[test]
+fn hostile_or_unsupported_yaml_is_refused_and_leaves_nothing() {
+    let st = TestStore::with_busybox();
+    let big = write(&st, "big.yaml", &"#".repeat(5 << 20));
+    let r = st.run(&["kube", "play", &big]);
+    assert_eq!(r.code, 125);
+    assert!(r.stderr.contains("more than"), "{}", r.stderr);
+    let secret = write(
+        &st,
+        "s.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\n",
+    );
+    let r = st.run(&["kube", "play", &secret]);
+    assert_eq!(r.code, 125);
+    assert!(
+        r.stderr.contains("kind Secret is not supported"),
+        "{}",
+        r.stderr
+    );
+    let escape = write(
+        &st,
+        "e.yaml",
+        "kind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: localhost/bb:1, volumeMounts: [{name: v, mountPath: /d}]}]\n  volumes: [{name: v, persistentVolumeClaim: {claimName: ../../etc}}]\n",
+    );
+    let r = st.run(&["kube", "play", &escape]);
+    assert_eq!(r.code, 125);
+    assert!(r.stderr.contains("not a volume name"), "{}", r.stderr);
+    let missing = write(
+        &st,
+        "m.yaml",
+        "kind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: localhost/nosuch:1}]\n",
+    );
+    assert_ne!(
+        st.run(&["kube", "play", "--network", "none", &missing])
+            .code,
+        0
+    );
+    assert_eq!(
+        st.ok(&["pod", "ps", "-q"]).stdout,
+        "",
+        "a failed play left a pod"
+    );
+    assert_eq!(st.ok(&["ps", "-aq"]).stdout, "");
+}

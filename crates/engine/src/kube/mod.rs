@@ -1,0 +1,376 @@
+//! `kube play` and `kube down`: Kubernetes Pods and Deployments as berth pods,
+//! read with the Kubernetes API's own types (k8s-openapi).
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::sync::Arc;
+
+use berth_storage::Store;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{Container, Pod as KubePod, PodSpec};
+
+use crate::Error;
+use crate::network::{NetworkMode, PortMapping};
+use crate::pods::{self, PodCreate};
+use crate::run::RunOptions;
+use crate::spec::ProcessOptions;
+
+/// The largest YAML `kube play` reads: far beyond any real set of objects, far
+/// below what would exhaust memory.
+pub const MAX_YAML: usize = 4 << 20;
+
+/// What `kube play` is asked to do.
+#[derive(Debug, Clone)]
+pub struct PlayOptions {
+    /// `--replace`: pods of the same names go first.
+    pub replace: bool,
+    /// `--start=false` leaves the containers created.
+    pub start: bool,
+    /// `--network`: the pods' network (default containers.conf's).
+    pub network: NetworkMode,
+}
+
+impl Default for PlayOptions {
+    fn default() -> PlayOptions {
+        PlayOptions {
+            replace: false,
+            start: true,
+            network: NetworkMode::Unset,
+        }
+    }
+}
+
+/// A pod `kube play` made: its ID and its containers' IDs.
+#[derive(Debug, Clone, Default)]
+pub struct PlayedPod {
+    pub id: String,
+    pub containers: Vec<String>,
+}
+
+/// One pod to make: its name and what Kubernetes says of it.
+#[derive(Debug)]
+struct PodPlan {
+    name: String,
+    labels: BTreeMap<String, String>,
+    spec: PodSpec,
+}
+
+fn invalid(why: impl std::fmt::Display) -> Error {
+    Error::InvalidArgument(format!("kube: {why}"))
+}
+
+/// The Pods and Deployments of a YAML stream (other kinds are refused, so that
+/// nothing is silently left out).
+fn plans(yaml: &str) -> Result<Vec<PodPlan>, Error> {
+    if yaml.len() > MAX_YAML {
+        return Err(invalid(format!(
+            "the YAML is {} bytes, more than the {MAX_YAML} read",
+            yaml.len()
+        )));
+    }
+    let mut out = Vec::new();
+    for doc in serde_yaml_ng::Deserializer::from_str(yaml) {
+        let v: serde_yaml_ng::Value =
+            serde::Deserialize::deserialize(doc).map_err(|e| invalid(format!("YAML: {e}")))?;
+        if v.is_null() {
+            continue;
+        }
+        let kind = v
+            .get("kind")
+            .and_then(|k| k.as_str())
+            .unwrap_or_default()
+            .to_string();
+        match kind.as_str() {
+            "Pod" => {
+                let p: KubePod =
+                    serde_yaml_ng::from_value(v).map_err(|e| invalid(format!("Pod: {e}")))?;
+                let name = p
+                    .metadata
+                    .name
+                    .clone()
+                    .ok_or_else(|| invalid("a Pod has no metadata.name"))?;
+                let spec = p
+                    .spec
+                    .ok_or_else(|| invalid(format!("Pod {name} has no spec")))?;
+                out.push(PodPlan {
+                    labels: p.metadata.labels.unwrap_or_default(),
+                    name,
+                    spec,
+                });
+            }
+            "Deployment" => {
+                let d: Deployment = serde_yaml_ng::from_value(v)
+                    .map_err(|e| invalid(format!("Deployment: {e}")))?;
+                let name = d
+                    .metadata
+                    .name
+                    .clone()
+                    .ok_or_else(|| invalid("a Deployment has no metadata.name"))?;
+                let spec = d
+                    .spec
+                    .ok_or_else(|| invalid(format!("Deployment {name} has no spec")))?;
+                let template = spec.template;
+                let pod_spec = template.spec.ok_or_else(|| {
+                    invalid(format!("Deployment {name} has no pod template spec"))
+                })?;
+                let replicas = spec.replicas.unwrap_or(1);
+                if !(0..=64).contains(&replicas) {
+                    return Err(invalid(format!(
+                        "Deployment {name}: {replicas} replicas (0 to 64 on one host)"
+                    )));
+                }
+                let labels = template.metadata.and_then(|m| m.labels).unwrap_or_default();
+                for i in 0..replicas {
+                    out.push(PodPlan {
+                        name: format!("{name}-pod-{i}"),
+                        labels: labels.clone(),
+                        spec: pod_spec.clone(),
+                    });
+                }
+            }
+            "" => return Err(invalid("an object without a kind")),
+            other => {
+                return Err(invalid(format!(
+                    "kind {other} is not supported (Pod, Deployment)"
+                )));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A volume of the pod as `-v` gives it: `SOURCE:` for a bind or a named
+/// volume, or None for an emptyDir (an anonymous volume).
+fn volume_source(spec: &PodSpec, name: &str) -> Result<Option<String>, Error> {
+    let v = spec
+        .volumes
+        .iter()
+        .flatten()
+        .find(|v| v.name == name)
+        .ok_or_else(|| invalid(format!("volumeMount {name}: no such volume in the pod")))?;
+    if let Some(h) = &v.host_path {
+        if !h.path.starts_with('/') || h.path.split('/').any(|c| c == "..") {
+            return Err(invalid(format!(
+                "volume {name}: hostPath {} must be absolute, without ..",
+                h.path
+            )));
+        }
+        return Ok(Some(h.path.clone()));
+    }
+    if let Some(c) = &v.persistent_volume_claim {
+        if !crate::volumes::named::valid_name(&c.claim_name) {
+            return Err(invalid(format!(
+                "volume {name}: claimName {:?} is not a volume name",
+                c.claim_name
+            )));
+        }
+        return Ok(Some(c.claim_name.clone()));
+    }
+    if v.empty_dir.is_some() {
+        return Ok(None);
+    }
+    Err(invalid(format!(
+        "volume {name}: only hostPath, emptyDir and persistentVolumeClaim are supported"
+    )))
+}
+
+/// A container of the pod as berth's options.
+fn container_options(plan: &PodPlan, c: &Container) -> Result<ProcessOptions, Error> {
+    let mut p = ProcessOptions {
+        entrypoint: c.command.clone(),
+        command: c.args.clone().unwrap_or_default(),
+        workdir: c.working_dir.clone(),
+        ..Default::default()
+    };
+    for e in c.env.iter().flatten() {
+        if e.value_from.is_some() {
+            return Err(invalid(format!(
+                "container {}: env {}: valueFrom is not supported",
+                c.name, e.name
+            )));
+        }
+        p.env.push(format!(
+            "{}={}",
+            e.name,
+            e.value.clone().unwrap_or_default()
+        ));
+    }
+    for m in c.volume_mounts.iter().flatten() {
+        let ro = if m.read_only == Some(true) { ":ro" } else { "" };
+        let flag = match volume_source(&plan.spec, &m.name)? {
+            Some(src) => format!("{src}:{}{ro}", m.mount_path),
+            None => m.mount_path.clone(),
+        };
+        p.volumes.push(
+            flag.parse()
+                .map_err(|e| invalid(format!("volumeMount {}: {e}", m.name)))?,
+        );
+    }
+    if let Some(s) = &c.security_context {
+        p.privileged = s.privileged == Some(true);
+        p.read_only = s.read_only_root_filesystem == Some(true);
+        if let Some(uid) = s.run_as_user {
+            p.user = Some(match s.run_as_group {
+                Some(gid) => format!("{uid}:{gid}"),
+                None => uid.to_string(),
+            });
+        }
+        if let Some(caps) = &s.capabilities {
+            p.cap_add = caps.add.clone().unwrap_or_default();
+            p.cap_drop = caps.drop.clone().unwrap_or_default();
+        }
+    }
+    p.restart = match plan.spec.restart_policy.as_deref() {
+        None | Some("Always") => crate::container::RestartPolicy::Always,
+        Some("OnFailure") => crate::container::RestartPolicy::OnFailure(0),
+        Some("Never") => crate::container::RestartPolicy::No,
+        Some(other) => return Err(invalid(format!("restartPolicy {other}"))),
+    };
+    p.pod = Some(plan.name.clone());
+    Ok(p)
+}
+
+/// The pod's published ports: its containers' `hostPort`s.
+fn ports(spec: &PodSpec) -> Result<Vec<PortMapping>, Error> {
+    let mut out = Vec::new();
+    for c in &spec.containers {
+        for p in c.ports.iter().flatten() {
+            let Some(host) = p.host_port else { continue };
+            let proto = p.protocol.as_deref().unwrap_or("TCP").to_ascii_lowercase();
+            let ip = p
+                .host_ip
+                .as_deref()
+                .map(|ip| format!("{ip}:"))
+                .unwrap_or_default();
+            let flag = format!("{ip}{host}:{}/{proto}", p.container_port);
+            out.push(
+                flag.parse()
+                    .map_err(|e| invalid(format!("port {flag}: {e}")))?,
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// `kube play`: each Pod (and each replica of a Deployment) becomes a pod of
+/// containers named `POD-CONTAINER`, started unless `start` is off.
+pub fn play(
+    store: &Arc<Store>,
+    yaml: &str,
+    o: &PlayOptions,
+    monitor_argv: &dyn Fn(&str) -> Vec<OsString>,
+) -> Result<Vec<PlayedPod>, Error> {
+    let plans = plans(yaml)?;
+    let mut played = Vec::new();
+    for plan in &plans {
+        if plan.spec.containers.is_empty() {
+            return Err(invalid(format!("pod {} has no containers", plan.name)));
+        }
+        let network = match plan.spec.host_network {
+            Some(true) => NetworkMode::Host,
+            _ => o.network.clone(),
+        };
+        let create = PodCreate {
+            name: Some(plan.name.clone()),
+            infra: true,
+            hostname: plan.spec.hostname.clone(),
+            labels: plan
+                .labels
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect(),
+            network,
+            ports: ports(&plan.spec)?,
+            replace: o.replace,
+            ..Default::default()
+        };
+        let options: Vec<(String, String, ProcessOptions)> = plan
+            .spec
+            .containers
+            .iter()
+            .map(|c| {
+                let image = c
+                    .image
+                    .clone()
+                    .ok_or_else(|| invalid(format!("container {} has no image", c.name)))?;
+                Ok((c.name.clone(), image, container_options(plan, c)?))
+            })
+            .collect::<Result<_, Error>>()?;
+        let pod = pods::create(store, &create)?;
+        let mut done = PlayedPod {
+            id: pod.id.clone(),
+            containers: Vec::new(),
+        };
+        for (name, image, process) in options {
+            let ro = RunOptions {
+                image,
+                name: Some(format!("{}-{name}", plan.name)),
+                rm: false,
+                process,
+            };
+            match crate::run::create(store, &ro) {
+                Ok(info) => done.containers.push(info.id),
+                Err(e) => {
+                    let _ = pods::remove(store, &pod.id, true, 0);
+                    return Err(e.into());
+                }
+            }
+        }
+        if o.start {
+            pods::start(store, &pod.id, monitor_argv)?;
+        }
+        played.push(done);
+    }
+    Ok(played)
+}
+
+/// `kube down`: the pods the YAML made go, with their containers; returns their
+/// IDs.
+pub fn down(store: &Store, yaml: &str) -> Result<Vec<String>, Error> {
+    let mut gone = Vec::new();
+    for plan in plans(yaml)? {
+        match pods::remove(store, &plan.name, true, 10) {
+            Ok(p) => gone.push(p.id),
+            Err(Error::NoSuchPod(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(gone)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deployments_become_one_pod_a_replica() {
+        let yaml = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replicas: 2\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers: [{name: c, image: busybox}]\n";
+        let p = plans(yaml).unwrap();
+        let names: Vec<&str> = p.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["web-pod-0", "web-pod-1"]);
+        assert_eq!(p[0].labels["app"], "web");
+    }
+
+    #[test]
+    fn hostile_or_unknown_yaml_is_refused() {
+        assert!(plans(&"#".repeat(MAX_YAML + 1)).is_err());
+        assert!(plans("kind: Secret\nmetadata: {name: s}\n").is_err());
+        assert!(plans("metadata: {name: s}\n").is_err());
+        // Aliases that would expand without bound.
+        let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..12 {
+            bomb.push_str(&format!(
+                "{n}: &{n} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n",
+                n = (b'a' + i) as char,
+                p = (b'a' + i - 1) as char
+            ));
+        }
+        bomb.push_str("kind: Pod\n");
+        let e = plans(&bomb).unwrap_err().to_string();
+        assert!(e.contains("YAML") && e.contains("repetition"), "{e}");
+        let traversal = "kind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: i, volumeMounts: [{name: v, mountPath: /d}]}]\n  volumes: [{name: v, persistentVolumeClaim: {claimName: ../../etc}}]\n";
+        let plan = &plans(traversal).unwrap()[0];
+        let e = container_options(plan, &plan.spec.containers[0]).unwrap_err();
+        assert!(e.to_string().contains("../../etc"), "{e}");
+    }
+}
