@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A pod of 3 containers, created and started (`pod create`, then `run -d --pod` x3,
-# the first starting the infra container): berth against podman, interleaved rounds,
-# medians and ratio; each pod is removed outside the timing. --network none, both
+# the first starting the infra container), then `kube play` of the same pod:
+# berth against podman, interleaved rounds, medians and ratios; each round's pods
+# are removed outside the timing. --network none, both
 # stores on overlay under $WORK; podman needs catatonit (scripts/install-deps.sh).
 #   bench/pod.sh [N]  (default 5 pods a round), ROUNDS rounds (default 7);
 #   PODMAN_RUNTIME=crun runs podman with crun (default runc).
@@ -65,3 +66,30 @@ clear_pods "${B[@]}"; clear_pods "${P[@]}"
 printf 'berth  pod of 3 x%s: median %.3f s (%.1f ms a pod), peak RSS of run --pod %s KiB\n' "$N" "$b" "$(echo "$b*1000/$N" | bc -l)" "$brss"
 printf 'podman pod of 3 x%s: median %.3f s (%.1f ms a pod), peak RSS of run --pod %s KiB\n' "$N" "$p" "$(echo "$p*1000/$N" | bc -l)" "$prss"
 printf 'ratio berth/podman: %.3f (target <= 0.2)\n' "$(echo "$b / $p" | bc -l)"
+
+# kube play of the same pod: three containers from one YAML, started; N pods
+# a round (one YAML each), removed outside the timing (podman's pod rm of a
+# played pod, restart policy Always, takes seconds here).
+for i in $(seq "$N"); do
+  cat > "$D/pod$i.yaml" <<EOY
+apiVersion: v1
+kind: Pod
+metadata: {name: kplay$i}
+spec:
+  containers:
+  - {name: a, image: localhost/bench:1, command: [/bin/busybox, sleep, "600"]}
+  - {name: b, image: localhost/bench:1, command: [/bin/busybox, sleep, "600"]}
+  - {name: c, image: localhost/bench:1, command: [/bin/busybox, sleep, "600"]}
+EOY
+done
+play() { local i; for i in $(seq "$N"); do "$@" kube play --network none "$D/pod$i.yaml" >/dev/null || return 1; done; }
+bt=(); pt=()
+for r in $(seq "$ROUNDS"); do
+  bt+=("$(timed play "${B[@]}")"); clear_pods "${B[@]}"
+  pt+=("$(timed play "${P[@]}")"); clear_pods "${P[@]}"
+  log "kube round $r"
+done
+b=$(printf '%s\n' "${bt[@]}" | median); p=$(printf '%s\n' "${pt[@]}" | median)
+printf 'berth  kube play (pod of 3) x%s: median %.3f s (%.1f ms each)\n' "$N" "$b" "$(echo "$b*1000/$N" | bc -l)"
+printf 'podman kube play (pod of 3) x%s: median %.3f s (%.1f ms each)\n' "$N" "$p" "$(echo "$p*1000/$N" | bc -l)"
+printf 'ratio berth/podman (kube play): %.3f (target <= 0.2)\n' "$(echo "$b / $p" | bc -l)"

@@ -382,11 +382,42 @@ pub fn start(
     monitor_argv: &dyn Fn(&str) -> Vec<OsString>,
 ) -> Result<Pod, Error> {
     let pod = find(store, name)?;
-    for m in members(store, &pod) {
-        if !matches!(m.state.status, Status::Running | Status::Paused) {
-            lifecycle::start(store, &m.id, monitor_argv)?;
-        }
+    let down: Vec<Info> = members(store, &pod)
+        .into_iter()
+        .filter(|m| !matches!(m.state.status, Status::Running | Status::Paused))
+        .collect();
+    let (infra, others): (Vec<Info>, Vec<Info>) =
+        down.into_iter().partition(|m| m.config.process.infra);
+    for m in &infra {
+        lifecycle::start(store, &m.id, monitor_argv)?;
     }
+    // The others only join the infra container's namespaces: they start side by
+    // side, each under its own monitor.
+    // (The monitor's command lines are made here: the caller's maker need not
+    // be shareable between threads. A member whose other donors are down
+    // starts them with the same maker first, alone.)
+    let argvs: BTreeMap<String, Vec<OsString>> = members(store, &pod)
+        .iter()
+        .map(|m| (m.id.clone(), monitor_argv(&m.id)))
+        .collect();
+    let (alone, together): (Vec<Info>, Vec<Info>) = others.into_iter().partition(|m| {
+        crate::namespaces::donors(&m.config.process)
+            .iter()
+            .any(|d| Some(*d) != pod.infra_id.as_deref())
+    });
+    for m in &alone {
+        lifecycle::start(store, &m.id, monitor_argv)?;
+    }
+    let argv_of = |id: &str| argvs.get(id).cloned().unwrap_or_default();
+    std::thread::scope(|s| {
+        let started: Vec<_> = together
+            .iter()
+            .map(|m| s.spawn(|| lifecycle::start(store, &m.id, &argv_of)))
+            .collect();
+        started
+            .into_iter()
+            .try_for_each(|h| h.join().expect("a start thread panicked").map(drop))
+    })?;
     Ok(pod)
 }
 
