@@ -210,3 +210,15 @@ fn stats_info_and_system_prune() {
     assert_eq!(st.run(&["container", "exists", "busy"]).code, 0);
     assert_eq!(st.run(&["image", "exists", "localhost/bb:1"]).code, 0);
 }
+
+/// `.Config.User` is the image's USER when no --user was given, as podman shows it.
+#[test]
+fn inspect_shows_the_images_user() {
+    let st = TestStore::with_busybox();
+    st.ok(&["create", "--name", "base", "localhost/bb:1", "true"]);
+    st.ok(&["commit", "-q", "--change", "USER 1000", "base", "localhost/user:1"]);
+    st.ok(&["create", "--name", "u", "localhost/user:1", "true"]);
+    st.ok(&["create", "--name", "v", "--user", "0", "localhost/user:1", "true"]);
+    assert_eq!(st.inspect("u", ".Config.User"), "1000");
+    assert_eq!(st.inspect("v", ".Config.User"), "0");
+}

@@ -160,3 +160,67 @@ fn hostile_or_unsupported_yaml_is_refused_and_leaves_nothing() {
     );
     assert_eq!(st.ok(&["ps", "-aq"]).stdout, "");
 }
+
+/// Annotations (the Pod's and `--annotation`) reach the containers, long ones are
+/// refused as podman refuses them, and a played pod stops when its containers
+/// have (podman's exit policy for kube play).
+#[test]
+fn annotations_and_the_exit_policy_of_a_played_pod() {
+    let st = TestStore::with_busybox();
+    let yaml = write(
+        &st,
+        "a.yaml",
+        "kind: Pod\nmetadata: {name: ann, annotations: {team: blue}}\nspec:\n  restartPolicy: Never\n  containers: [{name: c, image: localhost/bb:1, command: ['true']}]\n",
+    );
+    st.ok(&[
+        "kube",
+        "play",
+        "--network",
+        "none",
+        "--annotation",
+        "owner=me",
+        &yaml,
+    ]);
+    let a = st
+        .ok(&["inspect", "--format", "{{.Config.Annotations}}", "ann-c"])
+        .stdout;
+    assert!(a.contains("team:blue") && a.contains("owner:me"), "{a}");
+    let policy = st
+        .ok(&["pod", "inspect", "--format", "{{.ExitPolicy}}", "ann"])
+        .stdout;
+    assert_eq!(policy, "stop\n");
+    wait_for("the played pod to stop", || {
+        st.ok(&["pod", "inspect", "--format", "{{.State}}", "ann"])
+            .stdout
+            == "Exited\n"
+    });
+    let long = "x".repeat(64);
+    let r = st.run(&[
+        "kube",
+        "play",
+        "--replace",
+        "--annotation",
+        &format!("k={long}"),
+        &yaml,
+    ]);
+    assert_eq!(r.code, 125);
+    assert!(
+        r.stderr.contains("annotation exceeds maximum size, 63"),
+        "{}",
+        r.stderr
+    );
+    let bad = write(
+        &st,
+        "b.yaml",
+        &format!(
+            "kind: Pod\nmetadata: {{name: b, annotations: {{test: {long}}}}}\nspec:\n  containers: [{{name: c, image: localhost/bb:1}}]\n"
+        ),
+    );
+    let r = st.run(&["kube", "play", &bad]);
+    assert_eq!(r.code, 125);
+    assert!(
+        r.stderr.contains("invalid annotation \"test\""),
+        "{}",
+        r.stderr
+    );
+}

@@ -416,6 +416,8 @@ pub struct InspectConfig {
     pub cmd: Vec<String>,
     pub entrypoint: String,
     pub labels: Map<String, Value>,
+    /// `--annotation`s (and a played Pod's), as the OCI spec gets them.
+    pub annotations: Map<String, Value>,
     pub stop_signal: i32,
     pub tty: bool,
     pub open_stdin: bool,
@@ -616,13 +618,19 @@ impl InspectConfig {
         };
         InspectConfig {
             hostname: p.hostname.clone().unwrap_or_else(|| i.id[..12].to_string()),
-            user: p.user.clone().unwrap_or_default(),
+            // The image's USER when no --user was given, as podman shows it.
+            user: p
+                .user
+                .clone()
+                .or_else(|| image["User"].as_str().map(String::from))
+                .unwrap_or_default(),
             env: image_cfg
                 .map(|c| crate::spec::env(&c, p))
                 .unwrap_or_else(|| p.env.clone()),
             cmd,
             entrypoint: entrypoint.join(" "),
             labels: labels_map(&p.labels),
+            annotations: labels_map(&p.annotations),
             stop_signal: p
                 .stop_signal
                 .as_deref()

@@ -46,6 +46,9 @@ struct PlayArgs {
     /// The pods' network.
     #[arg(long)]
     network: Option<String>,
+    /// KEY=VALUE on every container, repeatable.
+    #[arg(long)]
+    annotation: Vec<String>,
     /// A YAML file, or - for standard input.
     file: String,
 }
@@ -106,6 +109,7 @@ fn play(store_args: &StoreArgs, p: PlayArgs) -> CmdResult {
             .unwrap_or("")
             .parse()
             .map_err(exit::podman)?,
+        annotations: p.annotation,
     };
     let played =
         kube::play(&store, &yaml, &o, &|id| monitor_argv(store_args, id)).map_err(exit::engine)?;

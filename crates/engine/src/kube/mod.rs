@@ -28,6 +28,8 @@ pub struct PlayOptions {
     pub start: bool,
     /// `--network`: the pods' network (default containers.conf's).
     pub network: NetworkMode,
+    /// `--annotation KEY=VALUE`s for every container.
+    pub annotations: Vec<String>,
 }
 
 impl Default for PlayOptions {
@@ -36,6 +38,7 @@ impl Default for PlayOptions {
             replace: false,
             start: true,
             network: NetworkMode::Unset,
+            annotations: Vec::new(),
         }
     }
 }
@@ -52,7 +55,18 @@ pub struct PlayedPod {
 struct PodPlan {
     name: String,
     labels: BTreeMap<String, String>,
+    annotations: BTreeMap<String, String>,
     spec: PodSpec,
+}
+
+/// Kubernetes' limit on a value podman checks annotations against.
+const MAX_ANNOTATION: usize = 63;
+
+fn check_annotations(a: &BTreeMap<String, String>) -> Result<(), Error> {
+    match a.iter().find(|(_, v)| v.len() > MAX_ANNOTATION) {
+        Some((k, v)) => Err(invalid(format!("invalid annotation {k:?}={v:?}"))),
+        None => Ok(()),
+    }
 }
 
 fn invalid(why: impl std::fmt::Display) -> Error {
@@ -92,8 +106,11 @@ fn plans(yaml: &str) -> Result<Vec<PodPlan>, Error> {
                 let spec = p
                     .spec
                     .ok_or_else(|| invalid(format!("Pod {name} has no spec")))?;
+                let annotations = p.metadata.annotations.unwrap_or_default();
+                check_annotations(&annotations)?;
                 out.push(PodPlan {
                     labels: p.metadata.labels.unwrap_or_default(),
+                    annotations,
                     name,
                     spec,
                 });
@@ -119,11 +136,15 @@ fn plans(yaml: &str) -> Result<Vec<PodPlan>, Error> {
                         "Deployment {name}: {replicas} replicas (0 to 64 on one host)"
                     )));
                 }
-                let labels = template.metadata.and_then(|m| m.labels).unwrap_or_default();
+                let meta = template.metadata.unwrap_or_default();
+                let labels = meta.labels.unwrap_or_default();
+                let annotations = meta.annotations.unwrap_or_default();
+                check_annotations(&annotations)?;
                 for i in 0..replicas {
                     out.push(PodPlan {
                         name: format!("{name}-pod-{i}"),
                         labels: labels.clone(),
+                        annotations: annotations.clone(),
                         spec: pod_spec.clone(),
                     });
                 }
@@ -260,6 +281,14 @@ pub fn play(
     o: &PlayOptions,
     monitor_argv: &dyn Fn(&str) -> Vec<OsString>,
 ) -> Result<Vec<PlayedPod>, Error> {
+    for a in &o.annotations {
+        let value = a.split_once('=').map_or("", |(_, v)| v);
+        if value.len() > MAX_ANNOTATION {
+            return Err(Error::InvalidArgument(format!(
+                "annotation exceeds maximum size, {MAX_ANNOTATION}, of kubernetes annotation: {value}"
+            )));
+        }
+    }
     let plans = plans(yaml)?;
     let mut played = Vec::new();
     for plan in &plans {
@@ -282,6 +311,8 @@ pub fn play(
             network,
             ports: ports(&plan.spec)?,
             replace: o.replace,
+            // podman's kube play: the pod stops when its containers have.
+            exit_policy: pods::ExitPolicy::Stop,
             ..Default::default()
         };
         let options: Vec<(String, String, ProcessOptions)> = plan
@@ -301,7 +332,13 @@ pub fn play(
             id: pod.id.clone(),
             containers: Vec::new(),
         };
-        for (name, image, process) in options {
+        for (name, image, mut process) in options {
+            process.annotations = plan
+                .annotations
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .chain(o.annotations.iter().cloned())
+                .collect();
             let ro = RunOptions {
                 image,
                 name: Some(format!("{}-{name}", plan.name)),

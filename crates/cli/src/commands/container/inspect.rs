@@ -67,12 +67,11 @@ pub fn inspect(store_args: &StoreArgs, a: InspectArgs) -> CmdResult {
         match find_any(&engine, n, &a.r#type) {
             Some(v) => values.push(v),
             None => {
-                let what = if a.r#type == "all" {
-                    "object"
-                } else {
-                    a.r#type.as_str()
-                };
-                eprintln!("Error: no such {what}: \"{n}\"");
+                // podman's words: of any kind, "inspecting object: …".
+                match a.r#type.as_str() {
+                    "all" => eprintln!("Error: inspecting object: no such object: \"{n}\""),
+                    what => eprintln!("Error: no such {what}: \"{n}\""),
+                }
                 missing = Some(125);
             }
         }
