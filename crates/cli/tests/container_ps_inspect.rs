@@ -216,9 +216,24 @@ fn stats_info_and_system_prune() {
 fn inspect_shows_the_images_user() {
     let st = TestStore::with_busybox();
     st.ok(&["create", "--name", "base", "localhost/bb:1", "true"]);
-    st.ok(&["commit", "-q", "--change", "USER 1000", "base", "localhost/user:1"]);
+    st.ok(&[
+        "commit",
+        "-q",
+        "--change",
+        "USER 1000",
+        "base",
+        "localhost/user:1",
+    ]);
     st.ok(&["create", "--name", "u", "localhost/user:1", "true"]);
-    st.ok(&["create", "--name", "v", "--user", "0", "localhost/user:1", "true"]);
+    st.ok(&[
+        "create",
+        "--name",
+        "v",
+        "--user",
+        "0",
+        "localhost/user:1",
+        "true",
+    ]);
     assert_eq!(st.inspect("u", ".Config.User"), "1000");
     assert_eq!(st.inspect("v", ".Config.User"), "0");
 }

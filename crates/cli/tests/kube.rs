@@ -224,3 +224,68 @@ fn annotations_and_the_exit_policy_of_a_played_pod() {
         r.stderr
     );
 }
+
+/// `kube generate` writes what `kube play` plays back the same: generate, down,
+/// play again; a lone container becomes a Pod of one.
+#[test]
+fn generate_down_play_round_trip() {
+    let st = TestStore::with_busybox();
+    let host = st.path().join("host");
+    std::fs::create_dir(&host).unwrap();
+    std::fs::write(host.join("f"), "the host").unwrap();
+    let yaml = write(
+        &st,
+        "pod.yaml",
+        &POD.replace("HOSTDIR", host.to_str().unwrap()),
+    );
+    st.ok(&["kube", "play", "--network", "none", &yaml]);
+    let generated = st.path().join("gen.yaml");
+    st.ok(&[
+        "kube",
+        "generate",
+        "-f",
+        generated.to_str().unwrap(),
+        "demo",
+    ]);
+    let text = std::fs::read_to_string(&generated).unwrap();
+    assert!(text.starts_with("apiVersion: v1\nkind: Pod\n"), "{text}");
+    st.ok(&["kube", "down", generated.to_str().unwrap()]);
+    assert_eq!(st.ok(&["ps", "-aq"]).stdout, "");
+    st.ok(&[
+        "kube",
+        "play",
+        "--network",
+        "none",
+        generated.to_str().unwrap(),
+    ]);
+    let mut got = String::new();
+    wait_for("the server of the pod played back", || {
+        got = st
+            .run(&[
+                "exec",
+                "demo-peer",
+                "sh",
+                "-c",
+                "nc 127.0.0.1 8080 </dev/null",
+            ])
+            .stdout;
+        !got.is_empty()
+    });
+    assert_eq!(got, "hello from the host\n");
+    // A container alone.
+    st.ok(&[
+        "create",
+        "--name",
+        "solo",
+        "-e",
+        "A=1",
+        "localhost/bb:1",
+        "sleep",
+        "5",
+    ]);
+    let solo = st.ok(&["generate", "kube", "solo"]).stdout;
+    assert!(
+        solo.contains("name: solo-pod") && solo.contains("name: A"),
+        "{solo}"
+    );
+}

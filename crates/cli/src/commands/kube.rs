@@ -20,6 +20,31 @@ enum KubeCommand {
     Play(PlayArgs),
     /// Remove the pods Kubernetes YAML made.
     Down(DownArgs),
+    /// Write pods and containers as Kubernetes YAML.
+    Generate(GenerateArgs),
+}
+
+/// `generate kube NAME…`: podman's older spelling.
+#[derive(Args)]
+pub struct GenerateNounArgs {
+    #[command(subcommand)]
+    command: GenerateNoun,
+}
+
+#[derive(Subcommand)]
+enum GenerateNoun {
+    /// The same as `kube generate`.
+    Kube(GenerateArgs),
+}
+
+#[derive(Args)]
+struct GenerateArgs {
+    /// Write the YAML to this file instead of standard output.
+    #[arg(short, long)]
+    filename: Option<std::path::PathBuf>,
+    /// Pods or containers (names or IDs).
+    #[arg(required = true)]
+    names: Vec<String>,
 }
 
 /// `play kube FILE`: podman's older spelling.
@@ -77,6 +102,7 @@ fn read_yaml(file: &str) -> Result<String, exit::Failure> {
 pub fn run(store_args: &StoreArgs, a: KubeArgs) -> CmdResult {
     match a.command {
         KubeCommand::Play(p) => play(store_args, p),
+        KubeCommand::Generate(g) => generate(store_args, g),
         KubeCommand::Down(d) => {
             let store = store_args.open()?;
             let yaml = read_yaml(&d.file)?;
@@ -87,6 +113,23 @@ pub fn run(store_args: &StoreArgs, a: KubeArgs) -> CmdResult {
             gone.iter().for_each(|id| println!("{id}"));
             Ok(())
         }
+    }
+}
+
+pub fn generate_noun(store_args: &StoreArgs, a: GenerateNounArgs) -> CmdResult {
+    match a.command {
+        GenerateNoun::Kube(g) => generate(store_args, g),
+    }
+}
+
+fn generate(store_args: &StoreArgs, g: GenerateArgs) -> CmdResult {
+    let store = store_args.open()?;
+    let yaml = kube::generate(&store, &g.names).map_err(exit::engine)?;
+    match &g.filename {
+        Some(f) => {
+            std::fs::write(f, yaml).map_err(|e| exit::podman(format!("{}: {e}", f.display())))
+        }
+        None => crate::output::write_out(yaml.as_bytes()),
     }
 }
 

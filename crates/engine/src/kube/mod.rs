@@ -10,6 +10,10 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Container, Pod as KubePod, PodSpec};
 
 use crate::Error;
+mod generate;
+
+pub use generate::generate;
+
 use crate::network::{NetworkMode, PortMapping};
 use crate::pods::{self, PodCreate};
 use crate::run::RunOptions;
