@@ -354,3 +354,31 @@ fn a_new_pod_takes_its_first_containers_hostname() {
     st.ok(&["pod", "rm", "-f", "hn"]);
     assert_eq!(st.ok(&["pod", "rm", "--force", "hn"]).stdout, "");
 }
+
+/// `pod logs`: every container's lines, each after its container's ID; `-c` one.
+#[test]
+fn pod_logs_show_each_containers_lines() {
+    let st = TestStore::with_busybox();
+    st.ok(&["pod", "create", "--network", "none", "--name", "lg"]);
+    let a = st
+        .ok(&[
+            "run", "-d", "--pod", "lg", "--name", "la", IMG, "echo", "from-a",
+        ])
+        .stdout;
+    let b = st
+        .ok(&[
+            "run", "-d", "--pod", "lg", "--name", "lb", IMG, "echo", "from-b",
+        ])
+        .stdout;
+    st.ok(&["wait", "la", "lb"]);
+    let logs = st.ok(&["pod", "logs", "lg"]).stdout;
+    let mut lines: Vec<&str> = logs.lines().collect();
+    lines.sort();
+    let mut want = vec![
+        format!("{} from-a", &a[..12]),
+        format!("{} from-b", &b[..12]),
+    ];
+    want.sort();
+    assert_eq!(lines, want);
+    assert_eq!(st.ok(&["pod", "logs", "-c", "lb", "lg"]).stdout, "from-b\n");
+}

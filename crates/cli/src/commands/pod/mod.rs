@@ -1,14 +1,16 @@
-//! `pod …`: podman's pods over the engine's.
+//! `pod …`: podman's pods over the engine's; one file per larger command.
+
+mod create;
+mod ps;
 
 use crate::commands::StoreArgs;
 use crate::commands::container::each;
 use crate::commands::container::run::monitor_argv;
 use crate::exit::{self, CmdResult, Failure};
-use crate::output::{print_rows, print_value};
-use berth_engine::container::{human_duration, now_ns};
-use berth_engine::pods::{self, Pod, PodCreate};
+use crate::output::print_value;
+use berth_engine::pods::{self, Pod};
 use clap::{Args, Subcommand};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 #[derive(Args)]
 pub struct PodArgs {
@@ -21,7 +23,7 @@ pub struct PodArgs {
 #[derive(Subcommand)]
 enum PodCommand {
     /// Create a pod (and its infra container).
-    Create(CreateArgs),
+    Create(create::CreateArgs),
     /// Start pods: the infra container, then the others.
     Start(NamesArgs),
     /// Stop pods: their containers, then the infra container.
@@ -38,7 +40,7 @@ enum PodCommand {
     Rm(RmArgs),
     /// List pods.
     #[command(alias = "ls", alias = "list")]
-    Ps(PsArgs),
+    Ps(ps::PsArgs),
     /// Show pods' configuration and state.
     Inspect(InspectArgs),
     /// Exit 0 when the pod exists, 1 when not.
@@ -47,6 +49,29 @@ enum PodCommand {
     Prune(PruneArgs),
     /// Show the processes of a pod's containers.
     Top(TopArgs),
+    /// Print the logs of a pod's containers (each line after its container's ID).
+    Logs(LogsArgs),
+}
+
+#[derive(Args)]
+struct LogsArgs {
+    /// Only this container of the pod.
+    #[arg(short, long)]
+    container: Option<String>,
+    #[arg(short, long)]
+    follow: bool,
+    #[arg(long)]
+    tail: Option<i64>,
+    #[arg(short, long)]
+    timestamps: bool,
+    #[arg(long)]
+    since: Option<String>,
+    #[arg(long)]
+    until: Option<String>,
+    /// With several containers: prefix lines with names, not IDs.
+    #[arg(short, long)]
+    names: bool,
+    pod: String,
 }
 
 #[derive(Args)]
@@ -55,52 +80,6 @@ struct TopArgs {
     /// Format descriptors (podman's default set when none).
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     descriptors: Vec<String>,
-}
-
-#[derive(Args)]
-struct CreateArgs {
-    #[arg(short, long)]
-    name: Option<String>,
-    /// Whether the pod has an infra container holding its shared namespaces.
-    #[arg(long, default_value = "true", num_args = 0..=1, default_missing_value = "true")]
-    infra: bool,
-    #[arg(long)]
-    infra_image: Option<String>,
-    #[arg(long)]
-    infra_name: Option<String>,
-    /// The infra container's command (a JSON array or words).
-    #[arg(long)]
-    infra_command: Option<String>,
-    /// Namespaces the containers share: cgroup, ipc, net, pid, uts (+LIST adds to
-    /// the default cgroup,ipc,net,uts; none: nothing).
-    #[arg(long)]
-    share: Option<String>,
-    #[arg(long)]
-    hostname: Option<String>,
-    #[arg(short, long)]
-    label: Vec<String>,
-    #[arg(long)]
-    network: Option<String>,
-    /// [IP:]HOST:CONTAINER[/PROTO], published by the infra container.
-    #[arg(short, long)]
-    publish: Vec<String>,
-    #[arg(long)]
-    add_host: Vec<String>,
-    #[arg(long)]
-    dns: Vec<String>,
-    #[arg(long)]
-    dns_search: Vec<String>,
-    /// continue (default) or stop: what the pod does when its last container exits.
-    #[arg(long, default_value = "continue")]
-    exit_policy: String,
-    /// Replace a pod of the same name.
-    #[arg(long)]
-    replace: bool,
-    /// Write the pod's ID here.
-    #[arg(long)]
-    pod_id_file: Option<std::path::PathBuf>,
-    /// A name for the pod (podman takes it as an argument too).
-    pod_name: Option<String>,
 }
 
 #[derive(Args)]
@@ -147,22 +126,6 @@ struct RmArgs {
 }
 
 #[derive(Args)]
-struct PsArgs {
-    #[arg(short, long)]
-    quiet: bool,
-    #[arg(long)]
-    no_trunc: bool,
-    #[arg(long)]
-    noheading: bool,
-    /// json, or a Go template.
-    #[arg(long)]
-    format: Option<String>,
-    /// id=, name=, label=KEY[=VALUE], status= (repeatable).
-    #[arg(short, long)]
-    filter: Vec<String>,
-}
-
-#[derive(Args)]
 struct InspectArgs {
     #[arg(short, long)]
     format: Option<String>,
@@ -205,7 +168,7 @@ pub fn run(store_args: &StoreArgs, a: PodArgs) -> CmdResult {
             })
         };
     match a.command {
-        PodCommand::Create(c) => create(&store, c),
+        PodCommand::Create(c) => create::create(&store, c),
         PodCommand::Start(n) => each_pod(n.all, &n.names, &|p| pods::start(&store, p, &argv)),
         PodCommand::Stop(s) => each(&targets(&store, s.all, &s.names), |n| {
             match pods::stop(&store, n, s.time) {
@@ -237,7 +200,7 @@ pub fn run(store_args: &StoreArgs, a: PodArgs) -> CmdResult {
                 }
             }
         }),
-        PodCommand::Ps(p) => ps(&store, p),
+        PodCommand::Ps(p) => ps::ps(&store, p),
         PodCommand::Inspect(i) => {
             let mut values = Vec::new();
             for n in &i.names {
@@ -250,6 +213,30 @@ pub fn run(store_args: &StoreArgs, a: PodArgs) -> CmdResult {
                 _ => Value::Array(values),
             };
             print_value(&v, i.format.as_deref())
+        }
+        PodCommand::Logs(l) => {
+            let pod = pods::find(&store, &l.pod).map_err(fail)?;
+            let containers: Vec<String> = match l.container {
+                Some(c) => vec![c],
+                None => pods::members(&store, &pod)
+                    .into_iter()
+                    .filter(|m| !m.config.process.infra)
+                    .map(|m| m.id)
+                    .collect(),
+            };
+            if containers.is_empty() {
+                return Err(exit::podman(format!("pod {} has no containers", pod.name)));
+            }
+            let a = crate::commands::container::logs::LogsArgs {
+                follow: l.follow,
+                tail: l.tail,
+                timestamps: l.timestamps,
+                since: l.since,
+                until: l.until,
+                names: l.names,
+                containers,
+            };
+            crate::commands::container::logs::logs(store_args, a)
         }
         PodCommand::Top(t) => {
             let rows = pods::top(&store, &t.name, &t.descriptors).map_err(fail)?;
@@ -270,107 +257,4 @@ pub fn run(store_args: &StoreArgs, a: PodArgs) -> CmdResult {
             Ok(())
         }
     }
-}
-
-fn create(store: &std::sync::Arc<berth_storage::Store>, c: CreateArgs) -> CmdResult {
-    let ports = c
-        .publish
-        .iter()
-        .map(|p| p.parse())
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(exit::podman)?;
-    let infra_command = c
-        .infra_command
-        .as_deref()
-        .map(|s| match s.trim_start().starts_with('[') {
-            true => serde_json::from_str(s).map_err(exit::podman),
-            false => Ok(s.split_whitespace().map(String::from).collect()),
-        })
-        .transpose()?;
-    let o = PodCreate {
-        name: c.name.or(c.pod_name),
-        infra: c.infra,
-        infra_image: c.infra_image,
-        infra_name: c.infra_name,
-        infra_command,
-        share: c.share,
-        hostname: c.hostname,
-        labels: c.label,
-        network: c
-            .network
-            .as_deref()
-            .unwrap_or("")
-            .parse()
-            .map_err(exit::podman)?,
-        ports,
-        add_hosts: c.add_host,
-        dns: c.dns,
-        dns_search: c.dns_search,
-        exit_policy: c.exit_policy.parse().map_err(fail)?,
-        replace: c.replace,
-    };
-    let pod = pods::create(store, &o).map_err(fail)?;
-    if let Some(f) = &c.pod_id_file {
-        std::fs::write(f, &pod.id)
-            .map_err(|e| exit::podman(format!("--pod-id-file {}: {e}", f.display())))?;
-    }
-    println!("{}", pod.id);
-    Ok(())
-}
-
-fn ps(store: &berth_storage::Store, a: PsArgs) -> CmdResult {
-    let list = pods::ps(store, &a.filter).map_err(fail)?;
-    let short = |s: &str| match a.no_trunc {
-        true => s.to_string(),
-        false => s.chars().take(12).collect(),
-    };
-    if a.quiet {
-        for p in &list {
-            println!("{}", short(&p.id));
-        }
-        return Ok(());
-    }
-    let now = now_ns();
-    let rows: Vec<Value> = list
-        .iter()
-        .map(|p| {
-            let mut v = serde_json::to_value(p).expect("json");
-            // Template fields as podman's table shows them.
-            v["ID"] = json!(short(&p.id));
-            v["InfraID"] = json!(short(&p.infra_id));
-            v["NumberOfContainers"] = json!(p.containers.len());
-            let ago = human_duration(now.saturating_sub(p.created_ns));
-            v["CreatedHuman"] = json!(format!("{ago} ago"));
-            v
-        })
-        .collect();
-    if let Some(f) = &a.format {
-        return print_rows(&rows, f);
-    }
-    let head = [
-        "POD ID",
-        "NAME",
-        "STATUS",
-        "CREATED",
-        "INFRA ID",
-        "# OF CONTAINERS",
-    ];
-    let mut table = vec![head.map(String::from).to_vec()];
-    for r in &rows {
-        let cell = |k: &str| match &r[k] {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        };
-        let keys = [
-            "ID",
-            "Name",
-            "Status",
-            "CreatedHuman",
-            "InfraID",
-            "NumberOfContainers",
-        ];
-        table.push(keys.map(cell).to_vec());
-    }
-    crate::output::table::print(&table, !a.noheading);
-    Ok(())
 }

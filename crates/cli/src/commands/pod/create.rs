@@ -1,0 +1,99 @@
+//! `pod create`.
+
+use crate::exit::{self, CmdResult};
+use berth_engine::pods::{self, PodCreate};
+use clap::Args;
+
+use super::fail;
+
+#[derive(Args)]
+pub(super) struct CreateArgs {
+    #[arg(short, long)]
+    name: Option<String>,
+    /// Whether the pod has an infra container holding its shared namespaces.
+    #[arg(long, default_value = "true", num_args = 0..=1, default_missing_value = "true")]
+    infra: bool,
+    #[arg(long)]
+    infra_image: Option<String>,
+    #[arg(long)]
+    infra_name: Option<String>,
+    /// The infra container's command (a JSON array or words).
+    #[arg(long)]
+    infra_command: Option<String>,
+    /// Namespaces the containers share: cgroup, ipc, net, pid, uts (+LIST adds to
+    /// the default cgroup,ipc,net,uts; none: nothing).
+    #[arg(long)]
+    share: Option<String>,
+    #[arg(long)]
+    hostname: Option<String>,
+    #[arg(short, long)]
+    label: Vec<String>,
+    #[arg(long)]
+    network: Option<String>,
+    /// [IP:]HOST:CONTAINER[/PROTO], published by the infra container.
+    #[arg(short, long)]
+    publish: Vec<String>,
+    #[arg(long)]
+    add_host: Vec<String>,
+    #[arg(long)]
+    dns: Vec<String>,
+    #[arg(long)]
+    dns_search: Vec<String>,
+    /// continue (default) or stop: what the pod does when its last container exits.
+    #[arg(long, default_value = "continue")]
+    exit_policy: String,
+    /// Replace a pod of the same name.
+    #[arg(long)]
+    replace: bool,
+    /// Write the pod's ID here.
+    #[arg(long)]
+    pod_id_file: Option<std::path::PathBuf>,
+    /// A name for the pod (podman takes it as an argument too).
+    pod_name: Option<String>,
+}
+
+pub(super) fn create(store: &std::sync::Arc<berth_storage::Store>, c: CreateArgs) -> CmdResult {
+    let ports = c
+        .publish
+        .iter()
+        .map(|p| p.parse())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(exit::podman)?;
+    let infra_command = c
+        .infra_command
+        .as_deref()
+        .map(|s| match s.trim_start().starts_with('[') {
+            true => serde_json::from_str(s).map_err(exit::podman),
+            false => Ok(s.split_whitespace().map(String::from).collect()),
+        })
+        .transpose()?;
+    let o = PodCreate {
+        name: c.name.or(c.pod_name),
+        infra: c.infra,
+        infra_image: c.infra_image,
+        infra_name: c.infra_name,
+        infra_command,
+        share: c.share,
+        hostname: c.hostname,
+        labels: c.label,
+        network: c
+            .network
+            .as_deref()
+            .unwrap_or("")
+            .parse()
+            .map_err(exit::podman)?,
+        ports,
+        add_hosts: c.add_host,
+        dns: c.dns,
+        dns_search: c.dns_search,
+        exit_policy: c.exit_policy.parse().map_err(fail)?,
+        replace: c.replace,
+    };
+    let pod = pods::create(store, &o).map_err(fail)?;
+    if let Some(f) = &c.pod_id_file {
+        std::fs::write(f, &pod.id)
+            .map_err(|e| exit::podman(format!("--pod-id-file {}: {e}", f.display())))?;
+    }
+    println!("{}", pod.id);
+    Ok(())
+}
