@@ -289,3 +289,63 @@ fn generate_down_play_round_trip() {
         "{solo}"
     );
 }
+
+/// ConfigMaps in the YAML: keys as env (one, or all with a prefix) and as files
+/// in a read-only volume, which go with the pod; hostile names are refused.
+#[test]
+fn configmaps_become_env_and_files() {
+    let st = TestStore::with_busybox();
+    let yaml = write(
+        &st,
+        "cm.yaml",
+        r#"apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings}
+data: {color: blue, size: large}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: cm}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: c
+    image: localhost/bb:1
+    command: [sh, -c, 'echo $COLOR $CFG_size; echo $(cat /etc/app/color); ls /etc/app']
+    env: [{name: COLOR, valueFrom: {configMapKeyRef: {name: settings, key: color}}}]
+    envFrom: [{prefix: CFG_, configMapRef: {name: settings}}]
+    volumeMounts: [{name: conf, mountPath: /etc/app}]
+  volumes: [{name: conf, configMap: {name: settings}}]
+"#,
+    );
+    st.ok(&["kube", "play", "--network", "none", &yaml]);
+    st.ok(&["wait", "cm-c"]);
+    assert_eq!(
+        st.ok(&["logs", "cm-c"]).stdout,
+        "blue large\nblue\ncolor\nsize\n"
+    );
+    let files = st.path().join("root/kube/cm");
+    assert!(files.is_dir(), "no files for the configMap volume");
+    st.ok(&["kube", "down", &yaml]);
+    assert!(!files.exists(), "the configMap files outlived the pod");
+    let bad = write(
+        &st,
+        "bad.yaml",
+        "kind: Pod\nmetadata: {name: ../../x}\nspec:\n  containers: [{name: c, image: localhost/bb:1}]\n",
+    );
+    let r = st.run(&["kube", "play", "--network", "none", &bad]);
+    assert_eq!(r.code, 125);
+    assert!(r.stderr.contains("pod name"), "{}", r.stderr);
+    let missing = write(
+        &st,
+        "miss.yaml",
+        "kind: Pod\nmetadata: {name: m}\nspec:\n  containers: [{name: c, image: localhost/bb:1, env: [{name: X, valueFrom: {configMapKeyRef: {name: nope, key: k}}}]}]\n",
+    );
+    let r = st.run(&["kube", "play", &missing]);
+    assert_eq!(r.code, 125);
+    assert!(
+        r.stderr.contains("ConfigMap nope is not in the YAML"),
+        "{}",
+        r.stderr
+    );
+}

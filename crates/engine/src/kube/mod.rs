@@ -7,9 +7,10 @@ use std::sync::Arc;
 
 use berth_storage::Store;
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{Container, Pod as KubePod, PodSpec};
+use k8s_openapi::api::core::v1::{ConfigMap, Container, Pod as KubePod, PodSpec};
 
 use crate::Error;
+mod configmap;
 mod generate;
 
 pub use generate::generate;
@@ -58,6 +59,8 @@ pub struct PlayedPod {
 #[derive(Debug)]
 struct PodPlan {
     name: String,
+    /// The YAML's ConfigMaps, which the pod's env and volumes may name.
+    configmaps: configmap::ConfigMaps,
     labels: BTreeMap<String, String>,
     annotations: BTreeMap<String, String>,
     spec: PodSpec,
@@ -73,7 +76,7 @@ fn check_annotations(a: &BTreeMap<String, String>) -> Result<(), Error> {
     }
 }
 
-fn invalid(why: impl std::fmt::Display) -> Error {
+pub(crate) fn invalid(why: impl std::fmt::Display) -> Error {
     Error::InvalidArgument(format!("kube: {why}"))
 }
 
@@ -87,6 +90,7 @@ fn plans(yaml: &str) -> Result<Vec<PodPlan>, Error> {
         )));
     }
     let mut out = Vec::new();
+    let mut configmaps = configmap::ConfigMaps::default();
     for doc in serde_yaml_ng::Deserializer::from_str(yaml) {
         let v: serde_yaml_ng::Value =
             serde::Deserialize::deserialize(doc).map_err(|e| invalid(format!("YAML: {e}")))?;
@@ -113,6 +117,7 @@ fn plans(yaml: &str) -> Result<Vec<PodPlan>, Error> {
                 let annotations = p.metadata.annotations.unwrap_or_default();
                 check_annotations(&annotations)?;
                 out.push(PodPlan {
+                    configmaps: Default::default(),
                     labels: p.metadata.labels.unwrap_or_default(),
                     annotations,
                     name,
@@ -146,6 +151,7 @@ fn plans(yaml: &str) -> Result<Vec<PodPlan>, Error> {
                 check_annotations(&annotations)?;
                 for i in 0..replicas {
                     out.push(PodPlan {
+                        configmaps: Default::default(),
                         name: format!("{name}-pod-{i}"),
                         labels: labels.clone(),
                         annotations: annotations.clone(),
@@ -153,20 +159,37 @@ fn plans(yaml: &str) -> Result<Vec<PodPlan>, Error> {
                     });
                 }
             }
+            "ConfigMap" => {
+                let c: ConfigMap =
+                    serde_yaml_ng::from_value(v).map_err(|e| invalid(format!("ConfigMap: {e}")))?;
+                configmaps.add(c)?;
+            }
             "" => return Err(invalid("an object without a kind")),
             other => {
                 return Err(invalid(format!(
-                    "kind {other} is not supported (Pod, Deployment)"
+                    "kind {other} is not supported (Pod, Deployment, ConfigMap)"
                 )));
             }
         }
     }
+    for p in &mut out {
+        p.configmaps = configmaps.clone();
+    }
     Ok(out)
+}
+
+/// Where a played pod's generated files (its configMap volumes) live.
+pub fn files_dir(store: &Store, pod: &str) -> std::path::PathBuf {
+    store.graph_root().join("kube").join(pod)
 }
 
 /// A volume of the pod as `-v` gives it: `SOURCE:` for a bind or a named
 /// volume, or None for an emptyDir (an anonymous volume).
-fn volume_source(spec: &PodSpec, name: &str) -> Result<Option<String>, Error> {
+fn volume_source(
+    spec: &PodSpec,
+    name: &str,
+    files: &std::path::Path,
+) -> Result<Option<String>, Error> {
     let v = spec
         .volumes
         .iter()
@@ -194,35 +217,38 @@ fn volume_source(spec: &PodSpec, name: &str) -> Result<Option<String>, Error> {
     if v.empty_dir.is_some() {
         return Ok(None);
     }
+    if v.config_map.is_some() {
+        if !crate::volumes::named::valid_name(&v.name) {
+            return Err(invalid(format!("volume name {:?} is not a name", v.name)));
+        }
+        return Ok(Some(files.join(&v.name).to_string_lossy().into_owned()));
+    }
     Err(invalid(format!(
-        "volume {name}: only hostPath, emptyDir and persistentVolumeClaim are supported"
+        "volume {name}: only hostPath, emptyDir, persistentVolumeClaim and configMap are supported"
     )))
 }
 
 /// A container of the pod as berth's options.
-fn container_options(plan: &PodPlan, c: &Container) -> Result<ProcessOptions, Error> {
+fn container_options(
+    plan: &PodPlan,
+    c: &Container,
+    files: &std::path::Path,
+) -> Result<ProcessOptions, Error> {
     let mut p = ProcessOptions {
         entrypoint: c.command.clone(),
         command: c.args.clone().unwrap_or_default(),
         workdir: c.working_dir.clone(),
         ..Default::default()
     };
+    p.env = plan.configmaps.env_from(c)?;
     for e in c.env.iter().flatten() {
-        if e.value_from.is_some() {
-            return Err(invalid(format!(
-                "container {}: env {}: valueFrom is not supported",
-                c.name, e.name
-            )));
+        if let Some(v) = plan.configmaps.env_value(c, e)? {
+            p.env.push(format!("{}={v}", e.name));
         }
-        p.env.push(format!(
-            "{}={}",
-            e.name,
-            e.value.clone().unwrap_or_default()
-        ));
     }
     for m in c.volume_mounts.iter().flatten() {
         let ro = if m.read_only == Some(true) { ":ro" } else { "" };
-        let flag = match volume_source(&plan.spec, &m.name)? {
+        let flag = match volume_source(&plan.spec, &m.name, files)? {
             Some(src) => format!("{src}:{}{ro}", m.mount_path),
             None => m.mount_path.clone(),
         };
@@ -319,6 +345,7 @@ pub fn play(
             exit_policy: pods::ExitPolicy::Stop,
             ..Default::default()
         };
+        let files = files_dir(store, &plan.name);
         let options: Vec<(String, String, ProcessOptions)> = plan
             .spec
             .containers
@@ -328,10 +355,19 @@ pub fn play(
                     .image
                     .clone()
                     .ok_or_else(|| invalid(format!("container {} has no image", c.name)))?;
-                Ok((c.name.clone(), image, container_options(plan, c)?))
+                Ok((c.name.clone(), image, container_options(plan, c, &files)?))
             })
             .collect::<Result<_, Error>>()?;
         let pod = pods::create(store, &create)?;
+        // The configMap volumes' files, kept until the pod goes.
+        for v in plan.spec.volumes.iter().flatten() {
+            if let Some(cm) = &v.config_map
+                && let Err(e) = plan.configmaps.write_volume(cm, &files.join(&v.name))
+            {
+                let _ = pods::remove(store, &pod.id, true, 0);
+                return Err(e);
+            }
+        }
         let mut done = PlayedPod {
             id: pod.id.clone(),
             containers: Vec::new(),
@@ -411,7 +447,8 @@ mod tests {
         assert!(e.contains("YAML") && e.contains("repetition"), "{e}");
         let traversal = "kind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: i, volumeMounts: [{name: v, mountPath: /d}]}]\n  volumes: [{name: v, persistentVolumeClaim: {claimName: ../../etc}}]\n";
         let plan = &plans(traversal).unwrap()[0];
-        let e = container_options(plan, &plan.spec.containers[0]).unwrap_err();
+        let e = container_options(plan, &plan.spec.containers[0], std::path::Path::new("/x"))
+            .unwrap_err();
         assert!(e.to_string().contains("../../etc"), "{e}");
     }
 }

@@ -238,6 +238,15 @@ pub fn create(store: &Arc<Store>, o: &PodCreate) -> Result<Pod, Error> {
     {
         remove(store, name, true, 0)?;
     }
+    if let Some(n) = &o.name
+        && !crate::volumes::named::valid_name(n)
+    {
+        // podman's rule for names ([a-zA-Z0-9][a-zA-Z0-9_.-]*): a pod's name
+        // also names files (kube play's), never a path.
+        return Err(Error::InvalidArgument(format!(
+            "pod name {n:?}: names are [a-zA-Z0-9][a-zA-Z0-9_.-]*"
+        )));
+    }
     let id = berth_storage::lock::random_hex(32);
     let name = o.name.clone().unwrap_or_else(|| {
         let pods = list(store);
@@ -365,6 +374,10 @@ pub fn join(store: &Store, p: &mut ProcessOptions) -> Result<(), RunError> {
 }
 
 fn forget(store: &Store, id: &str) {
+    // What `kube play` wrote for it (configMap volumes) goes with it.
+    if let Ok(pod) = find(store, id) {
+        let _ = std::fs::remove_dir_all(crate::kube::files_dir(store, &pod.name));
+    }
     let _ = std::fs::remove_file(dir(store).join(format!("{id}.json")));
 }
 
