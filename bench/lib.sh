@@ -50,3 +50,31 @@ serve_large() {
   start_registry
   skopeo copy -q --dest-tls-verify=false "oci:$LARGE:latest" "docker://$REG/bench/large:latest"
 }
+
+# Both tools' stores under $1 with the busybox image localhost/bench:1 in each:
+# berth's command line in B, podman's in P (PODMAN_RUNTIME=runc by default, or crun:
+# crun 1.8 refuses this hybrid cgroup layout, so it runs as the anchors run it, in a
+# private mount namespace without the cgroup2 mount; the wrapper's cost is podman's),
+# and a containers.conf with the limits and managers this machine needs.
+two_stores() {
+  local d=$1
+  mkdir -p "$d/rootfs"
+  busybox_rootfs "$d/rootfs" >/dev/null
+  tar -C "$d/rootfs" -c . > "$d/rootfs.tar"
+  B=("$BERTH" --root "$d/berth-root" --runroot "$d/berth-run" --storage-driver overlay)
+  cat > "$d/containers.conf" <<EOC
+[containers]
+default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
+[engine]
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+EOC
+  export CONTAINERS_CONF=$d/containers.conf
+  PODMAN_RUNTIME=${PODMAN_RUNTIME:-runc}
+  P=(podman --root "$d/podman-root" --runroot "$d/podman-run" --storage-driver overlay --runtime "$PODMAN_RUNTIME")
+  if [ "$PODMAN_RUNTIME" = crun ] && grep -q " /sys/fs/cgroup/unified " /proc/self/mountinfo; then
+    P=(unshare -m --propagation private bash -c 'umount /sys/fs/cgroup/unified && exec "$@"' _ "${P[@]}")
+  fi
+  "${B[@]}" import -q "$d/rootfs.tar" localhost/bench:1 >/dev/null
+  "${P[@]}" import -q "$d/rootfs.tar" localhost/bench:1 >/dev/null
+}

@@ -18,25 +18,8 @@ cleanup() {
   umount_all
   rm -rf "$D"
 }
-cleanup; trap cleanup EXIT; mkdir -p "$D/rootfs"
-busybox_rootfs "$D/rootfs" >/dev/null
-tar -C "$D/rootfs" -c . > "$D/rootfs.tar"
-B=("$BERTH" --root "$D/berth-root" --runroot "$D/berth-run" --storage-driver overlay)
-cat > "$D/containers.conf" <<EOC
-[containers]
-default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
-[engine]
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-EOC
-export CONTAINERS_CONF=$D/containers.conf
-PODMAN_RUNTIME=${PODMAN_RUNTIME:-runc}
-P=(podman --root "$D/podman-root" --runroot "$D/podman-run" --storage-driver overlay --runtime "$PODMAN_RUNTIME")
-if [ "$PODMAN_RUNTIME" = crun ] && grep -q " /sys/fs/cgroup/unified " /proc/self/mountinfo; then
-  P=(unshare -m --propagation private bash -c 'umount /sys/fs/cgroup/unified && exec "$@"' _ "${P[@]}")
-fi
-"${B[@]}" import -q "$D/rootfs.tar" localhost/bench:1 >/dev/null
-"${P[@]}" import -q "$D/rootfs.tar" localhost/bench:1 >/dev/null
+cleanup; trap cleanup EXIT
+two_stores "$D"
 # One pod of three, created and started.
 pod3() {
   local tool=("$@") i j

@@ -21,28 +21,8 @@ cleanup() {
   umount "$D/podman-root/overlay" 2>/dev/null || true
   rm -rf "$D"
 }
-cleanup; trap cleanup EXIT; mkdir -p "$D/rootfs"
-busybox_rootfs "$D/rootfs" >/dev/null
-tar -C "$D/rootfs" -c . > "$D/rootfs.tar"
-B=("$BERTH" --root "$D/berth-root" --runroot "$D/berth-run" --storage-driver overlay)
-cat > "$D/containers.conf" <<EOC
-[containers]
-default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
-[engine]
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-EOC
-export CONTAINERS_CONF=$D/containers.conf
-# podman's runtime: PODMAN_RUNTIME=runc (default) or crun, its fastest here. crun 1.8
-# refuses this hybrid cgroup layout, so it runs as the anchors run it: in a private
-# mount namespace without the cgroup2 mount (the wrapper's cost is podman's).
-PODMAN_RUNTIME=${PODMAN_RUNTIME:-runc}
-P=(podman --root "$D/podman-root" --runroot "$D/podman-run" --storage-driver overlay --runtime "$PODMAN_RUNTIME")
-if [ "$PODMAN_RUNTIME" = crun ] && grep -q " /sys/fs/cgroup/unified " /proc/self/mountinfo; then
-  P=(unshare -m --propagation private bash -c 'umount /sys/fs/cgroup/unified && exec "$@"' _ "${P[@]}")
-fi
-"${B[@]}" import -q "$D/rootfs.tar" localhost/bench:1 >/dev/null
-"${P[@]}" import -q "$D/rootfs.tar" localhost/bench:1 >/dev/null
+cleanup; trap cleanup EXIT
+two_stores "$D"
 loop() { local i; for i in $(seq "$N"); do "$@" >/dev/null || return 1; done; }
 bt=(); pt=()
 for r in $(seq "$ROUNDS"); do
