@@ -126,12 +126,12 @@ fn hostile_or_unsupported_yaml_is_refused_and_leaves_nothing() {
     let secret = write(
         &st,
         "s.yaml",
-        "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\n",
+        "apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: s}\n",
     );
     let r = st.run(&["kube", "play", &secret]);
     assert_eq!(r.code, 125);
     assert!(
-        r.stderr.contains("kind Secret is not supported"),
+        r.stderr.contains("kind CronJob is not supported"),
         "{}",
         r.stderr
     );
@@ -348,4 +348,39 @@ spec:
         "{}",
         r.stderr
     );
+}
+
+/// Secrets in the YAML (base64 `data` and `stringData`): keys as env and as files.
+#[test]
+fn secrets_become_env_and_files() {
+    let st = TestStore::with_busybox();
+    let yaml = write(
+        &st,
+        "s.yaml",
+        r#"apiVersion: v1
+kind: Secret
+metadata: {name: creds}
+data: {password: czNjcjN0}
+stringData: {user: admin}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: sec}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: c
+    image: localhost/bb:1
+    command: [sh, -c, 'echo $PW $S_user; echo $(cat /run/creds/password)']
+    env: [{name: PW, valueFrom: {secretKeyRef: {name: creds, key: password}}}]
+    envFrom: [{prefix: S_, secretRef: {name: creds}}]
+    volumeMounts: [{name: c, mountPath: /run/creds, readOnly: true}]
+  volumes: [{name: c, secret: {secretName: creds}}]
+"#,
+    );
+    st.ok(&["kube", "play", "--network", "none", &yaml]);
+    st.ok(&["wait", "sec-c"]);
+    assert_eq!(st.ok(&["logs", "sec-c"]).stdout, "s3cr3t admin\ns3cr3t\n");
+    st.ok(&["kube", "down", &yaml]);
+    assert!(!st.path().join("root/kube/sec").exists());
 }

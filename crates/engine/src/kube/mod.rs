@@ -7,11 +7,11 @@ use std::sync::Arc;
 
 use berth_storage::Store;
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{ConfigMap, Container, Pod as KubePod, PodSpec};
+use k8s_openapi::api::core::v1::{ConfigMap, Container, Pod as KubePod, PodSpec, Secret};
 
 use crate::Error;
-mod configmap;
 mod generate;
+mod sources;
 
 pub use generate::generate;
 
@@ -60,7 +60,7 @@ pub struct PlayedPod {
 struct PodPlan {
     name: String,
     /// The YAML's ConfigMaps, which the pod's env and volumes may name.
-    configmaps: configmap::ConfigMaps,
+    sources: sources::Sources,
     labels: BTreeMap<String, String>,
     annotations: BTreeMap<String, String>,
     spec: PodSpec,
@@ -90,7 +90,7 @@ fn plans(yaml: &str) -> Result<Vec<PodPlan>, Error> {
         )));
     }
     let mut out = Vec::new();
-    let mut configmaps = configmap::ConfigMaps::default();
+    let mut sources = sources::Sources::default();
     for doc in serde_yaml_ng::Deserializer::from_str(yaml) {
         let v: serde_yaml_ng::Value =
             serde::Deserialize::deserialize(doc).map_err(|e| invalid(format!("YAML: {e}")))?;
@@ -117,7 +117,7 @@ fn plans(yaml: &str) -> Result<Vec<PodPlan>, Error> {
                 let annotations = p.metadata.annotations.unwrap_or_default();
                 check_annotations(&annotations)?;
                 out.push(PodPlan {
-                    configmaps: Default::default(),
+                    sources: Default::default(),
                     labels: p.metadata.labels.unwrap_or_default(),
                     annotations,
                     name,
@@ -151,7 +151,7 @@ fn plans(yaml: &str) -> Result<Vec<PodPlan>, Error> {
                 check_annotations(&annotations)?;
                 for i in 0..replicas {
                     out.push(PodPlan {
-                        configmaps: Default::default(),
+                        sources: Default::default(),
                         name: format!("{name}-pod-{i}"),
                         labels: labels.clone(),
                         annotations: annotations.clone(),
@@ -162,18 +162,23 @@ fn plans(yaml: &str) -> Result<Vec<PodPlan>, Error> {
             "ConfigMap" => {
                 let c: ConfigMap =
                     serde_yaml_ng::from_value(v).map_err(|e| invalid(format!("ConfigMap: {e}")))?;
-                configmaps.add(c)?;
+                sources.add_configmap(c)?;
+            }
+            "Secret" => {
+                let s: Secret =
+                    serde_yaml_ng::from_value(v).map_err(|e| invalid(format!("Secret: {e}")))?;
+                sources.add_secret(s)?;
             }
             "" => return Err(invalid("an object without a kind")),
             other => {
                 return Err(invalid(format!(
-                    "kind {other} is not supported (Pod, Deployment, ConfigMap)"
+                    "kind {other} is not supported (Pod, Deployment, ConfigMap, Secret)"
                 )));
             }
         }
     }
     for p in &mut out {
-        p.configmaps = configmaps.clone();
+        p.sources = sources.clone();
     }
     Ok(out)
 }
@@ -217,14 +222,14 @@ fn volume_source(
     if v.empty_dir.is_some() {
         return Ok(None);
     }
-    if v.config_map.is_some() {
+    if v.config_map.is_some() || v.secret.is_some() {
         if !crate::volumes::named::valid_name(&v.name) {
             return Err(invalid(format!("volume name {:?} is not a name", v.name)));
         }
         return Ok(Some(files.join(&v.name).to_string_lossy().into_owned()));
     }
     Err(invalid(format!(
-        "volume {name}: only hostPath, emptyDir, persistentVolumeClaim and configMap are supported"
+        "volume {name}: only hostPath, emptyDir, persistentVolumeClaim, configMap and secret are supported"
     )))
 }
 
@@ -240,9 +245,9 @@ fn container_options(
         workdir: c.working_dir.clone(),
         ..Default::default()
     };
-    p.env = plan.configmaps.env_from(c)?;
+    p.env = plan.sources.env_from(c)?;
     for e in c.env.iter().flatten() {
-        if let Some(v) = plan.configmaps.env_value(c, e)? {
+        if let Some(v) = plan.sources.env_value(c, e)? {
             p.env.push(format!("{}={v}", e.name));
         }
     }
@@ -361,8 +366,26 @@ pub fn play(
         let pod = pods::create(store, &create)?;
         // The configMap volumes' files, kept until the pod goes.
         for v in plan.spec.volumes.iter().flatten() {
-            if let Some(cm) = &v.config_map
-                && let Err(e) = plan.configmaps.write_volume(cm, &files.join(&v.name))
+            use sources::Kind;
+            let source = match (&v.config_map, &v.secret) {
+                (Some(c), _) => Some((
+                    Kind::ConfigMap,
+                    c.name.clone(),
+                    c.items.as_ref(),
+                    c.optional,
+                )),
+                (_, Some(s)) => Some((
+                    Kind::Secret,
+                    s.secret_name.clone().unwrap_or_default(),
+                    s.items.as_ref(),
+                    s.optional,
+                )),
+                _ => None,
+            };
+            if let Some((kind, name, items, optional)) = source
+                && let Err(e) =
+                    plan.sources
+                        .write_volume(kind, &name, items, optional, &files.join(&v.name))
             {
                 let _ = pods::remove(store, &pod.id, true, 0);
                 return Err(e);
@@ -431,7 +454,7 @@ mod tests {
     #[test]
     fn hostile_or_unknown_yaml_is_refused() {
         assert!(plans(&"#".repeat(MAX_YAML + 1)).is_err());
-        assert!(plans("kind: Secret\nmetadata: {name: s}\n").is_err());
+        assert!(plans("kind: CronJob\nmetadata: {name: s}\n").is_err());
         assert!(plans("metadata: {name: s}\n").is_err());
         // Aliases that would expand without bound.
         let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
