@@ -600,7 +600,7 @@ EOPY
   [ -z "$mons" ] || { inv+=("c: monitors left: $(printf '%s\n' "$mons" | cut -c1-20 | tr '\n' ' ')"); vio=$((vio + 1)); }
   socks=$(ls -A "$RUNR/sockets" 2>/dev/null || true)
   [ -z "$socks" ] || { inv+=("c: $(printf '%s\n' "$socks" | wc -l) sockets left: $(printf '%s\n' "$socks" | head -3 | tr '\n' ' ')"); vio=$((vio + 1)); }
-  netns=$( { find "$RUNR" -name '*netns*' 2>/dev/null; awk -v s="$RUNR/" 'index($5, s) == 1 && $9 == "nsfs" {print $5}' /proc/self/mountinfo; } | head -3)
+  netns=$( { find "$RUNR" -name '*netns*' ! -type d 2>/dev/null; awk -v s="$RUNR/" 'index($5, s) == 1 && $9 == "nsfs" {print $5}' /proc/self/mountinfo; } | head -3)
   [ -z "$netns" ] || { inv+=("c: netns left: $netns"); vio=$((vio + 1)); }
   state=$(for d in containers oci mounts; do ls -A "$RUNR/$d" 2>/dev/null | sed "s,^,$d/,"; done)
   [ -z "$state" ] || { inv+=("c: $(printf '%s\n' "$state" | wc -l) container state entries left: $(printf '%s\n' "$state" | head -3 | cut -c1-30 | tr '\n' ' ')"); vio=$((vio + 1)); }

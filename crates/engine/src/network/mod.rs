@@ -434,15 +434,17 @@ pub fn setup_isolated(store: &Store, id: &str) -> Result<Attachment, NetworkErro
         return Ok(a);
     }
     let netns = netns_path(store, id);
+    let att = Attachment {
+        netns: netns.clone(),
+        ..Default::default()
+    };
+    // Recorded before it is pinned: a process killed in between leaves a record
+    // that teardown reads, never a pin nobody knows of.
+    save(store, id, &att)?;
     crate::sys::pin_new_netns(&netns).map_err(|source| NetworkError::Namespace {
         path: netns.clone(),
         source,
     })?;
-    let att = Attachment {
-        netns,
-        ..Default::default()
-    };
-    save(store, id, &att)?;
     Ok(att)
 }
 
@@ -572,6 +574,9 @@ pub fn disconnect(store: &Store, id: &str, network: &str) -> Result<(), NetworkE
 /// setup that failed half-way.
 pub fn teardown(store: &Store, id: &str) {
     let Some(att) = attachment(store, id) else {
+        // A setup killed before it recorded anything may still have pinned the
+        // namespace at its usual place.
+        crate::sys::unpin_netns(&netns_path(store, id));
         return;
     };
     let (name, dns, aliases) = container_facts(store, id);
