@@ -384,3 +384,36 @@ spec:
     st.ok(&["kube", "down", &yaml]);
     assert!(!st.path().join("root/kube/sec").exists());
 }
+
+/// A play that fails part-way takes back the pods it made, and the files of a
+/// played pod are its owner's alone.
+#[test]
+fn a_failed_play_takes_back_every_pod_and_files_stay_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let st = TestStore::with_busybox();
+    let yaml = write(
+        &st,
+        "two.yaml",
+        "kind: Pod\nmetadata: {name: first}\nspec:\n  containers: [{name: c, image: localhost/bb:1, command: [sleep, '600']}]\n---\nkind: Pod\nmetadata: {name: second}\nspec:\n  containers: [{name: c, image: localhost/bb:1, volumeMounts: [{name: v, mountPath: '/:/host'}]}]\n  volumes: [{name: v, emptyDir: {}}]\n",
+    );
+    let r = st.run(&["kube", "play", "--network", "none", &yaml]);
+    assert_eq!(r.code, 125);
+    assert!(r.stderr.contains("is not a mount option"), "{}", r.stderr);
+    assert_eq!(
+        st.ok(&["pod", "ps", "-q"]).stdout,
+        "",
+        "the first pod stayed"
+    );
+    assert_eq!(st.ok(&["ps", "-aq"]).stdout, "");
+    let cm = write(
+        &st,
+        "cm.yaml",
+        "kind: Secret\nmetadata: {name: s}\nstringData: {k: v}\n---\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: localhost/bb:1, command: [sleep, '600'], volumeMounts: [{name: s, mountPath: /s}]}]\n  volumes: [{name: s, secret: {secretName: s}}]\n",
+    );
+    st.ok(&["kube", "play", "--network", "none", "--start=false", &cm]);
+    let mode = std::fs::metadata(st.path().join("root/kube/p"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o700);
+}

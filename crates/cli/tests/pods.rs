@@ -382,3 +382,25 @@ fn pod_logs_show_each_containers_lines() {
     assert_eq!(lines, want);
     assert_eq!(st.ok(&["pod", "logs", "-c", "lb", "lg"]).stdout, "from-b\n");
 }
+
+/// `--pod new:NAME` whose container cannot be made leaves no pod behind.
+#[test]
+fn a_new_pod_goes_when_its_container_cannot_be_made() {
+    let st = TestStore::with_busybox();
+    let r = st.run(&[
+        "create",
+        "--pod",
+        "new:np",
+        "-v",
+        "relative:/x:bogus",
+        IMG,
+        "true",
+    ]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    assert_eq!(
+        st.run(&["pod", "exists", "np"]).code,
+        1,
+        "the new pod stayed"
+    );
+    assert_eq!(st.ok(&["ps", "-aq"]).stdout, "");
+}

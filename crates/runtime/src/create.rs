@@ -207,8 +207,19 @@ fn create_in(
     // This process (a caller of the library, not only berth-oci) goes on with
     // its own pid and time namespaces for its children: a thread started after
     // a setns(CLONE_NEWPID) would fail with EINVAL.
-    if !matches!(pid, Ok(0)) {
-        parent_ns.restore()?;
+    if !matches!(pid, Ok(0))
+        && let Err(e) = parent_ns.restore()
+    {
+        if let Ok(child) = pid {
+            // The child waits for our word on its socket: it is ours, alive,
+            // and goes with this failure.
+            // SAFETY: kill and waitpid of the child this process just forked.
+            unsafe {
+                libc::kill(child, libc::SIGKILL);
+                libc::waitpid(child, std::ptr::null_mut(), 0);
+            }
+        }
+        return Err(e);
     }
     let pid = pid?;
     if pid == 0 {

@@ -233,6 +233,27 @@ fn volume_source(
     )))
 }
 
+/// A `mountPath`: an absolute path, and the mount options podman lets follow it
+/// (`/data:z`); nothing else may, so the path is never read as a second source.
+fn mount_path(p: &str) -> Result<(&str, Vec<&str>), Error> {
+    let (dest, opts) = match p.split_once(':') {
+        Some((d, o)) => (d, o.split(',').collect()),
+        None => (p, Vec::new()),
+    };
+    if !dest.starts_with('/') {
+        return Err(invalid(format!("mountPath {p:?} is not absolute")));
+    }
+    if let Some(o) = opts
+        .iter()
+        .find(|o| !["z", "Z", "ro", "rw", "U"].contains(*o))
+    {
+        return Err(invalid(format!(
+            "mountPath {p:?}: {o:?} is not a mount option"
+        )));
+    }
+    Ok((dest, opts))
+}
+
 /// A container of the pod as berth's options.
 fn container_options(
     plan: &PodPlan,
@@ -252,10 +273,20 @@ fn container_options(
         }
     }
     for m in c.volume_mounts.iter().flatten() {
-        let ro = if m.read_only == Some(true) { ":ro" } else { "" };
+        let (dest, mut opts) = mount_path(&m.mount_path)?;
+        if m.read_only == Some(true) {
+            opts.push("ro");
+        }
+        let opts = match opts.is_empty() {
+            true => String::new(),
+            false => format!(":{}", opts.join(",")),
+        };
         let flag = match volume_source(&plan.spec, &m.name, files)? {
-            Some(src) => format!("{src}:{}{ro}", m.mount_path),
-            None => m.mount_path.clone(),
+            Some(src) if src.contains(':') => {
+                return Err(invalid(format!("volume {}: {src:?} holds a ':'", m.name)));
+            }
+            Some(src) => format!("{src}:{dest}{opts}"),
+            None => format!("{dest}{opts}"),
         };
         p.volumes.push(
             flag.parse()
@@ -325,103 +356,125 @@ pub fn play(
         }
     }
     let plans = plans(yaml)?;
-    let mut played = Vec::new();
+    let mut played: Vec<PlayedPod> = Vec::new();
     for plan in &plans {
-        if plan.spec.containers.is_empty() {
-            return Err(invalid(format!("pod {} has no containers", plan.name)));
-        }
-        let network = match plan.spec.host_network {
-            Some(true) => NetworkMode::Host,
-            _ => o.network.clone(),
-        };
-        let create = PodCreate {
-            name: Some(plan.name.clone()),
-            infra: true,
-            hostname: plan.spec.hostname.clone(),
-            labels: plan
-                .labels
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect(),
-            network,
-            ports: ports(&plan.spec)?,
-            replace: o.replace,
-            // podman's kube play: the pod stops when its containers have.
-            exit_policy: pods::ExitPolicy::Stop,
-            ..Default::default()
-        };
-        let files = files_dir(store, &plan.name);
-        let options: Vec<(String, String, ProcessOptions)> = plan
-            .spec
-            .containers
-            .iter()
-            .map(|c| {
-                let image = c
-                    .image
-                    .clone()
-                    .ok_or_else(|| invalid(format!("container {} has no image", c.name)))?;
-                Ok((c.name.clone(), image, container_options(plan, c, &files)?))
-            })
-            .collect::<Result<_, Error>>()?;
-        let pod = pods::create(store, &create)?;
-        // The configMap volumes' files, kept until the pod goes.
-        for v in plan.spec.volumes.iter().flatten() {
-            use sources::Kind;
-            let source = match (&v.config_map, &v.secret) {
-                (Some(c), _) => Some((
-                    Kind::ConfigMap,
-                    c.name.clone(),
-                    c.items.as_ref(),
-                    c.optional,
-                )),
-                (_, Some(s)) => Some((
-                    Kind::Secret,
-                    s.secret_name.clone().unwrap_or_default(),
-                    s.items.as_ref(),
-                    s.optional,
-                )),
-                _ => None,
-            };
-            if let Some((kind, name, items, optional)) = source
-                && let Err(e) =
-                    plan.sources
-                        .write_volume(kind, &name, items, optional, &files.join(&v.name))
-            {
-                let _ = pods::remove(store, &pod.id, true, 0);
+        match play_one(store, plan, o, monitor_argv) {
+            Ok(p) => played.push(p),
+            Err(e) => {
+                // All or nothing: the pods this play made before go too.
+                for p in &played {
+                    let _ = pods::remove(store, &p.id, true, 0);
+                }
                 return Err(e);
             }
         }
-        let mut done = PlayedPod {
-            id: pod.id.clone(),
-            containers: Vec::new(),
-        };
-        for (name, image, mut process) in options {
-            process.annotations = plan
-                .annotations
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .chain(o.annotations.iter().cloned())
-                .collect();
-            let ro = RunOptions {
-                image,
-                name: Some(format!("{}-{name}", plan.name)),
-                rm: false,
-                process,
-            };
-            match crate::run::create(store, &ro) {
-                Ok(info) => done.containers.push(info.id),
-                Err(e) => {
-                    let _ = pods::remove(store, &pod.id, true, 0);
-                    return Err(e.into());
-                }
-            }
-        }
-        if o.start {
-            pods::start(store, &pod.id, monitor_argv)?;
-        }
-        played.push(done);
     }
     Ok(played)
+}
+
+/// One pod of a play, removed again when any part of it fails.
+fn play_one(
+    store: &Arc<Store>,
+    plan: &PodPlan,
+    o: &PlayOptions,
+    monitor_argv: &dyn Fn(&str) -> Vec<OsString>,
+) -> Result<PlayedPod, Error> {
+    if plan.spec.containers.is_empty() {
+        return Err(invalid(format!("pod {} has no containers", plan.name)));
+    }
+    let network = match plan.spec.host_network {
+        Some(true) => NetworkMode::Host,
+        _ => o.network.clone(),
+    };
+    let create = PodCreate {
+        name: Some(plan.name.clone()),
+        infra: true,
+        hostname: plan.spec.hostname.clone(),
+        labels: plan
+            .labels
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect(),
+        network,
+        ports: ports(&plan.spec)?,
+        replace: o.replace,
+        // podman's kube play: the pod stops when its containers have.
+        exit_policy: pods::ExitPolicy::Stop,
+        ..Default::default()
+    };
+    let files = files_dir(store, &plan.name);
+    let options: Vec<(String, String, ProcessOptions)> = plan
+        .spec
+        .containers
+        .iter()
+        .map(|c| {
+            let image = c
+                .image
+                .clone()
+                .ok_or_else(|| invalid(format!("container {} has no image", c.name)))?;
+            Ok((c.name.clone(), image, container_options(plan, c, &files)?))
+        })
+        .collect::<Result<_, Error>>()?;
+    let pod = pods::create(store, &create)?;
+    // The configMap volumes' files, kept until the pod goes.
+    for v in plan.spec.volumes.iter().flatten() {
+        use sources::Kind;
+        let source = match (&v.config_map, &v.secret) {
+            (Some(c), _) => Some((
+                Kind::ConfigMap,
+                c.name.clone(),
+                c.items.as_ref(),
+                c.optional,
+            )),
+            (_, Some(s)) => Some((
+                Kind::Secret,
+                s.secret_name.clone().unwrap_or_default(),
+                s.items.as_ref(),
+                s.optional,
+            )),
+            _ => None,
+        };
+        if let Some((kind, name, items, optional)) = source
+            && let Err(e) =
+                plan.sources
+                    .write_volume(kind, &name, items, optional, &files.join(&v.name))
+        {
+            let _ = pods::remove(store, &pod.id, true, 0);
+            return Err(e);
+        }
+    }
+    let mut done = PlayedPod {
+        id: pod.id.clone(),
+        containers: Vec::new(),
+    };
+    for (name, image, mut process) in options {
+        process.annotations = plan
+            .annotations
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .chain(o.annotations.iter().cloned())
+            .collect();
+        let ro = RunOptions {
+            image,
+            name: Some(format!("{}-{name}", plan.name)),
+            rm: false,
+            process,
+        };
+        match crate::run::create(store, &ro) {
+            Ok(info) => done.containers.push(info.id),
+            Err(e) => {
+                let _ = pods::remove(store, &pod.id, true, 0);
+                return Err(e.into());
+            }
+        }
+    }
+    if o.start
+        && let Err(e) = pods::start(store, &pod.id, monitor_argv)
+    {
+        let _ = pods::remove(store, &pod.id, true, 0);
+        return Err(e);
+    }
+    Ok(done)
 }
 
 /// `kube down`: the pods the YAML made go, with their containers; returns their
@@ -441,6 +494,15 @@ pub fn down(store: &Store, yaml: &str) -> Result<Vec<String>, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_mount_path_is_one_path_and_podman_options() {
+        assert_eq!(mount_path("/data:z").unwrap(), ("/data", vec!["z"]));
+        assert_eq!(mount_path("/data").unwrap(), ("/data", vec![]));
+        // Never a second source: `/:/host` would bind the host's root.
+        assert!(mount_path("/:/host").is_err());
+        assert!(mount_path("relative").is_err());
+    }
 
     #[test]
     fn deployments_become_one_pod_a_replica() {

@@ -155,9 +155,22 @@ impl Sources {
         optional: Option<bool>,
         dir: &Path,
     ) -> Result<(), Error> {
-        use std::os::unix::fs::OpenOptionsExt;
+        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
         let io = |p: &Path, e: std::io::Error| Error::other(format!("{}: {e}", p.display()));
-        std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+        // The pod's directory (and `kube/` above it) are their owner's alone, as
+        // a Secret's values must be whatever the store's root allows; the
+        // volume's own directory is what the container sees.
+        if let Some(parent) = dir.parent() {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(parent)
+                .map_err(|e| io(parent, e))?;
+        }
+        match std::fs::DirBuilder::new().mode(0o755).create(dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(io(dir, e)),
+            _ => {}
+        }
         let Some(map) = self.get(kind, name, optional)? else {
             return Ok(());
         };

@@ -712,10 +712,13 @@ pub fn member_exited(store: &Store, info: &Info) {
         return;
     }
     let members = members(store, &pod);
+    // A sibling still starting (its monitor alive, not yet recorded running)
+    // counts as up: the pod's first containers start side by side.
     let others_up = members.iter().any(|m| {
         !m.config.process.infra
             && m.id != info.id
-            && matches!(m.state.status, Status::Running | Status::Paused)
+            && (matches!(m.state.status, Status::Running | Status::Paused)
+                || m.state.monitor_alive())
     });
     if !others_up && let Some(infra) = &pod.infra_id {
         let _ = lifecycle::stop(store, infra, Some(10));

@@ -84,9 +84,9 @@ fn pull_if_needed(store_args: &StoreArgs, a: &mut ContainerArgs) -> Result<(), F
 fn new_pod(
     store: &std::sync::Arc<berth_storage::Store>,
     a: &mut ContainerArgs,
-) -> Result<(), Failure> {
+) -> Result<Option<String>, Failure> {
     let Some(name) = a.pod.as_deref().and_then(|p| p.strip_prefix("new:")) else {
-        return Ok(());
+        return Ok(None);
     };
     // The container's hostname and published ports become the pod's, as podman's.
     let ports = std::mem::take(&mut a.publish)
@@ -102,8 +102,30 @@ fn new_pod(
         ..Default::default()
     };
     let pod = berth_engine::pods::create(store, &o).map_err(exit::engine)?;
-    a.pod = Some(pod.id);
-    Ok(())
+    a.pod = Some(pod.id.clone());
+    Ok(Some(pod.id))
+}
+
+/// A pod `--pod new:` made: removed again, as podman's, unless a container was
+/// made in it (a failure before leaves no pod behind to trip the next try).
+struct NewPod<'a> {
+    store: &'a berth_storage::Store,
+    id: Option<String>,
+    kept: std::cell::Cell<bool>,
+}
+
+impl NewPod<'_> {
+    fn keep(&self) {
+        self.kept.set(true);
+    }
+}
+
+impl Drop for NewPod<'_> {
+    fn drop(&mut self) {
+        if let (Some(id), false) = (&self.id, self.kept.get()) {
+            let _ = berth_engine::pods::remove(self.store, id, true, 0);
+        }
+    }
 }
 
 /// `--replace`: a container already named so goes first.
@@ -163,7 +185,11 @@ pub fn run(store_args: &StoreArgs, mut a: RunArgs) -> Result<i32, Failure> {
     let conmon_pidfile = a.c.conmon_pidfile.clone();
     check_cidfile(cidfile.as_deref())?;
     pull_if_needed(store_args, &mut a.c)?;
-    new_pod(&store, &mut a.c)?;
+    let made = NewPod {
+        store: &store,
+        id: new_pod(&store, &mut a.c)?,
+        kept: std::cell::Cell::new(false),
+    };
     let mut o = options(a.c, store_args)?;
     o.rm |= a.rmi;
     replace_existing(&store, &o, replace)?;
@@ -174,6 +200,7 @@ pub fn run(store_args: &StoreArgs, mut a: RunArgs) -> Result<i32, Failure> {
         let attach = &o.process.attach;
         let print_id = !attach.is_empty() && !attach.iter().any(|s| s == "stdout" || s == "stderr");
         let code = berth_engine::run::run_with(&store, &o, |c| {
+            made.keep();
             if print_id {
                 println!("{}", c.id);
             }
@@ -193,6 +220,8 @@ pub fn run(store_args: &StoreArgs, mut a: RunArgs) -> Result<i32, Failure> {
         let keys =
             berth_engine::attach::detach_keys(&a.detach_keys).map_err(crate::exit::podman)?;
         let c = berth_engine::run::create(&store, &o).map_err(failure)?;
+        made.keep();
+        made.keep();
         cid(&c.id).map_err(exit::podman)?;
         let (info, conn) = berth_engine::lifecycle::start_attached(&store, &c.id, &|id| {
             monitor_argv(store_args, id)
@@ -209,6 +238,7 @@ pub fn run(store_args: &StoreArgs, mut a: RunArgs) -> Result<i32, Failure> {
         };
     }
     let c = berth_engine::run::create(&store, &o).map_err(failure)?;
+    made.keep();
     if let Err(m) = cid(&c.id) {
         berth_engine::run::remove(&store, &c.id);
         return Err(exit::podman(m));
@@ -236,10 +266,15 @@ pub fn create(store_args: &StoreArgs, mut a: CreateArgs) -> Result<i32, Failure>
     let cidfile = a.c.cidfile.clone();
     check_cidfile(cidfile.as_deref())?;
     pull_if_needed(store_args, &mut a.c)?;
-    new_pod(&store, &mut a.c)?;
+    let made = NewPod {
+        store: &store,
+        id: new_pod(&store, &mut a.c)?,
+        kept: std::cell::Cell::new(false),
+    };
     let o = options(a.c, store_args)?;
     replace_existing(&store, &o, replace)?;
     let c = berth_engine::run::create(&store, &o).map_err(failure)?;
+    made.keep();
     if let Err(m) = write_cidfile(cidfile.as_deref(), &c.id) {
         berth_engine::run::remove(&store, &c.id);
         return Err(exit::podman(m));
