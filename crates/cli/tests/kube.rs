@@ -27,6 +27,24 @@ spec:
   - {name: h, hostPath: {path: HOSTDIR}}
 "#;
 
+/// What POD's server (demo-srv) answers demo-peer over the pod's loopback, once
+/// it listens.
+fn served_to_peer(st: &TestStore) -> String {
+    let mut got = String::new();
+    wait_for("the pod's server to answer its peer", || {
+        let nc = [
+            "exec",
+            "demo-peer",
+            "sh",
+            "-c",
+            "nc 127.0.0.1 8080 </dev/null",
+        ];
+        got = st.run(&nc).stdout;
+        !got.is_empty()
+    });
+    got
+}
+
 fn write(st: &TestStore, name: &str, text: &str) -> String {
     let p = st.path().join(name);
     std::fs::write(&p, text).unwrap();
@@ -54,20 +72,7 @@ fn a_played_pod_runs_its_containers_together_and_goes_down() {
         "{names}"
     );
     // The containers share the pod's loopback: the peer reaches the server.
-    let mut got = String::new();
-    wait_for("the server in the played pod", || {
-        got = st
-            .run(&[
-                "exec",
-                "demo-peer",
-                "sh",
-                "-c",
-                "nc 127.0.0.1 8080 </dev/null",
-            ])
-            .stdout;
-        !got.is_empty()
-    });
-    assert_eq!(got, "hello from the host\n");
+    assert_eq!(served_to_peer(&st), "hello from the host\n");
     assert_eq!(st.ok(&["exec", "demo-peer", "hostname"]).stdout, "demo\n");
     let labels = st
         .ok(&["pod", "inspect", "--format", "{{.Labels}}", "demo"])
@@ -258,20 +263,7 @@ fn generate_down_play_round_trip() {
         "none",
         generated.to_str().unwrap(),
     ]);
-    let mut got = String::new();
-    wait_for("the server of the pod played back", || {
-        got = st
-            .run(&[
-                "exec",
-                "demo-peer",
-                "sh",
-                "-c",
-                "nc 127.0.0.1 8080 </dev/null",
-            ])
-            .stdout;
-        !got.is_empty()
-    });
-    assert_eq!(got, "hello from the host\n");
+    assert_eq!(served_to_peer(&st), "hello from the host\n");
     // A container alone.
     st.ok(&[
         "create",

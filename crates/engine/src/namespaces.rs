@@ -1,5 +1,6 @@
 //! `--pid`, `--ipc` and `--uts`: whose namespace a container has, podman's modes.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -175,7 +176,8 @@ fn host_shm(store: &Store, id: &str, spec: &mut Spec) -> Result<(), RunError> {
     Ok(())
 }
 
-/// At start: the spec joins the namespaces of the running containers named, and
+/// At start: the spec joins the namespaces (pid, ipc, uts and network) of the
+/// running containers named, and
 /// an IPC namespace's joiner sees its owner's /dev/shm; a shareable one's
 /// /dev/shm is made on the host.
 pub fn prepare(
@@ -187,31 +189,43 @@ pub fn prepare(
     if p.ipc == NsMode::Shareable {
         host_shm(store, id, spec)?;
     }
-    for (kind, mode) in modes(p) {
-        let Some(name) = mode.container() else {
+    // (flag, the spec's kind, /proc/PID/ns's name, the container joined)
+    let joins = [
+        ("pid", "pid", "pid", p.pid.container()),
+        ("ipc", "ipc", "ipc", p.ipc.container()),
+        ("uts", "uts", "uts", p.uts.container()),
+        ("network", "network", "net", p.network.container()),
+    ];
+    // Each donor looked up once (a pod's members join one infra container's all).
+    let mut found: BTreeMap<&str, (String, berth_runtime::pid::Pid)> = BTreeMap::new();
+    for (flag, kind, proc_name, name) in joins {
+        let Some(name) = name else {
             continue;
         };
-        let donor = container::find(store, name)
-            .map_err(|e| RunError::Engine(format!("--{kind} container:{name}: {e}")))?;
-        let init = donor
-            .state
-            .init
-            .filter(|_| donor.state.status == Status::Running)
-            .ok_or_else(|| {
-                RunError::Engine(format!(
-                    "--{kind} container:{name}: that container is not running"
-                ))
-            })?;
-        let path = format!("/proc/{}/ns/{kind}", init.pid);
+        if !found.contains_key(name) {
+            let donor = container::find(store, name)
+                .map_err(|e| RunError::Engine(format!("--{flag} container:{name}: {e}")))?;
+            let init = donor
+                .state
+                .init
+                .filter(|_| donor.state.status == Status::Running)
+                .ok_or_else(|| {
+                    RunError::Engine(format!(
+                        "--{flag} container:{name}: that container is not running"
+                    ))
+                })?;
+            found.insert(name, (donor.id, init.pid));
+        }
+        let (donor_id, pid) = &found[name];
         if let Some(ns) = spec
             .linux
             .as_mut()
             .and_then(|l| l.namespaces.iter_mut().find(|n| n.kind == kind))
         {
-            ns.path = Some(path);
+            ns.path = Some(format!("/proc/{pid}/ns/{proc_name}"));
         }
         if kind == "ipc" {
-            bind_shm(spec, &shm_dir(store, &donor.id));
+            bind_shm(spec, &shm_dir(store, donor_id));
         }
     }
     Ok(())

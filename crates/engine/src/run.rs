@@ -416,22 +416,6 @@ pub fn prepare_bundle(store: &Store, info: &Info) -> Result<PathBuf, RunError> {
     let hostname = spec.hostname.clone().unwrap_or_default();
     let mut members = Vec::new();
     let mut net_att = None;
-    if let Some(other) = cfg.process.network.container() {
-        // Join the other container's network namespace while it runs.
-        let o = container::find(store, other).map_err(engine)?;
-        let Some(init) = o.state.init.filter(|_| o.state.status == Status::Running) else {
-            return Err(RunError::Engine(format!(
-                "--network container:{other}: that container is not running"
-            )));
-        };
-        if let Some(ns) = spec
-            .linux
-            .as_mut()
-            .and_then(|l| l.namespaces.iter_mut().find(|n| n.kind == "network"))
-        {
-            ns.path = Some(format!("/proc/{}/ns/net", init.pid));
-        }
-    }
     crate::namespaces::prepare(store, id, &cfg.process, &mut spec)?;
     if cfg.process.network == crate::network::NetworkMode::None {
         let att = crate::network::setup_isolated(store, id)?;

@@ -161,10 +161,15 @@ pub fn find(store: &Store, name: &str) -> Result<Pod, Error> {
 
 /// The pod's containers, the infra container among them, oldest first.
 pub fn members(store: &Store, pod: &Pod) -> Vec<Info> {
-    let mut v: Vec<Info> = container::list(store)
-        .unwrap_or_default()
-        .into_iter()
+    members_in(&container::list(store).unwrap_or_default(), pod)
+}
+
+/// [`members`] out of a list of containers already read.
+fn members_in(all: &[Info], pod: &Pod) -> Vec<Info> {
+    let mut v: Vec<Info> = all
+        .iter()
         .filter(|i| i.config.process.pod.as_deref() == Some(&pod.id))
+        .cloned()
         .collect();
     v.sort_by_key(|i| (!i.config.process.infra, i.config.created_ns));
     v
@@ -232,12 +237,6 @@ pub fn create(store: &Arc<Store>, o: &PodCreate) -> Result<Pod, Error> {
         let (k, v) = l.split_once('=').unwrap_or((l, ""));
         labels.insert(k.to_string(), v.to_string());
     }
-    if o.replace
-        && let Some(name) = &o.name
-        && find(store, name).is_ok()
-    {
-        remove(store, name, true, 0)?;
-    }
     if let Some(n) = &o.name
         && !crate::volumes::named::valid_name(n)
     {
@@ -246,6 +245,13 @@ pub fn create(store: &Arc<Store>, o: &PodCreate) -> Result<Pod, Error> {
         return Err(Error::InvalidArgument(format!(
             "pod name {n:?}: names are [a-zA-Z0-9][a-zA-Z0-9_.-]*"
         )));
+    }
+    // Checked before anything goes: a bad request leaves the old pod in place.
+    if o.replace
+        && let Some(name) = &o.name
+        && find(store, name).is_ok()
+    {
+        remove(store, name, true, 0)?;
     }
     let id = berth_storage::lock::random_hex(32);
     let name = o.name.clone().unwrap_or_else(|| {
@@ -409,15 +415,15 @@ pub fn start(
     // (The monitor's command lines are made here: the caller's maker need not
     // be shareable between threads. A member whose other donors are down
     // starts them with the same maker first, alone.)
-    let argvs: BTreeMap<String, Vec<OsString>> = members(store, &pod)
-        .iter()
-        .map(|m| (m.id.clone(), monitor_argv(&m.id)))
-        .collect();
     let (alone, together): (Vec<Info>, Vec<Info>) = others.into_iter().partition(|m| {
         crate::namespaces::donors(&m.config.process)
             .iter()
             .any(|d| Some(*d) != pod.infra_id.as_deref())
     });
+    let argvs: BTreeMap<String, Vec<OsString>> = together
+        .iter()
+        .map(|m| (m.id.clone(), monitor_argv(&m.id)))
+        .collect();
     for m in &alone {
         lifecycle::start(store, &m.id, monitor_argv)?;
     }
@@ -552,8 +558,10 @@ fn passes(p: &Pod, members: &[Info], filters: &[String]) -> Result<bool, Error> 
 /// `pod ps`: the pods that pass the filters, newest first.
 pub fn ps(store: &Store, filters: &[String]) -> Result<Vec<PodSummary>, Error> {
     let mut out = Vec::new();
+    // The containers once, not once a pod.
+    let all = container::list(store).unwrap_or_default();
     for p in list(store) {
-        let members = members(store, &p);
+        let members = members_in(&all, &p);
         if !passes(&p, &members, filters)? {
             continue;
         }
