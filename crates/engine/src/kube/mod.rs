@@ -323,17 +323,32 @@ fn ports(spec: &PodSpec) -> Result<Vec<PortMapping>, Error> {
     for c in &spec.containers {
         for p in c.ports.iter().flatten() {
             let Some(host) = p.host_port else { continue };
-            let proto = p.protocol.as_deref().unwrap_or("TCP").to_ascii_lowercase();
-            let ip = p
-                .host_ip
-                .as_deref()
-                .map(|ip| format!("{ip}:"))
-                .unwrap_or_default();
-            let flag = format!("{ip}{host}:{}/{proto}", p.container_port);
-            out.push(
-                flag.parse()
-                    .map_err(|e| invalid(format!("port {flag}: {e}")))?,
-            );
+            let protocol = p.protocol.as_deref().unwrap_or("TCP").to_ascii_lowercase();
+            let port = |n: i32| u16::try_from(n).ok().filter(|n| *n != 0);
+            // Made from its fields, never from a flag's text: no field can be
+            // read as another.
+            let (Some(host_port), Some(container_port)) = (port(host), port(p.container_port))
+            else {
+                return Err(invalid(format!(
+                    "container {}: ports {host}:{} out of range",
+                    c.name, p.container_port
+                )));
+            };
+            let host_ip = p.host_ip.clone().unwrap_or_else(|| "0.0.0.0".into());
+            if !["tcp", "udp", "sctp"].contains(&protocol.as_str())
+                || host_ip.parse::<std::net::IpAddr>().is_err()
+            {
+                return Err(invalid(format!(
+                    "container {}: port {host_ip}:{host_port}/{protocol} is not an address and protocol",
+                    c.name
+                )));
+            }
+            out.push(PortMapping {
+                host_ip,
+                host_port,
+                container_port,
+                protocol,
+            });
         }
     }
     Ok(out)
@@ -494,6 +509,33 @@ pub fn down(store: &Store, yaml: &str) -> Result<Vec<String>, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn host_ports_are_checked_field_by_field() {
+        let spec = |port: &str| {
+            let y = format!(
+                "kind: Pod\nmetadata: {{name: p}}\nspec:\n  containers: [{{name: c, image: i, ports: [{port}]}}]\n"
+            );
+            plans(&y).unwrap().remove(0).spec
+        };
+        let p = ports(&spec(
+            "{containerPort: 80, hostPort: 8080, hostIP: 127.0.0.1}",
+        ))
+        .unwrap();
+        assert_eq!(
+            (p[0].host_ip.as_str(), p[0].host_port, p[0].container_port),
+            ("127.0.0.1", 8080, 80)
+        );
+        assert_eq!(p[0].protocol, "tcp");
+        assert!(
+            ports(&spec(
+                "{containerPort: 80, hostPort: 8080, hostIP: '1.2.3.4:9'}"
+            ))
+            .is_err()
+        );
+        assert!(ports(&spec("{containerPort: 80, hostPort: 70000}")).is_err());
+        assert!(ports(&spec("{containerPort: 80}")).unwrap().is_empty());
+    }
 
     #[test]
     fn a_mount_path_is_one_path_and_podman_options() {
