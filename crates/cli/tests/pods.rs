@@ -404,3 +404,18 @@ fn a_new_pod_goes_when_its_container_cannot_be_made() {
     );
     assert_eq!(st.ok(&["ps", "-aq"]).stdout, "");
 }
+
+/// `pod prune` takes the pods none of whose containers runs, and only those.
+#[test]
+fn pod_prune_takes_only_stopped_pods() {
+    let st = TestStore::with_busybox();
+    st.ok(&["pod", "create", "--network", "none", "--name", "up"]);
+    st.ok(&["run", "-d", "--pod", "up", IMG, "sleep", "1000"]);
+    let idle = st
+        .ok(&["pod", "create", "--network", "none", "--name", "idle"])
+        .stdout;
+    let out = st.ok(&["pod", "prune", "-f"]).stdout;
+    assert_eq!(out, idle);
+    assert_eq!(st.run(&["pod", "exists", "idle"]).code, 1);
+    assert_eq!(st.run(&["pod", "exists", "up"]).code, 0);
+}

@@ -504,6 +504,25 @@ pub fn remove(store: &Store, name: &str, force: bool, time: u64) -> Result<Pod, 
     Ok(pod)
 }
 
+/// `pod prune`: removes every pod none of whose containers runs; returns the IDs
+/// removed and the first failure (the others are still tried).
+pub fn prune(store: &Store) -> (Vec<String>, Option<Error>) {
+    let all = container::list(store).unwrap_or_default();
+    let (mut gone, mut failed) = (Vec::new(), None);
+    for p in list(store) {
+        if !matches!(status(&members_in(&all, &p)), "Exited" | "Created") {
+            continue;
+        }
+        match remove(store, &p.id, true, 0) {
+            Ok(p) => gone.push(p.id),
+            Err(e) => {
+                failed.get_or_insert(e);
+            }
+        }
+    }
+    (gone, failed)
+}
+
 /// A pod as `pod ps --format json` lists it (podman's fields).
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "PascalCase")]

@@ -248,13 +248,9 @@ pub fn run(store_args: &StoreArgs, a: PodArgs) -> CmdResult {
             Err(_) => Err(exit::silent(1)),
         },
         PodCommand::Prune(_) => {
-            for p in pods::list(&store) {
-                let members = pods::members(&store, &p);
-                if matches!(pods::status(&members), "Exited" | "Created") {
-                    println!("{}", pods::remove(&store, &p.id, true, 0).map_err(fail)?.id);
-                }
-            }
-            Ok(())
+            let (gone, failed) = pods::prune(&store);
+            gone.iter().for_each(|id| println!("{id}"));
+            failed.map_or(Ok(()), |e| Err(fail(e)))
         }
     }
 }
