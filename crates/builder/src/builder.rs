@@ -263,6 +263,7 @@ pub fn from(store: &Arc<Store>, image: &str, name: Option<&str>) -> Result<Build
         image: from_id.clone(),
         name: Some(name.clone()),
         rm: false,
+        replace: false,
         process: ProcessOptions {
             network: berth_engine::network::NetworkMode::None,
             command: vec!["/bin/sh".into()],
@@ -460,6 +461,7 @@ fn source_container(store: &Arc<Store>, from: &str) -> Result<(String, bool), Bu
         image: image.id,
         name: None,
         rm: false,
+        replace: false,
         process: ProcessOptions {
             network: berth_engine::network::NetworkMode::None,
             command: vec!["/bin/true".into()],

@@ -203,17 +203,36 @@ impl Containers<'_> {
         &self.engine.store
     }
 
-    /// Records a new container from a typed spec (`create`).
+    /// Records a new container from a typed spec (`create`), after what
+    /// [`crate::run::prepare`] does first (`--replace`, `--pod new:`).
     pub fn create(
         &self,
         options: &crate::RunOptions,
     ) -> Result<crate::container::Info, crate::RunError> {
-        crate::run::create(self.store(), options)
+        let mut o = options.clone();
+        let pod = crate::run::prepare(&self.engine.store, &mut o)?;
+        let info = crate::run::create(self.store(), &o)?;
+        pod.keep();
+        Ok(info)
     }
 
     /// Runs a container in the foreground; returns its exit code.
     pub fn run(&self, options: &crate::RunOptions) -> Result<i32, crate::RunError> {
-        crate::run::run(self.store(), options)
+        self.run_with(options, |_| Ok(()))
+    }
+
+    /// [`Self::run`], calling `created` once the container exists (before it starts).
+    pub fn run_with(
+        &self,
+        options: &crate::RunOptions,
+        created: impl FnOnce(&crate::container::Info) -> Result<(), crate::RunError>,
+    ) -> Result<i32, crate::RunError> {
+        let mut o = options.clone();
+        let pod = crate::run::prepare(&self.engine.store, &mut o)?;
+        crate::run::run_with(self.store(), &o, |c| {
+            pod.keep();
+            created(c)
+        })
     }
 
     /// Starts a created or stopped container under its monitor.

@@ -21,7 +21,66 @@ pub struct RunOptions {
     pub image: String,
     pub name: Option<String>,
     pub rm: bool,
+    /// `--replace`: a container already of this name is removed first.
+    pub replace: bool,
     pub process: ProcessOptions,
+}
+
+/// A pod `--pod new:NAME` made: removed again when dropped (as podman's)
+/// unless a container was made in it, so a failure leaves no pod behind to
+/// trip the next try.
+pub struct NewPod {
+    store: std::sync::Arc<Store>,
+    id: Option<String>,
+}
+
+impl NewPod {
+    /// A container was made in it: the pod stays.
+    pub fn keep(mut self) {
+        self.id = None;
+    }
+}
+
+impl Drop for NewPod {
+    fn drop(&mut self) {
+        if let Some(id) = self.id.take() {
+            let _ = crate::pods::remove(&self.store, &id, true, 0);
+        }
+    }
+}
+
+/// What comes before a container is made: `--replace` removes the one of its
+/// name, and `--pod new:NAME` makes the pod, which takes the container's
+/// hostname and published ports (as podman's).
+pub fn prepare(store: &std::sync::Arc<Store>, o: &mut RunOptions) -> Result<NewPod, RunError> {
+    if let (true, Some(n)) = (o.replace, &o.name)
+        && container::find(store, n).is_ok()
+    {
+        crate::lifecycle::remove(store, n, true).map_err(engine)?;
+    }
+    let mut made = NewPod {
+        store: store.clone(),
+        id: None,
+    };
+    let Some(name) = o
+        .process
+        .pod
+        .as_deref()
+        .and_then(|p| p.strip_prefix("new:"))
+    else {
+        return Ok(made);
+    };
+    let pod = crate::pods::PodCreate {
+        name: Some(name.to_string()),
+        infra: true,
+        hostname: o.process.hostname.take(),
+        ports: std::mem::take(&mut o.process.ports),
+        ..Default::default()
+    };
+    let pod = crate::pods::create(store, &pod).map_err(engine)?;
+    o.process.pod = Some(pod.id.clone());
+    made.id = Some(pod.id);
+    Ok(made)
 }
 
 /// Failures with podman's exit codes: 125 for berth's own, 126 when the command

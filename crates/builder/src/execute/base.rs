@@ -115,6 +115,7 @@ pub(super) fn start_stage(
         image: base.to_string(),
         name: None,
         rm: false,
+        replace: false,
         process: ProcessOptions {
             network: req
                 .network

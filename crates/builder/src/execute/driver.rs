@@ -172,6 +172,7 @@ fn lend(store: &Arc<Store>, reference: &str) -> Result<Working, BuildError> {
         image: id,
         name: None,
         rm: false,
+        replace: false,
         process: ProcessOptions {
             network: berth_engine::network::NetworkMode::None,
             command: vec!["/bin/true".into()],

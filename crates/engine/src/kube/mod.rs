@@ -473,6 +473,7 @@ fn play_one(
             image,
             name: Some(format!("{}-{name}", plan.name)),
             rm: false,
+            replace: false,
             process,
         };
         match crate::run::create(store, &ro) {

@@ -334,6 +334,7 @@ fn create_infra(store: &Arc<Store>, pod: &Pod, o: &PodCreate) -> Result<String, 
         image,
         name: Some(name),
         rm: false,
+        replace: false,
         process,
     };
     Ok(crate::run::create(store, &ro)?.id)

@@ -5,7 +5,6 @@ use crate::commands::container::flags::ContainerArgs;
 use crate::commands::container::spec_flags::options;
 use crate::commands::image::pull::{PullFor, pull_for};
 use crate::exit::{self, Failure};
-use berth_engine::RunOptions;
 use clap::Args;
 use std::ffi::OsString;
 
@@ -80,68 +79,6 @@ fn pull_if_needed(store_args: &StoreArgs, a: &mut ContainerArgs) -> Result<(), F
     Ok(())
 }
 
-/// `--pod new:NAME`: the pod is made first (with podman's defaults).
-fn new_pod(
-    store: &std::sync::Arc<berth_storage::Store>,
-    a: &mut ContainerArgs,
-) -> Result<Option<String>, Failure> {
-    let Some(name) = a.pod.as_deref().and_then(|p| p.strip_prefix("new:")) else {
-        return Ok(None);
-    };
-    // The container's hostname and published ports become the pod's, as podman's.
-    let ports = std::mem::take(&mut a.publish)
-        .iter()
-        .map(|p| p.parse())
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(exit::podman)?;
-    let o = berth_engine::pods::PodCreate {
-        name: Some(name.to_string()),
-        infra: true,
-        hostname: a.hostname.take(),
-        ports,
-        ..Default::default()
-    };
-    let pod = berth_engine::pods::create(store, &o).map_err(exit::engine)?;
-    a.pod = Some(pod.id.clone());
-    Ok(Some(pod.id))
-}
-
-/// A pod `--pod new:` made: removed again, as podman's, unless a container was
-/// made in it (a failure before leaves no pod behind to trip the next try).
-struct NewPod<'a> {
-    store: &'a berth_storage::Store,
-    id: Option<String>,
-    kept: std::cell::Cell<bool>,
-}
-
-impl NewPod<'_> {
-    fn keep(&self) {
-        self.kept.set(true);
-    }
-}
-
-impl Drop for NewPod<'_> {
-    fn drop(&mut self) {
-        if let (Some(id), false) = (&self.id, self.kept.get()) {
-            let _ = berth_engine::pods::remove(self.store, id, true, 0);
-        }
-    }
-}
-
-/// `--replace`: a container already named so goes first.
-fn replace_existing(
-    store: &berth_storage::Store,
-    o: &RunOptions,
-    replace: bool,
-) -> Result<(), Failure> {
-    if let (true, Some(n)) = (replace, &o.name)
-        && berth_engine::container::find(store, n).is_ok()
-    {
-        berth_engine::lifecycle::remove(store, n, true).map_err(crate::exit::engine)?;
-    }
-    Ok(())
-}
-
 /// The command line of a container's monitor: this binary, the store flags,
 /// `__monitor ID`.
 pub fn monitor_argv(store: &StoreArgs, id: &str) -> Vec<OsString> {
@@ -180,36 +117,30 @@ pub fn run(store_args: &StoreArgs, mut a: RunArgs) -> Result<i32, Failure> {
     // (CVE-2019-5736) before anything is forked.
     crate::exit::protect_self()?;
     let store = store_args.open()?;
-    let replace = a.c.replace;
+    let engine = berth_engine::Engine::with_store(store.clone());
     let cidfile = a.c.cidfile.clone();
     let conmon_pidfile = a.c.conmon_pidfile.clone();
     check_cidfile(cidfile.as_deref())?;
     pull_if_needed(store_args, &mut a.c)?;
-    let made = NewPod {
-        store: &store,
-        id: new_pod(&store, &mut a.c)?,
-        kept: std::cell::Cell::new(false),
-    };
     let mut o = options(a.c, store_args)?;
     o.rm |= a.rmi;
-    replace_existing(&store, &o, replace)?;
     let cid = |id: &str| write_cidfile(cidfile.as_deref(), id);
     let monitored = berth_engine::run::needs_monitor(&store, &o);
     if !a.detach && !monitored {
         // Not attached to its stdout, podman says which container runs.
         let attach = &o.process.attach;
         let print_id = !attach.is_empty() && !attach.iter().any(|s| s == "stdout" || s == "stderr");
-        let code = berth_engine::run::run_with(&store, &o, |c| {
-            made.keep();
-            if print_id {
-                println!("{}", c.id);
-            }
-            cid(&c.id).map_err(berth_engine::RunError::Engine)
-        })
-        .map_err(failure);
+        let code = engine
+            .containers()
+            .run_with(&o, |c| {
+                if print_id {
+                    println!("{}", c.id);
+                }
+                cid(&c.id).map_err(berth_engine::RunError::Engine)
+            })
+            .map_err(failure);
         if a.rmi {
             // Kept while another container uses it, as podman does.
-            let engine = berth_engine::Engine::with_store(store.clone());
             let _ = engine
                 .images()
                 .remove(&[o.image.clone()], Default::default());
@@ -219,9 +150,7 @@ pub fn run(store_args: &StoreArgs, mut a: RunArgs) -> Result<i32, Failure> {
     if !a.detach {
         let keys =
             berth_engine::attach::detach_keys(&a.detach_keys).map_err(crate::exit::podman)?;
-        let c = berth_engine::run::create(&store, &o).map_err(failure)?;
-        made.keep();
-        made.keep();
+        let c = engine.containers().create(&o).map_err(failure)?;
         cid(&c.id).map_err(exit::podman)?;
         let (info, conn) = berth_engine::lifecycle::start_attached(&store, &c.id, &|id| {
             monitor_argv(store_args, id)
@@ -237,8 +166,7 @@ pub fn run(store_args: &StoreArgs, mut a: RunArgs) -> Result<i32, Failure> {
             }
         };
     }
-    let c = berth_engine::run::create(&store, &o).map_err(failure)?;
-    made.keep();
+    let c = engine.containers().create(&o).map_err(failure)?;
     if let Err(m) = cid(&c.id) {
         berth_engine::run::remove(&store, &c.id);
         return Err(exit::podman(m));
@@ -262,19 +190,12 @@ pub fn run(store_args: &StoreArgs, mut a: RunArgs) -> Result<i32, Failure> {
 
 pub fn create(store_args: &StoreArgs, mut a: CreateArgs) -> Result<i32, Failure> {
     let store = store_args.open()?;
-    let replace = a.c.replace;
     let cidfile = a.c.cidfile.clone();
     check_cidfile(cidfile.as_deref())?;
     pull_if_needed(store_args, &mut a.c)?;
-    let made = NewPod {
-        store: &store,
-        id: new_pod(&store, &mut a.c)?,
-        kept: std::cell::Cell::new(false),
-    };
     let o = options(a.c, store_args)?;
-    replace_existing(&store, &o, replace)?;
-    let c = berth_engine::run::create(&store, &o).map_err(failure)?;
-    made.keep();
+    let engine = berth_engine::Engine::with_store(store.clone());
+    let c = engine.containers().create(&o).map_err(failure)?;
     if let Err(m) = write_cidfile(cidfile.as_deref(), &c.id) {
         berth_engine::run::remove(&store, &c.id);
         return Err(exit::podman(m));

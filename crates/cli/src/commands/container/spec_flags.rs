@@ -143,6 +143,7 @@ pub(crate) fn options(
         image: a.image,
         name: a.name,
         rm: a.rm,
+        replace: a.replace,
         process: ProcessOptions {
             command: a.command,
             entrypoint,
