@@ -419,3 +419,76 @@ fn pod_prune_takes_only_stopped_pods() {
     assert_eq!(st.run(&["pod", "exists", "idle"]).code, 1);
     assert_eq!(st.run(&["pod", "exists", "up"]).code, 0);
 }
+
+/// A pod's members see its /etc/hosts, resolv.conf and hostname (the pod's
+/// `--add-host`, `--dns`, `--hostname`), each member's name added; network
+/// flags on a member are refused, as podman refuses them.
+#[test]
+fn members_see_the_pods_hosts_resolv_conf_and_hostname() {
+    let st = TestStore::with_busybox();
+    st.ok(&[
+        "pod",
+        "create",
+        "--network",
+        "none",
+        "--name",
+        "nf",
+        "--hostname",
+        "podhost",
+        "--add-host",
+        "foo.example:10.1.2.3",
+        "--dns",
+        "10.9.9.9",
+    ]);
+    st.ok(&[
+        "run", "-d", "--pod", "nf", "--name", "first", IMG, "sleep", "1000",
+    ]);
+    let show = "cat /etc/hosts; cat /etc/resolv.conf; echo host=$(cat /etc/hostname)";
+    let out = st
+        .ok(&[
+            "run", "--rm", "--pod", "nf", "--name", "second", IMG, "sh", "-c", show,
+        ])
+        .stdout;
+    assert!(out.contains("10.1.2.3\tfoo.example\n"), "{out}");
+    assert!(out.contains("nameserver 10.9.9.9\n"), "{out}");
+    assert!(out.contains("host=podhost\n"), "{out}");
+    assert!(out.contains("127.0.0.1\tpodhost first\n"), "{out}");
+    assert!(out.contains("127.0.0.1\tpodhost second\n"), "{out}");
+    for (flag, value, why) in [
+        (
+            "--add-host",
+            "x:1.2.3.4",
+            "extra host entries must be specified on the pod",
+        ),
+        (
+            "--network",
+            "bridge",
+            "networks must be defined when the pod is created",
+        ),
+        (
+            "-p",
+            "127.0.0.1:8080:80",
+            "published or exposed ports must be defined",
+        ),
+    ] {
+        let r = st.run(&["create", "--pod", "nf", flag, value, IMG, "true"]);
+        assert_eq!(r.code, 125, "{flag}: {}", r.stderr);
+        assert!(r.stderr.contains(why), "{flag}: {}", r.stderr);
+    }
+    // A pod `--pod new:` made goes again when the engine refuses the container.
+    let r = st.run(&[
+        "create",
+        "--pod",
+        "new:np2",
+        "--volumes-from",
+        "nosuch",
+        IMG,
+        "true",
+    ]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    assert_eq!(
+        st.run(&["pod", "exists", "np2"]).code,
+        1,
+        "the new pod stayed"
+    );
+}

@@ -287,6 +287,9 @@ pub fn create(store: &Store, o: &RunOptions) -> Result<Info, RunError> {
             }
         }
     }
+    // A pod's member takes its namespaces (and refuses network flags) before
+    // containers.conf fills in a network of its own.
+    crate::pods::join(store, &mut o.process)?;
     conf_defaults(&mut o.process)?;
     // The image's VOLUMEs get anonymous volumes, unless something else is
     // mounted there (working containers of builds write through to the image).
@@ -331,11 +334,15 @@ pub fn create(store: &Store, o: &RunOptions) -> Result<Info, RunError> {
     for p in &mut o.process.ports {
         p.assign()?;
     }
-    crate::pods::join(store, &mut o.process)?;
     crate::namespaces::resolve_donors(store, &mut o.process)?;
     let o = &o;
     if let Some(other) = o.process.network.container() {
         container::find(store, other).map_err(engine)?;
+        if !o.process.add_hosts.is_empty() {
+            return Err(RunError::Engine(
+                "cannot set extra host entries when the container is joined to another containers network namespace".into(),
+            ));
+        }
     }
     if !o.process.networks.is_empty() && o.process.network.bridge().is_none() {
         return Err(RunError::Engine(format!(
@@ -472,7 +479,12 @@ pub fn prepare_bundle(store: &Store, info: &Info) -> Result<PathBuf, RunError> {
     let bundle = container::userdata(store, id);
     std::fs::create_dir_all(&bundle).map_err(|e| engine(format!("{}: {e}", bundle.display())))?;
     let mut spec = spec::generate(&config, &rootfs, id, &cfg.process)?;
-    let hostname = spec.hostname.clone().unwrap_or_default();
+    let hostname = match (&spec.hostname, cfg.process.uts.container()) {
+        (Some(h), _) => h.clone(),
+        // In another's UTS namespace: that container's hostname.
+        (None, Some(donor)) => crate::volumes::hostname_of(&container::userdata(store, donor)),
+        (None, None) => String::new(),
+    };
     let mut members = Vec::new();
     let mut net_att = None;
     crate::namespaces::prepare(store, id, &cfg.process, &mut spec)?;
@@ -519,6 +531,13 @@ pub fn prepare_bundle(store: &Store, info: &Info) -> Result<PathBuf, RunError> {
         &members,
         net_att.as_ref(),
     )?);
+    if let Some(donor) = net_donor(store, info)? {
+        // In another's network namespace: its /etc/hosts (this container's
+        // name added) and resolv.conf, as podman shares them in a pod.
+        let entry = format!("127.0.0.1\t{hostname} {}", info.name());
+        let donor = container::userdata(store, &donor);
+        volumes::share_network_files(&mut spec.mounts, &donor, &entry)?;
+    }
     if let Some(tz) = &cfg.process.tz {
         let zone = spec::timezone_file(tz)?;
         spec.mounts.push(berth_runtime::spec::Mount {
@@ -546,6 +565,26 @@ pub fn prepare_bundle(store: &Store, info: &Info) -> Result<PathBuf, RunError> {
     std::fs::write(bundle.join("config.json"), body)
         .map_err(|e| engine(format!("write config.json: {e}")))?;
     Ok(bundle)
+}
+
+/// The container whose network namespace this one ends up in, following
+/// `container:` joins to the one with a network of its own.
+fn net_donor(store: &Store, info: &Info) -> Result<Option<String>, RunError> {
+    let mut next = info.config.process.network.container().map(str::to_string);
+    let mut seen = vec![info.id.clone()];
+    let mut root = None;
+    while let Some(name) = next {
+        let c = container::find(store, &name).map_err(engine)?;
+        if seen.contains(&c.id) {
+            return Err(engine(format!(
+                "--network container:{name}: a loop of containers joining each other"
+            )));
+        }
+        next = c.config.process.network.container().map(str::to_string);
+        seen.push(c.id.clone());
+        root = Some(c.id);
+    }
+    Ok(root)
 }
 
 /// What a start took that outlives the container's process: its network, its

@@ -356,10 +356,19 @@ pub fn join(store: &Store, p: &mut ProcessOptions) -> Result<(), RunError> {
     };
     let invalid = |why: &str| RunError::Engine(format!("invalid config provided: {why}"));
     if pod.shares("net") {
-        if !p.ports.is_empty() {
-            return Err(invalid(
-                "published or exposed ports must be defined when the pod is created: network cannot be configured when it is shared with a pod",
-            ));
+        let refused = if !p.networks.is_empty() || p.network != NetworkMode::Unset {
+            Some("networks must be defined when the pod is created")
+        } else if !p.ports.is_empty() {
+            Some("published or exposed ports must be defined when the pod is created")
+        } else if !p.add_hosts.is_empty() {
+            Some("extra host entries must be specified on the pod")
+        } else {
+            None
+        };
+        if let Some(what) = refused {
+            return Err(invalid(&format!(
+                "{what}: network cannot be configured when it is shared with a pod"
+            )));
         }
         p.network = NetworkMode::Container(infra.clone());
     }

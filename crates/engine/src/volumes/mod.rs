@@ -354,6 +354,69 @@ pub fn generated_files(
     Ok(mounts)
 }
 
+/// The hostname a container was given (its generated /etc/hostname), or "".
+pub fn hostname_of(userdata: &Path) -> String {
+    std::fs::read_to_string(userdata.join("hostname"))
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default()
+}
+
+/// A container in another's network namespace sees that one's /etc/hosts and
+/// resolv.conf (`donor` is its userdata directory); `entry` (this container's
+/// names on 127.0.0.1) is added to those hosts once, before the network
+/// section. Files the other never wrote stay this container's own.
+pub fn share_network_files(
+    mounts: &mut [Mount],
+    donor: &Path,
+    entry: &str,
+) -> Result<(), VolumeError> {
+    let hosts = donor.join("hosts");
+    for m in mounts.iter_mut() {
+        let file = match m.destination.as_str() {
+            "/etc/hosts" => "hosts",
+            "/etc/resolv.conf" => "resolv.conf",
+            _ => continue,
+        };
+        if donor.join(file).exists() {
+            m.source = Some(donor.join(file).to_string_lossy().into_owned());
+        }
+    }
+    if !hosts.exists() {
+        return Ok(());
+    }
+    edit_hosts(&hosts, |text| {
+        if text.lines().any(|l| l == entry) {
+            return None;
+        }
+        let (base, section) = text.split_at(text.find(MEMBERS_MARK).unwrap_or(text.len()));
+        Some(format!("{base}{entry}\n{section}"))
+    })
+    .map_err(|source| VolumeError::GeneratedFile {
+        path: hosts,
+        source,
+    })
+}
+
+/// Rewrites a hosts file in place (it is bind-mounted into running
+/// containers: its inode must stay) under an exclusive flock, so that
+/// containers starting side by side each keep their line.
+fn edit_hosts(path: &Path, edit: impl FnOnce(&str) -> Option<String>) -> std::io::Result<()> {
+    use std::io::{Read, Seek, Write};
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)?;
+    berth_storage::lock::flock_exclusive(&f)?;
+    let mut text = String::new();
+    f.read_to_string(&mut text)?;
+    if let Some(new) = edit(&text) {
+        f.seek(std::io::SeekFrom::Start(0))?;
+        f.set_len(0)?;
+        f.write_all(new.as_bytes())?;
+    }
+    Ok(())
+}
+
 const MEMBERS_MARK: &str = "# berth: containers on the same network\n";
 
 fn network_section(members: &[(String, String)]) -> String {
@@ -367,22 +430,10 @@ fn network_section(members: &[(String, String)]) -> String {
 /// Rewrites the network section of a container's /etc/hosts in place (the file
 /// is bind-mounted into the running container: its inode must stay).
 pub fn refresh_hosts(hosts: &Path, members: &[(String, String)]) {
-    let Ok(text) = std::fs::read_to_string(hosts) else {
-        return;
-    };
-    let base = text
-        .split(MEMBERS_MARK)
-        .next()
-        .unwrap_or_default()
-        .to_string();
-    let new = base + &network_section(members);
-    if let Ok(mut f) = std::fs::OpenOptions::new()
-        .write(true)
-        .truncate(true)
-        .open(hosts)
-    {
-        let _ = std::io::Write::write_all(&mut f, new.as_bytes());
-    }
+    let _ = edit_hosts(hosts, |text| {
+        let base = text.split(MEMBERS_MARK).next().unwrap_or_default();
+        Some(base.to_string() + &network_section(members))
+    });
 }
 
 /// The host's resolv.conf, its nameservers replaced by `--dns` ones when given;
