@@ -5,9 +5,10 @@ set -euo pipefail
 PKGS=(docker-registry busybox-static skopeo podman buildah crun runc conmon uidmap
       jq hyperfine time apache2-utils openssl curl iproute2 libseccomp-dev pkg-config
       gnupg containernetworking-plugins iptables netavark aardvark-dns tzdata xz-utils bzip2
-      catatonit)
+      catatonit python3-docker)
 # catatonit: podman's pod infra process (a Recommends of podman that
 # --no-install-recommends leaves out), for podman as the pods peer.
+# python3-docker: docker-py, a client of the REST API (`system service`) in the tests.
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

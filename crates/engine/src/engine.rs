@@ -275,6 +275,26 @@ impl Containers<'_> {
         crate::lifecycle::remove_timed(self.store(), name, force, time)
     }
 
+    /// [`Self::remove`], with the anonymous volumes it made (`rm -v`).
+    pub fn remove_with_volumes(
+        &self,
+        name: &str,
+        force: bool,
+        time: u64,
+    ) -> crate::error::Result<crate::container::Info> {
+        crate::lifecycle::remove_with_volumes(self.store(), name, force, time)
+    }
+
+    /// Stops it (if it runs) and starts it again.
+    pub fn restart(
+        &self,
+        name: &str,
+        timeout: Option<u64>,
+        monitor: MonitorArgv,
+    ) -> crate::error::Result<crate::container::Info> {
+        crate::lifecycle::restart(self.store(), name, timeout, monitor)
+    }
+
     /// Waits for it to exit; returns its exit code.
     pub fn wait(&self, name: &str) -> crate::error::Result<i32> {
         crate::lifecycle::wait(self.store(), name)

@@ -3,6 +3,7 @@
 pub mod check;
 pub mod df;
 pub mod prune;
+pub mod service;
 
 use crate::commands::StoreArgs;
 use crate::exit::CmdResult;
@@ -107,6 +108,8 @@ pub(crate) enum SystemCommand {
     Prune(prune::PruneArgs),
     /// Show the host and the store.
     Info(InfoArgs),
+    /// Serve the Docker-compatible REST API on a socket.
+    Service(service::ServiceArgs),
 }
 
 /// `system VERB`.
@@ -116,5 +119,6 @@ pub fn run(store: &StoreArgs, a: SystemArgs) -> CmdResult {
         SystemCommand::Df(a) => df::system_df(store, a),
         SystemCommand::Prune(a) => prune::prune(store, a),
         SystemCommand::Info(a) => info(store, a),
+        SystemCommand::Service(a) => service::service(store, a),
     }
 }

@@ -1,0 +1,307 @@
+//! Docker's container endpoints over the engine's `containers()`.
+
+use std::cell::RefCell;
+use std::io::Write;
+
+use berth_engine::container::Info;
+use berth_engine::views::{PsEntry, PsOptions};
+use serde_json::{Value, json};
+
+use crate::Service;
+use crate::http::{Chunked, Request};
+use crate::reply::{ApiError, Done, Reply, Result};
+use crate::system::filters;
+
+/// The request's JSON body (an empty body is the type's default).
+pub fn json_body<T: serde::de::DeserializeOwned + Default>(
+    req: &Request,
+) -> std::result::Result<T, ApiError> {
+    if req.body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(&req.body)
+        .map_err(|e| ApiError::bad_request(format!("request body: {e}")))
+}
+
+/// podman's states as Docker names them.
+fn docker_state(state: &str) -> &str {
+    match state {
+        "configured" | "initialized" => "created",
+        "stopped" => "exited",
+        "stopping" => "running",
+        s => s,
+    }
+}
+
+fn entry(info: &Info, e: PsEntry) -> Value {
+    let ports: Vec<Value> = info
+        .config
+        .process
+        .ports
+        .iter()
+        .map(|p| {
+            json!({"IP": p.host_ip, "PrivatePort": p.container_port, "PublicPort": p.host_port, "Type": p.protocol})
+        })
+        .collect();
+    let networks: serde_json::Map<String, Value> =
+        e.networks.iter().map(|n| (n.clone(), json!({}))).collect();
+    json!({
+        "Id": e.id,
+        "Names": e.names.iter().map(|n| format!("/{n}")).collect::<Vec<_>>(),
+        "Image": e.image,
+        "ImageID": format!("sha256:{}", e.image_id),
+        "Command": e.command.join(" "),
+        "Created": e.created,
+        "Ports": ports,
+        "Labels": e.labels,
+        "State": docker_state(&e.state),
+        "Status": e.status,
+        "HostConfig": {"NetworkMode": info.config.process.network.to_string()},
+        "NetworkSettings": {"Networks": networks},
+        "Mounts": [],
+    })
+}
+
+pub fn list(s: &Service, req: &Request) -> Result {
+    let limit = match req.param("limit") {
+        Some(l) if !l.is_empty() && l != "-1" && l != "0" => Some(
+            l.parse()
+                .map_err(|_| ApiError::bad_request(format!("limit {l:?}")))?,
+        ),
+        _ => None,
+    };
+    let o = PsOptions {
+        all: req.flag("all"),
+        last: limit,
+        filters: filters(req)?,
+        ..Default::default()
+    };
+    let store = s.engine.store();
+    let infos = berth_engine::views::ps(store, &o).map_err(ApiError::bad_request)?;
+    let entries = berth_engine::views::ps_entries(store, &infos);
+    let out = infos
+        .iter()
+        .zip(entries)
+        .map(|(i, e)| entry(i, e))
+        .collect();
+    Ok(Reply::Json(200, Value::Array(out)))
+}
+
+pub fn create(s: &Service, req: &Request) -> Result {
+    let body = json_body(req)?;
+    let name = req
+        .param("name")
+        .filter(|n| !n.is_empty())
+        .map(String::from);
+    let o = crate::create::run_options(body, name)?;
+    let c = s.engine.containers().create(&o)?;
+    Ok(Reply::Json(201, json!({"Id": c.id, "Warnings": []})))
+}
+
+/// podman's inspect in Docker's spelling: a `/` before the name, the image by
+/// `sha256:` ID, Docker's state names.
+pub fn inspect(s: &Service, id: &str) -> Result {
+    let c = s.engine.containers().inspect(id)?;
+    let mut v = serde_json::to_value(&c).map_err(|e| ApiError::new(500, e))?;
+    v["Name"] = json!(format!("/{}", c.name));
+    v["Image"] = json!(format!("sha256:{}", c.image));
+    v["Config"]["Image"] = json!(c.image_name);
+    v["State"]["Status"] = json!(docker_state(&c.state.status));
+    v["State"]["Restarting"] = json!(false);
+    // berth's file log serves `logs` as Docker's json-file does; clients
+    // (docker-py's run) read logs only from drivers they know.
+    if v["HostConfig"]["LogConfig"]["Type"] == "k8s-file" {
+        v["HostConfig"]["LogConfig"]["Type"] = json!("json-file");
+    }
+    Ok(Reply::Json(200, v))
+}
+
+fn running(s: &Service, id: &str) -> std::result::Result<bool, ApiError> {
+    Ok(s.engine.containers().inspect(id)?.state.running)
+}
+
+pub fn start(s: &Service, id: &str) -> Result {
+    if running(s, id)? {
+        return Ok(Reply::Empty(304));
+    }
+    s.engine.containers().start(id, &*s.monitor)?;
+    Ok(Reply::Empty(204))
+}
+
+fn timeout(req: &Request) -> std::result::Result<Option<u64>, ApiError> {
+    match req.param("t").filter(|t| !t.is_empty()) {
+        None => Ok(None),
+        Some(t) => t
+            .parse()
+            .map(Some)
+            .map_err(|_| ApiError::bad_request(format!("t {t:?}: not a number of seconds"))),
+    }
+}
+
+pub fn stop(s: &Service, req: &Request, id: &str) -> Result {
+    let t = timeout(req)?;
+    if !running(s, id)? {
+        return Ok(Reply::Empty(304));
+    }
+    s.engine.containers().stop(id, t)?;
+    Ok(Reply::Empty(204))
+}
+
+pub fn restart(s: &Service, req: &Request, id: &str) -> Result {
+    let t = timeout(req)?;
+    s.engine.containers().restart(id, t, &*s.monitor)?;
+    Ok(Reply::Empty(204))
+}
+
+pub fn kill(s: &Service, req: &Request, id: &str) -> Result {
+    let signal = req
+        .param("signal")
+        .filter(|s| !s.is_empty())
+        .unwrap_or("KILL");
+    if !running(s, id)? {
+        return Err(ApiError::new(409, format!("container {id} is not running")));
+    }
+    s.engine.containers().kill(id, signal)?;
+    Ok(Reply::Empty(204))
+}
+
+pub fn pause(s: &Service, id: &str, pause: bool) -> Result {
+    let c = s.engine.containers();
+    if pause {
+        c.pause(id)?
+    } else {
+        c.unpause(id)?
+    };
+    Ok(Reply::Empty(204))
+}
+
+pub fn wait(s: &Service, req: &Request, id: &str) -> Result {
+    let condition = req.param("condition").unwrap_or("not-running");
+    if !matches!(condition, "not-running" | "next-exit" | "removed" | "") {
+        return Err(ApiError::bad_request(format!(
+            "condition {condition:?}: not-running, next-exit or removed"
+        )));
+    }
+    let code = s.engine.containers().wait(id)?;
+    Ok(Reply::Json(200, json!({"StatusCode": code, "Error": null})))
+}
+
+pub fn remove(s: &Service, req: &Request, id: &str) -> Result {
+    let c = s.engine.containers();
+    if req.flag("v") {
+        c.remove_with_volumes(id, req.flag("force"), 10)?;
+    } else {
+        c.remove(id, req.flag("force"), 10)?;
+    }
+    Ok(Reply::Empty(204))
+}
+
+/// Docker's stream framing: a header (stream, 0, 0, 0, length) before each piece.
+struct Framed<'a, 'b> {
+    out: &'a RefCell<Chunked<'b>>,
+    stream: u8,
+}
+
+impl Write for Framed<'_, '_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut frame = Vec::with_capacity(8 + buf.len());
+        frame.extend_from_slice(&[self.stream, 0, 0, 0]);
+        frame.extend_from_slice(&(buf.len() as u32).to_be_bytes());
+        frame.extend_from_slice(buf);
+        self.out.borrow_mut().write_all(&frame)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.borrow_mut().flush()
+    }
+}
+
+/// `GET /containers/ID/logs`: the log as it is, or followed while the
+/// container runs; framed by stream unless the container has a terminal.
+pub fn logs(s: &Service, req: &Request, id: &str, w: &mut dyn Write) -> Result {
+    let c = s.engine.containers();
+    let info = c.inspect(id)?;
+    let (want_out, want_err) = (req.flag("stdout"), req.flag("stderr"));
+    if !want_out && !want_err {
+        return Err(ApiError::bad_request(
+            "you must choose at least one stream (stdout, stderr)",
+        ));
+    }
+    let tail = match req.param("tail") {
+        None | Some("" | "all") => None,
+        Some(t) => Some(
+            t.parse()
+                .map_err(|_| ApiError::bad_request(format!("tail {t:?}")))?,
+        ),
+    };
+    let point = |name| -> std::result::Result<Option<String>, ApiError> {
+        match req.param(name).filter(|v| !v.is_empty() && *v != "0") {
+            None => Ok(None),
+            Some(v) => {
+                let secs: f64 = v
+                    .parse()
+                    .map_err(|_| ApiError::bad_request(format!("{name} {v:?}")))?;
+                Ok(Some(berth_engine::time::format_rfc3339(secs as u64)))
+            }
+        }
+    };
+    let o = berth_engine::lifecycle::LogOptions {
+        follow: req.flag("follow"),
+        tail,
+        timestamps: req.flag("timestamps"),
+        since: point("since")?,
+        until: point("until")?,
+    };
+    let out =
+        RefCell::new(Chunked::start(w, 200, "application/vnd.docker.raw-stream").map_err(io)?);
+    let tty = info.config.tty;
+    let mut sink = std::io::sink();
+    let mut o_out = Framed {
+        out: &out,
+        stream: 1,
+    };
+    let mut o_err = Framed {
+        out: &out,
+        stream: 2,
+    };
+    let mut raw = RawWriter { out: &out };
+    let mut raw2 = RawWriter { out: &out };
+    let (stdout, stderr): (&mut dyn Write, &mut dyn Write) = match (tty, want_out, want_err) {
+        (true, true, true) => (&mut raw, &mut raw2),
+        (true, true, false) => (&mut raw, &mut sink),
+        (true, false, _) => (&mut sink, &mut raw),
+        (false, true, true) => (&mut o_out, &mut o_err),
+        (false, true, false) => (&mut o_out, &mut sink),
+        (false, false, _) => (&mut sink, &mut o_err),
+    };
+    // The answer has begun: a failure now can only end the stream early.
+    let r = c.logs(id, &o, stdout, stderr);
+    let finished = out.into_inner().finish();
+    if let Err(e) = r {
+        log::debug!("logs of {id}: {e}");
+    }
+    Ok(Reply::Written(if finished.is_ok() {
+        Done::KeepOpen
+    } else {
+        Done::Close
+    }))
+}
+
+struct RawWriter<'a, 'b> {
+    out: &'a RefCell<Chunked<'b>>,
+}
+
+impl Write for RawWriter<'_, '_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.out.borrow_mut().write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.borrow_mut().flush()
+    }
+}
+
+fn io(e: std::io::Error) -> ApiError {
+    ApiError::new(500, e)
+}

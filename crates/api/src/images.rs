@@ -1,0 +1,196 @@
+//! Docker's image endpoints over the engine's `images()`.
+
+use std::io::Write;
+use std::sync::Mutex;
+use std::sync::mpsc;
+
+use berth_engine::images::{ImageSummary, ListOptions, RemoveOptions};
+use berth_engine::pull::{PullEvent, PullOptions, PullPolicy};
+use berth_image::Descriptor;
+use berth_image::copy::Progress;
+use serde_json::{Value, json};
+
+use crate::Service;
+use crate::http::{Chunked, Request};
+use crate::reply::{ApiError, Done, Reply, Result};
+use crate::system::filters;
+
+fn summary(s: &ImageSummary) -> Value {
+    let tags: Vec<&String> = s.names.iter().collect();
+    json!({
+        "Id": format!("sha256:{}", s.id),
+        "ParentId": "",
+        "RepoTags": if s.dangling { Vec::new() } else { tags },
+        "RepoDigests": s.names.iter().map(|n| {
+            let repo = n.rsplit_once(':').map_or(n.as_str(), |(r, _)| r);
+            format!("{repo}@{}", s.digest)
+        }).collect::<Vec<_>>(),
+        "Created": s.created,
+        "Size": s.size,
+        "VirtualSize": s.size,
+        "SharedSize": 0,
+        "Labels": s.labels,
+        "Containers": 0,
+    })
+}
+
+/// `GET /images/json`: one entry an image (the engine lists one a name).
+pub fn list(s: &Service, req: &Request) -> Result {
+    let o = ListOptions {
+        all: req.flag("all"),
+        filters: filters(req)?,
+        ..Default::default()
+    };
+    let mut seen = Vec::new();
+    let mut out = Vec::new();
+    for img in s.engine.images().list(&o)? {
+        if !seen.contains(&img.id) {
+            seen.push(img.id.clone());
+            out.push(summary(&img));
+        }
+    }
+    Ok(Reply::Json(200, Value::Array(out)))
+}
+
+pub fn inspect(s: &Service, name: &str) -> Result {
+    let i = s.engine.images().inspect(name)?;
+    let mut v = serde_json::to_value(&i).map_err(|e| ApiError::new(500, e))?;
+    v["Id"] = json!(format!("sha256:{}", i.id));
+    v["ContainerConfig"] = v["Config"].clone();
+    v["VirtualSize"] = json!(i.size);
+    Ok(Reply::Json(200, v))
+}
+
+pub fn tag(s: &Service, req: &Request, name: &str) -> Result {
+    let repo = req
+        .param("repo")
+        .filter(|r| !r.is_empty())
+        .ok_or_else(|| ApiError::bad_request("repo: the new name's repository is missing"))?;
+    let tag = req
+        .param("tag")
+        .filter(|t| !t.is_empty())
+        .unwrap_or("latest");
+    s.engine.images().tag(name, &[format!("{repo}:{tag}")])?;
+    Ok(Reply::Empty(201))
+}
+
+pub fn remove(s: &Service, req: &Request, name: &str) -> Result {
+    let o = RemoveOptions {
+        force: req.flag("force"),
+        ..Default::default()
+    };
+    let mut out = Vec::new();
+    for r in s.engine.images().remove(&[name.to_string()], o)? {
+        let r = r?;
+        out.extend(r.untagged.iter().map(|n| json!({"Untagged": n})));
+        out.extend(
+            r.deleted
+                .iter()
+                .chain(&r.parents)
+                .map(|d| json!({"Deleted": format!("sha256:{d}")})),
+        );
+    }
+    Ok(Reply::Json(200, Value::Array(out)))
+}
+
+/// Pull progress as Docker's JSON lines, sent to the answering thread.
+struct Lines(Mutex<mpsc::Sender<Value>>);
+
+impl Lines {
+    fn send(&self, v: Value) {
+        if let Ok(tx) = self.0.lock() {
+            let _ = tx.send(v);
+        }
+    }
+}
+
+fn short(d: &Descriptor) -> String {
+    let hex = d.digest.to_string();
+    let hex = hex.split_once(':').map_or(hex.as_str(), |(_, h)| h);
+    hex[..12.min(hex.len())].to_string()
+}
+
+impl Progress for Lines {
+    fn blob_started(&self, d: &Descriptor, is_config: bool) {
+        if !is_config {
+            self.send(json!({"status": "Pulling fs layer", "progressDetail": {}, "id": short(d)}));
+        }
+    }
+    fn blob_progress(&self, d: &Descriptor, bytes: u64) {
+        self.send(json!({
+            "status": "Downloading",
+            "progressDetail": {"current": bytes, "total": d.size},
+            "id": short(d),
+        }));
+    }
+    fn blob_done(&self, d: &Descriptor, skipped: bool) {
+        let status = if skipped {
+            "Already exists"
+        } else {
+            "Download complete"
+        };
+        self.send(json!({"status": status, "progressDetail": {}, "id": short(d)}));
+    }
+}
+
+/// `POST /images/create?fromImage=NAME&tag=TAG`: a pull, its progress streamed
+/// as Docker's JSON lines (a failure after the answer began is a line too).
+pub fn pull(s: &Service, req: &Request, w: &mut dyn Write) -> Result {
+    let Some(from) = req.param("fromImage").filter(|f| !f.is_empty()) else {
+        return Err(ApiError::new(
+            501,
+            "images/create without fromImage (an import) is not served yet",
+        ));
+    };
+    let name = match req.param("tag").filter(|t| !t.is_empty()) {
+        Some(t) if t.starts_with("sha256:") => format!("{from}@{t}"),
+        Some(t) => format!("{from}:{t}"),
+        None => from.to_string(),
+    };
+    let mut context = berth_image::Context::default();
+    context.retries = Some(3);
+    let o = PullOptions {
+        policy: PullPolicy::Always,
+        context,
+        ..Default::default()
+    };
+    let mut out = Chunked::start(w, 200, "application/json").map_err(|e| ApiError::new(500, e))?;
+    let (tx, rx) = mpsc::channel();
+    let lines = Lines(Mutex::new(tx.clone()));
+    let result = std::thread::scope(|scope| {
+        let pulling = scope.spawn(|| {
+            let mut events = |e: PullEvent| {
+                if let PullEvent::Trying(r) = e {
+                    let _ = tx.send(json!({"status": format!("Trying to pull {r}...")}));
+                }
+            };
+            let r = s.engine.images().pull(&name, &o, &lines, &mut events);
+            drop(lines);
+            drop(tx);
+            r
+        });
+        // Until the pull drops its senders.
+        for line in rx {
+            if writeln!(out, "{line}").is_err() {
+                break;
+            }
+        }
+        pulling.join()
+    });
+    let last = match result {
+        Ok(Ok(r)) => json!({
+            "status": format!("Status: Downloaded newer image for {name}"),
+            "id": r.ids.first().cloned().unwrap_or_default(),
+        }),
+        Ok(Err(e)) => json!({"error": e.to_string(), "errorDetail": {"message": e.to_string()}}),
+        Err(_) => {
+            json!({"error": "the pull failed", "errorDetail": {"message": "the pull failed"}})
+        }
+    };
+    let ok = writeln!(out, "{last}").is_ok() && out.finish().is_ok();
+    Ok(Reply::Written(if ok {
+        Done::KeepOpen
+    } else {
+        Done::Close
+    }))
+}

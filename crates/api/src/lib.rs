@@ -1,0 +1,107 @@
+//! berth's REST API: the Docker Engine API (v1.41, what docker-compose, the
+//! docker CLI and the SDKs speak) served over the engine, daemonless: a
+//! `system service` runs while clients come and ends after `--time` idle
+//! seconds. The store stays the one truth, so what the API makes the CLI sees,
+//! and the other way round; no lock is held between requests.
+
+mod containers;
+mod create;
+pub mod http;
+mod images;
+pub mod listen;
+mod reply;
+mod router;
+mod system;
+
+use std::ffi::OsString;
+use std::io::{BufReader, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use berth_engine::Engine;
+
+pub use listen::{Listener, Stream};
+
+/// The Docker Engine API version served (compat paths).
+pub const DOCKER_API_VERSION: &str = "1.41";
+/// The oldest one whose clients are answered.
+pub const DOCKER_MIN_API_VERSION: &str = "1.24";
+/// The libpod API version reported (podman 4.3's).
+pub const LIBPOD_API_VERSION: &str = "4.3.1";
+
+/// How the service starts a container's monitor: the front end's argv for an ID.
+pub type MonitorArgv = dyn Fn(&str) -> Vec<OsString> + Send + Sync;
+
+/// What every request is served with.
+pub struct Service {
+    pub engine: Engine,
+    pub monitor: Box<MonitorArgv>,
+}
+
+/// Serves until `idle` passes with no client connected (None: for ever).
+pub fn serve(
+    listener: Listener,
+    service: Arc<Service>,
+    idle: Option<Duration>,
+) -> std::io::Result<()> {
+    let active = Arc::new(AtomicUsize::new(0));
+    let last = Arc::new(std::sync::Mutex::new(Instant::now()));
+    loop {
+        let wait = match idle {
+            None => None,
+            Some(idle) if active.load(Ordering::SeqCst) == 0 => {
+                let since = last.lock().map(|t| t.elapsed()).unwrap_or_default();
+                if since >= idle {
+                    return Ok(());
+                }
+                Some(idle - since)
+            }
+            // Clients are connected: look again in a while.
+            Some(idle) => Some(idle.max(Duration::from_millis(100))),
+        };
+        let Some(stream) = listener.accept_within(wait)? else {
+            continue;
+        };
+        active.fetch_add(1, Ordering::SeqCst);
+        let (service, active, last) = (service.clone(), active.clone(), last.clone());
+        std::thread::spawn(move || {
+            connection(&service, stream);
+            if let Ok(mut t) = last.lock() {
+                *t = Instant::now();
+            }
+            active.fetch_sub(1, Ordering::SeqCst);
+        });
+    }
+}
+
+/// Requests one after another on one connection, until either side closes it.
+fn connection(service: &Service, stream: Stream) {
+    let Ok(reader) = stream.try_clone() else {
+        return;
+    };
+    let mut reader = BufReader::new(reader);
+    let mut writer = stream;
+    loop {
+        let req = match http::read_request(&mut reader) {
+            Ok(r) => r,
+            Err(e) => {
+                if let Some(status) = e.status() {
+                    let body = reply::error_body(status, &e.to_string());
+                    let _ = http::respond(&mut writer, status, "application/json", &body);
+                }
+                return;
+            }
+        };
+        let keep = req.keep_alive();
+        match router::handle(service, &req, &mut writer) {
+            Ok(reply::Done::KeepOpen) if keep => {}
+            Ok(_) => return,
+            Err(e) => {
+                log::debug!("{} {}: {e}", req.method, req.path);
+                return;
+            }
+        }
+        let _ = writer.flush();
+    }
+}

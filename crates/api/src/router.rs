@@ -1,0 +1,108 @@
+//! Which handler a request goes to. Docker's paths come bare or under
+//! `/v1.NN/`; libpod's under `/v4.N.N/libpod/` (served by the same handlers
+//! where the two APIs agree).
+
+use std::io::Write;
+
+use crate::Service;
+use crate::http::{self, Request};
+use crate::reply::{self, ApiError, Done, Reply};
+use crate::{containers, images, system};
+
+/// Answers one request; Err only when the connection itself failed.
+pub fn handle(service: &Service, req: &Request, w: &mut dyn Write) -> std::io::Result<Done> {
+    let path = strip_version(&req.path);
+    let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let reply = route(service, req, &segs, w).unwrap_or_else(|e| {
+        Reply::Text(
+            e.status,
+            "application/json",
+            String::from_utf8_lossy(&reply::error_body(e.status, &e.message)).into_owned(),
+        )
+    });
+    match reply {
+        Reply::Json(status, v) => {
+            let body = serde_json::to_vec(&v).unwrap_or_default();
+            http::respond(w, status, "application/json", &body)?;
+        }
+        Reply::Text(status, ty, text) => http::respond(w, status, ty, text.as_bytes())?,
+        Reply::Empty(status) => http::respond(w, status, "text/plain", b"")?,
+        Reply::Written(done) => return Ok(done),
+    }
+    Ok(Done::KeepOpen)
+}
+
+/// `/v1.41/containers/json` → `/containers/json`; `/v4.3.1/libpod/…` keeps `libpod/`.
+fn strip_version(path: &str) -> &str {
+    let Some(rest) = path.strip_prefix("/v") else {
+        return path;
+    };
+    let end = rest.find('/').unwrap_or(rest.len());
+    if rest[..end].chars().all(|c| c.is_ascii_digit() || c == '.') && end > 0 {
+        &rest[end..]
+    } else {
+        path
+    }
+}
+
+fn route(s: &Service, req: &Request, segs: &[&str], w: &mut dyn Write) -> reply::Result {
+    let m = req.method.as_str();
+    // libpod's paths that answer as Docker's do.
+    let segs = match segs {
+        ["libpod", "_ping"] | ["libpod", "version"] | ["libpod", "info"] => &segs[1..],
+        _ => segs,
+    };
+    match (m, segs) {
+        ("GET" | "HEAD", ["_ping"]) => {
+            Ok(Reply::Text(200, "text/plain; charset=utf-8", "OK".into()))
+        }
+        ("GET", ["version"]) => system::version(s),
+        ("GET", ["info"]) => system::info(s),
+        ("GET", ["containers", "json"]) => containers::list(s, req),
+        ("POST", ["containers", "create"]) => containers::create(s, req),
+        ("GET", ["containers", id, "json"]) => containers::inspect(s, id),
+        ("POST", ["containers", id, "start"]) => containers::start(s, id),
+        ("POST", ["containers", id, "stop"]) => containers::stop(s, req, id),
+        ("POST", ["containers", id, "restart"]) => containers::restart(s, req, id),
+        ("POST", ["containers", id, "kill"]) => containers::kill(s, req, id),
+        ("POST", ["containers", id, "pause"]) => containers::pause(s, id, true),
+        ("POST", ["containers", id, "unpause"]) => containers::pause(s, id, false),
+        ("POST", ["containers", id, "wait"]) => containers::wait(s, req, id),
+        ("DELETE", ["containers", id]) => containers::remove(s, req, id),
+        ("GET", ["containers", id, "logs"]) => containers::logs(s, req, id, w),
+        ("GET", ["images", "json"]) => images::list(s, req),
+        ("POST", ["images", "create"]) => images::pull(s, req, w),
+        ("GET", ["images", name @ .., "json"]) if !name.is_empty() => {
+            images::inspect(s, &name.join("/"))
+        }
+        ("POST", ["images", name @ .., "tag"]) if !name.is_empty() => {
+            images::tag(s, req, &name.join("/"))
+        }
+        ("DELETE", ["images", name @ ..]) if !name.is_empty() => {
+            images::remove(s, req, &name.join("/"))
+        }
+        ("GET", ["volumes"]) => system::volumes(s, req),
+        ("POST", ["volumes", "create"]) => system::volume_create(s, req),
+        ("GET", ["volumes", name]) => system::volume_inspect(s, name),
+        ("DELETE", ["volumes", name]) => system::volume_remove(s, req, name),
+        ("GET", ["networks"]) => system::networks(s),
+        ("GET", ["networks", name]) => system::network_inspect(s, name),
+        _ => Err(ApiError::not_found(format!(
+            "{m} {}: no such endpoint in berth's API",
+            req.path
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::strip_version;
+
+    #[test]
+    fn versions_come_off_paths() {
+        assert_eq!(strip_version("/v1.41/containers/json"), "/containers/json");
+        assert_eq!(strip_version("/containers/json"), "/containers/json");
+        assert_eq!(strip_version("/v4.3.1/libpod/info"), "/libpod/info");
+        assert_eq!(strip_version("/volumes"), "/volumes");
+    }
+}

@@ -1,0 +1,223 @@
+//! `_ping`, `version`, `info`, and the volume and network endpoints, in
+//! Docker's shapes.
+
+use berth_engine::volumes::VolumeInspect;
+use serde_json::{Value, json};
+
+use crate::Service;
+use crate::http::Request;
+use crate::reply::{ApiError, Reply, Result};
+
+pub fn version(_: &Service) -> Result {
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let v = berth_engine::system::VERSION;
+    Ok(Reply::Json(
+        200,
+        json!({
+            "Platform": {"Name": "linux/amd64/debian"},
+            "Components": [{
+                "Name": "Podman Engine",
+                "Version": crate::LIBPOD_API_VERSION,
+                "Details": {"APIVersion": crate::LIBPOD_API_VERSION, "berth": v},
+            }],
+            "Version": crate::LIBPOD_API_VERSION,
+            "ApiVersion": crate::DOCKER_API_VERSION,
+            "MinAPIVersion": crate::DOCKER_MIN_API_VERSION,
+            "GitCommit": "",
+            "GoVersion": "",
+            "Os": std::env::consts::OS,
+            "Arch": go_arch(),
+            "KernelVersion": kernel.trim(),
+            "BuildTime": "",
+        }),
+    ))
+}
+
+fn go_arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        a => a,
+    }
+}
+
+pub fn info(s: &Service) -> Result {
+    let i = s.engine.info(None)?;
+    let c = &i.store.container_store;
+    let ncpu = std::thread::available_parallelism().map_or(1, |n| n.get());
+    Ok(Reply::Json(
+        200,
+        json!({
+            "ID": "",
+            "Containers": c.number,
+            "ContainersRunning": c.running,
+            "ContainersPaused": c.paused,
+            "ContainersStopped": c.stopped,
+            "Images": i.store.image_store.number,
+            "Driver": i.store.graph_driver_name,
+            "DockerRootDir": i.store.graph_root,
+            "KernelVersion": i.host.kernel,
+            "OperatingSystem": i.host.distribution.distribution,
+            "OSVersion": i.host.distribution.version,
+            "OSType": "linux",
+            "Architecture": std::env::consts::ARCH,
+            "NCPU": ncpu,
+            "MemTotal": mem_total(),
+            "Name": i.host.hostname,
+            "ServerVersion": crate::LIBPOD_API_VERSION,
+            "CgroupDriver": i.host.cgroup_manager,
+            "CgroupVersion": i.host.cgroup_version,
+            "DefaultRuntime": i.host.oci_runtime.name,
+            "Runtimes": {i.host.oci_runtime.name.clone(): {"path": i.host.oci_runtime.path}},
+            "LoggingDriver": i.host.log_driver,
+            "SecurityOptions": if i.host.security.seccomp_enabled { vec!["name=seccomp,profile=default"] } else { vec![] },
+            "Labels": [],
+            "ExperimentalBuild": true,
+            "Debug": false,
+        }),
+    ))
+}
+
+fn mem_total() -> u64 {
+    let text = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    text.lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// Docker's `filters` parameter (`{"label":["a=b"]}` or the older
+/// `{"label":{"a=b":true}}`) as the engine's `KEY=VALUE` list.
+pub fn filters(req: &Request) -> std::result::Result<Vec<String>, ApiError> {
+    let Some(text) = req.param("filters").filter(|t| !t.is_empty()) else {
+        return Ok(Vec::new());
+    };
+    let v: Value = serde_json::from_str(text)
+        .map_err(|e| ApiError::bad_request(format!("filters {text:?}: {e}")))?;
+    let Value::Object(map) = v else {
+        return Err(ApiError::bad_request(format!(
+            "filters {text:?}: not an object"
+        )));
+    };
+    let mut out = Vec::new();
+    for (key, values) in map {
+        let values: Vec<String> = match values {
+            Value::Array(a) => a
+                .iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect(),
+            Value::Object(o) => o
+                .into_iter()
+                .filter(|(_, on)| on == &Value::Bool(true))
+                .map(|(k, _)| k)
+                .collect(),
+            Value::String(s) => vec![s],
+            _ => {
+                return Err(ApiError::bad_request(format!(
+                    "filters {key:?}: not a list"
+                )));
+            }
+        };
+        out.extend(values.into_iter().map(|v| format!("{key}={v}")));
+    }
+    Ok(out)
+}
+
+fn volume(v: &VolumeInspect) -> Value {
+    json!({
+        "Name": v.name,
+        "Driver": v.driver,
+        "Mountpoint": v.mountpoint,
+        "CreatedAt": v.created_at,
+        "Labels": v.labels,
+        "Scope": v.scope,
+        "Options": v.options,
+    })
+}
+
+pub fn volumes(s: &Service, req: &Request) -> Result {
+    let all = s.engine.volumes().list(&filters(req)?)?;
+    Ok(Reply::Json(
+        200,
+        json!({"Volumes": all.iter().map(volume).collect::<Vec<_>>(), "Warnings": []}),
+    ))
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+struct VolumeCreate {
+    name: Option<String>,
+    driver: Option<String>,
+    driver_opts: Option<std::collections::BTreeMap<String, String>>,
+    labels: Option<std::collections::BTreeMap<String, String>>,
+}
+
+pub fn volume_create(s: &Service, req: &Request) -> Result {
+    let body: VolumeCreate = crate::containers::json_body(req)?;
+    if let Some(d) = body
+        .driver
+        .as_deref()
+        .filter(|d| !d.is_empty() && *d != "local")
+    {
+        return Err(ApiError::bad_request(format!(
+            "volume driver {d:?}: only \"local\" is served"
+        )));
+    }
+    let o = berth_engine::volumes::named::CreateOptions {
+        labels: body.labels.unwrap_or_default(),
+        options: body.driver_opts.unwrap_or_default(),
+    };
+    let volumes = s.engine.volumes();
+    // Docker answers with the existing volume when the name is taken.
+    let name = volumes.create(body.name.as_deref().filter(|n| !n.is_empty()), true, &o)?;
+    Ok(Reply::Json(201, volume(&volumes.inspect(&name)?)))
+}
+
+pub fn volume_inspect(s: &Service, name: &str) -> Result {
+    Ok(Reply::Json(200, volume(&s.engine.volumes().inspect(name)?)))
+}
+
+pub fn volume_remove(s: &Service, req: &Request, name: &str) -> Result {
+    s.engine.volumes().remove(name, req.flag("force"), 10)?;
+    Ok(Reply::Empty(204))
+}
+
+fn network(n: &berth_engine::network::NetworkInspect) -> Value {
+    json!({
+        "Name": n.name,
+        "Id": n.id,
+        "Created": "",
+        "Scope": "local",
+        "Driver": n.driver,
+        "EnableIPv6": n.ipv6_enabled,
+        "IPAM": {
+            "Driver": "default",
+            "Options": {},
+            "Config": n.subnets.iter().map(|s| json!({"Subnet": s.subnet, "Gateway": s.gateway})).collect::<Vec<_>>(),
+        },
+        "Internal": n.internal,
+        "Attachable": false,
+        "Ingress": false,
+        "Options": {"com.docker.network.bridge.name": n.network_interface},
+        "Labels": {},
+        "Containers": {},
+    })
+}
+
+pub fn networks(s: &Service) -> Result {
+    let nets = s.engine.networks();
+    let all = nets.list(&[])?;
+    let out = all
+        .iter()
+        .filter_map(|n| nets.inspect(&n.name).ok())
+        .map(|n| network(&n))
+        .collect::<Vec<_>>();
+    Ok(Reply::Json(200, Value::Array(out)))
+}
+
+pub fn network_inspect(s: &Service, name: &str) -> Result {
+    Ok(Reply::Json(
+        200,
+        network(&s.engine.networks().inspect(name)?),
+    ))
+}

@@ -1,0 +1,43 @@
+//! `system service`: the REST API on a socket, until no client has come for
+//! `--time` seconds.
+
+use crate::commands::StoreArgs;
+use crate::exit::{self, CmdResult};
+use clap::Args;
+
+#[derive(Args)]
+pub struct ServiceArgs {
+    /// Seconds without a client before the service exits (0: never).
+    #[arg(short, long, default_value_t = 5)]
+    time: u64,
+    /// unix:///PATH or tcp://HOST:PORT (default: /run/berth/berth.sock for
+    /// root, $XDG_RUNTIME_DIR/berth/berth.sock for others); a socket systemd
+    /// passes (LISTEN_FDS) is used when there is one.
+    uri: Option<String>,
+}
+
+pub fn service(store_args: &StoreArgs, a: ServiceArgs) -> CmdResult {
+    // The monitors it starts are this binary: protected before any is forked.
+    exit::protect_self()?;
+    let listener = match (berth_api::Listener::from_systemd(), &a.uri) {
+        (Some(l), None) => l,
+        _ => {
+            let uri = a.uri.clone().unwrap_or_else(berth_api::listen::default_uri);
+            if uri.starts_with("tcp://") {
+                eprintln!(
+                    "WARNING: the API over TCP asks no credentials: whoever reaches {uri} can do what root can here"
+                );
+            }
+            berth_api::Listener::bind(&uri).map_err(exit::podman)?
+        }
+    };
+    let store = store_args.open()?;
+    let argv_store = store_args.clone();
+    let service = berth_api::Service {
+        engine: berth_engine::Engine::with_store(store),
+        monitor: Box::new(move |id| crate::commands::container::run::monitor_argv(&argv_store, id)),
+    };
+    let idle = (a.time > 0).then(|| std::time::Duration::from_secs(a.time));
+    berth_api::serve(listener, std::sync::Arc::new(service), idle)
+        .map_err(|e| exit::podman(format!("API service: {e}")))
+}

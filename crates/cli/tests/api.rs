@@ -1,0 +1,184 @@
+//! `system service`: berth's REST API, driven by real clients (Debian's
+//! python3-docker) and by hostile requests, against a service each test
+//! starts on its own socket.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+use common::store::TestStore;
+use common::wait_for;
+
+const IMG: &str = "localhost/bb:1";
+
+/// A running `system service`, killed (it is this test's own unreaped child)
+/// when the test ends, passed or failed.
+struct Service {
+    child: Child,
+    socket: PathBuf,
+}
+
+impl Service {
+    fn start(st: &TestStore, time: &str) -> Service {
+        let socket = st.path().join("api.sock");
+        let child = st
+            .cmd()
+            .args(["system", "service", "--time", time])
+            .arg(format!("unix://{}", socket.display()))
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        wait_for("the service's socket", || {
+            UnixStream::connect(&socket).is_ok()
+        });
+        Service { child, socket }
+    }
+
+    /// One raw request on a new connection; the whole answer.
+    fn raw(&self, request: &[u8]) -> String {
+        let mut s = UnixStream::connect(&self.socket).unwrap();
+        // The service may answer and close before reading all of a refused request.
+        let _ = s.write_all(request);
+        let _ = s.shutdown(std::net::Shutdown::Write);
+        let mut out = Vec::new();
+        let _ = s.read_to_end(&mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn status(answer: &str) -> u16 {
+    answer
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line in {answer:?}"))
+}
+
+#[test]
+fn docker_py_runs_lists_logs_and_removes_through_the_service() {
+    let st = TestStore::with_busybox();
+    let svc = Service::start(&st, "0");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/docker_py.py");
+    let out = Command::new("python3")
+        .arg(script)
+        .arg(&svc.socket)
+        .arg(IMG)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "docker-py: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("volumes ok\nnetworks True\n"), "{stdout}");
+    // What the API made and removed, the CLI sees the same way.
+    assert_eq!(st.ok(&["ps", "-aq"]).stdout, "");
+    assert_eq!(st.run(&["volume", "exists", "apivol"]).code, 1);
+}
+
+#[test]
+fn containers_made_by_the_cli_are_seen_by_the_api_and_the_other_way_round() {
+    let st = TestStore::with_busybox();
+    let svc = Service::start(&st, "0");
+    st.ok(&["create", "--name", "from-cli", IMG, "true"]);
+    let list = svc
+        .raw(b"GET /v1.41/containers/json?all=1 HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n");
+    assert_eq!(status(&list), 200, "{list}");
+    assert!(list.contains("\"Names\":[\"/from-cli\"]"), "{list}");
+    let body = format!("{{\"Image\":\"{IMG}\",\"Cmd\":[\"true\"]}}");
+    let create = svc.raw(
+        format!(
+            "POST /v1.41/containers/create?name=from-api HTTP/1.1\r\nHost: d\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .as_bytes(),
+    );
+    assert_eq!(status(&create), 201, "{create}");
+    assert_eq!(st.inspect("from-api", ".Config.Cmd"), "[true]");
+}
+
+#[test]
+fn hostile_requests_get_a_clear_status_and_the_service_goes_on() {
+    let st = TestStore::with_busybox();
+    let svc = Service::start(&st, "0");
+    let mode = std::fs::metadata(&svc.socket).unwrap().permissions().mode();
+    assert_eq!(
+        mode & 0o777,
+        0o660,
+        "the socket is for its owner and group only"
+    );
+    let huge_header = format!(
+        "GET /_ping HTTP/1.1\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(berth_api::http::MAX_HEAD)
+    );
+    assert_eq!(status(&svc.raw(huge_header.as_bytes())), 431);
+    let huge_body = format!(
+        "POST /v1.41/containers/create HTTP/1.1\r\nContent-Length: {}\r\n\r\n",
+        berth_api::http::MAX_BODY + 1
+    );
+    assert_eq!(status(&svc.raw(huge_body.as_bytes())), 413);
+    let bad_json = svc.raw(b"POST /v1.41/containers/create HTTP/1.1\r\nContent-Length: 5\r\nConnection: close\r\n\r\n{nope");
+    assert_eq!(status(&bad_json), 400, "{bad_json}");
+    assert!(bad_json.contains("request body"), "{bad_json}");
+    let bad_ports = r#"{"Image":"localhost/bb:1","HostConfig":{"PortBindings":{"80/tcp":[{"HostIp":"1.2.3.4:9","HostPort":"8080"}]}}}"#;
+    let r = svc.raw(
+        format!(
+            "POST /containers/create HTTP/1.1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{bad_ports}",
+            bad_ports.len()
+        )
+        .as_bytes(),
+    );
+    assert_eq!(status(&r), 400, "{r}");
+    assert!(r.contains("HostIp"), "{r}");
+    assert_eq!(status(&svc.raw(b"GARBAGE\r\n\r\n")), 400);
+    let missing = svc.raw(b"GET /v1.41/nowhere HTTP/1.1\r\nConnection: close\r\n\r\n");
+    assert_eq!(status(&missing), 404);
+    // A client gone mid-request leaves nothing behind and the service answers the next.
+    svc.raw(b"POST /v1.41/containers/create HTTP/1.1\r\nContent-Length: 100\r\n\r\n{\"Im");
+    let ping = svc.raw(b"GET /_ping HTTP/1.1\r\nConnection: close\r\n\r\n");
+    assert!(ping.ends_with("OK"), "{ping}");
+    assert!(ping.contains("Api-Version: 1.41"), "{ping}");
+    assert_eq!(
+        st.ok(&["ps", "-aq"]).stdout,
+        "",
+        "a refused request made a container"
+    );
+}
+
+#[test]
+fn the_service_exits_after_its_idle_time_and_refuses_a_taken_socket() {
+    let st = TestStore::with_busybox();
+    let mut svc = Service::start(&st, "1");
+    // A second service on the same socket is refused while the first listens.
+    let second = st.run(&[
+        "system",
+        "service",
+        &format!("unix://{}", svc.socket.display()),
+    ]);
+    assert_eq!(second.code, 125, "{}", second.stderr);
+    assert!(
+        second.stderr.contains("another service is listening"),
+        "{}",
+        second.stderr
+    );
+    let ping = svc.raw(b"GET /_ping HTTP/1.1\r\nConnection: close\r\n\r\n");
+    assert!(ping.ends_with("OK"), "{ping}");
+    // No client for a second: it ends on its own, successfully.
+    let status = svc.child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+}
