@@ -108,6 +108,8 @@ pub fn inspect(s: &Service, id: &str) -> Result {
     v["Config"]["Image"] = json!(c.image_name);
     v["State"]["Status"] = json!(docker_state(&c.state.status));
     v["State"]["Restarting"] = json!(false);
+    v["Config"]["StopSignal"] =
+        json!(berth_runtime::ops::signal_name(c.config.stop_signal).unwrap_or_default());
     // berth's file log serves `logs` as Docker's json-file does; clients
     // (docker-py's run) read logs only from drivers they know.
     if v["HostConfig"]["LogConfig"]["Type"] == "k8s-file" {
@@ -121,10 +123,23 @@ fn running(s: &Service, id: &str) -> std::result::Result<bool, ApiError> {
 }
 
 pub fn start(s: &Service, id: &str) -> Result {
-    if running(s, id)? {
+    let info = s.engine.containers().inspect(id)?;
+    if info.state.running {
         return Ok(Reply::Empty(304));
     }
-    s.engine.containers().start(id, &*s.monitor)?;
+    match crate::attach::take_waiting(s, &info.id) {
+        Some(client) => {
+            let (_, conn) = s
+                .engine
+                .containers()
+                .start_attached(&info.id, &*s.monitor)?;
+            // A client gone meanwhile drops the connection: the output is logged all the same.
+            let _ = client.send(conn);
+        }
+        None => {
+            s.engine.containers().start(&info.id, &*s.monitor)?;
+        }
+    }
     Ok(Reply::Empty(204))
 }
 
@@ -175,23 +190,55 @@ pub fn pause(s: &Service, id: &str, pause: bool) -> Result {
     Ok(Reply::Empty(204))
 }
 
-pub fn wait(s: &Service, req: &Request, id: &str) -> Result {
+/// `POST /containers/ID/wait`: the head at once (Docker's clients read it
+/// before they start the container), the exit code when it comes.
+pub fn wait(s: &Service, req: &Request, id: &str, w: &mut dyn Write) -> Result {
     let condition = req.param("condition").unwrap_or("not-running");
     if !matches!(condition, "not-running" | "next-exit" | "removed" | "") {
         return Err(ApiError::bad_request(format!(
             "condition {condition:?}: not-running, next-exit or removed"
         )));
     }
-    let code = s.engine.containers().wait(id)?;
-    Ok(Reply::Json(200, json!({"StatusCode": code, "Error": null})))
+    let c = s.engine.containers();
+    let info = c.inspect(id)?;
+    let mut out = Chunked::start(w, 200, "application/json").map_err(io)?;
+    if condition == "next-exit" && !info.state.running {
+        // Not yet started (Docker's `run` waits, then starts): its next run's end.
+        let before = info.state.finished_at.clone();
+        loop {
+            match c.inspect(&info.id) {
+                Ok(i) if i.state.running || i.state.finished_at != before => break,
+                Ok(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
+                // Gone: a --rm container that ran; wait answers its recorded code.
+                Err(_) => break,
+            }
+        }
+    }
+    let body = match c.wait(&info.id) {
+        Ok(code) => {
+            if condition == "removed" {
+                while c.inspect(&info.id).is_ok() {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+            }
+            json!({"StatusCode": code, "Error": null})
+        }
+        Err(e) => json!({"StatusCode": -1, "Error": {"Message": e.to_string()}}),
+    };
+    let done = writeln!(out, "{body}").and_then(|()| out.finish());
+    Ok(Reply::Written(if done.is_ok() {
+        Done::KeepOpen
+    } else {
+        Done::Close
+    }))
 }
 
 pub fn remove(s: &Service, req: &Request, id: &str) -> Result {
     let c = s.engine.containers();
     if req.flag("v") {
-        c.remove_with_volumes(id, req.flag("force"), 10)?;
+        c.remove_with_volumes(id, req.flag("force"), 0)?;
     } else {
-        c.remove(id, req.flag("force"), 10)?;
+        c.remove(id, req.flag("force"), 0)?;
     }
     Ok(Reply::Empty(204))
 }

@@ -229,19 +229,22 @@ fn common_headers(w: &mut dyn Write) -> io::Result<()> {
 
 /// A whole answer with its length.
 pub fn respond(w: &mut dyn Write, status: u16, content_type: &str, body: &[u8]) -> io::Result<()> {
-    write!(w, "HTTP/1.1 {status} {}\r\n", reason(status))?;
-    common_headers(w)?;
+    // One write a small answer: the head and body are put together first.
+    let mut out = Vec::with_capacity(256 + body.len());
+    write!(out, "HTTP/1.1 {status} {}\r\n", reason(status))?;
+    common_headers(&mut out)?;
     if status != 204 && status != 304 {
         write!(
-            w,
+            out,
             "Content-Type: {content_type}\r\nContent-Length: {}\r\n",
             body.len()
         )?;
     }
-    w.write_all(b"\r\n")?;
+    out.extend_from_slice(b"\r\n");
     if status != 204 && status != 304 {
-        w.write_all(body)?;
+        out.extend_from_slice(body);
     }
+    w.write_all(&out)?;
     w.flush()
 }
 
@@ -252,12 +255,14 @@ pub struct Chunked<'a> {
 
 impl<'a> Chunked<'a> {
     pub fn start(w: &'a mut dyn Write, status: u16, content_type: &str) -> io::Result<Self> {
-        write!(w, "HTTP/1.1 {status} {}\r\n", reason(status))?;
-        common_headers(w)?;
+        let mut head = Vec::with_capacity(256);
+        write!(head, "HTTP/1.1 {status} {}\r\n", reason(status))?;
+        common_headers(&mut head)?;
         write!(
-            w,
+            head,
             "Content-Type: {content_type}\r\nTransfer-Encoding: chunked\r\n\r\n"
         )?;
+        w.write_all(&head)?;
         w.flush()?;
         Ok(Chunked { w })
     }
@@ -273,9 +278,11 @@ impl Write for Chunked<'_> {
         if buf.is_empty() {
             return Ok(0);
         }
-        write!(self.w, "{:x}\r\n", buf.len())?;
-        self.w.write_all(buf)?;
-        self.w.write_all(b"\r\n")?;
+        let mut chunk = Vec::with_capacity(buf.len() + 12);
+        write!(chunk, "{:x}\r\n", buf.len())?;
+        chunk.extend_from_slice(buf);
+        chunk.extend_from_slice(b"\r\n");
+        self.w.write_all(&chunk)?;
         // Followers of a stream see each piece as it comes.
         self.w.flush()?;
         Ok(buf.len())

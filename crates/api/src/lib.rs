@@ -4,11 +4,14 @@
 //! seconds. The store stays the one truth, so what the API makes the CLI sees,
 //! and the other way round; no lock is held between requests.
 
+mod attach;
 mod containers;
 mod create;
+mod exec;
 pub mod http;
 mod images;
 pub mod listen;
+mod pty;
 mod reply;
 mod router;
 mod system;
@@ -36,7 +39,42 @@ pub type MonitorArgv = dyn Fn(&str) -> Vec<OsString> + Send + Sync;
 /// What every request is served with.
 pub struct Service {
     pub engine: Engine,
-    pub monitor: Box<MonitorArgv>,
+    /// The front end's binary and its store flags: monitors (`__monitor ID`)
+    /// and exec helpers (`exec …`) are started from it.
+    berth_argv: Vec<OsString>,
+    monitor: Box<MonitorArgv>,
+    execs: exec::Sessions,
+    /// Clients attached to a container not yet started (Docker's `run` attaches
+    /// first): its start hands them the connection its monitor makes, so they
+    /// see its output from the first byte.
+    attaching: std::sync::Mutex<
+        std::collections::HashMap<String, std::sync::mpsc::Sender<std::os::unix::net::UnixStream>>,
+    >,
+}
+
+impl Service {
+    /// `berth_argv`: the front end's binary and the store flags it was given.
+    pub fn new(engine: Engine, berth_argv: Vec<OsString>) -> Service {
+        let base = berth_argv.clone();
+        let monitor = Box::new(move |id: &str| {
+            let mut v = base.clone();
+            v.extend(["__monitor".into(), id.into()]);
+            v
+        });
+        Service {
+            engine,
+            berth_argv,
+            monitor,
+            execs: Default::default(),
+            attaching: Default::default(),
+        }
+    }
+}
+
+/// One client connection: its buffered reading half and its writing half.
+pub struct Conn {
+    pub reader: BufReader<Stream>,
+    pub writer: Stream,
 }
 
 /// Serves until `idle` passes with no client connected (None: for ever).
@@ -80,21 +118,23 @@ fn connection(service: &Service, stream: Stream) {
     let Ok(reader) = stream.try_clone() else {
         return;
     };
-    let mut reader = BufReader::new(reader);
-    let mut writer = stream;
+    let mut conn = Conn {
+        reader: BufReader::new(reader),
+        writer: stream,
+    };
     loop {
-        let req = match http::read_request(&mut reader) {
+        let req = match http::read_request(&mut conn.reader) {
             Ok(r) => r,
             Err(e) => {
                 if let Some(status) = e.status() {
                     let body = reply::error_body(status, &e.to_string());
-                    let _ = http::respond(&mut writer, status, "application/json", &body);
+                    let _ = http::respond(&mut conn.writer, status, "application/json", &body);
                 }
                 return;
             }
         };
         let keep = req.keep_alive();
-        match router::handle(service, &req, &mut writer) {
+        match router::handle(service, &req, &mut conn) {
             Ok(reply::Done::KeepOpen) if keep => {}
             Ok(_) => return,
             Err(e) => {
@@ -102,6 +142,6 @@ fn connection(service: &Service, stream: Stream) {
                 return;
             }
         }
-        let _ = writer.flush();
+        let _ = conn.writer.flush();
     }
 }

@@ -2,24 +2,30 @@
 //! `/v1.NN/`; libpod's under `/v4.N.N/libpod/` (served by the same handlers
 //! where the two APIs agree).
 
-use std::io::Write;
-
-use crate::Service;
 use crate::http::{self, Request};
 use crate::reply::{self, ApiError, Done, Reply};
+use crate::{Conn, Service};
 use crate::{containers, images, system};
 
 /// Answers one request; Err only when the connection itself failed.
-pub fn handle(service: &Service, req: &Request, w: &mut dyn Write) -> std::io::Result<Done> {
+pub fn handle(service: &Service, req: &Request, conn: &mut Conn) -> std::io::Result<Done> {
     let path = strip_version(&req.path);
     let segs: Vec<&str> = path.trim_matches('/').split('/').collect();
-    let reply = route(service, req, &segs, w).unwrap_or_else(|e| {
+    let reply = route(service, req, &segs, conn).unwrap_or_else(|e| {
         Reply::Text(
             e.status,
             "application/json",
             String::from_utf8_lossy(&reply::error_body(e.status, &e.message)).into_owned(),
         )
     });
+    let w = &mut conn.writer;
+    // HEAD: the same head, no body.
+    let reply = match reply {
+        Reply::Text(status, ty, _) if req.method == "HEAD" => {
+            Reply::Text(status, ty, String::new())
+        }
+        r => r,
+    };
     match reply {
         Reply::Json(status, v) => {
             let body = serde_json::to_vec(&v).unwrap_or_default();
@@ -45,7 +51,7 @@ fn strip_version(path: &str) -> &str {
     }
 }
 
-fn route(s: &Service, req: &Request, segs: &[&str], w: &mut dyn Write) -> reply::Result {
+fn route(s: &Service, req: &Request, segs: &[&str], conn: &mut Conn) -> reply::Result {
     let m = req.method.as_str();
     // libpod's paths that answer as Docker's do.
     let segs = match segs {
@@ -62,16 +68,21 @@ fn route(s: &Service, req: &Request, segs: &[&str], w: &mut dyn Write) -> reply:
         ("POST", ["containers", "create"]) => containers::create(s, req),
         ("GET", ["containers", id, "json"]) => containers::inspect(s, id),
         ("POST", ["containers", id, "start"]) => containers::start(s, id),
+        ("POST", ["containers", id, "attach"]) => crate::attach::attach(s, req, id, conn),
+        ("POST", ["containers", id, "resize"]) => crate::attach::resize(s, req, id),
         ("POST", ["containers", id, "stop"]) => containers::stop(s, req, id),
         ("POST", ["containers", id, "restart"]) => containers::restart(s, req, id),
         ("POST", ["containers", id, "kill"]) => containers::kill(s, req, id),
         ("POST", ["containers", id, "pause"]) => containers::pause(s, id, true),
         ("POST", ["containers", id, "unpause"]) => containers::pause(s, id, false),
-        ("POST", ["containers", id, "wait"]) => containers::wait(s, req, id),
+        ("POST", ["containers", id, "wait"]) => containers::wait(s, req, id, &mut conn.writer),
         ("DELETE", ["containers", id]) => containers::remove(s, req, id),
-        ("GET", ["containers", id, "logs"]) => containers::logs(s, req, id, w),
+        ("GET", ["containers", id, "logs"]) => containers::logs(s, req, id, &mut conn.writer),
+        ("POST", ["containers", id, "exec"]) => crate::exec::create(s, req, id),
+        ("POST", ["exec", id, "start"]) => crate::exec::start(s, req, id, conn),
+        ("GET", ["exec", id, "json"]) => crate::exec::inspect(s, id),
         ("GET", ["images", "json"]) => images::list(s, req),
-        ("POST", ["images", "create"]) => images::pull(s, req, w),
+        ("POST", ["images", "create"]) => images::pull(s, req, &mut conn.writer),
         ("GET", ["images", name @ .., "json"]) if !name.is_empty() => {
             images::inspect(s, &name.join("/"))
         }

@@ -182,3 +182,109 @@ fn the_service_exits_after_its_idle_time_and_refuses_a_taken_socket() {
     let status = svc.child.wait().unwrap();
     assert!(status.success(), "{status:?}");
 }
+
+/// Debian's docker CLI (docker.io; its daemon never runs) against the service.
+fn docker(svc: &Service, args: &[&str], stdin: &str) -> (i32, String, String) {
+    // Killed, not asked: `docker run` passes a polite signal on to its container.
+    let mut child = Command::new("timeout")
+        .args(["-s", "KILL", "60", "/usr/bin/docker"])
+        .args(args)
+        .env("DOCKER_HOST", format!("unix://{}", svc.socket.display()))
+        .env("DOCKER_CONFIG", svc.socket.with_file_name("docker-config"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.as_bytes()).unwrap();
+    drop(input);
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn the_docker_cli_runs_execs_and_lists_through_the_service() {
+    let st = TestStore::with_busybox();
+    let svc = Service::start(&st, "0");
+    let ok = |args: &[&str], stdin: &str| {
+        let (code, out, err) = docker(&svc, args, stdin);
+        assert_eq!(code, 0, "docker {args:?}: {out}{err}");
+        out
+    };
+    // A foreground run: attached before its start, its exit code passed on.
+    let (code, out, err) = docker(
+        &svc,
+        &[
+            "run",
+            "--name",
+            "fg",
+            IMG,
+            "sh",
+            "-c",
+            "echo to-out; echo to-err >&2; exit 5",
+        ],
+        "",
+    );
+    assert_eq!(
+        (code, out.as_str(), err.as_str()),
+        (5, "to-out\n", "to-err\n")
+    );
+    // Piped input reaches the container and ends there.
+    assert_eq!(
+        ok(
+            &["run", "-i", "--rm", IMG, "sh", "-c", "cat; echo end"],
+            "in1\nin2\n"
+        ),
+        "in1\nin2\nend\n"
+    );
+    let id = ok(
+        &[
+            "run", "-d", "--name", "srv", "-l", "k=v", IMG, "sleep", "1000",
+        ],
+        "",
+    );
+    assert_eq!(id.trim().len(), 64, "{id}");
+    assert_eq!(
+        ok(&["exec", "srv", "sh", "-c", "echo $((6*7))"], ""),
+        "42\n"
+    );
+    let (code, _, _) = docker(&svc, &["exec", "srv", "sh", "-c", "exit 9"], "");
+    assert_eq!(code, 9);
+    assert_eq!(
+        ok(&["exec", "-i", "srv", "wc", "-l"], "a\nb\nc\n").trim(),
+        "3"
+    );
+    let ps = ok(&["ps", "--format", "{{.Names}} {{.Labels}}"], "");
+    assert_eq!(ps, "srv k=v\n");
+    assert_eq!(ok(&["logs", "fg"], ""), "to-out\n");
+    assert_eq!(
+        ok(
+            &[
+                "inspect",
+                "-f",
+                "{{.State.ExitCode}} {{.Config.StopSignal}}",
+                "fg"
+            ],
+            ""
+        ),
+        "5 SIGTERM\n"
+    );
+    assert!(ok(&["images"], "").contains("localhost/bb"));
+    ok(&["volume", "create", "dv"], "");
+    assert!(ok(&["volume", "ls", "-q"], "").contains("dv"));
+    ok(&["rm", "-f", "srv", "fg"], "");
+    ok(&["volume", "rm", "dv"], "");
+    // The CLI sees what docker left: nothing.
+    assert_eq!(st.ok(&["ps", "-aq"]).stdout, "");
+    let (code, _, err) = docker(&svc, &["inspect", "no-such"], "");
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("No such object") || err.contains("no-such"),
+        "{err}"
+    );
+}

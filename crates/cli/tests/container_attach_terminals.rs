@@ -186,3 +186,33 @@ fn exec_it_gives_the_process_a_terminal() {
     assert_eq!(code, 4, "{out}");
     assert!(out.contains("via-runc"), "{out}");
 }
+
+/// `run -i` under the monitor (a healthcheck puts it there): piped input
+/// reaches the container and its end closes the container's stdin, as Docker's
+/// StdinOnce does, while the output still comes back.
+#[test]
+fn run_i_under_the_monitor_ends_the_containers_input_with_ours() {
+    let st = TestStore::with_busybox();
+    let mut c = st.cmd();
+    c.args([
+        "run",
+        "-i",
+        "--rm",
+        "--health-cmd",
+        "true",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "cat; echo end",
+    ]);
+    let mut child = c
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), b"one\ntwo\n").unwrap();
+    drop(child.stdin.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "one\ntwo\nend\n");
+}

@@ -27,6 +27,15 @@ pub struct Streams {
     pub err: Option<OwnedFd>,
     /// Where clients' input goes: the stdin pipe, or the terminal (`-i`).
     pub input: Option<File>,
+    /// Docker's StdinOnce: the container's stdin closes when a client's
+    /// input ends (`run -i` piped input reaches its end-of-file).
+    pub stdin_once: bool,
+}
+
+/// An attached client; `reading` until its input ends (it may still take output).
+struct Client {
+    stream: UnixStream,
+    reading: bool,
 }
 
 /// `RUNROOT/sockets/ID12.attach` (short enough for `sun_path`), else in /tmp.
@@ -58,7 +67,13 @@ pub fn serve(s: Streams, log: &logs::Target, listener: &UnixListener, first: Opt
         outputs.push((File::from(e), Stream::Stderr));
     }
     let mut input = s.input;
-    let mut clients: Vec<UnixStream> = first.into_iter().collect();
+    let mut clients: Vec<Client> = first
+        .into_iter()
+        .map(|stream| Client {
+            stream,
+            reading: true,
+        })
+        .collect();
     let ctl = listener
         .local_addr()
         .ok()
@@ -73,7 +88,12 @@ pub fn serve(s: Streams, log: &logs::Target, listener: &UnixListener, first: Opt
     while !outputs.is_empty() {
         let mut fds: Vec<i32> = outputs.iter().map(|(f, _)| f.as_raw_fd()).collect();
         fds.push(listener.as_raw_fd());
-        fds.extend(clients.iter().map(|c| c.as_raw_fd()));
+        // A client whose input ended is not polled (poll skips negative fds).
+        fds.extend(
+            clients
+                .iter()
+                .map(|c| if c.reading { c.stream.as_raw_fd() } else { -1 }),
+        );
         if let Some((c, _)) = &ctl {
             fds.push(c.as_raw_fd());
         }
@@ -101,7 +121,7 @@ pub fn serve(s: Streams, log: &logs::Target, listener: &UnixListener, first: Opt
                     let kind = if *stream == Stream::Stdout { 1 } else { 2 };
                     let f = frame(kind, &buf[..n]);
                     // A client that cannot keep up is dropped, not waited for.
-                    clients.retain_mut(|c| c.write_all(&f).is_ok());
+                    clients.retain_mut(|c| c.stream.write_all(&f).is_ok());
                 }
             }
         }
@@ -110,15 +130,25 @@ pub fn serve(s: Streams, log: &logs::Target, listener: &UnixListener, first: Opt
         {
             let _ = c.set_nonblocking(false);
             let _ = c.set_write_timeout(Some(std::time::Duration::from_secs(5)));
-            clients.push(c);
+            clients.push(Client {
+                stream: c,
+                reading: true,
+            });
         }
         let mut gone = Vec::new();
         for (j, c) in clients.iter_mut().enumerate() {
-            if !ready.get(n_out + 1 + j).copied().unwrap_or(false) {
+            if !c.reading || !ready.get(n_out + 1 + j).copied().unwrap_or(false) {
                 continue;
             }
-            match c.read(&mut buf) {
-                Ok(0) | Err(_) => gone.push(j),
+            match c.stream.read(&mut buf) {
+                Err(_) => gone.push(j),
+                // Its input ended; its output goes on until it closes.
+                Ok(0) => {
+                    c.reading = false;
+                    if s.stdin_once {
+                        input = None;
+                    }
+                }
                 Ok(n) => {
                     if let Some(i) = input.as_mut()
                         && i.write_all(&buf[..n]).is_err()
@@ -295,7 +325,12 @@ fn send_input(
     let mut b = [0u8; 4096];
     loop {
         let n = match input.read(&mut b) {
-            Ok(0) | Err(_) => return,
+            Ok(0) | Err(_) => {
+                // The monitor learns the input ended (and, for a StdinOnce
+                // container, closes its stdin); output keeps coming.
+                let _ = to.shutdown(std::net::Shutdown::Write);
+                return;
+            }
             Ok(n) => n,
         };
         let mut send = Vec::with_capacity(n);

@@ -244,6 +244,16 @@ impl Containers<'_> {
         crate::lifecycle::start(self.store(), name, monitor)
     }
 
+    /// Starts it under its monitor with a connection to its attach socket made
+    /// before its process runs (no byte of its output is missed).
+    pub fn start_attached(
+        &self,
+        name: &str,
+        monitor: MonitorArgv,
+    ) -> crate::error::Result<(crate::container::Info, std::os::unix::net::UnixStream)> {
+        crate::lifecycle::start_attached(self.store(), name, monitor)
+    }
+
     /// Stops it: the stop signal, then SIGKILL after `timeout` seconds.
     pub fn stop(
         &self,

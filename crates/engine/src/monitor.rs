@@ -256,6 +256,7 @@ fn start(
             out: out_r,
             err: Some(err_r),
             input,
+            stdin_once: info.config.process.stdin_once,
         },
     ))
 }
@@ -294,6 +295,7 @@ fn start_with_terminal(
             out: master,
             err: None,
             input,
+            stdin_once: false,
         },
     ))
 }

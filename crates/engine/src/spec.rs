@@ -147,6 +147,10 @@ pub struct ProcessOptions {
     pub tty: bool,
     /// `-i`: the user's stdin goes to the process.
     pub interactive: bool,
+    /// Docker's StdinOnce (`run -i` attached): stdin closes when the attached
+    /// client's input ends.
+    #[serde(default)]
+    pub stdin_once: bool,
     /// `--restart`.
     #[serde(with = "crate::container::restart_flag")]
     pub restart: crate::container::RestartPolicy,

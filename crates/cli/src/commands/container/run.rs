@@ -82,6 +82,13 @@ fn pull_if_needed(store_args: &StoreArgs, a: &mut ContainerArgs) -> Result<(), F
 /// The command line of a container's monitor: this binary, the store flags,
 /// `__monitor ID`.
 pub fn monitor_argv(store: &StoreArgs, id: &str) -> Vec<OsString> {
+    let mut v = berth_argv(store);
+    v.extend(["__monitor".into(), id.into()]);
+    v
+}
+
+/// This binary with the store flags it was given, for the processes it starts.
+pub fn berth_argv(store: &StoreArgs) -> Vec<OsString> {
     let exe = std::env::current_exe().unwrap_or_else(|_| "berth".into());
     let mut v: Vec<OsString> = vec![exe.into()];
     if let Some(r) = &store.root {
@@ -99,7 +106,6 @@ pub fn monitor_argv(store: &StoreArgs, id: &str) -> Vec<OsString> {
     if let Some(p) = &store.volumepath {
         v.extend(["--volumepath".into(), p.clone().into()]);
     }
-    v.extend(["__monitor".into(), id.into()]);
     v
 }
 
@@ -124,6 +130,8 @@ pub fn run(store_args: &StoreArgs, mut a: RunArgs) -> Result<i32, Failure> {
     pull_if_needed(store_args, &mut a.c)?;
     let mut o = options(a.c, store_args)?;
     o.rm |= a.rmi;
+    // Attached with -i, the container's stdin ends with ours (Docker's StdinOnce).
+    o.process.stdin_once = o.process.interactive && !a.detach;
     let cid = |id: &str| write_cidfile(cidfile.as_deref(), id);
     let monitored = berth_engine::run::needs_monitor(&store, &o);
     if !a.detach && !monitored {

@@ -32,11 +32,10 @@ pub fn service(store_args: &StoreArgs, a: ServiceArgs) -> CmdResult {
         }
     };
     let store = store_args.open()?;
-    let argv_store = store_args.clone();
-    let service = berth_api::Service {
-        engine: berth_engine::Engine::with_store(store),
-        monitor: Box::new(move |id| crate::commands::container::run::monitor_argv(&argv_store, id)),
-    };
+    let service = berth_api::Service::new(
+        berth_engine::Engine::with_store(store),
+        crate::commands::container::run::berth_argv(store_args),
+    );
     let idle = (a.time > 0).then(|| std::time::Duration::from_secs(a.time));
     berth_api::serve(listener, std::sync::Arc::new(service), idle)
         .map_err(|e| exit::podman(format!("API service: {e}")))
