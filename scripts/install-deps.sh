@@ -5,10 +5,10 @@ set -euo pipefail
 PKGS=(docker-registry busybox-static skopeo podman buildah crun runc conmon uidmap
       jq hyperfine time apache2-utils openssl curl iproute2 libseccomp-dev pkg-config
       gnupg containernetworking-plugins iptables netavark aardvark-dns tzdata xz-utils bzip2
-      catatonit python3-docker docker.io)
+      catatonit python3-docker docker.io docker-compose)
 # catatonit: podman's pod infra process (a Recommends of podman that
 # --no-install-recommends leaves out), for podman as the pods peer.
-# python3-docker, docker.io: docker-py and the docker CLI, clients of the REST API
+# python3-docker, docker.io, docker-compose: docker-py, the docker CLI and compose, clients of the REST API
 # (`system service`) in the tests. docker.io's daemon (and containerd's) must never
 # run here: while installing, services are held back (policy-rc.d), as in images.
 missing=()

@@ -108,6 +108,7 @@ pub fn inspect(s: &Service, id: &str) -> Result {
     v["Config"]["Image"] = json!(c.image_name);
     v["State"]["Status"] = json!(docker_state(&c.state.status));
     v["State"]["Restarting"] = json!(false);
+    endpoints(s, &c.id, &mut v["NetworkSettings"]["Networks"])?;
     v["Config"]["StopSignal"] =
         json!(berth_runtime::ops::signal_name(c.config.stop_signal).unwrap_or_default());
     // berth's file log serves `logs` as Docker's json-file does; clients
@@ -116,6 +117,33 @@ pub fn inspect(s: &Service, id: &str) -> Result {
         v["HostConfig"]["LogConfig"]["Type"] = json!("json-file");
     }
     Ok(Reply::Json(200, v))
+}
+
+/// Every network the container is configured for is listed (before it runs
+/// too, as Docker's), with its aliases and its short ID among them: compose
+/// reads them to know it need not connect the container again.
+fn endpoints(s: &Service, id: &str, networks: &mut Value) -> std::result::Result<(), ApiError> {
+    let info = berth_engine::container::find(s.engine.store(), id)?;
+    let p = &info.config.process;
+    if !networks.is_object() {
+        *networks = json!({});
+    }
+    let mut aliases = p.network_aliases.clone();
+    aliases.push(info.id[..12].to_string());
+    for n in p
+        .network
+        .bridge()
+        .into_iter()
+        .chain(p.networks.iter().map(String::as_str))
+    {
+        let e = &mut networks[n];
+        if !e.is_object() {
+            *e = json!({"IPAddress": "", "Gateway": "", "MacAddress": "", "IPPrefixLen": 0});
+        }
+        e["Aliases"] = json!(aliases);
+        e["NetworkID"] = json!(n);
+    }
+    Ok(())
 }
 
 fn running(s: &Service, id: &str) -> std::result::Result<bool, ApiError> {
@@ -351,4 +379,87 @@ impl Write for RawWriter<'_, '_> {
 
 fn io(e: std::io::Error) -> ApiError {
     ApiError::new(500, e)
+}
+
+/// `POST /containers/prune`: the containers not running (builds' working
+/// containers are not the API's to take).
+pub fn prune(s: &Service) -> Result {
+    let o = PsOptions {
+        all: true,
+        filters: vec!["status=exited".into(), "status=created".into()],
+        ..Default::default()
+    };
+    let store = s.engine.store();
+    let stopped = berth_engine::views::ps(store, &o).map_err(ApiError::bad_request)?;
+    let mut gone = Vec::new();
+    for c in stopped {
+        if s.engine.containers().remove(&c.id, false, 0).is_ok() {
+            gone.push(c.id);
+        }
+    }
+    Ok(Reply::Json(
+        200,
+        json!({"ContainersDeleted": gone, "SpaceReclaimed": 0}),
+    ))
+}
+
+pub fn rename(s: &Service, req: &Request, id: &str) -> Result {
+    let name = req
+        .param("name")
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| ApiError::bad_request("name: the new name is missing"))?;
+    let info = s.engine.containers().inspect(id)?;
+    s.engine
+        .store()
+        .rename_container(&info.id, name)
+        .map_err(|e| ApiError::new(409, e))?;
+    Ok(Reply::Empty(204))
+}
+
+pub fn top(s: &Service, req: &Request, id: &str) -> Result {
+    let args: Vec<String> = req
+        .param("ps_args")
+        .map(|a| a.split_whitespace().map(String::from).collect())
+        .unwrap_or_default();
+    let (titles, rows) = match berth_engine::lifecycle::top(s.engine.store(), id, &args)? {
+        berth_engine::lifecycle::Top::Table(mut rows) => {
+            let titles = if rows.is_empty() {
+                Vec::new()
+            } else {
+                rows.remove(0)
+            };
+            (titles, rows)
+        }
+        // ps(1)'s columns: split on blanks, the last column keeps its spaces.
+        berth_engine::lifecycle::Top::Ps(text) => {
+            let mut lines = text.lines();
+            let titles: Vec<String> = lines
+                .next()
+                .unwrap_or("")
+                .split_whitespace()
+                .map(String::from)
+                .collect();
+            let n = titles.len().max(1);
+            let rows = lines
+                .map(|l| {
+                    let mut cols: Vec<String> = Vec::new();
+                    let mut rest = l.trim_start();
+                    while cols.len() + 1 < n {
+                        let Some((col, more)) = rest.split_once(char::is_whitespace) else {
+                            break;
+                        };
+                        cols.push(col.to_string());
+                        rest = more.trim_start();
+                    }
+                    cols.push(rest.to_string());
+                    cols
+                })
+                .collect();
+            (titles, rows)
+        }
+    };
+    Ok(Reply::Json(
+        200,
+        json!({"Titles": titles, "Processes": rows}),
+    ))
 }

@@ -96,8 +96,17 @@ fn route(s: &Service, req: &Request, segs: &[&str], conn: &mut Conn) -> reply::R
         ("POST", ["volumes", "create"]) => system::volume_create(s, req),
         ("GET", ["volumes", name]) => system::volume_inspect(s, name),
         ("DELETE", ["volumes", name]) => system::volume_remove(s, req, name),
+        ("POST", ["volumes", "prune"]) => system::volume_prune(s, req),
         ("GET", ["networks"]) => system::networks(s),
+        ("POST", ["networks", "create"]) => system::network_create(s, req),
+        ("POST", ["networks", "prune"]) => system::network_prune(s),
         ("GET", ["networks", name]) => system::network_inspect(s, name),
+        ("DELETE", ["networks", name]) => system::network_remove(s, name),
+        ("POST", ["networks", name, "connect"]) => system::network_connect(s, req, name, true),
+        ("POST", ["networks", name, "disconnect"]) => system::network_connect(s, req, name, false),
+        ("POST", ["containers", "prune"]) => containers::prune(s),
+        ("POST", ["containers", id, "rename"]) => containers::rename(s, req, id),
+        ("GET", ["containers", id, "top"]) => containers::top(s, req, id),
         _ => Err(ApiError::not_found(format!(
             "{m} {}: no such endpoint in berth's API",
             req.path

@@ -221,3 +221,104 @@ pub fn network_inspect(s: &Service, name: &str) -> Result {
         network(&s.engine.networks().inspect(name)?),
     ))
 }
+
+#[derive(serde::Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+struct NetworkCreate {
+    name: String,
+    driver: String,
+    internal: bool,
+    #[serde(rename = "IPAM")]
+    ipam: Option<Ipam>,
+    options: Option<std::collections::BTreeMap<String, String>>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+struct Ipam {
+    config: Option<Vec<IpamConfig>>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+struct IpamConfig {
+    subnet: String,
+}
+
+pub fn network_create(s: &Service, req: &Request) -> Result {
+    let body: NetworkCreate = crate::containers::json_body(req)?;
+    if body.name.is_empty() {
+        return Err(ApiError::bad_request("Name: a network needs a name"));
+    }
+    if !matches!(body.driver.as_str(), "" | "bridge") {
+        return Err(ApiError::bad_request(format!(
+            "Driver {:?}: only bridge networks are served",
+            body.driver
+        )));
+    }
+    let subnets: Vec<String> = body
+        .ipam
+        .and_then(|i| i.config)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| c.subnet)
+        .filter(|s| !s.is_empty())
+        .collect();
+    if subnets.len() > 1 {
+        return Err(ApiError::bad_request(
+            "IPAM.Config: one subnet a network is served",
+        ));
+    }
+    let o = berth_engine::network::CreateOptions {
+        subnet: subnets.into_iter().next(),
+        internal: body.internal,
+        disable_dns: body
+            .options
+            .unwrap_or_default()
+            .get("com.docker.network.bridge.enable_dns")
+            .is_some_and(|v| v == "false"),
+    };
+    let n = s.engine.networks().create(&body.name, &o)?;
+    Ok(Reply::Json(201, json!({"Id": n.id(), "Warning": ""})))
+}
+
+pub fn network_remove(s: &Service, name: &str) -> Result {
+    s.engine.networks().remove(name)?;
+    Ok(Reply::Empty(204))
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+struct Connect {
+    container: String,
+}
+
+pub fn network_connect(s: &Service, req: &Request, name: &str, connect: bool) -> Result {
+    let body: Connect = crate::containers::json_body(req)?;
+    if body.container.is_empty() {
+        return Err(ApiError::bad_request(
+            "Container: which container is missing",
+        ));
+    }
+    let nets = s.engine.networks();
+    nets.inspect(name)?;
+    if connect {
+        nets.connect(&body.container, name)?;
+    } else {
+        nets.disconnect(&body.container, name)?;
+    }
+    Ok(Reply::Empty(200))
+}
+
+pub fn network_prune(s: &Service) -> Result {
+    let gone = s.engine.networks().prune();
+    Ok(Reply::Json(200, json!({"NetworksDeleted": gone})))
+}
+
+pub fn volume_prune(s: &Service, req: &Request) -> Result {
+    let gone = s.engine.volumes().prune(&filters(req)?)?;
+    Ok(Reply::Json(
+        200,
+        json!({"VolumesDeleted": gone, "SpaceReclaimed": 0}),
+    ))
+}

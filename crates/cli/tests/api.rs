@@ -288,3 +288,77 @@ fn the_docker_cli_runs_execs_and_lists_through_the_service() {
         "{err}"
     );
 }
+
+/// docker-compose 1.29 (Debian's), one project through the service: a user
+/// network where services find each other by name, a named volume, a port on
+/// 127.0.0.1, depends_on, exec and logs, then `down -v` leaving nothing.
+#[test]
+fn docker_compose_brings_a_project_up_and_down() {
+    let st = TestStore::with_busybox();
+    let svc = Service::start(&st, "0");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = st.path().join("proj");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("docker-compose.yml"),
+        format!(
+            r#"version: "3"
+services:
+  web:
+    image: {IMG}
+    command: ["sh", "-c", "echo saved > /data/f; while true; do echo hello-from-web | nc -l -p 8080; done"]
+    volumes: ["data:/data"]
+    ports: ["127.0.0.1:{port}:8080"]
+  client:
+    image: {IMG}
+    depends_on: [web]
+    command: ["sh", "-c", "until nc web 8080 </dev/null; do sleep 0.2; done; echo client-done"]
+volumes:
+  data: {{}}
+"#
+        ),
+    )
+    .unwrap();
+    let compose = |args: &[&str]| {
+        let out = Command::new("timeout")
+            .args(["-s", "KILL", "120", "docker-compose", "-p", "proj"])
+            .args(args)
+            .current_dir(&dir)
+            .env("DOCKER_HOST", format!("unix://{}", svc.socket.display()))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "docker-compose {args:?}: {text}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    compose(&["up", "-d"]);
+    // The client found the web service by its name, through the network's DNS.
+    let (code, out, err) = docker(&svc, &["wait", "proj_client_1"], "");
+    assert_eq!((code, out.trim()), (0, "0"), "{err}");
+    let logs = compose(&["logs", "--no-color", "client"]);
+    assert!(
+        logs.contains("hello-from-web") && logs.contains("client-done"),
+        "{logs}"
+    );
+    let mut answer = String::new();
+    wait_for("the published port", || {
+        answer.clear();
+        std::net::TcpStream::connect(("127.0.0.1", port))
+            .and_then(|mut s| s.read_to_string(&mut answer))
+            .is_ok()
+            && !answer.is_empty()
+    });
+    assert_eq!(answer, "hello-from-web\n");
+    assert_eq!(compose(&["exec", "-T", "web", "cat", "/data/f"]), "saved\n");
+    let ps = compose(&["ps"]);
+    assert_eq!(ps.matches("proj_web_1").count(), 1, "{ps}");
+    compose(&["down", "-v"]);
+    assert_eq!(st.ok(&["ps", "-aq"]).stdout, "");
+    assert_eq!(st.run(&["volume", "exists", "proj_data"]).code, 1);
+    assert_eq!(st.run(&["network", "exists", "proj_default"]).code, 1);
+}

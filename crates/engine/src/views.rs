@@ -158,9 +158,12 @@ pub fn matches(i: &Info, filters: &[String]) -> Result<bool, ViewError> {
         }
         by_key.entry(k).or_default().push(v);
     }
-    Ok(by_key
-        .iter()
-        .all(|(k, values)| values.iter().any(|v| matches_one(i, k, v))))
+    // Values of one key are alternatives, except labels: a container has
+    // every label asked for (podman's and Docker's rule; compose relies on it).
+    Ok(by_key.iter().all(|(k, values)| match *k {
+        "label" => values.iter().all(|v| matches_one(i, k, v)),
+        _ => values.iter().any(|v| matches_one(i, k, v)),
+    }))
 }
 
 /// A `restart-policy=` filter's value as the policy's kind (podman says
