@@ -253,7 +253,7 @@ pub fn wait(s: &Service, req: &Request, id: &str, w: &mut dyn Write) -> Result {
         }
         Err(e) => json!({"StatusCode": -1, "Error": {"Message": e.to_string()}}),
     };
-    let done = writeln!(out, "{body}").and_then(|()| out.finish());
+    let done = out.json_line(&body).and_then(|()| out.finish());
     Ok(Reply::Written(if done.is_ok() {
         Done::KeepOpen
     } else {

@@ -267,6 +267,13 @@ impl<'a> Chunked<'a> {
         Ok(Chunked { w })
     }
 
+    /// One JSON value and a newline, as one chunk (a streamed progress line).
+    pub fn json_line(&mut self, v: &serde_json::Value) -> io::Result<()> {
+        let mut line = serde_json::to_vec(v).map_err(io::Error::other)?;
+        line.push(b'\n');
+        self.write_all(&line)
+    }
+
     pub fn finish(self) -> io::Result<()> {
         self.w.write_all(b"0\r\n\r\n")?;
         self.w.flush()

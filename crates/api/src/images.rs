@@ -171,7 +171,7 @@ pub fn pull(s: &Service, req: &Request, w: &mut dyn Write) -> Result {
         });
         // Until the pull drops its senders.
         for line in rx {
-            if writeln!(out, "{line}").is_err() {
+            if out.json_line(&line).is_err() {
                 break;
             }
         }
@@ -187,7 +187,7 @@ pub fn pull(s: &Service, req: &Request, w: &mut dyn Write) -> Result {
             json!({"error": "the pull failed", "errorDetail": {"message": "the pull failed"}})
         }
     };
-    let ok = writeln!(out, "{last}").is_ok() && out.finish().is_ok();
+    let ok = out.json_line(&last).is_ok() && out.finish().is_ok();
     Ok(Reply::Written(if ok {
         Done::KeepOpen
     } else {

@@ -362,3 +362,185 @@ volumes:
     assert_eq!(st.run(&["volume", "exists", "proj_data"]).code, 1);
     assert_eq!(st.run(&["network", "exists", "proj_default"]).code, 1);
 }
+
+/// One request on its own connection: the status and the whole raw answer.
+fn request(
+    socket: &std::path::Path,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> std::io::Result<(u16, String)> {
+    let mut s = UnixStream::connect(socket)?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(120)))?;
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: d\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut out = Vec::new();
+    s.read_to_end(&mut out)?;
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let code = text
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    Ok((code, text))
+}
+
+/// 64 clients at once for a minute, mixing list, inspect, logs and whole
+/// container lives (create, start, wait, logs, rm): every request answered as
+/// it should be, and nothing left behind.
+#[test]
+fn sixty_four_concurrent_clients_for_a_minute() {
+    let st = TestStore::with_busybox();
+    let svc = Service::start(&st, "0");
+    st.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "anchor",
+        IMG,
+        "sh",
+        "-c",
+        "echo anchored; sleep 1000",
+    ]);
+    let secs: u64 = std::env::var("BERTH_API_SOAK_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(60);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    let socket = svc.socket.clone();
+    let (failures, requests): (Vec<String>, usize) = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..64)
+            .map(|w| {
+                let socket = socket.clone();
+                scope.spawn(move || {
+                    let mut failed = Vec::new();
+                    let mut n = 0;
+                    let mut round = 0usize;
+                    while std::time::Instant::now() < deadline {
+                        round += 1;
+                        let mut check =
+                            |method: &str, path: &str, body: &str, want: u16, has: &str| {
+                                n += 1;
+                                match request(&socket, method, path, body) {
+                                    Ok((code, text)) if code == want && text.contains(has) => {
+                                        Some(text)
+                                    }
+                                    Ok((code, text)) => {
+                                        let body = text.split("\r\n\r\n").nth(1).unwrap_or("");
+                                        failed.push(format!("{method} {path}: {code} {body:?}"));
+                                        None
+                                    }
+                                    Err(e) => {
+                                        failed.push(format!("{method} {path}: {e}"));
+                                        None
+                                    }
+                                }
+                            };
+                        match (w + round) % 8 {
+                            0 => {
+                                let name = format!("c{w}-{round}");
+                                let body =
+                                    format!(r#"{{"Image":"{IMG}","Cmd":["echo","{name}"]}}"#);
+                                if check(
+                                    "POST",
+                                    &format!("/v1.41/containers/create?name={name}"),
+                                    &body,
+                                    201,
+                                    "Id",
+                                )
+                                .is_some()
+                                {
+                                    check(
+                                        "POST",
+                                        &format!("/v1.41/containers/{name}/start"),
+                                        "",
+                                        204,
+                                        "",
+                                    );
+                                    check(
+                                        "POST",
+                                        &format!("/v1.41/containers/{name}/wait"),
+                                        "",
+                                        200,
+                                        "\"StatusCode\":0",
+                                    );
+                                    check(
+                                        "GET",
+                                        &format!("/v1.41/containers/{name}/logs?stdout=1"),
+                                        "",
+                                        200,
+                                        &name,
+                                    );
+                                    check(
+                                        "DELETE",
+                                        &format!("/v1.41/containers/{name}"),
+                                        "",
+                                        204,
+                                        "",
+                                    );
+                                }
+                            }
+                            1 | 2 => {
+                                check("GET", "/v1.41/containers/json?all=1", "", 200, "/anchor");
+                            }
+                            3 | 4 => {
+                                check(
+                                    "GET",
+                                    "/v1.41/containers/anchor/json",
+                                    "",
+                                    200,
+                                    "\"Running\":true",
+                                );
+                            }
+                            5 => {
+                                check(
+                                    "GET",
+                                    "/v1.41/containers/anchor/logs?stdout=1&stderr=1",
+                                    "",
+                                    200,
+                                    "anchored",
+                                );
+                            }
+                            6 => {
+                                check("GET", "/v1.41/images/json", "", 200, "localhost/bb:1");
+                            }
+                            _ => {
+                                check("GET", "/_ping", "", 200, "OK");
+                            }
+                        }
+                    }
+                    (failed, n)
+                })
+            })
+            .collect();
+        workers.into_iter().fold((Vec::new(), 0), |(mut f, n), w| {
+            let (wf, wn) = w.join().unwrap();
+            f.extend(wf);
+            (f, n + wn)
+        })
+    });
+    assert!(
+        failures.is_empty(),
+        "{} of {requests} requests failed: {:?}",
+        failures.len(),
+        &failures[..failures.len().min(10)]
+    );
+    assert!(requests > 64, "only {requests} requests in {secs} s");
+    // Nothing leaked: only the anchor is left, and once it goes, no mount of the store.
+    assert_eq!(
+        st.ok(&["ps", "-a", "--format", "{{.Names}}"]).stdout,
+        "anchor\n"
+    );
+    st.ok(&["rm", "-f", "-t", "0", "anchor"]);
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let root = st.path().to_string_lossy().into_owned();
+    assert!(
+        !mounts
+            .lines()
+            .any(|l| l.contains(&root) && l.contains("/overlay/")),
+        "a container's mount was left"
+    );
+}
