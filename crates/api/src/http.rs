@@ -267,6 +267,11 @@ impl<'a> Chunked<'a> {
         Ok(Chunked { w })
     }
 
+    /// Goes on with a stream whose head was sent already.
+    pub fn resume(w: &'a mut dyn Write) -> Self {
+        Chunked { w }
+    }
+
     /// One JSON value and a newline, as one chunk (a streamed progress line).
     pub fn json_line(&mut self, v: &serde_json::Value) -> io::Result<()> {
         let mut line = serde_json::to_vec(v).map_err(io::Error::other)?;

@@ -194,3 +194,24 @@ pub fn pull(s: &Service, req: &Request, w: &mut dyn Write) -> Result {
         Done::Close
     }))
 }
+
+/// `GET /images/NAME/history`.
+pub fn history(s: &Service, name: &str) -> Result {
+    let id = s.engine.images().inspect(name)?.id;
+    let out: Vec<Value> = s
+        .engine
+        .images()
+        .history(name)?
+        .into_iter()
+        .map(|h| {
+            let created = h
+                .created
+                .as_deref()
+                .and_then(berth_engine::time::parse_rfc3339)
+                .unwrap_or(0);
+            let hid = if h.id == id { format!("sha256:{}", h.id) } else { h.id };
+            json!({"Id": hid, "Created": created, "CreatedBy": h.created_by, "Tags": null, "Size": h.size, "Comment": h.comment})
+        })
+        .collect();
+    Ok(Reply::Json(200, Value::Array(out)))
+}

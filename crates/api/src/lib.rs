@@ -7,6 +7,7 @@
 mod attach;
 mod containers;
 mod create;
+mod events;
 mod exec;
 pub mod http;
 mod images;

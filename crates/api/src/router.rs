@@ -64,6 +64,10 @@ fn route(s: &Service, req: &Request, segs: &[&str], conn: &mut Conn) -> reply::R
         }
         ("GET", ["version"]) => system::version(s),
         ("GET", ["info"]) => system::info(s),
+        ("GET", ["events"]) => crate::events::events(s, req, conn),
+        ("GET", ["images", name @ .., "history"]) if !name.is_empty() => {
+            images::history(s, &name.join("/"))
+        }
         ("GET", ["containers", "json"]) => containers::list(s, req),
         ("POST", ["containers", "create"]) => containers::create(s, req),
         ("GET", ["containers", id, "json"]) => containers::inspect(s, id),

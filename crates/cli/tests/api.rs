@@ -275,6 +275,27 @@ fn the_docker_cli_runs_execs_and_lists_through_the_service() {
         "5 SIGTERM\n"
     );
     assert!(ok(&["images"], "").contains("localhost/bb"));
+    assert_eq!(ok(&["history", "-q", IMG], "").lines().count(), 1);
+    // The event log, as docker reads it: recorded events within a window.
+    let died = ok(
+        &[
+            "events",
+            "--since",
+            "10m",
+            "--until",
+            "0s",
+            "--filter",
+            "event=die",
+            "--filter",
+            "container=fg",
+        ],
+        "",
+    );
+    assert_eq!(died.lines().count(), 1, "{died}");
+    assert!(
+        died.contains("container die") && died.contains("name=fg"),
+        "{died}"
+    );
     ok(&["volume", "create", "dv"], "");
     assert!(ok(&["volume", "ls", "-q"], "").contains("dv"));
     ok(&["rm", "-f", "srv", "fg"], "");

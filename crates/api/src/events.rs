@@ -1,0 +1,113 @@
+//! `GET /events`: the event log as Docker's JSON messages, the recorded ones
+//! since `since`, then (without `until`) each new one as it is written, until
+//! the client goes.
+
+use std::os::fd::AsRawFd;
+
+use berth_engine::events::{Event, EventFilter};
+use serde_json::{Value, json};
+
+use crate::http::{Chunked, Request};
+use crate::reply::{ApiError, Done, Reply, Result};
+use crate::{Conn, Service};
+
+fn message(e: &Event) -> Value {
+    let mut attributes: serde_json::Map<String, Value> = e
+        .attributes
+        .iter()
+        .map(|(k, v)| (k.clone(), json!(v)))
+        .collect();
+    attributes.insert("name".into(), json!(e.name));
+    attributes.insert("image".into(), json!(e.image));
+    // Docker calls a container's exit `die`.
+    let action = if e.status == "died" {
+        "die"
+    } else {
+        e.status.as_str()
+    };
+    json!({
+        "status": action,
+        "id": e.id,
+        "from": e.image,
+        "Type": e.kind,
+        "Action": action,
+        "Actor": {"ID": e.id, "Attributes": attributes},
+        "scope": "local",
+        "time": e.time_ns / 1_000_000_000,
+        "timeNano": e.time_ns,
+    })
+}
+
+/// Docker's times: seconds since the epoch, maybe with a fraction.
+fn point(req: &Request, name: &str) -> std::result::Result<Option<u64>, ApiError> {
+    match req.param(name).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => v
+            .parse::<f64>()
+            .map(|s| Some((s * 1e9) as u64))
+            .map_err(|_| ApiError::bad_request(format!("{name} {v:?}: not a time in seconds"))),
+    }
+}
+
+/// Waits up to `ms` for the client to send or close; true when it closed.
+fn client_gone(conn: &Conn, ms: i32) -> bool {
+    let mut p = libc::pollfd {
+        fd: conn.writer.as_raw_fd(),
+        events: libc::POLLIN | libc::POLLRDHUP,
+        revents: 0,
+    };
+    // SAFETY: p is one valid pollfd.
+    let r = unsafe { libc::poll(&mut p, 1, ms) };
+    r > 0 && p.revents & (libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR) != 0
+}
+
+pub fn events(s: &Service, req: &Request, conn: &mut Conn) -> Result {
+    let filter = EventFilter {
+        filters: crate::system::filters(req)?
+            .into_iter()
+            .map(|f| match f.strip_prefix("event=die") {
+                Some("") => "event=died".to_string(),
+                _ => f,
+            })
+            .collect(),
+        since_ns: point(req, "since")?,
+        until_ns: point(req, "until")?,
+    };
+    let store = s.engine.store();
+    // What is recorded, and where the log ends now (a bad filter is told
+    // before the stream begins). Without `since`, only what comes next.
+    let (recorded, mut offset) = berth_engine::events::follow_from(store, &filter, 0)?;
+    let mut batch = if filter.since_ns.is_some() {
+        recorded
+    } else {
+        Vec::new()
+    };
+    let follow = filter.until_ns.is_none();
+    let mut out = Chunked::start(&mut conn.writer, 200, "application/json")
+        .map_err(|e| ApiError::new(500, e))?;
+    loop {
+        for e in batch.drain(..) {
+            if out.json_line(&message(&e)).is_err() {
+                return Ok(Reply::Written(Done::Close));
+            }
+        }
+        if !follow {
+            break;
+        }
+        drop(out);
+        // The client's hang-up ends the stream; meanwhile the log is read anew.
+        if client_gone(conn, 200) {
+            return Ok(Reply::Written(Done::Close));
+        }
+        out = Chunked::resume(&mut conn.writer);
+        let (new, next) = berth_engine::events::follow_from(store, &filter, offset)?;
+        offset = next;
+        batch = new;
+    }
+    let done = out.finish();
+    Ok(Reply::Written(if done.is_ok() {
+        Done::KeepOpen
+    } else {
+        Done::Close
+    }))
+}
