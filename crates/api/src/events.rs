@@ -83,31 +83,28 @@ pub fn events(s: &Service, req: &Request, conn: &mut Conn) -> Result {
         Vec::new()
     };
     let follow = filter.until_ns.is_none();
-    let mut out = Chunked::start(&mut conn.writer, 200, "application/json")
-        .map_err(|e| ApiError::new(500, e))?;
+    Chunked::start(&mut conn.writer, 200, "application/json").map_err(|e| ApiError::new(500, e))?;
     loop {
+        let mut out = Chunked::resume(&mut conn.writer);
         for e in batch.drain(..) {
             if out.json_line(&message(&e)).is_err() {
                 return Ok(Reply::Written(Done::Close));
             }
         }
         if !follow {
-            break;
+            let done = out.finish();
+            return Ok(Reply::Written(if done.is_ok() {
+                Done::KeepOpen
+            } else {
+                Done::Close
+            }));
         }
-        drop(out);
         // The client's hang-up ends the stream; meanwhile the log is read anew.
         if client_gone(conn, 200) {
             return Ok(Reply::Written(Done::Close));
         }
-        out = Chunked::resume(&mut conn.writer);
         let (new, next) = berth_engine::events::follow_from(store, &filter, offset)?;
         offset = next;
         batch = new;
     }
-    let done = out.finish();
-    Ok(Reply::Written(if done.is_ok() {
-        Done::KeepOpen
-    } else {
-        Done::Close
-    }))
 }
