@@ -276,14 +276,20 @@ fn the_docker_cli_runs_execs_and_lists_through_the_service() {
     );
     assert!(ok(&["images"], "").contains("localhost/bb"));
     assert_eq!(ok(&["history", "-q", IMG], "").lines().count(), 1);
-    // The event log, as docker reads it: recorded events within a window.
+    // The event log, as docker reads it: recorded events within a window
+    // (docker sends a duration's time in whole seconds: the window ends later).
+    let later = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 60;
     let died = ok(
         &[
             "events",
             "--since",
             "10m",
             "--until",
-            "0s",
+            &later.to_string(),
             "--filter",
             "event=die",
             "--filter",
