@@ -77,8 +77,12 @@ impl ReadError {
     }
 }
 
-/// Reads the next request; its body is read whole (at most [`MAX_BODY`]).
-pub fn read_request<R: Read>(r: &mut BufReader<R>) -> Result<Request, ReadError> {
+/// Reads the next request; its body is read whole (at most [`MAX_BODY`]),
+/// unless `streamed` says its handler reads it (a build context, an archive).
+pub fn read_request<R: Read>(
+    r: &mut BufReader<R>,
+    streamed: impl Fn(&str, &str) -> bool,
+) -> Result<Request, ReadError> {
     let head = read_head(r)?;
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut req = httparse::Request::new(&mut headers);
@@ -111,8 +115,88 @@ pub fn read_request<R: Read>(r: &mut BufReader<R>) -> Result<Request, ReadError>
             .collect(),
         body: Vec::new(),
     };
-    out.body = read_body(r, &out)?;
+    if !streamed(&out.method, &out.path) {
+        out.body = read_body(r, &out)?;
+    }
     Ok(out)
+}
+
+/// A body its handler reads as it comes: by Content-Length or chunked.
+pub struct BodyReader<'a, R: Read> {
+    r: &'a mut BufReader<R>,
+    chunked: bool,
+    /// Bytes left: of the body, or of the current chunk.
+    left: u64,
+    done: bool,
+}
+
+impl<'a, R: Read> BodyReader<'a, R> {
+    pub fn new(r: &'a mut BufReader<R>, req: &Request) -> Result<Self, ReadError> {
+        let chunked = req
+            .header("transfer-encoding")
+            .is_some_and(|t| t.to_ascii_lowercase().contains("chunked"));
+        let left = match req.header("content-length") {
+            Some(v) if !chunked => v
+                .trim()
+                .parse()
+                .map_err(|_| ReadError::Malformed(format!("Content-Length {v:?}")))?,
+            _ => 0,
+        };
+        Ok(BodyReader {
+            r,
+            chunked,
+            left,
+            done: !chunked && left == 0,
+        })
+    }
+
+    fn next_chunk(&mut self) -> io::Result<()> {
+        let mut line = String::new();
+        self.r.by_ref().take(1024).read_line(&mut line)?;
+        let size = line.trim().split(';').next().unwrap_or("");
+        self.left = u64::from_str_radix(size, 16)
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "bad chunk size"))?;
+        if self.left == 0 {
+            self.done = true;
+            loop {
+                line.clear();
+                let n = self.r.by_ref().take(MAX_HEAD as u64).read_line(&mut line)?;
+                if n == 0 || line.trim().is_empty() {
+                    return Ok(());
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<R: Read> Read for BodyReader<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.done || buf.is_empty() {
+            return Ok(0);
+        }
+        if self.left == 0 && self.chunked {
+            self.next_chunk()?;
+            if self.done {
+                return Ok(0);
+            }
+        }
+        let want = buf.len().min(self.left as usize);
+        let n = self.r.read(&mut buf[..want])?;
+        if n == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        self.left -= n as u64;
+        if self.left == 0 {
+            if self.chunked {
+                let mut crlf = [0; 2];
+                self.r.read_exact(&mut crlf)?;
+            } else {
+                self.done = true;
+            }
+        }
+        Ok(n)
+    }
 }
 
 /// The head up to and including the blank line.
@@ -310,7 +394,7 @@ mod tests {
     use super::*;
 
     fn read(raw: &[u8]) -> Result<Request, ReadError> {
-        read_request(&mut BufReader::new(raw))
+        read_request(&mut BufReader::new(raw), |_, _| false)
     }
 
     #[test]
@@ -321,6 +405,22 @@ mod tests {
         assert_eq!(r.param("name"), Some("a b"));
         assert!(r.flag("x"));
         assert_eq!(r.body, b"{}");
+    }
+
+    #[test]
+    fn a_streamed_body_is_read_as_it_comes() {
+        let raw = b"POST /build HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\nGET /next";
+        let mut r = BufReader::new(&raw[..]);
+        let req = read_request(&mut r, |_, p| p == "/build").unwrap();
+        let mut body = String::new();
+        BodyReader::new(&mut r, &req)
+            .unwrap()
+            .read_to_string(&mut body)
+            .unwrap();
+        assert_eq!(body, "abcde");
+        let mut rest = String::new();
+        r.read_to_string(&mut rest).unwrap();
+        assert_eq!(rest, "GET /next");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! and the other way round; no lock is held between requests.
 
 mod attach;
+mod build;
 mod containers;
 mod create;
 mod events;
@@ -124,7 +125,7 @@ fn connection(service: &Service, stream: Stream) {
         writer: stream,
     };
     loop {
-        let req = match http::read_request(&mut conn.reader) {
+        let req = match http::read_request(&mut conn.reader, router::streamed) {
             Ok(r) => r,
             Err(e) => {
                 if let Some(status) = e.status() {
@@ -134,7 +135,8 @@ fn connection(service: &Service, stream: Stream) {
                 return;
             }
         };
-        let keep = req.keep_alive();
+        // A body its handler streams may be left half read: the connection ends.
+        let keep = req.keep_alive() && !router::streamed(&req.method, &req.path);
         match router::handle(service, &req, &mut conn) {
             Ok(reply::Done::KeepOpen) if keep => {}
             Ok(_) => return,

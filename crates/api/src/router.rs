@@ -38,6 +38,12 @@ pub fn handle(service: &Service, req: &Request, conn: &mut Conn) -> std::io::Res
     Ok(Done::KeepOpen)
 }
 
+/// Requests whose bodies their handlers read as they come (a build context
+/// can be larger than any body kept in memory).
+pub fn streamed(method: &str, path: &str) -> bool {
+    method == "POST" && strip_version(path) == "/build"
+}
+
 /// `/v1.41/containers/json` → `/containers/json`; `/v4.3.1/libpod/…` keeps `libpod/`.
 fn strip_version(path: &str) -> &str {
     let Some(rest) = path.strip_prefix("/v") else {
@@ -85,6 +91,7 @@ fn route(s: &Service, req: &Request, segs: &[&str], conn: &mut Conn) -> reply::R
         ("POST", ["containers", id, "exec"]) => crate::exec::create(s, req, id),
         ("POST", ["exec", id, "start"]) => crate::exec::start(s, req, id, conn),
         ("GET", ["exec", id, "json"]) => crate::exec::inspect(s, id),
+        ("POST", ["build"]) => crate::build::build(s, req, conn),
         ("GET", ["images", "json"]) => images::list(s, req),
         ("POST", ["images", "create"]) => images::pull(s, req, &mut conn.writer),
         ("GET", ["images", name @ .., "json"]) if !name.is_empty() => {

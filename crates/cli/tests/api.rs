@@ -571,3 +571,61 @@ fn sixty_four_concurrent_clients_for_a_minute() {
         "a container's mount was left"
     );
 }
+
+/// `docker build` through the service: the context goes as a tar, the build
+/// runs (RUN included) and its image runs; a failing step fails the build.
+#[test]
+fn the_docker_cli_builds_from_a_context() {
+    let st = TestStore::with_busybox();
+    let svc = Service::start(&st, "0");
+    let ctx = st.path().join("ctx");
+    std::fs::create_dir_all(&ctx).unwrap();
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        format!("FROM {IMG}\nARG X=1\nCOPY f.txt /f.txt\nRUN echo built-$X > /b.txt\n"),
+    )
+    .unwrap();
+    std::fs::write(ctx.join("f.txt"), "from-context\n").unwrap();
+    std::fs::write(ctx.join("Bad"), format!("FROM {IMG}\nRUN exit 3\n")).unwrap();
+    let dir = ctx.to_str().unwrap();
+    let (code, out, err) = docker(
+        &svc,
+        &[
+            "build",
+            "-t",
+            "localhost/built:1",
+            "--build-arg",
+            "X=7",
+            dir,
+        ],
+        "",
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("Successfully built"), "{out}");
+    let (code, out, err) = docker(
+        &svc,
+        &[
+            "run",
+            "--rm",
+            "localhost/built:1",
+            "cat",
+            "/f.txt",
+            "/b.txt",
+        ],
+        "",
+    );
+    assert_eq!(
+        (code, out.as_str()),
+        (0, "from-context\nbuilt-7\n"),
+        "{err}"
+    );
+    let bad = ctx.join("Bad");
+    let (code, _, err) = docker(&svc, &["build", "-f", bad.to_str().unwrap(), dir], "");
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("exit status 3") || err.contains("RUN exit 3"),
+        "{err}"
+    );
+    // The CLI's store has the image the API built.
+    assert_eq!(st.run(&["image", "exists", "localhost/built:1"]).code, 0);
+}
