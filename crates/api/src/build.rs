@@ -111,7 +111,7 @@ pub fn build(s: &Service, req: &Request, conn: &mut Conn) -> Result {
     .collect();
     drop(tx);
     // The context goes to the builder while its output comes back.
-    let body = BodyReader::new(&mut conn.reader, req).map_err(|e| ApiError::bad_request(e))?;
+    let body = BodyReader::new(&mut conn.reader, req).map_err(ApiError::bad_request)?;
     let fed = std::thread::scope(|scope| {
         let feeding = scope.spawn(move || {
             let mut body = body;
@@ -128,12 +128,11 @@ pub fn build(s: &Service, req: &Request, conn: &mut Conn) -> Result {
                 continue;
             }
             last_err.clone_from(&line);
-            if let (Some(o), false) = (out.as_mut(), quiet) {
-                if o.json_line(&json!({"stream": format!("{line}\n")}))
+            if let (Some(o), false) = (out.as_mut(), quiet)
+                && o.json_line(&json!({"stream": format!("{line}\n")}))
                     .is_err()
-                {
-                    out = None;
-                }
+            {
+                out = None;
             }
         }
         (feeding.join(), out, id, last_err)
