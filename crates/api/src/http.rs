@@ -339,9 +339,22 @@ pub struct Chunked<'a> {
 
 impl<'a> Chunked<'a> {
     pub fn start(w: &'a mut dyn Write, status: u16, content_type: &str) -> io::Result<Self> {
+        Self::start_with(w, status, content_type, &[])
+    }
+
+    /// [`Self::start`] with more headers.
+    pub fn start_with(
+        w: &'a mut dyn Write,
+        status: u16,
+        content_type: &str,
+        extra: &[(&str, &str)],
+    ) -> io::Result<Self> {
         let mut head = Vec::with_capacity(256);
         write!(head, "HTTP/1.1 {status} {}\r\n", reason(status))?;
         common_headers(&mut head)?;
+        for (k, v) in extra {
+            write!(head, "{k}: {v}\r\n")?;
+        }
         write!(
             head,
             "Content-Type: {content_type}\r\nTransfer-Encoding: chunked\r\n\r\n"

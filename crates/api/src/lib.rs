@@ -4,6 +4,7 @@
 //! seconds. The store stays the one truth, so what the API makes the CLI sees,
 //! and the other way round; no lock is held between requests.
 
+mod archive;
 mod attach;
 mod build;
 mod containers;

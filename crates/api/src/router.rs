@@ -41,7 +41,9 @@ pub fn handle(service: &Service, req: &Request, conn: &mut Conn) -> std::io::Res
 /// Requests whose bodies their handlers read as they come (a build context
 /// can be larger than any body kept in memory).
 pub fn streamed(method: &str, path: &str) -> bool {
-    method == "POST" && strip_version(path) == "/build"
+    let path = strip_version(path);
+    (method == "POST" && path == "/build")
+        || (method == "PUT" && path.starts_with("/containers/") && path.ends_with("/archive"))
 }
 
 /// `/v1.41/containers/json` → `/containers/json`; `/v4.3.1/libpod/…` keeps `libpod/`.
@@ -91,6 +93,9 @@ fn route(s: &Service, req: &Request, segs: &[&str], conn: &mut Conn) -> reply::R
         ("POST", ["containers", id, "exec"]) => crate::exec::create(s, req, id),
         ("POST", ["exec", id, "start"]) => crate::exec::start(s, req, id, conn),
         ("GET", ["exec", id, "json"]) => crate::exec::inspect(s, id),
+        ("GET", ["containers", id, "archive"]) => crate::archive::get(s, req, id, conn, false),
+        ("HEAD", ["containers", id, "archive"]) => crate::archive::get(s, req, id, conn, true),
+        ("PUT", ["containers", id, "archive"]) => crate::archive::put(s, req, id, conn),
         ("POST", ["build"]) => crate::build::build(s, req, conn),
         ("GET", ["images", "json"]) => images::list(s, req),
         ("POST", ["images", "create"]) => images::pull(s, req, &mut conn.writer),

@@ -146,6 +146,31 @@ fn hostile_requests_get_a_clear_status_and_the_service_goes_on() {
     assert_eq!(status(&r), 400, "{r}");
     assert!(r.contains("HostIp"), "{r}");
     assert_eq!(status(&svc.raw(b"GARBAGE\r\n\r\n")), 400);
+    // An archive whose entry climbs out of the destination is refused, and
+    // nothing lands outside the container.
+    st.ok(&["run", "-d", "--name", "box", IMG, "sleep", "1000"]);
+    let mut tar = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_old();
+    let escape = format!("../../../../../../..{}/escaped", st.path().display());
+    h.as_mut_bytes()[..escape.len()].copy_from_slice(escape.as_bytes());
+    h.set_size(3);
+    h.set_mode(0o644);
+    h.set_cksum();
+    tar.append(&h, &b"bad"[..]).unwrap();
+    let tar = tar.into_inner().unwrap();
+    let mut put = format!(
+        "PUT /v1.41/containers/box/archive?path=/ HTTP/1.1\r\nContent-Type: application/x-tar\r\nContent-Length: {}\r\n\r\n",
+        tar.len()
+    )
+    .into_bytes();
+    put.extend_from_slice(&tar);
+    let r = svc.raw(&put);
+    assert_eq!(status(&r), 400, "{r}");
+    assert!(
+        !st.path().join("escaped").exists(),
+        "the archive wrote outside the container"
+    );
+    st.ok(&["rm", "-f", "-t", "0", "box"]);
     let missing = svc.raw(b"GET /v1.41/nowhere HTTP/1.1\r\nConnection: close\r\n\r\n");
     assert_eq!(status(&missing), 404);
     // A client gone mid-request leaves nothing behind and the service answers the next.
@@ -304,6 +329,20 @@ fn the_docker_cli_runs_execs_and_lists_through_the_service() {
     );
     ok(&["volume", "create", "dv"], "");
     assert!(ok(&["volume", "ls", "-q"], "").contains("dv"));
+    // docker cp, both ways, through the archive endpoints.
+    let host = st.path().join("hf.txt");
+    std::fs::write(&host, "from-host\n").unwrap();
+    ok(&["cp", host.to_str().unwrap(), "srv:/"], "");
+    assert_eq!(ok(&["exec", "srv", "cat", "/hf.txt"], ""), "from-host\n");
+    let back = st.path().join("back.txt");
+    ok(&["cp", "srv:/hf.txt", back.to_str().unwrap()], "");
+    assert_eq!(std::fs::read_to_string(&back).unwrap(), "from-host\n");
+    let (code, _, err) = docker(
+        &svc,
+        &["cp", "srv:/no-such-file", back.to_str().unwrap()],
+        "",
+    );
+    assert_eq!(code, 1, "{err}");
     ok(&["rm", "-f", "srv", "fg"], "");
     ok(&["volume", "rm", "dv"], "");
     // The CLI sees what docker left: nothing.
