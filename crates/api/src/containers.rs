@@ -172,7 +172,12 @@ pub fn start(s: &Service, id: &str) -> Result {
 }
 
 fn timeout(req: &Request) -> std::result::Result<Option<u64>, ApiError> {
-    match req.param("t").filter(|t| !t.is_empty()) {
+    // Docker's `t`, libpod's `timeout`.
+    match req
+        .param("t")
+        .or(req.param("timeout"))
+        .filter(|t| !t.is_empty())
+    {
         None => Ok(None),
         Some(t) => t
             .parse()
@@ -304,7 +309,9 @@ pub fn logs(s: &Service, req: &Request, id: &str, w: &mut dyn Write) -> Result {
         ));
     }
     let tail = match req.param("tail") {
+        // libpod's client asks -1 for all.
         None | Some("" | "all") => None,
+        Some(t) if t.starts_with('-') => None,
         Some(t) => Some(
             t.parse()
                 .map_err(|_| ApiError::bad_request(format!("tail {t:?}")))?,
@@ -313,6 +320,9 @@ pub fn logs(s: &Service, req: &Request, id: &str, w: &mut dyn Write) -> Result {
     let point = |name| -> std::result::Result<Option<String>, ApiError> {
         match req.param(name).filter(|v| !v.is_empty() && *v != "0") {
             None => Ok(None),
+            // libpod's client sends RFC 3339, Go's zero time for none.
+            Some(v) if v.starts_with("0001-01-01") => Ok(None),
+            Some(v) if berth_engine::time::parse_rfc3339(v).is_some() => Ok(Some(v.to_string())),
             Some(v) => {
                 let secs: f64 = v
                     .parse()

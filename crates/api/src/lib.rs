@@ -13,6 +13,7 @@ mod events;
 mod exec;
 pub mod http;
 mod images;
+mod libpod;
 pub mod listen;
 mod pty;
 mod reply;

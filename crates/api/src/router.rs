@@ -61,11 +61,9 @@ fn strip_version(path: &str) -> &str {
 
 fn route(s: &Service, req: &Request, segs: &[&str], conn: &mut Conn) -> reply::Result {
     let m = req.method.as_str();
-    // libpod's paths that answer as Docker's do.
-    let segs = match segs {
-        ["libpod", "_ping"] | ["libpod", "version"] | ["libpod", "info"] => &segs[1..],
-        _ => segs,
-    };
+    if let ["libpod", rest @ ..] = segs {
+        return libpod_route(s, req, rest, conn);
+    }
     match (m, segs) {
         ("GET" | "HEAD", ["_ping"]) => {
             Ok(Reply::Text(200, "text/plain; charset=utf-8", "OK".into()))
@@ -127,6 +125,50 @@ fn route(s: &Service, req: &Request, segs: &[&str], conn: &mut Conn) -> reply::R
             "{m} {}: no such endpoint in berth's API",
             req.path
         ))),
+    }
+}
+
+/// libpod's own answers where they differ from Docker's; the rest as Docker's.
+fn libpod_route(s: &Service, req: &Request, segs: &[&str], conn: &mut Conn) -> reply::Result {
+    libpod_answer(s, req, segs, conn).map_err(|mut e| {
+        // podman's client knows a missing container by podman's words.
+        if let Some(name) = e.message.strip_prefix("No such container: ") {
+            e.message = format!("no container with name or ID \"{name}\" found: no such container");
+        }
+        e
+    })
+}
+
+fn libpod_answer(s: &Service, req: &Request, segs: &[&str], conn: &mut Conn) -> reply::Result {
+    use crate::libpod;
+    match (req.method.as_str(), segs) {
+        ("GET", ["info"]) => libpod::info(s),
+        ("GET", ["containers", "json"]) => libpod::containers(s, req),
+        ("POST", ["containers", "create"]) => libpod::create(s, req),
+        ("GET", ["containers", id, "json"]) => libpod::inspect(s, id),
+        ("GET", ["containers", id, "exists"]) => libpod::exists(s, id),
+        ("POST", ["containers", id, "wait"]) => libpod::wait(s, id),
+        ("DELETE", ["containers", id]) => libpod::remove(s, req, id),
+        ("GET", ["images", "json"]) => libpod::images(s, req),
+        ("GET", ["images", name @ .., "exists"]) if !name.is_empty() => {
+            libpod::image_exists(s, &name.join("/"))
+        }
+        ("GET", ["pods", "json"]) => libpod::pods(s, req),
+        ("POST", ["pods", "create"]) => libpod::pod_create(s, req),
+        ("GET", ["pods", name, "json"]) => libpod::pod_inspect(s, name),
+        ("GET", ["pods", name, "exists"]) => libpod::pod_exists(s, name),
+        ("DELETE", ["pods", name]) => libpod::pod_remove(s, req, name),
+        (
+            "POST",
+            [
+                "pods",
+                name,
+                verb @ ("start" | "stop" | "kill" | "pause" | "unpause"),
+            ],
+        ) => libpod::pod_verb(s, req, name, verb),
+        ("POST", ["play", "kube"] | ["kube", "play"]) => libpod::play_kube(s, req),
+        ("POST", ["images", "pull"]) => libpod::pull(s, req, &mut conn.writer),
+        _ => route(s, req, segs, conn),
     }
 }
 

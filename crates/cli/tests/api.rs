@@ -668,3 +668,73 @@ fn the_docker_cli_builds_from_a_context() {
     // The CLI's store has the image the API built.
     assert_eq!(st.run(&["image", "exists", "localhost/built:1"]).code, 0);
 }
+
+/// Debian's podman as a remote client (`podman --remote`) of the libpod
+/// endpoints: run, ps, logs, exec, pods and kube play.
+#[test]
+fn podman_remote_runs_containers_pods_and_kube_play_through_the_service() {
+    let st = TestStore::with_busybox();
+    let svc = Service::start(&st, "0");
+    let url = format!("unix://{}", svc.socket.display());
+    let podman = |args: &[&str]| {
+        let out = Command::new("timeout")
+            .args(["-s", "KILL", "60", "podman", "--remote", "--url", &url])
+            .args(args)
+            .output()
+            .unwrap();
+        let (o, e) = (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        );
+        assert!(out.status.success(), "podman --remote {args:?}: {o}{e}");
+        o
+    };
+    podman(&[
+        "run",
+        "-d",
+        "--name",
+        "r1",
+        "-l",
+        "k=v",
+        IMG,
+        "sh",
+        "-c",
+        "echo logged; sleep 1000",
+    ]);
+    assert_eq!(
+        podman(&["ps", "--format", "{{.Names}} {{.Labels}}"]),
+        "r1 map[k:v]\n"
+    );
+    assert_eq!(
+        podman(&["run", "--rm", IMG, "echo", "foreground"]),
+        "foreground\n"
+    );
+    assert_eq!(podman(&["exec", "r1", "echo", "in-exec"]), "in-exec\n");
+    let mut logged = String::new();
+    wait_for("the container's first line in its log", || {
+        logged = podman(&["logs", "r1"]);
+        !logged.is_empty()
+    });
+    assert_eq!(logged, "logged\n");
+    podman(&["pod", "create", "--name", "rpod"]);
+    podman(&[
+        "run", "-d", "--pod", "rpod", "--name", "member", IMG, "sleep", "1000",
+    ]);
+    assert_eq!(
+        podman(&["pod", "inspect", "--format", "{{.NumContainers}}", "rpod"]),
+        "2\n"
+    );
+    let yaml = st.path().join("kp.yaml");
+    std::fs::write(
+        &yaml,
+        format!("apiVersion: v1\nkind: Pod\nmetadata: {{name: kp}}\nspec:\n  containers:\n  - {{name: a, image: {IMG}, command: [sleep, \"1000\"]}}\n"),
+    )
+    .unwrap();
+    podman(&["kube", "play", yaml.to_str().unwrap()]);
+    // The CLI sees what the remote client made.
+    assert_eq!(st.inspect("kp-a", ".State.Status"), "running");
+    podman(&["pod", "rm", "-f", "-t", "0", "rpod"]);
+    podman(&["pod", "rm", "-f", "-t", "0", "kp"]);
+    podman(&["rm", "-f", "-t", "0", "r1"]);
+    assert_eq!(st.ok(&["ps", "-aq"]).stdout, "");
+}

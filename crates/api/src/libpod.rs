@@ -1,0 +1,482 @@
+//! libpod's endpoints (`/v4.x/libpod/…`), which podman's remote client
+//! (`podman --remote`) speaks: the engine's reports are podman's already, so
+//! most answers are them as they are, in the types podman's client reads.
+
+use berth_engine::container::Info;
+use berth_engine::views::{PsEntry, PsOptions};
+use serde_json::{Value, json};
+
+use crate::Service;
+use crate::http::Request;
+use crate::reply::{ApiError, Reply, Result};
+use crate::system::filters;
+
+/// podman's ListContainer: times as RFC 3339 or seconds, ports as records.
+fn list_entry(info: &Info, e: PsEntry) -> Value {
+    let ports: Vec<Value> = info
+        .config
+        .process
+        .ports
+        .iter()
+        .map(|p| {
+            json!({"host_ip": if p.host_ip == "0.0.0.0" { "" } else { p.host_ip.as_str() },
+                   "container_port": p.container_port, "host_port": p.host_port,
+                   "range": 1, "protocol": p.protocol})
+        })
+        .collect();
+    let secs = |ns: Option<u64>| ns.map_or(0, |n| n / 1_000_000_000);
+    json!({
+        "AutoRemove": e.auto_remove,
+        "Command": e.command,
+        "Created": berth_engine::time::format_rfc3339_nanos(info.config.created_ns),
+        "CreatedAt": e.created_at,
+        "Exited": e.exited,
+        "ExitedAt": secs(info.state.finished_ns),
+        "ExitCode": e.exit_code,
+        "Id": e.id,
+        "Image": e.image,
+        "ImageID": e.image_id,
+        "IsInfra": e.is_infra,
+        "Labels": e.labels,
+        "Mounts": e.mounts,
+        "Names": e.names,
+        "Namespaces": {},
+        "Networks": e.networks,
+        "Pid": e.pid,
+        "Pod": e.pod,
+        "PodName": e.pod_name,
+        "Ports": ports,
+        "StartedAt": secs(info.state.started_ns),
+        "State": e.state,
+        // Podman's client words the status itself; this field is for health.
+        "Status": "",
+    })
+}
+
+pub fn containers(s: &Service, req: &Request) -> Result {
+    let last = match req.param("limit").or(req.param("last")) {
+        Some(l) if !l.is_empty() && l != "-1" && l != "0" => Some(
+            l.parse()
+                .map_err(|_| ApiError::bad_request(format!("limit {l:?}")))?,
+        ),
+        _ => None,
+    };
+    let o = PsOptions {
+        all: req.flag("all"),
+        last,
+        filters: filters(req)?,
+        external: req.flag("external"),
+        ..Default::default()
+    };
+    let store = s.engine.store();
+    let infos = berth_engine::views::ps(store, &o).map_err(ApiError::bad_request)?;
+    let entries = berth_engine::views::ps_entries(store, &infos);
+    let out = infos
+        .iter()
+        .zip(entries)
+        .map(|(i, e)| list_entry(i, e))
+        .collect();
+    Ok(Reply::Json(200, Value::Array(out)))
+}
+
+pub fn inspect(s: &Service, id: &str) -> Result {
+    let c = s.engine.containers().inspect(id)?;
+    Ok(Reply::Json(
+        200,
+        serde_json::to_value(&c).map_err(|e| ApiError::new(500, e))?,
+    ))
+}
+
+pub fn exists(s: &Service, id: &str) -> Result {
+    s.engine.containers().inspect(id)?;
+    Ok(Reply::Empty(204))
+}
+
+/// podman's ImageSummary, an entry an image.
+pub fn images(s: &Service, req: &Request) -> Result {
+    let o = berth_engine::images::ListOptions {
+        all: req.flag("all"),
+        filters: filters(req)?,
+        ..Default::default()
+    };
+    let mut seen = Vec::new();
+    let mut out = Vec::new();
+    for i in s.engine.images().list(&o)? {
+        if seen.contains(&i.id) {
+            continue;
+        }
+        seen.push(i.id.clone());
+        out.push(json!({
+            "Id": i.id,
+            "ParentId": "",
+            "RepoTags": if i.dangling { Vec::new() } else { i.names.clone() },
+            "RepoDigests": i.names.iter().map(|n| {
+                let repo = n.rsplit_once(':').map_or(n.as_str(), |(r, _)| r);
+                format!("{repo}@{}", i.digest)
+            }).collect::<Vec<_>>(),
+            "Created": i.created,
+            "Size": i.size,
+            "SharedSize": 0,
+            "VirtualSize": i.size,
+            "Labels": i.labels,
+            "Containers": 0,
+            "ReadOnly": i.read_only,
+            "Dangling": i.dangling,
+            "Names": i.names,
+            "Digest": i.digest,
+            "History": i.history,
+        }));
+    }
+    Ok(Reply::Json(200, Value::Array(out)))
+}
+
+pub fn image_exists(s: &Service, name: &str) -> Result {
+    match s.engine.images().exists(name)? {
+        true => Ok(Reply::Empty(204)),
+        false => Err(ApiError::not_found(format!("{name}: image not known"))),
+    }
+}
+
+pub fn info(s: &Service) -> Result {
+    let i = s.engine.info(None)?;
+    Ok(Reply::Json(
+        200,
+        serde_json::to_value(&i).map_err(|e| ApiError::new(500, e))?,
+    ))
+}
+
+pub fn pods(s: &Service, req: &Request) -> Result {
+    let all = berth_engine::pods::ps(s.engine.store(), &filters(req)?)?;
+    let out: Vec<Value> = all
+        .into_iter()
+        .map(|p| {
+            json!({
+                "Cgroup": "",
+                "Containers": p.containers,
+                "Created": p.created,
+                "Id": p.id,
+                "InfraId": p.infra_id,
+                "Name": p.name,
+                "Namespace": "",
+                "Networks": p.networks,
+                "Status": p.status,
+                "Labels": p.labels,
+            })
+        })
+        .collect();
+    Ok(Reply::Json(200, Value::Array(out)))
+}
+
+/// The part of podman's SpecGenerator that berth's remote runs take.
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct SpecGen {
+    image: String,
+    name: String,
+    command: Vec<String>,
+    entrypoint: Option<Vec<String>>,
+    env: std::collections::BTreeMap<String, String>,
+    labels: std::collections::BTreeMap<String, String>,
+    terminal: bool,
+    stdin: bool,
+    remove: bool,
+    work_dir: String,
+    user: String,
+    hostname: String,
+    pod: String,
+    portmappings: Vec<PortSpec>,
+    netns: Option<NsSpec>,
+    cap_add: Vec<String>,
+    cap_drop: Vec<String>,
+    privileged: bool,
+    read_only_filesystem: bool,
+    stop_timeout: Option<u64>,
+    restart_policy: String,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct PortSpec {
+    host_ip: String,
+    container_port: u16,
+    host_port: u16,
+    protocol: String,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct NsSpec {
+    nsmode: String,
+    value: String,
+}
+
+pub fn create(s: &Service, req: &Request) -> Result {
+    let g: SpecGen = crate::containers::json_body(req)?;
+    if g.image.is_empty() {
+        return Err(ApiError::bad_request("image: a container needs an image"));
+    }
+    let non_empty = |v: String| (!v.is_empty()).then_some(v);
+    let network = match g.netns {
+        None => berth_engine::network::NetworkMode::Unset,
+        Some(n) => match n.nsmode.as_str() {
+            "" | "default" | "private" => berth_engine::network::NetworkMode::Unset,
+            "bridge" => {
+                berth_engine::network::NetworkMode::Bridge(berth_engine::network::DEFAULT.into())
+            }
+            "container" => format!("container:{}", n.value)
+                .parse()
+                .map_err(|e| ApiError::bad_request(format!("netns: {e}")))?,
+            m => m
+                .parse()
+                .map_err(|e| ApiError::bad_request(format!("netns: {e}")))?,
+        },
+    };
+    let mut p = berth_engine::spec::ProcessOptions {
+        command: g.command,
+        entrypoint: g.entrypoint,
+        env: g.env.into_iter().map(|(k, v)| format!("{k}={v}")).collect(),
+        labels: g
+            .labels
+            .into_iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect(),
+        tty: g.terminal,
+        interactive: g.stdin,
+        workdir: non_empty(g.work_dir),
+        user: non_empty(g.user),
+        hostname: non_empty(g.hostname),
+        pod: non_empty(g.pod),
+        network,
+        cap_add: g.cap_add,
+        cap_drop: g.cap_drop,
+        privileged: g.privileged,
+        read_only: g.read_only_filesystem,
+        stop_timeout: g.stop_timeout,
+        ports: g
+            .portmappings
+            .into_iter()
+            .map(|p| berth_engine::network::PortMapping {
+                host_ip: if p.host_ip.is_empty() {
+                    "0.0.0.0".into()
+                } else {
+                    p.host_ip
+                },
+                host_port: p.host_port,
+                container_port: p.container_port,
+                protocol: if p.protocol.is_empty() {
+                    "tcp".into()
+                } else {
+                    p.protocol
+                },
+            })
+            .collect(),
+        ..Default::default()
+    };
+    let ns =
+        |flag| berth_engine::namespaces::NsMode::parse(flag, None).map_err(ApiError::bad_request);
+    p.pid = ns("pid")?;
+    p.ipc = ns("ipc")?;
+    p.uts = ns("uts")?;
+    if !g.restart_policy.is_empty() {
+        p.restart = g.restart_policy.parse().map_err(ApiError::bad_request)?;
+    }
+    let o = berth_engine::RunOptions {
+        image: g.image,
+        name: non_empty(g.name),
+        rm: g.remove,
+        replace: false,
+        process: p,
+    };
+    let c = s.engine.containers().create(&o)?;
+    Ok(Reply::Json(201, json!({"Id": c.id, "Warnings": []})))
+}
+
+/// libpod's wait answers the exit code alone.
+pub fn wait(s: &Service, id: &str) -> Result {
+    let code = s.engine.containers().wait(id)?;
+    Ok(Reply::Json(200, json!(code)))
+}
+
+/// libpod's rm answers a report a container.
+pub fn remove(s: &Service, req: &Request, id: &str) -> Result {
+    let c = s.engine.containers();
+    let info = c.inspect(id)?;
+    let timeout = req
+        .param("timeout")
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(10);
+    if req.flag("v") {
+        c.remove_with_volumes(id, req.flag("force"), timeout)?;
+    } else {
+        c.remove(id, req.flag("force"), timeout)?;
+    }
+    Ok(Reply::Json(
+        200,
+        json!([{"Id": info.id, "Err": null, "RawInput": id}]),
+    ))
+}
+
+/// `POST /libpod/images/pull?reference=NAME&policy=P`: libpod's stream of
+/// JSON objects, the pulled images' IDs last.
+pub fn pull(s: &Service, req: &Request, w: &mut dyn std::io::Write) -> Result {
+    let Some(name) = req.param("reference").filter(|r| !r.is_empty()) else {
+        return Err(ApiError::bad_request(
+            "reference: which image to pull is missing",
+        ));
+    };
+    let policy = req
+        .param("policy")
+        .filter(|p| !p.is_empty())
+        .unwrap_or("always");
+    let mut context = berth_image::Context::default();
+    context.retries = Some(3);
+    if req.param("tlsVerify") == Some("false") {
+        context.tls_verify = Some(false);
+    }
+    let o = berth_engine::pull::PullOptions {
+        policy: policy.parse().map_err(ApiError::bad_request)?,
+        all_tags: req.flag("allTags"),
+        context,
+        ..Default::default()
+    };
+    let mut out = crate::http::Chunked::start(w, 200, "application/json")
+        .map_err(|e| ApiError::new(500, e))?;
+    let mut events = |_: berth_engine::pull::PullEvent| {};
+    let last = match s
+        .engine
+        .images()
+        .pull(name, &o, &berth_image::copy::Silent, &mut events)
+    {
+        Ok(r) => json!({"images": r.ids, "id": r.ids.first().cloned().unwrap_or_default()}),
+        Err(e) => json!({"error": e.to_string()}),
+    };
+    let ok = out.json_line(&last).is_ok() && out.finish().is_ok();
+    Ok(Reply::Written(if ok {
+        crate::reply::Done::KeepOpen
+    } else {
+        crate::reply::Done::Close
+    }))
+}
+
+/// The part of podman's PodSpecGenerator that `pod create` sends.
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct PodSpec {
+    name: String,
+    no_infra: bool,
+    infra_image: String,
+    hostname: String,
+    labels: std::collections::BTreeMap<String, String>,
+    portmappings: Vec<PortSpec>,
+    shared_namespaces: Vec<String>,
+    exit_policy: String,
+}
+
+pub fn pod_create(s: &Service, req: &Request) -> Result {
+    let g: PodSpec = crate::containers::json_body(req)?;
+    let o = berth_engine::pods::PodCreate {
+        name: (!g.name.is_empty()).then_some(g.name),
+        infra: !g.no_infra,
+        infra_image: (!g.infra_image.is_empty()).then_some(g.infra_image),
+        hostname: (!g.hostname.is_empty()).then_some(g.hostname),
+        labels: g
+            .labels
+            .into_iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect(),
+        share: (!g.shared_namespaces.is_empty()).then(|| g.shared_namespaces.join(",")),
+        ports: g
+            .portmappings
+            .into_iter()
+            .map(|p| berth_engine::network::PortMapping {
+                host_ip: if p.host_ip.is_empty() {
+                    "0.0.0.0".into()
+                } else {
+                    p.host_ip
+                },
+                host_port: p.host_port,
+                container_port: p.container_port,
+                protocol: if p.protocol.is_empty() {
+                    "tcp".into()
+                } else {
+                    p.protocol
+                },
+            })
+            .collect(),
+        exit_policy: match g.exit_policy.as_str() {
+            "" => Default::default(),
+            p => p.parse().map_err(ApiError::bad_request)?,
+        },
+        ..Default::default()
+    };
+    let pod = berth_engine::pods::create(s.engine.store(), &o)?;
+    Ok(Reply::Json(201, json!({"Id": pod.id})))
+}
+
+fn pod_id(s: &Service, name: &str) -> std::result::Result<String, ApiError> {
+    Ok(berth_engine::pods::find(s.engine.store(), name)?.id)
+}
+
+pub fn pod_inspect(s: &Service, name: &str) -> Result {
+    let store = s.engine.store();
+    let pod = berth_engine::pods::find(store, name)?;
+    let report = berth_engine::pods::inspect(store, &pod);
+    Ok(Reply::Json(
+        200,
+        serde_json::to_value(report).map_err(|e| ApiError::new(500, e))?,
+    ))
+}
+
+pub fn pod_exists(s: &Service, name: &str) -> Result {
+    pod_id(s, name)?;
+    Ok(Reply::Empty(204))
+}
+
+/// start, stop, kill, pause, unpause: libpod's report of the pod.
+pub fn pod_verb(s: &Service, req: &Request, name: &str, verb: &str) -> Result {
+    let store = s.engine.store();
+    let timeout = req
+        .param("t")
+        .or(req.param("timeout"))
+        .and_then(|t| t.parse().ok());
+    let pod = match verb {
+        "start" => berth_engine::pods::start(store, name, &*s.monitor)?,
+        "stop" => berth_engine::pods::stop(store, name, timeout)?,
+        "kill" => berth_engine::pods::kill(store, name, req.param("signal").unwrap_or("KILL"))?,
+        "pause" => berth_engine::pods::set_paused(store, name, true)?,
+        _ => berth_engine::pods::set_paused(store, name, false)?,
+    };
+    Ok(Reply::Json(200, json!({"Errs": [], "Id": pod.id})))
+}
+
+pub fn pod_remove(s: &Service, req: &Request, name: &str) -> Result {
+    let timeout = req
+        .param("timeout")
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(10);
+    let pod = berth_engine::pods::remove(s.engine.store(), name, req.flag("force"), timeout)?;
+    Ok(Reply::Json(
+        200,
+        json!({"Err": null, "Id": pod.id, "RemovedCtrs": {}}),
+    ))
+}
+
+/// `POST /libpod/play/kube`: the body is the YAML.
+pub fn play_kube(s: &Service, req: &Request) -> Result {
+    let yaml = std::str::from_utf8(&req.body)
+        .map_err(|_| ApiError::bad_request("the YAML is not UTF-8"))?;
+    let o = berth_engine::kube::PlayOptions {
+        replace: req.flag("replace"),
+        start: req.param("start") != Some("false"),
+        ..Default::default()
+    };
+    let played = berth_engine::kube::play(s.engine.store(), yaml, &o, &*s.monitor)?;
+    let pods: Vec<Value> = played
+        .into_iter()
+        .map(|p| json!({"ID": p.id, "Containers": p.containers, "InitContainers": [], "Logs": [], "ContainerErrors": []}))
+        .collect();
+    Ok(Reply::Json(
+        200,
+        json!({"Pods": pods, "Volumes": [], "ServiceContainerID": ""}),
+    ))
+}
