@@ -19,6 +19,7 @@ mod pty;
 mod reply;
 mod router;
 mod system;
+mod transfer;
 
 use std::ffi::OsString;
 use std::io::{BufReader, Write};

@@ -5,7 +5,7 @@
 use crate::http::{self, Request};
 use crate::reply::{self, ApiError, Done, Reply};
 use crate::{Conn, Service};
-use crate::{containers, images, system};
+use crate::{containers, images, system, transfer};
 
 /// Answers one request; Err only when the connection itself failed.
 pub fn handle(service: &Service, req: &Request, conn: &mut Conn) -> std::io::Result<Done> {
@@ -44,6 +44,7 @@ pub fn streamed(method: &str, path: &str) -> bool {
     let path = strip_version(path);
     (method == "POST" && path == "/build")
         || (method == "PUT" && path.starts_with("/containers/") && path.ends_with("/archive"))
+        || (method == "POST" && path == "/images/load")
 }
 
 /// `/v1.41/containers/json` → `/containers/json`; `/v4.3.1/libpod/…` keeps `libpod/`.
@@ -96,6 +97,15 @@ fn route(s: &Service, req: &Request, segs: &[&str], conn: &mut Conn) -> reply::R
         ("PUT", ["containers", id, "archive"]) => crate::archive::put(s, req, id, conn),
         ("POST", ["build"]) => crate::build::build(s, req, conn),
         ("GET", ["images", "json"]) => images::list(s, req),
+        ("GET", ["images", "get"]) => transfer::save(s, req, None, &mut conn.writer),
+        ("GET", ["images", name @ .., "get"]) if !name.is_empty() => {
+            transfer::save(s, req, Some(&name.join("/")), &mut conn.writer)
+        }
+        ("POST", ["images", "load"]) => transfer::load(s, req, conn),
+        ("POST", ["commit"]) => transfer::commit(s, req),
+        ("GET", ["containers", id, "export"]) => transfer::export(s, id, &mut conn.writer),
+        ("GET", ["containers", id, "changes"]) => transfer::changes(s, id),
+        ("GET", ["containers", id, "stats"]) => transfer::stats(s, req, id, &mut conn.writer),
         ("POST", ["images", "create"]) => images::pull(s, req, &mut conn.writer),
         ("GET", ["images", name @ .., "json"]) if !name.is_empty() => {
             images::inspect(s, &name.join("/"))

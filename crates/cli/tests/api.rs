@@ -343,6 +343,56 @@ fn the_docker_cli_runs_execs_and_lists_through_the_service() {
         "",
     );
     assert_eq!(code, 1, "{err}");
+    // What it changed, committed, saved, loaded back; its files exported; its use.
+    assert!(ok(&["diff", "srv"], "").contains("A /hf.txt"));
+    ok(
+        &[
+            "commit",
+            "-c",
+            "ENV FROM_COMMIT=1",
+            "srv",
+            "localhost/committed:1",
+        ],
+        "",
+    );
+    let saved = st.path().join("saved.tar");
+    ok(
+        &[
+            "save",
+            "-o",
+            saved.to_str().unwrap(),
+            "localhost/committed:1",
+        ],
+        "",
+    );
+    ok(&["rmi", "localhost/committed:1"], "");
+    assert!(ok(&["load", "-i", saved.to_str().unwrap()], "").contains("localhost/committed:1"));
+    assert_eq!(
+        ok(
+            &[
+                "run",
+                "--rm",
+                "localhost/committed:1",
+                "sh",
+                "-c",
+                "cat /hf.txt; echo $FROM_COMMIT"
+            ],
+            ""
+        ),
+        "from-host\n1\n"
+    );
+    let export = st.path().join("export.tar");
+    ok(&["export", "-o", export.to_str().unwrap(), "srv"], "");
+    let names = tar::Archive::new(std::fs::File::open(&export).unwrap())
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned())
+        .collect::<Vec<_>>();
+    assert!(
+        names.iter().any(|n| n.trim_start_matches("./") == "hf.txt"),
+        "{names:?}"
+    );
+    assert!(ok(&["stats", "--no-stream", "srv"], "").contains("srv"));
     ok(&["rm", "-f", "srv", "fg"], "");
     ok(&["volume", "rm", "dv"], "");
     // The CLI sees what docker left: nothing.
