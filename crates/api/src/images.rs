@@ -149,6 +149,7 @@ pub fn pull(s: &Service, req: &Request, w: &mut dyn Write) -> Result {
     };
     let mut context = berth_image::Context::default();
     context.retries = Some(3);
+    context.credentials = registry_auth(req)?;
     let o = PullOptions {
         policy: PullPolicy::Always,
         context,
@@ -214,4 +215,68 @@ pub fn history(s: &Service, name: &str) -> Result {
         })
         .collect();
     Ok(Reply::Json(200, Value::Array(out)))
+}
+
+/// `X-Registry-Auth`: base64 (URL or standard alphabet) of Docker's auth
+/// config JSON; none, or an empty one, means no credentials.
+fn registry_auth(
+    req: &Request,
+) -> std::result::Result<Option<berth_image::auth::Credentials>, ApiError> {
+    use base64::Engine as _;
+    let Some(text) = req
+        .header("x-registry-auth")
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    else {
+        return Ok(None);
+    };
+    let bytes = base64::engine::general_purpose::URL_SAFE
+        .decode(text.trim_end_matches('='))
+        .or_else(|_| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text.trim_end_matches('='))
+        })
+        .or_else(|_| base64::engine::general_purpose::STANDARD.decode(text))
+        .map_err(|_| ApiError::bad_request("X-Registry-Auth: not base64"))?;
+    let v: Value = serde_json::from_slice(&bytes)
+        .map_err(|_| ApiError::bad_request("X-Registry-Auth: not JSON"))?;
+    match (v["username"].as_str(), v["password"].as_str()) {
+        (Some(u), Some(p)) if !u.is_empty() => Ok(Some(berth_image::auth::Credentials {
+            username: u.to_string(),
+            password: p.to_string(),
+        })),
+        _ => Ok(None),
+    }
+}
+
+/// `POST /images/NAME/push?tag=T`: pushed to its own name, the progress as
+/// Docker's JSON lines, the digest last.
+pub fn push(s: &Service, req: &Request, name: &str, w: &mut dyn Write) -> Result {
+    let image = match req.param("tag").filter(|t| !t.is_empty()) {
+        Some(t) => format!("{name}:{t}"),
+        None => name.to_string(),
+    };
+    s.engine.images().inspect(&image)?;
+    let mut context = berth_image::Context::default();
+    context.retries = Some(3);
+    context.credentials = registry_auth(req)?;
+    let mut out = Chunked::start(w, 200, "application/json").map_err(|e| ApiError::new(500, e))?;
+    let _ = out.json_line(&json!({"status": format!("The push refers to repository [{name}]")}));
+    let last = match s.engine.images().push(
+        &image,
+        None,
+        &context,
+        &Default::default(),
+        &berth_image::copy::Silent,
+    ) {
+        Ok(r) => {
+            json!({"status": format!("{}: digest: {} size: 0", req.param("tag").unwrap_or("latest"), r.manifest_digest), "aux": {"Tag": req.param("tag").unwrap_or("latest"), "Digest": r.manifest_digest.to_string(), "Size": 0}})
+        }
+        Err(e) => json!({"error": e.to_string(), "errorDetail": {"message": e.to_string()}}),
+    };
+    let ok = out.json_line(&last).is_ok() && out.finish().is_ok();
+    Ok(Reply::Written(if ok {
+        Done::KeepOpen
+    } else {
+        Done::Close
+    }))
 }

@@ -110,6 +110,9 @@ fn route(s: &Service, req: &Request, segs: &[&str], conn: &mut Conn) -> reply::R
         ("GET", ["images", name @ .., "json"]) if !name.is_empty() => {
             images::inspect(s, &name.join("/"))
         }
+        ("POST", ["images", name @ .., "push"]) if !name.is_empty() => {
+            images::push(s, req, &name.join("/"), &mut conn.writer)
+        }
         ("POST", ["images", name @ .., "tag"]) if !name.is_empty() => {
             images::tag(s, req, &name.join("/"))
         }

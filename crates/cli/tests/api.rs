@@ -3,6 +3,7 @@
 //! starts on its own socket.
 
 mod common;
+mod support;
 
 use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
@@ -24,9 +25,16 @@ struct Service {
 
 impl Service {
     fn start(st: &TestStore, time: &str) -> Service {
+        Service::start_with(st, time, &[])
+    }
+
+    fn start_with(st: &TestStore, time: &str, env: &[(&str, &std::path::Path)]) -> Service {
         let socket = st.path().join("api.sock");
-        let child = st
-            .cmd()
+        let mut cmd = st.cmd();
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd
             .args(["system", "service", "--time", time])
             .arg(format!("unix://{}", socket.display()))
             .stdout(Stdio::null())
@@ -787,4 +795,40 @@ fn podman_remote_runs_containers_pods_and_kube_play_through_the_service() {
     podman(&["pod", "rm", "-f", "-t", "0", "kp"]);
     podman(&["rm", "-f", "-t", "0", "r1"]);
     assert_eq!(st.ok(&["ps", "-aq"]).stdout, "");
+}
+
+/// `docker push` and `docker pull` through the service, against Debian's
+/// docker-registry on 127.0.0.1 (registries.conf says it speaks plain HTTP).
+#[test]
+fn the_docker_cli_pushes_and_pulls_through_the_service() {
+    let st = TestStore::with_busybox();
+    let reg = support::registry::Registry::start().expect("registry");
+    let conf = st.path().join("registries.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "[[registry]]\nlocation = \"{}\"\ninsecure = true\n",
+            reg.addr()
+        ),
+    )
+    .unwrap();
+    let svc = Service::start_with(&st, "0", &[("CONTAINERS_REGISTRIES_CONF", &conf)]);
+    let name = format!("{}/api/bb:pushed", reg.addr());
+    let ok = |args: &[&str]| {
+        let (code, out, err) = docker(&svc, args, "");
+        assert_eq!(code, 0, "docker {args:?}: {out}{err}");
+        out
+    };
+    ok(&["tag", IMG, &name]);
+    ok(&["push", &name]);
+    ok(&["rmi", &name]);
+    let pulled = ok(&["pull", &name]);
+    assert!(pulled.contains("Downloaded newer image"), "{pulled}");
+    assert_eq!(
+        ok(&["run", "--rm", &name, "echo", "pulled-back"]),
+        "pulled-back\n"
+    );
+    // A name no registry has: docker says the pull failed.
+    let (code, _, err) = docker(&svc, &["pull", &format!("{}/api/none:1", reg.addr())], "");
+    assert_ne!(code, 0, "{err}");
 }
