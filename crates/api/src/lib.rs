@@ -19,6 +19,7 @@ mod pty;
 mod reply;
 mod router;
 mod system;
+mod tls;
 mod transfer;
 
 use std::ffi::OsString;

@@ -12,6 +12,8 @@ use std::time::Duration;
 pub enum Listener {
     Unix(UnixListener),
     Tcp(TcpListener),
+    /// TCP with TLS: each client is decrypted into a socket pair's end.
+    Tls(TcpListener, std::sync::Arc<rustls::ServerConfig>),
 }
 
 pub enum Stream {
@@ -30,6 +32,8 @@ pub enum ListenError {
     Path { path: PathBuf, source: io::Error },
     #[error("{addr}: {source}")]
     Tcp { addr: String, source: io::Error },
+    #[error("TLS: {0}")]
+    Tls(String),
 }
 
 /// The default socket: root's under /run, a user's under $XDG_RUNTIME_DIR.
@@ -87,7 +91,18 @@ impl Listener {
     fn fd(&self) -> RawFd {
         match self {
             Listener::Unix(l) => l.as_raw_fd(),
-            Listener::Tcp(l) => l.as_raw_fd(),
+            Listener::Tcp(l) | Listener::Tls(l, _) => l.as_raw_fd(),
+        }
+    }
+
+    /// Serves TLS on a TCP listener with the PEM certificate chain and key.
+    pub fn with_tls(self, cert: &Path, key: &Path) -> Result<Listener, ListenError> {
+        let config = crate::tls::config(cert, key).map_err(ListenError::Tls)?;
+        match self {
+            Listener::Tcp(l) | Listener::Tls(l, _) => Ok(Listener::Tls(l, config)),
+            Listener::Unix(_) => Err(ListenError::Tls(
+                "--tls-cert and --tls-key are for a tcp:// URI".into(),
+            )),
         }
     }
 
@@ -115,6 +130,10 @@ impl Listener {
         let s = match self {
             Listener::Unix(l) => l.accept().map(|(s, _)| Stream::Unix(s)),
             Listener::Tcp(l) => l.accept().map(|(s, _)| Stream::Tcp(s)),
+            Listener::Tls(l, config) => l
+                .accept()
+                .and_then(|(s, _)| crate::tls::accept(s, config))
+                .map(Stream::Unix),
         };
         match s {
             Ok(s) => Ok(Some(s)),

@@ -832,3 +832,94 @@ fn the_docker_cli_pushes_and_pulls_through_the_service() {
     let (code, _, err) = docker(&svc, &["pull", &format!("{}/api/none:1", reg.addr())], "");
     assert_ne!(code, 0, "{err}");
 }
+
+/// TCP only when asked, and then with TLS when given a certificate: curl and
+/// the docker CLI speak to it over TLS; plain HTTP gets no answer.
+#[test]
+fn the_service_serves_tls_on_tcp_when_given_a_certificate() {
+    let st = TestStore::with_busybox();
+    let (cert, key) = (st.path().join("cert.pem"), st.path().join("key.pem"));
+    let made = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+        ])
+        .args(["-addext", "subjectAltName=IP:127.0.0.1", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = st
+        .cmd()
+        .args(["system", "service", "--time", "0", "--tls-cert"])
+        .arg(&cert)
+        .arg("--tls-key")
+        .arg(&key)
+        .arg(format!("tcp://127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    struct Kill<'a>(&'a mut Child);
+    impl Drop for Kill<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _guard = Kill(&mut child);
+    wait_for("the TLS port", || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    let curl = |scheme: &str| {
+        Command::new("curl")
+            .args(["-s", "--max-time", "10", "--cacert"])
+            .arg(&cert)
+            .arg(format!("{scheme}://127.0.0.1:{port}/_ping"))
+            .output()
+            .unwrap()
+    };
+    let ok = curl("https");
+    assert_eq!(String::from_utf8_lossy(&ok.stdout), "OK", "{ok:?}");
+    let plain = curl("http");
+    assert!(
+        !plain.status.success() && plain.stdout.is_empty(),
+        "{plain:?}"
+    );
+    st.ok(&["create", "--name", "seen-over-tls", IMG, "true"]);
+    let out = Command::new("timeout")
+        .args([
+            "-s",
+            "KILL",
+            "30",
+            "/usr/bin/docker",
+            "-H",
+            &format!("tcp://127.0.0.1:{port}"),
+            "--tlsverify",
+            "--tlscacert",
+        ])
+        .arg(&cert)
+        .args(["ps", "-a", "--format", "{{.Names}}"])
+        .env("DOCKER_CONFIG", st.path().join("docker-config"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "seen-over-tls\n",
+        "{out:?}"
+    );
+}

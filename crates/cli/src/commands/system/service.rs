@@ -14,6 +14,12 @@ pub struct ServiceArgs {
     /// root, $XDG_RUNTIME_DIR/berth/berth.sock for others); a socket systemd
     /// passes (LISTEN_FDS) is used when there is one.
     uri: Option<String>,
+    /// PEM certificate (chain) for TLS on a tcp:// URI.
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<std::path::PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<std::path::PathBuf>,
 }
 
 pub fn service(store_args: &StoreArgs, a: ServiceArgs) -> CmdResult {
@@ -23,12 +29,16 @@ pub fn service(store_args: &StoreArgs, a: ServiceArgs) -> CmdResult {
         (Some(l), None) => l,
         _ => {
             let uri = a.uri.clone().unwrap_or_else(berth_api::listen::default_uri);
-            if uri.starts_with("tcp://") {
+            if uri.starts_with("tcp://") && a.tls_cert.is_none() {
                 eprintln!(
-                    "WARNING: the API over TCP asks no credentials: whoever reaches {uri} can do what root can here"
+                    "WARNING: the API over TCP asks no credentials and is not encrypted: whoever reaches {uri} can do what root can here"
                 );
             }
-            berth_api::Listener::bind(&uri).map_err(exit::podman)?
+            let l = berth_api::Listener::bind(&uri).map_err(exit::podman)?;
+            match (&a.tls_cert, &a.tls_key) {
+                (Some(c), Some(k)) => l.with_tls(c, k).map_err(exit::podman)?,
+                _ => l,
+            }
         }
     };
     let store = store_args.open()?;

@@ -1,0 +1,115 @@
+//! TLS for a TCP listener (`--tls-cert`, `--tls-key`): each connection is
+//! decrypted by two relay threads into one end of a socket pair, whose other
+//! end the service reads and writes as it does any client's (hijacked
+//! streams included, which need both directions at once).
+
+use std::io::{self, Read, Write};
+use std::net::TcpStream;
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use rustls::ServerConnection;
+
+/// The server's certificate chain and key, read once.
+pub fn config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>, String> {
+    let read = |p: &Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
+    let certs = rustls_pemfile::certs(&mut &read(cert)?[..])
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("{}: {e}", cert.display()))?;
+    if certs.is_empty() {
+        return Err(format!("{}: no certificate in it", cert.display()));
+    }
+    let key_der = rustls_pemfile::private_key(&mut &read(key)?[..])
+        .map_err(|e| format!("{}: {e}", key.display()))?
+        .ok_or_else(|| format!("{}: no private key in it", key.display()))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_no_client_auth()
+        .with_single_cert(certs, key_der)
+        .map(Arc::new)
+        .map_err(|e| format!("the certificate and key: {e}"))
+}
+
+/// Wraps a TCP client: returns the plain end the service serves.
+pub fn accept(tcp: TcpStream, config: &Arc<rustls::ServerConfig>) -> io::Result<UnixStream> {
+    let conn = ServerConnection::new(config.clone()).map_err(io::Error::other)?;
+    let conn = Arc::new(Mutex::new(conn));
+    let (plain, inner) = UnixStream::pair()?;
+    let (tcp_in, mut tcp_out) = (tcp.try_clone()?, tcp);
+    let (mut inner_in, inner_out) = (inner.try_clone()?, inner);
+    let c = conn.clone();
+    let mut tcp_out2 = tcp_out.try_clone()?;
+    // Client → service: records in, plaintext out (handshake answers back).
+    std::thread::spawn(move || {
+        let failed = decrypt(tcp_in, &c, &mut tcp_out2, &inner_out).is_err();
+        // The service sees the client's end; a client that spoke no TLS is cut off.
+        let _ = inner_out.shutdown(std::net::Shutdown::Write);
+        if failed {
+            let _ = tcp_out2.shutdown(std::net::Shutdown::Both);
+        }
+    });
+    // Service → client: plaintext in, records out.
+    std::thread::spawn(move || {
+        let mut buf = vec![0u8; 16 << 10];
+        loop {
+            let n = match inner_in.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            let Ok(mut g) = conn.lock() else { break };
+            if g.writer().write_all(&buf[..n]).is_err() || flush_tls(&mut g, &mut tcp_out).is_err()
+            {
+                break;
+            }
+        }
+        if let Ok(mut g) = conn.lock() {
+            g.send_close_notify();
+            let _ = flush_tls(&mut g, &mut tcp_out);
+        }
+        let _ = tcp_out.shutdown(std::net::Shutdown::Write);
+    });
+    Ok(plain)
+}
+
+fn flush_tls(conn: &mut ServerConnection, tcp: &mut TcpStream) -> io::Result<()> {
+    while conn.wants_write() {
+        conn.write_tls(tcp)?;
+    }
+    Ok(())
+}
+
+fn decrypt(
+    mut tcp: TcpStream,
+    conn: &Mutex<ServerConnection>,
+    tcp_out: &mut TcpStream,
+    mut plain: &UnixStream,
+) -> io::Result<()> {
+    let mut buf = vec![0u8; 16 << 10];
+    loop {
+        let n = tcp.read(&mut buf)?;
+        let mut g = conn.lock().map_err(|_| io::Error::other("poisoned"))?;
+        if n == 0 {
+            return Ok(());
+        }
+        g.read_tls(&mut &buf[..n])?;
+        if let Err(e) = g.process_new_packets() {
+            // Its alert goes to the client before the connection ends.
+            let _ = flush_tls(&mut g, tcp_out);
+            return Err(io::Error::other(e));
+        }
+        flush_tls(&mut g, tcp_out)?;
+        let mut data = Vec::new();
+        match g.reader().read_to_end(&mut data) {
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(e),
+        }
+        drop(g);
+        if !data.is_empty() {
+            plain.write_all(&data)?;
+        }
+    }
+}
