@@ -63,7 +63,13 @@ fn entry(info: &Info, e: PsEntry) -> Value {
 }
 
 pub fn list(s: &Service, req: &Request) -> Result {
-    let limit = match req.param("limit") {
+    listed(s, req, entry)
+}
+
+/// `ps` for a list request (`all`, `limit`/`last`, `filters`), each container
+/// shown by `show`: Docker's or libpod's entry.
+pub fn listed(s: &Service, req: &Request, show: fn(&Info, PsEntry) -> Value) -> Result {
+    let last = match req.param("limit").or(req.param("last")) {
         Some(l) if !l.is_empty() && l != "-1" && l != "0" => Some(
             l.parse()
                 .map_err(|_| ApiError::bad_request(format!("limit {l:?}")))?,
@@ -72,18 +78,15 @@ pub fn list(s: &Service, req: &Request) -> Result {
     };
     let o = PsOptions {
         all: req.flag("all"),
-        last: limit,
+        last,
         filters: filters(req)?,
+        external: req.flag("external"),
         ..Default::default()
     };
     let store = s.engine.store();
     let infos = berth_engine::views::ps(store, &o).map_err(ApiError::bad_request)?;
     let entries = berth_engine::views::ps_entries(store, &infos);
-    let out = infos
-        .iter()
-        .zip(entries)
-        .map(|(i, e)| entry(i, e))
-        .collect();
+    let out = infos.iter().zip(entries).map(|(i, e)| show(i, e)).collect();
     Ok(Reply::Json(200, Value::Array(out)))
 }
 

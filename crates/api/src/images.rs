@@ -21,10 +21,7 @@ fn summary(s: &ImageSummary) -> Value {
         "Id": format!("sha256:{}", s.id),
         "ParentId": "",
         "RepoTags": if s.dangling { Vec::new() } else { tags },
-        "RepoDigests": s.names.iter().map(|n| {
-            let repo = n.rsplit_once(':').map_or(n.as_str(), |(r, _)| r);
-            format!("{repo}@{}", s.digest)
-        }).collect::<Vec<_>>(),
+        "RepoDigests": repo_digests(&s.names, &s.digest),
         "Created": s.created,
         "Size": s.size,
         "VirtualSize": s.size,
@@ -279,4 +276,15 @@ pub fn push(s: &Service, req: &Request, name: &str, w: &mut dyn Write) -> Result
     } else {
         Done::Close
     }))
+}
+
+/// `REPO@DIGEST` for each of an image's names.
+pub fn repo_digests(names: &[String], digest: &str) -> Vec<String> {
+    names
+        .iter()
+        .map(|n| {
+            let repo = n.rsplit_once(':').map_or(n.as_str(), |(r, _)| r);
+            format!("{repo}@{digest}")
+        })
+        .collect()
 }

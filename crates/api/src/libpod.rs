@@ -3,7 +3,7 @@
 //! most answers are them as they are, in the types podman's client reads.
 
 use berth_engine::container::Info;
-use berth_engine::views::{PsEntry, PsOptions};
+use berth_engine::views::PsEntry;
 use serde_json::{Value, json};
 
 use crate::Service;
@@ -54,29 +54,7 @@ fn list_entry(info: &Info, e: PsEntry) -> Value {
 }
 
 pub fn containers(s: &Service, req: &Request) -> Result {
-    let last = match req.param("limit").or(req.param("last")) {
-        Some(l) if !l.is_empty() && l != "-1" && l != "0" => Some(
-            l.parse()
-                .map_err(|_| ApiError::bad_request(format!("limit {l:?}")))?,
-        ),
-        _ => None,
-    };
-    let o = PsOptions {
-        all: req.flag("all"),
-        last,
-        filters: filters(req)?,
-        external: req.flag("external"),
-        ..Default::default()
-    };
-    let store = s.engine.store();
-    let infos = berth_engine::views::ps(store, &o).map_err(ApiError::bad_request)?;
-    let entries = berth_engine::views::ps_entries(store, &infos);
-    let out = infos
-        .iter()
-        .zip(entries)
-        .map(|(i, e)| list_entry(i, e))
-        .collect();
-    Ok(Reply::Json(200, Value::Array(out)))
+    crate::containers::listed(s, req, list_entry)
 }
 
 pub fn inspect(s: &Service, id: &str) -> Result {
@@ -110,10 +88,7 @@ pub fn images(s: &Service, req: &Request) -> Result {
             "Id": i.id,
             "ParentId": "",
             "RepoTags": if i.dangling { Vec::new() } else { i.names.clone() },
-            "RepoDigests": i.names.iter().map(|n| {
-                let repo = n.rsplit_once(':').map_or(n.as_str(), |(r, _)| r);
-                format!("{repo}@{}", i.digest)
-            }).collect::<Vec<_>>(),
+            "RepoDigests": crate::images::repo_digests(&i.names, &i.digest),
             "Created": i.created,
             "Size": i.size,
             "SharedSize": 0,
@@ -252,24 +227,7 @@ pub fn create(s: &Service, req: &Request) -> Result {
         privileged: g.privileged,
         read_only: g.read_only_filesystem,
         stop_timeout: g.stop_timeout,
-        ports: g
-            .portmappings
-            .into_iter()
-            .map(|p| berth_engine::network::PortMapping {
-                host_ip: if p.host_ip.is_empty() {
-                    "0.0.0.0".into()
-                } else {
-                    p.host_ip
-                },
-                host_port: p.host_port,
-                container_port: p.container_port,
-                protocol: if p.protocol.is_empty() {
-                    "tcp".into()
-                } else {
-                    p.protocol
-                },
-            })
-            .collect(),
+        ports: port_mappings(g.portmappings),
         ..Default::default()
     };
     let ns =
@@ -385,24 +343,7 @@ pub fn pod_create(s: &Service, req: &Request) -> Result {
             .map(|(k, v)| format!("{k}={v}"))
             .collect(),
         share: (!g.shared_namespaces.is_empty()).then(|| g.shared_namespaces.join(",")),
-        ports: g
-            .portmappings
-            .into_iter()
-            .map(|p| berth_engine::network::PortMapping {
-                host_ip: if p.host_ip.is_empty() {
-                    "0.0.0.0".into()
-                } else {
-                    p.host_ip
-                },
-                host_port: p.host_port,
-                container_port: p.container_port,
-                protocol: if p.protocol.is_empty() {
-                    "tcp".into()
-                } else {
-                    p.protocol
-                },
-            })
-            .collect(),
+        ports: port_mappings(g.portmappings),
         exit_policy: match g.exit_policy.as_str() {
             "" => Default::default(),
             p => p.parse().map_err(ApiError::bad_request)?,
@@ -479,4 +420,25 @@ pub fn play_kube(s: &Service, req: &Request) -> Result {
         200,
         json!({"Pods": pods, "Volumes": [], "ServiceContainerID": ""}),
     ))
+}
+
+/// libpod's port records as the engine's mappings (an empty address: all).
+fn port_mappings(ports: Vec<PortSpec>) -> Vec<berth_engine::network::PortMapping> {
+    ports
+        .into_iter()
+        .map(|p| berth_engine::network::PortMapping {
+            host_ip: if p.host_ip.is_empty() {
+                "0.0.0.0".into()
+            } else {
+                p.host_ip
+            },
+            host_port: p.host_port,
+            container_port: p.container_port,
+            protocol: if p.protocol.is_empty() {
+                "tcp".into()
+            } else {
+                p.protocol
+            },
+        })
+        .collect()
 }
