@@ -322,3 +322,66 @@ pub fn volume_prune(s: &Service, req: &Request) -> Result {
         json!({"VolumesDeleted": gone, "SpaceReclaimed": 0}),
     ))
 }
+
+/// `GET /system/df`: what the store's images, containers and volumes take.
+pub fn df(s: &Service) -> Result {
+    let store = s.engine.store();
+    let usage = berth_engine::df::DiskUse::measure(store).map_err(|e| ApiError::new(500, e))?;
+    let every = berth_engine::images::ListOptions {
+        all: true,
+        ..Default::default()
+    };
+    let summaries = s.engine.images().list(&every)?;
+    let size_of = |id: &str| {
+        summaries
+            .iter()
+            .find(|i| i.id == id)
+            .map_or((0, 0), |i| (i.size, i.created))
+    };
+    let images: Vec<Value> = usage
+        .images
+        .iter()
+        .map(|u| {
+            let (size, created) = size_of(&u.image.id);
+            json!({
+                "Id": format!("sha256:{}", u.image.id),
+                "ParentId": "",
+                "RepoTags": u.image.names,
+                "RepoDigests": [],
+                "Created": created,
+                "Size": size,
+                "SharedSize": u.shared,
+                "VirtualSize": size,
+                "Labels": {},
+                "Containers": u.containers,
+            })
+        })
+        .collect();
+    let containers: Vec<Value> = usage
+        .containers
+        .iter()
+        .map(|c| {
+            json!({
+                "Id": c.info.id,
+                "Names": [format!("/{}", c.info.name())],
+                "Image": c.info.config.image_name,
+                "ImageID": format!("sha256:{}", c.info.config.image_id),
+                "Command": c.info.config.args.join(" "),
+                "Created": c.info.config.created_ns / 1_000_000_000,
+                "State": c.info.state.status.as_str(),
+                "SizeRw": c.rw,
+                "SizeRootFs": c.rw,
+            })
+        })
+        .collect();
+    let volumes: Vec<Value> = usage
+        .volumes
+        .iter()
+        .map(|v| json!({"Name": v.name, "Driver": "local", "UsageData": {"Size": v.size, "RefCount": v.links}}))
+        .collect();
+    let layers: u64 = usage.images.iter().map(|u| size_of(&u.image.id).0).sum();
+    Ok(Reply::Json(
+        200,
+        json!({"LayersSize": layers, "Images": images, "Containers": containers, "Volumes": volumes, "BuildCache": []}),
+    ))
+}

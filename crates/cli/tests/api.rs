@@ -401,6 +401,14 @@ fn the_docker_cli_runs_execs_and_lists_through_the_service() {
         "{names:?}"
     );
     assert!(ok(&["stats", "--no-stream", "srv"], "").contains("srv"));
+    let df = ok(
+        &["system", "df", "--format", "{{.Type}} {{.TotalCount}}"],
+        "",
+    );
+    assert!(
+        df.contains("Containers 2\n") && df.contains("Images "),
+        "{df}"
+    );
     ok(&["rm", "-f", "srv", "fg"], "");
     ok(&["volume", "rm", "dv"], "");
     // The CLI sees what docker left: nothing.
