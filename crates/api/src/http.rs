@@ -300,8 +300,21 @@ pub fn reason(status: u16) -> &'static str {
     }
 }
 
+static CORS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// `--cors ORIGIN`: every answer allows that origin (browsers' cross-origin calls).
+pub fn set_cors(origin: &str) {
+    let _ = CORS.set(origin.to_string());
+}
+
 /// The headers every answer carries: Docker clients read the API version off them.
 fn common_headers(w: &mut dyn Write) -> io::Result<()> {
+    if let Some(origin) = CORS.get() {
+        write!(
+            w,
+            "Access-Control-Allow-Origin: {origin}\r\nAccess-Control-Allow-Headers: *\r\nAccess-Control-Allow-Methods: GET, HEAD, POST, PUT, DELETE, OPTIONS\r\n"
+        )?;
+    }
     write!(
         w,
         "Api-Version: {}\r\nDocker-Experimental: false\r\nOstype: linux\r\nServer: Libpod/{} (linux)\r\nLibpod-Api-Version: {}\r\n",

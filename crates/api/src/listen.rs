@@ -24,8 +24,11 @@ pub enum Stream {
 /// Why the service cannot listen where it was asked to.
 #[derive(Debug, thiserror::Error)]
 pub enum ListenError {
-    #[error("{0:?}: not a URI the service listens on (unix:///PATH or tcp://HOST:PORT)")]
-    BadUri(String),
+    /// podman's words: the scheme (as Go's URL parser reads it) and the URI.
+    #[error(
+        "API Service endpoint scheme {scheme:?} is not supported. Try tcp://{uri} or unix:/{uri}"
+    )]
+    BadUri { scheme: String, uri: String },
     #[error("{}: another service is listening there", .0.display())]
     InUse(PathBuf),
     #[error("{}: {source}", path.display())]
@@ -49,17 +52,22 @@ pub fn default_uri() -> String {
 impl Listener {
     /// Listens at `uri`; a socket file left by a service that is gone is replaced.
     pub fn bind(uri: &str) -> Result<Listener, ListenError> {
-        if let Some(path) = uri.strip_prefix("unix://") {
+        // podman's forms: unix:///PATH or unix:PATH, tcp://HOST:PORT or tcp:HOST:PORT.
+        if let Some(path) = uri.strip_prefix("unix://").or(uri.strip_prefix("unix:")) {
             return bind_unix(Path::new(path)).map(Listener::Unix);
         }
-        if let Some(addr) = uri.strip_prefix("tcp://") {
+        if let Some(addr) = uri.strip_prefix("tcp://").or(uri.strip_prefix("tcp:")) {
             let l = TcpListener::bind(addr).map_err(|source| ListenError::Tcp {
                 addr: addr.into(),
                 source,
             })?;
             return Ok(Listener::Tcp(l));
         }
-        Err(ListenError::BadUri(uri.into()))
+        let scheme = uri.split_once(':').map_or("", |(s, _)| s).to_string();
+        Err(ListenError::BadUri {
+            scheme,
+            uri: uri.into(),
+        })
     }
 
     /// The socket systemd passed (`LISTEN_PID` is this process, `LISTEN_FDS` ≥ 1: fd 3).

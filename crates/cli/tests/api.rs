@@ -211,6 +211,14 @@ fn the_service_exits_after_its_idle_time_and_refuses_a_taken_socket() {
     );
     let ping = svc.raw(b"GET /_ping HTTP/1.1\r\nConnection: close\r\n\r\n");
     assert!(ping.ends_with("OK"), "{ping}");
+    // A URI of no scheme it serves: podman's words.
+    let bad = st.run(&["system", "service", "localhost:9292"]);
+    assert_eq!(bad.code, 125);
+    assert!(
+        bad.stderr.contains("API Service endpoint scheme \"localhost\" is not supported. Try tcp://localhost:9292 or unix:/localhost:9292"),
+        "{}",
+        bad.stderr
+    );
     // No client for a second: it ends on its own, successfully.
     let status = svc.child.wait().unwrap();
     assert!(status.success(), "{status:?}");
@@ -929,5 +937,47 @@ fn the_service_serves_tls_on_tcp_when_given_a_certificate() {
         String::from_utf8_lossy(&out.stdout),
         "seen-over-tls\n",
         "{out:?}"
+    );
+}
+
+/// `--cors ORIGIN`: every answer allows that origin (and says so at debug).
+#[test]
+fn cors_answers_carry_the_allowed_origin() {
+    let st = TestStore::with_busybox();
+    let socket = st.path().join("cors.sock");
+    let child = st
+        .cmd()
+        .args([
+            "--log-level",
+            "debug",
+            "system",
+            "service",
+            "--cors",
+            "https://example.test",
+            "--time",
+            "1",
+        ])
+        .arg(format!("unix://{}", socket.display()))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for("the service's socket", || {
+        UnixStream::connect(&socket).is_ok()
+    });
+    let mut s = UnixStream::connect(&socket).unwrap();
+    s.write_all(b"GET /_ping HTTP/1.1\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    assert!(
+        answer.contains("Access-Control-Allow-Origin: https://example.test\r\n"),
+        "{answer}"
+    );
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(r#"CORS Headers were set to \"https://example.test\""#),
+        "{err}"
     );
 }

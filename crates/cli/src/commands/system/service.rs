@@ -14,6 +14,9 @@ pub struct ServiceArgs {
     /// root, $XDG_RUNTIME_DIR/berth/berth.sock for others); a socket systemd
     /// passes (LISTEN_FDS) is used when there is one.
     uri: Option<String>,
+    /// Answers allow cross-origin calls from this origin (`*`: any).
+    #[arg(long)]
+    cors: Option<String>,
     /// PEM certificate (chain) for TLS on a tcp:// URI.
     #[arg(long, requires = "tls_key")]
     tls_cert: Option<std::path::PathBuf>,
@@ -41,6 +44,10 @@ pub fn service(store_args: &StoreArgs, a: ServiceArgs) -> CmdResult {
             }
         }
     };
+    if let Some(origin) = &a.cors {
+        log::debug!("CORS Headers were set to {origin:?}");
+        berth_api::http::set_cors(origin);
+    }
     let store = store_args.open()?;
     let service = berth_api::Service::new(
         berth_engine::Engine::with_store(store),
