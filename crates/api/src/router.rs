@@ -72,6 +72,7 @@ fn route(s: &Service, req: &Request, segs: &[&str], conn: &mut Conn) -> reply::R
         ("GET", ["version"]) => system::version(s),
         ("GET", ["info"]) => system::info(s),
         ("GET", ["system", "df"]) => system::df(s),
+        ("POST", ["auth"]) => system::auth(req),
         ("GET", ["events"]) => crate::events::events(s, req, conn),
         ("GET", ["images", name @ .., "history"]) if !name.is_empty() => {
             images::history(s, &name.join("/"))

@@ -385,3 +385,47 @@ pub fn df(s: &Service) -> Result {
         json!({"LayersSize": layers, "Images": images, "Containers": containers, "Volumes": volumes, "BuildCache": []}),
     ))
 }
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct AuthBody {
+    username: String,
+    password: String,
+    serveraddress: String,
+}
+
+/// `POST /auth`: the credentials checked against the registry (the client
+/// keeps them; the service keeps nothing).
+pub fn auth(req: &Request) -> Result {
+    let body: AuthBody = crate::containers::json_body(req)?;
+    let server = body
+        .serveraddress
+        .trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .trim_end_matches("/v1")
+        .trim_end_matches("/v2");
+    if server.is_empty() || body.username.is_empty() {
+        return Err(ApiError::bad_request(
+            "serveraddress and username are needed",
+        ));
+    }
+    let creds = berth_image::auth::Credentials {
+        username: body.username,
+        password: body.password,
+    };
+    let key = berth_image::auth::login_key(server);
+    berth_engine::login::check(&key, &creds, None, None).map_err(|e| {
+        let text = e.to_string();
+        let status = if text.contains("401") || text.to_lowercase().contains("unauthorized") {
+            401
+        } else {
+            500
+        };
+        ApiError::new(status, text)
+    })?;
+    Ok(Reply::Json(
+        200,
+        json!({"Status": "Login Succeeded", "IdentityToken": ""}),
+    ))
+}

@@ -981,3 +981,41 @@ fn cors_answers_carry_the_allowed_origin() {
         "{err}"
     );
 }
+
+/// `docker login` through the service checks the credentials against the
+/// registry; the docker CLI then sends them with a push.
+#[test]
+fn docker_login_is_checked_against_the_registry() {
+    let st = TestStore::with_busybox();
+    let reg = support::registry::Registry::start_with_auth("alice", "s3cret").expect("registry");
+    let conf = st.path().join("registries.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "[[registry]]\nlocation = \"{}\"\ninsecure = true\n",
+            reg.addr()
+        ),
+    )
+    .unwrap();
+    let svc = Service::start_with(&st, "0", &[("CONTAINERS_REGISTRIES_CONF", &conf)]);
+    let (code, _, err) = docker(
+        &svc,
+        &["login", "-u", "alice", "--password-stdin", reg.addr()],
+        "wrong\n",
+    );
+    assert_ne!(code, 0, "a wrong password logged in: {err}");
+    let (code, out, err) = docker(
+        &svc,
+        &["login", "-u", "alice", "--password-stdin", reg.addr()],
+        "s3cret\n",
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("Login Succeeded"), "{out}");
+    let name = format!("{}/api/secret:1", reg.addr());
+    let (code, out, err) = docker(&svc, &["tag", IMG, &name], "");
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = docker(&svc, &["push", &name], "");
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = docker(&svc, &["pull", &name], "");
+    assert_eq!(code, 0, "{out}{err}");
+}

@@ -24,6 +24,7 @@ pub mod journald;
 pub mod kube;
 pub mod leases;
 pub mod lifecycle;
+pub mod login;
 pub mod logs;
 pub mod monitor;
 pub mod names;

@@ -4,8 +4,6 @@ use std::io::Read;
 use std::path::PathBuf;
 
 use berth_image::auth::{self, Credentials};
-use berth_image::registries::RegistriesConf;
-use berth_image::transport::registry_client::{Client, TlsSettings, cert_dirs};
 use clap::Args;
 
 use crate::exit::{self, CmdResult};
@@ -49,7 +47,6 @@ pub struct LogoutArgs {
 pub fn login(a: LoginArgs) -> CmdResult {
     let key = auth::login_key(&a.registry);
     let file = a.authfile.clone().unwrap_or_else(auth::default_auth_file);
-    let host = key.split('/').next().unwrap_or(&key).to_string();
     let probe = berth_image::Reference::parse(&format!("{key}/x"))
         .or_else(|_| berth_image::Reference::parse(&key));
     if a.get_login {
@@ -83,18 +80,8 @@ pub fn login(a: LoginArgs) -> CmdResult {
         (None, false) => prompt("Password: ")?,
     };
     let creds = Credentials { username, password };
-    let insecure = RegistriesConf::load()
-        .map(|c| c.is_insecure(&host))
-        .unwrap_or(false);
-    let tls = TlsSettings {
-        verify: a.tls_verify.unwrap_or(!insecure),
-        cert_dirs: cert_dirs(&host, a.cert_dir.as_deref()),
-    };
-    let client =
-        Client::connect(&host, Some(creds.clone()), &tls, Some(1)).map_err(exit::podman)?;
-    client
-        .check_login()
-        .map_err(|e| exit::podman(format!("logging into {key:?}: {e}")))?;
+    berth_engine::login::check(&key, &creds, a.tls_verify, a.cert_dir.as_deref())
+        .map_err(exit::podman)?;
     auth::store(&file, &key, &creds).map_err(exit::podman)?;
     println!("Login Succeeded!");
     Ok(())
