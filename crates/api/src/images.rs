@@ -288,3 +288,36 @@ pub fn repo_digests(names: &[String], digest: &str) -> Vec<String> {
         })
         .collect()
 }
+
+/// `GET /images/search?term=T&limit=N`: registries.conf's search registries
+/// (or the one the term names), in Docker's shape.
+pub fn search(req: &Request) -> Result {
+    let Some(term) = req.param("term").filter(|t| !t.is_empty()) else {
+        return Err(ApiError::bad_request("term: what to search for is missing"));
+    };
+    let limit = match req.param("limit").filter(|l| !l.is_empty()) {
+        None => 25,
+        Some(l) => l
+            .parse()
+            .map_err(|_| ApiError::bad_request(format!("limit {l:?}")))?,
+    };
+    let o = berth_engine::images::SearchOptions {
+        limit,
+        list_tags: false,
+    };
+    let context = berth_image::Context::default();
+    let found = berth_engine::images::search(term, &context, &o)?;
+    let out: Vec<Value> = found
+        .into_iter()
+        .map(|r| {
+            json!({
+                "name": r.name,
+                "description": r.description,
+                "star_count": r.stars,
+                "is_official": r.official == "[OK]",
+                "is_automated": r.automated == "[OK]",
+            })
+        })
+        .collect();
+    Ok(Reply::Json(200, Value::Array(out)))
+}

@@ -99,6 +99,7 @@ fn route(s: &Service, req: &Request, segs: &[&str], conn: &mut Conn) -> reply::R
         ("PUT", ["containers", id, "archive"]) => crate::archive::put(s, req, id, conn),
         ("POST", ["build"]) => crate::build::build(s, req, conn),
         ("GET", ["images", "json"]) => images::list(s, req),
+        ("GET", ["images", "search"]) => images::search(req),
         ("GET", ["images", "get"]) => transfer::save(s, req, None, &mut conn.writer),
         ("GET", ["images", name @ .., "get"]) if !name.is_empty() => {
             transfer::save(s, req, Some(&name.join("/")), &mut conn.writer)

@@ -1019,3 +1019,37 @@ fn docker_login_is_checked_against_the_registry() {
     let (code, out, err) = docker(&svc, &["pull", &name], "");
     assert_eq!(code, 0, "{out}{err}");
 }
+
+/// `docker search` through the service finds what a registry holds.
+#[test]
+fn docker_search_lists_a_registrys_repositories() {
+    let st = TestStore::with_busybox();
+    let reg = support::registry::Registry::start().expect("registry");
+    let conf = st.path().join("registries.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "[[registry]]\nlocation = \"{}\"\ninsecure = true\n",
+            reg.addr()
+        ),
+    )
+    .unwrap();
+    let svc = Service::start_with(&st, "0", &[("CONTAINERS_REGISTRIES_CONF", &conf)]);
+    let name = format!("{}/found/bb:1", reg.addr());
+    for args in [&["tag", IMG, &name][..], &["push", &name][..]] {
+        let (code, out, err) = docker(&svc, args, "");
+        assert_eq!(code, 0, "{out}{err}");
+    }
+    let (code, out, err) = docker(
+        &svc,
+        &[
+            "search",
+            "--format",
+            "{{.Name}}",
+            &format!("{}/found", reg.addr()),
+        ],
+        "",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("found/bb"), "{out}");
+}
