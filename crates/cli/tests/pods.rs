@@ -492,3 +492,14 @@ fn members_see_the_pods_hosts_resolv_conf_and_hostname() {
         "the new pod stayed"
     );
 }
+
+/// `pod kill` judges the signal before it looks for the pod, as podman does.
+#[test]
+fn pod_kill_refuses_a_bad_signal_first() {
+    let st = TestStore::with_busybox();
+    for s in ["0", "SIGBADSIG", "%%"] {
+        let r = st.run(&["pod", "kill", "-s", s, "nosuchpod"]);
+        assert_eq!(r.code, 125);
+        assert_eq!(r.stderr, format!("Error: invalid signal: {s}\n"));
+    }
+}

@@ -250,7 +250,7 @@ pub fn kill(store: &Store, name: &str, signal: &str) -> Result<Info> {
 
 /// `kill -s SIG`: a name (`TERM`, `SIGTERM`, any case) or number, with one
 /// leading dash allowed; 0 is no signal to send.
-fn parse_kill_signal(signal: &str) -> Result<i32> {
+pub(crate) fn parse_kill_signal(signal: &str) -> Result<i32> {
     let s = signal.strip_prefix('-').unwrap_or(signal);
     match berth_runtime::ops::parse_signal(s) {
         Ok(n) if n > 0 && !s.is_empty() => Ok(n),

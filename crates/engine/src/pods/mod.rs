@@ -463,6 +463,8 @@ pub fn stop(store: &Store, name: &str, timeout: Option<u64>) -> Result<Pod, Erro
 
 /// Sends a signal to every running container of the pod.
 pub fn kill(store: &Store, name: &str, signal: &str) -> Result<Pod, Error> {
+    // The signal is judged before the pod is looked for, as podman does.
+    lifecycle::parse_kill_signal(signal)?;
     let pod = find(store, name)?;
     for m in members(store, &pod).iter().rev() {
         if m.state.status == Status::Running {
