@@ -396,6 +396,9 @@ fn finish(store: &Store, id: &str, code: i32) {
         crate::events::container(store, i, "died", Some(code));
     }
     oci_of(store, id).delete(id);
+    if let Some(i) = &info {
+        crate::run::leave_shared_hosts(store, i);
+    }
     crate::network::teardown(store, id);
     crate::namespaces::release_shm(store, id);
     let _ = store.unmount(id, false);
@@ -429,10 +432,14 @@ fn finish(store: &Store, id: &str, code: i32) {
 /// A start that failed leaves the container created, not running.
 fn finish_failed(store: &Store, id: &str) {
     oci_of(store, id).delete(id);
+    let info = container::find(store, id).ok();
+    if let Some(i) = &info {
+        crate::run::leave_shared_hosts(store, i);
+    }
     crate::network::teardown(store, id);
     crate::namespaces::release_shm(store, id);
     let _ = store.unmount(id, false);
-    if let Ok(info) = container::find(store, id) {
-        crate::image_mounts::release(store, &info);
+    if let Some(info) = &info {
+        crate::image_mounts::release(store, info);
     }
 }

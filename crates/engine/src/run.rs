@@ -534,9 +534,8 @@ pub fn prepare_bundle(store: &Store, info: &Info) -> Result<PathBuf, RunError> {
     if let Some(donor) = net_donor(store, info)? {
         // In another's network namespace: its /etc/hosts (this container's
         // name added) and resolv.conf, as podman shares them in a pod.
-        let entry = format!("127.0.0.1\t{hostname} {}", info.name());
         let donor = container::userdata(store, &donor);
-        volumes::share_network_files(&mut spec.mounts, &donor, &entry)?;
+        volumes::share_network_files(&mut spec.mounts, &donor, &[&hostname, info.name()])?;
     }
     if let Some(tz) = &cfg.process.tz {
         let zone = spec::timezone_file(tz)?;
@@ -567,6 +566,14 @@ pub fn prepare_bundle(store: &Store, info: &Info) -> Result<PathBuf, RunError> {
     Ok(bundle)
 }
 
+/// When a container that shared another's network stops: its line in that
+/// one's /etc/hosts goes (podman's; the next member's takes its place).
+pub(crate) fn leave_shared_hosts(store: &Store, info: &Info) {
+    if let Ok(Some(donor)) = net_donor(store, info) {
+        volumes::leave_network_files(&container::userdata(store, &donor), info.name());
+    }
+}
+
 /// The container whose network namespace this one ends up in, following
 /// `container:` joins to the one with a network of its own.
 fn net_donor(store: &Store, info: &Info) -> Result<Option<String>, RunError> {
@@ -590,6 +597,7 @@ fn net_donor(store: &Store, info: &Info) -> Result<Option<String>, RunError> {
 /// What a start took that outlives the container's process: its network, its
 /// host-side /dev/shm, its rootfs mount, the images it mounted.
 fn release_start(store: &Store, c: &Info) {
+    leave_shared_hosts(store, c);
     crate::network::teardown(store, &c.id);
     crate::namespaces::release_shm(store, &c.id);
     let _ = store.unmount(&c.id, false);

@@ -362,13 +362,14 @@ pub fn hostname_of(userdata: &Path) -> String {
 }
 
 /// A container in another's network namespace sees that one's /etc/hosts and
-/// resolv.conf (`donor` is its userdata directory); `entry` (this container's
-/// names on 127.0.0.1) is added to those hosts once, before the network
-/// section. Files the other never wrote stay this container's own.
+/// resolv.conf (`donor` is its userdata directory); its `names` (hostname,
+/// name) on 127.0.0.1 are added to those hosts before the network section,
+/// less those the file names already (podman's: a pod's hostname is there).
+/// Files the other never wrote stay this container's own.
 pub fn share_network_files(
     mounts: &mut [Mount],
     donor: &Path,
-    entry: &str,
+    names: &[&str],
 ) -> Result<(), VolumeError> {
     let hosts = donor.join("hosts");
     for m in mounts.iter_mut() {
@@ -385,16 +386,44 @@ pub fn share_network_files(
         return Ok(());
     }
     edit_hosts(&hosts, |text| {
-        if text.lines().any(|l| l == entry) {
+        let known = |n: &str| {
+            text.lines()
+                .any(|l| l.split_whitespace().skip(1).any(|m| m == n))
+        };
+        let fresh: Vec<&str> = names
+            .iter()
+            .copied()
+            .filter(|n| !n.is_empty() && !known(n))
+            .collect();
+        if fresh.is_empty() {
             return None;
         }
         let (base, section) = text.split_at(text.find(MEMBERS_MARK).unwrap_or(text.len()));
-        Some(format!("{base}{entry}\n{section}"))
+        Some(format!("{base}127.0.0.1\t{}\n{section}", fresh.join(" ")))
     })
     .map_err(|source| VolumeError::GeneratedFile {
         path: hosts,
         source,
     })
+}
+
+/// A member that stops: its 127.0.0.1 line in the shared hosts goes.
+pub fn leave_network_files(donor: &Path, name: &str) {
+    let _ = edit_hosts(&donor.join("hosts"), |text| {
+        let mine = |l: &str| {
+            let mut f = l.split_whitespace();
+            f.next() == Some("127.0.0.1") && f.any(|n| n == name)
+        };
+        if !text.lines().any(mine) {
+            return None;
+        }
+        Some(
+            text.lines()
+                .filter(|l| !mine(l))
+                .map(|l| format!("{l}\n"))
+                .collect(),
+        )
+    });
 }
 
 /// Rewrites a hosts file in place (it is bind-mounted into running
