@@ -78,6 +78,15 @@ impl Listener {
             return None;
         }
         const FD: RawFd = 3;
+        // The monitors and helpers it starts must not keep the listening socket.
+        // SAFETY: fcntl on a descriptor number; a failure changes nothing.
+        unsafe { libc::fcntl(FD, libc::F_SETFD, libc::FD_CLOEXEC) };
+        // SAFETY: removing variables before any thread of this service reads them.
+        unsafe {
+            std::env::remove_var("LISTEN_PID");
+            std::env::remove_var("LISTEN_FDS");
+            std::env::remove_var("LISTEN_FDNAMES");
+        }
         // SAFETY: a zeroed sockaddr_storage is valid; getsockname writes at most len bytes.
         let family = unsafe {
             let mut addr: libc::sockaddr_storage = std::mem::zeroed();

@@ -1053,3 +1053,51 @@ fn docker_search_lists_a_registrys_repositories() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("found/bb"), "{out}");
 }
+
+/// Socket activation: a listening socket systemd passes (fd 3, `LISTEN_FDS`,
+/// `LISTEN_PID` the service's own) is served, and the URI left out.
+#[test]
+fn the_service_serves_a_socket_systemd_passes() {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
+    let st = TestStore::with_busybox();
+    let path = st.path().join("activated.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    let fd = listener.as_raw_fd();
+    let mut cmd = Command::new("sh");
+    cmd.args(["-c", "LISTEN_PID=$$ LISTEN_FDS=1 exec \"$@\"", "sh"])
+        .arg(st.cmd().get_program())
+        .args(st.cmd().get_args())
+        .args(["system", "service", "--time", "1"])
+        .envs(st.cmd().get_envs().filter_map(|(k, v)| v.map(|v| (k, v))))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    // SAFETY: dup2 and fcntl are async-signal-safe; fd is the listener this
+    // process holds open. Already fd 3, only its close-on-exec flag goes.
+    unsafe {
+        cmd.pre_exec(move || {
+            let r = if fd == 3 {
+                libc::fcntl(3, libc::F_SETFD, 0)
+            } else {
+                libc::dup2(fd, 3)
+            };
+            if r < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let child = cmd.spawn().unwrap();
+    drop(listener);
+    let mut s = UnixStream::connect(&path).unwrap();
+    s.write_all(b"GET /_ping HTTP/1.1\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    assert!(
+        answer.starts_with("HTTP/1.1 200 ") && answer.ends_with("OK"),
+        "{answer}"
+    );
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+}
