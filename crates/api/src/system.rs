@@ -186,7 +186,8 @@ fn network(n: &berth_engine::network::NetworkInspect) -> Value {
     json!({
         "Name": n.name,
         "Id": n.id,
-        "Created": "",
+        // Not recorded: Go's zero time, which Docker's clients read as unset.
+        "Created": "0001-01-01T00:00:00Z",
         "Scope": "local",
         "Driver": n.driver,
         "EnableIPv6": n.ipv6_enabled,

@@ -300,6 +300,46 @@ fn the_docker_cli_runs_execs_and_lists_through_the_service() {
         ok(&["exec", "-i", "srv", "wc", "-l"], "a\nb\nc\n").trim(),
         "3"
     );
+    // A terminal for the process (-t), through the service's pty.
+    assert!(ok(&["exec", "-t", "srv", "tty"], "").starts_with("/dev/pts/"));
+    // logs -f follows a container until it ends.
+    ok(
+        &[
+            "run",
+            "-d",
+            "--name",
+            "ticker",
+            IMG,
+            "sh",
+            "-c",
+            "for i in 1 2 3; do echo t$i; sleep 0.1; done",
+        ],
+        "",
+    );
+    assert_eq!(ok(&["logs", "-f", "ticker"], ""), "t1\nt2\nt3\n");
+    ok(&["rm", "ticker"], "");
+    // A user network: made, listed, inspected, joined, removed.
+    ok(&["network", "create", "dnet"], "");
+    assert!(
+        ok(&["network", "ls", "--format", "{{.Name}}"], "")
+            .lines()
+            .any(|l| l == "dnet")
+    );
+    assert_eq!(
+        ok(
+            &["network", "inspect", "-f", "{{.Name}} {{.Driver}}", "dnet"],
+            ""
+        ),
+        "dnet bridge\n"
+    );
+    assert_eq!(
+        ok(
+            &["run", "--rm", "--network", "dnet", IMG, "echo", "on-dnet"],
+            ""
+        ),
+        "on-dnet\n"
+    );
+    ok(&["network", "rm", "dnet"], "");
     let ps = ok(&["ps", "--format", "{{.Names}} {{.Labels}}"], "");
     assert_eq!(ps, "srv k=v\n");
     assert_eq!(ok(&["logs", "fg"], ""), "to-out\n");
