@@ -1141,3 +1141,50 @@ fn the_service_serves_a_socket_systemd_passes() {
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{out:?}");
 }
+
+/// Clients that go away in the middle of a followed log or event stream
+/// leave no thread of the service behind.
+#[test]
+fn clients_leaving_mid_stream_leave_nothing_behind() {
+    let st = TestStore::with_busybox();
+    let svc = Service::start(&st, "0");
+    st.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "chatty",
+        IMG,
+        "sh",
+        "-c",
+        "while true; do echo tick; sleep 0.05; done",
+    ]);
+    let threads = || {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", svc.child.id())).unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("Threads:"))
+            .and_then(|n| n.trim().parse::<usize>().ok())
+            .unwrap()
+    };
+    let before = threads();
+    for path in [
+        "/v1.41/containers/chatty/logs?stdout=1&follow=1",
+        "/v1.41/events",
+    ] {
+        for _ in 0..8 {
+            let mut s = UnixStream::connect(&svc.socket).unwrap();
+            write!(s, "GET {path} HTTP/1.1\r\nHost: d\r\n\r\n").unwrap();
+            let mut first = [0u8; 64];
+            s.read_exact(&mut first).unwrap();
+            assert!(
+                first.starts_with(b"HTTP/1.1 200"),
+                "{}",
+                String::from_utf8_lossy(&first)
+            );
+        }
+    }
+    wait_for("the service's streaming threads to end", || {
+        threads() <= before
+    });
+    st.ok(&["rm", "-f", "-t", "0", "chatty"]);
+}

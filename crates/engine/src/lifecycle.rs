@@ -554,8 +554,8 @@ pub fn logs(
     let mut lines: Vec<Vec<u8>> = Vec::new();
     read_lines(&mut reader, &mut lines);
     window(&mut lines, o);
-    print(&lines, o, out, err);
-    if !o.follow {
+    // A reader gone (a closed pipe, a client that left) ends it.
+    if print(&lines, o, out, err).is_err() || !o.follow {
         return Ok(());
     }
     follow(&info, Duration::from_millis(100), o, out, err, || {
@@ -587,8 +587,7 @@ fn follow(
         let gone = sys::poll_readable(&[pidfd.as_raw_fd()], Some(interval))
             .map(|r| r[0])
             .unwrap_or(true);
-        print(&more()?, o, out, err);
-        if gone {
+        if print(&more()?, o, out, err).is_err() || gone {
             return Ok(());
         }
     }
@@ -619,8 +618,8 @@ fn journald_logs(
 ) -> Result<()> {
     let (mut lines, mut cursor) = crate::journald::read(&info.id, None)?;
     window(&mut lines, o);
-    print(&lines, o, out, err);
-    if !o.follow {
+    // A reader gone (a closed pipe, a client that left) ends it.
+    if print(&lines, o, out, err).is_err() || !o.follow {
         return Ok(());
     }
     follow(info, Duration::from_millis(250), o, out, err, || {
@@ -645,7 +644,15 @@ fn read_lines(r: &mut impl BufRead, into: &mut Vec<Vec<u8>>) {
     }
 }
 
-fn print(lines: &[Vec<u8>], o: &LogOptions, out: &mut dyn Write, err: &mut dyn Write) {
+/// Writes the entries, each line in one write (a REST API frame a line);
+/// an error means the reader went away.
+fn print(
+    lines: &[Vec<u8>],
+    o: &LogOptions,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> std::io::Result<()> {
+    let mut line = Vec::new();
     for l in lines {
         let Some(e) = logs::parse_line(l) else {
             continue;
@@ -654,14 +661,17 @@ fn print(lines: &[Vec<u8>], o: &LogOptions, out: &mut dyn Write, err: &mut dyn W
             Stream::Stdout => &mut *out,
             Stream::Stderr => &mut *err,
         };
+        line.clear();
         if o.timestamps {
-            let _ = write!(w, "{} ", e.timestamp);
+            line.extend_from_slice(e.timestamp.as_bytes());
+            line.push(b' ');
         }
-        let _ = w.write_all(&e.text);
+        line.extend_from_slice(&e.text);
         if !e.partial {
-            let _ = w.write_all(b"\n");
+            line.push(b'\n');
         }
+        w.write_all(&line)?;
     }
-    let _ = out.flush();
-    let _ = err.flush();
+    out.flush()?;
+    err.flush()
 }
