@@ -70,10 +70,11 @@ pub fn get(s: &Service, req: &Request, id: &str, conn: &mut Conn, head_only: boo
     let stat = base64::engine::general_purpose::STANDARD.encode(stat.to_string());
     let w = &mut conn.writer;
     if head_only {
-        let _ = write!(
-            w,
+        // One write: the head whole.
+        let head = format!(
             "HTTP/1.1 200 OK\r\nX-Docker-Container-Path-Stat: {stat}\r\nContent-Length: 0\r\n\r\n"
         );
+        let _ = w.write_all(head.as_bytes());
         drop(reader);
         let _ = making.join();
         return Ok(Reply::Written(Done::KeepOpen));

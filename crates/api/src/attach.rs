@@ -30,21 +30,27 @@ pub fn attach(s: &Service, req: &Request, id: &str, conn: &mut Conn) -> Result {
     // start it sends next cannot come first.
     let rx = (!info.state.running).then(|| {
         let (tx, rx) = mpsc::channel();
+        let token = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if let Ok(mut pending) = s.attaching.lock() {
-            pending.insert(info.id.clone(), tx);
+            pending
+                .entry(info.id.clone())
+                .or_default()
+                .push((token, tx));
         }
-        rx
+        (token, rx)
     });
     conn.writer.write_all(head.as_bytes()).map_err(io)?;
     conn.writer.flush().map_err(io)?;
     let socket = match rx {
         None => attach::connect(&attach::socket_path(s.engine.store(), &info.id)).ok(),
-        Some(rx) => wait_for_start(s, &info.id, rx),
+        Some((token, rx)) => wait_for_start(s, &info.id, token, rx),
     };
     let Some(socket) = socket else {
         conn.writer.shutdown_write();
         return Ok(Reply::Written(Done::Close));
     };
+    // The client's input may pause for as long as it likes.
+    let _ = conn.writer.set_read_timeout(None);
     let stdin: Option<Box<dyn Read + Send>> = match (want_in, conn.reader.get_ref().try_clone()) {
         (true, Ok(rest)) => Some(Box::new(
             Cursor::new(conn.reader.buffer().to_vec()).chain(rest),
@@ -77,9 +83,16 @@ pub fn attach(s: &Service, req: &Request, id: &str, conn: &mut Conn) -> Result {
 
 /// The connection the container's start hands over; None when it went away
 /// unstarted. Started by someone else meanwhile: its socket, from then on.
-fn wait_for_start(s: &Service, id: &str, rx: mpsc::Receiver<UnixStream>) -> Option<UnixStream> {
+// A hijacked client may have shut its writing half (no stdin): a hang-up
+// cannot be told from that, so the wait ends with the container, not the client.
+fn wait_for_start(
+    s: &Service,
+    id: &str,
+    token: u64,
+    rx: mpsc::Receiver<UnixStream>,
+) -> Option<UnixStream> {
     let got = loop {
-        match rx.recv_timeout(Duration::from_secs(1)) {
+        match rx.recv_timeout(Duration::from_millis(500)) {
             Ok(conn) => break Some(conn),
             Err(mpsc::RecvTimeoutError::Disconnected) => break None,
             Err(mpsc::RecvTimeoutError::Timeout) => match s.engine.containers().inspect(id) {
@@ -89,15 +102,31 @@ fn wait_for_start(s: &Service, id: &str, rx: mpsc::Receiver<UnixStream>) -> Opti
             },
         }
     };
-    if let Ok(mut pending) = s.attaching.lock() {
-        pending.remove(id);
+    // Only this client's place goes: others may wait for the same start.
+    if let Ok(mut pending) = s.attaching.lock()
+        && let Some(list) = pending.get_mut(id)
+    {
+        list.retain(|(t, _)| *t != token);
+        if list.is_empty() {
+            pending.remove(id);
+        }
     }
     got
 }
 
-/// A start hands its monitor's connection to the client attached and waiting, if any.
-pub fn take_waiting(s: &Service, id: &str) -> Option<mpsc::Sender<UnixStream>> {
-    s.attaching.lock().ok()?.remove(id)
+/// A client waiting for a container's start: its token and where its
+/// connection goes.
+pub type Waiting = (u64, mpsc::Sender<UnixStream>);
+
+static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// The clients attached and waiting for this container's start.
+pub fn take_waiting(s: &Service, id: &str) -> Vec<Waiting> {
+    s.attaching
+        .lock()
+        .ok()
+        .and_then(|mut p| p.remove(id))
+        .unwrap_or_default()
 }
 
 /// One stream's output onto the hijacked connection: Docker's 8-byte frame

@@ -4,6 +4,7 @@
 //! comes back as Docker's JSON stream.
 
 use std::io::{BufRead, BufReader, Write};
+
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 
@@ -78,6 +79,10 @@ fn command(s: &Service, req: &Request) -> std::result::Result<Command, ApiError>
 
 pub fn build(s: &Service, req: &Request, conn: &mut Conn) -> Result {
     let mut cmd = command(s, req)?;
+    // The image's ID comes in a private file: RUN steps print on stdout too.
+    let iid_dir = tempfile::tempdir().map_err(|e| ApiError::new(500, e))?;
+    let iid = iid_dir.path().join("iid");
+    cmd.arg("--iidfile").arg(&iid);
     let quiet = req.flag("q");
     let mut child = cmd
         .stdin(Stdio::piped())
@@ -103,8 +108,15 @@ pub fn build(s: &Service, req: &Request, conn: &mut Conn) -> Result {
     .map(|(i, r)| {
         let tx = tx.clone();
         std::thread::spawn(move || {
-            for line in BufReader::new(r).lines().map_while(std::result::Result::ok) {
-                let _ = tx.send((i == 0, line));
+            // Any bytes (a RUN step may print what is not UTF-8), a line at a time.
+            let mut r = BufReader::new(r);
+            let mut line = Vec::new();
+            while r.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
+                let text = String::from_utf8_lossy(&line)
+                    .trim_end_matches('\n')
+                    .to_string();
+                let _ = tx.send((i == 0, text));
+                line.clear();
             }
         })
     })
@@ -120,14 +132,11 @@ pub fn build(s: &Service, req: &Request, conn: &mut Conn) -> Result {
             r
         });
         let mut out = Chunked::start(&mut conn.writer, 200, "application/json").ok();
-        let (mut id, mut last_err) = (None, String::new());
+        let mut last_err = String::new();
         for (stdout, line) in rx {
-            if stdout {
-                // The builder prints the image's ID last on its stdout.
-                id = Some(line);
-                continue;
+            if !stdout {
+                last_err.clone_from(&line);
             }
-            last_err.clone_from(&line);
             if let (Some(o), false) = (out.as_mut(), quiet)
                 && o.json_line(&json!({"stream": format!("{line}\n")}))
                     .is_err()
@@ -135,13 +144,17 @@ pub fn build(s: &Service, req: &Request, conn: &mut Conn) -> Result {
                 out = None;
             }
         }
-        (feeding.join(), out, id, last_err)
+        (feeding.join(), out, last_err)
     });
-    let (feeding, out, id, last_err) = fed;
+    let (feeding, out, last_err) = fed;
     for r in readers {
         let _ = r.join();
     }
     let status = child.wait().map_err(|e| ApiError::new(500, e))?;
+    let id = std::fs::read_to_string(&iid)
+        .ok()
+        .map(|t| t.trim().trim_start_matches("sha256:").to_string())
+        .filter(|t| !t.is_empty());
     let Some(mut out) = out else {
         return Ok(Reply::Written(Done::Close));
     };

@@ -158,14 +158,22 @@ pub fn start(s: &Service, id: &str) -> Result {
     if info.state.running {
         return Ok(Reply::Empty(304));
     }
-    match crate::attach::take_waiting(s, &info.id) {
-        Some(client) => {
+    let waiting = crate::attach::take_waiting(s, &info.id);
+    match waiting.split_first() {
+        Some(((_, first), others)) => {
             let (_, conn) = s
                 .engine
                 .containers()
                 .start_attached(&info.id, &*s.monitor)?;
             // A client gone meanwhile drops the connection: the output is logged all the same.
-            let _ = client.send(conn);
+            let _ = first.send(conn);
+            // Others attach to its socket as it runs.
+            let path = berth_engine::attach::socket_path(s.engine.store(), &info.id);
+            for (_, client) in others {
+                if let Ok(c) = berth_engine::attach::connect(&path) {
+                    let _ = client.send(c);
+                }
+            }
         }
         None => {
             s.engine.containers().start(&info.id, &*s.monitor)?;
@@ -228,7 +236,7 @@ pub fn pause(s: &Service, id: &str, pause: bool) -> Result {
 
 /// `POST /containers/ID/wait`: the head at once (Docker's clients read it
 /// before they start the container), the exit code when it comes.
-pub fn wait(s: &Service, req: &Request, id: &str, w: &mut dyn Write) -> Result {
+pub fn wait(s: &Service, req: &Request, id: &str, conn: &mut crate::Conn) -> Result {
     let condition = req.param("condition").unwrap_or("not-running");
     if !matches!(condition, "not-running" | "next-exit" | "removed" | "") {
         return Err(ApiError::bad_request(format!(
@@ -237,14 +245,17 @@ pub fn wait(s: &Service, req: &Request, id: &str, w: &mut dyn Write) -> Result {
     }
     let c = s.engine.containers();
     let info = c.inspect(id)?;
-    let mut out = Chunked::start(w, 200, "application/json").map_err(io)?;
+    Chunked::start(&mut conn.writer, 200, "application/json").map_err(io)?;
+    let gone = || Ok(Reply::Written(Done::Close));
     if condition == "next-exit" && !info.state.running {
         // Not yet started (Docker's `run` waits, then starts): its next run's end.
         let before = info.state.finished_at.clone();
         loop {
             match c.inspect(&info.id) {
                 Ok(i) if i.state.running || i.state.finished_at != before => break,
-                Ok(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
+                // Looked at again in a while, unless the client leaves.
+                Ok(_) if crate::client_gone(&conn.writer, 20) => return gone(),
+                Ok(_) => {}
                 // Gone: a --rm container that ran; wait answers its recorded code.
                 Err(_) => break,
             }
@@ -254,13 +265,16 @@ pub fn wait(s: &Service, req: &Request, id: &str, w: &mut dyn Write) -> Result {
         Ok(code) => {
             if condition == "removed" {
                 while c.inspect(&info.id).is_ok() {
-                    std::thread::sleep(std::time::Duration::from_millis(20));
+                    if crate::client_gone(&conn.writer, 20) {
+                        return gone();
+                    }
                 }
             }
             json!({"StatusCode": code, "Error": null})
         }
         Err(e) => json!({"StatusCode": -1, "Error": {"Message": e.to_string()}}),
     };
+    let mut out = Chunked::resume(&mut conn.writer);
     let done = out.json_line(&body).and_then(|()| out.finish());
     Ok(Reply::Written(if done.is_ok() {
         Done::KeepOpen

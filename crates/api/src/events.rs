@@ -2,8 +2,6 @@
 //! since `since`, then (without `until`) each new one as it is written, until
 //! the client goes.
 
-use std::os::fd::AsRawFd;
-
 use berth_engine::events::{Event, EventFilter};
 use serde_json::{Value, json};
 
@@ -49,18 +47,6 @@ fn point(req: &Request, name: &str) -> std::result::Result<Option<u64>, ApiError
     }
 }
 
-/// Waits up to `ms` for the client to send or close; true when it closed.
-fn client_gone(conn: &Conn, ms: i32) -> bool {
-    let mut p = libc::pollfd {
-        fd: conn.writer.as_raw_fd(),
-        events: libc::POLLIN | libc::POLLRDHUP,
-        revents: 0,
-    };
-    // SAFETY: p is one valid pollfd.
-    let r = unsafe { libc::poll(&mut p, 1, ms) };
-    r > 0 && p.revents & (libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR) != 0
-}
-
 pub fn events(s: &Service, req: &Request, conn: &mut Conn) -> Result {
     let filter = EventFilter {
         filters: crate::system::filters(req)?
@@ -73,6 +59,16 @@ pub fn events(s: &Service, req: &Request, conn: &mut Conn) -> Result {
         since_ns: point(req, "since")?,
         until_ns: point(req, "until")?,
     };
+    // Every key is judged before the stream begins (the log may hold no event
+    // to judge it by yet).
+    for f in &filter.filters {
+        let key = f.split_once('=').map_or(f.as_str(), |(k, _)| k);
+        if !["type", "event", "status", "container", "image", "label"].contains(&key) {
+            return Err(ApiError::bad_request(format!(
+                "filters: {key:?} is not a filter of events"
+            )));
+        }
+    }
     let store = s.engine.store();
     // What is recorded, and where the log ends now (a bad filter is told
     // before the stream begins). Without `since`, only what comes next.
@@ -100,10 +96,13 @@ pub fn events(s: &Service, req: &Request, conn: &mut Conn) -> Result {
             }));
         }
         // The client's hang-up ends the stream; meanwhile the log is read anew.
-        if client_gone(conn, 200) {
+        if crate::client_gone(&conn.writer, 200) {
             return Ok(Reply::Written(Done::Close));
         }
-        let (new, next) = berth_engine::events::follow_from(store, &filter, offset)?;
+        // The answer has begun: a failure now can only end the stream.
+        let Ok((new, next)) = berth_engine::events::follow_from(store, &filter, offset) else {
+            return Ok(Reply::Written(Done::Close));
+        };
         offset = next;
         batch = new;
     }

@@ -64,13 +64,31 @@ impl Sessions {
             .ok_or_else(|| ApiError::not_found(format!("No such exec instance: {id}")))
     }
 
-    fn insert(&self, id: String, s: Session) {
-        if let Ok(mut map) = self.0.lock() {
-            if map.len() >= KEPT {
-                map.retain(|_, s| s.state.lock().is_ok_and(|st| st.running || !st.started));
-            }
-            map.insert(id, Arc::new(s));
+    /// Keeps a new session; at [`KEPT`], ended ones and those of containers
+    /// no longer running go first, and past it a new one is refused.
+    fn insert(&self, s: &Service, id: String, session: Session) -> Result<()> {
+        let mut map = self
+            .0
+            .lock()
+            .map_err(|_| ApiError::new(500, "exec sessions poisoned"))?;
+        if map.len() >= KEPT {
+            map.retain(|_, x| {
+                let live = x.state.lock().is_ok_and(|st| st.running || !st.started);
+                live && s
+                    .engine
+                    .containers()
+                    .inspect(&x.container)
+                    .is_ok_and(|c| c.state.running)
+            });
         }
+        if map.len() >= KEPT {
+            return Err(ApiError::new(
+                503,
+                format!("{KEPT} exec sessions are open: start or drop some first"),
+            ));
+        }
+        map.insert(id, Arc::new(session));
+        Ok(())
     }
 }
 
@@ -88,13 +106,14 @@ pub fn create(s: &Service, req: &Request, id: &str) -> Result {
     }
     let exec_id = berth_storage::lock::random_hex(32);
     s.execs.insert(
+        s,
         exec_id.clone(),
         Session {
             container: info.id,
             config,
             state: Mutex::default(),
         },
-    );
+    )?;
     Ok(Reply::Json(201, json!({"Id": exec_id})))
 }
 
@@ -180,8 +199,26 @@ pub fn start(s: &Service, req: &Request, id: &str, conn: &mut Conn) -> Result {
         st.started = true;
         st.running = true;
     }
+    let r = run(s, req, &session, body.detach, conn);
+    if r.is_err()
+        && let Ok(mut st) = session.state.lock()
+    {
+        // It never ran: inspect says so, with no exit code.
+        st.running = false;
+    }
+    r
+}
+
+fn run(
+    s: &Service,
+    req: &Request,
+    session: &Arc<Session>,
+    detach: bool,
+    conn: &mut Conn,
+) -> Result {
+    let session = session.clone();
     let mut cmd = helper(s, &session);
-    if body.detach {
+    if detach {
         cmd.stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
@@ -232,6 +269,8 @@ pub fn start(s: &Service, req: &Request, id: &str, conn: &mut Conn) -> Result {
             .take()
             .map(|i| Box::new(i) as Box<dyn Write + Send>),
     };
+    // The client's input may pause for as long as it likes.
+    let _ = conn.writer.set_read_timeout(None);
     if let (Some(mut input), Ok(mut from)) = (input, conn.reader.get_ref().try_clone()) {
         let buffered = conn.reader.buffer().to_vec();
         std::thread::spawn(move || {

@@ -273,9 +273,11 @@ fn read_chunked<R: Read>(r: &mut BufReader<R>) -> Result<Vec<u8>, ReadError> {
                 }
             }
         }
-        let start = body.len();
-        body.resize(start + size, 0);
-        r.read_exact(&mut body[start..])?;
+        // Only what arrives takes memory (a chunk size alone commits nothing).
+        let got = r.by_ref().take(size as u64).read_to_end(&mut body)?;
+        if got < size {
+            return Err(io::Error::from(io::ErrorKind::UnexpectedEof).into());
+        }
         let mut crlf = [0; 2];
         r.read_exact(&mut crlf)?;
     }

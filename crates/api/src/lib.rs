@@ -53,9 +53,7 @@ pub struct Service {
     /// Clients attached to a container not yet started (Docker's `run` attaches
     /// first): its start hands them the connection its monitor makes, so they
     /// see its output from the first byte.
-    attaching: std::sync::Mutex<
-        std::collections::HashMap<String, std::sync::mpsc::Sender<std::os::unix::net::UnixStream>>,
-    >,
+    attaching: std::sync::Mutex<std::collections::HashMap<String, Vec<attach::Waiting>>>,
 }
 
 impl Service {
@@ -104,9 +102,22 @@ pub fn serve(
             // Clients are connected: look again in a while.
             Some(idle) => Some(idle.max(Duration::from_millis(100))),
         };
-        let Some(stream) = listener.accept_within(wait)? else {
-            continue;
+        let stream = match listener.accept_within(wait) {
+            Ok(Some(s)) => s,
+            Ok(None) => continue,
+            // Out of descriptors or memory for now: clients are refused until
+            // some leave, the service goes on.
+            Err(e) if transient(&e) => {
+                log::warn!("API service: accepting a client: {e}");
+                std::thread::sleep(Duration::from_millis(100));
+                continue;
+            }
+            Err(e) => return Err(e),
         };
+        if active.load(Ordering::SeqCst) >= MAX_CLIENTS {
+            // Dropped unanswered: the client sees its connection closed.
+            continue;
+        }
         active.fetch_add(1, Ordering::SeqCst);
         let (service, active, last) = (service.clone(), active.clone(), last.clone());
         std::thread::spawn(move || {
@@ -119,8 +130,35 @@ pub fn serve(
     }
 }
 
+/// Waits up to `ms` for the client to hang up; true when it has. Only the
+/// hang-up wakes it: bytes the client sends meanwhile are left to be read.
+pub(crate) fn client_gone(stream: &Stream, ms: i32) -> bool {
+    use std::os::fd::AsRawFd;
+    let mut p = libc::pollfd {
+        fd: stream.as_raw_fd(),
+        events: libc::POLLRDHUP,
+        revents: 0,
+    };
+    // SAFETY: p is one valid pollfd.
+    let r = unsafe { libc::poll(&mut p, 1, ms) };
+    r > 0 && p.revents & (libc::POLLRDHUP | libc::POLLHUP | libc::POLLERR) != 0
+}
+
+/// Clients served at once; more are closed at once.
+const MAX_CLIENTS: usize = 512;
+/// A client silent this long while a request is awaited is let go.
+const IDLE_CLIENT: Duration = Duration::from_secs(300);
+
+fn transient(e: &std::io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM | libc::EAGAIN)
+    )
+}
+
 /// Requests one after another on one connection, until either side closes it.
 fn connection(service: &Service, stream: Stream) {
+    let _ = stream.set_read_timeout(Some(IDLE_CLIENT));
     let Ok(reader) = stream.try_clone() else {
         return;
     };

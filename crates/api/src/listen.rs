@@ -45,8 +45,14 @@ pub fn default_uri() -> String {
     if unsafe { libc::geteuid() } == 0 {
         return "unix:///run/berth/berth.sock".into();
     }
-    let dir = std::env::var("XDG_RUNTIME_DIR").unwrap_or_else(|_| "/tmp".into());
-    format!("unix://{dir}/berth/berth.sock")
+    match std::env::var("XDG_RUNTIME_DIR") {
+        Ok(dir) => format!("unix://{dir}/berth/berth.sock"),
+        // A directory of this user's own in the shared /tmp.
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        Err(_) => format!("unix:///tmp/berth-{}/berth.sock", unsafe {
+            libc::geteuid()
+        }),
+    }
 }
 
 impl Listener {
@@ -167,7 +173,26 @@ fn bind_unix(path: &Path) -> Result<UnixListener, ListenError> {
         source,
     };
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(err)?;
+        use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let me = unsafe { libc::geteuid() };
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(if me == 0 { 0o755 } else { 0o700 })
+            .create(dir)
+            .map_err(err)?;
+        // Another user's directory (made first, in a shared /tmp) could swap
+        // the socket for one of theirs: only the caller's or root's will do.
+        let m = std::fs::symlink_metadata(dir).map_err(err)?;
+        if !m.is_dir() || (m.uid() != me && m.uid() != 0) {
+            return Err(ListenError::Path {
+                path: dir.to_path_buf(),
+                source: io::Error::new(
+                    io::ErrorKind::PermissionDenied,
+                    "not a directory of this user's or root's",
+                ),
+            });
+        }
     }
     match std::fs::symlink_metadata(path) {
         Ok(m) if m.file_type().is_socket() => {
@@ -197,6 +222,14 @@ impl Stream {
             Stream::Unix(s) => Stream::Unix(s.try_clone()?),
             Stream::Tcp(s) => Stream::Tcp(s.try_clone()?),
         })
+    }
+
+    /// How long a read waits (None: for ever, for a hijacked stream's input).
+    pub fn set_read_timeout(&self, t: Option<Duration>) -> io::Result<()> {
+        match self {
+            Stream::Unix(s) => s.set_read_timeout(t),
+            Stream::Tcp(s) => s.set_read_timeout(t),
+        }
     }
 
     /// Ends the writing half (a hijacked stream's end of output).

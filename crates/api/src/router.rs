@@ -42,6 +42,7 @@ pub fn handle(service: &Service, req: &Request, conn: &mut Conn) -> std::io::Res
 /// can be larger than any body kept in memory).
 pub fn streamed(method: &str, path: &str) -> bool {
     let path = strip_version(path);
+    let path = path.strip_prefix("/libpod").unwrap_or(path);
     (method == "POST" && path == "/build")
         || (method == "PUT" && path.starts_with("/containers/") && path.ends_with("/archive"))
         || (method == "POST" && path == "/images/load")
@@ -88,7 +89,7 @@ fn route(s: &Service, req: &Request, segs: &[&str], conn: &mut Conn) -> reply::R
         ("POST", ["containers", id, "kill"]) => containers::kill(s, req, id),
         ("POST", ["containers", id, "pause"]) => containers::pause(s, id, true),
         ("POST", ["containers", id, "unpause"]) => containers::pause(s, id, false),
-        ("POST", ["containers", id, "wait"]) => containers::wait(s, req, id, &mut conn.writer),
+        ("POST", ["containers", id, "wait"]) => containers::wait(s, req, id, conn),
         ("DELETE", ["containers", id]) => containers::remove(s, req, id),
         ("GET", ["containers", id, "logs"]) => containers::logs(s, req, id, &mut conn.writer),
         ("POST", ["containers", id, "exec"]) => crate::exec::create(s, req, id),

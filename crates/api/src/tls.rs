@@ -59,26 +59,37 @@ pub fn accept(tcp: TcpStream, config: &Arc<rustls::ServerConfig>) -> io::Result<
                 Ok(0) | Err(_) => break,
                 Ok(n) => n,
             };
-            let Ok(mut g) = conn.lock() else { break };
-            if g.writer().write_all(&buf[..n]).is_err() || flush_tls(&mut g, &mut tcp_out).is_err()
-            {
+            let records = {
+                let Ok(mut g) = conn.lock() else { break };
+                if g.writer().write_all(&buf[..n]).is_err() {
+                    break;
+                }
+                pending_tls(&mut g)
+            };
+            // The socket is written with the lock released.
+            if records.and_then(|r| tcp_out.write_all(&r)).is_err() {
                 break;
             }
         }
-        if let Ok(mut g) = conn.lock() {
+        let records = conn.lock().ok().and_then(|mut g| {
             g.send_close_notify();
-            let _ = flush_tls(&mut g, &mut tcp_out);
+            pending_tls(&mut g).ok()
+        });
+        if let Some(r) = records {
+            let _ = tcp_out.write_all(&r);
         }
         let _ = tcp_out.shutdown(std::net::Shutdown::Write);
     });
     Ok(plain)
 }
 
-fn flush_tls(conn: &mut ServerConnection, tcp: &mut TcpStream) -> io::Result<()> {
+/// What rustls has to send, taken out under the lock.
+fn pending_tls(conn: &mut ServerConnection) -> io::Result<Vec<u8>> {
+    let mut out = Vec::new();
     while conn.wants_write() {
-        conn.write_tls(tcp)?;
+        conn.write_tls(&mut out)?;
     }
-    Ok(())
+    Ok(out)
 }
 
 fn decrypt(
@@ -90,26 +101,35 @@ fn decrypt(
     let mut buf = vec![0u8; 16 << 10];
     loop {
         let n = tcp.read(&mut buf)?;
-        let mut g = conn.lock().map_err(|_| io::Error::other("poisoned"))?;
         if n == 0 {
             return Ok(());
         }
-        g.read_tls(&mut &buf[..n])?;
-        if let Err(e) = g.process_new_packets() {
-            // Its alert goes to the client before the connection ends.
-            let _ = flush_tls(&mut g, tcp_out);
-            return Err(io::Error::other(e));
-        }
-        flush_tls(&mut g, tcp_out)?;
-        let mut data = Vec::new();
-        match g.reader().read_to_end(&mut data) {
-            Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-            Err(e) => return Err(e),
-        }
-        drop(g);
-        if !data.is_empty() {
-            plain.write_all(&data)?;
+        // rustls takes part of a read at a time: every byte read is fed.
+        let mut rest = &buf[..n];
+        while !rest.is_empty() {
+            let (data, records, failed) = {
+                let mut g = conn.lock().map_err(|_| io::Error::other("poisoned"))?;
+                g.read_tls(&mut rest)?;
+                let failed = g.process_new_packets().err();
+                let records = pending_tls(&mut g)?;
+                let mut data = Vec::new();
+                if failed.is_none() {
+                    match g.reader().read_to_end(&mut data) {
+                        Ok(_) => {}
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                (data, records, failed)
+            };
+            // Socket writes happen with the lock released (an alert too).
+            tcp_out.write_all(&records)?;
+            if let Some(e) = failed {
+                return Err(io::Error::other(e));
+            }
+            if !data.is_empty() {
+                plain.write_all(&data)?;
+            }
         }
     }
 }

@@ -178,6 +178,27 @@ fn hostile_requests_get_a_clear_status_and_the_service_goes_on() {
         !st.path().join("escaped").exists(),
         "the archive wrote outside the container"
     );
+    // A good archive on libpod's path (its body streamed as Docker's is).
+    let mut tar = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_path("good.txt").unwrap();
+    h.set_size(5);
+    h.set_mode(0o644);
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_mtime(0);
+    h.set_cksum();
+    tar.append(&h, &b"good\n"[..]).unwrap();
+    let tar = tar.into_inner().unwrap();
+    let mut put = format!(
+        "PUT /v4.3.1/libpod/containers/box/archive?path=/ HTTP/1.1\r\nContent-Length: {}\r\n\r\n",
+        tar.len()
+    )
+    .into_bytes();
+    put.extend_from_slice(&tar);
+    let r = svc.raw(&put);
+    assert_eq!(status(&r), 200, "{r}");
+    assert_eq!(st.ok(&["exec", "box", "cat", "/good.txt"]).stdout, "good\n");
     st.ok(&["rm", "-f", "-t", "0", "box"]);
     let missing = svc.raw(b"GET /v1.41/nowhere HTTP/1.1\r\nConnection: close\r\n\r\n");
     assert_eq!(status(&missing), 404);
@@ -735,7 +756,7 @@ fn the_docker_cli_builds_from_a_context() {
     std::fs::create_dir_all(&ctx).unwrap();
     std::fs::write(
         ctx.join("Dockerfile"),
-        format!("FROM {IMG}\nARG X=1\nCOPY f.txt /f.txt\nRUN echo built-$X > /b.txt\n"),
+        format!("FROM {IMG}\nARG X=1\nCOPY f.txt /f.txt\nRUN echo built-$X > /b.txt\nRUN printf no-newline-from-run\n"),
     )
     .unwrap();
     std::fs::write(ctx.join("f.txt"), "from-context\n").unwrap();
@@ -755,6 +776,8 @@ fn the_docker_cli_builds_from_a_context() {
     );
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("Successfully built"), "{out}");
+    // A step's own output reaches the client; the image's ID is not mixed into it.
+    assert!(out.contains("no-newline-from-run"), "{out}");
     let (code, out, err) = docker(
         &svc,
         &[
@@ -956,6 +979,46 @@ fn the_service_serves_tls_on_tcp_when_given_a_certificate() {
         !plain.status.success() && plain.stdout.is_empty(),
         "{plain:?}"
     );
+    // A body of many records (rustls reads a record buffer at a time).
+    let labels: String = (0..400)
+        .map(|i| format!("\"label{i}\":\"{}\",", "v".repeat(40)))
+        .collect();
+    let big = format!(
+        "{{\"Image\":\"{IMG}\",\"Cmd\":[\"true\"],\"Labels\":{{{}}}}}",
+        labels.trim_end_matches(',')
+    );
+    assert!(big.len() > 20_000);
+    let body_file = st.path().join("big.json");
+    std::fs::write(&body_file, &big).unwrap();
+    let created = Command::new("curl")
+        .args([
+            "-s",
+            "--max-time",
+            "20",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "--cacert",
+        ])
+        .arg(&cert)
+        .args(["-H", "Content-Type: application/json", "--data-binary"])
+        .arg(format!("@{}", body_file.display()))
+        .arg(format!(
+            "https://127.0.0.1:{port}/v1.41/containers/create?name=big-over-tls"
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&created.stdout),
+        "201",
+        "{created:?}"
+    );
+    assert_eq!(
+        st.inspect("big-over-tls", ".Config.Labels.label399"),
+        "v".repeat(40)
+    );
+    st.ok(&["rm", "big-over-tls"]);
     st.ok(&["create", "--name", "seen-over-tls", IMG, "true"]);
     let out = Command::new("timeout")
         .args([

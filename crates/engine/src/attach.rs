@@ -303,8 +303,10 @@ pub fn relay(stream: UnixStream, io: AttachStreams, keys: &[u8]) -> std::io::Res
         } else {
             &mut *io.stdout
         };
-        let _ = w.write_all(&data);
-        let _ = w.flush();
+        // The client gone (its terminal closed, its socket shut): done.
+        if w.write_all(&data).and_then(|()| w.flush()).is_err() {
+            break;
+        }
     }
     Ok(if detached.load(Ordering::SeqCst) {
         Ended::Detached

@@ -67,9 +67,13 @@ pub fn spawn_attached(
         );
         read(&mut reader, &mut line)?;
     }
-    // The monitor is not waited for: it outlives this process and is reaped by
-    // init. Dropping `child` does not kill it.
-    drop(child);
+    // The monitor outlives a command-line caller, and init reaps it then; a
+    // caller that lives on (the REST API's service) reaps it here when it ends,
+    // so no exited monitor stays a zombie of that process.
+    std::thread::spawn(move || {
+        let mut child = child;
+        let _ = child.wait();
+    });
     let line = line.trim_end();
     if line == "ok" {
         return Ok(conn);

@@ -32,18 +32,20 @@ pub fn service(store_args: &StoreArgs, a: ServiceArgs) -> CmdResult {
         (Some(l), None) => l,
         _ => {
             let uri = a.uri.clone().unwrap_or_else(berth_api::listen::default_uri);
-            if uri.starts_with("tcp://") && a.tls_cert.is_none() {
-                eprintln!(
-                    "WARNING: the API over TCP asks no credentials and is not encrypted: whoever reaches {uri} can do what root can here"
-                );
-            }
-            let l = berth_api::Listener::bind(&uri).map_err(exit::podman)?;
-            match (&a.tls_cert, &a.tls_key) {
-                (Some(c), Some(k)) => l.with_tls(c, k).map_err(exit::podman)?,
-                _ => l,
-            }
+            berth_api::Listener::bind(&uri).map_err(exit::podman)?
         }
     };
+    // TLS for whatever TCP listener it has, a passed one too.
+    let listener = match (&a.tls_cert, &a.tls_key) {
+        (Some(c), Some(k)) => listener.with_tls(c, k).map_err(exit::podman)?,
+        _ => listener,
+    };
+    if let berth_api::Listener::Tcp(l) = &listener {
+        let at = l.local_addr().map(|a| a.to_string()).unwrap_or_default();
+        eprintln!(
+            "WARNING: the API over TCP asks no credentials and is not encrypted: whoever reaches {at} can do what root can here"
+        );
+    }
     if let Some(origin) = &a.cors {
         log::debug!("CORS Headers were set to {origin:?}");
         berth_api::http::set_cors(origin);
