@@ -606,6 +606,10 @@ fn sixty_four_concurrent_clients_for_a_minute() {
         "-c",
         "echo anchored; sleep 1000",
     ]);
+    // Its line is in its log before any client asks for it.
+    wait_for("the anchor's first line in its log", || {
+        st.ok(&["logs", "anchor"]).stdout == "anchored\n"
+    });
     let secs: u64 = std::env::var("BERTH_API_SOAK_SECS")
         .ok()
         .and_then(|s| s.parse().ok())

@@ -122,3 +122,22 @@ fn kill_and_stop_of_a_foreground_container_spare_the_callers_group() {
         st.ok(&["rm", "fg"]);
     }
 }
+
+/// A signal number out of range gets podman's words, from `kill` and from
+/// `create --stop-signal` (before any image is looked for or pulled).
+#[test]
+fn out_of_range_signal_numbers_are_refused_in_podmans_words() {
+    let st = TestStore::with_busybox();
+    for s in ["65", "-65", "999", "99999999"] {
+        let r = st.run(&["kill", "-s", s, "nosuchcontainer"]);
+        assert_eq!(r.code, 125);
+        assert_eq!(r.stderr, "Error: valid signals are 1 through 64\n", "{s}");
+    }
+    let r = st.run(&["create", "--stop-signal=99", "localhost/no-such-image:1"]);
+    assert_eq!(r.code, 125);
+    assert_eq!(r.stderr, "Error: valid signals are 1 through 64\n");
+    assert_eq!(
+        st.run(&["kill", "-s", "0", "nosuchcontainer"]).stderr,
+        "Error: invalid signal: 0\n"
+    );
+}

@@ -250,8 +250,18 @@ pub fn kill(store: &Store, name: &str, signal: &str) -> Result<Info> {
 
 /// `kill -s SIG`: a name (`TERM`, `SIGTERM`, any case) or number, with one
 /// leading dash allowed; 0 is no signal to send.
-pub(crate) fn parse_kill_signal(signal: &str) -> Result<i32> {
+/// A signal as `kill -s` and `--stop-signal` take it (a leading `-` allowed),
+/// with podman's words for what is not one.
+pub fn parse_kill_signal(signal: &str) -> Result<i32> {
     let s = signal.strip_prefix('-').unwrap_or(signal);
+    if let Ok(n) = s.parse::<i64>()
+        && n != 0
+        && !(1..=64).contains(&n)
+    {
+        return Err(Error::InvalidArgument(
+            "valid signals are 1 through 64".into(),
+        ));
+    }
     match berth_runtime::ops::parse_signal(s) {
         Ok(n) if n > 0 && !s.is_empty() => Ok(n),
         _ => Err(Error::InvalidArgument(format!("invalid signal: {s}"))),

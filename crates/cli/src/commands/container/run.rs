@@ -61,6 +61,16 @@ fn check_cidfile(path: Option<&std::path::Path>) -> Result<(), Failure> {
     }
 }
 
+/// `--stop-signal` is judged before an image is pulled, as podman does.
+fn check_stop_signal(a: &ContainerArgs) -> Result<(), Failure> {
+    match &a.stop_signal {
+        Some(s) => berth_engine::lifecycle::parse_kill_signal(s)
+            .map(drop)
+            .map_err(exit::engine),
+        None => Ok(()),
+    }
+}
+
 /// `--pull`: the engine pulls as the policy says (podman's default: only a
 /// missing image). An image in an archive or a layout (docker-archive:PATH,
 /// oci:DIR …) is copied in, and the container made from what came.
@@ -122,6 +132,7 @@ pub fn run(store_args: &StoreArgs, mut a: RunArgs) -> Result<i32, Failure> {
     // the container's runtime; protect the binary as berth-oci does
     // (CVE-2019-5736) before anything is forked.
     crate::exit::protect_self()?;
+    check_stop_signal(&a.c)?;
     let store = store_args.open()?;
     let engine = berth_engine::Engine::with_store(store.clone());
     let cidfile = a.c.cidfile.clone();
@@ -197,6 +208,7 @@ pub fn run(store_args: &StoreArgs, mut a: RunArgs) -> Result<i32, Failure> {
 }
 
 pub fn create(store_args: &StoreArgs, mut a: CreateArgs) -> Result<i32, Failure> {
+    check_stop_signal(&a.c)?;
     let store = store_args.open()?;
     let cidfile = a.c.cidfile.clone();
     check_cidfile(cidfile.as_deref())?;
