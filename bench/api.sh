@@ -15,12 +15,16 @@ SECS=${SECS:-10}
 D=$WORK/api-bench
 BPID=; PPID_=
 cleanup() {
-  for p in $BPID $PPID_; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+  # (a service killed makes `wait` fail: under set -e that must not end the cleanup)
+  for p in $BPID $PPID_; do { kill "$p" && wait "$p"; } 2>/dev/null || true; done
+  # Each tool removes its own containers with the flags they were made with.
+  if [ -n "${P+x}" ]; then "${P[@]}" rm -af -t 0 >/dev/null 2>&1 || true; fi
   podman --root "$D/podman-root" --runroot "$D/podman-run" system reset --force >/dev/null 2>&1 || true
   umount "$D/podman-root/overlay" 2>/dev/null || true
   "$BERTH" --root "$D/berth-root" --runroot "$D/berth-run" rm -af -t 0 >/dev/null 2>&1 || true
   umount_all
   rm -rf "$D"
+  return 0
 }
 cleanup; trap cleanup EXIT
 two_stores "$D"
