@@ -247,8 +247,9 @@ pub fn wait(s: &Service, req: &Request, id: &str, conn: &mut crate::Conn) -> Res
     let info = c.inspect(id)?;
     Chunked::start(&mut conn.writer, 200, "application/json").map_err(io)?;
     let gone = || Ok(Reply::Written(Done::Close));
-    if condition == "next-exit" && !info.state.running {
-        // Not yet started (Docker's `run` waits, then starts): its next run's end.
+    // Not yet started (Docker's `run` waits, then starts; `--rm` waits for the
+    // removal): its next run's end, whose exit code is the answer.
+    if matches!(condition, "next-exit" | "removed") && !info.state.running {
         let before = info.state.finished_at.clone();
         loop {
             match c.inspect(&info.id) {

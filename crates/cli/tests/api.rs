@@ -296,6 +296,9 @@ fn the_docker_cli_runs_execs_and_lists_through_the_service() {
         (code, out.as_str(), err.as_str()),
         (5, "to-out\n", "to-err\n")
     );
+    // --rm: Docker's client waits for the removal and passes the exit code on.
+    let (code, _, err) = docker(&svc, &["run", "--rm", IMG, "sh", "-c", "exit 3"], "");
+    assert_eq!(code, 3, "{err}");
     // Piped input reaches the container and ends there.
     assert_eq!(
         ok(
