@@ -436,11 +436,7 @@ pub fn rename(s: &Service, req: &Request, id: &str) -> Result {
         .param("name")
         .filter(|n| !n.is_empty())
         .ok_or_else(|| ApiError::bad_request("name: the new name is missing"))?;
-    let info = s.engine.containers().inspect(id)?;
-    s.engine
-        .store()
-        .rename_container(&info.id, name)
-        .map_err(|e| ApiError::new(409, e))?;
+    s.engine.containers().rename(id, name)?;
     Ok(Reply::Empty(204))
 }
 

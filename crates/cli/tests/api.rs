@@ -28,6 +28,17 @@ impl Service {
         Service::start_with(st, time, &[])
     }
 
+    /// A service whose registries.conf says `reg` speaks plain HTTP.
+    fn for_registry(st: &TestStore, reg: &support::registry::Registry) -> Service {
+        let conf = st.path().join("registries.conf");
+        let text = format!(
+            "[[registry]]\nlocation = \"{}\"\ninsecure = true\n",
+            reg.addr()
+        );
+        std::fs::write(&conf, text).unwrap();
+        Service::start_with(st, "0", &[("CONTAINERS_REGISTRIES_CONF", &conf)])
+    }
+
     fn start_with(st: &TestStore, time: &str, env: &[(&str, &std::path::Path)]) -> Service {
         let socket = st.path().join("api.sock");
         let mut cmd = st.cmd();
@@ -889,16 +900,7 @@ fn podman_remote_runs_containers_pods_and_kube_play_through_the_service() {
 fn the_docker_cli_pushes_and_pulls_through_the_service() {
     let st = TestStore::with_busybox();
     let reg = support::registry::Registry::start().expect("registry");
-    let conf = st.path().join("registries.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "[[registry]]\nlocation = \"{}\"\ninsecure = true\n",
-            reg.addr()
-        ),
-    )
-    .unwrap();
-    let svc = Service::start_with(&st, "0", &[("CONTAINERS_REGISTRIES_CONF", &conf)]);
+    let svc = Service::for_registry(&st, &reg);
     let name = format!("{}/api/bb:pushed", reg.addr());
     let ok = |args: &[&str]| {
         let (code, out, err) = docker(&svc, args, "");
@@ -1098,16 +1100,7 @@ fn cors_answers_carry_the_allowed_origin() {
 fn docker_login_is_checked_against_the_registry() {
     let st = TestStore::with_busybox();
     let reg = support::registry::Registry::start_with_auth("alice", "s3cret").expect("registry");
-    let conf = st.path().join("registries.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "[[registry]]\nlocation = \"{}\"\ninsecure = true\n",
-            reg.addr()
-        ),
-    )
-    .unwrap();
-    let svc = Service::start_with(&st, "0", &[("CONTAINERS_REGISTRIES_CONF", &conf)]);
+    let svc = Service::for_registry(&st, &reg);
     let (code, _, err) = docker(
         &svc,
         &["login", "-u", "alice", "--password-stdin", reg.addr()],
@@ -1135,16 +1128,7 @@ fn docker_login_is_checked_against_the_registry() {
 fn docker_search_lists_a_registrys_repositories() {
     let st = TestStore::with_busybox();
     let reg = support::registry::Registry::start().expect("registry");
-    let conf = st.path().join("registries.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "[[registry]]\nlocation = \"{}\"\ninsecure = true\n",
-            reg.addr()
-        ),
-    )
-    .unwrap();
-    let svc = Service::start_with(&st, "0", &[("CONTAINERS_REGISTRIES_CONF", &conf)]);
+    let svc = Service::for_registry(&st, &reg);
     let name = format!("{}/found/bb:1", reg.addr());
     for args in [&["tag", IMG, &name][..], &["push", &name][..]] {
         let (code, out, err) = docker(&svc, args, "");

@@ -295,6 +295,14 @@ impl Containers<'_> {
         crate::lifecycle::remove_with_volumes(self.store(), name, force, time)
     }
 
+    /// Gives it another name (`rename`); a name in use is refused.
+    pub fn rename(&self, name: &str, new_name: &str) -> crate::error::Result<()> {
+        let info = crate::container::find(self.store(), name)?;
+        self.store()
+            .rename_container(&info.id, new_name)
+            .map_err(|e| crate::Error::StateImproper(e.to_string()))
+    }
+
     /// Stops it (if it runs) and starts it again.
     pub fn restart(
         &self,

@@ -296,9 +296,11 @@ pub struct RenameArgs {
 }
 
 pub fn rename(store_args: &StoreArgs, a: RenameArgs) -> CmdResult {
-    let store = store_args.open()?;
-    let i = container::find(&store, &a.container).map_err(exit::podman)?;
-    store.rename_container(&i.id, &a.name).map_err(exit::podman)
+    let engine = berth_engine::Engine::with_store(store_args.open()?);
+    engine
+        .containers()
+        .rename(&a.container, &a.name)
+        .map_err(exit::podman)
 }
 
 #[derive(Args)]
