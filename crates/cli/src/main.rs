@@ -78,8 +78,8 @@ enum Command {
     Kube(commands::kube::KubeArgs),
     /// podman's older `play kube`.
     Play(commands::kube::PlayNounArgs),
-    /// podman's older `generate kube`.
-    Generate(commands::kube::GenerateNounArgs),
+    /// Generate systemd units or Kubernetes YAML (podman's older `generate kube`).
+    Generate(commands::generate::GenerateArgs),
     /// Run containers' healthchecks.
     Healthcheck(commands::container::health::HealthcheckArgs),
     /// Show berth's version.
@@ -200,7 +200,7 @@ fn dispatch(store: &commands::StoreArgs, command: Command) -> Result<(), Failure
         Command::Pod(a) => commands::pod::run(store, a),
         Command::Kube(a) => commands::kube::run(store, a),
         Command::Play(a) => commands::kube::play_noun(store, a),
-        Command::Generate(a) => commands::kube::generate_noun(store, a),
+        Command::Generate(a) => commands::generate::run(store, a),
         Command::Healthcheck(a) => commands::container::health::healthcheck(store, a),
         Command::Info(a) => commands::system::info(store, a),
         Command::Build(a) => crate::exit::exit_with(commands::builder::build::build(store, a)),

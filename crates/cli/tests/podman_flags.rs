@@ -626,6 +626,45 @@ fn conmon_pidfile_names_the_monitor() {
     let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
     assert!(String::from_utf8_lossy(&cmdline).contains("__monitor"));
     st.ok(&["rm", "-f", "-t", "0", id]);
+    // Written by the monitor itself, so `start` of a created container too.
+    let pidfile = st.path().join("created.pid");
+    st.ok(&[
+        "create",
+        "--name",
+        "later",
+        "--conmon-pidfile",
+        pidfile.to_str().unwrap(),
+        "localhost/bb:1",
+        "sleep",
+        "100",
+    ]);
+    assert!(!pidfile.exists());
+    st.ok(&["start", "later"]);
+    let pid = std::fs::read_to_string(&pidfile).unwrap();
+    assert_eq!(pid, st.inspect("later", ".State.ConmonPid"));
+    // Flags a systemd unit passes: told apart from ones berth has not.
+    let r = st.run(&["run", "--sdnotify", "container", "localhost/bb:1", "true"]);
+    assert_eq!(r.code, 125);
+    assert!(
+        r.stderr.contains("--sdnotify container: not supported"),
+        "{}",
+        r.stderr
+    );
+    let r = st.run(&["run", "--cgroups", "disabled", "localhost/bb:1", "true"]);
+    assert_eq!(r.code, 125);
+    assert!(
+        r.stderr.contains("--cgroups disabled: not supported"),
+        "{}",
+        r.stderr
+    );
+    let r = st.run(&["stop", "--cidfile", "/nonexistent/ctr-id"]);
+    assert_eq!(r.code, 125);
+    assert!(
+        r.stderr.contains("reading CIDFile /nonexistent/ctr-id"),
+        "{}",
+        r.stderr
+    );
+    st.ok(&["rm", "-f", "--ignore", "--cidfile", "/nonexistent/ctr-id"]);
 }
 
 #[test]

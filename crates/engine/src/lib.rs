@@ -41,6 +41,7 @@ pub mod stats;
 pub mod stdio;
 mod sys;
 pub mod system;
+pub mod systemd;
 pub mod terminal;
 pub mod time;
 pub mod top;

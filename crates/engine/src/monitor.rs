@@ -146,6 +146,7 @@ fn run_and_watch(
     // The log exists before `run -d` returns, so that a `logs -f` right after
     // it follows the log instead of finding none.
     drop(container::log_target(store, id).open());
+    announce(store, id);
     if let Some(mut r) = report.take() {
         let _ = writeln!(r, "ok");
     }
@@ -185,6 +186,21 @@ fn run_and_watch(
         let mut st = container::load_state(store, id);
         st.restart_count = restarts;
         let _ = container::save_state(store, id, &st);
+    }
+}
+
+/// The container runs: the monitor's pid file is there for a service manager
+/// to follow before `start` returns (a `Type=forking` unit), and with
+/// `--sdnotify=conmon` systemd hears it is ready, with the monitor as the
+/// service's main process.
+fn announce(store: &Store, id: &str) {
+    let Ok(info) = container::find(store, id) else {
+        return;
+    };
+    let pid_file = crate::systemd::monitor_pid_file(store, &info);
+    let _ = berth_storage::lock::write_atomic(&pid_file, std::process::id().to_string().as_bytes());
+    if info.config.process.sdnotify == crate::systemd::SdNotify::Conmon {
+        let _ = crate::systemd::notify(&format!("MAINPID={}\nREADY=1\n", std::process::id()));
     }
 }
 

@@ -249,6 +249,15 @@ pub struct ProcessOptions {
     pub image_volume: Option<crate::volumes::ImageVolumeMode>,
     /// `--network-alias`: more names the container answers to on its networks.
     pub network_aliases: Vec<String>,
+    /// `--sdnotify`: who tells systemd (`$NOTIFY_SOCKET`) that the service is
+    /// ready.
+    pub sdnotify: crate::systemd::SdNotify,
+    /// `--conmon-pidfile`: where the monitor also writes its pid.
+    pub conmon_pidfile: Option<std::path::PathBuf>,
+    /// The command line that made the container (podman's CreateCommand),
+    /// which `generate systemd --new` turns into its unit's `run`; empty for
+    /// one made over the REST API or by kube play.
+    pub create_command: Vec<String>,
 }
 
 /// `--log-opt path=FILE`, `max-size=SIZE` (decimal units, as podman reads

@@ -47,6 +47,12 @@ pub fn go_time(ns: u64) -> String {
         .to_string()
 }
 
+/// Go's `time.UnixDate` in UTC (`Fri Dec  4 23:40:44 UTC 2026`), as the
+/// date(1) of a C locale prints it.
+pub fn unix_date(ns: u64) -> String {
+    from_ns(ns).strftime("%a %b %e %H:%M:%S UTC %Y").to_string()
+}
+
 /// Seconds since the epoch of an RFC 3339 time (`2024-01-02T03:04:05Z`, any
 /// fraction and offset ignored as podman's filters do).
 pub fn parse_rfc3339(t: &str) -> Option<u64> {

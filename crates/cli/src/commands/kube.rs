@@ -24,21 +24,8 @@ enum KubeCommand {
     Generate(GenerateArgs),
 }
 
-/// `generate kube NAME…`: podman's older spelling.
 #[derive(Args)]
-pub struct GenerateNounArgs {
-    #[command(subcommand)]
-    command: GenerateNoun,
-}
-
-#[derive(Subcommand)]
-enum GenerateNoun {
-    /// The same as `kube generate`.
-    Kube(GenerateArgs),
-}
-
-#[derive(Args)]
-struct GenerateArgs {
+pub(crate) struct GenerateArgs {
     /// Write the YAML to this file instead of standard output.
     #[arg(short, long)]
     filename: Option<std::path::PathBuf>,
@@ -116,13 +103,7 @@ pub fn run(store_args: &StoreArgs, a: KubeArgs) -> CmdResult {
     }
 }
 
-pub fn generate_noun(store_args: &StoreArgs, a: GenerateNounArgs) -> CmdResult {
-    match a.command {
-        GenerateNoun::Kube(g) => generate(store_args, g),
-    }
-}
-
-fn generate(store_args: &StoreArgs, g: GenerateArgs) -> CmdResult {
+pub(crate) fn generate(store_args: &StoreArgs, g: GenerateArgs) -> CmdResult {
     let store = store_args.open()?;
     let yaml = kube::generate(&store, &g.names).map_err(exit::engine)?;
     match &g.filename {

@@ -3,6 +3,7 @@
 pub mod builder;
 pub mod container;
 pub mod events;
+pub mod generate;
 pub mod image;
 pub mod kube;
 pub mod login;

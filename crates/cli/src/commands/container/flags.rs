@@ -205,6 +205,14 @@ pub struct ContainerArgs {
     /// Write the container's ID to this file.
     #[arg(long)]
     pub(crate) cidfile: Option<std::path::PathBuf>,
+    /// Who tells systemd the service is ready: conmon (the monitor, once the
+    /// container runs) or ignore.
+    #[arg(long)]
+    pub(crate) sdnotify: Option<String>,
+    /// The container's cgroup: enabled (default) or no-conmon (the same here:
+    /// the monitor never sits in the container's cgroup).
+    #[arg(long)]
+    pub(crate) cgroups: Option<String>,
     /// No pull progress.
     #[arg(short, long)]
     pub(crate) quiet: bool,

@@ -1,6 +1,7 @@
 //! start, stop, kill, restart, pause/unpause, wait, rm, rename, container prune, attach, and the hidden `__monitor`.
 
 use crate::commands::StoreArgs;
+use crate::commands::container::cidfile_ids;
 use crate::commands::container::each;
 use crate::commands::container::fail;
 use crate::commands::container::is_running;
@@ -88,13 +89,17 @@ pub struct StopArgs {
     /// Pass over containers that do not exist.
     #[arg(short, long)]
     pub(crate) ignore: bool,
-    #[arg(required_unless_present = "all")]
+    /// The container whose ID this file holds (`run --cidfile`).
+    #[arg(long)]
+    pub(crate) cidfile: Vec<std::path::PathBuf>,
+    #[arg(required_unless_present_any = ["all", "cidfile"])]
     pub(crate) names: Vec<String>,
 }
 
 pub fn stop(store_args: &StoreArgs, a: StopArgs) -> CmdResult {
     let store = store_args.open()?;
-    let names = targets(&store, a.all, &a.names, is_running)?;
+    let mut names = targets(&store, a.all, &a.names, is_running)?;
+    names.extend(cidfile_ids(&a.cidfile, a.ignore)?);
     each(&names, |n| {
         match lifecycle::stop_reporting(&store, n, a.time) {
             Err(berth_engine::Error::NoSuchContainer(_)) if a.ignore => return Ok(()),
@@ -154,13 +159,17 @@ pub struct RmArgs {
     /// The container created last.
     #[arg(short, long)]
     pub(crate) latest: bool,
-    #[arg(required_unless_present_any = ["all", "latest"])]
+    /// The container whose ID this file holds (`run --cidfile`).
+    #[arg(long)]
+    pub(crate) cidfile: Vec<std::path::PathBuf>,
+    #[arg(required_unless_present_any = ["all", "latest", "cidfile"])]
     pub(crate) names: Vec<String>,
 }
 
 pub fn rm(store_args: &StoreArgs, a: RmArgs) -> CmdResult {
     let store = store_args.open()?;
     let mut names = targets(&store, a.all, &a.names, |_| true)?;
+    names.extend(cidfile_ids(&a.cidfile, a.ignore)?);
     if a.latest {
         names.extend(latest(&store)?);
     }

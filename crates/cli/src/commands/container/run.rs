@@ -136,7 +136,6 @@ pub fn run(store_args: &StoreArgs, mut a: RunArgs) -> Result<i32, Failure> {
     let store = store_args.open()?;
     let engine = berth_engine::Engine::with_store(store.clone());
     let cidfile = a.c.cidfile.clone();
-    let conmon_pidfile = a.c.conmon_pidfile.clone();
     check_cidfile(cidfile.as_deref())?;
     pull_if_needed(store_args, &mut a.c)?;
     let mut o = options(a.c, store_args)?;
@@ -196,12 +195,6 @@ pub fn run(store_args: &StoreArgs, mut a: RunArgs) -> Result<i32, Failure> {
             berth_engine::run::remove(&store, &c.id);
         }
         return Err(crate::exit::engine(e));
-    }
-    if let Some(path) = &conmon_pidfile {
-        let st = berth_engine::container::load_state(&store, &c.id);
-        let pid = st.monitor.map_or(0, |m| m.pid.get());
-        std::fs::write(path, pid.to_string())
-            .map_err(|e| exit::podman(format!("--conmon-pidfile {}: {e}", path.display())))?;
     }
     println!("{}", c.id);
     Ok(0)

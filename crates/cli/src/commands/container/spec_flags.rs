@@ -55,6 +55,9 @@ pub(crate) fn options(
     store_args: &crate::commands::StoreArgs,
 ) -> Result<RunOptions, Failure> {
     let runtime = store_args.runtime.clone();
+    if let Some(mode) = &a.cgroups {
+        berth_engine::systemd::check_cgroups_mode(mode).map_err(exit::podman)?;
+    }
     let mut env = env_files(&a.env_file)?;
     // `-e NAME` alone passes this process's NAME on, when it has one.
     env.extend(a.env.into_iter().filter_map(|e| {
@@ -236,9 +239,19 @@ pub(crate) fn options(
                 .transpose()
                 .map_err(crate::exit::podman)?,
             pod: a.pod,
+            sdnotify: a
+                .sdnotify
+                .as_deref()
+                .map(str::parse)
+                .transpose()
+                .map_err(exit::podman)?
+                .unwrap_or_default(),
+            conmon_pidfile: a.conmon_pidfile.and_then(|p| std::path::absolute(p).ok()),
+            create_command: std::env::args().collect(),
             ..Default::default()
         },
     };
+
     limits.apply_to(&mut o.process);
     if let Some(warning) = o.process.discard_unpublishable_ports() {
         eprintln!("{warning}");
