@@ -45,6 +45,10 @@ struct Globals {
     /// Print nothing on stdout (errors still go to stderr).
     #[arg(long, global = true)]
     noout: bool,
+    /// How containers' cgroups are made: berth writes cgroupfs itself (with
+    /// systemd, it says so and goes on).
+    #[arg(long, global = true, value_parser = ["cgroupfs", "systemd"])]
+    cgroup_manager: Option<String>,
 }
 
 // Parsed once; boxing the big variants buys nothing.
@@ -172,6 +176,9 @@ fn main() {
     }
     if globals.noout {
         silence_stdout();
+    }
+    if globals.cgroup_manager.as_deref() == Some("systemd") {
+        log::warn!("--cgroup-manager systemd: berth manages cgroups through cgroupfs");
     }
     if globals.events_backend.as_deref() == Some("none") {
         berth_engine::events::disable();

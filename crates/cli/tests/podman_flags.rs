@@ -86,6 +86,24 @@ fn global_noout_log_level_and_events_backend() {
     let r = st.run(&["--debug", "--log-level=panic", "ps"]);
     assert_eq!(r.code, 1);
     assert_eq!(r.stderr, "Setting --log-level and --debug is not allowed\n");
+    // berth writes cgroupfs itself: asked for that, it says nothing.
+    let r = st.ok(&[
+        "--log-level",
+        "warning",
+        "--cgroup-manager=cgroupfs",
+        "info",
+        "-f",
+        "",
+    ]);
+    assert_eq!((r.stdout.trim(), r.stderr.as_str()), ("", ""));
+    let r = st.ok(&["--cgroup-manager=systemd", "ps", "-q"]);
+    assert!(
+        r.stderr
+            .contains("--cgroup-manager systemd: berth manages cgroups through cgroupfs"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(st.run(&["--cgroup-manager=other", "ps"]).code, 125);
 }
 
 #[test]

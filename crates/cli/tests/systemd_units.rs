@@ -436,3 +436,57 @@ fn generate_systemd_refuses_what_it_cannot_write() {
         assert!(r.stdout.is_empty(), "{args:?}: {}", r.stdout);
     }
 }
+
+#[test]
+fn a_container_for_systemd_gets_its_tmpfs_uuid_and_halt_signal() {
+    let st = TestStore::with_busybox();
+    let script = "echo uuid=$container_uuid; grep -E ' /(run|run/lock|tmp|var/log/journal) ' /proc/mounts; \
+                  trap 'echo halted; exit 0' 37; echo ready; while :; do sleep 0.1; done";
+    let id = st
+        .ok(&[
+            "run",
+            "-d",
+            "--systemd=always",
+            "--name",
+            "sd",
+            IMG,
+            "sh",
+            "-c",
+            script,
+        ])
+        .stdout;
+    let id = id.trim();
+    wait_for("the container's trap", || {
+        st.ok(&["logs", "sd"]).stdout.contains("ready")
+    });
+    let logs = st.ok(&["logs", "sd"]).stdout;
+    assert!(logs.contains(&format!("uuid={}\n", &id[..32])), "{logs}");
+    for d in ["/run", "/run/lock", "/tmp", "/var/log/journal"] {
+        assert!(
+            logs.contains(&format!("tmpfs {d} tmpfs rw,")),
+            "{d}: {logs}"
+        );
+    }
+    // systemd halts on SIGRTMIN+3 (it ignores SIGTERM): stop sends that.
+    st.ok(&["stop", "-t", "60", "sd"]);
+    assert!(st.ok(&["logs", "sd"]).stdout.contains("halted"));
+    assert_eq!(st.inspect("sd", ".State.ExitCode"), "0");
+    // Not for other commands unless asked.
+    let r = st.ok(&[
+        "run",
+        "--rm",
+        IMG,
+        "sh",
+        "-c",
+        "echo ${container_uuid:-none}",
+    ]);
+    assert_eq!(r.stdout, "none\n");
+    let r = st.run(&["run", "--rm", "--systemd=sometimes", IMG, "true"]);
+    assert_eq!(r.code, 125);
+    assert!(
+        r.stderr
+            .contains("--systemd sometimes: expected true, false or always"),
+        "{}",
+        r.stderr
+    );
+}

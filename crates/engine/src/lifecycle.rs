@@ -300,7 +300,14 @@ pub fn stop_reporting(
         .process
         .stop_signal
         .clone()
-        .or_else(|| image_stop_signal(store, &info.config.image_id));
+        .or_else(|| image_stop_signal(store, &info.config.image_id))
+        .or_else(|| {
+            // systemd halts on SIGRTMIN+3, and ignores SIGTERM.
+            let p = &info.config.process;
+            p.systemd
+                .applies(&info.config.args)
+                .then(|| "RTMIN+3".to_string())
+        });
     let stop_signal = match &named {
         Some(s) => berth_runtime::ops::parse_signal(s).map_err(|e| Error::InvalidArgument(e.0))?,
         None => libc::SIGTERM,

@@ -254,6 +254,8 @@ pub struct ProcessOptions {
     pub sdnotify: crate::systemd::SdNotify,
     /// `--conmon-pidfile`: where the monitor also writes its pid.
     pub conmon_pidfile: Option<std::path::PathBuf>,
+    /// `--systemd`: systemd as the container's init.
+    pub systemd: crate::systemd::SystemdMode,
     /// The command line that made the container (podman's CreateCommand),
     /// which `generate systemd --new` turns into its unit's `run`; empty for
     /// one made over the REST API or by kube play.
@@ -659,6 +661,27 @@ pub fn generate(
             ),
         ]);
     }
+    let systemd = o.systemd.applies(&args);
+    if systemd {
+        // Unless the user mounted something there.
+        let taken = |d: &str| {
+            mounts.iter().any(|m| m.destination == d)
+                || o.tmpfs.iter().any(|t| t.destination == d)
+                || o.volumes.iter().any(|v| v.destination == d)
+        };
+        let wanted: Vec<&str> = crate::systemd::SYSTEMD_TMPFS
+            .into_iter()
+            .filter(|d| !taken(d))
+            .collect();
+        for d in wanted {
+            mounts.push(mount(
+                d,
+                "tmpfs",
+                "tmpfs",
+                &["rw", "rprivate", "nosuid", "nodev"],
+            ));
+        }
+    }
     let capabilities = if o.privileged {
         let all = berth_runtime::capabilities::all_names();
         Capabilities {
@@ -725,6 +748,10 @@ pub fn generate(
             let mut e = env(config, o);
             if !o.unsetenv_all && !e.iter().any(|v| v.starts_with("HOME=")) {
                 e.push(format!("HOME={}", home_of(rootfs, user.uid)));
+            }
+            if systemd {
+                // systemd reads the machine ID it is offered from here.
+                e.push(format!("container_uuid={}", &id[..32.min(id.len())]));
             }
             if !e.iter().any(|v| v.starts_with("HOSTNAME=")) {
                 let h = o.hostname.as_deref().unwrap_or(&id[..12.min(id.len())]);

@@ -17,6 +17,53 @@ use berth_storage::Store;
 use crate::container::{self, Info, RestartPolicy};
 use crate::pods::{self, Pod};
 
+/// `run --systemd`: whether the container is made for systemd as its init.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SystemdMode {
+    /// When the command is systemd or an init (podman's rule).
+    #[default]
+    True,
+    False,
+    Always,
+}
+
+impl std::str::FromStr for SystemdMode {
+    type Err = crate::Error;
+    fn from_str(s: &str) -> Result<SystemdMode, crate::Error> {
+        match s {
+            "true" => Ok(SystemdMode::True),
+            "false" => Ok(SystemdMode::False),
+            "always" => Ok(SystemdMode::Always),
+            _ => Err(crate::Error::InvalidArgument(format!(
+                "--systemd {s}: expected true, false or always"
+            ))),
+        }
+    }
+}
+
+impl SystemdMode {
+    /// Whether a container running `args` gets systemd's setting: writable
+    /// tmpfs on /run, /run/lock, /tmp and /var/log/journal, `container_uuid`,
+    /// and SIGRTMIN+3 (systemd's halt) as its stop signal.
+    pub fn applies(self, args: &[String]) -> bool {
+        let Some(cmd) = args.first() else {
+            return false;
+        };
+        match self {
+            SystemdMode::Always => true,
+            SystemdMode::False => false,
+            SystemdMode::True => {
+                ["/sbin/init", "/usr/sbin/init", "/usr/local/sbin/init"].contains(&cmd.as_str())
+                    || cmd.rsplit('/').next() == Some("systemd")
+            }
+        }
+    }
+}
+
+/// Where systemd inside a container needs writable, private directories.
+pub const SYSTEMD_TMPFS: [&str; 4] = ["/run", "/run/lock", "/tmp", "/var/log/journal"];
+
 /// The variable every unit sets to its own name (podman's, which
 /// `auto-update` and scripts read).
 pub const UNIT_VARIABLE: &str = "PODMAN_SYSTEMD_UNIT";

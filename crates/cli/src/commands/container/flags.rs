@@ -205,6 +205,10 @@ pub struct ContainerArgs {
     /// Write the container's ID to this file.
     #[arg(long)]
     pub(crate) cidfile: Option<std::path::PathBuf>,
+    /// systemd as the container's init: true (when the command is systemd or
+    /// /sbin/init), false or always.
+    #[arg(long, default_value = "true")]
+    pub(crate) systemd: String,
     /// Who tells systemd the service is ready: conmon (the monitor, once the
     /// container runs) or ignore.
     #[arg(long)]

@@ -246,6 +246,7 @@ pub(crate) fn options(
                 .transpose()
                 .map_err(exit::podman)?
                 .unwrap_or_default(),
+            systemd: a.systemd.parse().map_err(exit::podman)?,
             conmon_pidfile: a.conmon_pidfile.and_then(|p| std::path::absolute(p).ok()),
             create_command: std::env::args().collect(),
             ..Default::default()
