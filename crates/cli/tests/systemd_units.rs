@@ -194,6 +194,8 @@ fn a_new_unit_makes_a_fresh_container_at_each_start_and_tells_systemd_it_is_read
     let mut create = st.cmd();
     create.env("FOO", "value").args([
         "create",
+        "--stop-timeout",
+        "1",
         "--name",
         "svc",
         "-e",
@@ -306,7 +308,15 @@ fn a_unit_for_an_existing_container_starts_it_and_systemd_follows_its_monitor() 
 #[test]
 fn a_template_unit_runs_one_container_per_instance() {
     let st = TestStore::with_busybox();
-    st.ok(&["create", "--name", "tpl", IMG, "sleep", "1000"]);
+    st.ok(&[
+        "create",
+        "--stop-timeout=1",
+        "--name",
+        "tpl",
+        IMG,
+        "sleep",
+        "1000",
+    ]);
     let text = st
         .ok(&["generate", "systemd", "--template", "-n", "tpl"])
         .stdout;
@@ -344,7 +354,15 @@ fn a_pods_units_start_its_infra_and_bind_its_members() {
     let st = TestStore::with_busybox();
     st.ok(&["pod", "create", "--network", "none", "--name", "p"]);
     st.ok(&[
-        "create", "--pod", "p", "--name", "member", IMG, "sleep", "1000",
+        "create",
+        "--stop-timeout=1",
+        "--pod",
+        "p",
+        "--name",
+        "member",
+        IMG,
+        "sleep",
+        "1000",
     ]);
     let dir = tempfile::tempdir().unwrap();
     let r = run_cmd(
@@ -489,4 +507,83 @@ fn a_container_for_systemd_gets_its_tmpfs_uuid_and_halt_signal() {
         "{}",
         r.stderr
     );
+}
+
+#[test]
+fn a_new_pods_units_make_the_pod_and_its_members_afresh() {
+    let st = TestStore::with_busybox();
+    st.ok(&["pod", "create", "--network", "none", "--name", "np"]);
+    st.ok(&[
+        "create",
+        "--stop-timeout=1",
+        "--pod",
+        "np",
+        "--name",
+        "nm",
+        IMG,
+        "sleep",
+        "1000",
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let r = run_cmd(
+        st.cmd()
+            .current_dir(dir.path())
+            .args(["generate", "systemd", "--new", "--name", "--files", "np"]),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // The old pod goes; the units make their own.
+    st.ok(&["pod", "rm", "-f", "np"]);
+    let rt = tempfile::tempdir().unwrap();
+    let read = |f: &str| std::fs::read_to_string(dir.path().join(f)).unwrap();
+    let pod = Unit::load(
+        &read("pod-np.service"),
+        "pod-np.service",
+        "",
+        rt.path(),
+        &st,
+    );
+    let member = Unit::load(
+        &read("container-nm.service"),
+        "container-nm.service",
+        "",
+        rt.path(),
+        &st,
+    );
+    assert_eq!(pod.value("Type"), "forking");
+    assert_eq!(member.value("BindsTo"), "pod-np.service");
+    for round in 0..2 {
+        pod.exec("ExecStartPre", None);
+        pod.exec("ExecStart", None);
+        let notify = NotifySocket::bind(rt.path());
+        member.exec("ExecStartPre", None);
+        member.exec("ExecStart", Some(&notify.path));
+        assert!(notify.receive().contains("READY=1"));
+        let infra: i32 = std::fs::read_to_string(pod.expand(pod.value("PIDFile")))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        assert!(
+            alive(infra) && cmdline(infra).contains("__monitor"),
+            "round {round}"
+        );
+        assert_eq!(st.inspect("nm", ".Pod").len(), 64);
+        let pod_id = std::fs::read_to_string(rt.path().join("pod-np.pod-id")).unwrap();
+        assert_eq!(st.inspect("nm", ".Pod"), pod_id.trim());
+        assert_eq!(
+            st.ok(&["pod", "inspect", "--format", "{{.State}}", "np"])
+                .stdout
+                .trim(),
+            "Running"
+        );
+        member.exec("ExecStop", None);
+        member.exec("ExecStopPost", None);
+        pod.exec("ExecStop", None);
+        pod.exec("ExecStopPost", None);
+        wait_for("the infra's monitor to end", || !alive(infra));
+        assert_eq!(st.run(&["pod", "exists", "np"]).code, 1);
+        assert!(st.ok(&["ps", "-a", "-q"]).stdout.is_empty());
+        drop(notify);
+        std::fs::remove_file(rt.path().join("notify.sock")).unwrap();
+    }
 }

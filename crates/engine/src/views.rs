@@ -377,6 +377,10 @@ pub struct ContainerInspect {
     pub log_path: String,
     pub host_config: HostConfig,
     pub mounts: Vec<InspectMount>,
+    /// The pod's full ID, empty outside a pod.
+    pub pod: String,
+    /// Where the monitor writes its pid (`--conmon-pidfile` or its own).
+    pub conmon_pid_file: String,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -428,6 +432,10 @@ pub struct InspectConfig {
     pub working_dir: String,
     /// `--health-on-failure`, as podman names it.
     pub healthcheck_on_failure_action: String,
+    /// The command line that made the container (empty: not the CLI).
+    pub create_command: Vec<String>,
+    /// Whether the container runs in systemd's mode (`--systemd`).
+    pub systemd_mode: bool,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -511,6 +519,10 @@ impl ContainerInspect {
             oci_runtime: p.runtime.clone().unwrap_or_else(|| "berth".into()),
             name: i.name().to_string(),
             config: InspectConfig::of(store, i),
+            pod: p.pod.clone().unwrap_or_default(),
+            conmon_pid_file: crate::systemd::monitor_pid_file(store, i)
+                .display()
+                .to_string(),
             log_path: log_path.clone(),
             host_config: HostConfig {
                 log_config: LogConfig {
@@ -650,6 +662,8 @@ impl InspectConfig {
                 .as_ref()
                 .map_or("none", |h| h.on_failure.as_str())
                 .to_string(),
+            create_command: p.create_command.clone(),
+            systemd_mode: p.systemd.applies(&i.config.args),
         }
     }
 }

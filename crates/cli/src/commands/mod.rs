@@ -82,3 +82,22 @@ impl StoreArgs {
         Ok(Arc::new(store))
     }
 }
+
+/// `--cidfile`s and `--pod-id-file`s (`kind`): the IDs they hold; with
+/// `--ignore`, a file that is not there (its container or pod never made, or
+/// gone with it) names none.
+pub(crate) fn ids_from_files(
+    files: &[PathBuf],
+    ignore: bool,
+    kind: &str,
+) -> Result<Vec<String>, Failure> {
+    let mut ids = vec![];
+    for f in files {
+        match std::fs::read_to_string(f) {
+            Ok(id) => ids.push(id.trim().to_string()),
+            Err(e) if ignore && e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(exit::podman(format!("reading {kind} {}: {e}", f.display()))),
+        }
+    }
+    Ok(ids)
+}

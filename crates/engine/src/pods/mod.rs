@@ -75,6 +75,9 @@ pub struct Pod {
     pub exit_policy: ExitPolicy,
     pub network: String,
     pub ports: Vec<PortMapping>,
+    /// The command line that made the pod (`generate systemd --new`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub create_command: Vec<String>,
 }
 
 impl Pod {
@@ -104,6 +107,10 @@ pub struct PodCreate {
     pub exit_policy: ExitPolicy,
     /// `--replace`: a pod of the same name goes first.
     pub replace: bool,
+    /// `--infra-conmon-pidfile`: where the infra container's monitor writes its pid.
+    pub infra_conmon_pidfile: Option<PathBuf>,
+    /// The command line that makes the pod, kept for `generate systemd --new`.
+    pub create_command: Vec<String>,
 }
 
 fn dir(store: &Store) -> PathBuf {
@@ -269,6 +276,7 @@ pub fn create(store: &Arc<Store>, o: &PodCreate) -> Result<Pod, Error> {
         exit_policy: o.exit_policy,
         network: o.network.to_string(),
         ports: o.ports.clone(),
+        create_command: o.create_command.clone(),
     };
     {
         let _lock = lock(store)?;
@@ -324,6 +332,7 @@ fn create_infra(store: &Arc<Store>, pod: &Pod, o: &PodCreate) -> Result<String, 
         ipc: NsMode::Shareable,
         pod: Some(pod.id.clone()),
         infra: true,
+        conmon_pidfile: o.infra_conmon_pidfile.clone(),
         ..Default::default()
     };
     let name = o

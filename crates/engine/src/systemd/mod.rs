@@ -352,12 +352,6 @@ fn pod_units(store: &Store, pod: &Pod, o: &UnitOptions) -> Result<Vec<Unit>, Gen
         .ok_or_else(|| GenerateError::NoInfra(pod.name.clone()))?;
     let members = pods::members(store, pod);
     let infra = container::find(store, &infra_id)?;
-    if o.new {
-        return Err(GenerateError::CreateCommand(format!(
-            "pod {}: --new for pods is not supported yet; generate without --new",
-            pod.name
-        )));
-    }
     let service = service_name(&o.pod_prefix, o, &name_or_id(o, &pod.name, &pod.id));
     let holder = PodService {
         service: service.clone(),
@@ -375,12 +369,58 @@ fn pod_units(store: &Store, pod: &Pod, o: &UnitOptions) -> Result<Vec<Unit>, Gen
     s.restart = o.restart_policy.clone().unwrap_or("on-failure".into());
     s.required = units.iter().map(|u| u.service.clone()).collect();
     s.required.sort();
-    s.exec_start = format!("{exe}start {target}");
-    s.exec_stop = format!("{exe}stop \\\n\t-t {stop} {target}");
-    s.exec_stop_post = s.exec_stop.clone();
-    s.pid_file = Some(monitor_pid_file(store, &infra).display().to_string());
+    if o.new {
+        new_pod_lines(&mut s, pod, o, &service, &holder.id_file, stop)?;
+    } else {
+        s.exec_start = format!("{exe}start {target}");
+        s.exec_stop = format!("{exe}stop \\\n\t-t {stop} {target}");
+        s.exec_stop_post = s.exec_stop.clone();
+        s.pid_file = Some(monitor_pid_file(store, &infra).display().to_string());
+    }
     units.insert(0, s.render(o, &service));
     Ok(units)
+}
+
+/// A pod's unit with `--new`: the pod is made afresh before each start and
+/// removed after each stop, found by the ID file its `pod create` writes.
+fn new_pod_lines(
+    s: &mut Service,
+    pod: &Pod,
+    o: &UnitOptions,
+    service: &str,
+    id_file: &str,
+    stop: u64,
+) -> Result<(), GenerateError> {
+    if pod.create_command.is_empty() {
+        return Err(GenerateError::NoCreateCommand(format!("pod {}", pod.id)));
+    }
+    let pid_file = format!("%t/{service}.pid");
+    let (create, root) =
+        rewrite::pod_create_line(&pod.create_command, &o.executable, &pid_file, id_file)?;
+    let line = |verb: &[&str]| {
+        let mut v = vec![rewrite::escape(&o.executable)];
+        v.extend(root.iter().cloned());
+        v.extend(verb.iter().map(|w| w.to_string()));
+        rewrite::layout(&v)
+    };
+    s.exec_start_pre = vec![
+        format!("/bin/rm \\\n\t-f {pid_file} {id_file}"),
+        rewrite::layout(&create),
+    ];
+    s.exec_start = line(&["pod", "start", "--pod-id-file", id_file]);
+    let t = stop.to_string();
+    s.exec_stop = line(&[
+        "pod",
+        "stop",
+        "--ignore",
+        "--pod-id-file",
+        id_file,
+        "-t",
+        &t,
+    ]);
+    s.exec_stop_post = line(&["pod", "rm", "--ignore", "-f", "--pod-id-file", id_file]);
+    s.pid_file = Some(pid_file);
+    Ok(())
 }
 
 /// What a unit says, filled in by the container or pod it runs.

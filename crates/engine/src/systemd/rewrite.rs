@@ -78,6 +78,64 @@ pub fn run_line(
     })
 }
 
+/// `generate systemd --new` of a pod: the `pod create` that made it, as the
+/// unit's ExecStartPre that makes it afresh, writing the pod's ID and its infra
+/// monitor's pid where the unit's other lines and systemd find them.
+/// Returns it with the root flags.
+pub fn pod_create_line(
+    create: &[String],
+    exe: &str,
+    pid_file: &str,
+    id_file: &str,
+) -> Result<(Vec<String>, Vec<String>), GenerateError> {
+    let verb = (1..create.len())
+        .find(|&i| create[i - 1] == "pod" && create[i] == "create")
+        .ok_or_else(|| GenerateError::CreateCommand(create.join(" ")))?;
+    let root: Vec<String> = create[1..verb - 1].iter().map(|a| escape(a)).collect();
+    let mut rest = vec![];
+    let (mut named, mut replace, mut policy) = (false, false, false);
+    let mut i = verb + 1;
+    while i < create.len() {
+        let arg = &create[i];
+        i += 1;
+        let name = arg.split_once('=').map_or(arg.as_str(), |(n, _)| n);
+        let inline = arg.contains('=');
+        match name {
+            "--pod-id-file" | "--infra-conmon-pidfile" => {
+                i += usize::from(!inline);
+                continue;
+            }
+            "--replace" if arg.ends_with("=false") => continue,
+            "--replace" => replace = true,
+            "--name" | "-n" => named = true,
+            "--exit-policy" => policy = true,
+            _ => {}
+        }
+        rest.push(escape(arg));
+    }
+    let mut args = vec![escape(exe)];
+    args.extend(root.iter().cloned());
+    args.extend(
+        [
+            "pod",
+            "create",
+            "--infra-conmon-pidfile",
+            pid_file,
+            "--pod-id-file",
+            id_file,
+        ]
+        .map(String::from),
+    );
+    if !policy {
+        args.push("--exit-policy=stop".into());
+    }
+    args.extend(rest);
+    if named && !replace {
+        args.push("--replace".into());
+    }
+    Ok((args, root))
+}
+
 #[derive(Default)]
 struct Seen {
     kept: Vec<String>,
@@ -251,6 +309,20 @@ mod tests {
             "/b run --cidfile=%t/%n.ctr-id --cgroups=no-conmon --rm --pod-id-file %t/pod-p.pod-id \
              --sdnotify=conmon -d --replace --name x img"
         );
+    }
+
+    #[test]
+    fn pod_create_line_writes_the_files_the_unit_reads() {
+        let c =
+            argv("berth --root /r pod create --name p --pod-id-file /old -p 80:80 --replace=false");
+        let (args, root) = pod_create_line(&c, "/b", "%t/p.pid", "%t/p.pod-id").unwrap();
+        assert_eq!(
+            args.join(" "),
+            "/b --root /r pod create --infra-conmon-pidfile %t/p.pid --pod-id-file %t/p.pod-id \
+             --exit-policy=stop --name p -p 80:80 --replace"
+        );
+        assert_eq!(root, ["--root", "/r"]);
+        assert!(pod_create_line(&argv("berth run --pod new:p img"), "/b", "f", "g").is_err());
     }
 
     #[test]

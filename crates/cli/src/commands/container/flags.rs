@@ -137,6 +137,9 @@ pub struct ContainerArgs {
     /// The pod to join (NAME or ID), or new:NAME for a new pod.
     #[arg(long)]
     pub(crate) pod: Option<String>,
+    /// The pod to join, by the ID this file holds (`pod create --pod-id-file`).
+    #[arg(long, conflicts_with = "pod")]
+    pub(crate) pod_id_file: Option<std::path::PathBuf>,
     /// NAME=SOFT[:HARD], e.g. nofile=1024:2048.
     #[arg(long)]
     pub(crate) ulimit: Vec<String>,

@@ -1,12 +1,12 @@
 //! start, stop, kill, restart, pause/unpause, wait, rm, rename, container prune, attach, and the hidden `__monitor`.
 
 use crate::commands::StoreArgs;
-use crate::commands::container::cidfile_ids;
 use crate::commands::container::each;
 use crate::commands::container::fail;
 use crate::commands::container::is_running;
 use crate::commands::container::run::monitor_argv;
 use crate::commands::container::targets;
+use crate::commands::ids_from_files;
 use crate::exit::{self, CmdResult, Failure};
 use berth_engine::container::{self, Status};
 use berth_engine::lifecycle::{self};
@@ -99,7 +99,7 @@ pub struct StopArgs {
 pub fn stop(store_args: &StoreArgs, a: StopArgs) -> CmdResult {
     let store = store_args.open()?;
     let mut names = targets(&store, a.all, &a.names, is_running)?;
-    names.extend(cidfile_ids(&a.cidfile, a.ignore)?);
+    names.extend(ids_from_files(&a.cidfile, a.ignore, "CIDFile")?);
     each(&names, |n| {
         match lifecycle::stop_reporting(&store, n, a.time) {
             Err(berth_engine::Error::NoSuchContainer(_)) if a.ignore => return Ok(()),
@@ -169,7 +169,7 @@ pub struct RmArgs {
 pub fn rm(store_args: &StoreArgs, a: RmArgs) -> CmdResult {
     let store = store_args.open()?;
     let mut names = targets(&store, a.all, &a.names, |_| true)?;
-    names.extend(cidfile_ids(&a.cidfile, a.ignore)?);
+    names.extend(ids_from_files(&a.cidfile, a.ignore, "CIDFile")?);
     if a.latest {
         names.extend(latest(&store)?);
     }

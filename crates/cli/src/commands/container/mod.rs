@@ -152,28 +152,6 @@ pub(crate) fn targets(
         .collect())
 }
 
-/// `--cidfile`s: the IDs they hold; with `--ignore`, a file that is not
-/// there (its container never made, or gone with it) names none.
-pub(crate) fn cidfile_ids(
-    files: &[std::path::PathBuf],
-    ignore: bool,
-) -> Result<Vec<String>, Failure> {
-    let mut ids = vec![];
-    for f in files {
-        match std::fs::read_to_string(f) {
-            Ok(id) => ids.push(id.trim().to_string()),
-            Err(e) if ignore && e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => {
-                return Err(exit::podman(format!(
-                    "reading CIDFile {}: {e}",
-                    f.display()
-                )));
-            }
-        }
-    }
-    Ok(ids)
-}
-
 pub(crate) fn is_running(i: &Info) -> bool {
     matches!(
         i.state.status,

@@ -238,7 +238,13 @@ pub(crate) fn options(
                 .map(str::parse)
                 .transpose()
                 .map_err(crate::exit::podman)?,
-            pod: a.pod,
+            pod: match &a.pod_id_file {
+                Some(f) => {
+                    crate::commands::ids_from_files(std::slice::from_ref(f), false, "pod ID file")?
+                        .pop()
+                }
+                None => a.pod,
+            },
             sdnotify: a
                 .sdnotify
                 .as_deref()

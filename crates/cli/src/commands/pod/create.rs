@@ -48,6 +48,9 @@ pub(super) struct CreateArgs {
     /// Write the pod's ID here.
     #[arg(long)]
     pod_id_file: Option<std::path::PathBuf>,
+    /// Write the infra container's monitor's pid here (systemd's PIDFile).
+    #[arg(long)]
+    infra_conmon_pidfile: Option<std::path::PathBuf>,
     /// A name for the pod (podman takes it as an argument too).
     pod_name: Option<String>,
 }
@@ -88,6 +91,10 @@ pub(super) fn create(store: &std::sync::Arc<berth_storage::Store>, c: CreateArgs
         dns_search: c.dns_search,
         exit_policy: c.exit_policy.parse().map_err(fail)?,
         replace: c.replace,
+        infra_conmon_pidfile: c
+            .infra_conmon_pidfile
+            .and_then(|p| std::path::absolute(p).ok()),
+        create_command: std::env::args().collect(),
     };
     let pod = pods::create(store, &o).map_err(fail)?;
     if let Some(f) = &c.pod_id_file {

@@ -3,14 +3,15 @@
 mod create;
 mod ps;
 
-use crate::commands::StoreArgs;
 use crate::commands::container::each;
 use crate::commands::container::run::monitor_argv;
+use crate::commands::{StoreArgs, ids_from_files};
 use crate::exit::{self, CmdResult, Failure};
 use crate::output::print_value;
 use berth_engine::pods::{self, Pod};
 use clap::{Args, Subcommand};
 use serde_json::Value;
+use std::path::PathBuf;
 
 #[derive(Args)]
 pub struct PodArgs {
@@ -86,6 +87,9 @@ struct TopArgs {
 struct NamesArgs {
     #[arg(short, long)]
     all: bool,
+    /// The pod whose ID this file holds (`pod create --pod-id-file`).
+    #[arg(long)]
+    pod_id_file: Vec<PathBuf>,
     names: Vec<String>,
 }
 
@@ -98,6 +102,9 @@ struct StopArgs {
     time: Option<u64>,
     #[arg(short, long)]
     ignore: bool,
+    /// The pod whose ID this file holds (`pod create --pod-id-file`).
+    #[arg(long)]
+    pod_id_file: Vec<PathBuf>,
     names: Vec<String>,
 }
 
@@ -122,6 +129,9 @@ struct RmArgs {
     /// Seconds to wait before SIGKILL (with --force).
     #[arg(short, long, default_value_t = 10)]
     time: u64,
+    /// The pod whose ID this file holds (`pod create --pod-id-file`).
+    #[arg(long)]
+    pod_id_file: Vec<PathBuf>,
     names: Vec<String>,
 }
 
@@ -149,57 +159,79 @@ fn fail(e: berth_engine::Error) -> Failure {
     exit::engine(e)
 }
 
-/// The pods a command acts on: those named, or with `--all` every one.
-fn targets(store: &berth_storage::Store, all: bool, names: &[String]) -> Vec<String> {
-    match all {
-        true => pods::list(store).into_iter().map(|p| p.id).collect(),
-        false => names.to_vec(),
+/// The pods a command acts on: those named and those `--pod-id-file`s
+/// name, or with `--all` every one.
+fn targets(
+    store: &berth_storage::Store,
+    all: bool,
+    names: &[String],
+    (files, ignore): (&[PathBuf], bool),
+) -> Result<Vec<String>, Failure> {
+    if all {
+        return Ok(pods::list(store).into_iter().map(|p| p.id).collect());
     }
+    let mut v = names.to_vec();
+    v.extend(ids_from_files(files, ignore, "pod ID file")?);
+    Ok(v)
 }
 
 pub fn run(store_args: &StoreArgs, a: PodArgs) -> CmdResult {
     let store = store_args.open()?;
     let argv = |id: &str| monitor_argv(store_args, id);
-    let each_pod =
-        |all: bool, names: &[String], f: &dyn Fn(&str) -> Result<Pod, berth_engine::Error>| {
-            each(&targets(&store, all, names), |n| {
-                println!("{}", f(n).map_err(fail)?.id);
-                Ok(())
-            })
-        };
+    let each_pod = |all: bool,
+                    names: &[String],
+                    files: &[PathBuf],
+                    f: &dyn Fn(&str) -> Result<Pod, berth_engine::Error>| {
+        each(&targets(&store, all, names, (files, false))?, |n| {
+            println!("{}", f(n).map_err(fail)?.id);
+            Ok(())
+        })
+    };
     match a.command {
         PodCommand::Create(c) => create::create(&store, c),
-        PodCommand::Start(n) => each_pod(n.all, &n.names, &|p| pods::start(&store, p, &argv)),
-        PodCommand::Stop(s) => each(&targets(&store, s.all, &s.names), |n| {
-            match pods::stop(&store, n, s.time) {
+        PodCommand::Start(n) => each_pod(n.all, &n.names, &n.pod_id_file, &|p| {
+            pods::start(&store, p, &argv)
+        }),
+        PodCommand::Stop(s) => each(
+            &targets(&store, s.all, &s.names, (&s.pod_id_file, s.ignore))?,
+            |n| match pods::stop(&store, n, s.time) {
                 Err(berth_engine::Error::NoSuchPod(_)) if s.ignore => Ok(()),
                 r => {
                     println!("{}", r.map_err(fail)?.id);
                     Ok(())
                 }
-            }
-        }),
-        PodCommand::Restart(s) => each_pod(s.all, &s.names, &|p| {
+            },
+        ),
+        PodCommand::Restart(s) => each_pod(s.all, &s.names, &s.pod_id_file, &|p| {
             pods::stop(&store, p, s.time)?;
             pods::start(&store, p, &argv)
         }),
-        PodCommand::Kill(k) => each_pod(k.all, &k.names, &|p| pods::kill(&store, p, &k.signal)),
-        PodCommand::Pause(n) => each_pod(n.all, &n.names, &|p| pods::set_paused(&store, p, true)),
-        PodCommand::Unpause(n) => {
-            each_pod(n.all, &n.names, &|p| pods::set_paused(&store, p, false))
+        PodCommand::Kill(k) => {
+            each_pod(k.all, &k.names, &[], &|p| pods::kill(&store, p, &k.signal))
         }
-        PodCommand::Rm(r) => each(&targets(&store, r.all, &r.names), |n| {
-            match pods::remove(&store, n, r.force, r.time) {
-                // As rm -f: a pod that is not there is gone already.
-                Err(berth_engine::Error::NoSuchPod(_)) if r.ignore || r.all || r.force => Ok(()),
-                // podman's pod rm: 1 for a pod that does not exist.
-                Err(e @ berth_engine::Error::NoSuchPod(_)) => Err(exit::usage(1, e)),
-                res => {
-                    println!("{}", res.map_err(fail)?.id);
-                    Ok(())
-                }
-            }
+        PodCommand::Pause(n) => each_pod(n.all, &n.names, &n.pod_id_file, &|p| {
+            pods::set_paused(&store, p, true)
         }),
+        PodCommand::Unpause(n) => each_pod(n.all, &n.names, &n.pod_id_file, &|p| {
+            pods::set_paused(&store, p, false)
+        }),
+        PodCommand::Rm(r) => each(
+            &targets(&store, r.all, &r.names, (&r.pod_id_file, r.ignore))?,
+            |n| {
+                match pods::remove(&store, n, r.force, r.time) {
+                    // As rm -f: a pod that is not there is gone already.
+                    Err(berth_engine::Error::NoSuchPod(_)) if r.ignore || r.all || r.force => {
+                        Ok(())
+                    }
+                    // podman's pod rm: 1 for a pod that does not exist.
+                    Err(e @ berth_engine::Error::NoSuchPod(_)) => Err(exit::usage(1, e)),
+                    res => {
+                        println!("{}", res.map_err(fail)?.id);
+                        Ok(())
+                    }
+                }
+            },
+        ),
         PodCommand::Ps(p) => ps::ps(&store, p),
         PodCommand::Inspect(i) => {
             let mut values = Vec::new();
