@@ -412,19 +412,7 @@ fn io(e: std::io::Error) -> ApiError {
 /// `POST /containers/prune`: the containers not running (builds' working
 /// containers are not the API's to take).
 pub fn prune(s: &Service) -> Result {
-    let o = PsOptions {
-        all: true,
-        filters: vec!["status=exited".into(), "status=created".into()],
-        ..Default::default()
-    };
-    let store = s.engine.store();
-    let stopped = berth_engine::views::ps(store, &o).map_err(ApiError::bad_request)?;
-    let mut gone = Vec::new();
-    for c in stopped {
-        if s.engine.containers().remove(&c.id, false, 0).is_ok() {
-            gone.push(c.id);
-        }
-    }
+    let gone = s.engine.containers().prune()?;
     Ok(Reply::Json(
         200,
         json!({"ContainersDeleted": gone, "SpaceReclaimed": 0}),

@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use berth_engine::container::{self, Info, Status};
+use berth_engine::container::{self, Info};
 use berth_engine::run::{self, RunOptions};
 use berth_engine::spec::ProcessOptions;
 use berth_image::config_edit::{ConfigEdit, apply_to_value};
@@ -198,8 +198,7 @@ fn strings(v: &Value) -> Vec<String> {
 /// Whether the container is a working container (`builder from`'s or a
 /// build's).
 fn is_working(info: &Info) -> bool {
-    let mark = format!("{LABEL}=true");
-    info.config.process.labels.contains(&mark)
+    info.is_build_container()
 }
 
 /// The process a build's working container belongs to, from its label.
@@ -588,31 +587,14 @@ pub fn remove(store: &Store, b: &Builder) -> Result<(), BuildError> {
 pub fn prune(store: &Store) -> Result<Vec<String>, BuildError> {
     let mut gone = Vec::new();
     for info in container::list(store)? {
-        if is_working(&info) {
-            // `builder from`'s carry no owner, so only a build's can qualify.
-            if owner(&info).is_some_and(|p| !p.alive()) {
-                let b = Builder::recorded(store, info);
-                remove(store, &b)?;
-                gone.push(b.id);
-            }
-        } else if matches!(info.state.status, Status::Created | Status::Exited)
-            // A `run` between its create and its start: not abandoned.
-            && !info.being_started()
-        {
-            match berth_engine::lifecycle::remove(store, &info.id, false) {
-                Ok(_) => gone.push(info.id),
-                // A --rm container its monitor removed meanwhile: gone already.
-                Err(berth_engine::Error::NoSuchContainer(_)) => {}
-                // Another container still shares its namespaces, or a
-                // concurrent start made it run: it stays (podman's prune too).
-                Err(
-                    berth_engine::Error::HasDependents { .. }
-                    | berth_engine::Error::RunningNotForced(_),
-                ) => {}
-                Err(e) => return Err(e.into()),
-            }
+        // `builder from`'s carry no owner, so only a build's can qualify.
+        if is_working(&info) && owner(&info).is_some_and(|p| !p.alive()) {
+            let b = Builder::recorded(store, info);
+            remove(store, &b)?;
+            gone.push(b.id);
         }
     }
+    gone.extend(berth_engine::lifecycle::prune(store)?);
     Ok(gone)
 }
 

@@ -129,6 +129,27 @@ fn containers_made_by_the_cli_are_seen_by_the_api_and_the_other_way_round() {
     );
     assert_eq!(status(&create), 201, "{create}");
     assert_eq!(st.inspect("from-api", ".Config.Cmd"), "[true]");
+    // Prune is the engine's, as the CLI's: the running container and a
+    // build's working container stay.
+    st.ok(&["run", "-d", "--name", "up", IMG, "sleep", "1000"]);
+    let working = st.ok(&["builder", "from", "-q", IMG]).stdout;
+    let prune = svc.raw(
+        b"POST /v1.41/containers/prune HTTP/1.1\r\nHost: d\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(status(&prune), 200, "{prune}");
+    for gone in ["from-cli", "from-api"] {
+        assert_eq!(
+            st.run(&["container", "exists", gone]).code,
+            1,
+            "{gone}: {prune}"
+        );
+    }
+    assert_eq!(st.run(&["container", "exists", "up"]).code, 0, "{prune}");
+    let listed = st.ok(&["builder", "containers", "-q"]).stdout;
+    assert!(
+        !listed.trim().is_empty(),
+        "the working container {working} went"
+    );
 }
 
 #[test]

@@ -293,10 +293,12 @@ fn cp_from_stdin_races_against_symlink_swaps() {
     let st = TestStore::with_busybox();
     let victim = st.path().join("victim");
     std::fs::create_dir(&victim).unwrap();
+    // Each state holds for a few milliseconds, about as long as a copy takes,
+    // so that copies land (and many straddle a swap) however loaded the machine.
     let script = format!(
         "mkdir -p /w; while true; do \
-           rm -rf /w/swap; mkdir /w/swap; echo container > /w/swap/mine; \
-           rm -rf /w/swap; ln -s {v} /w/swap; \
+           rm -rf /w/swap; mkdir /w/swap; echo container > /w/swap/mine; sleep 0.005; \
+           rm -rf /w/swap; ln -s {v} /w/swap; sleep 0.005; \
          done",
         v = victim.display()
     );

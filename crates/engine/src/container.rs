@@ -217,6 +217,13 @@ impl Info {
     pub fn being_started(&self) -> bool {
         self.state.status == Status::Created && self.config.creator.is_some_and(|p| p.alive())
     }
+
+    /// Whether it is a build's (or `builder from`'s) working container,
+    /// which the builder's own commands manage.
+    pub fn is_build_container(&self) -> bool {
+        let mark = format!("{}=true", crate::views::BUILDER_LABEL);
+        self.config.process.labels.contains(&mark)
+    }
 }
 
 /// `RUNROOT/containers/ID/userdata`: bundle, state, log.

@@ -209,9 +209,26 @@ impl Containers<'_> {
         &self,
         options: &crate::RunOptions,
     ) -> Result<crate::container::Info, crate::RunError> {
+        self.create_for(options, false)
+    }
+
+    /// [`Self::create`] for a caller that starts it next (`run -d`): until
+    /// then, or until the caller is gone, `prune` leaves it.
+    pub fn create_to_start(
+        &self,
+        options: &crate::RunOptions,
+    ) -> Result<crate::container::Info, crate::RunError> {
+        self.create_for(options, true)
+    }
+
+    fn create_for(
+        &self,
+        options: &crate::RunOptions,
+        to_start: bool,
+    ) -> Result<crate::container::Info, crate::RunError> {
         let mut o = options.clone();
         let pod = crate::run::prepare(&self.engine.store, &mut o)?;
-        let info = crate::run::create(self.store(), &o)?;
+        let info = crate::run::create_for(self.store(), &o, to_start)?;
         pod.keep();
         Ok(info)
     }
@@ -283,6 +300,12 @@ impl Containers<'_> {
         time: u64,
     ) -> crate::error::Result<crate::container::Info> {
         crate::lifecycle::remove_timed(self.store(), name, force, time)
+    }
+
+    /// Removes the containers not running (`container prune`); see
+    /// [`crate::lifecycle::prune`].
+    pub fn prune(&self) -> crate::error::Result<Vec<String>> {
+        crate::lifecycle::prune(self.store())
     }
 
     /// [`Self::remove`], with the anonymous volumes it made (`rm -v`).

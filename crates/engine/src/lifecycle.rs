@@ -357,6 +357,28 @@ fn after_stop(store: &Store, info: Info) -> Info {
 }
 
 /// Removes a container; a running one only with `force` (after killing it).
+/// `container prune`: removes every container that is created or exited,
+/// but a build's working container and one a `run` is about to start;
+/// one another container still depends on (or that a concurrent start made
+/// run) stays, as with podman. Returns the IDs removed.
+pub fn prune(store: &Store) -> Result<Vec<String>> {
+    let mut gone = Vec::new();
+    for info in container::list(store).map_err(Error::other)? {
+        let stopped = matches!(info.state.status, Status::Created | Status::Exited);
+        if !stopped || info.being_started() || info.is_build_container() {
+            continue;
+        }
+        match remove(store, &info.id, false) {
+            Ok(_) => gone.push(info.id),
+            // A --rm container its monitor removed meanwhile: gone already.
+            Err(Error::NoSuchContainer(_)) => {}
+            Err(Error::HasDependents { .. } | Error::RunningNotForced(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(gone)
+}
+
 pub fn remove(store: &Store, name: &str, force: bool) -> Result<Info> {
     remove_timed(store, name, force, 0)
 }

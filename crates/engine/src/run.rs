@@ -269,6 +269,12 @@ fn volumes_of(store: &Store, from: &str) -> Result<Vec<volumes::VolumeSpec>, Run
 
 /// Records a new container (not yet started).
 pub fn create(store: &Store, o: &RunOptions) -> Result<Info, RunError> {
+    create_for(store, o, true)
+}
+
+/// [`create`]; `to_start` records this process as the one about to start it,
+/// which keeps it from `prune` while this process lives.
+pub fn create_for(store: &Store, o: &RunOptions, to_start: bool) -> Result<Info, RunError> {
     let not_known = || RunError::ImageNotKnown(o.image.clone());
     let img = store.image(&o.image).map_err(|_| not_known())?;
     let config = image_config(store, &img.id).map_err(|e| match e {
@@ -405,7 +411,7 @@ pub fn create(store: &Store, o: &RunOptions) -> Result<Info, RunError> {
         created_ns: now_ns(),
         health,
         restart,
-        creator: Some(berth_runtime::pid::ProcessId::this()),
+        creator: to_start.then(berth_runtime::pid::ProcessId::this),
     };
     let meta = serde_json::to_string(&cfg).map_err(engine)?;
     let c = create_named(store, &img.id, o.name.as_deref(), &meta)?;

@@ -168,7 +168,7 @@ pub fn run(store_args: &StoreArgs, mut a: RunArgs) -> Result<i32, Failure> {
     if !a.detach {
         let keys =
             berth_engine::attach::detach_keys(&a.detach_keys).map_err(crate::exit::podman)?;
-        let c = engine.containers().create(&o).map_err(failure)?;
+        let c = engine.containers().create_to_start(&o).map_err(failure)?;
         cid(&c.id).map_err(exit::podman)?;
         let (info, conn) = berth_engine::lifecycle::start_attached(&store, &c.id, &|id| {
             monitor_argv(store_args, id)
@@ -184,7 +184,7 @@ pub fn run(store_args: &StoreArgs, mut a: RunArgs) -> Result<i32, Failure> {
             }
         };
     }
-    let c = engine.containers().create(&o).map_err(failure)?;
+    let c = engine.containers().create_to_start(&o).map_err(failure)?;
     if let Err(m) = cid(&c.id) {
         berth_engine::run::remove(&store, &c.id);
         return Err(exit::podman(m));
