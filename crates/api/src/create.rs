@@ -294,14 +294,7 @@ fn mount(p: &mut ProcessOptions, m: MountBody) -> Result<(), ApiError> {
         "tmpfs" => format!("type=tmpfs,target={}", m.target),
         k => return Err(bad("Mounts", format!("type {k:?} is not served"))),
     };
-    match text
-        .parse::<berth_engine::volumes::MountFlag>()
-        .map_err(|e| bad("Mounts", e))?
-    {
-        berth_engine::volumes::MountFlag::Volume(v) => p.volumes.push(v),
-        berth_engine::volumes::MountFlag::Tmpfs(t) => p.tmpfs.push(t),
-        berth_engine::volumes::MountFlag::Image(i) => p.image_mounts.push(i),
-    }
+    p.add_mount(text.parse().map_err(|e| bad("Mounts", e))?);
     Ok(())
 }
 

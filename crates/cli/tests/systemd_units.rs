@@ -303,6 +303,17 @@ fn a_unit_for_an_existing_container_starts_it_and_systemd_follows_its_monitor() 
     wait_for("the monitor to end", || !alive(pid));
     assert_eq!(st.inspect("old", ".State.Status"), "exited");
     unit.exec("ExecStopPost", None);
+    // The monitor's restarts would fight systemd's stop: said, not refused.
+    st.ok(&["create", "--restart=always", "--name", "again", IMG, "true"]);
+    let r = st.ok(&["generate", "systemd", "again"]);
+    assert!(
+        r.stderr.contains("level=warning")
+            && r.stderr
+                .contains("has restart policy \\\"always\\\" which can lead to issues"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stdout.contains("ExecStart="));
 }
 
 #[test]

@@ -267,6 +267,18 @@ fn volumes_of(store: &Store, from: &str) -> Result<Vec<volumes::VolumeSpec>, Run
         .collect())
 }
 
+/// Keeps the first of equal items, in order.
+fn dedup<T: PartialEq + Clone>(v: &mut Vec<T>) {
+    let mut seen: Vec<T> = Vec::new();
+    v.retain(|x| {
+        let new = !seen.contains(x);
+        if new {
+            seen.push(x.clone());
+        }
+        new
+    });
+}
+
 /// Records a new container (not yet started).
 pub fn create(store: &Store, o: &RunOptions) -> Result<Info, RunError> {
     create_for(store, o, true)
@@ -306,6 +318,10 @@ pub fn create_for(store: &Store, o: &RunOptions, to_start: bool) -> Result<Info,
     for from in std::mem::take(&mut o.process.volumes_from) {
         o.process.volumes.extend(volumes_of(store, &from)?);
     }
+    // The same -v (or --tmpfs) twice is one mount, as podman takes it; two
+    // different ones on one destination are refused below.
+    dedup(&mut o.process.volumes);
+    dedup(&mut o.process.tmpfs);
     let (specs, names) = volumes::anonymous_for_flags(&o.process.volumes);
     o.process.volumes = specs;
     o.process.anonymous_volumes.extend(names);

@@ -302,6 +302,16 @@ fn decimal_size(s: &str) -> Option<u64> {
 }
 
 impl ProcessOptions {
+    /// A `--mount` (or an API's mount) among the mounts of its kind.
+    pub fn add_mount(&mut self, m: crate::volumes::MountFlag) {
+        use crate::volumes::MountFlag;
+        match m {
+            MountFlag::Volume(v) => self.volumes.push(v),
+            MountFlag::Tmpfs(t) => self.tmpfs.push(t),
+            MountFlag::Image(i) => self.image_mounts.push(i),
+        }
+    }
+
     /// podman's rule for `-p` with a network mode that has no ports of its own
     /// (host, none, another container's, a given namespace): the container runs
     /// without them, and the caller shows the warning returned.

@@ -62,6 +62,12 @@ pub enum ImageError {
     /// A tarball `import` could not read or store.
     #[error("{0}")]
     Import(String),
+    /// `image sign`: gpg, or the signatures' storage, failed.
+    #[error("{name}: {source}")]
+    Sign {
+        name: String,
+        source: berth_image::Error,
+    },
     /// The leases of running builds and pulls could not be read.
     #[error(transparent)]
     Lease(#[from] crate::leases::LeaseError),

@@ -51,7 +51,11 @@ pub fn sign(name: &str, ctx: &Context, o: &SignOptions) -> Result<Vec<PathBuf>, 
     let gpg = Gpg::user();
     let mut written = Vec::new();
     for digest in digests {
-        written.push(sign_one(&gpg, &base, &reference, &digest, &o.sign_by).map_err(bad)?);
+        let signed = sign_one(&gpg, &base, &reference, &digest, &o.sign_by);
+        written.push(signed.map_err(|source| ImageError::Sign {
+            name: name.to_string(),
+            source,
+        })?);
     }
     Ok(written)
 }
@@ -63,14 +67,12 @@ fn sign_one(
     r: &Reference,
     digest: &Digest,
     key: &str,
-) -> Result<PathBuf, String> {
+) -> Result<PathBuf, berth_image::Error> {
     let payload = Payload::now(digest.clone(), r.to_string());
-    let sig = gpg
-        .sign(&payload.to_json(), key, None)
-        .map_err(|e| e.to_string())?;
-    let mut sigs = lookaside::read_signatures(base, r, digest).map_err(|e| e.to_string())?;
+    let sig = gpg.sign(&payload.to_json(), key, None)?;
+    let mut sigs = lookaside::read_signatures(base, r, digest)?;
     sigs.push(sig);
-    lookaside::write_signatures(base, r, digest, &sigs).map_err(|e| e.to_string())?;
+    lookaside::write_signatures(base, r, digest, &sigs)?;
     let url = lookaside::signature_url(base, r, digest, sigs.len());
     Ok(PathBuf::from(url.trim_start_matches("file://")))
 }

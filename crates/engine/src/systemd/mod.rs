@@ -247,6 +247,14 @@ fn container_unit(
     s.restart = o.restart_policy.clone().unwrap_or("on-failure".into());
     let exe = rewrite::escape(&o.executable);
     if !o.new {
+        if info.config.restart != RestartPolicy::No {
+            // systemd's stop and the monitor's restart would fight.
+            log::warn!(
+                "Container {} has restart policy {:?} which can lead to issues on shutdown: consider recreating the container without a restart policy and use systemd's restart mechanism instead",
+                info.id,
+                info.config.restart.name()
+            );
+        }
         let exe = with_root_flags(o);
         s.exec_start = format!("{exe}start {target}");
         s.exec_stop = format!("{exe}stop \\\n\t-t {stop} {target}");

@@ -67,35 +67,19 @@ pub(crate) fn options(
             std::env::var(&e).ok().map(|v| format!("{e}={v}"))
         }
     }));
-    let mut volumes = volume_flags(&a.volume)?;
-    let mut tmpfs = a
+    let volumes = volume_flags(&a.volume)?;
+    let tmpfs = a
         .tmpfs
         .iter()
         .map(|t| t.parse())
         .collect::<Result<Vec<TmpfsSpec>, _>>()
         .map_err(crate::exit::podman)?;
-    let mut image_mounts = Vec::new();
-    for m in &a.mount {
-        match m.parse().map_err(crate::exit::podman)? {
-            MountFlag::Volume(v) => volumes.push(v),
-            MountFlag::Tmpfs(t) => tmpfs.push(t),
-            MountFlag::Image(i) => image_mounts.push(i),
-        }
-    }
-    // The same -v twice is one mount, as podman takes it (two different ones
-    // on one destination are still refused).
-    let mut seen = Vec::new();
-    volumes.retain(|v| {
-        let new = !seen.contains(v);
-        seen.push(v.clone());
-        new
-    });
-    let mut seen = Vec::new();
-    tmpfs.retain(|t| {
-        let new = !seen.contains(t);
-        seen.push(t.clone());
-        new
-    });
+    let mounts = a
+        .mount
+        .iter()
+        .map(|m| m.parse())
+        .collect::<Result<Vec<MountFlag>, _>>()
+        .map_err(crate::exit::podman)?;
     let entrypoint = a.entrypoint.map(|e| {
         serde_json::from_str::<Vec<String>>(&e)
             .unwrap_or_else(|_| if e.is_empty() { Vec::new() } else { vec![e] })
@@ -160,7 +144,6 @@ pub(crate) fn options(
             cap_drop: a.cap_drop,
             volumes,
             tmpfs,
-            image_mounts,
             add_hosts: a.add_host,
             dns: a.dns,
             tty: a.tty,
@@ -260,6 +243,7 @@ pub(crate) fn options(
     };
 
     limits.apply_to(&mut o.process);
+    mounts.into_iter().for_each(|m| o.process.add_mount(m));
     if let Some(warning) = o.process.discard_unpublishable_ports() {
         eprintln!("{warning}");
     }
