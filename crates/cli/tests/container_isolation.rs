@@ -475,3 +475,67 @@ fn joining_another_containers_namespaces() {
         "the stopped container's /dev/shm stayed mounted"
     );
 }
+
+#[test]
+fn resolv_conf_takes_dns_options_and_containers_conf_servers() {
+    let st = TestStore::with_busybox();
+    let r = st.ok(&[
+        "run",
+        "--rm",
+        "--dns-opt",
+        "ndots:3",
+        "--dns-option",
+        "edns0",
+        "localhost/bb:1",
+        "grep",
+        "^options",
+        "/etc/resolv.conf",
+    ]);
+    assert_eq!(r.stdout, "options ndots:3 edns0\n");
+    // containers.conf's servers, searches and options when no flag names any.
+    let conf = st.path().join("containers.conf");
+    std::fs::write(
+        &conf,
+        "[containers]\ndns_servers = [\"192.0.2.1\", \"192.0.2.2\"]\n\
+         dns_searches = [\"example.test\"]\ndns_options = [\"attempts:2\"]\n",
+    )
+    .unwrap();
+    let mut c = st.cmd();
+    c.env("CONTAINERS_CONF", &conf).args([
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "localhost/bb:1",
+        "cat",
+        "/etc/resolv.conf",
+    ]);
+    let r = common::run_cmd(&mut c);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.starts_with("search example.test"), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("nameserver 192.0.2.1\nnameserver 192.0.2.2\noptions attempts:2\n"),
+        "{}",
+        r.stdout
+    );
+    let mut c = st.cmd();
+    c.env("CONTAINERS_CONF", &conf).args([
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--dns",
+        "192.0.2.9",
+        "localhost/bb:1",
+        "grep",
+        "-c",
+        "nameserver",
+        "/etc/resolv.conf",
+    ]);
+    assert_eq!(
+        common::run_cmd(&mut c).stdout,
+        "1\n",
+        "--dns wins over the file"
+    );
+}

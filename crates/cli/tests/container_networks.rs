@@ -249,8 +249,19 @@ fn bridge_networks_publish_ports_and_resolve_names(backend: &str) {
         "bridge"
     );
     ok(&["rm", "-f", "all"]);
-    ok(&["rm", "-f", "web"]);
-    ok(&["network", "rm", "app"]);
+    // --force takes the containers on the network too.
+    assert_eq!(
+        ok(&["network", "rm", "--force", "-t", "0", "app"]).stdout,
+        "app\n"
+    );
+    assert_eq!(run(&["container", "exists", "web"]).code, 1);
+    let r = run(&["network", "rm", "app"]);
+    assert_eq!(r.code, 1);
+    assert_eq!(
+        r.stderr,
+        "Error: unable to find network with name or ID app: network not found\n"
+    );
+    assert_eq!(ok(&["network", "rm", "--force", "app"]).stdout, "");
     // Nothing left: no pinned namespaces, no port rules.
     let pins = st.dir.path().join("run/netns");
     assert_eq!(

@@ -61,6 +61,11 @@ pub struct ContainersConf {
     pub volume_path: Option<PathBuf>,
     /// `[engine] infra_image`: pods' infra image (default berth's own).
     pub infra_image: Option<String>,
+    /// `[containers] dns_servers`, `dns_searches`, `dns_options`: a
+    /// container's resolv.conf when its flags name none.
+    pub dns_servers: Vec<String>,
+    pub dns_searches: Vec<String>,
+    pub dns_options: Vec<String>,
 }
 
 #[derive(Default, Deserialize)]
@@ -76,6 +81,9 @@ struct File {
 struct ContainersTable {
     netns: Option<String>,
     log_driver: Option<String>,
+    dns_servers: Option<Vec<String>>,
+    dns_searches: Option<Vec<String>>,
+    dns_options: Option<Vec<String>>,
 }
 
 #[derive(Default, Deserialize)]
@@ -120,6 +128,15 @@ impl ContainersConf {
         }
         if let Some(p) = f.engine.volume_path.filter(|p| !p.as_os_str().is_empty()) {
             self.volume_path = Some(p);
+        }
+        for (mine, theirs) in [
+            (&mut self.dns_servers, f.containers.dns_servers),
+            (&mut self.dns_searches, f.containers.dns_searches),
+            (&mut self.dns_options, f.containers.dns_options),
+        ] {
+            if let Some(v) = theirs {
+                *mine = v;
+            }
         }
         self.runtimes.extend(f.engine.runtimes);
         if let Some(d) = f.engine.helper_binaries_dir {

@@ -472,6 +472,21 @@ impl Networks<'_> {
         network::remove(&self.engine.store, name)
     }
 
+    /// `network rm --force`: the containers on it go first (stopped with
+    /// `time` seconds' grace), then the network; one that is not there is
+    /// no error.
+    pub fn remove_forced(&self, name: &str, time: u64) -> crate::error::Result<()> {
+        let store = &self.engine.store;
+        let users = match network::users(store, name) {
+            Ok(u) if network::get(store, name).is_ok() => u,
+            _ => return Ok(()),
+        };
+        for c in users {
+            crate::lifecycle::remove_timed(store, &c.id, true, time)?;
+        }
+        Ok(network::remove(store, name)?)
+    }
+
     /// Removes every network no container uses; returns their names.
     pub fn prune(&self) -> Vec<String> {
         network::prune(&self.engine.store)

@@ -112,7 +112,10 @@ mod tests {
     fn network_and_volume_errors_keep_their_kind() {
         let e: Error = NetworkError::NotFound("n1".into()).into();
         assert!(matches!(e, Error::Network(NetworkError::NotFound(_))));
-        assert_eq!(e.to_string(), "network n1: no such network");
+        assert_eq!(
+            e.to_string(),
+            "unable to find network with name or ID n1: network not found"
+        );
         let e = crate::network::PortMapping::parse("80:x").unwrap_err();
         assert_eq!(
             e.to_string(),

@@ -193,6 +193,15 @@ fn conf_defaults(p: &mut ProcessOptions) -> Result<(), RunError> {
     if p.log_driver.is_none() {
         p.log_driver = conf.log_driver.clone();
     }
+    for (flags, configured) in [
+        (&mut p.dns, &conf.dns_servers),
+        (&mut p.dns_search, &conf.dns_searches),
+        (&mut p.dns_options, &conf.dns_options),
+    ] {
+        if flags.is_empty() {
+            flags.clone_from(configured);
+        }
+    }
     if p.image_volume.is_none()
         && let Some(m) = &conf.image_volume_mode
     {

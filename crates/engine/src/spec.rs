@@ -208,6 +208,8 @@ pub struct ProcessOptions {
     pub group_add: Vec<String>,
     /// `--dns-search`.
     pub dns_search: Vec<String>,
+    /// `--dns-option`: resolv.conf's `options`.
+    pub dns_options: Vec<String>,
     /// `--cpu-shares`, `--cpuset-cpus`, `--cpuset-mems`.
     pub cpu_shares: Option<u64>,
     pub cpuset_cpus: Option<String>,

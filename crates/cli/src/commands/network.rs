@@ -1,5 +1,6 @@
 //! `berth network`: bridge networks (netavark and aardvark-dns, or CNI plugins).
 
+use berth_engine::network::NetworkError;
 use berth_engine::{Engine, Networks, network};
 use clap::{Args, Subcommand};
 use serde_json::Value;
@@ -23,8 +24,8 @@ pub(crate) enum NetworkCommand {
     Ls(LsArgs),
     /// Show networks' details.
     Inspect(NamesArgs),
-    /// Remove networks no container uses.
-    Rm(NamesArgs),
+    /// Remove networks no container uses (with --force, their containers too).
+    Rm(RmArgs),
     /// Connect a running container to another network.
     Connect(ConnectArgs),
     /// Disconnect a container from a network.
@@ -40,6 +41,18 @@ pub(crate) struct PruneArgs {
     /// Do not ask for confirmation.
     #[arg(short, long)]
     force: bool,
+}
+
+#[derive(Args)]
+pub(crate) struct RmArgs {
+    /// Remove the containers on the network first; a missing network is no error.
+    #[arg(short, long)]
+    force: bool,
+    /// Seconds to wait for those containers to stop before they are killed.
+    #[arg(short, long, default_value_t = 10)]
+    time: u64,
+    #[arg(required = true)]
+    names: Vec<String>,
 }
 
 #[derive(Args)]
@@ -161,7 +174,18 @@ pub fn run(store_args: &StoreArgs, a: NetworkArgs) -> CmdResult {
         }
         NetworkCommand::Rm(n) => {
             for name in &n.names {
-                networks.remove(name).map_err(exit::podman)?;
+                if n.force {
+                    if networks.exists(name) {
+                        networks.remove_forced(name, n.time).map_err(exit::engine)?;
+                        println!("{name}");
+                    }
+                    continue;
+                }
+                networks.remove(name).map_err(|e| match e {
+                    // podman's rm: 1 for a network that does not exist.
+                    NetworkError::NotFound(_) => exit::usage(1, e),
+                    e => exit::podman(e),
+                })?;
                 println!("{name}");
             }
         }

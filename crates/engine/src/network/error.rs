@@ -9,7 +9,7 @@ use super::ipam::SubnetError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum NetworkError {
-    #[error("network {0}: no such network")]
+    #[error("unable to find network with name or ID {0}: network not found")]
     NotFound(String),
     #[error("network {0} already exists")]
     Exists(String),

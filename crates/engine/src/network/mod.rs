@@ -316,12 +316,8 @@ pub fn create(store: &Store, name: &str, o: &CreateOptions) -> Result<Network, N
 /// Removes a network no container uses.
 pub fn remove(store: &Store, name: &str) -> Result<(), NetworkError> {
     get(store, name)?;
-    let users: Vec<String> = container::list(store)?
+    let users: Vec<String> = users(store, name)?
         .into_iter()
-        .filter(|i| {
-            i.config.process.network.bridge() == Some(name)
-                || i.config.process.networks.iter().any(|n| n == name)
-        })
         .map(|i| i.name().to_string())
         .collect();
     if !users.is_empty() {
@@ -332,6 +328,17 @@ pub fn remove(store: &Store, name: &str) -> Result<(), NetworkError> {
     }
     let path = dir(store).join(format!("{name}.json"));
     std::fs::remove_file(&path).map_err(|source| NetworkError::Write { path, source })
+}
+
+/// The containers on network `name`.
+pub fn users(store: &Store, name: &str) -> Result<Vec<container::Info>, NetworkError> {
+    Ok(container::list(store)?
+        .into_iter()
+        .filter(|i| {
+            i.config.process.network.bridge() == Some(name)
+                || i.config.process.networks.iter().any(|n| n == name)
+        })
+        .collect())
 }
 
 /// Which container interface a backend call is about.

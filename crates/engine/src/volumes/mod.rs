@@ -321,7 +321,7 @@ pub fn generated_files(
     } else {
         p.dns_search.clone()
     };
-    let resolv = resolv_conf(&p.dns, host_net, net_dns, &search);
+    let resolv = resolv_conf(&p.dns, host_net, net_dns, &search, &p.dns_options);
     // podman tells only a privileged container about itself; others get
     // the file (its presence says "in a container") empty.
     let containerenv = if p.privileged {
@@ -469,9 +469,19 @@ pub fn refresh_hosts(hosts: &Path, members: &[(String, String)]) {
 /// loopback nameservers only make sense on the host's network. On a network
 /// with DNS, its server (aardvark-dns) is the only one: it answers for the
 /// containers and forwards the rest (to `--dns` servers, given to it).
-fn resolv_conf(dns: &[String], host_net: bool, net_dns: &[String], search: &[String]) -> String {
+/// The container's resolv.conf: the host's, with the servers given (`--dns`,
+/// containers.conf's) or else the network's own in place of its nameservers
+/// (those on loopback dropped off the host's network), the search domains
+/// first and `options` replaced by those given.
+fn resolv_conf(
+    dns: &[String],
+    host_net: bool,
+    net_dns: &[String],
+    search: &[String],
+    options: &[String],
+) -> String {
     let host = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
-    let ours: &[String] = if net_dns.is_empty() { dns } else { net_dns };
+    let ours: &[String] = if dns.is_empty() { net_dns } else { dns };
     let mut out: Vec<String> = Vec::new();
     let mut searched = false;
     for l in host.lines() {
@@ -484,6 +494,8 @@ fn resolv_conf(dns: &[String], host_net: bool, net_dns: &[String], search: &[Str
         } else if let Some(rest) = t.strip_prefix("search").filter(|_| !search.is_empty()) {
             out.push(format!("search {} {}", search.join(" "), rest.trim()));
             searched = true;
+        } else if t.starts_with("options") && !options.is_empty() {
+            continue;
         } else {
             out.push(l.to_string());
         }
@@ -492,6 +504,9 @@ fn resolv_conf(dns: &[String], host_net: bool, net_dns: &[String], search: &[Str
         out.insert(0, format!("search {}", search.join(" ")));
     }
     out.extend(ours.iter().map(|d| format!("nameserver {d}")));
+    if !options.is_empty() {
+        out.push(format!("options {}", options.join(" ")));
+    }
     let mut s = out.join("\n");
     s.push('\n');
     s
@@ -525,7 +540,7 @@ mod tests {
 
     #[test]
     fn resolv_conf_drops_loopback_off_the_host_network() {
-        let r = resolv_conf(&["192.0.2.1".into()], false, &[], &[]);
+        let r = resolv_conf(&["192.0.2.1".into()], false, &[], &[], &[]);
         assert!(r.contains("nameserver 192.0.2.1"));
         assert_eq!(r.matches("nameserver").count(), 1, "{r}");
     }
@@ -533,10 +548,11 @@ mod tests {
     #[test]
     fn resolv_conf_on_a_dns_network_names_only_its_server() {
         let r = resolv_conf(
-            &["192.0.2.1".into()],
+            &[],
             false,
             &["10.89.3.1".into()],
             &["dns.podman".into()],
+            &[],
         );
         assert_eq!(r.matches("nameserver").count(), 1, "{r}");
         assert!(r.contains("nameserver 10.89.3.1\n"), "{r}");
@@ -544,5 +560,21 @@ mod tests {
             r.starts_with("search dns.podman") || r.contains("\nsearch dns.podman"),
             "{r}"
         );
+        // Servers given win over the network's own (podman's rule).
+        let given = ["192.0.2.1".to_string(), "192.0.2.2".to_string()];
+        let r = resolv_conf(
+            &given,
+            false,
+            &["10.89.3.1".into()],
+            &[],
+            &["ndots:2".into()],
+        );
+        assert!(
+            r.contains("nameserver 192.0.2.1\nnameserver 192.0.2.2\n"),
+            "{r}"
+        );
+        assert!(!r.contains("10.89.3.1"), "{r}");
+        assert!(r.ends_with("options ndots:2\n"), "{r}");
+        assert_eq!(r.matches("options").count(), 1, "{r}");
     }
 }

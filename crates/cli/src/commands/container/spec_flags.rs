@@ -186,6 +186,7 @@ pub(crate) fn options(
                 .map_err(crate::exit::podman)?,
             group_add: a.group_add,
             dns_search: a.dns_search,
+            dns_options: a.dns_option,
             annotations: a.annotation,
             expose: a.expose,
             networks,

@@ -39,6 +39,9 @@ pub(super) struct CreateArgs {
     dns: Vec<String>,
     #[arg(long)]
     dns_search: Vec<String>,
+    /// An option for the pod's /etc/resolv.conf (ndots:2, edns0 …).
+    #[arg(long = "dns-option", visible_alias = "dns-opt")]
+    dns_option: Vec<String>,
     /// continue (default) or stop: what the pod does when its last container exits.
     #[arg(long, default_value = "continue")]
     exit_policy: String,
@@ -89,6 +92,7 @@ pub(super) fn create(store: &std::sync::Arc<berth_storage::Store>, c: CreateArgs
         add_hosts: c.add_host,
         dns: c.dns,
         dns_search: c.dns_search,
+        dns_options: c.dns_option,
         exit_policy: c.exit_policy.parse().map_err(fail)?,
         replace: c.replace,
         infra_conmon_pidfile: c
