@@ -507,3 +507,42 @@ fn a_pods_ports_reach_its_containers() {
     env.ok(&["pod", "rm", "-f", "-t", "0", "pw"]);
     assert_eq!(env.pins(), 0, "the pod's network namespace stayed pinned");
 }
+
+#[test]
+fn a_port_range_publishes_each_port_of_it() {
+    let env = Env::new("rng", "netavark");
+    // Two servers in one container, one for each port of the range.
+    let script = "mkdir -p /a /b; echo port-a > /a/index.html; echo port-b > /b/index.html; \
+                  httpd -p 5000 -h /a; exec httpd -f -p 5001 -h /b";
+    env.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "range",
+        "-p",
+        "127.0.0.1:5260-5261:5000-5001",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        script,
+    ]);
+    let port = env.ok(&["port", "range"]).stdout;
+    assert!(
+        port.contains("5000/tcp -> 127.0.0.1:5260\n")
+            && port.contains("5001/tcp -> 127.0.0.1:5261\n"),
+        "{port}"
+    );
+    for (host_port, body) in [(5260, "port-a\n"), (5261, "port-b\n")] {
+        let got = env.ns.http_get(&format!("127.0.0.1:{host_port}"), 100);
+        assert_eq!(got.as_deref(), Some(body), "{host_port}");
+    }
+    // Ranges of two lengths are refused, before anything is made.
+    let r = env.run(&["run", "-d", "-p", "5270-5272:80", "localhost/bb:1", "true"]);
+    assert_eq!(r.code, 125);
+    assert!(
+        r.stderr.contains("-p 5270-5272:80: expected"),
+        "{}",
+        r.stderr
+    );
+    env.ok(&["rm", "-f", "-t", "0", "range"]);
+}

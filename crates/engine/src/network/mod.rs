@@ -133,6 +133,57 @@ impl PortMapping {
         })
     }
 
+    /// `-p` as podman takes it: one mapping, or ranges (`8000-8002:80-82`,
+    /// `80-82` with free host ports) as one mapping a port.
+    pub fn parse_ranges(s: &str) -> Result<Vec<PortMapping>, NetworkError> {
+        let bad = || NetworkError::InvalidPort(s.to_string());
+        if !s.contains('-') {
+            return Ok(vec![PortMapping::parse(s)?]);
+        }
+        let (spec, proto) = s.rsplit_once('/').map_or((s, None), |(a, p)| (a, Some(p)));
+        // The ports are the last two fields: an IPv6 address holds ':' too.
+        let (rest, container) = spec.rsplit_once(':').map_or(("", spec), |(r, c)| (r, c));
+        let (prefix, host) = match rest.rsplit_once(':') {
+            Some((ip, h)) => (format!("{ip}:"), h),
+            None => (String::new(), rest),
+        };
+        let range = |r: &str| -> Result<(u16, u16), NetworkError> {
+            let (a, b) = r.split_once('-').unwrap_or((r, r));
+            let (a, b) = (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
+            if a == 0 || b < a {
+                return Err(bad());
+            }
+            Ok((a, b))
+        };
+        let (c0, c1) = range(container)?;
+        let host = match host {
+            "" | "0" => None,
+            h => Some(range(h)?),
+        };
+        if host.is_some_and(|(h0, h1)| h1 - h0 != c1 - c0) {
+            return Err(bad());
+        }
+        (0..=c1 - c0)
+            .map(|i| {
+                let h = host.map_or(0, |(h0, _)| h0 + i);
+                let one = format!("{prefix}{h}:{}", c0 + i);
+                PortMapping::parse(&match proto {
+                    Some(p) => format!("{one}/{p}"),
+                    None => one,
+                })
+            })
+            .collect()
+    }
+
+    /// Every `-p` flag's mappings, in order.
+    pub fn parse_all(flags: &[String]) -> Result<Vec<PortMapping>, NetworkError> {
+        let mut v = Vec::new();
+        for f in flags {
+            v.extend(PortMapping::parse_ranges(f)?);
+        }
+        Ok(v)
+    }
+
     /// A free host port for one left out (the kernel's choice for a socket
     /// bound, never listening, on the host address).
     pub fn assign(&mut self) -> Result<(), NetworkError> {
@@ -712,6 +763,43 @@ pub fn members(store: &Store, network: &str) -> Vec<(String, String)> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn port_ranges_are_one_mapping_a_port() {
+        let show = |s: &str| -> Vec<String> {
+            PortMapping::parse_ranges(s)
+                .unwrap()
+                .iter()
+                .map(|m| {
+                    format!(
+                        "{}:{}:{}/{}",
+                        m.host_ip, m.host_port, m.container_port, m.protocol
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(
+            show("127.0.0.1:8000-8002:80-82/udp"),
+            [
+                "127.0.0.1:8000:80/udp",
+                "127.0.0.1:8001:81/udp",
+                "127.0.0.1:8002:82/udp"
+            ]
+        );
+        assert_eq!(show("90-91"), ["0.0.0.0:0:90/tcp", "0.0.0.0:0:91/tcp"]);
+        assert_eq!(show("[::1]:5-6:5-6"), ["::1:5:5/tcp", "::1:6:6/tcp"]);
+        assert_eq!(show("8080:80"), ["0.0.0.0:8080:80/tcp"]);
+        for bad in [
+            "8000-8002:80",
+            "82-80:82-80",
+            "0-2:0-2",
+            "a-b:1-2",
+            "1-2:1-2/icmp",
+        ] {
+            assert!(PortMapping::parse_ranges(bad).is_err(), "{bad}");
+        }
+    }
+
     use super::PortMapping;
 
     #[test]

@@ -9,9 +9,12 @@ use berth_storage::Store;
 
 use crate::Error;
 
-/// The infra image's name: one per berth version, made on first use.
+/// The infra image's name: one per berth version, made on first use, named
+/// as podman names its own (`localhost/podman-pause:VERSION-BUILT`, with
+/// `version`'s Server.Version and Server.Built), so that scripts which find or
+/// remove the pause image by podman's name go on working.
 pub fn image_name() -> String {
-    format!("localhost/berth-pause:{}", env!("CARGO_PKG_VERSION"))
+    format!("localhost/podman-pause:{}-0", env!("CARGO_PKG_VERSION"))
 }
 
 /// The pause program: beside this executable (berth and berth-pause are built and

@@ -95,12 +95,8 @@ pub(crate) fn options(
         .parse()
         .map_err(crate::exit::podman)?;
     let networks: Vec<String> = nets.collect();
-    let publish = a
-        .publish
-        .iter()
-        .map(|p| p.parse())
-        .collect::<Result<Vec<_>, berth_engine::network::NetworkError>>()
-        .map_err(crate::exit::podman)?;
+    let publish =
+        berth_engine::network::PortMapping::parse_all(&a.publish).map_err(exit::podman)?;
     match a.userns.as_deref() {
         None | Some("" | "host") => {}
         Some(mode @ ("keep-id" | "nomap")) => {

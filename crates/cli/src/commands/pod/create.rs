@@ -59,12 +59,7 @@ pub(super) struct CreateArgs {
 }
 
 pub(super) fn create(store: &std::sync::Arc<berth_storage::Store>, c: CreateArgs) -> CmdResult {
-    let ports = c
-        .publish
-        .iter()
-        .map(|p| p.parse())
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(exit::podman)?;
+    let ports = berth_engine::network::PortMapping::parse_all(&c.publish).map_err(exit::podman)?;
     let infra_command = c
         .infra_command
         .as_deref()
