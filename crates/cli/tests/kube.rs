@@ -409,3 +409,44 @@ fn a_failed_play_takes_back_every_pod_and_files_stay_private() {
         .mode();
     assert_eq!(mode & 0o777, 0o700);
 }
+
+#[test]
+fn play_build_makes_images_from_the_context_directory() {
+    let st = TestStore::with_busybox();
+    // A registry nobody serves (a closed loopback port): only a build can
+    // give this image.
+    let yaml = write(
+        &st,
+        "build.yaml",
+        "kind: Pod\nmetadata: {name: bp}\nspec:\n  containers:\n  - name: c\n    image: 127.0.0.1:1/x/userimage:1\n    command: [id, -un]\n",
+    );
+    let ctx = st.path().join("ctx");
+    std::fs::create_dir_all(ctx.join("userimage")).unwrap();
+    std::fs::write(
+        ctx.join("userimage/Containerfile"),
+        "FROM localhost/bb:1\nUSER bin\n",
+    )
+    .unwrap();
+    // Without a directory for it, the image is pulled, and cannot be.
+    let r = st.run(&["kube", "play", "--build", "--start=false", &yaml]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    assert_eq!(st.run(&["pod", "exists", "bp"]).code, 1);
+    st.ok(&[
+        "kube",
+        "play",
+        "--build",
+        "--context-dir",
+        ctx.to_str().unwrap(),
+        "--start=false",
+        &yaml,
+    ]);
+    assert_eq!(st.inspect("bp-c", ".Config.User"), "bin");
+    assert_eq!(
+        st.inspect("bp-c", ".ImageName"),
+        "localhost/userimage:latest"
+    );
+    // --context-dir means nothing without --build.
+    let r = st.run(&["kube", "play", "--context-dir", "/tmp", &yaml]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    st.ok(&["pod", "rm", "-f", "bp"]);
+}

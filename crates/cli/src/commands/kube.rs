@@ -61,6 +61,13 @@ struct PlayArgs {
     /// KEY=VALUE on every container, repeatable.
     #[arg(long)]
     annotation: Vec<String>,
+    /// Build a container's image from the directory of its image's name
+    /// (`quay.io/x/app` → `CONTEXT-DIR/app`) holding a Containerfile or Dockerfile.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    build: Option<bool>,
+    /// Where --build looks for those directories (default: the current one).
+    #[arg(long, requires = "build")]
+    context_dir: Option<std::path::PathBuf>,
     /// A YAML file, or - for standard input.
     file: String,
 }
@@ -134,6 +141,10 @@ fn play(store_args: &StoreArgs, p: PlayArgs) -> CmdResult {
             .parse()
             .map_err(exit::podman)?,
         annotations: p.annotation,
+        images: match p.build {
+            Some(true) => build_images(store_args, &yaml, p.context_dir.as_deref())?,
+            _ => Default::default(),
+        },
     };
     let played =
         kube::play(&store, &yaml, &o, &|id| monitor_argv(store_args, id)).map_err(exit::engine)?;
@@ -143,4 +154,47 @@ fn play(store_args: &StoreArgs, p: PlayArgs) -> CmdResult {
         println!();
     }
     Ok(())
+}
+
+/// `--build`: each image whose name's last part is a directory under
+/// `context` with a Containerfile (or Dockerfile) is built there, by `berth
+/// build` as a user would run it, and tagged with that part; the YAML's
+/// containers then run it. Returns those images.
+fn build_images(
+    store_args: &StoreArgs,
+    yaml: &str,
+    context: Option<&std::path::Path>,
+) -> Result<std::collections::BTreeMap<String, String>, exit::Failure> {
+    let context = match context {
+        Some(c) => c.to_path_buf(),
+        None => std::env::current_dir().map_err(exit::podman)?,
+    };
+    let mut built = std::collections::BTreeMap::new();
+    for image in kube::images(yaml).map_err(exit::engine)? {
+        let base = image.rsplit('/').next().unwrap_or(&image);
+        let base = base.split(['@', ':']).next().unwrap_or(base);
+        let dir = context.join(base);
+        let has_file = ["Containerfile", "Dockerfile"]
+            .iter()
+            .any(|f| dir.join(f).is_file());
+        if base.is_empty() || !has_file {
+            continue;
+        }
+        let argv = crate::commands::container::run::berth_argv(store_args);
+        let status = std::process::Command::new(&argv[0])
+            .args(&argv[1..])
+            .args(["build", "-q", "-t", base])
+            .arg(&dir)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .map_err(|e| exit::podman(format!("build {}: {e}", dir.display())))?;
+        if !status.success() {
+            return Err(exit::podman(format!(
+                "building {image} from {}",
+                dir.display()
+            )));
+        }
+        built.insert(image.clone(), base.to_string());
+    }
+    Ok(built)
 }

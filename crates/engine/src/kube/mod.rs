@@ -35,6 +35,8 @@ pub struct PlayOptions {
     pub network: NetworkMode,
     /// `--annotation KEY=VALUE`s for every container.
     pub annotations: Vec<String>,
+    /// Images to use in place of those the YAML names (`--build`'s).
+    pub images: BTreeMap<String, String>,
 }
 
 impl Default for PlayOptions {
@@ -44,6 +46,7 @@ impl Default for PlayOptions {
             start: true,
             network: NetworkMode::Unset,
             annotations: Vec::new(),
+            images: BTreeMap::new(),
         }
     }
 }
@@ -181,6 +184,19 @@ fn plans(yaml: &str) -> Result<Vec<PodPlan>, Error> {
         p.sources = sources.clone();
     }
     Ok(out)
+}
+
+/// The images the YAML's containers name, each once, in order.
+pub fn images(yaml: &str) -> Result<Vec<String>, Error> {
+    let mut v: Vec<String> = Vec::new();
+    for plan in plans(yaml)? {
+        for c in plan.spec.containers.iter().filter_map(|c| c.image.clone()) {
+            if !v.contains(&c) {
+                v.push(c);
+            }
+        }
+    }
+    Ok(v)
 }
 
 /// Where a played pod's generated files (its configMap volumes) live.
@@ -427,6 +443,7 @@ fn play_one(
                 .image
                 .clone()
                 .ok_or_else(|| invalid(format!("container {} has no image", c.name)))?;
+            let image = o.images.get(&image).cloned().unwrap_or(image);
             Ok((c.name.clone(), image, container_options(plan, c, &files)?))
         })
         .collect::<Result<_, Error>>()?;
