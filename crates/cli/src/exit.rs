@@ -45,6 +45,7 @@ pub fn engine(e: berth_engine::Error) -> Failure {
         | Error::Network(_)
         | Error::Volume(_)
         | Error::Conf(_)
+        | Error::Secret(_)
         | Error::Oci(_)
         | Error::Other(_) => 125,
     };

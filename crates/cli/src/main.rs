@@ -74,6 +74,8 @@ enum Command {
     Container(commands::container::ContainerVerb),
     /// Manage named volumes.
     Volume(commands::volume::VolumeArgs),
+    /// Manage secrets: data given to containers at start, never stored in them.
+    Secret(commands::secret::SecretArgs),
     /// Manage bridge networks.
     Network(commands::network::NetworkArgs),
     /// Manage pods: containers that share namespaces.
@@ -203,6 +205,7 @@ fn dispatch(store: &commands::StoreArgs, command: Command) -> Result<(), Failure
             crate::exit::exit_with(commands::container::lifecycle::monitor(store, a))
         }
         Command::Volume(a) => commands::volume::run(store, a),
+        Command::Secret(a) => commands::secret::run(store, a),
         Command::Network(a) => commands::network::run(store, a),
         Command::Pod(a) => commands::pod::run(store, a),
         Command::Kube(a) => commands::kube::run(store, a),

@@ -45,6 +45,9 @@ pub enum Error {
     /// containers.conf cannot be read.
     #[error(transparent)]
     Conf(#[from] ConfError),
+    /// A secret: missing, its name taken, or its store unreadable.
+    #[error(transparent)]
+    Secret(#[from] crate::secrets::SecretError),
     /// The OCI runtime cannot be found or refused (pause, ps).
     #[error(transparent)]
     Oci(#[from] OciError),

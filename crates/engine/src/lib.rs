@@ -35,6 +35,7 @@ pub mod pods;
 pub mod pull;
 pub mod resources;
 pub mod run;
+pub mod secrets;
 pub mod security;
 pub mod spec;
 pub mod stats;

@@ -335,6 +335,7 @@ pub fn create_for(store: &Store, o: &RunOptions, to_start: bool) -> Result<Info,
     o.process.volumes = specs;
     o.process.anonymous_volumes.extend(names);
     volumes::check_unique_destinations(&o.process.volumes, &o.process.tmpfs)?;
+    crate::secrets::check(store, &o.process.secrets).map_err(engine)?;
     if !builder {
         let taken = volumes::destinations(&o.process.volumes, &o.process.tmpfs);
         let (specs, names) = volumes::anonymous_for_image(&config, &taken);
@@ -568,6 +569,7 @@ pub fn prepare_bundle(store: &Store, info: &Info) -> Result<PathBuf, RunError> {
         let donor = container::userdata(store, &donor);
         volumes::share_network_files(&mut spec.mounts, &donor, &[&hostname, info.name()])?;
     }
+    crate::secrets::attach(store, info, &bundle, &mut spec).map_err(engine)?;
     if let Some(tz) = &cfg.process.tz {
         let zone = spec::timezone_file(tz)?;
         spec.mounts.push(berth_runtime::spec::Mount {

@@ -210,6 +210,9 @@ pub struct ProcessOptions {
     pub dns_search: Vec<String>,
     /// `--dns-option`: resolv.conf's `options`.
     pub dns_options: Vec<String>,
+    /// `--secret`: secrets given at each start (by name; never their data).
+    #[serde(with = "crate::flagform")]
+    pub secrets: Vec<crate::secrets::SecretRef>,
     /// `--cpu-shares`, `--cpuset-cpus`, `--cpuset-mems`.
     pub cpu_shares: Option<u64>,
     pub cpuset_cpus: Option<String>,

@@ -9,6 +9,7 @@ pub mod kube;
 pub mod login;
 pub mod network;
 pub mod pod;
+pub mod secret;
 pub mod system;
 pub mod volume;
 

@@ -199,6 +199,9 @@ pub struct ContainerArgs {
     /// A DNS search domain for /etc/resolv.conf.
     #[arg(long)]
     pub(crate) dns_search: Vec<String>,
+    /// A secret: NAME[,type=mount|env][,target=T][,uid=N,gid=N,mode=OCTAL].
+    #[arg(long)]
+    pub(crate) secret: Vec<String>,
     /// An option for /etc/resolv.conf (ndots:2, edns0 …).
     #[arg(long = "dns-option", visible_alias = "dns-opt")]
     pub(crate) dns_option: Vec<String>,

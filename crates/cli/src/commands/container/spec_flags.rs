@@ -183,6 +183,12 @@ pub(crate) fn options(
             group_add: a.group_add,
             dns_search: a.dns_search,
             dns_options: a.dns_option,
+            secrets: a
+                .secret
+                .iter()
+                .map(|s| s.parse())
+                .collect::<Result<_, _>>()
+                .map_err(exit::podman)?,
             annotations: a.annotation,
             expose: a.expose,
             networks,

@@ -1,0 +1,187 @@
+//! `secret create|ls|inspect|rm|exists` (podman's).
+
+use std::collections::BTreeMap;
+use std::io::Read;
+
+use berth_engine::secrets::{self, SecretError, SecretInspect};
+use clap::{Args, Subcommand};
+use serde_json::{Value, json};
+
+use crate::commands::StoreArgs;
+use crate::exit::{self, CmdResult};
+use crate::output::{print_rows, print_value};
+
+#[derive(Args)]
+pub struct SecretArgs {
+    #[command(subcommand)]
+    command: SecretCommand,
+}
+
+#[derive(Subcommand)]
+enum SecretCommand {
+    /// Store a secret from a file, or - for standard input.
+    Create(CreateArgs),
+    /// List secrets.
+    #[command(alias = "list")]
+    Ls(LsArgs),
+    /// Show secrets' details (never their data).
+    Inspect(InspectArgs),
+    /// Remove secrets.
+    Rm(RmArgs),
+    /// Exit 0 when the secret exists, 1 when not.
+    Exists(ExistsArgs),
+}
+
+#[derive(Args)]
+struct CreateArgs {
+    /// Where the secret is kept: file (the only driver).
+    #[arg(short, long, default_value = "file")]
+    driver: String,
+    /// The data is the value of the environment variable named instead of a file.
+    #[arg(long)]
+    env: bool,
+    /// A label KEY=VALUE, repeatable.
+    #[arg(short, long)]
+    label: Vec<String>,
+    name: String,
+    /// A file, - for standard input, or with --env a variable's name.
+    source: String,
+}
+
+#[derive(Args)]
+struct LsArgs {
+    /// A Go template, or json.
+    #[arg(long)]
+    format: Option<String>,
+    /// name=NAME or id=ID, repeatable.
+    #[arg(short, long)]
+    filter: Vec<String>,
+    /// IDs only.
+    #[arg(short, long)]
+    quiet: bool,
+    #[arg(long, short = 'n')]
+    noheading: bool,
+}
+
+#[derive(Args)]
+struct InspectArgs {
+    #[arg(short, long)]
+    format: Option<String>,
+    #[arg(required = true)]
+    names: Vec<String>,
+}
+
+#[derive(Args)]
+struct RmArgs {
+    /// Every secret.
+    #[arg(short, long)]
+    all: bool,
+    #[arg(required_unless_present = "all")]
+    names: Vec<String>,
+}
+
+#[derive(Args)]
+struct ExistsArgs {
+    name: String,
+}
+
+fn failure(e: SecretError) -> exit::Failure {
+    match e {
+        // podman: 1 for a secret that is not there.
+        SecretError::NotFound(_) => exit::usage(1, e),
+        e => exit::podman(e),
+    }
+}
+
+fn read_source(a: &CreateArgs) -> Result<Vec<u8>, exit::Failure> {
+    let limit = secrets::MAX_SIZE as u64 + 1;
+    let mut data = Vec::new();
+    let read = match (a.env, a.source.as_str()) {
+        (true, var) => {
+            let v = std::env::var(var)
+                .map_err(|_| exit::podman(format!("environment variable {var} is not set")))?;
+            return Ok(v.into_bytes());
+        }
+        (false, "-") => std::io::stdin().lock().take(limit).read_to_end(&mut data),
+        (false, f) => std::fs::File::open(f).and_then(|h| h.take(limit).read_to_end(&mut data)),
+    };
+    read.map_err(|e| exit::podman(format!("{}: {e}", a.source)))?;
+    Ok(data)
+}
+
+fn row(s: &secrets::Secret) -> Value {
+    let created = crate::output::since(s.created_ns / 1_000_000_000);
+    json!({"ID": s.id, "Name": s.name, "Driver": s.driver, "CreatedAt": created, "UpdatedAt": created})
+}
+
+pub fn run(store_args: &StoreArgs, a: SecretArgs) -> CmdResult {
+    let store = store_args.open()?;
+    match a.command {
+        SecretCommand::Create(c) => {
+            let data = read_source(&c)?;
+            let labels: BTreeMap<String, String> = c
+                .label
+                .iter()
+                .map(|l| l.split_once('=').unwrap_or((l, "")))
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            let s = secrets::create(&store, &c.name, &data, &c.driver, labels).map_err(failure)?;
+            println!("{}", s.id);
+        }
+        SecretCommand::Ls(l) => {
+            let mut all = secrets::list(&store);
+            for f in &l.filter {
+                let (k, v) = f.split_once('=').unwrap_or((f, ""));
+                match k {
+                    "name" => all.retain(|s| s.name == v),
+                    "id" => all.retain(|s| s.id.starts_with(v)),
+                    _ => return Err(exit::podman(format!("invalid filter {k:?}: name or id"))),
+                }
+            }
+            let rows: Vec<Value> = all.iter().map(row).collect();
+            match (&l.format, l.quiet) {
+                (_, true) => all.iter().for_each(|s| println!("{}", s.id)),
+                (Some(f), _) => print_rows(&rows, f)?,
+                (None, _) => {
+                    let mut t = vec![
+                        ["ID", "NAME", "DRIVER", "CREATED", "UPDATED"]
+                            .map(String::from)
+                            .to_vec(),
+                    ];
+                    t.extend(rows.iter().map(|r| {
+                        ["ID", "Name", "Driver", "CreatedAt", "UpdatedAt"]
+                            .map(|k| r[k].as_str().unwrap_or_default().to_string())
+                            .to_vec()
+                    }));
+                    crate::output::table::print(&t, !l.noheading);
+                }
+            }
+        }
+        SecretCommand::Inspect(i) => {
+            let mut out = Vec::new();
+            for n in &i.names {
+                let s = secrets::find(&store, n).map_err(failure)?;
+                out.push(serde_json::to_value(SecretInspect::of(&store, &s)).expect("json"));
+            }
+            match i.format.as_deref() {
+                None | Some("json") => print_value(&Value::Array(out), None)?,
+                Some(f) => out.iter().try_for_each(|v| print_value(v, Some(f)))?,
+            }
+        }
+        SecretCommand::Rm(r) => {
+            let names = match r.all {
+                true => secrets::list(&store).into_iter().map(|s| s.id).collect(),
+                false => r.names,
+            };
+            for n in &names {
+                println!("{}", secrets::remove(&store, n).map_err(failure)?.id);
+            }
+        }
+        SecretCommand::Exists(e) => {
+            if secrets::find(&store, &e.name).is_err() {
+                return Err(exit::silent(1));
+            }
+        }
+    }
+    Ok(())
+}
