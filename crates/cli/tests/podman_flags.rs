@@ -1847,3 +1847,29 @@ fn inspect_finds_every_kind_and_type_narrows_it() {
         "v1\n"
     );
 }
+
+#[test]
+fn auto_updates_need_a_fully_qualified_registry_image() {
+    let st = TestStore::with_busybox();
+    let label = "io.containers.autoupdate=registry";
+    st.ok(&["create", "--label", label, "localhost/bb:1", "true"]);
+    st.ok(&["tag", "localhost/bb:1", "shortname:latest"]);
+    let r = st.run(&["create", "--label", label, "shortname:latest", "true"]);
+    assert_eq!(r.code, 125);
+    assert_eq!(
+        r.stderr,
+        "Error: short name: auto updates require fully-qualified image reference: \"shortname:latest\"\n"
+    );
+    let archive = st.path().join("a.tar");
+    st.ok(&["save", "-o", archive.to_str().unwrap(), "localhost/bb:1"]);
+    let src = format!("docker-archive:{}", archive.display());
+    let r = st.run(&["create", "--label", label, &src, "true"]);
+    assert_eq!(r.code, 125);
+    assert!(
+        r.stderr.contains("auto updates require the docker image transport but image is of transport \"docker-archive\""),
+        "{}",
+        r.stderr
+    );
+    // Nothing was made of them.
+    assert_eq!(st.ok(&["ps", "-a", "-q"]).stdout.lines().count(), 1);
+}

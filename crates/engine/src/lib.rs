@@ -3,6 +3,7 @@
 //! foreground or detached under a monitor process (conmon's role).
 
 pub mod attach;
+pub mod autoupdate;
 pub mod changes;
 pub mod commit;
 pub mod conf;

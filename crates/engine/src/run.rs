@@ -296,6 +296,7 @@ pub fn create(store: &Store, o: &RunOptions) -> Result<Info, RunError> {
 /// [`create`]; `to_start` records this process as the one about to start it,
 /// which keeps it from `prune` while this process lives.
 pub fn create_for(store: &Store, o: &RunOptions, to_start: bool) -> Result<Info, RunError> {
+    crate::autoupdate::check(&o.image, &o.process.labels).map_err(engine)?;
     let not_known = || RunError::ImageNotKnown(o.image.clone());
     let img = store.image(&o.image).map_err(|_| not_known())?;
     let config = image_config(store, &img.id).map_err(|e| match e {

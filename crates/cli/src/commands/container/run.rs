@@ -62,7 +62,9 @@ fn check_cidfile(path: Option<&std::path::Path>) -> Result<(), Failure> {
 }
 
 /// `--stop-signal` is judged before an image is pulled, as podman does.
+/// What can be judged from the flags alone, before anything is pulled.
 fn check_stop_signal(a: &ContainerArgs) -> Result<(), Failure> {
+    berth_engine::autoupdate::check(&a.image, &a.label).map_err(exit::engine)?;
     match &a.stop_signal {
         Some(s) => berth_engine::lifecycle::parse_kill_signal(s)
             .map(drop)
