@@ -74,6 +74,8 @@ enum Command {
     Container(commands::container::ContainerVerb),
     /// Manage named volumes.
     Volume(commands::volume::VolumeArgs),
+    /// Make, change and push manifest lists (multi-platform images).
+    Manifest(commands::manifest::ManifestArgs),
     /// Manage secrets: data given to containers at start, never stored in them.
     Secret(commands::secret::SecretArgs),
     /// Manage bridge networks.
@@ -206,6 +208,7 @@ fn dispatch(store: &commands::StoreArgs, command: Command) -> Result<(), Failure
         }
         Command::Volume(a) => commands::volume::run(store, a),
         Command::Secret(a) => commands::secret::run(store, a),
+        Command::Manifest(a) => commands::manifest::run(store, a),
         Command::Network(a) => commands::network::run(store, a),
         Command::Pod(a) => commands::pod::run(store, a),
         Command::Kube(a) => commands::kube::run(store, a),

@@ -27,6 +27,7 @@ pub mod leases;
 pub mod lifecycle;
 pub mod login;
 pub mod logs;
+pub mod manifests;
 pub mod monitor;
 pub mod names;
 pub mod namespaces;

@@ -7,6 +7,7 @@ pub mod generate;
 pub mod image;
 pub mod kube;
 pub mod login;
+pub mod manifest;
 pub mod network;
 pub mod pod;
 pub mod secret;

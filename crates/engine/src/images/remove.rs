@@ -64,6 +64,16 @@ pub fn remove(
 
 fn remove_one(store: &Store, target: &str, o: RemoveOptions) -> Result<Removal, ImageError> {
     let found = store.image(target).ok();
+    // A manifest list goes by rmi too, as podman's lists are images.
+    if found.is_none()
+        && let Ok(l) = crate::manifests::delete(store, target)
+    {
+        return Ok(Removal {
+            untagged: l.names,
+            deleted: Some(l.id),
+            ..Default::default()
+        });
+    }
     let by_id = found.as_ref().is_some_and(|i| i.matches_id(target));
     if by_id && !o.force && found.as_ref().is_some_and(|i| i.names.len() > 1) {
         return Err(ImageError::MustForce(target.to_string()));

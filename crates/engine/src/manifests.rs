@@ -1,0 +1,378 @@
+//! `manifest`: podman's and buildah's manifest lists, made locally from
+//! images (a registry's or the store's) and pushed as one multi-platform
+//! image. A list lives under the graph root's `manifests/ID/` as an OCI
+//! layout whose `list` reference is the list's index; the images it holds
+//! are copied in as they are added (their digests unchanged), so a push needs
+//! nothing but the layout.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use berth_image::copy::{self, CopyOptions, MultiArch, Progress};
+use berth_image::manifest::{Descriptor, ImageIndex, Manifest, Platform, media};
+use berth_image::transport::oci_layout::{self, OciDestination, OciSource};
+use berth_image::{Context, Digest, ImageName, Reference};
+use berth_storage::{StorageSource, Store};
+use serde::{Deserialize, Serialize};
+
+use crate::images::ImageError;
+
+/// The layout reference the list's index is kept under.
+const LIST_REF: &str = "list";
+/// Where an image being added is copied to first.
+const STAGING_REF: &str = "staging";
+
+/// A list as stored (its index is in its layout).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ManifestList {
+    pub id: String,
+    pub names: Vec<String>,
+    pub created_ns: u64,
+}
+
+/// `manifest add`'s and `annotate`'s platform and annotations.
+#[derive(Clone, Debug, Default)]
+pub struct InstanceOptions {
+    /// Every image of an index added (`--all`), not only the host's.
+    pub all: bool,
+    pub os: Option<String>,
+    pub arch: Option<String>,
+    pub variant: Option<String>,
+    pub os_version: Option<String>,
+    pub features: Vec<String>,
+    /// KEY=VALUE.
+    pub annotations: Vec<String>,
+}
+
+fn root(store: &Store) -> PathBuf {
+    store.graph_root().join("manifests")
+}
+
+fn layout(store: &Store, list: &ManifestList) -> PathBuf {
+    root(store).join(&list.id)
+}
+
+fn invalid(m: impl std::fmt::Display) -> ImageError {
+    ImageError::InvalidArgument(m.to_string())
+}
+
+fn image_err(e: berth_image::Error) -> ImageError {
+    ImageError::InvalidArgument(e.to_string())
+}
+
+/// Holds the lists' lock.
+fn lock(store: &Store) -> Result<std::fs::File, ImageError> {
+    let r = root(store);
+    std::fs::create_dir_all(&r).map_err(|e| invalid(format!("{}: {e}", r.display())))?;
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(r.join("lock"))
+        .map_err(|e| invalid(format!("{}: {e}", r.display())))?;
+    berth_storage::lock::flock_exclusive(&f).map_err(|e| invalid(e.to_string()))?;
+    Ok(f)
+}
+
+/// Every list, oldest first.
+pub fn list(store: &Store) -> Vec<ManifestList> {
+    std::fs::read(root(store).join("lists.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
+}
+
+fn save(store: &Store, all: &[ManifestList]) -> Result<(), ImageError> {
+    let path = root(store).join("lists.json");
+    let bytes = serde_json::to_vec_pretty(all).expect("lists serialise");
+    berth_storage::lock::write_atomic(&path, &bytes).map_err(|e| invalid(e.to_string()))
+}
+
+/// By name (as `localhost/NAME` or the full name), ID or ID prefix.
+pub fn find(store: &Store, name: &str) -> Result<ManifestList, ImageError> {
+    let all = list(store);
+    let candidates = berth_storage::store::candidate_names(name);
+    all.iter()
+        .find(|l| l.id == name || l.names.iter().any(|n| candidates.contains(n)))
+        .or_else(|| {
+            let mut m = all
+                .iter()
+                .filter(|l| name.len() >= 3 && l.id.starts_with(name));
+            match (m.next(), m.next()) {
+                (Some(l), None) => Some(l),
+                _ => None,
+            }
+        })
+        .cloned()
+        .ok_or_else(|| ImageError::NotKnown(name.to_string()))
+}
+
+/// Whether `name` names a list.
+pub fn exists(store: &Store, name: &str) -> bool {
+    find(store, name).is_ok()
+}
+
+/// `manifest create NAME`: an empty list (a Docker manifest list until an
+/// OCI image is added).
+pub fn create(store: &Store, name: &str) -> Result<ManifestList, ImageError> {
+    let full = berth_storage::store::normalize_name(name).map_err(|e| invalid(e.to_string()))?;
+    let _lock = lock(store)?;
+    let mut all = list(store);
+    if all.iter().any(|l| l.names.contains(&full)) || store.image(&full).is_ok() {
+        return Err(invalid(format!("{full}: image name in use")));
+    }
+    let l = ManifestList {
+        id: berth_storage::lock::random_hex(32),
+        names: vec![full],
+        created_ns: crate::time::now_ns(),
+    };
+    let index = ImageIndex {
+        schema_version: 2,
+        media_type: Some(media::DOCKER_LIST.into()),
+        artifact_type: None,
+        manifests: vec![],
+        subject: None,
+        annotations: None,
+    };
+    write_index(store, &l, &index)?;
+    all.push(l.clone());
+    save(store, &all)?;
+    Ok(l)
+}
+
+/// The list's index as it would be pushed.
+pub fn index(store: &Store, l: &ManifestList) -> Result<ImageIndex, ImageError> {
+    let src = OciSource::open(&layout(store, l), Some(LIST_REF)).map_err(image_err)?;
+    let raw = berth_image::ImageSource::manifest(&src, None).map_err(image_err)?;
+    match raw.parse().map_err(|e| invalid(e.to_string()))? {
+        Manifest::Index(i) => Ok(i),
+        Manifest::Image(_) => Err(invalid(format!("{}: not a list", l.id))),
+    }
+}
+
+/// Writes `index` as the list's (its media type following what it holds).
+fn write_index(store: &Store, l: &ManifestList, index: &ImageIndex) -> Result<(), ImageError> {
+    let mut index = index.clone();
+    let oci = index
+        .manifests
+        .iter()
+        .any(|d| d.media_type == media::OCI_MANIFEST);
+    index.media_type = Some(
+        if oci {
+            media::OCI_INDEX
+        } else {
+            media::DOCKER_LIST
+        }
+        .into(),
+    );
+    let bytes = serde_json::to_vec_pretty(&index).expect("index serialises");
+    let raw = berth_image::RawManifest::new(bytes, index.media_type.clone().unwrap_or_default());
+    let dst = OciDestination::open(&layout(store, l), Some(LIST_REF)).map_err(image_err)?;
+    use berth_image::ImageDestination;
+    dst.put_manifest(&raw, None).map_err(image_err)?;
+    dst.commit().map_err(image_err)
+}
+
+/// What `add` reads from: a transport's name, a local image, else a registry's.
+fn source_of(
+    store: &Arc<Store>,
+    image: &str,
+    ctx: &Context,
+) -> Result<Box<dyn berth_image::ImageSource>, ImageError> {
+    if let Ok(n) = ImageName::parse(image) {
+        return n.open_source(ctx).map_err(image_err);
+    }
+    if store.image(image).is_ok() {
+        return Ok(Box::new(StorageSource::open(store.clone(), image)?));
+    }
+    let r = Reference::parse(image).map_err(|e| invalid(e.to_string()))?;
+    ImageName::Docker(r).open_source(ctx).map_err(image_err)
+}
+
+/// `manifest add LIST IMAGE`: the image (the host's of an index, or all of
+/// them with `--all`) copied into the list; returns the digests added.
+pub fn add(
+    store: &Arc<Store>,
+    list_name: &str,
+    image: &str,
+    o: &InstanceOptions,
+    ctx: &Context,
+) -> Result<Vec<Digest>, ImageError> {
+    let l = find(store, list_name)?;
+    let src = source_of(store, image, ctx)?;
+    let dir = layout(store, &l);
+    let _lock = lock(store)?;
+    let staging = OciDestination::open(&dir, Some(STAGING_REF)).map_err(image_err)?;
+    let opts = CopyOptions {
+        multi_arch: if o.all {
+            MultiArch::All
+        } else {
+            MultiArch::System
+        },
+        ..CopyOptions::default()
+    };
+    copy::copy_image(src.as_ref(), &staging, &opts, &copy::Silent).map_err(image_err)?;
+    let mut layout_index = oci_layout::read_index(&dir).map_err(image_err)?;
+    let staged = take_ref(&mut layout_index, STAGING_REF)
+        .ok_or_else(|| invalid(format!("{image}: nothing was copied")))?;
+    let bytes = serde_json::to_vec(&layout_index).expect("json");
+    berth_image::fsutil::write_atomic(&dir.join("index.json"), &bytes).map_err(image_err)?;
+    let mut added = instances_of(&dir, &staged)?;
+    for d in &mut added {
+        apply(d, o)?;
+    }
+    let mut index = index(store, &l)?;
+    for d in &added {
+        // The same image again replaces its entry.
+        index.manifests.retain(|m| m.digest != d.digest);
+        index.manifests.push(d.clone());
+    }
+    write_index(store, &l, &index)?;
+    Ok(added.into_iter().map(|d| d.digest).collect())
+}
+
+/// Takes the layout's entry for `r` out of its index.
+fn take_ref(index: &mut ImageIndex, r: &str) -> Option<Descriptor> {
+    let at = index.manifests.iter().position(|d| {
+        d.annotations
+            .as_ref()
+            .and_then(|a| a.get(oci_layout::REF_NAME))
+            .is_some_and(|n| n == r)
+    })?;
+    let mut d = index.manifests.remove(at);
+    d.annotations = None;
+    Some(d)
+}
+
+/// The list entries for what was staged: an index's entries, or the one
+/// image with the platform its config names.
+fn instances_of(dir: &std::path::Path, staged: &Descriptor) -> Result<Vec<Descriptor>, ImageError> {
+    let read = |d: &Digest| {
+        let path = berth_image::fsutil::blob_path(dir, d);
+        oci_layout::read_verified(&path, d, oci_layout::MANIFEST_LIMIT).map_err(image_err)
+    };
+    let raw = berth_image::RawManifest::new(read(&staged.digest)?, staged.media_type.clone());
+    match raw.parse().map_err(|e| invalid(e.to_string()))? {
+        Manifest::Index(i) => Ok(i.manifests),
+        Manifest::Image(m) => {
+            let config: serde_json::Value =
+                serde_json::from_slice(&read(&m.config.digest)?).unwrap_or_default();
+            let s = |k: &str| config[k].as_str().map(String::from);
+            let mut d = staged.clone();
+            d.platform = Some(Platform {
+                architecture: s("architecture").unwrap_or_default(),
+                os: s("os").unwrap_or_default(),
+                variant: s("variant"),
+                ..Default::default()
+            });
+            Ok(vec![d])
+        }
+    }
+}
+
+/// `--os`, `--arch`, `--variant`, `--os-version`, `--os-features`, `--annotation`.
+fn apply(d: &mut Descriptor, o: &InstanceOptions) -> Result<(), ImageError> {
+    let p = d.platform.get_or_insert_with(Platform::default);
+    if let Some(v) = &o.os {
+        p.os = v.clone();
+    }
+    if let Some(v) = &o.arch {
+        p.architecture = v.clone();
+    }
+    if let Some(v) = &o.variant {
+        p.variant = Some(v.clone());
+    }
+    if let Some(v) = &o.os_version {
+        p.os_version = Some(v.clone());
+    }
+    if !o.features.is_empty() {
+        p.os_features = Some(o.features.clone());
+    }
+    for a in &o.annotations {
+        let (k, v) = a
+            .split_once('=')
+            .ok_or_else(|| invalid(format!("--annotation {a}: expected KEY=VALUE")))?;
+        d.annotations
+            .get_or_insert_with(BTreeMap::new)
+            .insert(k.to_string(), v.to_string());
+    }
+    Ok(())
+}
+
+/// `manifest annotate LIST DIGEST`: the entry's platform and annotations.
+pub fn annotate(
+    store: &Store,
+    list_name: &str,
+    digest: &str,
+    o: &InstanceOptions,
+) -> Result<(), ImageError> {
+    let l = find(store, list_name)?;
+    let _lock = lock(store)?;
+    let mut index = index(store, &l)?;
+    let d = index
+        .manifests
+        .iter_mut()
+        .find(|d| d.digest.to_string() == digest)
+        .ok_or_else(|| invalid(format!("{digest}: not in manifest list {list_name}")))?;
+    apply(d, o)?;
+    write_index(store, &l, &index)
+}
+
+/// `manifest remove LIST DIGEST`: the entry goes from the list.
+pub fn remove_instance(store: &Store, list_name: &str, digest: &str) -> Result<(), ImageError> {
+    let l = find(store, list_name)?;
+    let _lock = lock(store)?;
+    let mut index = index(store, &l)?;
+    let before = index.manifests.len();
+    index.manifests.retain(|d| d.digest.to_string() != digest);
+    if index.manifests.len() == before {
+        return Err(invalid(format!(
+            "{digest}: not in manifest list {list_name}"
+        )));
+    }
+    write_index(store, &l, &index)
+}
+
+/// `manifest rm LIST` (and `rmi LIST`): the list and what was copied into it.
+pub fn delete(store: &Store, list_name: &str) -> Result<ManifestList, ImageError> {
+    let l = find(store, list_name)?;
+    let _lock = lock(store)?;
+    let mut all = list(store);
+    all.retain(|x| x.id != l.id);
+    save(store, &all)?;
+    let _ = std::fs::remove_dir_all(layout(store, &l));
+    Ok(l)
+}
+
+/// `manifest push LIST DEST`: the list's images (with `all`) and the list.
+/// Returns the list's digest at the destination.
+pub fn push(
+    store: &Store,
+    list_name: &str,
+    destination: &str,
+    all: bool,
+    ctx: &Context,
+    progress: &dyn Progress,
+) -> Result<Digest, ImageError> {
+    let l = find(store, list_name)?;
+    let src = OciSource::open(&layout(store, &l), Some(LIST_REF)).map_err(image_err)?;
+    let dest = match ImageName::parse(destination) {
+        Ok(n) => n,
+        Err(_) => {
+            ImageName::Docker(Reference::parse(destination).map_err(|e| invalid(e.to_string()))?)
+        }
+    };
+    let dst = dest.open_destination(ctx).map_err(image_err)?;
+    let opts = CopyOptions {
+        multi_arch: if all {
+            MultiArch::All
+        } else {
+            MultiArch::IndexOnly
+        },
+        ..CopyOptions::default()
+    };
+    let report = copy::copy_image(&src, dst.as_ref(), &opts, progress)
+        .map_err(|e| ImageError::Push(e.to_string()))?;
+    Ok(report.manifest_digest)
+}
