@@ -106,6 +106,8 @@ fn a_list_made_here_is_pushed_and_each_platform_pulled_back() {
 fn bad_manifest_commands_say_what_is_wrong() {
     let st = TestStore::with_busybox();
     st.ok(&["manifest", "create", "l"]);
+    // buildah's spelling reaches the same lists.
+    assert_eq!(st.run(&["builder", "manifest", "exists", "l"]).code, 0);
     let r = st.run(&["manifest", "create", "l"]);
     assert_eq!(r.code, 125);
     assert!(

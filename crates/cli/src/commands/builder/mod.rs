@@ -50,6 +50,8 @@ pub(crate) enum BuilderCommand {
     Containers(ContainersArgs),
     /// Show a working container's configuration.
     Inspect(InspectArgs),
+    /// Manifest lists, as `berth manifest` (buildah's `manifest`).
+    Manifest(crate::commands::manifest::ManifestArgs),
 }
 
 #[derive(Args)]
@@ -147,6 +149,7 @@ pub fn run(store_args: &StoreArgs, a: BuilderArgs) -> Result<i32, Failure> {
         BuilderCommand::Rm(a) => rm(store_args, a).map(|_| 0),
         BuilderCommand::Containers(a) => containers(store_args, a).map(|_| 0),
         BuilderCommand::Inspect(a) => inspect(store_args, a).map(|_| 0),
+        BuilderCommand::Manifest(a) => crate::commands::manifest::run(store_args, a).map(|_| 0),
     }
 }
 
