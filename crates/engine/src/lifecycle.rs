@@ -562,6 +562,84 @@ pub struct LogOptions {
     pub until: Option<String>,
 }
 
+/// `logs` of several containers: each line after its container's short ID
+/// (or, `by_name`, its name), as it comes: each container's log is read (or
+/// followed) at once, in a thread of its own, and lines go out whole.
+pub fn logs_many<O: Write + Send, E: Write + Send>(
+    store: &Store,
+    names: &[String],
+    by_name: bool,
+    o: &LogOptions,
+    out: &std::sync::Mutex<O>,
+    err: &std::sync::Mutex<E>,
+) -> Result<()> {
+    let mut prefixed = Vec::new();
+    for n in names {
+        let i = find(store, n)?;
+        let prefix = match by_name {
+            true => i.name().to_string(),
+            false => i.id[..12].to_string(),
+        };
+        prefixed.push((i.id, prefix));
+    }
+    std::thread::scope(|s| {
+        let threads: Vec<_> = prefixed
+            .iter()
+            .map(|(id, prefix)| {
+                s.spawn(move || {
+                    let mut w = Prefixed::new(prefix, out);
+                    let mut e = Prefixed::new(prefix, err);
+                    logs(store, id, o, &mut w, &mut e)
+                })
+            })
+            .collect();
+        // Every container's log is read to its end before an error is told.
+        let results: Vec<Result<()>> = threads
+            .into_iter()
+            .map(|t| t.join().expect("a logs thread"))
+            .collect();
+        results.into_iter().collect()
+    })
+}
+
+/// Lines written through it go out whole, after `PREFIX `, one writer at a
+/// time.
+struct Prefixed<'a, W: Write> {
+    prefix: &'a str,
+    to: &'a std::sync::Mutex<W>,
+    line: Vec<u8>,
+}
+
+impl<'a, W: Write> Prefixed<'a, W> {
+    fn new(prefix: &'a str, to: &'a std::sync::Mutex<W>) -> Prefixed<'a, W> {
+        Prefixed {
+            prefix,
+            to,
+            line: Vec::new(),
+        }
+    }
+}
+
+impl<W: Write> Write for Prefixed<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        for &b in buf {
+            self.line.push(b);
+            if b == b'\n' {
+                let mut text = format!("{} ", self.prefix).into_bytes();
+                text.append(&mut self.line);
+                let mut to = self.to.lock().unwrap_or_else(|p| p.into_inner());
+                to.write_all(&text)?;
+                to.flush()?;
+            }
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Copies the container's log to `out` and `err`, by stream.
 pub fn logs(
     store: &Store,
