@@ -539,3 +539,77 @@ fn resolv_conf_takes_dns_options_and_containers_conf_servers() {
         "--dns wins over the file"
     );
 }
+
+#[test]
+fn device_io_limits_reach_the_blkio_cgroup() {
+    let st = TestStore::with_busybox();
+    // The machine's first disk, as the kernel lists it.
+    let parts = std::fs::read_to_string("/proc/partitions").unwrap();
+    let (numbers, name) = parts
+        .lines()
+        .skip(2)
+        .find_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.len() == 4).then(|| (format!("{}:{}", f[0], f[1]), f[3].to_string()))
+        })
+        .expect("a block device in /proc/partitions");
+    let dev = format!("/dev/{name}");
+    let limits = [
+        "--device-read-bps",
+        &format!("{dev}:1M"),
+        "--device-write-iops",
+        &format!("{dev}:100"),
+    ];
+    // A cgroup v2 host has them in io.max, a v1 (or hybrid) one in blkio.
+    let v2 = std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
+    let files: &[&str] = match v2 {
+        true => &["/sys/fs/cgroup/io.max"],
+        false => &[
+            "/sys/fs/cgroup/blkio/blkio.throttle.read_bps_device",
+            "/sys/fs/cgroup/blkio/blkio.throttle.write_iops_device",
+        ],
+    };
+    let args = [
+        &["run", "--rm"][..],
+        &limits,
+        &["localhost/bb:1", "cat"],
+        files,
+    ]
+    .concat();
+    let r = st.ok(&args);
+    match v2 {
+        true => assert!(
+            r.stdout.contains(&format!(
+                "{numbers} rbps=1048576 wbps=max riops=max wiops=100"
+            )),
+            "{}",
+            r.stdout
+        ),
+        false => assert_eq!(r.stdout, format!("{numbers} 1048576\n{numbers} 100\n")),
+    }
+    let r = st.run(&[
+        "run",
+        "--rm",
+        "--device-read-bps",
+        "/etc/passwd:1M",
+        "localhost/bb:1",
+        "true",
+    ]);
+    assert_eq!(r.code, 125);
+    assert!(
+        r.stderr
+            .contains("--device-read-bps /etc/passwd:1M: /etc/passwd is not a device"),
+        "{}",
+        r.stderr
+    );
+    let r = st.run(&[
+        "run",
+        "--rm",
+        "--device-read-iops",
+        &format!("{dev}:lots"),
+        "localhost/bb:1",
+        "true",
+    ]);
+    assert_eq!(r.code, 125);
+    assert!(r.stderr.contains("\"lots\" is not a rate"), "{}", r.stderr);
+}

@@ -25,6 +25,21 @@ pub fn of(o: &ProcessOptions) -> Result<Option<Resources>, SecurityError> {
         m.swap = o.memory_swap.or(m.swap);
         m.reservation = o.memory_reservation.or(m.reservation);
     }
+    let throttles = [
+        &o.device_read_bps,
+        &o.device_write_bps,
+        &o.device_read_iops,
+        &o.device_write_iops,
+    ];
+    if throttles.iter().any(|t| !t.is_empty()) {
+        let r = resources.get_or_insert_with(Default::default);
+        let b = r.block_io.get_or_insert_with(Default::default);
+        let devices = |v: &[DeviceThrottle]| v.iter().map(DeviceThrottle::device).collect();
+        b.throttle_read_bps_device = devices(&o.device_read_bps);
+        b.throttle_write_bps_device = devices(&o.device_write_bps);
+        b.throttle_read_iops_device = devices(&o.device_read_iops);
+        b.throttle_write_iops_device = devices(&o.device_write_iops);
+    }
     if let Some(w) = o.blkio_weight {
         let r = resources.get_or_insert_with(Default::default);
         r.block_io = Some(BlockIo {
@@ -33,6 +48,80 @@ pub fn of(o: &ProcessOptions) -> Result<Option<Resources>, SecurityError> {
         });
     }
     Ok(resources)
+}
+
+/// `--device-read-bps PATH:RATE` (and -write-bps, -read-iops, -write-iops):
+/// a device's IO limit, its numbers read from the device node at create.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceThrottle {
+    pub path: String,
+    pub major: i64,
+    pub minor: i64,
+    pub rate: u64,
+}
+
+impl DeviceThrottle {
+    /// `PATH:RATE`; `bytes`: the rate is a size (`1M`, `512kb`), else a count.
+    pub fn parse(flag: &str, spec: &str, bytes: bool) -> Result<DeviceThrottle, Error> {
+        let bad = |why: String| Error::InvalidArgument(format!("--{flag} {spec}: {why}"));
+        let (path, rate) = spec
+            .rsplit_once(':')
+            .ok_or_else(|| bad("expected DEVICE:RATE".into()))?;
+        let rate = match bytes {
+            true => crate::security::parse_bytes(rate)
+                .ok()
+                .and_then(|b| u64::try_from(b).ok()),
+            false => rate.parse().ok(),
+        }
+        .ok_or_else(|| bad(format!("{rate:?} is not a rate")))?;
+        use std::os::unix::fs::{FileTypeExt, MetadataExt};
+        let m = std::fs::metadata(path).map_err(|e| bad(e.to_string()))?;
+        if !(m.file_type().is_block_device() || m.file_type().is_char_device()) {
+            return Err(bad(format!("{path} is not a device")));
+        }
+        let dev = m.rdev();
+        Ok(DeviceThrottle {
+            path: path.to_string(),
+            major: (((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff)) as i64,
+            minor: ((dev & 0xff) | ((dev >> 12) & !0xff)) as i64,
+            rate,
+        })
+    }
+
+    fn device(&self) -> berth_runtime::spec::ThrottleDevice {
+        berth_runtime::spec::ThrottleDevice {
+            major: self.major,
+            minor: self.minor,
+            rate: self.rate,
+        }
+    }
+}
+
+/// Kept as `PATH:RATE MAJOR:MINOR`, the numbers read at create.
+impl std::fmt::Display for DeviceThrottle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}:{} {}:{}",
+            self.path, self.rate, self.major, self.minor
+        )
+    }
+}
+
+impl std::str::FromStr for DeviceThrottle {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<DeviceThrottle, Error> {
+        let bad = || Error::InvalidArgument(format!("a stored device limit {s:?}"));
+        let (spec, numbers) = s.rsplit_once(' ').ok_or_else(bad)?;
+        let (path, rate) = spec.rsplit_once(':').ok_or_else(bad)?;
+        let (major, minor) = numbers.split_once(':').ok_or_else(bad)?;
+        Ok(DeviceThrottle {
+            path: path.to_string(),
+            major: major.parse().map_err(|_| bad())?,
+            minor: minor.parse().map_err(|_| bad())?,
+            rate: rate.parse().map_err(|_| bad())?,
+        })
+    }
 }
 
 /// What `update` changes; None leaves a limit as it is.

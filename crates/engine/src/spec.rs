@@ -223,6 +223,16 @@ pub struct ProcessOptions {
     pub memory_reservation: Option<i64>,
     /// `--blkio-weight` (10 to 1000).
     pub blkio_weight: Option<u16>,
+    /// `--device-read-bps`, `--device-write-bps`, `--device-read-iops`,
+    /// `--device-write-iops`.
+    #[serde(with = "crate::flagform")]
+    pub device_read_bps: Vec<crate::resources::DeviceThrottle>,
+    #[serde(with = "crate::flagform")]
+    pub device_write_bps: Vec<crate::resources::DeviceThrottle>,
+    #[serde(with = "crate::flagform")]
+    pub device_read_iops: Vec<crate::resources::DeviceThrottle>,
+    #[serde(with = "crate::flagform")]
+    pub device_write_iops: Vec<crate::resources::DeviceThrottle>,
     /// `--annotation KEY=VALUE`, into the OCI spec.
     pub annotations: Vec<String>,
     /// `--expose PORT[/PROTO]`: published by `-P` as the image's EXPOSE are.

@@ -199,6 +199,18 @@ pub struct ContainerArgs {
     /// A DNS search domain for /etc/resolv.conf.
     #[arg(long)]
     pub(crate) dns_search: Vec<String>,
+    /// Read limit of a device, DEVICE:RATE (1M, 512kb …).
+    #[arg(long)]
+    pub(crate) device_read_bps: Vec<String>,
+    /// Write limit of a device, DEVICE:RATE.
+    #[arg(long)]
+    pub(crate) device_write_bps: Vec<String>,
+    /// Read operations a second of a device, DEVICE:N.
+    #[arg(long)]
+    pub(crate) device_read_iops: Vec<String>,
+    /// Write operations a second of a device, DEVICE:N.
+    #[arg(long)]
+    pub(crate) device_write_iops: Vec<String>,
     /// A secret: NAME[,type=mount|env][,target=T][,uid=N,gid=N,mode=OCTAL].
     #[arg(long)]
     pub(crate) secret: Vec<String>,

@@ -183,6 +183,10 @@ pub(crate) fn options(
             group_add: a.group_add,
             dns_search: a.dns_search,
             dns_options: a.dns_option,
+            device_read_bps: throttles("device-read-bps", &a.device_read_bps, true)?,
+            device_write_bps: throttles("device-write-bps", &a.device_write_bps, true)?,
+            device_read_iops: throttles("device-read-iops", &a.device_read_iops, false)?,
+            device_write_iops: throttles("device-write-iops", &a.device_write_iops, false)?,
             secrets: a
                 .secret
                 .iter()
@@ -251,4 +255,17 @@ pub(crate) fn options(
         eprintln!("{warning}");
     }
     Ok(o)
+}
+
+/// `--device-read-bps` and its kin.
+fn throttles(
+    flag: &str,
+    specs: &[String],
+    bytes: bool,
+) -> Result<Vec<berth_engine::resources::DeviceThrottle>, Failure> {
+    specs
+        .iter()
+        .map(|s| berth_engine::resources::DeviceThrottle::parse(flag, s, bytes))
+        .collect::<Result<_, _>>()
+        .map_err(exit::engine)
 }
