@@ -353,7 +353,11 @@ fn log_driver_none_keeps_no_log() {
     assert_eq!(r.stdout, "shown\n", "the user still sees the output");
     let r = st.run(&["logs", "quiet"]);
     assert_eq!(r.code, 125);
-    assert!(r.stderr.contains("none"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("this container is using the 'none' log driver, cannot read logs"),
+        "{}",
+        r.stderr
+    );
     let id = st.inspect("quiet", ".Id");
     assert!(
         !st.dir

@@ -651,7 +651,7 @@ pub fn logs(
     let info = find(store, name)?;
     if info.config.process.log_driver.as_deref() == Some("none") {
         return Err(Error::InvalidArgument(format!(
-            "{}: the container uses the \"none\" log driver: there are no logs",
+            "{}: this container is using the 'none' log driver, cannot read logs",
             info.id
         )));
     }
