@@ -484,6 +484,10 @@ fn stop_untag_info_and_run_flags_as_podman() {
     assert_eq!(v["host"]["cgroupManager"], "cgroupfs");
     assert!(v["host"]["distribution"]["distribution"].is_string());
     assert!(v["store"]["graphOptions"].is_object());
+    // The builder's version and the monitor (conmon's role) are berth's own.
+    assert_eq!(v["host"]["buildahVersion"], env!("CARGO_PKG_VERSION"));
+    let monitor = v["host"]["conmon"]["path"].as_str().unwrap();
+    assert!(std::path::Path::new(monitor).is_file(), "{monitor}");
     st.ok(&[
         "--storage-opt=",
         "info",

@@ -21,6 +21,10 @@ pub struct Info {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HostInfo {
+    /// The version of the builder (berth's own, as buildah's is podman's).
+    pub buildah_version: &'static str,
+    /// The container monitor: berth's own, in conmon's role.
+    pub conmon: MonitorInfo,
     pub arch: String,
     pub os: String,
     pub kernel: String,
@@ -41,6 +45,25 @@ pub struct Distribution {
     pub distribution: String,
     pub version: String,
     pub codename: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MonitorInfo {
+    pub package: String,
+    pub path: String,
+    pub version: String,
+}
+
+impl MonitorInfo {
+    fn berth() -> MonitorInfo {
+        MonitorInfo {
+            package: format!("berth {VERSION} (its own monitor, in conmon's role)"),
+            path: std::env::current_exe()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            version: format!("berth monitor version {VERSION}"),
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -111,6 +134,8 @@ pub fn info(store: &Store, runtime: Option<&str>) -> Result<Info, Error> {
     let cfg = store.config();
     Ok(Info {
         host: HostInfo {
+            buildah_version: VERSION,
+            conmon: MonitorInfo::berth(),
             arch: go_arch().into(),
             os: std::env::consts::OS.into(),
             kernel: proc_value("/proc/sys/kernel/osrelease"),
