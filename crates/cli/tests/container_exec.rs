@@ -199,3 +199,53 @@ fn env_passthrough_exec_stdin_usage_errors_and_inspect_env() {
     assert_eq!(r.stdout.trim(), "runc");
     st.ok(&["rm", "-f", "x"]);
 }
+
+#[test]
+fn a_detached_exec_keeps_none_of_the_callers_stdio() {
+    let st = TestStore::with_busybox();
+    st.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "host",
+        "localhost/bb:1",
+        "sleep",
+        "1000",
+    ]);
+    // The caller's stdout is a file here, so that a leak is seen, not waited on.
+    let out = st.path().join("exec-out");
+    let status = st
+        .cmd()
+        .args([
+            "exec",
+            "-d",
+            "host",
+            "sh",
+            "-c",
+            "echo hidden; exec sleep 601",
+        ])
+        .stdout(std::fs::File::create(&out).unwrap())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // The detached process, as the host sees it.
+    let mut pid = None;
+    common::wait_for("the detached command", || {
+        pid = std::fs::read_dir("/proc").unwrap().flatten().find_map(|e| {
+            let cmd = std::fs::read(e.path().join("cmdline")).ok()?;
+            (cmd == b"sleep\x00601\x00").then(|| e.path())
+        });
+        pid.is_some()
+    });
+    let proc = pid.unwrap();
+    for fd in ["0", "1", "2"] {
+        let to = std::fs::read_link(proc.join("fd").join(fd)).unwrap();
+        assert_eq!(to, std::path::Path::new("/dev/null"), "fd {fd}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        "",
+        "the caller got its output"
+    );
+    st.ok(&["rm", "-f", "-t", "0", "host"]);
+}

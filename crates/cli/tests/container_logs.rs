@@ -354,7 +354,8 @@ fn log_driver_none_keeps_no_log() {
     let r = st.run(&["logs", "quiet"]);
     assert_eq!(r.code, 125);
     assert!(
-        r.stderr.contains("this container is using the 'none' log driver, cannot read logs"),
+        r.stderr
+            .contains("this container is using the 'none' log driver, cannot read logs"),
         "{}",
         r.stderr
     );

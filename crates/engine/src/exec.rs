@@ -83,7 +83,7 @@ pub fn exec_with(store: &Store, name: &str, r: &ExecRequest, io: ExecIo) -> Resu
     };
     let rt = crate::lifecycle::oci(store, &info)?;
     match io {
-        _ if r.detach => exec_inherited(store, &info, &rt, opts, r.interactive),
+        _ if r.detach => exec_detached(store, &info, &rt, opts),
         ExecIo::Inherit if r.tty => {
             let (master, pid) = start_with_terminal(store, &info, &rt, opts)?;
             crate::terminal::proxy(master, r.interactive);
@@ -131,6 +131,35 @@ fn exec_inherited(
         sys::dup2(&null, 0).map_err(|e| Error::other(format!("stdin: {e}")))?;
     }
     rt.exec(&opts).map_err(|e| exec_failed(store, &info.id, e))
+}
+
+/// `exec -d`: the process keeps none of the caller's stdio (it reads
+/// /dev/null and writes nowhere, as podman's does), so that a caller reading
+/// `exec -d`'s output to its end is not held until the process exits.
+fn exec_detached(
+    store: &Store,
+    info: &Info,
+    rt: &crate::oci::Oci,
+    opts: ExecOptions,
+) -> Result<i32> {
+    let io_err = |e: std::io::Error| Error::other(format!("exec -d: {e}"));
+    let saved = (0..3)
+        .map(sys::dup)
+        .collect::<std::io::Result<Vec<_>>>()
+        .map_err(io_err)?;
+    let null = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+        .map_err(io_err)?;
+    for fd in 0..3 {
+        sys::dup2(&null, fd).map_err(io_err)?;
+    }
+    let started = rt.exec(&opts).map_err(|e| exec_failed(store, &info.id, e));
+    for (fd, s) in saved.iter().enumerate() {
+        sys::dup2(s, fd as i32).map_err(io_err)?;
+    }
+    started
 }
 
 /// Starts the process detached, as this process's child (a child subreaper
