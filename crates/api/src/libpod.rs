@@ -402,6 +402,55 @@ pub fn pod_remove(s: &Service, req: &Request, name: &str) -> Result {
     ))
 }
 
+/// `GET /libpod/generate/NAME/systemd`: the units (`podman --remote generate
+/// systemd`), by service name, running this service's berth with its store.
+pub fn generate_systemd(s: &Service, req: &Request, name: &str) -> Result {
+    use berth_engine::systemd::{self, UnitOptions};
+    // The monitor's argv is the binary and the store flags, then `__monitor ID`.
+    let argv: Vec<String> = (s.monitor)("x")
+        .into_iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let argv = &argv[..argv.len().saturating_sub(2)];
+    // podman's client sends the names lowercased (`usename`), its docs camelCase.
+    let list = |k: &str| -> Vec<String> {
+        req.query
+            .iter()
+            .filter(|(q, _)| q.eq_ignore_ascii_case(k))
+            .map(|(_, v)| v.clone())
+            .collect()
+    };
+    let param = |k: &str| list(k).into_iter().next();
+    let num = |k: &str| param(k).and_then(|v| v.parse().ok());
+    let text = |k: &str, default: &str| param(k).unwrap_or_else(|| default.to_string());
+    let flag = |k: &str| matches!(param(k).as_deref(), Some("1" | "true" | "True"));
+    let o = UnitOptions {
+        use_name: flag("useName"),
+        new: flag("new") || flag("template"),
+        template: flag("template"),
+        no_header: flag("noHeader"),
+        restart_policy: param("restartPolicy"),
+        restart_sec: num("restartSec"),
+        start_timeout: num("startTimeout"),
+        stop_timeout: num("stopTimeout"),
+        container_prefix: text("containerPrefix", "container"),
+        pod_prefix: text("podPrefix", "pod"),
+        separator: text("separator", "-"),
+        wants: list("wants"),
+        after: list("after"),
+        requires: list("requires"),
+        env: list("additionalEnvVariables"),
+        executable: argv.first().cloned().unwrap_or_else(|| "berth".into()),
+        root_flags: argv.iter().skip(1).cloned().collect(),
+    };
+    let units = systemd::units(s.engine.store(), name, &o)?;
+    let map: serde_json::Map<String, Value> = units
+        .into_iter()
+        .map(|u| (u.service, Value::String(u.text)))
+        .collect();
+    Ok(Reply::Json(200, Value::Object(map)))
+}
+
 /// `POST /libpod/play/kube`: the body is the YAML.
 pub fn play_kube(s: &Service, req: &Request) -> Result {
     let yaml = std::str::from_utf8(&req.body)

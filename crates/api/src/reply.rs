@@ -78,6 +78,15 @@ impl From<berth_engine::Error> for ApiError {
     }
 }
 
+impl From<berth_engine::systemd::GenerateError> for ApiError {
+    fn from(e: berth_engine::systemd::GenerateError) -> ApiError {
+        match e {
+            berth_engine::systemd::GenerateError::Engine(e) => e.into(),
+            e => ApiError::bad_request(e),
+        }
+    }
+}
+
 impl From<RunError> for ApiError {
     fn from(e: RunError) -> ApiError {
         let message = e.to_string();

@@ -184,6 +184,7 @@ fn libpod_answer(s: &Service, req: &Request, segs: &[&str], conn: &mut Conn) -> 
             ],
         ) => libpod::pod_verb(s, req, name, verb),
         ("POST", ["play", "kube"] | ["kube", "play"]) => libpod::play_kube(s, req),
+        ("GET", ["generate", name, "systemd"]) => libpod::generate_systemd(s, req, name),
         ("POST", ["images", "pull"]) => libpod::pull(s, req, &mut conn.writer),
         _ => route(s, req, segs, conn),
     }

@@ -909,6 +909,25 @@ fn podman_remote_runs_containers_pods_and_kube_play_through_the_service() {
     podman(&["kube", "play", yaml.to_str().unwrap()]);
     // The CLI sees what the remote client made.
     assert_eq!(st.inspect("kp-a", ".State.Status"), "running");
+    // Units for the service's containers, running the service's berth.
+    let unit = podman(&[
+        "generate",
+        "systemd",
+        "--name",
+        "--restart-policy",
+        "always",
+        "r1",
+    ]);
+    assert!(unit.starts_with("# container-r1.service\n"), "{unit}");
+    assert!(
+        unit.contains("\nRestart=always\n") && unit.contains(" start r1\n"),
+        "{unit}"
+    );
+    let units = podman(&["generate", "systemd", "--name", "rpod"]);
+    assert!(
+        units.contains("# pod-rpod.service") && units.contains("# container-member.service"),
+        "{units}"
+    );
     podman(&["pod", "rm", "-f", "-t", "0", "rpod"]);
     podman(&["pod", "rm", "-f", "-t", "0", "kp"]);
     podman(&["rm", "-f", "-t", "0", "r1"]);
