@@ -554,3 +554,44 @@ fn a_symlink_in_the_container_cannot_send_a_copy_to_the_host() {
     st.ok(&["builder", "rm", c]);
     st.assert_clean();
 }
+
+#[test]
+fn builder_images_lists_as_buildah_and_scratch_leaves_no_image() {
+    let st = Store::new();
+    // `from scratch` stands on no image a user sees.
+    let c = st.ok(&["builder", "from", "-q", "scratch"]).stdout;
+    assert_eq!(c.trim(), "working-container");
+    for list in [
+        st.ok(&["images", "--format", "{{.Repository}}"]).stdout,
+        st.ok(&["builder", "images", "--format", "{{.Name}}"])
+            .stdout,
+    ] {
+        assert_eq!(list, "localhost/bb\n");
+    }
+    let table = st.ok(&["builder", "images"]).stdout;
+    let head = table.lines().next().unwrap();
+    let cols: Vec<&str> = head
+        .split("  ")
+        .filter(|c| !c.is_empty())
+        .map(str::trim)
+        .collect();
+    assert_eq!(
+        cols,
+        ["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"],
+        "{table}"
+    );
+    // buildah's JSON: short IDs unless --no-trunc, names, sizes as shown.
+    let v = json(&st.ok(&["builder", "images", "--json"]).stdout);
+    let img = &v[0];
+    assert_eq!(img["names"][0], "localhost/bb:1");
+    let id = img["id"].as_str().unwrap();
+    assert_eq!(id.len(), 12);
+    assert!(img["size"].as_str().unwrap().ends_with("B"), "{v}");
+    assert_eq!(st.ok(&["builder", "images", "-q"]).stdout.trim(), id);
+    let full = st.ok(&["builder", "images", "-q", "--no-trunc"]).stdout;
+    assert!(full.trim().starts_with(&format!("sha256:{id}")), "{full}");
+    let r = st.run(&["builder", "images", "nosuch"]);
+    assert_eq!(r.code, 125);
+    assert_eq!(r.stderr, "Error: nosuch: image not known\n");
+    st.ok(&["builder", "rm", "working-container"]);
+}

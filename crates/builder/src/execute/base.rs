@@ -68,10 +68,11 @@ fn scratch_for(
 ) -> Result<String, BuildError> {
     let host = crate::Platform::host();
     let p = platform.unwrap_or(&host);
+    let repo = berth_engine::images::SCRATCH_REPO;
     let name = if p == &host {
-        "localhost/berth-scratch:latest".to_string()
+        format!("{repo}:latest")
     } else {
-        format!("localhost/berth-scratch:{}", p.format().replace('/', "-"))
+        format!("{repo}:{}", p.format().replace('/', "-"))
     };
     let name = name.as_str();
     if let Ok(i) = store.image(name) {

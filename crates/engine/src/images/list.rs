@@ -240,6 +240,18 @@ fn glob_match(pattern: &str, s: &str) -> bool {
 }
 
 /// The images `images` shows, one entry per name, in `o.sort`'s order.
+/// The repository of the empty images `from scratch` and `FROM scratch` stand
+/// on: berth's own, kept out of listings (buildah's scratch leaves no image).
+pub const SCRATCH_REPO: &str = "localhost/berth-scratch";
+
+fn is_scratch(img: &berth_storage::Image) -> bool {
+    !img.names.is_empty()
+        && img.names.iter().all(|n| {
+            n.strip_prefix(SCRATCH_REPO)
+                .is_some_and(|t| t.starts_with(':'))
+        })
+}
+
 pub fn list(store: &Store, o: &ListOptions) -> Result<Vec<ImageSummary>, ImageError> {
     let all = store.images()?;
     let filters = o
@@ -248,7 +260,7 @@ pub fn list(store: &Store, o: &ListOptions) -> Result<Vec<ImageSummary>, ImageEr
         .map(|f| Filter::parse(store, f, &all))
         .collect::<Result<Vec<_>, _>>()?;
     let mut out = Vec::new();
-    for img in &all {
+    for img in all.iter().filter(|i| !is_scratch(i)) {
         // Intermediate images (untagged, with children) only with `all`.
         if !o.all && img.names.is_empty() && has_children(store, &all, img) {
             continue;

@@ -19,7 +19,7 @@ pub use archive::{SaveFormat, SaveOptions, load, save};
 pub use change::apply_change;
 pub use import::{ImportOptions, import};
 pub use inspect::{ImageInspect, RootFs, inspect};
-pub use list::{ImageSummary, ListOptions, SortKey, list};
+pub use list::{ImageSummary, ListOptions, SCRATCH_REPO, SortKey, list};
 pub use prune::{PruneOptions, Pruned, prune};
 pub use push::{PushReport, push};
 pub use remove::{Removal, RemoveOptions, remove};

@@ -2,6 +2,7 @@
 
 pub mod build;
 pub mod config;
+pub mod images;
 pub mod list;
 
 use crate::commands::StoreArgs;
@@ -50,6 +51,8 @@ pub(crate) enum BuilderCommand {
     Containers(ContainersArgs),
     /// Show a working container's configuration.
     Inspect(InspectArgs),
+    /// List images, as buildah lists them (`--json`, its template fields).
+    Images(images::ImagesArgs),
     /// Manifest lists, as `berth manifest` (buildah's `manifest`).
     Manifest(crate::commands::manifest::ManifestArgs),
 }
@@ -149,6 +152,7 @@ pub fn run(store_args: &StoreArgs, a: BuilderArgs) -> Result<i32, Failure> {
         BuilderCommand::Rm(a) => rm(store_args, a).map(|_| 0),
         BuilderCommand::Containers(a) => containers(store_args, a).map(|_| 0),
         BuilderCommand::Inspect(a) => inspect(store_args, a).map(|_| 0),
+        BuilderCommand::Images(a) => images::images(store_args, a).map(|_| 0),
         BuilderCommand::Manifest(a) => crate::commands::manifest::run(store_args, a).map(|_| 0),
     }
 }
