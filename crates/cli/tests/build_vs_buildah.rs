@@ -374,3 +374,38 @@ RUN ls -R /ctx > /listing.txt
         assert_same(name, &built);
     }
 }
+
+/// `builder run` against `buildah run`: a command's own exit code passes
+/// through; one that cannot be run at all (missing, not executable) is the
+/// runtime's failure, 1, in both.
+#[test]
+fn builder_run_exits_as_buildah_run() {
+    let b = Both::new();
+    let ours = ok_run(b.berth(&["builder", "from", "-q", "localhost/bb:1"])).stdout;
+    let theirs = ok_run(b.buildah(&["from", "-q", "localhost/bb:1"])).stdout;
+    let (ours, theirs) = (ours.trim(), theirs.trim());
+    for cmd in [
+        &["nosuchcmd"][..],
+        &["/etc/passwd"],
+        &["sh", "-c", "exit 3"],
+        &["true"],
+    ] {
+        let mut c = b.berth(&["builder", "run", ours, "--"]);
+        c.args(cmd);
+        let berth_code = run_cmd(&mut c).code;
+        let mut c = b.buildah(&[
+            "run",
+            "--runtime",
+            "runc",
+            "--isolation",
+            "chroot",
+            theirs,
+            "--",
+        ]);
+        c.args(cmd);
+        let buildah_code = run_cmd(&mut c).code;
+        assert_eq!(berth_code, buildah_code, "{cmd:?}");
+    }
+    ok_run(b.berth(&["builder", "rm", ours]));
+    ok_run(b.buildah(&["rm", theirs]));
+}
