@@ -409,3 +409,38 @@ fn builder_run_exits_as_buildah_run() {
     ok_run(b.berth(&["builder", "rm", ours]));
     ok_run(b.buildah(&["rm", theirs]));
 }
+
+/// `builder from --pull[=…]` against `buildah from`: which policies leave a
+/// local image standing and which ask its registry (one nobody serves, on a
+/// closed loopback port), by exit code; the image name is never taken for the
+/// flag's value.
+#[test]
+fn builder_from_pull_policies_act_as_buildahs() {
+    let b = Both::new();
+    let here = "127.0.0.1:1/x/here:1";
+    ok_run(b.berth(&["tag", "localhost/bb:1", here]));
+    ok_run(b.buildah(&["tag", "localhost/bb:1", here]));
+    for image in [here, "127.0.0.1:1/x/missing:1"] {
+        for pull in [
+            "--pull",
+            "--pull=true",
+            "--pull=false",
+            "--pull=never",
+            "--pull=always",
+        ] {
+            let ours = run_cmd(&mut b.berth(&["builder", "from", "-q", pull, image]));
+            let theirs = run_cmd(&mut b.buildah(&["from", "-q", pull, image]));
+            assert_eq!(
+                ours.code == 0,
+                theirs.code == 0,
+                "from {pull} {image}: berth {} ({}), buildah {} ({})",
+                ours.code,
+                ours.stderr,
+                theirs.code,
+                theirs.stderr
+            );
+        }
+    }
+    ok_run(b.berth(&["builder", "rm", "--all"]));
+    ok_run(b.buildah(&["rm", "--all"]));
+}

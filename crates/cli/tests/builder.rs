@@ -594,4 +594,7 @@ fn builder_images_lists_as_buildah_and_scratch_leaves_no_image() {
     assert_eq!(r.code, 125);
     assert_eq!(r.stderr, "Error: nosuch: image not known\n");
     st.ok(&["builder", "rm", "working-container"]);
+    // A local name has no registry to ask for a newer image: it stands.
+    let c = st.ok(&["builder", "from", "-q", "--pull=true", "bb:1"]).stdout;
+    st.ok(&["builder", "rm", c.trim()]);
 }

@@ -177,7 +177,12 @@ fn pull_image(
     // missing/never: an image found locally by the name as typed (an ID, a
     // local name, `localhost/NAME` for a short one) stands, as podman's lookup
     // does before it asks a registry.
-    if matches!(o.policy, PullPolicy::Missing | PullPolicy::Never)
+    // A local name (`localhost/…`) has no registry to ask: newer leaves it too.
+    let local_only =
+        berth_storage::store::normalize_name(typed).is_ok_and(|n| n.starts_with("localhost/"));
+    let stands = matches!(o.policy, PullPolicy::Missing | PullPolicy::Never)
+        || (o.policy == PullPolicy::Newer && local_only);
+    if stands
         && !name.starts_with("docker://")
         && let Some(img) = local_by_name(store, typed, &o.context)
     {

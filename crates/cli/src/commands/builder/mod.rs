@@ -63,7 +63,13 @@ pub(crate) struct FromArgs {
     #[arg(long)]
     pub(crate) name: Option<String>,
     /// Pull the image: always, missing (default), never or newer.
-    #[arg(long, default_value = "missing", num_args = 0..=1, default_missing_value = "always")]
+    #[arg(
+        long,
+        default_value = "missing",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true"
+    )]
     pub(crate) pull: String,
     /// Print nothing but the name.
     #[arg(short, long)]
@@ -161,8 +167,10 @@ fn from(store_args: &StoreArgs, a: FromArgs) -> CmdResult {
     crate::exit::protect_self()?;
     let store = store_args.open()?;
     if a.image != "scratch" {
+        // buildah's from: true asks the registry for a newer image (the local
+        // one stands when it cannot be asked), false pulls only a missing one.
         let policy = match a.pull.as_str() {
-            "true" => "always",
+            "true" => "newer",
             "false" => "missing",
             p => p,
         };
