@@ -129,7 +129,11 @@ impl Builder {
         let path = state_path(store, &info.id);
         match std::fs::read(&path) {
             Ok(text) => {
-                serde_json::from_slice(&text).map_err(|source| BuildError::State { path, source })
+                let mut b: Builder = serde_json::from_slice(&text)
+                    .map_err(|source| BuildError::State { path, source })?;
+                // The container's name now (`rename` changes it), not the one saved.
+                b.name = info.name().to_string();
+                Ok(b)
             }
             Err(_) => Ok(Builder::recorded(store, info)),
         }

@@ -595,6 +595,60 @@ fn builder_images_lists_as_buildah_and_scratch_leaves_no_image() {
     assert_eq!(r.stderr, "Error: nosuch: image not known\n");
     st.ok(&["builder", "rm", "working-container"]);
     // A local name has no registry to ask for a newer image: it stands.
-    let c = st.ok(&["builder", "from", "-q", "--pull=true", "bb:1"]).stdout;
+    let c = st
+        .ok(&["builder", "from", "-q", "--pull=true", "bb:1"])
+        .stdout;
     st.ok(&["builder", "rm", c.trim()]);
+}
+
+#[test]
+fn a_buildah_script_runs_under_the_builder_alias() {
+    // What `alias buildah='berth builder'` makes of a script's usual verbs.
+    let st = Store::new();
+    let c = st.ok(&["builder", "from", "-q", "localhost/bb:1"]).stdout;
+    st.ok(&["builder", "rename", c.trim(), "app"]);
+    st.ok(&[
+        "builder",
+        "run",
+        "app",
+        "--",
+        "sh",
+        "-c",
+        "echo made > /made",
+    ]);
+    st.ok(&["builder", "config", "--cmd", "cat /made", "app"]);
+    st.ok(&["builder", "commit", "-q", "app", "localhost/app:1"]);
+    st.ok(&["builder", "tag", "localhost/app:1", "localhost/app:2"]);
+    let ctx = st.write(
+        "ctx/Containerfile",
+        "FROM localhost/app:2\nRUN echo built >> /made\n",
+    );
+    let ctx_dir = ctx.parent().unwrap().to_str().unwrap().to_string();
+    st.ok(&["builder", "bud", "-q", "-t", "localhost/app:3", &ctx_dir]);
+    let history = st.ok(&["builder", "history", "localhost/app:3"]).stdout;
+    assert!(history.contains("echo built >> /made"), "{history}");
+    assert_eq!(
+        st.ok(&["run", "--rm", "localhost/app:3"]).stdout,
+        "made\nbuilt\n"
+    );
+    assert!(st.ok(&["builder", "version"]).stdout.contains("Version:"));
+    assert_eq!(
+        st.ok(&["builder", "info", "--format", "{{.Host.BuildahVersion}}"])
+            .stdout
+            .trim(),
+        env!("CARGO_PKG_VERSION")
+    );
+    st.ok(&["builder", "rm", "app"]);
+    st.ok(&[
+        "builder",
+        "rmi",
+        "localhost/app:3",
+        "localhost/app:2",
+        "localhost/app:1",
+    ]);
+    assert_eq!(
+        st.ok(&["builder", "images", "--format", "{{.Name}}"])
+            .stdout,
+        "localhost/bb\n"
+    );
 }

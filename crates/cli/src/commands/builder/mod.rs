@@ -51,10 +51,33 @@ pub(crate) enum BuilderCommand {
     Containers(ContainersArgs),
     /// Show a working container's configuration.
     Inspect(InspectArgs),
+    /// Build an image from a Containerfile (buildah's `bud`).
+    #[command(alias = "bud")]
+    Build(build::BuildArgs),
+    #[command(flatten)]
+    ImageVerb(crate::commands::image::ImageVerb),
+    /// Remove local images.
+    Rmi(crate::commands::image::remove::RmiArgs),
+    /// Log in to a registry.
+    Login(crate::commands::login::LoginArgs),
+    /// Log out of a registry.
+    Logout(crate::commands::login::LogoutArgs),
+    /// Show the host and the store.
+    Info(crate::commands::system::InfoArgs),
+    /// Show berth's version.
+    Version(crate::commands::system::VersionArgs),
+    /// Give a working container another name.
+    Rename(RenameArgs),
     /// List images, as buildah lists them (`--json`, its template fields).
     Images(images::ImagesArgs),
     /// Manifest lists, as `berth manifest` (buildah's `manifest`).
     Manifest(crate::commands::manifest::ManifestArgs),
+}
+
+#[derive(Args)]
+pub(crate) struct RenameArgs {
+    container: String,
+    name: String,
 }
 
 #[derive(Args)]
@@ -159,6 +182,21 @@ pub fn run(store_args: &StoreArgs, a: BuilderArgs) -> Result<i32, Failure> {
         BuilderCommand::Containers(a) => containers(store_args, a).map(|_| 0),
         BuilderCommand::Inspect(a) => inspect(store_args, a).map(|_| 0),
         BuilderCommand::Images(a) => images::images(store_args, a).map(|_| 0),
+        BuilderCommand::Build(a) => build::build(store_args, a),
+        BuilderCommand::ImageVerb(v) => v.run(store_args).map(|_| 0),
+        BuilderCommand::Rmi(a) => crate::commands::image::remove::rmi(store_args, a).map(|_| 0),
+        BuilderCommand::Login(a) => crate::commands::login::login(a).map(|_| 0),
+        BuilderCommand::Logout(a) => crate::commands::login::logout(a).map(|_| 0),
+        BuilderCommand::Info(a) => crate::commands::system::info(store_args, a).map(|_| 0),
+        BuilderCommand::Version(a) => crate::commands::system::version(a).map(|_| 0),
+        BuilderCommand::Rename(a) => {
+            let engine = berth_engine::Engine::with_store(store_args.open()?);
+            engine
+                .containers()
+                .rename(&a.container, &a.name)
+                .map_err(exit::engine)?;
+            Ok(0)
+        }
         BuilderCommand::Manifest(a) => crate::commands::manifest::run(store_args, a).map(|_| 0),
     }
 }
