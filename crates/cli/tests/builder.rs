@@ -638,6 +638,34 @@ fn a_buildah_script_runs_under_the_builder_alias() {
             .trim(),
         env!("CARGO_PKG_VERSION")
     );
+    // inspect: a working container, else an image; a list with --type manifest.
+    let id = st
+        .ok(&["image", "inspect", "--format", "{{.Id}}", "localhost/app:1"])
+        .stdout;
+    for args in [&["--type", "image"][..], &[]] {
+        let mut cmd = vec!["builder", "inspect"];
+        cmd.extend(args);
+        cmd.extend(["--format", "{{.FromImageID}}", "localhost/app:1"]);
+        assert_eq!(st.ok(&cmd).stdout, id, "{args:?}");
+    }
+    assert_eq!(
+        st.ok(&["builder", "inspect", "--format", "{{.Container}}", "app"])
+            .stdout,
+        "app\n"
+    );
+    st.ok(&["builder", "manifest", "create", "localhost/applist"]);
+    let index = json(
+        &st.ok(&[
+            "builder",
+            "inspect",
+            "--type",
+            "manifest",
+            "localhost/applist",
+        ])
+        .stdout,
+    );
+    assert_eq!(index["schemaVersion"], 2);
+    st.ok(&["builder", "manifest", "rm", "localhost/applist"]);
     st.ok(&["builder", "rm", "app"]);
     st.ok(&[
         "builder",

@@ -40,6 +40,9 @@ pub(crate) struct InspectArgs {
     /// A Go template.
     #[arg(short, long)]
     pub(crate) format: Option<String>,
+    /// container (the default; an image when none has the name), image or manifest.
+    #[arg(short, long, value_parser = ["container", "image", "manifest"])]
+    pub(crate) r#type: Option<String>,
     pub(crate) container: String,
 }
 
@@ -192,7 +195,50 @@ pub(crate) fn containers(store_args: &StoreArgs, a: ContainersArgs) -> CmdResult
 
 pub(crate) fn inspect(store_args: &StoreArgs, a: InspectArgs) -> CmdResult {
     let store = store_args.open()?;
-    let b = Builder::load(&store, &a.container).map_err(exit::build)?;
+    let kind = a.r#type.as_deref().unwrap_or("container");
+    match kind {
+        "manifest" => {
+            let l = berth_engine::manifests::find(&store, &a.container).map_err(exit::image)?;
+            let index = berth_engine::manifests::index(&store, &l).map_err(exit::image)?;
+            let v = serde_json::to_value(index).expect("json");
+            crate::output::print_value(&v, a.format.as_deref())
+        }
+        "image" => inspect_image(&store, &a),
+        _ => match Builder::load(&store, &a.container) {
+            Ok(b) => inspect_container(&store, b, &a),
+            // No working container of that name: buildah shows the image.
+            Err(_) if a.r#type.is_none() && store.image(&a.container).is_ok() => {
+                inspect_image(&store, &a)
+            }
+            Err(e) => Err(exit::build(e)),
+        },
+    }
+}
+
+/// `inspect --type image`: the image as buildah shows one (its config and
+/// manifest, as text and parsed).
+fn inspect_image(store: &berth_storage::Store, a: &InspectArgs) -> CmdResult {
+    let img = store
+        .image(&a.container)
+        .map_err(|_| exit::podman(format!("{}: image not known", a.container)))?;
+    let config = store.image_config(&img).map_err(exit::podman)?;
+    let manifest = store.image_manifest(&img, None).map_err(exit::podman)?;
+    let parsed: Value = serde_json::from_slice(&config).unwrap_or_default();
+    let name = img.names.first().cloned().unwrap_or_else(|| img.id.clone());
+    let v = json!({
+        "Type": "berth builder",
+        "FromImage": name,
+        "FromImageID": img.id,
+        "FromImageDigest": img.manifest_digest.to_string(),
+        "Config": String::from_utf8_lossy(&config),
+        "Manifest": String::from_utf8_lossy(&manifest.bytes),
+        "OCIv1": parsed,
+        "Docker": parsed,
+    });
+    crate::output::print_value(&v, a.format.as_deref())
+}
+
+fn inspect_container(store: &berth_storage::Store, b: Builder, a: &InspectArgs) -> CmdResult {
     let mut oci = b.config.clone();
     builder::drop_docker_only(&mut oci);
     let v = json!({
@@ -201,7 +247,7 @@ pub(crate) fn inspect(store_args: &StoreArgs, a: InspectArgs) -> CmdResult {
         "FromImageID": b.from_id,
         "Container": b.name,
         "ContainerID": b.id,
-        "MountPoint": mount_point(&store, &b).map(|p| p.display().to_string()).unwrap_or_default(),
+        "MountPoint": mount_point(store, &b).map(|p| p.display().to_string()).unwrap_or_default(),
         "ImageAnnotations": b.annotations,
         "ImageCreatedBy": b.created_by.clone().unwrap_or_default(),
         "OCIv1": {"author": b.author, "config": oci},
