@@ -667,3 +667,32 @@ fn an_index_becomes_a_docker_manifest_list_and_back() {
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert_eq!(r.stderr.trim().lines().count(), 1, "{}", r.stderr);
 }
+
+#[test]
+fn manifest_digest_agrees_with_skopeo() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fx = fixtures::multi_arch(&tmp.path().join("ma")).unwrap();
+    // The index and one image manifest, as files.
+    let index = tmp.path().join("index.json");
+    let hex = fx.manifest_digest.trim_start_matches("sha256:");
+    std::fs::copy(fx.layout.join("blobs/sha256").join(hex), &index).unwrap();
+    let one: serde_json::Value = serde_json::from_slice(&std::fs::read(&index).unwrap()).unwrap();
+    let first = one["manifests"][0]["digest"].as_str().unwrap();
+    let image = tmp.path().join("image.json");
+    std::fs::copy(
+        fx.layout
+            .join("blobs/sha256")
+            .join(first.trim_start_matches("sha256:")),
+        &image,
+    )
+    .unwrap();
+    for (file, want) in [(&index, fx.manifest_digest.as_str()), (&image, first)] {
+        let f = file.to_str().unwrap();
+        let ours = ok(&["image", "manifest-digest", f]).stdout;
+        assert_eq!(ours.trim(), want);
+        assert_eq!(skopeo(&["manifest-digest", f]).stdout, ours);
+    }
+    let r = run(&["image", "manifest-digest", "/nonexistent.json"]);
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains("/nonexistent.json"), "{}", r.stderr);
+}

@@ -69,6 +69,17 @@ pub(crate) enum ImageCommand {
     StandaloneSign(trust::StandaloneSignArgs),
     /// Verify a signature of a manifest file.
     StandaloneVerify(trust::StandaloneVerifyArgs),
+    /// Print the digest of a manifest file.
+    ManifestDigest(ManifestDigestArgs),
+    /// Log in to a registry (skopeo's `login`).
+    Login(crate::commands::login::LoginArgs),
+    /// Log out of a registry.
+    Logout(crate::commands::login::LogoutArgs),
+}
+
+#[derive(Args)]
+pub(crate) struct ManifestDigestArgs {
+    manifest: std::path::PathBuf,
 }
 
 /// The image verbs podman has both at the top level and under `image`.
@@ -140,6 +151,15 @@ pub fn run(store: &StoreArgs, args: ImageArgs) -> CmdResult {
         },
         ImageCommand::StandaloneSign(a) => trust::standalone_sign(a),
         ImageCommand::StandaloneVerify(a) => trust::standalone_verify(a),
+        ImageCommand::ManifestDigest(a) => {
+            let bytes = std::fs::read(&a.manifest)
+                .map_err(|e| exit::podman(format!("{}: {e}", a.manifest.display())))?;
+            let mt = berth_image::manifest::guess_media_type(&bytes);
+            println!("{}", berth_image::RawManifest::new(bytes, mt).digest());
+            Ok(())
+        }
+        ImageCommand::Login(a) => crate::commands::login::login(a),
+        ImageCommand::Logout(a) => crate::commands::login::logout(a),
     }
 }
 
