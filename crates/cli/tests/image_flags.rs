@@ -696,3 +696,23 @@ fn manifest_digest_agrees_with_skopeo() {
     assert_ne!(r.code, 0);
     assert!(r.stderr.contains("/nonexistent.json"), "{}", r.stderr);
 }
+
+#[test]
+fn list_tags_of_an_archive_are_its_images_names_as_skopeo_lists_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fx = fixtures::small(&tmp.path().join("l")).unwrap();
+    let archive = tmp.path().join("a.tar");
+    let dest = format!("docker-archive:{}:example.test/app:1", archive.display());
+    ok(&[
+        "image",
+        "copy",
+        "-q",
+        &format!("oci:{}:{}", fx.layout.display(), fx.tag),
+        &dest,
+    ]);
+    let src = format!("docker-archive:{}", archive.display());
+    let ours = json(&ok(&["image", "list-tags", &src]).stdout);
+    let theirs = json(&skopeo(&["list-tags", &src]).stdout);
+    assert_eq!(ours["Tags"], theirs["Tags"]);
+    assert_eq!(ours["Tags"][0], "example.test/app:1");
+}

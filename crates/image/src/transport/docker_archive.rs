@@ -92,6 +92,22 @@ impl DockerArchiveSource {
     }
 }
 
+/// Every name (RepoTags) the archive's images carry, in order: skopeo's
+/// `list-tags docker-archive:PATH`.
+pub fn repo_tags(path: &Path) -> Result<Vec<String>> {
+    let name = format!("docker-archive:{}", path.display());
+    let archive = TarIndex::open(path)?;
+    let bytes = archive
+        .read_small("manifest.json", MANIFEST_LIMIT)?
+        .ok_or_else(|| Error::Invalid(format!("{name}: no manifest.json in the archive")))?;
+    let entries: Vec<ArchiveEntry> = serde_json::from_slice(&bytes)
+        .map_err(|e| Error::Invalid(format!("{name}: manifest.json: {e}")))?;
+    Ok(entries
+        .into_iter()
+        .flat_map(|e| e.repo_tags.unwrap_or_default())
+        .collect())
+}
+
 fn select<'a>(
     entries: &'a [ArchiveEntry],
     which: Option<&ArchiveRef>,

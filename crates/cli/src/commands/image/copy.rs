@@ -198,6 +198,12 @@ fn docker_ref(s: &str) -> Result<berth_image::Reference, Failure> {
 }
 
 pub(crate) fn list_tags(a: ListTagsArgs) -> CmdResult {
+    if let Some(path) = a.repository.strip_prefix("docker-archive:") {
+        // An archive's tags are its images' names.
+        let tags = berth_image::transport::docker_archive::repo_tags(std::path::Path::new(path))
+            .map_err(exit::skopeo)?;
+        return print_value(&json!({ "Tags": tags }), None);
+    }
     let ctx = context(&a.access, &a.platform)?;
     let reference = docker_ref(&a.repository)?;
     if reference.digest().is_some()
