@@ -123,7 +123,7 @@ impl Both {
             &format!("containers-storage:{theirs_name}"),
         ]));
         let tree_of = |image: &str| {
-            let c = ok_run(self.berth(&["builder", "from", "--pull", "never", image])).stdout;
+            let c = ok_run(self.berth(&["builder", "from", "--pull=never", image])).stdout;
             let m = ok_run(self.berth(&["builder", "mount", c.trim()])).stdout;
             let t = tree(Path::new(m.trim()));
             ok_run(self.berth(&["builder", "rm", c.trim()]));

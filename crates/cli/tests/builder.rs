@@ -482,7 +482,7 @@ fn scratch_copy_from_and_errors() {
     let r = st.run(&["builder", "run", "plain", "--", "true"]);
     assert_eq!(r.code, 125);
     assert!(r.stderr.contains("not a working container"), "{}", r.stderr);
-    let r = st.run(&["builder", "from", "localhost/nope:1", "--pull", "never"]);
+    let r = st.run(&["builder", "from", "localhost/nope:1", "--pull=never"]);
     assert_ne!(r.code, 0);
     let r = st.run(&["builder", "config", "--healthcheck-retries", "3", "b"]);
     assert_eq!(r.code, 125, "{}", r.stderr);

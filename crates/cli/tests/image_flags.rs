@@ -716,3 +716,24 @@ fn list_tags_of_an_archive_are_its_images_names_as_skopeo_lists_them() {
     assert_eq!(ours["Tags"], theirs["Tags"]);
     assert_eq!(ours["Tags"][0], "example.test/app:1");
 }
+
+#[test]
+fn additional_tags_name_an_archives_image_as_skopeo_names_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fx = fixtures::small(&tmp.path().join("l")).unwrap();
+    let src = format!("oci:{}:{}", fx.layout.display(), fx.tag);
+    let tags = |tool: &dyn Fn(&[&str]) -> Run, file: &str| {
+        let archive = tmp.path().join(file);
+        let dest = format!("docker-archive:{}:example.test/app:1", archive.display());
+        tool(&["copy", "-q", "--additional-tag", "example.test/app:2", &src, &dest]);
+        json(&skopeo(&["list-tags", &format!("docker-archive:{}", archive.display())]).stdout)["Tags"]
+            .clone()
+    };
+    let ours = tags(&|args: &[&str]| ok(&[&["image"][..], args].concat()), "ours.tar");
+    let theirs = tags(&|args: &[&str]| skopeo(args), "theirs.tar");
+    assert_eq!(ours, theirs);
+    assert_eq!(ours.as_array().unwrap().len(), 2, "{ours}");
+    let r = run(&["image", "copy", "--additional-tag", "x:1", &src, &format!("oci:{}/o:1", tmp.path().display())]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("--additional-tag can only be used with a docker-archive"), "{}", r.stderr);
+}

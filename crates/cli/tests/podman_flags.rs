@@ -1807,7 +1807,10 @@ fn volumepath_puts_named_volumes_elsewhere() {
         "true",
     ]);
     with(&["wait", "--ignore", "anon"]);
-    assert_eq!(with(&["volume", "ls", "-q"]).stdout, "v\n");
+    // Removal follows the exit (the monitor's, as podman's cleanup process).
+    common::wait_for("the --rm container's removal", || {
+        with(&["volume", "ls", "-q"]).stdout == "v\n"
+    });
     // containers.conf's volume_path, when no flag says otherwise.
     let conf = st.path().join("containers.conf");
     std::fs::write(&conf, format!("[engine]\nvolume_path = \"{vp_s}\"\n")).unwrap();

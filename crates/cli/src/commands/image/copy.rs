@@ -51,6 +51,12 @@ pub(crate) struct CopyArgs {
     #[arg(short, long)]
     pub(crate) quiet: bool,
     /// Write the digest of the copied manifest to this file.
+    /// Another name for the image in a docker-archive destination (repeatable).
+    #[arg(long)]
+    pub(crate) additional_tag: Vec<String>,
+    /// Compress layers written uncompressed (as gzip unless --dest-compress-format says).
+    #[arg(long)]
+    pub(crate) dest_compress: bool,
     #[arg(long)]
     pub(crate) digestfile: Option<PathBuf>,
     #[command(flatten)]
@@ -122,6 +128,7 @@ pub(crate) fn copy_cmd(store: &StoreArgs, a: CopyArgs) -> CmdResult {
     opts.compression = a
         .dest_compress_format
         .as_deref()
+        .or(a.dest_compress.then_some("gzip"))
         .and_then(Compression::parse);
     opts.compression_level = a.dest_compress_level;
     opts.decompress = a.dest_decompress;
@@ -133,21 +140,62 @@ pub(crate) fn copy_cmd(store: &StoreArgs, a: CopyArgs) -> CmdResult {
     } else {
         Box::new(Lines::new())
     };
-    let digest = copy_between(
-        store,
-        &src_name,
-        &src_ctx,
-        &dst_name,
-        &dst_ctx,
-        &opts,
-        progress.as_ref(),
-        &policy,
-    )?;
+    let digest = if a.additional_tag.is_empty() {
+        copy_between(
+            store,
+            &src_name,
+            &src_ctx,
+            &dst_name,
+            &dst_ctx,
+            &opts,
+            progress.as_ref(),
+            &policy,
+        )?
+    } else {
+        copy_to_archive_with_tags(store, &a, &src_name, &src_ctx, &opts, progress.as_ref(), &policy)?
+    };
     if let Some(f) = &a.digestfile {
         std::fs::write(f, digest.to_string())
             .map_err(|e| exit::usage(1, format!("{}: {e}", f.display())))?;
     }
     Ok(())
+}
+
+/// `--additional-tag`: a docker-archive destination whose image carries
+/// those names besides the one the destination gives.
+fn copy_to_archive_with_tags(
+    store: &StoreArgs,
+    a: &CopyArgs,
+    src_name: &ImageName,
+    src_ctx: &Context,
+    opts: &CopyOptions,
+    progress: &dyn Progress,
+    policy: &Policy,
+) -> Result<Digest, Failure> {
+    let ImageName::DockerArchive { path, reference } = parse_name(&a.destination)? else {
+        return Err(exit::usage(
+            1,
+            "--additional-tag can only be used with a docker-archive: destination",
+        ));
+    };
+    let mut names = match reference {
+        Some(berth_image::transport::ArchiveRef::Name(r)) => vec![r],
+        _ => Vec::new(),
+    };
+    for t in &a.additional_tag {
+        names.push(
+            berth_image::Reference::parse(t)
+                .map_err(|e| exit::usage(1, format!("--additional-tag {t}: {e}")))?,
+        );
+    }
+    let dst = berth_image::transport::docker_archive::DockerArchiveDestination::open(&path, None)
+        .map_err(exit::skopeo)?;
+    dst.set_names(names);
+    let src = open_source(store, src_name, src_ctx)?;
+    let report =
+        berth_image::copy::copy_image_trusted(policy, src_name, src.as_ref(), &dst, opts, progress)
+            .map_err(exit::skopeo)?;
+    Ok(report.manifest_digest)
 }
 
 /// Opens both ends and copies, if the policy accepts the source; shared by
