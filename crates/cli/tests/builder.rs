@@ -680,3 +680,63 @@ fn a_buildah_script_runs_under_the_builder_alias() {
         "localhost/bb\n"
     );
 }
+
+#[test]
+fn builder_from_takes_buildahs_registry_flags() {
+    let reg = support::registry::Registry::start_with_auth("u", "p").expect("registry");
+    let st = Store::new();
+    let image = format!("{}/x/bb:1", reg.addr());
+    st.ok(&[
+        "push",
+        "-q",
+        "--tls-verify=false",
+        "--creds",
+        "u:p",
+        "localhost/bb:1",
+        &format!("docker://{image}"),
+    ]);
+    let policy = st.write(
+        "policy.json",
+        r#"{"default": [{"type": "insecureAcceptAnything"}]}"#,
+    );
+    let conf = st.write("registries.conf", "unqualified-search-registries = []\n");
+    let from = |creds: &str| {
+        st.run(&[
+            "builder",
+            "from",
+            "-q",
+            "--pull=always",
+            "--tls-verify=false",
+            "--creds",
+            creds,
+            "--signature-policy",
+            policy.to_str().unwrap(),
+            "--registries-conf",
+            conf.to_str().unwrap(),
+            &image,
+        ])
+    };
+    let r = from("u:wrong");
+    assert_ne!(r.code, 0, "{}", r.stdout);
+    let r = from("u:p");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // -q: the name alone, nothing of the pull.
+    assert_eq!(r.stdout, "bb-working-container\n");
+    assert_eq!(r.stderr, "");
+    // A policy that rejects everything stops the pull.
+    let reject = st.write("reject.json", r#"{"default": [{"type": "reject"}]}"#);
+    let r = st.run(&[
+        "builder",
+        "from",
+        "-q",
+        "--pull=always",
+        "--tls-verify=false",
+        "--creds",
+        "u:p",
+        "--signature-policy",
+        reject.to_str().unwrap(),
+        &image,
+    ]);
+    assert_ne!(r.code, 0);
+    st.ok(&["builder", "rm", "--all"]);
+}

@@ -725,15 +725,43 @@ fn additional_tags_name_an_archives_image_as_skopeo_names_it() {
     let tags = |tool: &dyn Fn(&[&str]) -> Run, file: &str| {
         let archive = tmp.path().join(file);
         let dest = format!("docker-archive:{}:example.test/app:1", archive.display());
-        tool(&["copy", "-q", "--additional-tag", "example.test/app:2", &src, &dest]);
-        json(&skopeo(&["list-tags", &format!("docker-archive:{}", archive.display())]).stdout)["Tags"]
+        tool(&[
+            "copy",
+            "-q",
+            "--additional-tag",
+            "example.test/app:2",
+            &src,
+            &dest,
+        ]);
+        json(
+            &skopeo(&[
+                "list-tags",
+                &format!("docker-archive:{}", archive.display()),
+            ])
+            .stdout,
+        )["Tags"]
             .clone()
     };
-    let ours = tags(&|args: &[&str]| ok(&[&["image"][..], args].concat()), "ours.tar");
+    let ours = tags(
+        &|args: &[&str]| ok(&[&["image"][..], args].concat()),
+        "ours.tar",
+    );
     let theirs = tags(&|args: &[&str]| skopeo(args), "theirs.tar");
     assert_eq!(ours, theirs);
     assert_eq!(ours.as_array().unwrap().len(), 2, "{ours}");
-    let r = run(&["image", "copy", "--additional-tag", "x:1", &src, &format!("oci:{}/o:1", tmp.path().display())]);
+    let r = run(&[
+        "image",
+        "copy",
+        "--additional-tag",
+        "x:1",
+        &src,
+        &format!("oci:{}/o:1", tmp.path().display()),
+    ]);
     assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("--additional-tag can only be used with a docker-archive"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("--additional-tag can only be used with a docker-archive"),
+        "{}",
+        r.stderr
+    );
 }

@@ -97,6 +97,14 @@ pub(crate) struct FromArgs {
     /// Print nothing but the name.
     #[arg(short, long)]
     pub(crate) quiet: bool,
+    #[command(flatten)]
+    pub(crate) access: crate::commands::image::access::Access,
+    /// The trust policy to check a pulled image against.
+    #[arg(long)]
+    pub(crate) signature_policy: Option<std::path::PathBuf>,
+    /// registries.conf to read instead of the system's.
+    #[arg(long)]
+    pub(crate) registries_conf: Option<std::path::PathBuf>,
     pub(crate) image: String,
 }
 
@@ -212,7 +220,14 @@ fn from(store_args: &StoreArgs, a: FromArgs) -> CmdResult {
             "false" => "missing",
             p => p,
         };
-        pull_for(store_args, &a.image, policy, &PullFor::default())?;
+        let how = PullFor {
+            quiet: a.quiet,
+            access: Some(&a.access),
+            signature_policy: a.signature_policy.as_deref(),
+            registries_conf: a.registries_conf.as_deref(),
+            ..Default::default()
+        };
+        pull_for(store_args, &a.image, policy, &how)?;
     }
     let b = builder::from(&store, &a.image, a.name.as_deref()).map_err(exit::build)?;
     println!("{}", b.name);

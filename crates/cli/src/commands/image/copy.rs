@@ -152,7 +152,15 @@ pub(crate) fn copy_cmd(store: &StoreArgs, a: CopyArgs) -> CmdResult {
             &policy,
         )?
     } else {
-        copy_to_archive_with_tags(store, &a, &src_name, &src_ctx, &opts, progress.as_ref(), &policy)?
+        copy_to_archive_with_tags(
+            store,
+            &a,
+            &src_name,
+            &src_ctx,
+            &opts,
+            progress.as_ref(),
+            &policy,
+        )?
     };
     if let Some(f) = &a.digestfile {
         std::fs::write(f, digest.to_string())

@@ -55,6 +55,12 @@ pub(crate) struct PullFor<'a> {
     /// `OS/ARCH[/VARIANT]`; the host's when None.
     pub platform: Option<&'a str>,
     pub authfile: Option<&'a std::path::Path>,
+    /// `--creds`, `--tls-verify`, `--cert-dir` (and `--authfile`).
+    pub access: Option<&'a crate::commands::image::access::Access>,
+    /// `--signature-policy FILE`.
+    pub signature_policy: Option<&'a std::path::Path>,
+    /// `--registries-conf FILE`.
+    pub registries_conf: Option<&'a std::path::Path>,
 }
 
 /// Pulls `image` on behalf of another command under its `--pull POLICY`
@@ -72,15 +78,28 @@ pub(crate) fn pull_for(
     if policy == PullPolicy::Never {
         return Ok(Vec::new());
     }
-    let mut context = Context::default();
+    let mut context = match how.access {
+        Some(a) => crate::commands::image::access::context(a, &Default::default())?,
+        None => Context::default(),
+    };
     context.retries = Some(3);
-    context.auth_file = how.authfile.map(std::path::Path::to_path_buf);
+    if let Some(f) = how.authfile {
+        context.auth_file = Some(f.to_path_buf());
+    }
+    if let Some(f) = how.registries_conf {
+        let text = std::fs::read_to_string(f)
+            .map_err(|e| exit::podman(format!("--registries-conf {}: {e}", f.display())))?;
+        let conf = berth_image::registries::RegistriesConf::from_str(&text, f)
+            .map_err(|e| exit::podman(format!("--registries-conf {}: {e}", f.display())))?;
+        context.set_registries(conf);
+    }
     if let Some(p) = how.platform {
         berth_engine::pull::set_platform(&mut context, p).map_err(failed)?;
     }
     let o = PullOptions {
         policy,
         context,
+        signature_policy: how.signature_policy.map(std::path::Path::to_path_buf),
         ..Default::default()
     };
     let engine = Engine::with_store(store_args.open()?);
