@@ -739,4 +739,39 @@ fn builder_from_takes_buildahs_registry_flags() {
     ]);
     assert_ne!(r.code, 0);
     st.ok(&["builder", "rm", "--all"]);
+    // bud and pull take them too.
+    let ctx = st.write(
+        "ctx/Containerfile",
+        &format!("FROM {image}\nRUN touch /built\n"),
+    );
+    let ctx_dir = ctx.parent().unwrap().to_str().unwrap().to_string();
+    st.ok(&["rmi", &image]);
+    st.ok(&[
+        "builder",
+        "bud",
+        "-q",
+        "--pull=always",
+        "--tls-verify=false",
+        "--creds",
+        "u:p",
+        "--signature-policy",
+        policy.to_str().unwrap(),
+        "--registries-conf",
+        conf.to_str().unwrap(),
+        "-t",
+        "localhost/from-reg:1",
+        &ctx_dir,
+    ]);
+    st.ok(&["rmi", &image]);
+    st.ok(&[
+        "builder",
+        "pull",
+        "-q",
+        "--tls-verify=false",
+        "--creds",
+        "u:p",
+        "--registries-conf",
+        conf.to_str().unwrap(),
+        &image,
+    ]);
 }

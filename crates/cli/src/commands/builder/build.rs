@@ -88,6 +88,21 @@ pub struct BuildArgs {
     /// Registry credentials for the images pulled.
     #[arg(long)]
     authfile: Option<PathBuf>,
+    /// Require HTTPS and verify certificates of the registries base images come from.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    tls_verify: Option<bool>,
+    /// Credentials (USERNAME[:PASSWORD]) for those registries.
+    #[arg(long)]
+    creds: Option<String>,
+    /// Directory with certificates (*.crt, *.cert, *.key).
+    #[arg(long)]
+    cert_dir: Option<PathBuf>,
+    /// The trust policy pulled base images are checked against.
+    #[arg(long)]
+    signature_policy: Option<PathBuf>,
+    /// registries.conf to read instead of the system's.
+    #[arg(long)]
+    registries_conf: Option<PathBuf>,
     /// NAME=SOFT[:HARD] resource limits for every RUN.
     #[arg(long)]
     ulimit: Vec<String>,
@@ -221,10 +236,19 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
         "false" => "never",
         p => p,
     };
+    let access = crate::commands::image::access::Access {
+        creds: a.creds.clone(),
+        authfile: a.authfile.clone(),
+        tls_verify: a.tls_verify,
+        cert_dir: a.cert_dir.clone(),
+    };
     let platform_flag = platform.as_ref().map(|p| p.format());
     let how = PullFor {
         platform: platform_flag.as_deref(),
         authfile: a.authfile.as_deref(),
+        access: Some(&access),
+        signature_policy: a.signature_policy.as_deref(),
+        registries_conf: a.registries_conf.as_deref(),
         ..Default::default()
     };
     for image in berth_builder::execute::images_needed(&req).map_err(exit::build)? {

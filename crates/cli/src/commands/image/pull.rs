@@ -38,6 +38,9 @@ pub struct PullArgs {
     /// Trust policy file (containers-policy.json(5)).
     #[arg(long, hide = true)]
     pub(crate) signature_policy: Option<PathBuf>,
+    /// registries.conf to read instead of the system's.
+    #[arg(long)]
+    pub(crate) registries_conf: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) access: Access,
     /// IMAGE (a name, or TRANSPORT:NAME)
@@ -86,13 +89,7 @@ pub(crate) fn pull_for(
     if let Some(f) = how.authfile {
         context.auth_file = Some(f.to_path_buf());
     }
-    if let Some(f) = how.registries_conf {
-        let text = std::fs::read_to_string(f)
-            .map_err(|e| exit::podman(format!("--registries-conf {}: {e}", f.display())))?;
-        let conf = berth_image::registries::RegistriesConf::from_str(&text, f)
-            .map_err(|e| exit::podman(format!("--registries-conf {}: {e}", f.display())))?;
-        context.set_registries(conf);
-    }
+    use_registries_conf(&mut context, how.registries_conf)?;
     if let Some(p) = how.platform {
         berth_engine::pull::set_platform(&mut context, p).map_err(failed)?;
     }
@@ -148,6 +145,22 @@ fn tell(e: PullEvent, quiet: bool) {
     }
 }
 
+/// `--registries-conf FILE`: that file's registries instead of the system's.
+pub(crate) fn use_registries_conf(
+    ctx: &mut Context,
+    file: Option<&std::path::Path>,
+) -> Result<(), Failure> {
+    let Some(f) = file else {
+        return Ok(());
+    };
+    let bad =
+        |e: &dyn std::fmt::Display| exit::podman(format!("--registries-conf {}: {e}", f.display()));
+    let text = std::fs::read_to_string(f).map_err(|e| bad(&e))?;
+    let conf = berth_image::registries::RegistriesConf::from_str(&text, f).map_err(|e| bad(&e))?;
+    ctx.set_registries(conf);
+    Ok(())
+}
+
 fn pull_options(a: &PullArgs) -> Result<PullOptions, Failure> {
     let platform = PlatformArgs {
         retry_times: a.retry,
@@ -166,6 +179,7 @@ fn pull_options(a: &PullArgs) -> Result<PullOptions, Failure> {
     if a.variant.is_some() {
         context.variant = a.variant.clone();
     }
+    use_registries_conf(&mut context, a.registries_conf.as_deref())?;
     Ok(PullOptions {
         policy: a.policy.parse().map_err(exit::podman)?,
         all_tags: a.all_tags,
