@@ -90,6 +90,10 @@ pub enum BuildError {
         // Boxed: the largest reason would make every result carry its size.
         source: Box<StepError>,
     },
+    /// The build was interrupted (SIGINT, SIGTERM, SIGHUP) while a RUN ran: the
+    /// RUN was killed and the build stops.
+    #[error("building at STEP \"{instruction}\": interrupted")]
+    Interrupted { instruction: String },
     /// A RUN whose command exited non-zero; buildah exits with its code.
     #[error("building at STEP \"{instruction}\": while running runtime: exit status {code}")]
     RunFailed { instruction: String, code: i32 },

@@ -59,6 +59,8 @@ pub fn build(e: berth_builder::BuildError) -> Failure {
     use berth_builder::BuildError;
     let code = match &e {
         BuildError::RunFailed { code, .. } => *code,
+        // 128 + SIGINT, as a shell reports an interrupted command.
+        BuildError::Interrupted { .. } => 130,
         BuildError::Run(r) => r.exit_code(),
         _ => 125,
     };

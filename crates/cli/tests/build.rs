@@ -1288,3 +1288,53 @@ fn build_security_opt_and_runtime_flags_reach_every_run() {
     assert_ne!(r.code, 0);
     assert!(r.stderr.contains("invalidflag"), "{}", r.stderr);
 }
+
+#[test]
+fn an_interrupted_build_stops_at_once_and_fails() {
+    use std::io::BufRead;
+    let st = Store::new();
+    let ctx = st.context(
+        "ctx",
+        &[("Containerfile", "FROM localhost/bb:1\nRUN sleep 601\n")],
+    );
+    let mut child = st
+        .cmd()
+        .args(["build", "-t", "localhost/never:1"])
+        .arg(&ctx)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut said = String::new();
+    while !said.contains("RUN sleep 601") {
+        let mut line = String::new();
+        assert!(
+            err.read_line(&mut line).unwrap() > 0,
+            "the build ended: {said}"
+        );
+        said.push_str(&line);
+    }
+    // The RUN's process is there before the interrupt is sent.
+    let running = || {
+        std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
+            std::fs::read(e.path().join("cmdline")).is_ok_and(|c| c == b"sleep\x00601\x00")
+        })
+    };
+    wait_for("the RUN to start", running);
+    // SAFETY: kill(2) on our own child, not yet waited for (its pid cannot
+    // have been reused).
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut err, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{said}{rest}");
+    assert!(
+        rest.contains("building at STEP \"RUN sleep 601\": interrupted"),
+        "{rest}"
+    );
+    assert!(!running(), "the RUN's process was left running");
+    assert_eq!(st.ok(&["ps", "-a", "--external", "-q"]).stdout, "");
+    assert_eq!(st.run(&["image", "exists", "localhost/never:1"]).code, 1);
+    st.assert_clean();
+}

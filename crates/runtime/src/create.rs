@@ -794,12 +794,37 @@ pub fn attach_terminal(peer: &OwnedFd) -> Result<()> {
 
 static CHILD: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
 
+/// Set by a caller for which an interrupt ends the work (a build): SIGINT,
+/// SIGTERM and SIGHUP then kill the waited-for process instead of being
+/// passed on (a container's init ignores signals it has no handler for).
+static KILL_ON_INTERRUPT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// From now on, an interrupt kills the foreground process (see
+/// [`interrupted`]).
+pub fn kill_on_interrupt() {
+    KILL_ON_INTERRUPT.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Whether an interrupt killed a foreground process.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 extern "C" fn forward(sig: libc::c_int) {
     let pid = CHILD.load(std::sync::atomic::Ordering::Relaxed);
-    if pid > 0 {
-        // SAFETY: kill is async-signal-safe.
-        unsafe { libc::kill(pid, sig) };
+    if pid <= 0 {
+        return;
     }
+    let interrupt = matches!(sig, libc::SIGINT | libc::SIGTERM | libc::SIGHUP);
+    let sig = if interrupt && KILL_ON_INTERRUPT.load(std::sync::atomic::Ordering::Relaxed) {
+        INTERRUPTED.store(true, std::sync::atomic::Ordering::Relaxed);
+        libc::SIGKILL
+    } else {
+        sig
+    };
+    // SAFETY: kill is async-signal-safe; pid is the child this process waits for.
+    unsafe { libc::kill(pid, sig) };
 }
 
 /// Waits for the foreground container or exec'd process, passing on the signals a

@@ -76,6 +76,9 @@ pub fn build(
     req: &BuildRequest,
     log: &mut dyn Write,
 ) -> Result<String, BuildError> {
+    // Ctrl-C (or a TERM) stops a build, as buildah's: the RUN running is killed
+    // rather than handed a signal its init may ignore.
+    berth_runtime::create::kill_on_interrupt();
     let cf = parse(&req.containerfile, &req.file_name)?;
     let opts = req.options();
     let g = globals(&cf, &opts)?;

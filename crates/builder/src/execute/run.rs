@@ -53,6 +53,11 @@ impl StageState {
         run_mounts::remove_made(&w.rootfs, &made);
         let _ = std::fs::remove_dir_all(&scratch);
         let code = code?;
+        if berth_runtime::create::interrupted() {
+            return Err(BuildError::Interrupted {
+                instruction: inst.original.trim().to_string(),
+            });
+        }
         if code != 0 {
             return Err(BuildError::RunFailed {
                 instruction: inst.original.trim().to_string(),
