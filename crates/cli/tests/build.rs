@@ -1338,3 +1338,37 @@ fn an_interrupted_build_stops_at_once_and_fails() {
     assert_eq!(st.run(&["image", "exists", "localhost/never:1"]).code, 1);
     st.assert_clean();
 }
+
+#[test]
+fn os_arch_and_variant_name_the_platform_built_for() {
+    let st = Store::new();
+    let ctx = st.context(
+        "ctx",
+        &[("Containerfile", "FROM scratch\nCOPY f /f\n"), ("f", "x\n")],
+    );
+    let c = ctx.to_str().unwrap();
+    st.ok(&[
+        "build",
+        "-q",
+        "--arch",
+        "arm64",
+        "--variant",
+        "v8",
+        "-t",
+        "localhost/arm:1",
+        c,
+    ]);
+    let v = json(&st.ok(&["image", "inspect", "localhost/arm:1"]).stdout);
+    assert_eq!(v[0]["Architecture"], "arm64");
+    assert_eq!(v[0]["Os"], "linux");
+    let r = st.run(&[
+        "build",
+        "-q",
+        "--platform",
+        "linux/amd64",
+        "--arch",
+        "arm64",
+        c,
+    ]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+}

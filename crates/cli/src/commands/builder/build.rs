@@ -71,8 +71,17 @@ pub struct BuildArgs {
     #[arg(long, num_args = 0..=1, default_missing_value = "always", default_value = "missing")]
     pull: String,
     /// OS/ARCH[/VARIANT] to build for (this host's only).
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["os", "arch", "variant"])]
     platform: Option<String>,
+    /// The OS to build for (the rest of the platform the host's).
+    #[arg(long)]
+    os: Option<String>,
+    /// The architecture to build for.
+    #[arg(long)]
+    arch: Option<String>,
+    /// The architecture's variant to build for.
+    #[arg(long)]
+    variant: Option<String>,
     /// Ignore patterns from this file instead of the context's .containerignore.
     #[arg(long)]
     ignorefile: Option<std::path::PathBuf>,
@@ -164,8 +173,27 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
         .map_err(exit::podman)?;
     let build_args = inputs::build_args(&a.build_arg_file, &a.build_arg).map_err(exit::podman)?;
     let pairs = |v: &[String], flag| inputs::pairs(v, flag).map_err(exit::podman);
+    // --os/--arch/--variant: the host's platform with those parts changed.
+    let parts = (a.os.is_some() || a.arch.is_some() || a.variant.is_some()).then(|| {
+        let host = berth_builder::Platform::host();
+        let mut p = format!(
+            "{}/{}",
+            a.os.as_deref().unwrap_or(&host.os),
+            a.arch.as_deref().unwrap_or(&host.arch)
+        );
+        if let Some(v) = a
+            .variant
+            .as_deref()
+            .or(host.variant.as_deref().filter(|_| a.arch.is_none()))
+        {
+            p.push_str(&format!("/{v}"));
+        }
+        p
+    });
     let platform = a
         .platform
+        .clone()
+        .or(parts)
         .as_deref()
         .map(|p| {
             let p = if p.contains('/') {
