@@ -14,6 +14,7 @@ mod exec;
 pub mod http;
 mod images;
 mod libpod;
+mod libpod_store;
 pub mod listen;
 mod pty;
 mod reply;

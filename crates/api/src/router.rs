@@ -157,7 +157,7 @@ fn libpod_route(s: &Service, req: &Request, segs: &[&str], conn: &mut Conn) -> r
 }
 
 fn libpod_answer(s: &Service, req: &Request, segs: &[&str], conn: &mut Conn) -> reply::Result {
-    use crate::libpod;
+    use crate::{libpod, libpod_store};
     match (req.method.as_str(), segs) {
         ("GET", ["info"]) => libpod::info(s),
         ("GET", ["containers", "json"]) => libpod::containers(s, req),
@@ -185,6 +185,17 @@ fn libpod_answer(s: &Service, req: &Request, segs: &[&str], conn: &mut Conn) -> 
         ) => libpod::pod_verb(s, req, name, verb),
         ("POST", ["play", "kube"] | ["kube", "play"]) => libpod::play_kube(s, req),
         ("GET", ["generate", name, "systemd"]) => libpod::generate_systemd(s, req, name),
+        ("GET", ["volumes", "json"]) => libpod_store::volumes(s, req),
+        ("POST", ["volumes", "create"]) => libpod_store::volume_create(s, req),
+        ("POST", ["volumes", "prune"]) => libpod_store::volume_prune(s, req),
+        ("GET", ["volumes", name, "json"]) => libpod_store::volume_inspect(s, name),
+        ("GET", ["volumes", name, "exists"]) => libpod_store::volume_exists(s, name),
+        ("DELETE", ["volumes", name]) => libpod_store::volume_remove(s, req, name),
+        ("GET", ["networks", "json"]) => libpod_store::networks(s, req),
+        ("POST", ["networks", "create"]) => libpod_store::network_create(s, req),
+        ("GET", ["networks", name, "json"]) => libpod_store::network_inspect(s, name),
+        ("GET", ["networks", name, "exists"]) => libpod_store::network_exists(s, name),
+        ("DELETE", ["networks", name]) => libpod_store::network_remove(s, req, name),
         ("POST", ["images", "pull"]) => libpod::pull(s, req, &mut conn.writer),
         _ => route(s, req, segs, conn),
     }

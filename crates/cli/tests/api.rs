@@ -923,6 +923,42 @@ fn podman_remote_runs_containers_pods_and_kube_play_through_the_service() {
         unit.contains("\nRestart=always\n") && unit.contains(" start r1\n"),
         "{unit}"
     );
+    // Volumes and networks through libpod's endpoints.
+    assert_eq!(
+        podman(&["volume", "create", "--label", "k=v", "rvol"]),
+        "rvol\n"
+    );
+    assert!(
+        podman(&["volume", "ls", "--format", "{{.Name}}"])
+            .lines()
+            .any(|l| l == "rvol")
+    );
+    assert_eq!(
+        podman(&["volume", "inspect", "--format", "{{.Labels}}", "rvol"]),
+        "map[k:v]\n"
+    );
+    assert_eq!(st.ok(&["volume", "exists", "rvol"]).code, 0);
+    podman(&["volume", "rm", "rvol"]);
+    assert_eq!(st.run(&["volume", "exists", "rvol"]).code, 1);
+    assert_eq!(
+        podman(&["network", "create", "--subnet", "10.89.77.0/24", "rnet"]),
+        "rnet\n"
+    );
+    assert!(
+        podman(&["network", "ls", "--format", "{{.Name}}"])
+            .lines()
+            .any(|l| l == "rnet")
+    );
+    let subnet = podman(&[
+        "network",
+        "inspect",
+        "--format",
+        "{{range .Subnets}}{{.Subnet}}{{end}}",
+        "rnet",
+    ]);
+    assert_eq!(subnet, "10.89.77.0/24\n");
+    podman(&["network", "rm", "rnet"]);
+    assert_eq!(st.run(&["network", "exists", "rnet"]).code, 1);
     let units = podman(&["generate", "systemd", "--name", "rpod"]);
     assert!(
         units.contains("# pod-rpod.service") && units.contains("# container-member.service"),

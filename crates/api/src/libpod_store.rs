@@ -1,0 +1,175 @@
+//! libpod's volume and network endpoints (`podman --remote volume …`,
+//! `network …`): podman's own JSON, which the engine's reports already are.
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::http::Request;
+use crate::reply::{ApiError, Reply, Result};
+use crate::{Service, system};
+
+fn to_json<T: serde::Serialize>(v: &T) -> Value {
+    serde_json::to_value(v).expect("a report serialises")
+}
+
+pub fn volumes(s: &Service, req: &Request) -> Result {
+    let all = s.engine.volumes().list(&system::filters(req)?)?;
+    Ok(Reply::Json(
+        200,
+        Value::Array(all.iter().map(to_json).collect()),
+    ))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+struct VolumeCreate {
+    name: String,
+    driver: String,
+    label: std::collections::BTreeMap<String, String>,
+    options: std::collections::BTreeMap<String, String>,
+}
+
+pub fn volume_create(s: &Service, req: &Request) -> Result {
+    let body: VolumeCreate = crate::containers::json_body(req)?;
+    if !matches!(body.driver.as_str(), "" | "local") {
+        return Err(ApiError::bad_request(format!(
+            "volume driver {:?}: only \"local\" is served",
+            body.driver
+        )));
+    }
+    let o = berth_engine::volumes::named::CreateOptions {
+        labels: body.label,
+        options: body.options,
+    };
+    let volumes = s.engine.volumes();
+    let name = volumes.create(
+        Some(body.name.as_str()).filter(|n| !n.is_empty()),
+        false,
+        &o,
+    )?;
+    Ok(Reply::Json(201, to_json(&volumes.inspect(&name)?)))
+}
+
+pub fn volume_inspect(s: &Service, name: &str) -> Result {
+    Ok(Reply::Json(
+        200,
+        to_json(&s.engine.volumes().inspect(name)?),
+    ))
+}
+
+pub fn volume_exists(s: &Service, name: &str) -> Result {
+    match s.engine.volumes().exists(name) {
+        true => Ok(Reply::Empty(204)),
+        false => Err(ApiError::not_found(format!("no such volume {name}"))),
+    }
+}
+
+pub fn volume_remove(s: &Service, req: &Request, name: &str) -> Result {
+    let timeout = req
+        .param("timeout")
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(10);
+    s.engine
+        .volumes()
+        .remove(name, req.flag("force"), timeout)?;
+    Ok(Reply::Empty(204))
+}
+
+pub fn volume_prune(s: &Service, req: &Request) -> Result {
+    let gone = s.engine.volumes().prune(&system::filters(req)?)?;
+    let reports: Vec<Value> = gone.iter().map(|n| json!({"Id": n, "Size": 0})).collect();
+    Ok(Reply::Json(200, Value::Array(reports)))
+}
+
+pub fn networks(s: &Service, req: &Request) -> Result {
+    let nets = s.engine.networks();
+    let all = nets.list(&system::filters(req)?)?;
+    let mut out = Vec::new();
+    for n in &all {
+        out.push(to_json(&nets.inspect(&n.name)?));
+    }
+    Ok(Reply::Json(200, Value::Array(out)))
+}
+
+/// netavark's network as podman sends it.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct NetworkCreate {
+    name: String,
+    driver: String,
+    subnets: Vec<SubnetBody>,
+    internal: bool,
+    dns_enabled: Option<bool>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct SubnetBody {
+    subnet: String,
+}
+
+pub fn network_create(s: &Service, req: &Request) -> Result {
+    let body: NetworkCreate = crate::containers::json_body(req)?;
+    if !matches!(body.driver.as_str(), "" | "bridge") {
+        return Err(ApiError::bad_request(format!(
+            "driver {:?}: only bridge networks are served",
+            body.driver
+        )));
+    }
+    if body.subnets.len() > 1 {
+        return Err(ApiError::bad_request(
+            "subnets: one subnet a network is served",
+        ));
+    }
+    let o = berth_engine::network::CreateOptions {
+        subnet: body
+            .subnets
+            .into_iter()
+            .next()
+            .map(|s| s.subnet)
+            .filter(|s| !s.is_empty()),
+        internal: body.internal,
+        disable_dns: body.dns_enabled == Some(false),
+    };
+    let nets = s.engine.networks();
+    let name = match body.name.as_str() {
+        // podman's client names a network itself; a nameless one gets the next free.
+        "" => (0..)
+            .map(|i| format!("podman{}", i + 1))
+            .find(|n| !nets.exists(n))
+            .expect("a free name"),
+        n => n.to_string(),
+    };
+    let made = nets.create(&name, &o)?;
+    Ok(Reply::Json(200, to_json(&nets.inspect(&made.name)?)))
+}
+
+pub fn network_inspect(s: &Service, name: &str) -> Result {
+    Ok(Reply::Json(
+        200,
+        to_json(&s.engine.networks().inspect(name)?),
+    ))
+}
+
+pub fn network_exists(s: &Service, name: &str) -> Result {
+    match s.engine.networks().exists(name) {
+        true => Ok(Reply::Empty(204)),
+        false => Err(ApiError::not_found(format!(
+            "network {name}: no such network"
+        ))),
+    }
+}
+
+pub fn network_remove(s: &Service, req: &Request, name: &str) -> Result {
+    let nets = s.engine.networks();
+    if req.flag("force") {
+        let timeout = req
+            .param("timeout")
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(10);
+        nets.remove_forced(name, timeout)?;
+    } else {
+        nets.remove(name)?;
+    }
+    Ok(Reply::Json(200, json!([{"Name": name, "Err": null}])))
+}
