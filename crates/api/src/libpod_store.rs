@@ -173,3 +173,57 @@ pub fn network_remove(s: &Service, req: &Request, name: &str) -> Result {
     }
     Ok(Reply::Json(200, json!([{"Name": name, "Err": null}])))
 }
+
+/// `POST /libpod/secrets/create?name=NAME[&driver=file]`: the body is the data.
+pub fn secret_create(s: &Service, req: &Request) -> Result {
+    use berth_engine::secrets;
+    let name = req
+        .param("name")
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| ApiError::bad_request("name: a secret needs a name"))?;
+    let driver = req
+        .param("driver")
+        .filter(|d| !d.is_empty())
+        .unwrap_or("file");
+    let made = secrets::create(
+        s.engine.store(),
+        name,
+        &req.body,
+        driver,
+        Default::default(),
+    )
+    .map_err(secret_error)?;
+    Ok(Reply::Json(200, json!({"ID": made.id})))
+}
+
+pub fn secrets(s: &Service) -> Result {
+    use berth_engine::secrets::{self, SecretInspect};
+    let store = s.engine.store();
+    let all: Vec<Value> = secrets::list(store)
+        .iter()
+        .map(|x| to_json(&SecretInspect::of(store, x)))
+        .collect();
+    Ok(Reply::Json(200, Value::Array(all)))
+}
+
+pub fn secret_inspect(s: &Service, name: &str) -> Result {
+    use berth_engine::secrets::{self, SecretInspect};
+    let store = s.engine.store();
+    let found = secrets::find(store, name).map_err(secret_error)?;
+    Ok(Reply::Json(200, to_json(&SecretInspect::of(store, &found))))
+}
+
+pub fn secret_remove(s: &Service, name: &str) -> Result {
+    berth_engine::secrets::remove(s.engine.store(), name).map_err(secret_error)?;
+    Ok(Reply::Empty(204))
+}
+
+fn secret_error(e: berth_engine::secrets::SecretError) -> ApiError {
+    use berth_engine::secrets::SecretError as E;
+    match e {
+        E::NotFound(_) => ApiError::not_found(e),
+        E::NameInUse(_) => ApiError::new(409, e),
+        E::Io { .. } => ApiError::new(500, e),
+        e => ApiError::bad_request(e),
+    }
+}

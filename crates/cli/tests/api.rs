@@ -959,6 +959,33 @@ fn podman_remote_runs_containers_pods_and_kube_play_through_the_service() {
     assert_eq!(subnet, "10.89.77.0/24\n");
     podman(&["network", "rm", "rnet"]);
     assert_eq!(st.run(&["network", "exists", "rnet"]).code, 1);
+    // Secrets: the data reaches the store, never an answer.
+    let data = st.path().join("secret-data");
+    std::fs::write(&data, "remote-s3cret").unwrap();
+    let id = podman(&["secret", "create", "rsec", data.to_str().unwrap()]);
+    assert_eq!(id.trim().len(), 25, "{id}");
+    let listed = podman(&["secret", "ls", "--format", "{{.Name}}"]);
+    assert_eq!(listed, "rsec\n");
+    let shown = podman(&["secret", "inspect", "rsec"]);
+    assert!(
+        shown.contains("\"rsec\"") && !shown.contains("remote-s3cret"),
+        "{shown}"
+    );
+    assert_eq!(
+        st.ok(&[
+            "run",
+            "--rm",
+            "--secret",
+            "rsec",
+            IMG,
+            "cat",
+            "/run/secrets/rsec",
+        ])
+        .stdout,
+        "remote-s3cret"
+    );
+    podman(&["secret", "rm", "rsec"]);
+    assert_eq!(st.run(&["secret", "exists", "rsec"]).code, 1);
     let units = podman(&["generate", "systemd", "--name", "rpod"]);
     assert!(
         units.contains("# pod-rpod.service") && units.contains("# container-member.service"),
