@@ -241,8 +241,16 @@ pub fn list_all(store: &Store) -> Result<Vec<Builder>, BuildError> {
     Ok(out)
 }
 
-/// `from IMAGE|scratch`: a working container from a local image.
-pub fn from(store: &Arc<Store>, image: &str, name: Option<&str>) -> Result<Builder, BuildError> {
+/// `from IMAGE|scratch`: a working container from a local image. `run_with`
+/// holds what buildah's `from` flags give every later `run` (limits,
+/// capabilities, volumes, ulimits, devices, security options): kept in the
+/// container's own options.
+pub fn from(
+    store: &Arc<Store>,
+    image: &str,
+    name: Option<&str>,
+    run_with: ProcessOptions,
+) -> Result<Builder, BuildError> {
     let from_id = if image == "scratch" {
         scratch(store)?
     } else {
@@ -271,7 +279,7 @@ pub fn from(store: &Arc<Store>, image: &str, name: Option<&str>) -> Result<Build
             network: berth_engine::network::NetworkMode::None,
             command: vec!["/bin/sh".into()],
             labels: vec![format!("{LABEL}=true")],
-            ..Default::default()
+            ..run_with
         },
     };
     let info = run::create(store, &o).map_err(BuildError::CreateContainer)?;
@@ -347,6 +355,11 @@ pub fn run(store: &Store, b: &Builder, spec: &RunSpec) -> Result<i32, BuildError
             .filter(|s| !s.is_empty())
             .map(String::from)
     };
+    // What `from` was given (limits, capabilities, volumes …) stays; the
+    // command and what `run` says are this run's.
+    let stored = std::mem::take(&mut info.config.process);
+    let mut volumes = stored.volumes.clone();
+    volumes.extend(spec.volumes.iter().cloned());
     info.config.process = ProcessOptions {
         command: spec.args.clone(),
         entrypoint: Some(Vec::new()),
@@ -357,8 +370,16 @@ pub fn run(store: &Store, b: &Builder, spec: &RunSpec) -> Result<i32, BuildError
             .network
             .clone()
             .unwrap_or(berth_engine::network::NetworkMode::None),
-        volumes: spec.volumes.clone(),
+        volumes,
         labels: vec![format!("{LABEL}=true")],
+        memory: stored.memory,
+        cpu_shares: stored.cpu_shares,
+        cpuset_cpus: stored.cpuset_cpus,
+        cap_add: stored.cap_add,
+        cap_drop: stored.cap_drop,
+        ulimits: stored.ulimits,
+        security_opt: stored.security_opt,
+        devices: stored.devices,
         ..Default::default()
     };
     run::run_container(store, &info).map_err(BuildError::Run)

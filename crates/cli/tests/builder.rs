@@ -775,3 +775,63 @@ fn builder_from_takes_buildahs_registry_flags() {
         &image,
     ]);
 }
+
+#[test]
+fn froms_limits_capabilities_and_volumes_reach_every_run() {
+    let st = Store::new();
+    let share = st.write("share/f", "shared\n");
+    let share_dir = share.parent().unwrap().to_str().unwrap().to_string();
+    let c = st
+        .ok(&[
+            "builder",
+            "from",
+            "-q",
+            "--memory",
+            "64m",
+            "--cap-drop",
+            "ALL",
+            "--cap-add",
+            "NET_RAW",
+            "-v",
+            &format!("{share_dir}:/share:ro"),
+            "--ulimit",
+            "nofile=512:512",
+            "localhost/bb:1",
+        ])
+        .stdout;
+    let c = c.trim();
+    let out = st
+        .ok(&[
+            "builder",
+            "run",
+            c,
+            "--",
+            "sh",
+            "-c",
+            "cat /share/f; ulimit -n; grep CapEff /proc/self/status",
+        ])
+        .stdout;
+    // NET_RAW alone is bit 13.
+    assert_eq!(out, "shared\n512\nCapEff:\t0000000000002000\n");
+    // A run's own -v adds to from's.
+    let out = st
+        .ok(&[
+            "builder",
+            "run",
+            "-v",
+            &format!("{share_dir}:/again"),
+            c,
+            "--",
+            "cat",
+            "/share/f",
+            "/again/f",
+        ])
+        .stdout;
+    assert_eq!(out, "shared\nshared\n");
+    // A bad flag is refused before anything is made.
+    let r = st.run(&["builder", "from", "--ulimit", "bogus", "localhost/bb:1"]);
+    assert_eq!(r.code, 125);
+    assert!(r.stderr.contains("--ulimit bogus"), "{}", r.stderr);
+    st.ok(&["builder", "rm", c]);
+    assert_eq!(st.ok(&["builder", "containers", "-q"]).stdout, "");
+}

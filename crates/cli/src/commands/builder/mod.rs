@@ -105,6 +105,33 @@ pub(crate) struct FromArgs {
     /// registries.conf to read instead of the system's.
     #[arg(long)]
     pub(crate) registries_conf: Option<std::path::PathBuf>,
+    /// Memory limit of every `run` in it (e.g. 512m).
+    #[arg(short, long)]
+    pub(crate) memory: Option<String>,
+    /// CPU weight of every `run`.
+    #[arg(short = 'c', long)]
+    pub(crate) cpu_shares: Option<u64>,
+    /// CPUs every `run` may use (0-3, 0,1).
+    #[arg(long)]
+    pub(crate) cpuset_cpus: Option<String>,
+    /// A capability every `run` gets.
+    #[arg(long)]
+    pub(crate) cap_add: Vec<String>,
+    /// A capability every `run` goes without.
+    #[arg(long)]
+    pub(crate) cap_drop: Vec<String>,
+    /// SRC:DST[:OPTS] bind mount for every `run`.
+    #[arg(short, long)]
+    pub(crate) volume: Vec<String>,
+    /// NAME=SOFT[:HARD] for every `run`.
+    #[arg(long)]
+    pub(crate) ulimit: Vec<String>,
+    /// A security option (seccomp=…, no-new-privileges …) for every `run`.
+    #[arg(long)]
+    pub(crate) security_opt: Vec<String>,
+    /// A host device for every `run`, HOST[:CONTAINER][:PERMISSIONS].
+    #[arg(long)]
+    pub(crate) device: Vec<String>,
     pub(crate) image: String,
 }
 
@@ -211,6 +238,27 @@ pub fn run(store_args: &StoreArgs, a: BuilderArgs) -> Result<i32, Failure> {
 
 fn from(store_args: &StoreArgs, a: FromArgs) -> CmdResult {
     crate::exit::protect_self()?;
+    // Judged before anything is pulled.
+    for u in &a.ulimit {
+        berth_engine::security::ulimit(u).map_err(exit::podman)?;
+    }
+    let run_with = berth_engine::spec::ProcessOptions {
+        memory: a
+            .memory
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(exit::podman)?,
+        cpu_shares: a.cpu_shares,
+        cpuset_cpus: a.cpuset_cpus.clone(),
+        cap_add: a.cap_add.clone(),
+        cap_drop: a.cap_drop.clone(),
+        volumes: crate::commands::container::spec_flags::volume_flags(&a.volume)?,
+        ulimits: a.ulimit.clone(),
+        security_opt: a.security_opt.clone(),
+        devices: a.device.clone(),
+        ..Default::default()
+    };
     let store = store_args.open()?;
     if a.image != "scratch" {
         // buildah's from: true asks the registry for a newer image (the local
@@ -229,7 +277,7 @@ fn from(store_args: &StoreArgs, a: FromArgs) -> CmdResult {
         };
         pull_for(store_args, &a.image, policy, &how)?;
     }
-    let b = builder::from(&store, &a.image, a.name.as_deref()).map_err(exit::build)?;
+    let b = builder::from(&store, &a.image, a.name.as_deref(), run_with).map_err(exit::build)?;
     println!("{}", b.name);
     Ok(())
 }
