@@ -337,6 +337,14 @@ pub struct RunSpec {
     pub network: Option<berth_engine::network::NetworkMode>,
     /// `-v SRC:DST[:OPTS]` bind mounts for this command only.
     pub volumes: Vec<berth_engine::volumes::VolumeSpec>,
+    /// `--mount type=tmpfs,…`.
+    pub tmpfs: Vec<berth_engine::volumes::TmpfsSpec>,
+    pub hostname: Option<String>,
+    pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
+    pub devices: Vec<String>,
+    /// `-t`: on a terminal.
+    pub terminal: bool,
 }
 
 /// `run`: the command over the working container's root, with the config's
@@ -371,18 +379,33 @@ pub fn run(store: &Store, b: &Builder, spec: &RunSpec) -> Result<i32, BuildError
             .clone()
             .unwrap_or(berth_engine::network::NetworkMode::None),
         volumes,
+        tmpfs: spec.tmpfs.clone(),
+        hostname: spec.hostname.clone(),
+        tty: spec.terminal,
         labels: vec![format!("{LABEL}=true")],
         memory: stored.memory,
         cpu_shares: stored.cpu_shares,
         cpuset_cpus: stored.cpuset_cpus,
-        cap_add: stored.cap_add,
-        cap_drop: stored.cap_drop,
+        // The run's own capability flags over from's.
+        cap_add: later_wins(&stored.cap_add, &spec.cap_drop, &spec.cap_add),
+        cap_drop: later_wins(&stored.cap_drop, &spec.cap_add, &spec.cap_drop),
         ulimits: stored.ulimits,
         security_opt: stored.security_opt,
-        devices: stored.devices,
+        devices: [stored.devices, spec.devices.clone()].concat(),
         ..Default::default()
     };
     run::run_container(store, &info).map_err(BuildError::Run)
+}
+
+/// `earlier` less what `undone` names (case aside), then `added`.
+fn later_wins(earlier: &[String], undone: &[String], added: &[String]) -> Vec<String> {
+    let gone = |c: &String| undone.iter().any(|u| u.eq_ignore_ascii_case(c));
+    earlier
+        .iter()
+        .filter(|c| !gone(c))
+        .chain(added)
+        .cloned()
+        .collect()
 }
 
 /// What `copy`/`add` copy into a working container.

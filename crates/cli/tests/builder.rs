@@ -828,6 +828,25 @@ fn froms_limits_capabilities_and_volumes_reach_every_run() {
         ])
         .stdout;
     assert_eq!(out, "shared\nshared\n");
+    // run's own: hostname, capabilities, mounts.
+    let out = st
+        .ok(&[
+            "builder",
+            "run",
+            "--hostname",
+            "bh",
+            "--cap-drop",
+            "NET_RAW",
+            "--mount",
+            "type=tmpfs,target=/scratch",
+            c,
+            "--",
+            "sh",
+            "-c",
+            "hostname; grep CapEff /proc/self/status; grep -c ' /scratch tmpfs ' /proc/mounts",
+        ])
+        .stdout;
+    assert_eq!(out, "bh\nCapEff:\t0000000000000000\n1\n");
     // A bad flag is refused before anything is made.
     let r = st.run(&["builder", "from", "--ulimit", "bogus", "localhost/bb:1"]);
     assert_eq!(r.code, 125);

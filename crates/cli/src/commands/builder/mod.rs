@@ -152,6 +152,22 @@ pub(crate) struct RunArgs {
     /// SRC:DST[:OPTS] bind mount for this command.
     #[arg(short, long)]
     pub(crate) volume: Vec<String>,
+    /// type=bind|tmpfs,… for this command.
+    #[arg(long)]
+    pub(crate) mount: Vec<String>,
+    /// The command's hostname.
+    #[arg(long)]
+    pub(crate) hostname: Option<String>,
+    #[arg(long)]
+    pub(crate) cap_add: Vec<String>,
+    #[arg(long)]
+    pub(crate) cap_drop: Vec<String>,
+    /// A host device, HOST[:CONTAINER][:PERMISSIONS].
+    #[arg(long)]
+    pub(crate) device: Vec<String>,
+    /// Run on a terminal.
+    #[arg(short, long)]
+    pub(crate) terminal: bool,
     pub(crate) container: String,
     /// The command (after `--`).
     #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
@@ -286,13 +302,32 @@ fn run_in(store_args: &StoreArgs, a: RunArgs) -> Result<i32, Failure> {
     crate::exit::protect_self()?;
     let store = store_args.open()?;
     let b = Builder::load(&store, &a.container).map_err(exit::build)?;
+    let mut volumes = crate::commands::container::spec_flags::volume_flags(&a.volume)?;
+    let mut tmpfs = Vec::new();
+    for m in &a.mount {
+        match m.parse().map_err(exit::podman)? {
+            berth_engine::volumes::MountFlag::Volume(v) => volumes.push(v),
+            berth_engine::volumes::MountFlag::Tmpfs(t) => tmpfs.push(t),
+            berth_engine::volumes::MountFlag::Image(_) => {
+                return Err(exit::podman(format!(
+                    "--mount {m}: type=image is not served by run"
+                )));
+            }
+        }
+    }
     let spec = RunSpec {
         args: a.command,
         env: a.env,
         workdir: a.workingdir,
         user: a.user,
         network: crate::commands::container::spec_flags::network_mode(a.network.as_deref())?,
-        volumes: crate::commands::container::spec_flags::volume_flags(&a.volume)?,
+        volumes,
+        tmpfs,
+        hostname: a.hostname,
+        cap_add: a.cap_add,
+        cap_drop: a.cap_drop,
+        devices: a.device,
+        terminal: a.terminal,
     };
     builder::run(&store, &b, &spec).map_err(|e| match e {
         // buildah's: a command that cannot be run at all is the runtime's
