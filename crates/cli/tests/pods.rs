@@ -512,3 +512,38 @@ fn pod_kill_refuses_a_bad_signal_first() {
         assert_eq!(r.stderr, format!("Error: invalid signal: {s}\n"));
     }
 }
+
+#[test]
+fn pod_stats_show_the_running_members_of_pods() {
+    let st = TestStore::with_busybox();
+    let pod = st
+        .ok(&["pod", "create", "--network", "none", "--name", "ps1"])
+        .stdout;
+    st.ok(&[
+        "run", "-d", "--pod", "ps1", "--name", "m1", IMG, "sleep", "1000",
+    ]);
+    st.ok(&["create", "--pod", "ps1", "--name", "idle", IMG, "true"]);
+    let r = st.ok(&[
+        "pod",
+        "stats",
+        "--no-stream",
+        "--format",
+        "{{.Pod}} {{.Name}} {{.PIDS}}",
+        "ps1",
+    ]);
+    let mut lines: Vec<&str> = r.stdout.lines().collect();
+    lines.sort();
+    let short = &pod.trim()[..12];
+    assert_eq!(
+        lines,
+        [format!("{short} {short}-infra 1"), format!("{short} m1 1")],
+        "{}",
+        r.stdout
+    );
+    let table = st.ok(&["pod", "stats", "--no-stream"]).stdout;
+    assert!(table.starts_with("POD  "), "{table}");
+    assert_eq!(table.lines().count(), 3, "{table}");
+    let r = st.run(&["pod", "stats", "--no-stream", "nosuchpod"]);
+    assert_eq!(r.code, 125);
+    st.ok(&["pod", "rm", "-f", "-t", "0", "ps1"]);
+}

@@ -137,6 +137,99 @@ fn print_stats(stats: &[berth_engine::stats::Stats], format: Option<&str>) -> Cm
     Ok(())
 }
 
+#[derive(Args)]
+pub struct PodStatsArgs {
+    /// Every pod (the default when none is named).
+    #[arg(short, long)]
+    pub(crate) all: bool,
+    /// Print once and exit.
+    #[arg(long)]
+    pub(crate) no_stream: bool,
+    /// json, or a Go template (.Pod .CID .Name .CPU .MemUsage .Mem .NetIO .BlockIO .PIDS).
+    #[arg(long)]
+    pub(crate) format: Option<String>,
+    pub(crate) pods: Vec<String>,
+}
+
+/// `pod stats`: the running containers of pods, each with its pod's ID; a
+/// new table every second unless `--no-stream`, until none of them runs.
+pub fn pod_stats(store_args: &StoreArgs, a: PodStatsArgs) -> CmdResult {
+    use berth_engine::pods;
+    let store = store_args.open()?;
+    let targets: Vec<pods::Pod> = if a.pods.is_empty() {
+        pods::list(&store)
+    } else {
+        a.pods
+            .iter()
+            .map(|p| pods::find(&store, p).map_err(exit::engine))
+            .collect::<Result<_, _>>()?
+    };
+    let tty = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    loop {
+        let rows = pod_rows(&store, &targets);
+        if !a.no_stream && rows.is_empty() {
+            return Ok(());
+        }
+        if !a.no_stream && tty {
+            print!("\x1b[2J\x1b[H");
+        }
+        print_pod_rows(&rows, a.format.as_deref())?;
+        if a.no_stream {
+            return Ok(());
+        }
+        let _ = std::io::Write::flush(&mut std::io::stdout());
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    }
+}
+
+/// The figures of the pods' running containers, under podman's pod fields.
+fn pod_rows(store: &berth_storage::Store, targets: &[berth_engine::pods::Pod]) -> Vec<Value> {
+    let mut rows = Vec::new();
+    for pod in targets {
+        let members = berth_engine::pods::members(store, pod);
+        for m in members.iter().filter(|m| m.state.status == Status::Running) {
+            let mut v = stats_value(&berth_engine::stats::read(m));
+            v["Pod"] = json!(pod.id[..12]);
+            v["CID"] = v["ID"].clone();
+            v["CPU"] = v["CPUPerc"].clone();
+            v["Mem"] = v["MemPerc"].clone();
+            v["PIDS"] = v["PIDs"].clone();
+            rows.push(v);
+        }
+    }
+    rows
+}
+
+fn print_pod_rows(rows: &[Value], format: Option<&str>) -> CmdResult {
+    if let Some(f) = format {
+        return print_rows(rows, f);
+    }
+    let head = [
+        "POD",
+        "CID",
+        "NAME",
+        "CPU %",
+        "MEM USAGE/ LIMIT",
+        "MEM %",
+        "NET IO",
+        "BLOCK IO",
+        "PIDS",
+    ];
+    let keys = [
+        "Pod", "CID", "Name", "CPU", "MemUsage", "Mem", "NetIO", "BlockIO", "PIDS",
+    ];
+    let mut table = vec![head.map(String::from).to_vec()];
+    for v in rows {
+        table.push(
+            keys.iter()
+                .map(|k| v[*k].as_str().unwrap_or_default().to_string())
+                .collect(),
+        );
+    }
+    print!("{}", crate::output::table::render(&table));
+    Ok(())
+}
+
 pub fn stats(store_args: &StoreArgs, a: StatsArgs) -> CmdResult {
     let store = store_args.open()?;
     let tty = std::io::IsTerminal::is_terminal(&std::io::stdout());

@@ -50,6 +50,8 @@ enum PodCommand {
     Prune(PruneArgs),
     /// Show the processes of a pod's containers.
     Top(TopArgs),
+    /// Show what the containers of pods use (CPU, memory, network, PIDs).
+    Stats(crate::commands::container::stats::PodStatsArgs),
     /// Print the logs of a pod's containers (each line after its container's ID).
     Logs(LogsArgs),
 }
@@ -233,6 +235,7 @@ pub fn run(store_args: &StoreArgs, a: PodArgs) -> CmdResult {
             },
         ),
         PodCommand::Ps(p) => ps::ps(&store, p),
+        PodCommand::Stats(a) => crate::commands::container::stats::pod_stats(store_args, a),
         PodCommand::Inspect(i) => {
             let mut values = Vec::new();
             for n in &i.names {
