@@ -245,7 +245,6 @@ fn container_unit(
     s.stop_timeout = stop;
     s.binds_to = pod.map(|p| p.service.clone()).into_iter().collect();
     s.restart = o.restart_policy.clone().unwrap_or("on-failure".into());
-    let exe = rewrite::escape(&o.executable);
     if !o.new {
         if info.config.restart != RestartPolicy::No {
             // systemd's stop and the monitor's restart would fight.
@@ -255,11 +254,7 @@ fn container_unit(
                 info.config.restart.name()
             );
         }
-        let exe = with_root_flags(o);
-        s.exec_start = format!("{exe}start {target}");
-        s.exec_stop = format!("{exe}stop \\\n\t-t {stop} {target}");
-        s.exec_stop_post = s.exec_stop.clone();
-        s.pid_file = Some(monitor_pid_file(store, info).display().to_string());
+        existing_lines(&mut s, store, o, info, &target);
         return Ok(s.render(o, &service));
     }
     let p = &info.config.process;
@@ -299,16 +294,10 @@ fn container_unit(
     if o.template {
         name_instances(&mut args, &service);
     }
+    let t = stop.to_string();
     let with_store = |verb: &[&str]| {
-        let mut v = vec![exe.clone()];
-        v.extend(line.root_flags.iter().cloned());
-        v.extend(verb.iter().map(|w| w.to_string()));
-        v.extend([
-            "-t".into(),
-            stop.to_string(),
-            "--cidfile=%t/%n.ctr-id".into(),
-        ]);
-        rewrite::layout(&v)
+        let words = [verb, &["-t", &t, "--cidfile=%t/%n.ctr-id"]].concat();
+        command_line(&o.executable, &line.root_flags, &words)
     };
     s.exec_start_pre = vec!["/bin/rm \\\n\t-f %t/%n.ctr-id".into()];
     s.exec_start = rewrite::layout(&args);
@@ -318,13 +307,24 @@ fn container_unit(
     Ok(s.render(o, &service))
 }
 
-/// The executable and the store flags of a unit without `--new`, escaped,
-/// with a space after.
-fn with_root_flags(o: &UnitOptions) -> String {
-    std::iter::once(&o.executable)
-        .chain(&o.root_flags)
-        .map(|a| format!("{} ", rewrite::escape(a)))
-        .collect()
+/// A unit without `--new`: it starts and stops the existing container
+/// (`target`), and systemd follows its monitor through the pid file.
+fn existing_lines(s: &mut Service, store: &Store, o: &UnitOptions, info: &Info, target: &str) {
+    let root: Vec<String> = o.root_flags.iter().map(|f| rewrite::escape(f)).collect();
+    let stop = s.stop_timeout.to_string();
+    s.exec_start = command_line(&o.executable, &root, &["start", target]);
+    s.exec_stop = command_line(&o.executable, &root, &["stop", "-t", &stop, target]);
+    s.exec_stop_post = s.exec_stop.clone();
+    s.pid_file = Some(monitor_pid_file(store, info).display().to_string());
+}
+
+/// berth (escaped), its store flags (escaped already) and a verb's words, laid
+/// out as a unit's command line.
+fn command_line(exe: &str, root: &[String], verb: &[&str]) -> String {
+    let mut v = vec![rewrite::escape(exe)];
+    v.extend(root.iter().cloned());
+    v.extend(verb.iter().map(|w| w.to_string()));
+    rewrite::layout(&v)
 }
 
 /// A container's `--restart` as systemd's: `on-failure:N` allows N starts,
@@ -371,7 +371,6 @@ fn pod_units(store: &Store, pod: &Pod, o: &UnitOptions) -> Result<Vec<Unit>, Gen
     }
     let stop = stop_timeout(o, &infra);
     let target = name_or_id(o, infra.name(), &infra.id);
-    let exe = with_root_flags(o);
     let mut s = Service::new(o, store);
     s.stop_timeout = stop;
     s.restart = o.restart_policy.clone().unwrap_or("on-failure".into());
@@ -380,10 +379,7 @@ fn pod_units(store: &Store, pod: &Pod, o: &UnitOptions) -> Result<Vec<Unit>, Gen
     if o.new {
         new_pod_lines(&mut s, pod, o, &service, &holder.id_file, stop)?;
     } else {
-        s.exec_start = format!("{exe}start {target}");
-        s.exec_stop = format!("{exe}stop \\\n\t-t {stop} {target}");
-        s.exec_stop_post = s.exec_stop.clone();
-        s.pid_file = Some(monitor_pid_file(store, &infra).display().to_string());
+        existing_lines(&mut s, store, o, &infra, &target);
     }
     units.insert(0, s.render(o, &service));
     Ok(units)
@@ -405,12 +401,7 @@ fn new_pod_lines(
     let pid_file = format!("%t/{service}.pid");
     let (create, root) =
         rewrite::pod_create_line(&pod.create_command, &o.executable, &pid_file, id_file)?;
-    let line = |verb: &[&str]| {
-        let mut v = vec![rewrite::escape(&o.executable)];
-        v.extend(root.iter().cloned());
-        v.extend(verb.iter().map(|w| w.to_string()));
-        rewrite::layout(&v)
-    };
+    let line = |verb: &[&str]| command_line(&o.executable, &root, verb);
     s.exec_start_pre = vec![
         format!("/bin/rm \\\n\t-f {pid_file} {id_file}"),
         rewrite::layout(&create),
