@@ -141,6 +141,25 @@ pub fn create(store: &Store, name: &str) -> Result<ManifestList, ImageError> {
     Ok(l)
 }
 
+/// `manifest create NAME IMAGE…`: the list with those images; if one cannot
+/// be added, no list is left.
+pub fn create_with(
+    store: &Arc<Store>,
+    name: &str,
+    images: &[String],
+    o: &InstanceOptions,
+    ctx: &Context,
+) -> Result<ManifestList, ImageError> {
+    let l = create(store, name)?;
+    for image in images {
+        if let Err(e) = add(store, &l.id, image, o, ctx) {
+            let _ = delete(store, &l.id);
+            return Err(e);
+        }
+    }
+    Ok(l)
+}
+
 /// The list's index as it would be pushed.
 pub fn index(store: &Store, l: &ManifestList) -> Result<ImageIndex, ImageError> {
     let src = OciSource::open(&layout(store, l), Some(LIST_REF)).map_err(image_err)?;

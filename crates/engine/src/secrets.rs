@@ -25,6 +25,8 @@ pub enum SecretError {
     BadName(String),
     #[error("secret {0}: the data is empty or over 512000 bytes")]
     BadSize(String),
+    #[error("invalid filter {0:?}: name or id")]
+    Filter(String),
     #[error("--driver {0}: only the file driver is supported")]
     Driver(String),
     #[error("--secret {flag}: {reason}")]
@@ -130,6 +132,20 @@ pub fn list(store: &Store) -> Vec<Secret> {
         .unwrap_or_default();
     v.sort_by_key(|s| s.created_ns);
     v
+}
+
+/// [`list`] with `secret ls`'s filters: `name=NAME`, `id=PREFIX`.
+pub fn list_filtered(store: &Store, filters: &[String]) -> Result<Vec<Secret>, SecretError> {
+    let mut all = list(store);
+    for f in filters {
+        let (k, v) = f.split_once('=').unwrap_or((f, ""));
+        match k {
+            "name" => all.retain(|s| s.name == v),
+            "id" => all.retain(|s| s.id.starts_with(v)),
+            _ => return Err(SecretError::Filter(k.to_string())),
+        }
+    }
+    Ok(all)
 }
 
 fn save(store: &Store, all: &[Secret]) -> Result<(), SecretError> {

@@ -170,16 +170,8 @@ fn build_images(
         None => std::env::current_dir().map_err(exit::podman)?,
     };
     let mut built = std::collections::BTreeMap::new();
-    for image in kube::images(yaml).map_err(exit::engine)? {
-        let base = image.rsplit('/').next().unwrap_or(&image);
-        let base = base.split(['@', ':']).next().unwrap_or(base);
-        let dir = context.join(base);
-        let has_file = ["Containerfile", "Dockerfile"]
-            .iter()
-            .any(|f| dir.join(f).is_file());
-        if base.is_empty() || !has_file {
-            continue;
-        }
+    for (image, base, dir) in kube::build_contexts(yaml, &context).map_err(exit::engine)? {
+        let base = base.as_str();
         let argv = crate::commands::container::run::berth_argv(store_args);
         let status = std::process::Command::new(&argv[0])
             .args(&argv[1..])

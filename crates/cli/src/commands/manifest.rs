@@ -136,18 +136,13 @@ pub fn run(store_args: &StoreArgs, a: ManifestArgs) -> CmdResult {
     let ctx = |access: &Access| context(access, &PlatformArgs::default());
     match a.command {
         ManifestCommand::Create(c) => {
-            let l = manifests::create(&store, &c.list).map_err(exit::image)?;
             let o = InstanceOptions {
                 all: c.all,
                 ..Default::default()
             };
-            for image in &c.images {
-                if let Err(e) = manifests::add(&store, &l.id, image, &o, &ctx(&Access::default())?)
-                {
-                    let _ = manifests::delete(&store, &l.id);
-                    return Err(exit::image(e));
-                }
-            }
+            let context = ctx(&Access::default())?;
+            let l = manifests::create_with(&store, &c.list, &c.images, &o, &context)
+                .map_err(exit::image)?;
             println!("{}", l.id);
         }
         ManifestCommand::Add(ad) => {

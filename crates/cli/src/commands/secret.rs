@@ -129,15 +129,7 @@ pub fn run(store_args: &StoreArgs, a: SecretArgs) -> CmdResult {
             println!("{}", s.id);
         }
         SecretCommand::Ls(l) => {
-            let mut all = secrets::list(&store);
-            for f in &l.filter {
-                let (k, v) = f.split_once('=').unwrap_or((f, ""));
-                match k {
-                    "name" => all.retain(|s| s.name == v),
-                    "id" => all.retain(|s| s.id.starts_with(v)),
-                    _ => return Err(exit::podman(format!("invalid filter {k:?}: name or id"))),
-                }
-            }
+            let all = secrets::list_filtered(&store, &l.filter).map_err(failure)?;
             let rows: Vec<Value> = all.iter().map(row).collect();
             match (&l.format, l.quiet) {
                 (_, true) => all.iter().for_each(|s| println!("{}", s.id)),

@@ -199,6 +199,29 @@ pub fn images(yaml: &str) -> Result<Vec<String>, Error> {
     Ok(v)
 }
 
+/// `kube play --build`: of the YAML's images, those whose name's last part
+/// (`quay.io/x/app:1` → `app`) is a directory of `context` holding a
+/// Containerfile or Dockerfile; each with that part (its tag to be) and the
+/// directory.
+pub fn build_contexts(
+    yaml: &str,
+    context: &std::path::Path,
+) -> Result<Vec<(String, String, std::path::PathBuf)>, Error> {
+    let mut out = Vec::new();
+    for image in images(yaml)? {
+        let last = image.rsplit('/').next().unwrap_or(&image);
+        let base = last.split(['@', ':']).next().unwrap_or(last).to_string();
+        let dir = context.join(&base);
+        let has_file = ["Containerfile", "Dockerfile"]
+            .iter()
+            .any(|f| dir.join(f).is_file());
+        if !base.is_empty() && !base.starts_with('.') && has_file {
+            out.push((image, base, dir));
+        }
+    }
+    Ok(out)
+}
+
 /// Where a played pod's generated files (its configMap volumes) live.
 pub fn files_dir(store: &Store, pod: &str) -> std::path::PathBuf {
     store.graph_root().join("kube").join(pod)
