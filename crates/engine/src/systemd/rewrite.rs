@@ -236,7 +236,9 @@ fn bare_name(v: Option<&str>) -> Option<String> {
 /// doubled, and quoted when it holds blanks or quotes.
 pub fn escape(arg: &str) -> String {
     let arg = arg.replace('$', "$$").replace('%', "%%");
-    if arg.contains([' ', '\t', '"']) {
+    // Control characters too: a raw newline would end the unit's line (and
+    // let a hostile argument write lines of its own).
+    if arg.contains([' ', '"']) || arg.chars().any(char::is_control) {
         let mut q = String::from("\"");
         for c in arg.chars() {
             match c {
@@ -338,5 +340,6 @@ mod tests {
         assert_eq!(escape("100%$x"), "100%%$$x");
         assert_eq!(escape("say \"hi\""), "\"say \\\"hi\\\"\"");
         assert_eq!(escape("a\\b"), "a\\\\b");
+        assert_eq!(escape("X=1\nExecStartPre=/bin/evil"), "\"X=1\\nExecStartPre=/bin/evil\"");
     }
 }
