@@ -664,6 +664,25 @@ fn conmon_pidfile_names_the_monitor() {
     st.ok(&["start", "later"]);
     let pid = std::fs::read_to_string(&pidfile).unwrap();
     assert_eq!(pid, st.inspect("later", ".State.ConmonPid"));
+    // A pid file nowhere to be written is refused before anything is made.
+    let r = st.run(&[
+        "run",
+        "-d",
+        "--name",
+        "nopid",
+        "--conmon-pidfile",
+        "/nonexistent/d/m.pid",
+        "localhost/bb:1",
+        "true",
+    ]);
+    assert_eq!(r.code, 125);
+    assert!(
+        r.stderr
+            .contains("--conmon-pidfile /nonexistent/d/m.pid: its directory does not exist"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(st.run(&["container", "exists", "nopid"]).code, 1);
     // Flags a systemd unit passes: told apart from ones berth has not.
     let r = st.run(&["run", "--sdnotify", "container", "localhost/bb:1", "true"]);
     assert_eq!(r.code, 125);

@@ -133,7 +133,7 @@ fn run_and_watch(
     // container is done, restarts included (conmon keeps those podman binds).
     let mut ports = None;
     let result = start(store, id, &mut ports);
-    let (pid, streams) = match result {
+    let (pid, streams, info) = match result {
         Ok(x) => x,
         Err(e) => {
             drop(ports);
@@ -146,7 +146,7 @@ fn run_and_watch(
     // The log exists before `run -d` returns, so that a `logs -f` right after
     // it follows the log instead of finding none.
     drop(container::log_target(store, id).open());
-    announce(store, id);
+    announce(store, &info);
     if let Some(mut r) = report.take() {
         let _ = writeln!(r, "ok");
     }
@@ -176,7 +176,7 @@ fn run_and_watch(
         let _ = store.unmount(id, false);
         crate::image_mounts::release(store, &info);
         match start(store, id, &mut ports) {
-            Ok((p, s)) => (pid, streams) = (p, s),
+            Ok((p, s, _)) => (pid, streams) = (p, s),
             Err(_) => {
                 drop(ports);
                 finish_failed(store, id);
@@ -193,11 +193,8 @@ fn run_and_watch(
 /// to follow before `start` returns (a `Type=forking` unit), and with
 /// `--sdnotify=conmon` systemd hears it is ready, with the monitor as the
 /// service's main process.
-fn announce(store: &Store, id: &str) {
-    let Ok(info) = container::find(store, id) else {
-        return;
-    };
-    let pid_file = crate::systemd::monitor_pid_file(store, &info);
+fn announce(store: &Store, info: &container::Info) {
+    let pid_file = crate::systemd::monitor_pid_file(store, info);
     let _ = berth_storage::lock::write_atomic(&pid_file, std::process::id().to_string().as_bytes());
     if info.config.process.sdnotify == crate::systemd::SdNotify::Conmon {
         let _ = crate::systemd::notify(&format!("MAINPID={}\nREADY=1\n", std::process::id()));
@@ -217,14 +214,15 @@ fn one_line(s: &str) -> String {
 }
 
 /// Creates and starts the container with stdout and stderr on pipes (or a
-/// terminal with `-t`); returns its pid and this side of its streams. The
+/// terminal with `-t`); returns its pid, this side of its streams and the
+/// container as it was started. The
 /// first start binds the published ports into `ports`, before the network is
 /// set up, so that a port in use fails it with nothing to undo.
 fn start(
     store: &Store,
     id: &str,
     ports: &mut Option<crate::network::Reservation>,
-) -> Result<(Pid, Streams), RunError> {
+) -> Result<(Pid, Streams, container::Info), RunError> {
     let engine = |e: std::io::Error| RunError::Engine(e.to_string());
     sys::set_child_subreaper().map_err(engine)?;
     // Until the container runs (or failed to), `rm` waits; a container removed
@@ -240,7 +238,8 @@ fn start(
     let bundle = prepare_bundle(store, &info)?;
     let p = &info.config.process;
     if p.tty {
-        return start_with_terminal(store, &info, &bundle);
+        let (pid, streams) = start_with_terminal(store, &info, &bundle)?;
+        return Ok((pid, streams, info));
     }
     let (out_r, out_w) = sys::pipe().map_err(engine)?;
     let (err_r, err_w) = sys::pipe().map_err(engine)?;
@@ -278,6 +277,7 @@ fn start(
             input,
             stdin_once: info.config.process.stdin_once,
         },
+        info,
     ))
 }
 

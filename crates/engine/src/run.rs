@@ -297,6 +297,15 @@ pub fn create(store: &Store, o: &RunOptions) -> Result<Info, RunError> {
 /// which keeps it from `prune` while this process lives.
 pub fn create_for(store: &Store, o: &RunOptions, to_start: bool) -> Result<Info, RunError> {
     crate::autoupdate::check(&o.image, &o.process.labels).map_err(engine)?;
+    // The monitor writes it at start, with no one to tell then: refused now.
+    if let Some(f) = &o.process.conmon_pidfile
+        && !f.parent().is_some_and(std::path::Path::is_dir)
+    {
+        return Err(engine(format!(
+            "--conmon-pidfile {}: its directory does not exist",
+            f.display()
+        )));
+    }
     let not_known = || RunError::ImageNotKnown(o.image.clone());
     let img = store.image(&o.image).map_err(|_| not_known())?;
     let config = image_config(store, &img.id).map_err(|e| match e {

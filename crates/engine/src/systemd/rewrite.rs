@@ -340,6 +340,9 @@ mod tests {
         assert_eq!(escape("100%$x"), "100%%$$x");
         assert_eq!(escape("say \"hi\""), "\"say \\\"hi\\\"\"");
         assert_eq!(escape("a\\b"), "a\\\\b");
-        assert_eq!(escape("X=1\nExecStartPre=/bin/evil"), "\"X=1\\nExecStartPre=/bin/evil\"");
+        assert_eq!(
+            escape("X=1\nExecStartPre=/bin/evil"),
+            "\"X=1\\nExecStartPre=/bin/evil\""
+        );
     }
 }
