@@ -38,7 +38,9 @@ fn create_from_stdin(st: &TestStore, name: &str, data: &str) -> common::Run {
 #[test]
 fn secrets_reach_containers_as_files_and_variables_and_nowhere_else() {
     let st = TestStore::with_busybox();
-    let r = create_from_stdin(&st, "db", VALUE);
+    // Names that are not hex: a lookup also takes an ID prefix, and a name such as "db" would
+    // find another secret whose random ID happens to start with it.
+    let r = create_from_stdin(&st, "dbpass", VALUE);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let id = r.stdout.trim().to_string();
     assert_eq!(id.len(), 25, "{id}");
@@ -55,11 +57,11 @@ fn secrets_reach_containers_as_files_and_variables_and_nowhere_else() {
     // Listed, inspected, filtered; the data is shown nowhere.
     let ls = st.ok(&["secret", "ls"]).stdout;
     assert!(
-        ls.starts_with("ID  ") && ls.contains(" db ") && ls.contains(" key "),
+        ls.starts_with("ID  ") && ls.contains(" dbpass ") && ls.contains(" key "),
         "{ls}"
     );
     assert_eq!(
-        st.ok(&["secret", "ls", "-q", "--filter", "name=db"])
+        st.ok(&["secret", "ls", "-q", "--filter", "name=dbpass"])
             .stdout
             .trim(),
         id
@@ -67,14 +69,14 @@ fn secrets_reach_containers_as_files_and_variables_and_nowhere_else() {
     assert_eq!(
         st.ok(&["secret", "ls", "--format", "{{.Name}} {{.Driver}}"])
             .stdout,
-        "db file\nkey file\n"
+        "dbpass file\nkey file\n"
     );
     let inspect = st.ok(&["secret", "inspect", "key"]).stdout;
     let v = common::json(&inspect);
     assert_eq!(v[0]["Spec"]["Name"], "key");
     assert_eq!(v[0]["Spec"]["Labels"]["k"], "v");
     assert_eq!(
-        st.ok(&["secret", "inspect", "--format", "{{.ID}}", "db"])
+        st.ok(&["secret", "inspect", "--format", "{{.ID}}", "dbpass"])
             .stdout
             .trim(),
         id
@@ -97,21 +99,21 @@ fn secrets_reach_containers_as_files_and_variables_and_nowhere_else() {
         "--name",
         "app",
         "--secret",
-        "db",
+        "dbpass",
         "--secret",
         "key,target=/etc/app.key,uid=5,gid=6,mode=0400",
         "--secret",
-        "source=db,type=env,target=DB_PASS",
+        "source=dbpass,type=env,target=DB_PASS",
         IMG,
         "sleep",
         "1000",
     ]);
     let sh = |cmd: &str| st.ok(&["exec", "app", "sh", "-c", cmd]).stdout;
-    assert_eq!(sh("cat /run/secrets/db"), VALUE);
+    assert_eq!(sh("cat /run/secrets/dbpass"), VALUE);
     assert_eq!(sh("cat /etc/app.key"), "from-a-file");
     assert_eq!(sh("stat -c '%a %u %g' /etc/app.key"), "400 5 6\n");
     assert_eq!(sh("echo $DB_PASS"), format!("{VALUE}\n"));
-    let r = st.run(&["exec", "app", "sh", "-c", "echo x > /run/secrets/db"]);
+    let r = st.run(&["exec", "app", "sh", "-c", "echo x > /run/secrets/dbpass"]);
     assert_ne!(r.code, 0, "a secret's file is read-only");
     for what in [
         st.ok(&["inspect", "app"]).stdout,
@@ -121,29 +123,33 @@ fn secrets_reach_containers_as_files_and_variables_and_nowhere_else() {
     }
     st.ok(&["rm", "-f", "-t", "0", "app"]);
     // Refused: a name taken, a secret that is not there (nothing is made).
-    let r = create_from_stdin(&st, "db", "other");
+    let r = create_from_stdin(&st, "dbpass", "other");
     assert_eq!(r.code, 125);
-    assert!(r.stderr.contains("db: secret name in use"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("dbpass: secret name in use"),
+        "{}",
+        r.stderr
+    );
     let r = st.run(&["run", "--name", "never", "--secret", "nosuch", IMG, "true"]);
     assert_eq!(r.code, 125);
     assert_eq!(r.stderr, "Error: nosuch: no such secret\n");
     assert_eq!(st.run(&["container", "exists", "never"]).code, 1);
-    let r = st.run(&["run", "--rm", "--secret", "db,type=file", IMG, "true"]);
+    let r = st.run(&["run", "--rm", "--secret", "dbpass,type=file", IMG, "true"]);
     assert_eq!(r.code, 125);
     assert!(
         r.stderr
-            .contains("--secret db,type=file: type is mount or env"),
+            .contains("--secret dbpass,type=file: type is mount or env"),
         "{}",
         r.stderr
     );
     // Removed: gone from the list and from the disk.
-    assert_eq!(st.run(&["secret", "exists", "db"]).code, 0);
-    assert_eq!(st.ok(&["secret", "rm", "db"]).stdout.trim(), id);
-    assert_eq!(st.run(&["secret", "exists", "db"]).code, 1);
+    assert_eq!(st.run(&["secret", "exists", "dbpass"]).code, 0);
+    assert_eq!(st.ok(&["secret", "rm", "dbpass"]).stdout.trim(), id);
+    assert_eq!(st.run(&["secret", "exists", "dbpass"]).code, 1);
     assert!(!data.exists());
-    let r = st.run(&["secret", "rm", "db"]);
+    let r = st.run(&["secret", "rm", "dbpass"]);
     assert_eq!(r.code, 1);
-    assert_eq!(r.stderr, "Error: db: no such secret\n");
+    assert_eq!(r.stderr, "Error: dbpass: no such secret\n");
     st.ok(&["secret", "rm", "--all"]);
     assert_eq!(st.ok(&["secret", "ls", "-q"]).stdout, "");
 }

@@ -157,7 +157,7 @@ fn save(store: &Store, all: &[Secret]) -> Result<(), SecretError> {
     })
 }
 
-/// By name, full ID or a unique ID prefix.
+/// By name, full ID or a unique ID prefix of at least three characters (as containers).
 pub fn find(store: &Store, name: &str) -> Result<Secret, SecretError> {
     let all = list(store);
     if let Some(s) = all.iter().find(|s| s.name == name || s.id == name) {
@@ -165,7 +165,7 @@ pub fn find(store: &Store, name: &str) -> Result<Secret, SecretError> {
     }
     let mut by_prefix = all
         .iter()
-        .filter(|s| !name.is_empty() && s.id.starts_with(name));
+        .filter(|s| name.len() >= 3 && s.id.starts_with(name));
     match (by_prefix.next(), by_prefix.next()) {
         (Some(s), None) => Ok(s.clone()),
         _ => Err(SecretError::NotFound(name.to_string())),
