@@ -39,6 +39,11 @@ fn volume_rm_all_and_noheading_tables() {
         !nets.contains("NETWORK ID") && nets.lines().count() >= 1,
         "{nets}"
     );
+    // The default network has podman's name, so `--network podman` means it.
+    let names = st.ok(&["network", "ls", "--format", "{{.Name}}"]).stdout;
+    assert_eq!(names, "podman\n");
+    let r = st.ok(&["network", "inspect", "--format", "{{.Name}}", "podman"]);
+    assert_eq!(r.stdout, "podman\n");
 }
 
 #[test]

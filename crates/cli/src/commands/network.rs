@@ -97,6 +97,9 @@ pub(crate) struct LsArgs {
 
 #[derive(Args)]
 pub(crate) struct NamesArgs {
+    /// json, or a Go template per network.
+    #[arg(short, long)]
+    format: Option<String>,
     #[arg(required = true)]
     names: Vec<String>,
 }
@@ -170,7 +173,10 @@ pub fn run(store_args: &StoreArgs, a: NetworkArgs) -> CmdResult {
                         .unwrap_or_default(),
                 );
             }
-            print_value(&Value::Array(out), None)?;
+            match n.format.as_deref() {
+                None | Some("json") => print_value(&Value::Array(out), None)?,
+                Some(f) => out.iter().try_for_each(|v| print_value(v, Some(f)))?,
+            }
         }
         NetworkCommand::Rm(n) => {
             for name in &n.names {

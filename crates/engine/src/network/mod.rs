@@ -26,8 +26,11 @@ use sha2::{Digest, Sha256};
 
 use crate::container;
 
-/// berth's default network (`--network bridge`).
-pub const DEFAULT: &str = "berth";
+/// The default network (`--network bridge`), named as podman names its own so that
+/// scripts saying `--network podman` or looking for it in `network ls` work unchanged.
+/// Its bridge (`berth0`) and subnet (10.89.0.0/24) are berth's own, so podman's
+/// `podman0` on the same host is never touched.
+pub const DEFAULT: &str = "podman";
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Network {
