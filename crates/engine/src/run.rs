@@ -149,6 +149,10 @@ pub fn runtime(store: &Store) -> Runtime {
 
 /// The `config` object of an image's configuration.
 pub fn image_config(store: &Store, image: &str) -> Result<serde_json::Value, RunError> {
+    if image.is_empty() {
+        // A `--rootfs` container's: no image, so nothing it says.
+        return Ok(serde_json::json!({}));
+    }
     let not_known = || RunError::ImageNotKnown(image.to_string());
     let img = store.image(image).map_err(|_| not_known())?;
     // An image removed since it was looked up (an rmi racing this run's pull)
@@ -288,6 +292,41 @@ fn dedup<T: PartialEq + Clone>(v: &mut Vec<T>) {
     });
 }
 
+/// The image a container is made from and its config; none for `--rootfs`.
+fn image_of(
+    store: &Store,
+    o: &RunOptions,
+) -> Result<(Option<berth_storage::Image>, serde_json::Value), RunError> {
+    if o.process.rootfs.is_some() {
+        return Ok((None, serde_json::json!({})));
+    }
+    let not_known = || RunError::ImageNotKnown(o.image.clone());
+    let img = store.image(&o.image).map_err(|_| not_known())?;
+    let config = image_config(store, &img.id).map_err(|e| match e {
+        RunError::ImageNotKnown(_) => not_known(),
+        e => e,
+    })?;
+    Ok((Some(img), config))
+}
+
+/// `--rootfs PATH[:O]`: the directory (absolute, so it means the same at start),
+/// under an overlay with `:O`.
+pub fn parse_rootfs(spec: &str) -> Result<berth_storage::ExternalRoot, RunError> {
+    let (path, overlay) = match spec.rsplit_once(':') {
+        Some((p, "O")) => (p, true),
+        _ => (spec, false),
+    };
+    let path =
+        std::path::absolute(path).map_err(|e| RunError::Engine(format!("--rootfs {spec}: {e}")))?;
+    if !path.is_dir() {
+        return Err(RunError::Engine(format!(
+            "--rootfs {}: not a directory",
+            path.display()
+        )));
+    }
+    Ok(berth_storage::ExternalRoot { path, overlay })
+}
+
 /// Records a new container (not yet started).
 pub fn create(store: &Store, o: &RunOptions) -> Result<Info, RunError> {
     create_for(store, o, true)
@@ -306,13 +345,13 @@ pub fn create_for(store: &Store, o: &RunOptions, to_start: bool) -> Result<Info,
             f.display()
         )));
     }
-    let not_known = || RunError::ImageNotKnown(o.image.clone());
-    let img = store.image(&o.image).map_err(|_| not_known())?;
-    let config = image_config(store, &img.id).map_err(|e| match e {
-        RunError::ImageNotKnown(_) => not_known(),
-        e => e,
-    })?;
+    let (img, config) = image_of(store, o)?;
     let args = spec::args(&config, &o.process);
+    if args.is_empty() {
+        return Err(RunError::Engine(
+            "no command or entrypoint provided, and no CMD or ENTRYPOINT from image".into(),
+        ));
+    }
     let mut o = o.clone();
     if o.process.publish_all {
         // --expose adds to what the image exposes.
@@ -436,11 +475,13 @@ pub fn create_for(store: &Store, o: &RunOptions, to_start: bool) -> Result<Info,
     let cfg = ContainerConfig {
         // The name as the store holds it (`localhost/NAME:latest` for
         // `NAME`), as podman records it; an ID stays as given.
-        image_name: berth_storage::store::candidate_names(&o.image)
-            .into_iter()
-            .find(|n| img.names.contains(n))
-            .unwrap_or_else(|| o.image.clone()),
-        image_id: img.id.clone(),
+        image_name: img.as_ref().map_or_else(String::new, |img| {
+            berth_storage::store::candidate_names(&o.image)
+                .into_iter()
+                .find(|n| img.names.contains(n))
+                .unwrap_or_else(|| o.image.clone())
+        }),
+        image_id: img.as_ref().map_or_else(String::new, |i| i.id.clone()),
         process: o.process.clone(),
         args,
         rm: o.rm,
@@ -450,7 +491,7 @@ pub fn create_for(store: &Store, o: &RunOptions, to_start: bool) -> Result<Info,
         creator: to_start.then(berth_runtime::pid::ProcessId::this),
     };
     let meta = serde_json::to_string(&cfg).map_err(engine)?;
-    let c = create_named(store, &img.id, o.name.as_deref(), &meta)?;
+    let c = create_named(store, img.as_ref(), o, &meta)?;
     container::save_state(store, &c.id, &ContainerState::default()).map_err(engine)?;
     let info = Info {
         id: c.id,
@@ -468,17 +509,23 @@ pub fn create_for(store: &Store, o: &RunOptions, to_start: bool) -> Result<Info,
 /// did not choose.
 fn create_named(
     store: &Store,
-    image_id: &str,
-    name: Option<&str>,
+    image: Option<&berth_storage::Image>,
+    o: &RunOptions,
     meta: &str,
 ) -> Result<berth_storage::Container, RunError> {
+    let name = o.name.as_deref();
+    let image_id = image.map_or("", |i| i.id.as_str());
     let mut attempts = 0;
     loop {
         let chosen = match name {
             Some(n) => n.to_string(),
             None => crate::names::generate(|n| store.container(n).is_ok()),
         };
-        match store.create_container(image_id, &[chosen], meta) {
+        let made = match &o.process.rootfs {
+            Some(root) => store.create_container_on(root.clone(), &[chosen], meta),
+            None => store.create_container(image_id, &[chosen], meta),
+        };
+        match made {
             Err(berth_storage::Error::NameInUse { .. }) if name.is_none() && attempts < 32 => {
                 attempts += 1;
             }

@@ -259,6 +259,8 @@ pub struct ProcessOptions {
     pub volumes_from: Vec<String>,
     /// `--runtime-flag`s: the runtime's global options, without `--`.
     pub runtime_flags: Vec<String>,
+    /// `--rootfs`: a host directory is the root, not an image.
+    pub rootfs: Option<berth_storage::ExternalRoot>,
     /// `--image-volume` (None: containers.conf's, else bind).
     #[serde(with = "crate::flagform::optional")]
     pub image_volume: Option<crate::volumes::ImageVolumeMode>,

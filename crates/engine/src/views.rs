@@ -370,6 +370,8 @@ pub struct ContainerInspect {
     /// The digest of the manifest the image was stored with.
     pub image_digest: String,
     pub image_name: String,
+    /// `--rootfs`'s directory; empty for a container made from an image.
+    pub rootfs: String,
     #[serde(rename = "OCIRuntime")]
     pub oci_runtime: String,
     pub name: String,
@@ -516,6 +518,11 @@ impl ContainerInspect {
                 .map(|m| m.manifest_digest.to_string())
                 .unwrap_or_default(),
             image_name: i.config.image_name.clone(),
+            rootfs: p
+                .rootfs
+                .as_ref()
+                .map(|r| r.path.display().to_string())
+                .unwrap_or_default(),
             oci_runtime: p.runtime.clone().unwrap_or_else(|| "berth".into()),
             name: i.name().to_string(),
             config: InspectConfig::of(store, i),

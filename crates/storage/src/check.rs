@@ -381,7 +381,7 @@ impl Store {
         }
         let image_ids: HashSet<&str> = st.images.iter().map(|m| m.id.as_str()).collect();
         for c in &st.containers {
-            if !image_ids.contains(c.image.as_str()) {
+            if c.rootfs.is_none() && !image_ids.contains(c.image.as_str()) {
                 problems.push(Problem::ContainerBroken {
                     container: c.id.clone(),
                     what: format!("image {} missing", c.image),

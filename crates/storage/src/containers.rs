@@ -17,4 +17,16 @@ pub struct Container {
     #[serde(default)]
     pub metadata: String,
     pub created: u64,
+    /// A root that is a host directory (`run --rootfs`), not an image; `image` is then empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rootfs: Option<ExternalRoot>,
+}
+
+/// A host directory as a container's root.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExternalRoot {
+    pub path: std::path::PathBuf,
+    /// Under an overlay whose upper layer is the container's own (podman's `:O`), so
+    /// the directory is never written; without it the container writes the directory.
+    pub overlay: bool,
 }

@@ -33,7 +33,7 @@ pub mod transport;
 
 pub use check::{CheckReport, Problem};
 pub use config::{DriverKind, StoreConfig, StoreOptions};
-pub use containers::Container;
+pub use containers::{Container, ExternalRoot};
 pub use error::{Error, Result};
 pub use images::Image;
 pub use layers::{Layer, LayerBlob};

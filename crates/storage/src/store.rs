@@ -37,7 +37,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::archive::{self, ApplyOptions, ApplyReport, DiffReport, WhiteoutMode};
 use crate::config::{DriverKind, StoreConfig, StoreOptions};
-use crate::containers::Container;
+use crate::containers::{Container, ExternalRoot};
 use crate::drivers::{Driver, overlay, vfs};
 use crate::error::{Error, IoContext, Result};
 use crate::images::Image;
@@ -280,6 +280,18 @@ fn remove_path(p: &Path) -> Result<()> {
         }),
         Err(_) => Ok(()),
     }
+}
+
+fn check_names_free(st: &State, names: &[String]) -> Result<()> {
+    for n in names {
+        if let Some(c) = st.containers.iter().find(|c| c.names.contains(n)) {
+            return Err(Error::NameInUse {
+                name: n.clone(),
+                id: c.id.clone(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Removes a directory tree; missing is fine.
@@ -1277,14 +1289,7 @@ impl Store {
     ) -> Result<Container> {
         self.write(|st| {
             let im = st.images[find_image(st, image)?].clone();
-            for n in names {
-                if let Some(c) = st.containers.iter().find(|c| c.names.contains(n)) {
-                    return Err(Error::NameInUse {
-                        name: n.clone(),
-                        id: c.id.clone(),
-                    });
-                }
-            }
+            check_names_free(st, names)?;
             let id = random_hex(32);
             let dir = self.driver.layer_dir(&id);
             let diff = dir.join("diff");
@@ -1329,6 +1334,63 @@ impl Store {
                 layer: id,
                 metadata: metadata.to_string(),
                 created: now(),
+                rootfs: None,
+            };
+            st.containers.push(c.clone());
+            Ok(c)
+        })
+    }
+
+    /// A container whose root is a host directory (`run --rootfs`): its own layer
+    /// only holds the upper and work directories of an overlay over it.
+    pub fn create_container_on(
+        &self,
+        root: ExternalRoot,
+        names: &[String],
+        metadata: &str,
+    ) -> Result<Container> {
+        let bad = |m: &str| Error::Driver {
+            driver: self.driver.kind.name().to_string(),
+            message: format!("--rootfs {}: {m}", root.path.display()),
+        };
+        if !root.path.is_dir() {
+            return Err(bad("not a directory"));
+        }
+        if root.overlay && self.driver.kind != DriverKind::Overlay {
+            return Err(bad("an overlay (:O) needs the overlay driver"));
+        }
+        self.write(|st| {
+            check_names_free(st, names)?;
+            let id = random_hex(32);
+            let dir = self.driver.layer_dir(&id);
+            for d in ["diff", "work", "merged"] {
+                mkdirs(&dir.join(d))?;
+            }
+            if root.overlay {
+                copy_owner_and_mode(&root.path, &dir.join("diff"))?;
+            }
+            st.layers.push(Layer {
+                id: id.clone(),
+                parent: None,
+                created: now(),
+                diff_id: None,
+                compressed_digest: None,
+                compressed_size: None,
+                uncompressed_size: None,
+                other_blobs: Vec::new(),
+                tree_checksum: None,
+                container: true,
+                read_only: false,
+                store: 0,
+            });
+            let c = Container {
+                id: id.clone(),
+                names: names.to_vec(),
+                image: String::new(),
+                layer: id,
+                metadata: metadata.to_string(),
+                created: now(),
+                rootfs: Some(root.clone()),
             };
             st.containers.push(c.clone());
             Ok(c)
@@ -1378,8 +1440,12 @@ impl Store {
             let own = st
                 .layer(&c.layer)
                 .ok_or_else(|| Error::LayerNotFound(c.layer.clone()))?;
-            if self.driver.kind == DriverKind::Vfs {
-                return Ok(self.layer_path(own));
+            match &c.rootfs {
+                // The directory itself is the root: nothing to mount.
+                Some(r) if !r.overlay => return Ok(r.path.clone()),
+                Some(_) => {}
+                None if self.driver.kind == DriverKind::Vfs => return Ok(self.layer_path(own)),
+                None => {}
             }
             let dir = self.driver.layer_dir(&c.layer);
             let merged = dir.join("merged");
@@ -1388,11 +1454,14 @@ impl Store {
                 self.set_mount_count(&c.layer, n.saturating_add(1).max(1))?;
                 return Ok(merged);
             }
-            let lowers: Vec<PathBuf> = self
-                .stack(st, own.parent.as_deref())?
-                .iter()
-                .map(|l| self.layer_path(l))
-                .collect();
+            let lowers: Vec<PathBuf> = match &c.rootfs {
+                Some(r) => vec![r.path.clone()],
+                None => self
+                    .stack(st, own.parent.as_deref())?
+                    .iter()
+                    .map(|l| self.layer_path(l))
+                    .collect(),
+            };
             let empty = self.config.graph_root.join("empty");
             let lowers: Vec<&Path> = if lowers.is_empty() {
                 vec![empty.as_path()]
@@ -1414,8 +1483,13 @@ impl Store {
     /// container's root is always in place).
     pub fn mount_point(&self, container: &str) -> Option<PathBuf> {
         let c = self.container(container).ok()?;
-        if self.driver.kind == DriverKind::Vfs {
-            return Some(self.driver.diff_dir(&c.layer));
+        match &c.rootfs {
+            Some(r) if !r.overlay => return Some(r.path.clone()),
+            Some(_) => {}
+            None if self.driver.kind == DriverKind::Vfs => {
+                return Some(self.driver.diff_dir(&c.layer));
+            }
+            None => {}
         }
         let merged = self.driver.layer_dir(&c.layer).join("merged");
         overlay::is_mounted(&merged).then_some(merged)
@@ -1425,7 +1499,8 @@ impl Store {
     /// left (or at once with `force`). Returns whether it is still mounted.
     pub fn unmount(&self, container: &str, force: bool) -> Result<bool> {
         let c = self.container(container)?;
-        if self.driver.kind != DriverKind::Overlay {
+        let overlaid = c.rootfs.as_ref().is_none_or(|r| r.overlay);
+        if self.driver.kind != DriverKind::Overlay || !overlaid {
             return Ok(false);
         }
         let _g = self.lock.exclusive()?;

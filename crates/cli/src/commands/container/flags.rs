@@ -175,6 +175,10 @@ pub struct ContainerArgs {
     /// Give the container a host device: HOST[:CONTAINER][:PERMISSIONS].
     #[arg(long)]
     pub(crate) device: Vec<String>,
+    /// The first argument is not an image but a directory to use as the root
+    /// (`PATH:O`: under an overlay, so the directory is not written).
+    #[arg(long)]
+    pub(crate) rootfs: bool,
     /// Pull the image: missing (default), always, never, newer.
     #[arg(long, default_value = "missing", value_parser = ["missing", "always", "never", "newer"])]
     pub(crate) pull: String,

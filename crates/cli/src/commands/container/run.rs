@@ -77,6 +77,9 @@ fn check_stop_signal(a: &ContainerArgs) -> Result<(), Failure> {
 /// missing image). An image in an archive or a layout (docker-archive:PATH,
 /// oci:DIR …) is copied in, and the container made from what came.
 fn pull_if_needed(store_args: &StoreArgs, a: &mut ContainerArgs) -> Result<(), Failure> {
+    if a.rootfs {
+        return Ok(());
+    }
     use berth_image::transport::ImageName;
     let elsewhere = ImageName::parse(&a.image).is_ok_and(|n| !matches!(n, ImageName::Docker(_)));
     let policy = if elsewhere { "always" } else { a.pull.as_str() };

@@ -122,6 +122,13 @@ pub(crate) fn options(
         retries: a.health_retries,
         on_failure: a.health_on_failure,
     };
+    let rootfs = match a.rootfs {
+        true => Some(
+            berth_engine::run::parse_rootfs(&a.image)
+                .map_err(crate::commands::container::run::failure)?,
+        ),
+        false => None,
+    };
     let mut o = RunOptions {
         image: a.image,
         name: a.name,
@@ -222,6 +229,7 @@ pub(crate) fn options(
                 .map_err(crate::exit::podman)?,
             unsetenv: a.unsetenv,
             unsetenv_all: a.unsetenv_all,
+            rootfs,
             image_volume: a
                 .image_volume
                 .as_deref()
