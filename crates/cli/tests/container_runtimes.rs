@@ -105,6 +105,9 @@ fn crun_and_berth_oci_binaries_run_containers() {
         Path::new(&oci).is_file(),
         "{oci}: build the workspace first"
     );
+    // `info` names it as the built-in runtime's binary, so a script can take it from there.
+    let r = st.ok(&["info", "--format", "{{.Host.OCIRuntime.Path}}"]);
+    assert_eq!(r.stdout.trim(), oci);
     let r = st.run(&[
         "--runtime",
         &oci,

@@ -69,7 +69,9 @@ impl MonitorInfo {
 #[derive(Debug, Serialize)]
 pub struct OciRuntimeInfo {
     pub name: String,
-    /// The binary's path; "built in" for berth's own runtime.
+    /// The binary's path; for berth's own runtime, the `berth-oci` binary beside
+    /// this one (the same runtime with runc's command line, which `--runtime`
+    /// takes), else "built in".
     pub path: Option<String>,
 }
 
@@ -116,6 +118,14 @@ pub struct VersionInfo {
 /// berth's version, the one every front end reports.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
+fn builtin_runtime_path() -> String {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.join("berth-oci")))
+        .filter(|p| p.is_file())
+        .map_or_else(|| "built in".into(), |p| p.display().to_string())
+}
+
 /// The report; `runtime` is the runtime new containers get (`--runtime`),
 /// else containers.conf's.
 pub fn info(store: &Store, runtime: Option<&str>) -> Result<Info, Error> {
@@ -124,7 +134,7 @@ pub fn info(store: &Store, runtime: Option<&str>) -> Result<Info, Error> {
     let oci_runtime = match runtime.as_deref() {
         None | Some("berth" | "builtin" | "") => OciRuntimeInfo {
             name: "berth".into(),
-            path: Some("built in".into()),
+            path: Some(builtin_runtime_path()),
         },
         Some(name) => OciRuntimeInfo {
             name: name.into(),
