@@ -53,14 +53,17 @@ pub fn engine(e: berth_engine::Error) -> Failure {
 }
 
 /// buildah's exit code for a failed build or builder verb: a RUN's own
-/// code when its command exited non-zero, podman's 126/127 when the command
-/// cannot run or does not exist, else 125.
+/// code when its command exited non-zero; 1 when the command could not be run
+/// at all (podman's build and buildah's run report the runtime's failure, exit
+/// status 1, where podman's run says 126/127); else 125.
 pub fn build(e: berth_builder::BuildError) -> Failure {
     use berth_builder::BuildError;
+    use berth_engine::RunError;
     let code = match &e {
         BuildError::RunFailed { code, .. } => *code,
         // 128 + SIGINT, as a shell reports an interrupted command.
         BuildError::Interrupted { .. } => 130,
+        BuildError::Run(RunError::NotFound(_) | RunError::CannotRun(_)) => 1,
         BuildError::Run(r) => r.exit_code(),
         _ => 125,
     };
@@ -126,13 +129,14 @@ mod tests {
             f.message,
             "building at STEP \"RUN exit 3\": while running runtime: exit status 3"
         );
+        // A command that could not be run at all: the runtime's failure, as buildah.
         assert_eq!(
             build(BuildError::Run(RunError::NotFound("x".into()))).code,
-            127
+            1
         );
         assert_eq!(
             build(BuildError::Run(RunError::CannotRun("x".into()))).code,
-            126
+            1
         );
         // A container that cannot be made is berth's own failure, whatever the kind.
         let create = BuildError::CreateContainer(RunError::NotFound("x".into()));

@@ -355,6 +355,22 @@ fn copies_never_leave_their_roots_and_a_failing_run_stops_the_build() {
         r.stderr
     );
     assert!(!r.stdout.contains("never"), "{}", r.stdout);
+    // A RUN the runtime cannot run at all: the runtime's failure, exit 1 (as podman's
+    // build says "exit status 1"; its run would say 126/127).
+    let r = build("FROM localhost/bb:1\nRUN [\"/no/such/program\"]\n");
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("/no/such/program"), "{}", r.stderr);
+    std::fs::write(ctx.join("Containerfile"), "FROM localhost/bb:1\nRUN true\n").unwrap();
+    let r = st.run(&[
+        "--runtime-flag",
+        "invalidflag",
+        "build",
+        "-t",
+        "localhost/t:1",
+        ctx.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("invalidflag"), "{}", r.stderr);
     st.assert_clean();
 }
 

@@ -329,14 +329,7 @@ fn run_in(store_args: &StoreArgs, a: RunArgs) -> Result<i32, Failure> {
         devices: a.device,
         terminal: a.terminal,
     };
-    builder::run(&store, &b, &spec).map_err(|e| match e {
-        // buildah's: a command that cannot be run at all is the runtime's
-        // failure, exit 1 (podman's run says 126/127).
-        berth_builder::BuildError::Run(
-            berth_engine::RunError::NotFound(_) | berth_engine::RunError::CannotRun(_),
-        ) => exit::usage(1, e),
-        e => exit::build(e),
-    })
+    builder::run(&store, &b, &spec).map_err(exit::build)
 }
 
 fn copy(store_args: &StoreArgs, a: CopyArgs, add: bool) -> CmdResult {
