@@ -458,16 +458,21 @@ pub fn play_kube(s: &Service, req: &Request) -> Result {
     let o = berth_engine::kube::PlayOptions {
         replace: req.flag("replace"),
         start: req.param("start") != Some("false"),
+        service_container: req.flag("serviceContainer"),
         ..Default::default()
     };
     let played = berth_engine::kube::play(s.engine.store(), yaml, &o, &*s.monitor)?;
+    let service = played
+        .first()
+        .and_then(|p| p.service_container.clone())
+        .unwrap_or_default();
     let pods: Vec<Value> = played
         .into_iter()
         .map(|p| json!({"ID": p.id, "Containers": p.containers, "InitContainers": [], "Logs": [], "ContainerErrors": []}))
         .collect();
     Ok(Reply::Json(
         200,
-        json!({"Pods": pods, "Volumes": [], "ServiceContainerID": ""}),
+        json!({"Pods": pods, "Volumes": [], "ServiceContainerID": service}),
     ))
 }
 

@@ -450,3 +450,57 @@ fn play_build_makes_images_from_the_context_directory() {
     assert_eq!(r.code, 125, "{}", r.stderr);
     st.ok(&["pod", "rm", "-f", "bp"]);
 }
+
+/// `--service-container`: a container named after the YAML's digest runs while the
+/// play's pods do, stops when their containers have, comes back with the pod, cannot
+/// be removed on its own, and goes with the last pod.
+#[test]
+fn a_service_container_lives_as_long_as_its_pods() {
+    use sha2::Digest;
+    let st = TestStore::with_busybox();
+    let text = "kind: Pod\nmetadata: {name: svc}\nspec:\n  containers: [{name: c, image: localhost/bb:1, command: ['sleep', '600']}]\n";
+    let yaml = write(&st, "svc.yaml", text);
+    let digest: String = sha2::Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let service = format!("{}-service", &digest[..12]);
+    st.ok(&[
+        "kube",
+        "play",
+        "--network",
+        "none",
+        "--service-container=true",
+        &yaml,
+    ]);
+    let running = |name: &str| st.inspect(name, ".State.Running") == "true";
+    assert!(running(&service));
+    assert_eq!(st.inspect(&service, ".IsService"), "true");
+    assert_eq!(st.inspect("svc-c", ".IsService"), "false");
+    // Its pod's containers stop: the pod is Exited and the service stops too.
+    st.ok(&["stop", "-t", "0", "svc-c"]);
+    wait_for("the service container to stop", || !running(&service));
+    assert_eq!(
+        st.ok(&["pod", "inspect", "--format", "{{.State}}", "svc"])
+            .stdout,
+        "Exited\n"
+    );
+    // The pod started again starts it first.
+    st.ok(&["pod", "start", "svc"]);
+    assert!(running(&service));
+    // Never removed alone.
+    let r = st.run(&["rm", "-f", &service]);
+    assert_eq!(r.code, 125);
+    assert!(
+        r.stderr.contains("is the service container of pod(s)"),
+        "{}",
+        r.stderr
+    );
+    assert!(running(&service));
+    // A pod stopped stops it as well; the last pod removed takes it.
+    st.ok(&["pod", "stop", "-t", "0", "svc"]);
+    wait_for("the service container to stop", || !running(&service));
+    st.ok(&["kube", "down", &yaml]);
+    assert_eq!(st.run(&["container", "exists", &service]).code, 1);
+    assert_eq!(st.ok(&["ps", "-a", "-q"]).stdout, "");
+}

@@ -393,6 +393,20 @@ pub fn remove_timed(store: &Store, name: &str, force: bool, time: u64) -> Result
             info.id
         )));
     }
+    if info.config.process.service {
+        let pods: Vec<String> = crate::pods::list(store)
+            .into_iter()
+            .filter(|p| p.service_container.as_deref() == Some(info.id.as_str()))
+            .map(|p| p.id)
+            .collect();
+        if !pods.is_empty() {
+            return Err(Error::StateImproper(format!(
+                "container {} is the service container of pod(s) {} and cannot be removed without removing the pod(s)",
+                info.id,
+                pods.join(", ")
+            )));
+        }
+    }
     remove_member(store, &info.id, force, time)
 }
 

@@ -197,6 +197,9 @@ pub struct ProcessOptions {
     pub pod: Option<String>,
     /// Whether this is its pod's infra container.
     pub infra: bool,
+    /// Whether this is a `kube play --service-container`'s service container, which
+    /// runs while the play's pods do.
+    pub service: bool,
     /// `--pid`, `--ipc`, `--uts`: whose namespaces the container has.
     pub pid: crate::namespaces::NsMode,
     pub ipc: crate::namespaces::NsMode,

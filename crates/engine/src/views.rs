@@ -372,6 +372,9 @@ pub struct ContainerInspect {
     pub image_name: String,
     /// `--rootfs`'s directory; empty for a container made from an image.
     pub rootfs: String,
+    pub is_infra: bool,
+    /// A `kube play --service-container`'s service container.
+    pub is_service: bool,
     #[serde(rename = "OCIRuntime")]
     pub oci_runtime: String,
     pub name: String,
@@ -523,6 +526,8 @@ impl ContainerInspect {
                 .as_ref()
                 .map(|r| r.path.display().to_string())
                 .unwrap_or_default(),
+            is_infra: p.infra,
+            is_service: p.service,
             oci_runtime: p.runtime.clone().unwrap_or_else(|| "berth".into()),
             name: i.name().to_string(),
             config: InspectConfig::of(store, i),

@@ -68,6 +68,10 @@ struct PlayArgs {
     /// Where --build looks for those directories (default: the current one).
     #[arg(long, requires = "build")]
     context_dir: Option<std::path::PathBuf>,
+    /// Also make a service container (`DIGEST12-service`, of the YAML's SHA-256)
+    /// that runs while the pods do, for a systemd unit to watch.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    service_container: Option<bool>,
     /// A YAML file, or - for standard input.
     file: String,
 }
@@ -141,6 +145,7 @@ fn play(store_args: &StoreArgs, p: PlayArgs) -> CmdResult {
             .parse()
             .map_err(exit::podman)?,
         annotations: p.annotation,
+        service_container: p.service_container == Some(true),
         images: match p.build {
             Some(true) => build_images(store_args, &yaml, p.context_dir.as_deref())?,
             _ => Default::default(),

@@ -37,6 +37,9 @@ pub struct PlayOptions {
     pub annotations: Vec<String>,
     /// Images to use in place of those the YAML names (`--build`'s).
     pub images: BTreeMap<String, String>,
+    /// `--service-container`: a container that runs while the pods do, named
+    /// after the YAML's digest (`DIGEST12-service`), as podman's kube units expect.
+    pub service_container: bool,
 }
 
 impl Default for PlayOptions {
@@ -47,6 +50,7 @@ impl Default for PlayOptions {
             network: NetworkMode::Unset,
             annotations: Vec::new(),
             images: BTreeMap::new(),
+            service_container: false,
         }
     }
 }
@@ -56,6 +60,8 @@ impl Default for PlayOptions {
 pub struct PlayedPod {
     pub id: String,
     pub containers: Vec<String>,
+    /// The play's service container (`--service-container`).
+    pub service_container: Option<String>,
 }
 
 /// One pod to make: its name and what Kubernetes says of it.
@@ -410,14 +416,22 @@ pub fn play(
         }
     }
     let plans = plans(yaml)?;
+    let service = match o.service_container {
+        true => Some(service_container(store, yaml, &plans, o, monitor_argv)?),
+        false => None,
+    };
     let mut played: Vec<PlayedPod> = Vec::new();
     for plan in &plans {
-        match play_one(store, plan, o, monitor_argv) {
+        match play_one(store, plan, o, service.as_deref(), monitor_argv) {
             Ok(p) => played.push(p),
             Err(e) => {
-                // All or nothing: the pods this play made before go too.
+                // All or nothing: the pods this play made before go too (and the
+                // service container with the last of them, or here).
                 for p in &played {
                     let _ = pods::remove(store, &p.id, true, 0);
+                }
+                if let Some(s) = &service {
+                    let _ = crate::lifecycle::remove_member(store, s, true, 0);
                 }
                 return Err(e);
             }
@@ -426,11 +440,46 @@ pub fn play(
     Ok(played)
 }
 
+/// The name of a play's service container: the YAML's SHA-256, 12 hex digits,
+/// and `-service`, as podman names it.
+pub fn service_container_name(yaml: &str) -> String {
+    use sha2::Digest;
+    let d = sha2::Sha256::digest(yaml.as_bytes());
+    let hex: String = d.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{}-service", &hex[..12])
+}
+
+fn service_container(
+    store: &Arc<Store>,
+    yaml: &str,
+    plans: &[PodPlan],
+    o: &PlayOptions,
+    monitor_argv: &dyn Fn(&str) -> Vec<OsString>,
+) -> Result<String, Error> {
+    let name = service_container_name(yaml);
+    if o.replace {
+        // The old play's pods go first, and its service container with them.
+        for plan in plans {
+            match pods::remove(store, &plan.name, true, 0) {
+                Ok(_) | Err(Error::NoSuchPod(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if let Ok(old) = crate::container::find(store, &name)
+            && old.config.process.service
+        {
+            crate::lifecycle::remove_member(store, &old.id, true, 0)?;
+        }
+    }
+    pods::create_service_container(store, &name, monitor_argv)
+}
+
 /// One pod of a play, removed again when any part of it fails.
 fn play_one(
     store: &Arc<Store>,
     plan: &PodPlan,
     o: &PlayOptions,
+    service: Option<&str>,
     monitor_argv: &dyn Fn(&str) -> Vec<OsString>,
 ) -> Result<PlayedPod, Error> {
     if plan.spec.containers.is_empty() {
@@ -454,6 +503,7 @@ fn play_one(
         replace: o.replace,
         // podman's kube play: the pod stops when its containers have.
         exit_policy: pods::ExitPolicy::Stop,
+        service_container: service.map(str::to_string),
         ..Default::default()
     };
     let files = files_dir(store, &plan.name);
@@ -501,6 +551,7 @@ fn play_one(
     let mut done = PlayedPod {
         id: pod.id.clone(),
         containers: Vec::new(),
+        service_container: service.map(str::to_string),
     };
     for (name, image, mut process) in options {
         process.annotations = plan

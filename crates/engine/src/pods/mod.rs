@@ -78,6 +78,9 @@ pub struct Pod {
     /// The command line that made the pod (`generate systemd --new`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub create_command: Vec<String>,
+    /// The service container of the `kube play` that made it, if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_container: Option<String>,
 }
 
 impl Pod {
@@ -112,6 +115,9 @@ pub struct PodCreate {
     pub infra_conmon_pidfile: Option<PathBuf>,
     /// The command line that makes the pod, kept for `generate systemd --new`.
     pub create_command: Vec<String>,
+    /// A `kube play --service-container`'s service container, started with the
+    /// pod and stopped when none of its pods runs.
+    pub service_container: Option<String>,
 }
 
 fn dir(store: &Store) -> PathBuf {
@@ -278,6 +284,7 @@ pub fn create(store: &Arc<Store>, o: &PodCreate) -> Result<Pod, Error> {
         network: o.network.to_string(),
         ports: o.ports.clone(),
         create_command: o.create_command.clone(),
+        service_container: o.service_container.clone(),
     };
     {
         let _lock = lock(store)?;
@@ -302,9 +309,11 @@ pub fn create(store: &Arc<Store>, o: &PodCreate) -> Result<Pod, Error> {
     Ok(pod)
 }
 
-fn create_infra(store: &Arc<Store>, pod: &Pod, o: &PodCreate) -> Result<String, Error> {
+/// The infra image: the one given, else containers.conf's (pulled when
+/// missing), else berth's own, built on first use.
+fn infra_image(store: &Arc<Store>, given: Option<String>) -> Result<String, Error> {
     let configured = crate::conf::get()?.infra_image.clone();
-    let image = match o.infra_image.clone().or(configured) {
+    Ok(match given.or(configured) {
         Some(i) => {
             // Pulled when missing, as podman does.
             let o = crate::pull::PullOptions::default();
@@ -316,7 +325,62 @@ fn create_infra(store: &Arc<Store>, pod: &Pod, o: &PodCreate) -> Result<String, 
             infra::image(store)?;
             infra::image_name()
         }
+    })
+}
+
+/// `kube play --service-container`: a container of the infra image, in no
+/// network, that runs while the play's pods do (what systemd watches in
+/// podman's kube units); made and started before the pods.
+pub fn create_service_container(
+    store: &Arc<Store>,
+    name: &str,
+    monitor_argv: &dyn Fn(&str) -> Vec<OsString>,
+) -> Result<String, Error> {
+    let ro = RunOptions {
+        image: infra_image(store, None)?,
+        name: Some(name.to_string()),
+        rm: false,
+        replace: false,
+        process: ProcessOptions {
+            network: NetworkMode::None,
+            service: true,
+            ..Default::default()
+        },
     };
+    let id = crate::run::create(store, &ro)?.id;
+    if let Err(e) = lifecycle::start(store, &id, monitor_argv) {
+        let _ = lifecycle::remove_member(store, &id, true, 0);
+        return Err(e);
+    }
+    Ok(id)
+}
+
+/// The pods a service container serves.
+fn served_by(store: &Store, service: &str) -> Vec<Pod> {
+    list(store)
+        .into_iter()
+        .filter(|p| p.service_container.as_deref() == Some(service))
+        .collect()
+}
+
+/// Stops a service container when no container of its pods runs any more
+/// (`except`: one that is exiting now).
+fn stop_idle_service(store: &Store, service: &str, except: &str) {
+    let busy = served_by(store, service).iter().any(|p| {
+        members(store, p).iter().any(|m| {
+            !m.config.process.infra
+                && m.id != except
+                && (matches!(m.state.status, Status::Running | Status::Paused)
+                    || m.state.monitor_alive())
+        })
+    });
+    if !busy {
+        let _ = lifecycle::stop(store, service, Some(10));
+    }
+}
+
+fn create_infra(store: &Arc<Store>, pod: &Pod, o: &PodCreate) -> Result<String, Error> {
+    let image = infra_image(store, o.infra_image.clone())?;
     let has = |ns: &str| pod.shared.iter().any(|s| s == ns);
     let process = ProcessOptions {
         command: o.infra_command.clone().unwrap_or_default(),
@@ -422,6 +486,12 @@ pub fn start(
     monitor_argv: &dyn Fn(&str) -> Vec<OsString>,
 ) -> Result<Pod, Error> {
     let pod = find(store, name)?;
+    if let Some(service) = &pod.service_container
+        && let Ok(sc) = container::find(store, service)
+        && !matches!(sc.state.status, Status::Running | Status::Paused)
+    {
+        lifecycle::start(store, &sc.id, monitor_argv)?;
+    }
     let down: Vec<Info> = members(store, &pod)
         .into_iter()
         .filter(|m| !matches!(m.state.status, Status::Running | Status::Paused))
@@ -524,6 +594,15 @@ pub fn remove(store: &Store, name: &str, force: bool, time: u64) -> Result<Pod, 
         }
     }
     forget(store, &pod.id);
+    // The last of a play's pods takes its service container with it.
+    if let Some(service) = &pod.service_container
+        && served_by(store, service).is_empty()
+    {
+        match lifecycle::remove_member(store, service, true, time) {
+            Ok(_) | Err(Error::NoSuchContainer(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
     Ok(pod)
 }
 
@@ -772,6 +851,9 @@ pub fn member_exited(store: &Store, info: &Info) {
     });
     if !others_up && let Some(infra) = &pod.infra_id {
         let _ = lifecycle::stop(store, infra, Some(10));
+    }
+    if !others_up && let Some(service) = &pod.service_container {
+        stop_idle_service(store, service, &info.id);
     }
 }
 

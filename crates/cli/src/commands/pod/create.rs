@@ -94,6 +94,7 @@ pub(super) fn create(store: &std::sync::Arc<berth_storage::Store>, c: CreateArgs
             .infra_conmon_pidfile
             .and_then(|p| std::path::absolute(p).ok()),
         create_command: std::env::args().collect(),
+        service_container: None,
     };
     let pod = pods::create(store, &o).map_err(fail)?;
     if let Some(f) = &c.pod_id_file {
