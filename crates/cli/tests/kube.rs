@@ -504,3 +504,26 @@ fn a_service_container_lives_as_long_as_its_pods() {
     assert_eq!(st.run(&["container", "exists", &service]).code, 1);
     assert_eq!(st.ok(&["ps", "-a", "-q"]).stdout, "");
 }
+
+/// A hostPort without a containerPort publishes that port of the container; `port`
+/// of the pod's container shows what its pod publishes.
+#[test]
+fn a_host_port_alone_publishes_the_same_container_port() {
+    let st = TestStore::with_busybox();
+    let free = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let yaml = write(
+        &st,
+        "hp.yaml",
+        &format!(
+            "kind: Pod\nmetadata: {{name: hp}}\nspec:\n  containers:\n  - name: c\n    image: localhost/bb:1\n    command: ['sleep', '600']\n    ports: [{{name: web, hostPort: {free}, hostIP: 127.0.0.1}}]\n"
+        ),
+    );
+    st.ok(&["kube", "play", &yaml]);
+    let r = st.ok(&["port", "hp-c"]);
+    assert_eq!(r.stdout, format!("{free}/tcp -> 127.0.0.1:{free}\n"));
+    st.ok(&["pod", "rm", "-f", "-t", "0", "hp"]);
+}

@@ -372,8 +372,13 @@ fn ports(spec: &PodSpec) -> Result<Vec<PortMapping>, Error> {
             let port = |n: i32| u16::try_from(n).ok().filter(|n| *n != 0);
             // Made from its fields, never from a flag's text: no field can be
             // read as another.
-            let (Some(host_port), Some(container_port)) = (port(host), port(p.container_port))
-            else {
+            // A hostPort alone publishes the same port of the container, as podman's.
+            let inner = if p.container_port == 0 {
+                host
+            } else {
+                p.container_port
+            };
+            let (Some(host_port), Some(container_port)) = (port(host), port(inner)) else {
                 return Err(invalid(format!(
                     "container {}: ports {host}:{} out of range",
                     c.name, p.container_port
@@ -627,6 +632,8 @@ mod tests {
         );
         assert!(ports(&spec("{containerPort: 80, hostPort: 70000}")).is_err());
         assert!(ports(&spec("{containerPort: 80}")).unwrap().is_empty());
+        let p = ports(&spec("{hostPort: 8080, hostIP: 127.0.0.1}")).unwrap();
+        assert_eq!((p[0].host_port, p[0].container_port), (8080, 8080));
     }
 
     #[test]

@@ -480,6 +480,18 @@ pub fn attachment(store: &Store, id: &str) -> Option<Attachment> {
         .and_then(|b| serde_json::from_slice(&b).ok())
 }
 
+/// The ports published to a container: its own, or those of the container whose
+/// network namespace it joins (a pod's infra container, `--network container:`).
+pub fn published_ports(store: &Store, info: &container::Info) -> Vec<PortMapping> {
+    let owner = info.config.process.network.container().map_or_else(
+        || info.id.clone(),
+        |donor| container::find(store, donor).map_or_else(|_| donor.to_string(), |d| d.id),
+    );
+    attachment(store, &owner)
+        .map(|a| a.ports)
+        .unwrap_or_default()
+}
+
 fn save(store: &Store, id: &str, att: &Attachment) -> Result<(), NetworkError> {
     let path = attachment_path(store, id);
     let _ = std::fs::create_dir_all(container::userdata(store, id));

@@ -36,13 +36,11 @@ pub struct PortArgs {
 pub fn port(store_args: &StoreArgs, a: PortArgs) -> CmdResult {
     let store = store_args.open()?;
     let i = container::find(&store, &a.name).map_err(exit::podman)?;
-    if let Some(att) = berth_engine::network::attachment(&store, &i.id) {
-        for p in &att.ports {
-            println!(
-                "{}/{} -> {}:{}",
-                p.container_port, p.protocol, p.host_ip, p.host_port
-            );
-        }
+    for p in berth_engine::network::published_ports(&store, &i) {
+        println!(
+            "{}/{} -> {}:{}",
+            p.container_port, p.protocol, p.host_ip, p.host_port
+        );
     }
     Ok(())
 }
