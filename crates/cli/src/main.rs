@@ -171,6 +171,14 @@ fn main() {
             std::process::exit(code);
         }
     };
+    // An ordinary user's berth runs in its user namespace, joined while this
+    // process is still single-threaded.
+    if let Some(uid) = berth_runtime::userns::rootless_uid()
+        && let Err(e) = berth_runtime::userns::enter(&berth_runtime::userns::default_run_dir(uid))
+    {
+        eprintln!("Error: {e}");
+        std::process::exit(125);
+    }
     if let Err(Failure { code, message }) =
         logging::start(globals.log_level.as_deref(), globals.debug)
     {

@@ -211,8 +211,7 @@ fn files() -> Vec<PathBuf> {
                 .unwrap_or_default();
             drop_ins.sort();
             v.extend(drop_ins);
-            // SAFETY: geteuid has no preconditions and cannot fail.
-            if unsafe { libc::geteuid() } != 0 {
+            if berth_runtime::userns::rootless_uid().is_some() {
                 let base = std::env::var_os("XDG_CONFIG_HOME")
                     .map(PathBuf::from)
                     .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".config")));

@@ -220,8 +220,9 @@ fn conf_defaults(p: &mut ProcessOptions) -> Result<(), RunError> {
 /// podman's rule: root gets the bridge network, others (who cannot make one)
 /// none; published ports need a bridge whatever the default says.
 fn default_network(netns: Option<&str>, ports: bool) -> Result<NetworkMode, RunError> {
+    // Root of a rootless user's namespace cannot make a bridge either.
     // SAFETY: geteuid has no preconditions and cannot fail.
-    let root = unsafe { libc::geteuid() } == 0;
+    let root = unsafe { libc::geteuid() } == 0 && berth_runtime::userns::rootless_uid().is_none();
     let mode = match netns {
         None | Some("private") if root => "bridge",
         None | Some("private" | "slirp4netns" | "pasta") => "none",
@@ -347,7 +348,9 @@ pub fn create_for(store: &Store, o: &RunOptions, to_start: bool) -> Result<Info,
     }
     let (img, config) = image_of(store, o)?;
     let args = spec::args(&config, &o.process);
-    if args.is_empty() {
+    // A `--rootfs` container has no image to give a command (an image's is
+    // judged when the container starts).
+    if args.is_empty() && o.process.rootfs.is_some() {
         return Err(RunError::Engine(
             "no command or entrypoint provided, and no CMD or ENTRYPOINT from image".into(),
         ));

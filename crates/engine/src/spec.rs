@@ -796,6 +796,13 @@ pub fn generate(
         no_new_privileges,
         ..Default::default()
     };
+    // Rootless without a delegated cgroup (cgroup v1): no cgroup, so no limits, as
+    // podman has it there.
+    let rootless = berth_runtime::userns::rootless_uid().is_some();
+    if rootless && resources.as_ref().is_some_and(has_limits) {
+        log::warn!("Resource limits are not supported and ignored on cgroups V1 rootless systems");
+    }
+    let resources = if rootless { None } else { resources };
     Ok(Spec {
         // What podman 4 writes: nothing here needs a later spec, and older
         // runtimes (crun 1.8) refuse a version they do not know.
@@ -835,11 +842,16 @@ pub fn generate(
             } else {
                 READONLY.iter().map(|s| s.to_string()).collect()
             },
-            cgroups_path: Some(format!("/berth/{id}")),
+            cgroups_path: (!rootless).then(|| format!("/berth/{id}")),
             ..Default::default()
         }),
         ..Default::default()
     })
+}
+
+/// Whether resources ask for a limit (rather than only device rules).
+fn has_limits(r: &berth_runtime::spec::Resources) -> bool {
+    r.memory.is_some() || r.cpu.is_some() || r.pids.is_some() || r.block_io.is_some()
 }
 
 #[cfg(test)]

@@ -235,6 +235,5 @@ fn distribution() -> Distribution {
 
 /// Whether berth runs as root: /proc/self belongs to the effective user.
 fn is_root() -> bool {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+    berth_runtime::userns::rootless_uid().is_none()
 }

@@ -179,6 +179,11 @@ pub fn systemd_path(spec_path: &str) -> Option<String> {
 /// Where the container's cgroup goes: an absolute cgroupsPath from each hierarchy's
 /// root, a relative one under the caller's own cgroup, none under `/berth-oci/ID`.
 pub fn resolve(spec: &Spec, id: &str, systemd: bool) -> Result<Cgroup> {
+    // Rootless with no cgroupsPath asked for: no cgroup at all, as runc's rootless
+    // mode has it where the user was delegated none (cgroup v1).
+    if spec.linux().cgroups_path.is_none() && crate::userns::rootless_uid().is_some() {
+        return Ok(Cgroup { dirs: Vec::new() });
+    }
     let requested = spec.linux().cgroups_path.clone().unwrap_or_default();
     let requested = if systemd && requested.contains(':') {
         systemd_path(&requested)

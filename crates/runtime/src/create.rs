@@ -589,7 +589,11 @@ fn init_steps(plan: &Plan, opts: &CreateOptions, mode: Mode, sock: &OwnedFd) -> 
     if plan.unshare_flags & !early != 0 {
         sys::unshare(plan.unshare_flags & !early).ctx("create namespaces")?;
     }
-    let userns = plan.new_userns || plan.joins.iter().any(|(f, _)| *f == libc::CLONE_NEWUSER);
+    // In a user namespace of its own, or already in one (rootless): either way
+    // no device node can be made and sysfs may need its netns's owner.
+    let userns = plan.new_userns
+        || plan.joins.iter().any(|(f, _)| *f == libc::CLONE_NEWUSER)
+        || crate::userns::rootless_uid().is_some();
     let has_mountns = spec.namespace("mount").is_some();
     let root = Rootfs::open(&plan.rootfs)?;
     let mut pty_peer = None;

@@ -24,6 +24,7 @@ pub mod spec;
 pub mod state;
 pub mod sys;
 pub mod template;
+pub mod userns;
 
 pub use create::{CreateOptions, Mode, Runtime};
 pub use error::{Error, Result};

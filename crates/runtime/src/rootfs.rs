@@ -251,14 +251,32 @@ fn mount_one(ctx: &MountContext, root: &Rootfs, m: &Mount, idmap: Option<&OwnedF
                 // rights; fall back to a bind of the host's, as runc does.
                 flags &= !libc::MS_RDONLY;
             }
-            sys::mount(
+            let mounted = sys::mount(
                 Some(&src),
                 &fd_path(&target),
                 Some(&cstr(kind).ctx("type")?),
                 flags,
                 data_c.as_deref(),
-            )
-            .or_else(|e| fallback_for_userns(ctx, kind, &target, e))?;
+            );
+            // A devpts gid= the user namespace does not map (a rootless user
+            // with its own ID alone): without it, as runc retries.
+            let mounted = match mounted {
+                Err(e) if kind == "devpts" && ctx.userns && data.contains("gid=") => {
+                    let no_gid: Vec<&str> =
+                        data.split(',').filter(|o| !o.starts_with("gid=")).collect();
+                    let d = cstr(&no_gid.join(",")).ctx("options")?;
+                    sys::mount(
+                        Some(&src),
+                        &fd_path(&target),
+                        Some(&cstr(kind).ctx("type")?),
+                        flags,
+                        Some(&d),
+                    )
+                    .map_err(|_| e)
+                }
+                r => r,
+            };
+            mounted.or_else(|e| fallback_for_userns(ctx, kind, &target, e))?;
             if let Some(below) = below {
                 let above = root
                     .open_in(dest, libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC)

@@ -30,6 +30,12 @@ fn cache_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("BERTH_OCI_EXE_DIR") {
         return PathBuf::from(dir);
     }
+    if let Some(uid) = crate::userns::rootless_uid()
+        && sys::geteuid() == 0
+    {
+        // In the user's namespace: its own run directory, where its root may mount.
+        return crate::userns::default_run_dir(uid).join("oci-exe");
+    }
     if sys::geteuid() == 0 {
         PathBuf::from("/run/berth-oci/.exe")
     } else {
@@ -111,7 +117,8 @@ fn make_ro_mount(dir: &Path, path: &Path, exe: &std::fs::Metadata) -> Result<()>
     }
     std::fs::File::create(path).ctx("create exe mount point")?;
     let t = cstr(&path.to_string_lossy()).ctx("path")?;
-    let r = sys::mount(Some(c"/proc/self/exe"), &t, None, libc::MS_BIND, None).and_then(|_| {
+    let source = exe_source(exe)?;
+    let r = sys::mount(Some(&source), &t, None, libc::MS_BIND, None).and_then(|_| {
         sys::mount(
             None,
             &t,
@@ -126,6 +133,22 @@ fn make_ro_mount(dir: &Path, path: &Path, exe: &std::fs::Metadata) -> Result<()>
         return Err(e).ctx("bind the runtime read-only");
     }
     Ok(())
+}
+
+/// What to bind: `/proc/self/exe`, unless this process joined another mount
+/// namespace since it started (rootless), where the executable's mount is not
+/// one of the caller's and the bind is refused; then its path, if that still
+/// names the same file.
+fn exe_source(exe: &std::fs::Metadata) -> Result<CString> {
+    if crate::userns::rootless_uid().is_none() {
+        return Ok(c"/proc/self/exe".to_owned());
+    }
+    let p = std::fs::read_link("/proc/self/exe").ctx("read /proc/self/exe")?;
+    let m = std::fs::metadata(&p).ctx("stat the executable")?;
+    if (m.dev(), m.ino()) != (exe.dev(), exe.ino()) {
+        return Err("the executable was replaced while running".into());
+    }
+    cstr(&p.to_string_lossy()).ctx("path")
 }
 
 /// Unmounts cached images whose binary has been replaced or deleted since.

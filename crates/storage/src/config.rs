@@ -100,8 +100,18 @@ impl Env {
     pub fn process() -> Env {
         Env {
             var: Box::new(|k| std::env::var(k).ok().filter(|v| !v.is_empty())),
-            rootless: !rustix::process::geteuid().is_root(),
+            rootless: rootless_uid().is_some(),
         }
+    }
+}
+
+/// The user's UID when this process runs rootless: its own when not root, else
+/// what berth's user namespace records in `BERTH_ROOTLESS_UID` (berth-runtime's
+/// `userns`), where the user is root but its files and paths stay the user's.
+pub fn rootless_uid() -> Option<u32> {
+    match rustix::process::geteuid().as_raw() {
+        0 => std::env::var("BERTH_ROOTLESS_UID").ok()?.parse().ok(),
+        uid => Some(uid),
     }
 }
 
@@ -125,7 +135,7 @@ impl StoreConfig {
                 .unwrap_or_else(|| {
                     PathBuf::from(format!(
                         "/tmp/berth-run-{}",
-                        rustix::process::geteuid().as_raw()
+                        rootless_uid().unwrap_or_default()
                     ))
                 });
             (data.join("berth"), run.join("berth"))

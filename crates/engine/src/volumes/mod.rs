@@ -326,12 +326,13 @@ pub fn generated_files(
     // the file (its presence says "in a container") empty.
     let containerenv = if p.privileged {
         format!(
-            "engine=\"berth-{}\"\nname=\"{}\"\nid=\"{}\"\nimage=\"{}\"\nimageid=\"{}\"\nrootless=0\n",
+            "engine=\"berth-{}\"\nname=\"{}\"\nid=\"{}\"\nimage=\"{}\"\nimageid=\"{}\"\nrootless={}\n",
             env!("CARGO_PKG_VERSION"),
             info.name(),
             info.id,
             info.config.image_name,
-            info.config.image_id
+            info.config.image_id,
+            u8::from(berth_runtime::userns::rootless_uid().is_some())
         )
     } else {
         String::new()

@@ -29,7 +29,7 @@ use rustix::fs::{
 };
 use rustix::io::Errno;
 
-use super::{Limits, OPAQUE_MARKER, OVERLAY_OPAQUE_XATTR, WHITEOUT_PREFIX, WhiteoutMode};
+use super::{Limits, OPAQUE_MARKER, WHITEOUT_PREFIX, WhiteoutMode};
 use super::{clean_path, split_parent};
 use crate::error::{Error, IoContext, Result};
 
@@ -62,10 +62,12 @@ pub struct ApplyOptions {
 impl ApplyOptions {
     pub fn new(whiteouts: WhiteoutMode) -> ApplyOptions {
         let root = rustix::process::geteuid().is_root();
+        // Root of a user namespace may not make device nodes.
+        let rootless = crate::config::rootless_uid().is_some();
         ApplyOptions {
             whiteouts,
             limits: Limits::default(),
-            allow_devices: root,
+            allow_devices: root && !rootless,
             preserve_owners: root,
             owner: None,
             sync: true,
@@ -793,7 +795,7 @@ impl<'o> Extractor<'o> {
             WhiteoutMode::Literal => {}
             WhiteoutMode::Overlay => {
                 let fd = self.parent(parent, shown)?;
-                rfs::fsetxattr(&*fd, OVERLAY_OPAQUE_XATTR, b"y", XattrFlags::empty())
+                rfs::fsetxattr(&*fd, super::opaque_xattr(), b"y", XattrFlags::empty())
                     .map_err(|er| Error::io(self.root_path.join(parent), er.into()))?;
             }
             WhiteoutMode::Delete => {

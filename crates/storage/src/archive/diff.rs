@@ -15,7 +15,9 @@ use berth_image::Digest;
 use berth_image::digest::{Algorithm, DigestingWriter};
 use tar::{Builder, EntryType, Header};
 
-use super::{OPAQUE_MARKER, OVERLAY_OPAQUE_XATTR, WHITEOUT_PREFIX, WhiteoutMode};
+use super::{
+    OPAQUE_MARKER, OVERLAY_OPAQUE_XATTR, OVERLAY_USER_OPAQUE_XATTR, WHITEOUT_PREFIX, WhiteoutMode,
+};
 use crate::error::{Error, IoContext, Result};
 
 /// What writing a diff produced.
@@ -212,8 +214,10 @@ impl<W: Write> DiffWriter<'_, W> {
         let mut xs = xattrs(full)?;
         let opaque = self.mode == WhiteoutMode::Overlay
             && md.is_dir()
-            && xs.get(OVERLAY_OPAQUE_XATTR.as_bytes()).map(Vec::as_slice) == Some(b"y");
-        xs.retain(|k, _| !k.starts_with(b"trusted.overlay."));
+            && [OVERLAY_OPAQUE_XATTR, OVERLAY_USER_OPAQUE_XATTR]
+                .iter()
+                .any(|x| xs.get(x.as_bytes()).map(Vec::as_slice) == Some(b"y"));
+        xs.retain(|k, _| !k.starts_with(b"trusted.overlay.") && !k.starts_with(b"user.overlay."));
         if !xs.is_empty() {
             let keys: Vec<(String, &[u8])> = xs
                 .iter()

@@ -73,6 +73,17 @@ impl Default for Limits {
 pub const WHITEOUT_PREFIX: &str = ".wh.";
 pub const OPAQUE_MARKER: &str = ".wh..wh..opq";
 pub const OVERLAY_OPAQUE_XATTR: &str = "trusted.overlay.opaque";
+/// What a rootless overlay (mounted `userxattr`) reads in its place: `trusted.*`
+/// needs privilege over the whole host.
+pub const OVERLAY_USER_OPAQUE_XATTR: &str = "user.overlay.opaque";
+
+/// The opaque-directory xattr this process's overlays read.
+pub fn opaque_xattr() -> &'static str {
+    match crate::config::rootless_uid() {
+        Some(_) => OVERLAY_USER_OPAQUE_XATTR,
+        None => OVERLAY_OPAQUE_XATTR,
+    }
+}
 
 /// The relative, normalised form of an archive path: no `..`, not absolute.
 /// `./` prefixes and repeated slashes are dropped. The empty path is the root.

@@ -59,6 +59,9 @@ pub fn mount(
         fsconfig_set_string(&fs, "upperdir", fd_name(&u)).map_err(|e| driver_err("upperdir", e))?;
         fsconfig_set_string(&fs, "workdir", fd_name(&w)).map_err(|e| driver_err("workdir", e))?;
     }
+    if rootless() {
+        fsconfig_set_flag(&fs, "userxattr").map_err(|e| driver_err("userxattr", e))?;
+    }
     if let Some(extra) = extra {
         for opt in extra.split(',').filter(|o| !o.is_empty()) {
             match opt.split_once('=') {
@@ -90,6 +93,12 @@ pub fn mount(
     .map_err(|e| driver_err(&format!("move_mount to {}", target.display()), e))
 }
 
+/// In a user namespace overlayfs keeps its whiteouts and opaque marks in
+/// `user.overlay.*` xattrs (`userxattr`), the only ones its root may write.
+fn rootless() -> bool {
+    crate::config::rootless_uid().is_some()
+}
+
 /// [`mount`] through mount(2) with one option string, for kernels without
 /// `lowerdir+`.
 pub fn mount_legacy(
@@ -111,6 +120,9 @@ pub fn mount_legacy(
     };
     if let Some((u, w)) = &upper_fds {
         data.push_str(&format!(",upperdir={},workdir={}", fd_name(u), fd_name(w)));
+    }
+    if rootless() {
+        data.push_str(",userxattr");
     }
     if let Some(extra) = extra.filter(|e| !e.is_empty()) {
         data.push(',');

@@ -1,0 +1,297 @@
+//! Rootless: berth run by an ordinary user that the test creates, with and without
+//! a subordinate ID range. Everything runs in the user's namespace (held by its
+//! pause process), which every command joins: a container started by one command
+//! is reached by the next.
+//!
+//! This machine keeps /dev/null at mode 0600, where ordinary hosts have 0666 (no
+//! program of an ordinary user, berth's or a container's, can open it otherwise):
+//! the test sets 0666 while it runs and puts the old mode back.
+
+mod common;
+
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Mutex;
+
+use common::{Run, berth, run_cmd};
+
+/// One test at a time changes /dev/null's mode and the user database.
+static HOST: Mutex<()> = Mutex::new(());
+
+/// /dev/null made 0666 for as long as it lives.
+struct DevNull(u32);
+
+impl DevNull {
+    fn open_to_all() -> DevNull {
+        let old = std::fs::metadata("/dev/null").unwrap().mode() & 0o7777;
+        if old & 0o006 != 0o006 {
+            eprintln!("note: /dev/null is {old:o} here; 0666 (as on ordinary hosts) for this test");
+        }
+        std::fs::set_permissions("/dev/null", std::fs::Permissions::from_mode(0o666)).unwrap();
+        DevNull(old)
+    }
+}
+
+impl Drop for DevNull {
+    fn drop(&mut self) {
+        let _ = std::fs::set_permissions("/dev/null", std::fs::Permissions::from_mode(self.0));
+    }
+}
+
+/// A user made for the test (and its subordinate range, if asked), removed with
+/// everything of its own when dropped.
+struct User {
+    name: String,
+    uid: u32,
+    gid: u32,
+    home: PathBuf,
+    range: Option<(u32, u32)>,
+}
+
+fn sh(cmd: &mut Command) {
+    let out = cmd.output().expect("spawn");
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+impl User {
+    fn new(with_range: bool) -> User {
+        let tag = std::process::id() % 100_000;
+        let name = format!("berthrl{}{tag}", u8::from(with_range));
+        // No range unless this test gives one (Debian's useradd would pick one).
+        sh(Command::new("useradd").args([
+            "-m",
+            "-K",
+            "SUB_UID_COUNT=0",
+            "-K",
+            "SUB_GID_COUNT=0",
+            &name,
+        ]));
+        let home = PathBuf::from(format!("/home/{name}"));
+        let m = std::fs::metadata(&home).unwrap();
+        let (uid, gid) = (m.uid(), m.gid());
+        let range = with_range.then(|| {
+            // Far above the ranges useradd hands out, one block per test process.
+            let start = 2_000_000_000 + tag * 65_536 % 100_000_000;
+            let r = format!("{start}-{}", start + 65_535);
+            sh(Command::new("usermod").args(["--add-subuids", &r, "--add-subgids", &r, &name]));
+            (start, 65_536)
+        });
+        User {
+            name,
+            uid,
+            gid,
+            home,
+            range,
+        }
+    }
+
+    /// berth as this user, in its home, with its own environment only.
+    fn berth(&self, args: &[&str]) -> Run {
+        let mut c = berth();
+        c.env_clear()
+            .env("HOME", &self.home)
+            .env("USER", &self.name)
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+            .env("CONTAINERS_REGISTRIES_CONF", "/dev/null")
+            .env("CONTAINERS_CONF", common::CONTAINERS_CONF)
+            .current_dir(&self.home)
+            .uid(self.uid)
+            .gid(self.gid)
+            .args(args);
+        run_cmd(&mut c)
+    }
+
+    fn ok(&self, args: &[&str]) -> Run {
+        let r = self.berth(args);
+        assert_eq!(r.code, 0, "berth {args:?} as {}: {}", self.name, r.stderr);
+        r
+    }
+
+    fn run_dir(&self) -> PathBuf {
+        PathBuf::from(format!("/tmp/berth-run-{}", self.uid))
+    }
+
+    /// Whether `id` (a host UID) is this user's or one of its range.
+    fn owns(&self, id: u32) -> bool {
+        id == self.uid || self.range.is_some_and(|(s, n)| id >= s && id < s + n)
+    }
+}
+
+impl Drop for User {
+    fn drop(&mut self) {
+        let _ = self.berth(&["rm", "-af", "-t", "0"]);
+        // What is left of its processes (the pause process last holds the
+        // namespaces): each checked to be this user's before a pidfd signals it.
+        for _ in 0..3 {
+            for pid in user_processes(self) {
+                kill_checked(pid, self);
+            }
+        }
+        let _ = Command::new("userdel").args(["-r", &self.name]).output();
+        let _ = std::fs::remove_dir_all(self.run_dir());
+    }
+}
+
+fn user_processes(u: &User) -> Vec<i32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| std::fs::metadata(format!("/proc/{pid}")).is_ok_and(|m| u.owns(m.uid())))
+        .collect()
+}
+
+fn kill_checked(pid: i32, u: &User) {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if fd < 0 {
+        return;
+    }
+    // The pidfd pins the process: if it is still the user's, it is the one we mean.
+    if std::fs::metadata(format!("/proc/{pid}")).is_ok_and(|m| u.owns(m.uid())) {
+        // SAFETY: a pidfd we own; a null siginfo is allowed.
+        unsafe {
+            libc::syscall(
+                libc::SYS_pidfd_send_signal,
+                fd,
+                libc::SIGKILL,
+                std::ptr::null::<libc::siginfo_t>(),
+                0,
+            )
+        };
+    }
+    // SAFETY: closing the descriptor pidfd_open gave.
+    unsafe { libc::close(fd as i32) };
+}
+
+/// The busybox layer as a tarball the user can read.
+fn layer_for(u: &User) -> PathBuf {
+    let p = u.home.join("rootfs.tar");
+    std::fs::write(&p, berth_testkit::fixtures::busybox_layer()).unwrap();
+    std::os::unix::fs::chown(&p, Some(u.uid), Some(u.gid)).unwrap();
+    p
+}
+
+/// Every file under `dir` belongs to the user or its range: nothing of root's.
+fn all_owned_by(dir: &Path, u: &User) -> Result<(), String> {
+    for e in walk(dir) {
+        let m = std::fs::symlink_metadata(&e).map_err(|x| x.to_string())?;
+        if !u.owns(m.uid()) {
+            return Err(format!("{} belongs to uid {}", e.display(), m.uid()));
+        }
+    }
+    Ok(())
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = vec![dir.to_path_buf()];
+    let mut i = 0;
+    while i < out.len() {
+        let d = out[i].clone();
+        i += 1;
+        if std::fs::symlink_metadata(&d).is_ok_and(|m| m.is_dir())
+            && let Ok(entries) = std::fs::read_dir(&d)
+        {
+            out.extend(entries.flatten().map(|e| e.path()));
+        }
+    }
+    out
+}
+
+#[test]
+fn an_ordinary_user_runs_builds_and_reaches_its_containers() {
+    let _host = HOST.lock().unwrap_or_else(|e| e.into_inner());
+    let _null = DevNull::open_to_all();
+    let u = User::new(true);
+    let (start, _) = u.range.unwrap();
+    let tar = layer_for(&u);
+    u.ok(&["import", "-q", tar.to_str().unwrap(), "localhost/bb:1"]);
+    let r = u.ok(&[
+        "info",
+        "--format",
+        "{{.Host.Security.Rootless}} {{.Store.GraphRoot}}",
+    ]);
+    assert_eq!(
+        r.stdout,
+        format!("true {}/.local/share/berth\n", u.home.display())
+    );
+    // Root in the container is the user; the others are its range.
+    let r = u.ok(&[
+        "run",
+        "--rm",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "id -u; cat /proc/self/uid_map",
+    ]);
+    let words: Vec<&str> = r.stdout.split_whitespace().collect();
+    assert_eq!(
+        words,
+        [
+            "0",
+            "0",
+            &u.uid.to_string(),
+            "1",
+            "1",
+            &start.to_string(),
+            "65536"
+        ],
+        "{}",
+        r.stdout
+    );
+    // A container started by one command is reached by the next.
+    u.ok(&["run", "-d", "--name", "s", "localhost/bb:1", "sleep", "600"]);
+    assert_eq!(u.ok(&["exec", "s", "id", "-u"]).stdout, "0\n");
+    assert_eq!(u.ok(&["ps", "--format", "{{.Names}}"]).stdout, "s\n");
+    u.ok(&["rm", "-f", "-t", "0", "s"]);
+    // A build whose RUN gives a file to another user: stored as that user's ID
+    // of the range, and read back as the container's 33.
+    let ctx = u.home.join("ctx");
+    std::fs::create_dir(&ctx).unwrap();
+    std::fs::write(
+        ctx.join("Containerfile"),
+        "FROM localhost/bb:1\nRUN echo built > /f && chown 33:33 /f\n",
+    )
+    .unwrap();
+    std::os::unix::fs::chown(&ctx, Some(u.uid), Some(u.gid)).unwrap();
+    u.ok(&["build", "-q", "-t", "localhost/built", "ctx"]);
+    let r = u.ok(&[
+        "run",
+        "--rm",
+        "localhost/built",
+        "stat",
+        "-c",
+        "%u %g",
+        "/f",
+    ]);
+    assert_eq!(r.stdout, "33 33\n");
+    let store = u.home.join(".local/share/berth");
+    let on_host: Vec<u32> = walk(&store)
+        .iter()
+        .filter(|p| p.file_name().is_some_and(|n| n == "f"))
+        .filter_map(|p| std::fs::symlink_metadata(p).ok())
+        .map(|m| m.uid())
+        .collect();
+    assert!(on_host.contains(&(start + 32)), "{on_host:?}");
+    // Nothing the user's berth wrote belongs to root.
+    all_owned_by(&store, &u).unwrap();
+    all_owned_by(&u.run_dir(), &u).unwrap();
+}
+
+#[test]
+fn a_user_without_a_range_gets_its_own_id_alone() {
+    let _host = HOST.lock().unwrap_or_else(|e| e.into_inner());
+    let _null = DevNull::open_to_all();
+    let u = User::new(false);
+    let tar = layer_for(&u);
+    u.ok(&["import", "-q", tar.to_str().unwrap(), "localhost/bb:1"]);
+    let r = u.ok(&["run", "--rm", "localhost/bb:1", "cat", "/proc/self/uid_map"]);
+    let words: Vec<&str> = r.stdout.split_whitespace().collect();
+    assert_eq!(words, ["0", &u.uid.to_string(), "1"], "{}", r.stdout);
+}
