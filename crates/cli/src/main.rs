@@ -114,6 +114,8 @@ enum Command {
     Monitor(commands::container::lifecycle::MonitorArgs),
     /// Manage berth itself.
     System(commands::system::SystemArgs),
+    /// Run a command in the rootless user's namespace (rootless only).
+    Unshare(commands::unshare::UnshareArgs),
 }
 
 #[derive(clap::Args)]
@@ -242,6 +244,7 @@ fn dispatch(store: &commands::StoreArgs, command: Command) -> Result<(), Failure
             ContainerCommand::Exists(a) => commands::container::inspect::exists(store, a),
             ContainerCommand::Prune(a) => commands::container::lifecycle::prune(store, a),
         },
+        Command::Unshare(a) => commands::unshare::unshare(store, a),
         Command::Login(a) => commands::login::login(a),
         Command::Search(a) => commands::image::search::search(a),
         Command::Logout(a) => commands::login::logout(a),

@@ -245,6 +245,16 @@ fn an_ordinary_user_runs_builds_and_reaches_its_containers() {
         "{}",
         r.stdout
     );
+    // `unshare` runs a command in that namespace, with the store's paths.
+    let r = u.ok(&["unshare", "sh", "-c", "id -u; echo $CONTAINERS_GRAPHROOT"]);
+    assert_eq!(
+        r.stdout,
+        format!("0\n{}/.local/share/berth\n", u.home.display())
+    );
+    // Root has no such namespace: podman's words.
+    let r = common::run(&["unshare", "true"]);
+    assert_eq!(r.code, 125);
+    assert_eq!(r.stderr, "Error: please use unshare with rootless\n");
     // A container started by one command is reached by the next.
     u.ok(&["run", "-d", "--name", "s", "localhost/bb:1", "sleep", "600"]);
     assert_eq!(u.ok(&["exec", "s", "id", "-u"]).stdout, "0\n");

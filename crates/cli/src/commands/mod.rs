@@ -12,6 +12,7 @@ pub mod network;
 pub mod pod;
 pub mod secret;
 pub mod system;
+pub mod unshare;
 pub mod volume;
 
 use crate::exit::{self, Failure};
