@@ -255,6 +255,24 @@ fn an_ordinary_user_runs_builds_and_reaches_its_containers() {
     let r = common::run(&["unshare", "true"]);
     assert_eq!(r.code, 125);
     assert_eq!(r.stderr, "Error: please use unshare with rootless\n");
+    // No bridge yet: a clear refusal, nothing made; the host's network works.
+    let r = u.berth(&["run", "--rm", "-p", "8080:80", "localhost/bb:1", "true"]);
+    assert_eq!(r.code, 125);
+    assert!(
+        r.stderr.contains("not available rootless yet"),
+        "{}",
+        r.stderr
+    );
+    let r = u.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "host",
+        "localhost/bb:1",
+        "ls",
+        "/sys/class/net",
+    ]);
+    assert!(r.stdout.lines().any(|l| l == "lo"), "{}", r.stdout);
     // A container started by one command is reached by the next.
     u.ok(&["run", "-d", "--name", "s", "localhost/bb:1", "sleep", "600"]);
     assert_eq!(u.ok(&["exec", "s", "id", "-u"]).stdout, "0\n");

@@ -438,6 +438,12 @@ pub fn create_for(store: &Store, o: &RunOptions, to_start: bool) -> Result<Info,
         crate::network::get(store, n)?;
     }
     match o.process.network.bridge() {
+        // netavark needs the host's root; rootless networks (pasta) are not built yet.
+        Some(net) if berth_runtime::userns::rootless_uid().is_some() => {
+            return Err(RunError::Engine(format!(
+                "network {net}: bridge networks and published ports are not available rootless yet; use --network none or host"
+            )));
+        }
         Some(net) => {
             crate::network::get(store, net)?;
         }

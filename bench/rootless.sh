@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Rootless `run --rm --network none IMG true`: berth against podman (runc), both run
+# by an ordinary user this script makes (with a subordinate ID range) and removes
+# again; N runs a round, interleaved rounds, medians and ratio. Each tool's first
+# command (which makes its user namespace and pause process) is outside the timing.
+# This machine keeps /dev/null at 0600; it is 0666 while the script runs (as on
+# ordinary hosts, where an ordinary user's programs can open it), then as it was.
+#   bench/rootless.sh [N]  (default 20), ROUNDS rounds (default 7)
+source "$(dirname "$0")/lib.sh"
+source "$ROOT/scripts/oci-layout.sh"
+N=${1:-20}
+[ -x "$BERTH" ] || { log "build first: cargo build --release"; exit 1; }
+[ "$(id -u)" = 0 ] || { log "run as root (it makes the user)"; exit 1; }
+U=berthbench$$
+NULL_MODE=$(stat -c %a /dev/null)
+START=1600000000
+cleanup() {
+  if id "$U" >/dev/null 2>&1; then
+    runuser -u "$U" -- "$BIN/berth" rm -af -t 0 >/dev/null 2>&1 || true
+    runuser -u "$U" -- podman system reset --force >/dev/null 2>&1 || true
+    # The pause processes and anything else left of the user's (its UID or its
+    # range): each through a pidfd, checked again once the pidfd pins it.
+    python3 - "$UID_OF" "$START" <<'PY' || true
+import os, signal, sys
+uid, start = int(sys.argv[1]), int(sys.argv[2])
+mine = lambda u: u == uid or start <= u < start + 65536
+for name in os.listdir("/proc"):
+    if not name.isdigit():
+        continue
+    try:
+        if not mine(os.stat(f"/proc/{name}").st_uid):
+            continue
+        fd = os.pidfd_open(int(name))
+        if mine(os.stat(f"/proc/{name}").st_uid):
+            signal.pidfd_send_signal(fd, signal.SIGKILL)
+        os.close(fd)
+    except OSError:
+        pass
+PY
+    userdel -r "$U" >/dev/null 2>&1 || true
+  fi
+  rm -rf "/tmp/berth-run-${UID_OF:-x}" "$WORK/rootless"
+  chmod "$NULL_MODE" /dev/null
+}
+trap cleanup EXIT
+chmod 666 /dev/null
+useradd -m -K SUB_UID_COUNT=0 -K SUB_GID_COUNT=0 "$U"
+usermod --add-subuids "$START-$((START + 65535))" --add-subgids "$START-$((START + 65535))" "$U"
+UID_OF=$(id -u "$U")
+# The binary where the user can run it.
+BIN=$WORK/rootless/bin
+mkdir -p "$BIN" && cp "$BERTH" "$BIN/berth" && chmod -R a+rx "$WORK/rootless"
+HOME_U=$(getent passwd "$U" | cut -d: -f6)
+busybox_rootfs "$HOME_U/rootfs" >/dev/null
+tar -C "$HOME_U/rootfs" -c . > "$HOME_U/rootfs.tar"
+chown -R "$U:" "$HOME_U"
+AS=(runuser -u "$U" -- env -i HOME="$HOME_U" USER="$U" PATH=/usr/sbin:/usr/bin:/sbin:/bin)
+B=("${AS[@]}" "$BIN/berth")
+P=("${AS[@]}" podman --runtime runc)
+(cd "$HOME_U" && "${B[@]}" import -q "$HOME_U/rootfs.tar" localhost/bench:1 >/dev/null)
+(cd "$HOME_U" && "${P[@]}" import -q "$HOME_U/rootfs.tar" localhost/bench:1 >/dev/null)
+loop() { local i; for i in $(seq "$N"); do "$@" >/dev/null 2>&1 || return 1; done; }
+bt=(); pt=()
+cd "$HOME_U"
+for r in $(seq "$ROUNDS"); do
+  bt+=("$(timed loop "${B[@]}" run --rm --network none localhost/bench:1 true)")
+  pt+=("$(timed loop "${P[@]}" run --rm --network none localhost/bench:1 true)")
+  log "round $r"
+done
+b=$(printf '%s\n' "${bt[@]}" | median); p=$(printf '%s\n' "${pt[@]}" | median)
+printf 'berth  rootless run --rm x%s: median %.3f s (%.1f ms a run)\n' "$N" "$b" "$(echo "$b*1000/$N" | bc -l)"
+printf 'podman rootless run --rm x%s: median %.3f s (%.1f ms a run)\n' "$N" "$p" "$(echo "$p*1000/$N" | bc -l)"
+printf 'ratio berth/podman: %.3f (target <= 0.15)\n' "$(echo "$b / $p" | bc -l)"
