@@ -3,9 +3,9 @@
 //! pause process), which every command joins: a container started by one command
 //! is reached by the next.
 //!
-//! This machine keeps /dev/null at mode 0600, where ordinary hosts have 0666 (no
-//! program of an ordinary user, berth's or a container's, can open it otherwise):
-//! the test sets 0666 while it runs and puts the old mode back.
+//! This machine keeps /dev/null and /dev/net/tun at mode 0600, where ordinary hosts
+//! have 0666 (no program of an ordinary user, berth's, pasta or a container's, can
+//! open them otherwise): the tests set 0666 while they run and put the old mode back.
 
 mod common;
 
@@ -20,23 +20,24 @@ use common::{Run, berth, run_cmd};
 /// One test at a time changes /dev/null's mode and the user database.
 static HOST: Mutex<()> = Mutex::new(());
 
-/// /dev/null made 0666 for as long as it lives.
-struct DevNull(u32);
+/// A device node made 0666 (as udev makes /dev/null and /dev/net/tun on ordinary
+/// hosts) for as long as it lives, then given its old mode back.
+struct OpenToAll(&'static str, u32);
 
-impl DevNull {
-    fn open_to_all() -> DevNull {
-        let old = std::fs::metadata("/dev/null").unwrap().mode() & 0o7777;
+impl OpenToAll {
+    fn new(dev: &'static str) -> OpenToAll {
+        let old = std::fs::metadata(dev).unwrap().mode() & 0o7777;
         if old & 0o006 != 0o006 {
-            eprintln!("note: /dev/null is {old:o} here; 0666 (as on ordinary hosts) for this test");
+            eprintln!("note: {dev} is {old:o} here; 0666 (as on ordinary hosts) for this test");
         }
-        std::fs::set_permissions("/dev/null", std::fs::Permissions::from_mode(0o666)).unwrap();
-        DevNull(old)
+        std::fs::set_permissions(dev, std::fs::Permissions::from_mode(0o666)).unwrap();
+        OpenToAll(dev, old)
     }
 }
 
-impl Drop for DevNull {
+impl Drop for OpenToAll {
     fn drop(&mut self) {
-        let _ = std::fs::set_permissions("/dev/null", std::fs::Permissions::from_mode(self.0));
+        let _ = std::fs::set_permissions(self.0, std::fs::Permissions::from_mode(self.1));
     }
 }
 
@@ -93,6 +94,28 @@ impl User {
 
     /// berth as this user, in its home, with its own environment only.
     fn berth(&self, args: &[&str]) -> Run {
+        self.berth_in(None, args)
+    }
+
+    /// [`User::berth`] in a network namespace the test made (entered as root, then
+    /// the user's identity taken).
+    fn berth_in(&self, netns: Option<&str>, args: &[&str]) -> Run {
+        if let Some(ns) = netns {
+            let mut c = Command::new("ip");
+            c.args([
+                "netns", "exec", ns, "runuser", "-u", &self.name, "--", "env", "-i",
+            ])
+            .arg(format!("HOME={}", self.home.display()))
+            .arg(format!("USER={}", self.name))
+            .arg("PATH=/usr/sbin:/usr/bin:/sbin:/bin")
+            .arg("CONTAINERS_REGISTRIES_CONF=/dev/null")
+            .arg(format!("CONTAINERS_CONF={}", common::CONTAINERS_CONF))
+            .arg(env!("CARGO_BIN_EXE_berth"))
+            .args(args)
+            .current_dir(&self.home)
+            .stdin(std::process::Stdio::null());
+            return run_cmd(&mut c);
+        }
         let mut c = berth();
         c.env_clear()
             .env("HOME", &self.home)
@@ -110,6 +133,16 @@ impl User {
     fn ok(&self, args: &[&str]) -> Run {
         let r = self.berth(args);
         assert_eq!(r.code, 0, "berth {args:?} as {}: {}", self.name, r.stderr);
+        r
+    }
+
+    fn ok_in(&self, netns: &str, args: &[&str]) -> Run {
+        let r = self.berth_in(Some(netns), args);
+        assert_eq!(
+            r.code, 0,
+            "berth {args:?} as {} in {netns}: {}",
+            self.name, r.stderr
+        );
         r
     }
 
@@ -207,7 +240,7 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 #[test]
 fn an_ordinary_user_runs_builds_and_reaches_its_containers() {
     let _host = HOST.lock().unwrap_or_else(|e| e.into_inner());
-    let _null = DevNull::open_to_all();
+    let _null = OpenToAll::new("/dev/null");
     let u = User::new(true);
     let (start, _) = u.range.unwrap();
     let tar = layer_for(&u);
@@ -256,7 +289,14 @@ fn an_ordinary_user_runs_builds_and_reaches_its_containers() {
     assert_eq!(r.code, 125);
     assert_eq!(r.stderr, "Error: please use unshare with rootless\n");
     // No bridge yet: a clear refusal, nothing made; the host's network works.
-    let r = u.berth(&["run", "--rm", "-p", "8080:80", "localhost/bb:1", "true"]);
+    let r = u.berth(&[
+        "run",
+        "--rm",
+        "--network",
+        "bridge",
+        "localhost/bb:1",
+        "true",
+    ]);
     assert_eq!(r.code, 125);
     assert!(
         r.stderr.contains("not available rootless yet"),
@@ -315,11 +355,139 @@ fn an_ordinary_user_runs_builds_and_reaches_its_containers() {
 #[test]
 fn a_user_without_a_range_gets_its_own_id_alone() {
     let _host = HOST.lock().unwrap_or_else(|e| e.into_inner());
-    let _null = DevNull::open_to_all();
+    let _null = OpenToAll::new("/dev/null");
     let u = User::new(false);
     let tar = layer_for(&u);
     u.ok(&["import", "-q", tar.to_str().unwrap(), "localhost/bb:1"]);
     let r = u.ok(&["run", "--rm", "localhost/bb:1", "cat", "/proc/self/uid_map"]);
     let words: Vec<&str> = r.stdout.split_whitespace().collect();
     assert_eq!(words, ["0", &u.uid.to_string(), "1"], "{}", r.stdout);
+}
+
+/// Two network namespaces the test makes, joined by a veth pair: the user's
+/// berth runs in the first (10.231.0.2/24, its default route via 10.231.0.1,
+/// which nobody holds), a client in the second (10.231.0.3). Nothing reaches the
+/// host's own network.
+struct TwoNetns(String, String);
+
+impl TwoNetns {
+    fn new() -> TwoNetns {
+        let (a, b) = (
+            format!("berthrl-{}-a", std::process::id()),
+            format!("berthrl-{}-b", std::process::id()),
+        );
+        let ns = TwoNetns(a.clone(), b.clone());
+        let ip = |args: &str| sh(Command::new("ip").args(args.split(' ')));
+        ip(&format!("netns add {a}"));
+        ip(&format!("netns add {b}"));
+        ip(&format!(
+            "-n {a} link add v0 type veth peer name v1 netns {b}"
+        ));
+        ip(&format!("-n {a} addr add 10.231.0.2/24 dev v0"));
+        ip(&format!("-n {b} addr add 10.231.0.3/24 dev v1"));
+        for (n, dev) in [(&a, "v0"), (&b, "v1")] {
+            ip(&format!("-n {n} link set lo up"));
+            ip(&format!("-n {n} link set {dev} up"));
+        }
+        ip(&format!("-n {a} route add default via 10.231.0.1"));
+        ns
+    }
+
+    /// A command in namespace `ns` (as root).
+    fn exec(ns: &str, cmd: &str) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", ns, "/bin/busybox", "sh", "-c", cmd]);
+        c
+    }
+}
+
+impl Drop for TwoNetns {
+    fn drop(&mut self) {
+        for n in [&self.0, &self.1] {
+            let _ = Command::new("ip").args(["netns", "del", n]).output();
+        }
+    }
+}
+
+/// pasta, the rootless default: the container reaches the host (through the
+/// gateway's address), a published port reaches the container, and a client in
+/// another network namespace is seen with its own address, not a gateway's.
+#[test]
+fn pasta_connects_publishes_and_keeps_the_clients_address() {
+    let _host = HOST.lock().unwrap_or_else(|e| e.into_inner());
+    let _null = OpenToAll::new("/dev/null");
+    let _tun = OpenToAll::new("/dev/net/tun");
+    let u = User::new(true);
+    let nets = TwoNetns::new();
+    let ns = nets.0.as_str();
+    let tar = layer_for(&u);
+    u.ok_in(
+        ns,
+        &["import", "-q", tar.to_str().unwrap(), "localhost/bb:1"],
+    );
+    // Out: a listener on the host side (its loopback), reached at the gateway.
+    let mut listener = TwoNetns::exec(ns, "echo pong | nc -l -p 19090")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    common::wait_for("the host's listener", || {
+        let o = TwoNetns::exec(ns, "netstat -ltn").output().unwrap();
+        String::from_utf8_lossy(&o.stdout).contains(":19090 ")
+    });
+    let r = u.ok_in(
+        ns,
+        &[
+            "run",
+            "--rm",
+            "--network",
+            "pasta",
+            "localhost/bb:1",
+            "sh",
+            "-c",
+            // The write side stays open until the answer is in: this pasta
+            // (Debian 12's) can lose a reply that follows the container's FIN.
+            "sleep 2 | nc -w 5 10.231.0.1 19090",
+        ],
+    );
+    assert_eq!(r.stdout, "pong\n");
+    let _ = listener.kill();
+    let _ = listener.wait();
+    // In: a published port; the container tells whom it sees.
+    u.ok_in(
+        ns,
+        &[
+            "run",
+            "-d",
+            "--name",
+            "web",
+            "-p",
+            "18081:8080",
+            "localhost/bb:1",
+            "sh",
+            "-c",
+            "while true; do nc -l -p 8080 -e netstat -tn; done",
+        ],
+    );
+    let r = u.ok_in(ns, &["port", "web"]);
+    assert!(r.stdout.starts_with("8080/tcp -> "), "{}", r.stdout);
+    assert!(r.stdout.trim_end().ends_with(":18081"), "{}", r.stdout);
+    let mut seen = String::new();
+    common::wait_for("the published port to answer the other namespace", || {
+        let o = TwoNetns::exec(&nets.1, "nc -w 2 10.231.0.2 18081 </dev/null")
+            .output()
+            .unwrap();
+        seen = String::from_utf8_lossy(&o.stdout).into_owned();
+        seen.contains(":8080")
+    });
+    assert!(
+        seen.contains("10.231.0.3:"),
+        "the client's address was not kept: {seen}"
+    );
+    u.ok_in(ns, &["rm", "-f", "-t", "0", "web"]);
+    // pasta goes with the container's namespace.
+    common::wait_for("pasta to leave", || {
+        !user_processes(&u).iter().any(|p| {
+            std::fs::read_to_string(format!("/proc/{p}/comm")).is_ok_and(|c| c.trim() == "pasta")
+        })
+    });
 }

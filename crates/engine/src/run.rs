@@ -217,24 +217,25 @@ fn conf_defaults(p: &mut ProcessOptions) -> Result<(), RunError> {
     Ok(())
 }
 
-/// podman's rule: root gets the bridge network, others (who cannot make one)
-/// none; published ports need a bridge whatever the default says.
+/// podman's rule: root gets the bridge network, a rootless user pasta (which
+/// needs no privilege; slirp4netns is taken as pasta); published ports need one
+/// of the two whatever the default says.
 fn default_network(netns: Option<&str>, ports: bool) -> Result<NetworkMode, RunError> {
-    // Root of a rootless user's namespace cannot make a bridge either.
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let root = unsafe { libc::geteuid() } == 0 && berth_runtime::userns::rootless_uid().is_none();
+    let rootless = berth_runtime::userns::rootless_uid().is_some();
     let mode = match netns {
-        None | Some("private") if root => "bridge",
-        None | Some("private" | "slirp4netns" | "pasta") => "none",
+        None | Some("private") if !rootless => "bridge",
+        None | Some("private" | "slirp4netns") => "pasta",
         Some(m) => m,
     };
     let mode: NetworkMode = mode
         .parse()
         .map_err(|e| RunError::Engine(format!("containers.conf [containers] netns: {e}")))?;
-    if ports && mode.bridge().is_none() {
-        return Ok(NetworkMode::Bridge(crate::network::DEFAULT.into()));
+    match mode {
+        NetworkMode::Bridge(_) | NetworkMode::Pasta(_) => Ok(mode),
+        _ if ports && rootless => Ok(NetworkMode::Pasta(Vec::new())),
+        _ if ports => Ok(NetworkMode::Bridge(crate::network::DEFAULT.into())),
+        _ => Ok(mode),
     }
-    Ok(mode)
 }
 
 /// Whether a container must run under the monitor even in the foreground
@@ -438,16 +439,18 @@ pub fn create_for(store: &Store, o: &RunOptions, to_start: bool) -> Result<Info,
         crate::network::get(store, n)?;
     }
     match o.process.network.bridge() {
-        // netavark needs the host's root; rootless networks (pasta) are not built yet.
+        // netavark needs the host's root; a rootless user's network is pasta.
         Some(net) if berth_runtime::userns::rootless_uid().is_some() => {
             return Err(RunError::Engine(format!(
-                "network {net}: bridge networks and published ports are not available rootless yet; use --network none or host"
+                "network {net}: bridge networks are not available rootless yet; use --network pasta (the default), none or host"
             )));
         }
         Some(net) => {
             crate::network::get(store, net)?;
         }
-        None if !o.process.ports.is_empty() => {
+        None if !o.process.ports.is_empty()
+            && !matches!(o.process.network, NetworkMode::Pasta(_)) =>
+        {
             return Err(RunError::Engine(format!(
                 "-p needs a bridge network, not --network {}",
                 o.process.network
@@ -586,15 +589,23 @@ pub fn prepare_bundle(store: &Store, info: &Info) -> Result<PathBuf, RunError> {
     let mut members = Vec::new();
     let mut net_att = None;
     crate::namespaces::prepare(store, id, &cfg.process, &mut spec)?;
-    if cfg.process.network == crate::network::NetworkMode::None {
-        let att = crate::network::setup_isolated(store, id)?;
-        if let Some(ns) = spec
+    let isolated = match &cfg.process.network {
+        crate::network::NetworkMode::None => Some(crate::network::setup_isolated(store, id)?),
+        crate::network::NetworkMode::Pasta(opts) => Some(crate::network::setup_pasta(
+            store,
+            id,
+            &cfg.process.ports,
+            opts,
+        )?),
+        _ => None,
+    };
+    if let Some(att) = isolated
+        && let Some(ns) = spec
             .linux
             .as_mut()
             .and_then(|l| l.namespaces.iter_mut().find(|n| n.kind == "network"))
-        {
-            ns.path = Some(att.netns.to_string_lossy().into_owned());
-        }
+    {
+        ns.path = Some(att.netns.to_string_lossy().into_owned());
     }
     if let Some(net) = cfg.process.network.bridge() {
         let att = crate::network::setup(store, id, net, &cfg.process.ports)?;

@@ -604,6 +604,7 @@ pub fn generate(
         NetworkMode::None
         | NetworkMode::Unset
         | NetworkMode::Bridge(_)
+        | NetworkMode::Pasta(_)
         | NetworkMode::Container(_) => namespaces.push(Namespace {
             kind: "network".into(),
             path: None,

@@ -9,6 +9,9 @@ use super::ipam::SubnetError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum NetworkError {
+    /// pasta could not connect a container (its own words).
+    #[error("pasta: {0}")]
+    Pasta(String),
     #[error("unable to find network with name or ID {0}: network not found")]
     NotFound(String),
     #[error("network {0} already exists")]

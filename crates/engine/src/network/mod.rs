@@ -521,6 +521,47 @@ pub fn setup_isolated(store: &Store, id: &str) -> Result<Attachment, NetworkErro
     Ok(att)
 }
 
+/// `--network pasta`: a namespace of the container's own, as [`setup_isolated`]'s,
+/// that pasta connects to the host's network (its addresses and routes copied in,
+/// the gateway standing for the host) and publishes `ports` into. pasta leaves by
+/// itself once [`teardown`] unpins the namespace.
+pub fn setup_pasta(
+    store: &Store,
+    id: &str,
+    ports: &[PortMapping],
+    options: &[String],
+) -> Result<Attachment, NetworkError> {
+    if let Some(a) = attachment(store, id).filter(|a| a.netns.exists()) {
+        return Ok(a);
+    }
+    let mut att = setup_isolated(store, id)?;
+    att.ports = ports.to_vec();
+    save(store, id, &att)?;
+    let mut cmd = std::process::Command::new("pasta");
+    cmd.args(["--config-net", "--quiet", "--ns-ifname", "eth0"]);
+    for p in ports {
+        let flag = if p.protocol == "udp" { "-u" } else { "-t" };
+        let addr = match p.host_ip.as_str() {
+            "" | "0.0.0.0" => String::new(),
+            ip => format!("{ip}/"),
+        };
+        cmd.arg(flag)
+            .arg(format!("{addr}{}:{}", p.host_port, p.container_port));
+    }
+    cmd.args(options).arg("--netns").arg(&att.netns);
+    // Not /dev/null for stdin: some hosts keep it from ordinary users.
+    cmd.stdin(std::process::Stdio::piped());
+    let out = cmd
+        .output()
+        .map_err(|e| NetworkError::Pasta(format!("run pasta (Debian's passt package): {e}")))?;
+    if !out.status.success() {
+        let why = String::from_utf8_lossy(&out.stderr);
+        teardown(store, id);
+        return Err(NetworkError::Pasta(why.trim().replace('\n', "; ")));
+    }
+    Ok(att)
+}
+
 /// Connects a container to a bridge network (once; a restart reuses it);
 /// returns the pinned network namespace to run it in.
 pub fn setup(

@@ -21,6 +21,10 @@ pub enum NetworkMode {
     Container(String),
     /// `ns:PATH`: a namespace file.
     Ns(PathBuf),
+    /// `pasta[:OPTIONS]`: a namespace of its own that pasta (from passt) connects
+    /// to the host's network without privileges: rootless networking. The
+    /// options (comma-separated) go to pasta as they are.
+    Pasta(Vec<String>),
 }
 
 impl NetworkMode {
@@ -54,6 +58,14 @@ impl FromStr for NetworkMode {
             "host" => NetworkMode::Host,
             "none" => NetworkMode::None,
             "bridge" => NetworkMode::Bridge(DEFAULT.to_string()),
+            "pasta" => NetworkMode::Pasta(Vec::new()),
+            _ if s.starts_with("pasta:") => NetworkMode::Pasta(
+                s["pasta:".len()..]
+                    .split(',')
+                    .filter(|o| !o.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+            ),
             _ => {
                 if let Some(c) = s.strip_prefix("container:") {
                     if c.is_empty() {
@@ -87,6 +99,8 @@ impl fmt::Display for NetworkMode {
             NetworkMode::None => f.write_str("none"),
             NetworkMode::Container(c) => write!(f, "container:{c}"),
             NetworkMode::Ns(p) => write!(f, "ns:{}", p.display()),
+            NetworkMode::Pasta(o) if o.is_empty() => f.write_str("pasta"),
+            NetworkMode::Pasta(o) => write!(f, "pasta:{}", o.join(",")),
         }
     }
 }
@@ -118,6 +132,8 @@ mod tests {
             "net1",
             "container:abc",
             "ns:/run/netns/x",
+            "pasta",
+            "pasta:-T,9000",
         ] {
             let m: NetworkMode = flag.parse().unwrap();
             assert_eq!(m.to_string(), flag);
