@@ -110,6 +110,22 @@ fn restart_policies_and_healthchecks_run_in_the_monitor() {
         count,
         "restarted after stop"
     );
+    // Killed by its user: not restarted either (podman's rule for kill and stop).
+    st.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "killed",
+        "--restart",
+        "always",
+        "localhost/bb:1",
+        "sleep",
+        "600",
+    ]);
+    st.ok(&["kill", "killed"]);
+    assert_eq!(st.ok(&["wait", "killed"]).stdout, "137\n");
+    assert_eq!(st.inspect("killed", ".State.Status"), "exited");
+    assert_eq!(st.inspect("killed", ".RestartCount"), "0");
     let r = st.run(&[
         "run",
         "--rm",

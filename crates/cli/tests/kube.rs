@@ -497,6 +497,12 @@ fn a_service_container_lives_as_long_as_its_pods() {
         r.stderr
     );
     assert!(running(&service));
+    // A pod killed (whose containers Kubernetes would restart) stops it too.
+    st.ok(&["pod", "kill", "svc"]);
+    wait_for("the service container to stop", || !running(&service));
+    assert_eq!(st.inspect("svc-c", ".State.ExitCode"), "137");
+    st.ok(&["pod", "start", "svc"]);
+    assert!(running(&service));
     // A pod stopped stops it as well; the last pod removed takes it.
     st.ok(&["pod", "stop", "-t", "0", "svc"]);
     wait_for("the service container to stop", || !running(&service));

@@ -284,7 +284,7 @@ fn on_failure(store: &Store, id: &str, action: OnFailure) {
     match action {
         OnFailure::None => {}
         OnFailure::Kill => {
-            let _ = crate::lifecycle::kill(store, id, "KILL");
+            let _ = crate::lifecycle::signal(store, id, "KILL");
             if !in_monitor {
                 crate::lifecycle::wait_stopped(&info, wait);
             }
@@ -297,16 +297,16 @@ fn on_failure(store: &Store, id: &str, action: OnFailure) {
             // alone, then SIGKILL; the monitor records the exit as a stop.
             container::mark_stopped(store, id, true);
             let grace = Duration::from_secs(info.config.process.stop_timeout.unwrap_or(10));
-            let _ = crate::lifecycle::kill(store, id, "TERM");
+            let _ = crate::lifecycle::signal(store, id, "TERM");
             if init.as_ref().is_some_and(|fd| !fd.wait_exit(Some(grace))) {
-                let _ = crate::lifecycle::kill(store, id, "KILL");
+                let _ = crate::lifecycle::signal(store, id, "KILL");
             }
         }
         OnFailure::Restart => {
             if std::fs::write(restart_marker(store, id), b"").is_err() {
                 return;
             }
-            let _ = crate::lifecycle::kill(store, id, "KILL");
+            let _ = crate::lifecycle::signal(store, id, "KILL");
             if !in_monitor && let Some(fd) = init {
                 // Done when the monitor runs the container again.
                 fd.wait_exit(wait);

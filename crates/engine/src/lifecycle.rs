@@ -229,6 +229,16 @@ fn signal_init(info: &Info, sig: i32) -> Result<bool> {
 
 /// Sends a signal to a running container's init.
 pub fn kill(store: &Store, name: &str, signal: &str) -> Result<Info> {
+    signal_container(store, name, signal, true)
+}
+
+/// [`kill`] for berth's own reasons (a healthcheck's action), which leaves the
+/// restart policy to decide.
+pub fn signal(store: &Store, name: &str, signal: &str) -> Result<Info> {
+    signal_container(store, name, signal, false)
+}
+
+fn signal_container(store: &Store, name: &str, signal: &str, by_user: bool) -> Result<Info> {
     // The signal is judged before the container is looked for, as podman does.
     let sig = parse_kill_signal(signal)?;
     let info = find(store, name)?;
@@ -238,6 +248,11 @@ pub fn kill(store: &Store, name: &str, signal: &str) -> Result<Info> {
             info.id,
             info.state.status.as_str()
         )));
+    }
+    // As podman's: a container its user signalled is not restarted by its
+    // policy when it goes (marked before the signal can end it).
+    if by_user {
+        container::mark_stopped(store, &info.id, true);
     }
     if !signal_init(&info, sig)? {
         return Err(Error::StateImproper(format!(
