@@ -533,3 +533,22 @@ fn a_host_port_alone_publishes_the_same_container_port() {
     assert_eq!(r.stdout, format!("{free}/tcp -> 127.0.0.1:{free}\n"));
     st.ok(&["pod", "rm", "-f", "-t", "0", "hp"]);
 }
+
+/// The YAML may come from a URL (podman's), for play and down alike.
+#[test]
+fn play_and_down_read_yaml_from_a_url() {
+    let st = TestStore::with_busybox();
+    let yaml = "kind: Pod\nmetadata: {name: web}\nspec:\n  containers: [{name: c, image: localhost/bb:1, command: ['sleep', '600']}]\n";
+    let base = berth_testkit::files::serve(vec![("/pod.yaml", yaml.as_bytes().to_vec())]).unwrap();
+    let url = format!("{base}/pod.yaml");
+    st.ok(&["kube", "play", "--network", "none", &url]);
+    assert_eq!(st.inspect("web-c", ".State.Running"), "true");
+    st.ok(&["pod", "stop", "-t", "0", "web"]);
+    st.ok(&["kube", "down", &url]);
+    assert_eq!(st.run(&["container", "exists", "web-c"]).code, 1);
+    // A URL that serves nothing: one line naming it, nothing made.
+    let r = st.run(&["kube", "play", &format!("{base}/missing.yaml")]);
+    assert_eq!(r.code, 125);
+    assert!(r.stderr.contains("missing.yaml"), "{}", r.stderr);
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+}

@@ -72,13 +72,13 @@ struct PlayArgs {
     /// that runs while the pods do, for a systemd unit to watch.
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     service_container: Option<bool>,
-    /// A YAML file, or - for standard input.
+    /// A YAML file, an http(s) URL serving one, or - for standard input.
     file: String,
 }
 
 #[derive(Args)]
 struct DownArgs {
-    /// A YAML file, or - for standard input.
+    /// A YAML file, an http(s) URL serving one, or - for standard input.
     file: String,
 }
 
@@ -91,6 +91,13 @@ fn read_yaml(file: &str) -> Result<String, exit::Failure> {
             .lock()
             .take(limit)
             .read_to_string(&mut text),
+        // podman's: the YAML may be served.
+        u if u.starts_with("http://") || u.starts_with("https://") => {
+            berth_image::http::get_body(u)
+                .map_err(|e| exit::podman(format!("{u}: {e}")))?
+                .take(limit)
+                .read_to_string(&mut text)
+        }
         f => std::fs::File::open(f).and_then(|h| h.take(limit).read_to_string(&mut text)),
     };
     r.map_err(|e| exit::podman(format!("{file}: {e}")))?;
