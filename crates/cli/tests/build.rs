@@ -1388,3 +1388,79 @@ fn os_arch_and_variant_name_the_platform_built_for() {
     ]);
     assert_eq!(r.code, 125, "{}", r.stderr);
 }
+
+/// `--output`: the built image's files as a directory or a tar as well as the image
+/// (buildah's and docker's forms); a bad form is refused before anything is built.
+#[test]
+fn output_writes_the_images_files() {
+    let st = Store::new();
+    let ctx = st.context(
+        "ctx",
+        &[(
+            "Containerfile",
+            "FROM localhost/bb:1\nRUN mkdir -p /out && echo made > /out/f && ln -s f /out/link\n",
+        )],
+    );
+    let dir = st.dir.path().join("files");
+    let r = st.ok(&[
+        "build",
+        "-q",
+        "-o",
+        dir.to_str().unwrap(),
+        ctx.to_str().unwrap(),
+    ]);
+    let id = r.stdout.trim().to_string();
+    assert_eq!(
+        std::fs::read_to_string(dir.join("out/f")).unwrap(),
+        "made\n"
+    );
+    assert_eq!(
+        std::fs::read_link(dir.join("out/link")).unwrap(),
+        Path::new("f")
+    );
+    assert!(dir.join("bin/busybox").is_file());
+    // The image is there too.
+    assert_eq!(
+        st.ok(&["images", "-q", "--no-trunc"])
+            .stdout
+            .matches(&id[..12])
+            .count(),
+        1
+    );
+    let tar = st.dir.path().join("files.tar");
+    let dest = format!("type=tar,dest={}", tar.display());
+    st.ok(&["build", "-q", "--output", &dest, ctx.to_str().unwrap()]);
+    let mut names: Vec<String> = tar::Archive::new(std::fs::File::open(&tar).unwrap())
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert!(
+        names.iter().any(|n| n.trim_end_matches('/') == "out/f"),
+        "{names:?}"
+    );
+    // `-`: the tar alone on standard output.
+    let mut c = st.cmd();
+    c.args(["build", "-q", "-o", "-", ctx.to_str().unwrap()]);
+    let out = c.output().unwrap();
+    assert!(out.status.success());
+    assert!(
+        out.stdout.len() > 1024 && out.stdout.len().is_multiple_of(512),
+        "{}",
+        out.stdout.len()
+    );
+    let r = st.run(&["build", "-o", "type=registry,dest=x", ctx.to_str().unwrap()]);
+    assert_eq!(r.code, 125);
+    assert!(
+        r.stderr.contains("--output type=registry,dest=x"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        !r.stderr.contains("STEP"),
+        "built before refusing: {}",
+        r.stderr
+    );
+    st.assert_clean();
+}

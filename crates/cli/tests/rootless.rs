@@ -288,6 +288,11 @@ fn an_ordinary_user_runs_builds_and_reaches_its_containers() {
     let r = common::run(&["unshare", "true"]);
     assert_eq!(r.code, 125);
     assert_eq!(r.stderr, "Error: please use unshare with rootless\n");
+    // buildah's verb: the same for the user, the command as it is for root.
+    let r = u.ok(&["builder", "unshare", "id", "-u"]);
+    assert_eq!(r.stdout, "0\n");
+    let r = common::run(&["builder", "unshare", "sh", "-c", "exit 3"]);
+    assert_eq!(r.code, 3);
     // No bridge yet: a clear refusal, nothing made; the host's network works.
     let r = u.berth(&[
         "run",

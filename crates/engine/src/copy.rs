@@ -472,9 +472,106 @@ pub fn export(
     })
 }
 
+/// Where `build --output` writes an image's files (buildah's and docker's forms).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FilesOutput {
+    /// `type=local,dest=DIR`, or a bare path: the files in a directory.
+    Dir(PathBuf),
+    /// `type=tar,dest=FILE`: one tar.
+    Tar(PathBuf),
+    /// `-` (or `type=tar,dest=-`): a tar on standard output.
+    Stdout,
+}
+
+impl std::str::FromStr for FilesOutput {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<FilesOutput, Error> {
+        let bad = |why: &str| Error::InvalidArgument(format!("--output {s}: {why}"));
+        if s == "-" {
+            return Ok(FilesOutput::Stdout);
+        }
+        if !s.contains('=') {
+            return Ok(FilesOutput::Dir(PathBuf::from(s)));
+        }
+        let (mut kind, mut dest) = (None, None);
+        for part in s.split(',') {
+            match part.split_once('=') {
+                Some(("type", v)) => kind = Some(v),
+                Some(("dest", v)) => dest = Some(v),
+                _ => return Err(bad("expected type=local|tar,dest=PATH")),
+            }
+        }
+        let dest = dest
+            .filter(|d| !d.is_empty())
+            .ok_or_else(|| bad("no dest"))?;
+        match (kind.unwrap_or("local"), dest) {
+            ("local", "-") => Err(bad("a local output needs a directory")),
+            ("local", d) => Ok(FilesOutput::Dir(PathBuf::from(d))),
+            ("tar", "-") => Ok(FilesOutput::Stdout),
+            ("tar", d) => Ok(FilesOutput::Tar(PathBuf::from(d))),
+            (other, _) => Err(bad(&format!("type {other:?} is not local or tar"))),
+        }
+    }
+}
+
+/// An image's whole filesystem as a directory tree or a tar (`build --output`).
+/// A directory's entries are written as `cp` writes them: nothing lands outside it.
+pub fn export_image(store: &Store, image: &str, to: &FilesOutput) -> Result<(), Error> {
+    let (id, root) = store.mount_image(image).map_err(fail)?;
+    let written = match to {
+        FilesOutput::Stdout => {
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            archive::tar_in_root(&root, Path::new(""), "", &mut out)
+                .map(drop)
+                .map_err(fail)
+                .and_then(|()| out.flush().map_err(fail))
+        }
+        FilesOutput::Tar(path) => std::fs::File::create(path)
+            .map_err(|e| fail(format!("{}: {e}", path.display())))
+            .and_then(|f| {
+                archive::tar_in_root(&root, Path::new(""), "", std::io::BufWriter::new(f))
+                    .map(drop)
+                    .map_err(fail)
+            }),
+        FilesOutput::Dir(dir) => export_into(&root, dir),
+    };
+    let _ = store.unmount_image(&id, false);
+    written
+}
+
+fn export_into(root: &Path, dir: &Path) -> Result<(), Error> {
+    std::fs::create_dir_all(dir).map_err(|e| fail(format!("{}: {e}", dir.display())))?;
+    let (r, w) = std::io::pipe().map_err(fail)?;
+    std::thread::scope(|s| {
+        let tar = s.spawn(move || archive::tar_in_root(root, Path::new(""), "", w));
+        let applied = archive::apply_layer(r, dir, &ApplyOptions::new(WhiteoutMode::Literal), None);
+        let made = tar.join().map_err(|_| fail("the tar writer panicked"))?;
+        made.map_err(fail)?;
+        applied.map(drop).map_err(fail)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn output_flags_read_as_buildah_takes_them() {
+        let p = |s: &str| s.parse::<FilesOutput>();
+        assert_eq!(p("out").unwrap(), FilesOutput::Dir("out".into()));
+        assert_eq!(p("-").unwrap(), FilesOutput::Stdout);
+        assert_eq!(
+            p("type=local,dest=/x").unwrap(),
+            FilesOutput::Dir("/x".into())
+        );
+        assert_eq!(
+            p("type=tar,dest=a.tar").unwrap(),
+            FilesOutput::Tar("a.tar".into())
+        );
+        assert_eq!(p("type=tar,dest=-").unwrap(), FilesOutput::Stdout);
+        assert!(p("type=registry,dest=x").is_err());
+        assert!(p("type=local").is_err());
+    }
 
     #[test]
     fn knows_a_tar_header() {

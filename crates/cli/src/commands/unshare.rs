@@ -15,8 +15,14 @@ pub struct UnshareArgs {
 }
 
 pub fn unshare(store_args: &StoreArgs, a: UnshareArgs) -> CmdResult {
+    run(store_args, a, false)
+}
+
+/// `root_too`: buildah's verb runs the command for root as it is, where podman's
+/// refuses.
+pub fn run(store_args: &StoreArgs, a: UnshareArgs, root_too: bool) -> CmdResult {
     // main has entered the namespace already; root has none to enter.
-    if berth_runtime::userns::rootless_uid().is_none() {
+    if !root_too && berth_runtime::userns::rootless_uid().is_none() {
         return Err(exit::podman("please use unshare with rootless"));
     }
     let cfg = store_args.open()?.config().clone();

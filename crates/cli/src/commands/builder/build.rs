@@ -37,6 +37,10 @@ pub struct BuildArgs {
     /// Write the image ID to this file.
     #[arg(long)]
     iidfile: Option<PathBuf>,
+    /// Also write the image's files: DIR, type=local,dest=DIR, type=tar,dest=FILE,
+    /// or - (a tar on standard output).
+    #[arg(short, long)]
+    output: Option<String>,
     /// Network for RUN: none (default) or host.
     #[arg(long, value_parser = ["none", "host"])]
     network: Option<String>,
@@ -141,6 +145,12 @@ fn layers(flag: Option<&str>) -> Result<bool, Failure> {
 
 pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
     crate::exit::protect_self()?;
+    let output: Option<berth_engine::copy::FilesOutput> = a
+        .output
+        .as_deref()
+        .map(str::parse)
+        .transpose()
+        .map_err(exit::engine)?;
     let mut _stdin_dir = None;
     let mut stdin_file = None;
     let mut context = a
@@ -302,7 +312,13 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
         std::fs::write(f, format!("sha256:{id}"))
             .map_err(|e| exit::podman(format!("{}: {e}", f.display())))?;
     }
-    println!("{id}");
+    if let Some(out) = &output {
+        berth_engine::copy::export_image(&store, &id, out).map_err(exit::engine)?;
+    }
+    // A tar on standard output is all that goes there.
+    if output != Some(berth_engine::copy::FilesOutput::Stdout) {
+        println!("{id}");
+    }
     Ok(0)
 }
 

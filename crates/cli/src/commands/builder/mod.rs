@@ -66,6 +66,9 @@ pub(crate) enum BuilderCommand {
     Info(crate::commands::system::InfoArgs),
     /// Show berth's version.
     Version(crate::commands::system::VersionArgs),
+    /// Run a command (a shell by default) in the rootless user's namespace; as root,
+    /// as it is (buildah's).
+    Unshare(crate::commands::unshare::UnshareArgs),
     /// Give a working container another name.
     Rename(RenameArgs),
     /// List images, as buildah lists them (`--json`, its template fields).
@@ -240,6 +243,7 @@ pub fn run(store_args: &StoreArgs, a: BuilderArgs) -> Result<i32, Failure> {
         BuilderCommand::Logout(a) => crate::commands::login::logout(a).map(|_| 0),
         BuilderCommand::Info(a) => crate::commands::system::info(store_args, a).map(|_| 0),
         BuilderCommand::Version(a) => crate::commands::system::version(a).map(|_| 0),
+        BuilderCommand::Unshare(a) => crate::commands::unshare::run(store_args, a, true).map(|_| 0),
         BuilderCommand::Rename(a) => {
             let engine = berth_engine::Engine::with_store(store_args.open()?);
             engine
