@@ -86,6 +86,9 @@ pub struct BuildRequest {
     pub runtime_flags: Vec<String>,
     /// `--runtime` for RUN (None: containers.conf's, else the built-in one).
     pub runtime: Option<String>,
+    /// `--timestamp`: seconds since the epoch for every commit's creation time
+    /// and its layers' file times (reproducible builds).
+    pub timestamp: Option<i64>,
 }
 
 impl BuildRequest {

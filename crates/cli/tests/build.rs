@@ -1464,3 +1464,50 @@ fn output_writes_the_images_files() {
     );
     st.assert_clean();
 }
+
+/// `--timestamp`: the same sources build the same image (its creation time and its
+/// new files' times fixed, whatever the clock and the context's file times say).
+#[test]
+fn timestamp_makes_the_build_reproducible() {
+    let st = Store::new();
+    let ctx = st.context(
+        "ctx",
+        &[
+            (
+                "Containerfile",
+                "FROM localhost/bb:1\nCOPY f /f\nRUN echo ran > /ran\nLABEL k=v\n",
+            ),
+            ("f", "file\n"),
+        ],
+    );
+    let build = |extra: &[&str]| {
+        let mut args = vec!["build", "-q", "--no-cache"];
+        args.extend_from_slice(extra);
+        args.push(ctx.to_str().unwrap());
+        st.ok(&args).stdout.trim().to_string()
+    };
+    let first = build(&["--timestamp", "1000000000"]);
+    // Other file times in the context (the same contents): the same image.
+    std::fs::write(ctx.join("f"), "file\n").unwrap();
+    let second = build(&["--timestamp", "1000000000"]);
+    assert_eq!(first, second);
+    let created = st.ok(&[
+        "inspect",
+        "--type",
+        "image",
+        "--format",
+        "{{.Created}}",
+        &first,
+    ]);
+    assert!(
+        created.stdout.starts_with("2001-09-09"),
+        "{}",
+        created.stdout
+    );
+    let r = st.ok(&["run", "--rm", &first, "stat", "-c", "%Y", "/ran", "/f"]);
+    assert_eq!(r.stdout, "1000000000\n1000000000\n");
+    // Without it, the image has the time it was built.
+    let plain = build(&[]);
+    assert_ne!(plain, first);
+    st.assert_clean();
+}

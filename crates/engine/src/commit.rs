@@ -40,6 +40,10 @@ pub struct CommitOptions<'a> {
     /// No new layer: only the config and a history entry marked
     /// `empty_layer` (a build step that changed no file, as buildah commits it).
     pub empty_layer: bool,
+    /// `--timestamp`: seconds since the epoch as the image's and history's creation
+    /// time and every new layer entry's modification time, so that the same
+    /// sources give the same image.
+    pub timestamp: Option<i64>,
 }
 
 impl CommitOptions<'_> {
@@ -56,6 +60,7 @@ impl CommitOptions<'_> {
             docker: false,
             squash: false,
             empty_layer: false,
+            timestamp: None,
         }
     }
 }
@@ -88,7 +93,14 @@ pub fn commit(store: &Arc<Store>, name: &str, o: &CommitOptions) -> Result<Strin
         Ok(None)
     } else {
         let skip = crate::changes::runtime_made(store, &info.id, &c.layer)?;
-        put_diff(store, &c.layer, &dst, &skip).map(Some)
+        put_diff(
+            store,
+            &c.layer,
+            &dst,
+            &skip,
+            o.timestamp.map(|t| t.max(0) as u64),
+        )
+        .map(Some)
     };
     if paused {
         let _ = oci.pause(&info.id, false);
@@ -153,10 +165,15 @@ fn put_diff(
     layer: &str,
     dst: &StorageDestination,
     skip: &std::collections::HashSet<std::path::PathBuf>,
+    mtime: Option<u64>,
 ) -> Result<BlobInfo, Error> {
     let (mut r, w) = std::io::pipe().map_err(fail)?;
     std::thread::scope(|s| {
-        let writer = s.spawn(move || store.diff_unhashed_skipping(layer, w, skip).map(drop));
+        let writer = s.spawn(move || {
+            store
+                .diff_unhashed_skipping(layer, w, skip, mtime)
+                .map(drop)
+        });
         let put = dst.put_blob(&mut r, None);
         drop(r);
         let wrote = writer.join().expect("diff thread");
@@ -258,7 +275,10 @@ fn new_config(
     args: &[String],
     o: &CommitOptions,
 ) -> Result<Value, Error> {
-    let created = rfc3339(now_ns());
+    let created = match o.timestamp {
+        Some(t) => rfc3339(u64::try_from(t).unwrap_or(0).saturating_mul(1_000_000_000)),
+        None => rfc3339(now_ns()),
+    };
     if !base["config"].is_object() {
         base["config"] = json!({});
     }

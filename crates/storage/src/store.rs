@@ -897,19 +897,21 @@ impl Store {
 
     /// [`Store::diff`] without computing its digest (the reader hashes it).
     pub fn diff_unhashed<W: Write>(&self, layer_id: &str, out: W) -> Result<u64> {
-        self.diff_unhashed_skipping(layer_id, out, &std::collections::HashSet::new())
+        self.diff_unhashed_skipping(layer_id, out, &std::collections::HashSet::new(), None)
     }
 
     /// [`Store::diff_unhashed`] leaving out these paths (relative to the layer's
-    /// root) and what is below them.
+    /// root) and what is below them; `mtime` fixes every entry's modification time.
     pub fn diff_unhashed_skipping<W: Write>(
         &self,
         layer_id: &str,
         out: W,
         skip: &std::collections::HashSet<PathBuf>,
+        mtime: Option<u64>,
     ) -> Result<u64> {
         let (dir, parent) = self.layer_dirs(layer_id)?;
-        archive::write_diff_unhashed(&dir, parent.as_deref(), self.driver.whiteouts(), out, skip)
+        let mode = self.driver.whiteouts();
+        archive::write_diff_unhashed(&dir, parent.as_deref(), mode, out, skip, mtime)
     }
 
     /// A layer's directory and its parent's.

@@ -58,6 +58,10 @@ pub(super) fn step_key(
     // What the context excludes decides what COPY copies: an --ignorefile
     // from outside the context is in no content digest.
     put(&format!("{:?}", x.ignore));
+    // A fixed timestamp makes other layers (their files' times) and configs.
+    if let Some(t) = req.timestamp {
+        put(&format!("timestamp {t}"));
+    }
     let Some(inst) = inst else {
         return Ok(d.finish().hex().to_string());
     };
@@ -134,6 +138,9 @@ pub(super) fn cache_key(
         .map_or("none".into(), ToString::to_string));
     // What the context excludes (an --ignorefile is in no content digest).
     put(&format!("{:?}", x.ignore));
+    if let Some(t) = req.timestamp {
+        put(&format!("timestamp {t}"));
+    }
     if s.is_target {
         put(&format!("{:?}", req.labels));
         put(&format!(

@@ -79,6 +79,7 @@ pub(super) fn commit(
         docker: is_target && req.docker_format,
         squash: is_target && req.squash,
         empty_layer: matches!(step, Step::ConfigOnly) && !(is_target && req.squash),
+        timestamp: req.timestamp,
     };
     for d in dropped {
         progress::dropped(log, d);

@@ -44,6 +44,7 @@ pub fn write_diff<W: Write>(
         mode,
         DigestingWriter::new(out, Algorithm::Sha256),
         &HashSet::new(),
+        None,
     )?;
     let (_, diff_id, size) = inner.finish();
     Ok(DiffReport {
@@ -55,14 +56,17 @@ pub fn write_diff<W: Write>(
 
 /// [`write_diff`] without hashing what it writes, for a reader that hashes it
 /// anyway (as `commit` applying it as a new layer does). Returns the entries.
+/// `mtime`, when given, is every entry's modification time (reproducible builds,
+/// `--timestamp`).
 pub fn write_diff_unhashed<W: Write>(
     layer: &Path,
     parent: Option<&Path>,
     mode: WhiteoutMode,
     out: W,
     skip: &HashSet<PathBuf>,
+    mtime: Option<u64>,
 ) -> Result<u64> {
-    write_tar(layer, parent, mode, out, skip).map(|(_, n)| n)
+    write_tar(layer, parent, mode, out, skip, mtime).map(|(_, n)| n)
 }
 
 fn write_tar<W: Write>(
@@ -71,6 +75,7 @@ fn write_tar<W: Write>(
     mode: WhiteoutMode,
     out: W,
     skip: &HashSet<PathBuf>,
+    mtime: Option<u64>,
 ) -> Result<(W, u64)> {
     let mut w = DiffWriter {
         root: layer,
@@ -79,6 +84,7 @@ fn write_tar<W: Write>(
         links: HashMap::new(),
         entries: 0,
         skip,
+        mtime,
     };
     w.tar.mode(tar::HeaderMode::Complete);
     let parent = match mode {
@@ -100,6 +106,8 @@ struct DiffWriter<'a, W: Write> {
     entries: u64,
     /// Paths (relative) left out with what is below them.
     skip: &'a HashSet<PathBuf>,
+    /// Every entry's modification time, when fixed.
+    mtime: Option<u64>,
 }
 
 fn sorted_names(dir: &Path) -> Result<Vec<OsString>> {
@@ -236,7 +244,7 @@ impl<W: Write> DiffWriter<'_, W> {
         h.set_mode(md.mode() & 0o7777);
         h.set_uid(md.uid() as u64);
         h.set_gid(md.gid() as u64);
-        h.set_mtime(md.mtime().max(0) as u64);
+        h.set_mtime(self.mtime.unwrap_or(md.mtime().max(0) as u64));
         h.set_size(0);
         let ft = md.file_type();
         let res = if ft.is_dir() {

@@ -41,6 +41,10 @@ pub struct BuildArgs {
     /// or - (a tar on standard output).
     #[arg(short, long)]
     output: Option<String>,
+    /// Seconds since the epoch as the image's creation time and its new layers'
+    /// file times, so that the same sources build the same image.
+    #[arg(long, allow_hyphen_values = true)]
+    timestamp: Option<i64>,
     /// Network for RUN: none (default) or host.
     #[arg(long, value_parser = ["none", "host"])]
     network: Option<String>,
@@ -250,6 +254,7 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
         security_opt: a.security_opt.clone(),
         runtime_flags: store_args.runtime_flag.clone(),
         runtime: store_args.runtime.clone(),
+        timestamp: a.timestamp,
     };
     // The runtime RUN uses, found before anything is pulled or built.
     let conf = berth_engine::conf::get().map_err(exit::podman)?;

@@ -55,6 +55,7 @@ pub fn commit(store_args: &StoreArgs, a: CommitArgs) -> CmdResult {
         docker: a.format == "docker",
         squash: a.squash,
         empty_layer: false,
+        timestamp: None,
     };
     if !a.quiet {
         eprintln!("Getting image source signatures");
