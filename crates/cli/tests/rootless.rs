@@ -355,6 +355,17 @@ fn an_ordinary_user_runs_builds_and_reaches_its_containers() {
     // Nothing the user's berth wrote belongs to root.
     all_owned_by(&store, &u).unwrap();
     all_owned_by(&u.run_dir(), &u).unwrap();
+    // `system migrate`: the pause process goes, the next command makes another.
+    let pause = || std::fs::read_to_string(u.run_dir().join("pause.pid")).unwrap();
+    let before = pause();
+    u.ok(&["system", "migrate"]);
+    u.ok(&["images", "-q"]);
+    assert_ne!(pause(), before);
+    // `system reset`: the user's store and run directory go with its namespace.
+    u.ok(&["system", "reset", "--force"]);
+    assert!(!store.exists(), "the store was kept");
+    assert!(!u.run_dir().join("pause.pid").exists());
+    assert_eq!(u.ok(&["images", "-q"]).stdout, "");
 }
 
 #[test]

@@ -237,3 +237,65 @@ fn distribution() -> Distribution {
 fn is_root() -> bool {
     berth_runtime::userns::rootless_uid().is_none()
 }
+
+/// `system reset`: every pod, container and volume goes (running ones killed),
+/// then the store's directories and `extra` ones with all they hold: images,
+/// networks, secrets, manifest lists (podman's). Mounts under them are taken
+/// off first; a directory something still holds mounted is refused, never
+/// emptied through the mount.
+pub fn reset(store: &Store, extra: &[PathBuf]) -> Result<(), Error> {
+    for p in crate::pods::list(store) {
+        let _ = crate::pods::remove(store, &p.id, true, 0);
+    }
+    for c in crate::container::list(store).unwrap_or_default() {
+        let _ = crate::lifecycle::remove_member(store, &c.id, true, 0);
+    }
+    for v in crate::volumes::named::names(store) {
+        let _ = crate::volumes::named::remove(store, &v, true, 0);
+    }
+    let cfg = store.config();
+    let mut roots = vec![
+        cfg.graph_root.clone(),
+        cfg.run_root.clone(),
+        crate::volumes::named::volume_path(store),
+    ];
+    roots.extend(extra.iter().cloned());
+    unmount_under(&roots);
+    if let Some(m) = mounts_under(&roots).first() {
+        return Err(Error::other(format!(
+            "{}: still mounted; nothing was removed from the store's directories",
+            m.display()
+        )));
+    }
+    for r in &roots {
+        match std::fs::remove_dir_all(r) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::other(format!("{}: {e}", r.display()))),
+        }
+    }
+    Ok(())
+}
+
+/// This process's mount points at or below any of `roots`, deepest first.
+fn mounts_under(roots: &[PathBuf]) -> Vec<PathBuf> {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let mut out: Vec<PathBuf> = info
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .map(|m| PathBuf::from(berth_storage::drivers::overlay::unescape_mountinfo(m)))
+        .filter(|m| roots.iter().any(|r| m.starts_with(r)))
+        .collect();
+    out.sort_by_key(|m| std::cmp::Reverse(m.components().count()));
+    out.dedup();
+    out
+}
+
+fn unmount_under(roots: &[PathBuf]) {
+    for m in mounts_under(roots) {
+        if let Ok(c) = std::ffi::CString::new(m.as_os_str().as_encoded_bytes()) {
+            // SAFETY: a NUL-terminated path; a failed unmount is found afterwards.
+            unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) };
+        }
+    }
+}

@@ -148,6 +148,35 @@ fn recorded_pause(pid_file: &Path, uid: u32) -> Option<i32> {
     (pid > 0 && comm.trim() == PAUSE_NAME && owner == uid && theirs != ours).then_some(pid)
 }
 
+/// Ends the user's pause process (`system migrate`, `system reset`): the next
+/// command makes the namespace again, with the ranges `/etc/subuid` says then.
+/// The PID file's process is signalled only through a pidfd, once the pidfd
+/// shows it is still the pause process.
+pub fn stop_pause(run_dir: &Path) -> Result<bool, UsernsError> {
+    let pid_file = run_dir.join("pause.pid");
+    let Some(pid) = std::fs::read_to_string(&pid_file)
+        .ok()
+        .and_then(|t| t.trim().parse::<i32>().ok())
+        .and_then(crate::pid::Pid::new)
+    else {
+        return Ok(false);
+    };
+    let is_pause = || {
+        std::fs::read_to_string(format!("/proc/{}/comm", pid.get()))
+            .is_ok_and(|c| c.trim() == PAUSE_NAME)
+    };
+    let stopped = match crate::pid::PidFd::open(pid).map_err(|e| err("pidfd", e))? {
+        Some(fd) if is_pause() => {
+            fd.signal(libc::SIGKILL)
+                .map_err(|e| err("kill the pause process", e))?;
+            true
+        }
+        _ => false,
+    };
+    let _ = std::fs::remove_file(&pid_file);
+    Ok(stopped)
+}
+
 /// Joins the pause process's user and mount namespaces; the working directory
 /// (which joining a mount namespace resets to its root) is kept.
 fn join(pid: i32) -> Result<(), UsernsError> {

@@ -182,11 +182,12 @@ pub fn is_mounted(path: &Path) -> bool {
     info.lines().any(|l| {
         l.split(' ')
             .nth(4)
-            .is_some_and(|m| unescape(m) == want.as_ref())
+            .is_some_and(|m| unescape_mountinfo(m) == want.as_ref())
     })
 }
 
-fn unescape(s: &str) -> String {
+/// A mount point as /proc/self/mountinfo writes it, with its octal escapes undone.
+pub fn unescape_mountinfo(s: &str) -> String {
     s.replace("\\040", " ")
         .replace("\\011", "\t")
         .replace("\\012", "\n")

@@ -3,6 +3,7 @@
 pub mod check;
 pub mod df;
 pub mod prune;
+pub mod reset;
 pub mod service;
 
 use crate::commands::StoreArgs;
@@ -110,6 +111,10 @@ pub(crate) enum SystemCommand {
     Info(InfoArgs),
     /// Serve the Docker-compatible REST API on a socket.
     Service(service::ServiceArgs),
+    /// Remove every container, pod, image, network and volume, and the store.
+    Reset(reset::ResetArgs),
+    /// Rootless: make the user namespace afresh on the next command.
+    Migrate(reset::MigrateArgs),
 }
 
 /// `system VERB`.
@@ -120,5 +125,7 @@ pub fn run(store: &StoreArgs, a: SystemArgs) -> CmdResult {
         SystemCommand::Prune(a) => prune::prune(store, a),
         SystemCommand::Info(a) => info(store, a),
         SystemCommand::Service(a) => service::service(store, a),
+        SystemCommand::Reset(a) => reset::reset(store, a),
+        SystemCommand::Migrate(a) => reset::migrate(store, a),
     }
 }
