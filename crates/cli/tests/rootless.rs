@@ -355,6 +355,14 @@ fn an_ordinary_user_runs_builds_and_reaches_its_containers() {
     // Nothing the user's berth wrote belongs to root.
     all_owned_by(&store, &u).unwrap();
     all_owned_by(&u.run_dir(), &u).unwrap();
+    // Push to a registry on 127.0.0.1 and pull back, all as the user.
+    let reg = berth_testkit::registry::Registry::start().expect("registry");
+    let remote = format!("{}/rl/built:1", reg.addr());
+    u.ok(&["push", "--tls-verify=false", "localhost/built", &remote]);
+    u.ok(&["rmi", "localhost/built"]);
+    u.ok(&["pull", "-q", "--tls-verify=false", &remote]);
+    let r = u.ok(&["run", "--rm", &remote, "stat", "-c", "%u", "/f"]);
+    assert_eq!(r.stdout, "33\n");
     // `system migrate`: the pause process goes, the next command makes another.
     let pause = || std::fs::read_to_string(u.run_dir().join("pause.pid")).unwrap();
     let before = pause();

@@ -18,6 +18,94 @@ pub struct Stats {
     pub net_output: u64,
 }
 
+/// A `stats` row as podman prints it and its templates read it (`{{.CPUPerc}}`
+/// …), the numbers beside in their own fields (`cpu_percent` …).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct StatsReport {
+    #[serde(flatten)]
+    pub stats: Stats,
+    #[serde(rename = "ID")]
+    pub short_id: String,
+    #[serde(rename = "Name")]
+    pub display_name: String,
+    #[serde(rename = "CPUPerc")]
+    pub cpu_perc: String,
+    #[serde(rename = "MemUsage")]
+    pub mem_usage_limit: String,
+    #[serde(rename = "MemPerc")]
+    pub mem_perc: String,
+    #[serde(rename = "NetIO")]
+    pub net_io: String,
+    #[serde(rename = "BlockIO")]
+    pub block_io: String,
+    #[serde(rename = "PIDs")]
+    pub pid_count: String,
+}
+
+impl StatsReport {
+    pub fn of(s: Stats) -> StatsReport {
+        let bytes = crate::units::bytes_size;
+        let mem_pct = if s.mem_limit > 0 {
+            s.mem_usage as f64 * 100.0 / s.mem_limit as f64
+        } else {
+            0.0
+        };
+        StatsReport {
+            short_id: s.id[..12.min(s.id.len())].to_string(),
+            display_name: s.name.clone(),
+            cpu_perc: format!("{:.2}%", s.cpu_percent),
+            mem_usage_limit: format!("{} / {}", bytes(s.mem_usage), bytes(s.mem_limit)),
+            mem_perc: format!("{mem_pct:.2}%"),
+            net_io: format!("{} / {}", bytes(s.net_input), bytes(s.net_output)),
+            block_io: "-- / --".into(),
+            pid_count: s.pids.to_string(),
+            stats: s,
+        }
+    }
+}
+
+/// A `pod stats` row: a running member's [`StatsReport`] under podman's pod
+/// column names.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct PodStatsReport {
+    #[serde(flatten)]
+    pub container: StatsReport,
+    /// The pod's short ID.
+    #[serde(rename = "Pod")]
+    pub pod: String,
+    #[serde(rename = "CID")]
+    pub cid: String,
+    #[serde(rename = "CPU")]
+    pub cpu: String,
+    #[serde(rename = "Mem")]
+    pub mem: String,
+    #[serde(rename = "PIDS")]
+    pub pids_column: String,
+}
+
+/// `pod stats`: one row a running member of each pod.
+pub fn pod_rows(store: &berth_storage::Store, pods: &[crate::pods::Pod]) -> Vec<PodStatsReport> {
+    let mut rows = Vec::new();
+    for pod in pods {
+        let members = crate::pods::members(store, pod);
+        for m in members
+            .iter()
+            .filter(|m| m.state.status == crate::container::Status::Running)
+        {
+            let r = StatsReport::of(read(m));
+            rows.push(PodStatsReport {
+                pod: pod.id[..12.min(pod.id.len())].to_string(),
+                cid: r.short_id.clone(),
+                cpu: r.cpu_perc.clone(),
+                mem: r.mem_perc.clone(),
+                pids_column: r.pid_count.clone(),
+                container: r,
+            });
+        }
+    }
+    rows
+}
+
 /// The cgroup directories of a process: (controller or "" for v2, path).
 fn cgroups(pid: i32) -> Vec<(String, PathBuf)> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap_or_default();

@@ -44,8 +44,15 @@ pub fn default_auth_file() -> PathBuf {
     if let Some(d) = std::env::var_os("XDG_RUNTIME_DIR") {
         return PathBuf::from(d).join("containers/auth.json");
     }
-    // SAFETY: getuid has no preconditions and cannot fail.
-    let uid = unsafe { libc::getuid() };
+    // A rootless user is root in its namespace (berth-runtime's userns records
+    // its own UID): its file is its own, not root's.
+    let uid = std::env::var("BERTH_ROOTLESS_UID")
+        .ok()
+        .and_then(|u| u.parse::<u32>().ok())
+        .unwrap_or_else(|| {
+            // SAFETY: getuid has no preconditions and cannot fail.
+            unsafe { libc::getuid() }
+        });
     PathBuf::from(format!("/run/containers/{uid}/auth.json"))
 }
 

@@ -7,7 +7,7 @@ use crate::output::print_rows;
 use berth_engine::container::{self, Info, Status};
 use berth_engine::lifecycle::{self};
 use clap::Args;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 #[derive(Args)]
 pub struct TopArgs {
@@ -64,30 +64,10 @@ pub struct StatsArgs {
     pub(crate) names: Vec<String>,
 }
 
-fn bytes(n: u64) -> String {
-    berth_engine::units::bytes_size(n)
+fn stats_value(s: berth_engine::stats::Stats) -> Value {
+    serde_json::to_value(berth_engine::stats::StatsReport::of(s)).expect("json")
 }
 
-/// One container's figures under podman's template names, and the raw ones.
-fn stats_value(s: &berth_engine::stats::Stats) -> Value {
-    let mem_pct = if s.mem_limit > 0 {
-        s.mem_usage as f64 * 100.0 / s.mem_limit as f64
-    } else {
-        0.0
-    };
-    let mut v = serde_json::to_value(s).expect("json");
-    v["ID"] = json!(s.id[..12.min(s.id.len())]);
-    v["Name"] = json!(s.name);
-    v["CPUPerc"] = json!(format!("{:.2}%", s.cpu_percent));
-    v["MemUsage"] = json!(format!("{} / {}", bytes(s.mem_usage), bytes(s.mem_limit)));
-    v["MemPerc"] = json!(format!("{mem_pct:.2}%"));
-    v["NetIO"] = json!(format!("{} / {}", bytes(s.net_input), bytes(s.net_output)));
-    v["BlockIO"] = json!("-- / --");
-    v["PIDs"] = json!(s.pids.to_string());
-    v
-}
-
-/// The containers `stats` looks at, as they are now.
 fn stats_targets(store: &berth_storage::Store, a: &StatsArgs) -> Result<Vec<Info>, Failure> {
     if a.names.is_empty() {
         return Ok(container::list(store)
@@ -103,7 +83,7 @@ fn stats_targets(store: &berth_storage::Store, a: &StatsArgs) -> Result<Vec<Info
 }
 
 fn print_stats(stats: &[berth_engine::stats::Stats], format: Option<&str>) -> CmdResult {
-    let values: Vec<Value> = stats.iter().map(stats_value).collect();
+    let values: Vec<Value> = stats.iter().cloned().map(stats_value).collect();
     if let Some(f) = format {
         return print_rows(&values, f);
     }
@@ -182,20 +162,10 @@ pub fn pod_stats(store_args: &StoreArgs, a: PodStatsArgs) -> CmdResult {
 
 /// The figures of the pods' running containers, under podman's pod fields.
 fn pod_rows(store: &berth_storage::Store, targets: &[berth_engine::pods::Pod]) -> Vec<Value> {
-    let mut rows = Vec::new();
-    for pod in targets {
-        let members = berth_engine::pods::members(store, pod);
-        for m in members.iter().filter(|m| m.state.status == Status::Running) {
-            let mut v = stats_value(&berth_engine::stats::read(m));
-            v["Pod"] = json!(pod.id[..12]);
-            v["CID"] = v["ID"].clone();
-            v["CPU"] = v["CPUPerc"].clone();
-            v["Mem"] = v["MemPerc"].clone();
-            v["PIDS"] = v["PIDs"].clone();
-            rows.push(v);
-        }
-    }
-    rows
+    berth_engine::stats::pod_rows(store, targets)
+        .into_iter()
+        .map(|r| serde_json::to_value(r).expect("json"))
+        .collect()
 }
 
 fn print_pod_rows(rows: &[Value], format: Option<&str>) -> CmdResult {
