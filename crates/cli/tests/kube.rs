@@ -552,3 +552,37 @@ fn play_and_down_read_yaml_from_a_url() {
     assert!(r.stderr.contains("missing.yaml"), "{}", r.stderr);
     assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
 }
+
+/// A container's resource limits become its cgroup limits, and a liveness probe its
+/// healthcheck, which restarts the container when it fails (the kubelet's answer).
+#[test]
+fn limits_and_a_liveness_probe_hold_for_a_played_container() {
+    let st = TestStore::with_busybox();
+    let yaml = write(
+        &st,
+        "probe.yaml",
+        "kind: Pod\nmetadata: {name: pr}\nspec:\n  containers:\n  - name: c\n    image: localhost/bb:1\n    command: ['sh', '-c', 'touch /healthy; exec sleep 600']\n    resources: {limits: {memory: 64Mi, cpu: 500m}}\n    livenessProbe:\n      exec: {command: ['test', '-e', '/healthy']}\n      periodSeconds: 3600\n      failureThreshold: 1\n",
+    );
+    st.ok(&["kube", "play", "--network", "none", &yaml]);
+    assert_eq!(st.inspect("pr-c", ".HostConfig.Memory"), "67108864");
+    assert_eq!(st.inspect("pr-c", ".HostConfig.NanoCpus"), "500000000");
+    assert_eq!(st.ok(&["healthcheck", "run", "pr-c"]).stdout, "");
+    st.ok(&["exec", "pr-c", "rm", "/healthy"]);
+    let r = st.run(&["healthcheck", "run", "pr-c"]);
+    assert_eq!((r.code, r.stdout.as_str()), (1, "unhealthy\n"));
+    // Restarted, and healthy again (its command made the file anew).
+    assert_eq!(st.inspect("pr-c", ".RestartCount"), "1");
+    assert_eq!(st.inspect("pr-c", ".State.Status"), "running");
+    st.ok(&["healthcheck", "run", "pr-c"]);
+    st.ok(&["pod", "rm", "-f", "-t", "0", "pr"]);
+    // A quantity that is not one is refused, and nothing is left.
+    let bad = write(
+        &st,
+        "bad.yaml",
+        "kind: Pod\nmetadata: {name: bad}\nspec:\n  containers: [{name: c, image: localhost/bb:1, resources: {limits: {memory: lots}}}]\n",
+    );
+    let r = st.run(&["kube", "play", &bad]);
+    assert_eq!(r.code, 125);
+    assert!(r.stderr.contains("resources.limits.memory"), "{}", r.stderr);
+    assert_eq!(st.ok(&["pod", "ps", "-q"]).stdout, "");
+}

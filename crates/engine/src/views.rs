@@ -449,6 +449,10 @@ pub struct HostConfig {
     pub log_config: LogConfig,
     pub binds: Vec<String>,
     pub memory: i64,
+    /// `--cpus`, in billionths of a CPU, and as the quota of a 100 ms period.
+    pub nano_cpus: i64,
+    pub cpu_period: u64,
+    pub cpu_quota: i64,
     pub privileged: bool,
     pub auto_remove: bool,
     pub restart_policy: RestartPolicyView,
@@ -550,6 +554,9 @@ impl ContainerInspect {
                     .map(|v| v.to_string())
                     .collect(),
                 memory: p.memory.map_or(0, |m| m.0),
+                nano_cpus: p.cpus.map_or(0, |c| (c * 1e9).round() as i64),
+                cpu_period: if p.cpus.is_some() { 100_000 } else { 0 },
+                cpu_quota: p.cpus.map_or(0, |c| (c * 100_000.0).round() as i64),
                 privileged: p.privileged,
                 auto_remove: i.config.rm,
                 restart_policy: RestartPolicyView {

@@ -358,8 +358,93 @@ fn container_options(
         Some("Never") => crate::container::RestartPolicy::No,
         Some(other) => return Err(invalid(format!("restartPolicy {other}"))),
     };
+    if let Some(limits) = c.resources.as_ref().and_then(|r| r.limits.as_ref()) {
+        let what = |k: &str| format!("container {}: resources.limits.{k}", c.name);
+        if let Some(q) = limits.get("memory") {
+            let bytes =
+                quantity(&q.0).ok_or_else(|| invalid(format!("{}: {:?}", what("memory"), q.0)))?;
+            p.memory = Some(crate::security::MemoryLimit(bytes.round() as i64));
+        }
+        if let Some(q) = limits.get("cpu") {
+            let cpus =
+                quantity(&q.0).ok_or_else(|| invalid(format!("{}: {:?}", what("cpu"), q.0)))?;
+            p.cpus = Some(cpus);
+        }
+    }
+    if let Some(probe) = &c.liveness_probe {
+        liveness(&mut p, probe)
+            .map_err(|why| invalid(format!("container {}: livenessProbe: {why}", c.name)))?;
+    }
     p.pod = Some(plan.name.clone());
     Ok(p)
+}
+
+/// A Kubernetes quantity (`128Mi`, `1G`, `500m`, `0.5`, `1e3`) as a number.
+fn quantity(q: &str) -> Option<f64> {
+    let q = q.trim();
+    let (num, mult) = [
+        ("Ki", 1024f64),
+        ("Mi", 1024f64.powi(2)),
+        ("Gi", 1024f64.powi(3)),
+        ("Ti", 1024f64.powi(4)),
+        ("k", 1e3),
+        ("M", 1e6),
+        ("G", 1e9),
+        ("T", 1e12),
+        ("m", 1e-3),
+    ]
+    .iter()
+    .find_map(|(suffix, m)| q.strip_suffix(suffix).map(|n| (n, *m)))
+    .unwrap_or((q, 1.0));
+    let n: f64 = num.parse().ok()?;
+    (n.is_finite() && n >= 0.0).then_some(n * mult)
+}
+
+/// A liveness probe as the container's healthcheck, which restarts the container
+/// when it fails as many times as the probe allows (the kubelet's answer). exec
+/// runs its command; tcpSocket and httpGet run `nc -z` and `wget` in the container,
+/// as podman turns them into commands.
+fn liveness(
+    p: &mut ProcessOptions,
+    probe: &k8s_openapi::api::core::v1::Probe,
+) -> Result<(), String> {
+    let port = |port: &k8s_openapi::apimachinery::pkg::util::intstr::IntOrString| match port {
+        k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(n) => Ok(n.to_string()),
+        k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::String(s) => {
+            Err(format!("a named port ({s}) is not supported"))
+        }
+    };
+    let argv: Vec<String> = if let Some(e) = &probe.exec {
+        e.command.clone().unwrap_or_default()
+    } else if let Some(t) = &probe.tcp_socket {
+        let host = t.host.clone().unwrap_or_else(|| "127.0.0.1".into());
+        vec!["nc".into(), "-z".into(), host, port(&t.port)?]
+    } else if let Some(h) = &probe.http_get {
+        let host = h.host.clone().unwrap_or_else(|| "127.0.0.1".into());
+        let scheme = h.scheme.as_deref().unwrap_or("HTTP").to_ascii_lowercase();
+        let path = h.path.clone().unwrap_or_else(|| "/".into());
+        let url = format!("{scheme}://{host}:{}{path}", port(&h.port)?);
+        vec![
+            "wget".into(),
+            "-q".into(),
+            "-O".into(),
+            "/dev/null".into(),
+            url,
+        ]
+    } else {
+        return Err("no exec, tcpSocket or httpGet".into());
+    };
+    if argv.is_empty() {
+        return Err("an empty command".into());
+    }
+    p.health_cmd = Some(serde_json::to_string(&argv).expect("strings serialise"));
+    let secs = |s: Option<i32>| s.filter(|n| *n > 0).map(|n| format!("{n}s"));
+    p.health.interval = secs(probe.period_seconds).or(Some("10s".into()));
+    p.health.timeout = secs(probe.timeout_seconds).or(Some("1s".into()));
+    p.health.start_period = secs(probe.initial_delay_seconds);
+    p.health.retries = Some(probe.failure_threshold.filter(|n| *n > 0).unwrap_or(3) as u32);
+    p.health.on_failure = Some("restart".into());
+    Ok(())
 }
 
 /// The pod's published ports: its containers' `hostPort`s.
@@ -634,6 +719,16 @@ mod tests {
         assert!(ports(&spec("{containerPort: 80}")).unwrap().is_empty());
         let p = ports(&spec("{hostPort: 8080, hostIP: 127.0.0.1}")).unwrap();
         assert_eq!((p[0].host_port, p[0].container_port), (8080, 8080));
+    }
+
+    #[test]
+    fn quantities_read_as_kubernetes_writes_them() {
+        assert_eq!(quantity("128Mi"), Some(128.0 * 1024.0 * 1024.0));
+        assert_eq!(quantity("1G"), Some(1e9));
+        assert_eq!(quantity("500m"), Some(0.5));
+        assert_eq!(quantity("2"), Some(2.0));
+        assert_eq!(quantity("-1"), None);
+        assert_eq!(quantity("lots"), None);
     }
 
     #[test]
