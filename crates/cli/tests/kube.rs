@@ -586,3 +586,23 @@ fn limits_and_a_liveness_probe_hold_for_a_played_container() {
     assert!(r.stderr.contains("resources.limits.memory"), "{}", r.stderr);
     assert_eq!(st.ok(&["pod", "ps", "-q"]).stdout, "");
 }
+
+/// A Job is one pod that runs to its end (never restarted by default); a
+/// DaemonSet one pod on this one host; `kube down` takes both.
+#[test]
+fn a_job_runs_once_and_a_daemonset_runs_one_pod() {
+    let st = TestStore::with_busybox();
+    let yaml = write(
+        &st,
+        "job.yaml",
+        "apiVersion: batch/v1\nkind: Job\nmetadata: {name: once}\nspec:\n  template:\n    spec:\n      containers: [{name: c, image: localhost/bb:1, command: ['sh', '-c', 'echo done']}]\n---\napiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: agent}\nspec:\n  selector: {matchLabels: {app: a}}\n  template:\n    metadata: {labels: {app: a}}\n    spec:\n      containers: [{name: c, image: localhost/bb:1, command: ['sleep', '600']}]\n",
+    );
+    st.ok(&["kube", "play", "--network", "none", &yaml]);
+    assert_eq!(st.ok(&["wait", "once-pod-c"]).stdout, "0\n");
+    assert_eq!(st.ok(&["logs", "once-pod-c"]).stdout, "done\n");
+    assert_eq!(st.inspect("once-pod-c", ".RestartCount"), "0");
+    assert_eq!(st.inspect("agent-pod-c", ".State.Status"), "running");
+    st.ok(&["pod", "stop", "-t", "0", "agent-pod"]);
+    st.ok(&["kube", "down", &yaml]);
+    assert_eq!(st.ok(&["pod", "ps", "-q"]).stdout, "");
+}

@@ -6,7 +6,8 @@ use std::ffi::OsString;
 use std::sync::Arc;
 
 use berth_storage::Store;
-use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
+use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{ConfigMap, Container, Pod as KubePod, PodSpec, Secret};
 
 use crate::Error;
@@ -83,6 +84,27 @@ fn check_annotations(a: &BTreeMap<String, String>) -> Result<(), Error> {
         Some((k, v)) => Err(invalid(format!("invalid annotation {k:?}={v:?}"))),
         None => Ok(()),
     }
+}
+
+/// The one pod of a DaemonSet or a Job: its template, named `NAME-pod`.
+fn template_plan(
+    kind: &str,
+    name: &str,
+    template: k8s_openapi::api::core::v1::PodTemplateSpec,
+) -> Result<PodPlan, Error> {
+    let spec = template
+        .spec
+        .ok_or_else(|| invalid(format!("{kind} {name} has no pod template spec")))?;
+    let meta = template.metadata.unwrap_or_default();
+    let annotations = meta.annotations.unwrap_or_default();
+    check_annotations(&annotations)?;
+    Ok(PodPlan {
+        sources: Default::default(),
+        name: format!("{name}-pod"),
+        labels: meta.labels.unwrap_or_default(),
+        annotations,
+        spec,
+    })
 }
 
 pub(crate) fn invalid(why: impl std::fmt::Display) -> Error {
@@ -168,6 +190,38 @@ fn plans(yaml: &str) -> Result<Vec<PodPlan>, Error> {
                     });
                 }
             }
+            // One host: a DaemonSet is one pod; a Job's pod runs to its end
+            // (its template's restartPolicy, Never by default).
+            "DaemonSet" => {
+                let d: DaemonSet =
+                    serde_yaml_ng::from_value(v).map_err(|e| invalid(format!("DaemonSet: {e}")))?;
+                let name = d
+                    .metadata
+                    .name
+                    .clone()
+                    .ok_or_else(|| invalid("a DaemonSet has no metadata.name"))?;
+                let spec = d
+                    .spec
+                    .ok_or_else(|| invalid(format!("DaemonSet {name} has no spec")))?;
+                out.push(template_plan("DaemonSet", &name, spec.template)?);
+            }
+            "Job" => {
+                let j: Job =
+                    serde_yaml_ng::from_value(v).map_err(|e| invalid(format!("Job: {e}")))?;
+                let name = j
+                    .metadata
+                    .name
+                    .clone()
+                    .ok_or_else(|| invalid("a Job has no metadata.name"))?;
+                let spec = j
+                    .spec
+                    .ok_or_else(|| invalid(format!("Job {name} has no spec")))?;
+                let mut plan = template_plan("Job", &name, spec.template)?;
+                plan.spec
+                    .restart_policy
+                    .get_or_insert_with(|| "Never".into());
+                out.push(plan);
+            }
             "ConfigMap" => {
                 let c: ConfigMap =
                     serde_yaml_ng::from_value(v).map_err(|e| invalid(format!("ConfigMap: {e}")))?;
@@ -181,7 +235,7 @@ fn plans(yaml: &str) -> Result<Vec<PodPlan>, Error> {
             "" => return Err(invalid("an object without a kind")),
             other => {
                 return Err(invalid(format!(
-                    "kind {other} is not supported (Pod, Deployment, ConfigMap, Secret)"
+                    "kind {other} is not supported (Pod, Deployment, DaemonSet, Job, ConfigMap, Secret)"
                 )));
             }
         }
@@ -719,6 +773,16 @@ mod tests {
         assert!(ports(&spec("{containerPort: 80}")).unwrap().is_empty());
         let p = ports(&spec("{hostPort: 8080, hostIP: 127.0.0.1}")).unwrap();
         assert_eq!((p[0].host_port, p[0].container_port), (8080, 8080));
+    }
+
+    #[test]
+    fn daemonsets_and_jobs_are_one_pod_each() {
+        let yaml = "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: agent}\nspec:\n  selector: {matchLabels: {app: a}}\n  template:\n    metadata: {labels: {app: a}}\n    spec:\n      containers: [{name: c, image: busybox}]\n---\napiVersion: batch/v1\nkind: Job\nmetadata: {name: once}\nspec:\n  template:\n    spec:\n      containers: [{name: c, image: busybox}]\n";
+        let p = plans(yaml).unwrap();
+        let names: Vec<&str> = p.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["agent-pod", "once-pod"]);
+        assert_eq!(p[0].labels["app"], "a");
+        assert_eq!(p[1].spec.restart_policy.as_deref(), Some("Never"));
     }
 
     #[test]
