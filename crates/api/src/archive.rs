@@ -30,6 +30,29 @@ fn go_mode(h: &tar::Header) -> u64 {
     }
 }
 
+/// The stat's `linkTarget`: Docker's is a symlink's target ("" otherwise);
+/// libpod's is the absolute path in the container that a copy should read (the
+/// symlink's target made absolute, else the path itself), which podman's remote
+/// `cp` copies from.
+fn link_target(req: &Request, path: &str, h: &tar::Header) -> String {
+    let target = h
+        .link_name()
+        .ok()
+        .flatten()
+        .map(|l| l.to_string_lossy().into_owned());
+    if !req.path.contains("/libpod/") {
+        return target.unwrap_or_default();
+    }
+    let abs = std::path::Path::new("/").join(path.trim_start_matches('/'));
+    match target {
+        Some(t) if h.entry_type() == tar::EntryType::Symlink => {
+            let parent = abs.parent().unwrap_or(std::path::Path::new("/"));
+            parent.join(t).to_string_lossy().into_owned()
+        }
+        _ => abs.to_string_lossy().into_owned(),
+    }
+}
+
 /// GET and HEAD: the tar is made on another thread into a pipe; its first
 /// header gives the stat the answer's head carries, then the rest follows.
 pub fn get(s: &Service, req: &Request, id: &str, conn: &mut Conn, head_only: bool) -> Result {
@@ -65,7 +88,7 @@ pub fn get(s: &Service, req: &Request, id: &str, conn: &mut Conn, head_only: boo
         "size": h.size().unwrap_or(0),
         "mode": go_mode(&h),
         "mtime": berth_engine::time::format_rfc3339(h.mtime().unwrap_or(0)),
-        "linkTarget": h.link_name().ok().flatten().map(|l| l.to_string_lossy().into_owned()).unwrap_or_default(),
+        "linkTarget": link_target(req, name, &h),
     });
     let stat = base64::engine::general_purpose::STANDARD.encode(stat.to_string());
     let w = &mut conn.writer;

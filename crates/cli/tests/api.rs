@@ -886,6 +886,15 @@ fn podman_remote_runs_containers_pods_and_kube_play_through_the_service() {
         "foreground\n"
     );
     assert_eq!(podman(&["exec", "r1", "echo", "in-exec"]), "in-exec\n");
+    // cp both ways (libpod's stat names the path to read, and a symlink's target).
+    let host = st.path().join("to-container");
+    std::fs::write(&host, "copied in\n").unwrap();
+    podman(&["cp", host.to_str().unwrap(), "r1:/in"]);
+    assert_eq!(podman(&["exec", "r1", "cat", "/in"]), "copied in\n");
+    podman(&["exec", "r1", "ln", "-s", "/in", "/link"]);
+    let back = st.path().join("from-container");
+    podman(&["cp", "r1:/link", back.to_str().unwrap()]);
+    assert_eq!(std::fs::read_to_string(&back).unwrap(), "copied in\n");
     let mut logged = String::new();
     wait_for("the container's first line in its log", || {
         logged = podman(&["logs", "r1"]);
