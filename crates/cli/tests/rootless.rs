@@ -318,6 +318,21 @@ fn an_ordinary_user_runs_builds_and_reaches_its_containers() {
         "/sys/class/net",
     ]);
     assert!(r.stdout.lines().any(|l| l == "lo"), "{}", r.stdout);
+    // Limits cannot hold without a cgroup of the user's own: podman's warning, as is.
+    let r = u.ok(&[
+        "run",
+        "--rm",
+        "--memory",
+        "64m",
+        "localhost/bb:1",
+        "echo",
+        "ran",
+    ]);
+    assert_eq!(r.stdout, "ran\n");
+    assert_eq!(
+        r.stderr,
+        "Resource limits are not supported and ignored on cgroups V1 rootless systems\n"
+    );
     // A container started by one command is reached by the next.
     u.ok(&["run", "-d", "--name", "s", "localhost/bb:1", "sleep", "600"]);
     assert_eq!(u.ok(&["exec", "s", "id", "-u"]).stdout, "0\n");
@@ -492,6 +507,24 @@ fn pasta_connects_publishes_and_keeps_the_clients_address() {
             "while true; do nc -l -p 8080 -e netstat -tn; done",
         ],
     );
+    // The port taken: podman's words and 126, and nothing left running.
+    let r = u.berth_in(
+        Some(ns),
+        &[
+            "run",
+            "-d",
+            "--name",
+            "second",
+            "-p",
+            "18081:8080",
+            "localhost/bb:1",
+            "sleep",
+            "600",
+        ],
+    );
+    assert_eq!(r.code, 126, "{}", r.stderr);
+    assert!(r.stderr.contains("address already in use"), "{}", r.stderr);
+    u.ok_in(ns, &["rm", "-f", "second"]);
     let r = u.ok_in(ns, &["port", "web"]);
     assert!(r.stdout.starts_with("8080/tcp -> "), "{}", r.stdout);
     assert!(r.stdout.trim_end().ends_with(":18081"), "{}", r.stdout);

@@ -862,11 +862,17 @@ pub(crate) fn started_pid(
 /// port another container or a host process has fails the start with
 /// "address already in use" (podman's 126) before any network is set up.
 pub(crate) fn reserve_ports(info: &Info) -> Result<crate::network::Reservation, RunError> {
-    if info.config.process.network.bridge().is_none() {
-        return Ok(Default::default());
+    let reserve = || {
+        crate::network::reserve(&info.config.process.ports)
+            .map_err(|e| RunError::CannotRun(e.to_string()))
+    };
+    match &info.config.process.network {
+        NetworkMode::Bridge(_) => reserve(),
+        // pasta binds them itself: checked free now (the same words and 126),
+        // then let go for it.
+        NetworkMode::Pasta(_) => reserve().map(|_| Default::default()),
+        _ => Ok(Default::default()),
     }
-    crate::network::reserve(&info.config.process.ports)
-        .map_err(|e| RunError::CannotRun(e.to_string()))
 }
 
 pub(crate) fn classify(msg: &str) -> RunError {

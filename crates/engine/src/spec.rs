@@ -332,12 +332,28 @@ impl ProcessOptions {
         }
     }
 
+    /// Rootless without a cgroup of its own (cgroup v1): resource flags are
+    /// ignored, with podman's warning for the caller to show.
+    pub fn rootless_limits_warning(&self) -> Option<&'static str> {
+        let limits = self.memory.is_some()
+            || self.cpus.is_some()
+            || self.memory_swap.is_some()
+            || self.memory_reservation.is_some()
+            || self.cpuset_cpus.is_some();
+        (limits && berth_runtime::userns::rootless_uid().is_some()).then_some(
+            "Resource limits are not supported and ignored on cgroups V1 rootless systems",
+        )
+    }
+
     /// podman's rule for `-p` with a network mode that has no ports of its own
     /// (host, none, another container's, a given namespace): the container runs
     /// without them, and the caller shows the warning returned.
     pub fn discard_unpublishable_ports(&mut self) -> Option<&'static str> {
         use crate::network::NetworkMode;
-        let own_ports = matches!(self.network, NetworkMode::Unset | NetworkMode::Bridge(_));
+        let own_ports = matches!(
+            self.network,
+            NetworkMode::Unset | NetworkMode::Bridge(_) | NetworkMode::Pasta(_)
+        );
         if own_ports || self.ports.is_empty() {
             return None;
         }
@@ -800,9 +816,6 @@ pub fn generate(
     // Rootless without a delegated cgroup (cgroup v1): no cgroup, so no limits, as
     // podman has it there.
     let rootless = berth_runtime::userns::rootless_uid().is_some();
-    if rootless && resources.as_ref().is_some_and(has_limits) {
-        log::warn!("Resource limits are not supported and ignored on cgroups V1 rootless systems");
-    }
     let resources = if rootless { None } else { resources };
     Ok(Spec {
         // What podman 4 writes: nothing here needs a later spec, and older
@@ -848,11 +861,6 @@ pub fn generate(
         }),
         ..Default::default()
     })
-}
-
-/// Whether resources ask for a limit (rather than only device rules).
-fn has_limits(r: &berth_runtime::spec::Resources) -> bool {
-    r.memory.is_some() || r.cpu.is_some() || r.pids.is_some() || r.block_io.is_some()
 }
 
 #[cfg(test)]

@@ -262,6 +262,9 @@ pub(crate) fn options(
     if let Some(warning) = o.process.discard_unpublishable_ports() {
         eprintln!("{warning}");
     }
+    if let Some(warning) = o.process.rootless_limits_warning() {
+        eprintln!("{warning}");
+    }
     Ok(o)
 }
 
