@@ -318,6 +318,17 @@ fn an_ordinary_user_runs_builds_and_reaches_its_containers() {
         "/sys/class/net",
     ]);
     assert!(r.stdout.lines().any(|l| l == "lo"), "{}", r.stdout);
+    // keep-id is not built: said so in one line (not podman's "rootless only").
+    let r = u.berth(&[
+        "run",
+        "--rm",
+        "--userns",
+        "keep-id",
+        "localhost/bb:1",
+        "true",
+    ]);
+    assert_eq!(r.code, 125);
+    assert!(r.stderr.contains("not built yet"), "{}", r.stderr);
     // Limits cannot hold without a cgroup of the user's own: podman's warning, as is.
     let r = u.ok(&[
         "run",

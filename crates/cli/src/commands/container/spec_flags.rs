@@ -99,9 +99,14 @@ pub(crate) fn options(
         berth_engine::network::PortMapping::parse_all(&a.publish).map_err(exit::podman)?;
     match a.userns.as_deref() {
         None | Some("" | "host") => {}
-        Some(mode @ ("keep-id" | "nomap")) => {
+        Some(mode @ ("keep-id" | "nomap")) if berth_runtime::userns::rootless_uid().is_none() => {
             return Err(crate::exit::podman(format!(
                 "{mode} is only supported in rootless mode"
+            )));
+        }
+        Some(mode) if berth_runtime::userns::rootless_uid().is_some() => {
+            return Err(crate::exit::podman(format!(
+                "--userns {mode}: not built yet for rootless containers (the user's own namespace, the default, is)"
             )));
         }
         Some(other) => {
