@@ -94,6 +94,22 @@ impl<'de> serde::Deserialize<'de> for NsMode {
     }
 }
 
+/// `--userns`: the modes berth has (the host's, or for a rootless user its own
+/// namespace), with podman's words for root and berth's for what is not built.
+pub fn check_userns(mode: Option<&str>) -> Result<(), String> {
+    let rootless = berth_runtime::userns::rootless_uid().is_some();
+    match mode {
+        None | Some("" | "host") => Ok(()),
+        Some(m) if rootless => Err(format!(
+            "--userns {m}: not built yet for rootless containers (the user's own namespace, the default, is)"
+        )),
+        Some(m @ ("keep-id" | "nomap")) => Err(format!("{m} is only supported in rootless mode")),
+        Some(other) => Err(format!(
+            "--userns {other}: not supported (host is the user namespace as root)"
+        )),
+    }
+}
+
 /// The words podman prints when a container would join an IPC namespace its owner
 /// keeps private.
 pub fn not_shareable(donor: &str) -> String {

@@ -97,24 +97,7 @@ pub(crate) fn options(
     let networks: Vec<String> = nets.collect();
     let publish =
         berth_engine::network::PortMapping::parse_all(&a.publish).map_err(exit::podman)?;
-    match a.userns.as_deref() {
-        None | Some("" | "host") => {}
-        Some(mode @ ("keep-id" | "nomap")) if berth_runtime::userns::rootless_uid().is_none() => {
-            return Err(crate::exit::podman(format!(
-                "{mode} is only supported in rootless mode"
-            )));
-        }
-        Some(mode) if berth_runtime::userns::rootless_uid().is_some() => {
-            return Err(crate::exit::podman(format!(
-                "--userns {mode}: not built yet for rootless containers (the user's own namespace, the default, is)"
-            )));
-        }
-        Some(other) => {
-            return Err(crate::exit::podman(format!(
-                "--userns {other}: not supported (host is the user namespace as root)"
-            )));
-        }
-    }
+    berth_engine::namespaces::check_userns(a.userns.as_deref()).map_err(exit::podman)?;
     let limits = a.resources.update()?;
     if a.kernel_memory.is_some() {
         eprintln!("The --kernel-memory flag is no longer supported. This flag is a noop.");
