@@ -5,6 +5,8 @@
 # command (which makes its user namespace and pause process) is outside the timing.
 # This machine keeps /dev/null at 0600; it is 0666 while the script runs (as on
 # ordinary hosts, where an ordinary user's programs can open it), then as it was.
+# Then (PULL=0 skips it) a rootless cold pull of the five-layer image from a loopback
+# registry, the user's store emptied between pulls.
 #   bench/rootless.sh [N]  (default 20), ROUNDS rounds (default 7)
 source "$(dirname "$0")/lib.sh"
 source "$ROOT/scripts/oci-layout.sh"
@@ -71,3 +73,21 @@ b=$(printf '%s\n' "${bt[@]}" | median); p=$(printf '%s\n' "${pt[@]}" | median)
 printf 'berth  rootless run --rm x%s: median %.3f s (%.1f ms a run)\n' "$N" "$b" "$(echo "$b*1000/$N" | bc -l)"
 printf 'podman rootless run --rm x%s: median %.3f s (%.1f ms a run)\n' "$N" "$p" "$(echo "$p*1000/$N" | bc -l)"
 printf 'ratio berth/podman: %.3f (target <= 0.15)\n' "$(echo "$b / $p" | bc -l)"
+
+# Rootless cold pull of the five-layer image from the loopback registry into the
+# user's store (emptied between pulls with rmi), interleaved rounds.
+[ "${PULL:-1}" = 1 ] || exit 0
+serve_large
+trap 'stop_registry; cleanup; rm -rf "$WORK/registry" "$WORK/large"' EXIT
+bt=(); pt=()
+for r in $(seq "$ROUNDS"); do
+  "${B[@]}" rmi -af >/dev/null 2>&1 || true
+  bt+=("$(timed "${B[@]}" pull -q --tls-verify=false "$REG/bench/large:latest")")
+  "${P[@]}" rmi -af >/dev/null 2>&1 || true
+  pt+=("$(timed "${P[@]}" pull -q --tls-verify=false "$REG/bench/large:latest")")
+  log "pull round $r"
+done
+b=$(printf '%s\n' "${bt[@]}" | median); p=$(printf '%s\n' "${pt[@]}" | median)
+printf 'berth  rootless cold pull: median %.3f s\n' "$b"
+printf 'podman rootless cold pull: median %.3f s\n' "$p"
+printf 'ratio berth/podman (pull): %.3f (target <= 0.5)\n' "$(echo "$b / $p" | bc -l)"
