@@ -606,3 +606,40 @@ fn a_job_runs_once_and_a_daemonset_runs_one_pod() {
     st.ok(&["kube", "down", &yaml]);
     assert_eq!(st.ok(&["pod", "ps", "-q"]).stdout, "");
 }
+
+/// `--configmap FILE`: ConfigMaps from outside the YAML feed its pods' env;
+/// `--log-driver` is every container's.
+#[test]
+fn configmaps_from_files_and_the_log_driver() {
+    let st = TestStore::with_busybox();
+    let cm = write(
+        &st,
+        "cm.yaml",
+        "kind: ConfigMap\napiVersion: v1\nmetadata: {name: cm}\ndata: {GREETING: from-file}\n",
+    );
+    let yaml = write(
+        &st,
+        "pod.yaml",
+        "kind: Pod\nmetadata: {name: cmp}\nspec:\n  containers:\n  - name: c\n    image: localhost/bb:1\n    command: ['sleep', '600']\n    env: [{name: G, valueFrom: {configMapKeyRef: {name: cm, key: GREETING}}}]\n",
+    );
+    st.ok(&[
+        "kube",
+        "play",
+        "--network",
+        "none",
+        "--configmap",
+        &cm,
+        "--log-driver",
+        "none",
+        &yaml,
+    ]);
+    let r = st.ok(&["exec", "cmp-c", "sh", "-c", "echo $G"]);
+    assert_eq!(r.stdout, "from-file\n");
+    assert_eq!(st.inspect("cmp-c", ".HostConfig.LogConfig.Type"), "none");
+    st.ok(&["pod", "rm", "-f", "-t", "0", "cmp"]);
+    // A file of other kinds is no ConfigMap file: refused, nothing made.
+    let r = st.run(&["kube", "play", "--configmap", &yaml, &yaml]);
+    assert_eq!(r.code, 125);
+    assert!(r.stderr.contains("holds only ConfigMaps"), "{}", r.stderr);
+    assert_eq!(st.ok(&["pod", "ps", "-q"]).stdout, "");
+}

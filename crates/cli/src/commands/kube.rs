@@ -72,6 +72,13 @@ struct PlayArgs {
     /// that runs while the pods do, for a systemd unit to watch.
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
     service_container: Option<bool>,
+    /// A YAML file of ConfigMaps the pods' env and volumes may name (repeatable,
+    /// or comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    configmap: Vec<String>,
+    /// The log driver of every container: k8s-file, journald or none.
+    #[arg(long)]
+    log_driver: Option<String>,
     /// A YAML file, an http(s) URL serving one, or - for standard input.
     file: String,
 }
@@ -153,6 +160,12 @@ fn play(store_args: &StoreArgs, p: PlayArgs) -> CmdResult {
             .map_err(exit::podman)?,
         annotations: p.annotation,
         service_container: p.service_container == Some(true),
+        configmaps: p
+            .configmap
+            .iter()
+            .map(|f| read_yaml(f))
+            .collect::<Result<_, _>>()?,
+        log_driver: p.log_driver.clone(),
         images: match p.build {
             Some(true) => build_images(store_args, &yaml, p.context_dir.as_deref())?,
             _ => Default::default(),

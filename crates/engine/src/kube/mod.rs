@@ -38,6 +38,10 @@ pub struct PlayOptions {
     pub annotations: Vec<String>,
     /// Images to use in place of those the YAML names (`--build`'s).
     pub images: BTreeMap<String, String>,
+    /// `--configmap FILE`s' texts: ConfigMaps for the pods' env and volumes.
+    pub configmaps: Vec<String>,
+    /// `--log-driver` for every container.
+    pub log_driver: Option<String>,
     /// `--service-container`: a container that runs while the pods do, named
     /// after the YAML's digest (`DIGEST12-service`), as podman's kube units expect.
     pub service_container: bool,
@@ -52,6 +56,8 @@ impl Default for PlayOptions {
             annotations: Vec::new(),
             images: BTreeMap::new(),
             service_container: false,
+            configmaps: Vec::new(),
+            log_driver: None,
         }
     }
 }
@@ -114,6 +120,34 @@ pub(crate) fn invalid(why: impl std::fmt::Display) -> Error {
 /// The Pods and Deployments of a YAML stream (other kinds are refused, so that
 /// nothing is silently left out).
 fn plans(yaml: &str) -> Result<Vec<PodPlan>, Error> {
+    plans_with(yaml, &[])
+}
+
+/// `--configmap FILE`s: ConfigMaps (and only those) the YAML's pods may name.
+fn configmaps(texts: &[String]) -> Result<sources::Sources, Error> {
+    let mut sources = sources::Sources::default();
+    for text in texts {
+        if text.len() > MAX_YAML {
+            return Err(invalid("a --configmap file is larger than a YAML is read"));
+        }
+        for doc in serde_yaml_ng::Deserializer::from_str(text) {
+            let v: serde_yaml_ng::Value = serde::Deserialize::deserialize(doc)
+                .map_err(|e| invalid(format!("--configmap: YAML: {e}")))?;
+            if v.is_null() {
+                continue;
+            }
+            if v.get("kind").and_then(|k| k.as_str()) != Some("ConfigMap") {
+                return Err(invalid("--configmap: a file holds only ConfigMaps"));
+            }
+            let c: ConfigMap = serde_yaml_ng::from_value(v)
+                .map_err(|e| invalid(format!("--configmap: ConfigMap: {e}")))?;
+            sources.add_configmap(c)?;
+        }
+    }
+    Ok(sources)
+}
+
+fn plans_with(yaml: &str, extra: &[String]) -> Result<Vec<PodPlan>, Error> {
     if yaml.len() > MAX_YAML {
         return Err(invalid(format!(
             "the YAML is {} bytes, more than the {MAX_YAML} read",
@@ -121,7 +155,7 @@ fn plans(yaml: &str) -> Result<Vec<PodPlan>, Error> {
         )));
     }
     let mut out = Vec::new();
-    let mut sources = sources::Sources::default();
+    let mut sources = configmaps(extra)?;
     for doc in serde_yaml_ng::Deserializer::from_str(yaml) {
         let v: serde_yaml_ng::Value =
             serde::Deserialize::deserialize(doc).map_err(|e| invalid(format!("YAML: {e}")))?;
@@ -559,7 +593,7 @@ pub fn play(
             )));
         }
     }
-    let plans = plans(yaml)?;
+    let plans = plans_with(yaml, &o.configmaps)?;
     let service = match o.service_container {
         true => Some(service_container(store, yaml, &plans, o, monitor_argv)?),
         false => None,
@@ -698,6 +732,9 @@ fn play_one(
         service_container: service.map(str::to_string),
     };
     for (name, image, mut process) in options {
+        if o.log_driver.is_some() {
+            process.log_driver = o.log_driver.clone();
+        }
         process.annotations = plan
             .annotations
             .iter()
