@@ -21,6 +21,7 @@
 mod add;
 mod base;
 mod cache;
+pub use cache::prune_caches;
 mod commit;
 mod config;
 mod context;

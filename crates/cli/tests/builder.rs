@@ -854,3 +854,36 @@ fn froms_limits_capabilities_and_volumes_reach_every_run() {
     st.ok(&["builder", "rm", c]);
     assert_eq!(st.ok(&["builder", "containers", "-q"]).stdout, "");
 }
+
+/// buildah's `prune`: dangling images go (their IDs printed) and the build cache
+/// with them, so the next build runs every step again.
+#[test]
+fn prune_takes_dangling_images_and_the_build_cache() {
+    let st = Store::new();
+    st.write(
+        "ctx/Containerfile",
+        "FROM localhost/bb:1\nRUN --mount=type=cache,target=/c echo x > /c/f && cp /c/f /f\n",
+    );
+    let ctx = st.path("ctx");
+    let first = st.ok(&["build", "-q", "-t", "localhost/p:1", ctx.to_str().unwrap()]);
+    let id = first.stdout.trim().to_string();
+    assert!(st.path("root/build-cache").is_dir());
+    assert!(st.path("root/build-cache-mounts").is_dir());
+    // Untagged, the image dangles.
+    st.ok(&["untag", "localhost/p:1"]);
+    let r = st.ok(&["builder", "prune", "-f"]);
+    assert!(
+        r.stdout
+            .lines()
+            .any(|l| id.starts_with(l) || l.starts_with(&id)),
+        "{}",
+        r.stdout
+    );
+    assert!(!st.path("root/build-cache").exists());
+    assert!(!st.path("root/build-cache-mounts").exists());
+    assert_eq!(st.run(&["image", "exists", &id]).code, 1);
+    // The base image (named) stays; --all takes it too when nothing uses it.
+    assert_eq!(st.run(&["image", "exists", "localhost/bb:1"]).code, 0);
+    st.ok(&["builder", "prune", "--all"]);
+    assert_eq!(st.run(&["image", "exists", "localhost/bb:1"]).code, 1);
+}

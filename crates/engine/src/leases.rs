@@ -165,6 +165,11 @@ impl Leased {
     pub fn contains(&self, id: &str) -> bool {
         self.images.contains(id)
     }
+
+    /// Whether no live process holds a lease (no build or pull is under way).
+    pub fn is_empty(&self) -> bool {
+        self.images.is_empty()
+    }
 }
 
 /// The process a lease file's name `PID-START-N` names (None: not a lease).

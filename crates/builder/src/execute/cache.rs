@@ -241,6 +241,25 @@ fn walk(p: &Path, rel: &str, d: &mut Digester, buf: &mut [u8]) -> std::io::Resul
     Ok(())
 }
 
+/// `builder prune`'s part: the layer cache's keys and RUN's cache mounts,
+/// which make later builds faster and nothing else needs. Cache mounts stay
+/// while any build or pull holds images (a RUN may have one mounted); returns
+/// whether they went.
+pub fn prune_caches(store: &Store) -> Result<bool, std::io::Error> {
+    let rm = |d: PathBuf| match std::fs::remove_dir_all(&d) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    };
+    rm(cache_dir(store))?;
+    let leased = berth_engine::leases::Leased::read(&store.config().run_root)
+        .map_err(std::io::Error::other)?;
+    if !leased.is_empty() {
+        return Ok(false);
+    }
+    rm(store.config().graph_root.join("build-cache-mounts"))?;
+    Ok(true)
+}
+
 fn cache_dir(store: &Store) -> PathBuf {
     store.config().graph_root.join("build-cache")
 }

@@ -66,6 +66,9 @@ pub(crate) enum BuilderCommand {
     Info(crate::commands::system::InfoArgs),
     /// Show berth's version.
     Version(crate::commands::system::VersionArgs),
+    /// Remove dangling images (with --all, every image no container uses) and the
+    /// build cache: the layer cache's keys and RUN's cache mounts.
+    Prune(PruneArgs),
     /// Run a command (a shell by default) in the rootless user's namespace; as root,
     /// as it is (buildah's).
     Unshare(crate::commands::unshare::UnshareArgs),
@@ -218,6 +221,31 @@ pub(crate) struct CommitArgs {
 }
 
 #[derive(Args)]
+pub(crate) struct PruneArgs {
+    /// Every image no container uses, not only dangling ones.
+    #[arg(short, long)]
+    all: bool,
+    /// Accepted for buildah's scripts: berth's prune never asks.
+    #[arg(short, long)]
+    force: bool,
+}
+
+/// buildah's `prune`: the images go first (their IDs printed), then the caches.
+fn prune(store_args: &StoreArgs, a: PruneArgs) -> CmdResult {
+    let store = store_args.open()?;
+    let o = berth_engine::images::PruneOptions {
+        all: a.all,
+        filters: Vec::new(),
+    };
+    for p in berth_engine::images::prune(&store, &o).map_err(exit::podman)? {
+        println!("{}", p.id);
+    }
+    berth_builder::execute::prune_caches(&store)
+        .map_err(|e| exit::podman(format!("build cache: {e}")))?;
+    Ok(())
+}
+
+#[derive(Args)]
 pub(crate) struct NameArgs {
     pub(crate) containers: Vec<String>,
 }
@@ -243,6 +271,7 @@ pub fn run(store_args: &StoreArgs, a: BuilderArgs) -> Result<i32, Failure> {
         BuilderCommand::Logout(a) => crate::commands::login::logout(a).map(|_| 0),
         BuilderCommand::Info(a) => crate::commands::system::info(store_args, a).map(|_| 0),
         BuilderCommand::Version(a) => crate::commands::system::version(a).map(|_| 0),
+        BuilderCommand::Prune(a) => prune(store_args, a).map(|_| 0),
         BuilderCommand::Unshare(a) => crate::commands::unshare::run(store_args, a, true).map(|_| 0),
         BuilderCommand::Rename(a) => {
             let engine = berth_engine::Engine::with_store(store_args.open()?);
