@@ -271,6 +271,10 @@ fn generate_down_play_round_trip() {
         "solo",
         "-e",
         "A=1",
+        "--memory",
+        "64m",
+        "--cpus",
+        "0.5",
         "localhost/bb:1",
         "sleep",
         "5",
@@ -279,6 +283,26 @@ fn generate_down_play_round_trip() {
     assert!(
         solo.contains("name: solo-pod") && solo.contains("name: A"),
         "{solo}"
+    );
+    // Its limits go into the YAML and come back from it.
+    let gen_solo = st.path().join("solo.yaml");
+    std::fs::write(&gen_solo, &solo).unwrap();
+    st.ok(&["rm", "solo"]);
+    st.ok(&[
+        "kube",
+        "play",
+        "--start=false",
+        "--network",
+        "none",
+        gen_solo.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        st.inspect("solo-pod-solo", ".HostConfig.Memory"),
+        "67108864"
+    );
+    assert_eq!(
+        st.inspect("solo-pod-solo", ".HostConfig.NanoCpus"),
+        "500000000"
     );
 }
 

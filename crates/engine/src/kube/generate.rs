@@ -96,8 +96,31 @@ fn container(info: &Info, prefix: &str, volumes: &mut Vec<Volume>) -> Container 
         working_dir: p.workdir.clone(),
         volume_mounts: (!mounts.is_empty()).then_some(mounts),
         security_context: security,
+        resources: limits(p),
         ..Default::default()
     }
+}
+
+/// `--memory` and `--cpus` as Kubernetes limits (bytes; thousandths of a CPU),
+/// which `kube play` reads back as the same flags.
+fn limits(
+    p: &crate::spec::ProcessOptions,
+) -> Option<k8s_openapi::api::core::v1::ResourceRequirements> {
+    use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+    let mut l = std::collections::BTreeMap::new();
+    if let Some(m) = p.memory.filter(|m| m.0 > 0) {
+        l.insert("memory".to_string(), Quantity(m.0.to_string()));
+    }
+    if let Some(c) = p.cpus.filter(|c| *c > 0.0) {
+        l.insert(
+            "cpu".to_string(),
+            Quantity(format!("{}m", (c * 1000.0).round() as i64)),
+        );
+    }
+    (!l.is_empty()).then(|| k8s_openapi::api::core::v1::ResourceRequirements {
+        limits: Some(l),
+        ..Default::default()
+    })
 }
 
 fn restart_policy(r: RestartPolicy) -> &'static str {
