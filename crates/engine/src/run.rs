@@ -755,9 +755,12 @@ fn run_piped(store: &Store, c: &Info, bundle: PathBuf) -> Result<i32, RunError> 
     // A runtime binary leaves the container's init to us: reap it as its parent.
     crate::sys::set_child_subreaper().map_err(engine)?;
     let swapped = crate::stdio::Swapped::new(c.config.process.interactive).map_err(engine)?;
+    // A Ctrl-C from here on is the container's, even before its pid is known.
+    create::forward_signals();
     let created = oci.run_detached(&c.id, &bundle, &pid_file, None);
     let (out, err, mut tee) = swapped.restore().map_err(engine)?;
     if let Err(e) = created {
+        create::abandon_start();
         return Err(with_runtime_words(e, err));
     }
     // A stream left out of --attach goes only to the log.

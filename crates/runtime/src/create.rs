@@ -815,9 +815,26 @@ pub fn interrupted() -> bool {
     INTERRUPTED.load(std::sync::atomic::Ordering::Relaxed)
 }
 
+/// A signal that came while the foreground process was being started (no pid
+/// yet to pass it to): delivered as soon as there is one.
+static PENDING: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+/// Between [`forward_signals`] and the pid being known.
+static STARTING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 extern "C" fn forward(sig: libc::c_int) {
     let pid = CHILD.load(std::sync::atomic::Ordering::Relaxed);
     if pid <= 0 {
+        if STARTING.load(std::sync::atomic::Ordering::Relaxed) {
+            PENDING.store(sig, std::sync::atomic::Ordering::Relaxed);
+        } else if sig != libc::SIGWINCH {
+            // No foreground process: the signal does to this one what it would
+            // have done without the handler.
+            // SAFETY: signal(2) and raise(3) are async-signal-safe.
+            unsafe {
+                libc::signal(sig, libc::SIG_DFL);
+                libc::raise(sig);
+            }
+        }
         return;
     }
     let interrupt = matches!(sig, libc::SIGINT | libc::SIGTERM | libc::SIGHUP);
@@ -831,10 +848,12 @@ extern "C" fn forward(sig: libc::c_int) {
     unsafe { libc::kill(pid, sig) };
 }
 
-/// Waits for the foreground container or exec'd process, passing on the signals a
-/// user sends to the runtime. Returns the shell-style exit code.
-pub fn wait_forwarding_signals(pid: RawFd) -> i32 {
-    CHILD.store(pid, std::sync::atomic::Ordering::Relaxed);
+/// From now on the signals a user sends this process are kept for the
+/// foreground process about to start (and passed to it by
+/// [`wait_forwarding_signals`]) instead of ending this process first: called
+/// just before the container is started, so that none is lost in between.
+pub fn forward_signals() {
+    STARTING.store(true, std::sync::atomic::Ordering::Relaxed);
     for sig in [
         libc::SIGINT,
         libc::SIGTERM,
@@ -844,7 +863,7 @@ pub fn wait_forwarding_signals(pid: RawFd) -> i32 {
         libc::SIGUSR2,
         libc::SIGWINCH,
     ] {
-        // SAFETY: installing a handler that only calls kill(2).
+        // SAFETY: installing a handler that only calls kill(2) or stores an integer.
         unsafe {
             let mut sa: libc::sigaction = std::mem::zeroed();
             sa.sa_sigaction = forward as *const () as usize;
@@ -852,8 +871,34 @@ pub fn wait_forwarding_signals(pid: RawFd) -> i32 {
             libc::sigaction(sig, &sa, std::ptr::null_mut());
         }
     }
-    match sys::waitpid(pid, 0) {
+}
+
+/// The start [`forward_signals`] announced did not happen: signals act as
+/// before again (a pending one is acted on now).
+pub fn abandon_start() {
+    STARTING.store(false, std::sync::atomic::Ordering::Relaxed);
+    let pending = PENDING.swap(0, std::sync::atomic::Ordering::Relaxed);
+    if pending != 0 {
+        forward(pending);
+    }
+}
+
+/// Waits for the foreground container or exec'd process, passing on the signals a
+/// user sends to the runtime. Returns the shell-style exit code.
+pub fn wait_forwarding_signals(pid: RawFd) -> i32 {
+    CHILD.store(pid, std::sync::atomic::Ordering::Relaxed);
+    forward_signals();
+    STARTING.store(false, std::sync::atomic::Ordering::Relaxed);
+    // One that came while the process was being started goes to it now.
+    let pending = PENDING.swap(0, std::sync::atomic::Ordering::Relaxed);
+    if pending != 0 {
+        forward(pending);
+    }
+    let code = match sys::waitpid(pid, 0) {
         Ok((_, status)) => sys::exit_code(status),
         Err(_) => 255,
-    }
+    };
+    // Reaped: its pid may be anyone's now, so nothing more is sent to it.
+    CHILD.store(0, std::sync::atomic::Ordering::Relaxed);
+    code
 }
