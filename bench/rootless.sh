@@ -41,7 +41,8 @@ for name in os.listdir("/proc"):
 PY
     userdel -r "$U" >/dev/null 2>&1 || true
   fi
-  rm -rf "/tmp/berth-run-${UID_OF:-x}" "$WORK/rootless"
+  rm -rf "/tmp/berth-run-${UID_OF:-x}" "/tmp/podman-run-${UID_OF:-x}" \
+    "/tmp/containers-user-${UID_OF:-x}" "$WORK/rootless"
   chmod "$NULL_MODE" /dev/null
 }
 trap cleanup EXIT
