@@ -22,23 +22,7 @@ cleanup() {
     runuser -u "$U" -- podman system reset --force >/dev/null 2>&1 || true
     # The pause processes and anything else left of the user's (its UID or its
     # range): each through a pidfd, checked again once the pidfd pins it.
-    python3 - "$UID_OF" "$START" <<'PY' || true
-import os, signal, sys
-uid, start = int(sys.argv[1]), int(sys.argv[2])
-mine = lambda u: u == uid or start <= u < start + 65536
-for name in os.listdir("/proc"):
-    if not name.isdigit():
-        continue
-    try:
-        if not mine(os.stat(f"/proc/{name}").st_uid):
-            continue
-        fd = os.pidfd_open(int(name))
-        if mine(os.stat(f"/proc/{name}").st_uid):
-            signal.pidfd_send_signal(fd, signal.SIGKILL)
-        os.close(fd)
-    except OSError:
-        pass
-PY
+    python3 "$ROOT/scripts/kill-user-processes.py" "$UID_OF" "$START" || true
     userdel -r "$U" >/dev/null 2>&1 || true
   fi
   rm -rf "/tmp/berth-run-${UID_OF:-x}" "/tmp/podman-run-${UID_OF:-x}" \

@@ -13,6 +13,7 @@
 # and default route give pasta a routable interface; nothing reaches the host's network.
 set -u
 HARNESS=$(cd "$(dirname "$0")/../../../shared/peers/podman-system" && pwd)
+SCRIPTS=$(cd "$(dirname "$0")/../../scripts" && pwd)
 . "$HARNESS/lib.sh"
 T=$W/podman-4.3.1/test/system
 [ -f "$T/helpers.bash" ] || { echo "run $HARNESS/run.sh once first (it extracts the tests)" >&2; exit 2; }
@@ -26,23 +27,7 @@ cleanup() {
   if id "$U" >/dev/null 2>&1; then
     UID_OF=$(id -u "$U")
     runuser -u "$U" -- env -i HOME="$RW/home" PATH=/usr/bin:/bin "$RW/env/podman" system reset -f >/dev/null 2>&1
-    python3 - "$UID_OF" "$START" <<'PY'
-import os, signal, sys
-uid, start = int(sys.argv[1]), int(sys.argv[2])
-mine = lambda u: u == uid or start <= u < start + 65536
-for name in os.listdir("/proc"):
-    if not name.isdigit():
-        continue
-    try:
-        if not mine(os.stat(f"/proc/{name}").st_uid):
-            continue
-        fd = os.pidfd_open(int(name))
-        if mine(os.stat(f"/proc/{name}").st_uid):
-            signal.pidfd_send_signal(fd, signal.SIGKILL)
-        os.close(fd)
-    except OSError:
-        pass
-PY
+    python3 "$SCRIPTS/kill-user-processes.py" "$UID_OF" "$START" || true
     sleep 0.5
     userdel -r "$U" >/dev/null 2>&1
     rm -rf "/tmp/berth-run-$UID_OF" "/tmp/podman-run-$UID_OF" "/tmp/containers-user-$UID_OF" "/tmp/run-$UID_OF"

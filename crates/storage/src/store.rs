@@ -282,6 +282,25 @@ fn remove_path(p: &Path) -> Result<()> {
     }
 }
 
+/// A container's read-write layer record, on `parent` (none: a `--rootfs`
+/// container's, or one from an image without layers).
+fn container_layer(id: &str, parent: Option<String>) -> Layer {
+    Layer {
+        id: id.to_string(),
+        parent,
+        created: now(),
+        diff_id: None,
+        compressed_digest: None,
+        compressed_size: None,
+        uncompressed_size: None,
+        other_blobs: Vec::new(),
+        tree_checksum: None,
+        container: true,
+        read_only: false,
+        store: 0,
+    }
+}
+
 fn check_names_free(st: &State, names: &[String]) -> Result<()> {
     for n in names {
         if let Some(c) = st.containers.iter().find(|c| c.names.contains(n)) {
@@ -1315,20 +1334,7 @@ impl Store {
                     }
                 }
             }
-            st.layers.push(Layer {
-                id: id.clone(),
-                parent: im.top_layer.clone(),
-                created: now(),
-                diff_id: None,
-                compressed_digest: None,
-                compressed_size: None,
-                uncompressed_size: None,
-                other_blobs: Vec::new(),
-                tree_checksum: None,
-                container: true,
-                read_only: false,
-                store: 0,
-            });
+            st.layers.push(container_layer(&id, im.top_layer.clone()));
             let c = Container {
                 id: id.clone(),
                 names: names.to_vec(),
@@ -1371,20 +1377,7 @@ impl Store {
             if root.overlay {
                 copy_owner_and_mode(&root.path, &dir.join("diff"))?;
             }
-            st.layers.push(Layer {
-                id: id.clone(),
-                parent: None,
-                created: now(),
-                diff_id: None,
-                compressed_digest: None,
-                compressed_size: None,
-                uncompressed_size: None,
-                other_blobs: Vec::new(),
-                tree_checksum: None,
-                container: true,
-                read_only: false,
-                store: 0,
-            });
+            st.layers.push(container_layer(&id, None));
             let c = Container {
                 id: id.clone(),
                 names: names.to_vec(),
