@@ -557,7 +557,12 @@ pub fn setup_pasta(
     if !out.status.success() {
         let why = String::from_utf8_lossy(&out.stderr);
         teardown(store, id);
-        return Err(NetworkError::Pasta(why.trim().replace('\n', "; ")));
+        // Its complaints that no syslog listens here say nothing about the failure.
+        let why: Vec<&str> = why
+            .lines()
+            .filter(|l| !l.is_empty() && !l.contains("syslog"))
+            .collect();
+        return Err(NetworkError::Pasta(why.join("; ")));
     }
     Ok(att)
 }
