@@ -161,10 +161,18 @@ impl Drop for User {
         let _ = self.berth(&["rm", "-af", "-t", "0"]);
         // What is left of its processes (the pause process last holds the
         // namespaces): each checked to be this user's before a pidfd signals it.
-        for _ in 0..3 {
-            for pid in user_processes(self) {
+        // SIGKILL is not instant: userdel refuses a user with a process left, so
+        // this goes on until none is (for at most ten seconds).
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let left = user_processes(self);
+            if left.is_empty() || std::time::Instant::now() > deadline {
+                break;
+            }
+            for pid in left {
                 kill_checked(pid, self);
             }
+            std::thread::sleep(std::time::Duration::from_millis(20));
         }
         let _ = Command::new("userdel").args(["-r", &self.name]).output();
         let _ = std::fs::remove_dir_all(self.run_dir());
