@@ -611,6 +611,28 @@ fn limits_and_a_liveness_probe_hold_for_a_played_container() {
     assert_eq!(st.ok(&["pod", "ps", "-q"]).stdout, "");
 }
 
+/// A readiness probe alone is a healthcheck that reports: an unready container
+/// is told unhealthy and keeps running, never restarted.
+#[test]
+fn a_readiness_probe_reports_and_never_restarts() {
+    let st = TestStore::with_busybox();
+    let yaml = write(
+        &st,
+        "ready.yaml",
+        "kind: Pod\nmetadata: {name: rd}\nspec:\n  containers:\n  - name: c\n    image: localhost/bb:1\n    command: ['sleep', '600']\n    readinessProbe:\n      exec: {command: ['test', '-e', '/ready']}\n      periodSeconds: 3600\n      failureThreshold: 1\n",
+    );
+    st.ok(&["kube", "play", "--network", "none", &yaml]);
+    let r = st.run(&["healthcheck", "run", "rd-c"]);
+    assert_eq!((r.code, r.stdout.as_str()), (1, "unhealthy\n"));
+    assert_eq!(st.inspect("rd-c", ".State.Health.Status"), "unhealthy");
+    assert_eq!(st.inspect("rd-c", ".RestartCount"), "0");
+    assert_eq!(st.inspect("rd-c", ".State.Status"), "running");
+    st.ok(&["exec", "rd-c", "touch", "/ready"]);
+    st.ok(&["healthcheck", "run", "rd-c"]);
+    assert_eq!(st.inspect("rd-c", ".State.Health.Status"), "healthy");
+    st.ok(&["pod", "rm", "-f", "-t", "0", "rd"]);
+}
+
 /// A Job is one pod that runs to its end (never restarted by default); a
 /// DaemonSet one pod on this one host; `kube down` takes both.
 #[test]

@@ -459,9 +459,13 @@ fn container_options(
             p.cpus = Some(cpus);
         }
     }
+    // One healthcheck a container: liveness (which restarts) wins; a readiness
+    // probe alone only reports healthy or unhealthy, as the kubelet only stops
+    // sending traffic to an unready container.
     if let Some(probe) = &c.liveness_probe {
-        liveness(&mut p, probe)
-            .map_err(|why| invalid(format!("container {}: livenessProbe: {why}", c.name)))?;
+        healthcheck(&mut p, probe, Probe::Liveness, &c.name)?;
+    } else if let Some(probe) = &c.readiness_probe {
+        healthcheck(&mut p, probe, Probe::Readiness, &c.name)?;
     }
     p.pod = Some(plan.name.clone());
     Ok(p)
@@ -488,18 +492,38 @@ fn quantity(q: &str) -> Option<f64> {
     (n.is_finite() && n >= 0.0).then_some(n * mult)
 }
 
-/// A liveness probe as the container's healthcheck, which restarts the container
-/// when it fails as many times as the probe allows (the kubelet's answer). exec
-/// runs its command; tcpSocket and httpGet run `nc -z` and `wget` in the container,
-/// as podman turns them into commands.
-fn liveness(
+/// Which probe a healthcheck comes from.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Probe {
+    /// Restarts the container when it fails (the kubelet's answer).
+    Liveness,
+    /// Reports only.
+    Readiness,
+}
+
+impl std::fmt::Display for Probe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Probe::Liveness => "livenessProbe",
+            Probe::Readiness => "readinessProbe",
+        })
+    }
+}
+
+/// A probe as the container's healthcheck, failing after as many misses as the
+/// probe allows. exec runs its command; tcpSocket and httpGet run `nc -z` and
+/// `wget` in the container, as podman turns them into commands.
+fn healthcheck(
     p: &mut ProcessOptions,
     probe: &k8s_openapi::api::core::v1::Probe,
-) -> Result<(), String> {
+    kind: Probe,
+    container: &str,
+) -> Result<(), Error> {
+    let fail = |why: &str| invalid(format!("container {container}: {kind}: {why}"));
     let port = |port: &k8s_openapi::apimachinery::pkg::util::intstr::IntOrString| match port {
         k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(n) => Ok(n.to_string()),
         k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::String(s) => {
-            Err(format!("a named port ({s}) is not supported"))
+            Err(fail(&format!("a named port ({s}) is not supported")))
         }
     };
     let argv: Vec<String> = if let Some(e) = &probe.exec {
@@ -520,10 +544,10 @@ fn liveness(
             url,
         ]
     } else {
-        return Err("no exec, tcpSocket or httpGet".into());
+        return Err(fail("no exec, tcpSocket or httpGet"));
     };
     if argv.is_empty() {
-        return Err("an empty command".into());
+        return Err(fail("an empty command"));
     }
     p.health_cmd = Some(serde_json::to_string(&argv).expect("strings serialise"));
     let secs = |s: Option<i32>| s.filter(|n| *n > 0).map(|n| format!("{n}s"));
@@ -531,7 +555,7 @@ fn liveness(
     p.health.timeout = secs(probe.timeout_seconds).or(Some("1s".into()));
     p.health.start_period = secs(probe.initial_delay_seconds);
     p.health.retries = Some(probe.failure_threshold.filter(|n| *n > 0).unwrap_or(3) as u32);
-    p.health.on_failure = Some("restart".into());
+    p.health.on_failure = (kind == Probe::Liveness).then(|| "restart".into());
     Ok(())
 }
 
@@ -848,6 +872,43 @@ mod tests {
         let names: Vec<&str> = p.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(names, ["web-pod-0", "web-pod-1"]);
         assert_eq!(p[0].labels["app"], "web");
+    }
+
+    fn probe(yaml: &str) -> k8s_openapi::api::core::v1::Probe {
+        serde_yaml_ng::from_str(yaml).unwrap()
+    }
+
+    #[test]
+    fn probes_become_healthchecks_and_only_liveness_restarts() {
+        let mut p = ProcessOptions::default();
+        let tcp = probe("tcpSocket: {port: 8080}\nperiodSeconds: 5\nfailureThreshold: 2");
+        healthcheck(&mut p, &tcp, Probe::Liveness, "c").unwrap();
+        assert_eq!(
+            p.health_cmd.as_deref(),
+            Some(r#"["nc","-z","127.0.0.1","8080"]"#)
+        );
+        assert_eq!(p.health.interval.as_deref(), Some("5s"));
+        assert_eq!(p.health.retries, Some(2));
+        assert_eq!(p.health.on_failure.as_deref(), Some("restart"));
+
+        let mut p = ProcessOptions::default();
+        let http = probe("httpGet: {path: /ready, port: 80, host: 10.0.0.1}");
+        healthcheck(&mut p, &http, Probe::Readiness, "c").unwrap();
+        assert_eq!(
+            p.health_cmd.as_deref(),
+            Some(r#"["wget","-q","-O","/dev/null","http://10.0.0.1:80/ready"]"#)
+        );
+        assert_eq!(p.health.on_failure, None);
+
+        let named = probe("tcpSocket: {port: http}");
+        let e = healthcheck(&mut p, &named, Probe::Readiness, "web").unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("container web: readinessProbe: a named port"),
+            "{e}"
+        );
+        let none = probe("periodSeconds: 5");
+        assert!(healthcheck(&mut p, &none, Probe::Liveness, "c").is_err());
     }
 
     #[test]
