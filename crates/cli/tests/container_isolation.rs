@@ -613,3 +613,36 @@ fn device_io_limits_reach_the_blkio_cgroup() {
     assert_eq!(r.code, 125);
     assert!(r.stderr.contains("\"lots\" is not a rate"), "{}", r.stderr);
 }
+
+/// `--cgroup-parent`: the container's cgroup nests under the one named (the
+/// host sees it there), and goes with the container.
+#[test]
+fn cgroup_parent_places_the_containers_cgroup() {
+    let st = TestStore::with_busybox();
+    let parent = format!("/berth-test-parent-{}", std::process::id());
+    let id = st
+        .ok(&[
+            "run",
+            "-d",
+            "--network",
+            "none",
+            "--cgroup-parent",
+            &parent,
+            "localhost/bb:1",
+            "sleep",
+            "600",
+        ])
+        .stdout;
+    let id = id.trim();
+    let pid = st.inspect(id, ".State.Pid");
+    let cgroups = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    st.ok(&["rm", "-f", "-t", "0", id]);
+    // The parent itself is the caller's to remove (podman leaves it too).
+    for h in [
+        "pids", "memory", "cpu", "cpuacct", "cpuset", "blkio", "devices", "freezer", "systemd",
+        "unified", "",
+    ] {
+        let _ = std::fs::remove_dir(format!("/sys/fs/cgroup/{h}{parent}"));
+    }
+    assert!(cgroups.contains(&format!("{parent}/{id}")), "{cgroups}");
+}

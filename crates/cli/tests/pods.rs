@@ -547,3 +547,79 @@ fn pod_stats_show_the_running_members_of_pods() {
     assert_eq!(r.code, 125);
     st.ok(&["pod", "rm", "-f", "-t", "0", "ps1"]);
 }
+
+/// The cgroup file of a controller in whichever hierarchy this host has.
+fn cgroup_file(path: &str, v1: &str, v2: &str) -> Option<String> {
+    let v1 = format!(
+        "/sys/fs/cgroup/{}{path}/{v1}",
+        v1.split('.').next().unwrap()
+    );
+    let v2 = format!("/sys/fs/cgroup{path}/{v2}");
+    std::fs::read_to_string(v1)
+        .or_else(|_| std::fs::read_to_string(v2))
+        .ok()
+        .map(|s| s.trim().to_string())
+}
+
+/// `pod create --cpus/--memory`: the pod has a cgroup with those limits, its
+/// containers' cgroups nest under it (so together they cannot use more), and it
+/// goes with the pod.
+#[test]
+fn a_pods_limits_hold_for_its_containers_together() {
+    let st = TestStore::with_busybox();
+    st.ok(&[
+        "pod",
+        "create",
+        "--network",
+        "none",
+        "--name",
+        "lim",
+        "--cpus",
+        "0.5",
+        "--memory",
+        "64m",
+    ]);
+    let path = pod_field(&st, "lim", "CgroupPath");
+    let pod_id = pod_field(&st, "lim", "Id");
+    assert!(path.ends_with(&pod_id), "{path}");
+    assert_eq!(pod_field(&st, "lim", "memory_limit"), "67108864");
+    assert_eq!(pod_field(&st, "lim", "cpu_quota"), "50000");
+    let mem = cgroup_file(&path, "memory.limit_in_bytes", "memory.max");
+    assert_eq!(mem.as_deref(), Some("67108864"));
+    let quota = cgroup_file(&path, "cpu.cfs_quota_us", "cpu.max");
+    assert!(
+        quota.as_deref().is_some_and(|q| q.starts_with("50000")),
+        "{quota:?}"
+    );
+    let id = st
+        .ok(&["run", "-d", "--pod", "lim", IMG, "sleep", "600"])
+        .stdout;
+    let own = st
+        .ok(&["exec", id.trim(), "cat", "/proc/self/cgroup"])
+        .stdout;
+    // With its own cgroup namespace the container sees its cgroup as its root;
+    // the host sees it under the pod's.
+    let pid = st.inspect(id.trim(), ".State.Pid");
+    let host_view = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    assert!(
+        host_view.contains(&format!("{path}/{}", id.trim())),
+        "{host_view}\n(container's own view: {own})"
+    );
+    // Alone within its 64 MiB, a member that holds 200 MiB is killed.
+    let r = st.run(&[
+        "run",
+        "--rm",
+        "--pod",
+        "lim",
+        IMG,
+        "sh",
+        "-c",
+        "head -c 200m /dev/zero | tail",
+    ]);
+    assert_eq!(r.code, 137, "{}", r.stderr);
+    st.ok(&["pod", "rm", "-f", "-t", "0", "lim"]);
+    assert_eq!(
+        cgroup_file(&path, "memory.limit_in_bytes", "memory.max"),
+        None
+    );
+}

@@ -124,9 +124,11 @@ impl std::str::FromStr for DeviceThrottle {
     }
 }
 
-/// What `update` changes; None leaves a limit as it is.
-#[derive(Debug, Clone, Default)]
+/// What `update` changes; None leaves a limit as it is. Also a pod's limits.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct ResourceUpdate {
+    #[serde(with = "crate::flagform::optional")]
     pub memory: Option<MemoryLimit>,
     pub memory_swap: Option<i64>,
     pub memory_reservation: Option<i64>,
@@ -139,6 +141,11 @@ pub struct ResourceUpdate {
 }
 
 impl ResourceUpdate {
+    /// Whether any limit is given.
+    pub fn is_empty(&self) -> bool {
+        *self == ResourceUpdate::default()
+    }
+
     /// Sets the limits given over those of `o`.
     pub fn apply_to(&self, o: &mut ProcessOptions) {
         fn set<T: Clone>(field: &mut Option<T>, value: &Option<T>) {

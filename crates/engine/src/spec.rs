@@ -197,6 +197,9 @@ pub struct ProcessOptions {
     pub pod: Option<String>,
     /// Whether this is its pod's infra container.
     pub infra: bool,
+    /// `--cgroup-parent`: the cgroup the container's nests under (a pod's by
+    /// default for its members); `/berth` when none.
+    pub cgroup_parent: Option<String>,
     /// Whether this is a `kube play --service-container`'s service container, which
     /// runs while the play's pods do.
     pub service: bool,
@@ -856,7 +859,10 @@ pub fn generate(
             } else {
                 READONLY.iter().map(|s| s.to_string()).collect()
             },
-            cgroups_path: (!rootless).then(|| format!("/berth/{id}")),
+            cgroups_path: (!rootless).then(|| {
+                let parent = o.cgroup_parent.as_deref().unwrap_or("/berth");
+                format!("{}/{id}", parent.trim_end_matches('/'))
+            }),
             ..Default::default()
         }),
         ..Default::default()

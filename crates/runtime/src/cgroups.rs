@@ -193,6 +193,21 @@ pub fn resolve(spec: &Spec, id: &str, systemd: bool) -> Result<Cgroup> {
     } else {
         requested
     };
+    place(&requested)
+}
+
+/// The cgroup at an absolute path in every hierarchy: a pod's, which its
+/// containers' cgroups nest under.
+pub fn at(path: &str) -> Result<Cgroup> {
+    if !path.starts_with('/') {
+        bail!("cgroup {path:?}: not an absolute path");
+    }
+    place(path)
+}
+
+/// `requested` in each hierarchy: absolute from its root, else under this
+/// process's own cgroup.
+fn place(requested: &str) -> Result<Cgroup> {
     if requested.split('/').any(|c| c == "..") {
         bail!("cgroupsPath {requested:?}: must not hold \"..\"");
     }
@@ -206,7 +221,7 @@ pub fn resolve(spec: &Spec, id: &str, systemd: bool) -> Result<Cgroup> {
             continue;
         }
         let inner = if requested.starts_with('/') {
-            requested.clone()
+            requested.to_string()
         } else {
             format!("{}/{}", own_path(&h).trim_end_matches('/'), requested)
         };
@@ -253,8 +268,8 @@ impl Cgroup {
         self.dirs.len() == 1 && self.dirs[0].v2
     }
 
-    /// Makes every directory and puts `pid` in each.
-    pub fn create_and_join(&self, pid: i32) -> Result<()> {
+    /// Makes every directory (a cpuset one ready to take processes).
+    pub fn create(&self) -> Result<()> {
         for d in &self.dirs {
             if d.v2 {
                 create_v2(&d.path)?;
@@ -265,6 +280,14 @@ impl Cgroup {
                     init_cpuset(&d.path)?;
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// Makes every directory and puts `pid` in each.
+    pub fn create_and_join(&self, pid: i32) -> Result<()> {
+        self.create()?;
+        for d in &self.dirs {
             write(&d.path, "cgroup.procs", &pid.to_string())?;
         }
         Ok(())

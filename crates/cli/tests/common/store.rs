@@ -74,6 +74,13 @@ impl Drop for TestStore {
     fn drop(&mut self) {
         // In a process group of its own: a berth that signalled its caller's
         // group (the bug of kill(0, …)) must not take the test runner along.
+        // Pods first: a pod without an infra container keeps its cgroup until
+        // the pod itself goes.
+        let _ = run_cmd(
+            self.cmd()
+                .args(["pod", "rm", "-af", "-t", "0"])
+                .process_group(0),
+        );
         let _ = run_cmd(self.cmd().args(["rm", "-af", "-t", "0"]).process_group(0));
         let _ = run_cmd(self.cmd().args(["image", "umount", "-a"]));
         if let Ok(entries) = std::fs::read_dir(self.path().join("exe")) {

@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::container::{self, Info, Status};
 use crate::namespaces::NsMode;
 use crate::network::{NetworkMode, PortMapping};
+use crate::resources::ResourceUpdate;
 use crate::run::{RunError, RunOptions};
 use crate::spec::ProcessOptions;
 use crate::{Error, lifecycle};
@@ -81,7 +82,16 @@ pub struct Pod {
     /// The service container of the `kube play` that made it, if it has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_container: Option<String>,
+    /// The pod's cgroup, its containers' parent (none rootless).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cgroup_path: Option<String>,
+    /// The pod's limits, set on its cgroup.
+    #[serde(default, skip_serializing_if = "ResourceUpdate::is_empty")]
+    pub resources: ResourceUpdate,
 }
+
+/// Where pods' cgroups go unless `--cgroup-parent` says otherwise.
+pub const CGROUP_PARENT: &str = "/berth_pods";
 
 impl Pod {
     pub fn shares(&self, ns: &str) -> bool {
@@ -118,6 +128,44 @@ pub struct PodCreate {
     /// A `kube play --service-container`'s service container, started with the
     /// pod and stopped when none of its pods runs.
     pub service_container: Option<String>,
+    /// `--cpus`, `--memory` …: limits of the pod's cgroup, which every member's
+    /// nests under.
+    pub resources: ResourceUpdate,
+    /// `--cgroup-parent`: where the pod's cgroup goes.
+    pub cgroup_parent: Option<String>,
+}
+
+impl PodCreate {
+    /// podman's warning when limits are asked where no cgroup can hold them.
+    pub fn rootless_limits_warning(&self) -> Option<&'static str> {
+        let mut p = ProcessOptions::default();
+        self.resources.apply_to(&mut p);
+        p.rootless_limits_warning()
+    }
+}
+
+/// Makes the pod's cgroup with its limits.
+fn make_cgroup(path: &str, limits: &ResourceUpdate) -> Result<(), Error> {
+    let fail = |e: berth_runtime::Error| Error::other(format!("pod cgroup {path}: {e}"));
+    let cg = berth_runtime::cgroups::at(path).map_err(fail)?;
+    cg.create().map_err(fail)?;
+    let mut p = ProcessOptions::default();
+    limits.apply_to(&mut p);
+    let r = crate::resources::of(&p).map_err(|e| Error::InvalidArgument(e.to_string()))?;
+    if let Some(r) = r
+        && let Err(e) = cg.apply(&r)
+    {
+        let _ = cg.remove();
+        return Err(fail(e));
+    }
+    Ok(())
+}
+
+fn remove_cgroup(path: &str) {
+    // Best effort: its members' cgroups went with them.
+    if let Ok(cg) = berth_runtime::cgroups::at(path) {
+        let _ = cg.remove();
+    }
 }
 
 fn dir(store: &Store) -> PathBuf {
@@ -285,7 +333,13 @@ pub fn create(store: &Arc<Store>, o: &PodCreate) -> Result<Pod, Error> {
         ports: o.ports.clone(),
         create_command: o.create_command.clone(),
         service_container: o.service_container.clone(),
+        cgroup_path: None,
+        resources: o.resources.clone(),
     };
+    if berth_runtime::userns::rootless_uid().is_none() {
+        let parent = o.cgroup_parent.as_deref().unwrap_or(CGROUP_PARENT);
+        pod.cgroup_path = Some(format!("{}/{}", parent.trim_end_matches('/'), pod.id));
+    }
     {
         let _lock = lock(store)?;
         if list(store).iter().any(|p| p.name == pod.name) {
@@ -295,6 +349,12 @@ pub fn create(store: &Arc<Store>, o: &PodCreate) -> Result<Pod, Error> {
             )));
         }
         save(store, &pod)?;
+    }
+    if let Some(path) = &pod.cgroup_path
+        && let Err(e) = make_cgroup(path, &o.resources)
+    {
+        forget(store, &pod.id);
+        return Err(e);
     }
     if o.infra {
         match create_infra(store, &pod, o) {
@@ -399,6 +459,7 @@ fn create_infra(store: &Arc<Store>, pod: &Pod, o: &PodCreate) -> Result<String, 
         pod: Some(pod.id.clone()),
         infra: true,
         conmon_pidfile: o.infra_conmon_pidfile.clone(),
+        cgroup_parent: pod.cgroup_path.clone(),
         ..Default::default()
     };
     let name = o
@@ -426,6 +487,9 @@ pub fn join(store: &Store, p: &mut ProcessOptions) -> Result<(), RunError> {
     }
     let pod = find(store, &name).map_err(|e| RunError::Engine(e.to_string()))?;
     p.pod = Some(pod.id.clone());
+    if p.cgroup_parent.is_none() {
+        p.cgroup_parent.clone_from(&pod.cgroup_path);
+    }
     let Some(infra) = pod.infra_id.clone() else {
         return Ok(());
     };
@@ -468,6 +532,9 @@ fn forget(store: &Store, id: &str) {
     // What `kube play` wrote for it (configMap volumes) goes with it.
     if let Ok(pod) = find(store, id) {
         let _ = std::fs::remove_dir_all(crate::kube::files_dir(store, &pod.name));
+        if let Some(path) = &pod.cgroup_path {
+            remove_cgroup(path);
+        }
     }
     let _ = std::fs::remove_file(dir(store).join(format!("{id}.json")));
 }
@@ -758,6 +825,26 @@ pub struct PodInspect {
     pub shared_namespaces: Vec<String>,
     pub num_containers: usize,
     pub containers: Vec<PodMember>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cgroup_parent: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cgroup_path: Option<String>,
+    #[serde(rename = "cpu_period", skip_serializing_if = "Option::is_none")]
+    pub cpu_period: Option<u64>,
+    #[serde(rename = "cpu_quota", skip_serializing_if = "Option::is_none")]
+    pub cpu_quota: Option<i64>,
+    #[serde(rename = "cpu_shares", skip_serializing_if = "Option::is_none")]
+    pub cpu_shares: Option<u64>,
+    #[serde(rename = "cpuset_cpus", skip_serializing_if = "Option::is_none")]
+    pub cpuset_cpus: Option<String>,
+    #[serde(rename = "cpuset_mems", skip_serializing_if = "Option::is_none")]
+    pub cpuset_mems: Option<String>,
+    #[serde(rename = "memory_limit", skip_serializing_if = "Option::is_none")]
+    pub memory_limit: Option<i64>,
+    #[serde(rename = "memory_swap", skip_serializing_if = "Option::is_none")]
+    pub memory_swap: Option<i64>,
+    #[serde(rename = "blkio_weight", skip_serializing_if = "Option::is_none")]
+    pub blkio_weight: Option<u16>,
 }
 
 #[derive(Debug, Serialize)]
@@ -780,6 +867,7 @@ pub struct PodMember {
 
 pub fn inspect(store: &Store, pod: &Pod) -> PodInspect {
     let members = members(store, pod);
+    let r = &pod.resources;
     let mut port_bindings: BTreeMap<String, Vec<BTreeMap<String, String>>> = BTreeMap::new();
     for p in &pod.ports {
         port_bindings
@@ -822,6 +910,19 @@ pub fn inspect(store: &Store, pod: &Pod) -> PodInspect {
                 state: m.state.status.as_str().to_string(),
             })
             .collect(),
+        cgroup_parent: pod
+            .cgroup_path
+            .as_deref()
+            .and_then(|p| p.rsplit_once('/').map(|(parent, _)| parent.to_string())),
+        cgroup_path: pod.cgroup_path.clone(),
+        cpu_period: r.cpus.map(|_| 100_000),
+        cpu_quota: r.cpus.map(|c| (c * 100_000.0).round() as i64),
+        cpu_shares: r.cpu_shares,
+        cpuset_cpus: r.cpuset_cpus.clone(),
+        cpuset_mems: r.cpuset_mems.clone(),
+        memory_limit: r.memory.map(|m| m.0).filter(|m| *m > 0),
+        memory_swap: r.memory_swap,
+        blkio_weight: r.blkio_weight,
     }
 }
 

@@ -134,6 +134,9 @@ pub struct ContainerArgs {
     pub(crate) kernel_memory: Option<String>,
     #[command(flatten)]
     pub(crate) resources: ResourceFlags,
+    /// The cgroup the container's nests under (default: its pod's, else /berth).
+    #[arg(long)]
+    pub(crate) cgroup_parent: Option<String>,
     /// The pod to join (NAME or ID), or new:NAME for a new pod.
     #[arg(long)]
     pub(crate) pod: Option<String>,

@@ -240,6 +240,7 @@ pub(crate) fn options(
                 .unwrap_or_default(),
             systemd: a.systemd.parse().map_err(exit::podman)?,
             conmon_pidfile: a.conmon_pidfile.and_then(|p| std::path::absolute(p).ok()),
+            cgroup_parent: a.cgroup_parent,
             create_command: std::env::args().collect(),
             ..Default::default()
         },

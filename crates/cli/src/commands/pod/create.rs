@@ -54,6 +54,12 @@ pub(super) struct CreateArgs {
     /// Write the infra container's monitor's pid here (systemd's PIDFile).
     #[arg(long)]
     infra_conmon_pidfile: Option<std::path::PathBuf>,
+    /// The pod's limits: its cgroup's, which every member's nests under.
+    #[command(flatten)]
+    resources: crate::commands::container::flags::ResourceFlags,
+    /// Where the pod's cgroup goes (default /berth_pods).
+    #[arg(long)]
+    cgroup_parent: Option<String>,
     /// A name for the pod (podman takes it as an argument too).
     pod_name: Option<String>,
 }
@@ -95,7 +101,12 @@ pub(super) fn create(store: &std::sync::Arc<berth_storage::Store>, c: CreateArgs
             .and_then(|p| std::path::absolute(p).ok()),
         create_command: std::env::args().collect(),
         service_container: None,
+        resources: c.resources.update()?,
+        cgroup_parent: c.cgroup_parent,
     };
+    if let Some(w) = o.rootless_limits_warning() {
+        eprintln!("{w}");
+    }
     let pod = pods::create(store, &o).map_err(fail)?;
     if let Some(f) = &c.pod_id_file {
         std::fs::write(f, &pod.id)
