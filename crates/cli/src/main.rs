@@ -139,6 +139,8 @@ enum ContainerCommand {
     Exists(commands::container::inspect::ExistsArgs),
     /// Remove every container that is not running.
     Prune(commands::container::lifecycle::PruneArgs),
+    /// Make a container as another was made (not started unless --run).
+    Clone(commands::container::clone::CloneArgs),
 }
 
 /// The command line, where (as with podman's flags) a flag given twice
@@ -243,6 +245,7 @@ fn dispatch(store: &commands::StoreArgs, command: Command) -> Result<(), Failure
             }
             ContainerCommand::Exists(a) => commands::container::inspect::exists(store, a),
             ContainerCommand::Prune(a) => commands::container::lifecycle::prune(store, a),
+            ContainerCommand::Clone(a) => commands::container::clone::clone(store, a),
         },
         Command::Unshare(a) => commands::unshare::unshare(store, a),
         Command::Login(a) => commands::login::login(a),

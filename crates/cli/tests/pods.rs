@@ -623,3 +623,115 @@ fn a_pods_limits_hold_for_its_containers_together() {
         None
     );
 }
+
+/// `pod clone`: a new pod made as the original was (limits, shared namespaces),
+/// with a clone of each container (new anonymous volumes of its own), named
+/// NAME-clone; `--start` starts it, `--destroy` removes the original.
+#[test]
+fn a_pod_clone_is_made_as_the_original_and_runs_beside_it() {
+    let st = TestStore::with_busybox();
+    st.ok(&[
+        "pod",
+        "create",
+        "--network",
+        "none",
+        "--name",
+        "orig",
+        "--memory",
+        "64m",
+    ]);
+    st.ok(&[
+        "run",
+        "-d",
+        "--pod",
+        "orig",
+        "--name",
+        "app",
+        "-e",
+        "GREETING=hi",
+        "-v",
+        "/data",
+        IMG,
+        "sleep",
+        "600",
+    ]);
+    let clone_id = st.ok(&["pod", "clone", "--start", "orig"]).stdout;
+    assert_eq!(pod_field(&st, clone_id.trim(), "Name"), "orig-clone");
+    assert_eq!(pod_field(&st, "orig-clone", "State"), "Running");
+    assert_eq!(pod_field(&st, "orig-clone", "Hostname"), "orig-clone");
+    assert_eq!(pod_field(&st, "orig-clone", "memory_limit"), "67108864");
+    assert_eq!(pod_field(&st, "orig-clone", "NumContainers"), "2");
+    // The member's clone runs in the new pod, with the same settings and a
+    // volume of its own.
+    assert_eq!(st.inspect("app-clone", ".State.Status"), "running");
+    assert_eq!(st.inspect("app-clone", ".Pod"), clone_id.trim());
+    let env = st
+        .ok(&["exec", "app-clone", "sh", "-c", "echo $GREETING; hostname"])
+        .stdout;
+    assert_eq!(env, "hi\norig-clone\n");
+    let vol = |c: &str| st.inspect(c, "(index .Mounts 0).Name");
+    assert_ne!(vol("app"), vol("app-clone"));
+    // A second clone, renamed with other limits, replaces the original.
+    let id = st
+        .ok(&[
+            "pod",
+            "clone",
+            "--destroy",
+            "--memory",
+            "32m",
+            "--name",
+            "second",
+            "orig",
+        ])
+        .stdout;
+    assert_eq!(pod_field(&st, id.trim(), "memory_limit"), "33554432");
+    assert_eq!(pod_field(&st, "second", "State"), "Created");
+    assert_eq!(st.run(&["pod", "exists", "orig"]).code, 1);
+    assert_eq!(st.run(&["container", "exists", "app"]).code, 1);
+    st.ok(&["pod", "rm", "-af", "-t", "0"]);
+}
+
+/// `container clone`: the same configuration under NAME-clone (or the name
+/// given), created, or started with `--run`; `--destroy` removes the original.
+#[test]
+fn a_container_clone_keeps_the_configuration() {
+    let st = TestStore::with_busybox();
+    st.ok(&[
+        "create",
+        "--network",
+        "none",
+        "--name",
+        "c1",
+        "-e",
+        "K=v",
+        "--memory",
+        "64m",
+        IMG,
+        "sh",
+        "-c",
+        "echo $K; sleep 600",
+    ]);
+    let id = st.ok(&["container", "clone", "--run", "c1"]).stdout;
+    assert_eq!(st.inspect(id.trim(), ".Name"), "c1-clone");
+    assert_eq!(st.inspect("c1-clone", ".State.Status"), "running");
+    assert_eq!(st.inspect("c1-clone", ".HostConfig.Memory"), "67108864");
+    assert_eq!(st.inspect("c1", ".State.Status"), "created");
+    wait_for("the clone's output", || {
+        st.ok(&["logs", "c1-clone"]).stdout == "v\n"
+    });
+    st.ok(&[
+        "container",
+        "clone",
+        "--destroy",
+        "--cpus",
+        "0.5",
+        "c1",
+        "c2",
+    ]);
+    assert_eq!(st.inspect("c2", ".HostConfig.NanoCpus"), "500000000");
+    assert_eq!(st.run(&["container", "exists", "c1"]).code, 1);
+    // Unknown: podman's words, 125.
+    let r = st.run(&["container", "clone", "nosuch"]);
+    assert_eq!(r.code, 125);
+    assert!(r.stderr.contains("no such container"), "{}", r.stderr);
+}

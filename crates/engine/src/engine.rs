@@ -61,6 +61,98 @@ impl Engine {
     pub fn networks(&self) -> Networks<'_> {
         Networks { engine: self }
     }
+
+    /// Pods: `pod create`, `start`, `stop`, `rm`, `ps`, `inspect`, `clone` ….
+    pub fn pods(&self) -> Pods<'_> {
+        Pods { engine: self }
+    }
+}
+
+/// The engine's pod operations; a pod is named by its name, ID or ID prefix.
+pub struct Pods<'a> {
+    engine: &'a Engine,
+}
+
+impl Pods<'_> {
+    fn store(&self) -> &Store {
+        &self.engine.store
+    }
+
+    /// Creates a pod (and its infra container, not started).
+    pub fn create(&self, o: &crate::pods::PodCreate) -> crate::error::Result<crate::pods::Pod> {
+        crate::pods::create(&self.engine.store, o)
+    }
+
+    /// A new pod made as `name` was, with a clone of each of its containers.
+    pub fn clone_pod(
+        &self,
+        name: &str,
+        o: &crate::clone::PodCloneOptions,
+    ) -> crate::error::Result<crate::pods::Pod> {
+        crate::clone::pod(&self.engine.store, name, o)
+    }
+
+    pub fn find(&self, name: &str) -> crate::error::Result<crate::pods::Pod> {
+        crate::pods::find(self.store(), name)
+    }
+
+    pub fn list(&self) -> Vec<crate::pods::Pod> {
+        crate::pods::list(self.store())
+    }
+
+    /// The pod's containers, its infra container among them.
+    pub fn members(&self, pod: &crate::pods::Pod) -> Vec<crate::container::Info> {
+        crate::pods::members(self.store(), pod)
+    }
+
+    /// Starts the infra container, then the others (each under a monitor).
+    pub fn start(
+        &self,
+        name: &str,
+        monitor: MonitorArgv,
+    ) -> crate::error::Result<crate::pods::Pod> {
+        crate::pods::start(self.store(), name, monitor)
+    }
+
+    pub fn stop(&self, name: &str, timeout: Option<u64>) -> crate::error::Result<crate::pods::Pod> {
+        crate::pods::stop(self.store(), name, timeout)
+    }
+
+    pub fn kill(&self, name: &str, signal: &str) -> crate::error::Result<crate::pods::Pod> {
+        crate::pods::kill(self.store(), name, signal)
+    }
+
+    /// Freezes (`true`) or thaws the pod's containers.
+    pub fn set_paused(&self, name: &str, pause: bool) -> crate::error::Result<crate::pods::Pod> {
+        crate::pods::set_paused(self.store(), name, pause)
+    }
+
+    /// Removes the pod and its containers (running ones only with `force`).
+    pub fn remove(
+        &self,
+        name: &str,
+        force: bool,
+        time: u64,
+    ) -> crate::error::Result<crate::pods::Pod> {
+        crate::pods::remove(self.store(), name, force, time)
+    }
+
+    /// Removes every pod none of whose containers runs.
+    pub fn prune(&self) -> (Vec<String>, Option<crate::Error>) {
+        crate::pods::prune(self.store())
+    }
+
+    pub fn ps(&self, filters: &[String]) -> crate::error::Result<Vec<crate::pods::PodSummary>> {
+        crate::pods::ps(self.store(), filters)
+    }
+
+    pub fn top(&self, name: &str, args: &[String]) -> crate::error::Result<Vec<Vec<String>>> {
+        crate::pods::top(self.store(), name, args)
+    }
+
+    pub fn inspect(&self, pod: &crate::pods::Pod) -> crate::pods::PodInspect {
+        crate::pods::inspect(self.store(), pod)
+    }
 }
 
 /// The engine's image operations.
@@ -231,6 +323,15 @@ impl Containers<'_> {
         let info = crate::run::create_for(self.store(), &o, to_start)?;
         pod.keep();
         Ok(info)
+    }
+
+    /// A new container made as `name` was (`container clone`), not started.
+    pub fn clone_container(
+        &self,
+        name: &str,
+        o: &crate::clone::CloneOptions,
+    ) -> crate::error::Result<crate::container::Info> {
+        crate::clone::container(self.store(), name, o)
     }
 
     /// Runs a container in the foreground; returns its exit code.

@@ -5,6 +5,7 @@
 pub mod attach;
 pub mod autoupdate;
 pub mod changes;
+pub mod clone;
 pub mod commit;
 pub mod conf;
 pub mod container;
@@ -52,7 +53,7 @@ pub mod units;
 pub mod views;
 pub mod volumes;
 
-pub use engine::{Containers, Engine, Images, MonitorArgv, Networks, Volumes};
+pub use engine::{Containers, Engine, Images, MonitorArgv, Networks, Pods, Volumes};
 pub use error::Error;
 pub use pull::{PullError, PullEvent, PullOptions, PullPolicy, PullReport};
 pub use run::{RunError, RunOptions, run};

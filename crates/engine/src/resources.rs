@@ -146,13 +146,22 @@ impl ResourceUpdate {
         *self == ResourceUpdate::default()
     }
 
+    /// These limits with those `top` gives put over them.
+    pub fn overlaid(mut self, top: &ResourceUpdate) -> ResourceUpdate {
+        set(&mut self.memory, &top.memory);
+        set(&mut self.memory_swap, &top.memory_swap);
+        set(&mut self.memory_reservation, &top.memory_reservation);
+        set(&mut self.cpus, &top.cpus);
+        set(&mut self.cpu_shares, &top.cpu_shares);
+        set(&mut self.cpuset_cpus, &top.cpuset_cpus);
+        set(&mut self.cpuset_mems, &top.cpuset_mems);
+        set(&mut self.pids_limit, &top.pids_limit);
+        set(&mut self.blkio_weight, &top.blkio_weight);
+        self
+    }
+
     /// Sets the limits given over those of `o`.
     pub fn apply_to(&self, o: &mut ProcessOptions) {
-        fn set<T: Clone>(field: &mut Option<T>, value: &Option<T>) {
-            if value.is_some() {
-                field.clone_from(value);
-            }
-        }
         set(&mut o.memory, &self.memory);
         set(&mut o.memory_swap, &self.memory_swap);
         set(&mut o.memory_reservation, &self.memory_reservation);
@@ -162,6 +171,12 @@ impl ResourceUpdate {
         set(&mut o.cpuset_mems, &self.cpuset_mems);
         set(&mut o.pids_limit, &self.pids_limit);
         set(&mut o.blkio_weight, &self.blkio_weight);
+    }
+}
+
+fn set<T: Clone>(field: &mut Option<T>, value: &Option<T>) {
+    if value.is_some() {
+        field.clone_from(value);
     }
 }
 

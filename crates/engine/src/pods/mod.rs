@@ -376,7 +376,10 @@ fn infra_image(store: &Arc<Store>, given: Option<String>) -> Result<String, Erro
     Ok(match given.or(configured) {
         Some(i) => {
             // Pulled when missing, as podman does.
-            let o = crate::pull::PullOptions::default();
+            let o = crate::pull::PullOptions {
+                policy: crate::pull::PullPolicy::Missing,
+                ..Default::default()
+            };
             crate::pull::pull(store, &i, &o, &berth_image::copy::Silent, &mut |_| {})
                 .map_err(|e| Error::InvalidArgument(format!("infra image {i}: {e}")))?;
             i
@@ -526,6 +529,70 @@ pub fn join(store: &Store, p: &mut ProcessOptions) -> Result<(), RunError> {
         p.pid = NsMode::Container(infra);
     }
     Ok(())
+}
+
+/// Undoes [`join`]: what the pod gave a member's options, for a clone of it
+/// to join another pod (or none).
+pub fn leave(pod: &Pod, p: &mut ProcessOptions) {
+    if let Some(infra) = &pod.infra_id {
+        let joined = NsMode::Container(infra.clone());
+        if p.network == NetworkMode::Container(infra.clone()) {
+            p.network = NetworkMode::Unset;
+        }
+        for ns in [&mut p.uts, &mut p.ipc, &mut p.pid] {
+            if *ns == joined {
+                *ns = NsMode::Private;
+            }
+        }
+    }
+    if p.cgroup_parent.is_some() && p.cgroup_parent == pod.cgroup_path {
+        p.cgroup_parent = None;
+    }
+    p.pod = None;
+}
+
+/// The options a pod was created with, as its record and its infra
+/// container keep them (`pod clone`).
+pub fn create_options(pod: &Pod, members: &[Info]) -> PodCreate {
+    let infra = members.iter().find(|m| m.config.process.infra);
+    let ip = infra.map(|i| &i.config.process);
+    PodCreate {
+        name: Some(pod.name.clone()),
+        infra: pod.infra_id.is_some(),
+        // berth's own is built again when missing, never pulled.
+        infra_image: infra
+            .map(|i| i.config.image_name.clone())
+            .filter(|i| *i != infra::image_name()),
+        infra_name: None,
+        infra_command: ip
+            .filter(|p| !p.command.is_empty())
+            .map(|p| p.command.clone()),
+        share: Some(if pod.shared.is_empty() {
+            "none".to_string()
+        } else {
+            pod.shared.join(",")
+        }),
+        hostname: Some(pod.hostname.clone()),
+        labels: pod.labels.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+        network: pod.network.parse().unwrap_or_default(),
+        ports: pod.ports.clone(),
+        add_hosts: ip.map(|p| p.add_hosts.clone()).unwrap_or_default(),
+        dns: ip.map(|p| p.dns.clone()).unwrap_or_default(),
+        dns_search: ip.map(|p| p.dns_search.clone()).unwrap_or_default(),
+        dns_options: ip.map(|p| p.dns_options.clone()).unwrap_or_default(),
+        exit_policy: pod.exit_policy,
+        replace: false,
+        infra_conmon_pidfile: None,
+        create_command: pod.create_command.clone(),
+        service_container: None,
+        resources: pod.resources.clone(),
+        cgroup_parent: pod
+            .cgroup_path
+            .as_deref()
+            .and_then(|p| p.rsplit_once('/'))
+            .map(|(parent, _)| parent.to_string())
+            .filter(|p| !p.is_empty()),
+    }
 }
 
 fn forget(store: &Store, id: &str) {

@@ -1,6 +1,7 @@
 //! podman's container commands: the shared helpers; one file per concern below.
 
 pub mod changes;
+pub mod clone;
 pub mod exec;
 pub mod files;
 pub mod flags;

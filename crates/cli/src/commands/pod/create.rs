@@ -1,7 +1,9 @@
 //! `pod create`.
 
 use crate::exit::{self, CmdResult};
-use berth_engine::pods::{self, PodCreate};
+use berth_engine::Pods;
+use berth_engine::clone::PodCloneOptions;
+use berth_engine::pods::PodCreate;
 use clap::Args;
 
 use super::fail;
@@ -64,7 +66,7 @@ pub(super) struct CreateArgs {
     pod_name: Option<String>,
 }
 
-pub(super) fn create(store: &std::sync::Arc<berth_storage::Store>, c: CreateArgs) -> CmdResult {
+pub(super) fn create(pods: &Pods, c: CreateArgs) -> CmdResult {
     let ports = berth_engine::network::PortMapping::parse_all(&c.publish).map_err(exit::podman)?;
     let infra_command = c
         .infra_command
@@ -107,10 +109,44 @@ pub(super) fn create(store: &std::sync::Arc<berth_storage::Store>, c: CreateArgs
     if let Some(w) = o.rootless_limits_warning() {
         eprintln!("{w}");
     }
-    let pod = pods::create(store, &o).map_err(fail)?;
+    let pod = pods.create(&o).map_err(fail)?;
     if let Some(f) = &c.pod_id_file {
         std::fs::write(f, &pod.id)
             .map_err(|e| exit::podman(format!("--pod-id-file {}: {e}", f.display())))?;
+    }
+    println!("{}", pod.id);
+    Ok(())
+}
+
+#[derive(Args)]
+pub(super) struct CloneArgs {
+    /// The new pod's name (default: the original's with -clone).
+    #[arg(short, long)]
+    name: Option<String>,
+    /// Start the new pod.
+    #[arg(long)]
+    start: bool,
+    /// Remove the original pod and its containers.
+    #[arg(long)]
+    destroy: bool,
+    /// Limits replacing the original's.
+    #[command(flatten)]
+    resources: crate::commands::container::flags::ResourceFlags,
+    pod: String,
+    /// The new pod's name, as --name.
+    new_name: Option<String>,
+}
+
+/// `pod clone`: prints the new pod's ID.
+pub(super) fn clone(pods: &Pods, c: CloneArgs, monitor: berth_engine::MonitorArgv) -> CmdResult {
+    let o = PodCloneOptions {
+        name: c.name.or(c.new_name),
+        resources: c.resources.update()?,
+        destroy: c.destroy,
+    };
+    let pod = pods.clone_pod(&c.pod, &o).map_err(fail)?;
+    if c.start {
+        pods.start(&pod.id, monitor).map_err(fail)?;
     }
     println!("{}", pod.id);
     Ok(())

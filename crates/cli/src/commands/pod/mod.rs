@@ -8,7 +8,8 @@ use crate::commands::container::run::monitor_argv;
 use crate::commands::{StoreArgs, ids_from_files};
 use crate::exit::{self, CmdResult, Failure};
 use crate::output::print_value;
-use berth_engine::pods::{self, Pod};
+use berth_engine::Pods;
+use berth_engine::pods::Pod;
 use clap::{Args, Subcommand};
 use serde_json::Value;
 use std::path::PathBuf;
@@ -25,6 +26,8 @@ pub struct PodArgs {
 enum PodCommand {
     /// Create a pod (and its infra container).
     Create(create::CreateArgs),
+    /// Make a pod as another was made, with a clone of each of its containers.
+    Clone(create::CloneArgs),
     /// Start pods: the infra container, then the others.
     Start(NamesArgs),
     /// Stop pods: their containers, then the infra container.
@@ -164,13 +167,13 @@ fn fail(e: berth_engine::Error) -> Failure {
 /// The pods a command acts on: those named and those `--pod-id-file`s
 /// name, or with `--all` every one.
 fn targets(
-    store: &berth_storage::Store,
+    pods: &Pods,
     all: bool,
     names: &[String],
     (files, ignore): (&[PathBuf], bool),
 ) -> Result<Vec<String>, Failure> {
     if all {
-        return Ok(pods::list(store).into_iter().map(|p| p.id).collect());
+        return Ok(pods.list().into_iter().map(|p| p.id).collect());
     }
     let mut v = names.to_vec();
     v.extend(ids_from_files(files, ignore, "pod ID file")?);
@@ -178,25 +181,27 @@ fn targets(
 }
 
 pub fn run(store_args: &StoreArgs, a: PodArgs) -> CmdResult {
-    let store = store_args.open()?;
+    let engine = berth_engine::Engine::with_store(store_args.open()?);
+    let pods = engine.pods();
     let argv = |id: &str| monitor_argv(store_args, id);
     let each_pod = |all: bool,
                     names: &[String],
                     files: &[PathBuf],
                     f: &dyn Fn(&str) -> Result<Pod, berth_engine::Error>| {
-        each(&targets(&store, all, names, (files, false))?, |n| {
+        each(&targets(&pods, all, names, (files, false))?, |n| {
             println!("{}", f(n).map_err(fail)?.id);
             Ok(())
         })
     };
     match a.command {
-        PodCommand::Create(c) => create::create(&store, c),
-        PodCommand::Start(n) => each_pod(n.all, &n.names, &n.pod_id_file, &|p| {
-            pods::start(&store, p, &argv)
-        }),
+        PodCommand::Create(c) => create::create(&pods, c),
+        PodCommand::Clone(c) => create::clone(&pods, c, &argv),
+        PodCommand::Start(n) => {
+            each_pod(n.all, &n.names, &n.pod_id_file, &|p| pods.start(p, &argv))
+        }
         PodCommand::Stop(s) => each(
-            &targets(&store, s.all, &s.names, (&s.pod_id_file, s.ignore))?,
-            |n| match pods::stop(&store, n, s.time) {
+            &targets(&pods, s.all, &s.names, (&s.pod_id_file, s.ignore))?,
+            |n| match pods.stop(n, s.time) {
                 Err(berth_engine::Error::NoSuchPod(_)) if s.ignore => Ok(()),
                 r => {
                     println!("{}", r.map_err(fail)?.id);
@@ -205,22 +210,20 @@ pub fn run(store_args: &StoreArgs, a: PodArgs) -> CmdResult {
             },
         ),
         PodCommand::Restart(s) => each_pod(s.all, &s.names, &s.pod_id_file, &|p| {
-            pods::stop(&store, p, s.time)?;
-            pods::start(&store, p, &argv)
+            pods.stop(p, s.time)?;
+            pods.start(p, &argv)
         }),
-        PodCommand::Kill(k) => {
-            each_pod(k.all, &k.names, &[], &|p| pods::kill(&store, p, &k.signal))
-        }
+        PodCommand::Kill(k) => each_pod(k.all, &k.names, &[], &|p| pods.kill(p, &k.signal)),
         PodCommand::Pause(n) => each_pod(n.all, &n.names, &n.pod_id_file, &|p| {
-            pods::set_paused(&store, p, true)
+            pods.set_paused(p, true)
         }),
         PodCommand::Unpause(n) => each_pod(n.all, &n.names, &n.pod_id_file, &|p| {
-            pods::set_paused(&store, p, false)
+            pods.set_paused(p, false)
         }),
         PodCommand::Rm(r) => each(
-            &targets(&store, r.all, &r.names, (&r.pod_id_file, r.ignore))?,
+            &targets(&pods, r.all, &r.names, (&r.pod_id_file, r.ignore))?,
             |n| {
-                match pods::remove(&store, n, r.force, r.time) {
+                match pods.remove(n, r.force, r.time) {
                     // As rm -f: a pod that is not there is gone already.
                     Err(berth_engine::Error::NoSuchPod(_)) if r.ignore || r.all || r.force => {
                         Ok(())
@@ -234,13 +237,13 @@ pub fn run(store_args: &StoreArgs, a: PodArgs) -> CmdResult {
                 }
             },
         ),
-        PodCommand::Ps(p) => ps::ps(&store, p),
+        PodCommand::Ps(p) => ps::ps(&pods, p),
         PodCommand::Stats(a) => crate::commands::container::stats::pod_stats(store_args, a),
         PodCommand::Inspect(i) => {
             let mut values = Vec::new();
             for n in &i.names {
-                let pod = pods::find(&store, n).map_err(fail)?;
-                values.push(serde_json::to_value(pods::inspect(&store, &pod)).expect("json"));
+                let pod = pods.find(n).map_err(fail)?;
+                values.push(serde_json::to_value(pods.inspect(&pod)).expect("json"));
             }
             // One pod: podman 4 prints the object itself.
             let v = match values.len() {
@@ -250,10 +253,11 @@ pub fn run(store_args: &StoreArgs, a: PodArgs) -> CmdResult {
             print_value(&v, i.format.as_deref())
         }
         PodCommand::Logs(l) => {
-            let pod = pods::find(&store, &l.pod).map_err(fail)?;
+            let pod = pods.find(&l.pod).map_err(fail)?;
             let containers: Vec<String> = match l.container {
                 Some(c) => vec![c],
-                None => pods::members(&store, &pod)
+                None => pods
+                    .members(&pod)
                     .into_iter()
                     .filter(|m| !m.config.process.infra)
                     .map(|m| m.id)
@@ -274,16 +278,16 @@ pub fn run(store_args: &StoreArgs, a: PodArgs) -> CmdResult {
             crate::commands::container::logs::logs(store_args, a)
         }
         PodCommand::Top(t) => {
-            let rows = pods::top(&store, &t.name, &t.descriptors).map_err(fail)?;
+            let rows = pods.top(&t.name, &t.descriptors).map_err(fail)?;
             print!("{}", crate::output::table::render(&rows));
             Ok(())
         }
-        PodCommand::Exists(e) => match pods::find(&store, &e.name) {
+        PodCommand::Exists(e) => match pods.find(&e.name) {
             Ok(_) => Ok(()),
             Err(_) => Err(exit::silent(1)),
         },
         PodCommand::Prune(_) => {
-            let (gone, failed) = pods::prune(&store);
+            let (gone, failed) = pods.prune();
             gone.iter().for_each(|id| println!("{id}"));
             failed.map_or(Ok(()), |e| Err(fail(e)))
         }

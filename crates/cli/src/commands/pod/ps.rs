@@ -3,7 +3,6 @@
 use crate::exit::CmdResult;
 use crate::output::print_rows;
 use berth_engine::container::{human_duration, now_ns};
-use berth_engine::pods;
 use clap::Args;
 use serde_json::{Value, json};
 
@@ -25,8 +24,8 @@ pub(super) struct PsArgs {
     filter: Vec<String>,
 }
 
-pub(super) fn ps(store: &berth_storage::Store, a: PsArgs) -> CmdResult {
-    let list = pods::ps(store, &a.filter).map_err(fail)?;
+pub(super) fn ps(pods: &berth_engine::Pods, a: PsArgs) -> CmdResult {
+    let list = pods.ps(&a.filter).map_err(fail)?;
     let short = |s: &str| match a.no_trunc {
         true => s.to_string(),
         false => s.chars().take(12).collect(),
