@@ -313,6 +313,39 @@ fn pod_ps_lists_and_filters() {
             .count(),
         2
     );
+    // Members' columns, filters by member, and podman's sort orders.
+    st.ok(&["create", "--pod", "b", "--name", "b1", IMG, "true"]);
+    let ps = |args: &[&str]| {
+        let mut a = vec!["pod", "ps"];
+        a.extend_from_slice(args);
+        st.ok(&a).stdout
+    };
+    let t = ps(&["--ctr-names", "--ctr-status", "--filter", "name=b"]);
+    let head: Vec<&str> = t.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(head[head.len() - 2..], ["NAMES", "STATUS"], "{t}");
+    assert!(t.contains("b1") && t.contains("created,created"), "{t}");
+    assert_eq!(
+        ps(&["--filter", "ctr-names=b1", "--format", "{{.Name}}"]),
+        "b\n"
+    );
+    assert_eq!(
+        ps(&["--filter", "ctr-number=2", "--format", "{{.Name}}"]),
+        "b\n"
+    );
+    assert_eq!(ps(&["--filter", "ctr-status=running", "-q"]), "");
+    assert_eq!(ps(&["--sort", "name", "--format", "{{.Name}}"]), "a\nb\n");
+    assert_eq!(
+        ps(&["--sort", "created", "--format", "{{.Name}}"]),
+        "b\na\n"
+    );
+    assert_eq!(ps(&["--latest", "--format", "{{.Name}}"]), "b\n");
+    let ids = ps(&["--filter", "name=b", "--format", "{{.ContainerIds}}"]);
+    assert_eq!(
+        ids.trim().split(',').map(str::len).collect::<Vec<_>>(),
+        [12, 12]
+    );
+    let r = st.run(&["pod", "ps", "--sort", "size"]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
 }
 
 /// `run --pod new:NAME` (which runs from berth's protected copy of itself) makes
@@ -734,4 +767,37 @@ fn a_container_clone_keeps_the_configuration() {
     let r = st.run(&["container", "clone", "nosuch"]);
     assert_eq!(r.code, 125);
     assert!(r.stderr.contains("no such container"), "{}", r.stderr);
+}
+
+/// `pod create --userns`: the host's namespace as root; podman's words for
+/// the rootless-only modes, and no pod made.
+#[test]
+fn pod_userns_is_the_hosts_as_root() {
+    let st = TestStore::with_busybox();
+    st.ok(&[
+        "pod",
+        "create",
+        "--network",
+        "none",
+        "--userns",
+        "host",
+        "--name",
+        "u",
+    ]);
+    let r = st.run(&[
+        "pod",
+        "create",
+        "--network",
+        "none",
+        "--userns",
+        "keep-id",
+        "--name",
+        "k",
+    ]);
+    assert_eq!(r.code, 125);
+    assert_eq!(
+        r.stderr,
+        "Error: keep-id is only supported in rootless mode\n"
+    );
+    assert_eq!(st.run(&["pod", "exists", "k"]).code, 1);
 }

@@ -96,15 +96,18 @@ impl<'de> serde::Deserialize<'de> for NsMode {
 
 /// `--userns`: the modes berth has (the host's, or for a rootless user its own
 /// namespace), with podman's words for root and berth's for what is not built.
-pub fn check_userns(mode: Option<&str>) -> Result<(), String> {
+pub fn check_userns(mode: Option<&str>) -> Result<(), crate::Error> {
     let rootless = berth_runtime::userns::rootless_uid().is_some();
+    let refuse = |why: String| Err(crate::Error::InvalidArgument(why));
     match mode {
         None | Some("" | "host") => Ok(()),
-        Some(m) if rootless => Err(format!(
+        Some(m) if rootless => refuse(format!(
             "--userns {m}: not built yet for rootless containers (the user's own namespace, the default, is)"
         )),
-        Some(m @ ("keep-id" | "nomap")) => Err(format!("{m} is only supported in rootless mode")),
-        Some(other) => Err(format!(
+        Some(m @ ("keep-id" | "nomap")) => {
+            refuse(format!("{m} is only supported in rootless mode"))
+        }
+        Some(other) => refuse(format!(
             "--userns {other}: not supported (host is the user namespace as root)"
         )),
     }

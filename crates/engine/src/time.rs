@@ -94,6 +94,18 @@ pub fn parse_point(v: &str) -> Result<u64, InvalidTime> {
 )]
 pub struct InvalidTime(pub String);
 
+/// An `until=` filter's moment, in seconds since the epoch: a duration ago
+/// (`10m`), Unix seconds, or RFC 3339.
+pub fn until(v: &str) -> Option<u64> {
+    if let Ok(d) = crate::health::parse_duration(v) {
+        return Some(now_secs().saturating_sub(d.as_secs()));
+    }
+    if let Ok(t) = v.parse::<u64>() {
+        return Some(t);
+    }
+    parse_rfc3339(v)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -46,7 +46,7 @@ impl Filter {
             },
         };
         match (k, negated) {
-            ("until", false) => until_time(v)
+            ("until", false) => crate::time::until(v)
                 .map(Filter::Until)
                 .ok_or_else(|| bad("use a duration (24h, 10m), a Unix time or RFC 3339")),
             ("label", _) => {
@@ -85,16 +85,6 @@ impl Filter {
 }
 
 /// `until=`: a duration ago, a Unix time or an RFC 3339 time, in seconds.
-fn until_time(v: &str) -> Option<u64> {
-    if let Ok(d) = crate::health::parse_duration(v) {
-        return Some(crate::time::now_secs().saturating_sub(d.as_secs()));
-    }
-    if let Ok(t) = v.parse::<u64>() {
-        return Some(t);
-    }
-    crate::time::parse_rfc3339(v)
-}
-
 /// Removes dangling images (with `o.all`, every image no container uses), and
 /// never one a running build or pull holds. An image that a concurrent
 /// command took or started to use meanwhile is left to it, not an error.

@@ -787,7 +787,7 @@ pub struct PodSummaryMember {
 }
 
 /// Whether a pod passes every `pod ps --filter` (id=, name=, label=KEY[=VALUE],
-/// status=).
+/// status=, network=, until=, ctr-ids=, ctr-names=, ctr-status=, ctr-number=).
 fn passes(p: &Pod, members: &[Info], filters: &[String]) -> Result<bool, Error> {
     for f in filters {
         let (k, v) = f.split_once('=').ok_or_else(|| {
@@ -801,6 +801,24 @@ fn passes(p: &Pod, members: &[Info], filters: &[String]) -> Result<bool, Error> 
                 None => p.labels.contains_key(v),
             },
             "status" => status(members).eq_ignore_ascii_case(v),
+            "network" => p.network == v,
+            "ctr-ids" => members.iter().any(|m| m.id.starts_with(v)),
+            "ctr-names" => members
+                .iter()
+                .any(|m| m.names.iter().any(|n| n.contains(v))),
+            "ctr-status" => members.iter().any(|m| m.state.status.as_str() == v),
+            "ctr-number" => {
+                let n: usize = v.parse().map_err(|_| {
+                    Error::InvalidArgument(format!("invalid filter {f:?}: not a number"))
+                })?;
+                members.len() == n
+            }
+            "until" => {
+                let t = crate::time::until(v).ok_or_else(|| {
+                    Error::InvalidArgument(format!("invalid filter {f:?}: not a time"))
+                })?;
+                p.created_ns / 1_000_000_000 < t
+            }
             _ => return Err(Error::InvalidArgument(format!("invalid filter {k:?}"))),
         };
         if !ok {

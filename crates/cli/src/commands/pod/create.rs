@@ -59,6 +59,9 @@ pub(super) struct CreateArgs {
     /// The pod's limits: its cgroup's, which every member's nests under.
     #[command(flatten)]
     resources: crate::commands::container::flags::ResourceFlags,
+    /// The user namespace of the pod's containers (host).
+    #[arg(long)]
+    userns: Option<String>,
     /// Where the pod's cgroup goes (default /berth_pods).
     #[arg(long)]
     cgroup_parent: Option<String>,
@@ -67,6 +70,7 @@ pub(super) struct CreateArgs {
 }
 
 pub(super) fn create(pods: &Pods, c: CreateArgs) -> CmdResult {
+    berth_engine::namespaces::check_userns(c.userns.as_deref()).map_err(fail)?;
     let ports = berth_engine::network::PortMapping::parse_all(&c.publish).map_err(exit::podman)?;
     let infra_command = c
         .infra_command

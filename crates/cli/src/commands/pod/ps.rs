@@ -19,13 +19,50 @@ pub(super) struct PsArgs {
     /// json, or a Go template.
     #[arg(long)]
     format: Option<String>,
-    /// id=, name=, label=KEY[=VALUE], status= (repeatable).
+    /// id=, name=, label=KEY[=VALUE], status=, network=, until=, ctr-ids=,
+    /// ctr-names=, ctr-status=, ctr-number= (repeatable).
     #[arg(short, long)]
     filter: Vec<String>,
+    /// Show the IDs of each pod's containers.
+    #[arg(long)]
+    ctr_ids: bool,
+    /// Show the names of each pod's containers.
+    #[arg(long)]
+    ctr_names: bool,
+    /// Show the states of each pod's containers.
+    #[arg(long)]
+    ctr_status: bool,
+    /// created (newest first, the default), id, name, number or status.
+    #[arg(long, default_value = "created")]
+    sort: String,
+    /// Only the newest pod.
+    #[arg(short, long)]
+    latest: bool,
+}
+
+/// podman's `--sort` orders.
+fn sort(list: &mut [berth_engine::pods::PodSummary], by: &str) -> CmdResult {
+    match by {
+        "created" => list.sort_by_key(|p| std::cmp::Reverse(p.created_ns)),
+        "id" => list.sort_by(|a, b| a.id.cmp(&b.id)),
+        "name" => list.sort_by(|a, b| a.name.cmp(&b.name)),
+        "number" => list.sort_by_key(|p| p.containers.len()),
+        "status" => list.sort_by(|a, b| a.status.cmp(&b.status)),
+        _ => {
+            return Err(crate::exit::podman(
+                "invalid option for --sort, options are: id, names, or number",
+            ));
+        }
+    }
+    Ok(())
 }
 
 pub(super) fn ps(pods: &berth_engine::Pods, a: PsArgs) -> CmdResult {
-    let list = pods.ps(&a.filter).map_err(fail)?;
+    let mut list = pods.ps(&a.filter).map_err(fail)?;
+    sort(&mut list, &a.sort)?;
+    if a.latest {
+        list.truncate(1);
+    }
     let short = |s: &str| match a.no_trunc {
         true => s.to_string(),
         false => s.chars().take(12).collect(),
@@ -45,6 +82,12 @@ pub(super) fn ps(pods: &berth_engine::Pods, a: PsArgs) -> CmdResult {
             v["ID"] = json!(short(&p.id));
             v["InfraID"] = json!(short(&p.infra_id));
             v["NumberOfContainers"] = json!(p.containers.len());
+            let join = |f: &dyn Fn(&berth_engine::pods::PodSummaryMember) -> String| {
+                p.containers.iter().map(f).collect::<Vec<_>>().join(",")
+            };
+            v["ContainerIds"] = json!(join(&|c| short(&c.id)));
+            v["ContainerNames"] = json!(join(&|c| c.names.clone()));
+            v["ContainerStatuses"] = json!(join(&|c| c.status.clone()));
             let ago = human_duration(now.saturating_sub(p.created_ns));
             v["CreatedHuman"] = json!(format!("{ago} ago"));
             v
@@ -53,29 +96,30 @@ pub(super) fn ps(pods: &berth_engine::Pods, a: PsArgs) -> CmdResult {
     if let Some(f) = &a.format {
         return print_rows(&rows, f);
     }
-    let head = [
-        "POD ID",
-        "NAME",
-        "STATUS",
-        "CREATED",
-        "INFRA ID",
-        "# OF CONTAINERS",
+    // podman's columns: the container ones asked for, else their number.
+    let mut columns = vec![
+        ("POD ID", "ID"),
+        ("NAME", "Name"),
+        ("STATUS", "Status"),
+        ("CREATED", "CreatedHuman"),
+        ("INFRA ID", "InfraID"),
     ];
-    let mut table = vec![head.map(String::from).to_vec()];
+    let asked = [
+        (a.ctr_ids, ("IDS", "ContainerIds")),
+        (a.ctr_names, ("NAMES", "ContainerNames")),
+        (a.ctr_status, ("STATUS", "ContainerStatuses")),
+    ];
+    columns.extend(asked.iter().filter(|(on, _)| *on).map(|(_, c)| *c));
+    if !asked.iter().any(|(on, _)| *on) {
+        columns.push(("# OF CONTAINERS", "NumberOfContainers"));
+    }
+    let mut table = vec![columns.iter().map(|(h, _)| h.to_string()).collect()];
     for r in &rows {
         let cell = |k: &str| match &r[k] {
             Value::String(s) => s.clone(),
             other => other.to_string(),
         };
-        let keys = [
-            "ID",
-            "Name",
-            "Status",
-            "CreatedHuman",
-            "InfraID",
-            "NumberOfContainers",
-        ];
-        table.push(keys.map(cell).to_vec());
+        table.push(columns.iter().map(|(_, k)| cell(k)).collect());
     }
     crate::output::table::print(&table, !a.noheading);
     Ok(())
