@@ -46,7 +46,7 @@ CONFLICTS=$(cat <<'EOC'
 no-such-container;exec_any,cycle_stop,cycle_rm,drop_stop,drop_rm,rmrm_stop;no container with name or ID .* found: no such container;the target was taken from a ps snapshot, or is a stopped container that another worker's `container prune` (or its --rm monitor) removed meanwhile
 not-running;exec_any;can only create exec sessions on running containers: container state improper|cannot exec in a stopped container;exec into a container picked from a ps snapshot that stopped meanwhile (the engine's check, or the runtime's own a moment later)
 image-not-known;rmi,rmi_built,run_rm_other;image not known;another worker's rmi removed the image first (run_rm_other: runs of the pulled or built images; never the base image)
-image-in-use;rmi,rmi_built;in use by container;rmi of an image a container (any worker's) is using: podman refuses it the same way
+image-in-use;rmi,rmi_built;image is in use by a container;rmi of an image a container (any worker's) is using: podman refuses it the same way
 EOC
 )
 log "chaos: WORKERS=$WORKERS SECONDS_PER_RUN=$SECONDS_PER_RUN RUNS=$RUNS WORK=$WORK"

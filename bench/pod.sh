@@ -73,6 +73,9 @@ for r in $(seq "$ROUNDS"); do
   log "kube round $r"
 done
 b=$(printf '%s\n' "${bt[@]}" | median); p=$(printf '%s\n' "${pt[@]}" | median)
+brss=$(peak_rss "${B[@]}" kube play --network none "$D/pod1.yaml"); clear_pods "${B[@]}"
+prss=$(peak_rss "${P[@]}" kube play --network none "$D/pod1.yaml"); clear_pods "${P[@]}"
+printf 'peak RSS of kube play: berth %s KiB, podman %s KiB, ratio %.2f (target < 0.5)\n' "$brss" "$prss" "$(echo "$brss / $prss" | bc -l)"
 printf 'berth  kube play (pod of 3) x%s: median %.3f s (%.1f ms each)\n' "$N" "$b" "$(echo "$b*1000/$N" | bc -l)"
 printf 'podman kube play (pod of 3) x%s: median %.3f s (%.1f ms each)\n' "$N" "$p" "$(echo "$p*1000/$N" | bc -l)"
 printf 'ratio berth/podman (kube play): %.3f (target <= 0.2)\n' "$(echo "$b / $p" | bc -l)"

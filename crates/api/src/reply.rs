@@ -117,7 +117,7 @@ impl From<ImageError> for ApiError {
             ImageError::TagNotKnown(_) => 404,
             ImageError::MustForce(_) => 409,
             ImageError::InvalidFilter(_) | ImageError::InvalidArgument(_) => 400,
-            ImageError::Container { .. } => 409,
+            ImageError::Container { .. } | ImageError::InUse { .. } => 409,
             _ => 500,
         };
         ApiError::new(status, e)

@@ -99,6 +99,7 @@ pub fn image(e: berth_engine::images::ImageError) -> Failure {
 pub fn rmi(e: berth_engine::images::ImageError) -> Failure {
     let code = match e {
         berth_engine::images::ImageError::NotKnown(_) => 1,
+        berth_engine::images::ImageError::InUse { .. } => 2,
         _ => 125,
     };
     usage(code, e)

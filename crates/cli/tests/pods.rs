@@ -801,3 +801,38 @@ fn pod_userns_is_the_hosts_as_root() {
     );
     assert_eq!(st.run(&["pod", "exists", "k"]).code, 1);
 }
+
+/// `rmi` of an image a container uses: podman's words and exit code 2, several
+/// errors as one; `rmi -f` of the infra image takes the pod with its
+/// containers; names are untagged before images are deleted.
+#[test]
+fn rmi_of_images_pods_use() {
+    let st = TestStore::with_busybox();
+    st.ok(&["create", "--pod", "new:rp", "--name", "m", IMG, "true"]);
+    let infra = pod_field(&st, "rp", "InfraContainerID");
+    let pause = st.inspect(&infra, ".ImageName");
+    let r = st.run(&["rmi", &pause]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert_eq!(
+        r.stderr,
+        format!(
+            "Error: image used by {infra}: image is in use by a container: consider listing external containers and force-removing image\n"
+        )
+    );
+    let r = st.run(&["rmi", IMG, &pause]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .starts_with("Error: 2 errors occurred:\n\t* image used by "),
+        "{}",
+        r.stderr
+    );
+    let out = st.ok(&["rmi", "-f", &pause]).stdout;
+    assert!(
+        out.starts_with(&format!("Untagged: {pause}\nDeleted: ")),
+        "{out}"
+    );
+    assert_eq!(st.ok(&["ps", "-a", "-q"]).stdout, "");
+    assert_eq!(st.ok(&["pod", "ps", "-q"]).stdout, "");
+    st.ok(&["image", "exists", IMG]);
+}

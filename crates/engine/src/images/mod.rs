@@ -46,6 +46,11 @@ pub enum ImageError {
     /// A value the caller gave is not acceptable.
     #[error("{0}")]
     InvalidArgument(String),
+    /// Removing an image a container uses, without force (podman's words).
+    #[error(
+        "image used by {container}: image is in use by a container: consider listing external containers and force-removing image"
+    )]
+    InUse { container: String },
     /// `rmi -f` could not remove a container made from the image.
     #[error("removing container {container} of image {image}: {source}")]
     Container {
@@ -79,6 +84,7 @@ impl From<berth_storage::Error> for ImageError {
     fn from(e: berth_storage::Error) -> ImageError {
         match e {
             berth_storage::Error::ImageNotFound(n) => ImageError::NotKnown(n),
+            berth_storage::Error::ImageInUse { container, .. } => ImageError::InUse { container },
             e => ImageError::Store(e),
         }
     }

@@ -206,17 +206,30 @@ fn remove_whole(store: &Store, img: &Image) -> Result<Removal, ImageError> {
     })
 }
 
-/// Removes (stopping them first) the containers made from image `id`.
+/// Removes (stopping them first) the containers made from image `id`; an
+/// infra container takes its pod, and the pod's other containers, along.
 fn remove_containers_of(store: &Store, id: &str) -> Result<(), ImageError> {
     for c in store.containers()? {
-        if c.image == id {
-            crate::lifecycle::remove(store, &c.id, true).map_err(|source| {
-                ImageError::Container {
+        if c.image != id {
+            continue;
+        }
+        let pod = crate::container::find(store, &c.id)
+            .ok()
+            .filter(|i| i.config.process.infra)
+            .and_then(|i| i.config.process.pod);
+        let removed = match pod {
+            Some(pod) => crate::pods::remove(store, &pod, true, 0).map(|_| ()),
+            None => crate::lifecycle::remove(store, &c.id, true).map(|_| ()),
+        };
+        match removed {
+            Ok(()) | Err(crate::Error::NoSuchContainer(_) | crate::Error::NoSuchPod(_)) => {}
+            Err(source) => {
+                return Err(ImageError::Container {
                     container: c.id.clone(),
                     image: id.to_string(),
                     source: Box::new(source),
-                }
-            })?;
+                });
+            }
         }
     }
     Ok(())

@@ -31,26 +31,35 @@ pub fn rmi(store_args: &StoreArgs, a: RmiArgs) -> CmdResult {
         .images()
         .remove(&a.images, options)
         .map_err(exit::image)?;
-    let mut failure = None;
-    for r in results {
-        match r {
-            Ok(r) => {
-                for n in &r.untagged {
-                    println!("Untagged: {n}");
-                }
-                for id in r.deleted.iter().chain(&r.parents) {
-                    println!("Deleted: {id}");
-                }
+    // podman's report: every name untagged, then every image deleted, then
+    // the errors (several as one, its exit code the last one's).
+    let (done, failed): (Vec<_>, Vec<_>) = results.into_iter().partition(Result::is_ok);
+    let done: Vec<_> = done.into_iter().flatten().collect();
+    for n in done.iter().flat_map(|r| &r.untagged) {
+        println!("Untagged: {n}");
+    }
+    for id in done.iter().flat_map(|r| r.deleted.iter().chain(&r.parents)) {
+        println!("Deleted: {id}");
+    }
+    let failed: Vec<_> = failed
+        .into_iter()
+        .filter_map(Result::err)
+        .map(exit::rmi)
+        .collect();
+    let Some(code) = failed.last().map(|f| f.code) else {
+        return Ok(());
+    };
+    match failed.as_slice() {
+        [one] => eprintln!("Error: {}", one.message),
+        many => {
+            eprintln!("Error: {} errors occurred:", many.len());
+            for f in many {
+                eprintln!("\t* {}", f.message);
             }
-            Err(e) => {
-                // Each image's error as it comes; the exit code is the last one's.
-                let f = exit::rmi(e);
-                eprintln!("Error: {}", f.message);
-                failure = Some(exit::usage(f.code, ""));
-            }
+            eprintln!();
         }
     }
-    failure.map_or(Ok(()), Err)
+    Err(exit::usage(code, ""))
 }
 
 #[derive(Args)]
