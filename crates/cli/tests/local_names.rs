@@ -72,3 +72,29 @@ fn push_without_a_destination_never_guesses_a_public_registry() {
     assert!(r.stderr.contains("localhost"), "{}", r.stderr);
     assert!(!r.stderr.contains("docker.io"), "{}", r.stderr);
 }
+
+/// An image pulled from a registry is found by the end of its name, as
+/// podman's local lookup finds it last (`app`, `team/app`, `app:latest` for
+/// `registry.example:5000/team/app:latest`); `rmi` by such a name takes only
+/// that name off an image that has others.
+#[test]
+fn a_registry_image_is_found_by_the_end_of_its_name() {
+    let st = TestStore::with_busybox();
+    let id = st.inspect("localhost/bb:1", ".Id");
+    st.ok(&[
+        "tag",
+        "localhost/bb:1",
+        "registry.example:5000/team/app:latest",
+    ]);
+    for short in ["app", "team/app", "app:latest"] {
+        assert_eq!(st.inspect(short, ".Id"), id, "{short}");
+    }
+    for not_it in ["pp", "eam/app", "app:2"] {
+        assert_eq!(st.run(&["image", "exists", not_it]).code, 1, "{not_it}");
+    }
+    assert_eq!(
+        st.ok(&["rmi", "app"]).stdout,
+        "Untagged: registry.example:5000/team/app:latest\n"
+    );
+    assert_eq!(names(&st), ["localhost/bb:1"]);
+}

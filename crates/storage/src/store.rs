@@ -804,9 +804,7 @@ impl Store {
             if im.read_only {
                 return Err(Error::ReadOnly(im.id));
             }
-            let by_name = candidate_names(name)
-                .into_iter()
-                .find(|n| im.names.contains(n));
+            let by_name = name_meant(&im, name);
             if let Some(n) = by_name.as_ref().filter(|_| im.names.len() > 1) {
                 st.images[i].names.retain(|x| x != n);
                 st.images[i].note_names();
@@ -1706,7 +1704,7 @@ pub(crate) fn find_image(st: &State, name: &str) -> Result<usize> {
         .collect();
     match hits.as_slice() {
         [i] => Ok(*i),
-        [] => Err(Error::ImageNotFound(name.to_string())),
+        [] => by_short_name(st, name).ok_or_else(|| Error::ImageNotFound(name.to_string())),
         [a, b, ..] => {
             if st.images[*a].id == st.images[*b].id {
                 Ok(*a)
@@ -1719,6 +1717,38 @@ pub(crate) fn find_image(st: &State, name: &str) -> Result<usize> {
             }
         }
     }
+}
+
+/// The ending a short name (`NAME[:TAG]`, `PATH/NAME[:TAG]`) matches in an
+/// image's names, as podman finds it last: `/PATH:TAG` (`latest` when no tag is
+/// given), from whatever registry.
+fn short_name_suffix(name: &str) -> Option<String> {
+    if names_registry(name) || name.contains('@') || name.is_empty() {
+        return None;
+    }
+    let (path, tag) = match name.rsplit_once(':') {
+        Some((p, t)) if !t.contains('/') => (p, t),
+        _ => (name, "latest"),
+    };
+    Some(format!("/{path}:{tag}"))
+}
+
+fn by_short_name(st: &State, name: &str) -> Option<usize> {
+    let wanted = short_name_suffix(name)?;
+    st.images
+        .iter()
+        .position(|m| m.names.iter().any(|n| n.ends_with(&wanted)))
+}
+
+/// Which of the image's names `name` stands for, if it names one.
+fn name_meant(im: &Image, name: &str) -> Option<String> {
+    candidate_names(name)
+        .into_iter()
+        .find(|n| im.names.contains(n))
+        .or_else(|| {
+            let wanted = short_name_suffix(name)?;
+            im.names.iter().find(|n| n.ends_with(&wanted)).cloned()
+        })
 }
 
 fn find_container(st: &State, name: &str) -> Result<usize> {
