@@ -30,7 +30,12 @@ fn login_copy_logout_with_htpasswd_registry() {
         &dst,
     ]);
     assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("authentication required"), "{}", r.stderr);
+    // The registry's error code and message, as containers/image prints them.
+    assert!(
+        r.stderr.contains(": unauthorized: authentication required"),
+        "{}",
+        r.stderr
+    );
 
     // A wrong password is refused at login and nothing is stored.
     let mut c = berth();
@@ -47,6 +52,13 @@ fn login_copy_logout_with_htpasswd_registry() {
     c.stdin(std::process::Stdio::piped());
     let r = pipe_stdin(c, "wrong\n");
     assert_eq!(r.code, 125, "{}", r.stderr);
+    assert_eq!(
+        r.stderr,
+        format!(
+            "Error: logging into \"{}\": invalid username/password\n",
+            reg.addr()
+        )
+    );
     assert!(!authfile.exists());
 
     let mut c = berth();

@@ -26,7 +26,12 @@ pub fn check(
     };
     let client = Client::connect(host, Some(creds.clone()), &tls, Some(1))
         .map_err(|e| crate::Error::Other(e.to_string()))?;
-    client
-        .check_login()
-        .map_err(|e| crate::Error::Other(format!("logging into {key:?}: {e}")))
+    client.check_login().map_err(|e| {
+        let why = match e {
+            // podman's words, without the registry named twice.
+            berth_image::Error::Unauthorized { .. } => "invalid username/password".to_string(),
+            e => e.to_string(),
+        };
+        crate::Error::Other(format!("logging into {key:?}: {why}"))
+    })
 }

@@ -41,7 +41,9 @@ pub enum Error {
     /// A failure that may pass: a 5xx answer or a dropped connection.
     #[error("{url}: {message}")]
     Transient { url: String, message: String },
-    #[error("{registry}: authentication required: {message}")]
+    /// 401 or 403: the registry's own words (`unauthorized: authentication
+    /// required`, as containers/image prints its error code and message).
+    #[error("{registry}: {message}")]
     Unauthorized { registry: String, message: String },
     #[error("{registry}: registry is blocked in registries.conf")]
     Blocked { registry: String },

@@ -141,7 +141,7 @@ impl Client {
             Ok(_) => Ok(()),
             Err(SendError::Status(f)) if f.status == 401 => Err(Error::Unauthorized {
                 registry: self.registry.clone(),
-                message: "invalid username or password".into(),
+                message: "invalid username/password".into(),
             }),
             Err(e) => Err(self.send_error(&url, e)),
         }
@@ -249,13 +249,19 @@ impl Client {
 
     fn failure_error(&self, url: &str, f: Failure) -> Error {
         if f.status == 401 || f.status == 403 {
+            let code = match (f.code.as_str(), f.status) {
+                ("", 401) => "unauthorized".to_string(),
+                ("", _) => "denied".to_string(),
+                (c, _) => c.to_ascii_lowercase(),
+            };
+            let message = match f.message.as_str() {
+                "" if f.status == 401 => "authentication required".to_string(),
+                "" => format!("status {}", f.status),
+                m => m.to_string(),
+            };
             return Error::Unauthorized {
                 registry: self.registry.clone(),
-                message: if f.message.is_empty() {
-                    format!("status {}", f.status)
-                } else {
-                    f.message
-                },
+                message: format!("{code}: {message}"),
             };
         }
         let message = if f.message.is_empty() {
@@ -324,7 +330,7 @@ impl Client {
             .map_err(|e| match e {
                 ureq::Error::Status(401 | 403, _) => Error::Unauthorized {
                     registry: self.registry.clone(),
-                    message: "the token service refused the credentials".into(),
+                    message: "unable to retrieve auth token: invalid username/password: unauthorized: authentication required".into(),
                 },
                 ureq::Error::Status(code, _) => Error::Registry {
                     url: realm.to_string(),
