@@ -315,8 +315,12 @@ fn infra_image(store: &Arc<Store>, given: Option<String>) -> Result<String, Erro
     let configured = crate::conf::get()?.infra_image.clone();
     Ok(match given.or(configured) {
         Some(i) => {
-            // Pulled when missing, as podman does.
-            let o = crate::pull::PullOptions::default();
+            // Pulled when missing, as podman does (a local image stands: the
+            // default policy, always, would ask its registry every time).
+            let o = crate::pull::PullOptions {
+                policy: crate::pull::PullPolicy::Missing,
+                ..Default::default()
+            };
             crate::pull::pull(store, &i, &o, &berth_image::copy::Silent, &mut |_| {})
                 .map_err(|e| Error::InvalidArgument(format!("infra image {i}: {e}")))?;
             i
