@@ -17,7 +17,12 @@ use crate::{Error, pods};
 
 /// One container as a Pod's container (its name without the pod's prefix), and
 /// the volumes it needs.
-fn container(info: &Info, prefix: &str, volumes: &mut Vec<Volume>) -> Container {
+fn container(
+    info: &Info,
+    prefix: &str,
+    kube_files: &std::path::Path,
+    volumes: &mut Vec<Volume>,
+) -> Container {
     let p = &info.config.process;
     let name = info
         .name()
@@ -32,6 +37,11 @@ fn container(info: &Info, prefix: &str, volumes: &mut Vec<Volume>) -> Container 
             ..Default::default()
         };
         match &v.source {
+            // A played pod's own directory (its emptyDir's, or its configMap's
+            // files) goes with the pod: never a hostPath to it.
+            VolumeSource::Host(path) if path.starts_with(kube_files) => {
+                vol.empty_dir = Some(EmptyDirVolumeSource::default());
+            }
             VolumeSource::Host(path) => {
                 vol.host_path = Some(HostPathVolumeSource {
                     path: path.to_string_lossy().into_owned(),
@@ -139,12 +149,13 @@ fn pod_of(
     hostname: Option<String>,
     members: &[Info],
     ports: &[crate::network::PortMapping],
+    kube_files: &std::path::Path,
 ) -> KubePod {
     let prefix = format!("{name}-");
     let mut volumes = Vec::new();
     let mut containers: Vec<Container> = members
         .iter()
-        .map(|m| container(m, &prefix, &mut volumes))
+        .map(|m| container(m, &prefix, kube_files, &mut volumes))
         .collect();
     if let Some(first) = containers.first_mut() {
         let ports: Vec<ContainerPort> = ports
@@ -183,6 +194,7 @@ fn pod_of(
 /// `NAME-pod`) as a YAML document, apiVersion and kind first.
 pub fn generate(store: &Store, names: &[String]) -> Result<String, Error> {
     let mut docs = Vec::new();
+    let kube_files = store.graph_root().join("kube");
     for n in names {
         let pod = match pods::find(store, n) {
             Ok(pod) => {
@@ -203,6 +215,7 @@ pub fn generate(store: &Store, names: &[String]) -> Result<String, Error> {
                     hostname,
                     &members,
                     &pod.ports,
+                    &kube_files,
                 )
             }
             Err(_) => {
@@ -217,6 +230,7 @@ pub fn generate(store: &Store, names: &[String]) -> Result<String, Error> {
                     None,
                     std::slice::from_ref(&c),
                     &ports,
+                    &kube_files,
                 )
             }
         };

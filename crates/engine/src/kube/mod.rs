@@ -352,18 +352,25 @@ fn volume_source(
         }
         return Ok(Some(c.claim_name.clone()));
     }
-    if v.empty_dir.is_some() {
-        return Ok(None);
-    }
-    if v.config_map.is_some() || v.secret.is_some() {
-        if !crate::volumes::named::valid_name(&v.name) {
-            return Err(invalid(format!("volume name {:?} is not a name", v.name)));
-        }
+    // An emptyDir is a directory of the pod's (as the kubelet's), made beside its
+    // configMap volumes and gone with them: every container that mounts it
+    // sees the same one.
+    if v.empty_dir.is_some() || v.config_map.is_some() || v.secret.is_some() {
+        check_file_volume_name(&v.name)?;
         return Ok(Some(files.join(&v.name).to_string_lossy().into_owned()));
     }
     Err(invalid(format!(
         "volume {name}: only hostPath, emptyDir, persistentVolumeClaim, configMap and secret are supported"
     )))
+}
+
+/// The name of a volume kept as a directory under the pod's files (emptyDir,
+/// configMap, secret): a name, never a path.
+fn check_file_volume_name(name: &str) -> Result<(), Error> {
+    match crate::volumes::named::valid_name(name) {
+        true => Ok(()),
+        false => Err(invalid(format!("volume name {name:?} is not a name"))),
+    }
 }
 
 /// A `mountPath`: an absolute path, and the mount options podman lets follow it
@@ -511,8 +518,9 @@ impl std::fmt::Display for Probe {
 }
 
 /// A probe as the container's healthcheck, failing after as many misses as the
-/// probe allows. exec runs its command; tcpSocket and httpGet run `nc -z` and
-/// `wget` in the container, as podman turns them into commands.
+/// probe allows. exec runs its command; tcpSocket and httpGet run `nc` (with
+/// `-z`, or busybox's `-e true`) and `wget` in the container, as podman turns
+/// them into commands.
 fn healthcheck(
     p: &mut ProcessOptions,
     probe: &k8s_openapi::api::core::v1::Probe,
@@ -530,7 +538,17 @@ fn healthcheck(
         e.command.clone().unwrap_or_default()
     } else if let Some(t) = &probe.tcp_socket {
         let host = t.host.clone().unwrap_or_else(|| "127.0.0.1".into());
-        vec!["nc".into(), "-z".into(), host, port(&t.port)?]
+        // `nc -z` where nc has it (OpenBSD's, ncat); busybox's nc has no -z and
+        // connects, then runs `true`, with -e. Host and port are arguments, never
+        // shell text.
+        let connect = r#"nc -z -w 1 "$0" "$1" 2>/dev/null || nc -w 1 "$0" "$1" -e true"#;
+        vec![
+            "sh".into(),
+            "-c".into(),
+            connect.into(),
+            host,
+            port(&t.port)?,
+        ]
     } else if let Some(h) = &probe.http_get {
         let host = h.host.clone().unwrap_or_else(|| "127.0.0.1".into());
         let scheme = h.scheme.as_deref().unwrap_or("HTTP").to_ascii_lowercase();
@@ -722,10 +740,23 @@ fn play_one(
             Ok((c.name.clone(), image, container_options(plan, c, &files)?))
         })
         .collect::<Result<_, Error>>()?;
+    // Every volume kept under the pod's files is checked, mounted or not, before
+    // anything is made (an unmounted one's name was joined to the path unread).
+    for v in plan.spec.volumes.iter().flatten() {
+        if v.empty_dir.is_some() || v.config_map.is_some() || v.secret.is_some() {
+            check_file_volume_name(&v.name)?;
+        }
+    }
     let pod = pods::create(store, &create)?;
-    // The configMap volumes' files, kept until the pod goes.
+    // The configMap volumes' files and the emptyDirs, kept until the pod goes.
     for v in plan.spec.volumes.iter().flatten() {
         use sources::Kind;
+        if v.empty_dir.is_some()
+            && let Err(e) = empty_dir(&files.join(&v.name))
+        {
+            let _ = pods::remove(store, &pod.id, true, 0);
+            return Err(e);
+        }
         let source = match (&v.config_map, &v.secret) {
             (Some(c), _) => Some((
                 Kind::ConfigMap,
@@ -787,6 +818,26 @@ fn play_one(
         return Err(e);
     }
     Ok(done)
+}
+
+/// An emptyDir's directory, open to every user as the kubelet's are (the pod's
+/// directory above it is its owner's alone).
+fn empty_dir(dir: &std::path::Path) -> Result<(), Error> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    let io = |p: &std::path::Path, e: std::io::Error| Error::other(format!("{}: {e}", p.display()));
+    if let Some(parent) = dir.parent() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(parent)
+            .map_err(|e| io(parent, e))?;
+    }
+    std::fs::DirBuilder::new()
+        .mode(0o777)
+        .create(dir)
+        .map_err(|e| io(dir, e))?;
+    // Whatever the umask took away.
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777)).map_err(|e| io(dir, e))
 }
 
 /// `kube down`: the pods the YAML made go, with their containers; returns their
@@ -883,9 +934,10 @@ mod tests {
         let mut p = ProcessOptions::default();
         let tcp = probe("tcpSocket: {port: 8080}\nperiodSeconds: 5\nfailureThreshold: 2");
         healthcheck(&mut p, &tcp, Probe::Liveness, "c").unwrap();
+        let argv: Vec<String> = serde_json::from_str(p.health_cmd.as_deref().unwrap()).unwrap();
         assert_eq!(
-            p.health_cmd.as_deref(),
-            Some(r#"["nc","-z","127.0.0.1","8080"]"#)
+            (argv[0].as_str(), &argv[3..]),
+            ("sh", &["127.0.0.1".to_string(), "8080".to_string()][..])
         );
         assert_eq!(p.health.interval.as_deref(), Some("5s"));
         assert_eq!(p.health.retries, Some(2));

@@ -186,6 +186,21 @@ fn lock(store: &Store) -> Result<std::fs::File, Error> {
     Ok(f)
 }
 
+/// Held while [`start`] starts a pod's members: a member that exits meanwhile
+/// waits for it before it judges the exit policy (a sibling not started yet
+/// would look down, and the infra container would be stopped under it).
+fn start_lock(store: &Store, id: &str) -> Result<std::fs::File, Error> {
+    let path = dir(store).join(format!("{id}.start"));
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| Error::other(format!("{}: {e}", path.display())))?;
+    berth_storage::lock::flock_exclusive(&f).map_err(Error::other)?;
+    Ok(f)
+}
+
 fn save(store: &Store, pod: &Pod) -> Result<(), Error> {
     let path = dir(store).join(format!("{}.json", pod.id));
     let bytes = serde_json::to_vec_pretty(pod).expect("a pod serialises");
@@ -375,7 +390,8 @@ fn infra_image(store: &Arc<Store>, given: Option<String>) -> Result<String, Erro
     let configured = crate::conf::get()?.infra_image.clone();
     Ok(match given.or(configured) {
         Some(i) => {
-            // Pulled when missing, as podman does.
+            // Pulled when missing, as podman does (a local image stands: the
+            // default policy, always, would ask its registry every time).
             let o = crate::pull::PullOptions {
                 policy: crate::pull::PullPolicy::Missing,
                 ..Default::default()
@@ -604,6 +620,7 @@ fn forget(store: &Store, id: &str) {
         }
     }
     let _ = std::fs::remove_file(dir(store).join(format!("{id}.json")));
+    let _ = std::fs::remove_file(dir(store).join(format!("{id}.start")));
 }
 
 /// After its infra container is removed: the pod goes too.
@@ -620,6 +637,7 @@ pub fn start(
     monitor_argv: &dyn Fn(&str) -> Vec<OsString>,
 ) -> Result<Pod, Error> {
     let pod = find(store, name)?;
+    let _starting = start_lock(store, &pod.id)?;
     if let Some(service) = &pod.service_container
         && let Ok(sc) = container::find(store, service)
         && !matches!(sc.state.status, Status::Running | Status::Paused)
@@ -1026,6 +1044,8 @@ pub fn member_exited(store: &Store, info: &Info) {
     if pod.exit_policy != ExitPolicy::Stop {
         return;
     }
+    // Once the pod's members are started, if they are being started now.
+    drop(start_lock(store, &pod.id));
     let members = members(store, &pod);
     // A sibling still starting (its monitor alive, not yet recorded running)
     // counts as up: the pod's first containers start side by side.
