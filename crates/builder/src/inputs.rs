@@ -12,7 +12,12 @@ use std::path::{Path, PathBuf};
 pub enum InputError {
     #[error("--secret {spec}: {why}")]
     Secret { spec: String, why: String },
-    #[error("no Containerfile or Dockerfile in {0}")]
+    /// podman's words, ending as Go's stat of the last name looked for does.
+    #[error(
+        "no Containerfile or Dockerfile specified or found in context directory, {}: stat {}: no such file or directory",
+        .0.display(),
+        .0.join("Dockerfile").display()
+    )]
     NoContainerfile(PathBuf),
     #[error("{name}: {why}")]
     Read { name: String, why: String },

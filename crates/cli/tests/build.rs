@@ -1511,3 +1511,29 @@ fn timestamp_makes_the_build_reproducible() {
     assert_ne!(plain, first);
     st.assert_clean();
 }
+
+/// A context without a Containerfile or Dockerfile: podman's words (ending as
+/// Go's stat of the Dockerfile does) and 125; `-f` names another file.
+#[test]
+fn a_context_without_a_containerfile_is_refused_in_podmans_words() {
+    let st = Store::new();
+    let ctx = st.context("noc", &[("foofile", "FROM scratch\n")]);
+    let r = st.run(&["build", "-q", "-t", "x", ctx.to_str().unwrap()]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    let want = format!(
+        "{}: no such file or directory\n",
+        ctx.join("Dockerfile").display()
+    );
+    assert!(r.stderr.ends_with(&want), "{}", r.stderr);
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    let foofile = ctx.join("foofile");
+    st.ok(&[
+        "build",
+        "-q",
+        "-t",
+        "x",
+        "-f",
+        foofile.to_str().unwrap(),
+        ctx.to_str().unwrap(),
+    ]);
+}

@@ -367,3 +367,17 @@ fn cp_between_containers_and_overwrite() {
     );
     st.ok(&["rm", "-f", "-t", "0", "ctr-file", "ctr-dir"]);
 }
+
+/// Only `-` is a stream: a device by its path (`/dev/null`, `/dev/stdout`) is
+/// refused in podman's words and nothing is written to it.
+#[test]
+fn cp_to_a_device_path_is_refused() {
+    let st = TestStore::with_busybox();
+    st.ok(&["create", "--name", "c", "localhost/bb:1", "true"]);
+    let r = st.run(&["cp", "c:/etc/passwd", "/dev/null"]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    assert_eq!(
+        r.stderr,
+        "Error: invalid destination: \"/dev/null\" must be a directory or a regular file\n"
+    );
+}

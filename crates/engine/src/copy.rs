@@ -206,6 +206,13 @@ pub fn copy_out(
     o: &CopyOptions,
 ) -> Result<(), Error> {
     let rel = in_container(src)?;
+    // Only `-` streams: a device or a pipe by its path is refused, as podman's.
+    if std::fs::metadata(dest).is_ok_and(|m| !m.is_dir() && !m.is_file()) {
+        return Err(Error::InvalidArgument(format!(
+            "invalid destination: {:?} must be a directory or a regular file",
+            dest.display().to_string()
+        )));
+    }
     let (root, top) = if dest.is_dir() {
         (dest.to_path_buf(), base_name(&rel)?)
     } else {
