@@ -230,6 +230,18 @@ fn annotations_and_the_exit_policy_of_a_played_pod() {
     );
 }
 
+/// Each document is a Pod of Kubernetes' own schema: read as k8s-openapi's
+/// typed Pod (which refuses a field of the wrong type) and written back, it is
+/// the same document (nothing outside the schema, nothing lost).
+fn assert_is_a_kubernetes_pod(yaml: &str) {
+    for doc in yaml.split("---\n").filter(|d| !d.trim().is_empty()) {
+        let v: serde_json::Value = serde_yaml_ng::from_str(doc).unwrap();
+        let pod: k8s_openapi::api::core::v1::Pod =
+            serde_json::from_value(v.clone()).unwrap_or_else(|e| panic!("{e}: {doc}"));
+        assert_eq!(serde_json::to_value(&pod).unwrap(), v, "{doc}");
+    }
+}
+
 /// `kube generate` writes what `kube play` plays back the same: generate, down,
 /// play again; a lone container becomes a Pod of one.
 #[test]
@@ -254,6 +266,7 @@ fn generate_down_play_round_trip() {
     ]);
     let text = std::fs::read_to_string(&generated).unwrap();
     assert!(text.starts_with("apiVersion: v1\nkind: Pod\n"), "{text}");
+    assert_is_a_kubernetes_pod(&text);
     st.ok(&["kube", "down", generated.to_str().unwrap()]);
     assert_eq!(st.ok(&["ps", "-aq"]).stdout, "");
     st.ok(&[
@@ -280,6 +293,7 @@ fn generate_down_play_round_trip() {
         "5",
     ]);
     let solo = st.ok(&["generate", "kube", "solo"]).stdout;
+    assert_is_a_kubernetes_pod(&solo);
     assert!(
         solo.contains("name: solo-pod") && solo.contains("name: A"),
         "{solo}"
