@@ -35,7 +35,7 @@ mod run;
 mod state;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use berth_engine::container::Info;
 use berth_storage::Store;
@@ -90,6 +90,8 @@ pub struct BuildRequest {
     /// `--timestamp`: seconds since the epoch for every commit's creation time
     /// and its layers' file times (reproducible builds).
     pub timestamp: Option<i64>,
+    /// `--build-context NAME=…`: named directories and images.
+    pub contexts: BTreeMap<String, crate::inputs::BuildContext>,
 }
 
 impl BuildRequest {
@@ -102,7 +104,36 @@ impl BuildRequest {
         if let Some(p) = &self.platform {
             o.target_platform = p.clone();
         }
+        for (name, c) in &self.contexts {
+            let source = match c {
+                crate::inputs::BuildContext::Directory(_) => crate::ContextSource::Directory,
+                crate::inputs::BuildContext::Image(r) => crate::ContextSource::Image(r.clone()),
+            };
+            o.contexts.insert(name.clone(), source);
+        }
         o
+    }
+
+    /// The image a `--build-context` of this name stands for.
+    pub(crate) fn context_image(&self, name: &str) -> Option<&str> {
+        match self.context(name)? {
+            crate::inputs::BuildContext::Image(r) => Some(r),
+            crate::inputs::BuildContext::Directory(_) => None,
+        }
+    }
+
+    /// The directory a `--build-context` of this name stands for.
+    pub(crate) fn context_dir(&self, name: &str) -> Option<&Path> {
+        match self.context(name)? {
+            crate::inputs::BuildContext::Directory(d) => Some(d),
+            crate::inputs::BuildContext::Image(_) => None,
+        }
+    }
+
+    fn context(&self, name: &str) -> Option<&crate::inputs::BuildContext> {
+        self.contexts
+            .get(name)
+            .or_else(|| self.contexts.get(&name.to_ascii_lowercase()))
     }
 }
 

@@ -27,6 +27,51 @@ pub enum InputError {
     Unpack { from: &'static str, why: String },
     #[error("{flag} {value}: expected KEY=VALUE")]
     NotAPair { flag: &'static str, value: String },
+    #[error("--build-context {spec}: {why}")]
+    BuildContext { spec: String, why: String },
+}
+
+/// A `--build-context NAME=VALUE`: more files (a directory) or an image that
+/// `FROM NAME`, `COPY --from=NAME` and `RUN --mount=from=NAME` read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BuildContext {
+    Directory(PathBuf),
+    /// `docker-image://REF` or `container-image://REF`.
+    Image(String),
+}
+
+/// Reads `--build-context NAME=VALUE`: a directory, or an image as
+/// `docker-image://REF` / `container-image://REF`.
+pub fn build_context(spec: &str) -> Result<(String, BuildContext), InputError> {
+    let bad = |why: &str| InputError::BuildContext {
+        spec: spec.to_string(),
+        why: why.to_string(),
+    };
+    let (name, value) = spec
+        .split_once('=')
+        .filter(|(n, v)| !n.is_empty() && !v.is_empty())
+        .ok_or_else(|| bad("expected NAME=VALUE"))?;
+    let image = ["docker-image://", "container-image://"]
+        .iter()
+        .find_map(|p| value.strip_prefix(p));
+    let context = match image {
+        Some(r) if !r.is_empty() => BuildContext::Image(r.to_string()),
+        Some(_) => return Err(bad("no image named")),
+        None if value.contains("://") => {
+            return Err(bad(
+                "only a directory, docker-image:// or container-image:// is supported",
+            ));
+        }
+        None => {
+            let dir = std::fs::canonicalize(value)
+                .map_err(|e| bad(&berth_runtime::error::go_words(&e)))?;
+            if !dir.is_dir() {
+                return Err(bad("not a directory"));
+            }
+            BuildContext::Directory(dir)
+        }
+    };
+    Ok((name.to_string(), context))
 }
 
 fn read_error(name: impl Into<String>, e: &std::io::Error) -> InputError {

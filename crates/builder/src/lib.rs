@@ -41,6 +41,6 @@ pub use mount::{Mount, MountSpec, MountType, Sharing, parse_mount};
 pub use parser::{Ast, Heredoc, Node, parse_ast};
 pub use signal::parse_signal;
 pub use stages::{
-    BuildOptions, Containerfile, ExpandedStage, Globals, ImageRef, ImageUse, Plan, Platform, Scope,
-    Stage, Vars, expand_plan, expand_stage, globals, parse, plan,
+    BuildOptions, Containerfile, ContextSource, ExpandedStage, Globals, ImageRef, ImageUse, Plan,
+    Platform, Scope, Stage, Vars, expand_plan, expand_stage, globals, parse, plan,
 };

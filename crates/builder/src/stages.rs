@@ -75,6 +75,9 @@ pub enum StageError {
         "cannot copy from stage \"{name}\", it needs to be defined before current stage \"{current}\""
     )]
     LaterName { name: String, current: String },
+    /// FROM naming a `--build-context` that is a directory.
+    #[error("FROM {0}: the build context of that name is a directory, not an image")]
+    DirectoryBase(String),
 }
 
 /// `--platform` or `FROM --platform` that is not `os/arch[/variant]`.
@@ -189,6 +192,18 @@ pub struct BuildOptions {
     pub target: Option<String>,
     pub target_platform: Platform,
     pub build_platform: Platform,
+    /// `--build-context NAME=…`: what FROM NAME and `--from=NAME` read instead
+    /// of an image of that name.
+    pub contexts: BTreeMap<String, ContextSource>,
+}
+
+/// A named build context's kind, as the plan sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ContextSource {
+    /// A directory: `--from` reads its files; FROM cannot use it.
+    Directory,
+    /// An image, by reference.
+    Image(String),
 }
 
 impl Default for BuildOptions {
@@ -198,7 +213,17 @@ impl Default for BuildOptions {
             target: None,
             target_platform: Platform::host(),
             build_platform: Platform::host(),
+            contexts: BTreeMap::new(),
         }
+    }
+}
+
+impl BuildOptions {
+    /// The named build context `name` stands for, if it names one.
+    pub fn context(&self, name: &str) -> Option<&ContextSource> {
+        self.contexts
+            .get(name)
+            .or_else(|| self.contexts.get(&name.to_ascii_lowercase()))
     }
 }
 
@@ -574,7 +599,7 @@ pub fn plan(
     let deps = cf
         .stages
         .iter()
-        .map(|s| stage_deps(cf, s, globals))
+        .map(|s| stage_deps(cf, s, globals, opts))
         .collect::<Result<Vec<_>, _>>()?;
     let mut needed = vec![false; cf.stages.len()];
     mark(target, &deps, &mut needed);
@@ -611,7 +636,12 @@ fn mark(i: usize, deps: &[Deps], needed: &mut [bool]) {
     }
 }
 
-fn stage_deps(cf: &Containerfile, stage: &Stage, globals: &Globals) -> Result<Deps, ParseError> {
+fn stage_deps(
+    cf: &Containerfile,
+    stage: &Stage,
+    globals: &Globals,
+    opts: &BuildOptions,
+) -> Result<Deps, ParseError> {
     let mut deps = Deps::default();
     let fail = |line: usize, e: &dyn std::fmt::Display| ParseError::new(&cf.file, line, e);
     let base = globals
@@ -621,22 +651,35 @@ fn stage_deps(cf: &Containerfile, stage: &Stage, globals: &Globals) -> Result<De
     match earlier.iter().find(|s| named(s, &base.image)) {
         Some(s) => deps.stages.push(s.index),
         None if base.image.eq_ignore_ascii_case("scratch") => {}
-        None => deps.images.push(ImageRef {
-            reference: base.image,
-            usage: ImageUse::Base,
-            stage: stage.index,
-            line: stage.line,
-        }),
+        None => {
+            let reference = match opts.context(&base.image) {
+                Some(ContextSource::Image(r)) => r.clone(),
+                Some(ContextSource::Directory) => {
+                    return Err(fail(stage.line, &StageError::DirectoryBase(base.image)));
+                }
+                None => base.image,
+            };
+            deps.images.push(ImageRef {
+                reference,
+                usage: ImageUse::Base,
+                stage: stage.index,
+                line: stage.line,
+            })
+        }
     }
     for l in &stage.instructions {
         for (from, usage) in from_refs(&l.instruction) {
             let from = expand(&from, &|n| globals.get(n).map(String::from), globals.escape)
                 .map_err(|e| fail(l.line, &e))?;
             let r = source_stage(cf, stage, &from).map_err(|e| fail(l.line, &e))?;
-            match r {
-                Some(i) => deps.stages.push(i),
-                None => deps.images.push(ImageRef {
-                    reference: from,
+            match (r, opts.context(&from)) {
+                (Some(i), _) => deps.stages.push(i),
+                (None, Some(ContextSource::Directory)) => {}
+                (None, context) => deps.images.push(ImageRef {
+                    reference: match context {
+                        Some(ContextSource::Image(r)) => r.clone(),
+                        _ => from,
+                    },
                     usage,
                     stage: stage.index,
                     line: l.line,

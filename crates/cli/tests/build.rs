@@ -1537,3 +1537,85 @@ fn a_context_without_a_containerfile_is_refused_in_podmans_words() {
         ctx.to_str().unwrap(),
     ]);
 }
+
+/// `--build-context NAME=DIR|docker-image://REF|container-image://REF`: COPY
+/// --from, RUN --mount=from= and FROM read the named directory or image; a
+/// changed file in the directory is copied anew, not taken from the cache.
+#[test]
+fn build_contexts_name_more_directories_and_images() {
+    let st = Store::new();
+    let extra = st.context("extra", &[("hello.txt", "from extra\n")]);
+    let ctx = st.context(
+        "bc",
+        &[(
+            "Containerfile",
+            "FROM base\nCOPY --from=extra hello.txt /hello\nCOPY --from=img /bin/busybox /bb2\nRUN --mount=type=bind,from=extra,target=/x cat /x/hello.txt > /seen\n",
+        )],
+    );
+    let extra_flag = format!("extra={}", extra.display());
+    let build = |tag: &str| {
+        st.ok(&[
+            "build",
+            "-q",
+            "-t",
+            tag,
+            "--build-context",
+            &extra_flag,
+            "--build-context",
+            "base=docker-image://localhost/bb:1",
+            "--build-context",
+            "img=container-image://localhost/bb:1",
+            ctx.to_str().unwrap(),
+        ])
+    };
+    build("bc:1");
+    let out = |tag: &str| {
+        st.ok(&[
+            "run",
+            "--rm",
+            tag,
+            "sh",
+            "-c",
+            "cat /hello /seen; test -x /bb2 && echo bb2",
+        ])
+        .stdout
+    };
+    assert_eq!(out("bc:1"), "from extra\nfrom extra\nbb2\n");
+    std::fs::write(extra.join("hello.txt"), "changed\n").unwrap();
+    build("bc:2");
+    assert_eq!(out("bc:2"), "changed\nchanged\nbb2\n");
+    // What cannot be a context, and FROM of a directory, fail in one line.
+    for (flag, want) in [
+        ("x=https://example.invalid/c.tar", "only a directory"),
+        ("x=/no/such/dir", "no such file or directory"),
+        ("novalue", "expected NAME=VALUE"),
+    ] {
+        let r = st.run(&[
+            "build",
+            "-q",
+            "--build-context",
+            flag,
+            ctx.to_str().unwrap(),
+        ]);
+        assert_eq!(r.code, 125, "{flag}: {}", r.stderr);
+        assert!(
+            r.stderr.contains(want) && r.stderr.lines().count() == 1,
+            "{flag}: {}",
+            r.stderr
+        );
+    }
+    let from_dir = st.context("fd", &[("Containerfile", "FROM extra\n")]);
+    let r = st.run(&[
+        "build",
+        "-q",
+        "--build-context",
+        &extra_flag,
+        from_dir.to_str().unwrap(),
+    ]);
+    assert_ne!(r.code, 0);
+    assert!(
+        r.stderr.contains("is a directory, not an image"),
+        "{}",
+        r.stderr
+    );
+}

@@ -69,6 +69,13 @@ pub(super) fn step_key(
     let image_of = |f: &str| stage_image(x, working, f).unwrap_or_else(|| f.to_ascii_lowercase());
     match &inst.instruction {
         Instruction::Copy(c) => match &c.from {
+            // A `--build-context` directory: what is copied from it.
+            Some(f) if req.context_dir(f).is_some() => {
+                let dir = req.context_dir(f).expect("checked");
+                for src in &c.files.sources {
+                    put(&content_digest(dir, src)?);
+                }
+            }
             Some(f) => put(&image_of(f)),
             None => {
                 for src in &c.files.sources {
@@ -90,7 +97,12 @@ pub(super) fn step_key(
                             &req.context,
                             m.source.as_deref().unwrap_or("."),
                         )?),
-                        Some(f) => put(&image_of(f)),
+                        Some(f) => match req.context_dir(f) {
+                            Some(dir) => {
+                                put(&content_digest(dir, m.source.as_deref().unwrap_or("."))?)
+                            }
+                            None => put(&image_of(f)),
+                        },
                     }
                 }
             }
@@ -156,6 +168,12 @@ pub(super) fn cache_key(
             _ => (None, None),
         };
         match (files, from) {
+            (Some(files), Some(f)) if req.context_dir(f).is_some() => {
+                let dir = req.context_dir(f).expect("checked");
+                for src in &files.sources {
+                    put(&content_digest(dir, src)?);
+                }
+            }
             (Some(_), Some(f)) => {
                 put(&stage_image(x, working, f).unwrap_or_else(|| f.to_string()));
             }
@@ -169,11 +187,16 @@ pub(super) fn cache_key(
         // What a RUN binds from the context decides its result too.
         if let Instruction::Run(r) = &inst.instruction {
             for m in r.mounts.iter().filter_map(|m| m.mount.as_ref()) {
-                if m.kind == crate::MountType::Bind && m.from.is_none() {
-                    put(&content_digest(
-                        &req.context,
-                        m.source.as_deref().unwrap_or("."),
-                    )?);
+                if m.kind != crate::MountType::Bind {
+                    continue;
+                }
+                let source = m.source.as_deref().unwrap_or(".");
+                match m.from.as_deref() {
+                    None => put(&content_digest(&req.context, source)?),
+                    Some(f) => match req.context_dir(f) {
+                        Some(dir) => put(&content_digest(dir, source)?),
+                        None => put(&stage_image(x, working, f).unwrap_or_else(|| f.to_string())),
+                    },
                 }
             }
         }

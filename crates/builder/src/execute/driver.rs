@@ -40,12 +40,19 @@ pub(super) struct Executor<'a> {
 
 impl Executor<'_> {
     /// The roots `COPY --from` and RUN mounts may name: the stages built so
-    /// far and the images lent.
+    /// far, the images lent and the `--build-context` directories.
     pub(super) fn roots(&self, working: &[Working]) -> Vec<(Vec<String>, PathBuf)> {
+        let dirs = self.req.contexts.iter().filter_map(|(name, c)| match c {
+            crate::inputs::BuildContext::Directory(d) => {
+                Some((vec![name.to_ascii_lowercase()], d.clone()))
+            }
+            crate::inputs::BuildContext::Image(_) => None,
+        });
         working
             .iter()
             .chain(self.borrowed)
             .map(|w| (w.names.clone(), w.rootfs.clone()))
+            .chain(dirs)
             .collect()
     }
 }
@@ -92,7 +99,7 @@ pub fn build(
     lease_images(store, &lease, &cf, &p)?;
     // Images that COPY --from or RUN --mount read: mounted through a container each.
     let mut borrowed: Vec<Working> = Vec::new();
-    let lent = borrow_images(store, &cf, &p, &mut borrowed);
+    let lent = borrow_images(store, req, &cf, &p, &mut borrowed);
     let result = lent.and_then(|()| {
         let x = Executor {
             store,
@@ -144,6 +151,7 @@ fn lease_images(
 /// RUN mounts), into `borrowed` (which the caller cleans up, also on error).
 fn borrow_images(
     store: &Arc<Store>,
+    req: &BuildRequest,
     cf: &Containerfile,
     p: &Plan,
     borrowed: &mut Vec<Working>,
@@ -160,7 +168,14 @@ fn borrow_images(
         {
             continue;
         }
-        borrowed.push(lend(store, &i.reference)?);
+        let mut w = lend(store, &i.reference)?;
+        // `--from=NAME` of a `--build-context NAME=docker-image://REF` reads it.
+        let aliases = req.contexts.iter().filter(
+            |(_, c)| matches!(c, crate::inputs::BuildContext::Image(r) if *r == i.reference),
+        );
+        w.names
+            .extend(aliases.map(|(name, _)| name.to_ascii_lowercase()));
+        borrowed.push(w);
     }
     Ok(())
 }
@@ -269,7 +284,15 @@ fn build_stage(
         Some(p) if !p.is_empty() => Some(crate::Platform::parse(p)?),
         _ => x.req.platform.clone(),
     };
-    let base = base_image(x.store, x.lease, working, &from.image, wanted.as_ref())?;
+    // A stage of this name first, then a `--build-context` image, then the image.
+    let named_stage = working
+        .iter()
+        .any(|w| w.names.contains(&from.image.to_ascii_lowercase()));
+    let image = match x.req.context_image(&from.image) {
+        Some(r) if !named_stage => r,
+        _ => &from.image,
+    };
+    let base = base_image(x.store, x.lease, working, image, wanted.as_ref())?;
     let s = Planned {
         def,
         stage,

@@ -14,6 +14,7 @@ fn opts(args: &[(&str, &str)], target: Option<&str>) -> BuildOptions {
         target: target.map(String::from),
         target_platform: Platform::parse("linux/arm/v7").unwrap(),
         build_platform: Platform::parse("linux/amd64").unwrap(),
+        contexts: Default::default(),
     }
 }
 

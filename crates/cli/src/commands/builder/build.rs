@@ -45,6 +45,11 @@ pub struct BuildArgs {
     /// file times, so that the same sources build the same image.
     #[arg(long, allow_hyphen_values = true)]
     timestamp: Option<i64>,
+    /// NAME=VALUE: more context that FROM NAME, COPY --from=NAME and RUN
+    /// --mount=from=NAME read: a directory, docker-image://REF or
+    /// container-image://REF.
+    #[arg(long)]
+    build_context: Vec<String>,
     /// Network for RUN: none (default) or host.
     #[arg(long, value_parser = ["none", "host"])]
     network: Option<String>,
@@ -255,6 +260,12 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
         runtime_flags: store_args.runtime_flag.clone(),
         runtime: store_args.runtime.clone(),
         timestamp: a.timestamp,
+        contexts: a
+            .build_context
+            .iter()
+            .map(|c| inputs::build_context(c))
+            .collect::<Result<_, _>>()
+            .map_err(exit::podman)?,
     };
     // The runtime RUN uses, found before anything is pulled or built.
     let conf = berth_engine::conf::get().map_err(exit::podman)?;
