@@ -231,7 +231,7 @@ fn default_network(netns: Option<&str>, ports: bool) -> Result<NetworkMode, RunE
         .parse()
         .map_err(|e| RunError::Engine(format!("containers.conf [containers] netns: {e}")))?;
     match mode {
-        NetworkMode::Bridge(_) | NetworkMode::Pasta(_) => Ok(mode),
+        NetworkMode::Bridge(_) | NetworkMode::Pasta(_) | NetworkMode::Slirp4netns(_) => Ok(mode),
         _ if ports && rootless => Ok(NetworkMode::Pasta(Vec::new())),
         _ if ports => Ok(NetworkMode::Bridge(crate::network::DEFAULT.into())),
         _ => Ok(mode),
@@ -448,9 +448,7 @@ pub fn create_for(store: &Store, o: &RunOptions, to_start: bool) -> Result<Info,
         Some(net) => {
             crate::network::get(store, net)?;
         }
-        None if !o.process.ports.is_empty()
-            && !matches!(o.process.network, NetworkMode::Pasta(_)) =>
-        {
+        None if !o.process.ports.is_empty() && !o.process.network.user_mode() => {
             return Err(RunError::Engine(format!(
                 "-p needs a bridge network, not --network {}",
                 o.process.network
@@ -597,8 +595,18 @@ pub fn prepare_bundle(store: &Store, info: &Info) -> Result<PathBuf, RunError> {
             &cfg.process.ports,
             opts,
         )?),
+        crate::network::NetworkMode::Slirp4netns(opts) => Some(crate::network::slirp::setup(
+            store,
+            id,
+            &cfg.process.ports,
+            opts,
+        )?),
         _ => None,
     };
+    if let Some(att) = isolated.as_ref().filter(|a| a.helper.is_some()) {
+        // A user-mode network's addresses go into the container's files.
+        net_att = Some(att.clone());
+    }
     if let Some(att) = isolated
         && let Some(ns) = spec
             .linux
@@ -873,7 +881,9 @@ pub(crate) fn reserve_ports(info: &Info) -> Result<crate::network::Reservation, 
         NetworkMode::Bridge(_) => reserve(),
         // pasta binds them itself: checked free now (the same words and 126),
         // then let go for it.
-        NetworkMode::Pasta(_) => reserve().map(|_| Default::default()),
+        NetworkMode::Pasta(_) | NetworkMode::Slirp4netns(_) => {
+            reserve().map(|_| Default::default())
+        }
         _ => Ok(Default::default()),
     }
 }

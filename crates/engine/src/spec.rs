@@ -355,7 +355,10 @@ impl ProcessOptions {
         use crate::network::NetworkMode;
         let own_ports = matches!(
             self.network,
-            NetworkMode::Unset | NetworkMode::Bridge(_) | NetworkMode::Pasta(_)
+            NetworkMode::Unset
+                | NetworkMode::Bridge(_)
+                | NetworkMode::Pasta(_)
+                | NetworkMode::Slirp4netns(_)
         );
         if own_ports || self.ports.is_empty() {
             return None;
@@ -624,6 +627,7 @@ pub fn generate(
         | NetworkMode::Unset
         | NetworkMode::Bridge(_)
         | NetworkMode::Pasta(_)
+        | NetworkMode::Slirp4netns(_)
         | NetworkMode::Container(_) => namespaces.push(Namespace {
             kind: "network".into(),
             path: None,

@@ -562,7 +562,7 @@ impl ContainerInspect {
                 restart_policy: RestartPolicyView {
                     name: i.config.restart.name(),
                 },
-                network_mode: p.network.to_string(),
+                network_mode: p.network.inspect_name(),
                 readonly_rootfs: p.read_only,
                 cap_add: p.cap_add.clone(),
                 cap_drop: p.cap_drop.clone(),

@@ -12,6 +12,9 @@ pub enum NetworkError {
     /// pasta could not connect a container (its own words).
     #[error("pasta: {0}")]
     Pasta(String),
+    /// slirp4netns could not connect a container (its own words).
+    #[error("slirp4netns: {0}")]
+    Slirp4netns(String),
     #[error("unable to find network with name or ID {0}: network not found")]
     NotFound(String),
     #[error("network {0} already exists")]

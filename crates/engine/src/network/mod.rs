@@ -12,6 +12,7 @@ mod mode;
 mod netavark;
 mod report;
 mod reserve;
+pub mod slirp;
 
 pub use error::NetworkError;
 pub use mode::NetworkMode;
@@ -274,6 +275,13 @@ pub struct Attachment {
     /// The first network's gateway: the host, as the container sees it.
     #[serde(default)]
     pub gateway: Option<String>,
+    /// The container's own address where no bridge network gives it one
+    /// (slirp4netns's `.100`), for its /etc/hosts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// The process serving the namespace (slirp4netns), ended at teardown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub helper: Option<berth_runtime::pid::ProcessId>,
 }
 
 fn dir(store: &Store) -> PathBuf {
@@ -698,6 +706,9 @@ pub fn teardown(store: &Store, id: &str) {
         crate::sys::unpin_netns(&netns_path(store, id));
         return;
     };
+    if let Some(helper) = &att.helper {
+        slirp::stop(store, id, helper);
+    }
     let (name, dns, aliases) = container_facts(store, id);
     let detach = |net: &Network, ifname: &str, ip: &str, ports: &[PortMapping]| {
         let t = Target {

@@ -25,6 +25,11 @@ pub enum NetworkMode {
     /// to the host's network without privileges: rootless networking. The
     /// options (comma-separated) go to pasta as they are.
     Pasta(Vec<String>),
+    /// `slirp4netns[:OPTIONS]`: a namespace of its own behind slirp4netns's
+    /// user-mode network (10.0.2.0/24, the host at 10.0.2.2), podman 4's
+    /// rootless default; `allow_host_loopback`, `cidr`, `enable_ipv6`, `mtu`
+    /// and `port_handler=slirp4netns` are its options.
+    Slirp4netns(Vec<String>),
 }
 
 impl NetworkMode {
@@ -34,6 +39,20 @@ impl NetworkMode {
             NetworkMode::Bridge(n) => Some(n),
             _ => None,
         }
+    }
+
+    /// How `inspect` names the mode (HostConfig.NetworkMode): without options.
+    pub fn inspect_name(&self) -> String {
+        match self {
+            NetworkMode::Slirp4netns(_) => "slirp4netns".into(),
+            NetworkMode::Pasta(_) => "pasta".into(),
+            other => other.to_string(),
+        }
+    }
+
+    /// Whether a user-mode network (pasta, slirp4netns) publishes the ports.
+    pub fn user_mode(&self) -> bool {
+        matches!(self, NetworkMode::Pasta(_) | NetworkMode::Slirp4netns(_))
     }
 
     /// The container whose namespace is joined, for `container:ID`.
@@ -59,13 +78,15 @@ impl FromStr for NetworkMode {
             "none" => NetworkMode::None,
             "bridge" => NetworkMode::Bridge(DEFAULT.to_string()),
             "pasta" => NetworkMode::Pasta(Vec::new()),
-            _ if s.starts_with("pasta:") => NetworkMode::Pasta(
-                s["pasta:".len()..]
-                    .split(',')
-                    .filter(|o| !o.is_empty())
-                    .map(str::to_string)
-                    .collect(),
-            ),
+            _ if s.starts_with("pasta:") => NetworkMode::Pasta(options(&s["pasta:".len()..])),
+            "slirp4netns" => NetworkMode::Slirp4netns(Vec::new()),
+            _ if s.starts_with("slirp4netns:") => {
+                let o = options(&s["slirp4netns:".len()..]);
+                if let Some(bad_one) = o.iter().find(|o| !slirp_option(o)) {
+                    return Err(bad(&format!("unknown slirp4netns option {bad_one:?}")));
+                }
+                NetworkMode::Slirp4netns(o)
+            }
             _ => {
                 if let Some(c) = s.strip_prefix("container:") {
                     if c.is_empty() {
@@ -89,6 +110,26 @@ impl FromStr for NetworkMode {
     }
 }
 
+/// Comma-separated options.
+fn options(s: &str) -> Vec<String> {
+    s.split(',')
+        .filter(|o| !o.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The slirp4netns options berth passes on.
+fn slirp_option(o: &str) -> bool {
+    let (k, v) = o.split_once('=').unwrap_or((o, ""));
+    match k {
+        "allow_host_loopback" | "enable_ipv6" => matches!(v, "true" | "false"),
+        "port_handler" => v == "slirp4netns",
+        "cidr" => !v.is_empty(),
+        "mtu" => v.parse::<u32>().is_ok(),
+        _ => false,
+    }
+}
+
 impl fmt::Display for NetworkMode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -101,6 +142,8 @@ impl fmt::Display for NetworkMode {
             NetworkMode::Ns(p) => write!(f, "ns:{}", p.display()),
             NetworkMode::Pasta(o) if o.is_empty() => f.write_str("pasta"),
             NetworkMode::Pasta(o) => write!(f, "pasta:{}", o.join(",")),
+            NetworkMode::Slirp4netns(o) if o.is_empty() => f.write_str("slirp4netns"),
+            NetworkMode::Slirp4netns(o) => write!(f, "slirp4netns:{}", o.join(",")),
         }
     }
 }
@@ -134,6 +177,8 @@ mod tests {
             "ns:/run/netns/x",
             "pasta",
             "pasta:-T,9000",
+            "slirp4netns",
+            "slirp4netns:port_handler=slirp4netns,mtu=1500",
         ] {
             let m: NetworkMode = flag.parse().unwrap();
             assert_eq!(m.to_string(), flag);
@@ -151,7 +196,14 @@ mod tests {
 
     #[test]
     fn a_bad_network_mode_is_refused_naming_it() {
-        for flag in ["container:", "ns:rel/path", "two words", "-x"] {
+        for flag in [
+            "container:",
+            "ns:rel/path",
+            "two words",
+            "-x",
+            "slirp4netns:port_handler=rootlesskit",
+            "slirp4netns:nosuch",
+        ] {
             let e = flag.parse::<NetworkMode>().unwrap_err().to_string();
             assert!(e.starts_with(&format!("--network {flag}: ")), "{e}");
         }

@@ -293,7 +293,9 @@ pub fn generated_files(
         format!(
             "127.0.0.1 localhost localhost.localdomain localhost4 localhost4.localdomain4\n\
              ::1 localhost localhost.localdomain localhost6 localhost6.localdomain6\n\
-             127.0.1.1 {hostname} {}\n",
+             {}\t{hostname} {}\n",
+            net.and_then(|a| a.address.as_deref())
+                .unwrap_or("127.0.1.1"),
             info.name()
         )
     };
