@@ -380,4 +380,16 @@ fn cp_to_a_device_path_is_refused() {
         r.stderr,
         "Error: invalid destination: \"/dev/null\" must be a directory or a regular file\n"
     );
+    // A link to a device (as /dev/stdout is) is judged by what it names, and
+    // stays a link: never replaced by a regular file.
+    let link = st.path().join("out");
+    std::os::unix::fs::symlink("/dev/null", &link).unwrap();
+    let r = st.run(&["cp", "c:/etc/passwd", link.to_str().unwrap()]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
 }

@@ -324,7 +324,10 @@ fn pod_ps_lists_and_filters() {
     let t = ps(&["--ctr-names", "--ctr-status", "--filter", "name=b"]);
     let head: Vec<&str> = t.lines().next().unwrap().split_whitespace().collect();
     assert_eq!(head[head.len() - 2..], ["NAMES", "STATUS"], "{t}");
-    assert!(t.contains("member-q") && t.contains("created,created"), "{t}");
+    assert!(
+        t.contains("member-q") && t.contains("created,created"),
+        "{t}"
+    );
     assert_eq!(
         ps(&["--filter", "ctr-names=member-q", "--format", "{{.Name}}"]),
         "b\n"
