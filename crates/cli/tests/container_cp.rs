@@ -392,4 +392,17 @@ fn cp_to_a_device_path_is_refused() {
             .file_type()
             .is_symlink()
     );
+    // A link to a regular file is written through; the link stays.
+    let target = st.path().join("target");
+    std::fs::write(&target, "old").unwrap();
+    let to_file = st.path().join("to-file");
+    std::os::unix::fs::symlink(&target, &to_file).unwrap();
+    st.ok(&["cp", "c:/bin/busybox", to_file.to_str().unwrap()]);
+    assert!(
+        std::fs::symlink_metadata(&to_file)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert!(std::fs::metadata(&target).unwrap().len() > 1000);
 }

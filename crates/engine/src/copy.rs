@@ -213,6 +213,13 @@ pub fn copy_out(
             dest.display().to_string()
         )));
     }
+    // A link on the host is written through, as podman resolves the host path
+    // first: the link itself stays.
+    let resolved = std::fs::symlink_metadata(dest)
+        .is_ok_and(|m| m.file_type().is_symlink())
+        .then(|| std::fs::canonicalize(dest).ok())
+        .flatten();
+    let dest = resolved.as_deref().unwrap_or(dest);
     let (root, top) = if dest.is_dir() {
         (dest.to_path_buf(), base_name(&rel)?)
     } else {
