@@ -16,6 +16,8 @@ pub struct Request {
     pub method: String,
     /// The path without its query, percent-decoded.
     pub path: String,
+    /// The path as sent (a segment may hold an encoded `/`).
+    pub raw_path: String,
     pub query: Vec<(String, String)>,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
@@ -93,6 +95,7 @@ pub fn read_request<R: Read>(
     }
     let target = req.path.unwrap_or("/");
     let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let raw_path = path.to_string();
     let path = percent_encoding::percent_decode_str(path)
         .decode_utf8()
         .map_err(|_| ReadError::Malformed("path is not UTF-8".into()))?
@@ -100,6 +103,7 @@ pub fn read_request<R: Read>(
     let mut out = Request {
         method: req.method.unwrap_or("GET").to_string(),
         path,
+        raw_path,
         query: form_urlencoded::parse(query.as_bytes())
             .into_owned()
             .collect(),

@@ -216,7 +216,7 @@ pub fn history(s: &Service, name: &str) -> Result {
 
 /// `X-Registry-Auth`: base64 (URL or standard alphabet) of Docker's auth
 /// config JSON; none, or an empty one, means no credentials.
-fn registry_auth(
+pub(crate) fn registry_auth(
     req: &Request,
 ) -> std::result::Result<Option<berth_image::auth::Credentials>, ApiError> {
     use base64::Engine as _;

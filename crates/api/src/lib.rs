@@ -16,6 +16,7 @@ mod images;
 mod libpod;
 mod libpod_store;
 pub mod listen;
+mod manifests;
 mod pty;
 mod reply;
 mod router;

@@ -112,6 +112,47 @@ pub fn image_exists(s: &Service, name: &str) -> Result {
     }
 }
 
+/// `DELETE /libpod/images/remove?images=…&all=&force=&ignore=`: podman's
+/// bulk removal (also of manifest lists): one report, errors in it.
+pub fn images_remove(s: &Service, req: &Request) -> Result {
+    let names: Vec<String> = req
+        .query
+        .iter()
+        .filter(|(k, _)| k == "images")
+        .map(|(_, v)| v.clone())
+        .collect();
+    let o = berth_engine::images::RemoveOptions {
+        force: req.flag("force"),
+        all: req.flag("all"),
+        ignore: req.flag("ignore"),
+    };
+    let (mut deleted, mut untagged, mut errors) = (Vec::new(), Vec::new(), Vec::new());
+    let mut exit_code = 0;
+    for r in s.engine.images().remove(&names, o)? {
+        match r {
+            Ok(r) => {
+                untagged.extend(r.untagged);
+                deleted.extend(r.deleted.into_iter().chain(r.parents));
+            }
+            Err(e) => {
+                // podman's codes: 1 for an unknown image, 2 for one in use.
+                exit_code = match e {
+                    berth_engine::images::ImageError::NotKnown(_) => 1,
+                    berth_engine::images::ImageError::InUse { .. } => 2,
+                    _ => 125,
+                };
+                errors.push(e.to_string());
+            }
+        }
+    }
+    Ok(Reply::Json(
+        200,
+        serde_json::json!({
+            "Deleted": deleted, "Untagged": untagged, "Errors": errors, "ExitCode": exit_code
+        }),
+    ))
+}
+
 pub fn info(s: &Service) -> Result {
     let i = s.engine.info(None)?;
     Ok(Reply::Json(

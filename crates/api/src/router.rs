@@ -49,7 +49,7 @@ pub fn streamed(method: &str, path: &str) -> bool {
 }
 
 /// `/v1.41/containers/json` → `/containers/json`; `/v4.3.1/libpod/…` keeps `libpod/`.
-fn strip_version(path: &str) -> &str {
+pub(crate) fn strip_version(path: &str) -> &str {
     let Some(rest) = path.strip_prefix("/v") else {
         return path;
     };
@@ -158,6 +158,10 @@ fn libpod_route(s: &Service, req: &Request, segs: &[&str], conn: &mut Conn) -> r
 
 fn libpod_answer(s: &Service, req: &Request, segs: &[&str], conn: &mut Conn) -> reply::Result {
     use crate::{libpod, libpod_store};
+    // Lists' names hold `/`: their paths are split before they are decoded.
+    if let Some(m) = crate::manifests::segments(&req.raw_path) {
+        return crate::manifests::route(s, req, &m);
+    }
     match (req.method.as_str(), segs) {
         ("GET", ["info"]) => libpod::info(s),
         ("GET", ["containers", "json"]) => libpod::containers(s, req),
@@ -167,6 +171,7 @@ fn libpod_answer(s: &Service, req: &Request, segs: &[&str], conn: &mut Conn) -> 
         ("POST", ["containers", id, "wait"]) => libpod::wait(s, id),
         ("DELETE", ["containers", id]) => libpod::remove(s, req, id),
         ("GET", ["images", "json"]) => libpod::images(s, req),
+        ("DELETE", ["images", "remove"]) => libpod::images_remove(s, req),
         ("GET", ["images", name @ .., "exists"]) if !name.is_empty() => {
             libpod::image_exists(s, &name.join("/"))
         }

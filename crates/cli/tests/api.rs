@@ -1354,3 +1354,93 @@ fn clients_leaving_mid_stream_leave_nothing_behind() {
     });
     st.ok(&["rm", "-f", "-t", "0", "chatty"]);
 }
+
+/// libpod's manifest endpoints through podman's remote client: a list named
+/// with `/` (sent as `%2F`), an image added, annotated, inspected, pushed to a
+/// registry on 127.0.0.1 and removed.
+#[test]
+fn podman_remote_makes_and_pushes_manifest_lists_through_the_service() {
+    let st = TestStore::with_busybox();
+    let reg = support::registry::Registry::start().expect("registry");
+    let svc = Service::for_registry(&st, &reg);
+    let url = format!("unix://{}", svc.socket.display());
+    let podman = |args: &[&str]| {
+        let out = Command::new("timeout")
+            .args(["-s", "KILL", "60", "podman", "--remote", "--url", &url])
+            .args(args)
+            .output()
+            .unwrap();
+        let (o, e) = (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        );
+        (out.status.code().unwrap_or(-1), o, e)
+    };
+    let ok = |args: &[&str]| {
+        let (code, o, e) = podman(args);
+        assert_eq!(code, 0, "podman --remote {args:?}: {o}{e}");
+        o
+    };
+    let id = ok(&["manifest", "create", "localhost/list:1"]);
+    assert_eq!(id.trim().len(), 64, "{id}");
+    // The CLI sees what the API made, under the same ID.
+    let cli = st.ok(&["manifest", "inspect", "localhost/list:1"]).stdout;
+    assert!(cli.contains("\"manifests\""), "{cli}");
+    ok(&["manifest", "add", "localhost/list:1", IMG]);
+    let inspected: serde_json::Value =
+        serde_json::from_str(&ok(&["manifest", "inspect", "localhost/list:1"])).unwrap();
+    let entries = inspected["manifests"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{inspected}");
+    let digest = entries[0]["digest"].as_str().unwrap().to_string();
+    // podman 4.3's remote client takes no flags after `manifest annotate`: the
+    // request it would send, by hand.
+    let body =
+        format!(r#"{{"operation":"annotate","images":["{digest}"],"os":"linux","arch":"arm64"}}"#);
+    let answer = svc.raw(
+        format!(
+            "PUT /v4.3.1/libpod/manifests/localhost%2Flist%3A1 HTTP/1.1\r\nHost: d\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .as_bytes(),
+    );
+    assert_eq!(status(&answer), 200, "{answer}");
+    let inspected = ok(&["manifest", "inspect", "localhost/list:1"]);
+    assert!(inspected.contains("arm64"), "{inspected}");
+    let dest = format!("{}/lists/list:1", reg.addr());
+    ok(&[
+        "manifest",
+        "push",
+        "--tls-verify=false",
+        "localhost/list:1",
+        &format!("docker://{dest}"),
+    ]);
+    let pushed = st
+        .ok(&[
+            "image",
+            "inspect",
+            "--raw",
+            "--tls-verify=false",
+            &format!("docker://{dest}"),
+        ])
+        .stdout;
+    // The list as annotated (its image's digest may change: layers are
+    // compressed on the way).
+    let pushed: serde_json::Value = serde_json::from_str(&pushed).unwrap();
+    assert_eq!(pushed["manifests"].as_array().unwrap().len(), 1, "{pushed}");
+    assert_eq!(
+        pushed["manifests"][0]["platform"]["architecture"], "arm64",
+        "{pushed}"
+    );
+    assert_eq!(podman(&["manifest", "exists", "localhost/list:1"]).0, 0);
+    ok(&["manifest", "rm", "localhost/list:1"]);
+    assert_eq!(podman(&["manifest", "exists", "localhost/list:1"]).0, 1);
+    let (code, _, err) = podman(&["manifest", "inspect", "localhost/nosuch:1"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("nosuch"), "{err}");
+    // The same bulk removal serves rmi: podman's exit code for a missing image.
+    let (code, _, err) = podman(&["rmi", "localhost/nosuch:1"]);
+    assert_eq!(code, 1, "{err}");
+    st.ok(&["tag", IMG, "localhost/extra:1"]);
+    assert!(ok(&["rmi", "localhost/extra:1"]).contains("Untagged: localhost/extra:1"));
+    st.ok(&["image", "exists", IMG]);
+}
