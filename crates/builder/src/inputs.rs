@@ -22,9 +22,9 @@ pub enum InputError {
     #[error("{name}: {why}")]
     Read { name: String, why: String },
     #[error("{0}: neither a tar archive nor a Containerfile")]
-    NotAContext(&'static str),
+    NotAContext(String),
     #[error("the context from {from}: {why}")]
-    Unpack { from: &'static str, why: String },
+    Unpack { from: String, why: String },
     #[error("{flag} {value}: expected KEY=VALUE")]
     NotAPair { flag: &'static str, value: String },
     #[error("--build-context {spec}: {why}")]
@@ -214,11 +214,14 @@ pub fn containerfile(
 /// and no context, returned as text. `from` names the stream in errors.
 pub fn unpack_context(
     stream: &mut dyn Read,
-    from: &'static str,
+    from: &str,
 ) -> Result<(tempfile::TempDir, Option<String>), InputError> {
     use berth_image::manifest::Compression;
     use berth_storage::archive::{ApplyOptions, WhiteoutMode, apply_layer};
-    let unpack = |why: String| InputError::Unpack { from, why };
+    let unpack = |why: String| InputError::Unpack {
+        from: from.to_string(),
+        why,
+    };
     let mut data = Vec::new();
     stream
         .read_to_end(&mut data)
@@ -227,7 +230,8 @@ pub fn unpack_context(
     let compression = Compression::sniff(&data[..data.len().min(4)]);
     let is_tar = data.len() >= 262 && &data[257..262] == b"ustar";
     if compression == Compression::None && !is_tar {
-        let text = String::from_utf8(data).map_err(|_| InputError::NotAContext(from))?;
+        let text =
+            String::from_utf8(data).map_err(|_| InputError::NotAContext(from.to_string()))?;
         return Ok((dir, Some(text)));
     }
     let mut opts = ApplyOptions::new(WhiteoutMode::Literal);
@@ -237,6 +241,143 @@ pub fn unpack_context(
     let plain = berth_image::blob::decompress(&data[..], compression);
     apply_layer(plain, dir.path(), &opts, None).map_err(|e| unpack(e.to_string()))?;
     Ok((dir, None))
+}
+
+/// A build context that is not a directory here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RemoteContext {
+    /// A git repository, with `#REF[:DIR]`: the branch, tag or commit, and the
+    /// directory in it.
+    Git {
+        url: String,
+        reference: Option<String>,
+        subdir: Option<String>,
+    },
+    /// A tar archive (compressed or not), or a Containerfile, over http(s).
+    Archive(String),
+}
+
+/// Whether `spec` names a remote context, as podman and buildah read one:
+/// `git://…`, `git@…`, `github.com/…`, `http(s)://….git[#…]` are git
+/// repositories; other `http(s)://` URLs are archives.
+pub fn remote_context(spec: &str) -> Option<RemoteContext> {
+    let (url, fragment) = spec.split_once('#').unwrap_or((spec, ""));
+    let web = url.starts_with("http://") || url.starts_with("https://");
+    let git = url.starts_with("git://")
+        || url.starts_with("git@")
+        || url.starts_with("github.com/")
+        || (web && url.ends_with(".git"));
+    if git {
+        let (reference, subdir) = fragment.split_once(':').unwrap_or((fragment, ""));
+        let some = |s: &str| (!s.is_empty()).then(|| s.to_string());
+        let url = match url.strip_prefix("github.com/") {
+            Some(rest) => format!("https://github.com/{rest}"),
+            None => url.to_string(),
+        };
+        return Some(RemoteContext::Git {
+            url,
+            reference: some(reference),
+            subdir: some(subdir),
+        });
+    }
+    web.then(|| RemoteContext::Archive(spec.to_string()))
+}
+
+/// The most of an archive context read from a URL.
+const MAX_REMOTE_CONTEXT: u64 = 4 << 30;
+
+/// Fetches a remote context into a temporary directory: the directory (kept
+/// while the value lives), the context in it, and — when the URL served a
+/// Containerfile rather than an archive — its text.
+pub fn fetch_remote_context(
+    r: &RemoteContext,
+) -> Result<(tempfile::TempDir, PathBuf, Option<String>), InputError> {
+    match r {
+        RemoteContext::Archive(url) => {
+            let fetched = berth_image::http::get_body(url).map_err(|e| InputError::Unpack {
+                from: url.clone(),
+                why: e.to_string(),
+            })?;
+            let mut limited = fetched.take(MAX_REMOTE_CONTEXT);
+            let (dir, text) = unpack_context(&mut limited, url)?;
+            let path = dir.path().to_path_buf();
+            Ok((dir, path, text))
+        }
+        RemoteContext::Git {
+            url,
+            reference,
+            subdir,
+        } => clone_context(url, reference.as_deref(), subdir.as_deref()),
+    }
+}
+
+/// `git clone` of a context (shallow when the reference is a branch or tag).
+fn clone_context(
+    url: &str,
+    reference: Option<&str>,
+    subdir: Option<&str>,
+) -> Result<(tempfile::TempDir, PathBuf, Option<String>), InputError> {
+    let fail = |why: String| InputError::Unpack {
+        from: url.to_string(),
+        why,
+    };
+    let dir = tempfile::tempdir().map_err(|e| fail(format!("a directory for it: {e}")))?;
+    let commit = reference.filter(|r| r.len() >= 7 && r.chars().all(|c| c.is_ascii_hexdigit()));
+    let git = |args: &[&str]| -> Result<(), InputError> {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .map_err(|e| fail(format!("run git: {e}")))?;
+        if out.status.success() {
+            return Ok(());
+        }
+        let why = String::from_utf8_lossy(&out.stderr);
+        Err(fail(
+            why.lines()
+                .rfind(|l| !l.trim().is_empty())
+                .unwrap_or("git failed")
+                .to_string(),
+        ))
+    };
+    let target = dir
+        .path()
+        .to_str()
+        .ok_or_else(|| fail("a path that is not UTF-8".into()))?;
+    let mut clone = vec!["clone", "--quiet", "--recurse-submodules"];
+    if commit.is_none() {
+        clone.push("--depth=1");
+        if let Some(r) = reference {
+            clone.extend(["--branch", r]);
+        }
+    }
+    clone.extend(["--", url, target]);
+    git(&clone)?;
+    if let Some(c) = commit {
+        git(&["-C", target, "checkout", "--quiet", c])?;
+    }
+    let mut path = dir.path().to_path_buf();
+    if let Some(sub) = subdir {
+        // Within the clone, never above it.
+        let rel = Path::new(sub);
+        if rel.is_absolute()
+            || rel
+                .components()
+                .any(|c| matches!(c, std::path::Component::ParentDir))
+        {
+            return Err(fail(format!(
+                "#…:{sub}: not a directory within the repository"
+            )));
+        }
+        path = path.join(rel);
+        if !path.is_dir() {
+            return Err(fail(format!(
+                "#…:{sub}: no such directory in the repository"
+            )));
+        }
+    }
+    Ok((dir, path, None))
 }
 
 /// `KEY=VALUE` values of `flag`, in order.
@@ -321,5 +462,34 @@ mod tests {
         assert_eq!(e.to_string(), "--build-arg NOVALUE: expected KEY=VALUE");
         assert_eq!(default_context(&["d/Containerfile".into()]), Path::new("d"));
         assert_eq!(default_context(&["-".into()]), Path::new("."));
+    }
+
+    #[test]
+    fn remote_contexts_are_told_as_podman_tells_them() {
+        let git = |url: &str, r: Option<&str>, d: Option<&str>| {
+            Some(RemoteContext::Git {
+                url: url.into(),
+                reference: r.map(String::from),
+                subdir: d.map(String::from),
+            })
+        };
+        assert_eq!(
+            remote_context("git://h/r.git"),
+            git("git://h/r.git", None, None)
+        );
+        assert_eq!(
+            remote_context("https://h/r.git#v1:sub/dir"),
+            git("https://h/r.git", Some("v1"), Some("sub/dir"))
+        );
+        assert_eq!(
+            remote_context("github.com/o/r#main"),
+            git("https://github.com/o/r", Some("main"), None)
+        );
+        assert_eq!(
+            remote_context("http://h/ctx.tar.gz"),
+            Some(RemoteContext::Archive("http://h/ctx.tar.gz".into()))
+        );
+        assert_eq!(remote_context("./ctx"), None);
+        assert_eq!(remote_context("/abs/ctx"), None);
     }
 }

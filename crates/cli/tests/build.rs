@@ -1619,3 +1619,138 @@ fn build_contexts_name_more_directories_and_images() {
         r.stderr
     );
 }
+
+/// Remote contexts as podman takes them: an archive (or a lone Containerfile)
+/// over http, and a git repository (`git://…#REF:DIR`, served here by `git
+/// daemon` on 127.0.0.1), each fetched into a directory of its own.
+#[test]
+fn remote_contexts_from_an_archive_url_and_a_git_repository() {
+    let st = Store::new();
+    let base = serve(vec![
+        (
+            "/ctx.tar",
+            tar_with(&[
+                ("Containerfile", "FROM localhost/bb:1\nCOPY msg /msg\n"),
+                ("msg", "from the archive\n"),
+            ]),
+        ),
+        (
+            "/Containerfile",
+            b"FROM localhost/bb:1\nRUN echo alone > /msg\n".to_vec(),
+        ),
+    ]);
+    let cat = |tag: &str| st.ok(&["run", "--rm", tag, "cat", "/msg"]).stdout;
+    st.ok(&[
+        "build",
+        "-q",
+        "-t",
+        "remote:tar",
+        &format!("{base}/ctx.tar"),
+    ]);
+    assert_eq!(cat("remote:tar"), "from the archive\n");
+    st.ok(&[
+        "build",
+        "-q",
+        "-t",
+        "remote:cf",
+        &format!("{base}/Containerfile"),
+    ]);
+    assert_eq!(cat("remote:cf"), "alone\n");
+    let r = st.run(&["build", "-q", &format!("{base}/missing.tar")]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("missing.tar") && r.stderr.lines().count() == 1,
+        "{}",
+        r.stderr
+    );
+
+    // A repository with the context in a directory of a branch.
+    let repos = st.dir.path().join("repos");
+    let repo = repos.join("ctx.git");
+    let git = |dir: &std::path::Path, args: &[&str]| {
+        let out = Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args([
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@t",
+                "-c",
+                "init.defaultBranch=main",
+            ])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let sub = repo.join("app");
+    std::fs::create_dir_all(&sub).unwrap();
+    std::fs::write(
+        sub.join("Containerfile"),
+        "FROM localhost/bb:1\nCOPY msg /msg\n",
+    )
+    .unwrap();
+    std::fs::write(sub.join("msg"), "from git\n").unwrap();
+    git(&repo, &["init", "-q"]);
+    git(&repo, &["checkout", "-q", "-b", "feature"]);
+    git(&repo, &["add", "."]);
+    git(&repo, &["commit", "-q", "-m", "ctx"]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    // git-daemon itself (`git daemon` would run it as a child that outlives a
+    // kill of `git`), so the test ends it.
+    let exec_path = Command::new("git")
+        .arg("--exec-path")
+        .output()
+        .unwrap()
+        .stdout;
+    let exec_path = String::from_utf8(exec_path).unwrap();
+    struct Daemon(std::process::Child);
+    impl Drop for Daemon {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let daemon = Command::new(std::path::Path::new(exec_path.trim()).join("git-daemon"))
+        .args(["--reuseaddr", "--export-all", "--listen=127.0.0.1"])
+        .arg(format!("--port={port}"))
+        .arg(format!("--base-path={}", repos.display()))
+        .arg(&repos)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let daemon = Daemon(daemon);
+    let url = format!("git://127.0.0.1:{port}/ctx.git");
+    common::wait_for("git daemon to listen", || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    let built = st.run(&[
+        "build",
+        "-q",
+        "-t",
+        "remote:git",
+        &format!("{url}#feature:app"),
+    ]);
+    let escape = st.run(&["build", "-q", &format!("{url}#feature:../..")]);
+    drop(daemon);
+    assert_eq!(built.code, 0, "{}", built.stderr);
+    assert_eq!(cat("remote:git"), "from git\n");
+    assert_eq!(escape.code, 125, "{}", escape.stderr);
+    assert!(
+        escape
+            .stderr
+            .contains("not a directory within the repository"),
+        "{}",
+        escape.stderr
+    );
+}

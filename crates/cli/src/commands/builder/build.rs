@@ -166,6 +166,14 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
         .context
         .clone()
         .unwrap_or_else(|| inputs::default_context(&a.file));
+    // A git repository or an archive URL: fetched into a directory of its own.
+    let mut _remote_dir = None;
+    if let Some(remote) = context.to_str().and_then(inputs::remote_context) {
+        let (dir, path, text) = inputs::fetch_remote_context(&remote).map_err(exit::podman)?;
+        context = path;
+        stdin_file = text;
+        _remote_dir = Some(dir);
+    }
     if context.as_os_str() == "-" {
         if a.file.iter().any(|f| f == "-") {
             return Err(exit::usage(
