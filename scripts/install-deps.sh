@@ -5,10 +5,11 @@ set -euo pipefail
 PKGS=(docker-registry busybox-static skopeo podman buildah crun runc conmon uidmap
       jq hyperfine time apache2-utils openssl curl iproute2 libseccomp-dev pkg-config
       gnupg containernetworking-plugins iptables netavark aardvark-dns tzdata xz-utils bzip2
-      catatonit python3-docker docker.io docker-compose passt slirp4netns git)
+      catatonit python3-docker docker.io docker-compose passt slirp4netns git openssh-client)
 # passt: pasta, the rootless containers' network (uidmap's newuidmap/newgidmap map
 # the rootless user's namespace); slirp4netns: `--network slirp4netns`; git: build
-# contexts from git repositories (`git daemon` serves one in the tests).
+# contexts from git repositories (`git daemon` serves one in the tests); openssh-client:
+# ssh-agent, for build --ssh.
 # catatonit: podman's pod infra process (a Recommends of podman that
 # --no-install-recommends leaves out), for podman as the pods peer.
 # python3-docker, docker.io, docker-compose: docker-py, the docker CLI and compose, clients of the REST API

@@ -90,6 +90,8 @@ pub struct BuildRequest {
     /// `--timestamp`: seconds since the epoch for every commit's creation time
     /// and its layers' file times (reproducible builds).
     pub timestamp: Option<i64>,
+    /// `--ssh ID=SOCKET`: SSH agents RUN --mount=type=ssh may use.
+    pub ssh: BTreeMap<String, PathBuf>,
     /// `--build-context NAME=…`: named directories and images.
     pub contexts: BTreeMap<String, crate::inputs::BuildContext>,
 }

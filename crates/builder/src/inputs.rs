@@ -29,6 +29,8 @@ pub enum InputError {
     NotAPair { flag: &'static str, value: String },
     #[error("--build-context {spec}: {why}")]
     BuildContext { spec: String, why: String },
+    #[error("--ssh {spec}: {why}")]
+    Ssh { spec: String, why: String },
 }
 
 /// A `--build-context NAME=VALUE`: more files (a directory) or an image that
@@ -241,6 +243,41 @@ pub fn unpack_context(
     let plain = berth_image::blob::decompress(&data[..], compression);
     apply_layer(plain, dir.path(), &opts, None).map_err(|e| unpack(e.to_string()))?;
     Ok((dir, None))
+}
+
+/// `--ssh default|ID[=SOCKET]`: an SSH agent's socket by id (`default`, and
+/// without a socket, `$SSH_AUTH_SOCK`).
+pub fn ssh(spec: &str) -> Result<(String, PathBuf), InputError> {
+    let bad = |why: String| InputError::Ssh {
+        spec: spec.to_string(),
+        why,
+    };
+    let (id, socket) = match spec.split_once('=') {
+        Some((id, s)) => (id, Some(PathBuf::from(s))),
+        None => (spec, None),
+    };
+    if id.is_empty() {
+        return Err(bad("no id".into()));
+    }
+    let socket = match socket {
+        Some(s) => s,
+        None => std::env::var_os("SSH_AUTH_SOCK")
+            .map(PathBuf::from)
+            .ok_or_else(|| bad("no socket given and SSH_AUTH_SOCK is not set".into()))?,
+    };
+    use std::os::unix::fs::FileTypeExt;
+    match std::fs::metadata(&socket) {
+        Ok(m) if m.file_type().is_socket() => Ok((id.to_string(), socket)),
+        Ok(_) => Err(bad(format!(
+            "{}: not an agent's socket (key files are not supported)",
+            socket.display()
+        ))),
+        Err(e) => Err(bad(format!(
+            "{}: {}",
+            socket.display(),
+            berth_runtime::error::go_words(&e)
+        ))),
+    }
 }
 
 /// A build context that is not a directory here.

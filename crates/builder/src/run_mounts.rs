@@ -61,8 +61,8 @@ pub enum MountSetupError {
     },
     #[error("secret {id}: {source}")]
     SecretWrite { id: String, source: std::io::Error },
-    #[error("ssh mounts are not supported")]
-    Ssh,
+    #[error("ssh {0} is required but no agent was given with --ssh")]
+    SshRequired(String),
     /// The RUN's scratch directory.
     #[error(transparent)]
     Scratch(std::io::Error),
@@ -90,6 +90,8 @@ pub struct Sources<'a> {
     pub stages: &'a [(Vec<String>, PathBuf)],
     /// `--secret id=ID,src=PATH`.
     pub secrets: &'a BTreeMap<String, PathBuf>,
+    /// `--ssh ID=SOCKET`: SSH agents' sockets by id.
+    pub ssh: &'a BTreeMap<String, PathBuf>,
     /// The store's directory for cache mounts.
     pub cache_root: PathBuf,
     /// Scratch space for this RUN (secret copies, overlay dirs); removed after.
@@ -254,7 +256,23 @@ fn prepare_one(m: &Mount, src: &Sources, out: &mut Prepared) -> Result<(), Mount
             set_owner_mode(&copy, m.uid, m.gid, Some(m.mode.unwrap_or(0o400)))?;
             out.volumes.push(VolumeSpec::bind(copy, &target, true));
         }
-        MountType::Ssh => return Err(MountSetupError::Ssh),
+        MountType::Ssh => {
+            let id = m.id.as_deref().unwrap_or("default");
+            let Some(socket) = src.ssh.get(id) else {
+                if m.required {
+                    return Err(MountSetupError::SshRequired(id.to_string()));
+                }
+                return Ok(());
+            };
+            // The agent's socket, where SSH_AUTH_SOCK says (buildkit's place).
+            let target = match &m.target {
+                Some(_) => target_of(m, src.workdir)?,
+                None => format!("/run/buildkit/ssh_agent.{}", out.volumes.len()),
+            };
+            out.env.push(format!("SSH_AUTH_SOCK={target}"));
+            out.volumes
+                .push(VolumeSpec::bind(socket.clone(), &target, true));
+        }
     }
     Ok(())
 }

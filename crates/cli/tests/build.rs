@@ -1754,3 +1754,69 @@ fn remote_contexts_from_an_archive_url_and_a_git_repository() {
         escape.stderr
     );
 }
+
+/// `--ssh default=SOCKET`: a RUN with `--mount=type=ssh` finds the agent's
+/// socket where SSH_AUTH_SOCK says, and nothing of it stays in the image; a
+/// required agent that was not given fails the build in one line.
+#[test]
+fn ssh_mounts_lend_an_agent_to_a_run() {
+    let st = Store::new();
+    let socket = st.dir.path().join("agent.sock");
+    struct Agent(std::process::Child);
+    impl Drop for Agent {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _agent = Agent(
+        Command::new("ssh-agent")
+            .arg("-D")
+            .arg("-a")
+            .arg(&socket)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    common::wait_for("ssh-agent's socket", || socket.exists());
+    let ctx = st.context(
+        "ssh",
+        &[(
+            "Containerfile",
+            "FROM localhost/bb:1\nRUN --mount=type=ssh,required=true sh -c 'test -S \"$SSH_AUTH_SOCK\" && echo \"$SSH_AUTH_SOCK\" > /seen'\n",
+        )],
+    );
+    let flag = format!("default={}", socket.display());
+    st.ok(&[
+        "build",
+        "-q",
+        "-t",
+        "ssh:1",
+        "--ssh",
+        &flag,
+        ctx.to_str().unwrap(),
+    ]);
+    let seen = st.ok(&["run", "--rm", "ssh:1", "cat", "/seen"]).stdout;
+    assert_eq!(seen, "/run/buildkit/ssh_agent.0\n");
+    // The image's own files: no mount point of the socket in them.
+    st.ok(&["create", "--name", "look", "ssh:1", "true"]);
+    let root = st.ok(&["mount", "look"]).stdout;
+    let left = std::path::Path::new(root.trim()).join("run/buildkit/ssh_agent.0");
+    let exists = left.exists();
+    st.ok(&["umount", "look"]);
+    st.ok(&["rm", "look"]);
+    assert!(!exists, "{} is in the image", left.display());
+    let r = st.run(&["build", "-q", "--no-cache", ctx.to_str().unwrap()]);
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains("ssh default is required"), "{}", r.stderr);
+    let r = st.run(&[
+        "build",
+        "-q",
+        "--ssh",
+        "default=/etc/hostname",
+        ctx.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    assert!(r.stderr.contains("not an agent's socket"), "{}", r.stderr);
+}

@@ -33,6 +33,7 @@ impl StageState {
             context: &x.req.context,
             stages,
             secrets: &x.req.secrets,
+            ssh: &x.req.ssh,
             cache_root: x.store.config().graph_root.join("build-cache-mounts"),
             scratch: scratch.clone(),
             workdir: &self.workdir,

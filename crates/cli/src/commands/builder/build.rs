@@ -68,6 +68,10 @@ pub struct BuildArgs {
     /// id=ID,src=PATH (or env=VAR): a secret RUN --mount=type=secret may read.
     #[arg(long)]
     secret: Vec<String>,
+    /// default|ID[=SOCKET]: an SSH agent RUN --mount=type=ssh may use
+    /// (default: $SSH_AUTH_SOCK).
+    #[arg(long)]
+    ssh: Vec<String>,
     /// SRC:DST[:OPTS]: a bind mount for every RUN.
     #[arg(short, long)]
     volume: Vec<String>,
@@ -268,6 +272,12 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
         runtime_flags: store_args.runtime_flag.clone(),
         runtime: store_args.runtime.clone(),
         timestamp: a.timestamp,
+        ssh: a
+            .ssh
+            .iter()
+            .map(|s| inputs::ssh(s))
+            .collect::<Result<_, _>>()
+            .map_err(exit::podman)?,
         contexts: a
             .build_context
             .iter()
