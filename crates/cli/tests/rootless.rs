@@ -567,3 +567,73 @@ fn pasta_connects_publishes_and_keeps_the_clients_address() {
         })
     });
 }
+
+/// slirp4netns, podman 4's rootless default, as the alternative: the container
+/// gets slirp4netns's address, a published port reaches it from another
+/// network namespace, and slirp4netns goes with the container.
+#[test]
+fn slirp4netns_connects_and_publishes_rootless() {
+    let _host = HOST.lock().unwrap_or_else(|e| e.into_inner());
+    let _null = OpenToAll::new("/dev/null");
+    let _tun = OpenToAll::new("/dev/net/tun");
+    let u = User::new(true);
+    let nets = TwoNetns::new();
+    let ns = nets.0.as_str();
+    let tar = layer_for(&u);
+    u.ok_in(
+        ns,
+        &["import", "-q", tar.to_str().unwrap(), "localhost/bb:1"],
+    );
+    let r = u.ok_in(
+        ns,
+        &[
+            "run",
+            "--rm",
+            "--network",
+            "slirp4netns",
+            "localhost/bb:1",
+            "ip",
+            "-4",
+            "addr",
+            "show",
+            "tap0",
+        ],
+    );
+    assert!(r.stdout.contains("inet 10.0.2.100/24"), "{}", r.stdout);
+    u.ok_in(
+        ns,
+        &[
+            "run",
+            "-d",
+            "--name",
+            "web",
+            "--network",
+            "slirp4netns",
+            "-p",
+            "18082:8080",
+            "localhost/bb:1",
+            "sh",
+            "-c",
+            "while true; do echo hi-slirp | nc -l -p 8080; done",
+        ],
+    );
+    let mut seen = String::new();
+    common::wait_for("the published port to answer the other namespace", || {
+        let o = TwoNetns::exec(&nets.1, "nc -w 2 10.231.0.2 18082 </dev/null")
+            .output()
+            .unwrap();
+        seen = String::from_utf8_lossy(&o.stdout).into_owned();
+        seen.contains("hi-slirp")
+    });
+    u.ok_in(ns, &["rm", "-f", "-t", "0", "web"]);
+    common::wait_for("slirp4netns to leave", || {
+        !user_processes(&u).iter().any(|p| {
+            std::fs::read_to_string(format!("/proc/{p}/comm"))
+                .is_ok_and(|c| c.trim() == "slirp4netns")
+                && std::fs::read_to_string(format!("/proc/{p}/stat")).is_ok_and(|s| {
+                    s.rsplit_once(") ")
+                        .is_some_and(|(_, r)| !r.starts_with('Z'))
+                })
+        })
+    });
+}
