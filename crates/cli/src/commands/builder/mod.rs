@@ -4,15 +4,15 @@ pub mod build;
 pub mod config;
 pub mod images;
 pub mod list;
+pub mod working;
 
 use crate::commands::StoreArgs;
 use crate::commands::builder::config::{ConfigArgs, config};
 use crate::commands::builder::list::{
     ContainersArgs, InspectArgs, RmArgs, containers, inspect, mount, rm,
 };
-use crate::commands::image::pull::{PullFor, pull_for};
 use crate::exit::{self, CmdResult, Failure};
-use berth_builder::builder::{self, Builder, CommitSpec, CopySpec, RunSpec};
+use berth_builder::builder::{self, Builder, CommitSpec, CopySpec};
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 
@@ -27,9 +27,9 @@ pub struct BuilderArgs {
 #[derive(Subcommand)]
 pub(crate) enum BuilderCommand {
     /// Make a working container from an image (or `scratch`); prints its name.
-    From(FromArgs),
+    From(working::FromArgs),
     /// Run a command in a working container.
-    Run(RunArgs),
+    Run(working::RunArgs),
     /// Copy host files (or another container's or image's) into a working container.
     Copy(CopyArgs),
     /// Copy like `copy`, unpacking local archives.
@@ -84,100 +84,6 @@ pub(crate) enum BuilderCommand {
 pub(crate) struct RenameArgs {
     container: String,
     name: String,
-}
-
-#[derive(Args)]
-pub(crate) struct FromArgs {
-    /// The working container's name (default IMAGE-working-container).
-    #[arg(long)]
-    pub(crate) name: Option<String>,
-    /// Pull the image: always, missing (default), never or newer.
-    #[arg(
-        long,
-        default_value = "missing",
-        num_args = 0..=1,
-        require_equals = true,
-        default_missing_value = "true"
-    )]
-    pub(crate) pull: String,
-    /// Print nothing but the name.
-    #[arg(short, long)]
-    pub(crate) quiet: bool,
-    #[command(flatten)]
-    pub(crate) access: crate::commands::image::access::Access,
-    /// The trust policy to check a pulled image against.
-    #[arg(long)]
-    pub(crate) signature_policy: Option<std::path::PathBuf>,
-    /// registries.conf to read instead of the system's.
-    #[arg(long)]
-    pub(crate) registries_conf: Option<std::path::PathBuf>,
-    /// Memory limit of every `run` in it (e.g. 512m).
-    #[arg(short, long)]
-    pub(crate) memory: Option<String>,
-    /// CPU weight of every `run`.
-    #[arg(short = 'c', long)]
-    pub(crate) cpu_shares: Option<u64>,
-    /// CPUs every `run` may use (0-3, 0,1).
-    #[arg(long)]
-    pub(crate) cpuset_cpus: Option<String>,
-    /// A capability every `run` gets.
-    #[arg(long)]
-    pub(crate) cap_add: Vec<String>,
-    /// A capability every `run` goes without.
-    #[arg(long)]
-    pub(crate) cap_drop: Vec<String>,
-    /// SRC:DST[:OPTS] bind mount for every `run`.
-    #[arg(short, long)]
-    pub(crate) volume: Vec<String>,
-    /// NAME=SOFT[:HARD] for every `run`.
-    #[arg(long)]
-    pub(crate) ulimit: Vec<String>,
-    /// A security option (seccomp=…, no-new-privileges …) for every `run`.
-    #[arg(long)]
-    pub(crate) security_opt: Vec<String>,
-    /// A host device for every `run`, HOST[:CONTAINER][:PERMISSIONS].
-    #[arg(long)]
-    pub(crate) device: Vec<String>,
-    pub(crate) image: String,
-}
-
-#[derive(Args)]
-pub(crate) struct RunArgs {
-    /// KEY=VALUE in the command's environment.
-    #[arg(short, long)]
-    pub(crate) env: Vec<String>,
-    /// The working directory of the command.
-    #[arg(long)]
-    pub(crate) workingdir: Option<String>,
-    /// The user the command runs as.
-    #[arg(long)]
-    pub(crate) user: Option<String>,
-    /// none (default) or host.
-    #[arg(long, value_parser = ["none", "host"])]
-    pub(crate) network: Option<String>,
-    /// SRC:DST[:OPTS] bind mount for this command.
-    #[arg(short, long)]
-    pub(crate) volume: Vec<String>,
-    /// type=bind|tmpfs,… for this command.
-    #[arg(long)]
-    pub(crate) mount: Vec<String>,
-    /// The command's hostname.
-    #[arg(long)]
-    pub(crate) hostname: Option<String>,
-    #[arg(long)]
-    pub(crate) cap_add: Vec<String>,
-    #[arg(long)]
-    pub(crate) cap_drop: Vec<String>,
-    /// A host device, HOST[:CONTAINER][:PERMISSIONS].
-    #[arg(long)]
-    pub(crate) device: Vec<String>,
-    /// Run on a terminal.
-    #[arg(short, long)]
-    pub(crate) terminal: bool,
-    pub(crate) container: String,
-    /// The command (after `--`).
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
-    pub(crate) command: Vec<String>,
 }
 
 #[derive(Args)]
@@ -252,8 +158,8 @@ pub(crate) struct NameArgs {
 
 pub fn run(store_args: &StoreArgs, a: BuilderArgs) -> Result<i32, Failure> {
     match a.command {
-        BuilderCommand::From(a) => from(store_args, a).map(|_| 0),
-        BuilderCommand::Run(a) => run_in(store_args, a),
+        BuilderCommand::From(a) => working::from(store_args, a).map(|_| 0),
+        BuilderCommand::Run(a) => working::run_in(store_args, a),
         BuilderCommand::Copy(a) => copy(store_args, a, false).map(|_| 0),
         BuilderCommand::Add(a) => copy(store_args, a, true).map(|_| 0),
         BuilderCommand::Config(a) => config(store_args, a).map(|_| 0),
@@ -283,86 +189,6 @@ pub fn run(store_args: &StoreArgs, a: BuilderArgs) -> Result<i32, Failure> {
         }
         BuilderCommand::Manifest(a) => crate::commands::manifest::run(store_args, a).map(|_| 0),
     }
-}
-
-fn from(store_args: &StoreArgs, a: FromArgs) -> CmdResult {
-    crate::exit::protect_self()?;
-    // Judged before anything is pulled.
-    for u in &a.ulimit {
-        berth_engine::security::ulimit(u).map_err(exit::podman)?;
-    }
-    let run_with = berth_engine::spec::ProcessOptions {
-        memory: a
-            .memory
-            .as_deref()
-            .map(str::parse)
-            .transpose()
-            .map_err(exit::podman)?,
-        cpu_shares: a.cpu_shares,
-        cpuset_cpus: a.cpuset_cpus.clone(),
-        cap_add: a.cap_add.clone(),
-        cap_drop: a.cap_drop.clone(),
-        volumes: crate::commands::container::spec_flags::volume_flags(&a.volume)?,
-        ulimits: a.ulimit.clone(),
-        security_opt: a.security_opt.clone(),
-        devices: a.device.clone(),
-        ..Default::default()
-    };
-    let store = store_args.open()?;
-    if a.image != "scratch" {
-        // buildah's from: true asks the registry for a newer image (the local
-        // one stands when it cannot be asked), false pulls only a missing one.
-        let policy = match a.pull.as_str() {
-            "true" => "newer",
-            "false" => "missing",
-            p => p,
-        };
-        let how = PullFor {
-            quiet: a.quiet,
-            access: Some(&a.access),
-            signature_policy: a.signature_policy.as_deref(),
-            registries_conf: a.registries_conf.as_deref(),
-            ..Default::default()
-        };
-        pull_for(store_args, &a.image, policy, &how)?;
-    }
-    let b = builder::from(&store, &a.image, a.name.as_deref(), run_with).map_err(exit::build)?;
-    println!("{}", b.name);
-    Ok(())
-}
-
-fn run_in(store_args: &StoreArgs, a: RunArgs) -> Result<i32, Failure> {
-    crate::exit::protect_self()?;
-    let store = store_args.open()?;
-    let b = Builder::load(&store, &a.container).map_err(exit::build)?;
-    let mut volumes = crate::commands::container::spec_flags::volume_flags(&a.volume)?;
-    let mut tmpfs = Vec::new();
-    for m in &a.mount {
-        match m.parse().map_err(exit::podman)? {
-            berth_engine::volumes::MountFlag::Volume(v) => volumes.push(v),
-            berth_engine::volumes::MountFlag::Tmpfs(t) => tmpfs.push(t),
-            berth_engine::volumes::MountFlag::Image(_) => {
-                return Err(exit::podman(format!(
-                    "--mount {m}: type=image is not served by run"
-                )));
-            }
-        }
-    }
-    let spec = RunSpec {
-        args: a.command,
-        env: a.env,
-        workdir: a.workingdir,
-        user: a.user,
-        network: crate::commands::container::spec_flags::network_mode(a.network.as_deref())?,
-        volumes,
-        tmpfs,
-        hostname: a.hostname,
-        cap_add: a.cap_add,
-        cap_drop: a.cap_drop,
-        devices: a.device,
-        terminal: a.terminal,
-    };
-    builder::run(&store, &b, &spec).map_err(exit::build)
 }
 
 fn copy(store_args: &StoreArgs, a: CopyArgs, add: bool) -> CmdResult {

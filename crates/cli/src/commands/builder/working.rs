@@ -1,0 +1,182 @@
+//! `builder from` and `builder run`: making a working container and running
+//! commands in it.
+
+use crate::commands::StoreArgs;
+use crate::commands::image::pull::{PullFor, pull_for};
+use crate::exit::{self, CmdResult, Failure};
+use berth_builder::builder::{self, Builder, RunSpec};
+use clap::Args;
+
+#[derive(Args)]
+pub(crate) struct FromArgs {
+    /// The working container's name (default IMAGE-working-container).
+    #[arg(long)]
+    pub(crate) name: Option<String>,
+    /// Pull the image: always, missing (default), never or newer.
+    #[arg(
+        long,
+        default_value = "missing",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true"
+    )]
+    pub(crate) pull: String,
+    /// Print nothing but the name.
+    #[arg(short, long)]
+    pub(crate) quiet: bool,
+    #[command(flatten)]
+    pub(crate) access: crate::commands::image::access::Access,
+    /// The trust policy to check a pulled image against.
+    #[arg(long)]
+    pub(crate) signature_policy: Option<std::path::PathBuf>,
+    /// registries.conf to read instead of the system's.
+    #[arg(long)]
+    pub(crate) registries_conf: Option<std::path::PathBuf>,
+    /// Memory limit of every `run` in it (e.g. 512m).
+    #[arg(short, long)]
+    pub(crate) memory: Option<String>,
+    /// CPU weight of every `run`.
+    #[arg(short = 'c', long)]
+    pub(crate) cpu_shares: Option<u64>,
+    /// CPUs every `run` may use (0-3, 0,1).
+    #[arg(long)]
+    pub(crate) cpuset_cpus: Option<String>,
+    /// A capability every `run` gets.
+    #[arg(long)]
+    pub(crate) cap_add: Vec<String>,
+    /// A capability every `run` goes without.
+    #[arg(long)]
+    pub(crate) cap_drop: Vec<String>,
+    /// SRC:DST[:OPTS] bind mount for every `run`.
+    #[arg(short, long)]
+    pub(crate) volume: Vec<String>,
+    /// NAME=SOFT[:HARD] for every `run`.
+    #[arg(long)]
+    pub(crate) ulimit: Vec<String>,
+    /// A security option (seccomp=…, no-new-privileges …) for every `run`.
+    #[arg(long)]
+    pub(crate) security_opt: Vec<String>,
+    /// A host device for every `run`, HOST[:CONTAINER][:PERMISSIONS].
+    #[arg(long)]
+    pub(crate) device: Vec<String>,
+    pub(crate) image: String,
+}
+
+#[derive(Args)]
+pub(crate) struct RunArgs {
+    /// KEY=VALUE in the command's environment.
+    #[arg(short, long)]
+    pub(crate) env: Vec<String>,
+    /// The working directory of the command.
+    #[arg(long)]
+    pub(crate) workingdir: Option<String>,
+    /// The user the command runs as.
+    #[arg(long)]
+    pub(crate) user: Option<String>,
+    /// none (default) or host.
+    #[arg(long, value_parser = ["none", "host"])]
+    pub(crate) network: Option<String>,
+    /// SRC:DST[:OPTS] bind mount for this command.
+    #[arg(short, long)]
+    pub(crate) volume: Vec<String>,
+    /// type=bind|tmpfs,… for this command.
+    #[arg(long)]
+    pub(crate) mount: Vec<String>,
+    /// The command's hostname.
+    #[arg(long)]
+    pub(crate) hostname: Option<String>,
+    #[arg(long)]
+    pub(crate) cap_add: Vec<String>,
+    #[arg(long)]
+    pub(crate) cap_drop: Vec<String>,
+    /// A host device, HOST[:CONTAINER][:PERMISSIONS].
+    #[arg(long)]
+    pub(crate) device: Vec<String>,
+    /// Run on a terminal.
+    #[arg(short, long)]
+    pub(crate) terminal: bool,
+    pub(crate) container: String,
+    /// The command (after `--`).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+    pub(crate) command: Vec<String>,
+}
+
+pub(super) fn from(store_args: &StoreArgs, a: FromArgs) -> CmdResult {
+    crate::exit::protect_self()?;
+    // Judged before anything is pulled.
+    for u in &a.ulimit {
+        berth_engine::security::ulimit(u).map_err(exit::podman)?;
+    }
+    let run_with = berth_engine::spec::ProcessOptions {
+        memory: a
+            .memory
+            .as_deref()
+            .map(str::parse)
+            .transpose()
+            .map_err(exit::podman)?,
+        cpu_shares: a.cpu_shares,
+        cpuset_cpus: a.cpuset_cpus.clone(),
+        cap_add: a.cap_add.clone(),
+        cap_drop: a.cap_drop.clone(),
+        volumes: crate::commands::container::spec_flags::volume_flags(&a.volume)?,
+        ulimits: a.ulimit.clone(),
+        security_opt: a.security_opt.clone(),
+        devices: a.device.clone(),
+        ..Default::default()
+    };
+    let store = store_args.open()?;
+    if a.image != "scratch" {
+        // buildah's from: true asks the registry for a newer image (the local
+        // one stands when it cannot be asked), false pulls only a missing one.
+        let policy = match a.pull.as_str() {
+            "true" => "newer",
+            "false" => "missing",
+            p => p,
+        };
+        let how = PullFor {
+            quiet: a.quiet,
+            access: Some(&a.access),
+            signature_policy: a.signature_policy.as_deref(),
+            registries_conf: a.registries_conf.as_deref(),
+            ..Default::default()
+        };
+        pull_for(store_args, &a.image, policy, &how)?;
+    }
+    let b = builder::from(&store, &a.image, a.name.as_deref(), run_with).map_err(exit::build)?;
+    println!("{}", b.name);
+    Ok(())
+}
+
+pub(super) fn run_in(store_args: &StoreArgs, a: RunArgs) -> Result<i32, Failure> {
+    crate::exit::protect_self()?;
+    let store = store_args.open()?;
+    let b = Builder::load(&store, &a.container).map_err(exit::build)?;
+    let mut volumes = crate::commands::container::spec_flags::volume_flags(&a.volume)?;
+    let mut tmpfs = Vec::new();
+    for m in &a.mount {
+        match m.parse().map_err(exit::podman)? {
+            berth_engine::volumes::MountFlag::Volume(v) => volumes.push(v),
+            berth_engine::volumes::MountFlag::Tmpfs(t) => tmpfs.push(t),
+            berth_engine::volumes::MountFlag::Image(_) => {
+                return Err(exit::podman(format!(
+                    "--mount {m}: type=image is not served by run"
+                )));
+            }
+        }
+    }
+    let spec = RunSpec {
+        args: a.command,
+        env: a.env,
+        workdir: a.workingdir,
+        user: a.user,
+        network: crate::commands::container::spec_flags::network_mode(a.network.as_deref())?,
+        volumes,
+        tmpfs,
+        hostname: a.hostname,
+        cap_add: a.cap_add,
+        cap_drop: a.cap_drop,
+        devices: a.device,
+        terminal: a.terminal,
+    };
+    builder::run(&store, &b, &spec).map_err(exit::build)
+}
