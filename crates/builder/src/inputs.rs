@@ -335,8 +335,22 @@ pub fn fetch_remote_context(
                 from: url.clone(),
                 why: e.to_string(),
             })?;
-            let mut limited = fetched.take(MAX_REMOTE_CONTEXT);
-            let (dir, text) = unpack_context(&mut limited, url)?;
+            // One byte more than the most: a longer body is refused, not cut short.
+            let mut data = Vec::new();
+            fetched
+                .take(MAX_REMOTE_CONTEXT + 1)
+                .read_to_end(&mut data)
+                .map_err(|e| InputError::Unpack {
+                    from: url.clone(),
+                    why: e.to_string(),
+                })?;
+            if data.len() as u64 > MAX_REMOTE_CONTEXT {
+                return Err(InputError::Unpack {
+                    from: url.clone(),
+                    why: format!("larger than {MAX_REMOTE_CONTEXT} bytes"),
+                });
+            }
+            let (dir, text) = unpack_context(&mut &data[..], url)?;
             let path = dir.path().to_path_buf();
             Ok((dir, path, text))
         }
@@ -382,7 +396,15 @@ fn clone_context(
         .path()
         .to_str()
         .ok_or_else(|| fail("a path that is not UTF-8".into()))?;
-    let mut clone = vec!["clone", "--quiet", "--recurse-submodules"];
+    // A hostile repository's submodules may name local repositories
+    // (file://): never fetched.
+    let mut clone = vec![
+        "-c",
+        "protocol.file.allow=never",
+        "clone",
+        "--quiet",
+        "--recurse-submodules",
+    ];
     if commit.is_none() {
         clone.push("--depth=1");
         if let Some(r) = reference {
@@ -393,6 +415,17 @@ fn clone_context(
     git(&clone)?;
     if let Some(c) = commit {
         git(&["-C", target, "checkout", "--quiet", c])?;
+        git(&[
+            "-C",
+            target,
+            "-c",
+            "protocol.file.allow=never",
+            "submodule",
+            "update",
+            "--quiet",
+            "--init",
+            "--recursive",
+        ])?;
     }
     let mut path = dir.path().to_path_buf();
     if let Some(sub) = subdir {
@@ -413,6 +446,15 @@ fn clone_context(
                 "#…:{sub}: no such directory in the repository"
             )));
         }
+        // Nor through a link the repository ships (`ctx -> /home`).
+        let real = std::fs::canonicalize(&path).map_err(|e| fail(e.to_string()))?;
+        let top = std::fs::canonicalize(dir.path()).map_err(|e| fail(e.to_string()))?;
+        if !real.starts_with(&top) {
+            return Err(fail(format!(
+                "#…:{sub}: not a directory within the repository"
+            )));
+        }
+        path = real;
     }
     Ok((dir, path, None))
 }

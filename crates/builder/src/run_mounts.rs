@@ -269,7 +269,10 @@ fn prepare_one(m: &Mount, src: &Sources, out: &mut Prepared) -> Result<(), Mount
                 Some(_) => target_of(m, src.workdir)?,
                 None => format!("/run/buildkit/ssh_agent.{}", out.volumes.len()),
             };
-            out.env.push(format!("SSH_AUTH_SOCK={target}"));
+            // The first agent is SSH_AUTH_SOCK's, as buildkit has it.
+            if !out.env.iter().any(|e| e.starts_with("SSH_AUTH_SOCK=")) {
+                out.env.push(format!("SSH_AUTH_SOCK={target}"));
+            }
             out.volumes
                 .push(VolumeSpec::bind(socket.clone(), &target, true));
         }

@@ -1696,6 +1696,8 @@ fn remote_contexts_from_an_archive_url_and_a_git_repository() {
     )
     .unwrap();
     std::fs::write(sub.join("msg"), "from git\n").unwrap();
+    // A link out of the repository is no context directory.
+    std::os::unix::fs::symlink("/etc", repo.join("esc")).unwrap();
     git(&repo, &["init", "-q"]);
     git(&repo, &["checkout", "-q", "-b", "feature"]);
     git(&repo, &["add", "."]);
@@ -1742,6 +1744,7 @@ fn remote_contexts_from_an_archive_url_and_a_git_repository() {
         &format!("{url}#feature:app"),
     ]);
     let escape = st.run(&["build", "-q", &format!("{url}#feature:../..")]);
+    let linked = st.run(&["build", "-q", &format!("{url}#feature:esc")]);
     drop(daemon);
     assert_eq!(built.code, 0, "{}", built.stderr);
     assert_eq!(cat("remote:git"), "from git\n");
@@ -1752,6 +1755,14 @@ fn remote_contexts_from_an_archive_url_and_a_git_repository() {
             .contains("not a directory within the repository"),
         "{}",
         escape.stderr
+    );
+    assert_eq!(linked.code, 125, "{}", linked.stderr);
+    assert!(
+        linked
+            .stderr
+            .contains("not a directory within the repository"),
+        "{}",
+        linked.stderr
     );
 }
 

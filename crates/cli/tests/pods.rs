@@ -628,6 +628,19 @@ fn a_pods_limits_hold_for_its_containers_together() {
         quota.as_deref().is_some_and(|q| q.starts_with("50000")),
         "{quota:?}"
     );
+    // As after a reboot, the pod's cgroup is gone: a member's start makes it
+    // again, limits and all.
+    let mut dirs = vec![std::path::PathBuf::from(format!("/sys/fs/cgroup{path}"))];
+    for h in std::fs::read_dir("/sys/fs/cgroup").unwrap().flatten() {
+        dirs.push(h.path().join(path.trim_start_matches('/')));
+    }
+    for d in dirs.iter().filter(|d| d.is_dir()) {
+        std::fs::remove_dir(d).unwrap();
+    }
+    assert_eq!(
+        cgroup_file(&path, "memory.limit_in_bytes", "memory.max"),
+        None
+    );
     let id = st
         .ok(&["run", "-d", "--pod", "lim", IMG, "sleep", "600"])
         .stdout;
@@ -638,6 +651,10 @@ fn a_pods_limits_hold_for_its_containers_together() {
     // the host sees it under the pod's.
     let pid = st.inspect(id.trim(), ".State.Pid");
     let host_view = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    assert_eq!(
+        cgroup_file(&path, "memory.limit_in_bytes", "memory.max").as_deref(),
+        Some("67108864")
+    );
     assert!(
         host_view.contains(&format!("{path}/{}", id.trim())),
         "{host_view}\n(container's own view: {own})"
@@ -767,6 +784,21 @@ fn a_container_clone_keeps_the_configuration() {
     ]);
     assert_eq!(st.inspect("c2", ".HostConfig.NanoCpus"), "500000000");
     assert_eq!(st.run(&["container", "exists", "c1"]).code, 1);
+    // A running original is not destroyed without --force, and then no clone
+    // is made either.
+    let r = st.run(&["container", "clone", "--destroy", "c1-clone", "c3"]);
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains("running"), "{}", r.stderr);
+    assert_eq!(st.run(&["container", "exists", "c3"]).code, 1);
+    st.ok(&[
+        "container",
+        "clone",
+        "--destroy",
+        "--force",
+        "c1-clone",
+        "c3",
+    ]);
+    assert_eq!(st.run(&["container", "exists", "c1-clone"]).code, 1);
     // Unknown: podman's words, 125.
     let r = st.run(&["container", "clone", "nosuch"]);
     assert_eq!(r.code, 125);

@@ -72,6 +72,17 @@ pub fn container(store: &Store, name: &str, o: &CloneOptions) -> Result<Info, Er
             info.name()
         )));
     }
+    // Judged before anything is made: a clone whose original stays by error is
+    // an orphan the user never hears of.
+    if o.destroy
+        && !o.force
+        && matches!(
+            info.state.status,
+            container::Status::Running | container::Status::Paused
+        )
+    {
+        return Err(Error::RunningNotForced(info.id.clone()));
+    }
     let mut process = fresh_process(store, &info);
     o.resources.apply_to(&mut process);
     process.pod = o.pod.clone().or(info.config.process.pod.clone());

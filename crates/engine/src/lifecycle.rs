@@ -38,12 +38,16 @@ pub fn start(
 }
 
 /// The containers whose namespaces this one joins start first (a pod's infra
-/// container with its first member), as podman starts dependencies.
+/// container with its first member), as podman starts dependencies; a pod's
+/// cgroup, with its limits, is made again where a reboot took it away.
 fn start_donors(
     store: &Store,
     info: &Info,
     monitor_argv: &dyn Fn(&str) -> Vec<OsString>,
 ) -> Result<()> {
+    if let Some(pod) = &info.config.process.pod {
+        crate::pods::ensure_cgroup(store, pod)?;
+    }
     for donor in crate::namespaces::donors(&info.config.process) {
         let d = find(store, donor)?;
         if !is_up(&d) {

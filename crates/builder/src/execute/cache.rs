@@ -31,6 +31,15 @@ fn stage_image(x: &Executor, working: &[Working], name: &str) -> Option<String> 
         })
 }
 
+/// The `--build-context` directory `--from=NAME` reads, unless a stage (or a
+/// lent image) of that name comes first, as the build's roots have it.
+fn dir_context<'a>(x: &'a Executor, working: &[Working], name: &str) -> Option<&'a Path> {
+    stage_image(x, working, name)
+        .is_none()
+        .then(|| x.req.context_dir(name))
+        .flatten()
+}
+
 /// The next link of a stage's cache chain: the previous key, the instruction
 /// as expanded, and what it reads (copied context files, URLs' contents, the
 /// images of `--from` stages, context binds of RUN mounts, ARG values).
@@ -70,8 +79,8 @@ pub(super) fn step_key(
     match &inst.instruction {
         Instruction::Copy(c) => match &c.from {
             // A `--build-context` directory: what is copied from it.
-            Some(f) if req.context_dir(f).is_some() => {
-                let dir = req.context_dir(f).expect("checked");
+            Some(f) if dir_context(x, working, f).is_some() => {
+                let dir = dir_context(x, working, f).expect("checked");
                 for src in &c.files.sources {
                     put(&content_digest(dir, src)?);
                 }
@@ -97,7 +106,7 @@ pub(super) fn step_key(
                             &req.context,
                             m.source.as_deref().unwrap_or("."),
                         )?),
-                        Some(f) => match req.context_dir(f) {
+                        Some(f) => match dir_context(x, working, f) {
                             Some(dir) => {
                                 put(&content_digest(dir, m.source.as_deref().unwrap_or("."))?)
                             }
@@ -168,8 +177,8 @@ pub(super) fn cache_key(
             _ => (None, None),
         };
         match (files, from) {
-            (Some(files), Some(f)) if req.context_dir(f).is_some() => {
-                let dir = req.context_dir(f).expect("checked");
+            (Some(files), Some(f)) if dir_context(x, working, f).is_some() => {
+                let dir = dir_context(x, working, f).expect("checked");
                 for src in &files.sources {
                     put(&content_digest(dir, src)?);
                 }
@@ -193,7 +202,7 @@ pub(super) fn cache_key(
                 let source = m.source.as_deref().unwrap_or(".");
                 match m.from.as_deref() {
                     None => put(&content_digest(&req.context, source)?),
-                    Some(f) => match req.context_dir(f) {
+                    Some(f) => match dir_context(x, working, f) {
                         Some(dir) => put(&content_digest(dir, source)?),
                         None => put(&stage_image(x, working, f).unwrap_or_else(|| f.to_string())),
                     },

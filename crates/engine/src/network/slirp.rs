@@ -38,10 +38,18 @@ fn command(options: &[String], netns: &std::path::Path, api: &std::path::Path) -
             .find_map(|o| o.strip_prefix(key)?.strip_prefix('='))
     };
     let mut cmd = Command::new("slirp4netns");
-    cmd.args(["--configure", "--netns-type=path", "--ready-fd=3"])
-        .arg(format!("--mtu={}", get("mtu").unwrap_or("65520")))
-        .arg("--api-socket")
-        .arg(api);
+    // Sandboxed (its own mount namespace, no filesystem but what it needs) and
+    // seccomp-filtered, as podman runs it: it parses what the container sends.
+    cmd.args([
+        "--configure",
+        "--netns-type=path",
+        "--ready-fd=3",
+        "--enable-sandbox",
+        "--enable-seccomp",
+    ])
+    .arg(format!("--mtu={}", get("mtu").unwrap_or("65520")))
+    .arg("--api-socket")
+    .arg(api);
     if get("allow_host_loopback") != Some("true") {
         cmd.arg("--disable-host-loopback");
     }
@@ -59,12 +67,20 @@ fn command(options: &[String], netns: &std::path::Path, api: &std::path::Path) -
 /// slirp4netns's network: the 2nd, 3rd and 100th of its range (10.0.2.0/24
 /// unless `cidr=` says).
 fn addresses(options: &[String]) -> (String, String, String) {
-    let base = options
+    let default = (u32::from(std::net::Ipv4Addr::new(10, 0, 2, 0)), 24);
+    let (base, prefix) = options
         .iter()
         .find_map(|o| o.strip_prefix("cidr="))
-        .and_then(|c| c.split('/').next()?.parse::<std::net::Ipv4Addr>().ok())
-        .unwrap_or(std::net::Ipv4Addr::new(10, 0, 2, 0));
-    let nth = |n: u32| std::net::Ipv4Addr::from(u32::from(base) + n).to_string();
+        .and_then(|c| {
+            let (addr, len) = c.split_once('/').unwrap_or((c, "24"));
+            let len: u32 = len.parse().ok().filter(|l| (1..=25).contains(l))?;
+            Some((u32::from(addr.parse::<std::net::Ipv4Addr>().ok()?), len))
+        })
+        .unwrap_or(default);
+    // The network's own address, then its 2nd, 3rd and 100th (a /25 at most
+    // holds a .100).
+    let network = base & (u32::MAX << (32 - prefix));
+    let nth = |n: u32| std::net::Ipv4Addr::from(network + n).to_string();
     (nth(2), nth(3), nth(100))
 }
 
@@ -95,7 +111,11 @@ pub fn setup(
     match start(store, id, &att, options) {
         Ok(helper) => {
             att.helper = Some(helper);
-            super::save(store, id, &att)?;
+            if let Err(e) = super::save(store, id, &att) {
+                stop(store, id, &helper);
+                super::teardown(store, id);
+                return Err(e);
+            }
         }
         Err(e) => {
             super::teardown(store, id);
@@ -122,6 +142,10 @@ fn start(
     let (api, log) = files(store, id);
     let dir = api.parent().expect("a directory");
     std::fs::create_dir_all(dir).map_err(|e| fail(format!("{}: {e}", dir.display())))?;
+    // Its API socket publishes ports: no one else's to reach.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+        .map_err(|e| fail(format!("{}: {e}", dir.display())))?;
     let _ = std::fs::remove_file(&api);
     let log_file =
         std::fs::File::create(&log).map_err(|e| fail(format!("{}: {e}", log.display())))?;
@@ -154,11 +178,18 @@ fn start(
     drop(ready_w);
     let pid = Pid::new(child.id() as i32).ok_or_else(|| fail("no pid"))?;
     let helper = ProcessId::of(pid);
-    // One byte once configured; end of file when it exits first.
+    // One byte once configured; end of file when it exits first; nothing in
+    // 30 s: it hangs, and is ended (our own child, not yet reaped).
+    let mut child = child;
+    let waited = crate::sys::poll_readable(
+        &[ready_r.as_raw_fd()],
+        Some(std::time::Duration::from_secs(30)),
+    );
     let mut byte = [0u8; 1];
-    let ready = std::fs::File::from(ready_r).read(&mut byte).unwrap_or(0) == 1;
+    let ready = matches!(waited.as_deref(), Ok([true]))
+        && std::fs::File::from(ready_r).read(&mut byte).unwrap_or(0) == 1;
     if !ready {
-        let mut child = child;
+        let _ = child.kill();
         let _ = child.wait();
         let why = std::fs::read_to_string(&log).unwrap_or_default();
         let why: Vec<&str> = why.lines().filter(|l| !l.trim().is_empty()).collect();
@@ -208,7 +239,9 @@ fn publish(api: &std::path::Path, p: &PortMapping) -> Result<(), NetworkError> {
 pub fn stop(store: &Store, id: &str, helper: &ProcessId) {
     if let Some(fd) = helper.open() {
         let _ = fd.signal(libc::SIGTERM);
-        fd.wait_exit(Some(std::time::Duration::from_secs(2)));
+        if !fd.wait_exit(Some(std::time::Duration::from_secs(2))) {
+            let _ = fd.signal(libc::SIGKILL);
+        }
     }
     let (api, log) = files(store, id);
     let _ = std::fs::remove_file(api);
@@ -218,6 +251,22 @@ pub fn stop(store: &Store, id: &str, helper: &ProcessId) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn addresses_come_from_the_network_of_the_cidr() {
+        let a = |o: &str| addresses(&[o.to_string()]);
+        assert_eq!(
+            a("mtu=1500"),
+            ("10.0.2.2".into(), "10.0.2.3".into(), "10.0.2.100".into())
+        );
+        assert_eq!(
+            a("cidr=10.9.0.5/24"),
+            ("10.9.0.2".into(), "10.9.0.3".into(), "10.9.0.100".into())
+        );
+        // No overflow at the top of the space; a prefix with no .100 is not taken.
+        assert_eq!(a("cidr=255.255.255.0/24").2, "255.255.255.100");
+        assert_eq!(a("cidr=10.9.0.0/28").2, "10.0.2.100");
+    }
 
     #[test]
     fn options_become_slirp4netns_flags() {

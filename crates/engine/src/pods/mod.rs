@@ -161,6 +161,23 @@ fn make_cgroup(path: &str, limits: &ResourceUpdate) -> Result<(), Error> {
     Ok(())
 }
 
+/// The pod's cgroup with its limits, made again when missing (after a reboot
+/// the cgroup hierarchy starts empty), before a member starts in it.
+pub fn ensure_cgroup(store: &Store, pod: &str) -> Result<(), Error> {
+    let Ok(pod) = find(store, pod) else {
+        return Ok(());
+    };
+    let Some(path) = &pod.cgroup_path else {
+        return Ok(());
+    };
+    let present =
+        berth_runtime::cgroups::at(path).is_ok_and(|cg| cg.dirs.iter().all(|d| d.path.is_dir()));
+    if present {
+        return Ok(());
+    }
+    make_cgroup(path, &pod.resources)
+}
+
 fn remove_cgroup(path: &str) {
     // Best effort: its members' cgroups went with them.
     if let Ok(cg) = berth_runtime::cgroups::at(path) {
