@@ -637,3 +637,87 @@ fn slirp4netns_connects_and_publishes_rootless() {
         })
     });
 }
+
+/// `system service` as an ordinary user: its socket is the user's own, and the
+/// docker CLI runs and lists the user's containers through it.
+#[test]
+fn the_rest_api_serves_a_rootless_user() {
+    let _host = HOST.lock().unwrap_or_else(|e| e.into_inner());
+    let _null = OpenToAll::new("/dev/null");
+    let u = User::new(true);
+    let tar = layer_for(&u);
+    u.ok(&["import", "-q", tar.to_str().unwrap(), "localhost/bb:1"]);
+    let socket = u.home.join("api.sock");
+    struct Service(std::process::Child);
+    impl Drop for Service {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _svc = Service(
+        berth()
+            .env_clear()
+            .env("HOME", &u.home)
+            .env("USER", &u.name)
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+            .env("CONTAINERS_REGISTRIES_CONF", "/dev/null")
+            .env("CONTAINERS_CONF", common::CONTAINERS_CONF)
+            .current_dir(&u.home)
+            .uid(u.uid)
+            .gid(u.gid)
+            .args(["system", "service", "--time", "0"])
+            .arg(format!("unix://{}", socket.display()))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    common::wait_for("the user's service socket", || {
+        std::os::unix::net::UnixStream::connect(&socket).is_ok()
+    });
+    let meta = std::fs::metadata(&socket).unwrap();
+    assert_eq!(meta.uid(), u.uid, "the socket is the user's");
+    let docker = |args: &[&str]| {
+        let out = Command::new("timeout")
+            .args(["-s", "KILL", "60", "/usr/bin/docker"])
+            .args(args)
+            .env("DOCKER_HOST", format!("unix://{}", socket.display()))
+            .env("DOCKER_CONFIG", u.home.join(".docker-test"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "docker {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert_eq!(
+        docker(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "localhost/bb:1",
+            "echo",
+            "hi-rootless"
+        ]),
+        "hi-rootless\n"
+    );
+    docker(&[
+        "run",
+        "-d",
+        "--name",
+        "kept",
+        "--network",
+        "none",
+        "localhost/bb:1",
+        "sleep",
+        "600",
+    ]);
+    assert_eq!(docker(&["ps", "--format", "{{.Names}}"]), "kept\n");
+    // The user's own CLI sees the same container.
+    assert_eq!(u.ok(&["ps", "--format", "{{.Names}}"]).stdout, "kept\n");
+    docker(&["rm", "-f", "kept"]);
+}
