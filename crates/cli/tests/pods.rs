@@ -676,6 +676,40 @@ fn a_pods_limits_hold_for_its_containers_together() {
         cgroup_file(&path, "memory.limit_in_bytes", "memory.max"),
         None
     );
+    // A parent named as systemd names slices, relative: from the root.
+    // The parent is the caller's to remove, as podman leaves it: after the pod
+    // (the test store's clean-up), passed or failed.
+    struct Parent(String);
+    impl Drop for Parent {
+        fn drop(&mut self) {
+            let root = std::path::PathBuf::from("/sys/fs/cgroup");
+            let hierarchies = std::fs::read_dir(&root).into_iter().flatten().flatten();
+            for h in hierarchies.map(|h| h.path()).chain([root.clone()]) {
+                let d = h.join(&self.0);
+                // Children first: a pod a failed test left.
+                for c in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                    let _ = std::fs::remove_dir(c.path());
+                }
+                let _ = std::fs::remove_dir(d);
+            }
+        }
+    }
+    let slice = format!("berth-test-{}.slice", std::process::id());
+    let _parent = Parent(slice.clone());
+    st.ok(&[
+        "pod",
+        "create",
+        "--network",
+        "none",
+        "--name",
+        "sl",
+        "--cgroup-parent",
+        &slice,
+    ]);
+    let path = pod_field(&st, "sl", "CgroupPath");
+    assert_eq!(path, format!("/{slice}/{}", pod_field(&st, "sl", "Id")));
+    assert_eq!(pod_field(&st, "sl", "CgroupParent"), format!("/{slice}"));
+    st.ok(&["pod", "rm", "-f", "-t", "0", "sl"]);
 }
 
 /// `pod clone`: a new pod made as the original was (limits, shared namespaces),

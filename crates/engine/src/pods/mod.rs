@@ -370,7 +370,10 @@ pub fn create(store: &Arc<Store>, o: &PodCreate) -> Result<Pod, Error> {
     };
     if berth_runtime::userns::rootless_uid().is_none() {
         let parent = o.cgroup_parent.as_deref().unwrap_or(CGROUP_PARENT);
-        pod.cgroup_path = Some(format!("{}/{}", parent.trim_end_matches('/'), pod.id));
+        // A relative parent (`machine.slice`) is from the hierarchy's root, as
+        // podman takes it from init's cgroup.
+        let parent = parent.trim_matches('/');
+        pod.cgroup_path = Some(format!("/{parent}/{}", pod.id).replace("//", "/"));
     }
     {
         let _lock = lock(store)?;
