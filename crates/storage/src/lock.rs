@@ -110,8 +110,6 @@ impl LockFile {
     }
 }
 
-/// Writes `bytes` to `path` atomically and durably (see
-/// [`berth_image::fsutil::write_durable`]): temporary file `.NAME.tmp-…`,
 /// Waits for an exclusive `flock` on a file the caller opened (and keeps
 /// open: the lock goes with the descriptor); the one flock of the workspace's
 /// library crates.
@@ -125,6 +123,20 @@ pub fn flock_exclusive(f: &File) -> std::io::Result<()> {
     }
 }
 
+/// Opens (making it when missing) and exclusively locks the lock file at
+/// `path`; the lock holds while the returned file lives.
+pub fn lock_file(path: &Path) -> std::io::Result<File> {
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)?;
+    flock_exclusive(&f)?;
+    Ok(f)
+}
+
+/// Writes `bytes` to `path` atomically and durably (see
+/// [`berth_image::fsutil::write_durable`]): temporary file `.NAME.tmp-…`,
 /// fsync, rename, fsync of the directory.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     berth_image::fsutil::write_durable(path, bytes).map_err(|e| match e {

@@ -31,13 +31,24 @@ fn stage_image(x: &Executor, working: &[Working], name: &str) -> Option<String> 
         })
 }
 
-/// The `--build-context` directory `--from=NAME` reads, unless a stage (or a
-/// lent image) of that name comes first, as the build's roots have it.
-fn dir_context<'a>(x: &'a Executor, working: &[Working], name: &str) -> Option<&'a Path> {
-    stage_image(x, working, name)
-        .is_none()
-        .then(|| x.req.context_dir(name))
-        .flatten()
+/// What a COPY or a RUN bind reads from.
+enum Reads<'a> {
+    /// Files of a directory: the context, or a `--build-context` directory.
+    Files(&'a Path),
+    /// A stage's or lent image's ID (None: not known by that name).
+    Image(Option<String>),
+}
+
+/// What `--from=NAME` (or no `--from`) reads: a stage or lent image of that
+/// name first, then a `--build-context` directory, as the build's roots have it.
+fn read_from<'a>(x: &'a Executor, working: &[Working], from: Option<&str>) -> Reads<'a> {
+    let Some(name) = from else {
+        return Reads::Files(&x.req.context);
+    };
+    match (stage_image(x, working, name), x.req.context_dir(name)) {
+        (None, Some(dir)) => Reads::Files(dir),
+        (image, _) => Reads::Image(image),
+    }
 }
 
 /// The next link of a stage's cache chain: the previous key, the instruction
@@ -75,22 +86,15 @@ pub(super) fn step_key(
         return Ok(d.finish().hex().to_string());
     };
     put(&format!("{:?}", inst.instruction));
-    let image_of = |f: &str| stage_image(x, working, f).unwrap_or_else(|| f.to_ascii_lowercase());
+    let image_of = |image: Option<String>, f: &str| image.unwrap_or_else(|| f.to_ascii_lowercase());
     match &inst.instruction {
-        Instruction::Copy(c) => match &c.from {
-            // A `--build-context` directory: what is copied from it.
-            Some(f) if dir_context(x, working, f).is_some() => {
-                let dir = dir_context(x, working, f).expect("checked");
+        Instruction::Copy(c) => match read_from(x, working, c.from.as_deref()) {
+            Reads::Files(dir) => {
                 for src in &c.files.sources {
                     put(&content_digest(dir, src)?);
                 }
             }
-            Some(f) => put(&image_of(f)),
-            None => {
-                for src in &c.files.sources {
-                    put(&content_digest(&req.context, src)?);
-                }
-            }
+            Reads::Image(image) => put(&image_of(image, c.from.as_deref().unwrap_or_default())),
         },
         Instruction::Add(a) => {
             for src in &a.files.sources {
@@ -101,17 +105,13 @@ pub(super) fn step_key(
             put(&format!("{:?}", state.args));
             for m in r.mounts.iter().filter_map(|m| m.mount.as_ref()) {
                 if m.kind == crate::MountType::Bind {
-                    match &m.from {
-                        None => put(&content_digest(
-                            &req.context,
-                            m.source.as_deref().unwrap_or("."),
-                        )?),
-                        Some(f) => match dir_context(x, working, f) {
-                            Some(dir) => {
-                                put(&content_digest(dir, m.source.as_deref().unwrap_or("."))?)
-                            }
-                            None => put(&image_of(f)),
-                        },
+                    match read_from(x, working, m.from.as_deref()) {
+                        Reads::Files(dir) => {
+                            put(&content_digest(dir, m.source.as_deref().unwrap_or("."))?)
+                        }
+                        Reads::Image(image) => {
+                            put(&image_of(image, m.from.as_deref().unwrap_or_default()))
+                        }
                     }
                 }
             }
@@ -176,22 +176,24 @@ pub(super) fn cache_key(
             Instruction::Add(a) => (Some(&a.files), None),
             _ => (None, None),
         };
-        match (files, from) {
-            (Some(files), Some(f)) if dir_context(x, working, f).is_some() => {
-                let dir = dir_context(x, working, f).expect("checked");
-                for src in &files.sources {
-                    put(&content_digest(dir, src)?);
+        if let Some(files) = files {
+            match read_from(x, working, from) {
+                // ADD (never --from here) may name URLs.
+                Reads::Files(dir) if from.is_none() => {
+                    for src in &files.sources {
+                        put(&source_digest(dir, src)?);
+                    }
+                }
+                Reads::Files(dir) => {
+                    for src in &files.sources {
+                        put(&content_digest(dir, src)?);
+                    }
+                }
+                Reads::Image(image) => {
+                    let f = from.unwrap_or_default();
+                    put(&image.unwrap_or_else(|| f.to_string()));
                 }
             }
-            (Some(_), Some(f)) => {
-                put(&stage_image(x, working, f).unwrap_or_else(|| f.to_string()));
-            }
-            (Some(files), None) => {
-                for src in &files.sources {
-                    put(&source_digest(&req.context, src)?);
-                }
-            }
-            _ => {}
         }
         // What a RUN binds from the context decides its result too.
         if let Instruction::Run(r) = &inst.instruction {
@@ -200,12 +202,12 @@ pub(super) fn cache_key(
                     continue;
                 }
                 let source = m.source.as_deref().unwrap_or(".");
-                match m.from.as_deref() {
-                    None => put(&content_digest(&req.context, source)?),
-                    Some(f) => match dir_context(x, working, f) {
-                        Some(dir) => put(&content_digest(dir, source)?),
-                        None => put(&stage_image(x, working, f).unwrap_or_else(|| f.to_string())),
-                    },
+                match read_from(x, working, m.from.as_deref()) {
+                    Reads::Files(dir) => put(&content_digest(dir, source)?),
+                    Reads::Image(image) => {
+                        let f = m.from.as_deref().unwrap_or_default();
+                        put(&image.unwrap_or_else(|| f.to_string()))
+                    }
                 }
             }
         }

@@ -193,14 +193,9 @@ fn dir(store: &Store) -> PathBuf {
 fn lock(store: &Store) -> Result<std::fs::File, Error> {
     let d = dir(store);
     std::fs::create_dir_all(&d).map_err(|e| Error::other(format!("{}: {e}", d.display())))?;
-    let f = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(d.join("lock"))
-        .map_err(|e| Error::other(format!("{}: {e}", d.display())))?;
-    berth_storage::lock::flock_exclusive(&f).map_err(Error::other)?;
-    Ok(f)
+    let path = d.join("lock");
+    berth_storage::lock::lock_file(&path)
+        .map_err(|e| Error::other(format!("{}: {e}", path.display())))
 }
 
 /// Held while [`start`] starts a pod's members: a member that exits meanwhile
@@ -208,14 +203,8 @@ fn lock(store: &Store) -> Result<std::fs::File, Error> {
 /// would look down, and the infra container would be stopped under it).
 fn start_lock(store: &Store, id: &str) -> Result<std::fs::File, Error> {
     let path = dir(store).join(format!("{id}.start"));
-    let f = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| Error::other(format!("{}: {e}", path.display())))?;
-    berth_storage::lock::flock_exclusive(&f).map_err(Error::other)?;
-    Ok(f)
+    berth_storage::lock::lock_file(&path)
+        .map_err(|e| Error::other(format!("{}: {e}", path.display())))
 }
 
 fn save(store: &Store, pod: &Pod) -> Result<(), Error> {
