@@ -29,8 +29,26 @@ struct Cli {
     command: Command,
 }
 
+/// A container's monitor's command line (`__monitor ID` after the store's
+/// flags, as berth spawns it): parsed without building the whole command tree,
+/// which costs every container start a millisecond or two.
+#[derive(Parser)]
+#[command(name = "berth")]
+struct MonitorCli {
+    #[command(flatten)]
+    store: commands::StoreArgs,
+    #[command(subcommand)]
+    command: MonitorCommand,
+}
+
+#[derive(Subcommand)]
+enum MonitorCommand {
+    #[command(name = "__monitor")]
+    Monitor(commands::container::lifecycle::MonitorArgs),
+}
+
 /// podman's other global flags that scripts pass.
-#[derive(clap::Args)]
+#[derive(clap::Args, Default)]
 struct Globals {
     /// Messages at and above this level on stderr: trace, debug, info, warn
     /// (the default), error, fatal or panic.
@@ -147,6 +165,17 @@ enum ContainerCommand {
 /// counts once, the last value.
 fn parse() -> Result<Cli, clap::Error> {
     use clap::{CommandFactory, FromArgMatches};
+    if let Ok(MonitorCli {
+        store,
+        command: MonitorCommand::Monitor(a),
+    }) = MonitorCli::try_parse()
+    {
+        return Ok(Cli {
+            store,
+            globals: Globals::default(),
+            command: Command::Monitor(a),
+        });
+    }
     fn override_self(c: clap::Command) -> clap::Command {
         c.args_override_self(true).mut_subcommands(override_self)
     }

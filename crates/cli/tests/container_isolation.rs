@@ -646,3 +646,60 @@ fn cgroup_parent_places_the_containers_cgroup() {
     }
     assert!(cgroups.contains(&format!("{parent}/{id}")), "{cgroups}");
 }
+
+/// CVE-2019-5736: a container's monitor forks the container's init, whose
+/// /proc/PID/exe is berth until it executes the container's command. Monitors
+/// (a pod's infra container's too) run from a read-only image of berth, so the
+/// binary cannot be written through that link.
+#[test]
+fn monitors_run_from_a_read_only_image_of_berth() {
+    use std::os::unix::fs::MetadataExt;
+    let st = TestStore::with_busybox();
+    st.ok(&["pod", "create", "--name", "p"]);
+    st.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "alone",
+        "localhost/bb:1",
+        "sleep",
+        "600",
+    ]);
+    st.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "member",
+        "--pod",
+        "p",
+        "localhost/bb:1",
+        "sleep",
+        "600",
+    ]);
+    let infra = st.ok(&["pod", "inspect", "p", "--format", "{{.InfraContainerID}}"]);
+    let berth = std::fs::metadata(env!("CARGO_BIN_EXE_berth")).unwrap();
+    for name in ["alone", "member", infra.stdout.trim()] {
+        let pid = st.inspect(name, ".State.ConmonPid");
+        let exe = format!("/proc/{pid}/exe");
+        let m = std::fs::metadata(&exe).unwrap();
+        assert_eq!(
+            (m.dev(), m.ino()),
+            (berth.dev(), berth.ino()),
+            "{name}: not berth"
+        );
+        // Writing is refused while it runs (ETXTBSY); what the attack waits
+        // for is the process's end, after which only a read-only mount holds.
+        let c = std::ffi::CString::new(exe.clone()).unwrap();
+        // SAFETY: statvfs into a zeroed struct with a valid C path.
+        let mut fs: libc::statvfs = unsafe { std::mem::zeroed() };
+        assert_eq!(unsafe { libc::statvfs(c.as_ptr(), &mut fs) }, 0);
+        assert_ne!(
+            fs.f_flag & libc::ST_RDONLY,
+            0,
+            "{name}: its monitor runs from a writable {}",
+            std::fs::read_link(&exe).unwrap().display()
+        );
+    }
+    st.ok(&["pod", "rm", "-f", "-t", "0", "p"]);
+    st.ok(&["rm", "-f", "-t", "0", "alone"]);
+}

@@ -293,6 +293,37 @@ impl Cgroup {
         Ok(())
     }
 
+    /// The v2 directory opened for a child to be born in (CLONE_INTO_CGROUP).
+    pub fn open_v2(&self) -> Option<std::os::fd::OwnedFd> {
+        let d = self.v2_dir()?;
+        let c = crate::sys::cstr(&d.path.to_string_lossy()).ok()?;
+        crate::sys::openat(
+            libc::AT_FDCWD,
+            &c,
+            libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
+            0,
+        )
+        .ok()
+    }
+
+    /// Moves the caller, a process just forked and still single-threaded, into
+    /// every directory (made already). In a v1 hierarchy `0` goes to `tasks`:
+    /// moving only the calling thread spares the kernel its global threadgroup
+    /// lock, which a write to `cgroup.procs` takes and whose release waits out an
+    /// RCU grace period (7–15 ms a container here). v2 has no such way for a
+    /// process: `in_v2` says it was born there (CLONE_INTO_CGROUP), else it is
+    /// moved through `cgroup.procs`.
+    pub fn join_self(&self, in_v2: bool) -> Result<()> {
+        for d in &self.dirs {
+            match (d.v2, in_v2) {
+                (false, _) => write(&d.path, "tasks", "0")?,
+                (true, false) => write(&d.path, "cgroup.procs", "0")?,
+                (true, true) => {}
+            }
+        }
+        Ok(())
+    }
+
     /// Puts an extra process (an exec'd one) in the container's cgroups.
     pub fn join(&self, pid: i32) -> Result<()> {
         for d in &self.dirs {

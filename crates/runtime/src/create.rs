@@ -18,7 +18,7 @@ use crate::spec::{Process, Spec};
 use crate::state::{self, State, Status};
 use crate::sys::{self, cstr};
 use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 
@@ -136,6 +136,9 @@ struct Plan {
     new_userns: bool,
     idmap: Vec<Option<OwnedFd>>,
     preserved: Vec<i32>,
+    /// The init moves itself into its cgroups (see `Cgroup::join_self`); not in
+    /// a user namespace of its own, whose root may not write the host's files.
+    self_join: bool,
 }
 
 pub fn create(rt: &Runtime, opts: &CreateOptions, mode: Mode) -> Result<i32> {
@@ -202,8 +205,13 @@ fn create_in(
     let mut plan = plan(spec, rootfs.to_string(), cgroup, fifo)?;
     plan.preserved = preserved.to_vec();
     let (parent_sock, child_sock) = sys::seqpacket_pair().ctx("socketpair")?;
-    let parent_ns = enter_parent_namespaces(&plan.spec)?;
-    let pid = sys::clone_fork(plan.clone_flags).ctx("clone the container process");
+    let (parent_ns, pid, in_v2) = match fork_into_cgroup(&plan) {
+        Ok(forked) => forked,
+        Err(e) => {
+            let _ = plan.cgroup.remove();
+            return Err(e);
+        }
+    };
     // This process (a caller of the library, not only berth-oci) goes on with
     // its own pid and time namespaces for its children: a thread started after
     // a setns(CLONE_NEWPID) would fail with EINVAL.
@@ -219,12 +227,13 @@ fn create_in(
                 libc::waitpid(child, std::ptr::null_mut(), 0);
             }
         }
+        let _ = plan.cgroup.remove();
         return Err(e);
     }
     let pid = pid?;
     if pid == 0 {
         drop(parent_sock);
-        let err = init(&plan, opts, mode, &child_sock);
+        let err = init(&plan, opts, mode, &child_sock, in_v2);
         let msg = format!("E{}", err.0);
         // SAFETY-free path: best-effort report, then leave without running destructors
         // the parent still owns (files, the state directory).
@@ -274,6 +283,29 @@ fn create_in(
             Ok(code)
         }
     }
+}
+
+/// Enters the parent namespaces the container needs and forks its process
+/// there. With `self_join` its cgroup directories are made first and the child
+/// is born in the v2 one where the kernel can (the returned bool), moving
+/// itself into the rest (`init`).
+fn fork_into_cgroup(plan: &Plan) -> Result<(ParentNamespaces, Result<i32>, bool)> {
+    let into = if plan.self_join {
+        plan.cgroup.create()?;
+        plan.cgroup.open_v2()
+    } else {
+        None
+    };
+    let parent_ns = enter_parent_namespaces(&plan.spec)?;
+    // Older kernels (or a v2 directory that cannot take processes) refuse
+    // CLONE_INTO_CGROUP: the child then moves itself there too.
+    if let Some(fd) = &into
+        && let Ok(pid) = sys::clone_fork_into(plan.clone_flags, fd.as_fd())
+    {
+        return Ok((parent_ns, Ok(pid), true));
+    }
+    let pid = sys::clone_fork(plan.clone_flags).ctx("clone the container process");
+    Ok((parent_ns, pid, false))
 }
 
 /// From the fork to a container that is created (or, for `run`, started): the
@@ -366,6 +398,7 @@ fn plan(spec: Spec, rootfs: String, cgroup: Cgroup, fifo: Option<OwnedFd>) -> Re
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(Plan {
+        self_join: !new_userns && !cgroup.dirs.is_empty(),
         spec,
         process,
         rootfs,
@@ -472,7 +505,9 @@ fn drive_init(plan: &Plan, sock: &OwnedFd, st: &State) -> Result<()> {
         std::fs::write(format!("/proc/{pid}/gid_map"), map_text(&l.gid_mappings))
             .ctx("write gid_map")?;
     }
-    plan.cgroup.create_and_join(pid)?;
+    if !plan.self_join {
+        plan.cgroup.create_and_join(pid)?;
+    }
     let mut resources = plan.spec.linux().resources.clone().unwrap_or_default();
     // The spec's devices must be usable whatever the rules say, as with runc.
     for d in &plan.spec.linux().devices {
@@ -553,8 +588,8 @@ fn wait_msg(sock: &OwnedFd, want: u8) -> Result<()> {
 }
 
 /// The container's init, in the forked child. Returns only on error.
-fn init(plan: &Plan, opts: &CreateOptions, mode: Mode, sock: &OwnedFd) -> Error {
-    match init_steps(plan, opts, mode, sock) {
+fn init(plan: &Plan, opts: &CreateOptions, mode: Mode, sock: &OwnedFd, in_v2: bool) -> Error {
+    match init_steps(plan, opts, mode, sock, in_v2) {
         Ok(never) => match never {},
         Err(e) => e,
     }
@@ -562,9 +597,18 @@ fn init(plan: &Plan, opts: &CreateOptions, mode: Mode, sock: &OwnedFd) -> Error 
 
 enum Never {}
 
-fn init_steps(plan: &Plan, opts: &CreateOptions, mode: Mode, sock: &OwnedFd) -> Result<Never> {
+fn init_steps(
+    plan: &Plan,
+    opts: &CreateOptions,
+    mode: Mode,
+    sock: &OwnedFd,
+    in_v2: bool,
+) -> Result<Never> {
     // Die with the runtime while it still drives us; cleared before `ready`.
     sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as _, 0).ctx("pdeathsig")?;
+    if plan.self_join {
+        plan.cgroup.join_self(in_v2)?;
+    }
     // With nothing to join, the namespaces other than cgroup are made while the
     // runtime is still writing maps and cgroups: the two cores work at once.
     // (cgroup must wait until we are in our cgroup; it becomes the namespace root.)

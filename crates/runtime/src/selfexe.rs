@@ -56,12 +56,7 @@ pub fn ensure_protected() -> Result<()> {
     }
     let meta = std::fs::metadata("/proc/self/exe").ctx("stat /proc/self/exe")?;
     let dir = cache_dir();
-    let path = dir.join(format!(
-        "berth-oci-{}-{}-{}",
-        meta.dev(),
-        meta.ino(),
-        meta.mtime()
-    ));
+    let path = image_path(&dir, &meta);
     let argv: Vec<CString> = std::env::args_os()
         .map(|a| {
             CString::new(std::os::unix::ffi::OsStrExt::as_bytes(a.as_os_str())).unwrap_or_default()
@@ -73,6 +68,31 @@ pub fn ensure_protected() -> Result<()> {
         return Err(e).ctx("re-execute from the read-only image");
     }
     exec_sealed_copy(&argv)
+}
+
+/// What a process this one starts (a container's monitor, itself this binary)
+/// should execute to run protected without executing itself again: this
+/// process's image when it is protected already, else the read-only image,
+/// made when missing. None where none can be made (rootless): the child then
+/// protects itself.
+pub fn protected_path() -> Option<PathBuf> {
+    if protected() {
+        return std::env::current_exe().ok();
+    }
+    let meta = std::fs::metadata("/proc/self/exe").ok()?;
+    let dir = cache_dir();
+    let path = image_path(&dir, &meta);
+    (is_our_ro_mount(&path, &meta) || make_ro_mount(&dir, &path, &meta).is_ok()).then_some(path)
+}
+
+/// The read-only image's path: one per binary (device, inode, mtime).
+fn image_path(dir: &Path, exe: &std::fs::Metadata) -> PathBuf {
+    dir.join(format!(
+        "berth-oci-{}-{}-{}",
+        exe.dev(),
+        exe.ino(),
+        exe.mtime()
+    ))
 }
 
 fn env_with_marker() -> Vec<CString> {

@@ -3,7 +3,7 @@
 
 use std::ffi::{CStr, CString};
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 pub fn cstr(s: &str) -> io::Result<CString> {
     CString::new(s)
@@ -99,6 +99,66 @@ pub fn threads() -> io::Result<u64> {
 /// The caller must therefore be single-threaded; that is checked here, and a
 /// multi-threaded caller gets an error instead of a child that may hang.
 pub fn clone_fork(flags: libc::c_int) -> io::Result<libc::pid_t> {
+    ensure_single_threaded()?;
+    // SAFETY: with a null stack the raw clone behaves as fork; the caller was
+    // just found single-threaded, so no lock can be held by another thread.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_clone,
+            (flags | libc::SIGCHLD) as libc::c_ulong,
+            0usize,
+            0usize,
+            0usize,
+            0usize,
+        )
+    };
+    cvt_long(ret).map(|p| p as libc::pid_t)
+}
+
+/// `clone_fork`, the child born in the cgroup v2 directory `cgroup` is open on
+/// (clone3's CLONE_INTO_CGROUP, Linux 5.7): it never has to be moved there, and
+/// a move takes the kernel's global threadgroup lock, whose writer waits out an
+/// RCU grace period (7–15 ms a container on this project's machines).
+pub fn clone_fork_into(flags: libc::c_int, cgroup: BorrowedFd) -> io::Result<libc::pid_t> {
+    const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+    // The kernel's `struct clone_args` up to `cgroup` (CLONE_ARGS_SIZE_VER2).
+    #[repr(C)]
+    #[derive(Default)]
+    struct CloneArgs {
+        flags: u64,
+        pidfd: u64,
+        child_tid: u64,
+        parent_tid: u64,
+        exit_signal: u64,
+        stack: u64,
+        stack_size: u64,
+        tls: u64,
+        set_tid: u64,
+        set_tid_size: u64,
+        cgroup: u64,
+    }
+    ensure_single_threaded()?;
+    let args = CloneArgs {
+        flags: flags as u32 as u64 | CLONE_INTO_CGROUP,
+        exit_signal: libc::SIGCHLD as u64,
+        cgroup: cgroup.as_raw_fd() as u64,
+        ..Default::default()
+    };
+    // SAFETY: clone3 with no stack behaves as fork (the child continues on a copy
+    // of this stack); `args` outlives the call and its size is passed; the caller
+    // was just found single-threaded, as for clone_fork.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_clone3,
+            &args as *const CloneArgs,
+            std::mem::size_of::<CloneArgs>(),
+        )
+    };
+    cvt_long(ret).map(|p| p as libc::pid_t)
+}
+
+/// The raw clone runs no fork handlers: refuses a caller with other threads.
+fn ensure_single_threaded() -> io::Result<()> {
     // A thread just joined may still be counted for a moment while the kernel
     // finishes its exit (its code and its locks are done with): give such a
     // thread up to 100 ms to go; a live one stays and is refused (chaos F13).
@@ -115,19 +175,7 @@ pub fn clone_fork(flags: libc::c_int) -> io::Result<libc::pid_t> {
             "the runtime forks the container's process, which needs a single-threaded caller (this process has {n} threads)"
         )));
     }
-    // SAFETY: with a null stack the raw clone behaves as fork; the caller was
-    // just found single-threaded, so no lock can be held by another thread.
-    let ret = unsafe {
-        libc::syscall(
-            libc::SYS_clone,
-            (flags | libc::SIGCHLD) as libc::c_ulong,
-            0usize,
-            0usize,
-            0usize,
-            0usize,
-        )
-    };
-    cvt_long(ret).map(|p| p as libc::pid_t)
+    Ok(())
 }
 
 #[cfg(test)]

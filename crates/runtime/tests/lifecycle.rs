@@ -455,3 +455,42 @@ fn force_delete_removes_a_state_directory_a_killed_create_left() {
     rt.ok(&["delete", "--force", &id]);
     assert!(!rt.root.path().join(&id).exists());
 }
+
+/// The init is in its cgroup in every hierarchy by the time `create` returns: one
+/// it moved itself into (v1 `tasks`) or was born in (v2, CLONE_INTO_CGROUP), and,
+/// in a user namespace of its own, the ones the runtime moved it into.
+#[test]
+fn the_init_is_in_its_cgroup_in_every_hierarchy() {
+    for userns in [false, true] {
+        let rt = Runtime::new();
+        let mut b = Bundle::new(&["sleep", "1000"]);
+        let id = unique("cgjoin");
+        b.spec["linux"]["cgroupsPath"] = format!("/berth-oci-test/{id}").into();
+        if userns {
+            b.spec["linux"]["namespaces"]
+                .as_array_mut()
+                .unwrap()
+                .push(serde_json::json!({"type": "user"}));
+            let map = serde_json::json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+            b.spec["linux"]["uidMappings"] = map.clone();
+            b.spec["linux"]["gidMappings"] = map;
+        }
+        assert!(rt.create(&b, &id).status.success(), "userns {userns}");
+        let pid = rt.state(&id)["pid"].as_i64().unwrap();
+        let lines = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+        let want = format!("/berth-oci-test/{id}");
+        // Every hierarchy with a controller (or the v2 one, `0::`) holds it.
+        let held: Vec<&str> = lines
+            .lines()
+            .filter(|l| !l.contains(":name=") || l.contains(":name=systemd:"))
+            .collect();
+        assert!(held.len() > 1 || lines.starts_with("0::"), "{lines}");
+        for l in held {
+            assert!(
+                l.ends_with(&want),
+                "userns {userns}: {l} (want {want})\n{lines}"
+            );
+        }
+        rt.ok(&["delete", "--force", &id]);
+    }
+}

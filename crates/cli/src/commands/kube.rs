@@ -146,7 +146,6 @@ pub fn play_noun(store_args: &StoreArgs, a: PlayNounArgs) -> CmdResult {
 }
 
 fn play(store_args: &StoreArgs, p: PlayArgs) -> CmdResult {
-    exit::protect_self()?;
     let store = store_args.open()?;
     let yaml = read_yaml(&p.file)?;
     let o = PlayOptions {

@@ -32,8 +32,9 @@ pub struct StartArgs {
     pub(crate) names: Vec<String>,
 }
 
+/// The containers run under monitors, started from this binary's read-only
+/// image (`monitor_argv`): this process forks none itself.
 pub fn start(store_args: &StoreArgs, a: StartArgs) -> Result<i32, Failure> {
-    crate::exit::protect_self()?;
     let store = store_args.open()?;
     if a.attach {
         let [name] = a.names.as_slice() else {
@@ -269,7 +270,6 @@ pub fn pause(store_args: &StoreArgs, a: PauseArgs, pause: bool) -> CmdResult {
 }
 
 pub fn restart(store_args: &StoreArgs, a: StopArgs) -> CmdResult {
-    crate::exit::protect_self()?;
     let store = store_args.open()?;
     let names = targets(&store, a.all, &a.names, |_| true)?;
     each(&names, |n| {

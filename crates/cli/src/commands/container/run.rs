@@ -94,10 +94,15 @@ fn pull_if_needed(store_args: &StoreArgs, a: &mut ContainerArgs) -> Result<(), F
     Ok(())
 }
 
-/// The command line of a container's monitor: this binary, the store flags,
+/// The command line of a container's monitor: this binary's read-only image
+/// where there is one (CVE-2019-5736: a monitor becomes its container's
+/// runtime, and so need not execute itself again), the store flags,
 /// `__monitor ID`.
 pub fn monitor_argv(store: &StoreArgs, id: &str) -> Vec<OsString> {
     let mut v = berth_argv(store);
+    if let Some(image) = berth_runtime::selfexe::protected_path() {
+        v[0] = image.into();
+    }
     v.extend(["__monitor".into(), id.into()]);
     v
 }
@@ -133,10 +138,13 @@ pub fn run(store_args: &StoreArgs, mut a: RunArgs) -> Result<i32, Failure> {
             a.c.preserve_fds,
         ));
     }
-    // This process (or the monitor it starts, which is this binary too) becomes
-    // the container's runtime; protect the binary as berth-oci does
-    // (CVE-2019-5736) before anything is forked.
-    crate::exit::protect_self()?;
+    // In the foreground this process may become the container's runtime: it
+    // runs from a read-only image of itself as berth-oci does (CVE-2019-5736),
+    // which may execute it again, before anything is forked. A detached
+    // container's monitor is started from that image (`monitor_argv`).
+    if !a.detach {
+        crate::exit::protect_self()?;
+    }
     check_stop_signal(&a.c)?;
     let store = store_args.open()?;
     let engine = berth_engine::Engine::with_store(store.clone());
