@@ -324,14 +324,16 @@ impl Cgroup {
         Ok(())
     }
 
-    /// Puts an extra process (an exec'd one) in the container's cgroups.
-    pub fn join(&self, pid: i32) -> Result<()> {
-        for d in &self.dirs {
-            if d.path.exists() {
-                write(&d.path, "cgroup.procs", &pid.to_string())?;
-            }
+    /// The directories still there, which an exec'd process joins.
+    pub fn existing(&self) -> Cgroup {
+        Cgroup {
+            dirs: self
+                .dirs
+                .iter()
+                .filter(|d| d.path.exists())
+                .cloned()
+                .collect(),
         }
-        Ok(())
     }
 
     /// Writes every limit the spec sets.

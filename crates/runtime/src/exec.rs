@@ -13,7 +13,7 @@ use crate::spec::Process;
 use crate::state::{State, Status};
 use crate::sys::{self, cstr};
 use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 
@@ -158,20 +158,31 @@ pub fn exec(rt: &Runtime, o: &ExecOptions) -> Result<i32> {
         _ => None,
     };
     let (parent, child) = sys::seqpacket_pair().ctx("socketpair")?;
-    let pid = sys::fork().ctx("fork")?;
+    // The process moves itself into the container's cgroups, or is born in
+    // the v2 one (see create's `fork_into_cgroup`), not moved there by us.
+    let cgroup = st.cgroup.existing();
+    let (pid, in_v2) = match cgroup
+        .open_v2()
+        .and_then(|fd| sys::clone_fork_into(0, fd.as_fd()).ok())
+    {
+        Some(pid) => (pid, true),
+        None => (sys::fork().ctx("fork")?, false),
+    };
     if pid == 0 {
         drop(parent);
-        let e = match child_steps(
-            o.stdio,
-            &p,
-            &st.config,
-            &joins,
-            userns,
-            filter.as_ref(),
-            &preserved,
-            console.as_ref(),
-            &child,
-        ) {
+        let e = match cgroup.join_self(in_v2).and_then(|()| {
+            child_steps(
+                o.stdio,
+                &p,
+                &st.config,
+                &joins,
+                userns,
+                filter.as_ref(),
+                &preserved,
+                console.as_ref(),
+                &child,
+            )
+        }) {
             Ok(never) => match never {},
             Err(e) => e,
         };
@@ -181,7 +192,6 @@ pub fn exec(rt: &Runtime, o: &ExecOptions) -> Result<i32> {
     }
     drop(child);
     let result = (|| {
-        st.cgroup.join(pid)?;
         let s = UnixStream::from(parent);
         (&s).write_all(b"G").ctx("signal the exec process")?;
         let mut buf = vec![0u8; 4096];

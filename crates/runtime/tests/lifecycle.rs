@@ -458,9 +458,10 @@ fn force_delete_removes_a_state_directory_a_killed_create_left() {
 
 /// The init is in its cgroup in every hierarchy by the time `create` returns: one
 /// it moved itself into (v1 `tasks`) or was born in (v2, CLONE_INTO_CGROUP), and,
-/// in a user namespace of its own, the ones the runtime moved it into.
+/// in a user namespace of its own, the ones the runtime moved it into. So is a
+/// process `exec` starts.
 #[test]
-fn the_init_is_in_its_cgroup_in_every_hierarchy() {
+fn the_init_and_exec_are_in_their_cgroup_in_every_hierarchy() {
     for userns in [false, true] {
         let rt = Runtime::new();
         let mut b = Bundle::new(&["sleep", "1000"]);
@@ -476,21 +477,44 @@ fn the_init_is_in_its_cgroup_in_every_hierarchy() {
             b.spec["linux"]["gidMappings"] = map;
         }
         assert!(rt.create(&b, &id).status.success(), "userns {userns}");
-        let pid = rt.state(&id)["pid"].as_i64().unwrap();
-        let lines = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
         let want = format!("/berth-oci-test/{id}");
-        // Every hierarchy with a controller (or the v2 one, `0::`) holds it.
-        let held: Vec<&str> = lines
-            .lines()
-            .filter(|l| !l.contains(":name=") || l.contains(":name=systemd:"))
-            .collect();
-        assert!(held.len() > 1 || lines.starts_with("0::"), "{lines}");
-        for l in held {
-            assert!(
-                l.ends_with(&want),
-                "userns {userns}: {l} (want {want})\n{lines}"
-            );
-        }
+        let init = rt.state(&id)["pid"].as_i64().unwrap();
+        in_cgroup(init, &want, &format!("init, userns {userns}"));
+        rt.ok(&["start", &id]);
+        let pid_file = b.path().join("exec.pid");
+        let pid_arg = pid_file.to_string_lossy().into_owned();
+        // Its stdio elsewhere than ours: a detached process keeps what it is given.
+        let exec = rt
+            .cmd()
+            .args([
+                "exec",
+                "--detach",
+                "--pid-file",
+                &pid_arg,
+                &id,
+                "sleep",
+                "100",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(exec.success());
+        let exec: i64 = std::fs::read_to_string(&pid_file).unwrap().parse().unwrap();
+        in_cgroup(exec, &want, &format!("exec, userns {userns}"));
         rt.ok(&["delete", "--force", &id]);
+    }
+}
+
+/// Every hierarchy with a controller (or the v2 one, `0::`) holds `pid` at `want`.
+fn in_cgroup(pid: i64, want: &str, what: &str) {
+    let lines = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    let held: Vec<&str> = lines
+        .lines()
+        .filter(|l| !l.contains(":name=") || l.contains(":name=systemd:"))
+        .collect();
+    assert!(held.len() > 1 || lines.starts_with("0::"), "{lines}");
+    for l in held {
+        assert!(l.ends_with(want), "{what}: {l} (want {want})\n{lines}");
     }
 }
