@@ -144,12 +144,9 @@ pub fn pull(s: &Service, req: &Request, w: &mut dyn Write) -> Result {
         Some(t) => format!("{from}:{t}"),
         None => from.to_string(),
     };
-    let mut context = berth_image::Context::default();
-    context.retries = Some(3);
-    context.credentials = registry_auth(req)?;
     let o = PullOptions {
         policy: PullPolicy::Always,
-        context,
+        context: registry_context(req)?,
         ..Default::default()
     };
     let mut out = Chunked::start(w, 200, "application/json").map_err(|e| ApiError::new(500, e))?;
@@ -214,6 +211,22 @@ pub fn history(s: &Service, name: &str) -> Result {
     Ok(Reply::Json(200, Value::Array(out)))
 }
 
+/// Registry access as the request asks for it, the same for every endpoint
+/// that reaches a registry (Docker's and libpod's pull, push and search, and
+/// manifest push): `X-Registry-Auth`'s credentials, libpod's
+/// `tlsVerify=false`, and three tries as podman makes.
+pub(crate) fn registry_context(
+    req: &Request,
+) -> std::result::Result<berth_image::Context, ApiError> {
+    let mut c = berth_image::Context::default();
+    c.retries = Some(3);
+    if req.param("tlsVerify") == Some("false") {
+        c.tls_verify = Some(false);
+    }
+    c.credentials = registry_auth(req)?;
+    Ok(c)
+}
+
 /// `X-Registry-Auth`: base64 (URL or standard alphabet) of Docker's auth
 /// config JSON; none, or an empty one, means no credentials.
 pub(crate) fn registry_auth(
@@ -253,9 +266,7 @@ pub fn push(s: &Service, req: &Request, name: &str, w: &mut dyn Write) -> Result
         None => name.to_string(),
     };
     s.engine.images().inspect(&image)?;
-    let mut context = berth_image::Context::default();
-    context.retries = Some(3);
-    context.credentials = registry_auth(req)?;
+    let context = registry_context(req)?;
     let mut out = Chunked::start(w, 200, "application/json").map_err(|e| ApiError::new(500, e))?;
     let _ = out.json_line(&json!({"status": format!("The push refers to repository [{name}]")}));
     let last = match s.engine.images().push(
@@ -305,8 +316,7 @@ pub fn search(req: &Request) -> Result {
         limit,
         list_tags: false,
     };
-    let context = berth_image::Context::default();
-    let found = berth_engine::images::search(term, &context, &o)?;
+    let found = berth_engine::images::search(term, &registry_context(req)?, &o)?;
     let out: Vec<Value> = found
         .into_iter()
         .map(|r| {

@@ -327,15 +327,10 @@ pub fn pull(s: &Service, req: &Request, w: &mut dyn std::io::Write) -> Result {
         .param("policy")
         .filter(|p| !p.is_empty())
         .unwrap_or("always");
-    let mut context = berth_image::Context::default();
-    context.retries = Some(3);
-    if req.param("tlsVerify") == Some("false") {
-        context.tls_verify = Some(false);
-    }
     let o = berth_engine::pull::PullOptions {
         policy: policy.parse().map_err(ApiError::bad_request)?,
         all_tags: req.flag("allTags"),
-        context,
+        context: crate::images::registry_context(req)?,
         ..Default::default()
     };
     let mut out = crate::http::Chunked::start(w, 200, "application/json")
@@ -347,6 +342,35 @@ pub fn pull(s: &Service, req: &Request, w: &mut dyn std::io::Write) -> Result {
         .pull(name, &o, &berth_image::copy::Silent, &mut events)
     {
         Ok(r) => json!({"images": r.ids, "id": r.ids.first().cloned().unwrap_or_default()}),
+        Err(e) => json!({"error": e.to_string()}),
+    };
+    let ok = out.json_line(&last).is_ok() && out.finish().is_ok();
+    Ok(Reply::Written(if ok {
+        crate::reply::Done::KeepOpen
+    } else {
+        crate::reply::Done::Close
+    }))
+}
+
+/// `POST /libpod/images/NAME/push?destination=D&tlsVerify=…`: libpod's
+/// stream (`{"stream": …}` lines, an `{"error": …}` line on failure), which
+/// podman's remote client reads; Docker's push answers in another shape.
+pub fn push(s: &Service, req: &Request, name: &str, w: &mut dyn std::io::Write) -> Result {
+    s.engine.images().inspect(name)?;
+    let context = crate::images::registry_context(req)?;
+    let destination = req.param("destination").filter(|d| !d.is_empty());
+    let mut out = crate::http::Chunked::start(w, 200, "application/json")
+        .map_err(|e| ApiError::new(500, e))?;
+    let _ = out.json_line(&json!({"stream": "Getting image source signatures\n"}));
+    let pushed = s.engine.images().push(
+        name,
+        destination,
+        &context,
+        &Default::default(),
+        &berth_image::copy::Silent,
+    );
+    let last = match pushed {
+        Ok(_) => json!({"stream": "Writing manifest to image destination\n"}),
         Err(e) => json!({"error": e.to_string()}),
     };
     let ok = out.json_line(&last).is_ok() && out.finish().is_ok();

@@ -65,17 +65,6 @@ pub fn route(s: &Service, req: &Request, segs: &[String]) -> Result {
     }
 }
 
-/// Registry access as the request asks: `tlsVerify=false`, X-Registry-Auth.
-fn context(req: &Request) -> std::result::Result<berth_image::Context, ApiError> {
-    let mut c = berth_image::Context::default();
-    c.retries = Some(3);
-    if req.param("tlsVerify") == Some("false") {
-        c.tls_verify = Some(false);
-    }
-    c.credentials = crate::images::registry_auth(req)?;
-    Ok(c)
-}
-
 /// `POST /manifests/NAME?images=…&all=`: a new list, with the images given.
 fn create(s: &Service, req: &Request, name: &str) -> Result {
     let images: Vec<String> = req
@@ -89,7 +78,13 @@ fn create(s: &Service, req: &Request, name: &str) -> Result {
         all: req.flag("all"),
         ..Default::default()
     };
-    let l = manifests::create_with(s.engine.store(), name, &images, &o, &context(req)?)?;
+    let l = manifests::create_with(
+        s.engine.store(),
+        name,
+        &images,
+        &o,
+        &crate::images::registry_context(req)?,
+    )?;
     Ok(Reply::Json(200, json!({ "Id": l.id })))
 }
 
@@ -159,7 +154,7 @@ fn modify(s: &Service, req: &Request, name: &str) -> Result {
     let mut done = Vec::new();
     match operation.as_str() {
         "update" => {
-            let ctx = context(req)?;
+            let ctx = crate::images::registry_context(req)?;
             for i in &images {
                 for d in manifests::add(store, &list.id, i, &o, &ctx)? {
                     done.push(d.to_string());
@@ -204,7 +199,7 @@ fn push(s: &Service, req: &Request, name: &str, destination: &str) -> Result {
         name,
         destination,
         req.param("all") != Some("false"),
-        &context(req)?,
+        &crate::images::registry_context(req)?,
         &berth_image::copy::Silent,
     )?;
     Ok(Reply::Json(200, json!({ "Id": digest.to_string() })))

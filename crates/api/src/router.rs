@@ -172,6 +172,9 @@ fn libpod_answer(s: &Service, req: &Request, segs: &[&str], conn: &mut Conn) -> 
         ("DELETE", ["containers", id]) => libpod::remove(s, req, id),
         ("GET", ["images", "json"]) => libpod::images(s, req),
         ("DELETE", ["images", "remove"]) => libpod::images_remove(s, req),
+        ("POST", ["images", name @ .., "push"]) if !name.is_empty() => {
+            libpod::push(s, req, &name.join("/"), &mut conn.writer)
+        }
         ("GET", ["images", name @ .., "exists"]) if !name.is_empty() => {
             libpod::image_exists(s, &name.join("/"))
         }

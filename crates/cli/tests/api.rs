@@ -29,6 +29,21 @@ impl Service {
     }
 
     /// A service whose registries.conf says `reg` speaks plain HTTP.
+    /// Debian's podman as a remote client of this service: exit code, stdout, stderr.
+    fn podman(&self, args: &[&str]) -> (i32, String, String) {
+        let url = format!("unix://{}", self.socket.display());
+        let out = Command::new("timeout")
+            .args(["-s", "KILL", "60", "podman", "--remote", "--url", &url])
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
     fn for_registry(st: &TestStore, reg: &support::registry::Registry) -> Service {
         let conf = st.path().join("registries.conf");
         let text = format!(
@@ -851,18 +866,9 @@ fn the_docker_cli_builds_from_a_context() {
 fn podman_remote_runs_containers_pods_and_kube_play_through_the_service() {
     let st = TestStore::with_busybox();
     let svc = Service::start(&st, "0");
-    let url = format!("unix://{}", svc.socket.display());
     let podman = |args: &[&str]| {
-        let out = Command::new("timeout")
-            .args(["-s", "KILL", "60", "podman", "--remote", "--url", &url])
-            .args(args)
-            .output()
-            .unwrap();
-        let (o, e) = (
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        );
-        assert!(out.status.success(), "podman --remote {args:?}: {o}{e}");
+        let (code, o, e) = svc.podman(args);
+        assert_eq!(code, 0, "podman --remote {args:?}: {o}{e}");
         o
     };
     podman(&[
@@ -1235,6 +1241,34 @@ fn docker_login_is_checked_against_the_registry() {
     assert_eq!(code, 0, "{out}{err}");
 }
 
+/// podman's remote client sends credentials (X-Registry-Auth) and
+/// `--tls-verify=false` (libpod's `tlsVerify`) with a push and a pull; the
+/// service honours both on every endpoint that reaches a registry.
+#[test]
+fn podman_remote_push_and_pull_carry_credentials_and_tls_verify() {
+    let st = TestStore::with_busybox();
+    let reg = support::registry::Registry::start_with_auth("alice", "s3cret").expect("registry");
+    // No registries.conf marking the registry insecure: only tlsVerify=false
+    // lets the service speak plain HTTP to it.
+    let svc = Service::start(&st, "0");
+    let name = format!("{}/remote/auth:1", reg.addr());
+    let ok = |args: &[&str]| {
+        let (code, o, e) = svc.podman(args);
+        assert_eq!(code, 0, "podman --remote {args:?}: {o}{e}");
+    };
+    ok(&["tag", IMG, &name]);
+    let (code, _, err) = svc.podman(&["push", "--tls-verify=false", &name]);
+    assert_ne!(code, 0, "pushed without credentials");
+    assert!(err.contains("authentication required"), "{err}");
+    let creds = "--creds=alice:s3cret";
+    let (code, _, err) = svc.podman(&["push", creds, &name]);
+    assert_ne!(code, 0, "pushed over HTTP with TLS verification on: {err}");
+    ok(&["push", "--tls-verify=false", creds, &name]);
+    ok(&["rmi", &name]);
+    ok(&["pull", "--tls-verify=false", creds, &name]);
+    assert_eq!(st.run(&["image", "exists", &name]).code, 0);
+}
+
 /// `docker search` through the service finds what a registry holds.
 #[test]
 fn docker_search_lists_a_registrys_repositories() {
@@ -1363,21 +1397,8 @@ fn podman_remote_makes_and_pushes_manifest_lists_through_the_service() {
     let st = TestStore::with_busybox();
     let reg = support::registry::Registry::start().expect("registry");
     let svc = Service::for_registry(&st, &reg);
-    let url = format!("unix://{}", svc.socket.display());
-    let podman = |args: &[&str]| {
-        let out = Command::new("timeout")
-            .args(["-s", "KILL", "60", "podman", "--remote", "--url", &url])
-            .args(args)
-            .output()
-            .unwrap();
-        let (o, e) = (
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        );
-        (out.status.code().unwrap_or(-1), o, e)
-    };
     let ok = |args: &[&str]| {
-        let (code, o, e) = podman(args);
+        let (code, o, e) = svc.podman(args);
         assert_eq!(code, 0, "podman --remote {args:?}: {o}{e}");
         o
     };
@@ -1431,14 +1452,14 @@ fn podman_remote_makes_and_pushes_manifest_lists_through_the_service() {
         pushed["manifests"][0]["platform"]["architecture"], "arm64",
         "{pushed}"
     );
-    assert_eq!(podman(&["manifest", "exists", "localhost/list:1"]).0, 0);
+    assert_eq!(svc.podman(&["manifest", "exists", "localhost/list:1"]).0, 0);
     ok(&["manifest", "rm", "localhost/list:1"]);
-    assert_eq!(podman(&["manifest", "exists", "localhost/list:1"]).0, 1);
-    let (code, _, err) = podman(&["manifest", "inspect", "localhost/nosuch:1"]);
+    assert_eq!(svc.podman(&["manifest", "exists", "localhost/list:1"]).0, 1);
+    let (code, _, err) = svc.podman(&["manifest", "inspect", "localhost/nosuch:1"]);
     assert_ne!(code, 0);
     assert!(err.contains("nosuch"), "{err}");
     // The same bulk removal serves rmi: podman's exit code for a missing image.
-    let (code, _, err) = podman(&["rmi", "localhost/nosuch:1"]);
+    let (code, _, err) = svc.podman(&["rmi", "localhost/nosuch:1"]);
     assert_eq!(code, 1, "{err}");
     st.ok(&["tag", IMG, "localhost/extra:1"]);
     assert!(ok(&["rmi", "localhost/extra:1"]).contains("Untagged: localhost/extra:1"));
