@@ -399,6 +399,17 @@ impl<'a> Chunked<'a> {
         self.w.write_all(b"0\r\n\r\n")?;
         self.w.flush()
     }
+
+    /// The stream's last JSON line and its end: the connection stays open
+    /// for another request unless writing failed.
+    pub fn end_with(mut self, last: &serde_json::Value) -> crate::reply::Reply {
+        let ok = self.json_line(last).is_ok() && self.finish().is_ok();
+        crate::reply::Reply::Written(if ok {
+            crate::reply::Done::KeepOpen
+        } else {
+            crate::reply::Done::Close
+        })
+    }
 }
 
 impl Write for Chunked<'_> {

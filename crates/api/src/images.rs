@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use crate::Service;
 use crate::http::{Chunked, Request};
-use crate::reply::{ApiError, Done, Reply, Result};
+use crate::reply::{ApiError, Reply, Result};
 use crate::system::filters;
 
 fn summary(s: &ImageSummary) -> Value {
@@ -182,12 +182,7 @@ pub fn pull(s: &Service, req: &Request, w: &mut dyn Write) -> Result {
             json!({"error": "the pull failed", "errorDetail": {"message": "the pull failed"}})
         }
     };
-    let ok = out.json_line(&last).is_ok() && out.finish().is_ok();
-    Ok(Reply::Written(if ok {
-        Done::KeepOpen
-    } else {
-        Done::Close
-    }))
+    Ok(out.end_with(&last))
 }
 
 /// `GET /images/NAME/history`.
@@ -281,12 +276,7 @@ pub fn push(s: &Service, req: &Request, name: &str, w: &mut dyn Write) -> Result
         }
         Err(e) => json!({"error": e.to_string(), "errorDetail": {"message": e.to_string()}}),
     };
-    let ok = out.json_line(&last).is_ok() && out.finish().is_ok();
-    Ok(Reply::Written(if ok {
-        Done::KeepOpen
-    } else {
-        Done::Close
-    }))
+    Ok(out.end_with(&last))
 }
 
 /// `REPO@DIGEST` for each of an image's names.

@@ -333,7 +333,7 @@ pub fn pull(s: &Service, req: &Request, w: &mut dyn std::io::Write) -> Result {
         context: crate::images::registry_context(req)?,
         ..Default::default()
     };
-    let mut out = crate::http::Chunked::start(w, 200, "application/json")
+    let out = crate::http::Chunked::start(w, 200, "application/json")
         .map_err(|e| ApiError::new(500, e))?;
     let mut events = |_: berth_engine::pull::PullEvent| {};
     let last = match s
@@ -344,12 +344,7 @@ pub fn pull(s: &Service, req: &Request, w: &mut dyn std::io::Write) -> Result {
         Ok(r) => json!({"images": r.ids, "id": r.ids.first().cloned().unwrap_or_default()}),
         Err(e) => json!({"error": e.to_string()}),
     };
-    let ok = out.json_line(&last).is_ok() && out.finish().is_ok();
-    Ok(Reply::Written(if ok {
-        crate::reply::Done::KeepOpen
-    } else {
-        crate::reply::Done::Close
-    }))
+    Ok(out.end_with(&last))
 }
 
 /// `POST /libpod/images/NAME/push?destination=D&tlsVerify=…`: libpod's
@@ -373,12 +368,7 @@ pub fn push(s: &Service, req: &Request, name: &str, w: &mut dyn std::io::Write) 
         Ok(_) => json!({"stream": "Writing manifest to image destination\n"}),
         Err(e) => json!({"error": e.to_string()}),
     };
-    let ok = out.json_line(&last).is_ok() && out.finish().is_ok();
-    Ok(Reply::Written(if ok {
-        crate::reply::Done::KeepOpen
-    } else {
-        crate::reply::Done::Close
-    }))
+    Ok(out.end_with(&last))
 }
 
 /// The part of podman's PodSpecGenerator that `pod create` sends.
