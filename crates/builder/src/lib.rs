@@ -25,6 +25,7 @@ pub mod mount;
 pub mod parser;
 pub mod run_mounts;
 mod signal;
+pub mod source;
 pub mod stages;
 
 pub use berth_engine::duration::parse_go_duration;

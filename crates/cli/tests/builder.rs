@@ -887,3 +887,213 @@ fn prune_takes_dangling_images_and_the_build_cache() {
     st.ok(&["builder", "prune", "--all"]);
     assert_eq!(st.run(&["image", "exists", "localhost/bb:1"]).code, 1);
 }
+
+/// buildah in a store of the test's own; exit code and stderr.
+fn buildah(st: &Store, args: &[&str]) -> (i32, String) {
+    let out = Command::new("buildah")
+        .arg("--root")
+        .arg(st.path("buildah-root"))
+        .arg("--runroot")
+        .arg(st.path("buildah-run"))
+        .args(["--storage-driver", "vfs"])
+        .env("CONTAINERS_REGISTRIES_CONF", "/dev/null")
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// An OCI layout's one manifest, as JSON.
+fn layout_manifest(dir: &Path) -> serde_json::Value {
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
+    let digest = index["manifests"][0]["digest"].as_str().unwrap();
+    let blob = dir
+        .join("blobs/sha256")
+        .join(digest.trim_start_matches("sha256:"));
+    serde_json::from_slice(&std::fs::read(blob).unwrap()).unwrap()
+}
+
+/// The names in a layer of an OCI layout (a gzipped tar).
+fn layer_names(dir: &Path, digest: &str) -> Vec<String> {
+    let blob = dir
+        .join("blobs/sha256")
+        .join(digest.trim_start_matches("sha256:"));
+    let gz = flate2::read::GzDecoder::new(std::fs::File::open(blob).unwrap());
+    let mut names: Vec<String> = tar::Archive::new(gz)
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap().path().unwrap().display().to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+/// `builder source`: a source image made, filled, pushed to a registry and pulled
+/// back by berth, read by buildah (and buildah's read by berth), layer for layer.
+#[test]
+fn source_images_go_between_berth_and_buildah() {
+    let reg = support::registry::Registry::start().expect("registry");
+    let st = Store::new();
+    let src = st.path("src");
+    let src_arg = src.to_str().unwrap();
+    st.ok(&["builder", "source", "create", "--author", "me", src_arg]);
+    let file = st.write("art/notes.txt", "the sources\n");
+    st.write("tree/pkg/main.c", "int main(void) { return 0; }\n");
+    st.ok(&["builder", "source", "add", src_arg, file.to_str().unwrap()]);
+    let tree = st.path("tree");
+    st.ok(&[
+        "builder",
+        "source",
+        "add",
+        "--annotation",
+        "k=v",
+        src_arg,
+        tree.to_str().unwrap(),
+    ]);
+    let m = layout_manifest(&src);
+    assert_eq!(
+        m["config"]["mediaType"],
+        "application/vnd.oci.source.image.config.v1+json"
+    );
+    let layers = m["layers"].as_array().unwrap();
+    assert_eq!(layers.len(), 2, "{m}");
+    assert_eq!(layers[1]["annotations"]["k"], "v");
+    let digest = |i: usize| layers[i]["digest"].as_str().unwrap().to_string();
+    assert_eq!(layer_names(&src, &digest(0)), ["notes.txt"]);
+    assert!(
+        layer_names(&src, &digest(1))
+            .iter()
+            .any(|n| n.ends_with("pkg/main.c"))
+    );
+    // Pushed, then pulled by buildah and by berth: the same layers.
+    let image = format!("{}/src/app:1", reg.addr());
+    st.ok(&[
+        "builder",
+        "source",
+        "push",
+        "--tls-verify=false",
+        src_arg,
+        &image,
+    ]);
+    let theirs = st.path("buildah-pulled");
+    let (code, err) = buildah(
+        &st,
+        &[
+            "source",
+            "pull",
+            "--tls-verify=false",
+            &image,
+            theirs.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "buildah source pull: {err}");
+    assert_eq!(layout_manifest(&theirs)["layers"], m["layers"]);
+    let ours = st.path("pulled");
+    st.ok(&[
+        "builder",
+        "source",
+        "pull",
+        "--tls-verify=false",
+        &image,
+        ours.to_str().unwrap(),
+    ]);
+    assert_eq!(layout_manifest(&ours), m);
+    // buildah's own source image, pushed by buildah, pulled by berth.
+    let made = st.path("buildah-made");
+    let made_arg = made.to_str().unwrap();
+    assert_eq!(buildah(&st, &["source", "create", made_arg]).0, 0);
+    assert_eq!(
+        buildah(&st, &["source", "add", made_arg, file.to_str().unwrap()]).0,
+        0
+    );
+    let image2 = format!("{}/src/theirs:1", reg.addr());
+    let (code, err) = buildah(
+        &st,
+        &["source", "push", "--tls-verify=false", made_arg, &image2],
+    );
+    assert_eq!(code, 0, "buildah source push: {err}");
+    let back = st.path("back");
+    st.ok(&[
+        "builder",
+        "source",
+        "pull",
+        "--tls-verify=false",
+        &image2,
+        back.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        layer_names(
+            &back,
+            layout_manifest(&back)["layers"][0]["digest"]
+                .as_str()
+                .unwrap()
+        ),
+        ["notes.txt"]
+    );
+}
+
+/// What is not a source image is refused, and nothing is written for it.
+#[test]
+fn source_commands_refuse_what_is_not_a_source_image() {
+    let reg = support::registry::Registry::start().expect("registry");
+    let st = Store::new();
+    let src = st.path("src");
+    let src_arg = src.to_str().unwrap();
+    st.ok(&["builder", "source", "create", src_arg]);
+    let again = st.run(&["builder", "source", "create", src_arg]);
+    assert_eq!(again.code, 125);
+    assert!(again.stderr.contains("already exists"), "{}", again.stderr);
+    let missing = st.run(&["builder", "source", "add", src_arg, "/nonexistent/artifact"]);
+    assert_eq!(missing.code, 125);
+    assert!(
+        missing.stderr.contains("/nonexistent/artifact"),
+        "{}",
+        missing.stderr
+    );
+    // An ordinary image: in a layout, it takes no artifact; in a registry, it
+    // is not pulled as a source image.
+    let plain = st.path("plain");
+    st.ok(&[
+        "push",
+        "-q",
+        "localhost/bb:1",
+        &format!("oci:{}", plain.display()),
+    ]);
+    let add = st.run(&[
+        "builder",
+        "source",
+        "add",
+        plain.to_str().unwrap(),
+        "/etc/hostname",
+    ]);
+    assert_eq!(add.code, 125);
+    assert!(add.stderr.contains("not a source image"), "{}", add.stderr);
+    let image = format!("{}/plain/bb:1", reg.addr());
+    st.ok(&[
+        "push",
+        "-q",
+        "--tls-verify=false",
+        "localhost/bb:1",
+        &format!("docker://{image}"),
+    ]);
+    let into = st.path("into");
+    let pull = st.run(&[
+        "builder",
+        "source",
+        "pull",
+        "--tls-verify=false",
+        &image,
+        into.to_str().unwrap(),
+    ]);
+    assert_eq!(pull.code, 125);
+    assert!(
+        pull.stderr.contains("not a source image"),
+        "{}",
+        pull.stderr
+    );
+    assert!(!into.exists(), "a refused pull wrote {}", into.display());
+}

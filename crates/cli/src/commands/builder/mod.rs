@@ -4,6 +4,7 @@ pub mod build;
 pub mod config;
 pub mod images;
 pub mod list;
+pub mod source;
 pub mod working;
 
 use crate::commands::StoreArgs;
@@ -78,6 +79,8 @@ pub(crate) enum BuilderCommand {
     Images(images::ImagesArgs),
     /// Manifest lists, as `berth manifest` (buildah's `manifest`).
     Manifest(crate::commands::manifest::ManifestArgs),
+    /// Source images: create, add artifacts, push and pull (buildah's `source`).
+    Source(source::SourceArgs),
 }
 
 #[derive(Args)]
@@ -188,6 +191,7 @@ pub fn run(store_args: &StoreArgs, a: BuilderArgs) -> Result<i32, Failure> {
             Ok(0)
         }
         BuilderCommand::Manifest(a) => crate::commands::manifest::run(store_args, a).map(|_| 0),
+        BuilderCommand::Source(a) => source::run(a),
     }
 }
 
