@@ -343,19 +343,13 @@ pub fn lock(store: &Store, id: &str) -> std::io::Result<Lock> {
     let mut tries = 0;
     let f = loop {
         std::fs::create_dir_all(&dir)?;
-        let opened = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(dir.join("lock"));
-        match opened {
+        match berth_storage::lock::lock_file(&dir.join("lock")) {
             // The store's recovery removed the directory between the two: it
             // does so for containers that are gone, which the caller finds next.
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && tries < 3 => tries += 1,
             r => break r?,
         }
     };
-    berth_storage::lock::flock_exclusive(&f)?;
     Ok(Lock(f))
 }
 

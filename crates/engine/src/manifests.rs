@@ -65,14 +65,8 @@ fn image_err(e: berth_image::Error) -> ImageError {
 fn lock(store: &Store) -> Result<std::fs::File, ImageError> {
     let r = root(store);
     std::fs::create_dir_all(&r).map_err(|e| invalid(format!("{}: {e}", r.display())))?;
-    let f = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(r.join("lock"))
-        .map_err(|e| invalid(format!("{}: {e}", r.display())))?;
-    berth_storage::lock::flock_exclusive(&f).map_err(|e| invalid(e.to_string()))?;
-    Ok(f)
+    berth_storage::lock::lock_file(&r.join("lock"))
+        .map_err(|e| invalid(format!("{}: {e}", r.display())))
 }
 
 /// Every list, oldest first.

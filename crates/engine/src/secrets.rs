@@ -114,14 +114,7 @@ fn locked(store: &Store) -> Result<std::fs::File, SecretError> {
     std::fs::create_dir_all(d.join("data")).map_err(io(&d))?;
     std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o700)).map_err(io(&d))?;
     let lock = d.join("lock");
-    let f = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock)
-        .map_err(io(&lock))?;
-    berth_storage::lock::flock_exclusive(&f).map_err(io(&lock))?;
-    Ok(f)
+    berth_storage::lock::lock_file(&lock).map_err(io(&lock))
 }
 
 /// Every secret, oldest first.

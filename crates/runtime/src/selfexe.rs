@@ -128,10 +128,7 @@ fn make_ro_mount(dir: &Path, path: &Path, exe: &std::fs::Metadata) -> Result<()>
     // Another berth-oci may be doing the same right now: serialise on a lock file
     // (a mount point cannot be renamed into place).
     let lock = std::fs::File::create(dir.join(".lock")).ctx("create exe cache lock")?;
-    // SAFETY: flock on an fd we own.
-    if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) } < 0 {
-        return Err(std::io::Error::last_os_error()).ctx("lock exe cache");
-    }
+    sys::flock_exclusive(std::os::fd::AsFd::as_fd(&lock)).ctx("lock exe cache")?;
     if is_our_ro_mount(path, exe) {
         return Ok(());
     }

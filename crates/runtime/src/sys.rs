@@ -203,6 +203,20 @@ pub fn fork() -> io::Result<libc::pid_t> {
     clone_fork(0)
 }
 
+/// Waits for an exclusive flock on `fd` (the lock goes with the open file).
+pub fn flock_exclusive(fd: BorrowedFd) -> io::Result<()> {
+    loop {
+        // SAFETY: flock on a descriptor the caller keeps open for the call.
+        if unsafe { libc::flock(fd.as_raw_fd(), libc::LOCK_EX) } == 0 {
+            return Ok(());
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
 pub fn getpid() -> libc::pid_t {
     // SAFETY: always succeeds.
     unsafe { libc::getpid() }

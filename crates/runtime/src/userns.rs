@@ -84,10 +84,8 @@ pub fn enter(run_dir: &Path) -> Result<(), UsernsError> {
         .write(true)
         .open(&lock_path)
         .map_err(|e| err(lock_path.display(), e))?;
-    // SAFETY: a valid fd; flock has no other preconditions.
-    if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) } != 0 {
-        return Err(err(lock_path.display(), io::Error::last_os_error()));
-    }
+    crate::sys::flock_exclusive(std::os::fd::AsFd::as_fd(&lock))
+        .map_err(|e| err(lock_path.display(), e))?;
     let pid_file = run_dir.join("pause.pid");
     let pid = match recorded_pause(&pid_file, uid) {
         Some(pid) => pid,

@@ -3,7 +3,7 @@
 //! `address → container ID`, changed only under the network's lock.
 
 use std::collections::BTreeMap;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
@@ -64,13 +64,7 @@ fn open(store: &Store, net: &Network) -> Result<Locked, NetworkError> {
     let dir = super::dir(store).join("leases");
     std::fs::create_dir_all(&dir).map_err(NetworkError::io(&dir))?;
     let lock_path = dir.join(format!("{}.lock", net.name));
-    let lock = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(NetworkError::io(&lock_path))?;
-    berth_storage::lock::flock_exclusive(&lock).map_err(NetworkError::io(&lock_path))?;
+    let lock = berth_storage::lock::lock_file(&lock_path).map_err(NetworkError::io(&lock_path))?;
     let path = dir.join(format!("{}.json", net.name));
     let leases = match std::fs::read(&path) {
         Ok(b) => serde_json::from_slice(&b).map_err(|source| NetworkError::CorruptLeases {

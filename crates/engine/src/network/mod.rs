@@ -433,14 +433,7 @@ fn backend_lock(store: &Store) -> Result<std::fs::File, NetworkError> {
     let d = dir(store);
     std::fs::create_dir_all(&d).map_err(NetworkError::io(&d))?;
     let path = d.join("backend.lock");
-    let f = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(NetworkError::io(&path))?;
-    berth_storage::lock::flock_exclusive(&f).map_err(NetworkError::io(&path))?;
-    Ok(f)
+    berth_storage::lock::lock_file(&path).map_err(NetworkError::io(&path))
 }
 
 fn attach_with(backend: Backend, store: &Store, t: &Target) -> Result<Iface, NetworkError> {
