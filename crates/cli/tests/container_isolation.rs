@@ -703,3 +703,88 @@ fn monitors_run_from_a_read_only_image_of_berth() {
     st.ok(&["pod", "rm", "-f", "-t", "0", "p"]);
     st.ok(&["rm", "-f", "-t", "0", "alone"]);
 }
+
+/// `--uidmap`/`--gidmap` (as root): the container gets a user namespace of its
+/// own. Inside it the image's files keep their owners (root's are root's: the
+/// layers are mounted as copies mapped once per map); outside, its processes and
+/// what it writes are the mapped IDs. The copies go with the image.
+#[test]
+fn uidmap_gives_a_user_namespace_in_which_the_image_keeps_its_owners() {
+    let st = TestStore::with_busybox();
+    let map = ["--uidmap", "0:200000:65536", "--gidmap", "0:300000:65536"];
+    // A store under a directory the container's root cannot pass through: said
+    // before anything is made.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(st.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    let refused = st.run(&[&["create"][..], &map[..], &["localhost/bb:1"][..]].concat());
+    assert_eq!(refused.code, 125, "{}", refused.stdout);
+    assert!(
+        refused.stderr.contains("does not let UID 200000 through"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(st.ok(&["ps", "-aq"]).stdout, "");
+    std::fs::set_permissions(st.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let run = [
+        &["run", "-d", "--name", "m"][..],
+        &map[..],
+        &["localhost/bb:1", "sh", "-c", "echo x > /made; sleep 600"][..],
+    ]
+    .concat();
+    st.ok(&run);
+    let inside = st.ok(&["exec", "m", "sh", "-c", "cat /proc/self/uid_map /proc/self/gid_map; stat -c %u:%g /bin/busybox /etc/passwd; id -u; cat /made"]).stdout;
+    let words: Vec<&str> = inside.split_whitespace().collect();
+    assert_eq!(
+        words,
+        [
+            "0", "200000", "65536", "0", "300000", "65536", "0:0", "0:0", "0", "x"
+        ],
+        "{inside}"
+    );
+    let pid = st.inspect("m", ".State.Pid");
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    assert!(
+        status.lines().any(|l| l.starts_with("Uid:\t200000\t")),
+        "{status}"
+    );
+    let root = st.ok(&["mount", "m"]).stdout;
+    let made = std::fs::metadata(Path::new(root.trim()).join("made")).unwrap();
+    st.ok(&["umount", "m"]);
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!((made.uid(), made.gid()), (200000, 300000));
+    // A second container with the same map shares the copies.
+    st.ok(&[
+        &["run", "--rm"][..],
+        &map[..],
+        &["localhost/bb:1", "true"][..],
+    ]
+    .concat());
+    let mapped = st.path().join("root/overlay-mapped");
+    let copies = || -> usize {
+        std::fs::read_dir(&mapped)
+            .map(|d| {
+                d.flatten()
+                    .map(|m| std::fs::read_dir(m.path()).unwrap().count())
+                    .sum()
+            })
+            .unwrap_or(0)
+    };
+    assert_eq!(copies(), 1, "one layer, one map: one copy");
+    let bad = st.run(&[
+        "run",
+        "--rm",
+        "--uidmap",
+        "0:100000",
+        "localhost/bb:1",
+        "true",
+    ]);
+    assert_eq!(bad.code, 125);
+    assert!(
+        bad.stderr.contains("invalid --uidmap \"0:100000\""),
+        "{}",
+        bad.stderr
+    );
+    st.ok(&["rm", "-f", "-t", "0", "m"]);
+    st.ok(&["rmi", "localhost/bb:1"]);
+    assert_eq!(copies(), 0, "the mapped copies outlived their image");
+}
