@@ -304,11 +304,13 @@ pub fn remove(s: &Service, req: &Request, id: &str) -> Result {
         .param("timeout")
         .and_then(|t| t.parse().ok())
         .unwrap_or(10);
-    if req.flag("v") {
-        c.remove_with_volumes(id, req.flag("force"), timeout)?;
-    } else {
-        c.remove(id, req.flag("force"), timeout)?;
-    }
+    let o = berth_engine::lifecycle::RemoveOptions {
+        force: req.flag("force"),
+        time: timeout,
+        volumes: req.flag("v"),
+        depend: false,
+    };
+    c.remove_with(id, &o)?;
     Ok(Reply::Json(
         200,
         json!([{"Id": info.id, "Err": null, "RawInput": id}]),
