@@ -449,12 +449,12 @@ pub fn pod_remove(s: &Service, req: &Request, name: &str) -> Result {
 /// systemd`), by service name, running this service's berth with its store.
 pub fn generate_systemd(s: &Service, req: &Request, name: &str) -> Result {
     use berth_engine::systemd::{self, UnitOptions};
-    // The monitor's argv is the binary and the store flags, then `__monitor ID`.
-    let argv: Vec<String> = (s.monitor)("x")
+    let argv: Vec<String> = s
+        .command
+        .argv()
         .into_iter()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
-    let argv = &argv[..argv.len().saturating_sub(2)];
     // podman's client sends the names lowercased (`usename`), its docs camelCase.
     let list = |k: &str| -> Vec<String> {
         req.query

@@ -6,6 +6,7 @@ mod common;
 mod support;
 
 use std::io::{Read, Write};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
@@ -1443,4 +1444,47 @@ fn podman_remote_makes_and_pushes_manifest_lists_through_the_service() {
     st.ok(&["tag", IMG, "localhost/extra:1"]);
     assert!(ok(&["rmi", "localhost/extra:1"]).contains("Untagged: localhost/extra:1"));
     st.ok(&["image", "exists", IMG]);
+}
+
+/// CVE-2019-5736: containers the service starts have their monitors run from
+/// berth's read-only image, as the CLI's do (`container_isolation.rs`), started
+/// from it at once: its command line names the image, so the monitor did not
+/// have to execute itself again to get there.
+#[test]
+fn the_services_monitors_run_from_a_read_only_image_of_berth() {
+    let st = TestStore::with_busybox();
+    let svc = Service::start(&st, "0");
+    let body = format!("{{\"Image\":\"{IMG}\",\"Cmd\":[\"sleep\",\"600\"]}}");
+    let (code, answer) = request(
+        &svc.socket,
+        "POST",
+        "/v1.41/containers/create?name=by-api",
+        &body,
+    )
+    .unwrap();
+    assert_eq!(code, 201, "{answer}");
+    let (code, answer) =
+        request(&svc.socket, "POST", "/v1.41/containers/by-api/start", "").unwrap();
+    assert_eq!(code, 204, "{answer}");
+    let pid = st.inspect("by-api", ".State.ConmonPid");
+    let exe = format!("/proc/{pid}/exe");
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
+    let argv0 = cmdline.split(|b| *b == 0).next().unwrap().to_vec();
+    let c = std::ffi::CString::new(exe.clone()).unwrap();
+    // SAFETY: statvfs into a zeroed struct with a valid C path.
+    let mut fs: libc::statvfs = unsafe { std::mem::zeroed() };
+    assert_eq!(unsafe { libc::statvfs(c.as_ptr(), &mut fs) }, 0);
+    let target = std::fs::read_link(&exe).unwrap();
+    st.ok(&["rm", "-f", "-t", "0", "by-api"]);
+    assert_ne!(
+        fs.f_flag & libc::ST_RDONLY,
+        0,
+        "its monitor runs from a writable {}",
+        target.display()
+    );
+    assert_eq!(
+        std::path::Path::new(std::ffi::OsStr::from_bytes(&argv0)),
+        target,
+        "its monitor was started from another binary"
+    );
 }

@@ -94,39 +94,15 @@ fn pull_if_needed(store_args: &StoreArgs, a: &mut ContainerArgs) -> Result<(), F
     Ok(())
 }
 
-/// The command line of a container's monitor: this binary's read-only image
-/// where there is one (CVE-2019-5736: a monitor becomes its container's
-/// runtime, and so need not execute itself again), the store flags,
-/// `__monitor ID`.
+/// The command line of a container's monitor (from this binary's read-only
+/// image where there is one), the store flags, `__monitor ID`.
 pub fn monitor_argv(store: &StoreArgs, id: &str) -> Vec<OsString> {
-    let mut v = berth_argv(store);
-    if let Some(image) = berth_runtime::selfexe::protected_path() {
-        v[0] = image.into();
-    }
-    v.extend(["__monitor".into(), id.into()]);
-    v
+    store.command().monitor(id)
 }
 
 /// This binary with the store flags it was given, for the processes it starts.
 pub fn berth_argv(store: &StoreArgs) -> Vec<OsString> {
-    let exe = std::env::current_exe().unwrap_or_else(|_| "berth".into());
-    let mut v: Vec<OsString> = vec![exe.into()];
-    if let Some(r) = &store.root {
-        v.extend(["--root".into(), r.clone().into()]);
-    }
-    if let Some(r) = &store.runroot {
-        v.extend(["--runroot".into(), r.clone().into()]);
-    }
-    if let Some(d) = &store.storage_driver {
-        v.extend(["--storage-driver".into(), d.into()]);
-    }
-    for o in &store.storage_opt {
-        v.extend(["--storage-opt".into(), o.into()]);
-    }
-    if let Some(p) = &store.volumepath {
-        v.extend(["--volumepath".into(), p.clone().into()]);
-    }
-    v
+    store.command().argv()
 }
 
 /// Returns the container's exit code (foreground), or 0 after printing its ID
