@@ -929,6 +929,12 @@ fn podman_remote_runs_containers_pods_and_kube_play_through_the_service() {
         "r1",
     ]);
     assert!(unit.starts_with("# container-r1.service\n"), "{unit}");
+    // The binary itself, not the read-only image the service runs from (gone
+    // after a reboot).
+    assert!(
+        unit.contains(&format!("ExecStart={} ", env!("CARGO_BIN_EXE_berth"))),
+        "{unit}"
+    );
     assert!(
         unit.contains("\nRestart=always\n") && unit.contains(" start r1\n"),
         "{unit}"

@@ -37,10 +37,11 @@ pub struct MonitorCommand {
 
 impl MonitorCommand {
     /// This process's binary (`berth` where it cannot be told) with this
-    /// store and `--volumepath`.
+    /// store and `--volumepath`: the binary it was started from, not the
+    /// read-only image it may run from now (the API service does).
     pub fn current(store: StoreOptions, volume_path: Option<PathBuf>) -> MonitorCommand {
         MonitorCommand {
-            exe: std::env::current_exe().unwrap_or_else(|_| "berth".into()),
+            exe: berth_runtime::selfexe::real_exe().unwrap_or_else(|_| "berth".into()),
             store,
             volume_path,
         }
