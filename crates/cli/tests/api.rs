@@ -1494,3 +1494,35 @@ fn the_services_monitors_run_from_a_read_only_image_of_berth() {
         "its monitor was started from another binary"
     );
 }
+
+/// A new container's options are judged as the CLI judges them: a StopSignal
+/// that is no signal is refused in podman's words, and nothing is made.
+#[test]
+fn create_refuses_a_stop_signal_that_is_no_signal() {
+    let st = TestStore::with_busybox();
+    let svc = Service::start(&st, "0");
+    let create = |signal: &str| {
+        let body =
+            format!("{{\"Image\":\"{IMG}\",\"Cmd\":[\"true\"],\"StopSignal\":\"{signal}\"}}");
+        request(
+            &svc.socket,
+            "POST",
+            "/v1.41/containers/create?name=sig",
+            &body,
+        )
+        .unwrap()
+    };
+    for (signal, words) in [
+        ("SIGBOGUS", "invalid signal: SIGBOGUS"),
+        ("99", "valid signals are 1 through 64"),
+    ] {
+        let (code, answer) = create(signal);
+        assert_eq!(code, 400, "{answer}");
+        assert!(answer.contains(words), "{answer}");
+        assert_eq!(st.run(&["container", "exists", "sig"]).code, 1);
+    }
+    let (code, answer) = create("SIGUSR1");
+    assert_eq!(code, 201, "{answer}");
+    assert_eq!(st.inspect("sig", ".Config.StopSignal"), "10");
+    st.ok(&["rm", "sig"]);
+}

@@ -61,16 +61,10 @@ fn check_cidfile(path: Option<&std::path::Path>) -> Result<(), Failure> {
     }
 }
 
-/// `--stop-signal` is judged before an image is pulled, as podman does.
-/// What can be judged from the flags alone, before anything is pulled.
-fn check_stop_signal(a: &ContainerArgs) -> Result<(), Failure> {
-    berth_engine::autoupdate::check(&a.image, &a.label).map_err(exit::engine)?;
-    match &a.stop_signal {
-        Some(s) => berth_engine::lifecycle::parse_kill_signal(s)
-            .map(drop)
-            .map_err(exit::engine),
-        None => Ok(()),
-    }
+/// What the flags alone must pass (a `--stop-signal` …), judged before an
+/// image is pulled, as podman does.
+fn check_flags(a: &ContainerArgs) -> Result<(), Failure> {
+    berth_engine::run::check(&a.image, &a.label, a.stop_signal.as_deref()).map_err(exit::engine)
 }
 
 /// `--pull`: the engine pulls as the policy says (podman's default: only a
@@ -121,7 +115,7 @@ pub fn run(store_args: &StoreArgs, mut a: RunArgs) -> Result<i32, Failure> {
     if !a.detach {
         crate::exit::protect_self()?;
     }
-    check_stop_signal(&a.c)?;
+    check_flags(&a.c)?;
     let store = store_args.open()?;
     let engine = berth_engine::Engine::with_store(store.clone());
     let cidfile = a.c.cidfile.clone();
@@ -190,7 +184,7 @@ pub fn run(store_args: &StoreArgs, mut a: RunArgs) -> Result<i32, Failure> {
 }
 
 pub fn create(store_args: &StoreArgs, mut a: CreateArgs) -> Result<i32, Failure> {
-    check_stop_signal(&a.c)?;
+    check_flags(&a.c)?;
     let store = store_args.open()?;
     let cidfile = a.c.cidfile.clone();
     check_cidfile(cidfile.as_deref())?;
