@@ -1265,6 +1265,40 @@ fn docker_search_lists_a_registrys_repositories() {
     );
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("found/bb"), "{out}");
+    // Its filters, as podman's search --filter takes them: a registry's
+    // catalog has no stars and nothing official.
+    let search = |filter: &str| {
+        let (code, out, err) = docker(
+            &svc,
+            &[
+                "search",
+                "--filter",
+                filter,
+                "--format",
+                "{{.Name}}",
+                &format!("{}/found", reg.addr()),
+            ],
+            "",
+        );
+        assert_eq!(code, 0, "{filter}: {err}");
+        out
+    };
+    for kept in ["is-official=false", "is-automated=false", "stars=0"] {
+        assert!(search(kept).contains("found/bb"), "{kept}");
+    }
+    for dropped in ["is-official=true", "is-automated=true", "stars=1"] {
+        assert_eq!(search(dropped), "", "{dropped}");
+    }
+    let path = format!(
+        "/v1.41/images/search?term={}/found&filters=%7B%22stars%22%3A%5B%22many%22%5D%7D",
+        reg.addr()
+    );
+    let (code, answer) = request(&svc.socket, "GET", &path, "").unwrap();
+    assert_eq!(code, 400, "{answer}");
+    assert!(
+        answer.contains(r#""message":"invalid filter \"stars=many\"""#),
+        "{answer}"
+    );
 }
 
 /// Socket activation: a listening socket systemd passes (fd 3, `LISTEN_FDS`,
