@@ -142,8 +142,12 @@ impl Pods<'_> {
         crate::pods::prune(self.store())
     }
 
-    pub fn ps(&self, filters: &[String]) -> crate::error::Result<Vec<crate::pods::PodSummary>> {
-        crate::pods::ps(self.store(), filters)
+    /// `pod ps`: the pods the filters pass, in the order asked for.
+    pub fn ps(
+        &self,
+        o: &crate::pods::PsOptions,
+    ) -> crate::error::Result<Vec<crate::pods::PodSummary>> {
+        crate::pods::order::ps(self.store(), o)
     }
 
     pub fn top(&self, name: &str, args: &[String]) -> crate::error::Result<Vec<Vec<String>>> {
