@@ -31,9 +31,9 @@ fn map_param(req: &Request, name: &str) -> std::result::Result<Vec<String>, ApiE
 }
 
 fn command(s: &Service, req: &Request) -> std::result::Result<Command, ApiError> {
-    let mut argv = s.berth_argv.iter();
-    let mut cmd = Command::new(argv.next().expect("the front end's binary"));
-    cmd.args(argv).arg("build");
+    let argv = s.command.argv();
+    let mut cmd = Command::new(&argv[0]);
+    cmd.args(&argv[1..]).arg("build");
     let file = req
         .param("dockerfile")
         .filter(|f| !f.is_empty())

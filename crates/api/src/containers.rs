@@ -285,12 +285,12 @@ pub fn wait(s: &Service, req: &Request, id: &str, conn: &mut crate::Conn) -> Res
 }
 
 pub fn remove(s: &Service, req: &Request, id: &str) -> Result {
-    let c = s.engine.containers();
-    if req.flag("v") {
-        c.remove_with_volumes(id, req.flag("force"), 0)?;
-    } else {
-        c.remove(id, req.flag("force"), 0)?;
-    }
+    let o = berth_engine::lifecycle::RemoveOptions {
+        force: req.flag("force"),
+        volumes: req.flag("v"),
+        ..Default::default()
+    };
+    s.engine.containers().remove_with(id, &o)?;
     Ok(Reply::Empty(204))
 }
 

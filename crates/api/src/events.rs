@@ -2,7 +2,7 @@
 //! since `since`, then (without `until`) each new one as it is written, until
 //! the client goes.
 
-use berth_engine::events::{Event, EventFilter};
+use berth_engine::events::{Event, EventFilter, Follower};
 use serde_json::{Value, json};
 
 use crate::http::{Chunked, Request};
@@ -72,13 +72,10 @@ pub fn events(s: &Service, req: &Request, conn: &mut Conn) -> Result {
     let store = s.engine.store();
     // What is recorded, and where the log ends now (a bad filter is told
     // before the stream begins). Without `since`, only what comes next.
-    let (recorded, mut offset) = berth_engine::events::follow_from(store, &filter, 0)?;
-    let mut batch = if filter.since_ns.is_some() {
-        recorded
-    } else {
-        Vec::new()
-    };
-    let follow = filter.until_ns.is_none();
+    let (since, follow) = (filter.since_ns.is_some(), filter.until_ns.is_none());
+    let mut follower = Follower::new(store, filter);
+    let recorded = follower.poll()?;
+    let mut batch = if since { recorded } else { Vec::new() };
     Chunked::start(&mut conn.writer, 200, "application/json").map_err(|e| ApiError::new(500, e))?;
     loop {
         let mut out = Chunked::resume(&mut conn.writer);
@@ -100,10 +97,9 @@ pub fn events(s: &Service, req: &Request, conn: &mut Conn) -> Result {
             return Ok(Reply::Written(Done::Close));
         }
         // The answer has begun: a failure now can only end the stream.
-        let Ok((new, next)) = berth_engine::events::follow_from(store, &filter, offset) else {
+        let Ok(new) = follower.poll() else {
             return Ok(Reply::Written(Done::Close));
         };
-        offset = next;
         batch = new;
     }
 }

@@ -157,9 +157,9 @@ struct StartBody {
 /// The `berth exec` that runs the session's process.
 fn helper(s: &Service, session: &Session) -> Command {
     let c = &session.config;
-    let mut argv = s.berth_argv.iter();
-    let mut cmd = Command::new(argv.next().expect("the front end's binary"));
-    cmd.args(argv).arg("exec");
+    let argv = s.command.argv();
+    let mut cmd = Command::new(&argv[0]);
+    cmd.args(&argv[1..]).arg("exec");
     if c.attach_stdin {
         cmd.arg("-i");
     }

@@ -290,8 +290,9 @@ pub fn repo_digests(names: &[String], digest: &str) -> Vec<String> {
         .collect()
 }
 
-/// `GET /images/search?term=T&limit=N`: registries.conf's search registries
-/// (or the one the term names), in Docker's shape.
+/// `GET /images/search?term=T&limit=N&filters=F`: registries.conf's search
+/// registries (or the one the term names), in Docker's shape; `filters`
+/// (is-official, is-automated, stars) as `search --filter` takes them.
 pub fn search(req: &Request) -> Result {
     let Some(term) = req.param("term").filter(|t| !t.is_empty()) else {
         return Err(ApiError::bad_request("term: what to search for is missing"));
@@ -305,6 +306,7 @@ pub fn search(req: &Request) -> Result {
     let o = berth_engine::images::SearchOptions {
         limit,
         list_tags: false,
+        filters: crate::system::filters(req)?,
     };
     let found = berth_engine::images::search(term, &registry_context(req)?, &o)?;
     let out: Vec<Value> = found

@@ -31,6 +31,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use berth_engine::Engine;
+use berth_engine::monitor::MonitorCommand;
 
 pub use listen::{Listener, Stream};
 
@@ -47,9 +48,9 @@ pub type MonitorArgv = dyn Fn(&str) -> Vec<OsString> + Send + Sync;
 /// What every request is served with.
 pub struct Service {
     pub engine: Engine,
-    /// The front end's binary and its store flags: monitors (`__monitor ID`)
-    /// and exec helpers (`exec …`) are started from it.
-    berth_argv: Vec<OsString>,
+    /// The front end's binary and its store flags: monitors (`__monitor ID`),
+    /// exec helpers (`exec …`) and builds are started from it.
+    command: MonitorCommand,
     monitor: Box<MonitorArgv>,
     execs: exec::Sessions,
     /// Clients attached to a container not yet started (Docker's `run` attaches
@@ -59,17 +60,13 @@ pub struct Service {
 }
 
 impl Service {
-    /// `berth_argv`: the front end's binary and the store flags it was given.
-    pub fn new(engine: Engine, berth_argv: Vec<OsString>) -> Service {
-        let base = berth_argv.clone();
-        let monitor = Box::new(move |id: &str| {
-            let mut v = base.clone();
-            v.extend(["__monitor".into(), id.into()]);
-            v
-        });
+    /// `command`: the front end's binary and the store flags it was given.
+    pub fn new(engine: Engine, command: MonitorCommand) -> Service {
+        let base = command.clone();
+        let monitor = Box::new(move |id: &str| base.monitor(id));
         Service {
             engine,
-            berth_argv,
+            command,
             monitor,
             execs: Default::default(),
             attaching: Default::default(),

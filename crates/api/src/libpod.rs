@@ -304,11 +304,13 @@ pub fn remove(s: &Service, req: &Request, id: &str) -> Result {
         .param("timeout")
         .and_then(|t| t.parse().ok())
         .unwrap_or(10);
-    if req.flag("v") {
-        c.remove_with_volumes(id, req.flag("force"), timeout)?;
-    } else {
-        c.remove(id, req.flag("force"), timeout)?;
-    }
+    let o = berth_engine::lifecycle::RemoveOptions {
+        force: req.flag("force"),
+        time: timeout,
+        volumes: req.flag("v"),
+        depend: false,
+    };
+    c.remove_with(id, &o)?;
     Ok(Reply::Json(
         200,
         json!([{"Id": info.id, "Err": null, "RawInput": id}]),
@@ -461,12 +463,12 @@ pub fn pod_remove(s: &Service, req: &Request, name: &str) -> Result {
 /// systemd`), by service name, running this service's berth with its store.
 pub fn generate_systemd(s: &Service, req: &Request, name: &str) -> Result {
     use berth_engine::systemd::{self, UnitOptions};
-    // The monitor's argv is the binary and the store flags, then `__monitor ID`.
-    let argv: Vec<String> = (s.monitor)("x")
+    let argv: Vec<String> = s
+        .command
+        .argv()
         .into_iter()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
-    let argv = &argv[..argv.len().saturating_sub(2)];
     // podman's client sends the names lowercased (`usename`), its docs camelCase.
     let list = |k: &str| -> Vec<String> {
         req.query

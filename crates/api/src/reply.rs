@@ -100,7 +100,7 @@ fn run_status(e: &RunError, message: String) -> ApiError {
     }
     let status = match e {
         RunError::NotFound(_) => 404,
-        RunError::Spec(_) | RunError::Health(_) => 400,
+        RunError::Spec(_) | RunError::Health(_) | RunError::InvalidArgument(_) => 400,
         RunError::Volume(VolumeError::NotFound(_)) => 404,
         _ if message.contains("already in use") => 409,
         _ => 500,

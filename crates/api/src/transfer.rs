@@ -98,12 +98,6 @@ pub fn commit(s: &Service, req: &Request) -> Result {
         .filter(|(k, v)| k == "changes" && !v.is_empty())
         .flat_map(|(_, v)| v.lines().map(String::from).collect::<Vec<_>>())
         .collect();
-    let edit = move |cfg: &mut Value| -> std::result::Result<(), berth_engine::commit::EditError> {
-        for c in &changes {
-            berth_engine::images::apply_change(cfg, c).map_err(|e| e.to_string())?;
-        }
-        Ok(())
-    };
     let o = berth_engine::commit::CommitOptions {
         reference,
         message: req
@@ -115,7 +109,7 @@ pub fn commit(s: &Service, req: &Request) -> Result {
             .filter(|a| !a.is_empty())
             .map(String::from),
         pause: req.param("pause") != Some("false") && req.param("pause") != Some("0"),
-        ..berth_engine::commit::CommitOptions::plain(&edit)
+        ..berth_engine::commit::CommitOptions::with_changes(&changes)?
     };
     let id = berth_engine::commit::commit(s.engine.store(), container, &o)?;
     Ok(Reply::Json(201, json!({"Id": format!("sha256:{id}")})))

@@ -571,7 +571,7 @@ pub fn commit(
         *c = config.clone();
         Ok(())
     };
-    let mut o = berth_engine::commit::CommitOptions::plain(&edit);
+    let mut o = berth_engine::commit::CommitOptions::plain(edit);
     o.reference = spec.image.clone();
     o.message = b.comment.clone();
     o.author = b.author.clone();

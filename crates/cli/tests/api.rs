@@ -6,6 +6,7 @@ mod common;
 mod support;
 
 use std::io::{Read, Write};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
@@ -934,6 +935,12 @@ fn podman_remote_runs_containers_pods_and_kube_play_through_the_service() {
         "r1",
     ]);
     assert!(unit.starts_with("# container-r1.service\n"), "{unit}");
+    // The binary itself, not the read-only image the service runs from (gone
+    // after a reboot).
+    assert!(
+        unit.contains(&format!("ExecStart={} ", env!("CARGO_BIN_EXE_berth"))),
+        "{unit}"
+    );
     assert!(
         unit.contains("\nRestart=always\n") && unit.contains(" start r1\n"),
         "{unit}"
@@ -1292,6 +1299,40 @@ fn docker_search_lists_a_registrys_repositories() {
     );
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("found/bb"), "{out}");
+    // Its filters, as podman's search --filter takes them: a registry's
+    // catalog has no stars and nothing official.
+    let search = |filter: &str| {
+        let (code, out, err) = docker(
+            &svc,
+            &[
+                "search",
+                "--filter",
+                filter,
+                "--format",
+                "{{.Name}}",
+                &format!("{}/found", reg.addr()),
+            ],
+            "",
+        );
+        assert_eq!(code, 0, "{filter}: {err}");
+        out
+    };
+    for kept in ["is-official=false", "is-automated=false", "stars=0"] {
+        assert!(search(kept).contains("found/bb"), "{kept}");
+    }
+    for dropped in ["is-official=true", "is-automated=true", "stars=1"] {
+        assert_eq!(search(dropped), "", "{dropped}");
+    }
+    let path = format!(
+        "/v1.41/images/search?term={}/found&filters=%7B%22stars%22%3A%5B%22many%22%5D%7D",
+        reg.addr()
+    );
+    let (code, answer) = request(&svc.socket, "GET", &path, "").unwrap();
+    assert_eq!(code, 400, "{answer}");
+    assert!(
+        answer.contains(r#""message":"invalid filter \"stars=many\"""#),
+        "{answer}"
+    );
 }
 
 /// Socket activation: a listening socket systemd passes (fd 3, `LISTEN_FDS`,
@@ -1464,4 +1505,79 @@ fn podman_remote_makes_and_pushes_manifest_lists_through_the_service() {
     st.ok(&["tag", IMG, "localhost/extra:1"]);
     assert!(ok(&["rmi", "localhost/extra:1"]).contains("Untagged: localhost/extra:1"));
     st.ok(&["image", "exists", IMG]);
+}
+
+/// CVE-2019-5736: containers the service starts have their monitors run from
+/// berth's read-only image, as the CLI's do (`container_isolation.rs`), started
+/// from it at once: its command line names the image, so the monitor did not
+/// have to execute itself again to get there.
+#[test]
+fn the_services_monitors_run_from_a_read_only_image_of_berth() {
+    let st = TestStore::with_busybox();
+    let svc = Service::start(&st, "0");
+    let body = format!("{{\"Image\":\"{IMG}\",\"Cmd\":[\"sleep\",\"600\"]}}");
+    let (code, answer) = request(
+        &svc.socket,
+        "POST",
+        "/v1.41/containers/create?name=by-api",
+        &body,
+    )
+    .unwrap();
+    assert_eq!(code, 201, "{answer}");
+    let (code, answer) =
+        request(&svc.socket, "POST", "/v1.41/containers/by-api/start", "").unwrap();
+    assert_eq!(code, 204, "{answer}");
+    let pid = st.inspect("by-api", ".State.ConmonPid");
+    let exe = format!("/proc/{pid}/exe");
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
+    let argv0 = cmdline.split(|b| *b == 0).next().unwrap().to_vec();
+    let c = std::ffi::CString::new(exe.clone()).unwrap();
+    // SAFETY: statvfs into a zeroed struct with a valid C path.
+    let mut fs: libc::statvfs = unsafe { std::mem::zeroed() };
+    assert_eq!(unsafe { libc::statvfs(c.as_ptr(), &mut fs) }, 0);
+    let target = std::fs::read_link(&exe).unwrap();
+    st.ok(&["rm", "-f", "-t", "0", "by-api"]);
+    assert_ne!(
+        fs.f_flag & libc::ST_RDONLY,
+        0,
+        "its monitor runs from a writable {}",
+        target.display()
+    );
+    assert_eq!(
+        std::path::Path::new(std::ffi::OsStr::from_bytes(&argv0)),
+        target,
+        "its monitor was started from another binary"
+    );
+}
+
+/// A new container's options are judged as the CLI judges them: a StopSignal
+/// that is no signal is refused in podman's words, and nothing is made.
+#[test]
+fn create_refuses_a_stop_signal_that_is_no_signal() {
+    let st = TestStore::with_busybox();
+    let svc = Service::start(&st, "0");
+    let create = |signal: &str| {
+        let body =
+            format!("{{\"Image\":\"{IMG}\",\"Cmd\":[\"true\"],\"StopSignal\":\"{signal}\"}}");
+        request(
+            &svc.socket,
+            "POST",
+            "/v1.41/containers/create?name=sig",
+            &body,
+        )
+        .unwrap()
+    };
+    for (signal, words) in [
+        ("SIGBOGUS", "invalid signal: SIGBOGUS"),
+        ("99", "valid signals are 1 through 64"),
+    ] {
+        let (code, answer) = create(signal);
+        assert_eq!(code, 400, "{answer}");
+        assert!(answer.contains(words), "{answer}");
+        assert_eq!(st.run(&["container", "exists", "sig"]).code, 1);
+    }
+    let (code, answer) = create("SIGUSR1");
+    assert_eq!(code, 201, "{answer}");
+    assert_eq!(st.inspect("sig", ".Config.StopSignal"), "10");
+    st.ok(&["rm", "sig"]);
 }

@@ -66,6 +66,15 @@ fn commit_turns_changes_into_an_image() {
     );
     let r = st.run(&["commit", "nobody", "localhost/x:1"]);
     assert_eq!(r.code, 125);
+    // An instruction --change does not take is refused, and no image is made.
+    let r = st.run(&["commit", "-c", "RUN true", "src", "localhost/bad:1"]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("invalid --change \"RUN true\""),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(st.run(&["image", "exists", "localhost/bad:1"]).code, 1);
 }
 
 #[test]

@@ -343,6 +343,12 @@ fn pod_ps_lists_and_filters() {
         "b\na\n"
     );
     assert_eq!(ps(&["--latest", "--format", "{{.Name}}"]), "b\n");
+    // The pod created last, whatever the order.
+    assert_eq!(
+        ps(&["--latest", "--sort", "name", "--format", "{{.Name}}"]),
+        "b\n"
+    );
+    assert_eq!(ps(&["--sort", "number", "--format", "{{.Name}}"]), "a\nb\n");
     let ids = ps(&["--filter", "name=b", "--format", "{{.ContainerIds}}"]);
     assert_eq!(
         ids.trim().split(',').map(str::len).collect::<Vec<_>>(),
@@ -350,6 +356,14 @@ fn pod_ps_lists_and_filters() {
     );
     let r = st.run(&["pod", "ps", "--sort", "size"]);
     assert_eq!(r.code, 125, "{}", r.stderr);
+    // The orders it offers are the ones it takes.
+    assert_eq!(
+        r.stderr,
+        "Error: invalid option for --sort, options are: created, id, name, number, or status\n"
+    );
+    for by in ["created", "id", "name", "number", "status"] {
+        st.ok(&["pod", "ps", "--sort", by]);
+    }
 }
 
 /// `run --pod new:NAME` (which runs from berth's protected copy of itself) makes

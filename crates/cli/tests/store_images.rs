@@ -619,6 +619,24 @@ fn search_lists_a_registrys_repositories_and_tags() {
         &format!("{}/", reg.addr()),
     ]);
     assert_eq!(r.stdout.lines().count(), 1);
+    // --filter: a catalog has no stars and nothing official; a filter podman
+    // does not know is refused.
+    let filtered = |f: &str| {
+        st.run(&[
+            "search",
+            no_tls,
+            "--filter",
+            f,
+            "--format",
+            "{{.Name}}",
+            &format!("{}/tool", reg.addr()),
+        ])
+    };
+    assert_eq!(filtered("is-official=false").stdout.lines().count(), 1);
+    assert_eq!(filtered("stars=1").stdout, "");
+    let r = filtered("size=1");
+    assert_eq!(r.code, 125);
+    assert_eq!(r.stderr, "Error: invalid filter \"size=1\"\n");
     let tags = st.ok(&[
         "search",
         no_tls,

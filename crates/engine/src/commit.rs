@@ -2,7 +2,7 @@
 //! one layer holding the container's diff, and the image's config with that layer
 //! and a history entry added.
 
-use berth_image::config_edit::ConfigEdit;
+use berth_image::config_edit::{ConfigEdit, apply_to_value, parse_change};
 use std::sync::Arc;
 
 use berth_image::manifest::{Descriptor, Manifest, RawManifest, media};
@@ -17,6 +17,9 @@ use crate::error::Error;
 /// caller's own error, carried back to it.
 pub type EditError = Box<dyn std::error::Error + Send + Sync>;
 
+/// What `commit` does to the new image's container config.
+pub type Edit<'a> = Box<dyn Fn(&mut Value) -> Result<(), EditError> + 'a>;
+
 /// What `commit` was asked for.
 pub struct CommitOptions<'a> {
     /// The new image's name.
@@ -26,7 +29,7 @@ pub struct CommitOptions<'a> {
     /// `--pause`: freeze a running container while its diff is read.
     pub pause: bool,
     /// Applies `--change` instructions to the config's `config` object.
-    pub edit: &'a dyn Fn(&mut Value) -> Result<(), EditError>,
+    pub edit: Edit<'a>,
     /// The history entry's `created_by` (default: the container's command).
     pub created_by: Option<String>,
     /// Annotations on the new manifest.
@@ -46,15 +49,15 @@ pub struct CommitOptions<'a> {
     pub timestamp: Option<i64>,
 }
 
-impl CommitOptions<'_> {
+impl<'a> CommitOptions<'a> {
     /// What `commit` does without flags.
-    pub fn plain(edit: &dyn Fn(&mut Value) -> Result<(), EditError>) -> CommitOptions<'_> {
+    pub fn plain(edit: impl Fn(&mut Value) -> Result<(), EditError> + 'a) -> CommitOptions<'a> {
         CommitOptions {
             reference: None,
             message: None,
             author: None,
             pause: false,
-            edit,
+            edit: Box::new(edit),
             created_by: None,
             annotations: Vec::new(),
             docker: false,
@@ -62,6 +65,26 @@ impl CommitOptions<'_> {
             empty_layer: false,
             timestamp: None,
         }
+    }
+}
+
+impl CommitOptions<'static> {
+    /// What `commit` does without flags but `--change` (CMD, ENV, LABEL …).
+    /// The instructions are parsed here so that a bad one is refused before
+    /// the container's diff is read; each is applied on its own, in order,
+    /// as the flags were given.
+    pub fn with_changes(changes: &[String]) -> Result<CommitOptions<'static>, Error> {
+        let edits = changes
+            .iter()
+            .map(|c| parse_change(c))
+            .collect::<Result<Vec<Vec<ConfigEdit>>, _>>()
+            .map_err(|e| Error::InvalidArgument(e.to_string()))?;
+        Ok(CommitOptions::plain(move |cfg: &mut Value| {
+            for e in &edits {
+                apply_to_value(cfg, e.iter().cloned());
+            }
+            Ok(())
+        }))
     }
 }
 
@@ -110,7 +133,7 @@ pub fn commit(store: &Arc<Store>, name: &str, o: &CommitOptions) -> Result<Strin
     if o.squash {
         squash_history(&mut base);
     }
-    berth_image::config_edit::apply_to_value(&mut base["config"], container_edits(&info));
+    apply_to_value(&mut base["config"], container_edits(&info));
     let config = new_config(base, layer.as_ref(), &info.config.args, o)?;
     let config = serde_json::to_vec(&config).map_err(fail)?;
     let cfg = dst.put_blob(&mut &config[..], None).map_err(fail)?;

@@ -142,8 +142,12 @@ impl Pods<'_> {
         crate::pods::prune(self.store())
     }
 
-    pub fn ps(&self, filters: &[String]) -> crate::error::Result<Vec<crate::pods::PodSummary>> {
-        crate::pods::ps(self.store(), filters)
+    /// `pod ps`: the pods the filters pass, in the order asked for.
+    pub fn ps(
+        &self,
+        o: &crate::pods::PsOptions,
+    ) -> crate::error::Result<Vec<crate::pods::PodSummary>> {
+        crate::pods::order::ps(self.store(), o)
     }
 
     pub fn top(&self, name: &str, args: &[String]) -> crate::error::Result<Vec<Vec<String>>> {
@@ -409,14 +413,13 @@ impl Containers<'_> {
         crate::lifecycle::prune(self.store())
     }
 
-    /// [`Self::remove`], with the anonymous volumes it made (`rm -v`).
-    pub fn remove_with_volumes(
+    /// Removes it as `o` says (`rm`); every container removed, in order.
+    pub fn remove_with(
         &self,
         name: &str,
-        force: bool,
-        time: u64,
-    ) -> crate::error::Result<crate::container::Info> {
-        crate::lifecycle::remove_with_volumes(self.store(), name, force, time)
+        o: &crate::lifecycle::RemoveOptions,
+    ) -> crate::error::Result<Vec<crate::container::Info>> {
+        crate::lifecycle::remove_with(self.store(), name, o)
     }
 
     /// Gives it another name (`rename`); a name in use is refused.

@@ -239,18 +239,43 @@ pub fn read_from(store: &Store, offset: u64) -> (Vec<Event>, u64) {
     (events, at)
 }
 
-/// Events after `offset` that pass `f`, and the next offset (for `--stream`).
-pub fn follow_from(
-    store: &Store,
-    f: &EventFilter,
+/// A stream of the log (`events --stream`, the API's `/events`): each
+/// [`Follower::poll`] reads on from where the last one ended.
+pub struct Follower<'a> {
+    store: &'a Store,
+    filter: EventFilter,
     offset: u64,
-) -> Result<(Vec<Event>, u64), crate::Error> {
-    let (events, next) = read_from(store, offset);
-    let mut kept = Vec::new();
-    for e in events {
-        if f.keeps(&e)? {
-            kept.push(e);
+}
+
+impl<'a> Follower<'a> {
+    /// A follower from the log's beginning: its first poll has every
+    /// recorded event that passes `filter`.
+    pub fn new(store: &'a Store, filter: EventFilter) -> Follower<'a> {
+        Follower {
+            store,
+            filter,
+            offset: 0,
         }
     }
-    Ok((kept, next))
+
+    /// The events written since the last poll that pass the filter, oldest
+    /// first. A line still being written is left for the next poll.
+    pub fn poll(&mut self) -> Result<Vec<Event>, crate::Error> {
+        let (events, next) = read_from(self.store, self.offset);
+        let mut kept = Vec::new();
+        for e in events {
+            if self.filter.keeps(&e)? {
+                kept.push(e);
+            }
+        }
+        self.offset = next;
+        Ok(kept)
+    }
+
+    /// The filter's `until` has passed: no event to come can pass it.
+    pub fn expired(&self) -> bool {
+        self.filter
+            .until_ns
+            .is_some_and(|t| crate::container::now_ns() > t)
+    }
 }

@@ -492,11 +492,31 @@ pub fn remove_with_dependents(
     Ok(removed)
 }
 
-/// `rm -v`: [`remove`], and the container's anonymous volumes with it.
-pub fn remove_with_volumes(store: &Store, name: &str, force: bool, time: u64) -> Result<Info> {
-    let info = remove_timed(store, name, force, time)?;
-    crate::volumes::remove_anonymous(store, &info.config.process.anonymous_volumes);
-    Ok(info)
+/// How `rm` removes a container (the CLI's flags, the API's parameters).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RemoveOptions {
+    /// A running container is stopped first instead of refused.
+    pub force: bool,
+    /// With `force`: seconds between its stop signal and SIGKILL.
+    pub time: u64,
+    /// Its anonymous volumes go with it.
+    pub volumes: bool,
+    /// The containers that join its namespaces go first, a pod's infra
+    /// container too (and so its pod): `rm --depend`.
+    pub depend: bool,
+}
+
+/// `rm`: the container as `o` says; returns every container removed, in the
+/// order they went.
+pub fn remove_with(store: &Store, name: &str, o: &RemoveOptions) -> Result<Vec<Info>> {
+    if o.depend {
+        return remove_with_dependents(store, name, o.force, o.time, o.volumes);
+    }
+    let info = remove_timed(store, name, o.force, o.time)?;
+    if o.volumes {
+        crate::volumes::remove_anonymous(store, &info.config.process.anonymous_volumes);
+    }
+    Ok(vec![info])
 }
 
 /// Waits for a container to exit and returns its exit code.

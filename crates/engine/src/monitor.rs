@@ -15,13 +15,68 @@ use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 
-use berth_storage::Store;
+use std::path::PathBuf;
+
+use berth_storage::{Store, StoreOptions};
 
 use crate::attach::Streams;
 use crate::container::{self, Status, now_ns};
 use crate::run::{RunError, prepare_bundle, runtime};
 use crate::sys;
 use berth_runtime::pid::{Pid, ProcessId};
+
+/// How a process berth starts runs berth again: its binary and the flags that
+/// give it the same store. Monitors, `exec` helpers, builds and systemd units
+/// are started from it.
+#[derive(Clone, Debug)]
+pub struct MonitorCommand {
+    exe: PathBuf,
+    store: StoreOptions,
+    volume_path: Option<PathBuf>,
+}
+
+impl MonitorCommand {
+    /// This process's binary (`berth` where it cannot be told) with this
+    /// store and `--volumepath`: the binary it was started from, not the
+    /// read-only image it may run from now (the API service does).
+    pub fn current(store: StoreOptions, volume_path: Option<PathBuf>) -> MonitorCommand {
+        MonitorCommand {
+            exe: berth_runtime::selfexe::real_exe().unwrap_or_else(|_| "berth".into()),
+            store,
+            volume_path,
+        }
+    }
+
+    /// The binary's real path and the store flags: what outlives this boot
+    /// (systemd units) or needs no protection (helpers that run no container).
+    pub fn argv(&self) -> Vec<OsString> {
+        self.with_exe(self.exe.clone())
+    }
+
+    /// [`Self::argv`] from the binary's read-only image where there is one
+    /// (CVE-2019-5736: a process that becomes a container's runtime runs from
+    /// it, and so need not execute itself again to be protected).
+    pub fn protected_argv(&self) -> Vec<OsString> {
+        let exe = berth_runtime::selfexe::protected_path().unwrap_or_else(|| self.exe.clone());
+        self.with_exe(exe)
+    }
+
+    /// A container's monitor: [`Self::protected_argv`], `__monitor ID`.
+    pub fn monitor(&self, id: &str) -> Vec<OsString> {
+        let mut v = self.protected_argv();
+        v.extend(["__monitor".into(), id.into()]);
+        v
+    }
+
+    fn with_exe(&self, exe: PathBuf) -> Vec<OsString> {
+        let mut v = vec![exe.into_os_string()];
+        v.extend(self.store.to_args());
+        if let Some(p) = &self.volume_path {
+            v.extend(["--volumepath".into(), p.into()]);
+        }
+        v
+    }
+}
 
 /// Starts the monitor with `argv` (the `berth` binary and its arguments up to and
 /// including `__monitor ID`) and waits until the container runs or failed to.

@@ -89,6 +89,9 @@ pub fn prepare(store: &std::sync::Arc<Store>, o: &mut RunOptions) -> Result<NewP
 pub enum RunError {
     #[error("{0}")]
     Engine(String),
+    /// A flag or setting that cannot be (a signal that is none, say).
+    #[error("{0}")]
+    InvalidArgument(String),
     #[error("{0}")]
     CannotRun(String),
     /// Not in the store (or removed since it was looked up).
@@ -120,6 +123,7 @@ impl RunError {
             RunError::NotFound(_) => 127,
             // berth's own failures, before the command could be tried.
             RunError::Engine(_)
+            | RunError::InvalidArgument(_)
             | RunError::ImageNotKnown(_)
             | RunError::Network(_)
             | RunError::Volume(_)
@@ -329,6 +333,21 @@ pub fn parse_rootfs(spec: &str) -> Result<berth_storage::ExternalRoot, RunError>
     Ok(berth_storage::ExternalRoot { path, overlay })
 }
 
+/// What the options alone must pass, judged before anything is made (the
+/// CLI judges them before it pulls, as podman does): the stop signal is a
+/// signal, and an auto-update label has a fully-qualified image to update from.
+pub fn check(
+    image: &str,
+    labels: &[String],
+    stop_signal: Option<&str>,
+) -> Result<(), crate::Error> {
+    crate::autoupdate::check(image, labels)?;
+    match stop_signal {
+        Some(s) => crate::lifecycle::parse_kill_signal(s).map(drop),
+        None => Ok(()),
+    }
+}
+
 /// Records a new container (not yet started).
 pub fn create(store: &Store, o: &RunOptions) -> Result<Info, RunError> {
     create_for(store, o, true)
@@ -337,7 +356,11 @@ pub fn create(store: &Store, o: &RunOptions) -> Result<Info, RunError> {
 /// [`create`]; `to_start` records this process as the one about to start it,
 /// which keeps it from `prune` while this process lives.
 pub fn create_for(store: &Store, o: &RunOptions, to_start: bool) -> Result<Info, RunError> {
-    crate::autoupdate::check(&o.image, &o.process.labels).map_err(engine)?;
+    let p = &o.process;
+    check(&o.image, &p.labels, p.stop_signal.as_deref()).map_err(|e| match e {
+        crate::Error::InvalidArgument(m) => RunError::InvalidArgument(m),
+        e => engine(e),
+    })?;
     // The monitor writes it at start, with no one to tell then: refused now.
     if let Some(f) = &o.process.conmon_pidfile
         && !f.parent().is_some_and(std::path::Path::is_dir)

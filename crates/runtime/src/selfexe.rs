@@ -15,7 +15,22 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
+/// Set for the protected image's run, to the path of the binary it was made
+/// from (see [`real_exe`]).
 const MARKER: &str = "_BERTH_OCI_PROTECTED";
+
+/// The binary a protected process was started from, before its re-execution.
+static STARTED_FROM: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// The binary this process was started from: where it re-executed itself
+/// from its read-only image, the binary the image was made of. What must
+/// outlive the image (a systemd unit, which runs after a reboot) names it.
+pub fn real_exe() -> std::io::Result<PathBuf> {
+    match STARTED_FROM.get() {
+        Some(p) => Ok(p.clone()),
+        None => std::env::current_exe(),
+    }
+}
 
 /// Whether this process already runs from a read-only or sealed image.
 fn protected() -> bool {
@@ -49,6 +64,11 @@ fn cache_dir() -> PathBuf {
 /// the current image is safe to hand to a container (or on a fallback failure).
 pub fn ensure_protected() -> Result<()> {
     if protected() {
+        if let Some(from) = std::env::var_os(MARKER).map(PathBuf::from)
+            && from.is_absolute()
+        {
+            let _ = STARTED_FROM.set(from);
+        }
         // Children (hooks) must not inherit the marker as a promise.
         // SAFETY-free: single-threaded at this point.
         unsafe { std::env::remove_var(MARKER) };
@@ -96,6 +116,10 @@ fn image_path(dir: &Path, exe: &std::fs::Metadata) -> PathBuf {
 }
 
 fn env_with_marker() -> Vec<CString> {
+    let mut marker = format!("{MARKER}=").into_bytes();
+    if let Ok(from) = std::fs::read_link("/proc/self/exe") {
+        marker.extend(from.into_os_string().into_encoded_bytes());
+    }
     std::env::vars_os()
         .map(|(k, v)| {
             let mut b = k.into_encoded_bytes();
@@ -103,9 +127,7 @@ fn env_with_marker() -> Vec<CString> {
             b.extend(v.into_encoded_bytes());
             CString::new(b).unwrap_or_default()
         })
-        .chain(std::iter::once(
-            CString::new(format!("{MARKER}=1")).expect("no NUL"),
-        ))
+        .chain(std::iter::once(CString::new(marker).unwrap_or_default()))
         .collect()
 }
 

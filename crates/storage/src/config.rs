@@ -3,6 +3,7 @@
 //! else `/etc/berth/storage.conf`), overridden by the caller's `--root`, `--runroot`,
 //! `--storage-driver` and `--storage-opt` (DESIGN §3).
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -23,6 +24,29 @@ pub struct StoreOptions {
     pub storage_opts: Vec<String>,
     /// A storage.conf to read instead of the usual search.
     pub config_file: Option<PathBuf>,
+}
+
+impl StoreOptions {
+    /// The global flags that give another berth process this store: what a
+    /// process berth starts (a monitor, a helper, a systemd unit) is given.
+    /// `config_file` has no flag: the child reads the same file through the
+    /// environment it inherits (`BERTH_STORAGE_CONF`).
+    pub fn to_args(&self) -> Vec<OsString> {
+        let mut v: Vec<OsString> = Vec::new();
+        if let Some(r) = &self.graph_root {
+            v.extend(["--root".into(), r.into()]);
+        }
+        if let Some(r) = &self.run_root {
+            v.extend(["--runroot".into(), r.into()]);
+        }
+        if let Some(d) = &self.driver {
+            v.extend(["--storage-driver".into(), d.into()]);
+        }
+        for o in &self.storage_opts {
+            v.extend(["--storage-opt".into(), o.into()]);
+        }
+        v
+    }
 }
 
 /// The storage drivers berth has.
@@ -314,6 +338,38 @@ mod tests {
             vec![("mountopt".to_string(), "nodev".to_string())]
         );
         assert_eq!(c.additional_image_stores.len(), 2);
+    }
+
+    #[test]
+    fn options_as_flags_resolve_to_the_same_store() {
+        let o = StoreOptions {
+            graph_root: Some("/g".into()),
+            run_root: Some("/r".into()),
+            driver: Some("vfs".into()),
+            storage_opts: vec!["additionalimagestore=/ro".into(), "vfs.x=1".into()],
+            config_file: None,
+        };
+        let args: Vec<String> = o
+            .to_args()
+            .into_iter()
+            .map(|a| a.into_string().unwrap())
+            .collect();
+        assert_eq!(
+            args,
+            [
+                "--root",
+                "/g",
+                "--runroot",
+                "/r",
+                "--storage-driver",
+                "vfs",
+                "--storage-opt",
+                "additionalimagestore=/ro",
+                "--storage-opt",
+                "vfs.x=1",
+            ]
+        );
+        assert!(StoreOptions::default().to_args().is_empty());
     }
 
     #[test]

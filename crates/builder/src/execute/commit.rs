@@ -62,7 +62,7 @@ pub(super) fn commit(
         message: None,
         author: None,
         pause: false,
-        edit: &edit,
+        edit: Box::new(edit),
         created_by: Some(match step {
             // RUN's command as the shell ran it; the others as no-ops.
             Step::Layer(i) => match i.strip_prefix("RUN ") {

@@ -1,7 +1,7 @@
 //! `events`: what happened to containers, from the engine's event log, as
 //! podman prints it (its file backend).
 
-use berth_engine::events::{Event, EventFilter};
+use berth_engine::events::{Event, EventFilter, Follower};
 use clap::{ArgAction, Args};
 use serde_json::Value;
 
@@ -40,30 +40,18 @@ pub fn events(store_args: &StoreArgs, a: EventsArgs) -> CmdResult {
         since_ns: a.since.as_deref().map(time_ns).transpose()?,
         until_ns: a.until.as_deref().map(time_ns).transpose()?,
     };
-    let (past, mut offset) =
-        berth_engine::events::follow_from(&store, &f, 0).map_err(exit::engine)?;
-    for e in &past {
-        print(e, &a)?;
-    }
-    if !a.stream {
-        return Ok(());
-    }
+    let mut follower = Follower::new(&store, f);
     loop {
+        for e in &follower.poll().map_err(exit::engine)? {
+            print(e, &a)?;
+        }
         // A stream with --until ends once that time has passed.
-        if f.until_ns
-            .is_some_and(|t| berth_engine::container::now_ns() > t)
-        {
+        if !a.stream || follower.expired() {
             return Ok(());
         }
         // The file backend is a file: look again a little later (as podman's
         // tail of it does), until the user interrupts.
         std::thread::sleep(std::time::Duration::from_millis(100));
-        let (new, next) =
-            berth_engine::events::follow_from(&store, &f, offset).map_err(exit::engine)?;
-        offset = next;
-        for e in &new {
-            print(e, &a)?;
-        }
     }
 }
 

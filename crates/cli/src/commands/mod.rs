@@ -68,6 +68,11 @@ impl StoreArgs {
         }
     }
 
+    /// How processes this one starts run berth with the same store.
+    pub fn command(&self) -> berth_engine::monitor::MonitorCommand {
+        berth_engine::monitor::MonitorCommand::current(self.options(), self.volumepath.clone())
+    }
+
     pub fn open(&self) -> Result<Arc<Store>, Failure> {
         let options = self.options();
         log::trace!("Opening the store with {options:?}");

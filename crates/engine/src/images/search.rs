@@ -30,6 +30,38 @@ pub struct SearchOptions {
     pub limit: usize,
     /// The tags of the one repository the term names, instead.
     pub list_tags: bool,
+    /// podman's `--filter`s: stars=N, is-official=BOOL, is-automated=BOOL;
+    /// a result passes all of them. Applied after `limit`.
+    pub filters: Vec<String>,
+}
+
+/// One of [`SearchOptions::filters`], parsed.
+enum Filter {
+    Stars(u64),
+    Official(bool),
+    Automated(bool),
+}
+
+impl Filter {
+    fn parse(f: &str) -> Result<Filter, ImageError> {
+        let bad = || ImageError::InvalidFilter(format!("invalid filter {f:?}"));
+        let (k, v) = f.split_once('=').ok_or_else(bad)?;
+        let flag = || v.parse::<bool>().map_err(|_| bad());
+        match k {
+            "stars" => v.parse().map(Filter::Stars).map_err(|_| bad()),
+            "is-official" => flag().map(Filter::Official),
+            "is-automated" => flag().map(Filter::Automated),
+            _ => Err(bad()),
+        }
+    }
+
+    fn keeps(&self, r: &SearchResult) -> bool {
+        match self {
+            Filter::Stars(n) => r.stars >= *n,
+            Filter::Official(b) => (r.official == "[OK]") == *b,
+            Filter::Automated(b) => (r.automated == "[OK]") == *b,
+        }
+    }
 }
 
 /// Searches for `term`: `REGISTRY/TERM` searches that registry (`REGISTRY/`
@@ -40,6 +72,12 @@ pub fn search(
     ctx: &Context,
     o: &SearchOptions,
 ) -> Result<Vec<SearchResult>, ImageError> {
+    // Judged before any registry is asked.
+    let filters = o
+        .filters
+        .iter()
+        .map(|f| Filter::parse(f))
+        .collect::<Result<Vec<_>, _>>()?;
     let bad = |e: berth_image::Error| ImageError::InvalidArgument(format!("{term}: {e}"));
     let (registries, needle) = match term.split_once('/') {
         Some((reg, rest)) if reg.contains(['.', ':']) || reg == "localhost" => {
@@ -65,6 +103,7 @@ pub fn search(
         if o.limit > 0 {
             found.truncate(o.limit);
         }
+        found.retain(|r| filters.iter().all(|f| f.keeps(r)));
         out.extend(found);
     }
     Ok(out)

@@ -7,6 +7,9 @@
 //! with berth-pause and publishes the pod's ports.
 
 pub mod infra;
+pub(crate) mod order;
+
+pub use order::{PodSort, PsOptions};
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;

@@ -5,7 +5,7 @@ use crate::commands::container::fail;
 use crate::exit::{self, CmdResult};
 use crate::output::print_value;
 use clap::Args;
-use serde_json::{Value, json};
+use serde_json::json;
 
 #[derive(Args)]
 pub struct CommitArgs {
@@ -37,25 +37,14 @@ pub struct CommitArgs {
 
 pub fn commit(store_args: &StoreArgs, a: CommitArgs) -> CmdResult {
     let store = store_args.open()?;
-    let changes = a.change.clone();
-    let edit = move |cfg: &mut Value| -> Result<(), berth_engine::commit::EditError> {
-        for c in &changes {
-            berth_engine::images::apply_change(cfg, c).map_err(|e| e.to_string())?;
-        }
-        Ok(())
-    };
     let o = berth_engine::commit::CommitOptions {
         reference: a.image.clone(),
         message: a.message,
         author: a.author,
         pause: a.pause,
-        edit: &edit,
-        created_by: None,
-        annotations: Vec::new(),
         docker: a.format == "docker",
         squash: a.squash,
-        empty_layer: false,
-        timestamp: None,
+        ..berth_engine::commit::CommitOptions::with_changes(&a.change).map_err(fail)?
     };
     if !a.quiet {
         eprintln!("Getting image source signatures");

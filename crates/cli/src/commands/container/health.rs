@@ -2,7 +2,6 @@
 
 use crate::commands::StoreArgs;
 use crate::commands::container::inspect::ExistsArgs;
-use crate::commands::container::run::monitor_argv;
 use crate::exit::{self, CmdResult};
 use berth_engine::container::{self, Status};
 use clap::Args;
@@ -32,8 +31,7 @@ pub fn healthcheck(store_args: &StoreArgs, a: HealthcheckArgs) -> CmdResult {
     if i.state.status != Status::Running {
         return Err(exit::podman(format!("container {} is not running", i.id)));
     }
-    let mut argv = monitor_argv(store_args, &i.id);
-    argv.truncate(argv.len() - 2);
+    let mut argv = store_args.command().protected_argv();
     argv.extend(["exec".into(), i.id.clone().into()]);
     // Healthy says nothing, as podman's.
     if berth_engine::health::check(&store, &i.id, h, &argv, false) {

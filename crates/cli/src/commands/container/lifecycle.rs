@@ -177,24 +177,27 @@ pub fn rm(store_args: &StoreArgs, a: RmArgs) -> CmdResult {
     // With -a, one that went meanwhile (a --rm container its monitor removed)
     // is as good as removed; with -f, as with podman, one that is not there.
     let ignore = a.ignore || a.all || a.force;
+    let o = lifecycle::RemoveOptions {
+        force: a.force,
+        time: a.time,
+        volumes: a.volumes,
+        // --all takes pods' infra containers too, after the containers that
+        // join them (and so the pods).
+        depend: a.depend || a.all,
+    };
+    let engine = berth_engine::Engine::with_store(store.clone());
     each(&names, |n| {
         if ignore && container::find(&store, n).is_err() {
             return Ok(());
         }
-        // --all takes pods' infra containers too, after the containers that
-        // join them (and so the pods).
-        let removed = if a.depend || a.all {
-            lifecycle::remove_with_dependents(&store, n, a.force, a.time, a.volumes)
-        } else if a.volumes {
-            lifecycle::remove_with_volumes(&store, n, a.force, a.time).map(|i| vec![i])
-        } else {
-            lifecycle::remove_timed(&store, n, a.force, a.time).map(|i| vec![i])
-        }
-        .map_err(|e| match e {
-            // podman's rm: 1 for a container that does not exist.
-            berth_engine::Error::NoSuchContainer(_) => exit::usage(1, e),
-            e => fail(e),
-        })?;
+        let removed = engine
+            .containers()
+            .remove_with(n, &o)
+            .map_err(|e| match e {
+                // podman's rm: 1 for a container that does not exist.
+                berth_engine::Error::NoSuchContainer(_) => exit::usage(1, e),
+                e => fail(e),
+            })?;
         for info in &removed {
             let named = !a.all && !a.depend;
             println!("{}", if named { n } else { &info.id });

@@ -61,16 +61,10 @@ fn check_cidfile(path: Option<&std::path::Path>) -> Result<(), Failure> {
     }
 }
 
-/// `--stop-signal` is judged before an image is pulled, as podman does.
-/// What can be judged from the flags alone, before anything is pulled.
-fn check_stop_signal(a: &ContainerArgs) -> Result<(), Failure> {
-    berth_engine::autoupdate::check(&a.image, &a.label).map_err(exit::engine)?;
-    match &a.stop_signal {
-        Some(s) => berth_engine::lifecycle::parse_kill_signal(s)
-            .map(drop)
-            .map_err(exit::engine),
-        None => Ok(()),
-    }
+/// What the flags alone must pass (a `--stop-signal` …), judged before an
+/// image is pulled, as podman does.
+fn check_flags(a: &ContainerArgs) -> Result<(), Failure> {
+    berth_engine::run::check(&a.image, &a.label, a.stop_signal.as_deref()).map_err(exit::engine)
 }
 
 /// `--pull`: the engine pulls as the policy says (podman's default: only a
@@ -94,39 +88,15 @@ fn pull_if_needed(store_args: &StoreArgs, a: &mut ContainerArgs) -> Result<(), F
     Ok(())
 }
 
-/// The command line of a container's monitor: this binary's read-only image
-/// where there is one (CVE-2019-5736: a monitor becomes its container's
-/// runtime, and so need not execute itself again), the store flags,
-/// `__monitor ID`.
+/// The command line of a container's monitor (from this binary's read-only
+/// image where there is one), the store flags, `__monitor ID`.
 pub fn monitor_argv(store: &StoreArgs, id: &str) -> Vec<OsString> {
-    let mut v = berth_argv(store);
-    if let Some(image) = berth_runtime::selfexe::protected_path() {
-        v[0] = image.into();
-    }
-    v.extend(["__monitor".into(), id.into()]);
-    v
+    store.command().monitor(id)
 }
 
 /// This binary with the store flags it was given, for the processes it starts.
 pub fn berth_argv(store: &StoreArgs) -> Vec<OsString> {
-    let exe = std::env::current_exe().unwrap_or_else(|_| "berth".into());
-    let mut v: Vec<OsString> = vec![exe.into()];
-    if let Some(r) = &store.root {
-        v.extend(["--root".into(), r.clone().into()]);
-    }
-    if let Some(r) = &store.runroot {
-        v.extend(["--runroot".into(), r.clone().into()]);
-    }
-    if let Some(d) = &store.storage_driver {
-        v.extend(["--storage-driver".into(), d.into()]);
-    }
-    for o in &store.storage_opt {
-        v.extend(["--storage-opt".into(), o.into()]);
-    }
-    if let Some(p) = &store.volumepath {
-        v.extend(["--volumepath".into(), p.clone().into()]);
-    }
-    v
+    store.command().argv()
 }
 
 /// Returns the container's exit code (foreground), or 0 after printing its ID
@@ -145,7 +115,7 @@ pub fn run(store_args: &StoreArgs, mut a: RunArgs) -> Result<i32, Failure> {
     if !a.detach {
         crate::exit::protect_self()?;
     }
-    check_stop_signal(&a.c)?;
+    check_flags(&a.c)?;
     let store = store_args.open()?;
     let engine = berth_engine::Engine::with_store(store.clone());
     let cidfile = a.c.cidfile.clone();
@@ -214,7 +184,7 @@ pub fn run(store_args: &StoreArgs, mut a: RunArgs) -> Result<i32, Failure> {
 }
 
 pub fn create(store_args: &StoreArgs, mut a: CreateArgs) -> Result<i32, Failure> {
-    check_stop_signal(&a.c)?;
+    check_flags(&a.c)?;
     let store = store_args.open()?;
     let cidfile = a.c.cidfile.clone();
     check_cidfile(cidfile.as_deref())?;

@@ -35,36 +35,17 @@ pub fn search(a: SearchArgs) -> CmdResult {
     let o = berth_engine::images::SearchOptions {
         limit: a.limit,
         list_tags: a.list_tags,
+        filters: a.filter.clone(),
     };
     let found = berth_engine::images::search(&a.term, &ctx, &o).map_err(exit::image)?;
-    let mut rows = Vec::new();
-    for r in found {
-        if keep(&r, &a.filter)? {
-            rows.push(serde_json::to_value(r).map_err(exit::podman)?);
-        }
-    }
+    let rows = found
+        .into_iter()
+        .map(|r| serde_json::to_value(r).map_err(exit::podman))
+        .collect::<Result<Vec<_>, _>>()?;
     let default = if a.list_tags {
         "table {{.Name}}\t{{.Tag}}"
     } else {
         "table {{.Name}}\t{{.Description}}"
     };
     crate::output::print_rows(&rows, a.format.as_deref().unwrap_or(default))
-}
-
-/// podman's search filters.
-fn keep(r: &berth_engine::images::SearchResult, filters: &[String]) -> Result<bool, exit::Failure> {
-    for f in filters {
-        let bad = || exit::podman(format!("invalid filter {f:?}"));
-        let (k, v) = f.split_once('=').ok_or_else(bad)?;
-        let ok = match k {
-            "stars" => r.stars >= v.parse::<u64>().map_err(|_| bad())?,
-            "is-official" => (r.official == "[OK]") == v.parse::<bool>().map_err(|_| bad())?,
-            "is-automated" => (r.automated == "[OK]") == v.parse::<bool>().map_err(|_| bad())?,
-            _ => return Err(bad()),
-        };
-        if !ok {
-            return Ok(false);
-        }
-    }
-    Ok(true)
 }

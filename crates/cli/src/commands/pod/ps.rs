@@ -40,29 +40,13 @@ pub(super) struct PsArgs {
     latest: bool,
 }
 
-/// podman's `--sort` orders.
-fn sort(list: &mut [berth_engine::pods::PodSummary], by: &str) -> CmdResult {
-    match by {
-        "created" => list.sort_by_key(|p| std::cmp::Reverse(p.created_ns)),
-        "id" => list.sort_by(|a, b| a.id.cmp(&b.id)),
-        "name" => list.sort_by(|a, b| a.name.cmp(&b.name)),
-        "number" => list.sort_by_key(|p| p.containers.len()),
-        "status" => list.sort_by(|a, b| a.status.cmp(&b.status)),
-        _ => {
-            return Err(crate::exit::podman(
-                "invalid option for --sort, options are: id, names, or number",
-            ));
-        }
-    }
-    Ok(())
-}
-
 pub(super) fn ps(pods: &berth_engine::Pods, a: PsArgs) -> CmdResult {
-    let mut list = pods.ps(&a.filter).map_err(fail)?;
-    sort(&mut list, &a.sort)?;
-    if a.latest {
-        list.truncate(1);
-    }
+    let o = berth_engine::pods::PsOptions {
+        filters: a.filter.clone(),
+        sort: a.sort.parse().map_err(fail)?,
+        latest: a.latest,
+    };
+    let list = pods.ps(&o).map_err(fail)?;
     let short = |s: &str| match a.no_trunc {
         true => s.to_string(),
         false => s.chars().take(12).collect(),

@@ -53,7 +53,7 @@ pub fn service(store_args: &StoreArgs, a: ServiceArgs) -> CmdResult {
     let store = store_args.open()?;
     let service = berth_api::Service::new(
         berth_engine::Engine::with_store(store),
-        crate::commands::container::run::berth_argv(store_args),
+        store_args.command(),
     );
     let idle = (a.time > 0).then(|| std::time::Duration::from_secs(a.time));
     berth_api::serve(listener, std::sync::Arc::new(service), idle)
