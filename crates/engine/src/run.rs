@@ -14,7 +14,7 @@ use crate::volumes::{self, VolumeError};
 use berth_runtime::create::{self, Runtime};
 use berth_runtime::pid::Pid;
 use berth_storage::Store;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
@@ -554,16 +554,9 @@ fn create_named(
             Some(n) => n.to_string(),
             None => crate::names::generate(|n| store.container(n).is_ok()),
         };
-        if let Some(m) = &o.process.id_map {
-            let run_root = &store.config().run_root;
-            berth_storage::idmap::check_passable(run_root, m.host_uid(0), m.host_gid(0))
-                .map_err(engine)?;
-        }
         let made = match &o.process.rootfs {
             Some(root) => store.create_container_on(root.clone(), &[chosen], meta),
-            None => {
-                store.create_container_mapped(image_id, &[chosen], meta, o.process.id_map.clone())
-            }
+            None => store.create_container(image_id, &[chosen], meta),
         };
         match made {
             Err(berth_storage::Error::NameInUse { .. }) if name.is_none() && attempts < 32 => {
@@ -600,36 +593,6 @@ pub fn run_with(
     result
 }
 
-/// A container in a user namespace of its own binds its files (hosts, /dev/shm
-/// …) from its userdata inside that namespace: the run root becomes passable
-/// (0711, as containers/storage keeps it) and the container's directories its
-/// root's.
-fn open_way_to_userdata(
-    store: &Store,
-    userdata: &Path,
-    map: &berth_storage::idmap::IdMap,
-) -> Result<(), RunError> {
-    use std::os::unix::fs::PermissionsExt;
-    let io = |p: &Path, e: std::io::Error| engine(format!("{}: {e}", p.display()));
-    let run_root = store.config().run_root.as_path();
-    let mode = std::fs::metadata(run_root)
-        .map_err(|e| io(run_root, e))?
-        .permissions()
-        .mode();
-    std::fs::set_permissions(
-        run_root,
-        std::fs::Permissions::from_mode((mode & 0o7777) | 0o711),
-    )
-    .map_err(|e| io(run_root, e))?;
-    let (uid, gid) = (map.host_uid(0), map.host_gid(0));
-    for d in [userdata.parent().unwrap_or(userdata), userdata] {
-        std::os::unix::fs::chown(d, Some(uid), Some(gid)).map_err(|e| io(d, e))?;
-        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o700))
-            .map_err(|e| io(d, e))?;
-    }
-    Ok(())
-}
-
 /// Mounts the container's rootfs and writes its bundle; returns the bundle.
 pub fn prepare_bundle(store: &Store, info: &Info) -> Result<PathBuf, RunError> {
     let (id, cfg) = (info.id.as_str(), &info.config);
@@ -637,9 +600,6 @@ pub fn prepare_bundle(store: &Store, info: &Info) -> Result<PathBuf, RunError> {
     let rootfs = store.mount(id).map_err(engine)?;
     let bundle = container::userdata(store, id);
     std::fs::create_dir_all(&bundle).map_err(|e| engine(format!("{}: {e}", bundle.display())))?;
-    if let Some(m) = &cfg.process.id_map {
-        open_way_to_userdata(store, &bundle, m)?;
-    }
     let mut spec = spec::generate(&config, &rootfs, id, &cfg.process)?;
     let hostname = match (&spec.hostname, cfg.process.uts.container()) {
         (Some(h), _) => h.clone(),

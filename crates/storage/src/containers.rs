@@ -20,10 +20,6 @@ pub struct Container {
     /// A root that is a host directory (`run --rootfs`), not an image; `image` is then empty.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rootfs: Option<ExternalRoot>,
-    /// Its user namespace's mapping, where the image's files are seen through
-    /// one (`--uidmap`): its layers are then mounted as mapped copies.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id_map: Option<crate::idmap::IdMap>,
 }
 
 /// A host directory as a container's root.

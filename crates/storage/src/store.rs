@@ -210,13 +210,10 @@ fn ours(dir: &Path, marks: &[&str]) -> bool {
     }
 }
 
-/// Others may pass through (0711, which a container in a user namespace of its
-/// own needs to reach its root, as containers/storage keeps its roots) but
-/// never list or write.
 fn make_private(p: &Path) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let mode = fs::metadata(p).at(p)?.permissions().mode();
-    if mode & 0o066 != 0 {
+    if mode & 0o077 != 0 {
         fs::set_permissions(p, fs::Permissions::from_mode(0o700)).at(p)?;
     }
     Ok(())
@@ -430,7 +427,7 @@ impl Store {
     fn root_as_given(&self, diff: &Path, parent: Option<&Layer>) -> Result<()> {
         use std::os::unix::fs::PermissionsExt;
         match parent {
-            Some(pl) => copy_owner_and_mode(&self.layer_path(pl), diff, None),
+            Some(pl) => copy_owner_and_mode(&self.layer_path(pl), diff),
             None => fs::set_permissions(diff, fs::Permissions::from_mode(0o555)).at(diff),
         }
     }
@@ -438,46 +435,6 @@ impl Store {
     /// The directory holding a layer's files.
     pub fn layer_path(&self, layer: &Layer) -> PathBuf {
         self.driver_of(layer.store).diff_dir(&layer.id)
-    }
-
-    /// The runtime sets a mapped container up inside its user namespace, whose
-    /// root must reach the container's root: the graph root and the driver's
-    /// directory become 0711, as containers/storage keeps them (passable, not
-    /// listable), and the container's own directory (0700) is its root's.
-    fn open_way_for(&self, map: &crate::idmap::IdMap, layer_dir: &Path) -> Result<()> {
-        use std::os::unix::fs::PermissionsExt;
-        let home = layer_dir.parent().expect("a layer directory has a parent");
-        for d in [self.config.graph_root.as_path(), home] {
-            let mode = fs::metadata(d).at(d)?.permissions().mode() & 0o7777;
-            fs::set_permissions(d, fs::Permissions::from_mode(mode | 0o711)).at(d)?;
-        }
-        let (uid, gid) = (map.host_uid(0), map.host_gid(0));
-        std::os::unix::fs::chown(layer_dir, Some(uid), Some(gid)).at(layer_dir)?;
-        fs::set_permissions(layer_dir, fs::Permissions::from_mode(0o700)).at(layer_dir)
-    }
-
-    /// Where the copies of layers mapped through ID maps live.
-    fn mapped_root(&self) -> PathBuf {
-        self.config.graph_root.join("overlay-mapped")
-    }
-
-    /// The layer's copy with its owners through `map`, made when missing (under
-    /// the store's lock: built aside, then renamed into place).
-    fn mapped_layer(&self, layer: &Layer, map: &crate::idmap::IdMap) -> Result<PathBuf> {
-        let dir = self.mapped_root().join(map.key());
-        let path = dir.join(&layer.id);
-        if path.is_dir() {
-            return Ok(path);
-        }
-        mkdirs(&dir)?;
-        let tmp = dir.join(format!(".{}.tmp-{}", layer.id, random_hex(4)));
-        mkdirs(&tmp)?;
-        let made = vfs::copy_tree_mapped(&self.layer_path(layer), &tmp, Some(map))
-            .and_then(|()| fs::rename(&tmp, &path).at(&path));
-        if made.is_err() {
-            let _ = fs::remove_dir_all(&tmp);
-        }
-        made.map(|()| path)
     }
 
     pub(crate) fn blob_path_in(&self, store: usize, digest: &Digest) -> PathBuf {
@@ -906,14 +863,6 @@ impl Store {
                 overlay::unmount_path(&merged)?;
             }
             st.doomed.push(self.driver.layer_dir(&l.id));
-            // Its copies for ID maps go with it.
-            if let Ok(maps) = fs::read_dir(self.mapped_root()) {
-                st.doomed.extend(
-                    maps.flatten()
-                        .map(|m| m.path().join(&l.id))
-                        .filter(|p| p.exists()),
-                );
-            }
             for d in l.blob_digests() {
                 if st.layers.iter().any(|o| o.store == 0 && o.has_blob(d)) {
                     continue;
@@ -1357,21 +1306,6 @@ impl Store {
         names: &[String],
         metadata: &str,
     ) -> Result<Container> {
-        self.create_container_mapped(image, names, metadata, None)
-    }
-
-    /// [`Self::create_container`] for a container whose user namespace maps
-    /// IDs through `map` (see [`crate::idmap`]).
-    pub fn create_container_mapped(
-        &self,
-        image: &str,
-        names: &[String],
-        metadata: &str,
-        map: Option<crate::idmap::IdMap>,
-    ) -> Result<Container> {
-        if let Some(m) = &map {
-            crate::idmap::check_passable(&self.config.graph_root, m.host_uid(0), m.host_gid(0))?;
-        }
         self.write(|st| {
             let im = st.images[find_image(st, image)?].clone();
             check_names_free(st, names)?;
@@ -1379,9 +1313,6 @@ impl Store {
             let dir = self.driver.layer_dir(&id);
             let diff = dir.join("diff");
             mkdirs(&diff)?;
-            if let Some(m) = &map {
-                self.open_way_for(m, &dir)?;
-            }
             match self.driver.kind {
                 DriverKind::Overlay => {
                     mkdirs(&dir.join("work"))?;
@@ -1389,7 +1320,7 @@ impl Store {
                     // The merged root takes the upper dir's owner and mode:
                     // give it the image's, so that `/` is what the image says.
                     if let Some(l) = im.top_layer.as_deref().and_then(|t| st.layer(t)) {
-                        copy_owner_and_mode(&self.layer_path(l), &diff, map.as_ref())?;
+                        copy_owner_and_mode(&self.layer_path(l), &diff)?;
                     }
                 }
                 DriverKind::Vfs => {
@@ -1397,7 +1328,7 @@ impl Store {
                         let l = st
                             .layer(top)
                             .ok_or_else(|| Error::LayerNotFound(top.clone()))?;
-                        vfs::copy_tree_mapped(&self.layer_path(l), &diff, map.as_ref())?;
+                        vfs::copy_tree(&self.layer_path(l), &diff)?;
                     }
                 }
             }
@@ -1410,7 +1341,6 @@ impl Store {
                 metadata: metadata.to_string(),
                 created: now(),
                 rootfs: None,
-                id_map: map.clone(),
             };
             st.containers.push(c.clone());
             Ok(c)
@@ -1443,7 +1373,7 @@ impl Store {
                 mkdirs(&dir.join(d))?;
             }
             if root.overlay {
-                copy_owner_and_mode(&root.path, &dir.join("diff"), None)?;
+                copy_owner_and_mode(&root.path, &dir.join("diff"))?;
             }
             st.layers.push(container_layer(&id, None));
             let c = Container {
@@ -1454,7 +1384,6 @@ impl Store {
                 metadata: metadata.to_string(),
                 created: now(),
                 rootfs: Some(root.clone()),
-                id_map: None,
             };
             st.containers.push(c.clone());
             Ok(c)
@@ -1523,11 +1452,8 @@ impl Store {
                 None => self
                     .stack(st, own.parent.as_deref())?
                     .iter()
-                    .map(|l| match &c.id_map {
-                        Some(m) => self.mapped_layer(l, m),
-                        None => Ok(self.layer_path(l)),
-                    })
-                    .collect::<Result<_>>()?,
+                    .map(|l| self.layer_path(l))
+                    .collect(),
             };
             let empty = self.config.graph_root.join("empty");
             let lowers: Vec<&Path> = if lowers.is_empty() {
@@ -1843,13 +1769,9 @@ fn find_container(st: &State, name: &str) -> Result<usize> {
 }
 
 /// Gives `to` the owner and permission bits of `from`.
-fn copy_owner_and_mode(from: &Path, to: &Path, map: Option<&crate::idmap::IdMap>) -> Result<()> {
+fn copy_owner_and_mode(from: &Path, to: &Path) -> Result<()> {
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
     let md = fs::metadata(from).at(from)?;
-    let (uid, gid) = match map {
-        Some(m) => (m.host_uid(md.uid()), m.host_gid(md.gid())),
-        None => (md.uid(), md.gid()),
-    };
-    std::os::unix::fs::chown(to, Some(uid), Some(gid)).at(to)?;
+    std::os::unix::fs::chown(to, Some(md.uid()), Some(md.gid())).at(to)?;
     fs::set_permissions(to, fs::Permissions::from_mode(md.mode() & 0o7777)).at(to)
 }

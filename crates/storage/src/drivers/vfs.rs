@@ -12,26 +12,15 @@ use rustix::fs::{AtFlags, CWD, FileType, Mode, Timespec, Timestamps, XattrFlags}
 
 use crate::archive::diff::xattrs;
 use crate::error::{IoContext, Result};
-use crate::idmap::IdMap;
 
 /// Copies the tree `src` into the existing directory `dst`.
 pub fn copy_tree(src: &Path, dst: &Path) -> Result<()> {
-    copy_tree_mapped(src, dst, None)
-}
-
-/// [`copy_tree`], each owner through `map` (see [`crate::idmap`]).
-pub fn copy_tree_mapped(src: &Path, dst: &Path, map: Option<&IdMap>) -> Result<()> {
     let mut links = HashMap::new();
-    copy_children(src, dst, map, &mut links)?;
-    copy_meta(src, dst, &fs::symlink_metadata(src).at(src)?, map)
+    copy_children(src, dst, &mut links)?;
+    copy_meta(src, dst, &fs::symlink_metadata(src).at(src)?)
 }
 
-fn copy_children(
-    src: &Path,
-    dst: &Path,
-    map: Option<&IdMap>,
-    links: &mut HashMap<(u64, u64), PathBuf>,
-) -> Result<()> {
+fn copy_children(src: &Path, dst: &Path, links: &mut HashMap<(u64, u64), PathBuf>) -> Result<()> {
     for e in fs::read_dir(src).at(src)? {
         let e = e.at(src)?;
         let (s, d) = (e.path(), dst.join(e.file_name()));
@@ -39,7 +28,7 @@ fn copy_children(
         let ft = md.file_type();
         if ft.is_dir() {
             fs::create_dir(&d).at(&d)?;
-            copy_children(&s, &d, map, links)?;
+            copy_children(&s, &d, links)?;
         } else if ft.is_symlink() {
             std::os::unix::fs::symlink(fs::read_link(&s).at(&s)?, &d).at(&d)?;
         } else if ft.is_file() {
@@ -64,22 +53,18 @@ fn copy_children(
             };
             rustix::fs::mknodat(CWD, &d, kind, Mode::from_raw_mode(0o600), md.rdev()).at(&d)?;
         }
-        copy_meta(&s, &d, &md, map)?;
+        copy_meta(&s, &d, &md)?;
     }
     Ok(())
 }
 
-fn copy_meta(src: &Path, dst: &Path, md: &fs::Metadata, map: Option<&IdMap>) -> Result<()> {
+fn copy_meta(src: &Path, dst: &Path, md: &fs::Metadata) -> Result<()> {
     let symlink = md.file_type().is_symlink();
-    let (uid, gid) = match map {
-        Some(m) => (m.host_uid(md.uid()), m.host_gid(md.gid())),
-        None => (md.uid(), md.gid()),
-    };
     rustix::fs::chownat(
         CWD,
         dst,
-        Some(rustix::fs::Uid::from_raw(uid)),
-        Some(rustix::fs::Gid::from_raw(gid)),
+        Some(rustix::fs::Uid::from_raw(md.uid())),
+        Some(rustix::fs::Gid::from_raw(md.gid())),
         AtFlags::SYMLINK_NOFOLLOW,
     )
     .at(dst)?;
