@@ -219,6 +219,11 @@ pub(crate) fn registry_context(
         c.tls_verify = Some(false);
     }
     c.credentials = registry_auth(req)?;
+    // A Docker client names the registry its credentials are for: never sent
+    // to another (a short name tried at several, a search of several).
+    c.credentials_registry = auth_config(req)?
+        .and_then(|v| v["serveraddress"].as_str().map(str::to_string))
+        .filter(|s| !s.is_empty());
     Ok(c)
 }
 
@@ -227,6 +232,20 @@ pub(crate) fn registry_context(
 pub(crate) fn registry_auth(
     req: &Request,
 ) -> std::result::Result<Option<berth_image::auth::Credentials>, ApiError> {
+    let Some(v) = auth_config(req)? else {
+        return Ok(None);
+    };
+    match (v["username"].as_str(), v["password"].as_str()) {
+        (Some(u), Some(p)) if !u.is_empty() => Ok(Some(berth_image::auth::Credentials {
+            username: u.to_string(),
+            password: p.to_string(),
+        })),
+        _ => Ok(None),
+    }
+}
+
+/// `X-Registry-Auth` decoded.
+fn auth_config(req: &Request) -> std::result::Result<Option<Value>, ApiError> {
     use base64::Engine as _;
     let Some(text) = req
         .header("x-registry-auth")
@@ -242,15 +261,9 @@ pub(crate) fn registry_auth(
         })
         .or_else(|_| base64::engine::general_purpose::STANDARD.decode(text))
         .map_err(|_| ApiError::bad_request("X-Registry-Auth: not base64"))?;
-    let v: Value = serde_json::from_slice(&bytes)
-        .map_err(|_| ApiError::bad_request("X-Registry-Auth: not JSON"))?;
-    match (v["username"].as_str(), v["password"].as_str()) {
-        (Some(u), Some(p)) if !u.is_empty() => Ok(Some(berth_image::auth::Credentials {
-            username: u.to_string(),
-            password: p.to_string(),
-        })),
-        _ => Ok(None),
-    }
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|_| ApiError::bad_request("X-Registry-Auth: not JSON"))
 }
 
 /// `POST /images/NAME/push?tag=T`: pushed to its own name, the progress as

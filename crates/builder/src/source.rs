@@ -72,7 +72,11 @@ pub fn add(
 ) -> Result<(), SourceError> {
     let (old, mut manifest) = read_manifest(path)?;
     let meta = std::fs::metadata(artifact).map_err(io(artifact))?;
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    // Written to a file as it is made (an artifact may be large), then stored
+    // under its digest.
+    let blobs = path.join("blobs/sha256");
+    let staged = tempfile::tempfile_in(&blobs).map_err(io(&blobs))?;
+    let mut gz = flate2::write::GzEncoder::new(staged, flate2::Compression::default());
     {
         let mut tar = tar::Builder::new(&mut gz);
         tar.follow_symlinks(false);
@@ -87,8 +91,9 @@ pub fn add(
         }
         tar.finish().map_err(io(artifact))?;
     }
-    let bytes = gz.finish().map_err(io(artifact))?;
-    let (digest, size) = write_blob(path, &bytes)?;
+    let mut staged = gz.finish().map_err(io(artifact))?;
+    std::io::Seek::rewind(&mut staged).map_err(io(&blobs))?;
+    let (digest, size) = store_blob(path, &mut staged)?;
     let mut layer =
         json!({"mediaType": LAYER_MEDIA_TYPE, "digest": digest.to_string(), "size": size});
     if !annotations.is_empty() {
@@ -197,9 +202,11 @@ fn set_manifest(path: &Path, manifest: &Value, old: Option<&Digest>) -> Result<(
         "schemaVersion": 2,
         "manifests": [{"mediaType": MANIFEST_MEDIA_TYPE, "digest": digest.to_string(), "size": size}],
     });
-    let tmp = path.join(".index.json.tmp");
-    std::fs::write(&tmp, index.to_string()).map_err(io(path))?;
-    std::fs::rename(&tmp, path.join("index.json")).map_err(io(path))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(path).map_err(io(path))?;
+    tmp.write_all(index.to_string().as_bytes())
+        .map_err(io(path))?;
+    tmp.persist(path.join("index.json"))
+        .map_err(|e| SourceError::Io(path.display().to_string(), e.error))?;
     if let Some(old) = old.filter(|o| **o != digest) {
         let _ = std::fs::remove_file(blob_path(path, old));
     }
@@ -207,11 +214,18 @@ fn set_manifest(path: &Path, manifest: &Value, old: Option<&Digest>) -> Result<(
 }
 
 fn write_blob(path: &Path, bytes: &[u8]) -> Result<(Digest, u64), SourceError> {
-    let digest = Digest::sha256_of(bytes);
-    let file = blob_path(path, &digest);
-    let mut f = std::fs::File::create(&file).map_err(io(&file))?;
-    f.write_all(bytes).map_err(io(&file))?;
-    Ok((digest, bytes.len() as u64))
+    store_blob(path, &mut &bytes[..])
+}
+
+/// Stores what `reader` gives under its digest: a new file of its own
+/// (never one a link points at), renamed into place whole.
+fn store_blob(path: &Path, reader: &mut dyn std::io::Read) -> Result<(Digest, u64), SourceError> {
+    let blobs = path.join("blobs/sha256");
+    let (tmp, info) = berth_image::fsutil::stream_to_temp(&blobs, reader, None)?;
+    let file = blob_path(path, &info.digest);
+    tmp.persist(&file)
+        .map_err(|e| SourceError::Io(file.display().to_string(), e.error))?;
+    Ok((info.digest, info.size))
 }
 
 fn blob_path(path: &Path, digest: &Digest) -> std::path::PathBuf {

@@ -14,6 +14,9 @@ pub struct Context {
     pub auth_file: Option<PathBuf>,
     /// `--creds`, overriding any auth file.
     pub credentials: Option<Credentials>,
+    /// The one registry `credentials` are for (a Docker client's
+    /// `serveraddress`); none: whichever is reached, as `--creds` means.
+    pub credentials_registry: Option<String>,
     /// `--tls-verify`: `Some(false)` allows plain HTTP and unverified TLS.
     pub tls_verify: Option<bool>,
     /// `--cert-dir`: CA certificates (`*.crt`) and client pairs (`*.cert`/`*.key`).

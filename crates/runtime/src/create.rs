@@ -230,7 +230,14 @@ fn create_in(
         let _ = plan.cgroup.remove();
         return Err(e);
     }
-    let pid = pid?;
+    let pid = match pid {
+        Ok(pid) => pid,
+        Err(e) => {
+            // Made before the fork for a child that never came.
+            let _ = plan.cgroup.remove();
+            return Err(e);
+        }
+    };
     if pid == 0 {
         drop(parent_sock);
         let err = init(&plan, opts, mode, &child_sock, in_v2);

@@ -43,7 +43,7 @@ fn create_start_kill_delete_walks_through_the_states() {
 
     rt.ok(&["start", &id]);
     rt.wait_status(&id, "running");
-    let cmdline = std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap();
+    let cmdline = wait_cmdline(pid, "sleep\x001000\x00");
     assert_eq!(cmdline, "sleep\x001000\x00");
     let again = rt.cmd().args(["start", &id]).output().unwrap();
     assert!(!again.status.success());

@@ -27,9 +27,10 @@ application/vnd.docker.distribution.manifest.v1+json";
 
 /// Connects to the registry of `reference` (mirror endpoints are handled by the caller).
 pub fn connect(reference: &Reference, insecure: bool, ctx: &Context) -> Result<Client> {
+    let for_this = |server: &str| registry_host(server) == registry_host(reference.registry());
     let creds = match &ctx.credentials {
-        Some(c) => Some(c.clone()),
-        None => crate::auth::lookup(reference, ctx.auth_file.as_deref())?,
+        Some(c) if ctx.credentials_registry.as_deref().is_none_or(for_this) => Some(c.clone()),
+        _ => crate::auth::lookup(reference, ctx.auth_file.as_deref())?,
     };
     let verify = match ctx.tls_verify {
         Some(v) => v,
@@ -40,6 +41,18 @@ pub fn connect(reference: &Reference, insecure: bool, ctx: &Context) -> Result<C
         cert_dirs: cert_dirs(reference.registry(), ctx.cert_dir.as_deref()),
     };
     Client::connect(reference.registry(), creds, &tls, ctx.retries)
+}
+
+/// A registry as a host (`https://index.docker.io/v1/` and `docker.io` are one).
+fn registry_host(server: &str) -> &str {
+    let host = server
+        .trim_start_matches("https://")
+        .trim_start_matches("http://");
+    let host = host.split('/').next().unwrap_or(host);
+    match host {
+        "index.docker.io" | "registry-1.docker.io" => "docker.io",
+        h => h,
+    }
 }
 
 pub struct DockerSource {
@@ -641,6 +654,14 @@ impl ImageDestination for DockerDestination {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_clients_server_address_names_its_registry() {
+        assert_eq!(registry_host("https://index.docker.io/v1/"), "docker.io");
+        assert_eq!(registry_host("127.0.0.1:5000"), "127.0.0.1:5000");
+        assert_eq!(registry_host("http://127.0.0.1:5000/v2/"), "127.0.0.1:5000");
+        assert_ne!(registry_host("quay.io"), registry_host("127.0.0.1:5000"));
+    }
 
     #[test]
     fn link_header() {

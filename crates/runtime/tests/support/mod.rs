@@ -194,6 +194,19 @@ pub fn unmount_all_in(dir: &Path) {
     }
 }
 
+/// Polls until `pid` runs `want` (the init executes the container's command a
+/// moment after `start` returns, as runc's does): a condition, not a timed sleep.
+pub fn wait_cmdline(pid: i64, want: &str) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let got = std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        if got == want || std::time::Instant::now() > deadline {
+            return got;
+        }
+        std::thread::yield_now();
+    }
+}
+
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
