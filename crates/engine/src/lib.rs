@@ -49,6 +49,7 @@ pub mod systemd;
 pub mod terminal;
 pub mod time;
 pub mod top;
+pub mod transfer;
 pub mod units;
 pub mod views;
 pub mod volumes;
