@@ -34,6 +34,15 @@ pub fn transfer(e: berth_engine::transfer::TransferError) -> Failure {
     }
 }
 
+/// Registry access flags that make no context: skopeo's codes for
+/// credentials, podman's for the rest.
+pub fn access(e: berth_engine::access::AccessError) -> Failure {
+    match e {
+        berth_engine::access::AccessError::Credentials(e) => skopeo(e),
+        other => podman(other),
+    }
+}
+
 /// podman: 125 for an error of berth itself.
 pub fn podman(e: impl std::fmt::Display) -> Failure {
     usage(125, e)

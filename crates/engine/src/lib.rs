@@ -2,6 +2,7 @@
 //! podman's defaults and runs it through berth's runtime library, in the
 //! foreground or detached under a monitor process (conmon's role).
 
+pub mod access;
 pub mod attach;
 pub mod autoupdate;
 pub mod changes;
