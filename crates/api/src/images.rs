@@ -213,11 +213,14 @@ pub fn history(s: &Service, name: &str) -> Result {
 pub(crate) fn registry_context(
     req: &Request,
 ) -> std::result::Result<berth_image::Context, ApiError> {
-    let mut c = berth_image::Context::default();
-    c.retries = Some(3);
-    if req.param("tlsVerify") == Some("false") {
-        c.tls_verify = Some(false);
-    }
+    let access = berth_engine::access::RegistryAccess {
+        tls_verify: (req.param("tlsVerify") == Some("false")).then_some(false),
+        retries: Some(3),
+        ..Default::default()
+    };
+    // The settings come from the request: a bad one is the client's.
+    let mut c = access.context().map_err(ApiError::bad_request)?;
+    // X-Registry-Auth gives them parsed, not as --creds' text.
     c.credentials = registry_auth(req)?;
     // A Docker client names the registry its credentials are for: never sent
     // to another (a short name tried at several, a search of several).

@@ -163,6 +163,9 @@ pub enum BuildError {
     Json(#[from] serde_json::Error),
     #[error(transparent)]
     Engine(#[from] berth_engine::Error),
+    /// A manifest list that could not be found or read.
+    #[error(transparent)]
+    ManifestList(berth_engine::images::ImageError),
     #[error(transparent)]
     Lease(#[from] LeaseError),
     #[error(transparent)]

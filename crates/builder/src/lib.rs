@@ -19,6 +19,7 @@ pub mod expand;
 mod flags;
 pub mod ignore;
 pub mod inputs;
+pub mod inspect;
 pub mod instructions;
 mod lexer;
 pub mod mount;

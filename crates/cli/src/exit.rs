@@ -23,6 +23,26 @@ pub fn storage(e: berth_storage::Error) -> Failure {
     }
 }
 
+/// skopeo's codes for a copy, sync or inspect: the image's and the store's
+/// as above, 1 for the rest.
+pub fn transfer(e: berth_engine::transfer::TransferError) -> Failure {
+    use berth_engine::transfer::TransferError;
+    match e {
+        TransferError::Image(e) => skopeo(e),
+        TransferError::Storage(e) => storage(e),
+        other => usage(1, other),
+    }
+}
+
+/// Registry access flags that make no context: skopeo's codes for
+/// credentials, podman's for the rest.
+pub fn access(e: berth_engine::access::AccessError) -> Failure {
+    match e {
+        berth_engine::access::AccessError::Credentials(e) => skopeo(e),
+        other => podman(other),
+    }
+}
+
 /// podman: 125 for an error of berth itself.
 pub fn podman(e: impl std::fmt::Display) -> Failure {
     usage(125, e)

@@ -2,6 +2,7 @@
 //! podman's defaults and runs it through berth's runtime library, in the
 //! foreground or detached under a monitor process (conmon's role).
 
+pub mod access;
 pub mod attach;
 pub mod autoupdate;
 pub mod changes;
@@ -49,6 +50,7 @@ pub mod systemd;
 pub mod terminal;
 pub mod time;
 pub mod top;
+pub mod transfer;
 pub mod units;
 pub mod views;
 pub mod volumes;

@@ -11,7 +11,7 @@ use crate::error::{Error, IoContext, Result};
 use crate::manifest::RawManifest;
 use crate::reference::Reference;
 use crate::signature::gpg::Gpg;
-use crate::signature::payload::Payload;
+use crate::signature::verify::verify_signature;
 use crate::transport::{ArchiveRef, ImageName};
 
 /// A parsed policy.json.
@@ -354,28 +354,10 @@ fn accept_signature(
     manifest: &RawManifest,
     sig: &[u8],
 ) -> std::result::Result<(), Rejection> {
-    let v = gpg.verify(sig).map_err(|e| e.to_string())?;
-    if !trusted.iter().any(|t| *t == v.primary || *t == v.signer) {
-        return Err(format!("signature by key {} is not trusted", v.signer).into());
-    }
-    let p = Payload::parse(&v.payload).map_err(|e| e.to_string())?;
-    if !p.manifest_digest.matches(&manifest.bytes) {
-        return Err(format!(
-            "signature is for manifest {}, not this one",
-            p.manifest_digest
-        )
-        .into());
-    }
-    let signed = Reference::parse(&p.docker_reference)
-        .map_err(|e| format!("signature names an invalid reference: {e}"))?;
-    if !identity_matches(identity, image.docker_reference.as_ref(), &signed) {
-        return Err(format!(
-            "signature is for {}, which does not match the image's identity",
-            p.docker_reference
-        )
-        .into());
-    }
-    Ok(())
+    let image_ref = image.docker_reference.as_ref();
+    verify_signature(gpg, trusted, identity, image_ref, &manifest.bytes, sig)
+        .map(drop)
+        .map_err(|e| e.to_string().into())
 }
 
 /// Whether a signature for `signed` vouches for `image` under `rule`.

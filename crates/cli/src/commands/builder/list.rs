@@ -3,9 +3,10 @@
 use crate::commands::StoreArgs;
 use crate::commands::builder::NameArgs;
 use crate::exit::{self, CmdResult};
-use berth_builder::builder::{self, Builder, Origin};
+use berth_builder::builder::{self, Builder};
+use berth_builder::inspect::{self, InspectType};
 use clap::Args;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::path::PathBuf;
 
 #[derive(Args)]
@@ -115,50 +116,20 @@ pub(crate) fn rm(store_args: &StoreArgs, a: RmArgs) -> CmdResult {
     Ok(())
 }
 
-fn row(store: &berth_storage::Store, b: &Builder, full: bool) -> Value {
-    let image_name = store
-        .image(&b.from_id)
-        .ok()
-        .and_then(|i| i.names.first().cloned())
-        .unwrap_or_else(|| b.from_image.clone());
-    let cut = |s: &str| {
-        if full {
-            s.to_string()
-        } else {
-            s.chars().take(12).collect()
-        }
-    };
-    let working = b.origin != Origin::Other;
-    json!({
-        "ContainerID": cut(&b.id), "Builder": working, "ImageID": cut(&b.from_id),
-        "ImageName": image_name, "ContainerName": b.name,
-    })
-}
-
 pub(crate) fn containers(store_args: &StoreArgs, a: ContainersArgs) -> CmdResult {
     let store = store_args.open()?;
-    let list = if a.all {
-        builder::list_all(&store)
-    } else {
-        builder::list(&store)
-    }
-    .map_err(exit::build)?;
+    // --quiet prints IDs cut as the table does, even with --json.
+    let full = a.notruncate || (a.json && !a.quiet);
+    let rows = inspect::rows(&store, a.all, full).map_err(exit::build)?;
     if a.quiet {
-        for b in &list {
-            println!(
-                "{}",
-                if a.notruncate {
-                    b.id.clone()
-                } else {
-                    b.id[..12].to_string()
-                }
-            );
+        for r in &rows {
+            println!("{}", r.container_id);
         }
         return Ok(());
     }
-    let rows: Vec<Value> = list
+    let rows: Vec<Value> = rows
         .iter()
-        .map(|b| row(&store, b, a.notruncate || a.json))
+        .map(|r| serde_json::to_value(r).expect("json"))
         .collect();
     if a.json {
         return crate::output::print_value(&Value::Array(rows), None);
@@ -195,63 +166,12 @@ pub(crate) fn containers(store_args: &StoreArgs, a: ContainersArgs) -> CmdResult
 
 pub(crate) fn inspect(store_args: &StoreArgs, a: InspectArgs) -> CmdResult {
     let store = store_args.open()?;
-    let kind = a.r#type.as_deref().unwrap_or("container");
-    match kind {
-        "manifest" => {
-            let l = berth_engine::manifests::find(&store, &a.container).map_err(exit::image)?;
-            let index = berth_engine::manifests::index(&store, &l).map_err(exit::image)?;
-            let v = serde_json::to_value(index).expect("json");
-            crate::output::print_value(&v, a.format.as_deref())
-        }
-        "image" => inspect_image(&store, &a),
-        _ => match Builder::load(&store, &a.container) {
-            Ok(b) => inspect_container(&store, b, &a),
-            // No working container of that name: buildah shows the image.
-            Err(_) if a.r#type.is_none() && store.image(&a.container).is_ok() => {
-                inspect_image(&store, &a)
-            }
-            Err(e) => Err(exit::build(e)),
-        },
-    }
-}
-
-/// `inspect --type image`: the image as buildah shows one (its config and
-/// manifest, as text and parsed).
-fn inspect_image(store: &berth_storage::Store, a: &InspectArgs) -> CmdResult {
-    let img = store
-        .image(&a.container)
-        .map_err(|_| exit::podman(format!("{}: image not known", a.container)))?;
-    let config = store.image_config(&img).map_err(exit::podman)?;
-    let manifest = store.image_manifest(&img, None).map_err(exit::podman)?;
-    let parsed: Value = serde_json::from_slice(&config).unwrap_or_default();
-    let name = img.names.first().cloned().unwrap_or_else(|| img.id.clone());
-    let v = json!({
-        "Type": "berth builder",
-        "FromImage": name,
-        "FromImageID": img.id,
-        "FromImageDigest": img.manifest_digest.to_string(),
-        "Config": String::from_utf8_lossy(&config),
-        "Manifest": String::from_utf8_lossy(&manifest.bytes),
-        "OCIv1": parsed,
-        "Docker": parsed,
+    let kind = a.r#type.as_deref().map(|t| match t {
+        "manifest" => InspectType::Manifest,
+        "image" => InspectType::Image,
+        _ => InspectType::Container,
     });
-    crate::output::print_value(&v, a.format.as_deref())
-}
-
-fn inspect_container(store: &berth_storage::Store, b: Builder, a: &InspectArgs) -> CmdResult {
-    let mut oci = b.config.clone();
-    builder::drop_docker_only(&mut oci);
-    let v = json!({
-        "Type": "berth builder",
-        "FromImage": b.from_image,
-        "FromImageID": b.from_id,
-        "Container": b.name,
-        "ContainerID": b.id,
-        "MountPoint": mount_point(store, &b).map(|p| p.display().to_string()).unwrap_or_default(),
-        "ImageAnnotations": b.annotations,
-        "ImageCreatedBy": b.created_by.clone().unwrap_or_default(),
-        "OCIv1": {"author": b.author, "config": oci},
-        "Docker": {"author": b.author, "config": b.config},
-    });
+    let doc = inspect::inspect(&store, &a.container, kind).map_err(exit::build)?;
+    let v = serde_json::to_value(doc).expect("json");
     crate::output::print_value(&v, a.format.as_deref())
 }

@@ -1,8 +1,8 @@
 //! Where images come from and go to: registry access flags and the copy context.
 
 use crate::exit::{self, Failure};
+use berth_engine::access::RegistryAccess;
 use berth_image::Context;
-use berth_image::auth::Credentials;
 use clap::Args;
 use std::path::PathBuf;
 
@@ -83,21 +83,23 @@ pub struct PlatformArgs {
     pub retry_times: u32,
 }
 
+/// The engine's settings for these flags.
+pub fn registry_access(access: &Access, platform: &PlatformArgs) -> RegistryAccess {
+    RegistryAccess {
+        credentials: access.creds.clone(),
+        authfile: access.authfile.clone(),
+        tls_verify: access.tls_verify,
+        cert_dir: access.cert_dir.clone(),
+        os: platform.override_os.clone(),
+        arch: platform.override_arch.clone(),
+        variant: platform.override_variant.clone(),
+        retries: Some(platform.retry_times),
+        ..Default::default()
+    }
+}
+
 pub fn context(access: &Access, platform: &PlatformArgs) -> Result<Context, Failure> {
-    let credentials = access
-        .creds
-        .as_deref()
-        .map(Credentials::parse)
-        .transpose()
-        .map_err(exit::skopeo)?;
-    let mut ctx = Context::default();
-    ctx.auth_file = access.authfile.clone();
-    ctx.credentials = credentials;
-    ctx.tls_verify = access.tls_verify;
-    ctx.cert_dir = access.cert_dir.clone();
-    ctx.os = platform.override_os.clone();
-    ctx.arch = platform.override_arch.clone();
-    ctx.variant = platform.override_variant.clone();
-    ctx.retries = Some(platform.retry_times);
-    Ok(ctx)
+    registry_access(access, platform)
+        .context()
+        .map_err(exit::access)
 }

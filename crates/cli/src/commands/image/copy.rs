@@ -8,17 +8,14 @@ use crate::commands::image::access::context;
 use crate::commands::image::parse_name;
 use crate::commands::image::trust::SignArgs;
 use crate::commands::image::trust::TrustArgs;
-use crate::exit::{self, CmdResult, Failure};
+use crate::exit::{self, CmdResult};
 use crate::output::print_value;
 use crate::progress::Lines;
+use berth_engine::transfer::{self, Transfer};
+use berth_image::Context;
 use berth_image::copy::{CopyOptions, MultiArch, Progress, Silent};
 use berth_image::manifest::{Compression, ManifestFormat};
-use berth_image::signature::Policy;
-use berth_image::transport::docker;
-use berth_image::{Context, Digest, ImageName, ImageSource};
-use berth_storage::transport;
 use clap::Args;
-use serde_json::json;
 use std::path::PathBuf;
 
 #[derive(Args)]
@@ -135,33 +132,21 @@ pub(crate) fn copy_cmd(store: &StoreArgs, a: CopyArgs) -> CmdResult {
     opts.preserve_digests = a.preserve_digests;
     opts.parallel = a.image_parallel_copies.max(1);
     a.sign.apply(&mut opts)?;
-    let progress: Box<dyn Progress> = if a.quiet {
-        Box::new(Silent)
-    } else {
-        Box::new(Lines::new())
+    let transfer = Transfer {
+        store: store.options(),
+        policy,
+        options: opts,
+        src: src_ctx,
+        dst: dst_ctx,
     };
-    let digest = if a.additional_tag.is_empty() {
-        copy_between(
-            store,
+    let digest = transfer
+        .copy(
             &src_name,
-            &src_ctx,
             &dst_name,
-            &dst_ctx,
-            &opts,
-            progress.as_ref(),
-            &policy,
-        )?
-    } else {
-        copy_to_archive_with_tags(
-            store,
-            &a,
-            &src_name,
-            &src_ctx,
-            &opts,
-            progress.as_ref(),
-            &policy,
-        )?
-    };
+            &a.additional_tag,
+            progress(a.quiet).as_ref(),
+        )
+        .map_err(exit::transfer)?;
     if let Some(f) = &a.digestfile {
         std::fs::write(f, digest.to_string())
             .map_err(|e| exit::usage(1, format!("{}: {e}", f.display())))?;
@@ -169,121 +154,22 @@ pub(crate) fn copy_cmd(store: &StoreArgs, a: CopyArgs) -> CmdResult {
     Ok(())
 }
 
-/// `--additional-tag`: a docker-archive destination whose image carries
-/// those names besides the one the destination gives.
-fn copy_to_archive_with_tags(
-    store: &StoreArgs,
-    a: &CopyArgs,
-    src_name: &ImageName,
-    src_ctx: &Context,
-    opts: &CopyOptions,
-    progress: &dyn Progress,
-    policy: &Policy,
-) -> Result<Digest, Failure> {
-    let ImageName::DockerArchive { path, reference } = parse_name(&a.destination)? else {
-        return Err(exit::usage(
-            1,
-            "--additional-tag can only be used with a docker-archive: destination",
-        ));
-    };
-    let mut names = match reference {
-        Some(berth_image::transport::ArchiveRef::Name(r)) => vec![r],
-        _ => Vec::new(),
-    };
-    for t in &a.additional_tag {
-        names.push(
-            berth_image::Reference::parse(t)
-                .map_err(|e| exit::usage(1, format!("--additional-tag {t}: {e}")))?,
-        );
-    }
-    let dst = berth_image::transport::docker_archive::DockerArchiveDestination::open(&path, None)
-        .map_err(exit::skopeo)?;
-    dst.set_names(names);
-    let src = open_source(store, src_name, src_ctx)?;
-    let report =
-        berth_image::copy::copy_image_trusted(policy, src_name, src.as_ref(), &dst, opts, progress)
-            .map_err(exit::skopeo)?;
-    Ok(report.manifest_digest)
-}
-
-/// Opens both ends and copies, if the policy accepts the source; shared by
-/// `copy` and `sync`.
-#[allow(clippy::too_many_arguments)]
-pub fn copy_between(
-    store: &StoreArgs,
-    src_name: &ImageName,
-    src_ctx: &Context,
-    dst_name: &ImageName,
-    dst_ctx: &Context,
-    opts: &CopyOptions,
-    progress: &dyn Progress,
-    policy: &Policy,
-) -> Result<Digest, Failure> {
-    let src = open_source(store, src_name, src_ctx)?;
-    let dst = transport::open_any_destination(&store.options(), dst_name, dst_ctx)
-        .map_err(exit::storage)?;
-    let report = berth_image::copy::copy_image_trusted(
-        policy,
-        src_name,
-        src.as_ref(),
-        dst.as_ref(),
-        opts,
-        progress,
-    )
-    .map_err(exit::skopeo)?;
-    Ok(report.manifest_digest)
-}
-
-/// Opens a source; `containers-storage:` goes through berth's store.
-pub(crate) fn open_source(
-    store: &StoreArgs,
-    name: &ImageName,
-    ctx: &Context,
-) -> Result<Box<dyn ImageSource>, Failure> {
-    transport::open_any_source(&store.options(), name, ctx).map_err(exit::storage)
-}
-
-fn docker_ref(s: &str) -> Result<berth_image::Reference, Failure> {
-    match parse_name(s)? {
-        ImageName::Docker(r) => Ok(r),
-        other => Err(exit::usage(
-            1,
-            format!("{other}: only docker:// references are supported here"),
-        )),
+/// Lines of progress on stderr, or none with `--quiet`.
+pub(crate) fn progress(quiet: bool) -> Box<dyn Progress> {
+    if quiet {
+        Box::new(Silent)
+    } else {
+        Box::new(Lines::new())
     }
 }
 
 pub(crate) fn list_tags(a: ListTagsArgs) -> CmdResult {
-    if let Some(path) = a.repository.strip_prefix("docker-archive:") {
-        // An archive's tags are its images' names.
-        let tags = berth_image::transport::docker_archive::repo_tags(std::path::Path::new(path))
-            .map_err(exit::skopeo)?;
-        return print_value(&json!({ "Tags": tags }), None);
-    }
     let ctx = context(&a.access, &a.platform)?;
-    let reference = docker_ref(&a.repository)?;
-    if reference.digest().is_some()
-        || a.repository
-            .rsplit('/')
-            .next()
-            .is_some_and(|l| l.contains(':'))
-    {
-        return Err(exit::usage(
-            1,
-            format!("{}: give a repository without tag or digest", a.repository),
-        ));
-    }
-    let client = docker::connect(&reference, false, &ctx).map_err(exit::skopeo)?;
-    let tags = docker::list_tags(&client, &reference).map_err(exit::skopeo)?;
-    print_value(
-        &json!({ "Repository": reference.name(), "Tags": tags }),
-        None,
-    )
+    let tags = transfer::list_tags(&a.repository, &ctx).map_err(exit::transfer)?;
+    print_value(&serde_json::to_value(tags).expect("json"), None)
 }
 
 pub(crate) fn delete(a: DeleteArgs) -> CmdResult {
     let ctx = context(&a.access, &a.platform)?;
-    let reference = docker_ref(&a.image)?;
-    docker::delete(&reference, &ctx).map_err(exit::skopeo)?;
-    Ok(())
+    transfer::delete(&a.image, &ctx).map_err(exit::transfer)
 }

@@ -4,16 +4,13 @@ use crate::commands::StoreArgs;
 use crate::commands::image::access::Access;
 use crate::commands::image::access::PlatformArgs;
 use crate::commands::image::access::context;
-use crate::commands::image::copy::open_source;
 use crate::commands::image::parse_name;
 use crate::exit::{self, CmdResult};
 use crate::output::print_value;
 use crate::output::write_out;
 use berth_engine::Engine;
-use berth_image::manifest::ImageConfig;
-use berth_image::{ImageName, inspect};
+use berth_engine::transfer::{InspectRequest, Inspection, inspect_remote};
 use clap::Args;
-use serde_json::Value;
 
 #[derive(Args)]
 pub(crate) struct InspectArgs {
@@ -45,33 +42,17 @@ pub(crate) fn inspect(store: &StoreArgs, a: InspectArgs) -> CmdResult {
     }
     let name = parse_name(&a.image)?;
     let ctx = context(&a.access, &a.platform)?;
-    let src = open_source(store, &name, &ctx)?;
-    let top = src.manifest(None).map_err(exit::skopeo)?;
-    if a.raw && !a.config {
-        return write_out(&top.bytes);
-    }
-    let (_, manifest) = inspect::chosen_image(src.as_ref(), &top, &ctx).map_err(exit::skopeo)?;
-    let config_bytes = inspect::read_config(src.as_ref(), &manifest).map_err(exit::skopeo)?;
-    if a.config {
-        if a.raw {
-            return write_out(&config_bytes);
-        }
-        let v: Value = serde_json::from_slice(&config_bytes)
-            .map_err(|e| exit::usage(1, format!("invalid image config: {e}")))?;
-        return print_value(&v, a.format.as_deref());
-    }
-    let config: ImageConfig = serde_json::from_slice(&config_bytes)
-        .map_err(|e| exit::usage(1, format!("invalid image config: {e}")))?;
-    let tags = if a.no_tags || !matches!(name, ImageName::Docker(_)) {
-        Vec::new()
-    } else {
-        src.tags().map_err(exit::skopeo)?
+    let req = InspectRequest {
+        raw: a.raw,
+        config: a.config,
+        no_tags: a.no_tags,
     };
-    let out = inspect::Inspected::new(&name, &top, &manifest, &config, tags);
-    print_value(
-        &serde_json::to_value(out).expect("json"),
-        a.format.as_deref(),
-    )
+    let format = a.format.as_deref();
+    match inspect_remote(&store.options(), &name, &ctx, req).map_err(exit::transfer)? {
+        Inspection::RawManifest(b) | Inspection::RawConfig(b) => write_out(&b),
+        Inspection::Config(v) => print_value(&v, format),
+        Inspection::Image(i) => print_value(&serde_json::to_value(i).expect("json"), format),
+    }
 }
 
 /// `image inspect` of local images: a JSON array, or a template per image.

@@ -3,14 +3,14 @@
 use crate::commands::StoreArgs;
 use crate::commands::image::access::Access;
 use crate::commands::image::access::PlatformArgs;
-use crate::commands::image::access::context;
+use crate::commands::image::access::registry_access;
 use crate::exit::{self, CmdResult, Failure};
 use crate::progress::Lines;
+use berth_engine::access::{AccessError, RegistryAccess};
 use berth_engine::{Engine, PullError, PullEvent, PullOptions, PullPolicy};
-use berth_image::Context;
 use berth_image::copy::{Progress, Silent};
 use clap::Args;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Args)]
 pub struct PullArgs {
@@ -81,18 +81,20 @@ pub(crate) fn pull_for(
     if policy == PullPolicy::Never {
         return Ok(Vec::new());
     }
-    let mut context = match how.access {
-        Some(a) => crate::commands::image::access::context(a, &Default::default())?,
-        None => Context::default(),
-    };
-    context.retries = Some(3);
+    let mut access = how
+        .access
+        .map(|a| registry_access(a, &Default::default()))
+        .unwrap_or_default();
+    access.retries = Some(3);
     if let Some(f) = how.authfile {
-        context.auth_file = Some(f.to_path_buf());
+        access.authfile = Some(f.to_path_buf());
     }
-    use_registries_conf(&mut context, how.registries_conf)?;
-    if let Some(p) = how.platform {
-        berth_engine::pull::set_platform(&mut context, p).map_err(failed)?;
-    }
+    access.registries_conf = how.registries_conf.map(Path::to_path_buf);
+    access.platform = how.platform.map(str::to_string);
+    let context = access.context().map_err(|e| match e {
+        AccessError::Platform(e) => failed(e),
+        e => exit::access(e),
+    })?;
     let o = PullOptions {
         policy,
         context,
@@ -145,41 +147,20 @@ fn tell(e: PullEvent, quiet: bool) {
     }
 }
 
-/// `--registries-conf FILE`: that file's registries instead of the system's.
-pub(crate) fn use_registries_conf(
-    ctx: &mut Context,
-    file: Option<&std::path::Path>,
-) -> Result<(), Failure> {
-    let Some(f) = file else {
-        return Ok(());
-    };
-    let bad =
-        |e: &dyn std::fmt::Display| exit::podman(format!("--registries-conf {}: {e}", f.display()));
-    let text = std::fs::read_to_string(f).map_err(|e| bad(&e))?;
-    let conf = berth_image::registries::RegistriesConf::from_str(&text, f).map_err(|e| bad(&e))?;
-    ctx.set_registries(conf);
-    Ok(())
-}
-
 fn pull_options(a: &PullArgs) -> Result<PullOptions, Failure> {
     let platform = PlatformArgs {
         retry_times: a.retry,
         ..Default::default()
     };
-    let mut context = context(&a.access, &platform)?;
-    if let Some(p) = &a.platform {
-        berth_engine::pull::set_platform(&mut context, p).map_err(exit::podman)?;
-    }
-    if a.os.is_some() {
-        context.os = a.os.clone();
-    }
-    if a.arch.is_some() {
-        context.arch = a.arch.clone();
-    }
-    if a.variant.is_some() {
-        context.variant = a.variant.clone();
-    }
-    use_registries_conf(&mut context, a.registries_conf.as_deref())?;
+    let access = RegistryAccess {
+        platform: a.platform.clone(),
+        os: a.os.clone(),
+        arch: a.arch.clone(),
+        variant: a.variant.clone(),
+        registries_conf: a.registries_conf.clone(),
+        ..registry_access(&a.access, &platform)
+    };
+    let context = access.context().map_err(exit::access)?;
     Ok(PullOptions {
         policy: a.policy.parse().map_err(exit::podman)?,
         all_tags: a.all_tags,

@@ -1,24 +1,15 @@
 //! `berth image sync`: copy whole repositories, directories of images, or a YAML list.
 
-use std::path::{Path, PathBuf};
-
-use berth_image::auth::Credentials;
-use berth_image::copy::{Progress, Silent};
-use berth_image::manifest::ManifestFormat;
-use berth_image::sync::{self, TagFilter};
-use berth_image::{Context, ImageName};
+use berth_engine::transfer::{SyncDestination, SyncEvent, SyncRequest, SyncSource, Transfer};
 use clap::Args;
 
-use crate::commands::image::access::Access;
 use crate::commands::image::access::CopyAccess;
 use crate::commands::image::access::PlatformArgs;
 use crate::commands::image::access::context;
-use crate::commands::image::copy::copy_between;
-use crate::commands::image::copy::copy_options;
+use crate::commands::image::copy::{copy_options, progress};
 use crate::commands::image::trust::SignArgs;
 use crate::commands::image::trust::TrustArgs;
-use crate::exit::{self, CmdResult, Failure};
-use crate::progress::Lines;
+use crate::exit::{self, CmdResult};
 
 #[derive(Args)]
 pub struct SyncArgs {
@@ -65,108 +56,62 @@ pub struct SyncArgs {
 }
 
 pub fn run(store: &crate::commands::StoreArgs, a: SyncArgs) -> CmdResult {
-    let src_access = a.access.src();
-    let dst_access = a.access.dest();
-    let mut src_ctx = context(&src_access, &a.platform)?;
-    let mut dst_ctx = context(&dst_access, &a.platform)?;
+    let mut src_ctx = context(&a.access.src(), &a.platform)?;
+    let mut dst_ctx = context(&a.access.dest(), &a.platform)?;
     src_ctx.registries_d = a.trust.registries_d.clone();
     dst_ctx.registries_d = a.trust.registries_d.clone();
     let policy = a.trust.policy()?;
-    let mut filters = Vec::new();
-    if let Some(r) = &a.tag_regex {
-        filters.push(TagFilter::regex(r).map_err(exit::skopeo)?);
-    }
-    if let Some(s) = &a.tag_semver {
-        filters.push(TagFilter::semver(s).map_err(exit::skopeo)?);
-    }
-    let jobs = match a.src.as_str() {
-        "docker" => sync::docker_jobs(&a.source, &src_ctx, &filters, a.scoped),
-        "dir" => sync::dir_jobs(Path::new(&a.source)),
-        _ => {
-            let context_of =
-                |section: &sync::RegistrySection| section_context(section, &a.platform);
-            sync::yaml_jobs(Path::new(&a.source), &filters, a.scoped, &context_of)
-        }
-    }
-    .map_err(exit::skopeo)?;
     let mut opts = copy_options(a.all, None, a.format.as_deref(), &src_ctx);
-    opts.format = a.format.as_deref().and_then(ManifestFormat::parse);
     opts.preserve_digests = a.preserve_digests;
     a.sign.apply(&mut opts)?;
-    let progress: Box<dyn Progress> = if a.quiet {
-        Box::new(Silent)
-    } else {
-        Box::new(Lines::new())
+    let transfer = Transfer {
+        store: store.options(),
+        policy,
+        options: opts,
+        src: src_ctx,
+        dst: dst_ctx,
     };
-    let mut failed = 0;
-    for (i, job) in jobs.iter().enumerate() {
-        let dst = destination(&a.dest, &a.destination, &job.suffix)?;
-        if !a.quiet || a.dry_run {
-            eprintln!(
-                "Copying image ref {}/{}: {} → {}",
-                i + 1,
-                jobs.len(),
-                job.src,
-                dst
-            );
+    let req = request(&a);
+    let (quiet, dry_run) = (a.quiet, a.dry_run);
+    let mut print = |event: SyncEvent| match event {
+        SyncEvent::Copying {
+            index,
+            total,
+            src,
+            dst,
+        } if !quiet || dry_run => {
+            eprintln!("Copying image ref {index}/{total}: {src} → {dst}");
         }
-        if a.dry_run {
-            continue;
-        }
-        if let ImageName::Dir(p) = &dst {
-            std::fs::create_dir_all(p)
-                .map_err(|e| exit::usage(1, format!("{}: {e}", p.display())))?;
-        }
-        let ctx = job.context.as_deref().unwrap_or(&src_ctx);
-        if let Err(e) = copy_between(
-            store,
-            &job.src,
-            ctx,
-            &dst,
-            &dst_ctx,
-            &opts,
-            progress.as_ref(),
-            &policy,
-        ) {
-            if !a.keep_going {
-                return Err(e);
-            }
-            eprintln!("Error: {}", e.message);
-            failed += 1;
-        }
-    }
+        SyncEvent::Failed(e) => eprintln!("Error: {e}"),
+        SyncEvent::Copying { .. } => {}
+    };
+    let report = transfer
+        .sync(&req, progress(a.quiet).as_ref(), &mut print)
+        .map_err(exit::transfer)?;
     if !a.quiet {
-        eprintln!("Synced {} of {} images", jobs.len() - failed, jobs.len());
+        let synced = report.total - report.failed;
+        eprintln!("Synced {synced} of {} images", report.total);
     }
-    if failed > 0 {
-        return Err(exit::usage(1, format!("{failed} images failed to sync")));
-    }
-    Ok(())
+    report.check().map_err(exit::transfer)
 }
 
-fn destination(kind: &str, base: &str, suffix: &str) -> Result<ImageName, Failure> {
-    let base = base.trim_end_matches('/');
-    let name = match kind {
-        "docker" => format!("docker://{}/{suffix}", base.trim_start_matches("docker://")),
-        _ => format!("dir:{base}/{suffix}"),
-    };
-    ImageName::parse(&name).map_err(exit::skopeo)
-}
-
-/// The context a sync YAML section asks for: its TLS settings and credentials.
-fn section_context(
-    section: &sync::RegistrySection,
-    platform: &PlatformArgs,
-) -> berth_image::Result<Context> {
-    let access = Access {
-        tls_verify: section.tls_verify,
-        cert_dir: section.cert_dir.as_ref().map(PathBuf::from),
-        ..Default::default()
-    };
-    let mut c = context(&access, platform).map_err(|f| berth_image::Error::Invalid(f.message))?;
-    c.credentials = section.credentials.as_ref().map(|y| Credentials {
-        username: y.username.clone(),
-        password: y.password.clone(),
-    });
-    Ok(c)
+fn request(a: &SyncArgs) -> SyncRequest {
+    SyncRequest {
+        src_kind: match a.src.as_str() {
+            "docker" => SyncSource::Docker,
+            "dir" => SyncSource::Dir,
+            _ => SyncSource::Yaml,
+        },
+        source: a.source.clone(),
+        dst_kind: match a.dest.as_str() {
+            "docker" => SyncDestination::Docker,
+            _ => SyncDestination::Dir,
+        },
+        destination: a.destination.clone(),
+        tag_regex: a.tag_regex.clone(),
+        tag_semver: a.tag_semver.clone(),
+        scoped: a.scoped,
+        dry_run: a.dry_run,
+        keep_going: a.keep_going,
+    }
 }

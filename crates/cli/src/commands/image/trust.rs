@@ -3,9 +3,11 @@
 
 use std::path::PathBuf;
 
+use berth_image::Reference;
 use berth_image::copy::{CopyOptions, SignBy};
-use berth_image::signature::{Gpg, Payload, Policy};
-use berth_image::{Digest, Reference};
+use berth_image::signature::{
+    Policy, StandaloneError, StandaloneVerify, sign_standalone, verify_standalone,
+};
 use clap::Args;
 
 use crate::exit::{self, CmdResult, Failure};
@@ -136,13 +138,8 @@ pub fn image_sign(a: ImageSignArgs) -> CmdResult {
 pub fn standalone_sign(a: StandaloneSignArgs) -> CmdResult {
     let manifest = read(&a.manifest)?;
     let reference = Reference::parse(&a.docker_reference).map_err(|e| exit::skopeo(e.into()))?;
-    let payload = Payload::now(Digest::sha256_of(&manifest), reference.to_string());
-    let sig = Gpg::user()
-        .sign(
-            &payload.to_json(),
-            &a.key_fingerprint,
-            a.passphrase_file.as_deref(),
-        )
+    let passphrase = a.passphrase_file.as_deref();
+    let sig = sign_standalone(&manifest, &reference, &a.key_fingerprint, passphrase)
         .map_err(exit::skopeo)?;
     std::fs::write(&a.output, sig)
         .map_err(|e| exit::usage(1, format!("{}: {e}", a.output.display())))
@@ -166,46 +163,24 @@ pub struct StandaloneVerifyArgs {
 pub fn standalone_verify(a: StandaloneVerifyArgs) -> CmdResult {
     let manifest = read(&a.manifest)?;
     let signature = read(&a.signature)?;
-    let expected = Reference::parse(&a.docker_reference).map_err(|e| exit::skopeo(e.into()))?;
-    let fail = |why: String| exit::usage(1, format!("{}: {why}", a.signature.display()));
-    let (gpg, imported) = match &a.public_key_file {
-        Some(f) => {
-            let (g, fprs) = Gpg::with_keys(&[read(f)?]).map_err(exit::skopeo)?;
-            (g, Some(fprs))
-        }
-        None => (Gpg::user(), None),
+    let reference = Reference::parse(&a.docker_reference).map_err(|e| exit::skopeo(e.into()))?;
+    let public_keys = a.public_key_file.as_ref().map(read).transpose()?;
+    let req = StandaloneVerify {
+        manifest: &manifest,
+        manifest_name: &a.manifest.display().to_string(),
+        signature: &signature,
+        reference: &reference,
+        fingerprints: &a.key_fingerprints,
+        public_keys: public_keys.as_deref(),
     };
-    let accepted: Vec<String> = if a.key_fingerprints == "any" {
-        imported.ok_or_else(|| exit::usage(1, "key fingerprint \"any\" needs --public-key-file"))?
-    } else {
-        a.key_fingerprints
-            .split(',')
-            .map(|f| f.trim().to_uppercase())
-            .filter(|f| !f.is_empty())
-            .collect()
-    };
-    let v = gpg.verify(&signature).map_err(|e| fail(e.to_string()))?;
-    if !accepted.iter().any(|f| *f == v.signer || *f == v.primary) {
-        return Err(fail(format!(
-            "signed by key {}, which is not accepted",
-            v.signer
-        )));
-    }
-    let p = Payload::parse(&v.payload).map_err(|e| fail(e.to_string()))?;
-    if !p.manifest_digest.matches(&manifest) {
-        return Err(fail(format!(
-            "signature is for manifest {}, not {}",
-            p.manifest_digest,
-            a.manifest.display()
-        )));
-    }
-    let signed = Reference::parse(&p.docker_reference).map_err(|e| fail(e.to_string()))?;
-    if signed != expected {
-        return Err(fail(format!("signature is for {signed}, not {expected}")));
-    }
+    let v = verify_standalone(&req).map_err(|e| match e {
+        StandaloneError::Keys(e) => exit::skopeo(e),
+        e @ StandaloneError::AnyNeedsKeys => exit::usage(1, e),
+        e => exit::usage(1, format!("{}: {e}", a.signature.display())),
+    })?;
     println!(
         "Signature verified using fingerprint {}, digest {}",
-        v.signer, p.manifest_digest
+        v.signer, v.payload.manifest_digest
     );
     Ok(())
 }

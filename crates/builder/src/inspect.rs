@@ -1,0 +1,205 @@
+//! What buildah shows of working containers: `containers`' rows and
+//! `inspect`'s documents (a container, an image or a manifest list).
+
+use std::collections::BTreeMap;
+
+use berth_image::manifest::ImageIndex;
+use berth_storage::Store;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::builder::{self, Builder, Origin};
+use crate::error::BuildError;
+
+/// buildah's `Type` of every inspect document.
+const TYPE: &str = "berth builder";
+
+/// One row of `containers`.
+#[derive(Serialize)]
+pub struct ContainerRow {
+    #[serde(rename = "ContainerID")]
+    pub container_id: String,
+    /// A working container (not one of podman's).
+    #[serde(rename = "Builder")]
+    pub builder: bool,
+    #[serde(rename = "ImageID")]
+    pub image_id: String,
+    /// The image's first name now, else the name it was made from.
+    #[serde(rename = "ImageName")]
+    pub image_name: String,
+    #[serde(rename = "ContainerName")]
+    pub container_name: String,
+}
+
+/// The rows of working containers (`all`: of every container); IDs cut to
+/// 12 characters unless `full`.
+pub fn rows(store: &Store, all: bool, full: bool) -> Result<Vec<ContainerRow>, BuildError> {
+    let list = if all {
+        builder::list_all(store)?
+    } else {
+        builder::list(store)?
+    };
+    Ok(list.iter().map(|b| row(store, b, full)).collect())
+}
+
+fn row(store: &Store, b: &Builder, full: bool) -> ContainerRow {
+    let image_name = store
+        .image(&b.from_id)
+        .ok()
+        .and_then(|i| i.names.first().cloned())
+        .unwrap_or_else(|| b.from_image.clone());
+    let cut = |s: &str| match full {
+        true => s.to_string(),
+        false => s.chars().take(12).collect(),
+    };
+    ContainerRow {
+        container_id: cut(&b.id),
+        builder: b.origin != Origin::Other,
+        image_id: cut(&b.from_id),
+        image_name,
+        container_name: b.name.clone(),
+    }
+}
+
+/// What `inspect --type` asks for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum InspectType {
+    Container,
+    Image,
+    Manifest,
+}
+
+/// An inspect document, as buildah prints it.
+#[derive(Serialize)]
+#[serde(untagged)]
+pub enum BuilderInspect {
+    Container(Box<ContainerDoc>),
+    Image(Box<ImageDoc>),
+    Manifest(Box<ImageIndex>),
+}
+
+/// A working container and the config its commit will write.
+#[derive(Serialize)]
+pub struct ContainerDoc {
+    #[serde(rename = "Type")]
+    pub kind: &'static str,
+    #[serde(rename = "FromImage")]
+    pub from_image: String,
+    #[serde(rename = "FromImageID")]
+    pub from_image_id: String,
+    #[serde(rename = "Container")]
+    pub container: String,
+    #[serde(rename = "ContainerID")]
+    pub container_id: String,
+    /// Empty when the root is not mounted.
+    #[serde(rename = "MountPoint")]
+    pub mount_point: String,
+    #[serde(rename = "ImageAnnotations")]
+    pub image_annotations: BTreeMap<String, String>,
+    #[serde(rename = "ImageCreatedBy")]
+    pub image_created_by: String,
+    #[serde(rename = "OCIv1")]
+    pub oci: ConfigDoc,
+    #[serde(rename = "Docker")]
+    pub docker: ConfigDoc,
+}
+
+/// The author and `config` object of an image config.
+#[derive(Serialize)]
+pub struct ConfigDoc {
+    pub author: Option<String>,
+    pub config: Value,
+}
+
+/// An image as buildah shows one: its config and manifest, as text and parsed.
+#[derive(Serialize)]
+pub struct ImageDoc {
+    #[serde(rename = "Type")]
+    pub kind: &'static str,
+    #[serde(rename = "FromImage")]
+    pub from_image: String,
+    #[serde(rename = "FromImageID")]
+    pub from_image_id: String,
+    #[serde(rename = "FromImageDigest")]
+    pub from_image_digest: String,
+    #[serde(rename = "Config")]
+    pub config: String,
+    #[serde(rename = "Manifest")]
+    pub manifest: String,
+    #[serde(rename = "OCIv1")]
+    pub oci: Value,
+    #[serde(rename = "Docker")]
+    pub docker: Value,
+}
+
+/// The document of `name`: a working container unless `kind` says otherwise;
+/// without a `kind`, an image when no working container has the name.
+pub fn inspect(
+    store: &Store,
+    name: &str,
+    kind: Option<InspectType>,
+) -> Result<BuilderInspect, BuildError> {
+    match kind {
+        Some(InspectType::Manifest) => manifest_doc(store, name),
+        Some(InspectType::Image) => image_doc(store, name),
+        Some(InspectType::Container) | None => match Builder::load(store, name) {
+            Ok(b) => Ok(container_doc(store, b)),
+            Err(_) if kind.is_none() && store.image(name).is_ok() => image_doc(store, name),
+            Err(e) => Err(e),
+        },
+    }
+}
+
+fn manifest_doc(store: &Store, name: &str) -> Result<BuilderInspect, BuildError> {
+    use berth_engine::manifests;
+    let list = manifests::find(store, name).map_err(BuildError::ManifestList)?;
+    let index = manifests::index(store, &list).map_err(BuildError::ManifestList)?;
+    Ok(BuilderInspect::Manifest(Box::new(index)))
+}
+
+fn image_doc(store: &Store, name: &str) -> Result<BuilderInspect, BuildError> {
+    let img = store
+        .image(name)
+        .map_err(|_| BuildError::ImageNotKnown(name.to_string()))?;
+    let config = store.image_config(&img)?;
+    let manifest = store.image_manifest(&img, None)?;
+    // buildah shows an unparsable config as null.
+    let parsed: Value = serde_json::from_slice(&config).unwrap_or_default();
+    let from_image = img.names.first().cloned().unwrap_or_else(|| img.id.clone());
+    Ok(BuilderInspect::Image(Box::new(ImageDoc {
+        kind: TYPE,
+        from_image,
+        from_image_id: img.id.clone(),
+        from_image_digest: img.manifest_digest.to_string(),
+        config: String::from_utf8_lossy(&config).into_owned(),
+        manifest: String::from_utf8_lossy(&manifest.bytes).into_owned(),
+        oci: parsed.clone(),
+        docker: parsed,
+    })))
+}
+
+fn container_doc(store: &Store, b: Builder) -> BuilderInspect {
+    let mut oci = b.config.clone();
+    builder::drop_docker_only(&mut oci);
+    let mount_point = store.mount_point(&b.id);
+    BuilderInspect::Container(Box::new(ContainerDoc {
+        kind: TYPE,
+        mount_point: mount_point
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
+        image_created_by: b.created_by.unwrap_or_default(),
+        oci: ConfigDoc {
+            author: b.author.clone(),
+            config: oci,
+        },
+        docker: ConfigDoc {
+            author: b.author,
+            config: b.config,
+        },
+        from_image: b.from_image,
+        from_image_id: b.from_id,
+        container: b.name,
+        container_id: b.id,
+        image_annotations: b.annotations,
+    }))
+}
