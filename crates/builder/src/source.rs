@@ -70,6 +70,11 @@ pub fn add(
     artifact: &Path,
     annotations: &BTreeMap<String, String>,
 ) -> Result<(), SourceError> {
+    // One add at a time per layout, or one would lose the other's layer. The
+    // lock is on `oci-layout`, which no writer replaces (index.json is).
+    let layout = path.join("oci-layout");
+    let lock = std::fs::File::open(&layout).map_err(io(&layout))?;
+    berth_storage::lock::flock_exclusive(&lock).map_err(io(&layout))?;
     let (old, mut manifest) = read_manifest(path)?;
     let meta = std::fs::metadata(artifact).map_err(io(artifact))?;
     // Written to a file as it is made (an artifact may be large), then stored

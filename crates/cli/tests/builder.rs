@@ -1036,6 +1036,34 @@ fn source_images_go_between_berth_and_buildah() {
     );
 }
 
+/// Artifacts added at the same time all end up in the image.
+#[test]
+fn source_adds_at_once_keep_every_artifact() {
+    let st = Store::new();
+    let src = st.path("src");
+    let src_arg = src.to_str().unwrap().to_string();
+    st.ok(&["builder", "source", "create", &src_arg]);
+    let files: Vec<PathBuf> = (0..8)
+        .map(|i| st.write(&format!("art/f{i}.txt"), &format!("artifact {i}\n")))
+        .collect();
+    let children: Vec<_> = files
+        .iter()
+        .map(|f| {
+            st.cmd()
+                .args(["builder", "source", "add", &src_arg])
+                .arg(f)
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut c in children {
+        assert!(c.wait().unwrap().success());
+    }
+    let layers = layout_manifest(&src)["layers"].as_array().unwrap().len();
+    assert_eq!(layers, 8);
+}
+
 /// What is not a source image is refused, and nothing is written for it.
 #[test]
 fn source_commands_refuse_what_is_not_a_source_image() {
