@@ -692,3 +692,59 @@ spec:
     });
     st.ok(&["pod", "rm", "-f", "-t", "0", "liveness-exec"]);
 }
+
+mod support;
+
+/// `kube play` pulls what a container needs and the store lacks (podman's
+/// play does), and `imagePullPolicy: Never` takes only a local image.
+#[test]
+fn play_pulls_a_missing_image_unless_told_never() {
+    let st = TestStore::with_busybox();
+    let reg = support::registry::Registry::start().expect("registry");
+    let conf = write(
+        &st,
+        "registries.conf",
+        &format!(
+            "[[registry]]\nlocation = \"{}\"\ninsecure = true\n",
+            reg.addr()
+        ),
+    );
+    let image = format!("{}/kube/bb:1", reg.addr());
+    st.ok(&[
+        "push",
+        "-q",
+        "--tls-verify=false",
+        "localhost/bb:1",
+        &format!("docker://{image}"),
+    ]);
+    let play = |name: &str, policy: &str| {
+        let yaml = write(
+            &st,
+            &format!("{name}.yaml"),
+            &format!(
+                "apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}}}\nspec:\n  containers:\n  - name: c\n    image: {image}\n    imagePullPolicy: {policy}\n    command: [sleep, \"600\"]\n"
+            ),
+        );
+        common::run_cmd(
+            st.cmd()
+                .env("CONTAINERS_REGISTRIES_CONF", &conf)
+                .args(["kube", "play", &yaml]),
+        )
+    };
+    let never = play("never", "Never");
+    assert_ne!(never.code, 0, "played with an image it may not pull");
+    assert!(
+        never.stderr.contains("pull policy is \"never\""),
+        "{}",
+        never.stderr
+    );
+    assert_ne!(
+        st.run(&["pod", "exists", "never"]).code,
+        0,
+        "a refused play left a pod"
+    );
+    let pulled = play("pulled", "IfNotPresent");
+    assert_eq!(pulled.code, 0, "{}", pulled.stderr);
+    assert_eq!(st.run(&["image", "exists", &image]).code, 0);
+    assert_eq!(st.inspect("pulled-c", ".State.Status"), "running");
+}

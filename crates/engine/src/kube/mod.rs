@@ -740,6 +740,7 @@ fn play_one(
             Ok((c.name.clone(), image, container_options(plan, c, &files)?))
         })
         .collect::<Result<_, Error>>()?;
+    pull_images(store, plan, &options, o)?;
     // Every volume kept under the pod's files is checked, mounted or not, before
     // anything is made (an unmounted one's name was joined to the path unread).
     for v in plan.spec.volumes.iter().flatten() {
@@ -818,6 +819,35 @@ fn play_one(
         return Err(e);
     }
     Ok(done)
+}
+
+/// Pulls what the containers need before anything is made, as podman's play
+/// does: `imagePullPolicy: Always` asks the registry, `Never` takes only a
+/// local image, anything else pulls a missing one. An image `--build` made is
+/// local.
+fn pull_images(
+    store: &Arc<Store>,
+    plan: &PodPlan,
+    options: &[(String, String, ProcessOptions)],
+    o: &PlayOptions,
+) -> Result<(), Error> {
+    use crate::pull::{PullOptions, PullPolicy};
+    for (c, (_, image, _)) in plan.spec.containers.iter().zip(options) {
+        let policy = match c.image_pull_policy.as_deref() {
+            _ if o.images.values().any(|built| built == image) => PullPolicy::Missing,
+            Some("Always") => PullPolicy::Always,
+            Some("Never") => PullPolicy::Never,
+            _ => PullPolicy::Missing,
+        };
+        let mut po = PullOptions {
+            policy,
+            ..Default::default()
+        };
+        po.context.retries = Some(3);
+        crate::pull::pull(store, image, &po, &berth_image::copy::Silent, &mut |_| {})
+            .map_err(|e| Error::other(format!("{image}: pulling the image: {e}")))?;
+    }
+    Ok(())
 }
 
 /// An emptyDir's directory, open to every user as the kubelet's are (the pod's
