@@ -296,10 +296,11 @@ pub fn wait(s: &Service, id: &str) -> Result {
     Ok(Reply::Json(200, json!(code)))
 }
 
-/// libpod's rm answers a report a container.
+/// libpod's rm answers a report a container removed (with `depend`, those
+/// that depended on it first).
 pub fn remove(s: &Service, req: &Request, id: &str) -> Result {
     let c = s.engine.containers();
-    let info = c.inspect(id)?;
+    let asked = c.inspect(id)?.id;
     let timeout = req
         .param("timeout")
         .and_then(|t| t.parse().ok())
@@ -308,13 +309,17 @@ pub fn remove(s: &Service, req: &Request, id: &str) -> Result {
         force: req.flag("force"),
         time: timeout,
         volumes: req.flag("v"),
-        depend: false,
+        depend: req.flag("depend"),
     };
-    c.remove_with(id, &o)?;
-    Ok(Reply::Json(
-        200,
-        json!([{"Id": info.id, "Err": null, "RawInput": id}]),
-    ))
+    let removed = c.remove_with(id, &o)?;
+    let reports: Vec<Value> = removed
+        .iter()
+        .map(|i| {
+            let raw = if i.id == asked { id } else { i.id.as_str() };
+            json!({"Id": i.id, "Err": null, "RawInput": raw})
+        })
+        .collect();
+    Ok(Reply::Json(200, Value::Array(reports)))
 }
 
 /// `POST /libpod/images/pull?reference=NAME&policy=P`: libpod's stream of

@@ -1276,6 +1276,38 @@ fn podman_remote_push_and_pull_carry_credentials_and_tls_verify() {
     assert_eq!(st.run(&["image", "exists", &name]).code, 0);
 }
 
+/// `podman --remote rm --depend` removes the containers that depend on the one
+/// named (here: one in its network namespace) with it, and reports each.
+#[test]
+fn podman_remote_rm_depend_takes_the_dependents_along() {
+    let st = TestStore::with_busybox();
+    st.ok(&["create", "--name", "base", IMG, "sleep", "600"]);
+    st.ok(&[
+        "create",
+        "--name",
+        "leaf",
+        "--network",
+        "container:base",
+        IMG,
+        "true",
+    ]);
+    let svc = Service::start(&st, "0");
+    let (code, out, err) = svc.podman(&["rm", "--depend", "base"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(
+        out.lines().count(),
+        2,
+        "one line a removed container: {out}"
+    );
+    for name in ["base", "leaf"] {
+        assert_ne!(
+            st.run(&["container", "exists", name]).code,
+            0,
+            "{name} is still there"
+        );
+    }
+}
+
 /// `docker search` through the service finds what a registry holds.
 #[test]
 fn docker_search_lists_a_registrys_repositories() {
