@@ -304,15 +304,10 @@ fn fork_into_cgroup(plan: &Plan) -> Result<(ParentNamespaces, Result<i32>, bool)
         None
     };
     let parent_ns = enter_parent_namespaces(&plan.spec)?;
-    // Older kernels (or a v2 directory that cannot take processes) refuse
-    // CLONE_INTO_CGROUP: the child then moves itself there too.
-    if let Some(fd) = &into
-        && let Ok(pid) = sys::clone_fork_into(plan.clone_flags, fd.as_fd())
-    {
-        return Ok((parent_ns, Ok(pid), true));
+    match sys::clone_fork_maybe_into(plan.clone_flags, into.as_ref().map(AsFd::as_fd)) {
+        Ok((pid, in_v2)) => Ok((parent_ns, Ok(pid), in_v2)),
+        Err(e) => Ok((parent_ns, Err(e).ctx("clone the container process"), false)),
     }
-    let pid = sys::clone_fork(plan.clone_flags).ctx("clone the container process");
-    Ok((parent_ns, pid, false))
 }
 
 /// From the fork to a container that is created (or, for `run`, started): the

@@ -161,13 +161,8 @@ pub fn exec(rt: &Runtime, o: &ExecOptions) -> Result<i32> {
     // The process moves itself into the container's cgroups, or is born in
     // the v2 one (see create's `fork_into_cgroup`), not moved there by us.
     let cgroup = st.cgroup.existing();
-    let (pid, in_v2) = match cgroup
-        .open_v2()
-        .and_then(|fd| sys::clone_fork_into(0, fd.as_fd()).ok())
-    {
-        Some(pid) => (pid, true),
-        None => (sys::fork().ctx("fork")?, false),
-    };
+    let into = cgroup.open_v2();
+    let (pid, in_v2) = sys::clone_fork_maybe_into(0, into.as_ref().map(AsFd::as_fd)).ctx("fork")?;
     if pid == 0 {
         drop(parent);
         let e = match cgroup.join_self(in_v2).and_then(|()| {

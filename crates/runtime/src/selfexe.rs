@@ -74,15 +74,12 @@ pub fn ensure_protected() -> Result<()> {
         unsafe { std::env::remove_var(MARKER) };
         return Ok(());
     }
-    let meta = std::fs::metadata("/proc/self/exe").ctx("stat /proc/self/exe")?;
-    let dir = cache_dir();
-    let path = image_path(&dir, &meta);
     let argv: Vec<CString> = std::env::args_os()
         .map(|a| {
             CString::new(std::os::unix::ffi::OsStrExt::as_bytes(a.as_os_str())).unwrap_or_default()
         })
         .collect();
-    if is_our_ro_mount(&path, &meta) || make_ro_mount(&dir, &path, &meta).is_ok() {
+    if let Some(path) = ro_image() {
         let c = cstr(&path.to_string_lossy()).ctx("path")?;
         let e = sys::execve(&c, &argv, &env_with_marker());
         return Err(e).ctx("re-execute from the read-only image");
@@ -99,6 +96,12 @@ pub fn protected_path() -> Option<PathBuf> {
     if protected() {
         return std::env::current_exe().ok();
     }
+    ro_image()
+}
+
+/// This binary's read-only image, made when missing; None where no mount can
+/// be made.
+fn ro_image() -> Option<PathBuf> {
     let meta = std::fs::metadata("/proc/self/exe").ok()?;
     let dir = cache_dir();
     let path = image_path(&dir, &meta);

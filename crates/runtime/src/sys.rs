@@ -157,6 +157,21 @@ pub fn clone_fork_into(flags: libc::c_int, cgroup: BorrowedFd) -> io::Result<lib
     cvt_long(ret).map(|p| p as libc::pid_t)
 }
 
+/// `clone_fork`, the child born in the cgroup v2 directory `cgroup` is open on
+/// where the kernel can (the bool); older kernels, or a directory that cannot
+/// take processes, get a plain fork and the child moves itself.
+pub fn clone_fork_maybe_into(
+    flags: libc::c_int,
+    cgroup: Option<BorrowedFd>,
+) -> io::Result<(libc::pid_t, bool)> {
+    if let Some(fd) = cgroup
+        && let Ok(pid) = clone_fork_into(flags, fd)
+    {
+        return Ok((pid, true));
+    }
+    clone_fork(flags).map(|pid| (pid, false))
+}
+
 /// The raw clone runs no fork handlers: refuses a caller with other threads.
 fn ensure_single_threaded() -> io::Result<()> {
     // A thread just joined may still be counted for a moment while the kernel
@@ -197,10 +212,6 @@ mod fork_tests {
         drop(tx);
         let _ = other.join();
     }
-}
-
-pub fn fork() -> io::Result<libc::pid_t> {
-    clone_fork(0)
 }
 
 /// Waits for an exclusive flock on `fd` (the lock goes with the open file).
