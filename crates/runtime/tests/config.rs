@@ -513,6 +513,11 @@ fn exec_tty_goes_to_the_console_socket() {
             Ok((c, _)) => break c,
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
                 if let Some(st) = child.try_wait().unwrap() {
+                    // It may have connected, sent the fd and ended between our
+                    // accept and try_wait: the connection then waits in the backlog.
+                    if let Ok((c, _)) = listener.accept() {
+                        break c;
+                    }
                     let mut err = String::new();
                     std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err)
                         .unwrap();
