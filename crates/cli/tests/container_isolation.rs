@@ -703,3 +703,88 @@ fn monitors_run_from_a_read_only_image_of_berth() {
     st.ok(&["pod", "rm", "-f", "-t", "0", "p"]);
     st.ok(&["rm", "-f", "-t", "0", "alone"]);
 }
+
+/// `--uidmap`/`--gidmap` (as root): the container gets a user namespace of its
+/// own. Inside it the image's files keep their owners (its root is an overlay
+/// of ID-mapped layers, nothing copied); outside, its processes and what it
+/// writes are the mapped IDs, while the upper layer keeps the image's, so a
+/// commit is what it would be without a map. The store stays private: the
+/// container reaches its root through binds under /run/berth-userns.
+#[test]
+fn uidmap_gives_a_user_namespace_in_which_the_image_keeps_its_owners() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let st = TestStore::with_busybox();
+    std::fs::set_permissions(st.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    let map = ["--uidmap", "0:200000:65536", "--gidmap", "0:300000:65536"];
+    let run = [
+        &["run", "-d", "--name", "m"][..],
+        &map[..],
+        &["localhost/bb:1", "sh", "-c", "echo x > /made; sleep 600"][..],
+    ]
+    .concat();
+    st.ok(&run);
+    let inside = st.ok(&["exec", "m", "sh", "-c", "cat /proc/self/uid_map /proc/self/gid_map; stat -c %u:%g /bin/busybox /etc/passwd; id -u; until [ -e /made ]; do sleep 0.1; done; cat /made; stat -c %u:%g /made; touch /etc/passwd && echo written"]).stdout;
+    let words: Vec<&str> = inside.split_whitespace().collect();
+    assert_eq!(
+        words,
+        [
+            "0", "200000", "65536", "0", "300000", "65536", "0:0", "0:0", "0", "x", "0:0",
+            "written"
+        ],
+        "{inside}"
+    );
+    let pid = st.inspect("m", ".State.Pid");
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    assert!(
+        status.lines().any(|l| l.starts_with("Uid:\t200000\t")),
+        "{status}"
+    );
+    // From the host, through the container's mount, its files are the mapped IDs.
+    let root = st.ok(&["mount", "m"]).stdout;
+    let made = std::fs::metadata(Path::new(root.trim()).join("made")).unwrap();
+    st.ok(&["umount", "m"]);
+    assert_eq!((made.uid(), made.gid()), (200000, 300000));
+    let id = st.inspect("m", ".Id");
+    let view = Path::new("/run/berth-userns").join(&id);
+    assert!(view.join("rootfs/bin/busybox").exists());
+    // A commit keeps the image's owners: root's file is root's without a map.
+    st.ok(&["commit", "m", "localhost/mapped:1"]);
+    let plain = st.ok(&[
+        "run",
+        "--rm",
+        "localhost/mapped:1",
+        "stat",
+        "-c",
+        "%u:%g",
+        "/made",
+    ]);
+    assert_eq!(plain.stdout.trim(), "0:0");
+    st.ok(&["rm", "-f", "-t", "0", "m"]);
+    assert!(
+        !view.exists(),
+        "the binds under {} outlived the container",
+        view.display()
+    );
+    for bad in [["--uidmap", "0:100000"], ["--uidmap", "1:100000:10"]] {
+        let out = st.run(
+            &[
+                &["run", "--rm"][..],
+                &bad[..],
+                &["localhost/bb:1", "true"][..],
+            ]
+            .concat(),
+        );
+        assert_eq!(out.code, 125, "{}", out.stderr);
+        assert!(out.stderr.contains("--uidmap"), "{}", out.stderr);
+    }
+    let out = st.run(&[
+        "run",
+        "--rm",
+        "--uidmap",
+        "1:100000:10",
+        "localhost/bb:1",
+        "true",
+    ]);
+    assert!(out.stderr.contains("UID 0 is not mapped"), "{}", out.stderr);
+    assert_eq!(st.ok(&["ps", "-aq"]).stdout, "");
+}

@@ -52,6 +52,7 @@ pub mod time;
 pub mod top;
 pub mod transfer;
 pub mod units;
+mod userns_view;
 pub mod views;
 pub mod volumes;
 

@@ -170,6 +170,7 @@ fn release_leftovers(store: &Store, info: &Info) {
     }
     crate::network::teardown(store, &info.id);
     crate::namespaces::release_shm(store, &info.id);
+    crate::userns_view::release(&info.id);
     let _ = store.unmount(&info.id, false);
     crate::image_mounts::release(store, info);
     crate::attach::remove_sockets(store, &info.id);

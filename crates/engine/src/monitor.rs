@@ -228,6 +228,7 @@ fn run_and_watch(
         restarts += 1;
         record_exit(store, id, code, restarts);
         oci_of(store, id).delete(id);
+        crate::userns_view::release(id);
         let _ = store.unmount(id, false);
         crate::image_mounts::release(store, &info);
         match start(store, id, &mut ports) {
@@ -476,6 +477,7 @@ fn finish(store: &Store, id: &str, code: i32) {
     }
     crate::network::teardown(store, id);
     crate::namespaces::release_shm(store, id);
+    crate::userns_view::release(id);
     let _ = store.unmount(id, false);
     if let Some(i) = &info {
         crate::image_mounts::release(store, i);
@@ -513,6 +515,7 @@ fn finish_failed(store: &Store, id: &str) {
     }
     crate::network::teardown(store, id);
     crate::namespaces::release_shm(store, id);
+    crate::userns_view::release(id);
     let _ = store.unmount(id, false);
     if let Some(info) = &info {
         crate::image_mounts::release(store, info);

@@ -113,6 +113,73 @@ pub fn check_userns(mode: Option<&str>) -> Result<(), crate::Error> {
     }
 }
 
+/// `--uidmap`/`--gidmap` (podman's CONTAINER:HOST:SIZE, repeatable): a user
+/// namespace of the container's own. Without `--gidmap` the groups are mapped
+/// as the users are, as podman does. Root only here: a rootless user's
+/// containers live in its own namespace.
+pub fn id_map(
+    uidmap: &[String],
+    gidmap: &[String],
+) -> Result<Option<berth_storage::idmap::IdMap>, crate::Error> {
+    if uidmap.is_empty() && gidmap.is_empty() {
+        return Ok(None);
+    }
+    if berth_runtime::userns::rootless_uid().is_some() {
+        return Err(crate::Error::InvalidArgument(
+            "--uidmap/--gidmap: not built yet for rootless containers".into(),
+        ));
+    }
+    let uids = ranges("--uidmap", uidmap)?;
+    let gids = if gidmap.is_empty() {
+        uids.clone()
+    } else {
+        ranges("--gidmap", gidmap)?
+    };
+    let uids = if uidmap.is_empty() {
+        gids.clone()
+    } else {
+        uids
+    };
+    let map = berth_storage::idmap::IdMap { uids, gids };
+    map.check()
+        .map_err(|e| crate::Error::InvalidArgument(format!("--uidmap/--gidmap: {e}")))?;
+    Ok(Some(map))
+}
+
+fn ranges(
+    flag: &str,
+    specs: &[String],
+) -> Result<Vec<berth_storage::idmap::IdRange>, crate::Error> {
+    let bad =
+        |s: &str, why: &str| crate::Error::InvalidArgument(format!("invalid {flag} {s:?}: {why}"));
+    specs
+        .iter()
+        .map(|s| {
+            let n: Vec<u32> = s
+                .split(':')
+                .map(|p| {
+                    p.parse()
+                        .map_err(|_| bad(s, "want CONTAINER:HOST:SIZE, numbers"))
+                })
+                .collect::<Result<_, _>>()?;
+            let [container, host, size] = n[..] else {
+                return Err(bad(s, "want CONTAINER:HOST:SIZE"));
+            };
+            if size == 0
+                || container.checked_add(size).is_none()
+                || host.checked_add(size).is_none()
+            {
+                return Err(bad(s, "an empty or overflowing range"));
+            }
+            Ok(berth_storage::idmap::IdRange {
+                container,
+                host,
+                size,
+            })
+        })
+        .collect()
+}
+
 /// The words podman prints when a container would join an IPC namespace its owner
 /// keeps private.
 pub fn not_shareable(donor: &str) -> String {

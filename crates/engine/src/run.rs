@@ -135,7 +135,7 @@ impl RunError {
     }
 }
 
-fn engine<E: std::fmt::Display>(e: E) -> RunError {
+pub(crate) fn engine<E: std::fmt::Display>(e: E) -> RunError {
     RunError::Engine(e.to_string())
 }
 
@@ -556,7 +556,9 @@ fn create_named(
         };
         let made = match &o.process.rootfs {
             Some(root) => store.create_container_on(root.clone(), &[chosen], meta),
-            None => store.create_container(image_id, &[chosen], meta),
+            None => {
+                store.create_container_mapped(image_id, &[chosen], meta, o.process.id_map.clone())
+            }
         };
         match made {
             Err(berth_storage::Error::NameInUse { .. }) if name.is_none() && attempts < 32 => {
@@ -701,6 +703,9 @@ pub fn prepare_bundle(store: &Store, info: &Info) -> Result<PathBuf, RunError> {
     if cfg.process.init {
         crate::init::apply(store, &mut spec)?;
     }
+    if let Some(m) = &cfg.process.id_map {
+        crate::userns_view::prepare(store, id, m, &mut spec)?;
+    }
     let body = serde_json::to_vec_pretty(&spec).map_err(engine)?;
     std::fs::write(bundle.join("config.json"), body)
         .map_err(|e| engine(format!("write config.json: {e}")))?;
@@ -741,6 +746,7 @@ fn release_start(store: &Store, c: &Info) {
     leave_shared_hosts(store, c);
     crate::network::teardown(store, &c.id);
     crate::namespaces::release_shm(store, &c.id);
+    crate::userns_view::release(&c.id);
     let _ = store.unmount(&c.id, false);
     crate::image_mounts::release(store, c);
 }
@@ -941,6 +947,7 @@ pub fn remove(store: &Store, id: &str) {
     crate::network::teardown(store, id);
     crate::namespaces::release_shm(store, id);
     crate::attach::remove_sockets(store, id);
+    crate::userns_view::release(id);
     let _ = store.unmount(id, true);
     if let Some(i) = &info {
         crate::image_mounts::release(store, i);

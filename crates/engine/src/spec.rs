@@ -207,6 +207,9 @@ pub struct ProcessOptions {
     pub pid: crate::namespaces::NsMode,
     pub ipc: crate::namespaces::NsMode,
     pub uts: crate::namespaces::NsMode,
+    /// `--uidmap`/`--gidmap`: a user namespace of the container's own with this
+    /// mapping (none: the host's, or a rootless user's own).
+    pub id_map: Option<berth_storage::idmap::IdMap>,
     /// `--shm-size` of /dev/shm (default 64m).
     #[serde(with = "crate::flagform::optional")]
     pub shm_size: Option<crate::security::Bytes>,
@@ -322,6 +325,18 @@ fn decimal_size(s: &str) -> Option<u64> {
     crate::security::parse_size(s, 1000.0)
         .ok()
         .map(|n| n.round() as u64)
+}
+
+/// A mapping as the runtime spec writes it.
+fn spec_ids(ranges: &[berth_storage::idmap::IdRange]) -> Vec<berth_runtime::spec::IdMapping> {
+    ranges
+        .iter()
+        .map(|r| berth_runtime::spec::IdMapping {
+            container_id: r.container,
+            host_id: r.host,
+            size: r.size,
+        })
+        .collect()
 }
 
 impl ProcessOptions {
@@ -613,6 +628,12 @@ pub fn generate(
         path: None,
     })
     .collect();
+    if o.id_map.is_some() {
+        namespaces.push(Namespace {
+            kind: "user".into(),
+            path: None,
+        });
+    }
     use crate::network::NetworkMode;
     match &o.network {
         NetworkMode::Host => {}
@@ -867,6 +888,14 @@ pub fn generate(
                 let parent = o.cgroup_parent.as_deref().unwrap_or("/berth");
                 format!("{}/{id}", parent.trim_end_matches('/'))
             }),
+            uid_mappings: o
+                .id_map
+                .as_ref()
+                .map_or_else(Vec::new, |m| spec_ids(&m.uids)),
+            gid_mappings: o
+                .id_map
+                .as_ref()
+                .map_or_else(Vec::new, |m| spec_ids(&m.gids)),
             ..Default::default()
         }),
         ..Default::default()

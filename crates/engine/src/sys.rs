@@ -251,6 +251,24 @@ pub fn mount_tmpfs(path: &std::path::Path, data: &str) -> io::Result<()> {
     .map(drop)
 }
 
+/// Binds `src` (and what is mounted below it) on `target`, both existing.
+pub fn rbind(src: &std::path::Path, target: &std::path::Path) -> io::Result<()> {
+    use std::ffi::CString;
+    let src = CString::new(src.as_os_str().as_encoded_bytes()).map_err(io::Error::other)?;
+    let target = CString::new(target.as_os_str().as_encoded_bytes()).map_err(io::Error::other)?;
+    // SAFETY: both paths are NUL-terminated and outlive the call; no data.
+    check(unsafe {
+        libc::mount(
+            src.as_ptr(),
+            target.as_ptr(),
+            std::ptr::null(),
+            libc::MS_BIND | libc::MS_REC,
+            std::ptr::null(),
+        )
+    })
+    .map(drop)
+}
+
 /// Detaches whatever is mounted on `path`; nothing mounted is no error.
 pub fn unmount(path: &std::path::Path) {
     if let Ok(c) = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()) {

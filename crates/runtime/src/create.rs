@@ -63,6 +63,15 @@ pub fn ns_flag(kind: &str) -> Option<i32> {
     NS_FLAGS.iter().find(|(k, _)| *k == kind).map(|(_, f)| *f)
 }
 
+/// `/proc/PID/ns/` name of a namespace flag.
+fn ns_kind(flag: i32) -> &'static str {
+    let kind = NS_FLAGS
+        .iter()
+        .find(|(_, f)| *f == flag)
+        .map_or("", |(k, _)| *k);
+    ns_file(kind)
+}
+
 /// `/proc/PID/ns/` name of a namespace type.
 pub fn ns_file(kind: &str) -> &str {
     match kind {
@@ -133,6 +142,11 @@ struct Plan {
     clone_flags: i32,
     unshare_flags: i32,
     joins: Vec<(i32, OwnedFd)>,
+    /// With a user namespace of its own: the other namespaces it joins, which
+    /// the runtime joins before the fork (the child, inside its new user
+    /// namespace, has no privilege over namespaces the host's owns; it inherits
+    /// them instead, as runc's joins come before its unshare).
+    parent_joins: Vec<(i32, OwnedFd)>,
     new_userns: bool,
     idmap: Vec<Option<OwnedFd>>,
     preserved: Vec<i32>,
@@ -303,7 +317,9 @@ fn fork_into_cgroup(plan: &Plan) -> Result<(ParentNamespaces, Result<i32>, bool)
     } else {
         None
     };
-    let parent_ns = enter_parent_namespaces(&plan.spec)?;
+    let mut parent_ns = enter_parent_namespaces(&plan.spec)?;
+    // A failed join goes back through Drop.
+    parent_ns.join(&plan.parent_joins)?;
     match sys::clone_fork_maybe_into(plan.clone_flags, into.as_ref().map(AsFd::as_fd)) {
         Ok((pid, in_v2)) => Ok((parent_ns, Ok(pid), in_v2)),
         Err(e) => Ok((parent_ns, Err(e).ctx("clone the container process"), false)),
@@ -387,6 +403,15 @@ fn plan(spec: Spec, rootfs: String, cgroup: Cgroup, fifo: Option<OwnedFd>) -> Re
             1
         }
     });
+    let parent_joins = if new_userns {
+        let (parent, child): (Vec<_>, Vec<_>) = std::mem::take(&mut joins)
+            .into_iter()
+            .partition(|(f, _)| *f != libc::CLONE_NEWUSER && *f != libc::CLONE_NEWNS);
+        joins = child;
+        parent
+    } else {
+        Vec::new()
+    };
     let l = spec.linux();
     let idmap = spec
         .mounts
@@ -410,6 +435,7 @@ fn plan(spec: Spec, rootfs: String, cgroup: Cgroup, fifo: Option<OwnedFd>) -> Re
         clone_flags,
         unshare_flags,
         joins,
+        parent_joins,
         new_userns,
         idmap,
         preserved: Vec::new(),
@@ -421,11 +447,29 @@ fn plan(spec: Spec, rootfs: String, cgroup: Cgroup, fifo: Option<OwnedFd>) -> Re
 struct ParentNamespaces(Vec<(libc::c_int, OwnedFd)>);
 
 impl ParentNamespaces {
-    fn restore(mut self) -> Result<()> {
-        for (flag, fd) in std::mem::take(&mut self.0) {
-            sys::setns(fd.as_raw_fd(), flag).ctx("return to the runtime's own namespace")?;
+    /// Joins these too, saving this process's own to return to.
+    fn join(&mut self, joins: &[(i32, OwnedFd)]) -> Result<()> {
+        for (flag, fd) in joins {
+            let kind = ns_kind(*flag);
+            let own = format!("/proc/self/ns/{kind}");
+            let saved = sys::openat(libc::AT_FDCWD, &cstr(&own).ctx(&own)?, libc::O_RDONLY, 0)
+                .with(|| format!("open {own}"))?;
+            self.0.push((*flag, saved));
+            sys::setns(fd.as_raw_fd(), *flag).with(|| format!("join the {kind} namespace"))?;
         }
         Ok(())
+    }
+
+    /// Returns to every saved namespace, even past one that fails.
+    fn restore(mut self) -> Result<()> {
+        let mut first = Ok(());
+        for (flag, fd) in std::mem::take(&mut self.0) {
+            let r = sys::setns(fd.as_raw_fd(), flag).ctx("return to the runtime's own namespace");
+            if first.is_ok() {
+                first = r;
+            }
+        }
+        first
     }
 }
 

@@ -137,9 +137,13 @@ pub fn exec(rt: &Runtime, o: &ExecOptions) -> Result<i32> {
             joins.push((flag, fd));
         }
     }
+    // The user namespace last: a namespace the host's owns (a network namespace
+    // made before the container) can be joined only while this process still has
+    // its privileges over the host's, which it gives up on entering the
+    // container's user namespace (it is privileged over that one already).
     joins.sort_by_key(|(f, _)| {
         if *f == libc::CLONE_NEWUSER {
-            0
+            3
         } else if *f == libc::CLONE_NEWNS {
             2
         } else {

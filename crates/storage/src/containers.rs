@@ -20,6 +20,10 @@ pub struct Container {
     /// A root that is a host directory (`run --rootfs`), not an image; `image` is then empty.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rootfs: Option<ExternalRoot>,
+    /// Its user namespace's mapping (`--uidmap`): its root is then an overlay of
+    /// ID-mapped mounts of its layers (see [`crate::idmap`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_map: Option<crate::idmap::IdMap>,
 }
 
 /// A host directory as a container's root.

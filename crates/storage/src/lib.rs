@@ -24,6 +24,7 @@ pub mod config;
 pub mod containers;
 pub mod drivers;
 pub mod error;
+pub mod idmap;
 pub mod images;
 pub mod layers;
 pub mod lock;

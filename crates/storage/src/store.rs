@@ -1306,6 +1306,28 @@ impl Store {
         names: &[String],
         metadata: &str,
     ) -> Result<Container> {
+        self.create_container_mapped(image, names, metadata, None)
+    }
+
+    /// [`Self::create_container`] for a container in a user namespace of its
+    /// own that maps IDs through `map`: its root will be an overlay of ID-mapped
+    /// layers (see [`crate::idmap`]); the overlay driver only.
+    pub fn create_container_mapped(
+        &self,
+        image: &str,
+        names: &[String],
+        metadata: &str,
+        map: Option<crate::idmap::IdMap>,
+    ) -> Result<Container> {
+        if let Some(m) = &map {
+            m.check()?;
+            if self.driver.kind != DriverKind::Overlay {
+                return Err(Error::Invalid(format!(
+                    "a container with its own ID map needs the overlay storage driver, not {:?}",
+                    self.driver.kind.name()
+                )));
+            }
+        }
         self.write(|st| {
             let im = st.images[find_image(st, image)?].clone();
             check_names_free(st, names)?;
@@ -1341,6 +1363,7 @@ impl Store {
                 metadata: metadata.to_string(),
                 created: now(),
                 rootfs: None,
+                id_map: map.clone(),
             };
             st.containers.push(c.clone());
             Ok(c)
@@ -1384,6 +1407,7 @@ impl Store {
                 metadata: metadata.to_string(),
                 created: now(),
                 rootfs: Some(root.clone()),
+                id_map: None,
             };
             st.containers.push(c.clone());
             Ok(c)
@@ -1461,12 +1485,20 @@ impl Store {
             } else {
                 lowers.iter().map(PathBuf::as_path).collect()
             };
-            overlay::mount(
-                &lowers,
-                Some((&dir.join("diff"), &dir.join("work"))),
-                &merged,
-                self.driver.mount_options(),
-            )?;
+            let upper = (dir.join("diff"), dir.join("work"));
+            let extra = self.driver.mount_options();
+            match &c.id_map {
+                None => overlay::mount(&lowers, Some((&upper.0, &upper.1)), &merged, extra)?,
+                Some(map) => {
+                    use std::os::fd::AsFd;
+                    let (lower, upper_ns) =
+                        (map.user_namespace()?, map.for_upper().user_namespace()?);
+                    let ns = (lower.as_fd(), upper_ns.as_fd());
+                    let scratch = dir.join("idmapped");
+                    let upper = (upper.0.as_path(), upper.1.as_path());
+                    overlay::mount_idmapped(&lowers, upper, &merged, extra, ns, &scratch)?
+                }
+            }
             self.set_mount_count(&c.layer, 1)?;
             Ok(merged)
         })

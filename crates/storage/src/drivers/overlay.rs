@@ -11,7 +11,7 @@
 //! `lowerdir=` option of a classic mount(2), still named by descriptor, which
 //! keeps each at about 17 bytes of the page-sized option string (some 200 layers).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use std::os::fd::{AsRawFd, OwnedFd};
 
@@ -91,6 +91,58 @@ pub fn mount(
         MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH,
     )
     .map_err(|e| driver_err(&format!("move_mount to {}", target.display()), e))
+}
+
+/// [`mount`] with every layer seen through a user namespace (Linux 5.19's
+/// ID-mapped layers): the lowers through `ns.0`, the upper and work dirs, which
+/// must share a mount, through one clone of their parent mapped by `ns.1`.
+/// Each clone is attached under `scratch` just long enough for the overlay to
+/// take it.
+pub fn mount_idmapped(
+    lowers: &[&Path],
+    (up, work): (&Path, &Path),
+    target: &Path,
+    extra: Option<&str>,
+    ns: (std::os::fd::BorrowedFd, std::os::fd::BorrowedFd),
+    scratch: &Path,
+) -> Result<()> {
+    let base = up.parent().filter(|p| Some(*p) == work.parent());
+    let base = base.ok_or_else(|| driver_err("ID-mapped upper", "upper and work dirs apart"))?;
+    clear_scratch(scratch)?;
+    std::fs::create_dir_all(scratch).map_err(|e| Error::io(scratch, e))?;
+    let mut attached = Vec::new();
+    let made = (|| {
+        for (i, dir) in lowers.iter().copied().chain([base]).enumerate() {
+            let at = scratch.join(i.to_string());
+            std::fs::create_dir(&at).map_err(|e| Error::io(&at, e))?;
+            let by = if i < lowers.len() { ns.0 } else { ns.1 };
+            let tree = crate::idmap::mapped_clone(dir, by)?;
+            move_mount(&tree, "", CWD, &at, MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH)
+                .map_err(|e| driver_err(&format!("attach {}", at.display()), e))?;
+            attached.push(at);
+        }
+        let (top, lows) = attached.split_last().expect("the upper's parent");
+        let lows: Vec<&Path> = lows.iter().map(PathBuf::as_path).collect();
+        let names = |p: &Path| top.join(p.file_name().expect("a named dir"));
+        mount(&lows, Some((&names(up), &names(work))), target, extra)
+    })();
+    // The overlay holds its own clones of the layers now: ours go.
+    let cleared = clear_scratch(scratch);
+    made.and(cleared)
+}
+
+/// Detaches whatever an interrupted [`mount_idmapped`] left under `scratch`
+/// and removes it.
+fn clear_scratch(scratch: &Path) -> Result<()> {
+    let Ok(entries) = std::fs::read_dir(scratch) else {
+        return Ok(());
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        let _ = unmount(&p, UnmountFlags::DETACH);
+        std::fs::remove_dir(&p).map_err(|e| Error::io(&p, e))?;
+    }
+    std::fs::remove_dir(scratch).map_err(|e| Error::io(scratch, e))
 }
 
 /// In a user namespace overlayfs keeps its whiteouts and opaque marks in

@@ -123,6 +123,13 @@ pub struct ContainerArgs {
     /// rootless modes.
     #[arg(long)]
     pub(crate) userns: Option<String>,
+    /// CONTAINER:HOST:SIZE: a user namespace of the container's own mapping
+    /// these UIDs (repeatable).
+    #[arg(long)]
+    pub(crate) uidmap: Vec<String>,
+    /// CONTAINER:HOST:SIZE for GIDs (default: as --uidmap).
+    #[arg(long)]
+    pub(crate) gidmap: Vec<String>,
     /// Pass this many more fds (3 and up) on to a foreground container.
     #[arg(long, default_value_t = 0)]
     pub(crate) preserve_fds: u32,

@@ -163,6 +163,7 @@ pub(crate) fn options(
             anonymous_volumes: Vec::new(),
             pid: NsMode::parse("pid", a.pid.as_deref()).map_err(exit::podman)?,
             ipc: NsMode::parse("ipc", a.ipc.as_deref()).map_err(exit::podman)?,
+            id_map: berth_engine::namespaces::id_map(&a.uidmap, &a.gidmap).map_err(exit::podman)?,
             uts: NsMode::parse("uts", a.uts.as_deref()).map_err(exit::podman)?,
             shm_size: a
                 .shm_size
