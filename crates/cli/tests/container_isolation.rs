@@ -747,6 +747,19 @@ fn uidmap_gives_a_user_namespace_in_which_the_image_keeps_its_owners() {
     let id = st.inspect("m", ".Id");
     let view = Path::new("/run/berth-userns").join(&id);
     assert!(view.join("rootfs/bin/busybox").exists());
+    // A new named volume is the mapped root's: it can write there.
+    let vol = st.ok(&[
+        &["run", "--rm", "-v", "mapvol:/data"][..],
+        &map[..],
+        &[
+            "localhost/bb:1",
+            "sh",
+            "-c",
+            "echo y > /data/f && stat -c %u:%g /data/f",
+        ][..],
+    ]
+    .concat());
+    assert_eq!(vol.stdout.trim(), "0:0");
     // A commit keeps the image's owners: root's file is root's without a map.
     st.ok(&["commit", "m", "localhost/mapped:1"]);
     let plain = st.ok(&[

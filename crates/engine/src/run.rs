@@ -690,9 +690,14 @@ pub fn prepare_bundle(store: &Store, info: &Info) -> Result<PathBuf, RunError> {
             ..Default::default()
         });
     }
+    let root_owner = cfg
+        .process
+        .id_map
+        .as_ref()
+        .and_then(|m| m.host_uid(0).zip(m.host_gid(0)));
     for v in &cfg.process.volumes {
         let m = volumes::volume_mount(store, v)?;
-        volumes::copy_up(store, &rootfs, v)?;
+        volumes::copy_up(store, &rootfs, v, root_owner)?;
         spec.mounts.push(m);
     }
     spec.mounts

@@ -182,7 +182,16 @@ pub fn check_unique_destinations(
 /// A named volume's first use: what the image holds at the mount's path is
 /// copied in (podman's copy-up), read inside the container's root and written
 /// by the layer extractor, so the image's symlinks cannot point it elsewhere.
-pub fn copy_up(store: &Store, rootfs: &Path, v: &VolumeSpec) -> Result<(), VolumeError> {
+///
+/// An empty volume the image has nothing for goes to `root_owner`, the host IDs
+/// of the root of a container with a user namespace of its own (podman's
+/// NeedsChown), which could not write it otherwise.
+pub fn copy_up(
+    store: &Store,
+    rootfs: &Path,
+    v: &VolumeSpec,
+    root_owner: Option<(u32, u32)>,
+) -> Result<(), VolumeError> {
     let (Some(name), dest) = (v.name(), &v.destination) else {
         return Ok(());
     };
@@ -241,6 +250,8 @@ pub fn copy_up(store: &Store, rootfs: &Path, v: &VolumeSpec) -> Result<(), Volum
         }
         // Copied once: podman's NeedsCopyUp turns false.
         std::fs::write(&marker, b"").map_err(VolumeError::io(name))?;
+    } else if empty && let Some((uid, gid)) = root_owner {
+        std::os::unix::fs::chown(&data, Some(uid), Some(gid)).map_err(VolumeError::io(name))?;
     }
     Ok(())
 }
