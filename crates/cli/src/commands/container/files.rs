@@ -4,8 +4,8 @@ use crate::commands::StoreArgs;
 use crate::commands::container::each;
 use crate::commands::container::fail;
 use crate::exit::{self, CmdResult, Failure};
-use berth_engine::container::{self};
 use berth_engine::copy::CopyOptions;
+use berth_engine::targets::{self, AllOf};
 use clap::Args;
 
 #[derive(Args)]
@@ -34,17 +34,14 @@ pub struct UmountArgs {
 pub fn mount(store_args: &StoreArgs, a: MountArgs) -> CmdResult {
     let store = store_args.open()?;
     if a.names.is_empty() {
-        for i in container::list(&store).map_err(exit::podman)? {
-            if let Some(p) = store.mount_point(&i.id) {
-                let id = if a.notruncate { &i.id[..] } else { &i.id[..12] };
-                println!("{id} {}", p.display());
-            }
+        for (id, p) in targets::mounted(&store).map_err(exit::podman)? {
+            let id = if a.notruncate { &id[..] } else { &id[..12] };
+            println!("{id} {}", p.display());
         }
         return Ok(());
     }
     each(&a.names, |n| {
-        let i = container::find(&store, n).map_err(exit::podman)?;
-        let p = store.mount(&i.id).map_err(exit::podman)?;
+        let p = targets::mount(&store, n).map_err(exit::podman)?;
         println!("{}", p.display());
         Ok(())
     })
@@ -52,20 +49,10 @@ pub fn mount(store_args: &StoreArgs, a: MountArgs) -> CmdResult {
 
 pub fn umount(store_args: &StoreArgs, a: UmountArgs) -> CmdResult {
     let store = store_args.open()?;
-    let names: Vec<String> = if a.all {
-        container::list(&store)
-            .map_err(exit::podman)?
-            .into_iter()
-            .filter(|i| store.mount_point(&i.id).is_some())
-            .map(|i| i.id)
-            .collect()
-    } else {
-        a.names
-    };
+    let names = super::targets(&store, a.all.then_some(AllOf::Mounted), &a.names)?;
     each(&names, |n| {
-        let i = container::find(&store, n).map_err(exit::podman)?;
-        store.unmount(&i.id, a.force).map_err(exit::podman)?;
-        println!("{}", i.id);
+        let id = targets::unmount(&store, n, a.force).map_err(exit::podman)?;
+        println!("{id}");
         Ok(())
     })
 }
@@ -94,7 +81,9 @@ pub struct CpArgs {
 /// `NAME:PATH` when NAME is a container; else a host path.
 fn split_container<'a>(store: &berth_storage::Store, s: &'a str) -> Option<(&'a str, &'a str)> {
     let (name, path) = s.split_once(':')?;
-    container::find(store, name).ok().map(|_| (name, path))
+    berth_engine::container::find(store, name)
+        .ok()
+        .map(|_| (name, path))
 }
 
 /// How to copy into `container`: with `--archive`, as its user and group.
