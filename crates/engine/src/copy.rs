@@ -565,9 +565,97 @@ fn export_into(root: &Path, dir: &Path) -> Result<(), Error> {
     })
 }
 
+/// What `cp` is asked: each side is `CONTAINER:PATH` when CONTAINER names a
+/// container, else a path on the host (`-`: a tar stream).
+#[derive(Clone, Copy, Debug)]
+pub struct CpRequest<'a> {
+    pub source: &'a str,
+    pub destination: &'a str,
+    /// What goes into a container is given its user and group.
+    pub archive: bool,
+    /// See [`CopyOptions::overwrite`].
+    pub overwrite: bool,
+}
+
+/// `cp`: copies as the request's two sides say, a tar from `stdin` or to
+/// `stdout` for `-`.
+pub fn cp(
+    store: &Store,
+    r: &CpRequest,
+    stdin: &mut (dyn Read + Send),
+    stdout: &mut (dyn Write + Send),
+) -> Result<(), Error> {
+    let into = |c: &str| into_options(store, c, r);
+    match (locate(store, r.source), locate(store, r.destination)) {
+        (Some((c, p)), None) if r.destination == "-" => {
+            copy_out_stream(store, c, p, stdout)?;
+            stdout.flush().map_err(fail)
+        }
+        (None, Some((c, p))) if r.source == "-" => copy_in_stream(store, stdin, c, p, &into(c)?),
+        (Some((c, p)), None) => {
+            let o = CopyOptions {
+                owner: None,
+                overwrite: r.overwrite,
+            };
+            copy_out(store, c, p, Path::new(r.destination), &o)
+        }
+        (None, Some((c, p))) => copy_in(store, Path::new(r.source), c, p, &into(c)?),
+        (Some((from, src)), Some((to, dest))) => {
+            copy_between(store, from, src, to, dest, &into(to)?)
+        }
+        (None, None) => Err(Error::InvalidArgument(
+            "one of the paths must name a container (CONTAINER:PATH)".into(),
+        )),
+    }
+}
+
+/// `NAME:PATH` when NAME is a container; else a host path (None).
+fn locate<'a>(store: &Store, side: &'a str) -> Option<(&'a str, &'a str)> {
+    let (name, path) = side.split_once(':')?;
+    container::find(store, name).ok().map(|_| (name, path))
+}
+
+/// How to copy into `container`: with `archive`, as its user and group.
+fn into_options(store: &Store, container: &str, r: &CpRequest) -> Result<CopyOptions, Error> {
+    let owner = match r.archive {
+        true => Some(container_owner(store, container)?),
+        false => None,
+    };
+    Ok(CopyOptions {
+        owner,
+        overwrite: r.overwrite,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cp_needs_a_container_on_one_side() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = berth_storage::StoreConfig::at(
+            dir.path().join("root"),
+            dir.path().join("run"),
+            berth_storage::DriverKind::Vfs,
+        );
+        let store = Store::open(cfg).unwrap();
+        // A colon alone does not make a container: `nope` is none.
+        assert_eq!(locate(&store, "nope:/etc"), None);
+        assert_eq!(locate(&store, "/etc/hosts"), None);
+        let r = CpRequest {
+            source: "nope:/etc",
+            destination: "-",
+            archive: true,
+            overwrite: false,
+        };
+        let e = cp(&store, &r, &mut std::io::empty(), &mut std::io::sink()).unwrap_err();
+        assert!(matches!(e, Error::InvalidArgument(_)), "{e:?}");
+        assert_eq!(
+            e.to_string(),
+            "one of the paths must name a container (CONTAINER:PATH)"
+        );
+    }
 
     #[test]
     fn output_flags_read_as_buildah_takes_them() {

@@ -176,6 +176,18 @@ impl Images<'_> {
         crate::pull::pull(&self.engine.store, name, options, progress, events)
     }
 
+    /// Pulls the image a new container is made from; returns the name to make
+    /// it from (see [`crate::pull::for_container`]).
+    pub fn pull_for_container(
+        &self,
+        image: &str,
+        options: PullOptions,
+        progress: &dyn Progress,
+        events: &mut dyn FnMut(PullEvent),
+    ) -> Result<String, PullError> {
+        crate::pull::for_container(&self.engine.store, image, options, progress, events)
+    }
+
     /// The images, one entry per name, filtered and sorted (`images`).
     pub fn list(&self, options: &ListOptions) -> Result<Vec<ImageSummary>, ImageError> {
         crate::images::list(&self.engine.store, options)

@@ -47,6 +47,7 @@ pub mod stdio;
 mod sys;
 pub mod system;
 pub mod systemd;
+pub mod targets;
 pub mod terminal;
 pub mod time;
 pub mod top;

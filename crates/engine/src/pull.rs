@@ -137,6 +137,40 @@ pub fn pull(
     Ok(report)
 }
 
+/// Whether `name` names an image by a transport other than a registry's (an
+/// archive, a layout, another store …): one that is copied in whatever the
+/// pull policy says.
+pub fn from_elsewhere(name: &str) -> bool {
+    ImageName::parse(name).is_ok_and(|n| !matches!(n, ImageName::Docker(_)))
+}
+
+/// Pulls the image a new container is made from (`run`, `create`) as
+/// `o.policy` says, and returns the name to make it from. An image from
+/// elsewhere ([`from_elsewhere`]) is copied in under any policy and the
+/// container made from the copy's ID; else the name stands as given, and with
+/// `never` nothing is pulled at all (creating the container then finds the
+/// image or says it is not known).
+pub fn for_container(
+    store: &Arc<Store>,
+    image: &str,
+    mut o: PullOptions,
+    progress: &dyn Progress,
+    events: &mut dyn FnMut(PullEvent),
+) -> Result<String, PullError> {
+    let elsewhere = from_elsewhere(image);
+    if elsewhere {
+        o.policy = PullPolicy::Always;
+    }
+    if o.policy == PullPolicy::Never {
+        return Ok(image.to_string());
+    }
+    let report = pull(store, image, &o, progress, events)?;
+    match report.ids.into_iter().next() {
+        Some(id) if elsewhere => Ok(id),
+        _ => Ok(image.to_string()),
+    }
+}
+
 fn pull_image(
     store: &Arc<Store>,
     name: &str,

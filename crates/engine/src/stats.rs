@@ -83,6 +83,38 @@ pub struct PodStatsReport {
     pub pids_column: String,
 }
 
+/// `stats`: the running containers among those named (among every one
+/// without names), each read now. A name no container has is an error.
+pub fn report(
+    store: &berth_storage::Store,
+    names: &[String],
+) -> Result<Vec<StatsReport>, crate::Error> {
+    let targets: Vec<Info> = if names.is_empty() {
+        crate::container::list(store).map_err(crate::Error::other)?
+    } else {
+        names
+            .iter()
+            .map(|n| crate::container::find(store, n))
+            .collect::<Result<_, _>>()?
+    };
+    Ok(targets
+        .iter()
+        .filter(|i| i.state.status == crate::container::Status::Running)
+        .map(|i| StatsReport::of(read(i)))
+        .collect())
+}
+
+/// The pods `pod stats` watches: those named, or every pod.
+pub fn pod_targets(
+    store: &berth_storage::Store,
+    names: &[String],
+) -> Result<Vec<crate::pods::Pod>, crate::Error> {
+    if names.is_empty() {
+        return Ok(crate::pods::list(store));
+    }
+    names.iter().map(|p| crate::pods::find(store, p)).collect()
+}
+
 /// `pod stats`: one row a running member of each pod.
 pub fn pod_rows(store: &berth_storage::Store, pods: &[crate::pods::Pod]) -> Vec<PodStatsReport> {
     let mut rows = Vec::new();
@@ -212,4 +244,46 @@ pub fn read(info: &Info) -> Stats {
         }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store(dir: &Path) -> berth_storage::Store {
+        let cfg = berth_storage::StoreConfig::at(
+            dir.join("root"),
+            dir.join("run"),
+            berth_storage::DriverKind::Vfs,
+        );
+        berth_storage::Store::open(cfg).unwrap()
+    }
+
+    #[test]
+    fn a_named_container_must_exist_and_unnamed_means_every_running_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(dir.path());
+        assert!(report(&store, &[]).unwrap().is_empty());
+        let e = report(&store, &["nope".into()]).unwrap_err();
+        assert!(
+            matches!(e, crate::Error::NoSuchContainer(ref n) if n == "nope"),
+            "{e}"
+        );
+        assert!(pod_targets(&store, &[]).unwrap().is_empty());
+        let e = pod_targets(&store, &["p1".into()]).unwrap_err();
+        assert!(matches!(e, crate::Error::NoSuchPod(_)), "{e}");
+    }
+
+    #[test]
+    fn a_report_shows_podmans_columns() {
+        let r = StatsReport::of(Stats {
+            id: "0123456789abcdef".into(),
+            name: "web".into(),
+            mem_usage: 50,
+            mem_limit: 200,
+            ..Default::default()
+        });
+        assert_eq!(r.short_id, "0123456789ab");
+        assert_eq!(r.mem_perc, "25.00%");
+    }
 }

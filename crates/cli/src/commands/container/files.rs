@@ -3,9 +3,9 @@
 use crate::commands::StoreArgs;
 use crate::commands::container::each;
 use crate::commands::container::fail;
-use crate::exit::{self, CmdResult, Failure};
-use berth_engine::container::{self};
-use berth_engine::copy::CopyOptions;
+use crate::exit::{self, CmdResult};
+use berth_engine::copy::CpRequest;
+use berth_engine::targets::{self, AllOf};
 use clap::Args;
 
 #[derive(Args)]
@@ -34,17 +34,14 @@ pub struct UmountArgs {
 pub fn mount(store_args: &StoreArgs, a: MountArgs) -> CmdResult {
     let store = store_args.open()?;
     if a.names.is_empty() {
-        for i in container::list(&store).map_err(exit::podman)? {
-            if let Some(p) = store.mount_point(&i.id) {
-                let id = if a.notruncate { &i.id[..] } else { &i.id[..12] };
-                println!("{id} {}", p.display());
-            }
+        for (id, p) in targets::mounted(&store).map_err(exit::podman)? {
+            let id = if a.notruncate { &id[..] } else { &id[..12] };
+            println!("{id} {}", p.display());
         }
         return Ok(());
     }
     each(&a.names, |n| {
-        let i = container::find(&store, n).map_err(exit::podman)?;
-        let p = store.mount(&i.id).map_err(exit::podman)?;
+        let p = targets::mount(&store, n).map_err(exit::podman)?;
         println!("{}", p.display());
         Ok(())
     })
@@ -52,20 +49,10 @@ pub fn mount(store_args: &StoreArgs, a: MountArgs) -> CmdResult {
 
 pub fn umount(store_args: &StoreArgs, a: UmountArgs) -> CmdResult {
     let store = store_args.open()?;
-    let names: Vec<String> = if a.all {
-        container::list(&store)
-            .map_err(exit::podman)?
-            .into_iter()
-            .filter(|i| store.mount_point(&i.id).is_some())
-            .map(|i| i.id)
-            .collect()
-    } else {
-        a.names
-    };
+    let names = super::targets(&store, a.all.then_some(AllOf::Mounted), &a.names)?;
     each(&names, |n| {
-        let i = container::find(&store, n).map_err(exit::podman)?;
-        store.unmount(&i.id, a.force).map_err(exit::podman)?;
-        println!("{}", i.id);
+        let id = targets::unmount(&store, n, a.force).map_err(exit::podman)?;
+        println!("{id}");
         Ok(())
     })
 }
@@ -91,61 +78,16 @@ pub struct CpArgs {
     pub(crate) destination: String,
 }
 
-/// `NAME:PATH` when NAME is a container; else a host path.
-fn split_container<'a>(store: &berth_storage::Store, s: &'a str) -> Option<(&'a str, &'a str)> {
-    let (name, path) = s.split_once(':')?;
-    container::find(store, name).ok().map(|_| (name, path))
-}
-
-/// How to copy into `container`: with `--archive`, as its user and group.
-fn into(store: &berth_storage::Store, container: &str, a: &CpArgs) -> Result<CopyOptions, Failure> {
-    let owner = match a.archive {
-        true => Some(berth_engine::copy::container_owner(store, container).map_err(fail)?),
-        false => None,
-    };
-    Ok(CopyOptions {
-        owner,
-        overwrite: a.overwrite,
-    })
-}
-
+/// `cp`: the engine tells the container side from the host's; `-` is a tar
+/// on stdout or stdin, as podman has it.
 pub fn cp(store_args: &StoreArgs, a: CpArgs) -> CmdResult {
     let store = store_args.open()?;
-    let src = split_container(&store, &a.source);
-    let dst = split_container(&store, &a.destination);
-    let r = match (src, dst) {
-        // `-` is a tar on stdout or stdin, as podman has it.
-        (Some((c, p)), None) if a.destination == "-" => {
-            let mut out = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout());
-            berth_engine::copy::copy_out_stream(&store, c, p, &mut out).and_then(|()| {
-                std::io::Write::flush(&mut out)
-                    .map_err(|e| berth_engine::Error::Other(e.to_string()))
-            })
-        }
-        (None, Some((c, p))) if a.source == "-" => {
-            let o = into(&store, c, &a)?;
-            berth_engine::copy::copy_in_stream(&store, std::io::stdin(), c, p, &o)
-        }
-        (Some((c, p)), None) => {
-            let o = CopyOptions {
-                owner: None,
-                overwrite: a.overwrite,
-            };
-            berth_engine::copy::copy_out(&store, c, p, std::path::Path::new(&a.destination), &o)
-        }
-        (None, Some((c, p))) => {
-            let o = into(&store, c, &a)?;
-            berth_engine::copy::copy_in(&store, std::path::Path::new(&a.source), c, p, &o)
-        }
-        (Some((from, src)), Some((to, dest))) => {
-            let o = into(&store, to, &a)?;
-            berth_engine::copy::copy_between(&store, from, src, to, dest, &o)
-        }
-        (None, None) => {
-            return Err(exit::podman(
-                "one of the paths must name a container (CONTAINER:PATH)",
-            ));
-        }
+    let r = CpRequest {
+        source: &a.source,
+        destination: &a.destination,
+        archive: a.archive,
+        overwrite: a.overwrite,
     };
-    r.map_err(fail)
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout());
+    berth_engine::copy::cp(&store, &r, &mut std::io::stdin(), &mut out).map_err(fail)
 }

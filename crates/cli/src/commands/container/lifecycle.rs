@@ -3,13 +3,13 @@
 use crate::commands::StoreArgs;
 use crate::commands::container::each;
 use crate::commands::container::fail;
-use crate::commands::container::is_running;
 use crate::commands::container::run::monitor_argv;
 use crate::commands::container::targets;
 use crate::commands::ids_from_files;
 use crate::exit::{self, CmdResult, Failure};
-use berth_engine::container::{self, Status};
+use berth_engine::container;
 use berth_engine::lifecycle::{self};
+use berth_engine::targets::AllOf;
 use clap::Args;
 
 #[derive(Args)]
@@ -57,18 +57,9 @@ pub fn start(store_args: &StoreArgs, a: StartArgs) -> Result<i32, Failure> {
             "either start all containers or the container(s) provided in the arguments",
         ));
     }
-    let mut names = targets(&store, a.all, &a.names, |i| !is_running(i))?;
-    if !a.filter.is_empty() {
-        // Only those that pass every --filter (ps's keys, restart-policy too).
-        let mut kept = Vec::new();
-        for n in names {
-            let i = container::find(&store, &n).map_err(fail)?;
-            if berth_engine::views::matches(&i, &a.filter).map_err(exit::podman)? {
-                kept.push(if a.all { i.id } else { n });
-            }
-        }
-        names = kept;
-    }
+    let names = targets(&store, a.all.then_some(AllOf::NotRunning), &a.names)?;
+    // Only those that pass every --filter (ps's keys, restart-policy too).
+    let names = berth_engine::targets::matching(&store, names, &a.filter).map_err(fail)?;
     each(&names, |n| {
         // podman's start answers 125 for any failure, a missing command included
         // (run's 126/127 are for the command run in the foreground).
@@ -99,7 +90,7 @@ pub struct StopArgs {
 
 pub fn stop(store_args: &StoreArgs, a: StopArgs) -> CmdResult {
     let store = store_args.open()?;
-    let mut names = targets(&store, a.all, &a.names, is_running)?;
+    let mut names = targets(&store, a.all.then_some(AllOf::Running), &a.names)?;
     names.extend(ids_from_files(&a.cidfile, a.ignore, "CIDFile")?);
     each(&names, |n| {
         match lifecycle::stop_reporting(&store, n, a.time) {
@@ -128,7 +119,7 @@ pub struct KillArgs {
 
 pub fn kill(store_args: &StoreArgs, a: KillArgs) -> CmdResult {
     let store = store_args.open()?;
-    let names = targets(&store, a.all, &a.names, is_running)?;
+    let names = targets(&store, a.all.then_some(AllOf::Running), &a.names)?;
     each(&names, |n| {
         lifecycle::kill(&store, n, &a.signal).map_err(fail)?;
         println!("{n}");
@@ -169,7 +160,7 @@ pub struct RmArgs {
 
 pub fn rm(store_args: &StoreArgs, a: RmArgs) -> CmdResult {
     let store = store_args.open()?;
-    let mut names = targets(&store, a.all, &a.names, |_| true)?;
+    let mut names = targets(&store, a.all.then_some(AllOf::Every), &a.names)?;
     names.extend(ids_from_files(&a.cidfile, a.ignore, "CIDFile")?);
     if a.latest {
         names.extend(latest(&store)?);
@@ -264,7 +255,7 @@ pub fn pause(store_args: &StoreArgs, a: PauseArgs, pause: bool) -> CmdResult {
     } else {
         container::Status::Paused
     };
-    let names = targets(&store, a.all, &a.names, |i| i.state.status == want)?;
+    let names = targets(&store, a.all.then_some(AllOf::InState(want)), &a.names)?;
     each(&names, |n| {
         let i = lifecycle::set_paused(&store, n, pause).map_err(fail)?;
         println!("{}", i.id);
@@ -274,7 +265,7 @@ pub fn pause(store_args: &StoreArgs, a: PauseArgs, pause: bool) -> CmdResult {
 
 pub fn restart(store_args: &StoreArgs, a: StopArgs) -> CmdResult {
     let store = store_args.open()?;
-    let names = targets(&store, a.all, &a.names, |_| true)?;
+    let names = targets(&store, a.all.then_some(AllOf::Every), &a.names)?;
     each(&names, |n| {
         let i = lifecycle::restart(&store, n, a.time, &|id| monitor_argv(store_args, id))
             .map_err(fail)?;
@@ -338,21 +329,13 @@ fn attach_to(
     keys: &str,
     no_stdin: bool,
 ) -> Result<i32, Failure> {
-    let bad = |m: String| exit::podman(m);
-    let i = container::find(store, name).map_err(exit::podman)?;
-    if i.state.status != Status::Running {
-        return Err(bad(format!(
-            "you can only attach to running containers: {} is {}",
-            i.id,
-            i.state.status.as_str()
-        )));
-    }
+    let i = berth_engine::targets::attachable(store, name).map_err(exit::podman)?;
     let keys = berth_engine::attach::detach_keys(keys).map_err(exit::podman)?;
     let path = berth_engine::attach::socket_path(store, &i.id);
     let p = &i.config.process;
     let ended = berth_engine::attach::connect(&path)
         .and_then(|c| crate::attach::terminal(c, p.interactive && !no_stdin, p.tty, &keys))
-        .map_err(|e| bad(format!("attach to {}: {e}", i.id)))?;
+        .map_err(|e| exit::podman(format!("attach to {}: {e}", i.id)))?;
     match ended {
         berth_engine::attach::Ended::Detached => Ok(0),
         berth_engine::attach::Ended::Exited => lifecycle::wait(store, &i.id).map_err(fail),
@@ -377,9 +360,6 @@ pub fn monitor(store_args: &StoreArgs, a: MonitorArgs) -> Result<i32, Failure> {
 
 /// `--latest`: the container created last.
 pub(crate) fn latest(store: &berth_storage::Store) -> Result<Option<String>, Failure> {
-    let all = container::list(store).map_err(crate::exit::podman)?;
-    Ok(all
-        .into_iter()
-        .max_by_key(|i| i.config.created_ns)
-        .map(|i| i.id))
+    let newest = berth_engine::targets::latest(store).map_err(exit::podman)?;
+    Ok(newest.map(|i| i.id))
 }

@@ -17,7 +17,7 @@ pub mod update;
 
 use crate::commands::StoreArgs;
 use crate::exit::{self, CmdResult, Failure};
-use berth_engine::container::{self, Info};
+use berth_engine::targets::AllOf;
 use clap::{Args, Subcommand};
 
 /// The container verbs podman has both at the top level and under `container`.
@@ -134,28 +134,12 @@ pub struct NamesArgs {
     pub(crate) names: Vec<String>,
 }
 
-/// The containers a command acts on: those named, or with `--all` every one
-/// whose state `keep` accepts (by ID).
+/// The containers a command acts on: those named, or with `--all` (`all`
+/// says of which kind) the engine's choice, by ID.
 pub(crate) fn targets(
     store: &berth_storage::Store,
-    all: bool,
+    all: Option<AllOf>,
     names: &[String],
-    keep: impl Fn(&Info) -> bool,
 ) -> Result<Vec<String>, Failure> {
-    if !all {
-        return Ok(names.to_vec());
-    }
-    Ok(container::list(store)
-        .map_err(exit::podman)?
-        .into_iter()
-        .filter(|i| keep(i))
-        .map(|i| i.id)
-        .collect())
-}
-
-pub(crate) fn is_running(i: &Info) -> bool {
-    matches!(
-        i.state.status,
-        container::Status::Running | container::Status::Paused
-    )
+    berth_engine::targets::targets(store, all, names).map_err(exit::podman)
 }

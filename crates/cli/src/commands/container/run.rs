@@ -3,8 +3,9 @@
 use crate::commands::StoreArgs;
 use crate::commands::container::flags::ContainerArgs;
 use crate::commands::container::spec_flags::options;
-use crate::commands::image::pull::{PullFor, pull_for};
+use crate::commands::image::pull::{PullFor, pull_for_container};
 use crate::exit::{self, Failure};
+use berth_engine::Engine;
 use clap::Args;
 use std::ffi::OsString;
 
@@ -68,23 +69,17 @@ fn check_flags(a: &ContainerArgs) -> Result<(), Failure> {
 }
 
 /// `--pull`: the engine pulls as the policy says (podman's default: only a
-/// missing image). An image in an archive or a layout (docker-archive:PATH,
-/// oci:DIR …) is copied in, and the container made from what came.
-fn pull_if_needed(store_args: &StoreArgs, a: &mut ContainerArgs) -> Result<(), Failure> {
+/// missing image) and names the image to make the container from (an
+/// archive's or a layout's, docker-archive:PATH, oci:DIR …, by its ID).
+fn pull_if_needed(engine: &Engine, a: &mut ContainerArgs) -> Result<(), Failure> {
     if a.rootfs {
         return Ok(());
     }
-    use berth_image::transport::ImageName;
-    let elsewhere = ImageName::parse(&a.image).is_ok_and(|n| !matches!(n, ImageName::Docker(_)));
-    let policy = if elsewhere { "always" } else { a.pull.as_str() };
     let how = PullFor {
         quiet: a.quiet,
         ..Default::default()
     };
-    let ids = pull_for(store_args, &a.image, policy, &how)?;
-    if elsewhere && let Some(id) = ids.first() {
-        a.image = id.clone();
-    }
+    a.image = pull_for_container(engine, &a.image, &a.pull, &how)?;
     Ok(())
 }
 
@@ -117,10 +112,10 @@ pub fn run(store_args: &StoreArgs, mut a: RunArgs) -> Result<i32, Failure> {
     }
     check_flags(&a.c)?;
     let store = store_args.open()?;
-    let engine = berth_engine::Engine::with_store(store.clone());
+    let engine = Engine::with_store(store.clone());
     let cidfile = a.c.cidfile.clone();
     check_cidfile(cidfile.as_deref())?;
-    pull_if_needed(store_args, &mut a.c)?;
+    pull_if_needed(&engine, &mut a.c)?;
     let mut o = options(a.c, store_args)?;
     o.rm |= a.rmi;
     // Attached with -i, the container's stdin ends with ours (Docker's StdinOnce).
@@ -186,11 +181,11 @@ pub fn run(store_args: &StoreArgs, mut a: RunArgs) -> Result<i32, Failure> {
 pub fn create(store_args: &StoreArgs, mut a: CreateArgs) -> Result<i32, Failure> {
     check_flags(&a.c)?;
     let store = store_args.open()?;
+    let engine = Engine::with_store(store.clone());
     let cidfile = a.c.cidfile.clone();
     check_cidfile(cidfile.as_deref())?;
-    pull_if_needed(store_args, &mut a.c)?;
+    pull_if_needed(&engine, &mut a.c)?;
     let o = options(a.c, store_args)?;
-    let engine = berth_engine::Engine::with_store(store.clone());
     let c = engine.containers().create(&o).map_err(failure)?;
     if let Err(m) = write_cidfile(cidfile.as_deref(), &c.id) {
         berth_engine::run::remove(&store, &c.id);

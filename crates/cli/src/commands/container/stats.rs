@@ -2,10 +2,11 @@
 
 use crate::commands::StoreArgs;
 use crate::commands::container::fail;
-use crate::exit::{self, CmdResult, Failure};
+use crate::exit::{self, CmdResult};
 use crate::output::print_rows;
-use berth_engine::container::{self, Info, Status};
+use berth_engine::container;
 use berth_engine::lifecycle::{self};
+use berth_engine::stats::{self, StatsReport};
 use clap::Args;
 use serde_json::Value;
 
@@ -64,26 +65,8 @@ pub struct StatsArgs {
     pub(crate) names: Vec<String>,
 }
 
-fn stats_value(s: berth_engine::stats::Stats) -> Value {
-    serde_json::to_value(berth_engine::stats::StatsReport::of(s)).expect("json")
-}
-
-fn stats_targets(store: &berth_storage::Store, a: &StatsArgs) -> Result<Vec<Info>, Failure> {
-    if a.names.is_empty() {
-        return Ok(container::list(store)
-            .map_err(exit::podman)?
-            .into_iter()
-            .filter(|i| a.all || i.state.status == Status::Running)
-            .collect());
-    }
-    a.names
-        .iter()
-        .map(|n| container::find(store, n).map_err(exit::podman))
-        .collect()
-}
-
-fn print_stats(stats: &[berth_engine::stats::Stats], format: Option<&str>) -> CmdResult {
-    let values: Vec<Value> = stats.iter().cloned().map(stats_value).collect();
+fn print_stats(stats: &[StatsReport], format: Option<&str>) -> CmdResult {
+    let values: Vec<Value> = stats.iter().map(json).collect();
     if let Some(f) = format {
         return print_rows(&values, f);
     }
@@ -132,19 +115,11 @@ pub struct PodStatsArgs {
 /// `pod stats`: the running containers of pods, each with its pod's ID; a
 /// new table every second unless `--no-stream`, until none of them runs.
 pub fn pod_stats(store_args: &StoreArgs, a: PodStatsArgs) -> CmdResult {
-    use berth_engine::pods;
     let store = store_args.open()?;
-    let targets: Vec<pods::Pod> = if a.pods.is_empty() {
-        pods::list(&store)
-    } else {
-        a.pods
-            .iter()
-            .map(|p| pods::find(&store, p).map_err(exit::engine))
-            .collect::<Result<_, _>>()?
-    };
+    let targets = stats::pod_targets(&store, &a.pods).map_err(exit::engine)?;
     let tty = std::io::IsTerminal::is_terminal(&std::io::stdout());
     loop {
-        let rows = pod_rows(&store, &targets);
+        let rows: Vec<Value> = stats::pod_rows(&store, &targets).iter().map(json).collect();
         if !a.no_stream && rows.is_empty() {
             return Ok(());
         }
@@ -160,12 +135,8 @@ pub fn pod_stats(store_args: &StoreArgs, a: PodStatsArgs) -> CmdResult {
     }
 }
 
-/// The figures of the pods' running containers, under podman's pod fields.
-fn pod_rows(store: &berth_storage::Store, targets: &[berth_engine::pods::Pod]) -> Vec<Value> {
-    berth_engine::stats::pod_rows(store, targets)
-        .into_iter()
-        .map(|r| serde_json::to_value(r).expect("json"))
-        .collect()
+fn json(report: &impl serde::Serialize) -> Value {
+    serde_json::to_value(report).expect("a stats report serialises")
 }
 
 fn print_pod_rows(rows: &[Value], format: Option<&str>) -> CmdResult {
@@ -202,11 +173,7 @@ pub fn stats(store_args: &StoreArgs, a: StatsArgs) -> CmdResult {
     let store = store_args.open()?;
     let tty = std::io::IsTerminal::is_terminal(&std::io::stdout());
     loop {
-        let stats: Vec<berth_engine::stats::Stats> = stats_targets(&store, &a)?
-            .iter()
-            .filter(|i| i.state.status == Status::Running)
-            .map(berth_engine::stats::read)
-            .collect();
+        let stats = stats::report(&store, &a.names).map_err(exit::podman)?;
         // Streaming ends when nothing it watches runs any more.
         if !a.no_stream && stats.is_empty() {
             return Ok(());

@@ -81,6 +81,37 @@ pub(crate) fn pull_for(
     if policy == PullPolicy::Never {
         return Ok(Vec::new());
     }
+    let o = options_for(image, policy, how)?;
+    let engine = Engine::with_store(store_args.open()?);
+    let progress = progress_for(how.quiet);
+    let report = engine
+        .images()
+        .pull(image, &o, progress.as_ref(), &mut |e| {
+            tell_for(e, how.quiet)
+        })
+        .map_err(failed)?;
+    Ok(report.ids)
+}
+
+/// Pulls the image `run` or `create` makes a container from, as the engine
+/// rules under `--pull POLICY`; returns the name to make it from.
+pub(crate) fn pull_for_container(
+    engine: &Engine,
+    image: &str,
+    policy: &str,
+    how: &PullFor,
+) -> Result<String, Failure> {
+    let failed = |e: PullError| exit::podman(format!("{image}: pulling the image: {e}"));
+    let o = options_for(image, policy.parse().map_err(failed)?, how)?;
+    let progress = progress_for(how.quiet);
+    engine
+        .images()
+        .pull_for_container(image, o, progress.as_ref(), &mut |e| tell_for(e, how.quiet))
+        .map_err(failed)
+}
+
+/// The pull options another command's flags make.
+fn options_for(image: &str, policy: PullPolicy, how: &PullFor) -> Result<PullOptions, Failure> {
     let mut access = how
         .access
         .map(|a| registry_access(a, &Default::default()))
@@ -92,27 +123,23 @@ pub(crate) fn pull_for(
     access.registries_conf = how.registries_conf.map(Path::to_path_buf);
     access.platform = how.platform.map(str::to_string);
     let context = access.context().map_err(|e| match e {
-        AccessError::Platform(e) => failed(e),
+        AccessError::Platform(e) => exit::podman(format!("{image}: pulling the image: {e}")),
         e => exit::access(e),
     })?;
-    let o = PullOptions {
+    Ok(PullOptions {
         policy,
         context,
         signature_policy: how.signature_policy.map(std::path::Path::to_path_buf),
         ..Default::default()
-    };
-    let engine = Engine::with_store(store_args.open()?);
-    let progress = progress_for(how.quiet);
-    let report = engine
-        .images()
-        .pull(image, &o, progress.as_ref(), &mut |e| {
-            // A present image goes unmentioned, as podman's run does.
-            if !matches!(e, PullEvent::Present { .. }) {
-                tell(e, how.quiet)
-            }
-        })
-        .map_err(failed)?;
-    Ok(report.ids)
+    })
+}
+
+/// A pull on another command's behalf: a present image goes unmentioned,
+/// as podman's run does.
+fn tell_for(e: PullEvent, quiet: bool) {
+    if !matches!(e, PullEvent::Present { .. }) {
+        tell(e, quiet)
+    }
 }
 
 pub(crate) fn progress_for(quiet: bool) -> Box<dyn Progress> {

@@ -1,0 +1,185 @@
+//! Which containers a command acts on: those named, `--all` of a kind, or
+//! `--latest` (podman's domain layer resolves these, not its CLI).
+
+use std::path::PathBuf;
+
+use berth_storage::Store;
+
+use crate::container::{self, Info, Status};
+
+/// The containers `--all` stands for in a command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AllOf {
+    /// Every container (`rm`, `restart`).
+    Every,
+    /// Those running or paused (`stop`, `kill`).
+    Running,
+    /// Those neither running nor paused (`start`).
+    NotRunning,
+    /// Those in exactly this state (`pause`: running ones, `unpause`: paused ones).
+    InState(Status),
+    /// Those whose root filesystem is mounted (`umount`).
+    Mounted,
+}
+
+impl AllOf {
+    /// Whether `--all` takes this container.
+    pub fn includes(self, store: &Store, i: &Info) -> bool {
+        match self {
+            AllOf::Every => true,
+            AllOf::Running => is_running(i),
+            AllOf::NotRunning => !is_running(i),
+            AllOf::InState(s) => i.state.status == s,
+            AllOf::Mounted => store.mount_point(&i.id).is_some(),
+        }
+    }
+}
+
+/// Running or paused: a container with processes.
+pub fn is_running(i: &Info) -> bool {
+    matches!(i.state.status, Status::Running | Status::Paused)
+}
+
+/// The containers a command acts on: `names` as given, or with `all` every
+/// container (newest first, by ID) of that kind.
+pub fn targets(
+    store: &Store,
+    all: Option<AllOf>,
+    names: &[String],
+) -> Result<Vec<String>, berth_storage::Error> {
+    let Some(kind) = all else {
+        return Ok(names.to_vec());
+    };
+    Ok(container::list(store)?
+        .into_iter()
+        .filter(|i| kind.includes(store, i))
+        .map(|i| i.id)
+        .collect())
+}
+
+/// `--latest`: the container created last, if there is one.
+pub fn latest(store: &Store) -> Result<Option<Info>, berth_storage::Error> {
+    Ok(newest(container::list(store)?))
+}
+
+fn newest(list: Vec<Info>) -> Option<Info> {
+    list.into_iter().max_by_key(|i| i.config.created_ns)
+}
+
+/// Of `names`, those whose container passes every filter (`ps`'s keys and
+/// `restart-policy=`), in order; a name no container has is an error.
+pub fn matching(
+    store: &Store,
+    names: Vec<String>,
+    filters: &[String],
+) -> Result<Vec<String>, crate::Error> {
+    if filters.is_empty() {
+        return Ok(names);
+    }
+    let mut kept = Vec::new();
+    for n in names {
+        let i = container::find(store, &n)?;
+        if crate::views::matches(&i, filters).map_err(crate::Error::other)? {
+            kept.push(n);
+        }
+    }
+    Ok(kept)
+}
+
+/// The containers whose root filesystem is mounted now: each ID with where.
+pub fn mounted(store: &Store) -> Result<Vec<(String, PathBuf)>, berth_storage::Error> {
+    Ok(container::list(store)?
+        .into_iter()
+        .filter_map(|i| store.mount_point(&i.id).map(|p| (i.id, p)))
+        .collect())
+}
+
+/// Mounts the container's root filesystem; returns where.
+pub fn mount(store: &Store, name: &str) -> Result<PathBuf, crate::Error> {
+    let i = container::find(store, name)?;
+    store.mount(&i.id).map_err(crate::Error::other)
+}
+
+/// Undoes a mount of it (every one with `force`); returns its ID.
+pub fn unmount(store: &Store, name: &str, force: bool) -> Result<String, crate::Error> {
+    let i = container::find(store, name)?;
+    store.unmount(&i.id, force).map_err(crate::Error::other)?;
+    Ok(i.id)
+}
+
+/// `attach`: the container, which must be running to be attached to.
+pub fn attachable(store: &Store, name: &str) -> Result<Info, crate::Error> {
+    let i = container::find(store, name)?;
+    if i.state.status != Status::Running {
+        return Err(crate::Error::StateImproper(format!(
+            "you can only attach to running containers: {} is {}",
+            i.id,
+            i.state.status.as_str()
+        )));
+    }
+    Ok(i)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(id: &str, created_ns: u64, status: Status) -> Info {
+        let mut i = Info {
+            id: id.into(),
+            names: vec![format!("n-{id}")],
+            config: Default::default(),
+            state: Default::default(),
+        };
+        i.config.created_ns = created_ns;
+        i.state.status = status;
+        i
+    }
+
+    #[test]
+    fn latest_is_the_one_created_last_wherever_it_is_listed() {
+        let list = vec![
+            info("a", 2, Status::Exited),
+            info("b", 9, Status::Created),
+            info("c", 5, Status::Running),
+        ];
+        assert_eq!(newest(list).map(|i| i.id).as_deref(), Some("b"));
+        assert!(newest(Vec::new()).is_none());
+    }
+
+    #[test]
+    fn running_counts_paused_ones() {
+        assert!(is_running(&info("a", 0, Status::Running)));
+        assert!(is_running(&info("a", 0, Status::Paused)));
+        assert!(!is_running(&info("a", 0, Status::Created)));
+        assert!(!is_running(&info("a", 0, Status::Exited)));
+    }
+
+    #[test]
+    fn all_of_a_kind_takes_only_that_kind() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = berth_storage::StoreConfig::at(
+            dir.path().join("root"),
+            dir.path().join("run"),
+            berth_storage::DriverKind::Vfs,
+        );
+        let store = Store::open(cfg).unwrap();
+        let paused = info("p", 0, Status::Paused);
+        assert!(AllOf::Every.includes(&store, &paused));
+        assert!(AllOf::Running.includes(&store, &paused));
+        assert!(!AllOf::NotRunning.includes(&store, &paused));
+        assert!(AllOf::InState(Status::Paused).includes(&store, &paused));
+        assert!(!AllOf::InState(Status::Running).includes(&store, &paused));
+        // Not a container of the store: nothing of it is mounted.
+        assert!(!AllOf::Mounted.includes(&store, &paused));
+        // Without --all the names stand as given, known or not.
+        let names = vec!["x".to_string(), "y".to_string()];
+        assert_eq!(targets(&store, None, &names).unwrap(), names);
+        assert!(
+            targets(&store, Some(AllOf::Every), &names)
+                .unwrap()
+                .is_empty()
+        );
+        assert!(latest(&store).unwrap().is_none());
+    }
+}
