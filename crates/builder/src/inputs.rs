@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use crate::stages::Platform;
+
 /// Why a build's inputs cannot be read; each names the input.
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
@@ -31,6 +33,10 @@ pub enum InputError {
     BuildContext { spec: String, why: String },
     #[error("--ssh {spec}: {why}")]
     Ssh { spec: String, why: String },
+    #[error("--platform: {0}")]
+    Platform(#[from] crate::stages::InvalidPlatform),
+    #[error("{flag} {value}: not a boolean")]
+    NotABool { flag: &'static str, value: String },
 }
 
 /// A `--build-context NAME=VALUE`: more files (a directory) or an image that
@@ -474,6 +480,56 @@ pub fn pairs(values: &[String], flag: &'static str) -> Result<Vec<(String, Strin
         .collect()
 }
 
+/// The platform to build for: `--platform` (a bare architecture is
+/// Linux's), else the host's with `--os`, `--arch` and `--variant` put in (the
+/// host's variant kept only while its architecture is), else none given.
+pub fn platform(
+    flag: Option<&str>,
+    os: Option<&str>,
+    arch: Option<&str>,
+    variant: Option<&str>,
+) -> Result<Option<Platform>, InputError> {
+    let parts = (os.is_some() || arch.is_some() || variant.is_some()).then(|| {
+        let host = Platform::host();
+        let mut p = format!("{}/{}", os.unwrap_or(&host.os), arch.unwrap_or(&host.arch));
+        if let Some(v) = variant.or(host.variant.as_deref().filter(|_| arch.is_none())) {
+            p.push_str(&format!("/{v}"));
+        }
+        p
+    });
+    let Some(p) = flag.map(String::from).or(parts) else {
+        return Ok(None);
+    };
+    let p = if p.contains('/') {
+        p
+    } else {
+        format!("linux/{p}")
+    };
+    Ok(Some(Platform::parse(&p)?))
+}
+
+/// Whether a build caches its steps as layers: `--layers[=BOOL]`, else
+/// `$BUILDAH_LAYERS` (`env`), else yes; a BOOL may be 1 or 0, t or f, yes or no.
+pub fn layers(flag: Option<&str>, env: Option<&str>) -> Result<bool, InputError> {
+    let Some(v) = flag.or(env) else {
+        return Ok(true);
+    };
+    match v.to_ascii_lowercase().as_str() {
+        "true" | "1" | "t" | "yes" => Ok(true),
+        "false" | "0" | "f" | "no" => Ok(false),
+        _ => Err(InputError::NotABool {
+            flag: "--layers",
+            value: v.to_string(),
+        }),
+    }
+}
+
+/// Whether the image is written in Docker's format: `--format`, else
+/// `$BUILDAH_FORMAT` (`env`), is `docker` or `v2s2`; OCI's otherwise.
+pub fn docker_format(flag: Option<&str>, env: Option<&str>) -> bool {
+    matches!(flag.or(env), Some("docker" | "v2s2"))
+}
+
 /// ARG values: each `--build-arg-file`'s `NAME=VALUE` lines (`#` comments and
 /// blank lines skipped), then the `--build-arg`s, which win.
 pub fn build_args(
@@ -499,6 +555,53 @@ pub fn build_args(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn platform_flags_change_the_hosts() {
+        let host = Platform::host();
+        assert_eq!(platform(None, None, None, None).unwrap(), None);
+        let p = platform(Some("arm64"), Some("windows"), None, None)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            p.format(),
+            "linux/arm64",
+            "--platform wins, a bare arch is Linux's"
+        );
+        let p = platform(None, None, Some("arm"), Some("v6"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(p.format(), format!("{}/arm/v6", host.os));
+        let p = platform(None, Some("freebsd"), None, None)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (p.os.as_str(), &p.arch, &p.variant),
+            ("freebsd", &host.arch, &host.variant)
+        );
+        // Another architecture does not keep the host's variant.
+        let p = platform(None, None, Some("s390x"), None).unwrap().unwrap();
+        assert_eq!(p.variant, None);
+        let e = platform(Some("a/b/c/d"), None, None, None).unwrap_err();
+        assert!(e.to_string().starts_with("--platform: "), "{e}");
+    }
+
+    #[test]
+    fn layers_flag_then_environment_then_yes() {
+        assert!(layers(None, None).unwrap());
+        assert!(!layers(Some("0"), Some("true")).unwrap());
+        assert!(!layers(None, Some("No")).unwrap());
+        let e = layers(Some("maybe"), None).unwrap_err();
+        assert_eq!(e.to_string(), "--layers maybe: not a boolean");
+    }
+
+    #[test]
+    fn docker_format_flag_then_environment() {
+        assert!(!docker_format(None, None));
+        assert!(docker_format(None, Some("docker")));
+        assert!(!docker_format(Some("oci"), Some("v2s2")));
+        assert!(docker_format(Some("v2s2"), None));
+    }
 
     #[test]
     fn a_stream_is_a_context_or_a_containerfile() {

@@ -61,6 +61,67 @@ fn row(store: &Store, b: &Builder, full: bool) -> ContainerRow {
     }
 }
 
+/// A working container whose root is mounted now (`mount` without names).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct MountedRow {
+    #[serde(rename = "ContainerName")]
+    pub container_name: String,
+    #[serde(rename = "MountPoint")]
+    pub mount_point: std::path::PathBuf,
+}
+
+/// buildah's `mount` without names: every mounted working container with
+/// where its root is.
+pub fn mounted(store: &Store) -> Result<Vec<MountedRow>, BuildError> {
+    Ok(builder::list(store)?
+        .into_iter()
+        .filter_map(|b| {
+            Some(MountedRow {
+                mount_point: store.mount_point(&b.id)?,
+                container_name: b.name,
+            })
+        })
+        .collect())
+}
+
+/// What `rm` does with one working container.
+#[derive(Debug)]
+pub enum Removal {
+    Remove(Box<Builder>),
+    /// `--all` leaves a running build its own working containers (it removes
+    /// them itself); named, one is refused by the removal.
+    LeftInUse {
+        name: String,
+        pid: berth_runtime::pid::Pid,
+    },
+}
+
+/// The working containers `rm` removes: every one (`all`), or those named,
+/// all found before any goes.
+pub fn removals(store: &Store, all: bool, names: &[String]) -> Result<Vec<Removal>, BuildError> {
+    if !all {
+        return names
+            .iter()
+            .map(|n| Builder::load(store, n).map(|b| Removal::Remove(Box::new(b))))
+            .collect();
+    }
+    Ok(builder::list(store)?
+        .into_iter()
+        .map(unless_in_use)
+        .collect())
+}
+
+/// `rm --all`'s choice for one working container.
+fn unless_in_use(b: Builder) -> Removal {
+    match b.in_use() {
+        Some(p) => Removal::LeftInUse {
+            name: b.name,
+            pid: p.pid,
+        },
+        None => Removal::Remove(Box::new(b)),
+    }
+}
+
 /// What `inspect --type` asks for.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum InspectType {
@@ -202,4 +263,46 @@ fn container_doc(store: &Store, b: Builder) -> BuilderInspect {
         container_id: b.id,
         image_annotations: b.annotations,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use berth_runtime::pid::ProcessId;
+
+    fn working(origin: Origin) -> Builder {
+        Builder {
+            id: "0123456789ab".into(),
+            name: "w".into(),
+            origin,
+            from_image: "scratch".into(),
+            from_id: String::new(),
+            config: serde_json::json!({}),
+            annotations: BTreeMap::new(),
+            author: None,
+            created_by: None,
+            comment: None,
+        }
+    }
+
+    #[test]
+    fn rm_all_leaves_a_running_build_its_containers() {
+        let me = ProcessId::this();
+        match unless_in_use(working(Origin::Build(Some(me)))) {
+            Removal::LeftInUse { name, pid } => assert_eq!((name.as_str(), pid), ("w", me.pid)),
+            r => panic!("removed a container in use: {r:?}"),
+        }
+        // The same pid started at another time is another (gone) process.
+        let gone = ProcessId {
+            start: me.start + 1,
+            ..me
+        };
+        for origin in [
+            Origin::Build(Some(gone)),
+            Origin::Build(None),
+            Origin::Scripted,
+        ] {
+            assert!(matches!(unless_in_use(working(origin)), Removal::Remove(_)));
+        }
+    }
 }

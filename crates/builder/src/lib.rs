@@ -18,6 +18,7 @@ pub mod execute;
 pub mod expand;
 mod flags;
 pub mod ignore;
+pub mod images;
 pub mod inputs;
 pub mod inspect;
 pub mod instructions;

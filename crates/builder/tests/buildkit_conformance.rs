@@ -12,7 +12,7 @@
 //! Each suite prints how many cases pass and fails listing the others.
 
 use berth_builder::instructions::locate;
-use berth_builder::{expand, expand_words, parse_ast, parse_instructions};
+use berth_builder::{ParseError, expand, expand_words, parse_ast, parse_instructions};
 use std::path::{Path, PathBuf};
 
 /// `frontend/dockerfile` of the buildkit tree named by the environment.
@@ -44,8 +44,8 @@ fn report(suite: &str, total: usize, failures: &[String]) {
 }
 
 /// The dump of a whole file, in the shape of buildkit's `result` files.
-fn dump(text: &str) -> Result<String, String> {
-    let ast = parse_ast(text, "Dockerfile").map_err(|e| e.to_string())?;
+fn dump(text: &str) -> Result<String, ParseError> {
+    let ast = parse_ast(text, "Dockerfile")?;
     Ok(ast
         .nodes
         .iter()

@@ -1483,6 +1483,15 @@ fn image_mount_shows_an_images_files_read_only_and_counts() {
         (r.code, r.stderr.trim()),
         (125, "Error: no-such-image: image not known")
     );
+    // --all: each image once (by its first name), however many names it has.
+    st.ok(&["tag", "localhost/bb:1", "localhost/bb:2"]);
+    let all = st.ok(&["image", "mount", "--all"]).stdout;
+    assert_eq!(all, format!("localhost/bb:1 {path}\n"));
+    assert_eq!(
+        st.ok(&["image", "umount", "--all"]).stdout,
+        format!("{id}\n")
+    );
+    st.ok(&["untag", "localhost/bb:1", "localhost/bb:2"]);
     // rmi of a mounted image takes the mount with it.
     let path = st
         .ok(&["image", "mount", "localhost/bb:1"])

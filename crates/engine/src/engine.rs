@@ -262,6 +262,21 @@ impl Images<'_> {
         Ok(self.engine.store.mount_image(name)?)
     }
 
+    /// `image mount --all`: mounts each image once, handing `each` its first
+    /// name (its ID when it has none) and where, as it goes.
+    pub fn mount_all(
+        &self,
+        mut each: impl FnMut(&str, &std::path::Path),
+    ) -> Result<(), ImageError> {
+        let all = self.list(&Default::default())?;
+        let mut seen = std::collections::HashSet::new();
+        for s in all.iter().filter(|s| seen.insert(&s.id)) {
+            let (_, path) = self.mount(&s.id)?;
+            each(s.names.first().unwrap_or(&s.id), &path);
+        }
+        Ok(())
+    }
+
     /// Undoes a mount (all of them with `force`); the image's ID when it is
     /// no longer mounted because of this call.
     pub fn unmount(&self, name: &str, force: bool) -> Result<Option<String>, ImageError> {

@@ -49,6 +49,34 @@ pub struct Secret {
     pub labels: BTreeMap<String, String>,
 }
 
+/// A secret as `secret ls` shows it, podman's table and template fields.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SecretRow {
+    #[serde(rename = "ID")]
+    pub id: String,
+    pub name: String,
+    pub driver: String,
+    /// How long ago.
+    pub created_at: String,
+    /// As created: a secret is never updated.
+    pub updated_at: String,
+}
+
+impl Secret {
+    /// Its `secret ls` row.
+    pub fn row(&self) -> SecretRow {
+        let created = crate::time::since(self.created_ns / 1_000_000_000);
+        SecretRow {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            driver: self.driver.clone(),
+            created_at: created.clone(),
+            updated_at: created,
+        }
+    }
+}
+
 /// `secret inspect`, in podman's JSON.
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]

@@ -21,6 +21,28 @@ pub fn now_ns() -> u64 {
         .map_or(0, |d| d.as_nanos() as u64)
 }
 
+/// "3 minutes ago", as podman shows a time in seconds since the epoch.
+pub fn since(t: u64) -> String {
+    ago(now_secs().saturating_sub(t))
+}
+
+/// `d` seconds as podman's "N units ago" (months of 30 days, years of 365).
+fn ago(d: u64) -> String {
+    let (n, unit) = match d {
+        0..=59 => (d, "second"),
+        60..=3599 => (d / 60, "minute"),
+        3600..=86_399 => (d / 3600, "hour"),
+        86_400..=2_591_999 => (d / 86_400, "day"),
+        2_592_000..=31_535_999 => (d / 2_592_000, "month"),
+        _ => (d / 31_536_000, "year"),
+    };
+    if n == 1 {
+        format!("1 {unit} ago")
+    } else {
+        format!("{n} {unit}s ago")
+    }
+}
+
 fn from_ns(ns: u64) -> Timestamp {
     // Every u64 of nanoseconds (to the year 2554) is a valid timestamp.
     Timestamp::from_nanosecond(i128::from(ns)).unwrap_or(Timestamp::UNIX_EPOCH)
@@ -109,6 +131,15 @@ pub fn until(v: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ago_counts_the_largest_whole_unit() {
+        assert_eq!(ago(0), "0 seconds ago");
+        assert_eq!(ago(60), "1 minute ago");
+        assert_eq!(ago(7199), "1 hour ago");
+        assert_eq!(ago(2 * 86_400), "2 days ago");
+        assert_eq!(ago(31_536_000), "1 year ago");
+    }
 
     #[test]
     fn formats_and_parses_agree() {

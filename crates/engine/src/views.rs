@@ -302,6 +302,16 @@ pub fn labels_map(labels: &[String]) -> Map<String, Value> {
         .collect()
 }
 
+/// `KEY=VALUE` flags (`--label`, `--opt`) as a sorted map; a bare `KEY`
+/// has an empty value, and a later flag of a key wins.
+pub fn label_pairs(labels: &[String]) -> std::collections::BTreeMap<String, String> {
+    labels
+        .iter()
+        .map(|l| l.split_once('=').unwrap_or((l, "")))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
 impl PsEntry {
     pub fn of(store: &Store, i: &Info, now: u64, health: Option<&str>) -> PsEntry {
         PsEntry {
@@ -729,4 +739,18 @@ pub fn ps_entries(store: &Store, list: &[Info]) -> Vec<PsEntry> {
     list.iter()
         .map(|i| PsEntry::of(store, i, now, health_status(store, i).as_deref()))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_flags_pair_up_a_bare_key_empty_the_last_winning() {
+        let flags = ["b=1=2", "a", "b=3", "c="].map(String::from);
+        let got: Vec<_> = label_pairs(&flags).into_iter().collect();
+        let want = [("a", ""), ("b", "3"), ("c", "")].map(|(k, v)| (k.to_string(), v.to_string()));
+        assert_eq!(got, want);
+        assert_eq!(label_pairs(&["k=v=w".to_string()])["k"], "v=w");
+    }
 }

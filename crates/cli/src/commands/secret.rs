@@ -1,11 +1,10 @@
 //! `secret create|ls|inspect|rm|exists` (podman's).
 
-use std::collections::BTreeMap;
 use std::io::Read;
 
 use berth_engine::secrets::{self, SecretError, SecretInspect};
 use clap::{Args, Subcommand};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::commands::StoreArgs;
 use crate::exit::{self, CmdResult};
@@ -109,28 +108,21 @@ fn read_source(a: &CreateArgs) -> Result<Vec<u8>, exit::Failure> {
     Ok(data)
 }
 
-fn row(s: &secrets::Secret) -> Value {
-    let created = crate::output::since(s.created_ns / 1_000_000_000);
-    json!({"ID": s.id, "Name": s.name, "Driver": s.driver, "CreatedAt": created, "UpdatedAt": created})
-}
-
 pub fn run(store_args: &StoreArgs, a: SecretArgs) -> CmdResult {
     let store = store_args.open()?;
     match a.command {
         SecretCommand::Create(c) => {
             let data = read_source(&c)?;
-            let labels: BTreeMap<String, String> = c
-                .label
-                .iter()
-                .map(|l| l.split_once('=').unwrap_or((l, "")))
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect();
+            let labels = berth_engine::views::label_pairs(&c.label);
             let s = secrets::create(&store, &c.name, &data, &c.driver, labels).map_err(failure)?;
             println!("{}", s.id);
         }
         SecretCommand::Ls(l) => {
             let all = secrets::list_filtered(&store, &l.filter).map_err(failure)?;
-            let rows: Vec<Value> = all.iter().map(row).collect();
+            let rows: Vec<Value> = all
+                .iter()
+                .map(|s| serde_json::to_value(s.row()).expect("json"))
+                .collect();
             match (&l.format, l.quiet) {
                 (_, true) => all.iter().for_each(|s| println!("{}", s.id)),
                 (Some(f), _) => print_rows(&rows, f)?,

@@ -153,8 +153,8 @@ pub fn run(store_args: &StoreArgs, a: VolumeArgs) -> CmdResult {
     match a.command {
         VolumeCommand::Create(n) => {
             let o = named::CreateOptions {
-                labels: pairs(&n.label),
-                options: pairs(&n.opt),
+                labels: berth_engine::views::label_pairs(&n.label),
+                options: berth_engine::views::label_pairs(&n.opt),
             };
             let name = volumes
                 .create(n.name.as_deref(), n.ignore, &o)
@@ -270,15 +270,4 @@ pub fn prune_volumes(volumes: &Volumes, filters: &[String]) -> CmdResult {
         println!("{name}");
     }
     Ok(())
-}
-
-/// KEY=VALUE flags as a map (a bare KEY has an empty value).
-fn pairs(flags: &[String]) -> std::collections::BTreeMap<String, String> {
-    flags
-        .iter()
-        .map(|f| match f.split_once('=') {
-            Some((k, v)) => (k.to_string(), v.to_string()),
-            None => (f.clone(), String::new()),
-        })
-        .collect()
 }

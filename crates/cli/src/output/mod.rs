@@ -117,20 +117,4 @@ pub(crate) fn write_out(bytes: &[u8]) -> CmdResult {
         .map_err(|e| exit::usage(1, format!("writing output: {e}")))
 }
 
-/// "3 minutes ago", as podman shows times.
-pub fn since(t: u64) -> String {
-    let d = berth_engine::time::now_secs().saturating_sub(t);
-    let (n, unit) = match d {
-        0..=59 => (d, "second"),
-        60..=3599 => (d / 60, "minute"),
-        3600..=86_399 => (d / 3600, "hour"),
-        86_400..=2_591_999 => (d / 86_400, "day"),
-        2_592_000..=31_535_999 => (d / 2_592_000, "month"),
-        _ => (d / 31_536_000, "year"),
-    };
-    if n == 1 {
-        format!("1 {unit} ago")
-    } else {
-        format!("{n} {unit}s ago")
-    }
-}
+pub use berth_engine::time::since;

@@ -178,6 +178,62 @@ pub struct HistoryEntry {
     pub comment: String,
 }
 
+/// An entry as `history`'s table and templates show it (podman's history
+/// template fields): `human` sizes and times for people, IDs cut to 12
+/// characters unless `full_ids`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct HistoryFields {
+    #[serde(rename = "ID")]
+    pub id: String,
+    /// "N units ago" when human, else as recorded.
+    #[serde(rename = "Created")]
+    pub created: String,
+    #[serde(rename = "CreatedSince")]
+    pub created_since: String,
+    /// Go's default time format.
+    #[serde(rename = "CreatedAt")]
+    pub created_at: String,
+    #[serde(rename = "CreatedBy")]
+    pub created_by: String,
+    /// `table_size` when human, else bytes.
+    #[serde(rename = "Size")]
+    pub size: String,
+    #[serde(rename = "Comment")]
+    pub comment: String,
+}
+
+impl HistoryEntry {
+    /// The ID cut to 12 characters unless `full`; `<missing>` as it is.
+    pub fn short_id(&self, full: bool) -> String {
+        if full || self.id.len() < 12 || self.id.starts_with('<') {
+            self.id.clone()
+        } else {
+            self.id[..12].to_string()
+        }
+    }
+
+    /// The entry's template fields.
+    pub fn fields(&self, human: bool, full_ids: bool) -> HistoryFields {
+        let recorded = self.created.clone().unwrap_or_default();
+        // An entry without a time is shown as of the epoch.
+        let secs = crate::time::parse_rfc3339(&recorded).unwrap_or(0);
+        let since = crate::time::since(secs);
+        HistoryFields {
+            id: self.short_id(full_ids),
+            created: if human { since.clone() } else { recorded },
+            created_since: since,
+            created_at: crate::time::go_time(secs.saturating_mul(1_000_000_000)),
+            created_by: self.created_by.clone(),
+            size: if human {
+                crate::units::table_size(self.size)
+            } else {
+                self.size.to_string()
+            },
+            comment: self.comment.clone(),
+        }
+    }
+}
+
 /// The history of the image `name`, newest first.
 /// The unpacked size of each of an image's layers, bottom first, as podman's
 /// `history` shows them.
@@ -227,4 +283,46 @@ pub fn history(store: &Store, name: &str) -> Result<Vec<HistoryEntry>, ImageErro
         .collect();
     entries.reverse();
     Ok(entries)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(id: &str, created: Option<&str>) -> HistoryEntry {
+        HistoryEntry {
+            id: id.into(),
+            created: created.map(String::from),
+            created_by: "/bin/sh -c true".into(),
+            size: 2048,
+            comment: String::new(),
+        }
+    }
+
+    #[test]
+    fn history_ids_are_cut_unless_full_or_missing() {
+        let id = "0123456789abcdef";
+        assert_eq!(entry(id, None).short_id(false), "0123456789ab");
+        assert_eq!(entry(id, None).short_id(true), id);
+        assert_eq!(entry("<missing>", None).short_id(false), "<missing>");
+    }
+
+    #[test]
+    fn history_fields_for_people_or_raw() {
+        let e = entry("<missing>", Some("2020-01-02T03:04:05Z"));
+        let raw = e.fields(false, false);
+        assert_eq!(raw.created, "2020-01-02T03:04:05Z");
+        assert_eq!(raw.size, "2048");
+        let human = e.fields(true, false);
+        assert_eq!(human.created, human.created_since);
+        assert!(human.created.ends_with(" ago"), "{}", human.created);
+        assert_eq!(human.size, crate::units::table_size(2048));
+        assert_eq!(human.created_at, raw.created_at);
+        // No time recorded: the epoch's.
+        assert_eq!(entry("x", None).fields(false, false).created, "");
+        assert_eq!(
+            entry("x", None).fields(true, false).created,
+            crate::time::since(0)
+        );
+    }
 }

@@ -143,19 +143,6 @@ pub struct BuildArgs {
     context: Option<PathBuf>,
 }
 
-/// `--layers[=BOOL]`, else `$BUILDAH_LAYERS`, else true; a BOOL may be 1 or 0.
-fn layers(flag: Option<&str>) -> Result<bool, Failure> {
-    let env = std::env::var("BUILDAH_LAYERS").ok();
-    let Some(v) = flag.or(env.as_deref()) else {
-        return Ok(true);
-    };
-    match v.to_ascii_lowercase().as_str() {
-        "true" | "1" | "t" | "yes" => Ok(true),
-        "false" | "0" | "f" | "no" => Ok(false),
-        _ => Err(exit::podman(format!("--layers {v}: not a boolean"))),
-    }
-}
-
 pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
     crate::exit::protect_self()?;
     let output: Option<berth_engine::copy::FilesOutput> = a
@@ -204,42 +191,14 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
         .map_err(exit::podman)?;
     let build_args = inputs::build_args(&a.build_arg_file, &a.build_arg).map_err(exit::podman)?;
     let pairs = |v: &[String], flag| inputs::pairs(v, flag).map_err(exit::podman);
-    // --os/--arch/--variant: the host's platform with those parts changed.
-    let parts = (a.os.is_some() || a.arch.is_some() || a.variant.is_some()).then(|| {
-        let host = berth_builder::Platform::host();
-        let mut p = format!(
-            "{}/{}",
-            a.os.as_deref().unwrap_or(&host.os),
-            a.arch.as_deref().unwrap_or(&host.arch)
-        );
-        if let Some(v) = a
-            .variant
-            .as_deref()
-            .or(host.variant.as_deref().filter(|_| a.arch.is_none()))
-        {
-            p.push_str(&format!("/{v}"));
-        }
-        p
-    });
-    let platform = a
-        .platform
-        .clone()
-        .or(parts)
-        .as_deref()
-        .map(|p| {
-            let p = if p.contains('/') {
-                p.to_string()
-            } else {
-                format!("linux/{p}")
-            };
-            berth_builder::Platform::parse(&p).map_err(|e| exit::podman(format!("--platform: {e}")))
-        })
-        .transpose()?;
-    let format = a
-        .format
-        .clone()
-        .or_else(|| std::env::var("BUILDAH_FORMAT").ok())
-        .unwrap_or_else(|| "oci".into());
+    let platform = inputs::platform(
+        a.platform.as_deref(),
+        a.os.as_deref(),
+        a.arch.as_deref(),
+        a.variant.as_deref(),
+    )
+    .map_err(exit::podman)?;
+    let env = |name| std::env::var(name).ok();
     let secrets = a
         .secret
         .iter()
@@ -255,14 +214,15 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
         target: a.target.clone(),
         labels: pairs(&a.label, "--label")?,
         network: crate::commands::container::spec_flags::network_mode(a.network.as_deref())?,
-        layers: layers(a.layers.as_deref())?,
+        layers: inputs::layers(a.layers.as_deref(), env("BUILDAH_LAYERS").as_deref())
+            .map_err(exit::podman)?,
         no_cache: a.no_cache,
         secrets: secrets
             .iter()
             .map(|(k, v)| (k.clone(), v.path.clone()))
             .collect(),
         volumes: crate::commands::container::spec_flags::volume_flags(&a.volume)?,
-        docker_format: format == "docker" || format == "v2s2",
+        docker_format: inputs::docker_format(a.format.as_deref(), env("BUILDAH_FORMAT").as_deref()),
         squash: a.squash,
         annotations: pairs(&a.annotation, "--annotation")?,
         platform: platform.clone(),

@@ -2,10 +2,10 @@
 
 use crate::commands::StoreArgs;
 use crate::exit::{self, CmdResult};
+use berth_builder::images::{self, ImagesOptions};
 use berth_engine::Engine;
-use berth_engine::images::{ImageSummary, ListOptions};
 use clap::Args;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 #[derive(Args)]
 pub(crate) struct ImagesArgs {
@@ -35,91 +35,34 @@ pub(crate) struct ImagesArgs {
     image: Option<String>,
 }
 
-/// buildah's CREATED: how long ago.
-fn created(secs: u64) -> String {
-    crate::output::since(secs)
-}
-
-fn fields(s: &ImageSummary, id: &str) -> Value {
-    json!({
-        "ID": id,
-        "Name": s.repository,
-        "Tag": s.tag,
-        "Digest": s.digest,
-        "CreatedAt": created(s.created),
-        "Created": s.created,
-        "CreatedAtRaw": berth_engine::time::format_rfc3339(s.created),
-        "Size": berth_engine::units::table_size(s.size),
-        "ReadOnly": s.read_only,
-        "History": s.history.join(", "),
-    })
-}
-
 pub(crate) fn images(store_args: &StoreArgs, a: ImagesArgs) -> CmdResult {
     let engine = Engine::with_store(store_args.open()?);
-    let mut filters = a.filter.clone();
-    if let Some(i) = &a.image {
-        filters.push(format!("reference={i}"));
-    }
-    let o = ListOptions {
+    let o = ImagesOptions {
         all: a.all,
-        filters,
-        sort: Default::default(),
+        filters: a.filter.clone(),
+        image: a.image.clone(),
+        full_ids: a.no_trunc,
     };
-    let list = engine.images().list(&o).map_err(exit::image)?;
-    if let Some(i) = &a.image
-        && list.is_empty()
-    {
-        // buildah's words and code for an image that is not there.
-        return Err(exit::podman(format!("{i}: image not known")));
-    }
-    let id = |s: &ImageSummary| match a.no_trunc {
-        true => format!("sha256:{}", s.id),
-        false => s.id[..12].to_string(),
-    };
+    let list = images::list(&engine.images(), &o).map_err(exit::image)?;
     if a.json {
-        let mut seen = Vec::new();
-        let v: Vec<Value> = list
-            .iter()
-            .filter(|s| {
-                let new = !seen.contains(&s.id);
-                seen.push(s.id.clone());
-                new
-            })
-            .map(|s| {
-                json!({
-                    "id": id(s),
-                    "names": s.names,
-                    "digest": s.digest,
-                    "createdat": created(s.created),
-                    "size": berth_engine::units::table_size(s.size),
-                    "created": s.created,
-                    "createdatraw": berth_engine::time::format_rfc3339(s.created),
-                    "readonly": s.read_only,
-                    "history": s.history,
-                })
-            })
-            .collect();
         // buildah indents by four.
         let mut out = Vec::new();
         let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
         let mut ser = serde_json::Serializer::with_formatter(&mut out, fmt);
-        serde::Serialize::serialize(&v, &mut ser).expect("json");
+        serde::Serialize::serialize(&list.json(), &mut ser).expect("json");
         println!("{}", String::from_utf8_lossy(&out));
         return Ok(());
     }
     if a.quiet {
-        let mut seen = Vec::new();
-        for s in &list {
-            if !seen.contains(&s.id) {
-                println!("{}", id(s));
-                seen.push(s.id.clone());
-            }
-        }
+        list.ids().iter().for_each(|id| println!("{id}"));
         return Ok(());
     }
-    let rows: Vec<Value> = list.iter().map(|s| fields(s, &id(s))).collect();
+    let rows = list.fields();
     if let Some(f) = &a.format {
+        let rows: Vec<Value> = rows
+            .iter()
+            .map(|r| serde_json::to_value(r).expect("json"))
+            .collect();
         return crate::output::print_rows(&rows, f);
     }
     let mut head = vec!["REPOSITORY", "TAG"];
@@ -128,17 +71,13 @@ pub(crate) fn images(store_args: &StoreArgs, a: ImagesArgs) -> CmdResult {
     }
     head.extend(["IMAGE ID", "CREATED", "SIZE"]);
     let mut table = vec![head.iter().map(|h| h.to_string()).collect::<Vec<_>>()];
-    for r in &rows {
-        let mut keys = vec!["Name", "Tag"];
+    for r in rows {
+        let mut row = vec![r.name, r.tag];
         if a.digests {
-            keys.push("Digest");
+            row.push(r.digest);
         }
-        keys.extend(["ID", "CreatedAt", "Size"]);
-        table.push(
-            keys.iter()
-                .map(|k| r[k].as_str().unwrap_or_default().to_string())
-                .collect(),
-        );
+        row.extend([r.id, r.created_at, r.size]);
+        table.push(row);
     }
     crate::output::table::print(&table, !a.noheading);
     Ok(())

@@ -4,10 +4,9 @@ use crate::commands::StoreArgs;
 use crate::commands::builder::NameArgs;
 use crate::exit::{self, CmdResult};
 use berth_builder::builder::{self, Builder};
-use berth_builder::inspect::{self, InspectType};
+use berth_builder::inspect::{self, InspectType, Removal};
 use clap::Args;
 use serde_json::Value;
-use std::path::PathBuf;
 
 #[derive(Args)]
 pub(crate) struct RmArgs {
@@ -73,45 +72,29 @@ pub(crate) fn mount(store_args: &StoreArgs, a: NameArgs, mount: bool) -> CmdResu
 }
 
 fn list_mounts(store: &berth_storage::Store) -> CmdResult {
-    for b in builder::list(store).map_err(exit::build)? {
-        if let Some(p) = mount_point(store, &b) {
-            println!("{} {}", b.name, p.display());
-        }
+    for m in inspect::mounted(store).map_err(exit::build)? {
+        println!("{} {}", m.container_name, m.mount_point.display());
     }
     Ok(())
 }
 
-/// Where the container's root is mounted now, if it is.
-fn mount_point(store: &berth_storage::Store, b: &Builder) -> Option<PathBuf> {
-    store.mount_point(&b.id)
-}
-
 pub(crate) fn rm(store_args: &StoreArgs, a: RmArgs) -> CmdResult {
     let store = store_args.open()?;
-    let targets: Vec<Builder> = if a.all {
-        builder::list(&store).map_err(exit::build)?
-    } else {
-        if a.containers.is_empty() {
-            return Err(exit::podman(
-                "name or ID of a working container must be given",
-            ));
+    if !a.all && a.containers.is_empty() {
+        return Err(exit::podman(
+            "name or ID of a working container must be given",
+        ));
+    }
+    for r in inspect::removals(&store, a.all, &a.containers).map_err(exit::build)? {
+        match r {
+            Removal::LeftInUse { name, pid } => {
+                eprintln!("{name}: in use by the build in process {pid}, left");
+            }
+            Removal::Remove(b) => {
+                builder::remove(&store, &b).map_err(exit::build)?;
+                println!("{}", b.id);
+            }
         }
-        a.containers
-            .iter()
-            .map(|n| Builder::load(&store, n).map_err(exit::build))
-            .collect::<Result<_, _>>()?
-    };
-    for b in targets {
-        // --all leaves a running build its own working containers (it
-        // removes them itself); named, one is refused.
-        if a.all
-            && let Some(p) = b.in_use()
-        {
-            eprintln!("{}: in use by the build in process {}, left", b.name, p.pid);
-            continue;
-        }
-        builder::remove(&store, &b).map_err(exit::build)?;
-        println!("{}", b.id);
     }
     Ok(())
 }

@@ -32,14 +32,8 @@ pub(crate) fn mount(store_args: &StoreArgs, a: MountArgs) -> CmdResult {
     let engine = Engine::with_store(store_args.open()?);
     let images = engine.images();
     if a.all {
-        let all = images.list(&Default::default()).map_err(exit::image)?;
-        let mut seen = std::collections::HashSet::new();
-        for s in all.iter().filter(|s| seen.insert(s.id.clone())) {
-            let (_, path) = images.mount(&s.id).map_err(exit::image)?;
-            let name = s.names.first().cloned().unwrap_or_else(|| s.id.clone());
-            println!("{name} {}", path.display());
-        }
-        return Ok(());
+        let print = |name: &str, path: &std::path::Path| println!("{name} {}", path.display());
+        return images.mount_all(print).map_err(exit::image);
     }
     if a.images.is_empty() {
         for (name, path) in images.mounted().map_err(exit::image)? {

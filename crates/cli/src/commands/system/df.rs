@@ -5,7 +5,7 @@ use crate::exit::{self, CmdResult};
 use berth_engine::df::DiskUse;
 use berth_engine::units::human_size;
 use clap::Args;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 #[derive(Args)]
 pub struct DfArgs {
@@ -29,7 +29,11 @@ pub fn system_df(store_args: &StoreArgs, a: DfArgs) -> CmdResult {
         print!("{}", df_verbose(&du));
         return Ok(());
     }
-    let rows = df_summary(&du);
+    let rows: Vec<Value> = du
+        .summary_rows()
+        .iter()
+        .map(|r| serde_json::to_value(r).expect("json"))
+        .collect();
     if let Some(f) = a.format.as_deref() {
         return crate::output::print_rows(&rows, f);
     }
@@ -50,24 +54,13 @@ pub fn system_df(store_args: &StoreArgs, a: DfArgs) -> CmdResult {
     Ok(())
 }
 
-/// The summary lines as podman's JSON and templates show them.
-fn df_summary(du: &DiskUse) -> Vec<Value> {
-    du.summary()
-        .iter()
-        .map(|s| {
-            json!({"Type": s.kind, "Total": s.total, "Active": s.active,
-                   "RawSize": s.size, "RawReclaimable": s.reclaimable, "Size": human_size(s.size),
-                   "Reclaimable": format!("{} ({}%)", human_size(s.reclaimable), s.reclaimable_percent())})
-        })
-        .collect()
-}
-
 /// `system df -v`: podman's three tables.
 fn df_verbose(du: &DiskUse) -> String {
     let now = berth_engine::container::now_ns();
     let ago = |secs: u64| {
         berth_engine::container::human_duration(now.saturating_sub(secs * 1_000_000_000))
     };
+    let v = du.verbose();
     let mut images = vec![row(&[
         "REPOSITORY",
         "TAG",
@@ -78,25 +71,18 @@ fn df_verbose(du: &DiskUse) -> String {
         "UNIQUE SIZE",
         "CONTAINERS",
     ])];
-    for i in &du.images {
-        let names = if i.image.names.is_empty() {
-            vec![("<none>", "<none>")]
-        } else {
-            i.image.names.iter().map(|n| repo_tag(n)).collect()
-        };
-        for (repo, tag) in names {
-            images.push(vec![
-                repo.to_string(),
-                tag.to_string(),
-                i.image.id[..12].to_string(),
-                ago(i.image.created),
-                human_size(i.image.size),
-                human_size(i.shared),
-                human_size(i.image.size.saturating_sub(i.shared)),
-                i.containers.to_string(),
-            ]);
-        }
-    }
+    images.extend(v.images.iter().map(|i| {
+        vec![
+            i.repository.clone(),
+            i.tag.clone(),
+            i.image_id[..12].to_string(),
+            ago(i.created),
+            human_size(i.size),
+            human_size(i.shared_size),
+            human_size(i.unique_size),
+            i.containers.to_string(),
+        ]
+    }));
     let mut containers = vec![row(&[
         "CONTAINER ID",
         "IMAGE",
@@ -107,31 +93,26 @@ fn df_verbose(du: &DiskUse) -> String {
         "STATUS",
         "NAMES",
     ])];
-    for c in &du.containers {
-        let i = &c.info;
-        containers.push(vec![
-            i.id[..12].to_string(),
-            i.config
-                .image_id
-                .get(..12)
-                .unwrap_or(&i.config.image_id)
-                .to_string(),
-            i.config.args.join(" "),
-            c.volumes.to_string(),
-            human_size(c.rw),
-            ago(i.config.created_ns / 1_000_000_000),
-            i.state.status.as_str().to_string(),
-            i.name().to_string(),
-        ]);
-    }
+    containers.extend(v.containers.iter().map(|c| {
+        vec![
+            c.container_id[..12].to_string(),
+            c.image.get(..12).unwrap_or(&c.image).to_string(),
+            c.command.join(" "),
+            c.local_volumes.to_string(),
+            human_size(c.size),
+            ago(c.created),
+            c.status.clone(),
+            c.names.clone(),
+        ]
+    }));
     let mut volumes = vec![row(&["VOLUME NAME", "LINKS", "SIZE"])];
-    for v in &du.volumes {
-        volumes.push(vec![
-            v.name.clone(),
+    volumes.extend(v.volumes.iter().map(|v| {
+        vec![
+            v.volume_name.clone(),
             v.links.to_string(),
             human_size(v.size),
-        ]);
-    }
+        ]
+    }));
     let render = crate::output::table::render;
     format!(
         "Images space usage:\n\n{}\nContainers space usage:\n\n{}\nLocal Volumes space usage:\n\n{}",
@@ -143,29 +124,4 @@ fn df_verbose(du: &DiskUse) -> String {
 
 fn row(cells: &[&str]) -> Vec<String> {
     cells.iter().map(|c| c.to_string()).collect()
-}
-
-/// `registry/repo:tag` as (`registry/repo`, `tag`).
-fn repo_tag(name: &str) -> (&str, &str) {
-    match name.rsplit_once(':') {
-        Some((r, t)) if !t.contains('/') => (r, t),
-        _ => (name, "<none>"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_split_into_repository_and_tag() {
-        assert_eq!(
-            repo_tag("localhost:5000/a/b:1"),
-            ("localhost:5000/a/b", "1")
-        );
-        assert_eq!(
-            repo_tag("localhost:5000/a/b"),
-            ("localhost:5000/a/b", "<none>")
-        );
-    }
 }
