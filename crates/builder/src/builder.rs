@@ -392,6 +392,8 @@ pub fn run(store: &Store, b: &Builder, spec: &RunSpec) -> Result<i32, BuildError
         ulimits: stored.ulimits,
         security_opt: stored.security_opt,
         devices: [stored.devices, spec.devices.clone()].concat(),
+        // The container's user namespace is its own for every run.
+        id_map: stored.id_map,
         ..Default::default()
     };
     run::run_container(store, &info).map_err(BuildError::Run)
@@ -427,6 +429,9 @@ pub struct CopySpec {
 /// extractor, so a symlink inside the container cannot send them elsewhere.
 pub fn copy(store: &Arc<Store>, b: &Builder, spec: &CopySpec) -> Result<(), BuildError> {
     let rootfs = store.mount(&b.id)?;
+    let id_map = container::find(store, &b.id)
+        .ok()
+        .and_then(|i| i.config.process.id_map);
     // A source container or image, mounted for the copy.
     let mut lent: Option<(String, bool)> = None;
     let result = (|| {
@@ -471,6 +476,7 @@ pub fn copy(store: &Arc<Store>, b: &Builder, spec: &CopySpec) -> Result<(), Buil
         let owner = Owner {
             set: owner,
             keep: from_root.is_some(),
+            map: id_map.as_ref(),
         };
         copy_files(
             &root, None, &files, &rootfs, &workdir, owner, mode, spec.add,

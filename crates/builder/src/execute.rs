@@ -94,6 +94,9 @@ pub struct BuildRequest {
     pub ssh: BTreeMap<String, PathBuf>,
     /// `--build-context NAME=…`: named directories and images.
     pub contexts: BTreeMap<String, crate::inputs::BuildContext>,
+    /// `--userns-uid-map/--userns-gid-map`: every stage's working container
+    /// in a user namespace of its own with this map.
+    pub id_map: Option<berth_storage::idmap::IdMap>,
 }
 
 impl BuildRequest {

@@ -1125,3 +1125,93 @@ fn source_commands_refuse_what_is_not_a_source_image() {
     );
     assert!(!into.exists(), "a refused pull wrote {}", into.display());
 }
+
+/// buildah's `--userns-uid-map/--userns-gid-map` (as root): `from` and `build`
+/// put the working container in a user namespace of its own, where the image
+/// keeps its owners; what `copy`, `run` and COPY/RUN write is root's inside
+/// and stays so in the committed image (nothing leaks the host's IDs).
+#[test]
+fn userns_uid_map_keeps_owners_through_copy_run_and_commit() {
+    let st = Store::new();
+    let map = [
+        "--userns-uid-map",
+        "0:200000:65536",
+        "--userns-gid-map",
+        "0:300000:1000:1000:301000:64536",
+    ];
+    st.write("a.txt", "hi\n");
+    let ctr = st
+        .ok(&[
+            &["builder", "from", "-q"][..],
+            &map[..],
+            &["localhost/bb:1"][..],
+        ]
+        .concat())
+        .stdout
+        .trim()
+        .to_string();
+    st.ok(&["builder", "copy", &ctr, "a.txt", "/new/a.txt"]);
+    st.ok(&["builder", "copy", "--chown", "7:8", &ctr, "a.txt", "/b.txt"]);
+    let inside = st.ok(&[
+        "builder", "run", &ctr, "--", "sh", "-c",
+        "cat /proc/self/uid_map /proc/self/gid_map; stat -c %u:%g /bin/busybox /new /new/a.txt /b.txt; mkdir /ran",
+    ]);
+    let words: Vec<&str> = inside.stdout.split_whitespace().collect();
+    assert_eq!(
+        words,
+        [
+            "0", "200000", "65536", "0", "300000", "1000", "1000", "301000", "64536", "0:0", "0:0",
+            "0:0", "7:8"
+        ],
+        "{}",
+        inside.stdout
+    );
+    st.ok(&["builder", "commit", "-q", &ctr, "localhost/mapped:1"]);
+    st.ok(&["builder", "rm", &ctr]);
+    let plain = st.ok(&[
+        "run",
+        "--rm",
+        "localhost/mapped:1",
+        "stat",
+        "-c",
+        "%n %u:%g",
+        "/new/a.txt",
+        "/b.txt",
+        "/ran",
+    ]);
+    assert_eq!(plain.stdout, "/new/a.txt 0:0\n/b.txt 7:8\n/ran 0:0\n");
+    // A build with the map: COPY and RUN inside the namespace, root's files.
+    st.write(
+        "ctx/Containerfile",
+        "FROM localhost/bb:1\nCOPY a.txt /sub/a.txt\nRUN grep -q 200000 /proc/self/uid_map && touch /r\n",
+    );
+    st.write("ctx/a.txt", "hi\n");
+    st.ok(&[
+        &["build", "-q", "-t", "localhost/built:1"][..],
+        &map[..],
+        &["ctx"][..],
+    ]
+    .concat());
+    let built = st.ok(&[
+        "run",
+        "--rm",
+        "localhost/built:1",
+        "stat",
+        "-c",
+        "%n %u:%g",
+        "/sub",
+        "/sub/a.txt",
+        "/r",
+    ]);
+    assert_eq!(built.stdout, "/sub 0:0\n/sub/a.txt 0:0\n/r 0:0\n");
+    let bad = st.run(&[
+        "builder",
+        "from",
+        "--userns-uid-map",
+        "0:1:2:3",
+        "localhost/bb:1",
+    ]);
+    assert_eq!(bad.code, 125, "{}", bad.stderr);
+    assert!(bad.stderr.contains("--uidmap"), "{}", bad.stderr);
+    st.assert_clean();
+}

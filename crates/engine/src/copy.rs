@@ -175,17 +175,25 @@ pub fn container_owner(store: &Store, name: &str) -> Result<(u32, u32), Error> {
     })
 }
 
+/// The map of a container with a user namespace of its own: what is copied
+/// into its root from the host goes through it.
+fn id_map_of(store: &Store, name: &str) -> Option<berth_storage::idmap::IdMap> {
+    container::find(store, name).ok()?.config.process.id_map
+}
+
 /// Extracts a tar stream, written by `produce`, into `root` (nothing leaves
 /// it), owned by `owner` when given.
 fn pipe_into(
     root: &Path,
     owner: Option<(u32, u32)>,
+    id_map: Option<berth_storage::idmap::IdMap>,
     produce: impl FnOnce(std::io::PipeWriter) -> Result<(), Error> + Send,
 ) -> Result<(), Error> {
     let (r, w) = std::io::pipe().map_err(fail)?;
     let mut opts = ApplyOptions::new(WhiteoutMode::Literal);
     opts.sync = false;
     opts.owner = owner;
+    opts.id_map = id_map;
     // A running container's tmpfs and volumes are mounts under its root.
     opts.cross_mounts = true;
     std::thread::scope(|s| {
@@ -248,7 +256,7 @@ pub fn copy_out(
         // Named from the destination directory, as podman's copier sees it.
         check_kind(existing.is_some(), was_dir, is_dir, Path::new(&top), o)?;
         let rootfs = rootfs.to_path_buf();
-        pipe_into(&root, None, move |w| {
+        pipe_into(&root, None, None, move |w| {
             archive::tar_in_root(&rootfs, &rel, &top, w)
                 .map(drop)
                 .map_err(|e| fail(format!("{src}: {e}")))
@@ -326,7 +334,7 @@ pub fn copy_in(
         check_kind(exists, was_dir, meta.is_dir(), &target, o)?;
         let owner = o.owner;
         let src = src.to_path_buf();
-        pipe_into(rootfs, owner, move |w| {
+        pipe_into(rootfs, owner, id_map_of(store, name), move |w| {
             let mut b = tar::Builder::new(w);
             b.follow_symlinks(false);
             let r = if meta.is_dir() {
@@ -404,6 +412,7 @@ pub fn copy_in_stream(
         let mut opts = ApplyOptions::new(WhiteoutMode::Literal);
         opts.sync = false;
         opts.owner = owner;
+        opts.id_map = id_map_of(store, name);
         archive::apply_layer(input, &at, &opts, None)
             .map(drop)
             .map_err(|e| {

@@ -146,6 +146,32 @@ pub fn id_map(
     Ok(Some(map))
 }
 
+/// buildah's `--userns-uid-map`/`--userns-gid-map`: [`id_map`]'s ranges, each
+/// value holding one or more CONTAINER:HOST:SIZE triples (chained with `:` or
+/// `,`).
+pub fn id_map_chained(
+    uidmap: &[String],
+    gidmap: &[String],
+) -> Result<Option<berth_storage::idmap::IdMap>, crate::Error> {
+    let split = |values: &[String]| -> Vec<String> {
+        values
+            .iter()
+            .flat_map(|v| v.split(','))
+            .flat_map(|v| {
+                let parts: Vec<&str> = v.split(':').collect();
+                // A count that is not a multiple of three stays whole, for
+                // id_map to refuse in its words.
+                if parts.len() > 3 && parts.len().is_multiple_of(3) {
+                    parts.chunks(3).map(|c| c.join(":")).collect()
+                } else {
+                    vec![v.to_string()]
+                }
+            })
+            .collect()
+    };
+    id_map(&split(uidmap), &split(gidmap))
+}
+
 fn ranges(
     flag: &str,
     specs: &[String],

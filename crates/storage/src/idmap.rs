@@ -26,6 +26,9 @@ pub struct IdMap {
     pub gids: Vec<IdRange>,
 }
 
+/// What the kernel shows for an ID a namespace does not map.
+pub const OVERFLOW_ID: u32 = 65534;
+
 /// The owner overlayfs's own files in a mapped container's upper layer get on
 /// disk: the highest valid ID, which no image uses.
 pub const OVERLAY_OWNER: u32 = u32::MAX - 1;

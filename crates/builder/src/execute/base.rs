@@ -124,6 +124,7 @@ pub(super) fn start_stage(
                 .unwrap_or(berth_engine::network::NetworkMode::None),
             command: vec!["/bin/sh".into()],
             labels: crate::builder::owned_labels(),
+            id_map: req.id_map.clone(),
             ..Default::default()
         },
     };

@@ -48,6 +48,7 @@ impl StageState {
         let owner = Owner {
             set: owner,
             keep: from_root.is_some(),
+            map: x.req.id_map.as_ref(),
         };
         copy_files(
             root,
@@ -69,6 +70,7 @@ impl StageState {
         let owner = Owner {
             set: owner,
             keep: false,
+            map: x.req.id_map.as_ref(),
         };
         copy_files(
             &x.req.context,
@@ -112,13 +114,16 @@ fn entry_error(path: &Path) -> impl FnOnce(std::io::Error) -> CopyError + '_ {
 
 /// Who copied files belong to: `set` (`--chown`), else their own owner when
 /// `keep`, else root.
+/// With `map` (a working container with a user namespace of its own), every
+/// owner goes through it as the files are written.
 #[derive(Clone, Copy)]
-pub(crate) struct Owner {
+pub(crate) struct Owner<'a> {
     pub(crate) set: Option<(u64, u64)>,
     pub(crate) keep: bool,
+    pub(crate) map: Option<&'a berth_storage::idmap::IdMap>,
 }
 
-impl Owner {
+impl Owner<'_> {
     fn of(self, md: &std::fs::Metadata) -> (u64, u64) {
         use std::os::unix::fs::MetadataExt;
         match self.set {
@@ -186,7 +191,7 @@ pub(crate) fn copy_files(
             b.into_inner().and_then(|mut w| w.flush())?;
             Ok(())
         });
-        let applied = apply_stream(rootfs, r);
+        let applied = apply_stream(rootfs, r, owner.map.cloned());
         let produced = producer.join().expect("tar thread");
         match (produced, applied) {
             (Ok(()), a) => a,

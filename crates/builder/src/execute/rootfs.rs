@@ -59,9 +59,14 @@ pub(super) fn new_header(kind: tar::EntryType, mode: u32, size: u64) -> tar::Hea
 
 /// A tar streamed to the layer extractor, applied to the root (paths kept
 /// inside it; whiteout names taken literally).
-pub(super) fn apply_stream(rootfs: &Path, tar: impl Read) -> Result<(), CopyError> {
+pub(super) fn apply_stream(
+    rootfs: &Path,
+    tar: impl Read,
+    id_map: Option<berth_storage::idmap::IdMap>,
+) -> Result<(), CopyError> {
     let mut opts = ApplyOptions::new(WhiteoutMode::Literal);
     opts.sync = false;
+    opts.id_map = id_map;
     archive::apply_layer(tar, rootfs, &opts, None)
         .map(drop)
         .map_err(CopyError::Apply)
@@ -69,5 +74,5 @@ pub(super) fn apply_stream(rootfs: &Path, tar: impl Read) -> Result<(), CopyErro
 
 /// A tar held whole, applied to the root.
 fn apply(rootfs: &Path, tar: &[u8]) -> Result<(), CopyError> {
-    apply_stream(rootfs, tar)
+    apply_stream(rootfs, tar, None)
 }

@@ -120,6 +120,7 @@ impl StageState {
             security_opt: x.req.security_opt.clone(),
             runtime_flags: x.req.runtime_flags.clone(),
             runtime: x.req.runtime.clone(),
+            id_map: x.req.id_map.clone(),
             ..Default::default()
         };
         run::run_container(x.store, &info).map_err(BuildError::Run)

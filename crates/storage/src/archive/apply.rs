@@ -57,6 +57,10 @@ pub struct ApplyOptions {
     /// never does; `cp` into a running container's root (its tmpfs and
     /// volumes, as it sees them) does.
     pub cross_mounts: bool,
+    /// Writing into the root of a container with a user namespace of its own,
+    /// seen from the host: every owner (the archive's, [`Self::owner`], and
+    /// root for directories made on the way) goes through its map.
+    pub id_map: Option<crate::idmap::IdMap>,
 }
 
 impl ApplyOptions {
@@ -74,6 +78,7 @@ impl ApplyOptions {
             checksum: false,
             known_digest: None,
             cross_mounts: false,
+            id_map: None,
         }
     }
 }
@@ -654,6 +659,23 @@ impl<'o> Extractor<'o> {
         Ok(self.cache.as_ref().expect("cached").1.clone())
     }
 
+    /// A directory made on the way is root's: the mapped root's in a
+    /// container with a map of its own.
+    fn own_made_dir(&self, pfd: &OwnedFd, name: &OsStr, rel: &Path) -> Result<()> {
+        let Some(map) = &self.opts.id_map else {
+            return Ok(());
+        };
+        let (uid, gid) = (map.host_uid(0), map.host_gid(0));
+        rfs::chownat(
+            pfd,
+            name,
+            uid.map(rfs::Uid::from_raw),
+            gid.map(rfs::Gid::from_raw),
+            AtFlags::SYMLINK_NOFOLLOW,
+        )
+        .map_err(|er| self.io_err(rel, er))
+    }
+
     fn resolve_error(&self, rel: &Path, shown: &str, er: Errno) -> Error {
         match er {
             Errno::LOOP => Error::refused(shown, "parent path goes through a symlink"),
@@ -681,7 +703,8 @@ impl<'o> Extractor<'o> {
                 Ok(fd) => fd,
                 Err(Errno::NOENT) => {
                     match rfs::mkdirat(&cur, comp, Mode::from_raw_mode(0o755)) {
-                        Ok(()) | Err(Errno::EXIST) => {}
+                        Ok(()) => self.own_made_dir(&cur, comp, &sofar)?,
+                        Err(Errno::EXIST) => {}
                         Err(er) => return Err(self.io_err(&sofar, er)),
                     }
                     if self.opts.whiteouts == WhiteoutMode::Delete {
@@ -736,9 +759,18 @@ impl<'o> Extractor<'o> {
         rfs::mkdirat(pfd, name, Mode::from_raw_mode(0o700)).map_err(|er| self.io_err(rel, er))
     }
 
-    /// The owner an entry gets: the override, else the archive's.
+    /// The owner an entry gets: the override, else the archive's (through the
+    /// container's map; an ID it lacks becomes the overflow ID, which the
+    /// mapped root filesystem then refuses by name).
     fn owner_of(&self, m: &Meta) -> (u32, u32) {
-        self.opts.owner.unwrap_or((m.uid, m.gid))
+        let (uid, gid) = self.opts.owner.unwrap_or((m.uid, m.gid));
+        match &self.opts.id_map {
+            None => (uid, gid),
+            Some(map) => (
+                map.host_uid(uid).unwrap_or(crate::idmap::OVERFLOW_ID),
+                map.host_gid(gid).unwrap_or(crate::idmap::OVERFLOW_ID),
+            ),
+        }
     }
 
     fn set_meta_fd(&self, fd: BorrowedFd<'_>, m: &Meta, rel: &Path) -> Result<()> {

@@ -75,6 +75,13 @@ pub struct BuildArgs {
     /// SRC:DST[:OPTS]: a bind mount for every RUN.
     #[arg(short, long)]
     volume: Vec<String>,
+    /// CONTAINER:HOST:SIZE (one or more): every RUN in a user namespace of
+    /// its own mapping these UIDs.
+    #[arg(long)]
+    userns_uid_map: Vec<String>,
+    /// CONTAINER:HOST:SIZE for GIDs (default: as --userns-uid-map).
+    #[arg(long)]
+    userns_gid_map: Vec<String>,
     /// oci (default, or $BUILDAH_FORMAT) or docker (keeps HEALTHCHECK, SHELL, ONBUILD).
     #[arg(long, value_parser = ["oci", "docker"])]
     format: Option<String>,
@@ -243,6 +250,8 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
             .iter()
             .map(|c| inputs::build_context(c))
             .collect::<Result<_, _>>()
+            .map_err(exit::podman)?,
+        id_map: berth_engine::namespaces::id_map_chained(&a.userns_uid_map, &a.userns_gid_map)
             .map_err(exit::podman)?,
     };
     // The runtime RUN uses, found before anything is pulled or built.

@@ -59,6 +59,13 @@ pub(crate) struct FromArgs {
     /// A host device for every `run`, HOST[:CONTAINER][:PERMISSIONS].
     #[arg(long)]
     pub(crate) device: Vec<String>,
+    /// CONTAINER:HOST:SIZE (one or more): a user namespace of the working
+    /// container's own, mapping these UIDs.
+    #[arg(long)]
+    pub(crate) userns_uid_map: Vec<String>,
+    /// CONTAINER:HOST:SIZE for GIDs (default: as --userns-uid-map).
+    #[arg(long)]
+    pub(crate) userns_gid_map: Vec<String>,
     pub(crate) image: String,
 }
 
@@ -122,6 +129,8 @@ pub(super) fn from(store_args: &StoreArgs, a: FromArgs) -> CmdResult {
         ulimits: a.ulimit.clone(),
         security_opt: a.security_opt.clone(),
         devices: a.device.clone(),
+        id_map: berth_engine::namespaces::id_map_chained(&a.userns_uid_map, &a.userns_gid_map)
+            .map_err(exit::podman)?,
         ..Default::default()
     };
     let store = store_args.open()?;

@@ -34,7 +34,7 @@ pub(crate) enum ImageCommand {
     /// Show an image's metadata without pulling it.
     Inspect(InspectArgs),
     /// Build an image from a Containerfile (docker's `image build`).
-    Build(crate::commands::builder::build::BuildArgs),
+    Build(Box<crate::commands::builder::build::BuildArgs>),
     /// Copy an image from one location to another.
     Copy(CopyArgs),
     /// Copy many images (repositories, directories or a YAML list).
@@ -145,7 +145,7 @@ pub fn run(store: &StoreArgs, args: ImageArgs) -> CmdResult {
         ImageCommand::Sign(a) => trust::image_sign(a),
         ImageCommand::Trust(a) => policy::run(a),
         // The build's exit code (a failing RUN's own) is the command's.
-        ImageCommand::Build(b) => match crate::commands::builder::build::build(store, b)? {
+        ImageCommand::Build(b) => match crate::commands::builder::build::build(store, *b)? {
             0 => Ok(()),
             code => Err(exit::usage(code, "")),
         },
