@@ -733,6 +733,10 @@ fn uidmap_gives_a_user_namespace_in_which_the_image_keeps_its_owners() {
         ],
         "{inside}"
     );
+    assert_eq!(
+        st.inspect("m", ".HostConfig.IDMappings.UIDMap"),
+        "[0:200000:65536]"
+    );
     let pid = st.inspect("m", ".State.Pid");
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     assert!(

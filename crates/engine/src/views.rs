@@ -470,6 +470,33 @@ pub struct HostConfig {
     pub readonly_rootfs: bool,
     pub cap_add: Vec<String>,
     pub cap_drop: Vec<String>,
+    /// A user namespace of its own (`--uidmap`): its map, podman's
+    /// CONTAINER:HOST:SIZE strings.
+    #[serde(rename = "IDMappings", skip_serializing_if = "Option::is_none")]
+    pub id_mappings: Option<IdMappingsView>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct IdMappingsView {
+    #[serde(rename = "UIDMap")]
+    pub uid_map: Vec<String>,
+    #[serde(rename = "GIDMap")]
+    pub gid_map: Vec<String>,
+}
+
+impl IdMappingsView {
+    fn of(m: &berth_storage::idmap::IdMap) -> IdMappingsView {
+        let text = |rs: &[berth_storage::idmap::IdRange]| {
+            rs.iter()
+                .map(|r| format!("{}:{}:{}", r.container, r.host, r.size))
+                .collect()
+        };
+        IdMappingsView {
+            uid_map: text(&m.uids),
+            gid_map: text(&m.gids),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -576,6 +603,7 @@ impl ContainerInspect {
                 readonly_rootfs: p.read_only,
                 cap_add: p.cap_add.clone(),
                 cap_drop: p.cap_drop.clone(),
+                id_mappings: p.id_map.as_ref().map(IdMappingsView::of),
             },
             mounts: mounts(store, i),
         }
