@@ -751,6 +751,11 @@ fn uidmap_gives_a_user_namespace_in_which_the_image_keeps_its_owners() {
     let id = st.inspect("m", ".Id");
     let view = Path::new("/run/berth-userns").join(&id);
     assert!(view.join("rootfs/bin/busybox").exists());
+    // Copied out, the file has the owner the container sees, not the host's.
+    let out = st.path().join("made.out");
+    st.ok(&["cp", "m:/made", out.to_str().unwrap()]);
+    let md = std::fs::metadata(&out).unwrap();
+    assert_eq!((md.uid(), md.gid()), (0, 0));
     // A new named volume is the mapped root's: it can write there.
     let vol = st.ok(&[
         &["run", "--rm", "-v", "mapvol:/data"][..],

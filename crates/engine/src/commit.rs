@@ -232,11 +232,18 @@ fn put_squashed(
     dst: &StorageDestination,
 ) -> Result<BlobInfo, Error> {
     let rootfs = store.mount(container).map_err(fail)?;
+    let unmap = crate::copy::id_map_of(store, container);
     let (mut r, w) = std::io::pipe().map_err(fail)?;
     let result = std::thread::scope(|s| {
         let writer = s.spawn(|| {
             let mut w = w;
-            berth_storage::archive::tar_in_root(&rootfs, std::path::Path::new(""), "", &mut w)
+            berth_storage::archive::tar_in_root_mapped(
+                &rootfs,
+                std::path::Path::new(""),
+                "",
+                &mut w,
+                unmap.as_ref(),
+            )
         });
         let put = dst.put_blob(&mut r, None);
         drop(r);

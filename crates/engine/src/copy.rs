@@ -177,7 +177,7 @@ pub fn container_owner(store: &Store, name: &str) -> Result<(u32, u32), Error> {
 
 /// The map of a container with a user namespace of its own: what is copied
 /// into its root from the host goes through it.
-fn id_map_of(store: &Store, name: &str) -> Option<berth_storage::idmap::IdMap> {
+pub(crate) fn id_map_of(store: &Store, name: &str) -> Option<berth_storage::idmap::IdMap> {
     container::find(store, name).ok()?.config.process.id_map
 }
 
@@ -256,8 +256,9 @@ pub fn copy_out(
         // Named from the destination directory, as podman's copier sees it.
         check_kind(existing.is_some(), was_dir, is_dir, Path::new(&top), o)?;
         let rootfs = rootfs.to_path_buf();
+        let unmap = id_map_of(store, name);
         pipe_into(&root, None, None, move |w| {
-            archive::tar_in_root(&rootfs, &rel, &top, w)
+            archive::tar_in_root_mapped(&rootfs, &rel, &top, w, unmap.as_ref())
                 .map(drop)
                 .map_err(|e| fail(format!("{src}: {e}")))
         })
@@ -382,8 +383,9 @@ pub fn copy_out_stream(
         Some(n) => n.to_string_lossy().into_owned(),
         None => String::new(),
     };
+    let unmap = id_map_of(store, name);
     with_tree(store, name, &rel, false, |tree, rel| {
-        archive::tar_in_root(tree, rel, &top, out)
+        archive::tar_in_root_mapped(tree, rel, &top, out, unmap.as_ref())
             .map(drop)
             .map_err(|e| fail(format!("{src}: {e}")))
     })
@@ -488,8 +490,9 @@ pub fn export(
     name: &str,
     out: &mut (dyn std::io::Write + Send),
 ) -> Result<(), Error> {
+    let unmap = id_map_of(store, name);
     with_rootfs(store, name, |rootfs| {
-        archive::tar_in_root(rootfs, Path::new(""), "", out)
+        archive::tar_in_root_mapped(rootfs, Path::new(""), "", out, unmap.as_ref())
             .map(drop)
             .map_err(fail)
     })

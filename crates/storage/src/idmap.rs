@@ -40,6 +40,13 @@ fn to_host(ranges: &[IdRange], id: u32) -> Option<u32> {
         .map(|r| r.host + (id - r.container))
 }
 
+fn to_container(ranges: &[IdRange], id: u32) -> Option<u32> {
+    ranges
+        .iter()
+        .find(|r| id >= r.host && id - r.host < r.size)
+        .map(|r| r.container + (id - r.host))
+}
+
 /// Two ranges of one side (`side` picks container or host IDs) that overlap.
 fn overlap(ranges: &[IdRange], side: fn(&IdRange) -> u32) -> Option<(&IdRange, &IdRange)> {
     ranges.iter().enumerate().find_map(|(i, a)| {
@@ -58,6 +65,15 @@ impl IdMap {
 
     pub fn host_gid(&self, gid: u32) -> Option<u32> {
         to_host(&self.gids, gid)
+    }
+
+    /// The container's UID of host `uid`, if the map has it.
+    pub fn container_uid(&self, uid: u32) -> Option<u32> {
+        to_container(&self.uids, uid)
+    }
+
+    pub fn container_gid(&self, gid: u32) -> Option<u32> {
+        to_container(&self.gids, gid)
     }
 
     /// What the kernel would refuse or the container could not live with, said
@@ -262,6 +278,9 @@ mod tests {
         assert_eq!(m.host_uid(1000), Some(5000));
         assert_eq!(m.host_uid(1001), None);
         assert_eq!(m.host_gid(65535), Some(265535));
+        assert_eq!(m.container_uid(100999), Some(999));
+        assert_eq!(m.container_uid(5000), Some(1000));
+        assert_eq!(m.container_uid(0), None);
         assert!(m.check().is_ok());
     }
 
