@@ -479,8 +479,10 @@ pub fn export(
     name: &str,
     out: &mut (dyn std::io::Write + Send),
 ) -> Result<(), Error> {
+    let info = container::find(store, name).map_err(fail)?;
+    let record = store.container(&info.id).map_err(fail)?;
     with_rootfs(store, name, |rootfs| {
-        archive::tar_in_root(rootfs, Path::new(""), "", out)
+        archive::tar_in_root_mapped(rootfs, Path::new(""), "", out, record.mapped_upper())
             .map(drop)
             .map_err(fail)
     })
