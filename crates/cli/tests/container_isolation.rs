@@ -810,3 +810,111 @@ fn uidmap_gives_a_user_namespace_in_which_the_image_keeps_its_owners() {
     assert!(out.stderr.contains("UID 0 is not mapped"), "{}", out.stderr);
     assert_eq!(st.ok(&["ps", "-aq"]).stdout, "");
 }
+
+/// /etc/subuid and /etc/subgid with a range for user "containers" while it
+/// lives (what `--userns auto` takes as root), then as they were.
+struct AutoRange(Vec<(&'static str, String)>);
+
+impl AutoRange {
+    fn new(start: u32, count: u32) -> AutoRange {
+        let files = ["/etc/subuid", "/etc/subgid"];
+        let kept = files
+            .iter()
+            .map(|f| (*f, std::fs::read_to_string(f).unwrap_or_default()))
+            .collect();
+        for f in files {
+            let mut text = std::fs::read_to_string(f).unwrap_or_default();
+            if !text.is_empty() && !text.ends_with('\n') {
+                text.push('\n');
+            }
+            text.push_str(&format!("containers:{start}:{count}\n"));
+            std::fs::write(f, text).unwrap();
+        }
+        AutoRange(kept)
+    }
+}
+
+impl Drop for AutoRange {
+    fn drop(&mut self) {
+        for (f, text) in &self.0 {
+            let _ = std::fs::write(f, text);
+        }
+    }
+}
+
+/// `--userns auto` as root: each container gets its own range of user
+/// "containers"'s IDs (podman's estimate, 1024 for busybox, or `size=`), never
+/// another container's, with `uidmapping=` kept as given; the image's files keep
+/// their owners inside (ID-mapped layers, as `--uidmap`); keep-id and nomap are
+/// refused with podman's words.
+#[test]
+fn userns_auto_gives_each_container_its_own_free_range() {
+    let st = TestStore::with_busybox();
+    let _range = AutoRange::new(3_000_000_000, 200_000);
+    let map_of = |args: &[&str]| {
+        let r = st.ok(args);
+        r.stdout
+            .split_whitespace()
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    st.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "a1",
+        "--userns=auto",
+        "localhost/bb:1",
+        "sleep",
+        "600",
+    ]);
+    let inside = st.ok(&[
+        "exec",
+        "a1",
+        "sh",
+        "-c",
+        "cat /proc/self/uid_map; stat -c %u:%g /bin/busybox; id -u",
+    ]);
+    let words: Vec<&str> = inside.stdout.split_whitespace().collect();
+    assert_eq!(
+        words,
+        ["0", "3000000000", "1024", "0:0", "0"],
+        "{}",
+        inside.stdout
+    );
+    let second = map_of(&[
+        "run",
+        "--rm",
+        "--userns=auto:size=2000",
+        "localhost/bb:1",
+        "cat",
+        "/proc/self/gid_map",
+    ]);
+    assert_eq!(second, ["0", "3000001024", "2000"]);
+    let given = map_of(&[
+        "run",
+        "--rm",
+        "--userns=auto:uidmapping=0:5000:1",
+        "localhost/bb:1",
+        "cat",
+        "/proc/self/uid_map",
+    ]);
+    assert_eq!(given, ["1", "3000001024", "1023", "0", "5000", "1"]);
+    for (mode, words) in [
+        (
+            "keep-id",
+            "Error: keep-id is only supported in rootless mode\n",
+        ),
+        ("nomap", "Error: nomap is only supported in rootless mode\n"),
+        (
+            "auto:size=300000",
+            "Error: could not find enough available IDs\n",
+        ),
+        ("auto:foo", "Error: invalid option specified: \"foo\"\n"),
+    ] {
+        let r = st.run(&["run", "--rm", "--userns", mode, "localhost/bb:1", "true"]);
+        assert_eq!((r.code, r.stderr.as_str()), (125, words), "{mode}");
+    }
+    st.ok(&["rm", "-f", "-t", "0", "a1"]);
+    assert_eq!(st.ok(&["ps", "-aq"]).stdout, "");
+}

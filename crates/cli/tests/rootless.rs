@@ -176,6 +176,8 @@ impl Drop for User {
         }
         let _ = Command::new("userdel").args(["-r", &self.name]).output();
         let _ = std::fs::remove_dir_all(self.run_dir());
+        // Where its mapped containers' roots were bound (empty once they went).
+        let _ = std::fs::remove_dir(format!("/tmp/berth-userns-{}", self.uid));
     }
 }
 
@@ -326,17 +328,6 @@ fn an_ordinary_user_runs_builds_and_reaches_its_containers() {
         "/sys/class/net",
     ]);
     assert!(r.stdout.lines().any(|l| l == "lo"), "{}", r.stdout);
-    // keep-id is not built: said so in one line (not podman's "rootless only").
-    let r = u.berth(&[
-        "run",
-        "--rm",
-        "--userns",
-        "keep-id",
-        "localhost/bb:1",
-        "true",
-    ]);
-    assert_eq!(r.code, 125);
-    assert!(r.stderr.contains("not built yet"), "{}", r.stderr);
     // Limits cannot hold without a cgroup of the user's own: podman's warning, as is.
     let r = u.ok(&[
         "run",
@@ -720,4 +711,197 @@ fn the_rest_api_serves_a_rootless_user() {
     // The user's own CLI sees the same container.
     assert_eq!(u.ok(&["ps", "--format", "{{.Names}}"]).stdout, "kept\n");
     docker(&["rm", "-f", "kept"]);
+}
+
+/// `--userns keep-id|nomap|auto` for an ordinary user (podman 4.3's modes): with
+/// keep-id the container runs as the user, the image's files are still root's
+/// inside, what it writes to a bind-mounted directory is the user's on the host,
+/// and a commit keeps the owners the container saw. The layers are mapped
+/// copies (the kernel refuses ID-mapped mounts here), gone with their image.
+#[test]
+fn keep_id_nomap_and_auto_for_an_ordinary_user() {
+    let _host = HOST.lock().unwrap_or_else(|e| e.into_inner());
+    let _null = OpenToAll::new("/dev/null");
+    let u = User::new(true);
+    let tar = layer_for(&u);
+    u.ok(&["import", "-q", tar.to_str().unwrap(), "localhost/bb:1"]);
+    let (uid, gid) = (u.uid.to_string(), u.gid.to_string());
+    // keep-id: the user's IDs inside, the image's root files root's.
+    let r = u.ok(&[
+        "run",
+        "--rm",
+        "--userns",
+        "keep-id",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "id -u; id -g; stat -c %u:%g /bin/busybox /",
+    ]);
+    assert_eq!(r.stdout, format!("{uid}\n{gid}\n0:0\n0:0\n"));
+    // What it writes to a bind-mounted directory is the user's on the host.
+    let data = u.home.join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::os::unix::fs::chown(&data, Some(u.uid), Some(u.gid)).unwrap();
+    u.ok(&[
+        "run",
+        "--rm",
+        "--userns=keep-id",
+        "-v",
+        &format!("{}:/data", data.display()),
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "echo hi > /data/f",
+    ]);
+    let m = std::fs::metadata(data.join("f")).unwrap();
+    assert_eq!((m.uid(), m.gid()), (u.uid, u.gid));
+    // uid=/gid= move the user's place in the container (podman's map).
+    let r = u.ok(&[
+        "run",
+        "--rm",
+        "--userns=keep-id:uid=11,gid=12",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "id -u; id -g; cat /proc/self/uid_map",
+    ]);
+    let words: Vec<&str> = r.stdout.split_whitespace().collect();
+    assert_eq!(
+        words,
+        [
+            "11", "12", "0", "1", "11", "11", "0", "1", "12", "12", "65525"
+        ],
+        "{}",
+        r.stdout
+    );
+    // A commit keeps the owners seen inside: root's file root's, the user's its.
+    u.ok(&[
+        "run",
+        "--name",
+        "k",
+        "--userns=keep-id",
+        "--user",
+        "0",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        &format!("echo x > /r; touch /u; chown {uid}:{gid} /u"),
+    ]);
+    u.ok(&["commit", "-q", "k", "localhost/kept:1"]);
+    let r = u.ok(&[
+        "run",
+        "--rm",
+        "localhost/kept:1",
+        "stat",
+        "-c",
+        "%u:%g",
+        "/r",
+        "/u",
+    ]);
+    assert_eq!(r.stdout, format!("0:0\n{uid}:{gid}\n"));
+    // export too.
+    let out = u.home.join("k.tar");
+    u.ok(&["export", "-o", out.to_str().unwrap(), "k"]);
+    let listing = Command::new("tar")
+        .args(["--numeric-owner", "-tvf"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let listing = String::from_utf8_lossy(&listing.stdout);
+    let owner_of = |name: &str| {
+        listing
+            .lines()
+            .find(|l| l.ends_with(&format!(" {name}")) || l.ends_with(&format!(" ./{name}")))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .map(str::to_string)
+    };
+    assert_eq!(owner_of("r").as_deref(), Some("0/0"), "{listing}");
+    assert_eq!(owner_of("u"), Some(format!("{uid}/{gid}")), "{listing}");
+    // keep-id takes the user's whole range: auto finds nothing while it stays
+    // (as podman documents).
+    let r = u.berth(&["run", "--rm", "--userns=auto", "localhost/bb:1", "true"]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    assert_eq!(r.stderr, "Error: could not find enough available IDs\n");
+    u.ok(&["rm", "k"]);
+    // nomap: the user is not in the container at all.
+    let r = u.ok(&[
+        "run",
+        "--rm",
+        "--userns=nomap",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "cat /proc/self/uid_map; stat -c %u /bin/busybox",
+    ]);
+    let words: Vec<&str> = r.stdout.split_whitespace().collect();
+    assert_eq!(words, ["0", "1", "65536", "0"], "{}", r.stdout);
+    // auto: the size podman estimates (1024 at least), from the user's range;
+    // a second container gets the next free IDs.
+    u.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "a1",
+        "--userns=auto",
+        "localhost/bb:1",
+        "sleep",
+        "600",
+    ]);
+    let r = u.ok(&["exec", "a1", "sh", "-c", "cat /proc/self/uid_map; id -u"]);
+    let words: Vec<&str> = r.stdout.split_whitespace().collect();
+    assert_eq!(words, ["0", "1", "1024", "0"], "{}", r.stdout);
+    let r = u.ok(&[
+        "run",
+        "--rm",
+        "--userns=auto:size=2000",
+        "localhost/bb:1",
+        "cat",
+        "/proc/self/uid_map",
+    ]);
+    let words: Vec<&str> = r.stdout.split_whitespace().collect();
+    assert_eq!(words, ["0", "1025", "2000"], "{}", r.stdout);
+    u.ok(&["rm", "-f", "-t", "0", "a1"]);
+    // Bad options: one line, podman's words, 125, nothing made.
+    for (mode, words) in [
+        (
+            "keep-id:foo=1",
+            "Error: unknown option specified: \"foo\"\n",
+        ),
+        ("keep-id:uid", "Error: invalid option specified: \"uid\"\n"),
+        (
+            "auto:size=x",
+            "Error: strconv.ParseUint: parsing \"x\": invalid syntax\n",
+        ),
+        ("bogus", "Error: unrecognized namespace mode bogus passed\n"),
+    ] {
+        let r = u.berth(&["run", "--rm", "--userns", mode, "localhost/bb:1", "true"]);
+        assert_eq!((r.code, r.stderr.as_str()), (125, words), "{mode}");
+    }
+    let r = u.berth(&[
+        "run",
+        "--rm",
+        "--userns=keep-id",
+        "--uidmap",
+        "0:1:10",
+        "localhost/bb:1",
+        "true",
+    ]);
+    assert_eq!(r.code, 125);
+    assert_eq!(
+        r.stderr,
+        "Error: --userns and --uidmap/--gidmap/--subuidname/--subgidname are mutually exclusive\n"
+    );
+    assert_eq!(u.ok(&["ps", "-aq"]).stdout, "");
+    // The mapped copies go with their images.
+    let mapped = u.home.join(".local/share/berth/overlay-mapped");
+    let copies = || -> Vec<PathBuf> {
+        walk(&mapped)
+            .into_iter()
+            .filter(|p| p.parent().and_then(Path::parent) == Some(mapped.as_path()))
+            .collect()
+    };
+    assert!(!copies().is_empty(), "no mapped copies were made");
+    u.ok(&["rmi", "localhost/kept:1", "localhost/bb:1"]);
+    assert_eq!(copies(), Vec::<PathBuf>::new());
+    all_owned_by(&u.home.join(".local/share/berth"), &u).unwrap();
 }

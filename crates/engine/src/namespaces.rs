@@ -113,21 +113,271 @@ pub fn check_userns(mode: Option<&str>) -> Result<(), crate::Error> {
     }
 }
 
+/// A container's user namespace, as `--userns`, `--uidmap` and `--gidmap` ask.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Userns {
+    /// A map of its own, known now.
+    pub id_map: Option<berth_storage::idmap::IdMap>,
+    /// `auto`: a map the store picks at create.
+    pub auto: Option<berth_storage::idmap::AutoRequest>,
+    /// `keep-id`: the user it runs as unless `--user` says otherwise (podman's).
+    pub user: Option<String>,
+}
+
+impl Userns {
+    /// Puts it into a container's options; `--user` given wins over keep-id's.
+    pub fn apply(self, p: &mut ProcessOptions) {
+        p.id_map = self.id_map;
+        p.auto_userns = self.auto;
+        if p.user.is_none() {
+            p.user = self.user;
+        }
+    }
+}
+
+/// `--userns MODE` with `--uidmap`/`--gidmap` for a container: podman 4.3's
+/// modes and words. `keep-id[:uid=U,gid=G]` and `nomap` are a rootless user's
+/// (the user's ID kept, or left out); `auto[:size=N,uidmapping=C:H:S,gidmapping=C:H:S]`
+/// works for both, from the IDs of user "containers" in /etc/subuid and
+/// /etc/subgid as root, from the user's own namespace rootless.
+pub fn userns(
+    mode: Option<&str>,
+    uidmap: &[String],
+    gidmap: &[String],
+) -> Result<Userns, crate::Error> {
+    let refuse = |why: String| Err(crate::Error::InvalidArgument(why));
+    let maps = !uidmap.is_empty() || !gidmap.is_empty();
+    if mode.is_some() && maps {
+        return refuse(
+            "--userns and --uidmap/--gidmap/--subuidname/--subgidname are mutually exclusive"
+                .into(),
+        );
+    }
+    let rootless = berth_runtime::userns::rootless_uid().is_some();
+    let (kind, opts) = match mode {
+        Some(m) => m.split_once(':').map_or((m, None), |(k, o)| (k, Some(o))),
+        None => ("", None),
+    };
+    match (kind, opts) {
+        ("" | "host", None) => Ok(Userns {
+            id_map: id_map(uidmap, gidmap)?,
+            ..Default::default()
+        }),
+        ("keep-id", _) if !rootless => refuse("keep-id is only supported in rootless mode".into()),
+        ("nomap", None) if !rootless => refuse("nomap is only supported in rootless mode".into()),
+        ("keep-id", o) => {
+            let (mut uid, mut gid) = user_ids();
+            for (key, val) in options(o)? {
+                let n = parse_u32(val)?;
+                match key {
+                    "uid" => uid = n,
+                    "gid" => gid = n,
+                    other => return refuse(format!("unknown option specified: {other:?}")),
+                }
+            }
+            let (nu, ng) = own_range_sizes();
+            let map = berth_storage::idmap::IdMap {
+                uids: keep_id(uid, nu),
+                gids: keep_id(gid, ng),
+            };
+            Ok(Userns {
+                id_map: Some(map),
+                auto: None,
+                user: Some(format!("{uid}:{gid}")),
+            })
+        }
+        ("nomap", None) => {
+            let (nu, ng) = own_range_sizes();
+            if nu == 0 || ng == 0 {
+                return refuse(
+                    "nomap requires additional UIDs or GIDs defined in /etc/subuid and /etc/subgid to function correctly"
+                        .into(),
+                );
+            }
+            let all = |n| {
+                vec![berth_storage::idmap::IdRange {
+                    container: 0,
+                    host: 1,
+                    size: n,
+                }]
+            };
+            Ok(Userns {
+                id_map: Some(berth_storage::idmap::IdMap {
+                    uids: all(nu),
+                    gids: all(ng),
+                }),
+                ..Default::default()
+            })
+        }
+        ("auto", o) => {
+            let mut req = berth_storage::idmap::AutoRequest::default();
+            for (key, val) in options(o)? {
+                match key {
+                    "size" => req.size = Some(parse_u32(val)?),
+                    "uidmapping" => req.uids.extend(auto_mapping("UID", val)?),
+                    "gidmapping" => req.gids.extend(auto_mapping("GID", val)?),
+                    other => return refuse(format!("unknown option specified: {other:?}")),
+                }
+            }
+            Ok(Userns {
+                auto: Some(req),
+                ..Default::default()
+            })
+        }
+        ("private" | "container" | "ns", _) => refuse(format!(
+            "--userns {}: not supported yet",
+            mode.unwrap_or_default()
+        )),
+        _ => refuse(format!(
+            "unrecognized namespace mode {} passed",
+            mode.unwrap_or_default()
+        )),
+    }
+}
+
+/// `KEY=VALUE,...` after a mode's colon, podman's words for what is not.
+fn options(o: Option<&str>) -> Result<Vec<(&str, &str)>, crate::Error> {
+    o.into_iter()
+        .flat_map(|o| o.split(','))
+        .map(|kv| {
+            kv.split_once('=').ok_or_else(|| {
+                crate::Error::InvalidArgument(format!("invalid option specified: {kv:?}"))
+            })
+        })
+        .collect()
+}
+
+/// A number as Go's strconv.ParseUint(v, 10, 32) takes it, with its words.
+fn parse_u32(v: &str) -> Result<u32, crate::Error> {
+    v.parse::<u32>().map_err(|e| {
+        let why = if matches!(e.kind(), std::num::IntErrorKind::PosOverflow) {
+            "value out of range"
+        } else {
+            "invalid syntax"
+        };
+        crate::Error::InvalidArgument(format!("strconv.ParseUint: parsing {v:?}: {why}"))
+    })
+}
+
+/// `uidmapping=`/`gidmapping=` of auto: CONTAINER:HOST:SIZE (SIZE 1 when left out).
+fn auto_mapping(what: &str, v: &str) -> Result<Vec<berth_storage::idmap::IdRange>, crate::Error> {
+    let spec = if v.split(':').count() == 2 {
+        format!("{v}:1")
+    } else {
+        v.to_string()
+    };
+    ranges("--userns", std::slice::from_ref(&spec)).map_err(|_| {
+        crate::Error::InvalidArgument(format!(
+            "failed to create ParseUIDMap {what}=[{v}]: initializing ID mappings: {what} setting is malformed expected [\"uint32:uint32:uint32\"]: [{v:?}]"
+        ))
+    })
+}
+
+/// The rootless user's own UID and GID: who its namespace's 0 is outside.
+fn user_ids() -> (u32, u32) {
+    let outside = |f: &str| {
+        let text = std::fs::read_to_string(f).unwrap_or_default();
+        text.lines().find_map(|l| {
+            let mut w = l.split_whitespace();
+            (w.next()? == "0").then_some(())?;
+            w.next()?.parse::<u32>().ok()
+        })
+    };
+    let uid = berth_runtime::userns::rootless_uid().unwrap_or_default();
+    (
+        outside("/proc/self/uid_map").unwrap_or(uid),
+        outside("/proc/self/gid_map").unwrap_or(uid),
+    )
+}
+
+/// The sizes of the user's subordinate ranges in its namespace (IDs 1..=N
+/// there): what the namespace maps besides the user.
+fn own_range_sizes() -> (u32, u32) {
+    let size = |f: &str| {
+        let text = std::fs::read_to_string(f).unwrap_or_default();
+        let total: u64 = text
+            .lines()
+            .filter_map(|l| l.split_whitespace().nth(2)?.parse::<u64>().ok())
+            .sum();
+        u32::try_from(total.saturating_sub(1)).unwrap_or(u32::MAX)
+    };
+    (size("/proc/self/uid_map"), size("/proc/self/gid_map"))
+}
+
+/// podman's keep-id map of one kind: the container's `id` is the user (0 in
+/// its namespace), the container's IDs below it the first of its range, those
+/// above it the rest.
+fn keep_id(id: u32, range: u32) -> Vec<berth_storage::idmap::IdRange> {
+    use berth_storage::idmap::IdRange;
+    let mut out = Vec::new();
+    if range > 0 && id > 0 {
+        out.push(IdRange {
+            container: 0,
+            host: 1,
+            size: id.min(range),
+        });
+    }
+    out.push(IdRange {
+        container: id,
+        host: 0,
+        size: 1,
+    });
+    if range > id {
+        out.push(IdRange {
+            container: id + 1,
+            host: id + 1,
+            size: range - id,
+        });
+    }
+    out
+}
+
+/// The host IDs a `--userns auto` container may take: user "containers"'s
+/// ranges in /etc/subuid and /etc/subgid as root, the user's own range (IDs
+/// 1..=N of its namespace) rootless.
+pub fn auto_available() -> Result<(IdRanges, IdRanges), crate::Error> {
+    if berth_runtime::userns::rootless_uid().is_some() {
+        let (u, g) = own_range_sizes();
+        let one = |n: u32| if n == 0 { Vec::new() } else { vec![(1, n)] };
+        return Ok((one(u), one(g)));
+    }
+    let read = |f: &str| {
+        let text = std::fs::read_to_string(f).unwrap_or_default();
+        text.lines()
+            .filter_map(|l| {
+                let mut p = l.trim().split(':');
+                let (who, start, count) = (p.next()?, p.next()?, p.next()?);
+                (who == AUTO_USER).then_some((start.parse().ok()?, count.parse().ok()?))
+            })
+            .filter(|&(_, n): &(u32, u32)| n > 0)
+            .collect::<Vec<_>>()
+    };
+    let (u, g) = (read("/etc/subuid"), read("/etc/subgid"));
+    if u.is_empty() || g.is_empty() {
+        return Err(crate::Error::InvalidArgument(format!(
+            "could not find enough available IDs: no ranges for user {AUTO_USER:?} in /etc/subuid and /etc/subgid"
+        )));
+    }
+    Ok((u, g))
+}
+
+/// (start, count) ranges of host IDs.
+pub type IdRanges = Vec<(u32, u32)>;
+
+/// Whose subordinate IDs `--userns auto` takes as root (containers/storage's
+/// default `root-auto-userns-user`).
+pub const AUTO_USER: &str = "containers";
+
 /// `--uidmap`/`--gidmap` (podman's CONTAINER:HOST:SIZE, repeatable): a user
 /// namespace of the container's own. Without `--gidmap` the groups are mapped
-/// as the users are, as podman does. Root only here: a rootless user's
-/// containers live in its own namespace.
+/// as the users are, as podman does. Rootless, HOST is an ID of the user's own
+/// namespace (0 the user, 1.. its range), as podman takes it.
 pub fn id_map(
     uidmap: &[String],
     gidmap: &[String],
 ) -> Result<Option<berth_storage::idmap::IdMap>, crate::Error> {
     if uidmap.is_empty() && gidmap.is_empty() {
         return Ok(None);
-    }
-    if berth_runtime::userns::rootless_uid().is_some() {
-        return Err(crate::Error::InvalidArgument(
-            "--uidmap/--gidmap: not built yet for rootless containers".into(),
-        ));
     }
     let uids = ranges("--uidmap", uidmap)?;
     let gids = if gidmap.is_empty() {
@@ -143,6 +393,20 @@ pub fn id_map(
     let map = berth_storage::idmap::IdMap { uids, gids };
     map.check()
         .map_err(|e| crate::Error::InvalidArgument(format!("--uidmap/--gidmap: {e}")))?;
+    if berth_runtime::userns::rootless_uid().is_some() {
+        let (nu, ng) = own_range_sizes();
+        for (what, ranges, n) in [("--uidmap", &map.uids, nu), ("--gidmap", &map.gids, ng)] {
+            if let Some(r) = ranges
+                .iter()
+                .find(|r| u64::from(r.host) + u64::from(r.size) > u64::from(n) + 1)
+            {
+                return Err(crate::Error::InvalidArgument(format!(
+                    "{what} {}:{}:{}: host IDs past {n}, the last of this user's namespace (0 is the user, 1-{n} its /etc/subuid range)",
+                    r.container, r.host, r.size
+                )));
+            }
+        }
+    }
     Ok(Some(map))
 }
 

@@ -523,8 +523,18 @@ pub fn create_for(store: &Store, o: &RunOptions, to_start: bool) -> Result<Info,
         restart,
         creator: to_start.then(berth_runtime::pid::ProcessId::this),
     };
+    let mut cfg = cfg;
     let meta = serde_json::to_string(&cfg).map_err(engine)?;
     let c = create_named(store, img.as_ref(), o, &meta)?;
+    if cfg.process.auto_userns.is_some() {
+        // The map the store picked under its lock is the container's.
+        cfg.process.id_map = c.id_map.clone();
+        let meta = serde_json::to_string(&cfg).map_err(engine)?;
+        if let Err(e) = store.set_container_metadata(&c.id, meta) {
+            let _ = store.remove_container(&c.id);
+            return Err(engine(e));
+        }
+    }
     container::save_state(store, &c.id, &ContainerState::default()).map_err(engine)?;
     let info = Info {
         id: c.id,
@@ -554,10 +564,20 @@ fn create_named(
             Some(n) => n.to_string(),
             None => crate::names::generate(|n| store.container(n).is_ok()),
         };
-        let made = match &o.process.rootfs {
-            Some(root) => store.create_container_on(root.clone(), &[chosen], meta),
-            None => {
-                store.create_container_mapped(image_id, &[chosen], meta, o.process.id_map.clone())
+        let p = &o.process;
+        let made = match (&p.rootfs, &p.auto_userns) {
+            (Some(_), _) if p.id_map.is_some() || p.auto_userns.is_some() => {
+                return Err(RunError::Engine(
+                    "--rootfs with a user namespace of the container's own is not supported".into(),
+                ));
+            }
+            (Some(root), _) => store.create_container_on(root.clone(), &[chosen], meta),
+            (None, Some(req)) => {
+                let (uids, gids) = crate::namespaces::auto_available().map_err(engine)?;
+                store.create_container_auto(image_id, &[chosen], meta, req, (&uids, &gids))
+            }
+            (None, None) => {
+                store.create_container_mapped(image_id, &[chosen], meta, p.id_map.clone())
             }
         };
         match made {

@@ -210,6 +210,9 @@ pub struct ProcessOptions {
     /// `--uidmap`/`--gidmap`: a user namespace of the container's own with this
     /// mapping (none: the host's, or a rootless user's own).
     pub id_map: Option<berth_storage::idmap::IdMap>,
+    /// `--userns auto`: the store picks `id_map` at create from free IDs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auto_userns: Option<berth_storage::idmap::AutoRequest>,
     /// `--shm-size` of /dev/shm (default 64m).
     #[serde(with = "crate::flagform::optional")]
     pub shm_size: Option<crate::security::Bytes>,

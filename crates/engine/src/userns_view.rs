@@ -4,6 +4,8 @@
 //! file or directory it binds from the store are bound one by one under
 //! `/run/berth-userns/ID` (that directory 0711, `ID` 0700 and the mapped root's),
 //! and the spec points there: nothing else of the store becomes reachable.
+//! A rootless user's are under `/tmp/berth-userns-UID` (0711, the user's; one
+//! made by anyone else is refused), since its run root is the user's alone.
 
 use crate::run::{RunError, engine};
 use berth_runtime::spec::Spec;
@@ -14,8 +16,31 @@ use std::path::{Path, PathBuf};
 
 const BASE: &str = "/run/berth-userns";
 
+fn base() -> PathBuf {
+    match berth_runtime::userns::rootless_uid() {
+        Some(uid) => PathBuf::from(format!("/tmp/berth-userns-{uid}")),
+        None => PathBuf::from(BASE),
+    }
+}
+
 fn dir(id: &str) -> PathBuf {
-    Path::new(BASE).join(id)
+    base().join(id)
+}
+
+/// Makes the base directory (0711), or takes it if it is this process's
+/// user's real directory: never a link, never another user's.
+fn make_base(base: &Path) -> Result<(), RunError> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+    let _ = std::fs::DirBuilder::new().mode(0o711).create(base);
+    let m = std::fs::symlink_metadata(base).map_err(|e| io(base, e))?;
+    let me = berth_runtime::sys::geteuid();
+    if !m.is_dir() || m.uid() != me {
+        return Err(engine(format!(
+            "{}: not a directory of this user's own",
+            base.display()
+        )));
+    }
+    std::fs::set_permissions(base, std::fs::Permissions::from_mode(0o711)).map_err(|e| io(base, e))
 }
 
 fn io(p: &Path, e: std::io::Error) -> RunError {
@@ -26,10 +51,7 @@ fn io(p: &Path, e: std::io::Error) -> RunError {
 /// points `spec` there.
 pub fn prepare(store: &Store, id: &str, map: &IdMap, spec: &mut Spec) -> Result<(), RunError> {
     release(id);
-    let base = Path::new(BASE);
-    std::fs::create_dir_all(base).map_err(|e| io(base, e))?;
-    std::fs::set_permissions(base, std::fs::Permissions::from_mode(0o711))
-        .map_err(|e| io(base, e))?;
+    make_base(&base())?;
     let own = dir(id);
     std::fs::create_dir(&own).map_err(|e| io(&own, e))?;
     std::fs::set_permissions(&own, std::fs::Permissions::from_mode(0o700))

@@ -318,11 +318,72 @@ fn fork_into_cgroup(plan: &Plan) -> Result<(ParentNamespaces, Result<i32>, bool)
         None
     };
     let mut parent_ns = enter_parent_namespaces(&plan.spec)?;
+    if !plan.parent_joins.is_empty() && crate::userns::rootless_uid().is_some() {
+        let forked = fork_through_helper(plan, into.as_ref().map(AsFd::as_fd));
+        let in_v2 = forked.as_ref().is_ok_and(|f| f.1);
+        return Ok((parent_ns, forked.map(|f| f.0), in_v2));
+    }
     // A failed join goes back through Drop.
     parent_ns.join(&plan.parent_joins)?;
     match sys::clone_fork_maybe_into(plan.clone_flags, into.as_ref().map(AsFd::as_fd)) {
         Ok((pid, in_v2)) => Ok((parent_ns, Ok(pid), in_v2)),
         Err(e) => Ok((parent_ns, Err(e).ctx("clone the container process"), false)),
+    }
+}
+
+/// Rootless, this process could not come back to the host's namespaces once it
+/// left them for those its container joins (they belong to the initial user
+/// namespace): a short-lived helper joins them and clones the container's
+/// process as this process's own child (CLONE_PARENT), tells its pid on a pipe
+/// and leaves. Returns the pid (0 in the container's process) and whether it
+/// was born in the cgroup.
+fn fork_through_helper(plan: &Plan, into: Option<std::os::fd::BorrowedFd>) -> Result<(i32, bool)> {
+    let (mut rd, mut wr) = std::io::pipe().ctx("pipe")?;
+    match sys::clone_fork(0).ctx("fork the namespace helper")? {
+        0 => {
+            drop(rd);
+            let mut saved = ParentNamespaces(Vec::new());
+            let forked = saved.join(&plan.parent_joins).and_then(|()| {
+                sys::clone_fork_maybe_into(plan.clone_flags | libc::CLONE_PARENT, into)
+                    .ctx("clone the container process")
+            });
+            // The saved descriptors go without a return: this process ends.
+            std::mem::forget(saved);
+            match forked {
+                Ok((0, in_v2)) => {
+                    drop(wr);
+                    Ok((0, in_v2))
+                }
+                Ok((pid, in_v2)) => {
+                    let mut word = pid.to_le_bytes().to_vec();
+                    word.push(u8::from(in_v2));
+                    let _ = wr.write_all(&word);
+                    // SAFETY: the helper leaves at once, running no destructors
+                    // of state it shares with the runtime.
+                    unsafe { libc::_exit(0) }
+                }
+                Err(e) => {
+                    let _ = wr.write_all(e.to_string().as_bytes());
+                    // SAFETY: as above.
+                    unsafe { libc::_exit(1) }
+                }
+            }
+        }
+        helper => {
+            drop(wr);
+            let mut got = Vec::new();
+            let read = rd.read_to_end(&mut got);
+            // The helper is this process's child, forked above and not yet reaped.
+            let _ = sys::waitpid(helper, 0);
+            read.ctx("read the namespace helper's answer")?;
+            match got.as_slice() {
+                [a, b, c, d, v2] => Ok((i32::from_le_bytes([*a, *b, *c, *d]), *v2 == 1)),
+                why => Err(Error(format!(
+                    "the namespace helper failed: {}",
+                    String::from_utf8_lossy(why)
+                ))),
+            }
+        }
     }
 }
 

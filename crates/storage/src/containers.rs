@@ -24,6 +24,24 @@ pub struct Container {
     /// ID-mapped mounts of its layers (see [`crate::idmap`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id_map: Option<crate::idmap::IdMap>,
+    /// How its mapped root is made (ID-mapped mounts as root, mapped copies
+    /// rootless), which says what owners its upper layer holds.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub id_map_strategy: crate::idmap::Strategy,
+}
+
+fn is_default<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
+}
+
+impl Container {
+    /// The map its upper layer's owners went through, when they did (mapped
+    /// copies): what `diff`, `commit`, `export` and `cp` map back.
+    pub fn mapped_upper(&self) -> Option<&crate::idmap::IdMap> {
+        self.id_map
+            .as_ref()
+            .filter(|_| self.id_map_strategy == crate::idmap::Strategy::Copies)
+    }
 }
 
 /// A host directory as a container's root.

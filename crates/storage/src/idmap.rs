@@ -1,9 +1,18 @@
 //! Containers whose user namespace maps IDs otherwise than the store's files are
-//! owned (podman's `--uidmap`/`--gidmap`). Nothing is copied or chowned: the
-//! container's overlay is built from ID-mapped mounts of its layers (Linux 5.19),
-//! so inside the namespace each file has the owner the image gives it, and what
-//! the container writes lands in its upper layer with unmapped owners, ready for
-//! `diff` and `commit` as any other container's.
+//! owned (podman's `--uidmap`/`--gidmap`, `--userns keep-id|nomap|auto`).
+//!
+//! As root nothing is copied or chowned: the container's overlay is built from
+//! ID-mapped mounts of its layers (Linux 5.19), so inside the namespace each file
+//! has the owner the image gives it, and what the container writes lands in its
+//! upper layer with unmapped owners, ready for `diff` and `commit` as any other
+//! container's.
+//!
+//! A rootless store lives in the user's own user namespace, whose filesystems
+//! belong to the initial one: the kernel refuses ID-mapped mounts there. Such a
+//! container's layers are then mapped copies (made once per map and layer under
+//! `GRAPHROOT/overlay-mapped/KEY/LAYER`, gone with their layer), and its upper
+//! layer holds mapped owners, which `diff` maps back ([`IdMap::container_uid`]).
+//! [`Strategy`] says which; the store chooses at create.
 
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -26,8 +35,20 @@ pub struct IdMap {
     pub gids: Vec<IdRange>,
 }
 
-/// What the kernel shows for an ID a namespace does not map.
+/// What the kernel shows for an ID a namespace does not map, and what a file's
+/// owner becomes when a map has no way back for it.
 pub const OVERFLOW_ID: u32 = 65534;
+
+/// How a mapped container's root is made.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Strategy {
+    /// ID-mapped mounts of the layers; the upper layer holds unmapped owners.
+    #[default]
+    Mounts,
+    /// Mapped copies of the layers; the upper layer holds mapped owners.
+    Copies,
+}
 
 /// The owner overlayfs's own files in a mapped container's upper layer get on
 /// disk: the highest valid ID, which no image uses.
@@ -67,13 +88,34 @@ impl IdMap {
         to_host(&self.gids, gid)
     }
 
-    /// The container's UID of host `uid`, if the map has it.
-    pub fn container_uid(&self, uid: u32) -> Option<u32> {
-        to_container(&self.uids, uid)
+    /// The container's UID of a host `uid`; [`OVERFLOW_ID`] when unmapped.
+    pub fn container_uid(&self, uid: u32) -> u32 {
+        to_container(&self.uids, uid).unwrap_or(OVERFLOW_ID)
     }
 
-    pub fn container_gid(&self, gid: u32) -> Option<u32> {
-        to_container(&self.gids, gid)
+    pub fn container_gid(&self, gid: u32) -> u32 {
+        to_container(&self.gids, gid).unwrap_or(OVERFLOW_ID)
+    }
+
+    /// The owner a mapped copy gives a file the image gives `uid`/`gid`: their
+    /// host IDs; an ID the map leaves out goes to the container's nobody, else
+    /// its root (never an ID outside the map, which another container may use).
+    pub fn copy_owner(&self, uid: u32, gid: u32) -> (u32, u32) {
+        let one = |ranges: &[IdRange], id: u32| {
+            to_host(ranges, id)
+                .or_else(|| to_host(ranges, OVERFLOW_ID))
+                .or_else(|| to_host(ranges, 0))
+                .unwrap_or(OVERFLOW_ID)
+        };
+        (one(&self.uids, uid), one(&self.gids, gid))
+    }
+
+    /// The map's short, stable name: where its layer copies live.
+    pub fn key(&self) -> String {
+        use sha2::Digest as _;
+        let text = serde_json::to_vec(self).expect("an ID map serializes");
+        let hash = sha2::Sha256::digest(&text);
+        hash.iter().take(8).map(|b| format!("{b:02x}")).collect()
     }
 
     /// What the kernel would refuse or the container could not live with, said
@@ -199,6 +241,163 @@ impl IdMap {
     }
 }
 
+/// `--userns auto`: a map the store picks at create, from free IDs.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AutoRequest {
+    /// `size=`: IDs in the namespace (else from the image, see [`AUTO_MIN_SIZE`]).
+    pub size: Option<u32>,
+    /// `uidmapping=`/`gidmapping=`: ranges the map must hold as given.
+    pub uids: Vec<IdRange>,
+    pub gids: Vec<IdRange>,
+}
+
+/// containers/storage's defaults for an estimated size: at least this many IDs…
+pub const AUTO_MIN_SIZE: u32 = 1024;
+/// …and at most this many.
+pub const AUTO_MAX_SIZE: u32 = 65536;
+
+/// Host IDs containers may take, as /etc/subuid gives them: (start, count)
+/// ranges of UIDs and of GIDs.
+pub type Available<'a> = (&'a [(u32, u32)], &'a [(u32, u32)]);
+
+/// Half-open intervals of IDs, sorted and disjoint.
+type Ids = Vec<(u64, u64)>;
+
+fn subtract(set: &[(u64, u64)], cut: &[(u64, u64)]) -> Ids {
+    let mut out = Vec::new();
+    for &(mut s, e) in set {
+        let mut cuts: Vec<_> = cut.iter().filter(|c| c.0 < e && c.1 > s).collect();
+        cuts.sort();
+        for c in cuts {
+            if c.0 > s {
+                out.push((s, c.0));
+            }
+            s = s.max(c.1);
+        }
+        if s < e {
+            out.push((s, e));
+        }
+    }
+    out
+}
+
+fn host_ids(ranges: &[IdRange]) -> Ids {
+    let mut v: Ids = ranges
+        .iter()
+        .map(|r| (u64::from(r.host), u64::from(r.host) + u64::from(r.size)))
+        .collect();
+    v.sort();
+    v
+}
+
+/// One side of an automatic map: container IDs `0..size` (less those `extra`
+/// maps itself) on the first free host IDs of `available` that no map in `used`
+/// and no `extra` range holds, then `extra` as given.
+fn pick_side(
+    size: u32,
+    available: &[(u32, u32)],
+    used: &[&[IdRange]],
+    extra: &[IdRange],
+) -> Result<Vec<IdRange>> {
+    let avail: Ids = available
+        .iter()
+        .map(|&(s, n)| (u64::from(s), u64::from(s) + u64::from(n)))
+        .collect();
+    let mut taken: Ids = used.iter().flat_map(|r| host_ids(r)).collect();
+    taken.extend(host_ids(extra));
+    let mut free = subtract(&avail, &taken);
+    free.sort();
+    let own: Ids = extra
+        .iter()
+        .map(|r| {
+            (
+                u64::from(r.container),
+                u64::from(r.container) + u64::from(r.size),
+            )
+        })
+        .collect();
+    let wanted = subtract(&[(0, u64::from(size))], &own);
+    let need: u64 = wanted.iter().map(|(s, e)| e - s).sum();
+    if free.iter().map(|(s, e)| e - s).sum::<u64>() < need {
+        return Err(Error::Invalid("could not find enough available IDs".into()));
+    }
+    let mut out = Vec::new();
+    let (mut fi, mut fs) = (0, free.first().map_or(0, |f| f.0));
+    for (mut ws, we) in wanted {
+        while ws < we {
+            let (_, fe) = free[fi];
+            let n = (we - ws).min(fe - fs);
+            out.push(IdRange {
+                container: ws as u32,
+                host: fs as u32,
+                size: n as u32,
+            });
+            ws += n;
+            fs += n;
+            if fs == fe && fi + 1 < free.len() {
+                fi += 1;
+                fs = free[fi].0;
+            }
+        }
+    }
+    out.extend(extra.iter().cloned());
+    Ok(out)
+}
+
+/// The map of a `--userns auto` container of `size` IDs, from the host IDs
+/// `uids`/`gids` (start, count) that the maps of `used` (every other
+/// container's) leave free: podman's allocation, first fit.
+pub fn pick_auto(
+    size: u32,
+    req: &AutoRequest,
+    (uids, gids): Available,
+    used: &[&IdMap],
+) -> Result<IdMap> {
+    let used_u: Vec<&[IdRange]> = used.iter().map(|m| m.uids.as_slice()).collect();
+    let used_g: Vec<&[IdRange]> = used.iter().map(|m| m.gids.as_slice()).collect();
+    let map = IdMap {
+        uids: pick_side(size, uids, &used_u, &req.uids)?,
+        gids: pick_side(size, gids, &used_g, &req.gids)?,
+    };
+    map.check()?;
+    Ok(map)
+}
+
+/// The size podman estimates for an image: one more than the highest owner of
+/// its files and the highest ID its /etc/passwd and /etc/group name (nobody's
+/// left out), at least [`AUTO_MIN_SIZE`]; above [`AUTO_MAX_SIZE`] refused.
+pub fn auto_size(highest_owner: Option<u32>, from_files: u32) -> Result<u32> {
+    let size = highest_owner
+        .map_or(0, |h| h.saturating_add(1))
+        .max(from_files)
+        .max(AUTO_MIN_SIZE);
+    if size > AUTO_MAX_SIZE {
+        return Err(Error::Invalid(format!(
+            "the container needs a user namespace with size {size} that is bigger than the maximum value allowed with userns=auto {AUTO_MAX_SIZE}"
+        )));
+    }
+    Ok(size)
+}
+
+/// The highest ID a passwd or group file names (field `fields` of each line
+/// among `cols`), nobody's (65534 or the names nobody/nogroup) left out, plus one.
+pub fn ids_in_account_file(text: &str, cols: &[usize]) -> u32 {
+    text.lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            (f.len() > 3 && f[0] != "nobody" && f[0] != "nogroup").then_some(f)
+        })
+        .flat_map(|f| {
+            cols.iter()
+                .filter_map(|&c| f.get(c)?.parse::<u32>().ok())
+                .collect::<Vec<_>>()
+        })
+        .filter(|&id| id != OVERFLOW_ID)
+        .map(|id| id.saturating_add(1))
+        .max()
+        .unwrap_or(0)
+}
+
 /// A detached clone of the mount at `dir`, its owners seen through the user
 /// namespace `ns`.
 pub(crate) fn mapped_clone(dir: &Path, ns: BorrowedFd) -> Result<OwnedFd> {
@@ -278,10 +477,68 @@ mod tests {
         assert_eq!(m.host_uid(1000), Some(5000));
         assert_eq!(m.host_uid(1001), None);
         assert_eq!(m.host_gid(65535), Some(265535));
-        assert_eq!(m.container_uid(100999), Some(999));
-        assert_eq!(m.container_uid(5000), Some(1000));
-        assert_eq!(m.container_uid(0), None);
+        assert_eq!(m.container_uid(100999), 999);
+        assert_eq!(m.container_uid(5000), 1000);
+        assert_eq!(m.container_uid(0), OVERFLOW_ID);
         assert!(m.check().is_ok());
+    }
+
+    #[test]
+    fn ids_map_back_and_the_unmapped_overflow() {
+        let m = IdMap {
+            uids: vec![r(0, 1, 1000), r(1000, 0, 1), r(1001, 1001, 64535)],
+            gids: vec![r(0, 1, 65536)],
+        };
+        assert_eq!(m.container_uid(0), 1000);
+        assert_eq!(m.container_uid(1), 0);
+        assert_eq!(m.container_uid(1001), 1001);
+        assert_eq!(m.container_uid(70000), OVERFLOW_ID);
+        assert_eq!(m.container_gid(0), OVERFLOW_ID);
+        assert_eq!(m.copy_owner(0, 0), (1, 1));
+        assert_eq!(m.copy_owner(1000, 5), (0, 6));
+        assert_eq!(m.key(), m.clone().key());
+        assert_ne!(m.key(), IdMap::default().key());
+    }
+
+    #[test]
+    fn auto_maps_take_the_first_free_ids_and_keep_given_ranges() {
+        let avail: &[(u32, u32)] = &[(100000, 5000)];
+        let a = pick_auto(1024, &AutoRequest::default(), (avail, avail), &[]).unwrap();
+        assert_eq!(a.uids, vec![r(0, 100000, 1024)]);
+        // A second one starts after the first; a third across a hole.
+        let b = pick_auto(1024, &AutoRequest::default(), (avail, avail), &[&a]).unwrap();
+        assert_eq!(b.uids, vec![r(0, 101024, 1024)]);
+        let c = pick_auto(2048, &AutoRequest::default(), (avail, avail), &[&b]).unwrap();
+        assert_eq!(c.uids, vec![r(0, 100000, 1024), r(1024, 102048, 1024)]);
+        let e = pick_auto(4000, &AutoRequest::default(), (avail, avail), &[&a, &b]).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("could not find enough available IDs"),
+            "{e}"
+        );
+        // uidmapping=0:5000:1: container 0 is host 5000; the rest from the pool.
+        let req = AutoRequest {
+            size: None,
+            uids: vec![r(0, 5000, 1)],
+            gids: Vec::new(),
+        };
+        let d = pick_auto(1024, &req, (avail, avail), &[]).unwrap();
+        assert_eq!(d.uids, vec![r(1, 100000, 1023), r(0, 5000, 1)]);
+        assert_eq!(d.gids, vec![r(0, 100000, 1024)]);
+    }
+
+    #[test]
+    fn auto_sizes_follow_the_image() {
+        assert_eq!(auto_size(Some(0), 0).unwrap(), 1024);
+        assert_eq!(auto_size(Some(3000), 0).unwrap(), 3001);
+        assert_eq!(auto_size(None, 2001).unwrap(), 2001);
+        let e = auto_size(Some(70000), 0).unwrap_err().to_string();
+        assert!(
+            e.contains("bigger than the maximum value allowed with userns=auto 65536"),
+            "{e}"
+        );
+        let passwd = "root:x:0:0::/root:/bin/sh\nwww:x:33:33::/:/bin/sh\nnobody:x:65534:65534::/:/bin/false\n";
+        assert_eq!(ids_in_account_file(passwd, &[2, 3]), 34);
     }
 
     #[test]

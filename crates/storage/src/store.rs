@@ -427,7 +427,7 @@ impl Store {
     fn root_as_given(&self, diff: &Path, parent: Option<&Layer>) -> Result<()> {
         use std::os::unix::fs::PermissionsExt;
         match parent {
-            Some(pl) => copy_owner_and_mode(&self.layer_path(pl), diff),
+            Some(pl) => copy_owner_and_mode(&self.layer_path(pl), diff, None),
             None => fs::set_permissions(diff, fs::Permissions::from_mode(0o555)).at(diff),
         }
     }
@@ -435,6 +435,64 @@ impl Store {
     /// The directory holding a layer's files.
     pub fn layer_path(&self, layer: &Layer) -> PathBuf {
         self.driver_of(layer.store).diff_dir(&layer.id)
+    }
+
+    /// Where the copies of layers mapped through ID maps live.
+    fn mapped_root(&self) -> PathBuf {
+        self.config.graph_root.join("overlay-mapped")
+    }
+
+    /// A layer's copy with its owners through `map`.
+    fn mapped_layer_path(&self, layer: &Layer, map: &crate::idmap::IdMap) -> PathBuf {
+        self.mapped_root().join(map.key()).join(&layer.id)
+    }
+
+    /// Makes the missing mapped copies of the layers under a container (see
+    /// [`crate::idmap`]). Each is built aside (`.LAYER.tmp-PID-RANDOM`) without
+    /// the store's lock, which a big copy would hold for long, then renamed in
+    /// under it, unless another process was first or the layer went meanwhile.
+    /// Copies a killed process left half-built are removed on the way.
+    fn ensure_mapped_copies(&self, c: &Container, map: &crate::idmap::IdMap) -> Result<()> {
+        let wanted: Vec<(Layer, PathBuf)> = self.read(|st| {
+            let own = st
+                .layer(&c.layer)
+                .ok_or_else(|| Error::LayerNotFound(c.layer.clone()))?;
+            Ok(self
+                .stack(st, own.parent.as_deref())?
+                .into_iter()
+                .map(|l| (l.clone(), self.mapped_layer_path(l, map)))
+                .filter(|(_, p)| !p.is_dir())
+                .collect())
+        })?;
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let dir = self.mapped_root().join(map.key());
+        mkdirs(&dir)?;
+        remove_stale_copies(&dir);
+        for (layer, path) in wanted {
+            let tmp = dir.join(format!(
+                ".{}.tmp-{}-{}",
+                layer.id,
+                std::process::id(),
+                random_hex(4)
+            ));
+            mkdirs(&tmp)?;
+            let built = vfs::copy_tree_mapped(&self.layer_path(&layer), &tmp, Some(map));
+            let placed = built.and_then(|()| {
+                self.write(|st| {
+                    if path.is_dir() || st.layer(&layer.id).is_none() {
+                        return Ok(());
+                    }
+                    fs::rename(&tmp, &path).at(&path)
+                })
+            });
+            if tmp.exists() {
+                let _ = remove_all(&tmp);
+            }
+            placed?;
+        }
+        Ok(())
     }
 
     pub(crate) fn blob_path_in(&self, store: usize, digest: &Digest) -> PathBuf {
@@ -863,6 +921,14 @@ impl Store {
                 overlay::unmount_path(&merged)?;
             }
             st.doomed.push(self.driver.layer_dir(&l.id));
+            // Its mapped copies go with it.
+            if let Ok(maps) = fs::read_dir(self.mapped_root()) {
+                st.doomed.extend(
+                    maps.flatten()
+                        .map(|m| m.path().join(&l.id))
+                        .filter(|p| p.exists()),
+                );
+            }
             for d in l.blob_digests() {
                 if st.layers.iter().any(|o| o.store == 0 && o.has_blob(d)) {
                     continue;
@@ -908,8 +974,14 @@ impl Store {
 
     /// Writes a layer's changes as a tar (with OCI whiteouts) to `out`.
     pub fn diff<W: Write>(&self, layer_id: &str, out: W) -> Result<DiffReport> {
-        let (dir, parent) = self.layer_dirs(layer_id)?;
-        archive::write_diff(&dir, parent.as_deref(), self.driver.whiteouts(), out)
+        let (dir, parent, back) = self.layer_dirs(layer_id)?;
+        archive::diff::write_diff_mapped(
+            &dir,
+            parent.as_deref(),
+            self.driver.whiteouts(),
+            out,
+            back.as_ref(),
+        )
     }
 
     /// [`Store::diff`] without computing its digest (the reader hashes it).
@@ -926,13 +998,23 @@ impl Store {
         skip: &std::collections::HashSet<PathBuf>,
         mtime: Option<u64>,
     ) -> Result<u64> {
-        let (dir, parent) = self.layer_dirs(layer_id)?;
+        let (dir, parent, back) = self.layer_dirs(layer_id)?;
         let mode = self.driver.whiteouts();
-        archive::write_diff_unhashed(&dir, parent.as_deref(), mode, out, skip, mtime)
+        let opts = archive::diff::DiffOptions {
+            skip,
+            mtime,
+            owners: back.as_ref(),
+        };
+        archive::diff::write_diff_with(&dir, parent.as_deref(), mode, out, &opts)
     }
 
-    /// A layer's directory and its parent's.
-    fn layer_dirs(&self, layer_id: &str) -> Result<(PathBuf, Option<PathBuf>)> {
+    /// A layer's directory, its parent's, and the map its owners go back
+    /// through (a container's upper layer holding mapped owners).
+    #[allow(clippy::type_complexity)]
+    fn layer_dirs(
+        &self,
+        layer_id: &str,
+    ) -> Result<(PathBuf, Option<PathBuf>, Option<crate::idmap::IdMap>)> {
         self.read(|st| {
             let l = st
                 .layer(layer_id)
@@ -943,7 +1025,12 @@ impl Store {
                 ),
                 None => None,
             };
-            Ok((self.layer_path(l), parent))
+            let back = st
+                .containers
+                .iter()
+                .find(|c| c.layer == layer_id)
+                .and_then(|c| c.mapped_upper().cloned());
+            Ok((self.layer_path(l), parent, back))
         })
     }
 
@@ -1310,8 +1397,7 @@ impl Store {
     }
 
     /// [`Self::create_container`] for a container in a user namespace of its
-    /// own that maps IDs through `map`: its root will be an overlay of ID-mapped
-    /// layers (see [`crate::idmap`]); the overlay driver only.
+    /// own that maps IDs through `map` (see [`crate::idmap`]).
     pub fn create_container_mapped(
         &self,
         image: &str,
@@ -1319,55 +1405,141 @@ impl Store {
         metadata: &str,
         map: Option<crate::idmap::IdMap>,
     ) -> Result<Container> {
-        if let Some(m) = &map {
-            m.check()?;
-            if self.driver.kind != DriverKind::Overlay {
-                return Err(Error::Invalid(format!(
-                    "a container with its own ID map needs the overlay storage driver, not {:?}",
-                    self.driver.kind.name()
-                )));
+        let strategy = self.check_mappable(map.as_ref())?;
+        self.write(|st| self.create_in(st, image, names, metadata, map, strategy))
+    }
+
+    /// How a mapped container's root is made, decided here once: ID-mapped
+    /// mounts of the layers (overlay only) as root; mapped copies rootless,
+    /// where the kernel refuses ID-mapped mounts of the host's filesystems.
+    fn check_mappable(&self, map: Option<&crate::idmap::IdMap>) -> Result<crate::idmap::Strategy> {
+        use crate::idmap::Strategy;
+        let Some(m) = map else {
+            return Ok(Strategy::default());
+        };
+        m.check()?;
+        if crate::config::rootless_uid().is_some() {
+            return Ok(Strategy::Copies);
+        }
+        if self.driver.kind != DriverKind::Overlay {
+            return Err(Error::Invalid(format!(
+                "a container with its own ID map needs the overlay storage driver, not {:?}",
+                self.driver.kind.name()
+            )));
+        }
+        Ok(Strategy::Mounts)
+    }
+
+    /// [`Self::create_container`] with `--userns auto`: the map is picked under
+    /// the store's lock from the host IDs `available` (uids, gids: start and
+    /// count) that no other container's map holds, so two creates never share
+    /// IDs. Its size is `req.size`, else estimated from the image as podman does.
+    pub fn create_container_auto(
+        &self,
+        image: &str,
+        names: &[String],
+        metadata: &str,
+        req: &crate::idmap::AutoRequest,
+        available: crate::idmap::Available,
+    ) -> Result<Container> {
+        let size = match req.size {
+            Some(n) => n,
+            None => self.auto_size_of(image)?,
+        };
+        let probe = crate::idmap::pick_auto(size, req, available, &[])?;
+        let strategy = self.check_mappable(Some(&probe))?;
+        self.write(|st| {
+            let used: Vec<&crate::idmap::IdMap> = st
+                .containers
+                .iter()
+                .filter_map(|c| c.id_map.as_ref())
+                .collect();
+            let map = crate::idmap::pick_auto(size, req, available, &used)?;
+            self.create_in(st, image, names, metadata, Some(map), strategy)
+        })
+    }
+
+    /// podman's estimate of the IDs an image needs (see
+    /// [`crate::idmap::auto_size`]): its layers' owners and the IDs its
+    /// /etc/passwd and /etc/group name. Layers never change: walked unlocked.
+    fn auto_size_of(&self, image: &str) -> Result<u32> {
+        let dirs: Vec<PathBuf> = self.read(|st| {
+            let im = &st.images[find_image(st, image)?];
+            Ok(self
+                .stack(st, im.top_layer.as_deref())?
+                .iter()
+                .map(|l| self.layer_path(l))
+                .collect())
+        })?;
+        let mut highest = None;
+        for d in &dirs {
+            highest = highest.max(highest_owner(d));
+        }
+        // The topmost copy of each file is the one the container sees.
+        let file = |name: &str| {
+            dirs.iter()
+                .map(|d| d.join(name))
+                .find(|p| p.symlink_metadata().is_ok())
+                .and_then(|p| fs::read_to_string(p).ok())
+                .unwrap_or_default()
+        };
+        let from_files = crate::idmap::ids_in_account_file(&file("etc/passwd"), &[2, 3])
+            .max(crate::idmap::ids_in_account_file(&file("etc/group"), &[2]));
+        crate::idmap::auto_size(highest, from_files)
+    }
+
+    fn create_in(
+        &self,
+        st: &mut State,
+        image: &str,
+        names: &[String],
+        metadata: &str,
+        map: Option<crate::idmap::IdMap>,
+        strategy: crate::idmap::Strategy,
+    ) -> Result<Container> {
+        let im = st.images[find_image(st, image)?].clone();
+        check_names_free(st, names)?;
+        let id = random_hex(32);
+        let dir = self.driver.layer_dir(&id);
+        let diff = dir.join("diff");
+        mkdirs(&diff)?;
+        // With mapped copies the upper layer holds mapped owners, its root too.
+        let copies = map
+            .as_ref()
+            .filter(|_| strategy == crate::idmap::Strategy::Copies);
+        match self.driver.kind {
+            DriverKind::Overlay => {
+                mkdirs(&dir.join("work"))?;
+                mkdirs(&dir.join("merged"))?;
+                // The merged root takes the upper dir's owner and mode:
+                // give it the image's, so that `/` is what the image says.
+                if let Some(l) = im.top_layer.as_deref().and_then(|t| st.layer(t)) {
+                    copy_owner_and_mode(&self.layer_path(l), &diff, copies)?;
+                }
+            }
+            DriverKind::Vfs => {
+                if let Some(top) = &im.top_layer {
+                    let l = st
+                        .layer(top)
+                        .ok_or_else(|| Error::LayerNotFound(top.clone()))?;
+                    vfs::copy_tree_mapped(&self.layer_path(l), &diff, copies)?;
+                }
             }
         }
-        self.write(|st| {
-            let im = st.images[find_image(st, image)?].clone();
-            check_names_free(st, names)?;
-            let id = random_hex(32);
-            let dir = self.driver.layer_dir(&id);
-            let diff = dir.join("diff");
-            mkdirs(&diff)?;
-            match self.driver.kind {
-                DriverKind::Overlay => {
-                    mkdirs(&dir.join("work"))?;
-                    mkdirs(&dir.join("merged"))?;
-                    // The merged root takes the upper dir's owner and mode:
-                    // give it the image's, so that `/` is what the image says.
-                    if let Some(l) = im.top_layer.as_deref().and_then(|t| st.layer(t)) {
-                        copy_owner_and_mode(&self.layer_path(l), &diff)?;
-                    }
-                }
-                DriverKind::Vfs => {
-                    if let Some(top) = &im.top_layer {
-                        let l = st
-                            .layer(top)
-                            .ok_or_else(|| Error::LayerNotFound(top.clone()))?;
-                        vfs::copy_tree(&self.layer_path(l), &diff)?;
-                    }
-                }
-            }
-            st.layers.push(container_layer(&id, im.top_layer.clone()));
-            let c = Container {
-                id: id.clone(),
-                names: names.to_vec(),
-                image: im.id.clone(),
-                layer: id,
-                metadata: metadata.to_string(),
-                created: now(),
-                rootfs: None,
-                id_map: map.clone(),
-            };
-            st.containers.push(c.clone());
-            Ok(c)
-        })
+        st.layers.push(container_layer(&id, im.top_layer.clone()));
+        let c = Container {
+            id: id.clone(),
+            names: names.to_vec(),
+            image: im.id.clone(),
+            layer: id,
+            metadata: metadata.to_string(),
+            created: now(),
+            rootfs: None,
+            id_map: map,
+            id_map_strategy: strategy,
+        };
+        st.containers.push(c.clone());
+        Ok(c)
     }
 
     /// A container whose root is a host directory (`run --rootfs`): its own layer
@@ -1396,7 +1568,7 @@ impl Store {
                 mkdirs(&dir.join(d))?;
             }
             if root.overlay {
-                copy_owner_and_mode(&root.path, &dir.join("diff"))?;
+                copy_owner_and_mode(&root.path, &dir.join("diff"), None)?;
             }
             st.layers.push(container_layer(&id, None));
             let c = Container {
@@ -1408,6 +1580,7 @@ impl Store {
                 created: now(),
                 rootfs: Some(root.clone()),
                 id_map: None,
+                id_map_strategy: Default::default(),
             };
             st.containers.push(c.clone());
             Ok(c)
@@ -1452,6 +1625,10 @@ impl Store {
     /// Mounts a container's root filesystem and returns where (vfs: its directory).
     /// Mounts are counted across processes: each `mount` needs an `unmount`.
     pub fn mount(&self, container: &str) -> Result<PathBuf> {
+        let c = self.container(container)?;
+        if let Some(map) = c.mapped_upper() {
+            self.ensure_mapped_copies(&c, map)?;
+        }
         self.write(|st| {
             let c = st.containers[find_container(st, container)?].clone();
             let own = st
@@ -1471,13 +1648,27 @@ impl Store {
                 self.set_mount_count(&c.layer, n.saturating_add(1).max(1))?;
                 return Ok(merged);
             }
+            let copies = c.mapped_upper();
             let lowers: Vec<PathBuf> = match &c.rootfs {
                 Some(r) => vec![r.path.clone()],
                 None => self
                     .stack(st, own.parent.as_deref())?
                     .iter()
-                    .map(|l| self.layer_path(l))
-                    .collect(),
+                    .map(|l| match copies {
+                        Some(m) => {
+                            let p = self.mapped_layer_path(l, m);
+                            if p.is_dir() {
+                                Ok(p)
+                            } else {
+                                Err(Error::Invalid(format!(
+                                    "layer {}: its mapped copy is missing",
+                                    l.id
+                                )))
+                            }
+                        }
+                        None => Ok(self.layer_path(l)),
+                    })
+                    .collect::<Result<_>>()?,
             };
             let empty = self.config.graph_root.join("empty");
             let lowers: Vec<&Path> = if lowers.is_empty() {
@@ -1487,7 +1678,7 @@ impl Store {
             };
             let upper = (dir.join("diff"), dir.join("work"));
             let extra = self.driver.mount_options();
-            match &c.id_map {
+            match c.id_map.as_ref().filter(|_| copies.is_none()) {
                 None => overlay::mount(&lowers, Some((&upper.0, &upper.1)), &merged, extra)?,
                 Some(map) => {
                     use std::os::fd::AsFd;
@@ -1800,10 +1991,51 @@ fn find_container(st: &State, name: &str) -> Result<usize> {
     }
 }
 
-/// Gives `to` the owner and permission bits of `from`.
-fn copy_owner_and_mode(from: &Path, to: &Path) -> Result<()> {
+/// Removes the half-built copies (`.LAYER.tmp-PID-…`) of processes gone.
+fn remove_stale_copies(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some((_, rest)) = name.split_once(".tmp-") else {
+            continue;
+        };
+        let pid = rest.split('-').next().and_then(|p| p.parse::<u32>().ok());
+        let alive = pid.is_some_and(|p| Path::new(&format!("/proc/{p}")).exists());
+        if name.starts_with('.') && !alive {
+            let _ = remove_all(&e.path());
+        }
+    }
+}
+
+/// The highest owner (user or group) of anything under `dir`; None when empty.
+fn highest_owner(dir: &Path) -> Option<u32> {
+    use std::os::unix::fs::MetadataExt;
+    let mut todo = vec![dir.to_path_buf()];
+    let mut high = None;
+    while let Some(d) = todo.pop() {
+        let Ok(md) = fs::symlink_metadata(&d) else {
+            continue;
+        };
+        high = high.max(Some(md.uid().max(md.gid())));
+        if md.is_dir()
+            && let Ok(entries) = fs::read_dir(&d)
+        {
+            todo.extend(entries.flatten().map(|e| e.path()));
+        }
+    }
+    high
+}
+
+/// Gives `to` the owner (through `map`, when given) and permission bits of `from`.
+fn copy_owner_and_mode(from: &Path, to: &Path, map: Option<&crate::idmap::IdMap>) -> Result<()> {
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
     let md = fs::metadata(from).at(from)?;
-    std::os::unix::fs::chown(to, Some(md.uid()), Some(md.gid())).at(to)?;
+    let (uid, gid) = match map {
+        Some(m) => m.copy_owner(md.uid(), md.gid()),
+        None => (md.uid(), md.gid()),
+    };
+    std::os::unix::fs::chown(to, Some(uid), Some(gid)).at(to)?;
     fs::set_permissions(to, fs::Permissions::from_mode(md.mode() & 0o7777)).at(to)
 }

@@ -25,15 +25,14 @@ pub fn tar_in_root<W: Write>(root: &Path, rel: &Path, name: &str, out: W) -> Res
     tar_in_root_mapped(root, rel, name, out, None)
 }
 
-/// [`tar_in_root`] of the root of a container with a user namespace of its
-/// own, seen from the host: owners are written as the container sees them
-/// (through `unmap` back; what it does not map, as the overflow ID).
+/// [`tar_in_root`], each owner mapped back through `owners` (host to container
+/// IDs) when given: a container root whose files hold mapped owners.
 pub fn tar_in_root_mapped<W: Write>(
     root: &Path,
     rel: &Path,
     name: &str,
     out: W,
-    unmap: Option<&crate::idmap::IdMap>,
+    owners: Option<&crate::idmap::IdMap>,
 ) -> Result<u64> {
     let root_fd = rfs::open(
         root,
@@ -59,7 +58,7 @@ pub fn tar_in_root_mapped<W: Write>(
     let mut w = Walker {
         b: &mut b,
         entries: 0,
-        unmap,
+        owners,
     };
     let st = rfs::fstat(&src).map_err(|e| err(rel, e))?;
     match FileType::from_raw_mode(st.st_mode) {
@@ -88,36 +87,31 @@ fn reopen(fd: &OwnedFd, flags: OFlags) -> rustix::io::Result<OwnedFd> {
 struct Walker<'a, W: Write> {
     b: &'a mut Builder<W>,
     entries: u64,
-    unmap: Option<&'a crate::idmap::IdMap>,
+    owners: Option<&'a crate::idmap::IdMap>,
+}
+
+fn header(st: &rfs::Stat, kind: EntryType, owners: Option<&crate::idmap::IdMap>) -> Header {
+    let mut h = Header::new_gnu();
+    h.set_entry_type(kind);
+    h.set_mode(st.st_mode & 0o7777);
+    let (uid, gid) = match owners {
+        Some(m) => (m.container_uid(st.st_uid), m.container_gid(st.st_gid)),
+        None => (st.st_uid, st.st_gid),
+    };
+    h.set_uid(u64::from(uid));
+    h.set_gid(u64::from(gid));
+    h.set_mtime(st.st_mtime.max(0) as u64);
+    h.set_size(0);
+    h
 }
 
 impl<W: Write> Walker<'_, W> {
-    fn header(&self, st: &rfs::Stat, kind: EntryType) -> Header {
-        let (uid, gid) = match self.unmap {
-            None => (st.st_uid, st.st_gid),
-            Some(m) => (
-                m.container_uid(st.st_uid)
-                    .unwrap_or(crate::idmap::OVERFLOW_ID),
-                m.container_gid(st.st_gid)
-                    .unwrap_or(crate::idmap::OVERFLOW_ID),
-            ),
-        };
-        let mut h = Header::new_gnu();
-        h.set_entry_type(kind);
-        h.set_mode(st.st_mode & 0o7777);
-        h.set_uid(u64::from(uid));
-        h.set_gid(u64::from(gid));
-        h.set_mtime(st.st_mtime.max(0) as u64);
-        h.set_size(0);
-        h
-    }
-
     /// A directory and what it holds; `name` empty for the archive's root, whose
     /// entries then carry bare names (as `export` writes them).
     fn dir(&mut self, dir: &OwnedFd, st: &rfs::Stat, name: &str) -> Result<()> {
         let p = Path::new(name);
         if !name.is_empty() {
-            let mut h = self.header(st, EntryType::Directory);
+            let mut h = header(st, EntryType::Directory, self.owners);
             self.b
                 .append_data(&mut h, format!("{name}/"), std::io::empty())
                 .map_err(|e| err(p, e))?;
@@ -165,7 +159,7 @@ impl<W: Write> Walker<'_, W> {
             }
             FileType::Symlink => {
                 let target = rfs::readlinkat(dir, child, Vec::new()).map_err(|e| err(p, e))?;
-                let mut h = self.header(&st, EntryType::Symlink);
+                let mut h = header(&st, EntryType::Symlink, self.owners);
                 self.b
                     .append_link(&mut h, name, std::ffi::OsStr::from_bytes(target.as_bytes()))
                     .map_err(|e| err(p, e))?;
@@ -178,7 +172,7 @@ impl<W: Write> Walker<'_, W> {
                     FileType::BlockDevice => EntryType::Block,
                     _ => EntryType::Fifo,
                 };
-                let mut h = self.header(&st, t);
+                let mut h = header(&st, t, self.owners);
                 let dev = st.st_rdev;
                 let _ = h.set_device_major(rfs::major(dev));
                 let _ = h.set_device_minor(rfs::minor(dev));
@@ -196,7 +190,7 @@ impl<W: Write> Walker<'_, W> {
     fn file(&mut self, f: File, name: &str) -> Result<()> {
         let p = Path::new(name);
         let st = rfs::fstat(f.as_fd()).map_err(|e| err(p, e))?;
-        let mut h = self.header(&st, EntryType::Regular);
+        let mut h = header(&st, EntryType::Regular, self.owners);
         h.set_size(st.st_size as u64);
         // A file that shrinks while read ends the archive short: refuse rather
         // than pad silently.

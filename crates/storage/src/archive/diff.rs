@@ -38,13 +38,29 @@ pub fn write_diff<W: Write>(
     mode: WhiteoutMode,
     out: W,
 ) -> Result<DiffReport> {
+    write_diff_mapped(layer, parent, mode, out, None)
+}
+
+/// [`write_diff`], each owner mapped back through `owners` (host to
+/// container IDs) when given: a layer whose files hold mapped owners.
+pub fn write_diff_mapped<W: Write>(
+    layer: &Path,
+    parent: Option<&Path>,
+    mode: WhiteoutMode,
+    out: W,
+    owners: Option<&crate::idmap::IdMap>,
+) -> Result<DiffReport> {
+    let opts = DiffOptions {
+        skip: &HashSet::new(),
+        mtime: None,
+        owners,
+    };
     let (inner, entries) = write_tar(
         layer,
         parent,
         mode,
         DigestingWriter::new(out, Algorithm::Sha256),
-        &HashSet::new(),
-        None,
+        &opts,
     )?;
     let (_, diff_id, size) = inner.finish();
     Ok(DiffReport {
@@ -66,7 +82,33 @@ pub fn write_diff_unhashed<W: Write>(
     skip: &HashSet<PathBuf>,
     mtime: Option<u64>,
 ) -> Result<u64> {
-    write_tar(layer, parent, mode, out, skip, mtime).map(|(_, n)| n)
+    let opts = DiffOptions {
+        skip,
+        mtime,
+        owners: None,
+    };
+    write_diff_with(layer, parent, mode, out, &opts)
+}
+
+/// How [`write_diff_with`] writes a diff.
+pub struct DiffOptions<'a> {
+    /// Paths (relative) left out with what is below them.
+    pub skip: &'a HashSet<PathBuf>,
+    /// Every entry's modification time, when fixed.
+    pub mtime: Option<u64>,
+    /// The map owners go back through (host to container IDs), when given.
+    pub owners: Option<&'a crate::idmap::IdMap>,
+}
+
+/// [`write_diff_unhashed`] with every option.
+pub fn write_diff_with<W: Write>(
+    layer: &Path,
+    parent: Option<&Path>,
+    mode: WhiteoutMode,
+    out: W,
+    opts: &DiffOptions,
+) -> Result<u64> {
+    write_tar(layer, parent, mode, out, opts).map(|(_, n)| n)
 }
 
 fn write_tar<W: Write>(
@@ -74,8 +116,7 @@ fn write_tar<W: Write>(
     parent: Option<&Path>,
     mode: WhiteoutMode,
     out: W,
-    skip: &HashSet<PathBuf>,
-    mtime: Option<u64>,
+    opts: &DiffOptions,
 ) -> Result<(W, u64)> {
     let mut w = DiffWriter {
         root: layer,
@@ -83,8 +124,9 @@ fn write_tar<W: Write>(
         tar: Builder::new(out),
         links: HashMap::new(),
         entries: 0,
-        skip,
-        mtime,
+        skip: opts.skip,
+        mtime: opts.mtime,
+        owners: opts.owners,
     };
     w.tar.mode(tar::HeaderMode::Complete);
     let parent = match mode {
@@ -108,6 +150,8 @@ struct DiffWriter<'a, W: Write> {
     skip: &'a HashSet<PathBuf>,
     /// Every entry's modification time, when fixed.
     mtime: Option<u64>,
+    /// The map owners go back through, when given.
+    owners: Option<&'a crate::idmap::IdMap>,
 }
 
 fn sorted_names(dir: &Path) -> Result<Vec<OsString>> {
@@ -242,8 +286,12 @@ impl<W: Write> DiffWriter<'_, W> {
         }
         let mut h = Header::new_gnu();
         h.set_mode(md.mode() & 0o7777);
-        h.set_uid(md.uid() as u64);
-        h.set_gid(md.gid() as u64);
+        let (uid, gid) = match self.owners {
+            Some(m) => (m.container_uid(md.uid()), m.container_gid(md.gid())),
+            None => (md.uid(), md.gid()),
+        };
+        h.set_uid(u64::from(uid));
+        h.set_gid(u64::from(gid));
         h.set_mtime(self.mtime.unwrap_or(md.mtime().max(0) as u64));
         h.set_size(0);
         let ft = md.file_type();

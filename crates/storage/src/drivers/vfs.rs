@@ -12,15 +12,27 @@ use rustix::fs::{AtFlags, CWD, FileType, Mode, Timespec, Timestamps, XattrFlags}
 
 use crate::archive::diff::xattrs;
 use crate::error::{IoContext, Result};
+use crate::idmap::IdMap;
 
 /// Copies the tree `src` into the existing directory `dst`.
 pub fn copy_tree(src: &Path, dst: &Path) -> Result<()> {
-    let mut links = HashMap::new();
-    copy_children(src, dst, &mut links)?;
-    copy_meta(src, dst, &fs::symlink_metadata(src).at(src)?)
+    copy_tree_mapped(src, dst, None)
 }
 
-fn copy_children(src: &Path, dst: &Path, links: &mut HashMap<(u64, u64), PathBuf>) -> Result<()> {
+/// [`copy_tree`], each owner through `map` ([`IdMap::copy_owner`]): a layer as
+/// a container in a user namespace of its own must see it.
+pub fn copy_tree_mapped(src: &Path, dst: &Path, map: Option<&IdMap>) -> Result<()> {
+    let mut links = HashMap::new();
+    copy_children(src, dst, map, &mut links)?;
+    copy_meta(src, dst, &fs::symlink_metadata(src).at(src)?, map)
+}
+
+fn copy_children(
+    src: &Path,
+    dst: &Path,
+    map: Option<&IdMap>,
+    links: &mut HashMap<(u64, u64), PathBuf>,
+) -> Result<()> {
     for e in fs::read_dir(src).at(src)? {
         let e = e.at(src)?;
         let (s, d) = (e.path(), dst.join(e.file_name()));
@@ -28,7 +40,7 @@ fn copy_children(src: &Path, dst: &Path, links: &mut HashMap<(u64, u64), PathBuf
         let ft = md.file_type();
         if ft.is_dir() {
             fs::create_dir(&d).at(&d)?;
-            copy_children(&s, &d, links)?;
+            copy_children(&s, &d, map, links)?;
         } else if ft.is_symlink() {
             std::os::unix::fs::symlink(fs::read_link(&s).at(&s)?, &d).at(&d)?;
         } else if ft.is_file() {
@@ -53,18 +65,22 @@ fn copy_children(src: &Path, dst: &Path, links: &mut HashMap<(u64, u64), PathBuf
             };
             rustix::fs::mknodat(CWD, &d, kind, Mode::from_raw_mode(0o600), md.rdev()).at(&d)?;
         }
-        copy_meta(&s, &d, &md)?;
+        copy_meta(&s, &d, &md, map)?;
     }
     Ok(())
 }
 
-fn copy_meta(src: &Path, dst: &Path, md: &fs::Metadata) -> Result<()> {
+fn copy_meta(src: &Path, dst: &Path, md: &fs::Metadata, map: Option<&IdMap>) -> Result<()> {
     let symlink = md.file_type().is_symlink();
+    let (uid, gid) = match map {
+        Some(m) => m.copy_owner(md.uid(), md.gid()),
+        None => (md.uid(), md.gid()),
+    };
     rustix::fs::chownat(
         CWD,
         dst,
-        Some(rustix::fs::Uid::from_raw(md.uid())),
-        Some(rustix::fs::Gid::from_raw(md.gid())),
+        Some(rustix::fs::Uid::from_raw(uid)),
+        Some(rustix::fs::Gid::from_raw(gid)),
         AtFlags::SYMLINK_NOFOLLOW,
     )
     .at(dst)?;

@@ -97,7 +97,8 @@ pub(crate) fn options(
     let networks: Vec<String> = nets.collect();
     let publish =
         berth_engine::network::PortMapping::parse_all(&a.publish).map_err(exit::podman)?;
-    berth_engine::namespaces::check_userns(a.userns.as_deref()).map_err(exit::podman)?;
+    let userns = berth_engine::namespaces::userns(a.userns.as_deref(), &a.uidmap, &a.gidmap)
+        .map_err(exit::podman)?;
     let limits = a.resources.update()?;
     if a.kernel_memory.is_some() {
         eprintln!("The --kernel-memory flag is no longer supported. This flag is a noop.");
@@ -163,7 +164,6 @@ pub(crate) fn options(
             anonymous_volumes: Vec::new(),
             pid: NsMode::parse("pid", a.pid.as_deref()).map_err(exit::podman)?,
             ipc: NsMode::parse("ipc", a.ipc.as_deref()).map_err(exit::podman)?,
-            id_map: berth_engine::namespaces::id_map(&a.uidmap, &a.gidmap).map_err(exit::podman)?,
             uts: NsMode::parse("uts", a.uts.as_deref()).map_err(exit::podman)?,
             shm_size: a
                 .shm_size
@@ -248,6 +248,7 @@ pub(crate) fn options(
     };
 
     limits.apply_to(&mut o.process);
+    userns.apply(&mut o.process);
     mounts.into_iter().for_each(|m| o.process.add_mount(m));
     if let Some(warning) = o.process.discard_unpublishable_ports() {
         eprintln!("{warning}");
