@@ -920,3 +920,101 @@ fn rmi_of_images_pods_use() {
     assert_eq!(st.ok(&["pod", "ps", "-q"]).stdout, "");
     st.ok(&["image", "exists", IMG]);
 }
+
+/// `pod create --uidmap` (as root): the infra container makes the pod's user
+/// namespace and every member joins it, its own root mapped the same way, so
+/// members see the image's owners and each other's processes' IDs alike.
+#[test]
+fn a_pod_with_its_own_id_map_puts_every_member_in_one_user_namespace() {
+    let st = TestStore::with_busybox();
+    st.ok(&[
+        "pod",
+        "create",
+        "--name",
+        "mp",
+        "--network",
+        "none",
+        "--uidmap",
+        "0:200000:65536",
+    ]);
+    st.ok(&[
+        "run",
+        "-d",
+        "--pod",
+        "mp",
+        "--name",
+        "m1",
+        "localhost/bb:1",
+        "sleep",
+        "600",
+    ]);
+    st.ok(&[
+        "run",
+        "-d",
+        "--pod",
+        "mp",
+        "--name",
+        "m2",
+        "localhost/bb:1",
+        "sleep",
+        "600",
+    ]);
+    let infra = pod_field(&st, "mp", "InfraContainerID");
+    assert_eq!(
+        st.inspect(&infra, ".HostConfig.IDMappings.UIDMap"),
+        "[0:200000:65536]"
+    );
+    let ns = |name: &str| {
+        let pid = st.inspect(name, ".State.Pid");
+        std::fs::read_link(format!("/proc/{pid}/ns/user")).unwrap()
+    };
+    let own = std::fs::read_link("/proc/self/ns/user").unwrap();
+    assert_ne!(
+        ns(&infra),
+        own,
+        "the infra has no user namespace of its own"
+    );
+    assert_eq!(ns("m1"), ns(&infra));
+    assert_eq!(ns("m2"), ns(&infra));
+    let inside = st.ok(&[
+        "exec",
+        "m1",
+        "sh",
+        "-c",
+        "cat /proc/self/uid_map; stat -c %u:%g /bin/busybox; touch /made && stat -c %u /made",
+    ]);
+    let words: Vec<&str> = inside.stdout.split_whitespace().collect();
+    assert_eq!(
+        words,
+        ["0", "200000", "65536", "0:0", "0"],
+        "{}",
+        inside.stdout
+    );
+    // A member with a map of its own would not share the pod's.
+    let r = st.run(&[
+        "create",
+        "--pod",
+        "mp",
+        "--uidmap",
+        "0:300000:1000",
+        "localhost/bb:1",
+        "true",
+    ]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    assert!(r.stderr.contains("user namespace"), "{}", r.stderr);
+    // keep-id is a rootless user's, for pods as for containers.
+    let r = st.run(&["pod", "create", "--userns", "keep-id"]);
+    assert_eq!(r.code, 125);
+    assert!(
+        r.stderr
+            .contains("keep-id is only supported in rootless mode"),
+        "{}",
+        r.stderr
+    );
+    st.ok(&["pod", "rm", "-f", "-t", "0", "mp"]);
+    assert!(
+        !std::path::Path::new("/run/berth-userns")
+            .join(&infra)
+            .exists()
+    );
+}

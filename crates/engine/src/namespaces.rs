@@ -571,6 +571,7 @@ pub fn prepare(
         ("ipc", "ipc", "ipc", p.ipc.container()),
         ("uts", "uts", "uts", p.uts.container()),
         ("network", "network", "net", p.network.container()),
+        ("userns", "user", "user", p.userns_of.as_deref()),
     ];
     // Each donor looked up once (a pod's members join one infra container's all).
     let mut found: BTreeMap<&str, (String, berth_runtime::pid::Pid)> = BTreeMap::new();
@@ -613,6 +614,7 @@ pub fn donors(p: &ProcessOptions) -> Vec<&str> {
         .iter()
         .filter_map(|(_, m)| m.container())
         .chain(p.network.container())
+        .chain(p.userns_of.as_deref())
         .collect();
     v.sort_unstable();
     v.dedup();

@@ -210,6 +210,10 @@ pub struct ProcessOptions {
     /// `--uidmap`/`--gidmap`: a user namespace of the container's own with this
     /// mapping (none: the host's, or a rootless user's own).
     pub id_map: Option<berth_storage::idmap::IdMap>,
+    /// The container whose user namespace it joins (its pod's infra, whose
+    /// `id_map` it then has too); none: a namespace of its own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub userns_of: Option<String>,
     /// `--userns auto`: the store picks `id_map` at create from free IDs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auto_userns: Option<berth_storage::idmap::AutoRequest>,

@@ -323,6 +323,10 @@ fn fork_into_cgroup(plan: &Plan) -> Result<(ParentNamespaces, Result<i32>, bool)
         let in_v2 = forked.as_ref().is_ok_and(|f| f.1);
         return Ok((parent_ns, forked.map(|f| f.0), in_v2));
     }
+    let joins_user = plan.joins.iter().any(|(f, _)| *f == libc::CLONE_NEWUSER);
+    if joins_user && plan.clone_flags & libc::CLONE_NEWPID != 0 {
+        return Ok((parent_ns, fork_joined(plan), false));
+    }
     // A failed join goes back through Drop.
     parent_ns.join(&plan.parent_joins)?;
     match sys::clone_fork_maybe_into(plan.clone_flags, into.as_ref().map(AsFd::as_fd)) {
@@ -338,20 +342,50 @@ fn fork_into_cgroup(plan: &Plan) -> Result<(ParentNamespaces, Result<i32>, bool)
 /// and leaves. Returns the pid (0 in the container's process) and whether it
 /// was born in the cgroup.
 fn fork_through_helper(plan: &Plan, into: Option<std::os::fd::BorrowedFd>) -> Result<(i32, bool)> {
+    let join = || {
+        let mut saved = ParentNamespaces(Vec::new());
+        let joined = saved.join(&plan.parent_joins);
+        // The saved descriptors go without a return: this process ends.
+        std::mem::forget(saved);
+        joined
+    };
+    helper_fork(plan, into, join, false)
+}
+
+/// Set in a container's process whose helper joined its namespaces and its
+/// cgroup before cloning it ([`fork_joined`]): it must not join them again.
+static JOINED_BY_HELPER: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// A container that joins a user namespace and has a pid namespace of its
+/// own: that pid namespace must belong to the joined user namespace, so it is
+/// made by a clone from inside it. A short-lived helper joins the other
+/// namespaces and the container's cgroup while it still may, then the user
+/// namespace, and clones the container's process (which inherits all three).
+fn fork_joined(plan: &Plan) -> Result<i32> {
+    let join = || join_all(&plan.joins, || plan.cgroup.join_self(false));
+    helper_fork(plan, None, join, true).map(|(pid, _)| pid)
+}
+
+/// Forks a helper that runs `join`, then clones the container's process as
+/// this process's child (CLONE_PARENT), tells its pid on a pipe and leaves.
+fn helper_fork(
+    plan: &Plan,
+    into: Option<std::os::fd::BorrowedFd>,
+    join: impl FnOnce() -> Result<()>,
+    marks_joined: bool,
+) -> Result<(i32, bool)> {
     let (mut rd, mut wr) = std::io::pipe().ctx("pipe")?;
     match sys::clone_fork(0).ctx("fork the namespace helper")? {
         0 => {
             drop(rd);
-            let mut saved = ParentNamespaces(Vec::new());
-            let forked = saved.join(&plan.parent_joins).and_then(|()| {
+            let forked = join().and_then(|()| {
                 sys::clone_fork_maybe_into(plan.clone_flags | libc::CLONE_PARENT, into)
                     .ctx("clone the container process")
             });
-            // The saved descriptors go without a return: this process ends.
-            std::mem::forget(saved);
             match forked {
                 Ok((0, in_v2)) => {
                     drop(wr);
+                    JOINED_BY_HELPER.store(marks_joined, std::sync::atomic::Ordering::Relaxed);
                     Ok((0, in_v2))
                 }
                 Ok((pid, in_v2)) => {
@@ -385,6 +419,36 @@ fn fork_through_helper(plan: &Plan, into: Option<std::os::fd::BorrowedFd>) -> Re
             }
         }
     }
+}
+
+/// Joins the namespaces the spec names. A user namespace comes last: until
+/// then this process keeps its privileges over namespaces its own user
+/// namespace owns (a pinned network namespace), which it loses inside another
+/// (as crun does); one refused before (a caller privileged only inside that
+/// user namespace) is joined again after it. It then acts as that
+/// namespace's root.
+fn join_all(joins: &[(i32, OwnedFd)], before_user: impl FnOnce() -> Result<()>) -> Result<()> {
+    let user = joins.iter().find(|(f, _)| *f == libc::CLONE_NEWUSER);
+    let mut later = Vec::new();
+    for (flag, fd) in joins.iter().filter(|(f, _)| *f != libc::CLONE_NEWUSER) {
+        match sys::setns(fd.as_raw_fd(), *flag) {
+            Ok(()) => {}
+            Err(e) if user.is_some() && e.raw_os_error() == Some(libc::EPERM) => {
+                later.push((*flag, fd));
+            }
+            Err(e) => return Err(e).ctx("join namespace"),
+        }
+    }
+    before_user()?;
+    if let Some((flag, fd)) = user {
+        sys::setns(fd.as_raw_fd(), *flag).ctx("join the user namespace")?;
+        sys::setresgid(0).ctx("become root in the user namespace")?;
+        sys::setresuid(0).ctx("become root in the user namespace")?;
+    }
+    for (flag, fd) in later {
+        sys::setns(fd.as_raw_fd(), flag).ctx("join namespace")?;
+    }
+    Ok(())
 }
 
 /// From the fork to a container that is created (or, for `run`, started): the
@@ -454,16 +518,8 @@ fn plan(spec: Spec, rootfs: String, cgroup: Cgroup, fifo: Option<OwnedFd>) -> Re
             },
         }
     }
-    // The user namespace goes first so the others are owned by it.
-    joins.sort_by_key(|(f, _)| {
-        if *f == libc::CLONE_NEWUSER {
-            0
-        } else if *f == libc::CLONE_NEWNS {
-            2
-        } else {
-            1
-        }
-    });
+    // The mount namespace last among the others (see join_all for the user's).
+    joins.sort_by_key(|(f, _)| *f == libc::CLONE_NEWNS);
     let parent_joins = if new_userns {
         let (parent, child): (Vec<_>, Vec<_>) = std::mem::take(&mut joins)
             .into_iter()
@@ -713,7 +769,7 @@ fn init_steps(
 ) -> Result<Never> {
     // Die with the runtime while it still drives us; cleared before `ready`.
     sys::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as _, 0).ctx("pdeathsig")?;
-    if plan.self_join {
+    if plan.self_join && !JOINED_BY_HELPER.load(std::sync::atomic::Ordering::Relaxed) {
         plan.cgroup.join_self(in_v2)?;
     }
     // With nothing to join, the namespaces other than cgroup are made while the
@@ -734,8 +790,8 @@ fn init_steps(
         sys::setresgid(0).ctx("become root in the user namespace")?;
         sys::setresuid(0).ctx("become root in the user namespace")?;
     }
-    for (flag, fd) in &plan.joins {
-        sys::setns(fd.as_raw_fd(), *flag).ctx("join namespace")?;
+    if !JOINED_BY_HELPER.load(std::sync::atomic::Ordering::Relaxed) {
+        join_all(&plan.joins, || Ok(()))?;
     }
     if plan.unshare_flags & !early != 0 {
         sys::unshare(plan.unshare_flags & !early).ctx("create namespaces")?;

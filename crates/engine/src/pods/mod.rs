@@ -136,6 +136,9 @@ pub struct PodCreate {
     pub resources: ResourceUpdate,
     /// `--cgroup-parent`: where the pod's cgroup goes.
     pub cgroup_parent: Option<String>,
+    /// `--userns`, `--uidmap`, `--gidmap`: the infra container's user
+    /// namespace, which every member joins.
+    pub userns: crate::namespaces::Userns,
 }
 
 impl PodCreate {
@@ -493,6 +496,8 @@ fn create_infra(store: &Arc<Store>, pod: &Pod, o: &PodCreate) -> Result<String, 
         cgroup_parent: pod.cgroup_path.clone(),
         ..Default::default()
     };
+    let mut process = process;
+    o.userns.clone().apply(&mut process);
     let name = o
         .infra_name
         .clone()
@@ -554,8 +559,25 @@ pub fn join(store: &Store, p: &mut ProcessOptions) -> Result<(), RunError> {
         p.ipc = NsMode::Container(infra.clone());
     }
     if pod.shares("pid") {
-        p.pid = NsMode::Container(infra);
+        p.pid = NsMode::Container(infra.clone());
     }
+    join_userns(store, p, &infra)
+}
+
+/// A pod whose infra container has a user namespace of its own: its members
+/// join it, their roots mapped as the infra's.
+fn join_userns(store: &Store, p: &mut ProcessOptions, infra: &str) -> Result<(), RunError> {
+    let infra_info = container::find(store, infra).map_err(|e| RunError::Engine(e.to_string()))?;
+    let Some(map) = infra_info.config.process.id_map else {
+        return Ok(());
+    };
+    if p.id_map.is_some() || p.auto_userns.is_some() {
+        return Err(RunError::Engine(
+            "invalid config provided: cannot set a user namespace of its own for a container joining a pod whose infra container has one".into(),
+        ));
+    }
+    p.id_map = Some(map);
+    p.userns_of = Some(infra.to_string());
     Ok(())
 }
 
@@ -571,6 +593,10 @@ pub fn leave(pod: &Pod, p: &mut ProcessOptions) {
             if *ns == joined {
                 *ns = NsMode::Private;
             }
+        }
+        if p.userns_of.as_ref() == Some(infra) {
+            p.userns_of = None;
+            p.id_map = None;
         }
     }
     if p.cgroup_parent.is_some() && p.cgroup_parent == pod.cgroup_path {
@@ -612,6 +638,17 @@ pub fn create_options(pod: &Pod, members: &[Info]) -> PodCreate {
         replace: false,
         infra_conmon_pidfile: None,
         create_command: pod.create_command.clone(),
+        // The infra's map, or for an `auto` one a new pick.
+        userns: match ip.and_then(|p| p.auto_userns.clone()) {
+            Some(auto) => crate::namespaces::Userns {
+                auto: Some(auto),
+                ..Default::default()
+            },
+            None => crate::namespaces::Userns {
+                id_map: ip.and_then(|p| p.id_map.clone()),
+                ..Default::default()
+            },
+        },
         service_container: None,
         resources: pod.resources.clone(),
         cgroup_parent: pod

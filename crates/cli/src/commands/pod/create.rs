@@ -59,9 +59,17 @@ pub(super) struct CreateArgs {
     /// The pod's limits: its cgroup's, which every member's nests under.
     #[command(flatten)]
     resources: crate::commands::container::flags::ResourceFlags,
-    /// The user namespace of the pod's containers (host).
+    /// The user namespace of the pod's containers: host, auto[:OPTS] (root
+    /// and rootless), keep-id[:OPTS] or nomap (rootless); the infra container
+    /// makes it and every member joins it.
     #[arg(long)]
     userns: Option<String>,
+    /// CONTAINER:HOST:SIZE: the pod's own user namespace maps these UIDs.
+    #[arg(long)]
+    uidmap: Vec<String>,
+    /// CONTAINER:HOST:SIZE for GIDs (default: as --uidmap).
+    #[arg(long)]
+    gidmap: Vec<String>,
     /// Where the pod's cgroup goes (default /berth_pods).
     #[arg(long)]
     cgroup_parent: Option<String>,
@@ -70,7 +78,8 @@ pub(super) struct CreateArgs {
 }
 
 pub(super) fn create(pods: &Pods, c: CreateArgs) -> CmdResult {
-    berth_engine::namespaces::check_userns(c.userns.as_deref()).map_err(fail)?;
+    let userns = berth_engine::namespaces::userns(c.userns.as_deref(), &c.uidmap, &c.gidmap)
+        .map_err(fail)?;
     let ports = berth_engine::network::PortMapping::parse_all(&c.publish).map_err(exit::podman)?;
     let infra_command = c
         .infra_command
@@ -108,6 +117,7 @@ pub(super) fn create(pods: &Pods, c: CreateArgs) -> CmdResult {
         create_command: std::env::args().collect(),
         service_container: None,
         resources: c.resources.update()?,
+        userns,
         cgroup_parent: c.cgroup_parent,
     };
     if let Some(w) = o.rootless_limits_warning() {
