@@ -751,6 +751,19 @@ fn uidmap_gives_a_user_namespace_in_which_the_image_keeps_its_owners() {
     let id = st.inspect("m", ".Id");
     let view = Path::new("/run/berth-userns").join(&id);
     assert!(view.join("rootfs/bin/busybox").exists());
+    // `--userns container:m` joins m's user namespace, its root mapped alike.
+    let joined = st.ok(&[
+        "run",
+        "--rm",
+        "--userns",
+        "container:m",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "readlink /proc/self/ns/user; stat -c %u /bin/busybox",
+    ]);
+    let m_ns = std::fs::read_link(format!("/proc/{pid}/ns/user")).unwrap();
+    assert_eq!(joined.stdout, format!("{}\n0\n", m_ns.display()));
     // Copied out, the file has the owner the container sees, not the host's.
     let out = st.path().join("made.out");
     st.ok(&["cp", "m:/made", out.to_str().unwrap()]);

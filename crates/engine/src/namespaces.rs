@@ -122,6 +122,8 @@ pub struct Userns {
     pub auto: Option<berth_storage::idmap::AutoRequest>,
     /// `keep-id`: the user it runs as unless `--user` says otherwise (podman's).
     pub user: Option<String>,
+    /// `container:NAME`: that container's user namespace, joined.
+    pub of: Option<String>,
 }
 
 impl Userns {
@@ -129,6 +131,7 @@ impl Userns {
     pub fn apply(self, p: &mut ProcessOptions) {
         p.id_map = self.id_map;
         p.auto_userns = self.auto;
+        p.userns_of = self.of;
         if p.user.is_none() {
             p.user = self.user;
         }
@@ -182,8 +185,8 @@ pub fn userns(
             };
             Ok(Userns {
                 id_map: Some(map),
-                auto: None,
                 user: Some(format!("{uid}:{gid}")),
+                ..Default::default()
             })
         }
         ("nomap", None) => {
@@ -224,6 +227,10 @@ pub fn userns(
                 ..Default::default()
             })
         }
+        ("container", Some(name)) if !name.is_empty() => Ok(Userns {
+            of: Some(name.to_string()),
+            ..Default::default()
+        }),
         ("private" | "container" | "ns", _) => refuse(format!(
             "--userns {}: not supported yet",
             mode.unwrap_or_default()
@@ -487,6 +494,18 @@ fn modes(p: &ProcessOptions) -> [(&'static str, &NsMode); 3] {
 /// ID, so a rename does not lose it), and an IPC namespace is joined only when
 /// its owner made it shareable.
 pub fn resolve_donors(store: &Store, p: &mut ProcessOptions) -> Result<(), RunError> {
+    if let Some(name) = p.userns_of.clone() {
+        // Its root is mapped as the donor's, whose namespace it joins.
+        let donor = container::find(store, &name)
+            .map_err(|e| RunError::Engine(format!("--userns container:{name}: {e}")))?;
+        let Some(map) = donor.config.process.id_map.clone() else {
+            return Err(RunError::Engine(format!(
+                "--userns container:{name}: that container has no user namespace of its own"
+            )));
+        };
+        p.id_map = Some(map);
+        p.userns_of = Some(donor.id);
+    }
     for (kind, mode) in [
         ("pid", &mut p.pid),
         ("ipc", &mut p.ipc),
