@@ -206,13 +206,8 @@ fn network(n: &berth_engine::network::NetworkInspect) -> Value {
 }
 
 pub fn networks(s: &Service) -> Result {
-    let nets = s.engine.networks();
-    let all = nets.list(&[])?;
-    let out = all
-        .iter()
-        .filter_map(|n| nets.inspect(&n.name).ok())
-        .map(|n| network(&n))
-        .collect::<Vec<_>>();
+    let rows = s.engine.networks().rows(&[])?;
+    let out = rows.iter().map(|r| network(&r.inspect)).collect::<Vec<_>>();
     Ok(Reply::Json(200, Value::Array(out)))
 }
 

@@ -591,6 +591,15 @@ impl Networks<'_> {
         network::list_filtered(&self.engine.store, filters)
     }
 
+    /// `network ls`: [`Networks::list`]'s networks as rows to show.
+    pub fn rows(&self, filters: &[String]) -> Result<Vec<network::NetworkRow>, NetworkError> {
+        Ok(self
+            .list(filters)?
+            .iter()
+            .map(network::NetworkRow::of)
+            .collect())
+    }
+
     pub fn inspect(&self, name: &str) -> Result<network::NetworkInspect, NetworkError> {
         network::get(&self.engine.store, name).map(|n| network::NetworkInspect::of(&n))
     }
