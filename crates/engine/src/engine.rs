@@ -546,6 +546,25 @@ impl Volumes<'_> {
         crate::volumes::named::exists(&self.engine.store, name)
     }
 
+    /// `volume inspect`: those named, or every one with `all`.
+    pub fn inspect_each(
+        &self,
+        names: &[String],
+        all: bool,
+    ) -> Result<Vec<VolumeInspect>, VolumeError> {
+        crate::volumes::named::inspect_each(&self.engine.store, names, all)
+    }
+
+    /// `volume rm`: see [`crate::volumes::named::remove_each`].
+    pub fn remove_each(
+        &self,
+        names: &[String],
+        o: &crate::volumes::named::RemoveOptions,
+        removed: &mut dyn FnMut(&str),
+    ) -> Result<(), VolumeError> {
+        crate::volumes::named::remove_each(&self.engine.store, names, o, removed)
+    }
+
     /// Removes it (`force`: with the containers using it, stopped within `time`).
     pub fn remove(&self, name: &str, force: bool, time: u64) -> Result<(), VolumeError> {
         crate::volumes::named::remove(&self.engine.store, name, force, time)
