@@ -53,7 +53,7 @@ impl Engine {
     }
 
     /// The host and the store (`info`); `runtime` as [`crate::system::info`].
-    pub fn info(&self, runtime: Option<&str>) -> Result<crate::system::Info, crate::Error> {
+    pub fn info(&self, runtime: Option<&str>) -> Result<crate::system::InfoReport, crate::Error> {
         crate::system::info(&self.store, runtime)
     }
 
