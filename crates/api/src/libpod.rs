@@ -297,10 +297,11 @@ pub fn wait(s: &Service, id: &str) -> Result {
 }
 
 /// libpod's rm answers a report a container removed (with `depend`, those
-/// that depended on it first).
+/// that depended on it first; with `ignore`, none for one not there).
 pub fn remove(s: &Service, req: &Request, id: &str) -> Result {
     let c = s.engine.containers();
-    let asked = c.inspect(id)?.id;
+    // Not there: remove_with answers (nothing removed with `ignore`).
+    let asked = c.inspect(id).map(|i| i.id).unwrap_or_default();
     let timeout = req
         .param("timeout")
         .and_then(|t| t.parse().ok())
@@ -310,6 +311,7 @@ pub fn remove(s: &Service, req: &Request, id: &str) -> Result {
         time: timeout,
         volumes: req.flag("v"),
         depend: req.flag("depend"),
+        ignore: req.flag("ignore"),
     };
     let removed = c.remove_with(id, &o)?;
     let reports: Vec<Value> = removed

@@ -82,12 +82,8 @@ pub fn volume_prune(s: &Service, req: &Request) -> Result {
 }
 
 pub fn networks(s: &Service, req: &Request) -> Result {
-    let nets = s.engine.networks();
-    let all = nets.list(&system::filters(req)?)?;
-    let mut out = Vec::new();
-    for n in &all {
-        out.push(to_json(&nets.inspect(&n.name)?));
-    }
+    let rows = s.engine.networks().rows(&system::filters(req)?)?;
+    let out = rows.iter().map(|r| to_json(&r.inspect)).collect();
     Ok(Reply::Json(200, Value::Array(out)))
 }
 

@@ -53,11 +53,8 @@ pub fn route(s: &Service, req: &Request, segs: &[String]) -> Result {
         ("GET", [name, "json"]) => inspect(s, name),
         ("PUT", [name]) => modify(s, req, name),
         ("DELETE", [name]) => delete(s, name),
-        ("POST", [name, "registry", destination]) => push(s, req, name, destination),
-        ("POST", [name, "push"]) => match req.param("destination") {
-            Some(d) => push(s, req, name, d),
-            None => push(s, req, name, name),
-        },
+        ("POST", [name, "registry", destination]) => push(s, req, name, Some(destination)),
+        ("POST", [name, "push"]) => push(s, req, name, req.param("destination")),
         _ => Err(ApiError::not_found(format!(
             "{} {}: no such endpoint in berth's API",
             req.method, req.path
@@ -191,15 +188,21 @@ fn delete(s: &Service, name: &str) -> Result {
 }
 
 /// `POST /manifests/NAME/registry/DEST?all=&tlsVerify=`: the list (and with
-/// `all` its images) pushed; the list's digest.
-fn push(s: &Service, req: &Request, name: &str, destination: &str) -> Result {
-    let destination = destination.strip_prefix("docker://").unwrap_or(destination);
-    let digest = manifests::push(
+/// `all` its images) pushed; the list's digest. Without a destination, the
+/// list's own name, as `manifest push` does.
+fn push(s: &Service, req: &Request, name: &str, destination: Option<&str>) -> Result {
+    let list = manifests::find(s.engine.store(), name)?;
+    let o = manifests::PushOptions {
+        destination: destination.map(|d| d.strip_prefix("docker://").unwrap_or(d).to_string()),
+        all: req.param("all") != Some("false"),
+        ..Default::default()
+    };
+    let ctx = crate::images::registry_context(req)?;
+    let digest = manifests::push_list(
         s.engine.store(),
-        name,
-        destination,
-        req.param("all") != Some("false"),
-        &crate::images::registry_context(req)?,
+        &list,
+        &o,
+        &ctx,
         &berth_image::copy::Silent,
     )?;
     Ok(Reply::Json(200, json!({ "Id": digest.to_string() })))

@@ -8,9 +8,11 @@ use crate::Service;
 use crate::http::Request;
 use crate::reply::{ApiError, Reply, Result};
 
+/// Docker's version object, from the engine's version report (the API
+/// versions are this service's own).
 pub fn version(_: &Service) -> Result {
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-    let v = berth_engine::system::VERSION;
+    let engine = berth_engine::system::version().server;
     Ok(Reply::Json(
         200,
         json!({
@@ -18,27 +20,19 @@ pub fn version(_: &Service) -> Result {
             "Components": [{
                 "Name": "Podman Engine",
                 "Version": crate::LIBPOD_API_VERSION,
-                "Details": {"APIVersion": crate::LIBPOD_API_VERSION, "berth": v},
+                "Details": {"APIVersion": crate::LIBPOD_API_VERSION, "berth": engine.version},
             }],
             "Version": crate::LIBPOD_API_VERSION,
             "ApiVersion": crate::DOCKER_API_VERSION,
             "MinAPIVersion": crate::DOCKER_MIN_API_VERSION,
-            "GitCommit": "",
-            "GoVersion": "",
-            "Os": std::env::consts::OS,
-            "Arch": go_arch(),
+            "GitCommit": engine.git_commit,
+            "GoVersion": engine.go_version,
+            "Os": engine.os,
+            "Arch": berth_engine::system::go_arch(),
             "KernelVersion": kernel.trim(),
-            "BuildTime": "",
+            "BuildTime": engine.built_time,
         }),
     ))
-}
-
-fn go_arch() -> &'static str {
-    match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        a => a,
-    }
 }
 
 pub fn info(s: &Service) -> Result {
@@ -206,13 +200,8 @@ fn network(n: &berth_engine::network::NetworkInspect) -> Value {
 }
 
 pub fn networks(s: &Service) -> Result {
-    let nets = s.engine.networks();
-    let all = nets.list(&[])?;
-    let out = all
-        .iter()
-        .filter_map(|n| nets.inspect(&n.name).ok())
-        .map(|n| network(&n))
-        .collect::<Vec<_>>();
+    let rows = s.engine.networks().rows(&[])?;
+    let out = rows.iter().map(|r| network(&r.inspect)).collect::<Vec<_>>();
     Ok(Reply::Json(200, Value::Array(out)))
 }
 

@@ -1308,6 +1308,34 @@ fn podman_remote_rm_depend_takes_the_dependents_along() {
     }
 }
 
+/// libpod's container rm with `ignore=true` answers an empty report for a
+/// container that is not there; without it, 404.
+#[test]
+fn libpod_rm_ignore_takes_a_missing_container_as_removed() {
+    let st = TestStore::with_busybox();
+    st.ok(&["create", "--name", "here", IMG, "true"]);
+    let svc = Service::start(&st, "0");
+    let rm = |q: &str| {
+        request(
+            &svc.socket,
+            "DELETE",
+            &format!("/v4.0.0/libpod/containers/{q}"),
+            "",
+        )
+        .unwrap()
+    };
+    let (code, answer) = rm("nope");
+    assert_eq!(code, 404, "{answer}");
+    let (code, answer) = rm("nope?ignore=true");
+    assert_eq!(code, 200, "{answer}");
+    assert!(answer.trim_end().ends_with("[]"), "{answer}");
+    // One that is there still goes, and is reported.
+    let (code, answer) = rm("here?ignore=true");
+    assert_eq!(code, 200, "{answer}");
+    assert!(answer.contains("\"RawInput\":\"here\""), "{answer}");
+    assert_ne!(st.run(&["container", "exists", "here"]).code, 0);
+}
+
 /// `docker search` through the service finds what a registry holds.
 #[test]
 fn docker_search_lists_a_registrys_repositories() {

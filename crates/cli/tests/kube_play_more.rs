@@ -748,3 +748,27 @@ fn play_pulls_a_missing_image_unless_told_never() {
     assert_eq!(st.run(&["image", "exists", &image]).code, 0);
     assert_eq!(st.inspect("pulled-c", ".State.Status"), "running");
 }
+
+/// An image of another transport (an OCI layout here) is copied in and the
+/// container made from the copy, as `run` does, even with
+/// `imagePullPolicy: Never` (which refuses only a registry's pull).
+#[test]
+fn play_copies_an_image_from_an_oci_layout() {
+    let st = TestStore::with_busybox();
+    let layout = st.path().join("layout");
+    let source = format!("oci:{}:x", layout.display());
+    st.ok(&["push", "-q", "localhost/bb:1", &source]);
+    let yaml = write(
+        &st,
+        "oci.yaml",
+        &format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: oci}}\nspec:\n  containers:\n  - name: c\n    image: '{source}'\n    imagePullPolicy: Never\n    command: [sleep, \"600\"]\n"
+        ),
+    );
+    st.ok(&["kube", "play", "--network", "none", &yaml]);
+    assert_eq!(st.inspect("oci-c", ".State.Status"), "running");
+    let made_from = st.inspect("oci-c", ".Image");
+    let id = st.ok(&["image", "inspect", "--format", "{{.Id}}", &made_from]);
+    assert_eq!(id.stdout.trim(), made_from);
+    st.ok(&["pod", "rm", "-f", "-t", "0", "oci"]);
+}

@@ -128,3 +128,37 @@ fn bad_manifest_commands_say_what_is_wrong() {
     assert_eq!(r.code, 125);
     assert_eq!(st.run(&["manifest", "exists", "m"]).code, 1);
 }
+
+/// `manifest push`: an unknown list is told before bad registry flags, and
+/// `--rm` takes the list once it is pushed (with its digest file written).
+#[test]
+fn manifest_push_rm_and_which_error_first() {
+    let st = TestStore::with_busybox();
+    let out = format!("oci:{}:x", st.path().join("out").display());
+    let r = st.run(&["manifest", "push", "--creds=:pw", "nosuch", &out]);
+    assert_eq!(r.code, 125);
+    assert!(r.stderr.contains("nosuch: image not known"), "{}", r.stderr);
+    st.ok(&["manifest", "create", "l"]);
+    // The flags are bad indeed: a known list meets them.
+    let r = st.run(&["manifest", "push", "--creds=:pw", "l", &out]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("username must not be empty"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(st.run(&["manifest", "exists", "l"]).code, 0);
+    let digestfile = st.path().join("digest");
+    let pushed = st.ok(&[
+        "manifest",
+        "push",
+        "--rm",
+        "--digestfile",
+        digestfile.to_str().unwrap(),
+        "l",
+        &out,
+    ]);
+    let digest = std::fs::read_to_string(&digestfile).unwrap();
+    assert_eq!(pushed.stdout.trim(), digest);
+    assert_eq!(st.run(&["manifest", "exists", "l"]).code, 1);
+}

@@ -42,6 +42,11 @@ fn volume_rm_all_and_noheading_tables() {
     // The default network has podman's name, so `--network podman` means it.
     let names = st.ok(&["network", "ls", "--format", "{{.Name}}"]).stdout;
     assert_eq!(names, "podman\n");
+    let row = st.ok(&["network", "ls", "--format", "{{.ID}} {{.Driver}} {{.id}}"]);
+    let id = st.ok(&["network", "inspect", "--format", "{{.id}}", "podman"]);
+    let id = id.stdout.trim();
+    assert_eq!(row.stdout, format!("{id} bridge {id}\n"));
+    assert!(nets.starts_with(&id[..12]), "{nets}");
     let r = st.ok(&["network", "inspect", "--format", "{{.Name}}", "podman"]);
     assert_eq!(r.stdout, "podman\n");
 }

@@ -53,7 +53,7 @@ impl Engine {
     }
 
     /// The host and the store (`info`); `runtime` as [`crate::system::info`].
-    pub fn info(&self, runtime: Option<&str>) -> Result<crate::system::Info, crate::Error> {
+    pub fn info(&self, runtime: Option<&str>) -> Result<crate::system::InfoReport, crate::Error> {
         crate::system::info(&self.store, runtime)
     }
 
@@ -546,6 +546,25 @@ impl Volumes<'_> {
         crate::volumes::named::exists(&self.engine.store, name)
     }
 
+    /// `volume inspect`: those named, or every one with `all`.
+    pub fn inspect_each(
+        &self,
+        names: &[String],
+        all: bool,
+    ) -> Result<Vec<VolumeInspect>, VolumeError> {
+        crate::volumes::named::inspect_each(&self.engine.store, names, all)
+    }
+
+    /// `volume rm`: see [`crate::volumes::named::remove_each`].
+    pub fn remove_each(
+        &self,
+        names: &[String],
+        o: &crate::volumes::named::RemoveOptions,
+        removed: &mut dyn FnMut(&str),
+    ) -> Result<(), VolumeError> {
+        crate::volumes::named::remove_each(&self.engine.store, names, o, removed)
+    }
+
     /// Removes it (`force`: with the containers using it, stopped within `time`).
     pub fn remove(&self, name: &str, force: bool, time: u64) -> Result<(), VolumeError> {
         crate::volumes::named::remove(&self.engine.store, name, force, time)
@@ -589,6 +608,15 @@ impl Networks<'_> {
     /// `name=`, `id=`, `driver=` filters; the default network is listed too.
     pub fn list(&self, filters: &[String]) -> Result<Vec<network::Network>, NetworkError> {
         network::list_filtered(&self.engine.store, filters)
+    }
+
+    /// `network ls`: [`Networks::list`]'s networks as rows to show.
+    pub fn rows(&self, filters: &[String]) -> Result<Vec<network::NetworkRow>, NetworkError> {
+        Ok(self
+            .list(filters)?
+            .iter()
+            .map(network::NetworkRow::of)
+            .collect())
     }
 
     pub fn inspect(&self, name: &str) -> Result<network::NetworkInspect, NetworkError> {

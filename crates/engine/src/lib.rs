@@ -59,7 +59,7 @@ pub mod volumes;
 
 pub use engine::{Containers, Engine, Images, MonitorArgv, Networks, Pods, Volumes};
 pub use error::Error;
-pub use pull::{PullError, PullEvent, PullOptions, PullPolicy, PullReport};
+pub use pull::{PullBool, PullError, PullEvent, PullOptions, PullPolicy, PullReport};
 pub use run::{RunError, RunOptions, run};
 
 /// The user's terminal, for front ends that have one (the CLI): raw mode,

@@ -505,11 +505,24 @@ pub struct RemoveOptions {
     /// The containers that join its namespaces go first, a pod's infra
     /// container too (and so its pod): `rm --depend`.
     pub depend: bool,
+    /// A container that is not there is as good as removed (`rm --ignore`,
+    /// podman's `ignore=`): nothing is removed and nothing is reported.
+    pub ignore: bool,
 }
 
 /// `rm`: the container as `o` says; returns every container removed, in the
 /// order they went.
 pub fn remove_with(store: &Store, name: &str, o: &RemoveOptions) -> Result<Vec<Info>> {
+    match remove_present(store, name, o) {
+        // Checked after the attempt too: one that went meanwhile (a --rm
+        // container its monitor removed) is as good as removed as well. A
+        // dependent that went while the named one stays is still an error.
+        Err(Error::NoSuchContainer(_)) if o.ignore && find(store, name).is_err() => Ok(Vec::new()),
+        r => r,
+    }
+}
+
+fn remove_present(store: &Store, name: &str, o: &RemoveOptions) -> Result<Vec<Info>> {
     if o.depend {
         return remove_with_dependents(store, name, o.force, o.time, o.volumes);
     }
@@ -845,4 +858,37 @@ fn print(
     }
     out.flush()?;
     err.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store(dir: &std::path::Path) -> Store {
+        let cfg = berth_storage::StoreConfig::at(
+            dir.join("root"),
+            dir.join("run"),
+            berth_storage::DriverKind::Vfs,
+        );
+        Store::open(cfg).unwrap()
+    }
+
+    #[test]
+    fn a_missing_container_is_removed_only_when_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(dir.path());
+        for depend in [false, true] {
+            let o = RemoveOptions {
+                depend,
+                ..Default::default()
+            };
+            let e = remove_with(&store, "nope", &o).unwrap_err();
+            assert!(
+                matches!(e, Error::NoSuchContainer(ref n) if n == "nope"),
+                "{e}"
+            );
+            let o = RemoveOptions { ignore: true, ..o };
+            assert!(remove_with(&store, "nope", &o).unwrap().is_empty());
+        }
+    }
 }

@@ -358,9 +358,58 @@ pub fn delete(store: &Store, list_name: &str) -> Result<ManifestList, ImageError
     Ok(l)
 }
 
+/// What `manifest push` does besides copying.
+#[derive(Clone, Debug, Default)]
+pub struct PushOptions {
+    /// Where to (a name, or TRANSPORT:NAME); None: the list's own first name.
+    pub destination: Option<String>,
+    /// The list's images too, not only the list.
+    pub all: bool,
+    /// A file to write the list's digest at the destination to.
+    pub digest_file: Option<PathBuf>,
+    /// The list goes once pushed (`--rm`), after the digest file is written.
+    pub rm: bool,
+}
+
+/// Where `manifest push` sends `list` when told nowhere: its first name.
+pub fn push_destination(list: &ManifestList, o: &PushOptions) -> Result<String, ImageError> {
+    match (&o.destination, list.names.first()) {
+        (Some(d), _) => Ok(d.clone()),
+        (None, Some(n)) => Ok(n.clone()),
+        (None, None) => Err(invalid(format!(
+            "manifest list {} has no name: give a destination",
+            list.id
+        ))),
+    }
+}
+
+/// `manifest push LIST [DEST]`: the list `find` found (so an unknown list is
+/// told before anything about the registry), pushed as `o` says. Returns the
+/// list's digest at the destination.
+pub fn push_list(
+    store: &Store,
+    list: &ManifestList,
+    o: &PushOptions,
+    ctx: &Context,
+    progress: &dyn Progress,
+) -> Result<Digest, ImageError> {
+    let destination = push_destination(list, o)?;
+    let digest = push(store, &list.id, &destination, o.all, ctx, progress)?;
+    if let Some(f) = &o.digest_file {
+        std::fs::write(f, digest.to_string()).map_err(|source| ImageError::DigestFile {
+            path: f.clone(),
+            source,
+        })?;
+    }
+    if o.rm {
+        delete(store, &list.id)?;
+    }
+    Ok(digest)
+}
+
 /// `manifest push LIST DEST`: the list's images (with `all`) and the list.
 /// Returns the list's digest at the destination.
-pub fn push(
+fn push(
     store: &Store,
     list_name: &str,
     destination: &str,
@@ -388,4 +437,60 @@ pub fn push(
     let report = copy::copy_image(&src, dst.as_ref(), &opts, progress)
         .map_err(|e| ImageError::Push(e.to_string()))?;
     Ok(report.manifest_digest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store(dir: &std::path::Path) -> Store {
+        let cfg = berth_storage::StoreConfig::at(
+            dir.join("root"),
+            dir.join("run"),
+            berth_storage::DriverKind::Vfs,
+        );
+        Store::open(cfg).unwrap()
+    }
+
+    #[test]
+    fn a_push_goes_to_the_lists_first_name_unless_told() {
+        let l = ManifestList {
+            id: "abc".into(),
+            names: vec!["localhost/one:1".into(), "localhost/two:1".into()],
+            created_ns: 0,
+        };
+        let mut o = PushOptions::default();
+        assert_eq!(push_destination(&l, &o).unwrap(), "localhost/one:1");
+        o.destination = Some("oci:/x".into());
+        assert_eq!(push_destination(&l, &o).unwrap(), "oci:/x");
+        let unnamed = ManifestList { names: vec![], ..l };
+        assert!(push_destination(&unnamed, &PushOptions::default()).is_err());
+    }
+
+    #[test]
+    fn rm_takes_the_list_only_once_pushed_and_its_digest_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(dir.path());
+        let l = create(&store, "localhost/list:1").unwrap();
+        let silent = &berth_image::copy::Silent;
+        let ctx = Context::default();
+        // A push that fails (no such directory for the digest) keeps the list.
+        let bad = PushOptions {
+            destination: Some(format!("oci:{}:x", dir.path().join("out").display())),
+            digest_file: Some(dir.path().join("no/such/dir/digest")),
+            rm: true,
+            ..Default::default()
+        };
+        let e = push_list(&store, &l, &bad, &ctx, silent).unwrap_err();
+        assert!(matches!(e, ImageError::DigestFile { .. }), "{e}");
+        assert!(exists(&store, "localhost/list:1"));
+        let good = PushOptions {
+            digest_file: Some(dir.path().join("digest")),
+            ..bad
+        };
+        let digest = push_list(&store, &l, &good, &ctx, silent).unwrap();
+        let written = std::fs::read_to_string(dir.path().join("digest")).unwrap();
+        assert_eq!(written, digest.to_string());
+        assert!(!exists(&store, "localhost/list:1"));
+    }
 }

@@ -26,20 +26,45 @@ pub enum PullPolicy {
     Newer,
 }
 
+/// What `--pull=true` and `--pull=false` (the flag's past as a boolean) stand
+/// for, which differs by command.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PullBool {
+    /// podman's build (and what takes no boolean: run, pull, the API): `true`
+    /// always pulls, `false` never does.
+    #[default]
+    AlwaysNever,
+    /// buildah's from: `true` asks the registry for a newer image (the local
+    /// one stands when it cannot be asked), `false` pulls only a missing one.
+    NewerMissing,
+}
+
+/// The policy words with podman's and Kubernetes' synonyms, read the
+/// podman-build way ([`PullBool::AlwaysNever`]).
 impl std::str::FromStr for PullPolicy {
     type Err = PullError;
     fn from_str(s: &str) -> Result<PullPolicy, PullError> {
-        Ok(match s {
-            "always" | "true" => PullPolicy::Always,
-            "missing" | "ifmissing" | "ifnotpresent" => PullPolicy::Missing,
-            "never" | "false" => PullPolicy::Never,
-            "newer" | "ifnewer" => PullPolicy::Newer,
-            _ => return Err(PullError::BadPolicy(s.to_string())),
-        })
+        PullPolicy::from_flag(s, PullBool::AlwaysNever)
     }
 }
 
 impl PullPolicy {
+    /// A command's `--pull WORD`: a policy word, or `true`/`false` as
+    /// `booleans` says this command reads them.
+    pub fn from_flag(word: &str, booleans: PullBool) -> Result<PullPolicy, PullError> {
+        Ok(match (word, booleans) {
+            ("true", PullBool::AlwaysNever) => PullPolicy::Always,
+            ("false", PullBool::AlwaysNever) => PullPolicy::Never,
+            ("true", PullBool::NewerMissing) => PullPolicy::Newer,
+            ("false", PullBool::NewerMissing) => PullPolicy::Missing,
+            ("always", _) => PullPolicy::Always,
+            ("missing" | "ifmissing" | "ifnotpresent", _) => PullPolicy::Missing,
+            ("never", _) => PullPolicy::Never,
+            ("newer" | "ifnewer", _) => PullPolicy::Newer,
+            _ => return Err(PullError::BadPolicy(word.to_string())),
+        })
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             PullPolicy::Always => "always",
@@ -447,4 +472,30 @@ fn copy_one(
         };
         Ok(image.id)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pull_flag_booleans_differ_by_command() {
+        let read = |w: &str, b| PullPolicy::from_flag(w, b).unwrap();
+        assert_eq!(read("true", PullBool::AlwaysNever), PullPolicy::Always);
+        assert_eq!(read("false", PullBool::AlwaysNever), PullPolicy::Never);
+        assert_eq!(read("true", PullBool::NewerMissing), PullPolicy::Newer);
+        assert_eq!(read("false", PullBool::NewerMissing), PullPolicy::Missing);
+        // The words mean the same to every command.
+        for b in [PullBool::AlwaysNever, PullBool::NewerMissing] {
+            assert_eq!(read("never", b), PullPolicy::Never);
+            assert_eq!(read("ifnotpresent", b), PullPolicy::Missing);
+            assert_eq!(read("ifnewer", b), PullPolicy::Newer);
+            assert_eq!(read("always", b), PullPolicy::Always);
+        }
+        assert!(matches!(
+            PullPolicy::from_flag("sometimes", PullBool::AlwaysNever),
+            Err(PullError::BadPolicy(w)) if w == "sometimes"
+        ));
+        assert_eq!("true".parse::<PullPolicy>().unwrap(), PullPolicy::Always);
+    }
 }

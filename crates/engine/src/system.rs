@@ -11,7 +11,7 @@ use crate::error::Error;
 
 /// podman's `info` report; its JSON keys are podman's.
 #[derive(Debug, Serialize)]
-pub struct Info {
+pub struct InfoReport {
     pub host: HostInfo,
     pub store: StoreInfo,
     pub registries: BTreeMap<String, serde_json::Value>,
@@ -118,6 +118,72 @@ pub struct VersionInfo {
 /// berth's version, the one every front end reports.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
+impl InfoReport {
+    /// The report as podman's Go templates see it: its JSON, plus the Go
+    /// field names that are not their JSON keys (`{{.Host.CgroupsVersion}}`
+    /// is `cgroupVersion`; the rest match but for case).
+    pub fn template_data(&self) -> serde_json::Value {
+        let mut v = serde_json::to_value(self).expect("info serialises");
+        v["host"]["CgroupsVersion"] = v["host"]["cgroupVersion"].clone();
+        v
+    }
+}
+
+/// One side of `version` (podman's define.Version), with podman's keys.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ComponentVersion {
+    #[serde(rename = "APIVersion")]
+    pub api_version: String,
+    pub version: String,
+    pub go_version: String,
+    pub git_commit: String,
+    pub built_time: String,
+    /// Seconds since the epoch (0: not recorded).
+    pub built: i64,
+    /// `linux/amd64`.
+    pub os_arch: String,
+    pub os: String,
+}
+
+/// `version`'s report (podman's SystemVersionReport).
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct VersionReport {
+    pub client: ComponentVersion,
+    /// The engine answering: locally the same library (berth has no service
+    /// of its own running), as podman reports its local one too.
+    pub server: ComponentVersion,
+}
+
+impl VersionReport {
+    /// The report as podman's Go templates see it: its JSON, plus
+    /// `{{.Version}}`, the client's version.
+    pub fn template_data(&self) -> serde_json::Value {
+        let mut v = serde_json::to_value(self).expect("version serialises");
+        v["Version"] = self.client.version.clone().into();
+        v
+    }
+}
+
+/// berth's `version`.
+pub fn version() -> VersionReport {
+    let mine = ComponentVersion {
+        api_version: VERSION.into(),
+        version: VERSION.into(),
+        go_version: String::new(),
+        git_commit: String::new(),
+        built_time: String::new(),
+        built: 0,
+        os_arch: format!("{}/{}", std::env::consts::OS, go_arch()),
+        os: std::env::consts::OS.into(),
+    };
+    VersionReport {
+        client: mine.clone(),
+        server: mine,
+    }
+}
+
 fn builtin_runtime_path() -> String {
     std::env::current_exe()
         .ok()
@@ -128,7 +194,7 @@ fn builtin_runtime_path() -> String {
 
 /// The report; `runtime` is the runtime new containers get (`--runtime`),
 /// else containers.conf's.
-pub fn info(store: &Store, runtime: Option<&str>) -> Result<Info, Error> {
+pub fn info(store: &Store, runtime: Option<&str>) -> Result<InfoReport, Error> {
     let conf = crate::conf::get()?;
     let runtime = runtime.map(str::to_string).or_else(|| conf.runtime.clone());
     let oci_runtime = match runtime.as_deref() {
@@ -142,7 +208,7 @@ pub fn info(store: &Store, runtime: Option<&str>) -> Result<Info, Error> {
         },
     };
     let cfg = store.config();
-    Ok(Info {
+    Ok(InfoReport {
         host: HostInfo {
             buildah_version: VERSION,
             conmon: MonitorInfo::berth(),
@@ -297,5 +363,52 @@ fn unmount_under(roots: &[PathBuf]) {
             // SAFETY: a NUL-terminated path; a failed unmount is found afterwards.
             unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) };
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_keys_are_podmans() {
+        let r = version();
+        let v = serde_json::to_value(&r).unwrap();
+        let client = v["Client"].as_object().unwrap();
+        let keys: Vec<&str> = client.keys().map(String::as_str).collect();
+        for k in [
+            "APIVersion",
+            "Version",
+            "GoVersion",
+            "GitCommit",
+            "BuiltTime",
+            "Built",
+            "OsArch",
+            "Os",
+        ] {
+            assert!(keys.contains(&k), "{k} missing from {keys:?}");
+        }
+        assert_eq!(keys.len(), 8, "{keys:?}");
+        assert_eq!(v["Server"], v["Client"]);
+        assert_eq!(v["Client"]["OsArch"], format!("linux/{}", go_arch()));
+        assert!(v.get("Version").is_none());
+        assert_eq!(r.template_data()["Version"], VERSION);
+    }
+
+    #[test]
+    fn info_templates_know_podmans_go_name_for_the_cgroup_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = berth_storage::StoreConfig::at(
+            dir.path().join("root"),
+            dir.path().join("run"),
+            berth_storage::DriverKind::Vfs,
+        );
+        let store = Store::open(cfg).unwrap();
+        let report = info(&store, None).unwrap();
+        let json = serde_json::to_value(&report).unwrap();
+        assert!(json["host"].get("CgroupsVersion").is_none());
+        let t = report.template_data();
+        assert_eq!(t["host"]["CgroupsVersion"], json["host"]["cgroupVersion"]);
+        assert_eq!(t["store"]["imageStore"]["number"], 0);
     }
 }

@@ -169,24 +169,15 @@ pub fn run(store_args: &StoreArgs, a: ManifestArgs) -> CmdResult {
         }
         ManifestCommand::Push(p) => {
             let l = manifests::find(&store, &p.list).map_err(exit::image)?;
-            let dest = p.destination.clone().unwrap_or_else(|| l.names[0].clone());
+            let o = manifests::PushOptions {
+                destination: p.destination,
+                all: p.all,
+                digest_file: p.digestfile,
+                rm: p.rm,
+            };
             let progress = crate::commands::image::pull::progress_for(p.quiet);
-            let digest = manifests::push(
-                &store,
-                &l.id,
-                &dest,
-                p.all,
-                &ctx(&p.access)?,
-                progress.as_ref(),
-            )
-            .map_err(exit::image)?;
-            if let Some(f) = &p.digestfile {
-                std::fs::write(f, digest.to_string())
-                    .map_err(|e| exit::podman(format!("{}: {e}", f.display())))?;
-            }
-            if p.rm {
-                manifests::delete(&store, &l.id).map_err(exit::image)?;
-            }
+            let digest = manifests::push_list(&store, &l, &o, &ctx(&p.access)?, progress.as_ref())
+                .map_err(exit::image)?;
             if !p.quiet {
                 println!("{digest}");
             }

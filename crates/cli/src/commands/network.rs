@@ -116,10 +116,6 @@ fn attach(networks: &Networks, c: &ConnectArgs, connect: bool) -> CmdResult {
     }
 }
 
-fn value(n: &network::Network) -> Value {
-    serde_json::to_value(network::NetworkInspect::of(n)).unwrap_or_default()
-}
-
 pub fn run(store_args: &StoreArgs, a: NetworkArgs) -> CmdResult {
     let engine = Engine::with_store(store_args.open()?);
     let networks = engine.networks();
@@ -134,35 +130,27 @@ pub fn run(store_args: &StoreArgs, a: NetworkArgs) -> CmdResult {
             println!("{}", n.name);
         }
         NetworkCommand::Ls(l) => {
-            let nets = networks.list(&l.filter).map_err(exit::podman)?;
+            let rows = networks.rows(&l.filter).map_err(exit::podman)?;
             if let Some(f) = &l.format {
-                let rows: Vec<Value> = nets
+                let rows: Vec<Value> = rows
                     .iter()
-                    .map(|n| {
-                        let mut v = value(n);
-                        for (k, key) in [("Name", "name"), ("ID", "id"), ("Driver", "driver")] {
-                            v[k] = v[key].clone();
-                        }
-                        v
-                    })
+                    .map(|r| serde_json::to_value(r).unwrap_or_default())
                     .collect();
                 return crate::output::print_rows(&rows, f);
             }
             if l.quiet {
-                for n in nets {
-                    println!("{}", n.name);
-                }
+                rows.iter().for_each(|r| println!("{}", r.name));
             } else {
-                let mut rows = vec![vec![
+                let mut table = vec![vec![
                     "NETWORK ID".to_string(),
                     "NAME".into(),
                     "DRIVER".into(),
                 ]];
-                rows.extend(
-                    nets.iter()
-                        .map(|n| vec![n.id()[..12].to_string(), n.name.clone(), "bridge".into()]),
+                table.extend(
+                    rows.iter()
+                        .map(|r| vec![r.id[..12].to_string(), r.name.clone(), r.driver.into()]),
                 );
-                crate::output::table::print(&rows, !l.noheading);
+                crate::output::table::print(&table, !l.noheading);
             }
         }
         NetworkCommand::Inspect(n) => {

@@ -181,36 +181,26 @@ pub fn run(store_args: &StoreArgs, a: VolumeArgs) -> CmdResult {
             }
         }
         VolumeCommand::Inspect(n) => {
-            let names = if n.all {
-                named::names(engine.store())
-            } else {
-                n.names
-            };
-            let out = names
+            let out: Vec<Value> = volumes
+                .inspect_each(&n.names, n.all)
+                .map_err(|e| failure(e, 125))?
                 .iter()
-                .map(|name| volumes.inspect(name).map(|v| to_value(&v)))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| failure(e, 125))?;
+                .map(to_value)
+                .collect();
             match n.format.as_deref() {
                 None | Some("json") => print_value(&Value::Array(out), None),
                 Some(f) => out.iter().try_for_each(|v| print_value(v, Some(f))),
             }
         }
         VolumeCommand::Rm(r) => {
-            let names = if r.all {
-                named::names(engine.store())
-            } else {
-                r.names
+            let o = named::RemoveOptions {
+                all: r.all,
+                force: r.force,
+                time: r.time.unwrap_or(10),
             };
-            for name in &names {
-                match volumes.remove(name, r.force, r.time.unwrap_or(10)) {
-                    // podman's -f also passes over volumes that are not there.
-                    Err(VolumeError::NotFound(_)) if r.force => continue,
-                    r => r.map_err(|e| failure(e, 1))?,
-                }
-                println!("{name}");
-            }
-            Ok(())
+            volumes
+                .remove_each(&r.names, &o, &mut |name| println!("{name}"))
+                .map_err(|e| failure(e, 1))
         }
         VolumeCommand::Export(e) => {
             let mut out: Box<dyn std::io::Write> = match &e.output {

@@ -1,6 +1,9 @@
 //! Printing as podman prints: JSON, Go templates per row (with `table`), sizes and times.
 
 pub mod table;
+mod yaml;
+
+pub use yaml::print_yaml;
 
 use crate::exit::{self, CmdResult};
 use berth_template::Template;
@@ -108,6 +111,11 @@ pub fn print_value(v: &Value, format: Option<&str>) -> CmdResult {
         None => serde_json::to_string_pretty(v).expect("json") + "\n",
     };
     write_out(text.as_bytes())
+}
+
+/// A report as indented JSON, as podman's `--format json` prints it.
+pub fn print_json(report: &impl serde::Serialize) -> CmdResult {
+    print_value(&serde_json::to_value(report).map_err(exit::podman)?, None)
 }
 
 pub(crate) fn write_out(bytes: &[u8]) -> CmdResult {

@@ -64,6 +64,12 @@ pub enum ImageError {
     /// The copy to a push's destination failed.
     #[error("{0}")]
     Push(String),
+    /// A push's digest could not be written to the file asked for.
+    #[error("{}: {source}", path.display())]
+    DigestFile {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
     /// A tarball `import` could not read or store.
     #[error("{0}")]
     Import(String),

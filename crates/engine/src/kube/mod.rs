@@ -727,7 +727,7 @@ fn play_one(
         ..Default::default()
     };
     let files = files_dir(store, &plan.name);
-    let options: Vec<(String, String, ProcessOptions)> = plan
+    let mut options: Vec<(String, String, ProcessOptions)> = plan
         .spec
         .containers
         .iter()
@@ -740,7 +740,7 @@ fn play_one(
             Ok((c.name.clone(), image, container_options(plan, c, &files)?))
         })
         .collect::<Result<_, Error>>()?;
-    pull_images(store, plan, &options, o)?;
+    pull_images(store, plan, &mut options, o)?;
     // Every volume kept under the pod's files is checked, mounted or not, before
     // anything is made (an unmounted one's name was joined to the path unread).
     for v in plan.spec.volumes.iter().flatten() {
@@ -822,32 +822,51 @@ fn play_one(
 }
 
 /// Pulls what the containers need before anything is made, as podman's play
-/// does: `imagePullPolicy: Always` asks the registry, `Never` takes only a
-/// local image, anything else pulls a missing one. An image `--build` made is
-/// local.
+/// does, by the rule `run` follows ([`crate::pull::for_container`]): an image
+/// of another transport (`oci:` …) is copied in and its container made from
+/// the copy, which is why each image may be replaced by the name to make it
+/// from.
 fn pull_images(
     store: &Arc<Store>,
     plan: &PodPlan,
-    options: &[(String, String, ProcessOptions)],
+    options: &mut [(String, String, ProcessOptions)],
     o: &PlayOptions,
 ) -> Result<(), Error> {
     use crate::pull::{PullOptions, PullPolicy};
     for (c, (_, image, _)) in plan.spec.containers.iter().zip(options) {
-        let policy = match c.image_pull_policy.as_deref() {
-            _ if o.images.values().any(|built| built == image) => PullPolicy::Missing,
-            Some("Always") => PullPolicy::Always,
-            Some("Never") => PullPolicy::Never,
-            _ => PullPolicy::Missing,
-        };
+        let built = o.images.values().any(|b| b == image);
+        let policy = pull_policy(c.image_pull_policy.as_deref(), built);
         let mut po = PullOptions {
             policy,
             ..Default::default()
         };
         po.context.retries = Some(3);
-        crate::pull::pull(store, image, &po, &berth_image::copy::Silent, &mut |_| {})
-            .map_err(|e| Error::other(format!("{image}: pulling the image: {e}")))?;
+        let failed = |e| Error::other(format!("{image}: pulling the image: {e}"));
+        let silent = &berth_image::copy::Silent;
+        if policy == PullPolicy::Never && !crate::pull::from_elsewhere(image) {
+            // for_container leaves a missing image to create; play refuses it
+            // here, before the pod is made, with the pull's own words.
+            crate::pull::pull(store, image, &po, silent, &mut |_| {}).map_err(failed)?;
+            continue;
+        }
+        let from =
+            crate::pull::for_container(store, image, po, silent, &mut |_| {}).map_err(failed)?;
+        *image = from;
     }
     Ok(())
+}
+
+/// The pull policy a container's `imagePullPolicy` asks for: `Always` asks the
+/// registry, `Never` takes only a local image, anything else pulls a missing
+/// one. An image `--build` made (`built`) is local, whatever the YAML says.
+fn pull_policy(asked: Option<&str>, built: bool) -> crate::pull::PullPolicy {
+    use crate::pull::PullPolicy;
+    match asked {
+        _ if built => PullPolicy::Missing,
+        Some("Always") => PullPolicy::Always,
+        Some("Never") => PullPolicy::Never,
+        _ => PullPolicy::Missing,
+    }
 }
 
 /// An emptyDir's directory, open to every user as the kubelet's are (the pod's
@@ -887,6 +906,21 @@ pub fn down(store: &Store, yaml: &str) -> Result<Vec<String>, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn image_pull_policies_as_kubernetes_names_them() {
+        use crate::pull::PullPolicy;
+        assert_eq!(pull_policy(Some("Always"), false), PullPolicy::Always);
+        assert_eq!(pull_policy(Some("Never"), false), PullPolicy::Never);
+        assert_eq!(
+            pull_policy(Some("IfNotPresent"), false),
+            PullPolicy::Missing
+        );
+        assert_eq!(pull_policy(None, false), PullPolicy::Missing);
+        // What --build made is not asked of a registry, nor refused.
+        assert_eq!(pull_policy(Some("Always"), true), PullPolicy::Missing);
+        assert_eq!(pull_policy(Some("Never"), true), PullPolicy::Missing);
+    }
 
     #[test]
     fn host_ports_are_checked_field_by_field() {

@@ -16,7 +16,7 @@ pub mod slirp;
 
 pub use error::NetworkError;
 pub use mode::NetworkMode;
-pub use report::{NetworkInspect, list_filtered, prune};
+pub use report::{NetworkInspect, NetworkRow, list_filtered, prune};
 pub use reserve::{Reservation, ReserveError, reserve};
 
 use std::path::{Path, PathBuf};

@@ -56,6 +56,33 @@ impl NetworkInspect {
     }
 }
 
+/// A `network ls` row: the inspect object under podman's JSON keys, and the
+/// names podman's Go templates know its fields by (`{{.Name}}`, `{{.ID}}`,
+/// `{{.Driver}}`).
+#[derive(Clone, Debug, Serialize)]
+pub struct NetworkRow {
+    #[serde(flatten)]
+    pub inspect: NetworkInspect,
+    #[serde(rename = "Name")]
+    pub name: String,
+    #[serde(rename = "ID")]
+    pub id: String,
+    #[serde(rename = "Driver")]
+    pub driver: &'static str,
+}
+
+impl NetworkRow {
+    pub fn of(n: &Network) -> NetworkRow {
+        let inspect = NetworkInspect::of(n);
+        NetworkRow {
+            name: inspect.name.clone(),
+            id: inspect.id.clone(),
+            driver: inspect.driver,
+            inspect,
+        }
+    }
+}
+
 /// The networks `network ls` shows (the default one included, made if it is
 /// not yet), filtered by `name=`, `id=` (prefixes match) or `driver=`.
 pub fn list_filtered(store: &Store, filters: &[String]) -> Result<Vec<Network>, NetworkError> {
@@ -82,4 +109,27 @@ pub fn prune(store: &Store) -> Vec<String> {
         .filter(|n| n.name != DEFAULT && remove(store, &n.name).is_ok())
         .map(|n| n.name)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_row_answers_to_podmans_template_names_and_json_keys() {
+        let n = Network {
+            name: "n1".into(),
+            bridge: "berth1".into(),
+            subnet: "10.89.1.0/24".into(),
+            dns_enabled: false,
+            internal: false,
+        };
+        let v = serde_json::to_value(NetworkRow::of(&n)).unwrap();
+        assert_eq!(v["Name"], "n1");
+        assert_eq!(v["name"], "n1");
+        assert_eq!(v["ID"], n.id());
+        assert_eq!(v["id"], n.id());
+        assert_eq!(v["Driver"], "bridge");
+        assert_eq!(v["network_interface"], "berth1");
+    }
 }

@@ -474,6 +474,59 @@ pub fn remove(store: &Store, name: &str, force: bool, time: u64) -> Result<(), V
     remove_dir(store, name)
 }
 
+/// The volumes `volume rm` and `volume inspect` act on: every one with
+/// `all`, else those named, as given.
+fn targets(store: &Store, names: &[String], all: bool) -> Vec<String> {
+    if all {
+        self::names(store)
+    } else {
+        names.to_vec()
+    }
+}
+
+/// `volume inspect [--all] NAME…`: each one's object, in order; the first
+/// that is not there is the error.
+pub fn inspect_each(
+    store: &Store,
+    names: &[String],
+    all: bool,
+) -> Result<Vec<VolumeInspect>, VolumeError> {
+    targets(store, names, all)
+        .iter()
+        .map(|n| inspect(store, n))
+        .collect()
+}
+
+/// How `volume rm` removes.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RemoveOptions {
+    /// Every volume, whatever was named.
+    pub all: bool,
+    /// Volumes in use go too (their containers first), and one that is not
+    /// there is passed over, as podman's `-f` does.
+    pub force: bool,
+    /// With `force`: seconds a running container using it gets to stop.
+    pub time: u64,
+}
+
+/// `volume rm`: the volumes `o` says, one by one; `removed` is told each as
+/// it goes. The first failure stops it.
+pub fn remove_each(
+    store: &Store,
+    names: &[String],
+    o: &RemoveOptions,
+    removed: &mut dyn FnMut(&str),
+) -> Result<(), VolumeError> {
+    for name in targets(store, names, o.all) {
+        match remove(store, &name, o.force, o.time) {
+            Err(VolumeError::NotFound(_)) if o.force => continue,
+            r => r?,
+        }
+        removed(&name);
+    }
+    Ok(())
+}
+
 fn remove_dir(store: &Store, name: &str) -> Result<(), VolumeError> {
     let dir = volume_path(store).join(name);
     std::fs::remove_dir_all(dir).map_err(|source| VolumeError::Io {
@@ -508,4 +561,49 @@ pub fn prune_filtered(store: &Store, filters: &[String]) -> Result<Vec<String>, 
         remove_dir(store, n)?;
     }
     Ok(gone)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store(dir: &Path) -> Store {
+        let cfg = berth_storage::StoreConfig::at(
+            dir.join("root"),
+            dir.join("run"),
+            berth_storage::DriverKind::Vfs,
+        );
+        Store::open(cfg).unwrap()
+    }
+
+    #[test]
+    fn all_takes_every_volume_and_force_passes_over_a_missing_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(dir.path());
+        for n in ["b", "a"] {
+            create_with(&store, Some(n), false, &CreateOptions::default()).unwrap();
+        }
+        let names = |v: Vec<VolumeInspect>| v.into_iter().map(|v| v.name).collect::<Vec<_>>();
+        assert_eq!(names(inspect_each(&store, &[], true).unwrap()), ["a", "b"]);
+        let asked = ["b".to_string(), "nope".to_string(), "a".to_string()];
+        assert!(matches!(
+            inspect_each(&store, &asked, false),
+            Err(VolumeError::NotFound(n)) if n == "nope"
+        ));
+        // Without force the missing one stops it, after what went before.
+        let mut gone = Vec::new();
+        let e = remove_each(&store, &asked, &RemoveOptions::default(), &mut |n| {
+            gone.push(n.to_string())
+        });
+        assert!(matches!(e, Err(VolumeError::NotFound(_))));
+        assert_eq!(gone, ["b"]);
+        let force = RemoveOptions {
+            force: true,
+            ..Default::default()
+        };
+        let mut gone = Vec::new();
+        remove_each(&store, &asked, &force, &mut |n| gone.push(n.to_string())).unwrap();
+        assert_eq!(gone, ["a"]);
+        assert!(names(inspect_each(&store, &[], true).unwrap()).is_empty());
+    }
 }

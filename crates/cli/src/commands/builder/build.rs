@@ -271,12 +271,7 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
         berth_engine::security::ulimit(u).map_err(exit::podman)?;
     }
     let store = store_args.open()?;
-    let policy = match a.pull.as_str() {
-        _ if a.pull_never => "never",
-        "true" => "always",
-        "false" => "never",
-        p => p,
-    };
+    let policy = if a.pull_never { "never" } else { &a.pull };
     let access = crate::commands::image::access::Access {
         creds: a.creds.clone(),
         authfile: a.authfile.clone(),

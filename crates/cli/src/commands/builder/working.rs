@@ -135,21 +135,15 @@ pub(super) fn from(store_args: &StoreArgs, a: FromArgs) -> CmdResult {
     };
     let store = store_args.open()?;
     if a.image != "scratch" {
-        // buildah's from: true asks the registry for a newer image (the local
-        // one stands when it cannot be asked), false pulls only a missing one.
-        let policy = match a.pull.as_str() {
-            "true" => "newer",
-            "false" => "missing",
-            p => p,
-        };
         let how = PullFor {
+            booleans: berth_engine::PullBool::NewerMissing,
             quiet: a.quiet,
             access: Some(&a.access),
             signature_policy: a.signature_policy.as_deref(),
             registries_conf: a.registries_conf.as_deref(),
             ..Default::default()
         };
-        pull_for(store_args, &a.image, policy, &how)?;
+        pull_for(store_args, &a.image, &a.pull, &how)?;
     }
     let b = builder::from(&store, &a.image, a.name.as_deref(), run_with).map_err(exit::build)?;
     println!("{}", b.name);

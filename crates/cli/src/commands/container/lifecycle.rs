@@ -165,9 +165,6 @@ pub fn rm(store_args: &StoreArgs, a: RmArgs) -> CmdResult {
     if a.latest {
         names.extend(latest(&store)?);
     }
-    // With -a, one that went meanwhile (a --rm container its monitor removed)
-    // is as good as removed; with -f, as with podman, one that is not there.
-    let ignore = a.ignore || a.all || a.force;
     let o = lifecycle::RemoveOptions {
         force: a.force,
         time: a.time,
@@ -175,12 +172,13 @@ pub fn rm(store_args: &StoreArgs, a: RmArgs) -> CmdResult {
         // --all takes pods' infra containers too, after the containers that
         // join them (and so the pods).
         depend: a.depend || a.all,
+        // With -a, one that went meanwhile (a --rm container its monitor
+        // removed) is as good as removed; with -f, as with podman, one that
+        // is not there.
+        ignore: a.ignore || a.all || a.force,
     };
     let engine = berth_engine::Engine::with_store(store.clone());
     each(&names, |n| {
-        if ignore && container::find(&store, n).is_err() {
-            return Ok(());
-        }
         let removed = engine
             .containers()
             .remove_with(n, &o)

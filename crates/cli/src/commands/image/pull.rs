@@ -7,7 +7,7 @@ use crate::commands::image::access::registry_access;
 use crate::exit::{self, CmdResult, Failure};
 use crate::progress::Lines;
 use berth_engine::access::{AccessError, RegistryAccess};
-use berth_engine::{Engine, PullError, PullEvent, PullOptions, PullPolicy};
+use berth_engine::{Engine, PullBool, PullError, PullEvent, PullOptions, PullPolicy};
 use berth_image::copy::{Progress, Silent};
 use clap::Args;
 use std::path::{Path, PathBuf};
@@ -64,6 +64,8 @@ pub(crate) struct PullFor<'a> {
     pub signature_policy: Option<&'a std::path::Path>,
     /// `--registries-conf FILE`.
     pub registries_conf: Option<&'a std::path::Path>,
+    /// What `--pull=true|false` means to the command.
+    pub booleans: PullBool,
 }
 
 /// Pulls `image` on behalf of another command under its `--pull POLICY`
@@ -77,7 +79,7 @@ pub(crate) fn pull_for(
     how: &PullFor,
 ) -> Result<Vec<String>, Failure> {
     let failed = |e: PullError| exit::podman(format!("{image}: pulling the image: {e}"));
-    let policy: PullPolicy = policy.parse().map_err(failed)?;
+    let policy = PullPolicy::from_flag(policy, how.booleans).map_err(failed)?;
     if policy == PullPolicy::Never {
         return Ok(Vec::new());
     }
@@ -102,7 +104,8 @@ pub(crate) fn pull_for_container(
     how: &PullFor,
 ) -> Result<String, Failure> {
     let failed = |e: PullError| exit::podman(format!("{image}: pulling the image: {e}"));
-    let o = options_for(image, policy.parse().map_err(failed)?, how)?;
+    let policy = PullPolicy::from_flag(policy, how.booleans).map_err(failed)?;
+    let o = options_for(image, policy, how)?;
     let progress = progress_for(how.quiet);
     engine
         .images()
@@ -189,7 +192,7 @@ fn pull_options(a: &PullArgs) -> Result<PullOptions, Failure> {
     };
     let context = access.context().map_err(exit::access)?;
     Ok(PullOptions {
-        policy: a.policy.parse().map_err(exit::podman)?,
+        policy: PullPolicy::from_flag(&a.policy, PullBool::default()).map_err(exit::podman)?,
         all_tags: a.all_tags,
         context,
         signature_policy: a.signature_policy.clone(),

@@ -9,7 +9,6 @@ pub mod service;
 use crate::commands::StoreArgs;
 use crate::exit::CmdResult;
 use clap::Args;
-use serde_json::Value;
 
 #[derive(Args)]
 pub struct InfoArgs {
@@ -23,39 +22,10 @@ pub fn info(store_args: &StoreArgs, a: InfoArgs) -> CmdResult {
     let report = engine
         .info(store_args.runtime.as_deref())
         .map_err(crate::exit::engine)?;
-    let mut v = serde_json::to_value(report).map_err(crate::exit::podman)?;
     match a.format.as_deref() {
-        Some("json") => crate::output::print_value(&v, None),
-        Some(f) => {
-            // The one Go field name that is not its JSON key's.
-            v["host"]["CgroupsVersion"] = v["host"]["cgroupVersion"].clone();
-            crate::output::print_value(&v, Some(f))
-        }
-        None => {
-            let mut out = String::new();
-            yaml(&v, 0, &mut out);
-            print!("{out}");
-            Ok(())
-        }
-    }
-}
-
-/// podman prints `info` as YAML: nested objects by indentation.
-fn yaml(v: &Value, depth: usize, out: &mut String) {
-    let pad = "  ".repeat(depth);
-    if let Value::Object(m) = v {
-        for (k, x) in m {
-            match x {
-                // An empty map on one line, as podman's YAML has it.
-                Value::Object(m) if m.is_empty() => out.push_str(&format!("{pad}{k}: {{}}\n")),
-                Value::Object(_) => {
-                    out.push_str(&format!("{pad}{k}:\n"));
-                    yaml(x, depth + 1, out);
-                }
-                Value::String(s) => out.push_str(&format!("{pad}{k}: {s}\n")),
-                other => out.push_str(&format!("{pad}{k}: {other}\n")),
-            }
-        }
+        Some("json") => crate::output::print_json(&report),
+        Some(f) => crate::output::print_value(&report.template_data(), Some(f)),
+        None => crate::output::print_yaml(&report),
     }
 }
 
@@ -66,28 +36,17 @@ pub struct VersionArgs {
     pub(crate) format: Option<String>,
 }
 
-/// `version`: podman's fields, under `Client` and, as podman has them locally too,
-/// `Server` (the same engine: berth has no service of its own running).
+/// `version`: podman's fields, under `Client` and `Server`.
 pub fn version(a: VersionArgs) -> CmdResult {
-    let arch = berth_engine::system::go_arch();
-    let v = berth_engine::system::VERSION;
-    let client = serde_json::json!({
-        "APIVersion": v, "Version": v, "GoVersion": "", "GitCommit": "",
-        "BuiltTime": "", "Built": 0, "OsArch": format!("linux/{arch}"), "Os": "linux",
-    });
+    let report = berth_engine::system::version();
     match a.format.as_deref() {
-        Some("json") => crate::output::print_value(
-            &serde_json::json!({"Client": client, "Server": client}),
-            None,
-        ),
-        Some(t) => crate::output::print_value(
-            &serde_json::json!({"Client": client, "Server": client, "Version": v}),
-            Some(t),
-        ),
+        Some("json") => crate::output::print_json(&report),
+        Some(t) => crate::output::print_value(&report.template_data(), Some(t)),
         None => {
-            println!("Version:      {v}");
-            println!("API Version:  {v}");
-            println!("OS/Arch:      linux/{arch}");
+            let c = &report.client;
+            println!("Version:      {}", c.version);
+            println!("API Version:  {}", c.api_version);
+            println!("OS/Arch:      {}", c.os_arch);
             Ok(())
         }
     }
