@@ -434,12 +434,16 @@ pub fn copy(store: &Arc<Store>, b: &Builder, spec: &CopySpec) -> Result<(), Buil
         .and_then(|i| i.config.process.id_map);
     // A source container or image, mounted for the copy.
     let mut lent: Option<(String, bool)> = None;
+    let mut from_map = None;
     let result = (|| {
         let from_root = match &spec.from {
             None => None,
             Some(f) => {
                 let (id, temporary) = source_container(store, f)?;
                 lent = Some((id.clone(), temporary));
+                from_map = container::find(store, &id)
+                    .ok()
+                    .and_then(|i| i.config.process.id_map);
                 Some(store.mount(&id)?)
             }
         };
@@ -477,6 +481,7 @@ pub fn copy(store: &Arc<Store>, b: &Builder, spec: &CopySpec) -> Result<(), Buil
             set: owner,
             keep: from_root.is_some(),
             map: id_map.as_ref(),
+            from_map: from_map.as_ref(),
         };
         copy_files(
             &root, None, &files, &rootfs, &workdir, owner, mode, spec.add,

@@ -1183,7 +1183,9 @@ fn userns_uid_map_keeps_owners_through_copy_run_and_commit() {
     // A build with the map: COPY and RUN inside the namespace, root's files.
     st.write(
         "ctx/Containerfile",
-        "FROM localhost/bb:1\nCOPY a.txt /sub/a.txt\nRUN grep -q 200000 /proc/self/uid_map && touch /r\n",
+        "FROM localhost/bb:1 AS one\nRUN mkdir /o && touch /o/f && chown 5:6 /o/f\n\
+         FROM localhost/bb:1\nCOPY a.txt /sub/a.txt\nWORKDIR /work/dir\nCOPY --from=one /o/f /copied\n\
+         RUN grep -q 200000 /proc/self/uid_map && touch /r /work/dir/w\n",
     );
     st.write("ctx/a.txt", "hi\n");
     st.ok(&[
@@ -1202,8 +1204,14 @@ fn userns_uid_map_keeps_owners_through_copy_run_and_commit() {
         "/sub",
         "/sub/a.txt",
         "/r",
+        "/work/dir",
+        "/work/dir/w",
+        "/copied",
     ]);
-    assert_eq!(built.stdout, "/sub 0:0\n/sub/a.txt 0:0\n/r 0:0\n");
+    assert_eq!(
+        built.stdout,
+        "/sub 0:0\n/sub/a.txt 0:0\n/r 0:0\n/work/dir 0:0\n/work/dir/w 0:0\n/copied 5:6\n"
+    );
     let bad = st.run(&[
         "builder",
         "from",

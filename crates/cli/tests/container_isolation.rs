@@ -751,6 +751,9 @@ fn uidmap_gives_a_user_namespace_in_which_the_image_keeps_its_owners() {
     let id = st.inspect("m", ".Id");
     let view = Path::new("/run/berth-userns").join(&id);
     assert!(view.join("rootfs/bin/busybox").exists());
+    // Passable by the container's root (its group), writable by berth alone.
+    let vm = std::fs::metadata(&view).unwrap();
+    assert_eq!((vm.uid(), vm.gid(), vm.mode() & 0o7777), (0, 300000, 0o710));
     // `--userns container:m` joins m's user namespace, its root mapped alike.
     let joined = st.ok(&[
         "run",
@@ -769,6 +772,38 @@ fn uidmap_gives_a_user_namespace_in_which_the_image_keeps_its_owners() {
     st.ok(&["cp", "m:/made", out.to_str().unwrap()]);
     let md = std::fs::metadata(&out).unwrap();
     assert_eq!((md.uid(), md.gid()), (0, 0));
+    // Its generated files are its root's, to write as podman lets it.
+    let hosts = st.ok(&[
+        "exec",
+        "m",
+        "sh",
+        "-c",
+        "echo 10.0.0.9 extra >> /etc/hosts && echo ok",
+    ]);
+    assert_eq!(hosts.stdout, "ok\n");
+    // A secret's uid=/gid= are the container's IDs.
+    let secret = st.path().join("secret.txt");
+    std::fs::write(&secret, "s3cret").unwrap();
+    st.ok(&["secret", "create", "mapsec", secret.to_str().unwrap()]);
+    let read = st.ok(&[
+        &[
+            "run",
+            "--rm",
+            "--user",
+            "5:6",
+            "--secret",
+            "mapsec,uid=5,gid=6,mode=0400",
+        ][..],
+        &map[..],
+        &[
+            "localhost/bb:1",
+            "sh",
+            "-c",
+            "cat /run/secrets/mapsec; stat -c %u:%g /run/secrets/mapsec",
+        ][..],
+    ]
+    .concat());
+    assert_eq!(read.stdout, "s3cret5:6\n");
     // A new named volume is the mapped root's: it can write there.
     let vol = st.ok(&[
         &["run", "--rm", "-v", "mapvol:/data"][..],

@@ -686,13 +686,16 @@ pub fn prepare_bundle(store: &Store, info: &Info) -> Result<PathBuf, RunError> {
         crate::network::refresh_all_hosts(store);
     }
     // Later mounts go over earlier ones: the generated files, then the user's.
-    spec.mounts.extend(volumes::generated_files(
-        info,
-        &bundle,
-        &hostname,
-        &members,
-        net_att.as_ref(),
-    )?);
+    let generated = volumes::generated_files(info, &bundle, &hostname, &members, net_att.as_ref())?;
+    if let Some(m) = &cfg.process.id_map {
+        // /etc/hosts, resolv.conf, hostname: the container's root's, as podman
+        // gives them, so that it may write them.
+        for src in generated.iter().filter_map(|g| g.source.as_deref()) {
+            std::os::unix::fs::chown(src, m.host_uid(0), m.host_gid(0))
+                .map_err(|e| engine(format!("{src}: {e}")))?;
+        }
+    }
+    spec.mounts.extend(generated);
     if let Some(donor) = net_donor(store, info)? {
         // In another's network namespace: its /etc/hosts (this container's
         // name added) and resolv.conf, as podman shares them in a pod.

@@ -399,7 +399,17 @@ pub fn attach(
         }
         let file = dir.join(&s.id);
         write_private(&file, &bytes, r.mode)?;
-        std::os::unix::fs::chown(&file, Some(r.uid), Some(r.gid)).map_err(io(&file))?;
+        // uid= and gid= are the container's IDs: the host's through its map.
+        let (uid, gid) = match &info.config.process.id_map {
+            Some(m) => (
+                m.host_uid(r.uid)
+                    .unwrap_or(berth_storage::idmap::OVERFLOW_ID),
+                m.host_gid(r.gid)
+                    .unwrap_or(berth_storage::idmap::OVERFLOW_ID),
+            ),
+            None => (r.uid, r.gid),
+        };
+        std::os::unix::fs::chown(&file, Some(uid), Some(gid)).map_err(io(&file))?;
         spec.mounts.push(berth_runtime::spec::Mount {
             destination: r.path(),
             kind: Some("bind".into()),

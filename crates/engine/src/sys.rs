@@ -269,6 +269,14 @@ pub fn rbind(src: &std::path::Path, target: &std::path::Path) -> io::Result<()> 
     .map(drop)
 }
 
+/// [`unmount`], never following a symlink at `path`.
+pub fn unmount_nofollow(path: &std::path::Path) {
+    if let Ok(c) = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()) {
+        // SAFETY: a NUL-terminated path; a failed unmount is ignored.
+        unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH | libc::UMOUNT_NOFOLLOW) };
+    }
+}
+
 /// Detaches whatever is mounted on `path`; nothing mounted is no error.
 pub fn unmount(path: &std::path::Path) {
     if let Ok(c) = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()) {

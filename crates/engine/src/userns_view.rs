@@ -2,8 +2,10 @@
 //! runtime from inside that namespace, whose root has no rights over the store's
 //! private directories (0700, the host root's). So its root filesystem and each
 //! file or directory it binds from the store are bound one by one under
-//! `/run/berth-userns/ID` (that directory 0711, `ID` 0700 and the mapped root's),
-//! and the spec points there: nothing else of the store becomes reachable.
+//! `/run/berth-userns/ID` (that directory 0711; `ID` 0710, berth's, its group
+//! the mapped root's: passable by the container's root, never writable by it,
+//! so nothing it plants there can steer berth's mounts or removals), and the
+//! spec points there: nothing else of the store becomes reachable.
 //! A rootless user's are under `/tmp/berth-userns-UID` (0711, the user's; one
 //! made by anyone else is refused), since its run root is the user's alone.
 
@@ -54,10 +56,9 @@ pub fn prepare(store: &Store, id: &str, map: &IdMap, spec: &mut Spec) -> Result<
     make_base(&base())?;
     let own = dir(id);
     std::fs::create_dir(&own).map_err(|e| io(&own, e))?;
-    std::fs::set_permissions(&own, std::fs::Permissions::from_mode(0o700))
+    std::os::unix::fs::chown(&own, None, map.host_gid(0)).map_err(|e| io(&own, e))?;
+    std::fs::set_permissions(&own, std::fs::Permissions::from_mode(0o710))
         .map_err(|e| io(&own, e))?;
-    let (uid, gid) = (map.host_uid(0), map.host_gid(0));
-    std::os::unix::fs::chown(&own, uid, gid).map_err(|e| io(&own, e))?;
     let made = bind_all(store, &own, spec);
     if made.is_err() {
         release(id);
@@ -94,10 +95,15 @@ fn bind_all(store: &Store, own: &Path, spec: &mut Spec) -> Result<(), RunError> 
 /// Binds `src` on a new `at` of its kind (a directory or a file).
 fn bind_one(src: &Path, at: &Path) -> Result<(), RunError> {
     let is_dir = std::fs::metadata(src).map_err(|e| io(src, e))?.is_dir();
+    // New entries only (O_EXCL): never through something already there.
     if is_dir {
         std::fs::create_dir(at).map_err(|e| io(at, e))?;
     } else {
-        std::fs::File::create(at).map_err(|e| io(at, e))?;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(at)
+            .map_err(|e| io(at, e))?;
     }
     crate::sys::rbind(src, at)
         .map_err(|e| engine(format!("bind {} on {}: {e}", src.display(), at.display())))
@@ -112,8 +118,9 @@ pub fn release(id: &str) {
     };
     for e in entries.flatten() {
         let p = e.path();
-        crate::sys::unmount(&p);
-        let _ = if p.is_dir() {
+        crate::sys::unmount_nofollow(&p);
+        let dir = std::fs::symlink_metadata(&p).is_ok_and(|m| m.is_dir());
+        let _ = if dir {
             std::fs::remove_dir(&p)
         } else {
             std::fs::remove_file(&p)

@@ -389,7 +389,9 @@ fn helper_fork(
                     Ok((0, in_v2))
                 }
                 Ok((pid, in_v2)) => {
-                    let mut word = pid.to_le_bytes().to_vec();
+                    // Tagged, so that no error text is ever taken for a pid.
+                    let mut word = vec![b'P'];
+                    word.extend(pid.to_le_bytes());
                     word.push(u8::from(in_v2));
                     let _ = wr.write_all(&word);
                     // SAFETY: the helper leaves at once, running no destructors
@@ -411,7 +413,7 @@ fn helper_fork(
             let _ = sys::waitpid(helper, 0);
             read.ctx("read the namespace helper's answer")?;
             match got.as_slice() {
-                [a, b, c, d, v2] => Ok((i32::from_le_bytes([*a, *b, *c, *d]), *v2 == 1)),
+                [b'P', a, b, c, d, v2] => Ok((i32::from_le_bytes([*a, *b, *c, *d]), *v2 == 1)),
                 why => Err(Error(format!(
                     "the namespace helper failed: {}",
                     String::from_utf8_lossy(why)

@@ -315,6 +315,7 @@ fn check_names_free(st: &State, names: &[String]) -> Result<()> {
 
 /// Removes a directory tree; missing is fine.
 pub(crate) fn remove_all(p: &Path) -> Result<()> {
+    overlay::detach_below(p);
     match fs::remove_dir_all(p) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -1418,14 +1419,15 @@ impl Store {
             return Ok(Strategy::default());
         };
         m.check()?;
-        if crate::config::rootless_uid().is_some() {
-            return Ok(Strategy::Copies);
-        }
+        // (vfs would copy and compare whole mapped trees for every diff.)
         if self.driver.kind != DriverKind::Overlay {
             return Err(Error::Invalid(format!(
                 "a container with its own ID map needs the overlay storage driver, not {:?}",
                 self.driver.kind.name()
             )));
+        }
+        if crate::config::rootless_uid().is_some() {
+            return Ok(Strategy::Copies);
         }
         Ok(Strategy::Mounts)
     }

@@ -619,3 +619,34 @@ fn a_pulled_layer_without_a_root_entry_gets_its_parents_root() {
     let report = ts.store.check(false).unwrap();
     assert!(report.is_clean(), "{report:?}");
 }
+
+/// A mount a killed process left inside a container's directory (an
+/// ID-mapped clone of an image layer, a merged root) is detached when the
+/// container goes, never walked into: the image's own files stay.
+#[test]
+fn removing_a_container_never_empties_what_is_mounted_inside_it() {
+    let ts = TestStore::new(DriverKind::Overlay);
+    let layout = ts.dir.path().join("layout");
+    make_layout(&layout, "v1", &[base()], "a");
+    pull(&ts.store, &layout, "v1", "test/left").unwrap();
+    let c = ts.store.create_container("test/left", &[], "").unwrap();
+    let image = ts.store.image("test/left").unwrap();
+    let layer = ts.store.layer(image.top_layer.as_deref().unwrap()).unwrap();
+    let layer_dir = ts.store.layer_path(&layer);
+    let before = names(&layer_dir);
+    assert!(!before.is_empty());
+    // What a process killed between attaching and clearing would leave.
+    let root = ts.store.mount(&c.id).unwrap();
+    let left = root.parent().unwrap().join("idmapped/0");
+    fs::create_dir_all(&left).unwrap();
+    let status = std::process::Command::new("mount")
+        .args(["--bind"])
+        .arg(&layer_dir)
+        .arg(&left)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    ts.store.remove_container(&c.id).unwrap();
+    assert!(!common::is_mounted(&left), "the leftover mount stayed");
+    assert_eq!(names(&layer_dir), before, "the image's layer lost files");
+}

@@ -31,7 +31,7 @@ impl StageState {
             format!("{}/{d}", self.workdir.trim_end_matches('/'))
         };
         match w {
-            Some(w) => make_dir(&w.rootfs, &d)?,
+            Some(w) => make_dir(w, &d)?,
             None => self.pending_dirs.push(d.clone()),
         }
         self.workdir = d.clone();

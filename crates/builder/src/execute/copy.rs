@@ -49,6 +49,16 @@ impl StageState {
             set: owner,
             keep: from_root.is_some(),
             map: x.req.id_map.as_ref(),
+            // Stages and lent images all have the build's map; a
+            // --build-context directory is the host's.
+            from_map: x.req.id_map.as_ref().filter(|_| {
+                from_root.as_ref().is_some_and(|r| {
+                    !x.req
+                        .contexts
+                        .values()
+                        .any(|c| matches!(c, crate::inputs::BuildContext::Directory(d) if d == r))
+                })
+            }),
         };
         copy_files(
             root,
@@ -71,6 +81,7 @@ impl StageState {
             set: owner,
             keep: false,
             map: x.req.id_map.as_ref(),
+            from_map: None,
         };
         copy_files(
             &x.req.context,
@@ -115,12 +126,15 @@ fn entry_error(path: &Path) -> impl FnOnce(std::io::Error) -> CopyError + '_ {
 /// Who copied files belong to: `set` (`--chown`), else their own owner when
 /// `keep`, else root.
 /// With `map` (a working container with a user namespace of its own), every
-/// owner goes through it as the files are written.
+/// owner goes through it as the files are written; owners kept from a source
+/// root seen through `from_map` are first taken back to the IDs that root's
+/// container sees.
 #[derive(Clone, Copy)]
 pub(crate) struct Owner<'a> {
     pub(crate) set: Option<(u64, u64)>,
     pub(crate) keep: bool,
     pub(crate) map: Option<&'a berth_storage::idmap::IdMap>,
+    pub(crate) from_map: Option<&'a berth_storage::idmap::IdMap>,
 }
 
 impl Owner<'_> {
@@ -128,7 +142,13 @@ impl Owner<'_> {
         use std::os::unix::fs::MetadataExt;
         match self.set {
             Some(o) => o,
-            None if self.keep => (u64::from(md.uid()), u64::from(md.gid())),
+            None if self.keep => match self.from_map {
+                Some(m) => (
+                    u64::from(m.container_uid(md.uid())),
+                    u64::from(m.container_gid(md.gid())),
+                ),
+                None => (u64::from(md.uid()), u64::from(md.gid())),
+            },
             None => (0, 0),
         }
     }

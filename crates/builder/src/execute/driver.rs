@@ -168,7 +168,7 @@ fn borrow_images(
         {
             continue;
         }
-        let mut w = lend(store, &i.reference)?;
+        let mut w = lend(store, &i.reference, req.id_map.clone())?;
         // `--from=NAME` of a `--build-context NAME=docker-image://REF` reads it.
         let aliases = req.contexts.iter().filter(
             |(_, c)| matches!(c, crate::inputs::BuildContext::Image(r) if *r == i.reference),
@@ -180,8 +180,13 @@ fn borrow_images(
     Ok(())
 }
 
-/// An image's root, mounted through a container made for it.
-fn lend(store: &Arc<Store>, reference: &str) -> Result<Working, BuildError> {
+/// An image's root, mounted through a container made for it (with the
+/// build's ID map, so that every root COPY --from reads is seen alike).
+fn lend(
+    store: &Arc<Store>,
+    reference: &str,
+    id_map: Option<berth_storage::idmap::IdMap>,
+) -> Result<Working, BuildError> {
     let id = store
         .image(reference)
         .map(|img| img.id)
@@ -195,6 +200,7 @@ fn lend(store: &Arc<Store>, reference: &str) -> Result<Working, BuildError> {
             network: berth_engine::network::NetworkMode::None,
             command: vec!["/bin/true".into()],
             labels: crate::builder::owned_labels(),
+            id_map,
             ..Default::default()
         },
     };

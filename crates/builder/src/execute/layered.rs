@@ -151,7 +151,7 @@ fn open_step(
 ) -> Result<Working, BuildError> {
     let w = start_stage(x.store, parent, def, x.req)?;
     for d in std::mem::take(&mut state.pending_dirs) {
-        if let Err(e) = make_dir(&w.rootfs, &d) {
+        if let Err(e) = make_dir(&w, &d) {
             close(x.store, &w);
             return Err(BuildError::Workdir {
                 dir: d,

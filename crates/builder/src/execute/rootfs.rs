@@ -28,8 +28,9 @@ pub(super) fn container_path(dest: &str, workdir: &str) -> PathBuf {
     out
 }
 
-/// Makes a directory (and its parents) inside the root.
-pub(super) fn make_dir(rootfs: &Path, dir: &str) -> Result<(), CopyError> {
+/// Makes a directory (and its parents) inside the working container's root
+/// (root's, through its ID map when it has one).
+pub(super) fn make_dir(w: &super::Working, dir: &str) -> Result<(), CopyError> {
     let rel = container_path(dir, "/");
     if rel.as_os_str().is_empty() {
         return Ok(());
@@ -37,7 +38,8 @@ pub(super) fn make_dir(rootfs: &Path, dir: &str) -> Result<(), CopyError> {
     let mut b = tar::Builder::new(Vec::new());
     let mut h = new_header(tar::EntryType::Directory, 0o755, 0);
     b.append_data(&mut h, format!("{}/", rel.display()), std::io::empty())?;
-    apply(rootfs, &b.into_inner()?)
+    let map = w.container.config.process.id_map.clone();
+    apply_stream(&w.rootfs, b.into_inner()?.as_slice(), map)
 }
 
 /// A header for an entry the builder makes itself: root-owned, stamped now.
@@ -70,9 +72,4 @@ pub(super) fn apply_stream(
     archive::apply_layer(tar, rootfs, &opts, None)
         .map(drop)
         .map_err(CopyError::Apply)
-}
-
-/// A tar held whole, applied to the root.
-fn apply(rootfs: &Path, tar: &[u8]) -> Result<(), CopyError> {
-    apply_stream(rootfs, tar, None)
 }

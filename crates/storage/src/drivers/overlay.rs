@@ -238,6 +238,25 @@ pub fn is_mounted(path: &Path) -> bool {
     })
 }
 
+/// Detaches every mount below `dir`, deepest first: what a killed process left
+/// (a merged root, a layer's ID-mapped clone) must never be walked into by a
+/// removal, which would delete the files of what is mounted there.
+pub fn detach_below(dir: &Path) {
+    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else {
+        return;
+    };
+    let mut below: Vec<PathBuf> = info
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .map(|m| PathBuf::from(unescape_mountinfo(m)))
+        .filter(|m| m.starts_with(dir) && m != dir)
+        .collect();
+    below.sort_by_key(|m| std::cmp::Reverse(m.components().count()));
+    for m in below {
+        let _ = unmount(&m, UnmountFlags::DETACH | UnmountFlags::NOFOLLOW);
+    }
+}
+
 /// A mount point as /proc/self/mountinfo writes it, with its octal escapes undone.
 pub fn unescape_mountinfo(s: &str) -> String {
     s.replace("\\040", " ")

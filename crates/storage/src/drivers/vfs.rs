@@ -84,14 +84,14 @@ fn copy_meta(src: &Path, dst: &Path, md: &fs::Metadata, map: Option<&IdMap>) -> 
         AtFlags::SYMLINK_NOFOLLOW,
     )
     .at(dst)?;
+    // An owner the map lacks went to another ID: a setuid or setgid bit
+    // must not come along to it (a setuid-5000 file is no setuid-root one).
+    let mut mode = md.mode() & 0o7777;
+    if map.is_some_and(|m| m.host_uid(md.uid()).is_none() || m.host_gid(md.gid()).is_none()) {
+        mode &= !0o6000;
+    }
     if !symlink {
-        rustix::fs::chmodat(
-            CWD,
-            dst,
-            Mode::from_raw_mode(md.mode() & 0o7777),
-            AtFlags::empty(),
-        )
-        .at(dst)?;
+        rustix::fs::chmodat(CWD, dst, Mode::from_raw_mode(mode), AtFlags::empty()).at(dst)?;
         for (k, v) in xattrs(src)? {
             rustix::fs::lsetxattr(dst, OsStr::from_bytes(&k), &v, XattrFlags::empty()).at(dst)?;
         }
