@@ -6,6 +6,7 @@
 #   tests/conformance/podman-rootless.sh [FILE.bats ...]     (as root, from berth's root)
 # Env: PODMAN  the binary under test (default target/release/berth; /usr/bin/podman gives
 #              the reference, run with runc)
+#      FILE_TIMEOUT  seconds a file may take (default 300; podman rootless needs more)
 # The user (a subordinate range of 65536 IDs) is made here and removed at the end with all
 # it left. This machine keeps /dev/null and /dev/net/tun at 0600 (ordinary hosts: 0666);
 # both are 0666 while the run lasts, then as they were. Everything runs in a network
@@ -57,7 +58,8 @@ chmod 755 "$E/podman"
 chown -R "$U:" "$RW/home" "$RW/tmp" "$E" "$RW/logs" "$RW/system"
 chmod -R a+rX "$RW"
 cd "$RW/system"; [ $# -eq 0 ] && set -- *.bats
-export U RW
+FILE_TIMEOUT=${FILE_TIMEOUT:-300}
+export U RW FILE_TIMEOUT
 in_netns bash -c '
   ip link add v0 type veth peer name v1 && ip addr add 10.231.0.2/24 dev v0 &&
     ip link set v0 up && ip link set v1 up && ip route add default via 10.231.0.1
@@ -66,7 +68,7 @@ in_netns bash -c '
     b=$(basename "$f" .bats); t0=$(date +%s)
     runuser -u "$U" -- env -i HOME="$RW/home" USER="$U" PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin \
       PODMAN="$RW/env/podman" PODMAN_TEST_IMAGE_REGISTRY=127.0.0.1:5000 TMPDIR="$RW/tmp" \
-      timeout 300 bats --tap "$f" > "$RW/logs/$b.log" 2>&1; rc=$?
+      timeout "$FILE_TIMEOUT" bats --tap "$f" > "$RW/logs/$b.log" 2>&1; rc=$?
     s=$(grep -cE "^ok [0-9]+ .*# skip" "$RW/logs/$b.log")
     p=$(( $(grep -cE "^ok [0-9]+" "$RW/logs/$b.log") - s ))
     fl=$(grep -cE "^not ok [0-9]+" "$RW/logs/$b.log")
