@@ -735,9 +735,10 @@ fn keep_id_nomap_and_auto_for_an_ordinary_user() {
         "localhost/bb:1",
         "sh",
         "-c",
-        "id -u; id -g; stat -c %u:%g /bin/busybox /",
+        "id -u; id -g; stat -c %u:%g /bin/busybox /; id -un; echo $HOME",
     ]);
-    assert_eq!(r.stdout, format!("{uid}\n{gid}\n0:0\n0:0\n"));
+    // Named in the container's /etc/passwd, as podman adds the user.
+    assert_eq!(r.stdout, format!("{uid}\n{gid}\n0:0\n0:0\n{}\n/\n", u.name));
     // What it writes to a bind-mounted directory is the user's on the host.
     let data = u.home.join("data");
     std::fs::create_dir(&data).unwrap();

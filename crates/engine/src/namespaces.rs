@@ -124,6 +124,8 @@ pub struct Userns {
     pub user: Option<String>,
     /// `container:NAME`: that container's user namespace, joined.
     pub of: Option<String>,
+    /// `keep-id`: the user, named in the container's /etc/passwd if missing.
+    pub keep_id: Option<crate::passwd::KeepIdUser>,
 }
 
 impl Userns {
@@ -132,6 +134,7 @@ impl Userns {
         p.id_map = self.id_map;
         p.auto_userns = self.auto;
         p.userns_of = self.of;
+        p.keep_id = self.keep_id;
         if p.user.is_none() {
             p.user = self.user;
         }
@@ -183,9 +186,15 @@ pub fn userns(
                 uids: keep_id(uid, nu),
                 gids: keep_id(gid, ng),
             };
+            let host = berth_runtime::userns::rootless_uid().unwrap_or_default();
             Ok(Userns {
                 id_map: Some(map),
                 user: Some(format!("{uid}:{gid}")),
+                keep_id: Some(crate::passwd::KeepIdUser {
+                    name: crate::passwd::name_of(host),
+                    uid,
+                    gid,
+                }),
                 ..Default::default()
             })
         }

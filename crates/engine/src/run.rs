@@ -622,6 +622,23 @@ pub fn prepare_bundle(store: &Store, info: &Info) -> Result<PathBuf, RunError> {
     let rootfs = store.mount(id).map_err(engine)?;
     let bundle = container::userdata(store, id);
     std::fs::create_dir_all(&bundle).map_err(|e| engine(format!("{}: {e}", bundle.display())))?;
+    if let Some(k) = &cfg.process.keep_id {
+        let targets: Vec<&str> = cfg
+            .process
+            .volumes
+            .iter()
+            .map(|v| v.destination.as_str())
+            .collect();
+        let workdir = cfg.process.workdir.clone().unwrap_or_else(|| {
+            config["WorkingDir"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        });
+        let home = crate::passwd::home(k, &targets, &workdir);
+        crate::passwd::add(&rootfs, k, &home)
+            .map_err(|e| engine(format!("add user {} to /etc/passwd: {e}", k.name)))?;
+    }
     let mut spec = spec::generate(&config, &rootfs, id, &cfg.process)?;
     let hostname = match (&spec.hostname, cfg.process.uts.container()) {
         (Some(h), _) => h.clone(),

@@ -210,6 +210,10 @@ pub struct ProcessOptions {
     /// `--uidmap`/`--gidmap`: a user namespace of the container's own with this
     /// mapping (none: the host's, or a rootless user's own).
     pub id_map: Option<berth_storage::idmap::IdMap>,
+    /// `--userns keep-id`: the user, added to its /etc/passwd and /etc/group
+    /// when the image lacks it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keep_id: Option<crate::passwd::KeepIdUser>,
     /// The container whose user namespace it joins (its pod's infra, whose
     /// `id_map` it then has too); none: a namespace of its own.
     #[serde(skip_serializing_if = "Option::is_none")]
