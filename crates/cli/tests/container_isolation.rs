@@ -743,6 +743,17 @@ fn uidmap_gives_a_user_namespace_in_which_the_image_keeps_its_owners() {
         status.lines().any(|l| l.starts_with("Uid:\t200000\t")),
         "{status}"
     );
+    // top: USER as the container sees it, HUSER as the host does.
+    let top = st.ok(&["top", "m", "user", "huser"]);
+    assert_eq!(
+        top.stdout
+            .lines()
+            .nth(1)
+            .map(|l| l.split_whitespace().collect::<Vec<_>>()),
+        Some(vec!["root", "200000"]),
+        "{}",
+        top.stdout
+    );
     // From the host, through the container's mount, its files are the mapped IDs.
     let root = st.ok(&["mount", "m"]).stdout;
     let made = std::fs::metadata(Path::new(root.trim()).join("made")).unwrap();
@@ -948,6 +959,22 @@ fn userns_auto_gives_each_container_its_own_free_range() {
         "/proc/self/uid_map",
     ]);
     assert_eq!(given, ["1", "3000001024", "1023", "0", "5000", "1"]);
+    assert_eq!(st.inspect("a1", ".HostConfig.UsernsMode"), "private");
+    // containers.conf's `userns = "auto"` for a container given no mode.
+    let conf = st.path().join("userns.conf");
+    std::fs::write(&conf, "[containers]\nuserns = \"auto\"\n").unwrap();
+    let mut c = st.cmd();
+    c.env("CONTAINERS_CONF", &conf).args([
+        "run",
+        "--rm",
+        "localhost/bb:1",
+        "cat",
+        "/proc/self/uid_map",
+    ]);
+    let r = common::run_cmd(&mut c);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let words: Vec<&str> = r.stdout.split_whitespace().collect();
+    assert_eq!(words, ["0", "3000001024", "1024"], "{}", r.stdout);
     for (mode, words) in [
         (
             "keep-id",

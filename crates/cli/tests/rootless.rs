@@ -836,6 +836,29 @@ fn keep_id_nomap_and_auto_for_an_ordinary_user() {
     ]);
     let words: Vec<&str> = r.stdout.split_whitespace().collect();
     assert_eq!(words, ["0", "1", "65536", "0"], "{}", r.stdout);
+    // top finds its processes without a cgroup (none is delegated here), and
+    // shows the host's ID of its root: the range's first.
+    u.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "nm",
+        "--userns=nomap",
+        "localhost/bb:1",
+        "sleep",
+        "600",
+    ]);
+    let top = u.ok(&["top", "nm", "huser", "args"]);
+    let (start, _) = u.range.unwrap();
+    assert!(
+        top.stdout
+            .lines()
+            .nth(1)
+            .is_some_and(|l| l.starts_with(&start.to_string())),
+        "{}",
+        top.stdout
+    );
+    u.ok(&["rm", "-f", "-t", "0", "nm"]);
     // auto: the size podman estimates (1024 at least), from the user's range;
     // a second container gets the next free IDs.
     u.ok(&[

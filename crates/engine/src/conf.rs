@@ -66,6 +66,9 @@ pub struct ContainersConf {
     pub dns_servers: Vec<String>,
     pub dns_searches: Vec<String>,
     pub dns_options: Vec<String>,
+    /// `[containers] userns`: the user namespace mode of a container given no
+    /// --userns, --uidmap or --gidmap (podman's: e.g. "auto").
+    pub userns: Option<String>,
 }
 
 #[derive(Default, Deserialize)]
@@ -84,6 +87,7 @@ struct ContainersTable {
     dns_servers: Option<Vec<String>>,
     dns_searches: Option<Vec<String>>,
     dns_options: Option<Vec<String>>,
+    userns: Option<String>,
 }
 
 #[derive(Default, Deserialize)]
@@ -117,6 +121,7 @@ impl ContainersConf {
         or(&mut self.network_backend, f.network.network_backend);
         or(&mut self.netns, f.containers.netns);
         or(&mut self.log_driver, f.containers.log_driver);
+        or(&mut self.userns, f.containers.userns);
         or(&mut self.image_volume_mode, f.engine.image_volume_mode);
         or(&mut self.infra_image, f.engine.infra_image);
         if let Some(p) = f

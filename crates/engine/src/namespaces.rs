@@ -160,6 +160,12 @@ pub fn userns(
         );
     }
     let rootless = berth_runtime::userns::rootless_uid().is_some();
+    // containers.conf's mode stands for a container given none.
+    let conf_mode = match (mode, maps) {
+        (None, false) => crate::conf::get().ok().and_then(|c| c.userns.clone()),
+        _ => None,
+    };
+    let mode = mode.or(conf_mode.as_deref());
     let (kind, opts) = match mode {
         Some(m) => m.split_once(':').map_or((m, None), |(k, o)| (k, Some(o))),
         None => ("", None),

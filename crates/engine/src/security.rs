@@ -522,6 +522,11 @@ pub fn host_devices() -> Vec<berth_runtime::spec::Device> {
         for e in rd.flatten() {
             let path = e.path();
             let Ok(ft) = e.file_type() else { continue };
+            // A link (/dev/stdin → /proc/self/fd/0, /dev/fd …) is no device
+            // node of its own: followed, it names whatever this process holds.
+            if ft.is_symlink() {
+                continue;
+            }
             if ft.is_dir() {
                 let skip = [
                     "/dev/pts",

@@ -180,13 +180,27 @@ impl Proc {
     /// A user name from the container's /etc/passwd (`in_container`) or the
     /// host's; the number when it names none.
     fn user(&self, in_container: bool, real: bool) -> String {
-        let uid = self.id("Uid", real);
+        let uid = self.seen(self.id("Uid", real), "uid_map", in_container);
         self.name_of(uid, "passwd", in_container)
     }
 
     fn group(&self, in_container: bool, real: bool) -> String {
-        let gid = self.id("Gid", real);
+        let gid = self.seen(self.id("Gid", real), "gid_map", in_container);
         self.name_of(gid, "group", in_container)
+    }
+
+    /// An ID as /proc shows it to this process, as the container sees it
+    /// (back through the process's own map) or as the host does (on through
+    /// this process's map, a rootless user's namespace's): `user` and `huser`
+    /// differ in a container with a user namespace of its own.
+    fn seen(&self, id: u32, map: &str, in_container: bool) -> u32 {
+        let (file, forward) = if in_container {
+            (format!("/proc/{}/{map}", self.pid), false)
+        } else {
+            (format!("/proc/self/{map}"), true)
+        };
+        let text = std::fs::read_to_string(file).unwrap_or_default();
+        through_map(&text, id, forward).unwrap_or(if in_container { 65534 } else { id })
     }
 
     fn name_of(&self, id: u32, file: &str, in_container: bool) -> String {
@@ -271,9 +285,41 @@ fn go_duration(secs: u64) -> String {
     }
 }
 
+/// `id` through a `uid_map`'s lines (inside, outside, count): inside to
+/// outside when `forward`, else back.
+fn through_map(text: &str, id: u32, forward: bool) -> Option<u32> {
+    text.lines().find_map(|l| {
+        let n: Vec<u64> = l
+            .split_whitespace()
+            .filter_map(|w| w.parse().ok())
+            .collect();
+        let [inside, outside, count] = n[..] else {
+            return None;
+        };
+        let (from, to) = if forward {
+            (inside, outside)
+        } else {
+            (outside, inside)
+        };
+        let id = u64::from(id);
+        (id >= from && id - from < count).then(|| u32::try_from(to + (id - from)).ok())?
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_go_through_a_map_either_way() {
+        let map = "         0     100000      65536\n     65536       1000          1\n";
+        assert_eq!(through_map(map, 0, true), Some(100000));
+        assert_eq!(through_map(map, 65536, true), Some(1000));
+        assert_eq!(through_map(map, 100005, false), Some(5));
+        assert_eq!(through_map(map, 7, false), None);
+        let identity = "0 0 4294967295\n";
+        assert_eq!(through_map(identity, 1234, false), Some(1234));
+    }
 
     #[test]
     fn descriptors_or_ps_options() {

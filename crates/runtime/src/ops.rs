@@ -183,7 +183,52 @@ pub fn pids(rt: &Runtime, id: &str) -> Result<Vec<i32>> {
     if st.status(&rt.root) == Status::Stopped {
         return Ok(Vec::new());
     }
+    if st.cgroup.dirs.is_empty() {
+        // Rootless without a delegated cgroup: found by their pid namespace.
+        return Ok(pids_without_cgroup(st.pid));
+    }
     st.cgroup.pids()
+}
+
+/// A container's processes when it has no cgroup to list them: those in the
+/// init's pid namespace when it has one of its own (processes exec'd into it
+/// included), else the init and its descendants.
+fn pids_without_cgroup(init: i32) -> Vec<i32> {
+    let ns = |pid: &str| std::fs::read_link(format!("/proc/{pid}/ns/pid")).ok();
+    let all: Vec<(i32, i32)> = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let pid: i32 = e.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            // The fields after the command's closing parenthesis: state, ppid …
+            let ppid = stat
+                .rsplit_once(')')?
+                .1
+                .split_whitespace()
+                .nth(1)?
+                .parse()
+                .ok()?;
+            Some((pid, ppid))
+        })
+        .collect();
+    let init_ns = ns(&init.to_string());
+    if init_ns.is_some() && init_ns != ns("self") {
+        return all
+            .iter()
+            .filter(|(p, _)| ns(&p.to_string()) == init_ns)
+            .map(|(p, _)| *p)
+            .collect();
+    }
+    let mut out = vec![init];
+    let mut i = 0;
+    while i < out.len() {
+        let parent = out[i];
+        out.extend(all.iter().filter(|(_, pp)| *pp == parent).map(|(p, _)| *p));
+        i += 1;
+    }
+    out
 }
 
 /// `ps`: the host's ps(1) output cut down to the container's processes.
