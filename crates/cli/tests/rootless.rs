@@ -859,6 +859,29 @@ fn keep_id_nomap_and_auto_for_an_ordinary_user() {
         top.stdout
     );
     u.ok(&["rm", "-f", "-t", "0", "nm"]);
+    // Mounting is refused outside `berth unshare` (no shell of the user's would
+    // see the mount), as podman refuses it; inside, it is done.
+    u.ok(&["volume", "create", "mv"]);
+    let r = u.berth(&["volume", "mount", "mv"]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("cannot run command \"berth volume mount\" in rootless mode, must execute `berth unshare` first"),
+        "{}",
+        r.stderr
+    );
+    let inside = u.ok(&[
+        "unshare",
+        env!("CARGO_BIN_EXE_berth"),
+        "volume",
+        "mount",
+        "mv",
+    ]);
+    assert!(
+        inside.stdout.trim().ends_with("/mv/_data"),
+        "{}",
+        inside.stdout
+    );
     // auto: the size podman estimates (1024 at least), from the user's range;
     // a second container gets the next free IDs.
     u.ok(&[

@@ -71,6 +71,15 @@ fn user_name(uid: u32) -> Option<String> {
 /// Enters the user's namespace (making it on first use); `run_dir` holds the
 /// pause process's PID file and lock. A no-op for root. Must be called while
 /// this process has a single thread (joining a user namespace requires it).
+/// Set when this command joined the namespace itself (not started inside it,
+/// as under `berth unshare`): its mounts are then seen by no shell of the user's.
+static JOINED_HERE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether this command joined the rootless namespace itself ([`enter`]).
+pub fn joined_here() -> bool {
+    JOINED_HERE.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 pub fn enter(run_dir: &Path) -> Result<(), UsernsError> {
     let uid = sys::geteuid();
     if uid == 0 {
@@ -96,6 +105,7 @@ pub fn enter(run_dir: &Path) -> Result<(), UsernsError> {
         }
     };
     join(pid)?;
+    JOINED_HERE.store(true, std::sync::atomic::Ordering::Relaxed);
     drop(lock);
     // SAFETY: the caller is single-threaded (documented), so no thread reads the
     // environment meanwhile.

@@ -228,6 +228,7 @@ pub fn run(store_args: &StoreArgs, a: VolumeArgs) -> CmdResult {
                 .map_err(|e| failure(e, 125))
         }
         VolumeCommand::Mount(m) => {
+            berth_engine::system::check_mount_visible("volume mount").map_err(exit::podman)?;
             let v = volumes.inspect(&m.name).map_err(|e| failure(e, 125))?;
             println!("{}", v.mountpoint.display());
             Ok(())

@@ -32,6 +32,7 @@ pub struct UmountArgs {
 /// `mount`: prints where each container's root filesystem is mounted
 /// (mounting it); without names, lists the mounted containers.
 pub fn mount(store_args: &StoreArgs, a: MountArgs) -> CmdResult {
+    berth_engine::system::check_mount_visible("mount").map_err(exit::podman)?;
     let store = store_args.open()?;
     if a.names.is_empty() {
         for (id, p) in targets::mounted(&store).map_err(exit::podman)? {

@@ -29,6 +29,7 @@ pub(crate) struct UnmountArgs {
 }
 
 pub(crate) fn mount(store_args: &StoreArgs, a: MountArgs) -> CmdResult {
+    berth_engine::system::check_mount_visible("image mount").map_err(crate::exit::podman)?;
     let engine = Engine::with_store(store_args.open()?);
     let images = engine.images();
     if a.all {
