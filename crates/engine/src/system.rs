@@ -366,6 +366,19 @@ fn unmount_under(roots: &[PathBuf]) {
     }
 }
 
+/// `mount`, `image mount`, `volume mount` as a rootless user: refused (podman's
+/// words) unless run inside `berth unshare`, where the user's shell sees what
+/// is mounted; a mount made in the namespace a command joined by itself shows
+/// nowhere else.
+pub fn check_mount_visible(command: &str) -> Result<(), crate::Error> {
+    if berth_runtime::userns::rootless_uid().is_some() && berth_runtime::userns::joined_here() {
+        return Err(crate::Error::InvalidArgument(format!(
+            "cannot run command \"berth {command}\" in rootless mode, must execute `berth unshare` first"
+        )));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -411,17 +424,4 @@ mod tests {
         assert_eq!(t["host"]["CgroupsVersion"], json["host"]["cgroupVersion"]);
         assert_eq!(t["store"]["imageStore"]["number"], 0);
     }
-}
-
-/// `mount`, `image mount`, `volume mount` as a rootless user: refused (podman's
-/// words) unless run inside `berth unshare`, where the user's shell sees what
-/// is mounted; a mount made in the namespace a command joined by itself shows
-/// nowhere else.
-pub fn check_mount_visible(command: &str) -> Result<(), crate::Error> {
-    if berth_runtime::userns::rootless_uid().is_some() && berth_runtime::userns::joined_here() {
-        return Err(crate::Error::InvalidArgument(format!(
-            "cannot run command \"berth {command}\" in rootless mode, must execute `berth unshare` first"
-        )));
-    }
-    Ok(())
 }
