@@ -434,3 +434,58 @@ fn a_tmpfs_starts_with_what_the_image_has_there() {
     ]);
     assert_ne!(r.code, 0, "an empty /bin ran a shell: {}", r.stderr);
 }
+
+/// `-v SRC:DST:U` (podman's): the source and what it holds become the
+/// container's user's, on the host through the container's ID map; only when
+/// the source itself is someone else's, so a file given another owner later
+/// keeps it across starts.
+#[test]
+fn the_u_option_gives_the_source_to_the_containers_user() {
+    use std::os::unix::fs::MetadataExt;
+    let st = TestStore::with_busybox();
+    let dir = st.path().join("udata");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("f"), "x").unwrap();
+    let vol = format!("{}:/data:U", dir.display());
+    let r = st.ok(&[
+        "run",
+        "--name",
+        "u",
+        "--user",
+        "1000:2000",
+        "-v",
+        &vol,
+        "localhost/bb:1",
+        "stat",
+        "-c",
+        "%u:%g",
+        "/data",
+        "/data/f",
+    ]);
+    assert_eq!(r.stdout, "1000:2000\n1000:2000\n");
+    // The top is the user's already: a file given away stays given away.
+    std::os::unix::fs::chown(dir.join("f"), Some(100), Some(200)).unwrap();
+    st.ok(&["start", "-a", "u"]);
+    let f = std::fs::metadata(dir.join("f")).unwrap();
+    assert_eq!((f.uid(), f.gid()), (100, 200));
+    // Through a map: the container's 5:6 are the host's 200005:200006.
+    let r = st.ok(&[
+        "run",
+        "--rm",
+        "--uidmap",
+        "0:200000:65536",
+        "--user",
+        "5:6",
+        "-v",
+        &vol,
+        "localhost/bb:1",
+        "stat",
+        "-c",
+        "%u:%g",
+        "/data",
+    ]);
+    assert_eq!(r.stdout, "5:6\n");
+    let d = std::fs::metadata(&dir).unwrap();
+    assert_eq!((d.uid(), d.gid()), (200005, 200006));
+    st.ok(&["rm", "u"]);
+}

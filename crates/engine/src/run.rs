@@ -745,6 +745,7 @@ pub fn prepare_bundle(store: &Store, info: &Info) -> Result<PathBuf, RunError> {
     for t in &cfg.process.tmpfs {
         spec.mounts.push(volumes::tmpfs_mount(t));
     }
+    chown_volumes(store, cfg, &spec)?;
     if cfg.process.init {
         crate::init::apply(store, &mut spec)?;
     }
@@ -755,6 +756,37 @@ pub fn prepare_bundle(store: &Store, info: &Info) -> Result<PathBuf, RunError> {
     std::fs::write(bundle.join("config.json"), body)
         .map_err(|e| engine(format!("write config.json: {e}")))?;
     Ok(bundle)
+}
+
+/// `-v …:U`: each such source becomes the container's user's (its host IDs
+/// through the container's map, when it has one).
+fn chown_volumes(
+    store: &Store,
+    cfg: &crate::container::ContainerConfig,
+    spec: &berth_runtime::spec::Spec,
+) -> Result<(), RunError> {
+    let wanted: Vec<_> = cfg
+        .process
+        .volumes
+        .iter()
+        .filter(|v| v.chown_to_user())
+        .collect();
+    let Some(user) = spec.process.as_ref().map(|p| &p.user) else {
+        return Ok(());
+    };
+    let owner = match &cfg.process.id_map {
+        Some(m) => (
+            m.host_uid(user.uid)
+                .unwrap_or(berth_storage::idmap::OVERFLOW_ID),
+            m.host_gid(user.gid)
+                .unwrap_or(berth_storage::idmap::OVERFLOW_ID),
+        ),
+        None => (user.uid, user.gid),
+    };
+    for v in wanted {
+        volumes::chown_source(store, v, owner)?;
+    }
+    Ok(())
 }
 
 /// When a container that shared another's network stops: its line in that

@@ -78,6 +78,36 @@ pub fn volume_mount(store: &Store, v: &VolumeSpec) -> Result<Mount, VolumeError>
     Ok(bind_with(&v.destination, &source, v.read_only(), &flags))
 }
 
+/// `-v …:U`: the source and what it holds become `owner`'s (host IDs), as
+/// podman does it: only when the source itself is someone else's, so a file
+/// given another owner later keeps it across restarts. Links are not followed.
+pub fn chown_source(store: &Store, v: &VolumeSpec, owner: (u32, u32)) -> Result<(), VolumeError> {
+    use std::os::unix::fs::MetadataExt;
+    let Some(src) = host_source(store, v) else {
+        return Ok(());
+    };
+    let err = |p: &Path, e: std::io::Error| VolumeError::HostPath {
+        spec: v.to_string(),
+        source_path: p.display().to_string(),
+        source: e,
+    };
+    let top = std::fs::symlink_metadata(&src).map_err(|e| err(&src, e))?;
+    if (top.uid(), top.gid()) == owner {
+        return Ok(());
+    }
+    let mut todo = vec![src];
+    while let Some(p) = todo.pop() {
+        let m = std::fs::symlink_metadata(&p).map_err(|e| err(&p, e))?;
+        std::os::unix::fs::lchown(&p, Some(owner.0), Some(owner.1)).map_err(|e| err(&p, e))?;
+        if m.is_dir() {
+            for e in std::fs::read_dir(&p).map_err(|e| err(&p, e))? {
+                todo.push(e.map_err(|e| err(&p, e))?.path());
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Where a `-v`'s data is on the host, without making anything.
 pub fn host_source(store: &Store, v: &VolumeSpec) -> Option<PathBuf> {
     match &v.source {

@@ -29,8 +29,8 @@ pub struct VolumeSpec {
     pub options: Vec<String>,
 }
 
-const OPTIONS: [&str; 10] = [
-    "ro", "rw", "z", "Z", "exec", "noexec", "suid", "nosuid", "dev", "nodev",
+const OPTIONS: [&str; 11] = [
+    "ro", "rw", "z", "Z", "exec", "noexec", "suid", "nosuid", "dev", "nodev", "U",
 ];
 
 fn normal_dest(dest: &str) -> String {
@@ -58,9 +58,14 @@ impl VolumeSpec {
         self.options.iter().any(|o| o == "ro")
     }
 
+    /// `U`: the source goes to the container's user (podman's).
+    pub fn chown_to_user(&self) -> bool {
+        self.options.iter().any(|o| o == "U")
+    }
+
     /// The mount flags besides read-only (labels are no-ops here).
     pub(crate) fn flags(&self) -> impl Iterator<Item = &str> {
-        let kept = |o: &&str| !matches!(*o, "ro" | "rw" | "z" | "Z");
+        let kept = |o: &&str| !matches!(*o, "ro" | "rw" | "z" | "Z" | "U");
         self.options.iter().map(String::as_str).filter(kept)
     }
 
