@@ -488,4 +488,32 @@ fn the_u_option_gives_the_source_to_the_containers_user() {
     let d = std::fs::metadata(&dir).unwrap();
     assert_eq!((d.uid(), d.gid()), (200005, 200006));
     st.ok(&["rm", "u"]);
+    // A new named volume is its first user's (podman's NeedsChown), then kept.
+    let r = st.ok(&[
+        "run",
+        "--rm",
+        "--user",
+        "1000:2000",
+        "-v",
+        "fresh:/v",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "touch /v/f && stat -c %u:%g /v /v/f",
+    ]);
+    assert_eq!(r.stdout, "1000:2000\n1000:2000\n");
+    let r = st.ok(&[
+        "run",
+        "--rm",
+        "--user",
+        "7:7",
+        "-v",
+        "fresh:/v",
+        "localhost/bb:1",
+        "stat",
+        "-c",
+        "%u:%g",
+        "/v",
+    ]);
+    assert_eq!(r.stdout, "1000:2000\n");
 }

@@ -756,6 +756,19 @@ fn keep_id_nomap_and_auto_for_an_ordinary_user() {
     ]);
     let m = std::fs::metadata(data.join("f")).unwrap();
     assert_eq!((m.uid(), m.gid()), (u.uid, u.gid));
+    // A new named volume is the keep-id user's, who writes there.
+    let r = u.ok(&[
+        "run",
+        "--rm",
+        "--userns=keep-id",
+        "-v",
+        "kv:/kv",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "touch /kv/f && stat -c %u /kv/f",
+    ]);
+    assert_eq!(r.stdout, format!("{uid}\n"));
     // uid=/gid= move the user's place in the container (podman's map).
     let r = u.ok(&[
         "run",

@@ -730,14 +730,10 @@ pub fn prepare_bundle(store: &Store, info: &Info) -> Result<PathBuf, RunError> {
             ..Default::default()
         });
     }
-    let root_owner = cfg
-        .process
-        .id_map
-        .as_ref()
-        .and_then(|m| m.host_uid(0).zip(m.host_gid(0)));
+    let owner = user_on_host(cfg, &spec);
     for v in &cfg.process.volumes {
         let m = volumes::volume_mount(store, v)?;
-        volumes::copy_up(store, &rootfs, v, root_owner)?;
+        volumes::copy_up(store, &rootfs, v, owner)?;
         spec.mounts.push(m);
     }
     spec.mounts
@@ -758,6 +754,25 @@ pub fn prepare_bundle(store: &Store, info: &Info) -> Result<PathBuf, RunError> {
     Ok(bundle)
 }
 
+/// The container's user (its process's), as host IDs: through its map when
+/// it has one.
+fn user_on_host(
+    cfg: &crate::container::ContainerConfig,
+    spec: &berth_runtime::spec::Spec,
+) -> (u32, u32) {
+    let (uid, gid) = spec
+        .process
+        .as_ref()
+        .map_or((0, 0), |p| (p.user.uid, p.user.gid));
+    match &cfg.process.id_map {
+        Some(m) => (
+            m.host_uid(uid).unwrap_or(berth_storage::idmap::OVERFLOW_ID),
+            m.host_gid(gid).unwrap_or(berth_storage::idmap::OVERFLOW_ID),
+        ),
+        None => (uid, gid),
+    }
+}
+
 /// `-v …:U`: each such source becomes the container's user's (its host IDs
 /// through the container's map, when it has one).
 fn chown_volumes(
@@ -771,18 +786,7 @@ fn chown_volumes(
         .iter()
         .filter(|v| v.chown_to_user())
         .collect();
-    let Some(user) = spec.process.as_ref().map(|p| &p.user) else {
-        return Ok(());
-    };
-    let owner = match &cfg.process.id_map {
-        Some(m) => (
-            m.host_uid(user.uid)
-                .unwrap_or(berth_storage::idmap::OVERFLOW_ID),
-            m.host_gid(user.gid)
-                .unwrap_or(berth_storage::idmap::OVERFLOW_ID),
-        ),
-        None => (user.uid, user.gid),
-    };
+    let owner = user_on_host(cfg, spec);
     for v in wanted {
         volumes::chown_source(store, v, owner)?;
     }

@@ -213,19 +213,19 @@ pub fn check_unique_destinations(
 /// copied in (podman's copy-up), read inside the container's root and written
 /// by the layer extractor, so the image's symlinks cannot point it elsewhere.
 ///
-/// An empty volume the image has nothing for goes to `root_owner`, the host IDs
-/// of the root of a container with a user namespace of its own (podman's
-/// NeedsChown), which could not write it otherwise.
+/// An empty volume the image has nothing for goes, on that first use, to
+/// `owner`: the host IDs of the container's user (podman's NeedsChown), who
+/// could not write it otherwise.
 pub fn copy_up(
     store: &Store,
     rootfs: &Path,
     v: &VolumeSpec,
-    root_owner: Option<(u32, u32)>,
+    owner: (u32, u32),
 ) -> Result<(), VolumeError> {
     let (Some(name), dest) = (v.name(), &v.destination) else {
         return Ok(());
     };
-    named::mark_used(store, name);
+    let first_use = named::mark_used(store, name);
     // A bind or tmpfs volume holds what it holds.
     if !matches!(named::backing(store, name)?, named::Backing::Directory(_)) {
         return Ok(());
@@ -280,8 +280,9 @@ pub fn copy_up(
         }
         // Copied once: podman's NeedsCopyUp turns false.
         std::fs::write(&marker, b"").map_err(VolumeError::io(name))?;
-    } else if empty && let Some((uid, gid)) = root_owner {
-        std::os::unix::fs::chown(&data, Some(uid), Some(gid)).map_err(VolumeError::io(name))?;
+    } else if empty && first_use {
+        std::os::unix::fs::chown(&data, Some(owner.0), Some(owner.1))
+            .map_err(VolumeError::io(name))?;
     }
     Ok(())
 }

@@ -331,12 +331,15 @@ pub fn host_path(store: &Store, name: &str) -> Option<PathBuf> {
     }
 }
 
-/// Notes that a container mounted the volume (`NeedsChown` turns false).
-pub fn mark_used(store: &Store, name: &str) {
+/// Notes that a container mounted the volume (`NeedsChown` turns false);
+/// returns whether this was its first use.
+pub fn mark_used(store: &Store, name: &str) -> bool {
     let marker = data_dir(store, name).with_file_name("used");
-    if !marker.exists() {
-        let _ = std::fs::write(marker, b"");
+    if marker.exists() {
+        return false;
     }
+    let _ = std::fs::write(marker, b"");
+    true
 }
 
 /// What `volume create` was told besides the name (`--label`, `--opt`).
