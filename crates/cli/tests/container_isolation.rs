@@ -993,3 +993,50 @@ fn userns_auto_gives_each_container_its_own_free_range() {
     st.ok(&["rm", "-f", "-t", "0", "a1"]);
     assert_eq!(st.ok(&["ps", "-aq"]).stdout, "");
 }
+
+/// `--hostuser NAME|UID` (podman's): the host user's /etc/passwd line is
+/// added to the container's when its UID has none; an unknown user fails the
+/// start with podman's 126.
+#[test]
+fn hostuser_adds_the_hosts_passwd_line() {
+    let st = TestStore::with_busybox();
+    let host = std::fs::read_to_string("/etc/passwd").unwrap();
+    let daemon = host
+        .lines()
+        .find(|l| l.starts_with("daemon:"))
+        .expect("a daemon user")
+        .to_string();
+    let uid = daemon.split(':').nth(2).unwrap().to_string();
+    let r = st.run(&[
+        "run",
+        "--rm",
+        "localhost/bb:1",
+        "grep",
+        "^daemon:",
+        "/etc/passwd",
+    ]);
+    assert_eq!(r.code, 1, "the image has no daemon: {}", r.stdout);
+    for who in ["daemon", uid.as_str()] {
+        let r = st.ok(&[
+            "run",
+            "--rm",
+            "--hostuser",
+            who,
+            "localhost/bb:1",
+            "grep",
+            "^daemon:",
+            "/etc/passwd",
+        ]);
+        assert_eq!(r.stdout.trim(), daemon);
+    }
+    let r = st.run(&[
+        "run",
+        "--rm",
+        "--hostuser",
+        "bogus-user",
+        "localhost/bb:1",
+        "true",
+    ]);
+    assert_eq!(r.code, 126, "{}", r.stderr);
+    assert!(r.stderr.contains("--hostuser bogus-user"), "{}", r.stderr);
+}

@@ -25,6 +25,29 @@ pub fn name_of(uid: u32) -> String {
         .map_or_else(|| uid.to_string(), |f| f[0].to_string())
 }
 
+/// `--hostuser NAME|UID`: that user's line in the host's /etc/passwd.
+pub fn host_line(user: &str) -> Option<String> {
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd
+        .lines()
+        .find(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            f.len() > 2 && (f[0] == user || f[2] == user)
+        })
+        .map(|l| format!("{l}\n"))
+}
+
+/// Adds a whole /etc/passwd line where its UID has none.
+pub fn add_line(rootfs: &Path, line: &str) -> std::io::Result<()> {
+    let uid = line.split(':').nth(2).unwrap_or_default();
+    let has = read_in_root(rootfs, "etc/passwd")
+        .is_some_and(|t| t.lines().any(|l| l.split(':').nth(2) == Some(uid)));
+    if has {
+        return Ok(());
+    }
+    append_in_root(rootfs, "etc/passwd", line)
+}
+
 /// The home the new line names: `/home/NAME` when the container mounts
 /// something there (the user's home brought in), else its working directory.
 pub fn home(user: &KeepIdUser, mount_targets: &[&str], workdir: &str) -> String {

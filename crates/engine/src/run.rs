@@ -622,6 +622,15 @@ pub fn prepare_bundle(store: &Store, info: &Info) -> Result<PathBuf, RunError> {
     let rootfs = store.mount(id).map_err(engine)?;
     let bundle = container::userdata(store, id);
     std::fs::create_dir_all(&bundle).map_err(|e| engine(format!("{}: {e}", bundle.display())))?;
+    for u in &cfg.process.host_users {
+        let line = crate::passwd::host_line(u).ok_or_else(|| {
+            RunError::CannotRun(format!(
+                "--hostuser {u}: no such user in the host's /etc/passwd"
+            ))
+        })?;
+        crate::passwd::add_line(&rootfs, &line)
+            .map_err(|e| engine(format!("--hostuser {u}: /etc/passwd: {e}")))?;
+    }
     if let Some(k) = &cfg.process.keep_id {
         let targets: Vec<&str> = cfg
             .process

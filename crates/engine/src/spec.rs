@@ -210,6 +210,10 @@ pub struct ProcessOptions {
     /// `--uidmap`/`--gidmap`: a user namespace of the container's own with this
     /// mapping (none: the host's, or a rootless user's own).
     pub id_map: Option<berth_storage::idmap::IdMap>,
+    /// `--hostuser`: host users (names or UIDs) whose /etc/passwd lines the
+    /// container's gets.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub host_users: Vec<String>,
     /// `--userns keep-id`: the user, added to its /etc/passwd and /etc/group
     /// when the image lacks it.
     #[serde(skip_serializing_if = "Option::is_none")]

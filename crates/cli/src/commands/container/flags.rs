@@ -123,6 +123,9 @@ pub struct ContainerArgs {
     /// rootless modes.
     #[arg(long)]
     pub(crate) userns: Option<String>,
+    /// A host user (name or UID) whose /etc/passwd line the container gets.
+    #[arg(long)]
+    pub(crate) hostuser: Vec<String>,
     /// CONTAINER:HOST:SIZE: a user namespace of the container's own mapping
     /// these UIDs (repeatable).
     #[arg(long)]

@@ -243,6 +243,7 @@ pub(crate) fn options(
             conmon_pidfile: a.conmon_pidfile.and_then(|p| std::path::absolute(p).ok()),
             cgroup_parent: a.cgroup_parent,
             create_command: std::env::args().collect(),
+            host_users: a.hostuser.clone(),
             ..Default::default()
         },
     };
