@@ -31,7 +31,7 @@ cleanup() {
     python3 "$SCRIPTS/kill-user-processes.py" "$UID_OF" "$START" || true
     sleep 0.5
     userdel -r "$U" >/dev/null 2>&1
-    rm -rf "/tmp/berth-run-$UID_OF" "/tmp/podman-run-$UID_OF" "/tmp/containers-user-$UID_OF" "/tmp/run-$UID_OF"
+    rm -rf "/tmp/berth-run-$UID_OF" "/tmp/berth-userns-$UID_OF" "/tmp/podman-run-$UID_OF" "/tmp/containers-user-$UID_OF" "/tmp/run-$UID_OF"
   fi
   chmod "$NULL_MODE" /dev/null; chmod "$TUN_MODE" /dev/net/tun
 }

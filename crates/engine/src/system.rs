@@ -340,6 +340,8 @@ pub fn reset(store: &Store, extra: &[PathBuf]) -> Result<(), Error> {
             Err(e) => return Err(Error::other(format!("{}: {e}", r.display()))),
         }
     }
+    // The containers' views went with them; their directory too, once empty.
+    crate::userns_view::remove_base_if_empty();
     Ok(())
 }
 

@@ -128,3 +128,8 @@ pub fn release(id: &str) {
     }
     let _ = std::fs::remove_dir(&own);
 }
+
+/// `system reset`: the views' directory goes when no container has one left.
+pub fn remove_base_if_empty() {
+    let _ = std::fs::remove_dir(base());
+}
