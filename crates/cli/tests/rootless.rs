@@ -964,4 +964,9 @@ fn keep_id_nomap_and_auto_for_an_ordinary_user() {
     u.ok(&["rmi", "localhost/kept:1", "localhost/bb:1"]);
     assert_eq!(copies(), Vec::<PathBuf>::new());
     all_owned_by(&u.home.join(".local/share/berth"), &u).unwrap();
+    // Mapped containers' views lived in /tmp/berth-userns-UID: reset takes it.
+    let views = PathBuf::from(format!("/tmp/berth-userns-{}", u.uid));
+    assert!(views.is_dir());
+    u.ok(&["system", "reset", "-f"]);
+    assert!(!views.exists());
 }
