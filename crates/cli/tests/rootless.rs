@@ -388,6 +388,25 @@ fn an_ordinary_user_runs_builds_and_reaches_its_containers() {
     u.ok(&["pull", "-q", "--tls-verify=false", &remote]);
     let r = u.ok(&["run", "--rm", &remote, "stat", "-c", "%u", "/f"]);
     assert_eq!(r.stdout, "33\n");
+    // login without XDG_RUNTIME_DIR keeps the credentials in the user's
+    // runtime directory (it cannot make /run/containers/UID).
+    let authed = berth_testkit::registry::Registry::start_with_auth("ru", "rp").expect("registry");
+    u.ok(&[
+        "login",
+        "--tls-verify=false",
+        "-u",
+        "ru",
+        "-p",
+        "rp",
+        &authed.addr(),
+    ]);
+    let auth = u.run_dir().join("containers/auth.json");
+    assert!(
+        std::fs::read_to_string(&auth)
+            .unwrap()
+            .contains(&authed.addr())
+    );
+    u.ok(&["logout", &authed.addr()]);
     // `system migrate`: the pause process goes, the next command makes another.
     let pause = || std::fs::read_to_string(u.run_dir().join("pause.pid")).unwrap();
     let before = pause();

@@ -36,7 +36,10 @@ impl Credentials {
 }
 
 /// The auth file `berth login` writes by default: `$REGISTRY_AUTH_FILE`, else
-/// `$XDG_RUNTIME_DIR/containers/auth.json`, else `/run/containers/UID/auth.json`.
+/// `$XDG_RUNTIME_DIR/containers/auth.json`, else root's
+/// `/run/containers/0/auth.json` or, for a rootless user (who cannot make
+/// /run/containers/UID), its runtime directory's, as podman's own runtime
+/// directory takes XDG_RUNTIME_DIR's place: `/tmp/berth-run-UID/containers/auth.json`.
 pub fn default_auth_file() -> PathBuf {
     if let Some(p) = std::env::var_os("REGISTRY_AUTH_FILE") {
         return PathBuf::from(p);
@@ -53,7 +56,10 @@ pub fn default_auth_file() -> PathBuf {
             // SAFETY: getuid has no preconditions and cannot fail.
             unsafe { libc::getuid() }
         });
-    PathBuf::from(format!("/run/containers/{uid}/auth.json"))
+    if uid == 0 {
+        return PathBuf::from("/run/containers/0/auth.json");
+    }
+    PathBuf::from(format!("/tmp/berth-run-{uid}/containers/auth.json"))
 }
 
 /// Every file credentials are read from, in order of precedence.
