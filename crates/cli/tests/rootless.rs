@@ -398,15 +398,15 @@ fn an_ordinary_user_runs_builds_and_reaches_its_containers() {
         "ru",
         "-p",
         "rp",
-        &authed.addr(),
+        authed.addr(),
     ]);
     let auth = u.run_dir().join("containers/auth.json");
     assert!(
         std::fs::read_to_string(&auth)
             .unwrap()
-            .contains(&authed.addr())
+            .contains(authed.addr())
     );
-    u.ok(&["logout", &authed.addr()]);
+    u.ok(&["logout", authed.addr()]);
     // `system migrate`: the pause process goes, the next command makes another.
     let pause = || std::fs::read_to_string(u.run_dir().join("pause.pid")).unwrap();
     let before = pause();
