@@ -975,6 +975,27 @@ fn userns_auto_gives_each_container_its_own_free_range() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     let words: Vec<&str> = r.stdout.split_whitespace().collect();
     assert_eq!(words, ["0", "3000001024", "1024"], "{}", r.stdout);
+    // A pod's member joins the pod's namespace, made by that default once.
+    let conf_cmd = |args: &[&str]| {
+        let mut c = st.cmd();
+        c.env("CONTAINERS_CONF", &conf).args(args);
+        common::run_cmd(&mut c)
+    };
+    let r = conf_cmd(&["pod", "create", "--name", "pa", "--network", "none"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = conf_cmd(&[
+        "run",
+        "--rm",
+        "--pod",
+        "pa",
+        "localhost/bb:1",
+        "cat",
+        "/proc/self/uid_map",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let words: Vec<&str> = r.stdout.split_whitespace().collect();
+    assert_eq!(words, ["0", "3000001024", "1024"], "{}", r.stdout);
+    st.ok(&["pod", "rm", "-f", "-t", "0", "pa"]);
     for (mode, words) in [
         (
             "keep-id",

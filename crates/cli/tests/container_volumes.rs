@@ -446,6 +446,10 @@ fn the_u_option_gives_the_source_to_the_containers_user() {
     let dir = st.path().join("udata");
     std::fs::create_dir(&dir).unwrap();
     std::fs::write(dir.join("f"), "x").unwrap();
+    // A link in the source is taken over itself, never what it points at.
+    let outside = st.path().join("outside");
+    std::fs::write(&outside, "host's").unwrap();
+    std::os::unix::fs::symlink(&outside, dir.join("link")).unwrap();
     let vol = format!("{}:/data:U", dir.display());
     let r = st.ok(&[
         "run",
@@ -463,6 +467,26 @@ fn the_u_option_gives_the_source_to_the_containers_user() {
         "/data/f",
     ]);
     assert_eq!(r.stdout, "1000:2000\n1000:2000\n");
+    let o = std::fs::metadata(&outside).unwrap();
+    assert_eq!(
+        (o.uid(), o.gid()),
+        (0, 0),
+        "the link's target changed owner"
+    );
+    let l = std::fs::symlink_metadata(dir.join("link")).unwrap();
+    assert_eq!((l.uid(), l.gid()), (1000, 2000));
+    // A system directory is never taken over.
+    let r = st.run(&[
+        "run",
+        "--rm",
+        "-v",
+        "/etc:/data:U",
+        "localhost/bb:1",
+        "true",
+    ]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    assert!(r.stderr.contains("system directory"), "{}", r.stderr);
+    assert_eq!(std::fs::metadata("/etc").unwrap().uid(), 0);
     // The top is the user's already: a file given away stays given away.
     std::os::unix::fs::chown(dir.join("f"), Some(100), Some(200)).unwrap();
     st.ok(&["start", "-a", "u"]);
@@ -516,4 +540,22 @@ fn the_u_option_gives_the_source_to_the_containers_user() {
         "/v",
     ]);
     assert_eq!(r.stdout, "1000:2000\n");
+    // -o uid=/gid= name the owner: the container's user takes nothing.
+    st.ok(&[
+        "volume", "create", "-o", "uid=1234", "-o", "gid=5678", "owned",
+    ]);
+    let r = st.ok(&[
+        "run",
+        "--rm",
+        "--user",
+        "7:7",
+        "-v",
+        "owned:/v",
+        "localhost/bb:1",
+        "stat",
+        "-c",
+        "%u:%g",
+        "/v",
+    ]);
+    assert_eq!(r.stdout, "1234:5678\n");
 }

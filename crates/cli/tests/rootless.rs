@@ -882,15 +882,37 @@ fn keep_id_nomap_and_auto_for_an_ordinary_user() {
     ]);
     let top = u.ok(&["top", "nm", "huser", "args"]);
     let (start, _) = u.range.unwrap();
-    assert!(
+    assert_eq!(
         top.stdout
             .lines()
             .nth(1)
-            .is_some_and(|l| l.starts_with(&start.to_string())),
+            .and_then(|l| l.split_whitespace().next()),
+        Some(start.to_string().as_str()),
         "{}",
         top.stdout
     );
     u.ok(&["rm", "-f", "-t", "0", "nm"]);
+    // A container in the user's own namespace: its root is root inside, the
+    // user on the host.
+    u.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "pl",
+        "localhost/bb:1",
+        "sleep",
+        "600",
+    ]);
+    let top = u.ok(&["top", "pl", "user", "huser"]);
+    let row: Vec<&str> = top
+        .stdout
+        .lines()
+        .nth(1)
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    assert_eq!(row, ["root", u.name.as_str()], "{}", top.stdout);
+    u.ok(&["rm", "-f", "-t", "0", "pl"]);
     // Mounting is refused outside `berth unshare` (no shell of the user's would
     // see the mount), as podman refuses it; inside, it is done.
     u.ok(&["volume", "create", "mv"]);

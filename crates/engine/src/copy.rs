@@ -467,7 +467,7 @@ fn is_tar_header(block: &[u8]) -> bool {
 /// Opens the directory `rel` resolved inside `root` as the container sees it:
 /// openat2 with `RESOLVE_IN_ROOT`, so neither `..` nor a symlink leaves `root`
 /// (the runtime's openat2, which retries the kernel's EAGAIN).
-fn open_dir_in_root(root: &Path, rel: &Path) -> std::io::Result<OwnedFd> {
+pub(crate) fn open_dir_in_root(root: &Path, rel: &Path) -> std::io::Result<OwnedFd> {
     let root_fd = std::fs::File::open(root)?;
     let rel = if rel.as_os_str().is_empty() {
         Path::new(".")

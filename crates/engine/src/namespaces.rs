@@ -141,6 +141,21 @@ impl Userns {
     }
 }
 
+/// [`userns`] for a container that may join a pod (`in_pod`): given no mode
+/// and no map it takes none of containers.conf's, since a pod member joins
+/// its infra container's user namespace, which that default made already.
+pub fn userns_of_member(
+    mode: Option<&str>,
+    uidmap: &[String],
+    gidmap: &[String],
+    in_pod: bool,
+) -> Result<Userns, crate::Error> {
+    if in_pod && mode.is_none() && uidmap.is_empty() && gidmap.is_empty() {
+        return Ok(Userns::default());
+    }
+    userns(mode, uidmap, gidmap)
+}
+
 /// `--userns MODE` with `--uidmap`/`--gidmap` for a container: podman 4.3's
 /// modes and words. `keep-id[:uid=U,gid=G]` and `nomap` are a rootless user's
 /// (the user's ID kept, or left out); `auto[:size=N,uidmapping=C:H:S,gidmapping=C:H:S]`

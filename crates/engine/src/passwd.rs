@@ -37,17 +37,6 @@ pub fn host_line(user: &str) -> Option<String> {
         .map(|l| format!("{l}\n"))
 }
 
-/// Adds a whole /etc/passwd line where its UID has none.
-pub fn add_line(rootfs: &Path, line: &str) -> std::io::Result<()> {
-    let uid = line.split(':').nth(2).unwrap_or_default();
-    let has = read_in_root(rootfs, "etc/passwd")
-        .is_some_and(|t| t.lines().any(|l| l.split(':').nth(2) == Some(uid)));
-    if has {
-        return Ok(());
-    }
-    append_in_root(rootfs, "etc/passwd", line)
-}
-
 /// The home the new line names: `/home/NAME` when the container mounts
 /// something there (the user's home brought in), else its working directory.
 pub fn home(user: &KeepIdUser, mount_targets: &[&str], workdir: &str) -> String {
@@ -62,58 +51,66 @@ pub fn home(user: &KeepIdUser, mount_targets: &[&str], workdir: &str) -> String 
 }
 
 /// Adds the user's lines to the root's /etc/passwd and /etc/group where the
-/// IDs have none. Both files are reached inside the root (a link in the image
-/// never leads out of it) and only appended to; a missing file is made.
+/// IDs have none (see [`ensure_line`]).
 pub fn add(rootfs: &Path, user: &KeepIdUser, home: &str) -> std::io::Result<()> {
-    let has = |file: &str, id: u32| {
-        read_in_root(rootfs, file).is_some_and(|t| {
-            t.lines()
-                .any(|l| l.split(':').nth(2) == Some(id.to_string().as_str()))
-        })
+    // A home that would break the line's fields is none.
+    let home = if home.contains([':', '\n']) {
+        "/"
+    } else {
+        home
     };
-    if !has("etc/passwd", user.uid) {
-        let line = format!(
-            "{0}:*:{1}:{2}:{0}:{home}:/bin/sh\n",
-            user.name, user.uid, user.gid
-        );
-        append_in_root(rootfs, "etc/passwd", &line)?;
-    }
-    if !has("etc/group", user.gid) {
-        append_in_root(
-            rootfs,
-            "etc/group",
-            &format!("{}:x:{}:\n", user.name, user.gid),
-        )?;
-    }
-    Ok(())
+    let line = format!(
+        "{0}:*:{1}:{2}:{0}:{home}:/bin/sh\n",
+        user.name, user.uid, user.gid
+    );
+    ensure_line(rootfs, "passwd", &user.uid.to_string(), &line)?;
+    let group = format!("{}:x:{}:\n", user.name, user.gid);
+    ensure_line(rootfs, "group", &user.gid.to_string(), &group)
 }
 
-fn read_in_root(rootfs: &Path, file: &str) -> Option<String> {
-    let rel = berth_storage::archive::resolve_in_root(rootfs, Path::new(file))?;
-    std::fs::read_to_string(rootfs.join(rel)).ok()
+/// Adds a whole /etc/passwd line where its UID has none.
+pub fn add_line(rootfs: &Path, line: &str) -> std::io::Result<()> {
+    let uid = line.split(':').nth(2).unwrap_or_default();
+    ensure_line(rootfs, "passwd", uid, line)
 }
 
-/// Appends to `file` as resolved inside the root, never through a link at
-/// its last step; makes it (0644, root's) when the image has none.
-fn append_in_root(rootfs: &Path, file: &str, text: &str) -> std::io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let rel = match berth_storage::archive::resolve_in_root(rootfs, Path::new(file)) {
-        Some(r) => r,
-        None => {
-            let dir = Path::new(file).parent().unwrap_or(Path::new(""));
-            let Some(d) = berth_storage::archive::resolve_in_root(rootfs, dir) else {
-                return Ok(()); // no /etc: nothing to name the user in
-            };
-            d.join(Path::new(file).file_name().unwrap_or_default())
-        }
+/// The most of an /etc file read to look for a line.
+const MAX_READ: u64 = 4 << 20;
+
+/// Appends `line` to the root's /etc/`file` unless a line has `id` in its
+/// third field. /etc is resolved inside the root (a link in the image never
+/// leads out), the file is opened once by descriptor, never through a link,
+/// and must be a regular file (not a device or a FIFO the image planted) of a
+/// sane size; a missing one is made (0644).
+fn ensure_line(rootfs: &Path, file: &str, id: &str, line: &str) -> std::io::Result<()> {
+    use std::io::Read;
+    let etc = match crate::copy::open_dir_in_root(rootfs, Path::new("etc")) {
+        Ok(fd) => fd,
+        // No /etc: nothing to name the user in.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
     };
-    let mut f = std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .mode(0o644)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(rootfs.join(rel))?;
-    f.write_all(text.as_bytes())
+    let flags = libc::O_RDWR | libc::O_APPEND | libc::O_CREAT | libc::O_NONBLOCK;
+    let fd = crate::sys::open_at_mode(&etc, file, flags, 0o644)?;
+    let st = crate::sys::fstat(&fd)?;
+    if st.st_mode & libc::S_IFMT != libc::S_IFREG {
+        return Err(std::io::Error::other(format!(
+            "/etc/{file} is not a regular file"
+        )));
+    }
+    let mut f = std::fs::File::from(fd);
+    let mut text = Vec::new();
+    (&mut f).take(MAX_READ).read_to_end(&mut text)?;
+    if text.len() as u64 >= MAX_READ {
+        return Err(std::io::Error::other(format!(
+            "/etc/{file} is larger than 4 MiB"
+        )));
+    }
+    let text = String::from_utf8_lossy(&text);
+    if text.lines().any(|l| l.split(':').nth(2) == Some(id)) {
+        return Ok(());
+    }
+    f.write_all(line.as_bytes())
 }
 
 #[cfg(test)]
@@ -158,8 +155,24 @@ mod tests {
         std::fs::write(&target, "host\n").unwrap();
         std::fs::create_dir(d.path().join("etc")).unwrap();
         std::os::unix::fs::symlink(&target, d.path().join("etc/passwd")).unwrap();
-        let _ = add(d.path(), &user(), "/");
+        assert!(add(d.path(), &user(), "/").is_err());
         assert_eq!(std::fs::read_to_string(&target).unwrap(), "host\n");
+    }
+
+    #[test]
+    fn a_fifo_or_a_huge_file_is_refused_not_read() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir(d.path().join("etc")).unwrap();
+        let fifo = std::ffi::CString::new(d.path().join("etc/passwd").to_str().unwrap()).unwrap();
+        // SAFETY: a NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+        let e = add(d.path(), &user(), "/").unwrap_err();
+        assert!(e.to_string().contains("not a regular file"), "{e}");
+        std::fs::remove_file(d.path().join("etc/passwd")).unwrap();
+        let big = std::fs::File::create(d.path().join("etc/passwd")).unwrap();
+        big.set_len(MAX_READ + 1).unwrap();
+        let e = add(d.path(), &user(), "/").unwrap_err();
+        assert!(e.to_string().contains("larger than"), "{e}");
     }
 
     #[test]

@@ -392,3 +392,90 @@ pub fn first_host_ipv4() -> Option<std::net::Ipv4Addr> {
     unsafe { libc::freeifaddrs(list) };
     found
 }
+
+/// A directory (or the file) `name` under `dir` (`None`: `name` is a whole
+/// path), opened without following a link at its last step.
+pub fn open_nofollow(
+    dir: Option<&OwnedFd>,
+    name: &std::ffi::OsStr,
+    flags: libc::c_int,
+) -> io::Result<OwnedFd> {
+    let c = std::ffi::CString::new(name.as_encoded_bytes()).map_err(io::Error::other)?;
+    let at = dir.map_or(libc::AT_FDCWD, AsRawFd::as_raw_fd);
+    // SAFETY: a NUL-terminated name; the descriptor returned is new and ours.
+    let fd =
+        check(unsafe { libc::openat(at, c.as_ptr(), flags | libc::O_NOFOLLOW | libc::O_CLOEXEC) })?;
+    // SAFETY: openat returned a fresh descriptor nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// fstat(2) of an open descriptor.
+pub fn fstat(fd: &OwnedFd) -> io::Result<libc::stat> {
+    // SAFETY: an all-zero stat is valid; fstat fills it.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: the descriptor is open and `st` outlives the call.
+    check(unsafe { libc::fstat(fd.as_raw_fd(), &mut st) })?;
+    Ok(st)
+}
+
+/// The entry `name` of the directory `dir`, never following a link.
+pub fn lstat_at(dir: &OwnedFd, name: &std::ffi::OsStr) -> io::Result<libc::stat> {
+    let c = std::ffi::CString::new(name.as_encoded_bytes()).map_err(io::Error::other)?;
+    // SAFETY: an all-zero stat is valid; fstatat fills it.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: an open directory, a NUL-terminated name, `st` outliving the call.
+    check(unsafe {
+        libc::fstatat(
+            dir.as_raw_fd(),
+            c.as_ptr(),
+            &mut st,
+            libc::AT_SYMLINK_NOFOLLOW,
+        )
+    })?;
+    Ok(st)
+}
+
+/// Changes the owner of the entry `name` of `dir` (a link itself, never its target).
+pub fn lchown_at(dir: &OwnedFd, name: &std::ffi::OsStr, uid: u32, gid: u32) -> io::Result<()> {
+    let c = std::ffi::CString::new(name.as_encoded_bytes()).map_err(io::Error::other)?;
+    // SAFETY: an open directory and a NUL-terminated name.
+    check(unsafe {
+        libc::fchownat(
+            dir.as_raw_fd(),
+            c.as_ptr(),
+            uid,
+            gid,
+            libc::AT_SYMLINK_NOFOLLOW,
+        )
+    })
+    .map(drop)
+}
+
+/// fchown(2) of an open descriptor.
+pub fn fchown(fd: &OwnedFd, uid: u32, gid: u32) -> io::Result<()> {
+    // SAFETY: the descriptor is open.
+    check(unsafe { libc::fchown(fd.as_raw_fd(), uid, gid) }).map(drop)
+}
+
+/// openat(2) of `name` under `dir` with a creation mode, never through a link
+/// at its last step.
+pub fn open_at_mode(
+    dir: &OwnedFd,
+    name: &str,
+    flags: libc::c_int,
+    mode: libc::mode_t,
+) -> io::Result<OwnedFd> {
+    let c = std::ffi::CString::new(name).map_err(io::Error::other)?;
+    // SAFETY: an open directory and a NUL-terminated name; the mode is passed
+    // as openat's variadic third argument.
+    let fd = check(unsafe {
+        libc::openat(
+            dir.as_raw_fd(),
+            c.as_ptr(),
+            flags | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+            mode as libc::c_uint,
+        )
+    })?;
+    // SAFETY: openat returned a fresh descriptor nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}

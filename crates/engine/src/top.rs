@@ -194,6 +194,12 @@ impl Proc {
     /// this process's map, a rootless user's namespace's): `user` and `huser`
     /// differ in a container with a user namespace of its own.
     fn seen(&self, id: u32, map: &str, in_container: bool) -> u32 {
+        let ns = |pid: &str| std::fs::read_link(format!("/proc/{pid}/ns/user")).ok();
+        // In this process's own user namespace, /proc shows the IDs as the
+        // container sees them already (a PID's map then reads as the parent's).
+        if in_container && ns(&self.pid.to_string()).is_some_and(|n| Some(n) == ns("self")) {
+            return id;
+        }
         let (file, forward) = if in_container {
             (format!("/proc/{}/{map}", self.pid), false)
         } else {

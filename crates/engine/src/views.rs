@@ -475,7 +475,7 @@ pub struct HostConfig {
     #[serde(rename = "IDMappings", skip_serializing_if = "Option::is_none")]
     pub id_mappings: Option<IdMappingsView>,
     /// podman's words: "" (the host's, or a rootless user's own), "private"
-    /// (a map of its own), "keep-id", "container:ID".
+    /// (a map of its own, keep-id's and auto's too), "container:ID".
     pub userns_mode: String,
 }
 
@@ -607,10 +607,9 @@ impl ContainerInspect {
                 cap_add: p.cap_add.clone(),
                 cap_drop: p.cap_drop.clone(),
                 id_mappings: p.id_map.as_ref().map(IdMappingsView::of),
-                userns_mode: match (&p.userns_of, &p.keep_id, &p.id_map) {
-                    (Some(of), _, _) => format!("container:{of}"),
-                    (None, Some(_), _) => "keep-id".into(),
-                    (None, None, Some(_)) => "private".into(),
+                userns_mode: match (&p.userns_of, &p.id_map) {
+                    (Some(of), _) => format!("container:{of}"),
+                    (None, Some(_)) => "private".into(),
                     _ => String::new(),
                 },
             },

@@ -362,7 +362,11 @@ static JOINED_BY_HELPER: std::sync::atomic::AtomicBool = std::sync::atomic::Atom
 /// namespaces and the container's cgroup while it still may, then the user
 /// namespace, and clones the container's process (which inherits all three).
 fn fork_joined(plan: &Plan) -> Result<i32> {
-    let join = || join_all(&plan.joins, || plan.cgroup.join_self(false));
+    // The cgroup first, seen through the runtime's own mount namespace.
+    let join = || {
+        plan.cgroup.join_self(false)?;
+        join_all(&plan.joins, || Ok(()))
+    };
     helper_fork(plan, None, join, true).map(|(pid, _)| pid)
 }
 

@@ -184,16 +184,21 @@ pub fn pids(rt: &Runtime, id: &str) -> Result<Vec<i32>> {
         return Ok(Vec::new());
     }
     if st.cgroup.dirs.is_empty() {
-        // Rootless without a delegated cgroup: found by their pid namespace.
-        return Ok(pids_without_cgroup(st.pid));
+        // Rootless without a delegated cgroup: found by their pid namespace
+        // when the container made one of its own (a joined one is shared).
+        let own_ns = st
+            .config
+            .namespace("pid")
+            .is_some_and(|n| n.path.as_deref().is_none_or(str::is_empty));
+        return Ok(pids_without_cgroup(st.pid, own_ns));
     }
     st.cgroup.pids()
 }
 
 /// A container's processes when it has no cgroup to list them: those in the
-/// init's pid namespace when it has one of its own (processes exec'd into it
+/// init's pid namespace when the container made it (processes exec'd into it
 /// included), else the init and its descendants.
-fn pids_without_cgroup(init: i32) -> Vec<i32> {
+fn pids_without_cgroup(init: i32, own_ns: bool) -> Vec<i32> {
     let ns = |pid: &str| std::fs::read_link(format!("/proc/{pid}/ns/pid")).ok();
     let all: Vec<(i32, i32)> = std::fs::read_dir("/proc")
         .into_iter()
@@ -214,7 +219,7 @@ fn pids_without_cgroup(init: i32) -> Vec<i32> {
         })
         .collect();
     let init_ns = ns(&init.to_string());
-    if init_ns.is_some() && init_ns != ns("self") {
+    if own_ns && init_ns.is_some() && init_ns != ns("self") {
         return all
             .iter()
             .filter(|(p, _)| ns(&p.to_string()) == init_ns)

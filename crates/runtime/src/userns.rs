@@ -68,9 +68,6 @@ fn user_name(uid: u32) -> Option<String> {
     })
 }
 
-/// Enters the user's namespace (making it on first use); `run_dir` holds the
-/// pause process's PID file and lock. A no-op for root. Must be called while
-/// this process has a single thread (joining a user namespace requires it).
 /// Set when this command joined the namespace itself (not started inside it,
 /// as under `berth unshare`): its mounts are then seen by no shell of the user's.
 static JOINED_HERE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
@@ -80,6 +77,9 @@ pub fn joined_here() -> bool {
     JOINED_HERE.load(std::sync::atomic::Ordering::Relaxed)
 }
 
+/// Enters the user's namespace (making it on first use); `run_dir` holds the
+/// pause process's PID file and lock. A no-op for root. Must be called while
+/// this process has a single thread (joining a user namespace requires it).
 pub fn enter(run_dir: &Path) -> Result<(), UsernsError> {
     let uid = sys::geteuid();
     if uid == 0 {

@@ -78,11 +78,43 @@ pub fn volume_mount(store: &Store, v: &VolumeSpec) -> Result<Mount, VolumeError>
     Ok(bind_with(&v.destination, &source, v.read_only(), &flags))
 }
 
+/// Host paths `:U` never takes over (podman refuses the same): the system's
+/// own directories and the user's home.
+fn dangerous(p: &Path) -> bool {
+    const SYSTEM: [&str; 22] = [
+        "/",
+        "/bin",
+        "/boot",
+        "/dev",
+        "/etc",
+        "/etc/passwd",
+        "/etc/shadow",
+        "/home",
+        "/lib",
+        "/lib64",
+        "/media",
+        "/mnt",
+        "/opt",
+        "/proc",
+        "/root",
+        "/run",
+        "/sbin",
+        "/srv",
+        "/sys",
+        "/tmp",
+        "/usr",
+        "/var",
+    ];
+    SYSTEM.iter().any(|s| p == Path::new(s))
+        || std::env::var_os("HOME").is_some_and(|h| p == Path::new(&h))
+}
+
 /// `-v …:U`: the source and what it holds become `owner`'s (host IDs), as
 /// podman does it: only when the source itself is someone else's, so a file
-/// given another owner later keeps it across restarts. Links are not followed.
+/// given another owner later keeps it across restarts. The tree is walked by
+/// descriptor, never through a link (one swapped in meanwhile included) and
+/// never into another filesystem mounted below it.
 pub fn chown_source(store: &Store, v: &VolumeSpec, owner: (u32, u32)) -> Result<(), VolumeError> {
-    use std::os::unix::fs::MetadataExt;
     let Some(src) = host_source(store, v) else {
         return Ok(());
     };
@@ -91,17 +123,43 @@ pub fn chown_source(store: &Store, v: &VolumeSpec, owner: (u32, u32)) -> Result<
         source_path: p.display().to_string(),
         source: e,
     };
-    let top = std::fs::symlink_metadata(&src).map_err(|e| err(&src, e))?;
-    if (top.uid(), top.gid()) == owner {
+    let real = std::fs::canonicalize(&src).map_err(|e| err(&src, e))?;
+    if dangerous(&real) {
+        return Err(err(
+            &src,
+            std::io::Error::other("refusing to change the owner of a system directory (:U)"),
+        ));
+    }
+    let top = crate::sys::open_nofollow(None, real.as_os_str(), libc::O_RDONLY | libc::O_NONBLOCK)
+        .map_err(|e| err(&real, e))?;
+    let st = crate::sys::fstat(&top).map_err(|e| err(&real, e))?;
+    if (st.st_uid, st.st_gid) == owner {
         return Ok(());
     }
-    let mut todo = vec![src];
-    while let Some(p) = todo.pop() {
-        let m = std::fs::symlink_metadata(&p).map_err(|e| err(&p, e))?;
-        std::os::unix::fs::lchown(&p, Some(owner.0), Some(owner.1)).map_err(|e| err(&p, e))?;
-        if m.is_dir() {
-            for e in std::fs::read_dir(&p).map_err(|e| err(&p, e))? {
-                todo.push(e.map_err(|e| err(&p, e))?.path());
+    crate::sys::fchown(&top, owner.0, owner.1).map_err(|e| err(&real, e))?;
+    if st.st_mode & libc::S_IFMT != libc::S_IFDIR {
+        return Ok(());
+    }
+    let mut todo = vec![(top, real)];
+    while let Some((dir, path)) = todo.pop() {
+        let names: Vec<std::ffi::OsString> = std::fs::read_dir(format!(
+            "/proc/self/fd/{}",
+            std::os::fd::AsRawFd::as_raw_fd(&dir)
+        ))
+        .map_err(|e| err(&path, e))?
+        .filter_map(|e| e.ok().map(|e| e.file_name()))
+        .collect();
+        for name in names {
+            let here = path.join(&name);
+            let Ok(m) = crate::sys::lstat_at(&dir, &name) else {
+                continue; // gone meanwhile
+            };
+            crate::sys::lchown_at(&dir, &name, owner.0, owner.1).map_err(|e| err(&here, e))?;
+            if m.st_mode & libc::S_IFMT == libc::S_IFDIR && m.st_dev == st.st_dev {
+                let flags = libc::O_RDONLY | libc::O_DIRECTORY;
+                if let Ok(child) = crate::sys::open_nofollow(Some(&dir), &name, flags) {
+                    todo.push((child, here));
+                }
             }
         }
     }
@@ -226,6 +284,11 @@ pub fn copy_up(
         return Ok(());
     };
     let first_use = named::mark_used(store, name);
+    // -o uid=/gid= name the owner themselves: never the container's user.
+    let (owner, given) = match named::option_owner(store, name) {
+        Some(o) => (o, true),
+        None => (owner, false),
+    };
     // A bind or tmpfs volume holds what it holds.
     if !matches!(named::backing(store, name)?, named::Backing::Directory(_)) {
         return Ok(());
@@ -280,7 +343,7 @@ pub fn copy_up(
         }
         // Copied once: podman's NeedsCopyUp turns false.
         std::fs::write(&marker, b"").map_err(VolumeError::io(name))?;
-    } else if empty && first_use {
+    } else if (empty || given) && first_use {
         std::os::unix::fs::chown(&data, Some(owner.0), Some(owner.1))
             .map_err(VolumeError::io(name))?;
     }

@@ -297,6 +297,17 @@ fn check_options(o: &BTreeMap<String, String>) -> Result<(), VolumeError> {
     Ok(())
 }
 
+/// `volume create -o uid=N -o gid=N`: the owner the volume's data is given
+/// (instead of its first container's user's).
+pub fn option_owner(store: &Store, name: &str) -> Option<(u32, u32)> {
+    let meta = read_meta(store, name);
+    let id = |k: &str| meta.options.get(k).and_then(|v| v.parse::<u32>().ok());
+    match (id("uid"), id("gid")) {
+        (None, None) => None,
+        (u, g) => Some((u.unwrap_or(0), g.unwrap_or(0))),
+    }
+}
+
 /// What holds the volume's data (made on first use when it is the store's).
 pub fn backing(store: &Store, name: &str) -> Result<Backing, VolumeError> {
     let meta = read_meta(store, name);

@@ -97,8 +97,13 @@ pub(crate) fn options(
     let networks: Vec<String> = nets.collect();
     let publish =
         berth_engine::network::PortMapping::parse_all(&a.publish).map_err(exit::podman)?;
-    let userns = berth_engine::namespaces::userns(a.userns.as_deref(), &a.uidmap, &a.gidmap)
-        .map_err(exit::podman)?;
+    let userns = berth_engine::namespaces::userns_of_member(
+        a.userns.as_deref(),
+        &a.uidmap,
+        &a.gidmap,
+        a.pod.is_some(),
+    )
+    .map_err(exit::podman)?;
     let limits = a.resources.update()?;
     if a.kernel_memory.is_some() {
         eprintln!("The --kernel-memory flag is no longer supported. This flag is a noop.");
