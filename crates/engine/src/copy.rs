@@ -646,12 +646,7 @@ mod tests {
     #[test]
     fn cp_needs_a_container_on_one_side() {
         let dir = tempfile::tempdir().unwrap();
-        let cfg = berth_storage::StoreConfig::at(
-            dir.path().join("root"),
-            dir.path().join("run"),
-            berth_storage::DriverKind::Vfs,
-        );
-        let store = Store::open(cfg).unwrap();
+        let store = crate::test_store(dir.path());
         // A colon alone does not make a container: `nope` is none.
         assert_eq!(locate(&store, "nope:/etc"), None);
         assert_eq!(locate(&store, "/etc/hosts"), None);

@@ -69,3 +69,14 @@ pub use run::{RunError, RunOptions, run};
 pub mod tty {
     pub use crate::sys::{RawMode, drain, isatty, poll_readable, raw_mode, winch_events, winsize};
 }
+
+/// A vfs store in `dir`, for unit tests.
+#[cfg(test)]
+pub(crate) fn test_store(dir: &std::path::Path) -> berth_storage::Store {
+    let cfg = berth_storage::StoreConfig::at(
+        dir.join("root"),
+        dir.join("run"),
+        berth_storage::DriverKind::Vfs,
+    );
+    berth_storage::Store::open(cfg).unwrap()
+}

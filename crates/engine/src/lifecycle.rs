@@ -864,14 +864,7 @@ fn print(
 mod tests {
     use super::*;
 
-    fn store(dir: &std::path::Path) -> Store {
-        let cfg = berth_storage::StoreConfig::at(
-            dir.join("root"),
-            dir.join("run"),
-            berth_storage::DriverKind::Vfs,
-        );
-        Store::open(cfg).unwrap()
-    }
+    use crate::test_store as store;
 
     #[test]
     fn a_missing_container_is_removed_only_when_ignored() {

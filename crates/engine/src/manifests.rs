@@ -443,14 +443,7 @@ fn push(
 mod tests {
     use super::*;
 
-    fn store(dir: &std::path::Path) -> Store {
-        let cfg = berth_storage::StoreConfig::at(
-            dir.join("root"),
-            dir.join("run"),
-            berth_storage::DriverKind::Vfs,
-        );
-        Store::open(cfg).unwrap()
-    }
+    use crate::test_store as store;
 
     #[test]
     fn a_push_goes_to_the_lists_first_name_unless_told() {

@@ -250,14 +250,7 @@ pub fn read(info: &Info) -> Stats {
 mod tests {
     use super::*;
 
-    fn store(dir: &Path) -> berth_storage::Store {
-        let cfg = berth_storage::StoreConfig::at(
-            dir.join("root"),
-            dir.join("run"),
-            berth_storage::DriverKind::Vfs,
-        );
-        berth_storage::Store::open(cfg).unwrap()
-    }
+    use crate::test_store as store;
 
     #[test]
     fn a_named_container_must_exist_and_unnamed_means_every_running_one() {

@@ -413,12 +413,7 @@ mod tests {
     #[test]
     fn info_templates_know_podmans_go_name_for_the_cgroup_version() {
         let dir = tempfile::tempdir().unwrap();
-        let cfg = berth_storage::StoreConfig::at(
-            dir.path().join("root"),
-            dir.path().join("run"),
-            berth_storage::DriverKind::Vfs,
-        );
-        let store = Store::open(cfg).unwrap();
+        let store = crate::test_store(dir.path());
         let report = info(&store, None).unwrap();
         let json = serde_json::to_value(&report).unwrap();
         assert!(json["host"].get("CgroupsVersion").is_none());

@@ -158,12 +158,7 @@ mod tests {
     #[test]
     fn all_of_a_kind_takes_only_that_kind() {
         let dir = tempfile::tempdir().unwrap();
-        let cfg = berth_storage::StoreConfig::at(
-            dir.path().join("root"),
-            dir.path().join("run"),
-            berth_storage::DriverKind::Vfs,
-        );
-        let store = Store::open(cfg).unwrap();
+        let store = crate::test_store(dir.path());
         let paused = info("p", 0, Status::Paused);
         assert!(AllOf::Every.includes(&store, &paused));
         assert!(AllOf::Running.includes(&store, &paused));

@@ -581,14 +581,7 @@ pub fn prune_filtered(store: &Store, filters: &[String]) -> Result<Vec<String>, 
 mod tests {
     use super::*;
 
-    fn store(dir: &Path) -> Store {
-        let cfg = berth_storage::StoreConfig::at(
-            dir.join("root"),
-            dir.join("run"),
-            berth_storage::DriverKind::Vfs,
-        );
-        Store::open(cfg).unwrap()
-    }
+    use crate::test_store as store;
 
     #[test]
     fn all_takes_every_volume_and_force_passes_over_a_missing_one() {
