@@ -17,24 +17,14 @@ pub struct KeepIdUser {
 
 /// The host user's name for `uid` (its /etc/passwd line), else the number.
 pub fn name_of(uid: u32) -> String {
-    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
-    passwd
-        .lines()
-        .map(|l| l.split(':').collect::<Vec<_>>())
-        .find(|f| f.len() > 2 && f[2] == uid.to_string())
-        .map_or_else(|| uid.to_string(), |f| f[0].to_string())
+    crate::top::name_in(Path::new("/etc/passwd"), uid).unwrap_or_else(|| uid.to_string())
 }
 
 /// `--hostuser NAME|UID`: that user's line in the host's /etc/passwd.
 pub fn host_line(user: &str) -> Option<String> {
     let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
-    passwd
-        .lines()
-        .find(|l| {
-            let f: Vec<&str> = l.split(':').collect();
-            f.len() > 2 && (f[0] == user || f[2] == user)
-        })
-        .map(|l| format!("{l}\n"))
+    let f = crate::spec::lookup(&passwd, 2, |f| f[0] == user || f[2] == user)?;
+    Some(format!("{}\n", f.join(":")))
 }
 
 /// The home the new line names: `/home/NAME` when the container mounts
@@ -91,7 +81,7 @@ fn ensure_line(rootfs: &Path, file: &str, id: &str, line: &str) -> std::io::Resu
         Err(e) => return Err(e),
     };
     let flags = libc::O_RDWR | libc::O_APPEND | libc::O_CREAT | libc::O_NONBLOCK;
-    let fd = crate::sys::open_at_mode(&etc, file, flags, 0o644)?;
+    let fd = crate::sys::open_nofollow(Some(&etc), file.as_ref(), flags, 0o644)?;
     let st = crate::sys::fstat(&fd)?;
     if st.st_mode & libc::S_IFMT != libc::S_IFREG {
         return Err(std::io::Error::other(format!(

@@ -533,7 +533,7 @@ pub fn user(rootfs: &Path, spec: &str) -> Result<User, UserError> {
     })
 }
 
-fn lookup(text: &str, min: usize, pred: impl Fn(&[&str]) -> bool) -> Option<Vec<&str>> {
+pub(crate) fn lookup(text: &str, min: usize, pred: impl Fn(&[&str]) -> bool) -> Option<Vec<&str>> {
     text.lines()
         .map(|l| l.split(':').collect::<Vec<_>>())
         .find(|f| f.len() > min && pred(f))

@@ -271,17 +271,18 @@ pub fn rbind(src: &std::path::Path, target: &std::path::Path) -> io::Result<()> 
 
 /// [`unmount`], never following a symlink at `path`.
 pub fn unmount_nofollow(path: &std::path::Path) {
-    if let Ok(c) = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()) {
-        // SAFETY: a NUL-terminated path; a failed unmount is ignored.
-        unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH | libc::UMOUNT_NOFOLLOW) };
-    }
+    detach(path, libc::UMOUNT_NOFOLLOW);
 }
 
 /// Detaches whatever is mounted on `path`; nothing mounted is no error.
 pub fn unmount(path: &std::path::Path) {
+    detach(path, 0);
+}
+
+fn detach(path: &std::path::Path, flags: libc::c_int) {
     if let Ok(c) = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()) {
         // SAFETY: a NUL-terminated path; a failed unmount is ignored.
-        unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) };
+        unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH | flags) };
     }
 }
 
@@ -393,18 +394,20 @@ pub fn first_host_ipv4() -> Option<std::net::Ipv4Addr> {
     found
 }
 
-/// A directory (or the file) `name` under `dir` (`None`: `name` is a whole
-/// path), opened without following a link at its last step.
+/// `name` under `dir` (`None`: `name` is a whole path), opened without
+/// following a link at its last step; `mode` for what O_CREAT makes.
 pub fn open_nofollow(
     dir: Option<&OwnedFd>,
     name: &std::ffi::OsStr,
     flags: libc::c_int,
+    mode: libc::mode_t,
 ) -> io::Result<OwnedFd> {
     let c = std::ffi::CString::new(name.as_encoded_bytes()).map_err(io::Error::other)?;
     let at = dir.map_or(libc::AT_FDCWD, AsRawFd::as_raw_fd);
-    // SAFETY: a NUL-terminated name; the descriptor returned is new and ours.
-    let fd =
-        check(unsafe { libc::openat(at, c.as_ptr(), flags | libc::O_NOFOLLOW | libc::O_CLOEXEC) })?;
+    let flags = flags | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+    // SAFETY: a NUL-terminated name; the mode is openat's variadic third
+    // argument; the descriptor returned is new and ours.
+    let fd = check(unsafe { libc::openat(at, c.as_ptr(), flags, mode as libc::c_uint) })?;
     // SAFETY: openat returned a fresh descriptor nothing else owns.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
@@ -455,27 +458,4 @@ pub fn lchown_at(dir: &OwnedFd, name: &std::ffi::OsStr, uid: u32, gid: u32) -> i
 pub fn fchown(fd: &OwnedFd, uid: u32, gid: u32) -> io::Result<()> {
     // SAFETY: the descriptor is open.
     check(unsafe { libc::fchown(fd.as_raw_fd(), uid, gid) }).map(drop)
-}
-
-/// openat(2) of `name` under `dir` with a creation mode, never through a link
-/// at its last step.
-pub fn open_at_mode(
-    dir: &OwnedFd,
-    name: &str,
-    flags: libc::c_int,
-    mode: libc::mode_t,
-) -> io::Result<OwnedFd> {
-    let c = std::ffi::CString::new(name).map_err(io::Error::other)?;
-    // SAFETY: an open directory and a NUL-terminated name; the mode is passed
-    // as openat's variadic third argument.
-    let fd = check(unsafe {
-        libc::openat(
-            dir.as_raw_fd(),
-            c.as_ptr(),
-            flags | libc::O_NOFOLLOW | libc::O_CLOEXEC,
-            mode as libc::c_uint,
-        )
-    })?;
-    // SAFETY: openat returned a fresh descriptor nothing else owns.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }

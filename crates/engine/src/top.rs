@@ -271,7 +271,7 @@ fn clock_ticks() -> f64 {
 }
 
 /// The name of `id` in a passwd or group file.
-fn name_in(path: &Path, id: u32) -> Option<String> {
+pub(crate) fn name_in(path: &Path, id: u32) -> Option<String> {
     let text = std::fs::read_to_string(path).ok()?;
     text.lines().find_map(|l| {
         let mut f = l.split(':');

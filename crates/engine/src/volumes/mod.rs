@@ -130,8 +130,9 @@ pub fn chown_source(store: &Store, v: &VolumeSpec, owner: (u32, u32)) -> Result<
             std::io::Error::other("refusing to change the owner of a system directory (:U)"),
         ));
     }
-    let top = crate::sys::open_nofollow(None, real.as_os_str(), libc::O_RDONLY | libc::O_NONBLOCK)
-        .map_err(|e| err(&real, e))?;
+    let top =
+        crate::sys::open_nofollow(None, real.as_os_str(), libc::O_RDONLY | libc::O_NONBLOCK, 0)
+            .map_err(|e| err(&real, e))?;
     let st = crate::sys::fstat(&top).map_err(|e| err(&real, e))?;
     if (st.st_uid, st.st_gid) == owner {
         return Ok(());
@@ -157,7 +158,7 @@ pub fn chown_source(store: &Store, v: &VolumeSpec, owner: (u32, u32)) -> Result<
             crate::sys::lchown_at(&dir, &name, owner.0, owner.1).map_err(|e| err(&here, e))?;
             if m.st_mode & libc::S_IFMT == libc::S_IFDIR && m.st_dev == st.st_dev {
                 let flags = libc::O_RDONLY | libc::O_DIRECTORY;
-                if let Ok(child) = crate::sys::open_nofollow(Some(&dir), &name, flags) {
+                if let Ok(child) = crate::sys::open_nofollow(Some(&dir), &name, flags, 0) {
                     todo.push((child, here));
                 }
             }
@@ -284,11 +285,6 @@ pub fn copy_up(
         return Ok(());
     };
     let first_use = named::mark_used(store, name);
-    // -o uid=/gid= name the owner themselves: never the container's user.
-    let (owner, given) = match named::option_owner(store, name) {
-        Some(o) => (o, true),
-        None => (owner, false),
-    };
     // A bind or tmpfs volume holds what it holds.
     if !matches!(named::backing(store, name)?, named::Backing::Directory(_)) {
         return Ok(());
@@ -343,9 +339,16 @@ pub fn copy_up(
         }
         // Copied once: podman's NeedsCopyUp turns false.
         std::fs::write(&marker, b"").map_err(VolumeError::io(name))?;
-    } else if (empty || given) && first_use {
-        std::os::unix::fs::chown(&data, Some(owner.0), Some(owner.1))
-            .map_err(VolumeError::io(name))?;
+    } else if first_use {
+        // -o uid=/gid= name the owner themselves: never the container's user.
+        let (owner, given) = match named::option_owner(store, name) {
+            Some(o) => (o, true),
+            None => (owner, false),
+        };
+        if empty || given {
+            std::os::unix::fs::chown(&data, Some(owner.0), Some(owner.1))
+                .map_err(VolumeError::io(name))?;
+        }
     }
     Ok(())
 }

@@ -137,9 +137,9 @@ fn clear_scratch(scratch: &Path) -> Result<()> {
     let Ok(entries) = std::fs::read_dir(scratch) else {
         return Ok(());
     };
+    detach_below(scratch);
     for e in entries.flatten() {
         let p = e.path();
-        let _ = unmount(&p, UnmountFlags::DETACH);
         std::fs::remove_dir(&p).map_err(|e| Error::io(&p, e))?;
     }
     std::fs::remove_dir(scratch).map_err(|e| Error::io(scratch, e))
