@@ -184,6 +184,11 @@ fn parse() -> Result<Cli, clap::Error> {
 }
 
 fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some(berth_engine::network::forward::COMMAND) {
+        // A rootless container's port forwarder: no command line of its own.
+        std::process::exit(berth_engine::network::forward::serve(&args[1..]));
+    }
     let Cli {
         store,
         globals,

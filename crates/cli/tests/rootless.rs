@@ -146,6 +146,19 @@ impl User {
         r
     }
 
+    /// A second container (`second`) publishing a port already taken: podman's
+    /// words and 126.
+    fn port_taken(&self, netns: &str, flags: &[&str]) {
+        let args = [
+            &["run", "-d", "--name", "second"],
+            flags,
+            &["localhost/bb:1", "sleep", "600"],
+        ];
+        let r = self.berth_in(Some(netns), &args.concat());
+        assert_eq!(r.code, 126, "{}", r.stderr);
+        assert!(r.stderr.contains("address already in use"), "{}", r.stderr);
+    }
+
     fn run_dir(&self) -> PathBuf {
         PathBuf::from(format!("/tmp/berth-run-{}", self.uid))
     }
@@ -303,21 +316,20 @@ fn an_ordinary_user_runs_builds_and_reaches_its_containers() {
     assert_eq!(r.stdout, "0\n");
     let r = common::run(&["builder", "unshare", "sh", "-c", "exit 3"]);
     assert_eq!(r.code, 3);
-    // No bridge yet: a clear refusal, nothing made; the host's network works.
-    let r = u.berth(&[
+    // The default bridge network, in the user's rootless network namespace.
+    let r = u.ok(&[
         "run",
         "--rm",
         "--network",
         "bridge",
         "localhost/bb:1",
-        "true",
+        "ip",
+        "-4",
+        "addr",
+        "show",
+        "eth0",
     ]);
-    assert_eq!(r.code, 125);
-    assert!(
-        r.stderr.contains("not available rootless yet"),
-        "{}",
-        r.stderr
-    );
+    assert!(r.stdout.contains("inet 10.89."), "{}", r.stdout);
     let r = u.ok(&[
         "run",
         "--rm",
@@ -467,6 +479,53 @@ impl TwoNetns {
         c.args(["netns", "exec", ns, "/bin/busybox", "sh", "-c", cmd]);
         c
     }
+
+    /// A listener in namespace `ns` that answers one connection on `port`
+    /// with `pong`; returned once it listens.
+    fn pong(ns: &str, port: u16) -> std::process::Child {
+        let child = TwoNetns::exec(ns, &format!("echo pong | nc -l -p {port}"))
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        common::wait_for("the listener", || {
+            let o = TwoNetns::exec(ns, "netstat -ltn").output().unwrap();
+            String::from_utf8_lossy(&o.stdout).contains(&format!(":{port} "))
+        });
+        child
+    }
+}
+
+/// An ordinary user (with a range) who has the test image, working in a network
+/// namespace of the test's (`nets.0`, its host's network) beside another
+/// (`nets.1`); the user goes first, the host's modes and lock last.
+struct NetLab {
+    u: User,
+    nets: TwoNetns,
+    _tun: OpenToAll,
+    _null: OpenToAll,
+    _host: std::sync::MutexGuard<'static, ()>,
+}
+
+impl NetLab {
+    fn new() -> NetLab {
+        let host = HOST.lock().unwrap_or_else(|e| e.into_inner());
+        let (null, tun) = (OpenToAll::new("/dev/null"), OpenToAll::new("/dev/net/tun"));
+        let u = User::new(true);
+        let nets = TwoNetns::new();
+        let tar = layer_for(&u);
+        // The first command makes the user's namespace, in the test's network.
+        u.ok_in(
+            &nets.0,
+            &["import", "-q", tar.to_str().unwrap(), "localhost/bb:1"],
+        );
+        NetLab {
+            u,
+            nets,
+            _tun: tun,
+            _null: null,
+            _host: host,
+        }
+    }
 }
 
 impl Drop for TwoNetns {
@@ -482,26 +541,10 @@ impl Drop for TwoNetns {
 /// another network namespace is seen with its own address, not a gateway's.
 #[test]
 fn pasta_connects_publishes_and_keeps_the_clients_address() {
-    let _host = HOST.lock().unwrap_or_else(|e| e.into_inner());
-    let _null = OpenToAll::new("/dev/null");
-    let _tun = OpenToAll::new("/dev/net/tun");
-    let u = User::new(true);
-    let nets = TwoNetns::new();
-    let ns = nets.0.as_str();
-    let tar = layer_for(&u);
-    u.ok_in(
-        ns,
-        &["import", "-q", tar.to_str().unwrap(), "localhost/bb:1"],
-    );
+    let lab = NetLab::new();
+    let (u, nets, ns) = (&lab.u, &lab.nets, lab.nets.0.as_str());
     // Out: a listener on the host side (its loopback), reached at the gateway.
-    let mut listener = TwoNetns::exec(ns, "echo pong | nc -l -p 19090")
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    common::wait_for("the host's listener", || {
-        let o = TwoNetns::exec(ns, "netstat -ltn").output().unwrap();
-        String::from_utf8_lossy(&o.stdout).contains(":19090 ")
-    });
+    let mut listener = TwoNetns::pong(ns, 19090);
     let r = u.ok_in(
         ns,
         &[
@@ -537,22 +580,7 @@ fn pasta_connects_publishes_and_keeps_the_clients_address() {
         ],
     );
     // The port taken: podman's words and 126, and nothing left running.
-    let r = u.berth_in(
-        Some(ns),
-        &[
-            "run",
-            "-d",
-            "--name",
-            "second",
-            "-p",
-            "18081:8080",
-            "localhost/bb:1",
-            "sleep",
-            "600",
-        ],
-    );
-    assert_eq!(r.code, 126, "{}", r.stderr);
-    assert!(r.stderr.contains("address already in use"), "{}", r.stderr);
+    u.port_taken(ns, &["-p", "18081:8080"]);
     u.ok_in(ns, &["rm", "-f", "second"]);
     let r = u.ok_in(ns, &["port", "web"]);
     assert!(r.stdout.starts_with("8080/tcp -> "), "{}", r.stdout);
@@ -572,10 +600,162 @@ fn pasta_connects_publishes_and_keeps_the_clients_address() {
     u.ok_in(ns, &["rm", "-f", "-t", "0", "web"]);
     // pasta goes with the container's namespace.
     common::wait_for("pasta to leave", || {
-        !user_processes(&u).iter().any(|p| {
+        !user_processes(u).iter().any(|p| {
             std::fs::read_to_string(format!("/proc/{p}/comm")).is_ok_and(|c| c.trim() == "pasta")
         })
     });
+}
+
+/// The user's network helpers still running (zombies have left): pasta,
+/// aardvark-dns, monitors and port forwarders, as `PID COMMAND LINE`.
+fn network_helpers(u: &User) -> Vec<String> {
+    let helpers = ["pasta", "passt", "aardvark-dns", "berth"];
+    user_processes(u)
+        .into_iter()
+        .filter_map(|p| {
+            let comm = std::fs::read_to_string(format!("/proc/{p}/comm")).ok()?;
+            let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).ok()?;
+            let args = std::fs::read(format!("/proc/{p}/cmdline")).ok()?;
+            let args = String::from_utf8_lossy(&args).replace('\0', " ");
+            let zombie = stat
+                .rsplit_once(") ")
+                .is_some_and(|(_, r)| r.starts_with('Z'));
+            let pause = comm.trim() == "berth-pause-ns";
+            let helper = helpers.iter().any(|h| comm.starts_with(h));
+            (!zombie && !pause && helper).then(|| format!("{p} {args}"))
+        })
+        .collect()
+}
+
+/// Bridge networks for an ordinary user, as podman 4's rootless netns has them:
+/// containers on a network the user made reach each other by name, the host's
+/// side through pasta, and a published port (both protocols) from another
+/// network namespace; a port taken is refused; the last container takes the
+/// rootless namespace, pasta, aardvark-dns and the forwarder with it.
+#[test]
+fn bridge_networks_connect_resolve_and_publish_rootless() {
+    let lab = NetLab::new();
+    let (u, nets, ns) = (&lab.u, &lab.nets, lab.nets.0.as_str());
+    u.ok_in(ns, &["network", "create", "rlnet"]);
+    let serve = |name: &str, port: &str, script: &str| {
+        u.ok_in(
+            ns,
+            &[
+                "run",
+                "-d",
+                "--name",
+                name,
+                "--network",
+                "rlnet",
+                "-p",
+                port,
+                "localhost/bb:1",
+                "sh",
+                "-c",
+                script,
+            ],
+        );
+    };
+    serve(
+        "web",
+        "18082:8080",
+        "while true; do echo hello-from-web | nc -l -p 8080; done",
+    );
+    // (busybox has no UDP server: the test serves in the container's namespace.)
+    serve("dgram", "18083:9090/udp", "sleep 600");
+    let on_net = |script: &str| {
+        let args = [
+            "run",
+            "--rm",
+            "--network",
+            "rlnet",
+            "localhost/bb:1",
+            "sh",
+            "-c",
+        ];
+        u.ok_in(ns, &[&args[..], &[script]].concat())
+    };
+    // By name, through aardvark-dns, from a second container on the network.
+    let r = on_net(
+        "for i in 1 2 3 4 5 6 7 8 9 10; do nc -w 2 web 8080 </dev/null && exit; done; exit 1",
+    );
+    assert_eq!(r.stdout, "hello-from-web\n", "{}", r.stderr);
+    // Out to the host's side, through pasta.
+    let mut listener = TwoNetns::pong(&nets.1, 19091);
+    let r = on_net("sleep 2 | nc -w 5 10.231.0.3 19091");
+    assert_eq!(r.stdout, "pong\n");
+    let _ = listener.kill();
+    let _ = listener.wait();
+    // In: published TCP and UDP ports, from the other namespace.
+    let mut seen = String::new();
+    common::wait_for("the published TCP port to answer", || {
+        let o = TwoNetns::exec(&nets.1, "nc -w 2 10.231.0.2 18082 </dev/null")
+            .output()
+            .unwrap();
+        seen = String::from_utf8_lossy(&o.stdout).into_owned();
+        seen == "hello-from-web\n"
+    });
+    let pid = u.ok_in(ns, &["inspect", "--format", "{{.State.Pid}}", "dgram"]);
+    let mut server = Command::new("nsenter")
+        .args(["-t", pid.stdout.trim(), "-n", "python3", "-c"])
+        .arg(
+            "import socket\n\
+             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n\
+             s.bind(('0.0.0.0', 9090))\n\
+             print('ready', flush=True)\n\
+             while True:\n\
+             \x20   d, a = s.recvfrom(100)\n\
+             \x20   s.sendto(d.upper(), a)\n",
+        )
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut ready = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(server.stdout.take().unwrap()),
+        &mut ready,
+    )
+    .unwrap();
+    assert_eq!(ready, "ready\n");
+    let answer = Command::new("ip")
+        .args(["netns", "exec", &nets.1, "python3", "-c"])
+        .arg(
+            "import socket\n\
+             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n\
+             s.settimeout(5)\n\
+             s.sendto(b'ping-udp', ('10.231.0.2', 18083))\n\
+             print(s.recvfrom(100)[0].decode())\n",
+        )
+        .output()
+        .unwrap();
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(
+        String::from_utf8_lossy(&answer.stdout),
+        "PING-UDP\n",
+        "{}",
+        String::from_utf8_lossy(&answer.stderr)
+    );
+    let r = u.ok_in(ns, &["port", "web"]);
+    assert_eq!(r.stdout, "8080/tcp -> 0.0.0.0:18082\n");
+    // The port taken: podman's words and 126.
+    u.port_taken(ns, &["--network", "rlnet", "-p", "18082:8080"]);
+    u.ok_in(ns, &["rm", "-f", "-t", "0", "second", "web", "dgram"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let left = network_helpers(u);
+        if left.is_empty() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still running: {left:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let pin = u.run_dir().join("berth/netns/rootless-netns");
+    assert!(!pin.exists(), "{} is left", pin.display());
+    u.ok_in(ns, &["network", "rm", "rlnet"]);
 }
 
 /// slirp4netns, podman 4's rootless default, as the alternative: the container
@@ -583,17 +763,8 @@ fn pasta_connects_publishes_and_keeps_the_clients_address() {
 /// network namespace, and slirp4netns goes with the container.
 #[test]
 fn slirp4netns_connects_and_publishes_rootless() {
-    let _host = HOST.lock().unwrap_or_else(|e| e.into_inner());
-    let _null = OpenToAll::new("/dev/null");
-    let _tun = OpenToAll::new("/dev/net/tun");
-    let u = User::new(true);
-    let nets = TwoNetns::new();
-    let ns = nets.0.as_str();
-    let tar = layer_for(&u);
-    u.ok_in(
-        ns,
-        &["import", "-q", tar.to_str().unwrap(), "localhost/bb:1"],
-    );
+    let lab = NetLab::new();
+    let (u, nets, ns) = (&lab.u, &lab.nets, lab.nets.0.as_str());
     let r = u.ok_in(
         ns,
         &[
@@ -637,7 +808,7 @@ fn slirp4netns_connects_and_publishes_rootless() {
     });
     u.ok_in(ns, &["rm", "-f", "-t", "0", "web"]);
     common::wait_for("slirp4netns to leave", || {
-        !user_processes(&u).iter().any(|p| {
+        !user_processes(u).iter().any(|p| {
             std::fs::read_to_string(format!("/proc/{p}/comm"))
                 .is_ok_and(|c| c.trim() == "slirp4netns")
                 && std::fs::read_to_string(format!("/proc/{p}/stat")).is_ok_and(|s| {

@@ -462,12 +462,6 @@ pub fn create_for(store: &Store, o: &RunOptions, to_start: bool) -> Result<Info,
         crate::network::get(store, n)?;
     }
     match o.process.network.bridge() {
-        // netavark needs the host's root; a rootless user's network is pasta.
-        Some(net) if berth_runtime::userns::rootless_uid().is_some() => {
-            return Err(RunError::Engine(format!(
-                "network {net}: bridge networks are not available rootless yet; use --network pasta (the default), none or host"
-            )));
-        }
         Some(net) => {
             crate::network::get(store, net)?;
         }
@@ -997,10 +991,10 @@ pub(crate) fn reserve_ports(info: &Info) -> Result<crate::network::Reservation, 
             .map_err(|e| RunError::CannotRun(e.to_string()))
     };
     match &info.config.process.network {
-        NetworkMode::Bridge(_) => reserve(),
-        // pasta binds them itself: checked free now (the same words and 126),
-        // then let go for it.
-        NetworkMode::Pasta(_) | NetworkMode::Slirp4netns(_) => {
+        NetworkMode::Bridge(_) if !crate::network::rootless::active() => reserve(),
+        // pasta, slirp4netns or the rootless port forwarder binds them itself:
+        // checked free now (the same words and 126), then let go for it.
+        NetworkMode::Bridge(_) | NetworkMode::Pasta(_) | NetworkMode::Slirp4netns(_) => {
             reserve().map(|_| Default::default())
         }
         _ => Ok(Default::default()),

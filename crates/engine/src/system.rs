@@ -319,6 +319,10 @@ pub fn reset(store: &Store, extra: &[PathBuf]) -> Result<(), Error> {
     for v in crate::volumes::named::names(store) {
         let _ = crate::volumes::named::remove(store, &v, true, 0);
     }
+    if crate::network::rootless::active() {
+        // Left by a container that was never torn down (its pasta with it).
+        crate::network::rootless::remove(store);
+    }
     let cfg = store.config();
     let mut roots = vec![
         cfg.graph_root.clone(),

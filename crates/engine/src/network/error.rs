@@ -15,6 +15,16 @@ pub enum NetworkError {
     /// slirp4netns could not connect a container (its own words).
     #[error("slirp4netns: {0}")]
     Slirp4netns(String),
+    /// The rootless port forwarder could not start.
+    #[error("port forwarder: {0}")]
+    Forward(String),
+    /// A published port the forwarder could not bind (podman's words).
+    #[error("{0}")]
+    Publish(String),
+    #[error(
+        "network {0}: the CNI backend has no rootless mode; set network_backend = \"netavark\" in containers.conf"
+    )]
+    CniRootless(String),
     #[error("unable to find network with name or ID {0}: network not found")]
     NotFound(String),
     #[error("network {0} already exists")]

@@ -7,11 +7,13 @@
 
 mod cni;
 mod error;
+pub mod forward;
 pub mod ipam;
 mod mode;
 mod netavark;
 mod report;
 mod reserve;
+pub mod rootless;
 pub mod slirp;
 
 pub use error::NetworkError;
@@ -279,7 +281,8 @@ pub struct Attachment {
     /// (slirp4netns's `.100`), for its /etc/hosts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
-    /// The process serving the namespace (slirp4netns), ended at teardown.
+    /// The process serving the namespace (slirp4netns) or its published ports
+    /// (the rootless port forwarder), ended at teardown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub helper: Option<berth_runtime::pid::ProcessId>,
 }
@@ -440,16 +443,21 @@ fn attach_with(backend: Backend, store: &Store, t: &Target) -> Result<Iface, Net
     let _lock = backend_lock(store)?;
     match backend {
         Backend::Netavark => netavark::attach(store, t),
+        Backend::Cni if rootless::active() => Err(NetworkError::CniRootless(t.net.name.clone())),
         Backend::Cni => cni::attach(store, t),
     }
 }
 
 fn detach_with(backend: Backend, store: &Store, t: &Target, ip: &str) -> Result<(), NetworkError> {
     let _lock = backend_lock(store)?;
-    match backend {
+    let done = match backend {
         Backend::Netavark => netavark::detach(store, t, ip),
         Backend::Cni => cni::detach(store, t),
+    };
+    if rootless::active() {
+        rootless::remove_if_unused(store);
     }
+    done
 }
 
 /// The container's name, `--dns` servers and aliases (none once it is gone).
@@ -604,7 +612,16 @@ pub fn setup(
         ifname: "eth0",
         ports,
     };
-    let result = attach_with(backend, store, &t);
+    let mut result = attach_with(backend, store, &t);
+    if let Ok(iface) = &result
+        && rootless::active()
+        && !ports.is_empty()
+    {
+        match forward::spawn(&rootless::netns_path(store), &iface.ip, ports) {
+            Ok(helper) => att.helper = Some(helper),
+            Err(e) => result = Err(e),
+        }
+    }
     if let Ok(iface) = &result {
         att.interfaces
             .push((net.name.clone(), "eth0".into(), iface.ip.clone()));
@@ -670,6 +687,9 @@ pub fn disconnect(store: &Store, id: &str, network: &str) -> Result<(), NetworkE
     let net = get(store, network)?;
     // Published ports hang on the first interface.
     let ports = if at == 0 {
+        if let Some(forwarder) = att.helper.take() {
+            slirp::stop(store, id, &forwarder);
+        }
         std::mem::take(&mut att.ports)
     } else {
         Vec::new()

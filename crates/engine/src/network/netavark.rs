@@ -81,7 +81,34 @@ fn call(store: &Store, verb: &str, t: &Target, opts: &Value) -> Result<Value, Ne
     std::fs::create_dir_all(&config).map_err(NetworkError::io(&config))?;
     let exec = |program: String| move |source| NetworkError::Exec { program, source };
     let mut c = Command::new(&bins.netavark);
-    c.arg("--config").arg(&config).args(["--rootless", "false"]);
+    c.arg("--config").arg(&config);
+    // An ordinary user's bridges live in its rootless network namespace,
+    // which netavark is run in.
+    let rootless_ns = match super::rootless::active() {
+        true => Some(super::rootless::ensure(store)?),
+        false => None,
+    };
+    c.args([
+        "--rootless",
+        if rootless_ns.is_some() {
+            "true"
+        } else {
+            "false"
+        },
+    ]);
+    let ns_file = match &rootless_ns {
+        Some(ns) => Some(std::fs::File::open(ns).map_err(NetworkError::io(ns))?),
+        None => None,
+    };
+    if let Some(fd) = ns_file.as_ref().map(std::os::fd::AsRawFd::as_raw_fd) {
+        // SAFETY: setns is async-signal-safe and touches only the child, on a
+        // descriptor this process keeps open until the spawn returns.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut c, move || {
+                berth_runtime::sys::setns(fd, libc::CLONE_NEWNET)
+            });
+        }
+    }
     if let Some(a) = &bins.aardvark {
         c.arg("--aardvark-binary").arg(a);
     }
