@@ -3,8 +3,9 @@
 # by an ordinary user this script makes (with a subordinate ID range) and removes
 # again; N runs a round, interleaved rounds, medians and ratio. Each tool's first
 # command (which makes its user namespace and pause process) is outside the timing.
-# This machine keeps /dev/null at 0600; it is 0666 while the script runs (as on
-# ordinary hosts, where an ordinary user's programs can open it), then as it was.
+# This machine keeps /dev/null and /dev/net/tun at 0600; they are 0666 while the
+# script runs (as on ordinary hosts, where an ordinary user's programs can open
+# them), then as they were.
 # Then (PULL=0 skips it) a rootless cold pull of the five-layer image from a loopback
 # registry, the user's store emptied between pulls.
 #   bench/rootless.sh [N]  (default 20), ROUNDS rounds (default 7)
@@ -15,6 +16,7 @@ N=${1:-20}
 [ "$(id -u)" = 0 ] || { log "run as root (it makes the user)"; exit 1; }
 U=berthbench$$
 NULL_MODE=$(stat -c %a /dev/null)
+TUN_MODE=$(stat -c %a /dev/net/tun)
 START=1600000000
 cleanup() {
   if id "$U" >/dev/null 2>&1; then
@@ -28,6 +30,7 @@ cleanup() {
   rm -rf "/tmp/berth-run-${UID_OF:-x}" "/tmp/podman-run-${UID_OF:-x}" \
     "/tmp/containers-user-${UID_OF:-x}" "$WORK/rootless"
   chmod "$NULL_MODE" /dev/null
+  chmod "$TUN_MODE" /dev/net/tun
 }
 trap cleanup EXIT
 chmod 666 /dev/null
@@ -58,6 +61,28 @@ b=$(printf '%s\n' "${bt[@]}" | median); p=$(printf '%s\n' "${pt[@]}" | median)
 printf 'berth  rootless run --rm x%s: median %.3f s (%.1f ms a run)\n' "$N" "$b" "$(echo "$b*1000/$N" | bc -l)"
 printf 'podman rootless run --rm x%s: median %.3f s (%.1f ms a run)\n' "$N" "$p" "$(echo "$p*1000/$N" | bc -l)"
 printf 'ratio berth/podman: %.3f (target <= 0.15)\n' "$(echo "$b / $p" | bc -l)"
+
+# A published port (PORTS=0 skips it): `run --rm -p 127.0.0.1:PORT:8080 IMG true`,
+# on each tool's rootless default network (berth: pasta; podman 4.3: slirp4netns
+# with rootlesskit's port handler) and on the bridge network (the rootless network
+# namespace; berth's forwarder, podman's rootlessport), interleaved rounds.
+if [ "${PORTS:-1}" = 1 ]; then
+  chmod 666 /dev/net/tun
+  for net in default bridge; do
+    flags=(-p 127.0.0.1:18480:8080)
+    [ "$net" = bridge ] && flags+=(--network bridge)
+    bt=(); pt=()
+    for r in $(seq "$ROUNDS"); do
+      bt+=("$(timed loop "${B[@]}" run --rm "${flags[@]}" localhost/bench:1 true)")
+      pt+=("$(timed loop "${P[@]}" run --rm "${flags[@]}" localhost/bench:1 true)")
+      log "port ($net) round $r"
+    done
+    b=$(printf '%s\n' "${bt[@]}" | median); p=$(printf '%s\n' "${pt[@]}" | median)
+    printf 'berth  rootless run --rm -p (%s) x%s: median %.3f s (%.1f ms a run)\n' "$net" "$N" "$b" "$(echo "$b*1000/$N" | bc -l)"
+    printf 'podman rootless run --rm -p (%s) x%s: median %.3f s (%.1f ms a run)\n' "$net" "$N" "$p" "$(echo "$p*1000/$N" | bc -l)"
+    printf 'ratio berth/podman (-p, %s): %.3f\n' "$net" "$(echo "$b / $p" | bc -l)"
+  done
+fi
 
 # Rootless cold pull of the five-layer image from the loopback registry into the
 # user's store (emptied between pulls with rmi), interleaved rounds.

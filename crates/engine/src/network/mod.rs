@@ -532,8 +532,8 @@ pub fn setup_isolated(store: &Store, id: &str) -> Result<Attachment, NetworkErro
 
 /// `--network pasta`: a namespace of the container's own, as [`setup_isolated`]'s,
 /// that pasta connects to the host's network (its addresses and routes copied in,
-/// the gateway standing for the host) and publishes `ports` into. pasta leaves by
-/// itself once [`teardown`] unpins the namespace.
+/// the gateway standing for the host) and publishes `ports` into. [`teardown`]
+/// ends pasta and waits for it.
 pub fn setup_pasta(
     store: &Store,
     id: &str,
@@ -557,7 +557,14 @@ pub fn setup_pasta(
         cmd.arg(flag)
             .arg(format!("{addr}{}:{}", p.host_port, p.container_port));
     }
-    cmd.args(options).arg("--netns").arg(&att.netns);
+    // Its PID, so that teardown ends it and waits: a port it held is free
+    // again when `run --rm` returns, not whenever pasta notices.
+    let pid_file = att.netns.with_extension("pasta");
+    cmd.args(options)
+        .arg("--pid")
+        .arg(&pid_file)
+        .arg("--netns")
+        .arg(&att.netns);
     // Not /dev/null for stdin: some hosts keep it from ordinary users.
     cmd.stdin(std::process::Stdio::piped());
     let out = cmd
@@ -573,6 +580,12 @@ pub fn setup_pasta(
             .collect();
         return Err(NetworkError::Pasta(why.join("; ")));
     }
+    att.helper = std::fs::read_to_string(&pid_file)
+        .ok()
+        .and_then(|t| berth_runtime::pid::Pid::parse(t.trim()))
+        .and_then(berth_runtime::pid::ProcessId::of);
+    let _ = std::fs::remove_file(&pid_file);
+    save(store, id, &att)?;
     Ok(att)
 }
 
