@@ -68,13 +68,21 @@ printf 'ratio berth/podman: %.3f (target <= 0.15)\n' "$(echo "$b / $p" | bc -l)"
 # namespace; berth's forwarder, podman's rootlessport), interleaved rounds.
 if [ "${PORTS:-1}" = 1 ]; then
   chmod 666 /dev/net/tun
+  # A port of its own for each run of a round: a tool whose clean-up frees the
+  # port a moment after `run --rm` returns is not failed for it.
+  loop_p() {
+    local net=$1 i; shift
+    for i in $(seq "$N"); do
+      "$@" run --rm -p "127.0.0.1:$((18400 + i)):8080" $net localhost/bench:1 true \
+        >/dev/null || return 1
+    done
+  }
   for net in default bridge; do
-    flags=(-p 127.0.0.1:18480:8080)
-    [ "$net" = bridge ] && flags+=(--network bridge)
+    flags=; [ "$net" = bridge ] && flags="--network=bridge"
     bt=(); pt=()
     for r in $(seq "$ROUNDS"); do
-      bt+=("$(timed loop "${B[@]}" run --rm "${flags[@]}" localhost/bench:1 true)")
-      pt+=("$(timed loop "${P[@]}" run --rm "${flags[@]}" localhost/bench:1 true)")
+      bt+=("$(timed loop_p "$flags" "${B[@]}")")
+      pt+=("$(timed loop_p "$flags" "${P[@]}")")
       log "port ($net) round $r"
     done
     b=$(printf '%s\n' "${bt[@]}" | median); p=$(printf '%s\n' "${pt[@]}" | median)

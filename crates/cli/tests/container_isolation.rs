@@ -1061,3 +1061,61 @@ fn hostuser_adds_the_hosts_passwd_line() {
     assert_eq!(r.code, 126, "{}", r.stderr);
     assert!(r.stderr.contains("--hostuser bogus-user"), "{}", r.stderr);
 }
+
+/// An image run as a numeric user it does not know (OpenShift's arbitrary
+/// IDs): podman's /etc/passwd and /etc/group lines name it, so that `id` and
+/// `whoami` work; a user the image knows, and a volume at /etc/passwd, are
+/// left as they are.
+#[test]
+fn an_arbitrary_numeric_user_gets_podmans_passwd_lines() {
+    let st = TestStore::with_busybox();
+    let show = "id; whoami; grep -c . /etc/passwd";
+    let r = st.ok(&[
+        "run",
+        "--rm",
+        "--user",
+        "1234:5678",
+        "-w",
+        "/tmp",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "id; whoami; tail -1 /etc/passwd; tail -1 /etc/group",
+    ]);
+    assert_eq!(
+        r.stdout,
+        "uid=1234(1234) gid=5678(5678)\n1234\n\
+         1234:*:1234:5678:container user:/tmp:/bin/sh\n5678:x:5678:1234\n"
+    );
+    let plain = st.ok(&["run", "--rm", "localhost/bb:1", "sh", "-c", show]);
+    let known = st.ok(&[
+        "run",
+        "--rm",
+        "--user",
+        "0",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        show,
+    ]);
+    assert_eq!(known.stdout, plain.stdout);
+    let own = st.path().join("passwd");
+    std::fs::write(&own, "root:x:0:0:root:/root:/bin/sh\n").unwrap();
+    let vol = format!("{}:/etc/passwd", own.display());
+    let r = st.ok(&[
+        "run",
+        "--rm",
+        "--user",
+        "77",
+        "-v",
+        &vol,
+        "localhost/bb:1",
+        "cat",
+        "/etc/passwd",
+    ]);
+    assert_eq!(r.stdout, "root:x:0:0:root:/root:/bin/sh\n");
+    assert_eq!(
+        std::fs::read_to_string(&own).unwrap(),
+        "root:x:0:0:root:/root:/bin/sh\n"
+    );
+}

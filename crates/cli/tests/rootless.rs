@@ -932,6 +932,23 @@ fn keep_id_nomap_and_auto_for_an_ordinary_user() {
     ]);
     // Named in the container's /etc/passwd, as podman adds the user.
     assert_eq!(r.stdout, format!("{uid}\n{gid}\n0:0\n0:0\n{}\n/\n", u.name));
+    // A pod made with keep-id: its members join the infra's namespace and run
+    // as its user unless --user says otherwise (podman 4.3's).
+    u.ok(&["pod", "create", "--name", "kpod", "--userns", "keep-id"]);
+    let in_pod = |user: &[&str]| {
+        let args = [
+            &["run", "--rm", "--pod", "kpod"],
+            user,
+            &["localhost/bb:1", "id", "-u"],
+        ];
+        u.ok(&args.concat()).stdout
+    };
+    assert_eq!(in_pod(&[]), format!("{uid}\n"));
+    assert_eq!(in_pod(&["--user", "0"]), "0\n");
+    u.ok(&["pod", "rm", "-f", "-t", "0", "kpod"]);
+    // Its infra image goes too: its mapped copy is counted below.
+    let infra = u.ok(&["images", "-q", "localhost/podman-pause"]).stdout;
+    u.ok(&["rmi", infra.trim()]);
     // What it writes to a bind-mounted directory is the user's on the host.
     let data = u.home.join("data");
     std::fs::create_dir(&data).unwrap();

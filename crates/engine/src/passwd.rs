@@ -43,12 +43,7 @@ pub fn home(user: &KeepIdUser, mount_targets: &[&str], workdir: &str) -> String 
 /// Adds the user's lines to the root's /etc/passwd and /etc/group where the
 /// IDs have none (see [`ensure_line`]).
 pub fn add(rootfs: &Path, user: &KeepIdUser, home: &str) -> std::io::Result<()> {
-    // A home that would break the line's fields is none.
-    let home = if home.contains([':', '\n']) {
-        "/"
-    } else {
-        home
-    };
+    let home = sane_home(home);
     let line = format!(
         "{0}:*:{1}:{2}:{0}:{home}:/bin/sh\n",
         user.name, user.uid, user.gid
@@ -56,6 +51,42 @@ pub fn add(rootfs: &Path, user: &KeepIdUser, home: &str) -> std::io::Result<()> 
     ensure_line(rootfs, "passwd", &user.uid.to_string(), &line)?;
     let group = format!("{}:x:{}:\n", user.name, user.gid);
     ensure_line(rootfs, "group", &user.gid.to_string(), &group)
+}
+
+/// podman's lines for a numeric `--user UID[:GROUP]` the image does not know:
+/// `UID:*:UID:GID:container user:HOME:/bin/sh` in /etc/passwd (GID as the
+/// runtime got it), and `N:x:N:USER` in /etc/group for a numeric group (the
+/// user part standing for it when none is given) that has no line, so that
+/// `id`, `whoami` and `~` work for images run with arbitrary IDs.
+pub fn add_numeric_user(rootfs: &Path, spec: &str, gid: u32, home: &str) -> std::io::Result<()> {
+    let (user, group) = spec
+        .split_once(':')
+        .map_or((spec, None), |(u, g)| (u, Some(g)));
+    if let Ok(uid) = user.parse::<u32>() {
+        let line = format!(
+            "{uid}:*:{uid}:{gid}:container user:{}:/bin/sh\n",
+            sane_home(home)
+        );
+        ensure_line(rootfs, "passwd", &uid.to_string(), &line)?;
+    }
+    match group.unwrap_or(user).parse::<u32>() {
+        Ok(n) => ensure_line(
+            rootfs,
+            "group",
+            &n.to_string(),
+            &format!("{n}:x:{n}:{user}\n"),
+        ),
+        Err(_) => Ok(()),
+    }
+}
+
+/// A home that would break a line's fields is none.
+fn sane_home(home: &str) -> &str {
+    if home.is_empty() || home.contains([':', '\n']) {
+        "/"
+    } else {
+        home
+    }
 }
 
 /// Adds a whole /etc/passwd line where its UID has none.
@@ -163,6 +194,34 @@ mod tests {
         big.set_len(MAX_READ + 1).unwrap();
         let e = add(d.path(), &user(), "/").unwrap_err();
         assert!(e.to_string().contains("larger than"), "{e}");
+    }
+
+    /// podman's lines for an arbitrary numeric --user, each only when missing;
+    /// a name (known to the image, or refused before) gets none.
+    #[test]
+    fn a_numeric_user_unknown_to_the_image_gets_podmans_lines() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir(d.path().join("etc")).unwrap();
+        let base = "root:x:0:0:root:/root:/bin/sh\n";
+        std::fs::write(d.path().join("etc/passwd"), base).unwrap();
+        std::fs::write(d.path().join("etc/group"), "root:x:0:\n").unwrap();
+        let read = |f: &str| std::fs::read_to_string(d.path().join("etc").join(f)).unwrap();
+        add_numeric_user(d.path(), "1234:5678", 5678, "/srv").unwrap();
+        add_numeric_user(d.path(), "1234:5678", 5678, "/srv").unwrap();
+        assert_eq!(
+            read("passwd"),
+            format!("{base}1234:*:1234:5678:container user:/srv:/bin/sh\n")
+        );
+        assert_eq!(read("group"), "root:x:0:\n5678:x:5678:1234\n");
+        // The user part stands for the group; an empty or broken home is /.
+        add_numeric_user(d.path(), "42", 0, "").unwrap();
+        assert!(read("passwd").ends_with("42:*:42:0:container user:/:/bin/sh\n"));
+        assert!(read("group").ends_with("42:x:42:42\n"));
+        // Known IDs and names add nothing.
+        let before = (read("passwd"), read("group"));
+        add_numeric_user(d.path(), "0", 0, "/").unwrap();
+        add_numeric_user(d.path(), "root:root", 0, "/").unwrap();
+        assert_eq!((read("passwd"), read("group")), before);
     }
 
     #[test]

@@ -625,24 +625,33 @@ pub fn prepare_bundle(store: &Store, info: &Info) -> Result<PathBuf, RunError> {
         crate::passwd::add_line(&rootfs, &line)
             .map_err(|e| engine(format!("--hostuser {u}: /etc/passwd: {e}")))?;
     }
+    let targets: Vec<&str> = cfg
+        .process
+        .volumes
+        .iter()
+        .map(|v| v.destination.as_str())
+        .collect();
+    let workdir = cfg.process.workdir.clone().unwrap_or_else(|| {
+        config["WorkingDir"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    });
     if let Some(k) = &cfg.process.keep_id {
-        let targets: Vec<&str> = cfg
-            .process
-            .volumes
-            .iter()
-            .map(|v| v.destination.as_str())
-            .collect();
-        let workdir = cfg.process.workdir.clone().unwrap_or_else(|| {
-            config["WorkingDir"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string()
-        });
         let home = crate::passwd::home(k, &targets, &workdir);
         crate::passwd::add(&rootfs, k, &home)
             .map_err(|e| engine(format!("add user {} to /etc/passwd: {e}", k.name)))?;
     }
     let mut spec = spec::generate(&config, &rootfs, id, &cfg.process)?;
+    // `--user`, else the image's USER, as podman takes it. A volume at
+    // /etc/passwd is the user's own: never written.
+    let user = cfg.process.user.as_deref().or(config["User"].as_str());
+    if let (Some(user), Some(p)) = (user.filter(|u| !u.is_empty()), &spec.process)
+        && !targets.contains(&"/etc/passwd")
+    {
+        crate::passwd::add_numeric_user(&rootfs, user, p.user.gid, &workdir)
+            .map_err(|e| engine(format!("--user {user}: /etc/passwd: {e}")))?;
+    }
     let hostname = match (&spec.hostname, cfg.process.uts.container()) {
         (Some(h), _) => h.clone(),
         // In another's UTS namespace: that container's hostname.

@@ -565,7 +565,8 @@ pub fn join(store: &Store, p: &mut ProcessOptions) -> Result<(), RunError> {
 }
 
 /// A pod whose infra container has a user namespace of its own: its members
-/// join it, their roots mapped as the infra's.
+/// join it, their roots mapped as the infra's, and run as its user (`--userns
+/// keep-id`'s) where no `--user` is given.
 fn join_userns(store: &Store, p: &mut ProcessOptions, infra: &str) -> Result<(), RunError> {
     let infra_info = container::find(store, infra).map_err(|e| RunError::Engine(e.to_string()))?;
     let Some(map) = infra_info.config.process.id_map else {
@@ -578,6 +579,10 @@ fn join_userns(store: &Store, p: &mut ProcessOptions, infra: &str) -> Result<(),
     }
     p.id_map = Some(map);
     p.userns_of = Some(infra.to_string());
+    // podman's: the infra's user (keep-id's) unless --user says otherwise.
+    if p.user.is_none() {
+        p.user = infra_info.config.process.user;
+    }
     Ok(())
 }
 
