@@ -340,6 +340,20 @@ fn an_ordinary_user_runs_builds_and_reaches_its_containers() {
         "/sys/class/net",
     ]);
     assert!(r.stdout.lines().any(|l| l == "lo"), "{}", r.stdout);
+    // A pod on the host's network: its members share it (no namespace of the
+    // host's is joined, which the user may not do).
+    u.ok(&["pod", "create", "--name", "hostpod", "--network", "host"]);
+    let member = u.ok(&[
+        "run",
+        "--rm",
+        "--pod",
+        "hostpod",
+        "localhost/bb:1",
+        "ls",
+        "/sys/class/net",
+    ]);
+    assert_eq!(member.stdout, r.stdout);
+    u.ok(&["pod", "rm", "-f", "-t", "0", "hostpod"]);
     // Limits cannot hold without a cgroup of the user's own: podman's warning, as is.
     let r = u.ok(&[
         "run",

@@ -643,18 +643,30 @@ pub fn prepare(
             found.insert(name, (donor.id, init.pid));
         }
         let (donor_id, pid) = &found[name];
-        if let Some(ns) = spec
-            .linux
-            .as_mut()
-            .and_then(|l| l.namespaces.iter_mut().find(|n| n.kind == kind))
-        {
-            ns.path = Some(format!("/proc/{pid}/ns/{proc_name}"));
+        let path = format!("/proc/{pid}/ns/{proc_name}");
+        let linux = spec.linux.get_or_insert_default();
+        if same_namespace(&path, &format!("/proc/self/ns/{proc_name}")) {
+            // The donor has ours (a pod with --network host): sharing it is
+            // staying in it, which also needs no right over its owner (a
+            // rootless user may not join the host's network namespace).
+            linux.namespaces.retain(|n| n.kind != kind);
+        } else if let Some(ns) = linux.namespaces.iter_mut().find(|n| n.kind == kind) {
+            ns.path = Some(path);
         }
         if kind == "ipc" {
             bind_shm(spec, &shm_dir(store, donor_id));
         }
     }
     Ok(())
+}
+
+/// Whether two namespace files are one namespace.
+fn same_namespace(a: &str, b: &str) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => (a.dev(), a.ino()) == (b.dev(), b.ino()),
+        _ => false,
+    }
 }
 
 /// The containers whose namespaces a container joins, each once.
