@@ -842,6 +842,7 @@ fn slirp4netns_connects_and_publishes_rootless() {
 fn the_rest_api_serves_a_rootless_user() {
     let _host = HOST.lock().unwrap_or_else(|e| e.into_inner());
     let _null = OpenToAll::new("/dev/null");
+    let _tun = OpenToAll::new("/dev/net/tun");
     let u = User::new(true);
     let tar = layer_for(&u);
     u.ok(&["import", "-q", tar.to_str().unwrap(), "localhost/bb:1"]);
@@ -918,6 +919,35 @@ fn the_rest_api_serves_a_rootless_user() {
     // The user's own CLI sees the same container.
     assert_eq!(u.ok(&["ps", "--format", "{{.Names}}"]).stdout, "kept\n");
     docker(&["rm", "-f", "kept"]);
+    // A user network through the API (compose's way): found by name.
+    docker(&["network", "create", "apinet"]);
+    let serve = "while true; do echo via-api | nc -l -p 8080; done";
+    docker(&[
+        "run",
+        "-d",
+        "--name",
+        "srv",
+        "--network",
+        "apinet",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        serve,
+    ]);
+    let ask = "until nc srv 8080 </dev/null; do sleep 0.2; done";
+    let got = docker(&[
+        "run",
+        "--rm",
+        "--network",
+        "apinet",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        ask,
+    ]);
+    assert_eq!(got, "via-api\n");
+    docker(&["rm", "-f", "srv"]);
+    docker(&["network", "rm", "apinet"]);
 }
 
 /// `--userns keep-id|nomap|auto` for an ordinary user (podman 4.3's modes): with
