@@ -218,6 +218,11 @@ fn httpd(body: &str) -> String {
 const GATEWAY: &str = "10.89.0.1";
 
 #[test]
+fn published_ports_answer_on_every_host_address_through_berths_own_backend() {
+    published_ports_answer_on_every_host_address("berth");
+}
+
+#[test]
 fn published_ports_answer_on_every_host_address_through_netavark() {
     published_ports_answer_on_every_host_address("netavark");
 }
@@ -314,7 +319,7 @@ fn published_ports_answer_on_every_host_address(backend: &str) {
 
 #[test]
 fn a_second_container_cannot_publish_a_port_in_use() {
-    let env = Env::new("dup", "netavark");
+    let env = Env::new("dup", "berth");
     env.ok(&[
         "run",
         "-d",
@@ -378,7 +383,7 @@ fn a_second_container_cannot_publish_a_port_in_use() {
 
 #[test]
 fn a_host_process_cannot_bind_a_published_port_until_the_container_stops() {
-    let env = Env::new("host", "netavark");
+    let env = Env::new("host", "berth");
     env.ok(&[
         "run",
         "-d",
@@ -423,7 +428,7 @@ fn a_host_process_cannot_bind_a_published_port_until_the_container_stops() {
 
 #[test]
 fn a_foreground_run_holds_its_published_ports() {
-    let env = Env::new("fg", "netavark");
+    let env = Env::new("fg", "berth");
     let mut c = env.cmd(&[
         "run",
         "--rm",
@@ -464,7 +469,7 @@ fn a_foreground_run_holds_its_published_ports() {
 /// servers answer there; a member cannot publish ports of its own.
 #[test]
 fn a_pods_ports_reach_its_containers() {
-    let env = Env::new("pod", "netavark");
+    let env = Env::new("pod", "berth");
     env.ok(&[
         "pod",
         "create",
@@ -510,7 +515,7 @@ fn a_pods_ports_reach_its_containers() {
 
 #[test]
 fn a_port_range_publishes_each_port_of_it() {
-    let env = Env::new("rng", "netavark");
+    let env = Env::new("rng", "berth");
     // Two servers in one container, one for each port of the range.
     let script = "mkdir -p /a /b; echo port-a > /a/index.html; echo port-b > /b/index.html; \
                   httpd -p 5000 -h /a; exec httpd -f -p 5001 -h /b";

@@ -25,7 +25,7 @@ pub enum ConfError {
         line: Option<usize>,
         message: String,
     },
-    #[error("{}: network_backend {value:?}: expected netavark or cni", .path.display())]
+    #[error("{}: network_backend {value:?}: expected berth, netavark or cni", .path.display())]
     NetworkBackend { path: PathBuf, value: String },
     /// A file that exists (or was named by `$CONTAINERS_CONF`) and cannot be read.
     #[error("{}: {source}", .path.display())]
@@ -44,7 +44,7 @@ pub struct ContainersConf {
     pub runtimes: BTreeMap<String, Vec<PathBuf>>,
     /// `[engine] helper_binaries_dir`: where netavark and aardvark-dns are looked for.
     pub helper_binaries_dir: Vec<PathBuf>,
-    /// `[network] network_backend`: netavark or cni.
+    /// `[network] network_backend`: berth (its own, the default), netavark or cni.
     pub network_backend: Option<String>,
     /// `[network] cni_plugin_dirs`.
     pub cni_plugin_dirs: Vec<PathBuf>,
@@ -156,7 +156,7 @@ impl ContainersConf {
     pub fn parse(&mut self, path: &Path, text: &str) -> Result<(), ConfError> {
         let f: File = toml::from_str(text).map_err(|e| syntax(path, text, &e))?;
         if let Some(b) = &f.network.network_backend
-            && !matches!(b.as_str(), "" | "netavark" | "cni")
+            && !matches!(b.as_str(), "" | "berth" | "netavark" | "cni")
         {
             return Err(ConfError::NetworkBackend {
                 path: path.to_path_buf(),
@@ -311,6 +311,6 @@ mod tests {
             .parse(Path::new("c"), "[network]\nnetwork_backend = \"x\"\n")
             .unwrap_err();
         assert!(matches!(e, ConfError::NetworkBackend { .. }), "{e:?}");
-        assert!(e.to_string().contains("expected netavark or cni"), "{e}");
+        assert!(e.to_string().contains("expected berth, netavark or cni"), "{e}");
     }
 }

@@ -15,6 +15,17 @@ pub enum NetworkError {
     /// slirp4netns could not connect a container (its own words).
     #[error("slirp4netns: {0}")]
     Slirp4netns(String),
+    /// berth's own backend: a link, address or route the kernel refused.
+    #[error("network set-up: {0}")]
+    Link(String),
+    /// berth's own backend: iptables-restore refused the rules.
+    #[error("firewall: {0}")]
+    Firewall(String),
+    /// berth's own backend: aardvark-dns could not be told.
+    #[error("dns: {0}")]
+    Dns(String),
+    #[error("aardvark-dns not found (install aardvark-dns), which names containers on networks with DNS")]
+    AardvarkMissing,
     /// The rootless port forwarder could not start.
     #[error("port forwarder: {0}")]
     Forward(String),

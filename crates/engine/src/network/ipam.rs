@@ -108,6 +108,15 @@ pub fn allocate(store: &Store, net: &Network, id: &str) -> Result<Ipv4Addr, Netw
     Ok(ip)
 }
 
+/// The containers holding an address on the network (those that still exist).
+pub fn holders(store: &Store, net: &Network) -> Result<Vec<String>, NetworkError> {
+    let l = open(store, net)?;
+    Ok(l.leases
+        .into_values()
+        .filter(|owner| store.container(owner).is_ok())
+        .collect())
+}
+
 /// Gives back whatever `id` holds on the network.
 pub fn release(store: &Store, net: &Network, id: &str) -> Result<(), NetworkError> {
     let mut l = open(store, net)?;

@@ -8,6 +8,7 @@
 mod cni;
 mod error;
 pub mod forward;
+mod native;
 pub mod ipam;
 mod mode;
 mod netavark;
@@ -64,10 +65,12 @@ pub enum Backend {
     Netavark,
     #[default]
     Cni,
+    /// berth's own ([`native`]).
+    Berth,
 }
 
 impl Backend {
-    /// containers.conf's choice; without one, netavark where it is installed.
+    /// containers.conf's choice; without one, berth's own.
     pub fn configured() -> Result<Backend, NetworkError> {
         let conf = crate::conf::get()?;
         match conf.network_backend.as_deref() {
@@ -76,8 +79,7 @@ impl Backend {
                 Err(NetworkError::ConfiguredNetavarkMissing)
             }
             Some("netavark") => Ok(Backend::Netavark),
-            _ if netavark::binaries().is_some() => Ok(Backend::Netavark),
-            _ => Ok(Backend::Cni),
+            _ => Ok(Backend::Berth),
         }
     }
 
@@ -85,6 +87,7 @@ impl Backend {
         match self {
             Backend::Netavark => "netavark",
             Backend::Cni => "cni",
+            Backend::Berth => "berth",
         }
     }
 }
@@ -443,6 +446,7 @@ fn attach_with(backend: Backend, store: &Store, t: &Target) -> Result<Iface, Net
     let _lock = backend_lock(store)?;
     match backend {
         Backend::Netavark => netavark::attach(store, t),
+        Backend::Berth => native::attach(store, t),
         Backend::Cni if rootless::active() => Err(NetworkError::CniRootless(t.net.name.clone())),
         Backend::Cni => cni::attach(store, t),
     }
@@ -452,6 +456,7 @@ fn detach_with(backend: Backend, store: &Store, t: &Target, ip: &str) -> Result<
     let _lock = backend_lock(store)?;
     let done = match backend {
         Backend::Netavark => netavark::detach(store, t, ip),
+        Backend::Berth => native::detach(store, t, ip),
         Backend::Cni => cni::detach(store, t),
     };
     if rootless::active() {
@@ -762,7 +767,7 @@ pub fn teardown(store: &Store, id: &str) {
         // A setup that failed half-way: release whatever address it took.
         match att.backend {
             Backend::Cni => detach(&net, "eth0", "", &att.ports),
-            Backend::Netavark => {
+            Backend::Netavark | Backend::Berth => {
                 let _ = ipam::release(store, &net, id);
             }
         }

@@ -1,0 +1,186 @@
+//! A bridge network's firewall rules, each batch given to one
+//! `iptables-restore --noflush` (netavark 1.4 runs one `iptables` a rule, ~40
+//! for a container's start and stop; this is one a step).
+//!
+//! Per network (while it has containers): its traffic out is masqueraded
+//! (`BERTH-N-ID` from POSTROUTING) and forwarded (`BERTH-F-ID` first in
+//! FORWARD: replies, the network's own, and published ports' DNAT). Per
+//! container with published ports: DNAT to it (`BERTH-D-ID` from PREROUTING
+//! and OUTPUT, local destinations only) and masquerading of what reaches it
+//! from the host's loopback or its own network (`BERTH-M-ID`).
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use super::super::{Network, NetworkError, PortMapping};
+
+/// A chain name's ID part: 12 hex digits of a network's or a container's ID
+/// (iptables allows 28 characters).
+fn short(id: &str) -> &str {
+    &id[..12.min(id.len())]
+}
+
+/// The rules that make `net` reach out (none for an internal network).
+pub fn network_rules(net: &Network) -> String {
+    let (id, subnet) = (net.id(), &net.subnet);
+    let (n, f) = (format!("BERTH-N-{}", short(&id)), format!("BERTH-F-{}", short(&id)));
+    format!(
+        "*nat\n:{n} - [0:0]\n-A POSTROUTING -s {subnet} -j {n}\n\
+         -A {n} -d {subnet} -j ACCEPT\n-A {n} ! -d 224.0.0.0/4 -j MASQUERADE\nCOMMIT\n\
+         *filter\n:{f} - [0:0]\n-I FORWARD -j {f}\n\
+         -A {f} -d {subnet} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
+         -A {f} -d {subnet} -m conntrack --ctstate DNAT -j ACCEPT\n\
+         -A {f} -s {subnet} -j ACCEPT\nCOMMIT\n"
+    )
+}
+
+/// Undoes [`network_rules`].
+pub fn remove_network_rules(net: &Network) -> String {
+    let (id, subnet) = (net.id(), &net.subnet);
+    let (n, f) = (format!("BERTH-N-{}", short(&id)), format!("BERTH-F-{}", short(&id)));
+    format!(
+        "*nat\n-D POSTROUTING -s {subnet} -j {n}\n-F {n}\n-X {n}\nCOMMIT\n\
+         *filter\n-D FORWARD -j {f}\n-F {f}\n-X {f}\nCOMMIT\n"
+    )
+}
+
+/// DNAT of `ports` to `ip`, and masquerading where replies would otherwise
+/// miss their way back (loopback clients, hairpin from the same network).
+pub fn port_rules(container: &str, net: &Network, ip: &str, ports: &[PortMapping]) -> String {
+    let (d, m) = chains(container);
+    let mut dnat = String::new();
+    let mut masq = String::new();
+    for p in ports {
+        let dst = match p.firewall_host_ip() {
+            "" => String::new(),
+            a => format!(" -d {a}"),
+        };
+        let (proto, hp, cp) = (&p.protocol, p.host_port, p.container_port);
+        dnat.push_str(&format!(
+            "-A {d} -p {proto}{dst} --dport {hp} -j DNAT --to-destination {ip}:{cp}\n"
+        ));
+        for src in ["127.0.0.1", net.subnet.as_str()] {
+            masq.push_str(&format!(
+                "-A {m} -s {src} -d {ip} -p {proto} --dport {cp} -j MASQUERADE\n"
+            ));
+        }
+    }
+    format!(
+        "*nat\n:{d} - [0:0]\n:{m} - [0:0]\n\
+         -A PREROUTING -m addrtype --dst-type LOCAL -j {d}\n\
+         -A OUTPUT -m addrtype --dst-type LOCAL -j {d}\n-A POSTROUTING -j {m}\n\
+         {dnat}{masq}COMMIT\n"
+    )
+}
+
+/// Undoes [`port_rules`].
+pub fn remove_port_rules(container: &str) -> String {
+    let (d, m) = chains(container);
+    format!(
+        "*nat\n-D PREROUTING -m addrtype --dst-type LOCAL -j {d}\n\
+         -D OUTPUT -m addrtype --dst-type LOCAL -j {d}\n-D POSTROUTING -j {m}\n\
+         -F {d}\n-X {d}\n-F {m}\n-X {m}\nCOMMIT\n"
+    )
+}
+
+fn chains(container: &str) -> (String, String) {
+    let c = short(container);
+    (format!("BERTH-D-{c}"), format!("BERTH-M-{c}"))
+}
+
+/// Gives `rules` to `iptables-restore --noflush` (in the calling thread's
+/// network namespace: run from [`super::netlink::in_netns`]).
+pub fn apply(rules: &str) -> Result<(), NetworkError> {
+    let fail = |why: String| NetworkError::Firewall(why);
+    let mut child = Command::new("iptables-restore")
+        .args(["--noflush", "--wait"])
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| fail(format!("iptables-restore (Debian's iptables package): {e}")))?;
+    let wrote = child
+        .stdin
+        .take()
+        .expect("piped")
+        .write_all(rules.as_bytes());
+    let out = child
+        .wait_with_output()
+        .map_err(|e| fail(format!("iptables-restore: {e}")))?;
+    if let Err(e) = wrote {
+        return Err(fail(format!("iptables-restore: {e}")));
+    }
+    if out.status.success() {
+        return Ok(());
+    }
+    let why = String::from_utf8_lossy(&out.stderr);
+    Err(fail(format!(
+        "iptables-restore: {}",
+        why.lines().next().unwrap_or("failed")
+    )))
+}
+
+/// Undoes a batch of removals: as one batch, else (something of it was gone
+/// already) line by line, each table's lines on their own, so that what is
+/// still there goes.
+pub fn remove(rules: &str) {
+    if apply(rules).is_ok() {
+        return;
+    }
+    let mut table = "";
+    for line in rules.lines() {
+        if let Some(t) = line.strip_prefix('*') {
+            table = t;
+        } else if line.starts_with('-') {
+            let _ = apply(&format!("*{table}\n{line}\nCOMMIT\n"));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn net() -> Network {
+        Network {
+            name: "web".into(),
+            bridge: "berth3".into(),
+            subnet: "10.89.3.0/24".into(),
+            dns_enabled: true,
+            internal: false,
+        }
+    }
+
+    #[test]
+    fn a_ports_rules_name_its_address_and_only_the_host_address_asked() {
+        let ports = [
+            PortMapping::parse("127.0.0.1:8080:80").unwrap(),
+            PortMapping::parse("5353:53/udp").unwrap(),
+        ];
+        let r = port_rules("0123456789abcdef", &net(), "10.89.3.2", &ports);
+        assert!(r.contains(
+            "-A BERTH-D-0123456789ab -p tcp -d 127.0.0.1 --dport 8080 -j DNAT --to-destination 10.89.3.2:80\n"
+        ), "{r}");
+        // The wildcard is no -d at all (every local address).
+        assert!(r.contains(
+            "-A BERTH-D-0123456789ab -p udp --dport 5353 -j DNAT --to-destination 10.89.3.2:53\n"
+        ), "{r}");
+        assert!(r.contains("-A BERTH-M-0123456789ab -s 10.89.3.0/24 -d 10.89.3.2 -p tcp --dport 80 -j MASQUERADE\n"));
+        // Every jump added is one removed.
+        let undo = remove_port_rules("0123456789abcdef");
+        for add in r.lines().filter(|l| l.starts_with("-A ") && !l.starts_with("-A BERTH")) {
+            assert!(undo.contains(&add.replacen("-A ", "-D ", 1)), "{add} is never undone");
+        }
+    }
+
+    #[test]
+    fn a_networks_rules_are_undone_rule_for_rule() {
+        let add = network_rules(&net());
+        let undo = remove_network_rules(&net());
+        for l in add.lines().filter(|l| l.starts_with("-A POSTROUTING") || l.starts_with("-I ")) {
+            let d = l.replacen("-A ", "-D ", 1).replacen("-I ", "-D ", 1);
+            assert!(undo.contains(&d), "{l} is never undone");
+        }
+    }
+}

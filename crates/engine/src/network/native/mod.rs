@@ -1,0 +1,200 @@
+//! berth's own bridge backend (containers.conf `network_backend = "berth"`, the
+//! default): what netavark's bridge driver does, without its ~40 `iptables`
+//! commands a container. The links, addresses and routes are made through
+//! rtnetlink ([`netlink`]), the firewall rules of a step go to one
+//! `iptables-restore` ([`firewall`]), names to aardvark-dns ([`dns`]). As with
+//! netavark: the bridge and the network's rules come with its first container
+//! and go with its last; a rootless user's live in its rootless network
+//! namespace ([`super::rootless`]).
+
+mod dns;
+mod firewall;
+pub(crate) mod netlink;
+
+use std::net::Ipv4Addr;
+use std::os::fd::AsRawFd;
+use std::path::PathBuf;
+
+use berth_storage::Store;
+use sha2::{Digest, Sha256};
+
+use super::{Iface, NetworkError, Target, ipam, rootless};
+use netlink::{Netlink, in_netns, index};
+
+/// The host's end of a container's veth on a network: `vb` and 10 hex digits
+/// of both names (an interface name has 15 characters at most).
+fn host_veth(container: &str, network: &str) -> String {
+    let d = Sha256::digest(format!("{container}/{network}"));
+    let hex: String = d.iter().take(5).map(|b| format!("{b:02x}")).collect();
+    format!("vb{hex}")
+}
+
+/// The namespace the bridges live in: the host's (none), or a rootless user's
+/// own, made when missing if `make`.
+fn bridge_ns(store: &Store, make: bool) -> Result<Option<PathBuf>, NetworkError> {
+    if !rootless::active() {
+        return Ok(None);
+    }
+    let ns = rootless::netns_path(store);
+    if make {
+        rootless::ensure(store).map(Some)
+    } else {
+        Ok(Some(ns))
+    }
+}
+
+fn aardvark_dir(store: &Store) -> PathBuf {
+    store.config().run_root.join("networks").join("aardvark-dns")
+}
+
+fn os(what: &'static str) -> impl Fn(std::io::Error) -> NetworkError {
+    move |e| NetworkError::Link(format!("{what}: {e}"))
+}
+
+/// Connects the container at `t` (called under the backend's lock).
+pub fn attach(store: &Store, t: &Target) -> Result<Iface, NetworkError> {
+    let ip = ipam::allocate(store, t.net, t.id)?;
+    match connect(store, t, ip) {
+        Ok(iface) => Ok(iface),
+        Err(e) => {
+            // What was done is undone; the lease is given back.
+            let _ = detach(store, t, &ip.to_string());
+            Err(e)
+        }
+    }
+}
+
+fn connect(store: &Store, t: &Target, ip: Ipv4Addr) -> Result<Iface, NetworkError> {
+    let (_, len) = ipam::parse_subnet(&t.net.subnet)?;
+    let gw = ipam::gateway(t.net)?;
+    let host = bridge_ns(store, true)?;
+    let veth = host_veth(t.id, &t.net.name);
+    let ctr_ns = std::fs::File::open(t.netns).map_err(NetworkError::io(t.netns))?;
+    let (net, ifname, internal) = (t.net, t.ifname, t.net.internal);
+    in_netns(host.as_deref(), || {
+        let nl = Netlink::open()?;
+        let fresh = index(&net.bridge).is_none();
+        nl.add_bridge(&net.bridge)?;
+        let br = index(&net.bridge).ok_or_else(|| std::io::Error::other("bridge vanished"))?;
+        if !internal {
+            nl.add_address(br, gw, len)?;
+            netlink::sysctl("net/ipv4/ip_forward", "1")?;
+            // Published ports answer 127.0.0.1: DNAT out of loopback.
+            netlink::sysctl(&format!("net/ipv4/conf/{}/route_localnet", net.bridge), "1")?;
+        }
+        nl.up(br, None)?;
+        nl.add_veth(&veth, ifname, ctr_ns.as_raw_fd())?;
+        let v = index(&veth).ok_or_else(|| std::io::Error::other("veth vanished"))?;
+        nl.up(v, Some(br))?;
+        Ok(fresh)
+    })
+    .map_err(os("bridge"))
+    .and_then(|fresh| {
+        // iptables-restore runs in the bridges' namespace too.
+        in_netns(host.as_deref(), || {
+            let mut rules = String::new();
+            if fresh && !internal {
+                rules.push_str(&firewall::network_rules(net));
+            }
+            if !t.ports.is_empty() {
+                rules.push_str(&firewall::port_rules(t.id, net, &ip.to_string(), t.ports));
+            }
+            Ok(if rules.is_empty() {
+                Ok(())
+            } else {
+                firewall::apply(&rules)
+            })
+        })
+        .map_err(os("firewall"))?
+    })?;
+    in_netns(Some(t.netns), || {
+        let nl = Netlink::open()?;
+        let i = index(ifname).ok_or_else(|| std::io::Error::other("no container end"))?;
+        nl.add_address(i, ip, len)?;
+        nl.up(i, None)?;
+        if !internal {
+            nl.add_default_route(gw)?;
+        }
+        Ok(())
+    })
+    .map_err(os("container interface"))?;
+    let gateway = gw.to_string();
+    let dns_on = t.net.dns_enabled && !internal;
+    if dns_on {
+        let aardvark = super::netavark::binaries()
+            .and_then(|b| b.aardvark)
+            .ok_or(NetworkError::AardvarkMissing)?;
+        let ip_text = ip.to_string();
+        let entry = dns::Entry {
+            network: &t.net.name,
+            gateway: &gateway,
+            container: t.id,
+            ip: &ip_text,
+            names: std::iter::once(t.name)
+                .chain(t.aliases.iter().map(String::as_str))
+                .chain(std::iter::once(&t.id[..12.min(t.id.len())]))
+                .collect(),
+            servers: t.dns,
+        };
+        in_netns(host.as_deref(), || Ok(dns::add(&aardvark_dir(store), &aardvark, &entry)))
+            .map_err(os("dns"))??;
+    }
+    Ok(Iface {
+        ip: ip.to_string(),
+        dns: if dns_on { vec![gateway] } else { Vec::new() },
+        search: if dns_on {
+            vec!["dns.podman".into()]
+        } else {
+            Vec::new()
+        },
+    })
+}
+
+/// Disconnects the container at `t` (called under the backend's lock): its
+/// name, its ports' rules, its veth; the bridge and the network's rules with
+/// its last container; then its lease.
+pub fn detach(store: &Store, t: &Target, _ip: &str) -> Result<(), NetworkError> {
+    let host = bridge_ns(store, false)?;
+    if host.as_ref().is_some_and(|ns| !ns.exists()) {
+        // The rootless namespace is gone, and all that was in it.
+        return ipam::release(store, t.net, t.id);
+    }
+    if t.net.dns_enabled && !t.net.internal {
+        let dir = aardvark_dir(store);
+        let _ = in_netns(host.as_deref(), || Ok(dns::remove(&dir, &t.net.name, t.id)));
+    }
+    let last = ipam::holders(store, t.net)?.iter().all(|h| h == t.id);
+    let (net, veth) = (t.net, host_veth(t.id, &t.net.name));
+    let undone = in_netns(host.as_deref(), || {
+        if !t.ports.is_empty() {
+            firewall::remove(&firewall::remove_port_rules(t.id));
+        }
+        let nl = Netlink::open()?;
+        if let Some(v) = index(&veth) {
+            nl.delete(v)?;
+        }
+        if last && let Some(br) = index(&net.bridge) {
+            nl.delete(br)?;
+            if !net.internal {
+                firewall::remove(&firewall::remove_network_rules(net));
+            }
+        }
+        Ok(())
+    });
+    ipam::release(store, t.net, t.id)?;
+    undone.map_err(os("teardown"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_veth_names_fit_and_differ() {
+        let a = host_veth("0123456789abcdef", "web");
+        assert_eq!(a.len(), 12);
+        assert!(a.starts_with("vb"));
+        assert_ne!(a, host_veth("0123456789abcdef", "db"));
+        assert_eq!(a, host_veth("0123456789abcdef", "web"));
+    }
+}
