@@ -278,6 +278,16 @@ fn bridge_networks_publish_ports_and_resolve_names(backend: &str) {
     ipt.args(["-t", "nat", "-S"]);
     let rules = run_cmd(&mut ns.wrap(&ipt)).stdout;
     assert!(!rules.contains("18080"), "{rules}");
+    // The network's own bridge and rules went with it.
+    assert!(!rules.contains("10.91.0.0/24"), "{rules}");
+    let mut filter = Command::new("iptables");
+    filter.arg("-S");
+    let rules = run_cmd(&mut ns.wrap(&filter)).stdout;
+    assert!(!rules.contains("10.91.0.0/24"), "{rules}");
+    let mut addrs = Command::new("ip");
+    addrs.args(["-o", "addr"]);
+    let addrs = run_cmd(&mut ns.wrap(&addrs)).stdout;
+    assert!(!addrs.contains("10.91.0."), "{addrs}");
     // rm -af in TestStore's Drop must run in the namespace too: nothing is left to it.
     assert_eq!(ok(&["ps", "-a", "-q"]).stdout, "");
     // aardvark-dns left with the last container; nothing runs in the namespace.

@@ -319,6 +319,8 @@ pub fn reset(store: &Store, extra: &[PathBuf]) -> Result<(), Error> {
     for v in crate::volumes::named::names(store) {
         let _ = crate::volumes::named::remove(store, &v, true, 0);
     }
+    // The networks' bridges and rules, which outlive their containers.
+    crate::network::remove_all_bridges(store);
     if crate::network::rootless::active() {
         // Left by a container that was never torn down (its pasta with it).
         crate::network::rootless::remove(store);

@@ -394,8 +394,22 @@ pub fn remove(store: &Store, name: &str) -> Result<(), NetworkError> {
             containers: users,
         });
     }
+    let net = get(store, name)?;
+    {
+        let _lock = backend_lock(store)?;
+        native::remove_network(store, &net);
+    }
     let path = dir(store).join(format!("{name}.json"));
     std::fs::remove_file(&path).map_err(|source| NetworkError::Write { path, source })
+}
+
+/// Every network's bridge and rules removed (`system reset`).
+pub fn remove_all_bridges(store: &Store) {
+    if let Ok(_lock) = backend_lock(store) {
+        for net in list(store) {
+            native::remove_network(store, &net);
+        }
+    }
 }
 
 /// The containers on network `name`.

@@ -106,15 +106,22 @@ fn connect(store: &Store, ns: &Path) -> Result<(), NetworkError> {
         .map_err(NetworkError::io(&path))
 }
 
-/// Removes the namespace once no bridge is left in it (netavark deletes a
-/// bridge with its last container). Called with the backend lock held, so no
-/// setup is half-way meanwhile.
+/// Removes the namespace once no container is left on a bridge in it: only
+/// its loopback, pasta's interface and bridges (which berth's own backend
+/// keeps while their network exists; netavark deletes one with its last
+/// container). Called with the backend lock held, so no setup is half-way
+/// meanwhile.
 pub fn remove_if_unused(store: &Store) {
     let ns = netns_path(store);
-    if !ns.exists() || !interfaces(&ns).is_ok_and(|i| i.iter().all(|n| n == "lo" || n == TAP)) {
-        return;
+    let unused = |names: Vec<String>| {
+        let bridges: Vec<String> = super::list(store).into_iter().map(|n| n.bridge).collect();
+        names
+            .iter()
+            .all(|n| n == "lo" || n == TAP || bridges.contains(n))
+    };
+    if ns.exists() && interfaces(&ns).is_ok_and(unused) {
+        remove(store);
     }
-    remove(store);
 }
 
 /// Removes the namespace and ends its pasta.
