@@ -83,6 +83,12 @@ impl Drop for TestStore {
         );
         let _ = run_cmd(self.cmd().args(["rm", "-af", "-t", "0"]).process_group(0));
         let _ = run_cmd(self.cmd().args(["image", "umount", "-a"]));
+        // Bridges and their firewall rules outlive containers (until their
+        // network goes): a store that had networks takes them along.
+        let networks = self.path().join("root/networks");
+        if std::fs::read_dir(&networks).is_ok_and(|mut d| d.next().is_some()) {
+            let _ = run_cmd(self.cmd().args(["system", "reset", "--force"]));
+        }
         if let Ok(entries) = std::fs::read_dir(self.path().join("exe")) {
             for e in entries.flatten() {
                 let _ = Command::new("umount")

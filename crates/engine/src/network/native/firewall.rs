@@ -20,10 +20,30 @@ fn short(id: &str) -> &str {
     &id[..12.min(id.len())]
 }
 
+/// The network's chains: `BERTH-N-…` (nat) and `BERTH-F-…` (filter), named by
+/// `key` (the network in its store: two stores' networks of one name never
+/// share rules).
+pub fn network_chains(key: &str) -> (String, String) {
+    (format!("BERTH-N-{}", short(key)), format!("BERTH-F-{}", short(key)))
+}
+
+/// Whether the nat table has `chain` (iptables -S CHAIN answers 0): the
+/// network's rules are checked at every start, so that a flushed firewall
+/// (firewalld's reload, an administrator's `iptables -F`) gets them back.
+pub fn has_chain(chain: &str) -> bool {
+    Command::new("iptables")
+        .args(["-w", "-t", "nat", "-S", chain])
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 /// The rules that make `net` reach out (none for an internal network).
-pub fn network_rules(net: &Network) -> String {
-    let (id, subnet) = (net.id(), &net.subnet);
-    let (n, f) = (format!("BERTH-N-{}", short(&id)), format!("BERTH-F-{}", short(&id)));
+pub fn network_rules(net: &Network, key: &str) -> String {
+    let subnet = &net.subnet;
+    let (n, f) = network_chains(key);
     format!(
         "*nat\n:{n} - [0:0]\n-A POSTROUTING -s {subnet} -j {n}\n\
          -A {n} -d {subnet} -j ACCEPT\n-A {n} ! -d 224.0.0.0/4 -j MASQUERADE\nCOMMIT\n\
@@ -35,9 +55,9 @@ pub fn network_rules(net: &Network) -> String {
 }
 
 /// Undoes [`network_rules`].
-pub fn remove_network_rules(net: &Network) -> String {
-    let (id, subnet) = (net.id(), &net.subnet);
-    let (n, f) = (format!("BERTH-N-{}", short(&id)), format!("BERTH-F-{}", short(&id)));
+pub fn remove_network_rules(net: &Network, key: &str) -> String {
+    let subnet = &net.subnet;
+    let (n, f) = network_chains(key);
     format!(
         "*nat\n-D POSTROUTING -s {subnet} -j {n}\n-F {n}\n-X {n}\nCOMMIT\n\
          *filter\n-D FORWARD -j {f}\n-F {f}\n-X {f}\nCOMMIT\n"
@@ -176,8 +196,9 @@ mod tests {
 
     #[test]
     fn a_networks_rules_are_undone_rule_for_rule() {
-        let add = network_rules(&net());
-        let undo = remove_network_rules(&net());
+        let add = network_rules(&net(), "0123456789abcdef");
+        let undo = remove_network_rules(&net(), "0123456789abcdef");
+        assert!(add.contains(":BERTH-N-0123456789ab - [0:0]"), "{add}");
         for l in add.lines().filter(|l| l.starts_with("-A POSTROUTING") || l.starts_with("-I ")) {
             let d = l.replacen("-A ", "-D ", 1).replacen("-I ", "-D ", 1);
             assert!(undo.contains(&d), "{l} is never undone");

@@ -32,6 +32,19 @@ fn host_veth(container: &str, network: &str) -> String {
     format!("vb{hex}")
 }
 
+/// What names the network's rules: the network in this store (its graph
+/// root), so that another store's network of the same name keeps its own.
+fn rules_key(store: &Store, net: &super::Network) -> String {
+    let d = Sha256::digest(format!("{}\0{}", store.config().graph_root.display(), net.name));
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Whether the bridge has a port (a container's veth, of any store).
+fn has_ports(bridge: &str) -> bool {
+    std::fs::read_dir(format!("/sys/class/net/{bridge}/brif"))
+        .is_ok_and(|mut d| d.next().is_some())
+}
+
 /// The namespace the bridges live in: the host's (none), or a rootless user's
 /// own, made when missing if `make`.
 fn bridge_ns(store: &Store, make: bool) -> Result<Option<PathBuf>, NetworkError> {
@@ -74,9 +87,9 @@ fn connect(store: &Store, t: &Target, ip: Ipv4Addr) -> Result<Iface, NetworkErro
     let veth = host_veth(t.id, &t.net.name);
     let ctr_ns = std::fs::File::open(t.netns).map_err(NetworkError::io(t.netns))?;
     let (net, ifname, internal) = (t.net, t.ifname, t.net.internal);
+    let key = rules_key(store, net);
     in_netns(host.as_deref(), || {
         let nl = Netlink::open()?;
-        let fresh = index(&net.bridge).is_none();
         nl.add_bridge(&net.bridge)?;
         let br = index(&net.bridge).ok_or_else(|| std::io::Error::other("bridge vanished"))?;
         if !internal {
@@ -88,16 +101,15 @@ fn connect(store: &Store, t: &Target, ip: Ipv4Addr) -> Result<Iface, NetworkErro
         nl.up(br, None)?;
         nl.add_veth(&veth, ifname, ctr_ns.as_raw_fd())?;
         let v = index(&veth).ok_or_else(|| std::io::Error::other("veth vanished"))?;
-        nl.up(v, Some(br))?;
-        Ok(fresh)
+        nl.up(v, Some(br))
     })
     .map_err(os("bridge"))
-    .and_then(|fresh| {
-        // iptables-restore runs in the bridges' namespace too.
+    .and_then(|()| {
+        // iptables runs in the bridges' namespace too.
         in_netns(host.as_deref(), || {
             let mut rules = String::new();
-            if fresh && !internal {
-                rules.push_str(&firewall::network_rules(net));
+            if !internal && !firewall::has_chain(&firewall::network_chains(&key).0) {
+                rules.push_str(&firewall::network_rules(net, &key));
             }
             if !t.ports.is_empty() {
                 rules.push_str(&firewall::port_rules(t.id, net, &ip.to_string(), t.ports));
@@ -179,8 +191,9 @@ pub fn detach(store: &Store, t: &Target, _ip: &str) -> Result<(), NetworkError> 
     undone.map_err(os("teardown"))
 }
 
-/// Removes the network's bridge and rules (`network rm`, `system reset`);
-/// its containers are gone already. Nothing of it there is nothing to do.
+/// Removes the network's rules and its bridge (`network rm`, `system
+/// reset`); its containers are gone already. A bridge that still has a port
+/// (another store's container on a network of the same bridge name) stays.
 pub fn remove_network(store: &Store, net: &super::Network) {
     let Ok(host) = bridge_ns(store, false) else {
         return;
@@ -188,14 +201,17 @@ pub fn remove_network(store: &Store, net: &super::Network) {
     if host.as_ref().is_some_and(|ns| !ns.exists()) {
         return;
     }
+    let key = rules_key(store, net);
+    // sysfs shows the host's links: a rootless user's namespace is its own.
+    let in_use = host.is_none() && has_ports(&net.bridge);
     let _ = in_netns(host.as_deref(), || {
-        if let Some(br) = index(&net.bridge) {
-            Netlink::open()?.delete(br)?;
-            if !net.internal {
-                firewall::remove(&firewall::remove_network_rules(net));
-            }
+        if !net.internal && firewall::has_chain(&firewall::network_chains(&key).0) {
+            firewall::remove(&firewall::remove_network_rules(net, &key));
         }
-        Ok(())
+        match index(&net.bridge) {
+            Some(br) if !in_use => Netlink::open()?.delete(br),
+            _ => Ok(()),
+        }
     });
 }
 
