@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `run --rm IMG true`: berth against podman, N runs a round, interleaved rounds,
 # medians and ratio, first with --network none, then with each tool's default
-# (root: a bridge network, netavark for both) inside a network namespace this
+# (root: a bridge network; berth its own backend, podman netavark) inside a network namespace this
 # script makes, so that no bridge or firewall rule lands on the host's network.
 # Both stores on overlay under $WORK.
 #   bench/run.sh [N]  (default 20), ROUNDS rounds (default 7); BRIDGE=0 skips
