@@ -314,6 +314,28 @@ fn bridge_networks_publish_ports_and_resolve_names(backend: &str) {
     assert!(r.stdout.contains("inet 10.89."), "{}", r.stdout);
     let pins = std::fs::read_dir(st.dir.path().join("run/netns")).map(|d| d.count());
     assert_eq!(pins.unwrap_or(0), 0, "a namespace pin was left");
+    if backend == "berth" {
+        // The network's rules outlive its containers; a flushed firewall
+        // (firewalld's reload, iptables -F) gets them back at the next start.
+        let nat = || {
+            let mut c = Command::new("iptables");
+            c.args(["-t", "nat", "-S"]);
+            run_cmd(&mut ns.wrap(&c)).stdout
+        };
+        assert!(nat().contains("-j MASQUERADE"), "{}", nat());
+        let mut flush = Command::new("iptables");
+        flush.args(["-t", "nat", "-F"]);
+        run_cmd(&mut ns.wrap(&flush));
+        assert!(!nat().contains("-j MASQUERADE"));
+        ok(&["run", "--rm", "localhost/bb:1", "true"]);
+        let rules = nat();
+        assert!(rules.contains("-j MASQUERADE"), "{rules}");
+        assert_eq!(
+            rules.matches("-A POSTROUTING -s 10.89.0.0/24").count(),
+            1,
+            "{rules}"
+        );
+    }
 }
 
 #[test]

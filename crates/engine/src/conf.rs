@@ -311,6 +311,9 @@ mod tests {
             .parse(Path::new("c"), "[network]\nnetwork_backend = \"x\"\n")
             .unwrap_err();
         assert!(matches!(e, ConfError::NetworkBackend { .. }), "{e:?}");
-        assert!(e.to_string().contains("expected berth, netavark or cni"), "{e}");
+        assert!(
+            e.to_string().contains("expected berth, netavark or cni"),
+            "{e}"
+        );
     }
 }

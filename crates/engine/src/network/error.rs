@@ -24,7 +24,9 @@ pub enum NetworkError {
     /// berth's own backend: aardvark-dns could not be told.
     #[error("dns: {0}")]
     Dns(String),
-    #[error("aardvark-dns not found (install aardvark-dns), which names containers on networks with DNS")]
+    #[error(
+        "aardvark-dns not found (install aardvark-dns), which names containers on networks with DNS"
+    )]
     AardvarkMissing,
     /// The rootless port forwarder could not start.
     #[error("port forwarder: {0}")]

@@ -28,6 +28,19 @@ pub const COMMAND: &str = "__port-forward";
 /// A UDP "connection" (a client's address) is forgotten after this long quiet.
 const UDP_IDLE: Duration = Duration::from_secs(60);
 
+/// At most this many TCP connections, and UDP clients, a port at once: what
+/// any client can open must not exhaust the user's threads.
+const MAX_PEERS: usize = 1024;
+
+/// How long a connection to the container may take to open.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A thread, or none when the system has no more to give (the caller goes
+/// on without it rather than dying).
+fn thread(f: impl FnOnce() + Send + 'static) -> Option<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new().spawn(f).ok()
+}
+
 fn fail(why: impl std::fmt::Display) -> NetworkError {
     NetworkError::Forward(why.to_string())
 }
@@ -141,10 +154,10 @@ impl Serving {
         let target = self.target;
         let mut threads = Vec::new();
         for (l, port) in self.tcp {
-            threads.push(std::thread::spawn(move || tcp(&l, (target, port).into())));
+            threads.extend(thread(move || tcp(&l, (target, port).into())));
         }
         for (s, port) in self.udp {
-            threads.push(std::thread::spawn(move || udp(s, (target, port).into())));
+            threads.extend(thread(move || udp(s, (target, port).into())));
         }
         for t in threads {
             let _ = t.join();
@@ -153,13 +166,27 @@ impl Serving {
 }
 
 fn tcp(listener: &TcpListener, to: SocketAddr) {
+    let live = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     for client in listener.incoming() {
-        let Ok(client) = client else { continue };
-        std::thread::spawn(move || {
-            if let Ok(server) = TcpStream::connect(to) {
+        let Ok(client) = client else {
+            // Out of descriptors, say: a pause instead of a spin.
+            std::thread::sleep(Duration::from_millis(100));
+            continue;
+        };
+        if live.fetch_add(1, std::sync::atomic::Ordering::SeqCst) >= MAX_PEERS {
+            live.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+            continue;
+        }
+        let done = live.clone();
+        let served = thread(move || {
+            if let Ok(server) = TcpStream::connect_timeout(&to, CONNECT_TIMEOUT) {
                 splice(client, server);
             }
+            done.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
         });
+        if served.is_none() {
+            live.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        }
     }
 }
 
@@ -173,7 +200,9 @@ fn splice(a: TcpStream, b: TcpStream) {
         let _ = std::io::copy(&mut from, &mut to);
         let _ = to.shutdown(std::net::Shutdown::Write);
     };
-    let back = std::thread::spawn(move || one_way(b2, a2));
+    let Some(back) = thread(move || one_way(b2, a2)) else {
+        return;
+    };
     one_way(a, b);
     let _ = back.join();
 }
@@ -192,16 +221,23 @@ fn udp(host: UdpSocket, to: SocketAddr) {
         let upstream = match known {
             Some(u) => u,
             None => {
+                if peers.lock().expect("not poisoned").len() >= MAX_PEERS {
+                    continue;
+                }
                 let Some(u) = udp_peer(to) else { continue };
                 peers
                     .lock()
                     .expect("not poisoned")
                     .insert(client, u.clone());
-                let (host, peers, u2) = (host.clone(), peers.clone(), u.clone());
-                std::thread::spawn(move || {
+                let (host, peers2, u2) = (host.clone(), peers.clone(), u.clone());
+                let answering = thread(move || {
                     udp_answers(&u2, &host, client);
-                    peers.lock().expect("not poisoned").remove(&client);
+                    peers2.lock().expect("not poisoned").remove(&client);
                 });
+                if answering.is_none() {
+                    peers.lock().expect("not poisoned").remove(&client);
+                    continue;
+                }
                 u
             }
         };

@@ -8,9 +8,9 @@
 mod cni;
 mod error;
 pub mod forward;
-mod native;
 pub mod ipam;
 mod mode;
+mod native;
 mod netavark;
 mod report;
 mod reserve;
@@ -295,7 +295,9 @@ fn dir(store: &Store) -> PathBuf {
 }
 
 fn valid_name(n: &str) -> bool {
-    !n.is_empty()
+    // aardvark-dns keeps its PID beside the networks' files.
+    n != "aardvark.pid"
+        && !n.is_empty()
         && n.len() <= 64
         && n.chars()
             .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
@@ -352,18 +354,30 @@ pub fn create(store: &Store, name: &str, o: &CreateOptions) -> Result<Network, N
             ipam::parse_subnet(s).map_err(NetworkError::InvalidSubnet)?;
             s.to_string()
         }
-        None => (0..=255)
-            .map(|i| format!("10.89.{i}.0/24"))
-            .find(|s| !existing.iter().any(|n| &n.subnet == s))
-            .ok_or(NetworkError::SubnetsExhausted)?,
+        // Not one another store's network (or anything else) routes on this
+        // host already: two bridges of one subnet would fight over it.
+        None => {
+            let routed = host_routes();
+            (0..=255)
+                .map(|i| format!("10.89.{i}.0/24"))
+                .find(|s| {
+                    !existing.iter().any(|n| &n.subnet == s)
+                        && (name == DEFAULT || !routed.contains(s))
+                })
+                .ok_or(NetworkError::SubnetsExhausted)?
+        }
     };
     if existing.iter().any(|n| n.subnet == subnet) {
         return Err(NetworkError::SubnetInUse(subnet));
     }
-    // A removed network's bridge name may be taken again, never a live one.
+    // A removed network's bridge name may be taken again, never a live one,
+    // nor one the host has (another store's).
     let bridge = (0..)
         .map(|i| format!("berth{i}"))
-        .find(|b| !existing.iter().any(|n| &n.bridge == b))
+        .find(|b| {
+            !existing.iter().any(|n| &n.bridge == b)
+                && (name == DEFAULT || !Path::new("/sys/class/net").join(b).exists())
+        })
         .expect("a free bridge name");
     let net = Network {
         name: name.to_string(),
@@ -379,6 +393,22 @@ pub fn create(store: &Store, name: &str, o: &CreateOptions) -> Result<Network, N
     std::fs::write(&path, serde_json::to_vec_pretty(&net).expect("serialises"))
         .map_err(write(path.clone()))?;
     Ok(net)
+}
+
+/// The IPv4 networks the host routes (`/proc/net/route`), as `ADDR/LEN`.
+fn host_routes() -> Vec<String> {
+    let text = std::fs::read_to_string("/proc/net/route").unwrap_or_default();
+    text.lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let dst = u32::from_str_radix(f.get(1)?, 16).ok()?;
+            let mask = u32::from_str_radix(f.get(7)?, 16).ok()?;
+            // The kernel prints the address as a number in its own byte order.
+            let dst = std::net::Ipv4Addr::from(dst.to_ne_bytes());
+            Some(format!("{dst}/{}", mask.count_ones()))
+        })
+        .collect()
 }
 
 /// Removes a network no container uses.

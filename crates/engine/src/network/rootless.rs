@@ -53,6 +53,11 @@ pub fn ensure(store: &Store) -> Result<PathBuf, NetworkError> {
     if ns.exists() && pasta(store).is_some() {
         return Ok(ns);
     }
+    // Its pasta died: connected again, the containers in it staying where
+    // they are (a new namespace would split the network in two).
+    if is_pinned(&ns) && connect(store, &ns).is_ok() {
+        return Ok(ns);
+    }
     crate::sys::unpin_netns(&ns);
     crate::sys::pin_new_netns(&ns).map_err(|source| NetworkError::Namespace {
         path: ns.clone(),
@@ -66,6 +71,18 @@ pub fn ensure(store: &Store) -> Result<PathBuf, NetworkError> {
         }
     }
 }
+
+/// Whether `path` is a network namespace (a pin), not a file left behind.
+fn is_pinned(path: &Path) -> bool {
+    std::fs::File::open(path).is_ok_and(|f| {
+        // SAFETY: an ioctl on a descriptor we own; NS_GET_NSTYPE takes no argument.
+        let kind = unsafe { libc::ioctl(f.as_raw_fd(), NS_GET_NSTYPE) };
+        kind == libc::CLONE_NEWNET
+    })
+}
+
+/// `ioctl_ns(2)`: the type of the namespace a descriptor refers to.
+const NS_GET_NSTYPE: libc::c_ulong = 0xb703;
 
 /// pasta connects the namespace to the host's network (its addresses and
 /// routes copied in) and forwards no port of its own: published ports go

@@ -74,7 +74,10 @@ pub fn remove(dir: &Path, network: &str, container: &str) -> Result<(), NetworkE
 /// reads every file in it) never looks.
 fn replace(path: &Path, text: &str) -> std::io::Result<()> {
     let name = path.file_name().unwrap_or_default().to_string_lossy();
-    let dir = path.parent().and_then(Path::parent).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .and_then(Path::parent)
+        .unwrap_or(Path::new("."));
     let tmp = dir.join(format!(".aardvark-{name}.tmp"));
     std::fs::write(&tmp, text)?;
     std::fs::rename(&tmp, path)

@@ -24,30 +24,65 @@ fn short(id: &str) -> &str {
 /// `key` (the network in its store: two stores' networks of one name never
 /// share rules).
 pub fn network_chains(key: &str) -> (String, String) {
-    (format!("BERTH-N-{}", short(key)), format!("BERTH-F-{}", short(key)))
+    (
+        format!("BERTH-N-{}", short(key)),
+        format!("BERTH-F-{}", short(key)),
+    )
 }
 
-/// Whether the nat table has `chain` (iptables -S CHAIN answers 0): the
-/// network's rules are checked at every start, so that a flushed firewall
-/// (firewalld's reload, an administrator's `iptables -F`) gets them back.
-pub fn has_chain(chain: &str) -> bool {
-    Command::new("iptables")
-        .args(["-w", "-t", "nat", "-S", chain])
+/// The rules as they are (`iptables-save` of the nat and filter tables, in
+/// its canonical form), read once a step: a network's rules are checked at
+/// every start, so that a flushed firewall (firewalld's reload, an
+/// administrator's `iptables -F`) gets them back; "" when it cannot be read.
+pub fn current() -> String {
+    Command::new("iptables-save")
         .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-        .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default()
+}
+
+/// Whether every rule of `batch` is in `current` (a chain's declaration,
+/// at least, for a batch that declares one).
+pub fn all_present(batch: &str, current: &str) -> bool {
+    batch.lines().all(|l| {
+        if let Some(chain) = l.strip_prefix(':') {
+            let name = chain.split(' ').next().unwrap_or_default();
+            current.contains(&format!(":{name} "))
+        } else if let Some(rule) = l.strip_prefix("-I ").or_else(|| l.strip_prefix("-A ")) {
+            current.lines().any(|c| c == format!("-A {rule}"))
+        } else {
+            true
+        }
+    })
+}
+
+/// Whether `current` has anything of a batch's chains (a declaration or a
+/// jump), which must go before the batch is given again.
+pub fn any_present(batch: &str, current: &str) -> bool {
+    batch
+        .lines()
+        .filter_map(|l| l.strip_prefix(':'))
+        .filter_map(|c| c.split(' ').next())
+        .any(|name| {
+            current.contains(&format!(":{name} ")) || current.contains(&format!("-j {name}\n"))
+        })
 }
 
 /// The rules that make `net` reach out (none for an internal network).
+/// With it, what reaches the bridge for 127.0.0.0/8 and was not published
+/// there (DNAT) is dropped: `route_localnet`, which published ports on
+/// 127.0.0.1 need, would otherwise let a container with raw sockets reach the
+/// host's loopback services (CVE-2020-8558, kube-proxy's rule).
 pub fn network_rules(net: &Network, key: &str) -> String {
-    let subnet = &net.subnet;
+    let (subnet, br) = (&net.subnet, &net.bridge);
     let (n, f) = network_chains(key);
     format!(
         "*nat\n:{n} - [0:0]\n-A POSTROUTING -s {subnet} -j {n}\n\
          -A {n} -d {subnet} -j ACCEPT\n-A {n} ! -d 224.0.0.0/4 -j MASQUERADE\nCOMMIT\n\
          *filter\n:{f} - [0:0]\n-I FORWARD -j {f}\n\
+         -I INPUT -d 127.0.0.0/8 -i {br} -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP\n\
          -A {f} -d {subnet} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
          -A {f} -d {subnet} -m conntrack --ctstate DNAT -j ACCEPT\n\
          -A {f} -s {subnet} -j ACCEPT\nCOMMIT\n"
@@ -56,11 +91,13 @@ pub fn network_rules(net: &Network, key: &str) -> String {
 
 /// Undoes [`network_rules`].
 pub fn remove_network_rules(net: &Network, key: &str) -> String {
-    let subnet = &net.subnet;
+    let (subnet, br) = (&net.subnet, &net.bridge);
     let (n, f) = network_chains(key);
     format!(
         "*nat\n-D POSTROUTING -s {subnet} -j {n}\n-F {n}\n-X {n}\nCOMMIT\n\
-         *filter\n-D FORWARD -j {f}\n-F {f}\n-X {f}\nCOMMIT\n"
+         *filter\n-D FORWARD -j {f}\n\
+         -D INPUT -d 127.0.0.0/8 -i {br} -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP\n\
+         -F {f}\n-X {f}\nCOMMIT\n"
     )
 }
 
@@ -186,11 +223,19 @@ mod tests {
         assert!(r.contains(
             "-A BERTH-D-0123456789ab -p udp --dport 5353 -j DNAT --to-destination 10.89.3.2:53\n"
         ), "{r}");
-        assert!(r.contains("-A BERTH-M-0123456789ab -s 10.89.3.0/24 -d 10.89.3.2 -p tcp --dport 80 -j MASQUERADE\n"));
+        assert!(r.contains(
+            "-A BERTH-M-0123456789ab -s 10.89.3.0/24 -d 10.89.3.2 -p tcp --dport 80 -j MASQUERADE\n"
+        ));
         // Every jump added is one removed.
         let undo = remove_port_rules("0123456789abcdef");
-        for add in r.lines().filter(|l| l.starts_with("-A ") && !l.starts_with("-A BERTH")) {
-            assert!(undo.contains(&add.replacen("-A ", "-D ", 1)), "{add} is never undone");
+        for add in r
+            .lines()
+            .filter(|l| l.starts_with("-A ") && !l.starts_with("-A BERTH"))
+        {
+            assert!(
+                undo.contains(&add.replacen("-A ", "-D ", 1)),
+                "{add} is never undone"
+            );
         }
     }
 
@@ -199,7 +244,10 @@ mod tests {
         let add = network_rules(&net(), "0123456789abcdef");
         let undo = remove_network_rules(&net(), "0123456789abcdef");
         assert!(add.contains(":BERTH-N-0123456789ab - [0:0]"), "{add}");
-        for l in add.lines().filter(|l| l.starts_with("-A POSTROUTING") || l.starts_with("-I ")) {
+        for l in add
+            .lines()
+            .filter(|l| l.starts_with("-A POSTROUTING") || l.starts_with("-I "))
+        {
             let d = l.replacen("-A ", "-D ", 1).replacen("-I ", "-D ", 1);
             assert!(undo.contains(&d), "{l} is never undone");
         }

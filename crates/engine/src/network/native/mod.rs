@@ -35,14 +35,17 @@ fn host_veth(container: &str, network: &str) -> String {
 /// What names the network's rules: the network in this store (its graph
 /// root), so that another store's network of the same name keeps its own.
 fn rules_key(store: &Store, net: &super::Network) -> String {
-    let d = Sha256::digest(format!("{}\0{}", store.config().graph_root.display(), net.name));
+    let d = Sha256::digest(format!(
+        "{}\0{}",
+        store.config().graph_root.display(),
+        net.name
+    ));
     d.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Whether the bridge has a port (a container's veth, of any store).
 fn has_ports(bridge: &str) -> bool {
-    std::fs::read_dir(format!("/sys/class/net/{bridge}/brif"))
-        .is_ok_and(|mut d| d.next().is_some())
+    std::fs::read_dir(format!("/sys/class/net/{bridge}/brif")).is_ok_and(|mut d| d.next().is_some())
 }
 
 /// The namespace the bridges live in: the host's (none), or a rootless user's
@@ -60,7 +63,11 @@ fn bridge_ns(store: &Store, make: bool) -> Result<Option<PathBuf>, NetworkError>
 }
 
 fn aardvark_dir(store: &Store) -> PathBuf {
-    store.config().run_root.join("networks").join("aardvark-dns")
+    store
+        .config()
+        .run_root
+        .join("networks")
+        .join("aardvark-dns")
 }
 
 fn os(what: &'static str) -> impl Fn(std::io::Error) -> NetworkError {
@@ -81,6 +88,11 @@ pub fn attach(store: &Store, t: &Target) -> Result<Iface, NetworkError> {
 }
 
 fn connect(store: &Store, t: &Target, ip: Ipv4Addr) -> Result<Iface, NetworkError> {
+    if let Some(p) = t.ports.iter().find(|p| p.host_ip.contains(':')) {
+        return Err(NetworkError::Publish(format!(
+            "-p {p}: berth's network backend publishes on IPv4 host addresses only"
+        )));
+    }
     let (_, len) = ipam::parse_subnet(&t.net.subnet)?;
     let gw = ipam::gateway(t.net)?;
     let host = bridge_ns(store, true)?;
@@ -95,11 +107,21 @@ fn connect(store: &Store, t: &Target, ip: Ipv4Addr) -> Result<Iface, NetworkErro
         if !internal {
             nl.add_address(br, gw, len)?;
             netlink::sysctl("net/ipv4/ip_forward", "1")?;
-            // Published ports answer 127.0.0.1: DNAT out of loopback.
+        }
+        if !t.ports.is_empty() {
+            // Published ports answer 127.0.0.1: DNAT out of loopback (the
+            // network's rules drop what else would use it).
             netlink::sysctl(&format!("net/ipv4/conf/{}/route_localnet", net.bridge), "1")?;
         }
         nl.up(br, None)?;
-        nl.add_veth(&veth, ifname, ctr_ns.as_raw_fd())?;
+        if let Err(e) = nl.add_veth(&veth, ifname, ctr_ns.as_raw_fd()) {
+            // A veth a killed berth left (its name is the container's): gone,
+            // then made again.
+            let stale = index(&veth).filter(|_| e.raw_os_error() == Some(libc::EEXIST));
+            let Some(old) = stale else { return Err(e) };
+            nl.delete(old)?;
+            nl.add_veth(&veth, ifname, ctr_ns.as_raw_fd())?;
+        }
         let v = index(&veth).ok_or_else(|| std::io::Error::other("veth vanished"))?;
         nl.up(v, Some(br))
     })
@@ -107,12 +129,23 @@ fn connect(store: &Store, t: &Target, ip: Ipv4Addr) -> Result<Iface, NetworkErro
     .and_then(|()| {
         // iptables runs in the bridges' namespace too.
         in_netns(host.as_deref(), || {
+            let now = firewall::current();
             let mut rules = String::new();
-            if !internal && !firewall::has_chain(&firewall::network_chains(&key).0) {
-                rules.push_str(&firewall::network_rules(net, &key));
+            let network = firewall::network_rules(net, &key);
+            if !internal && !firewall::all_present(&network, &now) {
+                // Part of them (a flushed table): the rest goes first.
+                if firewall::any_present(&network, &now) {
+                    firewall::remove(&firewall::remove_network_rules(net, &key));
+                }
+                rules.push_str(&network);
             }
             if !t.ports.is_empty() {
-                rules.push_str(&firewall::port_rules(t.id, net, &ip.to_string(), t.ports));
+                let ports = firewall::port_rules(t.id, net, &ip.to_string(), t.ports);
+                // A killed berth's rules for the container: gone first.
+                if firewall::any_present(&ports, &now) {
+                    firewall::remove(&firewall::remove_port_rules(t.id));
+                }
+                rules.push_str(&ports);
             }
             Ok(if rules.is_empty() {
                 Ok(())
@@ -136,8 +169,8 @@ fn connect(store: &Store, t: &Target, ip: Ipv4Addr) -> Result<Iface, NetworkErro
     let gateway = gw.to_string();
     let dns_on = t.net.dns_enabled && !internal;
     if dns_on {
-        let aardvark = super::netavark::binaries()
-            .and_then(|b| b.aardvark)
+        let aardvark = crate::conf::get()?
+            .helper("aardvark-dns")
             .ok_or(NetworkError::AardvarkMissing)?;
         let ip_text = ip.to_string();
         let entry = dns::Entry {
@@ -145,14 +178,19 @@ fn connect(store: &Store, t: &Target, ip: Ipv4Addr) -> Result<Iface, NetworkErro
             gateway: &gateway,
             container: t.id,
             ip: &ip_text,
+            // A name that would break aardvark-dns's line (a space, a comma)
+            // answers for nobody rather than breaking the network's names.
             names: std::iter::once(t.name)
                 .chain(t.aliases.iter().map(String::as_str))
                 .chain(std::iter::once(&t.id[..12.min(t.id.len())]))
+                .filter(|n| !n.is_empty() && !n.contains(|c: char| c.is_whitespace() || c == ','))
                 .collect(),
             servers: t.dns,
         };
-        in_netns(host.as_deref(), || Ok(dns::add(&aardvark_dir(store), &aardvark, &entry)))
-            .map_err(os("dns"))??;
+        in_netns(host.as_deref(), || {
+            Ok(dns::add(&aardvark_dir(store), &aardvark, &entry))
+        })
+        .map_err(os("dns"))??;
     }
     Ok(Iface {
         ip: ip.to_string(),
@@ -205,7 +243,8 @@ pub fn remove_network(store: &Store, net: &super::Network) {
     // sysfs shows the host's links: a rootless user's namespace is its own.
     let in_use = host.is_none() && has_ports(&net.bridge);
     let _ = in_netns(host.as_deref(), || {
-        if !net.internal && firewall::has_chain(&firewall::network_chains(&key).0) {
+        let network = firewall::network_rules(net, &key);
+        if !net.internal && firewall::any_present(&network, &firewall::current()) {
             firewall::remove(&firewall::remove_network_rules(net, &key));
         }
         match index(&net.bridge) {

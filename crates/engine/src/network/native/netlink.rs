@@ -162,8 +162,7 @@ impl Netlink {
             return Err(io::Error::last_os_error());
         }
         let answer = &answer[..n as usize];
-        let kind = u16::from_ne_bytes([answer[4], answer[5]]);
-        if kind != NLMSG_ERROR || answer.len() < 20 {
+        if answer.len() < 20 || u16::from_ne_bytes([answer[4], answer[5]]) != NLMSG_ERROR {
             return Err(io::Error::other("netlink: no acknowledgement"));
         }
         match i32::from_ne_bytes([answer[16], answer[17], answer[18], answer[19]]) {
@@ -295,7 +294,10 @@ mod tests {
             .name(libc::IFLA_INFO_KIND, "bridge")
             .end();
         let b = m.finish().to_vec();
-        assert_eq!(u32::from_ne_bytes(b[..4].try_into().unwrap()) as usize, b.len());
+        assert_eq!(
+            u32::from_ne_bytes(b[..4].try_into().unwrap()) as usize,
+            b.len()
+        );
         assert_eq!(b.len() % 4, 0);
         // The name attribute: 4 bytes of header, "br0\0".
         assert_eq!(&b[32..40], &[8, 0, 3, 0, b'b', b'r', b'0', 0]);
