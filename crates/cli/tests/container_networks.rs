@@ -336,6 +336,51 @@ fn bridge_networks_publish_ports_and_resolve_names(backend: &str) {
             "{rules}"
         );
     }
+    if backend != "cni" {
+        // --mac-address: a container's, and a pod's for its members.
+        let link = |extra: &[&str]| {
+            let args = [
+                &["run", "--rm"],
+                extra,
+                &["localhost/bb:1", "ip", "link", "show", "eth0"],
+            ];
+            ok(&args.concat()).stdout
+        };
+        let l = link(&["--mac-address", "02:42:AC:11:00:99"]);
+        assert!(l.contains("link/ether 02:42:ac:11:00:99 "), "{l}");
+        ok(&[
+            "pod",
+            "create",
+            "--name",
+            "macpod",
+            "--mac-address",
+            "0a:58:0a:00:00:07",
+        ]);
+        let l = link(&["--pod", "macpod"]);
+        assert!(l.contains("link/ether 0a:58:0a:00:00:07 "), "{l}");
+        let r = run(&[
+            "run",
+            "--rm",
+            "--pod",
+            "macpod",
+            "--mac-address",
+            "0a:58:0a:00:00:08",
+            "localhost/bb:1",
+            "true",
+        ]);
+        assert_eq!(r.code, 125, "{}", r.stderr);
+        assert!(r.stderr.contains("must be set on the pod"), "{}", r.stderr);
+        ok(&["pod", "rm", "-f", "-t", "0", "macpod"]);
+        let r = run(&[
+            "run",
+            "--rm",
+            "--mac-address",
+            "01:00:5e:00:00:01",
+            "localhost/bb:1",
+            "true",
+        ]);
+        assert_eq!(r.code, 125, "{}", r.stderr);
+    }
 }
 
 #[test]

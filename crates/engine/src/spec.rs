@@ -290,6 +290,9 @@ pub struct ProcessOptions {
     pub image_volume: Option<crate::volumes::ImageVolumeMode>,
     /// `--network-alias`: more names the container answers to on its networks.
     pub network_aliases: Vec<String>,
+    /// `--mac-address`: its first network interface's address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac_address: Option<crate::network::MacAddress>,
     /// `--sdnotify`: who tells systemd (`$NOTIFY_SOCKET`) that the service is
     /// ready.
     pub sdnotify: crate::systemd::SdNotify,

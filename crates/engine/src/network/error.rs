@@ -28,6 +28,12 @@ pub enum NetworkError {
         "aardvark-dns not found (install aardvark-dns), which names containers on networks with DNS"
     )]
     AardvarkMissing,
+    #[error(
+        "--mac-address {0}: expected six hexadecimal octets (02:42:ac:11:00:02), not a group address"
+    )]
+    InvalidMac(String),
+    #[error("--mac-address: the {0} backend cannot set one")]
+    MacUnsupported(&'static str),
     /// The rootless port forwarder could not start.
     #[error("port forwarder: {0}")]
     Forward(String),

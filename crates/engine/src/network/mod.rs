@@ -92,6 +92,54 @@ impl Backend {
     }
 }
 
+/// `--mac-address`: a container's first interface's Ethernet address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct MacAddress(pub [u8; 6]);
+
+impl std::str::FromStr for MacAddress {
+    type Err = NetworkError;
+    fn from_str(s: &str) -> Result<MacAddress, NetworkError> {
+        let bad = || NetworkError::InvalidMac(s.to_string());
+        let parts: Vec<&str> = s.split([':', '-']).collect();
+        if parts.len() != 6 {
+            return Err(bad());
+        }
+        let mut b = [0u8; 6];
+        for (o, p) in b.iter_mut().zip(&parts) {
+            if p.len() != 2 {
+                return Err(bad());
+            }
+            *o = u8::from_str_radix(p, 16).map_err(|_| bad())?;
+        }
+        // A group (multicast) address belongs to no one interface.
+        if b[0] & 1 == 1 {
+            return Err(bad());
+        }
+        Ok(MacAddress(b))
+    }
+}
+
+impl std::fmt::Display for MacAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hex: Vec<String> = self.0.iter().map(|b| format!("{b:02x}")).collect();
+        f.write_str(&hex.join(":"))
+    }
+}
+
+impl TryFrom<String> for MacAddress {
+    type Error = NetworkError;
+    fn try_from(s: String) -> Result<MacAddress, NetworkError> {
+        s.parse()
+    }
+}
+
+impl From<MacAddress> for String {
+    fn from(m: MacAddress) -> String {
+        m.to_string()
+    }
+}
+
 /// `-p [IP:]HOST:CONTAINER[/PROTO]`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PortMapping {
@@ -466,6 +514,8 @@ pub(crate) struct Target<'a> {
     netns: &'a Path,
     ifname: &'a str,
     ports: &'a [PortMapping],
+    /// `--mac-address`, for the first interface.
+    mac: Option<MacAddress>,
 }
 
 /// What a container got on one network.
@@ -492,6 +542,7 @@ fn attach_with(backend: Backend, store: &Store, t: &Target) -> Result<Iface, Net
         Backend::Netavark => netavark::attach(store, t),
         Backend::Berth => native::attach(store, t),
         Backend::Cni if rootless::active() => Err(NetworkError::CniRootless(t.net.name.clone())),
+        Backend::Cni if t.mac.is_some() => Err(NetworkError::MacUnsupported("cni")),
         Backend::Cni => cni::attach(store, t),
     }
 }
@@ -520,6 +571,11 @@ fn container_facts(store: &Store, id: &str) -> (String, Vec<String>, Vec<String>
         Err(_) => (id[..12.min(id.len())].to_string(), Vec::new(), Vec::new()),
     }
 }
+/// The container's `--mac-address`, if it has one.
+fn container_mac(store: &Store, id: &str) -> Option<MacAddress> {
+    container::find(store, id).ok()?.config.process.mac_address
+}
+
 fn netns_path(store: &Store, id: &str) -> PathBuf {
     store
         .config()
@@ -673,6 +729,7 @@ pub fn setup(
         netns: &netns,
         ifname: "eth0",
         ports,
+        mac: container_mac(store, id),
     };
     let mut result = attach_with(backend, store, &t);
     if let Ok(iface) = &result
@@ -724,6 +781,7 @@ pub fn connect(store: &Store, id: &str, network: &str) -> Result<String, Network
         netns: &att.netns,
         ifname: &ifname,
         ports: &[],
+        mac: None,
     };
     let iface = attach_with(att.backend, store, &t)?;
     att.interfaces
@@ -766,6 +824,7 @@ pub fn disconnect(store: &Store, id: &str, network: &str) -> Result<(), NetworkE
         netns: &att.netns,
         ifname: &ifname,
         ports: &ports,
+        mac: None,
     };
     detach_with(att.backend, store, &t, &ip)?;
     save(store, id, &att)
@@ -795,6 +854,7 @@ pub fn teardown(store: &Store, id: &str) {
             netns: &att.netns,
             ifname,
             ports,
+            mac: None,
         };
         let _ = detach_with(att.backend, store, &t, ip);
     };

@@ -71,6 +71,9 @@ fn options(t: &Target, ip: &str) -> Result<Value, NetworkError> {
     if !t.dns.is_empty() {
         o["dns_servers"] = json!(t.dns);
     }
+    if let Some(mac) = t.mac {
+        o["networks"][t.net.name.as_str()]["static_mac"] = json!(mac.to_string());
+    }
     Ok(o)
 }
 
@@ -201,6 +204,7 @@ mod tests {
             netns: Path::new("/run/netns/x"),
             ifname: "eth0",
             ports: &ports,
+            mac: None,
         };
         options(&t, "10.89.0.2").unwrap()["port_mappings"][0].clone()
     }

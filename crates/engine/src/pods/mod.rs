@@ -118,6 +118,8 @@ pub struct PodCreate {
     pub network: NetworkMode,
     pub ports: Vec<PortMapping>,
     pub add_hosts: Vec<String>,
+    /// `--mac-address`: the infra container's (the pod's) interface's.
+    pub mac_address: Option<crate::network::MacAddress>,
     pub dns: Vec<String>,
     pub dns_search: Vec<String>,
     pub dns_options: Vec<String>,
@@ -486,6 +488,7 @@ fn create_infra(store: &Arc<Store>, pod: &Pod, o: &PodCreate) -> Result<String, 
         },
         ports: o.ports.clone(),
         add_hosts: o.add_hosts.clone(),
+        mac_address: o.mac_address,
         dns: o.dns.clone(),
         dns_search: o.dns_search.clone(),
         dns_options: o.dns_options.clone(),
@@ -537,6 +540,8 @@ pub fn join(store: &Store, p: &mut ProcessOptions) -> Result<(), RunError> {
             Some("published or exposed ports must be defined when the pod is created")
         } else if !p.add_hosts.is_empty() {
             Some("extra host entries must be specified on the pod")
+        } else if p.mac_address.is_some() {
+            Some("a MAC address must be set on the pod")
         } else {
             None
         };
@@ -636,6 +641,8 @@ pub fn create_options(pod: &Pod, members: &[Info]) -> PodCreate {
         network: pod.network.parse().unwrap_or_default(),
         ports: pod.ports.clone(),
         add_hosts: ip.map(|p| p.add_hosts.clone()).unwrap_or_default(),
+        // A clone beside its pod on one network must not share its address.
+        mac_address: None,
         dns: ip.map(|p| p.dns.clone()).unwrap_or_default(),
         dns_search: ip.map(|p| p.dns_search.clone()).unwrap_or_default(),
         dns_options: ip.map(|p| p.dns_options.clone()).unwrap_or_default(),

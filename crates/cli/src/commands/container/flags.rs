@@ -33,6 +33,9 @@ pub struct ContainerArgs {
     /// Another name the container answers to on its networks.
     #[arg(long)]
     pub(crate) network_alias: Vec<String>,
+    /// The Ethernet address of its first network interface (a bridge's).
+    #[arg(long)]
+    pub(crate) mac_address: Option<berth_engine::network::MacAddress>,
     /// path=FILE, max-size=SIZE, tag=TAG for the container's log.
     #[arg(long)]
     pub(crate) log_opt: Vec<String>,

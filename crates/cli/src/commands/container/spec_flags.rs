@@ -198,6 +198,7 @@ pub(crate) fn options(
             expose: a.expose,
             networks,
             network_aliases: a.network_alias,
+            mac_address: a.mac_address,
             tz: match a.tz {
                 Some(tz) => {
                     berth_engine::spec::timezone_file(&tz).map_err(crate::exit::podman)?;

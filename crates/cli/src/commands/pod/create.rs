@@ -37,6 +37,9 @@ pub(super) struct CreateArgs {
     publish: Vec<String>,
     #[arg(long)]
     add_host: Vec<String>,
+    /// The Ethernet address of the pod's network interface (a bridge's).
+    #[arg(long)]
+    mac_address: Option<berth_engine::network::MacAddress>,
     #[arg(long)]
     dns: Vec<String>,
     #[arg(long)]
@@ -106,6 +109,7 @@ pub(super) fn create(pods: &Pods, c: CreateArgs) -> CmdResult {
             .map_err(exit::podman)?,
         ports,
         add_hosts: c.add_host,
+        mac_address: c.mac_address,
         dns: c.dns,
         dns_search: c.dns_search,
         dns_options: c.dns_option,

@@ -114,13 +114,14 @@ fn connect(store: &Store, t: &Target, ip: Ipv4Addr) -> Result<Iface, NetworkErro
             netlink::sysctl(&format!("net/ipv4/conf/{}/route_localnet", net.bridge), "1")?;
         }
         nl.up(br, None)?;
-        if let Err(e) = nl.add_veth(&veth, ifname, ctr_ns.as_raw_fd()) {
+        let mac = t.mac.map(|m| m.0);
+        if let Err(e) = nl.add_veth(&veth, ifname, ctr_ns.as_raw_fd(), mac) {
             // A veth a killed berth left (its name is the container's): gone,
             // then made again.
             let stale = index(&veth).filter(|_| e.raw_os_error() == Some(libc::EEXIST));
             let Some(old) = stale else { return Err(e) };
             nl.delete(old)?;
-            nl.add_veth(&veth, ifname, ctr_ns.as_raw_fd())?;
+            nl.add_veth(&veth, ifname, ctr_ns.as_raw_fd(), mac)?;
         }
         let v = index(&veth).ok_or_else(|| std::io::Error::other("veth vanished"))?;
         nl.up(v, Some(br))

@@ -182,9 +182,15 @@ impl Netlink {
         exists_is_fine(self.call(&mut m))
     }
 
-    /// `ip link add HOST type veth peer name PEER netns NS`: the pair made
-    /// here, its `peer` end moved into the namespace open at `ns`.
-    pub fn add_veth(&self, host: &str, peer: &str, ns: RawFd) -> io::Result<()> {
+    /// `ip link add HOST type veth peer name PEER netns NS [address MAC]`:
+    /// the pair made here, its `peer` end moved into the namespace open at `ns`.
+    pub fn add_veth(
+        &self,
+        host: &str,
+        peer: &str,
+        ns: RawFd,
+        mac: Option<[u8; 6]>,
+    ) -> io::Result<()> {
         let flags = (libc::NLM_F_CREATE | libc::NLM_F_EXCL) as u16;
         let mut m = Message::new(libc::RTM_NEWLINK, flags, &ifinfo(0, 0, 0));
         m.name(libc::IFLA_IFNAME, host)
@@ -194,10 +200,11 @@ impl Netlink {
             .nest(VETH_INFO_PEER)
             .raw(&ifinfo(0, 0, 0))
             .name(libc::IFLA_IFNAME, peer)
-            .u32(libc::IFLA_NET_NS_FD, ns as u32)
-            .end()
-            .end()
-            .end();
+            .u32(libc::IFLA_NET_NS_FD, ns as u32);
+        if let Some(mac) = mac {
+            m.attr(libc::IFLA_ADDRESS, &mac);
+        }
+        m.end().end().end();
         self.call(&mut m)
     }
 
@@ -323,7 +330,12 @@ mod tests {
             nl.add_address(br, Ipv4Addr::new(10, 77, 0, 1), 24)?;
             nl.up(br, None)?;
             let ctr_ns = std::fs::File::open(&ctr)?;
-            nl.add_veth("tveth0", "eth7", ctr_ns.as_raw_fd())?;
+            nl.add_veth(
+                "tveth0",
+                "eth7",
+                ctr_ns.as_raw_fd(),
+                Some([2, 0x42, 0xac, 0, 0, 9]),
+            )?;
             nl.up(index("tveth0").expect("the host end"), Some(br))?;
             std::fs::read_to_string("/proc/thread-self/net/dev")
         });
@@ -333,7 +345,12 @@ mod tests {
             nl.add_address(i, Ipv4Addr::new(10, 77, 0, 2), 24)?;
             nl.up(i, None)?;
             nl.add_default_route(Ipv4Addr::new(10, 77, 0, 1))?;
-            std::fs::read_to_string("/proc/thread-self/net/route")
+            // A child of this thread is in its namespace: ip shows the address.
+            let link = std::process::Command::new("ip")
+                .args(["link", "show", "eth7"])
+                .output()?;
+            Ok(std::fs::read_to_string("/proc/thread-self/net/route")?
+                + &String::from_utf8_lossy(&link.stdout))
         });
         for ns in [&host, &ctr] {
             crate::sys::unpin_netns(ns);
@@ -348,5 +365,6 @@ mod tests {
                 .any(|l| l.starts_with("eth7\t00000000\t01004D0A")),
             "{routes}"
         );
+        assert!(routes.contains("link/ether 02:42:ac:00:00:09"), "{routes}");
     }
 }
