@@ -362,17 +362,20 @@ pub fn pull(s: &Service, req: &Request, w: &mut dyn std::io::Write) -> Result {
 pub fn push(s: &Service, req: &Request, name: &str, w: &mut dyn std::io::Write) -> Result {
     s.engine.images().inspect(name)?;
     let context = crate::images::registry_context(req)?;
-    let destination = req.param("destination").filter(|d| !d.is_empty());
+    let options = berth_engine::images::PushOptions {
+        destination: req
+            .param("destination")
+            .filter(|d| !d.is_empty())
+            .map(Into::into),
+        ..Default::default()
+    };
     let mut out = crate::http::Chunked::start(w, 200, "application/json")
         .map_err(|e| ApiError::new(500, e))?;
     let _ = out.json_line(&json!({"stream": "Getting image source signatures\n"}));
-    let pushed = s.engine.images().push(
-        name,
-        destination,
-        &context,
-        &Default::default(),
-        &berth_image::copy::Silent,
-    );
+    let pushed = s
+        .engine
+        .images()
+        .push(name, &options, &context, &berth_image::copy::Silent);
     let last = match pushed {
         Ok(_) => json!({"stream": "Writing manifest to image destination\n"}),
         Err(e) => json!({"error": e.to_string()}),

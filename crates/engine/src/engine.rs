@@ -242,19 +242,11 @@ impl Images<'_> {
     pub fn push(
         &self,
         image: &str,
-        destination: Option<&str>,
+        options: &crate::images::PushOptions,
         context: &berth_image::Context,
-        options: &berth_image::copy::CopyOptions,
         progress: &dyn Progress,
     ) -> Result<crate::images::PushReport, ImageError> {
-        crate::images::push(
-            &self.engine.store,
-            image,
-            destination,
-            context,
-            options,
-            progress,
-        )
+        crate::images::push(&self.engine.store, image, options, context, progress)
     }
 
     /// Mounts an image's root filesystem read-only; returns its ID and where.

@@ -35,6 +35,7 @@ pub mod names;
 pub mod namespaces;
 pub mod network;
 pub mod oci;
+pub mod outfile;
 pub mod passwd;
 pub mod pods;
 pub mod pull;

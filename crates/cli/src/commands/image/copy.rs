@@ -132,25 +132,22 @@ pub(crate) fn copy_cmd(store: &StoreArgs, a: CopyArgs) -> CmdResult {
     opts.preserve_digests = a.preserve_digests;
     opts.parallel = a.image_parallel_copies.max(1);
     a.sign.apply(&mut opts)?;
-    let transfer = Transfer {
+    let copier = Transfer {
         store: store.options(),
         policy,
         options: opts,
         src: src_ctx,
         dst: dst_ctx,
     };
-    let digest = transfer
-        .copy(
-            &src_name,
-            &dst_name,
-            &a.additional_tag,
-            progress(a.quiet).as_ref(),
-        )
+    let req = transfer::CopyRequest {
+        src: src_name,
+        dst: dst_name,
+        additional_tags: a.additional_tag,
+        digest_file: a.digestfile,
+    };
+    copier
+        .copy(&req, progress(a.quiet).as_ref())
         .map_err(exit::transfer)?;
-    if let Some(f) = &a.digestfile {
-        std::fs::write(f, digest.to_string())
-            .map_err(|e| exit::usage(1, format!("{}: {e}", f.display())))?;
-    }
     Ok(())
 }
 
