@@ -541,6 +541,8 @@ pub struct CommitSpec {
     pub squash: bool,
     /// Remove the working container afterwards.
     pub rm: bool,
+    /// A file the new image's ID is written to (`--iidfile`).
+    pub iid_file: Option<PathBuf>,
 }
 
 /// The config fields only Docker's format has; an OCI commit drops them.
@@ -599,10 +601,22 @@ pub fn commit(
     o.docker = spec.docker;
     o.squash = spec.squash;
     let id = berth_engine::commit::commit(store, &b.id, &o)?;
+    write_image_id(spec.iid_file.as_deref(), &id)?;
     if spec.rm {
         remove(store, b)?;
     }
     Ok((id, dropped))
+}
+
+/// `--iidfile`: the image's ID as `sha256:ID`, as buildah writes it.
+pub(crate) fn write_image_id(path: Option<&Path>, id: &str) -> Result<(), BuildError> {
+    let Some(path) = path else {
+        return Ok(());
+    };
+    berth_engine::outfile::write(path, &format!("sha256:{id}")).map_err(|source| BuildError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// `mount`: the root, mounted until `umount` (host tools may write into it).

@@ -97,6 +97,8 @@ pub struct BuildRequest {
     /// `--userns-uid-map/--userns-gid-map`: every stage's working container
     /// in a user namespace of its own with this map.
     pub id_map: Option<berth_storage::idmap::IdMap>,
+    /// `--iidfile`: a file the built image's ID is written to.
+    pub iid_file: Option<PathBuf>,
 }
 
 impl BuildRequest {

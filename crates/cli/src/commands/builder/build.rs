@@ -253,6 +253,7 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
             .map_err(exit::podman)?,
         id_map: berth_engine::namespaces::id_map_chained(&a.userns_uid_map, &a.userns_gid_map)
             .map_err(exit::podman)?,
+        iid_file: a.iidfile.clone(),
     };
     // The runtime RUN uses, found before anything is pulled or built.
     let conf = berth_engine::conf::get().map_err(exit::podman)?;
@@ -306,10 +307,6 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
         Box::new(std::io::stderr())
     };
     let id = berth_builder::execute::build(&store, &req, &mut log).map_err(exit::build)?;
-    if let Some(f) = &a.iidfile {
-        std::fs::write(f, format!("sha256:{id}"))
-            .map_err(|e| exit::podman(format!("{}: {e}", f.display())))?;
-    }
     if let Some(out) = &output {
         berth_engine::copy::export_image(&store, &id, out).map_err(exit::engine)?;
     }
