@@ -139,6 +139,8 @@ pub struct PodCreate {
     /// `--userns`, `--uidmap`, `--gidmap`: the infra container's user
     /// namespace, which every member joins.
     pub userns: crate::namespaces::Userns,
+    /// `--pod-id-file`: a file the new pod's ID is written to.
+    pub id_file: Option<PathBuf>,
 }
 
 impl PodCreate {
@@ -395,6 +397,10 @@ pub fn create(store: &Arc<Store>, o: &PodCreate) -> Result<Pod, Error> {
             }
         }
         save(store, &pod)?;
+    }
+    if let Some(f) = &o.id_file {
+        crate::outfile::write(f, &pod.id)
+            .map_err(|e| Error::Other(format!("--pod-id-file {}: {e}", f.display())))?;
     }
     Ok(pod)
 }
@@ -657,6 +663,7 @@ pub fn create_options(pod: &Pod, members: &[Info]) -> PodCreate {
             .and_then(|p| p.rsplit_once('/'))
             .map(|(parent, _)| parent.to_string())
             .filter(|p| !p.is_empty()),
+        id_file: None,
     }
 }
 
