@@ -1,14 +1,13 @@
 //! `berth volume`: podman's volume commands over the engine's named volumes.
 
-use berth_engine::volumes::{VolumeError, VolumeInspect, named};
+use berth_engine::volumes::{VolumeError, named};
 use berth_engine::{Engine, Volumes};
 use clap::{Args, Subcommand};
-use serde_json::Value;
 
 use crate::commands::StoreArgs;
 use crate::exit::{self, CmdResult, Failure};
-use crate::output::print_rows;
-use crate::output::print_value;
+use crate::output::table::row;
+use crate::output::{print_inspect, print_rows, values};
 
 #[derive(Args)]
 pub struct VolumeArgs {
@@ -143,10 +142,6 @@ fn failure(e: VolumeError, missing: i32) -> Failure {
     exit::usage(code, e.to_string())
 }
 
-fn to_value(v: &VolumeInspect) -> Value {
-    serde_json::to_value(v).expect("a volume serialises")
-}
-
 pub fn run(store_args: &StoreArgs, a: VolumeArgs) -> CmdResult {
     let engine = Engine::with_store(store_args.open()?);
     let volumes = engine.volumes();
@@ -171,9 +166,9 @@ pub fn run(store_args: &StoreArgs, a: VolumeArgs) -> CmdResult {
                 return Ok(());
             }
             match &l.format {
-                Some(f) => print_rows(&all.iter().map(to_value).collect::<Vec<_>>(), f),
+                Some(f) => print_rows(&values(&all), f),
                 None => {
-                    let mut t = vec![vec!["DRIVER".to_string(), "VOLUME NAME".to_string()]];
+                    let mut t = vec![row(&["DRIVER", "VOLUME NAME"])];
                     t.extend(all.into_iter().map(|v| vec![v.driver, v.name]));
                     crate::output::table::print(&t, !l.noheading);
                     Ok(())
@@ -181,16 +176,10 @@ pub fn run(store_args: &StoreArgs, a: VolumeArgs) -> CmdResult {
             }
         }
         VolumeCommand::Inspect(n) => {
-            let out: Vec<Value> = volumes
+            let docs = volumes
                 .inspect_each(&n.names, n.all)
-                .map_err(|e| failure(e, 125))?
-                .iter()
-                .map(to_value)
-                .collect();
-            match n.format.as_deref() {
-                None | Some("json") => print_value(&Value::Array(out), None),
-                Some(f) => out.iter().try_for_each(|v| print_value(v, Some(f))),
-            }
+                .map_err(|e| failure(e, 125))?;
+            print_inspect(&values(docs), n.format.as_deref())
         }
         VolumeCommand::Rm(r) => {
             let o = named::RemoveOptions {

@@ -113,6 +113,26 @@ pub fn print_value(v: &Value, format: Option<&str>) -> CmdResult {
     write_out(text.as_bytes())
 }
 
+/// A report as the JSON value templates and tables read (berth's reports
+/// are plain data: serialising one cannot fail).
+pub fn value(report: impl serde::Serialize) -> Value {
+    serde_json::to_value(report).expect("a report serialises")
+}
+
+/// Reports as the JSON values templates and tables read.
+pub fn values<T: serde::Serialize>(reports: impl IntoIterator<Item = T>) -> Vec<Value> {
+    reports.into_iter().map(value).collect()
+}
+
+/// `inspect`'s output, as podman's: one JSON array of the documents (by
+/// default, or with `json`), else the template once per document.
+pub fn print_inspect(docs: &[Value], format: Option<&str>) -> CmdResult {
+    match format {
+        None | Some("json") => print_value(&Value::Array(docs.to_vec()), None),
+        Some(f) => docs.iter().try_for_each(|v| print_value(v, Some(f))),
+    }
+}
+
 /// A report as indented JSON, as podman's `--format json` prints it.
 pub fn print_json(report: &impl serde::Serialize) -> CmdResult {
     print_value(&serde_json::to_value(report).map_err(exit::podman)?, None)

@@ -9,7 +9,7 @@ use crate::commands::image::parse_name;
 use crate::commands::image::trust::SignArgs;
 use crate::commands::image::trust::TrustArgs;
 use crate::exit::{self, CmdResult};
-use crate::output::print_value;
+use crate::output::print_json;
 use crate::progress::Lines;
 use berth_engine::transfer::{self, Transfer};
 use berth_image::Context;
@@ -163,7 +163,7 @@ pub(crate) fn progress(quiet: bool) -> Box<dyn Progress> {
 pub(crate) fn list_tags(a: ListTagsArgs) -> CmdResult {
     let ctx = context(&a.access, &a.platform)?;
     let tags = transfer::list_tags(&a.repository, &ctx).map_err(exit::transfer)?;
-    print_value(&serde_json::to_value(tags).expect("json"), None)
+    print_json(&tags)
 }
 
 pub(crate) fn delete(a: DeleteArgs) -> CmdResult {

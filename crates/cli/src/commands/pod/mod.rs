@@ -243,7 +243,7 @@ pub fn run(store_args: &StoreArgs, a: PodArgs) -> CmdResult {
             let mut values = Vec::new();
             for n in &i.names {
                 let pod = pods.find(n).map_err(fail)?;
-                values.push(serde_json::to_value(pods.inspect(&pod)).expect("json"));
+                values.push(crate::output::value(pods.inspect(&pod)));
             }
             // One pod: podman 4 prints the object itself.
             let v = match values.len() {
