@@ -15,6 +15,7 @@ pub mod deadline;
 pub mod df;
 pub mod duration;
 mod engine;
+pub mod env;
 pub mod error;
 pub mod events;
 pub mod exec;

@@ -112,14 +112,7 @@ fn generate_systemd(store_args: &StoreArgs, a: SystemdArgs) -> CmdResult {
         wants: a.wants,
         after: a.after,
         requires: a.requires,
-        env: a
-            .env
-            .into_iter()
-            .filter_map(|e| match e.contains('=') {
-                true => Some(e),
-                false => std::env::var(&e).ok().map(|v| format!("{e}={v}")),
-            })
-            .collect(),
+        env: berth_engine::env::from_flags(&a.env),
         executable: argv[0].clone(),
         root_flags: argv[1..].to_vec(),
     };
