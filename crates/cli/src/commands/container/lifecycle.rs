@@ -220,13 +220,7 @@ pub fn wait(store_args: &StoreArgs, a: WaitArgs) -> CmdResult {
         .map(str::parse)
         .collect::<Result<Vec<lifecycle::WaitCondition>, _>>()
         .map_err(fail)?;
-    let interval = berth_engine::health::parse_duration(&a.interval)
-        .or_else(|_| {
-            a.interval
-                .parse::<u64>()
-                .map(std::time::Duration::from_millis)
-        })
-        .map_err(|_| exit::podman(format!("--interval {}: not a duration", a.interval)))?;
+    let interval = lifecycle::wait_interval(&a.interval).map_err(exit::podman)?;
     each(&a.names, |n| {
         let code = match lifecycle::wait_for(&store, n, &conditions, interval) {
             Err(berth_engine::Error::NoSuchContainer(_)) if a.ignore => -1,
