@@ -10,10 +10,9 @@ use crate::commands::image::trust::SignArgs;
 use crate::commands::image::trust::TrustArgs;
 use crate::exit::{self, CmdResult};
 use crate::output::print_json;
-use crate::progress::Lines;
 use berth_engine::transfer::{self, Transfer};
 use berth_image::Context;
-use berth_image::copy::{CopyOptions, MultiArch, Progress, Silent};
+use berth_image::copy::{CopyOptions, MultiArch};
 use berth_image::manifest::{Compression, ManifestFormat};
 use clap::Args;
 use std::path::PathBuf;
@@ -146,18 +145,9 @@ pub(crate) fn copy_cmd(store: &StoreArgs, a: CopyArgs) -> CmdResult {
         digest_file: a.digestfile,
     };
     copier
-        .copy(&req, progress(a.quiet).as_ref())
+        .copy(&req, crate::progress::unless_quiet(a.quiet).as_ref())
         .map_err(exit::transfer)?;
     Ok(())
-}
-
-/// Lines of progress on stderr, or none with `--quiet`.
-pub(crate) fn progress(quiet: bool) -> Box<dyn Progress> {
-    if quiet {
-        Box::new(Silent)
-    } else {
-        Box::new(Lines::new())
-    }
 }
 
 pub(crate) fn list_tags(a: ListTagsArgs) -> CmdResult {

@@ -4,7 +4,6 @@ use crate::commands::StoreArgs;
 use crate::commands::image::access::Access;
 use crate::commands::image::access::PlatformArgs;
 use crate::commands::image::access::context;
-use crate::commands::image::pull::progress_for;
 use crate::exit::{self, CmdResult};
 use berth_image::copy::{self};
 use berth_image::manifest::{Compression, ManifestFormat};
@@ -53,7 +52,7 @@ pub fn push(store_args: &StoreArgs, a: PushArgs) -> CmdResult {
         digest_file: a.digestfile,
     };
     a.sign.apply(&mut opts.copy)?;
-    let progress = progress_for(a.quiet);
+    let progress = crate::progress::unless_quiet(a.quiet);
     berth_engine::images::push(&store, &a.image, &opts, &ctx, progress.as_ref())
         .map_err(exit::image)?;
     Ok(())

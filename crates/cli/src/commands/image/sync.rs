@@ -6,7 +6,7 @@ use clap::Args;
 use crate::commands::image::access::CopyAccess;
 use crate::commands::image::access::PlatformArgs;
 use crate::commands::image::access::context;
-use crate::commands::image::copy::{copy_options, progress};
+use crate::commands::image::copy::copy_options;
 use crate::commands::image::trust::SignArgs;
 use crate::commands::image::trust::TrustArgs;
 use crate::exit::{self, CmdResult};
@@ -86,7 +86,11 @@ pub fn run(store: &crate::commands::StoreArgs, a: SyncArgs) -> CmdResult {
         SyncEvent::Copying { .. } => {}
     };
     let report = transfer
-        .sync(&req, progress(a.quiet).as_ref(), &mut print)
+        .sync(
+            &req,
+            crate::progress::unless_quiet(a.quiet).as_ref(),
+            &mut print,
+        )
         .map_err(exit::transfer)?;
     if !a.quiet {
         let synced = report.total - report.failed;
