@@ -686,6 +686,40 @@ pub fn infra_removed(store: &Store, info: &Info) {
     }
 }
 
+/// The containers `pod logs` reads: the one named, else every member but
+/// the infra container (which has nothing to say).
+pub fn log_targets(
+    store: &Store,
+    name: &str,
+    container: Option<String>,
+) -> Result<Vec<String>, Error> {
+    let pod = find(store, name)?;
+    let ids: Vec<String> = match container {
+        Some(c) => vec![c],
+        None => members(store, &pod)
+            .into_iter()
+            .filter(|m| !m.config.process.infra)
+            .map(|m| m.id)
+            .collect(),
+    };
+    if ids.is_empty() {
+        let why = format!("pod {} has no containers", pod.name);
+        return Err(Error::InvalidArgument(why));
+    }
+    Ok(ids)
+}
+
+/// `pod restart`: the pod stopped as `stop` stops it, then started again.
+pub fn restart(
+    store: &Store,
+    name: &str,
+    timeout: Option<u64>,
+    monitor_argv: &dyn Fn(&str) -> Vec<OsString>,
+) -> Result<Pod, Error> {
+    stop(store, name, timeout)?;
+    start(store, name, monitor_argv)
+}
+
 /// Starts the pod: its infra container first, then the others.
 pub fn start(
     store: &Store,
