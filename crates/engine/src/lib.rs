@@ -24,6 +24,7 @@ pub mod health;
 mod image_mounts;
 pub mod images;
 pub mod init;
+pub mod input;
 pub mod journald;
 pub mod kube;
 pub mod leases;

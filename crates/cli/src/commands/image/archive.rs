@@ -126,12 +126,10 @@ fn open_input(src: &str) -> Result<Box<dyn Read>, Failure> {
     if src == "-" {
         return Ok(Box::new(std::io::stdin()));
     }
-    if src.starts_with("http://") || src.starts_with("https://") {
-        return berth_image::http::get_body(src)
-            .map(|r| Box::new(r) as Box<dyn Read>)
-            .map_err(exit::podman);
+    match berth_engine::input::open(src) {
+        Ok(r) => Ok(r),
+        // A URL's failure told bare, as it always was.
+        Err(berth_engine::input::InputError::Fetch { source, .. }) => Err(exit::podman(source)),
+        Err(e) => Err(exit::podman(e)),
     }
-    Ok(Box::new(
-        std::fs::File::open(src).map_err(|e| exit::podman(format!("{src}: {e}")))?,
-    ))
 }
