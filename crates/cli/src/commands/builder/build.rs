@@ -255,22 +255,11 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
             .map_err(exit::podman)?,
         iid_file: a.iidfile.clone(),
     };
-    // The runtime RUN uses, found before anything is pulled or built.
-    let conf = berth_engine::conf::get().map_err(exit::podman)?;
-    let runtime = req.runtime.as_deref().or(conf.runtime.as_deref());
-    berth_engine::oci::resolve(runtime.unwrap_or("")).map_err(exit::podman)?;
+    // podman checks the authfile first of all.
     if let Some(f) = &a.authfile {
-        std::fs::metadata(f).map_err(|e| {
-            let why = berth_runtime::error::go_words(&e);
-            exit::usage(
-                125,
-                format!("checking authfile: stat {}: {why}", f.display()),
-            )
-        })?;
+        berth_engine::access::check_authfile(f).map_err(exit::access)?;
     }
-    for u in &a.ulimit {
-        berth_engine::security::ulimit(u).map_err(exit::podman)?;
-    }
+    req.preflight().map_err(exit::build)?;
     let store = store_args.open()?;
     let policy = if a.pull_never { "never" } else { &a.pull };
     let access = crate::commands::image::access::Access {
