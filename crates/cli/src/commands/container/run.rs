@@ -140,15 +140,8 @@ pub fn run(store_args: &StoreArgs, mut a: RunArgs) -> Result<i32, Failure> {
             monitor_argv(store_args, id)
         })
         .map_err(crate::exit::engine)?;
-        let p = &info.config.process;
-        let ended = crate::attach::terminal(conn, p.interactive, p.tty, &keys)
-            .map_err(|e| exit::podman(format!("attach to {}: {e}", info.id)))?;
-        return match ended {
-            berth_engine::attach::Ended::Detached => Ok(0),
-            berth_engine::attach::Ended::Exited => {
-                berth_engine::lifecycle::wait(&store, &info.id).map_err(crate::exit::engine)
-            }
-        };
+        let stdin = info.config.process.interactive;
+        return crate::attach::session(&store, &info, conn, stdin, &keys);
     }
     let c = engine.containers().create_to_start(&o).map_err(failure)?;
     if let Err(m) = cid(&c.id) {
