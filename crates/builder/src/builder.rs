@@ -637,7 +637,7 @@ pub(crate) fn write_image_id(path: Option<&Path>, id: &str) -> Result<(), BuildE
     let Some(path) = path else {
         return Ok(());
     };
-    berth_engine::outfile::write(path, &format!("sha256:{id}")).map_err(|source| BuildError::Io {
+    berth_engine::outfile::write(path, format!("sha256:{id}")).map_err(|source| BuildError::Io {
         path: path.to_path_buf(),
         source,
     })

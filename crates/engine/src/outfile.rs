@@ -67,10 +67,10 @@ pub fn read_ids(files: &[PathBuf], ignore_missing: bool) -> Result<Vec<String>, 
     Ok(ids)
 }
 
-/// Writes `text` to `path` through a temp file renamed over it, with the
+/// Writes `data` to `path` through a temp file renamed over it, with the
 /// mode podman's os.WriteFile(…, 0644) gives.
-pub fn write(path: &Path, text: &str) -> io::Result<()> {
-    berth_image::fsutil::write_atomic_mode(path, text.as_bytes(), 0o644).map_err(plain)
+pub fn write(path: &Path, data: impl AsRef<[u8]>) -> io::Result<()> {
+    berth_image::fsutil::write_atomic_mode(path, data.as_ref(), 0o644).map_err(plain)
 }
 
 /// The I/O error alone, as a direct write would have given it: the temp

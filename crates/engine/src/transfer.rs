@@ -82,7 +82,7 @@ impl Transfer {
             self.copy_to_archive(&req.src, &req.dst, &req.additional_tags, progress)?
         };
         if let Some(path) = &req.digest_file {
-            crate::outfile::write(path, &digest.to_string()).map_err(|source| {
+            crate::outfile::write(path, digest.to_string()).map_err(|source| {
                 TransferError::Io {
                     path: path.clone(),
                     source,

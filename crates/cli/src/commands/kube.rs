@@ -125,9 +125,8 @@ pub(crate) fn generate(store_args: &StoreArgs, g: GenerateArgs) -> CmdResult {
     let store = store_args.open()?;
     let yaml = kube::generate(&store, &g.names).map_err(exit::engine)?;
     match &g.filename {
-        Some(f) => {
-            std::fs::write(f, yaml).map_err(|e| exit::podman(format!("{}: {e}", f.display())))
-        }
+        Some(f) => berth_engine::outfile::write(f, yaml)
+            .map_err(|e| exit::podman(format!("{}: {e}", f.display()))),
         None => crate::output::write_out(yaml.as_bytes()),
     }
 }

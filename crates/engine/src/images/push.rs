@@ -53,7 +53,7 @@ pub fn push(
     let shown = destination.unwrap_or(&own);
     crate::events::image(store, "push", &src.image().id, shown);
     if let Some(path) = &options.digest_file {
-        crate::outfile::write(path, &report.manifest_digest.to_string()).map_err(|source| {
+        crate::outfile::write(path, report.manifest_digest.to_string()).map_err(|source| {
             ImageError::DigestFile {
                 path: path.clone(),
                 source,
