@@ -135,7 +135,7 @@ pub fn print_inspect(docs: &[Value], format: Option<&str>) -> CmdResult {
 
 /// A report as indented JSON, as podman's `--format json` prints it.
 pub fn print_json(report: &impl serde::Serialize) -> CmdResult {
-    print_value(&serde_json::to_value(report).map_err(exit::podman)?, None)
+    print_value(&value(report), None)
 }
 
 pub(crate) fn write_out(bytes: &[u8]) -> CmdResult {

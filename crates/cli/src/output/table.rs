@@ -77,6 +77,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn field_columns_print_strings_bare_and_the_rest_as_json() {
+        let rows = [serde_json::json!({"Name": "web", "Total": 3, "Pod": null})];
+        let cols = [("NAME", "Name"), ("TOTAL", "Total"), ("POD", "Pod")];
+        let t = of_fields(&cols, &rows);
+        assert_eq!(
+            t,
+            [row(&["NAME", "TOTAL", "POD"]), row(&["web", "3", "null"])]
+        );
+    }
+
+    #[test]
     fn the_digest_column_is_there_only_when_asked_for() {
         let r = ["r", "t", "sha256:d", "id", "now", "1B"].map(String::from);
         let without = images(false, [r.clone()]);
