@@ -7,8 +7,7 @@ use clap::{Args, Subcommand};
 
 use crate::commands::StoreArgs;
 use crate::exit::{self, CmdResult};
-use crate::output::table;
-use crate::output::{print_inspect, print_rows, values};
+use crate::output::{List, print_inspect, print_list, values};
 
 #[derive(Args)]
 pub struct SecretArgs {
@@ -119,22 +118,19 @@ pub fn run(store_args: &StoreArgs, a: SecretArgs) -> CmdResult {
         }
         SecretCommand::Ls(l) => {
             let all = secrets::list_filtered(&store, &l.filter).map_err(failure)?;
-            let rows = values(all.iter().map(|s| s.row()));
-            match (&l.format, l.quiet) {
-                (_, true) => all.iter().for_each(|s| println!("{}", s.id)),
-                (Some(f), _) => print_rows(&rows, f)?,
-                (None, _) => {
-                    let columns = [
-                        ("ID", "ID"),
-                        ("NAME", "Name"),
-                        ("DRIVER", "Driver"),
-                        ("CREATED", "CreatedAt"),
-                        ("UPDATED", "UpdatedAt"),
-                    ];
-                    let t = table::of_fields(&columns, &rows);
-                    table::print(&t, !l.noheading);
-                }
-            }
+            let columns = [
+                ("ID", "ID"),
+                ("NAME", "Name"),
+                ("DRIVER", "Driver"),
+                ("CREATED", "CreatedAt"),
+                ("UPDATED", "UpdatedAt"),
+            ];
+            let how = List {
+                quiet: l.quiet.then_some("ID"),
+                format: l.format.as_deref(),
+                heading: !l.noheading,
+            };
+            print_list(&values(all.iter().map(|s| s.row())), &columns, how)?;
         }
         SecretCommand::Inspect(i) => {
             let found = i.names.iter().map(|n| secrets::find(&store, n));

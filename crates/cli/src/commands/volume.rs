@@ -6,8 +6,7 @@ use clap::{Args, Subcommand};
 
 use crate::commands::StoreArgs;
 use crate::exit::{self, CmdResult, Failure};
-use crate::output::table::row;
-use crate::output::{print_inspect, print_rows, values};
+use crate::output::{List, print_inspect, print_list, values};
 
 #[derive(Args)]
 pub struct VolumeArgs {
@@ -159,21 +158,16 @@ pub fn run(store_args: &StoreArgs, a: VolumeArgs) -> CmdResult {
         }
         VolumeCommand::Ls(l) => {
             let all = volumes.list(&l.filter).map_err(|e| failure(e, 125))?;
-            if l.quiet {
-                for v in all {
-                    println!("{}", v.name);
-                }
-                return Ok(());
-            }
-            match &l.format {
-                Some(f) => print_rows(&values(&all), f),
-                None => {
-                    let mut t = vec![row(&["DRIVER", "VOLUME NAME"])];
-                    t.extend(all.into_iter().map(|v| vec![v.driver, v.name]));
-                    crate::output::table::print(&t, !l.noheading);
-                    Ok(())
-                }
-            }
+            let how = List {
+                quiet: l.quiet.then_some("Name"),
+                format: l.format.as_deref(),
+                heading: !l.noheading,
+            };
+            print_list(
+                &values(all),
+                &[("DRIVER", "Driver"), ("VOLUME NAME", "Name")],
+                how,
+            )
         }
         VolumeCommand::Inspect(n) => {
             let docs = volumes

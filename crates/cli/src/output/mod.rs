@@ -124,6 +124,31 @@ pub fn values<T: serde::Serialize>(reports: impl IntoIterator<Item = T>) -> Vec<
     reports.into_iter().map(value).collect()
 }
 
+/// How an `ls` prints its rows, as its flags say.
+pub struct List<'a> {
+    /// `-q`: this field of each row alone (an ID, a name).
+    pub quiet: Option<&'a str>,
+    /// `--format`: a Go template per row (or `json`, `table …`).
+    pub format: Option<&'a str>,
+    /// false with `--noheading`.
+    pub heading: bool,
+}
+
+/// An `ls`: the quiet field of each row, else the template, else a table of
+/// `columns` (heading, field).
+pub fn print_list(rows: &[Value], columns: &[(&str, &str)], how: List) -> CmdResult {
+    if let Some(key) = how.quiet {
+        rows.iter()
+            .for_each(|r| println!("{}", berth_template::to_text(&r[key])));
+        return Ok(());
+    }
+    if let Some(f) = how.format {
+        return print_rows(rows, f);
+    }
+    table::print(&table::of_fields(columns, rows), how.heading);
+    Ok(())
+}
+
 /// `inspect`'s output, as podman's: one JSON array of the documents (by
 /// default, or with `json`), else the template once per document.
 pub fn print_inspect(docs: &[Value], format: Option<&str>) -> CmdResult {
