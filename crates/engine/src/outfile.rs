@@ -68,9 +68,26 @@ pub fn read_ids(files: &[PathBuf], ignore_missing: bool) -> Result<Vec<String>, 
 }
 
 /// Writes `data` to `path` through a temp file renamed over it, with the
-/// mode podman's os.WriteFile(…, 0644) gives.
+/// mode podman's os.WriteFile(…, 0644) gives: 0644 less the umask.
 pub fn write(path: &Path, data: impl AsRef<[u8]>) -> io::Result<()> {
-    berth_image::fsutil::write_atomic_mode(path, data.as_ref(), 0o644).map_err(plain)
+    let mode = 0o644 & !umask();
+    berth_image::fsutil::write_atomic_mode(path, data.as_ref(), mode).map_err(plain)
+}
+
+/// This process's umask, read from /proc (setting it to learn it would race
+/// with other threads creating files); 077 when /proc cannot tell, so that
+/// a file is never more open than the user asked.
+fn umask() -> u32 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    umask_in(&status).unwrap_or(0o077)
+}
+
+/// The `Umask:` line of a /proc/PID/status text (Linux 4.7 and later).
+fn umask_in(status: &str) -> Option<u32> {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Umask:"))
+        .and_then(|m| u32::from_str_radix(m.trim(), 8).ok())
 }
 
 /// The I/O error alone, as a direct write would have given it: the temp
@@ -102,9 +119,19 @@ mod tests {
         write(&p, "sha256:abc").unwrap();
         assert_eq!(std::fs::read_to_string(&p).unwrap(), "sha256:abc");
         let mode = std::fs::metadata(&p).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o644);
+        assert_eq!(mode & 0o777, 0o644 & !umask());
         // Nothing of the temp file is left beside it.
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn the_umask_is_read_from_the_status_text() {
+        assert_eq!(
+            umask_in("Name:\tberth\nUmask:\t0027\nState:\tR\n"),
+            Some(0o027)
+        );
+        assert_eq!(umask_in("Name:\tberth\n"), None);
+        assert!(umask_in(&std::fs::read_to_string("/proc/self/status").unwrap()).is_some());
     }
 
     #[test]
