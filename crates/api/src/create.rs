@@ -100,6 +100,7 @@ struct HostConfigBody {
     ipc_mode: String,
     #[serde(rename = "UTSMode")]
     uts_mode: String,
+    userns_mode: String,
     log_config: Option<LogConfigBody>,
 }
 
@@ -235,6 +236,11 @@ pub fn run_options(body: CreateBody, name: Option<String>) -> Result<RunOptions,
     p.pid = ns("pid", "PidMode", &h.pid_mode)?;
     p.ipc = ns("ipc", "IpcMode", &h.ipc_mode)?;
     p.uts = ns("uts", "UTSMode", &h.uts_mode)?;
+    userns(
+        &mut p,
+        (!h.userns_mode.is_empty()).then_some(&h.userns_mode),
+        "UsernsMode",
+    )?;
     if let Some(l) = h.log_config.filter(|l| !l.kind.is_empty()) {
         p.log_driver = Some(match l.kind.as_str() {
             // Docker's default driver; berth's file log answers `logs` the same.
@@ -262,6 +268,21 @@ pub fn run_options(body: CreateBody, name: Option<String>) -> Result<RunOptions,
         replace: false,
         process: p,
     })
+}
+
+/// The user namespace as the CLI's run and create resolve it: the mode
+/// asked for, else containers.conf's; a pod member's is its infra's. Called
+/// once the user is set, which wins over keep-id's.
+pub(crate) fn userns(
+    p: &mut ProcessOptions,
+    mode: Option<&str>,
+    field: &str,
+) -> Result<(), ApiError> {
+    let in_pod = p.pod.is_some();
+    berth_engine::namespaces::userns_of_member(mode, &[], &[], in_pod)
+        .map_err(|e| bad(field, e))?
+        .apply(p);
+    Ok(())
 }
 
 fn non_empty(s: String) -> Option<String> {
@@ -342,5 +363,36 @@ fn network_mode(mode: &str) -> Result<NetworkMode, ApiError> {
         "" | "default" => Ok(NetworkMode::Unset),
         "bridge" => Ok(NetworkMode::Bridge(berth_engine::network::DEFAULT.into())),
         m => m.parse().map_err(|e| bad("NetworkMode", e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn create(body: serde_json::Value) -> Result<RunOptions, ApiError> {
+        run_options(serde_json::from_value(body).unwrap(), None)
+    }
+
+    #[test]
+    fn userns_mode_resolves_as_the_cli_flag_does() {
+        let body = serde_json::json!({
+            "Image": "busybox",
+            "HostConfig": {"UsernsMode": "auto:size=1024"},
+        });
+        let o = create(body).unwrap();
+        let auto = o.process.auto_userns.expect("an auto user namespace");
+        assert_eq!(auto.size, Some(1024));
+    }
+
+    #[test]
+    fn a_userns_mode_berth_has_not_is_a_bad_request() {
+        let body = serde_json::json!({
+            "Image": "busybox",
+            "HostConfig": {"UsernsMode": "auto:size=x"},
+        });
+        let e = create(body).unwrap_err();
+        assert_eq!(e.status, 400);
+        assert!(e.message.starts_with("UsernsMode: "), "{}", e.message);
     }
 }

@@ -282,9 +282,8 @@ pub fn push(s: &Service, req: &Request, name: &str, w: &mut dyn Write) -> Result
     let _ = out.json_line(&json!({"status": format!("The push refers to repository [{name}]")}));
     let last = match s.engine.images().push(
         &image,
-        None,
-        &context,
         &Default::default(),
+        &context,
         &berth_image::copy::Silent,
     ) {
         Ok(r) => {

@@ -202,6 +202,7 @@ struct SpecGen {
     pod: String,
     portmappings: Vec<PortSpec>,
     netns: Option<NsSpec>,
+    userns: Option<NsSpec>,
     cap_add: Vec<String>,
     cap_drop: Vec<String>,
     privileged: bool,
@@ -226,8 +227,26 @@ struct NsSpec {
     value: String,
 }
 
+impl NsSpec {
+    /// The namespace as the CLI's flag says it (`auto:size=N`,
+    /// `container:NAME`); None for no mode, the default's.
+    fn flag(&self) -> Option<String> {
+        match (self.nsmode.as_str(), self.value.as_str()) {
+            ("" | "default", _) => None,
+            (mode, "") => Some(mode.to_string()),
+            (mode, value) => Some(format!("{mode}:{value}")),
+        }
+    }
+}
+
 pub fn create(s: &Service, req: &Request) -> Result {
-    let g: SpecGen = crate::containers::json_body(req)?;
+    let o = run_options(crate::containers::json_body(req)?)?;
+    let c = s.engine.containers().create(&o)?;
+    Ok(Reply::Json(201, json!({"Id": c.id, "Warnings": []})))
+}
+
+/// The engine's options for a libpod create request.
+fn run_options(g: SpecGen) -> Result<berth_engine::RunOptions> {
     if g.image.is_empty() {
         return Err(ApiError::bad_request("image: a container needs an image"));
     }
@@ -279,15 +298,15 @@ pub fn create(s: &Service, req: &Request) -> Result {
     if !g.restart_policy.is_empty() {
         p.restart = g.restart_policy.parse().map_err(ApiError::bad_request)?;
     }
-    let o = berth_engine::RunOptions {
+    let userns = g.userns.as_ref().and_then(NsSpec::flag);
+    crate::create::userns(&mut p, userns.as_deref(), "userns")?;
+    Ok(berth_engine::RunOptions {
         image: g.image,
         name: non_empty(g.name),
         rm: g.remove,
         replace: false,
         process: p,
-    };
-    let c = s.engine.containers().create(&o)?;
-    Ok(Reply::Json(201, json!({"Id": c.id, "Warnings": []})))
+    })
 }
 
 /// libpod's wait answers the exit code alone.
@@ -362,17 +381,20 @@ pub fn pull(s: &Service, req: &Request, w: &mut dyn std::io::Write) -> Result {
 pub fn push(s: &Service, req: &Request, name: &str, w: &mut dyn std::io::Write) -> Result {
     s.engine.images().inspect(name)?;
     let context = crate::images::registry_context(req)?;
-    let destination = req.param("destination").filter(|d| !d.is_empty());
+    let options = berth_engine::images::PushOptions {
+        destination: req
+            .param("destination")
+            .filter(|d| !d.is_empty())
+            .map(Into::into),
+        ..Default::default()
+    };
     let mut out = crate::http::Chunked::start(w, 200, "application/json")
         .map_err(|e| ApiError::new(500, e))?;
     let _ = out.json_line(&json!({"stream": "Getting image source signatures\n"}));
-    let pushed = s.engine.images().push(
-        name,
-        destination,
-        &context,
-        &Default::default(),
-        &berth_image::copy::Silent,
-    );
+    let pushed = s
+        .engine
+        .images()
+        .push(name, &options, &context, &berth_image::copy::Silent);
     let last = match pushed {
         Ok(_) => json!({"stream": "Writing manifest to image destination\n"}),
         Err(e) => json!({"error": e.to_string()}),
@@ -559,4 +581,37 @@ fn port_mappings(ports: Vec<PortSpec>) -> Vec<berth_engine::network::PortMapping
             },
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn create(body: Value) -> Result<berth_engine::RunOptions> {
+        run_options(serde_json::from_value(body).unwrap())
+    }
+
+    #[test]
+    fn userns_resolves_as_the_cli_flag_does() {
+        let body = json!({
+            "image": "busybox",
+            "userns": {"nsmode": "auto", "value": "size=1024"},
+        });
+        let auto = create(body).unwrap().process.auto_userns;
+        assert_eq!(auto.expect("an auto user namespace").size, Some(1024));
+        let body = json!({
+            "image": "busybox",
+            "userns": {"nsmode": "container", "value": "other"},
+        });
+        let joined = create(body).unwrap().process.userns_of;
+        assert_eq!(joined.as_deref(), Some("other"));
+    }
+
+    #[test]
+    fn a_userns_berth_has_not_is_a_bad_request() {
+        let body = json!({"image": "busybox", "userns": {"nsmode": "private"}});
+        let e = create(body).unwrap_err();
+        assert_eq!(e.status, 400);
+        assert!(e.message.starts_with("userns: "), "{}", e.message);
+    }
 }

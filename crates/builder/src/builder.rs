@@ -21,6 +21,7 @@ use std::sync::Arc;
 use berth_engine::container::{self, Info};
 use berth_engine::run::{self, RunOptions};
 use berth_engine::spec::ProcessOptions;
+use berth_engine::volumes::InvalidMount;
 use berth_image::config_edit::{ConfigEdit, apply_to_value};
 use berth_runtime::pid::{Pid, ProcessId};
 use berth_storage::Store;
@@ -347,6 +348,29 @@ pub struct RunSpec {
     pub terminal: bool,
 }
 
+impl RunSpec {
+    /// `run --mount`s: binds and volumes join `-v`'s, a tmpfs is its own; an
+    /// image mount is a build's (RUN --mount), not served here.
+    pub fn add_mounts(&mut self, mounts: &[String]) -> Result<(), BuildError> {
+        use berth_engine::volumes::MountFlag;
+        let bad = |value: &str, why: String| BuildError::InvalidFlag {
+            flag: "--mount".into(),
+            value: value.to_string(),
+            why,
+        };
+        for m in mounts {
+            match m.parse().map_err(|e: InvalidMount| bad(m, e.reason))? {
+                MountFlag::Volume(v) => self.volumes.push(v),
+                MountFlag::Tmpfs(t) => self.tmpfs.push(t),
+                MountFlag::Image(_) => {
+                    return Err(bad(m, "type=image is not served by run".into()));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// `run`: the command over the working container's root, with the config's
 /// environment, working directory and user; returns its exit code.
 pub fn run(store: &Store, b: &Builder, spec: &RunSpec) -> Result<i32, BuildError> {
@@ -541,6 +565,8 @@ pub struct CommitSpec {
     pub squash: bool,
     /// Remove the working container afterwards.
     pub rm: bool,
+    /// A file the new image's ID is written to (`--iidfile`).
+    pub iid_file: Option<PathBuf>,
 }
 
 /// The config fields only Docker's format has; an OCI commit drops them.
@@ -599,10 +625,22 @@ pub fn commit(
     o.docker = spec.docker;
     o.squash = spec.squash;
     let id = berth_engine::commit::commit(store, &b.id, &o)?;
+    write_image_id(spec.iid_file.as_deref(), &id)?;
     if spec.rm {
         remove(store, b)?;
     }
     Ok((id, dropped))
+}
+
+/// `--iidfile`: the image's ID as `sha256:ID`, as buildah writes it.
+pub(crate) fn write_image_id(path: Option<&Path>, id: &str) -> Result<(), BuildError> {
+    let Some(path) = path else {
+        return Ok(());
+    };
+    berth_engine::outfile::write(path, format!("sha256:{id}")).map_err(|source| BuildError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// `mount`: the root, mounted until `umount` (host tools may write into it).
@@ -724,5 +762,26 @@ fn not_key_value(flag: &str, value: &str) -> BuildError {
     BuildError::NotKeyValue {
         flag: flag.to_string(),
         value: value.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_mounts_go_where_they_belong_and_an_image_is_refused() {
+        let mut spec = RunSpec::default();
+        let mounts = ["type=bind,src=/tmp,dst=/t", "type=tmpfs,dst=/scratch"].map(String::from);
+        spec.add_mounts(&mounts).unwrap();
+        assert_eq!((spec.volumes.len(), spec.tmpfs.len()), (1, 1));
+        let image = ["type=image,src=busybox,dst=/img".to_string()];
+        let e = spec.add_mounts(&image).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "--mount type=image,src=busybox,dst=/img: type=image is not served by run"
+        );
+        let e = spec.add_mounts(&["type=bind".to_string()]).unwrap_err();
+        assert_eq!(e.to_string(), "--mount type=bind: a target is required");
     }
 }

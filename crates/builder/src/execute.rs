@@ -97,9 +97,23 @@ pub struct BuildRequest {
     /// `--userns-uid-map/--userns-gid-map`: every stage's working container
     /// in a user namespace of its own with this map.
     pub id_map: Option<berth_storage::idmap::IdMap>,
+    /// `--iidfile`: a file the built image's ID is written to.
+    pub iid_file: Option<PathBuf>,
 }
 
 impl BuildRequest {
+    /// What must hold before anything is pulled or built, as podman checks
+    /// it: the runtime RUN uses can be found, and every `--ulimit` parses.
+    pub fn preflight(&self) -> Result<(), BuildError> {
+        let conf = berth_engine::conf::get().map_err(berth_engine::Error::from)?;
+        let runtime = self.runtime.as_deref().or(conf.runtime.as_deref());
+        berth_engine::oci::resolve(runtime.unwrap_or("")).map_err(berth_engine::Error::from)?;
+        for u in &self.ulimits {
+            berth_engine::security::ulimit(u).map_err(berth_engine::Error::from)?;
+        }
+        Ok(())
+    }
+
     fn options(&self) -> BuildOptions {
         let mut o = BuildOptions {
             build_args: self.build_args.clone(),
@@ -175,4 +189,24 @@ struct Working {
     container: Info,
     rootfs: PathBuf,
     image: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn preflight_refuses_a_missing_runtime_and_a_bad_ulimit() {
+        let runtime = BuildRequest {
+            runtime: Some("/no/such/runtime".into()),
+            ..Default::default()
+        };
+        assert!(matches!(runtime.preflight(), Err(BuildError::Engine(_))));
+        let ulimit = BuildRequest {
+            ulimits: vec!["nofile=many".into()],
+            ..Default::default()
+        };
+        let e = ulimit.preflight().unwrap_err();
+        assert!(e.to_string().contains("nofile=many"), "{e}");
+    }
 }

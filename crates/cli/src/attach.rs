@@ -8,7 +8,28 @@ use std::os::unix::net::UnixStream;
 use std::sync::mpsc::Receiver;
 
 use berth_engine::attach::{self, AttachStreams, Ended};
+use berth_engine::container::Info;
 use berth_engine::tty;
+use berth_storage::Store;
+
+use crate::exit::{self, Failure};
+
+/// A container's session on the user's terminal: relayed until the
+/// container ends (its exit code, waited for) or the user detaches (0).
+pub fn session(
+    store: &Store,
+    info: &Info,
+    conn: UnixStream,
+    stdin: bool,
+    keys: &[u8],
+) -> Result<i32, Failure> {
+    let ended = terminal(conn, stdin, info.config.process.tty, keys)
+        .map_err(|e| exit::podman(format!("attach to {}: {e}", info.id)))?;
+    match ended {
+        Ended::Detached => Ok(0),
+        Ended::Exited => berth_engine::lifecycle::wait(store, &info.id).map_err(exit::engine),
+    }
+}
 
 /// Relays between the user's stdio and an attach connection until the
 /// container's output ends or the user types the detach `keys`.

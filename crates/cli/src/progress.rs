@@ -10,6 +10,15 @@ use berth_image::copy::Progress;
 use berth_image::manifest::{Descriptor, is_layer_type};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+/// Copy progress as a command's `--quiet` asks: lines (or bars), or nothing.
+pub fn unless_quiet(quiet: bool) -> Box<dyn Progress> {
+    if quiet {
+        Box::new(berth_image::copy::Silent)
+    } else {
+        Box::new(Lines::new())
+    }
+}
+
 pub struct Lines {
     /// None when stderr is not a terminal: plain lines only.
     bars: Option<MultiProgress>,

@@ -258,10 +258,24 @@ fn a_script_of_verbs_commits_one_layer_that_runs_as_configured() {
         .stdout;
     assert!(name.starts_with("bb-working-container "), "{name}");
 
+    let iidfile = st.dir.path().join("iid");
+    let iid_arg = iidfile.to_str().unwrap();
     let id = st
-        .ok(&["builder", "commit", "-q", "--rm", c, "localhost/scripted:1"])
+        .ok(&[
+            "builder",
+            "commit",
+            "-q",
+            "--rm",
+            "--iidfile",
+            iid_arg,
+            c,
+            "localhost/scripted:1",
+        ])
         .stdout;
     assert_eq!(id.trim().len(), 64, "{id}");
+    // --iidfile: the same ID, as buildah writes it.
+    let written = std::fs::read_to_string(&iidfile).unwrap();
+    assert_eq!(written, format!("sha256:{}", id.trim()));
     st.assert_clean();
     assert_eq!(
         st.layers("localhost/scripted:1"),

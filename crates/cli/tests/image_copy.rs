@@ -464,6 +464,22 @@ fn docker_schema2_conversion_and_digestfile() {
     let s = json(&skopeo(&["inspect", &format!("dir:{}", d.display())]).stdout);
     assert_eq!(s["Digest"], written.as_str());
     assert_ne!(written, fx.manifest_digest);
+    // A digest file that cannot be written: skopeo's 1, the file named, and
+    // nothing of a temp file left about.
+    let unwritable = tmp.path().join("no/such/dir/digest");
+    let again = tmp.path().join("again");
+    let r = run(&[
+        "image",
+        "copy",
+        "-q",
+        "--digestfile",
+        unwritable.to_str().unwrap(),
+        &src,
+        &format!("dir:{}", again.display()),
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let told = format!("{}: No such file or directory", unwritable.display());
+    assert!(r.stderr.contains(&told), "{}", r.stderr);
 }
 
 #[test]

@@ -276,6 +276,20 @@ fn push_compression_format_and_digestfile() {
     let a = json(&skopeo(&["inspect", "--config", NO_TLS, &dst]).stdout);
     let b = json(&skopeo(&["inspect", "--config", NO_TLS, &v2]).stdout);
     assert_eq!(a["rootfs"], b["rootfs"]);
+    // A digest file that cannot be written: podman's 125, the file named.
+    let unwritable = st.dir.path().join("no/such/dir/digest");
+    let r = st.run(&[
+        "push",
+        "-q",
+        NO_TLS,
+        "--digestfile",
+        unwritable.to_str().unwrap(),
+        "localhost/pushme:1",
+        &v2,
+    ]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    let told = format!("{}: No such file or directory", unwritable.display());
+    assert!(r.stderr.contains(&told), "{}", r.stderr);
 }
 
 #[test]

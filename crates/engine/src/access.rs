@@ -2,7 +2,7 @@
 //! from an image list, retries and registries.conf, made into the
 //! [`Context`] that image transports read.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use berth_image::Context;
 use berth_image::auth::Credentials;
@@ -48,6 +48,20 @@ pub enum AccessError {
         path: PathBuf,
         source: berth_image::Error,
     },
+    /// An `--authfile` that is not there (podman's words, Go's for the why).
+    #[error("checking authfile: stat {}: {why}", .path.display())]
+    NoAuthfile { path: PathBuf, why: String },
+}
+
+/// Refuses an `--authfile` that cannot be found, before anything is pulled
+/// (podman's build checks it first).
+pub fn check_authfile(path: &Path) -> Result<(), AccessError> {
+    std::fs::metadata(path)
+        .map(drop)
+        .map_err(|e| AccessError::NoAuthfile {
+            path: path.to_path_buf(),
+            why: berth_runtime::error::go_words(&e),
+        })
 }
 
 impl RegistryAccess {

@@ -498,6 +498,19 @@ pub fn export(
     })
 }
 
+/// `export -o FILE`: the tar is written beside FILE and renamed over it once
+/// whole, so that a failed export leaves no half archive under its name.
+pub fn export_to_file(store: &Store, name: &str, path: &Path) -> Result<(), Error> {
+    let tmp = path.with_extension("berth-tmp");
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(fail)?);
+    let written = export(store, name, &mut f).and_then(|()| f.flush().map_err(fail));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+        return written;
+    }
+    std::fs::rename(&tmp, path).map_err(fail)
+}
+
 /// Where `build --output` writes an image's files (buildah's and docker's forms).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FilesOutput {

@@ -118,6 +118,25 @@ impl Pods<'_> {
         crate::pods::stop(self.store(), name, timeout)
     }
 
+    /// The containers `pod logs` reads (see [`crate::pods::log_targets`]).
+    pub fn log_targets(
+        &self,
+        name: &str,
+        container: Option<String>,
+    ) -> crate::error::Result<Vec<String>> {
+        crate::pods::log_targets(self.store(), name, container)
+    }
+
+    /// Stops the pod, then starts it again.
+    pub fn restart(
+        &self,
+        name: &str,
+        timeout: Option<u64>,
+        monitor: MonitorArgv,
+    ) -> crate::error::Result<crate::pods::Pod> {
+        crate::pods::restart(self.store(), name, timeout, monitor)
+    }
+
     pub fn kill(&self, name: &str, signal: &str) -> crate::error::Result<crate::pods::Pod> {
         crate::pods::kill(self.store(), name, signal)
     }
@@ -242,19 +261,11 @@ impl Images<'_> {
     pub fn push(
         &self,
         image: &str,
-        destination: Option<&str>,
+        options: &crate::images::PushOptions,
         context: &berth_image::Context,
-        options: &berth_image::copy::CopyOptions,
         progress: &dyn Progress,
     ) -> Result<crate::images::PushReport, ImageError> {
-        crate::images::push(
-            &self.engine.store,
-            image,
-            destination,
-            context,
-            options,
-            progress,
-        )
+        crate::images::push(&self.engine.store, image, options, context, progress)
     }
 
     /// Mounts an image's root filesystem read-only; returns its ID and where.

@@ -217,6 +217,26 @@ pub fn reset(store: &Store, id: &str) {
     );
 }
 
+/// `healthcheck run NAME`: the container's check run once now, as its timer
+/// would run it, with `exec_argv(ID)` (`berth … exec ID`); whether it passed.
+/// A container with no check, or one not running, has none to run.
+pub fn run_now(
+    store: &Store,
+    name: &str,
+    exec_argv: impl FnOnce(&str) -> Vec<OsString>,
+) -> Result<bool, crate::Error> {
+    let i = container::find(store, name)?;
+    let Some(h) = &i.config.health else {
+        let why = format!("container {} has no defined healthcheck", i.id);
+        return Err(crate::Error::InvalidArgument(why));
+    };
+    if i.state.status != container::Status::Running {
+        let why = format!("container {} is not running", i.id);
+        return Err(crate::Error::StateImproper(why));
+    }
+    Ok(check(store, &i.id, h, &exec_argv(&i.id), false))
+}
+
 /// Runs the check once with `exec_argv` (`berth … exec ID`) and records the
 /// result; `in_start_period` failures do not count. Returns whether it passed.
 pub fn check(
@@ -365,6 +385,17 @@ fn run_with_timeout(exec_argv: &[OsString], test: &[String], timeout: Duration) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_missing_container_has_no_check_to_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::test_store(dir.path());
+        let e = run_now(&store, "nope", |_| unreachable!("nothing to exec")).unwrap_err();
+        assert!(
+            matches!(e, crate::Error::NoSuchContainer(ref n) if n == "nope"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn go_durations() {

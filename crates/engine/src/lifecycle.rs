@@ -588,6 +588,14 @@ impl std::str::FromStr for WaitCondition {
     }
 }
 
+/// `wait --interval`: a duration (`250ms`, `1s`), or as podman also takes
+/// it, a number of milliseconds.
+pub fn wait_interval(s: &str) -> Result<Duration> {
+    crate::health::parse_duration(s)
+        .or_else(|_| s.parse::<u64>().map(Duration::from_millis))
+        .map_err(|_| Error::InvalidArgument(format!("--interval {s}: not a duration")))
+}
+
 /// Waits until the container meets one of `conditions`, looking every
 /// `interval` (podman polls too); the exit code for an exit, else -1.
 pub fn wait_for(
@@ -883,5 +891,13 @@ mod tests {
             let o = RemoveOptions { ignore: true, ..o };
             assert!(remove_with(&store, "nope", &o).unwrap().is_empty());
         }
+    }
+
+    #[test]
+    fn a_wait_interval_is_a_duration_or_milliseconds() {
+        assert_eq!(wait_interval("2s").unwrap(), Duration::from_secs(2));
+        assert_eq!(wait_interval("300").unwrap(), Duration::from_millis(300));
+        let e = wait_interval("soon").unwrap_err();
+        assert_eq!(e.to_string(), "--interval soon: not a duration");
     }
 }

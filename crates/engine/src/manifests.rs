@@ -396,7 +396,7 @@ pub fn push_list(
     let destination = push_destination(list, o)?;
     let digest = push(store, &list.id, &destination, o.all, ctx, progress)?;
     if let Some(f) = &o.digest_file {
-        std::fs::write(f, digest.to_string()).map_err(|source| ImageError::DigestFile {
+        crate::outfile::write(f, digest.to_string()).map_err(|source| ImageError::DigestFile {
             path: f.clone(),
             source,
         })?;

@@ -59,23 +59,37 @@ pub struct Transfer {
     pub dst: Context,
 }
 
+/// What one `copy` moves, and what it leaves behind.
+#[derive(Debug)]
+pub struct CopyRequest {
+    pub src: ImageName,
+    pub dst: ImageName,
+    /// More names for the image in a docker-archive destination.
+    pub additional_tags: Vec<String>,
+    /// A file the copied manifest's digest is written to (`--digestfile`).
+    pub digest_file: Option<PathBuf>,
+}
+
 impl Transfer {
-    /// Copies `src` to `dst` if the policy accepts the source; returns the
-    /// digest of the manifest written. `additional_tags` are more names for
-    /// the image in a docker-archive destination.
-    pub fn copy(
-        &self,
-        src: &ImageName,
-        dst: &ImageName,
-        additional_tags: &[String],
-        progress: &dyn Progress,
-    ) -> Result<Digest> {
-        if !additional_tags.is_empty() {
-            return self.copy_to_archive(src, dst, additional_tags, progress);
+    /// Copies the request's source to its destination if the policy accepts
+    /// the source; returns the digest of the manifest written.
+    pub fn copy(&self, req: &CopyRequest, progress: &dyn Progress) -> Result<Digest> {
+        let digest = if req.additional_tags.is_empty() {
+            let source = open_source(&self.store, &req.src, &self.src)?;
+            let dest = transport::open_any_destination(&self.store, &req.dst, &self.dst)?;
+            self.copy_opened(&req.src, source.as_ref(), dest.as_ref(), progress)?
+        } else {
+            self.copy_to_archive(&req.src, &req.dst, &req.additional_tags, progress)?
+        };
+        if let Some(path) = &req.digest_file {
+            crate::outfile::write(path, digest.to_string()).map_err(|source| {
+                TransferError::Io {
+                    path: path.clone(),
+                    source,
+                }
+            })?;
         }
-        let source = open_source(&self.store, src, &self.src)?;
-        let dest = transport::open_any_destination(&self.store, dst, &self.dst)?;
-        self.copy_opened(src, source.as_ref(), dest.as_ref(), progress)
+        Ok(digest)
     }
 
     fn copy_opened(

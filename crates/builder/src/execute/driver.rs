@@ -115,7 +115,9 @@ pub fn build(
     for w in &borrowed {
         close(store, w);
     }
-    result
+    let id = result?;
+    crate::builder::write_image_id(req.iid_file.as_deref(), &id)?;
+    Ok(id)
 }
 
 /// Whether the plan's image reference names one of the file's stages.

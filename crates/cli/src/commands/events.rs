@@ -98,5 +98,5 @@ fn print(e: &Event, a: &EventsArgs) -> CmdResult {
 
 /// An event as JSON and templates see it (podman's field names).
 fn value(e: &Event) -> Value {
-    serde_json::to_value(e.report()).unwrap_or_default()
+    crate::output::value(e.report())
 }

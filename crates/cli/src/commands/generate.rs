@@ -112,40 +112,28 @@ fn generate_systemd(store_args: &StoreArgs, a: SystemdArgs) -> CmdResult {
         wants: a.wants,
         after: a.after,
         requires: a.requires,
-        env: a
-            .env
-            .into_iter()
-            .filter_map(|e| match e.contains('=') {
-                true => Some(e),
-                false => std::env::var(&e).ok().map(|v| format!("{e}={v}")),
-            })
-            .collect(),
+        env: berth_engine::env::from_flags(&a.env),
         executable: argv[0].clone(),
         root_flags: argv[1..].to_vec(),
     };
-    let mut units: Vec<(String, String)> = systemd::units(&store, &a.target, &o)
-        .map_err(exit::podman)?
-        .into_iter()
-        .map(|u| (u.service, u.text))
-        .collect();
+    let mut units = systemd::units(&store, &a.target, &o).map_err(exit::podman)?;
     if a.files {
+        // What is printed then: the files written, in place of the units.
         let cwd = std::env::current_dir().map_err(exit::podman)?;
-        for (service, text) in &mut units {
-            let path = cwd.join(format!("{service}.service"));
-            std::fs::write(&path, &*text)
-                .map_err(|e| exit::podman(format!("{}: {e}", path.display())))?;
-            *text = format!("{}\n", path.display());
+        let paths = systemd::write_files(&cwd, &units).map_err(exit::podman)?;
+        for (u, path) in units.iter_mut().zip(paths) {
+            u.text = format!("{}\n", path.display());
         }
     }
     if a.format.is_some() {
         let map: std::collections::BTreeMap<_, _> = units
             .into_iter()
-            .map(|(s, t)| (s, t.trim_end().to_string()))
+            .map(|u| (u.service, u.text.trim_end().to_string()))
             .collect();
         let json = serde_json::to_string_pretty(&map).map_err(exit::podman)?;
         println!("{json}");
     } else {
-        units.iter().for_each(|(_, t)| print!("{t}"));
+        units.iter().for_each(|u| print!("{}", u.text));
     }
     Ok(())
 }

@@ -92,22 +92,15 @@ struct DownArgs {
 /// The YAML, at most what `kube play` reads (and one byte more, to tell).
 fn read_yaml(file: &str) -> Result<String, exit::Failure> {
     let limit = kube::MAX_YAML as u64 + 1;
+    if file != "-" {
+        return berth_engine::input::read_text(file, limit).map_err(exit::podman);
+    }
     let mut text = String::new();
-    let r = match file {
-        "-" => std::io::stdin()
-            .lock()
-            .take(limit)
-            .read_to_string(&mut text),
-        // podman's: the YAML may be served.
-        u if u.starts_with("http://") || u.starts_with("https://") => {
-            berth_image::http::get_body(u)
-                .map_err(|e| exit::podman(format!("{u}: {e}")))?
-                .take(limit)
-                .read_to_string(&mut text)
-        }
-        f => std::fs::File::open(f).and_then(|h| h.take(limit).read_to_string(&mut text)),
-    };
-    r.map_err(|e| exit::podman(format!("{file}: {e}")))?;
+    let stdin = std::io::stdin().lock();
+    stdin
+        .take(limit)
+        .read_to_string(&mut text)
+        .map_err(|e| exit::podman(format!("{file}: {e}")))?;
     Ok(text)
 }
 
@@ -132,9 +125,8 @@ pub(crate) fn generate(store_args: &StoreArgs, g: GenerateArgs) -> CmdResult {
     let store = store_args.open()?;
     let yaml = kube::generate(&store, &g.names).map_err(exit::engine)?;
     match &g.filename {
-        Some(f) => {
-            std::fs::write(f, yaml).map_err(|e| exit::podman(format!("{}: {e}", f.display())))
-        }
+        Some(f) => berth_engine::outfile::write(f, yaml)
+            .map_err(|e| exit::podman(format!("{}: {e}", f.display()))),
         None => crate::output::write_out(yaml.as_bytes()),
     }
 }

@@ -175,7 +175,7 @@ pub fn run(store_args: &StoreArgs, a: ManifestArgs) -> CmdResult {
                 digest_file: p.digestfile,
                 rm: p.rm,
             };
-            let progress = crate::commands::image::pull::progress_for(p.quiet);
+            let progress = crate::progress::unless_quiet(p.quiet);
             let digest = manifests::push_list(&store, &l, &o, &ctx(&p.access)?, progress.as_ref())
                 .map_err(exit::image)?;
             if !p.quiet {

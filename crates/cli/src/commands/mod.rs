@@ -99,13 +99,6 @@ pub(crate) fn ids_from_files(
     ignore: bool,
     kind: &str,
 ) -> Result<Vec<String>, Failure> {
-    let mut ids = vec![];
-    for f in files {
-        match std::fs::read_to_string(f) {
-            Ok(id) => ids.push(id.trim().to_string()),
-            Err(e) if ignore && e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(exit::podman(format!("reading {kind} {}: {e}", f.display()))),
-        }
-    }
-    Ok(ids)
+    berth_engine::outfile::read_ids(files, ignore)
+        .map_err(|e| exit::podman(format!("reading {kind} {e}")))
 }

@@ -3,11 +3,11 @@
 use berth_engine::network::NetworkError;
 use berth_engine::{Engine, Networks, network};
 use clap::{Args, Subcommand};
-use serde_json::Value;
 
 use crate::commands::StoreArgs;
 use crate::exit::{self, CmdResult};
-use crate::output::print_value;
+use crate::output::table::row;
+use crate::output::{print_inspect, values};
 
 #[derive(Args)]
 pub struct NetworkArgs {
@@ -132,20 +132,12 @@ pub fn run(store_args: &StoreArgs, a: NetworkArgs) -> CmdResult {
         NetworkCommand::Ls(l) => {
             let rows = networks.rows(&l.filter).map_err(exit::podman)?;
             if let Some(f) = &l.format {
-                let rows: Vec<Value> = rows
-                    .iter()
-                    .map(|r| serde_json::to_value(r).unwrap_or_default())
-                    .collect();
-                return crate::output::print_rows(&rows, f);
+                return crate::output::print_rows(&crate::output::values(&rows), f);
             }
             if l.quiet {
                 rows.iter().for_each(|r| println!("{}", r.name));
             } else {
-                let mut table = vec![vec![
-                    "NETWORK ID".to_string(),
-                    "NAME".into(),
-                    "DRIVER".into(),
-                ]];
+                let mut table = vec![row(&["NETWORK ID", "NAME", "DRIVER"])];
                 table.extend(
                     rows.iter()
                         .map(|r| vec![r.id[..12].to_string(), r.name.clone(), r.driver.into()]),
@@ -154,17 +146,9 @@ pub fn run(store_args: &StoreArgs, a: NetworkArgs) -> CmdResult {
             }
         }
         NetworkCommand::Inspect(n) => {
-            let mut out = Vec::new();
-            for name in &n.names {
-                out.push(
-                    serde_json::to_value(networks.inspect(name).map_err(exit::podman)?)
-                        .unwrap_or_default(),
-                );
-            }
-            match n.format.as_deref() {
-                None | Some("json") => print_value(&Value::Array(out), None)?,
-                Some(f) => out.iter().try_for_each(|v| print_value(v, Some(f)))?,
-            }
+            let docs = n.names.iter().map(|name| networks.inspect(name));
+            let docs = docs.collect::<Result<Vec<_>, _>>().map_err(exit::podman)?;
+            print_inspect(&values(docs), n.format.as_deref())?;
         }
         NetworkCommand::Rm(n) => {
             for name in &n.names {

@@ -4,11 +4,10 @@ use std::io::Read;
 
 use berth_engine::secrets::{self, SecretError, SecretInspect};
 use clap::{Args, Subcommand};
-use serde_json::Value;
 
 use crate::commands::StoreArgs;
 use crate::exit::{self, CmdResult};
-use crate::output::{print_rows, print_value};
+use crate::output::{List, print_inspect, print_list, values};
 
 #[derive(Args)]
 pub struct SecretArgs {
@@ -119,38 +118,25 @@ pub fn run(store_args: &StoreArgs, a: SecretArgs) -> CmdResult {
         }
         SecretCommand::Ls(l) => {
             let all = secrets::list_filtered(&store, &l.filter).map_err(failure)?;
-            let rows: Vec<Value> = all
-                .iter()
-                .map(|s| serde_json::to_value(s.row()).expect("json"))
-                .collect();
-            match (&l.format, l.quiet) {
-                (_, true) => all.iter().for_each(|s| println!("{}", s.id)),
-                (Some(f), _) => print_rows(&rows, f)?,
-                (None, _) => {
-                    let mut t = vec![
-                        ["ID", "NAME", "DRIVER", "CREATED", "UPDATED"]
-                            .map(String::from)
-                            .to_vec(),
-                    ];
-                    t.extend(rows.iter().map(|r| {
-                        ["ID", "Name", "Driver", "CreatedAt", "UpdatedAt"]
-                            .map(|k| r[k].as_str().unwrap_or_default().to_string())
-                            .to_vec()
-                    }));
-                    crate::output::table::print(&t, !l.noheading);
-                }
-            }
+            let columns = [
+                ("ID", "ID"),
+                ("NAME", "Name"),
+                ("DRIVER", "Driver"),
+                ("CREATED", "CreatedAt"),
+                ("UPDATED", "UpdatedAt"),
+            ];
+            let how = List {
+                quiet: l.quiet.then_some("ID"),
+                format: l.format.as_deref(),
+                heading: !l.noheading,
+            };
+            print_list(&values(all.iter().map(|s| s.row())), &columns, how)?;
         }
         SecretCommand::Inspect(i) => {
-            let mut out = Vec::new();
-            for n in &i.names {
-                let s = secrets::find(&store, n).map_err(failure)?;
-                out.push(serde_json::to_value(SecretInspect::of(&store, &s)).expect("json"));
-            }
-            match i.format.as_deref() {
-                None | Some("json") => print_value(&Value::Array(out), None)?,
-                Some(f) => out.iter().try_for_each(|v| print_value(v, Some(f)))?,
-            }
+            let found = i.names.iter().map(|n| secrets::find(&store, n));
+            let found = found.collect::<Result<Vec<_>, _>>().map_err(failure)?;
+            let docs = found.iter().map(|s| SecretInspect::of(&store, s));
+            print_inspect(&values(docs), i.format.as_deref())?;
         }
         SecretCommand::Rm(r) => {
             let names = match r.all {

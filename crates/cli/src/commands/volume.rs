@@ -1,14 +1,12 @@
 //! `berth volume`: podman's volume commands over the engine's named volumes.
 
-use berth_engine::volumes::{VolumeError, VolumeInspect, named};
+use berth_engine::volumes::{VolumeError, named};
 use berth_engine::{Engine, Volumes};
 use clap::{Args, Subcommand};
-use serde_json::Value;
 
 use crate::commands::StoreArgs;
 use crate::exit::{self, CmdResult, Failure};
-use crate::output::print_rows;
-use crate::output::print_value;
+use crate::output::{List, print_inspect, print_list, values};
 
 #[derive(Args)]
 pub struct VolumeArgs {
@@ -143,10 +141,6 @@ fn failure(e: VolumeError, missing: i32) -> Failure {
     exit::usage(code, e.to_string())
 }
 
-fn to_value(v: &VolumeInspect) -> Value {
-    serde_json::to_value(v).expect("a volume serialises")
-}
-
 pub fn run(store_args: &StoreArgs, a: VolumeArgs) -> CmdResult {
     let engine = Engine::with_store(store_args.open()?);
     let volumes = engine.volumes();
@@ -164,33 +158,22 @@ pub fn run(store_args: &StoreArgs, a: VolumeArgs) -> CmdResult {
         }
         VolumeCommand::Ls(l) => {
             let all = volumes.list(&l.filter).map_err(|e| failure(e, 125))?;
-            if l.quiet {
-                for v in all {
-                    println!("{}", v.name);
-                }
-                return Ok(());
-            }
-            match &l.format {
-                Some(f) => print_rows(&all.iter().map(to_value).collect::<Vec<_>>(), f),
-                None => {
-                    let mut t = vec![vec!["DRIVER".to_string(), "VOLUME NAME".to_string()]];
-                    t.extend(all.into_iter().map(|v| vec![v.driver, v.name]));
-                    crate::output::table::print(&t, !l.noheading);
-                    Ok(())
-                }
-            }
+            let how = List {
+                quiet: l.quiet.then_some("Name"),
+                format: l.format.as_deref(),
+                heading: !l.noheading,
+            };
+            print_list(
+                &values(all),
+                &[("DRIVER", "Driver"), ("VOLUME NAME", "Name")],
+                how,
+            )
         }
         VolumeCommand::Inspect(n) => {
-            let out: Vec<Value> = volumes
+            let docs = volumes
                 .inspect_each(&n.names, n.all)
-                .map_err(|e| failure(e, 125))?
-                .iter()
-                .map(to_value)
-                .collect();
-            match n.format.as_deref() {
-                None | Some("json") => print_value(&Value::Array(out), None),
-                Some(f) => out.iter().try_for_each(|v| print_value(v, Some(f))),
-            }
+                .map_err(|e| failure(e, 125))?;
+            print_inspect(&values(docs), n.format.as_deref())
         }
         VolumeCommand::Rm(r) => {
             let o = named::RemoveOptions {

@@ -113,9 +113,54 @@ pub fn print_value(v: &Value, format: Option<&str>) -> CmdResult {
     write_out(text.as_bytes())
 }
 
+/// A report as the JSON value templates and tables read (berth's reports
+/// are plain data: serialising one cannot fail).
+pub fn value(report: impl serde::Serialize) -> Value {
+    serde_json::to_value(report).expect("a report serialises")
+}
+
+/// Reports as the JSON values templates and tables read.
+pub fn values<T: serde::Serialize>(reports: impl IntoIterator<Item = T>) -> Vec<Value> {
+    reports.into_iter().map(value).collect()
+}
+
+/// How an `ls` prints its rows, as its flags say.
+pub struct List<'a> {
+    /// `-q`: this field of each row alone (an ID, a name).
+    pub quiet: Option<&'a str>,
+    /// `--format`: a Go template per row (or `json`, `table …`).
+    pub format: Option<&'a str>,
+    /// false with `--noheading`.
+    pub heading: bool,
+}
+
+/// An `ls`: the quiet field of each row, else the template, else a table of
+/// `columns` (heading, field).
+pub fn print_list(rows: &[Value], columns: &[(&str, &str)], how: List) -> CmdResult {
+    if let Some(key) = how.quiet {
+        rows.iter()
+            .for_each(|r| println!("{}", berth_template::to_text(&r[key])));
+        return Ok(());
+    }
+    if let Some(f) = how.format {
+        return print_rows(rows, f);
+    }
+    table::print(&table::of_fields(columns, rows), how.heading);
+    Ok(())
+}
+
+/// `inspect`'s output, as podman's: one JSON array of the documents (by
+/// default, or with `json`), else the template once per document.
+pub fn print_inspect(docs: &[Value], format: Option<&str>) -> CmdResult {
+    match format {
+        None | Some("json") => print_value(&Value::Array(docs.to_vec()), None),
+        Some(f) => docs.iter().try_for_each(|v| print_value(v, Some(f))),
+    }
+}
+
 /// A report as indented JSON, as podman's `--format json` prints it.
 pub fn print_json(report: &impl serde::Serialize) -> CmdResult {
-    print_value(&serde_json::to_value(report).map_err(exit::podman)?, None)
+    print_value(&value(report), None)
 }
 
 pub(crate) fn write_out(bytes: &[u8]) -> CmdResult {

@@ -1,6 +1,7 @@
 //! `push`: a local image copied to a registry (or any transport), by default
 //! under its own full name.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use berth_image::copy::{self, CopyOptions, Progress};
@@ -17,18 +18,28 @@ pub struct PushReport {
     pub manifest_digest: Digest,
 }
 
-/// Pushes the local image `image` to `destination` (a name, or
-/// TRANSPORT:NAME); without one, to the image's own full name. A local image
-/// (`localhost/NAME`) so goes nowhere public, and a short name is never
-/// taken for Docker Hub's.
+/// Where a push goes, how, and what it leaves behind.
+#[derive(Clone, Debug, Default)]
+pub struct PushOptions {
+    /// A name, or TRANSPORT:NAME; None: the image's own full name.
+    pub destination: Option<String>,
+    /// How the image is copied: format, compression, signing.
+    pub copy: CopyOptions,
+    /// A file the pushed manifest's digest is written to (`--digestfile`).
+    pub digest_file: Option<PathBuf>,
+}
+
+/// Pushes the local image `image` to `options.destination`; without one, to
+/// the image's own full name. A local image (`localhost/NAME`) so goes
+/// nowhere public, and a short name is never taken for Docker Hub's.
 pub fn push(
     store: &Arc<Store>,
     image: &str,
-    destination: Option<&str>,
+    options: &PushOptions,
     context: &Context,
-    options: &CopyOptions,
     progress: &dyn Progress,
 ) -> Result<PushReport, ImageError> {
+    let destination = options.destination.as_deref();
     let src = StorageSource::open(store.clone(), image)?;
     let names = &src.image().names;
     let own = berth_storage::store::candidate_names(image)
@@ -38,9 +49,17 @@ pub fn push(
     let dest = destination_name(destination.unwrap_or(&own))?;
     let push_err = |e: berth_image::Error| ImageError::Push(e.to_string());
     let dst = dest.open_destination(context).map_err(push_err)?;
-    let report = copy::copy_image(&src, dst.as_ref(), options, progress).map_err(push_err)?;
+    let report = copy::copy_image(&src, dst.as_ref(), &options.copy, progress).map_err(push_err)?;
     let shown = destination.unwrap_or(&own);
     crate::events::image(store, "push", &src.image().id, shown);
+    if let Some(path) = &options.digest_file {
+        crate::outfile::write(path, report.manifest_digest.to_string()).map_err(|source| {
+            ImageError::DigestFile {
+                path: path.clone(),
+                source,
+            }
+        })?;
+    }
     Ok(PushReport {
         manifest_digest: report.manifest_digest,
     })

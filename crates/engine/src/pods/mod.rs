@@ -141,6 +141,8 @@ pub struct PodCreate {
     /// `--userns`, `--uidmap`, `--gidmap`: the infra container's user
     /// namespace, which every member joins.
     pub userns: crate::namespaces::Userns,
+    /// `--pod-id-file`: a file the new pod's ID is written to.
+    pub id_file: Option<PathBuf>,
 }
 
 impl PodCreate {
@@ -397,6 +399,10 @@ pub fn create(store: &Arc<Store>, o: &PodCreate) -> Result<Pod, Error> {
             }
         }
         save(store, &pod)?;
+    }
+    if let Some(f) = &o.id_file {
+        crate::outfile::write(f, &pod.id)
+            .map_err(|e| Error::Other(format!("--pod-id-file {}: {e}", f.display())))?;
     }
     Ok(pod)
 }
@@ -669,6 +675,7 @@ pub fn create_options(pod: &Pod, members: &[Info]) -> PodCreate {
             .and_then(|p| p.rsplit_once('/'))
             .map(|(parent, _)| parent.to_string())
             .filter(|p| !p.is_empty()),
+        id_file: None,
     }
 }
 
@@ -689,6 +696,40 @@ pub fn infra_removed(store: &Store, info: &Info) {
     if let (true, Some(pod)) = (info.config.process.infra, &info.config.process.pod) {
         forget(store, pod);
     }
+}
+
+/// The containers `pod logs` reads: the one named, else every member but
+/// the infra container (which has nothing to say).
+pub fn log_targets(
+    store: &Store,
+    name: &str,
+    container: Option<String>,
+) -> Result<Vec<String>, Error> {
+    let pod = find(store, name)?;
+    let ids: Vec<String> = match container {
+        Some(c) => vec![c],
+        None => members(store, &pod)
+            .into_iter()
+            .filter(|m| !m.config.process.infra)
+            .map(|m| m.id)
+            .collect(),
+    };
+    if ids.is_empty() {
+        let why = format!("pod {} has no containers", pod.name);
+        return Err(Error::InvalidArgument(why));
+    }
+    Ok(ids)
+}
+
+/// `pod restart`: the pod stopped as `stop` stops it, then started again.
+pub fn restart(
+    store: &Store,
+    name: &str,
+    timeout: Option<u64>,
+    monitor_argv: &dyn Fn(&str) -> Vec<OsString>,
+) -> Result<Pod, Error> {
+    stop(store, name, timeout)?;
+    start(store, name, monitor_argv)
 }
 
 /// Starts the pod: its infra container first, then the others.

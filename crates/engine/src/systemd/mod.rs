@@ -100,6 +100,12 @@ pub enum GenerateError {
     CreateCommand(String),
     #[error("generating systemd unit files: pod {0} has no infra container")]
     NoInfra(String),
+    /// `--files`: a unit file that could not be written.
+    #[error("{}: {source}", path.display())]
+    WriteFile {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// `generate systemd`'s flags.
@@ -162,6 +168,22 @@ impl Default for UnitOptions {
 pub struct Unit {
     pub service: String,
     pub text: String,
+}
+
+/// `--files`: each unit written to `SERVICE.service` in `dir` (whole, 0644
+/// as podman's); the paths written, in the units' order.
+pub fn write_files(
+    dir: &std::path::Path,
+    units: &[Unit],
+) -> Result<Vec<std::path::PathBuf>, GenerateError> {
+    let write = |u: &Unit| {
+        let path = dir.join(format!("{}.service", u.service));
+        match crate::outfile::write(&path, &u.text) {
+            Ok(()) => Ok(path),
+            Err(source) => Err(GenerateError::WriteFile { path, source }),
+        }
+    };
+    units.iter().map(write).collect()
 }
 
 /// The units for a container, or for a pod and its containers (the pod's
@@ -534,6 +556,21 @@ impl Service {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unit_files_are_named_after_their_services() {
+        let dir = tempfile::tempdir().unwrap();
+        let unit = |s: &str| Unit {
+            service: s.into(),
+            text: format!("[Unit]\nDescription={s}\n"),
+        };
+        let paths = write_files(dir.path(), &[unit("pod-p"), unit("container-c")]).unwrap();
+        assert_eq!(paths[1], dir.path().join("container-c.service"));
+        let text = std::fs::read_to_string(&paths[0]).unwrap();
+        assert_eq!(text, "[Unit]\nDescription=pod-p\n");
+        let e = write_files(&dir.path().join("none"), &[unit("x")]).unwrap_err();
+        assert!(matches!(e, GenerateError::WriteFile { .. }), "{e}");
+    }
 
     #[test]
     fn restart_flags_become_systemds() {

@@ -177,6 +177,21 @@ pub enum ArchiveRef {
 }
 
 impl ImageName {
+    /// Whether `s` starts with a transport berth reads (`docker://`, `oci:`
+    /// …): then it names an image where it lives, not one in the local store.
+    pub fn has_transport(s: &str) -> bool {
+        [
+            "docker://",
+            "oci:",
+            "oci-archive:",
+            "dir:",
+            "docker-archive:",
+            "containers-storage:",
+        ]
+        .iter()
+        .any(|t| s.starts_with(t))
+    }
+
     pub fn parse(s: &str) -> Result<ImageName> {
         let bad = |why: &str| Error::ImageName(s.to_string(), why.to_string());
         let (transport, rest) = s
@@ -333,6 +348,26 @@ fn valid_oci_ref_name(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_transport_prefix_names_a_remote_image() {
+        for remote in [
+            "docker://alpine",
+            "oci:/x:t",
+            "dir:/d",
+            "containers-storage:a",
+        ] {
+            assert!(ImageName::has_transport(remote), "{remote}");
+        }
+        for local in [
+            "alpine",
+            "localhost/a:1",
+            "docker.io/library/alpine",
+            "sha256:ab",
+        ] {
+            assert!(!ImageName::has_transport(local), "{local}");
+        }
+    }
 
     #[test]
     fn parses_transports() {

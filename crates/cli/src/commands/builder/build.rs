@@ -253,23 +253,13 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
             .map_err(exit::podman)?,
         id_map: berth_engine::namespaces::id_map_chained(&a.userns_uid_map, &a.userns_gid_map)
             .map_err(exit::podman)?,
+        iid_file: a.iidfile.clone(),
     };
-    // The runtime RUN uses, found before anything is pulled or built.
-    let conf = berth_engine::conf::get().map_err(exit::podman)?;
-    let runtime = req.runtime.as_deref().or(conf.runtime.as_deref());
-    berth_engine::oci::resolve(runtime.unwrap_or("")).map_err(exit::podman)?;
+    // podman checks the authfile first of all.
     if let Some(f) = &a.authfile {
-        std::fs::metadata(f).map_err(|e| {
-            let why = berth_runtime::error::go_words(&e);
-            exit::usage(
-                125,
-                format!("checking authfile: stat {}: {why}", f.display()),
-            )
-        })?;
+        berth_engine::access::check_authfile(f).map_err(exit::access)?;
     }
-    for u in &a.ulimit {
-        berth_engine::security::ulimit(u).map_err(exit::podman)?;
-    }
+    req.preflight().map_err(exit::build)?;
     let store = store_args.open()?;
     let policy = if a.pull_never { "never" } else { &a.pull };
     let access = crate::commands::image::access::Access {
@@ -306,10 +296,6 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
         Box::new(std::io::stderr())
     };
     let id = berth_builder::execute::build(&store, &req, &mut log).map_err(exit::build)?;
-    if let Some(f) = &a.iidfile {
-        std::fs::write(f, format!("sha256:{id}"))
-            .map_err(|e| exit::podman(format!("{}: {e}", f.display())))?;
-    }
     if let Some(out) = &output {
         berth_engine::copy::export_image(&store, &id, out).map_err(exit::engine)?;
     }

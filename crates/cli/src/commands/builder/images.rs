@@ -5,7 +5,6 @@ use crate::exit::{self, CmdResult};
 use berth_builder::images::{self, ImagesOptions};
 use berth_engine::Engine;
 use clap::Args;
-use serde_json::Value;
 
 #[derive(Args)]
 pub(crate) struct ImagesArgs {
@@ -59,26 +58,12 @@ pub(crate) fn images(store_args: &StoreArgs, a: ImagesArgs) -> CmdResult {
     }
     let rows = list.fields();
     if let Some(f) = &a.format {
-        let rows: Vec<Value> = rows
-            .iter()
-            .map(|r| serde_json::to_value(r).expect("json"))
-            .collect();
-        return crate::output::print_rows(&rows, f);
+        return crate::output::print_rows(&crate::output::values(&rows), f);
     }
-    let mut head = vec!["REPOSITORY", "TAG"];
-    if a.digests {
-        head.push("DIGEST");
-    }
-    head.extend(["IMAGE ID", "CREATED", "SIZE"]);
-    let mut table = vec![head.iter().map(|h| h.to_string()).collect::<Vec<_>>()];
-    for r in rows {
-        let mut row = vec![r.name, r.tag];
-        if a.digests {
-            row.push(r.digest);
-        }
-        row.extend([r.id, r.created_at, r.size]);
-        table.push(row);
-    }
+    let rows = rows
+        .into_iter()
+        .map(|r| [r.name, r.tag, r.digest, r.id, r.created_at, r.size]);
+    let table = crate::output::table::images(a.digests, rows);
     crate::output::table::print(&table, !a.noheading);
     Ok(())
 }

@@ -110,10 +110,7 @@ pub(crate) fn containers(store_args: &StoreArgs, a: ContainersArgs) -> CmdResult
         }
         return Ok(());
     }
-    let rows: Vec<Value> = rows
-        .iter()
-        .map(|r| serde_json::to_value(r).expect("json"))
-        .collect();
+    let rows = crate::output::values(&rows);
     if a.json {
         return crate::output::print_value(&Value::Array(rows), None);
     }
@@ -122,17 +119,13 @@ pub(crate) fn containers(store_args: &StoreArgs, a: ContainersArgs) -> CmdResult
     }
     let mut table = Vec::new();
     if !a.noheading {
-        table.push(
-            [
-                "CONTAINER ID",
-                "BUILDER",
-                "IMAGE ID",
-                "IMAGE NAME",
-                "CONTAINER NAME",
-            ]
-            .map(String::from)
-            .to_vec(),
-        );
+        table.push(crate::output::table::row(&[
+            "CONTAINER ID",
+            "BUILDER",
+            "IMAGE ID",
+            "IMAGE NAME",
+            "CONTAINER NAME",
+        ]));
     }
     for r in &rows {
         table.push(vec![
@@ -155,6 +148,5 @@ pub(crate) fn inspect(store_args: &StoreArgs, a: InspectArgs) -> CmdResult {
         _ => InspectType::Container,
     });
     let doc = inspect::inspect(&store, &a.container, kind).map_err(exit::build)?;
-    let v = serde_json::to_value(doc).expect("json");
-    crate::output::print_value(&v, a.format.as_deref())
+    crate::output::print_value(&crate::output::value(doc), a.format.as_deref())
 }

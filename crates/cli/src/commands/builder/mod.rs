@@ -225,16 +225,13 @@ fn commit(store_args: &StoreArgs, a: CommitArgs) -> CmdResult {
         docker: a.format != "oci",
         squash: a.squash,
         rm: a.rm,
+        iid_file: a.iidfile,
     };
     let (id, dropped) = builder::commit(&store, &b, &spec).map_err(exit::build)?;
     for d in dropped {
         eprintln!(
             "WARN: {d} is not supported for OCI image format and will be ignored. Must use `docker` format"
         );
-    }
-    if let Some(f) = &a.iidfile {
-        std::fs::write(f, format!("sha256:{id}"))
-            .map_err(|e| exit::podman(format!("{}: {e}", f.display())))?;
     }
     if !a.quiet {
         eprintln!("Writing manifest to image destination");

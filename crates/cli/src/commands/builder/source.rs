@@ -1,7 +1,6 @@
 //! buildah's `source create/add/push/pull`: source images in OCI layouts.
 
 use crate::commands::image::access::{Access, PlatformArgs, context};
-use crate::commands::image::pull::progress_for;
 use crate::exit::{self, Failure};
 use berth_builder::source;
 use clap::{Args, Subcommand};
@@ -78,14 +77,24 @@ pub(crate) fn run(a: SourceArgs) -> Result<i32, Failure> {
         SourceCommand::Push(t) => {
             let ctx = context(&t.access, &PlatformArgs::default())?;
             let reference = reference(&t.to)?;
-            source::push(&t.from, &reference, &ctx, progress_for(t.quiet).as_ref())
-                .map_err(exit::podman)?;
+            source::push(
+                &t.from,
+                &reference,
+                &ctx,
+                crate::progress::unless_quiet(t.quiet).as_ref(),
+            )
+            .map_err(exit::podman)?;
         }
         SourceCommand::Pull(t) => {
             let ctx = context(&t.access, &PlatformArgs::default())?;
             let reference = reference(&t.from)?;
-            source::pull(&reference, &t.to, &ctx, progress_for(t.quiet).as_ref())
-                .map_err(exit::podman)?;
+            source::pull(
+                &reference,
+                &t.to,
+                &ctx,
+                crate::progress::unless_quiet(t.quiet).as_ref(),
+            )
+            .map_err(exit::podman)?;
         }
     }
     Ok(0)

@@ -154,32 +154,21 @@ pub(super) fn run_in(store_args: &StoreArgs, a: RunArgs) -> Result<i32, Failure>
     crate::exit::protect_self()?;
     let store = store_args.open()?;
     let b = Builder::load(&store, &a.container).map_err(exit::build)?;
-    let mut volumes = crate::commands::container::spec_flags::volume_flags(&a.volume)?;
-    let mut tmpfs = Vec::new();
-    for m in &a.mount {
-        match m.parse().map_err(exit::podman)? {
-            berth_engine::volumes::MountFlag::Volume(v) => volumes.push(v),
-            berth_engine::volumes::MountFlag::Tmpfs(t) => tmpfs.push(t),
-            berth_engine::volumes::MountFlag::Image(_) => {
-                return Err(exit::podman(format!(
-                    "--mount {m}: type=image is not served by run"
-                )));
-            }
-        }
-    }
-    let spec = RunSpec {
+    let volumes = crate::commands::container::spec_flags::volume_flags(&a.volume)?;
+    let mut spec = RunSpec {
         args: a.command,
         env: a.env,
         workdir: a.workingdir,
         user: a.user,
         network: crate::commands::container::spec_flags::network_mode(a.network.as_deref())?,
         volumes,
-        tmpfs,
+        tmpfs: Vec::new(),
         hostname: a.hostname,
         cap_add: a.cap_add,
         cap_drop: a.cap_drop,
         devices: a.device,
         terminal: a.terminal,
     };
+    spec.add_mounts(&a.mount).map_err(exit::build)?;
     builder::run(&store, &b, &spec).map_err(exit::build)
 }

@@ -69,17 +69,7 @@ pub fn export(store_args: &StoreArgs, a: ExportArgs) -> CmdResult {
     let store = store_args.open()?;
     let io = |e: std::io::Error| exit::podman(e);
     match &a.output {
-        Some(p) => {
-            let tmp = p.with_extension("berth-tmp");
-            let mut f = std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(io)?);
-            let r = berth_engine::copy::export(&store, &a.name, &mut f).map_err(fail);
-            if r.is_err() {
-                let _ = std::fs::remove_file(&tmp);
-                return r;
-            }
-            std::io::Write::flush(&mut f).map_err(io)?;
-            std::fs::rename(&tmp, p).map_err(io)
-        }
+        Some(p) => berth_engine::copy::export_to_file(&store, &a.name, p).map_err(fail),
         None => {
             if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
                 return Err(exit::podman(

@@ -3,7 +3,6 @@
 use crate::commands::StoreArgs;
 use crate::commands::container::inspect::ExistsArgs;
 use crate::exit::{self, CmdResult};
-use berth_engine::container::{self, Status};
 use clap::Args;
 
 #[derive(Args)]
@@ -21,20 +20,14 @@ pub(crate) enum HealthcheckCommand {
 pub fn healthcheck(store_args: &StoreArgs, a: HealthcheckArgs) -> CmdResult {
     let HealthcheckCommand::Run(n) = a.command;
     let store = store_args.open()?;
-    let i = container::find(&store, &n.name).map_err(exit::podman)?;
-    let Some(h) = &i.config.health else {
-        return Err(exit::podman(format!(
-            "container {} has no defined healthcheck",
-            i.id
-        )));
+    let exec_argv = |id: &str| {
+        let mut argv = store_args.command().protected_argv();
+        argv.extend(["exec".into(), id.into()]);
+        argv
     };
-    if i.state.status != Status::Running {
-        return Err(exit::podman(format!("container {} is not running", i.id)));
-    }
-    let mut argv = store_args.command().protected_argv();
-    argv.extend(["exec".into(), i.id.clone().into()]);
+    let healthy = berth_engine::health::run_now(&store, &n.name, exec_argv);
     // Healthy says nothing, as podman's.
-    if berth_engine::health::check(&store, &i.id, h, &argv, false) {
+    if healthy.map_err(exit::podman)? {
         Ok(())
     } else {
         println!("unhealthy");

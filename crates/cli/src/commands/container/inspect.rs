@@ -2,7 +2,7 @@
 
 use crate::commands::StoreArgs;
 use crate::exit::{self, CmdResult};
-use crate::output::print_value;
+use crate::output::{print_value, value};
 use berth_engine::container::{self};
 use clap::Args;
 use serde_json::Value;
@@ -26,27 +26,26 @@ pub struct InspectArgs {
 /// The inspect document of what `name` is, of `kind` (or any kind, in
 /// podman's order), or None.
 fn find_any(engine: &berth_engine::Engine, name: &str, kind: &str) -> Option<Value> {
-    let json = |v: Result<Value, serde_json::Error>| v.ok();
     let any = kind == "all";
     if (any || kind == "container")
         && let Ok(c) = engine.containers().inspect(name)
     {
-        return json(serde_json::to_value(c));
+        return Some(value(c));
     }
     if (any || kind == "image")
         && let Ok(i) = engine.images().inspect(name)
     {
-        return json(serde_json::to_value(i));
+        return Some(value(i));
     }
     if (any || kind == "volume")
         && let Ok(v) = engine.volumes().inspect(name)
     {
-        return json(serde_json::to_value(v));
+        return Some(value(v));
     }
     if (any || kind == "network")
         && let Ok(n) = engine.networks().inspect(name)
     {
-        return json(serde_json::to_value(n));
+        return Some(value(n));
     }
     None
 }

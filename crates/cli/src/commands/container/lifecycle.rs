@@ -44,13 +44,8 @@ pub fn start(store_args: &StoreArgs, a: StartArgs) -> Result<i32, Failure> {
             lifecycle::start_attached(&store, name, &|id| monitor_argv(store_args, id))
                 .map_err(fail)?;
         let keys = berth_engine::attach::detach_keys(&a.detach_keys).map_err(exit::podman)?;
-        let p = &info.config.process;
-        let ended = crate::attach::terminal(conn, a.interactive && p.interactive, p.tty, &keys)
-            .map_err(|e| exit::podman(format!("attach to {}: {e}", info.id)))?;
-        return match ended {
-            berth_engine::attach::Ended::Detached => Ok(0),
-            berth_engine::attach::Ended::Exited => lifecycle::wait(&store, &info.id).map_err(fail),
-        };
+        let stdin = a.interactive && info.config.process.interactive;
+        return crate::attach::session(&store, &info, conn, stdin, &keys);
     }
     if a.all && !a.names.is_empty() {
         return Err(exit::podman(
@@ -220,13 +215,7 @@ pub fn wait(store_args: &StoreArgs, a: WaitArgs) -> CmdResult {
         .map(str::parse)
         .collect::<Result<Vec<lifecycle::WaitCondition>, _>>()
         .map_err(fail)?;
-    let interval = berth_engine::health::parse_duration(&a.interval)
-        .or_else(|_| {
-            a.interval
-                .parse::<u64>()
-                .map(std::time::Duration::from_millis)
-        })
-        .map_err(|_| exit::podman(format!("--interval {}: not a duration", a.interval)))?;
+    let interval = lifecycle::wait_interval(&a.interval).map_err(exit::podman)?;
     each(&a.names, |n| {
         let code = match lifecycle::wait_for(&store, n, &conditions, interval) {
             Err(berth_engine::Error::NoSuchContainer(_)) if a.ignore => -1,
@@ -330,14 +319,10 @@ fn attach_to(
     let i = berth_engine::targets::attachable(store, name).map_err(exit::podman)?;
     let keys = berth_engine::attach::detach_keys(keys).map_err(exit::podman)?;
     let path = berth_engine::attach::socket_path(store, &i.id);
-    let p = &i.config.process;
-    let ended = berth_engine::attach::connect(&path)
-        .and_then(|c| crate::attach::terminal(c, p.interactive && !no_stdin, p.tty, &keys))
+    let conn = berth_engine::attach::connect(&path)
         .map_err(|e| exit::podman(format!("attach to {}: {e}", i.id)))?;
-    match ended {
-        berth_engine::attach::Ended::Detached => Ok(0),
-        berth_engine::attach::Ended::Exited => lifecycle::wait(store, &i.id).map_err(fail),
-    }
+    let stdin = i.config.process.interactive && !no_stdin;
+    crate::attach::session(store, &i, conn, stdin, &keys)
 }
 
 #[derive(Args)]

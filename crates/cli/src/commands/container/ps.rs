@@ -7,7 +7,7 @@ use berth_engine::container::{human_duration, now_ns};
 use berth_engine::units::human_size_with_precision;
 use berth_engine::views;
 use clap::Args;
-use serde_json::{Value, json};
+use serde_json::json;
 
 #[derive(Args)]
 pub struct PsArgs {
@@ -68,10 +68,7 @@ pub fn ps(store_args: &StoreArgs, a: PsArgs) -> CmdResult {
     let now = now_ns();
     let entries = views::ps_entries(&store, &list);
     if let Some(f) = &a.format {
-        let mut rows: Vec<Value> = entries
-            .iter()
-            .map(|e| serde_json::to_value(e).expect("a ps entry serialises"))
-            .collect();
+        let mut rows = crate::output::values(&entries);
         if f != "json" {
             // In templates podman's .Names is the names joined, not a list, and
             // .State the status as the table shows it.

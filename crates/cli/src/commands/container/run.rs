@@ -6,6 +6,7 @@ use crate::commands::container::spec_flags::options;
 use crate::commands::image::pull::{PullFor, pull_for_container};
 use crate::exit::{self, Failure};
 use berth_engine::Engine;
+use berth_engine::outfile::{self, CidFileError};
 use clap::Args;
 use std::ffi::OsString;
 
@@ -39,27 +40,14 @@ pub(crate) fn failure(e: berth_engine::RunError) -> Failure {
 }
 
 /// `--cidfile`: the new container's ID, in a file that must not exist yet.
-fn write_cidfile(path: Option<&std::path::Path>, id: &str) -> Result<(), String> {
-    let Some(p) = path else {
-        return Ok(());
-    };
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(p)
-        .and_then(|mut f| std::io::Write::write_all(&mut f, id.as_bytes()))
-        .map_err(|e| format!("--cidfile {}: {e}", p.display()))
+fn write_cidfile(path: Option<&std::path::Path>, id: &str) -> Result<(), CidFileError> {
+    path.map_or(Ok(()), |p| outfile::write_cidfile(p, id))
 }
 
 /// Refuses a --cidfile that exists before anything is made.
 fn check_cidfile(path: Option<&std::path::Path>) -> Result<(), Failure> {
-    match path {
-        Some(p) if p.exists() => Err(exit::podman(format!(
-            "container id file exists. Ensure another container is not using it or delete {}",
-            p.display()
-        ))),
-        _ => Ok(()),
-    }
+    path.map_or(Ok(()), outfile::check_cidfile)
+        .map_err(exit::podman)
 }
 
 /// What the flags alone must pass (a `--stop-signal` …), judged before an
@@ -132,7 +120,7 @@ pub fn run(store_args: &StoreArgs, mut a: RunArgs) -> Result<i32, Failure> {
                 if print_id {
                     println!("{}", c.id);
                 }
-                cid(&c.id).map_err(berth_engine::RunError::Engine)
+                cid(&c.id).map_err(|e| berth_engine::RunError::Engine(e.to_string()))
             })
             .map_err(failure);
         if a.rmi {
@@ -152,15 +140,8 @@ pub fn run(store_args: &StoreArgs, mut a: RunArgs) -> Result<i32, Failure> {
             monitor_argv(store_args, id)
         })
         .map_err(crate::exit::engine)?;
-        let p = &info.config.process;
-        let ended = crate::attach::terminal(conn, p.interactive, p.tty, &keys)
-            .map_err(|e| exit::podman(format!("attach to {}: {e}", info.id)))?;
-        return match ended {
-            berth_engine::attach::Ended::Detached => Ok(0),
-            berth_engine::attach::Ended::Exited => {
-                berth_engine::lifecycle::wait(&store, &info.id).map_err(crate::exit::engine)
-            }
-        };
+        let stdin = info.config.process.interactive;
+        return crate::attach::session(&store, &info, conn, stdin, &keys);
     }
     let c = engine.containers().create_to_start(&o).map_err(failure)?;
     if let Err(m) = cid(&c.id) {

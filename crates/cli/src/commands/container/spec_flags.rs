@@ -9,27 +9,6 @@ use berth_engine::volumes::{self, MountFlag, TmpfsSpec, VolumeSpec};
 
 use super::flags::ContainerArgs;
 
-/// `--env-file`: KEY=VALUE lines; `#` comments and blank lines skipped; a bare
-/// KEY takes this process's value.
-fn env_files(files: &[std::path::PathBuf]) -> Result<Vec<String>, Failure> {
-    let mut out = Vec::new();
-    for f in files {
-        let text = std::fs::read_to_string(f)
-            .map_err(|e| exit::podman(format!("--env-file {}: {e}", f.display())))?;
-        for line in text.lines().map(str::trim) {
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            if line.contains('=') {
-                out.push(line.to_string());
-            } else if let Ok(v) = std::env::var(line) {
-                out.push(format!("{line}={v}"));
-            }
-        }
-    }
-    Ok(out)
-}
-
 /// A `--network` flag as the engine takes it.
 pub(crate) fn network_mode(
     flag: Option<&str>,
@@ -58,15 +37,8 @@ pub(crate) fn options(
     if let Some(mode) = &a.cgroups {
         berth_engine::systemd::check_cgroups_mode(mode).map_err(exit::podman)?;
     }
-    let mut env = env_files(&a.env_file)?;
-    // `-e NAME` alone passes this process's NAME on, when it has one.
-    env.extend(a.env.into_iter().filter_map(|e| {
-        if e.contains('=') {
-            Some(e)
-        } else {
-            std::env::var(&e).ok().map(|v| format!("{e}={v}"))
-        }
-    }));
+    let mut env = berth_engine::env::from_files(&a.env_file).map_err(exit::podman)?;
+    env.extend(berth_engine::env::from_flags(&a.env));
     let volumes = volume_flags(&a.volume)?;
     let tmpfs = a
         .tmpfs

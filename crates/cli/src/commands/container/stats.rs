@@ -3,7 +3,7 @@
 use crate::commands::StoreArgs;
 use crate::commands::container::fail;
 use crate::exit::{self, CmdResult};
-use crate::output::print_rows;
+use crate::output::{print_rows, table};
 use berth_engine::container;
 use berth_engine::lifecycle::{self};
 use berth_engine::stats::{self, StatsReport};
@@ -66,35 +66,21 @@ pub struct StatsArgs {
 }
 
 fn print_stats(stats: &[StatsReport], format: Option<&str>) -> CmdResult {
-    let values: Vec<Value> = stats.iter().map(json).collect();
+    let values = crate::output::values(stats);
     if let Some(f) = format {
         return print_rows(&values, f);
     }
-    let mut rows = vec![
-        [
-            "ID",
-            "NAME",
-            "CPU %",
-            "MEM USAGE / LIMIT",
-            "MEM %",
-            "NET IO",
-            "BLOCK IO",
-            "PIDS",
-        ]
-        .map(String::from)
-        .to_vec(),
+    let columns = [
+        ("ID", "ID"),
+        ("NAME", "Name"),
+        ("CPU %", "CPUPerc"),
+        ("MEM USAGE / LIMIT", "MemUsage"),
+        ("MEM %", "MemPerc"),
+        ("NET IO", "NetIO"),
+        ("BLOCK IO", "BlockIO"),
+        ("PIDS", "PIDs"),
     ];
-    for v in &values {
-        rows.push(
-            [
-                "ID", "Name", "CPUPerc", "MemUsage", "MemPerc", "NetIO", "BlockIO", "PIDs",
-            ]
-            .iter()
-            .map(|k| v[*k].as_str().unwrap_or_default().to_string())
-            .collect(),
-        );
-    }
-    print!("{}", crate::output::table::render(&rows));
+    print!("{}", table::render(&table::of_fields(&columns, &values)));
     Ok(())
 }
 
@@ -119,7 +105,7 @@ pub fn pod_stats(store_args: &StoreArgs, a: PodStatsArgs) -> CmdResult {
     let targets = stats::pod_targets(&store, &a.pods).map_err(exit::engine)?;
     let tty = std::io::IsTerminal::is_terminal(&std::io::stdout());
     loop {
-        let rows: Vec<Value> = stats::pod_rows(&store, &targets).iter().map(json).collect();
+        let rows = crate::output::values(stats::pod_rows(&store, &targets));
         if !a.no_stream && rows.is_empty() {
             return Ok(());
         }
@@ -135,37 +121,22 @@ pub fn pod_stats(store_args: &StoreArgs, a: PodStatsArgs) -> CmdResult {
     }
 }
 
-fn json(report: &impl serde::Serialize) -> Value {
-    serde_json::to_value(report).expect("a stats report serialises")
-}
-
 fn print_pod_rows(rows: &[Value], format: Option<&str>) -> CmdResult {
     if let Some(f) = format {
         return print_rows(rows, f);
     }
-    let head = [
-        "POD",
-        "CID",
-        "NAME",
-        "CPU %",
-        "MEM USAGE/ LIMIT",
-        "MEM %",
-        "NET IO",
-        "BLOCK IO",
-        "PIDS",
+    let columns = [
+        ("POD", "Pod"),
+        ("CID", "CID"),
+        ("NAME", "Name"),
+        ("CPU %", "CPU"),
+        ("MEM USAGE/ LIMIT", "MemUsage"),
+        ("MEM %", "Mem"),
+        ("NET IO", "NetIO"),
+        ("BLOCK IO", "BlockIO"),
+        ("PIDS", "PIDS"),
     ];
-    let keys = [
-        "Pod", "CID", "Name", "CPU", "MemUsage", "Mem", "NetIO", "BlockIO", "PIDS",
-    ];
-    let mut table = vec![head.map(String::from).to_vec()];
-    for v in rows {
-        table.push(
-            keys.iter()
-                .map(|k| v[*k].as_str().unwrap_or_default().to_string())
-                .collect(),
-        );
-    }
-    print!("{}", crate::output::table::render(&table));
+    print!("{}", table::render(&table::of_fields(&columns, rows)));
     Ok(())
 }
 

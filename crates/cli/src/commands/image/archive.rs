@@ -1,7 +1,6 @@
 //! Images in and out of files: `save`, `load`, `import`.
 
 use crate::commands::StoreArgs;
-use crate::commands::image::pull::progress_for;
 use crate::exit::{self, CmdResult, Failure};
 use clap::Args;
 use std::io::Read;
@@ -51,7 +50,7 @@ pub fn save(store_args: &StoreArgs, a: SaveArgs) -> CmdResult {
         uncompressed: a.uncompressed,
     };
     // On stdout the archive is the output: no progress beside it.
-    let progress = progress_for(a.quiet || to_stdout);
+    let progress = crate::progress::unless_quiet(a.quiet || to_stdout);
     berth_engine::images::save(&store, &a.images, &o, progress.as_ref()).map_err(exit::image)?;
     if to_stdout {
         let mut f = std::fs::File::open(&output).map_err(exit::podman)?;
@@ -83,7 +82,7 @@ pub fn load(store_args: &StoreArgs, a: LoadArgs) -> CmdResult {
             tmp.path().to_path_buf()
         }
     };
-    let progress = progress_for(a.quiet);
+    let progress = crate::progress::unless_quiet(a.quiet);
     let loaded =
         berth_engine::images::load(&store, &input, progress.as_ref()).map_err(exit::image)?;
     for l in loaded {
@@ -127,12 +126,10 @@ fn open_input(src: &str) -> Result<Box<dyn Read>, Failure> {
     if src == "-" {
         return Ok(Box::new(std::io::stdin()));
     }
-    if src.starts_with("http://") || src.starts_with("https://") {
-        return berth_image::http::get_body(src)
-            .map(|r| Box::new(r) as Box<dyn Read>)
-            .map_err(exit::podman);
+    match berth_engine::input::open(src) {
+        Ok(r) => Ok(r),
+        // A URL's failure told bare, as it always was.
+        Err(berth_engine::input::InputError::Fetch { source, .. }) => Err(exit::podman(source)),
+        Err(e) => Err(exit::podman(e)),
     }
-    Ok(Box::new(
-        std::fs::File::open(src).map_err(|e| exit::podman(format!("{src}: {e}")))?,
-    ))
 }

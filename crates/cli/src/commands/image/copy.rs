@@ -8,12 +8,11 @@ use crate::commands::image::access::context;
 use crate::commands::image::parse_name;
 use crate::commands::image::trust::SignArgs;
 use crate::commands::image::trust::TrustArgs;
-use crate::exit::{self, CmdResult};
-use crate::output::print_value;
-use crate::progress::Lines;
+use crate::exit::{self, CmdResult, Failure};
+use crate::output::print_json;
 use berth_engine::transfer::{self, Transfer};
 use berth_image::Context;
-use berth_image::copy::{CopyOptions, MultiArch, Progress, Silent};
+use berth_image::copy::{CopyOptions, MultiArch};
 use berth_image::manifest::{Compression, ManifestFormat};
 use clap::Args;
 use std::path::PathBuf;
@@ -108,65 +107,66 @@ pub fn copy_options(
     }
 }
 
+/// What `copy` and `sync` share: each side's context (registries.d for
+/// both), the trust policy, and the copy options `options` makes from the
+/// source's context, signed as the flags say.
+pub(crate) fn transfer(
+    store: &StoreArgs,
+    (access, platform): (&CopyAccess, &PlatformArgs),
+    trust: &TrustArgs,
+    sign: &SignArgs,
+    options: impl FnOnce(&Context) -> CopyOptions,
+) -> Result<Transfer, Failure> {
+    let mut src = context(&access.src(), platform)?;
+    let mut dst = context(&access.dest(), platform)?;
+    src.registries_d = trust.registries_d.clone();
+    dst.registries_d = trust.registries_d.clone();
+    let policy = trust.policy()?;
+    let mut options = options(&src);
+    sign.apply(&mut options)?;
+    let store = store.options();
+    Ok(Transfer {
+        store,
+        policy,
+        options,
+        src,
+        dst,
+    })
+}
+
 pub(crate) fn copy_cmd(store: &StoreArgs, a: CopyArgs) -> CmdResult {
     let src_name = parse_name(&a.source)?;
     let dst_name = parse_name(&a.destination)?;
-    let mut src_ctx = context(&a.access.src(), &a.platform)?;
-    let mut dst_ctx = context(&a.access.dest(), &a.platform)?;
-    src_ctx.registries_d = a.trust.registries_d.clone();
-    dst_ctx.registries_d = a.trust.registries_d.clone();
-    let policy = a.trust.policy()?;
-    let mut opts = copy_options(
-        a.all,
-        a.multi_arch.as_deref(),
-        a.format.as_deref(),
-        &src_ctx,
-    );
-    opts.compression = a
-        .dest_compress_format
-        .as_deref()
-        .or(a.dest_compress.then_some("gzip"))
-        .and_then(Compression::parse);
-    opts.compression_level = a.dest_compress_level;
-    opts.decompress = a.dest_decompress;
-    opts.preserve_digests = a.preserve_digests;
-    opts.parallel = a.image_parallel_copies.max(1);
-    a.sign.apply(&mut opts)?;
-    let transfer = Transfer {
-        store: store.options(),
-        policy,
-        options: opts,
-        src: src_ctx,
-        dst: dst_ctx,
+    let flags = (&a.access, &a.platform);
+    let copier = transfer(store, flags, &a.trust, &a.sign, |src| {
+        let mut opts = copy_options(a.all, a.multi_arch.as_deref(), a.format.as_deref(), src);
+        opts.compression = a
+            .dest_compress_format
+            .as_deref()
+            .or(a.dest_compress.then_some("gzip"))
+            .and_then(Compression::parse);
+        opts.compression_level = a.dest_compress_level;
+        opts.decompress = a.dest_decompress;
+        opts.preserve_digests = a.preserve_digests;
+        opts.parallel = a.image_parallel_copies.max(1);
+        opts
+    })?;
+    let req = transfer::CopyRequest {
+        src: src_name,
+        dst: dst_name,
+        additional_tags: a.additional_tag,
+        digest_file: a.digestfile,
     };
-    let digest = transfer
-        .copy(
-            &src_name,
-            &dst_name,
-            &a.additional_tag,
-            progress(a.quiet).as_ref(),
-        )
+    copier
+        .copy(&req, crate::progress::unless_quiet(a.quiet).as_ref())
         .map_err(exit::transfer)?;
-    if let Some(f) = &a.digestfile {
-        std::fs::write(f, digest.to_string())
-            .map_err(|e| exit::usage(1, format!("{}: {e}", f.display())))?;
-    }
     Ok(())
-}
-
-/// Lines of progress on stderr, or none with `--quiet`.
-pub(crate) fn progress(quiet: bool) -> Box<dyn Progress> {
-    if quiet {
-        Box::new(Silent)
-    } else {
-        Box::new(Lines::new())
-    }
 }
 
 pub(crate) fn list_tags(a: ListTagsArgs) -> CmdResult {
     let ctx = context(&a.access, &a.platform)?;
     let tags = transfer::list_tags(&a.repository, &ctx).map_err(exit::transfer)?;
-    print_value(&serde_json::to_value(tags).expect("json"), None)
+    print_json(&tags)
 }
 
 pub(crate) fn delete(a: DeleteArgs) -> CmdResult {

@@ -2,8 +2,9 @@
 
 use crate::commands::StoreArgs;
 use crate::exit::{self, CmdResult};
+use crate::output::table::row;
+use crate::output::values;
 use clap::Args;
-use serde_json::Value;
 
 #[derive(Args)]
 pub struct HistoryArgs {
@@ -32,22 +33,15 @@ pub fn history(store_args: &StoreArgs, a: HistoryArgs) -> CmdResult {
         return Ok(());
     }
     if let Some(f) = a.format.as_deref() {
-        let rows: Vec<Value> = if f == "json" {
-            entries.iter().map(to_value).collect()
+        let rows = if f == "json" {
+            values(&entries)
         } else {
             // Templates see podman's fields, shaped by --human and --no-trunc.
-            entries
-                .iter()
-                .map(|e| to_value(&e.fields(a.human, a.no_trunc)))
-                .collect()
+            values(entries.iter().map(|e| e.fields(a.human, a.no_trunc)))
         };
         return crate::output::print_rows(&rows, f);
     }
-    let mut table = vec![
-        ["ID", "CREATED", "CREATED BY", "SIZE", "COMMENT"]
-            .map(String::from)
-            .to_vec(),
-    ];
+    let mut table = vec![row(&["ID", "CREATED", "CREATED BY", "SIZE", "COMMENT"])];
     for e in &entries {
         let r = e.fields(a.human, a.no_trunc);
         let by = if a.no_trunc || r.created_by.chars().count() <= 45 {
@@ -59,8 +53,4 @@ pub fn history(store_args: &StoreArgs, a: HistoryArgs) -> CmdResult {
     }
     print!("{}", crate::output::table::render(&table));
     Ok(())
-}
-
-fn to_value(v: &impl serde::Serialize) -> Value {
-    serde_json::to_value(v).expect("serialises")
 }

@@ -51,25 +51,14 @@ pub(crate) fn inspect(store: &StoreArgs, a: InspectArgs) -> CmdResult {
     match inspect_remote(&store.options(), &name, &ctx, req).map_err(exit::transfer)? {
         Inspection::RawManifest(b) | Inspection::RawConfig(b) => write_out(&b),
         Inspection::Config(v) => print_value(&v, format),
-        Inspection::Image(i) => print_value(&serde_json::to_value(i).expect("json"), format),
+        Inspection::Image(i) => print_value(&crate::output::value(i), format),
     }
 }
 
 /// `image inspect` of local images: a JSON array, or a template per image.
 pub fn inspect_local(store_args: &StoreArgs, names: &[String], format: Option<&str>) -> CmdResult {
     let engine = Engine::with_store(store_args.open()?);
-    let mut out = Vec::new();
-    for n in names {
-        let i = engine.images().inspect(n).map_err(exit::image)?;
-        out.push(serde_json::to_value(i).expect("serialises"));
-    }
-    match format {
-        None | Some("json") => print_value(&serde_json::Value::Array(out), None),
-        Some(f) => {
-            for v in &out {
-                print_value(v, Some(f))?;
-            }
-            Ok(())
-        }
-    }
+    let docs = names.iter().map(|n| engine.images().inspect(n));
+    let docs = docs.collect::<Result<Vec<_>, _>>().map_err(exit::image)?;
+    crate::output::print_inspect(&crate::output::values(docs), format)
 }

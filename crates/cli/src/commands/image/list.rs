@@ -92,20 +92,18 @@ pub fn images(store_args: &StoreArgs, a: ImagesArgs) -> CmdResult {
         Some("json") => print_value(&serde_json::Value::Array(values), None),
         Some(t) => crate::output::print_rows(&values, t),
         None => {
-            let mut head = vec!["REPOSITORY", "TAG"];
-            if a.digests {
-                head.push("DIGEST");
-            }
-            head.extend(["IMAGE ID", "CREATED", "SIZE"]);
-            let mut table = vec![head.iter().map(|s| s.to_string()).collect::<Vec<_>>()];
-            for s in &list {
-                let mut row = vec![s.repository.clone(), s.tag.clone()];
-                if a.digests {
-                    row.push(s.digest.clone());
-                }
-                row.extend([id(&s.id), since(s.created), table_size(s.size)]);
-                table.push(row);
-            }
+            let rows = list.iter().map(|s| {
+                let (repo, tag, digest) = (s.repository.clone(), s.tag.clone(), s.digest.clone());
+                [
+                    repo,
+                    tag,
+                    digest,
+                    id(&s.id),
+                    since(s.created),
+                    table_size(s.size),
+                ]
+            });
+            let table = crate::output::table::images(a.digests, rows);
             crate::output::table::print(&table, !a.noheading);
             Ok(())
         }

@@ -125,7 +125,7 @@ pub(crate) struct ExistsArgs {
 
 pub fn run(store: &StoreArgs, args: ImageArgs) -> CmdResult {
     match args.command {
-        ImageCommand::Inspect(a) if !has_transport(&a.image) => {
+        ImageCommand::Inspect(a) if !ImageName::has_transport(&a.image) => {
             let mut names = vec![a.image.clone()];
             names.extend(a.more.iter().cloned());
             inspect::inspect_local(store, &names, a.format.as_deref())
@@ -161,21 +161,6 @@ pub fn run(store: &StoreArgs, args: ImageArgs) -> CmdResult {
         ImageCommand::Login(a) => crate::commands::login::login(a),
         ImageCommand::Logout(a) => crate::commands::login::logout(a),
     }
-}
-
-/// Whether a name starts with a transport (`docker://`, `oci:` …): then it is read
-/// where it lives, else it names an image in the local store.
-fn has_transport(s: &str) -> bool {
-    [
-        "docker://",
-        "oci:",
-        "oci-archive:",
-        "dir:",
-        "docker-archive:",
-        "containers-storage:",
-    ]
-    .iter()
-    .any(|t| s.starts_with(t))
 }
 
 pub(crate) fn parse_name(s: &str) -> Result<ImageName, Failure> {

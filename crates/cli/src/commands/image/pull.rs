@@ -5,10 +5,8 @@ use crate::commands::image::access::Access;
 use crate::commands::image::access::PlatformArgs;
 use crate::commands::image::access::registry_access;
 use crate::exit::{self, CmdResult, Failure};
-use crate::progress::Lines;
 use berth_engine::access::{AccessError, RegistryAccess};
 use berth_engine::{Engine, PullBool, PullError, PullEvent, PullOptions, PullPolicy};
-use berth_image::copy::{Progress, Silent};
 use clap::Args;
 use std::path::{Path, PathBuf};
 
@@ -85,7 +83,7 @@ pub(crate) fn pull_for(
     }
     let o = options_for(image, policy, how)?;
     let engine = Engine::with_store(store_args.open()?);
-    let progress = progress_for(how.quiet);
+    let progress = crate::progress::unless_quiet(how.quiet);
     let report = engine
         .images()
         .pull(image, &o, progress.as_ref(), &mut |e| {
@@ -106,7 +104,7 @@ pub(crate) fn pull_for_container(
     let failed = |e: PullError| exit::podman(format!("{image}: pulling the image: {e}"));
     let policy = PullPolicy::from_flag(policy, how.booleans).map_err(failed)?;
     let o = options_for(image, policy, how)?;
-    let progress = progress_for(how.quiet);
+    let progress = crate::progress::unless_quiet(how.quiet);
     engine
         .images()
         .pull_for_container(image, o, progress.as_ref(), &mut |e| tell_for(e, how.quiet))
@@ -142,14 +140,6 @@ fn options_for(image: &str, policy: PullPolicy, how: &PullFor) -> Result<PullOpt
 fn tell_for(e: PullEvent, quiet: bool) {
     if !matches!(e, PullEvent::Present { .. }) {
         tell(e, quiet)
-    }
-}
-
-pub(crate) fn progress_for(quiet: bool) -> Box<dyn Progress> {
-    if quiet {
-        Box::new(Silent)
-    } else {
-        Box::new(Lines::new())
     }
 }
 
@@ -202,7 +192,7 @@ fn pull_options(a: &PullArgs) -> Result<PullOptions, Failure> {
 pub fn pull(store_args: &StoreArgs, a: PullArgs) -> CmdResult {
     let o = pull_options(&a)?;
     let engine = Engine::with_store(store_args.open()?);
-    let progress = progress_for(a.quiet);
+    let progress = crate::progress::unless_quiet(a.quiet);
     let report = engine
         .images()
         .pull(&a.image, &o, progress.as_ref(), &mut |e| tell(e, a.quiet))

@@ -4,7 +4,6 @@ use crate::commands::StoreArgs;
 use crate::commands::image::access::Access;
 use crate::commands::image::access::PlatformArgs;
 use crate::commands::image::access::context;
-use crate::commands::image::pull::progress_for;
 use crate::exit::{self, CmdResult};
 use berth_image::copy::{self};
 use berth_image::manifest::{Compression, ManifestFormat};
@@ -43,19 +42,18 @@ pub fn push(store_args: &StoreArgs, a: PushArgs) -> CmdResult {
     };
     let ctx = context(&a.access, &platform)?;
     let store = store_args.open()?;
-    let mut opts = copy::CopyOptions {
-        format: a.format.as_deref().and_then(ManifestFormat::parse),
-        compression: a.compression_format.as_deref().and_then(Compression::parse),
-        ..Default::default()
+    let mut opts = berth_engine::images::PushOptions {
+        destination: a.destination,
+        copy: copy::CopyOptions {
+            format: a.format.as_deref().and_then(ManifestFormat::parse),
+            compression: a.compression_format.as_deref().and_then(Compression::parse),
+            ..Default::default()
+        },
+        digest_file: a.digestfile,
     };
-    a.sign.apply(&mut opts)?;
-    let progress = progress_for(a.quiet);
-    let dest = a.destination.as_deref();
-    let report = berth_engine::images::push(&store, &a.image, dest, &ctx, &opts, progress.as_ref())
+    a.sign.apply(&mut opts.copy)?;
+    let progress = crate::progress::unless_quiet(a.quiet);
+    berth_engine::images::push(&store, &a.image, &opts, &ctx, progress.as_ref())
         .map_err(exit::image)?;
-    if let Some(f) = &a.digestfile {
-        std::fs::write(f, report.manifest_digest.to_string())
-            .map_err(|e| exit::podman(format!("{}: {e}", f.display())))?;
-    }
     Ok(())
 }

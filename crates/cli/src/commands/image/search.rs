@@ -38,10 +38,7 @@ pub fn search(a: SearchArgs) -> CmdResult {
         filters: a.filter.clone(),
     };
     let found = berth_engine::images::search(&a.term, &ctx, &o).map_err(exit::image)?;
-    let rows = found
-        .into_iter()
-        .map(|r| serde_json::to_value(r).map_err(exit::podman))
-        .collect::<Result<Vec<_>, _>>()?;
+    let rows = crate::output::values(found);
     let default = if a.list_tags {
         "table {{.Name}}\t{{.Tag}}"
     } else {

@@ -1,12 +1,12 @@
 //! `berth image sync`: copy whole repositories, directories of images, or a YAML list.
 
-use berth_engine::transfer::{SyncDestination, SyncEvent, SyncRequest, SyncSource, Transfer};
+use berth_engine::transfer::{SyncDestination, SyncEvent, SyncRequest, SyncSource};
+use berth_image::copy::CopyOptions;
 use clap::Args;
 
 use crate::commands::image::access::CopyAccess;
 use crate::commands::image::access::PlatformArgs;
-use crate::commands::image::access::context;
-use crate::commands::image::copy::{copy_options, progress};
+use crate::commands::image::copy::{copy_options, transfer};
 use crate::commands::image::trust::SignArgs;
 use crate::commands::image::trust::TrustArgs;
 use crate::exit::{self, CmdResult};
@@ -56,21 +56,11 @@ pub struct SyncArgs {
 }
 
 pub fn run(store: &crate::commands::StoreArgs, a: SyncArgs) -> CmdResult {
-    let mut src_ctx = context(&a.access.src(), &a.platform)?;
-    let mut dst_ctx = context(&a.access.dest(), &a.platform)?;
-    src_ctx.registries_d = a.trust.registries_d.clone();
-    dst_ctx.registries_d = a.trust.registries_d.clone();
-    let policy = a.trust.policy()?;
-    let mut opts = copy_options(a.all, None, a.format.as_deref(), &src_ctx);
-    opts.preserve_digests = a.preserve_digests;
-    a.sign.apply(&mut opts)?;
-    let transfer = Transfer {
-        store: store.options(),
-        policy,
-        options: opts,
-        src: src_ctx,
-        dst: dst_ctx,
-    };
+    let flags = (&a.access, &a.platform);
+    let transfer = transfer(store, flags, &a.trust, &a.sign, |src| CopyOptions {
+        preserve_digests: a.preserve_digests,
+        ..copy_options(a.all, None, a.format.as_deref(), src)
+    })?;
     let req = request(&a);
     let (quiet, dry_run) = (a.quiet, a.dry_run);
     let mut print = |event: SyncEvent| match event {
@@ -86,7 +76,11 @@ pub fn run(store: &crate::commands::StoreArgs, a: SyncArgs) -> CmdResult {
         SyncEvent::Copying { .. } => {}
     };
     let report = transfer
-        .sync(&req, progress(a.quiet).as_ref(), &mut print)
+        .sync(
+            &req,
+            crate::progress::unless_quiet(a.quiet).as_ref(),
+            &mut print,
+        )
         .map_err(exit::transfer)?;
     if !a.quiet {
         let synced = report.total - report.failed;

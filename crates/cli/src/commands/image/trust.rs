@@ -141,7 +141,7 @@ pub fn standalone_sign(a: StandaloneSignArgs) -> CmdResult {
     let passphrase = a.passphrase_file.as_deref();
     let sig = sign_standalone(&manifest, &reference, &a.key_fingerprint, passphrase)
         .map_err(exit::skopeo)?;
-    std::fs::write(&a.output, sig)
+    berth_engine::outfile::write(&a.output, sig)
         .map_err(|e| exit::usage(1, format!("{}: {e}", a.output.display())))
 }
 

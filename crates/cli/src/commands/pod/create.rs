@@ -123,15 +123,12 @@ pub(super) fn create(pods: &Pods, c: CreateArgs) -> CmdResult {
         resources: c.resources.update()?,
         userns,
         cgroup_parent: c.cgroup_parent,
+        id_file: c.pod_id_file,
     };
     if let Some(w) = o.rootless_limits_warning() {
         eprintln!("{w}");
     }
     let pod = pods.create(&o).map_err(fail)?;
-    if let Some(f) = &c.pod_id_file {
-        std::fs::write(f, &pod.id)
-            .map_err(|e| exit::podman(format!("--pod-id-file {}: {e}", f.display())))?;
-    }
     println!("{}", pod.id);
     Ok(())
 }

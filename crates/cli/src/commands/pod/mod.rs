@@ -210,8 +210,7 @@ pub fn run(store_args: &StoreArgs, a: PodArgs) -> CmdResult {
             },
         ),
         PodCommand::Restart(s) => each_pod(s.all, &s.names, &s.pod_id_file, &|p| {
-            pods.stop(p, s.time)?;
-            pods.start(p, &argv)
+            pods.restart(p, s.time, &argv)
         }),
         PodCommand::Kill(k) => each_pod(k.all, &k.names, &[], &|p| pods.kill(p, &k.signal)),
         PodCommand::Pause(n) => each_pod(n.all, &n.names, &n.pod_id_file, &|p| {
@@ -243,7 +242,7 @@ pub fn run(store_args: &StoreArgs, a: PodArgs) -> CmdResult {
             let mut values = Vec::new();
             for n in &i.names {
                 let pod = pods.find(n).map_err(fail)?;
-                values.push(serde_json::to_value(pods.inspect(&pod)).expect("json"));
+                values.push(crate::output::value(pods.inspect(&pod)));
             }
             // One pod: podman 4 prints the object itself.
             let v = match values.len() {
@@ -253,19 +252,7 @@ pub fn run(store_args: &StoreArgs, a: PodArgs) -> CmdResult {
             print_value(&v, i.format.as_deref())
         }
         PodCommand::Logs(l) => {
-            let pod = pods.find(&l.pod).map_err(fail)?;
-            let containers: Vec<String> = match l.container {
-                Some(c) => vec![c],
-                None => pods
-                    .members(&pod)
-                    .into_iter()
-                    .filter(|m| !m.config.process.infra)
-                    .map(|m| m.id)
-                    .collect(),
-            };
-            if containers.is_empty() {
-                return Err(exit::podman(format!("pod {} has no containers", pod.name)));
-            }
+            let containers = pods.log_targets(&l.pod, l.container).map_err(fail)?;
             let a = crate::commands::container::logs::LogsArgs {
                 follow: l.follow,
                 tail: l.tail,

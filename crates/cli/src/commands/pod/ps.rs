@@ -97,14 +97,7 @@ pub(super) fn ps(pods: &berth_engine::Pods, a: PsArgs) -> CmdResult {
     if !asked.iter().any(|(on, _)| *on) {
         columns.push(("# OF CONTAINERS", "NumberOfContainers"));
     }
-    let mut table = vec![columns.iter().map(|(h, _)| h.to_string()).collect()];
-    for r in &rows {
-        let cell = |k: &str| match &r[k] {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        };
-        table.push(columns.iter().map(|(_, k)| cell(k)).collect());
-    }
+    let table = crate::output::table::of_fields(&columns, &rows);
     crate::output::table::print(&table, !a.noheading);
     Ok(())
 }

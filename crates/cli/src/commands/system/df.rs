@@ -2,10 +2,10 @@
 
 use crate::commands::StoreArgs;
 use crate::exit::{self, CmdResult};
+use crate::output::table::{self, row};
 use berth_engine::df::DiskUse;
 use berth_engine::units::human_size;
 use clap::Args;
-use serde_json::Value;
 
 #[derive(Args)]
 pub struct DfArgs {
@@ -29,28 +29,18 @@ pub fn system_df(store_args: &StoreArgs, a: DfArgs) -> CmdResult {
         print!("{}", df_verbose(&du));
         return Ok(());
     }
-    let rows: Vec<Value> = du
-        .summary_rows()
-        .iter()
-        .map(|r| serde_json::to_value(r).expect("json"))
-        .collect();
+    let rows = crate::output::values(du.summary_rows());
     if let Some(f) = a.format.as_deref() {
         return crate::output::print_rows(&rows, f);
     }
-    let mut table = vec![
-        ["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"]
-            .map(String::from)
-            .to_vec(),
+    let columns = [
+        ("TYPE", "Type"),
+        ("TOTAL", "Total"),
+        ("ACTIVE", "Active"),
+        ("SIZE", "Size"),
+        ("RECLAIMABLE", "Reclaimable"),
     ];
-    for r in &rows {
-        table.push(
-            ["Type", "Total", "Active", "Size", "Reclaimable"]
-                .iter()
-                .map(|k| berth_template::to_text(&r[*k]))
-                .collect(),
-        );
-    }
-    print!("{}", crate::output::table::render(&table));
+    print!("{}", table::render(&table::of_fields(&columns, &rows)));
     Ok(())
 }
 
@@ -113,15 +103,11 @@ fn df_verbose(du: &DiskUse) -> String {
             human_size(v.size),
         ]
     }));
-    let render = crate::output::table::render;
+    let render = table::render;
     format!(
         "Images space usage:\n\n{}\nContainers space usage:\n\n{}\nLocal Volumes space usage:\n\n{}",
         render(&images),
         render(&containers),
         render(&volumes)
     )
-}
-
-fn row(cells: &[&str]) -> Vec<String> {
-    cells.iter().map(|c| c.to_string()).collect()
 }

@@ -1,7 +1,5 @@
 //! `system reset` and `system migrate` (podman's).
 
-use std::io::BufRead;
-
 use crate::commands::StoreArgs;
 use crate::exit::{self, CmdResult};
 use clap::Args;
@@ -27,8 +25,7 @@ const WARNING: &str = "WARNING! This will remove:
         - all networks
         - all build cache
         - all machines
-        - all volumes
-Are you sure you want to continue? [y/N] ";
+        - all volumes";
 
 /// The rootless user's run directory (its pause process's), if rootless.
 fn rootless_run_dir() -> Option<std::path::PathBuf> {
@@ -36,14 +33,8 @@ fn rootless_run_dir() -> Option<std::path::PathBuf> {
 }
 
 pub fn reset(store_args: &StoreArgs, a: ResetArgs) -> CmdResult {
-    if !a.force {
-        print!("{WARNING}");
-        let _ = std::io::Write::flush(&mut std::io::stdout());
-        let mut answer = String::new();
-        let _ = std::io::stdin().lock().read_line(&mut answer);
-        if !matches!(answer.trim(), "y" | "Y" | "yes" | "Yes") {
-            return Ok(());
-        }
+    if !a.force && !crate::prompt::confirm(WARNING) {
+        return Ok(());
     }
     let store = store_args.open()?;
     // The user's namespace goes too (it lives on while this process is in it):
