@@ -264,6 +264,8 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 fn an_ordinary_user_runs_builds_and_reaches_its_containers() {
     let _host = HOST.lock().unwrap_or_else(|e| e.into_inner());
     let _null = OpenToAll::new("/dev/null");
+    // The bridge network's rootless namespace is connected by pasta.
+    let _tun = OpenToAll::new("/dev/net/tun");
     let u = User::new(true);
     let (start, _) = u.range.unwrap();
     let tar = layer_for(&u);
