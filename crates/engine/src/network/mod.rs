@@ -702,8 +702,11 @@ pub fn setup(
     network: &str,
     ports: &[PortMapping],
 ) -> Result<Attachment, NetworkError> {
-    if let Some(a) = attachment(store, id).filter(|a| a.netns.exists()) {
-        return Ok(a);
+    match attachment(store, id) {
+        Some(a) if a.netns.exists() && !a.interfaces.is_empty() => return Ok(a),
+        // One a killed berth left half-made: undone, then made again.
+        Some(_) => teardown(store, id),
+        None => {}
     }
     let net = get(store, network)?;
     let backend = Backend::configured()?;
@@ -731,6 +734,12 @@ pub fn setup(
         ports,
         mac: container_mac(store, id),
     };
+    // Recorded before anything is made: a berth killed half-way leaves a
+    // record that teardown undoes (rules, names, veth), not rules nobody knows of.
+    if let Err(e) = save(store, id, &att) {
+        teardown(store, id);
+        return Err(e);
+    }
     let mut result = attach_with(backend, store, &t);
     if let Ok(iface) = &result
         && rootless::active()
@@ -870,8 +879,10 @@ pub fn teardown(store: &Store, id: &str) {
     {
         // A setup that failed half-way: release whatever address it took.
         match att.backend {
-            Backend::Cni => detach(&net, "eth0", "", &att.ports),
-            Backend::Netavark | Backend::Berth => {
+            // berth's own undoes what there is of it (its ports' rules, its
+            // name, its veth), then gives the lease back.
+            Backend::Cni | Backend::Berth => detach(&net, "eth0", "", &att.ports),
+            Backend::Netavark => {
                 let _ = ipam::release(store, &net, id);
             }
         }
