@@ -209,7 +209,11 @@ fn pod_create_takes_the_infra_image_and_command_given() {
     container_pid(&st, &infra, "sleep 4321");
     assert_eq!(st.ok(&["exec", "m", "hostname"]).stdout, "ii\n");
     st.ok(&["pod", "rm", "-f", "-t", "0", "ii"]);
-    // Words, and the default image's pause otherwise.
+    // Words, over an image's own entrypoint (podman's: the command is the
+    // infra's entrypoint), and the default image's pause otherwise.
+    st.ok(&["create", "--name", "e", IMG, "true"]);
+    let ep = r#"ENTRYPOINT ["/original-entrypoint-should-be-overridden"]"#;
+    st.ok(&["commit", "--change", ep, "e", "localhost/ep:1"]);
     st.ok(&[
         "pod",
         "create",
@@ -218,13 +222,14 @@ fn pod_create_takes_the_infra_image_and_command_given() {
         "--name",
         "iw",
         "--infra-image",
-        IMG,
+        "localhost/ep:1",
         "--infra-command",
         "sleep 1234",
     ]);
     st.ok(&["pod", "start", "iw"]);
     let infra = pod_field(&st, "iw", "InfraContainerID");
     container_pid(&st, &infra, "sleep 1234");
+    assert_eq!(st.inspect(&infra, ".Config.Entrypoint"), "sleep 1234");
     st.ok(&["pod", "create", "--network", "none", "--name", "id"]);
     let infra = pod_field(&st, "id", "InfraContainerID");
     assert_ne!(st.inspect(&infra, ".ImageName"), IMG);

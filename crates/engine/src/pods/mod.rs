@@ -485,7 +485,9 @@ fn create_infra(store: &Arc<Store>, pod: &Pod, o: &PodCreate) -> Result<String, 
     let image = infra_image(store, o.infra_image.clone())?;
     let has = |ns: &str| pod.shared.iter().any(|s| s == ns);
     let process = ProcessOptions {
-        command: o.infra_command.clone().unwrap_or_default(),
+        // `--infra-command` is the infra's whole command line, as podman makes
+        // it: the image's entrypoint does not run before it.
+        entrypoint: o.infra_command.clone(),
         hostname: has("uts").then(|| pod.hostname.clone()),
         network: if has("net") {
             o.network.clone()
@@ -634,9 +636,7 @@ pub fn create_options(pod: &Pod, members: &[Info]) -> PodCreate {
             .map(|i| i.config.image_name.clone())
             .filter(|i| *i != infra::image_name()),
         infra_name: None,
-        infra_command: ip
-            .filter(|p| !p.command.is_empty())
-            .map(|p| p.command.clone()),
+        infra_command: ip.and_then(|p| p.entrypoint.clone()),
         share: Some(if pod.shared.is_empty() {
             "none".to_string()
         } else {
