@@ -371,6 +371,28 @@ fn volumes_as_podman_keeps_them() {
         "--output",
         tar.to_str().unwrap(),
     ]);
+    // A volume that is not there: podman's 125, and no file left behind.
+    let missing = st.path().join("missing.tar");
+    let r = st.run(&[
+        "volume",
+        "export",
+        "nosuchvol",
+        "-o",
+        missing.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    assert!(!missing.exists(), "an empty archive was left behind");
+    let names: Vec<_> = std::fs::read_dir(st.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert!(
+        !names
+            .iter()
+            .any(|n| n.to_string_lossy().contains("berth-tmp")),
+        "{names:?}"
+    );
     st.ok(&["volume", "import", "volume_1b", tar.to_str().unwrap()]);
     let dir = st.ok(&["volume", "mount", "volume_1b"]).stdout;
     assert_eq!(

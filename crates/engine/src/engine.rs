@@ -596,6 +596,11 @@ impl Volumes<'_> {
         crate::volumes::named::export(&self.engine.store, name, out)
     }
 
+    /// Writes its content as a tar archive to `path`, whole or not at all.
+    pub fn export_to_file(&self, name: &str, path: &std::path::Path) -> Result<(), VolumeError> {
+        crate::volumes::named::export_to_file(&self.engine.store, name, path)
+    }
+
     /// Replaces its content with a tar archive's.
     pub fn import(&self, name: &str, input: &mut dyn std::io::Read) -> Result<(), VolumeError> {
         crate::volumes::named::import(&self.engine.store, name, input)

@@ -185,18 +185,14 @@ pub fn run(store_args: &StoreArgs, a: VolumeArgs) -> CmdResult {
                 .remove_each(&r.names, &o, &mut |name| println!("{name}"))
                 .map_err(|e| failure(e, 1))
         }
-        VolumeCommand::Export(e) => {
-            let mut out: Box<dyn std::io::Write> = match &e.output {
-                Some(p) => Box::new(
-                    std::fs::File::create(p)
-                        .map_err(|err| exit::podman(format!("{}: {err}", p.display())))?,
-                ),
-                None => Box::new(std::io::stdout().lock()),
-            };
-            volumes
-                .export(&e.name, &mut out)
-                .map_err(|e| failure(e, 125))
-        }
+        VolumeCommand::Export(e) => match &e.output {
+            Some(p) => volumes
+                .export_to_file(&e.name, p)
+                .map_err(|e| failure(e, 125)),
+            None => volumes
+                .export(&e.name, &mut std::io::stdout().lock())
+                .map_err(|e| failure(e, 125)),
+        },
         VolumeCommand::Import(i) => {
             let mut input: Box<dyn std::io::Read> = if i.source == "-" {
                 Box::new(std::io::stdin().lock())

@@ -433,6 +433,33 @@ pub fn export(store: &Store, name: &str, out: &mut dyn std::io::Write) -> Result
         .map_err(|e| VolumeError::io(name)(std::io::Error::other(e)))
 }
 
+/// `volume export -o FILE`: [`export`] into a file that appears whole or not
+/// at all (written beside it under another name, renamed over it once done):
+/// a volume that is not there leaves no empty file behind.
+pub fn export_to_file(store: &Store, name: &str, path: &Path) -> Result<(), VolumeError> {
+    if !exists(store, name) {
+        return Err(VolumeError::NotFound(name.to_string()));
+    }
+    let file_name = path.file_name().unwrap_or_default().to_string_lossy();
+    let tmp = path.with_file_name(format!(".{file_name}.berth-tmp"));
+    let fail = |e: std::io::Error| {
+        VolumeError::io(name)(std::io::Error::other(format!("{}: {e}", path.display())))
+    };
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(fail)?);
+    let written = export(store, name, &mut f).and_then(|()| {
+        use std::io::Write;
+        f.flush().map_err(fail)
+    });
+    drop(f);
+    match written {
+        Ok(()) => std::fs::rename(&tmp, path).map_err(fail),
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(e)
+        }
+    }
+}
+
 /// `volume import`: a tar's files into the volume; nothing lands outside it.
 pub fn import(store: &Store, name: &str, input: &mut dyn std::io::Read) -> Result<(), VolumeError> {
     if !exists(store, name) {

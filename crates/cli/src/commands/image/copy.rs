@@ -46,13 +46,13 @@ pub(crate) struct CopyArgs {
     /// Print nothing but errors.
     #[arg(short, long)]
     pub(crate) quiet: bool,
-    /// Write the digest of the copied manifest to this file.
     /// Another name for the image in a docker-archive destination (repeatable).
     #[arg(long)]
     pub(crate) additional_tag: Vec<String>,
     /// Compress layers written uncompressed (as gzip unless --dest-compress-format says).
     #[arg(long)]
     pub(crate) dest_compress: bool,
+    /// Write the digest of the copied manifest to this file.
     #[arg(long)]
     pub(crate) digestfile: Option<PathBuf>,
     #[command(flatten)]
