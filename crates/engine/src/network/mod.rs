@@ -662,36 +662,50 @@ pub fn setup_pasta(
         cmd.arg(flag)
             .arg(format!("{addr}{}:{}", p.host_port, p.container_port));
     }
+    cmd.args(options);
     // Its PID, so that teardown ends it and waits: a port it held is free
     // again when `run --rm` returns, not whenever pasta notices.
-    let pid_file = att.netns.with_extension("pasta");
-    cmd.args(options)
-        .arg("--pid")
-        .arg(&pid_file)
-        .arg("--netns")
-        .arg(&att.netns);
+    match run_pasta(cmd, &att.netns) {
+        Ok(helper) => att.helper = helper,
+        Err(e) => {
+            teardown(store, id);
+            return Err(e);
+        }
+    }
+    save(store, id, &att)?;
+    Ok(att)
+}
+
+/// Runs `cmd` (pasta and its options) for the namespace at `netns`: pasta
+/// configures it, goes to the background and writes its PID, returned with
+/// its start time (never mistaken for a process that took the PID over).
+fn run_pasta(
+    mut cmd: std::process::Command,
+    netns: &Path,
+) -> Result<Option<berth_runtime::pid::ProcessId>, NetworkError> {
+    let pid_file = netns.with_extension("pasta");
+    let _ = std::fs::remove_file(&pid_file);
+    cmd.arg("--pid").arg(&pid_file).arg("--netns").arg(netns);
     // Not /dev/null for stdin: some hosts keep it from ordinary users.
     cmd.stdin(std::process::Stdio::piped());
     let out = cmd
         .output()
         .map_err(|e| NetworkError::Pasta(format!("run pasta (Debian's passt package): {e}")))?;
     if !out.status.success() {
-        let why = String::from_utf8_lossy(&out.stderr);
-        teardown(store, id);
         // Its complaints that no syslog listens here say nothing about the failure.
+        let why = String::from_utf8_lossy(&out.stderr);
         let why: Vec<&str> = why
             .lines()
             .filter(|l| !l.is_empty() && !l.contains("syslog"))
             .collect();
         return Err(NetworkError::Pasta(why.join("; ")));
     }
-    att.helper = std::fs::read_to_string(&pid_file)
+    let id = std::fs::read_to_string(&pid_file)
         .ok()
         .and_then(|t| berth_runtime::pid::Pid::parse(t.trim()))
         .and_then(berth_runtime::pid::ProcessId::of);
     let _ = std::fs::remove_file(&pid_file);
-    save(store, id, &att)?;
-    Ok(att)
+    Ok(id)
 }
 
 /// Connects a container to a bridge network (once; a restart reuses it);

@@ -12,7 +12,7 @@
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
-use berth_runtime::pid::{Pid, ProcessId};
+use berth_runtime::pid::ProcessId;
 use berth_storage::Store;
 
 use super::NetworkError;
@@ -31,12 +31,14 @@ pub fn netns_path(store: &Store) -> PathBuf {
     store.config().run_root.join("netns").join("rootless-netns")
 }
 
+/// The record of the namespace's pasta (its PID and start time); not pasta's
+/// own PID file, which [`super::run_pasta`] reads and removes.
 fn pasta_pid_path(store: &Store) -> PathBuf {
     store
         .config()
         .run_root
         .join("netns")
-        .join("rootless-netns.pasta")
+        .join("rootless-netns.json")
 }
 
 /// The pasta serving the namespace, if the one recorded still runs.
@@ -88,36 +90,11 @@ const NS_GET_NSTYPE: libc::c_ulong = 0xb703;
 /// routes copied in) and forwards no port of its own: published ports go
 /// through berth's forwarder, to the containers' addresses.
 fn connect(store: &Store, ns: &Path) -> Result<(), NetworkError> {
-    let pid_file = ns.with_extension("pid");
-    let _ = std::fs::remove_file(&pid_file);
     let mut cmd = std::process::Command::new("pasta");
     cmd.args(["--config-net", "--quiet", "--ns-ifname", TAP])
-        .args(["-t", "none", "-u", "none", "-T", "none", "-U", "none"])
-        .arg("--pid")
-        .arg(&pid_file)
-        .arg("--netns")
-        .arg(ns)
-        // Not /dev/null: some hosts keep it from ordinary users.
-        .stdin(std::process::Stdio::piped());
-    let out = cmd
-        .output()
-        .map_err(|e| NetworkError::Pasta(format!("run pasta (Debian's passt package): {e}")))?;
-    if !out.status.success() {
-        let why = String::from_utf8_lossy(&out.stderr);
-        let why: Vec<&str> = why
-            .lines()
-            .filter(|l| !l.is_empty() && !l.contains("syslog"))
-            .collect();
-        return Err(NetworkError::Pasta(why.join("; ")));
-    }
-    // pasta went to the background and wrote its PID: kept with its start
-    // time, so that it is never mistaken for a process that took the PID over.
-    let id = std::fs::read_to_string(&pid_file)
-        .ok()
-        .and_then(|t| Pid::parse(t.trim()))
-        .and_then(ProcessId::of)
+        .args(["-t", "none", "-u", "none", "-T", "none", "-U", "none"]);
+    let id = super::run_pasta(cmd, ns)?
         .ok_or_else(|| NetworkError::Pasta("started, but wrote no PID".into()))?;
-    let _ = std::fs::remove_file(&pid_file);
     let path = pasta_pid_path(store);
     std::fs::write(&path, serde_json::to_vec(&id).expect("serialises"))
         .map_err(NetworkError::io(&path))
@@ -154,18 +131,12 @@ pub fn remove(store: &Store) {
 /// The names of the interfaces in the namespace at `ns`, as a thread that
 /// joined it reads them.
 fn interfaces(ns: &Path) -> std::io::Result<Vec<String>> {
-    let f = std::fs::File::open(ns)?;
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            berth_runtime::sys::setns(f.as_raw_fd(), libc::CLONE_NEWNET)?;
-            let text = std::fs::read_to_string("/proc/thread-self/net/dev")?;
-            Ok(text
-                .lines()
-                .skip(2)
-                .filter_map(|l| Some(l.split(':').next()?.trim().to_string()))
-                .collect())
-        })
-        .join()
-        .unwrap_or_else(|_| Err(std::io::Error::other("thread panicked")))
+    super::native::netlink::in_netns(Some(ns), || {
+        let text = std::fs::read_to_string("/proc/thread-self/net/dev")?;
+        Ok(text
+            .lines()
+            .skip(2)
+            .filter_map(|l| Some(l.split(':').next()?.trim().to_string()))
+            .collect())
     })
 }
