@@ -560,20 +560,26 @@ fn detach_with(backend: Backend, store: &Store, t: &Target, ip: &str) -> Result<
     done
 }
 
-/// The container's name, `--dns` servers and aliases (none once it is gone).
-fn container_facts(store: &Store, id: &str) -> (String, Vec<String>, Vec<String>) {
+/// The container's name, `--dns` servers, aliases and `--mac-address` (none
+/// once it is gone), read once.
+fn container_facts(
+    store: &Store,
+    id: &str,
+) -> (String, Vec<String>, Vec<String>, Option<MacAddress>) {
     match container::find(store, id) {
         Ok(i) => (
             i.name().to_string(),
             i.config.process.dns.clone(),
             i.config.process.network_aliases.clone(),
+            i.config.process.mac_address,
         ),
-        Err(_) => (id[..12.min(id.len())].to_string(), Vec::new(), Vec::new()),
+        Err(_) => (
+            id[..12.min(id.len())].to_string(),
+            Vec::new(),
+            Vec::new(),
+            None,
+        ),
     }
-}
-/// The container's `--mac-address`, if it has one.
-fn container_mac(store: &Store, id: &str) -> Option<MacAddress> {
-    container::find(store, id).ok()?.config.process.mac_address
 }
 
 fn netns_path(store: &Store, id: &str) -> PathBuf {
@@ -736,7 +742,7 @@ pub fn setup(
         ports: ports.to_vec(),
         ..Default::default()
     };
-    let (name, dns, aliases) = container_facts(store, id);
+    let (name, dns, aliases, mac) = container_facts(store, id);
     let t = Target {
         net: &net,
         id,
@@ -746,7 +752,7 @@ pub fn setup(
         netns: &netns,
         ifname: "eth0",
         ports,
-        mac: container_mac(store, id),
+        mac,
     };
     // Recorded before anything is made: a berth killed half-way leaves a
     // record that teardown undoes (rules, names, veth), not rules nobody knows of.
@@ -794,7 +800,7 @@ pub fn connect(store: &Store, id: &str, network: &str) -> Result<String, Network
     }
     let net = get(store, network)?;
     let ifname = format!("eth{}", att.interfaces.len());
-    let (name, dns, aliases) = container_facts(store, id);
+    let (name, dns, aliases, _) = container_facts(store, id);
     let t = Target {
         net: &net,
         id,
@@ -837,7 +843,7 @@ pub fn disconnect(store: &Store, id: &str, network: &str) -> Result<(), NetworkE
     } else {
         Vec::new()
     };
-    let (name, dns, aliases) = container_facts(store, id);
+    let (name, dns, aliases, _) = container_facts(store, id);
     let t = Target {
         net: &net,
         id,
@@ -866,7 +872,7 @@ pub fn teardown(store: &Store, id: &str) {
     if let Some(helper) = &att.helper {
         slirp::stop(store, id, helper);
     }
-    let (name, dns, aliases) = container_facts(store, id);
+    let (name, dns, aliases, _) = container_facts(store, id);
     let detach = |net: &Network, ifname: &str, ip: &str, ports: &[PortMapping]| {
         let t = Target {
             net,
