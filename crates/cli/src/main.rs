@@ -57,7 +57,8 @@ struct Globals {
     /// The same as --log-level=debug (docker's flag).
     #[arg(short = 'D', long, global = true)]
     debug: bool,
-    /// Where events are written: file, journald or none (berth records none yet).
+    /// Where events are written: file (RUNROOT/events/events.log, the default) or
+    /// none, over containers.conf's events_logger; journald is taken as file.
     #[arg(long, global = true, value_parser = ["file", "journald", "none"])]
     events_backend: Option<String>,
     /// Print nothing on stdout (errors still go to stderr).
@@ -230,8 +231,8 @@ fn main() {
     if globals.cgroup_manager.as_deref() == Some("systemd") {
         log::warn!("--cgroup-manager systemd: berth manages cgroups through cgroupfs");
     }
-    if globals.events_backend.as_deref() == Some("none") {
-        berth_engine::events::disable();
+    if let Some(backend) = &globals.events_backend {
+        berth_engine::events::set_backend(backend);
     }
     if let Err(Failure { code, message }) = dispatch(&store, command) {
         if !message.is_empty() {

@@ -1120,6 +1120,33 @@ fn events_backend_none_records_nothing() {
 }
 
 #[test]
+fn containers_conf_events_logger_none_records_nothing_unless_the_flag_says_file() {
+    let st = TestStore::with_busybox();
+    let conf = st.path().join("events-none.conf");
+    std::fs::write(&conf, "[engine]\nevents_logger = \"none\"\n").unwrap();
+    let with_conf = |args: &[&str]| {
+        let mut c = st.cmd();
+        c.env("CONTAINERS_CONF_OVERRIDE", &conf).args(args);
+        common::run_cmd(&mut c)
+    };
+    let run = |name: &str, flags: &[&str]| {
+        let mut args = flags.to_vec();
+        args.extend(["run", "--rm", "--network", "none", "--name", name]);
+        args.extend(["localhost/bb:1", "true"]);
+        assert_eq!(with_conf(&args).code, 0);
+    };
+    run("by-conf", &[]);
+    run("by-flag", &["--events-backend", "file"]);
+    let seen = st
+        .ok(&["events", "--stream=false", "--format", "{{.Name}}"])
+        .stdout;
+    assert!(!seen.contains("by-conf"), "{seen}");
+    assert!(seen.contains("by-flag"), "{seen}");
+    let logger = with_conf(&["info", "--format", "{{.Host.EventLogger}}"]);
+    assert_eq!(logger.stdout, "none\n");
+}
+
+#[test]
 fn a_bad_flag_value_fails_create_naming_it_and_makes_nothing() {
     let st = TestStore::with_busybox();
     for (flags, words) in [

@@ -56,6 +56,9 @@ pub struct ContainersConf {
     pub image_volume_mode: Option<String>,
     /// `[engine] events_logfile_path`: where the file backend keeps events.
     pub events_logfile_path: Option<PathBuf>,
+    /// `[engine] events_logger`: file, journald or none (`--events-backend`
+    /// overrides it).
+    pub events_logger: Option<String>,
     /// `[engine] volume_path`: where named volumes live (default
     /// GRAPHROOT/volumes).
     pub volume_path: Option<PathBuf>,
@@ -98,6 +101,7 @@ struct EngineTable {
     helper_binaries_dir: Option<Vec<PathBuf>>,
     image_volume_mode: Option<String>,
     events_logfile_path: Option<PathBuf>,
+    events_logger: Option<String>,
     volume_path: Option<PathBuf>,
     infra_image: Option<String>,
 }
@@ -124,6 +128,7 @@ impl ContainersConf {
         or(&mut self.userns, f.containers.userns);
         or(&mut self.image_volume_mode, f.engine.image_volume_mode);
         or(&mut self.infra_image, f.engine.infra_image);
+        or(&mut self.events_logger, f.engine.events_logger);
         if let Some(p) = f
             .engine
             .events_logfile_path

@@ -119,20 +119,25 @@ pub fn image(store: &Store, status: &str, id: &str, name: &str) {
     );
 }
 
-static OFF: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+static BACKEND: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
-/// `--events-backend none`: this process records no events.
-pub fn disable() {
-    OFF.store(true, std::sync::atomic::Ordering::Relaxed);
+/// `--events-backend`: this process's backend, over containers.conf's
+/// `events_logger` (the first call wins).
+pub fn set_backend(backend: &str) {
+    let _ = BACKEND.set(backend.to_string());
 }
 
-/// Whether `--events-backend none` was given: there is nothing to read.
+/// Whether the backend is `none` (the flag's, else containers.conf's): this
+/// process records no events, and there is nothing to read.
 pub fn disabled() -> bool {
-    OFF.load(std::sync::atomic::Ordering::Relaxed)
+    match BACKEND.get() {
+        Some(b) => b == "none",
+        None => crate::conf::get().is_ok_and(|c| c.events_logger.as_deref() == Some("none")),
+    }
 }
 
 fn record(store: &Store, e: &Event) {
-    if OFF.load(std::sync::atomic::Ordering::Relaxed) {
+    if disabled() {
         return;
     }
     let p = path(store);

@@ -221,7 +221,11 @@ pub fn info(store: &Store, runtime: Option<&str>) -> Result<InfoReport, Error> {
             distribution: distribution(),
             oci_runtime,
             network_backend: crate::network::Backend::configured()?.name(),
-            event_logger: "file",
+            event_logger: if crate::events::disabled() {
+                "none"
+            } else {
+                "file"
+            },
             log_driver: conf.log_driver.clone().unwrap_or_else(|| "k8s-file".into()),
             security: SecurityInfo {
                 seccomp_enabled: true,
