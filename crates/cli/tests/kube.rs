@@ -320,6 +320,93 @@ fn generate_down_play_round_trip() {
     );
 }
 
+/// `kube generate` writes what podman 4.3 writes: each member's annotations
+/// (podman's and the user's) as `KEY/CONTAINER`, the pod's `app` label, its
+/// hostname, capabilities against the runtime's default set, a pod without
+/// members refused in podman's words; its host aliases and shared PID namespace
+/// play back.
+#[test]
+fn generate_writes_podmans_pod_and_plays_its_settings_back() {
+    let st = TestStore::with_busybox();
+    let json = |yaml: &str| -> serde_json::Value { serde_yaml_ng::from_str(yaml).unwrap() };
+    st.ok(&["pod", "create", "--name", "gp", "--add-host", "db:10.1.2.3"]);
+    st.ok(&["pod", "create", "--name", "gq", "--share", "+pid"]);
+    let r = st.run(&["kube", "generate", "gp"]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("only has an infra container"),
+        "{}",
+        r.stderr
+    );
+    let infra = st.ok(&["pod", "inspect", "gp", "--format", "{{.InfraContainerID}}"]);
+    for (pod, name, extra) in [
+        ("gp", "web", &["--annotation", "team=blue"][..]),
+        ("gq", "peer", &["--cap-add", "NET_ADMIN"][..]),
+    ] {
+        let mut args = vec!["create", "--pod", pod, "--name", name];
+        args.extend(extra);
+        args.extend(["localhost/bb:1", "sleep", "600"]);
+        st.ok(&args);
+    }
+    let v = json(&st.ok(&["kube", "generate", "gp"]).stdout);
+    let a = &v["metadata"]["annotations"];
+    assert_eq!(a["io.kubernetes.cri-o.TTY/web"], "false", "{v}");
+    assert_eq!(a["io.podman.annotations.autoremove/web"], "FALSE", "{v}");
+    assert_eq!(
+        a["io.kubernetes.cri-o.ContainerType/web"], "container",
+        "{v}"
+    );
+    assert_eq!(a["team/web"], "blue", "{v}");
+    // podman's 63 characters: the infra container's ID, cut.
+    assert_eq!(
+        a["io.kubernetes.cri-o.SandboxID/web"],
+        infra.stdout.trim()[..63],
+        "{v}"
+    );
+    assert_eq!(v["metadata"]["labels"]["app"], "gp");
+    assert!(
+        v["metadata"]["creationTimestamp"]
+            .as_str()
+            .unwrap()
+            .ends_with('Z')
+    );
+    assert_eq!(v["spec"]["hostname"], "gp");
+    assert_eq!(v["spec"]["hostAliases"][0]["ip"], "10.1.2.3");
+    let caps = &v["spec"]["containers"][0]["securityContext"]["capabilities"];
+    assert_eq!(
+        caps.to_string(),
+        r#"{"drop":["CAP_MKNOD","CAP_NET_RAW","CAP_AUDIT_WRITE"]}"#
+    );
+    // inspect shows the same annotations.
+    assert_eq!(st.inspect("web", ".Config.Annotations.team"), "blue");
+    let q = st.ok(&["kube", "generate", "gq"]).stdout;
+    let v = json(&q);
+    assert_eq!(v["spec"]["shareProcessNamespace"], true, "{q}");
+    assert_eq!(
+        v["spec"]["containers"][0]["securityContext"]["capabilities"]["add"][0],
+        "CAP_NET_ADMIN"
+    );
+    // Both play back: the alias in /etc/hosts, the PID namespace shared.
+    let gp = st.ok(&["kube", "generate", "gp"]).stdout;
+    let files = [("gp.yaml", gp), ("gq.yaml", q)].map(|(f, y)| {
+        let p = st.path().join(f);
+        std::fs::write(&p, y).unwrap();
+        p
+    });
+    st.ok(&["pod", "rm", "-f", "-t", "0", "gp", "gq"]);
+    for f in &files {
+        st.ok(&["kube", "play", "--network", "none", f.to_str().unwrap()]);
+    }
+    let hosts = st.ok(&["exec", "gp-web", "cat", "/etc/hosts"]).stdout;
+    assert!(hosts.contains("10.1.2.3\tdb"), "{hosts}");
+    let ps = st.ok(&["exec", "gq-peer", "ps", "-o", "args"]).stdout;
+    // The infra's pause process: seen only through the pod's PID namespace.
+    assert!(ps.contains("pause"), "{ps}");
+    for f in &files {
+        st.ok(&["kube", "down", f.to_str().unwrap()]);
+    }
+}
+
 /// ConfigMaps in the YAML: keys as env (one, or all with a prefix) and as files
 /// in a read-only volume, which go with the pod; hostile names are refused.
 #[test]

@@ -3,6 +3,7 @@
 //! foreground or detached under a monitor process (conmon's role).
 
 pub mod access;
+pub mod annotations;
 pub mod attach;
 pub mod autoupdate;
 pub mod changes;

@@ -643,6 +643,7 @@ pub fn prepare_bundle(store: &Store, info: &Info) -> Result<PathBuf, RunError> {
             .map_err(|e| engine(format!("add user {} to /etc/passwd: {e}", k.name)))?;
     }
     let mut spec = spec::generate(&config, &rootfs, id, &cfg.process)?;
+    spec.annotations = crate::annotations::of_container(store, cfg);
     // `--user`, else the image's USER, as podman takes it. A volume at
     // /etc/passwd is the user's own: never written.
     let user = cfg.process.user.as_deref().or(config["User"].as_str());

@@ -543,6 +543,21 @@ pub(crate) fn lookup(text: &str, min: usize, pred: impl Fn(&[&str]) -> bool) -> 
 }
 
 fn capabilities(o: &ProcessOptions, uid: u32) -> Capabilities {
+    let set = capability_set(o);
+    // A non-root user keeps only the bounding set, as with podman.
+    let live = if uid == 0 { set.clone() } else { Vec::new() };
+    Capabilities {
+        bounding: set,
+        effective: live.clone(),
+        permitted: live,
+        inheritable: Vec::new(),
+        ambient: Vec::new(),
+    }
+}
+
+/// The capabilities a container of `o` has (its bounding set): podman's
+/// defaults with `--cap-drop` taken out and `--cap-add` put in.
+pub fn capability_set(o: &ProcessOptions) -> Vec<String> {
     let norm = |c: &String| {
         let c = c.to_ascii_uppercase();
         if c.starts_with("CAP_") || c == "ALL" {
@@ -568,15 +583,7 @@ fn capabilities(o: &ProcessOptions, uid: u32) -> Capabilities {
             set.push(c);
         }
     }
-    // A non-root user keeps only the bounding set, as with podman.
-    let live = if uid == 0 { set.clone() } else { Vec::new() };
-    Capabilities {
-        bounding: set,
-        effective: live.clone(),
-        permitted: live,
-        inheritable: Vec::new(),
-        ambient: Vec::new(),
-    }
+    set
 }
 
 /// The whole spec for a container of `config` (the image config's `config` object)
@@ -878,14 +885,8 @@ pub fn generate(
                 .clone()
                 .unwrap_or_else(|| id[..12.min(id.len())].to_string())
         }),
-        annotations: o
-            .annotations
-            .iter()
-            .map(|a| {
-                let (k, v) = a.split_once('=').unwrap_or((a, ""));
-                (k.to_string(), v.to_string())
-            })
-            .collect(),
+        // The caller's, with podman's own (`annotations::of`).
+        annotations: Default::default(),
         mounts,
         linux: Some(Linux {
             namespaces,

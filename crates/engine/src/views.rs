@@ -710,7 +710,10 @@ impl InspectConfig {
             cmd,
             entrypoint: entrypoint.join(" "),
             labels: labels_map(&p.labels),
-            annotations: labels_map(&p.annotations),
+            annotations: crate::annotations::of_container(store, &i.config)
+                .into_iter()
+                .map(|(k, v)| (k, Value::String(v)))
+                .collect(),
             stop_signal: p
                 .stop_signal
                 .as_deref()

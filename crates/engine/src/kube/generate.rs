@@ -5,11 +5,11 @@ use std::collections::BTreeMap;
 
 use berth_storage::Store;
 use k8s_openapi::api::core::v1::{
-    Capabilities, Container, ContainerPort, EmptyDirVolumeSource, EnvVar, HostPathVolumeSource,
-    PersistentVolumeClaimVolumeSource, Pod as KubePod, PodSpec, SecurityContext, Volume,
-    VolumeMount,
+    Capabilities, Container, ContainerPort, EmptyDirVolumeSource, EnvVar, HostAlias,
+    HostPathVolumeSource, PersistentVolumeClaimVolumeSource, Pod as KubePod, PodSpec, PodStatus,
+    SecurityContext, Volume, VolumeMount,
 };
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 
 use crate::container::{self, Info, RestartPolicy};
 use crate::volumes::VolumeSource;
@@ -24,11 +24,7 @@ fn container(
     volumes: &mut Vec<Volume>,
 ) -> Container {
     let p = &info.config.process;
-    let name = info
-        .name()
-        .strip_prefix(prefix)
-        .unwrap_or(info.name())
-        .to_string();
+    let name = kube_name(info, prefix);
     let mut mounts = Vec::new();
     for (i, v) in p.volumes.iter().enumerate() {
         let vol_name = format!("{name}-vol-{i}");
@@ -83,20 +79,14 @@ fn container(
         .user
         .as_deref()
         .and_then(|u| u.split(':').next()?.parse().ok());
-    let caps = (!p.cap_add.is_empty() || !p.cap_drop.is_empty()).then(|| Capabilities {
-        add: (!p.cap_add.is_empty()).then(|| p.cap_add.clone()),
-        drop: (!p.cap_drop.is_empty()).then(|| p.cap_drop.clone()),
-    });
-    let security =
-        (p.privileged || p.read_only || run_as_user.is_some() || caps.is_some()).then(|| {
-            SecurityContext {
-                privileged: p.privileged.then_some(true),
-                read_only_root_filesystem: p.read_only.then_some(true),
-                run_as_user,
-                capabilities: caps,
-                ..Default::default()
-            }
-        });
+    let security = SecurityContext {
+        privileged: p.privileged.then_some(true),
+        read_only_root_filesystem: p.read_only.then_some(true),
+        run_as_user,
+        // A privileged container has every capability: none to list.
+        capabilities: (!p.privileged).then(|| capabilities(p)),
+        ..Default::default()
+    };
     Container {
         name,
         image: Some(info.config.image_name.clone()),
@@ -105,9 +95,66 @@ fn container(
         env: (!env.is_empty()).then_some(env),
         working_dir: p.workdir.clone(),
         volume_mounts: (!mounts.is_empty()).then_some(mounts),
-        security_context: security,
-        resources: limits(p),
+        security_context: Some(security),
+        resources: Some(limits(p).unwrap_or_default()),
         ..Default::default()
+    }
+}
+
+/// An annotation's value cut to the length `kube play` takes (podman's 63
+/// characters, with its warning).
+fn truncated(v: String) -> String {
+    if v.chars().count() <= super::MAX_ANNOTATION {
+        return v;
+    }
+    let cut: String = v.chars().take(super::MAX_ANNOTATION).collect();
+    log::warn!(
+        "Truncation Annotation: {v:?} to {cut:?}: Kubernetes only allows {} characters",
+        super::MAX_ANNOTATION
+    );
+    cut
+}
+
+/// A container's name in the Pod: without its pod's prefix (`kube play` puts
+/// it back) and, as podman writes names for Kubernetes, without underscores.
+fn kube_name(info: &Info, prefix: &str) -> String {
+    let name = info.name().strip_prefix(prefix).unwrap_or(info.name());
+    name.replace('_', "")
+}
+
+/// The container's capabilities against the OCI runtime tools' default set,
+/// which Kubernetes runtimes start from (podman's reckoning): what it lacks of
+/// that set is dropped, what it has beyond it added.
+fn capabilities(p: &crate::spec::ProcessOptions) -> Capabilities {
+    const RUNTIME_DEFAULT: [&str; 14] = [
+        "CAP_CHOWN",
+        "CAP_DAC_OVERRIDE",
+        "CAP_FSETID",
+        "CAP_FOWNER",
+        "CAP_MKNOD",
+        "CAP_NET_RAW",
+        "CAP_SETGID",
+        "CAP_SETUID",
+        "CAP_SETFCAP",
+        "CAP_SETPCAP",
+        "CAP_NET_BIND_SERVICE",
+        "CAP_SYS_CHROOT",
+        "CAP_KILL",
+        "CAP_AUDIT_WRITE",
+    ];
+    let has = crate::spec::capability_set(p);
+    let drop: Vec<String> = RUNTIME_DEFAULT
+        .iter()
+        .filter(|c| !has.iter().any(|h| h == *c))
+        .map(|c| c.to_string())
+        .collect();
+    let add: Vec<String> = has
+        .into_iter()
+        .filter(|c| !RUNTIME_DEFAULT.contains(&c.as_str()))
+        .collect();
+    Capabilities {
+        add: (!add.is_empty()).then_some(add),
+        drop: (!drop.is_empty()).then_some(drop),
     }
 }
 
@@ -141,22 +188,49 @@ fn restart_policy(r: RestartPolicy) -> &'static str {
     }
 }
 
-/// One Pod of `members` (a pod's containers, its infra container left out, or a
-/// lone container), published ports on its first container.
-fn pod_of(
-    name: &str,
+/// What a Pod is made of besides its containers: a pod's, or a lone
+/// container's.
+struct PodFacts<'a> {
+    name: &'a str,
     labels: BTreeMap<String, String>,
     hostname: Option<String>,
+    ports: &'a [crate::network::PortMapping],
+    /// `--add-host`s (`NAME:IP`) of the pod.
+    add_hosts: &'a [String],
+    host_network: bool,
+    share_pid: bool,
+    /// Whether this is a pod's (its status is written, as podman does).
+    pod: bool,
+}
+
+/// One Pod of `members` (a pod's containers, its infra container left out, or a
+/// lone container), published ports on its first container, each member's
+/// annotations (podman's and the user's) in its metadata as `KEY/CONTAINER`.
+fn pod_of(
+    store: &Store,
+    facts: PodFacts,
     members: &[Info],
-    ports: &[crate::network::PortMapping],
     kube_files: &std::path::Path,
 ) -> KubePod {
-    let prefix = format!("{name}-");
+    let PodFacts {
+        name, mut labels, ..
+    } = facts;
+    let name = name.replace('_', "");
+    let prefix = format!("{}-", facts.name);
     let mut volumes = Vec::new();
+    let mut annotations = BTreeMap::new();
+    for m in members {
+        let cname = kube_name(m, &prefix);
+        for (k, v) in crate::annotations::of_container(store, &m.config) {
+            annotations.insert(format!("{k}/{cname}"), truncated(v));
+        }
+    }
+    labels.entry("app".into()).or_insert_with(|| name.clone());
     let mut containers: Vec<Container> = members
         .iter()
         .map(|m| container(m, &prefix, kube_files, &mut volumes))
         .collect();
+    let ports = facts.ports;
     if let Some(first) = containers.first_mut() {
         let ports: Vec<ContainerPort> = ports
             .iter()
@@ -171,22 +245,39 @@ fn pod_of(
             .collect();
         first.ports = (!ports.is_empty()).then_some(ports);
     }
+    let host_aliases: Vec<HostAlias> = facts
+        .add_hosts
+        .iter()
+        .filter_map(|h| h.split_once(':'))
+        .map(|(host, ip)| HostAlias {
+            ip: ip.to_string(),
+            hostnames: Some(vec![host.to_string()]),
+        })
+        .collect();
     KubePod {
         metadata: ObjectMeta {
-            name: Some(name.to_string()),
-            labels: (!labels.is_empty()).then_some(labels),
+            name: Some(name),
+            labels: Some(labels),
+            annotations: (!annotations.is_empty()).then_some(annotations),
+            creation_timestamp: Some(Time(k8s_openapi::jiff::Timestamp::now())),
             ..Default::default()
         },
         spec: Some(PodSpec {
             containers,
-            hostname,
+            hostname: facts.hostname,
+            host_aliases: (!host_aliases.is_empty()).then_some(host_aliases),
+            host_network: facts.host_network.then_some(true),
+            share_process_namespace: facts.share_pid.then_some(true),
+            // podman uses neither Kubernetes' service links nor its tokens.
+            enable_service_links: Some(false),
+            automount_service_account_token: Some(false),
             restart_policy: members
                 .first()
                 .map(|m| restart_policy(m.config.restart).to_string()),
             volumes: (!volumes.is_empty()).then_some(volumes),
             ..Default::default()
         }),
-        status: None,
+        status: facts.pod.then(PodStatus::default),
     }
 }
 
@@ -198,25 +289,29 @@ pub fn generate(store: &Store, names: &[String]) -> Result<String, Error> {
     for n in names {
         let pod = match pods::find(store, n) {
             Ok(pod) => {
-                let members: Vec<Info> = pods::members(store, &pod)
+                let (infra, members): (Vec<Info>, Vec<Info>) = pods::members(store, &pod)
                     .into_iter()
-                    .filter(|m| !m.config.process.infra)
-                    .collect();
+                    .partition(|m| m.config.process.infra);
                 if members.is_empty() {
-                    return Err(Error::InvalidArgument(format!(
-                        "pod {} has no containers to generate",
-                        pod.name
-                    )));
+                    // podman's words.
+                    return Err(Error::InvalidArgument(match infra.is_empty() {
+                        true => format!("pod {} has no containers", pod.id),
+                        false => format!("pod {} only has an infra container", pod.id),
+                    }));
                 }
-                let hostname = (pod.hostname != pod.name).then(|| pod.hostname.clone());
-                pod_of(
-                    &pod.name,
-                    pod.labels.clone(),
-                    hostname,
-                    &members,
-                    &pod.ports,
-                    &kube_files,
-                )
+                let infra = infra.first().map(|i| &i.config.process);
+                let facts = PodFacts {
+                    name: &pod.name,
+                    labels: pod.labels.clone(),
+                    hostname: Some(pod.hostname.clone()),
+                    ports: &pod.ports,
+                    add_hosts: infra.map(|p| p.add_hosts.as_slice()).unwrap_or_default(),
+                    host_network: infra
+                        .is_some_and(|p| p.network == crate::network::NetworkMode::Host),
+                    share_pid: pod.shares("pid"),
+                    pod: true,
+                };
+                pod_of(store, facts, &members, &kube_files)
             }
             Err(_) => {
                 let c = container::find(store, n)?;
@@ -224,14 +319,19 @@ pub fn generate(store: &Store, names: &[String]) -> Result<String, Error> {
                     .map(|a| a.ports)
                     .unwrap_or_else(|| c.config.process.ports.clone());
                 let name = format!("{}-pod", c.name());
-                pod_of(
-                    &name,
-                    BTreeMap::new(),
-                    None,
-                    std::slice::from_ref(&c),
-                    &ports,
-                    &kube_files,
-                )
+                let p = &c.config.process;
+                let facts = PodFacts {
+                    name: &name,
+                    labels: BTreeMap::new(),
+                    // A name of its own, not the one made of its ID.
+                    hostname: p.hostname.clone().filter(|h| !c.id.starts_with(h.as_str())),
+                    ports: &ports,
+                    add_hosts: &p.add_hosts,
+                    host_network: p.network == crate::network::NetworkMode::Host,
+                    share_pid: false,
+                    pod: false,
+                };
+                pod_of(store, facts, std::slice::from_ref(&c), &kube_files)
             }
         };
         let mut v = serde_json::to_value(&pod).map_err(Error::other)?;

@@ -83,7 +83,7 @@ struct PodPlan {
 }
 
 /// Kubernetes' limit on a value podman checks annotations against.
-const MAX_ANNOTATION: usize = 63;
+pub(crate) const MAX_ANNOTATION: usize = 63;
 
 fn check_annotations(a: &BTreeMap<String, String>) -> Result<(), Error> {
     match a.iter().find(|(_, v)| v.len() > MAX_ANNOTATION) {
@@ -694,6 +694,17 @@ fn service_container(
     pods::create_service_container(store, &name, monitor_argv)
 }
 
+/// `hostAliases` as `--add-host NAME:IP`s.
+fn host_aliases(spec: &k8s_openapi::api::core::v1::PodSpec) -> Vec<String> {
+    let aliases = spec.host_aliases.iter().flatten();
+    aliases
+        .flat_map(|a| {
+            let names = a.hostnames.iter().flatten();
+            names.map(|n| format!("{n}:{}", a.ip))
+        })
+        .collect()
+}
+
 /// One pod of a play, removed again when any part of it fails.
 fn play_one(
     store: &Arc<Store>,
@@ -720,6 +731,10 @@ fn play_one(
             .collect(),
         network,
         ports: ports(&plan.spec)?,
+        add_hosts: host_aliases(&plan.spec),
+        // The pod's namespaces as podman shares them, its PID namespace too when
+        // the processes are to see each other.
+        share: (plan.spec.share_process_namespace == Some(true)).then(|| "+pid".to_string()),
         replace: o.replace,
         // podman's kube play: the pod stops when its containers have.
         exit_policy: pods::ExitPolicy::Stop,
