@@ -185,6 +185,7 @@ fn parse() -> Result<Cli, clap::Error> {
 }
 
 fn main() {
+    end_quietly_on_a_closed_stdout();
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some(berth_engine::network::forward::COMMAND) {
         // A rootless container's port forwarder: no command line of its own.
@@ -286,6 +287,35 @@ fn dispatch(store: &commands::StoreArgs, command: Command) -> Result<(), Failure
         Command::Login(a) => commands::login::login(a),
         Command::Search(a) => commands::image::search::search(a),
         Command::Logout(a) => commands::login::logout(a),
+    }
+}
+
+/// A reader that stops early (`berth images -q | head -1`) ends berth as it
+/// ends podman and every other Unix filter: by SIGPIPE, quietly, instead of a
+/// panic's message. Only printing to stdout does this; a broken pipe anywhere
+/// else (a client's socket, a container's stdin) stays an error to handle.
+fn end_quietly_on_a_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .unwrap_or_default();
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            end_by_sigpipe();
+        }
+        default(info);
+    }));
+}
+
+/// Ends berth as SIGPIPE ends a filter whose reader has gone (status 141).
+pub(crate) fn end_by_sigpipe() {
+    // SAFETY: restoring SIGPIPE's default action and raising it in this
+    // process, which it then ends.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        libc::raise(libc::SIGPIPE);
     }
 }
 

@@ -1119,6 +1119,39 @@ fn events_backend_none_records_nothing() {
     );
 }
 
+/// A reader that has gone (`berth images | head -1`) ends berth by SIGPIPE,
+/// quietly, as it ends podman: never a panic's message on the terminal.
+#[test]
+fn a_closed_stdout_ends_berth_by_sigpipe_without_a_message() {
+    use std::os::unix::process::ExitStatusExt;
+    let st = TestStore::with_busybox();
+    st.ok(&[
+        "create",
+        "--name",
+        "listed",
+        "--network",
+        "none",
+        "localhost/bb:1",
+    ]);
+    for args in [&["images"][..], &["ps", "-a"], &["inspect", "listed"]] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = st
+            .cmd()
+            .args(args)
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.signal(),
+            Some(libc::SIGPIPE),
+            "{args:?}: {out:?}"
+        );
+        assert_eq!(String::from_utf8_lossy(&out.stderr), "", "{args:?}");
+    }
+}
+
 #[test]
 fn containers_conf_events_logger_none_records_nothing_unless_the_flag_says_file() {
     let st = TestStore::with_busybox();

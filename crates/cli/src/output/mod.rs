@@ -165,9 +165,12 @@ pub fn print_json(report: &impl serde::Serialize) -> CmdResult {
 
 pub(crate) fn write_out(bytes: &[u8]) -> CmdResult {
     let mut o = std::io::stdout().lock();
-    o.write_all(bytes)
-        .and_then(|_| o.flush())
-        .map_err(|e| exit::usage(1, format!("writing output: {e}")))
+    o.write_all(bytes).and_then(|_| o.flush()).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            crate::end_by_sigpipe();
+        }
+        exit::usage(1, format!("writing output: {e}"))
+    })
 }
 
 pub use berth_engine::time::since;
