@@ -1874,6 +1874,34 @@ fn a_container_being_stopped_is_stopping() {
     assert!(stop.wait().unwrap().success());
 }
 
+/// A signal from `kill` that the container survives leaves it running (not
+/// "stopping", which only `stop` makes it).
+#[test]
+fn a_signal_the_container_survives_leaves_it_running() {
+    let st = TestStore::with_busybox();
+    st.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "hup",
+        "--network",
+        "none",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "trap 'echo got HUP' HUP; echo READY; while :; do sleep 0.2; done",
+    ]);
+    common::wait_for("READY", || st.ok(&["logs", "hup"]).stdout.contains("READY"));
+    st.ok(&["kill", "-s", "HUP", "hup"]);
+    common::wait_for("the trap", || {
+        st.ok(&["logs", "hup"]).stdout.contains("got HUP")
+    });
+    assert_eq!(st.inspect("hup", ".State.Status"), "running");
+    let ps = st.ok(&["ps", "--filter", "status=running", "--format", "{{.Names}}"]);
+    assert_eq!(ps.stdout, "hup\n");
+    st.ok(&["rm", "-f", "-t", "0", "hup"]);
+}
+
 /// `--volumepath` (and containers.conf's `volume_path`): named volumes live
 /// there, for every command and the monitors they start; info says where.
 #[test]

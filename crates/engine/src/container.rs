@@ -197,6 +197,19 @@ pub fn stopped_by_user(store: &Store, id: &str) -> bool {
     userdata(store, id).join("stopped").exists()
 }
 
+/// Marks a container as stopped by its user through `stop` (not merely sent a
+/// signal by `kill`): while it still runs, its state is podman's "stopping".
+pub fn mark_stopping(store: &Store, id: &str) {
+    let _ = std::fs::write(userdata(store, id).join("stopped"), STOPPING);
+}
+
+/// Whether a `stop` of the container is under way (or was, for one still up).
+pub fn stopping(store: &Store, id: &str) -> bool {
+    std::fs::read(userdata(store, id).join("stopped")).is_ok_and(|b| b == STOPPING)
+}
+
+const STOPPING: &[u8] = b"stop";
+
 /// A container with everything known about it.
 #[derive(Clone, Debug)]
 pub struct Info {

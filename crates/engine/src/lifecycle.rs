@@ -256,7 +256,8 @@ fn signal_container(store: &Store, name: &str, signal: &str, by_user: bool) -> R
     }
     // As podman's: a container its user signalled is not restarted by its
     // policy when it goes (marked before the signal can end it).
-    if by_user {
+    // (A stop under way stays one.)
+    if by_user && !container::stopped_by_user(store, &info.id) {
         container::mark_stopped(store, &info.id, true);
     }
     if !signal_init(&info, sig)? {
@@ -336,7 +337,7 @@ pub fn stop_reporting(
         return Ok((info, None));
     }
     // The monitor must not bring it back (restart policies).
-    container::mark_stopped(store, &info.id, true);
+    container::mark_stopping(store, &info.id);
     // A frozen process acts on no signal, SIGKILL included: thaw it first,
     // whatever the state says (a cgroup frozen under a `running` state would
     // otherwise keep the container, signalled and alive, for ever), as

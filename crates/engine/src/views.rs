@@ -621,9 +621,9 @@ impl ContainerInspect {
 impl InspectState {
     fn of(store: &Store, i: &Info) -> InspectState {
         // A running container whose stop is under way (the stop signal sent,
-        // its timeout not yet over): podman's "stopping".
-        let stopping =
-            i.state.status == Status::Running && container::stopped_by_user(store, &i.id);
+        // its timeout not yet over): podman's "stopping". A signal from `kill`
+        // that does not end it leaves it running.
+        let stopping = i.state.status == Status::Running && container::stopping(store, &i.id);
         InspectState {
             status: if stopping {
                 "stopping".into()
