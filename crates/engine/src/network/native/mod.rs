@@ -105,7 +105,7 @@ fn connect(store: &Store, t: &Target, ip: Ipv4Addr) -> Result<Iface, NetworkErro
     let gw = ipam::gateway(t.net)?;
     let host = bridge_ns(store, true)?;
     let veth = host_veth(t.id, &t.net.name);
-    let ctr_ns = std::fs::File::open(t.netns).map_err(NetworkError::io(t.netns))?;
+    let ctr_ns = netlink::open_netns(t.netns).map_err(NetworkError::io(t.netns))?;
     let (net, ifname, internal) = (t.net, t.ifname, t.net.internal);
     let key = rules_key(store, net);
     in_netns(host.as_deref(), || {

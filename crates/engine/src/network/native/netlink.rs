@@ -20,7 +20,11 @@ pub fn in_netns<T: Send>(
     ns: Option<&Path>,
     f: impl FnOnce() -> io::Result<T> + Send,
 ) -> io::Result<T> {
-    let file = ns.map(std::fs::File::open).transpose()?;
+    let with_path =
+        |p: &Path, e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", p.display()));
+    let file = ns
+        .map(|p| open_netns(p).map_err(|e| with_path(p, e)))
+        .transpose()?;
     std::thread::scope(|s| {
         s.spawn(|| {
             if let Some(f) = &file {
@@ -31,6 +35,27 @@ pub fn in_netns<T: Send>(
         .join()
         .unwrap_or_else(|_| Err(io::Error::other("netlink thread panicked")))
     })
+}
+
+/// Opens a pinned network namespace, refusing a path that is no namespace
+/// here: a pin made in another mount namespace (a berth run under `ip netns
+/// exec`, which gives each command one of its own) is an empty file outside it,
+/// which the kernel would refuse with a bare "Invalid argument".
+pub fn open_netns(path: &Path) -> io::Result<std::fs::File> {
+    const NSFS_MAGIC: i64 = 0x6e73_6673;
+    let file = std::fs::File::open(path)?;
+    // SAFETY: fstatfs fills the zeroed struct for a descriptor we hold open.
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::fstatfs(file.as_raw_fd(), &mut st) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if st.f_type as i64 != NSFS_MAGIC {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a network namespace in this mount namespace (was the container started under another `ip netns exec` or `unshare -m`?)",
+        ));
+    }
+    Ok(file)
 }
 
 /// A message being built: the header, a fixed part, then attributes.
@@ -366,5 +391,18 @@ mod tests {
             "{routes}"
         );
         assert!(routes.contains("link/ether 02:42:ac:00:00:09"), "{routes}");
+    }
+
+    #[test]
+    fn a_pin_that_is_no_namespace_here_is_refused_in_words() {
+        let dir = tempfile::tempdir().unwrap();
+        let pin = dir.path().join("berth-gone");
+        std::fs::write(&pin, b"").unwrap();
+        let e = open_netns(&pin).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
+        assert!(e.to_string().contains("not a network namespace"), "{e}");
+        let e = in_netns(Some(&pin), || Ok(())).unwrap_err();
+        assert!(e.to_string().starts_with(pin.to_str().unwrap()), "{e}");
+        assert!(open_netns(Path::new("/proc/self/ns/net")).is_ok());
     }
 }
