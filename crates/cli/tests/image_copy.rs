@@ -300,6 +300,40 @@ fn list_tags_delete_and_sync_with_filters() {
     let mut got: Vec<String> = serde_json::from_value(tags["Tags"].clone()).unwrap();
     got.sort();
     assert_eq!(got, ["1.0", "1.2.3", "1.9", "2.0", "latest"]);
+    // A dry run says what it would copy, in skopeo's words, and copies nothing.
+    let dry = ok(&[
+        "image",
+        "sync",
+        "--dry-run",
+        "--src",
+        "docker",
+        "--dest",
+        "docker",
+        "--src-tls-verify=false",
+        "--tag-semver",
+        ">=1.2, <2",
+        &format!("{}/s/app", reg.addr()),
+        &format!("{}/mirror", reg.addr()),
+    ]);
+    assert_eq!(
+        dry.stderr.matches("Would have copied image ref").count(),
+        2,
+        "{}",
+        dry.stderr
+    );
+    assert!(
+        dry.stderr
+            .contains("Would have synced 2 images from 1 sources"),
+        "{}",
+        dry.stderr
+    );
+    let none = run(&[
+        "image",
+        "list-tags",
+        NO_TLS,
+        &format!("docker://{}/mirror/app", reg.addr()),
+    ]);
+    assert_ne!(none.code, 0, "the dry run copied: {}", none.stdout);
     // Sync only the 1.x releases from 1.2 on into a second namespace.
     ok(&[
         "image",

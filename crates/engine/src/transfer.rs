@@ -200,6 +200,8 @@ pub enum SyncEvent<'a> {
 pub struct SyncReport {
     pub total: usize,
     pub failed: usize,
+    /// The repositories (or directories) the images came from.
+    pub sources: usize,
 }
 
 impl SyncReport {
@@ -241,9 +243,12 @@ impl Transfer {
                 failed += 1;
             }
         }
+        let sources: std::collections::BTreeSet<String> =
+            jobs.iter().map(|j| source_of(&j.src)).collect();
         Ok(SyncReport {
             total: jobs.len(),
             failed,
+            sources: sources.len(),
         })
     }
 
@@ -280,6 +285,16 @@ impl Transfer {
         let dest = transport::open_any_destination(&self.store, dst, &self.dst)?;
         self.copy_opened(&job.src, source.as_ref(), dest.as_ref(), progress)?;
         Ok(())
+    }
+}
+
+/// The repository (or directory) a sync job's image is one of, as skopeo
+/// counts its sources.
+fn source_of(name: &ImageName) -> String {
+    match name {
+        ImageName::Docker(r) => r.name(),
+        ImageName::Dir(p) => p.parent().unwrap_or(p).display().to_string(),
+        other => other.to_string(),
     }
 }
 

@@ -70,7 +70,13 @@ pub fn run(store: &crate::commands::StoreArgs, a: SyncArgs) -> CmdResult {
             src,
             dst,
         } if !quiet || dry_run => {
-            eprintln!("Copying image ref {index}/{total}: {src} → {dst}");
+            // skopeo's words: a dry run says what it would have done.
+            let verb = if dry_run {
+                "Would have copied"
+            } else {
+                "Copying"
+            };
+            eprintln!("{verb} image ref {index}/{total}: {src} → {dst}");
         }
         SyncEvent::Failed(e) => eprintln!("Error: {e}"),
         SyncEvent::Copying { .. } => {}
@@ -82,9 +88,14 @@ pub fn run(store: &crate::commands::StoreArgs, a: SyncArgs) -> CmdResult {
             &mut print,
         )
         .map_err(exit::transfer)?;
-    if !a.quiet {
+    if !a.quiet || a.dry_run {
         let synced = report.total - report.failed;
-        eprintln!("Synced {synced} of {} images", report.total);
+        let verb = if a.dry_run {
+            "Would have synced"
+        } else {
+            "Synced"
+        };
+        eprintln!("{verb} {synced} images from {} sources", report.sources);
     }
     report.check().map_err(exit::transfer)
 }
