@@ -322,8 +322,11 @@ fn signed_dir_images_pass_the_policy_and_unsigned_ones_do_not() {
         "sign for another name",
     );
     for (image, says) in [
-        (&unsigned, "has none"),
-        (&by_mallory, "not trusted"),
+        (
+            &unsigned,
+            "A signature was required, but no signature exists",
+        ),
+        (&by_mallory, "Invalid GPG signature: signed by key"),
         (&elsewhere, "does not match"),
     ] {
         let out = tmp.path().join("out");
@@ -338,7 +341,7 @@ fn signed_dir_images_pass_the_policy_and_unsigned_ones_do_not() {
         ]);
         assert_eq!(r.code, 1, "{} accepted", image.display());
         assert!(
-            r.stderr.contains("rejected by policy") && r.stderr.contains(says),
+            r.stderr.contains("Source image rejected") && r.stderr.contains(says),
             "{}",
             r.stderr
         );
@@ -508,7 +511,12 @@ fn registry_signatures_live_in_lookaside_storage_both_tools_read() {
     );
     let r = pull(&unsigned);
     assert_eq!(r.code, 125, "unsigned image pulled");
-    assert!(r.stderr.contains("rejected by policy"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("Source image rejected: A signature was required"),
+        "{}",
+        r.stderr
+    );
 }
 
 /// `image sign` (podman's): signs a registry image's manifest into a

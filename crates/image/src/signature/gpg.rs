@@ -121,13 +121,13 @@ impl Gpg {
     /// one good signature by a valid (unexpired, unrevoked) key is accepted.
     pub fn verify(&self, signature: &[u8]) -> Result<Verified> {
         let run = self.run(&["--decrypt"], signature)?;
-        let bad = |why: String| Error::Invalid(format!("invalid GPG signature: {why}"));
+        let bad = |why: String| Error::Invalid(format!("Invalid GPG signature: {why}"));
         if let Some(key) = run
             .status_lines()
             .find_map(|l| l.strip_prefix("NO_PUBKEY "))
         {
-            return Err(Error::Invalid(format!(
-                "signature by key {}, which is not trusted (not in the keyring)",
+            return Err(bad(format!(
+                "signed by key {}, which is not trusted (not among the policy's keys)",
                 key.trim()
             )));
         }

@@ -147,13 +147,15 @@ impl Policy {
         signatures: &dyn Fn() -> Result<Vec<Vec<u8>>>,
     ) -> Result<()> {
         let rejected =
-            |why: Rejection| Error::Invalid(format!("{name}: rejected by policy: {why}"));
+            |why: Rejection| Error::Invalid(format!("{name}: Source image rejected: {why}"));
         let mut sigs: Option<Vec<Vec<u8>>> = None;
         for req in self.requirements_for(image) {
             match req {
                 Requirement::InsecureAcceptAnything => {}
                 Requirement::Reject => {
-                    return Err(rejected("the policy rejects this image".into()));
+                    return Err(rejected(Rejection(format!(
+                        "Running image {name} is rejected by policy."
+                    ))));
                 }
                 Requirement::SigstoreSigned => {
                     return Err(rejected(
@@ -317,7 +319,8 @@ fn check_signed_by(
     sigs: &[Vec<u8>],
 ) -> std::result::Result<(), Rejection> {
     if sigs.is_empty() {
-        return Err("a signature is required, but the image has none".into());
+        // containers/image's words, which scripts match.
+        return Err("A signature was required, but no signature exists".into());
     }
     let mut data = Vec::new();
     for k in keys {
@@ -336,14 +339,14 @@ fn check_signed_by(
             Err(e) => reasons.push(e),
         }
     }
-    Err(Rejection(format!(
-        "no signature was accepted: {}",
-        reasons
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join("; ")
-    )))
+    let reasons: Vec<String> = reasons.iter().map(ToString::to_string).collect();
+    Err(Rejection(match reasons.len() {
+        1 => reasons.concat(),
+        _ => format!(
+            "None of the signatures were accepted, reasons: {}",
+            reasons.join("; ")
+        ),
+    }))
 }
 
 fn accept_signature(
