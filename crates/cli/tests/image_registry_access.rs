@@ -8,6 +8,73 @@ use support::fixtures;
 use support::proxy::{Fault, HostileProxy};
 use support::registry::Registry;
 
+/// skopeo's other credential flags: `--username/--password` as `--creds`,
+/// `--no-creds` anonymous whatever the auth file holds, and each copy end's own.
+#[test]
+fn skopeos_username_password_and_no_creds_flags() {
+    let reg = Registry::start_with_auth("alice", "wonder").expect("registry");
+    let tmp = tempfile::tempdir().unwrap();
+    let fx = fixtures::small(&tmp.path().join("s")).unwrap();
+    let src = format!("oci:{}:{}", fx.layout.display(), fx.tag);
+    let dst = format!("docker://{}/auth/u:1", reg.addr());
+    let no_tls = "--tls-verify=false";
+    let user = ["--username", "alice", "--password", "wonder"];
+    let mut copy = vec!["image", "copy", "-q", "--dest-tls-verify=false"];
+    copy.extend([
+        "--dest-username",
+        "alice",
+        "--dest-password",
+        "wonder",
+        &src,
+        &dst,
+    ]);
+    ok(&copy);
+    let mut inspect = vec!["image", "inspect", no_tls];
+    inspect.extend(user);
+    inspect.push(&dst);
+    assert_eq!(
+        json(&ok(&inspect).stdout)["Digest"],
+        fx.manifest_digest.as_str()
+    );
+    let repo = format!("docker://{}/auth/u", reg.addr());
+    let mut tags = vec!["image", "list-tags", no_tls];
+    tags.extend(user);
+    tags.push(&repo);
+    assert_eq!(json(&ok(&tags).stdout)["Tags"][0], "1");
+    // With credentials in the auth file, --no-creds goes anonymously: refused.
+    let af = tmp.path().join("auth.json");
+    let af = af.to_str().unwrap();
+    let mut c = berth();
+    c.args([
+        "login",
+        no_tls,
+        "--authfile",
+        af,
+        "-u",
+        "alice",
+        "--password-stdin",
+        reg.addr(),
+    ]);
+    c.stdin(std::process::Stdio::piped());
+    assert_eq!(pipe_stdin(c, "wonder\n").code, 0);
+    ok(&["image", "inspect", no_tls, "--authfile", af, &dst]);
+    let r = run(&[
+        "image",
+        "inspect",
+        no_tls,
+        "--authfile",
+        af,
+        "--no-creds",
+        &dst,
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("unauthorized"), "{}", r.stderr);
+    // --no-creds and --creds together are refused.
+    let r = run(&["image", "inspect", "--no-creds", "--creds", "a:b", &dst]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("cannot be used with"), "{}", r.stderr);
+}
+
 #[test]
 fn login_copy_logout_with_htpasswd_registry() {
     let reg = Registry::start_with_auth("alice", "wonder").expect("registry");

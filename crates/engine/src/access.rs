@@ -29,6 +29,10 @@ pub struct RegistryAccess {
     pub retries: Option<u32>,
     /// A registries.conf to read instead of the system's.
     pub registries_conf: Option<PathBuf>,
+    /// `--no-creds`: anonymous access.
+    pub anonymous: bool,
+    /// `--registry-token`.
+    pub registry_token: Option<String>,
 }
 
 /// Why the settings make no context.
@@ -85,6 +89,8 @@ impl RegistryAccess {
         ctx.arch = self.arch.clone().or(ctx.arch);
         ctx.variant = self.variant.clone().or(ctx.variant);
         ctx.retries = self.retries;
+        ctx.anonymous = self.anonymous;
+        ctx.registry_token = self.registry_token.clone();
         if let Some(conf) = self.registries_conf()? {
             ctx.set_registries(conf);
         }

@@ -29,6 +29,11 @@ pub struct Context {
     pub registries_d: Option<PathBuf>,
     /// Attempts for transient registry failures (5xx, dropped connections).
     pub retries: Option<u32>,
+    /// `--no-creds`: access the registry anonymously, whatever the auth file
+    /// holds.
+    pub anonymous: bool,
+    /// `--registry-token`: a bearer token to send instead of fetching one.
+    pub registry_token: Option<String>,
     registries: OnceLock<RegistriesConf>,
 }
 

@@ -29,6 +29,7 @@ application/vnd.docker.distribution.manifest.v1+json";
 pub fn connect(reference: &Reference, insecure: bool, ctx: &Context) -> Result<Client> {
     let for_this = |server: &str| registry_host(server) == registry_host(reference.registry());
     let creds = match &ctx.credentials {
+        _ if ctx.anonymous => None,
         Some(c) if ctx.credentials_registry.as_deref().is_none_or(for_this) => Some(c.clone()),
         _ => crate::auth::lookup(reference, ctx.auth_file.as_deref())?,
     };
@@ -40,7 +41,8 @@ pub fn connect(reference: &Reference, insecure: bool, ctx: &Context) -> Result<C
         verify,
         cert_dirs: cert_dirs(reference.registry(), ctx.cert_dir.as_deref()),
     };
-    Client::connect(reference.registry(), creds, &tls, ctx.retries)
+    let client = Client::connect(reference.registry(), creds, &tls, ctx.retries)?;
+    Ok(client.with_bearer_token(ctx.registry_token.clone()))
 }
 
 /// A registry as a host (`https://index.docker.io/v1/` and `docker.io` are one).

@@ -52,6 +52,9 @@ pub struct Client {
     challenge: Challenge,
     tokens: Mutex<HashMap<String, String>>,
     retries: u32,
+    /// A token given by the user (`--registry-token`), sent where the
+    /// registry asks for a bearer token instead of fetching one.
+    bearer_token: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -97,6 +100,7 @@ impl Client {
             challenge: Challenge::None,
             tokens: Mutex::new(HashMap::new()),
             retries: retries.unwrap_or(DEFAULT_RETRIES),
+            bearer_token: None,
         };
         let challenge = match client.ping() {
             Ok(c) => c,
@@ -297,11 +301,20 @@ impl Client {
         }
     }
 
+    /// The client sending `token` where a bearer token is asked for.
+    pub fn with_bearer_token(mut self, token: Option<String>) -> Client {
+        self.bearer_token = token;
+        self
+    }
+
     /// The `Authorization` header value for these scopes, fetching a token if needed.
     fn authorization(&self, scopes: &[String], refresh: bool) -> Result<Option<String>> {
         match &self.challenge {
             Challenge::None => Ok(None),
             Challenge::Basic => Ok(self.creds.as_ref().map(basic_header)),
+            Challenge::Bearer { .. } if self.bearer_token.is_some() => {
+                Ok(self.bearer_token.as_ref().map(|t| format!("Bearer {t}")))
+            }
             Challenge::Bearer { realm, service } => {
                 let key = scope_key(scopes);
                 if !refresh && let Some(t) = self.tokens.lock().expect("lock").get(&key) {
@@ -749,6 +762,28 @@ pub fn cert_dirs(registry: &str, explicit: Option<&Path>) -> Vec<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_given_bearer_token_is_sent_without_asking_the_realm() {
+        let client = Client {
+            agent: ureq::agent(),
+            base: "http://127.0.0.1:1".into(),
+            registry: "127.0.0.1:1".into(),
+            creds: None,
+            // Unreachable: fetching a token from it would fail.
+            challenge: Challenge::Bearer {
+                realm: "http://127.0.0.1:1/token".into(),
+                service: None,
+            },
+            tokens: Mutex::new(HashMap::new()),
+            retries: 0,
+            bearer_token: None,
+        };
+        assert!(client.authorization(&[], false).is_err());
+        let client = client.with_bearer_token(Some("tok".into()));
+        let header = client.authorization(&["repository:a:pull".into()], false);
+        assert_eq!(header.unwrap().as_deref(), Some("Bearer tok"));
+    }
 
     #[test]
     fn parses_challenges() {

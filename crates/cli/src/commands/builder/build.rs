@@ -267,6 +267,7 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
         authfile: a.authfile.clone(),
         tls_verify: a.tls_verify,
         cert_dir: a.cert_dir.clone(),
+        ..Default::default()
     };
     let platform_flag = platform.as_ref().map(|p| p.format());
     let how = PullFor {

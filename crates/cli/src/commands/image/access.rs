@@ -21,6 +21,40 @@ pub struct Access {
     /// Directory with certificates (*.crt, *.cert, *.key).
     #[arg(long)]
     pub cert_dir: Option<PathBuf>,
+    /// skopeo's `--no-creds` and `--registry-token` (see [`SkopeoCreds`]).
+    #[arg(skip)]
+    pub anonymous: bool,
+    #[arg(skip)]
+    pub registry_token: Option<String>,
+}
+
+/// skopeo's other ways of giving credentials, beside `--creds`.
+#[derive(Args, Clone, Default)]
+pub struct SkopeoCreds {
+    /// Access the registry anonymously.
+    #[arg(long, conflicts_with_all = ["creds", "username"])]
+    no_creds: bool,
+    /// The username to access the registry with (with --password).
+    #[arg(long, requires = "password", conflicts_with = "creds")]
+    username: Option<String>,
+    /// The password to access the registry with (with --username).
+    #[arg(long, requires = "username")]
+    password: Option<String>,
+    /// A bearer token to access the registry with.
+    #[arg(long)]
+    registry_token: Option<String>,
+}
+
+impl SkopeoCreds {
+    /// `access` with these credentials.
+    pub fn apply(&self, mut access: Access) -> Access {
+        if let (Some(u), Some(p)) = (&self.username, &self.password) {
+            access.creds = Some(format!("{u}:{p}"));
+        }
+        access.anonymous = self.no_creds;
+        access.registry_token = self.registry_token.clone();
+        access
+    }
 }
 
 /// Registry access for both ends of a copy (skopeo's `--src-*` and `--dest-*`).
@@ -45,26 +79,55 @@ pub struct CopyAccess {
     pub(crate) src_cert_dir: Option<PathBuf>,
     #[arg(long)]
     pub(crate) dest_cert_dir: Option<PathBuf>,
+    /// Access the source registry anonymously.
+    #[arg(long, conflicts_with_all = ["src_creds", "src_username"])]
+    pub(crate) src_no_creds: bool,
+    /// Access the destination registry anonymously.
+    #[arg(long, conflicts_with_all = ["dest_creds", "dest_username"])]
+    pub(crate) dest_no_creds: bool,
+    #[arg(long, requires = "src_password", conflicts_with = "src_creds")]
+    pub(crate) src_username: Option<String>,
+    #[arg(long, requires = "src_username")]
+    pub(crate) src_password: Option<String>,
+    #[arg(long, requires = "dest_password", conflicts_with = "dest_creds")]
+    pub(crate) dest_username: Option<String>,
+    #[arg(long, requires = "dest_username")]
+    pub(crate) dest_password: Option<String>,
+    /// A bearer token for the source registry.
+    #[arg(long)]
+    pub(crate) src_registry_token: Option<String>,
+    /// A bearer token for the destination registry.
+    #[arg(long)]
+    pub(crate) dest_registry_token: Option<String>,
 }
 
 impl CopyAccess {
     pub fn src(&self) -> Access {
         Access {
-            creds: self.src_creds.clone(),
+            creds: user_pass(&self.src_username, &self.src_password).or(self.src_creds.clone()),
             authfile: self.src_authfile.clone().or(self.authfile.clone()),
             tls_verify: self.src_tls_verify,
             cert_dir: self.src_cert_dir.clone(),
+            anonymous: self.src_no_creds,
+            registry_token: self.src_registry_token.clone(),
         }
     }
 
     pub fn dest(&self) -> Access {
         Access {
-            creds: self.dest_creds.clone(),
+            creds: user_pass(&self.dest_username, &self.dest_password).or(self.dest_creds.clone()),
             authfile: self.dest_authfile.clone().or(self.authfile.clone()),
             tls_verify: self.dest_tls_verify,
             cert_dir: self.dest_cert_dir.clone(),
+            anonymous: self.dest_no_creds,
+            registry_token: self.dest_registry_token.clone(),
         }
     }
+}
+
+/// `--username` and `--password` as `--creds` takes them.
+fn user_pass(user: &Option<String>, password: &Option<String>) -> Option<String> {
+    Some(format!("{}:{}", user.as_ref()?, password.as_ref()?))
 }
 
 #[derive(Args, Clone, Default)]
@@ -94,6 +157,8 @@ pub fn registry_access(access: &Access, platform: &PlatformArgs) -> RegistryAcce
         arch: platform.override_arch.clone(),
         variant: platform.override_variant.clone(),
         retries: Some(platform.retry_times),
+        anonymous: access.anonymous,
+        registry_token: access.registry_token.clone(),
         ..Default::default()
     }
 }
