@@ -75,6 +75,8 @@ struct Globals {
 #[derive(Subcommand)]
 enum Command {
     /// Work with images: inspect, copy, sync, list tags and delete (skopeo's verbs).
+    // skopeo's shape: NAME version X.Y.Z.
+    #[command(version = concat!("version ", env!("CARGO_PKG_VERSION")), disable_version_flag = true)]
     Image(commands::image::ImageArgs),
     /// Log in to a registry.
     Login(commands::login::LoginArgs),

@@ -109,6 +109,133 @@ fn bearer_token_registry_with_creds_and_docker_config() {
     assert_eq!(json(&r.stdout)["Digest"], fx.manifest_digest.as_str());
 }
 
+/// `--registry-token` sends the user's token where the registry asks for one,
+/// never asking the token server.
+#[test]
+fn a_registry_token_is_sent_as_given() {
+    let reg = Registry::start().expect("registry");
+    let proxy = HostileProxy::start(reg.addr(), Fault::Bearer).expect("proxy");
+    let tmp = tempfile::tempdir().unwrap();
+    let fx = fixtures::small(&tmp.path().join("s")).unwrap();
+    let dst = format!("docker://{}/tok/given:1", proxy.addr());
+    let authfile = tmp.path().join("auth.json");
+    std::fs::write(&authfile, "{}").unwrap();
+    let af = authfile.to_str().unwrap();
+    let copy = |token: &str| {
+        run(&[
+            "image",
+            "copy",
+            "-q",
+            "--authfile",
+            af,
+            "--dest-tls-verify=false",
+            "--dest-registry-token",
+            token,
+            &oci(&fx),
+            &dst,
+        ])
+    };
+    assert_eq!(copy("not-the-token").code, 1);
+    assert_eq!(copy(BEARER_TOKEN).code, 0);
+    let r = run(&[
+        "image",
+        "inspect",
+        NO_TLS,
+        "--authfile",
+        af,
+        "--registry-token",
+        BEARER_TOKEN,
+        &dst,
+    ]);
+    assert_eq!(
+        json(&r.stdout)["Digest"],
+        fx.manifest_digest.as_str(),
+        "{}",
+        r.stderr
+    );
+    let seen = proxy.seen();
+    assert!(
+        !seen.iter().any(|s| s.line.starts_with("GET /token")),
+        "{seen:?}"
+    );
+}
+
+/// skopeo's global options before the verb: the policy ones reach copy (the
+/// verb's own win), `--override-*` reach inspect, `--command-timeout` ends a
+/// command that hangs; `-v` prints the version.
+#[test]
+fn skopeos_global_options_before_the_verb() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fx = fixtures::small(&tmp.path().join("s")).unwrap();
+    let reject = tmp.path().join("reject.json");
+    std::fs::write(&reject, r#"{"default":[{"type":"reject"}]}"#).unwrap();
+    let accept = tmp.path().join("accept.json");
+    std::fs::write(
+        &accept,
+        r#"{"default":[{"type":"insecureAcceptAnything"}]}"#,
+    )
+    .unwrap();
+    let (rj, ac) = (reject.to_str().unwrap(), accept.to_str().unwrap());
+    let out = |n: &str| format!("dir:{}", tmp.path().join(n).display());
+    let r = run(&["image", "--policy", rj, "copy", "-q", &oci(&fx), &out("a")]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("is rejected by policy"), "{}", r.stderr);
+    ok(&[
+        "image",
+        "--policy",
+        rj,
+        "--insecure-policy",
+        "copy",
+        "-q",
+        &oci(&fx),
+        &out("b"),
+    ]);
+    ok(&[
+        "image",
+        "--policy",
+        rj,
+        "copy",
+        "--policy",
+        ac,
+        "-q",
+        &oci(&fx),
+        &out("c"),
+    ]);
+    ok(&[
+        "image",
+        "--tmpdir",
+        tmp.path().to_str().unwrap(),
+        "inspect",
+        &oci(&fx),
+    ]);
+    // Not for podman's verbs.
+    let r = run(&["image", "--override-arch", "arm64", "pull", "x"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("skopeo's"), "{}", r.stderr);
+    // A registry that never answers: the timeout ends the command.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = silent.local_addr().unwrap();
+    let held = std::thread::spawn(move || silent.accept().map(|(c, _)| c));
+    let r = run(&[
+        "image",
+        "--command-timeout",
+        "300ms",
+        "inspect",
+        NO_TLS,
+        &format!("docker://{addr}/x:1"),
+    ]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("context deadline exceeded"),
+        "{}",
+        r.stderr
+    );
+    drop(held.join());
+    for v in ["-v", "--version"] {
+        assert!(ok(&["image", v]).stdout.starts_with("berth-image version "));
+    }
+}
+
 #[test]
 fn inspect_fields_config_and_format_match_skopeo() {
     let reg = Registry::start().expect("registry");

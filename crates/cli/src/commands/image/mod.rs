@@ -3,6 +3,7 @@
 pub mod access;
 pub mod archive;
 pub mod copy;
+pub mod globals;
 pub mod history;
 pub mod inspect;
 pub mod list;
@@ -25,6 +26,11 @@ use clap::{Args, Subcommand};
 
 #[derive(Args)]
 pub struct ImageArgs {
+    #[command(flatten)]
+    pub(crate) globals: globals::SkopeoGlobals,
+    /// Print berth's version (skopeo's --version).
+    #[arg(short = 'v', long = "version", action = clap::ArgAction::Version)]
+    version: (),
     #[command(subcommand)]
     pub(crate) command: ImageCommand,
 }
@@ -123,7 +129,8 @@ pub(crate) struct ExistsArgs {
     pub(crate) image: String,
 }
 
-pub fn run(store: &StoreArgs, args: ImageArgs) -> CmdResult {
+pub fn run(store: &StoreArgs, mut args: ImageArgs) -> CmdResult {
+    args.globals.apply(&mut args.command)?;
     match args.command {
         ImageCommand::Inspect(a) if !ImageName::has_transport(&a.image) => {
             let mut names = vec![a.image.clone()];

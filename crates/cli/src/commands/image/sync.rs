@@ -46,11 +46,11 @@ pub struct SyncArgs {
     #[command(flatten)]
     sign: SignArgs,
     #[command(flatten)]
-    trust: TrustArgs,
+    pub(crate) trust: TrustArgs,
     #[command(flatten)]
     access: CopyAccess,
     #[command(flatten)]
-    platform: PlatformArgs,
+    pub(crate) platform: PlatformArgs,
     source: String,
     destination: String,
 }
