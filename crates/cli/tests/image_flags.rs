@@ -160,6 +160,69 @@ fn a_registry_token_is_sent_as_given() {
     );
 }
 
+/// `--dest-shared-blob-dir`/`--src-shared-blob-dir` (and inspect's
+/// `--shared-blob-dir`): oci: layouts whose blobs live in one directory they
+/// share, as skopeo writes and reads them.
+#[test]
+fn oci_layouts_sharing_a_blob_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fx = fixtures::small(&tmp.path().join("s")).unwrap();
+    let shared = tmp.path().join("blobs");
+    let sh = shared.to_str().unwrap();
+    let layout = |n: &str| format!("oci:{}:t", tmp.path().join(n).display());
+    ok(&[
+        "image",
+        "copy",
+        "-q",
+        "--dest-shared-blob-dir",
+        sh,
+        &oci(&fx),
+        &layout("a"),
+    ]);
+    let in_shared = std::fs::read_dir(shared.join("sha256")).unwrap().count();
+    assert!(in_shared >= 3, "manifest, config and layer: {in_shared}");
+    let own = tmp.path().join("a/blobs/sha256");
+    assert_eq!(std::fs::read_dir(&own).map_or(0, |d| d.count()), 0);
+    // Read back through the shared directory only.
+    assert_ne!(run(&["image", "inspect", &layout("a")]).code, 0);
+    let i = json(&ok(&["image", "inspect", "--shared-blob-dir", sh, &layout("a")]).stdout);
+    assert_eq!(i["Digest"], fx.manifest_digest.as_str());
+    ok(&[
+        "image",
+        "copy",
+        "-q",
+        "--src-shared-blob-dir",
+        sh,
+        &layout("a"),
+        &layout("b"),
+    ]);
+    assert_eq!(
+        oci_diff_ids(&tmp.path().join("b"), "t"),
+        oci_diff_ids(&fx.layout, &fx.tag)
+    );
+    // skopeo reads what berth wrote, and berth what skopeo writes.
+    let s = skopeo(&[
+        "copy",
+        "--src-shared-blob-dir",
+        sh,
+        &layout("a"),
+        &layout("c"),
+    ]);
+    assert_eq!(s.code, 0, "{}", s.stderr);
+    let skopeo_shared = tmp.path().join("sk");
+    let sk = skopeo_shared.to_str().unwrap();
+    let s = skopeo(&[
+        "copy",
+        "--dest-shared-blob-dir",
+        sk,
+        &oci(&fx),
+        &layout("d"),
+    ]);
+    assert_eq!(s.code, 0, "{}", s.stderr);
+    let i = json(&ok(&["image", "inspect", "--shared-blob-dir", sk, &layout("d")]).stdout);
+    assert_eq!(i["Digest"], fx.manifest_digest.as_str());
+}
+
 /// skopeo's global options before the verb: the policy ones reach copy (the
 /// verb's own win), `--override-*` reach inspect, `--command-timeout` ends a
 /// command that hangs; `-v` prints the version.

@@ -33,6 +33,8 @@ pub struct RegistryAccess {
     pub anonymous: bool,
     /// `--registry-token`.
     pub registry_token: Option<String>,
+    /// `--shared-blob-dir`.
+    pub shared_blob_dir: Option<PathBuf>,
 }
 
 /// Why the settings make no context.
@@ -91,6 +93,7 @@ impl RegistryAccess {
         ctx.retries = self.retries;
         ctx.anonymous = self.anonymous;
         ctx.registry_token = self.registry_token.clone();
+        ctx.shared_blob_dir = self.shared_blob_dir.clone();
         if let Some(conf) = self.registries_conf()? {
             ctx.set_registries(conf);
         }

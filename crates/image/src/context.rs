@@ -34,6 +34,9 @@ pub struct Context {
     pub anonymous: bool,
     /// `--registry-token`: a bearer token to send instead of fetching one.
     pub registry_token: Option<String>,
+    /// `--shared-blob-dir`: an `oci:` layout's blobs live there, shared with
+    /// other layouts, instead of in its own `blobs/`.
+    pub shared_blob_dir: Option<PathBuf>,
     registries: OnceLock<RegistriesConf>,
 }
 

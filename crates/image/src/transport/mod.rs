@@ -253,9 +253,10 @@ impl ImageName {
     pub fn open_source(&self, ctx: &Context) -> Result<Box<dyn ImageSource>> {
         Ok(match self {
             ImageName::Docker(r) => Box::new(docker::DockerSource::open(r, ctx)?),
-            ImageName::Oci { path, tag } => {
-                Box::new(oci_layout::OciSource::open(path, tag.as_deref())?)
-            }
+            ImageName::Oci { path, tag } => Box::new(
+                oci_layout::OciSource::open(path, tag.as_deref())?
+                    .with_shared_blobs(ctx.shared_blob_dir.clone()),
+            ),
             ImageName::OciArchive { path, tag } => {
                 Box::new(oci_archive::OciArchiveSource::open(path, tag.as_deref())?)
             }
@@ -270,9 +271,10 @@ impl ImageName {
     pub fn open_destination(&self, ctx: &Context) -> Result<Box<dyn ImageDestination>> {
         Ok(match self {
             ImageName::Docker(r) => Box::new(docker::DockerDestination::open(r, ctx)?),
-            ImageName::Oci { path, tag } => {
-                Box::new(oci_layout::OciDestination::open(path, tag.as_deref())?)
-            }
+            ImageName::Oci { path, tag } => Box::new(
+                oci_layout::OciDestination::open(path, tag.as_deref())?
+                    .with_shared_blobs(ctx.shared_blob_dir.clone()),
+            ),
             ImageName::OciArchive { path, tag } => Box::new(
                 oci_archive::OciArchiveDestination::open(path, tag.as_deref())?,
             ),

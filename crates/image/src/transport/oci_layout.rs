@@ -87,6 +87,17 @@ pub struct OciSource {
     root: PathBuf,
     desc: Descriptor,
     name: String,
+    /// `--src-shared-blob-dir`: where the blobs are instead of `blobs/`.
+    shared_blobs: Option<PathBuf>,
+}
+
+/// A blob's file: below the layout's `blobs/`, or in a blob directory several
+/// layouts share (skopeo's `--shared-blob-dir`: `DIR/ALGORITHM/HEX`).
+fn blob_file(root: &Path, shared: Option<&Path>, digest: &Digest) -> PathBuf {
+    match shared {
+        Some(dir) => dir.join(digest.algorithm().name()).join(digest.hex()),
+        None => blob_path(root, digest),
+    }
 }
 
 impl OciSource {
@@ -101,7 +112,18 @@ impl OciSource {
             root: root.to_path_buf(),
             desc,
             name,
+            shared_blobs: None,
         })
+    }
+
+    /// The source reading its blobs from `dir` (none: the layout's own).
+    pub fn with_shared_blobs(mut self, dir: Option<PathBuf>) -> OciSource {
+        self.shared_blobs = dir;
+        self
+    }
+
+    fn blob_file(&self, digest: &Digest) -> PathBuf {
+        blob_file(&self.root, self.shared_blobs.as_deref(), digest)
     }
 }
 
@@ -138,12 +160,12 @@ impl ImageSource for OciSource {
             Some(d) => (d.clone(), String::new()),
             None => (self.desc.digest.clone(), self.desc.media_type.clone()),
         };
-        let bytes = read_verified(&blob_path(&self.root, &digest), &digest, MANIFEST_LIMIT)?;
+        let bytes = read_verified(&self.blob_file(&digest), &digest, MANIFEST_LIMIT)?;
         Ok(RawManifest::new(bytes, mt))
     }
 
     fn blob(&self, desc: &Descriptor) -> Result<BlobStream> {
-        let path = blob_path(&self.root, &desc.digest);
+        let path = self.blob_file(&desc.digest);
         let f = fsutil::open_optional(&path)?.ok_or_else(|| Error::BlobNotFound {
             what: self.name.clone(),
             digest: desc.digest.clone(),
@@ -169,6 +191,8 @@ pub struct OciDestination {
     root: PathBuf,
     tag: Option<String>,
     top: Mutex<Option<Descriptor>>,
+    /// `--dest-shared-blob-dir`: where the blobs go instead of `blobs/`.
+    shared_blobs: Option<PathBuf>,
 }
 
 impl OciDestination {
@@ -185,15 +209,30 @@ impl OciDestination {
             root: root.to_path_buf(),
             tag: tag.map(str::to_string),
             top: Mutex::new(None),
+            shared_blobs: None,
         })
+    }
+
+    /// The destination writing its blobs into `dir` (none: the layout's own).
+    pub fn with_shared_blobs(mut self, dir: Option<PathBuf>) -> OciDestination {
+        self.shared_blobs = dir;
+        self
+    }
+
+    fn blob_file(&self, digest: &Digest) -> PathBuf {
+        blob_file(&self.root, self.shared_blobs.as_deref(), digest)
     }
 
     fn store(&self, reader: &mut dyn Read, known: Option<&BlobInfo>) -> Result<BlobInfo> {
         let alg = known.map_or(Algorithm::Sha256, |k| k.digest.algorithm());
-        let dir = self.root.join("blobs").join(alg.name());
+        let base = match &self.shared_blobs {
+            Some(shared) => shared.clone(),
+            None => self.root.join("blobs"),
+        };
+        let dir = base.join(alg.name());
         std::fs::create_dir_all(&dir).at(&dir)?;
         let (tmp, info) = fsutil::stream_to_temp(&dir, reader, known)?;
-        let path = blob_path(&self.root, &info.digest);
+        let path = self.blob_file(&info.digest);
         tmp.persist(&path).map_err(|e| Error::io(&path, e.error))?;
         Ok(info)
     }
@@ -212,7 +251,7 @@ impl ImageDestination for OciDestination {
     }
 
     fn has_blob(&self, desc: &Descriptor) -> Result<bool> {
-        let path = blob_path(&self.root, &desc.digest);
+        let path = self.blob_file(&desc.digest);
         Ok(std::fs::metadata(&path).is_ok_and(|m| m.len() == desc.size))
     }
 

@@ -26,11 +26,15 @@ pub struct Access {
     pub anonymous: bool,
     #[arg(skip)]
     pub registry_token: Option<String>,
+    /// skopeo's `--shared-blob-dir` (see [`SkopeoImage`]).
+    #[arg(skip)]
+    pub shared_blob_dir: Option<PathBuf>,
 }
 
-/// skopeo's other ways of giving credentials, beside `--creds`.
+/// skopeo's options of the one image its verb reads: other ways of giving
+/// credentials beside `--creds`, and a blob directory `oci:` layouts share.
 #[derive(Args, Clone, Default)]
-pub struct SkopeoCreds {
+pub struct SkopeoImage {
     /// Access the registry anonymously.
     #[arg(long, conflicts_with_all = ["creds", "username"])]
     no_creds: bool,
@@ -43,16 +47,20 @@ pub struct SkopeoCreds {
     /// A bearer token to access the registry with.
     #[arg(long)]
     registry_token: Option<String>,
+    /// Where an oci: layout's blobs are, shared with other layouts.
+    #[arg(long, value_name = "DIR")]
+    shared_blob_dir: Option<PathBuf>,
 }
 
-impl SkopeoCreds {
-    /// `access` with these credentials.
+impl SkopeoImage {
+    /// `access` with these options.
     pub fn apply(&self, mut access: Access) -> Access {
-        if let (Some(u), Some(p)) = (&self.username, &self.password) {
-            access.creds = Some(format!("{u}:{p}"));
+        if let Some(c) = user_pass(&self.username, &self.password) {
+            access.creds = Some(c);
         }
         access.anonymous = self.no_creds;
         access.registry_token = self.registry_token.clone();
+        access.shared_blob_dir = self.shared_blob_dir.clone();
         access
     }
 }
@@ -99,6 +107,12 @@ pub struct CopyAccess {
     /// A bearer token for the destination registry.
     #[arg(long)]
     pub(crate) dest_registry_token: Option<String>,
+    /// Where an oci: source's blobs are, shared with other layouts.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) src_shared_blob_dir: Option<PathBuf>,
+    /// Where an oci: destination's blobs go, shared with other layouts.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) dest_shared_blob_dir: Option<PathBuf>,
 }
 
 impl CopyAccess {
@@ -110,6 +124,7 @@ impl CopyAccess {
             cert_dir: self.src_cert_dir.clone(),
             anonymous: self.src_no_creds,
             registry_token: self.src_registry_token.clone(),
+            shared_blob_dir: self.src_shared_blob_dir.clone(),
         }
     }
 
@@ -121,6 +136,7 @@ impl CopyAccess {
             cert_dir: self.dest_cert_dir.clone(),
             anonymous: self.dest_no_creds,
             registry_token: self.dest_registry_token.clone(),
+            shared_blob_dir: self.dest_shared_blob_dir.clone(),
         }
     }
 }
@@ -159,6 +175,7 @@ pub fn registry_access(access: &Access, platform: &PlatformArgs) -> RegistryAcce
         retries: Some(platform.retry_times),
         anonymous: access.anonymous,
         registry_token: access.registry_token.clone(),
+        shared_blob_dir: access.shared_blob_dir.clone(),
         ..Default::default()
     }
 }

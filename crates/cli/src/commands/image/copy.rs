@@ -74,7 +74,7 @@ pub(crate) struct ListTagsArgs {
     #[command(flatten)]
     pub(crate) access: Access,
     #[command(flatten)]
-    pub(crate) creds: crate::commands::image::access::SkopeoCreds,
+    pub(crate) skopeo: crate::commands::image::access::SkopeoImage,
     #[command(flatten)]
     pub(crate) platform: PlatformArgs,
     /// docker://REPOSITORY
@@ -86,7 +86,7 @@ pub(crate) struct DeleteArgs {
     #[command(flatten)]
     pub(crate) access: Access,
     #[command(flatten)]
-    pub(crate) creds: crate::commands::image::access::SkopeoCreds,
+    pub(crate) skopeo: crate::commands::image::access::SkopeoImage,
     #[command(flatten)]
     pub(crate) platform: PlatformArgs,
     /// docker://IMAGE
@@ -168,12 +168,12 @@ pub(crate) fn copy_cmd(store: &StoreArgs, a: CopyArgs) -> CmdResult {
 }
 
 pub(crate) fn list_tags(a: ListTagsArgs) -> CmdResult {
-    let ctx = context(&a.creds.apply(a.access.clone()), &a.platform)?;
+    let ctx = context(&a.skopeo.apply(a.access.clone()), &a.platform)?;
     let tags = transfer::list_tags(&a.repository, &ctx).map_err(exit::transfer)?;
     print_json(&tags)
 }
 
 pub(crate) fn delete(a: DeleteArgs) -> CmdResult {
-    let ctx = context(&a.creds.apply(a.access.clone()), &a.platform)?;
+    let ctx = context(&a.skopeo.apply(a.access.clone()), &a.platform)?;
     transfer::delete(&a.image, &ctx).map_err(exit::transfer)
 }

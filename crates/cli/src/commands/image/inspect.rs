@@ -29,7 +29,7 @@ pub(crate) struct InspectArgs {
     #[command(flatten)]
     pub(crate) access: Access,
     #[command(flatten)]
-    pub(crate) creds: crate::commands::image::access::SkopeoCreds,
+    pub(crate) skopeo: crate::commands::image::access::SkopeoImage,
     #[command(flatten)]
     pub(crate) platform: PlatformArgs,
     /// TRANSPORT:IMAGE, e.g. docker://alpine; or local images, one or more.
@@ -43,7 +43,7 @@ pub(crate) fn inspect(store: &StoreArgs, a: InspectArgs) -> CmdResult {
         return Err(exit::usage(1, "one TRANSPORT:IMAGE at a time"));
     }
     let name = parse_name(&a.image)?;
-    let ctx = context(&a.creds.apply(a.access.clone()), &a.platform)?;
+    let ctx = context(&a.skopeo.apply(a.access.clone()), &a.platform)?;
     let req = InspectRequest {
         raw: a.raw,
         config: a.config,
