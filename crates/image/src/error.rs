@@ -16,6 +16,16 @@ pub enum Error {
     Manifest(#[from] ManifestError),
     #[error("{0}: image not found")]
     ImageNotFound(String),
+    /// A registry has no manifest for the reference: what it said, in
+    /// containers/image's words (`reading manifest TAG in REPO: manifest
+    /// unknown: manifest unknown`), which scripts match.
+    #[error("{image}: reading manifest {which} in {repository}: {said}")]
+    ManifestUnknown {
+        image: String,
+        which: String,
+        repository: String,
+        said: String,
+    },
     #[error("{what}: blob {digest} not found")]
     BlobNotFound { what: String, digest: Digest },
     #[error("blob {expected}: digest mismatch, content hashes to {actual}")]
@@ -74,7 +84,10 @@ impl Error {
     /// Whether the error says the image (or a blob it names) does not exist —
     /// skopeo exits 2 for that.
     pub fn is_not_found(&self) -> bool {
-        matches!(self, Error::ImageNotFound(_) | Error::BlobNotFound { .. })
+        matches!(
+            self,
+            Error::ImageNotFound(_) | Error::ManifestUnknown { .. } | Error::BlobNotFound { .. }
+        )
     }
 }
 

@@ -115,7 +115,15 @@ pub fn fetch_manifest(client: &Client, reference: &Reference, which: &str) -> Re
             &[("Accept", ACCEPT.to_string())],
             Body::Empty,
         )
-        .map_err(|e| not_found_or(client, e, &url, || reference.to_string()))?;
+        .map_err(|e| match e {
+            SendError::Status(f) if is_not_found(&f) => Error::ManifestUnknown {
+                image: reference.to_string(),
+                which: which.to_string(),
+                repository: reference.name(),
+                said: f.said(),
+            },
+            e => client.send_error(&url, e),
+        })?;
     let mt = resp.header("Content-Type").unwrap_or("").to_string();
     let mut bytes = Vec::new();
     resp.into_reader()
@@ -143,13 +151,13 @@ pub fn fetch_manifest(client: &Client, reference: &Reference, which: &str) -> Re
 
 fn not_found_or(client: &Client, e: SendError, url: &str, what: impl Fn() -> String) -> Error {
     match e {
-        SendError::Status(f)
-            if f.status == 404 || f.code == "MANIFEST_UNKNOWN" || f.code == "NAME_UNKNOWN" =>
-        {
-            Error::ImageNotFound(what())
-        }
+        SendError::Status(f) if is_not_found(&f) => Error::ImageNotFound(what()),
         e => client.send_error(url, e),
     }
+}
+
+fn is_not_found(f: &super::registry_client::Failure) -> bool {
+    f.status == 404 || f.code == "MANIFEST_UNKNOWN" || f.code == "NAME_UNKNOWN"
 }
 
 impl ImageSource for DockerSource {

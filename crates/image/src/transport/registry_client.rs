@@ -82,6 +82,41 @@ pub struct Failure {
     pub message: String,
 }
 
+impl Failure {
+    /// What the registry said, as containers/image words it: its error code
+    /// in words and its message (`manifest unknown: manifest unknown`), or
+    /// the HTTP status when it said nothing more.
+    pub fn said(&self) -> String {
+        match self.code.as_str() {
+            "" => format!(
+                "invalid status code from registry {} ({})",
+                self.status,
+                status_text(self.status)
+            ),
+            code => format!(
+                "{}: {}",
+                code.to_ascii_lowercase().replace('_', " "),
+                self.message
+            ),
+        }
+    }
+}
+
+fn status_text(status: u16) -> &'static str {
+    match status {
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        _ => "",
+    }
+}
+
 impl Client {
     /// Connects to `registry` (host[:port]), finding its scheme and auth challenge.
     pub fn connect(
