@@ -223,6 +223,23 @@ fn oci_layouts_sharing_a_blob_directory() {
     assert_eq!(i["Digest"], fx.manifest_digest.as_str());
 }
 
+/// skopeo's verbs fail with skopeo's 1 where podman's `image` verbs say 125.
+#[test]
+fn skopeos_verbs_fail_with_1() {
+    let tmp = tempfile::tempdir().unwrap();
+    let af = tmp.path().join("auth.json");
+    let af = af.to_str().unwrap();
+    let r = run(&["image", "manifest-digest", "/nonexistent/manifest.json"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let r = run(&["image", "logout", "--authfile", af, "localhost:1"]);
+    assert_eq!(
+        (r.code, r.stderr.trim()),
+        (1, "Error: not logged into localhost:1")
+    );
+    // podman's `logout` keeps podman's 125.
+    assert_eq!(run(&["logout", "--authfile", af, "localhost:1"]).code, 125);
+}
+
 /// skopeo's global options before the verb: the policy ones reach copy (the
 /// verb's own win), `--override-*` reach inspect, `--command-timeout` ends a
 /// command that hangs; `-v` prints the version.

@@ -131,7 +131,36 @@ pub(crate) struct ExistsArgs {
 
 pub fn run(store: &StoreArgs, mut args: ImageArgs) -> CmdResult {
     args.globals.apply(&mut args.command)?;
-    match args.command {
+    let skopeos = args.command.is_skopeos();
+    let result = verb(store, args.command);
+    // skopeo fails with 1 (2: not found) where podman says 125.
+    match result {
+        Err(Failure { code: 125, message }) if skopeos => Err(Failure { code: 1, message }),
+        other => other,
+    }
+}
+
+impl ImageCommand {
+    /// Whether this is one of skopeo's verbs (not podman's `image` ones).
+    fn is_skopeos(&self) -> bool {
+        match self {
+            Self::Inspect(a) => ImageName::has_transport(&a.image),
+            Self::Copy(_)
+            | Self::Sync(_)
+            | Self::ListTags(_)
+            | Self::Delete(_)
+            | Self::StandaloneSign(_)
+            | Self::StandaloneVerify(_)
+            | Self::ManifestDigest(_)
+            | Self::Login(_)
+            | Self::Logout(_) => true,
+            _ => false,
+        }
+    }
+}
+
+fn verb(store: &StoreArgs, command: ImageCommand) -> CmdResult {
+    match command {
         ImageCommand::Inspect(a) if !ImageName::has_transport(&a.image) => {
             let mut names = vec![a.image.clone()];
             names.extend(a.more.iter().cloned());
