@@ -46,17 +46,24 @@ fn skopeos_username_password_and_no_creds_flags() {
     let af = af.to_str().unwrap();
     let mut c = berth();
     c.args([
+        "image",
         "login",
+        "-v",
         no_tls,
         "--authfile",
         af,
         "-u",
         "alice",
-        "--password-stdin",
-        reg.addr(),
     ]);
+    c.args(["--password-stdin", reg.addr()]);
     c.stdin(std::process::Stdio::piped());
-    assert_eq!(pipe_stdin(c, "wonder\n").code, 0);
+    let r = pipe_stdin(c, "wonder\n");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.starts_with(&format!("Used: {af}\n")),
+        "{}",
+        r.stdout
+    );
     ok(&["image", "inspect", no_tls, "--authfile", af, &dst]);
     let r = run(&[
         "image",
@@ -69,6 +76,14 @@ fn skopeos_username_password_and_no_creds_flags() {
     ]);
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(r.stderr.contains("unauthorized"), "{}", r.stderr);
+    ok(&[
+        "image",
+        "logout",
+        "--tls-verify=false",
+        "--authfile",
+        af,
+        reg.addr(),
+    ]);
     // --no-creds and --creds together are refused.
     let r = run(&["image", "inspect", "--no-creds", "--creds", "a:b", &dst]);
     assert_eq!(r.code, 1);

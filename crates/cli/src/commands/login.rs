@@ -29,6 +29,9 @@ pub struct LoginArgs {
     tls_verify: Option<bool>,
     #[arg(long)]
     cert_dir: Option<PathBuf>,
+    /// Also say which auth file was written.
+    #[arg(short, long)]
+    verbose: bool,
     /// REGISTRY[/REPOSITORY]
     registry: String,
 }
@@ -40,6 +43,9 @@ pub struct LogoutArgs {
     all: bool,
     #[arg(long, env = "REGISTRY_AUTH_FILE")]
     authfile: Option<PathBuf>,
+    /// Taken for skopeo's scripts; logging out reaches no registry.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    tls_verify: Option<bool>,
     /// REGISTRY[/REPOSITORY]
     registry: Option<String>,
 }
@@ -83,6 +89,9 @@ pub fn login(a: LoginArgs) -> CmdResult {
     berth_engine::login::check(&key, &creds, a.tls_verify, a.cert_dir.as_deref())
         .map_err(exit::podman)?;
     auth::store(&file, &key, &creds).map_err(exit::podman)?;
+    if a.verbose {
+        println!("Used: {}", file.display());
+    }
     println!("Login Succeeded!");
     Ok(())
 }
