@@ -1,6 +1,7 @@
-//! Copy progress: a line per blob (skopeo's format) when stderr is not a terminal;
-//! on a terminal one bar per blob being copied (indicatif), which becomes a
-//! plain line once its blob is done; nothing with `-q`.
+//! Copy progress: a line per blob (skopeo's format) when the output is not a
+//! terminal; on a terminal one bar per blob being copied (indicatif), which
+//! becomes a plain line once its blob is done; nothing with `-q`. podman's
+//! verbs report on stderr, skopeo's on stdout.
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
@@ -10,28 +11,43 @@ use berth_image::copy::Progress;
 use berth_image::manifest::{Descriptor, is_layer_type};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-/// Copy progress as a command's `--quiet` asks: lines (or bars), or nothing.
+/// Copy progress as a podman verb's `--quiet` asks: lines (or bars) on
+/// stderr, or nothing.
 pub fn unless_quiet(quiet: bool) -> Box<dyn Progress> {
     if quiet {
         Box::new(berth_image::copy::Silent)
     } else {
-        Box::new(Lines::new())
+        Box::new(Lines::new(false))
+    }
+}
+
+/// [`unless_quiet`] for skopeo's verbs, which report on stdout.
+pub fn unless_quiet_on_stdout(quiet: bool) -> Box<dyn Progress> {
+    if quiet {
+        Box::new(berth_image::copy::Silent)
+    } else {
+        Box::new(Lines::new(true))
     }
 }
 
 pub struct Lines {
-    /// None when stderr is not a terminal: plain lines only.
+    /// None when the output is not a terminal: plain lines only.
     bars: Option<MultiProgress>,
     /// The bar of each blob being copied, by digest.
     moving: Mutex<HashMap<String, ProgressBar>>,
+    stdout: bool,
 }
 
 impl Lines {
-    pub fn new() -> Lines {
-        let tty = std::io::stderr().is_terminal();
+    pub fn new(stdout: bool) -> Lines {
+        let (tty, target) = match stdout {
+            true => (std::io::stdout().is_terminal(), ProgressDrawTarget::stdout()),
+            false => (std::io::stderr().is_terminal(), ProgressDrawTarget::stderr()),
+        };
         Lines {
-            bars: tty.then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr())),
+            bars: tty.then(|| MultiProgress::with_draw_target(target)),
             moving: Mutex::new(HashMap::new()),
+            stdout,
         }
     }
 
@@ -41,6 +57,7 @@ impl Lines {
             Some(m) => {
                 let _ = m.println(s);
             }
+            None if self.stdout => println!("{s}"),
             None => eprintln!("{s}"),
         }
     }
@@ -114,5 +131,9 @@ impl Progress for Lines {
 
     fn signing(&self) {
         self.line("Signing manifest using simple signing");
+    }
+
+    fn storing_signatures(&self) {
+        self.line("Storing signatures");
     }
 }

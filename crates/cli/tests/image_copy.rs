@@ -442,16 +442,19 @@ fn present_blobs_are_not_sent_again_and_mounts_cross_repositories() {
     let fx = small(tmp.path());
     let src = format!("oci:{}:{}", fx.layout.display(), fx.tag);
     let a = format!("docker://{}/m/a:1", reg.addr());
+    // skopeo's verb reports on stdout.
     let r = ok(&["image", "copy", "--dest-tls-verify=false", &src, &a]);
     assert!(
-        r.stderr.contains("Copying blob") && r.stderr.contains(" done"),
+        r.stdout.contains("Copying blob") && r.stdout.contains(" done"),
         "{}",
-        r.stderr
+        r.stdout
     );
+    assert!(r.stdout.ends_with("Storing signatures\n"), "{}", r.stdout);
+    assert_eq!(r.stderr, "");
     // Again: everything is there already.
     let r = ok(&["image", "copy", "--dest-tls-verify=false", &src, &a]);
-    assert!(r.stderr.contains("skipped: already exists"), "{}", r.stderr);
-    assert!(!r.stderr.contains(" done"), "{}", r.stderr);
+    assert!(r.stdout.contains("skipped: already exists"), "{}", r.stdout);
+    assert!(!r.stdout.contains(" done"), "{}", r.stdout);
     // Registry to registry, another repository: blobs are mounted, not uploaded.
     let b = format!("docker://{}/m/b:1", reg.addr());
     let r = ok(&[
@@ -462,7 +465,7 @@ fn present_blobs_are_not_sent_again_and_mounts_cross_repositories() {
         &a,
         &b,
     ]);
-    assert!(r.stderr.contains("skipped: already exists"), "{}", r.stderr);
+    assert!(r.stdout.contains("skipped: already exists"), "{}", r.stdout);
     let s = json(&skopeo(&["inspect", NO_TLS, &b]).stdout);
     assert_eq!(s["Digest"], fx.manifest_digest.as_str());
 }

@@ -572,8 +572,8 @@ fn compression_level_parallel_copies_and_quiet() {
         &oci(&fx),
         &format!("oci:{}:v", tmp.path().join("v").display()),
     ]);
-    assert!(r.stderr.contains("Copying blob"), "{}", r.stderr);
-    assert!(r.stderr.contains("Writing manifest"), "{}", r.stderr);
+    assert!(r.stdout.contains("Copying blob"), "{}", r.stdout);
+    assert!(r.stdout.contains("Writing manifest"), "{}", r.stdout);
     // A count that is not a number is refused before anything is written.
     let r = run(&[
         "image",

@@ -104,6 +104,8 @@ pub trait Progress: Send + Sync {
     fn blob_done(&self, _desc: &Descriptor, _skipped: bool) {}
     fn writing_manifest(&self) {}
     fn signing(&self) {}
+    /// The image's signatures (none, maybe) are stored: the copy's last step.
+    fn storing_signatures(&self) {}
 }
 
 /// Reports nothing.
@@ -194,6 +196,7 @@ pub fn copy_image_checked(
         progress.signing();
         sigs.push(sign_manifest(&written.digest(), &identity, sign)?);
     }
+    progress.storing_signatures();
     if !sigs.is_empty() {
         dst.put_signatures(&sigs, &written.digest(), false)?;
     }
@@ -714,6 +717,15 @@ impl<R: Read> Read for Counting<'_, R> {
 
 /// An `Arc`'d progress works as well.
 impl<P: Progress + ?Sized> Progress for Arc<P> {
+    fn copy_started(&self) {
+        (**self).copy_started()
+    }
+    fn signing(&self) {
+        (**self).signing()
+    }
+    fn storing_signatures(&self) {
+        (**self).storing_signatures()
+    }
     fn blob_started(&self, d: &Descriptor, c: bool) {
         (**self).blob_started(d, c)
     }

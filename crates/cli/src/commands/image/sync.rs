@@ -84,7 +84,7 @@ pub fn run(store: &crate::commands::StoreArgs, a: SyncArgs) -> CmdResult {
     let report = transfer
         .sync(
             &req,
-            crate::progress::unless_quiet(a.quiet).as_ref(),
+            crate::progress::unless_quiet_on_stdout(a.quiet).as_ref(),
             &mut print,
         )
         .map_err(exit::transfer)?;
