@@ -41,8 +41,14 @@ pub struct Lines {
 impl Lines {
     pub fn new(stdout: bool) -> Lines {
         let (tty, target) = match stdout {
-            true => (std::io::stdout().is_terminal(), ProgressDrawTarget::stdout()),
-            false => (std::io::stderr().is_terminal(), ProgressDrawTarget::stderr()),
+            true => (
+                std::io::stdout().is_terminal(),
+                ProgressDrawTarget::stdout(),
+            ),
+            false => (
+                std::io::stderr().is_terminal(),
+                ProgressDrawTarget::stderr(),
+            ),
         };
         Lines {
             bars: tty.then(|| MultiProgress::with_draw_target(target)),

@@ -1152,6 +1152,31 @@ fn a_closed_stdout_ends_berth_by_sigpipe_without_a_message() {
     }
 }
 
+/// An inspect document's times print as Go prints a time.Time, as podman's
+/// templates do (`2024-03-01 12:34:56.789 +0000 UTC`); `json` keeps RFC 3339.
+#[test]
+fn inspect_templates_print_times_as_go_does() {
+    let st = TestStore::with_busybox();
+    st.ok(&[
+        "create",
+        "--name",
+        "timed",
+        "--network",
+        "none",
+        "localhost/bb:1",
+    ]);
+    let go = st.inspect("timed", ".Created");
+    let (date, rest) = go.split_once(' ').unwrap();
+    assert_eq!(date.len(), 10, "{go}");
+    assert!(rest.ends_with(" +0000 UTC"), "{go}");
+    assert_eq!(
+        st.inspect("timed", ".State.StartedAt"),
+        "0001-01-01 00:00:00 +0000 UTC"
+    );
+    let json = st.inspect("timed", "json .Created");
+    assert!(json.contains('T') && json.ends_with("Z\""), "{json}");
+}
+
 #[test]
 fn containers_conf_events_logger_none_records_nothing_unless_the_flag_says_file() {
     let st = TestStore::with_busybox();

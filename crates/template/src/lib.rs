@@ -63,6 +63,8 @@ struct Expr {
 #[derive(Debug, Clone)]
 pub struct Template {
     nodes: Vec<Node>,
+    /// Whether the data's times are Go's time.Time (see [`Template::with_go_times`]).
+    go_times: bool,
 }
 
 impl Template {
@@ -73,12 +75,23 @@ impl Template {
         if let Some(e) = end {
             return fail(format!("template: unexpected {{{{{e}}}}}"));
         }
-        Ok(Template { nodes })
+        Ok(Template {
+            nodes,
+            go_times: false,
+        })
+    }
+
+    /// The template for data whose times (`Created`, `StartedAt` …) are Go
+    /// time.Time values in the tool it stands in for (inspect's documents):
+    /// printed as they are, they read as Go prints them.
+    pub fn with_go_times(mut self) -> Template {
+        self.go_times = true;
+        self
     }
 
     pub fn render(&self, data: &Value) -> Result<String, TemplateError> {
         let mut out = String::new();
-        render_nodes(&self.nodes, data, &mut out)?;
+        render_nodes(&self.nodes, data, &mut out, self.go_times)?;
         Ok(out)
     }
 }
@@ -282,24 +295,29 @@ fn split_words(s: &str) -> Result<Vec<String>, TemplateError> {
     Ok(words)
 }
 
-fn render_nodes(nodes: &[Node], dot: &Value, out: &mut String) -> Result<(), TemplateError> {
+fn render_nodes(
+    nodes: &[Node],
+    dot: &Value,
+    out: &mut String,
+    go_times: bool,
+) -> Result<(), TemplateError> {
     for n in nodes {
         match n {
             Node::Text(t) => out.push_str(t),
-            Node::Action(e) => {
-                let v = eval(e, dot)?;
-                out.push_str(&to_text(&v));
-            }
+            Node::Action(e) => match printed_time(e, dot).filter(|_| go_times) {
+                Some(t) => out.push_str(&t),
+                None => out.push_str(&to_text(&eval(e, dot)?)),
+            },
             Node::If(e, body, alt) => {
                 let v = eval(e, dot)?;
-                render_nodes(if truthy(&v) { body } else { alt }, dot, out)?;
+                render_nodes(if truthy(&v) { body } else { alt }, dot, out, go_times)?;
             }
             Node::With(e, body, alt) => {
                 let v = eval(e, dot)?;
                 if truthy(&v) {
-                    render_nodes(body, &v, out)?;
+                    render_nodes(body, &v, out, go_times)?;
                 } else {
-                    render_nodes(alt, dot, out)?;
+                    render_nodes(alt, dot, out, go_times)?;
                 }
             }
             Node::Range(e, body, alt) => {
@@ -311,10 +329,10 @@ fn render_nodes(nodes: &[Node], dot: &Value, out: &mut String) -> Result<(), Tem
                     other => return fail(format!("template: range over {}", type_name(&other))),
                 };
                 if items.is_empty() {
-                    render_nodes(alt, dot, out)?;
+                    render_nodes(alt, dot, out, go_times)?;
                 }
                 for item in &items {
-                    render_nodes(body, item, out)?;
+                    render_nodes(body, item, out, go_times)?;
                 }
             }
         }
@@ -352,27 +370,97 @@ fn eval_arg(a: &Arg, dot: &Value) -> Result<Value, TemplateError> {
             let v = eval(e, dot)?;
             return eval_arg(&Arg::Path(p.clone()), &v);
         }
-        Arg::Path(p) => {
-            let mut v = dot;
-            for field in p {
-                v = match v {
-                    // Go templates name struct fields (`.Host.OCIRuntime`); the
-                    // JSON has their camelCase keys (`host.ociRuntime`).
-                    Value::Object(m) => m
-                        .get(field)
-                        .or_else(|| {
-                            m.iter()
-                                .find(|(k, _)| k.eq_ignore_ascii_case(field))
-                                .map(|(_, v)| v)
-                        })
-                        .ok_or_else(|| format!("template: can't evaluate field {field}"))?,
-                    Value::Null => &Value::Null,
-                    _ => return fail(format!("template: can't evaluate field {field}")),
-                };
-            }
-            v.clone()
-        }
+        Arg::Path(p) => walk(dot, p)?.clone(),
     })
+}
+
+/// A field printed as it is (`{{.Created}}`): a time the JSON holds as RFC
+/// 3339 prints as Go prints a time.Time (`2024-03-01 12:34:56.789 +0000
+/// UTC`), as podman's, docker's and skopeo's templates do. (Given to a
+/// function, `json` say, it stays as the JSON has it.)
+fn printed_time(e: &Expr, dot: &Value) -> Option<String> {
+    let [(None, args)] = e.stages.as_slice() else {
+        return None;
+    };
+    let [Arg::Path(p)] = args.as_slice() else {
+        return None;
+    };
+    if !p.last().is_some_and(|f| TIME_FIELDS.contains(&f.as_str())) {
+        return None;
+    }
+    walk(dot, p).ok()?.as_str().and_then(go_time)
+}
+
+/// `dot`'s value at a field path.
+fn walk<'a>(dot: &'a Value, path: &[String]) -> Result<&'a Value, TemplateError> {
+    let mut v = dot;
+    for field in path {
+        v = match v {
+            // Go templates name struct fields (`.Host.OCIRuntime`); the
+            // JSON has their camelCase keys (`host.ociRuntime`).
+            Value::Object(m) => m
+                .get(field)
+                .or_else(|| {
+                    m.iter()
+                        .find(|(k, _)| k.eq_ignore_ascii_case(field))
+                        .map(|(_, v)| v)
+                })
+                .ok_or_else(|| format!("template: can't evaluate field {field}"))?,
+            Value::Null => &Value::Null,
+            _ => return fail(format!("template: can't evaluate field {field}")),
+        };
+    }
+    Ok(v)
+}
+
+/// The fields that hold times in podman's, docker's and skopeo's data.
+const TIME_FIELDS: [&str; 8] = [
+    "Created",
+    "StartedAt",
+    "FinishedAt",
+    "LastTagTime",
+    "Start",
+    "End",
+    "CheckpointedAt",
+    "RestoredAt",
+];
+
+/// An RFC 3339 time as Go's `time.Time.String()` prints it: fraction without
+/// trailing zeros, then the offset and the zone's name (`UTC`, else the
+/// offset again).
+fn go_time(s: &str) -> Option<String> {
+    let (date, rest) = s.split_once('T')?;
+    let zone_at = rest.find(['Z', '+', '-'])?;
+    let (clock, zone) = rest.split_at(zone_at);
+    let valid = date.len() == 10
+        && date.as_bytes()[4] == b'-'
+        && clock.len() >= 8
+        && clock.as_bytes()[2] == b':'
+        && clock[..8].bytes().filter(u8::is_ascii_digit).count() == 6;
+    if !valid {
+        return None;
+    }
+    let clock = match clock.split_once('.') {
+        Some((hms, frac)) if frac.bytes().all(|b| b.is_ascii_digit()) => {
+            let frac = frac.trim_end_matches('0');
+            if frac.is_empty() {
+                hms.to_string()
+            } else {
+                format!("{hms}.{frac}")
+            }
+        }
+        Some(_) => return None,
+        None => clock.to_string(),
+    };
+    let zone = match zone {
+        "Z" => "+0000 UTC".to_string(),
+        z if z.len() == 6 && z.as_bytes()[3] == b':' => {
+            let z = z.replace(':', "");
+            format!("{z} {z}")
+        }
+        _ => return None,
+    };
+    Some(format!("{date} {clock} {zone}"))
 }
 
 fn call(f: &str, args: Vec<Value>) -> Result<Value, TemplateError> {
@@ -648,6 +736,47 @@ mod tests {
 
     fn r(t: &str, v: Value) -> String {
         Template::parse(t).unwrap().render(&v).unwrap()
+    }
+
+    fn with_times(t: &str, v: Value) -> String {
+        Template::parse(t)
+            .unwrap()
+            .with_go_times()
+            .render(&v)
+            .unwrap()
+    }
+
+    #[test]
+    fn times_print_as_go_prints_them() {
+        let v = json!({
+            "Created": "2024-03-01T12:34:56.789000000Z",
+            "State": {"StartedAt": "2024-03-01T12:34:56+02:00", "FinishedAt": "0001-01-01T00:00:00Z"},
+            "Labels": {"Created": "2024-03-01T12:34:56Z"}
+        });
+        assert_eq!(
+            with_times("{{.Created}}", v.clone()),
+            "2024-03-01 12:34:56.789 +0000 UTC"
+        );
+        assert_eq!(
+            with_times("{{.State.StartedAt}}", v.clone()),
+            "2024-03-01 12:34:56 +0200 +0200"
+        );
+        assert_eq!(
+            with_times("{{.State.FinishedAt}}", v.clone()),
+            "0001-01-01 00:00:00 +0000 UTC"
+        );
+        // A label's value is the label's, whatever it looks like.
+        assert_eq!(
+            with_times(r#"{{index .Labels "Created"}}"#, v.clone()),
+            "2024-03-01T12:34:56Z"
+        );
+        assert_eq!(
+            with_times("{{json .Created}}", v.clone()),
+            "\"2024-03-01T12:34:56.789000000Z\""
+        );
+        assert_eq!(go_time("not a time"), None);
+        // Data whose times are strings (history's): as they are.
+        assert_eq!(r("{{.Created}}", v), "2024-03-01T12:34:56.789000000Z");
     }
 
     #[test]

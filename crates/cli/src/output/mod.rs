@@ -98,10 +98,23 @@ fn field_header(field: &str, sample: Option<&Value>) -> String {
 }
 
 pub fn print_value(v: &Value, format: Option<&str>) -> CmdResult {
+    print_with(v, format, false)
+}
+
+/// [`print_value`] of an inspect document, whose times are Go time.Time
+/// values to podman's, buildah's and skopeo's templates.
+pub fn print_doc(v: &Value, format: Option<&str>) -> CmdResult {
+    print_with(v, format, true)
+}
+
+fn print_with(v: &Value, format: Option<&str>, go_times: bool) -> CmdResult {
     let text = match format {
         Some(f) => {
-            let t = Template::parse(&f.replace("\\t", "\t").replace("\\n", "\n"))
+            let mut t = Template::parse(&f.replace("\\t", "\t").replace("\\n", "\n"))
                 .map_err(|e| exit::usage(1, e.to_string()))?;
+            if go_times {
+                t = t.with_go_times();
+            }
             let mut s = t.render(v).map_err(|e| exit::usage(1, e.to_string()))?;
             if !s.ends_with('\n') {
                 s.push('\n');
@@ -154,7 +167,7 @@ pub fn print_list(rows: &[Value], columns: &[(&str, &str)], how: List) -> CmdRes
 pub fn print_inspect(docs: &[Value], format: Option<&str>) -> CmdResult {
     match format {
         None | Some("json") => print_value(&Value::Array(docs.to_vec()), None),
-        Some(f) => docs.iter().try_for_each(|v| print_value(v, Some(f))),
+        Some(f) => docs.iter().try_for_each(|v| print_doc(v, Some(f))),
     }
 }
 

@@ -148,5 +148,5 @@ pub(crate) fn inspect(store_args: &StoreArgs, a: InspectArgs) -> CmdResult {
         _ => InspectType::Container,
     });
     let doc = inspect::inspect(&store, &a.container, kind).map_err(exit::build)?;
-    crate::output::print_value(&crate::output::value(doc), a.format.as_deref())
+    crate::output::print_doc(&crate::output::value(doc), a.format.as_deref())
 }

@@ -78,7 +78,7 @@ pub fn inspect(store_args: &StoreArgs, a: InspectArgs) -> CmdResult {
     match &a.format {
         Some(f) => {
             for v in &values {
-                print_value(v, Some(f))?;
+                crate::output::print_doc(v, Some(f))?;
             }
         }
         None => print_value(&Value::Array(values), None)?,

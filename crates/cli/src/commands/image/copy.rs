@@ -162,7 +162,10 @@ pub(crate) fn copy_cmd(store: &StoreArgs, a: CopyArgs) -> CmdResult {
         digest_file: a.digestfile,
     };
     copier
-        .copy(&req, crate::progress::unless_quiet_on_stdout(a.quiet).as_ref())
+        .copy(
+            &req,
+            crate::progress::unless_quiet_on_stdout(a.quiet).as_ref(),
+        )
         .map_err(exit::transfer)?;
     Ok(())
 }

@@ -6,7 +6,7 @@ use crate::commands::image::access::PlatformArgs;
 use crate::commands::image::access::context;
 use crate::commands::image::parse_name;
 use crate::exit::{self, CmdResult};
-use crate::output::print_value;
+use crate::output::print_doc;
 use crate::output::write_out;
 use berth_engine::Engine;
 use berth_engine::transfer::{InspectRequest, Inspection, inspect_remote};
@@ -52,8 +52,8 @@ pub(crate) fn inspect(store: &StoreArgs, a: InspectArgs) -> CmdResult {
     let format = a.format.as_deref();
     match inspect_remote(&store.options(), &name, &ctx, req).map_err(exit::transfer)? {
         Inspection::RawManifest(b) | Inspection::RawConfig(b) => write_out(&b),
-        Inspection::Config(v) => print_value(&v, format),
-        Inspection::Image(i) => print_value(&crate::output::value(i), format),
+        Inspection::Config(v) => print_doc(&v, format),
+        Inspection::Image(i) => print_doc(&crate::output::value(i), format),
     }
 }
 

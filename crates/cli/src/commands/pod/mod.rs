@@ -7,7 +7,6 @@ use crate::commands::container::each;
 use crate::commands::container::run::monitor_argv;
 use crate::commands::{StoreArgs, ids_from_files};
 use crate::exit::{self, CmdResult, Failure};
-use crate::output::print_value;
 use berth_engine::Pods;
 use berth_engine::pods::Pod;
 use clap::{Args, Subcommand};
@@ -249,7 +248,7 @@ pub fn run(store_args: &StoreArgs, a: PodArgs) -> CmdResult {
                 1 => values.remove(0),
                 _ => Value::Array(values),
             };
-            print_value(&v, i.format.as_deref())
+            crate::output::print_doc(&v, i.format.as_deref())
         }
         PodCommand::Logs(l) => {
             let containers = pods.log_targets(&l.pod, l.container).map_err(fail)?;
