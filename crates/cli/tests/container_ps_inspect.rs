@@ -180,6 +180,33 @@ fn stats_info_and_system_prune() {
         "{}",
         r.stdout
     );
+    // A table of them is headed as podman heads it.
+    let r = st.ok(&[
+        "stats",
+        "--no-stream",
+        "--format",
+        "table {{.Name}} {{.CPUPerc}} {{.MemUsage}} {{.PIDs}} {{.NetIO}} {{.BlockIO}}",
+    ]);
+    let head: Vec<&str> = r
+        .stdout
+        .lines()
+        .next()
+        .unwrap()
+        .split("  ")
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
+    assert_eq!(
+        head,
+        [
+            "NAME",
+            "CPU %",
+            "MEM USAGE / LIMIT",
+            "PIDS",
+            "NET IO",
+            "BLOCK IO"
+        ]
+    );
     // Without --no-stream: a table per interval while the container runs,
     // and the end once it has stopped.
     st.ok(&[

@@ -80,6 +80,15 @@ fn field_header(field: &str, sample: Option<&Value>) -> String {
         "ID" | "Id" if is("Names") && is("Image") => "CONTAINER ID".into(),
         "ID" | "Id" if is("Repository") => "IMAGE ID".into(),
         "CreatedSince" | "CreatedHuman" | "RunningFor" => "CREATED".into(),
+        // stats' columns, as podman heads them.
+        "CPUPerc" | "CPU" => "CPU %".into(),
+        "MemPerc" => "MEM %".into(),
+        "MemUsage" => "MEM USAGE / LIMIT".into(),
+        "PIDs" | "PIDS" => "PIDS".into(),
+        "NetIO" => "NET IO".into(),
+        "BlockIO" => "BLOCK IO".into(),
+        "AVGCPU" => "AVG CPU %".into(),
+        "UpTime" => "CPU TIME".into(),
         _ => {
             // CamelCase to upper-case words: CreatedAt → CREATED AT.
             let mut h = String::new();
