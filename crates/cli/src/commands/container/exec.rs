@@ -29,17 +29,21 @@ pub struct ExecArgs {
     /// Every capability for this process.
     #[arg(long)]
     pub(crate) privileged: bool,
-    pub(crate) name: String,
-    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
-    pub(crate) command: Vec<String>,
+    /// CONTAINER, then the command and its arguments. As podman reads it,
+    /// berth's own flags end at CONTAINER: what follows is the command's
+    /// (`exec C ls -l`, `exec C env -u X`).
+    #[arg(value_names = ["CONTAINER", "COMMAND"], required = true, trailing_var_arg = true)]
+    pub(crate) name_and_command: Vec<String>,
 }
 
 /// Returns the process's exit code.
 pub fn exec(store_args: &StoreArgs, a: ExecArgs) -> Result<i32, Failure> {
     crate::exit::protect_self()?;
     let store = store_args.open()?;
+    let mut words = a.name_and_command.into_iter();
+    let name = words.next().unwrap_or_default();
     let r = lifecycle::ExecRequest {
-        args: a.command,
+        args: words.collect(),
         env: a.env,
         workdir: a.workdir,
         user: a.user,
@@ -48,5 +52,5 @@ pub fn exec(store_args: &StoreArgs, a: ExecArgs) -> Result<i32, Failure> {
         interactive: a.interactive,
         privileged: a.privileged,
     };
-    lifecycle::exec(&store, &a.name, &r).map_err(fail)
+    lifecycle::exec(&store, &name, &r).map_err(fail)
 }

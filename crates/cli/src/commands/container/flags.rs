@@ -267,10 +267,32 @@ pub struct ContainerArgs {
     /// Publish every port the image exposes on a free host port.
     #[arg(short = 'P', long)]
     pub(crate) publish_all: bool,
-    pub(crate) image: String,
-    /// The command and its arguments.
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    pub(crate) command: Vec<String>,
+    /// IMAGE (with --rootfs the root directory), then the command and its
+    /// arguments. As podman reads it, berth's own flags end at IMAGE: what
+    /// follows is the command's (`IMAGE -c x` is not --cpu-shares).
+    #[arg(value_names = ["IMAGE", "COMMAND"], required = true, trailing_var_arg = true)]
+    pub(crate) image_and_command: Vec<String>,
+}
+
+impl ContainerArgs {
+    /// IMAGE, or --rootfs's directory.
+    pub(crate) fn image(&self) -> &str {
+        self.image_and_command.first().map_or("", String::as_str)
+    }
+
+    /// Names the image to make the container from in place of IMAGE.
+    pub(crate) fn set_image(&mut self, image: String) {
+        match self.image_and_command.first_mut() {
+            Some(first) => *first = image,
+            None => self.image_and_command.push(image),
+        }
+    }
+
+    /// IMAGE and the command, taken out of the flags.
+    pub(crate) fn take_image_and_command(&mut self) -> (String, Vec<String>) {
+        let mut all = std::mem::take(&mut self.image_and_command).into_iter();
+        (all.next().unwrap_or_default(), all.collect())
+    }
 }
 
 /// The limits `run`, `create` and `update` take.
