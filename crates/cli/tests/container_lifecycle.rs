@@ -314,7 +314,10 @@ fn pause_top_restart_prune_and_volumes() {
     assert_eq!(st.run(&["container", "exists", "p"]).code, 0);
     assert_eq!(st.run(&["container", "exists", "nobody"]).code, 1);
     st.ok(&["create", "--name", "idle", "localhost/bb:1", "true"]);
-    assert_eq!(st.ok(&["container", "prune"]).stdout.lines().count(), 1);
+    assert_eq!(
+        st.ok(&["container", "prune", "-f"]).stdout.lines().count(),
+        1
+    );
     assert_eq!(st.run(&["container", "exists", "idle"]).code, 1);
     assert_eq!(st.run(&["container", "exists", "p"]).code, 0);
     st.ok(&["volume", "rm", "-f", "vol"]);

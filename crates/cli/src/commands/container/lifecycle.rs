@@ -263,12 +263,16 @@ pub fn restart(store_args: &StoreArgs, a: StopArgs) -> CmdResult {
 
 #[derive(Args)]
 pub struct PruneArgs {
-    /// Do not ask for confirmation (berth never asks).
+    /// Do not ask for confirmation.
     #[arg(short, long)]
     pub(crate) force: bool,
 }
 
-pub fn prune(store_args: &StoreArgs, _a: PruneArgs) -> CmdResult {
+pub fn prune(store_args: &StoreArgs, a: PruneArgs) -> CmdResult {
+    if !a.force && !crate::prompt::confirm("WARNING! This will remove all non running containers.")
+    {
+        return Ok(());
+    }
     let store = store_args.open()?;
     // The builder's prune: it keeps the working containers of running builds
     // and takes the leftovers of killed ones.

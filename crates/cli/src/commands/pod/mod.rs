@@ -155,7 +155,7 @@ struct ExistsArgs {
 
 #[derive(Args)]
 struct PruneArgs {
-    /// Do not ask.
+    /// Do not ask for confirmation.
     #[arg(short, long)]
     force: bool,
 }
@@ -273,7 +273,12 @@ pub fn run(store_args: &StoreArgs, a: PodArgs) -> CmdResult {
             Ok(_) => Ok(()),
             Err(_) => Err(exit::silent(1)),
         },
-        PodCommand::Prune(_) => {
+        PodCommand::Prune(a) => {
+            if !a.force
+                && !crate::prompt::confirm("WARNING! This will remove all stopped/exited pods..")
+            {
+                return Ok(());
+            }
             let (gone, failed) = pods.prune();
             gone.iter().for_each(|id| println!("{id}"));
             failed.map_or(Ok(()), |e| Err(fail(e)))
