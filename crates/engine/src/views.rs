@@ -546,7 +546,7 @@ impl ContainerInspect {
         let p = &i.config.process;
         let log_driver = p.log_driver.as_deref().unwrap_or("k8s-file");
         let log_path = match container::log_target(store, &i.id) {
-            crate::logs::Target::File { path, .. } if log_driver == "k8s-file" => {
+            crate::logs::Target::File { path, .. } if container::logs_to_file(Some(log_driver)) => {
                 path.display().to_string()
             }
             _ => String::new(),

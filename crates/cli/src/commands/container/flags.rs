@@ -36,7 +36,8 @@ pub struct ContainerArgs {
     /// The Ethernet address of its first network interface (a bridge's).
     #[arg(long)]
     pub(crate) mac_address: Option<berth_engine::network::MacAddress>,
-    /// path=FILE, max-size=SIZE, tag=TAG for the container's log.
+    /// path=FILE, max-size=SIZE, tag=TAG for the container's log (docker's
+    /// max-file=N is accepted, and has no effect, as in podman).
     #[arg(long)]
     pub(crate) log_opt: Vec<String>,
     /// Which streams a foreground container is attached to: stdin, stdout,
@@ -184,8 +185,9 @@ pub struct ContainerArgs {
     /// Run a small init as PID 1 that passes signals on and reaps orphans.
     #[arg(long)]
     pub(crate) init: bool,
-    /// Where output goes: k8s-file (the container log, the default), journald
-    /// (the host's journal) or none; default containers.conf's log_driver.
+    /// Where output goes: k8s-file (the container log, the default; docker's
+    /// json-file is taken for it), journald (the host's journal) or none;
+    /// default containers.conf's log_driver.
     #[arg(long)]
     pub(crate) log_driver: Option<String>,
     /// Give the container a host device: HOST[:CONTAINER][:PERMISSIONS].
