@@ -180,6 +180,26 @@ fn env_passthrough_exec_stdin_usage_errors_and_inspect_env() {
     };
     assert_eq!(exec_with_input(false), "end\n");
     assert_eq!(exec_with_input(true), "typed\nend\n");
+    // exec's -e NAME passes berth's own NAME on too, and --env-file is read
+    // first, as run's.
+    let file = st.path().join("env");
+    std::fs::write(&file, "# vars\nFROM_FILE=f\nBERTH_T_PASSED=overridden\n").unwrap();
+    let mut c = st.cmd();
+    c.env("BERTH_T_PASSED", "from-host")
+        .env_remove("BERTH_T_UNSET")
+        .args(["exec", "--env-file", file.to_str().unwrap()])
+        .args([
+            "-e",
+            "BERTH_T_PASSED",
+            "-e",
+            "BERTH_T_UNSET",
+            "x",
+            "sh",
+            "-c",
+        ])
+        .arg("echo $BERTH_T_PASSED $FROM_FILE; env | grep -c BERTH_T_UNSET");
+    let r = run_cmd(&mut c);
+    assert_eq!(r.stdout, "from-host f\n0\n", "{}", r.stderr);
     // .Config.Env is what the process gets: the image's PATH under the flags'.
     let env = st.inspect("x", "json .Config.Env");
     assert!(env.contains("PATH=") && env.contains("A=1"), "{env}");

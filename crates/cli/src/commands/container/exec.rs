@@ -11,9 +11,13 @@ pub struct ExecArgs {
     /// Run in the background.
     #[arg(short, long)]
     pub(crate) detach: bool,
-    /// Set an environment variable (KEY=VALUE).
+    /// Set an environment variable (KEY=VALUE; a bare KEY passes this
+    /// process's value on).
     #[arg(short, long = "env")]
     pub(crate) env: Vec<String>,
+    /// Read environment variables from a file (a KEY=VALUE a line).
+    #[arg(long)]
+    pub(crate) env_file: Vec<std::path::PathBuf>,
     /// Working directory.
     #[arg(short, long)]
     pub(crate) workdir: Option<String>,
@@ -42,9 +46,11 @@ pub fn exec(store_args: &StoreArgs, a: ExecArgs) -> Result<i32, Failure> {
     let store = store_args.open()?;
     let mut words = a.name_and_command.into_iter();
     let name = words.next().unwrap_or_default();
+    let env =
+        berth_engine::env::from_command_line(&a.env_file, &a.env).map_err(crate::exit::podman)?;
     let r = lifecycle::ExecRequest {
         args: words.collect(),
-        env: a.env,
+        env,
         workdir: a.workdir,
         user: a.user,
         detach: a.detach,

@@ -38,8 +38,7 @@ pub(crate) fn options(
     if let Some(mode) = &a.cgroups {
         berth_engine::systemd::check_cgroups_mode(mode).map_err(exit::podman)?;
     }
-    let mut env = berth_engine::env::from_files(&a.env_file).map_err(exit::podman)?;
-    env.extend(berth_engine::env::from_flags(&a.env));
+    let env = berth_engine::env::from_command_line(&a.env_file, &a.env).map_err(exit::podman)?;
     let volumes = volume_flags(&a.volume)?;
     let tmpfs = a
         .tmpfs
