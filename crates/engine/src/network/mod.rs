@@ -612,6 +612,29 @@ pub fn published_ports(store: &Store, info: &container::Info) -> Vec<PortMapping
         .unwrap_or_default()
 }
 
+/// `port CONTAINER PRIVATE_PORT[/PROTO]`: where that port of the container
+/// (tcp when no protocol is named) is published on the host, each place it is.
+pub fn published_port(
+    store: &Store,
+    info: &container::Info,
+    port: &str,
+) -> Result<Vec<PortMapping>, NetworkError> {
+    let (number, protocol) = port.split_once('/').unwrap_or((port, "tcp"));
+    let number: u16 = number
+        .parse()
+        .ok()
+        .filter(|_| !protocol.contains('/'))
+        .ok_or_else(|| NetworkError::InvalidPortQuery(port.to_string()))?;
+    let found: Vec<PortMapping> = published_ports(store, info)
+        .into_iter()
+        .filter(|p| p.container_port == number && p.protocol == protocol)
+        .collect();
+    match found.is_empty() {
+        true => Err(NetworkError::PortNotPublished(port.to_string())),
+        false => Ok(found),
+    }
+}
+
 fn save(store: &Store, id: &str, att: &Attachment) -> Result<(), NetworkError> {
     let path = attachment_path(store, id);
     let _ = std::fs::create_dir_all(container::userdata(store, id));

@@ -31,12 +31,22 @@ pub fn top(store_args: &StoreArgs, a: TopArgs) -> CmdResult {
 #[derive(Args)]
 pub struct PortArgs {
     pub(crate) name: String,
+    /// Only this port, PRIVATE_PORT[/PROTO] (tcp by default): its host
+    /// address and port.
+    pub(crate) port: Option<String>,
 }
 
-/// `port`: the container's published ports, `80/tcp -> 127.0.0.1:8080`.
+/// `port`: the container's published ports, `80/tcp -> 127.0.0.1:8080`; with
+/// a port, where that one is published, `127.0.0.1:8080`.
 pub fn port(store_args: &StoreArgs, a: PortArgs) -> CmdResult {
     let store = store_args.open()?;
     let i = container::find(&store, &a.name).map_err(exit::podman)?;
+    if let Some(port) = &a.port {
+        for p in berth_engine::network::published_port(&store, &i, port).map_err(exit::podman)? {
+            println!("{}:{}", p.host_ip, p.host_port);
+        }
+        return Ok(());
+    }
     for p in berth_engine::network::published_ports(&store, &i) {
         println!(
             "{}/{} -> {}:{}",
