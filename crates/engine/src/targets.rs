@@ -76,10 +76,12 @@ pub fn matching(
     if filters.is_empty() {
         return Ok(names);
     }
+    let filters = crate::container_filters::ContainerFilters::parse(store, filters)
+        .map_err(crate::Error::other)?;
     let mut kept = Vec::new();
     for n in names {
         let i = container::find(store, &n)?;
-        if crate::views::matches(&i, filters).map_err(crate::Error::other)? {
+        if filters.matches(store, &i) {
             kept.push(n);
         }
     }

@@ -494,11 +494,15 @@ pub fn remove_all_bridges(store: &Store) {
 pub fn users(store: &Store, name: &str) -> Result<Vec<container::Info>, NetworkError> {
     Ok(container::list(store)?
         .into_iter()
-        .filter(|i| {
-            i.config.process.network.bridge() == Some(name)
-                || i.config.process.networks.iter().any(|n| n == name)
-        })
+        .filter(|i| on_network(i, name))
         .collect())
+}
+
+/// Whether the container is on bridge network `name` (its first, or one
+/// more it was given or connected to).
+pub fn on_network(i: &container::Info, name: &str) -> bool {
+    i.config.process.network.bridge() == Some(name)
+        || i.config.process.networks.iter().any(|n| n == name)
 }
 
 /// Which container interface a backend call is about.

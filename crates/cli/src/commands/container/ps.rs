@@ -26,7 +26,10 @@ pub struct PsArgs {
     /// json, or a Go template.
     #[arg(long)]
     pub(crate) format: Option<String>,
-    /// status=, name=, id=, label=KEY[=VALUE], ancestor=, exited= (repeatable).
+    /// podman's: status=, name=REGEX, id=REGEX, label=KEY[=VALUE], ancestor=,
+    /// exited=, before=CONTAINER, since=CONTAINER, until=TIME,
+    /// volume=SOURCE[:DEST], health=, pod=, network=, restart-policy=
+    /// (repeatable: the same key twice means either).
     #[arg(short, long)]
     pub(crate) filter: Vec<String>,
     /// created, id, image, names, status.
