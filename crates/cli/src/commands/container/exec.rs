@@ -33,9 +33,11 @@ pub struct ExecArgs {
     /// Every capability for this process.
     #[arg(long)]
     pub(crate) privileged: bool,
-    /// CONTAINER, then the command and its arguments. As podman reads it,
-    /// berth's own flags end at CONTAINER: what follows is the command's
-    /// (`exec C ls -l`, `exec C env -u X`).
+    #[command(flatten)]
+    pub(crate) latest: super::Latest,
+    /// CONTAINER (unless --latest), then the command and its arguments. As
+    /// podman reads them, berth's own flags end at CONTAINER (or the
+    /// command): what follows is the command's (`exec C ls -l`).
     #[arg(value_names = ["CONTAINER", "COMMAND"], required = true, trailing_var_arg = true)]
     pub(crate) name_and_command: Vec<String>,
 }
@@ -44,12 +46,17 @@ pub struct ExecArgs {
 pub fn exec(store_args: &StoreArgs, a: ExecArgs) -> Result<i32, Failure> {
     crate::exit::protect_self()?;
     let store = store_args.open()?;
-    let mut words = a.name_and_command.into_iter();
-    let name = words.next().unwrap_or_default();
+    let mut words = a.name_and_command;
+    let name = super::one(
+        &store,
+        &a.latest,
+        &mut words,
+        "exec requires the name or ID of a container or the --latest flag",
+    )?;
     let env =
         berth_engine::env::from_command_line(&a.env_file, &a.env).map_err(crate::exit::podman)?;
     let r = lifecycle::ExecRequest {
-        args: words.collect(),
+        args: words,
         env,
         workdir: a.workdir,
         user: a.user,

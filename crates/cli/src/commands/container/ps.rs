@@ -23,6 +23,9 @@ pub struct PsArgs {
     /// Only the N newest containers (implies -a).
     #[arg(short = 'n', long)]
     pub(crate) last: Option<usize>,
+    /// Only the container created last, whatever its state.
+    #[arg(short, long, conflicts_with = "last")]
+    pub(crate) latest: bool,
     /// json, or a Go template.
     #[arg(long)]
     pub(crate) format: Option<String>,
@@ -55,7 +58,7 @@ pub fn ps(store_args: &StoreArgs, a: PsArgs) -> CmdResult {
         &store,
         &views::PsOptions {
             all: a.all,
-            last: a.last,
+            last: if a.latest { Some(1) } else { a.last },
             filters: a.filter.clone(),
             sort: a.sort.clone(),
             external: a.external,

@@ -260,6 +260,7 @@ pub fn run(store_args: &StoreArgs, a: PodArgs) -> CmdResult {
                 since: l.since,
                 until: l.until,
                 names: l.names,
+                latest: crate::commands::container::Latest { latest: false },
                 containers,
             };
             crate::commands::container::logs::logs(store_args, a)
