@@ -169,7 +169,10 @@ fn helper(s: &Service, session: &Session) -> Command {
     if c.privileged {
         cmd.arg("--privileged");
     }
-    for e in c.env.iter().flatten() {
+    // A bare NAME would take the service's own value (exec -e NAME reads the
+    // caller's environment): only NAME=VALUE goes, as Docker's daemon keeps
+    // no value for a bare name.
+    for e in c.env.iter().flatten().filter(|e| e.contains('=')) {
         cmd.arg("-e").arg(e);
     }
     if !c.working_dir.is_empty() {

@@ -66,7 +66,7 @@ impl From<berth_engine::Error> for ApiError {
             return ApiError::not_found(format!("No such container: {name}"));
         }
         let status = match &e {
-            E::NoSuchPod(_) => 404,
+            E::NoSuchPod(_) | E::NoContainers => 404,
             E::StateImproper(_) | E::RunningNotForced(_) | E::HasDependents { .. } => 409,
             E::InvalidArgument(_) => 400,
             E::Run(r) => return run_status(r, e.to_string()),

@@ -58,6 +58,7 @@ pub fn engine(e: berth_engine::Error) -> Failure {
         Error::RunningNotForced(_) => 2,
         Error::Run(r) => r.exit_code(),
         Error::NoSuchContainer(_)
+        | Error::NoContainers
         | Error::NoSuchPod(_)
         | Error::StateImproper(_)
         | Error::HasDependents { .. }

@@ -1,5 +1,6 @@
 //! podman's confirmation before it deletes what a user may still want
-//! (`system prune`, `volume prune`): the warning, then `[y/N]` read from stdin.
+//! (the prunes of `system`, `container`, `image`, `pod`, `volume` and
+//! `network`, `system reset`): the warning, then `[y/N]` read from stdin.
 //! Anything but yes, an empty line or the end of input included, is no.
 
 use std::io::{BufRead, Write};

@@ -1641,3 +1641,43 @@ fn create_refuses_a_stop_signal_that_is_no_signal() {
     assert_eq!(st.inspect("sig", ".Config.StopSignal"), "10");
     st.ok(&["rm", "sig"]);
 }
+
+/// An exec's bare `NAME` in Env never takes the service's own environment
+/// (`berth exec -e NAME` reads its caller's); NAME=VALUE goes as given.
+#[test]
+fn an_exec_over_the_api_gets_none_of_the_services_environment() {
+    let st = TestStore::with_busybox();
+    st.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "x",
+        "--network",
+        "none",
+        IMG,
+        "sleep",
+        "1000",
+    ]);
+    let secret = std::path::Path::new("from-the-service");
+    let svc = Service::start_with(&st, "0", &[("BERTH_T_SECRET", secret)]);
+    let body = r#"{"AttachStdout":true,"AttachStderr":true,"Env":["BERTH_T_SECRET","A=1"],"Cmd":["sh","-c","echo ${BERTH_T_SECRET:-unset} $A"]}"#;
+    let (code, answer) = request(&svc.socket, "POST", "/containers/x/exec", body).unwrap();
+    assert_eq!(code, 201, "{answer}");
+    let id = answer
+        .split("\"Id\":\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap_or_else(|| panic!("no Id in {answer}"))
+        .to_string();
+    let (code, answer) = request(
+        &svc.socket,
+        "POST",
+        &format!("/exec/{id}/start"),
+        r#"{"Detach":false}"#,
+    )
+    .unwrap();
+    assert_eq!(code, 200, "{answer}");
+    assert!(answer.contains("unset 1\n"), "{answer}");
+    assert!(!answer.contains("from-the-service"), "{answer}");
+    st.ok(&["rm", "-f", "-t", "0", "x"]);
+}

@@ -150,7 +150,7 @@ fn leases(st: &TestStore) -> Vec<String> {
 
 /// The images `prune` said it removed.
 fn pruned(st: &TestStore, args: &[&str]) -> Vec<String> {
-    let mut all = vec!["image", "prune"];
+    let mut all = vec!["image", "prune", "-f"];
     all.extend_from_slice(args);
     st.ok(&all)
         .stdout

@@ -180,6 +180,26 @@ fn env_passthrough_exec_stdin_usage_errors_and_inspect_env() {
     };
     assert_eq!(exec_with_input(false), "end\n");
     assert_eq!(exec_with_input(true), "typed\nend\n");
+    // exec's -e NAME passes berth's own NAME on too, and --env-file is read
+    // first, as run's.
+    let file = st.path().join("env");
+    std::fs::write(&file, "# vars\nFROM_FILE=f\nBERTH_T_PASSED=overridden\n").unwrap();
+    let mut c = st.cmd();
+    c.env("BERTH_T_PASSED", "from-host")
+        .env_remove("BERTH_T_UNSET")
+        .args(["exec", "--env-file", file.to_str().unwrap()])
+        .args([
+            "-e",
+            "BERTH_T_PASSED",
+            "-e",
+            "BERTH_T_UNSET",
+            "x",
+            "sh",
+            "-c",
+        ])
+        .arg("echo $BERTH_T_PASSED $FROM_FILE; env | grep -c BERTH_T_UNSET");
+    let r = run_cmd(&mut c);
+    assert_eq!(r.stdout, "from-host f\n0\n", "{}", r.stderr);
     // .Config.Env is what the process gets: the image's PATH under the flags'.
     let env = st.inspect("x", "json .Config.Env");
     assert!(env.contains("PATH=") && env.contains("A=1"), "{env}");
@@ -248,4 +268,79 @@ fn a_detached_exec_keeps_none_of_the_callers_stdio() {
         "the caller got its output"
     );
     st.ok(&["rm", "-f", "-t", "0", "host"]);
+}
+
+/// podman reads its own flags up to IMAGE (exec: CONTAINER) and no further:
+/// what follows is the command's, however much it looks like berth's flags.
+#[test]
+fn words_after_the_image_or_container_belong_to_the_command() {
+    let st = TestStore::with_busybox();
+    let run_as = |entrypoint: &str, words: &[&str]| {
+        let mut args = vec!["run", "--rm", "--network", "none", "--entrypoint"];
+        args.extend([entrypoint, "localhost/bb:1"]);
+        args.extend(words);
+        st.ok(&args).stdout
+    };
+    // `-c` is the shell's, not --cpu-shares.
+    assert_eq!(run_as("sh", &["-c", "echo ran as $(id -u)"]), "ran as 0\n");
+    // `-d` after IMAGE does not detach: echo prints it in the foreground.
+    assert_eq!(run_as("echo", &["-d", "x"]), "-d x\n");
+    // create keeps every word, `--` too, as the command; none became a flag.
+    st.ok(&[
+        "create",
+        "--name",
+        "c",
+        "--network",
+        "none",
+        "localhost/bb:1",
+        "-e",
+        "A=1",
+        "-v",
+        "-h",
+        "--",
+        "x",
+    ]);
+    assert_eq!(
+        st.inspect("c", "json .Config.Cmd"),
+        r#"["-e","A=1","-v","-h","--","x"]"#
+    );
+    assert!(!st.inspect("c", "json .Config.Env").contains("A=1"));
+    // A `--` before IMAGE still ends berth's flags.
+    let r = st.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--",
+        "localhost/bb:1",
+        "echo",
+        "hi",
+    ]);
+    assert_eq!(r.stdout, "hi\n");
+    // An unknown flag before IMAGE is still refused, not taken as the image.
+    let r = st.run(&["run", "--no-such-flag", "localhost/bb:1", "true"]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    assert!(r.stderr.contains("--no-such-flag"), "{}", r.stderr);
+
+    st.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "x",
+        "--network",
+        "none",
+        "localhost/bb:1",
+        "sleep",
+        "1000",
+    ]);
+    let r = st.ok(&["exec", "x", "ls", "-l", "/bin/sh"]);
+    assert!(r.stdout.starts_with("lrwx"), "{}", r.stdout);
+    // `-d` after CONTAINER is the command to run, which does not exist.
+    let r = st.run(&["exec", "x", "-d"]);
+    assert_eq!(r.code, 127, "{}", r.stderr);
+    assert!(r.stderr.contains("\"-d\""), "{}", r.stderr);
+    let r = st.run(&["exec", "x"]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    assert!(r.stderr.contains("non-empty command"), "{}", r.stderr);
+    st.ok(&["rm", "-f", "-t", "0", "x", "c"]);
 }

@@ -314,7 +314,10 @@ fn pause_top_restart_prune_and_volumes() {
     assert_eq!(st.run(&["container", "exists", "p"]).code, 0);
     assert_eq!(st.run(&["container", "exists", "nobody"]).code, 1);
     st.ok(&["create", "--name", "idle", "localhost/bb:1", "true"]);
-    assert_eq!(st.ok(&["container", "prune"]).stdout.lines().count(), 1);
+    assert_eq!(
+        st.ok(&["container", "prune", "-f"]).stdout.lines().count(),
+        1
+    );
     assert_eq!(st.run(&["container", "exists", "idle"]).code, 1);
     assert_eq!(st.run(&["container", "exists", "p"]).code, 0);
     st.ok(&["volume", "rm", "-f", "vol"]);
@@ -473,4 +476,79 @@ fn stop_signals_capabilities_exec_detached_and_follow() {
     let r = st.ok(&["logs", "-f", "talker"]);
     assert_eq!(r.stdout, "line1\nline2\nline3\n");
     st.ok(&["rm", "-af"]);
+}
+
+/// podman's `--latest`/`-l`: the container created last, on every command
+/// podman 4.3 has it on; with no container at all, podman's "no such
+/// container".
+#[test]
+fn latest_acts_on_the_container_created_last() {
+    let st = TestStore::with_busybox();
+    for cmd in [
+        &["stop", "-l"][..],
+        &["logs", "-l"],
+        &["exec", "-l", "true"],
+    ] {
+        let r = st.run(cmd);
+        assert_eq!(r.code, 125, "{cmd:?}");
+        assert_eq!(r.stderr, "Error: no such container\n", "{cmd:?}");
+    }
+    assert_eq!(st.run(&["rm", "-l"]).code, 1, "rm's code for none");
+    for (name, script) in [
+        ("first", "exec sleep 1000"),
+        ("second", "echo hello; exec sleep 1000"),
+    ] {
+        st.ok(&[
+            "run",
+            "-d",
+            "--name",
+            name,
+            "--network",
+            "none",
+            "-e",
+            "X=1",
+            "localhost/bb:1",
+            "sh",
+            "-c",
+            script,
+        ]);
+    }
+    let out = |args: &[&str]| st.ok(args).stdout;
+    let status = |name: &str| st.inspect(name, ".State.Status");
+    let id = st.inspect("second", ".Id");
+    assert_eq!(out(&["ps", "-l", "--format", "{{.Names}}"]), "second\n");
+    assert_eq!(out(&["inspect", "-l", "--format", "{{.Name}}"]), "second\n");
+    wait_for("second's output", || out(&["logs", "-l"]) == "hello\n");
+    // exec -l: every word is the command's.
+    assert_eq!(
+        out(&["exec", "-l", "sh", "-c", "echo $X; touch /new"]),
+        "1\n"
+    );
+    assert!(out(&["diff", "-l"]).contains("A /new"));
+    assert!(out(&["top", "-l", "args"]).contains("sleep 1000"));
+    assert_eq!(out(&["port", "-l"]), "");
+    assert_eq!(
+        out(&["stats", "-l", "--no-stream", "--format", "{{.Name}}"]),
+        "second\n"
+    );
+    let mounted = out(&["mount", "-l"]);
+    assert!(std::path::Path::new(mounted.trim()).join("new").exists());
+    assert_eq!(out(&["umount", "-l"]).trim(), id);
+    assert_eq!(out(&["pause", "-l"]).trim(), id);
+    assert_eq!(status("second"), "paused");
+    assert_eq!(out(&["unpause", "-l"]).trim(), id);
+    assert_eq!(out(&["restart", "-l", "-t", "0"]).trim(), id);
+    assert_eq!(status("second"), "running");
+    out(&["stop", "-l", "-t", "0"]);
+    assert_eq!(out(&["wait", "-l"]), "137\n");
+    assert_eq!(status("second"), "exited");
+    out(&["start", "-l"]);
+    assert_eq!(status("second"), "running");
+    out(&["kill", "-l"]);
+    assert_eq!(out(&["wait", "-l"]), "137\n");
+    out(&["rm", "-l"]);
+    // Only the newest went; the first ran all along.
+    assert_eq!(out(&["ps", "-a", "--format", "{{.Names}}"]), "first\n");
+    assert_eq!(status("first"), "running");
+    st.ok(&["rm", "-f", "-t", "0", "first"]);
 }

@@ -381,3 +381,49 @@ fn log_driver_none_keeps_no_log() {
         125
     );
 }
+
+/// docker's default driver, which compose files and scripts name: podman takes
+/// json-file for its k8s-file log and keeps the name.
+#[test]
+fn log_driver_json_file_logs_as_k8s_file() {
+    let st = TestStore::with_busybox();
+    st.ok(&[
+        "run",
+        "--name",
+        "j",
+        "--network",
+        "none",
+        "--log-driver",
+        "json-file",
+        "--log-opt",
+        "max-file=3",
+        "--log-opt",
+        "max-size=1m",
+        "localhost/bb:1",
+        "echo",
+        "filed",
+    ]);
+    assert_eq!(st.ok(&["logs", "j"]).stdout, "filed\n");
+    assert_eq!(st.inspect("j", ".HostConfig.LogConfig.Type"), "json-file");
+    assert_eq!(st.inspect("j", ".HostConfig.LogConfig.Size"), "1MB");
+    let log = st.inspect("j", ".LogPath");
+    assert!(
+        std::fs::read_to_string(&log)
+            .unwrap()
+            .ends_with(" stdout F filed\n"),
+        "{log}"
+    );
+    // Other drivers and options are still refused, naming what is known.
+    let r = st.run(&["create", "--log-driver", "syslog", "localhost/bb:1", "true"]);
+    assert_eq!(r.code, 125);
+    assert!(r.stderr.contains("json-file"), "{}", r.stderr);
+    let r = st.run(&[
+        "create",
+        "--log-opt",
+        "colour=red",
+        "localhost/bb:1",
+        "true",
+    ]);
+    assert_eq!(r.code, 125);
+    st.ok(&["rm", "j"]);
+}

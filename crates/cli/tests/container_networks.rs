@@ -455,6 +455,13 @@ fn network_connect_and_disconnect() {
     ]);
     assert!(r.stdout.contains("10.93.0."), "{}", r.stdout);
     assert!(r.stdout.ends_with("from-db\n"), "{}", r.stdout);
+    // ps --filter network=: the containers on it, connected ones too.
+    let on = |net: &str| {
+        let f = format!("network={net}");
+        ok(&["ps", "--filter", &f, "--format", "{{.Names}}"]).stdout
+    };
+    assert_eq!(on("back"), "app\ndb\n");
+    assert_eq!(on("front"), "app\n");
     // Twice is an error; a network the container is not on cannot be left.
     assert_eq!(run(&["network", "connect", "back", "app"]).code, 125);
     ok(&["network", "disconnect", "back", "app"]);

@@ -252,6 +252,12 @@ fn published_ports_answer_on_every_host_address(backend: &str) {
     ]);
     let port = env.ok(&["port", "web"]).stdout;
     assert!(port.contains("5000/tcp -> 0.0.0.0:5253\n"), "{port}");
+    // A port published three times: each place, as podman prints them.
+    let places = env.ok(&["port", "web", "5000"]).stdout;
+    assert_eq!(
+        places, "0.0.0.0:5253\n127.0.0.1:5254\n0.0.0.0:5255\n",
+        "{places}"
+    );
     // No host address: loopback, the bridge's gateway and another interface.
     for addr in ["127.0.0.1", GATEWAY, OTHER_ADDR] {
         let got = env.ns.http_get(&format!("{addr}:5253"), 100);
@@ -537,6 +543,25 @@ fn a_port_range_publishes_each_port_of_it() {
             && port.contains("5001/tcp -> 127.0.0.1:5261\n"),
         "{port}"
     );
+    // One port (tcp unless named): only where it is published, as podman
+    // prints it.
+    assert_eq!(
+        env.ok(&["port", "range", "5001"]).stdout,
+        "127.0.0.1:5261\n"
+    );
+    assert_eq!(
+        env.ok(&["port", "range", "5000/tcp"]).stdout,
+        "127.0.0.1:5260\n"
+    );
+    for (query, says) in [
+        ("5001/udp", "failed to find published port \"5001/udp\""),
+        ("80", "failed to find published port \"80\""),
+        ("http", "port formats are port/protocol. 'http' is invalid"),
+    ] {
+        let r = env.run(&["port", "range", query]);
+        assert_eq!((r.code, r.stdout.as_str()), (125, ""), "{query}");
+        assert_eq!(r.stderr.trim(), format!("Error: {says}"));
+    }
     for (host_port, body) in [(5260, "port-a\n"), (5261, "port-b\n")] {
         let got = env.ns.http_get(&format!("127.0.0.1:{host_port}"), 100);
         assert_eq!(got.as_deref(), Some(body), "{host_port}");

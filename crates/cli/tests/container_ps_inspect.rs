@@ -73,6 +73,8 @@ fn ps_filters_and_sorts() {
         "b-created",
         "--label",
         "tier=web",
+        "-v",
+        "vol1:/data",
         "localhost/bb:1",
         "true",
     ]);
@@ -96,6 +98,10 @@ fn ps_filters_and_sorts() {
         "c-running",
         "--label",
         "tier=db",
+        "--health-cmd",
+        "true",
+        "--health-interval",
+        "1h",
         "localhost/bb:1",
         "sleep",
         "1000",
@@ -136,6 +142,68 @@ fn ps_filters_and_sorts() {
     );
     assert_eq!(st.run(&["ps", "--filter", "color=red"]).code, 125);
     assert_eq!(st.run(&["ps", "--sort", "colour"]).code, 125);
+    // name= and id= are regular expressions, as podman's.
+    assert_eq!(
+        names(&["-a", "--filter", "name=^c-running$"]),
+        ["c-running"]
+    );
+    assert_eq!(
+        names(&["-a", "--filter", "name=-(created|exited)$"]),
+        ["a-exited", "b-created"]
+    );
+    assert_eq!(
+        names(&["-a", "--filter", "name=^running"]),
+        Vec::<String>::new()
+    );
+    let id = st.inspect("a-exited", ".Id");
+    let id_re = format!("id=^{}", &id[..6]);
+    assert_eq!(names(&["-a", "--filter", &id_re]), ["a-exited"]);
+    // Created before or after another container, or before a moment.
+    assert_eq!(
+        names(&["-a", "--filter", "before=c-running"]),
+        ["a-exited", "b-created"]
+    );
+    assert_eq!(
+        names(&["-a", "--filter", "since=b-created"]),
+        ["c-running", "a-exited"]
+    );
+    assert_eq!(names(&["-a", "--filter", "until=4102444800"]).len(), 3);
+    assert_eq!(names(&["-a", "--filter", "until=1"]), Vec::<String>::new());
+    let r = st.run(&["ps", "--filter", "before=nothing-such"]);
+    assert_eq!(r.code, 125);
+    assert!(r.stderr.contains("no such container"), "{}", r.stderr);
+    // A volume by name, at a destination or anywhere.
+    assert_eq!(names(&["-a", "--filter", "volume=vol1"]), ["b-created"]);
+    assert_eq!(
+        names(&["-a", "--filter", "volume=vol1:/data"]),
+        ["b-created"]
+    );
+    assert_eq!(
+        names(&["-a", "--filter", "volume=vol1:/x"]),
+        Vec::<String>::new()
+    );
+    // health= after a check has run.
+    st.ok(&["healthcheck", "run", "c-running"]);
+    assert_eq!(names(&["--filter", "health=healthy"]), ["c-running"]);
+    assert_eq!(
+        names(&["--filter", "health=unhealthy"]),
+        Vec::<String>::new()
+    );
+    // network=container:NAME: the containers joining its network namespace.
+    st.ok(&[
+        "create",
+        "--name",
+        "d-joined",
+        "--network",
+        "container:c-running",
+        "localhost/bb:1",
+        "true",
+    ]);
+    assert_eq!(
+        names(&["-a", "--filter", "network=container:c-running"]),
+        ["d-joined"]
+    );
+    st.ok(&["rm", "-f", "-t", "0", "d-joined", "c-running"]);
 }
 
 #[test]

@@ -1,4 +1,5 @@
-//! `system prune` and `volume prune` ask before they delete, as podman's do
+//! `system prune`, `volume prune`, `container prune`, `image prune` and `pod
+//! prune` ask before they delete, as podman's do
 //! (`[y/N]`; anything but yes keeps everything), and `-f` does not ask: with
 //! `alias docker=berth` a habit must not lose data.
 
@@ -80,4 +81,64 @@ fn system_prune_asks_and_keeps_everything_unless_told_yes() {
     st.ok(&["create", "--name", "again", "localhost/bb:1", "true"]);
     st.ok(&["system", "prune", "-f"]);
     assert_ne!(st.run(&["container", "exists", "again"]).code, 0);
+}
+
+/// Asks `args` with each answer that is not yes (no input at all among them),
+/// then with yes: `kept` must hold until the yes and not after.
+fn asks_with(st: &TestStore, args: &[&str], warning: &str, kept: impl Fn() -> bool) {
+    for answer in ["", "n\n", "\n"] {
+        let r = answering(st, args, answer);
+        assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
+        assert_eq!(
+            r.stdout,
+            format!("{warning}\nAre you sure you want to continue? [y/N] "),
+            "{args:?}"
+        );
+        assert!(kept(), "{args:?} removed with answer {answer:?}");
+    }
+    let r = answering(st, args, "y\n");
+    assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
+    assert!(!kept(), "{args:?} kept everything after yes");
+}
+
+#[test]
+fn container_image_and_pod_prune_ask_and_keep_everything_unless_told_yes() {
+    let st = TestStore::with_busybox();
+    let exists = |kind: &str, name: &str| st.run(&[kind, "exists", name]).code == 0;
+    st.ok(&[
+        "create",
+        "--name",
+        "stopped",
+        "--network",
+        "none",
+        "localhost/bb:1",
+        "true",
+    ]);
+    asks_with(
+        &st,
+        &["container", "prune"],
+        "WARNING! This will remove all non running containers.",
+        || exists("container", "stopped"),
+    );
+    asks_with(
+        &st,
+        &["image", "prune", "-a"],
+        "WARNING! This command removes all images without at least one container associated with them.",
+        || exists("image", "localhost/bb:1"),
+    );
+    st.ok(&["pod", "create", "--network", "none", "--name", "idle"]);
+    asks_with(
+        &st,
+        &["pod", "prune"],
+        "WARNING! This will remove all stopped/exited pods..",
+        || exists("pod", "idle"),
+    );
+    // Without -a, podman's words for dangling images.
+    let r = answering(&st, &["image", "prune"], "");
+    assert!(
+        r.stdout
+            .starts_with("WARNING! This command removes all dangling images.\n"),
+        "{}",
+        r.stdout
+    );
 }

@@ -221,10 +221,10 @@ fn import_history_and_prune() {
     let r = st.run(&["import", tmp.path().join("junk").to_str().unwrap()]);
     assert_eq!(r.code, 125, "{}", r.stderr);
     // prune takes the dangling image only; -a the rest.
-    st.ok(&["image", "prune"]);
+    st.ok(&["image", "prune", "-f"]);
     assert_eq!(st.ok(&["images", "-q"]).stdout.lines().count(), 1);
     assert_eq!(st.run(&["image", "exists", "localhost/imported:1"]).code, 0);
-    st.ok(&["image", "prune", "-a"]);
+    st.ok(&["image", "prune", "-f", "-a"]);
     assert_eq!(st.ok(&["images", "-q"]).stdout.trim(), "");
 }
 
@@ -544,15 +544,15 @@ fn images_hides_intermediates_and_prune_takes_filters() {
     let count = || st.ok(&["images", "-a", "-q"]).stdout.lines().count();
     assert_eq!(count(), 4);
     // Made just now: none is older than an hour.
-    st.ok(&["image", "prune", "--filter", "until=1h"]);
+    st.ok(&["image", "prune", "-f", "--filter", "until=1h"]);
     assert_eq!(count(), 4);
-    st.ok(&["image", "prune", "--filter", "label=tier=a"]);
+    st.ok(&["image", "prune", "-f", "--filter", "label=tier=a"]);
     assert_eq!(count(), 3);
     let left = st.ok(&["images", "-q", "--filter", "label=tier=b"]).stdout;
     assert_eq!(left.lines().count(), 1, "{left}");
-    st.ok(&["image", "prune", "--filter", "label!=tier=b"]);
+    st.ok(&["image", "prune", "-f", "--filter", "label!=tier=b"]);
     assert_eq!(count(), 3, "label!= keeps the labelled one");
-    let r = st.run(&["image", "prune", "--filter", "colour=red"]);
+    let r = st.run(&["image", "prune", "-f", "--filter", "colour=red"]);
     assert_eq!(r.code, 125);
     assert!(r.stderr.contains("colour"), "{}", r.stderr);
     // A Unix time a minute from now: everything was made before it.
@@ -561,7 +561,7 @@ fn images_hides_intermediates_and_prune_takes_filters() {
         .unwrap()
         .as_secs()
         + 60;
-    st.ok(&["image", "prune", "--filter", &format!("until={soon}")]);
+    st.ok(&["image", "prune", "-f", "--filter", &format!("until={soon}")]);
     // What is left: the child and its intermediate parent, which prune (dangling
     // images only) does not take.
     assert_eq!(count(), 2);

@@ -331,17 +331,26 @@ pub fn removed_exit_code(store: &Store, id: &str) -> Option<i32> {
         .and_then(|s| s.trim().parse().ok())
 }
 
+/// Whether a `--log-driver` writes the container's log file: k8s-file (the
+/// default), and docker's json-file, which podman takes for k8s-file (its
+/// name is kept, as podman keeps it).
+pub fn logs_to_file(d: Option<&str>) -> bool {
+    matches!(d, None | Some("k8s-file") | Some("json-file"))
+}
+
 /// Checks a `--log-driver` value.
 pub fn check_log_driver(d: Option<&str>) -> Result<(), crate::Error> {
     match d {
-        None | Some("k8s-file") | Some("none") => Ok(()),
+        _ if logs_to_file(d) => Ok(()),
+        Some("none") => Ok(()),
         Some("journald") if crate::journald::available() => Ok(()),
         Some("journald") => Err(crate::Error::InvalidArgument(format!(
             "--log-driver journald: this host has no journald ({} does not answer)",
             crate::journald::socket_path().display()
         ))),
-        Some(other) => Err(crate::Error::InvalidArgument(format!(
-            "--log-driver {other}: unknown driver (k8s-file, journald or none)"
+        other => Err(crate::Error::InvalidArgument(format!(
+            "--log-driver {}: unknown driver (k8s-file, json-file, journald or none)",
+            other.unwrap_or_default()
         ))),
     }
 }

@@ -51,6 +51,17 @@ pub fn from_files(files: &[impl AsRef<Path>]) -> Result<Vec<String>, EnvFileErro
     Ok(out)
 }
 
+/// `--env-file`s, then the `-e`s over them: what `run`, `create` and `exec`
+/// give the process from their command line.
+pub fn from_command_line<S: AsRef<str>>(
+    files: &[impl AsRef<Path>],
+    flags: impl IntoIterator<Item = S>,
+) -> Result<Vec<String>, EnvFileError> {
+    let mut env = from_files(files)?;
+    env.extend(from_flags(flags));
+    Ok(env)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,6 +13,9 @@ pub enum Error {
     /// No container has that name, ID or ID prefix.
     #[error("no container with name or ID \"{0}\" found: no such container")]
     NoSuchContainer(String),
+    /// `--latest` when there is no container at all.
+    #[error("no such container")]
+    NoContainers,
     /// No pod has that name, ID or ID prefix.
     #[error("no pod with name or ID {0} found: no such pod")]
     NoSuchPod(String),

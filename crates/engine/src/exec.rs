@@ -60,6 +60,11 @@ pub fn exec(store: &Store, name: &str, r: &ExecRequest) -> Result<i32> {
 /// forked from this one before any relay thread starts, so the caller must be
 /// single-threaded then (the runtime refuses otherwise).
 pub fn exec_with(store: &Store, name: &str, r: &ExecRequest, io: ExecIo) -> Result<i32> {
+    if r.args.is_empty() {
+        return Err(Error::InvalidArgument(
+            "must provide a non-empty command to start an exec session".into(),
+        ));
+    }
     let info = container::find(store, name).map_err(|_| Error::NoSuchContainer(name.into()))?;
     if info.state.status != Status::Running {
         return Err(Error::StateImproper(format!(

@@ -11,6 +11,7 @@ pub mod clone;
 pub mod commit;
 pub mod conf;
 pub mod container;
+pub mod container_filters;
 pub mod copy;
 pub mod deadline;
 pub mod df;

@@ -307,7 +307,8 @@ pub struct ProcessOptions {
 }
 
 /// `--log-opt path=FILE`, `max-size=SIZE` (decimal units, as podman reads
-/// them), `tag=TAG`.
+/// them), `tag=TAG`; docker's `max-file=N` is accepted and, as by podman
+/// (conmon keeps one file), has no effect.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
 pub struct LogOpts {
@@ -331,7 +332,8 @@ impl LogOpts {
             "path" => return Err(bad("the path must be absolute")),
             "max-size" => self.max_size = Some(decimal_size(v).ok_or_else(|| bad("not a size"))?),
             "tag" => self.tag = Some(v.to_string()),
-            _ => return Err(bad("path, max-size or tag")),
+            "max-file" => {}
+            _ => return Err(bad("path, max-size, max-file or tag")),
         }
         Ok(())
     }
@@ -932,6 +934,8 @@ mod tests {
         assert!(o.set("max-size=lots").is_err());
         assert!(o.set("path=relative").is_err());
         assert!(o.set("colour=blue").is_err());
+        o.set("max-file=3").unwrap();
+        assert_eq!(o.max_size, Some(3_047_000));
     }
 
     use super::*;

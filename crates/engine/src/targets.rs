@@ -41,25 +41,41 @@ pub fn is_running(i: &Info) -> bool {
 }
 
 /// The containers a command acts on: `names` as given, or with `all` every
-/// container (newest first, by ID) of that kind.
+/// container (newest first, by ID) of that kind; with `latest` the one
+/// created last besides.
 pub fn targets(
     store: &Store,
     all: Option<AllOf>,
+    latest: bool,
     names: &[String],
-) -> Result<Vec<String>, berth_storage::Error> {
-    let Some(kind) = all else {
-        return Ok(names.to_vec());
+) -> Result<Vec<String>, crate::Error> {
+    let mut out = match all {
+        None => names.to_vec(),
+        Some(kind) => container::list(store)
+            .map_err(crate::Error::other)?
+            .into_iter()
+            .filter(|i| kind.includes(store, i))
+            .map(|i| i.id)
+            .collect(),
     };
-    Ok(container::list(store)?
-        .into_iter()
-        .filter(|i| kind.includes(store, i))
-        .map(|i| i.id)
-        .collect())
+    if latest {
+        out.push(latest_id(store)?);
+    }
+    Ok(out)
 }
 
 /// `--latest`: the container created last, if there is one.
 pub fn latest(store: &Store) -> Result<Option<Info>, berth_storage::Error> {
     Ok(newest(container::list(store)?))
+}
+
+/// `--latest` where a container is needed: the ID of the one created last,
+/// or podman's "no such container" when there is none.
+pub fn latest_id(store: &Store) -> Result<String, crate::Error> {
+    latest(store)
+        .map_err(crate::Error::other)?
+        .map(|i| i.id)
+        .ok_or(crate::Error::NoContainers)
 }
 
 fn newest(list: Vec<Info>) -> Option<Info> {
@@ -76,10 +92,12 @@ pub fn matching(
     if filters.is_empty() {
         return Ok(names);
     }
+    let filters = crate::container_filters::ContainerFilters::parse(store, filters)
+        .map_err(crate::Error::other)?;
     let mut kept = Vec::new();
     for n in names {
         let i = container::find(store, &n)?;
-        if crate::views::matches(&i, filters).map_err(crate::Error::other)? {
+        if filters.matches(store, &i) {
             kept.push(n);
         }
     }
@@ -169,12 +187,15 @@ mod tests {
         assert!(!AllOf::Mounted.includes(&store, &paused));
         // Without --all the names stand as given, known or not.
         let names = vec!["x".to_string(), "y".to_string()];
-        assert_eq!(targets(&store, None, &names).unwrap(), names);
+        assert_eq!(targets(&store, None, false, &names).unwrap(), names);
         assert!(
-            targets(&store, Some(AllOf::Every), &names)
+            targets(&store, Some(AllOf::Every), false, &names)
                 .unwrap()
                 .is_empty()
         );
         assert!(latest(&store).unwrap().is_none());
+        // --latest in an empty store: podman's "no such container".
+        let none = targets(&store, None, true, &names).unwrap_err();
+        assert!(matches!(none, crate::Error::NoContainers), "{none}");
     }
 }

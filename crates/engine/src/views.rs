@@ -10,6 +10,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::container::{self, Info, Status, human_duration, now_ns, rfc3339};
+use crate::container_filters::ContainerFilters;
 
 /// The label `berth builder` and `build` put on their working containers,
 /// which `ps` leaves out unless asked (`--external`).
@@ -38,6 +39,11 @@ pub enum ViewError {
     FilterKey(String),
     #[error("{0} invalid restart policy")]
     RestartPolicy(String),
+    /// `before=`, `since=`: no such container.
+    #[error("no container with name or ID \"{0}\" found: no such container")]
+    NoSuchContainer(String),
+    #[error(transparent)]
+    Time(#[from] crate::time::InvalidTime),
     #[error("invalid --sort {0:?}: created, id, image, names, size or status")]
     Sort(String),
     #[error(transparent)]
@@ -82,17 +88,10 @@ pub struct PsEntry {
 pub fn ps(store: &Store, o: &PsOptions) -> Result<Vec<Info>, ViewError> {
     let builder = format!("{BUILDER_LABEL}=true");
     let mut list = Vec::new();
-    // `pod=NAME`: the pod's ID, which containers keep.
-    let filters: Vec<String> = o
-        .filters
-        .iter()
-        .map(|f| match f.strip_prefix("pod=") {
-            Some(p) => crate::pods::find(store, p).map_or(f.clone(), |p| format!("pod={}", p.id)),
-            None => f.clone(),
-        })
-        .collect();
+    let filters = ContainerFilters::parse(store, &o.filters)?;
     for i in container::list(store)? {
-        if (o.external || !i.config.process.labels.contains(&builder)) && matches(&i, &filters)? {
+        if (o.external || !i.config.process.labels.contains(&builder)) && filters.matches(store, &i)
+        {
             list.push(i);
         }
     }
@@ -107,11 +106,7 @@ pub fn ps(store: &Store, o: &PsOptions) -> Result<Vec<Info>, ViewError> {
         None => list.sort_by_key(|x| std::cmp::Reverse(x.config.created_ns)),
     }
     // A status filter shows stopped containers without -a, as podman does.
-    let wants_stopped = o
-        .filters
-        .iter()
-        .any(|f| f.starts_with("status=") || f.starts_with("exited="));
-    if !o.all && o.last.is_none() && !wants_stopped {
+    if !o.all && o.last.is_none() && !filters.wants_stopped() {
         list.retain(|i| matches!(i.state.status, Status::Running | Status::Paused));
     }
     Ok(list)
@@ -129,93 +124,6 @@ fn sort(store: &Store, list: &mut [Info], by: &str) -> Result<(), ViewError> {
         other => return Err(ViewError::Sort(other.to_string())),
     }
     Ok(())
-}
-
-const FILTER_KEYS: [&str; 8] = [
-    "pod",
-    "status",
-    "name",
-    "id",
-    "ancestor",
-    "exited",
-    "label",
-    "restart-policy",
-];
-
-/// Whether a container passes every filter (the same key given twice:
-/// either): `ps --filter`'s keys, as `start --filter` takes them too.
-pub fn matches(i: &Info, filters: &[String]) -> Result<bool, ViewError> {
-    let mut by_key: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
-    for f in filters {
-        let (k, v) = f
-            .split_once('=')
-            .ok_or_else(|| ViewError::FilterSyntax(f.clone()))?;
-        if !FILTER_KEYS.contains(&k) {
-            return Err(ViewError::FilterKey(k.to_string()));
-        }
-        if k == "restart-policy" && restart_policy_name(v).is_none() {
-            return Err(ViewError::RestartPolicy(v.to_string()));
-        }
-        by_key.entry(k).or_default().push(v);
-    }
-    // Values of one key are alternatives, except labels: a container has
-    // every label asked for (podman's and Docker's rule; compose relies on it).
-    Ok(by_key.iter().all(|(k, values)| match *k {
-        "label" => values.iter().all(|v| matches_one(i, k, v)),
-        _ => values.iter().any(|v| matches_one(i, k, v)),
-    }))
-}
-
-/// A `restart-policy=` filter's value as the policy's kind (podman says
-/// `none` for no policy).
-fn restart_policy_name(v: &str) -> Option<&'static str> {
-    Some(match v {
-        "" | "no" | "none" => "no",
-        "always" => "always",
-        "on-failure" => "on-failure",
-        "unless-stopped" => "unless-stopped",
-        _ => return None,
-    })
-}
-
-fn restart_kind(p: crate::container::RestartPolicy) -> &'static str {
-    use crate::container::RestartPolicy as R;
-    match p {
-        R::No => "no",
-        R::Always => "always",
-        R::OnFailure(_) => "on-failure",
-        R::UnlessStopped => "unless-stopped",
-    }
-}
-
-fn matches_one(i: &Info, key: &str, v: &str) -> bool {
-    match key {
-        // podman's "stopped" is an exited container too.
-        "status" => {
-            i.state.status.as_str() == v || (v == "stopped" && i.state.status == Status::Exited)
-        }
-        "name" => i.names.iter().any(|n| n.contains(v)),
-        "id" => i.id.starts_with(v),
-        "pod" => i
-            .config
-            .process
-            .pod
-            .as_deref()
-            .is_some_and(|p| p.starts_with(v)),
-        "ancestor" => i.config.image_name == v || i.config.image_id.starts_with(v),
-        "exited" => i.state.exit_code.map(|c| c.to_string()).as_deref() == Some(v),
-        "restart-policy" => restart_policy_name(v) == Some(restart_kind(i.config.restart)),
-        "label" => i
-            .config
-            .process
-            .labels
-            .iter()
-            .any(|l| match v.split_once('=') {
-                Some(_) => l == v,
-                None => l.split('=').next() == Some(v),
-            }),
-        _ => false,
-    }
 }
 
 /// Bytes of the files under `p` (symlinks not followed).
@@ -546,7 +454,7 @@ impl ContainerInspect {
         let p = &i.config.process;
         let log_driver = p.log_driver.as_deref().unwrap_or("k8s-file");
         let log_path = match container::log_target(store, &i.id) {
-            crate::logs::Target::File { path, .. } if log_driver == "k8s-file" => {
+            crate::logs::Target::File { path, .. } if container::logs_to_file(Some(log_driver)) => {
                 path.display().to_string()
             }
             _ => String::new(),

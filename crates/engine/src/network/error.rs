@@ -72,6 +72,12 @@ pub enum NetworkError {
     InvalidFilter(String),
     #[error("--network {mode}: {reason}")]
     InvalidMode { mode: String, reason: String },
+    /// `port CONTAINER PORT`: a PORT[/PROTO] that does not parse.
+    #[error("port formats are port/protocol. '{0}' is invalid")]
+    InvalidPortQuery(String),
+    /// `port CONTAINER PORT`: that port is not published.
+    #[error("failed to find published port \"{0}\"")]
+    PortNotPublished(String),
     /// `-p` that does not parse.
     #[error("-p {0}: expected [[IP:][HOSTPORT]:]CONTAINERPORT[/tcp|udp|sctp]")]
     InvalidPort(String),

@@ -494,11 +494,15 @@ pub fn remove_all_bridges(store: &Store) {
 pub fn users(store: &Store, name: &str) -> Result<Vec<container::Info>, NetworkError> {
     Ok(container::list(store)?
         .into_iter()
-        .filter(|i| {
-            i.config.process.network.bridge() == Some(name)
-                || i.config.process.networks.iter().any(|n| n == name)
-        })
+        .filter(|i| on_network(i, name))
         .collect())
+}
+
+/// Whether the container is on bridge network `name` (its first, or one
+/// more it was given or connected to).
+pub fn on_network(i: &container::Info, name: &str) -> bool {
+    i.config.process.network.bridge() == Some(name)
+        || i.config.process.networks.iter().any(|n| n == name)
 }
 
 /// Which container interface a backend call is about.
@@ -610,6 +614,29 @@ pub fn published_ports(store: &Store, info: &container::Info) -> Vec<PortMapping
     attachment(store, &owner)
         .map(|a| a.ports)
         .unwrap_or_default()
+}
+
+/// `port CONTAINER PRIVATE_PORT[/PROTO]`: where that port of the container
+/// (tcp when no protocol is named) is published on the host, each place it is.
+pub fn published_port(
+    store: &Store,
+    info: &container::Info,
+    port: &str,
+) -> Result<Vec<PortMapping>, NetworkError> {
+    let (number, protocol) = port.split_once('/').unwrap_or((port, "tcp"));
+    let number: u16 = number
+        .parse()
+        .ok()
+        .filter(|_| !protocol.contains('/'))
+        .ok_or_else(|| NetworkError::InvalidPortQuery(port.to_string()))?;
+    let found: Vec<PortMapping> = published_ports(store, info)
+        .into_iter()
+        .filter(|p| p.container_port == number && p.protocol == protocol)
+        .collect();
+    match found.is_empty() {
+        true => Err(NetworkError::PortNotPublished(port.to_string())),
+        false => Ok(found),
+    }
 }
 
 fn save(store: &Store, id: &str, att: &Attachment) -> Result<(), NetworkError> {

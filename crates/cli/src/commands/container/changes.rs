@@ -88,12 +88,17 @@ pub struct DiffArgs {
     /// json, or the default A/C/D lines.
     #[arg(long)]
     pub(crate) format: Option<String>,
-    pub(crate) name: String,
+    #[command(flatten)]
+    pub(crate) latest: super::Latest,
+    #[arg(required_unless_present = "latest", conflicts_with = "latest")]
+    pub(crate) name: Option<String>,
 }
 
 pub fn diff(store_args: &StoreArgs, a: DiffArgs) -> CmdResult {
     let store = store_args.open()?;
-    let changes = berth_engine::changes::changes(&store, &a.name).map_err(fail)?;
+    let mut names = a.name.into_iter().collect();
+    let name = super::one(&store, &a.latest, &mut names, "diff requires a container")?;
+    let changes = berth_engine::changes::changes(&store, &name).map_err(fail)?;
     if a.format.as_deref() == Some("json") {
         let pick = |k: char| -> Vec<&String> {
             changes

@@ -11,9 +11,13 @@ pub struct ExecArgs {
     /// Run in the background.
     #[arg(short, long)]
     pub(crate) detach: bool,
-    /// Set an environment variable (KEY=VALUE).
+    /// Set an environment variable (KEY=VALUE; a bare KEY passes this
+    /// process's value on).
     #[arg(short, long = "env")]
     pub(crate) env: Vec<String>,
+    /// Read environment variables from a file (a KEY=VALUE a line).
+    #[arg(long)]
+    pub(crate) env_file: Vec<std::path::PathBuf>,
     /// Working directory.
     #[arg(short, long)]
     pub(crate) workdir: Option<String>,
@@ -29,18 +33,31 @@ pub struct ExecArgs {
     /// Every capability for this process.
     #[arg(long)]
     pub(crate) privileged: bool,
-    pub(crate) name: String,
-    #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
-    pub(crate) command: Vec<String>,
+    #[command(flatten)]
+    pub(crate) latest: super::Latest,
+    /// CONTAINER (unless --latest), then the command and its arguments. As
+    /// podman reads them, berth's own flags end at CONTAINER (or the
+    /// command): what follows is the command's (`exec C ls -l`).
+    #[arg(value_names = ["CONTAINER", "COMMAND"], required = true, trailing_var_arg = true)]
+    pub(crate) name_and_command: Vec<String>,
 }
 
 /// Returns the process's exit code.
 pub fn exec(store_args: &StoreArgs, a: ExecArgs) -> Result<i32, Failure> {
     crate::exit::protect_self()?;
     let store = store_args.open()?;
+    let mut words = a.name_and_command;
+    let name = super::one(
+        &store,
+        &a.latest,
+        &mut words,
+        "exec requires the name or ID of a container or the --latest flag",
+    )?;
+    let env =
+        berth_engine::env::from_command_line(&a.env_file, &a.env).map_err(crate::exit::podman)?;
     let r = lifecycle::ExecRequest {
-        args: a.command,
-        env: a.env,
+        args: words,
+        env,
         workdir: a.workdir,
         user: a.user,
         detach: a.detach,
@@ -48,5 +65,5 @@ pub fn exec(store_args: &StoreArgs, a: ExecArgs) -> Result<i32, Failure> {
         interactive: a.interactive,
         privileged: a.privileged,
     };
-    lifecycle::exec(&store, &a.name, &r).map_err(fail)
+    lifecycle::exec(&store, &name, &r).map_err(fail)
 }

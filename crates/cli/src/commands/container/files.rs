@@ -13,7 +13,9 @@ pub struct MountArgs {
     /// Full container IDs in the list of mounts.
     #[arg(long)]
     pub(crate) notruncate: bool,
-    /// Without names: the mounted containers, with where.
+    #[command(flatten)]
+    pub(crate) latest: super::Latest,
+    /// Without names (or --latest): the mounted containers, with where.
     pub(crate) names: Vec<String>,
 }
 
@@ -25,7 +27,9 @@ pub struct UmountArgs {
     /// Unmount even if other mounts of it are counted.
     #[arg(short, long)]
     pub(crate) force: bool,
-    #[arg(required_unless_present = "all")]
+    #[command(flatten)]
+    pub(crate) latest: super::Latest,
+    #[arg(required_unless_present_any = ["all", "latest"])]
     pub(crate) names: Vec<String>,
 }
 
@@ -34,14 +38,15 @@ pub struct UmountArgs {
 pub fn mount(store_args: &StoreArgs, a: MountArgs) -> CmdResult {
     berth_engine::system::check_mount_visible("mount").map_err(exit::podman)?;
     let store = store_args.open()?;
-    if a.names.is_empty() {
+    if a.names.is_empty() && !a.latest.latest {
         for (id, p) in targets::mounted(&store).map_err(exit::podman)? {
             let id = if a.notruncate { &id[..] } else { &id[..12] };
             println!("{id} {}", p.display());
         }
         return Ok(());
     }
-    each(&a.names, |n| {
+    let names = super::targets(&store, None, &a.latest, &a.names)?;
+    each(&names, |n| {
         let p = targets::mount(&store, n).map_err(exit::podman)?;
         println!("{}", p.display());
         Ok(())
@@ -50,7 +55,7 @@ pub fn mount(store_args: &StoreArgs, a: MountArgs) -> CmdResult {
 
 pub fn umount(store_args: &StoreArgs, a: UmountArgs) -> CmdResult {
     let store = store_args.open()?;
-    let names = super::targets(&store, a.all.then_some(AllOf::Mounted), &a.names)?;
+    let names = super::targets(&store, a.all.then_some(AllOf::Mounted), &a.latest, &a.names)?;
     each(&names, |n| {
         let id = targets::unmount(&store, n, a.force).map_err(exit::podman)?;
         println!("{id}");

@@ -36,7 +36,8 @@ pub struct ContainerArgs {
     /// The Ethernet address of its first network interface (a bridge's).
     #[arg(long)]
     pub(crate) mac_address: Option<berth_engine::network::MacAddress>,
-    /// path=FILE, max-size=SIZE, tag=TAG for the container's log.
+    /// path=FILE, max-size=SIZE, tag=TAG for the container's log (docker's
+    /// max-file=N is accepted, and has no effect, as in podman).
     #[arg(long)]
     pub(crate) log_opt: Vec<String>,
     /// Which streams a foreground container is attached to: stdin, stdout,
@@ -184,8 +185,9 @@ pub struct ContainerArgs {
     /// Run a small init as PID 1 that passes signals on and reaps orphans.
     #[arg(long)]
     pub(crate) init: bool,
-    /// Where output goes: k8s-file (the container log, the default), journald
-    /// (the host's journal) or none; default containers.conf's log_driver.
+    /// Where output goes: k8s-file (the container log, the default; docker's
+    /// json-file is taken for it), journald (the host's journal) or none;
+    /// default containers.conf's log_driver.
     #[arg(long)]
     pub(crate) log_driver: Option<String>,
     /// Give the container a host device: HOST[:CONTAINER][:PERMISSIONS].
@@ -267,10 +269,32 @@ pub struct ContainerArgs {
     /// Publish every port the image exposes on a free host port.
     #[arg(short = 'P', long)]
     pub(crate) publish_all: bool,
-    pub(crate) image: String,
-    /// The command and its arguments.
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    pub(crate) command: Vec<String>,
+    /// IMAGE (with --rootfs the root directory), then the command and its
+    /// arguments. As podman reads it, berth's own flags end at IMAGE: what
+    /// follows is the command's (`IMAGE -c x` is not --cpu-shares).
+    #[arg(value_names = ["IMAGE", "COMMAND"], required = true, trailing_var_arg = true)]
+    pub(crate) image_and_command: Vec<String>,
+}
+
+impl ContainerArgs {
+    /// IMAGE, or --rootfs's directory.
+    pub(crate) fn image(&self) -> &str {
+        self.image_and_command.first().map_or("", String::as_str)
+    }
+
+    /// Names the image to make the container from in place of IMAGE.
+    pub(crate) fn set_image(&mut self, image: String) {
+        match self.image_and_command.first_mut() {
+            Some(first) => *first = image,
+            None => self.image_and_command.push(image),
+        }
+    }
+
+    /// IMAGE and the command, taken out of the flags.
+    pub(crate) fn take_image_and_command(&mut self) -> (String, Vec<String>) {
+        let mut all = std::mem::take(&mut self.image_and_command).into_iter();
+        (all.next().unwrap_or_default(), all.collect())
+    }
 }
 
 /// The limits `run`, `create` and `update` take.

@@ -56,10 +56,9 @@ pub fn inspect(store_args: &StoreArgs, a: InspectArgs) -> CmdResult {
     let mut missing = None;
     let mut names = a.names.clone();
     if a.latest {
-        match super::lifecycle::latest(&store)? {
-            Some(id) => names.push(id),
-            None => return Err(crate::exit::podman("no containers to inspect")),
-        }
+        let id = berth_engine::targets::latest_id(&store)
+            .map_err(|e| exit::podman(format!("no containers to inspect: {e}")))?;
+        names.push(id);
     }
     let engine = berth_engine::Engine::with_store(store.clone());
     for n in &names {

@@ -4,7 +4,7 @@ use crate::commands::StoreArgs;
 use crate::commands::container::each;
 use crate::commands::container::fail;
 use crate::commands::container::run::monitor_argv;
-use crate::commands::container::targets;
+use crate::commands::container::{Latest, one, targets};
 use crate::commands::ids_from_files;
 use crate::exit::{self, CmdResult, Failure};
 use berth_engine::container;
@@ -28,7 +28,9 @@ pub struct StartArgs {
     /// Only containers that pass these (ps's keys, and restart-policy=).
     #[arg(short, long)]
     pub(crate) filter: Vec<String>,
-    #[arg(required_unless_present = "all")]
+    #[command(flatten)]
+    pub(crate) latest: Latest,
+    #[arg(required_unless_present_any = ["all", "latest"])]
     pub(crate) names: Vec<String>,
 }
 
@@ -36,8 +38,19 @@ pub struct StartArgs {
 /// image (`monitor_argv`): this process forks none itself.
 pub fn start(store_args: &StoreArgs, a: StartArgs) -> Result<i32, Failure> {
     let store = store_args.open()?;
+    if a.all && !a.names.is_empty() {
+        return Err(exit::podman(
+            "either start all containers or the container(s) provided in the arguments",
+        ));
+    }
+    let names = targets(
+        &store,
+        a.all.then_some(AllOf::NotRunning),
+        &a.latest,
+        &a.names,
+    )?;
     if a.attach {
-        let [name] = a.names.as_slice() else {
+        let [name] = names.as_slice() else {
             return Err(exit::podman("start --attach takes one container"));
         };
         let (info, conn) =
@@ -47,12 +60,6 @@ pub fn start(store_args: &StoreArgs, a: StartArgs) -> Result<i32, Failure> {
         let stdin = a.interactive && info.config.process.interactive;
         return crate::attach::session(&store, &info, conn, stdin, &keys);
     }
-    if a.all && !a.names.is_empty() {
-        return Err(exit::podman(
-            "either start all containers or the container(s) provided in the arguments",
-        ));
-    }
-    let names = targets(&store, a.all.then_some(AllOf::NotRunning), &a.names)?;
     // Only those that pass every --filter (ps's keys, restart-policy too).
     let names = berth_engine::targets::matching(&store, names, &a.filter).map_err(fail)?;
     each(&names, |n| {
@@ -79,13 +86,15 @@ pub struct StopArgs {
     /// The container whose ID this file holds (`run --cidfile`).
     #[arg(long)]
     pub(crate) cidfile: Vec<std::path::PathBuf>,
-    #[arg(required_unless_present_any = ["all", "cidfile"])]
+    #[command(flatten)]
+    pub(crate) latest: Latest,
+    #[arg(required_unless_present_any = ["all", "cidfile", "latest"])]
     pub(crate) names: Vec<String>,
 }
 
 pub fn stop(store_args: &StoreArgs, a: StopArgs) -> CmdResult {
     let store = store_args.open()?;
-    let mut names = targets(&store, a.all.then_some(AllOf::Running), &a.names)?;
+    let mut names = targets(&store, a.all.then_some(AllOf::Running), &a.latest, &a.names)?;
     names.extend(ids_from_files(&a.cidfile, a.ignore, "CIDFile")?);
     each(&names, |n| {
         match lifecycle::stop_reporting(&store, n, a.time) {
@@ -108,13 +117,15 @@ pub struct KillArgs {
     /// Every running container.
     #[arg(short, long)]
     pub(crate) all: bool,
-    #[arg(required_unless_present = "all")]
+    #[command(flatten)]
+    pub(crate) latest: Latest,
+    #[arg(required_unless_present_any = ["all", "latest"])]
     pub(crate) names: Vec<String>,
 }
 
 pub fn kill(store_args: &StoreArgs, a: KillArgs) -> CmdResult {
     let store = store_args.open()?;
-    let names = targets(&store, a.all.then_some(AllOf::Running), &a.names)?;
+    let names = targets(&store, a.all.then_some(AllOf::Running), &a.latest, &a.names)?;
     each(&names, |n| {
         lifecycle::kill(&store, n, &a.signal).map_err(fail)?;
         println!("{n}");
@@ -143,9 +154,8 @@ pub struct RmArgs {
     /// Remove the containers that depend on it (--network container:) first.
     #[arg(long)]
     pub(crate) depend: bool,
-    /// The container created last.
-    #[arg(short, long)]
-    pub(crate) latest: bool,
+    #[command(flatten)]
+    pub(crate) latest: Latest,
     /// The container whose ID this file holds (`run --cidfile`).
     #[arg(long)]
     pub(crate) cidfile: Vec<std::path::PathBuf>,
@@ -155,11 +165,10 @@ pub struct RmArgs {
 
 pub fn rm(store_args: &StoreArgs, a: RmArgs) -> CmdResult {
     let store = store_args.open()?;
-    let mut names = targets(&store, a.all.then_some(AllOf::Every), &a.names)?;
+    let mut names = targets(&store, a.all.then_some(AllOf::Every), &a.latest, &a.names)
+        // podman's rm: 1 when there is no container to remove.
+        .map_err(|e| exit::usage(1, e.message))?;
     names.extend(ids_from_files(&a.cidfile, a.ignore, "CIDFile")?);
-    if a.latest {
-        names.extend(latest(&store)?);
-    }
     let o = lifecycle::RemoveOptions {
         force: a.force,
         time: a.time,
@@ -202,7 +211,9 @@ pub struct WaitArgs {
     /// A container that is not there (or goes while waited for) answers -1.
     #[arg(long)]
     pub(crate) ignore: bool,
-    #[arg(required = true)]
+    #[command(flatten)]
+    pub(crate) latest: Latest,
+    #[arg(required_unless_present = "latest")]
     pub(crate) names: Vec<String>,
 }
 
@@ -216,7 +227,8 @@ pub fn wait(store_args: &StoreArgs, a: WaitArgs) -> CmdResult {
         .collect::<Result<Vec<lifecycle::WaitCondition>, _>>()
         .map_err(fail)?;
     let interval = lifecycle::wait_interval(&a.interval).map_err(exit::podman)?;
-    each(&a.names, |n| {
+    let names = targets(&store, None, &a.latest, &a.names)?;
+    each(&names, |n| {
         let code = match lifecycle::wait_for(&store, n, &conditions, interval) {
             Err(berth_engine::Error::NoSuchContainer(_)) if a.ignore => -1,
             r => r.map_err(fail)?,
@@ -231,7 +243,9 @@ pub struct PauseArgs {
     /// Every running (to pause) or paused (to unpause) container.
     #[arg(short, long)]
     pub(crate) all: bool,
-    #[arg(required_unless_present = "all")]
+    #[command(flatten)]
+    pub(crate) latest: Latest,
+    #[arg(required_unless_present_any = ["all", "latest"])]
     pub(crate) names: Vec<String>,
 }
 
@@ -242,7 +256,12 @@ pub fn pause(store_args: &StoreArgs, a: PauseArgs, pause: bool) -> CmdResult {
     } else {
         container::Status::Paused
     };
-    let names = targets(&store, a.all.then_some(AllOf::InState(want)), &a.names)?;
+    let names = targets(
+        &store,
+        a.all.then_some(AllOf::InState(want)),
+        &a.latest,
+        &a.names,
+    )?;
     each(&names, |n| {
         let i = lifecycle::set_paused(&store, n, pause).map_err(fail)?;
         println!("{}", i.id);
@@ -252,7 +271,7 @@ pub fn pause(store_args: &StoreArgs, a: PauseArgs, pause: bool) -> CmdResult {
 
 pub fn restart(store_args: &StoreArgs, a: StopArgs) -> CmdResult {
     let store = store_args.open()?;
-    let names = targets(&store, a.all.then_some(AllOf::Every), &a.names)?;
+    let names = targets(&store, a.all.then_some(AllOf::Every), &a.latest, &a.names)?;
     each(&names, |n| {
         let i = lifecycle::restart(&store, n, a.time, &|id| monitor_argv(store_args, id))
             .map_err(fail)?;
@@ -263,12 +282,16 @@ pub fn restart(store_args: &StoreArgs, a: StopArgs) -> CmdResult {
 
 #[derive(Args)]
 pub struct PruneArgs {
-    /// Do not ask for confirmation (berth never asks).
+    /// Do not ask for confirmation.
     #[arg(short, long)]
     pub(crate) force: bool,
 }
 
-pub fn prune(store_args: &StoreArgs, _a: PruneArgs) -> CmdResult {
+pub fn prune(store_args: &StoreArgs, a: PruneArgs) -> CmdResult {
+    if !a.force && !crate::prompt::confirm("WARNING! This will remove all non running containers.")
+    {
+        return Ok(());
+    }
     let store = store_args.open()?;
     // The builder's prune: it keeps the working containers of running builds
     // and takes the leftovers of killed ones.
@@ -301,13 +324,18 @@ pub struct AttachArgs {
     /// Do not send stdin to the container.
     #[arg(long)]
     pub(crate) no_stdin: bool,
-    pub(crate) name: String,
+    #[command(flatten)]
+    pub(crate) latest: Latest,
+    #[arg(required_unless_present = "latest", conflicts_with = "latest")]
+    pub(crate) name: Option<String>,
 }
 
 /// Attaches to a running container: its exit code when it ends, 0 on detach.
 pub fn attach(store_args: &StoreArgs, a: AttachArgs) -> Result<i32, Failure> {
     let store = store_args.open()?;
-    attach_to(&store, &a.name, &a.detach_keys, a.no_stdin)
+    let mut names = a.name.into_iter().collect();
+    let name = one(&store, &a.latest, &mut names, "attach requires a container")?;
+    attach_to(&store, &name, &a.detach_keys, a.no_stdin)
 }
 
 fn attach_to(
@@ -339,10 +367,4 @@ pub fn monitor(store_args: &StoreArgs, a: MonitorArgs) -> Result<i32, Failure> {
     crate::exit::protect_self()?;
     let store = store_args.open()?;
     Ok(berth_engine::monitor::main(&store, &a.id, a.attach))
-}
-
-/// `--latest`: the container created last.
-pub(crate) fn latest(store: &berth_storage::Store) -> Result<Option<String>, Failure> {
-    let newest = berth_engine::targets::latest(store).map_err(exit::podman)?;
-    Ok(newest.map(|i| i.id))
 }

@@ -28,7 +28,9 @@ pub struct LogsArgs {
     /// With several containers: prefix lines with names, not IDs.
     #[arg(short, long)]
     pub(crate) names: bool,
-    #[arg(required = true)]
+    #[command(flatten)]
+    pub(crate) latest: super::Latest,
+    #[arg(required_unless_present = "latest")]
     pub(crate) containers: Vec<String>,
 }
 
@@ -47,10 +49,11 @@ pub fn logs(store_args: &StoreArgs, a: LogsArgs) -> CmdResult {
         since: a.since.as_deref().map(log_time).transpose()?,
         until: a.until.as_deref().map(log_time).transpose()?,
     };
-    if let [name] = a.containers.as_slice() {
+    let containers = super::targets(&store, None, &a.latest, &a.containers)?;
+    if let [name] = containers.as_slice() {
         let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
         return lifecycle::logs(&store, name, &o, &mut out, &mut err).map_err(fail);
     }
     let (out, err) = (Mutex::new(std::io::stdout()), Mutex::new(std::io::stderr()));
-    lifecycle::logs_many(&store, &a.containers, a.names, &o, &out, &err).map_err(fail)
+    lifecycle::logs_many(&store, &containers, a.names, &o, &out, &err).map_err(fail)
 }

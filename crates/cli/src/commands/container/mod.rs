@@ -134,12 +134,40 @@ pub struct NamesArgs {
     pub(crate) names: Vec<String>,
 }
 
+/// podman's `--latest`, on the commands that act on containers.
+#[derive(Args)]
+pub struct Latest {
+    /// Act on the container created last (instead of naming one).
+    #[arg(short, long)]
+    pub(crate) latest: bool,
+}
+
 /// The containers a command acts on: those named, or with `--all` (`all`
-/// says of which kind) the engine's choice, by ID.
+/// says of which kind) the engine's choice, by ID; with `--latest` the one
+/// created last.
 pub(crate) fn targets(
     store: &berth_storage::Store,
     all: Option<AllOf>,
+    latest: &Latest,
     names: &[String],
 ) -> Result<Vec<String>, Failure> {
-    berth_engine::targets::targets(store, all, names).map_err(exit::podman)
+    berth_engine::targets::targets(store, all, latest.latest, names).map_err(fail)
+}
+
+/// The container a command on one container acts on: with `--latest` the one
+/// created last, else the first of `args`, taken off them (`missing` says
+/// what podman says when there is neither).
+pub(crate) fn one(
+    store: &berth_storage::Store,
+    latest: &Latest,
+    args: &mut Vec<String>,
+    missing: &str,
+) -> Result<String, Failure> {
+    if latest.latest {
+        return berth_engine::targets::latest_id(store).map_err(fail);
+    }
+    if args.is_empty() {
+        return Err(exit::podman(missing));
+    }
+    Ok(args.remove(0))
 }

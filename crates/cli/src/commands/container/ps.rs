@@ -23,10 +23,16 @@ pub struct PsArgs {
     /// Only the N newest containers (implies -a).
     #[arg(short = 'n', long)]
     pub(crate) last: Option<usize>,
+    /// Only the container created last, whatever its state.
+    #[arg(short, long, conflicts_with = "last")]
+    pub(crate) latest: bool,
     /// json, or a Go template.
     #[arg(long)]
     pub(crate) format: Option<String>,
-    /// status=, name=, id=, label=KEY[=VALUE], ancestor=, exited= (repeatable).
+    /// podman's: status=, name=REGEX, id=REGEX, label=KEY[=VALUE], ancestor=,
+    /// exited=, before=CONTAINER, since=CONTAINER, until=TIME,
+    /// volume=SOURCE[:DEST], health=, pod=, network=, restart-policy=
+    /// (repeatable: the same key twice means either).
     #[arg(short, long)]
     pub(crate) filter: Vec<String>,
     /// created, id, image, names, status.
@@ -52,7 +58,7 @@ pub fn ps(store_args: &StoreArgs, a: PsArgs) -> CmdResult {
         &store,
         &views::PsOptions {
             all: a.all,
-            last: a.last,
+            last: if a.latest { Some(1) } else { a.last },
             filters: a.filter.clone(),
             sort: a.sort.clone(),
             external: a.external,

@@ -53,7 +53,7 @@ fn check_cidfile(path: Option<&std::path::Path>) -> Result<(), Failure> {
 /// What the flags alone must pass (a `--stop-signal` …), judged before an
 /// image is pulled, as podman does.
 fn check_flags(a: &ContainerArgs) -> Result<(), Failure> {
-    berth_engine::run::check(&a.image, &a.label, a.stop_signal.as_deref()).map_err(exit::engine)
+    berth_engine::run::check(a.image(), &a.label, a.stop_signal.as_deref()).map_err(exit::engine)
 }
 
 /// `--pull`: the engine pulls as the policy says (podman's default: only a
@@ -67,7 +67,8 @@ fn pull_if_needed(engine: &Engine, a: &mut ContainerArgs) -> Result<(), Failure>
         quiet: a.quiet,
         ..Default::default()
     };
-    a.image = pull_for_container(engine, &a.image, &a.pull, &how)?;
+    let image = pull_for_container(engine, a.image(), &a.pull, &how)?;
+    a.set_image(image);
     Ok(())
 }
 

@@ -30,15 +30,15 @@ pub(crate) fn volume_flags(flags: &[String]) -> Result<Vec<VolumeSpec>, Failure>
 }
 
 pub(crate) fn options(
-    a: ContainerArgs,
+    mut a: ContainerArgs,
     store_args: &crate::commands::StoreArgs,
 ) -> Result<RunOptions, Failure> {
+    let (image, command) = a.take_image_and_command();
     let runtime = store_args.runtime.clone();
     if let Some(mode) = &a.cgroups {
         berth_engine::systemd::check_cgroups_mode(mode).map_err(exit::podman)?;
     }
-    let mut env = berth_engine::env::from_files(&a.env_file).map_err(exit::podman)?;
-    env.extend(berth_engine::env::from_flags(&a.env));
+    let env = berth_engine::env::from_command_line(&a.env_file, &a.env).map_err(exit::podman)?;
     let volumes = volume_flags(&a.volume)?;
     let tmpfs = a
         .tmpfs
@@ -90,18 +90,18 @@ pub(crate) fn options(
     };
     let rootfs = match a.rootfs {
         true => Some(
-            berth_engine::run::parse_rootfs(&a.image)
+            berth_engine::run::parse_rootfs(&image)
                 .map_err(crate::commands::container::run::failure)?,
         ),
         false => None,
     };
     let mut o = RunOptions {
-        image: a.image,
+        image,
         name: a.name,
         rm: a.rm,
         replace: a.replace,
         process: ProcessOptions {
-            command: a.command,
+            command,
             entrypoint,
             env,
             workdir: a.workdir,

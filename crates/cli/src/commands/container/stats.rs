@@ -12,16 +12,24 @@ use serde_json::Value;
 
 #[derive(Args)]
 pub struct TopArgs {
-    pub(crate) name: String,
-    /// Format descriptors (podman's: user,pid,ppid,pcpu,etime,tty,time,args
-    /// by default; huser, hpid, %C …), or else ps(1) options.
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    pub(crate) ps_args: Vec<String>,
+    #[command(flatten)]
+    pub(crate) latest: super::Latest,
+    /// CONTAINER (unless --latest), then format descriptors (podman's:
+    /// user,pid,ppid,pcpu,etime,tty,time,args by default; huser, hpid, %C …),
+    /// or else ps(1) options.
+    #[arg(value_names = ["CONTAINER", "DESCRIPTORS"], required_unless_present = "latest", trailing_var_arg = true, allow_hyphen_values = true)]
+    pub(crate) args: Vec<String>,
 }
 
-pub fn top(store_args: &StoreArgs, a: TopArgs) -> CmdResult {
+pub fn top(store_args: &StoreArgs, mut a: TopArgs) -> CmdResult {
     let store = store_args.open()?;
-    match lifecycle::top(&store, &a.name, &a.ps_args).map_err(fail)? {
+    let name = super::one(
+        &store,
+        &a.latest,
+        &mut a.args,
+        "you must provide the name or id of a running container",
+    )?;
+    match lifecycle::top(&store, &name, &a.args).map_err(fail)? {
         lifecycle::Top::Table(rows) => print!("{}", crate::output::table::render(&rows)),
         lifecycle::Top::Ps(text) => print!("{text}"),
     }
@@ -30,13 +38,36 @@ pub fn top(store_args: &StoreArgs, a: TopArgs) -> CmdResult {
 
 #[derive(Args)]
 pub struct PortArgs {
-    pub(crate) name: String,
+    #[command(flatten)]
+    pub(crate) latest: super::Latest,
+    /// CONTAINER (unless --latest), then only this port, PRIVATE_PORT[/PROTO]
+    /// (tcp by default): its host address and port.
+    #[arg(value_names = ["CONTAINER", "PORT"], required_unless_present = "latest", num_args = 1..=2)]
+    pub(crate) args: Vec<String>,
 }
 
-/// `port`: the container's published ports, `80/tcp -> 127.0.0.1:8080`.
-pub fn port(store_args: &StoreArgs, a: PortArgs) -> CmdResult {
+/// `port`: the container's published ports, `80/tcp -> 127.0.0.1:8080`; with
+/// a port, where that one is published, `127.0.0.1:8080`.
+pub fn port(store_args: &StoreArgs, mut a: PortArgs) -> CmdResult {
     let store = store_args.open()?;
-    let i = container::find(&store, &a.name).map_err(exit::podman)?;
+    let name = super::one(
+        &store,
+        &a.latest,
+        &mut a.args,
+        "you must supply a running container name or id",
+    )?;
+    let port = match a.args.as_slice() {
+        [] => None,
+        [port] => Some(port),
+        _ => return Err(exit::podman("`port` accepts at most 2 arguments")),
+    };
+    let i = container::find(&store, &name).map_err(exit::podman)?;
+    if let Some(port) = port {
+        for p in berth_engine::network::published_port(&store, &i, port).map_err(exit::podman)? {
+            println!("{}:{}", p.host_ip, p.host_port);
+        }
+        return Ok(());
+    }
     for p in berth_engine::network::published_ports(&store, &i) {
         println!(
             "{}/{} -> {}:{}",
@@ -62,6 +93,8 @@ pub struct StatsArgs {
     /// .MemPerc .NetIO .BlockIO .PIDs).
     #[arg(long)]
     pub(crate) format: Option<String>,
+    #[command(flatten)]
+    pub(crate) latest: super::Latest,
     pub(crate) names: Vec<String>,
 }
 
@@ -142,9 +175,10 @@ fn print_pod_rows(rows: &[Value], format: Option<&str>) -> CmdResult {
 
 pub fn stats(store_args: &StoreArgs, a: StatsArgs) -> CmdResult {
     let store = store_args.open()?;
+    let names = super::targets(&store, None, &a.latest, &a.names)?;
     let tty = std::io::IsTerminal::is_terminal(&std::io::stdout());
     loop {
-        let stats = stats::report(&store, &a.names).map_err(exit::podman)?;
+        let stats = stats::report(&store, &names).map_err(exit::podman)?;
         // Streaming ends when nothing it watches runs any more.
         if !a.no_stream && stats.is_empty() {
             return Ok(());

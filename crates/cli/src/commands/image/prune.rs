@@ -12,7 +12,7 @@ pub struct PruneArgs {
     /// Remove every image no container uses, not only dangling ones.
     #[arg(short, long)]
     pub(crate) all: bool,
-    /// Do not ask (berth never asks; accepted for podman's scripts).
+    /// Do not ask for confirmation.
     #[arg(short, long)]
     pub(crate) force: bool,
     /// until=TIME|DURATION, label=KEY[=VALUE], label!=KEY[=VALUE]: only images
@@ -22,6 +22,14 @@ pub struct PruneArgs {
 }
 
 pub fn prune(store_args: &StoreArgs, a: PruneArgs) -> CmdResult {
+    let warning = if a.all {
+        "WARNING! This command removes all images without at least one container associated with them."
+    } else {
+        "WARNING! This command removes all dangling images."
+    };
+    if !a.force && !crate::prompt::confirm(warning) {
+        return Ok(());
+    }
     prune_images_matching(store_args, a.all, a.filter)
 }
 

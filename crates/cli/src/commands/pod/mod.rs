@@ -154,7 +154,7 @@ struct ExistsArgs {
 
 #[derive(Args)]
 struct PruneArgs {
-    /// Do not ask.
+    /// Do not ask for confirmation.
     #[arg(short, long)]
     force: bool,
 }
@@ -259,6 +259,7 @@ pub fn run(store_args: &StoreArgs, a: PodArgs) -> CmdResult {
                 since: l.since,
                 until: l.until,
                 names: l.names,
+                latest: crate::commands::container::Latest { latest: false },
                 containers,
             };
             crate::commands::container::logs::logs(store_args, a)
@@ -272,7 +273,12 @@ pub fn run(store_args: &StoreArgs, a: PodArgs) -> CmdResult {
             Ok(_) => Ok(()),
             Err(_) => Err(exit::silent(1)),
         },
-        PodCommand::Prune(_) => {
+        PodCommand::Prune(a) => {
+            if !a.force
+                && !crate::prompt::confirm("WARNING! This will remove all stopped/exited pods..")
+            {
+                return Ok(());
+            }
             let (gone, failed) = pods.prune();
             gone.iter().for_each(|id| println!("{id}"));
             failed.map_or(Ok(()), |e| Err(fail(e)))
