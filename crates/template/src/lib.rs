@@ -1,5 +1,6 @@
 //! Go text/template, the subset `--format` uses in podman and skopeo: field paths
-//! (`{{.Name}}`, `{{.Config.Labels}}`), `range`, `if`/`else`, `with`, and the
+//! (`{{.Name}}`, `{{.Config.Labels}}`), `range`, `if`/`else`, `with`, variables
+//! (`{{range $k, $v := .Labels}}`, `{{$x := .Name}}`, `$.Root`), and the
 //! functions `json`, `index`, `join`, `len`, `upper`, `lower`, `title`, `printf`,
 //! `println`, `truncate`. Written here because the Go-template crates do not cover
 //! podman's helpers.
@@ -39,10 +40,16 @@ fn fail<T>(message: impl Into<String>) -> Result<T, TemplateError> {
 enum Node {
     Text(String),
     Action(Expr),
-    Range(Expr, Vec<Node>, Vec<Node>),
+    /// `range [$k, $v :=] pipeline`: the variables each element sets.
+    Range(Vec<String>, Expr, Vec<Node>, Vec<Node>),
     If(Expr, Vec<Node>, Vec<Node>),
-    With(Expr, Vec<Node>, Vec<Node>),
+    With(Vec<String>, Expr, Vec<Node>, Vec<Node>),
+    /// `$x := pipeline` (a new variable) or `$x = pipeline` (set again).
+    Assign(String, bool, Expr),
 }
+
+/// The variables in scope, innermost last; `$` is the data rendered.
+type Vars = Vec<(String, Value)>;
 
 #[derive(Debug, Clone, PartialEq)]
 enum Arg {
@@ -52,6 +59,8 @@ enum Arg {
     Call(Box<Expr>),
     /// `(pipeline).Field.Sub`: a field of what the pipeline gives.
     CallField(Box<Expr>, Vec<String>),
+    /// `$name.Field.Sub`: a variable (`$` alone: the data), then fields.
+    Var(String, Vec<String>),
 }
 
 /// A pipeline: a function (or value) with arguments, then `| f` stages.
@@ -91,7 +100,8 @@ impl Template {
 
     pub fn render(&self, data: &Value) -> Result<String, TemplateError> {
         let mut out = String::new();
-        render_nodes(&self.nodes, data, &mut out, self.go_times)?;
+        let mut vars = vec![("$".to_string(), data.clone())];
+        render_nodes(&self.nodes, data, &mut out, self.go_times, &mut vars)?;
         Ok(out)
     }
 }
@@ -154,6 +164,7 @@ fn parse_nodes(
                 match kw {
                     "end" | "else" => return Ok((nodes, Some(kw.to_string()))),
                     "range" | "if" | "with" => {
+                        let (vars, rest) = declared(rest);
                         let expr = parse_expr(rest)?;
                         let (body, stop) = parse_nodes(tokens, pos)?;
                         let alt = match stop.as_deref() {
@@ -168,17 +179,47 @@ fn parse_nodes(
                             _ => return fail(format!("template: {kw} without end")),
                         };
                         nodes.push(match kw {
-                            "range" => Node::Range(expr, body, alt),
+                            "range" => Node::Range(vars, expr, body, alt),
                             "if" => Node::If(expr, body, alt),
-                            _ => Node::With(expr, body, alt),
+                            _ => Node::With(vars, expr, body, alt),
                         });
                     }
-                    _ => nodes.push(Node::Action(parse_expr(a)?)),
+                    _ => nodes.push(match assignment(a) {
+                        Some((name, new, rest)) => Node::Assign(name, new, parse_expr(rest)?),
+                        None => Node::Action(parse_expr(a)?),
+                    }),
                 }
             }
         }
     }
     Ok((nodes, None))
+}
+
+/// `$k, $v := rest` at the head of a range or with: the names and the rest.
+fn declared(s: &str) -> (Vec<String>, &str) {
+    let Some((names, rest)) = s
+        .split_once(":=")
+        .filter(|(n, _)| n.trim_start().starts_with('$'))
+    else {
+        return (Vec::new(), s);
+    };
+    let names = names.split(',').map(|n| n.trim().to_string()).collect();
+    (names, rest.trim())
+}
+
+/// `$x := rest` or `$x = rest`: the name, whether it is new, the rest.
+fn assignment(s: &str) -> Option<(String, bool, &str)> {
+    let (name, rest) = s.split_once(char::is_whitespace)?;
+    if !name.starts_with('$') || name.contains('.') {
+        return None;
+    }
+    let rest = rest.trim_start();
+    if let Some(r) = rest.strip_prefix(":=") {
+        return Some((name.to_string(), true, r.trim()));
+    }
+    rest.strip_prefix('=')
+        .filter(|r| !r.starts_with('='))
+        .map(|r| (name.to_string(), false, r.trim()))
 }
 
 fn parse_expr(s: &str) -> Result<Expr, TemplateError> {
@@ -226,6 +267,11 @@ fn parse_arg(w: &str) -> Result<Arg, TemplateError> {
     }
     if w == "." {
         return Ok(Arg::Path(Vec::new()));
+    }
+    if let Some(v) = w.strip_prefix('$') {
+        let mut parts = v.split('.');
+        let name = format!("${}", parts.next().unwrap_or_default());
+        return Ok(Arg::Var(name, parts.map(str::to_string).collect()));
     }
     if let Some(p) = w.strip_prefix('.') {
         return Ok(Arg::Path(p.split('.').map(str::to_string).collect()));
@@ -300,52 +346,83 @@ fn render_nodes(
     dot: &Value,
     out: &mut String,
     go_times: bool,
+    vars: &mut Vars,
 ) -> Result<(), TemplateError> {
+    // Variables declared in this block end with it.
+    let scope = vars.len();
     for n in nodes {
         match n {
             Node::Text(t) => out.push_str(t),
             Node::Action(e) => match printed_time(e, dot).filter(|_| go_times) {
                 Some(t) => out.push_str(&t),
-                None => out.push_str(&to_text(&eval(e, dot)?)),
+                None => out.push_str(&to_text(&eval(e, dot, vars)?)),
             },
-            Node::If(e, body, alt) => {
-                let v = eval(e, dot)?;
-                render_nodes(if truthy(&v) { body } else { alt }, dot, out, go_times)?;
-            }
-            Node::With(e, body, alt) => {
-                let v = eval(e, dot)?;
-                if truthy(&v) {
-                    render_nodes(body, &v, out, go_times)?;
-                } else {
-                    render_nodes(alt, dot, out, go_times)?;
+            Node::Assign(name, new, e) => {
+                let v = eval(e, dot, vars)?;
+                match vars.iter_mut().rev().find(|(n, _)| n == name) {
+                    Some(slot) if !new => slot.1 = v,
+                    _ if !new => return fail(format!("template: undefined variable {name:?}")),
+                    _ => vars.push((name.clone(), v)),
                 }
             }
-            Node::Range(e, body, alt) => {
-                let v = eval(e, dot)?;
-                let items: Vec<Value> = match v {
-                    Value::Array(a) => a,
-                    Value::Object(m) => m.into_iter().map(|(_, v)| v).collect(),
+            Node::If(e, body, alt) => {
+                let v = eval(e, dot, vars)?;
+                let branch = if truthy(&v) { body } else { alt };
+                render_nodes(branch, dot, out, go_times, vars)?;
+            }
+            Node::With(names, e, body, alt) => {
+                let v = eval(e, dot, vars)?;
+                if truthy(&v) {
+                    let mark = vars.len();
+                    vars.extend(names.iter().map(|n| (n.clone(), v.clone())));
+                    render_nodes(body, &v, out, go_times, vars)?;
+                    vars.truncate(mark);
+                } else {
+                    render_nodes(alt, dot, out, go_times, vars)?;
+                }
+            }
+            Node::Range(names, e, body, alt) => {
+                let v = eval(e, dot, vars)?;
+                // Each element with its key (a map's) or index (a list's).
+                let items: Vec<(Value, Value)> = match v {
+                    Value::Array(a) => a
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, v)| (serde_json::json!(i), v))
+                        .collect(),
+                    Value::Object(m) => m.into_iter().map(|(k, v)| (Value::String(k), v)).collect(),
                     Value::Null => Vec::new(),
                     other => return fail(format!("template: range over {}", type_name(&other))),
                 };
                 if items.is_empty() {
-                    render_nodes(alt, dot, out, go_times)?;
+                    render_nodes(alt, dot, out, go_times, vars)?;
                 }
-                for item in &items {
-                    render_nodes(body, item, out, go_times)?;
+                for (key, item) in &items {
+                    let mark = vars.len();
+                    match names.as_slice() {
+                        [v] => vars.push((v.clone(), item.clone())),
+                        [k, v] => {
+                            vars.push((k.clone(), key.clone()));
+                            vars.push((v.clone(), item.clone()));
+                        }
+                        _ => {}
+                    }
+                    render_nodes(body, item, out, go_times, vars)?;
+                    vars.truncate(mark);
                 }
             }
         }
     }
+    vars.truncate(scope);
     Ok(())
 }
 
-fn eval(e: &Expr, dot: &Value) -> Result<Value, TemplateError> {
+fn eval(e: &Expr, dot: &Value, vars: &Vars) -> Result<Value, TemplateError> {
     let mut piped: Option<Value> = None;
     for (func, args) in &e.stages {
         let mut vals = args
             .iter()
-            .map(|a| eval_arg(a, dot))
+            .map(|a| eval_arg(a, dot, vars))
             .collect::<Result<Vec<_>, _>>()?;
         if let Some(p) = piped.take() {
             vals.push(p);
@@ -361,15 +438,19 @@ fn eval(e: &Expr, dot: &Value) -> Result<Value, TemplateError> {
     Ok(piped.unwrap_or(Value::Null))
 }
 
-fn eval_arg(a: &Arg, dot: &Value) -> Result<Value, TemplateError> {
+fn eval_arg(a: &Arg, dot: &Value, vars: &Vars) -> Result<Value, TemplateError> {
     Ok(match a {
         Arg::Str(s) => Value::String(s.clone()),
         Arg::Num(n) => serde_json::json!(n),
-        Arg::Call(e) => eval(e, dot)?,
+        Arg::Call(e) => eval(e, dot, vars)?,
         Arg::CallField(e, p) => {
-            let v = eval(e, dot)?;
-            return eval_arg(&Arg::Path(p.clone()), &v);
+            let v = eval(e, dot, vars)?;
+            return eval_arg(&Arg::Path(p.clone()), &v, vars);
         }
+        Arg::Var(name, p) => match vars.iter().rev().find(|(n, _)| n == name) {
+            Some((_, v)) => walk(v, p)?.clone(),
+            None => return fail(format!("template: undefined variable {name:?}")),
+        },
         Arg::Path(p) => walk(dot, p)?.clone(),
     })
 }
@@ -777,6 +858,35 @@ mod tests {
         assert_eq!(go_time("not a time"), None);
         // Data whose times are strings (history's): as they are.
         assert_eq!(r("{{.Created}}", v), "2024-03-01T12:34:56.789000000Z");
+    }
+
+    #[test]
+    fn variables_in_range_with_and_assignments() {
+        let v = json!({"Name": "web", "Labels": {"a": "1", "b": "2"}, "Ports": ["80", "443"]});
+        let t = r#"{{range $k, $v := .Labels}}{{$k}}={{$v}};{{end}}"#;
+        assert_eq!(r(t, v.clone()), "a=1;b=2;");
+        let t = "{{range $i, $p := .Ports}}{{$i}}:{{$p}} {{$.Name}} {{end}}";
+        assert_eq!(r(t, v.clone()), "0:80 web 1:443 web ");
+        assert_eq!(
+            r("{{range $p := .Ports}}<{{$p}}>{{end}}", v.clone()),
+            "<80><443>"
+        );
+        let t = "{{$n := .Name}}{{with .Labels}}{{$n}}/{{.a}}{{end}}";
+        assert_eq!(r(t, v.clone()), "web/1");
+        let t = "{{$c := 0}}{{range .Ports}}{{$c = .}}{{end}}{{$c}}";
+        assert_eq!(r(t, v.clone()), "443");
+        assert_eq!(r("{{with $l := .Labels}}{{$l.b}}{{end}}", v.clone()), "2");
+        let e = Template::parse("{{$nope}}")
+            .unwrap()
+            .render(&v)
+            .unwrap_err();
+        assert!(e.to_string().contains("undefined variable"), "{e}");
+        // A variable declared in a block ends with it.
+        let e = Template::parse("{{range .Ports}}{{$x := .}}{{end}}{{$x}}")
+            .unwrap()
+            .render(&v)
+            .unwrap_err();
+        assert!(e.to_string().contains("undefined variable"), "{e}");
     }
 
     #[test]
