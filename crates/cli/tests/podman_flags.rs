@@ -1068,7 +1068,7 @@ fn events_record_what_happened_to_containers() {
         st.ok(&args).stdout
     };
     let all = past(&["container=ev"], &["--format", "{{.Status}}"]);
-    assert_eq!(all, "create\nstart\ndied\nremove\n");
+    assert_eq!(all, "create\ninit\nstart\ndied\nremove\n");
     let start = past(&["type=container", "label=team=a", "event=start"], &[]);
     assert_eq!(start.lines().count(), 1, "{start}");
     let line = start.trim();
@@ -1096,6 +1096,78 @@ fn events_record_what_happened_to_containers() {
     // A stream with --until in the past ends at once, after the past.
     let r = st.ok(&["events", "--until", "1000"]);
     assert_eq!(r.stdout, "");
+}
+
+/// The rest of podman's container events: kill, stop, restart, rename,
+/// commit, mount and unmount, health_status with the container's health.
+#[test]
+fn events_of_signals_stops_renames_commits_mounts_and_health() {
+    let st = TestStore::with_busybox();
+    st.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "evs",
+        "--network",
+        "none",
+        "--health-cmd",
+        "true",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "trap '' HUP; while :; do sleep 0.2; done",
+    ]);
+    st.ok(&["kill", "-s", "HUP", "evs"]);
+    st.ok(&["healthcheck", "run", "evs"]);
+    st.ok(&["restart", "-t", "0", "evs"]);
+    st.ok(&["rename", "evs", "evs2"]);
+    st.ok(&["commit", "-q", "evs2", "localhost/evs:1"]);
+    st.ok(&["mount", "evs2"]);
+    st.ok(&["umount", "evs2"]);
+    st.ok(&["stop", "-t", "0", "evs2"]);
+    let id = st.inspect("evs2", ".Id");
+    let seen = st
+        .ok(&[
+            "events",
+            "--stream=false",
+            "--filter",
+            &format!("container={id}"),
+            "--format",
+            "{{.Status}}",
+        ])
+        .stdout;
+    let seen: Vec<&str> = seen.lines().collect();
+    let want = [
+        "create",
+        "init",
+        "start",
+        "kill",
+        "health_status",
+        "restart",
+        "died",
+        "stop",
+        "init",
+        "start",
+        "rename",
+        "commit",
+        "mount",
+        "unmount",
+        "died",
+        "stop",
+    ];
+    assert_eq!(seen, want);
+    let health = st
+        .ok(&[
+            "events",
+            "--stream=false",
+            "--filter",
+            "event=health_status",
+            "--format",
+            "{{.Attributes.health_status}}",
+        ])
+        .stdout;
+    assert_eq!(health, "healthy\n");
+    st.ok(&["rm", "evs2"]);
 }
 
 #[test]

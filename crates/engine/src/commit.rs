@@ -96,6 +96,7 @@ fn fail(m: impl ToString) -> Error {
 pub fn commit(store: &Arc<Store>, name: &str, o: &CommitOptions) -> Result<String, Error> {
     let info =
         container::find(store, name).map_err(|_| Error::NoSuchContainer(name.to_string()))?;
+    crate::events::container(store, &info, "commit", None);
     let c = store.container(&info.id).map_err(fail)?;
     let image = store.image(&c.image).map_err(fail)?;
     let base: Value = serde_json::from_slice(&store.image_config(&image).map_err(fail)?)

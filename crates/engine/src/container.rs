@@ -438,6 +438,8 @@ pub fn record_running(store: &Store, info: &Info, pid: Pid) -> std::io::Result<C
         restart_count: load_state(store, id).restart_count,
     };
     save_state(store, id, &st)?;
+    // podman's pair: the container initialised, then started.
+    crate::events::container(store, info, "init", None);
     crate::events::container(store, info, "start", None);
     Ok(st)
 }

@@ -465,7 +465,12 @@ impl Containers<'_> {
         let info = crate::container::find(self.store(), name)?;
         self.store()
             .rename_container(&info.id, new_name)
-            .map_err(|e| crate::Error::StateImproper(e.to_string()))
+            .map_err(|e| crate::Error::StateImproper(e.to_string()))?;
+        // podman's rename event names the container by its new name.
+        if let Ok(renamed) = crate::container::find(self.store(), &info.id) {
+            crate::events::container(self.store(), &renamed, "rename", None);
+        }
+        Ok(())
     }
 
     /// Stops it (if it runs) and starts it again.

@@ -71,9 +71,26 @@ fn path(store: &Store) -> PathBuf {
         .unwrap_or_else(|| store.config().run_root.join("events").join("events.log"))
 }
 
+/// Records a healthcheck's result (podman's `health_status` event, the
+/// container's health in its `health_status` attribute).
+pub fn health_status(store: &Store, info: &Info, health: &str) {
+    let extra = [("health_status".to_string(), health.to_string())];
+    record_container(store, info, "health_status", extra.into_iter());
+}
+
 /// Records that `status` happened to the container; best effort (an event
 /// that cannot be written never fails what happened).
 pub fn container(store: &Store, info: &Info, status: &str, exit_code: Option<i32>) {
+    let code = exit_code.map(|c| ("containerExitCode".to_string(), c.to_string()));
+    record_container(store, info, status, code.into_iter());
+}
+
+fn record_container(
+    store: &Store,
+    info: &Info,
+    status: &str,
+    extra: impl Iterator<Item = (String, String)>,
+) {
     let mut attributes: Vec<(String, String)> = info
         .config
         .process
@@ -84,9 +101,7 @@ pub fn container(store: &Store, info: &Info, status: &str, exit_code: Option<i32
             None => (l.clone(), String::new()),
         })
         .collect();
-    if let Some(c) = exit_code {
-        attributes.push(("containerExitCode".into(), c.to_string()));
-    }
+    attributes.extend(extra);
     record(
         store,
         &Event {

@@ -270,6 +270,9 @@ pub fn check(
         h.status = "starting".into();
     }
     save(store, id, &h);
+    if let Ok(info) = container::find(store, id) {
+        crate::events::health_status(store, &info, &h.status);
+    }
     if h.status == "unhealthy" {
         on_failure(store, id, cfg.on_failure);
     }

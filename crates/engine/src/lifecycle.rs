@@ -129,7 +129,9 @@ pub fn restart(
     timeout: Option<u64>,
     monitor_argv: &dyn Fn(&str) -> Vec<OsString>,
 ) -> Result<Info> {
-    let info = stop(store, name, timeout)?;
+    let info = find(store, name)?;
+    crate::events::container(store, &info, "restart", None);
+    let info = stop(store, &info.id, timeout)?;
     start(store, &info.id, monitor_argv)
 }
 
@@ -266,6 +268,9 @@ fn signal_container(store: &Store, name: &str, signal: &str, by_user: bool) -> R
             info.id
         )));
     }
+    if by_user {
+        crate::events::container(store, &info, "kill", None);
+    }
     Ok(info)
 }
 
@@ -347,6 +352,7 @@ pub fn stop_reporting(
         signal_init(&info, stop_signal)?;
         if wait_stopped(&info, Some(Duration::from_secs(timeout))) {
             finish_orphan(store, &info);
+            crate::events::container(store, &info, "stop", None);
             return Ok((after_stop(store, info), None));
         }
     }
@@ -368,6 +374,7 @@ pub fn stop_reporting(
     oci(store, &info)?.kill_all(&info.id, libc::SIGKILL);
     wait_stopped(&info, None);
     finish_orphan(store, &info);
+    crate::events::container(store, &info, "stop", None);
     Ok((after_stop(store, info), warning))
 }
 

@@ -115,13 +115,16 @@ pub fn mounted(store: &Store) -> Result<Vec<(String, PathBuf)>, berth_storage::E
 /// Mounts the container's root filesystem; returns where.
 pub fn mount(store: &Store, name: &str) -> Result<PathBuf, crate::Error> {
     let i = container::find(store, name)?;
-    store.mount(&i.id).map_err(crate::Error::other)
+    let at = store.mount(&i.id).map_err(crate::Error::other)?;
+    crate::events::container(store, &i, "mount", None);
+    Ok(at)
 }
 
 /// Undoes a mount of it (every one with `force`); returns its ID.
 pub fn unmount(store: &Store, name: &str, force: bool) -> Result<String, crate::Error> {
     let i = container::find(store, name)?;
     store.unmount(&i.id, force).map_err(crate::Error::other)?;
+    crate::events::container(store, &i, "unmount", None);
     Ok(i.id)
 }
 
