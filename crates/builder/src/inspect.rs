@@ -148,6 +148,14 @@ pub struct ContainerDoc {
     pub from_image: String,
     #[serde(rename = "FromImageID")]
     pub from_image_id: String,
+    /// The base image's manifest digest (empty from scratch).
+    #[serde(rename = "FromImageDigest")]
+    pub from_image_digest: String,
+    /// The base image's config and manifest as text, as buildah keeps them.
+    #[serde(rename = "Config")]
+    pub config: String,
+    #[serde(rename = "Manifest")]
+    pub manifest: String,
     #[serde(rename = "Container")]
     pub container: String,
     #[serde(rename = "ContainerID")]
@@ -159,17 +167,13 @@ pub struct ContainerDoc {
     pub image_annotations: BTreeMap<String, String>,
     #[serde(rename = "ImageCreatedBy")]
     pub image_created_by: String,
+    /// The image config the commit will write: the base image's (created,
+    /// architecture, os, rootfs, history) with the working container's
+    /// author and `config`.
     #[serde(rename = "OCIv1")]
-    pub oci: ConfigDoc,
+    pub oci: Value,
     #[serde(rename = "Docker")]
-    pub docker: ConfigDoc,
-}
-
-/// The author and `config` object of an image config.
-#[derive(Serialize)]
-pub struct ConfigDoc {
-    pub author: Option<String>,
-    pub config: Value,
+    pub docker: Value,
 }
 
 /// An image as buildah shows one: its config and manifest, as text and parsed.
@@ -239,9 +243,45 @@ fn image_doc(store: &Store, name: &str) -> Result<BuilderInspect, BuildError> {
     })))
 }
 
+/// The base image of a working container: its config (parsed and as text),
+/// its manifest and the manifest's digest; a scratch one's skeleton.
+fn base_image(store: &Store, id: &str) -> (Value, String, String, String) {
+    let found = store.image(id).ok().filter(|_| !id.is_empty());
+    let Some(img) = found else {
+        let host = berth_image::manifest::Platform::host();
+        let skeleton = serde_json::json!({
+            "architecture": host.architecture, "os": host.os,
+            "rootfs": {"type": "layers", "diff_ids": []}, "history": [],
+        });
+        return (skeleton, String::new(), String::new(), String::new());
+    };
+    let config = store.image_config(&img).unwrap_or_default();
+    let manifest = store
+        .image_manifest(&img, None)
+        .map(|m| String::from_utf8_lossy(&m.bytes).into_owned())
+        .unwrap_or_default();
+    let parsed = serde_json::from_slice(&config).unwrap_or_else(|_| serde_json::json!({}));
+    let text = String::from_utf8_lossy(&config).into_owned();
+    (parsed, text, manifest, img.manifest_digest.to_string())
+}
+
 fn container_doc(store: &Store, b: Builder) -> BuilderInspect {
-    let mut oci = b.config.clone();
-    builder::drop_docker_only(&mut oci);
+    let mut oci_config = b.config.clone();
+    builder::drop_docker_only(&mut oci_config);
+    // From scratch, nothing: berth's scratch image is its own device.
+    let from = if b.from_image == "scratch" {
+        ""
+    } else {
+        b.from_id.as_str()
+    };
+    let (base, config, manifest, digest) = base_image(store, from);
+    let doc = |config: Value| {
+        let mut d = base.clone();
+        d["author"] = b.author.clone().map_or(Value::Null, Value::String);
+        d["config"] = config;
+        d
+    };
+    let (oci, docker) = (doc(oci_config), doc(b.config.clone()));
     let mount_point = store.mount_point(&b.id);
     BuilderInspect::Container(Box::new(ContainerDoc {
         kind: TYPE,
@@ -249,14 +289,11 @@ fn container_doc(store: &Store, b: Builder) -> BuilderInspect {
             .map(|p| p.display().to_string())
             .unwrap_or_default(),
         image_created_by: b.created_by.unwrap_or_default(),
-        oci: ConfigDoc {
-            author: b.author.clone(),
-            config: oci,
-        },
-        docker: ConfigDoc {
-            author: b.author,
-            config: b.config,
-        },
+        oci,
+        docker,
+        from_image_digest: digest,
+        config,
+        manifest,
         from_image: b.from_image,
         from_image_id: b.from_id,
         container: b.name,

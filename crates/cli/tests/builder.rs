@@ -257,6 +257,22 @@ fn a_script_of_verbs_commits_one_layer_that_runs_as_configured() {
         ])
         .stdout;
     assert!(name.starts_with("bb-working-container "), "{name}");
+    // The base image's part of the config, as buildah shows it, by Go's
+    // field names.
+    let base = st
+        .ok(&[
+            "builder",
+            "inspect",
+            "--format",
+            "{{.OCIv1.Architecture}}/{{.OCIv1.OS}} {{len .OCIv1.RootFS.DiffIDs}} {{.FromImageDigest}}",
+            c,
+        ])
+        .stdout;
+    let (platform, rest) = base.trim().split_once(' ').unwrap();
+    assert_eq!(platform, "amd64/linux", "{base}");
+    let (layers, digest) = rest.split_once(' ').unwrap();
+    assert!(layers.parse::<usize>().unwrap() >= 1, "{base}");
+    assert!(digest.starts_with("sha256:"), "{base}");
 
     let iidfile = st.dir.path().join("iid");
     let iid_arg = iidfile.to_str().unwrap();

@@ -477,14 +477,14 @@ fn walk<'a>(dot: &'a Value, path: &[String]) -> Result<&'a Value, TemplateError>
     let mut v = dot;
     for field in path {
         v = match v {
-            // Go templates name struct fields (`.Host.OCIRuntime`); the
-            // JSON has their camelCase keys (`host.ociRuntime`).
+            // Go templates name struct fields (`.Host.OCIRuntime`,
+            // `.RootFS.DiffIDs`); the JSON has their camelCase or snake_case
+            // keys (`host.ociRuntime`, `rootfs.diff_ids`).
             Value::Object(m) => m
                 .get(field)
                 .or_else(|| {
-                    m.iter()
-                        .find(|(k, _)| k.eq_ignore_ascii_case(field))
-                        .map(|(_, v)| v)
+                    let same = |k: &str| k.replace('_', "").eq_ignore_ascii_case(field);
+                    m.iter().find(|(k, _)| same(k)).map(|(_, v)| v)
                 })
                 .ok_or_else(|| format!("template: can't evaluate field {field}"))?,
             Value::Null => &Value::Null,
@@ -887,6 +887,13 @@ mod tests {
             .render(&v)
             .unwrap_err();
         assert!(e.to_string().contains("undefined variable"), "{e}");
+    }
+
+    #[test]
+    fn go_field_names_find_snake_case_keys() {
+        let v = json!({"rootfs": {"diff_ids": ["a", "b"]}, "history": [{"created_by": "x"}]});
+        assert_eq!(r("{{.RootFS.DiffIDs}}", v.clone()), "[a b]");
+        assert_eq!(r("{{range .History}}{{.CreatedBy}}{{end}}", v), "x");
     }
 
     #[test]
