@@ -506,6 +506,28 @@ fn docker_schema2_conversion_and_digestfile() {
     let s = json(&skopeo(&["inspect", &format!("dir:{}", d.display())]).stdout);
     assert_eq!(s["Digest"], written.as_str());
     assert_ne!(written, fx.manifest_digest);
+    // Into an oci: layout (or archive) it becomes an OCI image again, as
+    // skopeo writes one; asked to stay Docker's, it is refused.
+    let back = tmp.path().join("back");
+    let dir_src = format!("dir:{}", d.display());
+    ok(&[
+        "image",
+        "copy",
+        "-q",
+        &dir_src,
+        &format!("oci:{}:t", back.display()),
+    ]);
+    assert_eq!(
+        oci_manifest(&back, "t")["mediaType"],
+        "application/vnd.oci.image.manifest.v1+json"
+    );
+    let archive = format!("oci-archive:{}:t", tmp.path().join("a.tar").display());
+    ok(&["image", "copy", "-q", &dir_src, &archive]);
+    let s = json(&skopeo(&["inspect", "--raw", &archive]).stdout);
+    assert_eq!(s["mediaType"], "application/vnd.oci.image.manifest.v1+json");
+    let kept = format!("oci:{}:k", back.display());
+    let r = run(&["image", "copy", "-q", "--format", "v2s2", &dir_src, &kept]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
     // A digest file that cannot be written: skopeo's 1, the file named, and
     // nothing of a temp file left about.
     let unwritable = tmp.path().join("no/such/dir/digest");

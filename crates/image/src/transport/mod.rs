@@ -273,7 +273,8 @@ impl ImageName {
             ImageName::Docker(r) => Box::new(docker::DockerDestination::open(r, ctx)?),
             ImageName::Oci { path, tag } => Box::new(
                 oci_layout::OciDestination::open(path, tag.as_deref())?
-                    .with_shared_blobs(ctx.shared_blob_dir.clone()),
+                    .with_shared_blobs(ctx.shared_blob_dir.clone())
+                    .oci_types_only(),
             ),
             ImageName::OciArchive { path, tag } => Box::new(
                 oci_archive::OciArchiveDestination::open(path, tag.as_deref())?,

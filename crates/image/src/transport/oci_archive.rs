@@ -120,7 +120,7 @@ impl OciArchiveDestination {
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
         let staging = staging_dir(dir, ".berth-oci-archive-")?;
-        let layout = OciDestination::open(staging.path(), tag)?;
+        let layout = OciDestination::open(staging.path(), tag)?.oci_types_only();
         Ok(OciArchiveDestination {
             target: path.to_path_buf(),
             staging,

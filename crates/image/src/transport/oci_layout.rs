@@ -193,6 +193,9 @@ pub struct OciDestination {
     top: Mutex<Option<Descriptor>>,
     /// `--dest-shared-blob-dir`: where the blobs go instead of `blobs/`.
     shared_blobs: Option<PathBuf>,
+    /// Whether Docker manifests are converted to OCI ones (a user's `oci:`
+    /// layout, as skopeo writes one) rather than kept (berth's own lists).
+    oci_only: bool,
 }
 
 impl OciDestination {
@@ -210,7 +213,16 @@ impl OciDestination {
             tag: tag.map(str::to_string),
             top: Mutex::new(None),
             shared_blobs: None,
+            oci_only: false,
         })
+    }
+
+    /// The destination storing OCI manifests only: a Docker image copied in
+    /// is converted, as skopeo's and podman's `oci:` do, so that every reader
+    /// of OCI layouts can read it.
+    pub fn oci_types_only(mut self) -> OciDestination {
+        self.oci_only = true;
+        self
     }
 
     /// The destination writing its blobs into `dir` (none: the layout's own).
@@ -247,7 +259,10 @@ impl ImageDestination for OciDestination {
     }
 
     fn supported_manifest_types(&self) -> Vec<&'static str> {
-        vec![media::OCI_MANIFEST, media::DOCKER_MANIFEST]
+        match self.oci_only {
+            true => vec![media::OCI_MANIFEST],
+            false => vec![media::OCI_MANIFEST, media::DOCKER_MANIFEST],
+        }
     }
 
     fn has_blob(&self, desc: &Descriptor) -> Result<bool> {
