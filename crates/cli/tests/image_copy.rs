@@ -263,6 +263,7 @@ fn missing_image_exits_2_and_bad_names_exit_1() {
         "docker:alpine",
         "nosuch:x",
         "docker://a:-tag",
+        "docker-daemon:busybox:latest",
     ] {
         let out = tempfile::tempdir().unwrap();
         let dst = format!("dir:{}", out.path().join("never").display());
@@ -275,6 +276,9 @@ fn missing_image_exits_2_and_bad_names_exit_1() {
         assert_eq!(r.stderr.lines().count(), 1, "{bad}: {}", r.stderr);
         assert!(r.stderr.starts_with("Error: "), "{bad}: {}", r.stderr);
     }
+    let r = run(&["image", "inspect", "docker-daemon:busybox:latest"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("no Docker daemon"), "{}", r.stderr);
 }
 
 #[test]

@@ -187,6 +187,7 @@ impl ImageName {
             "dir:",
             "docker-archive:",
             "containers-storage:",
+            "docker-daemon:",
         ]
         .iter()
         .any(|t| s.starts_with(t))
@@ -245,6 +246,11 @@ impl ImageName {
                 })
             }
             "containers-storage" => Ok(ImageName::ContainersStorage(rest.to_string())),
+            // skopeo's transport for a Docker daemon's images: berth has no
+            // daemon to ask.
+            "docker-daemon" => Err(bad(
+                "berth talks to no Docker daemon; `docker save` the image and use docker-archive:",
+            )),
             _ => Err(bad(&format!("unknown transport {transport:?}"))),
         }
     }
