@@ -276,6 +276,11 @@ fn missing_image_exits_2_and_bad_names_exit_1() {
         assert_eq!(r.stderr.lines().count(), 1, "{bad}: {}", r.stderr);
         assert!(r.stderr.starts_with("Error: "), "{bad}: {}", r.stderr);
     }
+    let r = run(&["image", "inspect", "--raw", "--format", "{{.}}", "oci:/x:y"]);
+    assert_eq!(
+        (r.code, r.stderr.trim()),
+        (1, "Error: raw output does not support format option")
+    );
     let r = run(&["image", "inspect", "docker-daemon:busybox:latest"]);
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("no Docker daemon"), "{}", r.stderr);

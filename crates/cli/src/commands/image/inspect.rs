@@ -42,6 +42,10 @@ pub(crate) fn inspect(store: &StoreArgs, a: InspectArgs) -> CmdResult {
     if !a.more.is_empty() {
         return Err(exit::usage(1, "one TRANSPORT:IMAGE at a time"));
     }
+    if a.raw && a.format.is_some() {
+        // skopeo's words: the raw bytes are printed as they are.
+        return Err(exit::usage(1, "raw output does not support format option"));
+    }
     let name = parse_name(&a.image)?;
     let ctx = context(&a.skopeo.apply(a.access.clone()), &a.platform)?;
     let req = InspectRequest {
