@@ -1249,6 +1249,30 @@ fn inspect_templates_print_times_as_go_does() {
     assert!(json.contains('T') && json.ends_with("Z\""), "{json}");
 }
 
+/// `images` templates have podman's fields: `.Size` for humans, `.Created`
+/// as an age, `.CreatedTime` in Go's format, `.VirtualSize` in bytes.
+#[test]
+fn images_templates_have_podmans_human_fields() {
+    let st = TestStore::with_busybox();
+    let f = "{{.Size}}|{{.Created}}|{{.CreatedTime}}|{{.VirtualSize}}";
+    let out = st.ok(&["images", "--format", f, "localhost/bb:1"]).stdout;
+    let parts: Vec<&str> = out.trim().split('|').collect();
+    let (number, unit) = parts[0].split_once(' ').unwrap();
+    assert!(
+        number.parse::<f64>().is_ok() && unit.ends_with('B'),
+        "{out}"
+    );
+    assert!(parts[1].ends_with(" ago"), "{out}");
+    assert!(parts[2].ends_with(" +0000 UTC"), "{out}");
+    let bytes: u64 = parts[3].parse().unwrap();
+    assert!(bytes > 1000, "{out}");
+    // JSON keeps the numbers.
+    let v: serde_json::Value =
+        serde_json::from_str(&st.ok(&["images", "--format", "json"]).stdout).unwrap();
+    assert_eq!(v[0]["Size"], bytes);
+    assert_eq!(v[0]["VirtualSize"], bytes);
+}
+
 #[test]
 fn containers_conf_events_logger_none_records_nothing_unless_the_flag_says_file() {
     let st = TestStore::with_busybox();

@@ -75,9 +75,14 @@ pub fn images(store_args: &StoreArgs, a: ImagesArgs) -> CmdResult {
             let mut v = serde_json::to_value(s).expect("serialises");
             v["ID"] = id(&s.id).into();
             v["CreatedSince"] = since(s.created).into();
+            v["VirtualSize"] = s.size.into();
             if !json {
-                // podman's template field: the names joined.
+                // podman's template fields: the names joined, the size and
+                // the age for humans, the time in Go's format.
                 v["History"] = s.history.join(", ").into();
+                v["Size"] = table_size(s.size).into();
+                v["Created"] = since(s.created).into();
+                v["CreatedTime"] = created_at(s.created).into();
             }
             // JSON has RFC 3339; templates Go's default time format.
             v["CreatedAt"] = if json {
