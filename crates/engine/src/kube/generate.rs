@@ -281,6 +281,19 @@ fn pod_of(
     }
 }
 
+/// The pod's creation time quoted, as Go's YAML writes it: a YAML 1.1 reader
+/// (PyYAML, many tools) would read it unquoted as a timestamp, not a string.
+fn quote_timestamps(yaml: &str) -> String {
+    yaml.lines()
+        .map(|l| match l.split_once("creationTimestamp: ") {
+            Some((indent, t)) if !t.starts_with(['"', '\'']) => {
+                format!("{indent}creationTimestamp: \"{t}\"\n")
+            }
+            _ => format!("{l}\n"),
+        })
+        .collect()
+}
+
 /// `kube generate NAME…`: each pod (or container, as a Pod of one named
 /// `NAME-pod`) as a YAML document, apiVersion and kind first.
 pub fn generate(store: &Store, names: &[String]) -> Result<String, Error> {
@@ -339,7 +352,8 @@ pub fn generate(store: &Store, names: &[String]) -> Result<String, Error> {
         if let Some(o) = v.as_object_mut() {
             o.retain(|_, x| !x.is_null());
         }
-        docs.push(serde_yaml_ng::to_string(&v).map_err(Error::other)?);
+        let yaml = serde_yaml_ng::to_string(&v).map_err(Error::other)?;
+        docs.push(quote_timestamps(&yaml));
     }
     Ok(docs.join("---\n"))
 }
