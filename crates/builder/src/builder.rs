@@ -246,9 +246,14 @@ pub fn list_all(store: &Store) -> Result<Vec<Builder>, BuildError> {
 /// holds what buildah's `from` flags give every later `run` (limits,
 /// capabilities, volumes, ulimits, devices, security options): kept in the
 /// container's own options.
+///
+/// `image` is the image as the user named it (a name, an ID, `TRANSPORT:REF`
+/// or `scratch`), `found` what to look it up by in the store (the ID a pull
+/// from another transport left, or the name itself).
 pub fn from(
     store: &Arc<Store>,
     image: &str,
+    found: &str,
     name: Option<&str>,
     run_with: ProcessOptions,
 ) -> Result<Builder, BuildError> {
@@ -256,11 +261,26 @@ pub fn from(
         scratch(store)?
     } else {
         store
-            .image(image)
+            .image(found)
             .map(|i| i.id)
             .map_err(|_| BuildError::ImageNotKnown(image.to_string()))?
     };
     let img = store.image(&from_id)?;
+    // buildah's: the name a pull just gave it, else the image's name that
+    // holds what was typed, else its first (an unnamed image: what was typed).
+    let image = if image == "scratch" {
+        image.to_string()
+    } else {
+        let typed = name_prefix(image);
+        img.names
+            .iter()
+            .find(|n| *n == found)
+            .or_else(|| img.names.iter().find(|n| n.contains(&typed)))
+            .or(img.names.first())
+            .cloned()
+            .unwrap_or_else(|| image.to_string())
+    };
+    let image = image.as_str();
     let full: Value = serde_json::from_slice(&store.image_config(&img)?)?;
     let config = if full["config"].is_object() {
         full["config"].clone()
@@ -303,14 +323,28 @@ pub fn from(
     Ok(b)
 }
 
+/// What buildah names a working container after: an image name's last path
+/// component without tag or digest (`alpine`), an ID's first 12 characters, a
+/// `TRANSPORT:REF`'s transport (`dir`, `oci-archive`).
+fn name_prefix(image: &str) -> String {
+    if berth_image::transport::ImageName::has_transport(image) {
+        return image.split(':').next().unwrap_or(image).to_string();
+    }
+    let id = image.strip_prefix("sha256:").unwrap_or(image);
+    if id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return id[..12].to_string();
+    }
+    let last = image.rsplit('/').next().unwrap_or(image);
+    let last = last.split('@').next().unwrap_or(last);
+    last.split(':').next().unwrap_or(last).to_string()
+}
+
 /// buildah's names: `alpine-working-container`, then `-1`, `-2` … when taken.
 fn default_name(store: &Store, image: &str) -> Result<String, BuildError> {
     let base = if image == "scratch" {
         String::new()
     } else {
-        let last = image.rsplit('/').next().unwrap_or(image);
-        let last = last.split('@').next().unwrap_or(last);
-        format!("{}-", last.split(':').next().unwrap_or(last))
+        format!("{}-", name_prefix(image))
     };
     let first = format!("{base}working-container");
     let taken: Vec<String> = container::list(store)?

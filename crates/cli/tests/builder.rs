@@ -1237,3 +1237,68 @@ fn userns_uid_map_keeps_owners_through_copy_run_and_commit() {
     assert!(bad.stderr.contains("--uidmap"), "{}", bad.stderr);
     st.assert_clean();
 }
+
+/// `from` takes an image where it lies (`oci:`, `oci-archive:`, `docker-archive:`,
+/// `dir:`) whatever `--pull` says, and names the working container after the
+/// name the copy gave the image, as buildah does: an OCI layout's path as a
+/// local name, an archive's own name; an unnamed image's transport. `pull` (as
+/// buildah's and podman's) names it alike.
+#[test]
+fn from_and_pull_take_images_from_other_transports_under_their_names() {
+    let st = Store::new();
+    fixtures::small(&st.path("x/bb")).unwrap();
+    let names = |st: &Store| {
+        st.ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"])
+            .stdout
+    };
+    st.ok(&["image", "copy", "-q", "oci:x/bb:latest", "dir:bbdir"]);
+    let from = |args: &[&str]| {
+        let mut v = vec!["builder", "from", "-q"];
+        v.extend_from_slice(args);
+        st.ok(&v).stdout
+    };
+    // A directory names nothing: the container is named after the transport.
+    assert_eq!(from(&["dir:bbdir"]), "dir-working-container\n");
+    assert_eq!(names(&st), "localhost/bb:1\n<none>:<none>\n");
+    assert_eq!(
+        from(&["--pull=never", "oci:x/bb:latest"]),
+        "bb-working-container\n"
+    );
+    assert!(
+        names(&st).contains("localhost/x/bb:latest\n"),
+        "{}",
+        names(&st)
+    );
+    st.ok(&[
+        "image",
+        "copy",
+        "-q",
+        "oci:x/bb:latest",
+        "oci-archive:bb.tar:foo/bar:v2",
+    ]);
+    assert_eq!(
+        from(&["--pull", "oci-archive:bb.tar"]),
+        "bar-working-container\n"
+    );
+    st.ok(&[
+        "image",
+        "copy",
+        "-q",
+        "oci:x/bb:latest",
+        "docker-archive:bbd.tar:docker.io/library/dbb:3",
+    ]);
+    assert_eq!(from(&["docker-archive:bbd.tar"]), "dbb-working-container\n");
+    // The working container runs what the image holds.
+    let r = st.ok(&["builder", "run", "bb-working-container", "--", "echo", "hi"]);
+    assert_eq!(r.stdout, "hi\n");
+    st.ok(&["builder", "rm", "-a"]);
+    st.ok(&["rmi", "-a", "-f"]);
+    for pull in [&["builder", "pull", "-q"][..], &["pull", "-q"][..]] {
+        let mut v = pull.to_vec();
+        v.push("oci:x/bb:latest");
+        st.ok(&v);
+        assert_eq!(names(&st), "localhost/x/bb:latest\n");
+        st.ok(&["rmi", "localhost/x/bb:latest"]);
+    }
+    st.assert_clean();
+}
