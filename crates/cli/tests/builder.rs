@@ -1302,3 +1302,112 @@ fn from_and_pull_take_images_from_other_transports_under_their_names() {
     }
     st.assert_clean();
 }
+
+/// Booleans as buildah's (and podman's) flag parser takes them: alone, or with
+/// `=true`/`=false`; alone, neither they nor a flag whose value is optional
+/// (`--pull`, `--layers`) takes the next argument.
+#[test]
+fn booleans_take_true_and_false_and_never_the_next_argument() {
+    let st = Store::new();
+    let ctx = st.write(
+        "ctx/Containerfile",
+        "FROM localhost/bb:1\nRUN echo built > /built\n",
+    );
+    let file = ctx.to_str().unwrap();
+    // Alone, each is followed by the context, which it must leave.
+    for flag in ["--layers", "--rm", "--pull", "--squash", "--no-cache"] {
+        let r = st.run(&["builder", "build", "-q", "-f", file, flag, "ctx"]);
+        assert_eq!(r.code, 0, "{flag}: {}", r.stderr);
+        assert_eq!(r.stdout.trim().len(), 64, "{flag}: {}", r.stdout);
+    }
+    // podman's build too.
+    let r = st.run(&["build", "-q", "--rm", "-f", file, "--layers", "ctx"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // --quiet=false says what it does; --quiet=true does not.
+    let loud = st.ok(&[
+        "builder",
+        "bud",
+        "--quiet=false",
+        "--no-cache=true",
+        "--squash=true",
+        "--layers=false",
+        "--pull=false",
+        "-t",
+        "localhost/built:1",
+        "ctx",
+    ]);
+    assert!(loud.stderr.contains("RUN echo built"), "{}", loud.stderr);
+    assert_eq!(st.layers("localhost/built:1"), 1, "--squash=true");
+    let quiet = st.ok(&["builder", "bud", "--quiet=true", "ctx"]);
+    assert!(!quiet.stderr.contains("RUN echo built"), "{}", quiet.stderr);
+    let bad = st.run(&["builder", "images", "--all=maybe"]);
+    assert_eq!(bad.code, 125, "{}", bad.stderr);
+    // The verbs' booleans.
+    let c = st
+        .ok(&["builder", "from", "-q", "localhost/built:1"])
+        .stdout;
+    let c = c.trim();
+    let r = st.ok(&[
+        "builder",
+        "run",
+        "--terminal=false",
+        c,
+        "--",
+        "cat",
+        "/built",
+    ]);
+    assert_eq!(r.stdout, "built\n");
+    st.ok(&[
+        "builder",
+        "commit",
+        "-q",
+        "--rm=true",
+        c,
+        "localhost/built:2",
+    ]);
+    assert_eq!(st.ok(&["builder", "containers", "-q"]).stdout, "");
+    let c2 = st
+        .ok(&["builder", "from", "-q", "localhost/built:2"])
+        .stdout;
+    st.ok(&[
+        "builder",
+        "commit",
+        "-q",
+        "--rm=false",
+        c2.trim(),
+        "localhost/built:3",
+    ]);
+    assert_eq!(
+        st.ok(&["builder", "containers", "--all=false", "--quiet=true"])
+            .stdout
+            .lines()
+            .count(),
+        1,
+        "--rm=false left it"
+    );
+    st.ok(&["builder", "rm", "--all=true"]);
+    let images = json(&st.ok(&["builder", "images", "--json=true"]).stdout);
+    assert!(images.as_array().unwrap().len() >= 3, "{images}");
+    assert_eq!(
+        st.ok(&["builder", "images", "--json=false", "-q", "--all=true"])
+            .stdout
+            .lines()
+            .count(),
+        st.ok(&["images", "-q", "-a"]).stdout.lines().count()
+    );
+    st.ok(&[
+        "builder",
+        "manifest",
+        "create",
+        "--all=true",
+        "localhost/list",
+    ]);
+    st.ok(&["builder", "manifest", "rm", "localhost/list"]);
+    // podman's commit -p leaves the container's name and the image's in place.
+    st.ok(&["run", "--name", "p", "localhost/bb:1", "true"]);
+    st.ok(&["commit", "-q", "-p", "p", "localhost/paused:1"]);
+    st.ok(&["image", "exists", "localhost/paused:1"]);
+    st.ok(&["rm", "p"]);
+    st.ok(&["rmi", "--all=false", "localhost/paused:1"]);
+    st.assert_clean();
+}

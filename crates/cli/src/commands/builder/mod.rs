@@ -173,7 +173,10 @@ pub fn run(store_args: &StoreArgs, a: BuilderArgs) -> Result<i32, Failure> {
         BuilderCommand::Containers(a) => containers(store_args, a).map(|_| 0),
         BuilderCommand::Inspect(a) => inspect(store_args, a).map(|_| 0),
         BuilderCommand::Images(a) => images::images(store_args, a).map(|_| 0),
-        BuilderCommand::Build(a) => build::build(store_args, a),
+        BuilderCommand::Build(mut a) => {
+            a.buildah = true;
+            build::build(store_args, a)
+        }
         BuilderCommand::ImageVerb(v) => v.run(store_args).map(|_| 0),
         BuilderCommand::Rmi(a) => crate::commands::image::remove::rmi(store_args, a).map(|_| 0),
         BuilderCommand::Login(a) => crate::commands::login::login(a).map(|_| 0),
