@@ -749,8 +749,49 @@ pub fn command_words(
     Ok(if shell_form {
         shell.iter().cloned().chain([s.to_string()]).collect()
     } else {
-        t.split_whitespace().map(String::from).collect()
+        shell_words(t).ok_or_else(|| BuildError::NotCommandLine(s.to_string()))?
     })
+}
+
+/// Words as buildah's `config --cmd` splits them (go-shellwords): on unquoted
+/// blanks, with '…', "…" and backslash escapes; None when a quote is left
+/// open. By hand because, unlike a POSIX shell and the shlex crate, `#` starts
+/// no comment here and `$` expands nothing.
+fn shell_words(s: &str) -> Option<Vec<String>> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let (mut in_word, mut escaped) = (false, false);
+    let mut quote: Option<char> = None;
+    for c in s.chars() {
+        if escaped {
+            word.push(c);
+            escaped = false;
+            continue;
+        }
+        match (quote, c) {
+            (Some('\''), '\'') | (Some('"'), '"') => quote = None,
+            (Some('\''), c) => word.push(c),
+            (_, '\\') => (escaped, in_word) = (true, true),
+            (Some(_), c) => word.push(c),
+            (None, '\'' | '"') => (quote, in_word) = (Some(c), true),
+            (None, c) if c.is_whitespace() => {
+                if std::mem::take(&mut in_word) {
+                    words.push(std::mem::take(&mut word));
+                }
+            }
+            (None, c) => {
+                in_word = true;
+                word.push(c);
+            }
+        }
+    }
+    if quote.is_some() || escaped {
+        return None;
+    }
+    if in_word {
+        words.push(word);
+    }
+    Some(words)
 }
 
 impl Builder {
@@ -802,6 +843,21 @@ fn not_key_value(flag: &str, value: &str) -> BuildError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn config_cmd_words_split_as_buildahs() {
+        let w = |s: &str| command_words(s, false, &[]).map_err(|e| e.to_string());
+        assert_eq!(
+            w(r#"echo #hi "a b" c\ d 'e "f"' $HOME"#).unwrap(),
+            ["echo", "#hi", "a b", "c d", "e \"f\"", "$HOME"]
+        );
+        assert_eq!(w(r#"-c "echo hi""#).unwrap(), ["-c", "echo hi"]);
+        assert_eq!(w(r#"x "" y"#).unwrap(), ["x", "", "y"]);
+        assert_eq!(
+            w(r#"echo "open"#).unwrap_err(),
+            r#"parsing "echo \"open": invalid command line string"#
+        );
+    }
 
     #[test]
     fn run_mounts_go_where_they_belong_and_an_image_is_refused() {

@@ -144,6 +144,9 @@ pub enum BuildError {
         value: String,
         source: serde_json::Error,
     },
+    /// `builder config --cmd/--shell` with a quote left open.
+    #[error("parsing {0:?}: invalid command line string")]
+    NotCommandLine(String),
     /// A working container's saved state that does not read.
     #[error("{}: {source}", .path.display())]
     State {

@@ -190,8 +190,10 @@ fn parse() -> Result<Cli, clap::Error> {
 /// boolean alone is true and takes `=true`/`=false` (`--all=false`,
 /// `--no-cache=true`), and a flag whose value is optional (`--pull`,
 /// `--layers`) takes one only after `=`, so that neither ever takes the next
-/// argument (`build --layers .`, `commit -p CTR IMAGE`). Applied here to every
-/// flag, once, rather than spelt out on each.
+/// argument (`build --layers .`, `commit -p CTR IMAGE`); a flag that needs a
+/// value takes the next argument whatever it starts with (`config --cmd '-c
+/// x'`, `--env -X`). Applied here to every flag, once, rather than spelt out on
+/// each.
 fn pflag_arg(a: clap::Arg) -> clap::Arg {
     use clap::ArgAction;
     if a.is_positional() {
@@ -208,8 +210,14 @@ fn pflag_arg(a: clap::Arg) -> clap::Arg {
             .value_name("BOOL")
             .value_parser(parse_bool);
     }
-    match a.get_num_args() {
-        Some(n) if n.min_values() == 0 && n.max_values() == 1 => a.require_equals(true),
+    match (a.get_action(), a.get_num_args()) {
+        (_, Some(n)) if n.min_values() == 0 && n.max_values() == 1 => a.require_equals(true),
+        (ArgAction::Set | ArgAction::Append, None) => a.allow_hyphen_values(true),
+        (ArgAction::Set | ArgAction::Append, Some(n))
+            if n.min_values() == 1 && n.max_values() == 1 =>
+        {
+            a.allow_hyphen_values(true)
+        }
         _ => a,
     }
 }

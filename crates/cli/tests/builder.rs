@@ -1411,3 +1411,45 @@ fn booleans_take_true_and_false_and_never_the_next_argument() {
     st.ok(&["rmi", "--all=false", "localhost/paused:1"]);
     st.assert_clean();
 }
+
+/// A flag's value may start with `-` (`config --cmd '-c "echo hi"'`), and
+/// `--cmd` splits words as buildah does (quotes kept together).
+#[test]
+fn config_values_may_start_with_a_dash() {
+    let st = Store::new();
+    let c = st.ok(&["builder", "from", "-q", "localhost/bb:1"]).stdout;
+    let c = c.trim();
+    st.ok(&[
+        "builder",
+        "config",
+        "--entrypoint",
+        r#"["/bin/sh"]"#,
+        "--cmd",
+        r#"-c "echo hi""#,
+        "--label",
+        "-l=1",
+        "--env",
+        "-X=1",
+        c,
+    ]);
+    st.ok(&["builder", "commit", "-q", "--rm", c, "localhost/dash:1"]);
+    let config = st.config("localhost/dash:1");
+    assert_eq!(config["Cmd"], serde_json::json!(["-c", "echo hi"]));
+    assert_eq!(config["Labels"]["-l"], "1");
+    assert!(
+        config["Env"].as_array().unwrap().contains(&"-X=1".into()),
+        "{config}"
+    );
+    assert_eq!(st.ok(&["run", "--rm", "localhost/dash:1"]).stdout, "hi\n");
+    let r = st.run(&["builder", "from", "-q", "localhost/dash:1"]);
+    let c = r.stdout.trim();
+    let bad = st.run(&["builder", "config", "--cmd", r#"echo "open"#, c]);
+    assert_eq!(bad.code, 125, "{}", bad.stderr);
+    assert!(
+        bad.stderr.contains("invalid command line string"),
+        "{}",
+        bad.stderr
+    );
+    st.ok(&["builder", "rm", c]);
+    st.assert_clean();
+}
