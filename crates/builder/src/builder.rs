@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::error::BuildError;
-use crate::execute::{Owner, copy_files, parse_mode, scratch};
+use crate::execute::{CopyKind, Owner, copy_files, is_url, parse_mode, scratch};
 
 /// The label that marks berth builder's working containers.
 pub const LABEL: &str = berth_engine::views::BUILDER_LABEL;
@@ -507,12 +507,16 @@ pub fn copy(store: &Arc<Store>, b: &Builder, spec: &CopySpec) -> Result<(), Buil
         };
         let (root, sources): (PathBuf, Vec<String>) = match &from_root {
             Some(r) => (r.clone(), spec.sources.clone()),
-            // Host paths, made absolute: the copy then reads them under `/`.
+            // Host paths, made absolute: the copy then reads them under `/`;
+            // URLs are downloaded.
             None => (
                 PathBuf::from("/"),
                 spec.sources
                     .iter()
-                    .map(|s| absolute(&spec.cwd, s))
+                    .map(|s| match is_url(s) {
+                        true => s.clone(),
+                        false => absolute(&spec.cwd, s),
+                    })
                     .collect(),
             ),
         };
@@ -541,10 +545,13 @@ pub fn copy(store: &Arc<Store>, b: &Builder, spec: &CopySpec) -> Result<(), Buil
             map: id_map.as_ref(),
             from_map: from_map.as_ref(),
         };
-        copy_files(
-            &root, None, &files, &rootfs, &workdir, owner, mode, spec.add,
-        )
-        .map_err(BuildError::from)
+        // buildah downloads URLs for copy and add alike.
+        let kind = match spec.add {
+            true => CopyKind::Add,
+            false => CopyKind::Fetch,
+        };
+        copy_files(&root, None, &files, &rootfs, &workdir, owner, mode, kind)
+            .map_err(BuildError::from)
     })();
     if let Some((id, temporary)) = lent {
         let _ = store.unmount(&id, false);

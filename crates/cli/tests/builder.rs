@@ -1453,3 +1453,52 @@ fn config_values_may_start_with_a_dash() {
     st.ok(&["builder", "rm", c]);
     st.assert_clean();
 }
+
+/// `add` and `copy` download a URL as buildah's do: into DEST (under the URL's
+/// file name when DEST is a directory), 0600 unless `--chmod`, owned as
+/// `--chown` says, and an archive from a URL is left packed.
+#[test]
+fn add_and_copy_download_urls() {
+    let st = Store::new();
+    let base = berth_testkit::files::serve(vec![
+        ("/file.txt", b"hello\n".to_vec()),
+        ("/a.tar", tar_of(&[("inside.txt", "packed\n")])),
+    ])
+    .expect("a file server on 127.0.0.1");
+    let c = st.ok(&["builder", "from", "-q", "localhost/bb:1"]).stdout;
+    let c = c.trim();
+    let url = |p: &str| format!("{base}{p}");
+    st.ok(&["builder", "add", "-q", c, &url("/file.txt"), "/dest"]);
+    st.ok(&[
+        "builder",
+        "add",
+        "-q",
+        "--chmod",
+        "755",
+        "--chown",
+        "1:2",
+        c,
+        &url("/file.txt"),
+        "/d2/",
+    ]);
+    st.ok(&["builder", "add", "-q", c, &url("/a.tar"), "/d3/"]);
+    st.ok(&["builder", "copy", "-q", c, &url("/file.txt"), "/d4"]);
+    let r = st.ok(&[
+        "builder",
+        "run",
+        c,
+        "--",
+        "sh",
+        "-c",
+        "stat -c '%n %a %u:%g' /dest /d2/file.txt /d3/a.tar /d4; cat /dest; ls /d3",
+    ]);
+    assert_eq!(
+        r.stdout,
+        "/dest 600 0:0\n/d2/file.txt 755 1:2\n/d3/a.tar 600 0:0\n/d4 600 0:0\nhello\na.tar\n"
+    );
+    let r = st.run(&["builder", "add", c, &url("/missing"), "/m"]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    assert!(r.stderr.contains("/missing"), "{}", r.stderr);
+    st.ok(&["builder", "rm", c]);
+    st.assert_clean();
+}

@@ -68,7 +68,7 @@ impl StageState {
             &self.workdir,
             owner,
             mode,
-            false,
+            CopyKind::Copy,
         )?;
         Ok(())
     }
@@ -91,7 +91,7 @@ impl StageState {
             &self.workdir,
             owner,
             mode,
-            true,
+            CopyKind::Add,
         )?;
         Ok(())
     }
@@ -154,6 +154,17 @@ impl Owner<'_> {
     }
 }
 
+/// What a copy makes of sources beyond local files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CopyKind {
+    /// COPY: local files only.
+    Copy,
+    /// `builder copy`: URLs too, downloaded as they are.
+    Fetch,
+    /// ADD and `builder add`: URLs downloaded, local archives unpacked.
+    Add,
+}
+
 /// COPY/ADD: sources from `root` (the context or a stage's root) into the
 /// container, as one tar applied by the layer extractor.
 #[allow(clippy::too_many_arguments)]
@@ -165,13 +176,13 @@ pub(crate) fn copy_files(
     workdir: &str,
     owner: Owner,
     mode: Option<u32>,
-    add: bool,
+    kind: CopyKind,
 ) -> Result<(), CopyError> {
     let mut sources: Vec<(PathBuf, String)> = Vec::new();
     // Downloads of ADD's URLs live here until the copy is done.
     let downloads = tempfile::tempdir()?;
     for (n, s) in files.sources.iter().enumerate() {
-        if add && is_url(s) {
+        if kind != CopyKind::Copy && is_url(s) {
             let dir = downloads.path().join(n.to_string());
             sources.push((download(s, &dir)?, s.clone()));
             continue;
@@ -206,7 +217,7 @@ pub(crate) fn copy_files(
             let mut b = tar::Builder::new(std::io::BufWriter::with_capacity(1 << 20, w));
             b.follow_symlinks(false);
             write_sources(
-                &mut b, files, &sources, &dest, into_dir, make_dest, ignore, owner, mode, add,
+                &mut b, files, &sources, &dest, into_dir, make_dest, ignore, owner, mode, kind,
             )?;
             b.into_inner().and_then(|mut w| w.flush())?;
             Ok(())
@@ -234,7 +245,7 @@ fn write_sources<W: Write>(
     ignore: Option<&Ignore>,
     owner: Owner,
     mode: Option<u32>,
-    add: bool,
+    kind: CopyKind,
 ) -> Result<(), CopyError> {
     let dest = dest.to_path_buf();
     let mut made = !make_dest;
@@ -258,7 +269,7 @@ fn write_sources<W: Write>(
     for (path, shown) in sources {
         let md = std::fs::symlink_metadata(path).map_err(read_error(shown))?;
         // A downloaded archive stays an archive, as Docker has it.
-        if add && md.is_file() && !is_url(shown) && is_archive(path) {
+        if kind == CopyKind::Add && md.is_file() && !is_url(shown) && is_archive(path) {
             unpack(b, path, &dest, owner.set)?;
             continue;
         }
