@@ -485,7 +485,8 @@ pub struct CopySpec {
 
 /// `copy`/`add`: the sources into the container's root, through the layer
 /// extractor, so a symlink inside the container cannot send them elsewhere.
-pub fn copy(store: &Arc<Store>, b: &Builder, spec: &CopySpec) -> Result<(), BuildError> {
+/// Returns the content digest (hex) of what was copied, which buildah prints.
+pub fn copy(store: &Arc<Store>, b: &Builder, spec: &CopySpec) -> Result<String, BuildError> {
     let rootfs = store.mount(&b.id)?;
     let id_map = container::find(store, &b.id)
         .ok()

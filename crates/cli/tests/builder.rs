@@ -1502,3 +1502,33 @@ fn add_and_copy_download_urls() {
     st.ok(&["builder", "rm", c]);
     st.assert_clean();
 }
+
+/// `copy` and `add` print the digest of what they copied, as buildah does: the
+/// same content gives the same digest whatever its files' times; `-q` prints
+/// nothing.
+#[test]
+fn copy_and_add_print_the_content_digest() {
+    let st = Store::new();
+    let c = st.ok(&["builder", "from", "-q", "localhost/bb:1"]).stdout;
+    let c = c.trim();
+    let f = st.write("f.txt", "one\n");
+    let copy = |verb: &str| st.ok(&["builder", verb, c, "f.txt", "/f"]).stdout;
+    let first = copy("copy");
+    let hex = first.trim_end();
+    assert!(
+        first.ends_with('\n') && hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{first:?}"
+    );
+    let file = std::fs::File::options().write(true).open(&f).unwrap();
+    file.set_modified(std::time::SystemTime::UNIX_EPOCH)
+        .unwrap();
+    assert_eq!(copy("add"), first, "only the content counts");
+    st.write("f.txt", "two\n");
+    assert_ne!(copy("copy"), first);
+    for verb in ["copy", "add"] {
+        let r = st.ok(&["builder", verb, "-q", c, "f.txt", "/f"]);
+        assert_eq!(r.stdout, "", "{verb} -q");
+    }
+    st.ok(&["builder", "rm", c]);
+    st.assert_clean();
+}

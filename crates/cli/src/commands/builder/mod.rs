@@ -100,6 +100,7 @@ pub(crate) struct CopyArgs {
     /// Copy from this working container or image instead of the host.
     #[arg(long)]
     pub(crate) from: Option<String>,
+    /// Print nothing (not the content digest).
     #[arg(short, long)]
     pub(crate) quiet: bool,
     pub(crate) container: String,
@@ -217,7 +218,11 @@ fn copy(store_args: &StoreArgs, a: CopyArgs, add: bool) -> CmdResult {
         add,
         cwd: std::env::current_dir().map_err(exit::podman)?,
     };
-    builder::copy(&store, &b, &spec).map_err(exit::build)
+    let digest = builder::copy(&store, &b, &spec).map_err(exit::build)?;
+    if !a.quiet {
+        println!("{digest}");
+    }
+    Ok(())
 }
 
 fn commit(store_args: &StoreArgs, a: CommitArgs) -> CmdResult {
