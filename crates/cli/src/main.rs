@@ -200,12 +200,17 @@ fn pflag_arg(a: clap::Arg) -> clap::Arg {
         return a;
     }
     if matches!(a.get_action(), ArgAction::SetTrue) {
+        // A default given (`default_value = "true"`) stands; else false.
+        let default = match a.get_default_values() {
+            [] => clap::builder::OsStr::from("false"),
+            [d, ..] => d.clone(),
+        };
         return a
             .action(ArgAction::Set)
             .num_args(0..=1)
             .require_equals(true)
             .default_missing_value("true")
-            .default_value("false")
+            .default_value(default)
             .hide_default_value(true)
             .value_name("BOOL")
             .value_parser(parse_bool);
