@@ -599,7 +599,7 @@ fn source_container(store: &Arc<Store>, from: &str) -> Result<(String, bool), Bu
 }
 
 /// What a commit writes.
-#[derive(Clone, Debug, Default)]
+#[derive(Default)]
 pub struct CommitSpec {
     pub image: Option<String>,
     /// Docker schema 2 instead of OCI.
@@ -609,6 +609,9 @@ pub struct CommitSpec {
     pub rm: bool,
     /// A file the new image's ID is written to (`--iidfile`).
     pub iid_file: Option<PathBuf>,
+    /// Registry access for an image written elsewhere than the store
+    /// (`docker://REG/NAME`, `oci:DIR` …).
+    pub context: berth_image::Context,
 }
 
 /// The config fields only Docker's format has; an OCI commit drops them.
@@ -635,11 +638,20 @@ pub fn drop_docker_only(config: &mut Value) -> Vec<&'static str> {
 /// `commit`: the working container's changes, all of them, as one new layer
 /// over its image (or, with `squash`, one layer for everything). Returns the
 /// image ID and the instructions an OCI commit dropped.
+///
+/// An image named `TRANSPORT:NAME` (other than the store's own) is written
+/// there and not kept in the store, as buildah's commit does; no ID is then
+/// returned.
 pub fn commit(
     store: &Arc<Store>,
     b: &Builder,
     spec: &CommitSpec,
-) -> Result<(String, Vec<&'static str>), BuildError> {
+    progress: &dyn berth_image::copy::Progress,
+) -> Result<(Option<String>, Vec<&'static str>), BuildError> {
+    use berth_image::transport::ImageName;
+    let elsewhere = spec.image.as_deref().filter(|d| {
+        ImageName::parse(d).is_ok_and(|n| !matches!(n, ImageName::ContainersStorage(_)))
+    });
     let mut config = b.config.clone();
     let dropped = if spec.docker {
         Vec::new()
@@ -651,7 +663,7 @@ pub fn commit(
         Ok(())
     };
     let mut o = berth_engine::commit::CommitOptions::plain(edit);
-    o.reference = spec.image.clone();
+    o.reference = spec.image.clone().filter(|_| elsewhere.is_none());
     o.message = b.comment.clone();
     o.author = b.author.clone();
     o.created_by = Some(
@@ -667,11 +679,25 @@ pub fn commit(
     o.docker = spec.docker;
     o.squash = spec.squash;
     let id = berth_engine::commit::commit(store, &b.id, &o)?;
-    write_image_id(spec.iid_file.as_deref(), &id)?;
+    if let Some(dest) = elsewhere {
+        let push = berth_engine::images::PushOptions {
+            destination: Some(dest.to_string()),
+            ..Default::default()
+        };
+        let pushed = berth_engine::images::push(store, &id, &push, &spec.context, progress);
+        // The store keeps nothing of it (the new image has no name, no container).
+        let _ = berth_engine::images::remove(store, std::slice::from_ref(&id), Default::default());
+        pushed.map_err(|source| BuildError::CommitElsewhere {
+            dest: dest.to_string(),
+            source: Box::new(source),
+        })?;
+    } else {
+        write_image_id(spec.iid_file.as_deref(), &id)?;
+    }
     if spec.rm {
         remove(store, b)?;
     }
-    Ok((id, dropped))
+    Ok((elsewhere.is_none().then_some(id), dropped))
 }
 
 /// `--iidfile`: the image's ID as `sha256:ID`, as buildah writes it.

@@ -166,6 +166,13 @@ pub enum BuildError {
     Json(#[from] serde_json::Error),
     #[error(transparent)]
     Engine(#[from] berth_engine::Error),
+    /// A commit to a destination elsewhere (`docker://…`) that could not be
+    /// written there.
+    #[error("writing the image to {dest}: {source}")]
+    CommitElsewhere {
+        dest: String,
+        source: Box<berth_engine::images::ImageError>,
+    },
     /// A manifest list that could not be found or read.
     #[error(transparent)]
     ManifestList(berth_engine::images::ImageError),

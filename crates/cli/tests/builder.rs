@@ -646,11 +646,31 @@ fn a_buildah_script_runs_under_the_builder_alias() {
         "made\nbuilt\n"
     );
     assert!(st.ok(&["builder", "version"]).stdout.contains("Version:"));
+    // buildah's --version line, in berth's name.
+    for flag in ["--version", "-v"] {
+        let line = st.ok(&["builder", flag]).stdout;
+        assert!(
+            line.starts_with(&format!(
+                "berth version {} (image-spec ",
+                env!("CARGO_PKG_VERSION")
+            )) && line.contains(", runtime-spec ")
+                && line.ends_with(")\n"),
+            "{line}"
+        );
+    }
+    // info is buildah's JSON (`buildah info | jq .host.cpus`).
+    let info = json(&st.ok(&["builder", "info"]).stdout);
+    assert!(info["host"]["cpus"].as_u64().unwrap() >= 1, "{info}");
+    assert!(info["host"]["MemTotal"].as_u64().unwrap() > 0, "{info}");
+    assert_eq!(info["host"]["os"], "linux");
     assert_eq!(
-        st.ok(&["builder", "info", "--format", "{{.Host.BuildahVersion}}"])
-            .stdout
-            .trim(),
-        env!("CARGO_PKG_VERSION")
+        info["store"]["GraphRoot"],
+        st.path("root").to_str().unwrap()
+    );
+    assert_eq!(
+        st.ok(&["builder", "info", "--format", "{{.store.GraphDriverName}}"])
+            .stdout,
+        "overlay\n"
     );
     // inspect: a working container, else an image; a list with --type manifest.
     let id = st
@@ -1530,5 +1550,117 @@ fn copy_and_add_print_the_content_digest() {
         assert_eq!(r.stdout, "", "{verb} -q");
     }
     st.ok(&["builder", "rm", c]);
+    st.assert_clean();
+}
+
+/// buildah's registry and trust flags on copy, add, commit, push and manifest:
+/// accepted, and honoured where the verb reaches a registry: `commit CTR
+/// docker://…` writes the image there and keeps nothing in the store, `copy
+/// --from docker://…` pulls the image under the trust policy given.
+#[test]
+fn registry_flags_reach_the_registry_from_copy_and_commit() {
+    let reg = support::registry::Registry::start().expect("registry");
+    let st = Store::new();
+    let remote = format!("docker://{}/x/made:1", reg.addr());
+    let policy = st.write(
+        "policy.json",
+        r#"{"default": [{"type": "insecureAcceptAnything"}]}"#,
+    );
+    let reject = st.write("reject.json", r#"{"default": [{"type": "reject"}]}"#);
+    let policy = policy.to_str().unwrap();
+    let c = st.ok(&["builder", "from", "-q", "localhost/bb:1"]).stdout;
+    let c = c.trim();
+    st.write("f.txt", "from the registry\n");
+    let flags = [
+        "--tls-verify=false",
+        "--signature-policy",
+        policy,
+        "--cert-dir",
+        "/nonexistent",
+        "--creds",
+        "u:p",
+    ];
+    for verb in ["copy", "add"] {
+        let mut args = vec!["builder", verb, "-q"];
+        args.extend(flags);
+        args.extend([c, "f.txt", "/f.txt"]);
+        st.ok(&args);
+    }
+    let images = |st: &Store| st.ok(&["images", "-q", "-a"]).stdout;
+    let before = images(&st);
+    let mut args = vec!["builder", "commit", "-q"];
+    args.extend(flags);
+    args.extend([c, remote.as_str()]);
+    let r = st.ok(&args);
+    assert_eq!(r.stdout, "", "no ID for an image written elsewhere");
+    assert_eq!(images(&st), before, "the store keeps nothing of it");
+    // The registry has it: copy --from pulls it, under the policy given.
+    let c2 = st.ok(&["builder", "from", "-q", "localhost/bb:1"]).stdout;
+    let c2 = c2.trim();
+    let from = |policy: &str| {
+        st.run(&[
+            "builder",
+            "copy",
+            "-q",
+            "--tls-verify=false",
+            "--signature-policy",
+            policy,
+            "--from",
+            &remote,
+            c2,
+            "/f.txt",
+            "/again.txt",
+        ])
+    };
+    let refused = from(reject.to_str().unwrap());
+    assert_eq!(refused.code, 125, "{}", refused.stderr);
+    let r = from(policy);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = st.ok(&["builder", "run", c2, "--", "cat", "/again.txt"]);
+    assert_eq!(r.stdout, "from the registry\n");
+    // buildah checks commit's authfile before anything else.
+    let r = st.run(&[
+        "builder",
+        "commit",
+        "--authfile",
+        "/nonexistent.json",
+        c2,
+        "x",
+    ]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    assert!(r.stderr.contains("/nonexistent.json"), "{}", r.stderr);
+    // push and manifest verbs take them too.
+    st.ok(&[
+        "builder",
+        "push",
+        "-q",
+        "--tls-verify=false",
+        "--signature-policy",
+        policy,
+        "localhost/bb:1",
+        &remote,
+    ]);
+    st.ok(&[
+        "builder",
+        "manifest",
+        "create",
+        "--tls-verify=false",
+        "localhost/list",
+        &remote,
+    ]);
+    st.ok(&[
+        "builder",
+        "manifest",
+        "push",
+        "-q",
+        "--tls-verify=false",
+        "--signature-policy",
+        policy,
+        "localhost/list",
+        // Where its one image already is.
+        &format!("docker://{}/x/made:list", reg.addr()),
+    ]);
+    st.ok(&["builder", "manifest", "rm", "localhost/list"]);
+    st.ok(&["builder", "rm", "-a"]);
     st.assert_clean();
 }

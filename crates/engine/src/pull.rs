@@ -175,9 +175,10 @@ pub fn from_elsewhere(name: &str) -> bool {
 /// Pulls the image a new container is made from (`run`, `create`) as
 /// `o.policy` says, and returns the name to make it from. An image from
 /// elsewhere ([`from_elsewhere`]) is copied in under any policy and the
-/// container made from the name the copy was given (its ID when none); else the name stands as given, and with
-/// `never` nothing is pulled at all (creating the container then finds the
-/// image or says it is not known).
+/// container made from the name the copy was given (its ID when none); else
+/// the name stands as given (without `docker://`), and with `never` nothing is
+/// pulled at all (creating the container then finds the image or says it is
+/// not known).
 pub fn for_container(
     store: &Arc<Store>,
     image: &str,
@@ -189,8 +190,10 @@ pub fn for_container(
     if elsewhere {
         o.policy = PullPolicy::Always;
     }
+    // A registry's image is found in the store by its name alone.
+    let name = image.strip_prefix("docker://").unwrap_or(image).to_string();
     if o.policy == PullPolicy::Never {
-        return Ok(image.to_string());
+        return Ok(name);
     }
     let report = pull(store, image, &o, progress, events)?;
     match (
@@ -199,7 +202,7 @@ pub fn for_container(
     ) {
         (Some(name), _) if elsewhere => Ok(name),
         (None, Some(id)) if elsewhere => Ok(id),
-        _ => Ok(image.to_string()),
+        _ => Ok(name),
     }
 }
 
