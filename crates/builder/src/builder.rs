@@ -229,11 +229,12 @@ pub fn list(store: &Store) -> Result<Vec<Builder>, BuildError> {
         .collect())
 }
 
-/// Every container, newest first, as working containers (buildah's
-/// `containers --all`); those that are not have [`Origin::Other`].
+/// Every container, oldest first (as buildah lists them), as working
+/// containers (buildah's `containers --all`); those that are not have
+/// [`Origin::Other`].
 pub fn list_all(store: &Store) -> Result<Vec<Builder>, BuildError> {
     let mut out = Vec::new();
-    for info in container::list(store)? {
+    for info in container::list(store)?.into_iter().rev() {
         // One that went meanwhile, or whose state cannot be read, is skipped.
         if let Ok(b) = Builder::of(store, info) {
             out.push(b);

@@ -12,12 +12,18 @@ use support::fixtures;
 
 struct Store {
     dir: tempfile::TempDir,
+    driver: &'static str,
 }
 
 impl Store {
     fn new() -> Store {
+        Store::with_driver("overlay")
+    }
+
+    fn with_driver(driver: &'static str) -> Store {
         let st = Store {
             dir: tempfile::tempdir().unwrap(),
+            driver,
         };
         let tarball = st.dir.path().join("rootfs.tar");
         std::fs::write(&tarball, fixtures::busybox_layer()).unwrap();
@@ -31,7 +37,7 @@ impl Store {
             .arg(self.dir.path().join("root"))
             .arg("--runroot")
             .arg(self.dir.path().join("run"))
-            .args(["--storage-driver", "overlay"]);
+            .args(["--storage-driver", self.driver]);
         c.env("BERTH_OCI_EXE_DIR", self.dir.path().join("exe"));
         c.current_dir(self.dir.path());
         c
@@ -1663,4 +1669,71 @@ fn registry_flags_reach_the_registry_from_copy_and_commit() {
     st.ok(&["builder", "manifest", "rm", "localhost/list"]);
     st.ok(&["builder", "rm", "-a"]);
     st.assert_clean();
+}
+
+/// `mount` alone lists the working containers mounted now (vfs's as
+/// overlay's); `containers` lists them oldest first, `-q`, `--format` and
+/// `--json` with full IDs (the table cuts them), `--json` under buildah's keys.
+#[test]
+fn mount_lists_the_mounted_and_containers_lists_in_creation_order() {
+    for driver in ["overlay", "vfs"] {
+        let st = Store::with_driver(driver);
+        let names: Vec<String> = (0..3)
+            .map(|_| {
+                let n = st.ok(&["builder", "from", "-q", "localhost/bb:1"]).stdout;
+                n.trim().to_string()
+            })
+            .collect();
+        let id = |n: &str| {
+            st.ok(&["builder", "inspect", "--format", "{{.ContainerID}}", n])
+                .stdout
+                .trim()
+                .to_string()
+        };
+        let ids: Vec<String> = names.iter().map(|n| id(n)).collect();
+        assert!(ids.iter().all(|i| i.len() == 64), "{ids:?}");
+        // What run and copy mount, they unmount.
+        st.ok(&["builder", "run", &names[0], "--", "true"]);
+        st.write("f.txt", "x");
+        st.ok(&["builder", "copy", "-q", &names[0], "f.txt", "/f"]);
+        assert_eq!(st.ok(&["builder", "mount"]).stdout, "", "{driver}");
+        let at = st.ok(&["builder", "mount", &names[1]]).stdout;
+        assert_eq!(
+            st.ok(&["builder", "mount"]).stdout,
+            format!("{} {at}", names[1]),
+            "{driver}"
+        );
+        assert_eq!(
+            st.ok(&["builder", "containers", "-q"]).stdout,
+            format!("{}\n", ids.join("\n")),
+            "{driver}"
+        );
+        assert_eq!(
+            st.ok(&[
+                "builder",
+                "containers",
+                "--format",
+                "{{.ContainerID}} {{.ContainerName}}"
+            ])
+            .stdout,
+            ids.iter()
+                .zip(&names)
+                .map(|(i, n)| format!("{i} {n}\n"))
+                .collect::<String>()
+        );
+        let table = st.ok(&["builder", "containers", "--noheading"]).stdout;
+        let first: Vec<&str> = table
+            .lines()
+            .map(|l| l.split(' ').next().unwrap())
+            .collect();
+        assert_eq!(first, ids.iter().map(|i| &i[..12]).collect::<Vec<_>>());
+        let listed = json(&st.ok(&["builder", "containers", "--json"]).stdout);
+        assert_eq!(listed[2]["id"], ids[2].as_str());
+        assert_eq!(listed[2]["containername"], names[2].as_str());
+        assert_eq!(listed[2]["builder"], true);
+        st.ok(&["builder", "umount", &names[1]]);
+        assert_eq!(st.ok(&["builder", "mount"]).stdout, "", "{driver}");
+        st.ok(&["builder", "rm", "-a"]);
+        st.assert_clean();
+    }
 }
