@@ -1737,3 +1737,41 @@ fn mount_lists_the_mounted_and_containers_lists_in_creation_order() {
         st.assert_clean();
     }
 }
+
+/// `builder rmi` reports as buildah's: `untagged: NAME` for each name, then the
+/// bare ID of each image deleted; podman's `rmi` keeps its own words.
+#[test]
+fn builder_rmi_reports_in_buildahs_words() {
+    let st = Store::new();
+    let id = st
+        .ok(&["image", "inspect", "--format", "{{.Id}}", "localhost/bb:1"])
+        .stdout;
+    let id = id.trim();
+    st.ok(&["tag", "localhost/bb:1", "t1", "t2", "t3"]);
+    assert_eq!(
+        st.ok(&["builder", "rmi", "t1"]).stdout,
+        "untagged: localhost/t1:latest\n"
+    );
+    assert_eq!(
+        st.ok(&["rmi", "t2"]).stdout,
+        "Untagged: localhost/t2:latest\n"
+    );
+    assert_eq!(
+        st.ok(&["builder", "rmi", "-f", id]).stdout,
+        format!("untagged: localhost/bb:1\nuntagged: localhost/t3:latest\n{id}\n")
+    );
+    st.ok(&[
+        "import",
+        "-q",
+        st.path("rootfs.tar").to_str().unwrap(),
+        "localhost/bb:1",
+    ]);
+    let id = st
+        .ok(&["image", "inspect", "--format", "{{.Id}}", "localhost/bb:1"])
+        .stdout;
+    assert_eq!(
+        st.ok(&["rmi", "localhost/bb:1"]).stdout,
+        format!("Untagged: localhost/bb:1\nDeleted: {id}")
+    );
+    st.assert_clean();
+}

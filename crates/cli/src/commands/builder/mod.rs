@@ -226,7 +226,10 @@ pub fn run(store_args: &StoreArgs, a: BuilderArgs) -> Result<i32, Failure> {
             build::build(store_args, a)
         }
         BuilderCommand::ImageVerb(v) => v.run(store_args).map(|_| 0),
-        BuilderCommand::Rmi(a) => crate::commands::image::remove::rmi(store_args, a).map(|_| 0),
+        BuilderCommand::Rmi(mut a) => {
+            a.buildah = true;
+            crate::commands::image::remove::rmi(store_args, a).map(|_| 0)
+        }
         BuilderCommand::Login(a) => crate::commands::login::login(a).map(|_| 0),
         BuilderCommand::Logout(a) => crate::commands::login::logout(a).map(|_| 0),
         BuilderCommand::Info(a) => info(store_args, a).map(|_| 0),
