@@ -56,7 +56,7 @@ pub fn info(s: &Service) -> Result {
             "OSType": "linux",
             "Architecture": std::env::consts::ARCH,
             "NCPU": ncpu,
-            "MemTotal": mem_total(),
+            "MemTotal": berth_engine::system::meminfo("MemTotal"),
             "Name": i.host.hostname,
             "ServerVersion": crate::LIBPOD_API_VERSION,
             "CgroupDriver": i.host.cgroup_manager,
@@ -70,14 +70,6 @@ pub fn info(s: &Service) -> Result {
             "Debug": false,
         }),
     ))
-}
-
-fn mem_total() -> u64 {
-    let text = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
-    text.lines()
-        .find_map(|l| l.strip_prefix("MemTotal:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map_or(0, |kb| kb * 1024)
 }
 
 /// Docker's `filters` parameter (`{"label":["a=b"]}` or the older

@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::error::BuildError;
-use crate::execute::{Owner, copy_files, parse_mode, scratch};
+use crate::execute::{CopyKind, Owner, copy_files, is_url, parse_mode, scratch};
 
 /// The label that marks berth builder's working containers.
 pub const LABEL: &str = berth_engine::views::BUILDER_LABEL;
@@ -229,11 +229,12 @@ pub fn list(store: &Store) -> Result<Vec<Builder>, BuildError> {
         .collect())
 }
 
-/// Every container, newest first, as working containers (buildah's
-/// `containers --all`); those that are not have [`Origin::Other`].
+/// Every container, oldest first (as buildah lists them), as working
+/// containers (buildah's `containers --all`); those that are not have
+/// [`Origin::Other`].
 pub fn list_all(store: &Store) -> Result<Vec<Builder>, BuildError> {
     let mut out = Vec::new();
-    for info in container::list(store)? {
+    for info in container::list(store)?.into_iter().rev() {
         // One that went meanwhile, or whose state cannot be read, is skipped.
         if let Ok(b) = Builder::of(store, info) {
             out.push(b);
@@ -246,9 +247,14 @@ pub fn list_all(store: &Store) -> Result<Vec<Builder>, BuildError> {
 /// holds what buildah's `from` flags give every later `run` (limits,
 /// capabilities, volumes, ulimits, devices, security options): kept in the
 /// container's own options.
+///
+/// `image` is the image as the user named it (a name, an ID, `TRANSPORT:REF`
+/// or `scratch`), `found` what to look it up by in the store (the ID a pull
+/// from another transport left, or the name itself).
 pub fn from(
     store: &Arc<Store>,
     image: &str,
+    found: &str,
     name: Option<&str>,
     run_with: ProcessOptions,
 ) -> Result<Builder, BuildError> {
@@ -256,11 +262,26 @@ pub fn from(
         scratch(store)?
     } else {
         store
-            .image(image)
+            .image(found)
             .map(|i| i.id)
             .map_err(|_| BuildError::ImageNotKnown(image.to_string()))?
     };
     let img = store.image(&from_id)?;
+    // buildah's: the name a pull just gave it, else the image's name that
+    // holds what was typed, else its first (an unnamed image: what was typed).
+    let image = if image == "scratch" {
+        image.to_string()
+    } else {
+        let typed = name_prefix(image);
+        img.names
+            .iter()
+            .find(|n| *n == found)
+            .or_else(|| img.names.iter().find(|n| n.contains(&typed)))
+            .or(img.names.first())
+            .cloned()
+            .unwrap_or_else(|| image.to_string())
+    };
+    let image = image.as_str();
     let full: Value = serde_json::from_slice(&store.image_config(&img)?)?;
     let config = if full["config"].is_object() {
         full["config"].clone()
@@ -303,14 +324,28 @@ pub fn from(
     Ok(b)
 }
 
+/// What buildah names a working container after: an image name's last path
+/// component without tag or digest (`alpine`), an ID's first 12 characters, a
+/// `TRANSPORT:REF`'s transport (`dir`, `oci-archive`).
+fn name_prefix(image: &str) -> String {
+    if berth_image::transport::ImageName::has_transport(image) {
+        return image.split(':').next().unwrap_or(image).to_string();
+    }
+    let id = image.strip_prefix("sha256:").unwrap_or(image);
+    if id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return id[..12].to_string();
+    }
+    let last = image.rsplit('/').next().unwrap_or(image);
+    let last = last.split('@').next().unwrap_or(last);
+    last.split(':').next().unwrap_or(last).to_string()
+}
+
 /// buildah's names: `alpine-working-container`, then `-1`, `-2` … when taken.
 fn default_name(store: &Store, image: &str) -> Result<String, BuildError> {
     let base = if image == "scratch" {
         String::new()
     } else {
-        let last = image.rsplit('/').next().unwrap_or(image);
-        let last = last.split('@').next().unwrap_or(last);
-        format!("{}-", last.split(':').next().unwrap_or(last))
+        format!("{}-", name_prefix(image))
     };
     let first = format!("{base}working-container");
     let taken: Vec<String> = container::list(store)?
@@ -451,7 +486,8 @@ pub struct CopySpec {
 
 /// `copy`/`add`: the sources into the container's root, through the layer
 /// extractor, so a symlink inside the container cannot send them elsewhere.
-pub fn copy(store: &Arc<Store>, b: &Builder, spec: &CopySpec) -> Result<(), BuildError> {
+/// Returns the content digest (hex) of what was copied, which buildah prints.
+pub fn copy(store: &Arc<Store>, b: &Builder, spec: &CopySpec) -> Result<String, BuildError> {
     let rootfs = store.mount(&b.id)?;
     let id_map = container::find(store, &b.id)
         .ok()
@@ -473,12 +509,16 @@ pub fn copy(store: &Arc<Store>, b: &Builder, spec: &CopySpec) -> Result<(), Buil
         };
         let (root, sources): (PathBuf, Vec<String>) = match &from_root {
             Some(r) => (r.clone(), spec.sources.clone()),
-            // Host paths, made absolute: the copy then reads them under `/`.
+            // Host paths, made absolute: the copy then reads them under `/`;
+            // URLs are downloaded.
             None => (
                 PathBuf::from("/"),
                 spec.sources
                     .iter()
-                    .map(|s| absolute(&spec.cwd, s))
+                    .map(|s| match is_url(s) {
+                        true => s.clone(),
+                        false => absolute(&spec.cwd, s),
+                    })
                     .collect(),
             ),
         };
@@ -507,10 +547,13 @@ pub fn copy(store: &Arc<Store>, b: &Builder, spec: &CopySpec) -> Result<(), Buil
             map: id_map.as_ref(),
             from_map: from_map.as_ref(),
         };
-        copy_files(
-            &root, None, &files, &rootfs, &workdir, owner, mode, spec.add,
-        )
-        .map_err(BuildError::from)
+        // buildah downloads URLs for copy and add alike.
+        let kind = match spec.add {
+            true => CopyKind::Add,
+            false => CopyKind::Fetch,
+        };
+        copy_files(&root, None, &files, &rootfs, &workdir, owner, mode, kind)
+            .map_err(BuildError::from)
     })();
     if let Some((id, temporary)) = lent {
         let _ = store.unmount(&id, false);
@@ -557,7 +600,7 @@ fn source_container(store: &Arc<Store>, from: &str) -> Result<(String, bool), Bu
 }
 
 /// What a commit writes.
-#[derive(Clone, Debug, Default)]
+#[derive(Default)]
 pub struct CommitSpec {
     pub image: Option<String>,
     /// Docker schema 2 instead of OCI.
@@ -567,6 +610,9 @@ pub struct CommitSpec {
     pub rm: bool,
     /// A file the new image's ID is written to (`--iidfile`).
     pub iid_file: Option<PathBuf>,
+    /// Registry access for an image written elsewhere than the store
+    /// (`docker://REG/NAME`, `oci:DIR` …).
+    pub context: berth_image::Context,
 }
 
 /// The config fields only Docker's format has; an OCI commit drops them.
@@ -593,11 +639,20 @@ pub fn drop_docker_only(config: &mut Value) -> Vec<&'static str> {
 /// `commit`: the working container's changes, all of them, as one new layer
 /// over its image (or, with `squash`, one layer for everything). Returns the
 /// image ID and the instructions an OCI commit dropped.
+///
+/// An image named `TRANSPORT:NAME` (other than the store's own) is written
+/// there and not kept in the store, as buildah's commit does; no ID is then
+/// returned.
 pub fn commit(
     store: &Arc<Store>,
     b: &Builder,
     spec: &CommitSpec,
-) -> Result<(String, Vec<&'static str>), BuildError> {
+    progress: &dyn berth_image::copy::Progress,
+) -> Result<(Option<String>, Vec<&'static str>), BuildError> {
+    use berth_image::transport::ImageName;
+    let elsewhere = spec.image.as_deref().filter(|d| {
+        ImageName::parse(d).is_ok_and(|n| !matches!(n, ImageName::ContainersStorage(_)))
+    });
     let mut config = b.config.clone();
     let dropped = if spec.docker {
         Vec::new()
@@ -609,7 +664,7 @@ pub fn commit(
         Ok(())
     };
     let mut o = berth_engine::commit::CommitOptions::plain(edit);
-    o.reference = spec.image.clone();
+    o.reference = spec.image.clone().filter(|_| elsewhere.is_none());
     o.message = b.comment.clone();
     o.author = b.author.clone();
     o.created_by = Some(
@@ -625,11 +680,25 @@ pub fn commit(
     o.docker = spec.docker;
     o.squash = spec.squash;
     let id = berth_engine::commit::commit(store, &b.id, &o)?;
-    write_image_id(spec.iid_file.as_deref(), &id)?;
+    if let Some(dest) = elsewhere {
+        let push = berth_engine::images::PushOptions {
+            destination: Some(dest.to_string()),
+            ..Default::default()
+        };
+        let pushed = berth_engine::images::push(store, &id, &push, &spec.context, progress);
+        // The store keeps nothing of it (the new image has no name, no container).
+        let _ = berth_engine::images::remove(store, std::slice::from_ref(&id), Default::default());
+        pushed.map_err(|source| BuildError::CommitElsewhere {
+            dest: dest.to_string(),
+            source: Box::new(source),
+        })?;
+    } else {
+        write_image_id(spec.iid_file.as_deref(), &id)?;
+    }
     if spec.rm {
         remove(store, b)?;
     }
-    Ok((id, dropped))
+    Ok((elsewhere.is_none().then_some(id), dropped))
 }
 
 /// `--iidfile`: the image's ID as `sha256:ID`, as buildah writes it.
@@ -715,8 +784,49 @@ pub fn command_words(
     Ok(if shell_form {
         shell.iter().cloned().chain([s.to_string()]).collect()
     } else {
-        t.split_whitespace().map(String::from).collect()
+        shell_words(t).ok_or_else(|| BuildError::NotCommandLine(s.to_string()))?
     })
+}
+
+/// Words as buildah's `config --cmd` splits them (go-shellwords): on unquoted
+/// blanks, with '…', "…" and backslash escapes; None when a quote is left
+/// open. By hand because, unlike a POSIX shell and the shlex crate, `#` starts
+/// no comment here and `$` expands nothing.
+fn shell_words(s: &str) -> Option<Vec<String>> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let (mut in_word, mut escaped) = (false, false);
+    let mut quote: Option<char> = None;
+    for c in s.chars() {
+        if escaped {
+            word.push(c);
+            escaped = false;
+            continue;
+        }
+        match (quote, c) {
+            (Some('\''), '\'') | (Some('"'), '"') => quote = None,
+            (Some('\''), c) => word.push(c),
+            (_, '\\') => (escaped, in_word) = (true, true),
+            (Some(_), c) => word.push(c),
+            (None, '\'' | '"') => (quote, in_word) = (Some(c), true),
+            (None, c) if c.is_whitespace() => {
+                if std::mem::take(&mut in_word) {
+                    words.push(std::mem::take(&mut word));
+                }
+            }
+            (None, c) => {
+                in_word = true;
+                word.push(c);
+            }
+        }
+    }
+    if quote.is_some() || escaped {
+        return None;
+    }
+    if in_word {
+        words.push(word);
+    }
+    Some(words)
 }
 
 impl Builder {
@@ -768,6 +878,21 @@ fn not_key_value(flag: &str, value: &str) -> BuildError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn config_cmd_words_split_as_buildahs() {
+        let w = |s: &str| command_words(s, false, &[]).map_err(|e| e.to_string());
+        assert_eq!(
+            w(r#"echo #hi "a b" c\ d 'e "f"' $HOME"#).unwrap(),
+            ["echo", "#hi", "a b", "c d", "e \"f\"", "$HOME"]
+        );
+        assert_eq!(w(r#"-c "echo hi""#).unwrap(), ["-c", "echo hi"]);
+        assert_eq!(w(r#"x "" y"#).unwrap(), ["x", "", "y"]);
+        assert_eq!(
+            w(r#"echo "open"#).unwrap_err(),
+            r#"parsing "echo \"open": invalid command line string"#
+        );
+    }
 
     #[test]
     fn run_mounts_go_where_they_belong_and_an_image_is_refused() {

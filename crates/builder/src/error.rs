@@ -144,6 +144,9 @@ pub enum BuildError {
         value: String,
         source: serde_json::Error,
     },
+    /// `builder config --cmd/--shell` with a quote left open.
+    #[error("parsing {0:?}: invalid command line string")]
+    NotCommandLine(String),
     /// A working container's saved state that does not read.
     #[error("{}: {source}", .path.display())]
     State {
@@ -163,6 +166,13 @@ pub enum BuildError {
     Json(#[from] serde_json::Error),
     #[error(transparent)]
     Engine(#[from] berth_engine::Error),
+    /// A commit to a destination elsewhere (`docker://…`) that could not be
+    /// written there.
+    #[error("writing the image to {dest}: {source}")]
+    CommitElsewhere {
+        dest: String,
+        source: Box<berth_engine::images::ImageError>,
+    },
     /// A manifest list that could not be found or read.
     #[error(transparent)]
     ManifestList(berth_engine::images::ImageError),

@@ -40,8 +40,9 @@ use std::path::{Path, PathBuf};
 use berth_engine::container::Info;
 use berth_storage::Store;
 
+pub(crate) use self::add::is_url;
 pub(crate) use self::base::scratch;
-pub(crate) use self::copy::{Owner, copy_files, parse_mode};
+pub(crate) use self::copy::{CopyKind, Owner, copy_files, parse_mode};
 pub use self::driver::build;
 pub use crate::error::BuildError;
 use crate::stages::BuildOptions;

@@ -14,21 +14,35 @@ use crate::error::BuildError;
 /// buildah's `Type` of every inspect document.
 const TYPE: &str = "berth builder";
 
-/// One row of `containers`.
+/// One row of `containers`; its JSON keys are buildah's `--json` keys (`id`,
+/// `imageid` …), [`ContainerRow::template_data`] its template fields.
 #[derive(Serialize)]
 pub struct ContainerRow {
-    #[serde(rename = "ContainerID")]
+    #[serde(rename = "id")]
     pub container_id: String,
     /// A working container (not one of podman's).
-    #[serde(rename = "Builder")]
     pub builder: bool,
-    #[serde(rename = "ImageID")]
+    #[serde(rename = "imageid")]
     pub image_id: String,
     /// The image's first name now, else the name it was made from.
-    #[serde(rename = "ImageName")]
+    #[serde(rename = "imagename")]
     pub image_name: String,
-    #[serde(rename = "ContainerName")]
+    #[serde(rename = "containername")]
     pub container_name: String,
+}
+
+impl ContainerRow {
+    /// The row as buildah's `--format` templates see it (`{{.ContainerID}}`,
+    /// `{{.ImageName}}` …).
+    pub fn template_data(&self) -> Value {
+        serde_json::json!({
+            "ContainerID": self.container_id,
+            "Builder": self.builder,
+            "ImageID": self.image_id,
+            "ImageName": self.image_name,
+            "ContainerName": self.container_name,
+        })
+    }
 }
 
 /// The rows of working containers (`all`: of every container); IDs cut to

@@ -179,11 +179,63 @@ fn parse() -> Result<Cli, clap::Error> {
             command: Command::Monitor(a),
         });
     }
-    fn override_self(c: clap::Command) -> clap::Command {
-        c.args_override_self(true).mut_subcommands(override_self)
+    fn pflag(c: clap::Command) -> clap::Command {
+        c.args_override_self(true)
+            .mut_args(pflag_arg)
+            .mut_subcommands(pflag)
     }
-    let matches = override_self(Cli::command()).try_get_matches()?;
+    let matches = pflag(Cli::command()).try_get_matches()?;
     Cli::from_arg_matches(&matches)
+}
+
+/// A flag as pflag (podman's, buildah's and skopeo's flag parser) takes it: a
+/// boolean alone is true and takes `=true`/`=false` (`--all=false`,
+/// `--no-cache=true`), and a flag whose value is optional (`--pull`,
+/// `--layers`) takes one only after `=`, so that neither ever takes the next
+/// argument (`build --layers .`, `commit -p CTR IMAGE`); a flag that needs a
+/// value takes the next argument whatever it starts with (`config --cmd '-c
+/// x'`, `--env -X`). Applied here to every flag, once, rather than spelt out on
+/// each.
+fn pflag_arg(a: clap::Arg) -> clap::Arg {
+    use clap::ArgAction;
+    if a.is_positional() {
+        return a;
+    }
+    if matches!(a.get_action(), ArgAction::SetTrue) {
+        // A default given (`default_value = "true"`) stands; else false.
+        let default = match a.get_default_values() {
+            [] => clap::builder::OsStr::from("false"),
+            [d, ..] => d.clone(),
+        };
+        return a
+            .action(ArgAction::Set)
+            .num_args(0..=1)
+            .require_equals(true)
+            .default_missing_value("true")
+            .default_value(default)
+            .hide_default_value(true)
+            .value_name("BOOL")
+            .value_parser(parse_bool);
+    }
+    match (a.get_action(), a.get_num_args()) {
+        (_, Some(n)) if n.min_values() == 0 && n.max_values() == 1 => a.require_equals(true),
+        (ArgAction::Set | ArgAction::Append, None) => a.allow_hyphen_values(true),
+        (ArgAction::Set | ArgAction::Append, Some(n))
+            if n.min_values() == 1 && n.max_values() == 1 =>
+        {
+            a.allow_hyphen_values(true)
+        }
+        _ => a,
+    }
+}
+
+/// Go's strconv.ParseBool, which pflag's booleans use.
+fn parse_bool(s: &str) -> Result<bool, String> {
+    match s {
+        "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(true),
+        "0" | "f" | "F" | "false" | "FALSE" | "False" => Ok(false),
+        _ => Err(format!("strconv.ParseBool: parsing {s:?}: invalid syntax")),
+    }
 }
 
 fn main() {

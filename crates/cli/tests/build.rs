@@ -785,10 +785,10 @@ fn build_arg_files_and_platforms() {
         "from-file flag\n"
     );
     // A base that is not for the platform asked for is refused by name.
+    // --pull takes its policy after `=` only, as podman's does.
     let r = st.run(&[
         "build",
-        "--pull",
-        "never",
+        "--pull=never",
         "--platform",
         "linux/s390x",
         ctx.to_str().unwrap(),

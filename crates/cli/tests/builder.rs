@@ -12,12 +12,18 @@ use support::fixtures;
 
 struct Store {
     dir: tempfile::TempDir,
+    driver: &'static str,
 }
 
 impl Store {
     fn new() -> Store {
+        Store::with_driver("overlay")
+    }
+
+    fn with_driver(driver: &'static str) -> Store {
         let st = Store {
             dir: tempfile::tempdir().unwrap(),
+            driver,
         };
         let tarball = st.dir.path().join("rootfs.tar");
         std::fs::write(&tarball, fixtures::busybox_layer()).unwrap();
@@ -31,7 +37,7 @@ impl Store {
             .arg(self.dir.path().join("root"))
             .arg("--runroot")
             .arg(self.dir.path().join("run"))
-            .args(["--storage-driver", "overlay"]);
+            .args(["--storage-driver", self.driver]);
         c.env("BERTH_OCI_EXE_DIR", self.dir.path().join("exe"));
         c.current_dir(self.dir.path());
         c
@@ -662,11 +668,31 @@ fn a_buildah_script_runs_under_the_builder_alias() {
         "made\nbuilt\n"
     );
     assert!(st.ok(&["builder", "version"]).stdout.contains("Version:"));
+    // buildah's --version line, in berth's name.
+    for flag in ["--version", "-v"] {
+        let line = st.ok(&["builder", flag]).stdout;
+        assert!(
+            line.starts_with(&format!(
+                "berth version {} (image-spec ",
+                env!("CARGO_PKG_VERSION")
+            )) && line.contains(", runtime-spec ")
+                && line.ends_with(")\n"),
+            "{line}"
+        );
+    }
+    // info is buildah's JSON (`buildah info | jq .host.cpus`).
+    let info = json(&st.ok(&["builder", "info"]).stdout);
+    assert!(info["host"]["cpus"].as_u64().unwrap() >= 1, "{info}");
+    assert!(info["host"]["MemTotal"].as_u64().unwrap() > 0, "{info}");
+    assert_eq!(info["host"]["os"], "linux");
     assert_eq!(
-        st.ok(&["builder", "info", "--format", "{{.Host.BuildahVersion}}"])
-            .stdout
-            .trim(),
-        env!("CARGO_PKG_VERSION")
+        info["store"]["GraphRoot"],
+        st.path("root").to_str().unwrap()
+    );
+    assert_eq!(
+        st.ok(&["builder", "info", "--format", "{{.store.GraphDriverName}}"])
+            .stdout,
+        "overlay\n"
     );
     // inspect: a working container, else an image; a list with --type manifest.
     let id = st
@@ -1251,5 +1277,517 @@ fn userns_uid_map_keeps_owners_through_copy_run_and_commit() {
     ]);
     assert_eq!(bad.code, 125, "{}", bad.stderr);
     assert!(bad.stderr.contains("--uidmap"), "{}", bad.stderr);
+    st.assert_clean();
+}
+
+/// `from` takes an image where it lies (`oci:`, `oci-archive:`, `docker-archive:`,
+/// `dir:`) whatever `--pull` says, and names the working container after the
+/// name the copy gave the image, as buildah does: an OCI layout's path as a
+/// local name, an archive's own name; an unnamed image's transport. `pull` (as
+/// buildah's and podman's) names it alike.
+#[test]
+fn from_and_pull_take_images_from_other_transports_under_their_names() {
+    let st = Store::new();
+    fixtures::small(&st.path("x/bb")).unwrap();
+    let names = |st: &Store| {
+        st.ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"])
+            .stdout
+    };
+    st.ok(&["image", "copy", "-q", "oci:x/bb:latest", "dir:bbdir"]);
+    let from = |args: &[&str]| {
+        let mut v = vec!["builder", "from", "-q"];
+        v.extend_from_slice(args);
+        st.ok(&v).stdout
+    };
+    // A directory names nothing: the container is named after the transport.
+    assert_eq!(from(&["dir:bbdir"]), "dir-working-container\n");
+    assert_eq!(names(&st), "localhost/bb:1\n<none>:<none>\n");
+    assert_eq!(
+        from(&["--pull=never", "oci:x/bb:latest"]),
+        "bb-working-container\n"
+    );
+    assert!(
+        names(&st).contains("localhost/x/bb:latest\n"),
+        "{}",
+        names(&st)
+    );
+    st.ok(&[
+        "image",
+        "copy",
+        "-q",
+        "oci:x/bb:latest",
+        "oci-archive:bb.tar:foo/bar:v2",
+    ]);
+    assert_eq!(
+        from(&["--pull", "oci-archive:bb.tar"]),
+        "bar-working-container\n"
+    );
+    st.ok(&[
+        "image",
+        "copy",
+        "-q",
+        "oci:x/bb:latest",
+        "docker-archive:bbd.tar:docker.io/library/dbb:3",
+    ]);
+    assert_eq!(from(&["docker-archive:bbd.tar"]), "dbb-working-container\n");
+    // The working container runs what the image holds.
+    let r = st.ok(&["builder", "run", "bb-working-container", "--", "echo", "hi"]);
+    assert_eq!(r.stdout, "hi\n");
+    st.ok(&["builder", "rm", "-a"]);
+    st.ok(&["rmi", "-a", "-f"]);
+    for pull in [&["builder", "pull", "-q"][..], &["pull", "-q"][..]] {
+        let mut v = pull.to_vec();
+        v.push("oci:x/bb:latest");
+        st.ok(&v);
+        assert_eq!(names(&st), "localhost/x/bb:latest\n");
+        st.ok(&["rmi", "localhost/x/bb:latest"]);
+    }
+    st.assert_clean();
+}
+
+/// Booleans as buildah's (and podman's) flag parser takes them: alone, or with
+/// `=true`/`=false`; alone, neither they nor a flag whose value is optional
+/// (`--pull`, `--layers`) takes the next argument.
+#[test]
+fn booleans_take_true_and_false_and_never_the_next_argument() {
+    let st = Store::new();
+    let ctx = st.write(
+        "ctx/Containerfile",
+        "FROM localhost/bb:1\nRUN echo built > /built\n",
+    );
+    let file = ctx.to_str().unwrap();
+    // Alone, each is followed by the context, which it must leave.
+    for flag in ["--layers", "--rm", "--pull", "--squash", "--no-cache"] {
+        let r = st.run(&["builder", "build", "-q", "-f", file, flag, "ctx"]);
+        assert_eq!(r.code, 0, "{flag}: {}", r.stderr);
+        assert_eq!(r.stdout.trim().len(), 64, "{flag}: {}", r.stdout);
+    }
+    // podman's build too.
+    let r = st.run(&["build", "-q", "--rm", "-f", file, "--layers", "ctx"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // --quiet=false says what it does; --quiet=true does not.
+    let loud = st.ok(&[
+        "builder",
+        "bud",
+        "--quiet=false",
+        "--no-cache=true",
+        "--squash=true",
+        "--layers=false",
+        "--pull=false",
+        "-t",
+        "localhost/built:1",
+        "ctx",
+    ]);
+    assert!(loud.stderr.contains("RUN echo built"), "{}", loud.stderr);
+    assert_eq!(st.layers("localhost/built:1"), 1, "--squash=true");
+    let quiet = st.ok(&["builder", "bud", "--quiet=true", "ctx"]);
+    assert!(!quiet.stderr.contains("RUN echo built"), "{}", quiet.stderr);
+    let bad = st.run(&["builder", "images", "--all=maybe"]);
+    assert_eq!(bad.code, 125, "{}", bad.stderr);
+    // The verbs' booleans.
+    let c = st
+        .ok(&["builder", "from", "-q", "localhost/built:1"])
+        .stdout;
+    let c = c.trim();
+    let r = st.ok(&[
+        "builder",
+        "run",
+        "--terminal=false",
+        c,
+        "--",
+        "cat",
+        "/built",
+    ]);
+    assert_eq!(r.stdout, "built\n");
+    st.ok(&[
+        "builder",
+        "commit",
+        "-q",
+        "--rm=true",
+        c,
+        "localhost/built:2",
+    ]);
+    assert_eq!(st.ok(&["builder", "containers", "-q"]).stdout, "");
+    let c2 = st
+        .ok(&["builder", "from", "-q", "localhost/built:2"])
+        .stdout;
+    st.ok(&[
+        "builder",
+        "commit",
+        "-q",
+        "--rm=false",
+        c2.trim(),
+        "localhost/built:3",
+    ]);
+    assert_eq!(
+        st.ok(&["builder", "containers", "--all=false", "--quiet=true"])
+            .stdout
+            .lines()
+            .count(),
+        1,
+        "--rm=false left it"
+    );
+    st.ok(&["builder", "rm", "--all=true"]);
+    let images = json(&st.ok(&["builder", "images", "--json=true"]).stdout);
+    assert!(images.as_array().unwrap().len() >= 3, "{images}");
+    assert_eq!(
+        st.ok(&["builder", "images", "--json=false", "-q", "--all=true"])
+            .stdout
+            .lines()
+            .count(),
+        st.ok(&["images", "-q", "-a"]).stdout.lines().count()
+    );
+    st.ok(&[
+        "builder",
+        "manifest",
+        "create",
+        "--all=true",
+        "localhost/list",
+    ]);
+    st.ok(&["builder", "manifest", "rm", "localhost/list"]);
+    // podman's commit -p leaves the container's name and the image's in place.
+    st.ok(&["run", "--name", "p", "localhost/bb:1", "true"]);
+    st.ok(&["commit", "-q", "-p", "p", "localhost/paused:1"]);
+    st.ok(&["image", "exists", "localhost/paused:1"]);
+    st.ok(&["rm", "p"]);
+    st.ok(&["rmi", "--all=false", "localhost/paused:1"]);
+    st.assert_clean();
+}
+
+/// A flag's value may start with `-` (`config --cmd '-c "echo hi"'`), and
+/// `--cmd` splits words as buildah does (quotes kept together).
+#[test]
+fn config_values_may_start_with_a_dash() {
+    let st = Store::new();
+    let c = st.ok(&["builder", "from", "-q", "localhost/bb:1"]).stdout;
+    let c = c.trim();
+    st.ok(&[
+        "builder",
+        "config",
+        "--entrypoint",
+        r#"["/bin/sh"]"#,
+        "--cmd",
+        r#"-c "echo hi""#,
+        "--label",
+        "-l=1",
+        "--env",
+        "-X=1",
+        c,
+    ]);
+    st.ok(&["builder", "commit", "-q", "--rm", c, "localhost/dash:1"]);
+    let config = st.config("localhost/dash:1");
+    assert_eq!(config["Cmd"], serde_json::json!(["-c", "echo hi"]));
+    assert_eq!(config["Labels"]["-l"], "1");
+    assert!(
+        config["Env"].as_array().unwrap().contains(&"-X=1".into()),
+        "{config}"
+    );
+    assert_eq!(st.ok(&["run", "--rm", "localhost/dash:1"]).stdout, "hi\n");
+    let r = st.run(&["builder", "from", "-q", "localhost/dash:1"]);
+    let c = r.stdout.trim();
+    let bad = st.run(&["builder", "config", "--cmd", r#"echo "open"#, c]);
+    assert_eq!(bad.code, 125, "{}", bad.stderr);
+    assert!(
+        bad.stderr.contains("invalid command line string"),
+        "{}",
+        bad.stderr
+    );
+    st.ok(&["builder", "rm", c]);
+    st.assert_clean();
+}
+
+/// `add` and `copy` download a URL as buildah's do: into DEST (under the URL's
+/// file name when DEST is a directory), 0600 unless `--chmod`, owned as
+/// `--chown` says, and an archive from a URL is left packed.
+#[test]
+fn add_and_copy_download_urls() {
+    let st = Store::new();
+    let base = berth_testkit::files::serve(vec![
+        ("/file.txt", b"hello\n".to_vec()),
+        ("/a.tar", tar_of(&[("inside.txt", "packed\n")])),
+    ])
+    .expect("a file server on 127.0.0.1");
+    let c = st.ok(&["builder", "from", "-q", "localhost/bb:1"]).stdout;
+    let c = c.trim();
+    let url = |p: &str| format!("{base}{p}");
+    st.ok(&["builder", "add", "-q", c, &url("/file.txt"), "/dest"]);
+    st.ok(&[
+        "builder",
+        "add",
+        "-q",
+        "--chmod",
+        "755",
+        "--chown",
+        "1:2",
+        c,
+        &url("/file.txt"),
+        "/d2/",
+    ]);
+    st.ok(&["builder", "add", "-q", c, &url("/a.tar"), "/d3/"]);
+    st.ok(&["builder", "copy", "-q", c, &url("/file.txt"), "/d4"]);
+    let r = st.ok(&[
+        "builder",
+        "run",
+        c,
+        "--",
+        "sh",
+        "-c",
+        "stat -c '%n %a %u:%g' /dest /d2/file.txt /d3/a.tar /d4; cat /dest; ls /d3",
+    ]);
+    assert_eq!(
+        r.stdout,
+        "/dest 600 0:0\n/d2/file.txt 755 1:2\n/d3/a.tar 600 0:0\n/d4 600 0:0\nhello\na.tar\n"
+    );
+    let r = st.run(&["builder", "add", c, &url("/missing"), "/m"]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    assert!(r.stderr.contains("/missing"), "{}", r.stderr);
+    st.ok(&["builder", "rm", c]);
+    st.assert_clean();
+}
+
+/// `copy` and `add` print the digest of what they copied, as buildah does: the
+/// same content gives the same digest whatever its files' times; `-q` prints
+/// nothing.
+#[test]
+fn copy_and_add_print_the_content_digest() {
+    let st = Store::new();
+    let c = st.ok(&["builder", "from", "-q", "localhost/bb:1"]).stdout;
+    let c = c.trim();
+    let f = st.write("f.txt", "one\n");
+    let copy = |verb: &str| st.ok(&["builder", verb, c, "f.txt", "/f"]).stdout;
+    let first = copy("copy");
+    let hex = first.trim_end();
+    assert!(
+        first.ends_with('\n') && hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{first:?}"
+    );
+    let file = std::fs::File::options().write(true).open(&f).unwrap();
+    file.set_modified(std::time::SystemTime::UNIX_EPOCH)
+        .unwrap();
+    assert_eq!(copy("add"), first, "only the content counts");
+    st.write("f.txt", "two\n");
+    assert_ne!(copy("copy"), first);
+    for verb in ["copy", "add"] {
+        let r = st.ok(&["builder", verb, "-q", c, "f.txt", "/f"]);
+        assert_eq!(r.stdout, "", "{verb} -q");
+    }
+    st.ok(&["builder", "rm", c]);
+    st.assert_clean();
+}
+
+/// buildah's registry and trust flags on copy, add, commit, push and manifest:
+/// accepted, and honoured where the verb reaches a registry: `commit CTR
+/// docker://…` writes the image there and keeps nothing in the store, `copy
+/// --from docker://…` pulls the image under the trust policy given.
+#[test]
+fn registry_flags_reach_the_registry_from_copy_and_commit() {
+    let reg = support::registry::Registry::start().expect("registry");
+    let st = Store::new();
+    let remote = format!("docker://{}/x/made:1", reg.addr());
+    let policy = st.write(
+        "policy.json",
+        r#"{"default": [{"type": "insecureAcceptAnything"}]}"#,
+    );
+    let reject = st.write("reject.json", r#"{"default": [{"type": "reject"}]}"#);
+    let policy = policy.to_str().unwrap();
+    let c = st.ok(&["builder", "from", "-q", "localhost/bb:1"]).stdout;
+    let c = c.trim();
+    st.write("f.txt", "from the registry\n");
+    let flags = [
+        "--tls-verify=false",
+        "--signature-policy",
+        policy,
+        "--cert-dir",
+        "/nonexistent",
+        "--creds",
+        "u:p",
+    ];
+    for verb in ["copy", "add"] {
+        let mut args = vec!["builder", verb, "-q"];
+        args.extend(flags);
+        args.extend([c, "f.txt", "/f.txt"]);
+        st.ok(&args);
+    }
+    let images = |st: &Store| st.ok(&["images", "-q", "-a"]).stdout;
+    let before = images(&st);
+    let mut args = vec!["builder", "commit", "-q"];
+    args.extend(flags);
+    args.extend([c, remote.as_str()]);
+    let r = st.ok(&args);
+    assert_eq!(r.stdout, "", "no ID for an image written elsewhere");
+    assert_eq!(images(&st), before, "the store keeps nothing of it");
+    // The registry has it: copy --from pulls it, under the policy given.
+    let c2 = st.ok(&["builder", "from", "-q", "localhost/bb:1"]).stdout;
+    let c2 = c2.trim();
+    let from = |policy: &str| {
+        st.run(&[
+            "builder",
+            "copy",
+            "-q",
+            "--tls-verify=false",
+            "--signature-policy",
+            policy,
+            "--from",
+            &remote,
+            c2,
+            "/f.txt",
+            "/again.txt",
+        ])
+    };
+    let refused = from(reject.to_str().unwrap());
+    assert_eq!(refused.code, 125, "{}", refused.stderr);
+    let r = from(policy);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = st.ok(&["builder", "run", c2, "--", "cat", "/again.txt"]);
+    assert_eq!(r.stdout, "from the registry\n");
+    // buildah checks commit's authfile before anything else.
+    let r = st.run(&[
+        "builder",
+        "commit",
+        "--authfile",
+        "/nonexistent.json",
+        c2,
+        "x",
+    ]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    assert!(r.stderr.contains("/nonexistent.json"), "{}", r.stderr);
+    // push and manifest verbs take them too.
+    st.ok(&[
+        "builder",
+        "push",
+        "-q",
+        "--tls-verify=false",
+        "--signature-policy",
+        policy,
+        "localhost/bb:1",
+        &remote,
+    ]);
+    st.ok(&[
+        "builder",
+        "manifest",
+        "create",
+        "--tls-verify=false",
+        "localhost/list",
+        &remote,
+    ]);
+    st.ok(&[
+        "builder",
+        "manifest",
+        "push",
+        "-q",
+        "--tls-verify=false",
+        "--signature-policy",
+        policy,
+        "localhost/list",
+        // Where its one image already is.
+        &format!("docker://{}/x/made:list", reg.addr()),
+    ]);
+    st.ok(&["builder", "manifest", "rm", "localhost/list"]);
+    st.ok(&["builder", "rm", "-a"]);
+    st.assert_clean();
+}
+
+/// `mount` alone lists the working containers mounted now (vfs's as
+/// overlay's); `containers` lists them oldest first, `-q`, `--format` and
+/// `--json` with full IDs (the table cuts them), `--json` under buildah's keys.
+#[test]
+fn mount_lists_the_mounted_and_containers_lists_in_creation_order() {
+    for driver in ["overlay", "vfs"] {
+        let st = Store::with_driver(driver);
+        let names: Vec<String> = (0..3)
+            .map(|_| {
+                let n = st.ok(&["builder", "from", "-q", "localhost/bb:1"]).stdout;
+                n.trim().to_string()
+            })
+            .collect();
+        let id = |n: &str| {
+            st.ok(&["builder", "inspect", "--format", "{{.ContainerID}}", n])
+                .stdout
+                .trim()
+                .to_string()
+        };
+        let ids: Vec<String> = names.iter().map(|n| id(n)).collect();
+        assert!(ids.iter().all(|i| i.len() == 64), "{ids:?}");
+        // What run and copy mount, they unmount.
+        st.ok(&["builder", "run", &names[0], "--", "true"]);
+        st.write("f.txt", "x");
+        st.ok(&["builder", "copy", "-q", &names[0], "f.txt", "/f"]);
+        assert_eq!(st.ok(&["builder", "mount"]).stdout, "", "{driver}");
+        let at = st.ok(&["builder", "mount", &names[1]]).stdout;
+        assert_eq!(
+            st.ok(&["builder", "mount"]).stdout,
+            format!("{} {at}", names[1]),
+            "{driver}"
+        );
+        assert_eq!(
+            st.ok(&["builder", "containers", "-q"]).stdout,
+            format!("{}\n", ids.join("\n")),
+            "{driver}"
+        );
+        assert_eq!(
+            st.ok(&[
+                "builder",
+                "containers",
+                "--format",
+                "{{.ContainerID}} {{.ContainerName}}"
+            ])
+            .stdout,
+            ids.iter()
+                .zip(&names)
+                .map(|(i, n)| format!("{i} {n}\n"))
+                .collect::<String>()
+        );
+        let table = st.ok(&["builder", "containers", "--noheading"]).stdout;
+        let first: Vec<&str> = table
+            .lines()
+            .map(|l| l.split(' ').next().unwrap())
+            .collect();
+        assert_eq!(first, ids.iter().map(|i| &i[..12]).collect::<Vec<_>>());
+        let listed = json(&st.ok(&["builder", "containers", "--json"]).stdout);
+        assert_eq!(listed[2]["id"], ids[2].as_str());
+        assert_eq!(listed[2]["containername"], names[2].as_str());
+        assert_eq!(listed[2]["builder"], true);
+        st.ok(&["builder", "umount", &names[1]]);
+        assert_eq!(st.ok(&["builder", "mount"]).stdout, "", "{driver}");
+        st.ok(&["builder", "rm", "-a"]);
+        st.assert_clean();
+    }
+}
+
+/// `builder rmi` reports as buildah's: `untagged: NAME` for each name, then the
+/// bare ID of each image deleted; podman's `rmi` keeps its own words.
+#[test]
+fn builder_rmi_reports_in_buildahs_words() {
+    let st = Store::new();
+    let id = st
+        .ok(&["image", "inspect", "--format", "{{.Id}}", "localhost/bb:1"])
+        .stdout;
+    let id = id.trim();
+    st.ok(&["tag", "localhost/bb:1", "t1", "t2", "t3"]);
+    assert_eq!(
+        st.ok(&["builder", "rmi", "t1"]).stdout,
+        "untagged: localhost/t1:latest\n"
+    );
+    assert_eq!(
+        st.ok(&["rmi", "t2"]).stdout,
+        "Untagged: localhost/t2:latest\n"
+    );
+    assert_eq!(
+        st.ok(&["builder", "rmi", "-f", id]).stdout,
+        format!("untagged: localhost/bb:1\nuntagged: localhost/t3:latest\n{id}\n")
+    );
+    st.ok(&[
+        "import",
+        "-q",
+        st.path("rootfs.tar").to_str().unwrap(),
+        "localhost/bb:1",
+    ]);
+    let id = st
+        .ok(&["image", "inspect", "--format", "{{.Id}}", "localhost/bb:1"])
+        .stdout;
+    assert_eq!(
+        st.ok(&["rmi", "localhost/bb:1"]).stdout,
+        format!("Untagged: localhost/bb:1\nDeleted: {id}")
+    );
     st.assert_clean();
 }

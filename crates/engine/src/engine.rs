@@ -57,6 +57,14 @@ impl Engine {
         crate::system::info(&self.store, runtime)
     }
 
+    /// The host and the store as buildah's `info` reports them.
+    pub fn buildah_info(
+        &self,
+        runtime: Option<&str>,
+    ) -> Result<crate::system::BuildahInfo, crate::Error> {
+        crate::system::buildah_info(&self.store, runtime)
+    }
+
     /// Bridge networks: `network create`, `ls`, `inspect`, `rm`, `connect` ….
     pub fn networks(&self) -> Networks<'_> {
         Networks { engine: self }

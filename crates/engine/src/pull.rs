@@ -109,6 +109,9 @@ pub struct PullReport {
     pub ids: Vec<String>,
     /// Whether anything was copied (false when a local image stood).
     pub pulled: bool,
+    /// The names an image from another transport (`oci:` …) was given; none
+    /// for a registry's (its name is the one asked for).
+    pub names: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -172,9 +175,10 @@ pub fn from_elsewhere(name: &str) -> bool {
 /// Pulls the image a new container is made from (`run`, `create`) as
 /// `o.policy` says, and returns the name to make it from. An image from
 /// elsewhere ([`from_elsewhere`]) is copied in under any policy and the
-/// container made from the copy's ID; else the name stands as given, and with
-/// `never` nothing is pulled at all (creating the container then finds the
-/// image or says it is not known).
+/// container made from the name the copy was given (its ID when none); else
+/// the name stands as given (without `docker://`), and with `never` nothing is
+/// pulled at all (creating the container then finds the image or says it is
+/// not known).
 pub fn for_container(
     store: &Arc<Store>,
     image: &str,
@@ -186,13 +190,19 @@ pub fn for_container(
     if elsewhere {
         o.policy = PullPolicy::Always;
     }
+    // A registry's image is found in the store by its name alone.
+    let name = image.strip_prefix("docker://").unwrap_or(image).to_string();
     if o.policy == PullPolicy::Never {
-        return Ok(image.to_string());
+        return Ok(name);
     }
     let report = pull(store, image, &o, progress, events)?;
-    match report.ids.into_iter().next() {
-        Some(id) if elsewhere => Ok(id),
-        _ => Ok(image.to_string()),
+    match (
+        report.names.into_iter().next(),
+        report.ids.into_iter().next(),
+    ) {
+        (Some(name), _) if elsewhere => Ok(name),
+        (None, Some(id)) if elsewhere => Ok(id),
+        _ => Ok(name),
     }
 }
 
@@ -208,14 +218,7 @@ fn pull_image(
         && !matches!(src, ImageName::Docker(_))
     {
         let policy = Policy::load(o.signature_policy.as_deref())?;
-        // A docker archive's image gets the names the archive gives it.
-        let names = match &src {
-            ImageName::DockerArchive {
-                path,
-                reference: None,
-            } => crate::images::archive::single_image_names(path),
-            _ => Vec::new(),
-        };
+        let names = transport_names(&src);
         let id = pull_one(
             store,
             &src,
@@ -230,6 +233,7 @@ fn pull_image(
         return Ok(PullReport {
             ids: vec![id],
             pulled: true,
+            names,
         });
     }
     let typed = name.strip_prefix("docker://").unwrap_or(name);
@@ -252,6 +256,7 @@ fn pull_image(
         return Ok(PullReport {
             ids: vec![lease_present(store, &img.id)?],
             pulled: false,
+            names: Vec::new(),
         });
     }
     let refs = candidates(typed, &o.context)?;
@@ -260,6 +265,7 @@ fn pull_image(
             return Ok(PullReport {
                 ids: vec![lease_present(store, &id)?],
                 pulled: false,
+                names: Vec::new(),
             });
         }
         if o.policy == PullPolicy::Never {
@@ -273,11 +279,45 @@ fn pull_image(
     for r in refs {
         events(PullEvent::Trying(&r));
         match pull_reference(store, &r, o, &policy, progress) {
-            Ok(ids) => return Ok(PullReport { ids, pulled: true }),
+            Ok(ids) => {
+                return Ok(PullReport {
+                    ids,
+                    pulled: true,
+                    names: Vec::new(),
+                });
+            }
             Err(e) => last_err = Some(e),
         }
     }
     Err(last_err.unwrap_or_else(|| PullError::NoRegistry(typed.to_string())))
+}
+
+/// The names an image copied in from another transport gets, as libimage's
+/// pull gives them: an OCI layout's path as a local name
+/// (`oci:/tmp/x/bb:latest` → `localhost/tmp/x/bb:latest`, whatever the tag), an
+/// OCI archive's the name its index gives the image, a docker archive's the
+/// tags it holds; a directory's none. A path that makes no valid name leaves
+/// the image unnamed.
+fn transport_names(src: &ImageName) -> Vec<String> {
+    use berth_storage::store::normalize_name;
+    match src {
+        ImageName::Oci { path, .. } => {
+            let path = path.to_string_lossy();
+            normalize_name(&format!("localhost/{}", path.trim_start_matches('/')))
+                .into_iter()
+                .collect()
+        }
+        ImageName::OciArchive { path, tag } => {
+            crate::images::archive::oci_archive_name(path, tag.as_deref())
+                .into_iter()
+                .collect()
+        }
+        ImageName::DockerArchive {
+            path,
+            reference: None,
+        } => crate::images::archive::single_image_names(path),
+        _ => Vec::new(),
+    }
 }
 
 /// A local image the pull found standing, leased for the rest of the command

@@ -194,15 +194,7 @@ pub fn read(info: &Info) -> Stats {
             .or_else(|| v2(&cg).and_then(|p| read_u64(&p.join(v2f))))
     };
     s.mem_usage = v1_or_v2("memory", "memory.usage_in_bytes", "memory.current").unwrap_or(0);
-    let host_mem = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|m| {
-            m.lines()
-                .find(|l| l.starts_with("MemTotal:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
-        })
-        .map(|kb| kb * 1024)
-        .unwrap_or(0);
+    let host_mem = crate::system::meminfo("MemTotal");
     let limit = find(&cg, "memory")
         .and_then(|p| read_u64(&p.join("memory.limit_in_bytes")))
         .or_else(|| v2(&cg).and_then(|p| read_u64(&p.join("memory.max"))));

@@ -166,6 +166,125 @@ impl VersionReport {
     }
 }
 
+/// buildah's `--version` line in berth's name: `berth version 0.1.0
+/// (image-spec 1.1.0, runtime-spec 1.2.0)`.
+pub fn version_line() -> String {
+    format!(
+        "berth version {VERSION} (image-spec {}, runtime-spec {})",
+        berth_image::SPEC_VERSION,
+        berth_runtime::state::OCI_VERSION
+    )
+}
+
+/// buildah's `info`: the host and the store under buildah's own keys
+/// (`buildah info | jq .host.cpus`).
+#[derive(Debug, Serialize)]
+pub struct BuildahInfo {
+    pub host: BuildahHost,
+    pub store: BuildahStore,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BuildahHost {
+    #[serde(rename = "CgroupVersion")]
+    pub cgroup_version: &'static str,
+    #[serde(rename = "Distribution")]
+    pub distribution: Distribution,
+    #[serde(rename = "MemFree")]
+    pub mem_free: u64,
+    #[serde(rename = "MemTotal")]
+    pub mem_total: u64,
+    #[serde(rename = "OCIRuntime")]
+    pub oci_runtime: String,
+    #[serde(rename = "SwapFree")]
+    pub swap_free: u64,
+    #[serde(rename = "SwapTotal")]
+    pub swap_total: u64,
+    pub arch: String,
+    pub cpus: usize,
+    pub hostname: String,
+    pub kernel: String,
+    pub os: String,
+    pub rootless: bool,
+    /// `16h 27m 57.32s (Approximately 0.67 days)`.
+    pub uptime: String,
+    pub variant: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct BuildahStore {
+    pub container_store: Count,
+    pub graph_driver_name: String,
+    pub graph_options: BTreeMap<String, String>,
+    pub graph_root: PathBuf,
+    pub graph_status: BTreeMap<String, String>,
+    pub image_store: Count,
+    pub run_root: PathBuf,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Count {
+    pub number: usize,
+}
+
+/// The report `builder info` prints, from [`info`]'s.
+pub fn buildah_info(store: &Store, runtime: Option<&str>) -> Result<BuildahInfo, Error> {
+    let i = info(store, runtime)?;
+    let uptime = std::fs::read_to_string("/proc/uptime")
+        .ok()
+        .and_then(|u| u.split_whitespace().next()?.parse::<f64>().ok())
+        .unwrap_or(0.0);
+    Ok(BuildahInfo {
+        host: BuildahHost {
+            cgroup_version: i.host.cgroup_version,
+            distribution: i.host.distribution,
+            mem_free: meminfo("MemFree"),
+            mem_total: meminfo("MemTotal"),
+            oci_runtime: i.host.oci_runtime.name,
+            swap_free: meminfo("SwapFree"),
+            swap_total: meminfo("SwapTotal"),
+            arch: i.host.arch,
+            cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            hostname: i.host.hostname,
+            kernel: i.host.kernel,
+            os: i.host.os,
+            rootless: i.host.security.rootless,
+            uptime: format!(
+                "{}h {}m {:.2}s (Approximately {:.2} days)",
+                (uptime / 3600.0) as u64,
+                (uptime % 3600.0 / 60.0) as u64,
+                uptime % 60.0,
+                uptime / 86400.0
+            ),
+            variant: String::new(),
+        },
+        store: BuildahStore {
+            container_store: Count {
+                number: i.store.container_store.number,
+            },
+            graph_driver_name: i.store.graph_driver_name,
+            graph_options: i.store.graph_options,
+            graph_root: i.store.graph_root,
+            graph_status: i.store.graph_status,
+            image_store: Count {
+                number: i.store.image_store.number,
+            },
+            run_root: i.store.run_root,
+        },
+    })
+}
+
+/// A `/proc/meminfo` figure (`MemTotal`, `MemFree`, `SwapTotal` …) in bytes;
+/// 0 when it cannot be read.
+pub fn meminfo(key: &str) -> u64 {
+    let text = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    text.lines()
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
 /// berth's `version`.
 pub fn version() -> VersionReport {
     let mine = ComponentVersion {

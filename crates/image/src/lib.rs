@@ -18,6 +18,10 @@ pub mod registries;
 pub mod transport;
 
 pub use context::Context;
+
+/// The OCI image-spec version berth reads and writes (indexes' and manifests'
+/// `artifactType` and `subject` are 1.1's).
+pub const SPEC_VERSION: &str = "1.1.0";
 pub use error::{Error, Result};
 pub use manifest::{Descriptor, Manifest, RawManifest};
 pub use transport::{ImageDestination, ImageName, ImageSource};

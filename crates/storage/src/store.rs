@@ -1640,7 +1640,14 @@ impl Store {
                 // The directory itself is the root: nothing to mount.
                 Some(r) if !r.overlay => return Ok(r.path.clone()),
                 Some(_) => {}
-                None if self.driver.kind == DriverKind::Vfs => return Ok(self.layer_path(own)),
+                // Nothing to mount, but counted as an overlay mount is, so
+                // that `mount` lists what is mounted (as containers/storage
+                // counts vfs mounts too).
+                None if self.driver.kind == DriverKind::Vfs => {
+                    let n = self.mount_count(&c.layer);
+                    self.set_mount_count(&c.layer, n.saturating_add(1))?;
+                    return Ok(self.layer_path(own));
+                }
                 None => {}
             }
             let dir = self.driver.layer_dir(&c.layer);
@@ -1705,7 +1712,7 @@ impl Store {
             Some(r) if !r.overlay => return Some(r.path.clone()),
             Some(_) => {}
             None if self.driver.kind == DriverKind::Vfs => {
-                return Some(self.driver.diff_dir(&c.layer));
+                return (self.mount_count(&c.layer) > 0).then(|| self.driver.diff_dir(&c.layer));
             }
             None => {}
         }
@@ -1718,11 +1725,16 @@ impl Store {
     pub fn unmount(&self, container: &str, force: bool) -> Result<bool> {
         let c = self.container(container)?;
         let overlaid = c.rootfs.as_ref().is_none_or(|r| r.overlay);
-        if self.driver.kind != DriverKind::Overlay || !overlaid {
+        if !overlaid {
             return Ok(false);
         }
         let _g = self.lock.exclusive()?;
         let n = self.mount_count(&c.layer).saturating_sub(1);
+        if self.driver.kind == DriverKind::Vfs {
+            let n = if force { 0 } else { n };
+            self.set_mount_count(&c.layer, n)?;
+            return Ok(n > 0);
+        }
         let merged = self.driver.layer_dir(&c.layer).join("merged");
         if n > 0 && !force && overlay::is_mounted(&merged) {
             self.set_mount_count(&c.layer, n)?;

@@ -7,7 +7,7 @@ use std::path::{Component, Path, PathBuf};
 use crate::error::CopyError;
 
 /// ADD's remote sources.
-pub(super) fn is_url(s: &str) -> bool {
+pub(crate) fn is_url(s: &str) -> bool {
     s.starts_with("http://") || s.starts_with("https://")
 }
 

@@ -68,7 +68,7 @@ impl StageState {
             &self.workdir,
             owner,
             mode,
-            false,
+            CopyKind::Copy,
         )?;
         Ok(())
     }
@@ -91,7 +91,7 @@ impl StageState {
             &self.workdir,
             owner,
             mode,
-            true,
+            CopyKind::Add,
         )?;
         Ok(())
     }
@@ -154,8 +154,22 @@ impl Owner<'_> {
     }
 }
 
+/// What a copy makes of sources beyond local files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CopyKind {
+    /// COPY: local files only.
+    Copy,
+    /// `builder copy`: URLs too, downloaded as they are.
+    Fetch,
+    /// ADD and `builder add`: URLs downloaded, local archives unpacked.
+    Add,
+}
+
 /// COPY/ADD: sources from `root` (the context or a stage's root) into the
-/// container, as one tar applied by the layer extractor.
+/// container, as one tar applied by the layer extractor. Returns the content
+/// digest (hex) of what was copied, as buildah's digest is made: the tar's
+/// digest with its entries' times zeroed, so that only names, owners, modes
+/// and contents count.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn copy_files(
     root: &Path,
@@ -165,13 +179,13 @@ pub(crate) fn copy_files(
     workdir: &str,
     owner: Owner,
     mode: Option<u32>,
-    add: bool,
-) -> Result<(), CopyError> {
+    kind: CopyKind,
+) -> Result<String, CopyError> {
     let mut sources: Vec<(PathBuf, String)> = Vec::new();
     // Downloads of ADD's URLs live here until the copy is done.
     let downloads = tempfile::tempdir()?;
     for (n, s) in files.sources.iter().enumerate() {
-        if add && is_url(s) {
+        if kind != CopyKind::Copy && is_url(s) {
             let dir = downloads.path().join(n.to_string());
             sources.push((download(s, &dir)?, s.clone()));
             continue;
@@ -202,24 +216,95 @@ pub(crate) fn copy_files(
     // The tar is streamed to the extractor through a pipe, never held whole.
     let (r, w) = std::io::pipe()?;
     std::thread::scope(|scope| {
-        let producer = scope.spawn(move || -> Result<(), CopyError> {
-            let mut b = tar::Builder::new(std::io::BufWriter::with_capacity(1 << 20, w));
+        let producer = scope.spawn(move || -> Result<String, CopyError> {
+            let w = std::io::BufWriter::with_capacity(1 << 20, ContentDigest::new(w));
+            let mut b = tar::Builder::new(w);
             b.follow_symlinks(false);
             write_sources(
-                &mut b, files, &sources, &dest, into_dir, make_dest, ignore, owner, mode, add,
+                &mut b, files, &sources, &dest, into_dir, make_dest, ignore, owner, mode, kind,
             )?;
-            b.into_inner().and_then(|mut w| w.flush())?;
-            Ok(())
+            let w = b.into_inner()?.into_inner().map_err(|e| e.into_error())?;
+            Ok(w.finish())
         });
         let applied = apply_stream(rootfs, r, owner.map.cloned());
         let produced = producer.join().expect("tar thread");
         match (produced, applied) {
-            (Ok(()), a) => a,
+            (Ok(digest), a) => a.map(|()| digest),
             // The extractor refused something: the writer only saw the pipe close.
             (Err(p), Err(a)) if p.is_broken_pipe() => Err(a),
             (Err(p), _) => Err(p),
         }
     })
+}
+
+/// A tar stream passed on to `inner` and digested on the way, each header
+/// with its times zeroed (buildah's content digest; its value is berth's own,
+/// as the tar writers differ).
+struct ContentDigest<W> {
+    inner: W,
+    digester: berth_image::digest::Digester,
+    /// The 512-byte block being filled.
+    block: Vec<u8>,
+    /// Data blocks still to come of the entry last headed.
+    data_blocks: u64,
+}
+
+impl<W: Write> ContentDigest<W> {
+    fn new(inner: W) -> Self {
+        ContentDigest {
+            inner,
+            digester: berth_image::digest::Digester::new(berth_image::digest::Algorithm::Sha256),
+            block: Vec::with_capacity(512),
+            data_blocks: 0,
+        }
+    }
+
+    fn feed(&mut self, mut bytes: &[u8]) {
+        while !bytes.is_empty() {
+            let take = (512 - self.block.len()).min(bytes.len());
+            self.block.extend_from_slice(&bytes[..take]);
+            bytes = &bytes[take..];
+            if self.block.len() == 512 {
+                self.block_done();
+                self.block.clear();
+            }
+        }
+    }
+
+    fn block_done(&mut self) {
+        if self.data_blocks > 0 || self.block.iter().all(|b| *b == 0) {
+            self.data_blocks = self.data_blocks.saturating_sub(1);
+            self.digester.update(&self.block);
+            return;
+        }
+        let mut h = tar::Header::from_byte_slice(&self.block).clone();
+        self.data_blocks = h.entry_size().unwrap_or(0).div_ceil(512);
+        h.set_mtime(0);
+        if let Some(g) = h.as_gnu_mut() {
+            g.set_atime(0);
+            g.set_ctime(0);
+        }
+        h.set_cksum();
+        self.digester.update(h.as_bytes());
+    }
+
+    /// The digest's hex; the writer is flushed.
+    fn finish(mut self) -> String {
+        let _ = self.inner.flush();
+        self.digester.finish().hex().to_string()
+    }
+}
+
+impl<W: Write> Write for ContentDigest<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.feed(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// The tar entries of COPY/ADD's sources.
@@ -234,7 +319,7 @@ fn write_sources<W: Write>(
     ignore: Option<&Ignore>,
     owner: Owner,
     mode: Option<u32>,
-    add: bool,
+    kind: CopyKind,
 ) -> Result<(), CopyError> {
     let dest = dest.to_path_buf();
     let mut made = !make_dest;
@@ -258,7 +343,7 @@ fn write_sources<W: Write>(
     for (path, shown) in sources {
         let md = std::fs::symlink_metadata(path).map_err(read_error(shown))?;
         // A downloaded archive stays an archive, as Docker has it.
-        if add && md.is_file() && !is_url(shown) && is_archive(path) {
+        if kind == CopyKind::Add && md.is_file() && !is_url(shown) && is_archive(path) {
             unpack(b, path, &dest, owner.set)?;
             continue;
         }

@@ -39,6 +39,9 @@ struct CreateArgs {
     /// Of an index given, every image (not only this machine's).
     #[arg(long)]
     all: bool,
+    /// Registry access for the images given.
+    #[command(flatten)]
+    access: Access,
     list: String,
     images: Vec<String>,
 }
@@ -114,6 +117,10 @@ struct PushArgs {
     quiet: bool,
     #[command(flatten)]
     access: Access,
+    /// Accepted for buildah's scripts: a push reads the store's own images,
+    /// which no trust policy governs.
+    #[arg(long, hide = true)]
+    signature_policy: Option<std::path::PathBuf>,
     list: String,
     /// Where to (a name, or TRANSPORT:NAME); default the list's own name.
     destination: Option<String>,
@@ -140,7 +147,7 @@ pub fn run(store_args: &StoreArgs, a: ManifestArgs) -> CmdResult {
                 all: c.all,
                 ..Default::default()
             };
-            let context = ctx(&Access::default())?;
+            let context = ctx(&c.access)?;
             let l = manifests::create_with(&store, &c.list, &c.images, &o, &context)
                 .map_err(exit::image)?;
             println!("{}", l.id);

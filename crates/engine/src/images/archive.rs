@@ -227,6 +227,31 @@ pub(crate) fn single_image_names(input: &Path) -> Vec<String> {
     }
 }
 
+/// The name an image of an OCI archive is pulled under, as libimage's pull
+/// gives it: the one its index's descriptor carries (containerd's image name,
+/// else the ref name), a short one local (`latest` → `localhost/latest:latest`);
+/// none when the descriptor names nothing or the archive cannot be read.
+pub(crate) fn oci_archive_name(input: &Path, tag: Option<&str>) -> Option<String> {
+    let index = archive_member(input, "index.json").ok()??;
+    let v: serde_json::Value = serde_json::from_slice(&index).ok()?;
+    let manifests = v["manifests"].as_array()?;
+    let ref_name =
+        |m: &serde_json::Value| m["annotations"]["org.opencontainers.image.ref.name"].clone();
+    let chosen = match tag {
+        Some(t) => manifests.iter().find(|m| ref_name(m) == t)?,
+        None => match manifests.as_slice() {
+            [one] => one,
+            _ => return None,
+        },
+    };
+    let a = &chosen["annotations"];
+    let name = a["io.containerd.image.name"]
+        .as_str()
+        .filter(|n| !n.is_empty())
+        .or_else(|| a["org.opencontainers.image.ref.name"].as_str())?;
+    normalize_name(name).ok()
+}
+
 /// Each image of the archive, as a source name and the names it is to get.
 fn archive_images(input: &Path) -> Result<Vec<(String, Vec<String>)>, ImageError> {
     let path = input.display().to_string();

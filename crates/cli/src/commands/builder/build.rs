@@ -91,8 +91,10 @@ pub struct BuildArgs {
     /// KEY=VALUE annotation on the image's manifest.
     #[arg(long)]
     annotation: Vec<String>,
-    /// Pull images the build uses: missing (default), always, never or newer.
-    #[arg(long, num_args = 0..=1, default_missing_value = "always", default_value = "missing")]
+    /// Pull images the build uses: missing (default), always, never or newer;
+    /// alone or `=true`: always (`builder build`'s, as buildah's: newer);
+    /// `=false`: never (`builder build`'s: missing).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", default_value = "missing")]
     pull: String,
     /// OS/ARCH[/VARIANT] to build for (this host's only).
     #[arg(long, conflicts_with_all = ["os", "arch", "variant"])]
@@ -148,6 +150,9 @@ pub struct BuildArgs {
     load: bool,
     /// The build context directory (default: the first -f file's, else here).
     context: Option<PathBuf>,
+    /// Run as buildah's `build` (`berth builder build`), not podman's.
+    #[arg(skip)]
+    pub(crate) buildah: bool,
 }
 
 pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
@@ -276,6 +281,11 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
         access: Some(&access),
         signature_policy: a.signature_policy.as_deref(),
         registries_conf: a.registries_conf.as_deref(),
+        booleans: if a.buildah {
+            berth_engine::PullBool::NewerMissing
+        } else {
+            berth_engine::PullBool::AlwaysNever
+        },
         ..Default::default()
     };
     for image in berth_builder::execute::images_needed(&req).map_err(exit::build)? {

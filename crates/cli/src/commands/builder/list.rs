@@ -101,19 +101,19 @@ pub(crate) fn rm(store_args: &StoreArgs, a: RmArgs) -> CmdResult {
 
 pub(crate) fn containers(store_args: &StoreArgs, a: ContainersArgs) -> CmdResult {
     let store = store_args.open()?;
-    // --quiet prints IDs cut as the table does, even with --json.
-    let full = a.notruncate || (a.json && !a.quiet);
-    let rows = inspect::rows(&store, a.all, full).map_err(exit::build)?;
+    // Only the table cuts IDs (unless --notruncate), as buildah's.
+    let table = !(a.quiet || a.json || a.format.is_some());
+    let rows = inspect::rows(&store, a.all, a.notruncate || !table).map_err(exit::build)?;
     if a.quiet {
         for r in &rows {
             println!("{}", r.container_id);
         }
         return Ok(());
     }
-    let rows = crate::output::values(&rows);
     if a.json {
-        return crate::output::print_value(&Value::Array(rows), None);
+        return crate::output::print_json(&rows);
     }
+    let rows: Vec<Value> = rows.iter().map(|r| r.template_data()).collect();
     if let Some(f) = &a.format {
         return crate::output::print_rows(&rows, f);
     }

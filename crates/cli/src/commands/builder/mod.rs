@@ -18,9 +18,13 @@ use clap::{Args, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Args)]
+#[command(arg_required_else_help = true)]
 pub struct BuilderArgs {
+    /// Print the version, as `buildah --version` does.
+    #[arg(short = 'v', long)]
+    pub(crate) version: bool,
     #[command(subcommand)]
-    pub(crate) command: BuilderCommand,
+    pub(crate) command: Option<BuilderCommand>,
 }
 
 // Parsed once; boxing the big variants buys nothing.
@@ -63,8 +67,8 @@ pub(crate) enum BuilderCommand {
     Login(crate::commands::login::LoginArgs),
     /// Log out of a registry.
     Logout(crate::commands::login::LogoutArgs),
-    /// Show the host and the store.
-    Info(crate::commands::system::InfoArgs),
+    /// Show the host and the store, as buildah's JSON.
+    Info(InfoArgs),
     /// Show berth's version.
     Version(crate::commands::system::VersionArgs),
     /// Remove dangling images (with --all, every image no container uses) and the
@@ -84,9 +88,35 @@ pub(crate) enum BuilderCommand {
 }
 
 #[derive(Args)]
+pub(crate) struct InfoArgs {
+    /// A Go template over the JSON (`{{.host.cpus}}`).
+    #[arg(short, long)]
+    format: Option<String>,
+}
+
+/// buildah's `info`: JSON of its keys, or a template over it.
+fn info(store_args: &StoreArgs, a: InfoArgs) -> CmdResult {
+    let engine = berth_engine::Engine::with_store(store_args.open()?);
+    let report = engine
+        .buildah_info(store_args.runtime.as_deref())
+        .map_err(exit::engine)?;
+    crate::output::print_value(&crate::output::value(report), a.format.as_deref())
+}
+
+#[derive(Args)]
 pub(crate) struct RenameArgs {
     container: String,
     name: String,
+}
+
+/// buildah's registry and trust flags, on a verb that may reach a registry.
+#[derive(Args)]
+pub(crate) struct RegistryFlags {
+    #[command(flatten)]
+    pub(crate) access: crate::commands::image::access::Access,
+    /// The trust policy an image pulled for the verb is checked against.
+    #[arg(long)]
+    pub(crate) signature_policy: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -97,9 +127,13 @@ pub(crate) struct CopyArgs {
     /// Octal mode of the copied files.
     #[arg(long)]
     pub(crate) chmod: Option<String>,
-    /// Copy from this working container or image instead of the host.
+    /// Copy from this working container or image instead of the host (an
+    /// image not in the store is pulled).
     #[arg(long)]
     pub(crate) from: Option<String>,
+    #[command(flatten)]
+    pub(crate) registry: RegistryFlags,
+    /// Print nothing (not the content digest).
     #[arg(short, long)]
     pub(crate) quiet: bool,
     pub(crate) container: String,
@@ -125,7 +159,11 @@ pub(crate) struct CommitArgs {
     /// Write the image ID to this file.
     #[arg(long)]
     pub(crate) iidfile: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) registry: RegistryFlags,
     pub(crate) container: String,
+    /// The image's name, or TRANSPORT:NAME (`docker://REG/NAME` …) to write it
+    /// there instead of the store.
     pub(crate) image: Option<String>,
 }
 
@@ -160,7 +198,17 @@ pub(crate) struct NameArgs {
 }
 
 pub fn run(store_args: &StoreArgs, a: BuilderArgs) -> Result<i32, Failure> {
-    match a.command {
+    if a.version {
+        println!("{}", berth_engine::system::version_line());
+        return Ok(0);
+    }
+    let Some(command) = a.command else {
+        return Err(exit::usage(
+            125,
+            "berth builder: a command is needed (see --help)",
+        ));
+    };
+    match command {
         BuilderCommand::From(a) => working::from(store_args, a).map(|_| 0),
         BuilderCommand::Run(a) => working::run_in(store_args, a),
         BuilderCommand::Copy(a) => copy(store_args, a, false).map(|_| 0),
@@ -173,12 +221,18 @@ pub fn run(store_args: &StoreArgs, a: BuilderArgs) -> Result<i32, Failure> {
         BuilderCommand::Containers(a) => containers(store_args, a).map(|_| 0),
         BuilderCommand::Inspect(a) => inspect(store_args, a).map(|_| 0),
         BuilderCommand::Images(a) => images::images(store_args, a).map(|_| 0),
-        BuilderCommand::Build(a) => build::build(store_args, a),
+        BuilderCommand::Build(mut a) => {
+            a.buildah = true;
+            build::build(store_args, a)
+        }
         BuilderCommand::ImageVerb(v) => v.run(store_args).map(|_| 0),
-        BuilderCommand::Rmi(a) => crate::commands::image::remove::rmi(store_args, a).map(|_| 0),
+        BuilderCommand::Rmi(mut a) => {
+            a.buildah = true;
+            crate::commands::image::remove::rmi(store_args, a).map(|_| 0)
+        }
         BuilderCommand::Login(a) => crate::commands::login::login(a).map(|_| 0),
         BuilderCommand::Logout(a) => crate::commands::login::logout(a).map(|_| 0),
-        BuilderCommand::Info(a) => crate::commands::system::info(store_args, a).map(|_| 0),
+        BuilderCommand::Info(a) => info(store_args, a).map(|_| 0),
         BuilderCommand::Version(a) => crate::commands::system::version(a).map(|_| 0),
         BuilderCommand::Prune(a) => prune(store_args, a).map(|_| 0),
         BuilderCommand::Unshare(a) => crate::commands::unshare::run(store_args, a, true).map(|_| 0),
@@ -205,19 +259,48 @@ fn copy(store_args: &StoreArgs, a: CopyArgs, add: bool) -> CmdResult {
     } else {
         ".".to_string()
     };
+    // An image to copy from that is not in the store is pulled, as buildah's
+    // copy does; a working container's name stands.
+    let from = match a.from {
+        Some(f) if berth_engine::container::find(&store, &f).is_err() => {
+            let how = crate::commands::image::pull::PullFor {
+                quiet: a.quiet,
+                access: Some(&a.registry.access),
+                signature_policy: a.registry.signature_policy.as_deref(),
+                ..Default::default()
+            };
+            let engine = berth_engine::Engine::with_store(store.clone());
+            Some(crate::commands::image::pull::pull_for_container(
+                &engine, &f, "missing", &how,
+            )?)
+        }
+        f => f,
+    };
     let spec = CopySpec {
         sources: paths,
         dest,
         chown: a.chown,
         chmod: a.chmod,
-        from: a.from,
+        from,
         add,
         cwd: std::env::current_dir().map_err(exit::podman)?,
     };
-    builder::copy(&store, &b, &spec).map_err(exit::build)
+    let digest = builder::copy(&store, &b, &spec).map_err(exit::build)?;
+    if !a.quiet {
+        println!("{digest}");
+    }
+    Ok(())
 }
 
 fn commit(store_args: &StoreArgs, a: CommitArgs) -> CmdResult {
+    // buildah checks the authfile first of all.
+    if let Some(f) = &a.registry.access.authfile {
+        berth_engine::access::check_authfile(f).map_err(exit::access)?;
+    }
+    let context = crate::commands::image::access::context(
+        &a.registry.access,
+        &crate::commands::image::access::PlatformArgs::default(),
+    )?;
     let store = store_args.open()?;
     let b = Builder::load(&store, &a.container).map_err(exit::build)?;
     let spec = CommitSpec {
@@ -226,13 +309,18 @@ fn commit(store_args: &StoreArgs, a: CommitArgs) -> CmdResult {
         squash: a.squash,
         rm: a.rm,
         iid_file: a.iidfile,
+        context,
     };
-    let (id, dropped) = builder::commit(&store, &b, &spec).map_err(exit::build)?;
+    let progress = crate::progress::unless_quiet(a.quiet);
+    let (id, dropped) =
+        builder::commit(&store, &b, &spec, progress.as_ref()).map_err(exit::build)?;
     for d in dropped {
         eprintln!(
             "WARN: {d} is not supported for OCI image format and will be ignored. Must use `docker` format"
         );
     }
+    // Written elsewhere, buildah prints no ID.
+    let Some(id) = id else { return Ok(()) };
     if !a.quiet {
         eprintln!("Writing manifest to image destination");
     }

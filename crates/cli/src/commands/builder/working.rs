@@ -2,7 +2,7 @@
 //! commands in it.
 
 use crate::commands::StoreArgs;
-use crate::commands::image::pull::{PullFor, pull_for};
+use crate::commands::image::pull::{PullFor, pull_for_container};
 use crate::exit::{self, CmdResult, Failure};
 use berth_builder::builder::{self, Builder, RunSpec};
 use clap::Args;
@@ -134,6 +134,9 @@ pub(super) fn from(store_args: &StoreArgs, a: FromArgs) -> CmdResult {
         ..Default::default()
     };
     let store = store_args.open()?;
+    // What to make it from: the name, or the ID an image from another
+    // transport (oci:, dir: …) was copied in as.
+    let mut found = a.image.clone();
     if a.image != "scratch" {
         let how = PullFor {
             booleans: berth_engine::PullBool::NewerMissing,
@@ -143,9 +146,11 @@ pub(super) fn from(store_args: &StoreArgs, a: FromArgs) -> CmdResult {
             registries_conf: a.registries_conf.as_deref(),
             ..Default::default()
         };
-        pull_for(store_args, &a.image, &a.pull, &how)?;
+        let engine = berth_engine::Engine::with_store(store.clone());
+        found = pull_for_container(&engine, &a.image, &a.pull, &how)?;
     }
-    let b = builder::from(&store, &a.image, a.name.as_deref(), run_with).map_err(exit::build)?;
+    let b = builder::from(&store, &a.image, &found, a.name.as_deref(), run_with)
+        .map_err(exit::build)?;
     println!("{}", b.name);
     Ok(())
 }

@@ -29,6 +29,10 @@ pub struct PushArgs {
     pub(crate) sign: crate::commands::image::trust::SignArgs,
     #[command(flatten)]
     pub(crate) access: Access,
+    /// Accepted for podman's and buildah's scripts: a push reads the store's
+    /// own image, which no trust policy governs.
+    #[arg(long, hide = true)]
+    pub(crate) signature_policy: Option<PathBuf>,
     /// The local image.
     pub(crate) image: String,
     /// Where to (a name, or TRANSPORT:NAME); default the image's own name.

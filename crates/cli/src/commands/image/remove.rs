@@ -18,6 +18,9 @@ pub struct RmiArgs {
     #[arg(short, long)]
     pub(crate) ignore: bool,
     pub(crate) images: Vec<String>,
+    /// Report as buildah's rmi (`untagged: NAME`, the bare ID), for `builder rmi`.
+    #[arg(skip)]
+    pub(crate) buildah: bool,
 }
 
 pub fn rmi(store_args: &StoreArgs, a: RmiArgs) -> CmdResult {
@@ -32,14 +35,19 @@ pub fn rmi(store_args: &StoreArgs, a: RmiArgs) -> CmdResult {
         .remove(&a.images, options)
         .map_err(exit::image)?;
     // podman's report: every name untagged, then every image deleted, then
-    // the errors (several as one, its exit code the last one's).
+    // the errors (several as one, its exit code the last one's); buildah's
+    // has the same order in its own words.
     let (done, failed): (Vec<_>, Vec<_>) = results.into_iter().partition(Result::is_ok);
     let done: Vec<_> = done.into_iter().flatten().collect();
+    let (untagged, deleted) = match a.buildah {
+        true => ("untagged: ", ""),
+        false => ("Untagged: ", "Deleted: "),
+    };
     for n in done.iter().flat_map(|r| &r.untagged) {
-        println!("Untagged: {n}");
+        println!("{untagged}{n}");
     }
     for id in done.iter().flat_map(|r| r.deleted.iter().chain(&r.parents)) {
-        println!("Deleted: {id}");
+        println!("{deleted}{id}");
     }
     let failed: Vec<_> = failed
         .into_iter()
