@@ -14,12 +14,7 @@ use clap::{Parser, Subcommand};
 use crate::exit::Failure;
 
 #[derive(Parser)]
-#[command(
-    name = "berth",
-    version,
-    about = "A daemonless container toolkit",
-    disable_help_subcommand = true
-)]
+#[command(name = "berth", version, about = "A daemonless container toolkit")]
 struct Cli {
     #[command(flatten)]
     store: commands::StoreArgs,

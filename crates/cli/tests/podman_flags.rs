@@ -1273,6 +1273,20 @@ fn images_templates_have_podmans_human_fields() {
     assert_eq!(v[0]["VirtualSize"], bytes);
 }
 
+/// `help [COMMAND]`, as podman, skopeo and buildah (cobra) have it.
+#[test]
+fn the_help_command_helps_with_any_command() {
+    for (args, usage) in [
+        (&["help", "ps"][..], "Usage: berth ps"),
+        (&["image", "help", "copy"], "Usage: berth image copy"),
+        (&["builder", "help", "from"], "Usage: berth builder from"),
+    ] {
+        let r = common::run(args);
+        assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
+        assert!(r.stdout.contains(usage), "{args:?}: {}", r.stdout);
+    }
+}
+
 #[test]
 fn containers_conf_events_logger_none_records_nothing_unless_the_flag_says_file() {
     let st = TestStore::with_busybox();
