@@ -7,6 +7,8 @@
 
 use serde_json::Value;
 
+mod gotime;
+
 /// A template that does not parse, or data it cannot be rendered with; the
 /// message is Go's wording where podman's users match it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -420,6 +422,13 @@ fn render_nodes(
 fn eval(e: &Expr, dot: &Value, vars: &Vars) -> Result<Value, TemplateError> {
     let mut piped: Option<Value> = None;
     for (func, args) in &e.stages {
+        if func.is_none()
+            && piped.is_none()
+            && let Some(v) = time_method(args, dot, vars)?
+        {
+            piped = Some(v);
+            continue;
+        }
         let mut vals = args
             .iter()
             .map(|a| eval_arg(a, dot, vars))
@@ -436,6 +445,28 @@ fn eval(e: &Expr, dot: &Value, vars: &Vars) -> Result<Value, TemplateError> {
         });
     }
     Ok(piped.unwrap_or(Value::Null))
+}
+
+/// `{{.Created.Format "2006-01-02"}}`, `{{.Created.Unix}}`: a method of a
+/// time the JSON holds as RFC 3339, as Go's time.Time has them.
+fn time_method(args: &[Arg], dot: &Value, vars: &Vars) -> Result<Option<Value>, TemplateError> {
+    let Some((Arg::Path(p), rest)) = args.split_first() else {
+        return Ok(None);
+    };
+    let Some((name, field)) = p.split_last().filter(|(_, f)| !f.is_empty()) else {
+        return Ok(None);
+    };
+    if walk(dot, p).is_ok() {
+        return Ok(None);
+    }
+    let Some(time) = walk(dot, field).ok().and_then(Value::as_str) else {
+        return Ok(None);
+    };
+    let words = rest
+        .iter()
+        .map(|a| eval_arg(a, dot, vars).map(|v| to_text(&v)))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(gotime::method(time, name, &words))
 }
 
 fn eval_arg(a: &Arg, dot: &Value, vars: &Vars) -> Result<Value, TemplateError> {
@@ -469,7 +500,7 @@ fn printed_time(e: &Expr, dot: &Value) -> Option<String> {
     if !p.last().is_some_and(|f| TIME_FIELDS.contains(&f.as_str())) {
         return None;
     }
-    walk(dot, p).ok()?.as_str().and_then(go_time)
+    walk(dot, p).ok()?.as_str().and_then(gotime::string)
 }
 
 /// `dot`'s value at a field path.
@@ -505,44 +536,6 @@ const TIME_FIELDS: [&str; 8] = [
     "CheckpointedAt",
     "RestoredAt",
 ];
-
-/// An RFC 3339 time as Go's `time.Time.String()` prints it: fraction without
-/// trailing zeros, then the offset and the zone's name (`UTC`, else the
-/// offset again).
-fn go_time(s: &str) -> Option<String> {
-    let (date, rest) = s.split_once('T')?;
-    let zone_at = rest.find(['Z', '+', '-'])?;
-    let (clock, zone) = rest.split_at(zone_at);
-    let valid = date.len() == 10
-        && date.as_bytes()[4] == b'-'
-        && clock.len() >= 8
-        && clock.as_bytes()[2] == b':'
-        && clock[..8].bytes().filter(u8::is_ascii_digit).count() == 6;
-    if !valid {
-        return None;
-    }
-    let clock = match clock.split_once('.') {
-        Some((hms, frac)) if frac.bytes().all(|b| b.is_ascii_digit()) => {
-            let frac = frac.trim_end_matches('0');
-            if frac.is_empty() {
-                hms.to_string()
-            } else {
-                format!("{hms}.{frac}")
-            }
-        }
-        Some(_) => return None,
-        None => clock.to_string(),
-    };
-    let zone = match zone {
-        "Z" => "+0000 UTC".to_string(),
-        z if z.len() == 6 && z.as_bytes()[3] == b':' => {
-            let z = z.replace(':', "");
-            format!("{z} {z}")
-        }
-        _ => return None,
-    };
-    Some(format!("{date} {clock} {zone}"))
-}
 
 fn call(f: &str, args: Vec<Value>) -> Result<Value, TemplateError> {
     let want = |n: usize| {
@@ -855,7 +848,7 @@ mod tests {
             with_times("{{json .Created}}", v.clone()),
             "\"2024-03-01T12:34:56.789000000Z\""
         );
-        assert_eq!(go_time("not a time"), None);
+        assert_eq!(gotime::string("not a time"), None);
         // Data whose times are strings (history's): as they are.
         assert_eq!(r("{{.Created}}", v), "2024-03-01T12:34:56.789000000Z");
     }
@@ -894,6 +887,22 @@ mod tests {
         let v = json!({"rootfs": {"diff_ids": ["a", "b"]}, "history": [{"created_by": "x"}]});
         assert_eq!(r("{{.RootFS.DiffIDs}}", v.clone()), "[a b]");
         assert_eq!(r("{{range .History}}{{.CreatedBy}}{{end}}", v), "x");
+    }
+
+    #[test]
+    fn time_methods_of_rfc3339_times() {
+        let v = json!({"Created": "2024-03-01T12:34:56.5Z", "Name": "x"});
+        assert_eq!(
+            r(r#"{{.Created.Format "2006-01-02"}}"#, v.clone()),
+            "2024-03-01"
+        );
+        assert_eq!(r("{{.Created.Unix}}", v.clone()), "1709296496");
+        // Not a time, or not a method: Go's error.
+        let e = Template::parse("{{.Name.Unix}}")
+            .unwrap()
+            .render(&v)
+            .unwrap_err();
+        assert!(e.to_string().contains("can't evaluate field Unix"), "{e}");
     }
 
     #[test]
