@@ -17,6 +17,10 @@ fn message(e: &Event) -> Value {
         .collect();
     attributes.insert("name".into(), json!(e.name));
     attributes.insert("image".into(), json!(e.image));
+    // Docker's name for the exit code of a `die`.
+    if let Some(code) = attributes.get("containerExitCode").cloned() {
+        attributes.insert("exitCode".into(), code);
+    }
     // Docker calls a container's exit `die`.
     let action = if e.status == "died" {
         "die"

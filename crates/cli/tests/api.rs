@@ -1443,6 +1443,72 @@ fn the_service_serves_a_socket_systemd_passes() {
     assert!(out.status.success(), "{out:?}");
 }
 
+/// `docker events` through the service: docker's action names (`die`, with
+/// its `exitCode`) and podman's others (kill, stop) as docker has them too.
+#[test]
+fn docker_events_say_what_happened_in_dockers_words() {
+    let st = TestStore::with_busybox();
+    let svc = Service::start(&st, "0");
+    let r = st.run(&[
+        "run",
+        "--name",
+        "ev3",
+        "--network",
+        "none",
+        IMG,
+        "sh",
+        "-c",
+        "exit 3",
+    ]);
+    assert_eq!(r.code, 3);
+    st.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "evk",
+        "--network",
+        "none",
+        IMG,
+        "sleep",
+        "600",
+    ]);
+    st.ok(&["stop", "-t", "0", "evk"]);
+    let until = (std::time::SystemTime::now() + std::time::Duration::from_secs(1))
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        .to_string();
+    let events = |filter: &str| {
+        let args = [
+            "events",
+            "--since",
+            "0",
+            "--until",
+            &until,
+            "--filter",
+            filter,
+            "--format",
+            "{{.Actor.Attributes.name}} {{.Action}} {{.Actor.Attributes.exitCode}}",
+        ];
+        let (code, out, err) = docker(&svc, &args, "");
+        assert_eq!(code, 0, "{err}");
+        out
+    };
+    assert_eq!(
+        events("container=ev3")
+            .lines()
+            .filter(|l| l.contains(" die "))
+            .collect::<Vec<_>>(),
+        ["ev3 die 3"]
+    );
+    let evk = events("container=evk");
+    assert!(
+        evk.contains("evk kill") || evk.contains("evk stop"),
+        "{evk}"
+    );
+    st.ok(&["rm", "ev3", "evk"]);
+}
+
 /// Clients that go away in the middle of a followed log or event stream
 /// leave no thread of the service behind.
 #[test]
