@@ -357,6 +357,11 @@ fn inspect_fields_config_and_format_match_skopeo() {
         assert_eq!(ours[field], theirs[field], "{field}: {ours} / {theirs}");
     }
     assert_eq!(ours["Labels"]["org.berth.fixture"], "small");
+    // A layout has no name: both leave the key out.
+    let ours = json(&ok(&["image", "inspect", &oci(&fx)]).stdout);
+    let theirs = json(&skopeo(&["inspect", &oci(&fx)]).stdout);
+    assert_eq!(ours.get("Name"), theirs.get("Name"), "{ours} / {theirs}");
+    let ours = json(&ok(&["image", "inspect", NO_TLS, &dst]).stdout);
     // skopeo 1.9 has no LayersData yet: it is the manifest's layers.
     let m = oci_manifest(&fx.layout, &fx.tag);
     let data = ours["LayersData"].as_array().unwrap();

@@ -50,6 +50,8 @@ pub fn read_config(src: &dyn ImageSource, m: &ImageManifest) -> Result<Vec<u8>> 
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Inspected {
+    /// A registry image's name; none for a layout or archive (skopeo's omitempty).
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub name: String,
     pub digest: String,
     pub repo_tags: Vec<String>,
