@@ -361,6 +361,13 @@ fn inspect_fields_config_and_format_match_skopeo() {
     let ours = json(&ok(&["image", "inspect", &oci(&fx)]).stdout);
     let theirs = json(&skopeo(&["inspect", &oci(&fx)]).stdout);
     assert_eq!(ours.get("Name"), theirs.get("Name"), "{ours} / {theirs}");
+    // Templates print as skopeo's: its maps and lists, a nil one as map[]
+    // or [], its times with their methods.
+    let plain = format!("oci:{}", tmp.path().join("plain").display());
+    ok(&["image", "copy", "-q", &oci(&fx), &plain]);
+    let f = "{{.Labels}}|{{.Env}}|{{.Created.Format \"2006\"}}";
+    let ours = ok(&["image", "inspect", "--format", f, &plain]).stdout;
+    assert_eq!(ours, skopeo(&["inspect", "--format", f, &plain]).stdout);
     let ours = json(&ok(&["image", "inspect", NO_TLS, &dst]).stdout);
     // skopeo 1.9 has no LayersData yet: it is the manifest's layers.
     let m = oci_manifest(&fx.layout, &fx.tag);

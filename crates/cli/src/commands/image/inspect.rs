@@ -57,7 +57,21 @@ pub(crate) fn inspect(store: &StoreArgs, a: InspectArgs) -> CmdResult {
     match inspect_remote(&store.options(), &name, &ctx, req).map_err(exit::transfer)? {
         Inspection::RawManifest(b) | Inspection::RawConfig(b) => write_out(&b),
         Inspection::Config(v) => print_doc(&v, format),
-        Inspection::Image(i) => print_doc(&crate::output::value(i), format),
+        Inspection::Image(i) => {
+            let mut v = crate::output::value(i);
+            // Go's templates print skopeo's nil map and list as map[] and [].
+            if format.is_some() {
+                for (key, empty) in [
+                    ("Labels", serde_json::json!({})),
+                    ("Env", serde_json::json!([])),
+                ] {
+                    if v[key].is_null() {
+                        v[key] = empty;
+                    }
+                }
+            }
+            print_doc(&v, format)
+        }
     }
 }
 
