@@ -1287,6 +1287,74 @@ fn the_help_command_helps_with_any_command() {
     }
 }
 
+/// `--sysctl` (namespaced parameters only, none of a namespace shared with the
+/// host), `--oom-score-adj` and `--label-file`, as podman takes them.
+#[test]
+fn sysctls_oom_score_and_label_files() {
+    let st = TestStore::with_busybox();
+    let r = st.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--sysctl",
+        "net.ipv4.ip_forward=1",
+        "--sysctl",
+        "kernel.shmmax=1000000",
+        "--oom-score-adj",
+        "500",
+        "localhost/bb:1",
+        "cat",
+        "/proc/sys/net/ipv4/ip_forward",
+        "/proc/sys/kernel/shmmax",
+        "/proc/self/oom_score_adj",
+    ]);
+    assert_eq!(r.stdout, "1\n1000000\n500\n");
+    for (flags, words) in [
+        (
+            &["--sysctl", "vm.swappiness=1"][..],
+            "sysctl 'vm.swappiness' is not allowed",
+        ),
+        (
+            &["--sysctl", "net.core.somaxconn"],
+            "must be in the form of KEY=VALUE",
+        ),
+        (
+            &["--network", "host", "--sysctl", "net.ipv4.ip_forward=1"],
+            "can't be set since Network Namespace set to host",
+        ),
+        (&["--oom-score-adj", "1001"], "1001"),
+    ] {
+        let mut args = vec!["run", "--rm"];
+        args.extend(flags);
+        args.extend(["localhost/bb:1", "true"]);
+        let r = st.run(&args);
+        assert_eq!(r.code, 125, "{flags:?}");
+        assert!(r.stderr.contains(words), "{flags:?}: {}", r.stderr);
+    }
+    let file = st.path().join("labels");
+    std::fs::write(&file, "a=1\n# a comment\n\nb\n").unwrap();
+    st.ok(&[
+        "create",
+        "--name",
+        "lf",
+        "--network",
+        "none",
+        "--label-file",
+        file.to_str().unwrap(),
+        "-l",
+        "c=3",
+        "--sysctl",
+        "net.core.somaxconn=100",
+        "localhost/bb:1",
+    ]);
+    assert_eq!(st.inspect("lf", ".Config.Labels"), "map[a:1 b: c:3]");
+    assert_eq!(
+        st.inspect("lf", ".HostConfig.Sysctls"),
+        "map[net.core.somaxconn:100]"
+    );
+}
+
 #[test]
 fn containers_conf_events_logger_none_records_nothing_unless_the_flag_says_file() {
     let st = TestStore::with_busybox();

@@ -37,6 +37,26 @@ pub fn parse_file(text: &str) -> Vec<String> {
     )
 }
 
+/// `--label-file`s: their KEY=VALUE lines (a bare KEY: an empty value), blank
+/// lines and `#` comments left out.
+pub fn labels_from_files(files: &[impl AsRef<Path>]) -> Result<Vec<String>, EnvFileError> {
+    let mut out = Vec::new();
+    for f in files {
+        let path = f.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|source| EnvFileError {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let lines = text.lines().map(str::trim);
+        out.extend(
+            lines
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(String::from),
+        );
+    }
+    Ok(out)
+}
+
 /// `--env-file`s, read in order.
 pub fn from_files(files: &[impl AsRef<Path>]) -> Result<Vec<String>, EnvFileError> {
     let mut out = Vec::new();

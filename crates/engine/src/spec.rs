@@ -67,6 +67,9 @@ pub enum SpecError {
     Timezone { tz: String, reason: String },
     #[error("--shm-size {size}: {source}")]
     ShmSize { size: String, source: InvalidSize },
+    /// A `--sysctl` refused, in podman's words.
+    #[error("{0}")]
+    Sysctl(String),
     #[error(transparent)]
     User(#[from] UserError),
     #[error(transparent)]
@@ -300,6 +303,12 @@ pub struct ProcessOptions {
     pub conmon_pidfile: Option<std::path::PathBuf>,
     /// `--systemd`: systemd as the container's init.
     pub systemd: crate::systemd::SystemdMode,
+    /// `--sysctl KEY=VALUE`: namespaced kernel parameters, checked at create.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sysctls: Vec<String>,
+    /// `--oom-score-adj`: the process's OOM killer score adjustment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oom_score_adj: Option<i32>,
     /// The command line that made the container (podman's CreateCommand),
     /// which `generate systemd --new` turns into its unit's `run`; empty for
     /// one made over the REST API or by kube play.
@@ -866,8 +875,10 @@ pub fn generate(
         user,
         rlimits,
         no_new_privileges,
+        oom_score_adj: o.oom_score_adj,
         ..Default::default()
     };
+    let sysctl = sysctls_for(o)?;
     // Rootless without a delegated cgroup (cgroup v1): no cgroup, so no limits, as
     // podman has it there.
     let rootless = berth_runtime::userns::rootless_uid().is_some();
@@ -917,10 +928,66 @@ pub fn generate(
                 .id_map
                 .as_ref()
                 .map_or_else(Vec::new, |m| spec_ids(&m.gids)),
+            sysctl,
             ..Default::default()
         }),
         ..Default::default()
     })
+}
+
+/// `--sysctl` flags checked as podman checks them: KEY=VALUE, no stray
+/// spaces, and only kernel parameters a container's own namespaces hold.
+pub fn parse_sysctls(flags: &[String]) -> Result<Vec<(String, String)>, SpecError> {
+    const NAMESPACED: [&str; 8] = [
+        "kernel.msgmax",
+        "kernel.msgmnb",
+        "kernel.msgmni",
+        "kernel.sem",
+        "kernel.shmall",
+        "kernel.shmmax",
+        "kernel.shmmni",
+        "kernel.shm_rmid_forced",
+    ];
+    flags
+        .iter()
+        .map(|f| {
+            let bad = |why: String| SpecError::Sysctl(why);
+            let (k, v) = f.split_once('=').ok_or_else(|| {
+                bad(format!(
+                    "{f} is invalid, sysctl values must be in the form of KEY=VALUE"
+                ))
+            })?;
+            if k.trim() != k || v.trim() != v {
+                return Err(bad(format!("'{f}' is invalid, extra spaces found")));
+            }
+            let prefixed = ["net.", "fs.mqueue."].iter().any(|p| k.starts_with(p));
+            if !NAMESPACED.contains(&k) && !prefixed {
+                return Err(bad(format!("sysctl '{k}' is not allowed")));
+            }
+            Ok((k.to_string(), v.to_string()))
+        })
+        .collect()
+}
+
+/// The container's sysctls; one for a namespace it shares with the host is
+/// refused (it would change the host's), as podman refuses it.
+fn sysctls_for(
+    o: &ProcessOptions,
+) -> Result<std::collections::BTreeMap<String, String>, SpecError> {
+    let mut out = std::collections::BTreeMap::new();
+    for (k, v) in parse_sysctls(&o.sysctls)? {
+        let host =
+            |ns: &str| format!("sysctl {k}={v} can't be set since {ns} Namespace set to host");
+        let ipc = k.starts_with("fs.mqueue.") || k.starts_with("kernel.");
+        if ipc && o.ipc.is_host() {
+            return Err(SpecError::Sysctl(host("IPC")));
+        }
+        if k.starts_with("net.") && o.network == crate::network::NetworkMode::Host {
+            return Err(SpecError::Sysctl(host("Network")));
+        }
+        out.insert(k, v);
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

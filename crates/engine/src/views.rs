@@ -378,6 +378,9 @@ pub struct HostConfig {
     pub readonly_rootfs: bool,
     pub cap_add: Vec<String>,
     pub cap_drop: Vec<String>,
+    /// `--sysctl`s, as podman shows them.
+    pub sysctls: std::collections::BTreeMap<String, String>,
+    pub oom_score_adj: i32,
     /// A user namespace of its own (`--uidmap`): its map, podman's
     /// CONTAINER:HOST:SIZE strings.
     #[serde(rename = "IDMappings", skip_serializing_if = "Option::is_none")]
@@ -514,6 +517,11 @@ impl ContainerInspect {
                 readonly_rootfs: p.read_only,
                 cap_add: p.cap_add.clone(),
                 cap_drop: p.cap_drop.clone(),
+                sysctls: crate::spec::parse_sysctls(&p.sysctls)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .collect(),
+                oom_score_adj: p.oom_score_adj.unwrap_or(0),
                 id_mappings: p.id_map.as_ref().map(IdMappingsView::of),
                 userns_mode: match (&p.userns_of, &p.id_map) {
                     (Some(of), _) => format!("container:{of}"),

@@ -163,6 +163,15 @@ pub struct ContainerArgs {
     /// Set a label (KEY=VALUE).
     #[arg(short, long)]
     pub(crate) label: Vec<String>,
+    /// Read labels from a file (KEY=VALUE lines).
+    #[arg(long)]
+    pub(crate) label_file: Vec<std::path::PathBuf>,
+    /// A namespaced kernel parameter (KEY=VALUE: net.*, fs.mqueue.*, kernel.shm*/msg*/sem).
+    #[arg(long)]
+    pub(crate) sysctl: Vec<String>,
+    /// The process's OOM killer score adjustment (-1000 to 1000).
+    #[arg(long, allow_hyphen_values = true, value_parser = clap::value_parser!(i32).range(-1000..=1000))]
+    pub(crate) oom_score_adj: Option<i32>,
     /// Read environment variables from a file (KEY=VALUE lines).
     #[arg(long)]
     pub(crate) env_file: Vec<std::path::PathBuf>,

@@ -128,7 +128,17 @@ pub(crate) fn options(
             privileged: a.privileged,
             security_opt: a.security_opt,
             ulimits: a.ulimit,
-            labels: a.label,
+            labels: {
+                let mut labels =
+                    berth_engine::env::labels_from_files(&a.label_file).map_err(exit::podman)?;
+                labels.extend(a.label);
+                labels
+            },
+            sysctls: {
+                berth_engine::spec::parse_sysctls(&a.sysctl).map_err(exit::podman)?;
+                a.sysctl
+            },
+            oom_score_adj: a.oom_score_adj,
             stop_signal: a.stop_signal,
             stop_timeout: a.stop_timeout,
             timeout: a.timeout,
