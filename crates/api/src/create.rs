@@ -82,6 +82,12 @@ struct HostConfigBody {
     memory_reservation: i64,
     nano_cpus: i64,
     cpu_shares: u64,
+    cpu_period: u64,
+    cpu_quota: i64,
+    memory_swappiness: Option<i64>,
+    oom_kill_disable: Option<bool>,
+    sysctls: Option<BTreeMap<String, String>>,
+    oom_score_adj: Option<i32>,
     cpuset_cpus: String,
     cpuset_mems: String,
     pids_limit: Option<i64>,
@@ -189,6 +195,18 @@ pub fn run_options(body: CreateBody, name: Option<String>) -> Result<RunOptions,
         group_add: h.group_add.unwrap_or_default(),
         volumes_from: h.volumes_from.unwrap_or_default(),
         cpu_shares: (h.cpu_shares > 0).then_some(h.cpu_shares),
+        cpu_period: (h.cpu_period > 0).then_some(h.cpu_period),
+        cpu_quota: (h.cpu_quota != 0).then_some(h.cpu_quota),
+        // Docker's -1: not set.
+        memory_swappiness: h.memory_swappiness.and_then(|s| u64::try_from(s).ok()),
+        oom_kill_disable: h.oom_kill_disable.filter(|d| *d),
+        sysctls: h
+            .sysctls
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect(),
+        oom_score_adj: h.oom_score_adj.filter(|a| *a != 0),
         cpuset_cpus: non_empty(h.cpuset_cpus),
         cpuset_mems: non_empty(h.cpuset_mems),
         cpus: (h.nano_cpus > 0).then(|| h.nano_cpus as f64 / 1e9),

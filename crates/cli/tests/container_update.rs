@@ -99,3 +99,76 @@ fn update_refuses_what_it_cannot_do() {
     let r = st.run(&["update", "--blkio-weight=5", "c"]);
     assert_eq!(r.code, 125, "{}", r.stderr);
 }
+
+/// `--cpu-period/--cpu-quota` (instead of `--cpus`, never with it),
+/// `--memory-swappiness` and `--oom-kill-disable` at run, and changed by
+/// `update`: in the cgroup and in inspect.
+#[test]
+fn cfs_period_quota_swappiness_and_the_oom_killer() {
+    let st = TestStore::with_busybox();
+    let v2 = std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
+    let id = st
+        .ok(&[
+            "run",
+            "-d",
+            "--network",
+            "none",
+            "--cpu-period",
+            "50000",
+            "--cpu-quota",
+            "25000",
+            "--memory",
+            "64m",
+            "--memory-swappiness",
+            "10",
+            "--oom-kill-disable",
+            "localhost/bb:1",
+            "sleep",
+            "1000",
+        ])
+        .stdout
+        .trim()
+        .to_string();
+    let read = |file: &str| {
+        let path = format!("/sys/fs/cgroup/{file}");
+        st.ok(&["exec", &id, "cat", &path])
+            .stdout
+            .trim()
+            .to_string()
+    };
+    if v2 {
+        assert_eq!(read("cpu.max"), "25000 50000");
+    } else {
+        assert_eq!(read("cpu/cpu.cfs_period_us"), "50000");
+        assert_eq!(read("cpu/cpu.cfs_quota_us"), "25000");
+        assert_eq!(read("memory/memory.swappiness"), "10");
+        assert!(read("memory/memory.oom_control").contains("oom_kill_disable 1"));
+    }
+    assert_eq!(st.inspect(&id, ".HostConfig.CpuPeriod"), "50000");
+    assert_eq!(st.inspect(&id, ".HostConfig.CpuQuota"), "25000");
+    assert_eq!(st.inspect(&id, ".HostConfig.MemorySwappiness"), "10");
+    assert_eq!(st.inspect(&id, ".HostConfig.OomKillDisable"), "true");
+    st.ok(&["update", "--cpu-quota", "40000", &id]);
+    if !v2 {
+        assert_eq!(read("cpu/cpu.cfs_quota_us"), "40000");
+    }
+    assert_eq!(st.inspect(&id, ".HostConfig.CpuQuota"), "40000");
+    let r = st.run(&[
+        "run",
+        "--rm",
+        "--cpus",
+        "1",
+        "--cpu-quota",
+        "1000",
+        "localhost/bb:1",
+        "true",
+    ]);
+    assert_eq!(r.code, 125);
+    assert!(
+        r.stderr
+            .contains("--cpu-quota and --cpus cannot be set together"),
+        "{}",
+        r.stderr
+    );
+    st.ok(&["rm", "-f", "-t", "0", &id]);
+}

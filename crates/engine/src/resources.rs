@@ -19,11 +19,32 @@ pub fn of(o: &ProcessOptions) -> Result<Option<Resources>, SecurityError> {
         cpu.cpus = o.cpuset_cpus.clone().or(cpu.cpus.take());
         cpu.mems = o.cpuset_mems.clone().or(cpu.mems.take());
     }
-    if o.memory_swap.is_some() || o.memory_reservation.is_some() {
+    if o.cpu_period.is_some() || o.cpu_quota.is_some() {
+        if o.cpus.is_some() {
+            let flag = if o.cpu_period.is_some() {
+                "--cpu-period"
+            } else {
+                "--cpu-quota"
+            };
+            return Err(SecurityError::Conflict(format!(
+                "{flag} and --cpus cannot be set together"
+            )));
+        }
+        let r = resources.get_or_insert_with(Default::default);
+        let cpu = r.cpu.get_or_insert_with(Default::default);
+        cpu.period = o.cpu_period.or(cpu.period);
+        cpu.quota = o.cpu_quota.or(cpu.quota);
+    }
+    let memory_set = [o.memory_swap, o.memory_reservation]
+        .iter()
+        .any(Option::is_some);
+    if memory_set || o.memory_swappiness.is_some() || o.oom_kill_disable.is_some() {
         let r = resources.get_or_insert_with(Default::default);
         let m = r.memory.get_or_insert_with(Default::default);
         m.swap = o.memory_swap.or(m.swap);
         m.reservation = o.memory_reservation.or(m.reservation);
+        m.swappiness = o.memory_swappiness.or(m.swappiness);
+        m.disable_oom_killer = o.oom_kill_disable.filter(|d| *d).or(m.disable_oom_killer);
     }
     let throttles = [
         &o.device_read_bps,
@@ -138,6 +159,13 @@ pub struct ResourceUpdate {
     pub cpuset_mems: Option<String>,
     pub pids_limit: Option<i64>,
     pub blkio_weight: Option<u16>,
+    /// `--cpu-period`/`--cpu-quota` (microseconds), instead of `--cpus`.
+    pub cpu_period: Option<u64>,
+    pub cpu_quota: Option<i64>,
+    /// `--memory-swappiness` (0 to 100).
+    pub memory_swappiness: Option<u64>,
+    /// `--oom-kill-disable`.
+    pub oom_kill_disable: Option<bool>,
 }
 
 impl ResourceUpdate {
@@ -157,6 +185,10 @@ impl ResourceUpdate {
         set(&mut self.cpuset_mems, &top.cpuset_mems);
         set(&mut self.pids_limit, &top.pids_limit);
         set(&mut self.blkio_weight, &top.blkio_weight);
+        set(&mut self.cpu_period, &top.cpu_period);
+        set(&mut self.cpu_quota, &top.cpu_quota);
+        set(&mut self.memory_swappiness, &top.memory_swappiness);
+        set(&mut self.oom_kill_disable, &top.oom_kill_disable);
         self
     }
 
@@ -171,6 +203,10 @@ impl ResourceUpdate {
         set(&mut o.cpuset_mems, &self.cpuset_mems);
         set(&mut o.pids_limit, &self.pids_limit);
         set(&mut o.blkio_weight, &self.blkio_weight);
+        set(&mut o.cpu_period, &self.cpu_period);
+        set(&mut o.cpu_quota, &self.cpu_quota);
+        set(&mut o.memory_swappiness, &self.memory_swappiness);
+        set(&mut o.oom_kill_disable, &self.oom_kill_disable);
     }
 }
 

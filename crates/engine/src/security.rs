@@ -31,6 +31,9 @@ pub enum SecurityError {
     MemoryBelowMinimum(String),
     #[error("--cpus {0}: must be more than 0")]
     Cpus(f64),
+    /// Limits that cannot go together, in podman's words.
+    #[error("{0}")]
+    Conflict(String),
     /// podman's words, without the flag's name.
     #[error("{0}")]
     DeviceCgroupRule(String),

@@ -248,6 +248,16 @@ pub struct ProcessOptions {
     /// `--memory-reservation` (the soft limit), in bytes.
     pub memory_swap: Option<i64>,
     pub memory_reservation: Option<i64>,
+    /// `--cpu-period`, `--cpu-quota` (microseconds), `--memory-swappiness`,
+    /// `--oom-kill-disable`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_period: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_quota: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_swappiness: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oom_kill_disable: Option<bool>,
     /// `--blkio-weight` (10 to 1000).
     pub blkio_weight: Option<u16>,
     /// `--device-read-bps`, `--device-write-bps`, `--device-read-iops`,

@@ -371,6 +371,9 @@ pub struct HostConfig {
     pub nano_cpus: i64,
     pub cpu_period: u64,
     pub cpu_quota: i64,
+    /// -1 when not set, as podman shows it.
+    pub memory_swappiness: i64,
+    pub oom_kill_disable: bool,
     pub privileged: bool,
     pub auto_remove: bool,
     pub restart_policy: RestartPolicyView,
@@ -506,8 +509,14 @@ impl ContainerInspect {
                     .collect(),
                 memory: p.memory.map_or(0, |m| m.0),
                 nano_cpus: p.cpus.map_or(0, |c| (c * 1e9).round() as i64),
-                cpu_period: if p.cpus.is_some() { 100_000 } else { 0 },
-                cpu_quota: p.cpus.map_or(0, |c| (c * 100_000.0).round() as i64),
+                cpu_period: p
+                    .cpu_period
+                    .unwrap_or(if p.cpus.is_some() { 100_000 } else { 0 }),
+                cpu_quota: p
+                    .cpu_quota
+                    .unwrap_or_else(|| p.cpus.map_or(0, |c| (c * 100_000.0).round() as i64)),
+                memory_swappiness: p.memory_swappiness.map_or(-1, |s| s as i64),
+                oom_kill_disable: p.oom_kill_disable.unwrap_or(false),
                 privileged: p.privileged,
                 auto_remove: i.config.rm,
                 restart_policy: RestartPolicyView {

@@ -336,6 +336,18 @@ pub(crate) struct ResourceFlags {
     /// Block IO weight, 10 to 1000.
     #[arg(long, value_parser = clap::value_parser!(u16).range(10..=1000))]
     pub(crate) blkio_weight: Option<u16>,
+    /// The CPU CFS period, in microseconds (with --cpu-quota, instead of --cpus).
+    #[arg(long)]
+    pub(crate) cpu_period: Option<u64>,
+    /// The CPU CFS quota per period, in microseconds.
+    #[arg(long, allow_hyphen_values = true)]
+    pub(crate) cpu_quota: Option<i64>,
+    /// How readily the container's memory is swapped (0 to 100).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(0..=100))]
+    pub(crate) memory_swappiness: Option<u64>,
+    /// Keep the kernel's OOM killer from the container (with --memory).
+    #[arg(long)]
+    pub(crate) oom_kill_disable: bool,
 }
 
 impl ResourceFlags {
@@ -363,6 +375,10 @@ impl ResourceFlags {
             cpuset_mems: self.cpuset_mems,
             pids_limit: self.pids_limit,
             blkio_weight: self.blkio_weight,
+            cpu_period: self.cpu_period,
+            cpu_quota: self.cpu_quota,
+            memory_swappiness: self.memory_swappiness,
+            oom_kill_disable: self.oom_kill_disable.then_some(true),
         })
     }
 }
