@@ -257,6 +257,27 @@ fn missing_image_exits_2_and_bad_names_exit_1() {
         reg.addr()
     );
     assert!(r.stderr.contains(&said), "{}", r.stderr);
+    let opening = format!("initializing source docker://{}/no/such:img: ", reg.addr());
+    assert!(r.stderr.contains(&opening), "{}", r.stderr);
+    // podman's pull says the same.
+    let store = tempfile::tempdir().unwrap();
+    let root = store.path().join("root");
+    let runroot = store.path().join("run");
+    let r = run(&[
+        "--root",
+        root.to_str().unwrap(),
+        "--runroot",
+        runroot.to_str().unwrap(),
+        "pull",
+        NO_TLS,
+        &format!("{}/no/such:img", reg.addr()),
+    ]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&opening) && r.stderr.contains("manifest unknown"),
+        "{}",
+        r.stderr
+    );
     for bad in [
         "docker://Upper/Case",
         "docker://a@sha256:1234",

@@ -19,12 +19,19 @@ pub enum Error {
     /// A registry has no manifest for the reference: what it said, in
     /// containers/image's words (`reading manifest TAG in REPO: manifest
     /// unknown: manifest unknown`), which scripts match.
-    #[error("{image}: reading manifest {which} in {repository}: {said}")]
+    #[error("reading manifest {which} in {repository}: {said}")]
     ManifestUnknown {
-        image: String,
         which: String,
         repository: String,
         said: String,
+    },
+    /// A registry image could not be opened (reached, or its manifest read),
+    /// in containers/image's words, which podman's and skopeo's users match.
+    #[error("initializing source docker://{name}: {source}")]
+    InitializingSource {
+        name: String,
+        #[source]
+        source: Box<Error>,
     },
     #[error("{what}: blob {digest} not found")]
     BlobNotFound { what: String, digest: Digest },
@@ -70,7 +77,10 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     /// Whether trying again may succeed (the registry was briefly unwell).
     pub fn is_transient(&self) -> bool {
-        matches!(self, Error::Transient { .. })
+        match self {
+            Error::InitializingSource { source, .. } => source.is_transient(),
+            e => matches!(e, Error::Transient { .. }),
+        }
     }
 
     /// An I/O error with the path it concerns.
@@ -84,10 +94,15 @@ impl Error {
     /// Whether the error says the image (or a blob it names) does not exist —
     /// skopeo exits 2 for that.
     pub fn is_not_found(&self) -> bool {
-        matches!(
-            self,
-            Error::ImageNotFound(_) | Error::ManifestUnknown { .. } | Error::BlobNotFound { .. }
-        )
+        match self {
+            Error::InitializingSource { source, .. } => source.is_not_found(),
+            e => matches!(
+                e,
+                Error::ImageNotFound(_)
+                    | Error::ManifestUnknown { .. }
+                    | Error::BlobNotFound { .. }
+            ),
+        }
     }
 }
 

@@ -87,10 +87,11 @@ impl DockerSource {
             match attempt {
                 Ok(s) => return Ok(s),
                 Err(e) if ep.is_mirror => last_err = Some(e),
-                Err(e) => return Err(e),
+                Err(e) => return Err(initializing(reference, e)),
             }
         }
-        Err(last_err.unwrap_or_else(|| Error::ImageNotFound(reference.to_string())))
+        let e = last_err.unwrap_or_else(|| Error::ImageNotFound(reference.to_string()));
+        Err(initializing(reference, e))
     }
 
     pub fn reference(&self) -> &Reference {
@@ -117,7 +118,6 @@ pub fn fetch_manifest(client: &Client, reference: &Reference, which: &str) -> Re
         )
         .map_err(|e| match e {
             SendError::Status(f) if is_not_found(&f) => Error::ManifestUnknown {
-                image: reference.to_string(),
                 which: which.to_string(),
                 repository: reference.name(),
                 said: f.said(),
@@ -147,6 +147,18 @@ pub fn fetch_manifest(client: &Client, reference: &Reference, which: &str) -> Re
     }
     let mt = mt.split(';').next().unwrap_or("").trim().to_string();
     Ok(RawManifest::new(bytes, mt))
+}
+
+/// An error opening `reference`, as containers/image words it.
+fn initializing(reference: &Reference, e: Error) -> Error {
+    match e {
+        // Blocked in registries.conf or a bad name: said as it is.
+        Error::Blocked { .. } | Error::ImageName(..) => e,
+        e => Error::InitializingSource {
+            name: reference.to_string(),
+            source: Box::new(e),
+        },
+    }
 }
 
 fn not_found_or(client: &Client, e: SendError, url: &str, what: impl Fn() -> String) -> Error {
