@@ -88,6 +88,7 @@ struct HostConfigBody {
     oom_kill_disable: Option<bool>,
     sysctls: Option<BTreeMap<String, String>>,
     oom_score_adj: Option<i32>,
+    cgroupns_mode: String,
     cpuset_cpus: String,
     cpuset_mems: String,
     pids_limit: Option<i64>,
@@ -207,6 +208,8 @@ pub fn run_options(body: CreateBody, name: Option<String>) -> Result<RunOptions,
             .map(|(k, v)| format!("{k}={v}"))
             .collect(),
         oom_score_adj: h.oom_score_adj.filter(|a| *a != 0),
+        cgroupns: berth_engine::namespaces::NsMode::parse_cgroupns(Some(&h.cgroupns_mode))
+            .unwrap_or_default(),
         cpuset_cpus: non_empty(h.cpuset_cpus),
         cpuset_mems: non_empty(h.cpuset_mems),
         cpus: (h.nano_cpus > 0).then(|| h.nano_cpus as f64 / 1e9),

@@ -1355,6 +1355,40 @@ fn sysctls_oom_score_and_label_files() {
     );
 }
 
+/// `--cgroupns host` shares the host's cgroup namespace; private is the default.
+#[test]
+fn cgroupns_host_or_private() {
+    let st = TestStore::with_busybox();
+    let ns = |flags: &[&str]| {
+        let mut args = vec!["run", "--rm", "--network", "none"];
+        args.extend(flags);
+        args.extend(["localhost/bb:1", "readlink", "/proc/self/ns/cgroup"]);
+        st.ok(&args).stdout.trim().to_string()
+    };
+    let host = std::fs::read_link("/proc/self/ns/cgroup").unwrap();
+    assert_eq!(ns(&["--cgroupns", "host"]), host.to_str().unwrap());
+    assert_ne!(ns(&[]), host.to_str().unwrap());
+    st.ok(&[
+        "create",
+        "--name",
+        "cg",
+        "--cgroupns",
+        "host",
+        "localhost/bb:1",
+    ]);
+    assert_eq!(st.inspect("cg", ".HostConfig.CgroupMode"), "host");
+    let r = st.run(&[
+        "run",
+        "--rm",
+        "--cgroupns",
+        "bogus",
+        "localhost/bb:1",
+        "true",
+    ]);
+    assert_eq!(r.code, 125);
+    assert!(r.stderr.contains("--cgroupns bogus"), "{}", r.stderr);
+}
+
 #[test]
 fn containers_conf_events_logger_none_records_nothing_unless_the_flag_says_file() {
     let st = TestStore::with_busybox();

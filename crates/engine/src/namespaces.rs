@@ -48,6 +48,15 @@ impl NsMode {
         })
     }
 
+    /// A `--cgroupns` value: host or private (its default).
+    pub fn parse_cgroupns(value: Option<&str>) -> Result<NsMode, SpecError> {
+        match value {
+            None | Some("" | "private") => Ok(NsMode::Private),
+            Some("host") => Ok(NsMode::Host),
+            Some(v) => Err(SpecError::CgroupNs(v.to_string())),
+        }
+    }
+
     pub fn is_host(&self) -> bool {
         *self == NsMode::Host
     }

@@ -67,6 +67,8 @@ pub enum SpecError {
     Timezone { tz: String, reason: String },
     #[error("--shm-size {size}: {source}")]
     ShmSize { size: String, source: InvalidSize },
+    #[error("--cgroupns {0}: not supported (host or private)")]
+    CgroupNs(String),
     /// A `--sysctl` refused, in podman's words.
     #[error("{0}")]
     Sysctl(String),
@@ -210,6 +212,9 @@ pub struct ProcessOptions {
     pub pid: crate::namespaces::NsMode,
     pub ipc: crate::namespaces::NsMode,
     pub uts: crate::namespaces::NsMode,
+    /// `--cgroupns host|private` (private, berth's default on every host).
+    #[serde(default)]
+    pub cgroupns: crate::namespaces::NsMode,
     /// `--uidmap`/`--gidmap`: a user namespace of the container's own with this
     /// mapping (none: the host's, or a rootless user's own).
     pub id_map: Option<berth_storage::idmap::IdMap>,
@@ -665,7 +670,7 @@ pub fn generate(
         ("ipc", o.ipc.is_host()),
         ("uts", o.uts.is_host()),
         ("mount", false),
-        ("cgroup", false),
+        ("cgroup", o.cgroupns.is_host()),
     ]
     .iter()
     .filter(|(_, host)| !host)

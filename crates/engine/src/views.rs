@@ -381,6 +381,8 @@ pub struct HostConfig {
     pub readonly_rootfs: bool,
     pub cap_add: Vec<String>,
     pub cap_drop: Vec<String>,
+    /// `--cgroupns`: "host" or "private", as podman shows it.
+    pub cgroup_mode: String,
     /// `--sysctl`s, as podman shows them.
     pub sysctls: std::collections::BTreeMap<String, String>,
     pub oom_score_adj: i32,
@@ -526,6 +528,12 @@ impl ContainerInspect {
                 readonly_rootfs: p.read_only,
                 cap_add: p.cap_add.clone(),
                 cap_drop: p.cap_drop.clone(),
+                cgroup_mode: if p.cgroupns.is_host() {
+                    "host"
+                } else {
+                    "private"
+                }
+                .into(),
                 sysctls: crate::spec::parse_sysctls(&p.sysctls)
                     .unwrap_or_default()
                     .into_iter()

@@ -166,6 +166,9 @@ pub struct ContainerArgs {
     /// Read labels from a file (KEY=VALUE lines).
     #[arg(long)]
     pub(crate) label_file: Vec<std::path::PathBuf>,
+    /// The cgroup namespace: host or private (the default).
+    #[arg(long)]
+    pub(crate) cgroupns: Option<String>,
     /// A namespaced kernel parameter (KEY=VALUE: net.*, fs.mqueue.*, kernel.shm*/msg*/sem).
     #[arg(long)]
     pub(crate) sysctl: Vec<String>,

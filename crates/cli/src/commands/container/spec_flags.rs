@@ -152,6 +152,7 @@ pub(crate) fn options(
             pid: NsMode::parse("pid", a.pid.as_deref()).map_err(exit::podman)?,
             ipc: NsMode::parse("ipc", a.ipc.as_deref()).map_err(exit::podman)?,
             uts: NsMode::parse("uts", a.uts.as_deref()).map_err(exit::podman)?,
+            cgroupns: NsMode::parse_cgroupns(a.cgroupns.as_deref()).map_err(exit::podman)?,
             shm_size: a
                 .shm_size
                 .as_deref()
