@@ -531,7 +531,8 @@ pub fn docker_format(flag: Option<&str>, env: Option<&str>) -> bool {
 }
 
 /// ARG values: each `--build-arg-file`'s `NAME=VALUE` lines (`#` comments and
-/// blank lines skipped), then the `--build-arg`s, which win.
+/// blank lines skipped), then the `--build-arg`s, which win; a bare `NAME`
+/// there takes this process's `$NAME` (none when it is unset), as buildah's.
 pub fn build_args(
     files: &[PathBuf],
     args: &[String],
@@ -548,7 +549,19 @@ pub fn build_args(
             .collect();
         out.extend(pairs(&lines, "--build-arg-file")?);
     }
-    out.extend(pairs(args, "--build-arg")?);
+    for a in args {
+        match a.split_once('=') {
+            Some(_) => out.extend(pairs(std::slice::from_ref(a), "--build-arg")?),
+            None => match std::env::var(a) {
+                Ok(v) => {
+                    out.insert(a.clone(), v);
+                }
+                Err(_) => {
+                    out.remove(a);
+                }
+            },
+        }
+    }
     Ok(out)
 }
 
@@ -640,8 +653,10 @@ mod tests {
         let args = build_args(&[f], &["B=3".into()]).unwrap();
         assert_eq!(args["A"], "1");
         assert_eq!(args["B"], "3");
-        let e = build_args(&[], &["NOVALUE".into()]).unwrap_err();
-        assert_eq!(e.to_string(), "--build-arg NOVALUE: expected KEY=VALUE");
+        // A bare name: the environment's value, or none at all.
+        let args = build_args(&[], &["PATH".into(), "BERTH_SURELY_UNSET_VAR".into()]).unwrap();
+        assert_eq!(args["PATH"], std::env::var("PATH").unwrap());
+        assert!(!args.contains_key("BERTH_SURELY_UNSET_VAR"));
         assert_eq!(default_context(&["d/Containerfile".into()]), Path::new("d"));
         assert_eq!(default_context(&["-".into()]), Path::new("."));
     }

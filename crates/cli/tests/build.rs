@@ -137,6 +137,41 @@ fn archive(path: &Path) {
     std::fs::write(path, b.into_inner().unwrap()).unwrap();
 }
 
+/// `--build-arg NAME` alone takes the caller's `$NAME`, as buildah's does.
+#[test]
+fn a_bare_build_arg_takes_the_callers_environment() {
+    let st = Store::new();
+    let ctx = st.context(
+        "ctx",
+        &[(
+            "Containerfile",
+            "FROM localhost/bb:1\nARG A\nRUN echo \"A=$A\" > /a\n",
+        )],
+    );
+    let mut c = st.cmd();
+    c.env("A", "from-env");
+    c.args([
+        "build",
+        "-q",
+        "-t",
+        "localhost/argenv:1",
+        "--build-arg",
+        "A",
+    ]);
+    let r = run_cmd(c.arg(&ctx));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let out = st.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "localhost/argenv:1",
+        "cat",
+        "/a",
+    ]);
+    assert_eq!(out.stdout, "A=from-env\n");
+}
+
 #[test]
 fn every_instruction_builds_and_the_image_runs_as_written() {
     let st = Store::new();
