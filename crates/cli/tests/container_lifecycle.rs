@@ -257,14 +257,15 @@ fn pause_top_restart_prune_and_volumes() {
         "1000",
     ]);
     let pid = st.inspect("p", ".State.Pid");
-    st.ok(&["pause", "p"]);
+    // podman echoes the name given.
+    assert_eq!(st.ok(&["pause", "p"]).stdout, "p\n");
     assert_eq!(st.inspect("p", ".State.Status"), "paused");
 
     // podman's STATUS for it: "Paused".
     let status = st.ok(&["ps", "--format", "{{.Status}}"]).stdout;
     assert_eq!(status, "Paused\n");
     assert_eq!(st.run(&["pause", "p"]).code, 125, "paused twice");
-    st.ok(&["unpause", "p"]);
+    assert_eq!(st.ok(&["unpause", "p"]).stdout, "p\n");
     assert_eq!(st.inspect("p", ".State.Status"), "running");
     // top: podman's default descriptors; others by name (host and container
     // views of the same process); ps(1) options still go to ps.
@@ -294,7 +295,7 @@ fn pause_top_restart_prune_and_volumes() {
     let ps = st.ok(&["top", "p", "-ef"]).stdout;
     assert!(ps.starts_with("UID") && ps.contains("sleep 1000"), "{ps}");
     assert_eq!(st.run(&["top", "p", "nosuch"]).code, 125);
-    st.ok(&["restart", "-t", "0", "p"]);
+    assert_eq!(st.ok(&["restart", "-t", "0", "p"]).stdout, "p\n");
     let new_pid = st.inspect("p", ".State.Pid");
     assert_ne!(pid, new_pid, "restart kept the old process");
     assert_eq!(st.inspect("p", ".State.Status"), "running");

@@ -262,9 +262,11 @@ pub fn pause(store_args: &StoreArgs, a: PauseArgs, pause: bool) -> CmdResult {
         &a.latest,
         &a.names,
     )?;
+    // podman's: the name as given, the ID of one found by --all or --latest.
+    let named = !a.all && !a.latest.latest;
     each(&names, |n| {
         let i = lifecycle::set_paused(&store, n, pause).map_err(fail)?;
-        println!("{}", i.id);
+        println!("{}", if named { n } else { &i.id });
         Ok(())
     })
 }
@@ -275,7 +277,8 @@ pub fn restart(store_args: &StoreArgs, a: StopArgs) -> CmdResult {
     each(&names, |n| {
         let i = lifecycle::restart(&store, n, a.time, &|id| monitor_argv(store_args, id))
             .map_err(fail)?;
-        println!("{}", i.id);
+        let named = !a.all && !a.latest.latest;
+        println!("{}", if named { n } else { &i.id });
         Ok(())
     })
 }
