@@ -126,6 +126,7 @@ pub fn network_create(s: &Service, req: &Request) -> Result {
             .filter(|s| !s.is_empty()),
         internal: body.internal,
         disable_dns: body.dns_enabled == Some(false),
+        ..Default::default()
     };
     let nets = s.engine.networks();
     let name = match body.name.as_str() {

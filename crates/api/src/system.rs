@@ -267,6 +267,7 @@ pub fn network_create(s: &Service, req: &Request) -> Result {
             .unwrap_or_default()
             .get("com.docker.network.bridge.enable_dns")
             .is_some_and(|v| v == "false"),
+        ..Default::default()
     };
     let n = s.engine.networks().create(&body.name, &o)?;
     Ok(Reply::Json(201, json!({"Id": n.id(), "Warning": ""})))

@@ -29,6 +29,20 @@ impl TestNetns {
         format!("/run/netns/{}", self.name)
     }
 
+    /// berth on the store, run inside the namespace.
+    fn berth(&self, st: &TestStore, args: &[&str]) -> Run {
+        let mut c = st.cmd();
+        c.args(args);
+        run_cmd(&mut self.wrap(&c))
+    }
+
+    /// [`TestNetns::berth`], which must succeed.
+    fn berth_ok(&self, st: &TestStore, args: &[&str]) -> Run {
+        let r = self.berth(st, args);
+        assert_eq!(r.code, 0, "berth {args:?}: {}", r.stderr);
+        r
+    }
+
     /// A command run inside the namespace.
     fn wrap(&self, c: &Command) -> Command {
         let mut n = Command::new("nsenter");
@@ -387,16 +401,8 @@ fn bridge_networks_publish_ports_and_resolve_names(backend: &str) {
 fn network_connect_and_disconnect() {
     let st = TestStore::with_busybox();
     let ns = TestNetns::new("conn");
-    let run = |args: &[&str]| {
-        let mut c = st.cmd();
-        c.args(args);
-        run_cmd(&mut ns.wrap(&c))
-    };
-    let ok = |args: &[&str]| {
-        let r = run(args);
-        assert_eq!(r.code, 0, "berth {args:?}: {}", r.stderr);
-        r
-    };
+    let run = |args: &[&str]| ns.berth(&st, args);
+    let ok = |args: &[&str]| ns.berth_ok(&st, args);
     ok(&["network", "create", "--subnet", "10.92.0.0/24", "front"]);
     ok(&["network", "create", "--subnet", "10.93.0.0/24", "back"]);
     ok(&[
@@ -543,4 +549,100 @@ fn network_connect_and_disconnect() {
     let pruned = ok(&["network", "prune", "-f"]).stdout;
     assert_eq!(pruned, "back\nfront\n");
     assert_eq!(run(&["network", "exists", "front"]).code, 1);
+}
+
+#[test]
+fn network_create_takes_podmans_gateway_range_mtu_and_labels() {
+    let st = TestStore::with_busybox();
+    let ns = TestNetns::new("opts");
+    let run = |args: &[&str]| ns.berth(&st, args);
+    let ok = |args: &[&str]| ns.berth_ok(&st, args);
+    ok(&[
+        "network",
+        "create",
+        "-d",
+        "bridge",
+        "--subnet",
+        "10.94.0.0/24",
+        "--gateway",
+        "10.94.0.254",
+        "--ip-range",
+        "10.94.0.128/25",
+        "-o",
+        "mtu=1400",
+        "--label",
+        "tier=web",
+        "edge",
+    ]);
+    // Inspect shows them under podman's keys.
+    let v: serde_json::Value =
+        serde_json::from_str(&ok(&["network", "inspect", "edge"]).stdout).unwrap();
+    let n = &v[0];
+    assert_eq!(n["subnets"][0]["gateway"], "10.94.0.254", "{n}");
+    assert_eq!(n["subnets"][0]["lease_range"]["start_ip"], "10.94.0.129");
+    assert_eq!(n["subnets"][0]["lease_range"]["end_ip"], "10.94.0.255");
+    assert_eq!(n["labels"]["tier"], "web");
+    assert_eq!(n["options"]["mtu"], "1400");
+    assert!(n["created"].as_str().unwrap().ends_with('Z'), "{n}");
+    // A container gets an address from the range, the route through the
+    // gateway given, and the MTU, on both ends of its link.
+    let r = ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "edge",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "ip -4 -o addr show eth0; ip route show default; cat /sys/class/net/eth0/mtu",
+    ]);
+    assert!(r.stdout.contains("inet 10.94.0.129/24"), "{}", r.stdout);
+    assert!(r.stdout.contains("default via 10.94.0.254"), "{}", r.stdout);
+    assert!(r.stdout.ends_with("\n1400\n"), "{}", r.stdout);
+    // ls: --no-trunc, and podman's label=, dangling= filters.
+    ok(&["network", "create", "--subnet", "10.95.0.0/24", "plain"]);
+    let id = n["id"].as_str().unwrap();
+    let r = ok(&["network", "ls", "--no-trunc", "--filter", "label=tier=web"]);
+    assert!(r.stdout.contains(&format!("{id}  edge")), "{}", r.stdout);
+    assert!(!r.stdout.contains("plain"), "{}", r.stdout);
+    let q = |f: &str| ok(&["network", "ls", "-q", "--filter", f]).stdout;
+    assert_eq!(q("label!=tier"), "plain\npodman\n");
+    assert_eq!(q("dangling=true"), "edge\nplain\n");
+    assert_eq!(q("name=^pl"), "plain\n");
+    // What berth cannot do is refused in podman's words.
+    for (args, words) in [
+        (
+            &["-d", "macvlan"][..],
+            "unsupported driver macvlan: invalid argument",
+        ),
+        (
+            &["-o", "vlan=5"][..],
+            "unsupported bridge network option vlan",
+        ),
+        (
+            &["-o", "mtu=abc"][..],
+            "strconv.Atoi: parsing \"abc\": invalid syntax",
+        ),
+        (
+            &["--gateway", "10.96.0.1"][..],
+            "cannot set gateway or range without subnet",
+        ),
+        (
+            &["--subnet", "10.96.0.0/24", "--gateway", "10.97.0.1"][..],
+            "gateway 10.97.0.1 not in subnet 10.96.0.0/24",
+        ),
+        (&["--ipv6"][..], "--ipv6: not supported"),
+    ] {
+        let r = run(&[&["network", "create"], args, &["bad"]].concat());
+        assert_eq!(r.code, 125, "{args:?}: {}", r.stderr);
+        assert!(r.stderr.contains(words), "{args:?}: {}", r.stderr);
+    }
+    assert_eq!(run(&["network", "exists", "bad"]).code, 1);
+    let r = run(&["network", "ls", "--filter", "colour=red"]);
+    assert_eq!(r.code, 125);
+    assert!(
+        r.stderr.contains("invalid filter \"colour\""),
+        "{}",
+        r.stderr
+    );
 }

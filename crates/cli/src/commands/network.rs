@@ -68,31 +68,63 @@ pub(crate) struct ConnectArgs {
 
 #[derive(Args)]
 pub(crate) struct CreateArgs {
+    /// Driver to manage the network (bridge).
+    #[arg(short, long, default_value = "bridge")]
+    driver: String,
     /// ADDR/LEN, e.g. 10.90.0.0/24 (default: a free 10.89.N.0/24).
     #[arg(long)]
     subnet: Option<String>,
-    /// No route out of the network: its containers reach only each other.
+    /// The subnet's gateway (default: its first address).
+    #[arg(long)]
+    gateway: Option<String>,
+    /// Allocate container IPs from this range (ADDR/LEN within the subnet).
+    #[arg(long)]
+    ip_range: Option<String>,
+    /// Restrict external access from this network.
     #[arg(long)]
     internal: bool,
     /// No aardvark-dns for the network (names still come from /etc/hosts).
     #[arg(long)]
     disable_dns: bool,
+    /// Enable IPv6 networking (not supported: berth's networks are IPv4).
+    #[arg(long)]
+    ipv6: bool,
+    /// Set metadata on the network (KEY=VALUE).
+    #[arg(long)]
+    label: Vec<String>,
+    /// Set driver specific options: mtu=N (netavark also vlan=N, isolate=BOOL).
+    #[arg(short, long)]
+    opt: Vec<String>,
     name: String,
 }
 
 #[derive(Args)]
 pub(crate) struct LsArgs {
+    /// Only the networks' names.
     #[arg(short, long)]
     quiet: bool,
-    /// json, or a Go template over podman's fields (.Name .ID .Driver .Subnets …).
+    /// json, or a Go template over podman's fields (.Name .ID .Driver .Labels …).
     #[arg(long)]
     format: Option<String>,
-    /// name=, id= or driver= (a name or ID prefix matches).
+    /// name=, id=, driver=, label=, label!=, until=, dangling=.
     #[arg(short, long)]
     filter: Vec<String>,
     /// No header row.
     #[arg(short, long)]
     noheading: bool,
+    /// Do not truncate the network ID.
+    #[arg(long)]
+    no_trunc: bool,
+}
+
+/// `KEY=VALUE` (a bare `KEY` is an empty value), as podman reads --label and --opt.
+fn key_values(v: &[String]) -> std::collections::BTreeMap<String, String> {
+    v.iter()
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            (k.to_string(), v.to_string())
+        })
+        .collect()
 }
 
 #[derive(Args)]
@@ -122,9 +154,15 @@ pub fn run(store_args: &StoreArgs, a: NetworkArgs) -> CmdResult {
     match a.command {
         NetworkCommand::Create(c) => {
             let o = network::CreateOptions {
+                driver: Some(c.driver),
                 subnet: c.subnet,
+                gateway: c.gateway,
+                ip_range: c.ip_range,
                 internal: c.internal,
                 disable_dns: c.disable_dns,
+                ipv6: c.ipv6,
+                labels: key_values(&c.label),
+                options: key_values(&c.opt),
             };
             let n = networks.create(&c.name, &o).map_err(exit::podman)?;
             println!("{}", n.name);
@@ -138,10 +176,11 @@ pub fn run(store_args: &StoreArgs, a: NetworkArgs) -> CmdResult {
                 rows.iter().for_each(|r| println!("{}", r.name));
             } else {
                 let mut table = vec![row(&["NETWORK ID", "NAME", "DRIVER"])];
-                table.extend(
-                    rows.iter()
-                        .map(|r| vec![r.id[..12].to_string(), r.name.clone(), r.driver.into()]),
-                );
+                let width = if l.no_trunc { 64 } else { 12 };
+                table.extend(rows.iter().map(|r| {
+                    let id = r.id[..width.min(r.id.len())].to_string();
+                    vec![id, r.name.clone(), r.driver.into()]
+                }));
                 crate::output::table::print(&table, !l.noheading);
             }
         }

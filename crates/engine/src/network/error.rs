@@ -46,6 +46,9 @@ pub enum NetworkError {
     CniRootless(String),
     #[error("unable to find network with name or ID {0}: network not found")]
     NotFound(String),
+    /// A `network create` podman refuses too, in its words.
+    #[error("{0}")]
+    Invalid(String),
     #[error("network {0} already exists")]
     Exists(String),
     #[error("network name {0:?}: use letters, digits, _ . -")]
@@ -68,7 +71,7 @@ pub enum NetworkError {
         name: String,
         containers: Vec<String>,
     },
-    #[error("--filter {0}: expected name=, id= or driver=")]
+    #[error("invalid filter {0:?}")]
     InvalidFilter(String),
     #[error("--network {mode}: {reason}")]
     InvalidMode { mode: String, reason: String },

@@ -22,6 +22,7 @@ pub use mode::NetworkMode;
 pub use report::{NetworkInspect, NetworkRow, list_filtered, prune};
 pub use reserve::{Reservation, ReserveError, reserve};
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use berth_storage::Store;
@@ -36,7 +37,7 @@ use crate::container;
 /// `podman0` on the same host is never touched.
 pub const DEFAULT: &str = "podman";
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Network {
     pub name: String,
     pub bridge: String,
@@ -48,6 +49,29 @@ pub struct Network {
     /// No gateway, no route out, no masquerading.
     #[serde(default)]
     pub internal: bool,
+    /// `--gateway`; without one, the subnet's first address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<String>,
+    /// `--ip-range`: the addresses containers are given, as podman keeps it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease_range: Option<LeaseRange>,
+    /// `--label KEY=VALUE`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// `-o KEY=VALUE`: the driver's options (`mtu`, and netavark's `vlan`, `isolate`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub options: BTreeMap<String, String>,
+    /// When it was made, in nanoseconds since the epoch (0 in records of
+    /// older versions: their file's time stands in).
+    #[serde(default)]
+    pub created: u64,
+}
+
+/// `--ip-range`'s first and last address (podman's `lease_range`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeaseRange {
+    pub start_ip: String,
+    pub end_ip: String,
 }
 
 impl Network {
@@ -55,6 +79,14 @@ impl Network {
     pub fn id(&self) -> String {
         let d = Sha256::digest(format!("berth-network:{}", self.name));
         d.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// `-o mtu=N`, for the bridge and its containers' interfaces.
+    pub fn mtu(&self) -> Option<u32> {
+        self.options
+            .get("mtu")
+            .and_then(|m| m.parse().ok())
+            .filter(|m| *m > 0)
     }
 }
 
@@ -352,16 +384,32 @@ fn valid_name(n: &str) -> bool {
         && n.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
 }
 
+/// A network's record; one of an older version, which kept no time of
+/// making, is dated by its file.
+fn read(path: &Path) -> Option<Result<Network, serde_json::Error>> {
+    let b = std::fs::read(path).ok()?;
+    Some(serde_json::from_slice::<Network>(&b).map(|mut n| {
+        if n.created == 0 {
+            n.created = std::fs::metadata(path)
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos() as u64);
+        }
+        n
+    }))
+}
+
 /// A network by name; the default one is made on first use.
 pub fn get(store: &Store, name: &str) -> Result<Network, NetworkError> {
     let p = dir(store).join(format!("{name}.json"));
-    match std::fs::read(&p) {
-        Ok(b) => serde_json::from_slice(&b).map_err(|source| NetworkError::Corrupt {
+    match read(&p) {
+        Some(r) => r.map_err(|source| NetworkError::Corrupt {
             name: name.to_string(),
             source,
         }),
-        Err(_) if name == DEFAULT => create(store, DEFAULT, &CreateOptions::default()),
-        Err(_) => Err(NetworkError::NotFound(name.to_string())),
+        None if name == DEFAULT => create(store, DEFAULT, &CreateOptions::default()),
+        None => Err(NetworkError::NotFound(name.to_string())),
     }
 }
 
@@ -369,8 +417,8 @@ pub fn list(store: &Store) -> Vec<Network> {
     let mut v: Vec<Network> = std::fs::read_dir(dir(store))
         .map(|d| {
             d.flatten()
-                .filter_map(|e| std::fs::read(e.path()).ok())
-                .filter_map(|b| serde_json::from_slice(&b).ok())
+                .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+                .filter_map(|e| read(&e.path())?.ok())
                 .collect()
         })
         .unwrap_or_default();
@@ -381,10 +429,73 @@ pub fn list(store: &Store) -> Vec<Network> {
 /// `network create`'s choices.
 #[derive(Clone, Debug, Default)]
 pub struct CreateOptions {
+    /// `-d`: `bridge` (the default) is the one driver berth has.
+    pub driver: Option<String>,
     /// Without one, the first free 10.89.N.0/24.
     pub subnet: Option<String>,
+    /// `--gateway` (needs a subnet).
+    pub gateway: Option<String>,
+    /// `--ip-range ADDR/LEN` (needs a subnet): where containers' addresses come from.
+    pub ip_range: Option<String>,
     pub internal: bool,
     pub disable_dns: bool,
+    /// `--ipv6`: refused, berth's networks are IPv4 only.
+    pub ipv6: bool,
+    pub labels: BTreeMap<String, String>,
+    /// `-o KEY=VALUE`.
+    pub options: BTreeMap<String, String>,
+}
+
+/// Checks the driver's options as podman does, and keeps those the configured
+/// backend can honour: `mtu` everywhere, `vlan` with netavark and CNI,
+/// `isolate` with netavark; the rest are refused in podman's words.
+fn check_options(
+    options: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>, NetworkError> {
+    let invalid = |why: String| NetworkError::Invalid(why);
+    let atoi = |v: &str| {
+        v.parse::<i64>()
+            .map_err(|_| invalid(format!("strconv.Atoi: parsing {v:?}: invalid syntax")))
+    };
+    let backend = Backend::configured()?;
+    let mut kept = BTreeMap::new();
+    for (k, v) in options {
+        let honoured = match k.as_str() {
+            "mtu" => true,
+            "vlan" => matches!(backend, Backend::Netavark | Backend::Cni),
+            "isolate" => backend == Backend::Netavark,
+            _ => false,
+        };
+        if !honoured {
+            return Err(invalid(format!("unsupported bridge network option {k}")));
+        }
+        let v = match k.as_str() {
+            "mtu" if v.is_empty() => continue,
+            "mtu" => match atoi(v)? {
+                m if m < 0 => return Err(invalid(format!("mtu {m} is less than zero"))),
+                m => m.to_string(),
+            },
+            "vlan" if v.is_empty() => continue,
+            "vlan" => match atoi(v)? {
+                n if !(0..=4094).contains(&n) => {
+                    return Err(invalid(format!("vlan ID {n} must be between 0 and 4094")));
+                }
+                n => n.to_string(),
+            },
+            // Go's ParseBool, written back as netavark reads it.
+            _ => match v.as_str() {
+                "1" | "t" | "T" | "true" | "TRUE" | "True" => "true".to_string(),
+                "0" | "f" | "F" | "false" | "FALSE" | "False" => "false".to_string(),
+                _ => {
+                    return Err(invalid(format!(
+                        "strconv.ParseBool: parsing {v:?}: invalid syntax"
+                    )));
+                }
+            },
+        };
+        kept.insert(k.clone(), v);
+    }
+    Ok(kept)
 }
 
 /// Creates a network.
@@ -393,6 +504,21 @@ pub fn create(store: &Store, name: &str, o: &CreateOptions) -> Result<Network, N
     if !valid_name(name) {
         return Err(NetworkError::BadName(name.to_string()));
     }
+    let invalid = |why: String| NetworkError::Invalid(why);
+    match o.driver.as_deref() {
+        None | Some("bridge") => {}
+        // macvlan and ipvlan are podman's too, but not berth's.
+        Some(d) => return Err(invalid(format!("unsupported driver {d}: invalid argument"))),
+    }
+    if o.ipv6 {
+        return Err(invalid(
+            "--ipv6: not supported, berth's networks are IPv4 only".into(),
+        ));
+    }
+    if subnet.is_none() && (o.gateway.is_some() || o.ip_range.is_some()) {
+        return Err(invalid("cannot set gateway or range without subnet".into()));
+    }
+    let options = check_options(&o.options)?;
     let existing = list(store);
     if existing.iter().any(|n| n.name == name) {
         return Err(NetworkError::Exists(name.to_string()));
@@ -427,6 +553,8 @@ pub fn create(store: &Store, name: &str, o: &CreateOptions) -> Result<Network, N
                 && (name == DEFAULT || !Path::new("/sys/class/net").join(b).exists())
         })
         .expect("a free bridge name");
+    let (gateway, lease_range) =
+        ipam::check_gateway_and_range(&subnet, o.gateway.as_deref(), o.ip_range.as_deref())?;
     let net = Network {
         name: name.to_string(),
         bridge,
@@ -434,6 +562,11 @@ pub fn create(store: &Store, name: &str, o: &CreateOptions) -> Result<Network, N
         // As podman's: DNS on the networks users make, not on the default one.
         dns_enabled: !o.disable_dns && name != DEFAULT,
         internal: o.internal,
+        gateway,
+        lease_range,
+        labels: o.labels.clone(),
+        options,
+        created: crate::time::now_ns(),
     };
     let path = dir(store).join(format!("{name}.json"));
     let write = |path: PathBuf| move |source| NetworkError::Write { path, source };

@@ -205,7 +205,7 @@ mod tests {
             bridge: "berth3".into(),
             subnet: "10.89.3.0/24".into(),
             dns_enabled: true,
-            internal: false,
+            ..Default::default()
         }
     }
 

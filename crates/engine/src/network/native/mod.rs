@@ -110,7 +110,7 @@ fn connect(store: &Store, t: &Target, ip: Ipv4Addr) -> Result<Iface, NetworkErro
     let key = rules_key(store, net);
     in_netns(host.as_deref(), || {
         let nl = Netlink::open()?;
-        nl.add_bridge(&net.bridge)?;
+        nl.add_bridge(&net.bridge, net.mtu())?;
         let br = index(&net.bridge).ok_or_else(|| std::io::Error::other("bridge vanished"))?;
         if !internal {
             nl.add_address(br, gw, len)?;
@@ -123,13 +123,13 @@ fn connect(store: &Store, t: &Target, ip: Ipv4Addr) -> Result<Iface, NetworkErro
         }
         nl.up(br, None)?;
         let mac = t.mac.map(|m| m.0);
-        if let Err(e) = nl.add_veth(&veth, ifname, ctr_ns.as_raw_fd(), mac) {
+        if let Err(e) = nl.add_veth(&veth, ifname, ctr_ns.as_raw_fd(), mac, net.mtu()) {
             // A veth a killed berth left (its name is the container's): gone,
             // then made again.
             let stale = index(&veth).filter(|_| e.raw_os_error() == Some(libc::EEXIST));
             let Some(old) = stale else { return Err(e) };
             nl.delete(old)?;
-            nl.add_veth(&veth, ifname, ctr_ns.as_raw_fd(), mac)?;
+            nl.add_veth(&veth, ifname, ctr_ns.as_raw_fd(), mac, net.mtu())?;
         }
         let v = index(&veth).ok_or_else(|| std::io::Error::other("veth vanished"))?;
         nl.up(v, Some(br))
