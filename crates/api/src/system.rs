@@ -282,6 +282,23 @@ pub fn network_remove(s: &Service, name: &str) -> Result {
 #[serde(rename_all = "PascalCase", default)]
 struct Connect {
     container: String,
+    endpoint_config: Option<EndpointConfig>,
+    force: bool,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+struct EndpointConfig {
+    aliases: Option<Vec<String>>,
+    #[serde(rename = "IPAMConfig")]
+    ipam_config: Option<EndpointIpam>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct EndpointIpam {
+    #[serde(rename = "IPv4Address")]
+    ipv4_address: String,
 }
 
 pub fn network_connect(s: &Service, req: &Request, name: &str, connect: bool) -> Result {
@@ -294,9 +311,22 @@ pub fn network_connect(s: &Service, req: &Request, name: &str, connect: bool) ->
     let nets = s.engine.networks();
     nets.inspect(name)?;
     if connect {
-        nets.connect(&body.container, name)?;
+        let ep = body.endpoint_config.unwrap_or_default();
+        let ip = ep.ipam_config.map(|i| i.ipv4_address).unwrap_or_default();
+        let o = berth_engine::network::ConnectOptions {
+            aliases: ep.aliases.unwrap_or_default(),
+            ip: match ip.as_str() {
+                "" => None,
+                ip => Some(ip.parse().map_err(|_| {
+                    ApiError::bad_request(format!(
+                        "IPAMConfig.IPv4Address {ip:?}: not an IPv4 address"
+                    ))
+                })?),
+            },
+        };
+        nets.connect(&body.container, name, &o)?;
     } else {
-        nets.disconnect(&body.container, name)?;
+        nets.disconnect(&body.container, name, body.force)?;
     }
     Ok(Reply::Empty(200))
 }

@@ -646,3 +646,99 @@ fn network_create_takes_podmans_gateway_range_mtu_and_labels() {
         r.stderr
     );
 }
+
+#[test]
+fn network_connect_takes_aliases_and_a_fixed_address() {
+    let st = TestStore::with_busybox();
+    let ns = TestNetns::new("alias");
+    let run = |args: &[&str]| ns.berth(&st, args);
+    let ok = |args: &[&str]| ns.berth_ok(&st, args);
+    ok(&["network", "create", "--subnet", "10.96.0.0/24", "front"]);
+    ok(&["network", "create", "--subnet", "10.97.0.0/24", "back"]);
+    for (name, net) in [("db", "back"), ("app", "front")] {
+        let args = ["run", "-d", "--name", name, "--network", net];
+        ok(&[&args[..], &["localhost/bb:1", "sleep", "300"]].concat());
+    }
+    ok(&[
+        "network",
+        "connect",
+        "--alias",
+        "cache,kv",
+        "--alias",
+        "store",
+        "--ip",
+        "10.97.0.77",
+        "back",
+        "app",
+    ]);
+    let addr = |c: &str| {
+        let r = ok(&["exec", c, "sh", "-c", "ip -4 -o addr show eth1"]);
+        r.stdout
+    };
+    assert!(
+        addr("app").contains("inet 10.97.0.77/24"),
+        "{}",
+        addr("app")
+    );
+    // The aliases are names of app's on that network, for the others there.
+    let hosts = ok(&["exec", "db", "cat", "/etc/hosts"]).stdout;
+    for alias in ["cache", "kv", "store"] {
+        let line = format!("10.97.0.77\t{alias}");
+        assert!(hosts.contains(&line), "{alias}: {hosts}");
+    }
+    let r = ok(&["exec", "db", "nslookup", "cache"]);
+    assert!(r.stdout.contains("10.97.0.77"), "{}", r.stdout);
+    // Kept with the container: the same address and names after a restart.
+    ok(&["restart", "-t", "0", "app"]);
+    assert!(
+        addr("app").contains("inet 10.97.0.77/24"),
+        "{}",
+        addr("app")
+    );
+    assert!(
+        ok(&["exec", "db", "cat", "/etc/hosts"])
+            .stdout
+            .contains("10.97.0.77\tstore")
+    );
+    // An address another container has, or one outside the network, is refused.
+    ok(&[
+        "run",
+        "-d",
+        "--name",
+        "late",
+        "--network",
+        "front",
+        "localhost/bb:1",
+        "sleep",
+        "300",
+    ]);
+    for (ip, words) in [
+        (
+            "10.97.0.77",
+            "requested ip address 10.97.0.77 is already allocated",
+        ),
+        (
+            "10.1.2.3",
+            "requested static ip 10.1.2.3 not in any subnet on network back",
+        ),
+    ] {
+        let r = run(&["network", "connect", "--ip", ip, "back", "late"]);
+        assert_eq!(r.code, 125, "{}", r.stderr);
+        assert!(r.stderr.contains(words), "{}", r.stderr);
+    }
+    assert!(
+        !ok(&["exec", "late", "ip", "-o", "link"])
+            .stdout
+            .contains("eth1")
+    );
+    // disconnect -f: off the network, its names gone from the others'.
+    ok(&["network", "disconnect", "-f", "back", "app"]);
+    assert!(
+        !ok(&["exec", "db", "cat", "/etc/hosts"])
+            .stdout
+            .contains("cache")
+    );
+    let r = ok(&["exec", "app", "ip", "-o", "link"]);
+    assert!(!r.stdout.contains("eth1"), "{}", r.stdout);
+    ok(&["rm", "-af", "-t", "0"]);
+}

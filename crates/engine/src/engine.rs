@@ -667,12 +667,21 @@ impl Networks<'_> {
         network::prune(&self.engine.store)
     }
 
-    /// Connects a container (running or not) to a network.
-    pub fn connect(&self, container: &str, name: &str) -> crate::error::Result<()> {
-        network::set_connected(&self.engine.store, container, name, true)
+    /// Connects a container (running or not) to a network, with more
+    /// names and a fixed address there if `options` say so.
+    pub fn connect(
+        &self,
+        container: &str,
+        name: &str,
+        options: &network::ConnectOptions,
+    ) -> crate::error::Result<()> {
+        let store = &self.engine.store;
+        network::set_connected(store, container, name, true, options, false)
     }
 
-    pub fn disconnect(&self, container: &str, name: &str) -> crate::error::Result<()> {
-        network::set_connected(&self.engine.store, container, name, false)
+    /// `force`: off the network even when its link is gone already.
+    pub fn disconnect(&self, container: &str, name: &str, force: bool) -> crate::error::Result<()> {
+        let none = network::ConnectOptions::default();
+        network::set_connected(&self.engine.store, container, name, false, &none, force)
     }
 }

@@ -1,7 +1,7 @@
 //! `berth network`: bridge networks (netavark and aardvark-dns, or CNI plugins).
 
 use berth_engine::network::NetworkError;
-use berth_engine::{Engine, Networks, network};
+use berth_engine::{Engine, network};
 use clap::{Args, Subcommand};
 
 use crate::commands::StoreArgs;
@@ -26,10 +26,10 @@ pub(crate) enum NetworkCommand {
     Inspect(NamesArgs),
     /// Remove networks no container uses (with --force, their containers too).
     Rm(RmArgs),
-    /// Connect a running container to another network.
+    /// Connect a container to another network.
     Connect(ConnectArgs),
     /// Disconnect a container from a network.
-    Disconnect(ConnectArgs),
+    Disconnect(DisconnectArgs),
     /// Exit 0 if the network exists, 1 if not.
     Exists(NameArg),
     /// Remove the networks no container uses (the default one stays).
@@ -62,6 +62,21 @@ pub(crate) struct NameArg {
 
 #[derive(Args)]
 pub(crate) struct ConnectArgs {
+    /// Network-scoped alias for the container (more names on that network).
+    #[arg(long, value_delimiter = ',')]
+    alias: Vec<String>,
+    /// A static IPv4 address for the container on this network.
+    #[arg(long)]
+    ip: Option<std::net::Ipv4Addr>,
+    network: String,
+    container: String,
+}
+
+#[derive(Args)]
+pub(crate) struct DisconnectArgs {
+    /// Force the container to disconnect from a network.
+    #[arg(short, long)]
+    force: bool,
     network: String,
     container: String,
 }
@@ -134,18 +149,6 @@ pub(crate) struct NamesArgs {
     format: Option<String>,
     #[arg(required = true)]
     names: Vec<String>,
-}
-
-fn attach(networks: &Networks, c: &ConnectArgs, connect: bool) -> CmdResult {
-    if connect {
-        networks
-            .connect(&c.container, &c.network)
-            .map_err(exit::podman)
-    } else {
-        networks
-            .disconnect(&c.container, &c.network)
-            .map_err(exit::podman)
-    }
 }
 
 pub fn run(store_args: &StoreArgs, a: NetworkArgs) -> CmdResult {
@@ -221,8 +224,18 @@ pub fn run(store_args: &StoreArgs, a: NetworkArgs) -> CmdResult {
                 println!("{name}");
             }
         }
-        NetworkCommand::Connect(c) => attach(&networks, &c, true)?,
-        NetworkCommand::Disconnect(c) => attach(&networks, &c, false)?,
+        NetworkCommand::Connect(c) => {
+            let o = network::ConnectOptions {
+                aliases: c.alias,
+                ip: c.ip,
+            };
+            networks
+                .connect(&c.container, &c.network, &o)
+                .map_err(exit::podman)?;
+        }
+        NetworkCommand::Disconnect(c) => networks
+            .disconnect(&c.container, &c.network, c.force)
+            .map_err(exit::podman)?,
     }
     Ok(())
 }

@@ -32,6 +32,8 @@ pub enum NetworkError {
         "--mac-address {0}: expected six hexadecimal octets (02:42:ac:11:00:02), not a group address"
     )]
     InvalidMac(String),
+    #[error("--ip: the {0} backend cannot set one")]
+    StaticIpUnsupported(&'static str),
     #[error("--mac-address: the {0} backend cannot set one")]
     MacUnsupported(&'static str),
     /// The rootless port forwarder could not start.

@@ -163,20 +163,64 @@ impl Locked {
     }
 }
 
-/// Leases the lowest free address to `id` (the one it holds, if any). Leases
-/// of containers that no longer exist are taken back first.
-pub fn allocate(store: &Store, net: &Network, id: &str) -> Result<Ipv4Addr, NetworkError> {
+/// Whether `ip` may be a container's fixed address on the network (`network
+/// connect --ip`): in its subnet (podman's words when not), and neither its
+/// own address, its broadcast nor its gateway. Outside `--ip-range` is fine,
+/// as podman has it.
+pub fn check_static(net: &Network, ip: Ipv4Addr) -> Result<(), NetworkError> {
+    let (base, len) = parse_subnet(&net.subnet)?;
+    if !contains(base, len, ip) {
+        return Err(NetworkError::Invalid(format!(
+            "requested static ip {ip} not in any subnet on network {}",
+            net.name
+        )));
+    }
+    let broadcast = Ipv4Addr::from(u32::from(base) | (u32::MAX >> len));
+    if ip == base || ip == broadcast || ip == gateway(net)? {
+        return Err(NetworkError::Invalid(format!(
+            "requested static ip {ip} is the network address, the broadcast address or the gateway of network {}",
+            net.name
+        )));
+    }
+    Ok(())
+}
+
+/// Leases `want` (`network connect --ip`), or else the lowest free address,
+/// to `id` (the one it holds, if any). Leases of containers that no longer
+/// exist are taken back first.
+pub fn allocate(
+    store: &Store,
+    net: &Network,
+    id: &str,
+    want: Option<Ipv4Addr>,
+) -> Result<Ipv4Addr, NetworkError> {
     let mut l = open(store, net)?;
     l.leases.retain(|_, owner| store.container(owner).is_ok());
-    if let Some((ip, _)) = l.leases.iter().find(|(_, owner)| *owner == id) {
+    if let Some((ip, _)) = l.leases.iter().find(|(_, owner)| *owner == id)
+        && want.is_none_or(|w| w == *ip)
+    {
         return Ok(*ip);
     }
-    let ip = hosts(net)?
-        .find(|ip| !l.leases.contains_key(ip))
-        .ok_or_else(|| NetworkError::AddressesExhausted {
-            network: net.name.clone(),
-            subnet: net.subnet.clone(),
-        })?;
+    let ip = match want {
+        Some(ip) => {
+            check_static(net, ip)?;
+            match l.leases.get(&ip) {
+                Some(owner) if owner != id => {
+                    return Err(NetworkError::Invalid(format!(
+                        "IPAM error: requested ip address {ip} is already allocated to container ID {owner}"
+                    )));
+                }
+                _ => ip,
+            }
+        }
+        None => hosts(net)?
+            .find(|ip| !l.leases.contains_key(ip))
+            .ok_or_else(|| NetworkError::AddressesExhausted {
+                network: net.name.clone(),
+                subnet: net.subnet.clone(),
+            })?,
+    };
+    l.leases.retain(|_, owner| owner != id);
     l.leases.insert(ip, id.to_string());
     l.save()?;
     Ok(ip)

@@ -67,6 +67,18 @@ pub struct Network {
     pub created: u64,
 }
 
+/// `network connect --alias NAME --ip ADDR`: what a container has on one
+/// network of its own, kept with it for every start.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectOptions {
+    /// More names it answers to on that network (DNS and /etc/hosts).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
+    /// Its address there, rather than the next free one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<std::net::Ipv4Addr>,
+}
+
 /// `--ip-range`'s first and last address (podman's `lease_range`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LeaseRange {
@@ -653,6 +665,8 @@ pub(crate) struct Target<'a> {
     ports: &'a [PortMapping],
     /// `--mac-address`, for the first interface.
     mac: Option<MacAddress>,
+    /// `network connect --ip`: the address to lease.
+    ip: Option<std::net::Ipv4Addr>,
 }
 
 /// What a container got on one network.
@@ -680,6 +694,7 @@ fn attach_with(backend: Backend, store: &Store, t: &Target) -> Result<Iface, Net
         Backend::Berth => native::attach(store, t),
         Backend::Cni if rootless::active() => Err(NetworkError::CniRootless(t.net.name.clone())),
         Backend::Cni if t.mac.is_some() => Err(NetworkError::MacUnsupported("cni")),
+        Backend::Cni if t.ip.is_some() => Err(NetworkError::StaticIpUnsupported("cni")),
         Backend::Cni => cni::attach(store, t),
     }
 }
@@ -717,6 +732,15 @@ fn container_facts(
             None,
         ),
     }
+}
+
+/// What the container was connected to `network` with (`network connect
+/// --alias/--ip`).
+fn connect_options(store: &Store, id: &str, network: &str) -> ConnectOptions {
+    container::find(store, id)
+        .ok()
+        .and_then(|i| i.config.process.network_options.get(network).cloned())
+        .unwrap_or_default()
 }
 
 fn netns_path(store: &Store, id: &str) -> PathBuf {
@@ -902,7 +926,9 @@ pub fn setup(
         ports: ports.to_vec(),
         ..Default::default()
     };
-    let (name, dns, aliases, mac) = container_facts(store, id);
+    let (name, dns, mut aliases, mac) = container_facts(store, id);
+    let own = connect_options(store, id, &net.name);
+    aliases.extend(own.aliases);
     let t = Target {
         net: &net,
         id,
@@ -913,6 +939,7 @@ pub fn setup(
         ifname: "eth0",
         ports,
         mac,
+        ip: own.ip,
     };
     // Recorded before anything is made: a berth killed half-way leaves a
     // record that teardown undoes (rules, names, veth), not rules nobody knows of.
@@ -949,8 +976,15 @@ pub fn setup(
 }
 
 /// `network connect`: one more interface (`ethN`) on `network` for a
-/// container that runs in a bridge network namespace; returns its address.
-pub fn connect(store: &Store, id: &str, network: &str) -> Result<String, NetworkError> {
+/// container that runs in a bridge network namespace, with the aliases and
+/// address it was connected with (`extra`, or those kept with it); returns
+/// its address.
+pub fn connect(
+    store: &Store,
+    id: &str,
+    network: &str,
+    extra: Option<&ConnectOptions>,
+) -> Result<String, NetworkError> {
     // A --network none container's namespace is pinned too, but is no bridge's.
     let mut att = attachment(store, id)
         .filter(|a| a.netns.exists() && a.network.is_some())
@@ -960,7 +994,11 @@ pub fn connect(store: &Store, id: &str, network: &str) -> Result<String, Network
     }
     let net = get(store, network)?;
     let ifname = format!("eth{}", att.interfaces.len());
-    let (name, dns, aliases, _) = container_facts(store, id);
+    let (name, dns, mut aliases, _) = container_facts(store, id);
+    let own = extra
+        .cloned()
+        .unwrap_or_else(|| connect_options(store, id, &net.name));
+    aliases.extend(own.aliases);
     let t = Target {
         net: &net,
         id,
@@ -971,6 +1009,7 @@ pub fn connect(store: &Store, id: &str, network: &str) -> Result<String, Network
         ifname: &ifname,
         ports: &[],
         mac: None,
+        ip: own.ip,
     };
     let iface = attach_with(att.backend, store, &t)?;
     att.interfaces
@@ -1014,6 +1053,7 @@ pub fn disconnect(store: &Store, id: &str, network: &str) -> Result<(), NetworkE
         ifname: &ifname,
         ports: &ports,
         mac: None,
+        ip: None,
     };
     detach_with(att.backend, store, &t, &ip)?;
     save(store, id, &att)
@@ -1044,6 +1084,7 @@ pub fn teardown(store: &Store, id: &str) {
             ifname,
             ports,
             mac: None,
+            ip: None,
         };
         let _ = detach_with(att.backend, store, &t, ip);
     };
@@ -1076,13 +1117,17 @@ pub fn teardown(store: &Store, id: &str) {
 /// Rewrites the /etc/hosts of every container on a bridge network with the
 /// names of all the containers it shares a network with.
 /// `network connect` (or `disconnect`) of a container, running or not: kept
-/// with the container, so that it is on the network at every start; every
-/// member's /etc/hosts is brought up to date.
+/// with the container, so that it is on the network at every start, with the
+/// aliases and address of `options`; every member's /etc/hosts is brought up
+/// to date. `force` (`disconnect -f`): a connection whose interface cannot
+/// be undone (gone already, a backend that fails) is still dropped.
 pub fn set_connected(
     store: &Store,
     container: &str,
     network: &str,
     connect: bool,
+    options: &ConnectOptions,
+    force: bool,
 ) -> Result<(), crate::Error> {
     let info = container::find(store, container)?;
     let of = |source| NetworkError::OfContainer {
@@ -1092,11 +1137,20 @@ pub fn set_connected(
     let process = &info.config.process;
     let on = process.networks.iter().any(|n| n == network);
     let running = attachment(store, &info.id).is_some_and(|a| a.netns.exists());
+    if connect {
+        let net = get(store, network)?;
+        if let Some(ip) = options.ip {
+            ipam::check_static(&net, ip).map_err(of)?;
+        }
+    }
     if running {
         let done = if connect {
-            self::connect(store, &info.id, network).map(drop)
+            self::connect(store, &info.id, network, Some(options)).map(drop)
         } else {
-            disconnect(store, &info.id, network)
+            match disconnect(store, &info.id, network) {
+                Err(_) if force && on => Ok(()),
+                r => r,
+            }
         };
         done.map_err(of)?;
     } else if process.network.bridge().is_none() {
@@ -1106,14 +1160,17 @@ pub fn set_connected(
     } else if !connect && !on {
         return Err(of(NetworkError::NotConnected(network.to_string())).into());
     }
-    if connect {
-        get(store, network)?;
-    }
     container::update_config(store, &info.id, |cfg| {
         let n = &mut cfg.process.networks;
         n.retain(|x| x != network);
+        cfg.process.network_options.remove(network);
         if connect {
             n.push(network.to_string());
+            if *options != ConnectOptions::default() {
+                cfg.process
+                    .network_options
+                    .insert(network.to_string(), options.clone());
+            }
         }
     })?;
     refresh_all_hosts(store);
@@ -1151,8 +1208,10 @@ pub fn members(store: &Store, network: &str) -> Vec<(String, String)> {
                 .find(|(n, _, _)| n == network)?
                 .2
                 .clone();
+            let own = i.config.process.network_options.get(network);
             let names = std::iter::once(i.name().to_string())
-                .chain(i.config.process.network_aliases.iter().cloned());
+                .chain(i.config.process.network_aliases.iter().cloned())
+                .chain(own.into_iter().flat_map(|o| o.aliases.iter().cloned()));
             Some(names.map(|n| (ip.clone(), n)).collect::<Vec<_>>())
         })
         .flatten()

@@ -161,7 +161,7 @@ fn call(store: &Store, verb: &str, t: &Target, opts: &Value) -> Result<Value, Ne
 }
 
 pub fn attach(store: &Store, t: &Target) -> Result<Iface, NetworkError> {
-    let ip = super::ipam::allocate(store, t.net, t.id)?.to_string();
+    let ip = super::ipam::allocate(store, t.net, t.id, t.ip)?.to_string();
     let opts = options(t, &ip)?;
     let v = match call(store, "setup", t, &opts) {
         Ok(v) => v,
@@ -213,6 +213,7 @@ mod tests {
             ifname: "eth0",
             ports: &ports,
             mac: None,
+            ip: None,
         };
         options(&t, "10.89.0.2").unwrap()["port_mappings"][0].clone()
     }

@@ -84,7 +84,7 @@ fn os(what: &'static str) -> impl Fn(std::io::Error) -> NetworkError {
 
 /// Connects the container at `t` (called under the backend's lock).
 pub fn attach(store: &Store, t: &Target) -> Result<Iface, NetworkError> {
-    let ip = ipam::allocate(store, t.net, t.id)?;
+    let ip = ipam::allocate(store, t.net, t.id, t.ip)?;
     match connect(store, t, ip) {
         Ok(iface) => Ok(iface),
         Err(e) => {
