@@ -409,10 +409,10 @@ fn io(e: std::io::Error) -> ApiError {
     ApiError::new(500, e)
 }
 
-/// `POST /containers/prune`: the containers not running (builds' working
-/// containers are not the API's to take).
-pub fn prune(s: &Service) -> Result {
-    let gone = s.engine.containers().prune()?;
+/// `POST /containers/prune`: the containers not running that pass its
+/// `filters` (builds' working containers are not the API's to take).
+pub fn prune(s: &Service, req: &Request) -> Result {
+    let gone = s.engine.containers().prune(&crate::system::filters(req)?)?;
     Ok(Reply::Json(
         200,
         json!({"ContainersDeleted": gone, "SpaceReclaimed": 0}),

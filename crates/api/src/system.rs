@@ -331,8 +331,8 @@ pub fn network_connect(s: &Service, req: &Request, name: &str, connect: bool) ->
     Ok(Reply::Empty(200))
 }
 
-pub fn network_prune(s: &Service) -> Result {
-    let gone = s.engine.networks().prune();
+pub fn network_prune(s: &Service, req: &Request) -> Result {
+    let gone = s.engine.networks().prune(&filters(req)?)?;
     Ok(Reply::Json(200, json!({"NetworksDeleted": gone})))
 }
 

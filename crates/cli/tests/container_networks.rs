@@ -645,6 +645,19 @@ fn network_create_takes_podmans_gateway_range_mtu_and_labels() {
         "{}",
         r.stderr
     );
+    // network prune takes podman's until=, label=, label!=.
+    let prune = |f: &str| ok(&["network", "prune", "-f", "--filter", f]).stdout;
+    assert_eq!(prune("until=1h"), "");
+    assert_eq!(prune("label!=tier"), "plain\n");
+    assert_eq!(prune("label=tier=db"), "");
+    let r = run(&["network", "prune", "-f", "--filter", "colour=red"]);
+    assert_eq!(r.code, 125);
+    assert!(
+        r.stderr.contains("invalid filter \"colour\""),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(prune("label=tier=web"), "edge\n");
 }
 
 #[test]

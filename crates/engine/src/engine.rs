@@ -445,10 +445,11 @@ impl Containers<'_> {
         crate::lifecycle::remove_timed(self.store(), name, force, time)
     }
 
-    /// Removes the containers not running (`container prune`); see
-    /// [`crate::lifecycle::prune`].
-    pub fn prune(&self) -> crate::error::Result<Vec<String>> {
-        crate::lifecycle::prune(self.store())
+    /// Removes the containers not running (`container prune`) that pass
+    /// `filters` (`until=`, `label=`, `label!=`); see [`crate::lifecycle::prune`].
+    pub fn prune(&self, filters: &[String]) -> crate::error::Result<Vec<String>> {
+        let filters = crate::lifecycle::prune_filters(filters)?;
+        crate::lifecycle::prune(self.store(), &filters)
     }
 
     /// Removes it as `o` says (`rm`); every container removed, in order.
@@ -662,9 +663,10 @@ impl Networks<'_> {
         Ok(network::remove(store, name)?)
     }
 
-    /// Removes every network no container uses; returns their names.
-    pub fn prune(&self) -> Vec<String> {
-        network::prune(&self.engine.store)
+    /// Removes every network no container uses that passes `filters`
+    /// (`until=`, `label=`, `label!=`); returns their names.
+    pub fn prune(&self, filters: &[String]) -> Result<Vec<String>, NetworkError> {
+        network::prune(&self.engine.store, filters)
     }
 
     /// Connects a container (running or not) to a network, with more

@@ -10,8 +10,24 @@ use std::collections::BTreeMap;
 
 /// A filter podman does not take there, or a value it cannot read.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct InvalidFilter(pub String);
+pub enum InvalidFilter {
+    /// A key the command does not take (each command words this its own way
+    /// in podman: [`InvalidFilter::key`] gives it to the caller).
+    #[error("invalid filter {0:?}")]
+    Key(String),
+    #[error("{0}")]
+    Value(String),
+}
+
+impl InvalidFilter {
+    /// The key refused, or none for a value that does not read.
+    pub fn key(&self) -> Option<&str> {
+        match self {
+            InvalidFilter::Key(k) => Some(k),
+            InvalidFilter::Value(_) => None,
+        }
+    }
+}
 
 /// Parsed filters, ready to judge things with.
 #[derive(Clone, Debug, Default)]
@@ -32,10 +48,10 @@ impl PruneFilters {
         for f in filters {
             let (k, v) = match f.split_once('=') {
                 Some((k, v)) => (k, v),
-                None => return Err(InvalidFilter(format!("invalid filter {f:?}"))),
+                None => return Err(InvalidFilter::Key(f.clone())),
             };
             if !keys.contains(&k) {
-                return Err(InvalidFilter(format!("invalid filter {k:?}")));
+                return Err(InvalidFilter::Key(k.to_string()));
             }
             let label = || match v.split_once('=') {
                 Some((k, v)) => (k.to_string(), Some(v.to_string())),
@@ -43,8 +59,8 @@ impl PruneFilters {
             };
             match k {
                 "until" => {
-                    let t =
-                        crate::time::parse_point(v).map_err(|e| InvalidFilter(e.to_string()))?;
+                    let t = crate::time::parse_point(v)
+                        .map_err(|e| InvalidFilter::Value(e.to_string()))?;
                     // Several: the earliest holds (each must).
                     out.until = Some(out.until.map_or(t, |u| u.min(t)));
                 }

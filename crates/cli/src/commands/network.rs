@@ -41,6 +41,9 @@ pub(crate) struct PruneArgs {
     /// Do not ask for confirmation.
     #[arg(short, long)]
     force: bool,
+    /// Only networks that pass: until=TIME, label=KEY[=VALUE], label!=KEY[=VALUE].
+    #[arg(long)]
+    filter: Vec<String>,
 }
 
 #[derive(Args)]
@@ -220,7 +223,7 @@ pub fn run(store_args: &StoreArgs, a: NetworkArgs) -> CmdResult {
             if !p.force && !crate::prompt::confirm(warning) {
                 return Ok(());
             }
-            for name in networks.prune() {
+            for name in networks.prune(&p.filter).map_err(exit::podman)? {
                 println!("{name}");
             }
         }

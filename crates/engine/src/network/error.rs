@@ -172,3 +172,13 @@ impl NetworkError {
         move |source| NetworkError::Io { path, source }
     }
 }
+
+impl NetworkError {
+    /// A `--filter` the shared prune filters refused, in podman's network words.
+    pub fn from_filter(e: crate::prune_filters::InvalidFilter) -> NetworkError {
+        match e.key() {
+            Some(k) => NetworkError::InvalidFilter(k.to_string()),
+            None => NetworkError::Invalid(e.to_string()),
+        }
+    }
+}

@@ -138,7 +138,7 @@ pub fn list_filtered(store: &Store, filters: &[String]) -> Result<Vec<Network>, 
         }
     }
     let shared = PruneFilters::parse(&shared, &["label", "label!", "until"])
-        .map_err(|e| NetworkError::Invalid(e.to_string()))?;
+        .map_err(NetworkError::from_filter)?;
     nets.retain(|n| shared.matches(n.created, &n.labels));
     for (k, values) in by_key {
         let regexes = |vs: &[&str]| -> Vec<regex::Regex> {
@@ -191,14 +191,21 @@ fn go_bool(v: &str) -> Option<bool> {
     }
 }
 
-/// Removes every network but the default one that no container uses; returns
-/// their names.
-pub fn prune(store: &Store) -> Vec<String> {
-    list(store)
+/// Removes every network but the default one that no container uses and
+/// that passes `filters` (`until=`, `label=`, `label!=`, as podman 4.3's
+/// `network prune` takes them); returns their names.
+pub fn prune(store: &Store, filters: &[String]) -> Result<Vec<String>, NetworkError> {
+    let filters = PruneFilters::parse(filters, &["until", "label", "label!"])
+        .map_err(NetworkError::from_filter)?;
+    Ok(list(store)
         .into_iter()
-        .filter(|n| n.name != DEFAULT && remove(store, &n.name).is_ok())
+        .filter(|n| {
+            n.name != DEFAULT
+                && filters.matches(n.created, &n.labels)
+                && remove(store, &n.name).is_ok()
+        })
         .map(|n| n.name)
-        .collect()
+        .collect())
 }
 
 #[cfg(test)]

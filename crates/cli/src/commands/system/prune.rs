@@ -15,6 +15,10 @@ pub struct PruneArgs {
     /// Do not ask for confirmation.
     #[arg(short, long)]
     pub(crate) force: bool,
+    /// Only what passes: until=TIME, label=KEY[=VALUE], label!=KEY[=VALUE]
+    /// (passed on to the container, image and volume prunes).
+    #[arg(long)]
+    pub(crate) filter: Vec<String>,
 }
 
 /// What `system prune` warns about before it asks, as podman words it.
@@ -34,23 +38,21 @@ fn prune_warning(a: &PruneArgs) -> String {
 /// Stopped containers, then dangling (or with -a unused) images, then with
 /// --volumes unused volumes.
 pub fn prune(store_args: &StoreArgs, a: PruneArgs) -> CmdResult {
+    let filters = berth_engine::lifecycle::prune_filters(&a.filter).map_err(crate::exit::podman)?;
     if !a.force && !crate::prompt::confirm(&prune_warning(&a)) {
         return Ok(());
     }
-    let store = store_args.open()?;
     println!("Deleted Containers");
     // As `container prune`: a running build keeps its working containers.
-    let gone = berth_builder::builder::prune(&store).map_err(crate::exit::build)?;
-    for id in gone {
-        println!("{id}");
-    }
+    crate::commands::container::lifecycle::prune_containers(store_args, &filters)?;
     println!("Deleted Images");
-    crate::commands::image::prune::prune_images(store_args, a.all)?;
+    crate::commands::image::prune::prune_images(store_args, a.all, a.filter.clone())?;
     if a.volumes {
         println!("Deleted Volumes");
+        let store = store_args.open()?;
         crate::commands::volume::prune_volumes(
-            &berth_engine::Engine::with_store(store.clone()).volumes(),
-            &[],
+            &berth_engine::Engine::with_store(store).volumes(),
+            &a.filter,
         )?;
     }
     Ok(())
