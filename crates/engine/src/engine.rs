@@ -518,6 +518,17 @@ impl Containers<'_> {
         Ok(crate::views::ContainerInspect::of(self.store(), &info))
     }
 
+    /// [`Containers::inspect`] with the sizes of what it wrote and of its
+    /// whole root (`inspect --size`).
+    pub fn inspect_sized(
+        &self,
+        name: &str,
+    ) -> crate::error::Result<crate::views::ContainerInspect> {
+        let info = crate::container::find(self.store(), name)?;
+        let doc = crate::views::ContainerInspect::of(self.store(), &info);
+        Ok(doc.with_size(self.store(), &info))
+    }
+
     /// Its log, as `logs` prints it.
     pub fn logs(
         &self,
