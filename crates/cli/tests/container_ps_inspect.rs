@@ -236,6 +236,16 @@ fn stats_info_and_system_prune() {
     assert!(s["pids"].as_u64().unwrap() >= 2, "{s}");
     let table = st.ok(&["stats", "--no-stream"]).stdout;
     assert!(table.starts_with("ID") && table.contains("busy"), "{table}");
+    // --no-trunc: the whole ID, in the table and in templates.
+    let id = st.inspect("busy", ".Id");
+    let ids = |extra: &[&str]| {
+        let args = [&["stats", "--no-stream", "--format", "{{.ID}}"], extra].concat();
+        st.ok(&args).stdout.trim().to_string()
+    };
+    assert_eq!(ids(&[]), id[..12]);
+    assert_eq!(ids(&["--no-trunc"]), id);
+    let table = st.ok(&["stats", "--no-stream", "--no-trunc"]).stdout;
+    assert!(table.contains(&format!("{id}  busy")), "{table}");
     // podman's template names.
     let r = st.ok(&[
         "stats",
