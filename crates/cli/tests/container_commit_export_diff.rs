@@ -162,3 +162,39 @@ fn commit_keeps_what_the_container_was_made_with() {
         cfg("json .Config.Env")
     );
 }
+
+#[test]
+fn commit_takes_onbuild_in_dockers_format_and_warns_in_ocis() {
+    let st = TestStore::with_busybox();
+    st.ok(&["create", "--name", "base", "localhost/bb:1", "true"]);
+    let onbuild = |image: &str| {
+        let v = json(&st.ok(&["image", "inspect", image]).stdout);
+        v[0]["Config"]["OnBuild"].clone()
+    };
+    let change = ["-c", "ONBUILD RUN echo child", "-c", "onbuild COPY . /src"];
+    let args = [&["commit", "-q", "--format", "docker"], &change[..]].concat();
+    st.ok(&[&args[..], &["base", "localhost/parent:docker"]].concat());
+    assert_eq!(
+        onbuild("localhost/parent:docker"),
+        serde_json::json!(["RUN echo child", "COPY . /src"])
+    );
+    // OCI's format has no ONBUILD: left out, with podman's warning.
+    let r = st.ok(&[
+        &["commit", "-q"],
+        &change[..],
+        &["base", "localhost/parent:oci"],
+    ]
+    .concat());
+    assert!(
+        r.stderr.contains(
+            "ONBUILD is not supported for OCI image format, RUN echo child will be ignored. Must use `docker` format"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert!(onbuild("localhost/parent:oci").is_null());
+    // An ONBUILD without a trigger is refused.
+    let r = st.run(&["commit", "-c", "ONBUILD", "base", "localhost/x:1"]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    st.ok(&["rm", "base"]);
+}
