@@ -107,6 +107,25 @@ fn export_then_import_round_trips_a_containers_files() {
         125
     );
     assert!(tar.exists(), "a failed export replaced the archive");
+    // podman's --arch, --os, --variant: the platform the image says it is for.
+    let t = tar.to_str().unwrap();
+    let platform = ["--arch", "arm64", "--os", "linux", "--variant", "v8"];
+    st.ok(&[&["import", "-q"], &platform[..], &[t, "localhost/arm:1"]].concat());
+    let config = |image: &str| {
+        let r = st.ok(&["image", "inspect", "--config", image]);
+        json(&r.stdout)
+    };
+    let c = config("containers-storage:localhost/arm:1");
+    let got = [&c["architecture"], &c["os"], &c["variant"]];
+    assert_eq!(got, ["arm64", "linux", "v8"], "{c}");
+    // Without them, this host's.
+    let c = config("containers-storage:localhost/flat:1");
+    let host = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        a => a,
+    };
+    assert_eq!([&c["architecture"], &c["os"]], [host, "linux"], "{c}");
 }
 
 #[test]
