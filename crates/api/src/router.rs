@@ -128,7 +128,7 @@ fn route(s: &Service, req: &Request, segs: &[&str], conn: &mut Conn) -> reply::R
         ("GET", ["volumes", name]) => system::volume_inspect(s, name),
         ("DELETE", ["volumes", name]) => system::volume_remove(s, req, name),
         ("POST", ["volumes", "prune"]) => system::volume_prune(s, req),
-        ("GET", ["networks"]) => system::networks(s),
+        ("GET", ["networks"]) => system::networks(s, req),
         ("POST", ["networks", "create"]) => system::network_create(s, req),
         ("POST", ["networks", "prune"]) => system::network_prune(s, req),
         ("GET", ["networks", name]) => system::network_inspect(s, name),

@@ -177,11 +177,18 @@ pub fn volume_remove(s: &Service, req: &Request, name: &str) -> Result {
 }
 
 fn network(n: &berth_engine::network::NetworkInspect) -> Value {
+    let mut options = serde_json::Map::new();
+    options.insert(
+        "com.docker.network.bridge.name".into(),
+        json!(n.network_interface),
+    );
+    for (k, v) in &n.options {
+        options.insert(k.clone(), json!(v));
+    }
     json!({
         "Name": n.name,
         "Id": n.id,
-        // Not recorded: Go's zero time, which Docker's clients read as unset.
-        "Created": "0001-01-01T00:00:00Z",
+        "Created": n.created,
         "Scope": "local",
         "Driver": n.driver,
         "EnableIPv6": n.ipv6_enabled,
@@ -193,14 +200,16 @@ fn network(n: &berth_engine::network::NetworkInspect) -> Value {
         "Internal": n.internal,
         "Attachable": false,
         "Ingress": false,
-        "Options": {"com.docker.network.bridge.name": n.network_interface},
-        "Labels": {},
+        "Options": options,
+        "Labels": n.labels,
         "Containers": {},
     })
 }
 
-pub fn networks(s: &Service) -> Result {
-    let rows = s.engine.networks().rows(&[])?;
+/// `GET /networks[?filters=…]`: podman's `network ls` filters (name, id,
+/// driver, label, label!, until, dangling).
+pub fn networks(s: &Service, req: &Request) -> Result {
+    let rows = s.engine.networks().rows(&filters(req)?)?;
     let out = rows.iter().map(|r| network(&r.inspect)).collect::<Vec<_>>();
     Ok(Reply::Json(200, Value::Array(out)))
 }
@@ -221,6 +230,9 @@ struct NetworkCreate {
     #[serde(rename = "IPAM")]
     ipam: Option<Ipam>,
     options: Option<std::collections::BTreeMap<String, String>>,
+    labels: Option<std::collections::BTreeMap<String, String>>,
+    #[serde(rename = "EnableIPv6")]
+    enable_ipv6: bool,
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -233,6 +245,9 @@ struct Ipam {
 #[serde(rename_all = "PascalCase", default)]
 struct IpamConfig {
     subnet: String,
+    gateway: String,
+    #[serde(rename = "IPRange")]
+    ip_range: String,
 }
 
 pub fn network_create(s: &Service, req: &Request) -> Result {
@@ -246,27 +261,38 @@ pub fn network_create(s: &Service, req: &Request) -> Result {
             body.driver
         )));
     }
-    let subnets: Vec<String> = body
+    let configs: Vec<IpamConfig> = body
         .ipam
         .and_then(|i| i.config)
         .unwrap_or_default()
         .into_iter()
-        .map(|c| c.subnet)
-        .filter(|s| !s.is_empty())
+        .filter(|c| !c.subnet.is_empty())
         .collect();
-    if subnets.len() > 1 {
+    if configs.len() > 1 {
         return Err(ApiError::bad_request(
             "IPAM.Config: one subnet a network is served",
         ));
     }
+    let config = configs.into_iter().next();
+    let given = |v: &str| (!v.is_empty()).then(|| v.to_string());
+    let mut options = body.options.unwrap_or_default();
+    let disable_dns = options
+        .remove("com.docker.network.bridge.enable_dns")
+        .is_some_and(|v| v == "false");
+    // As podman's compat API reads Docker's options: the MTU is taken, the
+    // rest (the bridge's name …) is left to the backend.
+    let mtu = options
+        .remove("com.docker.network.driver.mtu")
+        .or_else(|| options.remove("mtu"));
     let o = berth_engine::network::CreateOptions {
-        subnet: subnets.into_iter().next(),
+        subnet: config.as_ref().map(|c| c.subnet.clone()),
+        gateway: config.as_ref().and_then(|c| given(&c.gateway)),
+        ip_range: config.as_ref().and_then(|c| given(&c.ip_range)),
         internal: body.internal,
-        disable_dns: body
-            .options
-            .unwrap_or_default()
-            .get("com.docker.network.bridge.enable_dns")
-            .is_some_and(|v| v == "false"),
+        disable_dns,
+        ipv6: body.enable_ipv6,
+        labels: body.labels.unwrap_or_default(),
+        options: mtu.map(|m| ("mtu".to_string(), m)).into_iter().collect(),
         ..Default::default()
     };
     let n = s.engine.networks().create(&body.name, &o)?;

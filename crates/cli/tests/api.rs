@@ -1681,3 +1681,33 @@ fn an_exec_over_the_api_gets_none_of_the_services_environment() {
     assert!(!answer.contains("from-the-service"), "{answer}");
     st.ok(&["rm", "-f", "-t", "0", "x"]);
 }
+
+/// Docker's network create with labels, a gateway, a range and an MTU (as
+/// docker-compose and docker-py send them), listed back by label.
+#[test]
+fn docker_api_networks_keep_labels_gateway_range_and_mtu() {
+    let st = TestStore::with_busybox();
+    let svc = Service::start(&st, "0");
+    let body = r#"{"Name": "lab", "Labels": {"com.docker.compose.project": "p"},
+        "IPAM": {"Config": [{"Subnet": "10.98.0.0/24", "Gateway": "10.98.0.254", "IPRange": "10.98.0.128/25"}]},
+        "Options": {"com.docker.network.driver.mtu": "1400"}}"#;
+    let (code, answer) = request(&svc.socket, "POST", "/v1.41/networks/create", body).unwrap();
+    assert_eq!(code, 201, "{answer}");
+    st.ok(&["network", "create", "other"]);
+    // filters={"label":["com.docker.compose.project=p"]}
+    let path =
+        "/v1.41/networks?filters=%7B%22label%22%3A%5B%22com.docker.compose.project%3Dp%22%5D%7D";
+    let (code, answer) = request(&svc.socket, "GET", path, "").unwrap();
+    assert_eq!(code, 200, "{answer}");
+    let json_at = answer.find("\r\n\r\n").unwrap() + 4;
+    let list: serde_json::Value = serde_json::from_str(&answer[json_at..]).unwrap();
+    assert_eq!(list.as_array().map(Vec::len), Some(1), "{list}");
+    let n = &list[0];
+    assert_eq!(n["Name"], "lab");
+    assert_eq!(n["Labels"]["com.docker.compose.project"], "p");
+    assert_eq!(n["IPAM"]["Config"][0]["Gateway"], "10.98.0.254");
+    assert_eq!(n["Options"]["mtu"], "1400");
+    // The CLI sees the range as podman shows it.
+    let v = common::json(&st.ok(&["network", "inspect", "lab"]).stdout);
+    assert_eq!(v[0]["subnets"][0]["lease_range"]["start_ip"], "10.98.0.129");
+}
