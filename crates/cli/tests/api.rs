@@ -1711,3 +1711,41 @@ fn docker_api_networks_keep_labels_gateway_range_and_mtu() {
     let v = common::json(&st.ok(&["network", "inspect", "lab"]).stdout);
     assert_eq!(v[0]["subnets"][0]["lease_range"]["start_ip"], "10.98.0.129");
 }
+
+/// podman's own client: network create's labels, gateway, range and options
+/// reach the network, and what berth cannot do is refused in podman's words.
+#[test]
+fn podman_remote_network_create_keeps_labels_gateway_range_and_options() {
+    let st = TestStore::with_busybox();
+    let svc = Service::start(&st, "0");
+    let (code, _, err) = svc.podman(&[
+        "network",
+        "create",
+        "--label",
+        "a=b",
+        "--subnet",
+        "10.77.0.0/24",
+        "--gateway",
+        "10.77.0.254",
+        "--ip-range",
+        "10.77.0.64/26",
+        "-o",
+        "mtu=1400",
+        "rn",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v = common::json(&st.ok(&["network", "inspect", "rn"]).stdout);
+    let sub = &v[0]["subnets"][0];
+    assert_eq!(sub["gateway"], "10.77.0.254", "{v}");
+    assert_eq!(sub["lease_range"]["start_ip"], "10.77.0.65", "{v}");
+    assert_eq!(v[0]["labels"]["a"], "b");
+    assert_eq!(v[0]["options"]["mtu"], "1400");
+    let (code, out, err) = svc.podman(&["network", "ls", "-q", "--filter", "label=a=b"]);
+    assert_eq!((code, out.as_str()), (0, "rn\n"), "{err}");
+    let (code, _, err) = svc.podman(&["network", "create", "-o", "vlan=3", "rv"]);
+    assert_eq!(code, 125, "{err}");
+    assert!(
+        err.contains("unsupported bridge network option vlan"),
+        "{err}"
+    );
+}
