@@ -131,8 +131,6 @@ fn endpoints(s: &Service, id: &str, networks: &mut Value) -> std::result::Result
     if !networks.is_object() {
         *networks = json!({});
     }
-    let mut aliases = p.network_aliases.clone();
-    aliases.push(info.id[..12].to_string());
     for n in p
         .network
         .bridge()
@@ -143,7 +141,7 @@ fn endpoints(s: &Service, id: &str, networks: &mut Value) -> std::result::Result
         if !e.is_object() {
             *e = json!({"IPAddress": "", "Gateway": "", "MacAddress": "", "IPPrefixLen": 0});
         }
-        e["Aliases"] = json!(aliases);
+        e["Aliases"] = json!(berth_engine::network::aliases(&info, n));
         e["NetworkID"] = json!(n);
     }
     Ok(())

@@ -701,6 +701,13 @@ fn network_connect_takes_aliases_and_a_fixed_address() {
     }
     let r = ok(&["exec", "db", "nslookup", "cache"]);
     assert!(r.stdout.contains("10.97.0.77"), "{}", r.stdout);
+    // inspect shows them as podman's does, the short ID after them.
+    let f = "{{json .NetworkSettings.Networks.back.Aliases}}";
+    let id = ok(&["inspect", "--format", "{{.Id}}", "app"]).stdout;
+    assert_eq!(
+        ok(&["inspect", "--format", f, "app"]).stdout.trim(),
+        format!(r#"["cache","kv","store","{}"]"#, &id[..12])
+    );
     // Kept with the container: the same address and names after a restart.
     ok(&["restart", "-t", "0", "app"]);
     assert!(

@@ -587,7 +587,11 @@ impl NetworkSettings {
         }
         let mut networks = Map::new();
         for (name, _, ip) in &a.interfaces {
-            networks.insert(name.clone(), serde_json::json!({"IPAddress": ip}));
+            let aliases = crate::network::aliases(i, name);
+            networks.insert(
+                name.clone(),
+                serde_json::json!({"IPAddress": ip, "Aliases": aliases}),
+            );
         }
         NetworkSettings {
             ip_address: a

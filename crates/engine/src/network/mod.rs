@@ -1194,6 +1194,20 @@ pub fn refresh_all_hosts(store: &Store) {
     }
 }
 
+/// The names a container answers to on `network`, as podman's inspect lists
+/// them: its `--network-alias`es, those it was connected there with
+/// (`network connect --alias`), then its short ID.
+pub fn aliases(i: &container::Info, network: &str) -> Vec<String> {
+    let p = &i.config.process;
+    let own = p.network_options.get(network).map(|o| &o.aliases[..]);
+    p.network_aliases
+        .iter()
+        .chain(own.unwrap_or_default())
+        .cloned()
+        .chain(std::iter::once(i.id[..12.min(i.id.len())].to_string()))
+        .collect()
+}
+
 /// `IP NAME` lines for the running containers on `network` (for /etc/hosts):
 /// each container's name and its `--network-alias`es.
 pub fn members(store: &Store, network: &str) -> Vec<(String, String)> {
