@@ -657,7 +657,14 @@ fn network_create_takes_podmans_gateway_range_mtu_and_labels() {
         "{}",
         r.stderr
     );
-    assert_eq!(prune("label=tier=web"), "edge\n");
+    // system prune takes them to its network prune too.
+    let r = ok(&["system", "prune", "-f", "--filter", "label=tier=web"]);
+    assert!(
+        r.stdout.ends_with("Deleted Networks\nedge\n"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(run(&["network", "exists", "edge"]).code, 1);
 }
 
 #[test]

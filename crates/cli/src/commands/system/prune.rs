@@ -23,7 +23,9 @@ pub struct PruneArgs {
 
 /// What `system prune` warns about before it asks, as podman words it.
 fn prune_warning(a: &PruneArgs) -> String {
-    let mut w = String::from("WARNING! This command removes:\n\t- all stopped containers\n");
+    let mut w = String::from(
+        "WARNING! This command removes:\n\t- all stopped containers\n\t- all networks not used by at least one container\n",
+    );
     if a.volumes {
         w.push_str("\t- all volumes not used by at least one container\n");
     }
@@ -36,7 +38,7 @@ fn prune_warning(a: &PruneArgs) -> String {
 }
 
 /// Stopped containers, then dangling (or with -a unused) images, then with
-/// --volumes unused volumes.
+/// --volumes unused volumes, then the networks no container uses.
 pub fn prune(store_args: &StoreArgs, a: PruneArgs) -> CmdResult {
     let filters = berth_engine::lifecycle::prune_filters(&a.filter).map_err(crate::exit::podman)?;
     if !a.force && !crate::prompt::confirm(&prune_warning(&a)) {
@@ -47,13 +49,16 @@ pub fn prune(store_args: &StoreArgs, a: PruneArgs) -> CmdResult {
     crate::commands::container::lifecycle::prune_containers(store_args, &filters)?;
     println!("Deleted Images");
     crate::commands::image::prune::prune_images(store_args, a.all, a.filter.clone())?;
+    let engine = berth_engine::Engine::with_store(store_args.open()?);
     if a.volumes {
         println!("Deleted Volumes");
-        let store = store_args.open()?;
-        crate::commands::volume::prune_volumes(
-            &berth_engine::Engine::with_store(store).volumes(),
-            &a.filter,
-        )?;
+        crate::commands::volume::prune_volumes(&engine.volumes(), &a.filter)?;
+    }
+    // As podman's: the networks no container uses go too.
+    println!("Deleted Networks");
+    let networks = engine.networks();
+    for name in networks.prune(&a.filter).map_err(crate::exit::podman)? {
+        println!("{name}");
     }
     Ok(())
 }
