@@ -769,3 +769,82 @@ fn network_connect_takes_aliases_and_a_fixed_address() {
     assert!(!r.stdout.contains("eth1"), "{}", r.stdout);
     ok(&["rm", "-af", "-t", "0"]);
 }
+
+#[test]
+fn isolated_networks_do_not_reach_each_other() {
+    let st = TestStore::with_busybox();
+    let ns = TestNetns::new("iso");
+    let run = |args: &[&str]| ns.berth(&st, args);
+    let ok = |args: &[&str]| ns.berth_ok(&st, args);
+    for (name, subnet, isolate) in [
+        ("iso1", "10.104.0.0/24", true),
+        ("iso2", "10.105.0.0/24", true),
+        ("open", "10.106.0.0/24", false),
+    ] {
+        let mut args = vec!["network", "create", "--subnet", subnet];
+        if isolate {
+            args.extend(["-o", "isolate=true"]);
+        }
+        ok(&[&args[..], &[name]].concat());
+    }
+    let v = common::json(&ok(&["network", "inspect", "iso1"]).stdout);
+    assert_eq!(v[0]["options"]["isolate"], "true", "{v}");
+    let mut servers = std::collections::BTreeMap::new();
+    for net in ["iso2", "open"] {
+        let name = format!("web-{net}");
+        ok(&[
+            "run",
+            "-d",
+            "--name",
+            &name,
+            "--network",
+            net,
+            "localhost/bb:1",
+            "sh",
+            "-c",
+            "echo hello > /tmp/index.html; exec httpd -f -p 80 -h /tmp",
+        ]);
+        let f = "{{.NetworkSettings.IPAddress}}";
+        servers.insert(net, ok(&["inspect", "--format", f, &name]).stdout);
+    }
+    // What answers from `net` at the server on `to` (its httpd may still be
+    // starting: a refused connection is tried again).
+    let fetch = |net: &str, to: &str| {
+        let url = format!("http://{}/index.html", servers[to].trim());
+        let script = format!(
+            "for i in $(seq 100); do wget -q -O - {url} && exit 0; sleep 0.05; done; exit 1"
+        );
+        let args = [
+            "run",
+            "--rm",
+            "--network",
+            net,
+            "localhost/bb:1",
+            "sh",
+            "-c",
+        ];
+        run(&[&args[..], &[&script]].concat())
+    };
+    // Isolated from isolated: dropped; to and from an open network: served.
+    let r = fetch("open", "iso2");
+    assert_eq!((r.code, r.stdout.as_str()), (0, "hello\n"), "{}", r.stderr);
+    let r = fetch("iso1", "open");
+    assert_eq!((r.code, r.stdout.as_str()), (0, "hello\n"), "{}", r.stderr);
+    // Dropped, not refused: the connection times out.
+    let to = servers["iso2"].trim().to_string();
+    let args = ["run", "--rm", "--network", "iso1", "localhost/bb:1"];
+    let r = run(&[&args[..], &["nc", "-w", "2", &to, "80"]].concat());
+    assert_ne!(r.code, 0, "iso1 reached iso2: {}", r.stdout);
+    assert!(r.stderr.contains("timed out"), "{}", r.stderr);
+    // Its rules go with the network.
+    ok(&["rm", "-f", "-t", "0", "web-iso2", "web-open"]);
+    ok(&["network", "rm", "iso1", "iso2", "open"]);
+    let mut save = Command::new("iptables-save");
+    save.args(["-t", "filter"]);
+    let rules = run_cmd(&mut ns.wrap(&save)).stdout;
+    assert!(
+        !rules.contains("-j DROP\n-A") || !rules.contains("berth"),
+        "{rules}"
+    );
+    assert!(!rules.contains("BERTH-ISOLATE-2 -o"), "{rules}");
+}

@@ -110,7 +110,7 @@ pub(crate) struct CreateArgs {
     /// Set metadata on the network (KEY=VALUE).
     #[arg(long)]
     label: Vec<String>,
-    /// Set driver specific options: mtu=N (netavark also vlan=N, isolate=BOOL).
+    /// Set driver specific options: mtu=N, isolate=BOOL (vlan=N with netavark or CNI).
     #[arg(short, long)]
     opt: Vec<String>,
     name: String,

@@ -93,6 +93,11 @@ impl Network {
         d.iter().map(|b| format!("{b:02x}")).collect()
     }
 
+    /// `-o isolate=true`: no traffic with the other isolated networks.
+    pub fn isolated(&self) -> bool {
+        self.options.get("isolate").is_some_and(|v| v == "true")
+    }
+
     /// `-o mtu=N`, for the bridge and its containers' interfaces.
     pub fn mtu(&self) -> Option<u32> {
         self.options
@@ -460,7 +465,7 @@ pub struct CreateOptions {
 
 /// Checks the driver's options as podman does, and keeps those the configured
 /// backend can honour: `mtu` everywhere, `vlan` with netavark and CNI,
-/// `isolate` with netavark; the rest are refused in podman's words.
+/// `isolate` with netavark and berth's own; the rest are refused in podman's words.
 fn check_options(
     options: &BTreeMap<String, String>,
 ) -> Result<BTreeMap<String, String>, NetworkError> {
@@ -475,7 +480,7 @@ fn check_options(
         let honoured = match k.as_str() {
             "mtu" => true,
             "vlan" => matches!(backend, Backend::Netavark | Backend::Cni),
-            "isolate" => backend == Backend::Netavark,
+            "isolate" => matches!(backend, Backend::Netavark | Backend::Berth),
             _ => false,
         };
         if !honoured {

@@ -141,12 +141,18 @@ fn connect(store: &Store, t: &Target, ip: Ipv4Addr) -> Result<Iface, NetworkErro
             let now = firewall::current();
             let mut rules = String::new();
             let network = firewall::network_rules(net, &key);
+            let mut applied = false;
             if !internal && !firewall::all_present(&network, &now) {
                 // Part of them (a flushed table): the rest goes first.
                 if firewall::any_present(&network, &now) {
                     firewall::remove(&firewall::remove_network_rules(net, &key));
                 }
                 rules.push_str(&network);
+                applied = true;
+            }
+            // After the network's own chain, which it must precede.
+            if !internal && net.isolated() && (applied || !firewall::isolation_present(net, &now)) {
+                rules.push_str(&firewall::isolation_rules(net, &now));
             }
             if !t.ports.is_empty() {
                 let ports = firewall::port_rules(t.id, net, &ip.to_string(), t.ports);
@@ -253,8 +259,12 @@ pub fn remove_network(store: &Store, net: &super::Network) {
     let in_use = host.is_none() && has_ports(&net.bridge);
     let _ = in_netns(host.as_deref(), || {
         let network = firewall::network_rules(net, &key);
-        if !net.internal && firewall::any_present(&network, &firewall::current()) {
+        let now = firewall::current();
+        if !net.internal && firewall::any_present(&network, &now) {
             firewall::remove(&firewall::remove_network_rules(net, &key));
+        }
+        if net.isolated() && now.contains(&format!("-o {} -j DROP", net.bridge)) {
+            firewall::remove(&firewall::remove_isolation_rules(net));
         }
         match index(&net.bridge) {
             Some(br) if !in_use => Netlink::open()?.delete(br),
