@@ -174,15 +174,8 @@ pub fn network_create(s: &Service, req: &Request) -> Result {
         ..Default::default()
     };
     let nets = s.engine.networks();
-    let name = match body.name.as_str() {
-        // podman's client names a network itself; a nameless one gets the next free.
-        "" => (0..)
-            .map(|i| format!("podman{}", i + 1))
-            .find(|n| !nets.exists(n))
-            .expect("a free name"),
-        n => n.to_string(),
-    };
-    let made = nets.create(&name, &o)?;
+    // A nameless one gets the next free podmanN.
+    let made = nets.create(&body.name, &o)?;
     Ok(Reply::Json(200, to_json(&nets.inspect(&made.name)?)))
 }
 

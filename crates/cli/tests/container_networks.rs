@@ -665,6 +665,10 @@ fn network_create_takes_podmans_gateway_range_mtu_and_labels() {
         r.stdout
     );
     assert_eq!(run(&["network", "exists", "edge"]).code, 1);
+    // Without a name, podman's next free podmanN.
+    assert_eq!(ok(&["network", "create"]).stdout, "podman1\n");
+    assert_eq!(ok(&["network", "create", "--internal"]).stdout, "podman2\n");
+    ok(&["network", "rm", "podman1", "podman2"]);
 }
 
 #[test]

@@ -625,12 +625,18 @@ pub struct Networks<'a> {
 }
 
 impl Networks<'_> {
+    /// Creates a network; without a name, the first free `podmanN`, as podman
+    /// names it.
     pub fn create(
         &self,
         name: &str,
         options: &network::CreateOptions,
     ) -> Result<network::Network, NetworkError> {
-        network::create(&self.engine.store, name, options)
+        let store = &self.engine.store;
+        match name {
+            "" => network::create(store, &network::free_name(store), options),
+            name => network::create(store, name, options),
+        }
     }
 
     /// `name=`, `id=`, `driver=` filters; the default network is listed too.

@@ -113,7 +113,8 @@ pub(crate) struct CreateArgs {
     /// Set driver specific options: mtu=N, isolate=BOOL (vlan=N with netavark or CNI).
     #[arg(short, long)]
     opt: Vec<String>,
-    name: String,
+    /// Without one, the first free podmanN.
+    name: Option<String>,
 }
 
 #[derive(Args)]
@@ -170,7 +171,8 @@ pub fn run(store_args: &StoreArgs, a: NetworkArgs) -> CmdResult {
                 labels: key_values(&c.label),
                 options: key_values(&c.opt),
             };
-            let n = networks.create(&c.name, &o).map_err(exit::podman)?;
+            let name = c.name.as_deref().unwrap_or_default();
+            let n = networks.create(name, &o).map_err(exit::podman)?;
             println!("{}", n.name);
         }
         NetworkCommand::Ls(l) => {

@@ -515,6 +515,16 @@ fn check_options(
     Ok(kept)
 }
 
+/// The name of a network made without one, as podman names it: `podmanN`,
+/// the first N from 1 that no network has.
+pub fn free_name(store: &Store) -> String {
+    let taken: Vec<String> = list(store).into_iter().map(|n| n.name).collect();
+    (1..)
+        .map(|i| format!("podman{i}"))
+        .find(|n| !taken.contains(n))
+        .expect("a free name")
+}
+
 /// Creates a network.
 pub fn create(store: &Store, name: &str, o: &CreateOptions) -> Result<Network, NetworkError> {
     let subnet = o.subnet.as_deref();
