@@ -131,8 +131,6 @@ fn endpoints(s: &Service, id: &str, networks: &mut Value) -> std::result::Result
     if !networks.is_object() {
         *networks = json!({});
     }
-    let mut aliases = p.network_aliases.clone();
-    aliases.push(info.id[..12].to_string());
     for n in p
         .network
         .bridge()
@@ -143,7 +141,7 @@ fn endpoints(s: &Service, id: &str, networks: &mut Value) -> std::result::Result
         if !e.is_object() {
             *e = json!({"IPAddress": "", "Gateway": "", "MacAddress": "", "IPPrefixLen": 0});
         }
-        e["Aliases"] = json!(aliases);
+        e["Aliases"] = json!(berth_engine::network::aliases(&info, n));
         e["NetworkID"] = json!(n);
     }
     Ok(())
@@ -409,10 +407,10 @@ fn io(e: std::io::Error) -> ApiError {
     ApiError::new(500, e)
 }
 
-/// `POST /containers/prune`: the containers not running (builds' working
-/// containers are not the API's to take).
-pub fn prune(s: &Service) -> Result {
-    let gone = s.engine.containers().prune()?;
+/// `POST /containers/prune`: the containers not running that pass its
+/// `filters` (builds' working containers are not the API's to take).
+pub fn prune(s: &Service, req: &Request) -> Result {
+    let gone = s.engine.containers().prune(&crate::system::filters(req)?)?;
     Ok(Reply::Json(
         200,
         json!({"ContainersDeleted": gone, "SpaceReclaimed": 0}),

@@ -74,6 +74,8 @@ pub fn tag(s: &Service, req: &Request, name: &str) -> Result {
 pub fn remove(s: &Service, req: &Request, name: &str) -> Result {
     let o = RemoveOptions {
         force: req.flag("force"),
+        // Docker's: the untagged parents stay.
+        no_prune: req.flag("noprune"),
         ..Default::default()
     };
     let mut out = Vec::new();

@@ -125,6 +125,7 @@ pub fn images_remove(s: &Service, req: &Request) -> Result {
         force: req.flag("force"),
         all: req.flag("all"),
         ignore: req.flag("ignore"),
+        ..Default::default()
     };
     let (mut deleted, mut untagged, mut errors) = (Vec::new(), Vec::new(), Vec::new());
     let mut exit_code = 0;

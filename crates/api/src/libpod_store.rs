@@ -96,12 +96,51 @@ struct NetworkCreate {
     subnets: Vec<SubnetBody>,
     internal: bool,
     dns_enabled: Option<bool>,
+    ipv6_enabled: bool,
+    labels: Option<std::collections::BTreeMap<String, String>>,
+    options: Option<std::collections::BTreeMap<String, String>>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
 struct SubnetBody {
     subnet: String,
+    gateway: Option<String>,
+    lease_range: Option<LeaseRangeBody>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct LeaseRangeBody {
+    start_ip: String,
+    end_ip: String,
+}
+
+/// The `--ip-range` a lease range stands for: podman's client sends a
+/// range's first host and last address (`ADDR+1`, its broadcast).
+fn ip_range(r: &LeaseRangeBody) -> std::result::Result<String, ApiError> {
+    let bad = || {
+        ApiError::bad_request(format!(
+            "lease_range {}-{}: not a range in CIDR notation",
+            r.start_ip, r.end_ip
+        ))
+    };
+    let ip = |s: &str| {
+        s.parse::<std::net::Ipv4Addr>()
+            .map(u32::from)
+            .map_err(|_| bad())
+    };
+    let (start, end) = (ip(&r.start_ip)?, ip(&r.end_ip)?);
+    let base = start.checked_sub(1).ok_or_else(bad)?;
+    if end < base {
+        return Err(bad());
+    }
+    let size = (end - base).checked_add(1).ok_or_else(bad)?;
+    if !size.is_power_of_two() || base % size != 0 {
+        return Err(bad());
+    }
+    let len = 32 - size.trailing_zeros();
+    Ok(format!("{}/{len}", std::net::Ipv4Addr::from(base)))
 }
 
 pub fn network_create(s: &Service, req: &Request) -> Result {
@@ -117,26 +156,26 @@ pub fn network_create(s: &Service, req: &Request) -> Result {
             "subnets: one subnet a network is served",
         ));
     }
+    let first = body
+        .subnets
+        .into_iter()
+        .next()
+        .filter(|s| !s.subnet.is_empty());
+    let range = first.as_ref().and_then(|s| s.lease_range.as_ref());
     let o = berth_engine::network::CreateOptions {
-        subnet: body
-            .subnets
-            .into_iter()
-            .next()
-            .map(|s| s.subnet)
-            .filter(|s| !s.is_empty()),
+        ip_range: range.map(ip_range).transpose()?,
+        gateway: first.as_ref().and_then(|s| s.gateway.clone()),
+        subnet: first.map(|s| s.subnet),
         internal: body.internal,
         disable_dns: body.dns_enabled == Some(false),
+        ipv6: body.ipv6_enabled,
+        labels: body.labels.unwrap_or_default(),
+        options: body.options.unwrap_or_default(),
+        ..Default::default()
     };
     let nets = s.engine.networks();
-    let name = match body.name.as_str() {
-        // podman's client names a network itself; a nameless one gets the next free.
-        "" => (0..)
-            .map(|i| format!("podman{}", i + 1))
-            .find(|n| !nets.exists(n))
-            .expect("a free name"),
-        n => n.to_string(),
-    };
-    let made = nets.create(&name, &o)?;
+    // A nameless one gets the next free podmanN.
+    let made = nets.create(&body.name, &o)?;
     Ok(Reply::Json(200, to_json(&nets.inspect(&made.name)?)))
 }
 

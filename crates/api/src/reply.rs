@@ -129,7 +129,9 @@ impl From<VolumeError> for ApiError {
         let status = match &e {
             VolumeError::NotFound(_) => 404,
             VolumeError::InUse { .. } | VolumeError::Exists(_) => 409,
-            VolumeError::BadName(_) => 400,
+            VolumeError::BadName(_)
+            | VolumeError::InvalidFilter(_)
+            | VolumeError::InvalidPruneFilter(_) => 400,
             _ => 500,
         };
         ApiError::new(status, e)
@@ -142,7 +144,7 @@ impl From<berth_engine::network::NetworkError> for ApiError {
         let status = match &e {
             N::NotFound(_) => 404,
             N::Exists(_) => 409,
-            N::BadName(_) | N::InvalidSubnet(_) => 400,
+            N::BadName(_) | N::InvalidSubnet(_) | N::Invalid(_) | N::InvalidFilter(_) => 400,
             _ => 500,
         };
         ApiError::new(status, e)

@@ -169,11 +169,18 @@ pub fn volume_remove(s: &Service, req: &Request, name: &str) -> Result {
 }
 
 fn network(n: &berth_engine::network::NetworkInspect) -> Value {
+    let mut options = serde_json::Map::new();
+    options.insert(
+        "com.docker.network.bridge.name".into(),
+        json!(n.network_interface),
+    );
+    for (k, v) in &n.options {
+        options.insert(k.clone(), json!(v));
+    }
     json!({
         "Name": n.name,
         "Id": n.id,
-        // Not recorded: Go's zero time, which Docker's clients read as unset.
-        "Created": "0001-01-01T00:00:00Z",
+        "Created": n.created,
         "Scope": "local",
         "Driver": n.driver,
         "EnableIPv6": n.ipv6_enabled,
@@ -185,14 +192,16 @@ fn network(n: &berth_engine::network::NetworkInspect) -> Value {
         "Internal": n.internal,
         "Attachable": false,
         "Ingress": false,
-        "Options": {"com.docker.network.bridge.name": n.network_interface},
-        "Labels": {},
+        "Options": options,
+        "Labels": n.labels,
         "Containers": {},
     })
 }
 
-pub fn networks(s: &Service) -> Result {
-    let rows = s.engine.networks().rows(&[])?;
+/// `GET /networks[?filters=…]`: podman's `network ls` filters (name, id,
+/// driver, label, label!, until, dangling).
+pub fn networks(s: &Service, req: &Request) -> Result {
+    let rows = s.engine.networks().rows(&filters(req)?)?;
     let out = rows.iter().map(|r| network(&r.inspect)).collect::<Vec<_>>();
     Ok(Reply::Json(200, Value::Array(out)))
 }
@@ -213,6 +222,9 @@ struct NetworkCreate {
     #[serde(rename = "IPAM")]
     ipam: Option<Ipam>,
     options: Option<std::collections::BTreeMap<String, String>>,
+    labels: Option<std::collections::BTreeMap<String, String>>,
+    #[serde(rename = "EnableIPv6")]
+    enable_ipv6: bool,
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -225,6 +237,9 @@ struct Ipam {
 #[serde(rename_all = "PascalCase", default)]
 struct IpamConfig {
     subnet: String,
+    gateway: String,
+    #[serde(rename = "IPRange")]
+    ip_range: String,
 }
 
 pub fn network_create(s: &Service, req: &Request) -> Result {
@@ -238,27 +253,39 @@ pub fn network_create(s: &Service, req: &Request) -> Result {
             body.driver
         )));
     }
-    let subnets: Vec<String> = body
+    let configs: Vec<IpamConfig> = body
         .ipam
         .and_then(|i| i.config)
         .unwrap_or_default()
         .into_iter()
-        .map(|c| c.subnet)
-        .filter(|s| !s.is_empty())
+        .filter(|c| !c.subnet.is_empty())
         .collect();
-    if subnets.len() > 1 {
+    if configs.len() > 1 {
         return Err(ApiError::bad_request(
             "IPAM.Config: one subnet a network is served",
         ));
     }
+    let config = configs.into_iter().next();
+    let given = |v: &str| (!v.is_empty()).then(|| v.to_string());
+    let mut options = body.options.unwrap_or_default();
+    let disable_dns = options
+        .remove("com.docker.network.bridge.enable_dns")
+        .is_some_and(|v| v == "false");
+    // As podman's compat API reads Docker's options: the MTU is taken, the
+    // rest (the bridge's name …) is left to the backend.
+    let mtu = options
+        .remove("com.docker.network.driver.mtu")
+        .or_else(|| options.remove("mtu"));
     let o = berth_engine::network::CreateOptions {
-        subnet: subnets.into_iter().next(),
+        subnet: config.as_ref().map(|c| c.subnet.clone()),
+        gateway: config.as_ref().and_then(|c| given(&c.gateway)),
+        ip_range: config.as_ref().and_then(|c| given(&c.ip_range)),
         internal: body.internal,
-        disable_dns: body
-            .options
-            .unwrap_or_default()
-            .get("com.docker.network.bridge.enable_dns")
-            .is_some_and(|v| v == "false"),
+        disable_dns,
+        ipv6: body.enable_ipv6,
+        labels: body.labels.unwrap_or_default(),
+        options: mtu.map(|m| ("mtu".to_string(), m)).into_iter().collect(),
+        ..Default::default()
     };
     let n = s.engine.networks().create(&body.name, &o)?;
     Ok(Reply::Json(201, json!({"Id": n.id(), "Warning": ""})))
@@ -273,6 +300,23 @@ pub fn network_remove(s: &Service, name: &str) -> Result {
 #[serde(rename_all = "PascalCase", default)]
 struct Connect {
     container: String,
+    endpoint_config: Option<EndpointConfig>,
+    force: bool,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+struct EndpointConfig {
+    aliases: Option<Vec<String>>,
+    #[serde(rename = "IPAMConfig")]
+    ipam_config: Option<EndpointIpam>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct EndpointIpam {
+    #[serde(rename = "IPv4Address")]
+    ipv4_address: String,
 }
 
 pub fn network_connect(s: &Service, req: &Request, name: &str, connect: bool) -> Result {
@@ -285,15 +329,28 @@ pub fn network_connect(s: &Service, req: &Request, name: &str, connect: bool) ->
     let nets = s.engine.networks();
     nets.inspect(name)?;
     if connect {
-        nets.connect(&body.container, name)?;
+        let ep = body.endpoint_config.unwrap_or_default();
+        let ip = ep.ipam_config.map(|i| i.ipv4_address).unwrap_or_default();
+        let o = berth_engine::network::ConnectOptions {
+            aliases: ep.aliases.unwrap_or_default(),
+            ip: match ip.as_str() {
+                "" => None,
+                ip => Some(ip.parse().map_err(|_| {
+                    ApiError::bad_request(format!(
+                        "IPAMConfig.IPv4Address {ip:?}: not an IPv4 address"
+                    ))
+                })?),
+            },
+        };
+        nets.connect(&body.container, name, &o)?;
     } else {
-        nets.disconnect(&body.container, name)?;
+        nets.disconnect(&body.container, name, body.force)?;
     }
     Ok(Reply::Empty(200))
 }
 
-pub fn network_prune(s: &Service) -> Result {
-    let gone = s.engine.networks().prune();
+pub fn network_prune(s: &Service, req: &Request) -> Result {
+    let gone = s.engine.networks().prune(&filters(req)?)?;
     Ok(Reply::Json(200, json!({"NetworksDeleted": gone})))
 }
 

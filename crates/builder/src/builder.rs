@@ -750,17 +750,24 @@ pub fn remove(store: &Store, b: &Builder) -> Result<(), BuildError> {
 /// process is gone, as podman considers buildah's containers only when not in
 /// use: `builder from`'s stay until `builder rm`, and a build that runs keeps
 /// its own. Returns the IDs removed.
-pub fn prune(store: &Store) -> Result<Vec<String>, BuildError> {
+/// Only the containers `filters` pass go (`--filter until=`, `label=`, `label!=`).
+pub fn prune(
+    store: &Store,
+    filters: &berth_engine::prune_filters::PruneFilters,
+) -> Result<Vec<String>, BuildError> {
     let mut gone = Vec::new();
     for info in container::list(store)? {
         // `builder from`'s carry no owner, so only a build's can qualify.
-        if is_working(&info) && owner(&info).is_some_and(|p| !p.alive()) {
+        if is_working(&info)
+            && owner(&info).is_some_and(|p| !p.alive())
+            && berth_engine::lifecycle::prune_passes(filters, &info)
+        {
             let b = Builder::recorded(store, info);
             remove(store, &b)?;
             gone.push(b.id);
         }
     }
-    gone.extend(berth_engine::lifecycle::prune(store)?);
+    gone.extend(berth_engine::lifecycle::prune(store, filters)?);
     Ok(gone)
 }
 

@@ -1747,3 +1747,71 @@ fn an_exec_over_the_api_gets_none_of_the_services_environment() {
     assert!(!answer.contains("from-the-service"), "{answer}");
     st.ok(&["rm", "-f", "-t", "0", "x"]);
 }
+
+/// Docker's network create with labels, a gateway, a range and an MTU (as
+/// docker-compose and docker-py send them), listed back by label.
+#[test]
+fn docker_api_networks_keep_labels_gateway_range_and_mtu() {
+    let st = TestStore::with_busybox();
+    let svc = Service::start(&st, "0");
+    let body = r#"{"Name": "lab", "Labels": {"com.docker.compose.project": "p"},
+        "IPAM": {"Config": [{"Subnet": "10.98.0.0/24", "Gateway": "10.98.0.254", "IPRange": "10.98.0.128/25"}]},
+        "Options": {"com.docker.network.driver.mtu": "1400"}}"#;
+    let (code, answer) = request(&svc.socket, "POST", "/v1.41/networks/create", body).unwrap();
+    assert_eq!(code, 201, "{answer}");
+    st.ok(&["network", "create", "other"]);
+    // filters={"label":["com.docker.compose.project=p"]}
+    let path =
+        "/v1.41/networks?filters=%7B%22label%22%3A%5B%22com.docker.compose.project%3Dp%22%5D%7D";
+    let (code, answer) = request(&svc.socket, "GET", path, "").unwrap();
+    assert_eq!(code, 200, "{answer}");
+    let json_at = answer.find("\r\n\r\n").unwrap() + 4;
+    let list: serde_json::Value = serde_json::from_str(&answer[json_at..]).unwrap();
+    assert_eq!(list.as_array().map(Vec::len), Some(1), "{list}");
+    let n = &list[0];
+    assert_eq!(n["Name"], "lab");
+    assert_eq!(n["Labels"]["com.docker.compose.project"], "p");
+    assert_eq!(n["IPAM"]["Config"][0]["Gateway"], "10.98.0.254");
+    assert_eq!(n["Options"]["mtu"], "1400");
+    // The CLI sees the range as podman shows it.
+    let v = common::json(&st.ok(&["network", "inspect", "lab"]).stdout);
+    assert_eq!(v[0]["subnets"][0]["lease_range"]["start_ip"], "10.98.0.129");
+}
+
+/// podman's own client: network create's labels, gateway, range and options
+/// reach the network, and what berth cannot do is refused in podman's words.
+#[test]
+fn podman_remote_network_create_keeps_labels_gateway_range_and_options() {
+    let st = TestStore::with_busybox();
+    let svc = Service::start(&st, "0");
+    let (code, _, err) = svc.podman(&[
+        "network",
+        "create",
+        "--label",
+        "a=b",
+        "--subnet",
+        "10.77.0.0/24",
+        "--gateway",
+        "10.77.0.254",
+        "--ip-range",
+        "10.77.0.64/26",
+        "-o",
+        "mtu=1400",
+        "rn",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v = common::json(&st.ok(&["network", "inspect", "rn"]).stdout);
+    let sub = &v[0]["subnets"][0];
+    assert_eq!(sub["gateway"], "10.77.0.254", "{v}");
+    assert_eq!(sub["lease_range"]["start_ip"], "10.77.0.65", "{v}");
+    assert_eq!(v[0]["labels"]["a"], "b");
+    assert_eq!(v[0]["options"]["mtu"], "1400");
+    let (code, out, err) = svc.podman(&["network", "ls", "-q", "--filter", "label=a=b"]);
+    assert_eq!((code, out.as_str()), (0, "rn\n"), "{err}");
+    let (code, _, err) = svc.podman(&["network", "create", "-o", "vlan=3", "rv"]);
+    assert_eq!(code, 125, "{err}");
+    assert!(
+        err.contains("unsupported bridge network option vlan"),
+        "{err}"
+    );
+}

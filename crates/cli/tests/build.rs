@@ -523,6 +523,15 @@ fn rmi_of_a_built_image_takes_its_intermediate_images() {
     assert_eq!(images(), base, "intermediate images were left");
     let again = st.ok(&["build", "-t", "localhost/a:1", ctx.to_str().unwrap()]);
     assert!(!again.stderr.contains("Using cache"), "{}", again.stderr);
+    // --no-prune: the image goes, its intermediate images stay, and the
+    // next build uses them.
+    let r = st.ok(&["rmi", "--no-prune", "localhost/a:1"]);
+    assert_eq!(r.stdout.matches("Deleted: ").count(), 1, "{}", r.stdout);
+    assert!(images() > base, "the intermediate images went");
+    let cached = st.ok(&["build", "-t", "localhost/a:1", ctx.to_str().unwrap()]);
+    assert!(cached.stderr.contains("Using cache"), "{}", cached.stderr);
+    st.ok(&["rmi", "localhost/a:1"]);
+    assert_eq!(images(), base, "intermediate images were left");
     st.assert_clean();
 }
 

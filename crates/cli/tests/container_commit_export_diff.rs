@@ -107,6 +107,25 @@ fn export_then_import_round_trips_a_containers_files() {
         125
     );
     assert!(tar.exists(), "a failed export replaced the archive");
+    // podman's --arch, --os, --variant: the platform the image says it is for.
+    let t = tar.to_str().unwrap();
+    let platform = ["--arch", "arm64", "--os", "linux", "--variant", "v8"];
+    st.ok(&[&["import", "-q"], &platform[..], &[t, "localhost/arm:1"]].concat());
+    let config = |image: &str| {
+        let r = st.ok(&["image", "inspect", "--config", image]);
+        json(&r.stdout)
+    };
+    let c = config("containers-storage:localhost/arm:1");
+    let got = [&c["architecture"], &c["os"], &c["variant"]];
+    assert_eq!(got, ["arm64", "linux", "v8"], "{c}");
+    // Without them, this host's.
+    let c = config("containers-storage:localhost/flat:1");
+    let host = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        a => a,
+    };
+    assert_eq!([&c["architecture"], &c["os"]], [host, "linux"], "{c}");
 }
 
 #[test]
@@ -161,4 +180,40 @@ fn commit_keeps_what_the_container_was_made_with() {
         "{}",
         cfg("json .Config.Env")
     );
+}
+
+#[test]
+fn commit_takes_onbuild_in_dockers_format_and_warns_in_ocis() {
+    let st = TestStore::with_busybox();
+    st.ok(&["create", "--name", "base", "localhost/bb:1", "true"]);
+    let onbuild = |image: &str| {
+        let v = json(&st.ok(&["image", "inspect", image]).stdout);
+        v[0]["Config"]["OnBuild"].clone()
+    };
+    let change = ["-c", "ONBUILD RUN echo child", "-c", "onbuild COPY . /src"];
+    let args = [&["commit", "-q", "--format", "docker"], &change[..]].concat();
+    st.ok(&[&args[..], &["base", "localhost/parent:docker"]].concat());
+    assert_eq!(
+        onbuild("localhost/parent:docker"),
+        serde_json::json!(["RUN echo child", "COPY . /src"])
+    );
+    // OCI's format has no ONBUILD: left out, with podman's warning.
+    let r = st.ok(&[
+        &["commit", "-q"],
+        &change[..],
+        &["base", "localhost/parent:oci"],
+    ]
+    .concat());
+    assert!(
+        r.stderr.contains(
+            "ONBUILD is not supported for OCI image format, RUN echo child will be ignored. Must use `docker` format"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert!(onbuild("localhost/parent:oci").is_null());
+    // An ONBUILD without a trigger is refused.
+    let r = st.run(&["commit", "-c", "ONBUILD", "base", "localhost/x:1"]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    st.ok(&["rm", "base"]);
 }

@@ -125,6 +125,14 @@ fn create_start_logs_and_kill() {
         st.ok(&["logs", "--tail", "2", "counter"]).stdout,
         "line4\nline5\n"
     );
+    // podman's --tail: 0 is no line, -1 (its default) every line; an
+    // integer, so docker's "all" is refused.
+    assert_eq!(st.ok(&["logs", "--tail", "0", "counter"]).stdout, "");
+    for all in [&["--tail", "-1"][..], &["--tail=-1"], &["--tail", "-3"]] {
+        let r = st.ok(&[&["logs"], all, &["counter"]].concat());
+        assert_eq!(r.stdout.lines().count(), 5, "{all:?}: {}", r.stdout);
+    }
+    assert_eq!(st.run(&["logs", "--tail", "all", "counter"]).code, 125);
     let stamped = st.ok(&["logs", "-t", "counter"]).stdout;
     let first = stamped.lines().next().unwrap();
     assert!(

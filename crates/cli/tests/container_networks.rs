@@ -29,6 +29,20 @@ impl TestNetns {
         format!("/run/netns/{}", self.name)
     }
 
+    /// berth on the store, run inside the namespace.
+    fn berth(&self, st: &TestStore, args: &[&str]) -> Run {
+        let mut c = st.cmd();
+        c.args(args);
+        run_cmd(&mut self.wrap(&c))
+    }
+
+    /// [`TestNetns::berth`], which must succeed.
+    fn berth_ok(&self, st: &TestStore, args: &[&str]) -> Run {
+        let r = self.berth(st, args);
+        assert_eq!(r.code, 0, "berth {args:?}: {}", r.stderr);
+        r
+    }
+
     /// A command run inside the namespace.
     fn wrap(&self, c: &Command) -> Command {
         let mut n = Command::new("nsenter");
@@ -387,16 +401,8 @@ fn bridge_networks_publish_ports_and_resolve_names(backend: &str) {
 fn network_connect_and_disconnect() {
     let st = TestStore::with_busybox();
     let ns = TestNetns::new("conn");
-    let run = |args: &[&str]| {
-        let mut c = st.cmd();
-        c.args(args);
-        run_cmd(&mut ns.wrap(&c))
-    };
-    let ok = |args: &[&str]| {
-        let r = run(args);
-        assert_eq!(r.code, 0, "berth {args:?}: {}", r.stderr);
-        r
-    };
+    let run = |args: &[&str]| ns.berth(&st, args);
+    let ok = |args: &[&str]| ns.berth_ok(&st, args);
     ok(&["network", "create", "--subnet", "10.92.0.0/24", "front"]);
     ok(&["network", "create", "--subnet", "10.93.0.0/24", "back"]);
     ok(&[
@@ -543,4 +549,306 @@ fn network_connect_and_disconnect() {
     let pruned = ok(&["network", "prune", "-f"]).stdout;
     assert_eq!(pruned, "back\nfront\n");
     assert_eq!(run(&["network", "exists", "front"]).code, 1);
+}
+
+#[test]
+fn network_create_takes_podmans_gateway_range_mtu_and_labels() {
+    let st = TestStore::with_busybox();
+    let ns = TestNetns::new("opts");
+    let run = |args: &[&str]| ns.berth(&st, args);
+    let ok = |args: &[&str]| ns.berth_ok(&st, args);
+    ok(&[
+        "network",
+        "create",
+        "-d",
+        "bridge",
+        "--subnet",
+        "10.94.0.0/24",
+        "--gateway",
+        "10.94.0.254",
+        "--ip-range",
+        "10.94.0.128/25",
+        "-o",
+        "mtu=1400",
+        "--label",
+        "tier=web",
+        "edge",
+    ]);
+    // Inspect shows them under podman's keys.
+    let v: serde_json::Value =
+        serde_json::from_str(&ok(&["network", "inspect", "edge"]).stdout).unwrap();
+    let n = &v[0];
+    assert_eq!(n["subnets"][0]["gateway"], "10.94.0.254", "{n}");
+    assert_eq!(n["subnets"][0]["lease_range"]["start_ip"], "10.94.0.129");
+    assert_eq!(n["subnets"][0]["lease_range"]["end_ip"], "10.94.0.255");
+    assert_eq!(n["labels"]["tier"], "web");
+    assert_eq!(n["options"]["mtu"], "1400");
+    assert!(n["created"].as_str().unwrap().ends_with('Z'), "{n}");
+    // A container gets an address from the range, the route through the
+    // gateway given, and the MTU, on both ends of its link.
+    let r = ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "edge",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "ip -4 -o addr show eth0; ip route show default; cat /sys/class/net/eth0/mtu",
+    ]);
+    assert!(r.stdout.contains("inet 10.94.0.129/24"), "{}", r.stdout);
+    assert!(r.stdout.contains("default via 10.94.0.254"), "{}", r.stdout);
+    assert!(r.stdout.ends_with("\n1400\n"), "{}", r.stdout);
+    // ls: --no-trunc, and podman's label=, dangling= filters.
+    ok(&["network", "create", "--subnet", "10.95.0.0/24", "plain"]);
+    let id = n["id"].as_str().unwrap();
+    let r = ok(&["network", "ls", "--no-trunc", "--filter", "label=tier=web"]);
+    assert!(r.stdout.contains(&format!("{id}  edge")), "{}", r.stdout);
+    assert!(!r.stdout.contains("plain"), "{}", r.stdout);
+    let q = |f: &str| ok(&["network", "ls", "-q", "--filter", f]).stdout;
+    assert_eq!(q("label!=tier"), "plain\npodman\n");
+    assert_eq!(q("dangling=true"), "edge\nplain\n");
+    assert_eq!(q("name=^pl"), "plain\n");
+    // What berth cannot do is refused in podman's words.
+    for (args, words) in [
+        (
+            &["-d", "macvlan"][..],
+            "unsupported driver macvlan: invalid argument",
+        ),
+        (
+            &["-o", "vlan=5"][..],
+            "unsupported bridge network option vlan",
+        ),
+        (
+            &["-o", "mtu=abc"][..],
+            "strconv.Atoi: parsing \"abc\": invalid syntax",
+        ),
+        (
+            &["--gateway", "10.96.0.1"][..],
+            "cannot set gateway or range without subnet",
+        ),
+        (
+            &["--subnet", "10.96.0.0/24", "--gateway", "10.97.0.1"][..],
+            "gateway 10.97.0.1 not in subnet 10.96.0.0/24",
+        ),
+        (&["--ipv6"][..], "--ipv6: not supported"),
+    ] {
+        let r = run(&[&["network", "create"], args, &["bad"]].concat());
+        assert_eq!(r.code, 125, "{args:?}: {}", r.stderr);
+        assert!(r.stderr.contains(words), "{args:?}: {}", r.stderr);
+    }
+    assert_eq!(run(&["network", "exists", "bad"]).code, 1);
+    let r = run(&["network", "ls", "--filter", "colour=red"]);
+    assert_eq!(r.code, 125);
+    assert!(
+        r.stderr.contains("invalid filter \"colour\""),
+        "{}",
+        r.stderr
+    );
+    // network prune takes podman's until=, label=, label!=.
+    let prune = |f: &str| ok(&["network", "prune", "-f", "--filter", f]).stdout;
+    assert_eq!(prune("until=1h"), "");
+    assert_eq!(prune("label!=tier"), "plain\n");
+    assert_eq!(prune("label=tier=db"), "");
+    let r = run(&["network", "prune", "-f", "--filter", "colour=red"]);
+    assert_eq!(r.code, 125);
+    assert!(
+        r.stderr.contains("invalid filter \"colour\""),
+        "{}",
+        r.stderr
+    );
+    // system prune takes them to its network prune too.
+    let r = ok(&["system", "prune", "-f", "--filter", "label=tier=web"]);
+    assert!(
+        r.stdout.ends_with("Deleted Networks\nedge\n"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(run(&["network", "exists", "edge"]).code, 1);
+    // Without a name, podman's next free podmanN.
+    assert_eq!(ok(&["network", "create"]).stdout, "podman1\n");
+    assert_eq!(ok(&["network", "create", "--internal"]).stdout, "podman2\n");
+    ok(&["network", "rm", "podman1", "podman2"]);
+}
+
+#[test]
+fn network_connect_takes_aliases_and_a_fixed_address() {
+    let st = TestStore::with_busybox();
+    let ns = TestNetns::new("alias");
+    let run = |args: &[&str]| ns.berth(&st, args);
+    let ok = |args: &[&str]| ns.berth_ok(&st, args);
+    ok(&["network", "create", "--subnet", "10.96.0.0/24", "front"]);
+    ok(&["network", "create", "--subnet", "10.97.0.0/24", "back"]);
+    for (name, net) in [("db", "back"), ("app", "front")] {
+        let args = ["run", "-d", "--name", name, "--network", net];
+        ok(&[&args[..], &["localhost/bb:1", "sleep", "300"]].concat());
+    }
+    ok(&[
+        "network",
+        "connect",
+        "--alias",
+        "cache,kv",
+        "--alias",
+        "store",
+        "--ip",
+        "10.97.0.77",
+        "back",
+        "app",
+    ]);
+    let addr = |c: &str| {
+        let r = ok(&["exec", c, "sh", "-c", "ip -4 -o addr show eth1"]);
+        r.stdout
+    };
+    assert!(
+        addr("app").contains("inet 10.97.0.77/24"),
+        "{}",
+        addr("app")
+    );
+    // The aliases are names of app's on that network, for the others there.
+    let hosts = ok(&["exec", "db", "cat", "/etc/hosts"]).stdout;
+    for alias in ["cache", "kv", "store"] {
+        let line = format!("10.97.0.77\t{alias}");
+        assert!(hosts.contains(&line), "{alias}: {hosts}");
+    }
+    let r = ok(&["exec", "db", "nslookup", "cache"]);
+    assert!(r.stdout.contains("10.97.0.77"), "{}", r.stdout);
+    // inspect shows them as podman's does, the short ID after them.
+    let f = "{{json .NetworkSettings.Networks.back.Aliases}}";
+    let id = ok(&["inspect", "--format", "{{.Id}}", "app"]).stdout;
+    assert_eq!(
+        ok(&["inspect", "--format", f, "app"]).stdout.trim(),
+        format!(r#"["cache","kv","store","{}"]"#, &id[..12])
+    );
+    // Kept with the container: the same address and names after a restart.
+    ok(&["restart", "-t", "0", "app"]);
+    assert!(
+        addr("app").contains("inet 10.97.0.77/24"),
+        "{}",
+        addr("app")
+    );
+    assert!(
+        ok(&["exec", "db", "cat", "/etc/hosts"])
+            .stdout
+            .contains("10.97.0.77\tstore")
+    );
+    // An address another container has, or one outside the network, is refused.
+    ok(&[
+        "run",
+        "-d",
+        "--name",
+        "late",
+        "--network",
+        "front",
+        "localhost/bb:1",
+        "sleep",
+        "300",
+    ]);
+    for (ip, words) in [
+        (
+            "10.97.0.77",
+            "requested ip address 10.97.0.77 is already allocated",
+        ),
+        (
+            "10.1.2.3",
+            "requested static ip 10.1.2.3 not in any subnet on network back",
+        ),
+    ] {
+        let r = run(&["network", "connect", "--ip", ip, "back", "late"]);
+        assert_eq!(r.code, 125, "{}", r.stderr);
+        assert!(r.stderr.contains(words), "{}", r.stderr);
+    }
+    assert!(
+        !ok(&["exec", "late", "ip", "-o", "link"])
+            .stdout
+            .contains("eth1")
+    );
+    // disconnect -f: off the network, its names gone from the others'.
+    ok(&["network", "disconnect", "-f", "back", "app"]);
+    assert!(
+        !ok(&["exec", "db", "cat", "/etc/hosts"])
+            .stdout
+            .contains("cache")
+    );
+    let r = ok(&["exec", "app", "ip", "-o", "link"]);
+    assert!(!r.stdout.contains("eth1"), "{}", r.stdout);
+    ok(&["rm", "-af", "-t", "0"]);
+}
+
+#[test]
+fn isolated_networks_do_not_reach_each_other() {
+    let st = TestStore::with_busybox();
+    let ns = TestNetns::new("iso");
+    let run = |args: &[&str]| ns.berth(&st, args);
+    let ok = |args: &[&str]| ns.berth_ok(&st, args);
+    for (name, subnet, isolate) in [
+        ("iso1", "10.104.0.0/24", true),
+        ("iso2", "10.105.0.0/24", true),
+        ("open", "10.106.0.0/24", false),
+    ] {
+        let mut args = vec!["network", "create", "--subnet", subnet];
+        if isolate {
+            args.extend(["-o", "isolate=true"]);
+        }
+        ok(&[&args[..], &[name]].concat());
+    }
+    let v = common::json(&ok(&["network", "inspect", "iso1"]).stdout);
+    assert_eq!(v[0]["options"]["isolate"], "true", "{v}");
+    let mut servers = std::collections::BTreeMap::new();
+    for net in ["iso2", "open"] {
+        let name = format!("web-{net}");
+        ok(&[
+            "run",
+            "-d",
+            "--name",
+            &name,
+            "--network",
+            net,
+            "localhost/bb:1",
+            "sh",
+            "-c",
+            "echo hello > /tmp/index.html; exec httpd -f -p 80 -h /tmp",
+        ]);
+        let f = "{{.NetworkSettings.IPAddress}}";
+        servers.insert(net, ok(&["inspect", "--format", f, &name]).stdout);
+    }
+    // What answers from `net` at the server on `to` (its httpd may still be
+    // starting: a refused connection is tried again).
+    let fetch = |net: &str, to: &str| {
+        let url = format!("http://{}/index.html", servers[to].trim());
+        let script = format!(
+            "for i in $(seq 100); do wget -q -O - {url} && exit 0; sleep 0.05; done; exit 1"
+        );
+        let args = [
+            "run",
+            "--rm",
+            "--network",
+            net,
+            "localhost/bb:1",
+            "sh",
+            "-c",
+        ];
+        run(&[&args[..], &[&script]].concat())
+    };
+    // Isolated from isolated: dropped; to and from an open network: served.
+    let r = fetch("open", "iso2");
+    assert_eq!((r.code, r.stdout.as_str()), (0, "hello\n"), "{}", r.stderr);
+    let r = fetch("iso1", "open");
+    assert_eq!((r.code, r.stdout.as_str()), (0, "hello\n"), "{}", r.stderr);
+    // Dropped, not refused: the connection times out.
+    let to = servers["iso2"].trim().to_string();
+    let args = ["run", "--rm", "--network", "iso1", "localhost/bb:1"];
+    let r = run(&[&args[..], &["nc", "-w", "2", &to, "80"]].concat());
+    assert_ne!(r.code, 0, "iso1 reached iso2: {}", r.stdout);
+    assert!(r.stderr.contains("timed out"), "{}", r.stderr);
+    // Its rules go with the network.
+    ok(&["rm", "-f", "-t", "0", "web-iso2", "web-open"]);
+    ok(&["network", "rm", "iso1", "iso2", "open"]);
+    let mut save = Command::new("iptables-save");
+    save.args(["-t", "filter"]);
+    let rules = run_cmd(&mut ns.wrap(&save)).stdout;
+    assert!(
+        !rules.contains("-j DROP\n-A") || !rules.contains("berth"),
+        "{rules}"
+    );
+    assert!(!rules.contains("BERTH-ISOLATE-2 -o"), "{rules}");
 }

@@ -236,6 +236,16 @@ fn stats_info_and_system_prune() {
     assert!(s["pids"].as_u64().unwrap() >= 2, "{s}");
     let table = st.ok(&["stats", "--no-stream"]).stdout;
     assert!(table.starts_with("ID") && table.contains("busy"), "{table}");
+    // --no-trunc: the whole ID, in the table and in templates.
+    let id = st.inspect("busy", ".Id");
+    let ids = |extra: &[&str]| {
+        let args = [&["stats", "--no-stream", "--format", "{{.ID}}"], extra].concat();
+        st.ok(&args).stdout.trim().to_string()
+    };
+    assert_eq!(ids(&[]), id[..12]);
+    assert_eq!(ids(&["--no-trunc"]), id);
+    let table = st.ok(&["stats", "--no-stream", "--no-trunc"]).stdout;
+    assert!(table.contains(&format!("{id}  busy")), "{table}");
     // podman's template names.
     let r = st.ok(&[
         "stats",
@@ -331,4 +341,32 @@ fn inspect_shows_the_images_user() {
     ]);
     assert_eq!(st.inspect("u", ".Config.User"), "1000");
     assert_eq!(st.inspect("v", ".Config.User"), "0");
+}
+
+#[test]
+fn inspect_size_counts_what_the_container_wrote() {
+    let st = TestStore::with_busybox();
+    st.ok(&[
+        "run",
+        "--name",
+        "writer",
+        "localhost/bb:1",
+        "dd",
+        "if=/dev/zero",
+        "of=/blob",
+        "bs=1024",
+        "count=300",
+    ]);
+    // Without --size, no sizes, as podman's (omitempty).
+    let plain = st.ok(&["inspect", "writer"]).stdout;
+    assert!(!plain.contains("SizeRw"), "{plain}");
+    for args in [&["inspect", "--size"][..], &["container", "inspect", "-s"]] {
+        let f = ["--format", "{{.SizeRw}} {{.SizeRootFs}}", "writer"];
+        let out = st.ok(&[args, &f[..]].concat()).stdout;
+        let n: Vec<u64> = out.split_whitespace().map(|n| n.parse().unwrap()).collect();
+        assert!(n[0] >= 300 * 1024, "{args:?}: {out}");
+        // The root: that and the image's layers.
+        assert!(n[1] > n[0] + 1_000_000, "{args:?}: {out}");
+    }
+    st.ok(&["rm", "writer"]);
 }

@@ -142,3 +142,67 @@ fn container_image_and_pod_prune_ask_and_keep_everything_unless_told_yes() {
         r.stdout
     );
 }
+
+/// `KIND prune --filter FILTER` fails as podman's does, in `words`.
+fn refused(st: &TestStore, kind: &str, filter: &str, words: &str) {
+    let r = st.run(&[kind, "prune", "-f", "--filter", filter]);
+    assert_eq!(r.code, 125, "{kind} {filter}");
+    assert!(r.stderr.contains(words), "{}", r.stderr);
+}
+
+#[test]
+fn container_volume_and_system_prune_take_podmans_filters() {
+    let st = TestStore::with_busybox();
+    let names = || st.ok(&["ps", "-a", "--format", "{{.Names}}"]).stdout;
+    let sorted = |s: String| {
+        let mut v: Vec<&str> = s.lines().collect();
+        v.sort();
+        v.join(" ")
+    };
+    for (name, label) in [("keep", "tier=db"), ("web", "tier=web"), ("bare", "")] {
+        let mut args = vec!["create", "--name", name];
+        if !label.is_empty() {
+            args.extend(["--label", label]);
+        }
+        st.ok(&[&args[..], &["localhost/bb:1", "true"]].concat());
+    }
+    // Made just now: none was made before an hour ago.
+    st.ok(&["container", "prune", "-f", "--filter", "until=1h"]);
+    assert_eq!(sorted(names()), "bare keep web");
+    // label!=: those without it go.
+    let r = st.ok(&["container", "prune", "-f", "--filter", "label!=tier"]);
+    assert_eq!(r.stdout.lines().count(), 1, "{}", r.stdout);
+    assert_eq!(sorted(names()), "keep web");
+    refused(
+        &st,
+        "container",
+        "colour=red",
+        "colour is an invalid filter",
+    );
+    // volume prune: label= and until=, as podman 4.3 (no label!=).
+    st.ok(&["volume", "create", "--label", "tier=db", "dbdata"]);
+    st.ok(&["volume", "create", "scratch"]);
+    refused(
+        &st,
+        "volume",
+        "label!=tier",
+        "\"label!\" is an invalid volume filter",
+    );
+    st.ok(&["volume", "prune", "-f", "--filter", "until=1h"]);
+    assert_eq!(volumes(&st), "dbdata\nscratch\n");
+    // system prune passes its filters on: only what has tier=web goes.
+    let r = st.ok(&[
+        "system",
+        "prune",
+        "-f",
+        "--volumes",
+        "--filter",
+        "label=tier=web",
+    ]);
+    assert!(r.stdout.contains("Deleted Containers"), "{}", r.stdout);
+    assert_eq!(sorted(names()), "keep");
+    assert_eq!(volumes(&st), "dbdata\nscratch\n");
+    st.ok(&["volume", "prune", "-f", "--filter", "label=tier=db"]);
+    assert_eq!(volumes(&st), "scratch\n");
+    st.ok(&["rm", "-a"]);
+}

@@ -74,17 +74,40 @@ impl CommitOptions<'static> {
     /// the container's diff is read; each is applied on its own, in order,
     /// as the flags were given.
     pub fn with_changes(changes: &[String]) -> Result<CommitOptions<'static>, Error> {
-        let edits = changes
+        Ok(CommitOptions::with_changes_in(changes, true)?.0)
+    }
+
+    /// [`CommitOptions::with_changes`] for an image of Docker's format
+    /// (`docker`) or OCI's, which has no ONBUILD: there, as podman's commit
+    /// does, an `ONBUILD` change is left out, and returned for the warning.
+    pub fn with_changes_in(
+        changes: &[String],
+        docker: bool,
+    ) -> Result<(CommitOptions<'static>, Vec<String>), Error> {
+        let mut edits = changes
             .iter()
             .map(|c| parse_change(c))
             .collect::<Result<Vec<Vec<ConfigEdit>>, _>>()
             .map_err(|e| Error::InvalidArgument(e.to_string()))?;
-        Ok(CommitOptions::plain(move |cfg: &mut Value| {
+        let mut dropped = Vec::new();
+        if !docker {
+            for e in &mut edits {
+                e.retain(|e| match e {
+                    ConfigEdit::OnBuild(o) => {
+                        dropped.push(o.clone());
+                        false
+                    }
+                    _ => true,
+                });
+            }
+        }
+        let options = CommitOptions::plain(move |cfg: &mut Value| {
             for e in &edits {
                 apply_to_value(cfg, e.iter().cloned());
             }
             Ok(())
-        }))
+        });
+        Ok((options, dropped))
     }
 }
 

@@ -453,10 +453,11 @@ impl Containers<'_> {
         crate::lifecycle::remove_timed(self.store(), name, force, time)
     }
 
-    /// Removes the containers not running (`container prune`); see
-    /// [`crate::lifecycle::prune`].
-    pub fn prune(&self) -> crate::error::Result<Vec<String>> {
-        crate::lifecycle::prune(self.store())
+    /// Removes the containers not running (`container prune`) that pass
+    /// `filters` (`until=`, `label=`, `label!=`); see [`crate::lifecycle::prune`].
+    pub fn prune(&self, filters: &[String]) -> crate::error::Result<Vec<String>> {
+        let filters = crate::lifecycle::prune_filters(filters)?;
+        crate::lifecycle::prune(self.store(), &filters)
     }
 
     /// Removes it as `o` says (`rm`); every container removed, in order.
@@ -528,6 +529,17 @@ impl Containers<'_> {
     pub fn inspect(&self, name: &str) -> crate::error::Result<crate::views::ContainerInspect> {
         let info = crate::container::find(self.store(), name)?;
         Ok(crate::views::ContainerInspect::of(self.store(), &info))
+    }
+
+    /// [`Containers::inspect`] with the sizes of what it wrote and of its
+    /// whole root (`inspect --size`).
+    pub fn inspect_sized(
+        &self,
+        name: &str,
+    ) -> crate::error::Result<crate::views::ContainerInspect> {
+        let info = crate::container::find(self.store(), name)?;
+        let doc = crate::views::ContainerInspect::of(self.store(), &info);
+        Ok(doc.with_size(self.store(), &info))
     }
 
     /// Its log, as `logs` prints it.
@@ -626,12 +638,18 @@ pub struct Networks<'a> {
 }
 
 impl Networks<'_> {
+    /// Creates a network; without a name, the first free `podmanN`, as podman
+    /// names it.
     pub fn create(
         &self,
         name: &str,
         options: &network::CreateOptions,
     ) -> Result<network::Network, NetworkError> {
-        network::create(&self.engine.store, name, options)
+        let store = &self.engine.store;
+        match name {
+            "" => network::create(store, &network::free_name(store), options),
+            name => network::create(store, name, options),
+        }
     }
 
     /// `name=`, `id=`, `driver=` filters; the default network is listed too.
@@ -675,17 +693,27 @@ impl Networks<'_> {
         Ok(network::remove(store, name)?)
     }
 
-    /// Removes every network no container uses; returns their names.
-    pub fn prune(&self) -> Vec<String> {
-        network::prune(&self.engine.store)
+    /// Removes every network no container uses that passes `filters`
+    /// (`until=`, `label=`, `label!=`); returns their names.
+    pub fn prune(&self, filters: &[String]) -> Result<Vec<String>, NetworkError> {
+        network::prune(&self.engine.store, filters)
     }
 
-    /// Connects a container (running or not) to a network.
-    pub fn connect(&self, container: &str, name: &str) -> crate::error::Result<()> {
-        network::set_connected(&self.engine.store, container, name, true)
+    /// Connects a container (running or not) to a network, with more
+    /// names and a fixed address there if `options` say so.
+    pub fn connect(
+        &self,
+        container: &str,
+        name: &str,
+        options: &network::ConnectOptions,
+    ) -> crate::error::Result<()> {
+        let store = &self.engine.store;
+        network::set_connected(store, container, name, true, options, false)
     }
 
-    pub fn disconnect(&self, container: &str, name: &str) -> crate::error::Result<()> {
-        network::set_connected(&self.engine.store, container, name, false)
+    /// `force`: off the network even when its link is gone already.
+    pub fn disconnect(&self, container: &str, name: &str, force: bool) -> crate::error::Result<()> {
+        let none = network::ConnectOptions::default();
+        network::set_connected(&self.engine.store, container, name, false, &none, force)
     }
 }

@@ -42,6 +42,7 @@ pub mod oci;
 pub mod outfile;
 pub mod passwd;
 pub mod pods;
+pub mod prune_filters;
 pub mod pull;
 pub mod resources;
 pub mod run;

@@ -11,6 +11,7 @@ use berth_storage::Store;
 use crate::container::{self, Info, Status};
 use crate::error::{Error, Result};
 use crate::logs::{self, Stream};
+use crate::prune_filters::PruneFilters;
 use crate::run;
 use crate::sys;
 
@@ -388,12 +389,16 @@ fn after_stop(store: &Store, info: Info) -> Info {
 /// `container prune`: removes every container that is created or exited,
 /// but a build's working container and one a `run` is about to start;
 /// one another container still depends on (or that a concurrent start made
-/// run) stays, as with podman. Returns the IDs removed.
-pub fn prune(store: &Store) -> Result<Vec<String>> {
+/// run) stays, as with podman. Of those, only the ones `filters` pass go
+/// (`--filter until=`, `label=`, `label!=`). Returns the IDs removed.
+pub fn prune(store: &Store, filters: &PruneFilters) -> Result<Vec<String>> {
     let mut gone = Vec::new();
     for info in container::list(store).map_err(Error::other)? {
         let stopped = matches!(info.state.status, Status::Created | Status::Exited);
         if !stopped || info.being_started() || info.is_build_container() {
+            continue;
+        }
+        if !prune_passes(filters, &info) {
             continue;
         }
         match remove(store, &info.id, false) {
@@ -405,6 +410,33 @@ pub fn prune(store: &Store) -> Result<Vec<String>> {
         }
     }
     Ok(gone)
+}
+
+/// Whether `container prune --filter` takes the container: made before
+/// `until=`, with (and without) the labels it was given.
+pub fn prune_passes(filters: &PruneFilters, info: &Info) -> bool {
+    let labels = info
+        .config
+        .process
+        .labels
+        .iter()
+        .map(|l| {
+            let (k, v) = l.split_once('=').unwrap_or((l, ""));
+            (k.to_string(), v.to_string())
+        })
+        .collect();
+    filters.matches(info.config.created_ns, &labels)
+}
+
+/// `container prune`'s (and `system prune`'s) `--filter`s, as podman 4.3
+/// takes them: `until=`, `label=`, `label!=`.
+pub fn prune_filters(filters: &[String]) -> Result<PruneFilters> {
+    PruneFilters::parse(filters, &["until", "label", "label!"]).map_err(|e| {
+        Error::InvalidArgument(match e.key() {
+            Some(k) => format!("{k} is an invalid filter"),
+            None => e.to_string(),
+        })
+    })
 }
 
 pub fn remove(store: &Store, name: &str, force: bool) -> Result<Info> {

@@ -701,7 +701,7 @@ pub fn prepare_bundle(store: &Store, info: &Info) -> Result<PathBuf, RunError> {
         }
         let mut att = att;
         for extra in &cfg.process.networks {
-            crate::network::connect(store, id, extra)?;
+            crate::network::connect(store, id, extra, None)?;
             att = crate::network::attachment(store, id).unwrap_or(att);
         }
         for n in std::iter::once(net).chain(cfg.process.networks.iter().map(String::as_str)) {

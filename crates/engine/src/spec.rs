@@ -308,6 +308,10 @@ pub struct ProcessOptions {
     pub image_volume: Option<crate::volumes::ImageVolumeMode>,
     /// `--network-alias`: more names the container answers to on its networks.
     pub network_aliases: Vec<String>,
+    /// `network connect --alias/--ip`: more names and a fixed address on one
+    /// network.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub network_options: std::collections::BTreeMap<String, crate::network::ConnectOptions>,
     /// `--mac-address`: its first network interface's address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mac_address: Option<crate::network::MacAddress>,

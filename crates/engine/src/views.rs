@@ -304,6 +304,12 @@ pub struct ContainerInspect {
     pub pod: String,
     /// Where the monitor writes its pid (`--conmon-pidfile` or its own).
     pub conmon_pid_file: String,
+    /// `inspect --size`: what the container wrote, in bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size_rw: Option<u64>,
+    /// `inspect --size`: that and its image's size.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size_root_fs: Option<u64>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -458,6 +464,14 @@ fn time_or_zero(ns: Option<u64>) -> String {
 }
 
 impl ContainerInspect {
+    /// With `SizeRw` and `SizeRootFs` (`inspect --size`), as `ps --size` counts them.
+    pub fn with_size(mut self, store: &Store, i: &Info) -> ContainerInspect {
+        let (rw, image) = sizes(store, i);
+        self.size_rw = Some(rw);
+        self.size_root_fs = Some(rw + image);
+        self
+    }
+
     pub fn of(store: &Store, i: &Info) -> ContainerInspect {
         let p = &i.config.process;
         let log_driver = p.log_driver.as_deref().unwrap_or("k8s-file");
@@ -495,6 +509,8 @@ impl ContainerInspect {
             conmon_pid_file: crate::systemd::monitor_pid_file(store, i)
                 .display()
                 .to_string(),
+            size_rw: None,
+            size_root_fs: None,
             log_path: log_path.clone(),
             host_config: HostConfig {
                 log_config: LogConfig {
@@ -596,7 +612,11 @@ impl NetworkSettings {
         }
         let mut networks = Map::new();
         for (name, _, ip) in &a.interfaces {
-            networks.insert(name.clone(), serde_json::json!({"IPAddress": ip}));
+            let aliases = crate::network::aliases(i, name);
+            networks.insert(
+                name.clone(),
+                serde_json::json!({"IPAddress": ip, "Aliases": aliases}),
+            );
         }
         NetworkSettings {
             ip_address: a

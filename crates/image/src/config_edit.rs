@@ -148,7 +148,7 @@ pub fn apply_to_value(v: &mut Value, edits: impl IntoIterator<Item = ConfigEdit>
 pub struct InvalidChange(pub String);
 
 /// `--change INSTRUCTION ARGS` (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, USER,
-/// WORKDIR, STOPSIGNAL, VOLUME) as the edits it makes. A command in JSON form
+/// WORKDIR, STOPSIGNAL, VOLUME, ONBUILD) as the edits it makes. A command in JSON form
 /// is taken as it is, otherwise through `/bin/sh -c`.
 pub fn parse_change(change: &str) -> Result<Vec<ConfigEdit>, InvalidChange> {
     let trimmed = change.trim();
@@ -188,6 +188,8 @@ pub fn parse_change(change: &str) -> Result<Vec<ConfigEdit>, InvalidChange> {
             .split_whitespace()
             .map(|p| ConfigEdit::Expose(p.into()))
             .collect(),
+        // A trigger, kept as written (podman's: it always appends).
+        "ONBUILD" if !rest.is_empty() => vec![ConfigEdit::OnBuild(rest.into())],
         "VOLUME" => match serde_json::from_str::<Vec<String>>(rest) {
             Ok(v) => v.into_iter().map(ConfigEdit::Volume).collect(),
             Err(_) => rest
@@ -216,6 +218,8 @@ mod tests {
             "EXPOSE 80 53/udp",
             "user nobody",
             "VOLUME /data",
+            "ONBUILD RUN echo hi",
+            "onbuild COPY . /src",
         ] {
             apply_to_value(&mut cfg, parse_change(c).unwrap());
         }
@@ -225,6 +229,7 @@ mod tests {
         assert_eq!(cfg["Labels"], json!({"k": "v"}));
         assert_eq!(cfg["ExposedPorts"], json!({"80/tcp": {}, "53/udp": {}}));
         assert_eq!(cfg["Volumes"], json!({"/data": {}}));
+        assert_eq!(cfg["OnBuild"], json!(["RUN echo hi", "COPY . /src"]));
         assert_eq!(cfg["User"], "nobody");
         assert_eq!(cfg["Hostname"], "kept");
         // A field of a type this one cannot read is left alone.

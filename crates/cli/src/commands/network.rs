@@ -1,7 +1,7 @@
 //! `berth network`: bridge networks (netavark and aardvark-dns, or CNI plugins).
 
 use berth_engine::network::NetworkError;
-use berth_engine::{Engine, Networks, network};
+use berth_engine::{Engine, network};
 use clap::{Args, Subcommand};
 
 use crate::commands::StoreArgs;
@@ -26,10 +26,10 @@ pub(crate) enum NetworkCommand {
     Inspect(NamesArgs),
     /// Remove networks no container uses (with --force, their containers too).
     Rm(RmArgs),
-    /// Connect a running container to another network.
+    /// Connect a container to another network.
     Connect(ConnectArgs),
     /// Disconnect a container from a network.
-    Disconnect(ConnectArgs),
+    Disconnect(DisconnectArgs),
     /// Exit 0 if the network exists, 1 if not.
     Exists(NameArg),
     /// Remove the networks no container uses (the default one stays).
@@ -41,6 +41,9 @@ pub(crate) struct PruneArgs {
     /// Do not ask for confirmation.
     #[arg(short, long)]
     force: bool,
+    /// Only networks that pass: until=TIME, label=KEY[=VALUE], label!=KEY[=VALUE].
+    #[arg(long)]
+    filter: Vec<String>,
 }
 
 #[derive(Args)]
@@ -62,37 +65,85 @@ pub(crate) struct NameArg {
 
 #[derive(Args)]
 pub(crate) struct ConnectArgs {
+    /// Network-scoped alias for the container (more names on that network).
+    #[arg(long, value_delimiter = ',')]
+    alias: Vec<String>,
+    /// A static IPv4 address for the container on this network.
+    #[arg(long)]
+    ip: Option<std::net::Ipv4Addr>,
+    network: String,
+    container: String,
+}
+
+#[derive(Args)]
+pub(crate) struct DisconnectArgs {
+    /// Force the container to disconnect from a network.
+    #[arg(short, long)]
+    force: bool,
     network: String,
     container: String,
 }
 
 #[derive(Args)]
 pub(crate) struct CreateArgs {
+    /// Driver to manage the network (bridge).
+    #[arg(short, long, default_value = "bridge")]
+    driver: String,
     /// ADDR/LEN, e.g. 10.90.0.0/24 (default: a free 10.89.N.0/24).
     #[arg(long)]
     subnet: Option<String>,
-    /// No route out of the network: its containers reach only each other.
+    /// The subnet's gateway (default: its first address).
+    #[arg(long)]
+    gateway: Option<String>,
+    /// Allocate container IPs from this range (ADDR/LEN within the subnet).
+    #[arg(long)]
+    ip_range: Option<String>,
+    /// Restrict external access from this network.
     #[arg(long)]
     internal: bool,
     /// No aardvark-dns for the network (names still come from /etc/hosts).
     #[arg(long)]
     disable_dns: bool,
-    name: String,
+    /// Enable IPv6 networking (not supported: berth's networks are IPv4).
+    #[arg(long)]
+    ipv6: bool,
+    /// Set metadata on the network (KEY=VALUE).
+    #[arg(long)]
+    label: Vec<String>,
+    /// Set driver specific options: mtu=N, isolate=BOOL (vlan=N with netavark or CNI).
+    #[arg(short, long)]
+    opt: Vec<String>,
+    /// Without one, the first free podmanN.
+    name: Option<String>,
 }
 
 #[derive(Args)]
 pub(crate) struct LsArgs {
+    /// Only the networks' names.
     #[arg(short, long)]
     quiet: bool,
-    /// json, or a Go template over podman's fields (.Name .ID .Driver .Subnets …).
+    /// json, or a Go template over podman's fields (.Name .ID .Driver .Labels …).
     #[arg(long)]
     format: Option<String>,
-    /// name=, id= or driver= (a name or ID prefix matches).
+    /// name=, id=, driver=, label=, label!=, until=, dangling=.
     #[arg(short, long)]
     filter: Vec<String>,
     /// No header row.
     #[arg(short, long)]
     noheading: bool,
+    /// Do not truncate the network ID.
+    #[arg(long)]
+    no_trunc: bool,
+}
+
+/// `KEY=VALUE` (a bare `KEY` is an empty value), as podman reads --label and --opt.
+fn key_values(v: &[String]) -> std::collections::BTreeMap<String, String> {
+    v.iter()
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            (k.to_string(), v.to_string())
+        })
+        .collect()
 }
 
 #[derive(Args)]
@@ -104,29 +155,24 @@ pub(crate) struct NamesArgs {
     names: Vec<String>,
 }
 
-fn attach(networks: &Networks, c: &ConnectArgs, connect: bool) -> CmdResult {
-    if connect {
-        networks
-            .connect(&c.container, &c.network)
-            .map_err(exit::podman)
-    } else {
-        networks
-            .disconnect(&c.container, &c.network)
-            .map_err(exit::podman)
-    }
-}
-
 pub fn run(store_args: &StoreArgs, a: NetworkArgs) -> CmdResult {
     let engine = Engine::with_store(store_args.open()?);
     let networks = engine.networks();
     match a.command {
         NetworkCommand::Create(c) => {
             let o = network::CreateOptions {
+                driver: Some(c.driver),
                 subnet: c.subnet,
+                gateway: c.gateway,
+                ip_range: c.ip_range,
                 internal: c.internal,
                 disable_dns: c.disable_dns,
+                ipv6: c.ipv6,
+                labels: key_values(&c.label),
+                options: key_values(&c.opt),
             };
-            let n = networks.create(&c.name, &o).map_err(exit::podman)?;
+            let name = c.name.as_deref().unwrap_or_default();
+            let n = networks.create(name, &o).map_err(exit::podman)?;
             println!("{}", n.name);
         }
         NetworkCommand::Ls(l) => {
@@ -138,10 +184,11 @@ pub fn run(store_args: &StoreArgs, a: NetworkArgs) -> CmdResult {
                 rows.iter().for_each(|r| println!("{}", r.name));
             } else {
                 let mut table = vec![row(&["NETWORK ID", "NAME", "DRIVER"])];
-                table.extend(
-                    rows.iter()
-                        .map(|r| vec![r.id[..12].to_string(), r.name.clone(), r.driver.into()]),
-                );
+                let width = if l.no_trunc { 64 } else { 12 };
+                table.extend(rows.iter().map(|r| {
+                    let id = r.id[..width.min(r.id.len())].to_string();
+                    vec![id, r.name.clone(), r.driver.into()]
+                }));
                 crate::output::table::print(&table, !l.noheading);
             }
         }
@@ -178,12 +225,22 @@ pub fn run(store_args: &StoreArgs, a: NetworkArgs) -> CmdResult {
             if !p.force && !crate::prompt::confirm(warning) {
                 return Ok(());
             }
-            for name in networks.prune() {
+            for name in networks.prune(&p.filter).map_err(exit::podman)? {
                 println!("{name}");
             }
         }
-        NetworkCommand::Connect(c) => attach(&networks, &c, true)?,
-        NetworkCommand::Disconnect(c) => attach(&networks, &c, false)?,
+        NetworkCommand::Connect(c) => {
+            let o = network::ConnectOptions {
+                aliases: c.alias,
+                ip: c.ip,
+            };
+            networks
+                .connect(&c.container, &c.network, &o)
+                .map_err(exit::podman)?;
+        }
+        NetworkCommand::Disconnect(c) => networks
+            .disconnect(&c.container, &c.network, c.force)
+            .map_err(exit::podman)?,
     }
     Ok(())
 }

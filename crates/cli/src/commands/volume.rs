@@ -125,7 +125,7 @@ pub(crate) struct PruneArgs {
     /// Do not ask for confirmation.
     #[arg(short, long)]
     force: bool,
-    /// Only volumes that pass: name=, label=KEY[=VALUE], driver=, dangling=.
+    /// Only volumes that pass: label=KEY[=VALUE], until=TIME.
     #[arg(long)]
     filter: Vec<String>,
 }

@@ -1,15 +1,20 @@
 //! `--change`: a Containerfile instruction applied to an image's container
 //! config (`commit --change`, `import --change`).
 
-use berth_image::config_edit::{apply_to_value, parse_change};
+use berth_image::config_edit::{ConfigEdit, apply_to_value, parse_change};
 use serde_json::Value;
 
 use super::ImageError;
 
 /// Applies one `--change` instruction (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL,
 /// USER, WORKDIR, STOPSIGNAL, VOLUME) to `cfg`, the config's `config` object.
+/// ONBUILD is taken and left out, as podman's import does: an OCI config has
+/// no place for it.
 pub fn apply_change(cfg: &mut Value, change: &str) -> Result<(), ImageError> {
     let edits = parse_change(change).map_err(|e| ImageError::InvalidArgument(e.to_string()))?;
+    let edits = edits
+        .into_iter()
+        .filter(|e| !matches!(e, ConfigEdit::OnBuild(_)));
     apply_to_value(cfg, edits);
     Ok(())
 }

@@ -26,6 +26,11 @@ pub struct ImportOptions {
     pub message: Option<String>,
     /// The new image's name.
     pub reference: Option<String>,
+    /// `--arch`, `--os`, `--variant`: the platform the image says it is for
+    /// (default: this host's).
+    pub arch: Option<String>,
+    pub os: Option<String>,
+    pub variant: Option<String>,
 }
 
 /// The largest tarball `import` takes.
@@ -112,12 +117,22 @@ fn image_config(diff_id: &Digest, cfg: Value, o: &ImportOptions) -> Value {
         .message
         .clone()
         .unwrap_or_else(|| format!("imported from {}", o.source));
-    json!({
+    let mut config = json!({
         "created": created,
-        "architecture": host.architecture,
-        "os": host.os,
+        "architecture": o.arch.as_deref().unwrap_or(&host.architecture),
+        "os": o.os.as_deref().unwrap_or(&host.os),
         "config": cfg,
         "rootfs": {"type": "layers", "diff_ids": [diff_id.to_string()]},
         "history": [{"created": created, "created_by": "/bin/sh -c #(nop) ADD file in / ", "comment": comment}],
-    })
+    });
+    // A variant is the architecture's: the host's goes with the host's only.
+    let variant = match (&o.variant, &o.arch) {
+        (Some(v), _) => Some(v.clone()),
+        (None, None) => host.variant.clone(),
+        (None, Some(_)) => None,
+    };
+    if let Some(v) = variant.filter(|v| !v.is_empty()) {
+        config["variant"] = json!(v);
+    }
+    config
 }

@@ -14,6 +14,9 @@ pub struct RemoveOptions {
     pub all: bool,
     /// Images that do not exist are no error.
     pub ignore: bool,
+    /// `--no-prune`: the image's dangling parents (a build's intermediate
+    /// images) stay.
+    pub no_prune: bool,
 }
 
 /// What removing one image did.
@@ -92,7 +95,7 @@ fn remove_one(store: &Store, target: &str, o: RemoveOptions) -> Result<Removal, 
     if !by_id {
         let r = store.remove_image(target)?;
         let parents = match (&r.deleted, place) {
-            (Some(_), Some(place)) => remove_parents(store, place),
+            (Some(_), Some(place)) if !o.no_prune => remove_parents(store, place),
             _ => Vec::new(),
         };
         return Ok(Removal {
@@ -104,6 +107,7 @@ fn remove_one(store: &Store, target: &str, o: RemoveOptions) -> Result<Removal, 
     let img = store.image(target)?;
     let mut r = remove_whole(store, &img)?;
     if r.deleted.is_some()
+        && !o.no_prune
         && let Some(place) = place
     {
         r.parents = remove_parents(store, place);

@@ -23,7 +23,26 @@ fn plugin_dirs() -> Vec<PathBuf> {
 }
 
 fn plugins(net: &Network, store: &Store, ports: &[PortMapping]) -> Vec<Value> {
-    let mut v = vec![json!({
+    let mut range = json!({"subnet": net.subnet});
+    if let Ok(gw) = super::ipam::gateway(net) {
+        range["gateway"] = json!(gw.to_string());
+    }
+    if let Some(r) = &net.lease_range {
+        range["rangeStart"] = json!(r.start_ip);
+        // podman's end is the range's last address, its broadcast address
+        // when the range ends the subnet: host-local takes the one before.
+        let end = super::ipam::parse_subnet(&net.subnet)
+            .ok()
+            .zip(r.end_ip.parse::<std::net::Ipv4Addr>().ok())
+            .map(|((base, len), end)| {
+                let broadcast = u32::from(base) | (u32::MAX >> len);
+                std::net::Ipv4Addr::from(u32::from(end).min(broadcast - 1))
+            });
+        if let Some(end) = end {
+            range["rangeEnd"] = json!(end.to_string());
+        }
+    }
+    let mut bridge = json!({
         "type": "bridge",
         "bridge": net.bridge,
         "isGateway": !net.internal,
@@ -31,11 +50,18 @@ fn plugins(net: &Network, store: &Store, ports: &[PortMapping]) -> Vec<Value> {
         "hairpinMode": true,
         "ipam": {
             "type": "host-local",
-            "ranges": [[{"subnet": net.subnet}]],
+            "ranges": [[range]],
             "routes": if net.internal { json!([]) } else { json!([{"dst": "0.0.0.0/0"}]) },
             "dataDir": super::dir(store).join("ipam"),
         },
-    })];
+    });
+    if let Some(mtu) = net.mtu() {
+        bridge["mtu"] = json!(mtu);
+    }
+    if let Some(vlan) = net.options.get("vlan").and_then(|v| v.parse::<u16>().ok()) {
+        bridge["vlan"] = json!(vlan);
+    }
+    let mut v = vec![bridge];
     if !ports.is_empty() {
         v.push(json!({"type": "portmap", "capabilities": {"portMappings": true}, "snat": true}));
     }

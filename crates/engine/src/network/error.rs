@@ -32,6 +32,8 @@ pub enum NetworkError {
         "--mac-address {0}: expected six hexadecimal octets (02:42:ac:11:00:02), not a group address"
     )]
     InvalidMac(String),
+    #[error("--ip: the {0} backend cannot set one")]
+    StaticIpUnsupported(&'static str),
     #[error("--mac-address: the {0} backend cannot set one")]
     MacUnsupported(&'static str),
     /// The rootless port forwarder could not start.
@@ -46,6 +48,9 @@ pub enum NetworkError {
     CniRootless(String),
     #[error("unable to find network with name or ID {0}: network not found")]
     NotFound(String),
+    /// A `network create` podman refuses too, in its words.
+    #[error("{0}")]
+    Invalid(String),
     #[error("network {0} already exists")]
     Exists(String),
     #[error("network name {0:?}: use letters, digits, _ . -")]
@@ -68,7 +73,7 @@ pub enum NetworkError {
         name: String,
         containers: Vec<String>,
     },
-    #[error("--filter {0}: expected name=, id= or driver=")]
+    #[error("invalid filter {0:?}")]
     InvalidFilter(String),
     #[error("--network {mode}: {reason}")]
     InvalidMode { mode: String, reason: String },
@@ -165,5 +170,15 @@ impl NetworkError {
     pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> NetworkError {
         let path = path.into();
         move |source| NetworkError::Io { path, source }
+    }
+}
+
+impl NetworkError {
+    /// A `--filter` the shared prune filters refused, in podman's network words.
+    pub fn from_filter(e: crate::prune_filters::InvalidFilter) -> NetworkError {
+        match e.key() {
+            Some(k) => NetworkError::InvalidFilter(k.to_string()),
+            None => NetworkError::Invalid(e.to_string()),
+        }
     }
 }

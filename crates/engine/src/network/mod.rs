@@ -22,6 +22,7 @@ pub use mode::NetworkMode;
 pub use report::{NetworkInspect, NetworkRow, list_filtered, prune};
 pub use reserve::{Reservation, ReserveError, reserve};
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use berth_storage::Store;
@@ -36,7 +37,7 @@ use crate::container;
 /// `podman0` on the same host is never touched.
 pub const DEFAULT: &str = "podman";
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Network {
     pub name: String,
     pub bridge: String,
@@ -48,6 +49,41 @@ pub struct Network {
     /// No gateway, no route out, no masquerading.
     #[serde(default)]
     pub internal: bool,
+    /// `--gateway`; without one, the subnet's first address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<String>,
+    /// `--ip-range`: the addresses containers are given, as podman keeps it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease_range: Option<LeaseRange>,
+    /// `--label KEY=VALUE`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// `-o KEY=VALUE`: the driver's options (`mtu`, and netavark's `vlan`, `isolate`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub options: BTreeMap<String, String>,
+    /// When it was made, in nanoseconds since the epoch (0 in records of
+    /// older versions: their file's time stands in).
+    #[serde(default)]
+    pub created: u64,
+}
+
+/// `network connect --alias NAME --ip ADDR`: what a container has on one
+/// network of its own, kept with it for every start.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectOptions {
+    /// More names it answers to on that network (DNS and /etc/hosts).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
+    /// Its address there, rather than the next free one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<std::net::Ipv4Addr>,
+}
+
+/// `--ip-range`'s first and last address (podman's `lease_range`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeaseRange {
+    pub start_ip: String,
+    pub end_ip: String,
 }
 
 impl Network {
@@ -55,6 +91,19 @@ impl Network {
     pub fn id(&self) -> String {
         let d = Sha256::digest(format!("berth-network:{}", self.name));
         d.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// `-o isolate=true`: no traffic with the other isolated networks.
+    pub fn isolated(&self) -> bool {
+        self.options.get("isolate").is_some_and(|v| v == "true")
+    }
+
+    /// `-o mtu=N`, for the bridge and its containers' interfaces.
+    pub fn mtu(&self) -> Option<u32> {
+        self.options
+            .get("mtu")
+            .and_then(|m| m.parse().ok())
+            .filter(|m| *m > 0)
     }
 }
 
@@ -352,16 +401,32 @@ fn valid_name(n: &str) -> bool {
         && n.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
 }
 
+/// A network's record; one of an older version, which kept no time of
+/// making, is dated by its file.
+fn read(path: &Path) -> Option<Result<Network, serde_json::Error>> {
+    let b = std::fs::read(path).ok()?;
+    Some(serde_json::from_slice::<Network>(&b).map(|mut n| {
+        if n.created == 0 {
+            n.created = std::fs::metadata(path)
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos() as u64);
+        }
+        n
+    }))
+}
+
 /// A network by name; the default one is made on first use.
 pub fn get(store: &Store, name: &str) -> Result<Network, NetworkError> {
     let p = dir(store).join(format!("{name}.json"));
-    match std::fs::read(&p) {
-        Ok(b) => serde_json::from_slice(&b).map_err(|source| NetworkError::Corrupt {
+    match read(&p) {
+        Some(r) => r.map_err(|source| NetworkError::Corrupt {
             name: name.to_string(),
             source,
         }),
-        Err(_) if name == DEFAULT => create(store, DEFAULT, &CreateOptions::default()),
-        Err(_) => Err(NetworkError::NotFound(name.to_string())),
+        None if name == DEFAULT => create(store, DEFAULT, &CreateOptions::default()),
+        None => Err(NetworkError::NotFound(name.to_string())),
     }
 }
 
@@ -369,8 +434,8 @@ pub fn list(store: &Store) -> Vec<Network> {
     let mut v: Vec<Network> = std::fs::read_dir(dir(store))
         .map(|d| {
             d.flatten()
-                .filter_map(|e| std::fs::read(e.path()).ok())
-                .filter_map(|b| serde_json::from_slice(&b).ok())
+                .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+                .filter_map(|e| read(&e.path())?.ok())
                 .collect()
         })
         .unwrap_or_default();
@@ -381,10 +446,83 @@ pub fn list(store: &Store) -> Vec<Network> {
 /// `network create`'s choices.
 #[derive(Clone, Debug, Default)]
 pub struct CreateOptions {
+    /// `-d`: `bridge` (the default) is the one driver berth has.
+    pub driver: Option<String>,
     /// Without one, the first free 10.89.N.0/24.
     pub subnet: Option<String>,
+    /// `--gateway` (needs a subnet).
+    pub gateway: Option<String>,
+    /// `--ip-range ADDR/LEN` (needs a subnet): where containers' addresses come from.
+    pub ip_range: Option<String>,
     pub internal: bool,
     pub disable_dns: bool,
+    /// `--ipv6`: refused, berth's networks are IPv4 only.
+    pub ipv6: bool,
+    pub labels: BTreeMap<String, String>,
+    /// `-o KEY=VALUE`.
+    pub options: BTreeMap<String, String>,
+}
+
+/// Checks the driver's options as podman does, and keeps those the configured
+/// backend can honour: `mtu` everywhere, `vlan` with netavark and CNI,
+/// `isolate` with netavark and berth's own; the rest are refused in podman's words.
+fn check_options(
+    options: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>, NetworkError> {
+    let invalid = |why: String| NetworkError::Invalid(why);
+    let atoi = |v: &str| {
+        v.parse::<i64>()
+            .map_err(|_| invalid(format!("strconv.Atoi: parsing {v:?}: invalid syntax")))
+    };
+    let backend = Backend::configured()?;
+    let mut kept = BTreeMap::new();
+    for (k, v) in options {
+        let honoured = match k.as_str() {
+            "mtu" => true,
+            "vlan" => matches!(backend, Backend::Netavark | Backend::Cni),
+            "isolate" => matches!(backend, Backend::Netavark | Backend::Berth),
+            _ => false,
+        };
+        if !honoured {
+            return Err(invalid(format!("unsupported bridge network option {k}")));
+        }
+        let v = match k.as_str() {
+            "mtu" if v.is_empty() => continue,
+            "mtu" => match atoi(v)? {
+                m if m < 0 => return Err(invalid(format!("mtu {m} is less than zero"))),
+                m => m.to_string(),
+            },
+            "vlan" if v.is_empty() => continue,
+            "vlan" => match atoi(v)? {
+                n if !(0..=4094).contains(&n) => {
+                    return Err(invalid(format!("vlan ID {n} must be between 0 and 4094")));
+                }
+                n => n.to_string(),
+            },
+            // Go's ParseBool, written back as netavark reads it.
+            _ => match v.as_str() {
+                "1" | "t" | "T" | "true" | "TRUE" | "True" => "true".to_string(),
+                "0" | "f" | "F" | "false" | "FALSE" | "False" => "false".to_string(),
+                _ => {
+                    return Err(invalid(format!(
+                        "strconv.ParseBool: parsing {v:?}: invalid syntax"
+                    )));
+                }
+            },
+        };
+        kept.insert(k.clone(), v);
+    }
+    Ok(kept)
+}
+
+/// The name of a network made without one, as podman names it: `podmanN`,
+/// the first N from 1 that no network has.
+pub fn free_name(store: &Store) -> String {
+    let taken: Vec<String> = list(store).into_iter().map(|n| n.name).collect();
+    (1..)
+        .map(|i| format!("podman{i}"))
+        .find(|n| !taken.contains(n))
+        .expect("a free name")
 }
 
 /// Creates a network.
@@ -393,6 +531,21 @@ pub fn create(store: &Store, name: &str, o: &CreateOptions) -> Result<Network, N
     if !valid_name(name) {
         return Err(NetworkError::BadName(name.to_string()));
     }
+    let invalid = |why: String| NetworkError::Invalid(why);
+    match o.driver.as_deref() {
+        None | Some("bridge") => {}
+        // macvlan and ipvlan are podman's too, but not berth's.
+        Some(d) => return Err(invalid(format!("unsupported driver {d}: invalid argument"))),
+    }
+    if o.ipv6 {
+        return Err(invalid(
+            "--ipv6: not supported, berth's networks are IPv4 only".into(),
+        ));
+    }
+    if subnet.is_none() && (o.gateway.is_some() || o.ip_range.is_some()) {
+        return Err(invalid("cannot set gateway or range without subnet".into()));
+    }
+    let options = check_options(&o.options)?;
     let existing = list(store);
     if existing.iter().any(|n| n.name == name) {
         return Err(NetworkError::Exists(name.to_string()));
@@ -427,6 +580,8 @@ pub fn create(store: &Store, name: &str, o: &CreateOptions) -> Result<Network, N
                 && (name == DEFAULT || !Path::new("/sys/class/net").join(b).exists())
         })
         .expect("a free bridge name");
+    let (gateway, lease_range) =
+        ipam::check_gateway_and_range(&subnet, o.gateway.as_deref(), o.ip_range.as_deref())?;
     let net = Network {
         name: name.to_string(),
         bridge,
@@ -434,6 +589,11 @@ pub fn create(store: &Store, name: &str, o: &CreateOptions) -> Result<Network, N
         // As podman's: DNS on the networks users make, not on the default one.
         dns_enabled: !o.disable_dns && name != DEFAULT,
         internal: o.internal,
+        gateway,
+        lease_range,
+        labels: o.labels.clone(),
+        options,
+        created: crate::time::now_ns(),
     };
     let path = dir(store).join(format!("{name}.json"));
     let write = |path: PathBuf| move |source| NetworkError::Write { path, source };
@@ -520,6 +680,8 @@ pub(crate) struct Target<'a> {
     ports: &'a [PortMapping],
     /// `--mac-address`, for the first interface.
     mac: Option<MacAddress>,
+    /// `network connect --ip`: the address to lease.
+    ip: Option<std::net::Ipv4Addr>,
 }
 
 /// What a container got on one network.
@@ -547,6 +709,7 @@ fn attach_with(backend: Backend, store: &Store, t: &Target) -> Result<Iface, Net
         Backend::Berth => native::attach(store, t),
         Backend::Cni if rootless::active() => Err(NetworkError::CniRootless(t.net.name.clone())),
         Backend::Cni if t.mac.is_some() => Err(NetworkError::MacUnsupported("cni")),
+        Backend::Cni if t.ip.is_some() => Err(NetworkError::StaticIpUnsupported("cni")),
         Backend::Cni => cni::attach(store, t),
     }
 }
@@ -584,6 +747,15 @@ fn container_facts(
             None,
         ),
     }
+}
+
+/// What the container was connected to `network` with (`network connect
+/// --alias/--ip`).
+fn connect_options(store: &Store, id: &str, network: &str) -> ConnectOptions {
+    container::find(store, id)
+        .ok()
+        .and_then(|i| i.config.process.network_options.get(network).cloned())
+        .unwrap_or_default()
 }
 
 fn netns_path(store: &Store, id: &str) -> PathBuf {
@@ -769,7 +941,9 @@ pub fn setup(
         ports: ports.to_vec(),
         ..Default::default()
     };
-    let (name, dns, aliases, mac) = container_facts(store, id);
+    let (name, dns, mut aliases, mac) = container_facts(store, id);
+    let own = connect_options(store, id, &net.name);
+    aliases.extend(own.aliases);
     let t = Target {
         net: &net,
         id,
@@ -780,6 +954,7 @@ pub fn setup(
         ifname: "eth0",
         ports,
         mac,
+        ip: own.ip,
     };
     // Recorded before anything is made: a berth killed half-way leaves a
     // record that teardown undoes (rules, names, veth), not rules nobody knows of.
@@ -816,8 +991,15 @@ pub fn setup(
 }
 
 /// `network connect`: one more interface (`ethN`) on `network` for a
-/// container that runs in a bridge network namespace; returns its address.
-pub fn connect(store: &Store, id: &str, network: &str) -> Result<String, NetworkError> {
+/// container that runs in a bridge network namespace, with the aliases and
+/// address it was connected with (`extra`, or those kept with it); returns
+/// its address.
+pub fn connect(
+    store: &Store,
+    id: &str,
+    network: &str,
+    extra: Option<&ConnectOptions>,
+) -> Result<String, NetworkError> {
     // A --network none container's namespace is pinned too, but is no bridge's.
     let mut att = attachment(store, id)
         .filter(|a| a.netns.exists() && a.network.is_some())
@@ -827,7 +1009,11 @@ pub fn connect(store: &Store, id: &str, network: &str) -> Result<String, Network
     }
     let net = get(store, network)?;
     let ifname = format!("eth{}", att.interfaces.len());
-    let (name, dns, aliases, _) = container_facts(store, id);
+    let (name, dns, mut aliases, _) = container_facts(store, id);
+    let own = extra
+        .cloned()
+        .unwrap_or_else(|| connect_options(store, id, &net.name));
+    aliases.extend(own.aliases);
     let t = Target {
         net: &net,
         id,
@@ -838,6 +1024,7 @@ pub fn connect(store: &Store, id: &str, network: &str) -> Result<String, Network
         ifname: &ifname,
         ports: &[],
         mac: None,
+        ip: own.ip,
     };
     let iface = attach_with(att.backend, store, &t)?;
     att.interfaces
@@ -881,6 +1068,7 @@ pub fn disconnect(store: &Store, id: &str, network: &str) -> Result<(), NetworkE
         ifname: &ifname,
         ports: &ports,
         mac: None,
+        ip: None,
     };
     detach_with(att.backend, store, &t, &ip)?;
     save(store, id, &att)
@@ -911,6 +1099,7 @@ pub fn teardown(store: &Store, id: &str) {
             ifname,
             ports,
             mac: None,
+            ip: None,
         };
         let _ = detach_with(att.backend, store, &t, ip);
     };
@@ -943,13 +1132,17 @@ pub fn teardown(store: &Store, id: &str) {
 /// Rewrites the /etc/hosts of every container on a bridge network with the
 /// names of all the containers it shares a network with.
 /// `network connect` (or `disconnect`) of a container, running or not: kept
-/// with the container, so that it is on the network at every start; every
-/// member's /etc/hosts is brought up to date.
+/// with the container, so that it is on the network at every start, with the
+/// aliases and address of `options`; every member's /etc/hosts is brought up
+/// to date. `force` (`disconnect -f`): a connection whose interface cannot
+/// be undone (gone already, a backend that fails) is still dropped.
 pub fn set_connected(
     store: &Store,
     container: &str,
     network: &str,
     connect: bool,
+    options: &ConnectOptions,
+    force: bool,
 ) -> Result<(), crate::Error> {
     let info = container::find(store, container)?;
     let of = |source| NetworkError::OfContainer {
@@ -959,11 +1152,20 @@ pub fn set_connected(
     let process = &info.config.process;
     let on = process.networks.iter().any(|n| n == network);
     let running = attachment(store, &info.id).is_some_and(|a| a.netns.exists());
+    if connect {
+        let net = get(store, network)?;
+        if let Some(ip) = options.ip {
+            ipam::check_static(&net, ip).map_err(of)?;
+        }
+    }
     if running {
         let done = if connect {
-            self::connect(store, &info.id, network).map(drop)
+            self::connect(store, &info.id, network, Some(options)).map(drop)
         } else {
-            disconnect(store, &info.id, network)
+            match disconnect(store, &info.id, network) {
+                Err(_) if force && on => Ok(()),
+                r => r,
+            }
         };
         done.map_err(of)?;
     } else if process.network.bridge().is_none() {
@@ -973,14 +1175,17 @@ pub fn set_connected(
     } else if !connect && !on {
         return Err(of(NetworkError::NotConnected(network.to_string())).into());
     }
-    if connect {
-        get(store, network)?;
-    }
     container::update_config(store, &info.id, |cfg| {
         let n = &mut cfg.process.networks;
         n.retain(|x| x != network);
+        cfg.process.network_options.remove(network);
         if connect {
             n.push(network.to_string());
+            if *options != ConnectOptions::default() {
+                cfg.process
+                    .network_options
+                    .insert(network.to_string(), options.clone());
+            }
         }
     })?;
     refresh_all_hosts(store);
@@ -1004,6 +1209,20 @@ pub fn refresh_all_hosts(store: &Store) {
     }
 }
 
+/// The names a container answers to on `network`, as podman's inspect lists
+/// them: its `--network-alias`es, those it was connected there with
+/// (`network connect --alias`), then its short ID.
+pub fn aliases(i: &container::Info, network: &str) -> Vec<String> {
+    let p = &i.config.process;
+    let own = p.network_options.get(network).map(|o| &o.aliases[..]);
+    p.network_aliases
+        .iter()
+        .chain(own.unwrap_or_default())
+        .cloned()
+        .chain(std::iter::once(i.id[..12.min(i.id.len())].to_string()))
+        .collect()
+}
+
 /// `IP NAME` lines for the running containers on `network` (for /etc/hosts):
 /// each container's name and its `--network-alias`es.
 pub fn members(store: &Store, network: &str) -> Vec<(String, String)> {
@@ -1018,8 +1237,10 @@ pub fn members(store: &Store, network: &str) -> Vec<(String, String)> {
                 .find(|(n, _, _)| n == network)?
                 .2
                 .clone();
+            let own = i.config.process.network_options.get(network);
             let names = std::iter::once(i.name().to_string())
-                .chain(i.config.process.network_aliases.iter().cloned());
+                .chain(i.config.process.network_aliases.iter().cloned())
+                .chain(own.into_iter().flat_map(|o| o.aliases.iter().cloned()));
             Some(names.map(|n| (ip.clone(), n)).collect::<Vec<_>>())
         })
         .flatten()

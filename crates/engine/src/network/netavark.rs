@@ -31,10 +31,13 @@ pub fn binaries() -> Option<Binaries> {
 fn network_info(net: &Network) -> Result<Value, NetworkError> {
     let gw = super::ipam::gateway(net)?;
     let mut subnet = json!({"subnet": net.subnet});
-    if !net.internal {
+    if !net.internal || net.gateway.is_some() {
         subnet["gateway"] = json!(gw.to_string());
     }
-    Ok(json!({
+    if let Some(r) = &net.lease_range {
+        subnet["lease_range"] = json!({"start_ip": r.start_ip, "end_ip": r.end_ip});
+    }
+    let mut info = json!({
         "name": net.name,
         "id": net.id(),
         "driver": "bridge",
@@ -44,7 +47,12 @@ fn network_info(net: &Network) -> Result<Value, NetworkError> {
         "internal": net.internal,
         "dns_enabled": net.dns_enabled,
         "ipam_options": {"driver": "host-local"},
-    }))
+    });
+    // mtu, vlan, isolate: netavark applies them itself.
+    if !net.options.is_empty() {
+        info["options"] = json!(net.options);
+    }
+    Ok(info)
 }
 
 /// The options of one `setup` or `teardown`: this container on this network.
@@ -153,7 +161,7 @@ fn call(store: &Store, verb: &str, t: &Target, opts: &Value) -> Result<Value, Ne
 }
 
 pub fn attach(store: &Store, t: &Target) -> Result<Iface, NetworkError> {
-    let ip = super::ipam::allocate(store, t.net, t.id)?.to_string();
+    let ip = super::ipam::allocate(store, t.net, t.id, t.ip)?.to_string();
     let opts = options(t, &ip)?;
     let v = match call(store, "setup", t, &opts) {
         Ok(v) => v,
@@ -192,7 +200,7 @@ mod tests {
             bridge: "berth0".into(),
             subnet: "10.89.0.0/24".into(),
             dns_enabled: false,
-            internal: false,
+            ..Default::default()
         };
         let ports = [PortMapping::parse(spec).unwrap()];
         let t = Target {
@@ -205,6 +213,7 @@ mod tests {
             ifname: "eth0",
             ports: &ports,
             mac: None,
+            ip: None,
         };
         options(&t, "10.89.0.2").unwrap()["port_mappings"][0].clone()
     }

@@ -127,6 +127,7 @@ pub fn image(store: &Arc<Store>) -> Result<String, Error> {
         changes: vec![r#"ENTRYPOINT ["/pause"]"#.into()],
         message: Some("berth's pod infra image".into()),
         reference: Some(name),
+        ..Default::default()
     };
     let id = crate::images::import(store, &mut &data[..], &o).map_err(Error::other)?;
     Ok(id.trim_start_matches("sha256:").to_string())

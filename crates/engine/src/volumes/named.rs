@@ -11,6 +11,7 @@ use berth_storage::Store;
 use serde::Serialize;
 
 use crate::container;
+use crate::prune_filters::PruneFilters;
 
 /// A volume as `volume inspect` shows it (podman's field names).
 #[derive(Clone, Debug, Serialize)]
@@ -91,6 +92,9 @@ pub enum VolumeError {
     },
     #[error("invalid filter {0:?}: name=REGEX, label=KEY[=VALUE], driver= or dangling=")]
     InvalidFilter(String),
+    /// A `volume prune --filter` podman refuses too, in its words.
+    #[error("{0}")]
+    InvalidPruneFilter(String),
     #[error("{0}: duplicate mount destination")]
     DuplicateDestination(String),
     /// Copying the image's content into a new volume: reading it.
@@ -584,13 +588,24 @@ pub fn unused(store: &Store) -> Vec<String> {
         .collect()
 }
 
-/// The unused volumes that pass `filters` (as `volume ls` takes them).
+/// The unused volumes that pass `filters`: `label=KEY[=VALUE]` and `until=`,
+/// what podman 4.3's `volume prune` takes.
 pub fn unused_filtered(store: &Store, filters: &[String]) -> Result<Vec<String>, VolumeError> {
-    let unused = unused(store);
-    let listed = list_filtered(store, filters)?;
-    Ok(unused
+    let filters = PruneFilters::parse(filters, &["label", "until"]).map_err(|e| {
+        VolumeError::InvalidPruneFilter(match e.key() {
+            Some(k) => format!("{k:?} is an invalid volume filter"),
+            None => e.to_string(),
+        })
+    })?;
+    Ok(unused(store)
         .into_iter()
-        .filter(|n| listed.iter().any(|v| &v.name == n))
+        .filter(|n| {
+            filters.is_empty()
+                || inspect(store, n).is_ok_and(|v| {
+                    let created = crate::time::parse_rfc3339_nanos(&v.created_at).unwrap_or(0);
+                    filters.matches(created, &v.labels)
+                })
+        })
         .collect())
 }
 

@@ -9,7 +9,8 @@ use serde_json::json;
 
 #[derive(Args)]
 pub struct CommitArgs {
-    /// Apply a Containerfile instruction to the image's config (CMD, ENV, LABEL …).
+    /// Apply a Containerfile instruction to the image's config (CMD, ENV, LABEL,
+    /// ONBUILD with --format docker …).
     #[arg(short, long)]
     pub(crate) change: Vec<String>,
     /// Commit message, kept in the image's history.
@@ -37,14 +38,22 @@ pub struct CommitArgs {
 
 pub fn commit(store_args: &StoreArgs, a: CommitArgs) -> CmdResult {
     let store = store_args.open()?;
+    let docker = a.format == "docker";
+    let (changed, dropped) =
+        berth_engine::commit::CommitOptions::with_changes_in(&a.change, docker).map_err(fail)?;
+    for o in dropped {
+        eprintln!(
+            "WARN: ONBUILD is not supported for OCI image format, {o} will be ignored. Must use `docker` format"
+        );
+    }
     let o = berth_engine::commit::CommitOptions {
         reference: a.image.clone(),
         message: a.message,
         author: a.author,
         pause: a.pause,
-        docker: a.format == "docker",
+        docker,
         squash: a.squash,
-        ..berth_engine::commit::CommitOptions::with_changes(&a.change).map_err(fail)?
+        ..changed
     };
     if !a.quiet {
         eprintln!("Getting image source signatures");

@@ -19,16 +19,23 @@ pub struct InspectArgs {
     /// first of these each name is).
     #[arg(short, long, default_value = "all", value_parser = ["all", "container", "image", "volume", "network"])]
     pub(crate) r#type: String,
+    /// Also the container's sizes (SizeRw, SizeRootFs).
+    #[arg(short, long)]
+    pub(crate) size: bool,
     #[arg(required_unless_present = "latest")]
     pub(crate) names: Vec<String>,
 }
 
 /// The inspect document of what `name` is, of `kind` (or any kind, in
 /// podman's order), or None.
-fn find_any(engine: &berth_engine::Engine, name: &str, kind: &str) -> Option<Value> {
+fn find_any(engine: &berth_engine::Engine, name: &str, kind: &str, size: bool) -> Option<Value> {
     let any = kind == "all";
+    let containers = engine.containers();
     if (any || kind == "container")
-        && let Ok(c) = engine.containers().inspect(name)
+        && let Ok(c) = match size {
+            true => containers.inspect_sized(name),
+            false => containers.inspect(name),
+        }
     {
         return Some(value(c));
     }
@@ -62,7 +69,7 @@ pub fn inspect(store_args: &StoreArgs, a: InspectArgs) -> CmdResult {
     }
     let engine = berth_engine::Engine::with_store(store.clone());
     for n in &names {
-        match find_any(&engine, n, &a.r#type) {
+        match find_any(&engine, n, &a.r#type, a.size) {
             Some(v) => values.push(v),
             None => {
                 // podman's words: of any kind, "inspecting object: …".

@@ -13,8 +13,8 @@ pub struct LogsArgs {
     /// Keep printing as the container writes.
     #[arg(short, long)]
     pub(crate) follow: bool,
-    /// Only the last N lines.
-    #[arg(long)]
+    /// Only the last N lines (-1, as any negative number: all of them).
+    #[arg(long, allow_negative_numbers = true)]
     pub(crate) tail: Option<i64>,
     /// Prefix each line with its time.
     #[arg(short, long)]

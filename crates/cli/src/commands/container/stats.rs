@@ -93,13 +93,24 @@ pub struct StatsArgs {
     /// .MemPerc .NetIO .BlockIO .PIDs).
     #[arg(long)]
     pub(crate) format: Option<String>,
+    /// Do not truncate output: the containers' whole IDs.
+    #[arg(long)]
+    pub(crate) no_trunc: bool,
+    /// Do not clear the screen between two tables.
+    #[arg(long)]
+    pub(crate) no_reset: bool,
     #[command(flatten)]
     pub(crate) latest: super::Latest,
     pub(crate) names: Vec<String>,
 }
 
-fn print_stats(stats: &[StatsReport], format: Option<&str>) -> CmdResult {
-    let values = crate::output::values(stats);
+fn print_stats(stats: &[StatsReport], format: Option<&str>, no_trunc: bool) -> CmdResult {
+    let mut values = crate::output::values(stats);
+    if no_trunc {
+        for (v, s) in values.iter_mut().zip(stats) {
+            v["ID"] = Value::String(s.stats.id.clone());
+        }
+    }
     if let Some(f) = format {
         return print_rows(&values, f);
     }
@@ -183,10 +194,10 @@ pub fn stats(store_args: &StoreArgs, a: StatsArgs) -> CmdResult {
         if !a.no_stream && stats.is_empty() {
             return Ok(());
         }
-        if !a.no_stream && tty {
+        if !a.no_stream && tty && !a.no_reset {
             print!("\x1b[2J\x1b[H");
         }
-        print_stats(&stats, a.format.as_deref())?;
+        print_stats(&stats, a.format.as_deref(), a.no_trunc)?;
         if a.no_stream {
             return Ok(());
         }

@@ -102,6 +102,9 @@ pub struct ImportArgs {
     pub(crate) message: Option<String>,
     #[arg(short, long)]
     pub(crate) quiet: bool,
+    /// The image's platform (default: this host's).
+    #[command(flatten)]
+    pub(crate) platform: super::PlatformFlags,
     /// A tarball (plain, gzip or zstd), `-` for stdin, or an http(s) URL.
     pub(crate) source: String,
     /// Name for the image.
@@ -116,6 +119,9 @@ pub fn import(store_args: &StoreArgs, a: ImportArgs) -> CmdResult {
         changes: a.change,
         message: a.message,
         reference: a.reference,
+        arch: a.platform.arch,
+        os: a.platform.os,
+        variant: a.platform.variant,
     };
     let id = berth_engine::images::import(&store, &mut input, &o).map_err(exit::image)?;
     println!("{id}");

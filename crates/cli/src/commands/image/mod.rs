@@ -202,3 +202,18 @@ fn verb(store: &StoreArgs, command: ImageCommand) -> CmdResult {
 pub(crate) fn parse_name(s: &str) -> Result<ImageName, Failure> {
     ImageName::parse(s).map_err(exit::skopeo)
 }
+
+/// `--arch`, `--os`, `--variant`, as podman's pull (to choose from a list)
+/// and import (to set) take them.
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct PlatformFlags {
+    /// The architecture (default: this host's).
+    #[arg(long)]
+    pub(crate) arch: Option<String>,
+    /// The OS (default: this host's).
+    #[arg(long)]
+    pub(crate) os: Option<String>,
+    /// The architecture's variant.
+    #[arg(long)]
+    pub(crate) variant: Option<String>,
+}

@@ -30,15 +30,12 @@ pub fn prune(store_args: &StoreArgs, a: PruneArgs) -> CmdResult {
     if !a.force && !crate::prompt::confirm(warning) {
         return Ok(());
     }
-    prune_images_matching(store_args, a.all, a.filter)
+    prune_images(store_args, a.all, a.filter)
 }
 
-/// Removes dangling images (with `all`, every image no container uses).
-pub fn prune_images(store_args: &StoreArgs, all: bool) -> CmdResult {
-    prune_images_matching(store_args, all, Vec::new())
-}
-
-fn prune_images_matching(store_args: &StoreArgs, all: bool, filters: Vec<String>) -> CmdResult {
+/// Removes dangling images (with `all`, every image no container uses) that
+/// pass `filters`, printing each.
+pub fn prune_images(store_args: &StoreArgs, all: bool, filters: Vec<String>) -> CmdResult {
     let engine = Engine::with_store(store_args.open()?);
     let pruned = engine
         .images()

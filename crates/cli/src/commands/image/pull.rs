@@ -18,12 +18,8 @@ pub struct PullArgs {
     /// OS/ARCH[/VARIANT] to choose from a list.
     #[arg(long)]
     pub(crate) platform: Option<String>,
-    #[arg(long)]
-    pub(crate) arch: Option<String>,
-    #[arg(long)]
-    pub(crate) os: Option<String>,
-    #[arg(long)]
-    pub(crate) variant: Option<String>,
+    #[command(flatten)]
+    pub(crate) flags: super::PlatformFlags,
     /// always, missing, never or newer.
     #[arg(long, default_value = "always", value_parser = ["always", "missing", "never", "newer"])]
     pub(crate) policy: String,
@@ -174,9 +170,9 @@ fn pull_options(a: &PullArgs) -> Result<PullOptions, Failure> {
     };
     let access = RegistryAccess {
         platform: a.platform.clone(),
-        os: a.os.clone(),
-        arch: a.arch.clone(),
-        variant: a.variant.clone(),
+        os: a.flags.os.clone(),
+        arch: a.flags.arch.clone(),
+        variant: a.flags.variant.clone(),
         registries_conf: a.registries_conf.clone(),
         ..registry_access(&a.access, &platform)
     };

@@ -17,6 +17,9 @@ pub struct RmiArgs {
     /// Ignore images that do not exist.
     #[arg(short, long)]
     pub(crate) ignore: bool,
+    /// Do not remove dangling parents of the image.
+    #[arg(long)]
+    pub(crate) no_prune: bool,
     pub(crate) images: Vec<String>,
     /// Report as buildah's rmi (`untagged: NAME`, the bare ID), for `builder rmi`.
     #[arg(skip)]
@@ -29,6 +32,7 @@ pub fn rmi(store_args: &StoreArgs, a: RmiArgs) -> CmdResult {
         force: a.force,
         all: a.all,
         ignore: a.ignore,
+        no_prune: a.no_prune,
     };
     let results = engine
         .images()

@@ -101,6 +101,71 @@ pub fn remove_network_rules(net: &Network, key: &str) -> String {
     )
 }
 
+/// The chains of `-o isolate=true`, shared by every isolated network (of
+/// any store): netavark's two stages. The first takes what leaves an
+/// isolated bridge for another interface; the second drops it when that is
+/// another isolated bridge.
+const ISOLATE_1: &str = "BERTH-ISOLATE-1";
+const ISOLATE_2: &str = "BERTH-ISOLATE-2";
+
+fn isolation(net: &Network) -> [String; 2] {
+    let br = &net.bridge;
+    [
+        format!("-A {ISOLATE_1} -i {br} ! -o {br} -j {ISOLATE_2}"),
+        format!("-A {ISOLATE_2} -o {br} -j DROP"),
+    ]
+}
+
+/// Whether the isolated network's rules are all there, its jump first in
+/// FORWARD's chains.
+pub fn isolation_present(net: &Network, current: &str) -> bool {
+    let jump = format!("-A FORWARD -j {ISOLATE_1}");
+    let first = current.lines().find(|l| l.starts_with("-A FORWARD "));
+    first == Some(jump.as_str())
+        && isolation(net)
+            .iter()
+            .all(|r| current.lines().any(|l| l == r))
+}
+
+/// `-o isolate=true`: no traffic between this network and the other isolated
+/// ones (as netavark's `isolate`). `current` says what is there already: the
+/// shared chains are declared only when missing (a declaration empties a
+/// chain), and the jump to them is put back first in FORWARD, above the
+/// networks' own chains, which accept their traffic. Given after
+/// [`network_rules`].
+pub fn isolation_rules(net: &Network, current: &str) -> String {
+    let mut r = String::from("*filter\n");
+    for c in [ISOLATE_1, ISOLATE_2] {
+        if !current.contains(&format!(":{c} ")) {
+            r.push_str(&format!(":{c} - [0:0]\n"));
+        }
+    }
+    let jump = format!("-A FORWARD -j {ISOLATE_1}");
+    if current.lines().any(|l| l == jump) {
+        r.push_str(&format!("-D FORWARD -j {ISOLATE_1}\n"));
+    }
+    r.push_str(&format!("-I FORWARD -j {ISOLATE_1}\n"));
+    for rule in isolation(net) {
+        if !current.lines().any(|l| l == rule) {
+            r.push_str(&rule);
+            r.push('\n');
+        }
+    }
+    r.push_str("COMMIT\n");
+    r
+}
+
+/// Undoes [`isolation_rules`] for one network (the shared chains and their
+/// jump stay, empty of it).
+pub fn remove_isolation_rules(net: &Network) -> String {
+    let [a, b] = isolation(net);
+    format!(
+        "*filter\n{}\n{}\nCOMMIT\n",
+        a.replacen("-A ", "-D ", 1),
+        b.replacen("-A ", "-D ", 1)
+    )
+}
+
 /// DNAT of `ports` to `ip`, and masquerading where replies would otherwise
 /// miss their way back (loopback clients, hairpin from the same network).
 pub fn port_rules(container: &str, net: &Network, ip: &str, ports: &[PortMapping]) -> String {
@@ -205,7 +270,7 @@ mod tests {
             bridge: "berth3".into(),
             subnet: "10.89.3.0/24".into(),
             dns_enabled: true,
-            internal: false,
+            ..Default::default()
         }
     }
 
@@ -237,6 +302,29 @@ mod tests {
                 "{add} is never undone"
             );
         }
+    }
+
+    #[test]
+    fn isolation_declares_only_missing_chains_and_puts_its_jump_first() {
+        let fresh = isolation_rules(&net(), "");
+        assert!(fresh.contains(":BERTH-ISOLATE-1 - [0:0]\n"), "{fresh}");
+        assert!(fresh.contains("-I FORWARD -j BERTH-ISOLATE-1\n"), "{fresh}");
+        assert!(!fresh.contains("-D FORWARD"), "{fresh}");
+        assert!(fresh.contains("-A BERTH-ISOLATE-1 -i berth3 ! -o berth3 -j BERTH-ISOLATE-2\n"));
+        assert!(fresh.contains("-A BERTH-ISOLATE-2 -o berth3 -j DROP\n"));
+        // Another network's chain above the jump: the jump moves up again,
+        // the chains (with others' rules) are not declared again.
+        let now = "*filter\n:BERTH-ISOLATE-1 - [0:0]\n:BERTH-ISOLATE-2 - [0:0]\n\
+                   -A FORWARD -j BERTH-F-x\n-A FORWARD -j BERTH-ISOLATE-1\n";
+        let again = isolation_rules(&net(), now);
+        assert!(!again.contains(":BERTH-ISOLATE"), "{again}");
+        assert!(again.contains("-D FORWARD -j BERTH-ISOLATE-1\n-I FORWARD -j BERTH-ISOLATE-1\n"));
+        assert!(!isolation_present(&net(), now));
+        let undo = remove_isolation_rules(&net());
+        assert!(
+            undo.contains("-D BERTH-ISOLATE-2 -o berth3 -j DROP\n"),
+            "{undo}"
+        );
     }
 
     #[test]

@@ -84,7 +84,7 @@ fn os(what: &'static str) -> impl Fn(std::io::Error) -> NetworkError {
 
 /// Connects the container at `t` (called under the backend's lock).
 pub fn attach(store: &Store, t: &Target) -> Result<Iface, NetworkError> {
-    let ip = ipam::allocate(store, t.net, t.id)?;
+    let ip = ipam::allocate(store, t.net, t.id, t.ip)?;
     match connect(store, t, ip) {
         Ok(iface) => Ok(iface),
         Err(e) => {
@@ -110,7 +110,7 @@ fn connect(store: &Store, t: &Target, ip: Ipv4Addr) -> Result<Iface, NetworkErro
     let key = rules_key(store, net);
     in_netns(host.as_deref(), || {
         let nl = Netlink::open()?;
-        nl.add_bridge(&net.bridge)?;
+        nl.add_bridge(&net.bridge, net.mtu())?;
         let br = index(&net.bridge).ok_or_else(|| std::io::Error::other("bridge vanished"))?;
         if !internal {
             nl.add_address(br, gw, len)?;
@@ -123,13 +123,13 @@ fn connect(store: &Store, t: &Target, ip: Ipv4Addr) -> Result<Iface, NetworkErro
         }
         nl.up(br, None)?;
         let mac = t.mac.map(|m| m.0);
-        if let Err(e) = nl.add_veth(&veth, ifname, ctr_ns.as_raw_fd(), mac) {
+        if let Err(e) = nl.add_veth(&veth, ifname, ctr_ns.as_raw_fd(), mac, net.mtu()) {
             // A veth a killed berth left (its name is the container's): gone,
             // then made again.
             let stale = index(&veth).filter(|_| e.raw_os_error() == Some(libc::EEXIST));
             let Some(old) = stale else { return Err(e) };
             nl.delete(old)?;
-            nl.add_veth(&veth, ifname, ctr_ns.as_raw_fd(), mac)?;
+            nl.add_veth(&veth, ifname, ctr_ns.as_raw_fd(), mac, net.mtu())?;
         }
         let v = index(&veth).ok_or_else(|| std::io::Error::other("veth vanished"))?;
         nl.up(v, Some(br))
@@ -141,12 +141,18 @@ fn connect(store: &Store, t: &Target, ip: Ipv4Addr) -> Result<Iface, NetworkErro
             let now = firewall::current();
             let mut rules = String::new();
             let network = firewall::network_rules(net, &key);
+            let mut applied = false;
             if !internal && !firewall::all_present(&network, &now) {
                 // Part of them (a flushed table): the rest goes first.
                 if firewall::any_present(&network, &now) {
                     firewall::remove(&firewall::remove_network_rules(net, &key));
                 }
                 rules.push_str(&network);
+                applied = true;
+            }
+            // After the network's own chain, which it must precede.
+            if !internal && net.isolated() && (applied || !firewall::isolation_present(net, &now)) {
+                rules.push_str(&firewall::isolation_rules(net, &now));
             }
             if !t.ports.is_empty() {
                 let ports = firewall::port_rules(t.id, net, &ip.to_string(), t.ports);
@@ -253,8 +259,12 @@ pub fn remove_network(store: &Store, net: &super::Network) {
     let in_use = host.is_none() && has_ports(&net.bridge);
     let _ = in_netns(host.as_deref(), || {
         let network = firewall::network_rules(net, &key);
-        if !net.internal && firewall::any_present(&network, &firewall::current()) {
+        let now = firewall::current();
+        if !net.internal && firewall::any_present(&network, &now) {
             firewall::remove(&firewall::remove_network_rules(net, &key));
+        }
+        if net.isolated() && now.contains(&format!("-o {} -j DROP", net.bridge)) {
+            firewall::remove(&firewall::remove_isolation_rules(net));
         }
         match index(&net.bridge) {
             Some(br) if !in_use => Netlink::open()?.delete(br),

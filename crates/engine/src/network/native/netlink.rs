@@ -196,36 +196,47 @@ impl Netlink {
         }
     }
 
-    /// `ip link add NAME type bridge`; one that exists is kept.
-    pub fn add_bridge(&self, name: &str) -> io::Result<()> {
+    /// `ip link add NAME [mtu MTU] type bridge`; one that exists is kept.
+    pub fn add_bridge(&self, name: &str, mtu: Option<u32>) -> io::Result<()> {
         let flags = (libc::NLM_F_CREATE | libc::NLM_F_EXCL) as u16;
         let mut m = Message::new(libc::RTM_NEWLINK, flags, &ifinfo(0, 0, 0));
-        m.name(libc::IFLA_IFNAME, name)
-            .nest(libc::IFLA_LINKINFO)
+        m.name(libc::IFLA_IFNAME, name);
+        if let Some(mtu) = mtu {
+            m.u32(libc::IFLA_MTU, mtu);
+        }
+        m.nest(libc::IFLA_LINKINFO)
             .name(libc::IFLA_INFO_KIND, "bridge")
             .end();
         exists_is_fine(self.call(&mut m))
     }
 
-    /// `ip link add HOST type veth peer name PEER netns NS [address MAC]`:
-    /// the pair made here, its `peer` end moved into the namespace open at `ns`.
+    /// `ip link add HOST [mtu MTU] type veth peer name PEER netns NS [address
+    /// MAC] [mtu MTU]`: the pair made here, its `peer` end moved into the
+    /// namespace open at `ns`.
     pub fn add_veth(
         &self,
         host: &str,
         peer: &str,
         ns: RawFd,
         mac: Option<[u8; 6]>,
+        mtu: Option<u32>,
     ) -> io::Result<()> {
         let flags = (libc::NLM_F_CREATE | libc::NLM_F_EXCL) as u16;
         let mut m = Message::new(libc::RTM_NEWLINK, flags, &ifinfo(0, 0, 0));
-        m.name(libc::IFLA_IFNAME, host)
-            .nest(libc::IFLA_LINKINFO)
+        m.name(libc::IFLA_IFNAME, host);
+        if let Some(mtu) = mtu {
+            m.u32(libc::IFLA_MTU, mtu);
+        }
+        m.nest(libc::IFLA_LINKINFO)
             .name(libc::IFLA_INFO_KIND, "veth")
             .nest(libc::IFLA_INFO_DATA)
             .nest(VETH_INFO_PEER)
             .raw(&ifinfo(0, 0, 0))
             .name(libc::IFLA_IFNAME, peer)
             .u32(libc::IFLA_NET_NS_FD, ns as u32);
+        if let Some(mtu) = mtu {
+            m.u32(libc::IFLA_MTU, mtu);
+        }
         if let Some(mac) = mac {
             m.attr(libc::IFLA_ADDRESS, &mac);
         }
@@ -349,8 +360,8 @@ mod tests {
         }
         let r = in_netns(Some(&host), || {
             let nl = Netlink::open()?;
-            nl.add_bridge("tbr0")?;
-            nl.add_bridge("tbr0")?;
+            nl.add_bridge("tbr0", None)?;
+            nl.add_bridge("tbr0", None)?;
             let br = index("tbr0").expect("the bridge");
             nl.add_address(br, Ipv4Addr::new(10, 77, 0, 1), 24)?;
             nl.up(br, None)?;
@@ -360,6 +371,7 @@ mod tests {
                 "eth7",
                 ctr_ns.as_raw_fd(),
                 Some([2, 0x42, 0xac, 0, 0, 9]),
+                None,
             )?;
             nl.up(index("tveth0").expect("the host end"), Some(br))?;
             std::fs::read_to_string("/proc/thread-self/net/dev")
