@@ -783,6 +783,8 @@ impl Instruction {
             I::Volume(v) => I::Volume(x.all(v)?),
             I::Copy(c) => I::Copy(Copy {
                 files: expand_files(&c.files, x)?,
+                // `--from=$STAGE`: the stage's ARGs name it.
+                from: x.opt(&c.from)?,
                 chown: x.opt(&c.chown)?,
                 chmod: x.opt(&c.chmod)?,
                 excludes: x.all(&c.excludes)?,

@@ -59,8 +59,6 @@ pub struct Containerfile {
 pub enum StageError {
     #[error("no FROM instruction: nothing to build")]
     NoFrom,
-    #[error("duplicate stage name \"{0}\"")]
-    DuplicateName(String),
     #[error("{0} before the first FROM: no build stage in current context")]
     BeforeFrom(String),
     #[error("target stage \"{0}\" could not be found")]
@@ -106,12 +104,9 @@ pub fn parse(text: &str, file: &str) -> Result<Containerfile, ParseError> {
 fn add_instruction(cf: &mut Containerfile, located: Located) -> Result<(), ParseError> {
     let fail = |e: StageError| Err(ParseError::new(&cf.file, located.line, e));
     match (&located.instruction, cf.stages.last_mut()) {
+        // A name given twice is buildah's to take: a reference means the
+        // last stage of that name before it.
         (Instruction::From(from), _) => {
-            if let Some(name) = &from.name
-                && cf.stages.iter().any(|s| s.name.as_ref() == Some(name))
-            {
-                return fail(StageError::DuplicateName(name.clone()));
-            }
             cf.stages.push(Stage {
                 index: cf.stages.len(),
                 name: from.name.clone(),
@@ -535,7 +530,7 @@ pub fn expand_plan(
         let from = globals
             .expand_from(&stage.from)
             .map_err(|m| ParseError::new(&cf.file, stage.line, m))?;
-        let base_stage = cf.stages[..i].iter().find(|s| named(s, &from.image));
+        let base_stage = cf.stages[..i].iter().rev().find(|s| named(s, &from.image));
         let base_env = match base_stage {
             Some(b) => done
                 .iter()
@@ -619,7 +614,7 @@ fn find_target(cf: &Containerfile, target: Option<&str>) -> Result<usize, ParseE
     let lower = name.to_ascii_lowercase();
     cf.stages
         .iter()
-        .position(|s| s.name.as_deref() == Some(lower.as_str()))
+        .rposition(|s| s.name.as_deref() == Some(lower.as_str()))
         .ok_or_else(|| ParseError::new(&cf.file, 0, StageError::NoTarget(name.to_string())))
 }
 
@@ -648,7 +643,7 @@ fn stage_deps(
         .expand_from(&stage.from)
         .map_err(|e| fail(stage.line, &e))?;
     let earlier = &cf.stages[..stage.index];
-    match earlier.iter().find(|s| named(s, &base.image)) {
+    match earlier.iter().rev().find(|s| named(s, &base.image)) {
         Some(s) => deps.stages.push(s.index),
         None if base.image.eq_ignore_ascii_case("scratch") => {}
         None => {
@@ -667,10 +662,27 @@ fn stage_deps(
             })
         }
     }
+    // The stage's own ARGs so far, which a `--from=$NAME` may use.
+    let mut args: BTreeMap<String, String> = BTreeMap::new();
     for l in &stage.instructions {
+        let lookup = |n: &str| {
+            args.get(n)
+                .cloned()
+                .or_else(|| globals.get(n).map(String::from))
+        };
+        if let Instruction::Arg(defs) = &l.instruction {
+            let mut set = Vec::new();
+            for def in defs {
+                let value = arg_value(def, &opts.build_args, globals.escape, &lookup)
+                    .map_err(|e| fail(l.line, &e))?
+                    .or_else(|| globals.get(&def.name).map(String::from));
+                set.extend(value.map(|v| (def.name.clone(), v)));
+            }
+            args.extend(set);
+            continue;
+        }
         for (from, usage) in from_refs(&l.instruction) {
-            let from = expand(&from, &|n| globals.get(n).map(String::from), globals.escape)
-                .map_err(|e| fail(l.line, &e))?;
+            let from = expand(&from, &lookup, globals.escape).map_err(|e| fail(l.line, &e))?;
             let r = source_stage(cf, stage, &from).map_err(|e| fail(l.line, &e))?;
             match (r, opts.context(&from)) {
                 (Some(i), _) => deps.stages.push(i),
@@ -729,8 +741,11 @@ fn source_stage(
         }
         return Ok(Some(i));
     }
+    let earlier = &cf.stages[..current.index];
+    if let Some(s) = earlier.iter().rev().find(|s| named(s, from)) {
+        return Ok(Some(s.index));
+    }
     match cf.stages.iter().find(|s| named(s, from)) {
-        Some(s) if s.index < current.index => Ok(Some(s.index)),
         Some(_) => Err(StageError::LaterName {
             name: from.to_string(),
             current: here(),

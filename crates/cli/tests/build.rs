@@ -137,6 +137,39 @@ fn archive(path: &Path) {
     std::fs::write(path, b.into_inner().unwrap()).unwrap();
 }
 
+/// As buildah builds them: a stage name given twice (a reference means the
+/// last before it), and `COPY --from=$ARG` with the stage's ARG.
+#[test]
+fn repeated_stage_names_and_from_args() {
+    let st = Store::new();
+    let ctx = st.context(
+        "ctx",
+        &[(
+            "Containerfile",
+            "FROM localhost/bb:1 AS s\nRUN echo one > /x\n\
+             FROM localhost/bb:1 AS s\nRUN echo two > /x\n\
+             FROM localhost/bb:1\nARG SRC=s\nCOPY --from=$SRC /x /x\n",
+        )],
+    );
+    st.ok(&[
+        "build",
+        "-q",
+        "-t",
+        "localhost/stages:1",
+        ctx.to_str().unwrap(),
+    ]);
+    let r = st.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "localhost/stages:1",
+        "cat",
+        "/x",
+    ]);
+    assert_eq!(r.stdout, "two\n");
+}
+
 /// `--build-arg NAME` alone takes the caller's `$NAME`, as buildah's does.
 #[test]
 fn a_bare_build_arg_takes_the_callers_environment() {

@@ -59,8 +59,20 @@ fn split_errors() {
         e.to_string(),
         "Containerfile:1: no FROM instruction: nothing to build"
     );
-    let e = parse("FROM a AS x\nFROM b AS X\n", "Containerfile").unwrap_err();
-    assert_eq!(e.to_string(), "Containerfile:2: duplicate stage name \"x\"");
+}
+
+/// A stage name given twice is taken, as buildah takes it: a reference means
+/// the last stage of that name before it, and so does --target.
+#[test]
+fn a_name_given_twice_means_the_last_before() {
+    let cf = parse(
+        "FROM a AS x\nRUN one\nFROM b AS X\nRUN two\nFROM c\nCOPY --from=x /f /f\n",
+        "Containerfile",
+    )
+    .unwrap();
+    assert_eq!(cf.stages.len(), 3);
+    assert_eq!(source_stage(&cf, &cf.stages[2], "x"), Ok(Some(1)));
+    assert_eq!(find_target(&cf, Some("x")).unwrap(), 1);
 }
 
 #[test]
