@@ -170,6 +170,31 @@ fn repeated_stage_names_and_from_args() {
     assert_eq!(r.stdout, "two\n");
 }
 
+/// A RUN after VOLUME finds the volume's directory, as under buildah, and
+/// what it writes there is not kept in the image.
+#[test]
+fn a_run_after_volume_has_the_directory_and_keeps_nothing_in_it() {
+    let st = Store::new();
+    let ctx = st.context(
+        "ctx",
+        &[(
+            "Containerfile",
+            "FROM localhost/bb:1\nVOLUME /data/vol\nRUN test -d /data/vol && touch /data/vol/f\n",
+        )],
+    );
+    st.ok(&[
+        "build",
+        "-q",
+        "-t",
+        "localhost/vol:1",
+        ctx.to_str().unwrap(),
+    ]);
+    let root = st.ok(&["image", "mount", "localhost/vol:1"]).stdout;
+    let kept = Path::new(root.trim()).join("data/vol/f").exists();
+    st.ok(&["image", "umount", "localhost/vol:1"]);
+    assert!(!kept, "the RUN's write into the volume was kept");
+}
+
 /// `--build-arg NAME` alone takes the caller's `$NAME`, as buildah's does.
 #[test]
 fn a_bare_build_arg_takes_the_callers_environment() {

@@ -39,6 +39,19 @@ impl StageState {
             workdir: &self.workdir,
         };
         let mut mounts = run_mounts::prepare(&r.mounts, &sources).map_err(|e| step(e.into()))?;
+        // A VOLUME the image lacks is there for the command, as under buildah:
+        // an empty tmpfs, whose content goes with it (its mount point too;
+        // buildah keeps that as an empty directory).
+        let targets = mounts.targets();
+        let volumes = self.config["Volumes"].as_object().into_iter().flatten();
+        for v in volumes.map(|(k, _)| k).filter(|v| v.starts_with('/')) {
+            if !targets.contains(v) && !run_mounts::missing(&w.rootfs, v).is_empty() {
+                mounts.tmpfs.push(berth_engine::volumes::TmpfsSpec {
+                    destination: v.clone(),
+                    options: Vec::new(),
+                });
+            }
+        }
         let made: Vec<PathBuf> = mounts
             .targets()
             .iter()
