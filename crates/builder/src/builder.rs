@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use berth_engine::container::{self, Info};
+use berth_engine::namespaces::NsMode;
 use berth_engine::run::{self, RunOptions};
 use berth_engine::spec::ProcessOptions;
 use berth_engine::volumes::InvalidMount;
@@ -381,6 +382,17 @@ pub struct RunSpec {
     pub devices: Vec<String>,
     /// `-t`: on a terminal.
     pub terminal: bool,
+    /// `--pid`, `--ipc`, `--uts`, `--cgroupns`: host or private; none given,
+    /// what `from` said (private by default).
+    pub pid: Option<NsMode>,
+    pub ipc: Option<NsMode>,
+    pub uts: Option<NsMode>,
+    pub cgroupns: Option<NsMode>,
+    /// `--no-hosts`: the image's /etc/hosts, not one made for the run.
+    pub no_hosts: bool,
+    /// `--mount type=cache,…`: directories kept across runs (and builds: the
+    /// same store as RUN --mount=type=cache).
+    pub caches: Vec<crate::mount::MountSpec>,
 }
 
 impl RunSpec {
@@ -394,6 +406,22 @@ impl RunSpec {
             why,
         };
         for m in mounts {
+            if is_cache(m) {
+                let literal = |v: &str| Ok(v.to_string());
+                let mount = crate::mount::parse_mount(m, Some(&literal))
+                    .map_err(|e| bad(m, e.to_string()))?;
+                if mount.as_ref().is_some_and(|c| c.from.is_some()) {
+                    return Err(bad(
+                        m,
+                        "from= names a build's stage, not served by run".into(),
+                    ));
+                }
+                self.caches.push(crate::mount::MountSpec {
+                    spec: m.clone(),
+                    mount,
+                });
+                continue;
+            }
             match m.parse().map_err(|e: InvalidMount| bad(m, e.reason))? {
                 MountFlag::Volume(v) => self.volumes.push(v),
                 MountFlag::Tmpfs(t) => self.tmpfs.push(t),
@@ -406,10 +434,56 @@ impl RunSpec {
     }
 }
 
+/// Whether a `--mount` is `type=cache`.
+fn is_cache(m: &str) -> bool {
+    m.split(',')
+        .any(|f| f.trim().eq_ignore_ascii_case("type=cache"))
+}
+
 /// `run`: the command over the working container's root, with the config's
-/// environment, working directory and user; returns its exit code.
+/// environment, working directory and user; returns its exit code. Cache
+/// mounts and overlays (`-v SRC:DST:O`) are set up for the command and taken
+/// down after it (an overlay's upper directory with them).
 pub fn run(store: &Store, b: &Builder, spec: &RunSpec) -> Result<i32, BuildError> {
-    let mut info = container::find(store, &b.id)?;
+    let info = container::find(store, &b.id)?;
+    let scratch = crate::execute::scratch_dir(store, &b.id);
+    let none = BTreeMap::new();
+    let workdir = spec
+        .workdir
+        .clone()
+        .or_else(|| b.config["WorkingDir"].as_str().map(String::from))
+        .filter(|w| !w.is_empty())
+        .unwrap_or_else(|| "/".into());
+    let sources = crate::run_mounts::Sources {
+        context: Path::new("/"),
+        stages: &[],
+        secrets: &none,
+        ssh: &none,
+        cache_root: store.config().graph_root.join("build-cache-mounts"),
+        scratch: scratch.clone(),
+        workdir: &workdir,
+    };
+    let mut prepared = crate::run_mounts::prepare(&spec.caches, &sources).map_err(|e| {
+        BuildError::InvalidFlag {
+            flag: "--mount".into(),
+            value: e.spec,
+            why: e.reason.to_string(),
+        }
+    })?;
+    let result = run_prepared(store, b, info, spec, &scratch, &mut prepared);
+    prepared.release();
+    crate::run_mounts::release_scratch(&scratch);
+    result
+}
+
+fn run_prepared(
+    store: &Store,
+    b: &Builder,
+    mut info: Info,
+    spec: &RunSpec,
+    scratch: &Path,
+    prepared: &mut crate::run_mounts::Prepared,
+) -> Result<i32, BuildError> {
     let mut env = b.env();
     for kv in &spec.env {
         let key = kv.split('=').next().unwrap_or(kv);
@@ -425,8 +499,25 @@ pub fn run(store: &Store, b: &Builder, spec: &RunSpec) -> Result<i32, BuildError
     // What `from` was given (limits, capabilities, volumes …) stays; the
     // command and what `run` says are this run's.
     let stored = std::mem::take(&mut info.config.process);
-    let mut volumes = stored.volumes.clone();
-    volumes.extend(spec.volumes.iter().cloned());
+    let mut volumes = Vec::new();
+    let caches = prepared.volumes.clone();
+    let given = stored.volumes.iter().chain(&spec.volumes).chain(&caches);
+    for (n, v) in given.enumerate() {
+        if !v.overlay() {
+            volumes.push(v.clone());
+            continue;
+        }
+        let o = crate::run_mounts::overlay_volume(v, scratch, n, prepared).map_err(|e| {
+            BuildError::InvalidFlag {
+                flag: "-v".into(),
+                value: v.to_string(),
+                why: e.to_string(),
+            }
+        })?;
+        volumes.push(o);
+    }
+    let tmpfs = [&spec.tmpfs[..], &prepared.tmpfs[..]].concat();
+    env.extend(prepared.env.iter().cloned());
     info.config.process = ProcessOptions {
         command: spec.args.clone(),
         entrypoint: Some(Vec::new()),
@@ -438,8 +529,13 @@ pub fn run(store: &Store, b: &Builder, spec: &RunSpec) -> Result<i32, BuildError
             .clone()
             .unwrap_or(berth_engine::network::NetworkMode::None),
         volumes,
-        tmpfs: spec.tmpfs.clone(),
+        tmpfs,
         hostname: spec.hostname.clone(),
+        pid: spec.pid.clone().unwrap_or(stored.pid),
+        ipc: spec.ipc.clone().unwrap_or(stored.ipc),
+        uts: spec.uts.clone().unwrap_or(stored.uts),
+        cgroupns: spec.cgroupns.clone().unwrap_or(stored.cgroupns),
+        no_hosts: spec.no_hosts || stored.no_hosts,
         tty: spec.terminal,
         labels: vec![format!("{LABEL}=true")],
         memory: stored.memory,

@@ -1791,3 +1791,86 @@ fn builder_rmi_reports_in_buildahs_words() {
     );
     st.assert_clean();
 }
+
+/// buildah's `run` flags: an overlay volume leaves its source as it was, a
+/// cache mount keeps its files from one run to the next, a propagation option
+/// reaches the mount, and the namespace, hosts and isolation flags do what
+/// buildah's do.
+#[test]
+fn run_takes_overlay_volumes_caches_and_buildahs_namespace_flags() {
+    let st = Store::new();
+    let src = st.write("src/f", "original\n");
+    let src_dir = src.parent().unwrap().to_str().unwrap().to_string();
+    let c = st.ok(&["builder", "from", "-q", "localhost/bb:1"]).stdout;
+    let c = c.trim();
+    let sh = |flags: &[&str], script: &str| {
+        let mut args = vec!["builder", "run"];
+        args.extend_from_slice(flags);
+        args.extend([c, "--", "sh", "-c", script]);
+        st.ok(&args).stdout
+    };
+    // :O — the command writes, the source stays as it was.
+    let o = format!("{src_dir}:/o:O");
+    let out = sh(
+        &["-v", &o],
+        "echo changed > /o/f; echo new > /o/g; cat /o/f /o/g",
+    );
+    assert_eq!(out, "changed\nnew\n");
+    assert_eq!(std::fs::read_to_string(&src).unwrap(), "original\n");
+    assert!(!st.path("src/g").exists());
+    // Each run starts again from the source.
+    assert_eq!(sh(&["-v", &o], "cat /o/f; ls /o"), "original\nf\n");
+    // A propagation option reaches the mount (mountinfo's optional fields).
+    let shared = format!("{src_dir}:/p:rshared");
+    let private = format!("{src_dir}:/p:rprivate");
+    let peer = "grep ' /p ' /proc/self/mountinfo | grep -c shared: || true";
+    assert_eq!(sh(&["-v", &shared], peer), "1\n");
+    assert_eq!(sh(&["-v", &private], peer), "0\n");
+    // type=cache: what one run leaves, the next finds; the container's own
+    // root does not get it.
+    let cache = ["--mount", "type=cache,target=/cache"];
+    sh(&cache, "echo kept > /cache/k");
+    assert_eq!(sh(&cache, "cat /cache/k"), "kept\n");
+    assert_eq!(sh(&[], "ls -A /cache 2>/dev/null; true"), "");
+    // --pid/--ipc/--uts/--cgroupns host: the host's namespaces; private: not.
+    for ns in ["pid", "ipc", "uts", "cgroup"] {
+        let mine = std::fs::read_link(format!("/proc/self/ns/{ns}")).unwrap();
+        let mine = format!("{}\n", mine.display());
+        let flag = match ns {
+            "cgroup" => "--cgroupns".to_string(),
+            n => format!("--{n}"),
+        };
+        let probe = format!("readlink /proc/self/ns/{ns}");
+        assert_eq!(sh(&[&flag, "host"], &probe), mine, "{flag} host");
+        assert_ne!(sh(&[&flag, "private"], &probe), mine, "{flag} private");
+    }
+    let r = st.run(&["builder", "run", "--pid", "/proc/1/ns/pid", c, "true"]);
+    assert_eq!(r.code, 125);
+    assert!(r.stderr.contains("use host or private"), "{}", r.stderr);
+    // --no-hosts: the image's /etc/hosts, not the one made for the run.
+    let hosts = st.write("hosts", "10.1.2.3 mine\n");
+    st.ok(&[
+        "builder",
+        "copy",
+        "-q",
+        c,
+        hosts.to_str().unwrap(),
+        "/etc/hosts",
+    ]);
+    assert_eq!(sh(&["--no-hosts"], "cat /etc/hosts"), "10.1.2.3 mine\n");
+    assert!(sh(&[], "cat /etc/hosts").contains("localhost"));
+    // --isolation and --net are buildah's spellings; a bad isolation is refused.
+    let out = sh(
+        &["--isolation", "chroot", "--net", "none", "--tty=false"],
+        "echo ok",
+    );
+    assert_eq!(out, "ok\n");
+    let r = st.run(&["builder", "run", "--isolation", "vm", c, "true"]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    // podman's containers have no :O.
+    let r = st.run(&["create", "-v", &o, "localhost/bb:1", "true"]);
+    assert_eq!(r.code, 125);
+    assert!(r.stderr.contains("builder run"), "{}", r.stderr);
+    st.ok(&["builder", "rm", c]);
+    st.assert_clean();
+}

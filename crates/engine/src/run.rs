@@ -452,6 +452,20 @@ pub fn create_for(store: &Store, o: &RunOptions, to_start: bool) -> Result<Info,
             ));
         }
     }
+    // `-v …:O` is an overlay `berth builder run` sets up for each command.
+    let working = format!("{}=true", crate::views::BUILDER_LABEL);
+    if !o.process.labels.contains(&working)
+        && let Some(v) = o.process.volumes.iter().find(|v| v.overlay())
+    {
+        return Err(RunError::Engine(
+            crate::volumes::VolumeError::OverlayNotServed(v.to_string()).to_string(),
+        ));
+    }
+    if o.process.no_hosts && !o.process.add_hosts.is_empty() {
+        return Err(RunError::Engine(
+            "--no-hosts and --add-host conflict, can not be used together".into(),
+        ));
+    }
     if !o.process.networks.is_empty() && o.process.network.bridge().is_none() {
         return Err(RunError::Engine(format!(
             "--network {}: no other network can be joined with it",

@@ -207,6 +207,10 @@ pub struct ProcessOptions {
     pub pid: crate::namespaces::NsMode,
     pub ipc: crate::namespaces::NsMode,
     pub uts: crate::namespaces::NsMode,
+    /// `--cgroupns`: private (default) or host.
+    pub cgroupns: crate::namespaces::NsMode,
+    /// `--no-hosts`: no /etc/hosts is made; the image's stays.
+    pub no_hosts: bool,
     /// `--uidmap`/`--gidmap`: a user namespace of the container's own with this
     /// mapping (none: the host's, or a rootless user's own).
     pub id_map: Option<berth_storage::idmap::IdMap>,
@@ -646,7 +650,7 @@ pub fn generate(
         ("ipc", o.ipc.is_host()),
         ("uts", o.uts.is_host()),
         ("mount", false),
-        ("cgroup", false),
+        ("cgroup", o.cgroupns.is_host()),
     ]
     .iter()
     .filter(|(_, host)| !host)

@@ -192,6 +192,66 @@ fn prune(store_args: &StoreArgs, a: PruneArgs) -> CmdResult {
     Ok(())
 }
 
+/// buildah's `--isolation`: oci, chroot or rootless. berth runs every
+/// command the one way it has, in its OCI runtime with namespaces of the
+/// command's own (buildah's `oci`); `chroot` and `rootless` are taken as
+/// that too, so scripts that pick them run unchanged (BUILDAH_ISOLATION is
+/// read the same way: not at all).
+#[derive(Args)]
+pub(crate) struct Isolation {
+    /// oci, chroot or rootless: all run in berth's OCI runtime.
+    #[arg(long, value_parser = ["oci", "chroot", "rootless"])]
+    pub(crate) isolation: Option<String>,
+}
+
+/// buildah's namespace flags (`run`, `from`, `build`): each `host` or
+/// `private`.
+#[derive(Args)]
+pub(crate) struct Namespaces {
+    /// host or private: the PID namespace.
+    #[arg(long)]
+    pub(crate) pid: Option<String>,
+    /// host or private: the IPC namespace.
+    #[arg(long)]
+    pub(crate) ipc: Option<String>,
+    /// host or private: the UTS namespace.
+    #[arg(long)]
+    pub(crate) uts: Option<String>,
+    /// host or private: the cgroup namespace.
+    #[arg(long)]
+    pub(crate) cgroupns: Option<String>,
+}
+
+impl Namespaces {
+    /// pid, ipc, uts and cgroupns, each None when not given.
+    pub(crate) fn modes(&self) -> Result<[Option<berth_engine::namespaces::NsMode>; 4], Failure> {
+        Ok([
+            namespace("pid", self.pid.as_deref())?,
+            namespace("ipc", self.ipc.as_deref())?,
+            namespace("uts", self.uts.as_deref())?,
+            namespace("cgroupns", self.cgroupns.as_deref())?,
+        ])
+    }
+}
+
+/// A `--pid/--ipc/--uts/--cgroupns` value as buildah takes it: `host` or
+/// `private`; a namespace's path to join is refused, as berth joins none.
+fn namespace(
+    flag: &'static str,
+    value: Option<&str>,
+) -> Result<Option<berth_engine::namespaces::NsMode>, Failure> {
+    use berth_engine::namespaces::NsMode;
+    match value {
+        None => Ok(None),
+        Some("host") => Ok(Some(NsMode::Host)),
+        Some("private" | "") => Ok(Some(NsMode::Private)),
+        Some(v) => Err(exit::usage(
+            125,
+            format!("--{flag} {v}: berth joins no namespace by its path; use host or private"),
+        )),
+    }
+}
+
 #[derive(Args)]
 pub(crate) struct NameArgs {
     pub(crate) containers: Vec<String>,

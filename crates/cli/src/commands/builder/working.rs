@@ -80,13 +80,24 @@ pub(crate) struct RunArgs {
     /// The user the command runs as.
     #[arg(long)]
     pub(crate) user: Option<String>,
-    /// none (default) or host.
-    #[arg(long, value_parser = ["none", "host"])]
+    /// none (default: a network namespace with loopback only), host,
+    /// private (one of its own on the default network), ns:PATH, or a
+    /// network's name.
+    #[arg(long, alias = "net")]
     pub(crate) network: Option<String>,
+    /// Do not make /etc/hosts for the command: the image's stays.
+    #[arg(long)]
+    pub(crate) no_hosts: bool,
+    /// --pid/--ipc/--uts/--cgroupns (default: from's, else private).
+    #[command(flatten)]
+    pub(crate) namespaces: super::Namespaces,
+    #[command(flatten)]
+    pub(crate) isolation: super::Isolation,
     /// SRC:DST[:OPTS] bind mount for this command.
     #[arg(short, long)]
     pub(crate) volume: Vec<String>,
-    /// type=bind|tmpfs,… for this command.
+    /// type=bind|tmpfs|cache,… for this command (a cache's directory is kept
+    /// across runs and builds, as RUN --mount=type=cache's).
     #[arg(long)]
     pub(crate) mount: Vec<String>,
     /// The command's hostname.
@@ -100,7 +111,7 @@ pub(crate) struct RunArgs {
     #[arg(long)]
     pub(crate) device: Vec<String>,
     /// Run on a terminal.
-    #[arg(short, long)]
+    #[arg(short, long, alias = "tty")]
     pub(crate) terminal: bool,
     pub(crate) container: String,
     /// The command (after `--`).
@@ -173,7 +184,11 @@ pub(super) fn run_in(store_args: &StoreArgs, a: RunArgs) -> Result<i32, Failure>
         cap_drop: a.cap_drop,
         devices: a.device,
         terminal: a.terminal,
+        no_hosts: a.no_hosts,
+        caches: Vec::new(),
+        ..Default::default()
     };
+    [spec.pid, spec.ipc, spec.uts, spec.cgroupns] = a.namespaces.modes()?;
     spec.add_mounts(&a.mount).map_err(exit::build)?;
     builder::run(&store, &b, &spec).map_err(exit::build)
 }
