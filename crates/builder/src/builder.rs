@@ -299,7 +299,6 @@ pub fn from(
         rm: false,
         replace: false,
         process: ProcessOptions {
-            network: berth_engine::network::NetworkMode::None,
             command: vec!["/bin/sh".into()],
             labels: vec![format!("{LABEL}=true")],
             ..run_with
@@ -524,10 +523,7 @@ fn run_prepared(
         env,
         workdir: spec.workdir.clone().or_else(|| from_config("WorkingDir")),
         user: spec.user.clone().or_else(|| from_config("User")),
-        network: spec
-            .network
-            .clone()
-            .unwrap_or(berth_engine::network::NetworkMode::None),
+        network: spec.network.clone().unwrap_or(stored.network.clone()),
         volumes,
         tmpfs,
         hostname: spec.hostname.clone(),
@@ -538,18 +534,13 @@ fn run_prepared(
         no_hosts: spec.no_hosts || stored.no_hosts,
         tty: spec.terminal,
         labels: vec![format!("{LABEL}=true")],
-        memory: stored.memory,
-        cpu_shares: stored.cpu_shares,
-        cpuset_cpus: stored.cpuset_cpus,
         // The run's own capability flags over from's.
         cap_add: later_wins(&stored.cap_add, &spec.cap_drop, &spec.cap_add),
         cap_drop: later_wins(&stored.cap_drop, &spec.cap_add, &spec.cap_drop),
-        ulimits: stored.ulimits,
-        security_opt: stored.security_opt,
-        devices: [stored.devices, spec.devices.clone()].concat(),
-        // The container's user namespace is its own for every run.
-        id_map: stored.id_map,
-        ..Default::default()
+        devices: [&stored.devices[..], &spec.devices[..]].concat(),
+        // The rest is from's: limits, ulimits, security options, DNS and
+        // hosts, /dev/shm's size, the user namespace.
+        ..stored
     };
     run::run_container(store, &info).map_err(BuildError::Run)
 }

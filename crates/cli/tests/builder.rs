@@ -1874,3 +1874,121 @@ fn run_takes_overlay_volumes_caches_and_buildahs_namespace_flags() {
     st.ok(&["builder", "rm", c]);
     st.assert_clean();
 }
+
+/// buildah's `from` flags that reach every `run` in the working container:
+/// limits, /dev/shm, hosts and DNS, namespaces and network; and those about
+/// the pull and the container itself.
+#[test]
+fn froms_namespaces_dns_and_cpu_flags_reach_every_run() {
+    let st = Store::new();
+    let cid = st.path("cid");
+    let c = st
+        .ok(&[
+            "builder",
+            "from",
+            "-q",
+            "--pull-never",
+            "--isolation",
+            "chroot",
+            "--format",
+            "docker",
+            "--cidfile",
+            cid.to_str().unwrap(),
+            "--os",
+            "linux",
+            "--cpu-period",
+            "50000",
+            "--cpu-quota",
+            "25000",
+            "-m",
+            "64m",
+            "--shm-size",
+            "1m",
+            "--add-host",
+            "h1:10.9.8.7",
+            "--dns",
+            "10.0.0.53",
+            "--dns-search",
+            "example.test",
+            "--dns-option",
+            "ndots:3",
+            "--pid",
+            "host",
+            "--network",
+            "host",
+            "--userns",
+            "host",
+            "--retry",
+            "1",
+            "--retry-delay",
+            "1s",
+            "localhost/bb:1",
+        ])
+        .stdout;
+    let c = c.trim();
+    let id = std::fs::read_to_string(&cid).unwrap();
+    assert_eq!(id.len(), 64, "{id}");
+    let script = "cat /sys/fs/cgroup/cpu/cpu.cfs_period_us /sys/fs/cgroup/cpu/cpu.cfs_quota_us \
+                  /sys/fs/cgroup/memory/memory.limit_in_bytes; df -k /dev/shm | tail -1; \
+                  grep h1 /etc/hosts; cat /etc/resolv.conf; readlink /proc/self/ns/pid; readlink /proc/self/ns/net";
+    let out = st
+        .ok(&["builder", "run", c, "--", "sh", "-c", script])
+        .stdout;
+    let ns = |n: &str| std::fs::read_link(format!("/proc/self/ns/{n}")).unwrap();
+    let (pid, net) = (ns("pid"), ns("net"));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[..3], ["50000", "25000", "67108864"], "{out}");
+    assert!(lines[3].split_whitespace().nth(1) == Some("1024"), "{out}");
+    assert_eq!(
+        lines[4..],
+        [
+            "10.9.8.7\th1",
+            "search example.test",
+            "nameserver 10.0.0.53",
+            "options ndots:3",
+            pid.to_str().unwrap(),
+            net.to_str().unwrap(),
+        ],
+        "{out}"
+    );
+    // A run's own flags win over from's.
+    let out = st
+        .ok(&[
+            "builder",
+            "run",
+            "--pid",
+            "private",
+            "--net",
+            "none",
+            c,
+            "--",
+            "readlink",
+            "/proc/self/ns/pid",
+        ])
+        .stdout;
+    assert_ne!(out.trim(), pid.to_str().unwrap());
+    // The ID file is the container's, and a second one is refused before
+    // anything is made.
+    st.ok(&["builder", "rm", id.trim()]);
+    let r = st.run(&[
+        "builder",
+        "from",
+        "--cidfile",
+        cid.to_str().unwrap(),
+        "localhost/bb:1",
+    ]);
+    assert_eq!(r.code, 125);
+    assert!(
+        r.stderr.contains("container id file exists"),
+        "{}",
+        r.stderr
+    );
+    // What berth cannot give is refused, not ignored.
+    let r = st.run(&["builder", "from", "--userns", "container", "localhost/bb:1"]);
+    assert_eq!(r.code, 125);
+    assert!(r.stderr.contains("--userns-uid-map"), "{}", r.stderr);
+    // --pull-never does not pull what is missing.
+    let r = st.run(&["builder", "from", "--pull-never", "localhost/absent:1"]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    st.assert_clean();
+}

@@ -12,12 +12,15 @@ use crate::spec::ProcessOptions;
 /// The cgroup settings of a container's limits; None when it has none.
 pub fn of(o: &ProcessOptions) -> Result<Option<Resources>, SecurityError> {
     let mut resources = crate::security::resources(o.memory, o.cpus, o.pids_limit)?;
-    if o.cpu_shares.is_some() || o.cpuset_cpus.is_some() || o.cpuset_mems.is_some() {
+    let cpu_given = o.cpu_shares.is_some() || o.cpuset_cpus.is_some() || o.cpuset_mems.is_some();
+    if cpu_given || o.cpu_period.is_some() || o.cpu_quota.is_some() {
         let r = resources.get_or_insert_with(Default::default);
         let cpu = r.cpu.get_or_insert_with(Default::default);
         cpu.shares = o.cpu_shares.or(cpu.shares);
         cpu.cpus = o.cpuset_cpus.clone().or(cpu.cpus.take());
         cpu.mems = o.cpuset_mems.clone().or(cpu.mems.take());
+        cpu.period = o.cpu_period.or(cpu.period);
+        cpu.quota = o.cpu_quota.or(cpu.quota);
     }
     if o.memory_swap.is_some() || o.memory_reservation.is_some() {
         let r = resources.get_or_insert_with(Default::default);

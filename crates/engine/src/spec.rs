@@ -245,6 +245,9 @@ pub struct ProcessOptions {
     pub cpu_shares: Option<u64>,
     pub cpuset_cpus: Option<String>,
     pub cpuset_mems: Option<String>,
+    /// `--cpu-period` (microseconds) and `--cpu-quota` (microseconds a period).
+    pub cpu_period: Option<u64>,
+    pub cpu_quota: Option<i64>,
     /// `--memory-swap` (memory and swap together; -1: unlimited) and
     /// `--memory-reservation` (the soft limit), in bytes.
     pub memory_swap: Option<i64>,

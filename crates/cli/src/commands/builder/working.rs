@@ -32,15 +32,76 @@ pub(crate) struct FromArgs {
     /// registries.conf to read instead of the system's.
     #[arg(long)]
     pub(crate) registries_conf: Option<std::path::PathBuf>,
-    /// Memory limit of every `run` in it (e.g. 512m).
-    #[arg(short, long)]
-    pub(crate) memory: Option<String>,
-    /// CPU weight of every `run`.
-    #[arg(short = 'c', long)]
-    pub(crate) cpu_shares: Option<u64>,
-    /// CPUs every `run` may use (0-3, 0,1).
+    /// The same as --pull=always.
     #[arg(long)]
-    pub(crate) cpuset_cpus: Option<String>,
+    pub(crate) pull_always: bool,
+    /// The same as --pull=never.
+    #[arg(long)]
+    pub(crate) pull_never: bool,
+    /// OS/ARCH[/VARIANT] of the image to pull from a list (default: this host's).
+    #[arg(long)]
+    pub(crate) platform: Option<String>,
+    /// The OS of the image to pull (over --platform's).
+    #[arg(long)]
+    pub(crate) os: Option<String>,
+    /// The architecture of the image to pull.
+    #[arg(long)]
+    pub(crate) arch: Option<String>,
+    /// The architecture's variant of the image to pull.
+    #[arg(long)]
+    pub(crate) variant: Option<String>,
+    /// Attempts for a failed pull (default 3).
+    #[arg(long)]
+    pub(crate) retry: Option<u32>,
+    /// The pause between them (2s, 500ms; default: a growing one).
+    #[arg(long)]
+    pub(crate) retry_delay: Option<String>,
+    /// Write the working container's ID to this file.
+    #[arg(long)]
+    pub(crate) cidfile: Option<std::path::PathBuf>,
+    /// oci or docker: accepted as buildah's. As there, `commit --format`
+    /// alone decides what a commit writes (OCI unless told).
+    #[arg(short, long, value_parser = ["oci", "docker"])]
+    pub(crate) format: Option<String>,
+    #[command(flatten)]
+    pub(crate) isolation: super::Isolation,
+    /// The network of every `run` (as run's --network; default none).
+    #[arg(long, alias = "net")]
+    pub(crate) network: Option<String>,
+    /// --pid/--ipc/--uts/--cgroupns of every `run`.
+    #[command(flatten)]
+    pub(crate) namespaces: super::Namespaces,
+    /// host (the only one without --userns-uid-map): the user namespace.
+    #[arg(long)]
+    pub(crate) userns: Option<String>,
+    /// Memory, swap and CPU limits of every `run` (-m 512m, --memory-swap,
+    /// -c/--cpu-shares, --cpuset-cpus, --cpuset-mems …).
+    #[command(flatten)]
+    pub(crate) resources: crate::commands::container::flags::ResourceFlags,
+    /// The CPU CFS period of every `run`, in microseconds.
+    #[arg(long)]
+    pub(crate) cpu_period: Option<u64>,
+    /// The CPU CFS quota of every `run`, in microseconds per period.
+    #[arg(long)]
+    pub(crate) cpu_quota: Option<i64>,
+    /// The cgroup every `run`'s nests under.
+    #[arg(long)]
+    pub(crate) cgroup_parent: Option<String>,
+    /// Size of every `run`'s /dev/shm (default 64m).
+    #[arg(long)]
+    pub(crate) shm_size: Option<String>,
+    /// HOST:IP in every `run`'s /etc/hosts.
+    #[arg(long)]
+    pub(crate) add_host: Vec<String>,
+    /// A DNS server of every `run`'s /etc/resolv.conf.
+    #[arg(long)]
+    pub(crate) dns: Vec<String>,
+    /// A search domain of every `run`'s /etc/resolv.conf.
+    #[arg(long)]
+    pub(crate) dns_search: Vec<String>,
+    /// An option of every `run`'s /etc/resolv.conf.
+    #[arg(long)]
+    pub(crate) dns_option: Vec<String>,
     /// A capability every `run` gets.
     #[arg(long)]
     pub(crate) cap_add: Vec<String>,
@@ -125,15 +186,51 @@ pub(super) fn from(store_args: &StoreArgs, a: FromArgs) -> CmdResult {
     for u in &a.ulimit {
         berth_engine::security::ulimit(u).map_err(exit::podman)?;
     }
-    let run_with = berth_engine::spec::ProcessOptions {
-        memory: a
-            .memory
-            .as_deref()
-            .map(str::parse)
-            .transpose()
-            .map_err(exit::podman)?,
-        cpu_shares: a.cpu_shares,
-        cpuset_cpus: a.cpuset_cpus.clone(),
+    if let Some(f) = a.cidfile.as_deref().filter(|f| f.exists()) {
+        return Err(exit::podman(format!(
+            "container id file exists. Ensure another container is not using it or delete {}",
+            f.display()
+        )));
+    }
+    match a.userns.as_deref() {
+        None | Some("" | "host") => {}
+        Some(m) => {
+            return Err(exit::usage(
+                125,
+                format!(
+                    "--userns {m}: berth gives a working container a user namespace of its own only with --userns-uid-map/--userns-gid-map"
+                ),
+            ));
+        }
+    }
+    let [pid, ipc, uts, cgroupns] = a.namespaces.modes()?;
+    let shm_size = a
+        .shm_size
+        .as_deref()
+        .map(|s| {
+            s.parse()
+                .map_err(|source| berth_engine::spec::SpecError::ShmSize {
+                    size: s.to_string(),
+                    source,
+                })
+        })
+        .transpose()
+        .map_err(exit::podman)?;
+    let mut run_with = berth_engine::spec::ProcessOptions {
+        network: crate::commands::container::spec_flags::network_mode(a.network.as_deref())?
+            .unwrap_or(berth_engine::network::NetworkMode::None),
+        pid: pid.unwrap_or_default(),
+        ipc: ipc.unwrap_or_default(),
+        uts: uts.unwrap_or_default(),
+        cgroupns: cgroupns.unwrap_or_default(),
+        cpu_period: a.cpu_period,
+        cpu_quota: a.cpu_quota,
+        cgroup_parent: a.cgroup_parent.clone(),
+        shm_size,
+        add_hosts: a.add_host.clone(),
+        dns: a.dns.clone(),
+        dns_search: a.dns_search.clone(),
+        dns_options: a.dns_option.clone(),
         cap_add: a.cap_add.clone(),
         cap_drop: a.cap_drop.clone(),
         volumes: crate::commands::container::spec_flags::volume_flags(&a.volume)?,
@@ -144,6 +241,15 @@ pub(super) fn from(store_args: &StoreArgs, a: FromArgs) -> CmdResult {
             .map_err(exit::podman)?,
         ..Default::default()
     };
+    a.resources.update()?.apply_to(&mut run_with);
+    let retry_delay = a
+        .retry_delay
+        .as_deref()
+        .map(|d| {
+            berth_engine::health::parse_duration(d)
+                .map_err(|e| exit::usage(125, format!("--retry-delay {d}: {e}")))
+        })
+        .transpose()?;
     let store = store_args.open()?;
     // What to make it from: the name, or the ID an image from another
     // transport (oci:, dir: …) was copied in as.
@@ -152,16 +258,33 @@ pub(super) fn from(store_args: &StoreArgs, a: FromArgs) -> CmdResult {
         let how = PullFor {
             booleans: berth_engine::PullBool::NewerMissing,
             quiet: a.quiet,
+            platform: a.platform.as_deref(),
+            os: a.os.as_deref(),
+            arch: a.arch.as_deref(),
+            variant: a.variant.as_deref(),
+            retry: a.retry,
+            retry_delay,
             access: Some(&a.access),
             signature_policy: a.signature_policy.as_deref(),
             registries_conf: a.registries_conf.as_deref(),
             ..Default::default()
         };
         let engine = berth_engine::Engine::with_store(store.clone());
-        found = pull_for_container(&engine, &a.image, &a.pull, &how)?;
+        let policy = match (a.pull_always, a.pull_never) {
+            (true, _) => "always",
+            (_, true) => "never",
+            _ => a.pull.as_str(),
+        };
+        found = pull_for_container(&engine, &a.image, policy, &how)?;
     }
     let b = builder::from(&store, &a.image, &found, a.name.as_deref(), run_with)
         .map_err(exit::build)?;
+    if let Some(f) = &a.cidfile {
+        berth_engine::outfile::write_cidfile(f, &b.id).map_err(|e| {
+            let _ = builder::remove(&store, &b);
+            exit::podman(e)
+        })?;
+    }
     println!("{}", b.name);
     Ok(())
 }

@@ -64,6 +64,13 @@ pub(crate) struct PullFor<'a> {
     pub registries_conf: Option<&'a std::path::Path>,
     /// What `--pull=true|false` means to the command.
     pub booleans: PullBool,
+    /// `--os`, `--arch`, `--variant`: each over that part of `platform`.
+    pub os: Option<&'a str>,
+    pub arch: Option<&'a str>,
+    pub variant: Option<&'a str>,
+    /// `--retry` (default 3) and `--retry-delay`.
+    pub retry: Option<u32>,
+    pub retry_delay: Option<std::time::Duration>,
 }
 
 /// Pulls `image` on behalf of another command under its `--pull POLICY`
@@ -117,7 +124,11 @@ fn options_for(image: &str, policy: PullPolicy, how: &PullFor) -> Result<PullOpt
         .access
         .map(|a| registry_access(a, &Default::default()))
         .unwrap_or_default();
-    access.retries = Some(3);
+    access.retries = Some(how.retry.unwrap_or(3));
+    access.retry_delay = how.retry_delay;
+    access.os = how.os.map(str::to_string);
+    access.arch = how.arch.map(str::to_string);
+    access.variant = how.variant.map(str::to_string);
     if let Some(f) = how.authfile {
         access.authfile = Some(f.to_path_buf());
     }
