@@ -85,6 +85,23 @@ pub struct Builder {
     pub created_by: Option<String>,
     #[serde(default)]
     pub comment: Option<String>,
+    /// Fields of the image config itself the commit sets (`config --os`,
+    /// `--arch`, `--variant`, `--os-version`, `--os-feature`).
+    #[serde(default)]
+    pub image_fields: BTreeMap<String, Value>,
+    /// History entries `--add-history` asked for, written before the
+    /// commit's own.
+    #[serde(default)]
+    pub history: Vec<Value>,
+}
+
+/// A history entry for `--add-history` (buildah's words: `/bin/sh -c #(nop)
+/// INSTRUCTION ARGS` for what changes no file), made now.
+pub fn history_entry(created_by: String) -> Value {
+    json!({
+        "created": berth_engine::container::rfc3339(berth_engine::time::now_ns()),
+        "created_by": created_by,
+    })
 }
 
 fn state_path(store: &Store, id: &str) -> PathBuf {
@@ -170,6 +187,8 @@ impl Builder {
             author: full["author"].as_str().map(String::from),
             created_by: None,
             comment: None,
+            image_fields: BTreeMap::new(),
+            history: Vec::new(),
         }
     }
 
@@ -316,6 +335,8 @@ pub fn from(
         author: full["author"].as_str().map(String::from),
         created_by: None,
         comment: None,
+        image_fields: BTreeMap::new(),
+        history: Vec::new(),
     };
     if let Err(e) = b.save(store) {
         run::remove(store, &info.id);
@@ -703,10 +724,12 @@ pub struct CommitSpec {
 }
 
 /// The config fields only Docker's format has; an OCI commit drops them.
-pub const DOCKER_ONLY: [(&str, &str); 3] = [
+pub const DOCKER_ONLY: [(&str, &str); 5] = [
     ("Healthcheck", "HEALTHCHECK"),
     ("Shell", "SHELL"),
     ("OnBuild", "ONBUILD"),
+    ("Hostname", "HOSTNAME"),
+    ("Domainname", "DOMAINNAME"),
 ];
 
 /// Drops what an OCI config cannot hold; returns the instructions dropped, for
@@ -715,7 +738,8 @@ pub fn drop_docker_only(config: &mut Value) -> Vec<&'static str> {
     let mut dropped = Vec::new();
     if let Some(o) = config.as_object_mut() {
         for (field, instruction) in DOCKER_ONLY {
-            if o.remove(field).is_some_and(|v| !v.is_null()) {
+            // Docker's configs carry "Hostname": "" and the like: nothing lost.
+            if o.remove(field).is_some_and(|v| !v.is_null() && v != "") {
                 dropped.push(instruction);
             }
         }
@@ -766,6 +790,12 @@ pub fn commit(
         .collect();
     o.docker = spec.docker;
     o.squash = spec.squash;
+    o.image_fields = b
+        .image_fields
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    o.history = b.history.clone();
     let id = berth_engine::commit::commit(store, &b.id, &o)?;
     if let Some(dest) = elsewhere {
         let push = berth_engine::images::PushOptions {

@@ -333,6 +333,8 @@ mod tests {
             author: None,
             created_by: None,
             comment: None,
+            image_fields: BTreeMap::new(),
+            history: Vec::new(),
         }
     }
 

@@ -1992,3 +1992,102 @@ fn froms_namespaces_dns_and_cpu_flags_reach_every_run() {
     assert_eq!(r.code, 125, "{}", r.stderr);
     st.assert_clean();
 }
+
+/// The image config a commit writes, as `image inspect --config` reads it.
+fn image_config(st: &Store, image: &str) -> serde_json::Value {
+    let store_ref = format!("containers-storage:{image}");
+    json(&st.ok(&["image", "inspect", "--config", &store_ref]).stdout)
+}
+
+/// buildah's `config` flags for the image's platform, the history and
+/// Docker's hostname and domain name, read back from the committed config.
+#[test]
+fn config_sets_the_platform_history_and_docker_names() {
+    let st = Store::new();
+    let c = st.ok(&["builder", "from", "-q", "localhost/bb:1"]).stdout;
+    let c = c.trim();
+    st.ok(&[
+        "builder",
+        "config",
+        "--os",
+        "freebsd",
+        "--arch",
+        "arm64",
+        "--variant",
+        "v8",
+        "--os-version",
+        "10.0.1",
+        "--os-feature",
+        "f1",
+        "--os-feature",
+        "f2",
+        "--history-comment",
+        "made here",
+        "--hostname",
+        "hh",
+        "--domainname",
+        "dom.example",
+        "--add-history",
+        "--env",
+        "A=b",
+        "--cmd",
+        "echo hi",
+        c,
+    ]);
+    st.ok(&["builder", "config", "--os-feature", "f1-", c]);
+    let r = st.ok(&["builder", "commit", "-q", c, "localhost/oci-img"]);
+    // OCI has no hostname: said, as buildah says it.
+    assert!(
+        r.stderr.contains("HOSTNAME is not supported for OCI"),
+        "{}",
+        r.stderr
+    );
+    let cfg = image_config(&st, "localhost/oci-img");
+    assert_eq!(
+        (
+            &cfg["os"],
+            &cfg["architecture"],
+            &cfg["variant"],
+            &cfg["os.version"]
+        ),
+        (
+            &"freebsd".into(),
+            &"arm64".into(),
+            &"v8".into(),
+            &"10.0.1".into()
+        )
+    );
+    assert_eq!(cfg["os.features"], serde_json::json!(["f2"]));
+    assert!(cfg["config"].get("Hostname").is_none(), "{cfg}");
+    let history = cfg["history"].as_array().unwrap();
+    let tail: Vec<(&str, bool)> = history[history.len() - 3..]
+        .iter()
+        .map(|h| (h["created_by"].as_str().unwrap(), h["empty_layer"] == true))
+        .collect();
+    assert_eq!(
+        tail,
+        [
+            ("/bin/sh -c #(nop) CMD echo hi", true),
+            ("/bin/sh -c #(nop) ENV A=b", true),
+            ("berth builder", false)
+        ]
+    );
+    assert_eq!(history.last().unwrap()["comment"], "made here");
+    // Docker's format keeps them.
+    st.ok(&[
+        "builder",
+        "commit",
+        "-q",
+        "--format",
+        "docker",
+        c,
+        "localhost/docker-img",
+    ]);
+    let cfg = image_config(&st, "localhost/docker-img");
+    assert_eq!(
+        (&cfg["config"]["Hostname"], &cfg["config"]["Domainname"]),
+        (&"hh".into(), &"dom.example".into())
+    );
+    st.ok(&["builder", "rm", c]);
+    st.assert_clean();
+}

@@ -80,6 +80,9 @@ pub(super) fn commit(
         squash: is_target && req.squash,
         empty_layer: matches!(step, Step::ConfigOnly) && !(is_target && req.squash),
         timestamp: req.timestamp,
+        image_fields: Vec::new(),
+        history: Vec::new(),
+        omit_history: false,
     };
     for d in dropped {
         progress::dropped(log, d);
