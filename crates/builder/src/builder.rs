@@ -721,6 +721,19 @@ pub struct CommitSpec {
     /// Registry access for an image written elsewhere than the store
     /// (`docker://REG/NAME`, `oci:DIR` …).
     pub context: berth_image::Context,
+    /// `--timestamp`: seconds since the epoch as the image's and its new
+    /// history entries' creation time and the new layer's file times.
+    pub timestamp: Option<i64>,
+    /// `--omit-history`: the image has no history.
+    pub omit_history: bool,
+    /// `--disable-compression=false`: an image written to `oci:`, `dir:` …
+    /// gets gzipped layers. As buildah's, layers are otherwise left as the
+    /// store keeps them (uncompressed), but a registry always gets them
+    /// compressed.
+    pub compress: bool,
+    /// `--manifest LIST`: the new image is added to this manifest list (made
+    /// when there is none).
+    pub manifest: Option<String>,
 }
 
 /// The config fields only Docker's format has; an OCI commit drops them.
@@ -764,6 +777,13 @@ pub fn commit(
     let elsewhere = spec.image.as_deref().filter(|d| {
         ImageName::parse(d).is_ok_and(|n| !matches!(n, ImageName::ContainersStorage(_)))
     });
+    if let (Some(list), Some(dest)) = (&spec.manifest, elsewhere) {
+        return Err(BuildError::InvalidFlag {
+            flag: "--manifest".into(),
+            value: list.clone(),
+            why: format!("the image goes to {dest}, not into the store a list holds images of"),
+        });
+    }
     let mut config = b.config.clone();
     let dropped = if spec.docker {
         Vec::new()
@@ -796,12 +816,17 @@ pub fn commit(
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     o.history = b.history.clone();
+    o.timestamp = spec.timestamp;
+    o.omit_history = spec.omit_history;
     let id = berth_engine::commit::commit(store, &b.id, &o)?;
     if let Some(dest) = elsewhere {
-        let push = berth_engine::images::PushOptions {
+        let mut push = berth_engine::images::PushOptions {
             destination: Some(dest.to_string()),
             ..Default::default()
         };
+        if spec.compress {
+            push.copy.compression = Some(berth_image::manifest::Compression::Gzip);
+        }
         let pushed = berth_engine::images::push(store, &id, &push, &spec.context, progress);
         // The store keeps nothing of it (the new image has no name, no container).
         let _ = berth_engine::images::remove(store, std::slice::from_ref(&id), Default::default());
@@ -810,12 +835,36 @@ pub fn commit(
             source: Box::new(source),
         })?;
     } else {
+        if let Some(list) = &spec.manifest {
+            add_to_list(store, list, &id, &spec.context)?;
+        }
         write_image_id(spec.iid_file.as_deref(), &id)?;
     }
     if spec.rm {
         remove(store, b)?;
     }
     Ok((elsewhere.is_none().then_some(id), dropped))
+}
+
+/// `commit --manifest LIST` (and build's): the image into the list, which
+/// is made when there is none yet.
+pub fn add_to_list(
+    store: &Arc<Store>,
+    list: &str,
+    id: &str,
+    context: &berth_image::Context,
+) -> Result<(), BuildError> {
+    use berth_engine::manifests;
+    let failed = |e: berth_engine::images::ImageError| BuildError::InvalidFlag {
+        flag: "--manifest".into(),
+        value: list.to_string(),
+        why: e.to_string(),
+    };
+    if !manifests::exists(store, list) {
+        manifests::create(store, list).map_err(failed)?;
+    }
+    manifests::add(store, list, id, &Default::default(), context).map_err(failed)?;
+    Ok(())
 }
 
 /// `--iidfile`: the image's ID as `sha256:ID`, as buildah writes it.

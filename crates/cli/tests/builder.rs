@@ -108,6 +108,14 @@ impl Drop for Store {
 
 /// The paths in the newest layer of a stored image.
 fn last_layer_paths(st: &Store, image: &str) -> Vec<String> {
+    last_layer_entries(st, image)
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect()
+}
+
+/// The paths in the newest layer of a stored image, with their file times.
+fn last_layer_entries(st: &Store, image: &str) -> Vec<(String, u64)> {
     let out = st.path(&format!("oci-{}", image.replace(['/', ':'], "_")));
     st.ok(&[
         "image",
@@ -129,12 +137,10 @@ fn last_layer_paths(st: &Store, image: &str) -> Vec<String> {
         .entries()
         .unwrap()
         .map(|e| {
-            e.unwrap()
-                .path()
-                .unwrap()
-                .to_string_lossy()
-                .trim_end_matches('/')
-                .to_string()
+            let e = e.unwrap();
+            let path = e.path().unwrap().to_string_lossy().into_owned();
+            let path = path.trim_end_matches('/').to_string();
+            (path, e.header().mtime().unwrap())
         })
         .collect()
 }
@@ -2089,5 +2095,77 @@ fn config_sets_the_platform_history_and_docker_names() {
         (&"hh".into(), &"dom.example".into())
     );
     st.ok(&["builder", "rm", c]);
+    st.assert_clean();
+}
+
+/// buildah's `commit` flags: a fixed timestamp everywhere it goes, no
+/// history, the image added to a manifest list, uncompressed layers, and an
+/// OCI archive as the destination.
+#[test]
+fn commit_takes_a_timestamp_a_manifest_list_and_an_archive() {
+    let st = Store::new();
+    let c = st.ok(&["builder", "from", "-q", "localhost/bb:1"]).stdout;
+    let c = c.trim();
+    st.ok(&["builder", "run", c, "--", "sh", "-c", "echo x > /made"]);
+    st.ok(&[
+        "builder",
+        "commit",
+        "-q",
+        "--timestamp",
+        "1000",
+        "--omit-history",
+        "--identity-label=false",
+        "--manifest",
+        "localhost/list",
+        c,
+        "localhost/stamped",
+    ]);
+    let cfg = image_config(&st, "localhost/stamped");
+    assert_eq!(cfg["created"], "1970-01-01T00:16:40Z");
+    assert!(cfg.get("history").is_none(), "{cfg}");
+    let entries = last_layer_entries(&st, "localhost/stamped");
+    assert!(entries.iter().any(|(p, _)| p == "made"), "{entries:?}");
+    assert!(entries.iter().all(|(_, t)| *t == 1000), "{entries:?}");
+    // In the list, by the image's manifest digest.
+    let list = json(&st.ok(&["manifest", "inspect", "localhost/list"]).stdout);
+    assert_eq!(list["manifests"].as_array().unwrap().len(), 1, "{list}");
+    // Elsewhere than a registry: uncompressed unless told otherwise.
+    let layer_types = |dir: &str, flags: &[&str]| {
+        let out = st.path(dir);
+        let dest = format!("oci:{}:t", out.display());
+        let mut args = vec!["builder", "commit", "-q"];
+        args.extend_from_slice(flags);
+        args.extend([c, dest.as_str()]);
+        st.ok(&args);
+        let m = oci_manifest(&out, "t");
+        let types: Vec<String> = m["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["mediaType"].as_str().unwrap().to_string())
+            .collect();
+        types
+    };
+    let plain = layer_types("plain", &["--disable-compression"]);
+    assert!(plain.iter().all(|t| t.ends_with(".tar")), "{plain:?}");
+    let packed = layer_types("packed", &["--disable-compression=false"]);
+    assert!(packed.iter().all(|t| t.ends_with("+gzip")), "{packed:?}");
+    let archive = st.path("img.tar");
+    let dest = format!("oci-archive:{}", archive.display());
+    st.ok(&["builder", "commit", "-q", c, &dest]);
+    let r = st.ok(&["image", "inspect", "--config", &dest]);
+    assert_eq!(json(&r.stdout)["os"], "linux");
+    // A list cannot take an image the store does not keep.
+    let r = st.run(&[
+        "builder",
+        "commit",
+        "--manifest",
+        "localhost/list",
+        c,
+        &dest,
+    ]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    st.ok(&["builder", "rm", c]);
+    st.ok(&["manifest", "rm", "localhost/list"]);
     st.assert_clean();
 }

@@ -318,7 +318,9 @@ fn new_config(
     o: &CommitOptions,
 ) -> Result<Value, Error> {
     let created = match o.timestamp {
-        Some(t) => rfc3339(u64::try_from(t).unwrap_or(0).saturating_mul(1_000_000_000)),
+        // Whole seconds, written as Go writes them (no fraction of zeros).
+        Some(t) => rfc3339(u64::try_from(t).unwrap_or(0).saturating_mul(1_000_000_000))
+            .replace(".000000000Z", "Z"),
         None => rfc3339(now_ns()),
     };
     if !base["config"].is_object() {

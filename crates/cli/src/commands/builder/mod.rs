@@ -159,6 +159,25 @@ pub(crate) struct CommitArgs {
     /// Write the image ID to this file.
     #[arg(long)]
     pub(crate) iidfile: Option<PathBuf>,
+    /// Seconds since the epoch as the image's and its history's creation
+    /// time and the new layer's file times.
+    #[arg(long, allow_hyphen_values = true)]
+    pub(crate) timestamp: Option<i64>,
+    /// Write no history into the image.
+    #[arg(long)]
+    pub(crate) omit_history: bool,
+    /// Accepted as buildah's, either way: berth writes no identity label
+    /// (buildah's io.buildah.version), so the same changes give the same image.
+    #[arg(long)]
+    pub(crate) identity_label: bool,
+    /// Add the image to this manifest list (made when there is none).
+    #[arg(long)]
+    pub(crate) manifest: Option<String>,
+    /// Layers written to oci:, dir: … stay uncompressed (default true, as
+    /// buildah's; =false gzips them; a registry always gets them
+    /// compressed). buildah's -D is berth's global --debug.
+    #[arg(long, default_value = "true")]
+    pub(crate) disable_compression: bool,
     #[command(flatten)]
     pub(crate) registry: RegistryFlags,
     pub(crate) container: String,
@@ -370,6 +389,10 @@ fn commit(store_args: &StoreArgs, a: CommitArgs) -> CmdResult {
         rm: a.rm,
         iid_file: a.iidfile,
         context,
+        timestamp: a.timestamp,
+        omit_history: a.omit_history,
+        compress: !a.disable_compression,
+        manifest: a.manifest,
     };
     let progress = crate::progress::unless_quiet(a.quiet);
     let (id, dropped) =
