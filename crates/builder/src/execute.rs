@@ -100,6 +100,23 @@ pub struct BuildRequest {
     pub id_map: Option<berth_storage::idmap::IdMap>,
     /// `--iidfile`: a file the built image's ID is written to.
     pub iid_file: Option<PathBuf>,
+    /// What every RUN gets besides the above (buildah's `--cap-add`,
+    /// `--memory`, `--cpu-*`, `--add-host`, `--dns*`, `--no-hosts`,
+    /// `--device`, `--shm-size`, namespace flags).
+    pub run_with: berth_engine::spec::ProcessOptions,
+    /// `--env K=V`: in every RUN's environment (under the stage's ENV) and in
+    /// the built image's config.
+    pub env: Vec<(String, String)>,
+    /// `--from IMAGE`: the first stage's base instead of its FROM's.
+    pub from: Option<String>,
+    /// `--skip-unused-stages=false`: every stage up to the target is built,
+    /// not only those it needs.
+    pub all_stages: bool,
+    /// `--omit-history`: the built image has no history.
+    pub omit_history: bool,
+    /// `--manifest LIST`: the built image is added to this list (made when
+    /// there is none).
+    pub manifest: Option<String>,
 }
 
 impl BuildRequest {
@@ -115,10 +132,20 @@ impl BuildRequest {
         Ok(())
     }
 
+    /// The Containerfile, its first FROM replaced by `--from`'s image.
+    pub(crate) fn parse(&self) -> Result<crate::Containerfile, BuildError> {
+        let mut cf = parse(&self.containerfile, &self.file_name)?;
+        if let (Some(f), Some(first)) = (&self.from, cf.stages.first_mut()) {
+            first.from.image = f.clone();
+        }
+        Ok(cf)
+    }
+
     fn options(&self) -> BuildOptions {
         let mut o = BuildOptions {
             build_args: self.build_args.clone(),
             target: self.target.clone(),
+            all_stages: self.all_stages,
             ..Default::default()
         };
         if let Some(p) = &self.platform {
@@ -161,7 +188,7 @@ impl BuildRequest {
 /// --mount` images, not stages or `scratch`), so that a front end can pull
 /// them first.
 pub fn images_needed(req: &BuildRequest) -> Result<Vec<String>, BuildError> {
-    let cf = parse(&req.containerfile, &req.file_name)?;
+    let cf = req.parse()?;
     let opts = req.options();
     let g = globals(&cf, &opts)?;
     let p = plan(&cf, &g, &opts)?;

@@ -2169,3 +2169,121 @@ fn commit_takes_a_timestamp_a_manifest_list_and_an_archive() {
     st.ok(&["manifest", "rm", "localhost/list"]);
     st.assert_clean();
 }
+
+/// buildah's `bud` flags for every RUN (limits, hosts, DNS, capabilities,
+/// environment) and for the build itself (--from, --omit-history,
+/// --manifest, --skip-unused-stages), read back from what RUN wrote into
+/// the image and from the image's config.
+#[test]
+fn bud_takes_buildahs_run_and_image_flags() {
+    let st = Store::new();
+    st.write(
+        "ctx/Containerfile",
+        "FROM localhost/absent:1\n\
+         RUN cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/memory/memory.limit_in_bytes > /out; \
+         grep h1 /etc/hosts >> /out; grep nameserver /etc/resolv.conf >> /out; \
+         grep CapEff /proc/self/status >> /out; echo \"$FOO\" >> /out; \
+         (ls /etc/hosts 2>/dev/null || echo no-hosts) >> /out\n\
+         FROM localhost/bb:1 AS unused\n\
+         RUN echo built-unused\n\
+         FROM localhost/bb:1\n\
+         COPY --from=0 /out /out\n",
+    );
+    let ctx = st.path("ctx");
+    let r = st.ok(&[
+        "builder",
+        "bud",
+        "--from",
+        "localhost/bb:1",
+        "--cpu-period",
+        "50000",
+        "--cpu-quota",
+        "25000",
+        "-m",
+        "64m",
+        "--add-host",
+        "h1:10.9.8.7",
+        "--dns",
+        "10.0.0.53",
+        "--cap-drop",
+        "CHOWN",
+        "--cap-add",
+        "NET_RAW",
+        "--env",
+        "FOO=bar",
+        "--force-rm",
+        "--isolation",
+        "chroot",
+        "--identity-label=false",
+        "--omit-history",
+        "--manifest",
+        "localhost/blist",
+        "--retry",
+        "1",
+        "-t",
+        "localhost/built",
+        ctx.to_str().unwrap(),
+    ]);
+    let all = format!("{}{}", r.stdout, r.stderr);
+    assert!(!all.contains("built-unused"), "{all}");
+    let out = st
+        .ok(&["run", "--rm", "localhost/built", "cat", "/out"])
+        .stdout;
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[..4],
+        ["25000", "67108864", "10.9.8.7\th1", "nameserver 10.0.0.53"],
+        "{out}"
+    );
+    // CHOWN (bit 0) gone, NET_RAW (bit 13) there.
+    let caps = lines[4].strip_prefix("CapEff:\t").unwrap();
+    let caps = u64::from_str_radix(caps, 16).unwrap();
+    assert_eq!((caps & 1, caps >> 13 & 1), (0, 1), "{out}");
+    assert_eq!(lines[5], "bar");
+    let cfg = image_config(&st, "localhost/built");
+    assert!(cfg.get("history").is_none(), "{cfg}");
+    assert!(
+        cfg["config"]["Env"]
+            .as_array()
+            .unwrap()
+            .contains(&"FOO=bar".into()),
+        "{cfg}"
+    );
+    let list = json(&st.ok(&["manifest", "inspect", "localhost/blist"]).stdout);
+    assert_eq!(list["manifests"].as_array().unwrap().len(), 1, "{list}");
+    // Every stage, and no /etc/hosts made for RUN.
+    let r = st.ok(&[
+        "builder",
+        "bud",
+        "--from",
+        "localhost/bb:1",
+        "--skip-unused-stages=false",
+        "--no-hosts",
+        "-t",
+        "localhost/built2",
+        ctx.to_str().unwrap(),
+    ]);
+    let all = format!("{}{}", r.stdout, r.stderr);
+    assert!(all.contains("built-unused"), "{all}");
+    let out = st
+        .ok(&["run", "--rm", "localhost/built2", "cat", "/out"])
+        .stdout;
+    assert_eq!(out.lines().last(), Some("no-hosts"), "{out}{all}");
+    let r = st.run(&[
+        "builder",
+        "bud",
+        "--no-hosts",
+        "--add-host",
+        "a:1.2.3.4",
+        ctx.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 125);
+    assert!(
+        r.stderr.contains("--no-hosts and --add-host"),
+        "{}",
+        r.stderr
+    );
+    st.ok(&["manifest", "rm", "localhost/blist"]);
+    st.ok(&["rmi", "-f", "localhost/built", "localhost/built2"]);
+    st.assert_clean();
+}

@@ -82,6 +82,9 @@ pub(super) fn step_key(
     if let Some(t) = req.timestamp {
         put(&format!("timestamp {t}"));
     }
+    for p in run_flags(req) {
+        put(&p);
+    }
     let Some(inst) = inst else {
         return Ok(d.finish().hex().to_string());
     };
@@ -121,14 +124,36 @@ pub(super) fn step_key(
     Ok(d.finish().hex().to_string())
 }
 
+/// What the build's flags give every RUN (`--env`, limits, hosts, DNS,
+/// capabilities …), as cache key parts; none when none is given, so that
+/// keys made before these flags stand.
+fn run_flags(req: &BuildRequest) -> Vec<String> {
+    let mut parts = Vec::new();
+    // --env: every RUN sees it, the target's config holds it.
+    if !req.env.is_empty() {
+        parts.push(format!("env {:?}", req.env));
+    }
+    let given = serde_json::to_value(&req.run_with).ok();
+    if given != serde_json::to_value(berth_engine::spec::ProcessOptions::default()).ok() {
+        parts.push(format!("run {}", given.unwrap_or_default()));
+    }
+    parts
+}
+
 /// A target stage's last key, with what only the target gets: labels,
 /// annotations, format, squash and tags.
 pub(super) fn target_key(end: &str, req: &BuildRequest) -> String {
     let mut d = Digester::new(Algorithm::Sha256);
     d.update(
         format!(
-            "{end}\0{:?}\0{:?}\0{}\0{}\0{:?}",
-            req.labels, req.annotations, req.docker_format, req.squash, req.tags
+            "{end}\0{:?}\0{:?}\0{}\0{}\0{:?}\0{:?}\0{}",
+            req.labels,
+            req.annotations,
+            req.docker_format,
+            req.squash,
+            req.tags,
+            req.env,
+            req.omit_history
         )
         .as_bytes(),
     );
@@ -161,6 +186,9 @@ pub(super) fn cache_key(
     put(&format!("{:?}", x.ignore));
     if let Some(t) = req.timestamp {
         put(&format!("timestamp {t}"));
+    }
+    for p in run_flags(req) {
+        put(&p);
     }
     if s.is_target {
         put(&format!("{:?}", req.labels));

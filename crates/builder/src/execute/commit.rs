@@ -41,6 +41,13 @@ pub(super) fn commit(
         for (k, v) in &req.labels {
             config["Labels"][k] = json!(v);
         }
+        if !req.env.is_empty() {
+            let edits = req
+                .env
+                .iter()
+                .map(|(k, v)| berth_image::config_edit::ConfigEdit::Env(k.clone(), v.clone()));
+            berth_image::config_edit::apply_to_value(&mut config, edits);
+        }
         if !req.docker_format {
             dropped = crate::builder::drop_docker_only(&mut config);
         }
@@ -82,7 +89,7 @@ pub(super) fn commit(
         timestamp: req.timestamp,
         image_fields: Vec::new(),
         history: Vec::new(),
-        omit_history: false,
+        omit_history: is_target && req.omit_history,
     };
     for d in dropped {
         progress::dropped(log, d);

@@ -92,6 +92,12 @@ impl StageState {
         network: Option<berth_engine::network::NetworkMode>,
     ) -> Result<i32, BuildError> {
         let mut env: Vec<String> = self.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        // --env's, under the stage's own ENV.
+        for (k, v) in &x.req.env {
+            if self.env.get(k).is_none() {
+                env.push(format!("{k}={v}"));
+            }
+        }
         for (k, v) in self.args.iter() {
             if self.env.get(k).is_none() {
                 env.push(format!("{k}={v}"));
@@ -121,7 +127,7 @@ impl StageState {
             runtime_flags: x.req.runtime_flags.clone(),
             runtime: x.req.runtime.clone(),
             id_map: x.req.id_map.clone(),
-            ..Default::default()
+            ..x.req.run_with.clone()
         };
         run::run_container(x.store, &info).map_err(BuildError::Run)
     }

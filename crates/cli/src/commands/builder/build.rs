@@ -148,6 +148,53 @@ pub struct BuildArgs {
     /// build's image always goes here.
     #[arg(long)]
     load: bool,
+    /// Accepted for buildah's scripts: intermediate containers are always
+    /// removed, whether the build succeeds or not.
+    #[arg(long)]
+    force_rm: bool,
+    #[command(flatten)]
+    isolation: super::Isolation,
+    /// A capability every RUN gets.
+    #[arg(long)]
+    cap_add: Vec<String>,
+    /// A capability every RUN goes without.
+    #[arg(long)]
+    cap_drop: Vec<String>,
+    /// A host device for every RUN, HOST[:CONTAINER][:PERMISSIONS].
+    #[arg(long)]
+    device: Vec<String>,
+    /// Limits, /dev/shm, hosts, DNS and namespaces of every RUN.
+    #[command(flatten)]
+    run_with: super::RunWith,
+    /// Do not make /etc/hosts for RUN: the image's stays.
+    #[arg(long)]
+    no_hosts: bool,
+    /// NAME=VALUE (or NAME: this environment's value) in every RUN's
+    /// environment and in the built image's config.
+    #[arg(long)]
+    env: Vec<String>,
+    /// The first stage's base image instead of its FROM's.
+    #[arg(long)]
+    from: Option<String>,
+    /// Write no history into the built image.
+    #[arg(long)]
+    omit_history: bool,
+    /// Accepted as buildah's, either way: berth writes no identity label.
+    #[arg(long)]
+    identity_label: bool,
+    /// Build only the stages the target needs (default); =false builds
+    /// every stage up to it.
+    #[arg(long, default_value = "true")]
+    skip_unused_stages: bool,
+    /// Attempts for a failed pull of a base image (default 3).
+    #[arg(long)]
+    retry: Option<u32>,
+    /// The pause between them (2s, 500ms; default: a growing one).
+    #[arg(long)]
+    retry_delay: Option<String>,
+    /// Add the built image to this manifest list (made when there is none).
+    #[arg(long)]
+    manifest: Option<String>,
     /// The build context directory (default: the first -f file's, else here).
     context: Option<PathBuf>,
     /// Run as buildah's `build` (`berth builder build`), not podman's.
@@ -217,7 +264,36 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
         .map(|s| inputs::secret(s))
         .collect::<Result<BTreeMap<_, _>, _>>()
         .map_err(exit::podman)?;
+    let mut run_with = berth_engine::spec::ProcessOptions {
+        cap_add: a.cap_add.clone(),
+        cap_drop: a.cap_drop.clone(),
+        devices: a.device.clone(),
+        no_hosts: a.no_hosts,
+        ..Default::default()
+    };
+    a.run_with.apply(&mut run_with)?;
+    if a.no_hosts && !run_with.add_hosts.is_empty() {
+        return Err(exit::usage(
+            125,
+            "--no-hosts and --add-host conflict, can not be used together",
+        ));
+    }
+    let build_env = a
+        .env
+        .iter()
+        .filter_map(|e| match e.split_once('=') {
+            Some((k, v)) => Some((k.to_string(), v.to_string())),
+            None => std::env::var(e).ok().map(|v| (e.clone(), v)),
+        })
+        .collect();
+    let retry_delay = super::retry_delay(a.retry_delay.as_deref())?;
     let req = berth_builder::execute::BuildRequest {
+        run_with,
+        env: build_env,
+        from: a.from.clone(),
+        all_stages: !a.skip_unused_stages,
+        omit_history: a.omit_history,
+        manifest: a.manifest.clone(),
         containerfile: text,
         file_name: name,
         context: std::fs::canonicalize(&context).map_err(|e| exit::podman(e.to_string()))?,
@@ -286,6 +362,8 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
         } else {
             berth_engine::PullBool::AlwaysNever
         },
+        retry: a.retry,
+        retry_delay,
         ..Default::default()
     };
     for image in berth_builder::execute::images_needed(&req).map_err(exit::build)? {

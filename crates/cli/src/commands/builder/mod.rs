@@ -253,6 +253,87 @@ impl Namespaces {
     }
 }
 
+/// What buildah's `from` and `build` give every command run in the container
+/// (`run`, RUN): limits, /dev/shm, hosts and DNS, namespaces.
+#[derive(Args)]
+pub(crate) struct RunWith {
+    /// Memory, swap and CPU limits (-m 512m, --memory-swap, -c/--cpu-shares,
+    /// --cpuset-cpus, --cpuset-mems …).
+    #[command(flatten)]
+    pub(crate) resources: crate::commands::container::flags::ResourceFlags,
+    /// The CPU CFS period, in microseconds.
+    #[arg(long)]
+    pub(crate) cpu_period: Option<u64>,
+    /// The CPU CFS quota, in microseconds a period.
+    #[arg(long, allow_hyphen_values = true)]
+    pub(crate) cpu_quota: Option<i64>,
+    /// The cgroup each command's nests under.
+    #[arg(long)]
+    pub(crate) cgroup_parent: Option<String>,
+    /// Size of /dev/shm (default 64m).
+    #[arg(long)]
+    pub(crate) shm_size: Option<String>,
+    /// HOST:IP in /etc/hosts.
+    #[arg(long)]
+    pub(crate) add_host: Vec<String>,
+    /// A DNS server of /etc/resolv.conf.
+    #[arg(long)]
+    pub(crate) dns: Vec<String>,
+    /// A search domain of /etc/resolv.conf.
+    #[arg(long)]
+    pub(crate) dns_search: Vec<String>,
+    /// An option of /etc/resolv.conf.
+    #[arg(long)]
+    pub(crate) dns_option: Vec<String>,
+    /// --pid/--ipc/--uts/--cgroupns: host or private.
+    #[command(flatten)]
+    pub(crate) namespaces: Namespaces,
+}
+
+impl RunWith {
+    /// Sets what was given over `o`.
+    pub(crate) fn apply(&self, o: &mut berth_engine::spec::ProcessOptions) -> CmdResult {
+        let [pid, ipc, uts, cgroupns] = self.namespaces.modes()?;
+        for (field, mode) in [
+            (&mut o.pid, pid),
+            (&mut o.ipc, ipc),
+            (&mut o.uts, uts),
+            (&mut o.cgroupns, cgroupns),
+        ] {
+            if let Some(m) = mode {
+                *field = m;
+            }
+        }
+        if let Some(s) = &self.shm_size {
+            let size = s
+                .parse()
+                .map_err(|source| berth_engine::spec::SpecError::ShmSize {
+                    size: s.to_string(),
+                    source,
+                });
+            o.shm_size = Some(size.map_err(exit::podman)?);
+        }
+        o.cpu_period = self.cpu_period.or(o.cpu_period);
+        o.cpu_quota = self.cpu_quota.or(o.cpu_quota);
+        o.cgroup_parent = self.cgroup_parent.clone().or(o.cgroup_parent.take());
+        o.add_hosts.extend(self.add_host.iter().cloned());
+        o.dns.extend(self.dns.iter().cloned());
+        o.dns_search.extend(self.dns_search.iter().cloned());
+        o.dns_options.extend(self.dns_option.iter().cloned());
+        self.resources.clone().update()?.apply_to(o);
+        Ok(())
+    }
+}
+
+/// `--retry-delay 2s` (Go's durations: 500ms, 1m30s).
+pub(crate) fn retry_delay(flag: Option<&str>) -> Result<Option<std::time::Duration>, Failure> {
+    flag.map(|d| {
+        berth_engine::health::parse_duration(d)
+            .map_err(|e| exit::usage(125, format!("--retry-delay {d}: {e}")))
+    })
+    .transpose()
+}
+
 /// A `--pid/--ipc/--uts/--cgroupns` value as buildah takes it: `host` or
 /// `private`; a namespace's path to join is refused, as berth joins none.
 fn namespace(

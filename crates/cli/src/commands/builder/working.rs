@@ -68,40 +68,12 @@ pub(crate) struct FromArgs {
     /// The network of every `run` (as run's --network; default none).
     #[arg(long, alias = "net")]
     pub(crate) network: Option<String>,
-    /// --pid/--ipc/--uts/--cgroupns of every `run`.
-    #[command(flatten)]
-    pub(crate) namespaces: super::Namespaces,
     /// host (the only one without --userns-uid-map): the user namespace.
     #[arg(long)]
     pub(crate) userns: Option<String>,
-    /// Memory, swap and CPU limits of every `run` (-m 512m, --memory-swap,
-    /// -c/--cpu-shares, --cpuset-cpus, --cpuset-mems …).
+    /// Limits, /dev/shm, hosts, DNS and namespaces of every `run`.
     #[command(flatten)]
-    pub(crate) resources: crate::commands::container::flags::ResourceFlags,
-    /// The CPU CFS period of every `run`, in microseconds.
-    #[arg(long)]
-    pub(crate) cpu_period: Option<u64>,
-    /// The CPU CFS quota of every `run`, in microseconds per period.
-    #[arg(long)]
-    pub(crate) cpu_quota: Option<i64>,
-    /// The cgroup every `run`'s nests under.
-    #[arg(long)]
-    pub(crate) cgroup_parent: Option<String>,
-    /// Size of every `run`'s /dev/shm (default 64m).
-    #[arg(long)]
-    pub(crate) shm_size: Option<String>,
-    /// HOST:IP in every `run`'s /etc/hosts.
-    #[arg(long)]
-    pub(crate) add_host: Vec<String>,
-    /// A DNS server of every `run`'s /etc/resolv.conf.
-    #[arg(long)]
-    pub(crate) dns: Vec<String>,
-    /// A search domain of every `run`'s /etc/resolv.conf.
-    #[arg(long)]
-    pub(crate) dns_search: Vec<String>,
-    /// An option of every `run`'s /etc/resolv.conf.
-    #[arg(long)]
-    pub(crate) dns_option: Vec<String>,
+    pub(crate) run_with: super::RunWith,
     /// A capability every `run` gets.
     #[arg(long)]
     pub(crate) cap_add: Vec<String>,
@@ -203,34 +175,9 @@ pub(super) fn from(store_args: &StoreArgs, a: FromArgs) -> CmdResult {
             ));
         }
     }
-    let [pid, ipc, uts, cgroupns] = a.namespaces.modes()?;
-    let shm_size = a
-        .shm_size
-        .as_deref()
-        .map(|s| {
-            s.parse()
-                .map_err(|source| berth_engine::spec::SpecError::ShmSize {
-                    size: s.to_string(),
-                    source,
-                })
-        })
-        .transpose()
-        .map_err(exit::podman)?;
     let mut run_with = berth_engine::spec::ProcessOptions {
         network: crate::commands::container::spec_flags::network_mode(a.network.as_deref())?
             .unwrap_or(berth_engine::network::NetworkMode::None),
-        pid: pid.unwrap_or_default(),
-        ipc: ipc.unwrap_or_default(),
-        uts: uts.unwrap_or_default(),
-        cgroupns: cgroupns.unwrap_or_default(),
-        cpu_period: a.cpu_period,
-        cpu_quota: a.cpu_quota,
-        cgroup_parent: a.cgroup_parent.clone(),
-        shm_size,
-        add_hosts: a.add_host.clone(),
-        dns: a.dns.clone(),
-        dns_search: a.dns_search.clone(),
-        dns_options: a.dns_option.clone(),
         cap_add: a.cap_add.clone(),
         cap_drop: a.cap_drop.clone(),
         volumes: crate::commands::container::spec_flags::volume_flags(&a.volume)?,
@@ -241,15 +188,8 @@ pub(super) fn from(store_args: &StoreArgs, a: FromArgs) -> CmdResult {
             .map_err(exit::podman)?,
         ..Default::default()
     };
-    a.resources.update()?.apply_to(&mut run_with);
-    let retry_delay = a
-        .retry_delay
-        .as_deref()
-        .map(|d| {
-            berth_engine::health::parse_duration(d)
-                .map_err(|e| exit::usage(125, format!("--retry-delay {d}: {e}")))
-        })
-        .transpose()?;
+    a.run_with.apply(&mut run_with)?;
+    let retry_delay = super::retry_delay(a.retry_delay.as_deref())?;
     let store = store_args.open()?;
     // What to make it from: the name, or the ID an image from another
     // transport (oci:, dir: …) was copied in as.
