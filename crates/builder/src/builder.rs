@@ -590,6 +590,11 @@ pub struct CopySpec {
     /// `add`: local archives are unpacked.
     pub add: bool,
     pub cwd: PathBuf,
+    /// `--contextdir`: host sources are read inside it (a source outside it
+    /// is refused), and its .containerignore (or `ignore_file`) excludes.
+    pub context_dir: Option<PathBuf>,
+    /// `--ignorefile` (with `context_dir`).
+    pub ignore_file: Option<PathBuf>,
 }
 
 /// `copy`/`add`: the sources into the container's root, through the layer
@@ -615,11 +620,13 @@ pub fn copy(store: &Arc<Store>, b: &Builder, spec: &CopySpec) -> Result<String, 
                 Some(store.mount(&id)?)
             }
         };
-        let (root, sources): (PathBuf, Vec<String>) = match &from_root {
-            Some(r) => (r.clone(), spec.sources.clone()),
+        let (root, sources): (PathBuf, Vec<String>) = match (&from_root, &spec.context_dir) {
+            (Some(r), _) => (r.clone(), spec.sources.clone()),
+            // Sources inside the context directory, as paths in it.
+            (None, Some(dir)) => (dir.clone(), in_context(dir, &spec.cwd, &spec.sources)?),
             // Host paths, made absolute: the copy then reads them under `/`;
             // URLs are downloaded.
-            None => (
+            (None, None) => (
                 PathBuf::from("/"),
                 spec.sources
                     .iter()
@@ -660,8 +667,24 @@ pub fn copy(store: &Arc<Store>, b: &Builder, spec: &CopySpec) -> Result<String, 
             true => CopyKind::Add,
             false => CopyKind::Fetch,
         };
-        copy_files(&root, None, &files, &rootfs, &workdir, owner, mode, kind)
-            .map_err(BuildError::from)
+        let ignore = match (&spec.context_dir, &from_root) {
+            (Some(dir), None) => Some(crate::execute::load_ignore(
+                dir,
+                spec.ignore_file.as_deref(),
+            )?),
+            _ => None,
+        };
+        copy_files(
+            &root,
+            ignore.as_ref(),
+            &files,
+            &rootfs,
+            &workdir,
+            owner,
+            mode,
+            kind,
+        )
+        .map_err(BuildError::from)
     })();
     if let Some((id, temporary)) = lent {
         let _ = store.unmount(&id, false);
@@ -671,6 +694,43 @@ pub fn copy(store: &Arc<Store>, b: &Builder, spec: &CopySpec) -> Result<String, 
     }
     let _ = store.unmount(&b.id, false);
     result
+}
+
+/// Host sources as paths inside `dir` (`--contextdir`); URLs as they are.
+fn in_context(dir: &Path, cwd: &Path, sources: &[String]) -> Result<Vec<String>, BuildError> {
+    sources
+        .iter()
+        .map(|s| {
+            if is_url(s) {
+                return Ok(s.clone());
+            }
+            let abs = PathBuf::from(absolute(cwd, s));
+            abs.strip_prefix(dir)
+                .map(|r| match r.as_os_str().is_empty() {
+                    true => ".".to_string(),
+                    false => r.to_string_lossy().into_owned(),
+                })
+                .map_err(|_| crate::error::CopyError::OutsideContext(s.clone()).into())
+        })
+        .collect()
+}
+
+impl Builder {
+    /// `copy/add --add-history`: an entry as buildah writes it, `/bin/sh -c
+    /// #(nop) COPY file:DIGEST` (`dir:` for one directory, `multi:` for
+    /// several sources).
+    pub fn add_copy_history(&mut self, spec: &CopySpec, digest: &str) {
+        let kind = match spec.sources.as_slice() {
+            [one] if Path::new(&absolute(&spec.cwd, one)).is_dir() => "dir",
+            [_] => "file",
+            _ => "multi",
+        };
+        let verb = if spec.add { "ADD" } else { "COPY" };
+        self.history.push(history_entry(format!(
+            "/bin/sh -c #(nop) {verb} {kind}:{digest} in {} ",
+            spec.dest
+        )));
+    }
 }
 
 fn absolute(cwd: &Path, s: &str) -> String {

@@ -42,6 +42,7 @@ use berth_storage::Store;
 
 pub(crate) use self::add::is_url;
 pub(crate) use self::base::scratch;
+pub(crate) use self::context::load_ignore;
 pub(crate) use self::copy::{CopyKind, Owner, copy_files, parse_mode};
 pub use self::driver::build;
 pub use crate::error::BuildError;

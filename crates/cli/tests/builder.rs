@@ -2287,3 +2287,192 @@ fn bud_takes_buildahs_run_and_image_flags() {
     st.ok(&["rmi", "-f", "localhost/built", "localhost/built2"]);
     st.assert_clean();
 }
+
+/// buildah's smaller flags: containers --filter, mount --json, umount --all,
+/// rmi --prune, images --history, copy --contextdir/--ignorefile/--add-history,
+/// push's and pull's, manifest create --amend and manifest push --format.
+#[test]
+fn buildahs_smaller_flags_do_what_buildahs_do() {
+    let st = Store::new();
+    let c = st
+        .ok(&[
+            "builder",
+            "from",
+            "-q",
+            "--name",
+            "flt-one",
+            "localhost/bb:1",
+        ])
+        .stdout;
+    let c = c.trim();
+    let names = |filter: &str| {
+        let f = format!("--filter={filter}");
+        st.ok(&[
+            "builder",
+            "containers",
+            &f,
+            "--format",
+            "{{.ContainerName}}",
+        ])
+        .stdout
+    };
+    assert_eq!(names("name=flt"), "flt-one\n");
+    assert_eq!(names("name=other"), "");
+    assert_eq!(names("ancestor=localhost/bb"), "flt-one\n");
+    assert_eq!(names("ancestor=bb:1,name=flt"), "flt-one\n");
+    let r = st.run(&["builder", "containers", "--filter", "bogus=1"]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    // mount --json: the mount point alone for one container, with the name
+    // when listing; umount --all unmounts them all.
+    let one = json(&st.ok(&["builder", "mount", "--json", c]).stdout);
+    let point = one[0]["mountPoint"].as_str().unwrap().to_string();
+    assert!(one[0].get("container").is_none(), "{one}");
+    let all = json(&st.ok(&["builder", "mount", "--json"]).stdout);
+    assert_eq!(
+        all,
+        serde_json::json!([{"container": "flt-one", "mountPoint": point}])
+    );
+    let id = st.ok(&["builder", "umount", "--all"]).stdout;
+    assert_eq!(id.trim().len(), 64, "{id}");
+    assert_eq!(st.ok(&["builder", "mount"]).stdout, "");
+    // copy --contextdir: its ignore file excludes; a source outside is refused.
+    st.write("ctx/d/a.txt", "a\n");
+    st.write("ctx/d/b.log", "b\n");
+    let ignore = st.write("ctx/.ig", "d/*.log\n");
+    let ctx = st.path("ctx");
+    let d = st.path("ctx/d");
+    st.ok(&[
+        "builder",
+        "copy",
+        "-q",
+        "--add-history",
+        "--contextdir",
+        ctx.to_str().unwrap(),
+        "--ignorefile",
+        ignore.to_str().unwrap(),
+        c,
+        d.to_str().unwrap(),
+        "/dst",
+    ]);
+    let ls = st.ok(&["builder", "run", c, "--", "ls", "/dst"]).stdout;
+    assert_eq!(ls, "a.txt\n");
+    let outside = st.write("elsewhere/x", "x\n");
+    let r = st.run(&[
+        "builder",
+        "copy",
+        "--contextdir",
+        ctx.to_str().unwrap(),
+        c,
+        outside.to_str().unwrap(),
+        "/x",
+    ]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    let r = st.run(&[
+        "builder",
+        "copy",
+        "--ignorefile",
+        ignore.to_str().unwrap(),
+        c,
+        d.to_str().unwrap(),
+        "/y",
+    ]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    // The copy's history entry, then a dangling image for rmi --prune.
+    st.ok(&["builder", "commit", "-q", c, "localhost/flags"]);
+    let cfg = image_config(&st, "localhost/flags");
+    let history = cfg["history"].as_array().unwrap();
+    let copied = history[history.len() - 2]["created_by"].as_str().unwrap();
+    assert!(
+        copied.starts_with("/bin/sh -c #(nop) COPY dir:"),
+        "{copied}"
+    );
+    let old = st
+        .ok(&["images", "-q", "--no-trunc", "localhost/flags"])
+        .stdout;
+    st.ok(&["builder", "commit", "-q", c, "localhost/flags"]);
+    let pruned = st.ok(&["builder", "rmi", "--prune"]).stdout;
+    assert_eq!(
+        pruned.trim(),
+        old.trim().trim_start_matches("sha256:"),
+        "{pruned}"
+    );
+    // images --history: the other names an image has had.
+    st.ok(&["tag", "localhost/flags", "localhost/flags2"]);
+    let table = st.ok(&["builder", "images", "--history"]).stdout;
+    let head = table.lines().next().unwrap();
+    assert!(head.ends_with("HISTORY"), "{table}");
+    let row = table
+        .lines()
+        .find(|l| l.starts_with("localhost/flags2"))
+        .unwrap();
+    assert!(row.ends_with("localhost/flags:latest"), "{table}");
+    // push: uncompressed layers; pull: signatures are never kept anyway.
+    let out = st.path("pushed");
+    let dest = format!("oci:{}:t", out.display());
+    st.ok(&[
+        "builder",
+        "push",
+        "-q",
+        "--disable-compression",
+        "--compression-level",
+        "5",
+        "--remove-signatures",
+        "--retry-delay",
+        "1s",
+        "localhost/flags",
+        &dest,
+    ]);
+    let m = oci_manifest(&out, "t");
+    assert!(
+        m["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|l| l["mediaType"] == "application/vnd.oci.image.layer.v1.tar"),
+        "{m}"
+    );
+    st.ok(&["builder", "pull", "-q", "--remove-signatures", &dest]);
+    // Lists: --amend adds to one already there; push --format v2s2; buildah's
+    // push takes a list, and --rm removes it after.
+    st.ok(&["manifest", "create", "localhost/flist"]);
+    let r = st.run(&["manifest", "create", "localhost/flist"]);
+    assert_eq!(r.code, 125);
+    st.ok(&[
+        "manifest",
+        "create",
+        "--amend",
+        "localhost/flist",
+        "localhost/flags",
+    ]);
+    let list = json(&st.ok(&["manifest", "inspect", "localhost/flist"]).stdout);
+    assert_eq!(list["manifests"].as_array().unwrap().len(), 1, "{list}");
+    let dir = st.path("listdir");
+    st.ok(&[
+        "manifest",
+        "push",
+        "-q",
+        "--format",
+        "v2s2",
+        "--remove-signatures",
+        "localhost/flist",
+        &format!("dir:{}", dir.display()),
+    ]);
+    let top = json(&std::fs::read_to_string(dir.join("manifest.json")).unwrap());
+    assert_eq!(
+        top["mediaType"],
+        "application/vnd.docker.distribution.manifest.list.v2+json"
+    );
+    let layout = st.path("listoci");
+    st.ok(&[
+        "builder",
+        "push",
+        "-q",
+        "--all",
+        "--rm",
+        "localhost/flist",
+        &format!("oci:{}:t", layout.display()),
+    ]);
+    assert_eq!(st.run(&["manifest", "exists", "localhost/flist"]).code, 1);
+    st.ok(&["builder", "rm", c]);
+    st.assert_clean();
+}

@@ -44,10 +44,10 @@ pub(crate) enum BuilderCommand {
     /// Write a working container's changes as a new image: one new layer.
     Commit(CommitArgs),
     /// Mount a working container's root and print where.
-    Mount(NameArgs),
+    Mount(list::MountArgs),
     /// Unmount a working container's root.
     #[command(alias = "unmount")]
-    Umount(NameArgs),
+    Umount(list::UmountArgs),
     /// Remove working containers.
     #[command(alias = "delete")]
     Rm(RmArgs),
@@ -136,6 +136,16 @@ pub(crate) struct CopyArgs {
     /// Print nothing (not the content digest).
     #[arg(short, long)]
     pub(crate) quiet: bool,
+    /// A history entry for the copy (default: $BUILDAH_HISTORY).
+    #[arg(long, env = "BUILDAH_HISTORY")]
+    pub(crate) add_history: bool,
+    /// Host sources are read inside this directory, its .containerignore
+    /// excluding.
+    #[arg(long)]
+    pub(crate) contextdir: Option<PathBuf>,
+    /// Exclude what this file's patterns match (needs --contextdir).
+    #[arg(long, requires = "contextdir")]
+    pub(crate) ignorefile: Option<PathBuf>,
     pub(crate) container: String,
     /// SOURCE... [DEST] (DEST defaults to the working directory).
     #[arg(required = true)]
@@ -375,8 +385,8 @@ pub fn run(store_args: &StoreArgs, a: BuilderArgs) -> Result<i32, Failure> {
         BuilderCommand::Add(a) => copy(store_args, a, true).map(|_| 0),
         BuilderCommand::Config(a) => config(store_args, a).map(|_| 0),
         BuilderCommand::Commit(a) => commit(store_args, a).map(|_| 0),
-        BuilderCommand::Mount(a) => mount(store_args, a, true).map(|_| 0),
-        BuilderCommand::Umount(a) => mount(store_args, a, false).map(|_| 0),
+        BuilderCommand::Mount(a) => mount(store_args, a).map(|_| 0),
+        BuilderCommand::Umount(a) => list::umount(store_args, a).map(|_| 0),
         BuilderCommand::Rm(a) => rm(store_args, a).map(|_| 0),
         BuilderCommand::Containers(a) => containers(store_args, a).map(|_| 0),
         BuilderCommand::Inspect(a) => inspect(store_args, a).map(|_| 0),
@@ -411,7 +421,7 @@ pub fn run(store_args: &StoreArgs, a: BuilderArgs) -> Result<i32, Failure> {
 
 fn copy(store_args: &StoreArgs, a: CopyArgs, add: bool) -> CmdResult {
     let store = store_args.open()?;
-    let b = Builder::load(&store, &a.container).map_err(exit::build)?;
+    let mut b = Builder::load(&store, &a.container).map_err(exit::build)?;
     let mut paths = a.paths;
     // One path copies into the working directory, as buildah does.
     let dest = if paths.len() > 1 {
@@ -444,8 +454,20 @@ fn copy(store_args: &StoreArgs, a: CopyArgs, add: bool) -> CmdResult {
         from,
         add,
         cwd: std::env::current_dir().map_err(exit::podman)?,
+        context_dir: a
+            .contextdir
+            .map(|d| {
+                std::fs::canonicalize(&d)
+                    .map_err(|e| exit::podman(format!("--contextdir {}: {e}", d.display())))
+            })
+            .transpose()?,
+        ignore_file: a.ignorefile,
     };
     let digest = builder::copy(&store, &b, &spec).map_err(exit::build)?;
+    if a.add_history {
+        b.add_copy_history(&spec, &digest);
+        b.save(&store).map_err(exit::build)?;
+    }
     if !a.quiet {
         println!("{digest}");
     }

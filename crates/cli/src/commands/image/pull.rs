@@ -12,6 +12,10 @@ use std::path::{Path, PathBuf};
 
 #[derive(Args)]
 pub struct PullArgs {
+    /// Accepted for buildah's scripts: the store keeps no signatures, so a
+    /// pull never copies them (the trust policy is checked all the same).
+    #[arg(long)]
+    pub(crate) remove_signatures: bool,
     /// Pull every tag of the repository.
     #[arg(short, long)]
     pub(crate) all_tags: bool,
