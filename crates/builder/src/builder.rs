@@ -413,6 +413,9 @@ pub struct RunSpec {
     /// `--mount type=cache,…`: directories kept across runs (and builds: the
     /// same store as RUN --mount=type=cache).
     pub caches: Vec<crate::mount::MountSpec>,
+    /// `--runtime` and `--runtime-flag`s for this command (none: from's).
+    pub runtime: Option<String>,
+    pub runtime_flags: Vec<String>,
 }
 
 impl RunSpec {
@@ -553,6 +556,11 @@ fn run_prepared(
         uts: spec.uts.clone().unwrap_or(stored.uts),
         cgroupns: spec.cgroupns.clone().unwrap_or(stored.cgroupns),
         no_hosts: spec.no_hosts || stored.no_hosts,
+        runtime: spec.runtime.clone().or(stored.runtime.clone()),
+        runtime_flags: match spec.runtime_flags.is_empty() {
+            true => stored.runtime_flags.clone(),
+            false => spec.runtime_flags.clone(),
+        },
         tty: spec.terminal,
         labels: vec![format!("{LABEL}=true")],
         // The run's own capability flags over from's.
@@ -716,6 +724,12 @@ fn in_context(dir: &Path, cwd: &Path, sources: &[String]) -> Result<Vec<String>,
 }
 
 impl Builder {
+    /// `run --add-history`: `/bin/sh -c ARGS`, as buildah writes it.
+    pub fn add_run_history(&mut self, args: &[String]) {
+        self.history
+            .push(history_entry(format!("/bin/sh -c {}", args.join(" "))));
+    }
+
     /// `copy/add --add-history`: an entry as buildah writes it, `/bin/sh -c
     /// #(nop) COPY file:DIGEST` (`dir:` for one directory, `multi:` for
     /// several sources).

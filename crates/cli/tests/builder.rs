@@ -1877,6 +1877,27 @@ fn run_takes_overlay_volumes_caches_and_buildahs_namespace_flags() {
     let r = st.run(&["create", "-v", &o, "localhost/bb:1", "true"]);
     assert_eq!(r.code, 125);
     assert!(r.stderr.contains("builder run"), "{}", r.stderr);
+    // --add-history: the command in the image's history, as buildah writes it.
+    st.ok(&[
+        "builder",
+        "run",
+        "--add-history",
+        c,
+        "--",
+        "sh",
+        "-c",
+        "echo x",
+    ]);
+    st.ok(&["builder", "commit", "-q", c, "localhost/ran"]);
+    let cfg = image_config(&st, "localhost/ran");
+    let history = cfg["history"].as_array().unwrap();
+    assert_eq!(
+        history[history.len() - 2]["created_by"],
+        "/bin/sh -c sh -c echo x"
+    );
+    let r = st.run(&["builder", "run", "--no-pivot", c, "true"]);
+    assert_eq!(r.code, 125);
+    assert!(r.stderr.contains("pivot"), "{}", r.stderr);
     st.ok(&["builder", "rm", c]);
     st.assert_clean();
 }

@@ -146,6 +146,12 @@ pub(crate) struct RunArgs {
     /// Run on a terminal.
     #[arg(short, long, alias = "tty")]
     pub(crate) terminal: bool,
+    /// A history entry for the command (default: $BUILDAH_HISTORY).
+    #[arg(long, env = "BUILDAH_HISTORY")]
+    pub(crate) add_history: bool,
+    /// Refused: berth always pivots into the container's root.
+    #[arg(long)]
+    pub(crate) no_pivot: bool,
     pub(crate) container: String,
     /// The command (after `--`).
     #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
@@ -231,8 +237,18 @@ pub(super) fn from(store_args: &StoreArgs, a: FromArgs) -> CmdResult {
 
 pub(super) fn run_in(store_args: &StoreArgs, a: RunArgs) -> Result<i32, Failure> {
     crate::exit::protect_self()?;
+    if a.no_pivot {
+        return Err(exit::usage(
+            125,
+            "--no-pivot: berth always pivots into the container's root (pivot_root), never only chroots",
+        ));
+    }
     let store = store_args.open()?;
-    let b = Builder::load(&store, &a.container).map_err(exit::build)?;
+    let mut b = Builder::load(&store, &a.container).map_err(exit::build)?;
+    if a.add_history {
+        b.add_run_history(&a.command);
+        b.save(&store).map_err(exit::build)?;
+    }
     let volumes = crate::commands::container::spec_flags::volume_flags(&a.volume)?;
     let mut spec = RunSpec {
         args: a.command,
@@ -248,7 +264,8 @@ pub(super) fn run_in(store_args: &StoreArgs, a: RunArgs) -> Result<i32, Failure>
         devices: a.device,
         terminal: a.terminal,
         no_hosts: a.no_hosts,
-        caches: Vec::new(),
+        runtime: store_args.runtime.clone(),
+        runtime_flags: store_args.runtime_flag.clone(),
         ..Default::default()
     };
     [spec.pid, spec.ipc, spec.uts, spec.cgroupns] = a.namespaces.modes()?;
