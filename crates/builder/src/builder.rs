@@ -808,6 +808,8 @@ pub struct CommitSpec {
     /// `--manifest LIST`: the new image is added to this manifest list (made
     /// when there is none).
     pub manifest: Option<String>,
+    /// `--unsetenv NAME`: the image goes without these variables.
+    pub unsetenv: Vec<String>,
 }
 
 /// The config fields only Docker's format has; an OCI commit drops them.
@@ -859,6 +861,10 @@ pub fn commit(
         });
     }
     let mut config = b.config.clone();
+    apply_to_value(
+        &mut config,
+        spec.unsetenv.iter().cloned().map(ConfigEdit::RemoveEnv),
+    );
     let dropped = if spec.docker {
         Vec::new()
     } else {

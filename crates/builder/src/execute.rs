@@ -118,6 +118,12 @@ pub struct BuildRequest {
     /// `--manifest LIST`: the built image is added to this list (made when
     /// there is none).
     pub manifest: Option<String>,
+    /// `--unsetenv NAME`: the built image goes without these variables.
+    pub unsetenv: Vec<String>,
+    /// `--os-feature`s the built image needs besides its base's, and
+    /// `--os-version` instead of its base's.
+    pub os_features: Vec<String>,
+    pub os_version: Option<String>,
 }
 
 impl BuildRequest {

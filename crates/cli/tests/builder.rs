@@ -2128,6 +2128,7 @@ fn commit_takes_a_timestamp_a_manifest_list_and_an_archive() {
     let c = st.ok(&["builder", "from", "-q", "localhost/bb:1"]).stdout;
     let c = c.trim();
     st.ok(&["builder", "run", c, "--", "sh", "-c", "echo x > /made"]);
+    st.ok(&["builder", "config", "--env", "GONE=1", "--env", "KEPT=1", c]);
     st.ok(&[
         "builder",
         "commit",
@@ -2138,12 +2139,16 @@ fn commit_takes_a_timestamp_a_manifest_list_and_an_archive() {
         "--identity-label=false",
         "--manifest",
         "localhost/list",
+        "--unsetenv",
+        "GONE",
         c,
         "localhost/stamped",
     ]);
     let cfg = image_config(&st, "localhost/stamped");
     assert_eq!(cfg["created"], "1970-01-01T00:16:40Z");
     assert!(cfg.get("history").is_none(), "{cfg}");
+    let env = cfg["config"]["Env"].as_array().cloned().unwrap_or_default();
+    assert_eq!(env, [serde_json::json!("KEPT=1")], "{cfg}");
     let entries = last_layer_entries(&st, "localhost/stamped");
     assert!(entries.iter().any(|(p, _)| p == "made"), "{entries:?}");
     assert!(entries.iter().all(|(_, t)| *t == 1000), "{entries:?}");
@@ -2208,6 +2213,7 @@ fn bud_takes_buildahs_run_and_image_flags() {
          FROM localhost/bb:1 AS unused\n\
          RUN echo built-unused\n\
          FROM localhost/bb:1\n\
+         ENV KEEP=1 DROP=2\n\
          COPY --from=0 /out /out\n",
     );
     let ctx = st.path("ctx");
@@ -2241,6 +2247,17 @@ fn bud_takes_buildahs_run_and_image_flags() {
         "localhost/blist",
         "--retry",
         "1",
+        "--unsetenv",
+        "DROP",
+        "--os-version",
+        "10.1",
+        "--os-feature",
+        "f1",
+        "--userns",
+        "host",
+        "--compress",
+        "--disable-content-trust",
+        "--disable-compression=false",
         "-t",
         "localhost/built",
         ctx.to_str().unwrap(),
@@ -2263,12 +2280,13 @@ fn bud_takes_buildahs_run_and_image_flags() {
     assert_eq!(lines[5], "bar");
     let cfg = image_config(&st, "localhost/built");
     assert!(cfg.get("history").is_none(), "{cfg}");
-    assert!(
-        cfg["config"]["Env"]
-            .as_array()
-            .unwrap()
-            .contains(&"FOO=bar".into()),
-        "{cfg}"
+    let env = cfg["config"]["Env"].as_array().unwrap();
+    assert!(env.contains(&"FOO=bar".into()), "{cfg}");
+    assert!(env.contains(&"KEEP=1".into()), "{cfg}");
+    assert!(!env.contains(&"DROP=2".into()), "{cfg}");
+    assert_eq!(
+        (&cfg["os.version"], &cfg["os.features"]),
+        (&"10.1".into(), &serde_json::json!(["f1"]))
     );
     let list = json(&st.ok(&["manifest", "inspect", "localhost/blist"]).stdout);
     assert_eq!(list["manifests"].as_array().unwrap().len(), 1, "{list}");
@@ -2452,7 +2470,32 @@ fn buildahs_smaller_flags_do_what_buildahs_do() {
             .all(|l| l["mediaType"] == "application/vnd.oci.image.layer.v1.tar"),
         "{m}"
     );
-    st.ok(&["builder", "pull", "-q", "--remove-signatures", &dest]);
+    st.ok(&[
+        "builder",
+        "pull",
+        "-q",
+        "--remove-signatures",
+        "--retry-delay",
+        "1s",
+        &dest,
+    ]);
+    let r = st.run(&["builder", "pull", "--retry-delay", "soon", &dest]);
+    assert_eq!(r.code, 125);
+    assert!(r.stderr.contains("--retry-delay soon"), "{}", r.stderr);
+    st.ok(&[
+        "builder",
+        "copy",
+        "-q",
+        "--retry",
+        "1",
+        "--retry-delay",
+        "1s",
+        "--from",
+        &dest,
+        c,
+        "/bin/busybox",
+        "/again",
+    ]);
     // Lists: --amend adds to one already there; push --format v2s2; buildah's
     // push takes a list, and --rm removes it after.
     st.ok(&["manifest", "create", "localhost/flist"]);

@@ -140,20 +140,36 @@ fn run_flags(req: &BuildRequest) -> Vec<String> {
     parts
 }
 
+/// What only the target image gets from `--unsetenv`, `--os-feature`,
+/// `--os-version`, `--omit-history`; empty when none is given, so that keys
+/// made before these flags stand.
+fn target_only(req: &BuildRequest) -> String {
+    let given = !req.unsetenv.is_empty()
+        || !req.os_features.is_empty()
+        || req.os_version.is_some()
+        || req.omit_history;
+    match given {
+        true => format!(
+            "\0target {:?} {:?} {:?} {}",
+            req.unsetenv, req.os_features, req.os_version, req.omit_history
+        ),
+        false => String::new(),
+    }
+}
+
 /// A target stage's last key, with what only the target gets: labels,
 /// annotations, format, squash and tags.
 pub(super) fn target_key(end: &str, req: &BuildRequest) -> String {
     let mut d = Digester::new(Algorithm::Sha256);
     d.update(
         format!(
-            "{end}\0{:?}\0{:?}\0{}\0{}\0{:?}\0{:?}\0{}",
+            "{end}\0{:?}\0{:?}\0{}\0{}\0{:?}{}",
             req.labels,
             req.annotations,
             req.docker_format,
             req.squash,
             req.tags,
-            req.env,
-            req.omit_history
+            target_only(req)
         )
         .as_bytes(),
     );
@@ -191,6 +207,10 @@ pub(super) fn cache_key(
         put(&p);
     }
     if s.is_target {
+        let only = target_only(req);
+        if !only.is_empty() {
+            put(&only);
+        }
         put(&format!("{:?}", req.labels));
         put(&format!(
             "{:?} {} {}",

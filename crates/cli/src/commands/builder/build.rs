@@ -195,6 +195,28 @@ pub struct BuildArgs {
     /// Add the built image to this manifest list (made when there is none).
     #[arg(long)]
     manifest: Option<String>,
+    /// An environment variable the built image goes without.
+    #[arg(long)]
+    unsetenv: Vec<String>,
+    /// An OS feature the built image needs, besides its base's.
+    #[arg(long)]
+    os_feature: Vec<String>,
+    /// The OS version the built image needs, instead of its base's.
+    #[arg(long)]
+    os_version: Option<String>,
+    /// host (the only one without --userns-uid-map): RUN's user namespace.
+    #[arg(long)]
+    userns: Option<String>,
+    /// buildah's legacy option, which has no effect there either.
+    #[arg(long, hide = true)]
+    compress: bool,
+    /// Docker's option, a no-op in buildah as here.
+    #[arg(long, hide = true)]
+    disable_content_trust: bool,
+    /// Accepted as buildah's (default true): the store keeps layers
+    /// uncompressed whatever it says; a push compresses them.
+    #[arg(long, default_value = "true")]
+    disable_compression: bool,
     /// The build context directory (default: the first -f file's, else here).
     context: Option<PathBuf>,
     /// Run as buildah's `build` (`berth builder build`), not podman's.
@@ -264,6 +286,7 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
         .map(|s| inputs::secret(s))
         .collect::<Result<BTreeMap<_, _>, _>>()
         .map_err(exit::podman)?;
+    super::userns_host_only(a.userns.as_deref())?;
     let mut run_with = berth_engine::spec::ProcessOptions {
         cap_add: a.cap_add.clone(),
         cap_drop: a.cap_drop.clone(),
@@ -294,6 +317,9 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
         all_stages: !a.skip_unused_stages,
         omit_history: a.omit_history,
         manifest: a.manifest.clone(),
+        unsetenv: a.unsetenv.clone(),
+        os_features: a.os_feature.clone(),
+        os_version: a.os_version.clone(),
         containerfile: text,
         file_name: name,
         context: std::fs::canonicalize(&context).map_err(|e| exit::podman(e.to_string()))?,

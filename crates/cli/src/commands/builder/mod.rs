@@ -146,6 +146,12 @@ pub(crate) struct CopyArgs {
     /// Exclude what this file's patterns match (needs --contextdir).
     #[arg(long, requires = "contextdir")]
     pub(crate) ignorefile: Option<PathBuf>,
+    /// Attempts for a failed pull of --from's image (default 3).
+    #[arg(long)]
+    pub(crate) retry: Option<u32>,
+    /// The pause between them (2s, 500ms; default: a growing one).
+    #[arg(long)]
+    pub(crate) retry_delay: Option<String>,
     pub(crate) container: String,
     /// SOURCE... [DEST] (DEST defaults to the working directory).
     #[arg(required = true)]
@@ -183,6 +189,9 @@ pub(crate) struct CommitArgs {
     /// Add the image to this manifest list (made when there is none).
     #[arg(long)]
     pub(crate) manifest: Option<String>,
+    /// An environment variable the image goes without.
+    #[arg(long)]
+    pub(crate) unsetenv: Vec<String>,
     /// Layers written to oci:, dir: … stay uncompressed (default true, as
     /// buildah's; =false gzips them; a registry always gets them
     /// compressed). buildah's -D is berth's global --debug.
@@ -335,6 +344,20 @@ impl RunWith {
     }
 }
 
+/// buildah's `--userns` (`from`, `build`): `host` only; a namespace of the
+/// container's own comes with `--userns-uid-map/--userns-gid-map`.
+pub(crate) fn userns_host_only(mode: Option<&str>) -> CmdResult {
+    match mode {
+        None | Some("" | "host") => Ok(()),
+        Some(m) => Err(exit::usage(
+            125,
+            format!(
+                "--userns {m}: a user namespace of the container's own comes only with --userns-uid-map/--userns-gid-map"
+            ),
+        )),
+    }
+}
+
 /// `--retry-delay 2s` (Go's durations: 500ms, 1m30s).
 pub(crate) fn retry_delay(flag: Option<&str>) -> Result<Option<std::time::Duration>, Failure> {
     flag.map(|d| {
@@ -437,6 +460,8 @@ fn copy(store_args: &StoreArgs, a: CopyArgs, add: bool) -> CmdResult {
                 quiet: a.quiet,
                 access: Some(&a.registry.access),
                 signature_policy: a.registry.signature_policy.as_deref(),
+                retry: a.retry,
+                retry_delay: retry_delay(a.retry_delay.as_deref())?,
                 ..Default::default()
             };
             let engine = berth_engine::Engine::with_store(store.clone());
@@ -496,6 +521,7 @@ fn commit(store_args: &StoreArgs, a: CommitArgs) -> CmdResult {
         omit_history: a.omit_history,
         compress: !a.disable_compression,
         manifest: a.manifest,
+        unsetenv: a.unsetenv,
     };
     let progress = crate::progress::unless_quiet(a.quiet);
     let (id, dropped) =

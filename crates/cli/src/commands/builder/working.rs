@@ -170,17 +170,7 @@ pub(super) fn from(store_args: &StoreArgs, a: FromArgs) -> CmdResult {
             f.display()
         )));
     }
-    match a.userns.as_deref() {
-        None | Some("" | "host") => {}
-        Some(m) => {
-            return Err(exit::usage(
-                125,
-                format!(
-                    "--userns {m}: berth gives a working container a user namespace of its own only with --userns-uid-map/--userns-gid-map"
-                ),
-            ));
-        }
-    }
+    super::userns_host_only(a.userns.as_deref())?;
     let mut run_with = berth_engine::spec::ProcessOptions {
         network: crate::commands::container::spec_flags::network_mode(a.network.as_deref())?
             .unwrap_or(berth_engine::network::NetworkMode::None),

@@ -37,6 +37,9 @@ pub struct PullArgs {
     /// Attempts for a failed registry operation.
     #[arg(long, default_value_t = 3)]
     pub(crate) retry: u32,
+    /// The pause between attempts (2s, 500ms; default: a growing one).
+    #[arg(long)]
+    pub(crate) retry_delay: Option<String>,
     /// Trust policy file (containers-policy.json(5)).
     #[arg(long, hide = true)]
     pub(crate) signature_policy: Option<PathBuf>,
@@ -193,6 +196,7 @@ fn pull_options(a: &PullArgs) -> Result<PullOptions, Failure> {
         arch: a.arch.clone(),
         variant: a.variant.clone(),
         registries_conf: a.registries_conf.clone(),
+        retry_delay: crate::commands::builder::retry_delay(a.retry_delay.as_deref())?,
         ..registry_access(&a.access, &platform)
     };
     let context = access.context().map_err(exit::access)?;
