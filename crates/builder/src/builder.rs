@@ -93,6 +93,26 @@ pub struct Builder {
     /// commit's own.
     #[serde(default)]
     pub history: Vec<Value>,
+    /// `from --http-proxy` (default true): every `run` gets the proxy
+    /// variables (`http_proxy`, `HTTPS_PROXY` …) of the environment it is
+    /// called from.
+    #[serde(default = "yes")]
+    pub http_proxy: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The proxy variables (`http_proxy`, `NO_PROXY` …) of this process's
+/// environment, as `NAME=VALUE`, that `env` does not set already: what
+/// buildah's `--http-proxy` passes to a command.
+pub fn proxy_env(env: &[String]) -> Vec<String> {
+    crate::stages::PROXY_ARGS
+        .iter()
+        .filter(|k| !env.iter().any(|e| e.split('=').next() == Some(**k)))
+        .filter_map(|k| std::env::var(k).ok().map(|v| format!("{k}={v}")))
+        .collect()
 }
 
 /// A history entry for `--add-history` (buildah's words: `/bin/sh -c #(nop)
@@ -189,6 +209,7 @@ impl Builder {
             comment: None,
             image_fields: BTreeMap::new(),
             history: Vec::new(),
+            http_proxy: true,
         }
     }
 
@@ -277,6 +298,7 @@ pub fn from(
     found: &str,
     name: Option<&str>,
     run_with: ProcessOptions,
+    http_proxy: bool,
 ) -> Result<Builder, BuildError> {
     let from_id = if image == "scratch" {
         scratch(store)?
@@ -337,6 +359,7 @@ pub fn from(
         comment: None,
         image_fields: BTreeMap::new(),
         history: Vec::new(),
+        http_proxy,
     };
     if let Err(e) = b.save(store) {
         run::remove(store, &info.id);
@@ -541,6 +564,10 @@ fn run_prepared(
     }
     let tmpfs = [&spec.tmpfs[..], &prepared.tmpfs[..]].concat();
     env.extend(prepared.env.iter().cloned());
+    if b.http_proxy {
+        let proxies = proxy_env(&env);
+        env.extend(proxies);
+    }
     info.config.process = ProcessOptions {
         command: spec.args.clone(),
         entrypoint: Some(Vec::new()),

@@ -124,6 +124,9 @@ pub struct BuildRequest {
     /// `--os-version` instead of its base's.
     pub os_features: Vec<String>,
     pub os_version: Option<String>,
+    /// `--http-proxy` (podman's and buildah's default): RUN gets the proxy
+    /// variables of the build's own environment.
+    pub http_proxy: bool,
 }
 
 impl BuildRequest {

@@ -414,6 +414,7 @@ mod tests {
             comment: None,
             image_fields: BTreeMap::new(),
             history: Vec::new(),
+            http_proxy: true,
         }
     }
 

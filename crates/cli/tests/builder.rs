@@ -2540,3 +2540,71 @@ fn buildahs_smaller_flags_do_what_buildahs_do() {
     st.ok(&["builder", "rm", c]);
     st.assert_clean();
 }
+
+/// buildah's `--http-proxy` (on by default): `run` and RUN get the proxy
+/// variables of the environment berth is called from; `=false` keeps them
+/// out.
+#[test]
+fn proxy_variables_reach_run_unless_http_proxy_is_false() {
+    let st = Store::new();
+    let proxied = |args: &[&str]| {
+        let r = run_cmd(
+            st.cmd()
+                .env("https_proxy", "http://proxy.test:3128")
+                .args(args),
+        );
+        assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
+        r.stdout
+    };
+    let on = st.ok(&["builder", "from", "-q", "localhost/bb:1"]).stdout;
+    let off = st
+        .ok(&[
+            "builder",
+            "from",
+            "-q",
+            "--http-proxy=false",
+            "localhost/bb:1",
+        ])
+        .stdout;
+    let probe = ["--", "sh", "-c", "echo \"p=$https_proxy\""];
+    let run = |c: &str| {
+        let mut args = vec!["builder", "run", c.trim()];
+        args.extend(probe);
+        proxied(&args)
+    };
+    assert_eq!(run(&on), "p=http://proxy.test:3128\n");
+    assert_eq!(run(&off), "p=\n");
+    // A variable the command is given stands.
+    let given = proxied(&[
+        "builder",
+        "run",
+        "-e",
+        "https_proxy=mine",
+        on.trim(),
+        "--",
+        "sh",
+        "-c",
+        "echo $https_proxy",
+    ]);
+    assert_eq!(given, "mine\n");
+    st.write(
+        "ctx/Containerfile",
+        "FROM localhost/bb:1\nRUN echo \"p=$https_proxy\" > /p\n",
+    );
+    let ctx = st.path("ctx");
+    proxied(&[
+        "builder",
+        "bud",
+        "-q",
+        "-t",
+        "localhost/proxied",
+        ctx.to_str().unwrap(),
+    ]);
+    let out = st
+        .ok(&["run", "--rm", "localhost/proxied", "cat", "/p"])
+        .stdout;
+    assert_eq!(out, "p=http://proxy.test:3128\n");
+    st.ok(&["builder", "rm", on.trim(), off.trim()]);
+    st.ok(&["rmi", "localhost/proxied"]);
+    st.assert_clean();
+}

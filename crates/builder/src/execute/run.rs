@@ -104,6 +104,10 @@ impl StageState {
             }
         }
         env.extend(mounts.env.iter().cloned());
+        if x.req.http_proxy {
+            let proxies = crate::builder::proxy_env(&env);
+            env.extend(proxies);
+        }
         let mut info = w.container.clone();
         info.config.process = ProcessOptions {
             command: args,

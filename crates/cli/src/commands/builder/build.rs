@@ -195,6 +195,10 @@ pub struct BuildArgs {
     /// Add the built image to this manifest list (made when there is none).
     #[arg(long)]
     manifest: Option<String>,
+    /// RUN gets the proxy variables (http_proxy, HTTPS_PROXY …) of this
+    /// environment (default true).
+    #[arg(long, default_value = "true")]
+    http_proxy: bool,
     /// An environment variable the built image goes without.
     #[arg(long)]
     unsetenv: Vec<String>,
@@ -320,6 +324,7 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
         unsetenv: a.unsetenv.clone(),
         os_features: a.os_feature.clone(),
         os_version: a.os_version.clone(),
+        http_proxy: a.http_proxy,
         containerfile: text,
         file_name: name,
         context: std::fs::canonicalize(&context).map_err(|e| exit::podman(e.to_string()))?,

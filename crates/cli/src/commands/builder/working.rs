@@ -68,6 +68,10 @@ pub(crate) struct FromArgs {
     /// The network of every `run` (as run's --network; default none).
     #[arg(long, alias = "net")]
     pub(crate) network: Option<String>,
+    /// Every `run` gets the proxy variables (http_proxy, HTTPS_PROXY …) of
+    /// the environment it is called from (default true).
+    #[arg(long, default_value = "true")]
+    pub(crate) http_proxy: bool,
     /// host (the only one without --userns-uid-map): the user namespace.
     #[arg(long)]
     pub(crate) userns: Option<String>,
@@ -213,8 +217,15 @@ pub(super) fn from(store_args: &StoreArgs, a: FromArgs) -> CmdResult {
         };
         found = pull_for_container(&engine, &a.image, policy, &how)?;
     }
-    let b = builder::from(&store, &a.image, &found, a.name.as_deref(), run_with)
-        .map_err(exit::build)?;
+    let b = builder::from(
+        &store,
+        &a.image,
+        &found,
+        a.name.as_deref(),
+        run_with,
+        a.http_proxy,
+    )
+    .map_err(exit::build)?;
     if let Some(f) = &a.cidfile {
         berth_engine::outfile::write_cidfile(f, &b.id).map_err(|e| {
             let _ = builder::remove(&store, &b);
