@@ -127,6 +127,8 @@ pub struct BuildRequest {
     /// `--http-proxy` (podman's and buildah's default): RUN gets the proxy
     /// variables of the build's own environment.
     pub http_proxy: bool,
+    /// `--cache-ttl`: a cached image made longer ago than this is not used.
+    pub cache_ttl: Option<std::time::Duration>,
 }
 
 impl BuildRequest {

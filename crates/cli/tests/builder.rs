@@ -2608,3 +2608,92 @@ fn proxy_variables_reach_run_unless_http_proxy_is_false() {
     st.ok(&["rmi", "localhost/proxied"]);
     st.assert_clean();
 }
+
+/// bud's --stdin (RUN reads it), --cache-ttl (an old cache is not used, 0 uses
+/// none) and the flags berth does not serve, refused in words.
+#[test]
+fn bud_reads_stdin_bounds_the_cache_and_refuses_what_it_cannot_do() {
+    use std::io::Write;
+    let st = Store::new();
+    st.write("ctx/Containerfile", "FROM localhost/bb:1\nRUN cat > /in\n");
+    let ctx = st.path("ctx");
+    let ctx = ctx.to_str().unwrap();
+    let mut child = st
+        .cmd()
+        .args([
+            "builder",
+            "bud",
+            "-q",
+            "--stdin",
+            "--layers=false",
+            "-t",
+            "localhost/stdin",
+            ctx,
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"fed\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = st.ok(&["run", "--rm", "localhost/stdin", "cat", "/in"]);
+    assert_eq!(r.stdout, "fed\n");
+    // The cache: used within the TTL, not with 0.
+    st.write(
+        "ctx2/Containerfile",
+        "FROM localhost/bb:1\nRUN echo cached > /c\n",
+    );
+    let ctx2 = st.path("ctx2");
+    let ctx2 = ctx2.to_str().unwrap();
+    let bud = |ttl: &str| {
+        let r = st.ok(&[
+            "builder",
+            "bud",
+            "--cache-ttl",
+            ttl,
+            "-t",
+            "localhost/ttl",
+            ctx2,
+        ]);
+        format!("{}{}", r.stdout, r.stderr).contains("Using cache")
+    };
+    assert!(!bud("1h"), "nothing to use yet");
+    assert!(bud("1h"));
+    assert!(!bud("0"));
+    for (flag, value) in [
+        ("--cache-from", "reg/cache"),
+        ("--cache-to", "reg/cache"),
+        ("--sign-by", "ABCD"),
+        ("--cpp-flag", "-DX"),
+        ("--encryption-key", "jwe:/k.pem"),
+    ] {
+        let r = st.run(&["builder", "bud", flag, value, ctx2]);
+        assert_eq!(r.code, 125, "{flag}: {}", r.stderr);
+        assert!(
+            r.stderr.contains(flag) && !r.stderr.contains("unexpected"),
+            "{}",
+            r.stderr
+        );
+    }
+    let r = st.run(&["builder", "bud", "--all-platforms", ctx2]);
+    assert_eq!(r.code, 125);
+    assert!(r.stderr.contains("one platform"), "{}", r.stderr);
+    // A user's /etc/subuid range, when it has none, is said so.
+    let r = st.run(&[
+        "builder",
+        "from",
+        "--userns-uid-map-user",
+        "no-such-user-here",
+        "localhost/bb:1",
+    ]);
+    assert_eq!(r.code, 125);
+    assert!(r.stderr.contains("no-such-user-here"), "{}", r.stderr);
+    st.ok(&["rmi", "localhost/stdin", "localhost/ttl"]);
+    st.assert_clean();
+}

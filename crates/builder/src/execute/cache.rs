@@ -348,9 +348,24 @@ fn cache_dir(store: &Store) -> PathBuf {
 
 /// The image a cache key recorded, if it is still in the store; leased, as
 /// the build goes on from it without a container for a while.
-pub(super) fn cached(store: &Store, lease: &Lease, key: &str) -> Option<String> {
+pub(super) fn cached(
+    store: &Store,
+    lease: &Lease,
+    key: &str,
+    ttl: Option<std::time::Duration>,
+) -> Option<String> {
     let id = std::fs::read_to_string(cache_dir(store).join(key)).ok()?;
     let id = id.trim().to_string();
+    // --cache-ttl: an image made longer ago than that is not used.
+    if let Some(ttl) = ttl {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let created = store.image(&id).ok()?.created;
+        if now.saturating_sub(created) >= ttl.as_secs() {
+            return None;
+        }
+    }
     lease
         .hold(|| store.image(&id).map(|i| i.id).map_err(BuildError::from))
         .ok()

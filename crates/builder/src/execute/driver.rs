@@ -315,7 +315,7 @@ fn build_stage(
     }
     let key = cache_key(x, working, &s)?;
     if !x.req.no_cache
-        && let Some(id) = cached(x.store, x.lease, &key)
+        && let Some(id) = cached(x.store, x.lease, &key, x.req.cache_ttl)
     {
         // Unchanged since the last build: the stage's image as it was.
         *step += stage.instructions.len();

@@ -75,13 +75,10 @@ pub struct BuildArgs {
     /// SRC:DST[:OPTS]: a bind mount for every RUN.
     #[arg(short, long)]
     volume: Vec<String>,
-    /// CONTAINER:HOST:SIZE (one or more): every RUN in a user namespace of
-    /// its own mapping these UIDs.
-    #[arg(long)]
-    userns_uid_map: Vec<String>,
-    /// CONTAINER:HOST:SIZE for GIDs (default: as --userns-uid-map).
-    #[arg(long)]
-    userns_gid_map: Vec<String>,
+    /// --userns-uid-map/--userns-gid-map (or a user's /etc/subuid ranges):
+    /// every RUN in a user namespace of its own with this mapping.
+    #[command(flatten)]
+    id_maps: super::IdMapFlags,
     /// oci (default, or $BUILDAH_FORMAT) or docker (keeps HEALTHCHECK, SHELL, ONBUILD).
     #[arg(long, value_parser = ["oci", "docker"])]
     format: Option<String>,
@@ -208,6 +205,17 @@ pub struct BuildArgs {
     /// The OS version the built image needs, instead of its base's.
     #[arg(long)]
     os_version: Option<String>,
+    #[command(flatten)]
+    encryption: super::Encryption,
+    /// Cached stages made longer ago than this are built again (0: none is
+    /// used, as --no-cache).
+    #[arg(long)]
+    cache_ttl: Option<String>,
+    /// RUN reads this command's standard input.
+    #[arg(long)]
+    stdin: bool,
+    #[command(flatten)]
+    unserved: Unserved,
     /// host (the only one without --userns-uid-map): RUN's user namespace.
     #[arg(long)]
     userns: Option<String>,
@@ -230,6 +238,17 @@ pub struct BuildArgs {
 
 pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
     crate::exit::protect_self()?;
+    a.encryption.refuse()?;
+    a.unserved.refuse()?;
+    let cache_ttl = super::retry_delay(a.cache_ttl.as_deref()).map_err(|_| {
+        exit::usage(
+            125,
+            format!(
+                "--cache-ttl {}: not a duration (1h, 30m, 0)",
+                a.cache_ttl.as_deref().unwrap_or_default()
+            ),
+        )
+    })?;
     let output: Option<berth_engine::copy::FilesOutput> = a
         .output
         .as_deref()
@@ -296,6 +315,7 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
         cap_drop: a.cap_drop.clone(),
         devices: a.device.clone(),
         no_hosts: a.no_hosts,
+        interactive: a.stdin,
         ..Default::default()
     };
     a.run_with.apply(&mut run_with)?;
@@ -325,6 +345,7 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
         os_features: a.os_feature.clone(),
         os_version: a.os_version.clone(),
         http_proxy: a.http_proxy,
+        cache_ttl,
         containerfile: text,
         file_name: name,
         context: std::fs::canonicalize(&context).map_err(|e| exit::podman(e.to_string()))?,
@@ -335,7 +356,7 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
         network: crate::commands::container::spec_flags::network_mode(a.network.as_deref())?,
         layers: inputs::layers(a.layers.as_deref(), env("BUILDAH_LAYERS").as_deref())
             .map_err(exit::podman)?,
-        no_cache: a.no_cache,
+        no_cache: a.no_cache || cache_ttl.is_some_and(|t| t.is_zero()),
         secrets: secrets
             .iter()
             .map(|(k, v)| (k.clone(), v.path.clone()))
@@ -363,8 +384,7 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
             .map(|c| inputs::build_context(c))
             .collect::<Result<_, _>>()
             .map_err(exit::podman)?,
-        id_map: berth_engine::namespaces::id_map_chained(&a.userns_uid_map, &a.userns_gid_map)
-            .map_err(exit::podman)?,
+        id_map: a.id_maps.id_map()?,
         iid_file: a.iidfile.clone(),
     };
     // podman checks the authfile first of all.
@@ -424,6 +444,80 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
         println!("{id}");
     }
     Ok(0)
+}
+
+/// buildah's `bud` flags berth does not serve: refused in words, never
+/// ignored.
+#[derive(Args)]
+struct Unserved {
+    /// Refused: berth builds for one platform.
+    #[arg(long, hide = true)]
+    all_platforms: bool,
+    /// Refused: berth's layer cache is the local store's.
+    #[arg(long, hide = true)]
+    cache_from: Vec<String>,
+    /// Refused: berth's layer cache is the local store's.
+    #[arg(long, hide = true)]
+    cache_to: Vec<String>,
+    /// Refused: Containerfile.in is not preprocessed.
+    #[arg(long, hide = true, allow_hyphen_values = true)]
+    cpp_flag: Vec<String>,
+    /// Refused: RUN runs no OCI hooks.
+    #[arg(long, hide = true)]
+    hooks_dir: Vec<String>,
+    /// Refused: berth builds for one platform, one log.
+    #[arg(long, hide = true)]
+    logsplit: bool,
+    /// Refused: a build writes to the store, which keeps no signatures
+    /// (`push --sign-by` signs).
+    #[arg(long, hide = true)]
+    sign_by: Option<String>,
+}
+
+impl Unserved {
+    fn refuse(&self) -> Result<(), Failure> {
+        let given = [
+            (
+                "--all-platforms",
+                self.all_platforms,
+                "berth builds for one platform at a time",
+            ),
+            (
+                "--cache-from",
+                !self.cache_from.is_empty(),
+                "berth's layer cache is the local store's; no registry cache is read",
+            ),
+            (
+                "--cache-to",
+                !self.cache_to.is_empty(),
+                "berth's layer cache is the local store's; no registry cache is written",
+            ),
+            (
+                "--cpp-flag",
+                !self.cpp_flag.is_empty(),
+                "berth does not preprocess Containerfile.in with cpp",
+            ),
+            (
+                "--hooks-dir",
+                !self.hooks_dir.is_empty(),
+                "RUN runs no OCI hooks",
+            ),
+            (
+                "--logsplit",
+                self.logsplit,
+                "berth builds for one platform, into one log",
+            ),
+            (
+                "--sign-by",
+                self.sign_by.is_some(),
+                "the store keeps no signatures: sign with `push --sign-by`",
+            ),
+        ];
+        match given.iter().find(|(_, g, _)| *g) {
+            Some((flag, _, why)) => Err(exit::usage(125, format!("{flag}: {why}"))),
+            None => Ok(()),
+        }
+    }
 }
 
 /// docker's `buildx build`: the same as `build`.

@@ -192,6 +192,8 @@ pub(crate) struct CommitArgs {
     /// An environment variable the image goes without.
     #[arg(long)]
     pub(crate) unsetenv: Vec<String>,
+    #[command(flatten)]
+    pub(crate) encryption: Encryption,
     /// Layers written to oci:, dir: … stay uncompressed (default true, as
     /// buildah's; =false gzips them; a registry always gets them
     /// compressed). buildah's -D is berth's global --debug.
@@ -358,6 +360,84 @@ pub(crate) fn userns_host_only(mode: Option<&str>) -> CmdResult {
     }
 }
 
+/// buildah's user namespace mappings (`from`, `build`).
+#[derive(Args)]
+pub(crate) struct IdMapFlags {
+    /// CONTAINER:HOST:SIZE (one or more): UIDs of a user namespace of the
+    /// container's own.
+    #[arg(long)]
+    pub(crate) userns_uid_map: Vec<String>,
+    /// CONTAINER:HOST:SIZE for GIDs (default: as --userns-uid-map).
+    #[arg(long)]
+    pub(crate) userns_gid_map: Vec<String>,
+    /// The UIDs /etc/subuid gives this user, from container UID 0.
+    #[arg(long, conflicts_with = "userns_uid_map")]
+    pub(crate) userns_uid_map_user: Option<String>,
+    /// The GIDs /etc/subgid gives this group (default: --userns-uid-map-user's).
+    #[arg(long, conflicts_with = "userns_gid_map")]
+    pub(crate) userns_gid_map_group: Option<String>,
+}
+
+impl IdMapFlags {
+    /// The mapping the flags give; None for none.
+    pub(crate) fn id_map(&self) -> Result<Option<berth_storage::idmap::IdMap>, Failure> {
+        let (mut uids, mut gids) = (self.userns_uid_map.clone(), self.userns_gid_map.clone());
+        let group = self.userns_gid_map_group.as_deref().or(self
+            .userns_uid_map_user
+            .as_deref()
+            .filter(|_| gids.is_empty()));
+        for (name, file, out) in [
+            (
+                self.userns_uid_map_user.as_deref(),
+                "/etc/subuid",
+                &mut uids,
+            ),
+            (group, "/etc/subgid", &mut gids),
+        ] {
+            if let Some(name) = name {
+                out.push(
+                    berth_engine::namespaces::subordinate_map(file, name).map_err(exit::podman)?,
+                );
+            }
+        }
+        berth_engine::namespaces::id_map_chained(&uids, &gids).map_err(exit::podman)
+    }
+}
+
+/// buildah's image encryption flags (ocicrypt), which berth does not serve:
+/// refused in words rather than as unknown flags, and never ignored (an
+/// image meant to be encrypted must not go out in the clear).
+#[derive(Args, Clone, Default)]
+pub(crate) struct Encryption {
+    /// Refused: berth does not encrypt layers.
+    #[arg(long, hide = true)]
+    pub(crate) encryption_key: Vec<String>,
+    /// Refused: berth does not encrypt layers.
+    #[arg(long, hide = true, allow_hyphen_values = true)]
+    pub(crate) encrypt_layer: Vec<String>,
+    /// Refused: berth does not decrypt layers.
+    #[arg(long, hide = true)]
+    pub(crate) decryption_key: Vec<String>,
+}
+
+impl Encryption {
+    /// Fails when any of the flags was given.
+    pub(crate) fn refuse(&self) -> CmdResult {
+        let given = [
+            ("--encryption-key", !self.encryption_key.is_empty()),
+            ("--encrypt-layer", !self.encrypt_layer.is_empty()),
+            ("--decryption-key", !self.decryption_key.is_empty()),
+        ];
+        match given.iter().find(|(_, g)| *g) {
+            Some((flag, _)) => Err(exit::usage(
+                125,
+                format!("{flag}: berth neither encrypts nor decrypts image layers (ocicrypt)"),
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
 /// `--retry-delay 2s` (Go's durations: 500ms, 1m30s).
 pub(crate) fn retry_delay(flag: Option<&str>) -> Result<Option<std::time::Duration>, Failure> {
     flag.map(|d| {
@@ -500,6 +580,7 @@ fn copy(store_args: &StoreArgs, a: CopyArgs, add: bool) -> CmdResult {
 }
 
 fn commit(store_args: &StoreArgs, a: CommitArgs) -> CmdResult {
+    a.encryption.refuse()?;
     // buildah checks the authfile first of all.
     if let Some(f) = &a.registry.access.authfile {
         berth_engine::access::check_authfile(f).map_err(exit::access)?;

@@ -72,6 +72,8 @@ pub(crate) struct FromArgs {
     /// the environment it is called from (default true).
     #[arg(long, default_value = "true")]
     pub(crate) http_proxy: bool,
+    #[command(flatten)]
+    pub(crate) encryption: super::Encryption,
     /// host (the only one without --userns-uid-map): the user namespace.
     #[arg(long)]
     pub(crate) userns: Option<String>,
@@ -96,13 +98,10 @@ pub(crate) struct FromArgs {
     /// A host device for every `run`, HOST[:CONTAINER][:PERMISSIONS].
     #[arg(long)]
     pub(crate) device: Vec<String>,
-    /// CONTAINER:HOST:SIZE (one or more): a user namespace of the working
-    /// container's own, mapping these UIDs.
-    #[arg(long)]
-    pub(crate) userns_uid_map: Vec<String>,
-    /// CONTAINER:HOST:SIZE for GIDs (default: as --userns-uid-map).
-    #[arg(long)]
-    pub(crate) userns_gid_map: Vec<String>,
+    /// --userns-uid-map/--userns-gid-map (or a user's /etc/subuid ranges):
+    /// a user namespace of the working container's own with this mapping.
+    #[command(flatten)]
+    pub(crate) id_maps: super::IdMapFlags,
     pub(crate) image: String,
 }
 
@@ -164,6 +163,7 @@ pub(crate) struct RunArgs {
 
 pub(super) fn from(store_args: &StoreArgs, a: FromArgs) -> CmdResult {
     crate::exit::protect_self()?;
+    a.encryption.refuse()?;
     // Judged before anything is pulled.
     for u in &a.ulimit {
         berth_engine::security::ulimit(u).map_err(exit::podman)?;
@@ -184,8 +184,7 @@ pub(super) fn from(store_args: &StoreArgs, a: FromArgs) -> CmdResult {
         ulimits: a.ulimit.clone(),
         security_opt: a.security_opt.clone(),
         devices: a.device.clone(),
-        id_map: berth_engine::namespaces::id_map_chained(&a.userns_uid_map, &a.userns_gid_map)
-            .map_err(exit::podman)?,
+        id_map: a.id_maps.id_map()?,
         ..Default::default()
     };
     a.run_with.apply(&mut run_with)?;

@@ -48,6 +48,8 @@ pub struct PullArgs {
     pub(crate) registries_conf: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) access: Access,
+    #[command(flatten)]
+    pub(crate) encryption: crate::commands::builder::Encryption,
     /// IMAGE (a name, or TRANSPORT:NAME)
     pub(crate) image: String,
     /// Print no IDs (pulling on behalf of `run`).
@@ -209,6 +211,7 @@ fn pull_options(a: &PullArgs) -> Result<PullOptions, Failure> {
 }
 
 pub fn pull(store_args: &StoreArgs, a: PullArgs) -> CmdResult {
+    a.encryption.refuse()?;
     let o = pull_options(&a)?;
     let engine = Engine::with_store(store_args.open()?);
     let progress = crate::progress::unless_quiet(a.quiet);

@@ -44,6 +44,8 @@ pub struct PushArgs {
     pub(crate) sign: crate::commands::image::trust::SignArgs,
     #[command(flatten)]
     pub(crate) access: Access,
+    #[command(flatten)]
+    pub(crate) encryption: crate::commands::builder::Encryption,
     /// Accepted for podman's and buildah's scripts: a push reads the store's
     /// own image, which no trust policy governs.
     #[arg(long, hide = true)]
@@ -55,6 +57,7 @@ pub struct PushArgs {
 }
 
 pub fn push(store_args: &StoreArgs, a: PushArgs) -> CmdResult {
+    a.encryption.refuse()?;
     let platform = PlatformArgs {
         retry_times: a.retry,
         ..Default::default()
