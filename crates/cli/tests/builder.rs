@@ -2452,7 +2452,7 @@ fn buildahs_smaller_flags_do_what_buildahs_do() {
         "builder",
         "push",
         "-q",
-        "--disable-compression",
+        "-D",
         "--compression-level",
         "5",
         "--remove-signatures",
@@ -2461,6 +2461,9 @@ fn buildahs_smaller_flags_do_what_buildahs_do() {
         "localhost/flags",
         &dest,
     ]);
+    // buildah's -D (--disable-compression), not berth's global --debug.
+    let pushed = st.run(&["builder", "push", "-q", "-D", "localhost/flags", &dest]);
+    assert!(!pushed.stderr.contains("level=debug"), "{}", pushed.stderr);
     let m = oci_manifest(&out, "t");
     assert!(
         m["layers"]
