@@ -441,6 +441,41 @@ pub struct RunSpec {
     pub runtime_flags: Vec<String>,
 }
 
+/// `run --contextdir DIR`: a `--mount type=bind` source that is relative is
+/// a path in DIR, and must stay inside it (no `..` or symlink out).
+pub fn in_context_dir(mount: &str, dir: &Path) -> Result<String, BuildError> {
+    let fields: Vec<&str> = mount.split(',').collect();
+    let bind = fields
+        .iter()
+        .any(|f| f.trim().eq_ignore_ascii_case("type=bind"));
+    let mut out = Vec::new();
+    for f in fields {
+        let source = f
+            .split_once('=')
+            .filter(|(k, v)| bind && matches!(*k, "source" | "src") && !v.starts_with('/'));
+        match source {
+            Some((k, v)) => {
+                let rel = archive_path(dir, v).ok_or_else(|| BuildError::InvalidFlag {
+                    flag: "--mount".into(),
+                    value: mount.to_string(),
+                    why: format!(
+                        "{v}: no such path inside the context directory {}",
+                        dir.display()
+                    ),
+                })?;
+                out.push(format!("{k}={}", dir.join(rel).display()));
+            }
+            None => out.push(f.to_string()),
+        }
+    }
+    Ok(out.join(","))
+}
+
+/// `path` resolved inside `root` (symlinks and `..` kept in it), or None.
+fn archive_path(root: &Path, path: &str) -> Option<PathBuf> {
+    berth_storage::archive::resolve_in_root(root, Path::new(path))
+}
+
 impl RunSpec {
     /// `run --mount`s: binds and volumes join `-v`'s, a tmpfs is its own; an
     /// image mount is a build's (RUN --mount), not served here.

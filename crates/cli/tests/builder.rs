@@ -1877,6 +1877,30 @@ fn run_takes_overlay_volumes_caches_and_buildahs_namespace_flags() {
     let r = st.run(&["create", "-v", &o, "localhost/bb:1", "true"]);
     assert_eq!(r.code, 125);
     assert!(r.stderr.contains("builder run"), "{}", r.stderr);
+    // --contextdir: a relative bind source is a path in it, never outside.
+    st.write("rctx/sub/f", "in context\n");
+    st.write("outside/g", "out\n");
+    let rctx = st.path("rctx");
+    let rctx = rctx.to_str().unwrap();
+    let bind = [
+        "--contextdir",
+        rctx,
+        "--mount",
+        "type=bind,src=sub,target=/m",
+    ];
+    assert_eq!(sh(&bind, "cat /m/f"), "in context\n");
+    let r = st.run(&[
+        "builder",
+        "run",
+        "--contextdir",
+        rctx,
+        "--mount",
+        "type=bind,src=../outside,target=/m",
+        c,
+        "true",
+    ]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    assert!(r.stderr.contains("context directory"), "{}", r.stderr);
     // --add-history: the command in the image's history, as buildah writes it.
     st.ok(&[
         "builder",
@@ -2540,6 +2564,15 @@ fn buildahs_smaller_flags_do_what_buildahs_do() {
         &format!("oci:{}:t", layout.display()),
     ]);
     assert_eq!(st.run(&["manifest", "exists", "localhost/flist"]).code, 1);
+    // Signing a commit or a list is refused in words, not ignored.
+    for args in [
+        ["builder", "commit", "--sign-by", "ABCD", c],
+        ["manifest", "push", "--sign-by", "ABCD", "localhost/flist"],
+    ] {
+        let r = st.run(&args);
+        assert_eq!(r.code, 125, "{args:?}: {}", r.stderr);
+        assert!(r.stderr.contains("--sign-by: "), "{}", r.stderr);
+    }
     st.ok(&["builder", "rm", c]);
     st.assert_clean();
 }

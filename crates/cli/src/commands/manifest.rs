@@ -122,6 +122,9 @@ struct PushArgs {
     /// Do not copy signatures.
     #[arg(long)]
     remove_signatures: bool,
+    /// Refused: lists are pushed unsigned (`push --sign-by` signs an image).
+    #[arg(long, hide = true)]
+    sign_by: Option<String>,
     #[arg(short, long)]
     quiet: bool,
     #[command(flatten)]
@@ -192,6 +195,12 @@ pub fn run(store_args: &StoreArgs, a: ManifestArgs) -> CmdResult {
             println!("{}", serde_json::to_string_pretty(&index).expect("json"));
         }
         ManifestCommand::Push(p) => {
+            if p.sign_by.is_some() {
+                return Err(crate::exit::usage(
+                    125,
+                    "--sign-by: berth pushes manifest lists unsigned; `push --sign-by` signs an image",
+                ));
+            }
             let l = manifests::find(&store, &p.list).map_err(exit::image)?;
             let o = manifests::PushOptions {
                 destination: p.destination,

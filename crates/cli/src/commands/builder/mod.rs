@@ -194,6 +194,9 @@ pub(crate) struct CommitArgs {
     pub(crate) unsetenv: Vec<String>,
     #[command(flatten)]
     pub(crate) encryption: Encryption,
+    /// Refused: a commit is not signed (sign with `push --sign-by`).
+    #[arg(long, hide = true)]
+    pub(crate) sign_by: Option<String>,
     /// Layers written to oci:, dir: … stay uncompressed (default true, as
     /// buildah's; =false gzips them; a registry always gets them
     /// compressed). buildah's -D is berth's global --debug.
@@ -581,6 +584,12 @@ fn copy(store_args: &StoreArgs, a: CopyArgs, add: bool) -> CmdResult {
 
 fn commit(store_args: &StoreArgs, a: CommitArgs) -> CmdResult {
     a.encryption.refuse()?;
+    if a.sign_by.is_some() {
+        return Err(exit::usage(
+            125,
+            "--sign-by: berth's commit signs nothing; sign when pushing (`push --sign-by`)",
+        ));
+    }
     // buildah checks the authfile first of all.
     if let Some(f) = &a.registry.access.authfile {
         berth_engine::access::check_authfile(f).map_err(exit::access)?;

@@ -152,6 +152,9 @@ pub(crate) struct RunArgs {
     /// A history entry for the command (default: $BUILDAH_HISTORY).
     #[arg(long, env = "BUILDAH_HISTORY")]
     pub(crate) add_history: bool,
+    /// A relative --mount type=bind source is a path in this directory.
+    #[arg(long)]
+    pub(crate) contextdir: Option<std::path::PathBuf>,
     /// Refused: berth always pivots into the container's root.
     #[arg(long)]
     pub(crate) no_pivot: bool,
@@ -269,6 +272,18 @@ pub(super) fn run_in(store_args: &StoreArgs, a: RunArgs) -> Result<i32, Failure>
         ..Default::default()
     };
     [spec.pid, spec.ipc, spec.uts, spec.cgroupns] = a.namespaces.modes()?;
-    spec.add_mounts(&a.mount).map_err(exit::build)?;
+    let mounts = match &a.contextdir {
+        None => a.mount.clone(),
+        Some(dir) => {
+            let dir = std::fs::canonicalize(dir)
+                .map_err(|e| exit::podman(format!("--contextdir {}: {e}", dir.display())))?;
+            a.mount
+                .iter()
+                .map(|m| builder::in_context_dir(m, &dir))
+                .collect::<Result<_, _>>()
+                .map_err(exit::build)?
+        }
+    };
+    spec.add_mounts(&mounts).map_err(exit::build)?;
     builder::run(&store, &b, &spec).map_err(exit::build)
 }
