@@ -2573,6 +2573,14 @@ fn buildahs_smaller_flags_do_what_buildahs_do() {
         assert_eq!(r.code, 125, "{args:?}: {}", r.stderr);
         assert!(r.stderr.contains("--sign-by: "), "{}", r.stderr);
     }
+    // info --debug: a debug key with berth's version.
+    let info = json(&st.ok(&["builder", "info", "-d"]).stdout);
+    assert!(info["debug"]["berth version"].is_string(), "{info}");
+    assert!(
+        json(&st.ok(&["builder", "info"]).stdout)
+            .get("debug")
+            .is_none()
+    );
     st.ok(&["builder", "rm", c]);
     st.assert_clean();
 }

@@ -92,14 +92,21 @@ pub(crate) struct InfoArgs {
     /// A Go template over the JSON (`{{.host.cpus}}`).
     #[arg(short, long)]
     format: Option<String>,
+    /// Also a `debug` key: berth's version and build. The flag is also
+    /// berth's global --debug (one flag, one id), so its log goes to stderr.
+    #[arg(short, long)]
+    debug: bool,
 }
 
 /// buildah's `info`: JSON of its keys, or a template over it.
 fn info(store_args: &StoreArgs, a: InfoArgs) -> CmdResult {
     let engine = berth_engine::Engine::with_store(store_args.open()?);
-    let report = engine
+    let mut report = engine
         .buildah_info(store_args.runtime.as_deref())
         .map_err(exit::engine)?;
+    if a.debug {
+        report.debug = Some(berth_engine::system::buildah_debug());
+    }
     crate::output::print_value(&crate::output::value(report), a.format.as_deref())
 }
 
