@@ -2002,6 +2002,17 @@ fn froms_namespaces_dns_and_cpu_flags_reach_every_run() {
         ],
         "{out}"
     );
+    // The container's record says so too, as podman's inspect shows it.
+    let limits = st
+        .ok(&[
+            "container",
+            "inspect",
+            c,
+            "--format",
+            "{{.HostConfig.CpuPeriod}} {{.HostConfig.CpuQuota}}",
+        ])
+        .stdout;
+    assert_eq!(limits, "50000 25000\n");
     // A run's own flags win over from's.
     let out = st
         .ok(&[

@@ -503,8 +503,12 @@ impl ContainerInspect {
                     .collect(),
                 memory: p.memory.map_or(0, |m| m.0),
                 nano_cpus: p.cpus.map_or(0, |c| (c * 1e9).round() as i64),
-                cpu_period: if p.cpus.is_some() { 100_000 } else { 0 },
-                cpu_quota: p.cpus.map_or(0, |c| (c * 100_000.0).round() as i64),
+                cpu_period: p
+                    .cpu_period
+                    .unwrap_or(if p.cpus.is_some() { 100_000 } else { 0 }),
+                cpu_quota: p
+                    .cpu_quota
+                    .unwrap_or_else(|| p.cpus.map_or(0, |c| (c * 100_000.0).round() as i64)),
                 privileged: p.privileged,
                 auto_remove: i.config.rm,
                 restart_policy: RestartPolicyView {
