@@ -609,7 +609,9 @@ fn run_prepared(
         env,
         workdir: spec.workdir.clone().or_else(|| from_config("WorkingDir")),
         user: spec.user.clone().or_else(|| from_config("User")),
-        network: spec.network.clone().unwrap_or(stored.network.clone()),
+        // `private`: one of its own on the default network, as at create.
+        network: run::resolve_private(spec.network.clone().unwrap_or(stored.network.clone()))
+            .map_err(BuildError::Run)?,
         volumes,
         tmpfs,
         hostname: spec.hostname.clone(),

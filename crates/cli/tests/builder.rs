@@ -2752,3 +2752,48 @@ fn bud_reads_stdin_bounds_the_cache_and_refuses_what_it_cannot_do() {
     st.ok(&["rmi", "localhost/stdin", "localhost/ttl"]);
     st.assert_clean();
 }
+
+/// `run --network private` is buildah's: a namespace of the command's own on
+/// the default network (containers.conf's netns; here a bridge), not
+/// loopback alone; run in a network namespace the test makes, so the bridge
+/// never touches the host's.
+#[test]
+fn run_network_private_joins_the_default_network() {
+    let st = Store::new();
+    let conf = st.write("bridged.conf", "[containers]\nnetns = \"bridge\"\n");
+    let c = st.ok(&["builder", "from", "-q", "localhost/bb:1"]).stdout;
+    let c = c.trim();
+    let interfaces = |mode: &str| {
+        let store = st.cmd();
+        let mut wrapped = Command::new("unshare");
+        wrapped
+            .arg("-n")
+            .arg(store.get_program())
+            .args(store.get_args())
+            .envs(store.get_envs().filter_map(|(k, v)| Some((k, v?))))
+            .env("CONTAINERS_CONF", &conf)
+            .current_dir(st.path(""))
+            .args([
+                "builder",
+                "run",
+                "--network",
+                mode,
+                c,
+                "--",
+                "cat",
+                "/proc/net/dev",
+            ]);
+        let r = run_cmd(&mut wrapped);
+        assert_eq!(r.code, 0, "{mode}: {}", r.stderr);
+        r.stdout
+            .lines()
+            .skip(2)
+            .filter_map(|l| l.split(':').next().map(|n| n.trim().to_string()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(interfaces("none"), ["lo"]);
+    let private = interfaces("private");
+    assert!(private.contains(&"eth0".to_string()), "{private:?}");
+    st.ok(&["builder", "rm", c]);
+    st.assert_clean();
+}

@@ -224,6 +224,16 @@ fn conf_defaults(p: &mut ProcessOptions) -> Result<(), RunError> {
 /// podman's rule: root gets the bridge network, a rootless user pasta (which
 /// needs no privilege; slirp4netns is taken as pasta); published ports need one
 /// of the two whatever the default says.
+/// `private` (a namespace of the container's own, [`NetworkMode::Unset`]) as
+/// containers.conf and the user make it: a bridge network as root, pasta
+/// rootless; any other mode as it is.
+pub fn resolve_private(mode: NetworkMode) -> Result<NetworkMode, RunError> {
+    match mode {
+        NetworkMode::Unset => default_network(crate::conf::get()?.netns.as_deref(), false),
+        m => Ok(m),
+    }
+}
+
 fn default_network(netns: Option<&str>, ports: bool) -> Result<NetworkMode, RunError> {
     let rootless = berth_runtime::userns::rootless_uid().is_some();
     let mode = match netns {
