@@ -2763,7 +2763,8 @@ fn run_network_private_joins_the_default_network() {
     let conf = st.write("bridged.conf", "[containers]\nnetns = \"bridge\"\n");
     let c = st.ok(&["builder", "from", "-q", "localhost/bb:1"]).stdout;
     let c = c.trim();
-    let interfaces = |mode: &str| {
+    // berth in a network namespace of the test's own, the bridge's home.
+    let unshared = |args: &[&str]| {
         let store = st.cmd();
         let mut wrapped = Command::new("unshare");
         wrapped
@@ -2773,27 +2774,53 @@ fn run_network_private_joins_the_default_network() {
             .envs(store.get_envs().filter_map(|(k, v)| Some((k, v?))))
             .env("CONTAINERS_CONF", &conf)
             .current_dir(st.path(""))
-            .args([
-                "builder",
-                "run",
-                "--network",
-                mode,
-                c,
-                "--",
-                "cat",
-                "/proc/net/dev",
-            ]);
+            .args(args);
         let r = run_cmd(&mut wrapped);
-        assert_eq!(r.code, 0, "{mode}: {}", r.stderr);
+        assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
         r.stdout
-            .lines()
+    };
+    let names = |dev: &str| {
+        dev.lines()
             .skip(2)
             .filter_map(|l| l.split(':').next().map(|n| n.trim().to_string()))
             .collect::<Vec<_>>()
     };
+    let interfaces = |mode: &str| {
+        names(&unshared(&[
+            "builder",
+            "run",
+            "--network",
+            mode,
+            c,
+            "--",
+            "cat",
+            "/proc/net/dev",
+        ]))
+    };
     assert_eq!(interfaces("none"), ["lo"]);
     let private = interfaces("private");
     assert!(private.contains(&"eth0".to_string()), "{private:?}");
+    // bud's RUN too.
+    st.write(
+        "ctx/Containerfile",
+        "FROM localhost/bb:1\nRUN cat /proc/net/dev > /dev.txt\n",
+    );
+    let ctx = st.path("ctx");
+    unshared(&[
+        "builder",
+        "bud",
+        "-q",
+        "--network",
+        "private",
+        "-t",
+        "localhost/net",
+        ctx.to_str().unwrap(),
+    ]);
+    let dev = st
+        .ok(&["run", "--rm", "localhost/net", "cat", "/dev.txt"])
+        .stdout;
+    assert!(names(&dev).contains(&"eth0".to_string()), "{dev}");
+    st.ok(&["rmi", "localhost/net"]);
     st.ok(&["builder", "rm", c]);
     st.assert_clean();
 }

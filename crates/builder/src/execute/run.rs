@@ -115,9 +115,13 @@ impl StageState {
             env,
             workdir: Some(self.workdir.clone()),
             user: self.user.clone(),
-            network: network
-                .or_else(|| x.req.network.clone())
-                .unwrap_or(berth_engine::network::NetworkMode::None),
+            // `private`: one of its own on the default network.
+            network: run::resolve_private(
+                network
+                    .or_else(|| x.req.network.clone())
+                    .unwrap_or(berth_engine::network::NetworkMode::None),
+            )
+            .map_err(BuildError::Run)?,
             volumes: x
                 .req
                 .volumes

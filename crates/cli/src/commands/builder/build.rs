@@ -50,8 +50,9 @@ pub struct BuildArgs {
     /// container-image://REF.
     #[arg(long)]
     build_context: Vec<String>,
-    /// Network for RUN: none (default) or host.
-    #[arg(long, value_parser = ["none", "host"])]
+    /// Network for RUN: none (default), host, private (one of its own on
+    /// the default network), ns:PATH or a network's name.
+    #[arg(long, alias = "net")]
     network: Option<String>,
     /// Reuse stages built before from the same inputs (default true).
     #[arg(long, num_args = 0..=1, default_missing_value = "true")]
