@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use berth_engine::container::{self, Info};
+use berth_engine::namespaces::NsMode;
 use berth_engine::run::{self, RunOptions};
 use berth_engine::spec::ProcessOptions;
 use berth_engine::volumes::InvalidMount;
@@ -84,6 +85,43 @@ pub struct Builder {
     pub created_by: Option<String>,
     #[serde(default)]
     pub comment: Option<String>,
+    /// Fields of the image config itself the commit sets (`config --os`,
+    /// `--arch`, `--variant`, `--os-version`, `--os-feature`).
+    #[serde(default)]
+    pub image_fields: BTreeMap<String, Value>,
+    /// History entries `--add-history` asked for, written before the
+    /// commit's own.
+    #[serde(default)]
+    pub history: Vec<Value>,
+    /// `from --http-proxy` (default true): every `run` gets the proxy
+    /// variables (`http_proxy`, `HTTPS_PROXY` …) of the environment it is
+    /// called from.
+    #[serde(default = "yes")]
+    pub http_proxy: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The proxy variables (`http_proxy`, `NO_PROXY` …) of this process's
+/// environment, as `NAME=VALUE`, that `env` does not set already: what
+/// buildah's `--http-proxy` passes to a command.
+pub fn proxy_env(env: &[String]) -> Vec<String> {
+    crate::stages::PROXY_ARGS
+        .iter()
+        .filter(|k| !env.iter().any(|e| e.split('=').next() == Some(**k)))
+        .filter_map(|k| std::env::var(k).ok().map(|v| format!("{k}={v}")))
+        .collect()
+}
+
+/// A history entry for `--add-history` (buildah's words: `/bin/sh -c #(nop)
+/// INSTRUCTION ARGS` for what changes no file), made now.
+pub fn history_entry(created_by: String) -> Value {
+    json!({
+        "created": berth_engine::container::rfc3339(berth_engine::time::now_ns()),
+        "created_by": created_by,
+    })
 }
 
 fn state_path(store: &Store, id: &str) -> PathBuf {
@@ -169,6 +207,9 @@ impl Builder {
             author: full["author"].as_str().map(String::from),
             created_by: None,
             comment: None,
+            image_fields: BTreeMap::new(),
+            history: Vec::new(),
+            http_proxy: true,
         }
     }
 
@@ -257,6 +298,7 @@ pub fn from(
     found: &str,
     name: Option<&str>,
     run_with: ProcessOptions,
+    http_proxy: bool,
 ) -> Result<Builder, BuildError> {
     let from_id = if image == "scratch" {
         scratch(store)?
@@ -298,7 +340,6 @@ pub fn from(
         rm: false,
         replace: false,
         process: ProcessOptions {
-            network: berth_engine::network::NetworkMode::None,
             command: vec!["/bin/sh".into()],
             labels: vec![format!("{LABEL}=true")],
             ..run_with
@@ -316,6 +357,9 @@ pub fn from(
         author: full["author"].as_str().map(String::from),
         created_by: None,
         comment: None,
+        image_fields: BTreeMap::new(),
+        history: Vec::new(),
+        http_proxy,
     };
     if let Err(e) = b.save(store) {
         run::remove(store, &info.id);
@@ -381,6 +425,55 @@ pub struct RunSpec {
     pub devices: Vec<String>,
     /// `-t`: on a terminal.
     pub terminal: bool,
+    /// `--pid`, `--ipc`, `--uts`, `--cgroupns`: host or private; none given,
+    /// what `from` said (private by default).
+    pub pid: Option<NsMode>,
+    pub ipc: Option<NsMode>,
+    pub uts: Option<NsMode>,
+    pub cgroupns: Option<NsMode>,
+    /// `--no-hosts`: the image's /etc/hosts, not one made for the run.
+    pub no_hosts: bool,
+    /// `--mount type=cache,…`: directories kept across runs (and builds: the
+    /// same store as RUN --mount=type=cache).
+    pub caches: Vec<crate::mount::MountSpec>,
+    /// `--runtime` and `--runtime-flag`s for this command (none: from's).
+    pub runtime: Option<String>,
+    pub runtime_flags: Vec<String>,
+}
+
+/// `run --contextdir DIR`: a `--mount type=bind` source that is relative is
+/// a path in DIR, and must stay inside it (no `..` or symlink out).
+pub fn in_context_dir(mount: &str, dir: &Path) -> Result<String, BuildError> {
+    let fields: Vec<&str> = mount.split(',').collect();
+    let bind = fields
+        .iter()
+        .any(|f| f.trim().eq_ignore_ascii_case("type=bind"));
+    let mut out = Vec::new();
+    for f in fields {
+        let source = f
+            .split_once('=')
+            .filter(|(k, v)| bind && matches!(*k, "source" | "src") && !v.starts_with('/'));
+        match source {
+            Some((k, v)) => {
+                let rel = archive_path(dir, v).ok_or_else(|| BuildError::InvalidFlag {
+                    flag: "--mount".into(),
+                    value: mount.to_string(),
+                    why: format!(
+                        "{v}: no such path inside the context directory {}",
+                        dir.display()
+                    ),
+                })?;
+                out.push(format!("{k}={}", dir.join(rel).display()));
+            }
+            None => out.push(f.to_string()),
+        }
+    }
+    Ok(out.join(","))
+}
+
+/// `path` resolved inside `root` (symlinks and `..` kept in it), or None.
+fn archive_path(root: &Path, path: &str) -> Option<PathBuf> {
+    berth_storage::archive::resolve_in_root(root, Path::new(path))
 }
 
 impl RunSpec {
@@ -394,6 +487,22 @@ impl RunSpec {
             why,
         };
         for m in mounts {
+            if is_cache(m) {
+                let literal = |v: &str| Ok(v.to_string());
+                let mount = crate::mount::parse_mount(m, Some(&literal))
+                    .map_err(|e| bad(m, e.to_string()))?;
+                if mount.as_ref().is_some_and(|c| c.from.is_some()) {
+                    return Err(bad(
+                        m,
+                        "from= names a build's stage, not served by run".into(),
+                    ));
+                }
+                self.caches.push(crate::mount::MountSpec {
+                    spec: m.clone(),
+                    mount,
+                });
+                continue;
+            }
             match m.parse().map_err(|e: InvalidMount| bad(m, e.reason))? {
                 MountFlag::Volume(v) => self.volumes.push(v),
                 MountFlag::Tmpfs(t) => self.tmpfs.push(t),
@@ -406,10 +515,56 @@ impl RunSpec {
     }
 }
 
+/// Whether a `--mount` is `type=cache`.
+fn is_cache(m: &str) -> bool {
+    m.split(',')
+        .any(|f| f.trim().eq_ignore_ascii_case("type=cache"))
+}
+
 /// `run`: the command over the working container's root, with the config's
-/// environment, working directory and user; returns its exit code.
+/// environment, working directory and user; returns its exit code. Cache
+/// mounts and overlays (`-v SRC:DST:O`) are set up for the command and taken
+/// down after it (an overlay's upper directory with them).
 pub fn run(store: &Store, b: &Builder, spec: &RunSpec) -> Result<i32, BuildError> {
-    let mut info = container::find(store, &b.id)?;
+    let info = container::find(store, &b.id)?;
+    let scratch = crate::execute::scratch_dir(store, &b.id);
+    let none = BTreeMap::new();
+    let workdir = spec
+        .workdir
+        .clone()
+        .or_else(|| b.config["WorkingDir"].as_str().map(String::from))
+        .filter(|w| !w.is_empty())
+        .unwrap_or_else(|| "/".into());
+    let sources = crate::run_mounts::Sources {
+        context: Path::new("/"),
+        stages: &[],
+        secrets: &none,
+        ssh: &none,
+        cache_root: store.config().graph_root.join("build-cache-mounts"),
+        scratch: scratch.clone(),
+        workdir: &workdir,
+    };
+    let mut prepared = crate::run_mounts::prepare(&spec.caches, &sources).map_err(|e| {
+        BuildError::InvalidFlag {
+            flag: "--mount".into(),
+            value: e.spec,
+            why: e.reason.to_string(),
+        }
+    })?;
+    let result = run_prepared(store, b, info, spec, &scratch, &mut prepared);
+    prepared.release();
+    crate::run_mounts::release_scratch(&scratch);
+    result
+}
+
+fn run_prepared(
+    store: &Store,
+    b: &Builder,
+    mut info: Info,
+    spec: &RunSpec,
+    scratch: &Path,
+    prepared: &mut crate::run_mounts::Prepared,
+) -> Result<i32, BuildError> {
     let mut env = b.env();
     for kv in &spec.env {
         let key = kv.split('=').next().unwrap_or(kv);
@@ -425,35 +580,60 @@ pub fn run(store: &Store, b: &Builder, spec: &RunSpec) -> Result<i32, BuildError
     // What `from` was given (limits, capabilities, volumes …) stays; the
     // command and what `run` says are this run's.
     let stored = std::mem::take(&mut info.config.process);
-    let mut volumes = stored.volumes.clone();
-    volumes.extend(spec.volumes.iter().cloned());
+    let mut volumes = Vec::new();
+    let caches = prepared.volumes.clone();
+    let given = stored.volumes.iter().chain(&spec.volumes).chain(&caches);
+    for (n, v) in given.enumerate() {
+        if !v.overlay() {
+            volumes.push(v.clone());
+            continue;
+        }
+        let o = crate::run_mounts::overlay_volume(v, scratch, n, prepared).map_err(|e| {
+            BuildError::InvalidFlag {
+                flag: "-v".into(),
+                value: v.to_string(),
+                why: e.to_string(),
+            }
+        })?;
+        volumes.push(o);
+    }
+    let tmpfs = [&spec.tmpfs[..], &prepared.tmpfs[..]].concat();
+    env.extend(prepared.env.iter().cloned());
+    if b.http_proxy {
+        let proxies = proxy_env(&env);
+        env.extend(proxies);
+    }
     info.config.process = ProcessOptions {
         command: spec.args.clone(),
         entrypoint: Some(Vec::new()),
         env,
         workdir: spec.workdir.clone().or_else(|| from_config("WorkingDir")),
         user: spec.user.clone().or_else(|| from_config("User")),
-        network: spec
-            .network
-            .clone()
-            .unwrap_or(berth_engine::network::NetworkMode::None),
+        // `private`: one of its own on the default network, as at create.
+        network: run::resolve_private(spec.network.clone().unwrap_or(stored.network.clone()))
+            .map_err(BuildError::Run)?,
         volumes,
-        tmpfs: spec.tmpfs.clone(),
+        tmpfs,
         hostname: spec.hostname.clone(),
+        pid: spec.pid.clone().unwrap_or(stored.pid),
+        ipc: spec.ipc.clone().unwrap_or(stored.ipc),
+        uts: spec.uts.clone().unwrap_or(stored.uts),
+        cgroupns: spec.cgroupns.clone().unwrap_or(stored.cgroupns),
+        no_hosts: spec.no_hosts || stored.no_hosts,
+        runtime: spec.runtime.clone().or(stored.runtime.clone()),
+        runtime_flags: match spec.runtime_flags.is_empty() {
+            true => stored.runtime_flags.clone(),
+            false => spec.runtime_flags.clone(),
+        },
         tty: spec.terminal,
         labels: vec![format!("{LABEL}=true")],
-        memory: stored.memory,
-        cpu_shares: stored.cpu_shares,
-        cpuset_cpus: stored.cpuset_cpus,
         // The run's own capability flags over from's.
         cap_add: later_wins(&stored.cap_add, &spec.cap_drop, &spec.cap_add),
         cap_drop: later_wins(&stored.cap_drop, &spec.cap_add, &spec.cap_drop),
-        ulimits: stored.ulimits,
-        security_opt: stored.security_opt,
-        devices: [stored.devices, spec.devices.clone()].concat(),
-        // The container's user namespace is its own for every run.
-        id_map: stored.id_map,
-        ..Default::default()
+        devices: [&stored.devices[..], &spec.devices[..]].concat(),
+        // The rest is from's: limits, ulimits, security options, DNS and
+        // hosts, /dev/shm's size, the user namespace.
+        ..stored
     };
     run::run_container(store, &info).map_err(BuildError::Run)
 }
@@ -482,6 +662,11 @@ pub struct CopySpec {
     /// `add`: local archives are unpacked.
     pub add: bool,
     pub cwd: PathBuf,
+    /// `--contextdir`: host sources are read inside it (a source outside it
+    /// is refused), and its .containerignore (or `ignore_file`) excludes.
+    pub context_dir: Option<PathBuf>,
+    /// `--ignorefile` (with `context_dir`).
+    pub ignore_file: Option<PathBuf>,
 }
 
 /// `copy`/`add`: the sources into the container's root, through the layer
@@ -507,11 +692,13 @@ pub fn copy(store: &Arc<Store>, b: &Builder, spec: &CopySpec) -> Result<String, 
                 Some(store.mount(&id)?)
             }
         };
-        let (root, sources): (PathBuf, Vec<String>) = match &from_root {
-            Some(r) => (r.clone(), spec.sources.clone()),
+        let (root, sources): (PathBuf, Vec<String>) = match (&from_root, &spec.context_dir) {
+            (Some(r), _) => (r.clone(), spec.sources.clone()),
+            // Sources inside the context directory, as paths in it.
+            (None, Some(dir)) => (dir.clone(), in_context(dir, &spec.cwd, &spec.sources)?),
             // Host paths, made absolute: the copy then reads them under `/`;
             // URLs are downloaded.
-            None => (
+            (None, None) => (
                 PathBuf::from("/"),
                 spec.sources
                     .iter()
@@ -552,8 +739,24 @@ pub fn copy(store: &Arc<Store>, b: &Builder, spec: &CopySpec) -> Result<String, 
             true => CopyKind::Add,
             false => CopyKind::Fetch,
         };
-        copy_files(&root, None, &files, &rootfs, &workdir, owner, mode, kind)
-            .map_err(BuildError::from)
+        let ignore = match (&spec.context_dir, &from_root) {
+            (Some(dir), None) => Some(crate::execute::load_ignore(
+                dir,
+                spec.ignore_file.as_deref(),
+            )?),
+            _ => None,
+        };
+        copy_files(
+            &root,
+            ignore.as_ref(),
+            &files,
+            &rootfs,
+            &workdir,
+            owner,
+            mode,
+            kind,
+        )
+        .map_err(BuildError::from)
     })();
     if let Some((id, temporary)) = lent {
         let _ = store.unmount(&id, false);
@@ -563,6 +766,49 @@ pub fn copy(store: &Arc<Store>, b: &Builder, spec: &CopySpec) -> Result<String, 
     }
     let _ = store.unmount(&b.id, false);
     result
+}
+
+/// Host sources as paths inside `dir` (`--contextdir`); URLs as they are.
+fn in_context(dir: &Path, cwd: &Path, sources: &[String]) -> Result<Vec<String>, BuildError> {
+    sources
+        .iter()
+        .map(|s| {
+            if is_url(s) {
+                return Ok(s.clone());
+            }
+            let abs = PathBuf::from(absolute(cwd, s));
+            abs.strip_prefix(dir)
+                .map(|r| match r.as_os_str().is_empty() {
+                    true => ".".to_string(),
+                    false => r.to_string_lossy().into_owned(),
+                })
+                .map_err(|_| crate::error::CopyError::OutsideContext(s.clone()).into())
+        })
+        .collect()
+}
+
+impl Builder {
+    /// `run --add-history`: `/bin/sh -c ARGS`, as buildah writes it.
+    pub fn add_run_history(&mut self, args: &[String]) {
+        self.history
+            .push(history_entry(format!("/bin/sh -c {}", args.join(" "))));
+    }
+
+    /// `copy/add --add-history`: an entry as buildah writes it, `/bin/sh -c
+    /// #(nop) COPY file:DIGEST` (`dir:` for one directory, `multi:` for
+    /// several sources).
+    pub fn add_copy_history(&mut self, spec: &CopySpec, digest: &str) {
+        let kind = match spec.sources.as_slice() {
+            [one] if Path::new(&absolute(&spec.cwd, one)).is_dir() => "dir",
+            [_] => "file",
+            _ => "multi",
+        };
+        let verb = if spec.add { "ADD" } else { "COPY" };
+        self.history.push(history_entry(format!(
+            "/bin/sh -c #(nop) {verb} {kind}:{digest} in {} ",
+            spec.dest
+        )));
+    }
 }
 
 fn absolute(cwd: &Path, s: &str) -> String {
@@ -613,13 +859,30 @@ pub struct CommitSpec {
     /// Registry access for an image written elsewhere than the store
     /// (`docker://REG/NAME`, `oci:DIR` …).
     pub context: berth_image::Context,
+    /// `--timestamp`: seconds since the epoch as the image's and its new
+    /// history entries' creation time and the new layer's file times.
+    pub timestamp: Option<i64>,
+    /// `--omit-history`: the image has no history.
+    pub omit_history: bool,
+    /// `--disable-compression=false`: an image written to `oci:`, `dir:` …
+    /// gets gzipped layers. As buildah's, layers are otherwise left as the
+    /// store keeps them (uncompressed), but a registry always gets them
+    /// compressed.
+    pub compress: bool,
+    /// `--manifest LIST`: the new image is added to this manifest list (made
+    /// when there is none).
+    pub manifest: Option<String>,
+    /// `--unsetenv NAME`: the image goes without these variables.
+    pub unsetenv: Vec<String>,
 }
 
 /// The config fields only Docker's format has; an OCI commit drops them.
-pub const DOCKER_ONLY: [(&str, &str); 3] = [
+pub const DOCKER_ONLY: [(&str, &str); 5] = [
     ("Healthcheck", "HEALTHCHECK"),
     ("Shell", "SHELL"),
     ("OnBuild", "ONBUILD"),
+    ("Hostname", "HOSTNAME"),
+    ("Domainname", "DOMAINNAME"),
 ];
 
 /// Drops what an OCI config cannot hold; returns the instructions dropped, for
@@ -628,7 +891,8 @@ pub fn drop_docker_only(config: &mut Value) -> Vec<&'static str> {
     let mut dropped = Vec::new();
     if let Some(o) = config.as_object_mut() {
         for (field, instruction) in DOCKER_ONLY {
-            if o.remove(field).is_some_and(|v| !v.is_null()) {
+            // Docker's configs carry "Hostname": "" and the like: nothing lost.
+            if o.remove(field).is_some_and(|v| !v.is_null() && v != "") {
                 dropped.push(instruction);
             }
         }
@@ -653,7 +917,18 @@ pub fn commit(
     let elsewhere = spec.image.as_deref().filter(|d| {
         ImageName::parse(d).is_ok_and(|n| !matches!(n, ImageName::ContainersStorage(_)))
     });
+    if let (Some(list), Some(dest)) = (&spec.manifest, elsewhere) {
+        return Err(BuildError::InvalidFlag {
+            flag: "--manifest".into(),
+            value: list.clone(),
+            why: format!("the image goes to {dest}, not into the store a list holds images of"),
+        });
+    }
     let mut config = b.config.clone();
+    apply_to_value(
+        &mut config,
+        spec.unsetenv.iter().cloned().map(ConfigEdit::RemoveEnv),
+    );
     let dropped = if spec.docker {
         Vec::new()
     } else {
@@ -679,12 +954,23 @@ pub fn commit(
         .collect();
     o.docker = spec.docker;
     o.squash = spec.squash;
+    o.image_fields = b
+        .image_fields
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    o.history = b.history.clone();
+    o.timestamp = spec.timestamp;
+    o.omit_history = spec.omit_history;
     let id = berth_engine::commit::commit(store, &b.id, &o)?;
     if let Some(dest) = elsewhere {
-        let push = berth_engine::images::PushOptions {
+        let mut push = berth_engine::images::PushOptions {
             destination: Some(dest.to_string()),
             ..Default::default()
         };
+        if spec.compress {
+            push.copy.compression = Some(berth_image::manifest::Compression::Gzip);
+        }
         let pushed = berth_engine::images::push(store, &id, &push, &spec.context, progress);
         // The store keeps nothing of it (the new image has no name, no container).
         let _ = berth_engine::images::remove(store, std::slice::from_ref(&id), Default::default());
@@ -693,12 +979,36 @@ pub fn commit(
             source: Box::new(source),
         })?;
     } else {
+        if let Some(list) = &spec.manifest {
+            add_to_list(store, list, &id, &spec.context)?;
+        }
         write_image_id(spec.iid_file.as_deref(), &id)?;
     }
     if spec.rm {
         remove(store, b)?;
     }
     Ok((elsewhere.is_none().then_some(id), dropped))
+}
+
+/// `commit --manifest LIST` (and build's): the image into the list, which
+/// is made when there is none yet.
+pub fn add_to_list(
+    store: &Arc<Store>,
+    list: &str,
+    id: &str,
+    context: &berth_image::Context,
+) -> Result<(), BuildError> {
+    use berth_engine::manifests;
+    let failed = |e: berth_engine::images::ImageError| BuildError::InvalidFlag {
+        flag: "--manifest".into(),
+        value: list.to_string(),
+        why: e.to_string(),
+    };
+    if !manifests::exists(store, list) {
+        manifests::create(store, list).map_err(failed)?;
+    }
+    manifests::add(store, list, id, &Default::default(), context).map_err(failed)?;
+    Ok(())
 }
 
 /// `--iidfile`: the image's ID as `sha256:ID`, as buildah writes it.

@@ -36,8 +36,20 @@ pub struct ConfigChanges {
     pub author: Option<String>,
     /// The history entry's "created by".
     pub created_by: Option<String>,
-    /// The history entry's comment.
+    /// The history entry's comment (`--comment`, `--history-comment`).
     pub comment: Option<String>,
+    /// The image's platform: `os`, `architecture`, `variant`, `os.version`.
+    pub os: Option<String>,
+    pub arch: Option<String>,
+    pub variant: Option<String>,
+    pub os_version: Option<String>,
+    /// An `os.features` entry, or `FEATURE-` to remove one.
+    pub os_feature: Vec<String>,
+    /// Docker's config `Hostname` and `Domainname` (an OCI commit drops them).
+    pub hostname: Option<String>,
+    pub domainname: Option<String>,
+    /// `--add-history`: a history entry for each change.
+    pub add_history: bool,
 }
 
 fn invalid(flag: &str, value: &str, why: impl ToString) -> BuildError {
@@ -106,8 +118,75 @@ impl Builder {
                 field.clone_from(value);
             }
         }
+        self.set_platform(c);
+        for (key, value) in [("Hostname", &c.hostname), ("Domainname", &c.domainname)] {
+            if let (Some(v), Some(o)) = (value, self.config.as_object_mut()) {
+                o.insert(key.into(), v.clone().into());
+            }
+        }
+        if c.add_history {
+            self.history
+                .extend(history_of(c).into_iter().map(crate::builder::history_entry));
+        }
         Ok(())
     }
+
+    /// `--os`, `--arch`, `--variant`, `--os-version`, `--os-feature`.
+    fn set_platform(&mut self, c: &ConfigChanges) {
+        let fields = [
+            ("os", &c.os),
+            ("architecture", &c.arch),
+            ("variant", &c.variant),
+            ("os.version", &c.os_version),
+        ];
+        for (k, v) in fields {
+            if let Some(v) = v {
+                self.image_fields.insert(k.into(), v.clone().into());
+            }
+        }
+        if c.os_feature.is_empty() {
+            return;
+        }
+        let mut features: Vec<String> = self
+            .image_fields
+            .get("os.features")
+            .and_then(|v| serde_json::from_value(v.clone()).ok())
+            .unwrap_or_default();
+        for f in &c.os_feature {
+            match f.strip_suffix('-') {
+                Some(gone) => features.retain(|x| x != gone),
+                None if !features.contains(f) => features.push(f.clone()),
+                None => {}
+            }
+        }
+        self.image_fields
+            .insert("os.features".into(), features.into());
+    }
+}
+
+/// The history entries `--add-history` writes for these changes, buildah's
+/// way: `/bin/sh -c #(nop) INSTRUCTION ARGS`, one an instruction.
+fn history_of(c: &ConfigChanges) -> Vec<String> {
+    let one = |i: &str, v: &Option<String>| v.as_ref().map(|v| format!("{i} {v}"));
+    let all = |i: &str, v: &[String]| (!v.is_empty()).then(|| format!("{i} {}", v.join(" ")));
+    [
+        one("SHELL", &c.shell),
+        one("ENTRYPOINT", &c.entrypoint),
+        one("CMD", &c.cmd),
+        all("ENV", &c.env),
+        all("LABEL", &c.label),
+        all("EXPOSE", &c.port),
+        all("VOLUME", &c.volume),
+        one("USER", &c.user),
+        one("WORKDIR", &c.workingdir),
+        one("STOPSIGNAL", &c.stop_signal),
+        all("ONBUILD", &c.onbuild),
+        one("HEALTHCHECK", &c.healthcheck),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|i| format!("/bin/sh -c #(nop) {i}"))
+    .collect()
 }
 
 fn set_annotation(

@@ -42,6 +42,7 @@ use berth_storage::Store;
 
 pub(crate) use self::add::is_url;
 pub(crate) use self::base::scratch;
+pub(crate) use self::context::load_ignore;
 pub(crate) use self::copy::{CopyKind, Owner, copy_files, parse_mode};
 pub use self::driver::build;
 pub use crate::error::BuildError;
@@ -100,6 +101,34 @@ pub struct BuildRequest {
     pub id_map: Option<berth_storage::idmap::IdMap>,
     /// `--iidfile`: a file the built image's ID is written to.
     pub iid_file: Option<PathBuf>,
+    /// What every RUN gets besides the above (buildah's `--cap-add`,
+    /// `--memory`, `--cpu-*`, `--add-host`, `--dns*`, `--no-hosts`,
+    /// `--device`, `--shm-size`, namespace flags).
+    pub run_with: berth_engine::spec::ProcessOptions,
+    /// `--env K=V`: in every RUN's environment (under the stage's ENV) and in
+    /// the built image's config.
+    pub env: Vec<(String, String)>,
+    /// `--from IMAGE`: the first stage's base instead of its FROM's.
+    pub from: Option<String>,
+    /// `--skip-unused-stages=false`: every stage up to the target is built,
+    /// not only those it needs.
+    pub all_stages: bool,
+    /// `--omit-history`: the built image has no history.
+    pub omit_history: bool,
+    /// `--manifest LIST`: the built image is added to this list (made when
+    /// there is none).
+    pub manifest: Option<String>,
+    /// `--unsetenv NAME`: the built image goes without these variables.
+    pub unsetenv: Vec<String>,
+    /// `--os-feature`s the built image needs besides its base's, and
+    /// `--os-version` instead of its base's.
+    pub os_features: Vec<String>,
+    pub os_version: Option<String>,
+    /// `--http-proxy` (podman's and buildah's default): RUN gets the proxy
+    /// variables of the build's own environment.
+    pub http_proxy: bool,
+    /// `--cache-ttl`: a cached image made longer ago than this is not used.
+    pub cache_ttl: Option<std::time::Duration>,
 }
 
 impl BuildRequest {
@@ -115,10 +144,20 @@ impl BuildRequest {
         Ok(())
     }
 
+    /// The Containerfile, its first FROM replaced by `--from`'s image.
+    pub(crate) fn parse(&self) -> Result<crate::Containerfile, BuildError> {
+        let mut cf = parse(&self.containerfile, &self.file_name)?;
+        if let (Some(f), Some(first)) = (&self.from, cf.stages.first_mut()) {
+            first.from.image = f.clone();
+        }
+        Ok(cf)
+    }
+
     fn options(&self) -> BuildOptions {
         let mut o = BuildOptions {
             build_args: self.build_args.clone(),
             target: self.target.clone(),
+            all_stages: self.all_stages,
             ..Default::default()
         };
         if let Some(p) = &self.platform {
@@ -161,7 +200,7 @@ impl BuildRequest {
 /// --mount` images, not stages or `scratch`), so that a front end can pull
 /// them first.
 pub fn images_needed(req: &BuildRequest) -> Result<Vec<String>, BuildError> {
-    let cf = parse(&req.containerfile, &req.file_name)?;
+    let cf = req.parse()?;
     let opts = req.options();
     let g = globals(&cf, &opts)?;
     let p = plan(&cf, &g, &opts)?;

@@ -91,6 +91,19 @@ pub fn list(images: &Images<'_>, o: &ImagesOptions) -> Result<ImageList, ImageEr
     }
 }
 
+/// buildah's HISTORY of one row: the names the image has had, latest
+/// first, less the row's own name when it is the latest; `<none>` for none.
+fn row_history(history: &[String], name: &str) -> String {
+    let rest = match history.split_first() {
+        Some((first, rest)) if first == name => rest,
+        _ => history,
+    };
+    match rest.is_empty() {
+        true => "<none>".to_string(),
+        false => rest.join(", "),
+    }
+}
+
 impl ImageList {
     fn id(&self, s: &ImageSummary) -> String {
         match self.full_ids {
@@ -124,7 +137,7 @@ impl ImageList {
                 created_at_raw: format_rfc3339(s.created),
                 size: table_size(s.size),
                 read_only: s.read_only,
-                history: s.history.join(", "),
+                history: row_history(&s.history, &format!("{}:{}", s.repository, s.tag)),
             })
             .collect()
     }
@@ -192,5 +205,9 @@ mod tests {
     #[test]
     fn template_fields_join_the_history() {
         assert_eq!(list(false).fields()[0].history, "x, y");
+        let latest = ["one:latest".to_string(), "old:1".to_string()];
+        assert_eq!(row_history(&latest, "one:latest"), "old:1");
+        assert_eq!(row_history(&latest[..1], "one:latest"), "<none>");
+        assert_eq!(row_history(&latest, "old:1"), "one:latest, old:1");
     }
 }

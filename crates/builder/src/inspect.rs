@@ -45,15 +45,94 @@ impl ContainerRow {
     }
 }
 
-/// The rows of working containers (`all`: of every container); IDs cut to
-/// 12 characters unless `full`.
-pub fn rows(store: &Store, all: bool, full: bool) -> Result<Vec<ContainerRow>, BuildError> {
+/// buildah's `containers --filter id=…,name=…,ancestor=…`: an ID by its
+/// start, a name by a part of it, an image by its ID's start or its name
+/// (with or without the registry and tag).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ContainerFilter {
+    pub id: Option<String>,
+    pub name: Option<String>,
+    pub ancestor: Option<String>,
+}
+
+impl std::str::FromStr for ContainerFilter {
+    type Err = BuildError;
+    fn from_str(s: &str) -> Result<ContainerFilter, BuildError> {
+        let mut f = ContainerFilter::default();
+        for part in s.split(',').filter(|p| !p.is_empty()) {
+            let bad = |why: &str| BuildError::InvalidFlag {
+                flag: "--filter".into(),
+                value: part.to_string(),
+                why: why.to_string(),
+            };
+            let (k, v) = part
+                .split_once('=')
+                .ok_or_else(|| bad("expected KEY=VALUE"))?;
+            let slot = match k {
+                "id" => &mut f.id,
+                "name" => &mut f.name,
+                "ancestor" => &mut f.ancestor,
+                _ => return Err(bad("invalid filter: id, name or ancestor")),
+            };
+            *slot = Some(v.to_string());
+        }
+        Ok(f)
+    }
+}
+
+impl ContainerFilter {
+    fn matches(&self, b: &Builder, image_name: &str) -> bool {
+        let id = self.id.as_deref().is_none_or(|i| b.id.starts_with(i));
+        let name = self.name.as_deref().is_none_or(|n| b.name.contains(n));
+        let ancestor = self.ancestor.as_deref().is_none_or(|a| {
+            b.from_id.starts_with(a)
+                || same_image_name(image_name, a)
+                || same_image_name(&b.from_image, a)
+        });
+        id && name && ancestor
+    }
+}
+
+/// Whether `name` (`localhost/bb:1`) is the image `given` names: the same,
+/// or without its tag (`localhost/bb`), or without its registry (`bb:1`,
+/// `bb`).
+fn same_image_name(name: &str, given: &str) -> bool {
+    let untagged = |n: &str| match n.rsplit_once(':') {
+        Some((repo, tag)) if !tag.contains('/') => repo.to_string(),
+        _ => n.to_string(),
+    };
+    let short = |n: &str| {
+        n.split_once('/')
+            .map_or(n.to_string(), |(_, r)| r.to_string())
+    };
+    let candidates = [
+        name.to_string(),
+        untagged(name),
+        short(name),
+        short(&untagged(name)),
+    ];
+    candidates.iter().any(|c| c == given)
+}
+
+/// The rows of working containers (`all`: of every container) that `filter`
+/// takes; IDs cut to 12 characters unless `full`.
+pub fn rows(
+    store: &Store,
+    all: bool,
+    full: bool,
+    filter: &ContainerFilter,
+) -> Result<Vec<ContainerRow>, BuildError> {
     let list = if all {
         builder::list_all(store)?
     } else {
         builder::list(store)?
     };
-    Ok(list.iter().map(|b| row(store, b, full)).collect())
+    Ok(list
+        .iter()
+        .map(|b| (b, row(store, b, full)))
+        .filter(|(b, r)| filter.matches(b, &r.image_name))
+        .map(|(_, r)| r)
+        .collect())
 }
 
 fn row(store: &Store, b: &Builder, full: bool) -> ContainerRow {
@@ -333,6 +412,9 @@ mod tests {
             author: None,
             created_by: None,
             comment: None,
+            image_fields: BTreeMap::new(),
+            history: Vec::new(),
+            http_proxy: true,
         }
     }
 

@@ -63,6 +63,9 @@ pub enum MountSetupError {
     SecretWrite { id: String, source: std::io::Error },
     #[error("ssh {0} is required but no agent was given with --ssh")]
     SshRequired(String),
+    /// `-v NAME:DST:O`: an overlay needs a host directory.
+    #[error("-v {0}: an overlay (:O) needs a host path as its source")]
+    OverlayNotHostPath(String),
     /// The RUN's scratch directory.
     #[error(transparent)]
     Scratch(std::io::Error),
@@ -196,7 +199,8 @@ fn prepare_one(m: &Mount, src: &Sources, out: &mut Prepared) -> Result<(), Mount
             let host = if m.readonly {
                 host
             } else {
-                writable_copy(&host, src, out)?
+                let base = src.scratch.join(format!("rw-{}", out.volumes.len()));
+                writable_copy(&host, base, out)?
             };
             out.volumes
                 .push(VolumeSpec::bind(host, &target, m.readonly));
@@ -284,11 +288,9 @@ fn prepare_one(m: &Mount, src: &Sources, out: &mut Prepared) -> Result<(), Mount
 /// directory, a copy of a file.
 fn writable_copy(
     host: &Path,
-    src: &Sources,
+    base: PathBuf,
     out: &mut Prepared,
 ) -> Result<PathBuf, MountSetupError> {
-    let n = out.volumes.len();
-    let base = src.scratch.join(format!("rw-{n}"));
     if host.is_dir() {
         let (upper, work, merged) = (base.join("upper"), base.join("work"), base.join("merged"));
         for d in [&upper, &work, &merged] {
@@ -304,6 +306,37 @@ fn writable_copy(
         std::fs::copy(host, &copy).map_err(io_at(host))?;
         Ok(copy)
     }
+}
+
+/// `-v SRC:DST:O` (`builder run`'s): the same bind over a writable view of
+/// SRC whose writes go to a throwaway upper directory under `scratch`, so SRC
+/// stays unchanged; unmounted by [`Prepared::release`].
+pub fn overlay_volume(
+    v: &VolumeSpec,
+    scratch: &Path,
+    n: usize,
+    out: &mut Prepared,
+) -> Result<VolumeSpec, MountSetupError> {
+    let host = match &v.source {
+        berth_engine::volumes::VolumeSource::Host(p) => p.clone(),
+        _ => {
+            return Err(MountSetupError::OverlayNotHostPath(v.to_string()));
+        }
+    };
+    if !host.exists() {
+        return Err(MountSetupError::NotFound {
+            what: "source",
+            path: host.display().to_string(),
+        });
+    }
+    let base = scratch.join(format!("O-{n}"));
+    let merged = writable_copy(&host, base, out)?;
+    let options = v.options.iter().filter(|o| *o != "O").cloned().collect();
+    Ok(VolumeSpec {
+        source: berth_engine::volumes::VolumeSource::Host(merged),
+        destination: v.destination.clone(),
+        options,
+    })
 }
 
 fn set_owner_mode(

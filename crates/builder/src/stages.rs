@@ -190,6 +190,9 @@ pub struct BuildOptions {
     /// `--build-context NAME=…`: what FROM NAME and `--from=NAME` read instead
     /// of an image of that name.
     pub contexts: BTreeMap<String, ContextSource>,
+    /// Every stage up to the target is built, not only those it needs
+    /// (buildah's `--skip-unused-stages=false`).
+    pub all_stages: bool,
 }
 
 /// A named build context's kind, as the plan sees it.
@@ -209,6 +212,7 @@ impl Default for BuildOptions {
             target_platform: Platform::host(),
             build_platform: Platform::host(),
             contexts: BTreeMap::new(),
+            all_stages: false,
         }
     }
 }
@@ -598,6 +602,9 @@ pub fn plan(
         .collect::<Result<Vec<_>, _>>()?;
     let mut needed = vec![false; cf.stages.len()];
     mark(target, &deps, &mut needed);
+    if opts.all_stages {
+        needed[..=target].fill(true);
+    }
     let order: Vec<usize> = (0..cf.stages.len()).filter(|&i| needed[i]).collect();
     let images = order.iter().flat_map(|&i| deps[i].images.clone()).collect();
     Ok(Plan {

@@ -179,8 +179,67 @@ fn parse() -> Result<Cli, clap::Error> {
             .mut_args(pflag_arg)
             .mut_subcommands(pflag)
     }
-    let matches = pflag(Cli::command()).try_get_matches()?;
+    let cli = Cli::command();
+    let args = buildah_short_d(std::env::args_os().collect(), &cli);
+    let matches = pflag(cli).try_get_matches_from(args)?;
     Cli::from_arg_matches(&matches)
+}
+
+/// buildah's `-D` is `--disable-compression` (`builder push`, `commit`,
+/// `bud`/`build`), where berth's global `-D` is `--debug`: under those verbs
+/// it is read as buildah's, so that `alias buildah='berth builder'` keeps a
+/// script's meaning. Flags' values are skipped by what the command tree says
+/// takes one.
+fn buildah_short_d(
+    mut args: Vec<std::ffi::OsString>,
+    cli: &clap::Command,
+) -> Vec<std::ffi::OsString> {
+    let takes_value = |c: &clap::Command, token: &str| {
+        c.get_arguments().any(|a| {
+            let named = match token.strip_prefix("--") {
+                Some(long) => a.get_long() == Some(long),
+                None => token.len() == 2 && a.get_short() == token.chars().nth(1),
+            };
+            named && a.get_action().takes_values()
+        })
+    };
+    let Some(builder) = cli.find_subcommand("builder") else {
+        return args;
+    };
+    let mut verb: Option<&clap::Command> = None;
+    let mut seen_builder = false;
+    let mut i = 1;
+    while i < args.len() {
+        let Some(token) = args[i].to_str().map(str::to_string) else {
+            i += 1;
+            continue;
+        };
+        if token == "--" {
+            break;
+        }
+        let here = verb.unwrap_or(if seen_builder { builder } else { cli });
+        if token.starts_with('-') && token.len() > 1 {
+            if token == "-D" && verb.is_some() {
+                args[i] = "--disable-compression".into();
+            } else if !token.contains('=')
+                && (takes_value(here, &token) || takes_value(cli, &token))
+            {
+                i += 1;
+            }
+        } else if !seen_builder {
+            if token != "builder" {
+                return args;
+            }
+            seen_builder = true;
+        } else if verb.is_none() {
+            match builder.find_subcommand(&token) {
+                Some(v) if ["push", "commit", "build"].contains(&v.get_name()) => verb = Some(v),
+                _ => return args,
+            }
+        }
+        i += 1;
+    }
+    args
 }
 
 /// A flag as pflag (podman's, buildah's and skopeo's flag parser) takes it: a

@@ -108,6 +108,14 @@ impl Drop for Store {
 
 /// The paths in the newest layer of a stored image.
 fn last_layer_paths(st: &Store, image: &str) -> Vec<String> {
+    last_layer_entries(st, image)
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect()
+}
+
+/// The paths in the newest layer of a stored image, with their file times.
+fn last_layer_entries(st: &Store, image: &str) -> Vec<(String, u64)> {
     let out = st.path(&format!("oci-{}", image.replace(['/', ':'], "_")));
     st.ok(&[
         "image",
@@ -129,12 +137,10 @@ fn last_layer_paths(st: &Store, image: &str) -> Vec<String> {
         .entries()
         .unwrap()
         .map(|e| {
-            e.unwrap()
-                .path()
-                .unwrap()
-                .to_string_lossy()
-                .trim_end_matches('/')
-                .to_string()
+            let e = e.unwrap();
+            let path = e.path().unwrap().to_string_lossy().into_owned();
+            let path = path.trim_end_matches('/').to_string();
+            (path, e.header().mtime().unwrap())
         })
         .collect()
 }
@@ -1789,5 +1795,1032 @@ fn builder_rmi_reports_in_buildahs_words() {
         st.ok(&["rmi", "localhost/bb:1"]).stdout,
         format!("Untagged: localhost/bb:1\nDeleted: {id}")
     );
+    st.assert_clean();
+}
+
+/// buildah's `run` flags: an overlay volume leaves its source as it was, a
+/// cache mount keeps its files from one run to the next, a propagation option
+/// reaches the mount, and the namespace, hosts and isolation flags do what
+/// buildah's do.
+#[test]
+fn run_takes_overlay_volumes_caches_and_buildahs_namespace_flags() {
+    let st = Store::new();
+    let src = st.write("src/f", "original\n");
+    let src_dir = src.parent().unwrap().to_str().unwrap().to_string();
+    let c = st.ok(&["builder", "from", "-q", "localhost/bb:1"]).stdout;
+    let c = c.trim();
+    let sh = |flags: &[&str], script: &str| {
+        let mut args = vec!["builder", "run"];
+        args.extend_from_slice(flags);
+        args.extend([c, "--", "sh", "-c", script]);
+        st.ok(&args).stdout
+    };
+    // :O — the command writes, the source stays as it was.
+    let o = format!("{src_dir}:/o:O");
+    let out = sh(
+        &["-v", &o],
+        "echo changed > /o/f; echo new > /o/g; cat /o/f /o/g",
+    );
+    assert_eq!(out, "changed\nnew\n");
+    assert_eq!(std::fs::read_to_string(&src).unwrap(), "original\n");
+    assert!(!st.path("src/g").exists());
+    // Each run starts again from the source.
+    assert_eq!(sh(&["-v", &o], "cat /o/f; ls /o"), "original\nf\n");
+    // A propagation option reaches the mount (mountinfo's optional fields).
+    let shared = format!("{src_dir}:/p:rshared");
+    let private = format!("{src_dir}:/p:rprivate");
+    let peer = "grep ' /p ' /proc/self/mountinfo | grep -c shared: || true";
+    assert_eq!(sh(&["-v", &shared], peer), "1\n");
+    assert_eq!(sh(&["-v", &private], peer), "0\n");
+    // type=cache: what one run leaves, the next finds; the container's own
+    // root does not get it.
+    let cache = ["--mount", "type=cache,target=/cache"];
+    sh(&cache, "echo kept > /cache/k");
+    assert_eq!(sh(&cache, "cat /cache/k"), "kept\n");
+    assert_eq!(sh(&[], "ls -A /cache 2>/dev/null; true"), "");
+    // --pid/--ipc/--uts/--cgroupns host: the host's namespaces; private: not.
+    for ns in ["pid", "ipc", "uts", "cgroup"] {
+        let mine = std::fs::read_link(format!("/proc/self/ns/{ns}")).unwrap();
+        let mine = format!("{}\n", mine.display());
+        let flag = match ns {
+            "cgroup" => "--cgroupns".to_string(),
+            n => format!("--{n}"),
+        };
+        let probe = format!("readlink /proc/self/ns/{ns}");
+        assert_eq!(sh(&[&flag, "host"], &probe), mine, "{flag} host");
+        assert_ne!(sh(&[&flag, "private"], &probe), mine, "{flag} private");
+    }
+    let r = st.run(&["builder", "run", "--pid", "/proc/1/ns/pid", c, "true"]);
+    assert_eq!(r.code, 125);
+    assert!(r.stderr.contains("use host or private"), "{}", r.stderr);
+    // --no-hosts: the image's /etc/hosts, not the one made for the run.
+    let hosts = st.write("hosts", "10.1.2.3 mine\n");
+    st.ok(&[
+        "builder",
+        "copy",
+        "-q",
+        c,
+        hosts.to_str().unwrap(),
+        "/etc/hosts",
+    ]);
+    assert_eq!(sh(&["--no-hosts"], "cat /etc/hosts"), "10.1.2.3 mine\n");
+    assert!(sh(&[], "cat /etc/hosts").contains("localhost"));
+    // --isolation and --net are buildah's spellings; a bad isolation is refused.
+    let out = sh(
+        &["--isolation", "chroot", "--net", "none", "--tty=false"],
+        "echo ok",
+    );
+    assert_eq!(out, "ok\n");
+    let r = st.run(&["builder", "run", "--isolation", "vm", c, "true"]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    // podman's containers have no :O.
+    let r = st.run(&["create", "-v", &o, "localhost/bb:1", "true"]);
+    assert_eq!(r.code, 125);
+    assert!(r.stderr.contains("builder run"), "{}", r.stderr);
+    // --contextdir: a relative bind source is a path in it, never outside.
+    st.write("rctx/sub/f", "in context\n");
+    st.write("outside/g", "out\n");
+    let rctx = st.path("rctx");
+    let rctx = rctx.to_str().unwrap();
+    let bind = [
+        "--contextdir",
+        rctx,
+        "--mount",
+        "type=bind,src=sub,target=/m",
+    ];
+    assert_eq!(sh(&bind, "cat /m/f"), "in context\n");
+    let r = st.run(&[
+        "builder",
+        "run",
+        "--contextdir",
+        rctx,
+        "--mount",
+        "type=bind,src=../outside,target=/m",
+        c,
+        "true",
+    ]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    assert!(r.stderr.contains("context directory"), "{}", r.stderr);
+    // --add-history: the command in the image's history, as buildah writes it.
+    st.ok(&[
+        "builder",
+        "run",
+        "--add-history",
+        c,
+        "--",
+        "sh",
+        "-c",
+        "echo x",
+    ]);
+    st.ok(&["builder", "commit", "-q", c, "localhost/ran"]);
+    let cfg = image_config(&st, "localhost/ran");
+    let history = cfg["history"].as_array().unwrap();
+    assert_eq!(
+        history[history.len() - 2]["created_by"],
+        "/bin/sh -c sh -c echo x"
+    );
+    let r = st.run(&["builder", "run", "--no-pivot", c, "true"]);
+    assert_eq!(r.code, 125);
+    assert!(r.stderr.contains("pivot"), "{}", r.stderr);
+    st.ok(&["builder", "rm", c]);
+    st.assert_clean();
+}
+
+/// buildah's `from` flags that reach every `run` in the working container:
+/// limits, /dev/shm, hosts and DNS, namespaces and network; and those about
+/// the pull and the container itself.
+#[test]
+fn froms_namespaces_dns_and_cpu_flags_reach_every_run() {
+    let st = Store::new();
+    let cid = st.path("cid");
+    let c = st
+        .ok(&[
+            "builder",
+            "from",
+            "-q",
+            "--pull-never",
+            "--isolation",
+            "chroot",
+            "--format",
+            "docker",
+            "--cidfile",
+            cid.to_str().unwrap(),
+            "--os",
+            "linux",
+            "--cpu-period",
+            "50000",
+            "--cpu-quota",
+            "25000",
+            "-m",
+            "64m",
+            "--shm-size",
+            "1m",
+            "--add-host",
+            "h1:10.9.8.7",
+            "--dns",
+            "10.0.0.53",
+            "--dns-search",
+            "example.test",
+            "--dns-option",
+            "ndots:3",
+            "--pid",
+            "host",
+            "--network",
+            "host",
+            "--userns",
+            "host",
+            "--retry",
+            "1",
+            "--retry-delay",
+            "1s",
+            "localhost/bb:1",
+        ])
+        .stdout;
+    let c = c.trim();
+    let id = std::fs::read_to_string(&cid).unwrap();
+    assert_eq!(id.len(), 64, "{id}");
+    let script = "cat /sys/fs/cgroup/cpu/cpu.cfs_period_us /sys/fs/cgroup/cpu/cpu.cfs_quota_us \
+                  /sys/fs/cgroup/memory/memory.limit_in_bytes; df -k /dev/shm | tail -1; \
+                  grep h1 /etc/hosts; cat /etc/resolv.conf; readlink /proc/self/ns/pid; readlink /proc/self/ns/net";
+    let out = st
+        .ok(&["builder", "run", c, "--", "sh", "-c", script])
+        .stdout;
+    let ns = |n: &str| std::fs::read_link(format!("/proc/self/ns/{n}")).unwrap();
+    let (pid, net) = (ns("pid"), ns("net"));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[..3], ["50000", "25000", "67108864"], "{out}");
+    assert!(lines[3].split_whitespace().nth(1) == Some("1024"), "{out}");
+    assert_eq!(
+        lines[4..],
+        [
+            "10.9.8.7\th1",
+            "search example.test",
+            "nameserver 10.0.0.53",
+            "options ndots:3",
+            pid.to_str().unwrap(),
+            net.to_str().unwrap(),
+        ],
+        "{out}"
+    );
+    // The container's record says so too, as podman's inspect shows it.
+    let limits = st
+        .ok(&[
+            "container",
+            "inspect",
+            c,
+            "--format",
+            "{{.HostConfig.CpuPeriod}} {{.HostConfig.CpuQuota}}",
+        ])
+        .stdout;
+    assert_eq!(limits, "50000 25000\n");
+    // A run's own flags win over from's.
+    let out = st
+        .ok(&[
+            "builder",
+            "run",
+            "--pid",
+            "private",
+            "--net",
+            "none",
+            c,
+            "--",
+            "readlink",
+            "/proc/self/ns/pid",
+        ])
+        .stdout;
+    assert_ne!(out.trim(), pid.to_str().unwrap());
+    // The ID file is the container's, and a second one is refused before
+    // anything is made.
+    st.ok(&["builder", "rm", id.trim()]);
+    let r = st.run(&[
+        "builder",
+        "from",
+        "--cidfile",
+        cid.to_str().unwrap(),
+        "localhost/bb:1",
+    ]);
+    assert_eq!(r.code, 125);
+    assert!(
+        r.stderr.contains("container id file exists"),
+        "{}",
+        r.stderr
+    );
+    // What berth cannot give is refused, not ignored.
+    let r = st.run(&["builder", "from", "--userns", "container", "localhost/bb:1"]);
+    assert_eq!(r.code, 125);
+    assert!(r.stderr.contains("--userns-uid-map"), "{}", r.stderr);
+    // --pull-never does not pull what is missing.
+    let r = st.run(&["builder", "from", "--pull-never", "localhost/absent:1"]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    st.assert_clean();
+}
+
+/// The image config a commit writes, as `image inspect --config` reads it.
+fn image_config(st: &Store, image: &str) -> serde_json::Value {
+    let store_ref = format!("containers-storage:{image}");
+    json(&st.ok(&["image", "inspect", "--config", &store_ref]).stdout)
+}
+
+/// buildah's `config` flags for the image's platform, the history and
+/// Docker's hostname and domain name, read back from the committed config.
+#[test]
+fn config_sets_the_platform_history_and_docker_names() {
+    let st = Store::new();
+    let c = st.ok(&["builder", "from", "-q", "localhost/bb:1"]).stdout;
+    let c = c.trim();
+    st.ok(&[
+        "builder",
+        "config",
+        "--os",
+        "freebsd",
+        "--arch",
+        "arm64",
+        "--variant",
+        "v8",
+        "--os-version",
+        "10.0.1",
+        "--os-feature",
+        "f1",
+        "--os-feature",
+        "f2",
+        "--history-comment",
+        "made here",
+        "--hostname",
+        "hh",
+        "--domainname",
+        "dom.example",
+        "--add-history",
+        "--env",
+        "A=b",
+        "--cmd",
+        "echo hi",
+        c,
+    ]);
+    st.ok(&["builder", "config", "--os-feature", "f1-", c]);
+    let r = st.ok(&["builder", "commit", "-q", c, "localhost/oci-img"]);
+    // OCI has no hostname: said, as buildah says it.
+    assert!(
+        r.stderr.contains("HOSTNAME is not supported for OCI"),
+        "{}",
+        r.stderr
+    );
+    let cfg = image_config(&st, "localhost/oci-img");
+    assert_eq!(
+        (
+            &cfg["os"],
+            &cfg["architecture"],
+            &cfg["variant"],
+            &cfg["os.version"]
+        ),
+        (
+            &"freebsd".into(),
+            &"arm64".into(),
+            &"v8".into(),
+            &"10.0.1".into()
+        )
+    );
+    assert_eq!(cfg["os.features"], serde_json::json!(["f2"]));
+    assert!(cfg["config"].get("Hostname").is_none(), "{cfg}");
+    let history = cfg["history"].as_array().unwrap();
+    let tail: Vec<(&str, bool)> = history[history.len() - 3..]
+        .iter()
+        .map(|h| (h["created_by"].as_str().unwrap(), h["empty_layer"] == true))
+        .collect();
+    assert_eq!(
+        tail,
+        [
+            ("/bin/sh -c #(nop) CMD echo hi", true),
+            ("/bin/sh -c #(nop) ENV A=b", true),
+            ("berth builder", false)
+        ]
+    );
+    assert_eq!(history.last().unwrap()["comment"], "made here");
+    // Docker's format keeps them.
+    st.ok(&[
+        "builder",
+        "commit",
+        "-q",
+        "--format",
+        "docker",
+        c,
+        "localhost/docker-img",
+    ]);
+    let cfg = image_config(&st, "localhost/docker-img");
+    assert_eq!(
+        (&cfg["config"]["Hostname"], &cfg["config"]["Domainname"]),
+        (&"hh".into(), &"dom.example".into())
+    );
+    st.ok(&["builder", "rm", c]);
+    st.assert_clean();
+}
+
+/// buildah's `commit` flags: a fixed timestamp everywhere it goes, no
+/// history, the image added to a manifest list, uncompressed layers, and an
+/// OCI archive as the destination.
+#[test]
+fn commit_takes_a_timestamp_a_manifest_list_and_an_archive() {
+    let st = Store::new();
+    let c = st.ok(&["builder", "from", "-q", "localhost/bb:1"]).stdout;
+    let c = c.trim();
+    st.ok(&["builder", "run", c, "--", "sh", "-c", "echo x > /made"]);
+    st.ok(&["builder", "config", "--env", "GONE=1", "--env", "KEPT=1", c]);
+    st.ok(&[
+        "builder",
+        "commit",
+        "-q",
+        "--timestamp",
+        "1000",
+        "--omit-history",
+        "--identity-label=false",
+        "--manifest",
+        "localhost/list",
+        "--unsetenv",
+        "GONE",
+        c,
+        "localhost/stamped",
+    ]);
+    let cfg = image_config(&st, "localhost/stamped");
+    assert_eq!(cfg["created"], "1970-01-01T00:16:40Z");
+    assert!(cfg.get("history").is_none(), "{cfg}");
+    let env = cfg["config"]["Env"].as_array().cloned().unwrap_or_default();
+    assert_eq!(env, [serde_json::json!("KEPT=1")], "{cfg}");
+    let entries = last_layer_entries(&st, "localhost/stamped");
+    assert!(entries.iter().any(|(p, _)| p == "made"), "{entries:?}");
+    assert!(entries.iter().all(|(_, t)| *t == 1000), "{entries:?}");
+    // In the list, by the image's manifest digest.
+    let list = json(&st.ok(&["manifest", "inspect", "localhost/list"]).stdout);
+    assert_eq!(list["manifests"].as_array().unwrap().len(), 1, "{list}");
+    // Elsewhere than a registry: uncompressed unless told otherwise.
+    let layer_types = |dir: &str, flags: &[&str]| {
+        let out = st.path(dir);
+        let dest = format!("oci:{}:t", out.display());
+        let mut args = vec!["builder", "commit", "-q"];
+        args.extend_from_slice(flags);
+        args.extend([c, dest.as_str()]);
+        st.ok(&args);
+        let m = oci_manifest(&out, "t");
+        let types: Vec<String> = m["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["mediaType"].as_str().unwrap().to_string())
+            .collect();
+        types
+    };
+    let plain = layer_types("plain", &["--disable-compression"]);
+    assert!(plain.iter().all(|t| t.ends_with(".tar")), "{plain:?}");
+    let packed = layer_types("packed", &["--disable-compression=false"]);
+    assert!(packed.iter().all(|t| t.ends_with("+gzip")), "{packed:?}");
+    let archive = st.path("img.tar");
+    let dest = format!("oci-archive:{}", archive.display());
+    st.ok(&["builder", "commit", "-q", c, &dest]);
+    let r = st.ok(&["image", "inspect", "--config", &dest]);
+    assert_eq!(json(&r.stdout)["os"], "linux");
+    // A list cannot take an image the store does not keep.
+    let r = st.run(&[
+        "builder",
+        "commit",
+        "--manifest",
+        "localhost/list",
+        c,
+        &dest,
+    ]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    st.ok(&["builder", "rm", c]);
+    st.ok(&["manifest", "rm", "localhost/list"]);
+    st.assert_clean();
+}
+
+/// buildah's `bud` flags for every RUN (limits, hosts, DNS, capabilities,
+/// environment) and for the build itself (--from, --omit-history,
+/// --manifest, --skip-unused-stages), read back from what RUN wrote into
+/// the image and from the image's config.
+#[test]
+fn bud_takes_buildahs_run_and_image_flags() {
+    let st = Store::new();
+    st.write(
+        "ctx/Containerfile",
+        "FROM localhost/absent:1\n\
+         RUN cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/memory/memory.limit_in_bytes > /out; \
+         grep h1 /etc/hosts >> /out; grep nameserver /etc/resolv.conf >> /out; \
+         grep CapEff /proc/self/status >> /out; echo \"$FOO\" >> /out; \
+         (ls /etc/hosts 2>/dev/null || echo no-hosts) >> /out\n\
+         FROM localhost/bb:1 AS unused\n\
+         RUN echo built-unused\n\
+         FROM localhost/bb:1\n\
+         ENV KEEP=1 DROP=2\n\
+         COPY --from=0 /out /out\n",
+    );
+    let ctx = st.path("ctx");
+    let r = st.ok(&[
+        "builder",
+        "bud",
+        "--from",
+        "localhost/bb:1",
+        "--cpu-period",
+        "50000",
+        "--cpu-quota",
+        "25000",
+        "-m",
+        "64m",
+        "--add-host",
+        "h1:10.9.8.7",
+        "--dns",
+        "10.0.0.53",
+        "--cap-drop",
+        "CHOWN",
+        "--cap-add",
+        "NET_RAW",
+        "--env",
+        "FOO=bar",
+        "--force-rm",
+        "--isolation",
+        "chroot",
+        "--identity-label=false",
+        "--omit-history",
+        "--manifest",
+        "localhost/blist",
+        "--retry",
+        "1",
+        "--unsetenv",
+        "DROP",
+        "--os-version",
+        "10.1",
+        "--os-feature",
+        "f1",
+        "--userns",
+        "host",
+        "--compress",
+        "--disable-content-trust",
+        "--disable-compression=false",
+        "-t",
+        "localhost/built",
+        ctx.to_str().unwrap(),
+    ]);
+    let all = format!("{}{}", r.stdout, r.stderr);
+    assert!(!all.contains("built-unused"), "{all}");
+    let out = st
+        .ok(&["run", "--rm", "localhost/built", "cat", "/out"])
+        .stdout;
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[..4],
+        ["25000", "67108864", "10.9.8.7\th1", "nameserver 10.0.0.53"],
+        "{out}"
+    );
+    // CHOWN (bit 0) gone, NET_RAW (bit 13) there.
+    let caps = lines[4].strip_prefix("CapEff:\t").unwrap();
+    let caps = u64::from_str_radix(caps, 16).unwrap();
+    assert_eq!((caps & 1, caps >> 13 & 1), (0, 1), "{out}");
+    assert_eq!(lines[5], "bar");
+    let cfg = image_config(&st, "localhost/built");
+    assert!(cfg.get("history").is_none(), "{cfg}");
+    let env = cfg["config"]["Env"].as_array().unwrap();
+    assert!(env.contains(&"FOO=bar".into()), "{cfg}");
+    assert!(env.contains(&"KEEP=1".into()), "{cfg}");
+    assert!(!env.contains(&"DROP=2".into()), "{cfg}");
+    assert_eq!(
+        (&cfg["os.version"], &cfg["os.features"]),
+        (&"10.1".into(), &serde_json::json!(["f1"]))
+    );
+    let list = json(&st.ok(&["manifest", "inspect", "localhost/blist"]).stdout);
+    assert_eq!(list["manifests"].as_array().unwrap().len(), 1, "{list}");
+    // Every stage, and no /etc/hosts made for RUN.
+    let r = st.ok(&[
+        "builder",
+        "bud",
+        "--from",
+        "localhost/bb:1",
+        "--skip-unused-stages=false",
+        "--no-hosts",
+        "-t",
+        "localhost/built2",
+        ctx.to_str().unwrap(),
+    ]);
+    let all = format!("{}{}", r.stdout, r.stderr);
+    assert!(all.contains("built-unused"), "{all}");
+    let out = st
+        .ok(&["run", "--rm", "localhost/built2", "cat", "/out"])
+        .stdout;
+    assert_eq!(out.lines().last(), Some("no-hosts"), "{out}{all}");
+    let r = st.run(&[
+        "builder",
+        "bud",
+        "--no-hosts",
+        "--add-host",
+        "a:1.2.3.4",
+        ctx.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 125);
+    assert!(
+        r.stderr.contains("--no-hosts and --add-host"),
+        "{}",
+        r.stderr
+    );
+    st.ok(&["manifest", "rm", "localhost/blist"]);
+    st.ok(&["rmi", "-f", "localhost/built", "localhost/built2"]);
+    st.assert_clean();
+}
+
+/// buildah's smaller flags: containers --filter, mount --json, umount --all,
+/// rmi --prune, images --history, copy --contextdir/--ignorefile/--add-history,
+/// push's and pull's, manifest create --amend and manifest push --format.
+#[test]
+fn buildahs_smaller_flags_do_what_buildahs_do() {
+    let st = Store::new();
+    let c = st
+        .ok(&[
+            "builder",
+            "from",
+            "-q",
+            "--name",
+            "flt-one",
+            "localhost/bb:1",
+        ])
+        .stdout;
+    let c = c.trim();
+    let names = |filter: &str| {
+        let f = format!("--filter={filter}");
+        st.ok(&[
+            "builder",
+            "containers",
+            &f,
+            "--format",
+            "{{.ContainerName}}",
+        ])
+        .stdout
+    };
+    assert_eq!(names("name=flt"), "flt-one\n");
+    assert_eq!(names("name=other"), "");
+    assert_eq!(names("ancestor=localhost/bb"), "flt-one\n");
+    assert_eq!(names("ancestor=bb:1,name=flt"), "flt-one\n");
+    let r = st.run(&["builder", "containers", "--filter", "bogus=1"]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    // mount --json: the mount point alone for one container, with the name
+    // when listing; umount --all unmounts them all.
+    let one = json(&st.ok(&["builder", "mount", "--json", c]).stdout);
+    let point = one[0]["mountPoint"].as_str().unwrap().to_string();
+    assert!(one[0].get("container").is_none(), "{one}");
+    let all = json(&st.ok(&["builder", "mount", "--json"]).stdout);
+    assert_eq!(
+        all,
+        serde_json::json!([{"container": "flt-one", "mountPoint": point}])
+    );
+    let id = st.ok(&["builder", "umount", "--all"]).stdout;
+    assert_eq!(id.trim().len(), 64, "{id}");
+    assert_eq!(st.ok(&["builder", "mount"]).stdout, "");
+    // copy --contextdir: its ignore file excludes; a source outside is refused.
+    st.write("ctx/d/a.txt", "a\n");
+    st.write("ctx/d/b.log", "b\n");
+    let ignore = st.write("ctx/.ig", "d/*.log\n");
+    let ctx = st.path("ctx");
+    let d = st.path("ctx/d");
+    st.ok(&[
+        "builder",
+        "copy",
+        "-q",
+        "--add-history",
+        "--contextdir",
+        ctx.to_str().unwrap(),
+        "--ignorefile",
+        ignore.to_str().unwrap(),
+        c,
+        d.to_str().unwrap(),
+        "/dst",
+    ]);
+    let ls = st.ok(&["builder", "run", c, "--", "ls", "/dst"]).stdout;
+    assert_eq!(ls, "a.txt\n");
+    let outside = st.write("elsewhere/x", "x\n");
+    let r = st.run(&[
+        "builder",
+        "copy",
+        "--contextdir",
+        ctx.to_str().unwrap(),
+        c,
+        outside.to_str().unwrap(),
+        "/x",
+    ]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    let r = st.run(&[
+        "builder",
+        "copy",
+        "--ignorefile",
+        ignore.to_str().unwrap(),
+        c,
+        d.to_str().unwrap(),
+        "/y",
+    ]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    // The copy's history entry, then a dangling image for rmi --prune.
+    st.ok(&["builder", "commit", "-q", c, "localhost/flags"]);
+    let cfg = image_config(&st, "localhost/flags");
+    let history = cfg["history"].as_array().unwrap();
+    let copied = history[history.len() - 2]["created_by"].as_str().unwrap();
+    assert!(
+        copied.starts_with("/bin/sh -c #(nop) COPY dir:"),
+        "{copied}"
+    );
+    let old = st
+        .ok(&["images", "-q", "--no-trunc", "localhost/flags"])
+        .stdout;
+    st.ok(&["builder", "commit", "-q", c, "localhost/flags"]);
+    let pruned = st.ok(&["builder", "rmi", "--prune"]).stdout;
+    assert_eq!(
+        pruned.trim(),
+        old.trim().trim_start_matches("sha256:"),
+        "{pruned}"
+    );
+    // images --history: the other names an image has had.
+    st.ok(&["tag", "localhost/flags", "localhost/flags2"]);
+    let table = st.ok(&["builder", "images", "--history"]).stdout;
+    let head = table.lines().next().unwrap();
+    assert!(head.ends_with("HISTORY"), "{table}");
+    let row = table
+        .lines()
+        .find(|l| l.starts_with("localhost/flags2"))
+        .unwrap();
+    assert!(row.ends_with("localhost/flags:latest"), "{table}");
+    // push: uncompressed layers; pull: signatures are never kept anyway.
+    let out = st.path("pushed");
+    let dest = format!("oci:{}:t", out.display());
+    st.ok(&[
+        "builder",
+        "push",
+        "-q",
+        "-D",
+        "--compression-level",
+        "5",
+        "--remove-signatures",
+        "--retry-delay",
+        "1s",
+        "localhost/flags",
+        &dest,
+    ]);
+    // buildah's -D (--disable-compression), not berth's global --debug.
+    let pushed = st.run(&["builder", "push", "-q", "-D", "localhost/flags", &dest]);
+    assert!(!pushed.stderr.contains("level=debug"), "{}", pushed.stderr);
+    let m = oci_manifest(&out, "t");
+    assert!(
+        m["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|l| l["mediaType"] == "application/vnd.oci.image.layer.v1.tar"),
+        "{m}"
+    );
+    st.ok(&[
+        "builder",
+        "pull",
+        "-q",
+        "--remove-signatures",
+        "--retry-delay",
+        "1s",
+        &dest,
+    ]);
+    let r = st.run(&["builder", "pull", "--retry-delay", "soon", &dest]);
+    assert_eq!(r.code, 125);
+    assert!(r.stderr.contains("--retry-delay soon"), "{}", r.stderr);
+    st.ok(&[
+        "builder",
+        "copy",
+        "-q",
+        "--retry",
+        "1",
+        "--retry-delay",
+        "1s",
+        "--from",
+        &dest,
+        c,
+        "/bin/busybox",
+        "/again",
+    ]);
+    // Lists: --amend adds to one already there; push --format v2s2; buildah's
+    // push takes a list, and --rm removes it after.
+    st.ok(&["manifest", "create", "localhost/flist"]);
+    let r = st.run(&["manifest", "create", "localhost/flist"]);
+    assert_eq!(r.code, 125);
+    st.ok(&[
+        "manifest",
+        "create",
+        "--amend",
+        "localhost/flist",
+        "localhost/flags",
+    ]);
+    let list = json(&st.ok(&["manifest", "inspect", "localhost/flist"]).stdout);
+    assert_eq!(list["manifests"].as_array().unwrap().len(), 1, "{list}");
+    let dir = st.path("listdir");
+    st.ok(&[
+        "manifest",
+        "push",
+        "-q",
+        "--format",
+        "v2s2",
+        "--remove-signatures",
+        "localhost/flist",
+        &format!("dir:{}", dir.display()),
+    ]);
+    let top = json(&std::fs::read_to_string(dir.join("manifest.json")).unwrap());
+    assert_eq!(
+        top["mediaType"],
+        "application/vnd.docker.distribution.manifest.list.v2+json"
+    );
+    let layout = st.path("listoci");
+    st.ok(&[
+        "builder",
+        "push",
+        "-q",
+        "--all",
+        "--rm",
+        "localhost/flist",
+        &format!("oci:{}:t", layout.display()),
+    ]);
+    assert_eq!(st.run(&["manifest", "exists", "localhost/flist"]).code, 1);
+    // Signing a commit or a list is refused in words, not ignored.
+    for args in [
+        ["builder", "commit", "--sign-by", "ABCD", c],
+        ["manifest", "push", "--sign-by", "ABCD", "localhost/flist"],
+    ] {
+        let r = st.run(&args);
+        assert_eq!(r.code, 125, "{args:?}: {}", r.stderr);
+        assert!(r.stderr.contains("--sign-by: "), "{}", r.stderr);
+    }
+    // info --debug: a debug key with berth's version.
+    let info = json(&st.ok(&["builder", "info", "-d"]).stdout);
+    assert!(info["debug"]["berth version"].is_string(), "{info}");
+    assert!(
+        json(&st.ok(&["builder", "info"]).stdout)
+            .get("debug")
+            .is_none()
+    );
+    st.ok(&["builder", "rm", c]);
+    st.assert_clean();
+}
+
+/// buildah's `--http-proxy` (on by default): `run` and RUN get the proxy
+/// variables of the environment berth is called from; `=false` keeps them
+/// out.
+#[test]
+fn proxy_variables_reach_run_unless_http_proxy_is_false() {
+    let st = Store::new();
+    let proxied = |args: &[&str]| {
+        let r = run_cmd(
+            st.cmd()
+                .env("https_proxy", "http://proxy.test:3128")
+                .args(args),
+        );
+        assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
+        r.stdout
+    };
+    let on = st.ok(&["builder", "from", "-q", "localhost/bb:1"]).stdout;
+    let off = st
+        .ok(&[
+            "builder",
+            "from",
+            "-q",
+            "--http-proxy=false",
+            "localhost/bb:1",
+        ])
+        .stdout;
+    let probe = ["--", "sh", "-c", "echo \"p=$https_proxy\""];
+    let run = |c: &str| {
+        let mut args = vec!["builder", "run", c.trim()];
+        args.extend(probe);
+        proxied(&args)
+    };
+    assert_eq!(run(&on), "p=http://proxy.test:3128\n");
+    assert_eq!(run(&off), "p=\n");
+    // A variable the command is given stands.
+    let given = proxied(&[
+        "builder",
+        "run",
+        "-e",
+        "https_proxy=mine",
+        on.trim(),
+        "--",
+        "sh",
+        "-c",
+        "echo $https_proxy",
+    ]);
+    assert_eq!(given, "mine\n");
+    st.write(
+        "ctx/Containerfile",
+        "FROM localhost/bb:1\nRUN echo \"p=$https_proxy\" > /p\n",
+    );
+    let ctx = st.path("ctx");
+    proxied(&[
+        "builder",
+        "bud",
+        "-q",
+        "-t",
+        "localhost/proxied",
+        ctx.to_str().unwrap(),
+    ]);
+    let out = st
+        .ok(&["run", "--rm", "localhost/proxied", "cat", "/p"])
+        .stdout;
+    assert_eq!(out, "p=http://proxy.test:3128\n");
+    st.ok(&["builder", "rm", on.trim(), off.trim()]);
+    st.ok(&["rmi", "localhost/proxied"]);
+    st.assert_clean();
+}
+
+/// bud's --stdin (RUN reads it), --cache-ttl (an old cache is not used, 0 uses
+/// none) and the flags berth does not serve, refused in words.
+#[test]
+fn bud_reads_stdin_bounds_the_cache_and_refuses_what_it_cannot_do() {
+    use std::io::Write;
+    let st = Store::new();
+    st.write("ctx/Containerfile", "FROM localhost/bb:1\nRUN cat > /in\n");
+    let ctx = st.path("ctx");
+    let ctx = ctx.to_str().unwrap();
+    let mut child = st
+        .cmd()
+        .args([
+            "builder",
+            "bud",
+            "-q",
+            "--stdin",
+            "--layers=false",
+            "-t",
+            "localhost/stdin",
+            ctx,
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"fed\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = st.ok(&["run", "--rm", "localhost/stdin", "cat", "/in"]);
+    assert_eq!(r.stdout, "fed\n");
+    // The cache: used within the TTL, not with 0.
+    st.write(
+        "ctx2/Containerfile",
+        "FROM localhost/bb:1\nRUN echo cached > /c\n",
+    );
+    let ctx2 = st.path("ctx2");
+    let ctx2 = ctx2.to_str().unwrap();
+    let bud = |ttl: &str| {
+        let r = st.ok(&[
+            "builder",
+            "bud",
+            "--cache-ttl",
+            ttl,
+            "-t",
+            "localhost/ttl",
+            ctx2,
+        ]);
+        format!("{}{}", r.stdout, r.stderr).contains("Using cache")
+    };
+    assert!(!bud("1h"), "nothing to use yet");
+    assert!(bud("1h"));
+    assert!(!bud("0"));
+    for (flag, value) in [
+        ("--cache-from", "reg/cache"),
+        ("--cache-to", "reg/cache"),
+        ("--sign-by", "ABCD"),
+        ("--cpp-flag", "-DX"),
+        ("--encryption-key", "jwe:/k.pem"),
+    ] {
+        let r = st.run(&["builder", "bud", flag, value, ctx2]);
+        assert_eq!(r.code, 125, "{flag}: {}", r.stderr);
+        assert!(
+            r.stderr.contains(flag) && !r.stderr.contains("unexpected"),
+            "{}",
+            r.stderr
+        );
+    }
+    let r = st.run(&["builder", "bud", "--all-platforms", ctx2]);
+    assert_eq!(r.code, 125);
+    assert!(r.stderr.contains("one platform"), "{}", r.stderr);
+    // A user's /etc/subuid range, when it has none, is said so.
+    let r = st.run(&[
+        "builder",
+        "from",
+        "--userns-uid-map-user",
+        "no-such-user-here",
+        "localhost/bb:1",
+    ]);
+    assert_eq!(r.code, 125);
+    assert!(r.stderr.contains("no-such-user-here"), "{}", r.stderr);
+    st.ok(&["rmi", "localhost/stdin", "localhost/ttl"]);
+    st.assert_clean();
+}
+
+/// `run --network private` is buildah's: a namespace of the command's own on
+/// the default network (containers.conf's netns; here a bridge), not
+/// loopback alone; run in a network namespace the test makes, so the bridge
+/// never touches the host's.
+#[test]
+fn run_network_private_joins_the_default_network() {
+    let st = Store::new();
+    let conf = st.write("bridged.conf", "[containers]\nnetns = \"bridge\"\n");
+    let c = st.ok(&["builder", "from", "-q", "localhost/bb:1"]).stdout;
+    let c = c.trim();
+    // berth in a network namespace of the test's own, the bridge's home.
+    let unshared = |args: &[&str]| {
+        let store = st.cmd();
+        let mut wrapped = Command::new("unshare");
+        wrapped
+            .arg("-n")
+            .arg(store.get_program())
+            .args(store.get_args())
+            .envs(store.get_envs().filter_map(|(k, v)| Some((k, v?))))
+            .env("CONTAINERS_CONF", &conf)
+            .current_dir(st.path(""))
+            .args(args);
+        let r = run_cmd(&mut wrapped);
+        assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
+        r.stdout
+    };
+    let names = |dev: &str| {
+        dev.lines()
+            .skip(2)
+            .filter_map(|l| l.split(':').next().map(|n| n.trim().to_string()))
+            .collect::<Vec<_>>()
+    };
+    let interfaces = |mode: &str| {
+        names(&unshared(&[
+            "builder",
+            "run",
+            "--network",
+            mode,
+            c,
+            "--",
+            "cat",
+            "/proc/net/dev",
+        ]))
+    };
+    assert_eq!(interfaces("none"), ["lo"]);
+    let private = interfaces("private");
+    assert!(private.contains(&"eth0".to_string()), "{private:?}");
+    // bud's RUN too.
+    st.write(
+        "ctx/Containerfile",
+        "FROM localhost/bb:1\nRUN cat /proc/net/dev > /dev.txt\n",
+    );
+    let ctx = st.path("ctx");
+    unshared(&[
+        "builder",
+        "bud",
+        "-q",
+        "--network",
+        "private",
+        "-t",
+        "localhost/net",
+        ctx.to_str().unwrap(),
+    ]);
+    let dev = st
+        .ok(&["run", "--rm", "localhost/net", "cat", "/dev.txt"])
+        .stdout;
+    assert!(names(&dev).contains(&"eth0".to_string()), "{dev}");
+    st.ok(&["rmi", "localhost/net"]);
+    st.ok(&["builder", "rm", c]);
     st.assert_clean();
 }

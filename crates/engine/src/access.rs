@@ -27,6 +27,8 @@ pub struct RegistryAccess {
     pub variant: Option<String>,
     /// Attempts for transient registry failures.
     pub retries: Option<u32>,
+    /// `--retry-delay`: the pause between them.
+    pub retry_delay: Option<std::time::Duration>,
     /// A registries.conf to read instead of the system's.
     pub registries_conf: Option<PathBuf>,
     /// `--no-creds`: anonymous access.
@@ -91,6 +93,7 @@ impl RegistryAccess {
         ctx.arch = self.arch.clone().or(ctx.arch);
         ctx.variant = self.variant.clone().or(ctx.variant);
         ctx.retries = self.retries;
+        ctx.retry_delay = self.retry_delay;
         ctx.anonymous = self.anonymous;
         ctx.registry_token = self.registry_token.clone();
         ctx.shared_blob_dir = self.shared_blob_dir.clone();

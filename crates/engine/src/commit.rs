@@ -47,6 +47,14 @@ pub struct CommitOptions<'a> {
     /// time and every new layer entry's modification time, so that the same
     /// sources give the same image.
     pub timestamp: Option<i64>,
+    /// Fields of the image config itself set over the base's (`os`,
+    /// `architecture`, `variant`, `os.version`, `os.features`).
+    pub image_fields: Vec<(String, Value)>,
+    /// History entries (`created_by`, `comment`, `created`) put before the
+    /// commit's own, each marked `empty_layer` (buildah's `--add-history`).
+    pub history: Vec<Value>,
+    /// `--omit-history`: the image has no history at all.
+    pub omit_history: bool,
 }
 
 impl<'a> CommitOptions<'a> {
@@ -64,6 +72,9 @@ impl<'a> CommitOptions<'a> {
             squash: false,
             empty_layer: false,
             timestamp: None,
+            image_fields: Vec::new(),
+            history: Vec::new(),
+            omit_history: false,
         }
     }
 }
@@ -330,7 +341,9 @@ fn new_config(
     o: &CommitOptions,
 ) -> Result<Value, Error> {
     let created = match o.timestamp {
-        Some(t) => rfc3339(u64::try_from(t).unwrap_or(0).saturating_mul(1_000_000_000)),
+        // Whole seconds, written as Go writes them (no fraction of zeros).
+        Some(t) => rfc3339(u64::try_from(t).unwrap_or(0).saturating_mul(1_000_000_000))
+            .replace(".000000000Z", "Z"),
         None => rfc3339(now_ns()),
     };
     if !base["config"].is_object() {
@@ -338,6 +351,9 @@ fn new_config(
     }
     (o.edit)(&mut base["config"]).map_err(fail)?;
     base["created"] = json!(created);
+    for (k, v) in &o.image_fields {
+        base[k.as_str()] = v.clone();
+    }
     if let Some(a) = &o.author {
         base["author"] = json!(a);
     }
@@ -361,9 +377,27 @@ fn new_config(
     if let Some(a) = &o.author {
         entry["author"] = json!(a);
     }
+    let mut entries: Vec<Value> = o
+        .history
+        .iter()
+        .map(|h| {
+            let mut e = h.clone();
+            if o.timestamp.is_some() || !e["created"].is_string() {
+                e["created"] = json!(created);
+            }
+            e["empty_layer"] = json!(true);
+            e
+        })
+        .collect();
+    entries.push(entry);
     match base["history"].as_array_mut() {
-        Some(h) => h.push(entry),
-        None => base["history"] = json!([entry]),
+        Some(h) => h.extend(entries),
+        None => base["history"] = json!(entries),
+    }
+    if o.omit_history
+        && let Some(b) = base.as_object_mut()
+    {
+        b.remove("history");
     }
     Ok(base)
 }

@@ -369,6 +369,11 @@ pub struct PushOptions {
     pub digest_file: Option<PathBuf>,
     /// The list goes once pushed (`--rm`), after the digest file is written.
     pub rm: bool,
+    /// `--format oci|v2s2`: the list's and its images' manifests in this
+    /// format at the destination.
+    pub format: Option<berth_image::manifest::ManifestFormat>,
+    /// `--remove-signatures`: none copied.
+    pub remove_signatures: bool,
 }
 
 /// Where `manifest push` sends `list` when told nowhere: its first name.
@@ -394,7 +399,7 @@ pub fn push_list(
     progress: &dyn Progress,
 ) -> Result<Digest, ImageError> {
     let destination = push_destination(list, o)?;
-    let digest = push(store, &list.id, &destination, o.all, ctx, progress)?;
+    let digest = push(store, &list.id, &destination, o, ctx, progress)?;
     if let Some(f) = &o.digest_file {
         crate::outfile::write(f, digest.to_string()).map_err(|source| ImageError::DigestFile {
             path: f.clone(),
@@ -413,7 +418,7 @@ fn push(
     store: &Store,
     list_name: &str,
     destination: &str,
-    all: bool,
+    o: &PushOptions,
     ctx: &Context,
     progress: &dyn Progress,
 ) -> Result<Digest, ImageError> {
@@ -427,11 +432,13 @@ fn push(
     };
     let dst = dest.open_destination(ctx).map_err(image_err)?;
     let opts = CopyOptions {
-        multi_arch: if all {
+        multi_arch: if o.all {
             MultiArch::All
         } else {
             MultiArch::IndexOnly
         },
+        format: o.format,
+        remove_signatures: o.remove_signatures,
         ..CopyOptions::default()
     };
     let report = copy::copy_image(&src, dst.as_ref(), &opts, progress)

@@ -459,6 +459,17 @@ pub fn id_map(
 /// buildah's `--userns-uid-map`/`--userns-gid-map`: [`id_map`]'s ranges, each
 /// value holding one or more CONTAINER:HOST:SIZE triples (chained with `:` or
 /// `,`).
+/// `0:START:COUNT` for the range `file` (/etc/subuid or /etc/subgid) gives
+/// `name` (buildah's `--userns-uid-map-user`, `--userns-gid-map-group`).
+pub fn subordinate_map(file: &str, name: &str) -> Result<String, crate::Error> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| crate::Error::InvalidArgument(format!("{name}: {file}: {e}")))?;
+    let id = name.parse().unwrap_or(u32::MAX);
+    let (start, count) = berth_runtime::userns::subordinate_range(&text, name, id)
+        .ok_or_else(|| crate::Error::InvalidArgument(format!("{name}: no range in {file}")))?;
+    Ok(format!("0:{start}:{count}"))
+}
+
 pub fn id_map_chained(
     uidmap: &[String],
     gidmap: &[String],

@@ -224,6 +224,16 @@ fn conf_defaults(p: &mut ProcessOptions) -> Result<(), RunError> {
 /// podman's rule: root gets the bridge network, a rootless user pasta (which
 /// needs no privilege; slirp4netns is taken as pasta); published ports need one
 /// of the two whatever the default says.
+/// `private` (a namespace of the container's own, [`NetworkMode::Unset`]) as
+/// containers.conf and the user make it: a bridge network as root, pasta
+/// rootless; any other mode as it is.
+pub fn resolve_private(mode: NetworkMode) -> Result<NetworkMode, RunError> {
+    match mode {
+        NetworkMode::Unset => default_network(crate::conf::get()?.netns.as_deref(), false),
+        m => Ok(m),
+    }
+}
+
 fn default_network(netns: Option<&str>, ports: bool) -> Result<NetworkMode, RunError> {
     let rootless = berth_runtime::userns::rootless_uid().is_some();
     let mode = match netns {
@@ -451,6 +461,20 @@ pub fn create_for(store: &Store, o: &RunOptions, to_start: bool) -> Result<Info,
                 "cannot set extra host entries when the container is joined to another containers network namespace".into(),
             ));
         }
+    }
+    // `-v …:O` is an overlay `berth builder run` sets up for each command.
+    let working = format!("{}=true", crate::views::BUILDER_LABEL);
+    if !o.process.labels.contains(&working)
+        && let Some(v) = o.process.volumes.iter().find(|v| v.overlay())
+    {
+        return Err(RunError::Engine(
+            crate::volumes::VolumeError::OverlayNotServed(v.to_string()).to_string(),
+        ));
+    }
+    if o.process.no_hosts && !o.process.add_hosts.is_empty() {
+        return Err(RunError::Engine(
+            "--no-hosts and --add-host conflict, can not be used together".into(),
+        ));
     }
     if !o.process.networks.is_empty() && o.process.network.bridge().is_none() {
         return Err(RunError::Engine(format!(

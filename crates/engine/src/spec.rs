@@ -215,6 +215,8 @@ pub struct ProcessOptions {
     /// `--cgroupns host|private` (private, berth's default on every host).
     #[serde(default)]
     pub cgroupns: crate::namespaces::NsMode,
+    /// `--no-hosts`: no /etc/hosts is made; the image's stays.
+    pub no_hosts: bool,
     /// `--uidmap`/`--gidmap`: a user namespace of the container's own with this
     /// mapping (none: the host's, or a rootless user's own).
     pub id_map: Option<berth_storage::idmap::IdMap>,

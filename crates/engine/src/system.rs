@@ -180,8 +180,24 @@ pub fn version_line() -> String {
 /// (`buildah info | jq .host.cpus`).
 #[derive(Debug, Serialize)]
 pub struct BuildahInfo {
+    /// `info --debug`: what berth was built as (buildah's `debug` key).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub debug: Option<BTreeMap<&'static str, String>>,
     pub host: BuildahHost,
     pub store: BuildahStore,
+}
+
+/// `builder info --debug`'s `debug` key: berth's version and build, in
+/// buildah's words where they apply.
+pub fn buildah_debug() -> BTreeMap<&'static str, String> {
+    BTreeMap::from([
+        ("berth version", VERSION.to_string()),
+        ("compiler", "rustc".to_string()),
+        (
+            "git commit",
+            option_env!("BERTH_GIT_COMMIT").unwrap_or("").to_string(),
+        ),
+    ])
 }
 
 #[derive(Debug, Serialize)]
@@ -236,6 +252,7 @@ pub fn buildah_info(store: &Store, runtime: Option<&str>) -> Result<BuildahInfo,
         .and_then(|u| u.split_whitespace().next()?.parse::<f64>().ok())
         .unwrap_or(0.0);
     Ok(BuildahInfo {
+        debug: None,
         host: BuildahHost {
             cgroup_version: i.host.cgroup_version,
             distribution: i.host.distribution,

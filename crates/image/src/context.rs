@@ -29,6 +29,8 @@ pub struct Context {
     pub registries_d: Option<PathBuf>,
     /// Attempts for transient registry failures (5xx, dropped connections).
     pub retries: Option<u32>,
+    /// `--retry-delay`: the pause between attempts (none: a growing one).
+    pub retry_delay: Option<std::time::Duration>,
     /// `--no-creds`: access the registry anonymously, whatever the auth file
     /// holds.
     pub anonymous: bool,

@@ -842,6 +842,7 @@ fn init_steps(
     if has_mountns {
         rootfs::enter(&root, opts.no_pivot)?;
         rootfs::set_root_propagation(spec)?;
+        rootfs::restore_mount_propagation(spec)?;
     } else {
         sys::chroot(&cstr(&plan.rootfs).ctx("rootfs")?).ctx("chroot")?;
         std::env::set_current_dir("/").ctx("chdir /")?;

@@ -160,6 +160,26 @@ pub fn set_root_propagation(spec: &Spec) -> Result<()> {
     }
 }
 
+/// After pivot_root: leaving the old root made every mount a slave (or, alone
+/// in its peer group, private), so a mount the spec asked to be shared or a
+/// slave (`-v …:rshared`) gets that propagation again, at its place in the new
+/// root.
+pub fn restore_mount_propagation(spec: &Spec) -> Result<()> {
+    for m in &spec.mounts {
+        let opts = mountopts::parse(&m.options);
+        let Some(&last) = opts.propagation.last() else {
+            continue;
+        };
+        if last & (libc::MS_SHARED | libc::MS_SLAVE) == 0 {
+            continue;
+        }
+        let dest = cstr(&m.destination).ctx(&m.destination)?;
+        sys::mount(None, &dest, None, last, None)
+            .with(|| format!("set propagation of {}", m.destination))?;
+    }
+    Ok(())
+}
+
 /// The mount holding the rootfs's parent directory, made private (not recursively).
 fn make_parent_mount_private(rootfs: &str) -> Result<()> {
     let parent = std::path::Path::new(rootfs)

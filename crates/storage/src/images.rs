@@ -41,14 +41,14 @@ pub struct Image {
 
 impl Image {
     /// Brings [`Image::names_history`] up to date after the names changed.
+    /// As containers/storage keeps it: names just added first (the latest
+    /// first), then the other names it has, then those it lost.
     pub(crate) fn note_names(&mut self) {
         let older = std::mem::take(&mut self.names_history);
-        self.names_history = self.names.clone();
-        let rest: Vec<String> = older
-            .into_iter()
-            .filter(|n| !self.names.contains(n))
-            .collect();
-        self.names_history.extend(rest);
+        let (kept, added): (Vec<String>, Vec<String>) =
+            self.names.iter().cloned().partition(|n| older.contains(n));
+        let lost = older.into_iter().filter(|n| !self.names.contains(n));
+        self.names_history = added.into_iter().rev().chain(kept).chain(lost).collect();
     }
 
     /// The size podman shows for an image: the sum of its layers' uncompressed

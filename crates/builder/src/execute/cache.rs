@@ -82,6 +82,9 @@ pub(super) fn step_key(
     if let Some(t) = req.timestamp {
         put(&format!("timestamp {t}"));
     }
+    for p in run_flags(req) {
+        put(&p);
+    }
     let Some(inst) = inst else {
         return Ok(d.finish().hex().to_string());
     };
@@ -121,14 +124,52 @@ pub(super) fn step_key(
     Ok(d.finish().hex().to_string())
 }
 
+/// What the build's flags give every RUN (`--env`, limits, hosts, DNS,
+/// capabilities …), as cache key parts; none when none is given, so that
+/// keys made before these flags stand.
+fn run_flags(req: &BuildRequest) -> Vec<String> {
+    let mut parts = Vec::new();
+    // --env: every RUN sees it, the target's config holds it.
+    if !req.env.is_empty() {
+        parts.push(format!("env {:?}", req.env));
+    }
+    let given = serde_json::to_value(&req.run_with).ok();
+    if given != serde_json::to_value(berth_engine::spec::ProcessOptions::default()).ok() {
+        parts.push(format!("run {}", given.unwrap_or_default()));
+    }
+    parts
+}
+
+/// What only the target image gets from `--unsetenv`, `--os-feature`,
+/// `--os-version`, `--omit-history`; empty when none is given, so that keys
+/// made before these flags stand.
+fn target_only(req: &BuildRequest) -> String {
+    let given = !req.unsetenv.is_empty()
+        || !req.os_features.is_empty()
+        || req.os_version.is_some()
+        || req.omit_history;
+    match given {
+        true => format!(
+            "\0target {:?} {:?} {:?} {}",
+            req.unsetenv, req.os_features, req.os_version, req.omit_history
+        ),
+        false => String::new(),
+    }
+}
+
 /// A target stage's last key, with what only the target gets: labels,
 /// annotations, format, squash and tags.
 pub(super) fn target_key(end: &str, req: &BuildRequest) -> String {
     let mut d = Digester::new(Algorithm::Sha256);
     d.update(
         format!(
-            "{end}\0{:?}\0{:?}\0{}\0{}\0{:?}",
-            req.labels, req.annotations, req.docker_format, req.squash, req.tags
+            "{end}\0{:?}\0{:?}\0{}\0{}\0{:?}{}",
+            req.labels,
+            req.annotations,
+            req.docker_format,
+            req.squash,
+            req.tags,
+            target_only(req)
         )
         .as_bytes(),
     );
@@ -162,7 +203,14 @@ pub(super) fn cache_key(
     if let Some(t) = req.timestamp {
         put(&format!("timestamp {t}"));
     }
+    for p in run_flags(req) {
+        put(&p);
+    }
     if s.is_target {
+        let only = target_only(req);
+        if !only.is_empty() {
+            put(&only);
+        }
         put(&format!("{:?}", req.labels));
         put(&format!(
             "{:?} {} {}",
@@ -300,9 +348,24 @@ fn cache_dir(store: &Store) -> PathBuf {
 
 /// The image a cache key recorded, if it is still in the store; leased, as
 /// the build goes on from it without a container for a while.
-pub(super) fn cached(store: &Store, lease: &Lease, key: &str) -> Option<String> {
+pub(super) fn cached(
+    store: &Store,
+    lease: &Lease,
+    key: &str,
+    ttl: Option<std::time::Duration>,
+) -> Option<String> {
     let id = std::fs::read_to_string(cache_dir(store).join(key)).ok()?;
     let id = id.trim().to_string();
+    // --cache-ttl: an image made longer ago than that is not used.
+    if let Some(ttl) = ttl {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let created = store.image(&id).ok()?.created;
+        if now.saturating_sub(created) >= ttl.as_secs() {
+            return None;
+        }
+    }
     lease
         .hold(|| store.image(&id).map(|i| i.id).map_err(BuildError::from))
         .ok()

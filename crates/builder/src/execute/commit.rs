@@ -41,6 +41,20 @@ pub(super) fn commit(
         for (k, v) in &req.labels {
             config["Labels"][k] = json!(v);
         }
+        berth_image::config_edit::apply_to_value(
+            &mut config,
+            req.unsetenv
+                .iter()
+                .cloned()
+                .map(berth_image::config_edit::ConfigEdit::RemoveEnv),
+        );
+        if !req.env.is_empty() {
+            let edits = req
+                .env
+                .iter()
+                .map(|(k, v)| berth_image::config_edit::ConfigEdit::Env(k.clone(), v.clone()));
+            berth_image::config_edit::apply_to_value(&mut config, edits);
+        }
         if !req.docker_format {
             dropped = crate::builder::drop_docker_only(&mut config);
         }
@@ -80,6 +94,13 @@ pub(super) fn commit(
         squash: is_target && req.squash,
         empty_layer: matches!(step, Step::ConfigOnly) && !(is_target && req.squash),
         timestamp: req.timestamp,
+        image_fields: if is_target {
+            target_fields(x, w)
+        } else {
+            Vec::new()
+        },
+        history: Vec::new(),
+        omit_history: is_target && req.omit_history,
     };
     for d in dropped {
         progress::dropped(log, d);
@@ -93,4 +114,32 @@ pub(super) fn commit(
         }
     }
     Ok(id)
+}
+
+/// `--os-version` and `--os-feature`s: the target image's, over (features:
+/// besides) its base's.
+fn target_fields(x: &Executor, w: &Working) -> Vec<(String, Value)> {
+    let req = x.req;
+    let mut fields = Vec::new();
+    if let Some(v) = &req.os_version {
+        fields.push(("os.version".to_string(), json!(v)));
+    }
+    if !req.os_features.is_empty() {
+        let base: Vec<String> = x
+            .store
+            .image(&w.container.config.image_id)
+            .and_then(|i| x.store.image_config(&i))
+            .ok()
+            .and_then(|c| serde_json::from_slice::<Value>(&c).ok())
+            .and_then(|c| serde_json::from_value(c["os.features"].clone()).ok())
+            .unwrap_or_default();
+        let mut all = base;
+        for f in &req.os_features {
+            if !all.contains(f) {
+                all.push(f.clone());
+            }
+        }
+        fields.push(("os.features".to_string(), json!(all)));
+    }
+    fields
 }

@@ -11,7 +11,7 @@ use crate::error::{BuildError, CopyError};
 
 /// `--ignorefile`, else the context's `.containerignore` (else `.dockerignore`;
 /// else nothing excluded).
-pub(super) fn load_ignore(context: &Path, given: Option<&Path>) -> Result<Ignore, BuildError> {
+pub(crate) fn load_ignore(context: &Path, given: Option<&Path>) -> Result<Ignore, BuildError> {
     let parse = |text: &str, file: String| {
         Ignore::parse(text).map_err(|source| BuildError::Ignore { file, source })
     };

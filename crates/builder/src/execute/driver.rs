@@ -22,7 +22,7 @@ use super::progress::{self, Stage};
 use super::state::StageState;
 use super::{BuildRequest, Working};
 use crate::error::BuildError;
-use crate::{Containerfile, ExpandedStage, Ignore, Plan, expand_plan, globals, parse, plan};
+use crate::{Containerfile, ExpandedStage, Ignore, Plan, expand_plan, globals, plan};
 
 /// What every stage of a build reads (buildah's executor).
 pub(super) struct Executor<'a> {
@@ -86,7 +86,7 @@ pub fn build(
     // Ctrl-C (or a TERM) stops a build, as buildah's: the RUN running is killed
     // rather than handed a signal its init may ignore.
     berth_runtime::create::kill_on_interrupt();
-    let cf = parse(&req.containerfile, &req.file_name)?;
+    let cf = req.parse()?;
     let opts = req.options();
     let g = globals(&cf, &opts)?;
     let p = plan(&cf, &g, &opts)?;
@@ -116,6 +116,9 @@ pub fn build(
         close(store, w);
     }
     let id = result?;
+    if let Some(list) = &req.manifest {
+        crate::builder::add_to_list(store, list, &id, &Default::default())?;
+    }
     crate::builder::write_image_id(req.iid_file.as_deref(), &id)?;
     Ok(id)
 }
@@ -312,7 +315,7 @@ fn build_stage(
     }
     let key = cache_key(x, working, &s)?;
     if !x.req.no_cache
-        && let Some(id) = cached(x.store, x.lease, &key)
+        && let Some(id) = cached(x.store, x.lease, &key, x.req.cache_ttl)
     {
         // Unchanged since the last build: the stage's image as it was.
         *step += stage.instructions.len();

@@ -54,7 +54,7 @@ pub(super) fn build_stage_layered(
             continue;
         }
         if !x.req.no_cache
-            && let Some(id) = cached(x.store, x.lease, &chain)
+            && let Some(id) = cached(x.store, x.lease, &chain, x.req.cache_ttl)
         {
             progress::using_cache(log, &id);
             parent = id;
@@ -117,7 +117,7 @@ fn last_layer(
         end
     };
     if !x.req.no_cache
-        && let Some(id) = cached(x.store, x.lease, &end)
+        && let Some(id) = cached(x.store, x.lease, &end, x.req.cache_ttl)
     {
         progress::using_cache(log, &id);
         if s.is_target {

@@ -105,12 +105,22 @@ impl StageState {
         network: Option<berth_engine::network::NetworkMode>,
     ) -> Result<i32, BuildError> {
         let mut env: Vec<String> = self.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        // --env's, under the stage's own ENV.
+        for (k, v) in &x.req.env {
+            if self.env.get(k).is_none() {
+                env.push(format!("{k}={v}"));
+            }
+        }
         for (k, v) in self.args.iter() {
             if self.env.get(k).is_none() {
                 env.push(format!("{k}={v}"));
             }
         }
         env.extend(mounts.env.iter().cloned());
+        if x.req.http_proxy {
+            let proxies = crate::builder::proxy_env(&env);
+            env.extend(proxies);
+        }
         let mut info = w.container.clone();
         info.config.process = ProcessOptions {
             command: args,
@@ -118,9 +128,13 @@ impl StageState {
             env,
             workdir: Some(self.workdir.clone()),
             user: self.user.clone(),
-            network: network
-                .or_else(|| x.req.network.clone())
-                .unwrap_or(berth_engine::network::NetworkMode::None),
+            // `private`: one of its own on the default network.
+            network: run::resolve_private(
+                network
+                    .or_else(|| x.req.network.clone())
+                    .unwrap_or(berth_engine::network::NetworkMode::None),
+            )
+            .map_err(BuildError::Run)?,
             volumes: x
                 .req
                 .volumes
@@ -134,7 +148,7 @@ impl StageState {
             runtime_flags: x.req.runtime_flags.clone(),
             runtime: x.req.runtime.clone(),
             id_map: x.req.id_map.clone(),
-            ..Default::default()
+            ..x.req.run_with.clone()
         };
         run::run_container(x.store, &info).map_err(BuildError::Run)
     }

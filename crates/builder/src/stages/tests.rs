@@ -15,6 +15,7 @@ fn opts(args: &[(&str, &str)], target: Option<&str>) -> BuildOptions {
         target_platform: Platform::parse("linux/arm/v7").unwrap(),
         build_platform: Platform::parse("linux/amd64").unwrap(),
         contexts: Default::default(),
+        all_stages: false,
     }
 }
 

@@ -42,6 +42,9 @@ struct CreateArgs {
     /// Registry access for the images given.
     #[command(flatten)]
     access: Access,
+    /// A list of this name already there is added to, not refused.
+    #[arg(long)]
+    amend: bool,
     list: String,
     images: Vec<String>,
 }
@@ -113,6 +116,15 @@ struct PushArgs {
     /// Write the list's digest there.
     #[arg(long)]
     digestfile: Option<std::path::PathBuf>,
+    /// oci or v2s2 (docker): the manifests' format at the destination.
+    #[arg(short, long, value_parser = ["oci", "v2s2", "docker"])]
+    format: Option<String>,
+    /// Do not copy signatures.
+    #[arg(long)]
+    remove_signatures: bool,
+    /// Refused: lists are pushed unsigned (`push --sign-by` signs an image).
+    #[arg(long, hide = true)]
+    sign_by: Option<String>,
     #[arg(short, long)]
     quiet: bool,
     #[command(flatten)]
@@ -148,8 +160,16 @@ pub fn run(store_args: &StoreArgs, a: ManifestArgs) -> CmdResult {
                 ..Default::default()
             };
             let context = ctx(&c.access)?;
-            let l = manifests::create_with(&store, &c.list, &c.images, &o, &context)
-                .map_err(exit::image)?;
+            let l = match manifests::find(&store, &c.list) {
+                Ok(l) if c.amend => {
+                    for i in &c.images {
+                        manifests::add(&store, &c.list, i, &o, &context).map_err(exit::image)?;
+                    }
+                    l
+                }
+                _ => manifests::create_with(&store, &c.list, &c.images, &o, &context)
+                    .map_err(exit::image)?,
+            };
             println!("{}", l.id);
         }
         ManifestCommand::Add(ad) => {
@@ -175,12 +195,23 @@ pub fn run(store_args: &StoreArgs, a: ManifestArgs) -> CmdResult {
             println!("{}", serde_json::to_string_pretty(&index).expect("json"));
         }
         ManifestCommand::Push(p) => {
+            if p.sign_by.is_some() {
+                return Err(crate::exit::usage(
+                    125,
+                    "--sign-by: berth pushes manifest lists unsigned; `push --sign-by` signs an image",
+                ));
+            }
             let l = manifests::find(&store, &p.list).map_err(exit::image)?;
             let o = manifests::PushOptions {
                 destination: p.destination,
                 all: p.all,
                 digest_file: p.digestfile,
                 rm: p.rm,
+                format: p
+                    .format
+                    .as_deref()
+                    .and_then(berth_image::manifest::ManifestFormat::parse),
+                remove_signatures: p.remove_signatures,
             };
             let progress = crate::progress::unless_quiet(p.quiet);
             let digest = manifests::push_list(&store, &l, &o, &ctx(&p.access)?, progress.as_ref())

@@ -53,6 +53,9 @@ pub use spec::{
 /// A `-v` as a bind mount: of its host path, or of its named volume's data
 /// (made on first use).
 pub fn volume_mount(store: &Store, v: &VolumeSpec) -> Result<Mount, VolumeError> {
+    if v.overlay() {
+        return Err(VolumeError::OverlayNotServed(v.to_string()));
+    }
     let source = match &v.source {
         VolumeSource::Host(p) => {
             std::fs::metadata(p).map_err(|e| VolumeError::HostPath {
@@ -455,6 +458,10 @@ pub fn generated_files(
     ];
     let mut mounts = Vec::new();
     for (file, dest, text) in files {
+        // --no-hosts: the image's own /etc/hosts stays.
+        if p.no_hosts && file == "hosts" {
+            continue;
+        }
         let path = userdata.join(file);
         std::fs::write(&path, text).map_err(|source| VolumeError::GeneratedFile {
             path: path.clone(),

@@ -75,6 +75,10 @@ pub enum VolumeError {
     InvalidSpec(String),
     #[error("-v {spec}: unknown option {option:?}")]
     InvalidOption { spec: String, option: String },
+    /// `:O` reached a container start: only `berth builder run` (and `from`)
+    /// set up an overlay over the source.
+    #[error("-v {0}: overlay volumes (:O) are served by `berth builder run` only")]
+    OverlayNotServed(String),
     /// A bind mount's host path that cannot be used.
     #[error("-v {spec}: {source_path}: {source}")]
     HostPath {

@@ -25,12 +25,15 @@ pub struct VolumeSpec {
     pub source: VolumeSource,
     /// Absolute, without `..`, no trailing slash.
     pub destination: String,
-    /// The options as given: `ro`, `rw`, `z`, `Z`, `[no]exec`, `[no]suid`, `[no]dev`.
+    /// The options as given: `ro`, `rw`, `z`, `Z`, `[no]exec`, `[no]suid`,
+    /// `[no]dev`, `U`, a propagation (`[r]shared`, `[r]slave`, `[r]private`),
+    /// `O` (an overlay over the source: `berth builder run`'s).
     pub options: Vec<String>,
 }
 
-const OPTIONS: [&str; 11] = [
-    "ro", "rw", "z", "Z", "exec", "noexec", "suid", "nosuid", "dev", "nodev", "U",
+const OPTIONS: [&str; 18] = [
+    "ro", "rw", "z", "Z", "exec", "noexec", "suid", "nosuid", "dev", "nodev", "U", "shared",
+    "rshared", "slave", "rslave", "private", "rprivate", "O",
 ];
 
 fn normal_dest(dest: &str) -> String {
@@ -63,9 +66,16 @@ impl VolumeSpec {
         self.options.iter().any(|o| o == "U")
     }
 
-    /// The mount flags besides read-only (labels are no-ops here).
+    /// `O`: writes go to a throwaway overlay over the source, which stays
+    /// unchanged.
+    pub fn overlay(&self) -> bool {
+        self.options.iter().any(|o| o == "O")
+    }
+
+    /// The mount flags besides read-only (labels are no-ops here); a
+    /// propagation given comes after the default `rprivate`, so it wins.
     pub(crate) fn flags(&self) -> impl Iterator<Item = &str> {
-        let kept = |o: &&str| !matches!(*o, "ro" | "rw" | "z" | "Z" | "U");
+        let kept = |o: &&str| !matches!(*o, "ro" | "rw" | "z" | "Z" | "U" | "O");
         self.options.iter().map(String::as_str).filter(kept)
     }
 

@@ -42,7 +42,9 @@ pub fn connect(reference: &Reference, insecure: bool, ctx: &Context) -> Result<C
         cert_dirs: cert_dirs(reference.registry(), ctx.cert_dir.as_deref()),
     };
     let client = Client::connect(reference.registry(), creds, &tls, ctx.retries)?;
-    Ok(client.with_bearer_token(ctx.registry_token.clone()))
+    Ok(client
+        .with_bearer_token(ctx.registry_token.clone())
+        .with_retry_delay(ctx.retry_delay))
 }
 
 /// A registry as a host (`https://index.docker.io/v1/` and `docker.io` are one).

@@ -52,6 +52,8 @@ pub struct Client {
     challenge: Challenge,
     tokens: Mutex<HashMap<String, String>>,
     retries: u32,
+    /// `--retry-delay`: the pause between attempts instead of the growing one.
+    retry_delay: Option<Duration>,
     /// A token given by the user (`--registry-token`), sent where the
     /// registry asks for a bearer token instead of fetching one.
     bearer_token: Option<String>,
@@ -135,6 +137,7 @@ impl Client {
             challenge: Challenge::None,
             tokens: Mutex::new(HashMap::new()),
             retries: retries.unwrap_or(DEFAULT_RETRIES),
+            retry_delay: None,
             bearer_token: None,
         };
         let challenge = match client.ping() {
@@ -257,7 +260,7 @@ impl Client {
                 Err(ureq::Error::Status(code, r)) => {
                     if code >= 500 && retryable && body.is_some() && attempt < self.retries {
                         attempt += 1;
-                        backoff(attempt);
+                        self.pause(attempt);
                         continue;
                     }
                     return Err(SendError::Status(failure(code, r)));
@@ -265,7 +268,7 @@ impl Client {
                 Err(ureq::Error::Transport(t)) => {
                     if retryable && body.is_some() && attempt < self.retries {
                         attempt += 1;
-                        backoff(attempt);
+                        self.pause(attempt);
                         continue;
                     }
                     return Err(SendError::Transport(transport_message(&t)));
@@ -332,8 +335,23 @@ impl Client {
                 other => return other,
             }
             attempt += 1;
-            backoff(attempt);
+            self.pause(attempt);
         }
+    }
+
+    /// The pause before attempt `attempt` again: `--retry-delay`'s, else the
+    /// growing one.
+    fn pause(&self, attempt: u32) {
+        match self.retry_delay {
+            Some(d) => std::thread::sleep(d),
+            None => backoff(attempt),
+        }
+    }
+
+    /// The client pausing `delay` between attempts (`--retry-delay`).
+    pub fn with_retry_delay(mut self, delay: Option<Duration>) -> Client {
+        self.retry_delay = delay;
+        self
     }
 
     /// The client sending `token` where a bearer token is asked for.
@@ -492,7 +510,7 @@ impl Client {
                 });
             }
             attempt += 1;
-            backoff(attempt);
+            self.pause(attempt);
         }
     }
 
@@ -812,6 +830,7 @@ mod tests {
             },
             tokens: Mutex::new(HashMap::new()),
             retries: 0,
+            retry_delay: None,
             bearer_token: None,
         };
         assert!(client.authorization(&[], false).is_err());

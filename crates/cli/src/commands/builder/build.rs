@@ -50,8 +50,9 @@ pub struct BuildArgs {
     /// container-image://REF.
     #[arg(long)]
     build_context: Vec<String>,
-    /// Network for RUN: none (default) or host.
-    #[arg(long, value_parser = ["none", "host"])]
+    /// Network for RUN: none (default), host, private (one of its own on
+    /// the default network), ns:PATH or a network's name.
+    #[arg(long, alias = "net")]
     network: Option<String>,
     /// Reuse stages built before from the same inputs (default true).
     #[arg(long, num_args = 0..=1, default_missing_value = "true")]
@@ -75,13 +76,10 @@ pub struct BuildArgs {
     /// SRC:DST[:OPTS]: a bind mount for every RUN.
     #[arg(short, long)]
     volume: Vec<String>,
-    /// CONTAINER:HOST:SIZE (one or more): every RUN in a user namespace of
-    /// its own mapping these UIDs.
-    #[arg(long)]
-    userns_uid_map: Vec<String>,
-    /// CONTAINER:HOST:SIZE for GIDs (default: as --userns-uid-map).
-    #[arg(long)]
-    userns_gid_map: Vec<String>,
+    /// --userns-uid-map/--userns-gid-map (or a user's /etc/subuid ranges):
+    /// every RUN in a user namespace of its own with this mapping.
+    #[command(flatten)]
+    id_maps: super::IdMapFlags,
     /// oci (default, or $BUILDAH_FORMAT) or docker (keeps HEALTHCHECK, SHELL, ONBUILD).
     #[arg(long, value_parser = ["oci", "docker"])]
     format: Option<String>,
@@ -148,6 +146,90 @@ pub struct BuildArgs {
     /// build's image always goes here.
     #[arg(long)]
     load: bool,
+    /// Accepted for buildah's scripts: intermediate containers are always
+    /// removed, whether the build succeeds or not.
+    #[arg(long)]
+    force_rm: bool,
+    #[command(flatten)]
+    isolation: super::Isolation,
+    /// A capability every RUN gets.
+    #[arg(long)]
+    cap_add: Vec<String>,
+    /// A capability every RUN goes without.
+    #[arg(long)]
+    cap_drop: Vec<String>,
+    /// A host device for every RUN, HOST[:CONTAINER][:PERMISSIONS].
+    #[arg(long)]
+    device: Vec<String>,
+    /// Limits, /dev/shm, hosts, DNS and namespaces of every RUN.
+    #[command(flatten)]
+    run_with: super::RunWith,
+    /// Do not make /etc/hosts for RUN: the image's stays.
+    #[arg(long)]
+    no_hosts: bool,
+    /// NAME=VALUE (or NAME: this environment's value) in every RUN's
+    /// environment and in the built image's config.
+    #[arg(long)]
+    env: Vec<String>,
+    /// The first stage's base image instead of its FROM's.
+    #[arg(long)]
+    from: Option<String>,
+    /// Write no history into the built image.
+    #[arg(long)]
+    omit_history: bool,
+    /// Accepted as buildah's, either way: berth writes no identity label.
+    #[arg(long)]
+    identity_label: bool,
+    /// Build only the stages the target needs (default); =false builds
+    /// every stage up to it.
+    #[arg(long, default_value = "true")]
+    skip_unused_stages: bool,
+    /// Attempts for a failed pull of a base image (default 3).
+    #[arg(long)]
+    retry: Option<u32>,
+    /// The pause between them (2s, 500ms; default: a growing one).
+    #[arg(long)]
+    retry_delay: Option<String>,
+    /// Add the built image to this manifest list (made when there is none).
+    #[arg(long)]
+    manifest: Option<String>,
+    /// RUN gets the proxy variables (http_proxy, HTTPS_PROXY …) of this
+    /// environment (default true).
+    #[arg(long, default_value = "true")]
+    http_proxy: bool,
+    /// An environment variable the built image goes without.
+    #[arg(long)]
+    unsetenv: Vec<String>,
+    /// An OS feature the built image needs, besides its base's.
+    #[arg(long)]
+    os_feature: Vec<String>,
+    /// The OS version the built image needs, instead of its base's.
+    #[arg(long)]
+    os_version: Option<String>,
+    #[command(flatten)]
+    encryption: super::Encryption,
+    /// Cached stages made longer ago than this are built again (0: none is
+    /// used, as --no-cache).
+    #[arg(long)]
+    cache_ttl: Option<String>,
+    /// RUN reads this command's standard input.
+    #[arg(long)]
+    stdin: bool,
+    #[command(flatten)]
+    unserved: Unserved,
+    /// host (the only one without --userns-uid-map): RUN's user namespace.
+    #[arg(long)]
+    userns: Option<String>,
+    /// buildah's legacy option, which has no effect there either.
+    #[arg(long, hide = true)]
+    compress: bool,
+    /// Docker's option, a no-op in buildah as here.
+    #[arg(long, hide = true)]
+    disable_content_trust: bool,
+    /// Accepted as buildah's (default true): the store keeps layers
+    /// uncompressed whatever it says; a push compresses them.
+    #[arg(long, default_value = "true")]
+    disable_compression: bool,
     /// The build context directory (default: the first -f file's, else here).
     context: Option<PathBuf>,
     /// Run as buildah's `build` (`berth builder build`), not podman's.
@@ -157,6 +239,17 @@ pub struct BuildArgs {
 
 pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
     crate::exit::protect_self()?;
+    a.encryption.refuse()?;
+    a.unserved.refuse()?;
+    let cache_ttl = super::retry_delay(a.cache_ttl.as_deref()).map_err(|_| {
+        exit::usage(
+            125,
+            format!(
+                "--cache-ttl {}: not a duration (1h, 30m, 0)",
+                a.cache_ttl.as_deref().unwrap_or_default()
+            ),
+        )
+    })?;
     let output: Option<berth_engine::copy::FilesOutput> = a
         .output
         .as_deref()
@@ -217,7 +310,43 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
         .map(|s| inputs::secret(s))
         .collect::<Result<BTreeMap<_, _>, _>>()
         .map_err(exit::podman)?;
+    super::userns_host_only(a.userns.as_deref())?;
+    let mut run_with = berth_engine::spec::ProcessOptions {
+        cap_add: a.cap_add.clone(),
+        cap_drop: a.cap_drop.clone(),
+        devices: a.device.clone(),
+        no_hosts: a.no_hosts,
+        interactive: a.stdin,
+        ..Default::default()
+    };
+    a.run_with.apply(&mut run_with)?;
+    if a.no_hosts && !run_with.add_hosts.is_empty() {
+        return Err(exit::usage(
+            125,
+            "--no-hosts and --add-host conflict, can not be used together",
+        ));
+    }
+    let build_env = a
+        .env
+        .iter()
+        .filter_map(|e| match e.split_once('=') {
+            Some((k, v)) => Some((k.to_string(), v.to_string())),
+            None => std::env::var(e).ok().map(|v| (e.clone(), v)),
+        })
+        .collect();
+    let retry_delay = super::retry_delay(a.retry_delay.as_deref())?;
     let req = berth_builder::execute::BuildRequest {
+        run_with,
+        env: build_env,
+        from: a.from.clone(),
+        all_stages: !a.skip_unused_stages,
+        omit_history: a.omit_history,
+        manifest: a.manifest.clone(),
+        unsetenv: a.unsetenv.clone(),
+        os_features: a.os_feature.clone(),
+        os_version: a.os_version.clone(),
+        http_proxy: a.http_proxy,
+        cache_ttl,
         containerfile: text,
         file_name: name,
         context: std::fs::canonicalize(&context).map_err(|e| exit::podman(e.to_string()))?,
@@ -228,7 +357,7 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
         network: crate::commands::container::spec_flags::network_mode(a.network.as_deref())?,
         layers: inputs::layers(a.layers.as_deref(), env("BUILDAH_LAYERS").as_deref())
             .map_err(exit::podman)?,
-        no_cache: a.no_cache,
+        no_cache: a.no_cache || cache_ttl.is_some_and(|t| t.is_zero()),
         secrets: secrets
             .iter()
             .map(|(k, v)| (k.clone(), v.path.clone()))
@@ -256,8 +385,7 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
             .map(|c| inputs::build_context(c))
             .collect::<Result<_, _>>()
             .map_err(exit::podman)?,
-        id_map: berth_engine::namespaces::id_map_chained(&a.userns_uid_map, &a.userns_gid_map)
-            .map_err(exit::podman)?,
+        id_map: a.id_maps.id_map()?,
         iid_file: a.iidfile.clone(),
     };
     // podman checks the authfile first of all.
@@ -286,6 +414,8 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
         } else {
             berth_engine::PullBool::AlwaysNever
         },
+        retry: a.retry,
+        retry_delay,
         ..Default::default()
     };
     for image in berth_builder::execute::images_needed(&req).map_err(exit::build)? {
@@ -315,6 +445,80 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
         println!("{id}");
     }
     Ok(0)
+}
+
+/// buildah's `bud` flags berth does not serve: refused in words, never
+/// ignored.
+#[derive(Args)]
+struct Unserved {
+    /// Refused: berth builds for one platform.
+    #[arg(long, hide = true)]
+    all_platforms: bool,
+    /// Refused: berth's layer cache is the local store's.
+    #[arg(long, hide = true)]
+    cache_from: Vec<String>,
+    /// Refused: berth's layer cache is the local store's.
+    #[arg(long, hide = true)]
+    cache_to: Vec<String>,
+    /// Refused: Containerfile.in is not preprocessed.
+    #[arg(long, hide = true, allow_hyphen_values = true)]
+    cpp_flag: Vec<String>,
+    /// Refused: RUN runs no OCI hooks.
+    #[arg(long, hide = true)]
+    hooks_dir: Vec<String>,
+    /// Refused: berth builds for one platform, one log.
+    #[arg(long, hide = true)]
+    logsplit: bool,
+    /// Refused: a build writes to the store, which keeps no signatures
+    /// (`push --sign-by` signs).
+    #[arg(long, hide = true)]
+    sign_by: Option<String>,
+}
+
+impl Unserved {
+    fn refuse(&self) -> Result<(), Failure> {
+        let given = [
+            (
+                "--all-platforms",
+                self.all_platforms,
+                "berth builds for one platform at a time",
+            ),
+            (
+                "--cache-from",
+                !self.cache_from.is_empty(),
+                "berth's layer cache is the local store's; no registry cache is read",
+            ),
+            (
+                "--cache-to",
+                !self.cache_to.is_empty(),
+                "berth's layer cache is the local store's; no registry cache is written",
+            ),
+            (
+                "--cpp-flag",
+                !self.cpp_flag.is_empty(),
+                "berth does not preprocess Containerfile.in with cpp",
+            ),
+            (
+                "--hooks-dir",
+                !self.hooks_dir.is_empty(),
+                "RUN runs no OCI hooks",
+            ),
+            (
+                "--logsplit",
+                self.logsplit,
+                "berth builds for one platform, into one log",
+            ),
+            (
+                "--sign-by",
+                self.sign_by.is_some(),
+                "the store keeps no signatures: sign with `push --sign-by`",
+            ),
+        ];
+        match given.iter().find(|(_, g, _)| *g) {
+            Some((flag, _, why)) => Err(exit::usage(125, format!("{flag}: {why}"))),
+            None => Ok(()),
+        }
+    }
 }
 
 /// docker's `buildx build`: the same as `build`.

@@ -58,6 +58,33 @@ pub(crate) struct ConfigArgs {
     /// The history entry's comment.
     #[arg(long)]
     pub(crate) comment: Option<String>,
+    /// The history entry's comment (buildah's name for it).
+    #[arg(long)]
+    pub(crate) history_comment: Option<String>,
+    /// A history entry for each change made here (default: $BUILDAH_HISTORY).
+    #[arg(long, env = "BUILDAH_HISTORY")]
+    pub(crate) add_history: bool,
+    /// The image's OS.
+    #[arg(long)]
+    pub(crate) os: Option<String>,
+    /// The image's architecture.
+    #[arg(long)]
+    pub(crate) arch: Option<String>,
+    /// The image's architecture variant.
+    #[arg(long)]
+    pub(crate) variant: Option<String>,
+    /// The image's OS version.
+    #[arg(long)]
+    pub(crate) os_version: Option<String>,
+    /// An OS feature the image needs, or FEATURE- to remove one.
+    #[arg(long)]
+    pub(crate) os_feature: Vec<String>,
+    /// The config's hostname (kept by a docker-format commit only).
+    #[arg(long)]
+    pub(crate) hostname: Option<String>,
+    /// The config's domain name (kept by a docker-format commit only).
+    #[arg(long)]
+    pub(crate) domainname: Option<String>,
     pub(crate) container: String,
 }
 
@@ -84,7 +111,15 @@ pub(crate) fn config(store_args: &StoreArgs, a: ConfigArgs) -> CmdResult {
         shell: a.shell,
         author: a.author,
         created_by: a.created_by,
-        comment: a.comment,
+        comment: a.history_comment.or(a.comment),
+        os: a.os,
+        arch: a.arch,
+        variant: a.variant,
+        os_version: a.os_version,
+        os_feature: a.os_feature,
+        hostname: a.hostname,
+        domainname: a.domainname,
+        add_history: a.add_history,
     };
     b.configure(&changes).map_err(exit::build)?;
     b.save(&store).map_err(exit::build)

@@ -30,6 +30,9 @@ pub(crate) struct ImagesArgs {
     /// IDs only.
     #[arg(short, long)]
     quiet: bool,
+    /// A HISTORY column: the other names the image has had.
+    #[arg(long)]
+    history: bool,
     /// Only images of this name.
     image: Option<String>,
 }
@@ -60,10 +63,15 @@ pub(crate) fn images(store_args: &StoreArgs, a: ImagesArgs) -> CmdResult {
     if let Some(f) = &a.format {
         return crate::output::print_rows(&crate::output::values(&rows), f);
     }
+    let history: Vec<String> = rows.iter().map(|r| r.history.clone()).collect();
     let rows = rows
         .into_iter()
         .map(|r| [r.name, r.tag, r.digest, r.id, r.created_at, r.size]);
-    let table = crate::output::table::images(a.digests, rows);
+    let mut table = crate::output::table::images(a.digests, rows);
+    if a.history {
+        let column = std::iter::once("HISTORY".to_string()).chain(history);
+        table.iter_mut().zip(column).for_each(|(r, h)| r.push(h));
+    }
     crate::output::table::print(&table, !a.noheading);
     Ok(())
 }

@@ -1,7 +1,6 @@
 //! Working containers listed, mounted, inspected and removed.
 
 use crate::commands::StoreArgs;
-use crate::commands::builder::NameArgs;
 use crate::exit::{self, CmdResult};
 use berth_builder::builder::{self, Builder};
 use berth_builder::inspect::{self, InspectType, Removal};
@@ -33,6 +32,25 @@ pub(crate) struct ContainersArgs {
     /// A Go template per container.
     #[arg(long)]
     pub(crate) format: Option<String>,
+    /// id=ID, name=NAME or ancestor=IMAGE (comma-separated for more).
+    #[arg(short, long)]
+    pub(crate) filter: Option<String>,
+}
+
+#[derive(Args)]
+pub(crate) struct MountArgs {
+    /// JSON output: [{"container": NAME, "mountPoint": DIR}].
+    #[arg(long)]
+    pub(crate) json: bool,
+    pub(crate) containers: Vec<String>,
+}
+
+#[derive(Args)]
+pub(crate) struct UmountArgs {
+    /// Every working container mounted now.
+    #[arg(short, long)]
+    pub(crate) all: bool,
+    pub(crate) containers: Vec<String>,
 }
 
 #[derive(Args)]
@@ -46,34 +64,72 @@ pub(crate) struct InspectArgs {
     pub(crate) container: String,
 }
 
-pub(crate) fn mount(store_args: &StoreArgs, a: NameArgs, mount: bool) -> CmdResult {
+/// buildah's `mount --json` entry: the container only when more than one
+/// was named or none.
+#[derive(serde::Serialize)]
+struct JsonMount {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    container: Option<String>,
+    #[serde(rename = "mountPoint")]
+    mount_point: std::path::PathBuf,
+}
+
+pub(crate) fn mount(store_args: &StoreArgs, a: MountArgs) -> CmdResult {
     let store = store_args.open()?;
-    let names = if a.containers.is_empty() && mount {
+    let mut json = Vec::new();
+    if a.containers.is_empty() {
         // buildah: every mounted working container with its mount point.
-        return list_mounts(&store);
-    } else {
-        a.containers
-    };
-    for n in &names {
-        let b = Builder::load(&store, n).map_err(exit::build)?;
-        if mount {
-            let p = builder::mount(&store, &b).map_err(exit::build)?;
-            if names.len() > 1 {
-                println!("{} {}", b.name, p.display());
-            } else {
-                println!("{}", p.display());
+        for m in inspect::mounted(&store).map_err(exit::build)? {
+            match a.json {
+                true => json.push(JsonMount {
+                    container: Some(m.container_name),
+                    mount_point: m.mount_point,
+                }),
+                false => println!("{} {}", m.container_name, m.mount_point.display()),
             }
-        } else {
-            builder::umount(&store, &b).map_err(exit::build)?;
-            println!("{}", b.id);
         }
+    }
+    let many = a.containers.len() > 1;
+    for n in &a.containers {
+        let b = Builder::load(&store, n).map_err(exit::build)?;
+        let p = builder::mount(&store, &b).map_err(exit::build)?;
+        match (a.json, many) {
+            (true, _) => json.push(JsonMount {
+                container: many.then(|| b.name.clone()),
+                mount_point: p,
+            }),
+            (false, true) => println!("{} {}", b.name, p.display()),
+            (false, false) => println!("{}", p.display()),
+        }
+    }
+    if a.json {
+        // buildah indents by four.
+        let mut out = Vec::new();
+        let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+        let mut ser = serde_json::Serializer::with_formatter(&mut out, fmt);
+        serde::Serialize::serialize(&json, &mut ser).expect("json");
+        println!("{}", String::from_utf8_lossy(&out));
     }
     Ok(())
 }
 
-fn list_mounts(store: &berth_storage::Store) -> CmdResult {
-    for m in inspect::mounted(store).map_err(exit::build)? {
-        println!("{} {}", m.container_name, m.mount_point.display());
+pub(crate) fn umount(store_args: &StoreArgs, a: UmountArgs) -> CmdResult {
+    let store = store_args.open()?;
+    let names = match a.all {
+        true => inspect::mounted(&store)
+            .map_err(exit::build)?
+            .into_iter()
+            .map(|m| m.container_name)
+            .collect(),
+        false if a.containers.is_empty() => {
+            return Err(exit::podman("at least one container ID must be specified"));
+        }
+        false => a.containers,
+    };
+    for n in &names {
+        let b = Builder::load(&store, n).map_err(exit::build)?;
+        builder::umount(&store, &b).map_err(exit::build)?;
+        println!("{}", b.id);
     }
     Ok(())
 }
@@ -103,7 +159,12 @@ pub(crate) fn containers(store_args: &StoreArgs, a: ContainersArgs) -> CmdResult
     let store = store_args.open()?;
     // Only the table cuts IDs (unless --notruncate), as buildah's.
     let table = !(a.quiet || a.json || a.format.is_some());
-    let rows = inspect::rows(&store, a.all, a.notruncate || !table).map_err(exit::build)?;
+    let filter: inspect::ContainerFilter = match &a.filter {
+        Some(f) => f.parse().map_err(exit::build)?,
+        None => Default::default(),
+    };
+    let rows =
+        inspect::rows(&store, a.all, a.notruncate || !table, &filter).map_err(exit::build)?;
     if a.quiet {
         for r in &rows {
             println!("{}", r.container_id);

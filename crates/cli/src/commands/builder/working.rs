@@ -32,15 +32,54 @@ pub(crate) struct FromArgs {
     /// registries.conf to read instead of the system's.
     #[arg(long)]
     pub(crate) registries_conf: Option<std::path::PathBuf>,
-    /// Memory limit of every `run` in it (e.g. 512m).
-    #[arg(short, long)]
-    pub(crate) memory: Option<String>,
-    /// CPU weight of every `run`.
-    #[arg(short = 'c', long)]
-    pub(crate) cpu_shares: Option<u64>,
-    /// CPUs every `run` may use (0-3, 0,1).
+    /// The same as --pull=always.
     #[arg(long)]
-    pub(crate) cpuset_cpus: Option<String>,
+    pub(crate) pull_always: bool,
+    /// The same as --pull=never.
+    #[arg(long)]
+    pub(crate) pull_never: bool,
+    /// OS/ARCH[/VARIANT] of the image to pull from a list (default: this host's).
+    #[arg(long)]
+    pub(crate) platform: Option<String>,
+    /// The OS of the image to pull (over --platform's).
+    #[arg(long)]
+    pub(crate) os: Option<String>,
+    /// The architecture of the image to pull.
+    #[arg(long)]
+    pub(crate) arch: Option<String>,
+    /// The architecture's variant of the image to pull.
+    #[arg(long)]
+    pub(crate) variant: Option<String>,
+    /// Attempts for a failed pull (default 3).
+    #[arg(long)]
+    pub(crate) retry: Option<u32>,
+    /// The pause between them (2s, 500ms; default: a growing one).
+    #[arg(long)]
+    pub(crate) retry_delay: Option<String>,
+    /// Write the working container's ID to this file.
+    #[arg(long)]
+    pub(crate) cidfile: Option<std::path::PathBuf>,
+    /// oci or docker: accepted as buildah's. As there, `commit --format`
+    /// alone decides what a commit writes (OCI unless told).
+    #[arg(short, long, value_parser = ["oci", "docker"])]
+    pub(crate) format: Option<String>,
+    #[command(flatten)]
+    pub(crate) isolation: super::Isolation,
+    /// The network of every `run` (as run's --network; default none).
+    #[arg(long, alias = "net")]
+    pub(crate) network: Option<String>,
+    /// Every `run` gets the proxy variables (http_proxy, HTTPS_PROXY …) of
+    /// the environment it is called from (default true).
+    #[arg(long, default_value = "true")]
+    pub(crate) http_proxy: bool,
+    #[command(flatten)]
+    pub(crate) encryption: super::Encryption,
+    /// host (the only one without --userns-uid-map): the user namespace.
+    #[arg(long)]
+    pub(crate) userns: Option<String>,
+    /// Limits, /dev/shm, hosts, DNS and namespaces of every `run`.
+    #[command(flatten)]
+    pub(crate) run_with: super::RunWith,
     /// A capability every `run` gets.
     #[arg(long)]
     pub(crate) cap_add: Vec<String>,
@@ -59,13 +98,10 @@ pub(crate) struct FromArgs {
     /// A host device for every `run`, HOST[:CONTAINER][:PERMISSIONS].
     #[arg(long)]
     pub(crate) device: Vec<String>,
-    /// CONTAINER:HOST:SIZE (one or more): a user namespace of the working
-    /// container's own, mapping these UIDs.
-    #[arg(long)]
-    pub(crate) userns_uid_map: Vec<String>,
-    /// CONTAINER:HOST:SIZE for GIDs (default: as --userns-uid-map).
-    #[arg(long)]
-    pub(crate) userns_gid_map: Vec<String>,
+    /// --userns-uid-map/--userns-gid-map (or a user's /etc/subuid ranges):
+    /// a user namespace of the working container's own with this mapping.
+    #[command(flatten)]
+    pub(crate) id_maps: super::IdMapFlags,
     pub(crate) image: String,
 }
 
@@ -80,13 +116,24 @@ pub(crate) struct RunArgs {
     /// The user the command runs as.
     #[arg(long)]
     pub(crate) user: Option<String>,
-    /// none (default) or host.
-    #[arg(long, value_parser = ["none", "host"])]
+    /// none (default: a network namespace with loopback only), host,
+    /// private (one of its own on the default network), ns:PATH, or a
+    /// network's name.
+    #[arg(long, alias = "net")]
     pub(crate) network: Option<String>,
+    /// Do not make /etc/hosts for the command: the image's stays.
+    #[arg(long)]
+    pub(crate) no_hosts: bool,
+    /// --pid/--ipc/--uts/--cgroupns (default: from's, else private).
+    #[command(flatten)]
+    pub(crate) namespaces: super::Namespaces,
+    #[command(flatten)]
+    pub(crate) isolation: super::Isolation,
     /// SRC:DST[:OPTS] bind mount for this command.
     #[arg(short, long)]
     pub(crate) volume: Vec<String>,
-    /// type=bind|tmpfs,… for this command.
+    /// type=bind|tmpfs|cache,… for this command (a cache's directory is kept
+    /// across runs and builds, as RUN --mount=type=cache's).
     #[arg(long)]
     pub(crate) mount: Vec<String>,
     /// The command's hostname.
@@ -100,8 +147,17 @@ pub(crate) struct RunArgs {
     #[arg(long)]
     pub(crate) device: Vec<String>,
     /// Run on a terminal.
-    #[arg(short, long)]
+    #[arg(short, long, alias = "tty")]
     pub(crate) terminal: bool,
+    /// A history entry for the command (default: $BUILDAH_HISTORY).
+    #[arg(long, env = "BUILDAH_HISTORY")]
+    pub(crate) add_history: bool,
+    /// A relative --mount type=bind source is a path in this directory.
+    #[arg(long)]
+    pub(crate) contextdir: Option<std::path::PathBuf>,
+    /// Refused: berth always pivots into the container's root.
+    #[arg(long)]
+    pub(crate) no_pivot: bool,
     pub(crate) container: String,
     /// The command (after `--`).
     #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
@@ -110,29 +166,32 @@ pub(crate) struct RunArgs {
 
 pub(super) fn from(store_args: &StoreArgs, a: FromArgs) -> CmdResult {
     crate::exit::protect_self()?;
+    a.encryption.refuse()?;
     // Judged before anything is pulled.
     for u in &a.ulimit {
         berth_engine::security::ulimit(u).map_err(exit::podman)?;
     }
-    let run_with = berth_engine::spec::ProcessOptions {
-        memory: a
-            .memory
-            .as_deref()
-            .map(str::parse)
-            .transpose()
-            .map_err(exit::podman)?,
-        cpu_shares: a.cpu_shares,
-        cpuset_cpus: a.cpuset_cpus.clone(),
+    if let Some(f) = a.cidfile.as_deref().filter(|f| f.exists()) {
+        return Err(exit::podman(format!(
+            "container id file exists. Ensure another container is not using it or delete {}",
+            f.display()
+        )));
+    }
+    super::userns_host_only(a.userns.as_deref())?;
+    let mut run_with = berth_engine::spec::ProcessOptions {
+        network: crate::commands::container::spec_flags::network_mode(a.network.as_deref())?
+            .unwrap_or(berth_engine::network::NetworkMode::None),
         cap_add: a.cap_add.clone(),
         cap_drop: a.cap_drop.clone(),
         volumes: crate::commands::container::spec_flags::volume_flags(&a.volume)?,
         ulimits: a.ulimit.clone(),
         security_opt: a.security_opt.clone(),
         devices: a.device.clone(),
-        id_map: berth_engine::namespaces::id_map_chained(&a.userns_uid_map, &a.userns_gid_map)
-            .map_err(exit::podman)?,
+        id_map: a.id_maps.id_map()?,
         ..Default::default()
     };
+    a.run_with.apply(&mut run_with)?;
+    let retry_delay = super::retry_delay(a.retry_delay.as_deref())?;
     let store = store_args.open()?;
     // What to make it from: the name, or the ID an image from another
     // transport (oci:, dir: …) was copied in as.
@@ -141,24 +200,58 @@ pub(super) fn from(store_args: &StoreArgs, a: FromArgs) -> CmdResult {
         let how = PullFor {
             booleans: berth_engine::PullBool::NewerMissing,
             quiet: a.quiet,
+            platform: a.platform.as_deref(),
+            os: a.os.as_deref(),
+            arch: a.arch.as_deref(),
+            variant: a.variant.as_deref(),
+            retry: a.retry,
+            retry_delay,
             access: Some(&a.access),
             signature_policy: a.signature_policy.as_deref(),
             registries_conf: a.registries_conf.as_deref(),
             ..Default::default()
         };
         let engine = berth_engine::Engine::with_store(store.clone());
-        found = pull_for_container(&engine, &a.image, &a.pull, &how)?;
+        let policy = match (a.pull_always, a.pull_never) {
+            (true, _) => "always",
+            (_, true) => "never",
+            _ => a.pull.as_str(),
+        };
+        found = pull_for_container(&engine, &a.image, policy, &how)?;
     }
-    let b = builder::from(&store, &a.image, &found, a.name.as_deref(), run_with)
-        .map_err(exit::build)?;
+    let b = builder::from(
+        &store,
+        &a.image,
+        &found,
+        a.name.as_deref(),
+        run_with,
+        a.http_proxy,
+    )
+    .map_err(exit::build)?;
+    if let Some(f) = &a.cidfile {
+        berth_engine::outfile::write_cidfile(f, &b.id).map_err(|e| {
+            let _ = builder::remove(&store, &b);
+            exit::podman(e)
+        })?;
+    }
     println!("{}", b.name);
     Ok(())
 }
 
 pub(super) fn run_in(store_args: &StoreArgs, a: RunArgs) -> Result<i32, Failure> {
     crate::exit::protect_self()?;
+    if a.no_pivot {
+        return Err(exit::usage(
+            125,
+            "--no-pivot: berth always pivots into the container's root (pivot_root), never only chroots",
+        ));
+    }
     let store = store_args.open()?;
-    let b = Builder::load(&store, &a.container).map_err(exit::build)?;
+    let mut b = Builder::load(&store, &a.container).map_err(exit::build)?;
+    if a.add_history {
+        b.add_run_history(&a.command);
+        b.save(&store).map_err(exit::build)?;
+    }
     let volumes = crate::commands::container::spec_flags::volume_flags(&a.volume)?;
     let mut spec = RunSpec {
         args: a.command,
@@ -173,7 +266,24 @@ pub(super) fn run_in(store_args: &StoreArgs, a: RunArgs) -> Result<i32, Failure>
         cap_drop: a.cap_drop,
         devices: a.device,
         terminal: a.terminal,
+        no_hosts: a.no_hosts,
+        runtime: store_args.runtime.clone(),
+        runtime_flags: store_args.runtime_flag.clone(),
+        ..Default::default()
     };
-    spec.add_mounts(&a.mount).map_err(exit::build)?;
+    [spec.pid, spec.ipc, spec.uts, spec.cgroupns] = a.namespaces.modes()?;
+    let mounts = match &a.contextdir {
+        None => a.mount.clone(),
+        Some(dir) => {
+            let dir = std::fs::canonicalize(dir)
+                .map_err(|e| exit::podman(format!("--contextdir {}: {e}", dir.display())))?;
+            a.mount
+                .iter()
+                .map(|m| builder::in_context_dir(m, &dir))
+                .collect::<Result<_, _>>()
+                .map_err(exit::build)?
+        }
+    };
+    spec.add_mounts(&mounts).map_err(exit::build)?;
     builder::run(&store, &b, &spec).map_err(exit::build)
 }

@@ -310,7 +310,7 @@ impl ContainerArgs {
 }
 
 /// The limits `run`, `create` and `update` take.
-#[derive(Args, Default)]
+#[derive(Args, Clone, Default)]
 pub(crate) struct ResourceFlags {
     /// Memory limit (e.g. 512m; 0: none).
     #[arg(short, long)]

@@ -12,6 +12,10 @@ use std::path::{Path, PathBuf};
 
 #[derive(Args)]
 pub struct PullArgs {
+    /// Accepted for buildah's scripts: the store keeps no signatures, so a
+    /// pull never copies them (the trust policy is checked all the same).
+    #[arg(long)]
+    pub(crate) remove_signatures: bool,
     /// Pull every tag of the repository.
     #[arg(short, long)]
     pub(crate) all_tags: bool,
@@ -29,6 +33,9 @@ pub struct PullArgs {
     /// Attempts for a failed registry operation.
     #[arg(long, default_value_t = 3)]
     pub(crate) retry: u32,
+    /// The pause between attempts (2s, 500ms; default: a growing one).
+    #[arg(long)]
+    pub(crate) retry_delay: Option<String>,
     /// Trust policy file (containers-policy.json(5)).
     #[arg(long, hide = true)]
     pub(crate) signature_policy: Option<PathBuf>,
@@ -37,6 +44,8 @@ pub struct PullArgs {
     pub(crate) registries_conf: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) access: Access,
+    #[command(flatten)]
+    pub(crate) encryption: crate::commands::builder::Encryption,
     /// IMAGE (a name, or TRANSPORT:NAME)
     pub(crate) image: String,
     /// Print no IDs (pulling on behalf of `run`).
@@ -60,6 +69,13 @@ pub(crate) struct PullFor<'a> {
     pub registries_conf: Option<&'a std::path::Path>,
     /// What `--pull=true|false` means to the command.
     pub booleans: PullBool,
+    /// `--os`, `--arch`, `--variant`: each over that part of `platform`.
+    pub os: Option<&'a str>,
+    pub arch: Option<&'a str>,
+    pub variant: Option<&'a str>,
+    /// `--retry` (default 3) and `--retry-delay`.
+    pub retry: Option<u32>,
+    pub retry_delay: Option<std::time::Duration>,
 }
 
 /// Pulls `image` on behalf of another command under its `--pull POLICY`
@@ -113,7 +129,11 @@ fn options_for(image: &str, policy: PullPolicy, how: &PullFor) -> Result<PullOpt
         .access
         .map(|a| registry_access(a, &Default::default()))
         .unwrap_or_default();
-    access.retries = Some(3);
+    access.retries = Some(how.retry.unwrap_or(3));
+    access.retry_delay = how.retry_delay;
+    access.os = how.os.map(str::to_string);
+    access.arch = how.arch.map(str::to_string);
+    access.variant = how.variant.map(str::to_string);
     if let Some(f) = how.authfile {
         access.authfile = Some(f.to_path_buf());
     }
@@ -174,6 +194,7 @@ fn pull_options(a: &PullArgs) -> Result<PullOptions, Failure> {
         arch: a.flags.arch.clone(),
         variant: a.flags.variant.clone(),
         registries_conf: a.registries_conf.clone(),
+        retry_delay: crate::commands::builder::retry_delay(a.retry_delay.as_deref())?,
         ..registry_access(&a.access, &platform)
     };
     let context = access.context().map_err(exit::access)?;
@@ -186,6 +207,7 @@ fn pull_options(a: &PullArgs) -> Result<PullOptions, Failure> {
 }
 
 pub fn pull(store_args: &StoreArgs, a: PullArgs) -> CmdResult {
+    a.encryption.refuse()?;
     let o = pull_options(&a)?;
     let engine = Engine::with_store(store_args.open()?);
     let progress = crate::progress::unless_quiet(a.quiet);

@@ -25,10 +25,27 @@ pub struct PushArgs {
     pub(crate) quiet: bool,
     #[arg(long, default_value_t = 3)]
     pub(crate) retry: u32,
+    /// The pause between retries (2s, 500ms; default: a growing one).
+    #[arg(long)]
+    pub(crate) retry_delay: Option<String>,
+    /// The compression level (gzip 1-9, zstd 1-20).
+    #[arg(long, allow_hyphen_values = true)]
+    pub(crate) compression_level: Option<i32>,
+    /// Layers go uncompressed (buildah's -D is berth's global --debug).
+    #[arg(long)]
+    pub(crate) disable_compression: bool,
+    /// A manifest list: its images too (buildah's).
+    #[arg(long)]
+    pub(crate) all: bool,
+    /// A manifest list: removed once pushed (buildah's).
+    #[arg(long)]
+    pub(crate) rm: bool,
     #[command(flatten)]
     pub(crate) sign: crate::commands::image::trust::SignArgs,
     #[command(flatten)]
     pub(crate) access: Access,
+    #[command(flatten)]
+    pub(crate) encryption: crate::commands::builder::Encryption,
     /// Accepted for podman's and buildah's scripts: a push reads the store's
     /// own image, which no trust policy governs.
     #[arg(long, hide = true)]
@@ -40,17 +57,39 @@ pub struct PushArgs {
 }
 
 pub fn push(store_args: &StoreArgs, a: PushArgs) -> CmdResult {
+    a.encryption.refuse()?;
     let platform = PlatformArgs {
         retry_times: a.retry,
         ..Default::default()
     };
-    let ctx = context(&a.access, &platform)?;
+    let mut ctx = context(&a.access, &platform)?;
+    ctx.retry_delay = crate::commands::builder::retry_delay(a.retry_delay.as_deref())?;
     let store = store_args.open()?;
+    // A manifest list (buildah's push takes them): the list, and with --all
+    // its images, as `manifest push` pushes it.
+    if store.image(&a.image).is_err()
+        && let Ok(list) = berth_engine::manifests::find(&store, &a.image)
+    {
+        let o = berth_engine::manifests::PushOptions {
+            destination: a.destination,
+            all: a.all,
+            digest_file: a.digestfile,
+            rm: a.rm,
+            format: a.format.as_deref().and_then(ManifestFormat::parse),
+            remove_signatures: a.sign.remove_signatures,
+        };
+        let progress = crate::progress::unless_quiet(a.quiet);
+        berth_engine::manifests::push_list(&store, &list, &o, &ctx, progress.as_ref())
+            .map_err(exit::image)?;
+        return Ok(());
+    }
     let mut opts = berth_engine::images::PushOptions {
         destination: a.destination,
         copy: copy::CopyOptions {
             format: a.format.as_deref().and_then(ManifestFormat::parse),
             compression: a.compression_format.as_deref().and_then(Compression::parse),
+            compression_level: a.compression_level,
+            decompress: a.disable_compression,
             ..Default::default()
         },
         digest_file: a.digestfile,

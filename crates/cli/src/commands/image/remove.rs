@@ -20,6 +20,9 @@ pub struct RmiArgs {
     /// Do not remove dangling parents of the image.
     #[arg(long)]
     pub(crate) no_prune: bool,
+    /// Remove the dangling images (buildah's), printing their IDs.
+    #[arg(short, long, conflicts_with_all = ["all", "images"])]
+    pub(crate) prune: bool,
     pub(crate) images: Vec<String>,
     /// Report as buildah's rmi (`untagged: NAME`, the bare ID), for `builder rmi`.
     #[arg(skip)]
@@ -27,6 +30,17 @@ pub struct RmiArgs {
 }
 
 pub fn rmi(store_args: &StoreArgs, a: RmiArgs) -> CmdResult {
+    if a.prune {
+        let store = store_args.open()?;
+        let o = berth_engine::images::PruneOptions {
+            all: false,
+            filters: Vec::new(),
+        };
+        for p in berth_engine::images::prune(&store, &o).map_err(exit::podman)? {
+            println!("{}", p.id);
+        }
+        return Ok(());
+    }
     let engine = Engine::with_store(store_args.open()?);
     let options = RemoveOptions {
         force: a.force,
