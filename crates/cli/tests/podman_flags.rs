@@ -1389,6 +1389,37 @@ fn cgroupns_host_or_private() {
     assert!(r.stderr.contains("--cgroupns bogus"), "{}", r.stderr);
 }
 
+/// `ps` as podman 4.3 prints it: "Up … ago", and its template fields
+/// (.CreatedAt in Go's format, a short .ImageID, a cut .Command, .Size only
+/// with --size).
+#[test]
+fn ps_says_up_ago_and_has_podmans_template_fields() {
+    let st = TestStore::with_busybox();
+    st.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "up",
+        "--network",
+        "none",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "sleep 1000; echo a long command line",
+    ]);
+    let table = st.ok(&["ps"]).stdout;
+    assert!(table.contains(" ago "), "{table}");
+    let f = "{{.Status}}|{{.CreatedAt}}|{{.ImageID}}|{{.Command}}|{{.Size}}";
+    let out = st.ok(&["ps", "--format", f]).stdout;
+    let v: Vec<&str> = out.trim().split('|').collect();
+    assert!(v[0].starts_with("Up ") && v[0].ends_with(" ago"), "{out}");
+    assert!(v[1].ends_with(" +0000 UTC"), "{out}");
+    assert_eq!(v[2].len(), 12, "{out}");
+    assert_eq!(v[3], "sh -c sleep 1000;...", "{out}");
+    assert_eq!(v[4], "", "{out}");
+    st.ok(&["rm", "-f", "-t", "0", "up"]);
+}
+
 #[test]
 fn containers_conf_events_logger_none_records_nothing_unless_the_flag_says_file() {
     let st = TestStore::with_busybox();

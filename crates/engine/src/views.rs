@@ -81,6 +81,9 @@ pub struct PsEntry {
     pub pod: String,
     pub pod_name: String,
     pub is_infra: bool,
+    /// The healthcheck's status, for podman's STATUS text.
+    #[serde(skip)]
+    pub health: Option<String>,
 }
 
 /// The containers `ps` shows, newest first unless sorted (`--sort created`
@@ -163,7 +166,18 @@ pub fn health_status(store: &Store, i: &Info) -> Option<String> {
     crate::health::load(store, &i.id).map(|h| h.status)
 }
 
-/// The STATUS column: `Up 3 seconds (healthy)`, `Exited (1) 2 minutes ago` …
+/// podman's STATUS column: `Up 3 seconds ago (healthy)`, `Exited (1) 2
+/// minutes ago` … (the Docker API's [`status_text`] says `Up 3 seconds`).
+pub fn podman_status_text(i: &Info, now: u64, health: Option<&str>) -> String {
+    let since = |t: Option<u64>| human_duration(now.saturating_sub(t.unwrap_or(now)));
+    match (i.state.status, health) {
+        (Status::Running, Some(h)) => format!("Up {} ago ({h})", since(i.state.started_ns)),
+        (Status::Running, None) => format!("Up {} ago", since(i.state.started_ns)),
+        _ => status_text(i, now, health),
+    }
+}
+
+/// Docker's STATUS: `Up 3 seconds (healthy)`, `Exited (1) 2 minutes ago` …
 pub fn status_text(i: &Info, now: u64, health: Option<&str>) -> String {
     let since = |t: Option<u64>| human_duration(now.saturating_sub(t.unwrap_or(now)));
     match i.state.status {
@@ -232,6 +246,7 @@ impl PsEntry {
             created_at: rfc3339(i.config.created_ns),
             state: i.state.status.as_str().to_string(),
             status: status_text(i, now, health),
+            health: health.map(String::from),
             exited: i.state.status == Status::Exited,
             exit_code: i.state.exit_code.unwrap_or(0),
             pid: i.state.pid(),

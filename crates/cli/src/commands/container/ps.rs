@@ -80,12 +80,26 @@ pub fn ps(store_args: &StoreArgs, a: PsArgs) -> CmdResult {
             // .State the status as the table shows it.
             for ((r, i), e) in rows.iter_mut().zip(&list).zip(&entries) {
                 r["Names"] = json!(i.names.join(","));
-                // .ID in templates is the short ID, as the table's (--no-trunc: all of it).
+                // .ID, .ImageID and .Pod in templates are short, as the table's
+                // (--no-trunc: all of them), .Command cut as the table cuts it.
                 if !a.no_trunc {
                     r["ID"] = json!(i.id[..12]);
+                    r["ImageID"] = json!(i.config.image_id.get(..12).unwrap_or_default());
+                    r["Pod"] = json!(e.pod.get(..12).unwrap_or(&e.pod));
                 }
-                r["State"] = json!(e.status);
-                r["Command"] = json!(i.config.args.join(" "));
+                let status = views::podman_status_text(i, now, e.health.as_deref());
+                r["State"] = json!(status);
+                r["Status"] = json!(status);
+                r["Command"] = json!(command(i, a.no_trunc));
+                r["CreatedAt"] = json!(berth_engine::time::go_time(i.config.created_ns));
+                // Namespaces are shown with --ns, which berth has not: empty, as
+                // podman's without it.
+                for key in ["Cgroup", "IPC", "MNT", "NET", "PIDNS", "User", "UTS"] {
+                    r[key] = json!("");
+                }
+                if !a.size {
+                    r["Size"] = json!("");
+                }
                 let ago = human_duration(now.saturating_sub(i.config.created_ns));
                 r["RunningFor"] = json!(ago);
                 r["CreatedHuman"] = json!(format!("{ago} ago"));
@@ -121,12 +135,7 @@ pub fn ps(store_args: &StoreArgs, a: PsArgs) -> CmdResult {
     }
     let mut rows = vec![head.into_iter().map(String::from).collect::<Vec<_>>()];
     for (i, e) in list.iter().zip(&entries) {
-        let cmd = i.config.args.join(" ");
-        let cmd = if a.no_trunc || cmd.chars().count() <= 20 {
-            cmd
-        } else {
-            format!("{}...", cmd.chars().take(17).collect::<String>())
-        };
+        let cmd = command(i, a.no_trunc);
         rows.push(vec![
             if a.no_trunc {
                 i.id.clone()
@@ -139,7 +148,7 @@ pub fn ps(store_args: &StoreArgs, a: PsArgs) -> CmdResult {
                 "{} ago",
                 human_duration(now.saturating_sub(i.config.created_ns))
             ),
-            e.status.clone(),
+            views::podman_status_text(i, now, e.health.as_deref()),
             e.ports.clone(),
             i.name().to_string(),
         ]);
@@ -158,6 +167,17 @@ pub fn ps(store_args: &StoreArgs, a: PsArgs) -> CmdResult {
     }
     crate::output::table::print(&rows, !a.noheading);
     Ok(())
+}
+
+/// The command as podman's ps shows it: cut at 17 characters and `...`
+/// (longer than 20), unless --no-trunc.
+fn command(i: &berth_engine::container::Info, no_trunc: bool) -> String {
+    let cmd = i.config.args.join(" ");
+    if no_trunc || cmd.chars().count() <= 20 {
+        cmd
+    } else {
+        format!("{}...", cmd.chars().take(17).collect::<String>())
+    }
 }
 
 /// `.Size`'s two sizes, as podman's ps writes them (three digits, no space).
