@@ -40,6 +40,18 @@ pub fn parse_file(text: &str) -> Vec<String> {
 /// `--label-file`s: their KEY=VALUE lines (a bare KEY: an empty value), blank
 /// lines and `#` comments left out.
 pub fn labels_from_files(files: &[impl AsRef<Path>]) -> Result<Vec<String>, EnvFileError> {
+    read_files(files, |text| {
+        let lines = text.lines().map(str::trim);
+        let kept = lines.filter(|l| !l.is_empty() && !l.starts_with('#'));
+        kept.map(String::from).collect()
+    })
+}
+
+/// Each file's text through `parse`, in order.
+fn read_files(
+    files: &[impl AsRef<Path>],
+    parse: impl Fn(&str) -> Vec<String>,
+) -> Result<Vec<String>, EnvFileError> {
     let mut out = Vec::new();
     for f in files {
         let path = f.as_ref();
@@ -47,28 +59,14 @@ pub fn labels_from_files(files: &[impl AsRef<Path>]) -> Result<Vec<String>, EnvF
             path: path.to_path_buf(),
             source,
         })?;
-        let lines = text.lines().map(str::trim);
-        out.extend(
-            lines
-                .filter(|l| !l.is_empty() && !l.starts_with('#'))
-                .map(String::from),
-        );
+        out.extend(parse(&text));
     }
     Ok(out)
 }
 
 /// `--env-file`s, read in order.
 pub fn from_files(files: &[impl AsRef<Path>]) -> Result<Vec<String>, EnvFileError> {
-    let mut out = Vec::new();
-    for f in files {
-        let path = f.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| EnvFileError {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        out.extend(parse_file(&text));
-    }
-    Ok(out)
+    read_files(files, parse_file)
 }
 
 /// `--env-file`s, then the `-e`s over them: what `run`, `create` and `exec`
