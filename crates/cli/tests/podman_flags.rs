@@ -1420,6 +1420,47 @@ fn ps_says_up_ago_and_has_podmans_template_fields() {
     st.ok(&["rm", "-f", "-t", "0", "up"]);
 }
 
+/// `ps --ns`: podman's namespace table (inode numbers) and template fields.
+#[test]
+fn ps_ns_shows_the_containers_namespaces() {
+    let st = TestStore::with_busybox();
+    st.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "nsx",
+        "--network",
+        "none",
+        "localhost/bb:1",
+        "sleep",
+        "1000",
+    ]);
+    let pid = st.inspect("nsx", ".State.Pid");
+    let inode = |kind: &str| {
+        let link = std::fs::read_link(format!("/proc/{pid}/ns/{kind}")).unwrap();
+        let link = link.to_string_lossy().into_owned();
+        link.trim_end_matches(']')
+            .split('[')
+            .nth(1)
+            .unwrap()
+            .to_string()
+    };
+    let table = st.ok(&["ps", "--ns"]).stdout;
+    let (head, row) = table.split_once('\n').unwrap();
+    assert!(
+        head.starts_with("CONTAINER ID") && head.contains("NET"),
+        "{table}"
+    );
+    assert!(
+        row.contains(&pid) && row.contains(&inode("net")) && row.contains(&inode("pid")),
+        "{table}"
+    );
+    let net = st.ok(&["ps", "--ns", "--format", "{{.NET}}"]).stdout;
+    assert_eq!(net.trim(), inode("net"));
+    assert_eq!(st.ok(&["ps", "--format", "{{.NET}}"]).stdout.trim(), "");
+    st.ok(&["rm", "-f", "-t", "0", "nsx"]);
+}
+
 #[test]
 fn containers_conf_events_logger_none_records_nothing_unless_the_flag_says_file() {
     let st = TestStore::with_busybox();

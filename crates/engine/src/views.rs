@@ -166,6 +166,27 @@ pub fn health_status(store: &Store, i: &Info) -> Option<String> {
     crate::health::load(store, &i.id).map(|h| h.status)
 }
 
+/// A running container's namespaces as `ps --ns` shows them: each one's inode
+/// number (`cgroup`, `ipc`, `mnt`, `net`, `pid`, `user`, `uts`), empty for one
+/// not running (or whose process is not the one recorded).
+pub fn namespaces(i: &Info) -> [String; 7] {
+    let kinds = ["cgroup", "ipc", "mnt", "net", "pid", "user", "uts"];
+    let alive = i.state.init.filter(|p| p.alive()).map(|p| p.pid.get());
+    kinds.map(|k| {
+        let Some(pid) = alive else {
+            return String::new();
+        };
+        std::fs::read_link(format!("/proc/{pid}/ns/{k}"))
+            .ok()
+            .and_then(|l| {
+                let l = l.to_string_lossy().into_owned();
+                let inode = l.split_once('[')?.1.strip_suffix(']')?.to_string();
+                Some(inode)
+            })
+            .unwrap_or_default()
+    })
+}
+
 /// podman's STATUS column: `Up 3 seconds ago (healthy)`, `Exited (1) 2
 /// minutes ago` … (the Docker API's [`status_text`] says `Up 3 seconds`).
 pub fn podman_status_text(i: &Info, now: u64, health: Option<&str>) -> String {

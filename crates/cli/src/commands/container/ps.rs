@@ -50,6 +50,9 @@ pub struct PsArgs {
     /// Show each container's pod (ID and name).
     #[arg(short, long)]
     pub(crate) pod: bool,
+    /// Show each container's namespaces (their inode numbers) and PID.
+    #[arg(long)]
+    pub(crate) ns: bool,
 }
 
 pub fn ps(store_args: &StoreArgs, a: PsArgs) -> CmdResult {
@@ -92,10 +95,15 @@ pub fn ps(store_args: &StoreArgs, a: PsArgs) -> CmdResult {
                 r["Status"] = json!(status);
                 r["Command"] = json!(command(i, a.no_trunc));
                 r["CreatedAt"] = json!(berth_engine::time::go_time(i.config.created_ns));
-                // Namespaces are shown with --ns, which berth has not: empty, as
-                // podman's without it.
-                for key in ["Cgroup", "IPC", "MNT", "NET", "PIDNS", "User", "UTS"] {
-                    r[key] = json!("");
+                // The namespaces with --ns; empty without it, as podman's.
+                let ns = if a.ns {
+                    views::namespaces(i)
+                } else {
+                    Default::default()
+                };
+                let keys = ["Cgroup", "IPC", "MNT", "NET", "PIDNS", "User", "UTS"];
+                for (key, value) in keys.into_iter().zip(ns) {
+                    r[key] = json!(value);
                 }
                 if !a.size {
                     r["Size"] = json!("");
@@ -117,6 +125,9 @@ pub fn ps(store_args: &StoreArgs, a: PsArgs) -> CmdResult {
             }
         }
         return print_rows(&rows, f);
+    }
+    if a.ns {
+        return print_namespaces(&list, a.no_trunc, !a.noheading);
     }
     let mut head = vec![
         "CONTAINER ID",
@@ -166,6 +177,39 @@ pub fn ps(store_args: &StoreArgs, a: PsArgs) -> CmdResult {
         }
     }
     crate::output::table::print(&rows, !a.noheading);
+    Ok(())
+}
+
+/// `ps --ns`: podman's namespace table, a row per container.
+fn print_namespaces(
+    list: &[berth_engine::container::Info],
+    no_trunc: bool,
+    heading: bool,
+) -> CmdResult {
+    let head = [
+        "CONTAINER ID",
+        "NAMES",
+        "PID",
+        "CGROUPNS",
+        "IPC",
+        "MNT",
+        "NET",
+        "PIDNS",
+        "USERNS",
+        "UTS",
+    ];
+    let mut rows = vec![head.map(String::from).to_vec()];
+    for i in list {
+        let id = if no_trunc {
+            i.id.clone()
+        } else {
+            i.id[..12].to_string()
+        };
+        let mut row = vec![id, i.name().to_string(), i.state.pid().to_string()];
+        row.extend(views::namespaces(i));
+        rows.push(row);
+    }
+    crate::output::table::print(&rows, heading);
     Ok(())
 }
 
