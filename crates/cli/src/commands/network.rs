@@ -136,16 +136,6 @@ pub(crate) struct LsArgs {
     no_trunc: bool,
 }
 
-/// `KEY=VALUE` (a bare `KEY` is an empty value), as podman reads --label and --opt.
-fn key_values(v: &[String]) -> std::collections::BTreeMap<String, String> {
-    v.iter()
-        .map(|kv| {
-            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-            (k.to_string(), v.to_string())
-        })
-        .collect()
-}
-
 #[derive(Args)]
 pub(crate) struct NamesArgs {
     /// json, or a Go template per network.
@@ -168,8 +158,8 @@ pub fn run(store_args: &StoreArgs, a: NetworkArgs) -> CmdResult {
                 internal: c.internal,
                 disable_dns: c.disable_dns,
                 ipv6: c.ipv6,
-                labels: key_values(&c.label),
-                options: key_values(&c.opt),
+                labels: berth_engine::views::label_pairs(&c.label),
+                options: berth_engine::views::label_pairs(&c.opt),
             };
             let name = c.name.as_deref().unwrap_or_default();
             let n = networks.create(name, &o).map_err(exit::podman)?;

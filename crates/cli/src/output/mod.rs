@@ -180,6 +180,16 @@ pub fn print_inspect(docs: &[Value], format: Option<&str>) -> CmdResult {
     }
 }
 
+/// JSON indented by `width` spaces (buildah's listings use four).
+pub fn print_json_indented(v: &impl serde::Serialize, width: usize) {
+    let indent = " ".repeat(width);
+    let mut out = Vec::new();
+    let fmt = serde_json::ser::PrettyFormatter::with_indent(indent.as_bytes());
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, fmt);
+    v.serialize(&mut ser).expect("plain data serialises");
+    println!("{}", String::from_utf8_lossy(&out));
+}
+
 /// A report as indented JSON, as podman's `--format json` prints it.
 pub fn print_json(report: &impl serde::Serialize) -> CmdResult {
     print_value(&value(report), None)

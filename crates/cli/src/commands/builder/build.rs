@@ -17,15 +17,15 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
     crate::exit::protect_self()?;
     a.encryption.refuse()?;
     a.unserved.refuse()?;
-    let cache_ttl = super::retry_delay(a.cache_ttl.as_deref()).map_err(|_| {
-        exit::usage(
-            125,
-            format!(
-                "--cache-ttl {}: not a duration (1h, 30m, 0)",
-                a.cache_ttl.as_deref().unwrap_or_default()
-            ),
-        )
-    })?;
+    let cache_ttl = a
+        .cache_ttl
+        .as_deref()
+        .map(|t| {
+            berth_engine::health::parse_duration(t).map_err(|_| {
+                exit::usage(125, format!("--cache-ttl {t}: not a duration (1h, 30m, 0)"))
+            })
+        })
+        .transpose()?;
     let output: Option<berth_engine::copy::FilesOutput> = a
         .output
         .as_deref()
@@ -102,13 +102,10 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
             "--no-hosts and --add-host conflict, can not be used together",
         ));
     }
-    let build_env = a
-        .env
+    let build_env = berth_engine::env::from_flags(&a.env)
         .iter()
-        .filter_map(|e| match e.split_once('=') {
-            Some((k, v)) => Some((k.to_string(), v.to_string())),
-            None => std::env::var(e).ok().map(|v| (e.clone(), v)),
-        })
+        .filter_map(|e| e.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
     let retry_delay = super::retry_delay(a.retry_delay.as_deref())?;
     let req = berth_builder::execute::BuildRequest {

@@ -47,12 +47,7 @@ pub(crate) fn images(store_args: &StoreArgs, a: ImagesArgs) -> CmdResult {
     };
     let list = images::list(&engine.images(), &o).map_err(exit::image)?;
     if a.json {
-        // buildah indents by four.
-        let mut out = Vec::new();
-        let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
-        let mut ser = serde_json::Serializer::with_formatter(&mut out, fmt);
-        serde::Serialize::serialize(&list.json(), &mut ser).expect("json");
-        println!("{}", String::from_utf8_lossy(&out));
+        crate::output::print_json_indented(&list.json(), 4);
         return Ok(());
     }
     if a.quiet {

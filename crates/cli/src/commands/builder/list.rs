@@ -103,12 +103,7 @@ pub(crate) fn mount(store_args: &StoreArgs, a: MountArgs) -> CmdResult {
         }
     }
     if a.json {
-        // buildah indents by four.
-        let mut out = Vec::new();
-        let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
-        let mut ser = serde_json::Serializer::with_formatter(&mut out, fmt);
-        serde::Serialize::serialize(&json, &mut ser).expect("json");
-        println!("{}", String::from_utf8_lossy(&out));
+        crate::output::print_json_indented(&json, 4);
     }
     Ok(())
 }

@@ -171,11 +171,8 @@ pub(super) fn from(store_args: &StoreArgs, a: FromArgs) -> CmdResult {
     for u in &a.ulimit {
         berth_engine::security::ulimit(u).map_err(exit::podman)?;
     }
-    if let Some(f) = a.cidfile.as_deref().filter(|f| f.exists()) {
-        return Err(exit::podman(format!(
-            "container id file exists. Ensure another container is not using it or delete {}",
-            f.display()
-        )));
+    if let Some(f) = a.cidfile.as_deref() {
+        berth_engine::outfile::check_cidfile(f).map_err(exit::podman)?;
     }
     super::userns_host_only(a.userns.as_deref())?;
     let mut run_with = berth_engine::spec::ProcessOptions {
