@@ -209,7 +209,7 @@ pub fn run_options(body: CreateBody, name: Option<String>) -> Result<RunOptions,
             .collect(),
         oom_score_adj: h.oom_score_adj.filter(|a| *a != 0),
         cgroupns: berth_engine::namespaces::NsMode::parse_cgroupns(Some(&h.cgroupns_mode))
-            .unwrap_or_default(),
+            .map_err(|e| bad("CgroupnsMode", e))?,
         cpuset_cpus: non_empty(h.cpuset_cpus),
         cpuset_mems: non_empty(h.cpuset_mems),
         cpus: (h.nano_cpus > 0).then(|| h.nano_cpus as f64 / 1e9),
@@ -233,6 +233,7 @@ pub fn run_options(body: CreateBody, name: Option<String>) -> Result<RunOptions,
         };
         p.restart = text.parse().map_err(|e| bad("RestartPolicy", e))?;
     }
+    berth_engine::spec::parse_sysctls(&p.sysctls).map_err(|e| bad("Sysctls", e))?;
     for b in h.binds.unwrap_or_default() {
         p.volumes.push(b.parse().map_err(|e| bad("Binds", e))?);
     }

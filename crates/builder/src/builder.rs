@@ -973,7 +973,11 @@ pub fn commit(
         }
         let pushed = berth_engine::images::push(store, &id, &push, &spec.context, progress);
         // The store keeps nothing of it (the new image has no name, no container).
-        let _ = berth_engine::images::remove(store, std::slice::from_ref(&id), Default::default());
+        if let Err(e) =
+            berth_engine::images::remove(store, std::slice::from_ref(&id), Default::default())
+        {
+            log::warn!("the committed image {id} stays in the store: {e}");
+        }
         pushed.map_err(|source| BuildError::CommitElsewhere {
             dest: dest.to_string(),
             source: Box::new(source),

@@ -43,10 +43,7 @@ pub fn of(config: &ContainerConfig, sandbox: Option<&str>) -> BTreeMap<String, S
         a.insert(SANDBOX_ID.into(), id.to_string());
         a.insert(CONTAINER_TYPE.into(), "container".into());
     }
-    for kv in &p.annotations {
-        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-        a.insert(k.to_string(), v.to_string());
-    }
+    a.extend(crate::views::label_pairs(&p.annotations));
     a
 }
 

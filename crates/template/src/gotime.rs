@@ -46,7 +46,7 @@ fn parse(s: &str) -> Option<Time> {
         }
         _ => return None,
     };
-    Some(Time {
+    let t = Time {
         year: year.parse().ok()?,
         month: month.parse().ok()?,
         day: day.parse().ok()?,
@@ -56,7 +56,14 @@ fn parse(s: &str) -> Option<Time> {
         nanos,
         offset,
         utc,
-    })
+    };
+    // No such time: not one to print as a time.
+    let valid = (1..=12).contains(&t.month)
+        && (1..=31).contains(&t.day)
+        && t.hour < 24
+        && t.minute < 60
+        && t.second <= 60;
+    valid.then_some(t)
 }
 
 /// Days from 1970-01-01 to a civil date (Howard Hinnant's algorithm).
@@ -137,7 +144,7 @@ impl Time {
             "Tuesday",
             "Wednesday",
         ];
-        let month = MONTHS[(self.month as usize).clamp(1, 12) - 1];
+        let month = MONTHS[self.month as usize - 1];
         let weekday = DAYS[days_from_civil(self.year, self.month, self.day).rem_euclid(7) as usize];
         let hour12 = match self.hour % 12 {
             0 => 12,
@@ -256,6 +263,7 @@ mod tests {
             (0, "Thursday UTC".into())
         );
         assert!(parse("2024-03-01").is_none());
+        assert!(parse("2024-13-45T99:00:00Z").is_none());
         assert!(parse("not a time").is_none());
     }
 }

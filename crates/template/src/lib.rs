@@ -205,7 +205,12 @@ fn declared(s: &str) -> (Vec<String>, &str) {
     else {
         return (Vec::new(), s);
     };
-    let names = names.split(',').map(|n| n.trim().to_string()).collect();
+    let names: Vec<String> = names.split(',').map(|n| n.trim().to_string()).collect();
+    // Go's: one or two variables, each a `$name`; anything else stays the
+    // pipeline, which then fails to parse in words.
+    if names.len() > 2 || names.iter().any(|n| !n.starts_with('$') || n.len() < 2) {
+        return (Vec::new(), s);
+    }
     (names, rest.trim())
 }
 
@@ -355,7 +360,7 @@ fn render_nodes(
     for n in nodes {
         match n {
             Node::Text(t) => out.push_str(t),
-            Node::Action(e) => match printed_time(e, dot).filter(|_| go_times) {
+            Node::Action(e) => match go_times.then(|| printed_time(e, dot)).flatten() {
                 Some(t) => out.push_str(&t),
                 None => out.push_str(&to_text(&eval(e, dot, vars)?)),
             },

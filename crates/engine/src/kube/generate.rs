@@ -285,10 +285,10 @@ fn pod_of(
 /// (PyYAML, many tools) would read it unquoted as a timestamp, not a string.
 fn quote_timestamps(yaml: &str) -> String {
     yaml.lines()
-        .map(|l| match l.split_once("creationTimestamp: ") {
-            Some((indent, t)) if !t.starts_with(['"', '\'']) => {
-                format!("{indent}creationTimestamp: \"{t}\"\n")
-            }
+        .map(|l| match l.strip_prefix("  creationTimestamp: ") {
+            // metadata's own key, at its depth; a value elsewhere that holds
+            // the words is left alone.
+            Some(t) if !t.starts_with(['"', '\'']) => format!("  creationTimestamp: \"{t}\"\n"),
             _ => format!("{l}\n"),
         })
         .collect()

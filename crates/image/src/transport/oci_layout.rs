@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::digest::{Algorithm, Digest};
 use crate::error::{Error, IoContext, Result};
-use crate::fsutil::{self, blob_path};
+use crate::fsutil;
 use crate::manifest::{Descriptor, ImageIndex, RawManifest, media};
 use crate::transport::{BlobInfo, BlobStream, ImageDestination, ImageSource};
 
@@ -94,10 +94,13 @@ pub struct OciSource {
 /// A blob's file: below the layout's `blobs/`, or in a blob directory several
 /// layouts share (skopeo's `--shared-blob-dir`: `DIR/ALGORITHM/HEX`).
 fn blob_file(root: &Path, shared: Option<&Path>, digest: &Digest) -> PathBuf {
-    match shared {
-        Some(dir) => dir.join(digest.algorithm().name()).join(digest.hex()),
-        None => blob_path(root, digest),
-    }
+    let dir = blobs_dir(root, shared).join(digest.algorithm().name());
+    dir.join(digest.hex())
+}
+
+/// Where a layout's blobs are: its own `blobs/`, or the shared directory.
+fn blobs_dir(root: &Path, shared: Option<&Path>) -> PathBuf {
+    shared.map_or_else(|| root.join("blobs"), Path::to_path_buf)
 }
 
 impl OciSource {
@@ -237,11 +240,7 @@ impl OciDestination {
 
     fn store(&self, reader: &mut dyn Read, known: Option<&BlobInfo>) -> Result<BlobInfo> {
         let alg = known.map_or(Algorithm::Sha256, |k| k.digest.algorithm());
-        let base = match &self.shared_blobs {
-            Some(shared) => shared.clone(),
-            None => self.root.join("blobs"),
-        };
-        let dir = base.join(alg.name());
+        let dir = blobs_dir(&self.root, self.shared_blobs.as_deref()).join(alg.name());
         std::fs::create_dir_all(&dir).at(&dir)?;
         let (tmp, info) = fsutil::stream_to_temp(&dir, reader, known)?;
         let path = self.blob_file(&info.digest);
