@@ -143,6 +143,39 @@ fn exit_codes_are_podmans() {
     );
 }
 
+/// A --rm container whose command cannot run is gone afterwards, whether it
+/// ran in the foreground, under its monitor (it joins another container's
+/// network) or detached.
+#[test]
+fn rm_removes_a_container_that_could_not_start() {
+    let st = store_with_busybox();
+    let donor = st.run(&[
+        "run",
+        "-d",
+        "--network",
+        "none",
+        "localhost/bb:1",
+        "sleep",
+        "60",
+    ]);
+    assert_eq!(donor.code, 0, "{}", donor.stderr);
+    let donor = donor.stdout.trim().to_string();
+    let joined = format!("container:{donor}");
+    for how in [
+        vec!["run", "--rm", "--network", "none"],
+        vec!["run", "--rm", "--network", &joined],
+        vec!["run", "-d", "--rm", "--network", "none"],
+    ] {
+        let mut args = how.clone();
+        args.extend(["localhost/bb:1", "no-such-command"]);
+        let r = st.run(&args);
+        assert_eq!(r.code, 127, "{how:?}: {}", r.stderr);
+        let ps = st.run(&["ps", "-a", "--format", "{{.ID}}"]);
+        assert_eq!(ps.stdout.trim(), &donor[..12], "{how:?} left a container");
+    }
+    st.run(&["rm", "-f", "-t", "0", &donor]);
+}
+
 #[test]
 fn rm_leaves_no_container_mount_or_state() {
     let st = store_with_busybox();

@@ -403,6 +403,48 @@ impl Containers<'_> {
         })
     }
 
+    /// `run -d`: makes the container, calls `created` (a --cidfile), starts
+    /// it under its monitor. A container that cannot start is removed again
+    /// when it was made with --rm, as podman's run does.
+    pub fn run_detached(
+        &self,
+        options: &crate::RunOptions,
+        monitor: MonitorArgv,
+        created: impl FnOnce(&crate::container::Info) -> Result<(), crate::Error>,
+    ) -> Result<crate::container::Info, crate::Error> {
+        self.run_monitored(options, created, |id| self.start(id, monitor))
+    }
+
+    /// A foreground `run` that its monitor runs (a restart policy, a
+    /// healthcheck, a pod): as [`Self::run_detached`], with a connection to
+    /// the attach socket made before the container's process runs.
+    pub fn run_attached(
+        &self,
+        options: &crate::RunOptions,
+        monitor: MonitorArgv,
+        created: impl FnOnce(&crate::container::Info) -> Result<(), crate::Error>,
+    ) -> Result<(crate::container::Info, std::os::unix::net::UnixStream), crate::Error> {
+        self.run_monitored(options, created, |id| self.start_attached(id, monitor))
+    }
+
+    fn run_monitored<T>(
+        &self,
+        options: &crate::RunOptions,
+        created: impl FnOnce(&crate::container::Info) -> Result<(), crate::Error>,
+        start: impl FnOnce(&str) -> Result<T, crate::Error>,
+    ) -> Result<T, crate::Error> {
+        let c = self.create_to_start(options)?;
+        if let Err(e) = created(&c) {
+            crate::run::remove(self.store(), &c.id);
+            return Err(e);
+        }
+        start(&c.id).inspect_err(|_| {
+            if options.rm {
+                crate::run::remove(self.store(), &c.id);
+            }
+        })
+    }
+
     /// Starts a created or stopped container under its monitor.
     pub fn start(
         &self,

@@ -132,30 +132,24 @@ pub fn run(store_args: &StoreArgs, mut a: RunArgs) -> Result<i32, Failure> {
         }
         return code;
     }
+    let monitor = |id: &str| monitor_argv(store_args, id);
+    let created = |c: &berth_engine::container::Info| {
+        cid(&c.id).map_err(|e| berth_engine::Error::Other(e.to_string()))
+    };
     if !a.detach {
         let keys =
             berth_engine::attach::detach_keys(&a.detach_keys).map_err(crate::exit::podman)?;
-        let c = engine.containers().create_to_start(&o).map_err(failure)?;
-        cid(&c.id).map_err(exit::podman)?;
-        let (info, conn) = berth_engine::lifecycle::start_attached(&store, &c.id, &|id| {
-            monitor_argv(store_args, id)
-        })
-        .map_err(crate::exit::engine)?;
+        let (info, conn) = engine
+            .containers()
+            .run_attached(&o, &monitor, created)
+            .map_err(exit::engine)?;
         let stdin = info.config.process.interactive;
         return crate::attach::session(&store, &info, conn, stdin, &keys);
     }
-    let c = engine.containers().create_to_start(&o).map_err(failure)?;
-    if let Err(m) = cid(&c.id) {
-        berth_engine::run::remove(&store, &c.id);
-        return Err(exit::podman(m));
-    }
-    let started = berth_engine::lifecycle::start(&store, &c.id, &|id| monitor_argv(store_args, id));
-    if let Err(e) = started {
-        if o.rm {
-            berth_engine::run::remove(&store, &c.id);
-        }
-        return Err(crate::exit::engine(e));
-    }
+    let c = engine
+        .containers()
+        .run_detached(&o, &monitor, created)
+        .map_err(exit::engine)?;
     println!("{}", c.id);
     Ok(0)
 }
