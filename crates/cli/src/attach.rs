@@ -5,6 +5,7 @@
 use std::io::Read;
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
+use std::sync::Arc;
 use std::sync::mpsc::Receiver;
 
 use berth_engine::attach::{self, AttachStreams, Ended};
@@ -16,13 +17,19 @@ use crate::exit::{self, Failure};
 
 /// A container's session on the user's terminal: relayed until the
 /// container ends (its exit code, waited for) or the user detaches (0).
+/// With `sig_proxy`, the signals this process gets go to the container.
 pub fn session(
-    store: &Store,
+    store: &Arc<Store>,
     info: &Info,
     conn: UnixStream,
     stdin: bool,
     keys: &[u8],
+    sig_proxy: bool,
 ) -> Result<i32, Failure> {
+    if sig_proxy {
+        attach::proxy_signals(store.clone(), &info.id)
+            .map_err(|e| exit::podman(format!("--sig-proxy: {e}")))?;
+    }
     let ended = terminal(conn, stdin, info.config.process.tty, keys)
         .map_err(|e| exit::podman(format!("attach to {}: {e}", info.id)))?;
     match ended {

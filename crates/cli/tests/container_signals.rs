@@ -141,3 +141,90 @@ fn out_of_range_signal_numbers_are_refused_in_podmans_words() {
         "Error: invalid signal: 0\n"
     );
 }
+
+/// A container that says "ready", then ends with 3 on SIGINT.
+const TRAPS_INT: &str = "trap 'echo got INT; exit 3' INT; echo ready; while :; do sleep 0.1; done";
+
+/// Starts `berth ARGS` with its output piped and waits for the container's
+/// "ready".
+fn until_ready(
+    st: &TestStore,
+    args: &[&str],
+) -> (Child, std::io::BufReader<std::process::ChildStdout>) {
+    use std::io::BufRead;
+    let mut child = st
+        .cmd()
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .expect("berth");
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line, "ready\n");
+    (child, out)
+}
+
+/// Sends `sig` to a child this test started and has not reaped (alive, ours).
+fn signal_child(child: &Child, sig: i32) {
+    let pid = i32::try_from(child.id()).unwrap();
+    assert!(pid > 0);
+    // SAFETY: the pid of an unreaped child of this process.
+    assert_eq!(unsafe { libc::kill(pid, sig) }, 0);
+}
+
+/// podman's --sig-proxy (the default): a signal to an attached `run` (one its
+/// monitor runs, for a healthcheck) or `start -a` goes to the container.
+#[test]
+fn an_attached_run_or_start_passes_signals_on() {
+    use std::io::Read;
+    let st = TestStore::with_busybox();
+    let run = [
+        "run",
+        "--name",
+        "sp",
+        "--health-cmd",
+        "true",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        TRAPS_INT,
+    ];
+    for args in [&run[..], &["start", "-a", "sp"][..]] {
+        let (mut child, mut out) = until_ready(&st, args);
+        signal_child(&child, libc::SIGINT);
+        let mut rest = String::new();
+        out.read_to_string(&mut rest).unwrap();
+        assert_eq!(rest, "got INT\n", "{args:?}");
+        assert_eq!(child.wait().unwrap().code(), Some(3), "{args:?}");
+        assert_eq!(st.inspect("sp", ".State.ExitCode"), "3");
+    }
+}
+
+/// `--sig-proxy=false`: the signal ends the command only; the container runs
+/// on under its monitor.
+#[test]
+fn without_the_proxy_the_container_outlives_its_run() {
+    let st = TestStore::with_busybox();
+    let args = [
+        "run",
+        "--name",
+        "np",
+        "--sig-proxy=false",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        TRAPS_INT,
+    ];
+    let (mut child, _out) = until_ready(&st, &args);
+    signal_child(&child, libc::SIGTERM);
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&child.wait().unwrap()),
+        Some(libc::SIGTERM)
+    );
+    assert_eq!(st.inspect("np", ".State.Status"), "running");
+    st.ok(&["rm", "-f", "-t", "0", "np"]);
+}

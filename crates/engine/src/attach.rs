@@ -268,6 +268,22 @@ pub fn connect(path: &Path) -> std::io::Result<UnixStream> {
     UnixStream::connect(path)
 }
 
+/// `--sig-proxy`: from now on the signals this process gets go to the
+/// container `id` (through [`crate::lifecycle::kill`], which finds its process
+/// by pidfd), as podman's attached run, start and attach pass them on. A
+/// signal that finds the container gone is dropped.
+pub fn proxy_signals(store: Arc<Store>, id: &str) -> std::io::Result<()> {
+    let mut events = sys::signal_events()?;
+    let id = id.to_string();
+    std::thread::spawn(move || {
+        let mut b = [0u8; 1];
+        while events.read_exact(&mut b).is_ok() {
+            let _ = crate::lifecycle::kill(&store, &id, &b[0].to_string());
+        }
+    });
+    Ok(())
+}
+
 /// Relays between an attach connection and `io` until the container's output
 /// ends or the detach `keys` come on stdin.
 pub fn relay(stream: UnixStream, io: AttachStreams, keys: &[u8]) -> std::io::Result<Ended> {

@@ -297,6 +297,41 @@ extern "C" fn on_winch(_: libc::c_int) {
     }
 }
 
+/// The write end of the pipe the proxied-signal handler writes to (-1: none).
+static SIGNAL_PIPE: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(-1);
+
+extern "C" fn on_proxied(sig: libc::c_int) {
+    let fd = SIGNAL_PIPE.load(std::sync::atomic::Ordering::Relaxed);
+    if fd >= 0 {
+        let b = sig as u8;
+        // SAFETY: write(2) is async-signal-safe; the byte is a local.
+        unsafe { libc::write(fd, (&raw const b).cast(), 1) };
+    }
+}
+
+/// From now on, each of the signals `--sig-proxy` passes on
+/// ([`berth_runtime::create::PROXIED_SIGNALS`]) that this process gets is one byte
+/// (its number) on the returned pipe, instead of its usual action.
+pub fn signal_events() -> io::Result<std::fs::File> {
+    let (r, w) = pipe()?;
+    // The write end lives as long as the process: the handler may run late.
+    SIGNAL_PIPE.store(
+        std::os::fd::IntoRawFd::into_raw_fd(w),
+        std::sync::atomic::Ordering::Relaxed,
+    );
+    for sig in berth_runtime::create::PROXIED_SIGNALS {
+        // SAFETY: a zeroed sigaction with a handler that only calls write(2).
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = on_proxied as *const () as usize;
+            sa.sa_flags = libc::SA_RESTART;
+            libc::sigemptyset(&mut sa.sa_mask);
+            check(libc::sigaction(sig, &sa, std::ptr::null_mut()))?;
+        }
+    }
+    Ok(std::fs::File::from(r))
+}
+
 /// A descriptor that becomes readable when the user's terminal is resized
 /// (SIGWINCH), for a poll loop to notice; drain it with [`drain`].
 pub fn winch_events() -> io::Result<OwnedFd> {

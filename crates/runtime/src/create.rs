@@ -1062,21 +1062,26 @@ extern "C" fn forward(sig: libc::c_int) {
     unsafe { libc::kill(pid, sig) };
 }
 
+/// The signals podman's `--sig-proxy` passes on to a container (not SIGCHLD,
+/// SIGSTOP, SIGKILL; a terminal's SIGWINCH is a resize).
+pub const PROXIED_SIGNALS: [libc::c_int; 8] = [
+    libc::SIGINT,
+    libc::SIGTERM,
+    libc::SIGHUP,
+    libc::SIGQUIT,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+    libc::SIGALRM,
+    libc::SIGCONT,
+];
+
 /// From now on the signals a user sends this process are kept for the
 /// foreground process about to start (and passed to it by
 /// [`wait_forwarding_signals`]) instead of ending this process first: called
 /// just before the container is started, so that none is lost in between.
 pub fn forward_signals() {
     STARTING.store(true, std::sync::atomic::Ordering::Relaxed);
-    for sig in [
-        libc::SIGINT,
-        libc::SIGTERM,
-        libc::SIGHUP,
-        libc::SIGQUIT,
-        libc::SIGUSR1,
-        libc::SIGUSR2,
-        libc::SIGWINCH,
-    ] {
+    for sig in PROXIED_SIGNALS.into_iter().chain([libc::SIGWINCH]) {
         // SAFETY: installing a handler that only calls kill(2) or stores an integer.
         unsafe {
             let mut sa: libc::sigaction = std::mem::zeroed();

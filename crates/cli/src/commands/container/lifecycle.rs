@@ -22,6 +22,9 @@ pub struct StartArgs {
     pub(crate) interactive: bool,
     #[arg(long, default_value = "ctrl-p,ctrl-q")]
     pub(crate) detach_keys: String,
+    /// With --attach: pass the signals this command gets on to the container.
+    #[arg(long, default_value = "true")]
+    pub(crate) sig_proxy: bool,
     /// Start every container that is not running.
     #[arg(long, conflicts_with = "attach")]
     pub(crate) all: bool,
@@ -58,7 +61,7 @@ pub fn start(store_args: &StoreArgs, a: StartArgs) -> Result<i32, Failure> {
                 .map_err(fail)?;
         let keys = berth_engine::attach::detach_keys(&a.detach_keys).map_err(exit::podman)?;
         let stdin = a.interactive && info.config.process.interactive;
-        return crate::attach::session(&store, &info, conn, stdin, &keys);
+        return crate::attach::session(&store, &info, conn, stdin, &keys, a.sig_proxy);
     }
     // Only those that pass every --filter (ps's keys, restart-policy too).
     let names = berth_engine::targets::matching(&store, names, &a.filter).map_err(fail)?;
@@ -338,6 +341,9 @@ pub struct AttachArgs {
     /// Do not send stdin to the container.
     #[arg(long)]
     pub(crate) no_stdin: bool,
+    /// Pass the signals this command gets on to the container.
+    #[arg(long, default_value = "true")]
+    pub(crate) sig_proxy: bool,
     #[command(flatten)]
     pub(crate) latest: Latest,
     #[arg(required_unless_present = "latest", conflicts_with = "latest")]
@@ -349,14 +355,15 @@ pub fn attach(store_args: &StoreArgs, a: AttachArgs) -> Result<i32, Failure> {
     let store = store_args.open()?;
     let mut names = a.name.into_iter().collect();
     let name = one(&store, &a.latest, &mut names, "attach requires a container")?;
-    attach_to(&store, &name, &a.detach_keys, a.no_stdin)
+    attach_to(&store, &name, &a.detach_keys, a.no_stdin, a.sig_proxy)
 }
 
 fn attach_to(
-    store: &berth_storage::Store,
+    store: &std::sync::Arc<berth_storage::Store>,
     name: &str,
     keys: &str,
     no_stdin: bool,
+    sig_proxy: bool,
 ) -> Result<i32, Failure> {
     let i = berth_engine::targets::attachable(store, name).map_err(exit::podman)?;
     let keys = berth_engine::attach::detach_keys(keys).map_err(exit::podman)?;
@@ -364,7 +371,7 @@ fn attach_to(
     let conn = berth_engine::attach::connect(&path)
         .map_err(|e| exit::podman(format!("attach to {}: {e}", i.id)))?;
     let stdin = i.config.process.interactive && !no_stdin;
-    crate::attach::session(store, &i, conn, stdin, &keys)
+    crate::attach::session(store, &i, conn, stdin, &keys, sig_proxy)
 }
 
 #[derive(Args)]

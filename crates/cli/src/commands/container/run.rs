@@ -24,6 +24,11 @@ pub struct RunArgs {
     /// uses it (implies --rm).
     #[arg(long)]
     pub(crate) rmi: bool,
+    /// Pass the signals this command gets on to the container (not SIGKILL,
+    /// SIGSTOP, SIGCHLD); `--sig-proxy=false`: they end this command only, and
+    /// the container runs on under its monitor.
+    #[arg(long, default_value = "true")]
+    pub(crate) sig_proxy: bool,
     #[command(flatten)]
     pub(crate) c: ContainerArgs,
 }
@@ -110,7 +115,9 @@ pub fn run(store_args: &StoreArgs, mut a: RunArgs) -> Result<i32, Failure> {
     // Attached with -i, the container's stdin ends with ours (Docker's StdinOnce).
     o.process.stdin_once = o.process.interactive && !a.detach;
     let cid = |id: &str| write_cidfile(cidfile.as_deref(), id);
-    let monitored = berth_engine::run::needs_monitor(&store, &o);
+    // Without the proxy a signal may end this process, and the container
+    // must outlive it: its monitor runs it.
+    let monitored = berth_engine::run::needs_monitor(&store, &o) || !a.sig_proxy;
     if !a.detach && !monitored {
         // Not attached to its stdout, podman says which container runs.
         let attach = &o.process.attach;
@@ -144,7 +151,7 @@ pub fn run(store_args: &StoreArgs, mut a: RunArgs) -> Result<i32, Failure> {
             .run_attached(&o, &monitor, created)
             .map_err(exit::engine)?;
         let stdin = info.config.process.interactive;
-        return crate::attach::session(&store, &info, conn, stdin, &keys);
+        return crate::attach::session(&store, &info, conn, stdin, &keys, a.sig_proxy);
     }
     let c = engine
         .containers()
