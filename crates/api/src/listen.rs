@@ -36,7 +36,7 @@ pub enum ListenError {
     #[error("{addr}: {source}")]
     Tcp { addr: String, source: io::Error },
     #[error("TLS: {0}")]
-    Tls(String),
+    Tls(#[from] crate::tls::TlsError),
 }
 
 /// The default socket: root's under /run, a user's under $XDG_RUNTIME_DIR.
@@ -120,12 +120,10 @@ impl Listener {
 
     /// Serves TLS on a TCP listener with the PEM certificate chain and key.
     pub fn with_tls(self, cert: &Path, key: &Path) -> Result<Listener, ListenError> {
-        let config = crate::tls::config(cert, key).map_err(ListenError::Tls)?;
+        let config = crate::tls::config(cert, key)?;
         match self {
             Listener::Tcp(l) | Listener::Tls(l, _) => Ok(Listener::Tls(l, config)),
-            Listener::Unix(_) => Err(ListenError::Tls(
-                "--tls-cert and --tls-key are for a tcp:// URI".into(),
-            )),
+            Listener::Unix(_) => Err(crate::tls::TlsError::NotTcp.into()),
         }
     }
 

@@ -6,31 +6,52 @@
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::os::unix::net::UnixStream;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use rustls::ServerConnection;
 
-/// The server's certificate chain and key, read once.
-pub fn config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>, String> {
-    let read = |p: &Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
-    let certs = rustls_pemfile::certs(&mut &read(cert)?[..])
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("{}: {e}", cert.display()))?;
-    if certs.is_empty() {
-        return Err(format!("{}: no certificate in it", cert.display()));
+/// Why `--tls-cert`/`--tls-key` cannot serve.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    /// A PEM file that cannot be read or parsed.
+    #[error("{}: {source}", path.display())]
+    File { path: PathBuf, source: io::Error },
+    #[error("{}: no certificate in it", .0.display())]
+    NoCertificate(PathBuf),
+    #[error("{}: no private key in it", .0.display())]
+    NoKey(PathBuf),
+    /// rustls refused the pair (a key that is not the certificate's …).
+    #[error("the certificate and key: {0}")]
+    Refused(#[from] rustls::Error),
+    #[error("--tls-cert and --tls-key are for a tcp:// URI")]
+    NotTcp,
+}
+
+fn file(path: &Path) -> impl Fn(io::Error) -> TlsError + '_ {
+    move |source| TlsError::File {
+        path: path.to_path_buf(),
+        source,
     }
-    let key_der = rustls_pemfile::private_key(&mut &read(key)?[..])
-        .map_err(|e| format!("{}: {e}", key.display()))?
-        .ok_or_else(|| format!("{}: no private key in it", key.display()))?;
+}
+
+/// The server's certificate chain and key, read once.
+pub fn config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>, TlsError> {
+    let certs = rustls_pemfile::certs(&mut &std::fs::read(cert).map_err(file(cert))?[..])
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(file(cert))?;
+    if certs.is_empty() {
+        return Err(TlsError::NoCertificate(cert.to_path_buf()));
+    }
+    let key_der = rustls_pemfile::private_key(&mut &std::fs::read(key).map_err(file(key))?[..])
+        .map_err(file(key))?
+        .ok_or_else(|| TlsError::NoKey(key.to_path_buf()))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
+    Ok(rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
         .with_no_client_auth()
         .with_single_cert(certs, key_der)
-        .map(Arc::new)
-        .map_err(|e| format!("the certificate and key: {e}"))
+        .map(Arc::new)?)
 }
 
 /// Wraps a TCP client: returns the plain end the service serves.

@@ -107,29 +107,33 @@ struct Serving {
 
 /// Binds every port here (the host's network), then moves into `NETNS`, where
 /// every socket made from now on lives.
-fn bind_and_join(args: &[String]) -> Result<Serving, String> {
+fn bind_and_join(args: &[String]) -> Result<Serving, NetworkError> {
     let [netns, address, ports @ ..] = args else {
-        return Err(format!("usage: {COMMAND} NETNS ADDRESS PORT..."));
+        return Err(NetworkError::Publish(format!(
+            "usage: {COMMAND} NETNS ADDRESS PORT..."
+        )));
     };
     let target: IpAddr = address
         .parse()
-        .map_err(|_| format!("{address}: not an address"))?;
+        .map_err(|_| NetworkError::Publish(format!("{address}: not an address")))?;
     let mut s = Serving {
         target,
         tcp: Vec::new(),
         udp: Vec::new(),
     };
     for p in ports {
-        let p: PortMapping = p.parse().map_err(|e: NetworkError| e.to_string())?;
+        let p: PortMapping = p.parse()?;
         let ip: IpAddr = p.host_ip.parse().unwrap_or([0, 0, 0, 0].into());
         let addr = SocketAddr::new(ip, p.host_port);
         let in_use = |e: std::io::Error| {
-            super::ReserveError {
-                protocol: p.protocol.clone(),
-                addr,
-                source: e,
-            }
-            .to_string()
+            NetworkError::Publish(
+                super::ReserveError {
+                    protocol: p.protocol.clone(),
+                    addr,
+                    source: e,
+                }
+                .to_string(),
+            )
         };
         match p.protocol.as_str() {
             "tcp" => s
@@ -138,12 +142,17 @@ fn bind_and_join(args: &[String]) -> Result<Serving, String> {
             "udp" => s
                 .udp
                 .push((UdpSocket::bind(addr).map_err(in_use)?, p.container_port)),
-            other => return Err(format!("{p}: {other} ports are not forwarded rootless")),
+            other => {
+                return Err(NetworkError::Publish(format!(
+                    "{p}: {other} ports are not forwarded rootless"
+                )));
+            }
         }
     }
-    let ns = std::fs::File::open(netns).map_err(|e| format!("{netns}: {e}"))?;
+    let ns =
+        std::fs::File::open(netns).map_err(|e| NetworkError::Publish(format!("{netns}: {e}")))?;
     berth_runtime::sys::setns(ns.as_raw_fd(), libc::CLONE_NEWNET)
-        .map_err(|e| format!("join {netns}: {e}"))?;
+        .map_err(|e| NetworkError::Publish(format!("join {netns}: {e}")))?;
     Ok(s)
 }
 
