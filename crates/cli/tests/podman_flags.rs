@@ -1332,6 +1332,24 @@ fn sysctls_oom_score_and_label_files() {
         assert_eq!(r.code, 125, "{flags:?}");
         assert!(r.stderr.contains(words), "{flags:?}: {}", r.stderr);
     }
+    // Refused by create itself, which then makes nothing.
+    let before = st.ok(&["ps", "-aq"]).stdout;
+    let r = st.run(&[
+        "create",
+        "--ipc",
+        "host",
+        "--sysctl",
+        "kernel.shmmax=1000000",
+        "localhost/bb:1",
+        "true",
+    ]);
+    assert_eq!(r.code, 125);
+    assert!(
+        r.stderr.contains("can't be set since IPC Namespace set to host"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(st.ok(&["ps", "-aq"]).stdout, before);
     let file = st.path().join("labels");
     std::fs::write(&file, "a=1\n# a comment\n\nb\n").unwrap();
     st.ok(&[

@@ -404,6 +404,9 @@ pub fn create_for(store: &Store, o: &RunOptions, to_start: bool) -> Result<Info,
     // containers.conf fills in a network of its own.
     crate::pods::join(store, &mut o.process)?;
     conf_defaults(&mut o.process)?;
+    // The namespaces are known now: a sysctl that would change the host's is
+    // refused at create, as podman refuses it, not at every start.
+    spec::sysctls_for(&o.process)?;
     // The image's VOLUMEs get anonymous volumes, unless something else is
     // mounted there (working containers of builds write through to the image).
     let builder = o.process.labels.iter().any(|l| {

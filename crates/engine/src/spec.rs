@@ -992,7 +992,7 @@ pub fn parse_sysctls(flags: &[String]) -> Result<Vec<(String, String)>, SpecErro
 
 /// The container's sysctls; one for a namespace it shares with the host is
 /// refused (it would change the host's), as podman refuses it.
-fn sysctls_for(
+pub fn sysctls_for(
     o: &ProcessOptions,
 ) -> Result<std::collections::BTreeMap<String, String>, SpecError> {
     let mut out = std::collections::BTreeMap::new();
