@@ -4,84 +4,56 @@
 
 /// An RFC 3339 time taken apart, as written (no zone conversion).
 struct Time {
-    year: i64,
-    month: u32,
-    day: u32,
-    hour: u32,
-    minute: u32,
-    second: u32,
-    nanos: u32,
+    year: i16,
+    month: i8,
+    day: i8,
+    hour: i8,
+    minute: i8,
+    second: i8,
+    nanos: i32,
     /// Seconds east of UTC; `Z` is 0 and named UTC.
     offset: i32,
     utc: bool,
+    /// Seconds since the epoch.
+    unix: i64,
+    weekday: jiff::civil::Weekday,
 }
 
+/// A date, a time and a zone (`Z` or `±hh:mm`), or nothing: a string
+/// without all three is not a time to print as one.
 fn parse(s: &str) -> Option<Time> {
-    let (date, rest) = s.split_once('T')?;
-    let zone_at = rest.find(['Z', '+', '-'])?;
-    let (clock, zone) = rest.split_at(zone_at);
-    let mut d = date.splitn(3, '-');
-    let (year, month, day) = (d.next()?, d.next()?, d.next()?);
-    let (hms, frac) = clock.split_once('.').unwrap_or((clock, ""));
-    let mut c = hms.splitn(3, ':');
-    let (hour, minute, second) = (c.next()?, c.next()?, c.next()?);
-    let digits = |p: &str, n: usize| p.len() == n && p.bytes().all(|b| b.is_ascii_digit());
-    let fields = [
-        (year, 4),
-        (month, 2),
-        (day, 2),
-        (hour, 2),
-        (minute, 2),
-        (second, 2),
-    ];
-    if !fields.iter().all(|(p, n)| digits(p, *n)) || !frac.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let nanos = format!("{frac:0<9}")[..9].parse().ok()?;
-    let (offset, utc) = match zone {
-        "Z" => (0, true),
-        z if z.len() == 6 && &z[3..4] == ":" && digits(&z[1..3], 2) && digits(&z[4..], 2) => {
-            let secs = z[1..3].parse::<i32>().ok()? * 3600 + z[4..].parse::<i32>().ok()? * 60;
-            (if z.starts_with('-') { -secs } else { secs }, false)
-        }
+    use jiff::fmt::temporal::{Pieces, PiecesOffset};
+    let pieces = Pieces::parse(s).ok()?;
+    let (offset, utc) = match pieces.offset()? {
+        PiecesOffset::Zulu => (jiff::tz::Offset::UTC, true),
+        PiecesOffset::Numeric(n) => (n.offset(), false),
         _ => return None,
     };
-    let t = Time {
-        year: year.parse().ok()?,
-        month: month.parse().ok()?,
-        day: day.parse().ok()?,
-        hour: hour.parse().ok()?,
-        minute: minute.parse().ok()?,
-        second: second.parse().ok()?,
-        nanos,
-        offset,
+    let (date, time) = (pieces.date(), pieces.time()?);
+    let unix = date
+        .to_datetime(time)
+        .to_zoned(jiff::tz::TimeZone::fixed(offset))
+        .ok()?
+        .timestamp()
+        .as_second();
+    Some(Time {
+        year: date.year(),
+        month: date.month(),
+        day: date.day(),
+        hour: time.hour(),
+        minute: time.minute(),
+        second: time.second(),
+        nanos: time.subsec_nanosecond(),
+        offset: offset.seconds(),
         utc,
-    };
-    // No such time: not one to print as a time.
-    let valid = (1..=12).contains(&t.month)
-        && (1..=31).contains(&t.day)
-        && t.hour < 24
-        && t.minute < 60
-        && t.second <= 60;
-    valid.then_some(t)
-}
-
-/// Days from 1970-01-01 to a civil date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = i64::from(m);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+        unix,
+        weekday: date.weekday(),
+    })
 }
 
 impl Time {
     fn unix(&self) -> i64 {
-        let days = days_from_civil(self.year, self.month, self.day);
-        let secs = i64::from(self.hour) * 3600 + i64::from(self.minute) * 60;
-        days * 86_400 + secs + i64::from(self.second) - i64::from(self.offset)
+        self.unix
     }
 
     fn zone_offset(&self, colon: bool) -> String {
@@ -136,16 +108,16 @@ impl Time {
             "December",
         ];
         const DAYS: [&str; 7] = [
-            "Thursday",
-            "Friday",
-            "Saturday",
             "Sunday",
             "Monday",
             "Tuesday",
             "Wednesday",
+            "Thursday",
+            "Friday",
+            "Saturday",
         ];
         let month = MONTHS[self.month as usize - 1];
-        let weekday = DAYS[days_from_civil(self.year, self.month, self.day).rem_euclid(7) as usize];
+        let weekday = DAYS[self.weekday.to_sunday_zero_offset() as usize];
         let hour12 = match self.hour % 12 {
             0 => 12,
             h => h,
