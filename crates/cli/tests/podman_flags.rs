@@ -1345,7 +1345,8 @@ fn sysctls_oom_score_and_label_files() {
     ]);
     assert_eq!(r.code, 125);
     assert!(
-        r.stderr.contains("can't be set since IPC Namespace set to host"),
+        r.stderr
+            .contains("can't be set since IPC Namespace set to host"),
         "{}",
         r.stderr
     );

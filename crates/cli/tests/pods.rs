@@ -1018,3 +1018,22 @@ fn a_pod_with_its_own_id_map_puts_every_member_in_one_user_namespace() {
             .exists()
     );
 }
+
+/// `container prune` takes the stopped containers outside pods and leaves a
+/// pod's (its infra container and its members), as podman's does, instead of
+/// stopping at the first infra container.
+#[test]
+fn container_prune_leaves_pods_containers() {
+    let st = TestStore::with_busybox();
+    st.ok(&["pod", "create", "--network", "none", "--name", "pz"]);
+    st.ok(&["create", "--pod", "pz", "--name", "member", IMG, "true"]);
+    let solo = st.ok(&["create", "--network", "none", "--name", "solo", IMG, "true"]);
+    let pruned = st.ok(&["container", "prune", "-f"]);
+    assert_eq!(pruned.stdout, solo.stdout);
+    let left = st.ok(&["ps", "-a", "--format", "{{.Names}}", "--filter", "pod=pz"]);
+    let mut left: Vec<&str> = left.stdout.lines().collect();
+    left.sort();
+    assert_eq!(left.len(), 2, "{left:?}");
+    assert!(left.contains(&"member"), "{left:?}");
+    assert_eq!(st.run(&["container", "exists", "solo"]).code, 1);
+}

@@ -395,7 +395,10 @@ pub fn prune(store: &Store, filters: &PruneFilters) -> Result<Vec<String>> {
     let mut gone = Vec::new();
     for info in container::list(store).map_err(Error::other)? {
         let stopped = matches!(info.state.status, Status::Created | Status::Exited);
-        if !stopped || info.being_started() || info.is_build_container() {
+        // A pod's containers (its infra one too) go with their pod, as
+        // podman's prune leaves them.
+        let in_pod = info.config.process.pod.is_some();
+        if !stopped || in_pod || info.being_started() || info.is_build_container() {
             continue;
         }
         if !prune_passes(filters, &info) {
