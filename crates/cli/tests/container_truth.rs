@@ -148,6 +148,87 @@ fn a_killed_foreground_run_leaves_a_running_container_that_rm_force_ends() {
     assert_ne!(st.run(&["container", "exists", "fg"]).code, 0);
 }
 
+/// A foreground `run` killed while its container runs: once the container
+/// ends, the next berth to look records the end and releases what it held
+/// (its mount, its network namespace, its published port); a --rm one is
+/// removed, as podman's monitor would have done.
+#[test]
+fn a_container_outliving_its_killed_run_is_cleaned_up_once_it_ends() {
+    let st = TestStore::with_busybox();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let publish = format!("127.0.0.1:{port}:80");
+    for (name, rm) in [("kept", false), ("gone", true)] {
+        let mut run = st.cmd();
+        run.args(["run", "--name", name, "-p", &publish]);
+        if rm {
+            run.arg("--rm");
+        }
+        run.args(["localhost/bb:1", "sleep", "1"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0);
+        let mut run = run.spawn().unwrap();
+        wait_for("the foreground container to run", || {
+            st.run(&["inspect", "--format", "{{.State.Status}}", name])
+                .stdout
+                .trim()
+                == "running"
+        });
+        let pid: i32 = st.inspect(name, ".State.Pid").parse().unwrap();
+        run.kill().unwrap();
+        run.wait().unwrap();
+        wait_for("the container's process to end", || !alive(pid));
+        // The first look finds it ended and cleans up after it.
+        let listed = st
+            .ok(&["ps", "-a", "--format", "{{.Names}} {{.Status}}"])
+            .stdout;
+        assert!(
+            listed.starts_with(&format!("{name} Exited (-1)")),
+            "{listed}"
+        );
+        if rm {
+            assert_ne!(st.run(&["container", "exists", name]).code, 0);
+        } else {
+            let finished = st.inspect(name, ".State.FinishedAt");
+            assert!(!finished.starts_with("0001"), "{finished}");
+        }
+        assert_eq!(
+            host::mounts_under(st.path()),
+            0,
+            "{name}: mounts left behind"
+        );
+        // The port is free for the next container, which is reachable on it.
+        let next = st.ok(&[
+            "run",
+            "-d",
+            "-p",
+            &publish,
+            "localhost/bb:1",
+            "sh",
+            "-c",
+            "echo hi | nc -l -p 80",
+        ]);
+        let id = next.stdout.trim();
+        let mut said = String::new();
+        wait_for("the next container to answer on the port", || {
+            use std::io::Read;
+            said.clear();
+            std::net::TcpStream::connect(("127.0.0.1", port))
+                .and_then(|mut c| c.read_to_string(&mut said))
+                .is_ok()
+                && said == "hi\n"
+        });
+        st.ok(&["rm", "-f", "-t", "0", id]);
+        if !rm {
+            st.ok(&["rm", name]);
+        }
+    }
+}
+
 #[test]
 fn stop_kills_a_container_whose_monitor_dies_during_the_stop() {
     let st = TestStore::with_busybox();

@@ -402,24 +402,31 @@ fn read_state(store: &Store, id: &str) -> Option<ContainerState> {
 /// gone (killed, or the machine rebooted) and whose init is gone too is
 /// exited, with exit code -1 (none known) as podman reports it.
 pub fn load_state(store: &Store, id: &str) -> ContainerState {
+    judged_state(store, id).0
+}
+
+/// [`load_state`], and whether the container was found ended with no one
+/// left to record it (its watcher and its init both gone).
+fn judged_state(store: &Store, id: &str) -> (ContainerState, bool) {
     let mut st = read_state(store, id).unwrap_or_default();
     if !matches!(st.status, Status::Running | Status::Paused) || st.monitor_alive() {
-        return st;
+        return (st, false);
     }
     // The monitor writes the final state before it exits: read once more in
     // case it just did.
     if let Some(again) = read_state(store, id)
         && !matches!(again.status, Status::Running | Status::Paused)
     {
-        return again;
+        return (again, false);
     }
-    if !st.init_alive() {
-        st.status = Status::Exited;
-        st.init = None;
-        // No one saw it exit: podman's -1, unless its code was kept.
-        st.exit_code = removed_exit_code(store, id).or(Some(-1));
+    if st.init_alive() {
+        return (st, false);
     }
-    st
+    st.status = Status::Exited;
+    st.init = None;
+    // No one saw it exit: podman's -1, unless its code was kept.
+    st.exit_code = removed_exit_code(store, id).or(Some(-1));
+    (st, true)
 }
 
 /// Records that the container's init runs as `pid`, watched by this process.
@@ -469,13 +476,29 @@ pub fn update_config(
 
 fn info_of(store: &Store, c: berth_storage::Container) -> Info {
     let config = serde_json::from_str(&c.metadata).unwrap_or_default();
-    let state = load_state(store, &c.id);
-    Info {
+    let (state, orphaned) = judged_state(store, &c.id);
+    let info = Info {
         id: c.id,
         names: c.names,
         config,
         state,
+    };
+    if orphaned {
+        // Its foreground `run` was killed, and it has ended since: what that
+        // run would have done is done by whoever sees it first.
+        crate::lifecycle::reap_orphan(store, &info);
     }
+    info
+}
+
+/// The container's lock if no one holds it now.
+pub fn try_lock(store: &Store, id: &str) -> Option<berth_storage::lock::LockGuard> {
+    let dir = run_dir(store, id);
+    std::fs::create_dir_all(&dir).ok()?;
+    berth_storage::lock::LockFile::new(dir.join("lock"))
+        .try_exclusive()
+        .ok()
+        .flatten()
 }
 
 /// A container by name, full ID or unique ID prefix.

@@ -179,6 +179,16 @@ fn release_leftovers(store: &Store, info: &Info) {
     crate::attach::remove_sockets(store, &info.id);
 }
 
+/// A container found ended after its watcher (a foreground `run`, a monitor)
+/// was killed: its exit recorded, what it held released, and with --rm the
+/// container removed, by the first berth that sees it (under its lock, never
+/// waiting for one: whoever holds it is at work on the container already).
+pub(crate) fn reap_orphan(store: &Store, info: &Info) {
+    if let Some(_lock) = container::try_lock(store, &info.id) {
+        finish_orphan(store, info);
+    }
+}
+
 /// After a container whose monitor had died is stopped: what the monitor would
 /// have done (its leftovers released, the exit recorded; with `--rm`, removed).
 fn finish_orphan(store: &Store, info: &Info) {
