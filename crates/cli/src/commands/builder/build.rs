@@ -72,11 +72,12 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
         .map_err(exit::podman)?;
     let build_args = inputs::build_args(&a.build_arg_file, &a.build_arg).map_err(exit::podman)?;
     let pairs = |v: &[String], flag| inputs::pairs(v, flag).map_err(exit::podman);
+    let flags = &a.platform_flags.0;
     let platform = inputs::platform(
         a.platform.as_deref(),
-        a.os.as_deref(),
-        a.arch.as_deref(),
-        a.variant.as_deref(),
+        flags.os.as_deref(),
+        flags.arch.as_deref(),
+        flags.variant.as_deref(),
     )
     .map_err(exit::podman)?;
     let env = |name| std::env::var(name).ok();
@@ -107,7 +108,7 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
         .filter_map(|e| e.split_once('='))
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    let retry_delay = super::retry_delay(a.retry_delay.as_deref())?;
+    let retry = a.retry.parse()?;
     let req = berth_builder::execute::BuildRequest {
         run_with,
         env: build_env,
@@ -187,8 +188,7 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
         } else {
             berth_engine::PullBool::AlwaysNever
         },
-        retry: a.retry,
-        retry_delay,
+        retry,
         ..Default::default()
     };
     for image in berth_builder::execute::images_needed(&req).map_err(exit::build)? {

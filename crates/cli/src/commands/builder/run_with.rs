@@ -1,6 +1,6 @@
 //! What buildah's `from` and `build` give every command run in a working
 //! container (limits, namespaces, ID maps, DNS and hosts), and the flags its
-//! verbs share (`--isolation`, encryption, `--retry-delay`).
+//! verbs share (`--isolation`, encryption).
 
 use clap::Args;
 
@@ -202,15 +202,6 @@ impl Encryption {
             None => Ok(()),
         }
     }
-}
-
-/// `--retry-delay 2s` (Go's durations: 500ms, 1m30s).
-pub(crate) fn retry_delay(flag: Option<&str>) -> Result<Option<std::time::Duration>, Failure> {
-    flag.map(|d| {
-        berth_engine::health::parse_duration(d)
-            .map_err(|e| exit::usage(125, format!("--retry-delay {d}: {e}")))
-    })
-    .transpose()
 }
 
 /// A `--pid/--ipc/--uts/--cgroupns` value as buildah takes it: `host` or
