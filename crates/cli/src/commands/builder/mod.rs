@@ -286,20 +286,11 @@ fn copy(store_args: &StoreArgs, a: CopyArgs, add: bool) -> CmdResult {
         from,
         add,
         cwd: std::env::current_dir().map_err(exit::podman)?,
-        context_dir: a
-            .contextdir
-            .map(|d| {
-                std::fs::canonicalize(&d)
-                    .map_err(|e| exit::podman(format!("--contextdir {}: {e}", d.display())))
-            })
-            .transpose()?,
+        context_dir: a.contextdir,
         ignore_file: a.ignorefile,
+        add_history: a.add_history,
     };
-    let digest = builder::copy(&store, &b, &spec).map_err(exit::build)?;
-    if a.add_history {
-        b.add_copy_history(&spec, &digest);
-        b.save(&store).map_err(exit::build)?;
-    }
+    let digest = builder::copy(&store, &mut b, &spec).map_err(exit::build)?;
     if !a.quiet {
         println!("{digest}");
     }

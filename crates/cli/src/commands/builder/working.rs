@@ -238,10 +238,6 @@ pub(super) fn run_in(store_args: &StoreArgs, a: RunArgs) -> Result<i32, Failure>
     }
     let store = store_args.open()?;
     let mut b = Builder::load(&store, &a.container).map_err(exit::build)?;
-    if a.add_history {
-        b.add_run_history(&a.command);
-        b.save(&store).map_err(exit::build)?;
-    }
     let volumes = crate::commands::container::spec_flags::volume_flags(&a.volume)?;
     let mut spec = RunSpec {
         args: a.command,
@@ -259,21 +255,11 @@ pub(super) fn run_in(store_args: &StoreArgs, a: RunArgs) -> Result<i32, Failure>
         no_hosts: a.no_hosts,
         runtime: store_args.runtime.clone(),
         runtime_flags: store_args.runtime_flag.clone(),
+        add_history: a.add_history,
         ..Default::default()
     };
     [spec.pid, spec.ipc, spec.uts, spec.cgroupns] = a.namespaces.modes()?;
-    let mounts = match &a.contextdir {
-        None => a.mount.clone(),
-        Some(dir) => {
-            let dir = std::fs::canonicalize(dir)
-                .map_err(|e| exit::podman(format!("--contextdir {}: {e}", dir.display())))?;
-            a.mount
-                .iter()
-                .map(|m| builder::in_context_dir(m, &dir))
-                .collect::<Result<_, _>>()
-                .map_err(exit::build)?
-        }
-    };
-    spec.add_mounts(&mounts).map_err(exit::build)?;
-    builder::run(&store, &b, &spec).map_err(exit::build)
+    spec.add_mounts(&a.mount, a.contextdir.as_deref())
+        .map_err(exit::build)?;
+    builder::run(&store, &mut b, &spec).map_err(exit::build)
 }
