@@ -439,6 +439,18 @@ pub struct RunSpec {
     /// `--runtime` and `--runtime-flag`s for this command (none: from's).
     pub runtime: Option<String>,
     pub runtime_flags: Vec<String>,
+    /// `--add-history`: the command goes into the image's history (recorded
+    /// before it runs, whatever its exit code).
+    pub add_history: bool,
+}
+
+/// `--contextdir DIR` as `run` and `copy` take it: the directory, canonical.
+fn context_dir(dir: &Path) -> Result<PathBuf, BuildError> {
+    std::fs::canonicalize(dir).map_err(|e| BuildError::InvalidFlag {
+        flag: "--contextdir".into(),
+        value: dir.display().to_string(),
+        why: e.to_string(),
+    })
 }
 
 /// `run --contextdir DIR`: a `--mount type=bind` source that is relative is
@@ -478,15 +490,31 @@ fn archive_path(root: &Path, path: &str) -> Option<PathBuf> {
 
 impl RunSpec {
     /// `run --mount`s: binds and volumes join `-v`'s, a tmpfs is its own; an
-    /// image mount is a build's (RUN --mount), not served here.
-    pub fn add_mounts(&mut self, mounts: &[String]) -> Result<(), BuildError> {
+    /// image mount is a build's (RUN --mount), not served here. With
+    /// `--contextdir`, a relative bind source is a path in it
+    /// ([`in_context_dir`]).
+    pub fn add_mounts(
+        &mut self,
+        mounts: &[String],
+        contextdir: Option<&Path>,
+    ) -> Result<(), BuildError> {
         use berth_engine::volumes::MountFlag;
+        let mounts = match contextdir {
+            None => mounts.to_vec(),
+            Some(dir) => {
+                let dir = context_dir(dir)?;
+                mounts
+                    .iter()
+                    .map(|m| in_context_dir(m, &dir))
+                    .collect::<Result<_, _>>()?
+            }
+        };
         let bad = |value: &str, why: String| BuildError::InvalidFlag {
             flag: "--mount".into(),
             value: value.to_string(),
             why,
         };
-        for m in mounts {
+        for m in &mounts {
             if is_cache(m) {
                 let literal = |v: &str| Ok(v.to_string());
                 let mount = crate::mount::parse_mount(m, Some(&literal))
@@ -525,7 +553,11 @@ fn is_cache(m: &str) -> bool {
 /// environment, working directory and user; returns its exit code. Cache
 /// mounts and overlays (`-v SRC:DST:O`) are set up for the command and taken
 /// down after it (an overlay's upper directory with them).
-pub fn run(store: &Store, b: &Builder, spec: &RunSpec) -> Result<i32, BuildError> {
+pub fn run(store: &Store, b: &mut Builder, spec: &RunSpec) -> Result<i32, BuildError> {
+    if spec.add_history {
+        b.add_run_history(&spec.args);
+        b.save(store)?;
+    }
     let info = container::find(store, &b.id)?;
     let scratch = crate::execute::scratch_dir(store, &b.id);
     let none = BTreeMap::new();
@@ -667,12 +699,29 @@ pub struct CopySpec {
     pub context_dir: Option<PathBuf>,
     /// `--ignorefile` (with `context_dir`).
     pub ignore_file: Option<PathBuf>,
+    /// `--add-history`: a history entry for the copy, once it is done.
+    pub add_history: bool,
 }
 
 /// `copy`/`add`: the sources into the container's root, through the layer
 /// extractor, so a symlink inside the container cannot send them elsewhere.
 /// Returns the content digest (hex) of what was copied, which buildah prints.
-pub fn copy(store: &Arc<Store>, b: &Builder, spec: &CopySpec) -> Result<String, BuildError> {
+pub fn copy(store: &Arc<Store>, b: &mut Builder, spec: &CopySpec) -> Result<String, BuildError> {
+    let context_dir = spec.context_dir.as_deref().map(context_dir).transpose()?;
+    let digest = copy_in(store, b, spec, context_dir)?;
+    if spec.add_history {
+        b.add_copy_history(spec, &digest);
+        b.save(store)?;
+    }
+    Ok(digest)
+}
+
+fn copy_in(
+    store: &Arc<Store>,
+    b: &Builder,
+    spec: &CopySpec,
+    context_dir: Option<PathBuf>,
+) -> Result<String, BuildError> {
     let rootfs = store.mount(&b.id)?;
     let id_map = container::find(store, &b.id)
         .ok()
@@ -692,7 +741,7 @@ pub fn copy(store: &Arc<Store>, b: &Builder, spec: &CopySpec) -> Result<String, 
                 Some(store.mount(&id)?)
             }
         };
-        let (root, sources): (PathBuf, Vec<String>) = match (&from_root, &spec.context_dir) {
+        let (root, sources): (PathBuf, Vec<String>) = match (&from_root, &context_dir) {
             (Some(r), _) => (r.clone(), spec.sources.clone()),
             // Sources inside the context directory, as paths in it.
             (None, Some(dir)) => (dir.clone(), in_context(dir, &spec.cwd, &spec.sources)?),
@@ -739,7 +788,7 @@ pub fn copy(store: &Arc<Store>, b: &Builder, spec: &CopySpec) -> Result<String, 
             true => CopyKind::Add,
             false => CopyKind::Fetch,
         };
-        let ignore = match (&spec.context_dir, &from_root) {
+        let ignore = match (&context_dir, &from_root) {
             (Some(dir), None) => Some(crate::execute::load_ignore(
                 dir,
                 spec.ignore_file.as_deref(),
@@ -1219,15 +1268,17 @@ mod tests {
     fn run_mounts_go_where_they_belong_and_an_image_is_refused() {
         let mut spec = RunSpec::default();
         let mounts = ["type=bind,src=/tmp,dst=/t", "type=tmpfs,dst=/scratch"].map(String::from);
-        spec.add_mounts(&mounts).unwrap();
+        spec.add_mounts(&mounts, None).unwrap();
         assert_eq!((spec.volumes.len(), spec.tmpfs.len()), (1, 1));
         let image = ["type=image,src=busybox,dst=/img".to_string()];
-        let e = spec.add_mounts(&image).unwrap_err();
+        let e = spec.add_mounts(&image, None).unwrap_err();
         assert_eq!(
             e.to_string(),
             "--mount type=image,src=busybox,dst=/img: type=image is not served by run"
         );
-        let e = spec.add_mounts(&["type=bind".to_string()]).unwrap_err();
+        let e = spec
+            .add_mounts(&["type=bind".to_string()], None)
+            .unwrap_err();
         assert_eq!(e.to_string(), "--mount type=bind: a target is required");
     }
 }

@@ -37,6 +37,13 @@ pub enum InputError {
     Platform(#[from] crate::stages::InvalidPlatform),
     #[error("{flag} {value}: not a boolean")]
     NotABool { flag: &'static str, value: String },
+    #[error("the context and the Containerfile cannot both come from stdin")]
+    BothFromStdin,
+    #[error("{}: the build context must be a directory", .0.display())]
+    NotADirectory(PathBuf),
+    /// The context directory's canonical path could not be had.
+    #[error("{0}")]
+    ContextDir(std::io::Error),
 }
 
 /// A `--build-context NAME=VALUE`: more files (a directory) or an image that
@@ -158,6 +165,55 @@ fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
         .mode(0o600)
         .open(path)?
         .write_all(data)
+}
+
+/// A build's context, ready: the directory and the Containerfile. A context
+/// fetched (a git repository, an archive URL) or sent as a stream lives in a
+/// temporary directory that this value keeps: keep it while the build runs.
+#[derive(Debug)]
+pub struct ResolvedContext {
+    /// The context directory, canonical.
+    pub dir: PathBuf,
+    /// The Containerfile's text, and its name (as [`containerfile`] gives them).
+    pub containerfile: String,
+    pub file_name: String,
+    /// The temporary directory `dir` is in, if any.
+    _temporary: Option<tempfile::TempDir>,
+}
+
+/// A build's context as podman and buildah take one: `context` a directory,
+/// a git repository or archive URL ([`remote_context`], fetched), or `-` for a
+/// tar (or a lone Containerfile) on `stdin`; none, [`default_context`]. Then
+/// the Containerfile `files` name (`-`: `stdin`), or the one the context came
+/// with, or the context's own ([`containerfile`]).
+pub fn resolve_context(
+    context: Option<&Path>,
+    files: &[String],
+    stdin: &mut dyn Read,
+) -> Result<ResolvedContext, InputError> {
+    let mut dir = context.map_or_else(|| default_context(files), Path::to_path_buf);
+    let (mut sent, mut temporary) = (None, None);
+    if let Some(remote) = dir.to_str().and_then(remote_context) {
+        let (kept, path, text) = fetch_remote_context(&remote)?;
+        (dir, sent, temporary) = (path, text, Some(kept));
+    }
+    if dir.as_os_str() == "-" {
+        if files.iter().any(|f| f == "-") {
+            return Err(InputError::BothFromStdin);
+        }
+        let (kept, text) = unpack_context(stdin, "stdin")?;
+        (dir, sent, temporary) = (kept.path().to_path_buf(), text, Some(kept));
+    }
+    if !dir.is_dir() {
+        return Err(InputError::NotADirectory(dir));
+    }
+    let (containerfile, file_name) = containerfile(files, &dir, sent, stdin)?;
+    Ok(ResolvedContext {
+        dir: std::fs::canonicalize(&dir).map_err(InputError::ContextDir)?,
+        containerfile,
+        file_name,
+        _temporary: temporary,
+    })
 }
 
 /// The context a build has when none is named: the first Containerfile's
@@ -642,6 +698,33 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "stdin: neither a tar archive nor a Containerfile"
+        );
+    }
+
+    #[test]
+    fn a_context_is_resolved_with_its_containerfile() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("Dockerfile"), "FROM scratch\n").unwrap();
+        let c = resolve_context(Some(dir.path()), &[], &mut &b""[..]).unwrap();
+        assert_eq!(c.dir, std::fs::canonicalize(dir.path()).unwrap());
+        assert_eq!(
+            (c.containerfile.as_str(), c.file_name.as_str()),
+            ("FROM scratch\n", "Dockerfile")
+        );
+        // A Containerfile alone on stdin: an empty context kept by the value.
+        let c = resolve_context(Some(Path::new("-")), &[], &mut &b"FROM a\n"[..]).unwrap();
+        assert_eq!(c.containerfile, "FROM a\n");
+        assert!(c.dir.is_dir());
+        let e = resolve_context(Some(Path::new("-")), &["-".into()], &mut &b""[..]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "the context and the Containerfile cannot both come from stdin"
+        );
+        let file = dir.path().join("Dockerfile");
+        let e = resolve_context(Some(&file), &[], &mut &b""[..]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!("{}: the build context must be a directory", file.display())
         );
     }
 

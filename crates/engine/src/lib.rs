@@ -53,6 +53,7 @@ pub mod stats;
 pub mod stdio;
 mod sys;
 pub mod system;
+pub mod system_prune;
 pub mod systemd;
 pub mod targets;
 pub mod terminal;

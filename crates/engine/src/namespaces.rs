@@ -48,6 +48,26 @@ impl NsMode {
         })
     }
 
+    /// buildah's `--pid/--ipc/--uts/--cgroupns` (`builder run`, `from`,
+    /// `build`): `host` or `private` (empty: private); None when not given.
+    /// What else [`NsMode::parse`] takes (another container's, podman's ipc
+    /// modes) is refused, as a working container joins no namespace.
+    pub fn parse_host_or_private(
+        flag: &'static str,
+        value: Option<&str>,
+    ) -> Result<Option<NsMode>, SpecError> {
+        let Some(v) = value.filter(|v| !v.is_empty()) else {
+            return Ok(value.map(|_| NsMode::Private));
+        };
+        match NsMode::parse(flag, Some(v)) {
+            Ok(m @ (NsMode::Host | NsMode::Private)) => Ok(Some(m)),
+            _ => Err(SpecError::JoinsNoNamespace {
+                flag,
+                mode: v.to_string(),
+            }),
+        }
+    }
+
     /// A `--cgroupns` value: host or private (its default).
     pub fn parse_cgroupns(value: Option<&str>) -> Result<NsMode, SpecError> {
         match value {
@@ -725,6 +745,24 @@ mod tests {
         assert!(NsMode::parse("pid", Some("shareable")).is_err());
         assert!(NsMode::parse("ipc", Some("container:")).is_err());
         assert!(NsMode::parse("ipc", Some("bogus")).is_err());
+    }
+
+    #[test]
+    fn buildah_flags_take_host_or_private_only() {
+        let mode = NsMode::parse_host_or_private;
+        assert_eq!(mode("pid", None).unwrap(), None);
+        assert_eq!(mode("ipc", Some("")).unwrap(), Some(NsMode::Private));
+        assert_eq!(mode("ipc", Some("private")).unwrap(), Some(NsMode::Private));
+        assert_eq!(mode("cgroupns", Some("host")).unwrap(), Some(NsMode::Host));
+        for refused in ["shareable", "none", "container:web", "/proc/1/ns/ipc"] {
+            let e = mode("ipc", Some(refused)).unwrap_err().to_string();
+            assert_eq!(
+                e,
+                format!(
+                    "--ipc {refused}: berth joins no namespace by its path; use host or private"
+                )
+            );
+        }
     }
 
     #[test]

@@ -69,6 +69,9 @@ pub enum SpecError {
     ShmSize { size: String, source: InvalidSize },
     #[error("--cgroupns {0}: not supported (host or private)")]
     CgroupNs(String),
+    /// A buildah namespace flag's mode other than host or private.
+    #[error("--{flag} {mode}: berth joins no namespace by its path; use host or private")]
+    JoinsNoNamespace { flag: &'static str, mode: String },
     /// A `--sysctl` refused, in podman's words.
     #[error("{0}")]
     Sysctl(String),
@@ -76,6 +79,14 @@ pub enum SpecError {
     User(#[from] UserError),
     #[error(transparent)]
     Security(#[from] SecurityError),
+}
+
+/// A `--shm-size` value (64m, 1g …).
+pub fn parse_shm_size(size: &str) -> Result<crate::security::Bytes, SpecError> {
+    size.parse().map_err(|source| SpecError::ShmSize {
+        size: size.to_string(),
+        source,
+    })
 }
 
 /// podman's default capability set.

@@ -132,7 +132,7 @@ pub(crate) struct PruneArgs {
 
 /// podman's exit codes for volume failures: 1 for `rm` of a missing volume,
 /// 2 for one in use, else 125.
-fn failure(e: VolumeError, missing: i32) -> Failure {
+pub(crate) fn failure(e: VolumeError, missing: i32) -> Failure {
     let code = match e {
         VolumeError::NotFound(_) => missing,
         VolumeError::InUse { .. } => 2,

@@ -18,7 +18,7 @@ pub struct PruneOptions {
 }
 
 /// An image a prune removed.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Pruned {
     pub id: String,
     pub size: u64,

@@ -32,51 +32,17 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
         .map(str::parse)
         .transpose()
         .map_err(exit::engine)?;
-    let mut _stdin_dir = None;
-    let mut stdin_file = None;
-    let mut context = a
-        .context
-        .clone()
-        .unwrap_or_else(|| inputs::default_context(&a.file));
-    // A git repository or an archive URL: fetched into a directory of its own.
-    let mut _remote_dir = None;
-    if let Some(remote) = context.to_str().and_then(inputs::remote_context) {
-        let (dir, path, text) = inputs::fetch_remote_context(&remote).map_err(exit::podman)?;
-        context = path;
-        stdin_file = text;
-        _remote_dir = Some(dir);
-    }
-    if context.as_os_str() == "-" {
-        if a.file.iter().any(|f| f == "-") {
-            return Err(exit::usage(
-                125,
-                "the context and the Containerfile cannot both come from stdin",
-            ));
-        }
-        let (dir, text) =
-            inputs::unpack_context(&mut std::io::stdin(), "stdin").map_err(exit::podman)?;
-        context = dir.path().to_path_buf();
-        stdin_file = text;
-        _stdin_dir = Some(dir);
-    }
-    if !context.is_dir() {
-        return Err(exit::usage(
-            125,
-            format!(
-                "{}: the build context must be a directory",
-                context.display()
-            ),
-        ));
-    }
-    let (text, name) = inputs::containerfile(&a.file, &context, stdin_file, &mut std::io::stdin())
+    // Fetched, or unpacked from stdin, it is kept till the build is done.
+    let context = inputs::resolve_context(a.context.as_deref(), &a.file, &mut std::io::stdin())
         .map_err(exit::podman)?;
     let build_args = inputs::build_args(&a.build_arg_file, &a.build_arg).map_err(exit::podman)?;
     let pairs = |v: &[String], flag| inputs::pairs(v, flag).map_err(exit::podman);
+    let flags = &a.platform_flags.0;
     let platform = inputs::platform(
         a.platform.as_deref(),
-        a.os.as_deref(),
-        a.arch.as_deref(),
-        a.variant.as_deref(),
+        flags.os.as_deref(),
+        flags.arch.as_deref(),
+        flags.variant.as_deref(),
     )
     .map_err(exit::podman)?;
     let env = |name| std::env::var(name).ok();
@@ -107,7 +73,7 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
         .filter_map(|e| e.split_once('='))
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    let retry_delay = super::retry_delay(a.retry_delay.as_deref())?;
+    let retry = a.retry.parse()?;
     let req = berth_builder::execute::BuildRequest {
         run_with,
         env: build_env,
@@ -120,9 +86,9 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
         os_version: a.os_version.clone(),
         http_proxy: a.http_proxy,
         cache_ttl,
-        containerfile: text,
-        file_name: name,
-        context: std::fs::canonicalize(&context).map_err(|e| exit::podman(e.to_string()))?,
+        containerfile: context.containerfile,
+        file_name: context.file_name,
+        context: context.dir,
         tags: a.tag.clone(),
         build_args,
         target: a.target.clone(),
@@ -187,8 +153,7 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
         } else {
             berth_engine::PullBool::AlwaysNever
         },
-        retry: a.retry,
-        retry_delay,
+        retry,
         ..Default::default()
     };
     for image in berth_builder::execute::images_needed(&req).map_err(exit::build)? {

@@ -7,6 +7,12 @@ use clap::Args;
 use crate::exit::{self, Failure};
 
 #[derive(Args)]
+#[command(
+    mut_arg("os", |a| a.help("The OS to build for (the rest of the platform the host's)")),
+    mut_arg("arch", |a| a.help("The architecture to build for")),
+    mut_arg("variant", |a| a.help("The architecture's variant to build for")),
+    mut_arg("retry", |a| a.help("Attempts for a failed pull of a base image (default 3)"))
+)]
 pub struct BuildArgs {
     /// The Containerfile (`-` for stdin), found from here or else in the
     /// context; default CONTEXT/Containerfile, then Dockerfile. Given more
@@ -91,15 +97,8 @@ pub struct BuildArgs {
     /// OS/ARCH[/VARIANT] to build for (this host's only).
     #[arg(long, conflicts_with_all = ["os", "arch", "variant"])]
     pub(crate) platform: Option<String>,
-    /// The OS to build for (the rest of the platform the host's).
-    #[arg(long)]
-    pub(crate) os: Option<String>,
-    /// The architecture to build for.
-    #[arg(long)]
-    pub(crate) arch: Option<String>,
-    /// The architecture's variant to build for.
-    #[arg(long)]
-    pub(crate) variant: Option<String>,
+    #[command(flatten)]
+    pub(crate) platform_flags: crate::commands::image::OsFirst,
     /// Ignore patterns from this file instead of the context's .containerignore.
     #[arg(long)]
     pub(crate) ignorefile: Option<std::path::PathBuf>,
@@ -178,12 +177,8 @@ pub struct BuildArgs {
     /// every stage up to it.
     #[arg(long, default_value = "true")]
     pub(crate) skip_unused_stages: bool,
-    /// Attempts for a failed pull of a base image (default 3).
-    #[arg(long)]
-    pub(crate) retry: Option<u32>,
-    /// The pause between them (2s, 500ms; default: a growing one).
-    #[arg(long)]
-    pub(crate) retry_delay: Option<String>,
+    #[command(flatten)]
+    pub(crate) retry: crate::commands::image::RetryFlags,
     /// Add the built image to this manifest list (made when there is none).
     #[arg(long)]
     pub(crate) manifest: Option<String>,

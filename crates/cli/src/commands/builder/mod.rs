@@ -19,7 +19,7 @@ use crate::exit::{self, CmdResult, Failure};
 use berth_builder::builder::{self, Builder, CopySpec};
 use clap::{Args, Subcommand};
 pub(crate) use run_with::{
-    Encryption, IdMapFlags, Isolation, Namespaces, RunWith, retry_delay, userns_host_only,
+    Encryption, IdMapFlags, Isolation, Namespaces, RunWith, userns_host_only,
 };
 use std::path::PathBuf;
 
@@ -133,6 +133,7 @@ pub(crate) struct RegistryFlags {
 }
 
 #[derive(Args)]
+#[command(mut_arg("retry", |a| a.help("Attempts for a failed pull of --from's image (default 3)")))]
 pub(crate) struct CopyArgs {
     /// USER[:GROUP] to own the copied files.
     #[arg(long)]
@@ -159,12 +160,8 @@ pub(crate) struct CopyArgs {
     /// Exclude what this file's patterns match (needs --contextdir).
     #[arg(long, requires = "contextdir")]
     pub(crate) ignorefile: Option<PathBuf>,
-    /// Attempts for a failed pull of --from's image (default 3).
-    #[arg(long)]
-    pub(crate) retry: Option<u32>,
-    /// The pause between them (2s, 500ms; default: a growing one).
-    #[arg(long)]
-    pub(crate) retry_delay: Option<String>,
+    #[command(flatten)]
+    pub(crate) retry: crate::commands::image::RetryFlags,
     pub(crate) container: String,
     /// SOURCE... [DEST] (DEST defaults to the working directory).
     #[arg(required = true)]
@@ -271,8 +268,7 @@ fn copy(store_args: &StoreArgs, a: CopyArgs, add: bool) -> CmdResult {
                 quiet: a.quiet,
                 access: Some(&a.registry.access),
                 signature_policy: a.registry.signature_policy.as_deref(),
-                retry: a.retry,
-                retry_delay: retry_delay(a.retry_delay.as_deref())?,
+                retry: a.retry.parse()?,
                 ..Default::default()
             };
             let engine = berth_engine::Engine::with_store(store.clone());
@@ -290,20 +286,11 @@ fn copy(store_args: &StoreArgs, a: CopyArgs, add: bool) -> CmdResult {
         from,
         add,
         cwd: std::env::current_dir().map_err(exit::podman)?,
-        context_dir: a
-            .contextdir
-            .map(|d| {
-                std::fs::canonicalize(&d)
-                    .map_err(|e| exit::podman(format!("--contextdir {}: {e}", d.display())))
-            })
-            .transpose()?,
+        context_dir: a.contextdir,
         ignore_file: a.ignorefile,
+        add_history: a.add_history,
     };
-    let digest = builder::copy(&store, &b, &spec).map_err(exit::build)?;
-    if a.add_history {
-        b.add_copy_history(&spec, &digest);
-        b.save(&store).map_err(exit::build)?;
-    }
+    let digest = builder::copy(&store, &mut b, &spec).map_err(exit::build)?;
     if !a.quiet {
         println!("{digest}");
     }

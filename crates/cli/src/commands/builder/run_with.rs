@@ -1,7 +1,8 @@
 //! What buildah's `from` and `build` give every command run in a working
 //! container (limits, namespaces, ID maps, DNS and hosts), and the flags its
-//! verbs share (`--isolation`, encryption, `--retry-delay`).
+//! verbs share (`--isolation`, encryption).
 
+use berth_engine::namespaces::NsMode;
 use clap::Args;
 
 use crate::exit::{self, CmdResult, Failure};
@@ -38,12 +39,15 @@ pub(crate) struct Namespaces {
 
 impl Namespaces {
     /// pid, ipc, uts and cgroupns, each None when not given.
-    pub(crate) fn modes(&self) -> Result<[Option<berth_engine::namespaces::NsMode>; 4], Failure> {
+    pub(crate) fn modes(&self) -> Result<[Option<NsMode>; 4], Failure> {
+        let mode = |flag, value: &Option<String>| {
+            NsMode::parse_host_or_private(flag, value.as_deref()).map_err(exit::podman)
+        };
         Ok([
-            namespace("pid", self.pid.as_deref())?,
-            namespace("ipc", self.ipc.as_deref())?,
-            namespace("uts", self.uts.as_deref())?,
-            namespace("cgroupns", self.cgroupns.as_deref())?,
+            mode("pid", &self.pid)?,
+            mode("ipc", &self.ipc)?,
+            mode("uts", &self.uts)?,
+            mode("cgroupns", &self.cgroupns)?,
         ])
     }
 }
@@ -94,13 +98,7 @@ impl RunWith {
             }
         }
         if let Some(s) = &self.shm_size {
-            let size = s
-                .parse()
-                .map_err(|source| berth_engine::spec::SpecError::ShmSize {
-                    size: s.to_string(),
-                    source,
-                });
-            o.shm_size = Some(size.map_err(exit::podman)?);
+            o.shm_size = Some(berth_engine::spec::parse_shm_size(s).map_err(exit::podman)?);
         }
         o.cgroup_parent = self.cgroup_parent.clone().or(o.cgroup_parent.take());
         o.add_hosts.extend(self.add_host.iter().cloned());
@@ -201,32 +199,5 @@ impl Encryption {
             )),
             None => Ok(()),
         }
-    }
-}
-
-/// `--retry-delay 2s` (Go's durations: 500ms, 1m30s).
-pub(crate) fn retry_delay(flag: Option<&str>) -> Result<Option<std::time::Duration>, Failure> {
-    flag.map(|d| {
-        berth_engine::health::parse_duration(d)
-            .map_err(|e| exit::usage(125, format!("--retry-delay {d}: {e}")))
-    })
-    .transpose()
-}
-
-/// A `--pid/--ipc/--uts/--cgroupns` value as buildah takes it: `host` or
-/// `private`; a namespace's path to join is refused, as berth joins none.
-fn namespace(
-    flag: &'static str,
-    value: Option<&str>,
-) -> Result<Option<berth_engine::namespaces::NsMode>, Failure> {
-    use berth_engine::namespaces::NsMode;
-    match value {
-        None => Ok(None),
-        Some("host") => Ok(Some(NsMode::Host)),
-        Some("private" | "") => Ok(Some(NsMode::Private)),
-        Some(v) => Err(exit::usage(
-            125,
-            format!("--{flag} {v}: berth joins no namespace by its path; use host or private"),
-        )),
     }
 }

@@ -8,6 +8,11 @@ use berth_builder::builder::{self, Builder, RunSpec};
 use clap::Args;
 
 #[derive(Args)]
+#[command(
+    mut_arg("os", |a| a.help("The OS of the image to pull (over --platform's)")),
+    mut_arg("arch", |a| a.help("The architecture of the image to pull")),
+    mut_arg("variant", |a| a.help("The architecture's variant of the image to pull"))
+)]
 pub(crate) struct FromArgs {
     /// The working container's name (default IMAGE-working-container).
     #[arg(long)]
@@ -41,21 +46,10 @@ pub(crate) struct FromArgs {
     /// OS/ARCH[/VARIANT] of the image to pull from a list (default: this host's).
     #[arg(long)]
     pub(crate) platform: Option<String>,
-    /// The OS of the image to pull (over --platform's).
-    #[arg(long)]
-    pub(crate) os: Option<String>,
-    /// The architecture of the image to pull.
-    #[arg(long)]
-    pub(crate) arch: Option<String>,
-    /// The architecture's variant of the image to pull.
-    #[arg(long)]
-    pub(crate) variant: Option<String>,
-    /// Attempts for a failed pull (default 3).
-    #[arg(long)]
-    pub(crate) retry: Option<u32>,
-    /// The pause between them (2s, 500ms; default: a growing one).
-    #[arg(long)]
-    pub(crate) retry_delay: Option<String>,
+    #[command(flatten)]
+    pub(crate) platform_flags: crate::commands::image::OsFirst,
+    #[command(flatten)]
+    pub(crate) retry: crate::commands::image::RetryFlags,
     /// Write the working container's ID to this file.
     #[arg(long)]
     pub(crate) cidfile: Option<std::path::PathBuf>,
@@ -188,7 +182,7 @@ pub(super) fn from(store_args: &StoreArgs, a: FromArgs) -> CmdResult {
         ..Default::default()
     };
     a.run_with.apply(&mut run_with)?;
-    let retry_delay = super::retry_delay(a.retry_delay.as_deref())?;
+    let retry = a.retry.parse()?;
     let store = store_args.open()?;
     // What to make it from: the name, or the ID an image from another
     // transport (oci:, dir: …) was copied in as.
@@ -198,11 +192,10 @@ pub(super) fn from(store_args: &StoreArgs, a: FromArgs) -> CmdResult {
             booleans: berth_engine::PullBool::NewerMissing,
             quiet: a.quiet,
             platform: a.platform.as_deref(),
-            os: a.os.as_deref(),
-            arch: a.arch.as_deref(),
-            variant: a.variant.as_deref(),
-            retry: a.retry,
-            retry_delay,
+            os: a.platform_flags.0.os.as_deref(),
+            arch: a.platform_flags.0.arch.as_deref(),
+            variant: a.platform_flags.0.variant.as_deref(),
+            retry,
             access: Some(&a.access),
             signature_policy: a.signature_policy.as_deref(),
             registries_conf: a.registries_conf.as_deref(),
@@ -245,10 +238,6 @@ pub(super) fn run_in(store_args: &StoreArgs, a: RunArgs) -> Result<i32, Failure>
     }
     let store = store_args.open()?;
     let mut b = Builder::load(&store, &a.container).map_err(exit::build)?;
-    if a.add_history {
-        b.add_run_history(&a.command);
-        b.save(&store).map_err(exit::build)?;
-    }
     let volumes = crate::commands::container::spec_flags::volume_flags(&a.volume)?;
     let mut spec = RunSpec {
         args: a.command,
@@ -266,21 +255,11 @@ pub(super) fn run_in(store_args: &StoreArgs, a: RunArgs) -> Result<i32, Failure>
         no_hosts: a.no_hosts,
         runtime: store_args.runtime.clone(),
         runtime_flags: store_args.runtime_flag.clone(),
+        add_history: a.add_history,
         ..Default::default()
     };
     [spec.pid, spec.ipc, spec.uts, spec.cgroupns] = a.namespaces.modes()?;
-    let mounts = match &a.contextdir {
-        None => a.mount.clone(),
-        Some(dir) => {
-            let dir = std::fs::canonicalize(dir)
-                .map_err(|e| exit::podman(format!("--contextdir {}: {e}", dir.display())))?;
-            a.mount
-                .iter()
-                .map(|m| builder::in_context_dir(m, &dir))
-                .collect::<Result<_, _>>()
-                .map_err(exit::build)?
-        }
-    };
-    spec.add_mounts(&mounts).map_err(exit::build)?;
-    builder::run(&store, &b, &spec).map_err(exit::build)
+    spec.add_mounts(&a.mount, a.contextdir.as_deref())
+        .map_err(exit::build)?;
+    builder::run(&store, &mut b, &spec).map_err(exit::build)
 }

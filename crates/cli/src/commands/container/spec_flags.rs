@@ -4,7 +4,7 @@
 use crate::exit::{self, Failure};
 use berth_engine::RunOptions;
 use berth_engine::namespaces::NsMode;
-use berth_engine::spec::{ProcessOptions, SpecError};
+use berth_engine::spec::ProcessOptions;
 use berth_engine::volumes::{self, MountFlag, TmpfsSpec, VolumeSpec};
 
 use super::flags::ContainerArgs;
@@ -156,12 +156,7 @@ pub(crate) fn options(
             shm_size: a
                 .shm_size
                 .as_deref()
-                .map(|s| {
-                    s.parse().map_err(|source| SpecError::ShmSize {
-                        size: s.to_string(),
-                        source,
-                    })
-                })
+                .map(berth_engine::spec::parse_shm_size)
                 .transpose()
                 .map_err(crate::exit::podman)?,
             group_add: a.group_add,

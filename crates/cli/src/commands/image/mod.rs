@@ -204,7 +204,8 @@ pub(crate) fn parse_name(s: &str) -> Result<ImageName, Failure> {
 }
 
 /// `--arch`, `--os`, `--variant`, as podman's pull (to choose from a list)
-/// and import (to set) take them.
+/// and import (to set) take them; `build` and `builder from` flatten
+/// [`OsFirst`] instead.
 #[derive(clap::Args, Clone, Debug, Default)]
 pub struct PlatformFlags {
     /// The architecture (default: this host's).
@@ -216,4 +217,96 @@ pub struct PlatformFlags {
     /// The architecture's variant.
     #[arg(long)]
     pub(crate) variant: Option<String>,
+}
+
+/// [`PlatformFlags`] with `--os` listed before `--arch`, as `build` and
+/// `builder from` have always listed them.
+#[derive(Clone, Debug, Default)]
+pub struct OsFirst(pub(crate) PlatformFlags);
+
+impl clap::FromArgMatches for OsFirst {
+    fn from_arg_matches(m: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        PlatformFlags::from_arg_matches(m).map(OsFirst)
+    }
+
+    fn update_from_arg_matches(&mut self, m: &clap::ArgMatches) -> Result<(), clap::Error> {
+        self.0.update_from_arg_matches(m)
+    }
+}
+
+impl clap::Args for OsFirst {
+    fn group_id() -> Option<clap::Id> {
+        PlatformFlags::group_id()
+    }
+
+    fn augment_args(c: clap::Command) -> clap::Command {
+        os_first(PlatformFlags::augment_args(c))
+    }
+
+    fn augment_args_for_update(c: clap::Command) -> clap::Command {
+        os_first(PlatformFlags::augment_args_for_update(c))
+    }
+}
+
+/// `--os` and `--arch` swap places in the help.
+fn os_first(c: clap::Command) -> clap::Command {
+    let place = |id: &str| {
+        c.get_arguments()
+            .find(|a| a.get_id() == id)
+            .map(clap::Arg::get_display_order)
+    };
+    match (place("arch"), place("os")) {
+        (Some(arch), Some(os)) => c
+            .mut_arg("os", |a| a.display_order(arch))
+            .mut_arg("arch", |a| a.display_order(os)),
+        _ => c,
+    }
+}
+
+/// `--retry` and `--retry-delay`, as the verbs that pull or push take them
+/// (each sets its own help, and `pull`'s and `push`'s a default, over these).
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct RetryFlags {
+    /// Attempts for a failed pull (default 3).
+    #[arg(long)]
+    pub(crate) retry: Option<u32>,
+    /// The pause between them (2s, 500ms; default: a growing one).
+    #[arg(long)]
+    pub(crate) retry_delay: Option<String>,
+}
+
+/// `--retry` and `--retry-delay` as the engine's registry access takes them.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Retry {
+    pub(crate) attempts: u32,
+    /// None: a growing pause.
+    pub(crate) delay: Option<std::time::Duration>,
+}
+
+/// podman's and buildah's: 3 attempts, a growing pause.
+impl Default for Retry {
+    fn default() -> Self {
+        Retry {
+            attempts: 3,
+            delay: None,
+        }
+    }
+}
+
+impl RetryFlags {
+    /// The flags parsed, once: `--retry-delay 2s` (Go's durations: 500ms, 1m30s).
+    pub(crate) fn parse(&self) -> Result<Retry, Failure> {
+        let delay = self
+            .retry_delay
+            .as_deref()
+            .map(|d| {
+                berth_engine::health::parse_duration(d)
+                    .map_err(|e| exit::usage(125, format!("--retry-delay {d}: {e}")))
+            })
+            .transpose()?;
+        Ok(Retry {
+            attempts: self.retry.unwrap_or(Retry::default().attempts),
+            delay,
+        })
+    }
 }

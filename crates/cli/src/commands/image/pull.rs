@@ -11,6 +11,10 @@ use clap::Args;
 use std::path::{Path, PathBuf};
 
 #[derive(Args)]
+#[command(
+    mut_arg("retry", |a| a.help("Attempts for a failed registry operation").default_value("3")),
+    mut_arg("retry_delay", |a| a.help("The pause between attempts (2s, 500ms; default: a growing one)"))
+)]
 pub struct PullArgs {
     /// Accepted for buildah's scripts: the store keeps no signatures, so a
     /// pull never copies them (the trust policy is checked all the same).
@@ -30,12 +34,8 @@ pub struct PullArgs {
     /// Print only the image ID.
     #[arg(short, long)]
     pub(crate) quiet: bool,
-    /// Attempts for a failed registry operation.
-    #[arg(long, default_value_t = 3)]
-    pub(crate) retry: u32,
-    /// The pause between attempts (2s, 500ms; default: a growing one).
-    #[arg(long)]
-    pub(crate) retry_delay: Option<String>,
+    #[command(flatten)]
+    pub(crate) retry: super::RetryFlags,
     /// Trust policy file (containers-policy.json(5)).
     #[arg(long, hide = true)]
     pub(crate) signature_policy: Option<PathBuf>,
@@ -74,8 +74,7 @@ pub(crate) struct PullFor<'a> {
     pub arch: Option<&'a str>,
     pub variant: Option<&'a str>,
     /// `--retry` (default 3) and `--retry-delay`.
-    pub retry: Option<u32>,
-    pub retry_delay: Option<std::time::Duration>,
+    pub retry: super::Retry,
 }
 
 /// Pulls `image` on behalf of another command under its `--pull POLICY`
@@ -129,8 +128,8 @@ fn options_for(image: &str, policy: PullPolicy, how: &PullFor) -> Result<PullOpt
         .access
         .map(|a| registry_access(a, &Default::default()))
         .unwrap_or_default();
-    access.retries = Some(how.retry.unwrap_or(3));
-    access.retry_delay = how.retry_delay;
+    access.retries = Some(how.retry.attempts);
+    access.retry_delay = how.retry.delay;
     access.os = how.os.map(str::to_string);
     access.arch = how.arch.map(str::to_string);
     access.variant = how.variant.map(str::to_string);
@@ -184,8 +183,9 @@ fn tell(e: PullEvent, quiet: bool) {
 }
 
 fn pull_options(a: &PullArgs) -> Result<PullOptions, Failure> {
+    let retry = a.retry.parse()?;
     let platform = PlatformArgs {
-        retry_times: a.retry,
+        retry_times: retry.attempts,
         ..Default::default()
     };
     let access = RegistryAccess {
@@ -194,7 +194,7 @@ fn pull_options(a: &PullArgs) -> Result<PullOptions, Failure> {
         arch: a.flags.arch.clone(),
         variant: a.flags.variant.clone(),
         registries_conf: a.registries_conf.clone(),
-        retry_delay: crate::commands::builder::retry_delay(a.retry_delay.as_deref())?,
+        retry_delay: retry.delay,
         ..registry_access(&a.access, &platform)
     };
     let context = access.context().map_err(exit::access)?;

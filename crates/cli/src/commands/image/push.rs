@@ -11,6 +11,10 @@ use clap::Args;
 use std::path::PathBuf;
 
 #[derive(Args)]
+#[command(
+    mut_arg("retry", |a| a.help(None::<&str>).default_value("3")),
+    mut_arg("retry_delay", |a| a.help("The pause between retries (2s, 500ms; default: a growing one)"))
+)]
 pub struct PushArgs {
     /// Layer compression for the destination: gzip or zstd.
     #[arg(long, value_parser = ["gzip", "zstd"])]
@@ -23,11 +27,8 @@ pub struct PushArgs {
     pub(crate) format: Option<String>,
     #[arg(short, long)]
     pub(crate) quiet: bool,
-    #[arg(long, default_value_t = 3)]
-    pub(crate) retry: u32,
-    /// The pause between retries (2s, 500ms; default: a growing one).
-    #[arg(long)]
-    pub(crate) retry_delay: Option<String>,
+    #[command(flatten)]
+    pub(crate) retry: crate::commands::image::RetryFlags,
     /// The compression level (gzip 1-9, zstd 1-20).
     #[arg(long, allow_hyphen_values = true)]
     pub(crate) compression_level: Option<i32>,
@@ -58,12 +59,9 @@ pub struct PushArgs {
 
 pub fn push(store_args: &StoreArgs, a: PushArgs) -> CmdResult {
     a.encryption.refuse()?;
-    let platform = PlatformArgs {
-        retry_times: a.retry,
-        ..Default::default()
-    };
-    let mut ctx = context(&a.access, &platform)?;
-    ctx.retry_delay = crate::commands::builder::retry_delay(a.retry_delay.as_deref())?;
+    let mut ctx = context(&a.access, &PlatformArgs::default())?;
+    let retry = a.retry.parse()?;
+    (ctx.retries, ctx.retry_delay) = (Some(retry.attempts), retry.delay);
     let store = store_args.open()?;
     // A manifest list (buildah's push takes them): the list, and with --all
     // its images, as `manifest push` pushes it.

@@ -1,7 +1,11 @@
 //! `system prune`.
 
 use crate::commands::StoreArgs;
-use crate::exit::CmdResult;
+use crate::exit::{self, CmdResult};
+use berth_engine::system_prune::{
+    SystemPruneError, SystemPruneFailure, SystemPruneOptions, SystemPruneReport,
+};
+use berth_engine::units::human_size;
 use clap::Args;
 
 #[derive(Args)]
@@ -38,27 +42,57 @@ fn prune_warning(a: &PruneArgs) -> String {
 }
 
 /// Stopped containers, then dangling (or with -a unused) images, then with
-/// --volumes unused volumes, then the networks no container uses.
+/// --volumes unused volumes, then the networks no container uses: the
+/// engine's system prune, told as podman tells it.
 pub fn prune(store_args: &StoreArgs, a: PruneArgs) -> CmdResult {
-    let filters = berth_engine::lifecycle::prune_filters(&a.filter).map_err(crate::exit::podman)?;
+    let o = SystemPruneOptions::new(a.all, a.volumes, a.filter.clone()).map_err(exit::podman)?;
     if !a.force && !crate::prompt::confirm(&prune_warning(&a)) {
         return Ok(());
     }
-    println!("Deleted Containers");
-    // As `container prune`: a running build keeps its working containers.
-    crate::commands::container::lifecycle::prune_containers(store_args, &filters)?;
-    println!("Deleted Images");
-    crate::commands::image::prune::prune_images(store_args, a.all, a.filter.clone())?;
     let engine = berth_engine::Engine::with_store(store_args.open()?);
-    if a.volumes {
+    // As `container prune`: a running build keeps its working containers.
+    match engine.system_prune(&o, berth_builder::builder::prune) {
+        Ok(report) => tell(&report, a.volumes, None),
+        Err(f) => {
+            let SystemPruneFailure { done, error } = *f;
+            tell(&done, a.volumes, Some(error))
+        }
+    }
+}
+
+/// Each prune's heading and what it removed, up to the one that failed.
+fn tell(
+    r: &SystemPruneReport,
+    volumes: bool,
+    failed: Option<SystemPruneError<berth_builder::BuildError>>,
+) -> CmdResult {
+    println!("Deleted Containers");
+    r.containers.iter().for_each(|id| println!("{id}"));
+    if let Some(SystemPruneError::Containers(e)) = failed {
+        return Err(exit::build(e));
+    }
+    println!("Deleted Images");
+    r.images.iter().for_each(|p| println!("{}", p.id));
+    let freed: u64 = r.images.iter().map(|p| p.size).sum();
+    if freed > 0 {
+        eprintln!("Total reclaimed space: {}", human_size(freed));
+    }
+    if let Some(SystemPruneError::Images(e)) = failed {
+        return Err(exit::image(e));
+    }
+    if volumes {
         println!("Deleted Volumes");
-        crate::commands::volume::prune_volumes(&engine.volumes(), &a.filter)?;
+        r.volumes.iter().for_each(|name| println!("{name}"));
+    }
+    if let Some(SystemPruneError::Volumes(e)) = failed {
+        return Err(crate::commands::volume::failure(e, 125));
     }
     // As podman's: the networks no container uses go too.
     println!("Deleted Networks");
-    let networks = engine.networks();
-    for name in networks.prune(&a.filter).map_err(crate::exit::podman)? {
-        println!("{name}");
+    r.networks.iter().for_each(|name| println!("{name}"));
+    match failed {
+        // The networks' error, the one left.
+        Some(e) => Err(exit::podman(e)),
+        None => Ok(()),
     }
-    Ok(())
 }
