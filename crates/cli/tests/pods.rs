@@ -1037,3 +1037,16 @@ fn container_prune_leaves_pods_containers() {
     assert!(left.contains(&"member"), "{left:?}");
     assert_eq!(st.run(&["container", "exists", "solo"]).code, 1);
 }
+
+/// podman's `pod start` answers 125 when a member cannot start, whatever the
+/// member's own reason (run's 126/127).
+#[test]
+fn pod_start_of_a_member_that_cannot_start_is_125() {
+    let st = TestStore::with_busybox();
+    st.ok(&["pod", "create", "--network", "none", "--name", "ps1"]);
+    st.ok(&["create", "--pod", "ps1", IMG, "no-such-command"]);
+    let r = st.run(&["pod", "start", "ps1"]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    assert!(r.stderr.contains("no-such-command"), "{}", r.stderr);
+    st.ok(&["pod", "rm", "-f", "-t", "0", "ps1"]);
+}

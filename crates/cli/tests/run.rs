@@ -119,6 +119,9 @@ fn exit_codes_are_podmans() {
         "{}",
         r.stderr
     );
+    // A user the image does not have: the command cannot be run (podman's 126).
+    let r = st.run(&["run", "--rm", "-u", "nosuchuser", "localhost/bb:1", "true"]);
+    assert_eq!(r.code, 126, "{}", r.stderr);
     let r = st.run(&[
         "run",
         "--rm",
@@ -174,6 +177,33 @@ fn rm_removes_a_container_that_could_not_start() {
         assert_eq!(ps.stdout.trim(), &donor[..12], "{how:?} left a container");
     }
     st.run(&["rm", "-f", "-t", "0", &donor]);
+}
+
+/// Without --rm, a container whose command cannot run stays created (its
+/// name taken, as podman leaves it), holding no mount; it can be removed.
+#[test]
+fn a_container_that_could_not_start_stays_created() {
+    let st = store_with_busybox();
+    let r = st.run(&[
+        "run",
+        "--name",
+        "f1",
+        "--network",
+        "none",
+        "localhost/bb:1",
+        "no-such-command",
+    ]);
+    assert_eq!(r.code, 127, "{}", r.stderr);
+    let ps = st.run(&["ps", "-a", "--format", "{{.Names}} {{.Status}}"]);
+    assert_eq!(ps.stdout, "f1 Created\n");
+    assert_eq!(common::host::mounts_under(st.dir.path()), 0);
+    let again = st.run(&["run", "--name", "f1", "localhost/bb:1", "true"]);
+    assert_eq!(again.code, 125);
+    assert!(again.stderr.contains("already in use"), "{}", again.stderr);
+    // podman's start answers 125 for any failure, attached or not.
+    assert_eq!(st.run(&["start", "f1"]).code, 125);
+    assert_eq!(st.run(&["start", "-a", "f1"]).code, 125);
+    assert_eq!(st.run(&["rm", "f1"]).code, 0);
 }
 
 #[test]

@@ -507,7 +507,7 @@ fn finish(store: &Store, id: &str, code: i32) {
 }
 
 /// A start that failed leaves the container created, not running.
-fn finish_failed(store: &Store, id: &str) {
+pub(crate) fn finish_failed(store: &Store, id: &str) {
     oci_of(store, id).delete(id);
     let info = container::find(store, id).ok();
     if let Some(i) = &info {

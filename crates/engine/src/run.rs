@@ -119,7 +119,9 @@ pub enum RunError {
 impl RunError {
     pub fn exit_code(&self) -> i32 {
         match self {
-            RunError::CannotRun(_) => 126,
+            // A --user the image cannot resolve: the runtime's failure to
+            // start the command, podman's 126.
+            RunError::CannotRun(_) | RunError::Spec(crate::spec::SpecError::User(_)) => 126,
             RunError::NotFound(_) => 127,
             // berth's own failures, before the command could be tried.
             RunError::Engine(_)
@@ -627,11 +629,26 @@ pub fn run_with(
     created: impl FnOnce(&Info) -> Result<(), RunError>,
 ) -> Result<i32, RunError> {
     let c = create(store, o)?;
-    let result = created(&c).and_then(|()| run_container(store, &c));
-    if o.rm || result.is_err() {
+    if let Err(e) = created(&c) {
+        remove(store, &c.id);
+        return Err(e);
+    }
+    let result = run_container(store, &c);
+    if o.rm {
         remove(store, &c.id);
         // --rm takes the anonymous volumes with it, as podman's does.
         volumes::remove_anonymous(store, &c.config.process.anonymous_volumes);
+    } else if result.is_err() {
+        // As podman leaves it: created, holding nothing, there to start again
+        // or remove (and its name taken meanwhile).
+        crate::monitor::finish_failed(store, &c.id);
+        let st = container::ContainerState {
+            status: container::Status::Created,
+            init: None,
+            monitor: None,
+            ..container::load_state(store, &c.id)
+        };
+        let _ = container::save_state(store, &c.id, &st);
     }
     result
 }

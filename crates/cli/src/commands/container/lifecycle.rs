@@ -56,9 +56,11 @@ pub fn start(store_args: &StoreArgs, a: StartArgs) -> Result<i32, Failure> {
         let [name] = names.as_slice() else {
             return Err(exit::podman("start --attach takes one container"));
         };
+        // 125 for any failure, as podman's start answers (run's 126/127 are
+        // for the command run in the foreground).
         let (info, conn) =
             lifecycle::start_attached(&store, name, &|id| monitor_argv(store_args, id))
-                .map_err(fail)?;
+                .map_err(exit::podman)?;
         let keys = berth_engine::attach::detach_keys(&a.detach_keys).map_err(exit::podman)?;
         let stdin = a.interactive && info.config.process.interactive;
         return crate::attach::session(&store, &info, conn, stdin, &keys, a.sig_proxy);

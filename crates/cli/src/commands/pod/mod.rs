@@ -159,8 +159,13 @@ struct PruneArgs {
     force: bool,
 }
 
+/// podman's pod commands answer 125 for a member that cannot start (its
+/// command missing, say), where `run` says 126/127.
 fn fail(e: berth_engine::Error) -> Failure {
-    exit::engine(e)
+    match e {
+        berth_engine::Error::Run(_) => exit::podman(e),
+        e => exit::engine(e),
+    }
 }
 
 /// The pods a command acts on: those named and those `--pod-id-file`s
