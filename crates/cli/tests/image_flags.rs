@@ -645,6 +645,63 @@ fn a_corrupting_source_never_reaches_a_registry_destination() {
     }
 }
 
+/// skopeo's `--command-timeout` reached in the middle of a copy from a slow
+/// registry: the copy stops through its own error path, so the layout it was
+/// writing keeps no partial blob and gets no manifest.
+#[test]
+fn a_copy_past_its_command_timeout_leaves_no_partial_blob() {
+    let reg = Registry::start().expect("registry");
+    let tmp = tempfile::tempdir().unwrap();
+    let layer = {
+        let mut b = tar::Builder::new(Vec::new());
+        fixtures::file(&mut b, "noise", &fixtures::noise(300_000, 7), 0o644);
+        b.into_inner().unwrap()
+    };
+    let fx = fixtures::layered(&tmp.path().join("s"), &[layer]).unwrap();
+    ok(&[
+        "image",
+        "copy",
+        "-q",
+        "--dest-tls-verify=false",
+        &oci(&fx),
+        &format!("docker://{}/src/slow:1", reg.addr()),
+    ]);
+    let proxy = HostileProxy::start(reg.addr(), Fault::Trickle).expect("proxy");
+    let dst = tmp.path().join("d");
+    let r = run(&[
+        "image",
+        "--command-timeout",
+        "500ms",
+        "copy",
+        "-q",
+        "--src-tls-verify=false",
+        &format!("docker://{}/src/slow:1", proxy.addr()),
+        &format!("oci:{}:1", dst.display()),
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("context deadline exceeded"),
+        "{}",
+        r.stderr
+    );
+    let left: Vec<String> = std::fs::read_dir(dst.join("blobs/sha256"))
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(
+        !left.iter().any(|n| n.starts_with('.')),
+        "partial blobs: {left:?}"
+    );
+    let index = std::fs::read_to_string(dst.join("index.json")).unwrap_or_default();
+    assert!(
+        !index.contains("application/vnd"),
+        "a manifest was written: {index}"
+    );
+}
+
 #[test]
 fn cross_repository_copy_mounts_blobs() {
     let reg = Registry::start().expect("registry");

@@ -267,6 +267,7 @@ fn copy_index(
         raw.clone()
     };
     progress.writing_manifest();
+    check_deadline().map_err(Error::Stream)?;
     dst.put_manifest(&out, None)?;
     Ok(out)
 }
@@ -406,6 +407,7 @@ fn copy_one(
     };
     progress.writing_manifest();
     let inst = instance.map(|_| out.digest());
+    check_deadline().map_err(Error::Stream)?;
     dst.put_manifest(&out, inst.as_ref())?;
     Ok(out)
 }
@@ -601,6 +603,7 @@ fn copy_blob(
     progress: &dyn Progress,
     cancel: &AtomicBool,
 ) -> Result<()> {
+    check_deadline().map_err(Error::Stream)?;
     progress.blob_started(desc, is_config);
     if dst.has_blob(desc)? {
         progress.blob_done(desc, true);
@@ -661,6 +664,44 @@ fn send_blob(
         .map_err(|e| (e, true))
 }
 
+/// When the whole command must give up (skopeo's `--command-timeout`), as
+/// nanoseconds of [`std::time::Instant`]-free wall time; 0: never.
+static DEADLINE_NS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// From now on every copy in this process stops at `at` with "context
+/// deadline exceeded", through its usual error path: the blobs it was
+/// writing are removed as for any failed copy, and no manifest is written.
+pub fn set_deadline(at: std::time::SystemTime) {
+    let ns = at
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |d| d.as_nanos().min(u128::from(u64::MAX)) as u64);
+    DEADLINE_NS.store(ns.max(1), Ordering::SeqCst);
+}
+
+/// The error a copy stops with once its deadline passed.
+#[derive(Debug)]
+struct DeadlineExceeded;
+
+impl std::fmt::Display for DeadlineExceeded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("context deadline exceeded")
+    }
+}
+
+impl std::error::Error for DeadlineExceeded {}
+
+/// Err once the process's copy deadline ([`set_deadline`]) has passed.
+fn check_deadline() -> io::Result<()> {
+    let at = DEADLINE_NS.load(Ordering::Relaxed);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    if at != 0 && now >= at {
+        return Err(io::Error::other(DeadlineExceeded));
+    }
+    Ok(())
+}
+
 /// The error a blob copy stops with when another one failed first.
 #[derive(Debug)]
 struct Cancelled;
@@ -708,6 +749,7 @@ impl<R: Read> Read for Counting<'_, R> {
         if self.cancel.load(Ordering::Relaxed) {
             return Err(io::Error::other(Cancelled));
         }
+        check_deadline()?;
         let n = self.inner.read(buf)?;
         self.done += n as u64;
         self.progress.blob_progress(self.desc, self.done);

@@ -30,6 +30,8 @@ pub enum Fault {
     /// the proxy's own `/token`, which hands the token out for basic
     /// credentials `user:pass`.
     Bearer,
+    /// Send every blob body a KiB at a time, 20 ms apart (a slow registry).
+    Trickle,
     /// No fault: pass everything through (the request log is the point).
     None,
 }
@@ -331,7 +333,17 @@ fn serve(client: TcpStream, st: &State, log: &Mutex<Vec<Seen>>) -> std::io::Resu
     }
     out.push_str("Connection: close\r\n\r\n");
     c.write_all(out.as_bytes())?;
-    c.write_all(&resp_body[..sent])?;
+    if fault == Fault::Trickle && blob {
+        for chunk in resp_body[..sent].chunks(1024) {
+            // The client gone (it gave up): done.
+            if c.write_all(chunk).and_then(|()| c.flush()).is_err() {
+                return Ok(Some(seen));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    } else {
+        c.write_all(&resp_body[..sent])?;
+    }
     c.flush()?;
     c.shutdown(Shutdown::Both)?;
     Ok(Some(seen))

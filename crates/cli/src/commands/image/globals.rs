@@ -74,7 +74,15 @@ impl SkopeoGlobals {
                 .map_err(|e| exit::usage(1, format!("--command-timeout: {e}")))?;
             // 0 (or less): no deadline, as skopeo's.
             if nanos > 0 {
-                start_deadline(std::time::Duration::from_nanos(nanos as u64), t.clone());
+                let limit = std::time::Duration::from_nanos(nanos as u64);
+                // A copy stops itself at the deadline and removes what it
+                // was writing; the process ends only if it does not.
+                let writes = matches!(command, ImageCommand::Copy(_) | ImageCommand::Sync(_));
+                if writes {
+                    berth_image::copy::set_deadline(std::time::SystemTime::now() + limit);
+                }
+                let grace = std::time::Duration::from_secs(if writes { 10 } else { 0 });
+                start_deadline(limit + grace, t.clone());
             }
         }
         Ok(())
@@ -108,7 +116,8 @@ impl SkopeoGlobals {
     }
 }
 
-/// Ends the command with skopeo's words and status when `limit` passes.
+/// Ends the command with skopeo's words and status when `limit` passes (a
+/// command stuck where it cannot notice its deadline).
 fn start_deadline(limit: std::time::Duration, given: String) {
     std::thread::spawn(move || {
         std::thread::sleep(limit);
