@@ -406,3 +406,19 @@ fn cp_to_a_device_path_is_refused() {
     );
     assert!(std::fs::metadata(&target).unwrap().len() > 1000);
 }
+
+/// A missing container is named in podman's words, by `cp` and by `commit`
+/// (which says nothing of signatures before it).
+#[test]
+fn a_missing_container_is_said_alone() {
+    let st = TestStore::with_busybox();
+    let r = st.run(&["cp", "nosuch:/a", "/tmp/never-written"]);
+    assert_eq!(r.code, 125);
+    assert_eq!(r.stderr, "Error: container \"nosuch\" does not exist\n");
+    let r = st.run(&["commit", "nosuch", "img"]);
+    assert_eq!(r.code, 125);
+    assert_eq!(
+        r.stderr,
+        "Error: no container with name or ID \"nosuch\" found: no such container\n"
+    );
+}

@@ -628,10 +628,24 @@ pub fn cp(
         (Some((from, src)), Some((to, dest))) => {
             copy_between(store, from, src, to, dest, &into(to)?)
         }
-        (None, None) => Err(Error::InvalidArgument(
-            "one of the paths must name a container (CONTAINER:PATH)".into(),
-        )),
+        // A side written as CONTAINER:PATH names a container that is not
+        // there, in podman's words.
+        (None, None) => Err(
+            match [r.source, r.destination].into_iter().find_map(named) {
+                Some(name) => Error::InvalidArgument(format!("container {name:?} does not exist")),
+                None => Error::InvalidArgument(
+                    "one of the paths must name a container (CONTAINER:PATH)".into(),
+                ),
+            },
+        ),
     }
+}
+
+/// The NAME of a side written as `NAME:PATH` (a name without `/`, not a
+/// relative host path such as `./a:b`), whether or not it is a container.
+fn named(side: &str) -> Option<&str> {
+    let (name, _) = side.split_once(':')?;
+    (!name.is_empty() && !name.contains('/') && !name.starts_with('.')).then_some(name)
 }
 
 /// `NAME:PATH` when NAME is a container; else a host path (None).
@@ -671,6 +685,13 @@ mod tests {
         };
         let e = cp(&store, &r, &mut std::io::empty(), &mut std::io::sink()).unwrap_err();
         assert!(matches!(e, Error::InvalidArgument(_)), "{e:?}");
+        assert_eq!(e.to_string(), "container \"nope\" does not exist");
+        let r = CpRequest {
+            source: "/etc/hosts",
+            destination: "./a:b",
+            ..r
+        };
+        let e = cp(&store, &r, &mut std::io::empty(), &mut std::io::sink()).unwrap_err();
         assert_eq!(
             e.to_string(),
             "one of the paths must name a container (CONTAINER:PATH)"

@@ -55,6 +55,8 @@ pub fn commit(store_args: &StoreArgs, a: CommitArgs) -> CmdResult {
         squash: a.squash,
         ..changed
     };
+    // A container that is not there is said alone, as podman says it.
+    berth_engine::container::find(&store, &a.container).map_err(fail)?;
     if !a.quiet {
         eprintln!("Getting image source signatures");
     }
