@@ -1708,6 +1708,30 @@ fn create_refuses_a_stop_signal_that_is_no_signal() {
     st.ok(&["rm", "sig"]);
 }
 
+/// Ports bound for a container without a network of its own are discarded
+/// at create, as Docker and the CLI discard them: it starts, publishing nothing.
+#[test]
+fn port_bindings_without_a_network_of_its_own_are_discarded() {
+    let st = TestStore::with_busybox();
+    let svc = Service::start(&st, "0");
+    let body = format!(
+        "{{\"Image\":\"{IMG}\",\"Cmd\":[\"true\"],\"HostConfig\":{{\"NetworkMode\":\"none\",\"PortBindings\":{{\"80/tcp\":[{{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"18080\"}}]}}}}}}"
+    );
+    let (code, answer) = request(
+        &svc.socket,
+        "POST",
+        "/v1.41/containers/create?name=noports",
+        &body,
+    )
+    .unwrap();
+    assert_eq!(code, 201, "{answer}");
+    assert_eq!(st.inspect("noports", ".HostConfig.PortBindings"), "map[]");
+    let (code, answer) =
+        request(&svc.socket, "POST", "/v1.41/containers/noports/start", "").unwrap();
+    assert_eq!(code, 204, "{answer}");
+    st.ok(&["rm", "-f", "noports"]);
+}
+
 /// An exec's bare `NAME` in Env never takes the service's own environment
 /// (`berth exec -e NAME` reads its caller's); NAME=VALUE goes as given.
 #[test]

@@ -370,3 +370,59 @@ fn inspect_size_counts_what_the_container_wrote() {
     }
     st.ok(&["rm", "writer"]);
 }
+
+/// inspect's HostConfig says what was asked (ports, DNS, hosts, namespaces,
+/// /dev/shm, tmpfs, devices) and NetworkSettings.Ports what a created
+/// container will publish, as podman 4.3's inspect shows them; /dev/shm is
+/// podman's default size.
+#[test]
+fn host_config_shows_what_was_asked() {
+    let st = TestStore::with_busybox();
+    st.ok(&[
+        "create",
+        "--name",
+        "hc",
+        "-p",
+        "127.0.0.1:18081:80",
+        "-p",
+        "18082:80",
+        "--dns",
+        "10.0.0.53",
+        "--add-host",
+        "h1:10.9.8.7",
+        "--tmpfs",
+        "/t:size=1m",
+        "--device",
+        "/dev/fuse",
+        "--pid",
+        "host",
+        "localhost/bb:1",
+        "true",
+    ]);
+    let bindings = r#"{"80/tcp":[{"HostIp":"127.0.0.1","HostPort":"18081"},{"HostIp":"","HostPort":"18082"}]}"#;
+    assert_eq!(st.inspect("hc", "json .HostConfig.PortBindings"), bindings);
+    assert_eq!(st.inspect("hc", "json .NetworkSettings.Ports"), bindings);
+    let fields = "{{.HostConfig.Dns}} {{.HostConfig.ExtraHosts}} {{.HostConfig.IpcMode}} \
+                  {{.HostConfig.PidMode}} {{.HostConfig.UTSMode}} {{.HostConfig.ShmSize}} \
+                  {{json .HostConfig.Tmpfs}} {{json .HostConfig.Devices}}";
+    let got = st.ok(&["inspect", "--format", fields, "hc"]).stdout;
+    assert_eq!(
+        got.trim(),
+        r#"[10.0.0.53] [h1:10.9.8.7] shareable host private 65536000 {"/t":"size=1m"} [{"PathOnHost":"/dev/fuse","PathInContainer":"/dev/fuse","CgroupPermissions":"rwm"}]"#
+    );
+    let shm = st
+        .ok(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "localhost/bb:1",
+            "df",
+            "-k",
+            "/dev/shm",
+        ])
+        .stdout;
+    let size = shm.lines().last().and_then(|l| l.split_whitespace().nth(1));
+    assert_eq!(size, Some("64000"), "{shm}");
+    st.ok(&["rm", "hc"]);
+}

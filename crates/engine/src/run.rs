@@ -409,6 +409,13 @@ pub fn create_for(store: &Store, o: &RunOptions, to_start: bool) -> Result<Info,
     // The namespaces are known now: a sysctl that would change the host's is
     // refused at create, as podman refuses it, not at every start.
     spec::sysctls_for(&o.process)?;
+    if let Some(tz) = &o.process.tz {
+        spec::timezone_file(tz)?;
+    }
+    // Whatever front end made the spec: ports only where the container has a
+    // network of its own (the CLI has said so already; Docker's API says
+    // nothing, as Docker discards them).
+    o.process.discard_unpublishable_ports();
     // The image's VOLUMEs get anonymous volumes, unless something else is
     // mounted there (working containers of builds write through to the image).
     let builder = o.process.labels.iter().any(|l| {

@@ -22,6 +22,9 @@ pub enum UserError {
     BadGid(String),
 }
 
+/// /dev/shm's size when no `--shm-size` is given, as podman makes it.
+pub const DEFAULT_SHM_SIZE: i64 = 65_536_000;
+
 /// `--tz`: the host file that becomes the container's /etc/localtime.
 pub fn timezone_file(tz: &str) -> Result<std::path::PathBuf, SpecError> {
     let bad = |why: &str| SpecError::Timezone {
@@ -246,7 +249,7 @@ pub struct ProcessOptions {
     /// `--userns auto`: the store picks `id_map` at create from free IDs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub auto_userns: Option<berth_storage::idmap::AutoRequest>,
-    /// `--shm-size` of /dev/shm (default 64m).
+    /// `--shm-size` of /dev/shm (default [`DEFAULT_SHM_SIZE`]).
     #[serde(with = "crate::flagform::optional")]
     pub shm_size: Option<crate::security::Bytes>,
     /// `--group-add`: more groups, by name (the image's /etc/group) or number.
@@ -724,7 +727,9 @@ pub fn generate(
     }
     let shm_size = match o.shm_size {
         Some(s) => format!("size={s}"),
-        None => "size=65536k".into(),
+        // podman's default, 65536000 bytes (containers.conf's "65536k" read
+        // with decimal units).
+        None => format!("size={DEFAULT_SHM_SIZE}"),
     };
     let mut mounts = vec![
         mount("/proc", "proc", "proc", &["nosuid", "noexec", "nodev"]),

@@ -435,6 +435,82 @@ pub struct HostConfig {
     /// podman's words: "" (the host's, or a rootless user's own), "private"
     /// (a map of its own, keep-id's and auto's too), "container:ID".
     pub userns_mode: String,
+    /// `-p`, as asked (`NetworkSettings.Ports` says what is bound now).
+    pub port_bindings: Map<String, Value>,
+    pub publish_all_ports: bool,
+    pub dns: Vec<String>,
+    pub dns_options: Vec<String>,
+    pub dns_search: Vec<String>,
+    pub extra_hosts: Vec<String>,
+    pub group_add: Vec<String>,
+    /// podman's words: "shareable", "private", "host", "none", "container:ID".
+    pub ipc_mode: String,
+    pub pid_mode: String,
+    #[serde(rename = "UTSMode")]
+    pub uts_mode: String,
+    pub pids_limit: i64,
+    /// /dev/shm's size in bytes (podman's 64m when not given).
+    pub shm_size: i64,
+    /// Each tmpfs's destination and its options.
+    pub tmpfs: std::collections::BTreeMap<String, String>,
+    pub security_opt: Vec<String>,
+    pub devices: Vec<DeviceView>,
+    pub cgroup_parent: String,
+    pub volumes_from: Vec<String>,
+    pub cpu_shares: u64,
+    pub cpuset_cpus: String,
+    pub cpuset_mems: String,
+    pub memory_reservation: i64,
+    pub memory_swap: i64,
+    pub blkio_weight: u16,
+}
+
+/// A `--device`, as podman's inspect shows it.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DeviceView {
+    pub path_on_host: String,
+    pub path_in_container: String,
+    pub cgroup_permissions: String,
+}
+
+impl DeviceView {
+    /// `HOST[:CONTAINER][:PERMISSIONS]`.
+    fn of(flag: &str) -> DeviceView {
+        let mut parts = flag.splitn(3, ':');
+        let host = parts.next().unwrap_or_default().to_string();
+        let (second, third) = (parts.next(), parts.next());
+        let (inner, perms) = match (second, third) {
+            (Some(p), None) if !p.starts_with('/') => (host.clone(), p.to_string()),
+            (Some(c), p) => (c.to_string(), p.unwrap_or("rwm").to_string()),
+            (None, _) => (host.clone(), "rwm".to_string()),
+        };
+        DeviceView {
+            path_on_host: host,
+            path_in_container: inner,
+            cgroup_permissions: perms,
+        }
+    }
+}
+
+/// Ports as podman's inspect maps them: `PORT/PROTO` to its host bindings,
+/// the wildcard address shown empty.
+fn port_map(ports: &[crate::network::PortMapping]) -> Map<String, Value> {
+    let mut out = Map::new();
+    for p in ports {
+        let binding = serde_json::json!({
+            "HostIp": p.firewall_host_ip(),
+            "HostPort": p.host_port.to_string(),
+        });
+        match out
+            .entry(format!("{}/{}", p.container_port, p.protocol))
+            .or_insert_with(|| Value::Array(Vec::new()))
+        {
+            Value::Array(v) => v.push(binding),
+            _ => unreachable!("made an array above"),
+        }
+    }
+    out
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -597,6 +673,33 @@ impl ContainerInspect {
                     (None, Some(_)) => "private".into(),
                     _ => String::new(),
                 },
+                port_bindings: port_map(&p.ports),
+                publish_all_ports: p.publish_all,
+                dns: p.dns.clone(),
+                dns_options: p.dns_options.clone(),
+                dns_search: p.dns_search.clone(),
+                extra_hosts: p.add_hosts.clone(),
+                group_add: p.group_add.clone(),
+                ipc_mode: p.ipc.to_string(),
+                pid_mode: p.pid.to_string(),
+                uts_mode: p.uts.to_string(),
+                pids_limit: p.pids_limit.unwrap_or(0),
+                shm_size: p.shm_size.map_or(crate::spec::DEFAULT_SHM_SIZE, |b| b.0),
+                tmpfs: p
+                    .tmpfs
+                    .iter()
+                    .map(|t| (t.destination.clone(), t.options.join(",")))
+                    .collect(),
+                security_opt: p.security_opt.clone(),
+                devices: p.devices.iter().map(|d| DeviceView::of(d)).collect(),
+                cgroup_parent: p.cgroup_parent.clone().unwrap_or_default(),
+                volumes_from: p.volumes_from.clone(),
+                cpu_shares: p.cpu_shares.unwrap_or(0),
+                cpuset_cpus: p.cpuset_cpus.clone().unwrap_or_default(),
+                cpuset_mems: p.cpuset_mems.clone().unwrap_or_default(),
+                memory_reservation: p.memory_reservation.unwrap_or(0),
+                memory_swap: p.memory_swap.unwrap_or(0),
+                blkio_weight: p.blkio_weight.unwrap_or(0),
             },
             mounts: mounts(store, i),
         }
@@ -633,19 +736,13 @@ impl InspectState {
 impl NetworkSettings {
     fn of(store: &Store, i: &Info) -> NetworkSettings {
         let Some(a) = crate::network::attachment(store, &i.id) else {
-            return NetworkSettings::default();
+            // Not running: the ports it will publish, as podman shows them.
+            return NetworkSettings {
+                ports: port_map(&i.config.process.ports),
+                ..NetworkSettings::default()
+            };
         };
-        let mut ports = Map::new();
-        for p in &a.ports {
-            ports.insert(
-                format!("{}/{}", p.container_port, p.protocol),
-                // podman 4 shows the wildcard as an empty host address.
-                serde_json::json!([{
-                    "HostIp": p.firewall_host_ip(),
-                    "HostPort": p.host_port.to_string(),
-                }]),
-            );
-        }
+        let ports = port_map(&a.ports);
         let mut networks = Map::new();
         for (name, _, ip) in &a.interfaces {
             let aliases = crate::network::aliases(i, name);
