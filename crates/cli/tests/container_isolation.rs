@@ -1119,3 +1119,48 @@ fn an_arbitrary_numeric_user_gets_podmans_passwd_lines() {
         "root:x:0:0:root:/root:/bin/sh\n"
     );
 }
+
+/// containers.conf's default_capabilities and default_sysctls, as podman
+/// applies them: the capabilities a container starts from, and sysctls set
+/// unless --sysctl sets the key or the key's namespace is the host's.
+#[test]
+fn containers_conf_default_capabilities_and_sysctls() {
+    let st = TestStore::with_busybox();
+    let conf = st.path().join("containers.conf");
+    std::fs::write(
+        &conf,
+        "[containers]\ndefault_capabilities = [\"CHOWN\", \"NET_RAW\"]\n\
+         default_sysctls = [\"net.ipv4.ping_group_range=0 0\"]\n",
+    )
+    .unwrap();
+    let run = |extra: &[&str]| {
+        let mut c = st.cmd();
+        c.env("CONTAINERS_CONF", &conf).args(["run", "--rm"]);
+        c.args(extra).args([
+            "localhost/bb:1",
+            "sh",
+            "-c",
+            "grep CapEff /proc/self/status; cat /proc/sys/net/ipv4/ping_group_range",
+        ]);
+        let r = common::run_cmd(&mut c);
+        assert_eq!(r.code, 0, "{extra:?}: {}", r.stderr);
+        r.stdout
+    };
+    // CHOWN is bit 0, NET_RAW bit 13.
+    assert_eq!(
+        run(&["--network", "none"]),
+        "CapEff:\t0000000000002001\n0\t0\n"
+    );
+    assert_eq!(
+        run(&[
+            "--network",
+            "none",
+            "--sysctl",
+            "net.ipv4.ping_group_range=1 1"
+        ]),
+        "CapEff:\t0000000000002001\n1\t1\n"
+    );
+    let host = std::fs::read_to_string("/proc/sys/net/ipv4/ping_group_range").unwrap();
+    let out = run(&["--network", "host"]);
+    assert!(out.ends_with(&host), "the host's own is left: {out}");
+}

@@ -72,6 +72,13 @@ pub struct ContainersConf {
     /// `[containers] userns`: the user namespace mode of a container given no
     /// --userns, --uidmap or --gidmap (podman's: e.g. "auto").
     pub userns: Option<String>,
+    /// `[containers] default_capabilities`: a container's capabilities
+    /// before --cap-add/--cap-drop (None: berth's, podman's own list).
+    pub default_capabilities: Option<Vec<String>>,
+    /// `[containers] default_sysctls`: set in every container unless its
+    /// --sysctl sets the key, or the key's namespace is the host's (Debian's
+    /// file sets `net.ipv4.ping_group_range=0 0`, so that ping works).
+    pub default_sysctls: Vec<String>,
 }
 
 #[derive(Default, Deserialize)]
@@ -91,6 +98,8 @@ struct ContainersTable {
     dns_searches: Option<Vec<String>>,
     dns_options: Option<Vec<String>>,
     userns: Option<String>,
+    default_capabilities: Option<Vec<String>>,
+    default_sysctls: Option<Vec<String>>,
 }
 
 #[derive(Default, Deserialize)]
@@ -147,6 +156,12 @@ impl ContainersConf {
             if let Some(v) = theirs {
                 *mine = v;
             }
+        }
+        if let Some(c) = f.containers.default_capabilities {
+            self.default_capabilities = Some(c);
+        }
+        if let Some(s) = f.containers.default_sysctls {
+            self.default_sysctls = s;
         }
         self.runtimes.extend(f.engine.runtimes);
         if let Some(d) = f.engine.helper_binaries_dir {

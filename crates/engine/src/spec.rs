@@ -616,9 +616,9 @@ pub fn capability_set(o: &ProcessOptions) -> Vec<String> {
     let mut set: Vec<String> = if drop.iter().any(|c| c == "ALL") {
         Vec::new()
     } else {
-        DEFAULT_CAPS
+        default_caps()
             .iter()
-            .map(|s| s.to_string())
+            .map(norm)
             .filter(|c| !drop.contains(c))
             .collect()
     };
@@ -630,6 +630,14 @@ pub fn capability_set(o: &ProcessOptions) -> Vec<String> {
         }
     }
     set
+}
+
+/// containers.conf's `default_capabilities`, else podman's own list.
+pub fn default_caps() -> Vec<String> {
+    crate::conf::get()
+        .ok()
+        .and_then(|c| c.default_capabilities.clone())
+        .unwrap_or_else(|| DEFAULT_CAPS.iter().map(|s| s.to_string()).collect())
 }
 
 /// The whole spec for a container of `config` (the image config's `config` object)
@@ -1012,6 +1020,17 @@ pub fn sysctls_for(
     o: &ProcessOptions,
 ) -> Result<std::collections::BTreeMap<String, String>, SpecError> {
     let mut out = std::collections::BTreeMap::new();
+    // containers.conf's, where the container's own namespace takes them.
+    let defaults = crate::conf::get()
+        .map(|c| c.default_sysctls.clone())
+        .unwrap_or_default();
+    for (k, v) in parse_sysctls(&defaults).unwrap_or_default() {
+        let ipc = k.starts_with("fs.mqueue.") || k.starts_with("kernel.");
+        let host_net = k.starts_with("net.") && o.network == crate::network::NetworkMode::Host;
+        if !(ipc && o.ipc.is_host()) && !host_net {
+            out.insert(k, v);
+        }
+    }
     for (k, v) in parse_sysctls(&o.sysctls)? {
         let host =
             |ns: &str| format!("sysctl {k}={v} can't be set since {ns} Namespace set to host");
