@@ -1025,9 +1025,9 @@ pub fn sysctls_for(
         .map(|c| c.default_sysctls.clone())
         .unwrap_or_default();
     for (k, v) in parse_sysctls(&defaults).unwrap_or_default() {
-        let ipc = k.starts_with("fs.mqueue.") || k.starts_with("kernel.");
+        let host_ipc = (k.starts_with("fs.mqueue.") || k.starts_with("kernel.")) && o.ipc.is_host();
         let host_net = k.starts_with("net.") && o.network == crate::network::NetworkMode::Host;
-        if !(ipc && o.ipc.is_host()) && !host_net {
+        if !host_ipc && !host_net {
             out.insert(k, v);
         }
     }
