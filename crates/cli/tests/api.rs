@@ -1708,6 +1708,39 @@ fn create_refuses_a_stop_signal_that_is_no_signal() {
     st.ok(&["rm", "sig"]);
 }
 
+/// The service goes on starting containers after berth's binary is replaced
+/// and a newer berth collects the read-only image the service runs from (an
+/// upgrade under a running service): its monitors run from its own image.
+#[test]
+fn the_service_outlives_its_binarys_replacement() {
+    let st = TestStore::with_busybox();
+    let svc = Service::start(&st, "0");
+    let run = |name: &str| {
+        let body = format!("{{\"Image\":\"{IMG}\",\"Cmd\":[\"true\"]}}");
+        let path = format!("/v1.41/containers/create?name={name}");
+        let (code, answer) = request(&svc.socket, "POST", &path, &body).unwrap();
+        assert_eq!(code, 201, "{answer}");
+        let path = format!("/v1.41/containers/{name}/start");
+        request(&svc.socket, "POST", &path, "").unwrap()
+    };
+    assert_eq!(run("before").0, 204);
+    // What collect_stale does to an image whose binary is gone.
+    for e in std::fs::read_dir(st.path().join("exe")).unwrap().flatten() {
+        if e.file_name().to_string_lossy().starts_with("berth-oci-") {
+            let ok = Command::new("umount")
+                .arg("-l")
+                .arg(e.path())
+                .status()
+                .unwrap();
+            assert!(ok.success());
+            std::fs::remove_file(e.path()).unwrap();
+        }
+    }
+    let (code, answer) = run("after");
+    assert_eq!(code, 204, "{answer}");
+    st.ok(&["rm", "-f", "before", "after"]);
+}
+
 /// Ports bound for a container without a network of its own are discarded
 /// at create, as Docker and the CLI discard them: it starts, publishing nothing.
 #[test]

@@ -94,9 +94,24 @@ pub fn ensure_protected() -> Result<()> {
 /// protects itself.
 pub fn protected_path() -> Option<PathBuf> {
     if protected() {
-        return std::env::current_exe().ok();
+        return Some(own_image());
     }
     ro_image()
+}
+
+/// This process's own (protected) image: by its path while the path names
+/// it; once the binary was replaced and a newer berth collected this image's
+/// mount (`collect_stale`), by `/proc/self/exe`, which a child resolves to the
+/// same image (a long-running service must go on starting monitors).
+fn own_image() -> PathBuf {
+    let same = |p: &Path| {
+        let (a, b) = (std::fs::metadata(p), std::fs::metadata("/proc/self/exe"));
+        matches!((a, b), (Ok(a), Ok(b)) if (a.dev(), a.ino()) == (b.dev(), b.ino()))
+    };
+    match std::env::current_exe() {
+        Ok(p) if same(&p) => p,
+        _ => PathBuf::from("/proc/self/exe"),
+    }
 }
 
 /// This binary's read-only image, made when missing; None where no mount can
