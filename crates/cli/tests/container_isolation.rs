@@ -1164,3 +1164,41 @@ fn containers_conf_default_capabilities_and_sysctls() {
     let out = run(&["--network", "host"]);
     assert!(out.ends_with(&host), "the host's own is left: {out}");
 }
+
+/// With the host's network and no --hostname, a container is named as the
+/// host is (podman's and Docker's rule), in its UTS namespace, $HOSTNAME and
+/// inspect; --hostname still wins.
+#[test]
+fn the_hosts_network_brings_the_hosts_name() {
+    let st = TestStore::with_busybox();
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let host = host.trim();
+    let script = "cat /proc/sys/kernel/hostname; echo $HOSTNAME";
+    let r = st.ok(&[
+        "run",
+        "--name",
+        "hn",
+        "--network",
+        "host",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        script,
+    ]);
+    assert_eq!(r.stdout, format!("{host}\n{host}\n"));
+    assert_eq!(st.inspect("hn", ".Config.Hostname"), host);
+    let r = st.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "host",
+        "--hostname",
+        "mine",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        script,
+    ]);
+    assert_eq!(r.stdout, "mine\nmine\n");
+    st.ok(&["rm", "hn"]);
+}

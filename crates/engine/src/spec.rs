@@ -632,6 +632,21 @@ pub fn capability_set(o: &ProcessOptions) -> Vec<String> {
     set
 }
 
+/// The container's hostname: `--hostname`; with the host's network, the
+/// host's name (as podman and Docker give it); else its short ID.
+pub fn hostname(o: &ProcessOptions, id: &str) -> String {
+    if let Some(h) = &o.hostname {
+        return h.clone();
+    }
+    if o.network == crate::network::NetworkMode::Host
+        && let Ok(h) = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        && !h.trim().is_empty()
+    {
+        return h.trim().to_string();
+    }
+    id[..12.min(id.len())].to_string()
+}
+
 /// containers.conf's `default_capabilities`, else podman's own list.
 pub fn default_caps() -> Vec<String> {
     crate::conf::get()
@@ -910,8 +925,7 @@ pub fn generate(
                 e.push(format!("container_uuid={}", &id[..32.min(id.len())]));
             }
             if !e.iter().any(|v| v.starts_with("HOSTNAME=")) {
-                let h = o.hostname.as_deref().unwrap_or(&id[..12.min(id.len())]);
-                e.push(format!("HOSTNAME={h}"));
+                e.push(format!("HOSTNAME={}", hostname(o, id)));
             }
             e
         },
@@ -938,11 +952,7 @@ pub fn generate(
             readonly: o.read_only,
         }),
         // The host's own name stays with the host's UTS namespace.
-        hostname: (!o.uts.is_host() && o.uts.container().is_none()).then(|| {
-            o.hostname
-                .clone()
-                .unwrap_or_else(|| id[..12.min(id.len())].to_string())
-        }),
+        hostname: (!o.uts.is_host() && o.uts.container().is_none()).then(|| hostname(o, id)),
         // The caller's, with podman's own (`annotations::of`).
         annotations: Default::default(),
         mounts,

@@ -783,7 +783,7 @@ impl InspectConfig {
             strings(&image["Cmd"])
         };
         InspectConfig {
-            hostname: p.hostname.clone().unwrap_or_else(|| i.id[..12].to_string()),
+            hostname: crate::spec::hostname(p, &i.id),
             // The image's USER when no --user was given, as podman shows it.
             user: p
                 .user
