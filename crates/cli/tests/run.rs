@@ -219,6 +219,20 @@ fn rm_leaves_no_container_mount_or_state() {
         "touch /x 2>/dev/null || echo ro; grep -c . /proc/self/mountinfo >/dev/null",
     ]);
     assert_eq!(r.stdout, "ro\n", "{}", r.stderr);
+    // A --tmpfs of the user's at /run takes the place of read-only's own.
+    let r = st.run(&[
+        "run",
+        "--rm",
+        "--read-only",
+        "--tmpfs",
+        "/run:size=2m",
+        "localhost/bb:1",
+        "grep",
+        " /run ",
+        "/proc/mounts",
+    ]);
+    assert_eq!(r.stdout.lines().count(), 1, "{}", r.stdout);
+    assert!(r.stdout.contains("size=2048k"), "{}", r.stdout);
     let run_root = st.dir.path().join("run");
     let leftovers: Vec<_> = std::fs::read_dir(run_root.join("containers"))
         .map(|d| d.flatten().collect())

@@ -820,17 +820,26 @@ pub fn generate(
     }
     if o.read_only {
         // podman's read_only_tmpfs: a read-only container still gets writable
-        // /run, /tmp and /var/tmp; otherwise they are the image's own directories.
-        mounts.extend([
-            mount("/run", "tmpfs", "tmpfs", &["nosuid", "nodev", "mode=755"]),
-            mount("/tmp", "tmpfs", "tmpfs", &["nosuid", "nodev", "mode=1777"]),
-            mount(
-                "/var/tmp",
-                "tmpfs",
-                "tmpfs",
-                &["nosuid", "nodev", "mode=1777"],
-            ),
-        ]);
+        // /run, /tmp and /var/tmp; otherwise they are the image's own
+        // directories. Where the user mounts something of their own, theirs.
+        let own = |d: &str| {
+            o.tmpfs.iter().any(|t| t.destination == d)
+                || o.volumes.iter().any(|v| v.destination == d)
+        };
+        mounts.extend(
+            [
+                mount("/run", "tmpfs", "tmpfs", &["nosuid", "nodev", "mode=755"]),
+                mount("/tmp", "tmpfs", "tmpfs", &["nosuid", "nodev", "mode=1777"]),
+                mount(
+                    "/var/tmp",
+                    "tmpfs",
+                    "tmpfs",
+                    &["nosuid", "nodev", "mode=1777"],
+                ),
+            ]
+            .into_iter()
+            .filter(|m| !own(&m.destination)),
+        );
     }
     let systemd = o.systemd.applies(&args);
     if systemd {
