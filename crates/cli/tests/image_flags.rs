@@ -645,6 +645,41 @@ fn a_corrupting_source_never_reaches_a_registry_destination() {
     }
 }
 
+/// A registry that redirects a blob to `file:///etc/shadow` is refused in
+/// words (the HTTP library panicked on it), and nothing is pulled.
+#[test]
+fn a_redirect_to_a_file_is_refused() {
+    let reg = Registry::start().expect("registry");
+    let tmp = tempfile::tempdir().unwrap();
+    let fx = fixtures::small(&tmp.path().join("s")).unwrap();
+    ok(&[
+        "image",
+        "copy",
+        "-q",
+        "--dest-tls-verify=false",
+        &oci(&fx),
+        &format!("docker://{}/src/img:1", reg.addr()),
+    ]);
+    let proxy = HostileProxy::start(reg.addr(), Fault::RedirectToFile).expect("proxy");
+    let dst = tmp.path().join("d");
+    let r = run(&[
+        "image",
+        "copy",
+        "-q",
+        "--src-tls-verify=false",
+        &format!("docker://{}/src/img:1", proxy.addr()),
+        &format!("oci:{}:1", dst.display()),
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("refused redirect to file:///etc/shadow: not an http or https address"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+}
+
 /// skopeo's `--command-timeout` reached in the middle of a copy from a slow
 /// registry: the copy stops through its own error path, so the layout it was
 /// writing keeps no partial blob and gets no manifest.

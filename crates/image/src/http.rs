@@ -37,9 +37,9 @@ pub fn get(url: &str) -> Result<Fetched> {
         .tls_config(Arc::new(config))
         .timeout_connect(Duration::from_secs(30))
         .timeout_read(Duration::from_secs(300))
-        .redirects(5)
+        .redirects(0)
         .build();
-    match agent.get(url).call() {
+    match crate::transport::registry_client::follow(&agent, agent.get(url)) {
         Ok(r) => Ok(Fetched::Body(Box::new(r.into_reader()))),
         Err(ureq::Error::Status(404, _)) => Ok(Fetched::NotFound),
         Err(ureq::Error::Status(code, r)) => Err(fail(format!("{code} {}", r.status_text()))),

@@ -32,6 +32,8 @@ pub enum Fault {
     Bearer,
     /// Send every blob body a KiB at a time, 20 ms apart (a slow registry).
     Trickle,
+    /// Answer every blob GET with a redirect to `file:///etc/shadow`.
+    RedirectToFile,
     /// No fault: pass everything through (the request log is the point).
     None,
 }
@@ -267,6 +269,11 @@ fn serve(client: TcpStream, st: &State, log: &Mutex<Vec<Seen>>) -> std::io::Resu
         && st.fire(1)
     {
         respond(client, UNAVAILABLE, &[], b"")?;
+        return Ok(Some(seen));
+    }
+    if fault == Fault::RedirectToFile && is_get && path.contains("/blobs/sha256:") {
+        let to = ["Location: file:///etc/shadow".to_string()];
+        respond(client, "307 Temporary Redirect", &to, b"")?;
         return Ok(Some(seen));
     }
     if let Fault::Unavailable(n) = fault

@@ -163,7 +163,10 @@ impl Client {
         let url = format!("{}/v2/", self.base);
         // Transport errors are not retried here: the caller may fall back to plain HTTP.
         let resp = self.with_retries(false, || {
-            self.agent.get(&url).set("User-Agent", USER_AGENT).call()
+            follow(
+                &self.agent,
+                self.agent.get(&url).set("User-Agent", USER_AGENT),
+            )
         });
         match resp {
             Ok(_) => Ok(Challenge::None),
@@ -233,7 +236,7 @@ impl Client {
             }
             let b = body.take().expect("body present");
             let retryable = b.replayable();
-            let (result, rest) = b.send(req);
+            let (result, rest) = b.send(&self.agent, req);
             body = rest;
             match result {
                 Ok(r) => return Ok(r),
@@ -392,7 +395,7 @@ impl Client {
             req = req.set("Authorization", &basic_header(c));
         }
         let resp = self
-            .with_retries(true, || req.clone().call())
+            .with_retries(true, || follow(&self.agent, req.clone()))
             .map_err(|e| match e {
                 ureq::Error::Status(401 | 403, _) => Error::Unauthorized {
                     registry: self.registry.clone(),
@@ -565,8 +568,7 @@ impl ResumingReader {
         if let Some(a) = &self.authorization {
             req = req.set("Authorization", a);
         }
-        let resp = req
-            .call()
+        let resp = follow(&self.agent, req)
             .map_err(|e| io::Error::other(format!("{}: resuming: {e}", self.url)))?;
         let full = resp.status() == 200;
         let mut reader = resp.into_reader();
@@ -636,9 +638,13 @@ impl<'a> Body<'a> {
         !matches!(self, Body::Stream(_))
     }
 
-    fn send(self, req: ureq::Request) -> (Result<ureq::Response, ureq::Error>, Option<Body<'a>>) {
+    fn send(
+        self,
+        agent: &ureq::Agent,
+        req: ureq::Request,
+    ) -> (Result<ureq::Response, ureq::Error>, Option<Body<'a>>) {
         match self {
-            Body::Empty => (req.call(), Some(Body::Empty)),
+            Body::Empty => (follow(agent, req), Some(Body::Empty)),
             Body::Bytes(b) => (req.send_bytes(b), Some(Body::Bytes(b))),
             Body::Stream(r) => (req.send(r), None),
         }
@@ -788,7 +794,8 @@ fn parse_params(s: &str) -> HashMap<String, String> {
     out
 }
 
-/// Builds the HTTP agent with TLS settings for the registry.
+/// Builds the HTTP agent with TLS settings for the registry. It follows no
+/// redirect itself: [`follow`] does, checking each.
 fn build_agent(tls: &TlsSettings, registry: &str) -> Result<ureq::Agent> {
     let config = crate::transport::tls::client_config(tls, registry)?;
     Ok(ureq::AgentBuilder::new()
@@ -796,8 +803,68 @@ fn build_agent(tls: &TlsSettings, registry: &str) -> Result<ureq::Agent> {
         .timeout_connect(Duration::from_secs(30))
         .timeout_read(Duration::from_secs(300))
         .max_idle_connections_per_host(16)
-        .redirects(5)
+        .redirects(0)
         .build())
+}
+
+/// Redirects a body-less request follows at most.
+const MAX_REDIRECTS: usize = 5;
+
+/// Sends a body-less request (GET, HEAD) on `agent`, following its
+/// redirects (at most [`MAX_REDIRECTS`]) as the HTTP library would, but each
+/// `Location` checked first: only an http(s) address with a host is taken (a
+/// hostile registry's `file:///etc/shadow` made the library panic), and the
+/// credentials are not sent on to it.
+pub(crate) fn follow(
+    agent: &ureq::Agent,
+    req: ureq::Request,
+) -> std::result::Result<ureq::Response, ureq::Error> {
+    let method = req.method().to_string();
+    // What goes on to the next address: every header but the credentials.
+    let headers: Vec<(String, String)> = req
+        .header_names()
+        .into_iter()
+        .filter(|n| !n.eq_ignore_ascii_case("authorization"))
+        .filter_map(|n| req.header(&n).map(|v| (n.clone(), v.to_string())))
+        .collect();
+    let mut req = req;
+    for hop in 0..=MAX_REDIRECTS {
+        let resp = req.call()?;
+        let location = match resp.status() {
+            301 | 302 | 303 | 307 | 308 => resp.header("Location").map(str::to_string),
+            _ => None,
+        };
+        let Some(location) = location else {
+            return Ok(resp);
+        };
+        if hop == MAX_REDIRECTS {
+            return Err(refused(&location, "too many redirects"));
+        }
+        let next = url::Url::parse(resp.get_url())
+            .and_then(|u| u.join(&location))
+            .map_err(|e| refused(&location, &e.to_string()))?;
+        if !matches!(next.scheme(), "http" | "https") || next.host_str().is_none() {
+            return Err(refused(&location, "not an http or https address"));
+        }
+        req = agent.request(&method, next.as_str());
+        for (k, v) in &headers {
+            req = req.set(k, v);
+        }
+    }
+    unreachable!("the loop returns")
+}
+
+/// A redirect [`follow`] does not take, as a registry's error answer.
+fn refused(location: &str, why: &str) -> ureq::Error {
+    let location: String = location.chars().take(200).collect();
+    let body = serde_json::json!({"errors": [{
+        "code": "REDIRECT",
+        "message": format!("refused redirect to {location}: {why}"),
+    }]});
+    match ureq::Response::new(400, "Bad Request", &body.to_string()) {
+        Ok(r) => ureq::Error::Status(400, r),
+        Err(e) => e,
+    }
 }
 
 /// Certificate directories for a registry: the user's `--cert-dir`, else
