@@ -389,5 +389,10 @@ pub struct MonitorArgs {
 pub fn monitor(store_args: &StoreArgs, a: MonitorArgs) -> Result<i32, Failure> {
     crate::exit::protect_self()?;
     let store = store_args.open()?;
-    Ok(berth_engine::monitor::main(&store, &a.id, a.attach))
+    Ok(berth_engine::monitor::main(
+        &store,
+        &store_args.command(),
+        &a.id,
+        a.attach,
+    ))
 }
