@@ -321,6 +321,17 @@ impl Images<'_> {
         crate::images::save(&self.engine.store, images, options, progress)
     }
 
+    /// Saves images to an archive kept in an unlinked temporary file, open at
+    /// its start: what a front end sends on (see [`crate::images::save_stream`]).
+    pub fn save_stream(
+        &self,
+        images: &[String],
+        options: &crate::images::SaveOptions,
+        progress: &dyn Progress,
+    ) -> Result<std::fs::File, ImageError> {
+        crate::images::save_stream(&self.engine.store, images, options, progress)
+    }
+
     /// Loads every image of an archive; returns the names (or IDs) loaded.
     pub fn load(
         &self,
@@ -328,6 +339,15 @@ impl Images<'_> {
         progress: &dyn Progress,
     ) -> Result<Vec<String>, ImageError> {
         crate::images::load(&self.engine.store, input, progress)
+    }
+
+    /// [`Self::load`] from a stream (stdin, a request's body).
+    pub fn load_from(
+        &self,
+        input: &mut dyn std::io::Read,
+        progress: &dyn Progress,
+    ) -> Result<Vec<String>, ImageError> {
+        crate::images::load_from(&self.engine.store, input, progress)
     }
 }
 
