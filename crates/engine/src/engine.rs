@@ -276,6 +276,18 @@ impl Images<'_> {
         crate::images::push(&self.engine.store, image, options, context, progress)
     }
 
+    /// Pushes a local image, or where no image has the name, the manifest
+    /// list of that name (see [`crate::images::push_any`]).
+    pub fn push_any(
+        &self,
+        name: &str,
+        options: &crate::images::PushOptions,
+        context: &berth_image::Context,
+        progress: &dyn Progress,
+    ) -> Result<crate::images::PushReport, ImageError> {
+        crate::images::push_any(&self.engine.store, name, options, context, progress)
+    }
+
     /// Mounts an image's root filesystem read-only; returns its ID and where.
     pub fn mount(&self, name: &str) -> Result<(String, std::path::PathBuf), ImageError> {
         Ok(self.engine.store.mount_image(name)?)

@@ -21,7 +21,7 @@ pub use import::{ImportOptions, import};
 pub use inspect::{ImageInspect, RootFs, inspect};
 pub use list::{ImageSummary, ListOptions, SCRATCH_REPO, SortKey, list};
 pub use prune::{PruneOptions, Pruned, prune};
-pub use push::{PushOptions, PushReport, push};
+pub use push::{PushOptions, PushReport, push, push_any};
 pub use remove::{Removal, RemoveOptions, remove};
 pub use search::{SearchOptions, SearchResult, search};
 pub use sign::{SignOptions, sign};
