@@ -1693,6 +1693,62 @@ fn a_push_through_the_service_of_a_manifest_lists_name_pushes_the_list() {
     assert!(e.contains("nosuch"), "{e}");
 }
 
+/// Docker's attach to a running container relays its output from then on;
+/// a paused one is refused before the answer (409, as Docker's), as the CLI's
+/// attach refuses it.
+#[test]
+fn an_attach_over_the_api_to_a_running_container_gets_its_output() {
+    let st = TestStore::with_busybox();
+    let svc = Service::start(&st, "0");
+    st.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "late",
+        "--network",
+        "none",
+        IMG,
+        "sh",
+        "-c",
+        "sleep 2; echo attached-out",
+    ]);
+    // Read until the service closes, or for 10 seconds at most (an attach
+    // to a paused container would wait for it).
+    let attach = |name: &str| {
+        let mut c = UnixStream::connect(&svc.socket).unwrap();
+        let request = format!(
+            "POST /containers/{name}/attach?stream=1&stdout=1&stderr=1 HTTP/1.1\r\nHost: d\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        );
+        c.write_all(request.as_bytes()).unwrap();
+        c.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
+        let mut out = Vec::new();
+        let _ = c.read_to_end(&mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    let answer = attach("late");
+    assert_eq!(status(&answer), 200, "{answer}");
+    assert!(answer.contains("attached-out"), "{answer}");
+    st.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "paused",
+        "--network",
+        "none",
+        IMG,
+        "sleep",
+        "600",
+    ]);
+    st.ok(&["pause", "paused"]);
+    let answer = attach("paused");
+    assert_eq!(status(&answer), 409, "{answer}");
+    let cli = st.run(&["attach", "paused"]);
+    assert_eq!(cli.code, 125, "{}", cli.stderr);
+    st.ok(&["unpause", "paused"]);
+    st.ok(&["rm", "-f", "-t", "0", "paused", "late"]);
+}
+
 /// CVE-2019-5736: containers the service starts have their monitors run from
 /// berth's read-only image, as the CLI's do (`container_isolation.rs`), started
 /// from it at once: its command line names the image, so the monitor did not

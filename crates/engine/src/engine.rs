@@ -496,6 +496,15 @@ impl Containers<'_> {
         crate::lifecycle::start_attached(self.store(), name, monitor)
     }
 
+    /// Attaches to a running container: it, and a connection to its attach
+    /// socket (see [`crate::attach::attach`]).
+    pub fn attach(
+        &self,
+        name: &str,
+    ) -> crate::error::Result<(crate::container::Info, std::os::unix::net::UnixStream)> {
+        crate::attach::attach(self.store(), name)
+    }
+
     /// Stops it: the stop signal, then SIGKILL after `timeout` seconds.
     pub fn stop(
         &self,
