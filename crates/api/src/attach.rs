@@ -18,6 +18,13 @@ use crate::{Conn, Service};
 
 pub fn attach(s: &Service, req: &Request, id: &str, conn: &mut Conn) -> Result {
     let info = s.engine.containers().inspect(id)?;
+    // A running (or paused: refused, as Docker's) container is attached to
+    // before the answer, so that what fails is told.
+    let socket = if info.state.running {
+        Some(s.engine.containers().attach(&info.id)?.1)
+    } else {
+        None
+    };
     let tty = info.config.tty;
     let (want_in, want_out, want_err) = (req.flag("stdin"), req.flag("stdout"), req.flag("stderr"));
     let upgrade = req.header("upgrade").is_some();
@@ -28,7 +35,7 @@ pub fn attach(s: &Service, req: &Request, id: &str, conn: &mut Conn) -> Result {
     };
     // Waiting for the start begins before the client hears the answer, so a
     // start it sends next cannot come first.
-    let rx = (!info.state.running).then(|| {
+    let rx = socket.is_none().then(|| {
         let (tx, rx) = mpsc::channel();
         let token = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if let Ok(mut pending) = s.attaching.lock() {
@@ -42,7 +49,7 @@ pub fn attach(s: &Service, req: &Request, id: &str, conn: &mut Conn) -> Result {
     conn.writer.write_all(head.as_bytes()).map_err(io)?;
     conn.writer.flush().map_err(io)?;
     let socket = match rx {
-        None => attach::connect(&attach::socket_path(s.engine.store(), &info.id)).ok(),
+        None => socket,
         Some((token, rx)) => wait_for_start(s, &info.id, token, rx),
     };
     let Some(socket) = socket else {
@@ -95,9 +102,10 @@ fn wait_for_start(
         match rx.recv_timeout(Duration::from_millis(500)) {
             Ok(conn) => break Some(conn),
             Err(mpsc::RecvTimeoutError::Disconnected) => break None,
-            Err(mpsc::RecvTimeoutError::Timeout) => match s.engine.containers().inspect(id) {
-                Ok(i) if !i.state.running => continue,
-                Ok(_) => break attach::connect(&attach::socket_path(s.engine.store(), id)).ok(),
+            Err(mpsc::RecvTimeoutError::Timeout) => match s.engine.containers().attach(id) {
+                Ok((_, conn)) => break Some(conn),
+                // Not running yet.
+                Err(berth_engine::Error::StateImproper(_)) => continue,
                 Err(_) => break None,
             },
         }

@@ -165,10 +165,9 @@ pub fn start(s: &Service, id: &str) -> Result {
                 .start_attached(&info.id, &*s.monitor)?;
             // A client gone meanwhile drops the connection: the output is logged all the same.
             let _ = first.send(conn);
-            // Others attach to its socket as it runs.
-            let path = berth_engine::attach::socket_path(s.engine.store(), &info.id);
+            // Others attach to it as it runs.
             for (_, client) in others {
-                if let Ok(c) = berth_engine::attach::connect(&path) {
+                if let Ok((_, c)) = s.engine.containers().attach(&info.id) {
                     let _ = client.send(c);
                 }
             }

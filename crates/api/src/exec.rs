@@ -157,31 +157,28 @@ struct StartBody {
 /// The `berth exec` that runs the session's process.
 fn helper(s: &Service, session: &Session) -> Command {
     let c = &session.config;
-    let argv = s.command.argv();
+    let request = berth_engine::exec::ExecRequest {
+        args: c.cmd.clone(),
+        // A bare NAME would take the service's own value (exec -e NAME reads
+        // the caller's environment): only NAME=VALUE goes, as Docker's daemon
+        // keeps no value for a bare name.
+        env: c
+            .env
+            .iter()
+            .flatten()
+            .filter(|e| e.contains('='))
+            .cloned()
+            .collect(),
+        workdir: Some(c.working_dir.clone()).filter(|w| !w.is_empty()),
+        user: Some(c.user.clone()).filter(|u| !u.is_empty()),
+        tty: c.tty,
+        interactive: c.attach_stdin,
+        privileged: c.privileged,
+        detach: false,
+    };
+    let argv = s.command.exec_with(&session.container, &request);
     let mut cmd = Command::new(&argv[0]);
-    cmd.args(&argv[1..]).arg("exec");
-    if c.attach_stdin {
-        cmd.arg("-i");
-    }
-    if c.tty {
-        cmd.arg("-t");
-    }
-    if c.privileged {
-        cmd.arg("--privileged");
-    }
-    // A bare NAME would take the service's own value (exec -e NAME reads the
-    // caller's environment): only NAME=VALUE goes, as Docker's daemon keeps
-    // no value for a bare name.
-    for e in c.env.iter().flatten().filter(|e| e.contains('=')) {
-        cmd.arg("-e").arg(e);
-    }
-    if !c.working_dir.is_empty() {
-        cmd.arg("-w").arg(&c.working_dir);
-    }
-    if !c.user.is_empty() {
-        cmd.arg("-u").arg(&c.user);
-    }
-    cmd.arg(&session.container).args(&c.cmd);
+    cmd.args(&argv[1..]);
     cmd
 }
 

@@ -272,17 +272,20 @@ fn auth_config(req: &Request) -> std::result::Result<Option<Value>, ApiError> {
 }
 
 /// `POST /images/NAME/push?tag=T`: pushed to its own name, the progress as
-/// Docker's JSON lines, the digest last.
+/// Docker's JSON lines, the digest last. A manifest list's name pushes the
+/// list, as `podman push` does.
 pub fn push(s: &Service, req: &Request, name: &str, w: &mut dyn Write) -> Result {
     let image = match req.param("tag").filter(|t| !t.is_empty()) {
         Some(t) => format!("{name}:{t}"),
         None => name.to_string(),
     };
-    s.engine.images().inspect(&image)?;
+    if !berth_engine::manifests::exists(s.engine.store(), &image) {
+        s.engine.images().inspect(&image)?;
+    }
     let context = registry_context(req)?;
     let mut out = Chunked::start(w, 200, "application/json").map_err(|e| ApiError::new(500, e))?;
     let _ = out.json_line(&json!({"status": format!("The push refers to repository [{name}]")}));
-    let last = match s.engine.images().push(
+    let last = match s.engine.images().push_any(
         &image,
         &Default::default(),
         &context,

@@ -378,15 +378,20 @@ pub fn pull(s: &Service, req: &Request, w: &mut dyn std::io::Write) -> Result {
 
 /// `POST /libpod/images/NAME/push?destination=D&tlsVerify=…`: libpod's
 /// stream (`{"stream": …}` lines, an `{"error": …}` line on failure), which
-/// podman's remote client reads; Docker's push answers in another shape.
+/// podman's remote client reads; Docker's push answers in another shape. A
+/// manifest list's name pushes the list (with `all`, its images too), as
+/// `podman push` does.
 pub fn push(s: &Service, req: &Request, name: &str, w: &mut dyn std::io::Write) -> Result {
-    s.engine.images().inspect(name)?;
+    if !berth_engine::manifests::exists(s.engine.store(), name) {
+        s.engine.images().inspect(name)?;
+    }
     let context = crate::images::registry_context(req)?;
     let options = berth_engine::images::PushOptions {
         destination: req
             .param("destination")
             .filter(|d| !d.is_empty())
             .map(Into::into),
+        all: req.flag("all"),
         ..Default::default()
     };
     let mut out = crate::http::Chunked::start(w, 200, "application/json")
@@ -395,7 +400,7 @@ pub fn push(s: &Service, req: &Request, name: &str, w: &mut dyn std::io::Write) 
     let pushed = s
         .engine
         .images()
-        .push(name, &options, &context, &berth_image::copy::Silent);
+        .push_any(name, &options, &context, &berth_image::copy::Silent);
     let last = match pushed {
         Ok(_) => json!({"stream": "Writing manifest to image destination\n"}),
         Err(e) => json!({"error": e.to_string()}),

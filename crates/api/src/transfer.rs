@@ -4,6 +4,7 @@
 
 use std::io::Write;
 
+use berth_engine::images::ImageError;
 use serde_json::{Value, json};
 
 use crate::http::{BodyReader, Chunked, Request};
@@ -15,7 +16,7 @@ fn internal(e: impl std::fmt::Display) -> ApiError {
 }
 
 /// `GET /images/get?names=A&names=B` and `GET /images/NAME/get`: a docker
-/// archive, written to a private temporary file and sent from it.
+/// archive, made whole (a private temporary file) before it is sent.
 pub fn save(s: &Service, req: &Request, name: Option<&str>, w: &mut dyn Write) -> Result {
     let names: Vec<String> = match name {
         Some(n) => vec![n.to_string()],
@@ -34,17 +35,14 @@ pub fn save(s: &Service, req: &Request, name: Option<&str>, w: &mut dyn Write) -
     for n in &names {
         s.engine.images().inspect(n)?;
     }
-    let dir = tempfile::tempdir().map_err(internal)?;
-    let path = dir.path().join("images.tar");
     let o = berth_engine::images::SaveOptions {
-        output: path.clone(),
         multi_image: names.len() > 1,
         ..Default::default()
     };
-    s.engine
+    let mut file = s
+        .engine
         .images()
-        .save(&names, &o, &berth_image::copy::Silent)?;
-    let mut file = std::fs::File::open(&path).map_err(internal)?;
+        .save_stream(&names, &o, &berth_image::copy::Silent)?;
     let mut out = Chunked::start(w, 200, "application/x-tar").map_err(internal)?;
     let sent = std::io::copy(&mut file, &mut out).is_ok() && out.finish().is_ok();
     Ok(Reply::Written(if sent {
@@ -54,17 +52,19 @@ pub fn save(s: &Service, req: &Request, name: Option<&str>, w: &mut dyn Write) -
     }))
 }
 
-/// `POST /images/load`: the body (an archive) to a private temporary file,
-/// then loaded.
+/// `POST /images/load`: the body, an archive, loaded.
 pub fn load(s: &Service, req: &Request, conn: &mut Conn) -> Result {
-    let dir = tempfile::tempdir().map_err(internal)?;
-    let path = dir.path().join("load.tar");
     let mut body = BodyReader::new(&mut conn.reader, req).map_err(ApiError::bad_request)?;
-    let mut file = std::fs::File::create(&path).map_err(internal)?;
-    std::io::copy(&mut body, &mut file)
-        .map_err(|e| ApiError::bad_request(format!("the archive: {e}")))?;
-    drop(file);
-    let loaded = s.engine.images().load(&path, &berth_image::copy::Silent)?;
+    let loaded = match s
+        .engine
+        .images()
+        .load_from(&mut body, &berth_image::copy::Silent)
+    {
+        Err(ImageError::ArchiveInput(e)) => {
+            return Err(ApiError::bad_request(format!("the archive: {e}")));
+        }
+        r => r?,
+    };
     let lines: Vec<Value> = loaded
         .iter()
         .map(|n| json!({"stream": format!("Loaded image: {n}\n")}))

@@ -1633,6 +1633,122 @@ fn podman_remote_makes_and_pushes_manifest_lists_through_the_service() {
     st.ok(&["image", "exists", IMG]);
 }
 
+/// A manifest list's name given to `podman --remote push` pushes the list (and
+/// to Docker's push, to its own name), as `podman push LIST` does; libpod's
+/// `all` pushes its images too.
+#[test]
+fn a_push_through_the_service_of_a_manifest_lists_name_pushes_the_list() {
+    let st = TestStore::with_busybox();
+    let reg = support::registry::Registry::start().expect("registry");
+    let svc = Service::for_registry(&st, &reg);
+    let repo = format!("{}/lists/remote", reg.addr());
+    let pushed_list = |dest: &str| {
+        let raw = st
+            .ok(&[
+                "image",
+                "inspect",
+                "--raw",
+                "--tls-verify=false",
+                &format!("docker://{dest}"),
+            ])
+            .stdout;
+        let v: serde_json::Value = serde_json::from_str(&raw).unwrap();
+        assert_eq!(v["manifests"].as_array().map(Vec::len), Some(1), "{raw}");
+    };
+    // Lists of an image the registry's repository has already: neither
+    // client asks for the images to go too.
+    let src = format!("docker://{repo}:src");
+    st.ok(&["push", "--tls-verify=false", IMG, &src]);
+    for list in ["localhost/rlist:1", &format!("{repo}:2")] {
+        st.ok(&["manifest", "create", list]);
+        st.ok(&["manifest", "add", "--tls-verify=false", list, &src]);
+    }
+    let (code, o, e) = svc.podman(&[
+        "push",
+        "--tls-verify=false",
+        "localhost/rlist:1",
+        &format!("docker://{repo}:1"),
+    ]);
+    assert_eq!(code, 0, "podman --remote push LIST: {o}{e}");
+    pushed_list(&format!("{repo}:1"));
+    let (code, o, e) = docker(&svc, &["push", &format!("{repo}:2")], "");
+    assert_eq!(code, 0, "docker push LIST: {o}{e}");
+    pushed_list(&format!("{repo}:2"));
+    // A list of a local image, its image pushed along (`all`).
+    st.ok(&["manifest", "create", "localhost/local:1"]);
+    st.ok(&["manifest", "add", "localhost/local:1", IMG]);
+    let answer = svc.raw(
+        format!(
+            "POST /v4.3.1/libpod/images/localhost%2Flocal%3A1/push?destination={}%2Fother%3A1&all=true&tlsVerify=false HTTP/1.1\r\nHost: d\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            reg.addr()
+        )
+        .as_bytes(),
+    );
+    assert_eq!(status(&answer), 200, "{answer}");
+    assert!(!answer.contains("\"error\""), "{answer}");
+    pushed_list(&format!("{}/other:1", reg.addr()));
+    // Neither an image nor a list: not found, as before.
+    let (code, _, e) = svc.podman(&["push", "--tls-verify=false", "localhost/nosuch:1"]);
+    assert_ne!(code, 0);
+    assert!(e.contains("nosuch"), "{e}");
+}
+
+/// Docker's attach to a running container relays its output from then on;
+/// a paused one is refused before the answer (409, as Docker's), as the CLI's
+/// attach refuses it.
+#[test]
+fn an_attach_over_the_api_to_a_running_container_gets_its_output() {
+    let st = TestStore::with_busybox();
+    let svc = Service::start(&st, "0");
+    st.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "late",
+        "--network",
+        "none",
+        IMG,
+        "sh",
+        "-c",
+        "sleep 2; echo attached-out",
+    ]);
+    // Read until the service closes, or for 10 seconds at most (an attach
+    // to a paused container would wait for it).
+    let attach = |name: &str| {
+        let mut c = UnixStream::connect(&svc.socket).unwrap();
+        let request = format!(
+            "POST /containers/{name}/attach?stream=1&stdout=1&stderr=1 HTTP/1.1\r\nHost: d\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        );
+        c.write_all(request.as_bytes()).unwrap();
+        c.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
+        let mut out = Vec::new();
+        let _ = c.read_to_end(&mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    };
+    let answer = attach("late");
+    assert_eq!(status(&answer), 200, "{answer}");
+    assert!(answer.contains("attached-out"), "{answer}");
+    st.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "paused",
+        "--network",
+        "none",
+        IMG,
+        "sleep",
+        "600",
+    ]);
+    st.ok(&["pause", "paused"]);
+    let answer = attach("paused");
+    assert_eq!(status(&answer), 409, "{answer}");
+    let cli = st.run(&["attach", "paused"]);
+    assert_eq!(cli.code, 125, "{}", cli.stderr);
+    st.ok(&["unpause", "paused"]);
+    st.ok(&["rm", "-f", "-t", "0", "paused", "late"]);
+}
+
 /// CVE-2019-5736: containers the service starts have their monitors run from
 /// berth's read-only image, as the CLI's do (`container_isolation.rs`), started
 /// from it at once: its command line names the image, so the monitor did not

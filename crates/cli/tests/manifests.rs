@@ -162,3 +162,33 @@ fn manifest_push_rm_and_which_error_first() {
     assert_eq!(pushed.stdout.trim(), digest);
     assert_eq!(st.run(&["manifest", "exists", "l"]).code, 1);
 }
+
+/// `push` of a list's name (buildah's push takes them): the list, with
+/// `--all` its images, with `--rm` the list goes once pushed.
+#[test]
+fn push_of_a_lists_name_pushes_the_list() {
+    let reg = support::registry::Registry::start().expect("registry");
+    let st = TestStore::with_busybox();
+    st.ok(&["manifest", "create", "plist"]);
+    st.ok(&["manifest", "add", "plist", "localhost/bb:1"]);
+    let dest = format!("docker://{}/lists/plist:1", reg.addr());
+    st.ok(&[
+        "push",
+        "-q",
+        "--tls-verify=false",
+        "--all",
+        "--rm",
+        "plist",
+        &dest,
+    ]);
+    let raw = st
+        .ok(&["image", "inspect", "--raw", "--tls-verify=false", &dest])
+        .stdout;
+    let pushed = common::json(&raw);
+    assert_eq!(pushed["manifests"].as_array().unwrap().len(), 1, "{raw}");
+    assert_eq!(st.run(&["manifest", "exists", "plist"]).code, 1);
+    // Neither an image nor a list.
+    let r = st.run(&["push", "--tls-verify=false", "nosuch", &dest]);
+    assert_eq!(r.code, 125);
+    assert!(r.stderr.contains("nosuch"), "{}", r.stderr);
+}

@@ -424,6 +424,10 @@ fn save_and_load_through_pipes_as_podman() {
     );
     let archive = st.path().join("piped.tar");
     std::fs::write(&archive, &out.stdout).unwrap();
+    // A directory is no stream.
+    let r = st.run(&["save", "--format", "oci-dir", "localhost/bb:1"]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    assert!(r.stderr.contains("needs an output path"), "{}", r.stderr);
     let id = st.inspect("localhost/bb:1", ".Id");
     st.ok(&["rmi", "localhost/bb:1"]);
     let mut load = st.cmd();

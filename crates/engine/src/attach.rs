@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use berth_storage::Store;
 
-use crate::container::now_ns;
+use crate::container::{Info, now_ns};
 use crate::logs::{self, Stream};
 use crate::sys;
 
@@ -266,6 +266,16 @@ pub struct AttachStreams<'a> {
 /// Connects to a container's attach socket.
 pub fn connect(path: &Path) -> std::io::Result<UnixStream> {
     UnixStream::connect(path)
+}
+
+/// `attach NAME`: the container, which must be running, and a connection to
+/// its monitor's attach socket (its output from now on, its input, for
+/// [`relay`]).
+pub fn attach(store: &Store, name: &str) -> Result<(Info, UnixStream), crate::Error> {
+    let info = crate::targets::attachable(store, name)?;
+    let conn = connect(&socket_path(store, &info.id))
+        .map_err(|e| crate::Error::Other(format!("attach to {}: {e}", info.id)))?;
+    Ok((info, conn))
 }
 
 /// `--sig-proxy`: from now on the signals this process gets go to the

@@ -276,6 +276,18 @@ impl Images<'_> {
         crate::images::push(&self.engine.store, image, options, context, progress)
     }
 
+    /// Pushes a local image, or where no image has the name, the manifest
+    /// list of that name (see [`crate::images::push_any`]).
+    pub fn push_any(
+        &self,
+        name: &str,
+        options: &crate::images::PushOptions,
+        context: &berth_image::Context,
+        progress: &dyn Progress,
+    ) -> Result<crate::images::PushReport, ImageError> {
+        crate::images::push_any(&self.engine.store, name, options, context, progress)
+    }
+
     /// Mounts an image's root filesystem read-only; returns its ID and where.
     pub fn mount(&self, name: &str) -> Result<(String, std::path::PathBuf), ImageError> {
         Ok(self.engine.store.mount_image(name)?)
@@ -321,6 +333,17 @@ impl Images<'_> {
         crate::images::save(&self.engine.store, images, options, progress)
     }
 
+    /// Saves images to an archive kept in an unlinked temporary file, open at
+    /// its start: what a front end sends on (see [`crate::images::save_stream`]).
+    pub fn save_stream(
+        &self,
+        images: &[String],
+        options: &crate::images::SaveOptions,
+        progress: &dyn Progress,
+    ) -> Result<std::fs::File, ImageError> {
+        crate::images::save_stream(&self.engine.store, images, options, progress)
+    }
+
     /// Loads every image of an archive; returns the names (or IDs) loaded.
     pub fn load(
         &self,
@@ -328,6 +351,15 @@ impl Images<'_> {
         progress: &dyn Progress,
     ) -> Result<Vec<String>, ImageError> {
         crate::images::load(&self.engine.store, input, progress)
+    }
+
+    /// [`Self::load`] from a stream (stdin, a request's body).
+    pub fn load_from(
+        &self,
+        input: &mut dyn std::io::Read,
+        progress: &dyn Progress,
+    ) -> Result<Vec<String>, ImageError> {
+        crate::images::load_from(&self.engine.store, input, progress)
     }
 }
 
@@ -462,6 +494,15 @@ impl Containers<'_> {
         monitor: MonitorArgv,
     ) -> crate::error::Result<(crate::container::Info, std::os::unix::net::UnixStream)> {
         crate::lifecycle::start_attached(self.store(), name, monitor)
+    }
+
+    /// Attaches to a running container: it, and a connection to its attach
+    /// socket (see [`crate::attach::attach`]).
+    pub fn attach(
+        &self,
+        name: &str,
+    ) -> crate::error::Result<(crate::container::Info, std::os::unix::net::UnixStream)> {
+        crate::attach::attach(self.store(), name)
     }
 
     /// Stops it: the stop signal, then SIGKILL after `timeout` seconds.

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::container::{self, now_ns, rfc3339};
 use crate::duration::parse_go_duration;
+use crate::monitor::MonitorCommand;
 
 /// The check as configured (`--health-*` or the image's HEALTHCHECK).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -218,13 +219,9 @@ pub fn reset(store: &Store, id: &str) {
 }
 
 /// `healthcheck run NAME`: the container's check run once now, as its timer
-/// would run it, with `exec_argv(ID)` (`berth … exec ID`); whether it passed.
+/// would run it, by `command`'s [`MonitorCommand::exec`]; whether it passed.
 /// A container with no check, or one not running, has none to run.
-pub fn run_now(
-    store: &Store,
-    name: &str,
-    exec_argv: impl FnOnce(&str) -> Vec<OsString>,
-) -> Result<bool, crate::Error> {
+pub fn run_now(store: &Store, command: &MonitorCommand, name: &str) -> Result<bool, crate::Error> {
     let i = container::find(store, name)?;
     let Some(h) = &i.config.health else {
         let why = format!("container {} has no defined healthcheck", i.id);
@@ -234,7 +231,7 @@ pub fn run_now(
         let why = format!("container {} is not running", i.id);
         return Err(crate::Error::StateImproper(why));
     }
-    Ok(check(store, &i.id, h, &exec_argv(&i.id), false))
+    Ok(check(store, &i.id, h, &command.exec(&i.id), false))
 }
 
 /// Runs the check once with `exec_argv` (`berth … exec ID`) and records the
@@ -393,7 +390,8 @@ mod tests {
     fn a_missing_container_has_no_check_to_run() {
         let dir = tempfile::tempdir().unwrap();
         let store = crate::test_store(dir.path());
-        let e = run_now(&store, "nope", |_| unreachable!("nothing to exec")).unwrap_err();
+        let command = MonitorCommand::current(Default::default(), None);
+        let e = run_now(&store, &command, "nope").unwrap_err();
         assert!(
             matches!(e, crate::Error::NoSuchContainer(ref n) if n == "nope"),
             "{e}"

@@ -68,6 +68,21 @@ impl MonitorCommand {
         v
     }
 
+    /// `exec ID` run by this binary ([`Self::protected_argv`]: the process
+    /// joins the container): what a healthcheck runs, its command appended.
+    pub fn exec(&self, id: &str) -> Vec<OsString> {
+        self.exec_with(id, &crate::exec::ExecRequest::default())
+    }
+
+    /// [`Self::exec`] with the request's flags (`-d -i -t --privileged`, `-e`,
+    /// `-w`, `-u`) and command. An `env` entry without `=` takes its value
+    /// from the environment the process is started with.
+    pub fn exec_with(&self, id: &str, r: &crate::exec::ExecRequest) -> Vec<OsString> {
+        let mut v = self.protected_argv();
+        v.extend(exec_args(id, r));
+        v
+    }
+
     fn with_exe(&self, exe: PathBuf) -> Vec<OsString> {
         let mut v = vec![exe.into_os_string()];
         v.extend(self.store.to_args());
@@ -76,6 +91,33 @@ impl MonitorCommand {
         }
         v
     }
+}
+
+/// `exec [flags] ID ARGS…` for [`MonitorCommand::exec_with`].
+fn exec_args(id: &str, r: &crate::exec::ExecRequest) -> Vec<OsString> {
+    let mut v: Vec<OsString> = vec!["exec".into()];
+    for (set, flag) in [
+        (r.detach, "-d"),
+        (r.interactive, "-i"),
+        (r.tty, "-t"),
+        (r.privileged, "--privileged"),
+    ] {
+        if set {
+            v.push(flag.into());
+        }
+    }
+    for e in &r.env {
+        v.extend(["-e".into(), e.into()]);
+    }
+    if let Some(w) = &r.workdir {
+        v.extend(["-w".into(), w.into()]);
+    }
+    if let Some(u) = &r.user {
+        v.extend(["-u".into(), u.into()]);
+    }
+    v.push(id.into());
+    v.extend(r.args.iter().map(OsString::from));
+    v
 }
 
 /// Starts the monitor with `argv` (the `berth` binary and its arguments up to and
@@ -147,8 +189,9 @@ pub fn spawn_attached(
     })
 }
 
-/// The monitor's body. Returns its exit code.
-pub fn main(store: &Store, id: &str, wait_attach: bool) -> i32 {
+/// The monitor's body, `command` being how it was started (its healthchecks
+/// run [`MonitorCommand::exec`]). Returns its exit code.
+pub fn main(store: &Store, command: &MonitorCommand, id: &str, wait_attach: bool) -> i32 {
     // Our stdout is the pipe to the `berth` that started us: keep it aside and give
     // the container fresh stdio.
     let Ok(report) = sys::dup(1).map(File::from) else {
@@ -172,7 +215,8 @@ pub fn main(store: &Store, id: &str, wait_attach: bool) -> i32 {
             first = l.accept().ok().map(|(c, _)| c);
         }
     }
-    let code = run_and_watch(store, id, &mut report, listener.as_ref(), first);
+    let exec_argv = command.exec(id);
+    let code = run_and_watch(store, id, &exec_argv, &mut report, listener.as_ref(), first);
     let _ = std::fs::remove_file(&attach_path);
     code
 }
@@ -180,6 +224,7 @@ pub fn main(store: &Store, id: &str, wait_attach: bool) -> i32 {
 fn run_and_watch(
     store: &Store,
     id: &str,
+    exec_argv: &[OsString],
     report: &mut Option<File>,
     listener: Option<&std::os::unix::net::UnixListener>,
     mut first: Option<std::os::unix::net::UnixStream>,
@@ -208,7 +253,7 @@ fn run_and_watch(
     let (mut pid, mut streams) = (pid, streams);
     let mut restarts = 0;
     loop {
-        let code = watch(store, id, pid, streams, listener, first.take());
+        let code = watch(store, id, exec_argv, pid, streams, listener, first.take());
         let Ok(info) = container::find(store, id) else {
             return 0;
         };
@@ -381,6 +426,7 @@ fn start_with_terminal(
 fn watch(
     store: &Store,
     id: &str,
+    exec_argv: &[OsString],
     pid: Pid,
     streams: Streams,
     listener: Option<&std::os::unix::net::UnixListener>,
@@ -403,7 +449,7 @@ fn watch(
         });
         let deadline = crate::deadline::watch(s, pid, timeout);
         if let Some(h) = &health {
-            run_healthchecks(store, id, pid, h);
+            run_healthchecks(store, id, exec_argv, pid, h);
         }
         crate::deadline::code(deadline, 0) == crate::deadline::TIMED_OUT
     });
@@ -420,38 +466,29 @@ fn watch(
 }
 
 /// Runs the healthcheck every interval until the container's init exits.
-fn run_healthchecks(store: &Store, id: &str, pid: Pid, h: &crate::health::HealthConfig) {
+fn run_healthchecks(
+    store: &Store,
+    id: &str,
+    exec_argv: &[OsString],
+    pid: Pid,
+    h: &crate::health::HealthConfig,
+) {
     use std::os::fd::AsRawFd;
     let Some(pidfd) = ProcessId::of(pid).and_then(|p| p.open()) else {
         return;
     };
     crate::health::reset(store, id);
-    let exec_argv = exec_argv(id);
     let started = std::time::Instant::now();
     let interval = h.interval.max(std::time::Duration::from_millis(100));
     loop {
         match sys::poll_readable(&[pidfd.as_raw_fd()], Some(interval)) {
             Ok(r) if !r[0] => {
                 let in_start = started.elapsed() < h.start_period;
-                crate::health::check(store, id, h, &exec_argv, in_start);
+                crate::health::check(store, id, h, exec_argv, in_start);
             }
             _ => return,
         }
     }
-}
-
-/// `berth [store flags] exec ID`: this monitor's own command line with
-/// `__monitor ID` replaced.
-fn exec_argv(id: &str) -> Vec<std::ffi::OsString> {
-    let mut v: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    if let Some(i) = v.iter().position(|a| a == "__monitor") {
-        v.truncate(i);
-    }
-    if let Ok(exe) = std::env::current_exe() {
-        v[0] = exe.into();
-    }
-    v.extend(["exec".into(), id.into()]);
-    v
 }
 
 /// After the exit: the runtime's state goes, the rootfs is unmounted, the exit is
@@ -519,5 +556,29 @@ pub(crate) fn finish_failed(store: &Store, id: &str) {
     let _ = store.unmount(id, false);
     if let Some(info) = &info {
         crate::image_mounts::release(store, info);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exec_passes_the_request_as_flags() {
+        assert_eq!(exec_args("ID", &Default::default()), ["exec", "ID"]);
+        let r = crate::exec::ExecRequest {
+            args: vec!["sh".into(), "-c".into(), "true".into()],
+            env: vec!["A=1".into()],
+            workdir: Some("/w".into()),
+            user: Some("1:2".into()),
+            tty: true,
+            interactive: true,
+            ..Default::default()
+        };
+        let full = exec_args("ID", &r);
+        let want = [
+            "exec", "-i", "-t", "-e", "A=1", "-w", "/w", "-u", "1:2", "ID", "sh", "-c", "true",
+        ];
+        assert_eq!(full, want);
     }
 }

@@ -1,6 +1,7 @@
 //! `save` and `load`: images to and from docker archives, OCI archives and
 //! directories, as podman writes and reads them.
 
+use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -87,6 +88,31 @@ pub fn save(
         }
     }
     Ok(())
+}
+
+/// [`save`] into a private temporary file, returned open at its start for a
+/// front end to send on (stdout, a connection) once the archive is whole; the
+/// file is already gone from the file system. `o.output` is not used, and a
+/// format that makes a directory is refused.
+pub fn save_stream(
+    store: &Arc<Store>,
+    images: &[String],
+    o: &SaveOptions,
+    progress: &dyn Progress,
+) -> Result<File, ImageError> {
+    if matches!(o.format, SaveFormat::OciDir | SaveFormat::DockerDir) {
+        return Err(ImageError::InvalidArgument(format!(
+            "save: --format {} makes a directory: it needs an output path",
+            o.format.name()
+        )));
+    }
+    let dir = tempfile::tempdir().map_err(archive_err)?;
+    let o = SaveOptions {
+        output: dir.path().join("archive.tar"),
+        ..o.clone()
+    };
+    save(store, images, &o, progress)?;
+    File::open(&o.output).map_err(archive_err)
 }
 
 fn save_images(
@@ -213,6 +239,21 @@ pub fn load(
     }
     crate::events::image(store, "loadfromarchive", "", &input.display().to_string());
     Ok(loaded)
+}
+
+/// [`load`] from a stream (stdin, a request's body), kept first in a private
+/// temporary file: an archive is read more than once.
+pub fn load_from(
+    store: &Arc<Store>,
+    input: &mut dyn Read,
+    progress: &dyn Progress,
+) -> Result<Vec<String>, ImageError> {
+    let dir = tempfile::tempdir().map_err(archive_err)?;
+    let path = dir.path().join("archive.tar");
+    let mut file = File::create(&path).map_err(archive_err)?;
+    std::io::copy(input, &mut file).map_err(ImageError::ArchiveInput)?;
+    drop(file);
+    load(store, &path, progress)
 }
 
 /// The names a docker archive holding one image gives it (docker's short

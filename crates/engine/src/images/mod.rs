@@ -15,13 +15,13 @@ mod sign;
 
 use berth_storage::{Image, Store};
 
-pub use archive::{SaveFormat, SaveOptions, load, save};
+pub use archive::{SaveFormat, SaveOptions, load, load_from, save, save_stream};
 pub use change::apply_change;
 pub use import::{ImportOptions, import};
 pub use inspect::{ImageInspect, RootFs, inspect};
 pub use list::{ImageSummary, ListOptions, SCRATCH_REPO, SortKey, list};
 pub use prune::{PruneOptions, Pruned, prune};
-pub use push::{PushOptions, PushReport, push};
+pub use push::{PushOptions, PushReport, push, push_any};
 pub use remove::{Removal, RemoveOptions, remove};
 pub use search::{SearchOptions, SearchResult, search};
 pub use sign::{SignOptions, sign};
@@ -61,6 +61,9 @@ pub enum ImageError {
     /// An archive `save` could not write or `load` could not read.
     #[error("{0}")]
     Archive(String),
+    /// The archive `load_from` was given could not be read (or kept).
+    #[error("{0}")]
+    ArchiveInput(std::io::Error),
     /// The copy to a push's destination failed.
     #[error("{0}")]
     Push(String),

@@ -27,6 +27,38 @@ pub struct PushOptions {
     pub copy: CopyOptions,
     /// A file the pushed manifest's digest is written to (`--digestfile`).
     pub digest_file: Option<PathBuf>,
+    /// A manifest list [`push_any`] pushes: its images too (`--all`).
+    pub all: bool,
+    /// A manifest list [`push_any`] pushes: removed once pushed (`--rm`).
+    pub rm: bool,
+}
+
+/// Pushes `name`: the local image of that name, or where no image has it,
+/// the manifest list of that name (buildah's push takes them) as `manifest
+/// push` does, in `copy.format`, its signatures removed with
+/// `copy.remove_signatures`.
+pub fn push_any(
+    store: &Arc<Store>,
+    name: &str,
+    options: &PushOptions,
+    context: &Context,
+    progress: &dyn Progress,
+) -> Result<PushReport, ImageError> {
+    if store.image(name).is_err()
+        && let Ok(list) = crate::manifests::find(store, name)
+    {
+        let o = crate::manifests::PushOptions {
+            destination: options.destination.clone(),
+            all: options.all,
+            digest_file: options.digest_file.clone(),
+            rm: options.rm,
+            format: options.copy.format,
+            remove_signatures: options.copy.remove_signatures,
+        };
+        let manifest_digest = crate::manifests::push_list(store, &list, &o, context, progress)?;
+        return Ok(PushReport { manifest_digest });
+    }
+    push(store, name, options, context, progress)
 }
 
 /// Pushes the local image `image` to `options.destination`; without one, to

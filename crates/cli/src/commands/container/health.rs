@@ -20,12 +20,7 @@ pub(crate) enum HealthcheckCommand {
 pub fn healthcheck(store_args: &StoreArgs, a: HealthcheckArgs) -> CmdResult {
     let HealthcheckCommand::Run(n) = a.command;
     let store = store_args.open()?;
-    let exec_argv = |id: &str| {
-        let mut argv = store_args.command().protected_argv();
-        argv.extend(["exec".into(), id.into()]);
-        argv
-    };
-    let healthy = berth_engine::health::run_now(&store, &n.name, exec_argv);
+    let healthy = berth_engine::health::run_now(&store, &store_args.command(), &n.name);
     // Healthy says nothing, as podman's.
     if healthy.map_err(exit::podman)? {
         Ok(())

@@ -367,11 +367,17 @@ fn attach_to(
     no_stdin: bool,
     sig_proxy: bool,
 ) -> Result<i32, Failure> {
-    let i = berth_engine::targets::attachable(store, name).map_err(exit::podman)?;
-    let keys = berth_engine::attach::detach_keys(keys).map_err(exit::podman)?;
-    let path = berth_engine::attach::socket_path(store, &i.id);
-    let conn = berth_engine::attach::connect(&path)
-        .map_err(|e| exit::podman(format!("attach to {}: {e}", i.id)))?;
+    // A bad key is told after what is wrong with the container, and before
+    // connecting: a client that leaves at once would end the input of a
+    // container whose stdin is once (StdinOnce).
+    let keys = match berth_engine::attach::detach_keys(keys) {
+        Ok(keys) => keys,
+        Err(e) => {
+            berth_engine::targets::attachable(store, name).map_err(exit::podman)?;
+            return Err(exit::podman(e));
+        }
+    };
+    let (i, conn) = berth_engine::attach::attach(store, name).map_err(exit::podman)?;
     let stdin = i.config.process.interactive && !no_stdin;
     crate::attach::session(store, &i, conn, stdin, &keys, sig_proxy)
 }
@@ -389,5 +395,10 @@ pub struct MonitorArgs {
 pub fn monitor(store_args: &StoreArgs, a: MonitorArgs) -> Result<i32, Failure> {
     crate::exit::protect_self()?;
     let store = store_args.open()?;
-    Ok(berth_engine::monitor::main(&store, &a.id, a.attach))
+    Ok(berth_engine::monitor::main(
+        &store,
+        &store_args.command(),
+        &a.id,
+        a.attach,
+    ))
 }

@@ -30,32 +30,27 @@ pub struct SaveArgs {
 pub fn save(store_args: &StoreArgs, a: SaveArgs) -> CmdResult {
     let store = store_args.open()?;
     let format = a.format.parse().map_err(exit::image)?;
-    let tmp;
-    let (output, to_stdout) = match a.output {
-        Some(p) => (p, false),
-        None => {
-            if berth_engine::tty::isatty(1) {
-                return Err(exit::podman(
-                    "refusing to save to terminal. Use -o flag or redirect",
-                ));
-            }
-            tmp = tempfile::NamedTempFile::new().map_err(exit::podman)?;
-            (tmp.path().to_path_buf(), true)
-        }
-    };
+    let to_stdout = a.output.is_none();
+    if to_stdout && berth_engine::tty::isatty(1) {
+        return Err(exit::podman(
+            "refusing to save to terminal. Use -o flag or redirect",
+        ));
+    }
     let o = berth_engine::images::SaveOptions {
         format,
-        output: output.clone(),
+        output: a.output.unwrap_or_default(),
         multi_image: a.multi_image_archive,
         uncompressed: a.uncompressed,
     };
     // On stdout the archive is the output: no progress beside it.
     let progress = crate::progress::unless_quiet(a.quiet || to_stdout);
-    berth_engine::images::save(&store, &a.images, &o, progress.as_ref()).map_err(exit::image)?;
-    if to_stdout {
-        let mut f = std::fs::File::open(&output).map_err(exit::podman)?;
-        std::io::copy(&mut f, &mut std::io::stdout().lock()).map_err(exit::podman)?;
+    if !to_stdout {
+        return berth_engine::images::save(&store, &a.images, &o, progress.as_ref())
+            .map_err(exit::image);
     }
+    let mut archive = berth_engine::images::save_stream(&store, &a.images, &o, progress.as_ref())
+        .map_err(exit::image)?;
+    std::io::copy(&mut archive, &mut std::io::stdout().lock()).map_err(exit::podman)?;
     Ok(())
 }
 
@@ -68,23 +63,20 @@ pub struct LoadArgs {
     pub(crate) quiet: bool,
 }
 
-/// `load`: from the file given, or from stdin through a temporary file (an
+/// `load`: from the file given, or from stdin (through a temporary file: an
 /// archive is read more than once).
 pub fn load(store_args: &StoreArgs, a: LoadArgs) -> CmdResult {
     let store = store_args.open()?;
-    let tmp;
-    let input = match a.input {
-        Some(p) if p.as_os_str() != "-" => p,
-        _ => {
-            let mut f = tempfile::NamedTempFile::new().map_err(exit::podman)?;
-            std::io::copy(&mut std::io::stdin().lock(), &mut f).map_err(exit::podman)?;
-            tmp = f;
-            tmp.path().to_path_buf()
-        }
-    };
     let progress = crate::progress::unless_quiet(a.quiet);
-    let loaded =
-        berth_engine::images::load(&store, &input, progress.as_ref()).map_err(exit::image)?;
+    let loaded = match a.input {
+        Some(p) if p.as_os_str() != "-" => {
+            berth_engine::images::load(&store, &p, progress.as_ref())
+        }
+        _ => {
+            berth_engine::images::load_from(&store, &mut std::io::stdin().lock(), progress.as_ref())
+        }
+    }
+    .map_err(exit::image)?;
     for l in loaded {
         println!("Loaded image: {l}");
     }

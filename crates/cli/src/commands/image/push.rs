@@ -63,24 +63,6 @@ pub fn push(store_args: &StoreArgs, a: PushArgs) -> CmdResult {
     let retry = a.retry.parse()?;
     (ctx.retries, ctx.retry_delay) = (Some(retry.attempts), retry.delay);
     let store = store_args.open()?;
-    // A manifest list (buildah's push takes them): the list, and with --all
-    // its images, as `manifest push` pushes it.
-    if store.image(&a.image).is_err()
-        && let Ok(list) = berth_engine::manifests::find(&store, &a.image)
-    {
-        let o = berth_engine::manifests::PushOptions {
-            destination: a.destination,
-            all: a.all,
-            digest_file: a.digestfile,
-            rm: a.rm,
-            format: a.format.as_deref().and_then(ManifestFormat::parse),
-            remove_signatures: a.sign.remove_signatures,
-        };
-        let progress = crate::progress::unless_quiet(a.quiet);
-        berth_engine::manifests::push_list(&store, &list, &o, &ctx, progress.as_ref())
-            .map_err(exit::image)?;
-        return Ok(());
-    }
     let mut opts = berth_engine::images::PushOptions {
         destination: a.destination,
         copy: copy::CopyOptions {
@@ -91,10 +73,13 @@ pub fn push(store_args: &StoreArgs, a: PushArgs) -> CmdResult {
             ..Default::default()
         },
         digest_file: a.digestfile,
+        all: a.all,
+        rm: a.rm,
     };
     a.sign.apply(&mut opts.copy)?;
     let progress = crate::progress::unless_quiet(a.quiet);
-    berth_engine::images::push(&store, &a.image, &opts, &ctx, progress.as_ref())
+    // A manifest list too: the list, and with --all its images.
+    berth_engine::images::push_any(&store, &a.image, &opts, &ctx, progress.as_ref())
         .map_err(exit::image)?;
     Ok(())
 }
