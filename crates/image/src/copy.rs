@@ -714,8 +714,45 @@ impl std::fmt::Display for Cancelled {
 
 impl std::error::Error for Cancelled {}
 
+/// Whether `e` is the cancellation another blob's failure caused, however a
+/// destination wrapped it (its error chain, or its words where a wrapper kept
+/// only those): the root cause is what the copy reports.
 fn is_cancelled(e: &Error) -> bool {
-    matches!(e, Error::Stream(x) if x.get_ref().is_some_and(|i| i.is::<Cancelled>()))
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        let io_cancelled = err
+            .downcast_ref::<io::Error>()
+            .and_then(io::Error::get_ref)
+            .is_some_and(|i| i.is::<Cancelled>());
+        if io_cancelled || err.is::<Cancelled>() {
+            return true;
+        }
+        cur = err.source();
+    }
+    e.to_string().contains(&Cancelled.to_string())
+}
+
+#[cfg(test)]
+mod cancel_tests {
+    use super::*;
+
+    /// However a destination wrapped the cancellation, it is not taken for
+    /// the copy's cause; a real failure is.
+    #[test]
+    fn cancellations_are_known_however_wrapped() {
+        let direct = Error::Stream(io::Error::other(Cancelled));
+        let chained = Error::Io {
+            path: "layer".into(),
+            source: io::Error::other(Error::Stream(io::Error::other(Cancelled))),
+        };
+        let worded = Error::Invalid(format!("layer stream: {Cancelled}"));
+        for e in [direct, chained, worded] {
+            assert!(is_cancelled(&e), "{e}");
+        }
+        let real =
+            Error::Invalid("layer entry \"hl\" refused: hardlink target does not exist".into());
+        assert!(!is_cancelled(&real));
+    }
 }
 
 /// Reports progress and stops when another blob of the copy failed.
