@@ -732,29 +732,6 @@ fn is_cancelled(e: &Error) -> bool {
     e.to_string().contains(&Cancelled.to_string())
 }
 
-#[cfg(test)]
-mod cancel_tests {
-    use super::*;
-
-    /// However a destination wrapped the cancellation, it is not taken for
-    /// the copy's cause; a real failure is.
-    #[test]
-    fn cancellations_are_known_however_wrapped() {
-        let direct = Error::Stream(io::Error::other(Cancelled));
-        let chained = Error::Io {
-            path: "layer".into(),
-            source: io::Error::other(Error::Stream(io::Error::other(Cancelled))),
-        };
-        let worded = Error::Invalid(format!("layer stream: {Cancelled}"));
-        for e in [direct, chained, worded] {
-            assert!(is_cancelled(&e), "{e}");
-        }
-        let real =
-            Error::Invalid("layer entry \"hl\" refused: hardlink target does not exist".into());
-        assert!(!is_cancelled(&real));
-    }
-}
-
 /// Reports progress and stops when another blob of the copy failed.
 struct Counting<'a, R> {
     inner: R,
@@ -816,5 +793,28 @@ impl<P: Progress + ?Sized> Progress for Arc<P> {
     }
     fn writing_manifest(&self) {
         (**self).writing_manifest()
+    }
+}
+
+#[cfg(test)]
+mod cancel_tests {
+    use super::*;
+
+    /// However a destination wrapped the cancellation, it is not taken for
+    /// the copy's cause; a real failure is.
+    #[test]
+    fn cancellations_are_known_however_wrapped() {
+        let direct = Error::Stream(io::Error::other(Cancelled));
+        let chained = Error::Io {
+            path: "layer".into(),
+            source: io::Error::other(Error::Stream(io::Error::other(Cancelled))),
+        };
+        let worded = Error::Invalid(format!("layer stream: {Cancelled}"));
+        for e in [direct, chained, worded] {
+            assert!(is_cancelled(&e), "{e}");
+        }
+        let real =
+            Error::Invalid("layer entry \"hl\" refused: hardlink target does not exist".into());
+        assert!(!is_cancelled(&real));
     }
 }
