@@ -256,3 +256,43 @@ fn health_on_failure_actions() {
         "unhealthy"
     );
 }
+
+/// `rm -f` (and `kube down`) of a container its restart policy restarts as
+/// fast as it exits: the remover holds the container's lock while it waits
+/// for the monitor, so the monitor must not wait for that lock to restart it
+/// (the two waited for each other for ever, one time in three).
+#[test]
+fn removing_a_container_that_restarts_at_once_does_not_hang() {
+    let st = TestStore::with_busybox();
+    for round in 0..5 {
+        st.ok(&[
+            "run",
+            "-d",
+            "--name",
+            "spin",
+            "--network",
+            "none",
+            "--restart",
+            "always",
+            "localhost/bb:1",
+            "sh",
+            "-c",
+            "exit 0",
+        ]);
+        wait_for("a few restarts", || {
+            st.inspect("spin", ".RestartCount")
+                .parse::<u32>()
+                .unwrap_or(0)
+                >= 3
+        });
+        // A hang is the failure: ended after a minute instead of never.
+        let mut rm = std::process::Command::new("timeout");
+        rm.args(["-s", "KILL", "60"]).arg(st.cmd().get_program());
+        rm.args(st.cmd().get_args())
+            .args(["rm", "-f", "-t", "0", "spin"]);
+        rm.envs(st.cmd().get_envs().filter_map(|(k, v)| v.map(|v| (k, v))));
+        let r = run_cmd(&mut rm);
+        assert_eq!(r.code, 0, "round {round}: {}", r.stderr);
+        assert_ne!(st.run(&["container", "exists", "spin"]).code, 0);
+    }
+}

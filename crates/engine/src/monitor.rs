@@ -232,7 +232,9 @@ fn run_and_watch(
     // The published ports' sockets, held from the first start until the
     // container is done, restarts included (conmon keeps those podman binds).
     let mut ports = None;
-    let result = start(store, id, &mut ports);
+    let result = container::lock(store, id)
+        .map_err(|e| RunError::Engine(e.to_string()))
+        .and_then(|_lock| start(store, id, &mut ports));
     let (pid, streams, info) = match result {
         Ok(x) => x,
         Err(e) => {
@@ -268,6 +270,14 @@ fn run_and_watch(
             finish(store, id, code);
             return 0;
         }
+        // Someone holds the container's lock: a stop or rm at work on it, which
+        // may be waiting for this monitor to end. No restart then (waiting for
+        // the lock would wait for ever).
+        let Some(_lock) = container::try_lock(store, id) else {
+            drop(ports);
+            finish(store, id, code);
+            return 0;
+        };
         // The restart policy: record this exit, clear the runtime's state, start
         // again over the same rootfs.
         restarts += 1;
@@ -326,9 +336,9 @@ fn start(
 ) -> Result<(Pid, Streams, container::Info), RunError> {
     let engine = |e: std::io::Error| RunError::Engine(e.to_string());
     sys::set_child_subreaper().map_err(engine)?;
-    // Until the container runs (or failed to), `rm` waits; a container removed
-    // before we got the lock is gone for good.
-    let _lock = container::lock(store, id).map_err(engine)?;
+    // The caller holds the container's lock: until the container runs (or
+    // failed to), `rm` waits; a container removed before the lock was taken
+    // is gone for good.
     let info = container::find(store, id).map_err(|e| {
         container::forget_run_dir(store, id);
         RunError::Engine(e.to_string())
