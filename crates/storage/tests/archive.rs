@@ -217,6 +217,25 @@ fn whiteouts_take_each_drivers_form() {
     assert!(!v1.join("e/x").exists());
 }
 
+/// A file in PAX's sparse format 1.0 claiming 10^15 bytes.
+fn pax_sparse() -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    b.append_pax_extensions([
+        ("GNU.sparse.major", b"1".as_slice()),
+        ("GNU.sparse.minor", b"0".as_slice()),
+        ("GNU.sparse.name", b"big".as_slice()),
+        ("GNU.sparse.realsize", b"1000000000000000".as_slice()),
+    ])
+    .unwrap();
+    let mut h = tar::Header::new_ustar();
+    h.set_path("GNUSparseFile.0/big").unwrap();
+    h.set_size(3);
+    h.set_mode(0o644);
+    h.set_cksum();
+    b.append(&h, &b"1\n0"[..]).unwrap();
+    b.into_inner().unwrap()
+}
+
 /// A hostile archive and whether it must be refused (else: applied harmlessly).
 fn corpus() -> Vec<(&'static str, Vec<u8>, bool)> {
     vec![
@@ -305,6 +324,9 @@ fn corpus() -> Vec<(&'static str, Vec<u8>, bool)> {
             true,
         ),
         ("huge-file", Tar::new().claim("big", 1 << 50).bytes(), true),
+        // PAX's sparse format 1.0: refused as GNU's own sparse entries are,
+        // not stored as its raw map under GNUSparseFile.0/.
+        ("pax-sparse", pax_sparse(), true),
         (
             // A symlink then a file of the same name: the file replaces the link and
             // nothing is written through it.

@@ -611,6 +611,11 @@ impl<'o> Extractor<'o> {
         if let Some(exts) = e.pax_extensions().map_err(Error::Stream)? {
             for ext in exts {
                 let ext = ext.map_err(Error::Stream)?;
+                // PAX's sparse files (GNU.sparse.*, formats 0.x and 1.0) as
+                // GNU's own: refused, not stored as their raw map.
+                if ext.key_bytes().starts_with(b"GNU.sparse.") {
+                    return Err(Error::refused(shown, "sparse files are not supported"));
+                }
                 if let Some(name) = ext.key_bytes().strip_prefix(b"SCHILY.xattr.") {
                     total += name.len() + ext.value_bytes().len();
                     if total > self.opts.limits.max_xattr_size {
