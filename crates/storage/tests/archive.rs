@@ -231,6 +231,9 @@ fn pax_sparse() -> Vec<u8> {
     h.set_path("GNUSparseFile.0/big").unwrap();
     h.set_size(3);
     h.set_mode(0o644);
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_mtime(0);
     h.set_cksum();
     b.append(&h, &b"1\n0"[..]).unwrap();
     b.into_inner().unwrap()
