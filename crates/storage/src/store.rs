@@ -958,19 +958,7 @@ impl Store {
 
     /// The layer's stack, top first.
     pub(crate) fn stack<'s>(&self, st: &'s State, top: Option<&str>) -> Result<Vec<&'s Layer>> {
-        let mut out = Vec::new();
-        let mut cur = top.map(str::to_string);
-        while let Some(id) = cur {
-            let l = st
-                .layer(&id)
-                .ok_or_else(|| Error::LayerNotFound(id.clone()))?;
-            if out.len() > 4096 {
-                return Err(Error::Invalid(format!("layer {id}: parent chain loops")));
-            }
-            out.push(l);
-            cur = l.parent.clone();
-        }
-        Ok(out)
+        walk_stack(top, |id| st.layer(id))
     }
 
     /// Writes a layer's changes as a tar (with OCI whiteouts) to `out`.
@@ -2052,4 +2040,66 @@ fn copy_owner_and_mode(from: &Path, to: &Path, map: Option<&crate::idmap::IdMap>
     };
     std::os::unix::fs::chown(to, Some(uid), Some(gid)).at(to)?;
     fs::set_permissions(to, fs::Permissions::from_mode(md.mode() & 0o7777)).at(to)
+}
+
+/// The layers from `top` down its parents, top first: a loop in the chain,
+/// or more layers than [`MAX_STACK`], refused in words.
+fn walk_stack<'s>(
+    top: Option<&str>,
+    find: impl Fn(&str) -> Option<&'s Layer>,
+) -> Result<Vec<&'s Layer>> {
+    let mut out: Vec<&Layer> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut cur = top.map(str::to_string);
+    while let Some(id) = cur {
+        let l = find(&id).ok_or_else(|| Error::LayerNotFound(id.clone()))?;
+        if !seen.insert(id.clone()) {
+            return Err(Error::Invalid(format!("layer {id}: parent chain loops")));
+        }
+        if out.len() >= MAX_STACK {
+            return Err(Error::Invalid(format!(
+                "layer {}: more than {MAX_STACK} layers in its stack",
+                top.unwrap_or_default()
+            )));
+        }
+        out.push(l);
+        cur = l.parent.clone();
+    }
+    Ok(out)
+}
+
+/// The deepest stack of layers a store takes.
+const MAX_STACK: usize = 4096;
+
+#[cfg(test)]
+mod stack_tests {
+    use super::*;
+
+    fn layer(id: &str, parent: Option<&str>) -> Layer {
+        serde_json::from_value(serde_json::json!({"id": id, "parent": parent, "created": 0}))
+            .unwrap()
+    }
+
+    #[test]
+    fn loops_and_depth_are_told_apart() {
+        let looped = [layer("a", Some("b")), layer("b", Some("a"))];
+        let find = |id: &str| looped.iter().find(|l| l.id == id);
+        let e = walk_stack(Some("a"), find).unwrap_err().to_string();
+        assert!(e.contains("parent chain loops"), "{e}");
+        let deep: Vec<Layer> = (0..=MAX_STACK)
+            .map(|i| {
+                let parent = (i > 0).then(|| (i - 1).to_string());
+                layer(&i.to_string(), parent.as_deref())
+            })
+            .collect();
+        let by_id: std::collections::HashMap<&str, &Layer> =
+            deep.iter().map(|l| (l.id.as_str(), l)).collect();
+        let top = MAX_STACK.to_string();
+        let e = walk_stack(Some(&top), |id| by_id.get(id).copied())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("more than 4096 layers"), "{e}");
+        let ok = walk_stack(Some("4095"), |id| by_id.get(id).copied()).unwrap();
+        assert_eq!(ok.len(), MAX_STACK);
+    }
 }
