@@ -89,6 +89,16 @@ struct DownArgs {
     file: String,
 }
 
+/// An error of the YAML's, with the file it is in named.
+fn naming(file: &str, e: berth_engine::Error) -> exit::Failure {
+    let f = exit::engine(e);
+    let message = match f.message.strip_prefix("kube: ") {
+        Some(rest) => format!("kube: {file}: {rest}"),
+        None => f.message,
+    };
+    exit::Failure { message, ..f }
+}
+
 /// The YAML, at most what `kube play` reads (and one byte more, to tell).
 fn read_yaml(file: &str) -> Result<String, exit::Failure> {
     let limit = kube::MAX_YAML as u64 + 1;
@@ -111,7 +121,7 @@ pub fn run(store_args: &StoreArgs, a: KubeArgs) -> CmdResult {
         KubeCommand::Down(d) => {
             let store = store_args.open()?;
             let yaml = read_yaml(&d.file)?;
-            let gone = kube::down(&store, &yaml).map_err(exit::engine)?;
+            let gone = kube::down(&store, &yaml).map_err(|e| naming(&d.file, e))?;
             println!("Pods stopped:");
             gone.iter().for_each(|id| println!("{id}"));
             println!("Pods removed:");
@@ -162,8 +172,8 @@ fn play(store_args: &StoreArgs, p: PlayArgs) -> CmdResult {
             _ => Default::default(),
         },
     };
-    let played =
-        kube::play(&store, &yaml, &o, &|id| monitor_argv(store_args, id)).map_err(exit::engine)?;
+    let played = kube::play(&store, &yaml, &o, &|id| monitor_argv(store_args, id))
+        .map_err(|e| naming(&p.file, e))?;
     for pod in played {
         println!("Pod:\n{}\nContainers:", pod.id);
         pod.containers.iter().for_each(|c| println!("{c}"));

@@ -150,8 +150,7 @@ fn configmaps(texts: &[String]) -> Result<sources::Sources, Error> {
 fn plans_with(yaml: &str, extra: &[String]) -> Result<Vec<PodPlan>, Error> {
     if yaml.len() > MAX_YAML {
         return Err(invalid(format!(
-            "the YAML is {} bytes, more than the {MAX_YAML} read",
-            yaml.len()
+            "the YAML is more than the {MAX_YAML} bytes read"
         )));
     }
     let mut out = Vec::new();
