@@ -33,6 +33,20 @@ fn docker_state(state: &str) -> &str {
     }
 }
 
+/// Docker's STATUS, which says how long a paused container has been up
+/// (`Up 3 minutes (Paused)`) where podman's says only "Paused".
+fn docker_status(info: &Info, status: String) -> String {
+    if info.state.status != berth_engine::container::Status::Paused {
+        return status;
+    }
+    let now = berth_engine::container::now_ns();
+    let up = now.saturating_sub(info.state.started_ns.unwrap_or(now));
+    format!(
+        "Up {} (Paused)",
+        berth_engine::container::human_duration(up)
+    )
+}
+
 fn entry(info: &Info, e: PsEntry) -> Value {
     let ports: Vec<Value> = info
         .config
@@ -55,7 +69,7 @@ fn entry(info: &Info, e: PsEntry) -> Value {
         "Ports": ports,
         "Labels": e.labels,
         "State": docker_state(&e.state),
-        "Status": e.status,
+        "Status": docker_status(info, e.status),
         "HostConfig": {"NetworkMode": info.config.process.network.to_string()},
         "NetworkSettings": {"Networks": networks},
         "Mounts": [],

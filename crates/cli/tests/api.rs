@@ -1824,6 +1824,40 @@ fn create_refuses_a_stop_signal_that_is_no_signal() {
     st.ok(&["rm", "sig"]);
 }
 
+/// A paused container's STATUS is Docker's `Up … (Paused)` over the Docker
+/// API (podman's own `ps` says only "Paused").
+#[test]
+fn a_paused_containers_docker_status() {
+    let st = TestStore::with_busybox();
+    let svc = Service::start(&st, "0");
+    st.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "pz",
+        "--network",
+        "none",
+        IMG,
+        "sleep",
+        "60",
+    ]);
+    st.ok(&["pause", "pz"]);
+    let (code, answer) = request(&svc.socket, "GET", "/v1.41/containers/json", "").unwrap();
+    assert_eq!(code, 200, "{answer}");
+    let status = answer
+        .split("\"Status\":\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap_or_default();
+    assert!(
+        status.starts_with("Up ") && status.ends_with(" (Paused)"),
+        "{answer}"
+    );
+    let ps = st.ok(&["ps", "--format", "{{.Status}}"]).stdout;
+    assert_eq!(ps.trim(), "Paused");
+    st.ok(&["rm", "-f", "-t", "0", "pz"]);
+}
+
 /// The service goes on starting containers after berth's binary is replaced
 /// and a newer berth collects the read-only image the service runs from (an
 /// upgrade under a running service): its monitors run from its own image.
