@@ -170,27 +170,47 @@ pub fn start(s: &Service, id: &str) -> Result {
     if info.state.running {
         return Ok(Reply::Empty(304));
     }
-    let waiting = crate::attach::take_waiting(s, &info.id);
+    let Err(e) = started(s, &info.id) else {
+        return Ok(Reply::Empty(204));
+    };
+    // Docker's AutoRemove: a start that fails removes the container (and its
+    // anonymous volumes) as its exit would, the code kept for `wait`; its
+    // client waits for that.
+    let store = s.engine.store();
+    if let Ok(c) = berth_engine::container::find(store, &info.id)
+        && c.config.rm
+    {
+        let code = match &e {
+            berth_engine::Error::Run(r) => r.exit_code(),
+            _ => 125,
+        };
+        let _ = berth_engine::container::save_exit_code(store, &c.id, code);
+        berth_engine::run::remove(store, &c.id);
+        berth_engine::volumes::remove_anonymous(store, &c.config.process.anonymous_volumes);
+    }
+    Err(e.into())
+}
+
+/// Starts the container of full ID `id`, handing it to any client attached first.
+fn started(s: &Service, id: &str) -> std::result::Result<(), berth_engine::Error> {
+    let waiting = crate::attach::take_waiting(s, id);
     match waiting.split_first() {
         Some(((_, first), others)) => {
-            let (_, conn) = s
-                .engine
-                .containers()
-                .start_attached(&info.id, &*s.monitor)?;
+            let (_, conn) = s.engine.containers().start_attached(id, &*s.monitor)?;
             // A client gone meanwhile drops the connection: the output is logged all the same.
             let _ = first.send(conn);
             // Others attach to it as it runs.
             for (_, client) in others {
-                if let Ok((_, c)) = s.engine.containers().attach(&info.id) {
+                if let Ok((_, c)) = s.engine.containers().attach(id) {
                     let _ = client.send(c);
                 }
             }
         }
         None => {
-            s.engine.containers().start(&info.id, &*s.monitor)?;
+            s.engine.containers().start(id, &*s.monitor)?;
         }
     }
-    Ok(Reply::Empty(204))
+    Ok(())
 }
 
 fn timeout(req: &Request) -> std::result::Result<Option<u64>, ApiError> {

@@ -2022,3 +2022,19 @@ fn podman_remote_network_create_keeps_labels_gateway_range_and_options() {
         "{err}"
     );
 }
+
+/// `docker run --rm` of a command that cannot start: the start's error is
+/// answered and the container removed (Docker's AutoRemove), which the CLI
+/// waits for before it exits; detached too.
+#[test]
+fn an_auto_remove_container_whose_start_fails_is_removed() {
+    let st = TestStore::with_busybox();
+    let svc = Service::start(&st, "0");
+    let (code, _, err) = docker(&svc, &["run", "--rm", IMG, "nosuchcmd"], "");
+    assert_eq!(code, 127, "{err}");
+    // Its wait is answered, with no error of its own.
+    assert!(!err.contains("Error waiting"), "{err}");
+    let (code, _, err) = docker(&svc, &["run", "--rm", "-d", IMG, "nosuchcmd"], "");
+    assert_eq!(code, 127, "{err}");
+    assert_eq!(st.ok(&["ps", "-aq"]).stdout, "");
+}
