@@ -169,14 +169,14 @@ pub fn volume_remove(s: &Service, req: &Request, name: &str) -> Result {
 }
 
 fn network(n: &berth_engine::network::NetworkInspect) -> Value {
-    let mut options = serde_json::Map::new();
-    options.insert(
-        "com.docker.network.bridge.name".into(),
-        json!(n.network_interface),
-    );
-    for (k, v) in &n.options {
-        options.insert(k.clone(), json!(v));
-    }
+    // Only the options the network was made with, as podman's compat API
+    // shows them: compose compares these with its own and would have the
+    // network made again for one it never gave.
+    let options: serde_json::Map<String, Value> = n
+        .options
+        .iter()
+        .map(|(k, v)| (k.clone(), json!(v)))
+        .collect();
     json!({
         "Name": n.name,
         "Id": n.id,

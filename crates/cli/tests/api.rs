@@ -2038,3 +2038,38 @@ fn an_auto_remove_container_whose_start_fails_is_removed() {
     assert_eq!(code, 127, "{err}");
     assert_eq!(st.ok(&["ps", "-aq"]).stdout, "");
 }
+
+/// A network's Options are only those it was made with (none: `{}`), so
+/// `docker-compose up -d` again on the same project finds its network as it
+/// left it instead of asking for it to be made again.
+#[test]
+fn docker_compose_up_twice_keeps_the_projects_network() {
+    let st = TestStore::with_busybox();
+    let svc = Service::start(&st, "0");
+    let dir = st.path().join("twice");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("docker-compose.yml"),
+        format!("version: \"3\"\nservices:\n  s:\n    image: {IMG}\n    command: [\"sleep\", \"1000\"]\n"),
+    )
+    .unwrap();
+    let compose = |args: &[&str]| {
+        let out = Command::new("timeout")
+            .args(["-s", "KILL", "120", "docker-compose", "-p", "twice"])
+            .args(args)
+            .current_dir(&dir)
+            .env("DOCKER_HOST", format!("unix://{}", svc.socket.display()))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "docker-compose {args:?}: {text}");
+    };
+    compose(&["up", "-d"]);
+    let (code, answer) = request(&svc.socket, "GET", "/v1.41/networks/twice_default", "").unwrap();
+    assert_eq!(code, 200, "{answer}");
+    assert!(answer.contains("\"Options\":{}"), "{answer}");
+    compose(&["up", "-d"]);
+    compose(&["down"]);
+    assert_eq!(st.ok(&["ps", "-aq"]).stdout, "");
+}
