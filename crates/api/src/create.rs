@@ -31,6 +31,8 @@ pub struct CreateBody {
     stop_signal: Option<String>,
     stop_timeout: Option<u64>,
     exposed_ports: Option<BTreeMap<String, Value>>,
+    /// Docker's anonymous volumes (`-v /DEST`), by destination.
+    volumes: Option<BTreeMap<String, Value>>,
     healthcheck: Option<Healthcheck>,
     host_config: Option<HostConfigBody>,
     networking_config: Option<NetworkingConfig>,
@@ -248,6 +250,22 @@ pub fn run_options(body: CreateBody, name: Option<String>) -> Result<RunOptions,
         };
         p.tmpfs.push(text.parse().map_err(|e| bad("Tmpfs", e))?);
     }
+    // A destination something else is mounted on (compose lists every
+    // volume's here, binds and named ones too) is that mount's.
+    for dest in body.volumes.unwrap_or_default().into_keys() {
+        if dest.contains(':') {
+            return Err(bad("Volumes", format!("{dest:?} is no container path")));
+        }
+        let v: berth_engine::volumes::VolumeSpec = dest.parse().map_err(|e| bad("Volumes", e))?;
+        let taken = p.volumes.iter().any(|o| o.destination == v.destination)
+            || p.tmpfs.iter().any(|t| t.destination == v.destination)
+            || p.image_mounts
+                .iter()
+                .any(|m| m.destination == v.destination);
+        if !taken {
+            p.volumes.push(v);
+        }
+    }
     p.ports = ports(h.port_bindings.unwrap_or_default())?;
     p.network = network_mode(&h.network_mode)?;
     // Unset modes get the engine's defaults, as the CLI's flags left out do.
@@ -405,6 +423,20 @@ mod tests {
         let o = create(body).unwrap();
         let auto = o.process.auto_userns.expect("an auto user namespace");
         assert_eq!(auto.size, Some(1024));
+    }
+
+    #[test]
+    fn config_volumes_are_anonymous_unless_mounted_otherwise() {
+        let body = serde_json::json!({
+            "Image": "busybox",
+            "Volumes": {"/anon": {}, "/bound/": {}, "/t": {}},
+            "HostConfig": {"Binds": ["/srv:/bound"], "Tmpfs": {"/t": ""}},
+        });
+        let o = create(body).unwrap();
+        let v: Vec<String> = o.process.volumes.iter().map(|v| v.to_string()).collect();
+        assert_eq!(v, ["/srv:/bound", "/anon"]);
+        let body = serde_json::json!({"Image": "busybox", "Volumes": {"/a:/b": {}}});
+        assert_eq!(create(body).unwrap_err().status, 400);
     }
 
     #[test]

@@ -2073,3 +2073,52 @@ fn docker_compose_up_twice_keeps_the_projects_network() {
     compose(&["down"]);
     assert_eq!(st.ok(&["ps", "-aq"]).stdout, "");
 }
+
+/// The docker CLI's `-v /DEST` comes as Config.Volumes: an anonymous volume
+/// there, shown in Mounts, and gone with the container under --rm.
+#[test]
+fn config_volumes_from_the_docker_cli_are_anonymous_volumes() {
+    let st = TestStore::with_busybox();
+    let svc = Service::start(&st, "0");
+    let (code, out, err) = docker(
+        &svc,
+        &[
+            "run",
+            "--name",
+            "anon",
+            "-v",
+            "/anon",
+            IMG,
+            "sh",
+            "-c",
+            "echo kept > /anon/f && grep -c ' /anon ' /proc/mounts",
+        ],
+        "",
+    );
+    assert_eq!((code, out.as_str()), (0, "1\n"), "{err}");
+    let (code, out, err) = docker(
+        &svc,
+        &[
+            "inspect",
+            "-f",
+            "{{range .Mounts}}{{.Type}} {{.Destination}} {{.Name}}{{end}}",
+            "anon",
+        ],
+        "",
+    );
+    assert_eq!(code, 0, "{err}");
+    let name = out
+        .trim()
+        .strip_prefix("volume /anon ")
+        .unwrap_or_else(|| panic!("{out}"));
+    assert_eq!(name.len(), 64, "{out}");
+    assert_eq!(st.ok(&["volume", "ls", "-q"]).stdout, format!("{name}\n"));
+    docker(&svc, &["rm", "-v", "anon"], "");
+    let (code, _, err) = docker(
+        &svc,
+        &["run", "--rm", "-v", "/anon", IMG, "ls", "/anon"],
+        "",
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(st.ok(&["volume", "ls", "-q"]).stdout, "");
+}
