@@ -105,12 +105,24 @@ pub fn listed(s: &Service, req: &Request, show: fn(&Info, PsEntry) -> Value) -> 
 }
 
 pub fn create(s: &Service, req: &Request) -> Result {
-    let body = json_body(req)?;
+    let body: crate::create::CreateBody = json_body(req)?;
     let name = req
         .param("name")
         .filter(|n| !n.is_empty())
         .map(String::from);
+    let missing = body.missing_bind_sources();
     let o = crate::create::run_options(body, name)?;
+    for dir in missing {
+        std::fs::create_dir_all(&dir).map_err(|e| {
+            ApiError::new(
+                500,
+                format!(
+                    "error while creating mount source path '{}': {e}",
+                    dir.display()
+                ),
+            )
+        })?;
+    }
     let c = s.engine.containers().create(&o)?;
     Ok(Reply::Json(201, json!({"Id": c.id, "Warnings": []})))
 }

@@ -38,6 +38,24 @@ pub struct CreateBody {
     networking_config: Option<NetworkingConfig>,
 }
 
+impl CreateBody {
+    /// The host paths of HostConfig.Binds that are not there: Docker's
+    /// legacy `-v` makes them as directories (a Mounts bind is refused instead).
+    pub fn missing_bind_sources(&self) -> Vec<std::path::PathBuf> {
+        let binds = self.host_config.as_ref().and_then(|h| h.binds.as_ref());
+        binds
+            .into_iter()
+            .flatten()
+            .filter_map(|b| b.parse::<berth_engine::volumes::VolumeSpec>().ok())
+            .filter_map(|v| match v.source {
+                berth_engine::volumes::VolumeSource::Host(p) => Some(p),
+                _ => None,
+            })
+            .filter(|p| std::fs::symlink_metadata(p).is_err())
+            .collect()
+    }
+}
+
 /// Docker takes `"Cmd": "sh -c x"` as well as a list.
 #[derive(Deserialize)]
 #[serde(untagged)]

@@ -2122,3 +2122,34 @@ fn config_volumes_from_the_docker_cli_are_anonymous_volumes() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(st.ok(&["volume", "ls", "-q"]).stdout, "");
 }
+
+/// A Binds host path that is not there is made (Docker's legacy -v); a
+/// Mounts bind of a missing path is refused and makes nothing.
+#[test]
+fn a_missing_bind_source_is_made_for_binds_only() {
+    let st = TestStore::with_busybox();
+    let svc = Service::start(&st, "0");
+    let made = st.path().join("made/by/bind");
+    let spec = format!("{}:/x", made.display());
+    let (code, out, err) = docker(
+        &svc,
+        &[
+            "run",
+            "--rm",
+            "-v",
+            &spec,
+            IMG,
+            "sh",
+            "-c",
+            "echo in > /x/f; echo ok",
+        ],
+        "",
+    );
+    assert_eq!((code, out.as_str()), (0, "ok\n"), "{err}");
+    assert_eq!(std::fs::read_to_string(made.join("f")).unwrap(), "in\n");
+    let not_made = st.path().join("not-made");
+    let mount = format!("type=bind,source={},target=/x", not_made.display());
+    let (code, _, _) = docker(&svc, &["run", "--rm", "--mount", &mount, IMG, "true"], "");
+    assert_ne!(code, 0);
+    assert!(!not_made.exists());
+}
