@@ -189,6 +189,8 @@ pub fn run_options(body: CreateBody, name: Option<String>) -> Result<RunOptions,
         entrypoint: body.entrypoint.map(StrOrList::into_vec),
         env: body.env.unwrap_or_default(),
         workdir: non_empty(body.working_dir),
+        // Docker makes a working directory the image lacks.
+        create_workdir: true,
         user: non_empty(body.user),
         hostname: non_empty(body.hostname),
         labels: body

@@ -2153,3 +2153,33 @@ fn a_missing_bind_source_is_made_for_binds_only() {
     assert_ne!(code, 0);
     assert!(!not_made.exists());
 }
+
+/// `docker run -w DIR` of a directory the image lacks: Docker makes it (the
+/// container's root's), where berth's own CLI keeps podman's refusal.
+#[test]
+fn a_working_directory_the_image_lacks_is_made_for_docker() {
+    let st = TestStore::with_busybox();
+    let svc = Service::start(&st, "0");
+    let (code, out, err) = docker(
+        &svc,
+        &[
+            "run",
+            "--rm",
+            "-w",
+            "/new/dir",
+            IMG,
+            "sh",
+            "-c",
+            "pwd; stat -c %u:%g:%a .",
+        ],
+        "",
+    );
+    assert_eq!((code, out.as_str()), (0, "/new/dir\n0:0:755\n"), "{err}");
+    let r = st.run(&["run", "--rm", "-w", "/new/dir", IMG, "pwd"]);
+    assert_eq!(r.code, 126, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("does not exist on container"),
+        "{}",
+        r.stderr
+    );
+}

@@ -693,6 +693,16 @@ pub fn prepare_bundle(store: &Store, info: &Info) -> Result<PathBuf, RunError> {
         crate::passwd::add(&rootfs, k, &home)
             .map_err(|e| engine(format!("add user {} to /etc/passwd: {e}", k.name)))?;
     }
+    if cfg.process.create_workdir && workdir.starts_with('/') {
+        let root = cfg.process.id_map.as_ref().map(|m| {
+            (
+                m.host_uid(0).unwrap_or_default(),
+                m.host_gid(0).unwrap_or_default(),
+            )
+        });
+        make_workdir(&rootfs, &workdir, root)
+            .map_err(|e| engine(format!("workdir {workdir}: {e}")))?;
+    }
     let mut spec = spec::generate(&config, &rootfs, id, &cfg.process)?;
     spec.annotations = crate::annotations::of_container(store, cfg);
     // `--user`, else the image's USER, as podman takes it. A volume at
@@ -1060,6 +1070,39 @@ pub(crate) fn reserve_ports(info: &Info) -> Result<crate::network::Reservation, 
         }
         _ => Ok(Default::default()),
     }
+}
+
+/// `dir` made inside `rootfs` where it is missing, each directory made owned
+/// by `owner` (host IDs; none: this process's); every step is resolved inside
+/// the rootfs, so no symlink of the image leads out of it.
+fn make_workdir(
+    rootfs: &std::path::Path,
+    dir: &str,
+    owner: Option<(u32, u32)>,
+) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let dirs = libc::O_PATH | libc::O_DIRECTORY;
+    let root = berth_runtime::rootfs::Rootfs::open(&rootfs.to_string_lossy())
+        .map_err(std::io::Error::other)?;
+    let mut at = String::from("/");
+    for name in dir.split('/').filter(|c| !c.is_empty() && *c != ".") {
+        let parent = root.open_in(&at, dirs)?;
+        at = format!("{}/{name}", at.trim_end_matches('/'));
+        match root.open_in(&at, dirs) {
+            Ok(_) => continue,
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
+            Err(e) => return Err(e),
+        }
+        let c_name = berth_runtime::sys::cstr(name)?;
+        match berth_runtime::sys::mkdirat(parent.as_raw_fd(), &c_name, 0o755) {
+            Err(e) if e.raw_os_error() != Some(libc::EEXIST) => return Err(e),
+            _ => {}
+        }
+        if let Some((uid, gid)) = owner {
+            berth_runtime::sys::fchownat_nofollow(parent.as_raw_fd(), &c_name, uid, gid)?;
+        }
+    }
+    Ok(())
 }
 
 pub(crate) fn classify(msg: &str) -> RunError {

@@ -142,6 +142,11 @@ pub struct ProcessOptions {
     pub entrypoint: Option<Vec<String>>,
     pub env: Vec<String>,
     pub workdir: Option<String>,
+    /// A working directory the rootfs lacks is made at start (as the
+    /// container's root's), as Docker makes it, instead of refused as
+    /// podman's `--workdir` is: Docker's API sets it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub create_workdir: bool,
     pub user: Option<String>,
     pub hostname: Option<String>,
     /// `--network`.
