@@ -186,7 +186,11 @@ pub fn run_options(body: CreateBody, name: Option<String>) -> Result<RunOptions,
     let h = body.host_config.unwrap_or_default();
     let mut p = ProcessOptions {
         command: body.cmd.map(StrOrList::into_vec).unwrap_or_default(),
-        entrypoint: body.entrypoint.map(StrOrList::into_vec),
+        // `--entrypoint ''` comes as [""] (or ""): no entrypoint at all.
+        entrypoint: body
+            .entrypoint
+            .map(StrOrList::into_vec)
+            .map(|e| if e == [""] { Vec::new() } else { e }),
         env: body.env.unwrap_or_default(),
         workdir: non_empty(body.working_dir),
         // Docker makes a working directory the image lacks.
@@ -457,6 +461,15 @@ mod tests {
         assert_eq!(v, ["/srv:/bound", "/anon"]);
         let body = serde_json::json!({"Image": "busybox", "Volumes": {"/a:/b": {}}});
         assert_eq!(create(body).unwrap_err().status, 400);
+    }
+
+    #[test]
+    fn an_empty_entrypoint_is_none() {
+        for ep in [serde_json::json!([""]), serde_json::json!("")] {
+            let body = serde_json::json!({"Image": "busybox", "Entrypoint": ep, "Cmd": ["echo"]});
+            let o = create(body).unwrap();
+            assert_eq!(o.process.entrypoint, Some(Vec::new()));
+        }
     }
 
     #[test]

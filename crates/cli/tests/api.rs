@@ -2183,3 +2183,33 @@ fn a_working_directory_the_image_lacks_is_made_for_docker() {
         r.stderr
     );
 }
+
+/// `docker run --entrypoint ''` sends Entrypoint [""]: the image's
+/// entrypoint is dropped and the command runs alone.
+#[test]
+fn an_empty_entrypoint_from_docker_means_none() {
+    let st = TestStore::with_busybox();
+    let svc = Service::start(&st, "0");
+    let made = st.ok(&["create", IMG, "true"]).stdout;
+    st.ok(&[
+        "commit",
+        "--change",
+        "ENTRYPOINT [\"false\"]",
+        made.trim(),
+        "localhost/ep:1",
+    ]);
+    let (code, out, err) = docker(
+        &svc,
+        &[
+            "run",
+            "--rm",
+            "--entrypoint",
+            "",
+            "localhost/ep:1",
+            "echo",
+            "x",
+        ],
+        "",
+    );
+    assert_eq!((code, out.as_str()), (0, "x\n"), "{err}");
+}
