@@ -129,6 +129,15 @@ struct HostConfigBody {
     uts_mode: String,
     userns_mode: String,
     log_config: Option<LogConfigBody>,
+    ulimits: Option<Vec<UlimitBody>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+struct UlimitBody {
+    name: String,
+    soft: i64,
+    hard: i64,
 }
 
 #[derive(Deserialize, Default)]
@@ -260,6 +269,14 @@ pub fn run_options(body: CreateBody, name: Option<String>) -> Result<RunOptions,
         p.restart = text.parse().map_err(|e| bad("RestartPolicy", e))?;
     }
     berth_engine::spec::parse_sysctls(&p.sysctls).map_err(|e| bad("Sysctls", e))?;
+    // As --ulimit NAME=SOFT:HARD (-1: unlimited), checked now.
+    for u in h.ulimits.unwrap_or_default() {
+        let name = u.name.to_ascii_lowercase();
+        let name = name.strip_prefix("rlimit_").unwrap_or(&name);
+        let text = format!("{name}={}:{}", u.soft, u.hard);
+        berth_engine::security::ulimit(&text).map_err(|e| bad("Ulimits", e))?;
+        p.ulimits.push(text);
+    }
     for b in h.binds.unwrap_or_default() {
         p.volumes.push(b.parse().map_err(|e| bad("Binds", e))?);
     }
@@ -470,6 +487,27 @@ mod tests {
             let o = create(body).unwrap();
             assert_eq!(o.process.entrypoint, Some(Vec::new()));
         }
+    }
+
+    #[test]
+    fn ulimits_are_the_flags_and_checked() {
+        let body = serde_json::json!({
+            "Image": "busybox",
+            "HostConfig": {"Ulimits": [
+                {"Name": "nofile", "Soft": 512, "Hard": 1024},
+                {"Name": "RLIMIT_CORE", "Soft": -1, "Hard": -1},
+            ]},
+        });
+        assert_eq!(
+            create(body).unwrap().process.ulimits,
+            ["nofile=512:1024", "core=-1:-1"]
+        );
+        let body = serde_json::json!({
+            "Image": "busybox",
+            "HostConfig": {"Ulimits": [{"Name": "bogus", "Soft": 1, "Hard": 1}]},
+        });
+        let e = create(body).unwrap_err();
+        assert!(e.message.starts_with("Ulimits: "), "{}", e.message);
     }
 
     #[test]

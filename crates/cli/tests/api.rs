@@ -2213,3 +2213,25 @@ fn an_empty_entrypoint_from_docker_means_none() {
     );
     assert_eq!((code, out.as_str()), (0, "x\n"), "{err}");
 }
+
+/// HostConfig.Ulimits (`docker run --ulimit`) apply as berth's --ulimit does.
+#[test]
+fn docker_ulimits_apply_to_the_container() {
+    let st = TestStore::with_busybox();
+    let svc = Service::start(&st, "0");
+    let (code, out, err) = docker(
+        &svc,
+        &[
+            "run",
+            "--rm",
+            "--ulimit",
+            "nofile=512:1024",
+            IMG,
+            "sh",
+            "-c",
+            "ulimit -n; ulimit -Hn",
+        ],
+        "",
+    );
+    assert_eq!((code, out.as_str()), (0, "512\n1024\n"), "{err}");
+}
