@@ -161,11 +161,17 @@ pub fn build(s: &Service, req: &Request, conn: &mut Conn) -> Result {
     let lines = match (status.success(), id) {
         (true, Some(id)) => {
             let short: String = id.chars().take(12).collect();
-            // The builder has said which names it gave; Docker's last words are the ID.
-            vec![
-                json!({"aux": {"ID": format!("sha256:{id}")}}),
-                json!({"stream": format!("Successfully built {short}\n")}),
-            ]
+            let aux = json!({"aux": {"ID": format!("sha256:{id}")}});
+            if quiet {
+                // Docker's quiet build says only the ID (which `build -q` prints).
+                vec![aux, json!({"stream": format!("sha256:{id}\n")})]
+            } else {
+                // The builder has said which names it gave; Docker's last words are the ID.
+                vec![
+                    aux,
+                    json!({"stream": format!("Successfully built {short}\n")}),
+                ]
+            }
         }
         _ => {
             let why = match feeding {

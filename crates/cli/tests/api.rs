@@ -859,6 +859,11 @@ fn the_docker_cli_builds_from_a_context() {
     );
     // The CLI's store has the image the API built.
     assert_eq!(st.run(&["image", "exists", "localhost/built:1"]).code, 0);
+    // -q: the image's ID alone.
+    let (code, out, err) = docker(&svc, &["build", "-q", "-t", "localhost/quiet:1", dir], "");
+    assert_eq!(code, 0, "{out}{err}");
+    let id = st.inspect("localhost/quiet:1", ".Id");
+    assert_eq!(out, format!("sha256:{id}\n"), "{err}");
 }
 
 /// Debian's podman as a remote client (`podman --remote`) of the libpod
