@@ -92,6 +92,61 @@ pub fn remove(s: &Service, req: &Request, name: &str) -> Result {
     Ok(Reply::Json(200, Value::Array(out)))
 }
 
+/// `POST /images/prune`: the engine's image prune under Docker's filters
+/// (`dangling=true`, the default, or `false` for every image no container
+/// uses; `until`, `label`, `label!`).
+pub fn prune(s: &Service, req: &Request) -> Result {
+    let pruned = pruned(s, req, false)?;
+    let mut deleted = Vec::new();
+    for p in &pruned {
+        deleted.extend(p.names.iter().map(|n| json!({"Untagged": n})));
+        deleted.push(json!({"Deleted": format!("sha256:{}", p.id)}));
+    }
+    let space: u64 = pruned.iter().map(|p| p.size).sum();
+    Ok(Reply::Json(
+        200,
+        json!({"ImagesDeleted": deleted, "SpaceReclaimed": space}),
+    ))
+}
+
+/// `POST /libpod/images/prune`: the same prune (`all=true` as
+/// `dangling=false`), in libpod's report shape.
+pub fn libpod_prune(s: &Service, req: &Request) -> Result {
+    let out: Vec<Value> = pruned(s, req, req.flag("all"))?
+        .iter()
+        .map(|p| json!({"Id": p.id, "Size": p.size, "Err": null}))
+        .collect();
+    Ok(Reply::Json(200, Value::Array(out)))
+}
+
+fn pruned(
+    s: &Service,
+    req: &Request,
+    all: bool,
+) -> std::result::Result<Vec<berth_engine::images::Pruned>, ApiError> {
+    let mut o = berth_engine::images::PruneOptions {
+        all,
+        ..Default::default()
+    };
+    for f in filters(req)? {
+        match f.split_once('=') {
+            Some(("dangling", v)) => {
+                o.all = match v.to_ascii_lowercase().as_str() {
+                    "true" | "1" => false,
+                    "false" | "0" => true,
+                    _ => {
+                        return Err(ApiError::bad_request(format!(
+                            "invalid filter 'dangling={v}'"
+                        )));
+                    }
+                }
+            }
+            _ => o.filters.push(f),
+        }
+    }
+    Ok(s.engine.images().prune(&o)?)
+}
+
 /// Pull progress as Docker's JSON lines, sent to the answering thread.
 struct Lines(Mutex<mpsc::Sender<Value>>);
 

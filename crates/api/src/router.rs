@@ -99,7 +99,9 @@ fn route(s: &Service, req: &Request, segs: &[&str], conn: &mut Conn) -> reply::R
         ("HEAD", ["containers", id, "archive"]) => crate::archive::get(s, req, id, conn, true),
         ("PUT", ["containers", id, "archive"]) => crate::archive::put(s, req, id, conn),
         ("POST", ["build"]) => crate::build::build(s, req, conn),
+        ("POST", ["build", "prune"]) => crate::build::prune(s),
         ("GET", ["images", "json"]) => images::list(s, req),
+        ("POST", ["images", "prune"]) => images::prune(s, req),
         ("GET", ["images", "search"]) => images::search(req),
         ("GET", ["images", "get"]) => transfer::save(s, req, None, &mut conn.writer),
         ("GET", ["images", name @ .., "get"]) if !name.is_empty() => {
@@ -172,6 +174,7 @@ fn libpod_answer(s: &Service, req: &Request, segs: &[&str], conn: &mut Conn) -> 
         ("DELETE", ["containers", id]) => libpod::remove(s, req, id),
         ("GET", ["images", "json"]) => libpod::images(s, req),
         ("DELETE", ["images", "remove"]) => libpod::images_remove(s, req),
+        ("POST", ["images", "prune"]) => images::libpod_prune(s, req),
         ("POST", ["images", name @ .., "push"]) if !name.is_empty() => {
             libpod::push(s, req, &name.join("/"), &mut conn.writer)
         }

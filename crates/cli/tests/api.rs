@@ -2240,3 +2240,46 @@ fn docker_ulimits_apply_to_the_container() {
     );
     assert_eq!((code, out.as_str()), (0, "512\n1024\n"), "{err}");
 }
+
+/// `docker image prune` (dangling images) and `-a` (every image no container
+/// uses), with what went: untagged names, deleted IDs, the space.
+#[test]
+fn docker_image_prune_removes_dangling_then_unused_images() {
+    let st = TestStore::with_busybox();
+    let svc = Service::start(&st, "0");
+    let c = st.ok(&["create", IMG, "true"]).stdout.trim().to_string();
+    st.ok(&["commit", &c, "localhost/twice:1"]);
+    let old = st.inspect("localhost/twice:1", ".Id");
+    st.ok(&["commit", "--change", "ENV V=2", &c, "localhost/twice:1"]);
+    let new = st.inspect("localhost/twice:1", ".Id");
+    assert_ne!(old, new);
+    let (code, out, err) = docker(&svc, &["image", "prune", "-f"], "");
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(&format!("deleted: sha256:{old}")), "{out}");
+    assert!(!out.contains(&new), "{out}");
+    assert_eq!(st.run(&["image", "exists", &old]).code, 1);
+    // The container's image stays; the unused one goes, its name first.
+    let (code, out, err) = docker(&svc, &["image", "prune", "-a", "-f"], "");
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("untagged: localhost/twice:1")
+            && out.contains(&format!("deleted: sha256:{new}")),
+        "{out}"
+    );
+    assert_eq!(st.run(&["image", "exists", &new]).code, 1);
+    assert_eq!(st.run(&["image", "exists", IMG]).code, 0);
+    // docker system prune: containers, networks, images, the build cache.
+    let (code, out, err) = docker(&svc, &["system", "prune", "-a", "-f"], "");
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("untagged: localhost/bb:1"), "{out}");
+    assert_eq!(st.ok(&["ps", "-aq"]).stdout, "");
+    assert_eq!(st.run(&["image", "exists", IMG]).code, 1);
+    let (code, answer) = request(
+        &svc.socket,
+        "POST",
+        "/v1.41/images/prune?filters=%7B%22dangling%22%3A%5B%22maybe%22%5D%7D",
+        "",
+    )
+    .unwrap();
+    assert_eq!(code, 400, "{answer}");
+}

@@ -22,6 +22,8 @@ pub struct PruneOptions {
 pub struct Pruned {
     pub id: String,
     pub size: u64,
+    /// The names it had (none for a dangling image), gone with it.
+    pub names: Vec<String>,
 }
 
 /// Removes dangling images (with `o.all`, every image no container uses), and
@@ -64,6 +66,7 @@ pub fn prune(store: &Store, o: &PruneOptions) -> Result<Vec<Pruned>, ImageError>
             Ok(_) => pruned.push(Pruned {
                 id: img.id.clone(),
                 size: img.size,
+                names: img.names.clone(),
             }),
             Err(
                 berth_storage::Error::ImageNotFound(_) | berth_storage::Error::ImageInUse { .. },
