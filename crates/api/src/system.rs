@@ -168,6 +168,26 @@ pub fn volume_remove(s: &Service, req: &Request, name: &str) -> Result {
     Ok(Reply::Empty(204))
 }
 
+/// Docker's name of the default network, as podman's compat API shows it.
+const DOCKER_DEFAULT: &str = "bridge";
+
+/// A network's name as a Docker client gives it: `bridge` is the default
+/// network.
+fn network_name(name: &str) -> &str {
+    if name == DOCKER_DEFAULT {
+        berth_engine::network::DEFAULT
+    } else {
+        name
+    }
+}
+
+/// The network in Docker's shape, named `name`.
+fn network_named(n: &berth_engine::network::NetworkInspect, name: &str) -> Value {
+    let mut v = network(n);
+    v["Name"] = json!(name);
+    v
+}
+
 fn network(n: &berth_engine::network::NetworkInspect) -> Value {
     // Only the options the network was made with, as podman's compat API
     // shows them: compose compares these with its own and would have the
@@ -202,14 +222,27 @@ fn network(n: &berth_engine::network::NetworkInspect) -> Value {
 /// driver, label, label!, until, dangling).
 pub fn networks(s: &Service, req: &Request) -> Result {
     let rows = s.engine.networks().rows(&filters(req)?)?;
-    let out = rows.iter().map(|r| network(&r.inspect)).collect::<Vec<_>>();
+    // The default network listed by Docker's name for it.
+    let out = rows
+        .iter()
+        .map(|r| match r.inspect.name.as_str() {
+            berth_engine::network::DEFAULT => network_named(&r.inspect, DOCKER_DEFAULT),
+            _ => network(&r.inspect),
+        })
+        .collect::<Vec<_>>();
     Ok(Reply::Json(200, Value::Array(out)))
 }
 
+/// `bridge` is the default network, shown by that name; by its own name it
+/// is shown as it is.
 pub fn network_inspect(s: &Service, name: &str) -> Result {
+    let n = s.engine.networks().inspect(network_name(name))?;
     Ok(Reply::Json(
         200,
-        network(&s.engine.networks().inspect(name)?),
+        match name {
+            DOCKER_DEFAULT => network_named(&n, DOCKER_DEFAULT),
+            _ => network(&n),
+        },
     ))
 }
 
@@ -292,7 +325,7 @@ pub fn network_create(s: &Service, req: &Request) -> Result {
 }
 
 pub fn network_remove(s: &Service, name: &str) -> Result {
-    s.engine.networks().remove(name)?;
+    s.engine.networks().remove(network_name(name))?;
     Ok(Reply::Empty(204))
 }
 
@@ -327,6 +360,7 @@ pub fn network_connect(s: &Service, req: &Request, name: &str, connect: bool) ->
         ));
     }
     let nets = s.engine.networks();
+    let name = network_name(name);
     nets.inspect(name)?;
     if connect {
         let ep = body.endpoint_config.unwrap_or_default();

@@ -2283,3 +2283,45 @@ fn docker_image_prune_removes_dangling_then_unused_images() {
     .unwrap();
     assert_eq!(code, 400, "{answer}");
 }
+
+/// The default network is `bridge` to Docker's clients, as podman's compat
+/// API shows it: listed and inspected by that name, and joined by it.
+#[test]
+fn the_default_network_is_bridge_to_docker_clients() {
+    let st = TestStore::with_busybox();
+    let svc = Service::start(&st, "0");
+    let ok = |args: &[&str]| {
+        let (code, out, err) = docker(&svc, args, "");
+        assert_eq!(code, 0, "docker {args:?}: {out}{err}");
+        out
+    };
+    let names = ok(&["network", "ls", "--format", "{{.Name}}"]);
+    assert_eq!(names, "bridge\n");
+    assert_eq!(
+        ok(&[
+            "network",
+            "inspect",
+            "-f",
+            "{{.Name}} {{.Driver}}",
+            "bridge"
+        ]),
+        "bridge bridge\n"
+    );
+    // Its own name still finds it, shown as it is.
+    assert_eq!(
+        ok(&["network", "inspect", "-f", "{{.Name}}", "podman"]),
+        "podman\n"
+    );
+    assert_eq!(
+        ok(&[
+            "run",
+            "--rm",
+            "--network",
+            "bridge",
+            IMG,
+            "echo",
+            "on-bridge"
+        ]),
+        "on-bridge\n"
+    );
+}
