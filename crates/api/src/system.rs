@@ -68,8 +68,46 @@ pub fn info(s: &Service) -> Result {
             "Labels": [],
             "ExperimentalBuild": true,
             "Debug": false,
+            "RegistryConfig": registry_config(),
         }),
     ))
+}
+
+/// Docker's registry settings from registries.conf (as podman's compat API
+/// makes them): each registry's index config, insecure ones not Secure, with
+/// their mirrors; docker.io's mirrors are Docker's registry mirrors.
+fn registry_config() -> Value {
+    let conf = berth_image::registries::RegistriesConf::load().unwrap_or_else(|e| {
+        log::warn!("info: registries.conf: {e}");
+        Default::default()
+    });
+    let url = |location: &str, insecure: bool| {
+        let scheme = if insecure { "http" } else { "https" };
+        format!("{scheme}://{}/", location.trim_end_matches('/'))
+    };
+    let mut index = serde_json::Map::new();
+    for r in &conf.registries {
+        let mirrors: Vec<String> = r
+            .mirror
+            .iter()
+            .map(|m| url(&m.location, m.insecure))
+            .collect();
+        index.insert(
+            r.prefix.clone(),
+            json!({"Name": r.prefix, "Mirrors": mirrors, "Secure": !r.insecure, "Official": r.prefix == "docker.io"}),
+        );
+    }
+    let official = index.entry("docker.io").or_insert_with(
+        || json!({"Name": "docker.io", "Mirrors": [], "Secure": true, "Official": true}),
+    );
+    let mirrors = official["Mirrors"].clone();
+    json!({
+        "AllowNondistributableArtifactsCIDRs": [],
+        "AllowNondistributableArtifactsHostnames": [],
+        "InsecureRegistryCIDRs": [],
+        "IndexConfigs": index,
+        "Mirrors": mirrors,
+    })
 }
 
 /// Docker's `filters` parameter (`{"label":["a=b"]}` or the older

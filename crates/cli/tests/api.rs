@@ -2325,3 +2325,41 @@ fn the_default_network_is_bridge_to_docker_clients() {
         "on-bridge\n"
     );
 }
+
+/// `docker info`'s RegistryConfig from registries.conf: an insecure registry
+/// is an index that is not Secure, docker.io's mirrors are Docker's mirrors.
+#[test]
+fn docker_info_has_the_registry_config_of_registries_conf() {
+    let st = TestStore::with_busybox();
+    let conf = st.path().join("registries.conf");
+    std::fs::write(
+        &conf,
+        "[[registry]]\nlocation = \"reg.test:5000\"\ninsecure = true\n\n\
+         [[registry]]\nlocation = \"docker.io\"\n[[registry.mirror]]\nlocation = \"mirror.test\"\n",
+    )
+    .unwrap();
+    let svc = Service::start_with(&st, "0", &[("CONTAINERS_REGISTRIES_CONF", &conf)]);
+    let info = |format: &str| {
+        let (code, out, err) = docker(&svc, &["info", "-f", format], "");
+        assert_eq!(code, 0, "{format}: {out}{err}");
+        out
+    };
+    assert_eq!(
+        info("{{json .RegistryConfig.InsecureRegistryCIDRs}}"),
+        "[]\n"
+    );
+    assert_eq!(
+        info("{{(index .RegistryConfig.IndexConfigs \"reg.test:5000\").Secure}}"),
+        "false\n"
+    );
+    assert_eq!(
+        info("{{json .RegistryConfig.Mirrors}}"),
+        "[\"https://mirror.test/\"]\n"
+    );
+    let (code, out, err) = docker(&svc, &["info"], "");
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("Insecure Registries:\n  reg.test:5000"),
+        "{out}"
+    );
+}
