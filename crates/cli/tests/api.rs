@@ -2363,3 +2363,57 @@ fn docker_info_has_the_registry_config_of_registries_conf() {
         "{out}"
     );
 }
+
+/// Docker's inspect of what `docker create` asked for: the restart policy's
+/// name and retry count apart, the port bindings, the binds, and Mounts with
+/// a volume's driver and each mount's propagation.
+#[test]
+fn docker_inspect_shows_restart_policy_ports_binds_and_mounts() {
+    let st = TestStore::with_busybox();
+    let svc = Service::start(&st, "0");
+    let host = st.path().join("hostdir");
+    std::fs::create_dir_all(&host).unwrap();
+    let bind = format!("{}:/x", host.display());
+    let (code, _, err) = docker(
+        &svc,
+        &[
+            "create",
+            "--name",
+            "i",
+            "--restart",
+            "on-failure:2",
+            "-p",
+            "127.0.0.1:18081:80",
+            "-v",
+            &bind,
+            "-v",
+            "nv:/nv",
+            IMG,
+            "true",
+        ],
+        "",
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = docker(&svc, &["inspect", "i"], "");
+    assert_eq!(code, 0, "{err}");
+    let v = &common::json(&out)[0];
+    let h = &v["HostConfig"];
+    assert_eq!(h["RestartPolicy"]["Name"], "on-failure", "{h}");
+    assert_eq!(h["RestartPolicy"]["MaximumRetryCount"], 2, "{h}");
+    assert_eq!(h["PortBindings"]["80/tcp"][0]["HostPort"], "18081", "{h}");
+    assert_eq!(h["PortBindings"]["80/tcp"][0]["HostIp"], "127.0.0.1", "{h}");
+    assert!(
+        h["Binds"]
+            .as_array()
+            .unwrap()
+            .contains(&bind.clone().into()),
+        "{h}"
+    );
+    let mounts = v["Mounts"].as_array().unwrap();
+    let at = |dest: &str| mounts.iter().find(|m| m["Destination"] == dest).unwrap();
+    assert_eq!(at("/nv")["Driver"], "local", "{mounts:?}");
+    assert_eq!(at("/nv")["Propagation"], "rprivate", "{mounts:?}");
+    assert_eq!(at("/x")["Type"], "bind", "{mounts:?}");
+    assert_eq!(at("/x")["Propagation"], "rprivate", "{mounts:?}");
+    docker(&svc, &["rm", "-v", "i"], "");
+}

@@ -550,10 +550,29 @@ pub struct LogConfig {
     pub tag: String,
 }
 
+/// The policy's name and its retry count apart, as podman and Docker show
+/// them (`on-failure` and 2 for `--restart on-failure:2`).
 #[derive(Clone, Debug, Serialize)]
 pub struct RestartPolicyView {
     #[serde(rename = "Name")]
     pub name: String,
+    #[serde(rename = "MaximumRetryCount")]
+    pub maximum_retry_count: u32,
+}
+
+impl RestartPolicyView {
+    fn of(r: container::RestartPolicy) -> RestartPolicyView {
+        match r {
+            container::RestartPolicy::OnFailure(n) => RestartPolicyView {
+                name: "on-failure".into(),
+                maximum_retry_count: n,
+            },
+            r => RestartPolicyView {
+                name: r.name(),
+                maximum_retry_count: 0,
+            },
+        }
+    }
 }
 
 /// A volume, bind or tmpfs the user asked for.
@@ -566,8 +585,15 @@ pub struct InspectMount {
     pub name: Option<String>,
     pub source: String,
     pub destination: String,
+    /// "local" for a volume (none for the other kinds).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub driver: Option<String>,
+    pub mode: String,
     #[serde(rename = "RW")]
     pub rw: bool,
+    /// A bind's or volume's propagation (berth's rprivate unless given);
+    /// empty for the other kinds.
+    pub propagation: String,
 }
 
 fn time_or_zero(ns: Option<u64>) -> String {
@@ -649,9 +675,7 @@ impl ContainerInspect {
                 oom_kill_disable: p.oom_kill_disable.unwrap_or(false),
                 privileged: p.privileged,
                 auto_remove: i.config.rm,
-                restart_policy: RestartPolicyView {
-                    name: i.config.restart.name(),
-                },
+                restart_policy: RestartPolicyView::of(i.config.restart),
                 network_mode: p.network.inspect_name(),
                 readonly_rootfs: p.read_only,
                 cap_add: p.cap_add.clone(),
@@ -829,12 +853,24 @@ fn mounts(store: &Store, i: &Info) -> Vec<InspectMount> {
         let Some(source) = crate::volumes::host_source(store, v) else {
             continue;
         };
+        const PROPAGATIONS: [&str; 6] = [
+            "shared", "rshared", "slave", "rslave", "private", "rprivate",
+        ];
+        let propagation = v
+            .options
+            .iter()
+            .rev()
+            .find(|o| PROPAGATIONS.contains(&o.as_str()))
+            .map_or("rprivate", String::as_str);
         out.push(InspectMount {
             kind: if v.name().is_some() { "volume" } else { "bind" }.into(),
             name: Some(v.name().unwrap_or_default().to_string()),
             source: source.to_string_lossy().into_owned(),
             destination: v.destination.clone(),
+            driver: v.name().map(|_| "local".to_string()),
+            mode: String::new(),
             rw: !v.read_only(),
+            propagation: propagation.to_string(),
         });
     }
     for t in &i.config.process.tmpfs {
@@ -843,7 +879,10 @@ fn mounts(store: &Store, i: &Info) -> Vec<InspectMount> {
             name: None,
             source: "tmpfs".into(),
             destination: t.destination.clone(),
+            driver: None,
+            mode: String::new(),
             rw: true,
+            propagation: String::new(),
         });
     }
     for m in &i.config.process.image_mounts {
@@ -852,7 +891,10 @@ fn mounts(store: &Store, i: &Info) -> Vec<InspectMount> {
             name: None,
             source: m.source.clone(),
             destination: m.destination.clone(),
+            driver: None,
+            mode: String::new(),
             rw: m.rw,
+            propagation: String::new(),
         });
     }
     out
