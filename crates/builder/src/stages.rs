@@ -628,13 +628,15 @@ fn find_target(cf: &Containerfile, target: Option<&str>) -> Result<usize, ParseE
 /// Marks `i` and, transitively, the stages it needs. Dependencies always
 /// point to earlier stages, so this terminates and index order is a valid
 /// build order.
+/// A worklist, not recursion: a chain of stages as long as a hostile
+/// Containerfile makes it cannot exhaust the stack.
 fn mark(i: usize, deps: &[Deps], needed: &mut [bool]) {
-    if needed[i] {
-        return;
-    }
-    needed[i] = true;
-    for &d in &deps[i].stages {
-        mark(d, deps, needed);
+    let mut todo = vec![i];
+    while let Some(i) = todo.pop() {
+        if !needed[i] {
+            needed[i] = true;
+            todo.extend(&deps[i].stages);
+        }
     }
 }
 

@@ -467,6 +467,44 @@ fn copies_never_leave_their_roots_and_a_failing_run_stops_the_build() {
     st.assert_clean();
 }
 
+/// Containerfiles made to exhaust the builder: refused with a one-line error
+/// naming the line, exit 125, as any other bad Containerfile.
+#[test]
+fn hostile_containerfiles_are_refused_by_line() {
+    let st = Store::new();
+    let ctx = st.context("ctx", &[("Containerfile", "")]);
+    let build = |file: &str| {
+        std::fs::write(ctx.join("Containerfile"), file).unwrap();
+        st.run(&["build", ctx.to_str().unwrap()])
+    };
+    let refused = |file: &str, why: &str| {
+        let r = build(file);
+        assert_eq!(r.code, 125, "{}", r.stderr);
+        let msg = r.stderr.trim_end();
+        assert!(
+            msg.starts_with("Error: ") && msg.contains(why) && !msg.contains('\n'),
+            "{msg}"
+        );
+        assert!(msg.len() < 300, "{msg}");
+    };
+    // Substitutions nested 5000 deep overflowed the stack (abort, 134).
+    let d = 5000;
+    refused(
+        &format!(
+            "FROM localhost/bb:1\nARG X={}A{}\nRUN true\n",
+            "${A:-".repeat(d),
+            "}".repeat(d)
+        ),
+        "Containerfile:2: variable substitutions nested more than 100 deep",
+    );
+    // As did an ONBUILD chain 5000 long.
+    refused(
+        &format!("FROM localhost/bb:1\n{}RUN true\n", "ONBUILD ".repeat(d)),
+        "Containerfile:2: Chaining ONBUILD",
+    );
+    st.assert_clean();
+}
+
 #[test]
 fn an_unchanged_rebuild_comes_from_the_cache() {
     let st = Store::new();

@@ -385,6 +385,12 @@ fn onbuild() {
         fail("ONBUILD ONBUILD RUN x"),
         "Containerfile:2: Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed"
     );
+    // A chain is refused before its length matters: parsed one trigger
+    // deep, never recursed into without end.
+    assert_eq!(
+        fail(&format!("{}RUN x", "ONBUILD ".repeat(100_000))),
+        "Containerfile:2: Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed"
+    );
     assert_eq!(
         fail("ONBUILD from x"),
         "Containerfile:2: FROM isn't allowed as an ONBUILD trigger"

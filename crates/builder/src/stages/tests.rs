@@ -270,6 +270,22 @@ fn plan_default_target() {
 }
 
 #[test]
+fn a_long_chain_of_stages_plans_without_recursion() {
+    // Each stage built FROM the one before: marking what the target needs
+    // recursed once per stage.
+    let n = 50_000;
+    let mut text = String::from("FROM a AS s0\n");
+    for i in 0..n {
+        text.push_str(&format!("FROM s{i} AS s{}\n", i + 1));
+    }
+    let c = cf(&text);
+    let o = opts(&[], None);
+    let g = globals(&c, &o).unwrap();
+    let p = plan(&c, &g, &o).unwrap();
+    assert_eq!(p.order.len(), n + 1);
+}
+
+#[test]
 fn plan_named_target() {
     let p = planned(Some("TEST")).unwrap();
     assert_eq!((p.target, p.order.clone()), (2, vec![0, 1, 2]));
