@@ -26,6 +26,52 @@ impl fmt::Display for ExpandError {
 
 impl std::error::Error for ExpandError {}
 
+/// The longest value one expansion may make, in bytes: 1 MiB, or the
+/// length of the text expanded when that is longer (a long heredoc stays
+/// whole). Neither Docker nor buildah has such a limit; without one, ARGs
+/// that each double the one before (`ARG A1=${A0}${A0}`) grow to gigabytes
+/// in a few lines. A value this long could not reach a RUN anyway: Linux
+/// takes no single environment string over 128 KiB.
+pub const MAX_VALUE: usize = 1 << 20;
+
+/// The most one build's expansions may make, in bytes, all told: every
+/// expanded argument and ARG value of every stage, and every stage's
+/// starting environment. Each value under [`MAX_VALUE`] is not enough: a
+/// line as short as `LABEL a=$A` copies its megabyte again.
+pub const MAX_TOTAL: usize = 64 << 20;
+
+/// What is left of [`MAX_TOTAL`] to a build.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Budget {
+    left: std::cell::Cell<usize>,
+}
+
+impl Default for Budget {
+    fn default() -> Budget {
+        Budget {
+            left: std::cell::Cell::new(MAX_TOTAL),
+        }
+    }
+}
+
+impl Budget {
+    /// Takes `bytes` made by an expansion off what is left.
+    pub fn charge(&self, bytes: usize) -> Result<(), ExpandError> {
+        match self.left.get().checked_sub(bytes) {
+            Some(left) => {
+                self.left.set(left);
+                Ok(())
+            }
+            None => {
+                self.left.set(0);
+                err(format!(
+                    "variable expansions of the build come to more than {MAX_TOTAL} bytes"
+                ))
+            }
+        }
+    }
+}
+
 /// How deeply `${...}` substitutions may nest (`${A:-${B:-...}}`): far more
 /// than any real Containerfile needs, few enough that a hostile one cannot
 /// exhaust the stack.
@@ -113,6 +159,7 @@ impl Lexer {
             env,
             raw_escapes: self.raw_escapes,
             depth: 0,
+            limit: MAX_VALUE.max(word.len()),
         };
         st.until(None, self.raw_escapes)
     }
@@ -171,11 +218,21 @@ struct State<'a> {
     raw_escapes: bool,
     /// `${` substitutions open around the current position.
     depth: usize,
+    /// The longest value the expansion may make.
+    limit: usize,
 }
 
 impl State<'_> {
     fn peek(&self) -> Option<char> {
         self.chars.get(self.pos).copied()
+    }
+
+    /// Refuses a value grown past the limit.
+    fn check(&self, len: usize) -> Result<(), ExpandError> {
+        if len > self.limit {
+            return err(too_long(self.limit));
+        }
+        Ok(())
     }
 
     fn next(&mut self) -> Option<char> {
@@ -211,6 +268,7 @@ impl State<'_> {
             match c {
                 '$' => {
                     let v = self.dollar()?;
+                    self.check(result.len() + v.len())?;
                     result.push_str(&v);
                     words.add_str(&v);
                 }
@@ -226,6 +284,7 @@ impl State<'_> {
                 }
                 '"' if !self.opts.skip_quotes => {
                     let v = self.double_quote()?;
+                    self.check(result.len() + v.len())?;
                     result.push_str(&v);
                     words.add_raw_str(&v);
                 }
@@ -302,6 +361,7 @@ impl State<'_> {
                 }
                 Some('$') => {
                     let v = self.dollar()?;
+                    self.check(out.len() + v.len())?;
                     out.push_str(&v);
                 }
                 Some(c) => {
@@ -515,7 +575,13 @@ impl State<'_> {
                     return Ok(format!("${{{name}/{pattern}/{replacement}}}"));
                 }
                 let pat = Pattern::compile(&pattern)?;
-                Ok(replace(&pat, &value.unwrap_or_default(), &replacement, all))
+                replace(
+                    &pat,
+                    &value.unwrap_or_default(),
+                    &replacement,
+                    all,
+                    self.limit,
+                )
             }
             other => err(format!(
                 "unsupported modifier ({}) in substitution",
@@ -695,11 +761,25 @@ fn trim_suffix(pat: &Pattern, value: &str, greedy: bool) -> String {
     }
 }
 
-fn replace(pat: &Pattern, value: &str, replacement: &str, all: bool) -> String {
+/// The message of a value grown past `limit`.
+fn too_long(limit: usize) -> String {
+    format!("a variable expansion makes a value longer than {limit} bytes")
+}
+
+fn replace(
+    pat: &Pattern,
+    value: &str,
+    replacement: &str,
+    all: bool,
+    limit: usize,
+) -> Result<String, ExpandError> {
     let chars: Vec<char> = value.chars().collect();
     let mut out = String::new();
     let mut i = 0;
     while i <= chars.len() {
+        if out.len() > limit {
+            return err(too_long(limit));
+        }
         let Some((start, end)) = pat.find(&chars[i..]).map(|(s, e)| (i + s, i + e)) else {
             break;
         };
@@ -720,7 +800,10 @@ fn replace(pat: &Pattern, value: &str, replacement: &str, all: bool) -> String {
     if i < chars.len() {
         out.extend(&chars[i..]);
     }
-    out
+    if out.len() > limit {
+        return err(too_long(limit));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -884,7 +967,7 @@ mod tests {
                 }
                 for all in [false, true] {
                     assert_eq!(
-                        replace(&pat, v, "<>", all),
+                        replace(&pat, v, "<>", all, MAX_VALUE).unwrap(),
                         ref_replace(&pat, v, "<>", all),
                         "{p} in {v:?}, all: {all}"
                     );

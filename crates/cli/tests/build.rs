@@ -502,6 +502,19 @@ fn hostile_containerfiles_are_refused_by_line() {
         &format!("FROM localhost/bb:1\n{}RUN true\n", "ONBUILD ".repeat(d)),
         "Containerfile:2: Chaining ONBUILD",
     );
+    // ARGs (or ENVs) each doubling the one before grew to gigabytes: a value
+    // is at most 1 MiB, reached by the 16th doubling of 16 bytes.
+    for kw in ["ARG", "ENV"] {
+        let mut file = format!("FROM localhost/bb:1\n{kw} A0=xxxxxxxxxxxxxxxx\n");
+        for i in 0..40 {
+            file.push_str(&format!("{kw} A{}=${{A{i}}}${{A{i}}}\n", i + 1));
+        }
+        file.push_str("LABEL l=${A40}\n");
+        refused(
+            &file,
+            "Containerfile:19: a variable expansion makes a value longer than 1048576 bytes",
+        );
+    }
     st.assert_clean();
 }
 

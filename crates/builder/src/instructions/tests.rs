@@ -488,6 +488,7 @@ fn expanded(line: &str) -> Result<Instruction, InstructionError> {
     let x = Expander {
         lookup: &env,
         escape: '\\',
+        budget: None,
     };
     one(line).expand(&x)
 }
@@ -564,6 +565,7 @@ fn expansion_copy_and_run() {
     let x = Expander {
         lookup: &env,
         escape: '\\',
+        budget: None,
     };
     let Instruction::Copy(c) = i[1].instruction.expand(&x).unwrap() else {
         panic!()
@@ -649,6 +651,7 @@ fn stop_signal_and_blank_base() {
     let x = Expander {
         lookup: &env,
         escape: '\\',
+        budget: None,
     };
     assert_eq!(from("${IMG:-alpine}").expand(&x), Ok(from("alpine")));
     assert_eq!(
