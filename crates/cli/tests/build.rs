@@ -518,6 +518,50 @@ fn hostile_containerfiles_are_refused_by_line() {
     st.assert_clean();
 }
 
+/// COPY, ADD and WORKDIR follow the image's symlinks on the way to their
+/// destination, inside its root, as buildah does: Debian's /var/run -> /run,
+/// merged /usr's /lib -> usr/lib; a link climbing out lands inside.
+#[test]
+fn destinations_through_the_images_symlinks_resolve_inside_its_root() {
+    let st = Store::new();
+    let name = format!("berth-escape-{}", std::process::id());
+    let host = Path::new("/etc").join(&name);
+    let ctx = st.context("ctx", &[("ok", "ok\n"), ("Containerfile", "")]);
+    let file = format!(
+        "FROM localhost/bb:1
+RUN mkdir -p /var /usr/lib && ln -s /run /var/run && ln -s usr/lib /lib && ln -s ../../../../../../../../etc /escape && ln -s / /slash
+COPY ok /var/run/
+COPY ok /lib/sub/ok3
+ADD ok /escape/{name}
+COPY ok /slash/../slash/etc/{name}.2
+WORKDIR /lib/wd
+"
+    );
+    std::fs::write(ctx.join("Containerfile"), file).unwrap();
+    let r = st.run(&["build", "-t", "localhost/t:1", ctx.to_str().unwrap()]);
+    assert!(!host.exists(), "a copy reached the host's /etc");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = st.ok(&[
+        "run",
+        "--rm",
+        "localhost/t:1",
+        "sh",
+        "-c",
+        &format!("cat /usr/lib/sub/ok3 /etc/{name} /etc/{name}.2 && pwd && ls -d /usr/lib/wd"),
+    ]);
+    assert_eq!(r.stdout, "ok\nok\nok\n/usr/lib/wd\n/usr/lib/wd\n");
+    // /run is the runtime's in a container: the copy is seen in the image.
+    let root = st.ok(&["image", "mount", "localhost/t:1"]).stdout;
+    let root = Path::new(root.trim());
+    assert_eq!(
+        std::fs::read_to_string(root.join("run/ok")).unwrap(),
+        "ok\n"
+    );
+    assert!(root.join("var/run").is_symlink());
+    st.ok(&["image", "umount", "localhost/t:1"]);
+    st.assert_clean();
+}
+
 #[test]
 fn an_unchanged_rebuild_comes_from_the_cache() {
     let st = Store::new();
