@@ -515,6 +515,22 @@ fn hostile_containerfiles_are_refused_by_line() {
             "Containerfile:19: a variable expansion makes a value longer than 1048576 bytes",
         );
     }
+    // A RUN of a megabyte that cannot run (no argument may pass 128 KiB):
+    // its error quotes the start of it, and still ends with why.
+    let r = build(&format!(
+        "FROM localhost/bb:1\nRUN echo {}\n",
+        "x".repeat(1 << 20)
+    ));
+    assert_eq!(r.code, 126, "{}", &r.stderr[r.stderr.len() - 500..]);
+    assert!(r.stderr.contains("argument list too long"));
+    let last = r.stderr.trim_end().lines().last().unwrap();
+    assert!(
+        last.starts_with("Error: building at STEP \"RUN echo xxx")
+            && last.ends_with("x…\": while running runtime: exit status 126")
+            && last.chars().count() < 300,
+        "{}",
+        &last[..500.min(last.len())]
+    );
     st.assert_clean();
 }
 
