@@ -41,6 +41,20 @@ impl ParseError {
     }
 }
 
+/// How many characters of an instruction or a command an error message
+/// quotes.
+pub const QUOTED_CHARS: usize = 200;
+
+/// `text` as an error message quotes it: whole up to [`QUOTED_CHARS`]
+/// characters, else its start and `…`, so that a RUN of megabytes fails in
+/// a line that still ends with why.
+pub fn quoted(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(QUOTED_CHARS) {
+        None => text.into(),
+        Some((end, _)) => format!("{}…", &text[..end]).into(),
+    }
+}
+
 fn line_suffix(line: usize) -> String {
     if line == 0 {
         String::new()
@@ -81,10 +95,11 @@ pub enum BuildError {
     /// `FROM stage` of a stage whose commit has not happened.
     #[error("stage {0} has no image yet")]
     StageNotBuilt(String),
-    #[error("ONBUILD {0}: FROM and ONBUILD cannot be triggers")]
+    #[error("ONBUILD {}: FROM and ONBUILD cannot be triggers", quoted(.0))]
     BadTrigger(String),
-    /// An instruction that failed, with the instruction as written.
-    #[error("building at STEP \"{instruction}\": {source}")]
+    /// An instruction that failed, with the instruction as written (its
+    /// message quotes the start of it: [`quoted`]).
+    #[error("building at STEP \"{}\": {source}", quoted(.instruction))]
     Step {
         instruction: String,
         // Boxed: the largest reason would make every result carry its size.
@@ -92,10 +107,13 @@ pub enum BuildError {
     },
     /// The build was interrupted (SIGINT, SIGTERM, SIGHUP) while a RUN ran: the
     /// RUN was killed and the build stops.
-    #[error("building at STEP \"{instruction}\": interrupted")]
+    #[error("building at STEP \"{}\": interrupted", quoted(.instruction))]
     Interrupted { instruction: String },
     /// A RUN whose command exited non-zero; buildah exits with its code.
-    #[error("building at STEP \"{instruction}\": while running runtime: exit status {code}")]
+    #[error(
+        "building at STEP \"{}\": while running runtime: exit status {code}",
+        quoted(.instruction)
+    )]
     RunFailed { instruction: String, code: i32 },
     /// A command that could not run (not found, not executable, or the
     /// runtime failed): podman's 127, 126 or 125.
@@ -145,7 +163,7 @@ pub enum BuildError {
         source: serde_json::Error,
     },
     /// `builder config --cmd/--shell` with a quote left open.
-    #[error("parsing {0:?}: invalid command line string")]
+    #[error("parsing {:?}: invalid command line string", quoted(.0))]
     NotCommandLine(String),
     /// A working container's saved state that does not read.
     #[error("{}: {source}", .path.display())]
@@ -265,6 +283,43 @@ impl CopyError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_instructions_are_quoted_short() {
+        let run = format!("RUN echo {}", "é".repeat(10_000_000));
+        let e = BuildError::RunFailed {
+            instruction: run.clone(),
+            code: 126,
+        };
+        let shown = e.to_string();
+        assert_eq!(
+            shown,
+            format!(
+                "building at STEP \"RUN echo {}…\": while running runtime: exit status 126",
+                "é".repeat(QUOTED_CHARS - 9)
+            )
+        );
+        let e = BuildError::Step {
+            instruction: run.clone(),
+            source: Box::new(StepError::NoStage("x".into())),
+        };
+        assert!(
+            e.to_string()
+                .ends_with("…\": --from=x: no such stage (images are not supported yet)")
+        );
+        let e = BuildError::Interrupted { instruction: run };
+        assert!(e.to_string().len() < 500);
+        // Short ones whole.
+        let e = BuildError::RunFailed {
+            instruction: "RUN exit 7".into(),
+            code: 7,
+        };
+        assert_eq!(
+            e.to_string(),
+            "building at STEP \"RUN exit 7\": while running runtime: exit status 7"
+        );
+        assert_eq!(quoted(&"x".repeat(QUOTED_CHARS)), "x".repeat(QUOTED_CHARS));
+    }
 
     #[test]
     fn display() {

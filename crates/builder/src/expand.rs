@@ -26,6 +26,57 @@ impl fmt::Display for ExpandError {
 
 impl std::error::Error for ExpandError {}
 
+/// The longest value one expansion may make, in bytes: 1 MiB, or the
+/// length of the text expanded when that is longer (a long heredoc stays
+/// whole). Neither Docker nor buildah has such a limit; without one, ARGs
+/// that each double the one before (`ARG A1=${A0}${A0}`) grow to gigabytes
+/// in a few lines. A value this long could not reach a RUN anyway: Linux
+/// takes no single environment string over 128 KiB.
+pub const MAX_VALUE: usize = 1 << 20;
+
+/// The most one build's expansions may make, in bytes, all told: every
+/// expanded argument and ARG value of every stage, and every stage's
+/// starting environment. Each value under [`MAX_VALUE`] is not enough: a
+/// line as short as `LABEL a=$A` copies its megabyte again.
+pub const MAX_TOTAL: usize = 64 << 20;
+
+/// What is left of [`MAX_TOTAL`] to a build.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Budget {
+    left: std::cell::Cell<usize>,
+}
+
+impl Default for Budget {
+    fn default() -> Budget {
+        Budget {
+            left: std::cell::Cell::new(MAX_TOTAL),
+        }
+    }
+}
+
+impl Budget {
+    /// Takes `bytes` made by an expansion off what is left.
+    pub fn charge(&self, bytes: usize) -> Result<(), ExpandError> {
+        match self.left.get().checked_sub(bytes) {
+            Some(left) => {
+                self.left.set(left);
+                Ok(())
+            }
+            None => {
+                self.left.set(0);
+                err(format!(
+                    "variable expansions of the build come to more than {MAX_TOTAL} bytes"
+                ))
+            }
+        }
+    }
+}
+
+/// How deeply `${...}` substitutions may nest (`${A:-${B:-...}}`): far more
+/// than any real Containerfile needs, few enough that a hostile one cannot
+/// exhaust the stack.
+pub const MAX_NESTING: usize = 100;
+
 fn err<T>(msg: impl Into<String>) -> Result<T, ExpandError> {
     Err(ExpandError(msg.into()))
 }
@@ -107,6 +158,8 @@ impl Lexer {
             pos: 0,
             env,
             raw_escapes: self.raw_escapes,
+            depth: 0,
+            limit: MAX_VALUE.max(word.len()),
         };
         st.until(None, self.raw_escapes)
     }
@@ -163,11 +216,23 @@ struct State<'a> {
     pos: usize,
     env: &'a dyn Fn(&str) -> Option<String>,
     raw_escapes: bool,
+    /// `${` substitutions open around the current position.
+    depth: usize,
+    /// The longest value the expansion may make.
+    limit: usize,
 }
 
 impl State<'_> {
     fn peek(&self) -> Option<char> {
         self.chars.get(self.pos).copied()
+    }
+
+    /// Refuses a value grown past the limit.
+    fn check(&self, len: usize) -> Result<(), ExpandError> {
+        if len > self.limit {
+            return err(too_long(self.limit));
+        }
+        Ok(())
     }
 
     fn next(&mut self) -> Option<char> {
@@ -203,6 +268,7 @@ impl State<'_> {
             match c {
                 '$' => {
                     let v = self.dollar()?;
+                    self.check(result.len() + v.len())?;
                     result.push_str(&v);
                     words.add_str(&v);
                 }
@@ -218,6 +284,7 @@ impl State<'_> {
                 }
                 '"' if !self.opts.skip_quotes => {
                     let v = self.double_quote()?;
+                    self.check(result.len() + v.len())?;
                     result.push_str(&v);
                     words.add_raw_str(&v);
                 }
@@ -294,6 +361,7 @@ impl State<'_> {
                 }
                 Some('$') => {
                     let v = self.dollar()?;
+                    self.check(out.len() + v.len())?;
                     out.push_str(&v);
                 }
                 Some(c) => {
@@ -376,6 +444,19 @@ impl State<'_> {
             });
         }
         self.pos += 1; // '{'
+        if self.depth >= MAX_NESTING {
+            return err(format!(
+                "variable substitutions nested more than {MAX_NESTING} deep"
+            ));
+        }
+        self.depth += 1;
+        let r = self.braced();
+        self.depth -= 1;
+        r
+    }
+
+    /// `${...}`, after the brace.
+    fn braced(&mut self) -> Result<String, ExpandError> {
         match self.peek() {
             None => return err("syntax error: missing '}'"),
             Some('{' | '}' | ':') => return err("syntax error: bad substitution"),
@@ -494,7 +575,13 @@ impl State<'_> {
                     return Ok(format!("${{{name}/{pattern}/{replacement}}}"));
                 }
                 let pat = Pattern::compile(&pattern)?;
-                Ok(replace(&pat, &value.unwrap_or_default(), &replacement, all))
+                replace(
+                    &pat,
+                    &value.unwrap_or_default(),
+                    &replacement,
+                    all,
+                    self.limit,
+                )
             }
             other => err(format!(
                 "unsupported modifier ({}) in substitution",
@@ -547,26 +634,114 @@ impl Pattern {
         Pattern(self.0.iter().rev().cloned().collect())
     }
 
-    /// Whether the pattern matches all of `s`.
-    fn matches(&self, s: &[char]) -> bool {
-        fn go(p: &[Tok], s: &[char]) -> bool {
-            match p.split_first() {
-                None => s.is_empty(),
-                Some((Tok::Star, rest)) => (0..=s.len()).any(|i| go(rest, &s[i..])),
-                Some((Tok::Any, rest)) => !s.is_empty() && go(rest, &s[1..]),
-                Some((Tok::Lit(c), rest)) => s.first() == Some(c) && go(rest, &s[1..]),
+    /// Length of the shortest (or longest) prefix of `s` the pattern matches.
+    /// The pattern runs as an automaton over its positions, one pass over
+    /// `s`: no recursion and no backtracking, whatever the pattern.
+    fn prefix_len(&self, s: &[char], greedy: bool) -> Option<usize> {
+        let toks = &self.0;
+        let m = toks.len();
+        // A `*` can match nothing: whoever is before it is also after it.
+        let close = |set: &mut Vec<bool>| {
+            for i in 0..m {
+                if set[i] && toks[i] == Tok::Star {
+                    set[i + 1] = true;
+                }
             }
+        };
+        let mut set = vec![false; m + 1];
+        set[0] = true;
+        close(&mut set);
+        let mut found = None;
+        let mut next = vec![false; m + 1];
+        for n in 0..=s.len() {
+            if set[m] {
+                found = Some(n);
+                if !greedy {
+                    break;
+                }
+            }
+            let Some(&c) = s.get(n) else { break };
+            next.fill(false);
+            let mut any = false;
+            for (i, t) in toks.iter().enumerate() {
+                if !set[i] {
+                    continue;
+                }
+                match t {
+                    Tok::Star => next[i] = true,
+                    Tok::Any => next[i + 1] = true,
+                    Tok::Lit(l) if *l == c => next[i + 1] = true,
+                    Tok::Lit(_) => continue,
+                }
+                any = true;
+            }
+            if !any {
+                break;
+            }
+            close(&mut next);
+            std::mem::swap(&mut set, &mut next);
         }
-        go(&self.0, s)
+        found
     }
 
-    /// Length of the shortest (or longest) prefix of `s` the pattern matches.
-    fn prefix_len(&self, s: &[char], greedy: bool) -> Option<usize> {
-        if greedy {
-            (0..=s.len()).rev().find(|&n| self.matches(&s[..n]))
-        } else {
-            (0..=s.len()).find(|&n| self.matches(&s[..n]))
+    /// The leftmost match in `s`, the longest there: `(start, end)`. One pass
+    /// over `s` with every start at once: each position of the pattern keeps
+    /// the earliest start that reached it, and no start later than a match
+    /// found is taken up.
+    fn find(&self, s: &[char]) -> Option<(usize, usize)> {
+        let toks = &self.0;
+        let m = toks.len();
+        let close = |set: &mut Vec<Option<usize>>| {
+            for i in 0..m {
+                if toks[i] == Tok::Star
+                    && let Some(st) = set[i]
+                {
+                    set[i + 1] = Some(set[i + 1].map_or(st, |o| o.min(st)));
+                }
+            }
+        };
+        let mut set: Vec<Option<usize>> = vec![None; m + 1];
+        let mut next: Vec<Option<usize>> = vec![None; m + 1];
+        let mut best: Option<(usize, usize)> = None;
+        for n in 0..=s.len() {
+            if best.is_none() && set[0].is_none() {
+                set[0] = Some(n);
+            }
+            close(&mut set);
+            if let Some(st) = set[m] {
+                match best {
+                    Some((b, _)) if b < st => {}
+                    _ => best = Some((st, n)),
+                }
+            }
+            if let Some((b, _)) = best {
+                // Only starts no later than the match can still do better.
+                for slot in set.iter_mut() {
+                    if slot.is_some_and(|st| st > b) {
+                        *slot = None;
+                    }
+                }
+            }
+            let Some(&c) = s.get(n) else { break };
+            next.fill(None);
+            let mut alive = false;
+            for (i, t) in toks.iter().enumerate() {
+                let Some(st) = set[i] else { continue };
+                let to = match t {
+                    Tok::Star => i,
+                    Tok::Any => i + 1,
+                    Tok::Lit(l) if *l == c => i + 1,
+                    Tok::Lit(_) => continue,
+                };
+                next[to] = Some(next[to].map_or(st, |o| o.min(st)));
+                alive = true;
+            }
+            if !alive && best.is_some() {
+                break;
+            }
+            std::mem::swap(&mut set, &mut next);
         }
+        best
     }
 }
 
@@ -586,26 +761,49 @@ fn trim_suffix(pat: &Pattern, value: &str, greedy: bool) -> String {
     }
 }
 
-fn replace(pat: &Pattern, value: &str, replacement: &str, all: bool) -> String {
+/// The message of a value grown past `limit`.
+fn too_long(limit: usize) -> String {
+    format!("a variable expansion makes a value longer than {limit} bytes")
+}
+
+fn replace(
+    pat: &Pattern,
+    value: &str,
+    replacement: &str,
+    all: bool,
+    limit: usize,
+) -> Result<String, ExpandError> {
     let chars: Vec<char> = value.chars().collect();
     let mut out = String::new();
     let mut i = 0;
-    let mut done = false;
     while i <= chars.len() {
-        if !done && let Some(n) = pat.prefix_len(&chars[i..], true) {
-            out.push_str(replacement);
-            done = !all;
-            if n > 0 {
-                i += n;
-                continue;
+        if out.len() > limit {
+            return err(too_long(limit));
+        }
+        let Some((start, end)) = pat.find(&chars[i..]).map(|(s, e)| (i + s, i + e)) else {
+            break;
+        };
+        out.extend(&chars[i..start]);
+        out.push_str(replacement);
+        i = end;
+        if start == end {
+            // An empty match: the character after it stays.
+            if let Some(&c) = chars.get(i) {
+                out.push(c);
             }
+            i += 1;
         }
-        if i < chars.len() {
-            out.push(chars[i]);
+        if !all {
+            break;
         }
-        i += 1;
     }
-    out
+    if i < chars.len() {
+        out.extend(&chars[i..]);
+    }
+    if out.len() > limit {
+        return err(too_long(limit));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -680,6 +878,116 @@ mod tests {
         assert_eq!(x("${FILE//\\//_}").unwrap(), "dir_sub_file.tar.gz");
         assert_eq!(x("${FILE/?/X}").unwrap(), "Xir/sub/file.tar.gz");
         assert!(x("${FILE:#x}").is_err());
+    }
+
+    #[test]
+    fn nesting_is_bounded() {
+        let nest = |d: usize| format!("{}A{}", "${A:-".repeat(d), "}".repeat(d));
+        assert_eq!(x(&nest(MAX_NESTING)).unwrap(), "A");
+        assert_eq!(
+            x(&nest(MAX_NESTING + 1)).unwrap_err().0,
+            "variable substitutions nested more than 100 deep"
+        );
+        // Deep enough to overflow the stack when each level recursed.
+        assert!(x(&nest(50_000)).is_err());
+        assert!(x(&format!("\"{}\"", nest(50_000))).is_err());
+    }
+
+    /// The pattern matcher as it was, recursive: the reference.
+    fn ref_matches(p: &[Tok], s: &[char]) -> bool {
+        match p.split_first() {
+            None => s.is_empty(),
+            Some((Tok::Star, rest)) => (0..=s.len()).any(|i| ref_matches(rest, &s[i..])),
+            Some((Tok::Any, rest)) => !s.is_empty() && ref_matches(rest, &s[1..]),
+            Some((Tok::Lit(c), rest)) => s.first() == Some(c) && ref_matches(rest, &s[1..]),
+        }
+    }
+
+    fn ref_prefix_len(p: &Pattern, s: &[char], greedy: bool) -> Option<usize> {
+        if greedy {
+            (0..=s.len()).rev().find(|&n| ref_matches(&p.0, &s[..n]))
+        } else {
+            (0..=s.len()).find(|&n| ref_matches(&p.0, &s[..n]))
+        }
+    }
+
+    fn ref_replace(pat: &Pattern, value: &str, replacement: &str, all: bool) -> String {
+        let chars: Vec<char> = value.chars().collect();
+        let mut out = String::new();
+        let mut i = 0;
+        let mut done = false;
+        while i <= chars.len() {
+            if !done && let Some(n) = ref_prefix_len(pat, &chars[i..], true) {
+                out.push_str(replacement);
+                done = !all;
+                if n > 0 {
+                    i += n;
+                    continue;
+                }
+            }
+            if i < chars.len() {
+                out.push(chars[i]);
+            }
+            i += 1;
+        }
+        out
+    }
+
+    #[test]
+    fn the_automaton_matches_as_the_recursive_matcher_did() {
+        let patterns = [
+            "", "a", "*", "?", "a*", "*a", "a*b", "*a*", "??", "a?b", "*.*", "**", "a**b", "*ab*",
+            "b*a", "\\*", "?*?", "ab", "ba*ab",
+        ];
+        let values = [
+            "", "a", "b", "ab", "ba", "aab", "abab", "bab", "aaa", "a.b.c", "*", "a*b", "abba",
+            "babab", "xyz",
+        ];
+        for p in patterns {
+            let pat = Pattern::compile(p).unwrap();
+            for v in values {
+                let s: Vec<char> = v.chars().collect();
+                for greedy in [false, true] {
+                    assert_eq!(
+                        pat.prefix_len(&s, greedy),
+                        ref_prefix_len(&pat, &s, greedy),
+                        "{p} on {v:?}"
+                    );
+                    assert_eq!(
+                        trim_suffix(&pat, v, greedy),
+                        {
+                            let rev: Vec<char> = s.iter().rev().copied().collect();
+                            match ref_prefix_len(&pat.reversed(), &rev, greedy) {
+                                Some(n) => rev[n..].iter().rev().collect(),
+                                None => v.to_string(),
+                            }
+                        },
+                        "{p} off the end of {v:?}"
+                    );
+                }
+                for all in [false, true] {
+                    assert_eq!(
+                        replace(&pat, v, "<>", all, MAX_VALUE).unwrap(),
+                        ref_replace(&pat, v, "<>", all),
+                        "{p} in {v:?}, all: {all}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn hostile_patterns_neither_overflow_nor_hang() {
+        // The recursive matcher went one level deeper per character and
+        // backtracked exponentially over stars.
+        let long = format!("${{FILE/{}/x}}", "?".repeat(200_000));
+        assert_eq!(x(&long).unwrap(), "dir/sub/file.tar.gz");
+        let stars = format!("${{FILE//{}q/x}}", "*".repeat(50_000));
+        assert_eq!(x(&stars).unwrap(), "dir/sub/file.tar.gz");
+        let t = std::time::Instant::now();
+        let slow = format!("${{FILE##{}q}}", "*i".repeat(30));
+        assert_eq!(x(&slow).unwrap(), "dir/sub/file.tar.gz");
+        assert!(t.elapsed() < std::time::Duration::from_secs(5));
     }
 
     #[test]

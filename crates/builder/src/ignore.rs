@@ -391,43 +391,103 @@ fn one_matches(t: &Tok, c: char) -> bool {
     }
 }
 
+/// The tokens run as an automaton, one pass over the path: no recursion
+/// and no backtracking, so that no pattern (a `.containerignore` comes with
+/// the context, which may be anyone's) can exhaust the stack or the CPU.
+struct Run<'t> {
+    toks: &'t [Tok],
+    /// `at[i]`: before token `i` (`at[len]`: all matched).
+    at: Vec<bool>,
+    /// `inside[i]`: within the `.*/` of a `**/` at `i`, its `/` not yet seen.
+    inside: Vec<bool>,
+    /// A trailing `**` was reached: whatever follows matches.
+    rest: bool,
+}
+
+impl<'t> Run<'t> {
+    fn new(toks: &'t [Tok]) -> Run<'t> {
+        let mut r = Run {
+            toks,
+            at: vec![false; toks.len() + 1],
+            inside: vec![false; toks.len() + 1],
+            rest: false,
+        };
+        r.at[0] = true;
+        r.close();
+        r
+    }
+
+    /// Follows the tokens that can match nothing.
+    fn close(&mut self) {
+        for i in 0..self.toks.len() {
+            if self.at[i] {
+                match self.toks[i] {
+                    Tok::Star | Tok::Dirs => self.at[i + 1] = true,
+                    Tok::Rest => self.rest = true,
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// Consumes `c`; false when nothing is left alive.
+    fn step(&mut self, c: char) -> bool {
+        let n = self.toks.len();
+        let mut at = vec![false; n + 1];
+        let mut inside = vec![false; n + 1];
+        let mut alive = false;
+        for (i, t) in self.toks.iter().enumerate() {
+            if !(self.at[i] || self.inside[i] && *t == Tok::Dirs) {
+                continue;
+            }
+            match t {
+                Tok::Star if self.at[i] && c != '/' => at[i] = true,
+                Tok::Star | Tok::Rest => continue,
+                Tok::Dirs => {
+                    inside[i] = true;
+                    if c == '/' {
+                        at[i + 1] = true;
+                    }
+                }
+                t if one_matches(t, c) => at[i + 1] = true,
+                _ => continue,
+            }
+            alive = true;
+        }
+        self.at = at;
+        self.inside = inside;
+        self.close();
+        alive
+    }
+}
+
 /// Whether the tokens match all of `s`.
 fn matches(toks: &[Tok], s: &[char]) -> bool {
-    let Some((t, rest)) = toks.split_first() else {
-        return s.is_empty();
-    };
-    match t {
-        Tok::Rest => true,
-        Tok::Star => {
-            let run = s.iter().take_while(|&&c| c != '/').count();
-            (0..=run).any(|n| matches(rest, &s[n..]))
+    let mut r = Run::new(toks);
+    for &c in s {
+        if r.rest {
+            return true;
         }
-        Tok::Dirs => {
-            matches(rest, s) || (0..s.len()).any(|i| s[i] == '/' && matches(rest, &s[i + 1..]))
+        if !r.step(c) {
+            return r.rest;
         }
-        _ => s.first().is_some_and(|&c| one_matches(t, c)) && matches(rest, &s[1..]),
     }
+    r.rest || r.at[toks.len()]
 }
 
 /// Whether the tokens match some string that starts with `s`. Remaining
 /// tokens once `s` is used up can always match something.
 fn extends(toks: &[Tok], s: &[char]) -> bool {
-    if s.is_empty() {
-        return true;
-    }
-    let Some((t, rest)) = toks.split_first() else {
-        return false;
-    };
-    match t {
-        Tok::Rest => true,
-        Tok::Star => {
-            let run = s.iter().take_while(|&&c| c != '/').count();
-            run == s.len() || (0..=run).any(|n| extends(rest, &s[n..]))
+    let mut r = Run::new(toks);
+    for &c in s {
+        if r.rest {
+            return true;
         }
-        // `(.*/)?` can swallow all of `s` and more.
-        Tok::Dirs => true,
-        _ => one_matches(t, s[0]) && extends(rest, &s[1..]),
+        if !r.step(c) {
+            return r.rest;
+        }
     }
+    true
 }
 
 #[cfg(test)]
@@ -436,6 +496,130 @@ mod tests {
 
     fn ig(text: &str) -> Ignore {
         Ignore::parse(text).unwrap()
+    }
+
+    /// The matcher as it was, recursive: the reference the automaton is
+    /// checked against.
+    fn ref_matches(toks: &[Tok], s: &[char]) -> bool {
+        let Some((t, rest)) = toks.split_first() else {
+            return s.is_empty();
+        };
+        match t {
+            Tok::Rest => true,
+            Tok::Star => {
+                let run = s.iter().take_while(|&&c| c != '/').count();
+                (0..=run).any(|n| ref_matches(rest, &s[n..]))
+            }
+            Tok::Dirs => {
+                ref_matches(rest, s)
+                    || (0..s.len()).any(|i| s[i] == '/' && ref_matches(rest, &s[i + 1..]))
+            }
+            _ => s.first().is_some_and(|&c| one_matches(t, c)) && ref_matches(rest, &s[1..]),
+        }
+    }
+
+    fn ref_extends(toks: &[Tok], s: &[char]) -> bool {
+        if s.is_empty() {
+            return true;
+        }
+        let Some((t, rest)) = toks.split_first() else {
+            return false;
+        };
+        match t {
+            Tok::Rest | Tok::Dirs => true,
+            Tok::Star => {
+                let run = s.iter().take_while(|&&c| c != '/').count();
+                run == s.len() || (0..=run).any(|n| ref_extends(rest, &s[n..]))
+            }
+            _ => one_matches(t, s[0]) && ref_extends(rest, &s[1..]),
+        }
+    }
+
+    #[test]
+    fn the_automaton_matches_as_the_recursive_matcher_did() {
+        let patterns = [
+            "a*b",
+            "*",
+            "**/x",
+            "a/**/b",
+            "a/**",
+            "*/*",
+            "?a*/b",
+            "[ab]*/**/c?",
+            "x**y",
+            "a**/b*",
+            "**/a/**/b",
+            "*.o",
+            "a?b*c",
+            "[^a]*",
+            "a\\*b",
+            "**/",
+            "*/**/*",
+        ];
+        let paths = [
+            "",
+            "a",
+            "b",
+            "ab",
+            "axb",
+            "a/b",
+            "a/x/b",
+            "a/x/y/b",
+            "x",
+            "d/x",
+            "d/e/x",
+            "a.o",
+            "d/a.o",
+            "ac",
+            "abc",
+            "aab/b",
+            "b/a/b",
+            "c/a/c/b",
+            "xy",
+            "x/y",
+            "a/",
+            "/",
+            "//",
+            "a//b",
+            "ba/d/e/c1",
+            "a*b",
+            "ab/bc",
+        ];
+        for p in patterns {
+            let Ok(Kind::Tokens(toks)) = compile(p) else {
+                continue;
+            };
+            for path in paths {
+                let s: Vec<char> = path.chars().collect();
+                assert_eq!(
+                    matches(&toks, &s),
+                    ref_matches(&toks, &s),
+                    "{p} on {path:?}"
+                );
+                let prefix = format!("{path}/");
+                let s: Vec<char> = prefix.chars().collect();
+                assert_eq!(
+                    extends(&toks, &s),
+                    ref_extends(&toks, &s),
+                    "{p} under {prefix:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn hostile_patterns_neither_overflow_nor_hang() {
+        // A `**/` can match nothing: the recursion went one level deeper
+        // for each of them.
+        let deep = ig(&format!("x{}y\n", "**/".repeat(100_000)));
+        assert!(deep.is_excluded("xy"));
+        assert!(deep.is_excluded("x/a/b/y"));
+        assert!(!deep.is_excluded("xz"));
+        // Stars before a missing letter backtracked exponentially.
+        let slow = ig(&format!("{}b\n", "*a".repeat(40)));
+        let t = std::time::Instant::now();
+        assert!(!slow.is_excluded(&"a".repeat(200)));
+        assert!(t.elapsed() < std::time::Duration::from_secs(5));
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! mistake is reported before anything is built.
 
 use crate::error::ParseError;
-use crate::expand::{ExpandError, Lexer};
+use crate::expand::{Budget, ExpandError, Lexer};
 use crate::flags::{FlagError, FlagKind, Flags};
 use crate::mount::{MountError, MountSpec, parse_mount};
 use crate::parser::{Ast, Heredoc, Node, parse_heredoc};
@@ -729,15 +729,25 @@ pub struct Expander<'a> {
     pub lookup: &'a dyn Fn(&str) -> Option<String>,
     /// The file's escape character.
     pub escape: char,
+    /// The build's, which every expanded value is charged to.
+    pub budget: Option<&'a Budget>,
 }
 
 impl Expander<'_> {
     pub fn word(&self, s: &str) -> Result<String, ExpandError> {
-        crate::expand::expand(s, self.lookup, self.escape)
+        let w = crate::expand::expand(s, self.lookup, self.escape)?;
+        self.charge(w.len())?;
+        Ok(w)
     }
 
     fn words(&self, s: &str) -> Result<Vec<String>, ExpandError> {
-        crate::expand::expand_words(s, self.lookup, self.escape)
+        let w = crate::expand::expand_words(s, self.lookup, self.escape)?;
+        self.charge(w.iter().map(String::len).sum())?;
+        Ok(w)
+    }
+
+    fn charge(&self, bytes: usize) -> Result<(), ExpandError> {
+        self.budget.map_or(Ok(()), |b| b.charge(bytes))
     }
 
     fn opt(&self, s: &Option<String>) -> Result<Option<String>, ExpandError> {
@@ -842,7 +852,9 @@ fn expand_files(f: &Files, x: &Expander) -> Result<Files, InstructionError> {
         .iter()
         .map(|s| {
             let content = if s.expand {
-                body.word(&s.content, x.lookup)?
+                let c = body.word(&s.content, x.lookup)?;
+                x.charge(c.len())?;
+                c
             } else {
                 s.content.clone()
             };

@@ -163,6 +163,13 @@ fn is_blank(c: char) -> bool {
 
 /// Splits one logical line into a node (no line numbers, no heredocs).
 pub(crate) fn node_from_line(line: &str, escape: char) -> Result<Node, SyntaxError> {
+    node_at(line, escape, false)
+}
+
+/// A node, or the trigger of an ONBUILD (`in_onbuild`): a trigger that is
+/// itself an ONBUILD is refused later (a chain), so its own trigger is not
+/// parsed: `ONBUILD ONBUILD ONBUILD ...` cannot nest without end.
+fn node_at(line: &str, escape: char, in_onbuild: bool) -> Result<Node, SyntaxError> {
     let trimmed = line.trim();
     let (keyword, rest) = match trimmed.find(is_blank) {
         Some(i) => (&trimmed[..i], trimmed[i..].trim_start_matches(is_blank)),
@@ -201,8 +208,8 @@ pub(crate) fn node_from_line(line: &str, escape: char) -> Result<Node, SyntaxErr
         "maintainer" | "stopsignal" | "user" | "workdir" if !rest.is_empty() => {
             node.args = vec![rest.to_string()];
         }
-        "onbuild" if !rest.is_empty() => {
-            node.sub = Some(Box::new(node_from_line(rest, escape)?));
+        "onbuild" if !rest.is_empty() && !in_onbuild => {
+            node.sub = Some(Box::new(node_at(rest, escape, true)?));
         }
         _ => {}
     }

@@ -19,7 +19,7 @@
 
 use crate::directives::Directives;
 use crate::error::ParseError;
-use crate::expand::{ExpandError, expand};
+use crate::expand::{Budget, ExpandError, expand};
 use crate::instructions::{
     ArgDef, Expander, From, Instruction, InstructionError, KeyValue, Located, parse_instructions,
 };
@@ -290,19 +290,27 @@ impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Vars {
 pub struct Globals {
     pub vars: Vars,
     escape: char,
+    /// What the build's expansions may still make ([`crate::expand::MAX_TOTAL`]).
+    budget: Budget,
 }
 
 /// Computes the global scope of `cf` for a build.
 pub fn globals(cf: &Containerfile, opts: &BuildOptions) -> Result<Globals, ParseError> {
     let mut vars = predefined(opts);
+    let budget = Budget::default();
     for located in &cf.meta_args {
         let Instruction::Arg(defs) = &located.instruction else {
             continue;
         };
         for def in defs {
-            let value = arg_value(def, &opts.build_args, cf.directives.escape, &|n| {
-                vars.get(n).map(String::from)
-            })
+            let lookup = |n: &str| vars.get(n).map(String::from);
+            let value = arg_value(
+                def,
+                &opts.build_args,
+                cf.directives.escape,
+                &lookup,
+                &budget,
+            )
             .map_err(|m| ParseError::new(&cf.file, located.line, m))?;
             if let Some(v) = value {
                 vars.set(&def.name, &v);
@@ -312,6 +320,7 @@ pub fn globals(cf: &Containerfile, opts: &BuildOptions) -> Result<Globals, Parse
     Ok(Globals {
         vars,
         escape: cf.directives.escape,
+        budget,
     })
 }
 
@@ -341,20 +350,24 @@ fn predefined(opts: &BuildOptions) -> Vars {
 }
 
 /// The value an ARG takes: the build arg if given (taken literally), else
-/// its default expanded with `lookup`; `None` for a bare ARG.
+/// its default expanded with `lookup` (and charged to `budget`); `None` for
+/// a bare ARG.
 fn arg_value(
     def: &ArgDef,
     build_args: &BTreeMap<String, String>,
     escape: char,
     lookup: &dyn Fn(&str) -> Option<String>,
+    budget: &Budget,
 ) -> Result<Option<String>, ExpandError> {
     if let Some(v) = build_args.get(&def.name) {
         return Ok(Some(v.clone()));
     }
-    def.default
-        .as_deref()
-        .map(|d| expand(d, lookup, escape))
-        .transpose()
+    let Some(d) = def.default.as_deref() else {
+        return Ok(None);
+    };
+    let v = expand(d, lookup, escape)?;
+    budget.charge(v.len())?;
+    Ok(Some(v))
 }
 
 impl Globals {
@@ -370,6 +383,7 @@ impl Globals {
         let x = Expander {
             lookup: &lookup,
             escape: self.escape,
+            budget: Some(&self.budget),
         };
         match Instruction::From(from.clone()).expand(&x)? {
             Instruction::From(f) => Ok(f),
@@ -428,6 +442,7 @@ impl<'a> Scope<'a> {
                 let x = Expander {
                     lookup: &lookup,
                     escape: self.globals.escape,
+                    budget: Some(&self.globals.budget),
                 };
                 other.expand(&x).map_err(fail)?
             }
@@ -448,7 +463,13 @@ impl<'a> Scope<'a> {
         let mut out = Vec::new();
         for def in defs {
             let lookup = |n: &str| self.lookup(n);
-            let mut value = arg_value(def, self.build_args, self.globals.escape, &lookup)?;
+            let mut value = arg_value(
+                def,
+                self.build_args,
+                self.globals.escape,
+                &lookup,
+                &self.globals.budget,
+            )?;
             if value.is_none() {
                 value = self.globals.get(&def.name).map(String::from);
             }
@@ -544,6 +565,12 @@ pub fn expand_plan(
             None if from.image.eq_ignore_ascii_case("scratch") => Vars::default(),
             None => image_env(&from.image),
         };
+        // Each stage holds an environment of its own.
+        let size = base_env.iter().map(|(k, v)| k.len() + v.len()).sum();
+        globals
+            .budget
+            .charge(size)
+            .map_err(|m| ParseError::new(&cf.file, stage.line, m))?;
         done.push((i, expand_stage(cf, stage, globals, opts, base_env)?));
     }
     Ok(done)
@@ -628,13 +655,15 @@ fn find_target(cf: &Containerfile, target: Option<&str>) -> Result<usize, ParseE
 /// Marks `i` and, transitively, the stages it needs. Dependencies always
 /// point to earlier stages, so this terminates and index order is a valid
 /// build order.
+/// A worklist, not recursion: a chain of stages as long as a hostile
+/// Containerfile makes it cannot exhaust the stack.
 fn mark(i: usize, deps: &[Deps], needed: &mut [bool]) {
-    if needed[i] {
-        return;
-    }
-    needed[i] = true;
-    for &d in &deps[i].stages {
-        mark(d, deps, needed);
+    let mut todo = vec![i];
+    while let Some(i) = todo.pop() {
+        if !needed[i] {
+            needed[i] = true;
+            todo.extend(&deps[i].stages);
+        }
     }
 }
 
@@ -680,16 +709,24 @@ fn stage_deps(
         if let Instruction::Arg(defs) = &l.instruction {
             let mut set = Vec::new();
             for def in defs {
-                let value = arg_value(def, &opts.build_args, globals.escape, &lookup)
-                    .map_err(|e| fail(l.line, &e))?
-                    .or_else(|| globals.get(&def.name).map(String::from));
+                let value = arg_value(
+                    def,
+                    &opts.build_args,
+                    globals.escape,
+                    &lookup,
+                    &globals.budget,
+                )
+                .map_err(|e| fail(l.line, &e))?
+                .or_else(|| globals.get(&def.name).map(String::from));
                 set.extend(value.map(|v| (def.name.clone(), v)));
             }
             args.extend(set);
             continue;
         }
         for (from, usage) in from_refs(&l.instruction) {
-            let from = expand(&from, &lookup, globals.escape).map_err(|e| fail(l.line, &e))?;
+            let from = expand(&from, &lookup, globals.escape)
+                .and_then(|f| globals.budget.charge(f.len()).map(|()| f))
+                .map_err(|e| fail(l.line, &e))?;
             let r = source_stage(cf, stage, &from).map_err(|e| fail(l.line, &e))?;
             match (r, opts.context(&from)) {
                 (Some(i), _) => deps.stages.push(i),

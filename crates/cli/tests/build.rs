@@ -467,6 +467,117 @@ fn copies_never_leave_their_roots_and_a_failing_run_stops_the_build() {
     st.assert_clean();
 }
 
+/// Containerfiles made to exhaust the builder: refused with a one-line error
+/// naming the line, exit 125, as any other bad Containerfile.
+#[test]
+fn hostile_containerfiles_are_refused_by_line() {
+    let st = Store::new();
+    let ctx = st.context("ctx", &[("Containerfile", "")]);
+    let build = |file: &str| {
+        std::fs::write(ctx.join("Containerfile"), file).unwrap();
+        st.run(&["build", ctx.to_str().unwrap()])
+    };
+    let refused = |file: &str, why: &str| {
+        let r = build(file);
+        assert_eq!(r.code, 125, "{}", r.stderr);
+        let msg = r.stderr.trim_end();
+        assert!(
+            msg.starts_with("Error: ") && msg.contains(why) && !msg.contains('\n'),
+            "{msg}"
+        );
+        assert!(msg.len() < 300, "{msg}");
+    };
+    // Substitutions nested 5000 deep overflowed the stack (abort, 134).
+    let d = 5000;
+    refused(
+        &format!(
+            "FROM localhost/bb:1\nARG X={}A{}\nRUN true\n",
+            "${A:-".repeat(d),
+            "}".repeat(d)
+        ),
+        "Containerfile:2: variable substitutions nested more than 100 deep",
+    );
+    // As did an ONBUILD chain 5000 long.
+    refused(
+        &format!("FROM localhost/bb:1\n{}RUN true\n", "ONBUILD ".repeat(d)),
+        "Containerfile:2: Chaining ONBUILD",
+    );
+    // ARGs (or ENVs) each doubling the one before grew to gigabytes: a value
+    // is at most 1 MiB, reached by the 16th doubling of 16 bytes.
+    for kw in ["ARG", "ENV"] {
+        let mut file = format!("FROM localhost/bb:1\n{kw} A0=xxxxxxxxxxxxxxxx\n");
+        for i in 0..40 {
+            file.push_str(&format!("{kw} A{}=${{A{i}}}${{A{i}}}\n", i + 1));
+        }
+        file.push_str("LABEL l=${A40}\n");
+        refused(
+            &file,
+            "Containerfile:19: a variable expansion makes a value longer than 1048576 bytes",
+        );
+    }
+    // A RUN of a megabyte that cannot run (no argument may pass 128 KiB):
+    // its error quotes the start of it, and still ends with why.
+    let r = build(&format!(
+        "FROM localhost/bb:1\nRUN echo {}\n",
+        "x".repeat(1 << 20)
+    ));
+    assert_eq!(r.code, 126, "{}", &r.stderr[r.stderr.len() - 500..]);
+    assert!(r.stderr.contains("argument list too long"));
+    let last = r.stderr.trim_end().lines().last().unwrap();
+    assert!(
+        last.starts_with("Error: building at STEP \"RUN echo xxx")
+            && last.ends_with("x…\": while running runtime: exit status 126")
+            && last.chars().count() < 300,
+        "{}",
+        &last[..500.min(last.len())]
+    );
+    st.assert_clean();
+}
+
+/// COPY, ADD and WORKDIR follow the image's symlinks on the way to their
+/// destination, inside its root, as buildah does: Debian's /var/run -> /run,
+/// merged /usr's /lib -> usr/lib; a link climbing out lands inside.
+#[test]
+fn destinations_through_the_images_symlinks_resolve_inside_its_root() {
+    let st = Store::new();
+    let name = format!("berth-escape-{}", std::process::id());
+    let host = Path::new("/etc").join(&name);
+    let ctx = st.context("ctx", &[("ok", "ok\n"), ("Containerfile", "")]);
+    let file = format!(
+        "FROM localhost/bb:1
+RUN mkdir -p /var /usr/lib && ln -s /run /var/run && ln -s usr/lib /lib && ln -s ../../../../../../../../etc /escape && ln -s / /slash
+COPY ok /var/run/
+COPY ok /lib/sub/ok3
+ADD ok /escape/{name}
+COPY ok /slash/../slash/etc/{name}.2
+WORKDIR /lib/wd
+"
+    );
+    std::fs::write(ctx.join("Containerfile"), file).unwrap();
+    let r = st.run(&["build", "-t", "localhost/t:1", ctx.to_str().unwrap()]);
+    assert!(!host.exists(), "a copy reached the host's /etc");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = st.ok(&[
+        "run",
+        "--rm",
+        "localhost/t:1",
+        "sh",
+        "-c",
+        &format!("cat /usr/lib/sub/ok3 /etc/{name} /etc/{name}.2 && pwd && ls -d /usr/lib/wd"),
+    ]);
+    assert_eq!(r.stdout, "ok\nok\nok\n/usr/lib/wd\n/usr/lib/wd\n");
+    // /run is the runtime's in a container: the copy is seen in the image.
+    let root = st.ok(&["image", "mount", "localhost/t:1"]).stdout;
+    let root = Path::new(root.trim());
+    assert_eq!(
+        std::fs::read_to_string(root.join("run/ok")).unwrap(),
+        "ok\n"
+    );
+    assert!(root.join("var/run").is_symlink());
+    st.ok(&["image", "umount", "localhost/t:1"]);
+    st.assert_clean();
+}
+
 #[test]
 fn an_unchanged_rebuild_comes_from_the_cache() {
     let st = Store::new();

@@ -347,6 +347,25 @@ RUN ls -R /ctx > /listing.txt
                 ("secret/keep.txt", "kept\n"),
             ],
         ),
+        (
+            // Destinations through symlinks of the image: Debian's /var/run
+            // (/run is not compared: the runtime's), the like to /srv,
+            // merged /usr's /lib, a dangling link, and links that would
+            // climb out, which resolve inside the root.
+            "symlinked-destinations",
+            "FROM localhost/bb:1
+RUN mkdir -p /var /usr/lib && ln -s /run /var/run && ln -s usr/lib /lib && ln -s ../../../../etc /escape && ln -s ../../.. /slash && ln -s /nowhere/yet /dangling && ln -s /srv /var/srv
+COPY ok /var/run/
+COPY ok /var/srv/
+COPY ok /dangling/f
+COPY ok /lib/sub/ok3
+COPY ok /escape/x
+COPY ok ok2 /slash/tmp/both/
+WORKDIR /lib/wd
+COPY ok here
+",
+            &[("ok", "ok\n"), ("ok2", "ok2\n")],
+        ),
     ];
     // The archives ADD unpacks.
     let ctx = both.path("ctx-add");

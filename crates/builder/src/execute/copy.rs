@@ -197,20 +197,22 @@ pub(crate) fn copy_files(
         }
     }
     let dest = container_path(&files.dest, workdir);
-    // Symlinks on the way to the destination resolve inside the container.
-    let dest = match archive::resolve_in_root(rootfs, &dest) {
-        Some(d) => d,
-        None => match dest
-            .parent()
-            .and_then(|p| archive::resolve_in_root(rootfs, p))
-        {
-            Some(p) => p.join(dest.file_name().unwrap_or_default()),
-            None => dest.clone(),
-        },
+    let named_dir = files.dest.ends_with('/') || sources.len() + files.inline.len() > 1;
+    // Symlinks on the way to the destination resolve inside the container,
+    // as buildah's securejoin resolves them (`/var/run` -> `/run`, `/lib` ->
+    // `usr/lib`, `..` and absolute targets kept in the root), even where
+    // what they name is still to be made. A file's own name is followed
+    // only to something there: the link of a new file is replaced.
+    let full = archive::secure_join(rootfs, &dest)?;
+    let dest = if named_dir || archive::resolve_in_root(rootfs, &full).is_some() {
+        full
+    } else {
+        match (dest.parent(), dest.file_name()) {
+            (Some(parent), Some(name)) => archive::secure_join(rootfs, parent)?.join(name),
+            _ => full,
+        }
     };
-    let into_dir = files.dest.ends_with('/')
-        || sources.len() + files.inline.len() > 1
-        || archive::is_dir_in_root(rootfs, &dest);
+    let into_dir = named_dir || archive::is_dir_in_root(rootfs, &dest);
     // A destination directory the copy creates gets its owner (`--chown`).
     let make_dest = archive::resolve_in_root(rootfs, &dest).is_none();
     // The tar is streamed to the extractor through a pipe, never held whole.

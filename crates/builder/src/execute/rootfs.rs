@@ -31,7 +31,8 @@ pub(super) fn container_path(dest: &str, workdir: &str) -> PathBuf {
 /// Makes a directory (and its parents) inside the working container's root
 /// (root's, through its ID map when it has one).
 pub(super) fn make_dir(w: &super::Working, dir: &str) -> Result<(), CopyError> {
-    let rel = container_path(dir, "/");
+    // Through the symlinks on the way, inside the root (buildah's securejoin).
+    let rel = berth_storage::archive::secure_join(&w.rootfs, &container_path(dir, "/"))?;
     if rel.as_os_str().is_empty() {
         return Ok(());
     }

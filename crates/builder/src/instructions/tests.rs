@@ -385,6 +385,12 @@ fn onbuild() {
         fail("ONBUILD ONBUILD RUN x"),
         "Containerfile:2: Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed"
     );
+    // A chain is refused before its length matters: parsed one trigger
+    // deep, never recursed into without end.
+    assert_eq!(
+        fail(&format!("{}RUN x", "ONBUILD ".repeat(100_000))),
+        "Containerfile:2: Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed"
+    );
     assert_eq!(
         fail("ONBUILD from x"),
         "Containerfile:2: FROM isn't allowed as an ONBUILD trigger"
@@ -482,6 +488,7 @@ fn expanded(line: &str) -> Result<Instruction, InstructionError> {
     let x = Expander {
         lookup: &env,
         escape: '\\',
+        budget: None,
     };
     one(line).expand(&x)
 }
@@ -558,6 +565,7 @@ fn expansion_copy_and_run() {
     let x = Expander {
         lookup: &env,
         escape: '\\',
+        budget: None,
     };
     let Instruction::Copy(c) = i[1].instruction.expand(&x).unwrap() else {
         panic!()
@@ -643,6 +651,7 @@ fn stop_signal_and_blank_base() {
     let x = Expander {
         lookup: &env,
         escape: '\\',
+        budget: None,
     };
     assert_eq!(from("${IMG:-alpine}").expand(&x), Ok(from("alpine")));
     assert_eq!(

@@ -227,6 +227,85 @@ fn expansion_errors_have_lines() {
     assert_eq!(e.to_string(), "Containerfile:1: B: no");
 }
 
+/// `KW A0=x16` then lines each doubling the one before: 2^40 times 16 bytes
+/// by the last, had nothing stopped it.
+fn doubling(kw: &str, prefix: &str) -> String {
+    let mut text = format!("{prefix}{kw} A0=xxxxxxxxxxxxxxxx\n");
+    for i in 0..40 {
+        text.push_str(&format!("{kw} A{}=${{A{i}}}${{A{i}}}\n", i + 1));
+    }
+    text.push_str("LABEL l=${A40}\n");
+    text
+}
+
+#[test]
+fn an_expanded_value_is_at_most_a_mebibyte() {
+    let o = opts(&[], None);
+    let too_long = "a variable expansion makes a value longer than 1048576 bytes";
+    // 16 bytes doubled 16 times is 1 MiB: the 17th doubling (line 19) is
+    // refused, in a stage (ARG, ENV) as among the global ARGs.
+    for kw in ["ARG", "ENV"] {
+        let c = cf(&doubling(kw, "FROM a\n"));
+        let g = globals(&c, &o).unwrap();
+        let e = expand_stage(&c, &c.stages[0], &g, &o, Vars::default()).unwrap_err();
+        assert_eq!(e.to_string(), format!("Containerfile:19: {too_long}"));
+    }
+    let mut text = doubling("ARG", "");
+    text.truncate(text.find("LABEL").unwrap());
+    let c = cf(&format!("{text}FROM a\n"));
+    let e = globals(&c, &o).unwrap_err();
+    assert_eq!(e.to_string(), format!("Containerfile:18: {too_long}"));
+    // A pattern replacement that multiplies a value.
+    let c = cf(
+        "FROM a\nARG A=${NONE:-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx}\nARG B=$A$A$A$A$A$A$A$A$A$A$A$A$A$A$A$A\nARG C=$B$B$B$B$B$B$B$B$B$B$B$B$B$B$B$B\nARG D=$C$C$C$C$C$C$C$C$C$C$C$C$C$C$C$C\nENV E=${D//?/yyyyyyyyyyyyyyyyyyyy}\n",
+    );
+    let g = globals(&c, &o).unwrap();
+    let e = expand_stage(&c, &c.stages[0], &g, &o, Vars::default()).unwrap_err();
+    assert_eq!(e.to_string(), format!("Containerfile:6: {too_long}"));
+    // A long value written out in full is its own limit.
+    let long = "x".repeat(3 << 20);
+    let c = cf(&format!("FROM a\nENV A={long}\nLABEL l=\"$A\"\n"));
+    let g = globals(&c, &o).unwrap();
+    assert!(expand_stage(&c, &c.stages[0], &g, &o, Vars::default()).is_err());
+    let c = cf(&format!("FROM a\nENV A={long}\n"));
+    let g = globals(&c, &o).unwrap();
+    assert!(expand_stage(&c, &c.stages[0], &g, &o, Vars::default()).is_ok());
+}
+
+#[test]
+fn a_builds_expansions_are_at_most_64_mebibytes() {
+    // A mebibyte copied by each of 100 short lines.
+    let mut text = doubling("ARG", "FROM a\n");
+    text.truncate(text.find("ARG A17").unwrap());
+    for i in 0..100 {
+        text.push_str(&format!("LABEL l{i}=$A16\n"));
+    }
+    let c = cf(&text);
+    let o = opts(&[], None);
+    let g = globals(&c, &o).unwrap();
+    let e = expand_stage(&c, &c.stages[0], &g, &o, Vars::default()).unwrap_err();
+    // 2 MiB of ARGs, then 61 LABELs of 1 MiB (lines 19 to 79).
+    assert_eq!(
+        e.to_string(),
+        "Containerfile:80: variable expansions of the build come to more than 67108864 bytes"
+    );
+    // Stages that each start from the one before, its environment 1 MiB.
+    let mut text = doubling("ENV", "FROM a AS s0\n");
+    text.truncate(text.find("ENV A17").unwrap());
+    for i in 0..100 {
+        text.push_str(&format!("FROM s{i} AS s{}\n", i + 1));
+    }
+    let c = cf(&text);
+    let g = globals(&c, &o).unwrap();
+    let p = plan(&c, &g, &o).unwrap();
+    let e = expand_plan(&c, &p, &g, &o, &|_| Vars::default()).unwrap_err();
+    assert!(
+        e.to_string()
+            .ends_with(": variable expansions of the build come to more than 67108864 bytes"),
+        "{e}"
+    );
+}
+
 const MULTI: &str = "\
 FROM golang AS build
 RUN go build
@@ -267,6 +346,22 @@ fn plan_default_target() {
             ("cacheimg", ImageUse::MountFrom, 11),
         ]
     );
+}
+
+#[test]
+fn a_long_chain_of_stages_plans_without_recursion() {
+    // Each stage built FROM the one before: marking what the target needs
+    // recursed once per stage.
+    let n = 50_000;
+    let mut text = String::from("FROM a AS s0\n");
+    for i in 0..n {
+        text.push_str(&format!("FROM s{i} AS s{}\n", i + 1));
+    }
+    let c = cf(&text);
+    let o = opts(&[], None);
+    let g = globals(&c, &o).unwrap();
+    let p = plan(&c, &g, &o).unwrap();
+    assert_eq!(p.order.len(), n + 1);
 }
 
 #[test]

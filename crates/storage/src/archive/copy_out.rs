@@ -253,3 +253,122 @@ pub fn resolve_in_root(root: &Path, rel: &Path) -> Option<std::path::PathBuf> {
     let (root_path, path) = (here(&root_fd)?, here(&fd)?);
     path.strip_prefix(&root_path).ok().map(Path::to_path_buf)
 }
+
+/// How many symlinks [`secure_join`] follows before it gives up (as
+/// securejoin does).
+const MAX_LINKS: usize = 255;
+
+/// `rel` resolved inside `root` the way buildah resolves a destination
+/// (securejoin): every symlink on the way is followed, an absolute target
+/// taken from `root` and `..` never climbing above it, so that the result is
+/// always inside `root`; parts that do not exist are kept as written (they
+/// name what a copy will make). Relative to `root`, free of symlinks and
+/// `..`. Each step is looked up by the kernel confined to `root`, so a tree
+/// changing under the walk cannot lead it out; what is then written there
+/// goes through the extractor, which refuses any symlink it meets.
+pub fn secure_join(root: &Path, rel: &Path) -> std::io::Result<std::path::PathBuf> {
+    use std::ffi::OsString;
+    use std::path::{Component, PathBuf};
+    let root_fd = rfs::open(
+        root,
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
+    // What is left to walk, the next part last.
+    let parts = |p: &Path| -> Vec<OsString> {
+        p.components()
+            .rev()
+            .filter_map(|c| match c {
+                Component::Normal(n) => Some(n.to_os_string()),
+                Component::ParentDir => Some(OsString::from("..")),
+                _ => None,
+            })
+            .collect()
+    };
+    let mut todo = parts(rel);
+    let mut out = PathBuf::new();
+    let mut links = 0;
+    while let Some(part) = todo.pop() {
+        if part == ".." {
+            out.pop();
+            continue;
+        }
+        let next = out.join(&part);
+        let fd = match super::openat2(
+            &root_fd,
+            &next,
+            OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::empty(),
+            ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
+        ) {
+            Ok(fd) => fd,
+            // Missing, or below something that is not a directory: kept as
+            // written (the copy makes it, or fails there).
+            Err(rustix::io::Errno::NOENT | rustix::io::Errno::NOTDIR) => {
+                out = next;
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if FileType::from_raw_mode(rfs::fstat(&fd)?.st_mode) != FileType::Symlink {
+            out = next;
+            continue;
+        }
+        links += 1;
+        if links > MAX_LINKS {
+            return Err(rustix::io::Errno::LOOP.into());
+        }
+        let target = PathBuf::from(std::ffi::OsStr::from_bytes(
+            rfs::readlinkat(&fd, "", Vec::new())?.as_bytes(),
+        ));
+        if target.is_absolute() {
+            out = PathBuf::new();
+        }
+        // The target's parts come before the rest.
+        todo.extend(parts(&target));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    #[test]
+    fn secure_join_follows_links_inside_the_root() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path().join("root");
+        for d in ["run", "usr/lib", "etc", "var", "a/b"] {
+            std::fs::create_dir_all(root.join(d)).unwrap();
+        }
+        std::fs::write(root.join("file"), "").unwrap();
+        // Debian's /var/run, merged /usr's /lib.
+        symlink("/run", root.join("var/run")).unwrap();
+        symlink("usr/lib", root.join("lib")).unwrap();
+        // Escapes, which must land inside.
+        symlink("../../../../etc", root.join("escape")).unwrap();
+        symlink("/", root.join("slash")).unwrap();
+        symlink("../../..", root.join("a/b/up")).unwrap();
+        symlink("/nowhere/yet", root.join("dangling")).unwrap();
+        symlink("loop2", root.join("loop1")).unwrap();
+        symlink("loop1", root.join("loop2")).unwrap();
+        let j =
+            |p: &str| secure_join(&root, Path::new(p)).map(|p| p.to_string_lossy().into_owned());
+        assert_eq!(j("/var/run").unwrap(), "run");
+        assert_eq!(j("var/run/x/y").unwrap(), "run/x/y");
+        assert_eq!(j("/lib/sub/ok3").unwrap(), "usr/lib/sub/ok3");
+        assert_eq!(j("/escape/x").unwrap(), "etc/x");
+        assert_eq!(j("/slash/etc/passwd").unwrap(), "etc/passwd");
+        assert_eq!(j("/a/b/up/a/b/up/etc").unwrap(), "etc");
+        assert_eq!(j("/../../etc/x").unwrap(), "etc/x");
+        assert_eq!(j("/dangling/f").unwrap(), "nowhere/yet/f");
+        assert_eq!(j("/new/../lib/x").unwrap(), "usr/lib/x");
+        assert_eq!(j("/file/x").unwrap(), "file/x");
+        assert_eq!(j("/").unwrap(), "");
+        assert_eq!(
+            j("/loop1/x").unwrap_err().raw_os_error(),
+            Some(rustix::io::Errno::LOOP.raw_os_error())
+        );
+    }
+}

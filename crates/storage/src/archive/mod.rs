@@ -30,7 +30,7 @@ pub(crate) fn openat2<P: rustix::path::Arg + Copy, Fd: std::os::fd::AsFd>(
 }
 
 pub use apply::{ApplyOptions, ApplyReport, apply_layer};
-pub use copy_out::{is_dir_in_root, resolve_in_root, tar_in_root, tar_in_root_mapped};
+pub use copy_out::{is_dir_in_root, resolve_in_root, secure_join, tar_in_root, tar_in_root_mapped};
 pub use diff::{DiffReport, write_diff, write_diff_unhashed};
 pub use tree::{tree_checksum, verify_tree};
 
