@@ -230,9 +230,10 @@ pub fn pull(s: &Service, req: &Request, w: &mut dyn Write) -> Result {
         pulling.join()
     });
     let last = match result {
-        Ok(Ok(r)) => json!({
+        // Docker's last word, without an "id" (the docker CLI would print it
+        // in front: "ID: Status: …").
+        Ok(Ok(_)) => json!({
             "status": format!("Status: Downloaded newer image for {name}"),
-            "id": r.ids.first().cloned().unwrap_or_default(),
         }),
         Ok(Err(e)) => json!({"error": e.to_string(), "errorDetail": {"message": e.to_string()}}),
         Err(_) => {
@@ -347,7 +348,13 @@ pub fn push(s: &Service, req: &Request, name: &str, w: &mut dyn Write) -> Result
         &berth_image::copy::Silent,
     ) {
         Ok(r) => {
-            json!({"status": format!("{}: digest: {} size: 0", req.param("tag").unwrap_or("latest"), r.manifest_digest), "aux": {"Tag": req.param("tag").unwrap_or("latest"), "Digest": r.manifest_digest.to_string(), "Size": 0}})
+            // Two messages, as Docker sends them: a client shows the digest
+            // line and takes the aux object (which it does not print) apart.
+            let tag = req.param("tag").unwrap_or("latest");
+            let _ = out.json_line(&json!({
+                "status": format!("{tag}: digest: {} size: 0", r.manifest_digest)
+            }));
+            json!({"progressDetail": {}, "aux": {"Tag": tag, "Digest": r.manifest_digest.to_string(), "Size": 0}})
         }
         Err(e) => json!({"error": e.to_string(), "errorDetail": {"message": e.to_string()}}),
     };

@@ -1038,10 +1038,19 @@ fn the_docker_cli_pushes_and_pulls_through_the_service() {
         out
     };
     ok(&["tag", IMG, &name]);
-    ok(&["push", &name]);
+    // The digest line is shown (it came in one message with the aux object,
+    // which the docker CLI does not print).
+    let pushed = ok(&["push", &name]);
+    assert!(pushed.contains("pushed: digest: sha256:"), "{pushed}");
     ok(&["rmi", &name]);
     let pulled = ok(&["pull", &name]);
-    assert!(pulled.contains("Downloaded newer image"), "{pulled}");
+    // Docker's last line, with no image ID in front of it.
+    assert!(
+        pulled
+            .lines()
+            .any(|l| l.starts_with("Status: Downloaded newer image for ")),
+        "{pulled}"
+    );
     assert_eq!(
         ok(&["run", "--rm", &name, "echo", "pulled-back"]),
         "pulled-back\n"
