@@ -357,29 +357,19 @@ pub fn attach(store_args: &StoreArgs, a: AttachArgs) -> Result<i32, Failure> {
     let store = store_args.open()?;
     let mut names = a.name.into_iter().collect();
     let name = one(&store, &a.latest, &mut names, "attach requires a container")?;
-    attach_to(&store, &name, &a.detach_keys, a.no_stdin, a.sig_proxy)
-}
-
-fn attach_to(
-    store: &std::sync::Arc<berth_storage::Store>,
-    name: &str,
-    keys: &str,
-    no_stdin: bool,
-    sig_proxy: bool,
-) -> Result<i32, Failure> {
     // A bad key is told after what is wrong with the container, and before
     // connecting: a client that leaves at once would end the input of a
     // container whose stdin is once (StdinOnce).
-    let keys = match berth_engine::attach::detach_keys(keys) {
+    let keys = match berth_engine::attach::detach_keys(&a.detach_keys) {
         Ok(keys) => keys,
         Err(e) => {
-            berth_engine::targets::attachable(store, name).map_err(exit::podman)?;
+            berth_engine::targets::attachable(&store, &name).map_err(exit::podman)?;
             return Err(exit::podman(e));
         }
     };
-    let (i, conn) = berth_engine::attach::attach(store, name).map_err(exit::podman)?;
-    let stdin = i.config.process.interactive && !no_stdin;
-    crate::attach::session(store, &i, conn, stdin, &keys, sig_proxy)
+    let (i, conn) = berth_engine::attach::attach(&store, &name).map_err(exit::podman)?;
+    let stdin = i.config.process.interactive && !a.no_stdin;
+    crate::attach::session(&store, &i, conn, stdin, &keys, a.sig_proxy)
 }
 
 #[derive(Args)]
