@@ -1038,23 +1038,45 @@ pub fn parse_sysctls(flags: &[String]) -> Result<Vec<(String, String)>, SpecErro
         .collect()
 }
 
+/// containers.conf's `default_sysctls` a container takes: only those of
+/// namespaces it has of its own. The host's network or IPC namespace, another
+/// container's (`container:`, a pod member's) or a given one (`ns:PATH`) is
+/// not the container's to change: a default there would change the host's, or
+/// the donor's (a pod's infra container takes them for its members).
+fn default_sysctls_for(
+    o: &ProcessOptions,
+    defaults: &[String],
+) -> std::collections::BTreeMap<String, String> {
+    use crate::network::NetworkMode;
+    let own_net = matches!(
+        o.network,
+        NetworkMode::Unset
+            | NetworkMode::Bridge(_)
+            | NetworkMode::None
+            | NetworkMode::Pasta(_)
+            | NetworkMode::Slirp4netns(_)
+    );
+    let own_ipc = !o.ipc.is_host() && o.ipc.container().is_none();
+    parse_sysctls(defaults)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(k, _)| {
+            let ipc = k.starts_with("fs.mqueue.") || k.starts_with("kernel.");
+            let net = k.starts_with("net.");
+            (!net || own_net) && (!ipc || own_ipc)
+        })
+        .collect()
+}
+
 /// The container's sysctls; one for a namespace it shares with the host is
 /// refused (it would change the host's), as podman refuses it.
 pub fn sysctls_for(
     o: &ProcessOptions,
 ) -> Result<std::collections::BTreeMap<String, String>, SpecError> {
-    let mut out = std::collections::BTreeMap::new();
-    // containers.conf's, where the container's own namespace takes them.
     let defaults = crate::conf::get()
         .map(|c| c.default_sysctls.clone())
         .unwrap_or_default();
-    for (k, v) in parse_sysctls(&defaults).unwrap_or_default() {
-        let host_ipc = (k.starts_with("fs.mqueue.") || k.starts_with("kernel.")) && o.ipc.is_host();
-        let host_net = k.starts_with("net.") && o.network == crate::network::NetworkMode::Host;
-        if !host_ipc && !host_net {
-            out.insert(k, v);
-        }
-    }
+    let mut out = default_sysctls_for(o, &defaults);
     for (k, v) in parse_sysctls(&o.sysctls)? {
         let host =
             |ns: &str| format!("sysctl {k}={v} can't be set since {ns} Namespace set to host");
@@ -1072,6 +1094,47 @@ pub fn sysctls_for(
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn default_sysctls_only_for_namespaces_of_its_own() {
+        use crate::namespaces::NsMode;
+        use crate::network::NetworkMode;
+        let defaults = [
+            "net.ipv4.ping_group_range=0 0".to_string(),
+            "kernel.msgmax=65536".to_string(),
+        ];
+        let keys = |network: NetworkMode, ipc: NsMode| {
+            let o = ProcessOptions {
+                network,
+                ipc,
+                ..Default::default()
+            };
+            default_sysctls_for(&o, &defaults)
+                .into_keys()
+                .collect::<Vec<_>>()
+        };
+        let both = ["kernel.msgmax", "net.ipv4.ping_group_range"];
+        assert_eq!(keys(NetworkMode::None, NsMode::Shareable), both);
+        assert_eq!(
+            keys(NetworkMode::Bridge("podman".into()), NsMode::Private),
+            both
+        );
+        for joined in [
+            NetworkMode::Host,
+            NetworkMode::Container("x".into()),
+            NetworkMode::Ns("/run/netns/x".into()),
+        ] {
+            assert_eq!(keys(joined, NsMode::Shareable), ["kernel.msgmax"]);
+        }
+        assert_eq!(
+            keys(NetworkMode::None, NsMode::Container("x".into())),
+            ["net.ipv4.ping_group_range"]
+        );
+        assert_eq!(
+            keys(NetworkMode::None, NsMode::Host),
+            ["net.ipv4.ping_group_range"]
+        );
+    }
 
     #[test]
     fn log_sizes_read_and_show_as_podman_does() {
