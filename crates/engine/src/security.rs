@@ -560,18 +560,24 @@ pub fn host_devices() -> Vec<berth_runtime::spec::Device> {
     out
 }
 
-pub fn device(
-    spec: &str,
-) -> Result<(berth_runtime::spec::Device, berth_runtime::spec::DeviceRule), SecurityError> {
-    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+/// A `--device HOST[:CONTAINER][:PERMISSIONS]` taken apart: host path,
+/// path inside, cgroup permissions (rwm when not given).
+pub fn device_parts(spec: &str) -> Result<(&str, &str, &str), SecurityError> {
     let parts: Vec<&str> = spec.split(':').collect();
-    let (host, inside, perms) = match parts.as_slice() {
+    Ok(match parts.as_slice() {
         [h] => (*h, *h, "rwm"),
         [h, p] if p.chars().all(|c| "rwm".contains(c)) => (*h, *h, *p),
         [h, c] => (*h, *c, "rwm"),
         [h, c, p] => (*h, *c, *p),
         _ => return Err(SecurityError::InvalidDevice(spec.to_string())),
-    };
+    })
+}
+
+pub fn device(
+    spec: &str,
+) -> Result<(berth_runtime::spec::Device, berth_runtime::spec::DeviceRule), SecurityError> {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let (host, inside, perms) = device_parts(spec)?;
     if perms.is_empty() || !perms.chars().all(|c| "rwm".contains(c)) || !inside.starts_with('/') {
         return Err(SecurityError::DevicePermissions(spec.to_string()));
     }

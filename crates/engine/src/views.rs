@@ -475,20 +475,13 @@ pub struct DeviceView {
 }
 
 impl DeviceView {
-    /// `HOST[:CONTAINER][:PERMISSIONS]`.
+    /// `HOST[:CONTAINER][:PERMISSIONS]`, read as the spec reads it.
     fn of(flag: &str) -> DeviceView {
-        let mut parts = flag.splitn(3, ':');
-        let host = parts.next().unwrap_or_default().to_string();
-        let (second, third) = (parts.next(), parts.next());
-        let (inner, perms) = match (second, third) {
-            (Some(p), None) if !p.starts_with('/') => (host.clone(), p.to_string()),
-            (Some(c), p) => (c.to_string(), p.unwrap_or("rwm").to_string()),
-            (None, _) => (host.clone(), "rwm".to_string()),
-        };
+        let (host, inner, perms) = crate::security::device_parts(flag).unwrap_or((flag, flag, ""));
         DeviceView {
-            path_on_host: host,
-            path_in_container: inner,
-            cgroup_permissions: perms,
+            path_on_host: host.to_string(),
+            path_in_container: inner.to_string(),
+            cgroup_permissions: perms.to_string(),
         }
     }
 }
