@@ -852,3 +852,43 @@ fn isolated_networks_do_not_reach_each_other() {
     );
     assert!(!rules.contains("BERTH-ISOLATE-2 -o"), "{rules}");
 }
+
+/// Two stores (two `--root`s) each making a network before either has a
+/// container, so no bridge routes their subnet yet: each gets a subnet and a
+/// bridge of its own (they took the same pair, and their containers then
+/// shared one bridge, addresses and DNS). A subnet asked for by name is
+/// refused while another store's network has it, and free once that goes.
+#[test]
+fn networks_of_two_stores_never_share_a_subnet_or_a_bridge() {
+    let (a, b) = (TestStore::with_busybox(), TestStore::with_busybox());
+    let pair = |st: &TestStore| {
+        let v = json(&st.ok(&["network", "inspect", "net"]).stdout);
+        let subnet = v[0]["subnets"][0]["subnet"].as_str().unwrap().to_string();
+        (
+            subnet,
+            v[0]["network_interface"].as_str().unwrap().to_string(),
+        )
+    };
+    a.ok(&["network", "create", "net"]);
+    b.ok(&["network", "create", "net"]);
+    let (pa, pb) = (pair(&a), pair(&b));
+    assert_ne!(pa.0, pb.0);
+    assert_ne!(pa.1, pb.1);
+    // Neither is the default network's, which every store shares.
+    for p in [&pa, &pb] {
+        assert_ne!(p.0, "10.89.0.0/24");
+        assert_ne!(p.1, "berth0");
+    }
+    let r = b.run(&["network", "create", "--subnet", &pa.0, "other"]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    assert_eq!(
+        r.stderr,
+        format!(
+            "Error: subnet {} is already used by another network\n",
+            pa.0
+        )
+    );
+    a.ok(&["network", "rm", "net"]);
+    b.ok(&["network", "create", "--subnet", &pa.0, "other"]);
+    b.ok(&["network", "rm", "net", "other"]);
+}

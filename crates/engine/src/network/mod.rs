@@ -5,6 +5,7 @@
 //! netavark with aardvark-dns (the default where installed, [`netavark`]) and
 //! the CNI plugins ([`cni`]); containers.conf's `network_backend` picks one.
 
+mod claims;
 mod cni;
 mod error;
 pub mod forward;
@@ -36,6 +37,8 @@ use crate::container;
 /// Its bridge (`berth0`) and subnet (10.89.0.0/24) are berth's own, so podman's
 /// `podman0` on the same host is never touched.
 pub const DEFAULT: &str = "podman";
+const DEFAULT_SUBNET: &str = "10.89.0.0/24";
+const DEFAULT_BRIDGE: &str = "berth0";
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Network {
@@ -546,10 +549,19 @@ pub fn create(store: &Store, name: &str, o: &CreateOptions) -> Result<Network, N
         return Err(invalid("cannot set gateway or range without subnet".into()));
     }
     let options = check_options(&o.options)?;
+    let path = dir(store).join(format!("{name}.json"));
+    // Held until the network's file is written: no other create, in this
+    // store or another, picks the same subnet or bridge meanwhile.
+    let claims = claims::Claims::lock(&store.config().run_root)?;
     let existing = list(store);
     if existing.iter().any(|n| n.name == name) {
         return Err(NetworkError::Exists(name.to_string()));
     }
+    // The default network's subnet and bridge are the same in every store
+    // (one bridge they share, as podman's `podman0`); no other network's.
+    let free = |what: &str, default: &str| {
+        name == DEFAULT || (what != default && !claims.taken_by_other(what, &path))
+    };
     let subnet = match subnet {
         Some(s) => {
             ipam::parse_subnet(s).map_err(NetworkError::InvalidSubnet)?;
@@ -563,6 +575,7 @@ pub fn create(store: &Store, name: &str, o: &CreateOptions) -> Result<Network, N
                 .map(|i| format!("10.89.{i}.0/24"))
                 .find(|s| {
                     !existing.iter().any(|n| &n.subnet == s)
+                        && free(s, DEFAULT_SUBNET)
                         && (name == DEFAULT || !routed.contains(s))
                 })
                 .ok_or(NetworkError::SubnetsExhausted)?
@@ -572,16 +585,21 @@ pub fn create(store: &Store, name: &str, o: &CreateOptions) -> Result<Network, N
         return Err(NetworkError::SubnetInUse(subnet));
     }
     // A removed network's bridge name may be taken again, never a live one,
-    // nor one the host has (another store's).
+    // nor one the host has or another store's network claims.
     let bridge = (0..)
         .map(|i| format!("berth{i}"))
         .find(|b| {
             !existing.iter().any(|n| &n.bridge == b)
+                && free(b, DEFAULT_BRIDGE)
                 && (name == DEFAULT || !Path::new("/sys/class/net").join(b).exists())
         })
         .expect("a free bridge name");
     let (gateway, lease_range) =
         ipam::check_gateway_and_range(&subnet, o.gateway.as_deref(), o.ip_range.as_deref())?;
+    // A subnet the user names may be another store's network's on this host.
+    if name != DEFAULT && claims.taken_by_other(&subnet, &path) {
+        return Err(NetworkError::SubnetInUse(subnet));
+    }
     let net = Network {
         name: name.to_string(),
         bridge,
@@ -595,9 +613,12 @@ pub fn create(store: &Store, name: &str, o: &CreateOptions) -> Result<Network, N
         options,
         created: crate::time::now_ns(),
     };
-    let path = dir(store).join(format!("{name}.json"));
     let write = |path: PathBuf| move |source| NetworkError::Write { path, source };
     std::fs::create_dir_all(dir(store)).map_err(write(dir(store)))?;
+    if name != DEFAULT {
+        claims.claim(&net.subnet, &path)?;
+        claims.claim(&net.bridge, &path)?;
+    }
     std::fs::write(&path, serde_json::to_vec_pretty(&net).expect("serialises"))
         .map_err(write(path.clone()))?;
     Ok(net)
@@ -638,7 +659,15 @@ pub fn remove(store: &Store, name: &str) -> Result<(), NetworkError> {
         native::remove_network(store, &net);
     }
     let path = dir(store).join(format!("{name}.json"));
-    std::fs::remove_file(&path).map_err(|source| NetworkError::Write { path, source })
+    std::fs::remove_file(&path).map_err(|source| NetworkError::Write {
+        path: path.clone(),
+        source,
+    })?;
+    if let Ok(claims) = claims::Claims::lock(&store.config().run_root) {
+        claims.release(&net.subnet, &path);
+        claims.release(&net.bridge, &path);
+    }
+    Ok(())
 }
 
 /// Every network's bridge and rules removed (`system reset`).
