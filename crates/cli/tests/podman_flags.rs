@@ -558,6 +558,26 @@ fn stop_untag_info_and_run_flags_as_podman() {
         "localhost/bb:1",
         "true",
     ]);
+    // A user given has its own group among its groups; the default root none.
+    let groups = |user: &[&str]| {
+        let script = "grep ^Groups: /proc/self/status";
+        let argv = [
+            &["run", "--rm"],
+            user,
+            &["localhost/bb:1", "sh", "-c", script],
+        ]
+        .concat();
+        st.ok(&argv)
+            .stdout
+            .split_whitespace()
+            .skip(1)
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert_eq!(groups(&["-u", "1000:1000"]), "1000");
+    assert_eq!(groups(&["-u", "1000:1000", "--group-add", "7"]), "7 1000");
+    assert_eq!(groups(&["-u", "0"]), "0");
+    assert_eq!(groups(&[]), "");
     st.ok(&["run", "--rm", "--userns", "host", "localhost/bb:1", "true"]);
     let r = st.run(&["run", "--rm", "--userns=nomap", "localhost/bb:1", "true"]);
     assert_eq!(r.code, 125);

@@ -678,6 +678,11 @@ pub fn generate(
         .or_else(|| config["User"].as_str().map(String::from))
         .unwrap_or_default();
     let mut user = user(rootfs, &user_spec)?;
+    // A user asked for (by flag or image) has its primary group among its
+    // groups too, as podman gives it; the default root has none.
+    if !user_spec.is_empty() && !user.additional_gids.contains(&user.gid) {
+        user.additional_gids.push(user.gid);
+    }
     if o.group_add.iter().any(|g| g == "keep-groups") {
         if o.group_add.len() > 1 {
             return Err(SpecError::KeepGroupsAlone);
