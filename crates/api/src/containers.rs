@@ -476,43 +476,44 @@ pub fn top(s: &Service, req: &Request, id: &str) -> Result {
         .param("ps_args")
         .map(|a| a.split_whitespace().map(String::from).collect())
         .unwrap_or_default();
-    let (titles, rows) = match berth_engine::lifecycle::top(s.engine.store(), id, &args)? {
-        berth_engine::lifecycle::Top::Table(mut rows) => {
-            let titles = if rows.is_empty() {
-                Vec::new()
-            } else {
-                rows.remove(0)
-            };
-            (titles, rows)
-        }
-        // ps(1)'s columns: split on blanks, the last column keeps its spaces.
-        berth_engine::lifecycle::Top::Ps(text) => {
-            let mut lines = text.lines();
-            let titles: Vec<String> = lines
-                .next()
-                .unwrap_or("")
-                .split_whitespace()
-                .map(String::from)
-                .collect();
-            let n = titles.len().max(1);
-            let rows = lines
-                .map(|l| {
-                    let mut cols: Vec<String> = Vec::new();
-                    let mut rest = l.trim_start();
-                    while cols.len() + 1 < n {
-                        let Some((col, more)) = rest.split_once(char::is_whitespace) else {
-                            break;
-                        };
-                        cols.push(col.to_string());
-                        rest = more.trim_start();
-                    }
-                    cols.push(rest.to_string());
-                    cols
-                })
-                .collect();
-            (titles, rows)
-        }
-    };
+    let (titles, rows) =
+        match berth_engine::lifecycle::top(s.engine.store(), id, &args, &s.command)? {
+            berth_engine::lifecycle::Top::Table(mut rows) => {
+                let titles = if rows.is_empty() {
+                    Vec::new()
+                } else {
+                    rows.remove(0)
+                };
+                (titles, rows)
+            }
+            // ps(1)'s columns: split on blanks, the last column keeps its spaces.
+            berth_engine::lifecycle::Top::Ps(text) => {
+                let mut lines = text.lines();
+                let titles: Vec<String> = lines
+                    .next()
+                    .unwrap_or("")
+                    .split_whitespace()
+                    .map(String::from)
+                    .collect();
+                let n = titles.len().max(1);
+                let rows = lines
+                    .map(|l| {
+                        let mut cols: Vec<String> = Vec::new();
+                        let mut rest = l.trim_start();
+                        while cols.len() + 1 < n {
+                            let Some((col, more)) = rest.split_once(char::is_whitespace) else {
+                                break;
+                            };
+                            cols.push(col.to_string());
+                            rest = more.trim_start();
+                        }
+                        cols.push(rest.to_string());
+                        cols
+                    })
+                    .collect();
+                (titles, rows)
+            }
+        };
     Ok(Reply::Json(
         200,
         json!({"Titles": titles, "Processes": rows}),

@@ -276,7 +276,8 @@ fn pause_top_restart_prune_and_volumes() {
     assert_eq!(st.ok(&["unpause", "p"]).stdout, "p\n");
     assert_eq!(st.inspect("p", ".State.Status"), "running");
     // top: podman's default descriptors; others by name (host and container
-    // views of the same process); ps(1) options still go to ps.
+    // views of the same process); ps(1) options go to ps(1) run in the
+    // container, as podman's top does: the container's own PIDs.
     let top = st.ok(&["top", "p"]).stdout;
     let rows: Vec<Vec<&str>> = top
         .lines()
@@ -300,9 +301,19 @@ fn pause_top_restart_prune_and_volumes() {
         Some(vec!["root", pid.as_str(), "sleep", "1000"]),
         "{top}"
     );
-    let ps = st.ok(&["top", "p", "-ef"]).stdout;
-    assert!(ps.starts_with("UID") && ps.contains("sleep 1000"), "{ps}");
-    assert_eq!(st.run(&["top", "p", "nosuch"]).code, 125);
+    let ps = st.ok(&["top", "p", "-o", "pid,args"]).stdout;
+    assert_eq!(
+        ps.split_whitespace().collect::<Vec<_>>(),
+        ["PID", "COMMAND", "1", "sleep", "1000"]
+    );
+    let r = st.run(&["top", "p", "--no-such-option"]);
+    assert_eq!(r.code, 125);
+    assert!(
+        r.stderr
+            .starts_with("Error: executing ps(1) in the container: "),
+        "{}",
+        r.stderr
+    );
     assert_eq!(st.ok(&["restart", "-t", "0", "p"]).stdout, "p\n");
     let new_pid = st.inspect("p", ".State.Pid");
     assert_ne!(pid, new_pid, "restart kept the old process");

@@ -104,8 +104,14 @@ pub enum Top {
 }
 
 /// A running container's processes: in podman's format descriptors, or as
-/// ps(1) shows them when `args` are ps options.
-pub fn top(store: &Store, name: &str, args: &[String]) -> Result<Top> {
+/// ps(1) in the container shows them when `args` are ps options (run there by
+/// `command`'s `exec`, so its PIDs and users are the container's own).
+pub fn top(
+    store: &Store,
+    name: &str,
+    args: &[String],
+    command: &crate::monitor::MonitorCommand,
+) -> Result<Top> {
     let info = find(store, name)?;
     if !is_up(&info) {
         return Err(Error::StateImproper(format!(
@@ -114,13 +120,40 @@ pub fn top(store: &Store, name: &str, args: &[String]) -> Result<Top> {
             info.state.status.as_str()
         )));
     }
-    let oci = oci(store, &info)?;
     if crate::top::are_descriptors(args) {
-        let pids = oci.pids(&info.id)?;
+        let pids = oci(store, &info)?.pids(&info.id)?;
         let rows = crate::top::table(&pids, args).expect("descriptors checked");
         return Ok(Top::Table(rows));
     }
-    Ok(Top::Ps(oci.ps(&info.id, args)?))
+    ps_in(command, &info.id, args).map(Top::Ps)
+}
+
+/// ps(1) with `args` run in container `id`, as podman's top does for options
+/// that are not its descriptors; without the lines of that ps itself.
+fn ps_in(command: &crate::monitor::MonitorCommand, id: &str, args: &[String]) -> Result<String> {
+    let argv = command.exec(id);
+    let words = args.iter().flat_map(|a| a.split_whitespace());
+    let out = std::process::Command::new(&argv[0])
+        .args(&argv[1..])
+        .arg("ps")
+        .args(words)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| Error::other(format!("executing ps(1) in the container: {e}")))?;
+    if !out.status.success() {
+        let said = String::from_utf8_lossy(&out.stderr);
+        return Err(Error::other(format!(
+            "executing ps(1) in the container: runtime failed with exit status: {} and output: {}",
+            out.status.code().unwrap_or(-1),
+            said.lines().collect::<Vec<_>>().join(" ")
+        )));
+    }
+    let own = args.join(" ");
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| own.is_empty() || !l.contains(&own))
+        .map(|l| format!("{l}\n"))
+        .collect())
 }
 
 /// Stops (if needed) and starts a container again.

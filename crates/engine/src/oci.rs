@@ -309,22 +309,6 @@ impl Oci {
         }
     }
 
-    pub fn ps(&self, id: &str, args: &[String]) -> Result<String, OciError> {
-        match self {
-            Oci::Builtin(rt) => Ok(berth_runtime::ops::ps_table(rt, id, args)?),
-            Oci::Binary { .. } => {
-                let mut c = self.cmd().expect("binary");
-                c.args(["ps", id]).args(args);
-                let out = c.output().map_err(OciError::Exec)?;
-                if !out.status.success() {
-                    let said = String::from_utf8_lossy(&out.stderr).trim().to_string();
-                    return Err(OciError::Binary(said));
-                }
-                Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-            }
-        }
-    }
-
     /// Runs a process in the container with this process's stdio; its exit code.
     pub fn exec(&self, o: &berth_runtime::exec::ExecOptions) -> Result<i32, RunError> {
         match self {

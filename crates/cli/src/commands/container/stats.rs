@@ -29,7 +29,7 @@ pub fn top(store_args: &StoreArgs, mut a: TopArgs) -> CmdResult {
         &mut a.args,
         "you must provide the name or id of a running container",
     )?;
-    match lifecycle::top(&store, &name, &a.args).map_err(fail)? {
+    match lifecycle::top(&store, &name, &a.args, &store_args.command()).map_err(fail)? {
         lifecycle::Top::Table(rows) => print!("{}", crate::output::table::render(&rows)),
         lifecycle::Top::Ps(text) => print!("{text}"),
     }
