@@ -16,7 +16,7 @@ const DESCRIPTORS: &[Descriptor] = &[
     d(&["args", "%a"], "COMMAND", |p| p.args()),
     d(&["comm", "%c"], "COMMAND", |p| p.stat_field(1)),
     d(&["etime", "%t"], "ELAPSED", |p| {
-        go_duration(p.elapsed_secs())
+        go_duration_ns(p.elapsed_ns())
     }),
     d(&["group", "%G"], "GROUP", |p| p.group(true, false)),
     d(&["hgroup"], "HGROUP", |p| p.group(false, false)),
@@ -247,6 +247,23 @@ impl Proc {
         (uptime - self.ticks(21) / clock_ticks()).max(0.0) as u64
     }
 
+    /// Since the process started, as psgo has it: now, less its start
+    /// (boot time plus whole seconds after boot), to the nanosecond.
+    fn elapsed_ns(&self) -> u128 {
+        let btime: u128 = std::fs::read_to_string("/proc/stat")
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("btime ")?.trim().parse().ok())
+            })
+            .unwrap_or(0);
+        let started = btime + (self.ticks(21) / clock_ticks()) as u128;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        now.saturating_sub(started * 1_000_000_000)
+    }
+
     fn cpu_percent(&self) -> f64 {
         let elapsed = self.elapsed_secs();
         if elapsed == 0 {
@@ -288,6 +305,35 @@ fn go_duration(secs: u64) -> String {
         (0, 0) => format!("{s}s"),
         (0, _) => format!("{m}m{s}s"),
         _ => format!("{h}h{m}m{s}s"),
+    }
+}
+
+/// Nanoseconds as Go's `Duration.String` prints them: `1.236277861s`,
+/// `2m3.5s`, `1h0m0s`, and below a second `1.5ms`, `250µs`, `0s`.
+fn go_duration_ns(ns: u128) -> String {
+    /// `n` over `10^digits` with its fraction's trailing zeros dropped.
+    fn decimal(n: u128, digits: u32) -> String {
+        let scale = 10u128.pow(digits);
+        let frac = format!("{:0width$}", n % scale, width = digits as usize);
+        match frac.trim_end_matches('0') {
+            "" => (n / scale).to_string(),
+            f => format!("{}.{f}", n / scale),
+        }
+    }
+    match ns {
+        0 => "0s".into(),
+        1..=999 => format!("{ns}ns"),
+        1_000..=999_999 => format!("{}\u{b5}s", decimal(ns, 3)),
+        1_000_000..=999_999_999 => format!("{}ms", decimal(ns, 6)),
+        _ => {
+            let secs = ns / 1_000_000_000;
+            let s = decimal(ns % 60_000_000_000, 9);
+            match (secs / 3600, secs % 3600 / 60) {
+                (0, 0) => format!("{s}s"),
+                (0, m) => format!("{m}m{s}s"),
+                (h, m) => format!("{h}h{m}m{s}s"),
+            }
+        }
     }
 }
 
@@ -347,5 +393,12 @@ mod tests {
         assert!(rows[1][3].ends_with('s'), "{:?}", rows[1]);
         assert_eq!(go_duration(3723), "1h2m3s");
         assert_eq!(go_duration(59), "59s");
+        assert_eq!(go_duration_ns(1_236_277_861), "1.236277861s");
+        assert_eq!(go_duration_ns(123_500_000_000), "2m3.5s");
+        assert_eq!(go_duration_ns(3_600_000_000_000), "1h0m0s");
+        assert_eq!(go_duration_ns(1_500_000), "1.5ms");
+        assert_eq!(go_duration_ns(250_000), "250\u{b5}s");
+        assert_eq!(go_duration_ns(7), "7ns");
+        assert_eq!(go_duration_ns(0), "0s");
     }
 }
