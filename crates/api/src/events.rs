@@ -10,6 +10,9 @@ use crate::reply::{ApiError, Done, Reply, Result};
 use crate::{Conn, Service};
 
 fn message(e: &Event) -> Value {
+    if e.kind == "volume" {
+        return volume_message(e);
+    }
     let mut attributes: serde_json::Map<String, Value> = e
         .attributes
         .iter()
@@ -34,6 +37,23 @@ fn message(e: &Event) -> Value {
         "Type": e.kind,
         "Action": action,
         "Actor": {"ID": e.id, "Attributes": attributes},
+        "scope": "local",
+        "time": e.time_ns / 1_000_000_000,
+        "timeNano": e.time_ns,
+    })
+}
+
+/// A volume's event as Docker words it: the volume's name is its ID, and a
+/// removed volume is `destroy`ed.
+fn volume_message(e: &Event) -> Value {
+    let action = match e.status.as_str() {
+        "remove" => "destroy",
+        s => s,
+    };
+    json!({
+        "Type": "volume",
+        "Action": action,
+        "Actor": {"ID": e.name, "Attributes": {"driver": "local"}},
         "scope": "local",
         "time": e.time_ns / 1_000_000_000,
         "timeNano": e.time_ns,
@@ -67,7 +87,17 @@ pub fn events(s: &Service, req: &Request, conn: &mut Conn) -> Result {
     // to judge it by yet).
     for f in &filter.filters {
         let key = f.split_once('=').map_or(f.as_str(), |(k, _)| k);
-        if !["type", "event", "status", "container", "image", "label"].contains(&key) {
+        let known = [
+            "type",
+            "event",
+            "status",
+            "container",
+            "pod",
+            "image",
+            "volume",
+            "label",
+        ];
+        if !known.contains(&key) {
             return Err(ApiError::bad_request(format!(
                 "filters: {key:?} is not a filter of events"
             )));

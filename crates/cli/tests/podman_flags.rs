@@ -2380,3 +2380,88 @@ fn auto_updates_need_a_fully_qualified_registry_image() {
     // Nothing was made of them.
     assert_eq!(st.ok(&["ps", "-a", "-q"]).stdout.lines().count(), 1);
 }
+
+/// Volumes and pods have their events as podman records them: a volume made
+/// by name or for a container, removed, pruned; a pod's life. `--format json`
+/// leaves out what a volume's event has not, as podman's does.
+#[test]
+fn volume_and_pod_events_as_podman_records_them() {
+    let st = TestStore::with_busybox();
+    st.ok(&["volume", "create", "v1"]);
+    st.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "-v",
+        "v1:/a",
+        "-v",
+        "auto:/b",
+        "localhost/bb:1",
+        "true",
+    ]);
+    st.ok(&["volume", "rm", "v1"]);
+    st.ok(&["volume", "prune", "-f"]);
+    let volume_events = st.ok(&[
+        "events",
+        "--stream=false",
+        "--filter",
+        "type=volume",
+        "--format",
+        "{{.Status}} {{.Name}}",
+    ]);
+    assert_eq!(
+        volume_events.stdout,
+        "create v1\ncreate auto\nremove v1\nremove auto\nprune auto\n"
+    );
+    let json = st.ok(&[
+        "events",
+        "--stream=false",
+        "--filter",
+        "volume=v1",
+        "--format",
+        "json",
+    ]);
+    let first: serde_json::Value =
+        serde_json::from_str(json.stdout.lines().next().unwrap()).unwrap();
+    let keys: Vec<&str> = first
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        ["Name", "Status", "Time", "Type", "Attributes"],
+        "{first}"
+    );
+    assert_eq!(first["Attributes"], serde_json::Value::Null);
+    st.ok(&["pod", "create", "--infra=false", "--name", "p"]);
+    st.ok(&[
+        "create",
+        "--pod",
+        "p",
+        "--name",
+        "m",
+        "localhost/bb:1",
+        "sleep",
+        "100",
+    ]);
+    for verb in ["start", "pause", "unpause"] {
+        st.ok(&["pod", verb, "p"]);
+    }
+    st.ok(&["pod", "stop", "-t", "0", "p"]);
+    st.ok(&["pod", "rm", "p"]);
+    let pod_events = st.ok(&[
+        "events",
+        "--stream=false",
+        "--filter",
+        "pod=p",
+        "--format",
+        "{{.Type}} {{.Status}} {{.Name}}",
+    ]);
+    assert_eq!(
+        pod_events.stdout,
+        "pod create p\npod start p\npod pause p\npod unpause p\npod stop p\npod remove p\n"
+    );
+}

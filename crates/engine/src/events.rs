@@ -40,7 +40,7 @@ pub struct EventReport {
     pub name: String,
     #[serde(rename = "Status")]
     pub status: String,
-    /// RFC 3339 with nanoseconds.
+    /// RFC 3339 with nanoseconds, as Go's JSON has it (no trailing zeros).
     #[serde(rename = "Time")]
     pub time: String,
     #[serde(rename = "Type")]
@@ -56,7 +56,7 @@ impl Event {
             image: self.image.clone(),
             name: self.name.clone(),
             status: self.status.clone(),
-            time: crate::time::format_rfc3339_nanos(self.time_ns),
+            time: crate::time::format_rfc3339_go(self.time_ns),
             kind: self.kind.clone(),
             attributes: self.attributes.iter().cloned().collect(),
         }
@@ -134,6 +134,33 @@ pub fn image(store: &Store, status: &str, id: &str, name: &str) {
     );
 }
 
+/// Records that `status` (create, remove, prune) happened to volume `name`;
+/// best effort.
+pub fn volume(store: &Store, status: &str, name: &str) {
+    other(store, "volume", status, "", name);
+}
+
+/// Records that `status` (create, start, stop, pause, unpause, kill, remove)
+/// happened to pod `id`, named `name`; best effort.
+pub fn pod(store: &Store, status: &str, id: &str, name: &str) {
+    other(store, "pod", status, id, name);
+}
+
+fn other(store: &Store, kind: &str, status: &str, id: &str, name: &str) {
+    record(
+        store,
+        &Event {
+            time_ns: crate::container::now_ns(),
+            kind: kind.into(),
+            status: status.into(),
+            id: id.to_string(),
+            name: name.to_string(),
+            image: String::new(),
+            attributes: Vec::new(),
+        },
+    );
+}
+
 static BACKEND: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
 /// `--events-backend`: this process's backend, over containers.conf's
@@ -174,8 +201,9 @@ fn record(store: &Store, e: &Event) {
 /// What `events` shows.
 #[derive(Clone, Debug, Default)]
 pub struct EventFilter {
-    /// podman's `--filter`s: type=, event= (status), container= (name or ID
-    /// prefix), image=, label=KEY[=VALUE]. The same key twice: either.
+    /// podman's `--filter`s: type=, event= (status), container= and pod=
+    /// (name or ID prefix), image=, volume=, label=KEY[=VALUE]. The same key
+    /// twice: either.
     pub filters: Vec<String>,
     /// Only events at or after / before these times (ns since the epoch).
     pub since_ns: Option<u64>,
@@ -200,7 +228,11 @@ impl EventFilter {
             let ok = values.iter().any(|v| match k {
                 "type" => e.kind == *v,
                 "event" | "status" => e.status == *v,
-                "container" => e.name == *v || (v.len() >= 3 && e.id.starts_with(v)),
+                "container" | "pod" => {
+                    e.kind == if k == "pod" { "pod" } else { "container" }
+                        && (e.name == *v || (v.len() >= 3 && e.id.starts_with(v)))
+                }
+                "volume" => e.kind == "volume" && e.name == *v,
                 "image" => e.image == *v,
                 "label" => match v.split_once('=') {
                     Some((lk, lv)) => e.attributes.iter().any(|(a, b)| a == lk && b == lv),
@@ -208,7 +240,17 @@ impl EventFilter {
                 },
                 _ => false,
             });
-            if !["type", "event", "status", "container", "image", "label"].contains(&k) {
+            let known = [
+                "type",
+                "event",
+                "status",
+                "container",
+                "pod",
+                "image",
+                "volume",
+                "label",
+            ];
+            if !known.contains(&k) {
                 return Err(crate::Error::InvalidArgument(format!(
                     "invalid filter {k:?}"
                 )));

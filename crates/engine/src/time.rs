@@ -61,6 +61,12 @@ pub fn format_rfc3339_nanos(ns: u64) -> String {
     from_ns(ns).strftime("%Y-%m-%dT%H:%M:%S.%NZ").to_string()
 }
 
+/// Go's `time.RFC3339Nano` in UTC, as Go marshals a time into JSON: the
+/// fraction without its trailing zeros, none when whole.
+pub fn format_rfc3339_go(ns: u64) -> String {
+    from_ns(ns).strftime("%Y-%m-%dT%H:%M:%S%.fZ").to_string()
+}
+
 /// Go's default time format in UTC, as podman prints times in tables and
 /// events: `2006-01-02 15:04:05.999999999 +0000 UTC` (no trailing zeros).
 pub fn go_time(ns: u64) -> String {
@@ -169,6 +175,11 @@ mod tests {
         assert_eq!(go_time(t), "2023-11-14 22:13:20 +0000 UTC");
         assert_eq!(go_time(t + 120_000), "2023-11-14 22:13:20.00012 +0000 UTC");
         assert_eq!(format_rfc3339_nanos(0), "1970-01-01T00:00:00.000000000Z");
+        assert_eq!(format_rfc3339_go(t), "2023-11-14T22:13:20Z");
+        assert_eq!(
+            format_rfc3339_go(t + 450_748_500),
+            "2023-11-14T22:13:20.4507485Z"
+        );
         assert_eq!(parse_point("1700000000").unwrap(), t);
         assert_eq!(parse_point("2023-11-14T22:13:20Z").unwrap(), t);
         let ten_minutes_ago = parse_point("10m").unwrap();

@@ -10,7 +10,8 @@ use crate::exit::{self, CmdResult};
 
 #[derive(Args)]
 pub struct EventsArgs {
-    /// type=, event=, container=, image=, label=KEY[=VALUE] (repeatable).
+    /// type=, event=, container=, pod=, image=, volume=, label=KEY[=VALUE]
+    /// (repeatable).
     #[arg(short, long)]
     filter: Vec<String>,
     /// json, or a Go template per event.
@@ -63,7 +64,7 @@ fn time_ns(v: &str) -> Result<u64, crate::exit::Failure> {
 fn print(e: &Event, a: &EventsArgs) -> CmdResult {
     match a.format.as_deref() {
         Some("json") => {
-            println!("{}", value(e));
+            println!("{}", json(e));
             Ok(())
         }
         Some(t) => crate::output::print_value(&value(e), Some(t)),
@@ -73,6 +74,11 @@ fn print(e: &Event, a: &EventsArgs) -> CmdResult {
             } else {
                 &e.id[..12.min(e.id.len())]
             };
+            if e.kind == "volume" {
+                let time = berth_engine::time::go_time(e.time_ns);
+                println!("{time} volume {} {}", e.status, e.name);
+                return Ok(());
+            }
             if e.kind == "image" {
                 println!(
                     "{} image {} {id} {}",
@@ -96,7 +102,20 @@ fn print(e: &Event, a: &EventsArgs) -> CmdResult {
     }
 }
 
-/// An event as JSON and templates see it (podman's field names).
+/// An event as templates see it (podman's field names).
 fn value(e: &Event) -> Value {
     crate::output::value(e.report())
+}
+
+/// An event as `--format json` prints it: podman leaves out an empty ID,
+/// Image and Name, and has no attributes (null) but a container's.
+fn json(e: &Event) -> Value {
+    let mut v = value(e);
+    if let Some(o) = v.as_object_mut() {
+        o.retain(|k, v| !(["ID", "Image", "Name"].contains(&k.as_str()) && v == ""));
+        if e.kind != "container" {
+            o.insert("Attributes".into(), Value::Null);
+        }
+    }
+    v
 }

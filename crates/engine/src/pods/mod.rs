@@ -400,6 +400,7 @@ pub fn create(store: &Arc<Store>, o: &PodCreate) -> Result<Pod, Error> {
         }
         save(store, &pod)?;
     }
+    crate::events::pod(store, "create", &pod.id, &pod.name);
     if let Some(f) = &o.id_file {
         crate::outfile::write(f, &pod.id)
             .map_err(|e| Error::Other(format!("--pod-id-file {}: {e}", f.display())))?;
@@ -679,7 +680,8 @@ pub fn create_options(pod: &Pod, members: &[Info]) -> PodCreate {
     }
 }
 
-fn forget(store: &Store, id: &str) {
+/// Drops the pod's record and what it had; whether there was one.
+fn forget(store: &Store, id: &str) -> bool {
     // What `kube play` wrote for it (configMap volumes) goes with it.
     if let Ok(pod) = find(store, id) {
         let _ = std::fs::remove_dir_all(crate::kube::files_dir(store, &pod.name));
@@ -687,14 +689,17 @@ fn forget(store: &Store, id: &str) {
             remove_cgroup(path);
         }
     }
-    let _ = std::fs::remove_file(dir(store).join(format!("{id}.json")));
     let _ = std::fs::remove_file(dir(store).join(format!("{id}.start")));
+    std::fs::remove_file(dir(store).join(format!("{id}.json"))).is_ok()
 }
 
 /// After its infra container is removed: the pod goes too.
 pub fn infra_removed(store: &Store, info: &Info) {
     if let (true, Some(pod)) = (info.config.process.infra, &info.config.process.pod) {
-        forget(store, pod);
+        let name = find(store, pod).map(|p| p.name).unwrap_or_default();
+        if forget(store, pod) {
+            crate::events::pod(store, "remove", pod, &name);
+        }
     }
 }
 
@@ -782,6 +787,7 @@ pub fn start(
             .into_iter()
             .try_for_each(|h| h.join().expect("a start thread panicked").map(drop))
     })?;
+    crate::events::pod(store, "start", &pod.id, &pod.name);
     Ok(pod)
 }
 
@@ -793,6 +799,7 @@ pub fn stop(store: &Store, name: &str, timeout: Option<u64>) -> Result<Pod, Erro
             lifecycle::stop(store, &m.id, timeout)?;
         }
     }
+    crate::events::pod(store, "stop", &pod.id, &pod.name);
     Ok(pod)
 }
 
@@ -806,6 +813,7 @@ pub fn kill(store: &Store, name: &str, signal: &str) -> Result<Pod, Error> {
             lifecycle::kill(store, &m.id, signal)?;
         }
     }
+    crate::events::pod(store, "kill", &pod.id, &pod.name);
     Ok(pod)
 }
 
@@ -822,6 +830,8 @@ pub fn set_paused(store: &Store, name: &str, pause: bool) -> Result<Pod, Error> 
             lifecycle::set_paused(store, &m.id, pause)?;
         }
     }
+    let status = if pause { "pause" } else { "unpause" };
+    crate::events::pod(store, status, &pod.id, &pod.name);
     Ok(pod)
 }
 
@@ -847,7 +857,10 @@ pub fn remove(store: &Store, name: &str, force: bool, time: u64) -> Result<Pod, 
             Err(e) => return Err(e),
         }
     }
-    forget(store, &pod.id);
+    // (Gone already with its infra container, which said so.)
+    if forget(store, &pod.id) {
+        crate::events::pod(store, "remove", &pod.id, &pod.name);
+    }
     // The last of a play's pods takes its service container with it.
     if let Some(service) = &pod.service_container
         && served_by(store, service).is_empty()

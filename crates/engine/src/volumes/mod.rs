@@ -359,8 +359,10 @@ pub fn copy_up(
 /// Removes a container's anonymous volumes.
 pub fn remove_anonymous(store: &Store, names: &[String]) {
     for n in names.iter().filter(|n| valid_volume_name(n)) {
-        if let Some(dir) = volume_dir(store, n).parent() {
-            let _ = std::fs::remove_dir_all(dir);
+        if let Some(dir) = volume_dir(store, n).parent()
+            && std::fs::remove_dir_all(dir).is_ok()
+        {
+            crate::events::volume(store, "remove", n);
         }
     }
 }

@@ -199,10 +199,14 @@ pub fn ensure(store: &Store, name: &str) -> Result<PathBuf, VolumeError> {
     }
     root(store)?;
     let dir = data_dir(store, name);
+    let new = !dir.is_dir();
     std::fs::create_dir_all(&dir).map_err(|source| VolumeError::Io {
         name: name.to_string(),
         source,
     })?;
+    if new {
+        crate::events::volume(store, "create", name);
+    }
     Ok(dir)
 }
 
@@ -581,7 +585,9 @@ fn remove_dir(store: &Store, name: &str) -> Result<(), VolumeError> {
     std::fs::remove_dir_all(dir).map_err(|source| VolumeError::Io {
         name: name.to_string(),
         source,
-    })
+    })?;
+    crate::events::volume(store, "remove", name);
+    Ok(())
 }
 
 /// The volumes `prune` would remove: those no container names.
@@ -619,6 +625,7 @@ pub fn prune_filtered(store: &Store, filters: &[String]) -> Result<Vec<String>, 
     let gone = unused_filtered(store, filters)?;
     for n in &gone {
         remove_dir(store, n)?;
+        crate::events::volume(store, "prune", n);
     }
     Ok(gone)
 }
