@@ -1273,6 +1273,42 @@ fn inspect_templates_print_times_as_go_does() {
     assert!(json.contains('T') && json.ends_with("Z\""), "{json}");
 }
 
+/// Templates as Go runs them for podman: a label the container lacks is
+/// `<no value>` and `index` of it empty, not an error; a field that does not
+/// exist is, with podman's 125 (skopeo's inspect keeps its 1); `table` means
+/// nothing to one document.
+#[test]
+fn inspect_templates_judge_missing_keys_as_go_does() {
+    let st = TestStore::with_busybox();
+    st.ok(&["create", "--name", "t", "--label", "a=1", "localhost/bb:1"]);
+    let f = "{{.Config.Labels.a}}|{{.Config.Labels.b}}|[{{index .Config.Labels \"b\"}}]";
+    let r = st.ok(&["inspect", "--format", f, "t"]);
+    assert_eq!(r.stdout, "1|<no value>|[]\n");
+    let r = st.ok(&["inspect", "--format", "table {{.Name}}", "t"]);
+    assert_eq!(r.stdout, "t\n");
+    for bad in ["{{.Nonexistent}}", "{{.Name"] {
+        let r = st.run(&["inspect", "--format", bad, "t"]);
+        assert_eq!(r.code, 125, "{bad}: {}", r.stderr);
+    }
+    let r = st.run(&["info", "--format", "{{.Nonexistent}}"]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    let layout = st.path().join("layout");
+    st.ok(&[
+        "push",
+        "-q",
+        "localhost/bb:1",
+        &format!("oci:{}:x", layout.display()),
+    ]);
+    let r = st.run(&[
+        "image",
+        "inspect",
+        "--format",
+        "{{.Nonexistent}}",
+        &format!("oci:{}:x", layout.display()),
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+}
+
 /// `images` templates have podman's fields: `.Size` for humans, `.Created`
 /// as an age, `.CreatedTime` in Go's format, `.VirtualSize` in bytes.
 #[test]

@@ -58,6 +58,8 @@ enum Arg {
     Path(Vec<String>),
     Str(String),
     Num(f64),
+    /// `true`, `false`.
+    Bool(bool),
     Call(Box<Expr>),
     /// `(pipeline).Field.Sub`: a field of what the pipeline gives.
     CallField(Box<Expr>, Vec<String>),
@@ -286,7 +288,11 @@ fn parse_arg(w: &str) -> Result<Arg, TemplateError> {
     if let Ok(n) = w.parse::<f64>() {
         return Ok(Arg::Num(n));
     }
-    fail(format!("template: unknown word {w:?}"))
+    match w {
+        "true" => Ok(Arg::Bool(true)),
+        "false" => Ok(Arg::Bool(false)),
+        _ => fail(format!("template: unknown word {w:?}")),
+    }
 }
 
 fn unescape(s: &str) -> String {
@@ -478,6 +484,7 @@ fn eval_arg(a: &Arg, dot: &Value, vars: &Vars) -> Result<Value, TemplateError> {
     Ok(match a {
         Arg::Str(s) => Value::String(s.clone()),
         Arg::Num(n) => serde_json::json!(n),
+        Arg::Bool(b) => Value::Bool(*b),
         Arg::Call(e) => eval(e, dot, vars)?,
         Arg::CallField(e, p) => {
             let v = eval(e, dot, vars)?;
@@ -511,23 +518,51 @@ fn printed_time(e: &Expr, dot: &Value) -> Option<String> {
 /// `dot`'s value at a field path.
 fn walk<'a>(dot: &'a Value, path: &[String]) -> Result<&'a Value, TemplateError> {
     let mut v = dot;
+    let mut through: Option<&str> = None;
     for field in path {
+        let parent = through.replace(field);
         v = match v {
             // Go templates name struct fields (`.Host.OCIRuntime`,
             // `.RootFS.DiffIDs`); the JSON has their camelCase or snake_case
             // keys (`host.ociRuntime`, `rootfs.diff_ids`).
-            Value::Object(m) => m
-                .get(field)
-                .or_else(|| {
-                    let same = |k: &str| k.replace('_', "").eq_ignore_ascii_case(field);
-                    m.iter().find(|(k, _)| same(k)).map(|(_, v)| v)
-                })
-                .ok_or_else(|| format!("template: can't evaluate field {field}"))?,
+            Value::Object(m) => match m.get(field).or_else(|| {
+                let same = |k: &str| k.replace('_', "").eq_ignore_ascii_case(field);
+                m.iter().find(|(k, _)| same(k)).map(|(_, v)| v)
+            }) {
+                Some(v) => v,
+                // Go: a key a map lacks is no value; a field a struct
+                // lacks is an error.
+                None if m.is_empty() || parent.is_some_and(is_map_field) => &Value::Null,
+                None => return fail(format!("template: can't evaluate field {field}")),
+            },
             Value::Null => &Value::Null,
             _ => return fail(format!("template: can't evaluate field {field}")),
         };
     }
     Ok(v)
+}
+
+/// Whether a field of podman's, docker's or skopeo's data is a Go map (its
+/// JSON an object like any struct's): labels, annotations, options, port and
+/// volume sets, networks by name, a graph driver's data, an event's
+/// attributes.
+fn is_map_field(name: &str) -> bool {
+    const MAPS: [&str; 13] = [
+        "Labels",
+        "Annotations",
+        "Options",
+        "ExposedPorts",
+        "Volumes",
+        "Ports",
+        "Networks",
+        "Attributes",
+        "Data",
+        "Sysctls",
+        "Tmpfs",
+        "StorageOpt",
+        "DriverOpts",
+    ];
+    MAPS.iter().any(|m| m.eq_ignore_ascii_case(name))
 }
 
 /// The fields that hold times in podman's, docker's and skopeo's data.
@@ -602,7 +637,13 @@ fn call(f: &str, args: Vec<Value>) -> Result<Value, TemplateError> {
             let mut v = args[0].clone();
             for k in &args[1..] {
                 v = match (&v, k) {
-                    (Value::Object(m), _) => m.get(&to_text(k)).cloned().unwrap_or(Value::Null),
+                    // Go's index of a map of strings lacking the key (or of
+                    // a nil map): the empty string.
+                    (Value::Object(m), _) => m
+                        .get(&to_text(k))
+                        .cloned()
+                        .unwrap_or(Value::String(String::new())),
+                    (Value::Null, _) => Value::String(String::new()),
                     (Value::Array(a), Value::Number(n)) => a
                         .get(n.as_f64().unwrap_or(-1.0) as usize)
                         .cloned()
@@ -658,14 +699,24 @@ fn call(f: &str, args: Vec<Value>) -> Result<Value, TemplateError> {
                 _ => ord != Less,
             })
         }
+        "true" | "false" => {
+            want(0)?;
+            Value::Bool(f == "true")
+        }
+        "slice" => slice(&args)?,
+        "html" | "js" | "urlquery" => {
+            let s = args.iter().map(to_text).collect::<String>();
+            Value::String(escape(f, &s))
+        }
         // podman's helpers.
         "pad" => {
+            // podman's padWithSpace: so many spaces before, so many after.
             want(3)?;
-            let n = args[1].as_f64().unwrap_or(0.0) as usize;
-            let fill = to_text(&args[2]).chars().next().unwrap_or(' ');
-            let s = to_text(&args[0]);
-            let pad: String = std::iter::repeat_n(fill, n).collect();
-            Value::String(format!("{pad}{s}{pad}"))
+            let spaces = |v: &Value| " ".repeat(v.as_f64().unwrap_or(0.0).max(0.0) as usize);
+            match to_text(&args[0]) {
+                s if s.is_empty() => Value::String(s),
+                s => Value::String(format!("{}{s}{}", spaces(&args[1]), spaces(&args[2]))),
+            }
         }
         "split" => {
             want(2)?;
@@ -689,6 +740,76 @@ fn call(f: &str, args: Vec<Value>) -> Result<Value, TemplateError> {
         }
         _ => return fail(format!("template: function {f:?} not defined")),
     })
+}
+
+/// Go's `slice x i [j]`: a string's bytes or a list's elements from i to j.
+fn slice(args: &[Value]) -> Result<Value, TemplateError> {
+    let (x, bounds) = args
+        .split_first()
+        .ok_or("template: slice needs an argument")?;
+    let len = match x {
+        Value::String(s) => s.len(),
+        Value::Array(a) => a.len(),
+        other => {
+            return fail(format!(
+                "template: can't slice item of type {}",
+                type_name(other)
+            ));
+        }
+    };
+    let at = |i: usize, default: usize| -> Result<usize, TemplateError> {
+        match bounds.get(i) {
+            None => Ok(default),
+            Some(v) => v
+                .as_f64()
+                .filter(|n| *n >= 0.0 && n.fract() == 0.0)
+                .map(|n| n as usize)
+                .ok_or_else(|| "template: slice index must be a non-negative integer".into()),
+        }
+    };
+    let (from, to) = (at(0, 0)?, at(1, len)?);
+    if bounds.len() > 2 || from > to || to > len {
+        return fail(format!("template: slice: index out of range: {from}:{to}"));
+    }
+    Ok(match x {
+        Value::String(s) => Value::String(
+            s.get(from..to)
+                .ok_or("template: slice: not at a character boundary")?
+                .to_string(),
+        ),
+        Value::Array(a) => Value::Array(a[from..to].to_vec()),
+        _ => unreachable!("checked above"),
+    })
+}
+
+/// Go's `html`, `js` and `urlquery` escapes.
+fn escape(f: &str, s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        match (f, c) {
+            ("html", '<') => out.push_str("&lt;"),
+            ("html", '>') => out.push_str("&gt;"),
+            ("html", '&') => out.push_str("&amp;"),
+            ("html", '\'') => out.push_str("&#39;"),
+            ("html", '"') => out.push_str("&#34;"),
+            ("js", '\\' | '\'' | '"') => {
+                out.push('\\');
+                out.push(c);
+            }
+            ("js", '<' | '>' | '&' | '=') => out.push_str(&format!("\\u{:04X}", c as u32)),
+            ("js", c) if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04X}", c as u32)),
+            ("urlquery", c) if c.is_ascii_alphanumeric() || "-_.~".contains(c) => out.push(c),
+            ("urlquery", ' ') => out.push('+'),
+            ("urlquery", c) => {
+                let mut b = [0; 4];
+                for byte in c.encode_utf8(&mut b).bytes() {
+                    out.push_str(&format!("%{byte:02X}"));
+                }
+            }
+            (_, c) => out.push(c),
+        }
+    }
+    out
 }
 
 /// `%s`, `%d`, `%v`, `%q`, `%%` and widths like `%-20s`.
@@ -791,13 +912,24 @@ pub fn to_text(v: &Value) -> String {
         Value::Bool(b) => b.to_string(),
         Value::Number(n) => n.to_string(),
         Value::Array(a) => format!("[{}]", a.iter().map(to_text).collect::<Vec<_>>().join(" ")),
-        Value::Object(m) => format!(
-            "map[{}]",
-            m.iter()
-                .map(|(k, v)| format!("{k}:{}", to_text(v)))
-                .collect::<Vec<_>>()
-                .join(" ")
-        ),
+        // Go prints a map's keys sorted; an empty struct value (a port or
+        // volume set's) as `{}`.
+        Value::Object(m) => {
+            let mut pairs: Vec<(&String, &Value)> = m.iter().collect();
+            pairs.sort_by(|a, b| a.0.cmp(b.0));
+            let item = |v: &Value| match v {
+                Value::Object(o) if o.is_empty() => "{}".to_string(),
+                v => to_text(v),
+            };
+            format!(
+                "map[{}]",
+                pairs
+                    .iter()
+                    .map(|(k, v)| format!("{k}:{}", item(v)))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            )
+        }
     }
 }
 
@@ -946,7 +1078,39 @@ mod tests {
         assert_eq!(r("{{lower .Name}}", v.clone()), "web server");
         assert_eq!(r("{{title \"hello world\"}}", v.clone()), "Hello World");
         assert_eq!(r("{{truncate .Name 3}}", v.clone()), "Web");
-        assert_eq!(r("{{pad .N 2 \"*\"}}", v.clone()), "**3**");
+        assert_eq!(r("{{pad .N 2 1}}|{{pad .Empty 2 2}}", v.clone()), "  3 |");
+        assert_eq!(
+            r("{{slice .Name 4 10}} {{slice .Name 4}}", v.clone()),
+            "Server Server"
+        );
+        assert_eq!(
+            r("{{html \"<a&b>\"}} {{urlquery \"a b/c\"}}", v.clone()),
+            "&lt;a&amp;b&gt; a+b%2Fc"
+        );
+        assert_eq!(
+            r("{{if eq true true}}yes{{end}} {{false}}", v.clone()),
+            "yes false"
+        );
+        // A key a map lacks is no value, and index of it the empty string; a
+        // struct's missing field stays an error.
+        let m = json!({"Labels": {"a": "1"}, "None": {}, "Nil": null});
+        assert_eq!(
+            r("{{.Labels.b}}|{{.None.x}}|{{.Nil.x}}", m.clone()),
+            "<no value>|<no value>|<no value>"
+        );
+        assert_eq!(
+            r("[{{index .Labels \"b\"}}][{{index .Nil \"b\"}}]", m.clone()),
+            "[][]"
+        );
+        assert!(
+            Template::parse("{{.Missing}}")
+                .unwrap()
+                .render(&json!({"Name": "x"}))
+                .is_err()
+        );
+        // Go prints maps sorted, empty struct values as {}.
+        let ports = json!({"P": {"b": "2", "a": "x y"}, "E": {"80/tcp": {}}});
+        assert_eq!(r("{{.P}} {{.E}}", ports), "map[a:x y b:2] map[80/tcp:{}]");
         assert_eq!(
             r("{{range split .Csv \",\"}}[{{.}}]{{end}}", v.clone()),
             "[a][b][c]"

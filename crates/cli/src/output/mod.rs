@@ -119,12 +119,14 @@ pub fn print_doc(v: &Value, format: Option<&str>) -> CmdResult {
 fn print_with(v: &Value, format: Option<&str>, go_times: bool) -> CmdResult {
     let text = match format {
         Some(f) => {
+            // podman's `table` prefix means nothing to one document.
+            let f = f.strip_prefix("table ").unwrap_or(f);
             let mut t = Template::parse(&f.replace("\\t", "\t").replace("\\n", "\n"))
-                .map_err(|e| exit::usage(1, e.to_string()))?;
+                .map_err(exit::podman)?;
             if go_times {
                 t = t.with_go_times();
             }
-            let mut s = t.render(v).map_err(|e| exit::usage(1, e.to_string()))?;
+            let mut s = t.render(v).map_err(exit::podman)?;
             if !s.ends_with('\n') {
                 s.push('\n');
             }

@@ -56,7 +56,7 @@ pub(crate) fn inspect(store: &StoreArgs, a: InspectArgs) -> CmdResult {
     let format = a.format.as_deref();
     match inspect_remote(&store.options(), &name, &ctx, req).map_err(exit::transfer)? {
         Inspection::RawManifest(b) | Inspection::RawConfig(b) => write_out(&b),
-        Inspection::Config(v) => print_doc(&v, format),
+        Inspection::Config(v) => print_doc(&v, format).map_err(skopeo_code),
         Inspection::Image(i) => {
             let mut v = crate::output::value(i);
             // Go's templates print skopeo's nil map and list as map[] and [].
@@ -70,9 +70,14 @@ pub(crate) fn inspect(store: &StoreArgs, a: InspectArgs) -> CmdResult {
                     }
                 }
             }
-            print_doc(&v, format)
+            print_doc(&v, format).map_err(skopeo_code)
         }
     }
+}
+
+/// skopeo exits 1 for a template it cannot use, where podman says 125.
+fn skopeo_code(f: exit::Failure) -> exit::Failure {
+    exit::Failure { code: 1, ..f }
 }
 
 /// `image inspect` of local images: a JSON array, or a template per image.
