@@ -296,3 +296,41 @@ fn removing_a_container_that_restarts_at_once_does_not_hang() {
         assert_ne!(st.run(&["container", "exists", "spin"]).code, 0);
     }
 }
+
+/// podman's `--health-interval 0`: no timer runs the check (it ran every
+/// 100 ms, for ever); `healthcheck run` still does.
+#[test]
+fn a_zero_health_interval_runs_the_check_only_when_asked() {
+    let st = TestStore::with_busybox();
+    // A second for a timer to show itself: the check counts its runs.
+    let r = st.run(&[
+        "run",
+        "--name",
+        "z",
+        "--health-cmd",
+        "echo ran >> /tmp/runs",
+        "--health-interval",
+        "0",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "sleep 1; cat /tmp/runs 2>/dev/null | wc -l",
+    ]);
+    assert_eq!((r.code, r.stdout.trim()), (0, "0"), "{}", r.stderr);
+    st.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "asked",
+        "--health-cmd",
+        "true",
+        "--health-interval",
+        "0",
+        "localhost/bb:1",
+        "sleep",
+        "100",
+    ]);
+    st.ok(&["healthcheck", "run", "asked"]);
+    assert_eq!(st.inspect("asked", ".State.Health.Status"), "healthy");
+    st.ok(&["rm", "-f", "-t", "0", "asked"]);
+}

@@ -488,6 +488,11 @@ fn run_healthchecks(
         return;
     };
     crate::health::reset(store, id);
+    // podman's `--health-interval 0`: no timer; the check runs when asked
+    // (`healthcheck run`).
+    if h.interval.is_zero() {
+        return;
+    }
     let started = std::time::Instant::now();
     let interval = h.interval.max(std::time::Duration::from_millis(100));
     loop {
