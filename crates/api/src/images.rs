@@ -201,6 +201,9 @@ pub fn pull(s: &Service, req: &Request, w: &mut dyn Write) -> Result {
         Some(t) => format!("{from}:{t}"),
         None => from.to_string(),
     };
+    // A Docker client's short name is Docker Hub's, as podman's compat API
+    // normalizes it (registries.conf's search is podman's, not Docker's).
+    let name = berth_image::Reference::parse(&name).map_or(name, |r| r.to_string());
     let o = PullOptions {
         policy: PullPolicy::Always,
         context: registry_context(req)?,

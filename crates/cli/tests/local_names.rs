@@ -98,3 +98,25 @@ fn a_registry_image_is_found_by_the_end_of_its_name() {
     );
     assert_eq!(names(&st), ["localhost/bb:1"]);
 }
+
+/// A short name registries.conf resolves neither by alias nor by a search
+/// registry is refused in containers/image's words, as podman and buildah
+/// refuse it: never a guess at docker.io (a lookup this machine may not make).
+#[test]
+fn a_short_name_nothing_resolves_is_refused_not_sent_to_docker_io() {
+    let st = TestStore::with_busybox();
+    let want = "Error: short-name \"nope\" did not resolve to an alias and no \
+                unqualified-search registries are defined in \"/dev/null\"\n";
+    for args in [
+        &["pull", "nope"][..],
+        &["run", "--rm", "nope", "true"],
+        &["create", "nope"],
+        &["builder", "from", "nope"],
+    ] {
+        let r = st.run(args);
+        assert_eq!((r.code, r.stderr.as_str()), (125, want), "{args:?}");
+    }
+    // A local short name is still found without any registry.
+    st.ok(&["tag", "localhost/bb:1", "nope"]);
+    st.ok(&["run", "--rm", "nope", "true"]);
+}

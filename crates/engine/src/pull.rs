@@ -330,14 +330,8 @@ fn lease_present(store: &Store, id: &str) -> Result<String, PullError> {
 /// The references a name a user typed may stand for: itself when qualified,
 /// else registries.conf's aliases and search registries.
 fn candidates(name: &str, ctx: &Context) -> Result<Vec<Reference>, PullError> {
-    match ctx.registries()?.resolve_short_name(name) {
-        Ok(r) => Ok(r),
-        // No search registries: podman falls back to docker.io.
-        Err(berth_image::Error::ImageName(..)) => Ok(vec![
-            Reference::parse(name).map_err(berth_image::Error::from)?,
-        ]),
-        Err(e) => Err(e.into()),
-    }
+    // No search registries: an error, as podman's (never a guess at docker.io).
+    Ok(ctx.registries()?.resolve_short_name(name)?)
 }
 
 /// The local image `name` stands for: by ID, by its name as stored, or

@@ -66,6 +66,12 @@ pub enum Error {
     Blocked { registry: String },
     #[error("invalid image name {0:?}: {1}")]
     ImageName(String, String),
+    /// A short name nothing in registries.conf resolves (containers/image's
+    /// words).
+    #[error(
+        "short-name {name:?} did not resolve to an alias and no unqualified-search registries are defined in {file:?}"
+    )]
+    UnresolvedShortName { name: String, file: PathBuf },
     #[error("{0}")]
     Invalid(String),
     #[error("{0}")]

@@ -55,6 +55,8 @@ pub struct RegistriesConf {
     pub short_name_mode: Option<String>,
     pub registries: Vec<RegistryEntry>,
     pub aliases: BTreeMap<String, String>,
+    /// The file read first (named in errors, as containers/image names it).
+    pub main_file: PathBuf,
 }
 
 /// An endpoint to try for a reference: a mirror or the registry itself.
@@ -79,7 +81,10 @@ impl RegistriesConf {
                 _ => Some(PathBuf::from("/etc/containers/registries.conf")),
             }
         };
-        let mut conf = RegistriesConf::default();
+        let mut conf = RegistriesConf {
+            main_file: main.clone().unwrap_or_default(),
+            ..RegistriesConf::default()
+        };
         if let Some(p) = main.filter(|p| p.exists()) {
             conf.merge_file(&p)?;
         }
@@ -226,10 +231,10 @@ impl RegistriesConf {
             )]);
         }
         if self.search.is_empty() {
-            return Err(Error::ImageName(
-                name.to_string(),
-                "short name with no unqualified-search-registries in registries.conf".into(),
-            ));
+            return Err(Error::UnresolvedShortName {
+                name: name.to_string(),
+                file: self.main_file.clone(),
+            });
         }
         Ok(self
             .search

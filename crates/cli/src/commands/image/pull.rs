@@ -87,7 +87,7 @@ pub(crate) fn pull_for(
     policy: &str,
     how: &PullFor,
 ) -> Result<Vec<String>, Failure> {
-    let failed = |e: PullError| exit::podman(format!("{image}: pulling the image: {e}"));
+    let failed = |e| failed_pull(image, e);
     let policy = PullPolicy::from_flag(policy, how.booleans).map_err(failed)?;
     if policy == PullPolicy::Never {
         return Ok(Vec::new());
@@ -112,7 +112,7 @@ pub(crate) fn pull_for_container(
     policy: &str,
     how: &PullFor,
 ) -> Result<String, Failure> {
-    let failed = |e: PullError| exit::podman(format!("{image}: pulling the image: {e}"));
+    let failed = |e| failed_pull(image, e);
     let policy = PullPolicy::from_flag(policy, how.booleans).map_err(failed)?;
     let o = options_for(image, policy, how)?;
     let progress = crate::progress::unless_quiet(how.quiet);
@@ -120,6 +120,15 @@ pub(crate) fn pull_for_container(
         .images()
         .pull_for_container(image, o, progress.as_ref(), &mut |e| tell_for(e, how.quiet))
         .map_err(failed)
+}
+
+/// A pull another command made that failed, in podman's words: a short name
+/// nothing resolves said as it is, anything else named with the image.
+fn failed_pull(image: &str, e: PullError) -> Failure {
+    match e {
+        PullError::Image(e @ berth_image::Error::UnresolvedShortName { .. }) => exit::podman(e),
+        e => exit::podman(format!("{image}: pulling the image: {e}")),
+    }
 }
 
 /// The pull options another command's flags make.
