@@ -95,6 +95,7 @@ pub fn listed(s: &Service, req: &Request, show: fn(&Info, PsEntry) -> Value) -> 
         last,
         filters: filters(req)?,
         external: req.flag("external"),
+        docker: true,
         ..Default::default()
     };
     let store = s.engine.store();
@@ -137,6 +138,17 @@ pub fn inspect(s: &Service, id: &str) -> Result {
     v["Config"]["Image"] = json!(c.image_name);
     v["State"]["Status"] = json!(docker_state(&c.state.status));
     v["State"]["Restarting"] = json!(false);
+    // Docker shows a health only where there is a check (compose waits on
+    // one it sees).
+    if c.state.health.is_none()
+        && let Some(state) = v["State"].as_object_mut()
+    {
+        state.remove("Health");
+    }
+    // Docker's paused container is still running.
+    if c.state.paused {
+        v["State"]["Running"] = json!(true);
+    }
     endpoints(s, &c.id, &mut v["NetworkSettings"]["Networks"])?;
     v["Config"]["StopSignal"] =
         json!(berth_runtime::ops::signal_name(c.config.stop_signal).unwrap_or_default());
@@ -174,7 +186,8 @@ fn endpoints(s: &Service, id: &str, networks: &mut Value) -> std::result::Result
 }
 
 fn running(s: &Service, id: &str) -> std::result::Result<bool, ApiError> {
-    Ok(s.engine.containers().inspect(id)?.state.running)
+    let state = s.engine.containers().inspect(id)?.state;
+    Ok(state.running || state.paused)
 }
 
 pub fn start(s: &Service, id: &str) -> Result {

@@ -98,6 +98,15 @@ pub fn create(s: &Service, req: &Request, id: &str) -> Result {
         return Err(ApiError::bad_request("Cmd: an exec needs a command"));
     }
     let info = s.engine.containers().inspect(id)?;
+    if info.state.paused {
+        return Err(ApiError::new(
+            409,
+            format!(
+                "Container {} is paused, unpause the container before exec",
+                info.id
+            ),
+        ));
+    }
     if !info.state.running {
         return Err(ApiError::new(
             409,

@@ -332,5 +332,16 @@ fn a_zero_health_interval_runs_the_check_only_when_asked() {
     ]);
     st.ok(&["healthcheck", "run", "asked"]);
     assert_eq!(st.inspect("asked", ".State.Health.Status"), "healthy");
+    // The check as podman's inspect shows it; a container without one has
+    // an empty health.
+    assert_eq!(
+        st.inspect("asked", "json .Config.Healthcheck"),
+        r#"{"Test":["CMD-SHELL","true"],"Timeout":30000000000,"Retries":3}"#
+    );
+    st.ok(&["create", "--name", "plain", "localhost/bb:1"]);
+    assert_eq!(
+        st.inspect("plain", "json .State.Health"),
+        r#"{"Status":"","FailingStreak":0,"Log":null}"#
+    );
     st.ok(&["rm", "-f", "-t", "0", "asked"]);
 }

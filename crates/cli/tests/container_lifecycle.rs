@@ -168,7 +168,7 @@ fn create_start_logs_and_kill() {
         .iter()
         .map(|c| c["Names"][0].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["sleeper", "counter"], "newest first");
+    assert_eq!(names, ["counter", "sleeper"], "oldest first, as podman's");
 }
 
 #[test]
@@ -269,9 +269,11 @@ fn pause_top_restart_prune_and_volumes() {
     assert_eq!(st.ok(&["pause", "p"]).stdout, "p\n");
     assert_eq!(st.inspect("p", ".State.Status"), "paused");
 
-    // podman's STATUS for it: "Paused".
-    let status = st.ok(&["ps", "--format", "{{.Status}}"]).stdout;
+    // podman's STATUS for it: "Paused", shown with -a only; it is not running.
+    let status = st.ok(&["ps", "-a", "--format", "{{.Status}}"]).stdout;
     assert_eq!(status, "Paused\n");
+    assert_eq!(st.ok(&["ps", "-q"]).stdout, "");
+    assert_eq!(st.inspect("p", ".State.Running"), "false");
     assert_eq!(st.run(&["pause", "p"]).code, 125, "paused twice");
     assert_eq!(st.ok(&["unpause", "p"]).stdout, "p\n");
     assert_eq!(st.inspect("p", ".State.Status"), "running");

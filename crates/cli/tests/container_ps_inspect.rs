@@ -118,9 +118,11 @@ fn ps_filters_and_sorts() {
     assert_eq!(names(&[]), ["c-running"]);
     assert_eq!(
         names(&["-a"]),
-        ["c-running", "a-exited", "b-created"],
-        "newest first"
+        ["b-created", "a-exited", "c-running"],
+        "oldest first, as podman lists them"
     );
+    // The last two made, still oldest first.
+    assert_eq!(names(&["-a", "-n", "2"]), ["a-exited", "c-running"]);
     assert_eq!(
         names(&["-a", "--sort", "names"]),
         ["a-exited", "b-created", "c-running"]
@@ -129,12 +131,12 @@ fn ps_filters_and_sorts() {
     assert_eq!(names(&["--filter", "exited=3"]), ["a-exited"]);
     assert_eq!(
         names(&["-a", "--filter", "label=tier"]),
-        ["c-running", "b-created"]
+        ["b-created", "c-running"]
     );
     assert_eq!(names(&["-a", "--filter", "label=tier=web"]), ["b-created"]);
     assert_eq!(
         names(&["-a", "--filter", "name=created", "--filter", "name=exited"]),
-        ["a-exited", "b-created"]
+        ["b-created", "a-exited"]
     );
     assert_eq!(
         names(&["-a", "--filter", "ancestor=localhost/bb:1"]).len(),
@@ -149,7 +151,7 @@ fn ps_filters_and_sorts() {
     );
     assert_eq!(
         names(&["-a", "--filter", "name=-(created|exited)$"]),
-        ["a-exited", "b-created"]
+        ["b-created", "a-exited"]
     );
     assert_eq!(
         names(&["-a", "--filter", "name=^running"]),
@@ -161,11 +163,11 @@ fn ps_filters_and_sorts() {
     // Created before or after another container, or before a moment.
     assert_eq!(
         names(&["-a", "--filter", "before=c-running"]),
-        ["a-exited", "b-created"]
+        ["b-created", "a-exited"]
     );
     assert_eq!(
         names(&["-a", "--filter", "since=b-created"]),
-        ["c-running", "a-exited"]
+        ["a-exited", "c-running"]
     );
     assert_eq!(names(&["-a", "--filter", "until=4102444800"]).len(), 3);
     assert_eq!(names(&["-a", "--filter", "until=1"]), Vec::<String>::new());

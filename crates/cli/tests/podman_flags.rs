@@ -1920,7 +1920,9 @@ fn ps_sort_created_is_oldest_first_and_last_takes_the_newest() {
         st.ok(&args).stdout
     };
     assert_eq!(names(&["--sort", "created"]), "first\nsecond\nthird\n");
-    assert_eq!(names(&[]), "third\nsecond\nfirst\n");
+    // Unsorted too: podman's ps sorts by creation, oldest first.
+    assert_eq!(names(&[]), "first\nsecond\nthird\n");
+    assert_eq!(names(&["--last", "2"]), "second\nthird\n");
     assert_eq!(
         names(&["--last", "2", "--sort", "created"]),
         "second\nthird\n"
@@ -2500,4 +2502,44 @@ fn volume_and_pod_events_as_podman_records_them() {
         pod_events.stdout,
         "pod create p\npod start p\npod pause p\npod unpause p\npod stop p\npod remove p\n"
     );
+}
+
+/// stop, kill, pause, restart, start and wait look for every container
+/// named before acting on any, as podman's do: a missing one among them is
+/// the error and the others are left as they were (--ignore passes over it).
+#[test]
+fn lifecycle_commands_find_every_container_before_acting() {
+    let st = TestStore::with_busybox();
+    st.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "up",
+        "localhost/bb:1",
+        "sleep",
+        "100",
+    ]);
+    let want = "Error: no container with name or ID \"nope\" found: no such container\n";
+    for verb in [
+        &["stop", "-t", "0"][..],
+        &["kill"],
+        &["pause"],
+        &["restart", "-t", "0"],
+        &["wait"],
+    ] {
+        let r = st.run(&[verb, &["nope", "up"]].concat());
+        assert_eq!(
+            (r.code, r.stdout.as_str(), r.stderr.as_str()),
+            (125, "", want),
+            "{verb:?}"
+        );
+        assert_eq!(st.inspect("up", ".State.Status"), "running", "{verb:?}");
+    }
+    st.ok(&["create", "--name", "made", "localhost/bb:1", "true"]);
+    let r = st.run(&["start", "nope", "made"]);
+    assert_eq!((r.code, r.stderr.as_str()), (125, want));
+    assert_eq!(st.inspect("made", ".State.Status"), "created");
+    let r = st.ok(&["stop", "--ignore", "-t", "0", "nope", "up"]);
+    assert_eq!(r.stdout, "up\n");
+    st.ok(&["rm", "-a"]);
 }

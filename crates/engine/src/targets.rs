@@ -64,6 +64,25 @@ pub fn targets(
     Ok(out)
 }
 
+/// The named containers, each looked for before any is acted on, as
+/// podman's lifecycle commands do (`stop nope a1` leaves a1 alone): the first
+/// missing one is the error, or with `ignore` it is passed over.
+pub fn existing(
+    store: &Store,
+    names: Vec<String>,
+    ignore: bool,
+) -> Result<Vec<String>, crate::Error> {
+    let mut out = Vec::with_capacity(names.len());
+    for n in names {
+        match container::find(store, &n) {
+            Ok(_) => out.push(n),
+            Err(_) if ignore => {}
+            Err(_) => return Err(crate::Error::NoSuchContainer(n)),
+        }
+    }
+    Ok(out)
+}
+
 /// `--latest`: the container created last, if there is one.
 pub fn latest(store: &Store) -> Result<Option<Info>, berth_storage::Error> {
     Ok(newest(container::list(store)?))

@@ -29,6 +29,9 @@ pub struct PsOptions {
     pub sort: Option<String>,
     /// Working containers of builds too.
     pub external: bool,
+    /// Docker's list rather than podman's: newest first, and paused
+    /// containers among the running ones (podman shows them with -a only).
+    pub docker: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -86,8 +89,8 @@ pub struct PsEntry {
     pub health: Option<String>,
 }
 
-/// The containers `ps` shows, newest first unless sorted (`--sort created`
-/// is oldest first, as podman sorts).
+/// The containers `ps` shows, oldest first as podman sorts them (by
+/// `--sort`, or newest first for Docker's list).
 pub fn ps(store: &Store, o: &PsOptions) -> Result<Vec<Info>, ViewError> {
     let builder = format!("{BUILDER_LABEL}=true");
     let mut list = Vec::new();
@@ -105,12 +108,16 @@ pub fn ps(store: &Store, o: &PsOptions) -> Result<Vec<Info>, ViewError> {
     }
     match o.sort.as_deref() {
         Some(by) => sort(store, &mut list, by)?,
-        // Unsorted, the newest come first.
-        None => list.sort_by_key(|x| std::cmp::Reverse(x.config.created_ns)),
+        None if o.docker => list.sort_by_key(|x| std::cmp::Reverse(x.config.created_ns)),
+        None => list.sort_by_key(|x| x.config.created_ns),
     }
     // A status filter shows stopped containers without -a, as podman does.
     if !o.all && o.last.is_none() && !filters.wants_stopped() {
-        list.retain(|i| matches!(i.state.status, Status::Running | Status::Paused));
+        list.retain(|i| match i.state.status {
+            Status::Running => true,
+            Status::Paused => o.docker,
+            _ => false,
+        });
     }
     Ok(list)
 }
@@ -363,7 +370,62 @@ pub struct InspectState {
     pub exit_code: i32,
     pub started_at: String,
     pub finished_at: String,
+    /// podman's: an empty one when there is no healthcheck.
+    #[serde(serialize_with = "health_or_empty")]
     pub health: Option<crate::health::Health>,
+}
+
+fn health_or_empty<S: serde::Serializer>(
+    h: &Option<crate::health::Health>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    let log = h.as_ref().map(|h| &h.log).filter(|l| !l.is_empty());
+    serde::Serialize::serialize(
+        &serde_json::json!({
+            "Status": h.as_ref().map_or("", |h| h.status.as_str()),
+            "FailingStreak": h.as_ref().map_or(0, |h| h.failing_streak),
+            "Log": log,
+        }),
+        s,
+    )
+}
+
+/// A healthcheck as podman's inspect shows it (Docker's HealthConfig).
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct HealthcheckView {
+    /// `["CMD-SHELL", "cmd"]` or `["CMD", "arg", …]`.
+    pub test: Vec<String>,
+    /// Nanoseconds; left out when not set.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub interval: u128,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub timeout: u128,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub start_period: u128,
+    pub retries: u32,
+}
+
+fn is_zero(n: &u128) -> bool {
+    *n == 0
+}
+
+impl HealthcheckView {
+    fn of(h: &crate::health::HealthConfig) -> HealthcheckView {
+        let test = match h.test.as_slice() {
+            [sh, c, cmd] if sh == "/bin/sh" && c == "-c" => vec!["CMD-SHELL".into(), cmd.clone()],
+            t => std::iter::once("CMD".to_string())
+                .chain(t.iter().cloned())
+                .collect(),
+        };
+        HealthcheckView {
+            test,
+            interval: h.interval.as_nanos(),
+            timeout: h.timeout.as_nanos(),
+            start_period: h.start_period.as_nanos(),
+            retries: h.retries,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
@@ -395,6 +457,8 @@ pub struct InspectConfig {
     pub open_stdin: bool,
     pub image: String,
     pub working_dir: String,
+    /// Null without one (a template still finds the field).
+    pub healthcheck: Option<HealthcheckView>,
     /// `--health-on-failure`, as podman names it.
     pub healthcheck_on_failure_action: String,
     /// The command line that made the container (empty: not the CLI).
@@ -735,7 +799,8 @@ impl InspectState {
             } else {
                 i.state.status.as_str().to_string()
             },
-            running: matches!(i.state.status, Status::Running | Status::Paused),
+            // podman's: a paused container is not running (Docker's is).
+            running: i.state.status == Status::Running,
             paused: i.state.status == Status::Paused,
             dead: false,
             oom_killed: false,
@@ -827,6 +892,7 @@ impl InspectConfig {
             open_stdin: p.interactive,
             image: i.config.image_name.clone(),
             working_dir: p.workdir.clone().unwrap_or_else(|| "/".into()),
+            healthcheck: i.config.health.as_ref().map(HealthcheckView::of),
             healthcheck_on_failure_action: i
                 .config
                 .health

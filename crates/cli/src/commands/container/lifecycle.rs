@@ -4,7 +4,7 @@ use crate::commands::StoreArgs;
 use crate::commands::container::each;
 use crate::commands::container::fail;
 use crate::commands::container::run::monitor_argv;
-use crate::commands::container::{Latest, one, targets};
+use crate::commands::container::{Latest, found_targets, one, targets};
 use crate::commands::ids_from_files;
 use crate::exit::{self, CmdResult, Failure};
 use berth_engine::container;
@@ -46,11 +46,12 @@ pub fn start(store_args: &StoreArgs, a: StartArgs) -> Result<i32, Failure> {
             "either start all containers or the container(s) provided in the arguments",
         ));
     }
-    let names = targets(
+    let names = found_targets(
         &store,
         a.all.then_some(AllOf::NotRunning),
         &a.latest,
         &a.names,
+        false,
     )?;
     if a.attach {
         let [name] = names.as_slice() else {
@@ -99,7 +100,13 @@ pub struct StopArgs {
 
 pub fn stop(store_args: &StoreArgs, a: StopArgs) -> CmdResult {
     let store = store_args.open()?;
-    let mut names = targets(&store, a.all.then_some(AllOf::Running), &a.latest, &a.names)?;
+    let mut names = found_targets(
+        &store,
+        a.all.then_some(AllOf::Running),
+        &a.latest,
+        &a.names,
+        a.ignore,
+    )?;
     names.extend(ids_from_files(&a.cidfile, a.ignore, "CIDFile")?);
     each(&names, |n| {
         match lifecycle::stop_reporting(&store, n, a.time) {
@@ -130,7 +137,15 @@ pub struct KillArgs {
 
 pub fn kill(store_args: &StoreArgs, a: KillArgs) -> CmdResult {
     let store = store_args.open()?;
-    let names = targets(&store, a.all.then_some(AllOf::Running), &a.latest, &a.names)?;
+    // The signal is judged before the containers, as podman does.
+    lifecycle::parse_kill_signal(&a.signal).map_err(fail)?;
+    let names = found_targets(
+        &store,
+        a.all.then_some(AllOf::Running),
+        &a.latest,
+        &a.names,
+        false,
+    )?;
     each(&names, |n| {
         lifecycle::kill(&store, n, &a.signal).map_err(fail)?;
         println!("{n}");
@@ -232,7 +247,7 @@ pub fn wait(store_args: &StoreArgs, a: WaitArgs) -> CmdResult {
         .collect::<Result<Vec<lifecycle::WaitCondition>, _>>()
         .map_err(fail)?;
     let interval = lifecycle::wait_interval(&a.interval).map_err(exit::podman)?;
-    let names = targets(&store, None, &a.latest, &a.names)?;
+    let names = found_targets(&store, None, &a.latest, &a.names, a.ignore)?;
     each(&names, |n| {
         let code = match lifecycle::wait_for(&store, n, &conditions, interval) {
             Err(berth_engine::Error::NoSuchContainer(_)) if a.ignore => -1,
@@ -261,11 +276,12 @@ pub fn pause(store_args: &StoreArgs, a: PauseArgs, pause: bool) -> CmdResult {
     } else {
         container::Status::Paused
     };
-    let names = targets(
+    let names = found_targets(
         &store,
         a.all.then_some(AllOf::InState(want)),
         &a.latest,
         &a.names,
+        false,
     )?;
     // podman's: the name as given, the ID of one found by --all or --latest.
     let named = !a.all && !a.latest.latest;
@@ -278,7 +294,13 @@ pub fn pause(store_args: &StoreArgs, a: PauseArgs, pause: bool) -> CmdResult {
 
 pub fn restart(store_args: &StoreArgs, a: StopArgs) -> CmdResult {
     let store = store_args.open()?;
-    let names = targets(&store, a.all.then_some(AllOf::Every), &a.latest, &a.names)?;
+    let names = found_targets(
+        &store,
+        a.all.then_some(AllOf::Every),
+        &a.latest,
+        &a.names,
+        a.ignore,
+    )?;
     each(&names, |n| {
         let i = lifecycle::restart(&store, n, a.time, &|id| monitor_argv(store_args, id))
             .map_err(fail)?;

@@ -154,6 +154,19 @@ pub(crate) fn targets(
     berth_engine::targets::targets(store, all, latest.latest, names).map_err(fail)
 }
 
+/// [`targets`], every one of them looked for first (`ignore`: the missing
+/// ones passed over), as podman's stop, kill, start, pause, restart and wait.
+pub(crate) fn found_targets(
+    store: &berth_storage::Store,
+    all: Option<AllOf>,
+    latest: &Latest,
+    names: &[String],
+    ignore: bool,
+) -> Result<Vec<String>, Failure> {
+    let names = targets(store, all, latest, names)?;
+    berth_engine::targets::existing(store, names, ignore).map_err(fail)
+}
+
 /// The container a command on one container acts on: with `--latest` the one
 /// created last, else the first of `args`, taken off them (`missing` says
 /// what podman says when there is neither).

@@ -65,6 +65,7 @@ pub fn ps(store_args: &StoreArgs, a: PsArgs) -> CmdResult {
             filters: a.filter.clone(),
             sort: a.sort.clone(),
             external: a.external,
+            docker: false,
         },
     )
     .map_err(exit::podman)?;
