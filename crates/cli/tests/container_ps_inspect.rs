@@ -428,3 +428,98 @@ fn host_config_shows_what_was_asked() {
     assert_eq!(size, Some("64000"), "{shm}");
     st.ok(&["rm", "hc"]);
 }
+
+/// `ps --format json` as podman prints it, as scripts read it with jq:
+/// ports as records, null labels and ports when there are none, Go's zero
+/// time for what has not happened, the table's status, the pod's full ID.
+#[test]
+fn ps_json_has_podmans_shape() {
+    let st = TestStore::with_busybox();
+    st.ok(&[
+        "create",
+        "--name",
+        "p",
+        "-p",
+        "127.0.0.1:18099:80/udp",
+        "--label",
+        "k=v",
+        "localhost/bb:1",
+    ]);
+    st.ok(&[
+        "create",
+        "--name",
+        "bare",
+        "--network",
+        "none",
+        "localhost/bb:1",
+    ]);
+    let v = json(&st.ok(&["ps", "-a", "--format", "json"]).stdout);
+    let keys: Vec<&str> = v[0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "AutoRemove",
+            "Command",
+            "CreatedAt",
+            "Exited",
+            "ExitedAt",
+            "ExitCode",
+            "Id",
+            "Image",
+            "ImageID",
+            "IsInfra",
+            "Labels",
+            "Mounts",
+            "Names",
+            "Namespaces",
+            "Networks",
+            "Pid",
+            "Pod",
+            "PodName",
+            "Ports",
+            "Size",
+            "StartedAt",
+            "State",
+            "Status",
+            "Created"
+        ]
+    );
+    assert_eq!(
+        v[0]["Ports"],
+        serde_json::json!([{"host_ip": "127.0.0.1", "container_port": 80, "host_port": 18099, "range": 1, "protocol": "udp"}])
+    );
+    assert_eq!(v[0]["Labels"], serde_json::json!({"k": "v"}));
+    assert_eq!(
+        (v[0]["ExitedAt"].as_i64(), v[0]["StartedAt"].as_i64()),
+        (Some(-62135596800), Some(-62135596800))
+    );
+    assert_eq!(v[0]["Status"], "Created");
+    assert!(v[0]["CreatedAt"].as_str().unwrap().ends_with(" ago"), "{v}");
+    assert!(
+        v[1]["Labels"].is_null() && v[1]["Ports"].is_null() && v[1]["Size"].is_null(),
+        "{v}"
+    );
+    let sized = json(&st.ok(&["ps", "-a", "-s", "--format", "json"]).stdout);
+    assert!(
+        sized[0]["Size"]["rootFsSize"].as_u64().unwrap() > 0,
+        "{sized}"
+    );
+    let t = st.ok(&[
+        "ps",
+        "-a",
+        "--format",
+        "{{.Mounts}} {{.RunningFor}}",
+        "--filter",
+        "name=bare",
+    ]);
+    assert!(
+        t.stdout.starts_with("[] ") && t.stdout.ends_with(" ago\n"),
+        "{}",
+        t.stdout
+    );
+}

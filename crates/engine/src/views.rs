@@ -316,6 +316,110 @@ impl PsEntry {
     }
 }
 
+/// One container as podman's `ps --format json` prints it (its fields, in
+/// its order): times as seconds, ports as records, the status as the table's.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct PsJson {
+    pub auto_remove: bool,
+    pub command: Vec<String>,
+    /// `3 minutes ago`.
+    pub created_at: String,
+    pub exited: bool,
+    /// Seconds; Go's zero time (-62135596800) when it has not exited.
+    pub exited_at: i64,
+    pub exit_code: i32,
+    pub id: String,
+    pub image: String,
+    #[serde(rename = "ImageID")]
+    pub image_id: String,
+    pub is_infra: bool,
+    /// Null without labels.
+    pub labels: Option<Map<String, Value>>,
+    pub mounts: Vec<String>,
+    pub names: Vec<String>,
+    pub namespaces: Map<String, Value>,
+    pub networks: Vec<String>,
+    pub pid: i32,
+    /// The pod's full ID.
+    pub pod: String,
+    pub pod_name: String,
+    /// Null without published ports.
+    pub ports: Option<Vec<PortRecord>>,
+    /// With `--size`: `rootFsSize` and `rwSize`; else null.
+    pub size: Option<Value>,
+    pub started_at: i64,
+    pub state: String,
+    pub status: String,
+    /// Seconds since the epoch.
+    pub created: u64,
+}
+
+/// A published port as podman's `ps` JSON has it (netavark's PortMapping).
+#[derive(Clone, Debug, Serialize)]
+pub struct PortRecord {
+    pub host_ip: String,
+    pub container_port: u16,
+    pub host_port: u16,
+    pub range: u16,
+    pub protocol: String,
+}
+
+/// Go's zero time, in seconds since the epoch.
+const GO_ZERO_SECS: i64 = -62_135_596_800;
+
+impl PsJson {
+    /// `sizes`: the container's written bytes and its image's, with --size.
+    pub fn of(i: &Info, e: &PsEntry, now: u64, sizes: Option<(u64, u64)>) -> PsJson {
+        let secs = |ns: Option<u64>| ns.map_or(GO_ZERO_SECS, |n| (n / 1_000_000_000) as i64);
+        let ports: Vec<PortRecord> = i
+            .config
+            .process
+            .ports
+            .iter()
+            .map(|p| PortRecord {
+                host_ip: if p.host_ip == "0.0.0.0" {
+                    String::new()
+                } else {
+                    p.host_ip.clone()
+                },
+                container_port: p.container_port,
+                host_port: p.host_port,
+                range: 1,
+                protocol: p.protocol.clone(),
+            })
+            .collect();
+        let ago = container::human_duration(now.saturating_sub(i.config.created_ns));
+        PsJson {
+            auto_remove: e.auto_remove,
+            command: e.command.clone(),
+            created_at: format!("{ago} ago"),
+            exited: e.exited,
+            exited_at: secs(i.state.finished_ns.filter(|_| e.exited)),
+            exit_code: e.exit_code,
+            id: e.id.clone(),
+            image: e.image.clone(),
+            image_id: e.image_id.clone(),
+            is_infra: e.is_infra,
+            labels: (!e.labels.is_empty()).then(|| e.labels.clone()),
+            mounts: e.mounts.clone(),
+            names: e.names.clone(),
+            namespaces: Map::new(),
+            networks: e.networks.clone(),
+            pid: e.pid,
+            pod: i.config.process.pod.clone().unwrap_or_default(),
+            pod_name: e.pod_name.clone(),
+            ports: (!ports.is_empty()).then_some(ports),
+            size: sizes
+                .map(|(rw, image)| serde_json::json!({"rootFsSize": rw + image, "rwSize": rw})),
+            started_at: secs(i.state.started_ns),
+            state: e.state.clone(),
+            status: podman_status_text(i, now, e.health.as_deref()),
+            created: e.created,
+        }
+    }
+}
+
 /// `podman inspect` of a container: the fields scripts read.
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]

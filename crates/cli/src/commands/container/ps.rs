@@ -77,6 +77,14 @@ pub fn ps(store_args: &StoreArgs, a: PsArgs) -> CmdResult {
     }
     let now = now_ns();
     let entries = views::ps_entries(&store, &list);
+    if a.format.as_deref() == Some("json") {
+        let rows: Vec<views::PsJson> = list
+            .iter()
+            .zip(&entries)
+            .map(|(i, e)| views::PsJson::of(i, e, now, a.size.then(|| views::sizes(&store, i))))
+            .collect();
+        return crate::output::print_value(&crate::output::value(rows), None);
+    }
     if let Some(f) = &a.format {
         let mut rows = crate::output::values(&entries);
         if f != "json" {
@@ -95,7 +103,12 @@ pub fn ps(store_args: &StoreArgs, a: PsArgs) -> CmdResult {
                 r["State"] = json!(status);
                 r["Status"] = json!(status);
                 r["Command"] = json!(command(i, a.no_trunc));
-                r["CreatedAt"] = json!(berth_engine::time::go_time(i.config.created_ns));
+                let created = berth_engine::time::go_time(i.config.created_ns);
+                r["CreatedAt"] = json!(created);
+                r["Created"] = json!(created);
+                let json = views::PsJson::of(i, e, now, None);
+                r["StartedAt"] = json!(json.started_at);
+                r["ExitedAt"] = json!(json.exited_at);
                 // The namespaces with --ns; empty without it, as podman's.
                 let ns = if a.ns {
                     views::namespaces(i)
@@ -110,11 +123,10 @@ pub fn ps(store_args: &StoreArgs, a: PsArgs) -> CmdResult {
                     r["Size"] = json!("");
                 }
                 let ago = human_duration(now.saturating_sub(i.config.created_ns));
-                r["RunningFor"] = json!(ago);
+                r["RunningFor"] = json!(format!("{ago} ago"));
                 r["CreatedHuman"] = json!(format!("{ago} ago"));
-                for key in ["Networks", "Mounts"] {
-                    r[key] = json!(berth_engine::spec::strings(&r[key]).join(","));
-                }
+                // .Networks joined, as podman's; .Mounts a list.
+                r["Networks"] = json!(berth_engine::spec::strings(&r["Networks"]).join(","));
             }
         }
         if a.size {
