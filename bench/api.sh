@@ -22,6 +22,8 @@ cleanup() {
   podman --root "$D/podman-root" --runroot "$D/podman-run" system reset --force >/dev/null 2>&1 || true
   umount "$D/podman-root/overlay" 2>/dev/null || true
   "$BERTH" --root "$D/berth-root" --runroot "$D/berth-run" rm -af -t 0 >/dev/null 2>&1 || true
+  # The default network's bridge rules are the store's until it is reset.
+  "$BERTH" --root "$D/berth-root" --runroot "$D/berth-run" system reset --force >/dev/null 2>&1 || true
   umount_all
   rm -rf "$D"
   return 0
