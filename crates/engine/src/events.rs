@@ -32,6 +32,9 @@ pub struct Event {
 /// An event as podman's `events --format json` and templates show it.
 #[derive(Clone, Debug, Serialize)]
 pub struct EventReport {
+    /// A `died` container's exit code (podman's, a number, not an attribute).
+    #[serde(rename = "ContainerExitCode", skip_serializing_if = "Option::is_none")]
+    pub container_exit_code: Option<i32>,
     #[serde(rename = "ID")]
     pub id: String,
     #[serde(rename = "Image")]
@@ -51,17 +54,27 @@ pub struct EventReport {
 
 impl Event {
     pub fn report(&self) -> EventReport {
+        let code = |(k, v): &(String, String)| (k == EXIT_CODE).then(|| v.parse().ok()).flatten();
         EventReport {
+            container_exit_code: self.attributes.iter().find_map(code),
             id: self.id.clone(),
             image: self.image.clone(),
             name: self.name.clone(),
             status: self.status.clone(),
             time: crate::time::format_rfc3339_go(self.time_ns),
             kind: self.kind.clone(),
-            attributes: self.attributes.iter().cloned().collect(),
+            attributes: self
+                .attributes
+                .iter()
+                .filter(|(k, _)| k != EXIT_CODE)
+                .cloned()
+                .collect(),
         }
     }
 }
+
+/// The attribute a `died` event keeps its exit code in, in the log.
+const EXIT_CODE: &str = "containerExitCode";
 
 /// containers.conf's `[engine] events_logfile_path`, else RUNROOT/events/events.log.
 fn path(store: &Store) -> PathBuf {
@@ -81,7 +94,7 @@ pub fn health_status(store: &Store, info: &Info, health: &str) {
 /// Records that `status` happened to the container; best effort (an event
 /// that cannot be written never fails what happened).
 pub fn container(store: &Store, info: &Info, status: &str, exit_code: Option<i32>) {
-    let code = exit_code.map(|c| ("containerExitCode".to_string(), c.to_string()));
+    let code = exit_code.map(|c| (EXIT_CODE.to_string(), c.to_string()));
     record_container(store, info, status, code.into_iter());
 }
 

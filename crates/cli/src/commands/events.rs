@@ -89,7 +89,9 @@ fn print(e: &Event, a: &EventsArgs) -> CmdResult {
                 return Ok(());
             }
             let mut attrs = vec![format!("image={}", e.image), format!("name={}", e.name)];
-            attrs.extend(e.attributes.iter().map(|(k, v)| format!("{k}={v}")));
+            // The labels; a died event's exit code is no attribute of podman's.
+            let labels = e.report().attributes;
+            attrs.extend(labels.iter().map(|(k, v)| format!("{k}={v}")));
             println!(
                 "{} {} {} {id} ({})",
                 berth_engine::time::go_time(e.time_ns),
