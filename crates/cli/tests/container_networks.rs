@@ -191,6 +191,10 @@ fn bridge_networks_publish_ports_and_resolve_names(backend: &str) {
     let r = run_cmd(&mut ns.wrap(&wget));
     assert_eq!(r.stdout, "hello-web\n", "{}", r.stderr);
     assert_eq!(ok(&["port", "web"]).stdout, "80/tcp -> 127.0.0.1:18080\n");
+    // --all: every running container's, after its short ID.
+    let web = ok(&["inspect", "--format", "{{.Id}}", "web"]).stdout;
+    let all = ok(&["port", "--all"]).stdout;
+    assert_eq!(all, format!("{}\t80/tcp -> 127.0.0.1:18080\n", &web[..12]));
     // A host port left out is chosen, and shown.
     ok(&[
         "run",

@@ -1106,7 +1106,10 @@ fn events_record_what_happened_to_containers() {
         &["--format", "{{.Name}} {{.ContainerExitCode}} {{json .}}"],
     );
     // podman's: the exit code a number of its own, not an attribute.
-    assert!(died.starts_with("ev 0 {\"ContainerExitCode\":0,\"ID\""), "{died}");
+    assert!(
+        died.starts_with("ev 0 {\"ContainerExitCode\":0,\"ID\""),
+        "{died}"
+    );
     assert!(!died.contains("containerExitCode"), "{died}");
     // Short IDs with --no-trunc=false; the future only with --since.
     let short = past(&["event=start"], &["--no-trunc=false"]);

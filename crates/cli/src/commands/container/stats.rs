@@ -40,9 +40,12 @@ pub fn top(store_args: &StoreArgs, mut a: TopArgs) -> CmdResult {
 pub struct PortArgs {
     #[command(flatten)]
     pub(crate) latest: super::Latest,
+    /// Every running container's published ports, each line after its ID.
+    #[arg(short, long)]
+    pub(crate) all: bool,
     /// CONTAINER (unless --latest), then only this port, PRIVATE_PORT[/PROTO]
     /// (tcp by default): its host address and port.
-    #[arg(value_names = ["CONTAINER", "PORT"], required_unless_present = "latest", num_args = 1..=2)]
+    #[arg(value_names = ["CONTAINER", "PORT"], required_unless_present_any = ["latest", "all"], num_args = 1..=2)]
     pub(crate) args: Vec<String>,
 }
 
@@ -50,6 +53,9 @@ pub struct PortArgs {
 /// a port, where that one is published, `127.0.0.1:8080`.
 pub fn port(store_args: &StoreArgs, mut a: PortArgs) -> CmdResult {
     let store = store_args.open()?;
+    if a.all {
+        return all_ports(&store);
+    }
     let name = super::one(
         &store,
         &a.latest,
@@ -73,6 +79,21 @@ pub fn port(store_args: &StoreArgs, mut a: PortArgs) -> CmdResult {
             "{}/{} -> {}:{}",
             p.container_port, p.protocol, p.host_ip, p.host_port
         );
+    }
+    Ok(())
+}
+
+/// `port --all`: the running containers' ports, oldest container first.
+fn all_ports(store: &berth_storage::Store) -> CmdResult {
+    let running = berth_engine::views::ps(store, &Default::default()).map_err(exit::podman)?;
+    for i in running {
+        for p in berth_engine::network::published_ports(store, &i) {
+            let id = &i.id[..12];
+            println!(
+                "{id}\t{}/{} -> {}:{}",
+                p.container_port, p.protocol, p.host_ip, p.host_port
+            );
+        }
     }
     Ok(())
 }
