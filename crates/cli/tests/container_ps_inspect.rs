@@ -523,3 +523,37 @@ fn ps_json_has_podmans_shape() {
         t.stdout
     );
 }
+
+/// inspect's GraphDriver and generated files name where they are on the
+/// host, as podman's do: a file the container writes shows in MergedDir and
+/// UpperDir; HostsPath is the /etc/hosts it sees.
+#[test]
+fn inspect_names_the_containers_layers_and_files_on_the_host() {
+    let st = TestStore::with_busybox();
+    st.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "g",
+        "--network",
+        "none",
+        "localhost/bb:1",
+        "sh",
+        "-c",
+        "echo hi > /made; sleep 100",
+    ]);
+    let field = |f: &str| st.inspect("g", f);
+    assert_eq!(field(".Driver"), "overlay");
+    assert_eq!(field(".GraphDriver.Name"), "overlay");
+    let merged = std::path::PathBuf::from(field(".GraphDriver.Data.MergedDir"));
+    let upper = std::path::PathBuf::from(field(".GraphDriver.Data.UpperDir"));
+    wait_for("the container's file", || upper.join("made").exists());
+    assert_eq!(
+        std::fs::read_to_string(merged.join("made")).unwrap(),
+        "hi\n"
+    );
+    assert!(field(".GraphDriver.Data.LowerDir").ends_with("/diff"));
+    let hosts = std::fs::read_to_string(field(".HostsPath")).unwrap();
+    assert_eq!(hosts, st.ok(&["exec", "g", "cat", "/etc/hosts"]).stdout);
+    st.ok(&["rm", "-f", "-t", "0", "g"]);
+}

@@ -316,6 +316,63 @@ impl PsEntry {
     }
 }
 
+/// Where the container's generated `file` is, once made (empty before).
+fn userdata_file(store: &Store, i: &Info, file: &str) -> String {
+    let p = container::userdata(store, &i.id).join(file);
+    if p.exists() {
+        p.display().to_string()
+    } else {
+        String::new()
+    }
+}
+
+/// `GraphDriver` as podman's inspect has it: the driver and, for overlay,
+/// the image's layers (`LowerDir`, top first), the container's own
+/// (`UpperDir`), its work and mount directories.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GraphDriverView {
+    pub name: String,
+    pub data: std::collections::BTreeMap<String, String>,
+}
+
+impl GraphDriverView {
+    fn of(store: &Store, i: &Info) -> GraphDriverView {
+        let name = format!("{:?}", store.driver()).to_lowercase();
+        let mut data = std::collections::BTreeMap::new();
+        let layer = store
+            .container(&i.id)
+            .ok()
+            .and_then(|c| store.layer(&c.layer).ok());
+        if let (Some(layer), "overlay") = (layer, name.as_str()) {
+            let upper = store.layer_path(&layer);
+            let dir = upper
+                .parent()
+                .map(std::path::Path::to_path_buf)
+                .unwrap_or_default();
+            let lowers: Vec<String> = store
+                .image(&i.config.image_id)
+                .map(|im| im.layers.clone())
+                .unwrap_or_default()
+                .iter()
+                .rev()
+                .filter_map(|l| store.layer(l).ok())
+                .map(|l| store.layer_path(&l).display().to_string())
+                .collect();
+            if !lowers.is_empty() {
+                data.insert("LowerDir".into(), lowers.join(":"));
+            }
+            let merged = store
+                .mount_point(&i.id)
+                .unwrap_or_else(|| dir.join("merged"));
+            data.insert("MergedDir".into(), merged.display().to_string());
+            data.insert("UpperDir".into(), upper.display().to_string());
+            data.insert("WorkDir".into(), dir.join("work").display().to_string());
+        }
+        GraphDriverView { name, data }
+    }
+}
+
 /// One container as podman's `ps --format json` prints it (its fields, in
 /// its order): times as seconds, ports as records, the status as the table's.
 #[derive(Clone, Debug, Serialize)]
@@ -444,6 +501,13 @@ pub struct ContainerInspect {
     pub oci_runtime: String,
     pub name: String,
     pub config: InspectConfig,
+    /// The storage driver, and where the container's layers are.
+    pub driver: String,
+    pub graph_driver: GraphDriverView,
+    /// The files berth made for /etc/hosts, /etc/resolv.conf, /etc/hostname.
+    pub hosts_path: String,
+    pub resolv_conf_path: String,
+    pub hostname_path: String,
     pub log_path: String,
     pub host_config: HostConfig,
     pub mounts: Vec<InspectMount>,
@@ -810,6 +874,11 @@ impl ContainerInspect {
                 .to_string(),
             size_rw: None,
             size_root_fs: None,
+            driver: format!("{:?}", store.driver()).to_lowercase(),
+            graph_driver: GraphDriverView::of(store, i),
+            hosts_path: userdata_file(store, i, "hosts"),
+            resolv_conf_path: userdata_file(store, i, "resolv.conf"),
+            hostname_path: userdata_file(store, i, "hostname"),
             log_path: log_path.clone(),
             host_config: HostConfig {
                 log_config: LogConfig {
