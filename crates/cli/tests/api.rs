@@ -1867,7 +1867,8 @@ fn a_paused_containers_docker_status() {
         status.starts_with("Up ") && status.ends_with(" (Paused)"),
         "{answer}"
     );
-    let ps = st.ok(&["ps", "--format", "{{.Status}}"]).stdout;
+    // podman's ps shows it with -a only, as "Paused".
+    let ps = st.ok(&["ps", "-a", "--format", "{{.Status}}"]).stdout;
     assert_eq!(ps.trim(), "Paused");
     st.ok(&["rm", "-f", "-t", "0", "pz"]);
 }

@@ -2548,3 +2548,53 @@ fn lifecycle_commands_find_every_container_before_acting() {
     assert_eq!(r.stdout, "up\n");
     st.ok(&["rm", "-a"]);
 }
+
+/// `image inspect` has podman's fields in podman's order, and templates that
+/// read the config's labels and user work without any set.
+#[test]
+fn image_inspect_has_podmans_fields() {
+    let st = TestStore::with_busybox();
+    let v = common::json(&st.ok(&["image", "inspect", "localhost/bb:1"]).stdout);
+    let keys: Vec<&str> = v[0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "Id",
+            "Digest",
+            "RepoTags",
+            "RepoDigests",
+            "Parent",
+            "Comment",
+            "Created",
+            "Config",
+            "Version",
+            "Author",
+            "Architecture",
+            "Os",
+            "Size",
+            "VirtualSize",
+            "GraphDriver",
+            "RootFS",
+            "Labels",
+            "Annotations",
+            "ManifestType",
+            "User",
+            "History",
+            "NamesHistory"
+        ]
+    );
+    assert_eq!(v[0]["VirtualSize"], v[0]["Size"]);
+    let upper = v[0]["GraphDriver"]["Data"]["UpperDir"].as_str().unwrap();
+    assert!(
+        std::path::Path::new(upper).join("bin/busybox").exists(),
+        "{upper}"
+    );
+    let f = "{{.Labels}}|{{.User}}|{{.GraphDriver.Name}}|{{index .NamesHistory 0}}";
+    let r = st.ok(&["image", "inspect", "--format", f, "localhost/bb:1"]);
+    assert_eq!(r.stdout, "map[]||overlay|localhost/bb:1\n");
+}

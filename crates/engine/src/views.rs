@@ -337,6 +337,27 @@ pub struct GraphDriverView {
 }
 
 impl GraphDriverView {
+    /// An image's: its top layer the upper one, the others below.
+    pub fn of_image(store: &Store, img: &berth_storage::Image) -> GraphDriverView {
+        let name = format!("{:?}", store.driver()).to_lowercase();
+        let mut data = std::collections::BTreeMap::new();
+        let mut layers = img.layers.iter().rev().filter_map(|l| store.layer(l).ok());
+        if let (Some(top), "overlay") = (layers.next(), name.as_str()) {
+            let upper = store.layer_path(&top);
+            let lowers: Vec<String> = layers
+                .map(|l| store.layer_path(&l).display().to_string())
+                .collect();
+            if !lowers.is_empty() {
+                data.insert("LowerDir".into(), lowers.join(":"));
+            }
+            if let Some(dir) = upper.parent() {
+                data.insert("WorkDir".into(), dir.join("work").display().to_string());
+            }
+            data.insert("UpperDir".into(), upper.display().to_string());
+        }
+        GraphDriverView { name, data }
+    }
+
     fn of(store: &Store, i: &Info) -> GraphDriverView {
         let name = format!("{:?}", store.driver()).to_lowercase();
         let mut data = std::collections::BTreeMap::new();

@@ -539,6 +539,12 @@ fn walk<'a>(dot: &'a Value, path: &[String]) -> Result<&'a Value, TemplateError>
             _ => return fail(format!("template: can't evaluate field {field}")),
         };
     }
+    // A nil map field prints as Go prints it, `map[]` (not a key of a map).
+    let last = |i: usize| path.len().checked_sub(i).map(|i| path[i].as_str());
+    if v.is_null() && last(1).is_some_and(is_map_field) && !last(2).is_some_and(is_map_field) {
+        static EMPTY: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+        return Ok(EMPTY.get_or_init(|| Value::Object(Default::default())));
+    }
     Ok(v)
 }
 
@@ -1093,6 +1099,10 @@ mod tests {
         );
         // A key a map lacks is no value, and index of it the empty string; a
         // struct's missing field stays an error.
+        assert_eq!(
+            r("{{.Labels}} {{len .Labels}}", json!({"Labels": null})),
+            "map[] 0"
+        );
         let m = json!({"Labels": {"a": "1"}, "None": {}, "Nil": null});
         assert_eq!(
             r("{{.Labels.b}}|{{.None.x}}|{{.Nil.x}}", m.clone()),

@@ -15,17 +15,33 @@ pub struct ImageInspect {
     pub digest: String,
     pub repo_tags: Vec<String>,
     pub repo_digests: Vec<String>,
+    /// Always empty, as podman's for an image it pulled.
+    pub parent: String,
+    /// The config's `comment`.
+    pub comment: String,
     /// The config's `created`, as written there (RFC 3339), or null.
     pub created: Value,
     pub config: Value,
+    /// The Docker version that built it (a Docker config's `docker_version`).
+    pub version: String,
     pub author: Value,
     pub architecture: Value,
     pub os: Value,
     pub size: u64,
+    pub virtual_size: u64,
+    pub graph_driver: crate::views::GraphDriverView,
     #[serde(rename = "RootFS")]
     pub root_fs: RootFs,
-    pub history: Value,
+    /// The config's labels; null without any.
+    pub labels: Value,
+    /// The manifest's annotations.
+    pub annotations: Value,
     pub manifest_type: String,
+    /// The config's user.
+    pub user: String,
+    pub history: Value,
+    /// Every name it has had, latest first.
+    pub names_history: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -50,6 +66,18 @@ pub fn inspect(store: &Store, name: &str) -> Result<ImageInspect, ImageError> {
         )))
     })?;
     let field = |k: &str| cfg.get(k).cloned().unwrap_or(Value::Null);
+    let text = |p: &str| {
+        cfg.pointer(p)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let annotations = store
+        .image_manifest(&img, None)
+        .ok()
+        .and_then(|m| serde_json::from_slice::<Value>(&m.bytes).ok())
+        .and_then(|m| m.get("annotations").cloned())
+        .unwrap_or_else(|| serde_json::json!({}));
     let repo_digests = img
         .names
         .iter()
@@ -63,12 +91,17 @@ pub fn inspect(store: &Store, name: &str) -> Result<ImageInspect, ImageError> {
         digest: img.manifest_digest.to_string(),
         repo_tags: img.names.clone(),
         repo_digests,
+        parent: String::new(),
+        comment: text("/comment"),
         created: field("created"),
         config: field("config"),
+        version: text("/docker_version"),
         author: cfg.get("author").cloned().unwrap_or_else(|| "".into()),
         architecture: field("architecture"),
         os: field("os"),
         size: img.size,
+        virtual_size: img.size,
+        graph_driver: crate::views::GraphDriverView::of_image(store, &img),
         root_fs: RootFs {
             kind: "layers".into(),
             layers: cfg
@@ -76,7 +109,19 @@ pub fn inspect(store: &Store, name: &str) -> Result<ImageInspect, ImageError> {
                 .cloned()
                 .unwrap_or(Value::Null),
         },
-        history: field("history"),
+        labels: cfg
+            .pointer("/config/Labels")
+            .cloned()
+            .filter(|l| l.as_object().is_some_and(|o| !o.is_empty()))
+            .unwrap_or(Value::Null),
+        annotations,
         manifest_type: img.manifest_media_type.clone(),
+        user: text("/config/User"),
+        history: field("history"),
+        names_history: if img.names_history.is_empty() {
+            img.names.clone()
+        } else {
+            img.names_history.clone()
+        },
     })
 }
