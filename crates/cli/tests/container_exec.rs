@@ -248,12 +248,15 @@ fn a_detached_exec_keeps_none_of_the_callers_stdio() {
         .status()
         .unwrap();
     assert!(status.success());
-    // The detached process, as the host sees it.
+    // The detached process, as the host sees it: this container's (another
+    // test's `sleep 601` may run meanwhile), known by its cgroup.
+    let id = st.inspect("host", ".Id");
     let mut pid = None;
     common::wait_for("the detached command", || {
         pid = std::fs::read_dir("/proc").unwrap().flatten().find_map(|e| {
             let cmd = std::fs::read(e.path().join("cmdline")).ok()?;
-            (cmd == b"sleep\x00601\x00").then(|| e.path())
+            let cgroup = std::fs::read_to_string(e.path().join("cgroup")).ok()?;
+            (cmd == b"sleep\x00601\x00" && cgroup.contains(&id)).then(|| e.path())
         });
         pid.is_some()
     });

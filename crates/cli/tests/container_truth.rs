@@ -395,10 +395,10 @@ fn exec_into_a_container_whose_process_just_died_says_it_is_not_running() {
     signal(init, libc::SIGKILL);
     wait_for("the container's process to die", || !alive(init));
     let r = st.run(&["exec", "c", "true"]);
-    assert_eq!(r.code, 125, "{}", r.stderr);
+    assert_eq!(r.code, 255, "{}", r.stderr);
     assert_eq!(
         r.stderr.trim(),
-        "Error: can only create exec sessions on running containers: container state improper (exited)"
+        "Error: can only create exec sessions on running containers: container state improper"
     );
     drop(resume);
     wait_for("the exit to be recorded", || status(&st, "c") == "exited");

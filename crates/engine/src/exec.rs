@@ -67,10 +67,7 @@ pub fn exec_with(store: &Store, name: &str, r: &ExecRequest, io: ExecIo) -> Resu
     }
     let info = container::find(store, name).map_err(|_| Error::NoSuchContainer(name.into()))?;
     if info.state.status != Status::Running {
-        return Err(Error::StateImproper(format!(
-            "can only create exec sessions on running containers: container state improper ({})",
-            info.state.status.as_str()
-        )));
+        return Err(not_running());
     }
     let opts = ExecOptions {
         id: info.id.clone(),
@@ -102,6 +99,14 @@ pub fn exec_with(store: &Store, name: &str, r: &ExecRequest, io: ExecIo) -> Resu
         }
         ExecIo::Streams(s) => exec_streams(store, &info, &rt, opts, s),
     }
+}
+
+/// podman's words for an exec into a container that is not running (paused,
+/// created, exited, or ended a moment ago).
+fn not_running() -> Error {
+    Error::StateImproper(
+        "can only create exec sessions on running containers: container state improper".into(),
+    )
 }
 
 fn other(e: std::io::Error) -> Error {
@@ -269,16 +274,7 @@ fn exec_failed(store: &Store, id: &str, e: run::RunError) -> Error {
         Err(_) => Error::NoSuchContainer(id.to_string()),
         // Its init may be gone while the state still says running: the monitor
         // records the exit a moment after it.
-        Ok(i) if i.state.status != Status::Running || !init_lives(&i.state) => {
-            let status = match i.state.status {
-                Status::Running => Status::Exited,
-                s => s,
-            };
-            Error::StateImproper(format!(
-                "can only create exec sessions on running containers: container state improper ({})",
-                status.as_str()
-            ))
-        }
+        Ok(i) if i.state.status != Status::Running || !init_lives(&i.state) => not_running(),
         Ok(_) => Error::from(e),
     }
 }

@@ -65,5 +65,9 @@ pub fn exec(store_args: &StoreArgs, a: ExecArgs) -> Result<i32, Failure> {
         interactive: a.interactive,
         privileged: a.privileged,
     };
-    lifecycle::exec(&store, &name, &r).map_err(fail)
+    lifecycle::exec(&store, &name, &r).map_err(|e| match e {
+        // podman's exec exits 255 for a container it cannot exec into.
+        e @ berth_engine::Error::StateImproper(_) => crate::exit::usage(255, e),
+        e => fail(e),
+    })
 }
