@@ -2381,7 +2381,15 @@ fn inspect_finds_every_kind_and_type_narrows_it() {
     assert!(all[1]["RepoTags"].is_array(), "{all}");
     let r = st.run(&["inspect", "--type", "image", "v1"]);
     assert_eq!(r.code, 125);
-    assert!(r.stderr.contains("no such image: \"v1\""), "{}", r.stderr);
+    assert_eq!(r.stderr, "Error: inspecting object: v1: image not known\n");
+    let r = st.run(&["container", "inspect", "v1"]);
+    assert_eq!(r.stderr, "Error: inspecting object: no such container v1\n");
+    // Pods too, by name or with --type pod.
+    st.ok(&["pod", "create", "--infra=false", "--name", "p1"]);
+    let r = st.ok(&["inspect", "--format", "{{.Name}}", "p1"]);
+    assert_eq!(r.stdout, "p1\n");
+    let r = st.ok(&["inspect", "--type", "pod", "--format", "{{.Name}}", "p1"]);
+    assert_eq!(r.stdout, "p1\n");
     assert_eq!(
         st.run(&["container", "inspect", "localhost/bb:1"]).code,
         125

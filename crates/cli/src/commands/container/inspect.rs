@@ -15,9 +15,9 @@ pub struct InspectArgs {
     /// The container created last.
     #[arg(short, long)]
     pub(crate) latest: bool,
-    /// What the names are: container, image, volume, network or all (the
-    /// first of these each name is).
-    #[arg(short, long, default_value = "all", value_parser = ["all", "container", "image", "volume", "network"])]
+    /// What the names are: container, image, volume, network, pod or all
+    /// (the first of these each name is).
+    #[arg(short, long, default_value = "all", value_parser = ["all", "container", "image", "volume", "network", "pod"])]
     pub(crate) r#type: String,
     /// Also the container's sizes (SizeRw, SizeRootFs).
     #[arg(short, long)]
@@ -54,6 +54,11 @@ fn find_any(engine: &berth_engine::Engine, name: &str, kind: &str, size: bool) -
     {
         return Some(value(n));
     }
+    if (any || kind == "pod")
+        && let Ok(p) = engine.pods().find(name)
+    {
+        return Some(value(engine.pods().inspect(&p)));
+    }
     None
 }
 
@@ -75,7 +80,8 @@ pub fn inspect(store_args: &StoreArgs, a: InspectArgs) -> CmdResult {
                 // podman's words: of any kind, "inspecting object: …".
                 match a.r#type.as_str() {
                     "all" => eprintln!("Error: inspecting object: no such object: \"{n}\""),
-                    what => eprintln!("Error: no such {what}: \"{n}\""),
+                    "image" => eprintln!("Error: inspecting object: {n}: image not known"),
+                    what => eprintln!("Error: inspecting object: no such {what} {n}"),
                 }
                 missing = Some(125);
             }
