@@ -1050,3 +1050,17 @@ fn pod_start_of_a_member_that_cannot_start_is_125() {
     assert!(r.stderr.contains("no-such-command"), "{}", r.stderr);
     st.ok(&["pod", "rm", "-f", "-t", "0", "ps1"]);
 }
+
+/// `pod ps -q` prints whole IDs, as podman's does (its table cuts them).
+#[test]
+fn pod_ps_quiet_prints_whole_ids() {
+    let st = TestStore::with_busybox();
+    let id = st
+        .ok(&["pod", "create", "--infra=false", "--name", "q"])
+        .stdout;
+    assert_eq!(id.trim().len(), 64, "{id}");
+    assert_eq!(st.ok(&["pod", "ps", "-q"]).stdout, id);
+    let table = st.ok(&["pod", "ps", "--format", "{{.ID}}"]).stdout;
+    assert_eq!(table.trim(), &id[..12]);
+    st.ok(&["pod", "rm", "q"]);
+}

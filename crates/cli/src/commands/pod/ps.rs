@@ -51,9 +51,10 @@ pub(super) fn ps(pods: &berth_engine::Pods, a: PsArgs) -> CmdResult {
         true => s.to_string(),
         false => s.chars().take(12).collect(),
     };
+    // podman's -q prints whole IDs, where its table cuts them.
     if a.quiet {
         for p in &list {
-            println!("{}", short(&p.id));
+            println!("{}", p.id);
         }
         return Ok(());
     }
