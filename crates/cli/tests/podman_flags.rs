@@ -45,7 +45,13 @@ fn volume_rm_all_and_noheading_tables() {
     let row = st.ok(&["network", "ls", "--format", "{{.ID}} {{.Driver}} {{.id}}"]);
     let id = st.ok(&["network", "inspect", "--format", "{{.id}}", "podman"]);
     let id = id.stdout.trim();
-    assert_eq!(row.stdout, format!("{id} bridge {id}\n"));
+    // .ID cut as the table's, podman's JSON field whole.
+    assert_eq!(row.stdout, format!("{} bridge {id}\n", &id[..12]));
+    let whole = st.ok(&["network", "ls", "--no-trunc", "--format", "{{.ID}}"]);
+    assert_eq!(whole.stdout, format!("{id}\n"));
+    let json = common::json(&st.ok(&["network", "ls", "--format", "json"]).stdout);
+    assert_eq!(json[0]["id"], id);
+    assert!(json[0].get("ID").is_none(), "{json}");
     assert!(nets.starts_with(&id[..12]), "{nets}");
     let r = st.ok(&["network", "inspect", "--format", "{{.Name}}", "podman"]);
     assert_eq!(r.stdout, "podman\n");

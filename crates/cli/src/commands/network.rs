@@ -167,8 +167,26 @@ pub fn run(store_args: &StoreArgs, a: NetworkArgs) -> CmdResult {
         }
         NetworkCommand::Ls(l) => {
             let rows = networks.rows(&l.filter).map_err(exit::podman)?;
+            // JSON: podman's network documents; templates: their fields by
+            // Go name too, .ID cut as the table cuts it.
+            if l.format.as_deref() == Some("json") {
+                let docs: Vec<_> = rows.into_iter().map(|r| r.inspect).collect();
+                return crate::output::print_value(&crate::output::value(docs), None);
+            }
             if let Some(f) = &l.format {
-                return crate::output::print_rows(&crate::output::values(&rows), f);
+                let mut values = crate::output::values(&rows);
+                if !l.no_trunc {
+                    for v in &mut values {
+                        let short: String = v["ID"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .chars()
+                            .take(12)
+                            .collect();
+                        v["ID"] = serde_json::json!(short);
+                    }
+                }
+                return crate::output::print_rows(&values, f);
             }
             if l.quiet {
                 rows.iter().for_each(|r| println!("{}", r.name));
