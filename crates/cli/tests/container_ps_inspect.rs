@@ -143,6 +143,11 @@ fn ps_filters_and_sorts() {
         3
     );
     assert_eq!(st.run(&["ps", "--filter", "color=red"]).code, 125);
+    let r = st.run(&["ps", "--filter", "status=bogus"]);
+    assert_eq!(
+        (r.code, r.stderr.as_str()),
+        (125, "Error: unknown container state: bogus: invalid argument\n")
+    );
     assert_eq!(st.run(&["ps", "--sort", "colour"]).code, 125);
     // name= and id= are regular expressions, as podman's.
     assert_eq!(

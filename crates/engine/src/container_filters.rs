@@ -68,6 +68,11 @@ impl ContainerFilters {
     /// Reads `KEY=VALUE` filters; an unknown key, a container `before=` or
     /// `since=` names that does not exist, or a bad time is an error.
     pub fn parse(store: &Store, filters: &[String]) -> Result<ContainerFilters, ViewError> {
+        // podman's states, and Docker's (restarting, dead) for its API.
+        const STATES: [&str; 9] = [
+            "unknown", "created", "running", "stopped", "paused", "exited", "removing",
+            "restarting", "dead",
+        ];
         let mut by_key: BTreeMap<String, Vec<Filter>> = BTreeMap::new();
         for f in filters {
             let (k, v) = f
@@ -84,6 +89,9 @@ impl ContainerFilters {
             let filter = match k {
                 "id" => Filter::Id(Regex::new(v).ok()),
                 "name" => Filter::Name(Regex::new(v).ok()),
+                "status" if !STATES.contains(&v) => {
+                    return Err(ViewError::UnknownState(v.to_string()));
+                }
                 "status" => Filter::Status(v.to_string()),
                 "label" => Filter::Label(v.to_string()),
                 "exited" => Filter::Exited(v.to_string()),

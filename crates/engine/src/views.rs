@@ -42,6 +42,8 @@ pub enum ViewError {
     FilterKey(String),
     #[error("{0} invalid restart policy")]
     RestartPolicy(String),
+    #[error("unknown container state: {0}: invalid argument")]
+    UnknownState(String),
     /// `before=`, `since=`: no such container.
     #[error("no container with name or ID \"{0}\" found: no such container")]
     NoSuchContainer(String),
