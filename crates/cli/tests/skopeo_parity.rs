@@ -81,3 +81,63 @@ fn boolean_flags_take_go_booleans() {
     ]);
     assert!(r.stdout.contains("Login Succeeded"), "{}", r.stdout);
 }
+
+/// berth run under the umask `mask`, as a shell's `umask` sets it.
+fn run_with_umask(mask: &str, args: &[&str]) -> Run {
+    let b = berth();
+    let mut c = std::process::Command::new("sh");
+    c.args(["-c", &format!("umask {mask} && exec \"$0\" \"$@\"")])
+        .arg(b.get_program())
+        .args(args);
+    for (k, v) in b.get_envs() {
+        match v {
+            Some(v) => c.env(k, v),
+            None => c.env_remove(k),
+        };
+    }
+    run_cmd(&mut c)
+}
+
+/// Every file under `root` (or `root` itself, a file) with its mode.
+fn file_modes(root: &std::path::Path) -> Vec<(String, u32)> {
+    use std::os::unix::fs::PermissionsExt;
+    let md = std::fs::metadata(root).unwrap();
+    if md.is_file() {
+        return vec![(root.display().to_string(), md.permissions().mode() & 0o7777)];
+    }
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(root).unwrap() {
+        out.extend(file_modes(&e.unwrap().path()));
+    }
+    out
+}
+
+/// A copy's destination files get 0666 less the umask, as skopeo (and any
+/// ordinary create) makes them: readable by others under umask 022.
+#[test]
+fn copied_files_have_the_umasks_modes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fx = fixtures::small(&tmp.path().join("small")).unwrap();
+    for (mask, want) in [("022", 0o644), ("027", 0o640)] {
+        let at = |n: &str| tmp.path().join(format!("{n}-{mask}"));
+        let dests = [
+            format!("dir:{}", at("dir").display()),
+            format!("oci:{}:x", at("oci").display()),
+            format!("oci-archive:{}", at("oa").display()),
+            format!("docker-archive:{}:x/y:1", at("da").display()),
+        ];
+        for d in &dests {
+            let r = run_with_umask(mask, &["image", "copy", "-q", &oci(&fx), d]);
+            assert_eq!(r.code, 0, "{d}: {}", r.stderr);
+        }
+        let mut files = Vec::new();
+        for n in ["dir", "oci", "oa", "da"] {
+            files.extend(file_modes(&at(n)));
+        }
+        // dir: blobs, manifest.json, version; oci: blobs, index.json, oci-layout.
+        assert!(files.len() >= 10, "{files:?}");
+        for (f, m) in files {
+            assert_eq!(m, want, "{f} under umask {mask}: {m:o}");
+        }
+    }
+}

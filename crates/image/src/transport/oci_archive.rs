@@ -135,10 +135,7 @@ pub fn pack_dir(dir: &Path, target: &Path) -> Result<()> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let tmp = tempfile::Builder::new()
-        .prefix(".berth-archive-")
-        .tempfile_in(parent)
-        .at(parent)?;
+    let tmp = crate::fsutil::archive_temp(parent, ".berth-archive-")?;
     {
         let mut b = tar::Builder::new(std::io::BufWriter::with_capacity(1 << 20, tmp.as_file()));
         b.mode(tar::HeaderMode::Deterministic);
