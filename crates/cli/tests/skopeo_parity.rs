@@ -141,3 +141,77 @@ fn copied_files_have_the_umasks_modes() {
         }
     }
 }
+
+/// The tags of `repo` in `reg`, as skopeo lists them (none when it is absent).
+fn tags(reg: &Registry, repo: &str) -> Vec<String> {
+    let r = run(&[
+        "image",
+        "list-tags",
+        "--tls-verify=false",
+        &format!("docker://{}/{repo}", reg.addr()),
+    ]);
+    if r.code != 0 {
+        return Vec::new();
+    }
+    let v = json(&r.stdout);
+    let mut t: Vec<String> = v["Tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap().to_string())
+        .collect();
+    t.sort();
+    t
+}
+
+/// `sync --src dir --dest docker` names each image by its directory's own
+/// name below the destination, as skopeo does (with --scoped, by its path
+/// below the source): a tree `sync --scoped` wrote, whose first directory is
+/// a registry with a port, goes back as DEST/img:t1.
+#[test]
+fn sync_from_a_dir_tree_names_images_as_skopeo() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (reg, _) = registry_with_image(tmp.path());
+    let tree = tmp.path().join("tree");
+    let tree_s = tree.to_str().unwrap();
+    let sync = |extra: &[&str], src: &str, dest: &str| {
+        let mut args = vec!["image", "sync", "-q", "--src", "dir", "--dest", "docker"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--dest-tls-verify=false", src, dest]);
+        ok(&args);
+    };
+    ok(&[
+        "image",
+        "sync",
+        "-q",
+        "--scoped",
+        "--src",
+        "docker",
+        "--dest",
+        "dir",
+        "--src-tls-verify=false",
+        &format!("{}/ns/img:t1", reg.addr()),
+        tree_s,
+    ]);
+    let scoped_img = tree.join(reg.addr()).join("ns/img:t1");
+    assert!(scoped_img.join("manifest.json").is_file());
+    sync(&[], tree_s, &format!("{}/dest", reg.addr()));
+    assert_eq!(tags(&reg, "dest/img"), ["t1"]);
+    // The image's own directory as the source.
+    sync(
+        &[],
+        scoped_img.to_str().unwrap(),
+        &format!("{}/one", reg.addr()),
+    );
+    assert_eq!(tags(&reg, "one/img"), ["t1"]);
+    // A registry without a port in the tree: --scoped keeps the path.
+    let named = tmp.path().join("named");
+    let img = format!("dir:{}/reg.example.com/ns/img:t2", named.display());
+    let src = format!("docker://{}/ns/img:t1", reg.addr());
+    ok(&["image", "copy", "-q", "--src-tls-verify=false", &src, &img]);
+    let named_s = named.to_str().unwrap();
+    sync(&[], named_s, &format!("{}/flat", reg.addr()));
+    assert_eq!(tags(&reg, "flat/img"), ["t2"]);
+    sync(&["--scoped"], named_s, &format!("{}/sc", reg.addr()));
+    assert_eq!(tags(&reg, "sc/reg.example.com/ns/img"), ["t2"]);
+}
