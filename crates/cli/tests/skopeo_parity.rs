@@ -215,3 +215,74 @@ fn sync_from_a_dir_tree_names_images_as_skopeo() {
     sync(&["--scoped"], named_s, &format!("{}/sc", reg.addr()));
     assert_eq!(tags(&reg, "sc/reg.example.com/ns/img"), ["t2"]);
 }
+
+/// skopeo 1.9's verbs exit 1 for every failure, an image or repository that
+/// does not exist and a bad command line alike; copy, sync and list-tags
+/// short of operands print their help and exit 0. podman's `image` verbs keep
+/// podman's codes.
+#[test]
+fn skopeos_verbs_exit_1_for_every_failure() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (reg, img) = registry_with_image(tmp.path());
+    let at = |n: &str| format!("docker://{}/{n}", reg.addr());
+    let out = format!("dir:{}", tmp.path().join("out").display());
+    let zero = format!("@sha256:{}", "0".repeat(64));
+    let failing: &[&[&str]] = &[
+        &["inspect", "--tls-verify=false", &at("ns/img:nope")],
+        &["inspect", "--tls-verify=false", &at("ns/nothere:x")],
+        &[
+            "inspect",
+            "--tls-verify=false",
+            &at(&format!("ns/img{zero}")),
+        ],
+        &["copy", "--src-tls-verify=false", &at("ns/img:nope"), &out],
+        &["list-tags", "--tls-verify=false", &at("ns/nothere")],
+        &["delete", "--tls-verify=false", &at("ns/img:nope")],
+        &["copy", "--bogus", &img, &out],
+        &["copy", "--multi-arch=bad", &img, &out],
+        &["inspect", "--format", "{{", &img],
+        &["delete"],
+        &["--bogus"],
+    ];
+    for args in failing {
+        let r = run(&[&["image"], *args].concat());
+        assert_eq!(r.code, 1, "{args:?}: {}", r.stderr);
+        assert!(!r.stderr.is_empty(), "{args:?}");
+    }
+    let r = run(&[
+        "image",
+        "sync",
+        "--keep-going",
+        "--src",
+        "docker",
+        "--dest",
+        "dir",
+        "--src-tls-verify=false",
+        &at("ns/nothere"),
+        tmp.path().join("sync").to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    for verb in ["copy", "sync", "list-tags"] {
+        let r = run(&["image", verb]);
+        assert_eq!(r.code, 0, "{verb}: {}", r.stderr);
+        assert!(r.stdout.contains("Usage:"), "{verb}: {}", r.stdout);
+    }
+    // podman's verbs under `image`: a bad flag is 125, an unknown image to
+    // inspect 125, to remove 1.
+    assert_eq!(run(&["image", "ls", "--bogus"]).code, 125);
+    assert_eq!(run(&["image", "inspect", "--bogus", "x"]).code, 125);
+    let store = tempfile::tempdir().unwrap();
+    let root = store.path().join("root");
+    let runroot = store.path().join("run");
+    let local = |args: &[&str]| {
+        let dirs = [
+            "--root",
+            root.to_str().unwrap(),
+            "--runroot",
+            runroot.to_str().unwrap(),
+        ];
+        run(&[&dirs[..], args].concat()).code
+    };
+    assert_eq!(local(&["image", "inspect", "nothere"]), 125);
+    assert_eq!(local(&["image", "rm", "nothere"]), 1);
+}
