@@ -4,6 +4,7 @@
 mod attach;
 mod commands;
 mod exit;
+mod interrupt;
 mod logging;
 mod output;
 mod pflag;

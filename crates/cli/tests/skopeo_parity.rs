@@ -8,6 +8,7 @@ mod support;
 
 use common::*;
 use support::fixtures;
+use support::proxy::{Fault, HostileProxy};
 use support::registry::Registry;
 
 fn oci(fx: &fixtures::Fixture) -> String {
@@ -285,4 +286,87 @@ fn skopeos_verbs_exit_1_for_every_failure() {
     };
     assert_eq!(local(&["image", "inspect", "nothere"]), 125);
     assert_eq!(local(&["image", "rm", "nothere"]), 1);
+}
+
+/// Every path below `root`, `root` itself left out.
+fn tree(root: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(root).into_iter().flatten().flatten() {
+        out.push(e.path());
+        if e.file_type().is_ok_and(|t| t.is_dir()) {
+            out.extend(tree(&e.path()));
+        }
+    }
+    out
+}
+
+fn hidden(p: &std::path::Path) -> bool {
+    p.file_name()
+        .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+}
+
+/// A copy interrupted by SIGINT or SIGTERM while it writes a blob leaves
+/// nothing behind: no staging directory beside an archive, no partial blob in
+/// a dir: or oci: destination; and the process ends by the signal.
+#[test]
+fn an_interrupted_copy_leaves_nothing_behind() {
+    use std::os::unix::process::ExitStatusExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let reg = Registry::start().unwrap();
+    let layer = {
+        let mut b = tar::Builder::new(Vec::new());
+        fixtures::file(&mut b, "noise", &fixtures::noise(2_000_000, 3), 0o644);
+        b.into_inner().unwrap()
+    };
+    let fx = fixtures::layered(&tmp.path().join("s"), &[layer]).unwrap();
+    let at = |r: &str| format!("docker://{r}/slow/img:1");
+    ok(&[
+        "image",
+        "copy",
+        "-q",
+        "--dest-tls-verify=false",
+        &oci(&fx),
+        &at(reg.addr()),
+    ]);
+    // Blobs come 1 KiB at a time: the copy is still writing one when signalled.
+    let proxy = HostileProxy::start(reg.addr(), Fault::Trickle).unwrap();
+    let cases = [
+        ("oci-archive", "out.tar", libc::SIGINT),
+        ("docker-archive", "out.tar", libc::SIGTERM),
+        ("dir", "out", libc::SIGINT),
+        ("oci", "out:1", libc::SIGTERM),
+    ];
+    for (transport, name, sig) in cases {
+        let dir = tmp.path().join(transport);
+        std::fs::create_dir(&dir).unwrap();
+        let dest = format!("{transport}:{}/{name}", dir.display());
+        let mut child = berth()
+            .args([
+                "image",
+                "copy",
+                "-q",
+                "--src-tls-verify=false",
+                &at(proxy.addr()),
+                &dest,
+            ])
+            .spawn()
+            .unwrap();
+        let writing = || {
+            let t = tree(&dir);
+            t.iter().any(|p| p.to_string_lossy().contains(".tmp-blob-"))
+        };
+        wait_for("a blob being written", writing);
+        let status = std::process::Command::new("kill")
+            .args([format!("-{sig}"), child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let status = child.wait().unwrap();
+        assert_eq!(status.signal(), Some(sig), "{transport}: {status:?}");
+        let left: Vec<_> = tree(&dir).into_iter().filter(|p| hidden(p)).collect();
+        assert!(left.is_empty(), "{transport}: left behind {left:?}");
+        if transport.ends_with("archive") {
+            assert!(tree(&dir).is_empty(), "{transport}: {:?}", tree(&dir));
+        }
+    }
 }

@@ -132,7 +132,14 @@ pub(crate) struct ExistsArgs {
 pub fn run(store: &StoreArgs, mut args: ImageArgs) -> CmdResult {
     args.globals.apply(&mut args.command)?;
     let skopeos = args.command.is_skopeos();
+    let copies = matches!(args.command, ImageCommand::Copy(_) | ImageCommand::Sync(_));
+    if copies {
+        crate::interrupt::stop_copies_on_signals();
+    }
     let result = verb(store, args.command);
+    if copies {
+        crate::interrupt::end_if_interrupted();
+    }
     // skopeo 1.9 fails with 1 whatever the failure (an image not found
     // too), where podman says 125 or 2.
     match result {
