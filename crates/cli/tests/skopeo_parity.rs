@@ -370,3 +370,56 @@ fn an_interrupted_copy_leaves_nothing_behind() {
         }
     }
 }
+
+/// A copy to a docker-archive that already holds something is refused, the
+/// file left as it was, as skopeo refuses it; an empty file may be written.
+/// A docker-archive's image is named by a tag, never a digest.
+#[test]
+fn docker_archives_are_never_overwritten_nor_named_by_digest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fx = fixtures::small(&tmp.path().join("small")).unwrap();
+    let tar = tmp.path().join("x.tar");
+    std::fs::write(&tar, b"precious").unwrap();
+    let dest = format!("docker-archive:{}:a/b:1", tar.display());
+    let r = run(&["image", "copy", "-q", &oci(&fx), &dest]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("docker-archive doesn't support modifying existing images"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(std::fs::read(&tar).unwrap(), b"precious");
+    let plain = format!("docker-archive:{}", tar.display());
+    let r = run(&[
+        "image",
+        "copy",
+        "-q",
+        "--additional-tag",
+        "c/d:2",
+        &oci(&fx),
+        &plain,
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(std::fs::read(&tar).unwrap(), b"precious");
+    let names: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().flatten().collect();
+    assert_eq!(names.len(), 2, "staging left: {names:?}");
+    // An empty file is written.
+    std::fs::write(&tar, b"").unwrap();
+    ok(&["image", "copy", "-q", &oci(&fx), &dest]);
+    assert!(std::fs::metadata(&tar).unwrap().len() > 0);
+    let digest = format!("sha256:{}", "0".repeat(64));
+    let to = |r: &str| format!("docker-archive:{}:{r}", tmp.path().join("y.tar").display());
+    for (name, said) in [
+        (format!("foo@{digest}"), "reference does not include a tag"),
+        (
+            format!("foo:1@{digest}"),
+            "docker-archive doesn't support digest references",
+        ),
+    ] {
+        let r = run(&["image", "copy", "-q", &oci(&fx), &to(&name)]);
+        assert_eq!(r.code, 1, "{name}: {}", r.stderr);
+        assert!(r.stderr.contains(said), "{name}: {}", r.stderr);
+        assert!(!tmp.path().join("y.tar").exists());
+    }
+}

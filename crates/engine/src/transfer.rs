@@ -133,7 +133,7 @@ impl Transfer {
             })?;
             names.push(r);
         }
-        let dest = DockerArchiveDestination::open(path, None)?;
+        let dest = DockerArchiveDestination::open_new(path, None)?;
         dest.set_names(names);
         let source = open_source(&self.store, src, &self.src)?;
         self.copy_opened(src, source.as_ref(), &dest, progress)
