@@ -423,3 +423,59 @@ fn docker_archives_are_never_overwritten_nor_named_by_digest() {
         assert!(!tmp.path().join("y.tar").exists());
     }
 }
+
+/// Relays every connection to `127.0.0.1:port` to `upstream`, from a
+/// listener bound now; ends with the test process.
+fn relay(port: u16, upstream: String) {
+    let l = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    std::thread::spawn(move || {
+        for c in l.incoming().flatten() {
+            let Ok(up) = std::net::TcpStream::connect(&upstream) else {
+                continue;
+            };
+            let (mut c2, mut up2) = (c.try_clone().unwrap(), up.try_clone().unwrap());
+            let (mut c, mut up) = (c, up);
+            std::thread::spawn(move || std::io::copy(&mut c, &mut up2));
+            std::thread::spawn(move || std::io::copy(&mut up, &mut c2));
+        }
+    });
+}
+
+/// --retry-times retries a registry that is not reachable yet, as skopeo
+/// does, saying so: an inspect started before its registry answers succeeds
+/// once it does.
+#[test]
+fn retry_times_waits_for_a_registry_that_comes_up() {
+    use std::io::BufRead;
+    let tmp = tempfile::tempdir().unwrap();
+    let (reg, _) = registry_with_image(tmp.path());
+    // A port nothing listens on, until the relay does.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let img = format!("docker://127.0.0.1:{port}/ns/img:t1");
+    let mut child = berth()
+        .args([
+            "image",
+            "inspect",
+            "--retry-times",
+            "10",
+            "--tls-verify=false",
+            &img,
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    assert!(line.contains("retrying"), "{line}");
+    relay(port, reg.addr().to_string());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{line}");
+    let v = json(&String::from_utf8_lossy(&out.stdout));
+    assert!(v["Digest"].as_str().unwrap().starts_with("sha256:"));
+}
