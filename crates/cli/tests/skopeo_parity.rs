@@ -479,3 +479,36 @@ fn retry_times_waits_for_a_registry_that_comes_up() {
     let v = json(&String::from_utf8_lossy(&out.stdout));
     assert!(v["Digest"].as_str().unwrap().starts_with("sha256:"));
 }
+
+/// `login REGISTRY` without a username, when the auth file's credentials for
+/// it still work, says so and succeeds, as skopeo and podman do; when they do
+/// not, it says that and asks.
+#[test]
+fn login_with_working_stored_credentials_is_already_logged_in() {
+    let tmp = tempfile::tempdir().unwrap();
+    let reg = Registry::start_with_auth("u", "p").unwrap();
+    let af = tmp.path().join("auth.json");
+    let af = af.to_str().unwrap();
+    let flags = ["--tls-verify=false", "--authfile", af];
+    ok(&[&["login", "-u", "u", "-p", "p"][..], &flags, &[reg.addr()]].concat());
+    let said = format!(
+        "Existing credentials are valid. Already logged in to {}",
+        reg.addr()
+    );
+    for verb in [&["login"][..], &["image", "login"]] {
+        let r = ok(&[verb, &flags, &[reg.addr()]].concat());
+        assert!(r.stdout.contains(&said), "{verb:?}: {}", r.stdout);
+    }
+    // Credentials that no longer work: asked for again (no terminal: fails).
+    let bad = tmp.path().join("bad.json");
+    let auth = format!(r#"{{"auths":{{"{}":{{"auth":"dTpiYWQ="}}}}}}"#, reg.addr());
+    std::fs::write(&bad, auth).unwrap();
+    let bad = bad.to_str().unwrap();
+    let r = run(&["login", "--tls-verify=false", "--authfile", bad, reg.addr()]);
+    assert_ne!(r.code, 0);
+    assert!(
+        r.stdout.contains("Existing credentials are invalid"),
+        "{}",
+        r.stdout
+    );
+}
