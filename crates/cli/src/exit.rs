@@ -1,5 +1,5 @@
-//! Exit codes as the tools users know: skopeo's 1 (and 2 for an image that does not
-//! exist), podman's 125 for its own errors.
+//! Exit codes as the tools users know: skopeo's 1 for every failure, podman's
+//! 125 for its own errors.
 
 #[derive(Debug)]
 pub struct Failure {
@@ -9,9 +9,9 @@ pub struct Failure {
 
 pub type CmdResult = Result<(), Failure>;
 
-/// skopeo: 2 when the image does not exist, else 1.
+/// skopeo 1.9: 1 for every failure, an image that does not exist too.
 pub fn skopeo(e: berth_image::Error) -> Failure {
-    usage(if e.is_not_found() { 2 } else { 1 }, e)
+    usage(1, e)
 }
 
 /// skopeo's codes for an image a store could not give or take: 125 for the

@@ -4,6 +4,7 @@
 mod attach;
 mod commands;
 mod exit;
+mod interrupt;
 mod logging;
 mod output;
 mod pflag;
@@ -181,6 +182,27 @@ fn parse() -> Result<Cli, clap::Error> {
     Cli::from_arg_matches(&matches)
 }
 
+/// Prints why clap refused the command line and gives the exit code: 0 for
+/// help and version, which are answers; skopeo's under its verbs (see
+/// [`commands::image::refused`]); else podman's 125.
+fn refused(e: clap::Error) -> i32 {
+    use clap::CommandFactory;
+    if !e.use_stderr() {
+        let _ = e.print();
+        return 0;
+    }
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let (path, operands) = pflag::verb_path(&args, &Cli::command());
+    let tree = pflag::command(Cli::command());
+    match commands::image::refused(&e, tree, &path, &operands) {
+        Some(0) => 0,
+        code => {
+            let _ = e.print();
+            code.unwrap_or(125)
+        }
+    }
+}
+
 fn main() {
     end_quietly_on_a_closed_stdout();
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -194,19 +216,7 @@ fn main() {
         command,
     } = match parse() {
         Ok(c) => c,
-        Err(e) => {
-            // Help and version are answers; a bad command line is podman's 125
-            // (skopeo's 1 under `berth image`).
-            let code = if !e.use_stderr() {
-                0
-            } else if std::env::args().nth(1).as_deref() == Some("image") {
-                1
-            } else {
-                125
-            };
-            let _ = e.print();
-            std::process::exit(code);
-        }
+        Err(e) => std::process::exit(refused(e)),
     };
     // An ordinary user's berth runs in its user namespace, joined while this
     // process is still single-threaded.

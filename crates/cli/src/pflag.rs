@@ -18,15 +18,6 @@ pub(crate) fn buildah_short_d(
     mut args: Vec<std::ffi::OsString>,
     cli: &clap::Command,
 ) -> Vec<std::ffi::OsString> {
-    let takes_value = |c: &clap::Command, token: &str| {
-        c.get_arguments().any(|a| {
-            let named = match token.strip_prefix("--") {
-                Some(long) => a.get_long() == Some(long),
-                None => token.len() == 2 && a.get_short() == token.chars().nth(1),
-            };
-            named && a.get_action().takes_values()
-        })
-    };
     let Some(builder) = cli.find_subcommand("builder") else {
         return args;
     };
@@ -66,6 +57,46 @@ pub(crate) fn buildah_short_d(
     args
 }
 
+/// Whether the flag `token` (`--name` or `-n`, no `=`) of `c` takes a value.
+fn takes_value(c: &clap::Command, token: &str) -> bool {
+    c.get_arguments().any(|a| {
+        let named = match token.strip_prefix("--") {
+            Some(long) => a.get_long() == Some(long),
+            None => token.len() == 2 && a.get_short() == token.chars().nth(1),
+        };
+        named && a.get_action().takes_values()
+    })
+}
+
+/// The subcommands a command line names (`["image", "copy"]`) and the
+/// operands after them, read by the command tree: flags and their values
+/// skipped. For a command line clap refused, to tell whose rules it follows.
+pub(crate) fn verb_path(
+    args: &[std::ffi::OsString],
+    cli: &clap::Command,
+) -> (Vec<String>, Vec<String>) {
+    let (mut path, mut operands) = (Vec::new(), Vec::new());
+    let mut here = cli;
+    let mut tokens = args.iter().skip(1).filter_map(|a| a.to_str());
+    while let Some(token) = tokens.next() {
+        if token == "--" {
+            operands.extend(tokens.map(str::to_string));
+            break;
+        }
+        if token.starts_with('-') && token.len() > 1 {
+            if !token.contains('=') && (takes_value(here, token) || takes_value(cli, token)) {
+                tokens.next();
+            }
+        } else if let Some(sub) = here.find_subcommand(token).filter(|_| operands.is_empty()) {
+            path.push(sub.get_name().to_string());
+            here = sub;
+        } else {
+            operands.push(token.to_string());
+        }
+    }
+    (path, operands)
+}
+
 /// A flag as pflag (podman's, buildah's and skopeo's flag parser) takes it: a
 /// boolean alone is true and takes `=true`/`=false` (`--all=false`,
 /// `--no-cache=true`), and a flag whose value is optional (`--pull`,
@@ -94,6 +125,11 @@ fn pflag_arg(a: clap::Arg) -> clap::Arg {
             .hide_default_value(true)
             .value_name("BOOL")
             .value_parser(parse_bool);
+    }
+    if a.get_value_parser().type_id() == std::any::TypeId::of::<bool>() {
+        // A boolean that takes its value (`--tls-verify=false`, `--rm=false`)
+        // reads it as pflag does, not as clap's true/false only.
+        return a.value_parser(parse_bool).value_name("BOOL");
     }
     match (a.get_action(), a.get_num_args()) {
         (_, Some(n)) if n.min_values() == 0 && n.max_values() == 1 => a.require_equals(true),

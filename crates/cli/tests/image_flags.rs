@@ -637,10 +637,11 @@ fn a_corrupting_source_never_reaches_a_registry_destination() {
             r.stderr
         );
         let r = run(&["image", "inspect", NO_TLS, &dst]);
-        assert_eq!(
-            r.code, 2,
+        assert!(
+            r.code == 1 && r.stderr.contains("manifest unknown"),
             "{fault:?}: a manifest was written, or the registry failed: {}{}",
-            r.stdout, r.stderr
+            r.stdout,
+            r.stderr
         );
     }
 }

@@ -133,7 +133,7 @@ impl Transfer {
             })?;
             names.push(r);
         }
-        let dest = DockerArchiveDestination::open(path, None)?;
+        let dest = DockerArchiveDestination::open_new(path, None)?;
         dest.set_names(names);
         let source = open_source(&self.store, src, &self.src)?;
         self.copy_opened(src, source.as_ref(), &dest, progress)
@@ -263,7 +263,12 @@ impl Transfer {
         let source = Path::new(&req.source);
         let jobs = match req.src_kind {
             SyncSource::Docker => sync::docker_jobs(&req.source, &self.src, &filters, req.scoped),
-            SyncSource::Dir => sync::dir_jobs(source),
+            // skopeo refuses dir to dir ("consider using rsync"); berth keeps
+            // the tree's paths there, as rsync would.
+            SyncSource::Dir => {
+                let keep_paths = req.scoped || matches!(req.dst_kind, SyncDestination::Dir);
+                sync::dir_jobs(source, keep_paths)
+            }
             SyncSource::Yaml => {
                 let context_of = |s: &RegistrySection| Ok(section_context(s, &self.src));
                 sync::yaml_jobs(source, &filters, req.scoped, &context_of)

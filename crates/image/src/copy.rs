@@ -665,8 +665,13 @@ fn send_blob(
 }
 
 /// When the whole command must give up (skopeo's `--command-timeout`), as
-/// nanoseconds of [`std::time::Instant`]-free wall time; 0: never.
+/// nanoseconds of [`std::time::Instant`]-free wall time; 0: never;
+/// [`INTERRUPTED`]: at once, the process was interrupted. One word, so that
+/// a blob read without either asks one atomic load.
 static DEADLINE_NS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// [`DEADLINE_NS`] of a process that was interrupted ([`interrupt`]).
+const INTERRUPTED: u64 = 1;
 
 /// From now on every copy in this process stops at `at` with "context
 /// deadline exceeded", through its usual error path: the blobs it was
@@ -674,8 +679,15 @@ static DEADLINE_NS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64:
 pub fn set_deadline(at: std::time::SystemTime) {
     let ns = at
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(1, |d| d.as_nanos().min(u128::from(u64::MAX)) as u64);
-    DEADLINE_NS.store(ns.max(1), Ordering::SeqCst);
+        .map_or(0, |d| d.as_nanos().min(u128::from(u64::MAX)) as u64);
+    DEADLINE_NS.store(ns.max(INTERRUPTED + 1), Ordering::SeqCst);
+}
+
+/// Every copy in this process stops at its next read of a blob, as at a
+/// deadline, with "copy interrupted": staging directories and partial blobs
+/// go with it. One atomic store, so that a signal handler may call it.
+pub fn interrupt() {
+    DEADLINE_NS.store(INTERRUPTED, Ordering::SeqCst);
 }
 
 /// The error a copy stops with once its deadline passed.
@@ -690,12 +702,16 @@ impl std::fmt::Display for DeadlineExceeded {
 
 impl std::error::Error for DeadlineExceeded {}
 
-/// Err once the process's copy deadline ([`set_deadline`]) has passed.
+/// Err once the process's copy deadline ([`set_deadline`]) has passed or the
+/// process was interrupted ([`interrupt`]).
 fn check_deadline() -> io::Result<()> {
     // Every read of a blob asks: without a deadline, one atomic load.
     let at = DEADLINE_NS.load(Ordering::Relaxed);
     if at == 0 {
         return Ok(());
+    }
+    if at == INTERRUPTED {
+        return Err(io::Error::other("copy interrupted"));
     }
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -704,6 +720,22 @@ fn check_deadline() -> io::Result<()> {
         return Err(io::Error::other(DeadlineExceeded));
     }
     Ok(())
+}
+
+/// A writer that stops as a copy's blob reads do, once the process was
+/// interrupted or its deadline passed: for the archive a copy packs at its
+/// end, which may take as long as the copy.
+pub struct Stoppable<W>(pub W);
+
+impl<W: io::Write> io::Write for Stoppable<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        check_deadline()?;
+        self.0.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush()
+    }
 }
 
 /// The error a blob copy stops with when another one failed first.

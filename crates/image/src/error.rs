@@ -97,8 +97,7 @@ impl Error {
         }
     }
 
-    /// Whether the error says the image (or a blob it names) does not exist —
-    /// skopeo exits 2 for that.
+    /// Whether the error says the image (or a blob it names) does not exist.
     pub fn is_not_found(&self) -> bool {
         match self {
             Error::InitializingSource { source, .. } => source.is_not_found(),

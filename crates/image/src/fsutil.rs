@@ -15,38 +15,71 @@ pub const COPY_BUFFER: usize = 1 << 20;
 /// the old file or the new one, and concurrent writers never share a temp
 /// file. Not synced: for state that a crash may lose but never garble.
 pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
-    write_via_temp(path, data, false, None)
+    write_via_temp(path, data, false, Mode::Private)
 }
 
 /// [`write_atomic`] of a file that gets `mode` before it appears under its
 /// name (an executable that another process may run at once).
 pub fn write_atomic_mode(path: &Path, data: &[u8], mode: u32) -> Result<()> {
-    write_via_temp(path, data, false, Some(mode))
+    write_via_temp(path, data, false, Mode::Exact(mode))
+}
+
+/// [`write_atomic`] of a file in a place the user named (a `dir:` or `oci:`
+/// destination): 0666 less the umask, as an ordinary create makes it and as
+/// skopeo leaves it, so that other users and web servers can read it.
+pub fn write_public(path: &Path, data: &[u8]) -> Result<()> {
+    write_via_temp(path, data, false, Mode::Public)
 }
 
 /// [`write_atomic`], durable: the file is synced before the rename and the
 /// directory after it, so that the new content survives a crash once this
 /// returns (the store's records).
 pub fn write_durable(path: &Path, data: &[u8]) -> Result<()> {
-    write_via_temp(path, data, true, None)
+    write_via_temp(path, data, true, Mode::Private)
 }
 
-fn write_via_temp(path: &Path, data: &[u8], durable: bool, mode: Option<u32>) -> Result<()> {
+/// The mode a file written through a temp file ends with.
+#[derive(Clone, Copy)]
+enum Mode {
+    /// 0600: the temp file's own.
+    Private,
+    /// Exactly this, whatever the umask.
+    Exact(u32),
+    /// 0666 less the umask.
+    Public,
+}
+
+/// A temp file in `dir` named `prefix…`, made with `mode`'s permissions.
+fn temp_in(dir: &Path, prefix: &str, mode: Mode) -> Result<tempfile::NamedTempFile> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut b = tempfile::Builder::new();
+    b.prefix(prefix);
+    if let Mode::Public = mode {
+        // Given to open(2), which takes the umask off as for any new file.
+        b.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    let tmp = b.tempfile_in(dir).at(dir)?;
+    if let Mode::Exact(m) = mode {
+        let perms = std::fs::Permissions::from_mode(m);
+        tmp.as_file().set_permissions(perms).at(tmp.path())?;
+    }
+    Ok(tmp)
+}
+
+/// A temp file beside `target` for a whole archive written in place of it,
+/// public as [`write_public`]'s files are.
+pub fn archive_temp(parent: &Path, prefix: &str) -> Result<tempfile::NamedTempFile> {
+    temp_in(parent, prefix, Mode::Public)
+}
+
+fn write_via_temp(path: &Path, data: &[u8], durable: bool, mode: Mode) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy())
         .unwrap_or_default();
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}.tmp-"))
-        .tempfile_in(dir)
-        .at(dir)?;
+    let mut tmp = temp_in(dir, &format!(".{name}.tmp-"), mode)?;
     tmp.write_all(data).at(tmp.path())?;
-    if let Some(mode) = mode {
-        use std::os::unix::fs::PermissionsExt;
-        let perms = std::fs::Permissions::from_mode(mode);
-        tmp.as_file().set_permissions(perms).at(tmp.path())?;
-    }
     if durable {
         tmp.as_file().sync_all().at(tmp.path())?;
     }
@@ -71,10 +104,8 @@ pub fn stream_to_temp(
     reader: &mut dyn Read,
     known: Option<&BlobInfo>,
 ) -> Result<(tempfile::NamedTempFile, BlobInfo)> {
-    let tmp = tempfile::Builder::new()
-        .prefix(".tmp-blob-")
-        .tempfile_in(dir)
-        .at(dir)?;
+    // A blob of a destination the user named: public, as skopeo writes it.
+    let tmp = temp_in(dir, ".tmp-blob-", Mode::Public)?;
     if let Some(k) = known {
         let mut w = io::BufWriter::with_capacity(COPY_BUFFER, tmp);
         let size = copy(reader, &mut w)?;

@@ -223,25 +223,18 @@ fn repo_jobs(
         .collect())
 }
 
-/// Every `dir:` image below `root`; its path relative to root names it.
-pub fn dir_jobs(root: &Path) -> Result<Vec<SyncJob>> {
+/// Every `dir:` image below `root`, named below the destination as skopeo
+/// names it: by its directory's own name (`tree/reg/ns/img:t1` → `img:t1`),
+/// or with `scoped` by its path below `root` (`reg/ns/img:t1`); `:latest`
+/// when that name has no tag.
+pub fn dir_jobs(root: &Path, scoped: bool) -> Result<Vec<SyncJob>> {
     let mut jobs = Vec::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(d) = stack.pop() {
         if d.join("manifest.json").is_file() {
-            let rel = d
-                .strip_prefix(root)
-                .unwrap_or(&d)
-                .to_string_lossy()
-                .to_string();
-            let suffix = if rel.contains(':') {
-                rel
-            } else {
-                format!("{rel}:latest")
-            };
             jobs.push(SyncJob {
                 src: crate::ImageName::Dir(d.clone()),
-                suffix,
+                suffix: dir_suffix(root, &d, scoped),
                 context: None,
             });
             continue;
@@ -263,6 +256,27 @@ pub fn dir_jobs(root: &Path) -> Result<Vec<SyncJob>> {
     }
     jobs.sort_by(|a, b| a.suffix.cmp(&b.suffix));
     Ok(jobs)
+}
+
+/// The name below the destination of the `dir:` image at `d` below `root`.
+fn dir_suffix(root: &Path, d: &Path, scoped: bool) -> String {
+    let rel = d.strip_prefix(root).unwrap_or(d);
+    // The source itself an image: its own name, scoped or not.
+    let name = match (scoped, rel.as_os_str().is_empty()) {
+        (true, false) => rel.to_string_lossy().to_string(),
+        _ => d
+            .canonicalize()
+            .unwrap_or_else(|_| d.to_path_buf())
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default(),
+    };
+    let last = name.rsplit('/').next().unwrap_or(&name);
+    if last.contains(':') {
+        name
+    } else {
+        format!("{name}:latest")
+    }
 }
 
 /// The images a sync YAML file lists. `context_of` makes the context of a

@@ -65,9 +65,25 @@ pub fn login(a: LoginArgs) -> CmdResult {
             None => Err(exit::podman(format!("not logged into {key}"))),
         };
     }
-    let username = match a.username {
-        Some(u) => u,
-        None => prompt("Username: ")?,
+    let mut stored = None;
+    if a.username.is_none() && a.password.is_none() && !a.password_stdin {
+        let found = probe
+            .ok()
+            .and_then(|r| auth::lookup(&r, Some(&file)).ok().flatten());
+        if let Some(c) = found {
+            if already_logged_in(&key, &c, &a) {
+                return Ok(());
+            }
+            stored = Some(c.username);
+        }
+    }
+    let username = match (a.username, stored) {
+        (Some(u), _) => u,
+        // The stored name is the default, as podman and skopeo offer it.
+        (None, Some(u)) => Some(prompt_or(&format!("Username ({u}): "), true)?)
+            .filter(|s| !s.is_empty())
+            .unwrap_or(u),
+        (None, None) => prompt("Username: ")?,
     };
     let password = match (a.password, a.password_stdin) {
         (Some(_), true) => {
@@ -96,12 +112,31 @@ pub fn login(a: LoginArgs) -> CmdResult {
     Ok(())
 }
 
+/// Whether the credentials the auth file has for `key` still work, said as
+/// podman and skopeo say it (on stdout); when they do not, the user is asked
+/// for new ones.
+fn already_logged_in(key: &str, c: &Credentials, a: &LoginArgs) -> bool {
+    println!("Authenticating with existing credentials for {key}");
+    let valid = berth_engine::login::check(key, c, a.tls_verify, a.cert_dir.as_deref()).is_ok();
+    if valid {
+        println!("Existing credentials are valid. Already logged in to {key}");
+    } else {
+        println!("Existing credentials are invalid, please enter valid username and password");
+    }
+    valid
+}
+
 fn prompt(label: &str) -> Result<String, exit::Failure> {
+    prompt_or(label, false)
+}
+
+/// Reads a line after `label`; an empty one is refused unless `may_be_empty`.
+fn prompt_or(label: &str, may_be_empty: bool) -> Result<String, exit::Failure> {
     eprint!("{label}");
     let mut s = String::new();
     std::io::stdin().read_line(&mut s).map_err(exit::podman)?;
     let s = s.trim_end_matches(['\n', '\r']).to_string();
-    if s.is_empty() {
+    if s.is_empty() && !may_be_empty {
         return Err(exit::podman(format!(
             "{} must not be empty",
             label.trim_end_matches(": ").to_lowercase()

@@ -126,7 +126,7 @@ impl DirDestination {
                 }
             }
         }
-        fsutil::write_atomic(&root.join(VERSION_FILE), VERSION.as_bytes())?;
+        fsutil::write_public(&root.join(VERSION_FILE), VERSION.as_bytes())?;
         Ok(DirDestination {
             root: root.to_path_buf(),
         })
@@ -155,7 +155,7 @@ impl ImageDestination for DirDestination {
             Some(d) => instance_manifest(&self.root, d),
             None => self.root.join("manifest.json"),
         };
-        fsutil::write_atomic(&path, &manifest.bytes)
+        fsutil::write_public(&path, &manifest.bytes)
     }
 
     fn supports_signatures(&self) -> Result<()> {
@@ -164,7 +164,7 @@ impl ImageDestination for DirDestination {
 
     fn put_signatures(&self, sigs: &[Vec<u8>], manifest: &Digest, instance: bool) -> Result<()> {
         for (i, sig) in sigs.iter().enumerate() {
-            fsutil::write_atomic(&signature_file(&self.root, manifest, instance, i + 1), sig)?;
+            fsutil::write_public(&signature_file(&self.root, manifest, instance, i + 1), sig)?;
         }
         Ok(())
     }

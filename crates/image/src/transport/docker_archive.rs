@@ -205,6 +205,24 @@ impl DockerArchiveDestination {
         Self::open_with(path, reference.into_iter().collect(), false)
     }
 
+    /// [`open`](Self::open) for a copy, which as containers/image's never
+    /// replaces an archive that holds something ("doesn't support modifying
+    /// existing images"); an empty file may be written.
+    pub fn open_new(path: &Path, reference: Option<Reference>) -> Result<DockerArchiveDestination> {
+        let held = std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() > 0);
+        if held {
+            let name = reference
+                .as_ref()
+                .map(|r| format!(":{r}"))
+                .unwrap_or_default();
+            return Err(Error::Invalid(format!(
+                "initializing destination docker-archive:{}{name}: docker-archive doesn't support modifying existing images",
+                path.display()
+            )));
+        }
+        Self::open(path, reference)
+    }
+
     /// An archive of several images (`save -m`): copy each after `set_names`, then
     /// call `finish`.
     pub fn open_multi(path: &Path) -> Result<DockerArchiveDestination> {

@@ -238,7 +238,11 @@ impl ImageName {
                     Some(r) if r.starts_with('@') => Some(ArchiveRef::Index(
                         r[1..].parse().map_err(|_| bad("invalid @N index"))?,
                     )),
-                    Some(r) => Some(ArchiveRef::Name(Reference::parse(&r)?)),
+                    Some(r) => {
+                        let r = Reference::parse(&r)?;
+                        archive_tagged(&r).map_err(|m| bad(&m))?;
+                        Some(ArchiveRef::Name(r))
+                    }
                 };
                 Ok(ImageName::DockerArchive {
                     path: PathBuf::from(path),
@@ -297,7 +301,7 @@ impl ImageName {
                     Some(ArchiveRef::Name(r)) => Some(r.clone()),
                     None => None,
                 };
-                Box::new(docker_archive::DockerArchiveDestination::open(path, r)?)
+                Box::new(docker_archive::DockerArchiveDestination::open_new(path, r)?)
             }
             ImageName::ContainersStorage(_) => return Err(self.storage_unsupported()),
         })
@@ -352,6 +356,18 @@ fn valid_oci_ref_name(s: &str) -> bool {
     !s.is_empty()
         && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-._:@/+".contains(&b))
+}
+
+/// Whether `r` may name a docker-archive's image, as containers/image
+/// takes one: by a tag (`latest` when none), never by a digest.
+fn archive_tagged(r: &Reference) -> std::result::Result<(), String> {
+    match (r.tag().is_some(), r.digest().is_some()) {
+        (false, true) => Err(format!("reference does not include a tag: {r}")),
+        (true, true) => Err(format!(
+            "docker-archive doesn't support digest references: {r}"
+        )),
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]

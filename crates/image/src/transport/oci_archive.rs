@@ -135,12 +135,10 @@ pub fn pack_dir(dir: &Path, target: &Path) -> Result<()> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let tmp = tempfile::Builder::new()
-        .prefix(".berth-archive-")
-        .tempfile_in(parent)
-        .at(parent)?;
+    let tmp = crate::fsutil::archive_temp(parent, ".berth-archive-")?;
     {
-        let mut b = tar::Builder::new(std::io::BufWriter::with_capacity(1 << 20, tmp.as_file()));
+        let out = std::io::BufWriter::with_capacity(1 << 20, tmp.as_file());
+        let mut b = tar::Builder::new(crate::copy::Stoppable(out));
         b.mode(tar::HeaderMode::Deterministic);
         b.follow_symlinks(false);
         append_sorted(&mut b, dir, Path::new(""))?;

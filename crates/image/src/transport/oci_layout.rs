@@ -209,7 +209,7 @@ impl OciDestination {
             let lf = LayoutFile {
                 image_layout_version: LAYOUT_VERSION.into(),
             };
-            fsutil::write_atomic(&layout, &serde_json::to_vec(&lf).expect("json"))?;
+            fsutil::write_public(&layout, &serde_json::to_vec(&lf).expect("json"))?;
         }
         Ok(OciDestination {
             root: root.to_path_buf(),
@@ -320,6 +320,6 @@ impl ImageDestination for OciDestination {
         }
         index.manifests.push(desc);
         let bytes = serde_json::to_vec(&index).expect("json");
-        fsutil::write_atomic(&path, &bytes)
+        fsutil::write_public(&path, &bytes)
     }
 }

@@ -140,19 +140,40 @@ impl Client {
             retry_delay: None,
             bearer_token: None,
         };
-        let challenge = match client.ping() {
-            Ok(c) => c,
-            Err(e) if !tls.verify => {
-                client.base = format!("http://{host}");
-                client.ping().map_err(|e2| match e2 {
+        let mut attempt = 0;
+        client.challenge = loop {
+            match client.handshake(host, tls.verify) {
+                // Unreachable or unwell (refused, 5xx): tried again as
+                // skopeo's --retry-times tries its whole operation again.
+                Err(e) if e.is_transient() && attempt < client.retries => {
+                    attempt += 1;
+                    let delay = backoff_delay(attempt);
+                    log::warn!(
+                        "Failed, retrying in {delay:?} ... ({attempt}/{}). Error: {e}",
+                        client.retries
+                    );
+                    std::thread::sleep(delay);
+                }
+                other => break other?,
+            }
+        };
+        Ok(client)
+    }
+
+    /// The registry's auth challenge, over HTTPS or, without TLS
+    /// verification, plain HTTP when HTTPS fails.
+    fn handshake(&mut self, host: &str, verify: bool) -> Result<Challenge> {
+        self.base = format!("https://{host}");
+        match self.ping() {
+            Err(e) if !verify => {
+                self.base = format!("http://{host}");
+                self.ping().map_err(|e2| match e2 {
                     Error::Registry { .. } | Error::Transient { .. } => e2,
                     _ => e,
-                })?
+                })
             }
-            Err(e) => return Err(e),
-        };
-        client.challenge = challenge;
-        Ok(client)
+            other => other,
+        }
     }
 
     pub fn registry(&self) -> &str {
@@ -161,21 +182,23 @@ impl Client {
 
     fn ping(&self) -> Result<Challenge> {
         let url = format!("{}/v2/", self.base);
-        // Transport errors are not retried here: the caller may fall back to plain HTTP.
-        let resp = self.with_retries(false, || {
-            follow(
-                &self.agent,
-                self.agent.get(&url).set("User-Agent", USER_AGENT),
-            )
-        });
+        // One attempt: `connect` tries the handshake again, plain HTTP too.
+        let resp = follow(
+            &self.agent,
+            self.agent.get(&url).set("User-Agent", USER_AGENT),
+        );
         match resp {
             Ok(_) => Ok(Challenge::None),
             Err(ureq::Error::Status(401, r)) => Ok(parse_challenge(r.header("WWW-Authenticate"))),
             Err(ureq::Error::Status(code, r)) => Err(self.failure_error(&url, failure(code, r))),
-            Err(ureq::Error::Transport(t)) => Err(Error::Registry {
-                url,
-                message: transport_message(&t),
-            }),
+            Err(ureq::Error::Transport(t)) => {
+                let message = transport_message(&t);
+                if unreachable(&t) {
+                    Err(Error::Transient { url, message })
+                } else {
+                    Err(Error::Registry { url, message })
+                }
+            }
         }
     }
 
@@ -704,9 +727,34 @@ fn transport_message(t: &ureq::Transport) -> String {
     m.replace('\n', " ")
 }
 
+/// Whether nothing answered (refused, reset, timed out, no route): a
+/// failure that may pass, which containers/common retries; a TLS failure
+/// is not one.
+fn unreachable(t: &ureq::Transport) -> bool {
+    use std::io::ErrorKind as K;
+    let io = std::error::Error::source(t).and_then(|e| e.downcast_ref::<std::io::Error>());
+    t.kind() == ureq::ErrorKind::ConnectionFailed
+        && io.is_some_and(|e| {
+            matches!(
+                e.kind(),
+                K::ConnectionRefused
+                    | K::ConnectionReset
+                    | K::ConnectionAborted
+                    | K::TimedOut
+                    | K::HostUnreachable
+                    | K::NetworkUnreachable
+                    | K::NetworkDown
+            )
+        })
+}
+
 fn backoff(attempt: u32) {
-    // Exponential backoff between retries of a failed request: 100 ms, 200 ms, 400 ms …
-    std::thread::sleep(Duration::from_millis(100u64 << attempt.min(6)));
+    std::thread::sleep(backoff_delay(attempt));
+}
+
+/// Exponential backoff between retries of a failed request: 100 ms, 200 ms, 400 ms …
+fn backoff_delay(attempt: u32) -> Duration {
+    Duration::from_millis(100u64 << attempt.min(6))
 }
 
 fn basic_header(c: &Credentials) -> String {

@@ -132,12 +132,65 @@ pub(crate) struct ExistsArgs {
 pub fn run(store: &StoreArgs, mut args: ImageArgs) -> CmdResult {
     args.globals.apply(&mut args.command)?;
     let skopeos = args.command.is_skopeos();
+    let copies = matches!(args.command, ImageCommand::Copy(_) | ImageCommand::Sync(_));
+    if copies {
+        crate::interrupt::stop_copies_on_signals();
+    }
     let result = verb(store, args.command);
-    // skopeo fails with 1 (2: not found) where podman says 125.
+    if copies {
+        crate::interrupt::end_if_interrupted();
+    }
+    // skopeo 1.9 fails with 1 whatever the failure (an image not found
+    // too), where podman says 125 or 2.
     match result {
-        Err(Failure { code: 125, message }) if skopeos => Err(Failure { code: 1, message }),
+        Err(Failure { message, .. }) if skopeos => Err(Failure { code: 1, message }),
         other => other,
     }
+}
+
+/// skopeo's verbs under `berth image` (inspect too, of a name with a transport).
+const SKOPEO_VERBS: &[&str] = &[
+    "copy",
+    "sync",
+    "list-tags",
+    "delete",
+    "standalone-sign",
+    "standalone-verify",
+    "manifest-digest",
+    "login",
+    "logout",
+];
+
+/// The exit code of a command line clap refused, when it is skopeo's (a
+/// verb of [`SKOPEO_VERBS`], `inspect` of a transport's name or none, or
+/// `image` alone): skopeo's 1, or 0 after the verb's help on stdout where
+/// skopeo's copy, sync and list-tags print it when short of operands. `None`
+/// for the rest, podman's.
+pub fn refused(
+    e: &clap::Error,
+    cli: clap::Command,
+    path: &[String],
+    operands: &[String],
+) -> Option<i32> {
+    let verb = match path {
+        [image] if image == "image" => "",
+        [image, verb, ..] if image == "image" => verb.as_str(),
+        _ => return None,
+    };
+    let skopeos = SKOPEO_VERBS.contains(&verb)
+        || verb.is_empty()
+        || (verb == "inspect" && operands.iter().all(|o| ImageName::has_transport(o)));
+    if !skopeos {
+        return None;
+    }
+    let short = e.kind() == clap::error::ErrorKind::MissingRequiredArgument;
+    if !(short && ["copy", "sync", "list-tags"].contains(&verb)) {
+        return Some(1);
+    }
+    if let Err(help) = cli.try_get_matches_from(["berth", "image", verb, "--help"]) {
+        let _ = help.print();
+    }
+    Some(0)
 }
 
 impl ImageCommand {
