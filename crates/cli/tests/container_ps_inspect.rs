@@ -146,7 +146,10 @@ fn ps_filters_and_sorts() {
     let r = st.run(&["ps", "--filter", "status=bogus"]);
     assert_eq!(
         (r.code, r.stderr.as_str()),
-        (125, "Error: unknown container state: bogus: invalid argument\n")
+        (
+            125,
+            "Error: unknown container state: bogus: invalid argument\n"
+        )
     );
     assert_eq!(st.run(&["ps", "--sort", "colour"]).code, 125);
     // name= and id= are regular expressions, as podman's.
@@ -232,15 +235,21 @@ fn stats_info_and_system_prune() {
     ]);
     // The shell forks its first sleep on its own schedule.
     let stats = || json(&st.ok(&["stats", "--no-stream", "--format", "json"]).stdout);
-    wait_for("both processes", || {
-        stats()[0]["pids"].as_u64().unwrap_or(0) >= 2
-    });
+    // podman's JSON: every figure a string, decimal units.
+    let pids = |v: &serde_json::Value| v[0]["pids"].as_str().and_then(|p| p.parse::<u64>().ok());
+    wait_for("both processes", || pids(&stats()).unwrap_or(0) >= 2);
     let v = stats();
     let s = &v[0];
     assert_eq!(s["name"], "busy");
-    assert_eq!(s["mem_limit"], 64 << 20);
-    assert!(s["mem_usage"].as_u64().unwrap() > 0, "{s}");
-    assert!(s["pids"].as_u64().unwrap() >= 2, "{s}");
+    assert_eq!(s["id"].as_str().map(str::len), Some(12), "{s}");
+    assert!(
+        s["mem_usage"].as_str().unwrap().ends_with(" / 67.11MB"),
+        "{s}"
+    );
+    assert!(s["cpu_percent"].as_str().unwrap().ends_with('%'), "{s}");
+    for key in ["cpu_time", "avg_cpu", "mem_percent", "net_io", "block_io"] {
+        assert!(s[key].is_string(), "{key}: {s}");
+    }
     let table = st.ok(&["stats", "--no-stream"]).stdout;
     assert!(table.starts_with("ID") && table.contains("busy"), "{table}");
     // --no-trunc: the whole ID, in the table and in templates.
@@ -258,10 +267,12 @@ fn stats_info_and_system_prune() {
         "stats",
         "--no-stream",
         "--format",
-        "{{.Name}} {{.MemUsage}} {{.PIDs}}",
+        "{{.Name}} {{.MemUsage}} {{.PIDs}} {{.MemUsageBytes}}",
     ]);
     assert!(
-        r.stdout.starts_with("busy ") && r.stdout.contains(" / 64"),
+        r.stdout.starts_with("busy ")
+            && r.stdout.contains(" / 67.11MB ")
+            && r.stdout.ends_with(" / 64MiB\n"),
         "{}",
         r.stdout
     );

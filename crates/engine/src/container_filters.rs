@@ -70,8 +70,15 @@ impl ContainerFilters {
     pub fn parse(store: &Store, filters: &[String]) -> Result<ContainerFilters, ViewError> {
         // podman's states, and Docker's (restarting, dead) for its API.
         const STATES: [&str; 9] = [
-            "unknown", "created", "running", "stopped", "paused", "exited", "removing",
-            "restarting", "dead",
+            "unknown",
+            "created",
+            "running",
+            "stopped",
+            "paused",
+            "exited",
+            "removing",
+            "restarting",
+            "dead",
         ];
         let mut by_key: BTreeMap<String, Vec<Filter>> = BTreeMap::new();
         for f in filters {

@@ -16,6 +16,11 @@ pub struct Stats {
     pub pids: u64,
     pub net_input: u64,
     pub net_output: u64,
+    /// CPU time used, in nanoseconds.
+    pub cpu_nanos: u64,
+    /// Bytes read and written by the container's block I/O.
+    pub block_input: u64,
+    pub block_output: u64,
 }
 
 /// A `stats` row as podman prints it and its templates read it (`{{.CPUPerc}}`
@@ -40,11 +45,56 @@ pub struct StatsReport {
     pub block_io: String,
     #[serde(rename = "PIDs")]
     pub pid_count: String,
+    /// The CPU percentage as a number, and its average (one sample: the same).
+    #[serde(rename = "CPU")]
+    pub cpu: f64,
+    #[serde(rename = "AVGCPU")]
+    pub avg_cpu: String,
+    /// Memory in binary units (`772KiB / 23.54GiB`).
+    #[serde(rename = "MemUsageBytes")]
+    pub mem_usage_bytes: String,
+    /// The CPU time, as a Go duration (podman's CPU TIME column).
+    #[serde(rename = "UpTime")]
+    pub up_time: String,
+}
+
+/// A `stats --format json` entry as podman prints it: every figure a string.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct StatsJson {
+    pub id: String,
+    pub name: String,
+    pub cpu_time: String,
+    pub cpu_percent: String,
+    pub avg_cpu: String,
+    pub mem_usage: String,
+    pub mem_percent: String,
+    pub net_io: String,
+    pub block_io: String,
+    pub pids: String,
+}
+
+impl StatsJson {
+    pub fn of(r: &StatsReport) -> StatsJson {
+        StatsJson {
+            id: r.short_id.clone(),
+            name: r.display_name.clone(),
+            cpu_time: r.up_time.clone(),
+            cpu_percent: r.cpu_perc.clone(),
+            avg_cpu: r.avg_cpu.clone(),
+            mem_usage: r.mem_usage_limit.clone(),
+            mem_percent: r.mem_perc.clone(),
+            net_io: r.net_io.clone(),
+            block_io: r.block_io.clone(),
+            pids: r.pid_count.clone(),
+        }
+    }
 }
 
 impl StatsReport {
     pub fn of(s: Stats) -> StatsReport {
-        let bytes = crate::units::bytes_size;
+        // podman's figures: decimal units (`790.5kB / 25.28GB`).
+        let bytes = crate::units::human_size;
+        let binary = crate::units::bytes_size;
         let mem_pct = if s.mem_limit > 0 {
             s.mem_usage as f64 * 100.0 / s.mem_limit as f64
         } else {
@@ -57,8 +107,12 @@ impl StatsReport {
             mem_usage_limit: format!("{} / {}", bytes(s.mem_usage), bytes(s.mem_limit)),
             mem_perc: format!("{mem_pct:.2}%"),
             net_io: format!("{} / {}", bytes(s.net_input), bytes(s.net_output)),
-            block_io: "-- / --".into(),
+            block_io: format!("{} / {}", bytes(s.block_input), bytes(s.block_output)),
             pid_count: s.pids.to_string(),
+            cpu: s.cpu_percent,
+            avg_cpu: format!("{:.2}%", s.cpu_percent),
+            mem_usage_bytes: format!("{} / {}", binary(s.mem_usage), binary(s.mem_limit)),
+            up_time: crate::top::go_duration_ns(u128::from(s.cpu_nanos)),
             stats: s,
         }
     }
@@ -214,6 +268,8 @@ pub fn read(info: &Info) -> Stats {
             Some(usec * 1000)
         })
         .unwrap_or(0);
+    s.cpu_nanos = cpu_ns;
+    (s.block_input, s.block_output) = block_io(&cg);
     let elapsed = now_ns().saturating_sub(info.state.started_ns.unwrap_or(now_ns()));
     if elapsed > 0 {
         s.cpu_percent = cpu_ns as f64 * 100.0 / elapsed as f64;
@@ -236,6 +292,36 @@ pub fn read(info: &Info) -> Stats {
         }
     }
     s
+}
+
+/// Bytes read and written: cgroup v1's blkio.throttle.io_service_bytes
+/// (`MAJ:MIN Read N` lines), else v2's io.stat (`rbytes=N wbytes=N`).
+fn block_io(cg: &[(String, PathBuf)]) -> (u64, u64) {
+    let (mut read, mut write) = (0, 0);
+    if let Some(text) = find(cg, "blkio")
+        .and_then(|p| std::fs::read_to_string(p.join("blkio.throttle.io_service_bytes")).ok())
+    {
+        for l in text.lines() {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            match (f.get(1), f.get(2).and_then(|n| n.parse::<u64>().ok())) {
+                (Some(&"Read"), Some(n)) => read += n,
+                (Some(&"Write"), Some(n)) => write += n,
+                _ => {}
+            }
+        }
+        return (read, write);
+    }
+    let text = v2(cg)
+        .and_then(|p| std::fs::read_to_string(p.join("io.stat")).ok())
+        .unwrap_or_default();
+    for word in text.split_whitespace() {
+        match word.split_once('=') {
+            Some(("rbytes", n)) => read += n.parse::<u64>().unwrap_or(0),
+            Some(("wbytes", n)) => write += n.parse::<u64>().unwrap_or(0),
+            _ => {}
+        }
+    }
+    (read, write)
 }
 
 #[cfg(test)]

@@ -310,7 +310,7 @@ fn go_duration(secs: u64) -> String {
 
 /// Nanoseconds as Go's `Duration.String` prints them: `1.236277861s`,
 /// `2m3.5s`, `1h0m0s`, and below a second `1.5ms`, `250µs`, `0s`.
-fn go_duration_ns(ns: u128) -> String {
+pub(crate) fn go_duration_ns(ns: u128) -> String {
     /// `n` over `10^digits` with its fraction's trailing zeros dropped.
     fn decimal(n: u128, digits: u32) -> String {
         let scale = 10u128.pow(digits);

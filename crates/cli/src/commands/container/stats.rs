@@ -110,8 +110,8 @@ pub struct StatsArgs {
     /// Every container, not only running ones.
     #[arg(short, long)]
     pub(crate) all: bool,
-    /// json, or a Go template (podman's fields: .ID .Name .CPUPerc .MemUsage
-    /// .MemPerc .NetIO .BlockIO .PIDs).
+    /// json, or a Go template (podman's fields: .ID .Name .CPUPerc .CPU
+    /// .AVGCPU .MemUsage .MemUsageBytes .MemPerc .NetIO .BlockIO .PIDs .UpTime).
     #[arg(long)]
     pub(crate) format: Option<String>,
     /// Do not truncate output: the containers' whole IDs.
@@ -132,6 +132,16 @@ fn print_stats(stats: &[StatsReport], format: Option<&str>, no_trunc: bool) -> C
             v["ID"] = Value::String(s.stats.id.clone());
         }
     }
+    if format == Some("json") {
+        // podman's: every figure a string, indented by one space.
+        let rows: Vec<stats::StatsJson> = stats.iter().map(stats::StatsJson::of).collect();
+        let mut out = Vec::new();
+        let indent = serde_json::ser::PrettyFormatter::with_indent(b" ");
+        let mut ser = serde_json::Serializer::with_formatter(&mut out, indent);
+        serde::Serialize::serialize(&rows, &mut ser).map_err(exit::podman)?;
+        out.push(b'\n');
+        return crate::output::write_out(&out);
+    }
     if let Some(f) = format {
         return print_rows(&values, f);
     }
@@ -144,6 +154,8 @@ fn print_stats(stats: &[StatsReport], format: Option<&str>, no_trunc: bool) -> C
         ("NET IO", "NetIO"),
         ("BLOCK IO", "BlockIO"),
         ("PIDS", "PIDs"),
+        ("CPU TIME", "UpTime"),
+        ("AVG CPU %", "AVGCPU"),
     ];
     print!("{}", table::render(&table::of_fields(&columns, &values)));
     Ok(())
