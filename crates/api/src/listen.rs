@@ -41,18 +41,7 @@ pub enum ListenError {
 
 /// The default socket: root's under /run, a user's under $XDG_RUNTIME_DIR.
 pub fn default_uri() -> String {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    if unsafe { libc::geteuid() } == 0 {
-        return "unix:///run/berth/berth.sock".into();
-    }
-    match std::env::var("XDG_RUNTIME_DIR") {
-        Ok(dir) => format!("unix://{dir}/berth/berth.sock"),
-        // A directory of this user's own in the shared /tmp.
-        // SAFETY: geteuid has no preconditions and cannot fail.
-        Err(_) => format!("unix:///tmp/berth-{}/berth.sock", unsafe {
-            libc::geteuid()
-        }),
-    }
+    berth_engine::system::default_service_uri()
 }
 
 impl Listener {

@@ -530,6 +530,29 @@ fn stop_untag_info_and_run_flags_as_podman() {
     assert_eq!(v["host"]["buildahVersion"], env!("CARGO_PKG_VERSION"));
     let monitor = v["host"]["conmon"]["path"].as_str().unwrap();
     assert!(std::path::Path::new(monitor).is_file(), "{monitor}");
+    // The host's figures, the service's socket, the plugins and the whole
+    // version block scripts read.
+    assert!(v["host"]["cpus"].as_u64().unwrap() >= 1, "{v}");
+    assert!(v["host"]["memTotal"].as_u64().unwrap() > 0, "{v}");
+    assert!(
+        v["host"]["uptime"]
+            .as_str()
+            .unwrap()
+            .contains("(Approximately "),
+        "{v}"
+    );
+    assert!(
+        v["host"]["remoteSocket"]["path"]
+            .as_str()
+            .unwrap()
+            .starts_with("unix:///"),
+        "{v}"
+    );
+    assert_eq!(v["plugins"]["volume"], serde_json::json!(["local"]));
+    let f = "{{.Version.Version}} {{.Version.APIVersion}} {{.Version.Os}} {{len .Plugins.Log}}";
+    let r = st.ok(&["info", "--format", f]);
+    let version = env!("CARGO_PKG_VERSION");
+    assert_eq!(r.stdout, format!("{version} {version} linux 4\n"));
     st.ok(&[
         "--storage-opt=",
         "info",

@@ -15,7 +15,37 @@ pub struct InfoReport {
     pub host: HostInfo,
     pub store: StoreInfo,
     pub registries: BTreeMap<String, serde_json::Value>,
-    pub version: VersionInfo,
+    pub plugins: Plugins,
+    pub version: ComponentVersion,
+}
+
+/// The drivers of each kind berth has, as podman lists its plugins.
+#[derive(Debug, Serialize)]
+pub struct Plugins {
+    pub volume: Vec<&'static str>,
+    pub network: Vec<&'static str>,
+    pub log: Vec<&'static str>,
+    pub authorization: Option<Vec<&'static str>>,
+}
+
+/// The service's socket, where `system service` listens by default.
+#[derive(Debug, Serialize)]
+pub struct RemoteSocket {
+    pub path: String,
+    pub exists: bool,
+}
+
+/// The default URI of `system service`: root's socket under /run, a user's
+/// under $XDG_RUNTIME_DIR (a directory of the user's own in /tmp without it).
+pub fn default_service_uri() -> String {
+    let uid = berth_runtime::sys::geteuid();
+    if uid == 0 {
+        return "unix:///run/berth/berth.sock".into();
+    }
+    match std::env::var("XDG_RUNTIME_DIR") {
+        Ok(dir) => format!("unix://{dir}/berth/berth.sock"),
+        Err(_) => format!("unix:///tmp/berth-{uid}/berth.sock"),
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -37,6 +67,14 @@ pub struct HostInfo {
     pub event_logger: &'static str,
     pub log_driver: String,
     pub security: SecurityInfo,
+    pub cpus: usize,
+    pub mem_total: u64,
+    pub mem_free: u64,
+    pub swap_total: u64,
+    pub swap_free: u64,
+    /// podman's words: `3h 25m 10.00s (Approximately 0.12 days)`.
+    pub uptime: String,
+    pub remote_socket: RemoteSocket,
 }
 
 /// The host's distribution, from os-release.
@@ -107,12 +145,6 @@ pub struct ContainerCounts {
 #[derive(Debug, Serialize)]
 pub struct ImageCounts {
     pub number: usize,
-}
-
-#[derive(Debug, Serialize)]
-pub struct VersionInfo {
-    #[serde(rename = "Version")]
-    pub version: &'static str,
 }
 
 /// berth's version, the one every front end reports.
@@ -367,6 +399,20 @@ pub fn info(store: &Store, runtime: Option<&str>) -> Result<InfoReport, Error> {
                 seccomp_enabled: true,
                 rootless: !is_root(),
             },
+            cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            mem_total: meminfo("MemTotal"),
+            mem_free: meminfo("MemFree"),
+            swap_total: meminfo("SwapTotal"),
+            swap_free: meminfo("SwapFree"),
+            uptime: uptime(),
+            remote_socket: {
+                let uri = default_service_uri();
+                let path = uri.trim_start_matches("unix://").to_string();
+                RemoteSocket {
+                    exists: std::path::Path::new(&path).exists(),
+                    path: uri,
+                }
+            },
         },
         store: StoreInfo {
             graph_root: cfg.graph_root.clone(),
@@ -382,8 +428,30 @@ pub fn info(store: &Store, runtime: Option<&str>) -> Result<InfoReport, Error> {
             volume_path: crate::volumes::named::volume_path(store),
         },
         registries: BTreeMap::new(),
-        version: VersionInfo { version: VERSION },
+        plugins: Plugins {
+            volume: vec!["local"],
+            network: vec!["bridge"],
+            log: vec!["k8s-file", "none", "passthrough", "journald"],
+            authorization: None,
+        },
+        version: version().server,
     })
+}
+
+/// The host's uptime as podman words it.
+fn uptime() -> String {
+    let secs: f64 = proc_value("/proc/uptime")
+        .split_whitespace()
+        .next()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0.0);
+    let whole = secs as u64;
+    let (h, m) = (whole / 3600, whole % 3600 / 60);
+    let s = secs - (h * 3600 + m * 60) as f64;
+    format!(
+        "{h}h {m}m {s:.2}s (Approximately {:.2} days)",
+        secs / 86400.0
+    )
 }
 
 fn container_counts(store: &Store) -> Result<ContainerCounts, Error> {
