@@ -150,6 +150,15 @@ pub fn inspect(s: &Service, id: &str) -> Result {
         v["State"]["Running"] = json!(true);
     }
     endpoints(s, &c.id, &mut v["NetworkSettings"]["Networks"])?;
+    // Docker's: a user network's mode is its name (compose compares it), no
+    // restart policy is "no".
+    let info = berth_engine::container::find(s.engine.store(), &c.id)?;
+    if let berth_engine::network::NetworkMode::Bridge(_) = info.config.process.network {
+        v["HostConfig"]["NetworkMode"] = json!(info.config.process.network.to_string());
+    }
+    if v["HostConfig"]["RestartPolicy"]["Name"] == "" {
+        v["HostConfig"]["RestartPolicy"]["Name"] = json!("no");
+    }
     v["Config"]["StopSignal"] =
         json!(berth_runtime::ops::signal_name(c.config.stop_signal).unwrap_or_default());
     // berth's file log serves `logs` as Docker's json-file does; clients

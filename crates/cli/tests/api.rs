@@ -2426,4 +2426,25 @@ fn docker_inspect_shows_restart_policy_ports_binds_and_mounts() {
     assert_eq!(at("/x")["Type"], "bind", "{mounts:?}");
     assert_eq!(at("/x")["Propagation"], "rprivate", "{mounts:?}");
     docker(&svc, &["rm", "-v", "i"], "");
+    // Docker's words where podman's differ: no policy is "no", and a user
+    // network's container has the network's name as its mode.
+    assert_eq!(docker(&svc, &["network", "create", "dn"], "").0, 0);
+    let (code, _, err) = docker(
+        &svc,
+        &["create", "--name", "j", "--network", "dn", IMG, "true"],
+        "",
+    );
+    assert_eq!(code, 0, "{err}");
+    let (_, out, _) = docker(&svc, &["inspect", "j"], "");
+    let h = &common::json(&out)[0]["HostConfig"];
+    assert_eq!(
+        (
+            h["RestartPolicy"]["Name"].as_str(),
+            h["NetworkMode"].as_str()
+        ),
+        (Some("no"), Some("dn")),
+        "{h}"
+    );
+    docker(&svc, &["rm", "j"], "");
+    docker(&svc, &["network", "rm", "dn"], "");
 }

@@ -191,6 +191,15 @@ fn bridge_networks_publish_ports_and_resolve_names(backend: &str) {
     let r = run_cmd(&mut ns.wrap(&wget));
     assert_eq!(r.stdout, "hello-web\n", "{}", r.stderr);
     assert_eq!(ok(&["port", "web"]).stdout, "80/tcp -> 127.0.0.1:18080\n");
+    // podman's inspect: a user network's container is in bridge mode, with
+    // no restart policy an empty name.
+    let modes = ok(&[
+        "inspect",
+        "--format",
+        "{{.HostConfig.NetworkMode}}|{{.HostConfig.RestartPolicy.Name}}",
+        "web",
+    ]);
+    assert_eq!(modes.stdout, "bridge|\n");
     // --all: every running container's, after its short ID.
     let web = ok(&["inspect", "--format", "{{.Id}}", "web"]).stdout;
     let all = ok(&["port", "--all"]).stdout;

@@ -815,6 +815,11 @@ impl RestartPolicyView {
                 name: "on-failure".into(),
                 maximum_retry_count: n,
             },
+            // podman's: no policy is an empty name (Docker's API says "no").
+            container::RestartPolicy::No => RestartPolicyView {
+                name: String::new(),
+                maximum_retry_count: 0,
+            },
             r => RestartPolicyView {
                 name: r.name(),
                 maximum_retry_count: 0,

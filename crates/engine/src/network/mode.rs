@@ -46,6 +46,8 @@ impl NetworkMode {
         match self {
             NetworkMode::Slirp4netns(_) => "slirp4netns".into(),
             NetworkMode::Pasta(_) => "pasta".into(),
+            // podman's: a container on any bridge network is in "bridge" mode.
+            NetworkMode::Bridge(_) => "bridge".into(),
             other => other.to_string(),
         }
     }
