@@ -667,7 +667,21 @@ fn run_prepared(
         // hosts, /dev/shm's size, the user namespace.
         ..stored
     };
-    run::run_container(store, &info).map_err(BuildError::Run)
+    let ended = run::run_container_ended(store, &info).map_err(BuildError::Run)?;
+    Ok(buildah_exit(ended))
+}
+
+/// The exit code buildah gives a command: its own, or 1 for one a signal
+/// killed, once it has said which on stderr as buildah does (podman's
+/// 128 + N would pass for an exit code the command chose).
+pub(crate) fn buildah_exit(ended: run::Ended) -> i32 {
+    match ended {
+        run::Ended::Exited(code) => code,
+        run::Ended::Signalled(sig) => {
+            eprintln!("container exited on {}", crate::signal::go_words(sig));
+            1
+        }
+    }
 }
 
 /// `earlier` less what `undone` names (case aside), then `added`.

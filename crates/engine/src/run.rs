@@ -9,6 +9,7 @@ use crate::health::HealthError;
 use crate::init::InitError;
 use crate::network::{NetworkError, NetworkMode, PortMapping};
 use crate::spec::{self, ProcessOptions, SpecError};
+pub use crate::sys::Ended;
 use crate::terminal::ConsoleSocket;
 use crate::volumes::{self, VolumeError};
 use berth_runtime::create::{self, Runtime};
@@ -910,6 +911,11 @@ fn release_start(store: &Store, c: &Info) {
 /// process's and to its log); returns its exit code. The builder uses it with a
 /// process of its own (RUN) over a working container.
 pub fn run_container(store: &Store, c: &Info) -> Result<i32, RunError> {
+    run_container_ended(store, c).map(Ended::code)
+}
+
+/// [`run_container`], telling a death by signal from an exit code.
+pub fn run_container_ended(store: &Store, c: &Info) -> Result<Ended, RunError> {
     if let crate::oci::Oci::Builtin(_) = crate::oci::Oci::for_container(store, c)? {
         crate::oci::Oci::check_builtin_flags(&c.config.process.runtime_flags)?;
     }
@@ -929,7 +935,7 @@ pub fn run_container(store: &Store, c: &Info) -> Result<i32, RunError> {
     let done = ContainerState {
         status: Status::Exited,
         init: None,
-        exit_code: result.as_ref().ok().copied(),
+        exit_code: result.as_ref().ok().map(|e| e.code()),
         finished_ns: Some(now_ns()),
         ..container::load_state(store, &c.id)
     };
@@ -941,7 +947,7 @@ pub fn run_container(store: &Store, c: &Info) -> Result<i32, RunError> {
 /// The foreground without a terminal: the container's stdout and stderr are
 /// pipes (as under conmon), copied to this process's own and to the log, while
 /// this process waits for the container, passing on the signals it gets.
-fn run_piped(store: &Store, c: &Info, bundle: PathBuf) -> Result<i32, RunError> {
+fn run_piped(store: &Store, c: &Info, bundle: PathBuf) -> Result<Ended, RunError> {
     let pid_file = bundle.join("pidfile");
     let oci = crate::oci::Oci::for_container(store, c)?;
     // A runtime binary leaves the container's init to us: reap it as its parent.
@@ -970,8 +976,9 @@ fn run_piped(store: &Store, c: &Info, bundle: PathBuf) -> Result<i32, RunError> 
     let code = std::thread::scope(|s| {
         s.spawn(|| crate::stdio::pump(out, err, &log, Some(tee)));
         let deadline = crate::deadline::watch(s, pid, c.config.process.timeout);
-        let code = create::wait_forwarding_signals(pid.get());
-        crate::deadline::code(deadline, code)
+        let status = create::wait_status_forwarding_signals(pid.get());
+        let ended = status.map_or(Ended::Exited(255), Ended::from_status);
+        crate::deadline::ended(deadline, ended)
     });
     oci.delete(&c.id);
     Ok(code)
@@ -1011,7 +1018,7 @@ fn console_socket_path(store: &Store, id: &str) -> PathBuf {
 
 /// `run -t`: the runtime hands the terminal over a console socket; this process
 /// copies between it and the user's terminal, then reaps the container.
-fn run_with_terminal(store: &Store, c: &Info, bundle: PathBuf) -> Result<i32, RunError> {
+fn run_with_terminal(store: &Store, c: &Info, bundle: PathBuf) -> Result<Ended, RunError> {
     let console = ConsoleSocket::bind(&console_socket_path(store, &c.id)).map_err(engine)?;
     let pid_file = bundle.join("pidfile");
     let oci = crate::oci::Oci::for_container(store, c)?;
@@ -1024,8 +1031,8 @@ fn run_with_terminal(store: &Store, c: &Info, bundle: PathBuf) -> Result<i32, Ru
     let code = std::thread::scope(|s| {
         let deadline = crate::deadline::watch(s, pid, c.config.process.timeout);
         crate::terminal::proxy(master, c.config.process.interactive);
-        let code = crate::sys::wait_pid(pid.get());
-        code.map(|code| crate::deadline::code(deadline, code))
+        let status = crate::sys::wait_pid_status(pid.get());
+        status.map(|s| crate::deadline::ended(deadline, Ended::from_status(s)))
     })
     .map_err(engine)?;
     oci.delete(&c.id);

@@ -150,6 +150,7 @@ impl StageState {
             id_map: x.req.id_map.clone(),
             ..x.req.run_with.clone()
         };
-        run::run_container(x.store, &info).map_err(BuildError::Run)
+        let ended = run::run_container_ended(x.store, &info).map_err(BuildError::Run)?;
+        Ok(crate::builder::buildah_exit(ended))
     }
 }

@@ -1,0 +1,77 @@
+//! `berth builder` where a script written for buildah 1.28 would notice it is
+//! not buildah: exit codes, streams, what ends up in committed layers.
+
+mod common;
+
+use common::store::TestStore;
+
+/// A working container of localhost/bb:1; its name.
+fn working(st: &TestStore) -> String {
+    let r = st.ok(&["builder", "from", "-q", "localhost/bb:1"]);
+    r.stdout.trim().to_string()
+}
+
+/// A build context holding `containerfile`, under the store's directory.
+fn context(st: &TestStore, containerfile: &str) -> String {
+    let dir = st.path().join("ctx");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("Containerfile"), containerfile).unwrap();
+    dir.to_str().unwrap().to_string()
+}
+
+/// A command a signal killed fails `builder run` as buildah's run fails it:
+/// exit 1, after buildah's words (podman's 137 would pass for a code the
+/// command chose); a command's own code passes through with buildah's line.
+#[test]
+fn run_killed_by_a_signal_fails_as_buildahs() {
+    let st = TestStore::with_busybox();
+    let c = working(&st);
+    // In the host's PID namespace: a shell that is PID 1 of its own namespace
+    // cannot kill itself, under buildah's oci isolation either.
+    let r = st.run(&[
+        "builder",
+        "run",
+        "--pid",
+        "host",
+        &c,
+        "--",
+        "sh",
+        "-c",
+        "kill -9 $$",
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert_eq!(
+        r.stderr,
+        "container exited on killed\nError: while running runtime: exit status 1\n"
+    );
+    let r = st.run(&["builder", "run", &c, "--", "sh", "-c", "exit 3"]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert_eq!(r.stderr, "Error: while running runtime: exit status 3\n");
+    st.ok(&["builder", "rm", &c]);
+}
+
+/// A RUN step a signal killed fails the build with exit 1, buildah's.
+#[test]
+fn build_run_killed_by_a_signal_fails_the_build() {
+    let st = TestStore::with_busybox();
+    let ctx = context(
+        &st,
+        "FROM localhost/bb:1\nRUN kill -TERM $$\nRUN echo after\n",
+    );
+    let r = st.run(&["builder", "bud", "--pid", "host", "-t", "killed", &ctx]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("container exited on terminated\n"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains(
+            "Error: building at STEP \"RUN kill -TERM $$\": while running runtime: exit status 1"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stdout.contains("after") && !r.stderr.contains("after"));
+    assert_ne!(st.run(&["image", "exists", "localhost/killed"]).code, 0);
+}
