@@ -2713,7 +2713,8 @@ fn bud_reads_stdin_bounds_the_cache_and_refuses_what_it_cannot_do() {
     );
     let r = st.ok(&["run", "--rm", "localhost/stdin", "cat", "/in"]);
     assert_eq!(r.stdout, "fed\n");
-    // The cache: used within the TTL, not with 0.
+    // The cache (buildah's bud keeps one with --layers): used within the
+    // TTL, not with 0.
     st.write(
         "ctx2/Containerfile",
         "FROM localhost/bb:1\nRUN echo cached > /c\n",
@@ -2724,6 +2725,7 @@ fn bud_reads_stdin_bounds_the_cache_and_refuses_what_it_cannot_do() {
         let r = st.ok(&[
             "builder",
             "bud",
+            "--layers",
             "--cache-ttl",
             ttl,
             "-t",

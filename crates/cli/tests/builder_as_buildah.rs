@@ -3,6 +3,7 @@
 
 mod common;
 
+use common::run_cmd;
 use common::store::TestStore;
 
 /// A working container of localhost/bb:1; its name.
@@ -74,4 +75,41 @@ fn build_run_killed_by_a_signal_fails_the_build() {
     );
     assert!(!r.stdout.contains("after") && !r.stderr.contains("after"));
     assert_ne!(st.run(&["image", "exists", "localhost/killed"]).code, 0);
+}
+
+/// `builder bud` caches nothing unless asked (`--layers`, BUILDAH_LAYERS=true)
+/// as buildah's bud: a second build runs its RUN again. `berth build` keeps
+/// podman's default, the cache.
+#[test]
+fn bud_caches_layers_only_when_asked() {
+    let st = TestStore::with_busybox();
+    let ctx = context(&st, "FROM localhost/bb:1\nRUN echo ran\n");
+    let build = |verb: &[&str], env: Option<&str>, flag: Option<&str>| {
+        let mut c = st.cmd();
+        c.args(verb)
+            .args(["-t", "localhost/l:1"])
+            .args(flag)
+            .arg(&ctx);
+        if let Some(v) = env {
+            c.env("BUILDAH_LAYERS", v);
+        }
+        let r = run_cmd(&mut c);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let all = r.stdout + &r.stderr;
+        let ran = all.lines().any(|l| l == "ran");
+        assert_ne!(ran, all.contains("Using cache"), "{all}");
+        all.contains("Using cache")
+    };
+    let bud: &[&str] = &["builder", "bud"];
+    assert!(!build(bud, None, None));
+    // Without layers, the history still names each instruction, as buildah's.
+    let history = st.ok(&["history", "--no-trunc", "localhost/l:1"]).stdout;
+    assert!(history.contains("/bin/sh -c echo ran"), "{history}");
+    assert!(!build(bud, None, None), "bud cached without --layers");
+    assert!(!build(bud, Some("true"), None));
+    assert!(build(bud, Some("true"), None));
+    assert!(build(bud, None, Some("--layers")));
+    assert!(!build(bud, Some("true"), Some("--layers=false")));
+    assert!(build(&["build"], None, None));
+    assert!(!build(&["build"], Some("false"), None));
 }

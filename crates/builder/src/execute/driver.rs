@@ -378,7 +378,10 @@ fn build_stage_whole(
         progress::step(log, at, (*step, x.total), inst.original.trim());
         state.apply(x, Some(w), inst, &from_roots)?;
     }
-    let id = commit(x, log, w, &state, s.is_target, Step::Files)?;
+    let done: Vec<String> = (s.stage.instructions.iter())
+        .map(|i| i.original.trim().to_string())
+        .collect();
+    let id = commit(x, log, w, &state, s.is_target, Step::Whole(&done))?;
     progress::done(log, &id);
     working.last_mut().expect("pushed").image = Some(id.clone());
     Ok(id)

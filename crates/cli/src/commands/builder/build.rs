@@ -94,8 +94,13 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
         target: a.target.clone(),
         labels: pairs(&a.label, "--label")?,
         network: crate::commands::container::spec_flags::network_mode(a.network.as_deref())?,
-        layers: inputs::layers(a.layers.as_deref(), env("BUILDAH_LAYERS").as_deref())
-            .map_err(exit::podman)?,
+        // podman's build caches by default, buildah's bud does not.
+        layers: inputs::layers(
+            a.layers.as_deref(),
+            env("BUILDAH_LAYERS").as_deref(),
+            !a.buildah,
+        )
+        .map_err(exit::podman)?,
         no_cache: a.no_cache || cache_ttl.is_some_and(|t| t.is_zero()),
         secrets: secrets
             .iter()
