@@ -658,6 +658,9 @@ fn run_prepared(
             false => spec.runtime_flags.clone(),
         },
         tty: spec.terminal,
+        // buildah's run hands the command its own stdin (a build's RUN gets
+        // none of the caller's).
+        interactive: true,
         labels: vec![format!("{LABEL}=true")],
         // The run's own capability flags over from's.
         cap_add: later_wins(&stored.cap_add, &spec.cap_drop, &spec.cap_add),

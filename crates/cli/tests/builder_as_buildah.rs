@@ -113,3 +113,27 @@ fn bud_caches_layers_only_when_asked() {
     assert!(build(&["build"], None, None));
     assert!(!build(&["build"], Some("false"), None));
 }
+
+/// `builder run` hands the command its own stdin, as buildah's run does:
+/// `echo foo | buildah run c -- cat` prints foo.
+#[test]
+fn run_passes_stdin_through() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let st = TestStore::with_busybox();
+    let c = working(&st);
+    let mut child = st
+        .cmd()
+        .args(["builder", "run", &c, "--", "sh", "-c", "cat; echo end"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"foo\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "foo\nend\n", "{err}");
+    st.ok(&["builder", "rm", &c]);
+}
