@@ -137,3 +137,37 @@ fn run_passes_stdin_through() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "foo\nend\n", "{err}");
     st.ok(&["builder", "rm", &c]);
 }
+
+/// A working directory the container lacks is made for `builder run`, as
+/// buildah makes it (`config --workingdir`'s and `run --workingdir`'s), owned
+/// by the command's user, and committed with the container.
+#[test]
+fn run_makes_a_missing_working_directory() {
+    let st = TestStore::with_busybox();
+    let c = working(&st);
+    st.ok(&["builder", "config", "--workingdir", "/newdir", &c]);
+    assert_eq!(
+        st.ok(&["builder", "run", &c, "--", "pwd"]).stdout,
+        "/newdir\n"
+    );
+    let r = st.ok(&[
+        "builder",
+        "run",
+        "--user",
+        "1000:1000",
+        "--workingdir",
+        "/u/v",
+        &c,
+        "--",
+        "sh",
+        "-c",
+        "touch f && pwd",
+    ]);
+    assert_eq!(r.stdout, "/u/v\n");
+    let stat = ["stat", "-c", "%u:%g %n", "/newdir", "/u", "/u/v/f"];
+    let r = st.ok(&[&["builder", "run", &c, "--"][..], &stat].concat());
+    assert_eq!(r.stdout, "0:0 /newdir\n1000:1000 /u\n1000:1000 /u/v/f\n");
+    st.ok(&["builder", "commit", "-q", "--rm", &c, "localhost/wd:1"]);
+    let r = st.ok(&["run", "--rm", "localhost/wd:1", "ls", "/u/v"]);
+    assert_eq!(r.stdout, "f\n");
+}

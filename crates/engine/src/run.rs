@@ -694,17 +694,13 @@ pub fn prepare_bundle(store: &Store, info: &Info) -> Result<PathBuf, RunError> {
         crate::passwd::add(&rootfs, k, &home)
             .map_err(|e| engine(format!("add user {} to /etc/passwd: {e}", k.name)))?;
     }
+    let mut spec = spec::generate(&config, &rootfs, id, &cfg.process)?;
     if cfg.process.create_workdir && workdir.starts_with('/') {
-        let root = cfg.process.id_map.as_ref().map(|m| {
-            (
-                m.host_uid(0).unwrap_or_default(),
-                m.host_gid(0).unwrap_or_default(),
-            )
-        });
-        make_workdir(&rootfs, &workdir, root)
+        let user = spec.process.as_ref().map(|p| (p.user.uid, p.user.gid));
+        let owner = workdir_owner(&cfg.process, user);
+        make_workdir(&rootfs, &workdir, owner)
             .map_err(|e| engine(format!("workdir {workdir}: {e}")))?;
     }
-    let mut spec = spec::generate(&config, &rootfs, id, &cfg.process)?;
     spec.annotations = crate::annotations::of_container(store, cfg);
     // `--user`, else the image's USER, as podman takes it. A volume at
     // /etc/passwd is the user's own: never written.
@@ -1076,6 +1072,20 @@ pub(crate) fn reserve_ports(info: &Info) -> Result<crate::network::Reservation, 
             reserve().map(|_| Default::default())
         }
         _ => Ok(Default::default()),
+    }
+}
+
+/// Who owns the working directories made for `o` (host IDs; None: this
+/// process): the container's root, or with `workdir_as_user` the command's
+/// `user` (its container IDs).
+fn workdir_owner(o: &ProcessOptions, user: Option<(u32, u32)>) -> Option<(u32, u32)> {
+    let (uid, gid) = user.filter(|_| o.workdir_as_user).unwrap_or((0, 0));
+    match &o.id_map {
+        Some(m) => Some((
+            m.host_uid(uid).unwrap_or_default(),
+            m.host_gid(gid).unwrap_or_default(),
+        )),
+        None => Some((uid, gid)).filter(|&ids| ids != (0, 0)),
     }
 }
 
