@@ -643,6 +643,7 @@ fn run_prepared(
         // buildah's run makes a missing working directory, its user's.
         create_workdir: true,
         workdir_as_user: true,
+        keep_passwd: true,
         user: spec.user.clone().or_else(|| from_config("User")),
         // `private`: one of its own on the default network, as at create.
         network: run::resolve_private(spec.network.clone().unwrap_or(stored.network.clone()))

@@ -171,3 +171,37 @@ fn run_makes_a_missing_working_directory() {
     let r = st.ok(&["run", "--rm", "localhost/wd:1", "ls", "/u/v"]);
     assert_eq!(r.stdout, "f\n");
 }
+
+/// A numeric user (`run --user`, `config --user`, a Containerfile's USER)
+/// leaves the container's /etc/passwd and /etc/group as the image has them,
+/// as buildah does: no line of podman's ends up in a committed layer.
+#[test]
+fn a_numeric_user_writes_no_passwd_or_group_line() {
+    let st = TestStore::with_busybox();
+    let files = |image: &str| {
+        let r = st.ok(&["run", "--rm", image, "cat", "/etc/passwd", "/etc/group"]);
+        r.stdout
+    };
+    let before = files("localhost/bb:1");
+    let c = working(&st);
+    let r = st.ok(&["builder", "run", "--user", "1000:1000", &c, "--", "id"]);
+    assert_eq!(r.stdout, "uid=1000 gid=1000 groups=1000\n");
+    st.ok(&["builder", "config", "--user", "4321", &c]);
+    st.ok(&["builder", "run", &c, "--", "true"]);
+    st.ok(&["builder", "commit", "-q", "--rm", &c, "localhost/numeric:1"]);
+    let ctx = context(&st, "FROM localhost/bb:1\nUSER 1234:99\nRUN id\n");
+    st.ok(&["builder", "bud", "-q", "-t", "localhost/numeric:2", &ctx]);
+    for image in ["localhost/numeric:1", "localhost/numeric:2"] {
+        let r = st.ok(&[
+            "run",
+            "--rm",
+            "--user",
+            "0",
+            image,
+            "cat",
+            "/etc/passwd",
+            "/etc/group",
+        ]);
+        assert_eq!(r.stdout, before, "{image}");
+    }
+}

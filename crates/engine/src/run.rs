@@ -707,6 +707,7 @@ pub fn prepare_bundle(store: &Store, info: &Info) -> Result<PathBuf, RunError> {
     let user = cfg.process.user.as_deref().or(config["User"].as_str());
     if let (Some(user), Some(p)) = (user.filter(|u| !u.is_empty()), &spec.process)
         && !targets.contains(&"/etc/passwd")
+        && !cfg.process.keep_passwd
     {
         crate::passwd::add_numeric_user(&rootfs, user, p.user.gid, &workdir)
             .map_err(|e| engine(format!("--user {user}: /etc/passwd: {e}")))?;

@@ -128,6 +128,9 @@ impl StageState {
             env,
             workdir: Some(self.workdir.clone()),
             user: self.user.clone(),
+            // A numeric USER gets no /etc/passwd line: buildah writes none
+            // into the layer.
+            keep_passwd: true,
             // `private`: one of its own on the default network.
             network: run::resolve_private(
                 network
