@@ -205,3 +205,36 @@ fn a_numeric_user_writes_no_passwd_or_group_line() {
         assert_eq!(r.stdout, before, "{image}");
     }
 }
+
+/// `builder bud` and `build` print their progress and RUN's output on stdout,
+/// as buildah's bud and podman's build do, RUN's stderr on stderr; with -q
+/// stdout holds the image's ID alone, so `id=$(buildah bud -q .)` works.
+#[test]
+fn bud_prints_progress_on_stdout_and_only_the_id_with_quiet() {
+    let st = TestStore::with_busybox();
+    let ctx = context(
+        &st,
+        "FROM localhost/bb:1\nRUN echo out; echo err >&2\nENV A=b\n",
+    );
+    for verb in [&["builder", "bud"][..], &["build", "--layers=false"]] {
+        let r = st.ok(&[verb, &["-t", "localhost/s:1", &ctx]].concat());
+        let id = st.inspect("localhost/s:1", ".Id");
+        let want = [
+            "STEP 1/3: FROM localhost/bb:1",
+            "STEP 2/3: RUN echo out; echo err >&2",
+            "out",
+            "STEP 3/3: ENV A=b",
+            "COMMIT localhost/s:1",
+            &format!("--> {}", &id[..11]),
+            "Successfully tagged localhost/s:1",
+            &id,
+            "",
+        ];
+        assert_eq!(r.stdout, want.join("\n"), "{verb:?}");
+        assert_eq!(r.stderr, "err\n", "{verb:?}");
+        let r = st.ok(&[verb, &["-q", "-t", "localhost/s:1", &ctx]].concat());
+        let id = st.inspect("localhost/s:1", ".Id");
+        assert_eq!(r.stdout, format!("{id}\n"), "{verb:?}");
+        assert_eq!(r.stderr, "err\n", "{verb:?}");
+    }
+}

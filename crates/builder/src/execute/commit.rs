@@ -110,7 +110,7 @@ pub(super) fn commit(
         omit_history: is_target && req.omit_history,
     };
     for d in dropped {
-        progress::dropped(log, d);
+        progress::dropped(d);
     }
     let id = x.lease.hold(|| {
         berth_engine::commit::commit(x.store, &w.container.id, &o).map_err(BuildError::from)

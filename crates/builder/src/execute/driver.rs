@@ -76,7 +76,8 @@ impl Planned<'_> {
     }
 }
 
-/// Builds; progress goes to `log` (podman prints it on stderr). Returns the
+/// Builds; progress goes to `log` (podman and buildah print it on stdout,
+/// warnings on stderr). Returns the
 /// image ID.
 pub fn build(
     store: &Arc<Store>,
@@ -254,7 +255,7 @@ fn run_stages(
                 && i != final_id
                 && let Err(e) = x.store.remove_image(i)
             {
-                progress::not_removed(log, i, &e);
+                progress::not_removed(i, &e);
             }
         }
         progress::tagged(log, &x.req.tags);

@@ -59,6 +59,12 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
         devices: a.device.clone(),
         no_hosts: a.no_hosts,
         interactive: a.stdin,
+        // --quiet: RUN's stdout is not shown (its stderr is), as under
+        // podman and buildah: `id=$(buildah bud -q .)` gets the ID alone.
+        attach: match a.quiet {
+            true => vec!["stderr".to_string()],
+            false => Vec::new(),
+        },
         ..Default::default()
     };
     a.run_with.apply(&mut run_with)?;
@@ -174,10 +180,12 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
                 .map_err(|e| exit::podman(format!("--logfile {}: {e}", f.display())))?;
         }
     }
-    let mut log: Box<dyn std::io::Write> = if a.quiet {
-        Box::new(std::io::sink())
-    } else {
-        Box::new(std::io::stderr())
+    // Progress on stdout, as podman and buildah print it; on stderr when
+    // stdout carries the image's files.
+    let mut log: Box<dyn std::io::Write> = match (a.quiet, &output) {
+        (true, _) => Box::new(std::io::sink()),
+        (false, Some(berth_engine::copy::FilesOutput::Stdout)) => Box::new(std::io::stderr()),
+        (false, _) => Box::new(std::io::stdout()),
     };
     let id = berth_builder::execute::build(&store, &req, &mut log).map_err(exit::build)?;
     if let Some(out) = &output {
