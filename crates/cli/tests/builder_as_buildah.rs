@@ -238,3 +238,48 @@ fn bud_prints_progress_on_stdout_and_only_the_id_with_quiet() {
         assert_eq!(r.stderr, "err\n", "{verb:?}");
     }
 }
+
+/// `builder rmi` fails as buildah's: 125 for an image that is not there or
+/// one a container uses, the errors as buildah lists them; `rmi -a` takes
+/// every image, one with several names too (so does podman's).
+#[test]
+fn rmi_fails_with_125_and_all_takes_images_of_several_names() {
+    let st = TestStore::with_busybox();
+    let r = st.run(&["builder", "rmi", "nosuch"]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    assert_eq!(
+        r.stderr,
+        "Error: 1 error occurred:\n\t* nosuch: image not known\n\n\n"
+    );
+    let c = working(&st);
+    let r = st.run(&["builder", "rmi", "localhost/bb:1"]);
+    assert_eq!(r.code, 125, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("image is in use by a container"),
+        "{}",
+        r.stderr
+    );
+    st.ok(&["builder", "rm", &c]);
+    st.ok(&[
+        "tag",
+        "localhost/bb:1",
+        "localhost/bb:2",
+        "localhost/other:1",
+    ]);
+    let r = st.ok(&["builder", "rmi", "-a"]);
+    assert!(
+        r.stdout.contains("untagged: localhost/other:1\n"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(st.ok(&["images", "-aq"]).stdout, "");
+    st.ok(&[
+        "import",
+        "-q",
+        st.path().join("rootfs.tar").to_str().unwrap(),
+        "localhost/bb:1",
+    ]);
+    st.ok(&["tag", "localhost/bb:1", "localhost/bb:2"]);
+    st.ok(&["rmi", "-a"]);
+    assert_eq!(st.ok(&["images", "-aq"]).stdout, "");
+}
