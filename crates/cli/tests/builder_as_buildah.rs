@@ -283,3 +283,45 @@ fn rmi_fails_with_125_and_all_takes_images_of_several_names() {
     st.ok(&["rmi", "-a"]);
     assert_eq!(st.ok(&["images", "-aq"]).stdout, "");
 }
+
+/// `builder config --env` expands `$VAR` and `${VAR}` in its values from the
+/// container's environment as buildah does (earlier --envs included); a
+/// variable it lacks becomes its name, with buildah's error.
+#[test]
+fn config_env_expands_variables_from_the_config() {
+    let st = TestStore::with_busybox();
+    let c = working(&st);
+    // The imported image has no environment of its own.
+    st.ok(&["builder", "config", "--env", "PATH=/usr/bin:/bin", &c]);
+    let r = st.ok(&[
+        "builder",
+        "config",
+        "--env",
+        "E2=two",
+        "--env",
+        "P2=/opt:$PATH",
+        "--env",
+        "E3=${E2}z",
+        "--env",
+        "U=${NOPE}x",
+        "--env",
+        "E2=re$E2",
+        &c,
+    ]);
+    assert!(
+        r.stderr
+            .contains(r#"error expanding variable \"NOPE\": no value set in configuration"#),
+        "{}",
+        r.stderr
+    );
+    let env = st.ok(&["builder", "run", &c, "--", "env"]).stdout;
+    for want in [
+        "P2=/opt:/usr/bin:/bin".to_string(),
+        "E3=twoz".to_string(),
+        "U=NOPEx".to_string(),
+        "E2=retwo".to_string(),
+    ] {
+        assert!(env.lines().any(|l| l == want), "{want} not in {env}");
+    }
+    st.ok(&["builder", "rm", &c]);
+}
