@@ -325,3 +325,41 @@ fn config_env_expands_variables_from_the_config() {
     }
     st.ok(&["builder", "rm", &c]);
 }
+
+/// With --iidfile, buildah's commit and bud leave the ID to the file: no ID
+/// on stdout (no `--> ID` line either), -q or not; podman's build still
+/// prints it.
+#[test]
+fn an_iidfile_takes_the_id_off_stdout() {
+    let st = TestStore::with_busybox();
+    let iid = st.path().join("iid");
+    let iid_s = iid.to_str().unwrap();
+    let id_in_file = || {
+        let id = std::fs::read_to_string(&iid).unwrap();
+        std::fs::remove_file(&iid).unwrap();
+        id.strip_prefix("sha256:").unwrap().to_string()
+    };
+    let c = working(&st);
+    for quiet in [&["-q"][..], &[]] {
+        let args = [&["builder", "commit", "--iidfile", iid_s][..], quiet, &[&c]];
+        let r = st.ok(&args.concat());
+        assert_eq!(r.stdout, "", "{quiet:?}");
+        assert_eq!(id_in_file().len(), 64);
+    }
+    st.ok(&["builder", "rm", &c]);
+    let ctx = context(&st, "FROM localhost/bb:1\nRUN true\n");
+    let r = st.ok(&["builder", "bud", "-q", "--iidfile", iid_s, &ctx]);
+    assert_eq!(r.stdout, "");
+    id_in_file();
+    let r = st.ok(&["builder", "bud", "--iidfile", iid_s, &ctx]);
+    let id = id_in_file();
+    assert!(r.stdout.ends_with("COMMIT\n"), "{}", r.stdout);
+    assert!(!r.stdout.contains(&id[..11]), "{}", r.stdout);
+    let r = st.ok(&["build", "--iidfile", iid_s, &ctx]);
+    let id = id_in_file();
+    assert!(
+        r.stdout.ends_with(&format!("--> {}\n{id}\n", &id[..11])),
+        "{}",
+        r.stdout
+    );
+}

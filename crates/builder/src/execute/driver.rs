@@ -333,7 +333,9 @@ fn build_stage(
     }
     let id = build_stage_layered(x, log, working, &s, step)?;
     remember(x.store, &key, &id);
-    progress::done(log, &id);
+    if !x.req.no_id_lines {
+        progress::done(log, &id);
+    }
     if !is_target {
         // Later stages may copy from it.
         keep_stage(x, working, def, &id)?;
@@ -383,7 +385,9 @@ fn build_stage_whole(
         .map(|i| i.original.trim().to_string())
         .collect();
     let id = commit(x, log, w, &state, s.is_target, Step::Whole(&done))?;
-    progress::done(log, &id);
+    if !x.req.no_id_lines {
+        progress::done(log, &id);
+    }
     working.last_mut().expect("pushed").image = Some(id.clone());
     Ok(id)
 }

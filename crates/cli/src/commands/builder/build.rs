@@ -137,6 +137,7 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
             .map_err(exit::podman)?,
         id_map: a.id_maps.id_map()?,
         iid_file: a.iidfile.clone(),
+        no_id_lines: a.buildah && a.iidfile.is_some(),
     };
     // podman checks the authfile first of all.
     if let Some(f) = &a.authfile {
@@ -191,8 +192,10 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
     if let Some(out) = &output {
         berth_engine::copy::export_image(&store, &id, out).map_err(exit::engine)?;
     }
-    // A tar on standard output is all that goes there.
-    if output != Some(berth_engine::copy::FilesOutput::Stdout) {
+    // A tar on standard output is all that goes there; buildah's bud says
+    // the ID only where no --iidfile takes it.
+    let id_elsewhere = a.buildah && a.iidfile.is_some();
+    if output != Some(berth_engine::copy::FilesOutput::Stdout) && !id_elsewhere {
         println!("{id}");
     }
     Ok(0)
