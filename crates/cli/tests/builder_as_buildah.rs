@@ -3,8 +3,8 @@
 
 mod common;
 
-use common::run_cmd;
 use common::store::TestStore;
+use common::{json, run, run_cmd};
 
 /// A working container of localhost/bb:1; its name.
 fn working(st: &TestStore) -> String {
@@ -361,5 +361,51 @@ fn an_iidfile_takes_the_id_off_stdout() {
         r.stdout.ends_with(&format!("--> {}\n{id}\n", &id[..11])),
         "{}",
         r.stdout
+    );
+}
+
+/// `builder version` prints buildah's lines, and `--json` buildah's keys in
+/// its order, with berth's values.
+#[test]
+fn version_prints_buildahs_lines_and_json() {
+    let version = env!("CARGO_PKG_VERSION");
+    let out = run(&["builder", "version"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let labels: Vec<&str> = out.stdout.lines().map(|l| &l[..17]).collect();
+    assert_eq!(
+        labels.iter().map(|l| l.trim_end()).collect::<Vec<_>>(),
+        [
+            "Version:",
+            "Go Version:",
+            "Image Spec:",
+            "Runtime Spec:",
+            "CNI Spec:",
+            "libcni Version:",
+            "image Version:",
+            "Git Commit:",
+            "Built:",
+            "OS/Arch:",
+            "BuildPlatform:",
+        ]
+    );
+    assert!(
+        out.stdout
+            .starts_with(&format!("Version:         {version}\n"))
+    );
+    let out = run(&["builder", "version", "--json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let v = json(&out.stdout);
+    let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+    assert_eq!(keys.len(), 11, "{v}");
+    assert_eq!(v["version"], version);
+    assert!(
+        v["imageSpec"].is_string() && v["runtimeSpec"].is_string(),
+        "{v}"
+    );
+    assert!(v["osArch"].as_str().unwrap().starts_with("linux/"), "{v}");
+    assert!(
+        out.stdout.starts_with("{\n    \"version\": "),
+        "{}",
+        out.stdout
     );
 }
