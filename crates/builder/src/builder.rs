@@ -233,7 +233,7 @@ impl Builder {
     }
 }
 
-fn strings(v: &Value) -> Vec<String> {
+pub(crate) fn strings(v: &Value) -> Vec<String> {
     v.as_array()
         .into_iter()
         .flatten()
@@ -640,6 +640,10 @@ fn run_prepared(
         entrypoint: Some(Vec::new()),
         env,
         workdir: spec.workdir.clone().or_else(|| from_config("WorkingDir")),
+        // buildah's run makes a missing working directory, its user's.
+        create_workdir: true,
+        workdir_as_user: true,
+        keep_passwd: true,
         user: spec.user.clone().or_else(|| from_config("User")),
         // `private`: one of its own on the default network, as at create.
         network: run::resolve_private(spec.network.clone().unwrap_or(stored.network.clone()))
@@ -658,6 +662,9 @@ fn run_prepared(
             false => spec.runtime_flags.clone(),
         },
         tty: spec.terminal,
+        // buildah's run hands the command its own stdin (a build's RUN gets
+        // none of the caller's).
+        interactive: true,
         labels: vec![format!("{LABEL}=true")],
         // The run's own capability flags over from's.
         cap_add: later_wins(&stored.cap_add, &spec.cap_drop, &spec.cap_add),
@@ -667,7 +674,21 @@ fn run_prepared(
         // hosts, /dev/shm's size, the user namespace.
         ..stored
     };
-    run::run_container(store, &info).map_err(BuildError::Run)
+    let ended = run::run_container_ended(store, &info).map_err(BuildError::Run)?;
+    Ok(buildah_exit(ended))
+}
+
+/// The exit code buildah gives a command: its own, or 1 for one a signal
+/// killed, once it has said which on stderr as buildah does (podman's
+/// 128 + N would pass for an exit code the command chose).
+pub(crate) fn buildah_exit(ended: run::Ended) -> i32 {
+    match ended {
+        run::Ended::Exited(code) => code,
+        run::Ended::Signalled(sig) => {
+            eprintln!("container exited on {}", crate::signal::go_words(sig));
+            1
+        }
+    }
 }
 
 /// `earlier` less what `undone` names (case aside), then `added`.

@@ -83,8 +83,8 @@ impl Builder {
         if let Some(cmd) = &c.cmd {
             edits.push(ConfigEdit::Cmd(command_words(cmd, false, &shell)?));
         }
+        edits.extend(self.env_edits(&c.env)?);
         let flags = [
-            ("env", &c.env),
             ("label", &c.label),
             ("port", &c.port),
             ("volume", &c.volume),
@@ -131,6 +131,28 @@ impl Builder {
         Ok(())
     }
 
+    /// `--env`'s edits, each value's `$VAR` and `${VAR}` expanded as buildah
+    /// expands them (Go's os.Expand) from the environment the config has
+    /// with the earlier `--env`s applied; a variable set again moves to the
+    /// end, as buildah's SetEnv puts it.
+    fn env_edits(&self, values: &[String]) -> Result<Vec<ConfigEdit>, BuildError> {
+        let mut env = serde_json::json!({"Env": self.config["Env"]});
+        let mut edits = Vec::new();
+        for v in values {
+            let edit = match config_flag("env", v)? {
+                ConfigEdit::Env(k, value) => {
+                    let known = crate::builder::strings(&env["Env"]);
+                    let value = go_expand(&value, |name| lookup(&known, name));
+                    vec![ConfigEdit::RemoveEnv(k.clone()), ConfigEdit::Env(k, value)]
+                }
+                other => vec![other],
+            };
+            berth_image::config_edit::apply_to_value(&mut env, edit.iter().cloned());
+            edits.extend(edit);
+        }
+        Ok(edits)
+    }
+
     /// `--os`, `--arch`, `--variant`, `--os-version`, `--os-feature`.
     fn set_platform(&mut self, c: &ConfigChanges) {
         let fields = [
@@ -162,6 +184,71 @@ impl Builder {
         self.image_fields
             .insert("os.features".into(), features.into());
     }
+}
+
+/// `name`'s value in `env` (`K=V` entries). buildah's answer for one it
+/// lacks: the name itself, after an error in its words.
+fn lookup(env: &[String], name: &str) -> String {
+    let found = env
+        .iter()
+        .find_map(|e| e.split_once('=').filter(|(k, _)| *k == name));
+    match found {
+        Some((_, v)) => v.to_string(),
+        None => {
+            log::error!("error expanding variable {name:?}: no value set in configuration");
+            name.to_string()
+        }
+    }
+}
+
+/// Go's os.Expand: `$NAME`, `${NAME}` and the one-character `$1`, `$$`, `$*`…
+/// replaced by `value(NAME)`; a `$` before nothing of a name stays, a bad
+/// `${` or `${}` is dropped.
+fn go_expand(s: &str, mut value: impl FnMut(&str) -> String) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        if after.is_empty() {
+            out.push('$');
+            return out;
+        }
+        let (name, used) = shell_name(after);
+        match (name, used) {
+            ("", 0) => out.push('$'),
+            ("", _) => {}
+            (n, _) => out.push_str(&value(n)),
+        }
+        rest = &after[used..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The name a `$` starts (without it) and the bytes it takes, as Go's
+/// getShellName reads it.
+fn shell_name(s: &str) -> (&str, usize) {
+    let special = |b: u8| b"*#$@!?-".contains(&b) || b.is_ascii_digit();
+    let b = s.as_bytes();
+    if b[0] == b'{' {
+        if b.len() > 2 && special(b[1]) && b[2] == b'}' {
+            return (&s[1..2], 3);
+        }
+        return match s.find('}') {
+            Some(1) => ("", 2),
+            Some(end) => (&s[1..end], end + 1),
+            None => ("", 1),
+        };
+    }
+    if special(b[0]) {
+        return (&s[..1], 1);
+    }
+    let n = b
+        .iter()
+        .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
+        .count();
+    (&s[..n], n)
 }
 
 /// The history entries `--add-history` writes for these changes, buildah's
@@ -284,6 +371,18 @@ fn need_healthcheck<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn go_expand_reads_names_as_go_does() {
+        let env = ["A=1".to_string(), "B_2=two".to_string()];
+        let x = |s: &str| go_expand(s, |n| lookup(&env, n));
+        assert_eq!(x("/opt:$A"), "/opt:1");
+        assert_eq!(x("${B_2}z$A$"), "twoz1$");
+        assert_eq!(x("${NOPE:-d}$NOPE"), "NOPE:-dNOPE");
+        assert_eq!(x("$$ $1x ${}y ${z"), "$ 1x y z");
+        assert_eq!(x("\\$A 'é$A'"), "\\1 'é1'");
+        assert_eq!(x("$-a $ b"), "-a $ b");
+    }
 
     #[test]
     fn healthcheck_forms() {

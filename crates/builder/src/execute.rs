@@ -101,6 +101,9 @@ pub struct BuildRequest {
     pub id_map: Option<berth_storage::idmap::IdMap>,
     /// `--iidfile`: a file the built image's ID is written to.
     pub iid_file: Option<PathBuf>,
+    /// No `--> ID` line for each image committed: buildah's bud leaves them
+    /// out when the ID goes to an `--iidfile` (podman's build does not).
+    pub no_id_lines: bool,
     /// What every RUN gets besides the above (buildah's `--cap-add`,
     /// `--memory`, `--cpu-*`, `--add-host`, `--dns*`, `--no-hosts`,
     /// `--device`, `--shm-size`, namespace flags).

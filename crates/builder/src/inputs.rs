@@ -565,10 +565,11 @@ pub fn platform(
 }
 
 /// Whether a build caches its steps as layers: `--layers[=BOOL]`, else
-/// `$BUILDAH_LAYERS` (`env`), else yes; a BOOL may be 1 or 0, t or f, yes or no.
-pub fn layers(flag: Option<&str>, env: Option<&str>) -> Result<bool, InputError> {
+/// `$BUILDAH_LAYERS` (`env`), else `default` (podman build's yes, buildah
+/// bud's no); a BOOL may be 1 or 0, t or f, yes or no.
+pub fn layers(flag: Option<&str>, env: Option<&str>, default: bool) -> Result<bool, InputError> {
     let Some(v) = flag.or(env) else {
-        return Ok(true);
+        return Ok(default);
     };
     match v.to_ascii_lowercase().as_str() {
         "true" | "1" | "t" | "yes" => Ok(true),
@@ -656,11 +657,13 @@ mod tests {
     }
 
     #[test]
-    fn layers_flag_then_environment_then_yes() {
-        assert!(layers(None, None).unwrap());
-        assert!(!layers(Some("0"), Some("true")).unwrap());
-        assert!(!layers(None, Some("No")).unwrap());
-        let e = layers(Some("maybe"), None).unwrap_err();
+    fn layers_flag_then_environment_then_default() {
+        assert!(layers(None, None, true).unwrap());
+        assert!(!layers(None, None, false).unwrap());
+        assert!(!layers(Some("0"), Some("true"), true).unwrap());
+        assert!(layers(None, Some("true"), false).unwrap());
+        assert!(!layers(None, Some("No"), true).unwrap());
+        let e = layers(Some("maybe"), None, true).unwrap_err();
         assert_eq!(e.to_string(), "--layers maybe: not a boolean");
     }
 

@@ -42,6 +42,50 @@ const NAMES: &[(&str, u32)] = &[
 const RTMIN: u32 = 34;
 const RTMAX: u32 = 64;
 
+/// How Go's syscall.Signal names signals 1 to 31, the words buildah prints
+/// for a command a signal killed ("container exited on killed").
+const GO_WORDS: [&str; 31] = [
+    "hangup",
+    "interrupt",
+    "quit",
+    "illegal instruction",
+    "trace/breakpoint trap",
+    "aborted",
+    "bus error",
+    "floating point exception",
+    "killed",
+    "user defined signal 1",
+    "segmentation fault",
+    "user defined signal 2",
+    "broken pipe",
+    "alarm clock",
+    "terminated",
+    "stack fault",
+    "child exited",
+    "continued",
+    "stopped (signal)",
+    "stopped",
+    "stopped (tty input)",
+    "stopped (tty output)",
+    "urgent I/O condition",
+    "CPU time limit exceeded",
+    "file size limit exceeded",
+    "virtual timer expired",
+    "profiling timer expired",
+    "window changed",
+    "I/O possible",
+    "power failure",
+    "bad system call",
+];
+
+/// A signal in Go's words (`killed`, `terminated`, `signal 40`).
+pub fn go_words(sig: i32) -> String {
+    usize::try_from(sig - 1)
+        .ok()
+        .and_then(|i| GO_WORDS.get(i))
+        .map_or_else(|| format!("signal {sig}"), |w| w.to_string())
+}
+
 /// A STOPSIGNAL value that names no signal.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("Invalid signal: {0}")]
@@ -101,6 +145,14 @@ mod tests {
         assert_eq!(parse_signal("RTMIN+3"), Ok(37));
         assert_eq!(parse_signal("SIGRTMAX-2"), Ok(62));
         assert_eq!(parse_signal("RTMAX"), Ok(64));
+    }
+
+    #[test]
+    fn go_words_of_signals() {
+        assert_eq!(go_words(9), "killed");
+        assert_eq!(go_words(15), "terminated");
+        assert_eq!(go_words(31), "bad system call");
+        assert_eq!(go_words(40), "signal 40");
     }
 
     #[test]

@@ -257,24 +257,25 @@ fn every_instruction_builds_and_the_image_runs_as_written() {
         ctx.to_str().unwrap(),
     ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let id = r.stdout.trim().to_string();
+    // The progress on stdout, as podman's, the image's ID its last line.
+    let id = r.stdout.lines().last().unwrap().to_string();
     assert_eq!(
         std::fs::read_to_string(&iid).unwrap(),
         format!("sha256:{id}")
     );
     assert!(
-        r.stderr.contains("STEP 1/")
-            && r.stderr
+        r.stdout.contains("STEP 1/")
+            && r.stdout
                 .contains("Successfully tagged localhost/every:latest"),
         "{}",
-        r.stderr
+        r.stdout
     );
     // buildah's COMMIT line names the image before its ID and tags.
-    let commit = r.stderr.find("\nCOMMIT ").expect("a COMMIT line");
+    let commit = r.stdout.find("\nCOMMIT ").expect("a COMMIT line");
     assert!(
-        commit < r.stderr.find("Successfully tagged").unwrap(),
+        commit < r.stdout.find("Successfully tagged").unwrap(),
         "{}",
-        r.stderr
+        r.stdout
     );
     // The CMD, the build arg, ENV and RUN.
     assert_eq!(
@@ -589,20 +590,23 @@ fn an_unchanged_rebuild_comes_from_the_cache() {
         args.push(ctx.to_str().unwrap());
         st.ok(&args)
     };
+    // The progress is on stdout, the image's ID its last line.
+    let id = |r: &Run| r.stdout.lines().last().unwrap().to_string();
     let first = build(&[]);
     let again = build(&[]);
     assert_eq!(
-        again.stdout, first.stdout,
+        id(&again),
+        id(&first),
         "an unchanged rebuild made a new image"
     );
-    assert!(again.stderr.contains("Using cache"), "{}", again.stderr);
+    assert!(again.stdout.contains("Using cache"), "{}", again.stdout);
     let stamp = st
         .ok(&["run", "--rm", "localhost/c:1", "cat", "/stamp"])
         .stdout;
     // A changed file invalidates the stage that copies it, not the one before.
     std::fs::write(ctx.join("app/v"), "2").unwrap();
     let changed = build(&[]);
-    assert_ne!(changed.stdout, first.stdout);
+    assert_ne!(id(&changed), id(&first));
     assert_eq!(
         st.ok(&["run", "--rm", "localhost/c:1", "cat", "/app/v"])
             .stdout,
@@ -630,7 +634,7 @@ fn an_unchanged_rebuild_comes_from_the_cache() {
     )
     .unwrap();
     let r = build(&[]);
-    assert_eq!(r.stderr.matches("Using cache").count(), 2, "{}", r.stderr);
+    assert_eq!(r.stdout.matches("Using cache").count(), 2, "{}", r.stdout);
     assert_eq!(
         st.ok(&["run", "--rm", "localhost/c:1", "cat", "/one"])
             .stdout,
@@ -691,14 +695,14 @@ fn rmi_of_a_built_image_takes_its_intermediate_images() {
     assert!(r.stdout.matches("Deleted: ").count() >= 2, "{}", r.stdout);
     assert_eq!(images(), base, "intermediate images were left");
     let again = st.ok(&["build", "-t", "localhost/a:1", ctx.to_str().unwrap()]);
-    assert!(!again.stderr.contains("Using cache"), "{}", again.stderr);
+    assert!(!again.stdout.contains("Using cache"), "{}", again.stdout);
     // --no-prune: the image goes, its intermediate images stay, and the
     // next build uses them.
     let r = st.ok(&["rmi", "--no-prune", "localhost/a:1"]);
     assert_eq!(r.stdout.matches("Deleted: ").count(), 1, "{}", r.stdout);
     assert!(images() > base, "the intermediate images went");
     let cached = st.ok(&["build", "-t", "localhost/a:1", ctx.to_str().unwrap()]);
-    assert!(cached.stderr.contains("Using cache"), "{}", cached.stderr);
+    assert!(cached.stdout.contains("Using cache"), "{}", cached.stdout);
     st.ok(&["rmi", "localhost/a:1"]);
     assert_eq!(images(), base, "intermediate images were left");
     st.assert_clean();
@@ -1244,10 +1248,10 @@ fn build_flags_podman_scripts_pass() {
     .unwrap();
     let r = st.ok(&["build", ctx_s]);
     assert!(
-        r.stderr
+        r.stdout
             .starts_with("[1/2] STEP 1/2: FROM localhost/bb:1 AS a\n"),
         "{}",
-        r.stderr
+        r.stdout
     );
     // --pull-never with a base that is not here: podman's words.
     std::fs::write(
@@ -1349,7 +1353,7 @@ fn layers_follow_the_flag_then_buildah_layers() {
         }
         let r = common::run_cmd(&mut c);
         assert_eq!(r.code, 0, "{}", r.stderr);
-        r.stderr.contains("Using cache")
+        r.stdout.contains("Using cache")
     };
     assert!(!build(None, None), "the first build has no cache");
     assert!(build(None, None));
@@ -1530,16 +1534,18 @@ fn an_interrupted_build_stops_at_once_and_fails() {
         .cmd()
         .args(["build", "-t", "localhost/never:1"])
         .arg(&ctx)
-        .stdout(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
+    // The progress is on stdout, as podman's; the error on stderr.
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut err = child.stderr.take().unwrap();
     let mut said = String::new();
     while !said.contains("RUN sleep 601") {
         let mut line = String::new();
         assert!(
-            err.read_line(&mut line).unwrap() > 0,
+            out.read_line(&mut line).unwrap() > 0,
             "the build ended: {said}"
         );
         said.push_str(&line);
@@ -1671,8 +1677,9 @@ fn output_writes_the_images_files() {
         r.stderr
     );
     assert!(
-        !r.stderr.contains("STEP"),
-        "built before refusing: {}",
+        !r.stdout.contains("STEP") && !r.stderr.contains("STEP"),
+        "built before refusing: {}{}",
+        r.stdout,
         r.stderr
     );
     st.assert_clean();

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use berth_runtime::pid::{Pid, ProcessId};
 
+use crate::sys::Ended;
+
 /// The exit code of a container its deadline killed.
 pub const TIMED_OUT: i32 = -1;
 
@@ -32,8 +34,13 @@ pub fn watch<'scope>(
 
 /// The exit code to record: [`TIMED_OUT`] when the deadline killed it.
 pub fn code(watcher: Option<ScopedJoinHandle<'_, bool>>, code: i32) -> i32 {
+    ended(watcher, Ended::Exited(code)).code()
+}
+
+/// How the process ended, [`TIMED_OUT`] when the deadline killed it.
+pub fn ended(watcher: Option<ScopedJoinHandle<'_, bool>>, ended: Ended) -> Ended {
     match watcher.map(|w| w.join()) {
-        Some(Ok(true)) => TIMED_OUT,
-        _ => code,
+        Some(Ok(true)) => Ended::Exited(TIMED_OUT),
+        _ => ended,
     }
 }

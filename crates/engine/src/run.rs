@@ -9,6 +9,7 @@ use crate::health::HealthError;
 use crate::init::InitError;
 use crate::network::{NetworkError, NetworkMode, PortMapping};
 use crate::spec::{self, ProcessOptions, SpecError};
+pub use crate::sys::Ended;
 use crate::terminal::ConsoleSocket;
 use crate::volumes::{self, VolumeError};
 use berth_runtime::create::{self, Runtime};
@@ -693,23 +694,20 @@ pub fn prepare_bundle(store: &Store, info: &Info) -> Result<PathBuf, RunError> {
         crate::passwd::add(&rootfs, k, &home)
             .map_err(|e| engine(format!("add user {} to /etc/passwd: {e}", k.name)))?;
     }
+    let mut spec = spec::generate(&config, &rootfs, id, &cfg.process)?;
     if cfg.process.create_workdir && workdir.starts_with('/') {
-        let root = cfg.process.id_map.as_ref().map(|m| {
-            (
-                m.host_uid(0).unwrap_or_default(),
-                m.host_gid(0).unwrap_or_default(),
-            )
-        });
-        make_workdir(&rootfs, &workdir, root)
+        let user = spec.process.as_ref().map(|p| (p.user.uid, p.user.gid));
+        let owner = workdir_owner(&cfg.process, user);
+        make_workdir(&rootfs, &workdir, owner)
             .map_err(|e| engine(format!("workdir {workdir}: {e}")))?;
     }
-    let mut spec = spec::generate(&config, &rootfs, id, &cfg.process)?;
     spec.annotations = crate::annotations::of_container(store, cfg);
     // `--user`, else the image's USER, as podman takes it. A volume at
     // /etc/passwd is the user's own: never written.
     let user = cfg.process.user.as_deref().or(config["User"].as_str());
     if let (Some(user), Some(p)) = (user.filter(|u| !u.is_empty()), &spec.process)
         && !targets.contains(&"/etc/passwd")
+        && !cfg.process.keep_passwd
     {
         crate::passwd::add_numeric_user(&rootfs, user, p.user.gid, &workdir)
             .map_err(|e| engine(format!("--user {user}: /etc/passwd: {e}")))?;
@@ -910,6 +908,11 @@ fn release_start(store: &Store, c: &Info) {
 /// process's and to its log); returns its exit code. The builder uses it with a
 /// process of its own (RUN) over a working container.
 pub fn run_container(store: &Store, c: &Info) -> Result<i32, RunError> {
+    run_container_ended(store, c).map(Ended::code)
+}
+
+/// [`run_container`], telling a death by signal from an exit code.
+pub fn run_container_ended(store: &Store, c: &Info) -> Result<Ended, RunError> {
     if let crate::oci::Oci::Builtin(_) = crate::oci::Oci::for_container(store, c)? {
         crate::oci::Oci::check_builtin_flags(&c.config.process.runtime_flags)?;
     }
@@ -929,7 +932,7 @@ pub fn run_container(store: &Store, c: &Info) -> Result<i32, RunError> {
     let done = ContainerState {
         status: Status::Exited,
         init: None,
-        exit_code: result.as_ref().ok().copied(),
+        exit_code: result.as_ref().ok().map(|e| e.code()),
         finished_ns: Some(now_ns()),
         ..container::load_state(store, &c.id)
     };
@@ -941,7 +944,7 @@ pub fn run_container(store: &Store, c: &Info) -> Result<i32, RunError> {
 /// The foreground without a terminal: the container's stdout and stderr are
 /// pipes (as under conmon), copied to this process's own and to the log, while
 /// this process waits for the container, passing on the signals it gets.
-fn run_piped(store: &Store, c: &Info, bundle: PathBuf) -> Result<i32, RunError> {
+fn run_piped(store: &Store, c: &Info, bundle: PathBuf) -> Result<Ended, RunError> {
     let pid_file = bundle.join("pidfile");
     let oci = crate::oci::Oci::for_container(store, c)?;
     // A runtime binary leaves the container's init to us: reap it as its parent.
@@ -970,8 +973,9 @@ fn run_piped(store: &Store, c: &Info, bundle: PathBuf) -> Result<i32, RunError> 
     let code = std::thread::scope(|s| {
         s.spawn(|| crate::stdio::pump(out, err, &log, Some(tee)));
         let deadline = crate::deadline::watch(s, pid, c.config.process.timeout);
-        let code = create::wait_forwarding_signals(pid.get());
-        crate::deadline::code(deadline, code)
+        let status = create::wait_status_forwarding_signals(pid.get());
+        let ended = status.map_or(Ended::Exited(255), Ended::from_status);
+        crate::deadline::ended(deadline, ended)
     });
     oci.delete(&c.id);
     Ok(code)
@@ -1011,7 +1015,7 @@ fn console_socket_path(store: &Store, id: &str) -> PathBuf {
 
 /// `run -t`: the runtime hands the terminal over a console socket; this process
 /// copies between it and the user's terminal, then reaps the container.
-fn run_with_terminal(store: &Store, c: &Info, bundle: PathBuf) -> Result<i32, RunError> {
+fn run_with_terminal(store: &Store, c: &Info, bundle: PathBuf) -> Result<Ended, RunError> {
     let console = ConsoleSocket::bind(&console_socket_path(store, &c.id)).map_err(engine)?;
     let pid_file = bundle.join("pidfile");
     let oci = crate::oci::Oci::for_container(store, c)?;
@@ -1024,8 +1028,8 @@ fn run_with_terminal(store: &Store, c: &Info, bundle: PathBuf) -> Result<i32, Ru
     let code = std::thread::scope(|s| {
         let deadline = crate::deadline::watch(s, pid, c.config.process.timeout);
         crate::terminal::proxy(master, c.config.process.interactive);
-        let code = crate::sys::wait_pid(pid.get());
-        code.map(|code| crate::deadline::code(deadline, code))
+        let status = crate::sys::wait_pid_status(pid.get());
+        status.map(|s| crate::deadline::ended(deadline, Ended::from_status(s)))
     })
     .map_err(engine)?;
     oci.delete(&c.id);
@@ -1069,6 +1073,20 @@ pub(crate) fn reserve_ports(info: &Info) -> Result<crate::network::Reservation, 
             reserve().map(|_| Default::default())
         }
         _ => Ok(Default::default()),
+    }
+}
+
+/// Who owns the working directories made for `o` (host IDs; None: this
+/// process): the container's root, or with `workdir_as_user` the command's
+/// `user` (its container IDs).
+fn workdir_owner(o: &ProcessOptions, user: Option<(u32, u32)>) -> Option<(u32, u32)> {
+    let (uid, gid) = user.filter(|_| o.workdir_as_user).unwrap_or((0, 0));
+    match &o.id_map {
+        Some(m) => Some((
+            m.host_uid(uid).unwrap_or_default(),
+            m.host_gid(gid).unwrap_or_default(),
+        )),
+        None => Some((uid, gid)).filter(|&ids| ids != (0, 0)),
     }
 }
 

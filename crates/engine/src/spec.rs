@@ -147,6 +147,15 @@ pub struct ProcessOptions {
     /// podman's `--workdir` is: Docker's API sets it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub create_workdir: bool,
+    /// /etc/passwd and /etc/group are left as the image has them: no line
+    /// for a numeric user (podman's run adds them; buildah never writes them,
+    /// so they would end up in a committed layer).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub keep_passwd: bool,
+    /// With `create_workdir`: the directories made are the command's user's,
+    /// as buildah's run makes them (Docker's are root's).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub workdir_as_user: bool,
     pub user: Option<String>,
     pub hostname: Option<String>,
     /// `--network`.

@@ -148,6 +148,38 @@ pub fn copy_winsize(from: RawFd, to: RawFd) {
 
 /// Waits for one child; returns its exit code as a shell reports it.
 pub fn wait_pid(pid: i32) -> io::Result<i32> {
+    wait_pid_status(pid).map(|s| Ended::from_status(s).code())
+}
+
+/// How a process ended: its exit code, or the signal that killed it (which
+/// podman reports as 128 + N and buildah as a failure of its own).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ended {
+    Exited(i32),
+    Signalled(i32),
+}
+
+impl Ended {
+    /// From waitpid's status.
+    pub fn from_status(status: libc::c_int) -> Ended {
+        if libc::WIFSIGNALED(status) {
+            Ended::Signalled(libc::WTERMSIG(status))
+        } else {
+            Ended::Exited(libc::WEXITSTATUS(status))
+        }
+    }
+
+    /// The exit code as a shell reports it.
+    pub fn code(self) -> i32 {
+        match self {
+            Ended::Exited(c) => c,
+            Ended::Signalled(s) => 128 + s,
+        }
+    }
+}
+
+/// Waits for one child; returns waitpid's status.
+pub fn wait_pid_status(pid: i32) -> io::Result<libc::c_int> {
     let mut status = 0;
     loop {
         // SAFETY: status is a valid out-pointer.
@@ -159,11 +191,7 @@ pub fn wait_pid(pid: i32) -> io::Result<i32> {
             }
             return Err(e);
         }
-        return Ok(if libc::WIFEXITED(status) {
-            libc::WEXITSTATUS(status)
-        } else {
-            128 + libc::WTERMSIG(status)
-        });
+        return Ok(status);
     }
 }
 

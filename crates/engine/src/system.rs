@@ -208,6 +208,46 @@ pub fn version_line() -> String {
     )
 }
 
+/// buildah's `version` report in berth's name (`builder version [--json]`),
+/// its keys in buildah's order.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BuildahVersion {
+    pub version: String,
+    /// Empty: berth is not written in Go.
+    pub go_version: String,
+    pub image_spec: String,
+    pub runtime_spec: String,
+    /// Empty: berth's networks are its own, not CNI plugins.
+    pub cni_spec: String,
+    pub libcni_version: String,
+    /// The image library's version (buildah's containers/image): berth's.
+    pub image_version: String,
+    pub git_commit: String,
+    /// As Go's time.ANSIC prints the build time; berth records none, which
+    /// reads as the epoch, as a reproducible buildah's does.
+    pub built: String,
+    pub os_arch: String,
+    pub build_platform: String,
+}
+
+pub fn buildah_version() -> BuildahVersion {
+    let platform = format!("{}/{}", std::env::consts::OS, go_arch());
+    BuildahVersion {
+        version: VERSION.into(),
+        go_version: String::new(),
+        image_spec: berth_image::SPEC_VERSION.into(),
+        runtime_spec: berth_runtime::state::OCI_VERSION.into(),
+        cni_spec: String::new(),
+        libcni_version: String::new(),
+        image_version: VERSION.into(),
+        git_commit: option_env!("BERTH_GIT_COMMIT").unwrap_or("").into(),
+        built: "Thu Jan  1 00:00:00 1970".into(),
+        os_arch: platform.clone(),
+        build_platform: platform,
+    }
+}
+
 /// buildah's `info`: the host and the store under buildah's own keys
 /// (`buildah info | jq .host.cpus`).
 #[derive(Debug, Serialize)]

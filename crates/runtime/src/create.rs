@@ -1105,6 +1105,13 @@ pub fn abandon_start() {
 /// Waits for the foreground container or exec'd process, passing on the signals a
 /// user sends to the runtime. Returns the shell-style exit code.
 pub fn wait_forwarding_signals(pid: RawFd) -> i32 {
+    wait_status_forwarding_signals(pid).map_or(255, sys::exit_code)
+}
+
+/// [`wait_forwarding_signals`], returning waitpid's status (None when it
+/// failed): for callers that tell a death by signal from an exit code of
+/// 128 + N, as buildah does.
+pub fn wait_status_forwarding_signals(pid: RawFd) -> Option<libc::c_int> {
     CHILD.store(pid, std::sync::atomic::Ordering::Relaxed);
     forward_signals();
     STARTING.store(false, std::sync::atomic::Ordering::Relaxed);
@@ -1113,11 +1120,8 @@ pub fn wait_forwarding_signals(pid: RawFd) -> i32 {
     if pending != 0 {
         forward(pending);
     }
-    let code = match sys::waitpid(pid, 0) {
-        Ok((_, status)) => sys::exit_code(status),
-        Err(_) => 255,
-    };
+    let status = sys::waitpid(pid, 0).ok().map(|(_, status)| status);
     // Reaped: its pid may be anyone's now, so nothing more is sent to it.
     CHILD.store(0, std::sync::atomic::Ordering::Relaxed);
-    code
+    status
 }

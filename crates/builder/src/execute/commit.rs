@@ -19,6 +19,10 @@ pub(super) enum Step<'a> {
     Layer(&'a str),
     /// The stage's files as they are: a layer of what changed.
     Files,
+    /// A stage built without `--layers`: a layer of what changed, with a
+    /// history entry for each of the stage's instructions as buildah writes
+    /// them (the last one the layer's, the others empty).
+    Whole(&'a [String]),
     /// Only the config changed since the parent: no layer, as buildah
     /// commits such a step.
     ConfigOnly,
@@ -78,12 +82,9 @@ pub(super) fn commit(
         pause: false,
         edit: Box::new(edit),
         created_by: Some(match step {
-            // RUN's command as the shell ran it; the others as no-ops.
-            Step::Layer(i) => match i.strip_prefix("RUN ") {
-                Some(cmd) => format!("/bin/sh -c {}", cmd.trim()),
-                None => format!("/bin/sh -c #(nop) {i}"),
-            },
-            Step::Files | Step::ConfigOnly => "berth build".to_string(),
+            Step::Layer(i) => created_by(i),
+            Step::Whole([.., last]) => created_by(last),
+            Step::Files | Step::ConfigOnly | Step::Whole([]) => "berth build".to_string(),
         }),
         annotations: if is_target {
             req.annotations.clone()
@@ -99,11 +100,17 @@ pub(super) fn commit(
         } else {
             Vec::new()
         },
-        history: Vec::new(),
+        history: match step {
+            Step::Whole([earlier @ .., _]) => earlier
+                .iter()
+                .map(|i| json!({"created_by": created_by(i)}))
+                .collect(),
+            _ => Vec::new(),
+        },
         omit_history: is_target && req.omit_history,
     };
     for d in dropped {
-        progress::dropped(log, d);
+        progress::dropped(d);
     }
     let id = x.lease.hold(|| {
         berth_engine::commit::commit(x.store, &w.container.id, &o).map_err(BuildError::from)
@@ -114,6 +121,15 @@ pub(super) fn commit(
         }
     }
     Ok(id)
+}
+
+/// An instruction as buildah's history names it: RUN's command as the shell
+/// ran it, the others as no-ops.
+fn created_by(instruction: &str) -> String {
+    match instruction.strip_prefix("RUN ") {
+        Some(cmd) => format!("/bin/sh -c {}", cmd.trim()),
+        None => format!("/bin/sh -c #(nop) {instruction}"),
+    }
 }
 
 /// `--os-version` and `--os-feature`s: the target image's, over (features:

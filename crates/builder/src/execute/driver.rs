@@ -76,7 +76,8 @@ impl Planned<'_> {
     }
 }
 
-/// Builds; progress goes to `log` (podman prints it on stderr). Returns the
+/// Builds; progress goes to `log` (podman and buildah print it on stdout,
+/// warnings on stderr). Returns the
 /// image ID.
 pub fn build(
     store: &Arc<Store>,
@@ -254,7 +255,7 @@ fn run_stages(
                 && i != final_id
                 && let Err(e) = x.store.remove_image(i)
             {
-                progress::not_removed(log, i, &e);
+                progress::not_removed(i, &e);
             }
         }
         progress::tagged(log, &x.req.tags);
@@ -332,7 +333,9 @@ fn build_stage(
     }
     let id = build_stage_layered(x, log, working, &s, step)?;
     remember(x.store, &key, &id);
-    progress::done(log, &id);
+    if !x.req.no_id_lines {
+        progress::done(log, &id);
+    }
     if !is_target {
         // Later stages may copy from it.
         keep_stage(x, working, def, &id)?;
@@ -378,8 +381,13 @@ fn build_stage_whole(
         progress::step(log, at, (*step, x.total), inst.original.trim());
         state.apply(x, Some(w), inst, &from_roots)?;
     }
-    let id = commit(x, log, w, &state, s.is_target, Step::Files)?;
-    progress::done(log, &id);
+    let done: Vec<String> = (s.stage.instructions.iter())
+        .map(|i| i.original.trim().to_string())
+        .collect();
+    let id = commit(x, log, w, &state, s.is_target, Step::Whole(&done))?;
+    if !x.req.no_id_lines {
+        progress::done(log, &id);
+    }
     working.last_mut().expect("pushed").image = Some(id.clone());
     Ok(id)
 }

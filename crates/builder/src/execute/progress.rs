@@ -1,5 +1,6 @@
-//! The lines a build writes to its log, as podman's build prints them on
-//! stderr. Writing them is best effort: a log that cannot be written does not
+//! The lines a build writes to its log, as podman's build and buildah's bud
+//! print them on stdout; warnings go to stderr, as theirs do (with --quiet
+//! too). Writing them is best effort: a log that cannot be written does not
 //! fail the build.
 
 use std::io::Write;
@@ -54,17 +55,13 @@ pub(super) fn tagged(log: &mut dyn Write, tags: &[String]) {
 }
 
 /// An intermediate image that stayed when it should have gone.
-pub(super) fn not_removed(log: &mut dyn Write, image: &str, e: &dyn std::fmt::Display) {
-    let _ = writeln!(
-        log,
-        "warning: could not remove intermediate image {image}: {e}"
-    );
+pub(super) fn not_removed(image: &str, e: &dyn std::fmt::Display) {
+    eprintln!("warning: could not remove intermediate image {image}: {e}");
 }
 
 /// A setting the OCI format has no place for, left out of the image.
-pub(super) fn dropped(log: &mut dyn Write, setting: &str) {
-    let _ = writeln!(
-        log,
+pub(super) fn dropped(setting: &str) {
+    eprintln!(
         "WARN: {setting} is not supported for OCI image format and will be ignored. Must use `docker` format"
     );
 }

@@ -128,6 +128,9 @@ impl StageState {
             env,
             workdir: Some(self.workdir.clone()),
             user: self.user.clone(),
+            // A numeric USER gets no /etc/passwd line: buildah writes none
+            // into the layer.
+            keep_passwd: true,
             // `private`: one of its own on the default network.
             network: run::resolve_private(
                 network
@@ -150,6 +153,7 @@ impl StageState {
             id_map: x.req.id_map.clone(),
             ..x.req.run_with.clone()
         };
-        run::run_container(x.store, &info).map_err(BuildError::Run)
+        let ended = run::run_container_ended(x.store, &info).map_err(BuildError::Run)?;
+        Ok(crate::builder::buildah_exit(ended))
     }
 }

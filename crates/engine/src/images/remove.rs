@@ -78,7 +78,10 @@ fn remove_one(store: &Store, target: &str, o: RemoveOptions) -> Result<Removal, 
         });
     }
     let by_id = found.as_ref().is_some_and(|i| i.matches_id(target));
-    if by_id && !o.force && found.as_ref().is_some_and(|i| i.names.len() > 1) {
+    // --all takes every image with all its names, as podman's and buildah's
+    // rmi -a do: only an ID the user gave needs force for several names.
+    let several = found.as_ref().is_some_and(|i| i.names.len() > 1);
+    if by_id && several && !o.force && !o.all {
         return Err(ImageError::MustForce(target.to_string()));
     }
     // podman's -f: the containers using the image go first, when the image

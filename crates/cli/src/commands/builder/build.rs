@@ -59,6 +59,12 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
         devices: a.device.clone(),
         no_hosts: a.no_hosts,
         interactive: a.stdin,
+        // --quiet: RUN's stdout is not shown (its stderr is), as under
+        // podman and buildah: `id=$(buildah bud -q .)` gets the ID alone.
+        attach: match a.quiet {
+            true => vec!["stderr".to_string()],
+            false => Vec::new(),
+        },
         ..Default::default()
     };
     a.run_with.apply(&mut run_with)?;
@@ -94,8 +100,13 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
         target: a.target.clone(),
         labels: pairs(&a.label, "--label")?,
         network: crate::commands::container::spec_flags::network_mode(a.network.as_deref())?,
-        layers: inputs::layers(a.layers.as_deref(), env("BUILDAH_LAYERS").as_deref())
-            .map_err(exit::podman)?,
+        // podman's build caches by default, buildah's bud does not.
+        layers: inputs::layers(
+            a.layers.as_deref(),
+            env("BUILDAH_LAYERS").as_deref(),
+            !a.buildah,
+        )
+        .map_err(exit::podman)?,
         no_cache: a.no_cache || cache_ttl.is_some_and(|t| t.is_zero()),
         secrets: secrets
             .iter()
@@ -126,6 +137,7 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
             .map_err(exit::podman)?,
         id_map: a.id_maps.id_map()?,
         iid_file: a.iidfile.clone(),
+        no_id_lines: a.buildah && a.iidfile.is_some(),
     };
     // podman checks the authfile first of all.
     if let Some(f) = &a.authfile {
@@ -169,17 +181,21 @@ pub fn build(store_args: &StoreArgs, a: BuildArgs) -> Result<i32, Failure> {
                 .map_err(|e| exit::podman(format!("--logfile {}: {e}", f.display())))?;
         }
     }
-    let mut log: Box<dyn std::io::Write> = if a.quiet {
-        Box::new(std::io::sink())
-    } else {
-        Box::new(std::io::stderr())
+    // Progress on stdout, as podman and buildah print it; on stderr when
+    // stdout carries the image's files.
+    let mut log: Box<dyn std::io::Write> = match (a.quiet, &output) {
+        (true, _) => Box::new(std::io::sink()),
+        (false, Some(berth_engine::copy::FilesOutput::Stdout)) => Box::new(std::io::stderr()),
+        (false, _) => Box::new(std::io::stdout()),
     };
     let id = berth_builder::execute::build(&store, &req, &mut log).map_err(exit::build)?;
     if let Some(out) = &output {
         berth_engine::copy::export_image(&store, &id, out).map_err(exit::engine)?;
     }
-    // A tar on standard output is all that goes there.
-    if output != Some(berth_engine::copy::FilesOutput::Stdout) {
+    // A tar on standard output is all that goes there; buildah's bud says
+    // the ID only where no --iidfile takes it.
+    let id_elsewhere = a.buildah && a.iidfile.is_some();
+    if output != Some(berth_engine::copy::FilesOutput::Stdout) && !id_elsewhere {
         println!("{id}");
     }
     Ok(0)

@@ -54,7 +54,8 @@ pub struct BuildArgs {
     /// the default network), ns:PATH or a network's name.
     #[arg(long, alias = "net")]
     pub(crate) network: Option<String>,
-    /// Reuse stages built before from the same inputs (default true).
+    /// Reuse steps built before from the same inputs (default: $BUILDAH_LAYERS,
+    /// else true for `build`, false for `builder build`, as buildah's).
     #[arg(long, num_args = 0..=1, default_missing_value = "true")]
     pub(crate) layers: Option<String>,
     /// Build every stage again.

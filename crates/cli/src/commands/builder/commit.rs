@@ -84,7 +84,7 @@ pub(crate) fn commit(store_args: &StoreArgs, a: CommitArgs) -> CmdResult {
         docker: a.format != "oci",
         squash: a.squash,
         rm: a.rm,
-        iid_file: a.iidfile,
+        iid_file: a.iidfile.clone(),
         context,
         timestamp: a.timestamp,
         omit_history: a.omit_history,
@@ -105,6 +105,9 @@ pub(crate) fn commit(store_args: &StoreArgs, a: CommitArgs) -> CmdResult {
     if !a.quiet {
         eprintln!("Writing manifest to image destination");
     }
-    println!("{id}");
+    // Nor when an --iidfile takes it.
+    if a.iidfile.is_none() {
+        println!("{id}");
+    }
     Ok(())
 }

@@ -75,8 +75,8 @@ pub(crate) enum BuilderCommand {
     Logout(crate::commands::login::LogoutArgs),
     /// Show the host and the store, as buildah's JSON.
     Info(InfoArgs),
-    /// Show berth's version.
-    Version(crate::commands::system::VersionArgs),
+    /// Show berth's version, as buildah's version shows its own.
+    Version(VersionArgs),
     /// Remove dangling images (with --all, every image no container uses) and the
     /// build cache: the layer cache's keys and RUN's cache mounts.
     Prune(PruneArgs),
@@ -114,6 +114,38 @@ fn info(store_args: &StoreArgs, a: InfoArgs) -> CmdResult {
         report.debug = Some(berth_engine::system::buildah_debug());
     }
     crate::output::print_value(&crate::output::value(report), a.format.as_deref())
+}
+
+#[derive(Args)]
+pub(crate) struct VersionArgs {
+    /// As JSON, buildah's keys.
+    #[arg(long)]
+    json: bool,
+}
+
+/// buildah's `version`: its lines, or its JSON, with berth's values.
+fn version(a: VersionArgs) {
+    let v = berth_engine::system::buildah_version();
+    if a.json {
+        crate::output::print_json_indented(&v, 4);
+        return;
+    }
+    let lines = [
+        ("Version:", &v.version),
+        ("Go Version:", &v.go_version),
+        ("Image Spec:", &v.image_spec),
+        ("Runtime Spec:", &v.runtime_spec),
+        ("CNI Spec:", &v.cni_spec),
+        ("libcni Version:", &v.libcni_version),
+        ("image Version:", &v.image_version),
+        ("Git Commit:", &v.git_commit),
+        ("Built:", &v.built),
+        ("OS/Arch:", &v.os_arch),
+        ("BuildPlatform:", &v.build_platform),
+    ];
+    for (label, value) in lines {
+        println!("{label:<17}{value}");
+    }
 }
 
 #[derive(Args)]
@@ -234,7 +266,10 @@ pub fn run(store_args: &StoreArgs, a: BuilderArgs) -> Result<i32, Failure> {
         BuilderCommand::Login(a) => crate::commands::login::login(a).map(|_| 0),
         BuilderCommand::Logout(a) => crate::commands::login::logout(a).map(|_| 0),
         BuilderCommand::Info(a) => info(store_args, a).map(|_| 0),
-        BuilderCommand::Version(a) => crate::commands::system::version(a).map(|_| 0),
+        BuilderCommand::Version(a) => {
+            version(a);
+            Ok(0)
+        }
         BuilderCommand::Prune(a) => prune(store_args, a).map(|_| 0),
         BuilderCommand::Unshare(a) => crate::commands::unshare::run(store_args, a, true).map(|_| 0),
         BuilderCommand::Rename(a) => {

@@ -261,5 +261,14 @@ pub(super) fn run_in(store_args: &StoreArgs, a: RunArgs) -> Result<i32, Failure>
     [spec.pid, spec.ipc, spec.uts, spec.cgroupns] = a.namespaces.modes()?;
     spec.add_mounts(&a.mount, a.contextdir.as_deref())
         .map_err(exit::build)?;
-    builder::run(&store, &mut b, &spec).map_err(exit::build)
+    let code = builder::run(&store, &mut b, &spec).map_err(exit::build)?;
+    // buildah says so when the command failed, in its oci isolation's words,
+    // and exits with the command's code (1 for one a signal killed).
+    match code {
+        0 => Ok(0),
+        code => Err(exit::usage(
+            code,
+            format!("while running runtime: exit status {code}"),
+        )),
+    }
 }

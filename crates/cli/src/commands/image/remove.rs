@@ -75,6 +75,9 @@ pub fn rmi(store_args: &StoreArgs, a: RmiArgs) -> CmdResult {
     let Some(code) = failed.last().map(|f| f.code) else {
         return Ok(());
     };
+    if a.buildah {
+        return Err(buildah_failure(&failed));
+    }
     match failed.as_slice() {
         [one] => eprintln!("Error: {}", one.message),
         many => {
@@ -86,6 +89,20 @@ pub fn rmi(store_args: &StoreArgs, a: RmiArgs) -> CmdResult {
         }
     }
     Err(exit::usage(code, ""))
+}
+
+/// buildah's rmi failure: its errors as one Go multierror (a list even of
+/// one), and 125 whatever they were.
+fn buildah_failure(failed: &[exit::Failure]) -> exit::Failure {
+    let what = match failed.len() {
+        1 => "1 error occurred".to_string(),
+        n => format!("{n} errors occurred"),
+    };
+    let list: Vec<String> = failed
+        .iter()
+        .map(|f| format!("\t* {}", f.message))
+        .collect();
+    exit::usage(125, format!("{what}:\n{}\n\n", list.join("\n")))
 }
 
 #[derive(Args)]
