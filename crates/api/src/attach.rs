@@ -20,7 +20,7 @@ pub fn attach(s: &Service, req: &Request, id: &str, conn: &mut Conn) -> Result {
     let info = s.engine.containers().inspect(id)?;
     // A running (or paused: refused, as Docker's) container is attached to
     // before the answer, so that what fails is told.
-    let socket = if info.state.running {
+    let socket = if info.state.running || info.state.paused {
         Some(s.engine.containers().attach(&info.id)?.1)
     } else {
         None
@@ -178,7 +178,7 @@ pub fn resize(s: &Service, req: &Request, id: &str) -> Result {
             .map_err(|_| ApiError::bad_request(format!("{k} {v:?}: not a size")))
     };
     let (rows, cols) = (num("h")?, num("w")?);
-    if !info.state.running {
+    if !(info.state.running || info.state.paused) {
         return Err(ApiError::new(409, format!("container {id} is not running")));
     }
     let control = attach::control_path(&attach::socket_path(s.engine.store(), &info.id));

@@ -201,7 +201,8 @@ fn running(s: &Service, id: &str) -> std::result::Result<bool, ApiError> {
 
 pub fn start(s: &Service, id: &str) -> Result {
     let info = s.engine.containers().inspect(id)?;
-    if info.state.running {
+    // Docker's: a paused container is running too.
+    if info.state.running || info.state.paused {
         return Ok(Reply::Empty(304));
     }
     let Err(e) = started(s, &info.id) else {
@@ -314,11 +315,13 @@ pub fn wait(s: &Service, req: &Request, id: &str, conn: &mut crate::Conn) -> Res
     let gone = || Ok(Reply::Written(Done::Close));
     // Not yet started (Docker's `run` waits, then starts; `--rm` waits for the
     // removal): its next run's end, whose exit code is the answer.
-    if matches!(condition, "next-exit" | "removed") && !info.state.running {
+    if matches!(condition, "next-exit" | "removed") && !(info.state.running || info.state.paused) {
         let before = info.state.finished_at.clone();
         loop {
             match c.inspect(&info.id) {
-                Ok(i) if i.state.running || i.state.finished_at != before => break,
+                Ok(i) if i.state.running || i.state.paused || i.state.finished_at != before => {
+                    break;
+                }
                 // Looked at again in a while, unless the client leaves.
                 Ok(_) if crate::client_gone(&conn.writer, 20) => return gone(),
                 Ok(_) => {}

@@ -78,7 +78,7 @@ impl Sessions {
                     .engine
                     .containers()
                     .inspect(&x.container)
-                    .is_ok_and(|c| c.state.running)
+                    .is_ok_and(|c| c.state.running || c.state.paused)
             });
         }
         if map.len() >= KEPT {

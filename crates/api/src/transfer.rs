@@ -183,7 +183,10 @@ pub fn stats(s: &Service, req: &Request, id: &str, w: &mut dyn Write) -> Result 
         if out.json_line(&v).is_err() {
             return Ok(Reply::Written(Done::Close));
         }
-        if !c.inspect(id).is_ok_and(|i| i.state.running) {
+        if !c
+            .inspect(id)
+            .is_ok_and(|i| i.state.running || i.state.paused)
+        {
             break;
         }
         std::thread::sleep(std::time::Duration::from_secs(1));
