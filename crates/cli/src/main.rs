@@ -156,7 +156,7 @@ enum ContainerCommand {
     /// Exit 0 when the container exists, 1 when not.
     Exists(commands::container::inspect::ExistsArgs),
     /// Remove every container that is not running.
-    Prune(commands::container::lifecycle::PruneArgs),
+    Prune(commands::container::prune::PruneArgs),
     /// Make a container as another was made (not started unless --run).
     Clone(commands::container::clone::CloneArgs),
 }
@@ -287,7 +287,7 @@ fn dispatch(store: &commands::StoreArgs, command: Command) -> Result<(), Failure
                 commands::container::inspect::inspect(store, a)
             }
             ContainerCommand::Exists(a) => commands::container::inspect::exists(store, a),
-            ContainerCommand::Prune(a) => commands::container::lifecycle::prune(store, a),
+            ContainerCommand::Prune(a) => commands::container::prune::prune(store, a),
             ContainerCommand::Clone(a) => commands::container::clone::clone(store, a),
         },
         Command::Unshare(a) => commands::unshare::unshare(store, a),

@@ -9,6 +9,7 @@ pub mod health;
 pub mod inspect;
 pub mod lifecycle;
 pub mod logs;
+pub mod prune;
 pub mod ps;
 pub mod run;
 pub mod spec_flags;
