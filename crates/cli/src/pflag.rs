@@ -126,11 +126,14 @@ fn pflag_arg(a: clap::Arg) -> clap::Arg {
             .value_name("BOOL")
             .value_parser(parse_bool);
     }
-    if a.get_value_parser().type_id() == std::any::TypeId::of::<bool>() {
+    let a = if a.get_value_parser().type_id() == std::any::TypeId::of::<bool>() {
         // A boolean that takes its value (`--tls-verify=false`, `--rm=false`)
-        // reads it as pflag does, not as clap's true/false only.
-        return a.value_parser(parse_bool).value_name("BOOL");
-    }
+        // reads it as pflag does, not as clap's true/false only; alone, it
+        // takes no next argument (below).
+        a.value_parser(parse_bool).value_name("BOOL")
+    } else {
+        a
+    };
     match (a.get_action(), a.get_num_args()) {
         (_, Some(n)) if n.min_values() == 0 && n.max_values() == 1 => a.require_equals(true),
         (ArgAction::Set | ArgAction::Append, None) => a.allow_hyphen_values(true),

@@ -479,7 +479,8 @@ fn network_connect_and_disconnect() {
         let f = format!("network={net}");
         ok(&["ps", "--filter", &f, "--format", "{{.Names}}"]).stdout
     };
-    assert_eq!(on("back"), "app\ndb\n");
+    // Oldest first, as podman lists them.
+    assert_eq!(on("back"), "db\napp\n");
     assert_eq!(on("front"), "app\n");
     // Twice is an error; a network the container is not on cannot be left.
     assert_eq!(run(&["network", "connect", "back", "app"]).code, 125);
