@@ -2546,7 +2546,7 @@ fn volume_and_pod_events_as_podman_records_them() {
     );
 }
 
-/// stop, kill, pause, restart, start and wait look for every container
+/// stop, kill, pause, restart and start look for every container
 /// named before acting on any, as podman's do: a missing one among them is
 /// the error and the others are left as they were (--ignore passes over it).
 #[test]
@@ -2567,7 +2567,6 @@ fn lifecycle_commands_find_every_container_before_acting() {
         &["kill"],
         &["pause"],
         &["restart", "-t", "0"],
-        &["wait"],
     ] {
         let r = st.run(&[verb, &["nope", "up"]].concat());
         assert_eq!(

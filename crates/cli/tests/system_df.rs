@@ -26,7 +26,7 @@ fn size_of_image(st: &TestStore, image: &str) -> u64 {
         .unwrap()
 }
 
-/// Each container's `SizeRw` (what it wrote), by name.
+/// Each container's written bytes (podman's `Size.rwSize`), by name.
 fn rw_sizes(st: &TestStore) -> std::collections::HashMap<String, u64> {
     let ps = json(&st.ok(&["ps", "-a", "-s", "--format", "json"]).stdout);
     ps.as_array()
@@ -35,7 +35,7 @@ fn rw_sizes(st: &TestStore) -> std::collections::HashMap<String, u64> {
         .map(|c| {
             (
                 c["Names"][0].as_str().unwrap().to_string(),
-                c["SizeRw"].as_u64().unwrap(),
+                c["Size"]["rwSize"].as_u64().unwrap(),
             )
         })
         .collect()

@@ -247,7 +247,9 @@ pub fn wait(store_args: &StoreArgs, a: WaitArgs) -> CmdResult {
         .collect::<Result<Vec<lifecycle::WaitCondition>, _>>()
         .map_err(fail)?;
     let interval = lifecycle::wait_interval(&a.interval).map_err(exit::podman)?;
-    let names = found_targets(&store, None, &a.latest, &a.names, a.ignore)?;
+    // Not looked for first: a removed container's recorded exit is still
+    // its answer.
+    let names = targets(&store, None, &a.latest, &a.names)?;
     each(&names, |n| {
         let code = match lifecycle::wait_for(&store, n, &conditions, interval) {
             Err(berth_engine::Error::NoSuchContainer(_)) if a.ignore => -1,
