@@ -87,17 +87,7 @@ pub fn events(s: &Service, req: &Request, conn: &mut Conn) -> Result {
     // to judge it by yet).
     for f in &filter.filters {
         let key = f.split_once('=').map_or(f.as_str(), |(k, _)| k);
-        let known = [
-            "type",
-            "event",
-            "status",
-            "container",
-            "pod",
-            "image",
-            "volume",
-            "label",
-        ];
-        if !known.contains(&key) {
+        if !berth_engine::events::FILTER_KEYS.contains(&key) {
             return Err(ApiError::bad_request(format!(
                 "filters: {key:?} is not a filter of events"
             )));

@@ -73,6 +73,18 @@ impl Event {
     }
 }
 
+/// The `--filter` keys of events.
+pub const FILTER_KEYS: [&str; 8] = [
+    "type",
+    "event",
+    "status",
+    "container",
+    "pod",
+    "image",
+    "volume",
+    "label",
+];
+
 /// The attribute a `died` event keeps its exit code in, in the log.
 const EXIT_CODE: &str = "containerExitCode";
 
@@ -133,17 +145,12 @@ fn record_container(
 /// remove) happened to image `id`, under `name` (the reference, path or tag
 /// it was about); best effort.
 pub fn image(store: &Store, status: &str, id: &str, name: &str) {
-    record(
+    other(
         store,
-        &Event {
-            time_ns: crate::container::now_ns(),
-            kind: "image".into(),
-            status: status.into(),
-            id: id.trim_start_matches("sha256:").to_string(),
-            name: name.to_string(),
-            image: String::new(),
-            attributes: Vec::new(),
-        },
+        "image",
+        status,
+        id.trim_start_matches("sha256:"),
+        name,
     );
 }
 
@@ -253,17 +260,7 @@ impl EventFilter {
                 },
                 _ => false,
             });
-            let known = [
-                "type",
-                "event",
-                "status",
-                "container",
-                "pod",
-                "image",
-                "volume",
-                "label",
-            ];
-            if !known.contains(&k) {
+            if !FILTER_KEYS.contains(&k) {
                 return Err(crate::Error::InvalidArgument(format!(
                     "invalid filter {k:?}"
                 )));

@@ -457,7 +457,7 @@ pub fn info(store: &Store, runtime: Option<&str>) -> Result<InfoReport, Error> {
         store: StoreInfo {
             graph_root: cfg.graph_root.clone(),
             run_root: cfg.run_root.clone(),
-            graph_driver_name: format!("{:?}", store.driver()).to_lowercase(),
+            graph_driver_name: crate::views::driver_name(store),
             graph_options: BTreeMap::new(),
             graph_status: BTreeMap::new(),
             config_file: cfg.config_file.clone(),

@@ -341,59 +341,66 @@ pub struct GraphDriverView {
 impl GraphDriverView {
     /// An image's: its top layer the upper one, the others below.
     pub fn of_image(store: &Store, img: &berth_storage::Image) -> GraphDriverView {
-        let name = format!("{:?}", store.driver()).to_lowercase();
-        let mut data = std::collections::BTreeMap::new();
         let mut layers = img.layers.iter().rev().filter_map(|l| store.layer(l).ok());
-        if let (Some(top), "overlay") = (layers.next(), name.as_str()) {
-            let upper = store.layer_path(&top);
-            let lowers: Vec<String> = layers
-                .map(|l| store.layer_path(&l).display().to_string())
-                .collect();
-            if !lowers.is_empty() {
-                data.insert("LowerDir".into(), lowers.join(":"));
-            }
-            if let Some(dir) = upper.parent() {
-                data.insert("WorkDir".into(), dir.join("work").display().to_string());
-            }
-            data.insert("UpperDir".into(), upper.display().to_string());
-        }
-        GraphDriverView { name, data }
+        let top = layers.next();
+        Self::overlay(store, top.as_ref(), layers, None)
     }
 
+    /// A container's: its own layer the upper one over its image's.
     fn of(store: &Store, i: &Info) -> GraphDriverView {
-        let name = format!("{:?}", store.driver()).to_lowercase();
-        let mut data = std::collections::BTreeMap::new();
         let layer = store
             .container(&i.id)
             .ok()
             .and_then(|c| store.layer(&c.layer).ok());
-        if let (Some(layer), "overlay") = (layer, name.as_str()) {
-            let upper = store.layer_path(&layer);
+        let image = store
+            .image(&i.config.image_id)
+            .map(|im| im.layers)
+            .unwrap_or_default();
+        let lowers = image.iter().rev().filter_map(|l| store.layer(l).ok());
+        Self::overlay(
+            store,
+            layer.as_ref(),
+            lowers,
+            Some(store.mount_point(&i.id)),
+        )
+    }
+
+    /// The driver's name and, for overlay, the directories of `upper` over
+    /// `lowers` (top first); `merged`: where a container is (or would be) mounted.
+    fn overlay(
+        store: &Store,
+        upper: Option<&berth_storage::Layer>,
+        lowers: impl Iterator<Item = berth_storage::Layer>,
+        merged: Option<Option<std::path::PathBuf>>,
+    ) -> GraphDriverView {
+        let name = driver_name(store);
+        let mut data = std::collections::BTreeMap::new();
+        if let (Some(upper), "overlay") = (upper, name.as_str()) {
+            let upper = store.layer_path(upper);
             let dir = upper
                 .parent()
                 .map(std::path::Path::to_path_buf)
                 .unwrap_or_default();
-            let lowers: Vec<String> = store
-                .image(&i.config.image_id)
-                .map(|im| im.layers.clone())
-                .unwrap_or_default()
-                .iter()
-                .rev()
-                .filter_map(|l| store.layer(l).ok())
+            let lowers: Vec<String> = lowers
                 .map(|l| store.layer_path(&l).display().to_string())
                 .collect();
             if !lowers.is_empty() {
                 data.insert("LowerDir".into(), lowers.join(":"));
             }
-            let merged = store
-                .mount_point(&i.id)
-                .unwrap_or_else(|| dir.join("merged"));
-            data.insert("MergedDir".into(), merged.display().to_string());
+            if let Some(m) = merged {
+                let m = m.unwrap_or_else(|| dir.join("merged"));
+                data.insert("MergedDir".into(), m.display().to_string());
+            }
             data.insert("UpperDir".into(), upper.display().to_string());
             data.insert("WorkDir".into(), dir.join("work").display().to_string());
         }
         GraphDriverView { name, data }
     }
+}
+
+/// The storage driver's name as podman words it (`overlay`, `vfs`).
+pub fn driver_name(store: &Store) -> String {
+    format!("{:?}", store.driver()).to_lowercase()
 }
 
 /// One container as podman's `ps --format json` prints it (its fields, in
@@ -902,7 +909,7 @@ impl ContainerInspect {
                 .to_string(),
             size_rw: None,
             size_root_fs: None,
-            driver: format!("{:?}", store.driver()).to_lowercase(),
+            driver: driver_name(store),
             graph_driver: GraphDriverView::of(store, i),
             hosts_path: userdata_file(store, i, "hosts"),
             resolv_conf_path: userdata_file(store, i, "resolv.conf"),

@@ -85,7 +85,7 @@ impl StoreArgs {
         log::debug!("Using run root {}", cfg.run_root.display());
         log::debug!(
             "Using storage driver {}",
-            format!("{:?}", store.driver()).to_lowercase()
+            berth_engine::views::driver_name(&store)
         );
         Ok(Arc::new(store))
     }
